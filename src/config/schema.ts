@@ -1,0 +1,274 @@
+import { z } from 'zod';
+import { baseUrlsFor, findRegion, REGIONS, type Region } from './regions';
+import { parseOriginPattern } from '../http/originAllowlist';
+
+/**
+ * The whole configuration (CONTRACT §2) as one schema, validated once before
+ * the server listens. Every problem is collected and reported together, each
+ * with what to do about it.
+ */
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const intFrom = (name: string, fallback: number, min: number, max: number) =>
+  optionalString.transform((v, ctx) => {
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `${name} must be a whole number from ${min} to ${max} (got "${v}")` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const baseUrl = (name: string, schemes: string[]) =>
+  optionalString.transform((v, ctx) => {
+    if (v === undefined) return undefined;
+    let url: URL;
+    try {
+      url = new URL(v);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `${name} must be an absolute URL such as ${schemes[0]}//127.0.0.1:9000 (got "${v}")` });
+      return z.NEVER;
+    }
+    if (!schemes.includes(url.protocol)) {
+      ctx.addIssue({ code: 'custom', message: `${name} must use ${schemes.join(' or ')} (got "${v}")` });
+      return z.NEVER;
+    }
+    return v.replace(/\/+$/, '');
+  });
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const envSchema = z.object({
+  NODE_ENV: optionalString,
+  PORT: intFrom('PORT', 8080, 0, 65535),
+  HOST: optionalString.transform((v) => v ?? '0.0.0.0'),
+  GENESYS_REGION: optionalString,
+  GENESYS_DEPLOYMENT_ID: optionalString,
+  GENESYS_ORIGIN: optionalString,
+  GENESYS_CLIENT_ID: optionalString,
+  GENESYS_CLIENT_SECRET: optionalString,
+  GENESYS_LOGIN_URL: baseUrl('GENESYS_LOGIN_URL', ['https:', 'http:']),
+  GENESYS_API_URL: baseUrl('GENESYS_API_URL', ['https:', 'http:']),
+  GENESYS_WEBMESSAGING_URL: baseUrl('GENESYS_WEBMESSAGING_URL', ['wss:', 'ws:']),
+  GENESYS_CDN_URL: baseUrl('GENESYS_CDN_URL', ['https:', 'http:']),
+  GENESYS_TIMEOUT_MS: intFrom('GENESYS_TIMEOUT_MS', 10_000, 100, 120_000),
+  DEPLOYMENT_CACHE_TTL_SECONDS: intFrom('DEPLOYMENT_CACHE_TTL_SECONDS', 300, 1, 86_400),
+  CORS_ALLOWED_ORIGINS: optionalString,
+  CORS_MAX_AGE_SECONDS: intFrom('CORS_MAX_AGE_SECONDS', 600, 0, 86_400),
+  SESSION_SECRET: optionalString,
+  SESSION_TTL_SECONDS: intFrom('SESSION_TTL_SECONDS', 86_400, 60, 60 * 60 * 24 * 30),
+  IDENTITY_JWT_SECRET: optionalString,
+  IDENTITY_JWKS_URL: baseUrl('IDENTITY_JWKS_URL', ['https:', 'http:']),
+  IDENTITY_ISSUER: optionalString,
+  IDENTITY_AUDIENCE: optionalString,
+  IDENTITY_CLOCK_TOLERANCE_SECONDS: intFrom('IDENTITY_CLOCK_TOLERANCE_SECONDS', 30, 0, 300),
+  ATTRIBUTE_KEY_FIRST_NAME: optionalString.transform((v) => v ?? 'firstName'),
+  ATTRIBUTE_KEY_LAST_NAME: optionalString.transform((v) => v ?? 'lastName'),
+  ATTRIBUTE_KEY_EMAIL: optionalString.transform((v) => v ?? 'email'),
+  ATTRIBUTE_KEY_PHONE: optionalString.transform((v) => v ?? 'phone'),
+  BODY_LIMIT_BYTES: intFrom('BODY_LIMIT_BYTES', 32 * 1024, 1024, 1024 * 1024),
+  SESSIONS_PER_IP_PER_MINUTE: intFrom('SESSIONS_PER_IP_PER_MINUTE', 30, 1, 100_000),
+  GUEST_SOCKET_IDLE_SECONDS: intFrom('GUEST_SOCKET_IDLE_SECONDS', 120, 1, 3600),
+  GUEST_SOCKET_MAX: intFrom('GUEST_SOCKET_MAX', 10_000, 1, 1_000_000),
+  SHUTDOWN_GRACE_MS: intFrom('SHUTDOWN_GRACE_MS', 10_000, 0, 120_000),
+  LOG_LEVEL: optionalString.transform((v, ctx) => {
+    const level = (v ?? 'info').toLowerCase();
+    if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+      ctx.addIssue({ code: 'custom', message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${v}")` });
+      return z.NEVER;
+    }
+    return level as (typeof LOG_LEVELS)[number];
+  }),
+  TRUST_PROXY: optionalString,
+});
+
+export interface GenesysConfig {
+  region: Region;
+  deploymentId: string;
+  origin: string;
+  loginUrl: string;
+  apiUrl: string;
+  webMessagingUrl: string;
+  cdnUrl: string;
+  credentials?: { clientId: string; clientSecret: string };
+  timeoutMs: number;
+  deploymentCacheTtlMs: number;
+}
+
+export interface IdentityConfig {
+  jwtSecret?: string;
+  jwksUrl?: string;
+  issuer: string;
+  audience: string;
+  clockToleranceSeconds: number;
+}
+
+export interface Config {
+  env: string;
+  port: number;
+  host: string;
+  genesys: GenesysConfig;
+  cors: { allowedOrigins: string[]; maxAgeSeconds: number };
+  session: { secrets: string[]; ttlSeconds: number };
+  identity?: IdentityConfig;
+  /** Custom-attribute keys that carry the well-known guest details. */
+  attributeKeys: { firstName: string; lastName: string; email: string; phone: string };
+  limits: { bodyBytes: number; sessionsPerIpPerMinute: number };
+  guestSockets: { idleMs: number; max: number };
+  shutdownGraceMs: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+  trustProxy: boolean | number | string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function rawStrings(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const v = env[key]?.trim();
+    out[key] = v === '' ? undefined : v;
+  }
+  return out;
+}
+
+function parseTrustProxy(value: string | undefined): boolean | number | string {
+  if (value === undefined || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  return value;
+}
+
+/**
+ * Validates the environment. Throws a ConfigError listing every problem.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  const parsed = envSchema.safeParse(env);
+  const problems: string[] = parsed.success ? [] : parsed.error.issues.map((i) => i.message);
+  // Cross-field rules read the raw strings so that they are reported even when a field above failed.
+  const e = { ...rawStrings(env), ...(parsed.success ? parsed.data : {}) } as z.infer<typeof envSchema>;
+
+  const region = e.GENESYS_REGION === undefined ? undefined : findRegion(e.GENESYS_REGION);
+  if (e.GENESYS_REGION === undefined) {
+    problems.push('GENESYS_REGION is required: the region domain (e.g. mypurecloud.ie) or its AWS name (e.g. eu-west-1)');
+  } else if (!region) {
+    problems.push(
+      `GENESYS_REGION "${e.GENESYS_REGION}" is not a Genesys Cloud region; use one of: ${REGIONS.map((r) => `${r.domain} (${r.awsRegion})`).join(', ')}`,
+    );
+  }
+
+  if (e.GENESYS_DEPLOYMENT_ID === undefined) {
+    problems.push('GENESYS_DEPLOYMENT_ID is required: the Messenger deployment id (Admin > Message > Messenger Deployments)');
+  } else if (!UUID.test(e.GENESYS_DEPLOYMENT_ID)) {
+    problems.push(`GENESYS_DEPLOYMENT_ID must be a UUID such as 6f2c3c3e-1b3a-4c55-9d1e-0a1b2c3d4e5f (got "${e.GENESYS_DEPLOYMENT_ID}")`);
+  }
+
+  if ((e.GENESYS_CLIENT_ID === undefined) !== (e.GENESYS_CLIENT_SECRET === undefined)) {
+    problems.push(
+      e.GENESYS_CLIENT_ID === undefined
+        ? 'GENESYS_CLIENT_SECRET is set without GENESYS_CLIENT_ID; set both (an OAuth client-credentials client) or neither'
+        : 'GENESYS_CLIENT_ID is set without GENESYS_CLIENT_SECRET; set both (an OAuth client-credentials client) or neither',
+    );
+  }
+
+  const allowedOrigins = (e.CORS_ALLOWED_ORIGINS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (allowedOrigins.length === 0) {
+    problems.push('CORS_ALLOWED_ORIGINS is required: the comma-separated origins of the websites that may call this service, e.g. https://shop.example.com');
+  }
+  for (const entry of allowedOrigins) {
+    const pattern = parseOriginPattern(entry);
+    if (typeof pattern === 'string') problems.push(`CORS_ALLOWED_ORIGINS: ${pattern}`);
+  }
+
+  const origin = e.GENESYS_ORIGIN ?? allowedOrigins.find((o) => !o.includes('*'));
+  if (origin === undefined) {
+    problems.push('GENESYS_ORIGIN is required when CORS_ALLOWED_ORIGINS has no exact origin: the Origin this service presents to Genesys, one of the deployment\'s allowed domains');
+  } else if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+    problems.push(`GENESYS_ORIGIN must be an origin such as https://shop.example.com (got "${origin}")`);
+  }
+
+  const secrets = (e.SESSION_SECRET ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (secrets.length === 0) {
+    problems.push('SESSION_SECRET is required: at least 32 random characters (e.g. `openssl rand -base64 48`); a comma-separated list rotates keys');
+  } else if (secrets.some((s) => s.length < 32)) {
+    problems.push('SESSION_SECRET: every key must be at least 32 characters (e.g. `openssl rand -base64 48`)');
+  }
+
+  let identity: IdentityConfig | undefined;
+  if (e.IDENTITY_JWT_SECRET !== undefined || e.IDENTITY_JWKS_URL !== undefined) {
+    if (e.IDENTITY_JWT_SECRET !== undefined && e.IDENTITY_JWKS_URL !== undefined) {
+      problems.push('Set IDENTITY_JWT_SECRET (HS256) or IDENTITY_JWKS_URL (asymmetric keys), not both');
+    }
+    if (e.IDENTITY_JWT_SECRET !== undefined && e.IDENTITY_JWT_SECRET.length < 32) {
+      problems.push('IDENTITY_JWT_SECRET must be at least 32 characters');
+    }
+    if (e.IDENTITY_ISSUER === undefined) problems.push('IDENTITY_ISSUER is required with identity tokens: the `iss` your backend puts in them');
+    if (e.IDENTITY_AUDIENCE === undefined) problems.push('IDENTITY_AUDIENCE is required with identity tokens: the `aud` your backend puts in them');
+    identity = {
+      jwtSecret: e.IDENTITY_JWT_SECRET,
+      jwksUrl: e.IDENTITY_JWKS_URL,
+      issuer: e.IDENTITY_ISSUER ?? '',
+      audience: e.IDENTITY_AUDIENCE ?? '',
+      clockToleranceSeconds: e.IDENTITY_CLOCK_TOLERANCE_SECONDS,
+    };
+  } else if (e.IDENTITY_ISSUER !== undefined || e.IDENTITY_AUDIENCE !== undefined) {
+    problems.push('IDENTITY_ISSUER/IDENTITY_AUDIENCE are set but neither IDENTITY_JWT_SECRET nor IDENTITY_JWKS_URL is; set one of them');
+  }
+
+  if (problems.length > 0 || !parsed.success || !region || !origin) throw new ConfigError(problems);
+
+  const derived = baseUrlsFor(region.domain);
+  return {
+    env: e.NODE_ENV ?? 'development',
+    port: e.PORT,
+    host: e.HOST,
+    genesys: {
+      region,
+      deploymentId: e.GENESYS_DEPLOYMENT_ID!,
+      origin,
+      loginUrl: e.GENESYS_LOGIN_URL ?? derived.loginUrl,
+      apiUrl: e.GENESYS_API_URL ?? derived.apiUrl,
+      webMessagingUrl: e.GENESYS_WEBMESSAGING_URL ?? derived.webMessagingUrl,
+      cdnUrl: e.GENESYS_CDN_URL ?? derived.cdnUrl,
+      credentials:
+        e.GENESYS_CLIENT_ID !== undefined && e.GENESYS_CLIENT_SECRET !== undefined
+          ? { clientId: e.GENESYS_CLIENT_ID, clientSecret: e.GENESYS_CLIENT_SECRET }
+          : undefined,
+      timeoutMs: e.GENESYS_TIMEOUT_MS,
+      deploymentCacheTtlMs: e.DEPLOYMENT_CACHE_TTL_SECONDS * 1000,
+    },
+    cors: { allowedOrigins, maxAgeSeconds: e.CORS_MAX_AGE_SECONDS },
+    session: { secrets, ttlSeconds: e.SESSION_TTL_SECONDS },
+    identity,
+    attributeKeys: {
+      firstName: e.ATTRIBUTE_KEY_FIRST_NAME,
+      lastName: e.ATTRIBUTE_KEY_LAST_NAME,
+      email: e.ATTRIBUTE_KEY_EMAIL,
+      phone: e.ATTRIBUTE_KEY_PHONE,
+    },
+    limits: { bodyBytes: e.BODY_LIMIT_BYTES, sessionsPerIpPerMinute: e.SESSIONS_PER_IP_PER_MINUTE },
+    guestSockets: { idleMs: e.GUEST_SOCKET_IDLE_SECONDS * 1000, max: e.GUEST_SOCKET_MAX },
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    logLevel: e.LOG_LEVEL,
+    trustProxy: parseTrustProxy(e.TRUST_PROXY),
+  };
+}
+
+/** True when no Genesys deployment is configured at all: the embedded default applies. */
+export function isUnconfigured(env: NodeJS.ProcessEnv): boolean {
+  return !env.GENESYS_REGION && !env.GENESYS_DEPLOYMENT_ID;
+}
