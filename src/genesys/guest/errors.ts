@@ -1,0 +1,90 @@
+import { AppError, type ErrorCode } from '../../http/problem';
+import type { Envelope } from './frames';
+
+/**
+ * Why a Guest API call failed, in this product's terms. Each reason maps to
+ * one contract error code (CONTRACT §5); the Genesys code and text go to the
+ * log, not to the browser.
+ */
+export type GuestFailure =
+  | 'session_expired' // 4006, SessionExpiredEvent
+  | 'session_not_found' // 4007
+  | 'message_too_long' // 4011
+  | 'attributes_too_large' // 4013
+  | 'rate_limited' // 429 / 4029
+  | 'read_only' // the conversation was disconnected in ReadOnly mode
+  | 'forbidden' // class "string" 403 (a feature is off, or access refused)
+  | 'bad_request' // class "string" 400 and other 4xxx codes
+  | 'handshake_refused' // HTTP 403 on the WebSocket upgrade
+  | 'unavailable' // socket could not be opened, 5xx
+  | 'connection_lost' // the socket dropped while waiting
+  | 'timeout'; // no reply in time
+
+const CONTRACT_CODE: Record<GuestFailure, ErrorCode> = {
+  session_expired: 'session_expired',
+  session_not_found: 'session_expired',
+  message_too_long: 'message_too_long',
+  attributes_too_large: 'attributes_too_large',
+  rate_limited: 'rate_limited',
+  read_only: 'conflict',
+  forbidden: 'upstream_unavailable',
+  bad_request: 'upstream_unavailable',
+  handshake_refused: 'upstream_unavailable',
+  unavailable: 'upstream_unavailable',
+  connection_lost: 'upstream_unavailable',
+  timeout: 'upstream_unavailable',
+};
+
+const STATUS: Partial<Record<GuestFailure, number>> = {
+  forbidden: 502,
+  bad_request: 502,
+  handshake_refused: 502,
+  timeout: 504,
+};
+
+export class GuestApiError extends AppError {
+  constructor(
+    readonly failure: GuestFailure,
+    detail: string,
+    options: { genesysCode?: number; genesysText?: string; retryAfterSeconds?: number; cause?: unknown } = {},
+  ) {
+    super(CONTRACT_CODE[failure], detail, {
+      status: STATUS[failure],
+      retryAfterSeconds: options.retryAfterSeconds,
+      logDetail: { guestFailure: failure, genesysCode: options.genesysCode, genesysText: options.genesysText },
+      cause: options.cause,
+    });
+    this.name = 'GuestApiError';
+  }
+
+  /** True when the session token can never be used again. */
+  get fatalForSession(): boolean {
+    return this.failure === 'session_expired' || this.failure === 'session_not_found';
+  }
+}
+
+/** Maps an error frame (`class:"string"` or TooManyRequestsErrorMessage) to a typed error (§3.2). */
+export function guestErrorFromFrame(envelope: Envelope, text: string, retryAfter?: number): GuestApiError {
+  const code = envelope.code;
+  const options = { genesysCode: code, genesysText: text };
+  switch (code) {
+    case 4006:
+      return new GuestApiError('session_expired', 'The chat session has expired; start a new one.', options);
+    case 4007:
+      return new GuestApiError('session_expired', 'The chat session no longer exists at Genesys; start a new one.', options);
+    case 4011:
+      return new GuestApiError('message_too_long', 'The message is longer than Genesys accepts (4096 bytes).', options);
+    case 4013:
+      return new GuestApiError('attributes_too_large', 'The custom attributes are larger than the deployment allows.', options);
+    case 429:
+    case 4029:
+      return new GuestApiError('rate_limited', 'Genesys asks to slow down; retry after the given time.', {
+        ...options,
+        retryAfterSeconds: retryAfter ?? 1,
+      });
+    case 403:
+      return new GuestApiError('forbidden', 'Genesys refused the request for this deployment.', options);
+    default:
+      return new GuestApiError('bad_request', 'Genesys refused the request.', options);
+  }
+}

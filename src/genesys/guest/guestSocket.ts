@@ -1,0 +1,138 @@
+import WebSocket from 'ws';
+import type { Logger } from '../../observability/logger';
+import { GuestApiError } from './errors';
+import { parseInbound, type InboundFrame } from './frames';
+
+/**
+ * One physical connection to the Guest API WebSocket (§1.1): connect with
+ * the configured Origin, keep it alive with protocol pings, hand every
+ * parsed frame to the owner. Reconnecting is the session's decision
+ * (guestSession.ts), because only the session knows what was in flight.
+ */
+export interface GuestSocketOptions {
+  /** Base such as wss://webmessaging.mypurecloud.ie; `/v1?deploymentId=` is appended. */
+  webMessagingUrl: string;
+  deploymentId: string;
+  origin: string;
+  connectTimeoutMs: number;
+  pingIntervalMs: number;
+  logger: Logger;
+}
+
+export interface SocketClosed {
+  code: number;
+  /** False when we closed it ourselves. */
+  unexpected: boolean;
+}
+
+export class GuestSocket {
+  private ws?: WebSocket;
+  private pingTimer?: NodeJS.Timeout;
+  private awaitingPong = false;
+  private closedByUs = false;
+
+  constructor(
+    private readonly options: GuestSocketOptions,
+    private readonly onFrame: (frame: InboundFrame) => void,
+    private readonly onClosed: (closed: SocketClosed) => void,
+  ) {}
+
+  static urlFor(webMessagingUrl: string, deploymentId: string): string {
+    return `${webMessagingUrl.replace(/\/+$/, '')}/v1?deploymentId=${encodeURIComponent(deploymentId)}`;
+  }
+
+  get isOpen(): boolean {
+    return this.ws?.readyState === WebSocket.OPEN;
+  }
+
+  connect(): Promise<void> {
+    const { webMessagingUrl, deploymentId, origin, connectTimeoutMs } = this.options;
+    const ws = new WebSocket(GuestSocket.urlFor(webMessagingUrl, deploymentId), {
+      origin,
+      handshakeTimeout: connectTimeoutMs,
+      perMessageDeflate: false,
+    });
+    this.ws = ws;
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const fail = (error: GuestApiError) => {
+        if (settled) return;
+        settled = true;
+        ws.removeAllListeners();
+        ws.on('error', () => undefined);
+        ws.terminate();
+        reject(error);
+      };
+      ws.once('unexpected-response', (_req, res) => {
+        const status = res.statusCode ?? 0;
+        res.resume();
+        fail(
+          status === 403
+            ? new GuestApiError(
+                'handshake_refused',
+                'Genesys refused the chat connection. Check GENESYS_DEPLOYMENT_ID, that the deployment is active, and that GENESYS_ORIGIN is one of its allowed domains.',
+                { genesysCode: status },
+              )
+            : new GuestApiError('unavailable', 'Genesys chat service is unavailable; please retry shortly.', { genesysCode: status }),
+        );
+      });
+      ws.once('error', (error) => fail(new GuestApiError('unavailable', 'Could not reach the Genesys chat service; please retry shortly.', { cause: error })));
+      ws.once('open', () => {
+        if (settled) return;
+        settled = true;
+        ws.removeAllListeners('error');
+        ws.removeAllListeners('unexpected-response');
+        this.attach(ws);
+        resolve();
+      });
+    });
+  }
+
+  private attach(ws: WebSocket): void {
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      this.onFrame(parseInbound(data.toString()));
+    });
+    ws.on('pong', () => {
+      this.awaitingPong = false;
+    });
+    ws.on('error', (error) => this.options.logger.warn({ err: error }, 'guest socket error'));
+    ws.once('close', (code) => {
+      clearInterval(this.pingTimer);
+      this.onClosed({ code, unexpected: !this.closedByUs });
+    });
+    this.pingTimer = setInterval(() => {
+      // No pong since the last ping: the connection is dead even if TCP has not noticed.
+      if (this.awaitingPong) {
+        ws.terminate();
+        return;
+      }
+      this.awaitingPong = true;
+      ws.ping();
+    }, this.options.pingIntervalMs);
+    this.pingTimer.unref();
+  }
+
+  /** Resolves once the frame is handed to the operating system. */
+  send(frame: object): Promise<void> {
+    const ws = this.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) {
+      return Promise.reject(new GuestApiError('connection_lost', 'The connection to Genesys is not open.'));
+    }
+    return new Promise((resolve, reject) => {
+      ws.send(JSON.stringify(frame), (error) => {
+        if (error) reject(new GuestApiError('connection_lost', 'The connection to Genesys dropped while sending.', { cause: error }));
+        else resolve();
+      });
+    });
+  }
+
+  close(): void {
+    this.closedByUs = true;
+    clearInterval(this.pingTimer);
+    const ws = this.ws;
+    if (!ws) return;
+    if (ws.readyState === WebSocket.OPEN) ws.close(1000);
+    else if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+  }
+}

@@ -1,0 +1,72 @@
+import type { AxiosInstance } from 'axios';
+import { GuestApiError } from './errors';
+import { historySchema } from './frames';
+import type { GuestSession } from './guestSession';
+import { normalizeMessage, type NormalizedMessage } from './normalize';
+
+/**
+ * Conversation history over REST (§5.1): `GET {api}/api/v2/webmessaging/messages`
+ * with `Authorization: bearer <guest JWT from getJwt>`. Genesys pages newest
+ * first; each page is returned oldest first.
+ */
+export interface HistoryPage {
+  messages: NormalizedMessage[];
+  page: number;
+  pageSize: number;
+  total: number;
+  pageCount: number;
+}
+
+export class GuestHistory {
+  constructor(
+    private readonly http: AxiosInstance,
+    private readonly apiUrl: string,
+    private readonly origin: string,
+  ) {}
+
+  async page(session: GuestSession, page: number, pageSize: number): Promise<HistoryPage> {
+    const { jwt } = await session.getJwt();
+    let response;
+    try {
+      response = await this.http.get(`${this.apiUrl}/api/v2/webmessaging/messages`, {
+        params: { pageNumber: page, pageSize },
+        headers: { Authorization: `bearer ${jwt}`, Origin: this.origin },
+        validateStatus: () => true,
+      });
+    } catch (error) {
+      throw new GuestApiError('unavailable', 'Could not reach Genesys for the conversation history; please retry.', { cause: error });
+    }
+    if (response.status === 429) {
+      const retryAfter = Number(response.headers['retry-after']);
+      throw new GuestApiError('rate_limited', 'Genesys limits history reads; retry later.', {
+        genesysCode: 429,
+        retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 6,
+      });
+    }
+    if (response.status !== 200) {
+      throw new GuestApiError('unavailable', 'Genesys could not return the conversation history; please retry.', {
+        genesysCode: response.status,
+        genesysText: `${response.headers['inin-correlation-id'] ?? ''} ${JSON.stringify(response.data)?.slice(0, 500)}`,
+      });
+    }
+    const parsed = historySchema.safeParse(response.data);
+    if (!parsed.success) {
+      throw new GuestApiError('unavailable', 'Genesys returned a history this service cannot read.', { genesysText: parsed.error.message });
+    }
+    const body = parsed.data;
+    const messages = body.entities.map((m) => normalizeMessage(m)).reverse();
+    return {
+      messages,
+      page: body.pageNumber ?? page,
+      pageSize,
+      total: body.total ?? messages.length,
+      pageCount: body.pageCount ?? 1,
+    };
+  }
+
+  /** Finds a guest message by our own id in the newest page (delivery proof after a dropped socket). */
+  async findByClientMessageId(session: GuestSession, clientMessageId: string): Promise<NormalizedMessage | undefined> {
+    const { messages } = await this.page(session, 1, 50);
+    return messages.find((m) => m.clientMessageId === clientMessageId);
+  }
+}

@@ -1,0 +1,67 @@
+import type { StructuredMessage } from './frames';
+
+/**
+ * The message shape the browser sees (CONTRACT §3): Genesys's
+ * StructuredMessage with its direction, type and entity names normalised
+ * and its content split by kind.
+ */
+export interface NormalizedMessage {
+  id: string;
+  /** Our own id for a guest message, when Genesys reports it (`channel.messageId`). */
+  clientMessageId?: string;
+  direction: 'inbound' | 'outbound';
+  type: 'text' | 'structured' | 'event';
+  text?: string;
+  time: string;
+  originatingEntity?: 'human' | 'bot';
+  from?: { name?: string; image?: string };
+  quickReplies?: { text: string; payload: string }[];
+  cards?: { title?: string; description?: string; image?: string; actions: { type?: string; text?: string; url?: string; payload?: string }[] }[];
+  attachments?: { id?: string; url?: string; filename?: string; mediaType?: string; mime?: string; fileSize?: number }[];
+  buttonResponse?: { text?: string; payload?: string; type?: string };
+  events?: { type: string; value?: string }[];
+}
+
+const TYPES: Record<string, NormalizedMessage['type']> = { Text: 'text', Structured: 'structured', Event: 'event' };
+
+export function normalizeMessage(m: StructuredMessage, receivedAt: Date = new Date()): NormalizedMessage {
+  const out: NormalizedMessage = {
+    id: m.id,
+    direction: m.direction === 'Outbound' ? 'outbound' : 'inbound',
+    type: TYPES[m.type ?? 'Text'] ?? 'text',
+    time: m.channel?.time ?? receivedAt.toISOString(),
+  };
+  if (m.channel?.messageId) out.clientMessageId = m.channel.messageId;
+  if (m.text !== undefined && m.text !== '') out.text = m.text;
+  if (m.originatingEntity === 'Human' || m.originatingEntity === 'Bot') {
+    out.originatingEntity = m.originatingEntity === 'Human' ? 'human' : 'bot';
+  }
+  const from = m.channel?.from;
+  if (from && (from.nickname || from.firstName || from.lastName || from.image)) {
+    const name = from.nickname ?? [from.firstName, from.lastName].filter(Boolean).join(' ');
+    out.from = { ...(name ? { name } : {}), ...(from.image ? { image: from.image } : {}) };
+  }
+  for (const item of m.content ?? []) {
+    if (item.quickReply) (out.quickReplies ??= []).push({ text: item.quickReply.text ?? '', payload: item.quickReply.payload ?? item.quickReply.text ?? '' });
+    if (item.card) (out.cards ??= []).push(normalizeCard(item.card));
+    for (const card of item.carousel?.cards ?? []) (out.cards ??= []).push(normalizeCard(card));
+    if (item.attachment) {
+      const a = item.attachment;
+      (out.attachments ??= []).push({ id: a.id, url: a.url, filename: a.filename, mediaType: a.mediaType, mime: a.mime, fileSize: a.fileSize });
+    }
+    if (item.buttonResponse) out.buttonResponse = { text: item.buttonResponse.text, payload: item.buttonResponse.payload, type: item.buttonResponse.type };
+  }
+  if (m.events?.length) {
+    out.events = m.events.map((e) => ({ type: e.eventType, value: e.typing?.type ?? e.presence?.type }));
+  }
+  return out;
+}
+
+function normalizeCard(card: NonNullable<NonNullable<StructuredMessage['content']>[number]['card']>) {
+  return {
+    title: card.title,
+    description: card.description,
+    image: card.image,
+    actions: (card.actions ?? []).map((a) => ({ type: a.type, text: a.text, url: a.url, payload: a.payload })),
+  };
+}
