@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Router } from 'express';
 import type { Config } from './config/schema';
 import { createApp } from './http/app';
 import type { Logger } from './observability/logger';
@@ -14,14 +15,29 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
+export interface ServiceOptions {
+  /** Extra routers mounted after the public API (tests use this to hold requests in flight). */
+  routers?: Router[];
+}
+
 /** Builds the whole service from a validated configuration and starts listening. */
-export async function startService(config: Config, logger: Logger): Promise<RunningService> {
+export async function startService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<RunningService> {
   const readiness = new Readiness();
   readiness.set('config', { ok: true, detail: 'Configuration is valid.' });
   const platform = createPlatformSide(config, logger, readiness);
-  const app = createApp({ config, logger, readiness });
+  const app = createApp({ config, logger, readiness, routers: options.routers });
 
-  const server = http.createServer({ keepAliveTimeout: 65_000 }, app);
+  // Without Connection: close, a keep-alive client holds its socket (and so the
+  // drain) open until the idle timeout; while draining, every response not yet
+  // started closes its connection so clients move to other instances.
+  const inFlight = new Set<http.ServerResponse>();
+  const server = http.createServer({ keepAliveTimeout: 65_000 });
+  server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (readiness.draining) res.setHeader('Connection', 'close');
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+  });
+  server.on('request', app);
   server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -39,6 +55,7 @@ export async function startService(config: Config, logger: Logger): Promise<Runn
   const stop = () =>
     (stopping ??= (async () => {
       readiness.startDraining();
+      for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
       logger.info({ graceMs: config.shutdownGraceMs }, 'draining: no new connections, finishing in-flight work');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

@@ -1,0 +1,29 @@
+# The BFF as a small, non-root image. Build: docker build -t genesys-messaging-bff .
+# Run:   docker run --rm -p 8080:8080 --env-file .env genesys-messaging-bff
+
+# ---- build: compile TypeScript with the full toolchain ----------------------
+FROM node:22-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+# Sources only (.dockerignore keeps out node_modules, dist, tests, .env, .git).
+# The build also compiles the dev-only simulator when present; it is not shipped.
+COPY . .
+RUN npm run build
+
+# ---- runtime: production dependencies and compiled service only --------------
+FROM node:22-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts \
+    && npm cache clean --force
+COPY --from=build /app/dist/src ./dist/src
+
+# Files stay root-owned and read-only to the service user.
+USER node
+EXPOSE 8080
+HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# node is PID 1 and handles SIGTERM itself (graceful drain); no npm wrapper.
+CMD ["node", "dist/src/main.js"]

@@ -1,0 +1,379 @@
+import { ConfigError, isUnconfigured, loadConfig } from '../../src/config/schema';
+import { findRegion, REGIONS } from '../../src/config/regions';
+import { TEST_SESSION_SECRET, testEnv, type EnvOverrides } from '../support/app';
+
+/** Loads a config that must be invalid and returns its problems. */
+function problemsOf(overrides: EnvOverrides): { problems: string[]; message: string } {
+  try {
+    loadConfig(testEnv(overrides));
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    const e = error as ConfigError;
+    return { problems: e.problems, message: e.message };
+  }
+  throw new Error(`expected a ConfigError for ${JSON.stringify(overrides)}`);
+}
+
+// shared/reference/genesys-platform-api.md §1.5, written out again so a typo in regions.ts fails here.
+const REFERENCE_REGIONS: [aws: string, domain: string][] = [
+  ['us-east-1', 'mypurecloud.com'],
+  ['us-east-2', 'use2.us-gov-pure.cloud'],
+  ['us-west-2', 'usw2.pure.cloud'],
+  ['ca-central-1', 'cac1.pure.cloud'],
+  ['sa-east-1', 'sae1.pure.cloud'],
+  ['mx-central-1', 'mxc1.pure.cloud'],
+  ['eu-west-1', 'mypurecloud.ie'],
+  ['eu-west-2', 'euw2.pure.cloud'],
+  ['eu-central-1', 'mypurecloud.de'],
+  ['eu-central-2', 'euc2.pure.cloud'],
+  ['eusc-de-east-1', 'edee1.eusc-pure.cloud'],
+  ['me-central-1', 'mec1.pure.cloud'],
+  ['ap-south-1', 'aps1.pure.cloud'],
+  ['ap-southeast-1', 'apse1.pure.cloud'],
+  ['ap-southeast-2', 'mypurecloud.com.au'],
+  ['ap-northeast-1', 'mypurecloud.jp'],
+  ['ap-northeast-2', 'apne2.pure.cloud'],
+  ['ap-northeast-3', 'apne3.pure.cloud'],
+];
+
+describe('regions', () => {
+  it('knows exactly the 18 regions of the reference', () => {
+    expect(REGIONS).toHaveLength(18);
+    expect(REGIONS.map((r) => [r.awsRegion, r.domain]).sort()).toEqual([...REFERENCE_REGIONS].sort());
+  });
+
+  it.each(REFERENCE_REGIONS)('%s and %s both configure the same region', (aws, domain) => {
+    for (const value of [domain, aws, aws.toUpperCase(), aws.replace(/-/g, '_'), ` ${domain} `]) {
+      const config = loadConfig(testEnv({ GENESYS_REGION: value }));
+      expect(config.genesys.region).toEqual({ domain, awsRegion: aws });
+    }
+  });
+
+  it('derives every Genesys base URL from the region domain', () => {
+    const { genesys } = loadConfig(testEnv({ GENESYS_REGION: 'ap-southeast-2' }));
+    expect(genesys.loginUrl).toBe('https://login.mypurecloud.com.au');
+    expect(genesys.apiUrl).toBe('https://api.mypurecloud.com.au');
+    expect(genesys.webMessagingUrl).toBe('wss://webmessaging.mypurecloud.com.au');
+    expect(genesys.cdnUrl).toBe('https://api-cdn.mypurecloud.com.au');
+  });
+
+  it('does not match a region by prefix or suffix', () => {
+    expect(findRegion('purecloud.ie')).toBeUndefined();
+    expect(findRegion('eu-west')).toBeUndefined();
+    expect(findRegion('api.mypurecloud.ie')).toBeUndefined();
+  });
+
+  it('refuses an unknown region and names every valid one', () => {
+    const { problems } = problemsOf({ GENESYS_REGION: 'mars-north-1' });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain('"mars-north-1"');
+    for (const [aws, domain] of REFERENCE_REGIONS) {
+      expect(problems[0]).toContain(domain);
+      expect(problems[0]).toContain(aws);
+    }
+  });
+});
+
+describe('loadConfig', () => {
+  it('accepts the minimal valid environment with the documented defaults', () => {
+    const config = loadConfig(
+      testEnv({ PORT: undefined, HOST: undefined, LOG_LEVEL: undefined, SHUTDOWN_GRACE_MS: undefined, NODE_ENV: undefined }),
+    );
+    expect(config.port).toBe(8080);
+    expect(config.host).toBe('0.0.0.0');
+    expect(config.logLevel).toBe('info');
+    expect(config.env).toBe('development');
+    expect(config.genesys.credentials).toBeUndefined();
+    expect(config.identity).toBeUndefined();
+    expect(config.trustProxy).toBe(false);
+    expect(config.session.secrets).toEqual([TEST_SESSION_SECRET]);
+    expect(config.cors.allowedOrigins).toEqual(['https://shop.example.com', 'http://localhost:3000', 'https://*.example.org']);
+  });
+
+  it('reports every problem at once', () => {
+    const { problems, message } = problemsOf({
+      GENESYS_REGION: 'atlantis',
+      GENESYS_DEPLOYMENT_ID: 'not-a-uuid',
+      GENESYS_CLIENT_ID: 'client-without-secret',
+      CORS_ALLOWED_ORIGINS: '*',
+      SESSION_SECRET: 'short',
+      PORT: 'eighty',
+      LOG_LEVEL: 'loud',
+      GENESYS_API_URL: 'ftp://example.com',
+    });
+    const expected = [
+      /GENESYS_REGION "atlantis" is not a Genesys Cloud region/,
+      /GENESYS_DEPLOYMENT_ID must be a UUID/,
+      /GENESYS_CLIENT_ID is set without GENESYS_CLIENT_SECRET/,
+      /CORS_ALLOWED_ORIGINS: "\*" would allow every website/,
+      /SESSION_SECRET: every key must be at least 32 characters/,
+      /PORT must be a whole number/,
+      /LOG_LEVEL must be one of/,
+      /GENESYS_API_URL must use https: or http:/,
+    ];
+    for (const pattern of expected) expect(problems.some((p) => pattern.test(p))).toBe(true);
+    // The message printed at startup lists them all, one per line.
+    for (const problem of problems) expect(message).toContain(problem);
+    expect(message.split('\n').filter((l) => l.startsWith('  - '))).toHaveLength(problems.length);
+  });
+
+  it('names each required variable that is missing', () => {
+    const { problems } = problemsOf({
+      GENESYS_REGION: undefined,
+      GENESYS_DEPLOYMENT_ID: undefined,
+      CORS_ALLOWED_ORIGINS: undefined,
+      SESSION_SECRET: undefined,
+    });
+    for (const name of ['GENESYS_REGION', 'GENESYS_DEPLOYMENT_ID', 'CORS_ALLOWED_ORIGINS', 'SESSION_SECRET']) {
+      expect(problems.some((p) => p.startsWith(`${name} is required`))).toBe(true);
+    }
+  });
+
+  it('treats blank values as unset', () => {
+    const { problems } = problemsOf({ GENESYS_REGION: '   ' });
+    expect(problems).toEqual([expect.stringMatching(/^GENESYS_REGION is required/)]);
+  });
+
+  describe('OAuth client', () => {
+    it('enables the Platform API with both the id and the secret', () => {
+      const config = loadConfig(testEnv({ GENESYS_CLIENT_ID: 'client-id', GENESYS_CLIENT_SECRET: 'client-secret-value' }));
+      expect(config.genesys.credentials).toEqual({ clientId: 'client-id', clientSecret: 'client-secret-value' });
+    });
+
+    it('refuses an id without a secret', () => {
+      expect(problemsOf({ GENESYS_CLIENT_ID: 'client-id' }).problems).toEqual([
+        expect.stringContaining('GENESYS_CLIENT_ID is set without GENESYS_CLIENT_SECRET'),
+      ]);
+    });
+
+    it('refuses a secret without an id, without printing the secret', () => {
+      const { problems, message } = problemsOf({ GENESYS_CLIENT_SECRET: 'super-secret-client-value' });
+      expect(problems).toEqual([expect.stringContaining('GENESYS_CLIENT_SECRET is set without GENESYS_CLIENT_ID')]);
+      expect(message).not.toContain('super-secret-client-value');
+    });
+  });
+
+  describe('CORS_ALLOWED_ORIGINS', () => {
+    it.each([
+      ['*', /"\*" would allow every website/],
+      ['https://shop.example.com,*', /"\*" would allow every website/],
+      ['null', /"null" is never an allowed origin/],
+      ['https://shop.example.com/', /trailing slash/],
+      ['https://shop.example.com/path', /has a path/],
+      ['shop.example.com', /is not an origin/],
+      ['ftp://shop.example.com', /must use http or https/],
+      ['https://*.com', /wildcards too much/],
+      ['https://*.*.example.com', /CORS_ALLOWED_ORIGINS/],
+    ])('refuses %s', (value, pattern) => {
+      const { problems } = problemsOf({ CORS_ALLOWED_ORIGINS: value });
+      expect(problems.some((p) => pattern.test(p))).toBe(true);
+    });
+
+    it('accepts exact origins and one-label wildcards, trimming blanks', () => {
+      const config = loadConfig(testEnv({ CORS_ALLOWED_ORIGINS: ' https://a.example.com , ,http://localhost:3000,https://*.example.net ' }));
+      expect(config.cors.allowedOrigins).toEqual(['https://a.example.com', 'http://localhost:3000', 'https://*.example.net']);
+    });
+  });
+
+  describe('SESSION_SECRET', () => {
+    it('refuses a key shorter than 32 characters without printing it', () => {
+      const short = 'abcdefghijklmnopqrstuvwxyz01234'; // 31 characters
+      const { problems, message } = problemsOf({ SESSION_SECRET: short });
+      expect(problems).toEqual([expect.stringContaining('SESSION_SECRET: every key must be at least 32 characters')]);
+      expect(message).not.toContain(short);
+    });
+
+    it('accepts exactly 32 characters', () => {
+      expect(loadConfig(testEnv({ SESSION_SECRET: 'x'.repeat(32) })).session.secrets).toEqual(['x'.repeat(32)]);
+    });
+
+    it('reads a comma-separated list as rotating keys, the first one sealing', () => {
+      const a = 'a'.repeat(40);
+      const b = 'b'.repeat(40);
+      expect(loadConfig(testEnv({ SESSION_SECRET: ` ${a} , ${b} ` })).session.secrets).toEqual([a, b]);
+    });
+
+    it('refuses a rotation list with one short key, without printing any key', () => {
+      const good = 'g'.repeat(40);
+      const { problems, message } = problemsOf({ SESSION_SECRET: `${good},tooshort-key` });
+      expect(problems).toEqual([expect.stringContaining('SESSION_SECRET')]);
+      expect(message).not.toContain(good);
+      expect(message).not.toContain('tooshort-key');
+    });
+  });
+
+  it('never prints a secret in a ConfigError, even when everything else is wrong', () => {
+    const secrets = {
+      GENESYS_CLIENT_SECRET: 'client-secret-0123456789',
+      SESSION_SECRET: 'session-secret-short',
+      IDENTITY_JWT_SECRET: 'identity-secret-short',
+    };
+    const { message, problems } = problemsOf({ ...secrets, GENESYS_REGION: 'nowhere', CORS_ALLOWED_ORIGINS: '*' });
+    expect(problems.length).toBeGreaterThanOrEqual(4);
+    for (const value of Object.values(secrets)) expect(message).not.toContain(value);
+  });
+
+  describe('base URLs', () => {
+    it('can each be overridden for a simulator, dropping a trailing slash', () => {
+      const { genesys } = loadConfig(
+        testEnv({
+          GENESYS_LOGIN_URL: 'http://127.0.0.1:9000/',
+          GENESYS_API_URL: 'http://127.0.0.1:9001',
+          GENESYS_WEBMESSAGING_URL: 'ws://127.0.0.1:9002',
+          GENESYS_CDN_URL: 'http://127.0.0.1:9003',
+        }),
+      );
+      expect(genesys.loginUrl).toBe('http://127.0.0.1:9000');
+      expect(genesys.apiUrl).toBe('http://127.0.0.1:9001');
+      expect(genesys.webMessagingUrl).toBe('ws://127.0.0.1:9002');
+      expect(genesys.cdnUrl).toBe('http://127.0.0.1:9003');
+    });
+
+    it('keeps the derived ones for any override left unset', () => {
+      const { genesys } = loadConfig(testEnv({ GENESYS_API_URL: 'http://127.0.0.1:9001' }));
+      expect(genesys.apiUrl).toBe('http://127.0.0.1:9001');
+      expect(genesys.loginUrl).toBe('https://login.mypurecloud.ie');
+      expect(genesys.webMessagingUrl).toBe('wss://webmessaging.mypurecloud.ie');
+      expect(genesys.cdnUrl).toBe('https://api-cdn.mypurecloud.ie');
+    });
+
+    it.each([
+      ['GENESYS_WEBMESSAGING_URL', 'https://webmessaging.example.com', /must use wss: or ws:/],
+      ['GENESYS_LOGIN_URL', 'wss://login.example.com', /must use https: or http:/],
+      ['GENESYS_CDN_URL', 'not a url', /must be an absolute URL/],
+    ])('refuses %s=%s', (name, value, pattern) => {
+      const { problems } = problemsOf({ [name]: value });
+      expect(problems).toEqual([expect.stringMatching(pattern)]);
+      expect(problems[0]).toContain(name);
+    });
+  });
+
+  describe('GENESYS_ORIGIN', () => {
+    it('defaults to the first exact allowed origin', () => {
+      const config = loadConfig(testEnv({ CORS_ALLOWED_ORIGINS: 'https://*.example.org,https://www.example.com,https://b.example.com' }));
+      expect(config.genesys.origin).toBe('https://www.example.com');
+    });
+
+    it('is taken as given when set', () => {
+      expect(loadConfig(testEnv({ GENESYS_ORIGIN: 'https://chat.example.com' })).genesys.origin).toBe('https://chat.example.com');
+    });
+
+    it('is required when the allowlist holds only wildcards', () => {
+      const { problems } = problemsOf({ CORS_ALLOWED_ORIGINS: 'https://*.example.org' });
+      expect(problems).toEqual([expect.stringMatching(/^GENESYS_ORIGIN is required/)]);
+      expect(loadConfig(testEnv({ CORS_ALLOWED_ORIGINS: 'https://*.example.org', GENESYS_ORIGIN: 'https://www.example.org' })).genesys.origin).toBe(
+        'https://www.example.org',
+      );
+    });
+
+    it.each(['shop.example.com', 'https://shop.example.com/', 'https://shop.example.com/chat', 'wss://shop.example.com'])(
+      'refuses %s, which is not an origin',
+      (value) => {
+        expect(problemsOf({ GENESYS_ORIGIN: value }).problems).toEqual([expect.stringMatching(/^GENESYS_ORIGIN must be an origin/)]);
+      },
+    );
+  });
+
+  describe('identity tokens', () => {
+    const jwtSecret = 'identity-jwt-secret-0123456789-abcdef';
+
+    it('are off unless a secret or a JWKS URL is set', () => {
+      expect(loadConfig(testEnv()).identity).toBeUndefined();
+    });
+
+    it('verify with an HS256 secret, issuer and audience', () => {
+      const config = loadConfig(
+        testEnv({ IDENTITY_JWT_SECRET: jwtSecret, IDENTITY_ISSUER: 'https://shop.example.com', IDENTITY_AUDIENCE: 'genesys-bff' }),
+      );
+      expect(config.identity).toEqual({
+        jwtSecret,
+        jwksUrl: undefined,
+        issuer: 'https://shop.example.com',
+        audience: 'genesys-bff',
+        clockToleranceSeconds: 30,
+      });
+    });
+
+    it('verify with a JWKS URL', () => {
+      const config = loadConfig(
+        testEnv({
+          IDENTITY_JWKS_URL: 'https://shop.example.com/.well-known/jwks.json',
+          IDENTITY_ISSUER: 'https://shop.example.com',
+          IDENTITY_AUDIENCE: 'genesys-bff',
+          IDENTITY_CLOCK_TOLERANCE_SECONDS: '5',
+        }),
+      );
+      expect(config.identity).toMatchObject({ jwksUrl: 'https://shop.example.com/.well-known/jwks.json', clockToleranceSeconds: 5 });
+      expect(config.identity?.jwtSecret).toBeUndefined();
+    });
+
+    it('need an issuer and an audience', () => {
+      const { problems } = problemsOf({ IDENTITY_JWT_SECRET: jwtSecret });
+      expect(problems).toHaveLength(2);
+      expect(problems.some((p) => p.startsWith('IDENTITY_ISSUER is required'))).toBe(true);
+      expect(problems.some((p) => p.startsWith('IDENTITY_AUDIENCE is required'))).toBe(true);
+    });
+
+    it('take a secret or a JWKS URL, not both', () => {
+      const { problems } = problemsOf({
+        IDENTITY_JWT_SECRET: jwtSecret,
+        IDENTITY_JWKS_URL: 'https://shop.example.com/jwks.json',
+        IDENTITY_ISSUER: 'i',
+        IDENTITY_AUDIENCE: 'a',
+      });
+      expect(problems).toEqual([expect.stringContaining('not both')]);
+    });
+
+    it('refuse a short HS256 secret without printing it', () => {
+      const { problems, message } = problemsOf({ IDENTITY_JWT_SECRET: 'short-identity-key', IDENTITY_ISSUER: 'i', IDENTITY_AUDIENCE: 'a' });
+      expect(problems).toEqual([expect.stringContaining('IDENTITY_JWT_SECRET must be at least 32 characters')]);
+      expect(message).not.toContain('short-identity-key');
+    });
+
+    it('refuse an issuer or audience with no way to verify', () => {
+      expect(problemsOf({ IDENTITY_ISSUER: 'https://shop.example.com' }).problems).toEqual([
+        expect.stringContaining('neither IDENTITY_JWT_SECRET nor IDENTITY_JWKS_URL'),
+      ]);
+    });
+  });
+
+  describe('numbers and the rest', () => {
+    it('reads PORT, limits and timeouts', () => {
+      const config = loadConfig(
+        testEnv({ PORT: '3001', BODY_LIMIT_BYTES: '2048', GENESYS_TIMEOUT_MS: '1500', SHUTDOWN_GRACE_MS: '0', SESSION_TTL_SECONDS: '3600' }),
+      );
+      expect(config.port).toBe(3001);
+      expect(config.limits.bodyBytes).toBe(2048);
+      expect(config.genesys.timeoutMs).toBe(1500);
+      expect(config.shutdownGraceMs).toBe(0);
+      expect(config.session.ttlSeconds).toBe(3600);
+    });
+
+    it.each(['65536', '-1', '80.5', 'http'])('refuses PORT=%s', (value) => {
+      expect(problemsOf({ PORT: value }).problems).toEqual([expect.stringMatching(/^PORT must be a whole number from 0 to 65535/)]);
+    });
+
+    it.each([
+      [undefined, false],
+      ['false', false],
+      ['true', true],
+      ['2', 2],
+      ['loopback, uniquelocal', 'loopback, uniquelocal'],
+    ])('reads TRUST_PROXY=%s', (value, expected) => {
+      expect(loadConfig(testEnv({ TRUST_PROXY: value })).trustProxy).toEqual(expected);
+    });
+
+    it('reads LOG_LEVEL case-insensitively', () => {
+      expect(loadConfig(testEnv({ LOG_LEVEL: 'DEBUG' })).logLevel).toBe('debug');
+    });
+  });
+});
+
+describe('isUnconfigured', () => {
+  it('is true only when neither a region nor a deployment is set', () => {
+    expect(isUnconfigured({})).toBe(true);
+    expect(isUnconfigured({ CORS_ALLOWED_ORIGINS: 'http://localhost:3000' })).toBe(true);
+    expect(isUnconfigured({ GENESYS_REGION: 'mypurecloud.ie' })).toBe(false);
+    expect(isUnconfigured({ GENESYS_DEPLOYMENT_ID: 'x' })).toBe(false);
+  });
+});
