@@ -35,6 +35,7 @@ export function parseOriginPattern(entry: string): OriginPattern | string {
     return `"${source}" has a path, query or trailing slash; an origin is only scheme://host[:port]`;
   }
   const host = wildcard ? url.hostname.replace(/^wildcard-label\./, '') : url.hostname;
+  if (host.includes('*')) return `"${source}" may use * only as the whole first label, e.g. https://*.example.com`;
   if (wildcard && (host.split('.').length < 2 || !host.split('.').every((l) => LABEL.test(l)))) {
     return `"${source}" wildcards too much; a wildcard must sit under a registrable domain, e.g. https://*.example.com`;
   }
@@ -72,8 +73,9 @@ export class OriginAllowlist {
     return this.patterns.some((p) => {
       if (p.scheme !== url.protocol || p.port !== port) return false;
       if (!p.wildcard) return p.host === host;
+      // The covered label must be a real DNS label: URL() lets `*` through.
       const dot = host.indexOf('.');
-      return dot > 0 && host.slice(dot + 1) === p.host;
+      return dot > 0 && LABEL.test(host.slice(0, dot)) && host.slice(dot + 1) === p.host;
     });
   }
 }
