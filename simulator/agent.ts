@@ -1,0 +1,138 @@
+import {
+  outboundEvent,
+  outboundText,
+  presenceEvent,
+  typingOnEvent,
+  type GuestMessage,
+  type StructuredMessageBody,
+} from './frames';
+import type { ResolvedOptions } from './options';
+import type { Conversation, GuestSession, Sessions } from './sessions';
+
+/**
+ * The scripted agent/bot on the Genesys side of each conversation. It answers
+ * a guest text with an Outbound Typing On event, then a reply (§3.4 shapes).
+ * Keywords in the guest text pick another script:
+ *
+ * | guest text contains | answer |
+ * |---|---|
+ * | `silence` | nothing at all |
+ * | `quick replies` | a Structured message with QuickReply content ("Yes", "No") |
+ * | `disconnect` | an Outbound Presence Disconnect with `metadata.readOnly:"true"`; the conversation becomes read-only |
+ * | anything else | `You said: <text>` |
+ *
+ * A quick-reply answer (ButtonResponse content) gets `You chose: <text>`.
+ */
+
+export interface AgentControls {
+  /** An Outbound Text (Structured with QuickReply content when `quickReplies` is given), now. */
+  say(sessionToken: string, text: string, opts?: { originatingEntity?: 'Bot' | 'Human'; quickReplies?: string[] }): void;
+  /** An Outbound Typing On event, now. */
+  typing(sessionToken: string): void;
+  /** An Outbound Presence Disconnect; `readOnly` (default true) ends the conversation for sending. */
+  disconnect(sessionToken: string, opts?: { readOnly?: boolean }): void;
+}
+
+type Reply = { kind: 'text'; text: string; quickReplies?: string[] } | { kind: 'disconnect' };
+
+function scriptFor(message: GuestMessage): Reply | undefined {
+  const chosen = message.content?.find((c) => c.contentType === 'ButtonResponse') as
+    | { buttonResponse?: { text?: string } }
+    | undefined;
+  if (chosen) return { kind: 'text', text: `You chose: ${chosen.buttonResponse?.text ?? ''}` };
+  const text = message.text ?? '';
+  const lower = text.toLowerCase();
+  if (lower.includes('silence')) return undefined;
+  if (lower.includes('quick replies')) return { kind: 'text', text: 'What would you like to do?', quickReplies: ['Yes', 'No'] };
+  if (lower.includes('disconnect')) return { kind: 'disconnect' };
+  if (text === '') return undefined; // an attachment-only message: nothing to answer
+  return { kind: 'text', text: `You said: ${text}` };
+}
+
+export class ScriptedAgent implements AgentControls {
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly sessions: Sessions,
+    private readonly options: ResolvedOptions,
+  ) {}
+
+  /** A guest Text or Structured message reached the conversation. */
+  onGuestMessage(session: GuestSession, message: GuestMessage): void {
+    const agent = this.options.agent;
+    if (!agent.enabled) return;
+    const reply = scriptFor(message);
+    if (!reply) return;
+    const conversation = session.conversation;
+    this.later(agent.typingDelayMs, () => this.deliverIfCurrent(session, conversation, outboundEvent(typingOnEvent), false));
+    this.later(agent.replyDelayMs, () => {
+      if (reply.kind === 'disconnect') {
+        if (this.isCurrent(session, conversation)) this.endConversation(session, true);
+      } else {
+        this.deliverIfCurrent(session, conversation, outboundText(reply.text, agent.originatingEntity, reply.quickReplies), true);
+      }
+    });
+  }
+
+  /** The guest's autostart Presence Join reached the conversation (§2.5). */
+  onJoin(session: GuestSession): void {
+    const agent = this.options.agent;
+    if (!agent.enabled || agent.greeting === undefined) return;
+    const greeting = agent.greeting;
+    const conversation = session.conversation;
+    this.later(agent.replyDelayMs, () =>
+      this.deliverIfCurrent(session, conversation, outboundText(greeting, agent.originatingEntity), true),
+    );
+  }
+
+  say(sessionToken: string, text: string, opts: { originatingEntity?: 'Bot' | 'Human'; quickReplies?: string[] } = {}): void {
+    const session = this.sessionFor(sessionToken);
+    const body = outboundText(text, opts.originatingEntity ?? this.options.agent.originatingEntity, opts.quickReplies);
+    this.sessions.deliver(session, body);
+  }
+
+  typing(sessionToken: string): void {
+    this.sessions.deliver(this.sessionFor(sessionToken), outboundEvent(typingOnEvent), { store: false });
+  }
+
+  disconnect(sessionToken: string, opts: { readOnly?: boolean } = {}): void {
+    this.endConversation(this.sessionFor(sessionToken), opts.readOnly ?? true);
+  }
+
+  /** Cancels every scheduled answer (reset, stop). */
+  cancelAll(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  /** §3.4 "conversation disconnected": the readOnly flag travels as a string in metadata. */
+  private endConversation(session: GuestSession, readOnly: boolean): void {
+    this.sessions.deliver(session, outboundEvent(presenceEvent('Disconnect'), { readOnly: String(readOnly) }));
+    if (readOnly) session.conversation.readOnly = true;
+  }
+
+  private sessionFor(sessionToken: string): GuestSession {
+    const session = this.sessions.get(sessionToken);
+    if (!session) throw new Error(`simulator agent: no session with token ${sessionToken}`);
+    return session;
+  }
+
+  /** Answers only into the conversation that asked, if it is still open. */
+  private isCurrent(session: GuestSession, conversation: Conversation): boolean {
+    return (
+      !session.expired && !conversation.readOnly && session.conversation === conversation && this.sessions.get(session.token) === session
+    );
+  }
+
+  private deliverIfCurrent(session: GuestSession, conversation: Conversation, body: StructuredMessageBody, store: boolean): void {
+    if (this.isCurrent(session, conversation)) this.sessions.deliver(session, body, { store });
+  }
+
+  private later(ms: number, run: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      run();
+    }, ms);
+    this.timers.add(timer);
+  }
+}

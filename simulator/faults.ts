@@ -1,0 +1,171 @@
+import type { RestTarget } from './recorder';
+
+/**
+ * Fault injection, switched on from a test. Rules with a count are consumed
+ * one per matching event; rules without one stay until `clear()`. The hot
+ * paths ask these questions on every frame, so each answer is a map lookup or
+ * a scan of a list that is empty unless a test armed it.
+ */
+
+export type DropWhen = 'before-processing' | 'after-processing';
+export type RestFaultTarget = Exclude<RestTarget, 'domains'>;
+
+export interface RestFault {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** How many requests fail; default until cleared. */
+  times?: number;
+  /** Wait this long before answering with the failure. */
+  delayMs?: number;
+}
+
+export interface FaultControls {
+  /** Terminates (no close frame) every socket of this session, or every socket when no token is given. */
+  dropSocket(sessionToken?: string): void;
+  /**
+   * Terminates the socket that receives the next frame with this action (`'*'` = any),
+   * either instead of processing it (the frame is lost) or after processing it
+   * (the server acted on it, the replies to that socket are lost).
+   */
+  dropOnNext(action: string, opts?: { sessionToken?: string; when?: DropWhen }): void;
+  /** Delays every outgoing frame by `ms` (0 clears), for one session or globally. */
+  delayFrames(ms: number, sessionToken?: string): void;
+  /** Refuses WebSocket handshakes with this HTTP status (default 403), `times` times or until cleared. */
+  refuseHandshake(status?: number, times?: number): void;
+  /** Answers the next `times` (default 1) onMessage frames with TooManyRequestsErrorMessage. */
+  rateLimit(opts: { retryAfter: number; times?: number; sessionToken?: string }): void;
+  /** Makes a REST endpoint fail with a status and a real-looking body (default: the ErrorBody for that status). */
+  failRest(target: RestFaultTarget, opts: RestFault): void;
+  /** Delays a REST endpoint's answers by `ms` (to simulate timeouts), `times` times or until cleared. */
+  delayRest(target: RestFaultTarget, ms: number, opts?: { times?: number }): void;
+  /** Expires the session now: SessionExpiredEvent to its sockets, 4006 afterwards. */
+  expireSession(sessionToken: string): void;
+  clear(): void;
+}
+
+interface Counted {
+  remaining: number;
+}
+interface DropRule extends Counted {
+  action: string;
+  sessionToken?: string;
+  when: DropWhen;
+}
+interface RateRule extends Counted {
+  retryAfter: number;
+  sessionToken?: string;
+}
+
+function take<T extends Counted>(rules: T[], index: number): T {
+  const rule = rules[index]!;
+  rule.remaining -= 1;
+  if (rule.remaining <= 0) rules.splice(index, 1);
+  return rule;
+}
+
+export class Faults implements FaultControls {
+  private drops: DropRule[] = [];
+  private rateRules: RateRule[] = [];
+  private globalFrameDelay = 0;
+  private readonly frameDelays = new Map<string, number>();
+  private handshake?: { status: number; remaining: number };
+  private readonly restFaults = new Map<RestFaultTarget, RestFault & Counted>();
+  private readonly restDelays = new Map<RestFaultTarget, { ms: number } & Counted>();
+
+  constructor(
+    private readonly actions: { dropSocket(sessionToken?: string): void; expireSession(sessionToken: string): void },
+  ) {}
+
+  dropSocket(sessionToken?: string): void {
+    this.actions.dropSocket(sessionToken);
+  }
+
+  dropOnNext(action: string, opts: { sessionToken?: string; when?: DropWhen } = {}): void {
+    this.drops.push({ action, sessionToken: opts.sessionToken, when: opts.when ?? 'before-processing', remaining: 1 });
+  }
+
+  delayFrames(ms: number, sessionToken?: string): void {
+    if (sessionToken === undefined) this.globalFrameDelay = ms;
+    else if (ms > 0) this.frameDelays.set(sessionToken, ms);
+    else this.frameDelays.delete(sessionToken);
+  }
+
+  refuseHandshake(status = 403, times = Infinity): void {
+    this.handshake = { status, remaining: times };
+  }
+
+  rateLimit(opts: { retryAfter: number; times?: number; sessionToken?: string }): void {
+    this.rateRules.push({ retryAfter: opts.retryAfter, sessionToken: opts.sessionToken, remaining: opts.times ?? 1 });
+  }
+
+  failRest(target: RestFaultTarget, opts: RestFault): void {
+    this.restFaults.set(target, { ...opts, remaining: opts.times ?? Infinity });
+  }
+
+  delayRest(target: RestFaultTarget, ms: number, opts: { times?: number } = {}): void {
+    this.restDelays.set(target, { ms, remaining: opts.times ?? Infinity });
+  }
+
+  expireSession(sessionToken: string): void {
+    this.actions.expireSession(sessionToken);
+  }
+
+  clear(): void {
+    this.drops = [];
+    this.rateRules = [];
+    this.globalFrameDelay = 0;
+    this.frameDelays.clear();
+    this.handshake = undefined;
+    this.restFaults.clear();
+    this.restDelays.clear();
+  }
+
+  // --- questions asked by the simulator --------------------------------------
+
+  takeDrop(action: string, sessionToken: string | undefined): DropWhen | undefined {
+    if (this.drops.length === 0) return undefined;
+    const i = this.drops.findIndex(
+      (r) => (r.action === '*' || r.action === action) && (r.sessionToken === undefined || r.sessionToken === sessionToken),
+    );
+    return i < 0 ? undefined : take(this.drops, i).when;
+  }
+
+  takeRateLimit(sessionToken: string): number | undefined {
+    if (this.rateRules.length === 0) return undefined;
+    const i = this.rateRules.findIndex((r) => r.sessionToken === undefined || r.sessionToken === sessionToken);
+    return i < 0 ? undefined : take(this.rateRules, i).retryAfter;
+  }
+
+  frameDelay(sessionToken: string | undefined): number {
+    if (sessionToken !== undefined && this.frameDelays.size > 0) {
+      const ms = this.frameDelays.get(sessionToken);
+      if (ms !== undefined) return ms;
+    }
+    return this.globalFrameDelay;
+  }
+
+  takeHandshakeRefusal(): number | undefined {
+    const rule = this.handshake;
+    if (!rule) return undefined;
+    rule.remaining -= 1;
+    if (rule.remaining <= 0) this.handshake = undefined;
+    return rule.status;
+  }
+
+  takeRestFault(target: RestFaultTarget): RestFault | undefined {
+    const rule = this.restFaults.get(target);
+    if (!rule) return undefined;
+    rule.remaining -= 1;
+    if (rule.remaining <= 0) this.restFaults.delete(target);
+    return rule;
+  }
+
+  takeRestDelay(target: RestFaultTarget): number {
+    const rule = this.restDelays.get(target);
+    if (!rule) return 0;
+    rule.remaining -= 1;
+    if (rule.remaining <= 0) this.restDelays.delete(target);
+    return rule.ms;
+  }
+}

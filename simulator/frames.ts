@@ -1,0 +1,275 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+
+/**
+ * The Guest API wire format, written straight from
+ * shared/reference/genesys-guest-api.md (§2 client frames, §3 server frames).
+ * Deliberately independent of the BFF's own protocol code in src/, so the
+ * simulator checks the client instead of agreeing with it by construction.
+ */
+
+// ---------------------------------------------------------------------------
+// Client → server frames (§2). Every frame is parsed with these schemas; a
+// frame that does not parse is answered with a 400 class "string" frame.
+// ---------------------------------------------------------------------------
+
+const stringMap = z.record(z.string(), z.string());
+
+/** §2.3 / §6: the only place custom attributes are read from. */
+const channelSchema = z.looseObject({
+  metadata: z.looseObject({ customAttributes: stringMap.optional() }).optional(),
+});
+
+const eventSchema = z.looseObject({
+  eventType: z.string(),
+  typing: z.looseObject({ type: z.string(), duration: z.number().optional() }).optional(),
+  presence: z.looseObject({ type: z.string() }).optional(),
+});
+
+/** §2.3-2.5: `message` of an onMessage frame. `type`/`text` may be absent on attachment-only messages (§2.3). */
+const guestMessageSchema = z.looseObject({
+  type: z.enum(['Text', 'Structured', 'Event']).optional(),
+  text: z.string().optional(),
+  metadata: stringMap.optional(),
+  content: z.array(z.looseObject({ contentType: z.string() })).optional(),
+  events: z.array(eventSchema).optional(),
+  channel: channelSchema.optional(),
+});
+
+const envelope = {
+  token: z.string().min(1),
+  tracingId: z.string().optional(),
+};
+
+export const configureSessionFrame = z.looseObject({
+  action: z.literal('configureSession'),
+  ...envelope,
+  deploymentId: z.string(),
+  startNew: z.boolean().optional(),
+  journeyContext: z.unknown().optional(),
+});
+
+export const onMessageFrame = z.looseObject({
+  action: z.literal('onMessage'),
+  ...envelope,
+  message: guestMessageSchema,
+});
+
+/** §2.6: [MCP] sends echo without token or tracingId, so both are optional here. */
+export const echoFrame = z.looseObject({
+  action: z.literal('echo'),
+  token: z.string().optional(),
+  tracingId: z.string().optional(),
+  message: z.looseObject({ type: z.string().optional(), text: z.string().optional() }).optional(),
+});
+
+export const getJwtFrame = z.looseObject({ action: z.literal('getJwt'), ...envelope });
+
+export const closeSessionFrame = z.looseObject({
+  action: z.literal('closeSession'),
+  ...envelope,
+  closeAllConnections: z.boolean().optional(),
+});
+
+/** Just enough to route a frame and to copy its tracingId onto an error reply. */
+export const anyFrame = z.looseObject({
+  action: z.string(),
+  token: z.unknown().optional(),
+  tracingId: z.unknown().optional(),
+});
+
+export type GuestMessage = z.infer<typeof guestMessageSchema>;
+export type GuestEvent = z.infer<typeof eventSchema>;
+export type ConfigureSessionFrame = z.infer<typeof configureSessionFrame>;
+export type OnMessageFrame = z.infer<typeof onMessageFrame>;
+
+// ---------------------------------------------------------------------------
+// Server → client frames (§3). Only the class names the official client knows
+// (§3.1 table); [MT] throws on any other.
+// ---------------------------------------------------------------------------
+
+export interface ServerFrame {
+  type: 'response' | 'message';
+  class: string;
+  code: number;
+  body: unknown;
+  tracingId?: string;
+}
+
+function frame(type: ServerFrame['type'], cls: string, code: number, body: unknown, tracingId?: string): ServerFrame {
+  return tracingId === undefined ? { type, class: cls, code, body } : { type, class: cls, code, body, tracingId };
+}
+
+/** §3.2: error frames are `class:"string"` with the error text as body. */
+export function errorFrame(code: number, body: string, tracingId?: string): ServerFrame {
+  return frame('response', 'string', code, body, tracingId);
+}
+
+/** Error texts quoted in §2.5, §3.2 and §4. Texts marked "guess" have no source. */
+export const ERRORS = {
+  requestFailed: 'Request failed.',
+  deploymentNotFound: 'Deployment not found',
+  typingDisabled: 'Turn on the Feature Toggle or fix the configuration.',
+  clearDisabled: 'Presence events Conversation Clear are not supported',
+  messageTooLong: (bytes: number, max: number) => `Message length ${bytes} is larger than ${max}`,
+  attributesTooLarge: (max: number) => `Custom Attributes in channel metadata is larger than ${max} bytes`,
+  rateTooHigh: 'Message rate too high for this session',
+  /** §3.2 gives only "session expired…"; the rest of the text is a guess. */
+  sessionExpired: 'session expired',
+  /** guess: §3.2 names the code (4007 SessionNotFound) but quotes no text. */
+  sessionNotFound: 'session not found',
+  /** guess: no source says how a read-only conversation refuses a message. */
+  readOnly: 'Conversation is read-only. Start a new conversation with configureSession startNew:true',
+} as const;
+
+export const CODES = {
+  badRequest: 400,
+  forbidden: 403,
+  tooManyRequests: 429,
+  sessionExpired: 4006,
+  sessionNotFound: 4007,
+  messageTooLong: 4011,
+  attributesTooLarge: 4013,
+  rateTooHigh: 4029,
+} as const;
+
+export interface SessionBody {
+  connected: boolean;
+  newSession: boolean;
+  readOnly: boolean;
+  maxCustomDataBytes: number;
+  allowedMedia: { inbound: { fileTypes: { type: string }[]; maxFileSizeKB: number } };
+  blockedExtensions: string[];
+  clearedExistingSession: boolean;
+  durationSeconds: number;
+  expirationDate: number;
+}
+
+/** §3.3. `expirationDate` is epoch seconds. */
+export function sessionResponse(body: SessionBody, tracingId?: string): ServerFrame {
+  return frame('response', 'SessionResponse', 200, body, tracingId);
+}
+
+/** §3.3 sample values. */
+export const ALLOWED_MEDIA = { inbound: { fileTypes: [{ type: '*/*' }, { type: 'video/3gpp' }], maxFileSizeKB: 10240 } };
+export const BLOCKED_EXTENSIONS = ['.ade', '.adp', '.app', '.bat', '.cmd', '.com', '.exe', '.js', '.msi', '.vbs'];
+
+/** §3.4: bodies of StructuredMessage frames, also the entities of the history endpoint (§5.1). */
+export interface StructuredMessageBody {
+  id: string;
+  type: 'Text' | 'Structured' | 'Event';
+  text?: string;
+  direction: 'Inbound' | 'Outbound';
+  originatingEntity?: string;
+  channel: { time: string; messageId?: string; type?: string; from?: Record<string, string> };
+  content?: unknown[];
+  events?: unknown[];
+  metadata?: Record<string, string>;
+  originatingMessageId?: string;
+}
+
+/** Chat traffic is pushed as `type:"message"` (§3.1), including the guest's own echo, which carries the tracingId. */
+export function structuredMessage(body: StructuredMessageBody, tracingId?: string): ServerFrame {
+  return frame('message', 'StructuredMessage', 200, body, tracingId);
+}
+
+/** §2.6 / §3.4: the echo health-check reply is `type:"response"` with text "ping" and string-valued session metadata. */
+export function echoResponse(tracingId: string | undefined, session?: { durationSeconds: number; expirationDate: number }): ServerFrame {
+  const body: StructuredMessageBody = {
+    id: randomUUID(),
+    type: 'Text',
+    text: 'ping',
+    direction: 'Inbound',
+    channel: { time: new Date().toISOString() },
+  };
+  if (session) {
+    body.metadata = { durationSeconds: String(session.durationSeconds), expirationDate: String(session.expirationDate) };
+  }
+  return frame('response', 'StructuredMessage', 200, body, tracingId);
+}
+
+/** §3.5: `exp` in epoch seconds. */
+export function jwtResponse(jwt: string, exp: number, tracingId?: string): ServerFrame {
+  return frame('response', 'JwtResponse', 200, { jwt, exp }, tracingId);
+}
+
+/** §3.2 / §4: the rate-limit frame has an object body, unlike the other errors. */
+export function tooManyRequests(retryAfter: number, tracingId?: string): ServerFrame {
+  return frame(
+    'response',
+    'TooManyRequestsErrorMessage',
+    CODES.tooManyRequests,
+    { retryAfter, errorCode: CODES.rateTooHigh, errorMessage: ERRORS.rateTooHigh },
+    tracingId,
+  );
+}
+
+/** §3.6 lifecycle events. */
+export const sessionExpiredEvent = (): ServerFrame => frame('response', 'SessionExpiredEvent', 200, {});
+export const connectionClosedEvent = (): ServerFrame => frame('message', 'ConnectionClosedEvent', 200, {});
+export const sessionClearedEvent = (): ServerFrame => frame('message', 'SessionClearedEvent', 200, {});
+
+// ---------------------------------------------------------------------------
+// Message bodies
+// ---------------------------------------------------------------------------
+
+/** §3.4: outbound ids are 32 hex chars without dashes; inbound ids look like UUIDs. */
+export const outboundId = (): string => randomBytes(16).toString('hex');
+export const inboundId = (): string => randomUUID();
+
+const NICKNAMES = { Bot: 'Simulator Bot', Human: 'Simulator Agent' } as const;
+
+export function outboundText(text: string, originatingEntity: 'Bot' | 'Human', quickReplies?: string[]): StructuredMessageBody {
+  const body: StructuredMessageBody = {
+    id: outboundId(),
+    type: quickReplies && quickReplies.length > 0 ? 'Structured' : 'Text',
+    text,
+    direction: 'Outbound',
+    originatingEntity,
+    channel: { time: new Date().toISOString(), type: 'Private', from: { nickname: NICKNAMES[originatingEntity] } },
+    metadata: { correlationId: randomUUID() },
+  };
+  if (quickReplies && quickReplies.length > 0) {
+    body.content = quickReplies.map((reply, i) => ({
+      contentType: 'QuickReply',
+      quickReply: { text: reply, payload: `payload-${i + 1}`, action: 'Message' },
+    }));
+  }
+  return body;
+}
+
+export function outboundEvent(event: unknown, metadata?: Record<string, string>): StructuredMessageBody {
+  const body: StructuredMessageBody = {
+    id: outboundId(),
+    type: 'Event',
+    direction: 'Outbound',
+    channel: { time: new Date().toISOString(), messageId: outboundId() },
+    events: [event],
+  };
+  if (metadata) body.metadata = metadata;
+  return body;
+}
+
+/** §3.4 "agent typing". */
+export const typingOnEvent = { eventType: 'Typing', typing: { type: 'On', duration: 5000 } };
+export const presenceEvent = (type: 'Join' | 'Disconnect' | 'Clear') => ({ eventType: 'Presence', presence: { type } });
+
+/**
+ * §3.4 "echo of the guest's own message": server-generated `id`,
+ * `channel.messageId` from the client's `message.metadata.id` when given,
+ * `originatingEntity:""` as seen live by [OVO].
+ */
+export function inboundEcho(message: GuestMessage): StructuredMessageBody {
+  const body: StructuredMessageBody = {
+    id: inboundId(),
+    type: message.type ?? 'Text',
+    direction: 'Inbound',
+    originatingEntity: '',
+    channel: { time: new Date().toISOString(), messageId: message.metadata?.id ?? randomUUID() },
+    metadata: { correlationId: randomUUID() },
+  };
+  if (message.text !== undefined) body.text = message.text;
+  if (message.content !== undefined) body.content = message.content;
+  if (message.events !== undefined) body.events = message.events;
+  return body;
+}

@@ -1,0 +1,382 @@
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { ScriptedAgent } from './agent';
+import type { Faults } from './faults';
+import {
+  anyFrame,
+  closeSessionFrame,
+  CODES,
+  configureSessionFrame,
+  echoFrame,
+  echoResponse,
+  errorFrame,
+  ERRORS,
+  getJwtFrame,
+  inboundEcho,
+  jwtResponse,
+  onMessageFrame,
+  presenceEvent,
+  sessionClearedEvent,
+  sessionResponse,
+  structuredMessage,
+  tooManyRequests,
+  connectionClosedEvent,
+  type GuestEvent,
+  type GuestMessage,
+  type OnMessageFrame,
+} from './frames';
+import type { GuestJwtIssuer } from './jwt';
+import type { ResolvedOptions } from './options';
+import type { ReceivedFrame, Recorder } from './recorder';
+import { GuestConnection, type GuestSession, type Sessions } from './sessions';
+
+/**
+ * The Guest API WebSocket, `/v1?deploymentId=…` (guest reference §1.1), and
+ * the handling of every client action (§2) with the replies of §3.
+ */
+
+export interface GuestSocketDeps {
+  options: ResolvedOptions;
+  sessions: Sessions;
+  faults: Faults;
+  recorder: Recorder;
+  agent: ScriptedAgent;
+  jwt: GuestJwtIssuer;
+}
+
+/** Big enough for any real frame; a text over the 4096-byte limit must reach the 4011 check, not a close. */
+const MAX_FRAME_BYTES = 512 * 1024;
+
+const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
+
+/** §6 size rule: UTF-8 bytes of every key plus every value. */
+function attributeBytes(attributes: Record<string, string>): number {
+  let total = 0;
+  for (const [key, value] of Object.entries(attributes)) total += utf8Bytes(key) + utf8Bytes(value);
+  return total;
+}
+
+/**
+ * §7 / [SAF]: the allowlist is compared on the Origin's hostname (ports are
+ * ignored, which the reference marks unverified), matching an entry exactly
+ * or as a parent domain (`shop.example.com` matches entry `example.com`).
+ */
+export function originAllowed(origin: string | undefined, allowedDomains: readonly string[]): boolean {
+  if (!origin) return false;
+  let hostname: string;
+  try {
+    hostname = new URL(origin.includes('://') ? origin : `https://${origin}`).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return allowedDomains.some((entry) => {
+    const domain = entry.includes('://') ? safeHostname(entry) : entry.trim().toLowerCase().replace(/:\d+$/, '');
+    return domain !== '' && (hostname === domain || hostname.endsWith(`.${domain}`));
+  });
+}
+
+function safeHostname(url: string): string {
+  try {
+    return new URL(url).hostname.toLowerCase();
+  } catch {
+    return '';
+  }
+}
+
+function refuseUpgrade(socket: Duplex, status: number): void {
+  const text = STATUS_CODES[status] ?? 'Error';
+  socket.on('error', () => {});
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+  );
+}
+
+export class GuestSocketServer {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
+  private readonly open = new Set<GuestConnection>();
+  private nextConnectionId = 1;
+
+  constructor(private readonly deps: GuestSocketDeps) {}
+
+  get openCount(): number {
+    return this.open.size;
+  }
+
+  /**
+   * The handshake needs no auth (§1.1). It is refused with 403 for an unknown
+   * deploymentId, or for an Origin outside a restricted deployment's
+   * allowedDomains (§1.1 WebsocketAccessDenied, §7).
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'http://simulator');
+    if (url.pathname !== '/v1') return refuseUpgrade(socket, 404);
+    const forced = this.deps.faults.takeHandshakeRefusal();
+    if (forced !== undefined) return refuseUpgrade(socket, forced);
+    const { options } = this.deps;
+    if (url.searchParams.get('deploymentId') !== options.deploymentId) return refuseUpgrade(socket, 403);
+    if (!options.allowAllDomains && !originAllowed(req.headers.origin, options.allowedDomains)) return refuseUpgrade(socket, 403);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+  }
+
+  /** Terminates (no close frame) the sockets of one session, or all of them. */
+  dropSockets(sessionToken?: string): void {
+    if (sessionToken === undefined) {
+      for (const connection of [...this.open]) connection.terminate();
+      return;
+    }
+    const session = this.deps.sessions.get(sessionToken);
+    for (const connection of session ? [...session.connections] : []) connection.terminate();
+  }
+
+  close(): void {
+    this.dropSockets();
+    this.wss.close();
+  }
+
+  private accept(ws: WebSocket): void {
+    const connection = new GuestConnection(this.nextConnectionId++, ws, (token) => this.deps.faults.frameDelay(token));
+    this.open.add(connection);
+    this.deps.recorder.connectionOpened();
+    ws.on('message', (data: RawData) => this.receive(connection, data));
+    ws.on('error', () => {});
+    ws.on('close', () => {
+      this.open.delete(connection);
+      this.deps.sessions.detach(connection);
+    });
+  }
+
+  private receive(connection: GuestConnection, data: RawData): void {
+    const raw = (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)).toString('utf8');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      parsed = undefined;
+    }
+    const frameToken = (parsed as { token?: unknown } | undefined)?.token;
+    const entry: ReceivedFrame = {
+      at: Date.now(),
+      connectionId: connection.id,
+      sessionToken: typeof frameToken === 'string' ? frameToken : connection.session?.token,
+      raw,
+      frame: parsed,
+    };
+    this.deps.recorder.frame(entry);
+
+    const head = anyFrame.safeParse(parsed);
+    if (!head.success) {
+      connection.send(errorFrame(CODES.badRequest, ERRORS.requestFailed));
+      return;
+    }
+    const drop = this.deps.faults.takeDrop(head.data.action, entry.sessionToken);
+    if (drop === 'before-processing') {
+      entry.dropped = drop;
+      connection.terminate();
+      return;
+    }
+    if (drop === 'after-processing') {
+      entry.dropped = drop;
+      connection.lost = true;
+    }
+    const tracingId = typeof head.data.tracingId === 'string' ? head.data.tracingId : undefined;
+    void this.handle(connection, head.data.action, parsed, tracingId)
+      .catch(() => connection.send(errorFrame(5000, ERRORS.requestFailed, tracingId)))
+      .finally(() => {
+        if (drop === 'after-processing') connection.terminate();
+      });
+  }
+
+  private async handle(connection: GuestConnection, action: string, frame: unknown, tracingId: string | undefined): Promise<void> {
+    switch (action) {
+      case 'configureSession':
+        return this.configureSession(connection, frame, tracingId);
+      case 'onMessage':
+        return this.onMessage(connection, frame, tracingId);
+      case 'echo':
+        return this.echo(connection, frame, tracingId);
+      case 'getJwt':
+        return this.getJwt(connection, frame, tracingId);
+      case 'closeSession':
+        return this.closeSession(connection, frame, tracingId);
+      default:
+        // Unknown actions, and the real ones not simulated here (configureAuthenticatedSession,
+        // onAttachment, getAttachment, deleteAttachment, §2.2, §2.9).
+        connection.send(errorFrame(CODES.badRequest, ERRORS.requestFailed, tracingId));
+    }
+  }
+
+  /**
+   * The session a frame's token names, if this connection may use it: 4007
+   * for an unknown token or one this connection has not configured, 4006 for
+   * an expired session (§3.2).
+   */
+  private sessionOf(connection: GuestConnection, token: string, tracingId: string | undefined): GuestSession | undefined {
+    const session = this.deps.sessions.get(token);
+    if (session?.expired) {
+      connection.send(errorFrame(CODES.sessionExpired, ERRORS.sessionExpired, tracingId));
+      return undefined;
+    }
+    if (!session || connection.session !== session) {
+      connection.send(errorFrame(CODES.sessionNotFound, ERRORS.sessionNotFound, tracingId));
+      return undefined;
+    }
+    return session;
+  }
+
+  /** §2.1 → §3.3. */
+  private configureSession(connection: GuestConnection, frame: unknown, tracingId: string | undefined): void {
+    const parsed = configureSessionFrame.safeParse(frame);
+    if (!parsed.success) return connection.send(errorFrame(CODES.badRequest, ERRORS.requestFailed, tracingId));
+    const { token, deploymentId, startNew } = parsed.data;
+    const { sessions, options } = this.deps;
+    if (deploymentId !== options.deploymentId) {
+      return connection.send(errorFrame(CODES.badRequest, ERRORS.deploymentNotFound, tracingId));
+    }
+    let session = sessions.get(token);
+    // Guess: a configureSession on an expired token answers 4006 like any other use of it.
+    if (session?.expired) return connection.send(errorFrame(CODES.sessionExpired, ERRORS.sessionExpired, tracingId));
+    let newSession = false;
+    if (!session) {
+      session = sessions.create(token);
+      newSession = true;
+    } else if (startNew === true && session.conversation.readOnly) {
+      // §2.1: startNew replaces a read-only conversation. On an open one it is
+      // ignored (guess: [MT] only ever sends it for read-only conversations).
+      session.startNewConversation();
+      newSession = true;
+    }
+    sessions.attach(connection, session);
+    sessions.touch(session);
+    connection.send(sessionResponse(sessions.describe(session, { newSession }), tracingId));
+  }
+
+  /** §2.3-2.5. */
+  private onMessage(connection: GuestConnection, frame: unknown, tracingId: string | undefined): void {
+    const parsed = onMessageFrame.safeParse(frame);
+    if (!parsed.success) return connection.send(errorFrame(CODES.badRequest, ERRORS.requestFailed, tracingId));
+    const session = this.sessionOf(connection, parsed.data.token, tracingId);
+    if (!session) return;
+
+    // §3.2 / §4: TooManyRequestsErrorMessage; every onMessage counts, typing included (guess).
+    const { faults, options } = this.deps;
+    const forcedRetryAfter = faults.takeRateLimit(session.token);
+    if (forcedRetryAfter !== undefined) return connection.send(tooManyRequests(forcedRetryAfter, tracingId));
+    const retryAfter = session.admitMessage(Date.now(), options.messagesPerSecond);
+    if (retryAfter > 0) return connection.send(tooManyRequests(retryAfter, tracingId));
+
+    const { message } = parsed.data;
+    if (message.type === 'Event') return this.onEvent(connection, session, parsed.data, tracingId);
+    if (session.conversation.readOnly) return connection.send(errorFrame(CODES.forbidden, ERRORS.readOnly, tracingId));
+
+    const textBytes = utf8Bytes(message.text ?? '');
+    if (textBytes > options.maxTextBytes) {
+      return connection.send(errorFrame(CODES.messageTooLong, ERRORS.messageTooLong(textBytes, options.maxTextBytes), tracingId));
+    }
+    if (!this.acceptAttributes(connection, session, message, tracingId)) return;
+    if (message.text === undefined && message.content === undefined) {
+      return connection.send(errorFrame(CODES.badRequest, ERRORS.requestFailed, tracingId));
+    }
+    this.deps.sessions.deliver(session, inboundEcho(message), { tracingId });
+    this.deps.sessions.touch(session);
+    this.deps.agent.onGuestMessage(session, message);
+  }
+
+  /**
+   * §6: custom attributes are read only from `message.channel.metadata.customAttributes`
+   * (a top-level `channel`, [OVO]'s placement, is ignored). Over the per-message
+   * budget the message is refused with 4013; accepted ones merge into the
+   * conversation and are never removed.
+   */
+  private acceptAttributes(connection: GuestConnection, session: GuestSession, message: GuestMessage, tracingId: string | undefined): boolean {
+    const attributes = message.channel?.metadata?.customAttributes;
+    if (!attributes) return true;
+    const max = this.deps.options.maxCustomDataBytes;
+    if (attributeBytes(attributes) > max) {
+      connection.send(errorFrame(CODES.attributesTooLarge, ERRORS.attributesTooLarge(max), tracingId));
+      return false;
+    }
+    Object.assign(session.conversation.customAttributes, attributes);
+    return true;
+  }
+
+  /** §2.5: Typing, Presence Join (autostart) and Presence Clear, all `onMessage` Event frames. */
+  private onEvent(connection: GuestConnection, session: GuestSession, frame: OnMessageFrame, tracingId: string | undefined): void {
+    const event: GuestEvent | undefined = frame.message.events?.[0];
+    const { options, sessions } = this.deps;
+    if (event?.eventType === 'Typing' && event.typing?.type === 'On') {
+      if (!options.showUserTypingIndicator) return connection.send(errorFrame(CODES.forbidden, ERRORS.typingDisabled, tracingId));
+      // Whether the server echoes a guest's typing is unverified (reference, "Unverified").
+      // The simulator sends nothing back, so a client must not wait for a reply to typing.
+      return;
+    }
+    if (event?.eventType === 'Presence' && event.presence?.type === 'Join') {
+      if (session.conversation.readOnly) return connection.send(errorFrame(CODES.forbidden, ERRORS.readOnly, tracingId));
+      if (!this.acceptAttributes(connection, session, frame.message, tracingId)) return;
+      sessions.deliver(session, inboundEcho({ type: 'Event', events: [presenceEvent('Join')], metadata: frame.message.metadata }), {
+        tracingId,
+      });
+      sessions.touch(session);
+      this.deps.agent.onJoin(session);
+      return;
+    }
+    if (event?.eventType === 'Presence' && event.presence?.type === 'Clear') {
+      if (!options.conversationClear) return connection.send(errorFrame(CODES.forbidden, ERRORS.clearDisabled, tracingId));
+      // [SAF] saw live an Inbound Clear event plus SessionClearedEvent; then the connections close (§2.5, §3.6).
+      // Not stored: the conversation is gone.
+      session.broadcast(structuredMessage(inboundEcho({ type: 'Event', events: [presenceEvent('Clear')] }), tracingId));
+      for (const peer of [...session.connections]) {
+        sessions.detach(peer);
+        peer.sendAndClose(sessionClearedEvent());
+      }
+      sessions.delete(session);
+      return;
+    }
+    connection.send(errorFrame(CODES.badRequest, ERRORS.requestFailed, tracingId));
+  }
+
+  /** §2.6 → §3.4: answered with or without a session; with one, its duration rides along as strings. */
+  private echo(connection: GuestConnection, frame: unknown, tracingId: string | undefined): void {
+    const parsed = echoFrame.safeParse(frame);
+    if (!parsed.success) return connection.send(errorFrame(CODES.badRequest, ERRORS.requestFailed, tracingId));
+    const session = parsed.data.token === undefined ? undefined : this.deps.sessions.get(parsed.data.token);
+    if (session?.expired) return connection.send(errorFrame(CODES.sessionExpired, ERRORS.sessionExpired, tracingId));
+    const duration = session
+      ? { durationSeconds: this.deps.options.sessionDurationSeconds, expirationDate: Math.floor(session.expiresAt / 1000) }
+      : undefined;
+    connection.send(echoResponse(tracingId, duration));
+  }
+
+  /** §2.7 → §3.5. */
+  private async getJwt(connection: GuestConnection, frame: unknown, tracingId: string | undefined): Promise<void> {
+    const parsed = getJwtFrame.safeParse(frame);
+    if (!parsed.success) return connection.send(errorFrame(CODES.badRequest, ERRORS.requestFailed, tracingId));
+    const session = this.sessionOf(connection, parsed.data.token, tracingId);
+    if (!session) return;
+    const { jwt, exp } = await this.deps.jwt.issue(session.sid, this.deps.options.jwtLifetimeSeconds);
+    connection.send(jwtResponse(jwt, exp, tracingId));
+  }
+
+  /**
+   * §2.8: the other connections of the session get ConnectionClosedEvent (and
+   * are closed); the requester gets SessionResponse connected:false,
+   * readOnly:true, after which only configureSession startNew:true continues.
+   */
+  private closeSession(connection: GuestConnection, frame: unknown, tracingId: string | undefined): void {
+    const parsed = closeSessionFrame.safeParse(frame);
+    if (!parsed.success) return connection.send(errorFrame(CODES.badRequest, ERRORS.requestFailed, tracingId));
+    const session = this.sessionOf(connection, parsed.data.token, tracingId);
+    if (!session) return;
+    const { sessions } = this.deps;
+    if (parsed.data.closeAllConnections !== false) {
+      for (const peer of [...session.connections]) {
+        if (peer === connection) continue;
+        sessions.detach(peer);
+        peer.sendAndClose(connectionClosedEvent());
+      }
+    }
+    session.conversation.readOnly = true;
+    connection.send(sessionResponse(sessions.describe(session, { connected: false, readOnly: true }), tracingId));
+    sessions.detach(connection);
+  }
+}

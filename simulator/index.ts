@@ -1,0 +1,134 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ScriptedAgent, type AgentControls } from './agent';
+import { Faults, type FaultControls } from './faults';
+import { GuestSocketServer } from './guestSocket';
+import { GuestJwtIssuer } from './jwt';
+import { applyOptions, resolveOptions, type SimulatorOptions } from './options';
+import { Recorder, type ReceivedFrame, type RecordedRequest, type Stats } from './recorder';
+import { PlatformRest } from './rest';
+import { Sessions } from './sessions';
+
+/**
+ * A local, protocol-faithful Genesys Cloud for tests, the benchmark and the
+ * embedded demo: OAuth login, the Platform and CDN endpoints the BFF reads,
+ * the Web Messaging Guest API WebSocket, a scripted agent, fault injection and
+ * recording, all on one loopback port. Behaviour follows
+ * shared/reference/genesys-guest-api.md and genesys-platform-api.md; where
+ * those mark something unverified, the code says which choice it made.
+ */
+
+export { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_DEPLOYMENT_ID } from './options';
+export type { AgentOptions, SimulatorOptions } from './options';
+export type { ReceivedFrame, RecordedRequest, Stats } from './recorder';
+export type { AgentControls } from './agent';
+export type { FaultControls, RestFault, RestFaultTarget, DropWhen } from './faults';
+
+export interface Simulator {
+  /** http://127.0.0.1:PORT */
+  readonly url: string;
+  /** webMessagingUrl is ws://127.0.0.1:PORT (the client appends /v1?deploymentId=). */
+  readonly urls: { loginUrl: string; apiUrl: string; cdnUrl: string; webMessagingUrl: string };
+  readonly port: number;
+  readonly deploymentId: string;
+  readonly credentials: { clientId: string; clientSecret: string };
+  /** Every received WebSocket frame, oldest first (empty when `record` is off). */
+  readonly received: ReceivedFrame[];
+  /** Every REST request, oldest first (empty when `record` is off). */
+  readonly requests: RecordedRequest[];
+  framesFor(sessionToken: string, action?: string): ReceivedFrame[];
+  readonly stats: Stats;
+  /** What reached the session's current conversation (participant data). */
+  customAttributes(sessionToken: string): Record<string, string>;
+  /** The session's current conversation, oldest first (typing events are not kept). */
+  conversationMessages(sessionToken: string): object[];
+  readonly agent: AgentControls;
+  readonly faults: FaultControls;
+  /** Changes options between tests (port and host are fixed once listening). */
+  setOptions(patch: Partial<SimulatorOptions>): void;
+  /** Forgets sessions, records, counters, issued tokens and faults; open sockets are terminated. */
+  reset(): void;
+  stop(): Promise<void>;
+}
+
+function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
+export async function startSimulator(input: SimulatorOptions = {}): Promise<Simulator> {
+  const options = resolveOptions(input);
+  // The closures below reach `sockets`, created last because it needs all the others.
+  const recorder = new Recorder(options.record, (): number => sockets.openCount);
+  const sessions = new Sessions(options, (token) => recorder.connectionJoined(token));
+  const agent = new ScriptedAgent(sessions, options);
+  const jwt = new GuestJwtIssuer(() => options.deploymentId);
+  const faults = new Faults({
+    dropSocket: (token) => sockets.dropSockets(token),
+    expireSession: (token) => {
+      const session = sessions.get(token);
+      if (session) sessions.expire(session);
+    },
+  });
+  const sockets = new GuestSocketServer({ options, sessions, faults, recorder, agent, jwt });
+
+  let httpBase = '';
+  let wsBase = '';
+  const rest = new PlatformRest({ options, recorder, faults, sessions, jwt, baseUrls: () => ({ http: httpBase, ws: wsBase }) });
+
+  const server = createServer(rest.handle);
+  server.on('upgrade', (req, socket, head) => sockets.handleUpgrade(req, socket, head));
+  const address = await listen(server, options.port, options.host);
+  const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  httpBase = `http://${hostForUrl}:${address.port}`;
+  wsBase = `ws://${hostForUrl}:${address.port}`;
+
+  let stopped: Promise<void> | undefined;
+
+  return {
+    url: httpBase,
+    urls: { loginUrl: httpBase, apiUrl: httpBase, cdnUrl: httpBase, webMessagingUrl: wsBase },
+    port: address.port,
+    get deploymentId() {
+      return options.deploymentId;
+    },
+    get credentials() {
+      return { clientId: options.clientId, clientSecret: options.clientSecret };
+    },
+    received: recorder.received,
+    requests: recorder.requests,
+    framesFor: (token, action) => recorder.framesFor(token, action),
+    stats: recorder.stats,
+    customAttributes: (token) => ({ ...sessions.get(token)?.conversation.customAttributes }),
+    conversationMessages: (token) => [...(sessions.get(token)?.conversation.messages ?? [])],
+    agent,
+    faults,
+    setOptions(patch) {
+      applyOptions(options, patch);
+      recorder.enabled = options.record;
+    },
+    reset() {
+      agent.cancelAll();
+      faults.clear();
+      sockets.dropSockets();
+      sessions.clear();
+      rest.reset();
+      recorder.reset();
+    },
+    stop() {
+      stopped ??= (async () => {
+        agent.cancelAll();
+        sessions.clear();
+        sockets.close();
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      })();
+      return stopped;
+    },
+  };
+}

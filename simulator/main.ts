@@ -1,0 +1,51 @@
+import { startSimulator } from './index';
+
+/**
+ * `npm run sim`: the simulator on its own, printing the environment a BFF
+ * needs to talk to it. SIM_PORT (default 9100, 0 = any free port) and
+ * SIM_HOST (default 127.0.0.1). Recording is off unless SIM_RECORD=1, so a
+ * long benchmark run does not grow without bound.
+ */
+async function main(): Promise<void> {
+  const port = Number(process.env.SIM_PORT ?? '9100');
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`SIM_PORT must be a port number from 0 to 65535 (got "${process.env.SIM_PORT}")`);
+    process.exit(2);
+  }
+  const sim = await startSimulator({
+    port,
+    host: process.env.SIM_HOST ?? '127.0.0.1',
+    record: process.env.SIM_RECORD === '1',
+  });
+
+  const lines = [
+    `GENESYS_REGION=mypurecloud.com`,
+    `GENESYS_DEPLOYMENT_ID=${sim.deploymentId}`,
+    `GENESYS_CLIENT_ID=${sim.credentials.clientId}`,
+    `GENESYS_CLIENT_SECRET=${sim.credentials.clientSecret}`,
+    `GENESYS_LOGIN_URL=${sim.urls.loginUrl}`,
+    `GENESYS_API_URL=${sim.urls.apiUrl}`,
+    `GENESYS_CDN_URL=${sim.urls.cdnUrl}`,
+    `GENESYS_WEBMESSAGING_URL=${sim.urls.webMessagingUrl}`,
+  ];
+  console.log(`# Genesys simulator listening on ${sim.url}; use this environment for the BFF:`);
+  console.log(lines.join('\n'));
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`# ${signal}: stopping the simulator`);
+    sim.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error(`simulator failed to start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,98 @@
+/** Options of the simulated Genesys org, with the defaults a real deployment has (guest reference §3.3, §4). */
+export interface SimulatorOptions {
+  /** 0 = ephemeral (default 0). */
+  port?: number;
+  /** Default '127.0.0.1'. */
+  host?: string;
+  /** Default DEFAULT_DEPLOYMENT_ID. */
+  deploymentId?: string;
+  /** Accepted OAuth client credentials. */
+  clientId?: string;
+  clientSecret?: string;
+  /** OAuth `expires_in` in seconds, default 86400 (platform reference §1.3). */
+  tokenExpiresIn?: number;
+  /** Default true. */
+  allowAllDomains?: boolean;
+  /** Hostnames, used when allowAllDomains is false. */
+  allowedDomains?: string[];
+  /** config.json autoStart.enabled, default false. */
+  autoStart?: boolean;
+  /** Default true; when false, guest typing events get 403 (§2.5, §3.2). */
+  showUserTypingIndicator?: boolean;
+  /** Default true; when false, Presence Clear gets 403 (§2.5). */
+  conversationClear?: boolean;
+  /** Default 2048 (§4). */
+  maxCustomDataBytes?: number;
+  /** Default 4096 (§4). */
+  maxTextBytes?: number;
+  /** Default 5 (§4 `messages.per.session.rate.per.second`). */
+  messagesPerSecond?: number;
+  /** Default 3 (§3.6 `session.connections.max`). */
+  maxConnectionsPerSession?: number;
+  /** Default 259200 (§4, 72 h). */
+  sessionDurationSeconds?: number;
+  /** Lifetime of the guest JWT from getJwt, default 3600 (no value in the sources, §4). */
+  jwtLifetimeSeconds?: number;
+  /** The scripted agent/bot. Defaults: enabled, typing after 20 ms, reply after 60 ms, 'Bot'. */
+  agent?: AgentOptions;
+  /**
+   * Record every received frame and REST request (default true). A long
+   * benchmark run can turn it off; the counters in `stats` keep working.
+   */
+  record?: boolean;
+}
+
+export interface AgentOptions {
+  enabled?: boolean;
+  typingDelayMs?: number;
+  replyDelayMs?: number;
+  originatingEntity?: 'Bot' | 'Human';
+  /** Sent as an Outbound Text when a guest's Presence Join (autostart) arrives; none by default. */
+  greeting?: string;
+}
+
+/** A fixed v4 UUID, so a standalone simulator and its tests agree without configuration. */
+export const DEFAULT_DEPLOYMENT_ID = '5d1a7c52-8e0b-4f3a-9c6d-2b7e4f1a9c30';
+export const DEFAULT_CLIENT_ID = 'sim-client-id';
+export const DEFAULT_CLIENT_SECRET = 'sim-client-secret-0123456789';
+
+export type ResolvedOptions = Required<Omit<SimulatorOptions, 'agent'>> & { agent: Required<Omit<AgentOptions, 'greeting'>> & Pick<AgentOptions, 'greeting'> };
+
+export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions {
+  const resolved: ResolvedOptions = {
+    port: 0,
+    host: '127.0.0.1',
+    deploymentId: DEFAULT_DEPLOYMENT_ID,
+    clientId: DEFAULT_CLIENT_ID,
+    clientSecret: DEFAULT_CLIENT_SECRET,
+    tokenExpiresIn: 86_400,
+    allowAllDomains: true,
+    allowedDomains: [],
+    autoStart: false,
+    showUserTypingIndicator: true,
+    conversationClear: true,
+    maxCustomDataBytes: 2048,
+    maxTextBytes: 4096,
+    messagesPerSecond: 5,
+    maxConnectionsPerSession: 3,
+    sessionDurationSeconds: 259_200,
+    jwtLifetimeSeconds: 3600,
+    record: true,
+    agent: { enabled: true, typingDelayMs: 20, replyDelayMs: 60, originatingEntity: 'Bot' },
+  };
+  applyOptions(resolved, options);
+  return resolved;
+}
+
+/** Merges a patch in place, so every module holding the options object sees the change. */
+export function applyOptions(target: ResolvedOptions, patch: SimulatorOptions): void {
+  const { agent, ...rest } = patch;
+  for (const [key, value] of Object.entries(rest)) {
+    if (value !== undefined) (target as unknown as Record<string, unknown>)[key] = value;
+  }
+  if (agent) {
+    for (const [key, value] of Object.entries(agent)) {
+      if (value !== undefined) (target.agent as Record<string, unknown>)[key] = value;
+    }
+  }
+}

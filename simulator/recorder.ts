@@ -1,0 +1,119 @@
+/** What the simulator saw coming in, for tests to assert on what a client sends to Genesys. */
+
+export interface ReceivedFrame {
+  at: number;
+  connectionId: number;
+  /** The frame's own `token`, else the session the connection had configured. */
+  sessionToken?: string;
+  raw: string;
+  /** Parsed JSON, or undefined when the text was not JSON. */
+  frame: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- whatever the client sent
+  /** Set when a fault swallowed the frame (before-processing) or its reply (after-processing). */
+  dropped?: 'before-processing' | 'after-processing';
+}
+
+export interface RecordedRequest {
+  at: number;
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  /** Which simulated endpoint answered, or undefined for an unknown path. */
+  target?: RestTarget;
+}
+
+export type RestTarget = 'token' | 'deployment' | 'config' | 'domains' | 'history';
+
+export interface Stats {
+  connectionsOpened: number;
+  connectionsBySession(token: string): number;
+  openConnections(): number;
+  tokenRequests: number;
+  historyRequests: number;
+  deploymentRequests: number;
+  configRequests: number;
+}
+
+/** Live counters; the same object for the simulator's whole life (reset zeroes it). */
+class Counters implements Stats {
+  connectionsOpened = 0;
+  tokenRequests = 0;
+  historyRequests = 0;
+  deploymentRequests = 0;
+  configRequests = 0;
+  readonly perSession = new Map<string, number>();
+
+  constructor(readonly openConnections: () => number) {}
+
+  connectionsBySession(token: string): number {
+    return this.perSession.get(token) ?? 0;
+  }
+
+  reset(): void {
+    this.connectionsOpened = 0;
+    this.tokenRequests = 0;
+    this.historyRequests = 0;
+    this.deploymentRequests = 0;
+    this.configRequests = 0;
+    this.perSession.clear();
+  }
+}
+
+export class Recorder {
+  enabled: boolean;
+  readonly received: ReceivedFrame[] = [];
+  readonly requests: RecordedRequest[] = [];
+  private readonly bySession = new Map<string, ReceivedFrame[]>();
+  private readonly counters: Counters;
+
+  constructor(enabled: boolean, openConnections: () => number) {
+    this.enabled = enabled;
+    this.counters = new Counters(openConnections);
+  }
+
+  get stats(): Stats {
+    return this.counters;
+  }
+
+  frame(entry: ReceivedFrame): void {
+    if (!this.enabled) return;
+    this.received.push(entry);
+    if (entry.sessionToken === undefined) return;
+    const list = this.bySession.get(entry.sessionToken);
+    if (list) list.push(entry);
+    else this.bySession.set(entry.sessionToken, [entry]);
+  }
+
+  framesFor(sessionToken: string, action?: string): ReceivedFrame[] {
+    const list = this.bySession.get(sessionToken) ?? [];
+    return action === undefined ? [...list] : list.filter((f) => f.frame?.action === action);
+  }
+
+  connectionOpened(): void {
+    this.counters.connectionsOpened += 1;
+  }
+
+  /** A connection configured a session with this token. */
+  connectionJoined(token: string): void {
+    const { perSession } = this.counters;
+    perSession.set(token, (perSession.get(token) ?? 0) + 1);
+  }
+
+  request(entry: RecordedRequest): void {
+    const c = this.counters;
+    if (entry.target === 'token') c.tokenRequests += 1;
+    else if (entry.target === 'history') c.historyRequests += 1;
+    else if (entry.target === 'deployment') c.deploymentRequests += 1;
+    else if (entry.target === 'config') c.configRequests += 1;
+    if (this.enabled) this.requests.push(entry);
+  }
+
+  reset(): void {
+    this.received.length = 0;
+    this.requests.length = 0;
+    this.bySession.clear();
+    this.counters.reset();
+  }
+}

@@ -1,0 +1,250 @@
+import { randomUUID } from 'node:crypto';
+import { WebSocket } from 'ws';
+import {
+  ALLOWED_MEDIA,
+  BLOCKED_EXTENSIONS,
+  connectionClosedEvent,
+  sessionExpiredEvent,
+  structuredMessage,
+  type ServerFrame,
+  type SessionBody,
+  type StructuredMessageBody,
+} from './frames';
+import type { ResolvedOptions } from './options';
+
+/**
+ * Guest sessions as Genesys keeps them: a client-generated token (§2.1) names
+ * a session; the session holds the current conversation, its custom
+ * attributes ("participant data", §6) and up to three connections (§3.6).
+ */
+
+/** Node timers cannot wait longer than this; longer session lifetimes re-arm. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export interface Conversation {
+  readonly id: string;
+  /** Oldest first; typing events are not kept (they are not conversation history). */
+  readonly messages: StructuredMessageBody[];
+  /** Everything that reached the conversation; sent data is never removed (§6). */
+  readonly customAttributes: Record<string, string>;
+  /** Disconnected in ReadOnly mode, or closed with closeSession (§3.3 readOnly). */
+  readOnly: boolean;
+}
+
+const newConversation = (): Conversation => ({ id: randomUUID(), messages: [], customAttributes: {}, readOnly: false });
+
+/** One accepted WebSocket. Sends go through here so faults (delay, lost replies) apply in one place. */
+export class GuestConnection {
+  session?: GuestSession;
+  /** Set by a drop fault: nothing more reaches this socket. */
+  lost = false;
+
+  constructor(
+    readonly id: number,
+    readonly ws: WebSocket,
+    private readonly delayFor: (sessionToken: string | undefined) => number,
+  ) {}
+
+  send(frame: ServerFrame): void {
+    this.sendRaw(JSON.stringify(frame));
+  }
+
+  sendRaw(raw: string): void {
+    if (this.lost) return;
+    const delay = this.delayFor(this.session?.token);
+    if (delay > 0) {
+      setTimeout(() => this.write(raw), delay).unref();
+    } else {
+      this.write(raw);
+    }
+  }
+
+  /** Sends a last frame, then a normal close, both after any frame delay so the order holds. */
+  sendAndClose(frame: ServerFrame): void {
+    const raw = JSON.stringify(frame);
+    const delay = this.delayFor(this.session?.token);
+    const finish = () => {
+      this.write(raw);
+      if (this.ws.readyState === WebSocket.OPEN) this.ws.close(1000);
+    };
+    if (delay > 0) setTimeout(finish, delay).unref();
+    else finish();
+  }
+
+  /** Drops the TCP connection without a close frame. */
+  terminate(): void {
+    this.lost = true;
+    this.ws.terminate();
+  }
+
+  private write(raw: string): void {
+    if (!this.lost && this.ws.readyState === WebSocket.OPEN) this.ws.send(raw);
+  }
+}
+
+export class GuestSession {
+  /** Names the session inside guest JWTs, so the JWT never carries the session token itself. */
+  readonly sid = randomUUID();
+  /** Oldest first (insertion order), which is the order a 4th connection evicts in. */
+  readonly connections = new Set<GuestConnection>();
+  conversation = newConversation();
+  expiresAt = 0;
+  expired = false;
+  expiryTimer?: NodeJS.Timeout;
+  expiryTimerMs = 0;
+  /** Ring of the last N accepted message times, for the N-per-second limit. */
+  private rateWindow: number[] = [];
+  private rateCursor = 0;
+
+  constructor(readonly token: string) {}
+
+  startNewConversation(): void {
+    this.conversation = newConversation();
+  }
+
+  /**
+   * Admits one message under a limit of `perSecond` per rolling second
+   * (§4 `messages.per.session.rate.per.second`). Answers 0 when admitted,
+   * else the seconds to wait (the `retryAfter` of the 429 frame).
+   */
+  admitMessage(now: number, perSecond: number): number {
+    if (!Number.isFinite(perSecond) || perSecond <= 0) return 0;
+    if (this.rateWindow.length !== perSecond) {
+      this.rateWindow = new Array<number>(perSecond).fill(-Infinity);
+      this.rateCursor = 0;
+    }
+    const oldest = this.rateWindow[this.rateCursor]!;
+    if (now - oldest < 1000) return Math.max(1, Math.ceil((oldest + 1000 - now) / 1000));
+    this.rateWindow[this.rateCursor] = now;
+    this.rateCursor = (this.rateCursor + 1) % perSecond;
+    return 0;
+  }
+
+  broadcast(frame: ServerFrame): void {
+    if (this.connections.size === 0) return;
+    const raw = JSON.stringify(frame);
+    for (const connection of this.connections) connection.sendRaw(raw);
+  }
+}
+
+export class Sessions {
+  private readonly byToken = new Map<string, GuestSession>();
+  private readonly bySid = new Map<string, GuestSession>();
+
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly onConnectionJoined: (token: string) => void,
+  ) {}
+
+  get(token: string): GuestSession | undefined {
+    return this.byToken.get(token);
+  }
+
+  getBySid(sid: string): GuestSession | undefined {
+    return this.bySid.get(sid);
+  }
+
+  create(token: string): GuestSession {
+    const session = new GuestSession(token);
+    this.byToken.set(token, session);
+    this.bySid.set(session.sid, session);
+    return session;
+  }
+
+  /** Forgets a session (after a Presence Clear): the token can start afresh. */
+  delete(session: GuestSession): void {
+    clearTimeout(session.expiryTimer);
+    if (this.byToken.get(session.token) === session) this.byToken.delete(session.token);
+    this.bySid.delete(session.sid);
+  }
+
+  clear(): void {
+    for (const session of this.byToken.values()) clearTimeout(session.expiryTimer);
+    this.byToken.clear();
+    this.bySid.clear();
+  }
+
+  /**
+   * Attaches a connection to a session. A connection serves one session at a
+   * time (§7: one socket per guest). Past `maxConnectionsPerSession` the
+   * oldest connection gets ConnectionClosedEvent `{}` and is closed (§3.6).
+   */
+  attach(connection: GuestConnection, session: GuestSession): void {
+    if (connection.session === session) return;
+    this.detach(connection);
+    connection.session = session;
+    session.connections.add(connection);
+    this.onConnectionJoined(session.token);
+    while (session.connections.size > this.options.maxConnectionsPerSession) {
+      const oldest = session.connections.values().next().value!;
+      this.detach(oldest);
+      oldest.sendAndClose(connectionClosedEvent());
+    }
+  }
+
+  detach(connection: GuestConnection): void {
+    connection.session?.connections.delete(connection);
+    connection.session = undefined;
+  }
+
+  /**
+   * The session lives `sessionDurationSeconds` after the guest's last activity
+   * (§4 "default 72 h after the last message"). Which frames count as activity
+   * is not in the sources; here configureSession and onMessage do.
+   */
+  touch(session: GuestSession, now = Date.now()): void {
+    const ms = this.options.sessionDurationSeconds * 1000;
+    session.expiresAt = now + ms;
+    this.armExpiry(session, ms);
+  }
+
+  private armExpiry(session: GuestSession, delayMs: number): void {
+    const timerMs = Math.min(Math.max(delayMs, 0), MAX_TIMER_MS);
+    if (session.expiryTimer && session.expiryTimerMs === timerMs) {
+      session.expiryTimer.refresh();
+      return;
+    }
+    clearTimeout(session.expiryTimer);
+    session.expiryTimerMs = timerMs;
+    session.expiryTimer = setTimeout(() => this.onExpiryTimer(session), timerMs).unref();
+  }
+
+  private onExpiryTimer(session: GuestSession): void {
+    session.expiryTimer = undefined;
+    if (session.expired || this.byToken.get(session.token) !== session) return;
+    const now = Date.now();
+    if (now < session.expiresAt) this.armExpiry(session, session.expiresAt - now);
+    else this.expire(session);
+  }
+
+  /** §3.6: connected sockets get SessionExpiredEvent; later use of the token gets 4006. */
+  expire(session: GuestSession): void {
+    if (session.expired) return;
+    session.expired = true;
+    clearTimeout(session.expiryTimer);
+    session.expiryTimer = undefined;
+    session.broadcast(sessionExpiredEvent());
+  }
+
+  /** Adds a message to the conversation and pushes it to every connection of the session. */
+  deliver(session: GuestSession, body: StructuredMessageBody, opts: { tracingId?: string; store?: boolean } = {}): void {
+    if (opts.store !== false) session.conversation.messages.push(body);
+    session.broadcast(structuredMessage(body, opts.tracingId));
+  }
+
+  /** §3.3 SessionResponse body for this session. */
+  describe(session: GuestSession, overrides: Partial<SessionBody> = {}): SessionBody {
+    return {
+      connected: true,
+      newSession: false,
+      readOnly: session.conversation.readOnly,
+      maxCustomDataBytes: this.options.maxCustomDataBytes,
+      allowedMedia: ALLOWED_MEDIA,
+      blockedExtensions: BLOCKED_EXTENSIONS,
+      clearedExistingSession: false,
+      durationSeconds: this.options.sessionDurationSeconds,
+      expirationDate: Math.floor(session.expiresAt / 1000),
+      ...overrides,
+    };
+  }
+}
