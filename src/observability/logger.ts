@@ -14,6 +14,7 @@ export const REDACT_PATHS = [
   'res.headers["set-cookie"]',
   'headers.authorization',
   'headers.Authorization',
+  'headers.cookie',
   '*.authorization',
   '*.Authorization',
   'clientSecret',
