@@ -262,7 +262,7 @@ export class GuestSocketServer {
     const { faults, options } = this.deps;
     const forcedRetryAfter = faults.takeRateLimit(session.token);
     if (forcedRetryAfter !== undefined) return connection.send(tooManyRequests(forcedRetryAfter, tracingId));
-    const retryAfter = session.admitMessage(Date.now(), options.messagesPerSecond);
+    const retryAfter = session.admitMessage(options.clock(), options.messagesPerSecond);
     if (retryAfter > 0) return connection.send(tooManyRequests(retryAfter, tracingId));
 
     const { message } = parsed.data;

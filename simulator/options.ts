@@ -40,6 +40,8 @@ export interface SimulatorOptions {
    * benchmark run can turn it off; the counters in `stats` keep working.
    */
   record?: boolean;
+  /** Milliseconds now, for the per-second message limit; a test can freeze it (default Date.now). */
+  clock?: () => number;
 }
 
 export interface AgentOptions {
@@ -78,6 +80,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     sessionDurationSeconds: 259_200,
     jwtLifetimeSeconds: 3600,
     record: true,
+    clock: Date.now,
     agent: { enabled: true, typingDelayMs: 20, replyDelayMs: 60, originatingEntity: 'Bot' },
   };
   applyOptions(resolved, options);
@@ -94,5 +97,7 @@ export function applyOptions(target: ResolvedOptions, patch: SimulatorOptions): 
     for (const [key, value] of Object.entries(agent)) {
       if (value !== undefined) (target.agent as Record<string, unknown>)[key] = value;
     }
+    // The greeting is optional, so an explicit `greeting: undefined` turns it off.
+    if ('greeting' in agent) target.agent.greeting = agent.greeting;
   }
 }

@@ -139,7 +139,7 @@ export class PlatformRest {
       const delay = this.deps.faults.takeRestDelay(target);
       const fault = this.deps.faults.takeRestFault(target);
       const wait = delay + (fault?.delayMs ?? 0);
-      if (wait > 0) await sleep(wait);
+      if (wait > 0) await sleep(wait, undefined, { ref: false });
       if (fault) return send(res, this.faultReply(target, fault, correlationId, headers));
     }
 
