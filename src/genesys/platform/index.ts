@@ -1,14 +1,116 @@
 import type { Config } from '../../config/schema';
 import type { Logger } from '../../observability/logger';
 import type { Readiness } from '../../observability/readiness';
+import { createGenesysHttp, type GenesysHttp, type RetryPolicy } from '../http';
+import { MessengerConfigSource } from '../messengerConfig';
+import { TokenCache } from '../oauth/tokenCache';
+import { DeploymentCheck } from './deploymentCheck';
+import { PlatformClient } from './platformClient';
 
-/** Everything this service does with the Platform API and the public Messenger config. */
+export { DeploymentCheck } from './deploymentCheck';
+export { PlatformApiError, PlatformClient, type PlatformRequest } from './platformClient';
+
+/**
+ * Everything this service does with the Platform API and the public Messenger
+ * config. The OAuth token, the Platform client and the deployment preflight
+ * exist only when GENESYS_CLIENT_ID/GENESYS_CLIENT_SECRET are set; the
+ * Messenger config needs no credentials.
+ */
 export interface PlatformSide {
-  /** Starts the background work (token, deployment preflight); never throws. */
+  /** The shared keep-alive HTTP client for Genesys REST calls. */
+  http: GenesysHttp;
+  tokenCache?: TokenCache;
+  platform?: PlatformClient;
+  deployment?: DeploymentCheck;
+  messengerConfig: MessengerConfigSource;
+  /** Starts the background work (token, deployment preflight, Messenger config); never throws. */
   start(): void;
   close(): Promise<void>;
 }
 
-export function createPlatformSide(_config: Config, _logger: Logger, _readiness: Readiness): PlatformSide {
-  return { start() {}, async close() {} };
+/** Seams for tests and the simulator: the clock and the retry pacing. */
+export interface PlatformSideOptions {
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  retry?: RetryPolicy;
+}
+
+export function createPlatformSide(config: Config, logger: Logger, readiness: Readiness, options: PlatformSideOptions = {}): PlatformSide {
+  const { genesys } = config;
+  const region = genesys.region.domain;
+  const http = createGenesysHttp({ timeoutMs: genesys.timeoutMs });
+  const log = logger.child({ component: 'genesys-platform' });
+
+  const messengerConfig = new MessengerConfigSource({
+    cdnUrl: genesys.cdnUrl,
+    deploymentId: genesys.deploymentId,
+    region,
+    http: http.axios,
+    logger: log,
+    ttlMs: genesys.deploymentCacheTtlMs,
+    now: options.now,
+    onState: (state) => readiness.set('messengerConfig', state),
+  });
+  readiness.set('messengerConfig', messengerConfig.state());
+
+  let tokenCache: TokenCache | undefined;
+  let platform: PlatformClient | undefined;
+  let deployment: DeploymentCheck | undefined;
+  if (genesys.credentials) {
+    tokenCache = new TokenCache({
+      loginUrl: genesys.loginUrl,
+      clientId: genesys.credentials.clientId,
+      clientSecret: genesys.credentials.clientSecret,
+      http: http.axios,
+      logger: log,
+      now: options.now,
+      sleep: options.sleep,
+      retry: options.retry,
+      onState: (state) => readiness.set('token', state),
+    });
+    readiness.set('token', tokenCache.state());
+    platform = new PlatformClient({
+      apiUrl: genesys.apiUrl,
+      tokens: tokenCache,
+      http: http.axios,
+      logger: log,
+      now: options.now,
+      sleep: options.sleep,
+      retry: options.retry,
+    });
+    deployment = new DeploymentCheck({
+      platform,
+      deploymentId: genesys.deploymentId,
+      region,
+      ttlMs: genesys.deploymentCacheTtlMs,
+      allowedOrigins: config.cors.allowedOrigins,
+      genesysOrigin: genesys.origin,
+      logger: log,
+      now: options.now,
+      onState: (state) => readiness.set('deployment', state),
+    });
+    readiness.set('deployment', deployment.state());
+  } else {
+    log.info('No GENESYS_CLIENT_ID/GENESYS_CLIENT_SECRET: the Platform API features and the deployment preflight are off');
+  }
+
+  return {
+    http,
+    tokenCache,
+    platform,
+    deployment,
+    messengerConfig,
+    start() {
+      messengerConfig.start();
+      // Failures land in readiness and the log; the deployment read shares this one token request.
+      tokenCache?.getToken().catch(() => undefined);
+      deployment?.start();
+    },
+    async close() {
+      messengerConfig.close();
+      deployment?.close();
+      tokenCache?.close();
+      http.close();
+    },
+  };
 }

@@ -1,0 +1,222 @@
+import type { AxiosInstance } from 'axios';
+import { z } from 'zod';
+import type { Logger } from '../observability/logger';
+import type { CheckState } from '../observability/readiness';
+import { describeTransportFailure } from './http';
+import { RefreshingValue } from './platform/refreshingValue';
+
+/**
+ * The deployment's public Messenger configuration: `GET
+ * {cdnUrl}/webdeployments/v1/deployments/{deploymentId}/config.json`, no
+ * auth (platform-api §3.3, guest-api §5.3). It says which conversation
+ * features the deployment has switched on. Needs no OAuth client.
+ */
+const lenient = <S extends z.ZodType>(schema: S) => schema.optional().catch(undefined);
+const flag = lenient(z.boolean());
+const toggle = lenient(z.object({ enabled: flag }));
+
+/** The parts of config.json this service reads; anything else is ignored, and a field of the wrong type counts as absent. */
+export const messengerDeploymentConfigSchema = z.object({
+  id: lenient(z.string()),
+  version: lenient(z.string()),
+  apiEndpoint: lenient(z.string()),
+  status: lenient(z.string()),
+  auth: lenient(z.object({ enabled: flag, allowSessionUpgrade: flag })),
+  messenger: lenient(
+    z.object({
+      enabled: flag,
+      apps: lenient(
+        z.object({
+          conversations: lenient(
+            z.object({
+              messagingEndpoint: lenient(z.string()),
+              showAgentTypingIndicator: flag,
+              showUserTypingIndicator: flag,
+              autoStart: toggle,
+              conversationDisconnect: lenient(z.object({ enabled: flag, type: lenient(z.string()) })),
+              conversationClear: toggle,
+            }),
+          ),
+        }),
+      ),
+    }),
+  ),
+});
+
+export type MessengerDeploymentConfig = z.infer<typeof messengerDeploymentConfigSchema>;
+
+export interface MessengerFeatures {
+  /** Send a Presence Join when a conversation starts (the deployment's autostart). */
+  autoStart: boolean;
+  /** Genesys accepts the guest's typing events. */
+  userTypingIndicator: boolean;
+  /** Genesys sends the agent's typing events. */
+  agentTypingIndicator: boolean;
+  /** The guest may clear (end and forget) the conversation. */
+  conversationClear: boolean;
+  /** What happens when the agent disconnects: `ReadOnly` ends the conversation for the guest, `Send` lets them carry on. */
+  disconnect: { enabled: boolean; type: string };
+  /** `Active` or `Inactive`, when the config says. */
+  status?: string;
+}
+
+/** What the service assumes while config.json cannot be read: nothing optional switched on. */
+export const DEFAULT_MESSENGER_FEATURES: Readonly<MessengerFeatures> = Object.freeze({
+  autoStart: false,
+  userTypingIndicator: false,
+  agentTypingIndicator: false,
+  conversationClear: false,
+  disconnect: Object.freeze({ enabled: false, type: 'Send' }),
+});
+
+export function messengerFeaturesOf(config: MessengerDeploymentConfig): MessengerFeatures {
+  const conversations = config.messenger?.apps?.conversations;
+  return {
+    autoStart: conversations?.autoStart?.enabled ?? false,
+    userTypingIndicator: conversations?.showUserTypingIndicator ?? false,
+    agentTypingIndicator: conversations?.showAgentTypingIndicator ?? false,
+    conversationClear: conversations?.conversationClear?.enabled ?? false,
+    disconnect: {
+      enabled: conversations?.conversationDisconnect?.enabled ?? false,
+      type: conversations?.conversationDisconnect?.type ?? 'Send',
+    },
+    ...(config.status !== undefined ? { status: config.status } : {}),
+  };
+}
+
+export interface MessengerConfigOptions {
+  cdnUrl: string;
+  deploymentId: string;
+  /** The region domain, for messages. */
+  region: string;
+  http: AxiosInstance;
+  logger: Logger;
+  ttlMs: number;
+  /** How soon a failed fetch is tried again. */
+  retryMs?: number;
+  now?: () => number;
+  onState?: (state: CheckState) => void;
+}
+
+/** A failed config.json fetch; `refused` when the CDN answered 4xx (an unknown deployment id). */
+class ConfigFetchError extends Error {
+  constructor(
+    readonly refused: boolean,
+    readonly reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+export class MessengerConfigSource {
+  private readonly url: string;
+  private readonly config: RefreshingValue<MessengerFeatures>;
+  private lastState: CheckState = { ok: false, detail: 'Fetching the Messenger configuration.' };
+
+  constructor(private readonly options: MessengerConfigOptions) {
+    this.url = `${options.cdnUrl}/webdeployments/v1/deployments/${encodeURIComponent(options.deploymentId)}/config.json`;
+    this.config = new RefreshingValue({
+      load: () => this.fetch(),
+      ttlMs: options.ttlMs,
+      retryMs: options.retryMs ?? Math.min(options.ttlMs, 30_000),
+      now: options.now,
+      onLoaded: (features) => this.loaded(features),
+      onFailed: (error, stale) => this.failed(error, stale),
+    });
+  }
+
+  start(): void {
+    this.config.refresh();
+  }
+
+  /**
+   * The deployment's features. Never rejects: the last good value when a
+   * refresh fails, safe defaults when none was ever read (readiness reports why).
+   */
+  async get(): Promise<MessengerFeatures> {
+    try {
+      return await this.config.get();
+    } catch {
+      return DEFAULT_MESSENGER_FEATURES;
+    }
+  }
+
+  state(): CheckState {
+    return this.lastState;
+  }
+
+  close(): void {
+    this.config.close();
+  }
+
+  private async fetch(): Promise<MessengerFeatures> {
+    let response;
+    try {
+      response = await this.options.http.get(this.url, { validateStatus: () => true });
+    } catch (error) {
+      throw new ConfigFetchError(false, describeTransportFailure(error).message);
+    }
+    if (response.status >= 400 && response.status < 500) throw new ConfigFetchError(true, `HTTP ${response.status}`);
+    if (response.status < 200 || response.status >= 300) throw new ConfigFetchError(false, `HTTP ${response.status}`);
+    const parsed = messengerDeploymentConfigSchema.safeParse(response.data);
+    // Only a body that is not an object at all fails: the schema is lenient field by field.
+    if (!parsed.success) throw new ConfigFetchError(false, 'the body is not a JSON object');
+    return messengerFeaturesOf(parsed.data);
+  }
+
+  private loaded(features: MessengerFeatures): void {
+    const state = stateOf(features);
+    this.setState(state, state.ok ? 'info' : 'error');
+  }
+
+  private failed(error: unknown, stale: MessengerFeatures | undefined): void {
+    const { cdnUrl, region } = this.options;
+    const reason = error instanceof ConfigFetchError ? error.reason : String(error);
+    if (error instanceof ConfigFetchError && error.refused) {
+      this.setState(
+        {
+          ok: false,
+          detail:
+            `Genesys has no Messenger configuration for GENESYS_DEPLOYMENT_ID in region ${region} (${reason} from ${cdnUrl}): ` +
+            'copy the id from Admin > Message > Messenger Deployments and check that GENESYS_REGION is the region of your Genesys Cloud org.',
+        },
+        'error',
+      );
+      return;
+    }
+    if (stale) {
+      const last = stateOf(stale);
+      this.setState({ ...last, detail: `${last.detail} Refreshing it failed (${reason}); retrying.` }, 'warn');
+      return;
+    }
+    // Conversations still work without it, with nothing optional switched on.
+    this.setState(
+      { ok: true, detail: `The Messenger configuration could not be read (${reason}); serving safe defaults (autostart and typing indicators off) and retrying.` },
+      'warn',
+    );
+  }
+
+  /** Logs a change of state once, at the given level. */
+  private setState(state: CheckState, level: 'info' | 'warn' | 'error'): void {
+    if (state.detail !== this.lastState.detail) this.options.logger[level]({ url: this.url }, state.detail);
+    this.lastState = state;
+    this.options.onState?.(state);
+  }
+}
+
+function stateOf(features: MessengerFeatures): CheckState {
+  if (features.status === 'Inactive') {
+    return {
+      ok: false,
+      detail:
+        'The Messenger configuration says the deployment is Inactive: activate it under Admin > Message > Messenger Deployments, ' +
+        'or set GENESYS_DEPLOYMENT_ID to an active deployment.',
+    };
+  }
+  const summary = `autostart ${onOff(features.autoStart)}, guest typing ${onOff(features.userTypingIndicator)}, agent typing ${onOff(features.agentTypingIndicator)}`;
+  return { ok: true, detail: `Messenger configuration read (${summary}).` };
+}
+
+function onOff(value: boolean): string {
+  return value ? 'on' : 'off';
+}

@@ -1,0 +1,73 @@
+import { parseOriginPattern } from '../../http/originAllowlist';
+
+/**
+ * How a Messenger deployment's `allowedDomains` (platform-api §3.1) apply to
+ * an origin. Genesys lets admins write an entry as a bare host
+ * (`shop.example.com`), with a scheme or port (`https://shop.example.com`),
+ * or with a leading `*.`. Following Messenger JS (`isAllowedDomain`,
+ * guest-api §7) only the hostname counts: an entry allows its own host and
+ * every host under it, so `example.com` and `*.example.com` both allow
+ * `shop.example.com`. Scheme and port are ignored.
+ */
+export function normalizeAllowedDomain(entry: string): string {
+  let host = entry.trim().toLowerCase();
+  if (host.includes('://')) {
+    try {
+      host = new URL(host.replace('://*.', '://')).hostname;
+    } catch {
+      return host;
+    }
+  }
+  return host
+    .replace(/[/?#].*$/, '')
+    .replace(/:\d+$/, '')
+    .replace(/^\*\./, '')
+    .replace(/\.$/, '');
+}
+
+export function domainAllowsHost(allowedDomains: readonly string[], host: string): boolean {
+  const wanted = host.toLowerCase();
+  return allowedDomains
+    .map(normalizeAllowedDomain)
+    .some((domain) => domain !== '' && (wanted === domain || wanted.endsWith(`.${domain}`)));
+}
+
+export interface DomainPolicy {
+  allowAllDomains: boolean;
+  allowedDomains: readonly string[];
+}
+
+/**
+ * One sentence per configured origin the deployment does not allow. A
+ * `CORS_ALLOWED_ORIGINS` wildcard (`https://*.example.com`) is covered when
+ * an entry allows every host under `example.com`.
+ */
+export function originMismatches(policy: DomainPolicy, allowedOrigins: readonly string[], genesysOrigin: string): string[] {
+  if (policy.allowAllDomains) return [];
+  const listed = `[${policy.allowedDomains.join(', ')}]`;
+  const warnings: string[] = [];
+  for (const entry of allowedOrigins) {
+    const pattern = parseOriginPattern(entry);
+    if (typeof pattern === 'string' || domainAllowsHost(policy.allowedDomains, pattern.host)) continue;
+    warnings.push(
+      pattern.wildcard
+        ? `CORS_ALLOWED_ORIGINS allows ${pattern.source} but the deployment's allowedDomains ${listed} do not cover every host under ${pattern.host}: Genesys may refuse those origins`
+        : `CORS_ALLOWED_ORIGINS allows ${pattern.source} but the deployment's allowedDomains ${listed} do not include ${pattern.host}: Genesys may refuse this origin`,
+    );
+  }
+  const originHost = hostOf(genesysOrigin);
+  if (originHost !== undefined && !domainAllowsHost(policy.allowedDomains, originHost)) {
+    warnings.push(
+      `GENESYS_ORIGIN ${genesysOrigin} is not among the deployment's allowedDomains ${listed}: the guest WebSocket handshake will be refused with 403`,
+    );
+  }
+  return warnings;
+}
+
+function hostOf(origin: string): string | undefined {
+  try {
+    return new URL(origin).hostname;
+  } catch {
+    return undefined;
+  }
+}

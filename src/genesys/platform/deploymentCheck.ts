@@ -1,0 +1,155 @@
+import { z } from 'zod';
+import { AppError } from '../../http/problem';
+import type { Logger } from '../../observability/logger';
+import type { CheckState } from '../../observability/readiness';
+import { originMismatches } from './allowedDomains';
+import { PlatformApiError, type PlatformClient } from './platformClient';
+import { RefreshingValue } from './refreshingValue';
+
+/**
+ * The deployment preflight: reads the Messenger deployment with the Platform
+ * API (`GET /api/v2/webdeployments/deployments/{id}`, platform-api §3.1),
+ * fails readiness unless it is `Active`, and warns when the deployment's
+ * allowed domains do not match this service's origins. Re-read every TTL.
+ */
+const webDeploymentSchema = z.object({
+  id: z.string(),
+  name: z.string().optional(),
+  // Pending | Active | Inactive | Error | Deleting; kept a string so a new value is reported, not a crash.
+  status: z.string().optional(),
+  allowAllDomains: z.boolean().optional(),
+  allowedDomains: z.array(z.string()).optional(),
+});
+
+export interface WebDeploymentSummary {
+  id: string;
+  name?: string;
+  status: string;
+  allowAllDomains: boolean;
+  allowedDomains: string[];
+}
+
+export interface DeploymentState extends CheckState {
+  status?: string;
+}
+
+export interface DeploymentCheckOptions {
+  platform: Pick<PlatformClient, 'request'>;
+  deploymentId: string;
+  /** The region domain, for messages. */
+  region: string;
+  ttlMs: number;
+  allowedOrigins: readonly string[];
+  genesysOrigin: string;
+  logger: Logger;
+  now?: () => number;
+  onState?: (state: DeploymentState) => void;
+}
+
+const STATUS_ADVICE: Record<string, string> = {
+  Pending: 'Genesys is still deploying it; this check passes once it is Active.',
+  Inactive: 'activate it under Admin > Message > Messenger Deployments, or set GENESYS_DEPLOYMENT_ID to an active deployment.',
+  Error: 'Genesys could not deploy it; open it under Admin > Message > Messenger Deployments and save it again.',
+  Deleting: 'it is being deleted; set GENESYS_DEPLOYMENT_ID to another deployment.',
+};
+
+export class DeploymentCheck {
+  private readonly deployment: RefreshingValue<WebDeploymentSummary>;
+  private readonly warned = new Set<string>();
+  private lastState: DeploymentState = { ok: false, detail: 'Checking the Messenger deployment.' };
+
+  constructor(private readonly options: DeploymentCheckOptions) {
+    this.deployment = new RefreshingValue({
+      load: () => this.fetch(),
+      ttlMs: options.ttlMs,
+      retryMs: Math.min(options.ttlMs, 30_000),
+      now: options.now,
+      onLoaded: (deployment) => this.loaded(deployment),
+      onFailed: (error, stale) => this.failed(error, stale),
+    });
+  }
+
+  /** Starts the first check; later ones follow every TTL in the background. */
+  start(): void {
+    this.deployment.refresh();
+  }
+
+  /** The deployment as last read (re-read when older than the TTL). */
+  get(): Promise<WebDeploymentSummary> {
+    return this.deployment.get();
+  }
+
+  state(): DeploymentState {
+    return this.lastState;
+  }
+
+  close(): void {
+    this.deployment.close();
+  }
+
+  private async fetch(): Promise<WebDeploymentSummary> {
+    const data = await this.options.platform.request<unknown>({
+      method: 'GET',
+      path: `/api/v2/webdeployments/deployments/${encodeURIComponent(this.options.deploymentId)}`,
+    });
+    const parsed = webDeploymentSchema.safeParse(data);
+    if (!parsed.success) {
+      throw new AppError('upstream_unavailable', 'Genesys answered the deployment request with an unexpected body.', { status: 502 });
+    }
+    const { id, name, status, allowAllDomains, allowedDomains } = parsed.data;
+    return { id, name, status: status ?? 'unknown', allowAllDomains: allowAllDomains ?? false, allowedDomains: allowedDomains ?? [] };
+  }
+
+  private loaded(deployment: WebDeploymentSummary): void {
+    for (const warning of originMismatches(deployment, this.options.allowedOrigins, this.options.genesysOrigin)) {
+      if (this.warned.has(warning)) continue;
+      this.warned.add(warning);
+      this.options.logger.warn({ deploymentId: deployment.id }, warning);
+    }
+    this.setState(stateOf(deployment));
+  }
+
+  private failed(error: unknown, stale: WebDeploymentSummary | undefined): void {
+    const { region } = this.options;
+    const upstream = error instanceof PlatformApiError ? error.upstream : undefined;
+    if (upstream?.status === 403) {
+      this.setState({
+        ok: false,
+        detail:
+          `The OAuth client may not read the Messenger deployment in ${region} (403 ${upstream.code ?? 'forbidden'}): ` +
+          'give the OAuth client a role with the permission webDeployments:deployment:view (Admin > Roles / Permissions), ' +
+          'or unset GENESYS_CLIENT_ID/GENESYS_CLIENT_SECRET to run without the Platform API.',
+      });
+    } else if (upstream?.status === 404) {
+      this.setState({
+        ok: false,
+        detail:
+          `Genesys has no Messenger deployment with this GENESYS_DEPLOYMENT_ID in ${region} (404 ${upstream.code ?? 'not found'}): ` +
+          'copy the id from Admin > Message > Messenger Deployments and check that GENESYS_REGION is the region of your Genesys Cloud org.',
+      });
+    } else if (error instanceof AppError && !upstream) {
+      this.setState({ ok: false, detail: 'The Messenger deployment cannot be checked without an OAuth token (see the token check).' });
+    } else if (stale) {
+      // Through a Genesys hiccup the check reports the status last read.
+      const last = stateOf(stale);
+      this.setState({ ...last, detail: `${last.detail} Re-reading it failed just now; retrying.` });
+    } else {
+      this.setState({ ok: false, detail: 'The Messenger deployment could not be read from Genesys (see the log); retrying.' });
+    }
+  }
+
+  private setState(state: DeploymentState): void {
+    if (!state.ok && state.detail !== this.lastState.detail) {
+      this.options.logger.error({ deploymentId: this.options.deploymentId, status: state.status }, state.detail);
+    }
+    this.lastState = state;
+    this.options.onState?.(state);
+  }
+}
+
+function stateOf(deployment: WebDeploymentSummary): DeploymentState {
+  const label = deployment.name ? `Messenger deployment "${deployment.name}"` : 'The Messenger deployment';
+  if (deployment.status === 'Active') return { ok: true, status: deployment.status, detail: `${label} is Active.` };
+  const advice = STATUS_ADVICE[deployment.status] ?? 'only an Active deployment can start conversations.';
+  return { ok: false, status: deployment.status, detail: `${label} (GENESYS_DEPLOYMENT_ID) is ${deployment.status}, not Active: ${advice}` };
+}
