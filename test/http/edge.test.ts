@@ -8,7 +8,7 @@ import { testApp } from '../support/app';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Throwaway routes: an echo, and several ways for a handler to fail. */
-function throwawayRouter(log?: (headers: unknown) => void): Router {
+function throwawayRouter(): Router {
   const router = Router();
   router.post('/echo', (req, res) => {
     res.json({ received: req.body as unknown });
@@ -33,18 +33,16 @@ function throwawayRouter(log?: (headers: unknown) => void): Router {
   router.get('/expected', () => {
     throw new AppError('rate_limited', 'Slow down.', { retryAfterSeconds: 2.2, logDetail: { upstream: 'kaboom-detail' } });
   });
+  // A careless handler that logs every header through the request's logger.
   router.get('/logs-headers', (req, res) => {
-    log?.(req.headers);
+    req.log.info({ headers: req.headers }, 'handler saw headers');
     res.status(204).end();
   });
   return router;
 }
 
 function edgeApp(env: Record<string, string> = {}) {
-  let logHeaders: ((headers: unknown) => void) | undefined;
-  const t = testApp({ env, routers: [throwawayRouter((h) => logHeaders?.(h))] });
-  logHeaders = (headers) => t.log.logger.info({ headers }, 'handler saw headers');
-  return t;
+  return testApp({ env, routers: [throwawayRouter()] });
 }
 
 function expectProblem(res: request.Response, status: number, code: string): void {
