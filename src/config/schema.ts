@@ -71,6 +71,7 @@ const envSchema = z.object({
   ATTRIBUTE_KEY_LAST_NAME: optionalString.transform((v) => v ?? 'lastName'),
   ATTRIBUTE_KEY_EMAIL: optionalString.transform((v) => v ?? 'email'),
   ATTRIBUTE_KEY_PHONE: optionalString.transform((v) => v ?? 'phone'),
+  ATTRIBUTE_KEY_CUSTOMER_ID: optionalString.transform((v) => v ?? 'customerId'),
   BODY_LIMIT_BYTES: intFrom('BODY_LIMIT_BYTES', 32 * 1024, 1024, 1024 * 1024),
   SESSIONS_PER_IP_PER_MINUTE: intFrom('SESSIONS_PER_IP_PER_MINUTE', 30, 1, 100_000),
   GUEST_SOCKET_IDLE_SECONDS: intFrom('GUEST_SOCKET_IDLE_SECONDS', 120, 1, 3600),
@@ -117,7 +118,7 @@ export interface Config {
   session: { secrets: string[]; ttlSeconds: number };
   identity?: IdentityConfig;
   /** Custom-attribute keys that carry the well-known guest details. */
-  attributeKeys: { firstName: string; lastName: string; email: string; phone: string };
+  attributeKeys: { firstName: string; lastName: string; email: string; phone: string; customerId: string };
   limits: { bodyBytes: number; sessionsPerIpPerMinute: number };
   guestSockets: { idleMs: number; max: number };
   shutdownGraceMs: number;
@@ -259,6 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       lastName: e.ATTRIBUTE_KEY_LAST_NAME,
       email: e.ATTRIBUTE_KEY_EMAIL,
       phone: e.ATTRIBUTE_KEY_PHONE,
+      customerId: e.ATTRIBUTE_KEY_CUSTOMER_ID,
     },
     limits: { bodyBytes: e.BODY_LIMIT_BYTES, sessionsPerIpPerMinute: e.SESSIONS_PER_IP_PER_MINUTE },
     guestSockets: { idleMs: e.GUEST_SOCKET_IDLE_SECONDS * 1000, max: e.GUEST_SOCKET_MAX },

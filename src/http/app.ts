@@ -9,14 +9,37 @@ import { errorHandler, notFound } from './errorHandler';
 import { OriginAllowlist } from './originAllowlist';
 import { requestId } from './requestId';
 import { healthRoutes } from './routes/health';
+import { chatRoutes, type ChatRouteDeps } from './routes/chat';
 import { AppError } from './problem';
+import { RESERVED_KEYS } from '../session/attributes';
+import { authenticator } from './authenticate';
+import { mountRoutes, type AnyRouteSpec } from './routeSpec';
+import { openApiDocument } from './openapi';
 
 export interface AppParts {
   config: Config;
   logger: Logger;
   readiness: Readiness;
-  /** The public API routers (sessions, attributes, messages), mounted after the edge. */
+  /** The chat API (sessions, attributes, messages); without it only health and the document are served. */
+  chat?: ChatRouteDeps;
+  /** Extra routers mounted after the chat API (tests). */
   routers?: Router[];
+}
+
+/** Every route of the public API, as described in /openapi.json. */
+export function apiRoutes(parts: Pick<AppParts, 'readiness' | 'chat'>, document: () => unknown): AnyRouteSpec[] {
+  const openapi: AnyRouteSpec = {
+    method: 'get',
+    path: '/openapi.json',
+    summary: 'This document (OpenAPI 3.1)',
+    auth: 'public',
+    responses: { 200: { description: 'The OpenAPI document' } },
+    errors: [],
+    handle(_req, res) {
+      res.json(document());
+    },
+  };
+  return [...healthRoutes(parts.readiness), openapi, ...(parts.chat ? chatRoutes(parts.chat) : [])];
 }
 
 /** Never log a stream ticket or other secrets that may sit in a query string. */
@@ -24,7 +47,12 @@ export function loggableUrl(url: string): string {
   return url.replace(/([?&](?:ticket|token|access_token)=)[^&]*/gi, '$1[redacted]');
 }
 
-export function createApp({ config, logger, readiness, routers = [] }: AppParts): Express {
+export function createApp({ config, logger, readiness, chat, routers = [] }: AppParts): Express {
+  let document: unknown;
+  const specs = apiRoutes({ readiness, chat }, () => (document ??= openApiDocument(specs, API_VERSION)));
+  const publicSpecs = specs.filter((s) => s.auth === 'public');
+  const authenticate = chat ? authenticator(chat.tokens) : () => passThrough;
+
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
@@ -52,14 +80,20 @@ export function createApp({ config, logger, readiness, routers = [] }: AppParts)
   );
   app.use(helmet({ crossOriginResourcePolicy: { policy: 'cross-origin' } }));
   app.use(corsPolicy(OriginAllowlist.parse(config.cors.allowedOrigins), config.cors.maxAgeSeconds));
-  app.use(healthRoutes(readiness));
+  app.use(mountRoutes(publicSpecs, authenticate));
   app.use(requireJsonBody);
   app.use(express.json({ limit: config.limits.bodyBytes, strict: true, type: () => true }));
+  app.use(refuseReservedKeys);
+  app.use(mountRoutes(specs.filter((s) => s.auth !== 'public'), authenticate));
   for (const router of routers) app.use(router);
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;
 }
+
+const API_VERSION = '1.0.0';
+
+const passThrough: express.RequestHandler = (_req, _res, next) => next();
 
 /** A body, when there is one, must be JSON; anything else is a 415 before parsing. */
 const requireJsonBody: express.RequestHandler = (req, _res, next) => {
@@ -67,6 +101,26 @@ const requireJsonBody: express.RequestHandler = (req, _res, next) => {
   if (hasBody && !req.is(['application/json', 'application/*+json'])) {
     next(new AppError('unsupported_media_type', 'Send the request body as application/json.'));
     return;
+  }
+  next();
+};
+
+/**
+ * Keys that reach an object's prototype are refused anywhere in a body,
+ * loudly, rather than dropped by a schema on the way.
+ */
+const refuseReservedKeys: express.RequestHandler = (req, _res, next) => {
+  const stack: unknown[] = [req.body];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (typeof value !== 'object' || value === null) continue;
+    for (const key of Object.keys(value)) {
+      if (RESERVED_KEYS.has(key)) {
+        next(new AppError('validation_failed', `"${key}" is not allowed as a key in a request body.`));
+        return;
+      }
+      stack.push((value as Record<string, unknown>)[key]);
+    }
   }
   next();
 };

@@ -1,14 +1,35 @@
-import { Router } from 'express';
 import type { Readiness } from '../../observability/readiness';
+import type { AnyRouteSpec } from '../routeSpec';
+import { healthSchema, readinessSchema } from '../schemas';
 
-export function healthRoutes(readiness: Readiness): Router {
-  const router = Router();
-  router.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  router.get('/readyz', (_req, res) => {
-    const { ready, checks } = readiness.report();
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
-  });
-  return router;
+export function healthRoutes(readiness: Readiness): AnyRouteSpec[] {
+  return [
+    {
+      method: 'get',
+      path: '/healthz',
+      summary: 'Liveness: the process answers (no I/O)',
+      auth: 'public',
+      responses: { 200: { description: 'Alive', schema: healthSchema } },
+      errors: [],
+      handle(_req, res) {
+        res.json({ status: 'ok' });
+      },
+    },
+    {
+      method: 'get',
+      path: '/readyz',
+      summary: 'Readiness, with the named checks',
+      description: 'Configuration valid, token obtainable (when configured), deployment Active (when configured), not draining.',
+      auth: 'public',
+      responses: {
+        200: { description: 'Ready', schema: readinessSchema },
+        503: { description: 'Not ready; the failing checks say why', schema: readinessSchema },
+      },
+      errors: [],
+      handle(_req, res) {
+        const { ready, checks } = readiness.report();
+        res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
+      },
+    },
+  ];
 }

@@ -1,0 +1,65 @@
+import type { Request, RequestHandler, Response } from 'express';
+import { AppError } from './problem';
+import type { AnyRouteSpec } from './routeSpec';
+import type { SessionClaims, SessionTokens } from '../session/sessionToken';
+
+/** The guest behind a request, once its token or ticket is verified. */
+export interface Guest {
+  /** Genesys guest session token. */
+  gt: string;
+  /** The full session claims; absent when the request came with a stream ticket. */
+  claims?: SessionClaims;
+}
+
+export function guestOf(res: Response): Guest {
+  const guest = res.locals.guest as Guest | undefined;
+  if (!guest) throw new Error('route used guestOf without authentication');
+  return guest;
+}
+
+export function claimsOf(res: Response): SessionClaims {
+  const claims = guestOf(res).claims;
+  if (!claims) throw new AppError('unauthorized', 'This call needs the session token in the Authorization header.');
+  return claims;
+}
+
+function bearer(req: Request): string | undefined {
+  const header = req.headers.authorization;
+  if (header === undefined) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match) throw new AppError('unauthorized', 'Send the session token as `Authorization: Bearer <sessionToken>`.');
+  return match[1];
+}
+
+export function authenticator(tokens: SessionTokens): (spec: AnyRouteSpec) => RequestHandler {
+  return (spec) => async (req, res, next) => {
+    try {
+      if (spec.auth === 'public') return next();
+      const origin = req.headers.origin;
+      const token = bearer(req);
+      if (spec.auth === 'none') {
+        // POST /guest-session resumes when a token comes along.
+        if (token !== undefined) res.locals.guest = await asGuest(tokens.open(token, origin));
+        return next();
+      }
+      if (token !== undefined) {
+        res.locals.guest = await asGuest(tokens.open(token, origin));
+        return next();
+      }
+      const ticket = typeof req.query.ticket === 'string' ? req.query.ticket : undefined;
+      if (spec.auth === 'session-or-ticket' && ticket !== undefined) {
+        const claims = await tokens.openTicket(ticket, origin);
+        res.locals.guest = { gt: claims.gt } satisfies Guest;
+        return next();
+      }
+      throw new AppError('unauthorized', 'This call needs a session token: `Authorization: Bearer <sessionToken>` from POST /guest-session.');
+    } catch (error) {
+      next(error);
+    }
+  };
+}
+
+async function asGuest(claims: Promise<SessionClaims>): Promise<Guest> {
+  const c = await claims;
+  return { gt: c.gt, claims: c };
+}

@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { ERROR_CODES } from './problem';
+import type { AnyRouteSpec } from './routeSpec';
+import { problemSchema } from './schemas';
+
+/** The OpenAPI 3.1 document, generated from the same route specs and zod schemas the routes validate with. */
+export function openApiDocument(specs: AnyRouteSpec[], version: string): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const spec of specs) {
+    const operation: Record<string, unknown> = {
+      operationId: `${spec.method}${spec.path.replace(/[^a-zA-Z]+(\w)/g, (_m, c: string) => c.toUpperCase())}`,
+      summary: spec.summary,
+      ...(spec.description ? { description: spec.description } : {}),
+      security: security(spec.auth),
+      responses: responses(spec),
+    };
+    const parameters = [
+      ...(spec.query ? queryParameters(spec.query) : []),
+      ...(spec.headers ?? []).map((h) => ({ name: h.name, in: 'header', required: false, description: h.description, schema: { type: 'string' } })),
+    ];
+    if (parameters.length > 0) operation.parameters = parameters;
+    if (spec.body) {
+      operation.requestBody = {
+        required: spec.method !== 'post' || spec.path !== '/guest-session',
+        content: { 'application/json': { schema: schemaOf(spec.body, 'input') } },
+      };
+    }
+    (paths[spec.path] ??= {})[spec.method] = operation;
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Genesys Cloud Web Messaging BFF',
+      version,
+      description:
+        'Lets a static website run its own chat UI against a Genesys Cloud Web Messaging deployment with plain fetch. Errors are RFC 9457 problem+json with a stable `code`.',
+    },
+    paths,
+    components: {
+      securitySchemes: {
+        sessionToken: { type: 'http', scheme: 'bearer', description: 'The sealed sessionToken from POST /guest-session' },
+        streamTicket: { type: 'apiKey', in: 'query', name: 'ticket', description: 'From POST /messages/stream-ticket; valid for one minute' },
+      },
+      schemas: { Problem: schemaOf(problemSchema, 'output') },
+    },
+  };
+}
+
+function schemaOf(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+}
+
+function queryParameters(query: z.ZodType): Record<string, unknown>[] {
+  const json = schemaOf(query, 'input') as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
+  return Object.entries(json.properties ?? {}).map(([name, schema]) => ({
+    name,
+    in: 'query',
+    required: json.required?.includes(name) ?? false,
+    ...(typeof schema.description === 'string' ? { description: schema.description } : {}),
+    schema,
+  }));
+}
+
+function security(auth: AnyRouteSpec['auth']): Record<string, string[]>[] {
+  switch (auth) {
+    case 'public':
+      return [];
+    case 'none':
+      return [{}, { sessionToken: [] }];
+    case 'session':
+      return [{ sessionToken: [] }];
+    case 'session-or-ticket':
+      return [{ sessionToken: [] }, { streamTicket: [] }];
+  }
+}
+
+function responses(spec: AnyRouteSpec): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [status, r] of Object.entries(spec.responses)) {
+    out[status] = {
+      description: r.description,
+      ...(r.schema ? { content: { [r.contentType ?? 'application/json']: { schema: schemaOf(r.schema, 'output') } } } : {}),
+      ...(!r.schema && r.contentType ? { content: { [r.contentType]: { schema: { type: 'string' } } } } : {}),
+    };
+  }
+  const byStatus = new Map<number, string[]>();
+  for (const code of spec.errors) {
+    const status = ERROR_CODES[code].status;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  for (const [status, codes] of byStatus) {
+    out[String(status)] = {
+      description: `Problem: ${codes.join(', ')}`,
+      ...(status === 429 || status === 503 ? { headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait' } } } : {}),
+      content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+    };
+  }
+  return out;
+}

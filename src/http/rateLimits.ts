@@ -1,0 +1,53 @@
+import type { Request, RequestHandler, Response } from 'express';
+import { ipKeyGenerator, rateLimit, type RateLimitInfo } from 'express-rate-limit';
+import { AppError } from './problem';
+import { guestOf } from './authenticate';
+
+/**
+ * The service's own limits (CONTRACT §7), enforced before Genesys has to.
+ * Counters live in each instance's memory: with N instances and no sticky
+ * routing a client could reach N times the limit, and Genesys's own limits
+ * (answered as rate_limited too) still apply.
+ */
+function limiter(options: {
+  windowMs: number;
+  limit: number;
+  key: (req: Request, res: Response) => string;
+  skip?: (req: Request) => boolean;
+  what: string;
+}): RequestHandler {
+  return rateLimit({
+    windowMs: options.windowMs,
+    limit: options.limit,
+    keyGenerator: options.key,
+    skip: options.skip,
+    standardHeaders: false,
+    legacyHeaders: false,
+    validate: false,
+    handler: (req, _res, next) => {
+      const resetTime = (req as Request & { rateLimit?: RateLimitInfo }).rateLimit?.resetTime?.getTime() ?? Date.now() + options.windowMs;
+      next(
+        new AppError('rate_limited', `Too many ${options.what}; wait before trying again.`, {
+          retryAfterSeconds: Math.max(1, Math.ceil((resetTime - Date.now()) / 1000)),
+        }),
+      );
+    },
+  });
+}
+
+export function rateLimits(sessionsPerIpPerMinute: number) {
+  return {
+    /** New sessions per client IP per minute (resumes are not counted). */
+    newSessions: limiter({
+      windowMs: 60_000,
+      limit: sessionsPerIpPerMinute,
+      key: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
+      skip: (req) => req.headers.authorization !== undefined,
+      what: 'new chat sessions from this address',
+    }),
+    /** At most 5 messages per second per session, as Genesys allows. */
+    messages: limiter({ windowMs: 1000, limit: 5, key: (_req, res) => guestOf(res).gt, what: 'messages in this session' }),
+    /** At most 10 history reads a minute per session, as Genesys allows. */
+    history: limiter({ windowMs: 60_000, limit: 10, key: (_req, res) => guestOf(res).gt, what: 'history reads in this session' }),
+  };
+}

@@ -1,0 +1,44 @@
+import { Router, type Request, type RequestHandler, type Response } from 'express';
+import type { z } from 'zod';
+import type { ErrorCode } from './problem';
+
+/**
+ * A route of the public API, described once: express mounts the handler
+ * from it and /openapi.json is generated from it (openapi.ts).
+ */
+export interface RouteSpec<Body = unknown, Query = unknown> {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  path: string;
+  summary: string;
+  description?: string;
+  /**
+   * `public`: no token looked at; `none`: a token is optional (resume);
+   * `session`: Authorization: Bearer <sessionToken>; `session-or-ticket`: the header or `?ticket=`.
+   */
+  auth: 'public' | 'none' | 'session' | 'session-or-ticket';
+  body?: z.ZodType<Body>;
+  query?: z.ZodType<Query>;
+  headers?: { name: string; description: string }[];
+  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  errors: ErrorCode[];
+  /** Runs before validation (rate limits that do not need the session). */
+  before?: RequestHandler[];
+  /** Runs after authentication (per-session rate limits). */
+  after?: RequestHandler[];
+  handle(req: Request, res: Response, input: { body: Body; query: Query }): Promise<void> | void;
+}
+
+export type AnyRouteSpec = RouteSpec<any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+export function mountRoutes(specs: AnyRouteSpec[], authenticate: (spec: AnyRouteSpec) => RequestHandler): Router {
+  const router = Router();
+  for (const spec of specs) {
+    const validate: RequestHandler = (req, res, next) => {
+      const body = spec.body ? spec.body.parse(req.body ?? {}) : undefined;
+      const query = spec.query ? spec.query.parse(req.query) : undefined;
+      Promise.resolve(spec.handle(req, res, { body, query })).catch(next);
+    };
+    router[spec.method](spec.path, ...(spec.before ?? []), authenticate(spec), ...(spec.after ?? []), validate);
+  }
+  return router;
+}

@@ -1,0 +1,205 @@
+import { z } from 'zod';
+import type { SessionHub } from '../../genesys/guest/sessionHub';
+import type { GuestChat } from '../../session/guestChat';
+import type { SessionTokens } from '../../session/sessionToken';
+import { claimsOf, guestOf } from '../authenticate';
+import type { LiveStreams } from '../liveStreams';
+import { AppError } from '../problem';
+import type { rateLimits } from '../rateLimits';
+import type { AnyRouteSpec, RouteSpec } from '../routeSpec';
+import {
+  attributesChangedSchema,
+  attributesPatchSchema,
+  attributesSchema,
+  attributesViewSchema,
+  historyQuery,
+  historySchema,
+  sendMessageBody,
+  sentMessageSchema,
+  sessionViewSchema,
+  startSessionBody,
+  streamQuery,
+  ticketSchema,
+} from '../schemas';
+
+/** The public chat API (CONTRACT §3), as route specs. */
+export interface ChatRouteDeps {
+  chat: GuestChat;
+  hub: SessionHub;
+  tokens: SessionTokens;
+  streams: LiveStreams;
+  limits: ReturnType<typeof rateLimits>;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+
+const json = (description: string, schema: z.ZodType) => ({ description, schema });
+
+export function chatRoutes({ chat, hub, tokens, streams, limits }: ChatRouteDeps): AnyRouteSpec[] {
+  const startSession: RouteSpec<z.infer<typeof startSessionBody>> = {
+    method: 'post',
+    path: '/guest-session',
+    summary: 'Start a guest session, or resume the one whose token is sent',
+    description:
+      'Without Authorization: starts a new Genesys guest session (201). With a valid session token: resumes it (200), applying any attributes given; `startNew: true` replaces a read-only (ended) conversation.',
+    auth: 'none',
+    body: startSessionBody,
+    before: [limits.newSessions],
+    responses: { 201: json('A new session', sessionViewSchema), 200: json('The resumed session', sessionViewSchema) },
+    errors: ['validation_failed', 'unauthorized', 'identity_invalid', 'attribute_locked', 'attributes_too_large', 'conflict', 'session_expired', 'rate_limited', 'upstream_unavailable'],
+    async handle(req, res, { body }) {
+      const guest = res.locals.guest as { claims?: Parameters<GuestChat['resume']>[0] } | undefined;
+      if (guest?.claims) {
+        res.status(200).json(await chat.resume(guest.claims, body));
+        return;
+      }
+      if (body.startNew) throw new AppError('validation_failed', '`startNew` needs the session token of the ended conversation.');
+      res.status(201).json(await chat.start(body, req.headers.origin));
+    },
+  };
+
+  const sessionState: AnyRouteSpec = {
+    method: 'get',
+    path: '/guest-session',
+    summary: "The session's state",
+    auth: 'session',
+    responses: { 200: json('The session', sessionViewSchema) },
+    errors: ['unauthorized', 'session_expired', 'upstream_unavailable'],
+    async handle(_req, res) {
+      res.json(await chat.state(claimsOf(res)));
+    },
+  };
+
+  const endSession: AnyRouteSpec = {
+    method: 'delete',
+    path: '/guest-session',
+    summary: 'End the session (Genesys closeSession)',
+    auth: 'session',
+    responses: { 204: { description: 'Ended' } },
+    errors: ['unauthorized', 'session_expired', 'upstream_unavailable'],
+    async handle(_req, res) {
+      await chat.end(claimsOf(res));
+      res.status(204).end();
+    },
+  };
+
+  const getAttributes: AnyRouteSpec = {
+    method: 'get',
+    path: '/guest-attributes',
+    summary: 'The attributes and which keys are locked',
+    auth: 'session',
+    responses: { 200: json('Attributes', attributesViewSchema) },
+    errors: ['unauthorized'],
+    handle(_req, res) {
+      const claims = claimsOf(res);
+      res.json({ attributes: claims.attrs, locked: claims.locked });
+    },
+  };
+
+  const changeAttributes = (method: 'put' | 'patch'): AnyRouteSpec => ({
+    method,
+    path: '/guest-attributes',
+    summary: method === 'put' ? 'Replace the browser-settable attributes' : 'Merge attributes; null removes a key',
+    description: 'Changes reach Genesys with the next message. Keep the returned sessionToken.',
+    auth: 'session',
+    body: method === 'put' ? attributesSchema : attributesPatchSchema,
+    responses: { 200: json('The new attributes', attributesChangedSchema) },
+    errors: ['validation_failed', 'unauthorized', 'attribute_locked', 'attributes_too_large'],
+    async handle(req, res) {
+      res.json(await chat.changeAttributes(claimsOf(res), req.body, method === 'put' ? 'replace' : 'merge'));
+    },
+  });
+
+  const sendMessage: RouteSpec<z.infer<typeof sendMessageBody>> = {
+    method: 'post',
+    path: '/messages',
+    summary: "Send the guest's message",
+    description:
+      'Sends over the Guest API (onMessage), with the attributes in message.channel.metadata.customAttributes when they have not reached Genesys yet. Answers with the message as Genesys echoed it.',
+    auth: 'session',
+    body: sendMessageBody,
+    headers: [{ name: 'Idempotency-Key', description: 'Makes a retried send safe: the same key never yields two messages' }],
+    after: [limits.messages],
+    responses: { 201: json('Sent', sentMessageSchema) },
+    errors: ['validation_failed', 'unauthorized', 'message_too_long', 'attributes_too_large', 'conflict', 'session_expired', 'rate_limited', 'upstream_unavailable'],
+    async handle(req, res, { body }) {
+      const key = req.headers['idempotency-key'];
+      if (key !== undefined && (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key))) {
+        throw new AppError('validation_failed', 'Idempotency-Key must be 1 to 200 visible ASCII characters.');
+      }
+      res.status(201).json(await chat.send(claimsOf(res), body, key));
+    },
+  };
+
+  const history: RouteSpec<unknown, z.infer<typeof historyQuery>> = {
+    method: 'get',
+    path: '/messages',
+    summary: 'The conversation history, oldest first',
+    description: 'Page 1 is the newest page; messages within a page are oldest first. Events (typing, presence) are left out.',
+    auth: 'session',
+    query: historyQuery,
+    after: [limits.history],
+    responses: { 200: json('History', historySchema) },
+    errors: ['validation_failed', 'unauthorized', 'session_expired', 'rate_limited', 'upstream_unavailable'],
+    async handle(_req, res, { query }) {
+      res.json(await chat.history(claimsOf(res), query.page, query.pageSize));
+    },
+  };
+
+  const stream: RouteSpec<unknown, z.infer<typeof streamQuery>> = {
+    method: 'get',
+    path: '/messages/stream',
+    summary: 'Live Server-Sent Events: message, typing, presence, session',
+    description:
+      'Authenticated by the Authorization header (fetch-based readers) or by ?ticket= from POST /messages/stream-ticket (EventSource). Every stream ends with a `session` event whose data says whether to reconnect.',
+    auth: 'session-or-ticket',
+    query: streamQuery,
+    responses: { 200: { description: 'An event stream', contentType: 'text/event-stream' } },
+    errors: ['unauthorized', 'session_expired', 'upstream_unavailable'],
+    async handle(_req, res) {
+      const session = hub.session(guestOf(res).gt);
+      await session.ready();
+      streams.serve(res, session);
+    },
+  };
+
+  const streamTicket: AnyRouteSpec = {
+    method: 'post',
+    path: '/messages/stream-ticket',
+    summary: 'A short-lived ticket for EventSource',
+    auth: 'session',
+    responses: { 201: json('A ticket valid for one minute', ticketSchema) },
+    errors: ['unauthorized'],
+    async handle(_req, res) {
+      const claims = claimsOf(res);
+      res.status(201).json(await tokens.issueTicket(claims));
+    },
+  };
+
+  const typing: AnyRouteSpec = {
+    method: 'post',
+    path: '/typing',
+    summary: 'The guest is typing (throttled to one event per 5 s, as Genesys asks)',
+    auth: 'session',
+    responses: { 204: { description: 'Noted' } },
+    errors: ['unauthorized', 'session_expired', 'upstream_unavailable'],
+    async handle(_req, res) {
+      await chat.typing(claimsOf(res));
+      res.status(204).end();
+    },
+  };
+
+  return [
+    startSession,
+    sessionState,
+    endSession,
+    getAttributes,
+    changeAttributes('put'),
+    changeAttributes('patch'),
+    sendMessage,
+    history,
+    streamTicket,
+    stream,
+    typing,
+  ] as AnyRouteSpec[];
+}

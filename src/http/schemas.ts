@@ -1,0 +1,137 @@
+import { z } from 'zod';
+
+/**
+ * Request and response schemas of the public API (CONTRACT §3). Routes
+ * validate with them and /openapi.json is generated from them: one source.
+ */
+
+const text = (max: number) => z.string().max(max);
+
+export const attributesSchema = z
+  .record(z.string(), z.string())
+  .describe('Custom attributes: string keys to string values; keys plus values at most maxCustomDataBytes UTF-8 bytes');
+
+export const attributesPatchSchema = z
+  .record(z.string(), z.string().nullable())
+  .describe('Attributes to merge; a null value removes the key');
+
+export const startSessionBody = z
+  .strictObject({
+    firstName: text(256).optional(),
+    lastName: text(256).optional(),
+    email: text(320).optional(),
+    phone: text(64).optional(),
+    attributes: attributesSchema.optional(),
+    identityToken: z.string().max(8192).optional().describe("A JWT minted by the website's backend (CONTRACT §4)"),
+    startNew: z.boolean().optional().describe('With a session token: replace a read-only (ended) conversation with a new one'),
+  })
+  .describe('Optional details for a new session, or changes when resuming');
+
+export const limitsSchema = z.object({
+  maxCustomDataBytes: z.number().int(),
+  maxTextBytes: z.number().int(),
+  messagesPerSecond: z.number().int(),
+});
+
+export const sessionViewSchema = z.object({
+  sessionToken: z.string().describe('Opaque; send as `Authorization: Bearer <sessionToken>`; always keep the newest one'),
+  expiresAt: z.iso.datetime(),
+  newSession: z.boolean(),
+  readOnly: z.boolean().describe('The conversation was ended by the agent; start a new one with { startNew: true }'),
+  limits: limitsSchema,
+  attributes: attributesSchema,
+});
+
+export const attributesViewSchema = z.object({
+  attributes: attributesSchema,
+  locked: z.array(z.string()).describe('Keys set by a verified identity; the browser cannot change them'),
+});
+
+export const attributesChangedSchema = attributesViewSchema.extend({ sessionToken: z.string() });
+
+export const quickReplyAnswerSchema = z.strictObject({
+  text: text(1024),
+  payload: text(1024),
+  originatingMessageId: z.string().max(200).optional(),
+});
+
+export const sendMessageBody = z
+  .strictObject({
+    text: z.string().optional().describe('The message text, at most 4096 UTF-8 bytes'),
+    quickReply: quickReplyAnswerSchema.optional().describe('The answer to a quick reply offered by an agent or bot'),
+  })
+  .refine((b) => b.text !== undefined || b.quickReply !== undefined, { message: 'Send `text` or `quickReply`.' });
+
+export const normalizedMessageSchema = z.object({
+  id: z.string(),
+  clientMessageId: z.string().optional().describe("The service's id for a guest message (derived from Idempotency-Key when given)"),
+  direction: z.enum(['inbound', 'outbound']).describe('inbound: from the guest; outbound: to the guest'),
+  type: z.enum(['text', 'structured', 'event']),
+  text: z.string().optional(),
+  time: z.string().describe('ISO 8601'),
+  originatingEntity: z.enum(['human', 'bot']).optional(),
+  from: z.object({ name: z.string().optional(), image: z.string().optional() }).optional(),
+  quickReplies: z.array(z.object({ text: z.string(), payload: z.string() })).optional(),
+  cards: z
+    .array(
+      z.object({
+        title: z.string().optional(),
+        description: z.string().optional(),
+        image: z.string().optional(),
+        actions: z.array(z.object({ type: z.string().optional(), text: z.string().optional(), url: z.string().optional(), payload: z.string().optional() })),
+      }),
+    )
+    .optional(),
+  attachments: z
+    .array(
+      z.object({
+        id: z.string().optional(),
+        url: z.string().optional(),
+        filename: z.string().optional(),
+        mediaType: z.string().optional(),
+        mime: z.string().optional(),
+        fileSize: z.number().optional(),
+      }),
+    )
+    .optional(),
+  buttonResponse: z.object({ text: z.string().optional(), payload: z.string().optional(), type: z.string().optional() }).optional(),
+  events: z.array(z.object({ type: z.string(), value: z.string().optional() })).optional(),
+});
+
+export const sentMessageSchema = z.object({ message: normalizedMessageSchema, sessionToken: z.string().optional() });
+
+export const historyQuery = z.strictObject({
+  page: z.coerce.number().int().min(1).max(10_000).default(1).describe('1 is the newest page'),
+  pageSize: z.coerce.number().int().min(1).max(100).default(25),
+});
+
+export const historySchema = z.object({
+  messages: z.array(normalizedMessageSchema).describe('Oldest first within the page'),
+  page: z.number().int(),
+  pageSize: z.number().int(),
+  total: z.number().int(),
+});
+
+export const streamQuery = z.strictObject({
+  ticket: z.string().max(4096).optional().describe('From POST /messages/stream-ticket, for EventSource (which cannot send headers)'),
+});
+
+export const ticketSchema = z.object({ ticket: z.string(), expiresAt: z.iso.datetime() });
+
+export const healthSchema = z.object({ status: z.literal('ok') });
+export const readinessSchema = z.object({
+  status: z.enum(['ready', 'not_ready']),
+  checks: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string() }).loose()),
+});
+
+export const problemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string().describe('Stable error code (CONTRACT §5)'),
+    requestId: z.string().optional(),
+  })
+  .loose()
+  .describe('RFC 9457 problem details');

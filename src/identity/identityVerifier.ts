@@ -1,0 +1,73 @@
+import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import type { Config, IdentityConfig } from '../config/schema';
+import { AppError } from '../http/problem';
+
+/**
+ * Identity tokens (CONTRACT §4): short-lived JWTs minted by the website's
+ * own backend, HS256 with a shared secret or asymmetric keys from a JWKS
+ * URL. Their claims become custom attributes the browser cannot change.
+ */
+export class IdentityVerifier {
+  private readonly key: Uint8Array | JWTVerifyGetKey;
+  private readonly algorithms: string[];
+
+  constructor(
+    private readonly config: IdentityConfig,
+    private readonly attributeKeys: Config['attributeKeys'],
+  ) {
+    if (config.jwtSecret !== undefined) {
+      this.key = new TextEncoder().encode(config.jwtSecret);
+      this.algorithms = ['HS256'];
+    } else {
+      this.key = createRemoteJWKSet(new URL(config.jwksUrl!), { timeoutDuration: 5000, cooldownDuration: 30_000 });
+      this.algorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+    }
+  }
+
+  /** Verifies the token and returns the attributes its claims lock. */
+  async verify(token: string): Promise<Record<string, string>> {
+    let payload: JWTPayload;
+    try {
+      const verified = await jwtVerify(token, this.key as Uint8Array, {
+        algorithms: this.algorithms,
+        issuer: this.config.issuer,
+        audience: this.config.audience,
+        clockTolerance: this.config.clockToleranceSeconds,
+        requiredClaims: ['exp'],
+      });
+      payload = verified.payload;
+    } catch (error) {
+      throw new AppError('identity_invalid', 'The identity token could not be verified (signature, expiry, issuer or audience).', {
+        logDetail: { reason: (error as Error).message },
+      });
+    }
+    return this.attributesFrom(payload);
+  }
+
+  private attributesFrom(payload: JWTPayload): Record<string, string> {
+    const keys = this.attributeKeys;
+    const attrs: Record<string, string> = {};
+    const take = (claim: string, key: string) => {
+      const value = payload[claim];
+      if (value === undefined) return;
+      if (typeof value !== 'string') throw new AppError('identity_invalid', `The identity token's "${claim}" claim must be a string.`);
+      attrs[key] = value;
+    };
+    take('sub', keys.customerId);
+    take('given_name', keys.firstName);
+    take('family_name', keys.lastName);
+    take('email', keys.email);
+    take('phone_number', keys.phone);
+    const extra = payload.attributes;
+    if (extra !== undefined) {
+      if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) {
+        throw new AppError('identity_invalid', 'The identity token\'s "attributes" claim must be an object of strings.');
+      }
+      for (const [k, v] of Object.entries(extra)) {
+        if (typeof v !== 'string') throw new AppError('identity_invalid', `The identity token's attribute "${k}" must be a string.`);
+        Object.defineProperty(attrs, k, { value: v, enumerable: true, writable: true, configurable: true });
+      }
+    }
+    return attrs;
+  }
+}

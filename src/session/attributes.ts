@@ -1,0 +1,120 @@
+import { AppError } from '../http/problem';
+
+/**
+ * Custom attributes (CONTRACT §3): string keys and values only, the whole
+ * set within `maxCustomDataBytes` (UTF-8 bytes of keys plus values, §6 of
+ * the Guest API reference), and keys set by a verified identity locked.
+ * Every refusal leaves the attributes unchanged.
+ */
+export type Attributes = Record<string, string>;
+
+export const DEFAULT_MAX_CUSTOM_DATA_BYTES = 2048;
+const MAX_KEY_LENGTH = 200;
+/** Keys that would reach an object's prototype if anyone ever assigned them. */
+export const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+export function attributeBytes(attrs: Attributes): number {
+  let total = 0;
+  for (const [k, v] of Object.entries(attrs)) total += Buffer.byteLength(k, 'utf8') + Buffer.byteLength(v, 'utf8');
+  return total;
+}
+
+/** A plain copy that can hold any key safely. */
+export function copyAttributes(source: Attributes): Attributes {
+  const out: Attributes = {};
+  for (const [k, v] of Object.entries(source)) setAttribute(out, k, v);
+  return out;
+}
+
+export function setAttribute(target: Attributes, key: string, value: string): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+export function checkKey(key: string): void {
+  if (key.length === 0 || key.length > MAX_KEY_LENGTH) {
+    throw new AppError('validation_failed', `Attribute keys must be 1 to ${MAX_KEY_LENGTH} characters.`);
+  }
+  if (RESERVED_KEYS.has(key)) throw new AppError('validation_failed', `"${key}" is reserved and cannot be an attribute key.`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(key)) throw new AppError('validation_failed', 'Attribute keys cannot contain control characters.');
+  if (!key.isWellFormed()) throw new AppError('validation_failed', 'Attribute keys must be well-formed Unicode.');
+}
+
+function checkValue(key: string, value: unknown): asserts value is string {
+  if (typeof value !== 'string') throw new AppError('validation_failed', `Attribute "${key}" must be a string.`);
+  if (!value.isWellFormed()) throw new AppError('validation_failed', `Attribute "${key}" must be well-formed Unicode.`);
+}
+
+export function checkBudget(attrs: Attributes, maxBytes: number): void {
+  const limit = maxBytes > 0 ? maxBytes : DEFAULT_MAX_CUSTOM_DATA_BYTES;
+  const bytes = attributeBytes(attrs);
+  if (bytes > limit) {
+    throw new AppError('attributes_too_large', `The attributes take ${bytes} bytes (keys plus values, UTF-8); this deployment allows ${limit}.`, {
+      extensions: { bytes, limit },
+    });
+  }
+}
+
+/** Validates browser input that must be a flat object of strings (`null` allowed where `allowNull`). */
+export function parseAttributeInput(input: unknown, allowNull: boolean): Record<string, string | null> {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new AppError('validation_failed', '`attributes` must be an object of string values.');
+  }
+  const out: Record<string, string | null> = {};
+  for (const [k, v] of Object.entries(input)) {
+    checkKey(k);
+    if (v === null && allowNull) {
+      Object.defineProperty(out, k, { value: null, enumerable: true, writable: true, configurable: true });
+      continue;
+    }
+    checkValue(k, v);
+    Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+export interface AttributeState {
+  attrs: Attributes;
+  locked: string[];
+}
+
+/**
+ * Applies a browser change: `replace` swaps every browser-settable key,
+ * otherwise keys merge and `null` removes one. Locked keys refuse any change.
+ */
+export function applyBrowserChange(
+  state: AttributeState,
+  change: Record<string, string | null>,
+  mode: 'replace' | 'merge',
+  maxBytes: number,
+): Attributes {
+  const locked = new Set(state.locked);
+  for (const [k, v] of Object.entries(change)) {
+    if (locked.has(k) && state.attrs[k] !== v) {
+      throw new AppError('attribute_locked', `"${k}" was set by a verified identity and cannot be changed by the browser.`, {
+        extensions: { key: k },
+      });
+    }
+  }
+  const next: Attributes = {};
+  for (const [k, v] of Object.entries(state.attrs)) {
+    if (mode === 'merge' || locked.has(k)) setAttribute(next, k, v);
+  }
+  for (const [k, v] of Object.entries(change)) {
+    if (locked.has(k)) continue;
+    if (v === null) delete next[k];
+    else setAttribute(next, k, v);
+  }
+  checkBudget(next, maxBytes);
+  return next;
+}
+
+/** Attributes from a verified identity override browser-given ones and become locked. */
+export function lockIdentity(state: AttributeState, identity: Attributes): AttributeState {
+  const attrs = copyAttributes(state.attrs);
+  for (const [k, v] of Object.entries(identity)) {
+    checkKey(k);
+    setAttribute(attrs, k, v);
+  }
+  return { attrs, locked: [...new Set([...state.locked, ...Object.keys(identity)])] };
+}

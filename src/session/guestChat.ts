@@ -1,0 +1,257 @@
+import { randomUUID } from 'node:crypto';
+import type { Config } from '../config/schema';
+import { GuestApiError } from '../genesys/guest/errors';
+import type { SessionResponse } from '../genesys/guest/frames';
+import type { GuestSession } from '../genesys/guest/guestSession';
+import type { HistoryPage } from '../genesys/guest/history';
+import type { NormalizedMessage } from '../genesys/guest/normalize';
+import type { SessionHub } from '../genesys/guest/sessionHub';
+import { AppError } from '../http/problem';
+import type { IdentityVerifier } from '../identity/identityVerifier';
+import type { Logger } from '../observability/logger';
+import {
+  applyBrowserChange,
+  checkBudget,
+  copyAttributes,
+  lockIdentity,
+  parseAttributeInput,
+  setAttribute,
+  type Attributes,
+} from './attributes';
+import { IdempotencyCache, messageIdFor } from './idempotency';
+import { fingerprint, undeliveredAttributes, type SessionClaims, type SessionTokens } from './sessionToken';
+
+/**
+ * The guest's chat as the public API sees it: sessions, attributes and
+ * messages, on top of the Guest API session hub. All state a later request
+ * needs travels in the sealed session token, so any instance can serve it.
+ */
+
+export const MAX_TEXT_BYTES = 4096;
+export const MESSAGES_PER_SECOND = 5;
+
+export interface SessionView {
+  sessionToken: string;
+  expiresAt: string;
+  newSession: boolean;
+  readOnly: boolean;
+  limits: { maxCustomDataBytes: number; maxTextBytes: number; messagesPerSecond: number };
+  attributes: Attributes;
+}
+
+export interface StartInput {
+  firstName?: string;
+  lastName?: string;
+  email?: string;
+  phone?: string;
+  attributes?: Record<string, string>;
+  identityToken?: string;
+  startNew?: boolean;
+}
+
+export type SendInput = { text?: string; quickReply?: { text: string; payload: string; originatingMessageId?: string } };
+
+export interface MessengerFeatureSource {
+  get(): Promise<{ autoStart: boolean }>;
+}
+
+export interface GuestChatDeps {
+  config: Config;
+  hub: SessionHub;
+  tokens: SessionTokens;
+  identity?: IdentityVerifier;
+  messengerFeatures: MessengerFeatureSource;
+  logger: Logger;
+}
+
+interface Sent {
+  message: NormalizedMessage;
+  /** Fingerprint of the attributes this send delivered, if it carried any. */
+  delivered?: string;
+}
+
+export class GuestChat {
+  private readonly idempotency = new IdempotencyCache<Sent>(24 * 3600_000, 50_000);
+  /** Keyed sends whose outcome was unknown: a retry first looks for them in history. */
+  private readonly inDoubt = new Set<string>();
+
+  constructor(private readonly deps: GuestChatDeps) {}
+
+  // ------------------------------------------------------------------ sessions
+
+  async start(input: StartInput, origin: string | undefined): Promise<SessionView> {
+    const given = await this.givenAttributes(input);
+    const state = lockIdentity({ attrs: given.browser, locked: [] }, given.identity);
+    checkBudget(state.attrs, -1);
+    const guestToken = randomUUID();
+    const session = this.deps.hub.session(guestToken);
+    const info = await session.ready();
+    checkBudget(state.attrs, info.maxCustomDataBytes);
+    const sent = info.newSession ? await this.autoStart(session, state.attrs) : '';
+    return this.view({ gt: guestToken, o: origin ?? '', ...state, sent, mcb: info.maxCustomDataBytes }, info);
+  }
+
+  /** With a valid session token: resume it, apply any changes, or start anew after a read-only end. */
+  async resume(claims: SessionClaims, input: StartInput): Promise<SessionView> {
+    const session = this.deps.hub.session(claims.gt);
+    let info = await session.ready();
+    const given = await this.givenAttributes(input);
+    const merged = applyBrowserChange(claims, given.browser, 'merge', info.maxCustomDataBytes);
+    const state = lockIdentity({ attrs: merged, locked: claims.locked }, given.identity);
+    checkBudget(state.attrs, info.maxCustomDataBytes);
+    let current = { ...this.claimsBody(claims), ...state, mcb: info.maxCustomDataBytes };
+    if (input.startNew) {
+      if (!info.readOnly) {
+        throw new AppError('conflict', 'The conversation is still open; `startNew` only replaces a conversation that has ended (readOnly).');
+      }
+      info = await session.startNew();
+      // A new conversation has none of the old one's attributes.
+      current = { ...current, sent: '' };
+      if (info.newSession) current.sent = await this.autoStart(session, current.attrs);
+    }
+    return this.view(current, info);
+  }
+
+  async state(claims: SessionClaims): Promise<SessionView> {
+    const info = await this.deps.hub.session(claims.gt).ready();
+    return this.view(claims, info);
+  }
+
+  async end(claims: SessionClaims): Promise<void> {
+    await this.deps.hub.session(claims.gt).close();
+  }
+
+  // ---------------------------------------------------------------- attributes
+
+  async changeAttributes(claims: SessionClaims, input: unknown, mode: 'replace' | 'merge') {
+    const change = parseAttributeInput(input, mode === 'merge');
+    const attrs = applyBrowserChange(claims, change, mode, claims.mcb);
+    const issued = await this.deps.tokens.issue({ ...this.claimsBody(claims), attrs });
+    return { attributes: attrs, locked: claims.locked, sessionToken: issued.token };
+  }
+
+  // ------------------------------------------------------------------ messages
+
+  async send(claims: SessionClaims, input: SendInput, idempotencyKey?: string): Promise<{ message: NormalizedMessage; sessionToken: string }> {
+    if (input.text !== undefined) checkText(input.text);
+    const session = this.deps.hub.session(claims.gt);
+    const sent = idempotencyKey
+      ? await this.idempotency.run(claims.gt, idempotencyKey, () => this.sendOnce(session, claims, input, messageIdFor(claims.gt, idempotencyKey), true))
+      : await this.sendOnce(session, claims, input, randomUUID(), false);
+    const issued = await this.deps.tokens.issue({ ...this.claimsBody(claims), sent: sent.delivered ?? claims.sent });
+    return { message: sent.message, sessionToken: issued.token };
+  }
+
+  private async sendOnce(session: GuestSession, claims: SessionClaims, input: SendInput, messageId: string, keyed: boolean): Promise<Sent> {
+    const doubtKey = `${claims.gt}\u0000${messageId}`;
+    if (keyed && this.inDoubt.has(doubtKey)) {
+      const earlier = await this.deps.hub.history.findByClientMessageId(session, messageId);
+      if (earlier) {
+        this.inDoubt.delete(doubtKey);
+        return { message: earlier };
+      }
+    }
+    const customAttributes = undeliveredAttributes(claims);
+    try {
+      const message = input.quickReply
+        ? await session.sendQuickReply({ ...input.quickReply, messageId, customAttributes })
+        : await session.sendText({ text: input.text!, messageId, customAttributes });
+      this.inDoubt.delete(doubtKey);
+      return { message, delivered: customAttributes ? fingerprint(customAttributes) : undefined };
+    } catch (error) {
+      if (keyed && error instanceof GuestApiError && (error.failure === 'timeout' || error.failure === 'connection_lost')) {
+        this.inDoubt.add(doubtKey);
+      }
+      throw error;
+    }
+  }
+
+  async history(claims: SessionClaims, page: number, pageSize: number): Promise<Omit<HistoryPage, 'pageCount'>> {
+    const result = await this.deps.hub.history.page(this.deps.hub.session(claims.gt), page, pageSize);
+    return {
+      messages: result.messages.filter((m) => m.type !== 'event'),
+      page: result.page,
+      pageSize: result.pageSize,
+      total: result.total,
+    };
+  }
+
+  async typing(claims: SessionClaims): Promise<void> {
+    await this.deps.hub.session(claims.gt).sendTyping();
+  }
+
+  // ------------------------------------------------------------------ internal
+
+  /** Attributes from the body's well-known fields and `attributes`, and the identity token's claims. */
+  private async givenAttributes(input: StartInput): Promise<{ browser: Attributes; identity: Attributes }> {
+    const keys = this.deps.config.attributeKeys;
+    const browser = copyAttributes(parseAttributeInput(input.attributes ?? {}, false) as Attributes);
+    const named: [keyof typeof keys, string | undefined][] = [
+      ['firstName', input.firstName],
+      ['lastName', input.lastName],
+      ['email', input.email],
+      ['phone', input.phone],
+    ];
+    for (const [name, value] of named) if (value !== undefined) setAttribute(browser, keys[name], value);
+    if (input.identityToken === undefined) return { browser, identity: {} };
+    if (!this.deps.identity) {
+      throw new AppError('identity_invalid', 'This service is not configured to verify identity tokens (IDENTITY_JWT_SECRET or IDENTITY_JWKS_URL).');
+    }
+    return { browser, identity: await this.deps.identity.verify(input.identityToken) };
+  }
+
+  /**
+   * Autostart (§2.5): when the deployment has it on, a new session announces
+   * itself with Presence Join carrying the attributes, so they reach Genesys
+   * before routing needs them. Returns the delivered fingerprint; on failure
+   * the attributes stay undelivered and ride on the first message instead.
+   */
+  private async autoStart(session: GuestSession, attrs: Attributes): Promise<string> {
+    let features;
+    try {
+      features = await this.deps.messengerFeatures.get();
+    } catch {
+      return '';
+    }
+    if (!features.autoStart) return '';
+    const customAttributes = Object.keys(attrs).length > 0 ? attrs : undefined;
+    try {
+      await session.sendJoin(customAttributes);
+      return customAttributes ? fingerprint(customAttributes) : '';
+    } catch (error) {
+      this.deps.logger.warn({ err: error }, 'autostart Join failed; attributes will go with the first message');
+      return '';
+    }
+  }
+
+  private claimsBody(claims: Omit<SessionClaims, 'typ' | 'exp'>): Omit<SessionClaims, 'typ' | 'exp'> {
+    return { gt: claims.gt, o: claims.o, attrs: claims.attrs, locked: claims.locked, sent: claims.sent, mcb: claims.mcb };
+  }
+
+  private async view(claims: Omit<SessionClaims, 'typ' | 'exp'>, info: SessionResponse): Promise<SessionView> {
+    const issued = await this.deps.tokens.issue({ ...this.claimsBody(claims), mcb: info.maxCustomDataBytes });
+    return {
+      sessionToken: issued.token,
+      expiresAt: issued.expiresAt,
+      newSession: info.newSession,
+      readOnly: info.readOnly,
+      limits: {
+        maxCustomDataBytes: info.maxCustomDataBytes > 0 ? info.maxCustomDataBytes : 2048,
+        maxTextBytes: MAX_TEXT_BYTES,
+        messagesPerSecond: MESSAGES_PER_SECOND,
+      },
+      attributes: claims.attrs,
+    };
+  }
+}
+
+export function checkText(text: string): void {
+  if (text.trim().length === 0) throw new AppError('validation_failed', 'The message text is empty.');
+  if (!text.isWellFormed()) throw new AppError('validation_failed', 'The message text must be well-formed Unicode.');
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_TEXT_BYTES) {
+    throw new AppError('message_too_long', `The message is ${bytes} bytes (UTF-8); Genesys accepts at most ${MAX_TEXT_BYTES}.`, {
+      extensions: { bytes, limit: MAX_TEXT_BYTES },
+    });
+  }
+}

@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * `Idempotency-Key` on POST /messages. Within one instance a retried key
+ * returns the first result (and joins a send still in flight) and never
+ * sends twice. Across instances and restarts the key still fixes the
+ * message's own id (`clientMessageId`), so history proves whether the first
+ * attempt was delivered; see the README for the exact guarantee.
+ */
+export interface SendOutcome<T> {
+  value: T;
+}
+
+interface Entry<T> {
+  promise: Promise<T>;
+  expiresAt: number;
+}
+
+export class IdempotencyCache<T> {
+  private readonly entries = new Map<string, Entry<T>>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * Runs `send` once per (scope, key). A failed send is forgotten so that a
+   * retry may try again; `send` itself decides whether that retry must first
+   * prove the earlier attempt was not delivered.
+   */
+  run(scope: string, key: string, send: () => Promise<T>): Promise<T> {
+    const id = `${scope}\u0000${key}`;
+    const now = this.now();
+    const existing = this.entries.get(id);
+    if (existing && existing.expiresAt > now) return existing.promise;
+    const promise = send();
+    this.entries.delete(id);
+    this.entries.set(id, { promise, expiresAt: now + this.ttlMs });
+    promise.catch(() => {
+      if (this.entries.get(id)?.promise === promise) this.entries.delete(id);
+    });
+    while (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest === undefined) break;
+      this.entries.delete(oldest);
+    }
+    return promise;
+  }
+}
+
+/** A stable message id for (session, key): the same key always names the same message. */
+export function messageIdFor(guestToken: string, idempotencyKey: string): string {
+  const h = createHash('sha256').update(`${guestToken}\n${idempotencyKey}`).digest('hex');
+  // RFC 9562 version 8 (custom) layout, variant 10.
+  const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}

@@ -1,0 +1,296 @@
+import { randomUUID } from 'node:crypto';
+import { startSimulator, type Simulator } from '../../../simulator';
+import { GuestApiError } from '../../../src/genesys/guest/errors';
+import type { SessionHub } from '../../../src/genesys/guest/sessionHub';
+import { collect, hubFor, until } from './harness';
+
+let sim: Simulator;
+let hub: SessionHub;
+
+beforeAll(async () => {
+  sim = await startSimulator({ agent: { typingDelayMs: 5, replyDelayMs: 15 } });
+});
+afterAll(() => sim.stop());
+beforeEach(() => {
+  sim.reset();
+  sim.setOptions({ messagesPerSecond: 5, autoStart: false, showUserTypingIndicator: true });
+  hub = hubFor(sim);
+});
+afterEach(() => hub.close());
+
+async function failure(promise: Promise<unknown>): Promise<GuestApiError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(GuestApiError);
+  return error as GuestApiError;
+}
+
+describe('configure and resume', () => {
+  test('a new token starts a new session; the same token resumes it on another socket', async () => {
+    const token = randomUUID();
+    const first = await hub.session(token).ready();
+    expect(first).toMatchObject({ connected: true, newSession: true, readOnly: false, maxCustomDataBytes: 2048 });
+
+    const other = hubFor(sim);
+    const resumed = await other.session(token).ready();
+    other.close();
+    expect(resumed).toMatchObject({ connected: true, newSession: false });
+
+    const configure = sim.framesFor(token, 'configureSession')[0]!.frame;
+    expect(configure).toMatchObject({ action: 'configureSession', token, deploymentId: sim.deploymentId, startNew: false });
+    expect(typeof configure.tracingId).toBe('string');
+  });
+
+  test('the socket presents the configured Origin and the deployment id', async () => {
+    sim.setOptions({ allowAllDomains: false, allowedDomains: ['shop.example.com'] });
+    const refused = await failure(hub.session(randomUUID()).ready());
+    expect(refused.failure).toBe('handshake_refused');
+    expect(refused.message).toMatch(/GENESYS_ORIGIN/);
+
+    const allowedHub = hubFor(sim, { origin: 'https://shop.example.com' });
+    await expect(allowedHub.session(randomUUID()).ready()).resolves.toMatchObject({ connected: true });
+    allowedHub.close();
+    sim.setOptions({ allowAllDomains: true, allowedDomains: [] });
+  });
+
+  test('a handshake refused with 403 is a typed error naming what to check', async () => {
+    sim.faults.refuseHandshake(403, 1);
+    const error = await failure(hub.session(randomUUID()).ready());
+    expect(error.failure).toBe('handshake_refused');
+    expect(error.code).toBe('upstream_unavailable');
+    expect(error.message).toMatch(/GENESYS_DEPLOYMENT_ID/);
+  });
+
+});
+
+describe('messages', () => {
+  test('a text is sent in the reference shape and resolves with its Inbound echo', async () => {
+    const token = randomUUID();
+    const session = hub.session(token);
+    const messageId = randomUUID();
+    const echo = await session.sendText({ text: 'Hello there', messageId });
+    expect(echo).toMatchObject({ direction: 'inbound', type: 'text', text: 'Hello there', clientMessageId: messageId });
+
+    const sent = sim.framesFor(token, 'onMessage')[0]!.frame;
+    expect(sent).toEqual({
+      action: 'onMessage',
+      token,
+      tracingId: expect.any(String),
+      message: { type: 'Text', text: 'Hello there', metadata: { id: messageId } },
+    });
+  });
+
+  test('custom attributes travel inside message.channel.metadata.customAttributes, exactly', async () => {
+    const token = randomUUID();
+    const messageId = randomUUID();
+    await hub.session(token).sendText({ text: 'with data', messageId, customAttributes: { plan: 'gold', customerId: 'c-42' } });
+    const frame = sim.framesFor(token, 'onMessage')[0]!.frame;
+    expect(frame).toEqual({
+      action: 'onMessage',
+      token,
+      tracingId: expect.any(String),
+      message: {
+        type: 'Text',
+        text: 'with data',
+        metadata: { id: messageId },
+        channel: { metadata: { customAttributes: { plan: 'gold', customerId: 'c-42' } } },
+      },
+    });
+    expect(frame.channel).toBeUndefined();
+    expect(sim.customAttributes(token)).toEqual({ plan: 'gold', customerId: 'c-42' });
+  });
+
+  test('the agent types and replies; the stream sees typing, the echo and the reply', async () => {
+    const session = hub.session(randomUUID());
+    const live = collect(session);
+    await session.sendText({ text: 'hi agent', messageId: randomUUID() });
+    await live.next((e) => e.type === 'typing');
+    const reply = await live.next((e) => e.type === 'message' && e.message.direction === 'outbound');
+    expect(reply).toMatchObject({ type: 'message', message: { direction: 'outbound', originatingEntity: 'bot', text: expect.stringContaining('hi agent') } });
+    expect(live.events.some((e) => e.type === 'message' && e.message.direction === 'inbound' && e.message.text === 'hi agent')).toBe(true);
+    live.unsubscribe();
+  });
+
+  test('quick replies arrive normalised and an answer goes out as a ButtonResponse', async () => {
+    const token = randomUUID();
+    const session = hub.session(token);
+    const live = collect(session);
+    await session.sendText({ text: 'quick replies please', messageId: randomUUID() });
+    const offer = await live.next((e) => e.type === 'message' && (e.message.quickReplies?.length ?? 0) > 0);
+    const first = (offer as { message: { id: string; quickReplies: { text: string; payload: string }[] } }).message;
+    await session.sendQuickReply({ ...first.quickReplies[0]!, messageId: randomUUID(), originatingMessageId: first.id });
+    const answer = sim.framesFor(token, 'onMessage').at(-1)!.frame;
+    expect(answer.message.content[0]).toEqual({
+      contentType: 'ButtonResponse',
+      buttonResponse: { type: 'QuickReply', text: first.quickReplies[0]!.text, payload: first.quickReplies[0]!.payload, originatingMessageId: first.id },
+    });
+    live.unsubscribe();
+  });
+
+  test('typing goes out as an Event frame, at most once per cooldown', async () => {
+    const token = randomUUID();
+    const session = hub.session(token);
+    await session.ready();
+    expect(await session.sendTyping()).toBe(true);
+    expect(await session.sendTyping()).toBe(false);
+    await until(() => sim.framesFor(token, 'onMessage').length === 1);
+    expect(sim.framesFor(token, 'onMessage')[0]!.frame.message).toEqual({ type: 'Event', events: [{ eventType: 'Typing', typing: { type: 'On' } }] });
+  });
+
+  test('autostart Join carries the attributes', async () => {
+    const token = randomUUID();
+    const session = hub.session(token);
+    await session.ready();
+    await session.sendJoin({ source: 'pricing-page' });
+    const frame = sim.framesFor(token, 'onMessage')[0]!.frame;
+    expect(frame.message).toEqual({
+      type: 'Event',
+      events: [{ eventType: 'Presence', presence: { type: 'Join' } }],
+      channel: { metadata: { customAttributes: { source: 'pricing-page' } } },
+    });
+    expect(sim.customAttributes(token)).toEqual({ source: 'pricing-page' });
+  });
+
+  test('echo answers with a response-type StructuredMessage', async () => {
+    const session = hub.session(randomUUID());
+    await session.ready();
+    await expect(session.echo()).resolves.toMatchObject({ text: 'ping', direction: 'inbound' });
+  });
+});
+
+describe('lifecycle', () => {
+  test('an agent disconnect makes the conversation read-only; startNew replaces it', async () => {
+    const token = randomUUID();
+    const session = hub.session(token);
+    const live = collect(session);
+    await session.ready();
+    sim.agent.disconnect(token, { readOnly: true });
+    const presence = await live.next((e) => e.type === 'presence');
+    expect(presence).toEqual({ type: 'presence', presence: 'disconnect', readOnly: true });
+    expect(session.state?.readOnly).toBe(true);
+
+    const fresh = await session.startNew();
+    expect(fresh).toMatchObject({ connected: true, readOnly: false });
+    const actions = sim.framesFor(token).map((f) => f.frame.action);
+    expect(actions.slice(-2)).toEqual(['closeSession', 'configureSession']);
+    expect(sim.framesFor(token, 'configureSession').at(-1)!.frame.startNew).toBe(true);
+    await expect(session.sendText({ text: 'new chat', messageId: randomUUID() })).resolves.toMatchObject({ text: 'new chat' });
+    live.unsubscribe();
+  });
+
+  test('an expired session fails pending work with session_expired and tells the stream', async () => {
+    const token = randomUUID();
+    const session = hub.session(token);
+    const live = collect(session);
+    await session.ready();
+    sim.faults.expireSession(token);
+    const ended = await live.next((e) => e.type === 'session');
+    expect(ended).toMatchObject({ type: 'session', state: 'expired' });
+    const error = await failure(session.sendText({ text: 'too late', messageId: randomUUID() }));
+    expect(error.code).toBe('session_expired');
+    expect(error.status).toBe(410);
+    // A later use of the same token through the hub meets Genesys's 4006.
+    const again = await failure(hub.session(token).sendText({ text: 'still too late', messageId: randomUUID() }));
+    expect(again.code).toBe('session_expired');
+    expect(again.logDetail?.genesysCode).toBe(4006);
+  });
+
+  test('closeSession ends the session and closes the socket', async () => {
+    const token = randomUUID();
+    const session = hub.session(token);
+    await session.ready();
+    await session.close();
+    expect(session.state).toMatchObject({ connected: false });
+    await until(() => sim.stats.openConnections() === 0);
+  });
+
+  test('getJwt is cached until shortly before exp and unlocks history', async () => {
+    const token = randomUUID();
+    const session = hub.session(token);
+    await session.sendText({ text: 'first', messageId: randomUUID() });
+    const a = await session.getJwt();
+    const b = await session.getJwt();
+    expect(b).toBe(a);
+    expect(sim.framesFor(token, 'getJwt')).toHaveLength(1);
+    const page = await hub.history.page(session, 1, 25);
+    expect(page.messages.map((m) => m.text)).toContain('first');
+  });
+});
+
+describe('errors', () => {
+  test('4011: a text over 4096 bytes', async () => {
+    const error = await failure(hub.session(randomUUID()).sendText({ text: 'x'.repeat(5000), messageId: randomUUID() }));
+    expect(error).toMatchObject({ failure: 'message_too_long', code: 'message_too_long' });
+    expect(error.logDetail?.genesysCode).toBe(4011);
+  });
+
+  test('4013: attributes over maxCustomDataBytes', async () => {
+    const error = await failure(
+      hub.session(randomUUID()).sendText({ text: 'hi', messageId: randomUUID(), customAttributes: { big: 'y'.repeat(3000) } }),
+    );
+    expect(error).toMatchObject({ failure: 'attributes_too_large', code: 'attributes_too_large' });
+    expect(error.logDetail?.genesysCode).toBe(4013);
+  });
+
+  test('429 TooManyRequestsErrorMessage carries retryAfter', async () => {
+    const token = randomUUID();
+    const session = hub.session(token);
+    await session.ready();
+    sim.faults.rateLimit({ retryAfter: 7, times: 1, sessionToken: token });
+    const error = await failure(session.sendText({ text: 'slow down', messageId: randomUUID() }));
+    expect(error).toMatchObject({ failure: 'rate_limited', code: 'rate_limited', status: 429, retryAfterSeconds: 7 });
+  });
+
+  test('sending faster than 5 per second meets the real rate limit', async () => {
+    const session = hub.session(randomUUID());
+    await session.ready();
+    const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => session.sendText({ text: `m${i}`, messageId: randomUUID() })));
+    const limited = results.filter((r) => r.status === 'rejected' && (r.reason as GuestApiError).failure === 'rate_limited');
+    expect(limited.length).toBeGreaterThan(0);
+  });
+
+  test('4007 from Genesys (session not found) ends the session', async () => {
+    const session = hub.session(randomUUID());
+    await session.ready();
+    sim.faults.delayFrames(200);
+    const pending = failure(session.sendText({ text: 'anyone?', messageId: randomUUID() }));
+    const { parseInbound } = await import('../../../src/genesys/guest/frames');
+    const onFrame = (session as unknown as { onFrame: (f: unknown) => void }).onFrame.bind(session);
+    onFrame(parseInbound('{"type":"response","class":"string","code":4007,"body":"session not found"}'));
+    const error = await pending;
+    expect(error).toMatchObject({ code: 'session_expired', status: 410 });
+    expect(session.isDead).toBe(true);
+    sim.faults.clear();
+  });
+
+  test('a class "string" 403 (typing turned off) fails only that request', async () => {
+    sim.setOptions({ conversationClear: false });
+    const session = hub.session(randomUUID());
+    await session.ready();
+    // Presence Clear is refused with 403 when the deployment has clear off.
+    const error = await failure(
+      (session as unknown as { request: (k: string, b: (t: string) => object) => Promise<unknown> }).request('send', (t) => ({
+        action: 'onMessage',
+        token: session.token,
+        tracingId: t,
+        message: { type: 'Event', events: [{ eventType: 'Presence', presence: { type: 'Clear' } }] },
+      })),
+    );
+    expect(error).toMatchObject({ failure: 'forbidden', code: 'upstream_unavailable' });
+    expect(error.logDetail?.genesysCode).toBe(403);
+    await expect(session.sendText({ text: 'still fine', messageId: randomUUID() })).resolves.toMatchObject({ text: 'still fine' });
+    sim.setOptions({ conversationClear: true });
+  });
+
+  test('an unknown frame class is logged and ignored, never a crash', async () => {
+    const session = hub.session(randomUUID());
+    await session.ready();
+    const onFrame = (session as unknown as { onFrame: (f: unknown) => void }).onFrame.bind(session);
+    const { parseInbound } = await import('../../../src/genesys/guest/frames');
+    expect(() => onFrame(parseInbound('{"type":"message","class":"FancyNewEvent","code":200,"body":{}}'))).not.toThrow();
+    expect(() => onFrame(parseInbound('not json'))).not.toThrow();
+    await expect(session.echo()).resolves.toMatchObject({ text: 'ping' });
+  });
+});

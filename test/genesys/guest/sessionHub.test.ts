@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import { startSimulator, type Simulator } from '../../../simulator';
+import { GuestApiError } from '../../../src/genesys/guest/errors';
+import type { SessionHub } from '../../../src/genesys/guest/sessionHub';
+import { collect, hubFor, until } from './harness';
+
+let sim: Simulator;
+let hub: SessionHub;
+
+beforeAll(async () => {
+  sim = await startSimulator({ agent: { enabled: false } });
+});
+afterAll(() => sim.stop());
+beforeEach(() => {
+  sim.reset();
+  sim.setOptions({ messagesPerSecond: 5 });
+  hub = hubFor(sim);
+});
+afterEach(() => hub.close());
+
+function guestTexts(token: string): string[] {
+  return sim.framesFor(token, 'onMessage').map((f) => f.frame.message?.text as string);
+}
+
+test('100 sessions sending 10 messages each open exactly 100 upstream sockets', async () => {
+  sim.setOptions({ messagesPerSecond: 1000 });
+  const tokens = Array.from({ length: 100 }, () => randomUUID());
+  await Promise.all(
+    tokens.map(async (token) => {
+      for (let i = 0; i < 10; i++) {
+        await hub.session(token).sendText({ text: `message ${i}`, messageId: randomUUID() });
+      }
+    }),
+  );
+  expect(hub.socketsOpened).toBe(100);
+  expect(sim.stats.connectionsOpened).toBe(100);
+  for (const token of tokens) expect(guestTexts(token)).toHaveLength(10);
+});
+
+test('concurrent first use of one session opens one socket', async () => {
+  sim.setOptions({ messagesPerSecond: 1000 });
+  const token = randomUUID();
+  await Promise.all(Array.from({ length: 20 }, (_, i) => hub.session(token).sendText({ text: `m${i}`, messageId: randomUUID() })));
+  expect(sim.stats.connectionsBySession(token)).toBe(1);
+});
+
+describe('a socket dropped in the middle of a send', () => {
+  test('reply lost after Genesys processed it: the send completes from history, never sent twice', async () => {
+    const token = randomUUID();
+    const session = hub.session(token);
+    await session.ready();
+    sim.faults.dropOnNext('onMessage', { sessionToken: token, when: 'after-processing' });
+    const messageId = randomUUID();
+    const echo = await session.sendText({ text: 'survives the drop', messageId });
+    expect(echo).toMatchObject({ text: 'survives the drop', clientMessageId: messageId });
+    expect(guestTexts(token)).toEqual(['survives the drop']);
+    expect(sim.stats.connectionsBySession(token)).toBe(2);
+  });
+
+  test('frame lost before Genesys processed it: a clear error, and nothing was delivered twice', async () => {
+    const token = randomUUID();
+    const session = hub.session(token);
+    await session.ready();
+    sim.faults.dropOnNext('onMessage', { sessionToken: token, when: 'before-processing' });
+    const error = await session.sendText({ text: 'lost on the wire', messageId: randomUUID() }).then(
+      () => undefined,
+      (e: unknown) => e as GuestApiError,
+    );
+    expect(error).toBeInstanceOf(GuestApiError);
+    expect(error!.failure).toBe('connection_lost');
+    expect(error!.message).toMatch(/not delivered/);
+    expect(guestTexts(token).filter((t) => t === 'lost on the wire').length).toBeLessThanOrEqual(1);
+    expect(sim.conversationMessages(token).filter((m) => (m as { text?: string }).text === 'lost on the wire')).toHaveLength(0);
+    // The session itself recovered: the next send goes through on the new socket.
+    await expect(session.sendText({ text: 'after', messageId: randomUUID() })).resolves.toMatchObject({ text: 'after' });
+  });
+
+  test('sends queued while the socket is down go out once it is back', async () => {
+    const token = randomUUID();
+    const session = hub.session(token);
+    await session.ready();
+    sim.faults.refuseHandshake(503, 1);
+    sim.faults.dropSocket(token);
+    await until(() => sim.stats.openConnections() === 0);
+    const echo = await session.sendText({ text: 'queued', messageId: randomUUID() });
+    expect(echo.text).toBe('queued');
+    expect(guestTexts(token)).toEqual(['queued']);
+  });
+
+  test('a send that gets no answer fails within its timeout', async () => {
+    const slowHub = hubFor(sim, { requestTimeoutMs: 300 });
+    const token = randomUUID();
+    const session = slowHub.session(token);
+    await session.ready();
+    sim.faults.delayFrames(2000, token);
+    const error = await session.sendText({ text: 'slow', messageId: randomUUID() }).then(
+      () => undefined,
+      (e: unknown) => e as GuestApiError,
+    );
+    slowHub.close();
+    expect(error).toMatchObject({ failure: 'timeout', status: 504 });
+    expect(error!.message).toMatch(/Idempotency-Key/);
+    expect(guestTexts(token)).toEqual(['slow']);
+  });
+});
+
+test('a live stream survives a dropped socket: it reconnects with the same token and keeps receiving', async () => {
+  const token = randomUUID();
+  const session = hub.session(token);
+  const live = collect(session);
+  await session.ready();
+  sim.faults.dropSocket(token);
+  await live.next((e) => e.type === 'session' && e.state === 'reconnected');
+  const configures = sim.framesFor(token, 'configureSession').map((f) => f.frame);
+  expect(configures).toHaveLength(2);
+  expect(configures[1]).toMatchObject({ token, startNew: false });
+  sim.agent.say(token, 'still here?');
+  await live.next((e) => e.type === 'message' && e.message.text === 'still here?');
+  live.unsubscribe();
+});
+
+test('idle sockets are closed and reopened on the next use', async () => {
+  let now = 1_000_000;
+  const idleHub = hubFor(sim, { idleMs: 1000, now: () => now });
+  const token = randomUUID();
+  await idleHub.session(token).ready();
+  now += 5000;
+  (idleHub as unknown as { sweepIdle(): void }).sweepIdle();
+  expect(idleHub.size).toBe(0);
+  await until(() => sim.stats.openConnections() === 0);
+  await idleHub.session(token).sendText({ text: 'back', messageId: randomUUID() });
+  expect(idleHub.socketsOpened).toBe(2);
+  idleHub.close();
+});
+
+test('sessions with a live stream are not closed for idleness', async () => {
+  let now = 1_000_000;
+  const idleHub = hubFor(sim, { idleMs: 1000, now: () => now });
+  const session = idleHub.session(randomUUID());
+  const live = collect(session);
+  await session.ready();
+  now += 5000;
+  (idleHub as unknown as { sweepIdle(): void }).sweepIdle();
+  expect(idleHub.size).toBe(1);
+  live.unsubscribe();
+  idleHub.close();
+});
+
+test('the number of sockets is bounded; the least recently used idle one goes first', async () => {
+  const small = hubFor(sim, { maxSessions: 3 });
+  const tokens = Array.from({ length: 4 }, () => randomUUID());
+  for (const t of tokens.slice(0, 3)) await small.session(t).ready();
+  await small.session(tokens[0]!).ready(); // most recent now
+  await small.session(tokens[3]!).ready();
+  expect(small.size).toBe(3);
+  await until(() => sim.stats.openConnections() === 3);
+  // tokens[1] was the least recently used.
+  expect(small.session(tokens[0]!).isReady).toBe(true);
+  small.close();
+});
