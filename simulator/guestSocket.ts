@@ -147,7 +147,8 @@ export class GuestSocketServer {
   }
 
   private receive(connection: GuestConnection, data: RawData): void {
-    const raw = (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)).toString('utf8');
+    const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    const raw = bytes.toString('utf8');
     let parsed: unknown;
     try {
       parsed = JSON.parse(raw);

@@ -54,7 +54,8 @@ export interface Simulator {
 function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, () => {
+    // A deep accept queue: the benchmark opens thousands of guest sockets at once.
+    server.listen({ port, host, backlog: 4096 }, () => {
       server.off('error', reject);
       resolve(server.address() as AddressInfo);
     });
@@ -72,7 +73,8 @@ export async function startSimulator(input: SimulatorOptions = {}): Promise<Simu
     dropSocket: (token) => sockets.dropSockets(token),
     expireSession: (token) => {
       const session = sessions.get(token);
-      if (session) sessions.expire(session);
+      if (!session) throw new Error(`simulator faults: no session with token ${token}`);
+      sessions.expire(session);
     },
   });
   const sockets = new GuestSocketServer({ options, sessions, faults, recorder, agent, jwt });
