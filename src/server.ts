@@ -6,6 +6,7 @@ import { createApp } from './http/app';
 import type { Logger } from './observability/logger';
 import { Readiness } from './observability/readiness';
 import { createPlatformSide } from './genesys/platform';
+import { composeChat } from './compose';
 
 export interface RunningService {
   server: http.Server;
@@ -25,7 +26,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
   const readiness = new Readiness();
   readiness.set('config', { ok: true, detail: 'Configuration is valid.' });
   const platform = createPlatformSide(config, logger, readiness);
-  const app = createApp({ config, logger, readiness, routers: options.routers });
+  const chat = composeChat(config, logger, platform);
+  const app = createApp({ config, logger, readiness, chat: chat.routes, routers: options.routers });
 
   // Without Connection: close, a keep-alive client holds its socket (and so the
   // drain) open until the idle timeout; while draining, every response not yet
@@ -55,6 +57,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
   const stop = () =>
     (stopping ??= (async () => {
       readiness.startDraining();
+      chat.endStreams();
       for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
       logger.info({ graceMs: config.shutdownGraceMs }, 'draining: no new connections, finishing in-flight work');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -63,6 +66,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       grace.unref();
       await closed;
       clearTimeout(grace);
+      chat.close();
       await platform.close();
       logger.info('stopped');
     })());

@@ -52,7 +52,7 @@ export interface StartInput {
 export type SendInput = { text?: string; quickReply?: { text: string; payload: string; originatingMessageId?: string } };
 
 export interface MessengerFeatureSource {
-  get(): Promise<{ autoStart: boolean }>;
+  get(): Promise<{ autoStart: boolean; userTypingIndicator: boolean }>;
 }
 
 export interface GuestChatDeps {
@@ -88,7 +88,7 @@ export class GuestChat {
     const info = await session.ready();
     checkBudget(state.attrs, info.maxCustomDataBytes);
     const sent = info.newSession ? await this.autoStart(session, state.attrs) : '';
-    return this.view({ gt: guestToken, o: origin ?? '', ...state, sent, mcb: info.maxCustomDataBytes }, info);
+    return this.view({ gt: guestToken, o: origin ?? '', ...state, sent, mcb: info.maxCustomDataBytes }, info, info.newSession);
   }
 
   /** With a valid session token: resume it, apply any changes, or start anew after a read-only end. */
@@ -100,6 +100,7 @@ export class GuestChat {
     const state = lockIdentity({ attrs: merged, locked: claims.locked }, given.identity);
     checkBudget(state.attrs, info.maxCustomDataBytes);
     let current = { ...this.claimsBody(claims), ...state, mcb: info.maxCustomDataBytes };
+    let newSession = false;
     if (input.startNew) {
       if (!info.readOnly) {
         throw new AppError('conflict', 'The conversation is still open; `startNew` only replaces a conversation that has ended (readOnly).');
@@ -107,14 +108,15 @@ export class GuestChat {
       info = await session.startNew();
       // A new conversation has none of the old one's attributes.
       current = { ...current, sent: '' };
-      if (info.newSession) current.sent = await this.autoStart(session, current.attrs);
+      newSession = info.newSession;
+      if (newSession) current.sent = await this.autoStart(session, current.attrs);
     }
-    return this.view(current, info);
+    return this.view(current, info, newSession);
   }
 
   async state(claims: SessionClaims): Promise<SessionView> {
     const info = await this.deps.hub.session(claims.gt).ready();
-    return this.view(claims, info);
+    return this.view(claims, info, false);
   }
 
   async end(claims: SessionClaims): Promise<void> {
@@ -176,8 +178,10 @@ export class GuestChat {
     };
   }
 
+  /** Forwards guest typing when the deployment accepts it (Genesys refuses it with 403 otherwise). */
   async typing(claims: SessionClaims): Promise<void> {
-    await this.deps.hub.session(claims.gt).sendTyping();
+    const features = await this.deps.messengerFeatures.get();
+    if (features.userTypingIndicator) await this.deps.hub.session(claims.gt).sendTyping();
   }
 
   // ------------------------------------------------------------------ internal
@@ -228,12 +232,13 @@ export class GuestChat {
     return { gt: claims.gt, o: claims.o, attrs: claims.attrs, locked: claims.locked, sent: claims.sent, mcb: claims.mcb };
   }
 
-  private async view(claims: Omit<SessionClaims, 'typ' | 'exp'>, info: SessionResponse): Promise<SessionView> {
+  /** `newSession` is true only for the answer that created the conversation. */
+  private async view(claims: Omit<SessionClaims, 'typ' | 'exp'>, info: SessionResponse, newSession: boolean): Promise<SessionView> {
     const issued = await this.deps.tokens.issue({ ...this.claimsBody(claims), mcb: info.maxCustomDataBytes });
     return {
       sessionToken: issued.token,
       expiresAt: issued.expiresAt,
-      newSession: info.newSession,
+      newSession,
       readOnly: info.readOnly,
       limits: {
         maxCustomDataBytes: info.maxCustomDataBytes > 0 ? info.maxCustomDataBytes : 2048,

@@ -57,7 +57,7 @@ export class SessionTokens {
   constructor(
     private readonly sealer: Sealer,
     private readonly ttlSeconds: number,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = () => Date.now(),
   ) {}
 
   /** Seals the claims with a fresh expiry (sliding: every refreshed token lives a full TTL). */

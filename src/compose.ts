@@ -1,0 +1,47 @@
+import type { Config } from './config/schema';
+import { SessionHub } from './genesys/guest/sessionHub';
+import type { PlatformSide } from './genesys/platform';
+import { LiveStreams } from './http/liveStreams';
+import { rateLimits } from './http/rateLimits';
+import type { ChatRouteDeps } from './http/routes/chat';
+import { IdentityVerifier } from './identity/identityVerifier';
+import type { Logger } from './observability/logger';
+import { GuestChat } from './session/guestChat';
+import { deriveKeys, Sealer } from './session/sealing';
+import { SessionTokens } from './session/sessionToken';
+
+/** SSE heartbeat: inside the 15 to 25 s that proxies and load balancers tolerate. */
+export const STREAM_HEARTBEAT_MS = 20_000;
+
+export interface ChatSide {
+  routes: ChatRouteDeps;
+  /** Tells every live stream to reconnect elsewhere (start of a drain). */
+  endStreams(): void;
+  /** Closes the upstream guest sockets (end of a drain). */
+  close(): void;
+}
+
+/** The chat side of the service: the Guest API session hub, sealed tokens, identity and live streams. */
+export function composeChat(config: Config, logger: Logger, platform: PlatformSide): ChatSide {
+  const { genesys } = config;
+  const hub = new SessionHub({
+    deploymentId: genesys.deploymentId,
+    webMessagingUrl: genesys.webMessagingUrl,
+    apiUrl: genesys.apiUrl,
+    origin: genesys.origin,
+    http: platform.http.axios,
+    logger: logger.child({ component: 'guest-api' }),
+    requestTimeoutMs: genesys.timeoutMs,
+    idleMs: config.guestSockets.idleMs,
+    maxSessions: config.guestSockets.max,
+  });
+  const tokens = new SessionTokens(new Sealer(deriveKeys(config.session.secrets)), config.session.ttlSeconds);
+  const identity = config.identity ? new IdentityVerifier(config.identity, config.attributeKeys) : undefined;
+  const chat = new GuestChat({ config, hub, tokens, identity, messengerFeatures: platform.messengerConfig, logger });
+  const streams = new LiveStreams({ heartbeatMs: STREAM_HEARTBEAT_MS, maxBufferedBytes: 256 * 1024, logger });
+  return {
+    routes: { chat, hub, tokens, streams, limits: rateLimits(config.limits.sessionsPerIpPerMinute) },
+    endStreams: () => streams.endAll('This instance is restarting; reconnect.'),
+    close: () => hub.close(),
+  };
+}

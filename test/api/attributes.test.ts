@@ -1,0 +1,140 @@
+import { guestTokenOf, identityToken, PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ sim: { agent: { enabled: false } } });
+});
+afterAll(() => stack.close());
+
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN });
+
+async function lockedSession() {
+  const identity = await identityToken({ sub: 'cust-1', email: 'locked@example.com' });
+  const before = stack.sim.received.length;
+  const { token } = await stack.newSession({ identityToken: identity, attributes: { page: '/home' } });
+  return { token, gt: guestTokenOf(stack.sim, before) };
+}
+
+test('GET /guest-attributes lists the attributes and the locked keys', async () => {
+  const { token } = await lockedSession();
+  const res = await stack.http.get('/guest-attributes').set(bearer(token));
+  expect(res.status).toBe(200);
+  expect(res.body).toEqual({ attributes: { page: '/home', customerId: 'cust-1', email: 'locked@example.com' }, locked: ['customerId', 'email'] });
+});
+
+test('PUT replaces the browser-settable attributes and keeps the locked ones', async () => {
+  const { token } = await lockedSession();
+  const res = await stack.http.put('/guest-attributes').set(bearer(token)).send({ cart: '3 items' });
+  expect(res.status).toBe(200);
+  expect(res.body.attributes).toEqual({ customerId: 'cust-1', email: 'locked@example.com', cart: '3 items' });
+  const after = await stack.http.get('/guest-attributes').set(bearer(res.body.sessionToken));
+  expect(after.body.attributes).toEqual(res.body.attributes);
+});
+
+test('PATCH merges, and null removes a key', async () => {
+  const { token } = await lockedSession();
+  const res = await stack.http.patch('/guest-attributes').set(bearer(token)).send({ cart: '1 item', page: null });
+  expect(res.status).toBe(200);
+  expect(res.body.attributes).toEqual({ customerId: 'cust-1', email: 'locked@example.com', cart: '1 item' });
+});
+
+test('a locked key cannot be changed or removed by the browser (403 attribute_locked), and nothing changes', async () => {
+  const { token } = await lockedSession();
+  for (const [method, body] of [
+    ['patch', { email: 'other@example.com' }],
+    ['patch', { email: null }],
+    ['put', { email: 'other@example.com' }],
+  ] as const) {
+    const res = await stack.http[method]('/guest-attributes').set(bearer(token)).send(body);
+    expect(res.status).toBe(403);
+    expect(res.body.code).toBe('attribute_locked');
+  }
+  const start = await stack.http.post('/guest-session').set(bearer(token)).send({ email: 'again@example.com' });
+  expect(start.status).toBe(403);
+  const after = await stack.http.get('/guest-attributes').set(bearer(token));
+  expect(after.body.attributes.email).toBe('locked@example.com');
+});
+
+test('attributes over maxCustomDataBytes are refused with 413 and nothing changes', async () => {
+  const { token } = await stack.newSession({ attributes: { a: 'b' } });
+  const res = await stack.http.patch('/guest-attributes').set(bearer(token)).send({ big: 'é'.repeat(1100) });
+  expect(res.status).toBe(413);
+  expect(res.body).toMatchObject({ code: 'attributes_too_large', limit: 2048 });
+  expect((await stack.http.get('/guest-attributes').set(bearer(token))).body.attributes).toEqual({ a: 'b' });
+  const start = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ attributes: { big: 'x'.repeat(2100) } });
+  expect(start.status).toBe(413);
+});
+
+test('attribute values must be strings; reserved keys are refused loudly', async () => {
+  const { token } = await stack.newSession();
+  const number = await stack.http.patch('/guest-attributes').set(bearer(token)).send({ count: 3 });
+  expect(number.status).toBe(400);
+  expect(number.body.code).toBe('validation_failed');
+  const proto = await stack.http
+    .patch('/guest-attributes')
+    .set({ ...bearer(token), 'Content-Type': 'application/json' })
+    .send('{"__proto__":"x"}');
+  expect(proto.status).toBe(400);
+  expect(proto.body.detail).toMatch(/__proto__/);
+  const array = await stack.http.put('/guest-attributes').set(bearer(token)).send(['a']);
+  expect(array.status).toBe(400);
+});
+
+test('attributes reach Genesys once, with the first message, and changes go with the next one', async () => {
+  const before = stack.sim.received.length;
+  const { token } = await stack.newSession({ firstName: 'Ada', attributes: { plan: 'gold' } });
+  const gt = guestTokenOf(stack.sim, before);
+  let current = token;
+  const send = async (text: string) => {
+    const res = await stack.http.post('/messages').set(bearer(current)).send({ text });
+    expect(res.status).toBe(201);
+    current = res.body.sessionToken;
+  };
+  await send('one');
+  await send('two');
+  const patched = await stack.http.patch('/guest-attributes').set(bearer(current)).send({ plan: 'platinum' });
+  current = patched.body.sessionToken;
+  await send('three');
+  await send('four');
+  const carried = stack.sim.framesFor(gt, 'onMessage').map((f) => f.frame.message.channel?.metadata?.customAttributes);
+  expect(carried).toEqual([{ plan: 'gold', firstName: 'Ada' }, undefined, { plan: 'platinum', firstName: 'Ada' }, undefined]);
+  expect(stack.sim.customAttributes(gt)).toEqual({ plan: 'platinum', firstName: 'Ada' });
+});
+
+test('a failed send keeps the attributes pending: they go with the next successful message', async () => {
+  const before = stack.sim.received.length;
+  const { token } = await stack.newSession({ attributes: { source: 'ad' } });
+  const gt = guestTokenOf(stack.sim, before);
+  stack.sim.faults.rateLimit({ retryAfter: 2, times: 1, sessionToken: gt });
+  const failed = await stack.http.post('/messages').set(bearer(token)).send({ text: 'first try' });
+  expect(failed.status).toBe(429);
+  expect(failed.headers['retry-after']).toBe('2');
+  const ok = await stack.http.post('/messages').set(bearer(token)).send({ text: 'second try' });
+  expect(ok.status).toBe(201);
+  const frames = stack.sim.framesFor(gt, 'onMessage').map((f) => f.frame.message.channel?.metadata?.customAttributes);
+  expect(frames).toEqual([{ source: 'ad' }, { source: 'ad' }]);
+  expect(stack.sim.customAttributes(gt)).toEqual({ source: 'ad' });
+});
+
+test('with autostart on, attributes ride on the Join at session start, before any message', async () => {
+  stack.sim.setOptions({ autoStart: true });
+  const autostart = await startStack({ simulator: stack.sim, env: { DEPLOYMENT_CACHE_TTL_SECONDS: '1' } });
+  try {
+    const before = stack.sim.received.length;
+    const { token } = await autostart.newSession({ attributes: { intent: 'billing' } });
+    const gt = guestTokenOf(stack.sim, before);
+    const join = stack.sim.framesFor(gt, 'onMessage')[0]!.frame;
+    expect(join.message).toEqual({
+      type: 'Event',
+      events: [{ eventType: 'Presence', presence: { type: 'Join' } }],
+      channel: { metadata: { customAttributes: { intent: 'billing' } } },
+    });
+    expect(stack.sim.customAttributes(gt)).toEqual({ intent: 'billing' });
+    const res = await autostart.http.post('/messages').set(bearer(token)).send({ text: 'hello' });
+    expect(res.status).toBe(201);
+    expect(stack.sim.framesFor(gt, 'onMessage')[1]!.frame.message.channel).toBeUndefined();
+  } finally {
+    stack.sim.setOptions({ autoStart: false });
+    await autostart.close();
+  }
+});

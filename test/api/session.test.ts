@@ -1,0 +1,203 @@
+import { identityToken, PAGE_ORIGIN, startStack, guestTokenOf, type Stack } from '../support/stack';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack();
+});
+afterAll(() => stack.close());
+beforeEach(() => stack.sim.faults.clear());
+
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN });
+
+describe('POST /guest-session', () => {
+  test('starts a session: 201 with the contract shape; the well-known fields become attributes', async () => {
+    const before = stack.sim.received.length;
+    const res = await stack.http
+      .post('/guest-session')
+      .set('Origin', PAGE_ORIGIN)
+      .send({ firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com', phone: '+44 20 0000', attributes: { plan: 'gold' } });
+    expect(res.status).toBe(201);
+    expect(res.headers['access-control-allow-origin']).toBe(PAGE_ORIGIN);
+    expect(res.body).toEqual({
+      sessionToken: expect.any(String),
+      expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      newSession: true,
+      readOnly: false,
+      limits: { maxCustomDataBytes: 2048, maxTextBytes: 4096, messagesPerSecond: 5 },
+      attributes: { plan: 'gold', firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com', phone: '+44 20 0000' },
+    });
+    const gt = guestTokenOf(stack.sim, before);
+    // The browser holds no Genesys token: the sealed token does not contain it in clear.
+    expect(res.body.sessionToken).not.toContain(gt);
+    expect(Buffer.from(res.body.sessionToken.split('.')[3] ?? '', 'base64url').toString('latin1')).not.toContain(gt);
+    expect(JSON.stringify(res.body)).not.toContain(stack.sim.deploymentId);
+  });
+
+  test('with a valid token it resumes the same Genesys session: 200, newSession false', async () => {
+    const before = stack.sim.received.length;
+    const { token } = await stack.newSession();
+    const gt = guestTokenOf(stack.sim, before);
+    const res = await stack.http.post('/guest-session').set(bearer(token)).send({});
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ newSession: false, readOnly: false });
+    const configures = stack.sim.framesFor(gt, 'configureSession');
+    expect(configures.length).toBeGreaterThanOrEqual(1);
+    expect(configures.every((f) => f.frame.token === gt)).toBe(true);
+  });
+
+  test('startNew replaces a read-only conversation; on an open one it is a 409', async () => {
+    const before = stack.sim.received.length;
+    const { token } = await stack.newSession();
+    const gt = guestTokenOf(stack.sim, before);
+    const early = await stack.http.post('/guest-session').set(bearer(token)).send({ startNew: true });
+    expect(early.status).toBe(409);
+    expect(early.body.code).toBe('conflict');
+
+    stack.sim.agent.disconnect(gt, { readOnly: true });
+    await new Promise((r) => setTimeout(r, 50));
+    const state = await stack.http.get('/guest-session').set(bearer(token));
+    expect(state.body.readOnly).toBe(true);
+
+    const fresh = await stack.http.post('/guest-session').set(bearer(token)).send({ startNew: true });
+    expect(fresh.status).toBe(200);
+    expect(fresh.body).toMatchObject({ readOnly: false });
+    expect(stack.sim.framesFor(gt, 'configureSession').at(-1)!.frame.startNew).toBe(true);
+  });
+
+  test('startNew without a session token is a validation error', async () => {
+    const res = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ startNew: true });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('validation_failed');
+  });
+
+  test('unknown body fields and wrong types are refused with every problem named', async () => {
+    const res = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ firstname: 'x', attributes: { a: 1 } });
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(res.body.code).toBe('validation_failed');
+    expect(res.body.detail).toMatch(/firstname/);
+  });
+});
+
+describe('GET and DELETE /guest-session', () => {
+  test('GET answers the same shape with a refreshed token', async () => {
+    const { token } = await stack.newSession({ attributes: { a: 'b' } });
+    const res = await stack.http.get('/guest-session').set(bearer(token));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ newSession: false, readOnly: false, attributes: { a: 'b' }, limits: { maxTextBytes: 4096 } });
+    expect(typeof res.body.sessionToken).toBe('string');
+  });
+
+  test('DELETE ends the session with closeSession: 204', async () => {
+    const before = stack.sim.received.length;
+    const { token } = await stack.newSession();
+    const gt = guestTokenOf(stack.sim, before);
+    const res = await stack.http.delete('/guest-session').set(bearer(token));
+    expect(res.status).toBe(204);
+    expect(stack.sim.framesFor(gt, 'closeSession')).toHaveLength(1);
+  });
+});
+
+describe('session tokens', () => {
+  test('no token, a malformed header, a tampered token: 401 unauthorized', async () => {
+    const { token } = await stack.newSession();
+    expect((await stack.http.get('/guest-session').set('Origin', PAGE_ORIGIN)).body.code).toBe('unauthorized');
+    expect((await stack.http.get('/guest-session').set({ Origin: PAGE_ORIGIN, Authorization: 'Guest abc' })).status).toBe(401);
+    const parts = token.split('.');
+    const flipped = parts[3]!.startsWith('A') ? `B${parts[3]!.slice(1)}` : `A${parts[3]!.slice(1)}`;
+    const tampered = [...parts.slice(0, 3), flipped, parts[4]].join('.');
+    const res = await stack.http.get('/guest-session').set(bearer(tampered));
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('unauthorized');
+  });
+
+  test('a token sealed with another secret is refused', async () => {
+    const other = await startStack({ simulator: stack.sim, env: { SESSION_SECRET: 'another-secret-entirely-0123456789-xyz' } });
+    const { token } = await other.newSession();
+    await other.close();
+    const res = await stack.http.get('/guest-session').set(bearer(token));
+    expect(res.status).toBe(401);
+  });
+
+  test('rotation: a token sealed with an older key still opens when that key is listed second', async () => {
+    const old = 'old-secret-0123456789-0123456789-abcdef';
+    const before = await startStack({ simulator: stack.sim, env: { SESSION_SECRET: old } });
+    const { token } = await before.newSession();
+    await before.close();
+    const after = await startStack({ simulator: stack.sim, env: { SESSION_SECRET: `new-secret-0123456789-0123456789-abcdef,${old}` } });
+    const res = await after.http.get('/guest-session').set(bearer(token));
+    await after.close();
+    expect(res.status).toBe(200);
+  });
+
+  test('a token used from another allowed origin is refused with 401', async () => {
+    const { token } = await stack.newSession();
+    const res = await stack.http.get('/guest-session').set({ Authorization: `Bearer ${token}`, Origin: 'https://shop.example.com' });
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('unauthorized');
+    // Without an Origin header (a server), the token alone decides.
+    expect((await stack.http.get('/guest-session').set('Authorization', `Bearer ${token}`)).status).toBe(200);
+  });
+
+  test('an origin off the allowlist is refused before any work', async () => {
+    const before = stack.sim.stats.connectionsOpened;
+    const res = await stack.http.post('/guest-session').set('Origin', 'https://evil.example.net').send({});
+    expect(res.status).toBe(403);
+    expect(res.body.code).toBe('origin_not_allowed');
+    expect(res.headers['access-control-allow-origin']).toBeUndefined();
+    expect(stack.sim.stats.connectionsOpened).toBe(before);
+  });
+
+  test('an expired session token is refused', async () => {
+    const short = await startStack({ simulator: stack.sim, env: { SESSION_TTL_SECONDS: '60' } });
+    const { token } = await short.newSession();
+    const realNow = Date.now;
+    Date.now = () => realNow() + 61_000;
+    try {
+      const res = await short.http.get('/guest-attributes').set(bearer(token));
+      expect(res.status).toBe(401);
+      expect(res.body.detail).toMatch(/expired/);
+    } finally {
+      Date.now = realNow;
+      await short.close();
+    }
+  });
+});
+
+describe('identity tokens', () => {
+  test('verified claims become locked attributes', async () => {
+    const identity = await identityToken({ sub: 'cust-7', given_name: 'Grace', family_name: 'Hopper', email: 'grace@example.com', attributes: { tier: 'platinum' } });
+    const res = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ identityToken: identity, firstName: 'Not Grace', attributes: { page: '/pricing' } });
+    expect(res.status).toBe(201);
+    expect(res.body.attributes).toEqual({ page: '/pricing', firstName: 'Grace', lastName: 'Hopper', email: 'grace@example.com', customerId: 'cust-7', tier: 'platinum' });
+    const attrs = await stack.http.get('/guest-attributes').set(bearer(res.body.sessionToken));
+    expect(attrs.body.locked.sort()).toEqual(['customerId', 'email', 'firstName', 'lastName', 'tier']);
+  });
+
+  test.each([
+    ['a wrong secret', { secret: 'not-the-right-secret-0123456789-abcdefgh' }],
+    ['a wrong issuer', { issuer: 'https://evil.example.net' }],
+    ['a wrong audience', { audience: 'someone-else' }],
+    ['an expired token', { expiresIn: '-2m' }],
+  ])('%s is identity_invalid (401)', async (_name, options) => {
+    const res = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ identityToken: await identityToken({ sub: 'x' }, options) });
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('identity_invalid');
+  });
+
+  test('a token a few seconds past expiry is still accepted within the clock skew', async () => {
+    const res = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ identityToken: await identityToken({ sub: 'x' }, { expiresIn: '-5s' }) });
+    expect(res.status).toBe(201);
+  });
+});
+
+describe('upstream failures', () => {
+  test('a refused handshake is upstream_unavailable (502) and the detail stays with the operator', async () => {
+    stack.sim.faults.refuseHandshake(403, 10);
+    const res = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({});
+    stack.sim.faults.clear();
+    expect(res.status).toBe(502);
+    expect(res.body.code).toBe('upstream_unavailable');
+    expect(JSON.stringify(res.body)).not.toMatch(/stack|at .*\.ts/);
+  });
+});

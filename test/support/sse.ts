@@ -1,0 +1,89 @@
+/** A minimal Server-Sent Events reader over fetch, for tests and benchmarks. */
+export interface SseEvent {
+  event: string;
+  data: string;
+  id?: string;
+}
+
+export interface SseStream {
+  status: number;
+  headers: Headers;
+  events: SseEvent[];
+  comments: number;
+  next(predicate: (e: SseEvent) => boolean, timeoutMs?: number): Promise<SseEvent>;
+  ended: Promise<void>;
+  close(): void;
+}
+
+export async function openStream(url: string, headers: Record<string, string> = {}): Promise<SseStream> {
+  const controller = new AbortController();
+  const res = await fetch(url, { headers: { Accept: 'text/event-stream', ...headers }, signal: controller.signal });
+  const events: SseEvent[] = [];
+  const waiters: { predicate: (e: SseEvent) => boolean; resolve: (e: SseEvent) => void }[] = [];
+  const stream: SseStream = {
+    status: res.status,
+    headers: res.headers,
+    events,
+    comments: 0,
+    next(predicate, timeoutMs = 5000) {
+      const found = events.find(predicate);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no matching event; got ${JSON.stringify(events)}`)), timeoutMs);
+        waiters.push({ predicate, resolve: (e) => (clearTimeout(timer), resolve(e)) });
+      });
+    },
+    ended: Promise.resolve(),
+    close: () => controller.abort(),
+  };
+  if (!res.body || !res.headers.get('content-type')?.startsWith('text/event-stream')) {
+    stream.ended = res.text().then(() => undefined);
+    return stream;
+  }
+  const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  stream.ended = (async () => {
+    let buffer = '';
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buffer += value;
+        let cut: number;
+        while ((cut = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          const event: SseEvent = { event: 'message', data: '' };
+          let isComment = true;
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) continue;
+            isComment = false;
+            const [field, ...rest] = line.split(':');
+            const value = rest.join(':').replace(/^ /, '');
+            if (field === 'event') event.event = value;
+            else if (field === 'data') event.data += value;
+            else if (field === 'id') event.id = value;
+          }
+          if (isComment) {
+            stream.comments++;
+            continue;
+          }
+          if (event.data === '' && event.event === 'message') continue; // retry: line only
+          events.push(event);
+          for (const w of [...waiters]) {
+            if (w.predicate(event)) {
+              waiters.splice(waiters.indexOf(w), 1);
+              w.resolve(event);
+            }
+          }
+        }
+      }
+    } catch {
+      // aborted by close()
+    }
+  })();
+  return stream;
+}
+
+export function dataOf(event: SseEvent): Record<string, unknown> {
+  return JSON.parse(event.data) as Record<string, unknown>;
+}

@@ -1,0 +1,89 @@
+import { SignJWT } from 'jose';
+import supertest from 'supertest';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator';
+import { captureLogger, testEnv, type CapturedLogger, type EnvOverrides } from './app';
+import { loadConfig, type Config } from '../../src/config/schema';
+import { startService, type RunningService } from '../../src/server';
+
+/**
+ * The whole product against the Genesys simulator, in-process: the service
+ * on an ephemeral port, configured exactly as a user would (environment
+ * variables pointing at the simulator's URLs).
+ */
+export const PAGE_ORIGIN = 'http://localhost:3000';
+export const IDENTITY_SECRET = 'identity-secret-for-tests-0123456789abcdef';
+export const IDENTITY_ISSUER = 'https://shop.example.com';
+export const IDENTITY_AUDIENCE = 'genesys-bff';
+
+export interface Stack {
+  sim: Simulator;
+  service: RunningService;
+  config: Config;
+  log: CapturedLogger;
+  http: ReturnType<typeof supertest>;
+  /** A session created from the page origin: its token and view. */
+  newSession(body?: object): Promise<{ token: string; body: Record<string, unknown> }>;
+  close(): Promise<void>;
+}
+
+export function simulatorEnv(sim: Simulator, overrides: EnvOverrides = {}): NodeJS.ProcessEnv {
+  return testEnv({
+    GENESYS_REGION: 'mypurecloud.com',
+    GENESYS_DEPLOYMENT_ID: sim.deploymentId,
+    GENESYS_LOGIN_URL: sim.urls.loginUrl,
+    GENESYS_API_URL: sim.urls.apiUrl,
+    GENESYS_CDN_URL: sim.urls.cdnUrl,
+    GENESYS_WEBMESSAGING_URL: sim.urls.webMessagingUrl,
+    GENESYS_CLIENT_ID: sim.credentials.clientId,
+    GENESYS_CLIENT_SECRET: sim.credentials.clientSecret,
+    GENESYS_ORIGIN: PAGE_ORIGIN,
+    GENESYS_TIMEOUT_MS: '3000',
+    DEPLOYMENT_CACHE_TTL_SECONDS: '1',
+    IDENTITY_JWT_SECRET: IDENTITY_SECRET,
+    IDENTITY_ISSUER,
+    IDENTITY_AUDIENCE,
+    SESSIONS_PER_IP_PER_MINUTE: '1000',
+    ...overrides,
+  });
+}
+
+export async function startStack(options: { env?: EnvOverrides; sim?: SimulatorOptions; simulator?: Simulator } = {}): Promise<Stack> {
+  const sim = options.simulator ?? (await startSimulator({ agent: { typingDelayMs: 5, replyDelayMs: 20 }, ...options.sim }));
+  const config = loadConfig(simulatorEnv(sim, options.env));
+  const log = captureLogger('debug');
+  const service = await startService(config, log.logger);
+  const http = supertest(service.url);
+  return {
+    sim,
+    service,
+    config,
+    log,
+    http,
+    async newSession(body = {}) {
+      const res = await http.post('/guest-session').set('Origin', PAGE_ORIGIN).send(body);
+      if (res.status !== 201) throw new Error(`POST /guest-session answered ${res.status}: ${res.text}`);
+      return { token: res.body.sessionToken as string, body: res.body as Record<string, unknown> };
+    },
+    async close() {
+      await service.stop();
+      if (!options.simulator) await sim.stop();
+    },
+  };
+}
+
+export function identityToken(claims: Record<string, unknown>, options: { secret?: string; expiresIn?: string; issuer?: string; audience?: string } = {}) {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer(options.issuer ?? IDENTITY_ISSUER)
+    .setAudience(options.audience ?? IDENTITY_AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(options.expiresIn ?? '5m')
+    .sign(new TextEncoder().encode(options.secret ?? IDENTITY_SECRET));
+}
+
+/** The Genesys guest token behind a session, as the simulator saw it configure. */
+export function guestTokenOf(sim: Simulator, before: number): string {
+  const frame = sim.received.slice(before).find((f) => f.frame.action === 'configureSession');
+  if (!frame) throw new Error('no configureSession frame recorded');
+  return frame.frame.token as string;
+}
