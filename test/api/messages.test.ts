@@ -1,0 +1,192 @@
+import { guestTokenOf, PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ sim: { agent: { enabled: false } } });
+});
+afterAll(() => stack.close());
+beforeEach(() => stack.sim.faults.clear());
+
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN });
+
+async function session() {
+  const before = stack.sim.received.length;
+  const { token } = await stack.newSession();
+  return { token, gt: guestTokenOf(stack.sim, before) };
+}
+
+describe('POST /messages', () => {
+  test('201 with the message as Genesys echoed it, normalised', async () => {
+    const { token, gt } = await session();
+    const res = await stack.http.post('/messages').set(bearer(token)).send({ text: 'Hello!' });
+    expect(res.status).toBe(201);
+    expect(res.body.message).toMatchObject({ id: expect.any(String), direction: 'inbound', type: 'text', text: 'Hello!', time: expect.any(String) });
+    expect(typeof res.body.sessionToken).toBe('string');
+    const frame = stack.sim.framesFor(gt, 'onMessage')[0]!.frame;
+    expect(frame.message).toMatchObject({ type: 'Text', text: 'Hello!' });
+    expect(res.body.message.clientMessageId).toBe(frame.message.metadata.id);
+  });
+
+  test('a quick-reply answer goes out as a ButtonResponse', async () => {
+    const { token, gt } = await session();
+    const res = await stack.http
+      .post('/messages')
+      .set(bearer(token))
+      .send({ quickReply: { text: 'Yes', payload: 'yes-payload', originatingMessageId: 'abc' } });
+    expect(res.status).toBe(201);
+    expect(stack.sim.framesFor(gt, 'onMessage')[0]!.frame.message.content).toEqual([
+      { contentType: 'ButtonResponse', buttonResponse: { type: 'QuickReply', text: 'Yes', payload: 'yes-payload', originatingMessageId: 'abc' } },
+    ]);
+  });
+
+  test('text over 4096 UTF-8 bytes is refused before sending (413 message_too_long)', async () => {
+    const { token, gt } = await session();
+    const res = await stack.http.post('/messages').set(bearer(token)).send({ text: '€'.repeat(1366) });
+    expect(res.status).toBe(413);
+    expect(res.body).toMatchObject({ code: 'message_too_long', bytes: 4098, limit: 4096 });
+    expect(stack.sim.framesFor(gt, 'onMessage')).toHaveLength(0);
+  });
+
+  test('empty text, no text, a lone surrogate, wrong types: 400 validation_failed, nothing sent', async () => {
+    const { token, gt } = await session();
+    for (const body of [{ text: '   ' }, {}, { text: 5 }, { text: 'ok', extra: true }]) {
+      const res = await stack.http.post('/messages').set(bearer(token)).send(body);
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('validation_failed');
+    }
+    const lone = await stack.http.post('/messages').set({ ...bearer(token), 'Content-Type': 'application/json' }).send('{"text":"\\ud800"}');
+    expect(lone.status).toBe(400);
+    expect(stack.sim.framesFor(gt, 'onMessage')).toHaveLength(0);
+  });
+
+  test('a repeated Idempotency-Key sends once and returns the first result', async () => {
+    const { token, gt } = await session();
+    const key = 'send-7f3a';
+    const [a, b] = await Promise.all([
+      stack.http.post('/messages').set({ ...bearer(token), 'Idempotency-Key': key }).send({ text: 'exactly once' }),
+      stack.http.post('/messages').set({ ...bearer(token), 'Idempotency-Key': key }).send({ text: 'exactly once' }),
+    ]);
+    const c = await stack.http.post('/messages').set({ ...bearer(token), 'Idempotency-Key': key }).send({ text: 'exactly once' });
+    expect([a.status, b.status, c.status]).toEqual([201, 201, 201]);
+    expect(b.body.message).toEqual(a.body.message);
+    expect(c.body.message).toEqual(a.body.message);
+    expect(stack.sim.framesFor(gt, 'onMessage')).toHaveLength(1);
+    const other = await stack.http.post('/messages').set({ ...bearer(token), 'Idempotency-Key': 'another' }).send({ text: 'exactly once' });
+    expect(other.body.message.id).not.toBe(a.body.message.id);
+    expect(stack.sim.framesFor(gt, 'onMessage')).toHaveLength(2);
+  });
+
+  test('a retry after an unconfirmed send finds the first attempt in history instead of sending again', async () => {
+    const { token, gt } = await session();
+    stack.sim.faults.delayFrames(4000, gt);
+    const key = 'slow-one';
+    const first = await stack.http.post('/messages').set({ ...bearer(token), 'Idempotency-Key': key }).send({ text: 'did it arrive?' });
+    expect(first.status).toBe(504);
+    expect(first.body.code).toBe('upstream_unavailable');
+    stack.sim.faults.clear();
+    const retry = await stack.http.post('/messages').set({ ...bearer(token), 'Idempotency-Key': key }).send({ text: 'did it arrive?' });
+    expect(retry.status).toBe(201);
+    expect(retry.body.message.text).toBe('did it arrive?');
+    expect(stack.sim.framesFor(gt, 'onMessage')).toHaveLength(1);
+  });
+
+  test('an Idempotency-Key must be visible ASCII', async () => {
+    const { token } = await session();
+    const res = await stack.http.post('/messages').set({ ...bearer(token), 'Idempotency-Key': 'x'.repeat(300) }).send({ text: 'hi' });
+    expect(res.status).toBe(400);
+  });
+
+  test('more than 5 messages a second in a session: 429 rate_limited with Retry-After, before Genesys', async () => {
+    const { token, gt } = await session();
+    const results = [];
+    for (let i = 0; i < 7; i++) results.push(await stack.http.post('/messages').set(bearer(token)).send({ text: `burst ${i}` }));
+    const limited = results.filter((r) => r.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(limited[0]!.body.code).toBe('rate_limited');
+    expect(Number(limited[0]!.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(limited[0]!.headers['access-control-expose-headers']).toMatch(/Retry-After/);
+    expect(stack.sim.framesFor(gt, 'onMessage').length).toBeLessThanOrEqual(5);
+  });
+
+  test('an expired Genesys session is 410 session_expired', async () => {
+    const { token, gt } = await session();
+    stack.sim.faults.expireSession(gt);
+    await new Promise((r) => setTimeout(r, 30));
+    const res = await stack.http.post('/messages').set(bearer(token)).send({ text: 'anyone?' });
+    expect(res.status).toBe(410);
+    expect(res.body.code).toBe('session_expired');
+  });
+
+  test('Genesys 4013 (its limit is lower than ours) is attributes_too_large, and the message is not sent', async () => {
+    stack.sim.setOptions({ maxCustomDataBytes: 2048 });
+    const before = stack.sim.received.length;
+    const { token } = await stack.newSession({ attributes: { note: 'n'.repeat(1500) } });
+    const gt = guestTokenOf(stack.sim, before);
+    stack.sim.setOptions({ maxCustomDataBytes: 100 });
+    const res = await stack.http.post('/messages').set(bearer(token)).send({ text: 'with big attributes' });
+    stack.sim.setOptions({ maxCustomDataBytes: 2048 });
+    expect(res.status).toBe(413);
+    expect(res.body.code).toBe('attributes_too_large');
+    expect(stack.sim.conversationMessages(gt)).toHaveLength(0);
+  });
+});
+
+describe('GET /messages', () => {
+  test('history oldest first, normalised, with paging', async () => {
+    const { token } = await session();
+    for (const text of ['one', 'two', 'three']) {
+      expect((await stack.http.post('/messages').set(bearer(token)).send({ text })).status).toBe(201);
+      await new Promise((r) => setTimeout(r, 220));
+    }
+    const res = await stack.http.get('/messages').set(bearer(token));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ page: 1, pageSize: 25, total: 3 });
+    expect(res.body.messages.map((m: { text: string }) => m.text)).toEqual(['one', 'two', 'three']);
+    const paged = await stack.http.get('/messages?page=1&pageSize=2').set(bearer(token));
+    expect(paged.body.messages.map((m: { text: string }) => m.text)).toEqual(['two', 'three']);
+  });
+
+  test('one session cannot reach another session\'s history', async () => {
+    const a = await session();
+    const b = await session();
+    await stack.http.post('/messages').set(bearer(a.token)).send({ text: 'secret of A' });
+    const res = await stack.http.get('/messages').set(bearer(b.token));
+    expect(res.status).toBe(200);
+    expect(JSON.stringify(res.body)).not.toContain('secret of A');
+  });
+
+  test('bad paging is a 400 naming the parameter', async () => {
+    const { token } = await session();
+    const res = await stack.http.get('/messages?pageSize=1000').set(bearer(token));
+    expect(res.status).toBe(400);
+    expect(res.body.detail).toMatch(/pageSize/);
+  });
+
+  test('history reads are limited to 10 a minute per session', async () => {
+    const { token } = await session();
+    const statuses = [];
+    for (let i = 0; i < 11; i++) statuses.push((await stack.http.get('/messages').set(bearer(token))).status);
+    expect(statuses.slice(0, 10).every((s) => s === 200)).toBe(true);
+    expect(statuses[10]).toBe(429);
+  });
+
+  test('a history failure at Genesys is upstream_unavailable', async () => {
+    const { token } = await session();
+    stack.sim.faults.failRest('history', { status: 500, times: 1 });
+    const res = await stack.http.get('/messages').set(bearer(token));
+    expect(res.status).toBe(503);
+    expect(res.body.code).toBe('upstream_unavailable');
+    expect(JSON.stringify(res.body)).not.toContain('internal.server.error');
+  });
+});
+
+describe('POST /typing', () => {
+  test('204, forwarded as a Typing event at most once per 5 s', async () => {
+    const { token, gt } = await session();
+    expect((await stack.http.post('/typing').set(bearer(token))).status).toBe(204);
+    expect((await stack.http.post('/typing').set(bearer(token))).status).toBe(204);
+    await new Promise((r) => setTimeout(r, 30));
+    const typing = stack.sim.framesFor(gt, 'onMessage').filter((f) => f.frame.message.events?.[0]?.eventType === 'Typing');
+    expect(typing).toHaveLength(1);
+  });
+});

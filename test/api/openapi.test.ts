@@ -1,0 +1,70 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Express } from 'express';
+import { startStack, type Stack } from '../support/stack';
+
+let stack: Stack;
+let doc: { openapi: string; paths: Record<string, Record<string, unknown>> };
+beforeAll(async () => {
+  stack = await startStack();
+  doc = (await stack.http.get('/openapi.json')).body;
+});
+afterAll(() => stack.close());
+
+/** Every method and path express actually routes, read from the running app's router. */
+function routesOf(app: Express): string[] {
+  const found: string[] = [];
+  const walk = (stack: { route?: { path: string; methods: Record<string, boolean> }; handle?: { stack?: unknown[] } }[]) => {
+    for (const layer of stack) {
+      if (layer.route) for (const m of Object.keys(layer.route.methods)) found.push(`${m} ${layer.route.path}`);
+      else if (layer.handle?.stack) walk(layer.handle.stack as never);
+    }
+  };
+  walk((app as unknown as { router: { stack: never[] } }).router.stack);
+  return found.sort();
+}
+
+test('every route is in the document, and nothing else is', () => {
+  const app = stack.service.server.listeners('request').find((l) => typeof (l as Express).use === 'function') as Express;
+  const documented = Object.entries(doc.paths)
+    .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`))
+    .sort();
+  expect(routesOf(app)).toEqual(documented);
+  expect(documented).toEqual(
+    [
+      'get /healthz',
+      'get /readyz',
+      'get /openapi.json',
+      'post /guest-session',
+      'get /guest-session',
+      'delete /guest-session',
+      'get /guest-attributes',
+      'put /guest-attributes',
+      'patch /guest-attributes',
+      'post /messages',
+      'get /messages',
+      'get /messages/stream',
+      'post /messages/stream-ticket',
+      'post /typing',
+    ].sort(),
+  );
+});
+
+test('the document validates as OpenAPI 3.1', () => {
+  expect(doc.openapi).toBe('3.1.0');
+  const dir = mkdtempSync(path.join(tmpdir(), 'openapi-'));
+  const file = path.join(dir, 'openapi.json');
+  writeFileSync(file, JSON.stringify(doc));
+  const cli = require.resolve('@seriousme/openapi-schema-validator/bin/validate-api-cli.js');
+  const out = execFileSync(process.execPath, [cli, file], { encoding: 'utf8' });
+  expect(JSON.parse(out.slice(out.indexOf('{')))).toMatchObject({ valid: true });
+});
+
+test('request and response schemas come from the same zod schemas the routes validate with', () => {
+  const send = doc.paths['/messages']!.post as { requestBody: { content: Record<string, { schema: { properties: Record<string, unknown> } }> } };
+  expect(Object.keys(send.requestBody.content['application/json']!.schema.properties).sort()).toEqual(['quickReply', 'text']);
+  const errors = Object.keys((doc.paths['/messages']!.post as { responses: Record<string, unknown> }).responses);
+  expect(errors).toEqual(expect.arrayContaining(['201', '400', '401', '410', '413', '429', '503']));
+});

@@ -1,0 +1,90 @@
+import { dataOf, openStream } from '../support/sse';
+import { guestTokenOf, PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ sim: { agent: { typingDelayMs: 5, replyDelayMs: 30 } } });
+});
+afterAll(() => stack.close());
+
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN });
+
+async function session() {
+  const before = stack.sim.received.length;
+  const { token } = await stack.newSession();
+  return { token, gt: guestTokenOf(stack.sim, before) };
+}
+
+test('GET /messages/stream with the Authorization header: message, typing and presence events from the shared socket', async () => {
+  const { token, gt } = await session();
+  const socketsBefore = stack.sim.stats.connectionsBySession(gt);
+  const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(token));
+  expect(stream.status).toBe(200);
+  expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
+  expect(stream.headers.get('access-control-allow-origin')).toBe(PAGE_ORIGIN);
+  await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+
+  await stack.http.post('/messages').set(bearer(token)).send({ text: 'ping from the guest' });
+  const own = await stream.next((e) => e.event === 'message' && dataOf(e).direction === 'inbound');
+  expect(dataOf(own)).toMatchObject({ text: 'ping from the guest', type: 'text' });
+  await stream.next((e) => e.event === 'typing');
+  const reply = await stream.next((e) => e.event === 'message' && dataOf(e).direction === 'outbound');
+  expect(dataOf(reply)).toMatchObject({ originatingEntity: 'bot', text: expect.stringContaining('ping from the guest') });
+  expect(reply.id).toBe(dataOf(reply).id);
+
+  stack.sim.agent.disconnect(gt, { readOnly: true });
+  const presence = await stream.next((e) => e.event === 'presence');
+  expect(dataOf(presence)).toEqual({ presence: 'disconnect', readOnly: true });
+  // The stream rides on the session's one upstream socket.
+  expect(stack.sim.stats.connectionsBySession(gt)).toBe(socketsBefore);
+  stream.close();
+});
+
+test('EventSource path: a ticket opens the stream; it is bound to its origin and is not a session token', async () => {
+  const { token, gt } = await session();
+  const ticketRes = await stack.http.post('/messages/stream-ticket').set(bearer(token));
+  expect(ticketRes.status).toBe(201);
+  const { ticket, expiresAt } = ticketRes.body;
+  expect(new Date(expiresAt).getTime() - Date.now()).toBeLessThanOrEqual(60_000);
+
+  const foreign = await openStream(`${stack.service.url}/messages/stream?ticket=${encodeURIComponent(ticket)}`, { Origin: 'https://shop.example.com' });
+  expect(foreign.status).toBe(401);
+  const asSession = await stack.http.get('/guest-session').set(bearer(ticket));
+  expect(asSession.status).toBe(401);
+
+  const stream = await openStream(`${stack.service.url}/messages/stream?ticket=${encodeURIComponent(ticket)}`, { Origin: PAGE_ORIGIN });
+  expect(stream.status).toBe(200);
+  stack.sim.agent.say(gt, 'hello via ticket');
+  await stream.next((e) => e.event === 'message' && dataOf(e).text === 'hello via ticket');
+  stream.close();
+  expect(stack.log.text()).not.toContain(ticket);
+});
+
+test('the stream ends with a final session event when the Genesys session expires', async () => {
+  const { token, gt } = await session();
+  const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(token));
+  await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+  stack.sim.faults.expireSession(gt);
+  const last = await stream.next((e) => e.event === 'session' && dataOf(e).state === 'expired');
+  expect(dataOf(last)).toMatchObject({ state: 'expired', reconnect: false });
+  await stream.ended;
+});
+
+test('a stream without credentials is 401; with a session from another origin too', async () => {
+  const none = await openStream(`${stack.service.url}/messages/stream`, { Origin: PAGE_ORIGIN });
+  expect(none.status).toBe(401);
+  const { token } = await session();
+  const other = await openStream(`${stack.service.url}/messages/stream`, { Authorization: `Bearer ${token}`, Origin: 'https://shop.example.com' });
+  expect(other.status).toBe(401);
+});
+
+test('shutdown ends every stream with a final event telling the client to reconnect', async () => {
+  const own = await startStack({ simulator: stack.sim });
+  const { token } = await own.newSession();
+  const stream = await openStream(`${own.service.url}/messages/stream`, bearer(token));
+  await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+  const stopped = own.close();
+  const last = await stream.next((e) => e.event === 'session' && dataOf(e).state === 'reconnect');
+  expect(dataOf(last)).toMatchObject({ reconnect: true });
+  await stopped;
+});
