@@ -206,6 +206,11 @@ export class GuestSession {
     return this.jwtInFlight;
   }
 
+  /** Drops the cached JWT (Genesys refused it). */
+  forgetJwt(): void {
+    this.jwt = undefined;
+  }
+
   /** Ends the session at Genesys (closeSession) and closes the socket. */
   async close(): Promise<void> {
     await this.ready();

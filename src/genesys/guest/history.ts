@@ -1,4 +1,4 @@
-import type { AxiosInstance } from 'axios';
+import type { AxiosInstance, AxiosResponse } from 'axios';
 import { GuestApiError } from './errors';
 import { historySchema } from './frames';
 import type { GuestSession } from './guestSession';
@@ -25,10 +25,19 @@ export class GuestHistory {
   ) {}
 
   async page(session: GuestSession, page: number, pageSize: number): Promise<HistoryPage> {
+    let response = await this.get(session, page, pageSize);
+    if (response.status === 401) {
+      // The cached JWT may have been revoked or be past its real expiry: get a fresh one once.
+      session.forgetJwt();
+      response = await this.get(session, page, pageSize);
+    }
+    return this.read(response, page, pageSize);
+  }
+
+  private async get(session: GuestSession, page: number, pageSize: number): Promise<AxiosResponse> {
     const { jwt } = await session.getJwt();
-    let response;
     try {
-      response = await this.http.get(`${this.apiUrl}/api/v2/webmessaging/messages`, {
+      return await this.http.get(`${this.apiUrl}/api/v2/webmessaging/messages`, {
         params: { pageNumber: page, pageSize },
         headers: { Authorization: `bearer ${jwt}`, Origin: this.origin },
         validateStatus: () => true,
@@ -36,6 +45,9 @@ export class GuestHistory {
     } catch (error) {
       throw new GuestApiError('unavailable', 'Could not reach Genesys for the conversation history; please retry.', { cause: error });
     }
+  }
+
+  private read(response: AxiosResponse, page: number, pageSize: number): HistoryPage {
     if (response.status === 429) {
       const retryAfter = Number(response.headers['retry-after']);
       throw new GuestApiError('rate_limited', 'Genesys limits history reads; retry later.', {
