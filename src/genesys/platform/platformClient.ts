@@ -145,11 +145,12 @@ export class PlatformClient {
     }
   }
 
-  /** Upstream hosts are never chosen by the caller: only paths on the configured API host. */
+  /** Upstream hosts are never chosen by the caller: only paths under /api/v2/ on the configured API host. */
   private urlFor(path: string): string {
-    if (!path.startsWith('/api/v2/')) throw new Error(`Platform paths start with /api/v2/ (got "${path}")`);
-    const url = new URL(path, this.options.apiUrl);
-    if (url.origin !== this.apiOrigin) throw new Error(`"${path}" does not stay on ${this.apiOrigin}`);
+    const url = path.startsWith('/') ? new URL(path, this.options.apiUrl) : undefined;
+    if (!url || url.origin !== this.apiOrigin || !url.pathname.startsWith('/api/v2/')) {
+      throw new Error(`Platform paths start with /api/v2/ and stay on ${this.apiOrigin} (got "${path}")`);
+    }
     return url.toString();
   }
 

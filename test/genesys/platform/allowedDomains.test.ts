@@ -1,0 +1,53 @@
+import { domainAllowsHost, normalizeAllowedDomain, originMismatches } from '../../../src/genesys/platform/allowedDomains';
+
+describe('normalizeAllowedDomain', () => {
+  it.each([
+    ['shop.example.com', 'shop.example.com'],
+    ['Shop.Example.COM', 'shop.example.com'],
+    ['https://shop.example.com', 'shop.example.com'],
+    ['https://shop.example.com:8443/', 'shop.example.com'],
+    ['shop.example.com:8443', 'shop.example.com'],
+    ['shop.example.com/path', 'shop.example.com'],
+    ['*.example.com', 'example.com'],
+    ['https://*.example.com', 'example.com'],
+    ['  example.com.  ', 'example.com'],
+  ])('%s is the host %s', (entry, host) => {
+    expect(normalizeAllowedDomain(entry)).toBe(host);
+  });
+});
+
+describe('domainAllowsHost', () => {
+  it.each([
+    [['shop.example.com'], 'shop.example.com', true],
+    [['https://shop.example.com'], 'shop.example.com', true],
+    [['example.com'], 'shop.example.com', true],
+    [['*.example.com'], 'a.b.example.com', true],
+    [['shop.example.com'], 'example.com', false],
+    [['example.com'], 'badexample.com', false],
+    [['shop.example.com'], 'shop.example.com.evil.test', false],
+    [[], 'shop.example.com', false],
+    [[''], 'shop.example.com', false],
+  ])('%j allows %s: %s', (allowed, host, expected) => {
+    expect(domainAllowsHost(allowed, host)).toBe(expected);
+  });
+});
+
+describe('originMismatches', () => {
+  const policy = { allowAllDomains: false, allowedDomains: ['shop.example.com', '*.example.net'] };
+
+  it('names nothing when every origin is allowed', () => {
+    expect(originMismatches(policy, ['https://shop.example.com', 'https://*.example.net', 'http://a.example.net:3000'], 'https://shop.example.com')).toEqual([]);
+  });
+
+  it('names nothing when the deployment allows all domains', () => {
+    expect(originMismatches({ allowAllDomains: true, allowedDomains: [] }, ['https://other.test'], 'https://other.test')).toEqual([]);
+  });
+
+  it('names each origin the deployment does not allow', () => {
+    expect(originMismatches(policy, ['https://shop.example.com', 'https://www.example.com', 'https://*.example.com'], 'https://bff.example.org')).toEqual([
+      "CORS_ALLOWED_ORIGINS allows https://www.example.com but the deployment's allowedDomains [shop.example.com, *.example.net] do not include www.example.com: Genesys may refuse this origin",
+      "CORS_ALLOWED_ORIGINS allows https://*.example.com but the deployment's allowedDomains [shop.example.com, *.example.net] do not cover every host under example.com: Genesys may refuse those origins",
+      "GENESYS_ORIGIN https://bff.example.org is not among the deployment's allowedDomains [shop.example.com, *.example.net]: the guest WebSocket handshake will be refused with 403",
+    ]);
+  });
+});

@@ -1,0 +1,147 @@
+import { createGenesysHttp, type GenesysHttp } from '../../../src/genesys/http';
+import {
+  DEFAULT_MESSENGER_FEATURES,
+  MessengerConfigSource,
+  messengerDeploymentConfigSchema,
+  messengerFeaturesOf,
+  type MessengerConfigOptions,
+} from '../../../src/genesys/messengerConfig';
+import { useFixture, type Fixture } from '../../support/nockBack';
+import { captureLog, eventually, manualClock, testConfig, type CapturedLog } from './support';
+
+describe('messengerFeaturesOf', () => {
+  const parse = (body: unknown) => messengerFeaturesOf(messengerDeploymentConfigSchema.parse(body));
+
+  it('reads the conversation features', () => {
+    expect(
+      parse({
+        status: 'Active',
+        messenger: {
+          apps: {
+            conversations: {
+              autoStart: { enabled: true },
+              showUserTypingIndicator: true,
+              showAgentTypingIndicator: false,
+              conversationDisconnect: { enabled: true, type: 'ReadOnly' },
+              conversationClear: { enabled: true },
+            },
+          },
+        },
+      }),
+    ).toEqual({
+      autoStart: true,
+      userTypingIndicator: true,
+      agentTypingIndicator: false,
+      conversationClear: true,
+      disconnect: { enabled: true, type: 'ReadOnly' },
+      status: 'Active',
+    });
+  });
+
+  it.each([
+    ['an empty object', {}],
+    ['no conversations app', { messenger: { enabled: true, apps: {} } }],
+    ['fields of the wrong type', { status: 7, messenger: { apps: { conversations: { autoStart: 'yes', showUserTypingIndicator: 'true', conversationClear: [] } } } }],
+  ])('treats %s as nothing switched on', (_name, body) => {
+    expect(parse(body)).toEqual(DEFAULT_MESSENGER_FEATURES);
+  });
+});
+
+describe('MessengerConfigSource', () => {
+  let fixture: Fixture;
+  let genesysHttp: GenesysHttp;
+  let log: CapturedLog;
+  let source: MessengerConfigSource;
+  let states: Array<{ ok: boolean; detail: string }>;
+
+  beforeEach(() => {
+    genesysHttp = createGenesysHttp({ timeoutMs: 5_000 });
+    log = captureLog();
+    states = [];
+  });
+
+  afterEach(() => {
+    source?.close();
+    fixture?.done();
+    genesysHttp.close();
+  });
+
+  function configSource(overrides: Partial<MessengerConfigOptions> = {}): MessengerConfigSource {
+    const { genesys } = testConfig(fixture.env);
+    source = new MessengerConfigSource({
+      cdnUrl: genesys.cdnUrl,
+      deploymentId: genesys.deploymentId,
+      region: genesys.region.domain,
+      http: genesysHttp.axios,
+      logger: log.logger,
+      ttlMs: 300_000,
+      onState: (state) => states.push(state),
+      ...overrides,
+    });
+    return source;
+  }
+
+  const configRequests = () => fixture.requests({ path: '/config.json' });
+
+  it('reads the public config.json once for many concurrent callers', async () => {
+    fixture = await useFixture('messenger-config.json');
+    const config = configSource();
+
+    const results = await Promise.all(Array.from({ length: 20 }, () => config.get()));
+
+    expect(new Set(results.map((r) => JSON.stringify(r))).size).toBe(1);
+    expect(results[0]).toEqual({
+      autoStart: true,
+      userTypingIndicator: true,
+      agentTypingIndicator: true,
+      conversationClear: true,
+      disconnect: { enabled: true, type: 'ReadOnly' },
+      status: 'Active',
+    });
+    expect(configRequests()).toHaveLength(1);
+    expect(configRequests()[0]!.url).toBe('api-cdn.mypurecloud.ie/webdeployments/v1/deployments/3e6d2c55-8b0a-4f7e-9c61-5a2b7d4e1f90/config.json');
+    expect(configRequests()[0]!.headers.authorization).toBeUndefined();
+    expect(config.state().ok).toBe(true);
+  });
+
+  it('fails its readiness check naming GENESYS_DEPLOYMENT_ID and the region when the CDN does not know the deployment', async () => {
+    fixture = await useFixture('messenger-config-unknown-deployment.json');
+    const config = configSource();
+
+    await expect(config.get()).resolves.toEqual(DEFAULT_MESSENGER_FEATURES);
+    await expect(config.get()).resolves.toEqual(DEFAULT_MESSENGER_FEATURES);
+
+    expect(configRequests()).toHaveLength(1);
+    expect(config.state().ok).toBe(false);
+    expect(config.state().detail).toContain('GENESYS_DEPLOYMENT_ID');
+    expect(config.state().detail).toContain('region mypurecloud.ie');
+    expect(config.state().detail).toContain('HTTP 403');
+    expect(log.messages('error')).toEqual([config.state().detail]);
+  });
+
+  it('serves safe defaults, and says so, while the CDN is unavailable and nothing was read yet', async () => {
+    fixture = await useFixture('messenger-config-unavailable.json');
+    const config = configSource();
+
+    await expect(config.get()).resolves.toEqual(DEFAULT_MESSENGER_FEATURES);
+
+    expect(config.state()).toEqual({ ok: true, detail: expect.stringContaining('serving safe defaults') });
+    expect(log.messages('warn')).toEqual([config.state().detail]);
+  });
+
+  it('keeps serving the last good config when a refresh fails', async () => {
+    fixture = await useFixture('messenger-config-then-unavailable.json');
+    const clock = manualClock();
+    const config = configSource({ now: clock.now, ttlMs: 60_000 });
+    const first = await config.get();
+    expect(first.autoStart).toBe(false);
+
+    clock.advance(61_000);
+    await expect(config.get()).resolves.toEqual(first);
+    await eventually(() => expect(states.at(-1)?.detail).toContain('Refreshing it failed'));
+
+    await expect(config.get()).resolves.toEqual(first);
+    expect(configRequests()).toHaveLength(2);
+    expect(config.state().ok).toBe(true);
+  });
+});

@@ -1,0 +1,125 @@
+import { createGenesysHttp, type GenesysHttp } from '../../../src/genesys/http';
+import { TokenCache } from '../../../src/genesys/oauth/tokenCache';
+import { PlatformApiError, PlatformClient } from '../../../src/genesys/platform/platformClient';
+import { toProblem } from '../../../src/http/problem';
+import { FIXTURE_GENESYS, useFixture, type Fixture } from '../../support/nockBack';
+import { captureLog, recordingSleep, testConfig, type CapturedLog } from './support';
+
+const DEPLOYMENT_PATH = `/api/v2/webdeployments/deployments/${FIXTURE_GENESYS.deploymentId}`;
+
+describe('PlatformClient', () => {
+  let fixture: Fixture;
+  let genesysHttp: GenesysHttp;
+  let log: CapturedLog;
+  let tokens: TokenCache;
+  let delays: number[];
+
+  beforeEach(() => {
+    genesysHttp = createGenesysHttp({ timeoutMs: 5_000 });
+    log = captureLog();
+  });
+
+  afterEach(() => {
+    tokens?.close();
+    fixture?.done();
+    genesysHttp.close();
+  });
+
+  function platformClient(): PlatformClient {
+    const { genesys } = testConfig(fixture.env);
+    const recorded = recordingSleep();
+    delays = recorded.delays;
+    tokens = new TokenCache({
+      loginUrl: genesys.loginUrl,
+      clientId: genesys.credentials!.clientId,
+      clientSecret: genesys.credentials!.clientSecret,
+      http: genesysHttp.axios,
+      logger: log.logger,
+    });
+    return new PlatformClient({ apiUrl: genesys.apiUrl, tokens, http: genesysHttp.axios, logger: log.logger, sleep: recorded.sleep });
+  }
+
+  const getDeployment = (client: PlatformClient) => client.request<{ status: string }>({ method: 'GET', path: DEPLOYMENT_PATH });
+  const deploymentRequests = () => fixture.requests({ path: DEPLOYMENT_PATH });
+  const tokenRequests = () => fixture.requests({ path: '/oauth/token' });
+
+  it('answers a 401 with exactly one new token and one replay', async () => {
+    fixture = await useFixture('platform-401-then-200.json');
+    const client = platformClient();
+
+    await expect(getDeployment(client)).resolves.toMatchObject({ status: 'Active' });
+
+    expect(tokenRequests()).toHaveLength(2);
+    const [refused, replayed] = deploymentRequests();
+    expect(deploymentRequests()).toHaveLength(2);
+    expect(refused!.headers.authorization).toMatch(/^Bearer fixture-access-token-1/);
+    expect(replayed!.headers.authorization).toMatch(/^Bearer fixture-access-token-2/);
+    expect(delays).toEqual([]);
+  });
+
+  it('surfaces a second 401 as an upstream error instead of looping', async () => {
+    fixture = await useFixture('platform-401-twice.json');
+    const client = platformClient();
+
+    const error = await getDeployment(client).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(PlatformApiError);
+    expect(error).toMatchObject({ code: 'upstream_unavailable', status: 502, upstream: { status: 401, code: 'bad.credentials' } });
+    expect(tokenRequests()).toHaveLength(2);
+    expect(deploymentRequests()).toHaveLength(2);
+    expect(fixture.pending()).toEqual([]);
+  });
+
+  it('retries a 429 after the Retry-After Genesys sent', async () => {
+    fixture = await useFixture('platform-429-then-200.json');
+    const client = platformClient();
+
+    await expect(getDeployment(client)).resolves.toMatchObject({ status: 'Active' });
+
+    expect(delays).toEqual([3_000]);
+    expect(deploymentRequests()).toHaveLength(2);
+  });
+
+  it('gives up on a 503 after the bounded attempts, keeping Genesys details out of the client-facing problem', async () => {
+    fixture = await useFixture('platform-503.json');
+    const client = platformClient();
+
+    const error = (await getDeployment(client).catch((e: unknown) => e)) as PlatformApiError;
+
+    expect(error).toBeInstanceOf(PlatformApiError);
+    expect(deploymentRequests()).toHaveLength(4);
+    expect(delays).toHaveLength(3);
+    expect(delays.every((d, i) => i === 0 || d <= 30_000)).toBe(true);
+    expect(error.status).toBe(503);
+    expect(error.code).toBe('upstream_unavailable');
+    const problem = JSON.stringify(toProblem(error));
+    expect(problem).not.toMatch(/service\.unavailable|contextId|correlation|webdeployments/i);
+    expect(error.logDetail).toMatchObject({
+      genesys: { status: 503, code: 'service.unavailable', contextId: '2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e', correlationId: 'd4e2f3a4-5b6c-4d7e-8f9a-0b1c2d3e4f5a' },
+    });
+    // Every failed attempt is logged with its correlation id.
+    const logged = log.lines().flatMap((l) => ((l.genesys as { correlationId?: string } | undefined)?.correlationId ?? []));
+    expect(logged).toEqual([1, 2, 3, 4].map((i) => `d${i}e2f3a4-5b6c-4d7e-8f9a-0b1c2d3e4f5a`));
+  });
+
+  it('maps a 403 to a 502 whose upstream part keeps the Genesys code for the caller', async () => {
+    fixture = await useFixture('deployment-forbidden.json');
+    const client = platformClient();
+
+    const error = await getDeployment(client).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ status: 502, code: 'upstream_unavailable', upstream: { status: 403, code: 'missing.permissions' } });
+    expect((error as Error).message).not.toContain('webDeployments');
+    expect(deploymentRequests()).toHaveLength(1);
+  });
+
+  it('only calls paths on the configured API host', async () => {
+    fixture = await useFixture('token-success.json');
+    const client = platformClient();
+
+    await expect(client.request({ method: 'GET', path: 'https://attacker.example.com/api/v2/x' })).rejects.toThrow(/start with \/api\/v2\//);
+    await expect(client.request({ method: 'GET', path: '/api/v2/../../x' })).rejects.toThrow(/start with \/api\/v2\//);
+    await expect(client.request({ method: 'GET', path: '//attacker.example.com/api/v2/x' })).rejects.toThrow(/stay on https:\/\/api.mypurecloud.ie/);
+    expect(fixture.requests()).toEqual([]);
+  });
+});
