@@ -17,6 +17,16 @@ module.exports = tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    // The demo page: a browser ES module, typechecked by examples/static-chat/tsconfig.json.
+    files: ['examples/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        ['window', 'document', 'location', 'CSS', 'TextEncoder', 'URLSearchParams', 'setTimeout', 'clearTimeout', 'console'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     files: ['scripts/**', 'bench/**', 'simulator/main.ts', 'src/main.ts'],
     rules: { 'no-console': 'off' },
   },

@@ -1,15 +1,22 @@
 import 'dotenv/config';
-import { ConfigError, loadConfig } from './config/schema';
+import { ConfigError, isUnconfigured, loadConfig } from './config/schema';
+import { embeddedDefaultApplies, startEmbeddedDefault, type EmbeddedDefault } from './demo/embeddedDefault';
 import { createLogger } from './observability/logger';
 import { startService } from './server';
 
 async function main(): Promise<void> {
   let config;
+  let embedded: EmbeddedDefault | undefined;
   try {
-    config = loadConfig(process.env);
+    // No Genesys configuration outside production: the local simulator and the demo page (CONTRACT §2).
+    if (embeddedDefaultApplies(process.env)) embedded = await startEmbeddedDefault(process.env);
+    config = loadConfig(embedded?.env ?? process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
+      if (isUnconfigured(process.env) && !embeddedDefaultApplies(process.env)) {
+        console.error('(With no Genesys configuration and NODE_ENV other than production, `npm start` in a checkout runs the embedded demo instead.)');
+      }
       process.exit(1);
     }
     throw error;
@@ -17,16 +24,20 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel });
   const service = await startService(config, logger);
   logger.info({ url: service.url, region: config.genesys.region.domain }, 'listening');
+  if (embedded) console.log(embedded.serviceStarted(service.url).join('\n'));
 
   const shutdown = (signal: string) => {
     logger.info({ signal }, 'shutdown requested');
-    service.stop().then(
-      () => process.exit(0),
-      (error) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    service
+      .stop()
+      .then(() => embedded?.stop())
+      .then(
+        () => process.exit(0),
+        (error) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));

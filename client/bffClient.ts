@@ -1,0 +1,552 @@
+/**
+ * A small browser client for the Genesys Cloud Web Messaging BFF: fetch for
+ * the JSON API, EventSource (with a stream ticket) for live events. No
+ * dependencies; ships as one ES module (`dist/client/bffClient.js`).
+ *
+ *   const chat = new BffClient({ baseUrl: 'http://localhost:8080', tokenStore: sessionStorageTokenStore() });
+ *   await chat.startSession();                 // resumes the stored session, or starts one
+ *   const live = chat.stream({ message: show, open: () => chat.history().then(showAll) });
+ *   await chat.send('Hello');
+ *
+ * The client always keeps the newest session token any response carries, and
+ * every failure is a BffError carrying the problem+json `code` and, where
+ * waiting helps, `retryAfterSeconds`.
+ */
+
+export type Attributes = Record<string, string>;
+
+export interface Limits {
+  maxCustomDataBytes: number;
+  maxTextBytes: number;
+  messagesPerSecond: number;
+}
+
+export interface SessionView {
+  sessionToken: string;
+  expiresAt: string;
+  /** Genesys started a new conversation for this session. */
+  newSession: boolean;
+  /** The conversation was ended by the agent; `startSession({ startNew: true })` starts another. */
+  readOnly: boolean;
+  limits: Limits;
+  attributes: Attributes;
+}
+
+export interface StartedSession extends SessionView {
+  /** An existing session (its token was held) was resumed rather than a new one created. */
+  resumed: boolean;
+  /** A held token was no longer valid (expired or ended), so a new session was started instead. */
+  replacedExpired: boolean;
+}
+
+export interface StartSessionOptions {
+  firstName?: string;
+  lastName?: string;
+  email?: string;
+  phone?: string;
+  attributes?: Attributes;
+  /** A JWT minted by your own backend for a signed-in customer. */
+  identityToken?: string;
+  /** Replace an ended (read-only) conversation with a new one. */
+  startNew?: boolean;
+}
+
+export interface QuickReply {
+  text: string;
+  payload: string;
+}
+
+export interface ChatMessage {
+  id: string;
+  clientMessageId?: string;
+  /** `inbound`: from the guest; `outbound`: from an agent or bot to the guest. */
+  direction: 'inbound' | 'outbound';
+  type: 'text' | 'structured' | 'event';
+  text?: string;
+  /** ISO 8601. */
+  time: string;
+  originatingEntity?: 'human' | 'bot';
+  from?: { name?: string; image?: string };
+  quickReplies?: QuickReply[];
+  cards?: { title?: string; description?: string; image?: string; actions: { type?: string; text?: string; url?: string; payload?: string }[] }[];
+  attachments?: { id?: string; url?: string; filename?: string; mediaType?: string; mime?: string; fileSize?: number }[];
+  buttonResponse?: { text?: string; payload?: string; type?: string };
+  events?: { type: string; value?: string }[];
+}
+
+export interface HistoryPage {
+  /** Oldest first within the page. */
+  messages: ChatMessage[];
+  /** 1 is the newest page. */
+  page: number;
+  pageSize: number;
+  total: number;
+}
+
+export interface AttributesView {
+  attributes: Attributes;
+  /** Keys set by a verified identity; the browser cannot change them. */
+  locked: string[];
+}
+
+export type SendInput = string | { text?: string; quickReply?: { text: string; payload: string; originatingMessageId?: string } };
+
+export interface SendOptions {
+  /** Defaults to a fresh random key; the same key is reused on every retry of this send. */
+  idempotencyKey?: string;
+}
+
+/** An RFC 9457 problem document as the service sends it. */
+export interface Problem {
+  type?: string;
+  title?: string;
+  status?: number;
+  detail?: string;
+  code?: string;
+  requestId?: string;
+  [extension: string]: unknown;
+}
+
+/**
+ * Every failure of a call. `status` 0 with code `network_error` means no
+ * response reached the page: the service is down or unreachable, or the
+ * browser blocked the answer (for example, this origin is not on the
+ * service's CORS allowlist; the browser's console says which).
+ */
+export class BffError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly retryAfterSeconds?: number;
+  readonly requestId?: string;
+  readonly problem?: Problem;
+
+  constructor(init: { status: number; code: string; message: string; retryAfterSeconds?: number; requestId?: string; problem?: Problem }) {
+    super(init.message);
+    this.name = 'BffError';
+    this.status = init.status;
+    this.code = init.code;
+    this.retryAfterSeconds = init.retryAfterSeconds;
+    this.requestId = init.requestId;
+    this.problem = init.problem;
+  }
+
+  /** The session is gone for good (expired, ended, or its token refused): start a new one. */
+  get sessionLost(): boolean {
+    return this.code === 'session_expired' || this.code === 'unauthorized';
+  }
+}
+
+/** Where the session token lives between page loads. */
+export interface TokenStore {
+  get(): string | undefined;
+  set(token: string): void;
+  clear(): void;
+}
+
+export function memoryTokenStore(): TokenStore {
+  let token: string | undefined;
+  return {
+    get: () => token,
+    set: (t) => void (token = t),
+    clear: () => void (token = undefined),
+  };
+}
+
+/**
+ * Keeps the token in sessionStorage: it survives a reload of the tab but not
+ * the tab itself, and other tabs get their own chat.
+ */
+export function sessionStorageTokenStore(key = 'genesys-bff.sessionToken', storage: Storage = window.sessionStorage): TokenStore {
+  return {
+    get: () => {
+      try {
+        return storage.getItem(key) ?? undefined;
+      } catch {
+        return undefined; // storage disabled: behave as memory-less
+      }
+    },
+    set: (token) => {
+      try {
+        storage.setItem(key, token);
+      } catch {
+        // storage full or disabled: the token still lives in the client
+      }
+    },
+    clear: () => {
+      try {
+        storage.removeItem(key);
+      } catch {
+        // nothing to clear
+      }
+    },
+  };
+}
+
+export interface BffClientOptions {
+  /** The service's base URL, e.g. `https://chat-bff.example.com`. */
+  baseUrl: string;
+  /** Default: memory only (a reload starts a new session). */
+  tokenStore?: TokenStore;
+  /** How often a send is retried (same Idempotency-Key) after a network error, 429, 502, 503 or 504. Default 2. */
+  sendRetries?: number;
+  /** A 429 is retried only when Retry-After is at most this many seconds. Default 5. */
+  maxRetryWaitSeconds?: number;
+  /** Injected for tests or other runtimes. Default: the global fetch and EventSource. */
+  fetch?: typeof fetch;
+  EventSource?: typeof EventSource;
+  /** Default setTimeout-based sleep; tests may shorten it. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+interface RequestOptions {
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Send the held token (default true). */
+  auth?: boolean;
+}
+
+const TYPING_INTERVAL_MS = 5000;
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+
+export class BffClient {
+  private readonly baseUrl: string;
+  private readonly tokens: TokenStore;
+  private readonly fetchImpl: typeof fetch;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private token: string | undefined;
+  private lastTyping = 0;
+
+  constructor(private readonly options: BffClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.tokens = options.tokenStore ?? memoryTokenStore();
+    this.token = this.tokens.get();
+    // Unbound fetch throws "Illegal invocation" in browsers.
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+  }
+
+  /** The newest session token received, if any. */
+  get sessionToken(): string | undefined {
+    return this.token;
+  }
+
+  /** Forgets the session token (the next startSession starts a new session). */
+  forgetSession(): void {
+    this.token = undefined;
+    this.tokens.clear();
+  }
+
+  /**
+   * Resumes the held session (200) or, without one, starts a new session
+   * (201). A held token that is no longer valid is dropped and a new session
+   * started; `replacedExpired` says so.
+   */
+  async startSession(options: StartSessionOptions = {}): Promise<StartedSession> {
+    if (this.token !== undefined) {
+      try {
+        const resumed = await this.request<SessionView>('POST', '/guest-session', { body: options });
+        return { ...resumed.body, resumed: true, replacedExpired: false };
+      } catch (error) {
+        if (!(error instanceof BffError && error.sessionLost) || options.startNew) throw error;
+      }
+      const started = await this.request<SessionView>('POST', '/guest-session', { body: options, auth: false });
+      return { ...started.body, resumed: false, replacedExpired: true };
+    }
+    const started = await this.request<SessionView>('POST', '/guest-session', { body: options, auth: false });
+    return { ...started.body, resumed: false, replacedExpired: false };
+  }
+
+  async getSession(): Promise<SessionView> {
+    return (await this.request<SessionView>('GET', '/guest-session')).body;
+  }
+
+  /** Ends the conversation (Genesys closeSession) and forgets the token. */
+  async endSession(): Promise<void> {
+    try {
+      await this.request('DELETE', '/guest-session');
+    } finally {
+      this.forgetSession();
+    }
+  }
+
+  async getAttributes(): Promise<AttributesView> {
+    return (await this.request<AttributesView>('GET', '/guest-attributes')).body;
+  }
+
+  /** Replaces the browser-settable attributes (PUT). They reach Genesys with the next message. */
+  async setAttributes(attributes: Attributes): Promise<AttributesView> {
+    return (await this.request<AttributesView>('PUT', '/guest-attributes', { body: attributes })).body;
+  }
+
+  /** Merges attributes (PATCH); a `null` value removes the key. */
+  async updateAttributes(changes: Record<string, string | null>): Promise<AttributesView> {
+    return (await this.request<AttributesView>('PATCH', '/guest-attributes', { body: changes })).body;
+  }
+
+  /**
+   * Sends the guest's text (or a quick-reply answer) and returns the message
+   * as Genesys echoed it. Retried after a network error or a 429/502/503/504
+   * with the same Idempotency-Key, so a retry never makes a second message.
+   */
+  async send(input: SendInput, options: SendOptions = {}): Promise<ChatMessage> {
+    const body = typeof input === 'string' ? { text: input } : input;
+    const key = options.idempotencyKey ?? randomKey();
+    const retries = this.options.sendRetries ?? 2;
+    const maxWait = this.options.maxRetryWaitSeconds ?? 5;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const sent = await this.request<{ message: ChatMessage }>('POST', '/messages', { body, headers: { 'Idempotency-Key': key } });
+        return sent.body.message;
+      } catch (error) {
+        if (!(error instanceof BffError) || attempt >= retries) throw error;
+        const retryable = error.status === 0 || RETRYABLE_STATUS.has(error.status);
+        const wait = error.retryAfterSeconds ?? 0.5 * 2 ** attempt;
+        if (!retryable || wait > maxWait) throw error;
+        await this.sleep(wait * 1000);
+      }
+    }
+  }
+
+  /** A page of history, oldest first within the page; page 1 is the newest. */
+  async history(options: { page?: number; pageSize?: number } = {}): Promise<HistoryPage> {
+    const query = new URLSearchParams();
+    if (options.page !== undefined) query.set('page', String(options.page));
+    if (options.pageSize !== undefined) query.set('pageSize', String(options.pageSize));
+    const qs = query.toString();
+    return (await this.request<HistoryPage>('GET', `/messages${qs ? `?${qs}` : ''}`)).body;
+  }
+
+  /** Tells the agent the guest is typing; at most once every 5 s (more is dropped here). */
+  async typing(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastTyping < TYPING_INTERVAL_MS) return;
+    this.lastTyping = now;
+    await this.request('POST', '/typing');
+  }
+
+  /** A short-lived, origin-bound ticket for EventSource (which cannot send headers). */
+  async streamTicket(): Promise<{ ticket: string; expiresAt: string }> {
+    return (await this.request<{ ticket: string; expiresAt: string }>('POST', '/messages/stream-ticket')).body;
+  }
+
+  /** Opens the live event stream; it reconnects by itself until closed or the session ends. */
+  stream(handlers: StreamHandlers, options: StreamOptions = {}): LiveStream {
+    const EventSourceImpl = this.options.EventSource ?? EventSource;
+    return new LiveStream(this, (ticket) => new EventSourceImpl(`${this.baseUrl}/messages/stream?ticket=${encodeURIComponent(ticket)}`), handlers, options);
+  }
+
+  private async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<{ status: number; body: T }> {
+    const headers: Record<string, string> = { Accept: 'application/json', ...options.headers };
+    if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+    const useToken = options.auth !== false && this.token !== undefined;
+    if (useToken) headers.Authorization = `Bearer ${this.token}`;
+    let res: Response;
+    try {
+      res = await this.fetchImpl(`${this.baseUrl}${path}`, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        mode: 'cors',
+        credentials: 'omit',
+        cache: 'no-store',
+      });
+    } catch {
+      throw new BffError({
+        status: 0,
+        code: 'network_error',
+        message: `The chat service at ${this.baseUrl} could not be reached (it may be down, or this page's origin is not allowed to call it).`,
+      });
+    }
+    const text = await res.text().catch(() => '');
+    let body: unknown;
+    try {
+      body = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    if (!res.ok) {
+      const problem = (typeof body === 'object' && body !== null ? body : {}) as Problem;
+      const error = new BffError({
+        status: res.status,
+        code: typeof problem.code === 'string' ? problem.code : `http_${res.status}`,
+        message: typeof problem.detail === 'string' ? problem.detail : `The chat service answered ${res.status}.`,
+        retryAfterSeconds: parseRetryAfter(res.headers.get('Retry-After')),
+        requestId: typeof problem.requestId === 'string' ? problem.requestId : (res.headers.get('X-Request-Id') ?? undefined),
+        problem,
+      });
+      // A token the service refuses (or a session that ended) is of no further use.
+      if (useToken && error.sessionLost) this.forgetSession();
+      throw error;
+    }
+    const token = (body as { sessionToken?: unknown } | undefined)?.sessionToken;
+    if (typeof token === 'string' && token !== '') {
+      this.token = token;
+      this.tokens.set(token);
+    }
+    return { status: res.status, body: body as T };
+  }
+}
+
+export type StreamState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+export interface StreamHandlers {
+  /** Every message: the agent's and bot's, and the guest's own echoes (dedupe by `id`). */
+  message?(message: ChatMessage): void;
+  typing?(event: { durationMs?: number }): void;
+  /** `disconnect` with `readOnly: true` means the agent ended the conversation. */
+  presence?(event: { presence: string; readOnly?: boolean }): void;
+  /** Session events from the service; the last one of a stream carries `reconnect`. */
+  session?(event: { state: string; detail?: string; reconnect?: boolean }): void;
+  /**
+   * The stream is open. Load (or reload) history here: after a reconnect
+   * (`reconnected: true`) messages may have arrived while it was down.
+   */
+  open?(info: { reconnected: boolean }): void;
+  /** The stream's state changed (for a status line). */
+  state?(state: StreamState): void;
+  /** The stream stopped for good: the session ended or its token was refused. */
+  error?(error: BffError): void;
+}
+
+export interface StreamOptions {
+  /** First reconnect delay in ms (doubles each failure, with jitter). Default 1000. */
+  initialDelayMs?: number;
+  /** Longest reconnect delay in ms. Default 30000. */
+  maxDelayMs?: number;
+}
+
+/** The live stream: EventSource per connection, a fresh ticket for each, reconnect with backoff. */
+export class LiveStream {
+  private source: EventSource | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private failures = 0;
+  private connections = 0;
+  private current: StreamState = 'connecting';
+  private closed = false;
+
+  constructor(
+    private readonly client: BffClient,
+    private readonly open: (ticket: string) => EventSource,
+    private readonly handlers: StreamHandlers,
+    private readonly options: StreamOptions,
+  ) {
+    void this.connect();
+  }
+
+  get state(): StreamState {
+    return this.current;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.source?.close();
+    this.source = undefined;
+    this.setState('closed');
+  }
+
+  private setState(state: StreamState): void {
+    if (state === this.current) return;
+    this.current = state;
+    this.handlers.state?.(state);
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed) return;
+    this.setState(this.connections === 0 && this.failures === 0 ? 'connecting' : 'reconnecting');
+    let ticket: string;
+    try {
+      ticket = (await this.client.streamTicket()).ticket;
+    } catch (error) {
+      if (error instanceof BffError && (error.sessionLost || error.status === 403)) return this.stop(error);
+      return this.retry(error instanceof BffError ? error.retryAfterSeconds : undefined);
+    }
+    if (this.closed) return;
+    const source = this.open(ticket);
+    this.source = source;
+    const data = (event: Event): unknown => {
+      try {
+        return JSON.parse((event as MessageEvent<string>).data);
+      } catch {
+        return undefined;
+      }
+    };
+    source.addEventListener('message', (e) => {
+      const message = data(e) as ChatMessage | undefined;
+      if (message) this.handlers.message?.(message);
+    });
+    source.addEventListener('typing', (e) => this.handlers.typing?.((data(e) ?? {}) as { durationMs?: number }));
+    source.addEventListener('presence', (e) => {
+      const presence = data(e) as { presence: string; readOnly?: boolean } | undefined;
+      if (presence) this.handlers.presence?.(presence);
+    });
+    source.addEventListener('session', (e) => {
+      const event = data(e) as { state: string; detail?: string; reconnect?: boolean } | undefined;
+      if (!event || source !== this.source) return;
+      if (event.state === 'open') {
+        const reconnected = this.connections > 0 || this.failures > 0;
+        this.connections++;
+        this.failures = 0;
+        this.setState('open');
+        this.handlers.open?.({ reconnected });
+        return;
+      }
+      this.handlers.session?.(event);
+      if (event.reconnect === undefined) return;
+      // The stream's final event.
+      source.close();
+      this.source = undefined;
+      if (event.reconnect) {
+        // Another instance can take over at once; a little jitter spreads the herd.
+        this.schedule(Math.random() * 250);
+      } else {
+        this.stop(new BffError({ status: 410, code: 'session_expired', message: event.detail || 'The chat session has ended.' }));
+      }
+    });
+    // EventSource would retry with the same (soon expired) ticket; reconnect with a new one instead.
+    source.addEventListener('error', () => {
+      if (source !== this.source || this.closed) return;
+      source.close();
+      this.source = undefined;
+      this.retry();
+    });
+  }
+
+  private retry(retryAfterSeconds?: number): void {
+    const initial = this.options.initialDelayMs ?? 1000;
+    const max = this.options.maxDelayMs ?? 30_000;
+    const backoff = Math.min(max, initial * 2 ** this.failures) * (0.8 + Math.random() * 0.4);
+    this.failures++;
+    this.schedule(Math.max(backoff, (retryAfterSeconds ?? 0) * 1000));
+  }
+
+  private schedule(ms: number): void {
+    if (this.closed) return;
+    this.setState('reconnecting');
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.connect(), ms);
+  }
+
+  private stop(error: BffError): void {
+    this.close();
+    this.handlers.error?.(error);
+  }
+}
+
+function parseRetryAfter(value: string | null): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
+}
+
+/** A v4 UUID from getRandomValues (randomUUID needs a secure context; a LAN http:// page is not one). */
+function randomKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6]! & 0x0f) | 0x40;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}

@@ -1,0 +1,315 @@
+// The demo chat page: plain DOM, the browser client, no build step.
+// Message text is always set with textContent, never parsed as HTML.
+import { BffClient, BffError, sessionStorageTokenStore } from './bffClient.js';
+
+/** @typedef {import('./bffClient.js').ChatMessage} ChatMessage */
+/** @typedef {import('./bffClient.js').StartSessionOptions} StartSessionOptions */
+/** @typedef {import('./bffClient.js').LiveStream} LiveStream */
+
+/** @param {string} id */
+const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+const ui = {
+  status: byId('status'),
+  notice: byId('notice'),
+  noticeText: byId('notice-text'),
+  noticeAction: /** @type {HTMLButtonElement} */ (byId('notice-action')),
+  messages: byId('messages'),
+  typing: byId('typing'),
+  form: /** @type {HTMLFormElement} */ (byId('composer')),
+  text: /** @type {HTMLTextAreaElement} */ (byId('text')),
+  send: /** @type {HTMLButtonElement} */ (byId('send')),
+};
+
+/** Where the service is: `?bff=` in the page URL, window.BFF_URL, the bff-url meta tag, or the local default. */
+function serviceUrl() {
+  const fromQuery = new URLSearchParams(location.search).get('bff');
+  const fromWindow = Reflect.get(window, 'BFF_URL');
+  const meta = /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="bff-url"]'));
+  return fromQuery || (typeof fromWindow === 'string' && fromWindow) || meta?.content || 'http://localhost:8080';
+}
+
+const client = new BffClient({ baseUrl: serviceUrl(), tokenStore: sessionStorageTokenStore() });
+/** @type {LiveStream | undefined} */
+let live;
+let maxTextBytes = 4096;
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let typingTimer;
+
+// ------------------------------------------------------------------ status and notices
+
+/** @param {string} text @param {'open' | 'down' | 'idle'} state */
+function setStatus(text, state) {
+  ui.status.textContent = text;
+  ui.status.dataset.state = state;
+}
+
+/**
+ * Shows a message above the conversation, with an optional action button.
+ * @param {string} text
+ * @param {{ kind?: 'error' | 'info', action?: { label: string, run: () => void } }} [options]
+ */
+function showNotice(text, options = {}) {
+  ui.noticeText.textContent = text;
+  ui.notice.dataset.kind = options.kind ?? 'error';
+  const action = options.action;
+  ui.noticeAction.hidden = !action;
+  ui.noticeAction.textContent = action ? action.label : '';
+  ui.noticeAction.onclick = action
+    ? () => {
+        hideNotice();
+        action.run();
+      }
+    : null;
+  ui.notice.hidden = false;
+}
+
+function hideNotice() {
+  ui.notice.hidden = true;
+}
+
+const newChat = { label: 'Start a new chat', run: () => void startChat({ startNew: true }) };
+
+/** Words for every error the service (or the network) can give. @param {unknown} error */
+function describe(error) {
+  if (!(error instanceof BffError)) return 'Something went wrong. Please try again.';
+  switch (error.code) {
+    case 'network_error':
+      return 'The chat service cannot be reached: it may be down, or your connection is offline. Please try again in a moment.';
+    case 'session_expired':
+    case 'unauthorized':
+      return 'Your chat session has expired. Start a new chat to continue.';
+    case 'rate_limited':
+      return `You are sending messages too quickly. Please wait ${error.retryAfterSeconds ?? 'a few'} seconds and try again.`;
+    case 'message_too_long':
+      return `That message is too long (at most ${maxTextBytes} bytes). Please shorten it.`;
+    case 'upstream_unavailable':
+      return 'The chat service cannot reach Genesys Cloud right now. Please try again shortly.';
+    case 'origin_not_allowed':
+      return 'This website is not allowed to use the chat service.';
+    default:
+      return error.message || 'Something went wrong. Please try again.';
+  }
+}
+
+/** @param {unknown} error */
+function showError(error) {
+  if (error instanceof BffError && error.sessionLost) {
+    setComposerEnabled(false);
+    showNotice(describe(error), { action: { label: 'Start a new chat', run: () => void startChat() } });
+    return;
+  }
+  showNotice(describe(error));
+}
+
+// ------------------------------------------------------------------ messages
+
+/** @param {ChatMessage} message */
+function authorOf(message) {
+  if (message.direction === 'inbound') return { css: 'from-guest', label: 'You' };
+  if (message.originatingEntity === 'bot') return { css: 'from-bot', label: message.from?.name || 'Bot' };
+  return { css: 'from-agent', label: message.from?.name || 'Agent' };
+}
+
+/** @param {ChatMessage} message */
+function textOf(message) {
+  return message.text ?? message.buttonResponse?.text ?? '';
+}
+
+/** @param {ChatMessage} message */
+function render(message) {
+  if (message.type === 'event') return;
+  const existing = ui.messages.querySelector(`li[data-id="${CSS.escape(message.id)}"]`);
+  if (existing) return;
+
+  const author = authorOf(message);
+  const item = document.createElement('li');
+  item.className = `message ${author.css}`;
+  item.dataset.id = message.id;
+  item.dataset.time = message.time;
+
+  const who = document.createElement('span');
+  who.className = 'who';
+  who.textContent = author.label;
+  const separator = document.createElement('span');
+  separator.className = 'visually-hidden';
+  separator.textContent = ': ';
+  who.append(separator);
+
+  const bubble = document.createElement('p');
+  bubble.className = 'bubble';
+  bubble.textContent = textOf(message);
+  item.append(who, bubble);
+
+  for (const card of message.cards ?? []) {
+    const box = document.createElement('div');
+    box.className = 'card';
+    if (card.title) {
+      const title = document.createElement('strong');
+      title.textContent = card.title;
+      box.append(title);
+    }
+    if (card.description) box.append(document.createTextNode(card.description));
+    item.append(box);
+  }
+
+  if (message.quickReplies?.length) {
+    const group = document.createElement('div');
+    group.className = 'quick-replies';
+    group.setAttribute('role', 'group');
+    group.setAttribute('aria-label', 'Quick replies');
+    for (const reply of message.quickReplies) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = reply.text;
+      button.addEventListener('click', () => void sendMessage({ quickReply: { text: reply.text, payload: reply.payload, originatingMessageId: message.id } }));
+      group.append(button);
+    }
+    item.append(group);
+  }
+
+  const time = document.createElement('time');
+  time.dateTime = message.time;
+  time.textContent = new Date(message.time).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  item.append(time);
+
+  // Keep the list in time order: history reloaded after a reconnect may fill a gap.
+  let after = /** @type {Element | null} */ (ui.messages.lastElementChild);
+  while (after && /** @type {HTMLElement} */ (after).dataset.time && /** @type {string} */ (/** @type {HTMLElement} */ (after).dataset.time) > message.time) {
+    after = after.previousElementSibling;
+  }
+  if (after) after.after(item);
+  else ui.messages.prepend(item);
+
+  if (message.direction === 'outbound') setTyping(false);
+  refreshQuickReplies();
+  ui.messages.scrollTop = ui.messages.scrollHeight;
+}
+
+/** Only the newest message's quick replies can be answered, and only while it is the newest. */
+function refreshQuickReplies() {
+  const last = ui.messages.lastElementChild;
+  for (const button of ui.messages.querySelectorAll('.quick-replies button')) {
+    /** @type {HTMLButtonElement} */ (button).disabled = ui.text.disabled || button.closest('li') !== last;
+  }
+}
+
+/** @param {boolean} on @param {number} [durationMs] */
+function setTyping(on, durationMs = 5000) {
+  clearTimeout(typingTimer);
+  ui.typing.textContent = on ? 'The agent is typing…' : '';
+  if (on) typingTimer = setTimeout(() => setTyping(false), durationMs);
+}
+
+async function loadHistory() {
+  try {
+    const page = await client.history({ pageSize: 100 });
+    for (const message of page.messages) render(message);
+  } catch (error) {
+    showError(error);
+  }
+}
+
+/** @param {boolean} enabled */
+function setComposerEnabled(enabled) {
+  ui.text.disabled = !enabled;
+  ui.send.disabled = !enabled;
+  refreshQuickReplies();
+}
+
+// ------------------------------------------------------------------ session and stream
+
+/** @param {StartSessionOptions} [options] */
+async function startChat(options = {}) {
+  live?.close();
+  setComposerEnabled(false);
+  setTyping(false);
+  setStatus('Connecting…', 'idle');
+  try {
+    const session = await client.startSession(options);
+    maxTextBytes = session.limits.maxTextBytes;
+    if (!session.resumed) ui.messages.replaceChildren();
+    if (session.replacedExpired) showNotice('Your previous chat had expired, so a new one has started.', { kind: 'info' });
+    else hideNotice();
+    openStream();
+    if (session.readOnly) endedByAgent();
+    else setComposerEnabled(true);
+  } catch (error) {
+    setStatus('Not connected', 'down');
+    if (error instanceof BffError && error.code === 'network_error') {
+      showNotice(describe(error), { action: { label: 'Try again', run: () => void startChat(options) } });
+    } else {
+      showError(error);
+    }
+  }
+}
+
+function openStream() {
+  live = client.stream({
+    // Load history whenever the stream (re)opens: nothing sent meanwhile is missed.
+    open: () => {
+      setStatus('Connected', 'open');
+      void loadHistory();
+    },
+    state: (state) => {
+      if (state === 'reconnecting') setStatus('Reconnecting…', 'down');
+    },
+    message: render,
+    typing: (event) => setTyping(true, event.durationMs),
+    presence: (event) => {
+      if (event.presence === 'disconnect' && event.readOnly) endedByAgent();
+    },
+    error: (error) => {
+      setStatus('Disconnected', 'down');
+      showError(error);
+    },
+  });
+}
+
+function endedByAgent() {
+  setComposerEnabled(false);
+  setTyping(false);
+  showNotice('The agent has ended this conversation.', { kind: 'info', action: newChat });
+}
+
+/** @param {import('./bffClient.js').SendInput} input */
+async function sendMessage(input) {
+  try {
+    const message = await client.send(input);
+    hideNotice();
+    render(message);
+    return true;
+  } catch (error) {
+    showError(error);
+    return false;
+  }
+}
+
+// ------------------------------------------------------------------ composer
+
+ui.form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  const text = ui.text.value.trim();
+  if (text === '') return;
+  if (new TextEncoder().encode(text).length > maxTextBytes) {
+    showNotice(`That message is too long (at most ${maxTextBytes} bytes). Please shorten it.`);
+    return;
+  }
+  ui.text.value = '';
+  void sendMessage(text).then((sent) => {
+    // Give the text back so that nothing typed is lost.
+    if (!sent && ui.text.value === '') ui.text.value = text;
+  });
+});
+
+ui.text.addEventListener('keydown', (event) => {
+  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    ui.form.requestSubmit();
+  }
+});
+
+ui.text.addEventListener('input', () => {
+  if (ui.text.value.trim() !== '') client.typing().catch(() => undefined);
+});
+
+void startChat();

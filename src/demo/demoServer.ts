@@ -1,0 +1,137 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+
+/**
+ * A tiny static server for the demo chat page (examples/static-chat) and the
+ * browser client module, on its own port: the page's origin differs from the
+ * service's, so the browser applies CORS exactly as it will on a real site.
+ */
+export interface DemoServerOptions {
+  port: number;
+  host: string;
+  /** The page's folder; only its direct children with a known extension are served. */
+  pageDir: string;
+  /** The browser client ES module, served as /bffClient.js. */
+  clientScript(): Promise<string>;
+  /** The service URL the page should call, for the hostname the browser used (localhost or 127.0.0.1). */
+  serviceUrlFor(hostname: string): string;
+}
+
+export interface DemoServer {
+  /** http://localhost:PORT/ */
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+};
+
+const PAGE_FILE = /^\/([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)$/;
+const BFF_META = /<meta name="bff-url" content="[^"]*">/;
+
+function escapeAttribute(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** An http(s) origin-like base URL, or undefined. */
+function httpUrl(value: string | null): string | undefined {
+  if (!value) return undefined;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:' ? url.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function hostnameOf(req: IncomingMessage): string {
+  try {
+    return new URL(`http://${req.headers.host ?? 'localhost'}`).hostname;
+  } catch {
+    return 'localhost';
+  }
+}
+
+export async function startDemoServer(options: DemoServerOptions): Promise<DemoServer> {
+  const send = (res: ServerResponse, status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}) => {
+    res.writeHead(status, {
+      'Content-Type': type,
+      'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+      ...headers,
+    });
+    res.end(body);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      send(res, 405, 'text/plain; charset=utf-8', 'Method not allowed', { Allow: 'GET, HEAD' });
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://demo.invalid');
+    if (url.pathname === '/' || url.pathname === '/index.html') {
+      const bff = httpUrl(url.searchParams.get('bff')) ?? options.serviceUrlFor(hostnameOf(req));
+      const html = (await readFile(path.join(options.pageDir, 'index.html'), 'utf8')).replace(
+        BFF_META,
+        `<meta name="bff-url" content="${escapeAttribute(bff)}">`,
+      );
+      // The page runs under a strict policy: its own scripts and styles only, and fetch/EventSource to the service.
+      const csp = `default-src 'self'; connect-src 'self' ${bff}; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+      send(res, 200, TYPES['.html']!, html, { 'Content-Security-Policy': csp });
+      return;
+    }
+    if (url.pathname === '/bffClient.js') {
+      send(res, 200, TYPES['.js']!, await options.clientScript());
+      return;
+    }
+    const match = PAGE_FILE.exec(url.pathname);
+    const type = match ? TYPES[path.extname(match[1]!)] : undefined;
+    if (!match || !type) {
+      send(res, 404, 'text/plain; charset=utf-8', 'Not found');
+      return;
+    }
+    let body: Buffer;
+    try {
+      body = await readFile(path.join(options.pageDir, match[1]!));
+    } catch {
+      send(res, 404, 'text/plain; charset=utf-8', 'Not found');
+      return;
+    }
+    send(res, 200, type, body);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', `The demo page could not be served: ${error instanceof Error ? error.message : String(error)}`);
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  let stopped: Promise<void> | undefined;
+  return {
+    url: `http://localhost:${port}/`,
+    port,
+    stop: () =>
+      (stopped ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      })),
+  };
+}

@@ -1,0 +1,177 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Simulator } from '../../simulator';
+import { ConfigError, isUnconfigured } from '../config/schema';
+import { startDemoServer, type DemoServer } from './demoServer';
+
+/**
+ * The embedded default (CONTRACT §2): with no Genesys configuration at all,
+ * outside production, `npm start` runs the service against a local Genesys
+ * simulator and serves the demo chat page on a second port, so that a new
+ * user sees a working chat within a minute. The simulator is imported only
+ * here, and only then: a production process never loads it (and the
+ * production image does not even contain it).
+ */
+
+export const DEFAULT_DEMO_PORT = 3000;
+const DEFAULT_SERVICE_PORT = 8080;
+
+const GREETING =
+  'Hello! I am the local Genesys simulator’s scripted bot. Write anything and I will echo it; try “quick replies” or “disconnect”.';
+
+export interface EmbeddedDefault {
+  /** The environment for loadConfig: the user's, pointed at the simulator, allowing the demo page's origins. */
+  env: NodeJS.ProcessEnv;
+  simulator: Simulator;
+  demo: DemoServer;
+  /** The page's origins on the service's CORS allowlist. */
+  demoOrigins: string[];
+  /** Tells the demo page where the service listens; returns the lines to print for the user. */
+  serviceStarted(serviceUrl: string): string[];
+  stop(): Promise<void>;
+}
+
+/** True when `npm start` should run the embedded default rather than report missing configuration. */
+export function embeddedDefaultApplies(env: NodeJS.ProcessEnv): boolean {
+  return isUnconfigured(env) && env.NODE_ENV?.trim() !== 'production';
+}
+
+/** The repository root (the folder holding package.json), from src/demo or dist/src/demo. */
+function repositoryRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`no package.json above ${__dirname}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+/**
+ * The browser client as an ES module: the compiled file when running the
+ * build (`npm start`), a fresh transpile of client/bffClient.ts when running
+ * from source (`npm run dev`, tests), so the page never gets a stale client.
+ */
+function clientScriptLoader(root: string): () => Promise<string> {
+  if (!__filename.endsWith('.ts')) {
+    const built = path.join(root, 'dist/client/bffClient.js');
+    return async () => {
+      try {
+        return await readFile(built, 'utf8');
+      } catch {
+        throw new Error(`${built} is missing; run \`npm run build\``);
+      }
+    };
+  }
+  return async () => {
+    const ts = await import('typescript');
+    const source = await readFile(path.join(root, 'client/bffClient.ts'), 'utf8');
+    return ts.transpileModule(source, {
+      compilerOptions: { target: ts.ScriptTarget.ES2020, module: ts.ModuleKind.ES2020 },
+      fileName: 'bffClient.ts',
+    }).outputText;
+  };
+}
+
+function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    throw new ConfigError([`${name} must be a whole number from 0 to 65535 (got "${raw}")`]);
+  }
+  return n;
+}
+
+async function loadSimulator(): Promise<typeof import('../../simulator')> {
+  try {
+    return await import('../../simulator');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
+    throw new ConfigError([
+      'No Genesys configuration is set, and this build has no development simulator for the embedded demo (dist/simulator). ' +
+        'Set GENESYS_REGION, GENESYS_DEPLOYMENT_ID, CORS_ALLOWED_ORIGINS and SESSION_SECRET (see .env.example).',
+    ]);
+  }
+}
+
+export async function startEmbeddedDefault(env: NodeJS.ProcessEnv): Promise<EmbeddedDefault> {
+  const demoPort = port(env, 'DEMO_PORT', DEFAULT_DEMO_PORT);
+  let servicePort = port(env, 'PORT', DEFAULT_SERVICE_PORT);
+  // Loopback unless told otherwise: this is a local demo (a container sets HOST=0.0.0.0).
+  const host = env.HOST?.trim() || '127.0.0.1';
+  const root = repositoryRoot();
+
+  const { startSimulator } = await loadSimulator();
+  const simulator = await startSimulator({
+    record: false, // runs for as long as the user likes; recording would grow without bound
+    autoStart: true,
+    agent: { typingDelayMs: 300, replyDelayMs: 900, greeting: GREETING },
+  });
+
+  let demo: DemoServer;
+  try {
+    demo = await startDemoServer({
+      port: demoPort,
+      host,
+      pageDir: path.join(root, 'examples/static-chat'),
+      clientScript: clientScriptLoader(root),
+      serviceUrlFor: (hostname) => `http://${hostname === '127.0.0.1' ? '127.0.0.1' : 'localhost'}:${servicePort}`,
+    });
+  } catch (error) {
+    await simulator.stop();
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new ConfigError([`DEMO_PORT: port ${demoPort} is in use; set DEMO_PORT to a free port for the demo page`]);
+    }
+    throw error;
+  }
+
+  const demoOrigins = [`http://localhost:${demo.port}`, `http://127.0.0.1:${demo.port}`];
+  const userOrigins = (env.CORS_ALLOWED_ORIGINS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '' && !demoOrigins.includes(s));
+
+  const embeddedEnv: NodeJS.ProcessEnv = {
+    ...env,
+    HOST: host,
+    GENESYS_REGION: 'mypurecloud.com',
+    GENESYS_DEPLOYMENT_ID: simulator.deploymentId,
+    GENESYS_CLIENT_ID: simulator.credentials.clientId,
+    GENESYS_CLIENT_SECRET: simulator.credentials.clientSecret,
+    GENESYS_LOGIN_URL: simulator.urls.loginUrl,
+    GENESYS_API_URL: simulator.urls.apiUrl,
+    GENESYS_CDN_URL: simulator.urls.cdnUrl,
+    GENESYS_WEBMESSAGING_URL: simulator.urls.webMessagingUrl,
+    GENESYS_ORIGIN: demoOrigins[0],
+    CORS_ALLOWED_ORIGINS: [...demoOrigins, ...userOrigins].join(','),
+    // A fresh key per run: sessions do not outlive the process, nor does the simulator.
+    SESSION_SECRET: env.SESSION_SECRET?.trim() || randomBytes(48).toString('base64url'),
+  };
+
+  return {
+    env: embeddedEnv,
+    simulator,
+    demo,
+    demoOrigins,
+    serviceStarted(serviceUrl) {
+      servicePort = Number(new URL(serviceUrl).port);
+      return [
+        '',
+        'No Genesys configuration found: running the embedded demo (the BFF, a local Genesys Cloud simulator and a demo chat page).',
+        `  Open the demo chat:  ${demo.url}`,
+        `  The BFF (the API):   http://localhost:${servicePort}  (reference: http://localhost:${servicePort}/openapi.json)`,
+        `  Genesys simulator:   ${simulator.url}  (scripted bot: echoes your text; try "quick replies" or "disconnect")`,
+        'To use your own Genesys Cloud deployment, set GENESYS_REGION, GENESYS_DEPLOYMENT_ID, CORS_ALLOWED_ORIGINS and SESSION_SECRET',
+        '(cp .env.example .env, then fill it in). Stop with Ctrl+C.',
+        '',
+      ];
+    },
+    async stop() {
+      await demo.stop();
+      await simulator.stop();
+    },
+  };
+}
