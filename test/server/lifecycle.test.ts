@@ -235,8 +235,9 @@ describe('src/main.ts as a process', () => {
     let stderr = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    // 'close', not 'exit': only then has all of the child's output been read.
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      child.on('exit', (code, signal) => resolve({ code, signal })),
+      child.on('close', (code, signal) => resolve({ code, signal })),
     );
     return { child, exited, stdout: () => stdout, stderr: () => stderr };
   }
