@@ -52,6 +52,14 @@ const tokenErrorSchema = z.object({ error: z.string().regex(/^[a-z_.]{1,64}$/) }
 
 const DEFAULT_RECHECK_AFTER_MS = 60_000;
 
+/** No token can be had: Genesys refused the credentials or could not be reached. */
+export class TokenUnavailableError extends AppError {
+  constructor(options: ConstructorParameters<typeof AppError>[2]) {
+    super('upstream_unavailable', 'Genesys Cloud is not available to this service right now; please retry shortly.', options);
+    this.name = 'TokenUnavailableError';
+  }
+}
+
 /** How far ahead of expiry a token is replaced: max(60 s, 10 %), but never more than half its lifetime. */
 export function refreshMarginMs(lifetimeMs: number): number {
   return Math.min(Math.max(60_000, lifetimeMs * 0.1), lifetimeMs / 2);
@@ -69,11 +77,10 @@ type Attempt =
   | { kind: 'transient'; reason: string; status?: number; timedOut: boolean; retryAfterMs?: number };
 
 interface Failure {
-  error: AppError;
+  error: TokenUnavailableError;
   detail: string;
   /** Before this instant callers fail fast instead of asking Genesys again. */
   retryAt: number;
-  refused: boolean;
 }
 
 export class TokenCache {
@@ -100,7 +107,7 @@ export class TokenCache {
     this.lastState = { ok: false, detail: `Fetching the first OAuth token from ${options.loginUrl}.` };
   }
 
-  /** A valid access token; waits only when none is cached. Rejects with AppError upstream_unavailable. */
+  /** A valid access token; waits only when none is cached. Rejects with TokenUnavailableError (upstream_unavailable). */
   async getToken(): Promise<string> {
     const now = this.now();
     const token = this.current;
@@ -209,7 +216,7 @@ export class TokenCache {
     return token;
   }
 
-  private refused(outcome: Extract<Attempt, { kind: 'refused' }>): AppError {
+  private refused(outcome: Extract<Attempt, { kind: 'refused' }>): TokenUnavailableError {
     const { loginUrl } = this.options;
     const why = outcome.oauthError ? `${outcome.oauthError}, HTTP ${outcome.status}` : `HTTP ${outcome.status}`;
     const detail =
@@ -220,29 +227,26 @@ export class TokenCache {
     // Once per distinct refusal: a re-check that finds the same problem is not news.
     if (this.failure?.detail === detail) this.options.logger.debug(log, detail);
     else this.options.logger.error(log, detail);
-    return this.fail(detail, this.recheckAfterMs, true, {
+    return this.fail(detail, this.recheckAfterMs, {
       status: 503,
       logDetail: { reason: 'oauth_credentials_rejected', ...log },
     });
   }
 
-  private unreachable(outcome: Extract<Attempt, { kind: 'transient' }>, attempts: number): AppError {
+  private unreachable(outcome: Extract<Attempt, { kind: 'transient' }>, attempts: number): TokenUnavailableError {
     const { loginUrl } = this.options;
     const detail = `Could not obtain an OAuth token from ${loginUrl} (${outcome.reason}, ${attempts} attempt${attempts === 1 ? '' : 's'}); retrying in the background.`;
     this.options.logger.error({ loginUrl, status: outcome.status, reason: outcome.reason, attempts }, detail);
-    return this.fail(detail, outcome.retryAfterMs ?? this.retry.maxDelayMs, false, {
+    return this.fail(detail, outcome.retryAfterMs ?? this.retry.maxDelayMs, {
       status: outcome.timedOut ? 504 : 503,
       logDetail: { reason: 'oauth_unreachable', loginUrl, status: outcome.status, attempts },
     });
   }
 
-  private fail(detail: string, waitMs: number, refused: boolean, options: { status: number; logDetail: Record<string, unknown> }): AppError {
-    const error = new AppError('upstream_unavailable', 'Genesys Cloud is not available to this service right now; please retry shortly.', {
-      ...options,
-      retryAfterSeconds: Math.ceil(waitMs / 1000),
-    });
+  private fail(detail: string, waitMs: number, options: { status: number; logDetail: Record<string, unknown> }): TokenUnavailableError {
+    const error = new TokenUnavailableError({ ...options, retryAfterSeconds: Math.ceil(waitMs / 1000) });
     const now = this.now();
-    this.failure = { error, detail, retryAt: now + waitMs, refused };
+    this.failure = { error, detail, retryAt: now + waitMs };
     const serving = this.current && now < this.current.expiresAt ? this.current : undefined;
     this.setState(
       serving

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AppError } from '../../http/problem';
 import type { Logger } from '../../observability/logger';
 import type { CheckState } from '../../observability/readiness';
+import { TokenUnavailableError } from '../oauth/tokenCache';
 import { originMismatches } from './allowedDomains';
 import { PlatformApiError, type PlatformClient } from './platformClient';
 import { RefreshingValue } from './refreshingValue';
@@ -94,6 +95,8 @@ export class DeploymentCheck {
     });
     const parsed = webDeploymentSchema.safeParse(data);
     if (!parsed.success) {
+      const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+      this.options.logger.error({ deploymentId: this.options.deploymentId, issues }, 'Genesys answered the deployment request with an unexpected body');
       throw new AppError('upstream_unavailable', 'Genesys answered the deployment request with an unexpected body.', { status: 502 });
     }
     const { id, name, status, allowAllDomains, allowedDomains } = parsed.data;
@@ -127,8 +130,9 @@ export class DeploymentCheck {
           `Genesys has no Messenger deployment with this GENESYS_DEPLOYMENT_ID in ${region} (404 ${upstream.code ?? 'not found'}): ` +
           'copy the id from Admin > Message > Messenger Deployments and check that GENESYS_REGION is the region of your Genesys Cloud org.',
       });
-    } else if (error instanceof AppError && !upstream) {
-      this.setState({ ok: false, detail: 'The Messenger deployment cannot be checked without an OAuth token (see the token check).' });
+    } else if (error instanceof TokenUnavailableError) {
+      // The token check reports (and logs) the cause.
+      this.setState({ ok: false, detail: 'The Messenger deployment cannot be checked without an OAuth token (see the token check).' }, 'warn');
     } else if (stale) {
       // Through a Genesys hiccup the check reports the status last read.
       const last = stateOf(stale);
@@ -138,9 +142,10 @@ export class DeploymentCheck {
     }
   }
 
-  private setState(state: DeploymentState): void {
+  /** Logs a failing state once, when it first appears. */
+  private setState(state: DeploymentState, level: 'warn' | 'error' = 'error'): void {
     if (!state.ok && state.detail !== this.lastState.detail) {
-      this.options.logger.error({ deploymentId: this.options.deploymentId, status: state.status }, state.detail);
+      this.options.logger[level]({ deploymentId: this.options.deploymentId, status: state.status }, state.detail);
     }
     this.lastState = state;
     this.options.onState?.(state);
