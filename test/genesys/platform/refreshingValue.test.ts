@@ -1,0 +1,81 @@
+import { RefreshingValue } from '../../../src/genesys/platform/refreshingValue';
+import { eventually, manualClock } from './support';
+
+describe('RefreshingValue', () => {
+  let value: RefreshingValue<number> | undefined;
+  afterEach(() => value?.close());
+
+  /** A load that counts calls and answers from a script (a number, or an Error to throw). */
+  function scripted(...answers: Array<number | Error>) {
+    let calls = 0;
+    const load = async () => {
+      const answer = answers[Math.min(calls, answers.length - 1)]!;
+      calls++;
+      await new Promise((resolve) => setImmediate(resolve));
+      if (answer instanceof Error) throw answer;
+      return answer;
+    };
+    return { load, calls: () => calls };
+  }
+
+  it('loads once for any number of concurrent callers', async () => {
+    const source = scripted(1);
+    value = new RefreshingValue({ load: source.load, ttlMs: 60_000, retryMs: 1_000 });
+
+    const results = await Promise.all(Array.from({ length: 50 }, () => value!.get()));
+
+    expect(new Set(results)).toEqual(new Set([1]));
+    expect(source.calls()).toBe(1);
+  });
+
+  it('re-loads in the background every TTL', async () => {
+    const source = scripted(1, 2, 3, 4);
+    value = new RefreshingValue({ load: source.load, ttlMs: 20, retryMs: 20 });
+    value.refresh();
+
+    await eventually(() => expect(value!.peek()).toBe(4));
+    expect(source.calls()).toBeGreaterThanOrEqual(4);
+  });
+
+  it('serves a stale value at once and refreshes it behind the caller', async () => {
+    const clock = manualClock();
+    const source = scripted(1, 2);
+    value = new RefreshingValue({ load: source.load, ttlMs: 60_000, retryMs: 1_000, now: clock.now });
+    await value.get();
+
+    clock.advance(60_000);
+    await expect(value.get()).resolves.toBe(1);
+    await eventually(() => expect(value!.peek()).toBe(2));
+    expect(source.calls()).toBe(2);
+  });
+
+  it('keeps the last good value when a re-load fails, and reports the failure', async () => {
+    const clock = manualClock();
+    const failures: Array<[unknown, number | undefined]> = [];
+    const source = scripted(1, new Error('Genesys hiccup'));
+    value = new RefreshingValue({ load: source.load, ttlMs: 1_000, retryMs: 500, now: clock.now, onFailed: (e, stale) => failures.push([e, stale]) });
+    await value.get();
+
+    clock.advance(1_000);
+    await value.get();
+    await eventually(() => expect(failures).toHaveLength(1));
+
+    expect(failures[0]![1]).toBe(1);
+    await expect(value.get()).resolves.toBe(1);
+    expect(source.calls()).toBe(2);
+  });
+
+  it('after a failed first load, fails fast until the retry time instead of loading per caller', async () => {
+    const clock = manualClock();
+    const source = scripted(new Error('unreachable'), 7);
+    value = new RefreshingValue({ load: source.load, ttlMs: 60_000, retryMs: 30_000, now: clock.now });
+
+    await expect(value.get()).rejects.toThrow('unreachable');
+    for (let i = 0; i < 10; i++) await expect(value.get()).rejects.toThrow('unreachable');
+    expect(source.calls()).toBe(1);
+
+    clock.advance(30_000);
+    await expect(value.get()).resolves.toBe(7);
+    expect(source.calls()).toBe(2);
+  });
+});
