@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Router } from 'express';
 import type { Config } from './config/schema';
 import { createApp } from './http/app';
+import { answerClientError } from './http/clientError';
 import type { Logger } from './observability/logger';
 import { Readiness } from './observability/readiness';
 import { createPlatformSide } from './genesys/platform';
@@ -40,6 +41,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     res.once('close', () => inFlight.delete(res));
   });
   server.on('request', app);
+  server.on('clientError', answerClientError);
   server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

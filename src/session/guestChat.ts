@@ -153,6 +153,10 @@ export class GuestChat {
         return { message: earlier };
       }
     }
+    // An ended conversation refuses messages; that is the guest's state, not Genesys failing.
+    if ((await session.ready()).readOnly) {
+      throw new AppError('conflict', 'The conversation has ended; start a new one with POST /guest-session and { "startNew": true }.');
+    }
     const customAttributes = undeliveredAttributes(claims);
     try {
       const message = input.quickReply

@@ -1,0 +1,457 @@
+import fc from 'fast-check';
+import { startSimulator, type Simulator } from '../../simulator';
+import { identityToken, startStack, type Stack } from '../support/stack';
+import {
+  checkProblem,
+  heapUsedAfterGc,
+  internalsIn,
+  PAGE_ORIGIN,
+  rawBytes,
+  rawRequest,
+  type RawRequest,
+  type RawResponse,
+} from './support';
+
+/**
+ * Property-based tests over every endpoint (issue 7): whatever arrives
+ * (malformed or huge JSON, wrong types and content types, deep nesting,
+ * prototype keys, lone surrogates, garbage headers) the answer is a 2xx or a
+ * 4xx problem+json with a code, never a 5xx, never internals; the process
+ * stays up, Object.prototype stays clean and memory stays bounded.
+ */
+
+const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 1);
+const runs = (n: number) => Math.max(1, Math.round(n * RUNS));
+
+let sim: Simulator;
+let stack: Stack;
+/** Valid session tokens (and stream tickets) the fuzzer mixes in, so requests get past authentication. */
+const pool: { token: string; ticket: string }[] = [];
+const prototypeNames = Object.getOwnPropertyNames(Object.prototype).sort();
+
+beforeAll(async () => {
+  // Not recording: the simulator shares this process's heap, which the memory property measures.
+  sim = await startSimulator({ record: false, agent: { typingDelayMs: 1, replyDelayMs: 2 } });
+  // Few upstream sockets: the hub's LRU bound is part of what keeps memory flat.
+  stack = await startStack({ simulator: sim, env: { GUEST_SOCKET_MAX: '32', LOG_LEVEL: 'info' } });
+  for (let i = 0; i < 12; i++) {
+    const { token } = await stack.newSession({ attributes: { plan: `p${i}` } });
+    const auth = { Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN };
+    const ticket = await stack.http.post('/messages/stream-ticket').set(auth);
+    pool.push({ token, ticket: ticket.body.ticket as string });
+    // Some conversations have ended: every route must handle a read-only session too.
+    if (i % 4 === 3) expect((await stack.http.delete('/guest-session').set(auth)).status).toBe(204);
+  }
+}, 30_000);
+
+afterAll(async () => {
+  await stack.close();
+  await sim.stop();
+});
+
+// ------------------------------------------------------------------ arbitraries
+
+const ENDPOINTS: [string, string][] = [
+  ['GET', '/healthz'],
+  ['GET', '/readyz'],
+  ['GET', '/openapi.json'],
+  ['POST', '/guest-session'],
+  ['GET', '/guest-session'],
+  ['DELETE', '/guest-session'],
+  ['GET', '/guest-attributes'],
+  ['PUT', '/guest-attributes'],
+  ['PATCH', '/guest-attributes'],
+  ['POST', '/messages'],
+  ['GET', '/messages'],
+  ['GET', '/messages/stream'],
+  ['POST', '/messages/stream-ticket'],
+  ['POST', '/typing'],
+];
+
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD', 'TRACE', 'PROPFIND', 'PURGE'];
+
+/** Anything Node's HTTP client lets through in a header value: tab, visible ASCII, Latin-1. */
+const headerChar = fc.oneof(fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff }), fc.constant(0x09)).map((c) => String.fromCharCode(c));
+const headerString = (maxLength = 120) => fc.string({ unit: headerChar, maxLength });
+
+const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c));
+const oddChar = fc.constantFrom('\u0000', '\u0007', '\u001b', '\u007f', '\u200b', '\u200d', '\u202e', '\u2028', '\u2029', '\ufeff', '\ufffd', '\uffff', 'e\u0301', '👩‍👩‍👧', '𝕏', '\\', '"', '</script>', '${x}', '%00', '../');
+const weirdText = (maxLength = 64) =>
+  fc.string({ unit: fc.oneof({ weight: 6, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) }, { weight: 2, arbitrary: oddChar }, { weight: 1, arbitrary: loneSurrogate }), maxLength });
+
+const PROTO_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf', '__defineGetter__', '__lookupSetter__'];
+const keyArb = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...PROTO_KEYS) },
+  { weight: 2, arbitrary: fc.constantFrom('firstName', 'email', 'plan', 'customerId', '', ' ', 'a'.repeat(201)) },
+  { weight: 4, arbitrary: weirdText(24) },
+);
+
+/** A JSON object written as key/value pairs, so `__proto__` stays an own key in the text. */
+class Obj {
+  constructor(readonly entries: [string, J][]) {}
+}
+type J = null | boolean | number | string | J[] | Obj;
+
+function toJson(value: J): string {
+  if (value instanceof Obj) return `{${value.entries.map(([k, v]) => `${JSON.stringify(k)}:${toJson(v)}`).join(',')}}`;
+  if (Array.isArray(value)) return `[${value.map(toJson).join(',')}]`;
+  return JSON.stringify(value);
+}
+
+const scalar: fc.Arbitrary<J> = fc.oneof(
+  fc.constant(null),
+  fc.boolean(),
+  fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom(1e308, -0, 2 ** 53 + 1)),
+  weirdText(40),
+  fc.nat({ max: 6000 }).map((n) => '€'.repeat(n)),
+);
+const { tree } = fc.letrec<{ tree: J }>((tie) => ({
+  tree: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    scalar,
+    fc.array(tie('tree'), { maxLength: 4 }),
+    fc.array(fc.tuple(keyArb, tie('tree')), { maxLength: 5 }).map((e) => new Obj(e)),
+  ),
+}));
+const obj = (entries: fc.Arbitrary<[string, J]>[]) =>
+  fc.tuple(...entries.map((e) => fc.option(e, { nil: undefined })), fc.array(fc.tuple(keyArb, tree), { maxLength: 2 })).map((parts) => {
+    const extra = parts.pop() as [string, J][];
+    return new Obj([...(parts as ([string, J] | undefined)[]).filter((p): p is [string, J] => p !== undefined), ...extra]);
+  });
+const field = (name: string, value: fc.Arbitrary<J>) => value.map((v) => [name, v] as [string, J]);
+const stringish = fc.oneof({ weight: 4, arbitrary: weirdText(80) }, { weight: 1, arbitrary: tree });
+const attributes = fc.array(fc.tuple(keyArb, fc.oneof({ weight: 4, arbitrary: weirdText(60) }, { weight: 1, arbitrary: tree })), { maxLength: 6 }).map((e) => new Obj(e));
+
+const sessionBody = obj([
+  field('firstName', stringish),
+  field('email', stringish),
+  field('attributes', fc.oneof({ weight: 4, arbitrary: attributes }, { weight: 1, arbitrary: tree })),
+  field('identityToken', fc.oneof(weirdText(40), fc.constant('eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.'))),
+  field('startNew', fc.oneof(fc.boolean(), tree)),
+]);
+const hostileMessage = obj([
+  field('text', fc.oneof({ weight: 5, arbitrary: stringish }, { weight: 1, arbitrary: fc.nat({ max: 5000 }).map((n) => 'x'.repeat(n)) })),
+  field('quickReply', fc.oneof(obj([field('text', stringish), field('payload', stringish), field('originatingMessageId', stringish)]), tree)),
+]);
+/** Valid sends too, so the deeper paths (rate limits, read-only sessions, Genesys) are reached. */
+const messageBody = fc.oneof(
+  { weight: 2, arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 300 }).filter((t) => t.trim() !== '').map((t) => new Obj([['text', t]])) },
+  { weight: 3, arbitrary: hostileMessage },
+);
+const attributesBody = fc.oneof({ weight: 4, arbitrary: attributes }, { weight: 1, arbitrary: tree });
+
+const deep = fc.tuple(fc.integer({ min: 1, max: 20_000 }), fc.constantFrom('[', '{"a":', '{"attributes":{"k":')).map(([n, open]) => {
+  const close = open === '[' ? ']' : '}'.repeat((open.match(/{/g) ?? []).length);
+  return open.repeat(n) + (open === '[' ? '' : '1') + close.repeat(n);
+});
+
+const rawBody: fc.Arbitrary<string | Buffer | undefined> = fc.oneof(
+  { weight: 2, arbitrary: fc.constant(undefined) },
+  { weight: 4, arbitrary: fc.oneof(sessionBody, messageBody, attributesBody, tree).map(toJson) },
+  { weight: 1, arbitrary: fc.json({ maxDepth: 4 }) },
+  { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 200 }) },
+  { weight: 1, arbitrary: fc.constantFrom('{', '{"text":', '{"text":"unterminated', '[1,]', 'nul', '{"a":1}{"b":2}', '\ufeff{"text":"bom"}', '{"text":"\\ud800"}', '{"text":"\\udfff\\ud800"}', '{"__proto__":{"polluted":"yes"}}', '{"constructor":{"prototype":{"polluted":"yes"}}}') },
+  { weight: 1, arbitrary: deep },
+  { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 20_000, max: 60_000 }), fc.constantFrom('x', 'é', '😀')).map(([n, c]) => JSON.stringify({ text: c.repeat(Math.ceil(n / Buffer.byteLength(c))) })) },
+  { weight: 1, arbitrary: fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)) },
+);
+
+const authorization = fc.oneof(
+  { weight: 2, arbitrary: fc.constant(undefined) },
+  { weight: 5, arbitrary: fc.nat().map((i) => `Bearer ${pool[i % pool.length]!.token}`) },
+  {
+    weight: 2,
+    arbitrary: fc.tuple(fc.nat(), fc.nat(), fc.integer({ min: 0, max: 7 })).map(([i, at, bit]) => {
+      const t = pool[i % pool.length]!.token;
+      const p = at % t.length;
+      return `Bearer ${t.slice(0, p)}${String.fromCharCode(t.charCodeAt(p) ^ (1 << bit))}${t.slice(p + 1)}`.replace(/[^\t\x20-\x7e\x80-\xff]/g, 'A');
+    }),
+  },
+  { weight: 1, arbitrary: fc.nat().map((i) => `Bearer ${pool[i % pool.length]!.ticket}`) },
+  { weight: 2, arbitrary: headerString() },
+  { weight: 1, arbitrary: fc.constantFrom('Bearer', 'Bearer ', 'Basic dXNlcjpwYXNz', 'bearer a.b.c.d.e', 'Bearer ....', 'Bearer a b', 'Bearer eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIiwia2lkIjoieCJ9....') },
+);
+const origin = fc.oneof(
+  { weight: 2, arbitrary: fc.constant(undefined) },
+  { weight: 5, arbitrary: fc.constant(PAGE_ORIGIN) },
+  { weight: 2, arbitrary: fc.constantFrom('https://shop.example.com', 'https://a.example.org', 'null', 'https://evil.example', 'http://localhost:3000.evil.example', 'HTTP://LOCALHOST:3000', 'http://localhost:3000/', 'file://') },
+  { weight: 1, arbitrary: headerString(60) },
+);
+const contentType = fc.oneof(
+  { weight: 2, arbitrary: fc.constant(undefined) },
+  { weight: 5, arbitrary: fc.constant('application/json') },
+  { weight: 2, arbitrary: fc.constantFrom('application/json; charset=utf-8', 'application/merge-patch+json', 'application/json; charset=latin1', 'application/json; charset=utf-16', 'application/json; charset=bogus', 'text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', 'application/', '*/*') },
+  { weight: 1, arbitrary: headerString(60) },
+);
+const extraHeaders = fc.record(
+  {
+    'Idempotency-Key': fc.oneof(headerString(40), fc.constantFrom('x'.repeat(201), 'k-1', ' ', 'é')),
+    'X-Request-Id': headerString(200),
+    'X-Forwarded-For': headerString(60),
+    'Content-Encoding': fc.constantFrom('gzip', 'deflate', 'br', 'identity', 'zstd', 'x-garbage'),
+    Accept: headerString(40),
+    'Accept-Encoding': headerString(20),
+    Cookie: headerString(60),
+    Range: fc.constantFrom('bytes=0-1', 'bytes=-1', 'garbage'),
+  },
+  { requiredKeys: [] },
+);
+const path = fc.oneof(
+  { weight: 8, arbitrary: fc.constant(undefined) },
+  { weight: 1, arbitrary: fc.constantFrom('/messages?page=0', '/messages?pageSize=1000', '/messages?page=abc&pageSize=1e3', '/messages?page=1&page=2', '/messages/stream?ticket=', '/messages/stream?ticket=a&ticket=b', '/messages?__proto__[x]=1', '/guest-session?startNew=true', '/%2e%2e/etc/passwd', '/messages/%ff', '//messages', '/messages/', '/MESSAGES', '/messages/stream?x=' + 'y'.repeat(2000)) },
+  { weight: 1, arbitrary: fc.webPath().map((p) => p || '/') },
+);
+
+interface Shaped extends RawRequest {
+  label: string;
+}
+
+const request: fc.Arbitrary<Shaped> = fc
+  .record({
+    endpoint: fc.constantFrom(...ENDPOINTS),
+    method: fc.option(fc.constantFrom(...METHODS), { freq: 4, nil: undefined }),
+    path,
+    authorization,
+    origin,
+    contentType,
+    extra: extraHeaders,
+    body: rawBody,
+  })
+  .map(({ endpoint, method, path: p, authorization: auth, origin: o, contentType: ct, extra, body }) => {
+    const headers: Record<string, string> = { ...(extra as Record<string, string>) };
+    if (auth !== undefined) headers.Authorization = auth;
+    if (o !== undefined) headers.Origin = o;
+    if (ct !== undefined) headers['Content-Type'] = ct;
+    const m = method ?? endpoint[0];
+    const target = p ?? endpoint[1];
+    return { method: m, path: target, headers, body, label: `${m} ${target}` };
+  });
+
+/** A route-shaped body for one endpoint, with valid authentication: the deeper validation paths. */
+const routeRequest = (method: string, target: string, body: fc.Arbitrary<J>, withAuth = true): fc.Arbitrary<Shaped> =>
+  fc.tuple(body, fc.nat(), fc.option(headerString(40), { nil: undefined })).map(([b, i, key]) => ({
+    method,
+    path: target,
+    label: `${method} ${target}`,
+    body: toJson(b),
+    headers: {
+      'Content-Type': 'application/json',
+      Origin: PAGE_ORIGIN,
+      ...(withAuth ? { Authorization: `Bearer ${pool[i % pool.length]!.token}` } : {}),
+      ...(key !== undefined ? { 'Idempotency-Key': key } : {}),
+    },
+  }));
+
+// ------------------------------------------------------------------ the property
+
+function verdict(req: Shaped, res: RawResponse): string | undefined {
+  if (res.status >= 500) return `${res.status} ${res.text.slice(0, 300)}`;
+  if (res.status < 100) return 'no status';
+  const origin = req.headers?.Origin;
+  const allowed = origin === undefined || ['http://localhost:3000', 'https://shop.example.com', 'https://a.example.org'].includes(origin);
+  if (!allowed && res.headers['access-control-allow-origin'] !== undefined) return `ACAO for a foreign origin ${origin}`;
+  if (req.method === 'HEAD') {
+    if (res.status >= 400 && !/^application\/problem\+json/.test(res.headers['content-type'] ?? '')) return `HEAD ${res.status} not problem+json`;
+    return undefined;
+  }
+  const check = checkProblem(res);
+  return check.ok ? undefined : check.why;
+}
+
+async function answerOf(req: Shaped): Promise<RawResponse> {
+  return rawRequest(stack.service.url, req);
+}
+
+const failures: string[] = [];
+/** What the fuzzer reached: status and code counts, so a run that never got past the edge is noticed. */
+const seen = new Map<string, number>();
+async function holds(req: Shaped): Promise<boolean> {
+  const res = await answerOf(req);
+  let code = '';
+  try {
+    code = res.status >= 400 && req.method !== 'HEAD' ? String((JSON.parse(res.text) as { code?: unknown }).code) : '';
+  } catch {
+    code = '?';
+  }
+  const outcome = `${res.status}${code ? ` ${code}` : ''}`;
+  seen.set(outcome, (seen.get(outcome) ?? 0) + 1);
+  const why = verdict(req, res);
+  if (why) failures.push(`${req.label} ${JSON.stringify(req.headers)} body=${JSON.stringify(String(req.body ?? '').slice(0, 200))} → ${why}`);
+  return why === undefined;
+}
+
+function assertProperty(arb: fc.Arbitrary<Shaped>, numRuns: number) {
+  failures.length = 0;
+  return fc.assert(
+    fc.asyncProperty(arb, (req) => holds(req)),
+    { numRuns: runs(numRuns), seed: SEED, endOnFailure: true },
+  ).catch((error: Error) => {
+    throw new Error(`${error.message.split('\n').slice(0, 3).join('\n')}\nfirst failure: ${failures[0]}\n(FUZZ_SEED=${SEED})`);
+  });
+}
+
+async function stillHealthy(): Promise<void> {
+  const health = await rawRequest(stack.service.url, { method: 'GET', path: '/healthz' });
+  expect(health.status).toBe(200);
+  expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeNames);
+  expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+}
+
+describe('every endpoint under arbitrary input', () => {
+  test('any method, path, headers and body: 2xx or a 4xx problem+json with a code, never a 5xx or internals', async () => {
+    seen.clear();
+    await assertProperty(request, 800);
+    await stillHealthy();
+    // The run got everywhere: past authentication and validation, and into every kind of refusal.
+    const outcomes = [...seen.keys()];
+    for (const expected of ['200', '401 unauthorized', '400 validation_failed', '403 origin_not_allowed', '404 not_found', '415 unsupported_media_type']) {
+      expect(outcomes).toContain(expected);
+    }
+    expect(outcomes.some((o) => o.startsWith('201'))).toBe(true);
+  });
+
+  test('POST /guest-session with session-shaped bodies (prototype keys, wrong types, odd Unicode, huge values)', async () => {
+    await assertProperty(routeRequest('POST', '/guest-session', sessionBody, false), 150);
+    await assertProperty(routeRequest('POST', '/guest-session', sessionBody, true), 100);
+    await stillHealthy();
+  });
+
+  test('PUT and PATCH /guest-attributes with attribute-shaped bodies', async () => {
+    await assertProperty(fc.oneof(routeRequest('PUT', '/guest-attributes', attributesBody), routeRequest('PATCH', '/guest-attributes', attributesBody)), 250);
+    await stillHealthy();
+  });
+
+  test('POST /messages with message-shaped bodies and Idempotency-Key garbage', async () => {
+    seen.clear();
+    await assertProperty(routeRequest('POST', '/messages', messageBody), 250);
+    await stillHealthy();
+    const outcomes = [...seen.keys()];
+    for (const expected of ['201', '400 validation_failed', '409 conflict']) expect(outcomes).toContain(expected);
+  });
+
+  test('identity tokens: validly signed with hostile claims, or forged', async () => {
+    const claims = fc.record(
+      {
+        sub: stringish,
+        given_name: stringish,
+        email: stringish,
+        attributes: fc.oneof(attributes, tree),
+      },
+      { requiredKeys: [] },
+    );
+    const signed = fc.tuple(claims, fc.boolean(), fc.constantFrom(undefined, 'wrong-secret-wrong-secret-wrong-secret!!')).map(
+      ([c, expired, secret]) => ({ c, expired, secret }),
+    );
+    await fc.assert(
+      fc.asyncProperty(signed, async ({ c, expired, secret }) => {
+        // Claims go through JSON so `__proto__` keys survive as data.
+        const payload = JSON.parse(toJson(new Obj(Object.entries(c).map(([k, v]) => [k, v as J])))) as Record<string, unknown>;
+        const token = await identityToken(payload, { expiresIn: expired ? '-1m' : '5m', secret });
+        return holds({
+          method: 'POST',
+          path: '/guest-session',
+          label: 'POST /guest-session (identity)',
+          headers: { 'Content-Type': 'application/json', Origin: PAGE_ORIGIN },
+          body: JSON.stringify({ identityToken: token }),
+        });
+      }),
+      { numRuns: runs(80), seed: SEED },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message.split('\n')[0]}\nfirst failure: ${failures[0]}`);
+    });
+    await stillHealthy();
+  });
+
+  test('malformed HTTP on the wire: a 4xx problem+json (or a closed connection), and the process stays up', async () => {
+    const CRLF = '\r\n';
+    const malformed = fc.oneof(
+      fc.constantFrom(
+        'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n',
+        'POST /messages HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+        'POST /guest-session HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Type: application/json\r\n\r\nzz\r\n{}\r\n0\r\n\r\n',
+        'GET /healthz HTTP/9.9\r\n\r\n',
+        'GET /healthz\r\n\r\n',
+        '\u0000\u0001\u0002\r\n\r\n',
+        `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(70_000)}\r\n\r\n`,
+        'GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n',
+        'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Nul: a\u0000b\r\n\r\n',
+      ),
+      fc.tuple(fc.constantFrom('GET', 'POST', 'BREW', 'G\u00c9T'), headerString(30), fc.string({ unit: 'binary-ascii', maxLength: 80 })).map(
+        ([m, target, junk]) => `${m} /${target} HTTP/1.1${CRLF}Host: x${CRLF}${junk}${CRLF}${CRLF}`,
+      ),
+    );
+    await fc.assert(
+      fc.asyncProperty(malformed, async (text) => {
+        const answer = await rawBytes(stack.service.url, Buffer.from(text, 'latin1'));
+        if (answer === '') return true; // closed without a word is acceptable for garbage on the wire
+        const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1]);
+        if (!(status >= 200 && status < 500)) {
+          failures.push(`${JSON.stringify(text.slice(0, 80))} → ${answer.slice(0, 200)}`);
+          return false;
+        }
+        if (status >= 400 && !/content-type: application\/problem\+json/i.test(answer)) {
+          failures.push(`${JSON.stringify(text.slice(0, 80))} → not problem+json: ${answer.slice(0, 200)}`);
+          return false;
+        }
+        return internalsIn(answer) === undefined;
+      }),
+      { numRuns: runs(60), seed: SEED },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message.split('\n')[0]}\nfirst failure: ${failures.at(-1)}`);
+    });
+    await stillHealthy();
+  });
+
+  test('memory stays bounded: heap after 1,500 more hostile requests is within 40 MB of the warmed-up heap', async () => {
+    const fire = async (n: number, seed: number) => {
+      const reqs = fc.sample(request, { numRuns: n, seed });
+      for (let i = 0; i < reqs.length; i += 8) {
+        await Promise.all(reqs.slice(i, i + 8).map((r) => answerOf(r).catch(() => undefined)));
+      }
+    };
+    await fire(300, SEED + 1);
+    const before = heapUsedAfterGc();
+    await fire(runs(1500), SEED + 2);
+    const after = heapUsedAfterGc();
+    if (process.env.FUZZ_VERBOSE) process.stdout.write(`heap: ${Math.round(before / 2 ** 20)} MB → ${Math.round(after / 2 ** 20)} MB\n`);
+    expect(after - before).toBeLessThan(40 * 2 ** 20);
+    await stillHealthy();
+  });
+});
+
+describe('regressions the fuzzer found', () => {
+  test('a message to an ended conversation is 409 conflict (it was a 502 upstream_unavailable)', async () => {
+    const { token } = await stack.newSession();
+    const auth = { Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN };
+    expect((await stack.http.delete('/guest-session').set(auth)).status).toBe(204);
+    const res = await rawRequest(stack.service.url, {
+      method: 'POST',
+      path: '/messages',
+      headers: { ...auth, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ text: 'anyone there?' }),
+    });
+    expect(res.status).toBe(409);
+    expect(checkProblem(res)).toEqual({ ok: true });
+    expect(JSON.parse(res.text)).toMatchObject({ code: 'conflict', detail: expect.stringContaining('startNew') });
+    // Starting anew makes the same token usable again.
+    expect((await stack.http.post('/guest-session').set(auth).send({ startNew: true })).status).toBe(200);
+    expect((await stack.http.post('/messages').set(auth).send({ text: 'hello again' })).status).toBe(201);
+  });
+
+  test('malformed HTTP that never reaches Express is still answered problem+json (it was a bare 400)', async () => {
+    for (const [text, status] of [
+      ['GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n', 400],
+      [`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(70_000)}\r\n\r\n`, 431],
+    ] as const) {
+      const answer = await rawBytes(stack.service.url, Buffer.from(text, 'latin1'));
+      expect(answer).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(answer).toMatch(/content-type: application\/problem\+json/i);
+      expect(answer).toContain('"code":"validation_failed"');
+    }
+  });
+});
+
+afterAll(() => {
+  if (process.env.FUZZ_VERBOSE) process.stdout.write(`fuzz outcomes: ${JSON.stringify(Object.fromEntries([...seen].sort()))}\n`);
+});
