@@ -29,13 +29,6 @@ nock.back.fixtures = FIXTURES_DIR;
 nock.back.setMode(MODE);
 allowLoopback();
 
-// Each test file loads its own nock, and every copy patches the worker's one `http` module: a copy
-// left active would see the next file's requests first (and refuse them). Leave nothing behind.
-afterAll(() => {
-  nock.restore();
-  nock.cleanAll();
-});
-
 /** nock.back's modes switch the network off entirely; the app under test and loopback servers stay reachable. */
 export function allowLoopback(): void {
   nock.enableNetConnect(LOOPBACK);
