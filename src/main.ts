@@ -26,7 +26,11 @@ async function main(): Promise<void> {
   logger.info({ url: service.url, region: config.genesys.region.domain }, 'listening');
   if (embedded) console.log(embedded.serviceStarted(service.url).join('\n'));
 
+  let stopping = false;
   const shutdown = (signal: string) => {
+    // A signal to the process group also comes forwarded by npm: the drain runs once.
+    if (stopping) return;
+    stopping = true;
     logger.info({ signal }, 'shutdown requested');
     service
       .stop()
@@ -39,8 +43,8 @@ async function main(): Promise<void> {
         },
       );
   };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
 main().catch((error) => {

@@ -75,6 +75,12 @@ function clientScriptLoader(root: string): () => Promise<string> {
   };
 }
 
+/** The demo page's folder and the browser client module it imports. */
+export function demoAssets(): { pageDir: string; clientScript: () => Promise<string> } {
+  const root = repositoryRoot();
+  return { pageDir: path.join(root, 'examples/static-chat'), clientScript: clientScriptLoader(root) };
+}
+
 function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name]?.trim();
   if (!raw) return fallback;
@@ -102,7 +108,7 @@ export async function startEmbeddedDefault(env: NodeJS.ProcessEnv): Promise<Embe
   let servicePort = port(env, 'PORT', DEFAULT_SERVICE_PORT);
   // Loopback unless told otherwise: this is a local demo (a container sets HOST=0.0.0.0).
   const host = env.HOST?.trim() || '127.0.0.1';
-  const root = repositoryRoot();
+  const assets = demoAssets();
 
   const { startSimulator } = await loadSimulator();
   const simulator = await startSimulator({
@@ -116,8 +122,7 @@ export async function startEmbeddedDefault(env: NodeJS.ProcessEnv): Promise<Embe
     demo = await startDemoServer({
       port: demoPort,
       host,
-      pageDir: path.join(root, 'examples/static-chat'),
-      clientScript: clientScriptLoader(root),
+      ...assets,
       serviceUrlFor: (hostname) => `http://${hostname === '127.0.0.1' ? '127.0.0.1' : 'localhost'}:${servicePort}`,
     });
   } catch (error) {
