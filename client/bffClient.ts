@@ -501,6 +501,8 @@ export class LiveStream {
         // Another instance can take over at once; a little jitter spreads the herd.
         this.schedule(Math.random() * 250);
       } else {
+        // The session is gone for good; its token is of no further use.
+        this.client.forgetSession();
         this.stop(new BffError({ status: 410, code: 'session_expired', message: event.detail || 'The chat session has ended.' }));
       }
     });

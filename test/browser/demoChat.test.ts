@@ -1,0 +1,260 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { loadConfig } from '../../src/config/schema';
+import { startDemoServer, type DemoServer } from '../../src/demo/demoServer';
+import { demoAssets, startEmbeddedDefault, type EmbeddedDefault } from '../../src/demo/embeddedDefault';
+import { startService, type RunningService } from '../../src/server';
+import { captureLogger, type CapturedLogger } from '../support/app';
+
+/**
+ * The demo page in a real browser (Debian's Chromium driven by
+ * playwright-core; never a downloaded browser), against the embedded default
+ * exactly as `npm start` builds it: the service, the Genesys simulator, and
+ * the page on its own origin, so the browser enforces CORS for real.
+ *
+ * Screenshots go to test-output/browser/. UPDATE_DEMO_SCREENSHOT=1 also
+ * refreshes docs/demo.png, the README's picture of the demo.
+ */
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ROOT = path.resolve(__dirname, '../..');
+const OUT = path.join(ROOT, 'test-output/browser');
+
+jest.setTimeout(90_000);
+
+let embedded: EmbeddedDefault;
+let service: RunningService;
+let serviceLog: CapturedLogger;
+let browser: Browser;
+let foreign: DemoServer | undefined;
+
+function chromiumMissing(): Error {
+  return new Error(
+    `Chromium is missing at ${CHROMIUM}. Install Debian's package: \`apt-get update && apt-get install -y chromium\` ` +
+      '(.ci/run does this). This test never downloads a browser.',
+  );
+}
+
+beforeAll(async () => {
+  if (!fs.existsSync(CHROMIUM)) throw chromiumMissing();
+  fs.mkdirSync(OUT, { recursive: true });
+  embedded = await startEmbeddedDefault({ NODE_ENV: 'test', PORT: '0', DEMO_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' });
+  // Recording lets the test find each page's Genesys session; a quicker agent keeps the test short.
+  embedded.simulator.setOptions({ record: true, agent: { typingDelayMs: 150, replyDelayMs: 700 } });
+  serviceLog = captureLogger('info');
+  service = await startService(loadConfig(embedded.env), serviceLog.logger);
+  embedded.serviceStarted(service.url);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await foreign?.stop();
+  await service?.stop();
+  await embedded?.stop();
+});
+
+interface OpenedPage {
+  page: Page;
+  console: string[];
+  pageErrors: string[];
+}
+
+/** A fresh browser context (its own sessionStorage) with the page's console captured. */
+async function openPage(url: string): Promise<OpenedPage> {
+  const context = await browser.newContext({ viewport: { width: 760, height: 920 }, locale: 'en-US', timezoneId: 'UTC' });
+  const page = await context.newPage();
+  const opened: OpenedPage = { page, console: [], pageErrors: [] };
+  page.on('console', (m) => opened.console.push(`${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => opened.pageErrors.push(e.message));
+  await page.goto(url);
+  return opened;
+}
+
+const bubbles = (page: Page) => page.locator('#messages li .bubble').allTextContents();
+const waitForBubble = (page: Page, author: 'guest' | 'bot' | 'agent', text: string) =>
+  page.locator(`#messages li.from-${author} .bubble`, { hasText: text }).first().waitFor();
+const waitForStatus = (page: Page, text: string) => page.locator('#status', { hasText: text }).waitFor();
+
+/** The Genesys guest token of the newest session the simulator saw configured. */
+function newestGuestToken(): string {
+  const frame = [...embedded.simulator.received].reverse().find((f) => f.frame.action === 'configureSession');
+  if (!frame) throw new Error('no configureSession frame recorded');
+  return frame.frame.token as string;
+}
+
+async function shoot(page: Page, name: string): Promise<string> {
+  const file = path.join(OUT, `${name}.png`);
+  await page.screenshot({ path: file });
+  return file;
+}
+
+test('a page on an allowed origin: session, send with Enter, typing, the reply, an agent, quick replies, text as text, reload with history', async () => {
+  const { page, pageErrors } = await openPage(embedded.demo.url);
+  expect(embedded.demo.url).toMatch(/^http:\/\/localhost:\d+\/$/);
+
+  // Accessible structure: a labelled composer and a live region for new messages.
+  const log = page.locator('#messages');
+  expect(await log.getAttribute('role')).toBe('log');
+  expect(await log.getAttribute('aria-live')).toBe('polite');
+  await waitForStatus(page, 'Connected');
+  await waitForBubble(page, 'bot', 'scripted bot'); // the autostart greeting
+  const gt = newestGuestToken();
+
+  const composer = page.getByLabel('Your message');
+  await composer.fill('Hello from Chromium');
+  await composer.press('Enter');
+  await waitForBubble(page, 'guest', 'Hello from Chromium');
+  await page.locator('#typing', { hasText: 'typing' }).waitFor();
+  await waitForBubble(page, 'bot', 'You said: Hello from Chromium');
+  expect(await page.locator('#typing').textContent()).toBe('');
+  expect(await composer.inputValue()).toBe('');
+
+  // A human agent joins in (the simulator speaks as one).
+  embedded.simulator.agent.say(gt, 'Hi, I am Alex from the support team. How can I help?', { originatingEntity: 'Human' });
+  await waitForBubble(page, 'agent', 'I am Alex');
+
+  await composer.fill('Can I get some quick replies?');
+  await composer.press('Enter');
+  const yes = page.locator('.quick-replies button', { hasText: 'Yes' });
+  await yes.waitFor();
+  expect(await yes.isEnabled()).toBe(true);
+  await yes.focus();
+  const chat = await shoot(page, 'chat');
+  if (process.env.UPDATE_DEMO_SCREENSHOT === '1') fs.copyFileSync(chat, path.join(ROOT, 'docs/demo.png'));
+
+  await yes.click();
+  await waitForBubble(page, 'guest', 'Yes');
+  await waitForBubble(page, 'bot', 'You chose: Yes');
+  expect(await yes.isDisabled()).toBe(true);
+
+  // Markup in a message is shown as text, never run.
+  const markup = '<img src=x onerror="document.title=\'pwned\'"><b>bold?</b>';
+  await composer.fill(markup);
+  await composer.press('Enter');
+  await waitForBubble(page, 'bot', `You said: ${markup}`);
+  expect(await page.locator('#messages img, #messages b').count()).toBe(0);
+  expect(await page.title()).not.toBe('pwned');
+
+  const before = await bubbles(page);
+  expect(before).toEqual([
+    expect.stringContaining('scripted bot'),
+    'Hello from Chromium',
+    'You said: Hello from Chromium',
+    'Hi, I am Alex from the support team. How can I help?',
+    'Can I get some quick replies?',
+    'What would you like to do?',
+    'Yes',
+    'You chose: Yes',
+    markup,
+    `You said: ${markup}`,
+  ]);
+  const token = await page.evaluate(() => sessionStorage.getItem('genesys-bff.sessionToken'));
+  expect(token).toEqual(expect.any(String));
+
+  // Reload: the token in sessionStorage resumes the same conversation, and history fills the page again.
+  await page.reload();
+  await waitForStatus(page, 'Connected');
+  await waitForBubble(page, 'bot', `You said: ${markup}`);
+  expect(await bubbles(page)).toEqual(before);
+  expect(await page.locator('#messages li.from-agent').count()).toBe(1);
+  expect(await yes.isDisabled()).toBe(true);
+  await shoot(page, 'after-reload');
+  expect(pageErrors).toEqual([]);
+  await page.context().close();
+});
+
+test('every error is shown in words: rate limited, then an expired session, and a new chat starts from the notice', async () => {
+  // The service's second allowed origin for the page: 127.0.0.1 rather than localhost.
+  const { page } = await openPage(embedded.demo.url.replace('localhost', '127.0.0.1'));
+  await waitForStatus(page, 'Connected');
+  await waitForBubble(page, 'bot', 'scripted bot');
+  const gt = newestGuestToken();
+  const composer = page.getByLabel('Your message');
+  const notice = page.getByRole('alert');
+
+  // Several times: the guest's typing notice (sent as the text is typed) counts against the limit too.
+  embedded.simulator.faults.rateLimit({ retryAfter: 30, sessionToken: gt, times: 5 });
+  await composer.fill('one message too many');
+  await composer.press('Enter');
+  await notice.filter({ hasText: 'too quickly' }).waitFor();
+  expect(await notice.textContent()).toContain('30 seconds');
+  expect(await composer.inputValue()).toBe('one message too many'); // nothing typed is lost
+  await shoot(page, 'rate-limited');
+
+  embedded.simulator.faults.expireSession(gt);
+  await notice.filter({ hasText: 'session has expired' }).waitFor();
+  expect(await composer.isDisabled()).toBe(true);
+  await shoot(page, 'session-expired');
+
+  await page.getByRole('button', { name: 'Start a new chat' }).click();
+  await waitForStatus(page, 'Connected');
+  await waitForBubble(page, 'bot', 'scripted bot');
+  expect(await notice.isHidden()).toBe(true);
+  expect(await composer.isEnabled()).toBe(true);
+  expect(newestGuestToken()).not.toBe(gt);
+  await composer.press('Enter');
+  await waitForBubble(page, 'bot', 'You said: one message too many');
+  await page.context().close();
+});
+
+test('a page on an origin that is not allowed fails with the browser’s own CORS error, and the service logs origin_not_allowed', async () => {
+  const servicePort = new URL(service.url).port;
+  foreign = await startDemoServer({ port: 0, host: '127.0.0.1', ...demoAssets(), serviceUrlFor: () => `http://localhost:${servicePort}` });
+  const origin = `http://127.0.0.1:${foreign.port}`;
+  expect(embedded.demoOrigins).not.toContain(origin);
+
+  const opened = await openPage(`${origin}/`);
+  const { page } = opened;
+  await page.getByRole('alert').filter({ hasText: 'cannot be reached' }).waitFor();
+  await waitForStatus(page, 'Not connected');
+
+  // The page's own fetch is refused by the browser, not by the page's code.
+  const rejection = await page.evaluate(async (bff) => {
+    try {
+      const res = await fetch(`${bff}/guest-session`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+      return `answered ${res.status}`;
+    } catch (error) {
+      return String(error);
+    }
+  }, `http://localhost:${servicePort}`);
+  expect(rejection).toBe('TypeError: Failed to fetch');
+  const corsErrors = opened.console.filter((line) => line.includes('has been blocked by CORS policy'));
+  expect(corsErrors.length).toBeGreaterThan(0);
+  expect(corsErrors[0]).toContain(`from origin '${origin}'`);
+  expect(corsErrors[0]).toContain("No 'Access-Control-Allow-Origin' header is present");
+
+  const refusals = serviceLog.lines().filter((l) => l.code === 'origin_not_allowed' && l.origin === origin);
+  expect(refusals.length).toBeGreaterThan(0);
+  expect(refusals[0]).toMatchObject({ status: 403 });
+  await shoot(page, 'origin-not-allowed');
+  await page.context().close();
+});
+
+test('the service goes down: the page says so and reconnects when it is back, reloading history', async () => {
+  const { page } = await openPage(embedded.demo.url);
+  await waitForStatus(page, 'Connected');
+  await waitForBubble(page, 'bot', 'scripted bot');
+  const composer = page.getByLabel('Your message');
+
+  const port = new URL(service.url).port;
+  await service.stop();
+  await waitForStatus(page, 'Reconnecting');
+  await composer.fill('are you there?');
+  await composer.press('Enter');
+  await page.getByRole('alert').filter({ hasText: 'cannot be reached' }).waitFor();
+  expect(await composer.inputValue()).toBe('are you there?');
+  await shoot(page, 'service-down');
+
+  // Another instance on the same address: the sealed token still opens the session.
+  service = await startService(loadConfig({ ...embedded.env, PORT: port }), serviceLog.logger);
+  await waitForStatus(page, 'Connected');
+  await composer.press('Enter');
+  await waitForBubble(page, 'bot', 'You said: are you there?');
+  expect(await page.getByRole('alert').isHidden()).toBe(true);
+  await page.context().close();
+});
