@@ -23,8 +23,6 @@ async function main(): Promise<void> {
   }
   const logger = createLogger({ level: config.logLevel });
   const service = await startService(config, logger);
-  logger.info({ url: service.url, region: config.genesys.region.domain }, 'listening');
-  if (embedded) console.log(embedded.serviceStarted(service.url).join('\n'));
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -45,6 +43,10 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+
+  // Announced only once a signal can stop it: whoever reads these lines may send one at once.
+  logger.info({ url: service.url, region: config.genesys.region.domain }, 'listening');
+  if (embedded) console.log(embedded.serviceStarted(service.url).join('\n'));
 }
 
 main().catch((error) => {

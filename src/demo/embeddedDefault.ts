@@ -91,9 +91,11 @@ function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   return n;
 }
 
-async function loadSimulator(): Promise<typeof import('../../simulator')> {
+function loadSimulator(): typeof import('../../simulator') {
   try {
-    return await import('../../simulator');
+    // require, not import(): resolved the same way compiled (dist/simulator) and from source (tsx, jest).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require('../../simulator') as typeof import('../../simulator');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
     throw new ConfigError([
@@ -110,7 +112,7 @@ export async function startEmbeddedDefault(env: NodeJS.ProcessEnv): Promise<Embe
   const host = env.HOST?.trim() || '127.0.0.1';
   const assets = demoAssets();
 
-  const { startSimulator } = await loadSimulator();
+  const { startSimulator } = loadSimulator();
   const simulator = await startSimulator({
     record: false, // runs for as long as the user likes; recording would grow without bound
     autoStart: true,
