@@ -1,0 +1,261 @@
+import { BffClient, BffError, memoryTokenStore, type StreamState, type TokenStore } from '../../client/bffClient';
+import { loadConfig } from '../../src/config/schema';
+import { startService, type RunningService } from '../../src/server';
+import { captureLogger } from '../support/app';
+import { guestTokenOf, PAGE_ORIGIN, simulatorEnv, startStack, type Stack } from '../support/stack';
+
+/**
+ * The browser client against the real service and the Genesys simulator.
+ * Node stands in for the browser: fetch sends the page's Origin, and a small
+ * fetch-based EventSource plays the browser's (Node 20 has none).
+ */
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ sim: { agent: { typingDelayMs: 5, replyDelayMs: 20 } } });
+});
+afterAll(() => stack.close());
+
+interface Call {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+}
+
+/** fetch as a page on PAGE_ORIGIN would call it, recording each call. */
+function pageFetch(calls: Call[] = []): typeof fetch {
+  return (input, init = {}) => {
+    const headers = { ...(init.headers as Record<string, string>), Origin: PAGE_ORIGIN };
+    calls.push({ method: init.method ?? 'GET', url: String(input), headers });
+    return fetch(input, { ...init, headers });
+  };
+}
+
+/** A minimal EventSource over fetch: named events, `error` when the connection fails or ends. */
+class FetchEventSource extends EventTarget {
+  static opened: FetchEventSource[] = [];
+  private readonly controller = new AbortController();
+  private closed = false;
+
+  constructor(readonly url: string) {
+    super();
+    FetchEventSource.opened.push(this);
+    void this.run();
+  }
+
+  close(): void {
+    this.closed = true;
+    this.controller.abort();
+  }
+
+  private async run(): Promise<void> {
+    try {
+      const res = await fetch(this.url, { headers: { Accept: 'text/event-stream', Origin: PAGE_ORIGIN }, signal: this.controller.signal });
+      if (!res.ok || !res.body) throw new Error(`stream answered ${res.status}`);
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      let buffer = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += value;
+        let cut: number;
+        while ((cut = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          let event = 'message';
+          const data: string[] = [];
+          for (const line of block.split('\n')) {
+            if (line.startsWith('event:')) event = line.slice(6).trim();
+            else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+          }
+          if (data.length > 0 && !this.closed) this.dispatchEvent(new MessageEvent(event, { data: data.join('\n') }));
+        }
+      }
+    } catch {
+      // aborted, refused or failed: reported below like a browser would
+    }
+    if (!this.closed) this.dispatchEvent(new Event('error'));
+  }
+}
+
+function newClient(options: { tokenStore?: TokenStore; calls?: Call[]; baseUrl?: string; fetch?: typeof fetch } = {}) {
+  return new BffClient({
+    baseUrl: options.baseUrl ?? stack.service.url,
+    tokenStore: options.tokenStore,
+    fetch: options.fetch ?? pageFetch(options.calls),
+    EventSource: FetchEventSource as unknown as typeof EventSource,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 50))),
+  });
+}
+
+function until<T>(predicate: () => T | undefined, timeoutMs = 5000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const tick = () => {
+      const value = predicate();
+      if (value !== undefined && value !== false) return resolve(value);
+      if (Date.now() - started > timeoutMs) return reject(new Error('condition not met in time'));
+      setTimeout(tick, 10);
+    };
+    tick();
+  });
+}
+
+test('creates a session, then resumes it from the stored token; the newest token is always kept', async () => {
+  const store = memoryTokenStore();
+  const client = newClient({ tokenStore: store });
+  const started = await client.startSession({ firstName: 'Ada', attributes: { page: '/pricing' } });
+  expect(started).toMatchObject({ resumed: false, replacedExpired: false, newSession: true, readOnly: false, attributes: { page: '/pricing', firstName: 'Ada' } });
+  expect(started.limits.maxTextBytes).toBe(4096);
+  expect(store.get()).toBe(started.sessionToken);
+
+  const reloaded = newClient({ tokenStore: store }); // a page reload: same storage, new client
+  const resumed = await reloaded.startSession();
+  expect(resumed).toMatchObject({ resumed: true, replacedExpired: false, attributes: { page: '/pricing' } });
+  expect(store.get()).toBe(resumed.sessionToken);
+  expect(reloaded.sessionToken).toBe(resumed.sessionToken);
+
+  const state = await reloaded.getSession();
+  expect(store.get()).toBe(state.sessionToken);
+});
+
+test('attributes: PUT replaces, PATCH merges and null removes; each answer’s token is kept', async () => {
+  const client = newClient();
+  await client.startSession({ attributes: { a: '1', b: '2' } });
+  const put = await client.setAttributes({ c: '3' });
+  expect(put.attributes).toEqual({ c: '3' });
+  const tokenAfterPut = client.sessionToken;
+  const patched = await client.updateAttributes({ d: '4', c: null });
+  expect(patched.attributes).toEqual({ d: '4' });
+  expect(client.sessionToken).not.toBe(tokenAfterPut);
+  expect(await client.getAttributes()).toEqual({ attributes: { d: '4' }, locked: [] });
+});
+
+test('send retries a lost answer with the same Idempotency-Key: one message in history', async () => {
+  const calls: Call[] = [];
+  let lose = true;
+  const flaky: typeof fetch = async (input, init) => {
+    const res = await pageFetch(calls)(input, init);
+    if (init?.method === 'POST' && String(input).endsWith('/messages') && lose) {
+      lose = false;
+      throw new TypeError('Failed to fetch'); // the request arrived, the answer did not
+    }
+    return res;
+  };
+  const client = newClient({ fetch: flaky });
+  await client.startSession();
+  const message = await client.send('exactly once, please');
+  expect(message).toMatchObject({ direction: 'inbound', type: 'text', text: 'exactly once, please' });
+
+  const sends = calls.filter((c) => c.method === 'POST' && c.url.endsWith('/messages'));
+  expect(sends).toHaveLength(2);
+  expect(sends[0]!.headers['Idempotency-Key']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  expect(sends[1]!.headers['Idempotency-Key']).toBe(sends[0]!.headers['Idempotency-Key']);
+
+  const history = await client.history({ pageSize: 50 });
+  expect(history.messages.filter((m) => m.text === 'exactly once, please')).toHaveLength(1);
+});
+
+test('failures are BffErrors with the problem code, status and Retry-After', async () => {
+  const client = newClient();
+  await client.startSession();
+
+  const tooLong = await client.send('x'.repeat(4097)).catch((e: unknown) => e);
+  expect(tooLong).toBeInstanceOf(BffError);
+  expect(tooLong).toMatchObject({ code: 'message_too_long', status: 413, problem: { code: 'message_too_long' } });
+
+  const noRetries = new BffClient({ baseUrl: stack.service.url, fetch: pageFetch(), sendRetries: 0 });
+  await noRetries.startSession();
+  const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => noRetries.send(`burst ${i}`)));
+  const limited = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason as BffError;
+  expect(limited).toMatchObject({ code: 'rate_limited', status: 429 });
+  expect(limited.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+  expect(limited.requestId).toEqual(expect.any(String));
+
+  const down = newClient({ baseUrl: 'http://127.0.0.1:9' });
+  await expect(down.startSession()).rejects.toMatchObject({ name: 'BffError', code: 'network_error', status: 0 });
+});
+
+test('a token the service refuses is dropped; startSession then starts a new session and says so', async () => {
+  const store = memoryTokenStore();
+  store.set('not-a-sealed-token');
+  const client = newClient({ tokenStore: store });
+  await expect(client.getSession()).rejects.toMatchObject({ code: 'unauthorized', status: 401, sessionLost: true });
+  expect(client.sessionToken).toBeUndefined();
+  expect(store.get()).toBeUndefined();
+
+  store.set('not-a-sealed-token');
+  const fresh = newClient({ tokenStore: store });
+  const started = await fresh.startSession();
+  expect(started).toMatchObject({ resumed: false, replacedExpired: true, newSession: true });
+  expect(store.get()).toBe(started.sessionToken);
+});
+
+test('typing is sent at most once every 5 seconds', async () => {
+  const calls: Call[] = [];
+  const client = newClient({ calls });
+  await client.startSession();
+  await client.typing();
+  await client.typing();
+  expect(calls.filter((c) => c.url.endsWith('/typing'))).toHaveLength(1);
+});
+
+test('the stream: events, reconnect with a new ticket when the instance restarts (history reload cue), and the end of the session', async () => {
+  const own = await startStack({ simulator: stack.sim });
+  const port = new URL(own.service.url).port;
+  let replacement: RunningService | undefined;
+  try {
+    const before = stack.sim.received.length;
+    const client = newClient({ baseUrl: own.service.url });
+    await client.startSession();
+    const gt = guestTokenOf(stack.sim, before);
+
+    const seen: string[] = [];
+    const opens: boolean[] = [];
+    const states: StreamState[] = [];
+    const errors: BffError[] = [];
+    FetchEventSource.opened = [];
+    const live = client.stream(
+      {
+        open: ({ reconnected }) => opens.push(reconnected),
+        message: (m) => seen.push(`${m.direction}:${m.text}`),
+        typing: () => seen.push('typing'),
+        presence: (p) => seen.push(`presence:${p.presence}`),
+        state: (s) => states.push(s),
+        error: (e) => errors.push(e),
+      },
+      { initialDelayMs: 50, maxDelayMs: 200 },
+    );
+    await until(() => opens.length === 1);
+    expect(opens).toEqual([false]);
+    expect(FetchEventSource.opened[0]!.url).toMatch(/\/messages\/stream\?ticket=/);
+
+    await client.send('hello stream');
+    await until(() => seen.includes('outbound:You said: hello stream'));
+    expect(seen).toEqual(expect.arrayContaining(['inbound:hello stream', 'typing']));
+
+    // The instance drains: the stream's final event says reconnect; the client comes back on a new instance.
+    await own.service.stop();
+    await until(() => states.includes('reconnecting'));
+    replacement = await startService(loadConfig(simulatorEnv(stack.sim, { PORT: port })), captureLogger().logger);
+    await until(() => opens.length === 2, 10_000);
+    expect(opens).toEqual([false, true]);
+    expect(live.state).toBe('open');
+    const tickets = FetchEventSource.opened.map((s) => new URL(s.url).searchParams.get('ticket'));
+    expect(new Set(tickets).size).toBe(tickets.length); // a fresh ticket for every connection
+
+    stack.sim.agent.say(gt, 'after the restart');
+    await until(() => seen.includes('outbound:after the restart'));
+
+    // The Genesys session expires: the stream ends for good and the token is dropped.
+    stack.sim.faults.expireSession(gt);
+    await until(() => errors.length === 1);
+    expect(errors[0]).toMatchObject({ code: 'session_expired', sessionLost: true });
+    expect(live.state).toBe('closed');
+    expect(client.sessionToken).toBeUndefined();
+    live.close();
+  } finally {
+    await replacement?.stop();
+    await own.close();
+  }
+});
