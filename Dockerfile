@@ -11,7 +11,17 @@ RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build
 
+# ---- demo: the embedded default (service + Genesys simulator + demo page) ----
+# Development only: keeps the dev toolchain and dist/simulator. Used by
+# docker-compose.demo.yml (`docker build --target demo .`); never deploy it.
+FROM build AS demo
+ENV NODE_ENV=development HOST=0.0.0.0
+USER node
+EXPOSE 8080 3000
+CMD ["node", "dist/src/main.js"]
+
 # ---- runtime: production dependencies and compiled service only --------------
+# The last stage, so a plain `docker build .` produces this image.
 FROM node:22-bookworm-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
