@@ -66,7 +66,7 @@ interface OpenedPage {
 
 /** A fresh browser context (its own sessionStorage) with the page's console captured. */
 async function openPage(url: string): Promise<OpenedPage> {
-  const context = await browser.newContext({ viewport: { width: 760, height: 920 }, locale: 'en-US', timezoneId: 'UTC' });
+  const context = await browser.newContext({ viewport: { width: 760, height: 980 }, locale: 'en-US', timezoneId: 'UTC' });
   const page = await context.newPage();
   const opened: OpenedPage = { page, console: [], pageErrors: [] };
   page.on('console', (m) => opened.console.push(`${m.type()}: ${m.text()}`));
@@ -125,7 +125,10 @@ test('a page on an allowed origin: session, send with Enter, typing, the reply, 
   expect(await yes.isEnabled()).toBe(true);
   await yes.focus();
   const chat = await shoot(page, 'chat');
-  if (process.env.UPDATE_DEMO_SCREENSHOT === '1') fs.copyFileSync(chat, path.join(ROOT, 'docs/demo.png'));
+  if (process.env.UPDATE_DEMO_SCREENSHOT === '1') {
+    fs.mkdirSync(path.join(ROOT, 'docs'), { recursive: true });
+    fs.copyFileSync(chat, path.join(ROOT, 'docs/demo.png'));
+  }
 
   await yes.click();
   await waitForBubble(page, 'guest', 'Yes');
