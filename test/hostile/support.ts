@@ -370,7 +370,7 @@ export interface Egress {
   connections: string[];
   /** Every name resolved. */
   lookups: string[];
-  /** Requests nock refused (a disallowed host). */
+  /** Requests to hosts other than loopback, which nock refuses (test/setup/env.ts) before any socket exists. */
   blocked: string[];
   restore(): void;
 }
@@ -399,8 +399,10 @@ export function spyOnEgress(): Egress {
     egress.lookups.push(hostname);
     return (originalLookup as (...a: unknown[]) => unknown)(hostname, ...rest);
   };
+  // nock reports every request no interceptor matched; loopback ones then go through to the network (and the connect spy).
   const onNoMatch = (req: { options?: { host?: string; hostname?: string; port?: unknown }; hostname?: string; host?: string }) => {
-    egress.blocked.push(String(req.options?.hostname ?? req.options?.host ?? req.hostname ?? req.host ?? 'unknown'));
+    const host = String(req.options?.hostname ?? req.options?.host ?? req.hostname ?? req.host ?? 'unknown').replace(/:\d+$/, '');
+    if (host !== '127.0.0.1' && host !== 'localhost') egress.blocked.push(host);
   };
   nock.emitter.on('no match', onNoMatch);
   function restore() {
