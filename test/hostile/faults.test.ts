@@ -147,9 +147,13 @@ describe('Platform faults: OAuth token and deployment preflight', () => {
       run: () => deploymentFault(404),
       expected: { answer: '502 upstream_unavailable', serviceRetries: 0, readyz: 'not ready (deployment)', recovered: true, lost: 0, duplicated: 0 },
     },
-  ])('$fault', async ({ run, expected }) => {
-    expect(await run()).toEqual(expected);
-  });
+  ])(
+    '$fault',
+    async ({ run, expected }) => {
+      expect(await run()).toEqual(expected);
+    },
+    60_000,
+  );
 
   test('readiness names the cause and what to do', async () => {
     sim.faults.failRest('token', { status: 401 });
@@ -432,9 +436,13 @@ describe('Guest API and history faults, through the public API', () => {
         };
       },
     },
-  ])('$fault', async ({ run, expected }) => {
-    expect(await run()).toEqual(expected);
-  });
+  ])(
+    '$fault',
+    async ({ run, expected }) => {
+      expect(await run()).toEqual(expected);
+    },
+    60_000,
+  );
 });
 
 describe('4007 (session not found) from Genesys, injected between the service and the Guest API', () => {
@@ -491,7 +499,11 @@ describe('4007 (session not found) from Genesys, injected between the service an
         };
       },
     },
-  ])('$fault', async ({ run, expected }) => {
-    expect(await run()).toEqual(expected);
-  });
+  ])(
+    '$fault',
+    async ({ run, expected }) => {
+      expect(await run()).toEqual(expected);
+    },
+    60_000,
+  );
 });

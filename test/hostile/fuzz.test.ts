@@ -23,6 +23,8 @@ import {
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2 ** 31);
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1);
 const runs = (n: number) => Math.max(1, Math.round(n * RUNS));
+/** Generous: these run in seconds alone, but CI machines share their two cores with other suites. */
+const TIMEOUT_MS = 90_000;
 
 let sim: Simulator;
 let stack: Stack;
@@ -309,18 +311,18 @@ describe('every endpoint under arbitrary input', () => {
       expect(outcomes).toContain(expected);
     }
     expect(outcomes.some((o) => o.startsWith('201'))).toBe(true);
-  });
+  }, TIMEOUT_MS);
 
   test('POST /guest-session with session-shaped bodies (prototype keys, wrong types, odd Unicode, huge values)', async () => {
     await assertProperty(routeRequest('POST', '/guest-session', sessionBody, false), 150);
     await assertProperty(routeRequest('POST', '/guest-session', sessionBody, true), 100);
     await stillHealthy();
-  });
+  }, TIMEOUT_MS);
 
   test('PUT and PATCH /guest-attributes with attribute-shaped bodies', async () => {
     await assertProperty(fc.oneof(routeRequest('PUT', '/guest-attributes', attributesBody), routeRequest('PATCH', '/guest-attributes', attributesBody)), 250);
     await stillHealthy();
-  });
+  }, TIMEOUT_MS);
 
   test('POST /messages with message-shaped bodies and Idempotency-Key garbage', async () => {
     seen.clear();
@@ -328,7 +330,7 @@ describe('every endpoint under arbitrary input', () => {
     await stillHealthy();
     const outcomes = [...seen.keys()];
     for (const expected of ['201', '400 validation_failed', '409 conflict']) expect(outcomes).toContain(expected);
-  });
+  }, TIMEOUT_MS);
 
   test('identity tokens: validly signed with hostile claims, or forged', async () => {
     const claims = fc.record(
@@ -361,7 +363,7 @@ describe('every endpoint under arbitrary input', () => {
       throw new Error(`${error.message.split('\n')[0]}\nfirst failure: ${failures[0]}`);
     });
     await stillHealthy();
-  });
+  }, TIMEOUT_MS);
 
   test('malformed HTTP on the wire: a 4xx problem+json (or a closed connection), and the process stays up', async () => {
     const CRLF = '\r\n';
@@ -401,7 +403,7 @@ describe('every endpoint under arbitrary input', () => {
       throw new Error(`${error.message.split('\n')[0]}\nfirst failure: ${failures.at(-1)}`);
     });
     await stillHealthy();
-  });
+  }, TIMEOUT_MS);
 
   test('memory stays bounded: heap after 1,500 more hostile requests is within 40 MB of the warmed-up heap', async () => {
     const fire = async (n: number, seed: number) => {
@@ -417,7 +419,7 @@ describe('every endpoint under arbitrary input', () => {
     if (process.env.FUZZ_VERBOSE) process.stdout.write(`heap: ${Math.round(before / 2 ** 20)} MB → ${Math.round(after / 2 ** 20)} MB\n`);
     expect(after - before).toBeLessThan(40 * 2 ** 20);
     await stillHealthy();
-  });
+  }, TIMEOUT_MS);
 });
 
 describe('regressions the fuzzer found', () => {

@@ -109,9 +109,9 @@ describe('logs', () => {
     expect(text.length).toBeGreaterThan(1000);
     expect(stack.log.lines().some((l) => l.level === 20)).toBe(true); // debug lines were written
     expect(issued.size).toBeGreaterThan(10);
-    const leaked = [...secrets, ...issued].filter((s) => text.includes(s) || longestPart(s).length >= 16 && text.includes(longestPart(s)));
+    const leaked = [...secrets, ...issued].filter((s) => text.includes(s) || (longestPart(s).length >= 16 && text.includes(longestPart(s))));
     expect(leaked).toEqual([]);
-  });
+  }, 60_000);
 });
 
 /** The longest dot-separated part of a token (a JWE's ciphertext, a JWT's payload), which a truncated log line could still show. */
@@ -374,5 +374,5 @@ describe('egress', () => {
     expect([...new Set(egress.connections)].filter((c) => !allowed.has(c))).toEqual([]);
     expect(egress.lookups.filter((h) => h !== 'localhost' && h !== '127.0.0.1')).toEqual([]);
     expect(egress.blocked).toEqual([]);
-  });
+  }, 60_000);
 });
