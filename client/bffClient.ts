@@ -156,25 +156,27 @@ export function memoryTokenStore(): TokenStore {
  * Keeps the token in sessionStorage: it survives a reload of the tab but not
  * the tab itself, and other tabs get their own chat.
  */
-export function sessionStorageTokenStore(key = 'genesys-bff.sessionToken', storage: Storage = window.sessionStorage): TokenStore {
+export function sessionStorageTokenStore(key = 'genesys-bff.sessionToken', storage?: Storage): TokenStore {
+  // Even reading window.sessionStorage throws where storage is disabled (sandboxed frames, some privacy modes).
+  const store = () => storage ?? window.sessionStorage;
   return {
     get: () => {
       try {
-        return storage.getItem(key) ?? undefined;
+        return store().getItem(key) ?? undefined;
       } catch {
-        return undefined; // storage disabled: behave as memory-less
+        return undefined; // storage disabled: a reload starts a new session
       }
     },
     set: (token) => {
       try {
-        storage.setItem(key, token);
+        store().setItem(key, token);
       } catch {
         // storage full or disabled: the token still lives in the client
       }
     },
     clear: () => {
       try {
-        storage.removeItem(key);
+        store().removeItem(key);
       } catch {
         // nothing to clear
       }

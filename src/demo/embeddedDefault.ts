@@ -110,9 +110,9 @@ export async function startEmbeddedDefault(env: NodeJS.ProcessEnv): Promise<Embe
   let servicePort = port(env, 'PORT', DEFAULT_SERVICE_PORT);
   // Loopback unless told otherwise: this is a local demo (a container sets HOST=0.0.0.0).
   const host = env.HOST?.trim() || '127.0.0.1';
+  const { startSimulator } = loadSimulator();
   const assets = demoAssets();
 
-  const { startSimulator } = loadSimulator();
   const simulator = await startSimulator({
     record: false, // runs for as long as the user likes; recording would grow without bound
     autoStart: true,
