@@ -6,13 +6,15 @@ import { createApp } from './http/app';
 import { answerClientError } from './http/clientError';
 import type { Logger } from './observability/logger';
 import { Readiness } from './observability/readiness';
-import { createPlatformSide } from './genesys/platform';
+import { createPlatformSide, type PlatformSide } from './genesys/platform';
 import { composeChat } from './compose';
 
 export interface RunningService {
   server: http.Server;
   url: string;
   readiness: Readiness;
+  /** The Platform side (OAuth token cache, Platform client), for health tooling and the benchmark. */
+  platform: PlatformSide;
   /** Graceful stop: readiness 503, no new connections, drain, close upstreams. */
   stop(): Promise<void>;
 }
@@ -73,5 +75,5 @@ export async function startService(config: Config, logger: Logger, options: Serv
       logger.info('stopped');
     })());
 
-  return { server, url, readiness, stop };
+  return { server, url, readiness, platform, stop };
 }

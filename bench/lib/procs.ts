@@ -1,0 +1,252 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { requestJson } from './http';
+import { InspectorProfiler } from './profiler';
+
+/**
+ * The service and the simulator as separate processes, as a user runs them:
+ * the service configured only through environment variables that point at
+ * the simulator (the same variables as test/support/stack.ts simulatorEnv).
+ */
+
+export const BUILD_DIR = join(__dirname, '..', '..');
+export const SERVICE_MAIN = join(BUILD_DIR, 'src', 'main.js');
+export const SERVICE_WITH_BENCH_ROUTES = join(BUILD_DIR, 'bench', 'serviceProcess.js');
+export const SIM_MAIN = join(BUILD_DIR, 'bench', 'simProcess.js');
+
+export const PAGE_ORIGIN = 'http://localhost:3000';
+export const SESSION_SECRET = 'bench-session-secret-0123456789-abcdefghijklmnop';
+
+export interface SimInfo {
+  url: string;
+  urls: { loginUrl: string; apiUrl: string; cdnUrl: string; webMessagingUrl: string };
+  deploymentId: string;
+  credentials: { clientId: string; clientSecret: string };
+  adminUrl: string;
+}
+
+export interface SimStats {
+  connectionsOpened: number;
+  openConnections: number;
+  tokenRequests: number;
+  tokenRequestTimes: number[];
+  historyRequests: number;
+  deploymentRequests: number;
+  configRequests: number;
+  rssBytes: number;
+}
+
+export interface SimProcess extends SimInfo {
+  pid: number;
+  admin<T = Record<string, unknown>>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T>;
+  stats(): Promise<SimStats>;
+  stop(): Promise<void>;
+}
+
+export interface ServiceProcess {
+  pid: number;
+  url: string;
+  /** From spawn() to the first /readyz 200. */
+  readyMs: number;
+  /** From spawn() to the first HTTP answer of any status (listening). */
+  listenMs: number;
+  rssBytes(): number;
+  /** Set when started with `inspect`: profiles a window of the service's life. */
+  profiler?: InspectorProfiler;
+  stop(): Promise<void>;
+}
+
+function waitExit(child: ChildProcess, timeoutMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve();
+    }, timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** Resident set size of a process, from /proc (Linux). */
+export function rssOf(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = /VmRSS:\s+(\d+)\s+kB/.exec(status);
+    return match ? Number(match[1]) * 1024 : NaN;
+  } catch {
+    return NaN;
+  }
+}
+
+/** User + system CPU time of a process in ms, from /proc (Linux; clock ticks of 10 ms). */
+export function cpuMsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU used by each process over a window, in ms: `const stop = cpuMeter({service: pid}); ...; stop()`. */
+export function cpuMeter(pids: Record<string, number>): () => Record<string, number> {
+  if (process.env.BENCH_CPU_SPLIT) {
+    const split = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ').slice(11, 13).map(Number);
+    const b = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, split(pid)]));
+    process.on('beforeExit', () => undefined);
+    setTimeout(() => undefined, 0);
+    const report = () => Object.entries(pids).map(([k, pid]) => `${k} user ${(split(pid)[0]! - b[k]![0]!) * 10} sys ${(split(pid)[1]! - b[k]![1]!) * 10}`).join('; ');
+    (globalThis as Record<string, unknown>).__cpuSplit = report;
+  }
+  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMsOf(pid)]));
+  const self = process.cpuUsage();
+  return () => {
+    const split = (globalThis as Record<string, unknown>).__cpuSplit as (() => string) | undefined;
+    if (split) console.log(`cpu split (ms): ${split()}`);
+    const out: Record<string, number> = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMsOf(pid) - before[k]!]));
+    const used = process.cpuUsage(self);
+    out.client = (used.user + used.system) / 1000;
+    return out;
+  };
+}
+
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export async function startSim(options: object, nodeArgs: string[] = []): Promise<SimProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, SIM_MAIN], {
+    env: { ...process.env, SIM_OPTIONS: JSON.stringify(options) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const info = await new Promise<SimInfo>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    const timer = setTimeout(() => reject(new Error('simulator did not start within 10 s')), 10_000);
+    lines.on('line', (line) => {
+      if (!line.startsWith('READY ')) return;
+      clearTimeout(timer);
+      lines.close();
+      child.stdout!.resume();
+      resolve(JSON.parse(line.slice(6)) as SimInfo);
+    });
+    child.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
+  });
+  const admin = async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => {
+    const res = await requestJson(`${info.adminUrl}${path}`, { method, body, timeoutMs: 120_000 });
+    if (res.status !== 200) throw new Error(`sim admin ${path}: ${res.status} ${res.text}`);
+    return res.json as T;
+  };
+  return {
+    ...info,
+    pid: child.pid!,
+    admin,
+    stats: () => admin<SimStats>('GET', '/stats'),
+    async stop() {
+      child.kill('SIGTERM');
+      await waitExit(child, 5000);
+    },
+  };
+}
+
+/** The environment a user would write for this simulator (mirrors test/support/stack.ts simulatorEnv). */
+export function serviceEnv(sim: SimInfo, port: number, overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    LOG_LEVEL: 'info',
+    GENESYS_REGION: 'mypurecloud.com',
+    GENESYS_DEPLOYMENT_ID: sim.deploymentId,
+    GENESYS_LOGIN_URL: sim.urls.loginUrl,
+    GENESYS_API_URL: sim.urls.apiUrl,
+    GENESYS_CDN_URL: sim.urls.cdnUrl,
+    GENESYS_WEBMESSAGING_URL: sim.urls.webMessagingUrl,
+    GENESYS_CLIENT_ID: sim.credentials.clientId,
+    GENESYS_CLIENT_SECRET: sim.credentials.clientSecret,
+    GENESYS_ORIGIN: PAGE_ORIGIN,
+    CORS_ALLOWED_ORIGINS: `${PAGE_ORIGIN},https://shop.example.com`,
+    SESSION_SECRET,
+    SESSIONS_PER_IP_PER_MINUTE: '100000',
+    SHUTDOWN_GRACE_MS: '2000',
+    ...overrides,
+  };
+}
+
+export interface ServiceStart {
+  env: NodeJS.ProcessEnv;
+  port: number;
+  entry?: string;
+  nodeArgs?: string[];
+  /** Service log lines (JSON, stdout) go here. */
+  logFile: string;
+  readyTimeoutMs?: number;
+  /** Open the inspector on an ephemeral loopback port, for window profiles. */
+  inspect?: boolean;
+}
+
+export async function startServiceProcess(start: ServiceStart): Promise<ServiceProcess> {
+  mkdirSync(join(start.logFile, '..'), { recursive: true });
+  const logFd = openSync(start.logFile, 'a');
+  const t0 = performance.now();
+  const nodeArgs = [...(start.nodeArgs ?? []), ...(start.inspect ? ['--inspect=127.0.0.1:0'] : [])];
+  const child = spawn(process.execPath, [...nodeArgs, start.entry ?? SERVICE_MAIN], {
+    env: start.env,
+    stdio: ['ignore', logFd, 'pipe'],
+  });
+  closeSync(logFd);
+  let stderr = '';
+  let inspectorUrl: string | undefined;
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+    inspectorUrl ??= /Debugger listening on (ws:\/\/\S+)/.exec(stderr)?.[1];
+    if (stderr.length > 20_000) stderr = stderr.slice(-20_000);
+  });
+  const url = `http://127.0.0.1:${start.port}`;
+  const deadline = t0 + (start.readyTimeoutMs ?? 15_000);
+  let readyMs = NaN;
+  let listenMs = NaN;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}: ${stderr}`);
+    try {
+      const res = await requestJson(`${url}/readyz`, { timeoutMs: 1000, fresh: true });
+      if (Number.isNaN(listenMs)) listenMs = performance.now() - t0;
+      if (res.status === 200) {
+        readyMs = performance.now() - t0;
+        break;
+      }
+    } catch {
+      // not listening yet
+    }
+    if (performance.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`service not ready within ${start.readyTimeoutMs ?? 15_000} ms: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  const profiler = inspectorUrl ? new InspectorProfiler(inspectorUrl) : undefined;
+  return {
+    pid: child.pid!,
+    url,
+    readyMs,
+    listenMs,
+    rssBytes: () => rssOf(child.pid!),
+    profiler,
+    async stop() {
+      profiler?.close();
+      child.kill('SIGTERM');
+      await waitExit(child, 10_000);
+    },
+  };
+}

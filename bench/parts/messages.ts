@@ -1,0 +1,138 @@
+import { join } from 'node:path';
+import { authHeaders, createSessions } from '../lib/bff';
+import { RawGuest } from '../lib/guestWs';
+import { FastHttpPool } from '../lib/fastHttp';
+import { keepAliveAgent } from '../lib/http';
+import { closedLoop, openLoop, pool, SessionPicker, type LoadResult } from '../lib/load';
+import { cpuMeter, freePort, serviceEnv, startServiceProcess, startSim } from '../lib/procs';
+import { ms, perSec, type Ctx, type PartOutput } from '../lib/report';
+
+/**
+ * Part 1: POST /messages through the service vs the same onMessage on a raw
+ * WebSocket to the simulator (the floor).
+ *
+ * The service keeps its own limit of 5 messages per second per session, so
+ * the load is spread round-robin over many sessions and no session is used
+ * more often than every 250 ms (4/s). The floor's sessions have the
+ * simulator's per-session limit lifted, so only CPU limits the floor.
+ * The scripted agent is off: only the echo comes back, on both paths.
+ */
+export const MESSAGES = {
+  sessions: 1500,
+  spacingMs: 250,
+  concurrency: 64,
+  warmupMs: 2000,
+  saturationMs: 8000,
+  rate: 500,
+  fixedMs: 10_000,
+};
+
+const TEXT = 'Hello, I would like to know where my order is.';
+
+export async function messagesPart(ctx: Ctx): Promise<PartOutput> {
+  const p = MESSAGES;
+  const sim = await startSim({ agent: { enabled: false } });
+  const port = await freePort();
+  const service = await startServiceProcess({
+    env: serviceEnv(sim, port),
+    port,
+    logFile: join(ctx.logDir, 'messages-service.log'),
+    inspect: ctx.profileDir !== undefined,
+  });
+  let through: { saturation: LoadResult; fixed: LoadResult; rssBytes: number; cpuUsPerMessage: Record<string, number> };
+  let floor: { saturation: LoadResult; fixed: LoadResult; cpuUsPerMessage: Record<string, number> };
+  const perMessage = (cpuMs: Record<string, number>, n: number) => Object.fromEntries(Object.entries(cpuMs).map(([k, v]) => [k, Math.round((v * 1000) / n)]));
+  try {
+    ctx.log(`messages: creating ${p.sessions} sessions through the service`);
+    const setupAgent = keepAliveAgent(32);
+    const t0 = performance.now();
+    const tokens = await createSessions(service.url, p.sessions, 32, setupAgent);
+    const createMs = performance.now() - t0;
+    setupAgent.destroy();
+
+    const client = new FastHttpPool(service.url, p.concurrency);
+    const picker = new SessionPicker(tokens, p.spacingMs);
+    const body = JSON.stringify({ text: TEXT });
+    const op = async () => {
+      const token = await picker.next();
+      const res = await client.request('POST', '/messages', authHeaders(token), body);
+      return res.status === 201 ? 'ok' : `http ${res.status}`;
+    };
+    ctx.log('messages: service warm-up, saturation, fixed rate');
+    await closedLoop({ concurrency: p.concurrency, durationMs: p.warmupMs, op });
+    await service.profiler?.start();
+    const cpu = cpuMeter({ service: service.pid, simulator: sim.pid });
+    const saturation = await closedLoop({ concurrency: p.concurrency, durationMs: p.saturationMs, op });
+    const cpuUsPerMessage = perMessage(cpu(), saturation.ok);
+    if (ctx.profileDir) await service.profiler?.stop(join(ctx.profileDir, 'messages-saturation.cpuprofile'));
+    const fixed = await openLoop({ rate: p.rate, durationMs: p.fixedMs, op });
+    through = { saturation, fixed, rssBytes: service.rssBytes(), cpuUsPerMessage };
+    client.close();
+    ctx.log(`messages: CPU per message ${JSON.stringify(cpuUsPerMessage)} us`);
+    ctx.log(`messages: service ${perSec(saturation.throughput)} at saturation, p50 ${ms(fixed.latency.p50)} p99 ${ms(fixed.latency.p99)} at ${p.rate}/s (sessions created in ${Math.round(createMs)} ms)`);
+  } finally {
+    await service.stop();
+  }
+
+  const guests: RawGuest[] = [];
+  try {
+    ctx.log(`messages: floor, ${p.sessions} raw Guest API sockets`);
+    await sim.admin('POST', '/options', { messagesPerSecond: 100 });
+    for (let i = 0; i < p.sessions; i++) guests.push(new RawGuest(sim.urls.webMessagingUrl, sim.deploymentId, 'http://localhost:3000'));
+    await pool(guests, 64, async (g) => {
+      await g.connect();
+      await g.configure();
+    });
+    let cursor = 0;
+    const op = () => guests[cursor++ % guests.length]!.send(TEXT);
+    await closedLoop({ concurrency: p.concurrency, durationMs: p.warmupMs, op });
+    const cpu = cpuMeter({ simulator: sim.pid });
+    const saturation = await closedLoop({ concurrency: p.concurrency, durationMs: p.saturationMs, op });
+    const cpuUsPerMessage = perMessage(cpu(), saturation.ok);
+    const fixed = await openLoop({ rate: p.rate, durationMs: p.fixedMs, op });
+    floor = { saturation, fixed, cpuUsPerMessage };
+    ctx.log(`messages: floor ${perSec(saturation.throughput)} at saturation, p50 ${ms(fixed.latency.p50)} p99 ${ms(fixed.latency.p99)} at ${p.rate}/s`);
+  } finally {
+    for (const g of guests) g.close();
+    await sim.stop();
+  }
+
+  const addedP50 = through.fixed.latency.p50 - floor.fixed.latency.p50;
+  const addedP99 = through.fixed.latency.p99 - floor.fixed.latency.p99;
+  const ratio = through.saturation.throughput / floor.saturation.throughput;
+  const sessionCap = (p.sessions * 1000) / p.spacingMs;
+  const errors = { ...through.saturation.errors, ...through.fixed.errors };
+  const part = '1 POST /messages';
+  return {
+    name: 'messages',
+    rows: [
+      { part, metric: 'service throughput at saturation', value: perSec(through.saturation.throughput) },
+      { part, metric: 'floor throughput at saturation', value: perSec(floor.saturation.throughput) },
+      { part, metric: 'service / floor throughput', value: ratio.toFixed(2), target: '>= 0.50', met: ratio >= 0.5 },
+      {
+        part,
+        metric: 'CPU per message at saturation',
+        value: `service ${through.cpuUsPerMessage.service} us, sim ${through.cpuUsPerMessage.simulator} us, client ${through.cpuUsPerMessage.client} us (floor: sim ${floor.cpuUsPerMessage.simulator} us, client ${floor.cpuUsPerMessage.client} us)`,
+      },
+      { part, metric: `service p50 / p99 at ${p.rate}/s`, value: `${ms(through.fixed.latency.p50)} / ${ms(through.fixed.latency.p99)}` },
+      { part, metric: `floor p50 / p99 at ${p.rate}/s`, value: `${ms(floor.fixed.latency.p50)} / ${ms(floor.fixed.latency.p99)}` },
+      { part, metric: 'added at p50', value: ms(addedP50), target: '<= 1 ms', met: addedP50 <= 1 },
+      { part, metric: 'added at p99', value: ms(addedP99), target: '<= 5 ms', met: addedP99 <= 5 },
+      {
+        part,
+        metric: 'errors (service)',
+        value: Object.keys(errors).length === 0 ? 'none' : JSON.stringify(errors),
+        target: 'none',
+        met: Object.keys(errors).length === 0,
+      },
+    ],
+    data: {
+      settings: { ...p, sessionCapPerSecond: sessionCap },
+      service: through,
+      floor,
+      addedMs: { p50: addedP50, p99: addedP99 },
+      throughputRatio: ratio,
+      sessionCapReached: through.saturation.throughput > 0.9 * sessionCap,
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import { join } from 'node:path';
+import { authHeaders, createSessions, guestTokensOf } from '../lib/bff';
+import { keepAliveAgent, requestJson } from '../lib/http';
+import { pool } from '../lib/load';
+import { freePort, serviceEnv, startServiceProcess, startSim } from '../lib/procs';
+import type { Ctx, PartOutput } from '../lib/report';
+
+/**
+ * Part 4: upstream sockets. 200 sessions each send 20 messages (4 a second,
+ * inside the 5/s limit); the simulator counts the Guest API sockets opened,
+ * in all and per session. Target: exactly one per session.
+ */
+const SESSIONS = 200;
+const MESSAGES = 20;
+const SPACING_MS = 250;
+
+export async function socketsPart(ctx: Ctx): Promise<PartOutput> {
+  const sim = await startSim({ agent: { enabled: false } });
+  const port = await freePort();
+  const service = await startServiceProcess({ env: serviceEnv(sim, port), port, logFile: join(ctx.logDir, 'sockets-service.log') });
+  try {
+    const before = await sim.stats();
+    const agent = keepAliveAgent(SESSIONS);
+    const tokens = await createSessions(service.url, SESSIONS, 32, agent);
+    const statuses: Record<string, number> = {};
+    await pool(tokens, SESSIONS, async (token, i) => {
+      await new Promise((r) => setTimeout(r, (i * SPACING_MS) / SESSIONS));
+      for (let m = 0; m < MESSAGES; m++) {
+        const t = performance.now();
+        const res = await requestJson(`${service.url}/messages`, { method: 'POST', headers: authHeaders(token), body: { text: `message ${m + 1}` }, agent, timeoutMs: 10_000 });
+        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+        const wait = SPACING_MS - (performance.now() - t);
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+    });
+    agent.destroy();
+    const after = await sim.stats();
+    const opened = after.connectionsOpened - before.connectionsOpened;
+    const { counts } = await sim.admin<{ counts: number[] }>('POST', '/connections', { tokens: await guestTokensOf(tokens) });
+    const perSession: Record<string, number> = {};
+    for (const c of counts) perSession[c] = (perSession[c] ?? 0) + 1;
+    const sent = statuses['201'] ?? 0;
+    ctx.log(`sockets: ${SESSIONS} sessions x ${MESSAGES} messages (${sent} sent) -> ${opened} sockets opened`);
+    const part = '4 upstream sockets';
+    return {
+      name: 'sockets',
+      rows: [
+        {
+          part,
+          metric: `${SESSIONS} sessions x ${MESSAGES} messages: sockets opened`,
+          value: `${opened} (${(opened / SESSIONS).toFixed(2)} per session; ${sent}/${SESSIONS * MESSAGES} sent)`,
+          target: '1 per session',
+          met: opened === SESSIONS && counts.every((c) => c === 1) && sent === SESSIONS * MESSAGES,
+        },
+      ],
+      data: { sessions: SESSIONS, messagesPerSession: MESSAGES, spacingMs: SPACING_MS, socketsOpened: opened, sessionsBySocketCount: perSession, statuses },
+    };
+  } finally {
+    await service.stop();
+    await sim.stop();
+  }
+}

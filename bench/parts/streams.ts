@@ -1,0 +1,117 @@
+import http from 'node:http';
+import { join } from 'node:path';
+import { authHeaders, createSessions, guestTokensOf } from '../lib/bff';
+import { keepAliveAgent } from '../lib/http';
+import { pool, summarize } from '../lib/load';
+import { freePort, serviceEnv, startServiceProcess, startSim } from '../lib/procs';
+import { mb, ms, type Ctx, type PartOutput } from '../lib/report';
+import { openSse, type StreamHandle } from '../lib/sseClient';
+
+/**
+ * Part 5: 5,000 concurrent SSE streams on one instance.
+ *
+ * 5,000 sessions (POST /guest-session), then one GET /messages/stream each,
+ * all held open from this process. The simulator's agent then writes one
+ * message into every conversation, paced at 1,000/s, stamped with
+ * process.hrtime.bigint() as it goes onto the wire (CLOCK_MONOTONIC, the
+ * same clock in every process on the machine); the delivery time is arrival
+ * at the client minus that stamp. Two rounds. Resident memory of the
+ * service is sampled throughout; the peak is reported.
+ */
+export const STREAMS = { streams: 5000, rounds: 2, rate: 1000 };
+
+export async function streamsPart(ctx: Ctx): Promise<PartOutput> {
+  const p = STREAMS;
+  const sim = await startSim({ agent: { enabled: false } });
+  const port = await freePort();
+  const service = await startServiceProcess({
+    env: serviceEnv(sim, port),
+    port,
+    logFile: join(ctx.logDir, 'streams-service.log'),
+    inspect: ctx.profileDir !== undefined,
+  });
+  const rssIdle = service.rssBytes();
+  let peakRss = rssIdle;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, service.rssBytes())), 100);
+  const streams: StreamHandle[] = [];
+  const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
+  try {
+    ctx.log(`streams: creating ${p.streams} sessions`);
+    const t0 = performance.now();
+    const tokens = await createSessions(service.url, p.streams, 64, keepAliveAgent(64));
+    const createMs = performance.now() - t0;
+    const rssSessions = service.rssBytes();
+
+    ctx.log(`streams: opening ${p.streams} streams (sessions took ${Math.round(createMs)} ms)`);
+    const latencies: number[] = [];
+    let ended = 0;
+    let unparsed = 0;
+    const onMessage = (data: string, arrived: bigint) => {
+      const match = /"text":"bench:(\d+)"/.exec(data);
+      if (!match) {
+        unparsed++;
+        return;
+      }
+      latencies.push(Number(arrived - BigInt(match[1]!)) / 1e6);
+    };
+    const t1 = performance.now();
+    await pool(tokens, 200, async (token) => {
+      const s = openSse(`${service.url}/messages/stream`, authHeaders(token), agent, onMessage, () => ended++);
+      streams.push(s);
+      await s.opened;
+    });
+    const openMs = performance.now() - t1;
+    await new Promise((r) => setTimeout(r, 1000));
+    const rssStreams = service.rssBytes();
+    ctx.log(`streams: ${streams.length} open in ${Math.round(openMs)} ms; service RSS ${mb(rssStreams)}`);
+
+    const guestTokens = await guestTokensOf(tokens);
+    const rounds: { sent: number; received: number; ms: number }[] = [];
+    await service.profiler?.start();
+    for (let round = 0; round < p.rounds; round++) {
+      const already = latencies.length;
+      const said = await sim.admin<{ sent: number; failed: number; ms: number }>('POST', '/say', { tokens: guestTokens, ratePerSecond: p.rate });
+      const deadline = performance.now() + 5000;
+      while (latencies.length - already < said.sent && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      rounds.push({ sent: said.sent, received: latencies.length - already, ms: said.ms });
+    }
+    if (ctx.profileDir) await service.profiler?.stop(join(ctx.profileDir, 'streams-delivery.cpuprofile'));
+    const rssAfter = service.rssBytes();
+    clearInterval(sampler);
+    peakRss = Math.max(peakRss, rssAfter);
+    const delivery = summarize(latencies);
+    const sent = rounds.reduce((a, r) => a + r.sent, 0);
+    ctx.log(`streams: delivered ${delivery.n}/${sent}, p50 ${ms(delivery.p50)} p99 ${ms(delivery.p99)}; peak RSS ${mb(peakRss)}`);
+    const part = '5 SSE streams';
+    return {
+      name: 'streams',
+      rows: [
+        { part, metric: `${p.streams} streams: service RSS (peak)`, value: mb(peakRss), target: '< 400 MB', met: peakRss < 400 * 1024 * 1024 && streams.length === p.streams },
+        {
+          part,
+          metric: 'agent reply -> client event, p50 / p99',
+          value: `${ms(delivery.p50)} / ${ms(delivery.p99)} (${delivery.n}/${sent} delivered)`,
+          target: 'p99 <= 50 ms',
+          met: delivery.p99 <= 50 && delivery.n === sent,
+        },
+      ],
+      data: {
+        settings: p,
+        createSessionsMs: createMs,
+        openStreamsMs: openMs,
+        rssBytes: { idle: rssIdle, withSessions: rssSessions, withStreams: rssStreams, afterDelivery: rssAfter, peak: peakRss },
+        simRssBytes: (await sim.stats()).rssBytes,
+        rounds,
+        delivery,
+        unparsed,
+        streamsEndedEarly: ended,
+      },
+    };
+  } finally {
+    clearInterval(sampler);
+    for (const s of streams) s.close();
+    agent.destroy();
+    await service.stop();
+    await sim.stop();
+  }
+}
