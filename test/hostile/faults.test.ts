@@ -308,6 +308,39 @@ describe('Guest API and history faults, through the public API', () => {
       },
     },
     {
+      fault: 'socket dropped again while reconnecting (during the delivery check), stream open',
+      expected: { answer: '201', serviceRetries: 0, readyz: 'ready', recovered: true, lost: 0, duplicated: 0 },
+      async run(): Promise<Row> {
+        const g = await newGuest(stack);
+        const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(g.token));
+        await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+        // The echo is lost; while the service proves delivery from history (slowed down), the new socket drops too.
+        sim.faults.dropOnNext('onMessage', { sessionToken: g.gt, when: 'after-processing' });
+        sim.faults.delayRest('history', 300, { times: 1 });
+        const reads = sim.stats.historyRequests;
+        const sending = send(g, 'proven between two drops', 'k-two-drops').then((r) => r);
+        await waitFor(() => sim.stats.historyRequests > reads);
+        sim.faults.dropSocket(g.gt);
+        const first = await sending;
+        const during = await ready();
+        // The stream must not be left on a dead connection: `reconnected` means a live socket again, which delivers.
+        await stream.next((e) => e.event === 'session' && dataOf(e).state === 'reconnected');
+        sim.agent.say(g.gt, 'still streaming?');
+        const delivered = await stream.next((e) => e.event === 'message' && dataOf(e).text === 'still streaming?', 5000).then(
+          () => true,
+          () => false,
+        );
+        stream.close();
+        return {
+          answer: `${first.status}`,
+          serviceRetries: sim.framesFor(g.gt, 'onMessage').length - 1,
+          readyz: during,
+          recovered: delivered,
+          ...ledger(g, ['proven between two drops']),
+        };
+      },
+    },
+    {
       fault: 'slow frames (within GENESYS_TIMEOUT_MS)',
       expected: { answer: '201', serviceRetries: 0, readyz: 'ready', recovered: true, lost: 0, duplicated: 0 },
       async run(): Promise<Row> {

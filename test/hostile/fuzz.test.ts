@@ -441,6 +441,13 @@ describe('regressions the fuzzer found', () => {
     expect((await stack.http.post('/messages').set(auth).send({ text: 'hello again' })).status).toBe(201);
   });
 
+  test('HEAD /messages/stream answers its headers and ends (it held a bodiless live stream open)', async () => {
+    const { token } = await stack.newSession();
+    const res = await rawRequest(stack.service.url, { method: 'HEAD', path: '/messages/stream', headers: { Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN } }, 3000);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
+  });
+
   test('malformed HTTP that never reaches Express is still answered problem+json (it was a bare 400)', async () => {
     for (const [text, status] of [
       ['GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n', 400],

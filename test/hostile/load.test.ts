@@ -171,7 +171,10 @@ async function loadWithFaults(shape: LoadShape) {
     const ends = stream.events.filter((e) => e.event === 'session' && ['expired', 'closed', 'unavailable', 'reconnect'].includes(String(dataOf(e).state)));
     expect({ stream: i, ends }).toEqual({ stream: i, ends: [] });
     sim.agent.say(guests[i]!.gt, `still there ${i}?`);
-    await stream.next((e) => e.event === 'message' && dataOf(e).text === `still there ${i}?`);
+    await stream.next((e) => e.event === 'message' && dataOf(e).text === `still there ${i}?`).catch((error: Error) => {
+      const conns = (sim as unknown as { received: unknown[] }).received.length;
+      throw new Error(`seed ${seed}, stream ${i}, sim connections for it: ${sim.stats.connectionsBySession(guests[i]!.gt)} (frames ${conns}): ${error.message.slice(-600)}`);
+    });
     stream.close();
   }
 

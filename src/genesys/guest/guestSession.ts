@@ -319,6 +319,8 @@ export class GuestSession {
         const info = await this.connectAndConfigure();
         if (isReconnect) {
           await this.settleInDoubt();
+          // A drop while history was checked found this loop still running and started none: go round again.
+          if (!this.isReady) throw new GuestApiError('connection_lost', 'The connection to Genesys dropped again while reconnecting.');
           this.emit({ type: 'session', state: 'reconnected' });
         }
         this.flush();

@@ -156,7 +156,12 @@ export function chatRoutes({ chat, hub, tokens, streams, limits }: ChatRouteDeps
     query: streamQuery,
     responses: { 200: { description: 'An event stream', contentType: 'text/event-stream' } },
     errors: ['unauthorized', 'session_expired', 'upstream_unavailable'],
-    async handle(_req, res) {
+    async handle(req, res) {
+      // HEAD has no body to stream: the headers, and nothing held open.
+      if (req.method === 'HEAD') {
+        res.status(200).type('text/event-stream').end();
+        return;
+      }
       const session = hub.session(guestOf(res).gt);
       await session.ready();
       streams.serve(res, session);
