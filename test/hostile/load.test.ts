@@ -172,8 +172,7 @@ async function loadWithFaults(shape: LoadShape) {
     expect({ stream: i, ends }).toEqual({ stream: i, ends: [] });
     sim.agent.say(guests[i]!.gt, `still there ${i}?`);
     await stream.next((e) => e.event === 'message' && dataOf(e).text === `still there ${i}?`).catch((error: Error) => {
-      const conns = (sim as unknown as { received: unknown[] }).received.length;
-      throw new Error(`seed ${seed}, stream ${i}, sim connections for it: ${sim.stats.connectionsBySession(guests[i]!.gt)} (frames ${conns}): ${error.message.slice(-600)}`);
+      throw new Error(`LOAD_SEED=${seed}, stream ${i}: ${error.message.slice(-600)}`);
     });
     stream.close();
   }
