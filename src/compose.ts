@@ -1,4 +1,5 @@
 import type { Config } from './config/schema';
+import { GuestApiHealth } from './genesys/guest/guestApiHealth';
 import { SessionHub } from './genesys/guest/sessionHub';
 import type { PlatformSide } from './genesys/platform';
 import { LiveStreams } from './http/liveStreams';
@@ -6,6 +7,7 @@ import { rateLimits } from './http/rateLimits';
 import type { ChatRouteDeps } from './http/routes/chat';
 import { IdentityVerifier } from './identity/identityVerifier';
 import type { Logger } from './observability/logger';
+import type { Readiness } from './observability/readiness';
 import { GuestChat } from './session/guestChat';
 import { deriveKeys, Sealer } from './session/sealing';
 import { SessionTokens } from './session/sessionToken';
@@ -22,18 +24,30 @@ export interface ChatSide {
 }
 
 /** The chat side of the service: the Guest API session hub, sealed tokens, identity and live streams. */
-export function composeChat(config: Config, logger: Logger, platform: PlatformSide): ChatSide {
+export function composeChat(config: Config, logger: Logger, platform: PlatformSide, readiness: Readiness): ChatSide {
   const { genesys } = config;
+  const guestLogger = logger.child({ component: 'guest-api' });
+  const health = new GuestApiHealth({
+    webMessagingUrl: genesys.webMessagingUrl,
+    deploymentId: genesys.deploymentId,
+    origin: genesys.origin,
+    readiness,
+    logger: guestLogger,
+    probeIntervalMs: genesys.deploymentCacheTtlMs,
+    connectTimeoutMs: genesys.timeoutMs,
+  });
   const hub = new SessionHub({
     deploymentId: genesys.deploymentId,
     webMessagingUrl: genesys.webMessagingUrl,
     apiUrl: genesys.apiUrl,
     origin: genesys.origin,
     http: platform.http.axios,
-    logger: logger.child({ component: 'guest-api' }),
+    logger: guestLogger,
     requestTimeoutMs: genesys.timeoutMs,
     idleMs: config.guestSockets.idleMs,
     maxSessions: config.guestSockets.max,
+    onSocketOpened: () => health.succeeded(),
+    onSocketFailed: (error) => health.failed(error),
   });
   const tokens = new SessionTokens(new Sealer(deriveKeys(config.session.secrets)), config.session.ttlSeconds);
   const identity = config.identity ? new IdentityVerifier(config.identity, config.attributeKeys) : undefined;
@@ -42,6 +56,9 @@ export function composeChat(config: Config, logger: Logger, platform: PlatformSi
   return {
     routes: { chat, hub, tokens, streams, limits: rateLimits(config.limits.sessionsPerIpPerMinute) },
     endStreams: () => streams.endAll('This instance is restarting; reconnect.'),
-    close: () => hub.close(),
+    close: () => {
+      health.close();
+      hub.close();
+    },
   };
 }

@@ -29,7 +29,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
   const readiness = new Readiness();
   readiness.set('config', { ok: true, detail: 'Configuration is valid.' });
   const platform = createPlatformSide(config, logger, readiness);
-  const chat = composeChat(config, logger, platform);
+  const chat = composeChat(config, logger, platform, readiness);
   const app = createApp({ config, logger, readiness, chat: chat.routes, routers: options.routers });
 
   // Without Connection: close, a keep-alive client holds its socket (and so the

@@ -202,16 +202,33 @@ describe('Guest API and history faults, through the public API', () => {
   test.each([
     {
       fault: 'WebSocket handshake 403',
-      expected: { answer: '502 upstream_unavailable', serviceRetries: 0, readyz: 'ready', recovered: true, lost: 0, duplicated: 0 },
+      expected: {
+        answer: '502 upstream_unavailable',
+        serviceRetries: 0,
+        readyz: 'not ready (guestApi)',
+        recovered: true,
+        lost: 0,
+        duplicated: 0,
+      },
       async run(): Promise<Row> {
-        // Refused once only: had the service retried the handshake, the session would have started.
-        sim.faults.refuseHandshake(403, 1);
+        sim.faults.refuseHandshake(403);
+        const handshakesBefore = sim.stats.connectionsOpened;
         const res = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({});
         expectProblem(res, 502, 'upstream_unavailable');
         const during = await ready();
+        expect((await readyz(stack.http)).checks.guestApi!.detail).toMatch(/GENESYS_ORIGIN/);
+        // Once Genesys accepts handshakes again, the background probe makes the instance ready without any traffic.
+        sim.faults.clear();
+        await waitFor(async () => (await readyz(stack.http)).status === 200);
         const g = await newGuest(stack);
         const ok = await send(g, 'after the refusal');
-        return { answer: `${res.status} ${res.body.code}`, serviceRetries: 0, readyz: during, recovered: ok.status === 201, ...ledger(g, ['after the refusal']) };
+        return {
+          answer: `${res.status} ${res.body.code}`,
+          serviceRetries: sim.stats.connectionsOpened - handshakesBefore - 2,
+          readyz: during,
+          recovered: ok.status === 201,
+          ...ledger(g, ['after the refusal']),
+        };
       },
     },
     {

@@ -54,6 +54,8 @@ export interface GuestSessionOptions {
   now?: () => number;
   findDeliveredMessage?: FindDeliveredMessage;
   onSocketOpened?: () => void;
+  /** A handshake failed (refused, unreachable): for the `guestApi` readiness check. */
+  onSocketFailed?: (error: GuestApiError) => void;
   onDead?: (session: GuestSession) => void;
 }
 
@@ -363,7 +365,12 @@ export class GuestSession {
       (closed) => this.onSocketClosed(socket, closed),
     );
     this.socket = socket;
-    await socket.connect();
+    try {
+      await socket.connect();
+    } catch (error) {
+      this.options.onSocketFailed?.(error as GuestApiError);
+      throw error;
+    }
     this.options.onSocketOpened?.();
     const info = await this.request<SessionResponse>('configure', (t) =>
       configureSessionFrame({ token: this.token, deploymentId: this.options.deploymentId, startNew: false, tracingId: t }),

@@ -1,5 +1,6 @@
 import type { AxiosInstance } from 'axios';
 import type { Logger } from '../../observability/logger';
+import type { GuestApiError } from './errors';
 import { GuestHistory } from './history';
 import { GuestSession } from './guestSession';
 
@@ -22,6 +23,9 @@ export interface SessionHubOptions {
   pingIntervalMs?: number;
   reconnectWindowMs?: number;
   now?: () => number;
+  /** Told about every handshake, for readiness. */
+  onSocketOpened?: () => void;
+  onSocketFailed?: (error: GuestApiError) => void;
 }
 
 export class SessionHub {
@@ -69,7 +73,11 @@ export class SessionHub {
       reconnectWindowMs: this.options.reconnectWindowMs,
       now: this.options.now,
       findDeliveredMessage: (s, id) => this.history.findByClientMessageId(s, id),
-      onSocketOpened: () => this.opened++,
+      onSocketOpened: () => {
+        this.opened++;
+        this.options.onSocketOpened?.();
+      },
+      onSocketFailed: this.options.onSocketFailed,
       onDead: (dead) => {
         if (this.sessions.get(token) === dead) this.sessions.delete(token);
       },

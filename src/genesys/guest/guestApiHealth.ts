@@ -1,0 +1,85 @@
+import type { Logger } from '../../observability/logger';
+import type { Readiness } from '../../observability/readiness';
+import type { GuestApiError } from './errors';
+import { GuestSocket } from './guestSocket';
+
+/**
+ * The `guestApi` readiness check: whether Genesys accepts this instance's
+ * guest WebSocket handshakes. A refused or failed handshake turns it
+ * unready; while it is, a bare handshake is retried in the background (no
+ * session is configured) so the instance proves itself healthy again
+ * without needing traffic. Any successful handshake clears it.
+ */
+export interface GuestApiHealthOptions {
+  webMessagingUrl: string;
+  deploymentId: string;
+  origin: string;
+  readiness: Readiness;
+  logger: Logger;
+  probeIntervalMs: number;
+  connectTimeoutMs: number;
+}
+
+export class GuestApiHealth {
+  private failing = false;
+  private probeTimer?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(private readonly options: GuestApiHealthOptions) {
+    options.readiness.set('guestApi', { ok: true, detail: 'No guest WebSocket has been refused.' });
+  }
+
+  succeeded(): void {
+    if (!this.failing) return;
+    this.failing = false;
+    clearTimeout(this.probeTimer);
+    this.options.readiness.set('guestApi', { ok: true, detail: 'Genesys accepts the guest WebSocket again.' });
+    this.options.logger.info('guest WebSocket handshakes succeed again');
+  }
+
+  failed(error: GuestApiError): void {
+    const detail =
+      error.failure === 'handshake_refused'
+        ? `Genesys refused the guest WebSocket handshake (HTTP 403) at ${this.options.webMessagingUrl}. Check GENESYS_DEPLOYMENT_ID, that the deployment is active, and that GENESYS_ORIGIN (${this.options.origin}) is one of its allowed domains.`
+        : `The guest WebSocket at ${this.options.webMessagingUrl} could not be opened: ${error.message}`;
+    this.options.readiness.set('guestApi', { ok: false, detail });
+    if (!this.failing) this.options.logger.error({ genesysCode: error.logDetail?.genesysCode }, detail);
+    this.failing = true;
+    this.scheduleProbe();
+  }
+
+  private scheduleProbe(): void {
+    clearTimeout(this.probeTimer);
+    if (this.closed) return;
+    this.probeTimer = setTimeout(() => void this.probe(), this.options.probeIntervalMs);
+    this.probeTimer.unref();
+  }
+
+  private async probe(): Promise<void> {
+    if (!this.failing || this.closed) return;
+    const socket = new GuestSocket(
+      {
+        webMessagingUrl: this.options.webMessagingUrl,
+        deploymentId: this.options.deploymentId,
+        origin: this.options.origin,
+        connectTimeoutMs: this.options.connectTimeoutMs,
+        pingIntervalMs: 60_000,
+        logger: this.options.logger,
+      },
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      await socket.connect();
+      socket.close();
+      this.succeeded();
+    } catch (error) {
+      this.failed(error as GuestApiError);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.probeTimer);
+  }
+}
