@@ -28,7 +28,7 @@ async function measure(entry: string, kind: string, seconds: number, nodeArgs: s
   const env = JSON.parse(process.env.PROBE_ENV ?? '{}') as Record<string, string>;
   const service = await startServiceProcess({ env: serviceEnv(sim, port, env), port, entry, logFile: '/tmp/bench-probe-service.log', nodeArgs });
   try {
-    const tokens = await createSessions(service.url, 1000, 32, keepAliveAgent(32));
+    const tokens = await createSessions(service.url, Number(process.env.PROBE_SESSIONS ?? 1000), 32, keepAliveAgent(32));
     const client = new FastHttpPool(service.url, 32);
     const picker = new SessionPicker(tokens, 250);
     const body = JSON.stringify({ text: 'Hello, I would like to know where my order is.' });
@@ -43,7 +43,7 @@ async function measure(entry: string, kind: string, seconds: number, nodeArgs: s
     const cpu = cpuMeter({ service: service.pid });
     const sat = await closedLoop({ concurrency: 32, durationMs: seconds * 1000, op });
     const cpuUs = (cpu().service! * 1000) / sat.ok;
-    const fixed = await openLoop({ rate: 500, durationMs: seconds * 1000, op });
+    const fixed = await openLoop({ rate: Number(process.env.PROBE_RATE ?? 500), durationMs: seconds * 1000, op });
     client.close();
     return { throughput: sat.throughput, cpuUs, p50: fixed.latency.p50, p99: fixed.latency.p99 };
   } finally {

@@ -42,7 +42,12 @@ export async function historyPart(ctx: Ctx): Promise<PartOutput> {
   const p = HISTORY;
   const sim = await startSim({ agent: { enabled: false } });
   const port = await freePort();
-  const service = await startServiceProcess({ env: serviceEnv(sim, port), port, logFile: join(ctx.logDir, 'history-service.log') });
+  const service = await startServiceProcess({
+    env: serviceEnv(sim, port),
+    port,
+    logFile: join(ctx.logDir, 'history-service.log'),
+    inspect: ctx.profileDir !== undefined,
+  });
   const path = `/messages?page=1&pageSize=${p.pageSize}`;
   let through: { saturation: LoadResult; fixed: LoadResult };
   let floor: { saturation: LoadResult; fixed: LoadResult };
@@ -62,12 +67,14 @@ export async function historyPart(ctx: Ctx): Promise<PartOutput> {
       const token = next();
       return token === undefined ? Promise.resolve('budget spent') : read(token);
     };
+    await service.profiler?.start();
     const saturation = await closedLoop({
       concurrency: p.concurrency,
       durationMs: p.saturationMs,
       op: opFor(budget(tokens, p.saturationReadsPerSession)),
       maxOps: p.sessions * p.saturationReadsPerSession,
     });
+    if (ctx.profileDir) await service.profiler?.stop(join(ctx.profileDir, 'history-saturation.cpuprofile'));
     const fixed = await openLoop({ rate: p.rate, durationMs: p.fixedMs, op: opFor(budget(tokens, p.fixedReadsPerSession)) });
     through = { saturation, fixed };
     client.close();

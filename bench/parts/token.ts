@@ -122,15 +122,20 @@ export async function tokenPart(ctx: Ctx): Promise<PartOutput> {
     tokenRequestsInWindow = after.tokenRequests - before.tokenRequests;
     const lifetimeMs = LIFETIME_S * 1000;
     const intervalMs = lifetimeMs - refreshMarginMs(lifetimeMs);
-    expectedRequests = Math.round((windowEnd - windowStart) / intervalMs);
+    expectedRequests = Number(((windowEnd - windowStart) / intervalMs).toFixed(1));
     const gaps = times.slice(1).map((t, i) => t - times[i]!);
     // Two requests for one refresh would sit much closer together than the refresh interval.
     duplicates = gaps.filter((g) => g < intervalMs / 2).length;
     const all = summarize(samples.map((s) => s.latencyMs));
-    const nearRefresh = samples.filter((s) => times.some((t) => s.at >= t - 20 && s.at <= t + 100));
-    const near = summarize(nearRefresh.map((s) => s.latencyMs));
-    addedAtRefreshMs = Math.max(0, near.max - all.p50);
+    // A sample is "at a refresh" when it was answered from 20 ms before to 100 ms after a token request reached the simulator.
+    const atRefresh = (s: { at: number }) => times.some((t) => s.at >= t - 20 && s.at <= t + 100);
+    const near = summarize(samples.filter(atRefresh).map((s) => s.latencyMs));
+    const away = summarize(samples.filter((s) => !atRefresh(s)).map((s) => s.latencyMs));
+    // What a refresh adds: the worst latency around refreshes beyond the worst elsewhere (GC pauses and
+    // scheduling make up "elsewhere"); getToken's own wait tells whether any caller waited for a token.
+    addedAtRefreshMs = Math.max(0, near.max - away.max);
     maxWaitMs = Math.max(...samples.map((s) => s.waitedMs));
+    const maxWaitNearMs = Math.max(0, ...samples.filter(atRefresh).map((s) => s.waitedMs));
     refresh = {
       lifetimeSeconds: LIFETIME_S,
       refreshIntervalMs: intervalMs,
@@ -139,9 +144,11 @@ export async function tokenPart(ctx: Ctx): Promise<PartOutput> {
       load: { rate: LOAD_RATE, durationMs: LOAD_MS, ok: load.ok, errors: load.errors, latency: load.latency },
       latencyAll: all,
       latencyNearRefresh: near,
+      latencyAwayFromRefresh: away,
       maxGetTokenWaitMs: maxWaitMs,
+      maxGetTokenWaitNearRefreshMs: maxWaitNearMs,
     };
-    ctx.log(`token: ${tokenRequestsInWindow} token requests in ${LOAD_MS / 1000} s at a ${LIFETIME_S} s lifetime (one per ${intervalMs} ms refresh expected: ${expectedRequests}); max wait in getToken ${ms(maxWaitMs, 3)}`);
+    ctx.log(`token: ${tokenRequestsInWindow} token requests in ${LOAD_MS / 1000} s at a ${LIFETIME_S} s lifetime (a refresh every ${intervalMs} ms: ${expectedRequests} expected); max wait in getToken ${ms(maxWaitMs, 3)}`);
   } finally {
     await service?.stop();
     await sim.stop();
@@ -154,11 +161,15 @@ export async function tokenPart(ctx: Ctx): Promise<PartOutput> {
       {
         part,
         metric: `${LIFETIME_S} s lifetime, ${LOAD_MS / 1000} s load: token requests`,
-        value: `${tokenRequestsInWindow} (one per ${(refresh.refreshIntervalMs as number) / 1000} s refresh: ${expectedRequests}; duplicates ${duplicates})`,
+        value: `${tokenRequestsInWindow} (a refresh every ${(refresh.refreshIntervalMs as number) / 1000} s: ${expectedRequests} expected; duplicates ${duplicates})`,
         target: 'one per token',
-        met: duplicates === 0 && Math.abs(tokenRequestsInWindow - expectedRequests) <= 1,
+        met: duplicates === 0 && Math.abs(tokenRequestsInWindow - expectedRequests) < 1,
       },
-      { part, metric: 'largest latency added at a refresh', value: `${ms(addedAtRefreshMs)} (max wait in getToken ${ms(maxWaitMs, 3)})` },
+      {
+        part,
+        metric: 'largest latency added at a refresh',
+        value: `${ms(addedAtRefreshMs)} (worst near a refresh ${ms((refresh.latencyNearRefresh as { max: number }).max)}, elsewhere ${ms((refresh.latencyAwayFromRefresh as { max: number }).max)}; longest wait inside getToken ${ms(maxWaitMs, 3)})`,
+      },
     ],
     data: { cold, refresh, tokenRequestsInWindow, expectedRequests, duplicates, addedAtRefreshMs },
   };

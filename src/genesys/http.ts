@@ -22,7 +22,9 @@ export interface GenesysHttpOptions {
 const USER_AGENT = 'genesys-messaging-bff';
 
 export function createGenesysHttp({ timeoutMs, maxSockets = 64 }: GenesysHttpOptions): GenesysHttp {
-  const agentOptions = { keepAlive: true, maxSockets, maxFreeSockets: 16, timeout: timeoutMs };
+  // Every pooled socket may stay open between bursts (idle ones still close after `timeout`): with
+  // fewer free sockets than maxSockets, busy history reads opened and closed a connection per call.
+  const agentOptions = { keepAlive: true, maxSockets, maxFreeSockets: maxSockets, timeout: timeoutMs };
   const httpAgent = new http.Agent(agentOptions);
   const httpsAgent = new https.Agent(agentOptions);
   const instance = axios.create({
