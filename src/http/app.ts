@@ -1,9 +1,9 @@
 import express, { type Express, type Router } from 'express';
 import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
 import type { Config } from '../config/schema';
 import type { Logger } from '../observability/logger';
 import type { Readiness } from '../observability/readiness';
-import { accessLog } from './accessLog';
 import { corsPolicy } from './cors';
 import { errorHandler, notFound } from './errorHandler';
 import { OriginAllowlist } from './originAllowlist';
@@ -61,7 +61,25 @@ export function createApp({ config, logger, readiness, chat, routers = [] }: App
   app.set('etag', false);
 
   app.use(requestId);
-  app.use(accessLog(logger, { ignore: (url) => url === '/healthz' || url === '/readyz', loggableUrl }));
+  app.use(
+    pinoHttp({
+      logger,
+      genReqId: (req) => req.id as string,
+      quietReqLogger: true,
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+      serializers: {
+        req: (req: { method: string; url: string; headers: Record<string, string | undefined>; remoteAddress?: string }) => ({
+          method: req.method,
+          url: loggableUrl(req.url),
+          origin: req.headers.origin,
+          userAgent: req.headers['user-agent'],
+          remoteAddress: req.remoteAddress,
+        }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
   app.use(helmet({ crossOriginResourcePolicy: { policy: 'cross-origin' } }));
   app.use(corsPolicy(OriginAllowlist.parse(config.cors.allowedOrigins), config.cors.maxAgeSeconds));
   app.use(mountRoutes(publicSpecs, authenticate));
