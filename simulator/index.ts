@@ -18,6 +18,7 @@ import { Sessions } from './sessions';
  * those mark something unverified, the code says which choice it made.
  */
 
+export { genesysEnvFor, type SimulatorAddress } from './env';
 export { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_DEPLOYMENT_ID } from './options';
 export type { AgentOptions, SimulatorOptions } from './options';
 export type { ReceivedFrame, RecordedRequest, Stats } from './recorder';

@@ -1,4 +1,4 @@
-import { startSimulator } from './index';
+import { genesysEnvFor, startSimulator } from './index';
 
 /**
  * `npm run sim`: the simulator on its own, printing the environment a BFF
@@ -18,16 +18,7 @@ async function main(): Promise<void> {
     record: process.env.SIM_RECORD === '1',
   });
 
-  const lines = [
-    `GENESYS_REGION=mypurecloud.com`,
-    `GENESYS_DEPLOYMENT_ID=${sim.deploymentId}`,
-    `GENESYS_CLIENT_ID=${sim.credentials.clientId}`,
-    `GENESYS_CLIENT_SECRET=${sim.credentials.clientSecret}`,
-    `GENESYS_LOGIN_URL=${sim.urls.loginUrl}`,
-    `GENESYS_API_URL=${sim.urls.apiUrl}`,
-    `GENESYS_CDN_URL=${sim.urls.cdnUrl}`,
-    `GENESYS_WEBMESSAGING_URL=${sim.urls.webMessagingUrl}`,
-  ];
+  const lines = Object.entries(genesysEnvFor(sim)).map(([name, value]) => `${name}=${value}`);
   console.log(`# Genesys simulator listening on ${sim.url}; use this environment for the BFF:`);
   console.log(lines.join('\n'));
 

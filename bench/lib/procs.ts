@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { requestJson } from './http';
 import { InspectorProfiler } from './profiler';
+import { genesysEnvFor } from '../../simulator/env';
 
 /**
  * The service and the simulator as separate processes, as a user runs them:
@@ -159,7 +160,7 @@ export async function startSim(options: object, nodeArgs: string[] = []): Promis
   };
 }
 
-/** The environment a user would write for this simulator (mirrors test/support/stack.ts simulatorEnv). */
+/** The environment a user would write for this simulator. */
 export function serviceEnv(sim: SimInfo, port: number, overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
@@ -167,14 +168,7 @@ export function serviceEnv(sim: SimInfo, port: number, overrides: Record<string,
     HOST: '127.0.0.1',
     PORT: String(port),
     LOG_LEVEL: 'info',
-    GENESYS_REGION: 'mypurecloud.com',
-    GENESYS_DEPLOYMENT_ID: sim.deploymentId,
-    GENESYS_LOGIN_URL: sim.urls.loginUrl,
-    GENESYS_API_URL: sim.urls.apiUrl,
-    GENESYS_CDN_URL: sim.urls.cdnUrl,
-    GENESYS_WEBMESSAGING_URL: sim.urls.webMessagingUrl,
-    GENESYS_CLIENT_ID: sim.credentials.clientId,
-    GENESYS_CLIENT_SECRET: sim.credentials.clientSecret,
+    ...genesysEnvFor(sim),
     GENESYS_ORIGIN: PAGE_ORIGIN,
     CORS_ALLOWED_ORIGINS: `${PAGE_ORIGIN},https://shop.example.com`,
     SESSION_SECRET,

@@ -110,7 +110,7 @@ export async function startEmbeddedDefault(env: NodeJS.ProcessEnv): Promise<Embe
   let servicePort = port(env, 'PORT', DEFAULT_SERVICE_PORT);
   // Loopback unless told otherwise: this is a local demo (a container sets HOST=0.0.0.0).
   const host = env.HOST?.trim() || '127.0.0.1';
-  const { startSimulator } = loadSimulator();
+  const { startSimulator, genesysEnvFor } = loadSimulator();
   const assets = demoAssets();
 
   const simulator = await startSimulator({
@@ -144,14 +144,7 @@ export async function startEmbeddedDefault(env: NodeJS.ProcessEnv): Promise<Embe
   const embeddedEnv: NodeJS.ProcessEnv = {
     ...env,
     HOST: host,
-    GENESYS_REGION: 'mypurecloud.com',
-    GENESYS_DEPLOYMENT_ID: simulator.deploymentId,
-    GENESYS_CLIENT_ID: simulator.credentials.clientId,
-    GENESYS_CLIENT_SECRET: simulator.credentials.clientSecret,
-    GENESYS_LOGIN_URL: simulator.urls.loginUrl,
-    GENESYS_API_URL: simulator.urls.apiUrl,
-    GENESYS_CDN_URL: simulator.urls.cdnUrl,
-    GENESYS_WEBMESSAGING_URL: simulator.urls.webMessagingUrl,
+    ...genesysEnvFor(simulator),
     GENESYS_ORIGIN: demoOrigins[0],
     CORS_ALLOWED_ORIGINS: [...demoOrigins, ...userOrigins].join(','),
     // A fresh key per run: sessions do not outlive the process, nor does the simulator.

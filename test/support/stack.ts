@@ -1,6 +1,6 @@
 import { SignJWT } from 'jose';
 import supertest from 'supertest';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../simulator';
+import { genesysEnvFor, startSimulator, type Simulator, type SimulatorOptions } from '../../simulator';
 import { captureLogger, testEnv, type CapturedLogger, type EnvOverrides } from './app';
 import { loadConfig, type Config } from '../../src/config/schema';
 import { startService, type RunningService } from '../../src/server';
@@ -28,14 +28,7 @@ export interface Stack {
 
 export function simulatorEnv(sim: Simulator, overrides: EnvOverrides = {}): NodeJS.ProcessEnv {
   return testEnv({
-    GENESYS_REGION: 'mypurecloud.com',
-    GENESYS_DEPLOYMENT_ID: sim.deploymentId,
-    GENESYS_LOGIN_URL: sim.urls.loginUrl,
-    GENESYS_API_URL: sim.urls.apiUrl,
-    GENESYS_CDN_URL: sim.urls.cdnUrl,
-    GENESYS_WEBMESSAGING_URL: sim.urls.webMessagingUrl,
-    GENESYS_CLIENT_ID: sim.credentials.clientId,
-    GENESYS_CLIENT_SECRET: sim.credentials.clientSecret,
+    ...genesysEnvFor(sim),
     GENESYS_ORIGIN: PAGE_ORIGIN,
     GENESYS_TIMEOUT_MS: '3000',
     DEPLOYMENT_CACHE_TTL_SECONDS: '1',

@@ -1,0 +1,23 @@
+/**
+ * The Genesys variables that point the BFF at a running simulator, exactly
+ * as a user would set them (CONTRACT §2): used by `npm run sim`, the
+ * embedded default, the tests and the benchmark.
+ */
+export interface SimulatorAddress {
+  deploymentId: string;
+  urls: { loginUrl: string; apiUrl: string; cdnUrl: string; webMessagingUrl: string };
+  credentials: { clientId: string; clientSecret: string };
+}
+
+export function genesysEnvFor(sim: SimulatorAddress): Record<string, string> {
+  return {
+    GENESYS_REGION: 'mypurecloud.com',
+    GENESYS_DEPLOYMENT_ID: sim.deploymentId,
+    GENESYS_CLIENT_ID: sim.credentials.clientId,
+    GENESYS_CLIENT_SECRET: sim.credentials.clientSecret,
+    GENESYS_LOGIN_URL: sim.urls.loginUrl,
+    GENESYS_API_URL: sim.urls.apiUrl,
+    GENESYS_CDN_URL: sim.urls.cdnUrl,
+    GENESYS_WEBMESSAGING_URL: sim.urls.webMessagingUrl,
+  };
+}
