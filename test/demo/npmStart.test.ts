@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { dataOf, openStream } from '../support/sse';
+import { freePort } from '../support/ports';
 
 /**
  * The README's run command, exactly: `npm start` (which builds, then runs the
@@ -18,14 +18,6 @@ let child: ChildProcess | undefined;
 afterAll(() => {
   if (child && child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
 });
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 test('`npm start` with no configuration: the printed URL serves a working chat, and SIGTERM stops it with exit 0', async () => {
   const [port, demoPort] = [await freePort(), await freePort()];

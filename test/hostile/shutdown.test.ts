@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import supertest from 'supertest';
 import { startSimulator, type Simulator } from '../../simulator';
 import { dataOf, openStream, type SseStream } from '../support/sse';
 import { simulatorEnv, startStack, type Stack } from '../support/stack';
 import { bearer, duplicatesIn, inboundTexts, newGuest, PAGE_ORIGIN, sleep, waitFor, type GuestHandle } from './support';
+import { freePort } from '../support/ports';
 
 /**
  * Shutdown under load (issue 7): SIGTERM (in-process `stop()`, and a real
@@ -175,14 +175,6 @@ test('stop() under load: in-flight requests complete, streams are told to reconn
 
 describe('src/main.ts in a child process', () => {
   const ROOT = path.resolve(__dirname, '../..');
-
-  async function freePort(): Promise<number> {
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as net.AddressInfo;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    return port;
-  }
 
   test('SIGTERM with requests and streams open: in-flight sends answer 201, streams get the reconnect event, exit 0, and a second instance has everything', async () => {
     const port = await freePort();

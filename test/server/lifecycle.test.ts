@@ -3,6 +3,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { Router } from 'express';
 import { startTestService, testEnv, type TestService } from '../support/app';
+import { freePort } from '../support/ports';
 
 /**
  * The service's life: health, readiness, graceful drain on stop(), and the real
@@ -240,14 +241,6 @@ describe('src/main.ts as a process', () => {
       child.on('close', (code, signal) => resolve({ code, signal })),
     );
     return { child, exited, stdout: () => stdout, stderr: () => stderr };
-  }
-
-  async function freePort(): Promise<number> {
-    const server = net.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as net.AddressInfo;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    return port;
   }
 
   it('starts with a valid configuration, serves /healthz, and exits 0 on SIGTERM after logging "stopped"', async () => {
