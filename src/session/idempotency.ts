@@ -7,10 +7,6 @@ import { createHash } from 'node:crypto';
  * message's own id (`clientMessageId`), so history proves whether the first
  * attempt was delivered; see the README for the exact guarantee.
  */
-export interface SendOutcome<T> {
-  value: T;
-}
-
 interface Entry<T> {
   promise: Promise<T>;
   expiresAt: number;

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { SessionHub } from '../../genesys/guest/sessionHub';
 import type { GuestChat } from '../../session/guestChat';
 import type { SessionTokens } from '../../session/sessionToken';
-import { claimsOf, guestOf } from '../authenticate';
+import { claimsOf, guestOf, type Guest } from '../authenticate';
 import type { LiveStreams } from '../liveStreams';
 import { AppError } from '../problem';
 import type { rateLimits } from '../rateLimits';
@@ -48,7 +48,7 @@ export function chatRoutes({ chat, hub, tokens, streams, limits }: ChatRouteDeps
     responses: { 201: json('A new session', sessionViewSchema), 200: json('The resumed session', sessionViewSchema) },
     errors: ['validation_failed', 'unauthorized', 'identity_invalid', 'attribute_locked', 'attributes_too_large', 'conflict', 'session_expired', 'rate_limited', 'upstream_unavailable'],
     async handle(req, res, { body }) {
-      const guest = res.locals.guest as { claims?: Parameters<GuestChat['resume']>[0] } | undefined;
+      const guest = res.locals.guest as Guest | undefined;
       if (guest?.claims) {
         res.status(200).json(await chat.resume(guest.claims, body));
         return;
