@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Router } from 'express';
 import type { Config } from './config/schema';
 import { createApp } from './http/app';
+import { createHttpServer } from './http/httpServer';
 import { answerClientError } from './http/clientError';
 import type { Logger } from './observability/logger';
 import { Readiness } from './observability/readiness';
@@ -36,7 +37,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
   // drain) open until the idle timeout; while draining, every response not yet
   // started closes its connection so clients move to other instances.
   const inFlight = new Set<http.ServerResponse>();
-  const server = http.createServer({ keepAliveTimeout: 65_000 });
+  const server = createHttpServer(app, { keepAliveTimeout: 65_000 });
   server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
     if (readiness.draining) res.setHeader('Connection', 'close');
     inFlight.add(res);
