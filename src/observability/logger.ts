@@ -7,7 +7,7 @@ export type { Logger };
  * Paths that may hold a secret, a Genesys token or a session token. pino
  * replaces their values before a line is written.
  */
-export const REDACT_PATHS = [
+export const EXACT_REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["idempotency-key"]',
@@ -15,26 +15,33 @@ export const REDACT_PATHS = [
   'headers.authorization',
   'headers.Authorization',
   'headers.cookie',
-  '*.authorization',
-  '*.Authorization',
   'clientSecret',
-  '*.clientSecret',
   'client_secret',
   'access_token',
-  '*.access_token',
   'accessToken',
-  '*.accessToken',
   'sessionToken',
-  '*.sessionToken',
   'identityToken',
-  '*.identityToken',
   'ticket',
-  '*.ticket',
   'jwt',
-  '*.jwt',
   'token',
+];
+
+/** The same keys one level down, under any key. Each wildcard costs about 1 µs per line. */
+export const WILDCARD_REDACT_PATHS = [
+  '*.authorization',
+  '*.Authorization',
+  '*.clientSecret',
+  '*.access_token',
+  '*.accessToken',
+  '*.sessionToken',
+  '*.identityToken',
+  '*.ticket',
+  '*.jwt',
   '*.token',
 ];
+
+export const REDACT_PATHS = [...EXACT_REDACT_PATHS, ...WILDCARD_REDACT_PATHS];
+export const REDACT_CENSOR = '[redacted]';
 
 export interface LoggerOptions {
   level: string;
@@ -47,7 +54,7 @@ export function createLogger(options: LoggerOptions): Logger {
     {
       level: options.level,
       base: undefined,
-      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      redact: { paths: REDACT_PATHS, censor: REDACT_CENSOR },
       mixin() {
         const ctx = currentContext();
         return ctx ? { requestId: ctx.requestId } : {};

@@ -31,6 +31,26 @@ export function deriveKeys(secrets: readonly string[]): SealedKey[] {
 }
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * Fresh random 96-bit IVs, drawn from the CSPRNG a batch at a time (as
+ * crypto.randomUUID does): one call per 1,024 seals instead of one per seal,
+ * which showed in the profile. A used batch is dropped, never refilled, so
+ * every IV handed out stays as it was.
+ */
+const IV_BYTES = 12;
+const IV_BATCH = 1024;
+let ivBatch = Buffer.alloc(0);
+let ivOffset = 0;
+function nextIv(): Buffer {
+  if (ivOffset + IV_BYTES > ivBatch.length) {
+    ivBatch = randomBytes(IV_BYTES * IV_BATCH);
+    ivOffset = 0;
+  }
+  const iv = ivBatch.subarray(ivOffset, ivOffset + IV_BYTES);
+  ivOffset += IV_BYTES;
+  return iv;
+}
 const HEADER_KEYS = new Set(['alg', 'enc', 'kid']);
 
 export class Sealer {
@@ -51,7 +71,7 @@ export class Sealer {
   }
 
   sealSync(payload: object): string {
-    const iv = randomBytes(12);
+    const iv = nextIv();
     const cipher = createCipheriv('aes-256-gcm', this.sealKey, iv);
     cipher.setAAD(Buffer.from(this.sealHeader, 'ascii'));
     const ciphertext = Buffer.concat([cipher.update(JSON.stringify(payload), 'utf8'), cipher.final()]);

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import request from 'supertest';
 import { AppError } from '../../src/http/problem';
-import { testApp } from '../support/app';
+import { ALLOWED_ORIGIN, testApp } from '../support/app';
 
 /** The HTTP edge: problem+json errors, body parsing, request ids, security headers, log hygiene. */
 
@@ -230,6 +230,23 @@ describe('HTTP edge', () => {
       expect(text).toContain('/no/such/thing?ticket=[redacted]&page=2');
       expect(text).toContain('"authorization":"[redacted]"');
       expect(text).toContain('"cookie":"[redacted]"');
+    });
+
+    it('writes one access line per request with whitelisted fields only, tagged with the request id', async () => {
+      const { app, log } = edgeApp();
+      const ok = await request(app).get(`/no/such/thing?ticket=${ticket}`).set('Authorization', bearer).set('Origin', ALLOWED_ORIGIN);
+      const failed = await request(app).get('/boom/sync').set('Authorization', bearer);
+      const access = log.lines().filter((l) => l.msg === 'request completed' || l.msg === 'request errored');
+      expect(access).toHaveLength(2);
+      const [first, second] = access as [Record<string, unknown>, Record<string, unknown>];
+      expect(Object.keys(first).sort()).toEqual(['level', 'msg', 'req', 'requestId', 'res', 'responseTime', 'time']);
+      expect(first.requestId).toBe(ok.headers['x-request-id']);
+      expect(first.req).toEqual({ method: 'GET', url: '/no/such/thing?ticket=[redacted]', origin: ALLOWED_ORIGIN, remoteAddress: expect.any(String) as string });
+      expect(first.res).toEqual({ statusCode: 404 });
+      // A failure's access line names it; its cause and stack go to the error handler's line only.
+      expect(second.requestId).toBe(failed.headers['x-request-id']);
+      expect(second.err).toEqual({ type: 'Error', message: 'failed with status code 500' });
+      expect(JSON.stringify(access)).not.toMatch(/SECRET|kaboom/);
     });
   });
 });

@@ -31,6 +31,14 @@ describe('Sealer', () => {
     expect(await sealer.seal(payload)).not.toBe(await sealer.seal(payload));
   });
 
+  test('every seal gets its own 96-bit IV, across the batches IVs are drawn in, and each token still opens', () => {
+    const tokens = Array.from({ length: 3_000 }, () => sealer.sealSync(payload));
+    const ivs = tokens.map((t) => t.split('.')[2]!);
+    expect(new Set(ivs).size).toBe(tokens.length);
+    expect(ivs.every((iv) => Buffer.from(iv, 'base64url').length === 12)).toBe(true);
+    for (const t of [tokens[0]!, tokens[1_023]!, tokens[1_024]!, tokens[2_999]!]) expect(sealer.unsealSync(t)).toEqual(payload);
+  });
+
   test.each([
     ['a flipped ciphertext byte', (p: string[]) => [p[0], p[1], p[2], flip(p[3]!), p[4]]],
     ['a flipped tag byte', (p: string[]) => [p[0], p[1], p[2], p[3], flip(p[4]!)]],
