@@ -17,6 +17,7 @@ export const BUILD_DIR = join(__dirname, '..', '..');
 export const SERVICE_MAIN = join(BUILD_DIR, 'src', 'main.js');
 export const SERVICE_WITH_BENCH_ROUTES = join(BUILD_DIR, 'bench', 'serviceProcess.js');
 export const SIM_MAIN = join(BUILD_DIR, 'bench', 'simProcess.js');
+export const BARE_EXPRESS_MAIN = join(BUILD_DIR, 'bench', 'bareExpressProcess.js');
 
 export const PAGE_ORIGIN = 'http://localhost:3000';
 export const SESSION_SECRET = 'bench-session-secret-0123456789-abcdefghijklmnop';

@@ -1,10 +1,11 @@
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { authHeaders, createSessions } from '../lib/bff';
 import { RawGuest } from '../lib/guestWs';
 import { FastHttpPool } from '../lib/fastHttp';
 import { keepAliveAgent } from '../lib/http';
 import { closedLoop, openLoop, pool, SessionPicker, type LoadResult } from '../lib/load';
-import { cpuMeter, freePort, serviceEnv, startServiceProcess, startSim } from '../lib/procs';
+import { BARE_EXPRESS_MAIN, cpuMeter, freePort, serviceEnv, startServiceProcess, startSim } from '../lib/procs';
 import { ms, perSec, type Ctx, type PartOutput } from '../lib/report';
 
 /**
@@ -25,6 +26,9 @@ export const MESSAGES = {
   saturationMs: 8000,
   rate: 500,
   fixedMs: 10_000,
+  /** Express alone (bench/bareExpressProcess.ts): warm-up and saturation. */
+  bareWarmupMs: 1000,
+  bareSaturationMs: 4000,
 };
 
 const TEXT = 'Hello, I would like to know where my order is.';
@@ -74,6 +78,26 @@ export async function messagesPart(ctx: Ctx): Promise<PartOutput> {
     await service.stop();
   }
 
+  // Express alone, same client and request: the framework's own share of a message.
+  let bare: { saturation: LoadResult; cpuUsPerRequest: number };
+  const barePort = await freePort();
+  const bareExpress = await startServiceProcess({ env: { PORT: String(barePort) }, port: barePort, entry: BARE_EXPRESS_MAIN, logFile: join(ctx.logDir, 'bare-express.log') });
+  try {
+    ctx.log('messages: Express alone (JSON body in, JSON answer out, nothing else)');
+    const client = new FastHttpPool(bareExpress.url, p.concurrency);
+    const body = JSON.stringify({ text: TEXT });
+    const headers = authHeaders('not-checked');
+    const op = async () => ((await client.request('POST', '/messages', headers, body)).status === 201 ? 'ok' : 'bad');
+    await closedLoop({ concurrency: p.concurrency, durationMs: p.bareWarmupMs, op });
+    const cpu = cpuMeter({ express: bareExpress.pid });
+    const saturation = await closedLoop({ concurrency: p.concurrency, durationMs: p.bareSaturationMs, op });
+    bare = { saturation, cpuUsPerRequest: perMessage(cpu(), saturation.ok).express! };
+    client.close();
+    ctx.log(`messages: Express alone ${perSec(saturation.throughput)} at saturation, ${bare.cpuUsPerRequest} us CPU per request`);
+  } finally {
+    await bareExpress.stop();
+  }
+
   const guests: RawGuest[] = [];
   try {
     ctx.log(`messages: floor, ${p.sessions} raw Guest API sockets`);
@@ -101,6 +125,11 @@ export async function messagesPart(ctx: Ctx): Promise<PartOutput> {
   const addedP99 = through.fixed.latency.p99 - floor.fixed.latency.p99;
   const ratio = through.saturation.throughput / floor.saturation.throughput;
   const sessionCap = (p.sessions * 1000) / p.spacingMs;
+  // At half the floor's rate the machine has cores / rate of CPU per message in all; the client
+  // (its HTTP cost through the service) and the simulator (at its floor cost, the least it ever
+  // took) use their share, and what is left is all a service may spend.
+  const cores = cpus().length;
+  const budgetUs = (cores * 1e6) / (0.5 * floor.saturation.throughput) - (through.cpuUsPerMessage.client ?? 0) - (floor.cpuUsPerMessage.simulator ?? 0);
   const errors = { ...through.saturation.errors, ...through.fixed.errors };
   const part = '1 POST /messages';
   return {
@@ -114,6 +143,12 @@ export async function messagesPart(ctx: Ctx): Promise<PartOutput> {
         metric: 'CPU per message at saturation',
         value: `service ${through.cpuUsPerMessage.service} us, sim ${through.cpuUsPerMessage.simulator} us, client ${through.cpuUsPerMessage.client} us (floor: sim ${floor.cpuUsPerMessage.simulator} us, client ${floor.cpuUsPerMessage.client} us)`,
       },
+      {
+        part,
+        metric: 'service CPU a message may cost for 0.50',
+        value: `${Math.round(budgetUs)} us (${cores} cores / half the floor's rate, less client ${through.cpuUsPerMessage.client} us and simulator ${floor.cpuUsPerMessage.simulator} us)`,
+      },
+      { part, metric: 'Express alone, same client', value: `${perSec(bare.saturation.throughput)}, ${bare.cpuUsPerRequest} us CPU per request` },
       { part, metric: `service p50 / p99 at ${p.rate}/s`, value: `${ms(through.fixed.latency.p50)} / ${ms(through.fixed.latency.p99)}` },
       { part, metric: `floor p50 / p99 at ${p.rate}/s`, value: `${ms(floor.fixed.latency.p50)} / ${ms(floor.fixed.latency.p99)}` },
       { part, metric: 'added at p50', value: ms(addedP50), target: '<= 1 ms', met: addedP50 <= 1 },
@@ -130,6 +165,8 @@ export async function messagesPart(ctx: Ctx): Promise<PartOutput> {
       settings: { ...p, sessionCapPerSecond: sessionCap },
       service: through,
       floor,
+      expressAlone: bare,
+      serviceBudgetUsForHalfTheFloor: budgetUs,
       addedMs: { p50: addedP50, p99: addedP99 },
       throughputRatio: ratio,
       sessionCapReached: through.saturation.throughput > 0.9 * sessionCap,
