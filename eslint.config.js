@@ -27,6 +27,17 @@ module.exports = tseslint.config(
     },
   },
   {
+    // pino-http's per-request loggers redact the exact paths only (src/http/app.ts): the service logs through its logger.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'req', property: 'log', message: 'Log through the service logger, which redacts every path.' },
+        { object: 'res', property: 'log', message: 'Log through the service logger, which redacts every path.' },
+      ],
+    },
+  },
+  {
     files: ['scripts/**', 'bench/**', 'simulator/main.ts', 'src/main.ts'],
     rules: { 'no-console': 'off' },
   },

@@ -42,9 +42,32 @@ export function apiRoutes(parts: Pick<AppParts, 'readiness' | 'chat'>, document:
   return [...healthRoutes(parts.readiness), openapi, ...(parts.chat ? chatRoutes(parts.chat) : [])];
 }
 
-/** Never log a stream ticket or other secrets that may sit in a query string. */
+const SECRET_PARAMETERS = /^(?:ticket|token|access_token)$/i;
+
+/**
+ * Never log a stream ticket or other secrets that may sit in a query string,
+ * however the parameter's name is spelled (`Ticket`, `%74icket`: the query
+ * parser decodes names, so the service reads those as `ticket` too).
+ */
 export function loggableUrl(url: string): string {
-  return url.replace(/([?&](?:ticket|token|access_token)=)[^&]*/gi, '$1[redacted]');
+  const start = url.indexOf('?');
+  if (start < 0) return url;
+  const pairs = url
+    .slice(start + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      return eq >= 0 && SECRET_PARAMETERS.test(decodedName(pair.slice(0, eq))) ? `${pair.slice(0, eq)}=[redacted]` : pair;
+    });
+  return `${url.slice(0, start + 1)}${pairs.join('&')}`;
+}
+
+function decodedName(name: string): string {
+  try {
+    return decodeURIComponent(name.replace(/\+/g, ' '));
+  } catch {
+    return name;
+  }
 }
 
 export function createApp({ config, logger, readiness, chat, routers = [] }: AppParts): Express {
@@ -66,9 +89,14 @@ export function createApp({ config, logger, readiness, chat, routers = [] }: App
       logger,
       genReqId: (req) => req.id as string,
       // The access line's fields are whitelisted by the serializers below, so the per-line walk of
-      // the wildcard redaction paths (three quarters of a line's cost) finds nothing there; the exact
-      // paths stay, for anything that logs through req.log. The request id comes from the logger's mixin.
+      // the wildcard redaction paths (three quarters of a line's cost) finds nothing there. This
+      // replaces the logger's paths for pino-http's own loggers (req.log, res.log): the service logs
+      // through `logger` only, which the lint config enforces.
       redact: { paths: EXACT_REDACT_PATHS, censor: REDACT_CENSOR },
+      // Bound here rather than taken from the request context: a stream's answer ends from another
+      // request's work, and an aborted request from no request's at all.
+      customSuccessObject: (req, _res, value: object) => ({ ...value, requestId: req.id }),
+      customErrorObject: (req, _res, _err, value: object) => ({ ...value, requestId: req.id }),
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
       serializers: {

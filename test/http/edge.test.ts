@@ -33,6 +33,8 @@ function throwawayRouter(): Router {
   router.get('/expected', () => {
     throw new AppError('rate_limited', 'Slow down.', { retryAfterSeconds: 2.2, logDetail: { upstream: 'kaboom-detail' } });
   });
+  // Never answers: the client gives up.
+  router.get('/hang', () => undefined);
   // A careless handler that logs every header through the request's logger.
   router.get('/logs-headers', (req, res) => {
     req.log.info({ headers: req.headers }, 'handler saw headers');
@@ -220,6 +222,7 @@ describe('HTTP edge', () => {
       const { app, log } = edgeApp();
       await request(app).get(`/no/such/thing?ticket=${ticket}&page=2`).set('Authorization', bearer);
       await request(app).get(`/boom/sync?page=1&Ticket=${ticket}`).set('Authorization', bearer);
+      await request(app).get(`/no/such/thing?%74icket=${ticket}&tok%65n=${ticket}`);
       await request(app).get(`/healthz?ticket=${ticket}`).set('Authorization', bearer);
       await request(app).post(`/echo?ticket=${ticket}`).set('Authorization', bearer).set('Content-Type', 'application/json').send('{"x":1}');
       await request(app).get('/logs-headers').set('Authorization', bearer).set('Cookie', 'sid=cookie-SECRET');
@@ -247,6 +250,29 @@ describe('HTTP edge', () => {
       expect(second.requestId).toBe(failed.headers['x-request-id']);
       expect(second.err).toEqual({ type: 'Error', message: 'failed with status code 500' });
       expect(JSON.stringify(access)).not.toMatch(/SECRET|kaboom/);
+    });
+
+    it("tags the access line of a request the client gave up on with that request's id", async () => {
+      const { app, log } = edgeApp();
+      const server = app.listen(0, '127.0.0.1');
+      await new Promise((resolve) => server.once('listening', resolve));
+      try {
+        const { port } = server.address() as import('node:net').AddressInfo;
+        const gaveUp = new AbortController();
+        const pending = fetch(`http://127.0.0.1:${port}/hang`, { headers: { 'X-Request-Id': 'given-up-1' }, signal: gaveUp.signal }).catch(() => 'aborted');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        gaveUp.abort();
+        expect(await pending).toBe('aborted');
+        const deadline = Date.now() + 2_000;
+        while (!log.lines().some((l) => l.msg === 'request aborted' || (l.req as { url?: string } | undefined)?.url === '/hang') && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        const line = log.lines().find((l) => (l.req as { url?: string } | undefined)?.url === '/hang');
+        expect(line?.requestId).toBe('given-up-1');
+      } finally {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
     });
   });
 });

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { Router } from 'express';
+import http from 'node:http';
+import express, { Router } from 'express';
 import { startTestService, testEnv, type TestService } from '../support/app';
 import { freePort } from '../support/ports';
 
@@ -124,6 +125,16 @@ describe('startService', () => {
     const ready = await fetch(`${service.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ready', checks: { config: { ok: true }, draining: { ok: true } } });
+  });
+
+  it("hands Express requests and responses already built on the app's prototypes (no per-request re-parenting)", async () => {
+    service = await startTestService();
+    const born: boolean[] = [];
+    service.server.prependListener('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      born.push(Object.getPrototypeOf(Object.getPrototypeOf(req)) === express.request && Object.getPrototypeOf(Object.getPrototypeOf(res)) === express.response);
+    });
+    expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+    expect(born).toEqual([true]);
   });
 
   it('drains on stop(): /readyz 503, in-flight requests finish, keep-alive sockets close, new connections are refused', async () => {
