@@ -47,7 +47,7 @@ function machine() {
     node: process.version,
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     commit: git(['rev-parse', 'HEAD']),
-    dirty: git(['status', '--porcelain', '--', 'src', 'simulator', 'bench']) !== '',
+    dirty: git(['status', '--porcelain', '--', 'src', 'simulator', 'bench', ':!bench/results', ':!bench/README.md']) !== '',
     loadAverage1mAtStart: os.loadavg()[0],
     openFileLimit: openFileLimit(),
   };
