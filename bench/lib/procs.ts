@@ -97,6 +97,39 @@ export function cpuMsOf(pid: number): number {
   }
 }
 
+/** Time a process has spent runnable but waiting for a CPU, in ms (/proc/<pid>/schedstat, Linux). */
+export function runQueueWaitMsOf(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU time the hypervisor has given to others while this VM wanted it, all cores, in ms (/proc/stat steal). */
+export function stolenMs(): number {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
+    return Number(cpu[8]) * 10;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * What kept a process from running over a window, in ms per second: CPU
+ * stolen from the whole VM by its host, and the process's own wait for a CPU.
+ */
+export function contentionMeter(pid: number): () => { stolenMsPerS: number; runQueueWaitMsPerS: number } {
+  const t0 = performance.now();
+  const stolen0 = stolenMs();
+  const wait0 = runQueueWaitMsOf(pid);
+  return () => {
+    const seconds = (performance.now() - t0) / 1000;
+    return { stolenMsPerS: (stolenMs() - stolen0) / seconds, runQueueWaitMsPerS: (runQueueWaitMsOf(pid) - wait0) / seconds };
+  };
+}
+
 /** CPU used by each process over a window, in ms: `const stop = cpuMeter({service: pid}); ...; stop()`. */
 export function cpuMeter(pids: Record<string, number>): () => Record<string, number> {
   if (process.env.BENCH_CPU_SPLIT) {

@@ -5,7 +5,7 @@ import { RawGuest } from '../lib/guestWs';
 import { FastHttpPool } from '../lib/fastHttp';
 import { keepAliveAgent } from '../lib/http';
 import { closedLoop, openLoop, pool, SessionPicker, summarize, type LoadResult } from '../lib/load';
-import { BARE_EXPRESS_MAIN, cpuMeter, freePort, serviceEnv, startServiceProcess, startSim } from '../lib/procs';
+import { BARE_EXPRESS_MAIN, contentionMeter, cpuMeter, freePort, serviceEnv, startServiceProcess, startSim } from '../lib/procs';
 import { ms, perSec, type Ctx, type PartOutput } from '../lib/report';
 
 /**
@@ -56,7 +56,7 @@ export async function messagesPart(ctx: Ctx): Promise<PartOutput> {
   let serviceClient: FastHttpPool | undefined;
   let serviceOp: () => Promise<string>;
   let floorOp: () => Promise<string>;
-  const fixedRounds: { service: LoadResult; floor: LoadResult }[] = [];
+  const fixedRounds: { service: LoadResult; floor: LoadResult; contention: { stolenMsPerS: number; runQueueWaitMsPerS: number } }[] = [];
   try {
     ctx.log(`messages: creating ${p.sessions} sessions through the service`);
     const setupAgent = keepAliveAgent(32);
@@ -101,11 +101,14 @@ export async function messagesPart(ctx: Ctx): Promise<PartOutput> {
       // Idle through the floor's turn, the service's heap shrinks (V8's memory reducer); a steadily
       // loaded service never sees that, so each turn starts with an unmeasured stretch at the rate.
       await openLoop({ rate: p.rate, durationMs: p.fixedRewarmMs, op: serviceOp });
+      const contention = contentionMeter(service.pid);
       const throughService = await openLoop({ rate: p.rate, durationMs: p.fixedRoundMs, op: serviceOp });
+      const during = contention();
       const direct = await openLoop({ rate: p.rate, durationMs: p.fixedRoundMs, op: floorOp });
-      fixedRounds.push({ service: throughService, floor: direct });
+      fixedRounds.push({ service: throughService, floor: direct, contention: during });
       ctx.log(
-        `messages: at ${p.rate}/s, round ${round}: service p50 ${ms(throughService.latency.p50)} p99 ${ms(throughService.latency.p99)}; floor p50 ${ms(direct.latency.p50)} p99 ${ms(direct.latency.p99)}`,
+        `messages: at ${p.rate}/s, round ${round}: service p50 ${ms(throughService.latency.p50)} p99 ${ms(throughService.latency.p99)}; floor p50 ${ms(direct.latency.p50)} p99 ${ms(direct.latency.p99)}; ` +
+          `during the service's turn, host steal ${during.stolenMsPerS.toFixed(0)} ms/s, service waiting for a CPU ${during.runQueueWaitMsPerS.toFixed(1)} ms/s`,
       );
     }
 
@@ -179,6 +182,11 @@ export async function messagesPart(ctx: Ctx): Promise<PartOutput> {
       { part, metric: 'Express alone, same client', value: `${perSec(bare.saturation.throughput)}, ${bare.cpuUsPerRequest} us CPU per request` },
       { part, metric: `service p50 / p99 at ${p.rate}/s (median of ${p.fixedRounds})`, value: `${ms(fixed.service.p50)} / ${ms(fixed.service.p99)}` },
       { part, metric: `floor p50 / p99 at ${p.rate}/s (median of ${p.fixedRounds})`, value: `${ms(fixed.floor.p50)} / ${ms(fixed.floor.p99)}` },
+      {
+        part,
+        metric: `during the service's rounds: host steal, service waiting for a CPU`,
+        value: fixedRounds.map((r) => `${r.contention.stolenMsPerS.toFixed(0)} / ${r.contention.runQueueWaitMsPerS.toFixed(1)} ms/s`).join('; '),
+      },
       { part, metric: 'added at p50', value: ms(addedP50), target: '<= 1 ms', met: addedP50 <= 1 },
       { part, metric: 'added at p99', value: ms(addedP99), target: '<= 5 ms', met: addedP99 <= 5 },
       {
