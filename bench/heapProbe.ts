@@ -1,12 +1,14 @@
 import { writeFileSync } from 'node:fs';
-import WebSocket from 'ws';
 import { authHeaders, createSessions } from './lib/bff';
 import { FastHttpPool } from './lib/fastHttp';
 import { keepAliveAgent } from './lib/http';
 import { openLoop, SessionPicker } from './lib/load';
 import { freePort, serviceEnv, startServiceProcess, startSim } from './lib/procs';
 
-/** Dev tool: which allocations of POST /messages survive a scavenge (sampling heap profiler through the inspector). */
+/**
+ * Dev tool: which allocations of POST /messages survive a scavenge (sampling heap profiler through the
+ * inspector); with HEAP_ALL=1, every allocation.
+ */
 interface HeapNode { callFrame: { functionName: string; url: string; lineNumber: number }; selfSize: number; children: HeapNode[] }
 async function main(): Promise<void> {
   const sim = await startSim({ agent: { enabled: false } });
@@ -18,27 +20,11 @@ async function main(): Promise<void> {
   const body = JSON.stringify({ text: 'Hello, I would like to know where my order is.' });
   const op = async () => ((await client.request('POST', '/messages', authHeaders(await picker.next()), body)).status === 201 ? 'ok' : 'bad');
   await openLoop({ rate: 500, durationMs: 2000, op });
-  const url = (service.profiler as unknown as { wsUrl: string }).wsUrl;
-  const ws = new WebSocket(url);
-  await new Promise((r) => ws.once('open', r));
-  let id = 0;
-  const call = (method: string, params: object = {}) =>
-    new Promise<Record<string, unknown>>((resolve) => {
-      const my = ++id;
-      const on = (d: Buffer) => {
-        const m = JSON.parse(d.toString()) as { id?: number; result: Record<string, unknown> };
-        if (m.id === my) {
-          ws.off('message', on);
-          resolve(m.result);
-        }
-      };
-      ws.on('message', on);
-      ws.send(JSON.stringify({ id: my, method, params }));
-    });
+  const call = <T>(method: string, params: object = {}) => service.profiler!.call<T>(method, params);
   await call('HeapProfiler.enable');
-  await call('HeapProfiler.startSampling', { samplingInterval: 2048, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: false });
+  await call('HeapProfiler.startSampling', { samplingInterval: 2048, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: process.env.HEAP_ALL === '1' });
   await openLoop({ rate: 500, durationMs: 6000, op });
-  const { profile } = (await call('HeapProfiler.stopSampling')) as { profile: { head: HeapNode } };
+  const { profile } = await call<{ profile: { head: HeapNode } }>('HeapProfiler.stopSampling');
   writeFileSync('/tmp/bench-heap.heapprofile', JSON.stringify(profile));
   const bySite = new Map<string, number>();
   const walk = (n: HeapNode, stack: string[]) => {
@@ -52,9 +38,8 @@ async function main(): Promise<void> {
   };
   walk(profile.head, []);
   const total = [...bySite.values()].reduce((a, b) => a + b, 0);
-  console.log(`survived a scavenge: ${(total / 1e6).toFixed(1)} MB sampled over 3000 messages`);
+  console.log(`${process.env.HEAP_ALL === '1' ? 'allocated' : 'survived a scavenge'}: ${(total / 1e6).toFixed(1)} MB sampled over 3000 messages`);
   for (const [k, v] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${(v / 1e3).toFixed(0).padStart(7)} KB  ${k}`);
-  ws.terminate();
   client.close();
   await service.stop();
   await sim.stop();

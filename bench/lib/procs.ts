@@ -132,19 +132,9 @@ export function contentionMeter(pid: number): () => { stolenMsPerS: number; runQ
 
 /** CPU used by each process over a window, in ms: `const stop = cpuMeter({service: pid}); ...; stop()`. */
 export function cpuMeter(pids: Record<string, number>): () => Record<string, number> {
-  if (process.env.BENCH_CPU_SPLIT) {
-    const split = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ').slice(11, 13).map(Number);
-    const b = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, split(pid)]));
-    process.on('beforeExit', () => undefined);
-    setTimeout(() => undefined, 0);
-    const report = () => Object.entries(pids).map(([k, pid]) => `${k} user ${(split(pid)[0]! - b[k]![0]!) * 10} sys ${(split(pid)[1]! - b[k]![1]!) * 10}`).join('; ');
-    (globalThis as Record<string, unknown>).__cpuSplit = report;
-  }
   const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMsOf(pid)]));
   const self = process.cpuUsage();
   return () => {
-    const split = (globalThis as Record<string, unknown>).__cpuSplit as (() => string) | undefined;
-    if (split) console.log(`cpu split (ms): ${split()}`);
     const out: Record<string, number> = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMsOf(pid) - before[k]!]));
     const used = process.cpuUsage(self);
     out.client = (used.user + used.system) / 1000;

@@ -33,7 +33,8 @@ export class InspectorProfiler {
     return ws;
   }
 
-  private async call<T = unknown>(method: string, params: object = {}): Promise<T> {
+  /** Any other DevTools protocol method (the heap probe uses HeapProfiler.*). */
+  async call<T = unknown>(method: string, params: object = {}): Promise<T> {
     const ws = await this.connect();
     const id = this.nextId++;
     const result = new Promise<T>((resolve) => this.waiting.set(id, resolve as (r: unknown) => void));

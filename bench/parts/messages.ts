@@ -54,8 +54,6 @@ export async function messagesPart(ctx: Ctx): Promise<PartOutput> {
   const perMessage = (cpuMs: Record<string, number>, n: number) => Object.fromEntries(Object.entries(cpuMs).map(([k, v]) => [k, Math.round((v * 1000) / n)]));
   const guests: RawGuest[] = [];
   let serviceClient: FastHttpPool | undefined;
-  let serviceOp: () => Promise<string>;
-  let floorOp: () => Promise<string>;
   const fixedRounds: { service: LoadResult; floor: LoadResult; contention: { stolenMsPerS: number; runQueueWaitMsPerS: number } }[] = [];
   try {
     ctx.log(`messages: creating ${p.sessions} sessions through the service`);
@@ -68,11 +66,11 @@ export async function messagesPart(ctx: Ctx): Promise<PartOutput> {
     const client = (serviceClient = new FastHttpPool(service.url, p.concurrency));
     const picker = new SessionPicker(tokens, p.spacingMs);
     const body = JSON.stringify({ text: TEXT });
-    const op = (serviceOp = async () => {
+    const op = async () => {
       const token = await picker.next();
       const res = await client.request('POST', '/messages', authHeaders(token), body);
       return res.status === 201 ? 'ok' : `http ${res.status}`;
-    });
+    };
     ctx.log('messages: service warm-up and saturation');
     await closedLoop({ concurrency: p.concurrency, durationMs: p.warmupMs, op });
     await service.profiler?.start();
@@ -92,7 +90,7 @@ export async function messagesPart(ctx: Ctx): Promise<PartOutput> {
       await g.configure();
     });
     let cursor = 0;
-    const rawOp = (floorOp = () => guests[cursor++ % guests.length]!.send(TEXT));
+    const rawOp = () => guests[cursor++ % guests.length]!.send(TEXT);
     await openLoop({ rate: p.rate, durationMs: p.warmupMs, op: rawOp });
 
     // Before the floor's saturation: its 150,000-odd messages would sit in the simulator's history
@@ -100,11 +98,11 @@ export async function messagesPart(ctx: Ctx): Promise<PartOutput> {
     for (let round = 1; round <= p.fixedRounds; round++) {
       // Idle through the floor's turn, the service's heap shrinks (V8's memory reducer); a steadily
       // loaded service never sees that, so each turn starts with an unmeasured stretch at the rate.
-      await openLoop({ rate: p.rate, durationMs: p.fixedRewarmMs, op: serviceOp });
+      await openLoop({ rate: p.rate, durationMs: p.fixedRewarmMs, op });
       const contention = contentionMeter(service.pid);
-      const throughService = await openLoop({ rate: p.rate, durationMs: p.fixedRoundMs, op: serviceOp });
+      const throughService = await openLoop({ rate: p.rate, durationMs: p.fixedRoundMs, op });
       const during = contention();
-      const direct = await openLoop({ rate: p.rate, durationMs: p.fixedRoundMs, op: floorOp });
+      const direct = await openLoop({ rate: p.rate, durationMs: p.fixedRoundMs, op: rawOp });
       fixedRounds.push({ service: throughService, floor: direct, contention: during });
       ctx.log(
         `messages: at ${p.rate}/s, round ${round}: service p50 ${ms(throughService.latency.p50)} p99 ${ms(throughService.latency.p99)}; floor p50 ${ms(direct.latency.p50)} p99 ${ms(direct.latency.p99)}; ` +
