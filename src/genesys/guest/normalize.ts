@@ -1,26 +1,14 @@
+import type { z } from 'zod';
+import type { normalizedMessageSchema } from '../../http/schemas';
 import type { StructuredMessage } from './frames';
 
 /**
  * The message shape the browser sees (CONTRACT §3): Genesys's
  * StructuredMessage with its direction, type and entity names normalised
- * and its content split by kind.
+ * and its content split by kind. Its schema is the public API's
+ * (`normalizedMessageSchema`), so /openapi.json and this type cannot drift.
  */
-export interface NormalizedMessage {
-  id: string;
-  /** Our own id for a guest message, when Genesys reports it (`channel.messageId`). */
-  clientMessageId?: string;
-  direction: 'inbound' | 'outbound';
-  type: 'text' | 'structured' | 'event';
-  text?: string;
-  time: string;
-  originatingEntity?: 'human' | 'bot';
-  from?: { name?: string; image?: string };
-  quickReplies?: { text: string; payload: string }[];
-  cards?: { title?: string; description?: string; image?: string; actions: { type?: string; text?: string; url?: string; payload?: string }[] }[];
-  attachments?: { id?: string; url?: string; filename?: string; mediaType?: string; mime?: string; fileSize?: number }[];
-  buttonResponse?: { text?: string; payload?: string; type?: string };
-  events?: { type: string; value?: string }[];
-}
+export type NormalizedMessage = z.infer<typeof normalizedMessageSchema>;
 
 const TYPES: Record<string, NormalizedMessage['type']> = { Text: 'text', Structured: 'structured', Event: 'event' };
 
