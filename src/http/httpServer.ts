@@ -13,6 +13,9 @@ import type { Express } from 'express';
  * collections, which makes every scavenge pause longer (bench/README.md has
  * the measurements). When the objects already have the right prototype,
  * Express's `setPrototypeOf` changes nothing and V8 skips it.
+ *
+ * The app is not attached: add it as a `'request'` listener, after any
+ * listener that must see each request first (src/server.ts).
  */
 export function createHttpServer(app: Express, options: http.ServerOptions = {}): http.Server {
   return http.createServer({
