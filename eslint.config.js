@@ -1,6 +1,33 @@
 const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
 
+/** An import of one of `folders` (a sibling folder of src/, reached by any number of `../`). */
+const upward = (folders) => ({
+  regex: `^(\\.\\./)+(${folders.join('|')})(/|$)`,
+  message: 'Layers point downward: this module may not import from a higher layer (docs/architecture.md).',
+});
+
+function layerRules() {
+  const above = {
+    domain: ['config', 'observability', 'genesys', 'session', 'identity', 'http', 'demo', 'server', 'main', 'chatStack', 'simulator'],
+    config: ['observability', 'genesys', 'session', 'identity', 'http', 'demo', 'server', 'main', 'chatStack', 'simulator'],
+    observability: ['genesys', 'session', 'identity', 'http', 'demo', 'server', 'main', 'chatStack', 'simulator'],
+    genesys: ['session', 'identity', 'http', 'demo', 'server', 'main', 'chatStack', 'simulator'],
+    session: ['http', 'demo', 'server', 'main', 'chatStack', 'simulator'],
+    identity: ['session', 'http', 'demo', 'server', 'main', 'chatStack', 'simulator'],
+    http: ['demo', 'server', 'main', 'chatStack', 'simulator'],
+  };
+  return Object.entries(above).map(([layer, folders]) => ({
+    files: [`src/${layer}/**/*.ts`],
+    rules: { 'no-restricted-imports': ['error', { patterns: [upward(folders)] }] },
+  })).concat([
+    {
+      files: ['src/server.ts', 'src/chatStack.ts'],
+      rules: { 'no-restricted-imports': ['error', { patterns: [upward(['demo', 'main', 'simulator']), { regex: '^\\./(demo|main)(/|$)', message: 'server and chatStack sit below main and the demo.' }] }] },
+    },
+  ]);
+}
+
 module.exports = tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**', 'test-output/**'] },
   js.configs.recommended,
@@ -37,8 +64,12 @@ module.exports = tseslint.config(
       ],
     },
   },
+  // Layers, from the bottom: domain, config, observability; genesys; session and identity;
+  // http; then server/main. A module imports only from its own layer or below
+  // (docs/architecture.md); only the demo may load the simulator.
+  ...layerRules(),
   {
-    files: ['scripts/**', 'bench/**', 'simulator/main.ts', 'src/main.ts'],
+    files: ['bench/**', 'simulator/main.ts', 'src/main.ts'],
     rules: { 'no-console': 'off' },
   },
 );

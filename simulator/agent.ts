@@ -7,7 +7,7 @@ import {
   type StructuredMessageBody,
 } from './frames';
 import type { ResolvedOptions } from './options';
-import type { Conversation, GuestSession, Sessions } from './sessions';
+import type { Conversation, SimulatedSession, Sessions } from './sessions';
 
 /**
  * The scripted agent/bot on the Genesys side of each conversation. It answers
@@ -58,7 +58,7 @@ export class ScriptedAgent implements AgentControls {
   ) {}
 
   /** A guest Text or Structured message reached the conversation. */
-  onGuestMessage(session: GuestSession, message: GuestMessage): void {
+  onGuestMessage(session: SimulatedSession, message: GuestMessage): void {
     const agent = this.options.agent;
     if (!agent.enabled) return;
     const reply = scriptFor(message);
@@ -75,7 +75,7 @@ export class ScriptedAgent implements AgentControls {
   }
 
   /** The guest's autostart Presence Join reached the conversation (§2.5). */
-  onJoin(session: GuestSession): void {
+  onJoin(session: SimulatedSession): void {
     const agent = this.options.agent;
     if (!agent.enabled || agent.greeting === undefined) return;
     const greeting = agent.greeting;
@@ -106,25 +106,25 @@ export class ScriptedAgent implements AgentControls {
   }
 
   /** §3.4 "conversation disconnected": the readOnly flag travels as a string in metadata. */
-  private endConversation(session: GuestSession, readOnly: boolean): void {
+  private endConversation(session: SimulatedSession, readOnly: boolean): void {
     this.sessions.deliver(session, outboundEvent(presenceEvent('Disconnect'), { readOnly: String(readOnly) }));
     if (readOnly) session.conversation.readOnly = true;
   }
 
-  private sessionFor(sessionToken: string): GuestSession {
+  private sessionFor(sessionToken: string): SimulatedSession {
     const session = this.sessions.get(sessionToken);
     if (!session) throw new Error(`simulator agent: no session with token ${sessionToken}`);
     return session;
   }
 
   /** Answers only into the conversation that asked, if it is still open. */
-  private isCurrent(session: GuestSession, conversation: Conversation): boolean {
+  private isCurrent(session: SimulatedSession, conversation: Conversation): boolean {
     return (
       !session.expired && !conversation.readOnly && session.conversation === conversation && this.sessions.get(session.token) === session
     );
   }
 
-  private deliverIfCurrent(session: GuestSession, conversation: Conversation, body: StructuredMessageBody, store: boolean): void {
+  private deliverIfCurrent(session: SimulatedSession, conversation: Conversation, body: StructuredMessageBody, store: boolean): void {
     if (this.isCurrent(session, conversation)) this.sessions.deliver(session, body, { store });
   }
 

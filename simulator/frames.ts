@@ -80,7 +80,6 @@ export const anyFrame = z.looseObject({
 
 export type GuestMessage = z.infer<typeof guestMessageSchema>;
 export type GuestEvent = z.infer<typeof eventSchema>;
-export type ConfigureSessionFrame = z.infer<typeof configureSessionFrame>;
 export type OnMessageFrame = z.infer<typeof onMessageFrame>;
 
 // ---------------------------------------------------------------------------

@@ -29,7 +29,7 @@ import {
 import type { GuestJwtIssuer } from './jwt';
 import type { ResolvedOptions } from './options';
 import type { ReceivedFrame, Recorder } from './recorder';
-import { GuestConnection, type GuestSession, type Sessions } from './sessions';
+import { GuestConnection, type SimulatedSession, type Sessions } from './sessions';
 
 /**
  * The Guest API WebSocket, `/v1?deploymentId=…` (guest reference §1.1), and
@@ -212,7 +212,7 @@ export class GuestSocketServer {
    * for an unknown token or one this connection has not configured, 4006 for
    * an expired session (§3.2).
    */
-  private sessionOf(connection: GuestConnection, token: string, tracingId: string | undefined): GuestSession | undefined {
+  private sessionOf(connection: GuestConnection, token: string, tracingId: string | undefined): SimulatedSession | undefined {
     const session = this.deps.sessions.get(token);
     if (session?.expired) {
       connection.send(errorFrame(CODES.sessionExpired, ERRORS.sessionExpired, tracingId));
@@ -289,7 +289,7 @@ export class GuestSocketServer {
    * budget the message is refused with 4013; accepted ones merge into the
    * conversation and are never removed.
    */
-  private acceptAttributes(connection: GuestConnection, session: GuestSession, message: GuestMessage, tracingId: string | undefined): boolean {
+  private acceptAttributes(connection: GuestConnection, session: SimulatedSession, message: GuestMessage, tracingId: string | undefined): boolean {
     const attributes = message.channel?.metadata?.customAttributes;
     if (!attributes) return true;
     const max = this.deps.options.maxCustomDataBytes;
@@ -302,7 +302,7 @@ export class GuestSocketServer {
   }
 
   /** §2.5: Typing, Presence Join (autostart) and Presence Clear, all `onMessage` Event frames. */
-  private onEvent(connection: GuestConnection, session: GuestSession, frame: OnMessageFrame, tracingId: string | undefined): void {
+  private onEvent(connection: GuestConnection, session: SimulatedSession, frame: OnMessageFrame, tracingId: string | undefined): void {
     const event: GuestEvent | undefined = frame.message.events?.[0];
     const { options, sessions } = this.deps;
     if (event?.eventType === 'Typing' && event.typing?.type === 'On') {

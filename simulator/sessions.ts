@@ -35,7 +35,7 @@ const newConversation = (): Conversation => ({ id: randomUUID(), messages: [], c
 
 /** One accepted WebSocket. Sends go through here so faults (delay, lost replies) apply in one place. */
 export class GuestConnection {
-  session?: GuestSession;
+  session?: SimulatedSession;
   /** Set by a drop fault: nothing more reaches this socket. */
   lost = false;
 
@@ -82,7 +82,7 @@ export class GuestConnection {
   }
 }
 
-export class GuestSession {
+export class SimulatedSession {
   /** Names the session inside guest JWTs, so the JWT never carries the session token itself. */
   readonly sid = randomUUID();
   /** Oldest first (insertion order), which is the order a 4th connection evicts in. */
@@ -128,31 +128,31 @@ export class GuestSession {
 }
 
 export class Sessions {
-  private readonly byToken = new Map<string, GuestSession>();
-  private readonly bySid = new Map<string, GuestSession>();
+  private readonly byToken = new Map<string, SimulatedSession>();
+  private readonly bySid = new Map<string, SimulatedSession>();
 
   constructor(
     private readonly options: ResolvedOptions,
     private readonly onConnectionJoined: (token: string) => void,
   ) {}
 
-  get(token: string): GuestSession | undefined {
+  get(token: string): SimulatedSession | undefined {
     return this.byToken.get(token);
   }
 
-  getBySid(sid: string): GuestSession | undefined {
+  getBySid(sid: string): SimulatedSession | undefined {
     return this.bySid.get(sid);
   }
 
-  create(token: string): GuestSession {
-    const session = new GuestSession(token);
+  create(token: string): SimulatedSession {
+    const session = new SimulatedSession(token);
     this.byToken.set(token, session);
     this.bySid.set(session.sid, session);
     return session;
   }
 
   /** Forgets a session (after a Presence Clear): the token can start afresh. */
-  delete(session: GuestSession): void {
+  delete(session: SimulatedSession): void {
     clearTimeout(session.expiryTimer);
     if (this.byToken.get(session.token) === session) this.byToken.delete(session.token);
     this.bySid.delete(session.sid);
@@ -169,7 +169,7 @@ export class Sessions {
    * time (§7: one socket per guest). Past `maxConnectionsPerSession` the
    * oldest connection gets ConnectionClosedEvent `{}` and is closed (§3.6).
    */
-  attach(connection: GuestConnection, session: GuestSession): void {
+  attach(connection: GuestConnection, session: SimulatedSession): void {
     if (connection.session === session) return;
     this.detach(connection);
     connection.session = session;
@@ -192,13 +192,13 @@ export class Sessions {
    * (§4 "default 72 h after the last message"). Which frames count as activity
    * is not in the sources; here configureSession and onMessage do.
    */
-  touch(session: GuestSession, now = Date.now()): void {
+  touch(session: SimulatedSession, now = Date.now()): void {
     const ms = this.options.sessionDurationSeconds * 1000;
     session.expiresAt = now + ms;
     this.armExpiry(session, ms);
   }
 
-  private armExpiry(session: GuestSession, delayMs: number): void {
+  private armExpiry(session: SimulatedSession, delayMs: number): void {
     const timerMs = Math.min(Math.max(delayMs, 0), MAX_TIMER_MS);
     if (session.expiryTimer && session.expiryTimerMs === timerMs) {
       session.expiryTimer.refresh();
@@ -209,7 +209,7 @@ export class Sessions {
     session.expiryTimer = setTimeout(() => this.onExpiryTimer(session), timerMs).unref();
   }
 
-  private onExpiryTimer(session: GuestSession): void {
+  private onExpiryTimer(session: SimulatedSession): void {
     session.expiryTimer = undefined;
     if (session.expired || this.byToken.get(session.token) !== session) return;
     const now = Date.now();
@@ -218,7 +218,7 @@ export class Sessions {
   }
 
   /** §3.6: connected sockets get SessionExpiredEvent; later use of the token gets 4006. */
-  expire(session: GuestSession): void {
+  expire(session: SimulatedSession): void {
     if (session.expired) return;
     session.expired = true;
     clearTimeout(session.expiryTimer);
@@ -227,13 +227,13 @@ export class Sessions {
   }
 
   /** Adds a message to the conversation and pushes it to every connection of the session. */
-  deliver(session: GuestSession, body: StructuredMessageBody, opts: { tracingId?: string; store?: boolean } = {}): void {
+  deliver(session: SimulatedSession, body: StructuredMessageBody, opts: { tracingId?: string; store?: boolean } = {}): void {
     if (opts.store !== false) session.conversation.messages.push(body);
     session.broadcast(structuredMessage(body, opts.tracingId));
   }
 
   /** §3.3 SessionResponse body for this session. */
-  describe(session: GuestSession, overrides: Partial<SessionBody> = {}): SessionBody {
+  describe(session: SimulatedSession, overrides: Partial<SessionBody> = {}): SessionBody {
     return {
       connected: true,
       newSession: false,

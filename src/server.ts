@@ -7,15 +7,15 @@ import { createHttpServer } from './http/httpServer';
 import { answerClientError } from './http/clientError';
 import type { Logger } from './observability/logger';
 import { Readiness } from './observability/readiness';
-import { createPlatformSide, type PlatformSide } from './genesys/platform';
-import { composeChat } from './compose';
+import { createGenesysPlatform, type GenesysPlatform } from './genesys/platform';
+import { buildChatStack } from './chatStack';
 
 export interface RunningService {
   server: http.Server;
   url: string;
   readiness: Readiness;
   /** The Platform side (OAuth token cache, Platform client), for health tooling and the benchmark. */
-  platform: PlatformSide;
+  platform: GenesysPlatform;
   /** Graceful stop: readiness 503, no new connections, drain, close upstreams. */
   stop(): Promise<void>;
 }
@@ -29,8 +29,8 @@ export interface ServiceOptions {
 export async function startService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<RunningService> {
   const readiness = new Readiness();
   readiness.set('config', { ok: true, detail: 'Configuration is valid.' });
-  const platform = createPlatformSide(config, logger, readiness);
-  const chat = composeChat(config, logger, platform, readiness);
+  const platform = createGenesysPlatform(config, logger, readiness);
+  const chat = buildChatStack(config, logger, platform, readiness);
   const app = createApp({ config, logger, readiness, chat: chat.routes, routers: options.routers });
 
   // Without Connection: close, a keep-alive client holds its socket (and so the

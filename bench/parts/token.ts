@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { refreshMarginMs } from '../../src/genesys/oauth/tokenCache';
+import { refreshMarginMs } from '../../src/genesys/platform/tokenCache';
 import { keepAliveAgent, requestJson } from '../lib/http';
 import { openLoop, summarize } from '../lib/load';
 import { freePort, SERVICE_WITH_BENCH_ROUTES, serviceEnv, startServiceProcess, startSim, type ServiceProcess, type SimProcess } from '../lib/procs';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { baseUrlsFor, findRegion, REGIONS, type Region } from './regions';
-import { parseOriginPattern } from '../http/originAllowlist';
+import { parseOriginPattern } from './originAllowlist';
 
 /**
  * The whole configuration (CONTRACT §2) as one schema, validated once before

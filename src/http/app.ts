@@ -6,12 +6,12 @@ import { EXACT_REDACT_PATHS, REDACT_CENSOR, type Logger } from '../observability
 import type { Readiness } from '../observability/readiness';
 import { corsPolicy } from './cors';
 import { errorHandler, notFound } from './errorHandler';
-import { OriginAllowlist } from './originAllowlist';
+import { OriginAllowlist } from '../config/originAllowlist';
 import { requestId } from './requestId';
 import { healthRoutes } from './routes/health';
 import { chatRoutes, type ChatRouteDeps } from './routes/chat';
-import { AppError } from './problem';
-import { RESERVED_KEYS } from '../session/attributes';
+import { AppError } from '../domain/errors';
+import { RESERVED_KEYS } from '../domain/reservedKeys';
 import { authenticator } from './authenticate';
 import { mountRoutes, type AnyRouteSpec } from './routeSpec';
 import { openApiDocument } from './openapi';

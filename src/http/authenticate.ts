@@ -1,12 +1,12 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { AppError } from './problem';
+import { AppError } from '../domain/errors';
 import type { AnyRouteSpec } from './routeSpec';
 import type { SessionClaims, SessionTokens } from '../session/sessionToken';
 
 /** The guest behind a request, once its token or ticket is verified. */
 export interface Guest {
-  /** Genesys guest session token. */
-  gt: string;
+  /** The Genesys guest session token. */
+  guestToken: string;
   /** The full session claims; absent when the request came with a stream ticket. */
   claims?: SessionClaims;
 }
@@ -49,7 +49,7 @@ export function authenticator(tokens: SessionTokens): (spec: AnyRouteSpec) => Re
       const ticket = typeof req.query.ticket === 'string' ? req.query.ticket : undefined;
       if (spec.auth === 'session-or-ticket' && ticket !== undefined) {
         const claims = await tokens.openTicket(ticket, origin);
-        res.locals.guest = { gt: claims.gt } satisfies Guest;
+        res.locals.guest = { guestToken: claims.guestToken } satisfies Guest;
         return next();
       }
       throw new AppError('unauthorized', 'This call needs a session token: `Authorization: Bearer <sessionToken>` from POST /guest-session.');
@@ -61,5 +61,5 @@ export function authenticator(tokens: SessionTokens): (spec: AnyRouteSpec) => Re
 
 async function asGuest(claims: Promise<SessionClaims>): Promise<Guest> {
   const c = await claims;
-  return { gt: c.gt, claims: c };
+  return { guestToken: c.guestToken, claims: c };
 }

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { AppError, toProblem } from './problem';
+import { AppError } from '../domain/errors';
+import { toProblem } from './problem';
 
 /**
  * A request so malformed that Node's HTTP parser refuses it (bad framing,

@@ -1,7 +1,7 @@
 import cors from 'cors';
 import type { RequestHandler } from 'express';
-import { OriginAllowlist } from './originAllowlist';
-import { AppError } from './problem';
+import { OriginAllowlist } from '../config/originAllowlist';
+import { AppError } from '../domain/errors';
 
 export const ALLOWED_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 export const ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'Last-Event-ID'];

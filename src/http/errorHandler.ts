@@ -1,7 +1,8 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
 import type { Logger } from '../observability/logger';
-import { AppError, toProblem } from './problem';
+import { AppError } from '../domain/errors';
+import { toProblem } from './problem';
 
 interface BodyParserError extends Error {
   type?: string;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ERROR_CODES } from './problem';
+import { ERROR_CODES } from '../domain/errors';
 import type { AnyRouteSpec } from './routeSpec';
 import { problemSchema } from './schemas';
 

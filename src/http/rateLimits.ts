@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit, type RateLimitInfo } from 'express-rate-limit';
-import { AppError } from './problem';
+import { AppError } from '../domain/errors';
 import { guestOf } from './authenticate';
 
 /**
@@ -46,8 +46,8 @@ export function rateLimits(sessionsPerIpPerMinute: number) {
       what: 'new chat sessions from this address',
     }),
     /** At most 5 messages per second per session, as Genesys allows. */
-    messages: limiter({ windowMs: 1000, limit: 5, key: (_req, res) => guestOf(res).gt, what: 'messages in this session' }),
+    messages: limiter({ windowMs: 1000, limit: 5, key: (_req, res) => guestOf(res).guestToken, what: 'messages in this session' }),
     /** At most 10 history reads a minute per session, as Genesys allows. */
-    history: limiter({ windowMs: 60_000, limit: 10, key: (_req, res) => guestOf(res).gt, what: 'history reads in this session' }),
+    history: limiter({ windowMs: 60_000, limit: 10, key: (_req, res) => guestOf(res).guestToken, what: 'history reads in this session' }),
   };
 }

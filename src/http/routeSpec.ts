@@ -1,6 +1,6 @@
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { z } from 'zod';
-import type { ErrorCode } from './problem';
+import type { ErrorCode } from '../domain/errors';
 
 /**
  * A route of the public API, described once: express mounts the handler

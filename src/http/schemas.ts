@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { normalizedMessageSchema } from '../domain/message';
+
+export { normalizedMessageSchema };
 
 /**
  * Request and response schemas of the public API (CONTRACT §3). Routes
@@ -61,42 +64,6 @@ export const sendMessageBody = z
     quickReply: quickReplyAnswerSchema.optional().describe('The answer to a quick reply offered by an agent or bot'),
   })
   .refine((b) => b.text !== undefined || b.quickReply !== undefined, { message: 'Send `text` or `quickReply`.' });
-
-export const normalizedMessageSchema = z.object({
-  id: z.string(),
-  clientMessageId: z.string().optional().describe("The service's id for a guest message (derived from Idempotency-Key when given)"),
-  direction: z.enum(['inbound', 'outbound']).describe('inbound: from the guest; outbound: to the guest'),
-  type: z.enum(['text', 'structured', 'event']),
-  text: z.string().optional(),
-  time: z.string().describe('ISO 8601'),
-  originatingEntity: z.enum(['human', 'bot']).optional(),
-  from: z.object({ name: z.string().optional(), image: z.string().optional() }).optional(),
-  quickReplies: z.array(z.object({ text: z.string(), payload: z.string() })).optional(),
-  cards: z
-    .array(
-      z.object({
-        title: z.string().optional(),
-        description: z.string().optional(),
-        image: z.string().optional(),
-        actions: z.array(z.object({ type: z.string().optional(), text: z.string().optional(), url: z.string().optional(), payload: z.string().optional() })),
-      }),
-    )
-    .optional(),
-  attachments: z
-    .array(
-      z.object({
-        id: z.string().optional(),
-        url: z.string().optional(),
-        filename: z.string().optional(),
-        mediaType: z.string().optional(),
-        mime: z.string().optional(),
-        fileSize: z.number().optional(),
-      }),
-    )
-    .optional(),
-  buttonResponse: z.object({ text: z.string().optional(), payload: z.string().optional(), type: z.string().optional() }).optional(),
-  events: z.array(z.object({ type: z.string(), value: z.string().optional() })).optional(),
-});
 
 export const sentMessageSchema = z.object({ message: normalizedMessageSchema, sessionToken: z.string().optional() });
 

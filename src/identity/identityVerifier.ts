@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Config, IdentityConfig } from '../config/schema';
-import { AppError } from '../http/problem';
+import { AppError } from '../domain/errors';
 
 /**
  * Identity tokens (CONTRACT §4): short-lived JWTs minted by the website's

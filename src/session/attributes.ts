@@ -1,4 +1,5 @@
-import { AppError } from '../http/problem';
+import { AppError } from '../domain/errors';
+import { RESERVED_KEYS } from '../domain/reservedKeys';
 
 /**
  * Custom attributes (CONTRACT §3): string keys and values only, the whole
@@ -10,8 +11,6 @@ export type Attributes = Record<string, string>;
 
 export const DEFAULT_MAX_CUSTOM_DATA_BYTES = 2048;
 const MAX_KEY_LENGTH = 200;
-/** Keys that would reach an object's prototype if anyone ever assigned them. */
-export const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 export function attributeBytes(attrs: Attributes): number {
   let total = 0;
@@ -74,7 +73,7 @@ export function parseAttributeInput(input: unknown, allowNull: boolean): Record<
 }
 
 export interface AttributeState {
-  attrs: Attributes;
+  attributes: Attributes;
   locked: string[];
 }
 
@@ -90,14 +89,14 @@ export function applyBrowserChange(
 ): Attributes {
   const locked = new Set(state.locked);
   for (const [k, v] of Object.entries(change)) {
-    if (locked.has(k) && state.attrs[k] !== v) {
+    if (locked.has(k) && state.attributes[k] !== v) {
       throw new AppError('attribute_locked', `"${k}" was set by a verified identity and cannot be changed by the browser.`, {
         extensions: { key: k },
       });
     }
   }
   const next: Attributes = {};
-  for (const [k, v] of Object.entries(state.attrs)) {
+  for (const [k, v] of Object.entries(state.attributes)) {
     if (mode === 'merge' || locked.has(k)) setAttribute(next, k, v);
   }
   for (const [k, v] of Object.entries(change)) {
@@ -111,10 +110,10 @@ export function applyBrowserChange(
 
 /** Attributes from a verified identity override browser-given ones and become locked. */
 export function lockIdentity(state: AttributeState, identity: Attributes): AttributeState {
-  const attrs = copyAttributes(state.attrs);
+  const attributes = copyAttributes(state.attributes);
   for (const [k, v] of Object.entries(identity)) {
     checkKey(k);
-    setAttribute(attrs, k, v);
+    setAttribute(attributes, k, v);
   }
-  return { attrs, locked: [...new Set([...state.locked, ...Object.keys(identity)])] };
+  return { attributes, locked: [...new Set([...state.locked, ...Object.keys(identity)])] };
 }

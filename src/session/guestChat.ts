@@ -4,9 +4,9 @@ import { GuestApiError } from '../genesys/guest/errors';
 import type { SessionResponse } from '../genesys/guest/frames';
 import type { GuestSession } from '../genesys/guest/guestSession';
 import type { HistoryPage } from '../genesys/guest/history';
-import type { NormalizedMessage } from '../genesys/guest/normalize';
+import type { NormalizedMessage } from '../domain/message';
 import type { SessionHub } from '../genesys/guest/sessionHub';
-import { AppError } from '../http/problem';
+import { AppError } from '../domain/errors';
 import type { IdentityVerifier } from '../identity/identityVerifier';
 import type { Logger } from '../observability/logger';
 import {
@@ -19,7 +19,7 @@ import {
   type Attributes,
 } from './attributes';
 import { IdempotencyCache, messageIdFor } from './idempotency';
-import { fingerprint, undeliveredAttributes, type SessionClaims, type SessionTokens } from './sessionToken';
+import { fingerprint, undeliveredAttributes, type SessionClaims, type SessionState, type SessionTokens } from './sessionToken';
 
 /**
  * The guest's chat as the public API sees it: sessions, attributes and
@@ -81,25 +81,26 @@ export class GuestChat {
 
   async start(input: StartInput, origin: string | undefined): Promise<SessionView> {
     const given = await this.givenAttributes(input);
-    const state = lockIdentity({ attrs: given.browser, locked: [] }, given.identity);
-    checkBudget(state.attrs, -1);
+    const state = lockIdentity({ attributes: given.browser, locked: [] }, given.identity);
+    checkBudget(state.attributes, -1);
     const guestToken = randomUUID();
     const session = this.deps.hub.session(guestToken);
     const info = await session.ready();
-    checkBudget(state.attrs, info.maxCustomDataBytes);
-    const sent = info.newSession ? await this.autoStart(session, state.attrs) : '';
-    return this.view({ gt: guestToken, o: origin ?? '', ...state, sent, mcb: info.maxCustomDataBytes }, info, info.newSession);
+    checkBudget(state.attributes, info.maxCustomDataBytes);
+    const deliveredFingerprint = info.newSession ? await this.autoStart(session, state.attributes) : '';
+    const claims = { guestToken, origin: origin ?? '', ...state, deliveredFingerprint, maxCustomDataBytes: info.maxCustomDataBytes };
+    return this.view(claims, info, info.newSession);
   }
 
   /** With a valid session token: resume it, apply any changes, or start anew after a read-only end. */
   async resume(claims: SessionClaims, input: StartInput): Promise<SessionView> {
-    const session = this.deps.hub.session(claims.gt);
+    const session = this.deps.hub.session(claims.guestToken);
     let info = await session.ready();
     const given = await this.givenAttributes(input);
     const merged = applyBrowserChange(claims, given.browser, 'merge', info.maxCustomDataBytes);
-    const state = lockIdentity({ attrs: merged, locked: claims.locked }, given.identity);
-    checkBudget(state.attrs, info.maxCustomDataBytes);
-    let current = { ...this.claimsBody(claims), ...state, mcb: info.maxCustomDataBytes };
+    const state = lockIdentity({ attributes: merged, locked: claims.locked }, given.identity);
+    checkBudget(state.attributes, info.maxCustomDataBytes);
+    let current: SessionState = { ...stateOf(claims), ...state, maxCustomDataBytes: info.maxCustomDataBytes };
     let newSession = false;
     if (input.startNew) {
       if (!info.readOnly) {
@@ -107,45 +108,45 @@ export class GuestChat {
       }
       info = await session.startNew();
       // A new conversation has none of the old one's attributes.
-      current = { ...current, sent: '' };
+      current = { ...current, deliveredFingerprint: '' };
       newSession = info.newSession;
-      if (newSession) current.sent = await this.autoStart(session, current.attrs);
+      if (newSession) current.deliveredFingerprint = await this.autoStart(session, current.attributes);
     }
     return this.view(current, info, newSession);
   }
 
   async state(claims: SessionClaims): Promise<SessionView> {
-    const info = await this.deps.hub.session(claims.gt).ready();
+    const info = await this.deps.hub.session(claims.guestToken).ready();
     return this.view(claims, info, false);
   }
 
   async end(claims: SessionClaims): Promise<void> {
-    await this.deps.hub.session(claims.gt).close();
+    await this.deps.hub.session(claims.guestToken).close();
   }
 
   // ---------------------------------------------------------------- attributes
 
   async changeAttributes(claims: SessionClaims, input: unknown, mode: 'replace' | 'merge') {
     const change = parseAttributeInput(input, mode === 'merge');
-    const attrs = applyBrowserChange(claims, change, mode, claims.mcb);
-    const issued = await this.deps.tokens.issue({ ...this.claimsBody(claims), attrs });
-    return { attributes: attrs, locked: claims.locked, sessionToken: issued.token };
+    const attributes = applyBrowserChange(claims, change, mode, claims.maxCustomDataBytes);
+    const issued = await this.deps.tokens.issue({ ...stateOf(claims), attributes });
+    return { attributes, locked: claims.locked, sessionToken: issued.token };
   }
 
   // ------------------------------------------------------------------ messages
 
   async send(claims: SessionClaims, input: SendInput, idempotencyKey?: string): Promise<{ message: NormalizedMessage; sessionToken: string }> {
     if (input.text !== undefined) checkText(input.text);
-    const session = this.deps.hub.session(claims.gt);
+    const session = this.deps.hub.session(claims.guestToken);
     const sent = idempotencyKey
-      ? await this.idempotency.run(claims.gt, idempotencyKey, () => this.sendOnce(session, claims, input, messageIdFor(claims.gt, idempotencyKey), true))
+      ? await this.idempotency.run(claims.guestToken, idempotencyKey, () => this.sendOnce(session, claims, input, messageIdFor(claims.guestToken, idempotencyKey), true))
       : await this.sendOnce(session, claims, input, randomUUID(), false);
-    const issued = await this.deps.tokens.issue({ ...this.claimsBody(claims), sent: sent.delivered ?? claims.sent });
+    const issued = await this.deps.tokens.issue({ ...stateOf(claims), deliveredFingerprint: sent.delivered ?? claims.deliveredFingerprint });
     return { message: sent.message, sessionToken: issued.token };
   }
 
   private async sendOnce(session: GuestSession, claims: SessionClaims, input: SendInput, messageId: string, keyed: boolean): Promise<Sent> {
-    const doubtKey = `${claims.gt}\u0000${messageId}`;
+    const doubtKey = `${claims.guestToken}\u0000${messageId}`;
     if (keyed && this.inDoubt.has(doubtKey)) {
       const earlier = await this.deps.hub.history.findByClientMessageId(session, messageId);
       if (earlier) {
@@ -173,7 +174,7 @@ export class GuestChat {
   }
 
   async history(claims: SessionClaims, page: number, pageSize: number): Promise<Omit<HistoryPage, 'pageCount'>> {
-    const result = await this.deps.hub.history.page(this.deps.hub.session(claims.gt), page, pageSize);
+    const result = await this.deps.hub.history.page(this.deps.hub.session(claims.guestToken), page, pageSize);
     return {
       messages: result.messages.filter((m) => m.type !== 'event'),
       page: result.page,
@@ -185,7 +186,7 @@ export class GuestChat {
   /** Forwards guest typing when the deployment accepts it (Genesys refuses it with 403 otherwise). */
   async typing(claims: SessionClaims): Promise<void> {
     const features = await this.deps.messengerFeatures.get();
-    if (features.userTypingIndicator) await this.deps.hub.session(claims.gt).sendTyping();
+    if (features.userTypingIndicator) await this.deps.hub.session(claims.guestToken).sendTyping();
   }
 
   // ------------------------------------------------------------------ internal
@@ -232,13 +233,9 @@ export class GuestChat {
     }
   }
 
-  private claimsBody(claims: Omit<SessionClaims, 'typ' | 'exp'>): Omit<SessionClaims, 'typ' | 'exp'> {
-    return { gt: claims.gt, o: claims.o, attrs: claims.attrs, locked: claims.locked, sent: claims.sent, mcb: claims.mcb };
-  }
-
   /** `newSession` is true only for the answer that created the conversation. */
-  private async view(claims: Omit<SessionClaims, 'typ' | 'exp'>, info: SessionResponse, newSession: boolean): Promise<SessionView> {
-    const issued = await this.deps.tokens.issue({ ...this.claimsBody(claims), mcb: info.maxCustomDataBytes });
+  private async view(claims: SessionState, info: SessionResponse, newSession: boolean): Promise<SessionView> {
+    const issued = await this.deps.tokens.issue({ ...stateOf(claims), maxCustomDataBytes: info.maxCustomDataBytes });
     return {
       sessionToken: issued.token,
       expiresAt: issued.expiresAt,
@@ -249,9 +246,15 @@ export class GuestChat {
         maxTextBytes: MAX_TEXT_BYTES,
         messagesPerSecond: MESSAGES_PER_SECOND,
       },
-      attributes: claims.attrs,
+      attributes: claims.attributes,
     };
   }
+}
+
+/** The claims a re-issued token carries over (everything but the expiry). */
+function stateOf(claims: SessionState): SessionState {
+  const { guestToken, origin, attributes, locked, deliveredFingerprint, maxCustomDataBytes } = claims;
+  return { guestToken, origin, attributes, locked, deliveredFingerprint, maxCustomDataBytes };
 }
 
 export function checkText(text: string): void {

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
-import { AppError } from '../http/problem';
+import { AppError } from '../domain/errors';
 
 /**
  * Sealed tokens handed to browsers: JWE (`dir` + A256GCM), so they are

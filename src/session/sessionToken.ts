@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { AppError } from '../http/problem';
+import { AppError } from '../domain/errors';
 import type { Sealer } from './sealing';
 
 /**
@@ -9,34 +9,72 @@ import type { Sealer } from './sealing';
  * of them are locked, a fingerprint of what already reached Genesys, the
  * session's byte budget, and an expiry. A stream ticket is a separate,
  * minute-long kind that cannot stand in for a session token.
+ *
+ * On the wire the claims have short names, since the token travels with
+ * every request; nothing outside this module sees them.
  */
-const attributesSchema = z.record(z.string(), z.string());
-
-const sessionClaimsSchema = z.object({
+const sessionWireSchema = z.object({
   typ: z.literal('session'),
-  /** Genesys guest session token. */
   gt: z.string().min(1),
-  /** Origin that created the session ('' when created without one). */
   o: z.string(),
-  attrs: attributesSchema,
+  attrs: z.record(z.string(), z.string()),
   locked: z.array(z.string()),
-  /** Fingerprint of the attributes as last delivered to Genesys ('' = nothing yet). */
   sent: z.string(),
-  /** maxCustomDataBytes from the SessionResponse. */
   mcb: z.number().int(),
-  /** Expiry, epoch seconds. */
   exp: z.number().int(),
 });
 
-const ticketClaimsSchema = z.object({
+const ticketWireSchema = z.object({
   typ: z.literal('ticket'),
   gt: z.string().min(1),
   o: z.string(),
   exp: z.number().int(),
 });
 
-export type SessionClaims = z.infer<typeof sessionClaimsSchema>;
-export type TicketClaims = z.infer<typeof ticketClaimsSchema>;
+export interface SessionClaims {
+  /** The Genesys guest session token. */
+  guestToken: string;
+  /** The origin that created the session ('' when created without one). */
+  origin: string;
+  attributes: Record<string, string>;
+  /** Keys set by a verified identity. */
+  locked: string[];
+  /** Fingerprint of the attributes as last delivered to Genesys ('' = nothing yet). */
+  deliveredFingerprint: string;
+  /** maxCustomDataBytes from the SessionResponse. */
+  maxCustomDataBytes: number;
+  /** Expiry, epoch seconds. */
+  exp: number;
+}
+
+export interface TicketClaims {
+  guestToken: string;
+  origin: string;
+  exp: number;
+}
+
+export type SessionState = Omit<SessionClaims, 'exp'>;
+
+const toWire = (c: SessionClaims): z.infer<typeof sessionWireSchema> => ({
+  typ: 'session',
+  gt: c.guestToken,
+  o: c.origin,
+  attrs: c.attributes,
+  locked: c.locked,
+  sent: c.deliveredFingerprint,
+  mcb: c.maxCustomDataBytes,
+  exp: c.exp,
+});
+
+const fromWire = (w: z.infer<typeof sessionWireSchema>): SessionClaims => ({
+  guestToken: w.gt,
+  origin: w.o,
+  attributes: w.attrs,
+  locked: w.locked,
+  deliveredFingerprint: w.sent,
+  maxCustomDataBytes: w.mcb,
+  exp: w.exp,
+});
 
 export const TICKET_TTL_SECONDS = 60;
 
@@ -49,8 +87,9 @@ export function fingerprint(attrs: Record<string, string>): string {
 }
 
 /** Attributes that have not reached Genesys in their current form. */
-export function undeliveredAttributes(claims: SessionClaims): Record<string, string> | undefined {
-  return Object.keys(claims.attrs).length > 0 && fingerprint(claims.attrs) !== claims.sent ? claims.attrs : undefined;
+export function undeliveredAttributes(claims: SessionState): Record<string, string> | undefined {
+  const { attributes } = claims;
+  return Object.keys(attributes).length > 0 && fingerprint(attributes) !== claims.deliveredFingerprint ? attributes : undefined;
 }
 
 export class SessionTokens {
@@ -61,25 +100,26 @@ export class SessionTokens {
   ) {}
 
   /** Seals the claims with a fresh expiry (sliding: every refreshed token lives a full TTL). */
-  async issue(claims: Omit<SessionClaims, 'typ' | 'exp'>): Promise<{ token: string; claims: SessionClaims; expiresAt: string }> {
+  async issue(state: SessionState): Promise<{ token: string; claims: SessionClaims; expiresAt: string }> {
     const exp = Math.floor(this.now() / 1000) + this.ttlSeconds;
-    const full: SessionClaims = { typ: 'session', ...claims, exp };
-    return { token: await this.sealer.seal(full), claims: full, expiresAt: new Date(exp * 1000).toISOString() };
+    const claims: SessionClaims = { ...state, exp };
+    return { token: await this.sealer.seal(toWire(claims)), claims, expiresAt: new Date(exp * 1000).toISOString() };
   }
 
-  async issueTicket(claims: Pick<SessionClaims, 'gt' | 'o'>): Promise<{ ticket: string; expiresAt: string }> {
+  async issueTicket(claims: Pick<SessionClaims, 'guestToken' | 'origin'>): Promise<{ ticket: string; expiresAt: string }> {
     const exp = Math.floor(this.now() / 1000) + TICKET_TTL_SECONDS;
-    const ticket: TicketClaims = { typ: 'ticket', gt: claims.gt, o: claims.o, exp };
+    const ticket = { typ: 'ticket', gt: claims.guestToken, o: claims.origin, exp } satisfies z.infer<typeof ticketWireSchema>;
     return { ticket: await this.sealer.seal(ticket), expiresAt: new Date(exp * 1000).toISOString() };
   }
 
   /** Opens a session token presented from `origin` (undefined when the request had no Origin header). */
   async open(token: string, origin: string | undefined): Promise<SessionClaims> {
-    return this.check(sessionClaimsSchema, await this.sealer.unseal(token), origin);
+    return fromWire(this.check(sessionWireSchema, await this.sealer.unseal(token), origin));
   }
 
   async openTicket(ticket: string, origin: string | undefined): Promise<TicketClaims> {
-    return this.check(ticketClaimsSchema, await this.sealer.unseal(ticket), origin);
+    const wire = this.check(ticketWireSchema, await this.sealer.unseal(ticket), origin);
+    return { guestToken: wire.gt, origin: wire.o, exp: wire.exp };
   }
 
   private check<T extends { o: string; exp: number }>(schema: z.ZodType<T>, payload: unknown, origin: string | undefined): T {

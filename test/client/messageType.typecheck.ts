@@ -1,5 +1,5 @@
 import type { ChatMessage } from '../../client/bffClient';
-import type { NormalizedMessage } from '../../src/genesys/guest/normalize';
+import type { NormalizedMessage } from '../../src/domain/message';
 
 /**
  * Checked by `npm run typecheck`, not run: the browser client is a standalone

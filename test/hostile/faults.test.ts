@@ -1,5 +1,5 @@
 import { startSimulator, type Simulator } from '../../simulator';
-import type { AppError } from '../../src/http/problem';
+import type { AppError } from '../../src/domain/errors';
 import { dataOf, openStream } from '../support/sse';
 import { startStack, type Stack } from '../support/stack';
 import {

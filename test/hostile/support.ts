@@ -9,7 +9,7 @@ import supertest from 'supertest';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Simulator } from '../../simulator';
 import { loadConfig, type Config } from '../../src/config/schema';
-import { createPlatformSide, type PlatformSide } from '../../src/genesys/platform';
+import { createGenesysPlatform, type GenesysPlatform } from '../../src/genesys/platform';
 import { createApp } from '../../src/http/app';
 import { Readiness } from '../../src/observability/readiness';
 import { captureLogger, type CapturedLogger, type EnvOverrides } from '../support/app';
@@ -231,7 +231,7 @@ export function duplicatesIn(values: string[]): string[] {
 // ------------------------------------------------------------------ Platform side
 
 export interface PlatformHarness {
-  side: PlatformSide;
+  side: GenesysPlatform;
   readiness: Readiness;
   http: ReturnType<typeof supertest>;
   log: CapturedLogger;
@@ -255,7 +255,7 @@ export function platformHarness(sim: Simulator, env: EnvOverrides = {}): Platfor
   readiness.set('config', { ok: true, detail: 'Configuration is valid.' });
   let skew = 0;
   const sleeps: number[] = [];
-  const side = createPlatformSide(config, log.logger, readiness, {
+  const side = createGenesysPlatform(config, log.logger, readiness, {
     now: () => Date.now() + skew,
     sleep: (ms) => {
       sleeps.push(ms);

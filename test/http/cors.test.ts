@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import request from 'supertest';
-import { OriginAllowlist, parseOriginPattern, type OriginPattern } from '../../src/http/originAllowlist';
+import { OriginAllowlist, parseOriginPattern, type OriginPattern } from '../../src/config/originAllowlist';
 import { testApp } from '../support/app';
 
 /**

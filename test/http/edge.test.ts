@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import request from 'supertest';
-import { AppError } from '../../src/http/problem';
+import { AppError } from '../../src/domain/errors';
 import { ALLOWED_ORIGIN, testApp } from '../support/app';
 
 /** The HTTP edge: problem+json errors, body parsing, request ids, security headers, log hygiene. */

@@ -1,4 +1,4 @@
-import { AppError, type ErrorCode } from '../../http/problem';
+import { AppError, type ErrorCode } from '../../domain/errors';
 import type { Envelope } from './frames';
 
 /**

@@ -16,7 +16,8 @@ import {
   type StructuredMessage,
 } from './frames';
 import { GuestSocket, type SocketClosed } from './guestSocket';
-import { normalizeMessage, type NormalizedMessage } from './normalize';
+import type { NormalizedMessage } from '../../domain/message';
+import { normalizeMessage } from './normalize';
 
 /**
  * One guest's Web Messaging session over one upstream socket (§2, §3):
@@ -112,10 +113,6 @@ export class GuestSession {
   /** True while something waits on this session: the hub must not close it. */
   get busy(): boolean {
     return this.pending.size > 0 || this.listeners.size > 0 || this.connecting !== undefined;
-  }
-
-  get subscriberCount(): number {
-    return this.listeners.size;
   }
 
   get isDead(): boolean {

@@ -2,7 +2,8 @@ import type { AxiosInstance, AxiosResponse } from 'axios';
 import { GuestApiError } from './errors';
 import { historySchema } from './frames';
 import type { GuestSession } from './guestSession';
-import { normalizeMessage, type NormalizedMessage } from './normalize';
+import type { NormalizedMessage } from '../../domain/message';
+import { normalizeMessage } from './normalize';
 
 /**
  * Conversation history over REST (§5.1): `GET {api}/api/v2/webmessaging/messages`

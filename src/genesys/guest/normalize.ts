@@ -1,14 +1,7 @@
-import type { z } from 'zod';
-import type { normalizedMessageSchema } from '../../http/schemas';
+import type { NormalizedMessage } from '../../domain/message';
 import type { StructuredMessage } from './frames';
 
-/**
- * The message shape the browser sees (CONTRACT §3): Genesys's
- * StructuredMessage with its direction, type and entity names normalised
- * and its content split by kind. Its schema is the public API's
- * (`normalizedMessageSchema`), so /openapi.json and this type cannot drift.
- */
-export type NormalizedMessage = z.infer<typeof normalizedMessageSchema>;
+/** Turns Genesys's StructuredMessage into the public message shape (src/domain/message.ts). */
 
 const TYPES: Record<string, NormalizedMessage['type']> = { Text: 'text', Structured: 'structured', Event: 'event' };
 

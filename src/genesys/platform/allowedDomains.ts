@@ -1,4 +1,4 @@
-import { parseOriginPattern } from '../../http/originAllowlist';
+import { parseOriginPattern } from '../../config/originAllowlist';
 
 /**
  * How a Messenger deployment's `allowedDomains` (platform-api §3.1) apply to

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { AppError } from '../../http/problem';
+import { AppError } from '../../domain/errors';
 import type { Logger } from '../../observability/logger';
 import type { CheckState } from '../../observability/readiness';
-import { TokenUnavailableError } from '../oauth/tokenCache';
+import { TokenUnavailableError } from './tokenCache';
 import { originMismatches } from './allowedDomains';
 import { PlatformApiError, type PlatformClient } from './platformClient';
 import { RefreshingValue } from './refreshingValue';

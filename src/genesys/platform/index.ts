@@ -1,9 +1,9 @@
 import type { Config } from '../../config/schema';
 import type { Logger } from '../../observability/logger';
 import type { Readiness } from '../../observability/readiness';
-import { createGenesysHttp, type GenesysHttp, type RetryPolicy } from '../http';
-import { MessengerConfigSource } from '../messengerConfig';
-import { TokenCache } from '../oauth/tokenCache';
+import { createGenesysHttp, type GenesysHttp, type RetryPolicy } from '../restClient';
+import { MessengerConfigSource } from './messengerConfig';
+import { TokenCache } from './tokenCache';
 import { DeploymentCheck } from './deploymentCheck';
 import { PlatformClient } from './platformClient';
 
@@ -16,7 +16,7 @@ export { PlatformApiError, PlatformClient, type PlatformRequest } from './platfo
  * exist only when GENESYS_CLIENT_ID/GENESYS_CLIENT_SECRET are set; the
  * Messenger config needs no credentials.
  */
-export interface PlatformSide {
+export interface GenesysPlatform {
   /** The shared keep-alive HTTP client for Genesys REST calls. */
   http: GenesysHttp;
   tokenCache?: TokenCache;
@@ -29,13 +29,13 @@ export interface PlatformSide {
 }
 
 /** Seams for tests and the simulator: the clock and the retry pacing. */
-export interface PlatformSideOptions {
+export interface GenesysPlatformOptions {
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   retry?: RetryPolicy;
 }
 
-export function createPlatformSide(config: Config, logger: Logger, readiness: Readiness, options: PlatformSideOptions = {}): PlatformSide {
+export function createGenesysPlatform(config: Config, logger: Logger, readiness: Readiness, options: GenesysPlatformOptions = {}): GenesysPlatform {
   const { genesys } = config;
   const region = genesys.region.domain;
   const http = createGenesysHttp({ timeoutMs: genesys.timeoutMs });

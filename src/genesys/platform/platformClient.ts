@@ -1,6 +1,6 @@
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import { z } from 'zod';
-import { AppError } from '../../http/problem';
+import { AppError } from '../../domain/errors';
 import type { Logger } from '../../observability/logger';
 import {
   correlationIdOf,
@@ -10,7 +10,7 @@ import {
   realSleep,
   retryAfterMs,
   type RetryPolicy,
-} from '../http';
+} from '../restClient';
 
 /**
  * Calls the Genesys Platform API (`https://api.{domain}`) with the
@@ -56,7 +56,6 @@ export const errorBodySchema = z
   })
   .partial();
 
-export type ErrorBody = z.infer<typeof errorBodySchema>;
 
 /** What Genesys answered, for callers that act on a specific refusal (e.g. 403 missing.permissions). */
 export interface UpstreamFailure {

@@ -4,7 +4,7 @@ import type { GuestChat } from '../../session/guestChat';
 import type { SessionTokens } from '../../session/sessionToken';
 import { claimsOf, guestOf, type Guest } from '../authenticate';
 import type { LiveStreams } from '../liveStreams';
-import { AppError } from '../problem';
+import { AppError } from '../../domain/errors';
 import type { rateLimits } from '../rateLimits';
 import type { AnyRouteSpec, RouteSpec } from '../routeSpec';
 import {
@@ -92,7 +92,7 @@ export function chatRoutes({ chat, hub, tokens, streams, limits }: ChatRouteDeps
     errors: ['unauthorized'],
     handle(_req, res) {
       const claims = claimsOf(res);
-      res.json({ attributes: claims.attrs, locked: claims.locked });
+      res.json({ attributes: claims.attributes, locked: claims.locked });
     },
   };
 
@@ -162,7 +162,7 @@ export function chatRoutes({ chat, hub, tokens, streams, limits }: ChatRouteDeps
         res.status(200).type('text/event-stream').end();
         return;
       }
-      const session = hub.session(guestOf(res).gt);
+      const session = hub.session(guestOf(res).guestToken);
       await session.ready();
       streams.serve(res, session);
     },

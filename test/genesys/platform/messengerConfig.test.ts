@@ -1,11 +1,11 @@
-import { createGenesysHttp, type GenesysHttp } from '../../../src/genesys/http';
+import { createGenesysHttp, type GenesysHttp } from '../../../src/genesys/restClient';
 import {
   DEFAULT_MESSENGER_FEATURES,
   MessengerConfigSource,
   messengerDeploymentConfigSchema,
   messengerFeaturesOf,
   type MessengerConfigOptions,
-} from '../../../src/genesys/messengerConfig';
+} from '../../../src/genesys/platform/messengerConfig';
 import { useFixture, type Fixture } from '../../support/nockBack';
 import { captureLog, eventually, manualClock, testConfig, type CapturedLog } from './support';
 

@@ -1,5 +1,5 @@
-import { createGenesysHttp, type GenesysHttp } from '../../../src/genesys/http';
-import { TokenCache } from '../../../src/genesys/oauth/tokenCache';
+import { createGenesysHttp, type GenesysHttp } from '../../../src/genesys/restClient';
+import { TokenCache } from '../../../src/genesys/platform/tokenCache';
 import { PlatformApiError, PlatformClient } from '../../../src/genesys/platform/platformClient';
 import { toProblem } from '../../../src/http/problem';
 import { FIXTURE_GENESYS, useFixture, type Fixture } from '../../support/nockBack';

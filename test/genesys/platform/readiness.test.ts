@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { createPlatformSide, type PlatformSide } from '../../../src/genesys/platform';
+import { createGenesysPlatform, type GenesysPlatform } from '../../../src/genesys/platform';
 import { createApp } from '../../../src/http/app';
 import { Readiness } from '../../../src/observability/readiness';
 import { FIXTURE_GENESYS, useFixture, type Fixture } from '../../support/nockBack';
@@ -9,7 +9,7 @@ import { captureLog, eventually, recordingSleep, testConfig, type CapturedLog } 
 describe('/readyz with the Platform side', () => {
   let fixture: Fixture;
   let log: CapturedLog;
-  let side: PlatformSide;
+  let side: GenesysPlatform;
   let readiness: Readiness;
 
   afterEach(async () => {
@@ -22,7 +22,7 @@ describe('/readyz with the Platform side', () => {
     log = captureLog();
     readiness = new Readiness();
     readiness.set('config', { ok: true, detail: 'Configuration is valid.' });
-    side = createPlatformSide(config, log.logger, readiness, { sleep: recordingSleep().sleep });
+    side = createGenesysPlatform(config, log.logger, readiness, { sleep: recordingSleep().sleep });
     const app = createApp({ config, logger: log.logger, readiness });
     side.start();
     return app;

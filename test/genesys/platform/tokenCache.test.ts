@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createGenesysHttp, type GenesysHttp } from '../../../src/genesys/http';
-import { refreshMarginMs, TokenCache, type TokenCacheOptions } from '../../../src/genesys/oauth/tokenCache';
-import { AppError } from '../../../src/http/problem';
+import { createGenesysHttp, type GenesysHttp } from '../../../src/genesys/restClient';
+import { refreshMarginMs, TokenCache, type TokenCacheOptions } from '../../../src/genesys/platform/tokenCache';
+import { AppError } from '../../../src/domain/errors';
 import { FIXTURE_GENESYS, useFixture, type Fixture } from '../../support/nockBack';
 import { captureLog, manualClock, recordingSleep, testConfig, type CapturedLog } from './support';
 

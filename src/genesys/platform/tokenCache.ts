@@ -1,6 +1,6 @@
 import type { AxiosInstance } from 'axios';
 import { z } from 'zod';
-import { AppError } from '../../http/problem';
+import { AppError } from '../../domain/errors';
 import type { Logger } from '../../observability/logger';
 import type { CheckState } from '../../observability/readiness';
 import {
@@ -10,7 +10,7 @@ import {
   realSleep,
   retryAfterMs,
   type RetryPolicy,
-} from '../http';
+} from '../restClient';
 
 /**
  * The OAuth client-credentials token (platform-api §1), held in memory.

@@ -1,7 +1,7 @@
 import type { Config } from './config/schema';
 import { GuestApiHealth } from './genesys/guest/guestApiHealth';
 import { SessionHub } from './genesys/guest/sessionHub';
-import type { PlatformSide } from './genesys/platform';
+import type { GenesysPlatform } from './genesys/platform';
 import { LiveStreams } from './http/liveStreams';
 import { rateLimits } from './http/rateLimits';
 import type { ChatRouteDeps } from './http/routes/chat';
@@ -15,7 +15,7 @@ import { SessionTokens } from './session/sessionToken';
 /** SSE heartbeat: inside the 15 to 25 s that proxies and load balancers tolerate. */
 export const STREAM_HEARTBEAT_MS = 20_000;
 
-export interface ChatSide {
+export interface ChatStack {
   routes: ChatRouteDeps;
   /** Tells every live stream to reconnect elsewhere (start of a drain). */
   endStreams(): void;
@@ -24,7 +24,7 @@ export interface ChatSide {
 }
 
 /** The chat side of the service: the Guest API session hub, sealed tokens, identity and live streams. */
-export function composeChat(config: Config, logger: Logger, platform: PlatformSide, readiness: Readiness): ChatSide {
+export function buildChatStack(config: Config, logger: Logger, platform: GenesysPlatform, readiness: Readiness): ChatStack {
   const { genesys } = config;
   const guestLogger = logger.child({ component: 'guest-api' });
   const health = new GuestApiHealth({

@@ -1,9 +1,9 @@
 import type { AxiosInstance } from 'axios';
 import { z } from 'zod';
-import type { Logger } from '../observability/logger';
-import type { CheckState } from '../observability/readiness';
-import { describeTransportFailure } from './http';
-import { RefreshingValue } from './platform/refreshingValue';
+import type { Logger } from '../../observability/logger';
+import type { CheckState } from '../../observability/readiness';
+import { describeTransportFailure } from '../restClient';
+import { RefreshingValue } from './refreshingValue';
 
 /**
  * The deployment's public Messenger configuration: `GET
