@@ -4,7 +4,9 @@ import { AppError } from '../domain/errors';
 import { guestOf } from './authenticate';
 
 /**
- * The service's own limits (CONTRACT §7), enforced before Genesys has to.
+ * The service's own limits at the HTTP edge, enforced before Genesys has to.
+ * The per-session message rate is counted where every frame of the session
+ * is seen (src/genesys/guest/sendWindow.ts), Join and typing included.
  * Counters live in each instance's memory: with N instances and no sticky
  * routing a client could reach N times the limit, and Genesys's own limits
  * (answered as rate_limited too) still apply.
@@ -45,8 +47,6 @@ export function rateLimits(sessionsPerIpPerMinute: number) {
       skip: (req) => req.headers.authorization !== undefined,
       what: 'new chat sessions from this address',
     }),
-    /** At most 5 messages per second per session, as Genesys allows. */
-    messages: limiter({ windowMs: 1000, limit: 5, key: (_req, res) => guestOf(res).guestToken, what: 'messages in this session' }),
     /** At most 10 history reads a minute per session, as Genesys allows. */
     history: limiter({ windowMs: 60_000, limit: 10, key: (_req, res) => guestOf(res).guestToken, what: 'history reads in this session' }),
   };

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema';
 import { GuestApiError } from '../genesys/guest/errors';
+import type { SentMessage } from '../genesys/guest/deliveryProof';
 import type { SessionResponse } from '../genesys/guest/frames';
 import type { GuestSession } from '../genesys/guest/guestSession';
 import type { HistoryPage } from '../genesys/guest/history';
@@ -29,6 +30,8 @@ import { fingerprint, undeliveredAttributes, type SessionClaims, type SessionSta
 
 export const MAX_TEXT_BYTES = 4096;
 export const MESSAGES_PER_SECOND = 5;
+/** Sends in doubt remembered per instance; the oldest is forgotten first (its retry then checks nothing and may send again). */
+const MAX_IN_DOUBT = 10_000;
 
 export interface SessionView {
   sessionToken: string;
@@ -52,7 +55,7 @@ export interface StartInput {
 export type SendInput = { text?: string; quickReply?: { text: string; payload: string; originatingMessageId?: string } };
 
 export interface MessengerFeatureSource {
-  get(): Promise<{ autoStart: boolean; userTypingIndicator: boolean }>;
+  get(): Promise<{ autoStart: boolean; userTypingIndicator: boolean; conversationClear: boolean }>;
 }
 
 export interface GuestChatDeps {
@@ -72,8 +75,8 @@ interface Sent {
 
 export class GuestChat {
   private readonly idempotency = new IdempotencyCache<Sent>(24 * 3600_000, 50_000);
-  /** Keyed sends whose outcome was unknown: a retry first looks for them in history. */
-  private readonly inDoubt = new Set<string>();
+  /** Keyed sends whose outcome was unknown: a retry first proves whether they were delivered. */
+  private readonly inDoubt = new Map<string, SentMessage>();
 
   constructor(private readonly deps: GuestChatDeps) {}
 
@@ -120,8 +123,25 @@ export class GuestChat {
     return this.view(claims, info, false);
   }
 
-  async end(claims: SessionClaims): Promise<void> {
-    await this.deps.hub.session(claims.guestToken).close();
+  /**
+   * Ends the chat: Presence Clear where the deployment allows it (the agent
+   * sees the customer leave), else closeSession, which only closes the
+   * connections and leaves the conversation to time out.
+   */
+  async end(claims: SessionClaims): Promise<'cleared' | 'closed'> {
+    const session = this.deps.hub.session(claims.guestToken);
+    const features = await this.deps.messengerFeatures.get().catch(() => undefined);
+    if (features?.conversationClear) {
+      try {
+        await session.clear();
+        return 'cleared';
+      } catch (error) {
+        if (!(error instanceof GuestApiError && error.failure === 'forbidden')) throw error;
+        this.deps.logger.warn('Genesys refused Presence Clear although the deployment config allows it; closing the session instead');
+      }
+    }
+    await session.close();
+    return 'closed';
   }
 
   // ---------------------------------------------------------------- attributes
@@ -147,11 +167,15 @@ export class GuestChat {
 
   private async sendOnce(session: GuestSession, claims: SessionClaims, input: SendInput, messageId: string, keyed: boolean): Promise<Sent> {
     const doubtKey = `${claims.guestToken}\u0000${messageId}`;
-    if (keyed && this.inDoubt.has(doubtKey)) {
-      const earlier = await this.deps.hub.history.findByClientMessageId(session, messageId);
-      if (earlier) {
+    const doubt = keyed ? this.inDoubt.get(doubtKey) : undefined;
+    if (doubt) {
+      const proof = await session.proveDelivery(doubt);
+      if (proof.verdict === 'delivered') {
         this.inDoubt.delete(doubtKey);
-        return { message: earlier };
+        return { message: proof.message };
+      }
+      if (proof.verdict === 'unknown') {
+        throw new GuestApiError('unavailable', 'Could not check whether the earlier attempt of this message was delivered, so it was not sent again; retry shortly with the same Idempotency-Key.');
       }
     }
     // An ended conversation refuses messages; that is the guest's state, not Genesys failing.
@@ -159,6 +183,7 @@ export class GuestChat {
       throw new AppError('conflict', 'The conversation has ended; start a new one with POST /guest-session and { "startNew": true }.');
     }
     const customAttributes = undeliveredAttributes(claims);
+    const sentAt = Date.now();
     try {
       const message = input.quickReply
         ? await session.sendQuickReply({ ...input.quickReply, messageId, customAttributes })
@@ -167,7 +192,10 @@ export class GuestChat {
       return { message, delivered: customAttributes ? fingerprint(customAttributes) : undefined };
     } catch (error) {
       if (keyed && error instanceof GuestApiError && (error.failure === 'timeout' || error.failure === 'connection_lost')) {
-        this.inDoubt.add(doubtKey);
+        const answer = input.quickReply;
+        this.inDoubt.delete(doubtKey);
+        this.inDoubt.set(doubtKey, { messageId, text: answer ? answer.text : input.text, payload: answer?.payload, sentAt: doubt?.sentAt ?? sentAt });
+        if (this.inDoubt.size > MAX_IN_DOUBT) this.inDoubt.delete(this.inDoubt.keys().next().value!);
       }
       throw error;
     }

@@ -88,14 +88,17 @@ describe('GET and DELETE /guest-session', () => {
     expect(typeof res.body.sessionToken).toBe('string');
   });
 
-  test('DELETE ends the session with closeSession: 204', async () => {
+  test('DELETE ends the chat with Presence Clear where the deployment allows it: 204', async () => {
     const before = stack.sim.received.length;
     const { token } = await stack.newSession();
     const gt = guestTokenOf(stack.sim, before);
     const res = await stack.http.delete('/guest-session').set(bearer(token));
     expect(res.status).toBe(204);
-    expect(stack.sim.framesFor(gt, 'closeSession')).toHaveLength(1);
+    const clears = stack.sim.framesFor(gt, 'onMessage').filter((f) => JSON.stringify(f.frame.message).includes('"Clear"'));
+    expect(clears).toHaveLength(1);
+    expect(stack.sim.framesFor(gt, 'closeSession')).toHaveLength(0);
   });
+
 });
 
 describe('session tokens', () => {

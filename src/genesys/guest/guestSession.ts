@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import type { NormalizedMessage } from '../../domain/message';
 import type { Logger } from '../../observability/logger';
-import { GuestApiError, guestErrorFromFrame } from './errors';
+import { proveDelivery, type ReadNewestPage, type SentMessage } from './deliveryProof';
+import { GuestApiError } from './errors';
 import {
+  clearFrame,
   closeSessionFrame,
   configureSessionFrame,
   echoFrame,
@@ -11,34 +14,29 @@ import {
   textMessageFrame,
   typingFrame,
   type CustomAttributes,
-  type InboundFrame,
   type SessionResponse,
-  type StructuredMessage,
 } from './frames';
 import { GuestSocket, type SocketClosed } from './guestSocket';
-import type { NormalizedMessage } from '../../domain/message';
-import { normalizeMessage } from './normalize';
+import { dispatchInbound, type GuestEvent, type InboundTarget } from './inboundDispatch';
+import { PendingRequests, type Pending, type PendingKind } from './pendingRequests';
+import { RECONNECT_ATTEMPTS_FOR_REQUESTS, withRetries } from './reconnect';
+import { SendWindow } from './sendWindow';
+
+export type { GuestEvent } from './inboundDispatch';
 
 /**
- * One guest's Web Messaging session over one upstream socket (§2, §3):
- * configure, send and match replies by `tracingId`, keep the socket
- * configured across drops, and fan inbound traffic out to live streams.
+ * One guest's Web Messaging session over one upstream socket
+ * (docs/genesys-protocol.md#guest-websocket): configure, send and match
+ * replies (pendingRequests.ts, inboundDispatch.ts), keep the socket
+ * configured across drops (reconnect.ts), prove delivery of a message whose
+ * reply was lost (deliveryProof.ts), and fan inbound traffic out to streams.
  */
-
-export type GuestEvent =
-  | { type: 'message'; message: NormalizedMessage }
-  | { type: 'typing'; durationMs?: number }
-  | { type: 'presence'; presence: 'join' | 'disconnect' | 'clear' | 'signin'; readOnly?: boolean }
-  | { type: 'session'; state: 'reconnecting' | 'reconnected' | 'expired' | 'closed' | 'cleared' | 'unavailable'; detail?: string };
 
 export interface GuestJwt {
   jwt: string;
   /** Epoch seconds. */
   exp: number;
 }
-
-/** What the session needs to prove delivery of a message after a dropped socket. */
-export type FindDeliveredMessage = (session: GuestSession, clientMessageId: string) => Promise<NormalizedMessage | undefined>;
 
 export interface GuestSessionOptions {
   token: string;
@@ -52,40 +50,29 @@ export interface GuestSessionOptions {
   reconnectWindowMs?: number;
   typingCooldownMs?: number;
   jwtRefreshMarginMs?: number;
+  /** `onMessage` frames allowed per second (Genesys: 5). */
+  messagesPerSecond?: number;
   now?: () => number;
-  findDeliveredMessage?: FindDeliveredMessage;
+  /** The newest history page, for proving delivery after a dropped socket. */
+  readNewestHistory?: (session: GuestSession) => ReturnType<ReadNewestPage>;
   onSocketOpened?: () => void;
   /** A handshake failed (refused, unreachable): for the `guestApi` readiness check. */
   onSocketFailed?: (error: GuestApiError) => void;
   onDead?: (session: GuestSession) => void;
 }
 
-type PendingKind = 'configure' | 'close' | 'send' | 'join' | 'jwt' | 'echo';
-
-interface Pending {
-  kind: PendingKind;
-  tracingId: string;
-  frame: object;
-  written: boolean;
-  /** A guest message whose reply was lost with the socket: it is verified, never blindly re-sent. */
-  inDoubt: boolean;
-  messageId?: string;
-  resolve(value: unknown): void;
-  reject(error: Error): void;
-  timer: NodeJS.Timeout;
-}
-
-const RECONNECT_DELAYS_MS = [0, 250, 1000, 2000, 5000];
-/** Attempts made for a request alone; live streams keep trying for `reconnectWindowMs`. */
-const RECONNECT_ATTEMPTS_FOR_REQUESTS = 4;
+/** How many Genesys ids of answered sends a session remembers, so delivery proof never claims one twice. */
+const ACCOUNTED_IDS = 200;
 
 export class GuestSession {
   readonly token: string;
   private socket?: GuestSocket;
   private configured = false;
   private info?: SessionResponse;
-  private readonly pending = new Map<string, Pending>();
+  private readonly pending: PendingRequests;
   private readonly listeners = new Set<(event: GuestEvent) => void>();
+  private readonly window: SendWindow;
+  private readonly accounted = new Set<string>();
   private connecting?: Promise<SessionResponse>;
   private dead?: GuestApiError;
   private closedByServer = false;
@@ -93,12 +80,31 @@ export class GuestSession {
   private jwt?: GuestJwt;
   private jwtInFlight?: Promise<GuestJwt>;
   private readonly now: () => number;
+  /** What inboundDispatch.ts may do to this session. */
+  private readonly inbound: InboundTarget;
   lastUsedAt: number;
 
   constructor(private readonly options: GuestSessionOptions) {
     this.token = options.token;
     this.now = options.now ?? Date.now;
     this.lastUsedAt = this.now();
+    this.pending = new PendingRequests(2 * options.requestTimeoutMs, this.now);
+    this.window = new SendWindow(options.messagesPerSecond ?? 5, 1000, this.now);
+    this.inbound = {
+      pending: this.pending,
+      logger: options.logger,
+      now: this.now,
+      settle: (p, outcome) => this.settle(p, outcome),
+      emit: (event) => this.emit(event),
+      die: (error) => this.die(error),
+      updateInfo: (change) => {
+        this.info = change(this.info);
+      },
+      closingByServer: () => {
+        this.closedByServer = true;
+      },
+      accountFor: (id) => this.accountFor(id),
+    };
   }
 
   /** The last SessionResponse, if the session has been configured. */
@@ -125,18 +131,18 @@ export class GuestSession {
 
   // ------------------------------------------------------------ public actions
 
-  /** Connects and configures (or resumes) the session with its token. */
+  /**
+   * Connects and configures (or resumes) the session with its token, within
+   * the request deadline even while live streams keep a longer reconnect going.
+   */
   ready(): Promise<SessionResponse> {
     this.touch();
     if (this.dead) return Promise.reject(this.dead);
     if (this.isReady && this.info) return Promise.resolve(this.info);
-    return this.wake();
+    return withDeadline(this.wake(), this.options.requestTimeoutMs, () => new GuestApiError('timeout', 'Genesys did not answer in time; please retry.'));
   }
 
-  /**
-   * Replaces a read-only (ended) conversation with a new one: closeSession,
-   * then configureSession with `startNew` (§2.1, §2.8).
-   */
+  /** Replaces a read-only (ended) conversation with a new one: closeSession, then configureSession with `startNew`. */
   async startNew(): Promise<SessionResponse> {
     await this.ready();
     await this.request('close', (t) => closeSessionFrame({ token: this.token, tracingId: t }));
@@ -151,11 +157,10 @@ export class GuestSession {
   /** Sends a guest text; resolves with Genesys's echo of it. */
   sendText(p: { text: string; messageId: string; customAttributes?: CustomAttributes }): Promise<NormalizedMessage> {
     this.touch();
-    return this.request<NormalizedMessage>(
-      'send',
-      (t) => textMessageFrame({ token: this.token, tracingId: t, ...p }),
-      p.messageId,
-    );
+    return this.request<NormalizedMessage>('send', (t) => textMessageFrame({ token: this.token, tracingId: t, ...p }), {
+      messageId: p.messageId,
+      text: p.text,
+    });
   }
 
   sendQuickReply(p: {
@@ -166,27 +171,33 @@ export class GuestSession {
     customAttributes?: CustomAttributes;
   }): Promise<NormalizedMessage> {
     this.touch();
-    return this.request<NormalizedMessage>('send', (t) => quickReplyFrame({ token: this.token, tracingId: t, ...p }), p.messageId);
+    return this.request<NormalizedMessage>('send', (t) => quickReplyFrame({ token: this.token, tracingId: t, ...p }), {
+      messageId: p.messageId,
+      text: p.text,
+    });
   }
 
-  /** Autostart Presence Join, carrying the attributes routing needs (§2.5). */
+  /** Autostart Presence Join, carrying the attributes routing needs. */
   sendJoin(customAttributes?: CustomAttributes): Promise<NormalizedMessage> {
     this.touch();
     return this.request<NormalizedMessage>('join', (t) => joinFrame({ token: this.token, tracingId: t, customAttributes }));
   }
 
   /**
-   * Guest typing, at most once per cooldown (Genesys asks for one per 5 s,
-   * §2.5). Genesys sends no success reply, so this resolves once written.
-   * Returns false when throttled.
+   * Guest typing, at most once per cooldown (Genesys asks for one per 5 s).
+   * Genesys sends no success reply, so this resolves once written. Returns
+   * false when throttled.
    */
   async sendTyping(): Promise<boolean> {
     this.touch();
     const now = this.now();
     if (now - this.lastTypingAt < (this.options.typingCooldownMs ?? 5000)) return false;
-    this.lastTypingAt = now;
     await this.ready();
-    await this.socket!.send(typingFrame({ token: this.token, tracingId: randomUUID() }));
+    if (!this.window.take()) return false;
+    this.lastTypingAt = now;
+    const tracingId = randomUUID();
+    this.pending.sentWithoutReply(tracingId, 'typing');
+    await this.socket!.send(typingFrame({ token: this.token, tracingId }));
     return true;
   }
 
@@ -194,7 +205,7 @@ export class GuestSession {
     return this.request<NormalizedMessage>('echo', (t) => echoFrame({ token: this.token, tracingId: t }));
   }
 
-  /** The guest JWT for REST history, cached until shortly before `exp` (§2.7, §3.5). */
+  /** The guest JWT for REST history, cached until shortly before `exp`. */
   getJwt(): Promise<GuestJwt> {
     this.touch();
     const margin = this.options.jwtRefreshMarginMs ?? 60_000;
@@ -210,7 +221,7 @@ export class GuestSession {
     this.jwt = undefined;
   }
 
-  /** Ends the session at Genesys (closeSession) and closes the socket. */
+  /** Closes the connections at Genesys (closeSession) and the socket; the conversation stays open for the agent. */
   async close(): Promise<void> {
     await this.ready();
     const info = await this.request<SessionResponse>('close', (t) => closeSessionFrame({ token: this.token, tracingId: t }));
@@ -218,10 +229,23 @@ export class GuestSession {
     this.disconnect();
   }
 
+  /**
+   * Ends the conversation the way Genesys's own Messenger does: Presence
+   * Clear, answered by SessionClearedEvent (then ConnectionClosedEvent), or a
+   * 403 when the deployment has conversation clear off
+   * (docs/genesys-protocol.md#onmessage-events-typing-join-clear).
+   */
+  async clear(): Promise<void> {
+    await this.ready();
+    await this.request('clear', (t) => clearFrame({ token: this.token, tracingId: t }));
+    this.jwt = undefined;
+    this.disconnect('closed after the chat was ended');
+  }
+
   subscribe(listener: (event: GuestEvent) => void): () => void {
     this.listeners.add(listener);
     this.touch();
-    if (!this.isReady) this.ready().catch(() => undefined);
+    if (!this.isReady) this.wake().catch(() => undefined);
     return () => {
       this.listeners.delete(listener);
       this.touch();
@@ -233,13 +257,23 @@ export class GuestSession {
     this.configured = false;
     this.socket?.close();
     this.socket = undefined;
-    for (const p of this.pending.values()) this.settle(p, new GuestApiError('connection_lost', `The connection to Genesys was ${reason}.`));
+    this.pending.failAll(new GuestApiError('connection_lost', `The connection to Genesys was ${reason}.`), (p, e) => this.settle(p, e));
   }
 
-  // ---------------------------------------------------------------- internals
+  // ---------------------------------------------------------------- requests
 
-  private request<T>(kind: PendingKind, build: (tracingId: string) => object, messageId?: string): Promise<T> {
+  private request<T>(kind: PendingKind, build: (tracingId: string) => object, message?: { messageId: string; text: string }): Promise<T> {
     if (this.dead) return Promise.reject(this.dead);
+    if (kind === 'send' || kind === 'join' || kind === 'clear') {
+      const waitMs = this.window.waitMs();
+      if (waitMs > 0 || !this.window.take()) {
+        return Promise.reject(
+          new GuestApiError('rate_limited', 'Genesys accepts at most 5 messages a second in a session; retry shortly.', {
+            retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+          }),
+        );
+      }
+    }
     const tracingId = randomUUID();
     return new Promise<T>((resolve, reject) => {
       const p: Pending = {
@@ -248,13 +282,14 @@ export class GuestSession {
         frame: build(tracingId),
         written: false,
         inDoubt: false,
-        messageId,
+        messageId: message?.messageId,
+        text: message?.text,
         resolve: resolve as (v: unknown) => void,
         reject,
-        timer: setTimeout(() => this.settle(p, this.timeoutError(p)), this.options.requestTimeoutMs),
+        timer: setTimeout(() => this.settle(p, this.timeoutError(p), true), this.options.requestTimeoutMs),
       };
       p.timer.unref();
-      this.pending.set(tracingId, p);
+      this.pending.add(p);
       if (kind === 'configure') {
         // Configure goes out on the socket it prepares, ahead of everything else.
         this.write(p);
@@ -270,6 +305,7 @@ export class GuestSession {
     const socket = this.socket;
     if (!socket) return;
     p.written = true;
+    p.writtenAt ??= this.now();
     socket.send(p.frame).catch(() => {
       // The close handler decides what happens to a frame that may or may not have left.
     });
@@ -282,9 +318,8 @@ export class GuestSession {
     }
   }
 
-  private settle(p: Pending, outcome: Error | { value: unknown }): void {
-    if (this.pending.get(p.tracingId) !== p) return;
-    this.pending.delete(p.tracingId);
+  private settle(p: Pending, outcome: Error | { value: unknown }, gaveUp = false): void {
+    if (!this.pending.remove(p, gaveUp)) return;
     clearTimeout(p.timer);
     if (outcome instanceof Error) p.reject(outcome);
     else p.resolve(outcome.value);
@@ -300,49 +335,53 @@ export class GuestSession {
     return new GuestApiError('timeout', 'Genesys did not answer in time; please retry.');
   }
 
+  // ------------------------------------------------------------- connection
+
   /** Starts (or joins) connecting and configuring, with bounded retries. */
   private wake(): Promise<SessionResponse> {
     if (this.dead) return Promise.reject(this.dead);
-    this.connecting ??= this.reconnectLoop().finally(() => {
+    this.connecting ??= this.connectWithRetries().finally(() => {
       this.connecting = undefined;
     });
     return this.connecting;
   }
 
-  private async reconnectLoop(): Promise<SessionResponse> {
-    const started = this.now();
+  private async connectWithRetries(): Promise<SessionResponse> {
     const window = this.options.reconnectWindowMs ?? 60_000;
     const isReconnect = this.info !== undefined;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const info = await this.connectAndConfigure();
-        if (isReconnect) {
-          await this.settleInDoubt();
-          // A drop while history was checked found this loop still running and started none: go round again.
-          if (!this.isReady) throw new GuestApiError('connection_lost', 'The connection to Genesys dropped again while reconnecting.');
-          this.emit({ type: 'session', state: 'reconnected' });
-        }
-        this.flush();
-        return info;
-      } catch (error) {
-        const e = error instanceof GuestApiError ? error : new GuestApiError('unavailable', 'Could not reach Genesys.', { cause: error });
-        const keepTrying =
-          !e.fatalForSession &&
-          e.failure !== 'handshake_refused' &&
-          (attempt + 1 < RECONNECT_ATTEMPTS_FOR_REQUESTS || (this.listeners.size > 0 && this.now() - started < window));
-        if (!keepTrying) {
-          if (e.fatalForSession || e.failure === 'handshake_refused') this.die(e);
-          else {
-            for (const p of [...this.pending.values()]) this.settle(p, e);
-            this.emit({ type: 'session', state: 'unavailable', detail: e.message });
+    try {
+      return await withRetries(
+        async () => {
+          const info = await this.connectAndConfigure();
+          if (isReconnect) {
+            await this.settleInDoubt();
+            // A drop while history was checked found this loop still running and started none: go round again.
+            if (!this.isReady) throw new GuestApiError('connection_lost', 'The connection to Genesys dropped again while reconnecting.');
+            this.emit({ type: 'session', state: 'reconnected' });
           }
-          throw e;
-        }
-        if (attempt === 0 && isReconnect) this.emit({ type: 'session', state: 'reconnecting' });
-        const delay = RECONNECT_DELAYS_MS[Math.min(attempt + 1, RECONNECT_DELAYS_MS.length - 1)]!;
-        await new Promise((r) => setTimeout(r, delay).unref());
-        if (this.dead) throw this.dead;
+          this.flush();
+          return info;
+        },
+        {
+          keepTrying: (e, attempt, startedAt) =>
+            !e.fatalForSession &&
+            e.failure !== 'handshake_refused' &&
+            (attempt + 1 < RECONNECT_ATTEMPTS_FOR_REQUESTS || (this.listeners.size > 0 && this.now() - startedAt < window)),
+          onFirstRetry: () => {
+            if (isReconnect) this.emit({ type: 'session', state: 'reconnecting' });
+          },
+          stopped: () => this.dead,
+          now: this.now,
+        },
+      );
+    } catch (error) {
+      const e = error as GuestApiError;
+      if (e.fatalForSession || e.failure === 'handshake_refused') this.die(e);
+      else {
+        this.pending.failAll(e, (p, err) => this.settle(p, err));
+        this.emit({ type: 'session', state: 'unavailable', detail: e.message });
       }
+      throw e;
     }
   }
 
@@ -358,10 +397,11 @@ export class GuestSession {
         pingIntervalMs: this.options.pingIntervalMs ?? 15_000,
         logger: this.options.logger,
       },
-      (frame) => this.onFrame(frame),
+      (frame) => dispatchInbound(frame, this.inbound),
       (closed) => this.onSocketClosed(socket, closed),
     );
     this.socket = socket;
+    this.pending.newConnection();
     try {
       await socket.connect();
     } catch (error) {
@@ -378,39 +418,40 @@ export class GuestSession {
     return info;
   }
 
-  /**
-   * Messages whose echo was lost with the socket: Genesys may or may not have
-   * them. History proves delivery (our id comes back as `channel.messageId`);
-   * without proof the send fails clearly rather than risk a duplicate.
-   */
+  /** Messages whose reply was lost with the socket: delivered, not delivered, or honestly unknown. */
   private async settleInDoubt(): Promise<void> {
     const inDoubt = [...this.pending.values()].filter((p) => p.inDoubt);
-    if (inDoubt.length === 0) return;
-    const find = this.options.findDeliveredMessage;
     await Promise.all(
       inDoubt.map(async (p) => {
-        let delivered: NormalizedMessage | undefined;
-        try {
-          delivered = find && p.messageId ? await find(this, p.messageId) : undefined;
-        } catch (error) {
-          this.options.logger.warn({ err: error }, 'could not check history for a message in doubt');
+        const verdict = await this.proveDelivery({ messageId: p.messageId ?? '', text: p.text, sentAt: p.writtenAt ?? this.now() });
+        if (verdict.verdict === 'delivered') {
+          this.accountFor(verdict.message.id);
+          this.settle(p, { value: verdict.message });
+        } else if (verdict.verdict === 'not_delivered') {
+          this.settle(p, new GuestApiError('connection_lost', 'The connection to Genesys dropped while sending; the message was not delivered. It is safe to send it again.'));
+        } else {
           this.settle(
             p,
             new GuestApiError(
               'connection_lost',
-              'The connection to Genesys dropped while sending and delivery could not be checked. Retry with the same Idempotency-Key: a delivered message is never sent twice.',
+              'The connection to Genesys dropped while sending and delivery could not be checked; it may have been delivered. Retry with the same Idempotency-Key: a delivered message is never sent twice.',
             ),
           );
-          return;
         }
-        if (delivered) this.settle(p, { value: delivered });
-        else
-          this.settle(
-            p,
-            new GuestApiError('connection_lost', 'The connection to Genesys dropped while sending; the message was not delivered. It is safe to send it again.'),
-          );
       }),
     );
+  }
+
+  /** Whether a message whose confirmation was lost reached Genesys (deliveryProof.ts). */
+  proveDelivery(sent: SentMessage) {
+    const read = this.options.readNewestHistory;
+    if (!read) return Promise.resolve({ verdict: 'unknown', reason: 'no history reader' } as const);
+    return proveDelivery(sent, () => read(this), this.accounted, this.options.logger);
+  }
+
+  private accountFor(messageId: string): void {
+    this.accounted.add(messageId);
+    if (this.accounted.size > ACCOUNTED_IDS) this.accounted.delete(this.accounted.values().next().value!);
   }
 
   private onSocketClosed(socket: GuestSocket, closed: SocketClosed): void {
@@ -428,7 +469,7 @@ export class GuestSession {
     const wanted = this.pending.size > 0 || (this.listeners.size > 0 && !this.closedByServer);
     if (wanted && !this.connecting && !this.dead) this.wake().catch(() => undefined);
     else if (!wanted && this.listeners.size > 0) {
-      this.emit({ type: 'session', state: 'closed', detail: 'Genesys closed this connection (another connection took its place).' });
+      this.emit({ type: 'session', state: 'closed', detail: 'Genesys closed this connection (another connection took its place, or the chat ended).' });
     }
   }
 
@@ -436,7 +477,7 @@ export class GuestSession {
     if (this.dead) return;
     this.dead = error;
     this.configured = false;
-    for (const p of [...this.pending.values()]) this.settle(p, error);
+    this.pending.failAll(error, (p, e) => this.settle(p, e));
     this.emit({ type: 'session', state: error.fatalForSession ? 'expired' : 'unavailable', detail: error.message });
     this.socket?.close();
     this.socket = undefined;
@@ -452,90 +493,13 @@ export class GuestSession {
       }
     }
   }
+}
 
-  /** The oldest written request of the given kinds: for replies that carry no tracingId. */
-  private oldest(kinds: PendingKind[]): Pending | undefined {
-    for (const p of this.pending.values()) if (p.written && kinds.includes(p.kind)) return p;
-    return undefined;
-  }
-
-  private byTracingId(tracingId: string | undefined): Pending | undefined {
-    return tracingId === undefined ? undefined : this.pending.get(tracingId);
-  }
-
-  private onFrame(frame: InboundFrame): void {
-    switch (frame.kind) {
-      case 'session': {
-        const p = this.byTracingId(frame.envelope.tracingId) ?? this.oldest(['configure', 'close']);
-        if (p) this.settle(p, { value: frame.body });
-        else this.info = frame.body;
-        return;
-      }
-      case 'jwt': {
-        const p = this.byTracingId(frame.envelope.tracingId) ?? this.oldest(['jwt']);
-        if (p) this.settle(p, { value: frame.body });
-        return;
-      }
-      case 'message':
-        this.onStructuredMessage(frame.envelope.type, frame.envelope.tracingId, frame.body);
-        return;
-      case 'tooManyRequests':
-      case 'error': {
-        const text = frame.kind === 'error' ? frame.body : (frame.body.errorMessage ?? 'rate limited');
-        const error = guestErrorFromFrame(frame.envelope, text, frame.kind === 'tooManyRequests' ? frame.body.retryAfter : undefined);
-        if (error.fatalForSession) {
-          this.die(error);
-          return;
-        }
-        const p = this.byTracingId(frame.envelope.tracingId) ?? this.oldest(['send', 'join', 'jwt', 'echo', 'close', 'configure']);
-        if (p) this.settle(p, error);
-        else this.options.logger.warn({ genesysCode: frame.envelope.code, genesysText: text }, 'Genesys reported an error for no pending request');
-        return;
-      }
-      case 'sessionExpired':
-        this.die(new GuestApiError('session_expired', 'The chat session has expired; start a new one.'));
-        return;
-      case 'connectionClosed':
-        this.closedByServer = true;
-        this.options.logger.info({ reason: frame.body.reason }, 'Genesys closed this guest connection');
-        return;
-      case 'sessionCleared':
-        if (this.info) this.info = { ...this.info, readOnly: true };
-        this.emit({ type: 'session', state: 'cleared' });
-        return;
-      case 'logout':
-        this.emit({ type: 'session', state: 'closed', detail: 'logged out' });
-        return;
-      case 'unknown':
-        this.options.logger.warn({ class: frame.envelope?.class, reason: frame.reason }, 'ignored an unknown Guest API frame');
-        return;
-    }
-  }
-
-  private onStructuredMessage(envelopeType: string, tracingId: string | undefined, body: StructuredMessage): void {
-    const message = normalizeMessage(body, new Date(this.now()));
-    const p = this.byTracingId(tracingId);
-    if (envelopeType === 'response') {
-      // The reply to an `echo` health check, not chat traffic (§3.4).
-      if (p) this.settle(p, { value: message });
-      return;
-    }
-    if (p && (p.kind === 'send' || p.kind === 'join')) this.settle(p, { value: message });
-
-    if (message.type === 'event') {
-      if (message.direction !== 'outbound') return;
-      for (const event of body.events ?? []) {
-        if (event.eventType === 'Typing' && event.typing?.type !== 'Off') {
-          this.emit({ type: 'typing', durationMs: event.typing?.duration });
-        } else if (event.eventType === 'Presence' && event.presence?.type) {
-          const presence = event.presence.type.toLowerCase() as 'join' | 'disconnect' | 'clear' | 'signin';
-          const readOnly = body.metadata?.readOnly === 'true' || body.metadata?.readOnly === true;
-          if (presence === 'disconnect' && readOnly && this.info) this.info = { ...this.info, readOnly: true };
-          this.emit({ type: 'presence', presence, ...(presence === 'disconnect' ? { readOnly } : {}) });
-        }
-      }
-      return;
-    }
-    this.emit({ type: 'message', message });
-  }
+function withDeadline<T>(work: Promise<T>, ms: number, error: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(error()), ms);
+    timer.unref();
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }

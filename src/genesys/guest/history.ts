@@ -1,4 +1,5 @@
 import type { AxiosInstance, AxiosResponse } from 'axios';
+import { PROOF_PAGE_SIZE } from './deliveryProof';
 import { GuestApiError } from './errors';
 import { historySchema } from './frames';
 import type { GuestSession } from './guestSession';
@@ -77,9 +78,8 @@ export class GuestHistory {
     };
   }
 
-  /** Finds a guest message by our own id in the newest page (delivery proof after a dropped socket). */
-  async findByClientMessageId(session: GuestSession, clientMessageId: string): Promise<NormalizedMessage | undefined> {
-    const { messages } = await this.page(session, 1, 50);
-    return messages.find((m) => m.clientMessageId === clientMessageId);
+  /** The newest page, for proving whether a message in doubt was delivered (deliveryProof.ts). */
+  async newest(session: GuestSession): Promise<NormalizedMessage[]> {
+    return (await this.page(session, 1, PROOF_PAGE_SIZE)).messages;
   }
 }

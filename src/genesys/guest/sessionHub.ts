@@ -22,6 +22,8 @@ export interface SessionHubOptions {
   maxSessions: number;
   pingIntervalMs?: number;
   reconnectWindowMs?: number;
+  /** `onMessage` frames a session may send per second (Genesys: 5; tests raise it). */
+  messagesPerSecond?: number;
   now?: () => number;
   /** Told about every handshake, for readiness. */
   onSocketOpened?: () => void;
@@ -71,8 +73,9 @@ export class SessionHub {
       requestTimeoutMs: this.options.requestTimeoutMs,
       pingIntervalMs: this.options.pingIntervalMs,
       reconnectWindowMs: this.options.reconnectWindowMs,
+      messagesPerSecond: this.options.messagesPerSecond,
       now: this.options.now,
-      findDeliveredMessage: (s, id) => this.history.findByClientMessageId(s, id),
+      readNewestHistory: (s) => this.history.newest(s),
       onSocketOpened: () => {
         this.opened++;
         this.options.onSocketOpened?.();

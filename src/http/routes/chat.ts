@@ -119,7 +119,6 @@ export function chatRoutes({ chat, hub, tokens, streams, limits }: ChatRouteDeps
     auth: 'session',
     body: sendMessageBody,
     headers: [{ name: 'Idempotency-Key', description: 'Makes a retried send safe: the same key never yields two messages' }],
-    after: [limits.messages],
     responses: { 201: json('Sent', sentMessageSchema) },
     errors: ['validation_failed', 'unauthorized', 'message_too_long', 'attributes_too_large', 'conflict', 'session_expired', 'rate_limited', 'upstream_unavailable'],
     async handle(req, res, { body }) {

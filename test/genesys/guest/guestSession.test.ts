@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { startSimulator, type Simulator } from '../../../simulator';
 import { GuestApiError } from '../../../src/genesys/guest/errors';
+import { parseInbound, type InboundFrame } from '../../../src/genesys/guest/frames';
+import type { GuestSession } from '../../../src/genesys/guest/guestSession';
+import { dispatchInbound, type InboundTarget } from '../../../src/genesys/guest/inboundDispatch';
 import type { SessionHub } from '../../../src/genesys/guest/sessionHub';
 import { collect, hubFor, until } from './harness';
 
@@ -17,6 +20,12 @@ beforeEach(() => {
   hub = hubFor(sim);
 });
 afterEach(() => hub.close());
+
+/** Feeds a raw frame to a session as if it came off its socket. */
+function frameFeed(session: GuestSession): (frame: InboundFrame) => void {
+  const target = (session as unknown as { inbound: InboundTarget }).inbound;
+  return (frame) => dispatchInbound(frame, target);
+}
 
 async function failure(promise: Promise<unknown>): Promise<GuestApiError> {
   const error = await promise.then(
@@ -243,12 +252,30 @@ describe('errors', () => {
     expect(error).toMatchObject({ failure: 'rate_limited', code: 'rate_limited', status: 429, retryAfterSeconds: 7 });
   });
 
-  test('sending faster than 5 per second meets the real rate limit', async () => {
-    const session = hub.session(randomUUID());
-    await session.ready();
-    const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => session.sendText({ text: `m${i}`, messageId: randomUUID() })));
-    const limited = results.filter((r) => r.status === 'rejected' && (r.reason as GuestApiError).failure === 'rate_limited');
-    expect(limited.length).toBeGreaterThan(0);
+  test('the session never sends Genesys more than 5 onMessage frames in a sliding second, the Join included', async () => {
+    // The simulator would limit too: raise its limit so only the service's own window is under test.
+    sim.setOptions({ messagesPerSecond: 1000 });
+    let clock = 1_000_000;
+    const frozen = hubFor(sim, { now: () => clock });
+    try {
+      const token = randomUUID();
+      const session = frozen.session(token);
+      await session.ready();
+      await session.sendJoin();
+      const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => session.sendText({ text: `m${i}`, messageId: randomUUID() })));
+      const limited = results.filter((r) => r.status === 'rejected' && (r.reason as GuestApiError).failure === 'rate_limited');
+      expect(limited).toHaveLength(2);
+      expect((limited[0] as PromiseRejectedResult).reason).toMatchObject({ status: 429, retryAfterSeconds: 1 });
+      expect(sim.framesFor(token, 'onMessage')).toHaveLength(5);
+      // 999 ms later the window is still full; at 1000 ms the first frame has left it.
+      clock += 999;
+      await expect(session.sendText({ text: 'too soon', messageId: randomUUID() })).rejects.toMatchObject({ failure: 'rate_limited' });
+      clock += 1;
+      await expect(session.sendText({ text: 'in time', messageId: randomUUID() })).resolves.toMatchObject({ text: 'in time' });
+      expect(sim.framesFor(token, 'onMessage')).toHaveLength(6);
+    } finally {
+      frozen.close();
+    }
   });
 
   test('4007 from Genesys (session not found) ends the session', async () => {
@@ -256,8 +283,7 @@ describe('errors', () => {
     await session.ready();
     sim.faults.delayFrames(200);
     const pending = failure(session.sendText({ text: 'anyone?', messageId: randomUUID() }));
-    const { parseInbound } = await import('../../../src/genesys/guest/frames');
-    const onFrame = (session as unknown as { onFrame: (f: unknown) => void }).onFrame.bind(session);
+    const onFrame = frameFeed(session);
     onFrame(parseInbound('{"type":"response","class":"string","code":4007,"body":"session not found"}'));
     const error = await pending;
     expect(error).toMatchObject({ code: 'session_expired', status: 410 });
@@ -287,8 +313,7 @@ describe('errors', () => {
   test('an unknown frame class is logged and ignored, never a crash', async () => {
     const session = hub.session(randomUUID());
     await session.ready();
-    const onFrame = (session as unknown as { onFrame: (f: unknown) => void }).onFrame.bind(session);
-    const { parseInbound } = await import('../../../src/genesys/guest/frames');
+    const onFrame = frameFeed(session);
     expect(() => onFrame(parseInbound('{"type":"message","class":"FancyNewEvent","code":200,"body":{}}'))).not.toThrow();
     expect(() => onFrame(parseInbound('not json'))).not.toThrow();
     await expect(session.echo()).resolves.toMatchObject({ text: 'ping' });

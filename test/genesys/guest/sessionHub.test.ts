@@ -24,6 +24,8 @@ function guestTexts(token: string): string[] {
 
 test('100 sessions sending 10 messages each open exactly 100 upstream sockets', async () => {
   sim.setOptions({ messagesPerSecond: 1000 });
+  hub.close();
+  hub = hubFor(sim, { messagesPerSecond: 1000 });
   const tokens = Array.from({ length: 100 }, () => randomUUID());
   await Promise.all(
     tokens.map(async (token) => {
@@ -39,6 +41,8 @@ test('100 sessions sending 10 messages each open exactly 100 upstream sockets', 
 
 test('concurrent first use of one session opens one socket', async () => {
   sim.setOptions({ messagesPerSecond: 1000 });
+  hub.close();
+  hub = hubFor(sim, { messagesPerSecond: 1000 });
   const token = randomUUID();
   await Promise.all(Array.from({ length: 20 }, (_, i) => hub.session(token).sendText({ text: `m${i}`, messageId: randomUUID() })));
   expect(sim.stats.connectionsBySession(token)).toBe(1);

@@ -1,0 +1,163 @@
+import type { NormalizedMessage } from '../../domain/message';
+import type { Logger } from '../../observability/logger';
+import { GuestApiError, guestErrorFromFrame } from './errors';
+import type { InboundFrame, SessionResponse, StructuredMessage } from './frames';
+import { normalizeMessage } from './normalize';
+import type { Pending, PendingRequests, ReplyClass } from './pendingRequests';
+
+/**
+ * What one inbound frame means for a guest session: which pending request it
+ * settles (by the rules in pendingRequests.ts), and what the live streams
+ * hear. Kept apart from the socket so every shape Genesys may send can be
+ * fed to it directly in tests.
+ */
+export type GuestEvent =
+  | { type: 'message'; message: NormalizedMessage }
+  | { type: 'typing'; durationMs?: number }
+  | { type: 'presence'; presence: 'join' | 'disconnect' | 'clear' | 'signin'; readOnly?: boolean }
+  | { type: 'session'; state: 'reconnecting' | 'reconnected' | 'expired' | 'closed' | 'cleared' | 'unavailable'; detail?: string };
+
+export interface InboundTarget {
+  readonly pending: PendingRequests;
+  readonly logger: Logger;
+  now(): number;
+  settle(p: Pending, outcome: Error | { value: unknown }): void;
+  emit(event: GuestEvent): void;
+  die(error: GuestApiError): void;
+  /** A SessionResponse nobody asked for, or the session turned read-only. */
+  updateInfo(change: (info: SessionResponse | undefined) => SessionResponse | undefined): void;
+  /** Genesys announced it is closing this connection (another took its place, or the chat was cleared). */
+  closingByServer(): void;
+  /** A Genesys message id that answered one of our sends: no other send may claim it as proof of delivery. */
+  accountFor(messageId: string): void;
+}
+
+export function dispatchInbound(frame: InboundFrame, t: InboundTarget): void {
+  switch (frame.kind) {
+    case 'session': {
+      const p = reply(t, frame.envelope.tracingId, 'session');
+      if (p) t.settle(p, { value: frame.body });
+      else t.updateInfo(() => frame.body);
+      return;
+    }
+    case 'jwt': {
+      const p = reply(t, frame.envelope.tracingId, 'jwt');
+      if (p) t.settle(p, { value: frame.body });
+      return;
+    }
+    case 'message':
+      onStructuredMessage(t, frame.envelope.type, frame.envelope.tracingId, frame.body);
+      return;
+    case 'tooManyRequests':
+    case 'error':
+      onError(t, frame);
+      return;
+    case 'sessionExpired':
+      t.die(new GuestApiError('session_expired', 'The chat session has expired; start a new one.'));
+      return;
+    case 'connectionClosed':
+      t.closingByServer();
+      t.logger.info({ reason: frame.body.reason }, 'Genesys closed this guest connection');
+      return;
+    case 'sessionCleared': {
+      t.updateInfo((info) => (info ? { ...info, readOnly: true } : info));
+      const p = t.pending.untracedReply('cleared');
+      if (p) t.settle(p, { value: undefined });
+      t.emit({ type: 'session', state: 'cleared' });
+      return;
+    }
+    case 'logout':
+      t.emit({ type: 'session', state: 'closed', detail: 'logged out' });
+      return;
+    case 'unknown':
+      t.logger.warn({ class: frame.envelope?.class, reason: frame.reason }, 'ignored an unknown Guest API frame');
+      return;
+  }
+}
+
+/**
+ * The request a reply answers: by tracingId when it has one (a tracingId of a
+ * request no longer waiting, or of nothing at all, is dropped), otherwise the
+ * request of the one kind this reply class can answer.
+ */
+function reply(t: InboundTarget, tracingId: string | undefined, replyClass: ReplyClass): Pending | undefined {
+  if (tracingId === undefined) return t.pending.untracedReply(replyClass);
+  const p = t.pending.byTracingId(tracingId);
+  if (p === undefined || p === 'retired') {
+    t.logger.info({ replyClass, late: p === 'retired' }, 'dropped a Guest API reply that no waiting request sent');
+    return undefined;
+  }
+  return p;
+}
+
+function onError(t: InboundTarget, frame: Extract<InboundFrame, { kind: 'error' | 'tooManyRequests' }>): void {
+  const text = frame.kind === 'error' ? frame.body : (frame.body.errorMessage ?? 'rate limited');
+  const error = guestErrorFromFrame(frame.envelope, text, frame.kind === 'tooManyRequests' ? frame.body.retryAfter : undefined);
+  if (error.fatalForSession) {
+    t.die(error);
+    return;
+  }
+  const log = { genesysCode: frame.envelope.code, guestFailure: error.failure };
+  const tracingId = frame.envelope.tracingId;
+  if (tracingId !== undefined) {
+    const p = t.pending.byTracingId(tracingId);
+    if (p !== undefined && p !== 'retired') t.settle(p, error);
+    else t.logger.warn({ ...log, late: p === 'retired' }, 'Genesys reported an error for no waiting request; dropped');
+    return;
+  }
+  const target = t.pending.untracedError(frame.envelope.code);
+  if ('to' in target) t.settle(target.to, error);
+  else if ('ambiguous' in target) {
+    t.logger.warn({ ...log, candidates: target.ambiguous }, 'Genesys reported an error without tracingId that more than one request could have caused; left to their own replies and deadlines');
+  } else t.logger.warn(log, 'Genesys reported an error for no waiting request; dropped');
+}
+
+function onStructuredMessage(t: InboundTarget, envelopeType: string, tracingId: string | undefined, body: StructuredMessage): void {
+  const message = normalizeMessage(body, new Date(t.now()));
+  if (envelopeType === 'response') {
+    // The reply to an `echo` health check, not chat traffic.
+    const p = tracingId === undefined ? undefined : t.pending.byTracingId(tracingId);
+    if (p && p !== 'retired' && p.kind === 'echo') t.settle(p, { value: message });
+    return;
+  }
+  if (message.direction === 'inbound') settleOwnEcho(t, tracingId, body, message);
+
+  if (message.type === 'event') {
+    if (message.direction === 'outbound') emitEvents(t, body);
+    return;
+  }
+  t.emit({ type: 'message', message });
+}
+
+/** The echo of the guest's own message or Join answers the request that sent it. */
+function settleOwnEcho(t: InboundTarget, tracingId: string | undefined, body: StructuredMessage, message: NormalizedMessage): void {
+  let p: Pending | undefined;
+  if (tracingId !== undefined) {
+    const found = t.pending.byTracingId(tracingId);
+    p = found === 'retired' ? undefined : found;
+  } else if (isJoin(body)) {
+    p = t.pending.untracedReply('joinEcho');
+  } else if (message.type !== 'event') {
+    p = t.pending.untracedEcho(message.clientMessageId, message.text ?? message.buttonResponse?.text);
+  }
+  if (!p || (p.kind !== 'send' && p.kind !== 'join')) return;
+  if (p.kind === 'send') t.accountFor(message.id);
+  t.settle(p, { value: message });
+}
+
+function isJoin(body: StructuredMessage): boolean {
+  return (body.events ?? []).some((e) => e.eventType === 'Presence' && e.presence?.type === 'Join');
+}
+
+function emitEvents(t: InboundTarget, body: StructuredMessage): void {
+  for (const event of body.events ?? []) {
+    if (event.eventType === 'Typing' && event.typing?.type !== 'Off') {
+      t.emit({ type: 'typing', durationMs: event.typing?.duration ?? undefined });
+    } else if (event.eventType === 'Presence' && event.presence?.type) {
+      const presence = event.presence.type.toLowerCase() as 'join' | 'disconnect' | 'clear' | 'signin';
+      const readOnly = body.metadata?.readOnly === 'true' || body.metadata?.readOnly === true;
+      if (presence === 'disconnect' && readOnly) t.updateInfo((info) => (info ? { ...info, readOnly: true } : info));
+      t.emit({ type: 'presence', presence, ...(presence === 'disconnect' ? { readOnly } : {}) });
+    }
+  }
+}

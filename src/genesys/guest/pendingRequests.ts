@@ -1,0 +1,167 @@
+import type { GuestApiError } from './errors';
+
+/**
+ * The requests a guest session has sent and not yet seen answered, and the
+ * rules that decide which of them an inbound frame answers.
+ *
+ * Genesys copies a request's `tracingId` onto some replies but not all: the
+ * official SDK's fixtures show SessionResponse, JwtResponse, error frames,
+ * TooManyRequestsErrorMessage and the Presence Join echo without one
+ * (docs/genesys-protocol.md#envelope-and-correlation-tracingid). So a reply is
+ * matched by `tracingId` when it has one, otherwise by what it can answer,
+ * and an error goes to a request only when exactly one request, live or
+ * recently given up on, could have caused it. A reply is never handed to a
+ * request it does not answer: when in doubt it is logged and dropped, and the
+ * request waits for its own answer or its deadline.
+ */
+
+export type PendingKind = 'configure' | 'close' | 'clear' | 'send' | 'join' | 'jwt' | 'echo';
+
+export interface Pending {
+  kind: PendingKind;
+  tracingId: string;
+  frame: object;
+  written: boolean;
+  /** When the frame was last written (the session's clock). */
+  writtenAt?: number;
+  /** A guest message whose reply was lost with the socket: it is verified, never blindly re-sent. */
+  inDoubt: boolean;
+  /** Our id for a guest message (`message.metadata.id`). */
+  messageId?: string;
+  /** The text of a guest message, for matching an echo that carries no `tracingId`. */
+  text?: string;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+/** What a request that is no longer waiting leaves behind, so its late replies are recognised. */
+interface Retired {
+  kind: PendingKind | 'typing';
+  at: number;
+}
+
+/** The inbound reply classes that carry no correlation of their own, and what they can answer. */
+export type ReplyClass = 'session' | 'jwt' | 'joinEcho' | 'cleared';
+
+const ANSWERS: Record<ReplyClass, readonly PendingKind[]> = {
+  session: ['configure', 'close'],
+  jwt: ['jwt'],
+  joinEcho: ['join'],
+  cleared: ['clear'],
+};
+
+/**
+ * Which kinds of request can provoke an error code (docs/genesys-protocol.md#error-codes).
+ * Codes not listed can come from any request.
+ */
+const ERROR_SOURCES: Partial<Record<number, readonly (PendingKind | 'typing')[]>> = {
+  4011: ['send'],
+  4013: ['send', 'join'],
+  4020: ['send', 'join', 'configure', 'clear'],
+};
+
+export type ErrorTarget = { to: Pending } | { ambiguous: number } | { none: true };
+
+export class PendingRequests {
+  private readonly pending = new Map<string, Pending>();
+  private readonly retired = new Map<string, Retired>();
+
+  /**
+   * @param lateWindowMs how long a request that gave up (timed out) or a
+   * fire-and-forget frame (typing) still counts as the possible cause of a
+   * reply that carries no tracingId.
+   */
+  constructor(
+    private readonly lateWindowMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  values(): IterableIterator<Pending> {
+    return this.pending.values();
+  }
+
+  add(p: Pending): void {
+    this.pending.set(p.tracingId, p);
+  }
+
+  /** Takes a request out of the book; `gaveUp` keeps its tracingId so a late reply is dropped, not misrouted. */
+  remove(p: Pending, gaveUp: boolean): boolean {
+    if (this.pending.get(p.tracingId) !== p) return false;
+    this.pending.delete(p.tracingId);
+    if (gaveUp && p.written) this.retire(p.tracingId, p.kind);
+    return true;
+  }
+
+  /** A frame sent with no reply expected (typing): its errors must not land on another request. */
+  sentWithoutReply(tracingId: string, kind: 'typing'): void {
+    this.retire(tracingId, kind);
+  }
+
+  /** The request a frame with this tracingId answers; `retired` when it belongs to one no longer waiting. */
+  byTracingId(tracingId: string): Pending | 'retired' | undefined {
+    const p = this.pending.get(tracingId);
+    if (p) return p;
+    this.prune();
+    return this.retired.has(tracingId) ? 'retired' : undefined;
+  }
+
+  /** The oldest written request a reply of this class can answer, if any. */
+  untracedReply(reply: ReplyClass): Pending | undefined {
+    const kinds = ANSWERS[reply];
+    for (const p of this.pending.values()) if (p.written && kinds.includes(p.kind)) return p;
+    return undefined;
+  }
+
+  /**
+   * The guest message an echo without tracingId answers: the written send
+   * with our id, else the only written send with the same text.
+   */
+  untracedEcho(messageId: string | undefined, text: string | undefined): Pending | undefined {
+    const sends = [...this.pending.values()].filter((p) => p.written && p.kind === 'send');
+    const byId = messageId === undefined ? undefined : sends.find((p) => p.messageId === messageId);
+    if (byId) return byId;
+    const byText = sends.filter((p) => text !== undefined && p.text === text);
+    return byText.length === 1 ? byText[0] : undefined;
+  }
+
+  /** The one request an untraced error frame can belong to, or how many it could. */
+  untracedError(code: number): ErrorTarget {
+    this.prune();
+    const sources = ERROR_SOURCES[code];
+    const could = (kind: PendingKind | 'typing') => sources === undefined || sources.includes(kind);
+    const live = [...this.pending.values()].filter((p) => p.written && could(p.kind));
+    let gone = 0;
+    for (const r of this.retired.values()) if (could(r.kind)) gone++;
+    if (live.length === 1 && gone === 0) return { to: live[0]! };
+    if (live.length + gone === 0) return { none: true };
+    return { ambiguous: live.length + gone };
+  }
+
+  /** Replies to frames sent on an earlier socket cannot arrive on a new one. */
+  newConnection(): void {
+    this.retired.clear();
+  }
+
+  /** Settles every request with the same error (the socket or the session is gone). */
+  failAll(error: GuestApiError, settle: (p: Pending, e: GuestApiError) => void, filter: (p: Pending) => boolean = () => true): void {
+    for (const p of [...this.pending.values()]) if (filter(p)) settle(p, error);
+  }
+
+  private retire(tracingId: string, kind: Retired['kind']): void {
+    this.prune();
+    this.retired.set(tracingId, { kind, at: this.now() });
+  }
+
+  private prune(): void {
+    const cutoff = this.now() - this.lateWindowMs;
+    for (const [id, r] of this.retired) {
+      if (r.at >= cutoff) break; // insertion order is time order
+      this.retired.delete(id);
+    }
+  }
+}

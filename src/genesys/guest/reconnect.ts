@@ -1,0 +1,41 @@
+import { GuestApiError } from './errors';
+
+/**
+ * Connecting with bounded retries. A request alone gets a few quick attempts;
+ * while live streams listen, the session keeps trying for a window, so a
+ * short Genesys outage costs the guest a `reconnecting` event, not the chat.
+ */
+export const RECONNECT_DELAYS_MS = [0, 250, 1000, 2000, 5000];
+/** Attempts made for a request alone; live streams keep trying for the reconnect window. */
+export const RECONNECT_ATTEMPTS_FOR_REQUESTS = 4;
+
+export interface RetryPolicy {
+  /** Whether anyone still wants the session after `attempt` failures that started at `startedAt`. */
+  keepTrying(error: GuestApiError, attempt: number, startedAt: number): boolean;
+  /** Told before the first wait, so listeners hear `reconnecting` once. */
+  onFirstRetry?(): void;
+  /** Stops the loop between attempts (the session died meanwhile). */
+  stopped(): GuestApiError | undefined;
+  now(): number;
+}
+
+export function asGuestApiError(error: unknown): GuestApiError {
+  return error instanceof GuestApiError ? error : new GuestApiError('unavailable', 'Could not reach Genesys.', { cause: error });
+}
+
+export async function withRetries<T>(attempt: () => Promise<T>, policy: RetryPolicy): Promise<T> {
+  const startedAt = policy.now();
+  for (let n = 0; ; n++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      const e = asGuestApiError(error);
+      if (!policy.keepTrying(e, n, startedAt)) throw e;
+      if (n === 0) policy.onFirstRetry?.();
+      const delay = RECONNECT_DELAYS_MS[Math.min(n + 1, RECONNECT_DELAYS_MS.length - 1)]!;
+      await new Promise((r) => setTimeout(r, delay).unref());
+      const stopped = policy.stopped();
+      if (stopped) throw stopped;
+    }
+  }
+}
