@@ -468,7 +468,7 @@ export class GuestSession {
     }
     const wanted = this.pending.size > 0 || (this.listeners.size > 0 && !this.closedByServer);
     if (wanted && !this.connecting && !this.dead) this.wake().catch(() => undefined);
-    else if (!wanted && this.listeners.size > 0) {
+    else if (!wanted && this.listeners.size > 0 && !this.closedByServer) {
       this.emit({ type: 'session', state: 'closed', detail: 'Genesys closed this connection (another connection took its place, or the chat ended).' });
     }
   }

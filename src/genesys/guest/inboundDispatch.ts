@@ -55,10 +55,14 @@ export function dispatchInbound(frame: InboundFrame, t: InboundTarget): void {
     case 'sessionExpired':
       t.die(new GuestApiError('session_expired', 'The chat session has expired; start a new one.'));
       return;
-    case 'connectionClosed':
+    case 'connectionClosed': {
+      // Another connection took this one's place, the chat was cleared, or the customer signed in elsewhere.
+      const reason = frame.body.reason ?? undefined;
       t.closingByServer();
-      t.logger.info({ reason: frame.body.reason }, 'Genesys closed this guest connection');
+      t.logger.info({ reason }, 'Genesys closed this guest connection');
+      t.emit({ type: 'session', state: 'closed', detail: reason ? `Genesys closed this connection (${reason}).` : 'Genesys closed this connection.' });
       return;
+    }
     case 'sessionCleared': {
       t.updateInfo((info) => (info ? { ...info, readOnly: true } : info));
       const p = t.pending.untracedReply('cleared');
