@@ -3,6 +3,7 @@ import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import type { Config } from '../config/schema';
 import { EXACT_REDACT_PATHS, REDACT_CENSOR, type Logger } from '../observability/logger';
+import { loggableUrlOf } from '../observability/scrub';
 import type { Readiness } from '../observability/readiness';
 import { corsPolicy } from './cors';
 import { errorHandler, notFound } from './errorHandler';
@@ -42,32 +43,11 @@ export function apiRoutes(parts: Pick<AppParts, 'readiness' | 'chat'>, document:
   return [...healthRoutes(parts.readiness), openapi, ...(parts.chat ? chatRoutes(parts.chat) : [])];
 }
 
-const SECRET_PARAMETERS = /^(?:ticket|token|access_token)$/i;
+/** Query parameters whose values are safe to log; every other value is redacted, however its name is spelled. */
+const LOGGABLE_PARAMETERS: ReadonlySet<string> = new Set(['page', 'pageSize']);
 
-/**
- * Never log a stream ticket or other secrets that may sit in a query string,
- * however the parameter's name is spelled (`Ticket`, `%74icket`: the query
- * parser decodes names, so the service reads those as `ticket` too).
- */
 export function loggableUrl(url: string): string {
-  const start = url.indexOf('?');
-  if (start < 0) return url;
-  const pairs = url
-    .slice(start + 1)
-    .split('&')
-    .map((pair) => {
-      const eq = pair.indexOf('=');
-      return eq >= 0 && SECRET_PARAMETERS.test(decodedName(pair.slice(0, eq))) ? `${pair.slice(0, eq)}=[redacted]` : pair;
-    });
-  return `${url.slice(0, start + 1)}${pairs.join('&')}`;
-}
-
-function decodedName(name: string): string {
-  try {
-    return decodeURIComponent(name.replace(/\+/g, ' '));
-  } catch {
-    return name;
-  }
+  return loggableUrlOf(url, LOGGABLE_PARAMETERS)!;
 }
 
 export function createApp({ config, logger, readiness, chat, routers = [] }: AppParts): Express {

@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
 import type { Logger } from '../observability/logger';
+import { scrubDetail, scrubText } from '../observability/scrub';
 import { AppError } from '../domain/errors';
 import { toProblem } from './problem';
 
@@ -52,11 +53,11 @@ export const notFound: RequestHandler = (req, _res, next) => {
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const appError = toAppError(error);
-    const log = { code: appError.code, status: appError.status, ...appError.logDetail };
+    const log = { code: appError.code, status: appError.status, ...(appError.logDetail ? scrubDetail(appError.logDetail) : {}) };
     if (appError.status >= 500) {
-      logger.error({ ...log, err: appError.cause ?? appError }, appError.message);
+      logger.error({ ...log, err: appError.cause ?? appError }, scrubText(appError.message));
     } else {
-      logger.info(log, appError.message);
+      logger.info(log, scrubText(appError.message));
     }
     if (res.headersSent) {
       res.destroy();

@@ -1,5 +1,6 @@
 import pino, { type Logger } from 'pino';
 import { currentContext } from './requestContext';
+import { serializeError } from './scrub';
 
 export type { Logger };
 
@@ -55,6 +56,8 @@ export function createLogger(options: LoggerOptions): Logger {
       level: options.level,
       base: undefined,
       redact: { paths: REDACT_PATHS, censor: REDACT_CENSOR },
+      // An error is logged as a whitelist of fields (scrub.ts), never with its request config or headers.
+      serializers: { err: serializeError, error: serializeError },
       mixin() {
         const ctx = currentContext();
         return ctx ? { requestId: ctx.requestId } : {};

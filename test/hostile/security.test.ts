@@ -361,7 +361,7 @@ describe('egress', () => {
       await own.http.get(`/messages/stream?ticket=${encodeURIComponent(evil[0]!)}`).set({ Origin: PAGE_ORIGIN });
       await rawRequest(own.service.url, { method: 'GET', path: evil[0]!, headers: { Host: 'evil.example' } });
       await rawRequest(own.service.url, { method: 'GET', path: 'http://evil.example/healthz', headers: { Host: 'evil.example' } });
-      sim.agent.say(sim.received.find((f) => f.frame.action === 'configureSession')!.frame.token as string, evil[0]!);
+      sim.agent.say(sim.received.findLast((f) => f.frame.action === 'configureSession')!.frame.token as string, evil[0]!);
       // Give the background work (deployment re-read, config refresh, token) its rounds with the faults armed.
       const reads = sim.stats.deploymentRequests;
       await waitFor(() => sim.stats.deploymentRequests >= reads + 2, 10_000);
