@@ -9,6 +9,7 @@ import { IdentityVerifier } from './identity/identityVerifier';
 import type { Logger } from './observability/logger';
 import type { Readiness } from './observability/readiness';
 import { GuestChat } from './session/guestChat';
+import { MemoryRevocations } from './session/revocations';
 import { deriveKeys, Sealer } from './session/sealing';
 import { SessionTokens } from './session/sessionToken';
 
@@ -51,10 +52,11 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
   });
   const tokens = new SessionTokens(new Sealer(deriveKeys(config.session.secrets)), config.session.ttlSeconds);
   const identity = config.identity ? new IdentityVerifier(config.identity, config.attributeKeys) : undefined;
-  const chat = new GuestChat({ config, hub, tokens, identity, messengerFeatures: platform.messengerConfig, logger });
+  const revocations = new MemoryRevocations();
+  const chat = new GuestChat({ config, hub, tokens, revocations, identity, messengerFeatures: platform.messengerConfig, logger });
   const streams = new LiveStreams({ heartbeatMs: STREAM_HEARTBEAT_MS, maxBufferedBytes: 256 * 1024, logger });
   return {
-    routes: { chat, hub, tokens, streams, limits: rateLimits(config.limits.sessionsPerIpPerMinute) },
+    routes: { chat, hub, tokens, revocations, streams, limits: rateLimits(config.limits.sessionsPerIpPerMinute) },
     endStreams: () => streams.endAll('This instance is restarting; reconnect.'),
     close: () => {
       health.close();

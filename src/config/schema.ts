@@ -67,11 +67,14 @@ const envSchema = z.object({
   IDENTITY_ISSUER: optionalString,
   IDENTITY_AUDIENCE: optionalString,
   IDENTITY_CLOCK_TOLERANCE_SECONDS: intFrom('IDENTITY_CLOCK_TOLERANCE_SECONDS', 30, 0, 300),
+  IDENTITY_MAX_TOKEN_AGE_SECONDS: intFrom('IDENTITY_MAX_TOKEN_AGE_SECONDS', 3600, 10, 86_400),
   ATTRIBUTE_KEY_FIRST_NAME: optionalString.transform((v) => v ?? 'firstName'),
   ATTRIBUTE_KEY_LAST_NAME: optionalString.transform((v) => v ?? 'lastName'),
   ATTRIBUTE_KEY_EMAIL: optionalString.transform((v) => v ?? 'email'),
   ATTRIBUTE_KEY_PHONE: optionalString.transform((v) => v ?? 'phone'),
   ATTRIBUTE_KEY_CUSTOMER_ID: optionalString.transform((v) => v ?? 'customerId'),
+  ATTRIBUTE_KEY_IDENTITY_VERIFIED: optionalString.transform((v) => v ?? 'identityVerified'),
+  ATTRIBUTE_KEY_IDENTITY_ISSUER: optionalString.transform((v) => v ?? 'identityIssuer'),
   BODY_LIMIT_BYTES: intFrom('BODY_LIMIT_BYTES', 32 * 1024, 1024, 1024 * 1024),
   SESSIONS_PER_IP_PER_MINUTE: intFrom('SESSIONS_PER_IP_PER_MINUTE', 30, 1, 100_000),
   GUEST_SOCKET_IDLE_SECONDS: intFrom('GUEST_SOCKET_IDLE_SECONDS', 120, 1, 3600),
@@ -107,6 +110,8 @@ export interface IdentityConfig {
   issuer: string;
   audience: string;
   clockToleranceSeconds: number;
+  /** The longest lifetime (exp - iat) an identity token may have. */
+  maxTokenAgeSeconds: number;
 }
 
 export interface Config {
@@ -117,8 +122,19 @@ export interface Config {
   cors: { allowedOrigins: string[]; maxAgeSeconds: number };
   session: { secrets: string[]; ttlSeconds: number };
   identity?: IdentityConfig;
-  /** Custom-attribute keys that carry the well-known guest details. */
-  attributeKeys: { firstName: string; lastName: string; email: string; phone: string; customerId: string };
+  /**
+   * Custom-attribute keys that carry the well-known guest details, and the
+   * two the service sets itself to say whether (and by whom) identity was verified.
+   */
+  attributeKeys: {
+    firstName: string;
+    lastName: string;
+    email: string;
+    phone: string;
+    customerId: string;
+    identityVerified: string;
+    identityIssuer: string;
+  };
   limits: { bodyBytes: number; sessionsPerIpPerMinute: number };
   guestSockets: { idleMs: number; max: number };
   shutdownGraceMs: number;
@@ -225,6 +241,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       issuer: e.IDENTITY_ISSUER ?? '',
       audience: e.IDENTITY_AUDIENCE ?? '',
       clockToleranceSeconds: e.IDENTITY_CLOCK_TOLERANCE_SECONDS,
+      maxTokenAgeSeconds: e.IDENTITY_MAX_TOKEN_AGE_SECONDS,
     };
   } else if (e.IDENTITY_ISSUER !== undefined || e.IDENTITY_AUDIENCE !== undefined) {
     problems.push('IDENTITY_ISSUER/IDENTITY_AUDIENCE are set but neither IDENTITY_JWT_SECRET nor IDENTITY_JWKS_URL is; set one of them');
@@ -261,6 +278,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       email: e.ATTRIBUTE_KEY_EMAIL,
       phone: e.ATTRIBUTE_KEY_PHONE,
       customerId: e.ATTRIBUTE_KEY_CUSTOMER_ID,
+      identityVerified: e.ATTRIBUTE_KEY_IDENTITY_VERIFIED,
+      identityIssuer: e.ATTRIBUTE_KEY_IDENTITY_ISSUER,
     },
     limits: { bodyBytes: e.BODY_LIMIT_BYTES, sessionsPerIpPerMinute: e.SESSIONS_PER_IP_PER_MINUTE },
     guestSockets: { idleMs: e.GUEST_SOCKET_IDLE_SECONDS * 1000, max: e.GUEST_SOCKET_MAX },

@@ -54,7 +54,7 @@ export function createApp({ config, logger, readiness, chat, routers = [] }: App
   let document: unknown;
   const specs = apiRoutes({ readiness, chat }, () => (document ??= openApiDocument(specs, API_VERSION)));
   const publicSpecs = specs.filter((s) => s.auth === 'public');
-  const authenticate = chat ? authenticator(chat.tokens) : () => passThrough;
+  const authenticate = chat ? authenticator(chat.tokens, chat.revocations) : () => passThrough;
 
   const app = express();
   app.disable('x-powered-by');

@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { AppError } from '../domain/errors';
 import type { AnyRouteSpec } from './routeSpec';
+import type { Revocations } from '../session/revocations';
 import type { SessionClaims, SessionTokens } from '../session/sessionToken';
 
 /** The guest behind a request, once its token or ticket is verified. */
@@ -31,24 +32,32 @@ function bearer(req: Request): string | undefined {
   return match[1];
 }
 
-export function authenticator(tokens: SessionTokens): (spec: AnyRouteSpec) => RequestHandler {
+export function authenticator(tokens: SessionTokens, revocations: Revocations): (spec: AnyRouteSpec) => RequestHandler {
+  const notEnded = async (guestToken: string, spec: AnyRouteSpec) => {
+    if (!spec.allowEnded && (await revocations.isEnded(guestToken))) {
+      throw new AppError('session_expired', 'This chat was ended; start a new session (POST /guest-session without the old token).');
+    }
+  };
   return (spec) => async (req, res, next) => {
     try {
       if (spec.auth === 'public') return next();
       const origin = req.headers.origin;
       const token = bearer(req);
-      if (spec.auth === 'none') {
-        // POST /guest-session resumes when a token comes along.
-        if (token !== undefined) res.locals.guest = await asGuest(tokens.open(token, origin));
-        return next();
-      }
       if (token !== undefined) {
-        res.locals.guest = await asGuest(tokens.open(token, origin));
+        // POST /guest-session (auth `none`) resumes when a token comes along.
+        const guest = await asGuest(tokens.open(token, origin));
+        await notEnded(guest.guestToken, spec);
+        res.locals.guest = guest;
         return next();
       }
+      if (spec.auth === 'none') return next();
       const ticket = typeof req.query.ticket === 'string' ? req.query.ticket : undefined;
       if (spec.auth === 'session-or-ticket' && ticket !== undefined) {
         const claims = await tokens.openTicket(ticket, origin);
+        await notEnded(claims.guestToken, spec);
+        if (!(await revocations.claimTicket(claims.id, claims.exp * 1000))) {
+          throw new AppError('unauthorized', 'This stream ticket was already used; ask for a new one (POST /messages/stream-ticket).');
+        }
         res.locals.guest = { guestToken: claims.guestToken } satisfies Guest;
         return next();
       }

@@ -16,6 +16,8 @@ export interface RouteSpec<Body = unknown, Query = unknown> {
    * `session`: Authorization: Bearer <sessionToken>; `session-or-ticket`: the header or `?ticket=`.
    */
   auth: 'public' | 'none' | 'session' | 'session-or-ticket';
+  /** The token of an ended chat is accepted (DELETE /guest-session is idempotent). */
+  allowEnded?: boolean;
   body?: z.ZodType<Body>;
   query?: z.ZodType<Query>;
   headers?: { name: string; description: string }[];

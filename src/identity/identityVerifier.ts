@@ -3,9 +3,11 @@ import type { Config, IdentityConfig } from '../config/schema';
 import { AppError } from '../domain/errors';
 
 /**
- * Identity tokens (CONTRACT §4): short-lived JWTs minted by the website's
- * own backend, HS256 with a shared secret or asymmetric keys from a JWKS
- * URL. Their claims become custom attributes the browser cannot change.
+ * Identity tokens: short-lived JWTs minted by the website's own backend,
+ * HS256 with a shared secret or asymmetric keys from a JWKS URL, with `iat`
+ * and a bounded lifetime. Their claims become custom attributes the browser
+ * cannot change, and the service adds two of its own that say the identity
+ * was verified and by which issuer; no browser request can set those.
  */
 export class IdentityVerifier {
   private readonly key: Uint8Array | JWTVerifyGetKey;
@@ -33,15 +35,23 @@ export class IdentityVerifier {
         issuer: this.config.issuer,
         audience: this.config.audience,
         clockTolerance: this.config.clockToleranceSeconds,
-        requiredClaims: ['exp'],
+        requiredClaims: ['exp', 'iat'],
       });
       payload = verified.payload;
     } catch (error) {
-      throw new AppError('identity_invalid', 'The identity token could not be verified (signature, expiry, issuer or audience).', {
+      throw new AppError('identity_invalid', 'The identity token could not be verified (signature, expiry, issuer, audience or a missing iat).', {
         logDetail: { reason: (error as Error).message },
       });
     }
-    return this.attributesFrom(payload);
+    const lifetime = payload.exp! - payload.iat!;
+    if (!(lifetime > 0 && lifetime <= this.config.maxTokenAgeSeconds)) {
+      throw new AppError('identity_invalid', `Identity tokens may live at most ${this.config.maxTokenAgeSeconds} seconds (exp - iat); mint a shorter one.`);
+    }
+    const attributes = this.attributesFrom(payload);
+    // Set last, so no claim can stand in for them.
+    setOwn(attributes, this.attributeKeys.identityVerified, 'true');
+    setOwn(attributes, this.attributeKeys.identityIssuer, typeof payload.iss === 'string' && payload.iss !== '' ? payload.iss : 'site');
+    return attributes;
   }
 
   private attributesFrom(payload: JWTPayload): Record<string, string> {
@@ -50,8 +60,10 @@ export class IdentityVerifier {
     const take = (claim: string, key: string) => {
       const value = payload[claim];
       if (value === undefined) return;
-      if (typeof value !== 'string') throw new AppError('identity_invalid', `The identity token's "${claim}" claim must be a string.`);
-      attrs[key] = value;
+      if (typeof value !== 'string' || !value.isWellFormed()) {
+        throw new AppError('identity_invalid', `The identity token's "${claim}" claim must be a well-formed string.`);
+      }
+      setOwn(attrs, key, value);
     };
     take('sub', keys.customerId);
     take('given_name', keys.firstName);
@@ -64,10 +76,16 @@ export class IdentityVerifier {
         throw new AppError('identity_invalid', 'The identity token\'s "attributes" claim must be an object of strings.');
       }
       for (const [k, v] of Object.entries(extra)) {
-        if (typeof v !== 'string') throw new AppError('identity_invalid', `The identity token's attribute "${k}" must be a string.`);
-        Object.defineProperty(attrs, k, { value: v, enumerable: true, writable: true, configurable: true });
+        if (typeof v !== 'string' || !v.isWellFormed()) {
+          throw new AppError('identity_invalid', `The identity token's attribute "${k}" must be a well-formed string.`);
+        }
+        setOwn(attrs, k, v);
       }
     }
     return attrs;
   }
+}
+
+function setOwn(target: Record<string, string>, key: string, value: string): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }

@@ -1,3 +1,4 @@
+import type { Config } from '../config/schema';
 import { AppError } from '../domain/errors';
 import { RESERVED_KEYS } from '../domain/reservedKeys';
 
@@ -116,4 +117,25 @@ export function lockIdentity(state: AttributeState, identity: Attributes): Attri
     setAttribute(attributes, k, v);
   }
   return { attributes, locked: [...new Set([...state.locked, ...Object.keys(identity)])] };
+}
+
+/**
+ * Keys only a verified identity may set: the customer id always, the
+ * service's own verification markers always, and, where identity tokens are
+ * configured, every key they fill. A browser value for any of them could
+ * otherwise pass for a verified one.
+ */
+export function identityReservedKeys(keys: Config['attributeKeys'], identityConfigured: boolean): ReadonlySet<string> {
+  const reserved = [keys.customerId, keys.identityVerified, keys.identityIssuer];
+  if (identityConfigured) reserved.push(keys.firstName, keys.lastName, keys.email, keys.phone);
+  return new Set(reserved);
+}
+
+/** Refuses a browser change that touches a key reserved for verified identity. */
+export function refuseReservedKeys(change: Record<string, unknown>, reserved: ReadonlySet<string>): void {
+  for (const key of Object.keys(change)) {
+    if (reserved.has(key)) {
+      throw new AppError('attribute_locked', `"${key}" can only be set by a verified identity token, never by the browser.`, { extensions: { key } });
+    }
+  }
 }

@@ -14,12 +14,15 @@ import {
   applyBrowserChange,
   checkBudget,
   copyAttributes,
+  identityReservedKeys,
   lockIdentity,
   parseAttributeInput,
+  refuseReservedKeys,
   setAttribute,
   type Attributes,
 } from './attributes';
 import { IdempotencyCache, messageIdFor } from './idempotency';
+import type { Revocations } from './revocations';
 import { fingerprint, undeliveredAttributes, type SessionClaims, type SessionState, type SessionTokens } from './sessionToken';
 
 /**
@@ -62,6 +65,7 @@ export interface GuestChatDeps {
   config: Config;
   hub: SessionHub;
   tokens: SessionTokens;
+  revocations: Revocations;
   identity?: IdentityVerifier;
   messengerFeatures: MessengerFeatureSource;
   logger: Logger;
@@ -78,7 +82,12 @@ export class GuestChat {
   /** Keyed sends whose outcome was unknown: a retry first proves whether they were delivered. */
   private readonly inDoubt = new Map<string, SentMessage>();
 
-  constructor(private readonly deps: GuestChatDeps) {}
+  /** Attribute keys the browser may never set (attributes.ts). */
+  private readonly reserved: ReadonlySet<string>;
+
+  constructor(private readonly deps: GuestChatDeps) {
+    this.reserved = identityReservedKeys(deps.config.attributeKeys, deps.identity !== undefined);
+  }
 
   // ------------------------------------------------------------------ sessions
 
@@ -128,7 +137,10 @@ export class GuestChat {
    * sees the customer leave), else closeSession, which only closes the
    * connections and leaves the conversation to time out.
    */
-  async end(claims: SessionClaims): Promise<'cleared' | 'closed'> {
+  async end(claims: SessionClaims): Promise<'cleared' | 'closed' | 'already'> {
+    // Remembered first, so no request racing the end can reopen the chat; a repeated DELETE opens no socket.
+    if (await this.deps.revocations.isEnded(claims.guestToken)) return 'already';
+    await this.deps.revocations.markEnded(claims.guestToken, Date.now() + this.deps.tokens.lifetimeMs);
     const session = this.deps.hub.session(claims.guestToken);
     const features = await this.deps.messengerFeatures.get().catch(() => undefined);
     if (features?.conversationClear) {
@@ -148,6 +160,7 @@ export class GuestChat {
 
   async changeAttributes(claims: SessionClaims, input: unknown, mode: 'replace' | 'merge') {
     const change = parseAttributeInput(input, mode === 'merge');
+    refuseReservedKeys(change, this.reserved);
     const attributes = applyBrowserChange(claims, change, mode, claims.maxCustomDataBytes);
     const issued = await this.deps.tokens.issue({ ...stateOf(claims), attributes });
     return { attributes, locked: claims.locked, sessionToken: issued.token };
@@ -230,6 +243,7 @@ export class GuestChat {
       ['phone', input.phone],
     ];
     for (const [name, value] of named) if (value !== undefined) setAttribute(browser, keys[name], value);
+    refuseReservedKeys(browser, this.reserved);
     if (input.identityToken === undefined) return { browser, identity: {} };
     if (!this.deps.identity) {
       throw new AppError('identity_invalid', 'This service is not configured to verify identity tokens (IDENTITY_JWT_SECRET or IDENTITY_JWKS_URL).');

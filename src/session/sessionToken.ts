@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../domain/errors';
 import type { Sealer } from './sealing';
@@ -26,6 +26,8 @@ const sessionWireSchema = z.object({
 
 const ticketWireSchema = z.object({
   typ: z.literal('ticket'),
+  /** The ticket's own id: a ticket opens one stream. */
+  jti: z.string().min(1),
   gt: z.string().min(1),
   o: z.string(),
   exp: z.number().int(),
@@ -48,6 +50,7 @@ export interface SessionClaims {
 }
 
 export interface TicketClaims {
+  id: string;
   guestToken: string;
   origin: string;
   exp: number;
@@ -99,6 +102,11 @@ export class SessionTokens {
     private readonly now: () => number = () => Date.now(),
   ) {}
 
+  /** How long a token issued now stays valid. */
+  get lifetimeMs(): number {
+    return this.ttlSeconds * 1000;
+  }
+
   /** Seals the claims with a fresh expiry (sliding: every refreshed token lives a full TTL). */
   async issue(state: SessionState): Promise<{ token: string; claims: SessionClaims; expiresAt: string }> {
     const exp = Math.floor(this.now() / 1000) + this.ttlSeconds;
@@ -108,7 +116,7 @@ export class SessionTokens {
 
   async issueTicket(claims: Pick<SessionClaims, 'guestToken' | 'origin'>): Promise<{ ticket: string; expiresAt: string }> {
     const exp = Math.floor(this.now() / 1000) + TICKET_TTL_SECONDS;
-    const ticket = { typ: 'ticket', gt: claims.guestToken, o: claims.origin, exp } satisfies z.infer<typeof ticketWireSchema>;
+    const ticket = { typ: 'ticket', jti: randomUUID(), gt: claims.guestToken, o: claims.origin, exp } satisfies z.infer<typeof ticketWireSchema>;
     return { ticket: await this.sealer.seal(ticket), expiresAt: new Date(exp * 1000).toISOString() };
   }
 
@@ -119,7 +127,7 @@ export class SessionTokens {
 
   async openTicket(ticket: string, origin: string | undefined): Promise<TicketClaims> {
     const wire = this.check(ticketWireSchema, await this.sealer.unseal(ticket), origin);
-    return { guestToken: wire.gt, origin: wire.o, exp: wire.exp };
+    return { id: wire.jti, guestToken: wire.gt, origin: wire.o, exp: wire.exp };
   }
 
   private check<T extends { o: string; exp: number }>(schema: z.ZodType<T>, payload: unknown, origin: string | undefined): T {

@@ -19,14 +19,14 @@ test('GET /guest-attributes lists the attributes and the locked keys', async () 
   const { token } = await lockedSession();
   const res = await stack.http.get('/guest-attributes').set(bearer(token));
   expect(res.status).toBe(200);
-  expect(res.body).toEqual({ attributes: { page: '/home', customerId: 'cust-1', email: 'locked@example.com' }, locked: ['customerId', 'email'] });
+  expect(res.body).toEqual({ attributes: { page: '/home', customerId: 'cust-1', email: 'locked@example.com', identityVerified: 'true', identityIssuer: 'https://shop.example.com' }, locked: ['customerId', 'email', 'identityVerified', 'identityIssuer'] });
 });
 
 test('PUT replaces the browser-settable attributes and keeps the locked ones', async () => {
   const { token } = await lockedSession();
   const res = await stack.http.put('/guest-attributes').set(bearer(token)).send({ cart: '3 items' });
   expect(res.status).toBe(200);
-  expect(res.body.attributes).toEqual({ customerId: 'cust-1', email: 'locked@example.com', cart: '3 items' });
+  expect(res.body.attributes).toEqual({ customerId: 'cust-1', email: 'locked@example.com', cart: '3 items', identityVerified: 'true', identityIssuer: 'https://shop.example.com' });
   const after = await stack.http.get('/guest-attributes').set(bearer(res.body.sessionToken));
   expect(after.body.attributes).toEqual(res.body.attributes);
 });
@@ -35,7 +35,7 @@ test('PATCH merges, and null removes a key', async () => {
   const { token } = await lockedSession();
   const res = await stack.http.patch('/guest-attributes').set(bearer(token)).send({ cart: '1 item', page: null });
   expect(res.status).toBe(200);
-  expect(res.body.attributes).toEqual({ customerId: 'cust-1', email: 'locked@example.com', cart: '1 item' });
+  expect(res.body.attributes).toEqual({ customerId: 'cust-1', email: 'locked@example.com', cart: '1 item', identityVerified: 'true', identityIssuer: 'https://shop.example.com' });
 });
 
 test('a locked key cannot be changed or removed by the browser (403 attribute_locked), and nothing changes', async () => {
@@ -82,7 +82,7 @@ test('attribute values must be strings; reserved keys are refused loudly', async
 
 test('attributes reach Genesys once, with the first message, and changes go with the next one', async () => {
   const before = stack.sim.received.length;
-  const { token } = await stack.newSession({ firstName: 'Ada', attributes: { plan: 'gold' } });
+  const { token } = await stack.newSession({ attributes: { plan: 'gold', name: 'Ada' } });
   const gt = guestTokenOf(stack.sim, before);
   let current = token;
   const send = async (text: string) => {
@@ -97,8 +97,8 @@ test('attributes reach Genesys once, with the first message, and changes go with
   await send('three');
   await send('four');
   const carried = stack.sim.framesFor(gt, 'onMessage').map((f) => f.frame.message.channel?.metadata?.customAttributes);
-  expect(carried).toEqual([{ plan: 'gold', firstName: 'Ada' }, undefined, { plan: 'platinum', firstName: 'Ada' }, undefined]);
-  expect(stack.sim.customAttributes(gt)).toEqual({ plan: 'platinum', firstName: 'Ada' });
+  expect(carried).toEqual([{ plan: 'gold', name: 'Ada' }, undefined, { plan: 'platinum', name: 'Ada' }, undefined]);
+  expect(stack.sim.customAttributes(gt)).toEqual({ plan: 'platinum', name: 'Ada' });
 });
 
 test('a failed send keeps the attributes pending: they go with the next successful message', async () => {
@@ -137,4 +137,19 @@ test('with autostart on, attributes ride on the Join at session start, before an
     stack.sim.setOptions({ autoStart: false });
     await autostart.close();
   }
+});
+
+test('an older token cannot set identity keys after the session was resumed with an identity token', async () => {
+  const before = stack.sim.received.length;
+  const { token: t0 } = await stack.newSession({ attributes: { page: '/home' } });
+  const gt = guestTokenOf(stack.sim, before);
+  const t1 = await stack.http.post('/guest-session').set(bearer(t0)).send({ identityToken: await identityToken({ sub: 'cust-42' }) });
+  expect(t1.status).toBe(200);
+  for (const change of [{ customerId: 'victim-42' }, { email: 'ceo@victim.example' }, { identityVerified: 'true' }]) {
+    const res = await stack.http.patch('/guest-attributes').set(bearer(t0)).send(change);
+    expect({ change, status: res.status, code: res.body.code }).toEqual({ change, status: 403, code: 'attribute_locked' });
+  }
+  expect((await stack.http.post('/messages').set(bearer(t0)).send({ text: 'hello' })).status).toBe(201);
+  const carried = stack.sim.framesFor(gt, 'onMessage').map((f) => f.frame.message.channel?.metadata?.customAttributes ?? {});
+  for (const attrs of carried) expect(attrs.customerId === undefined || attrs.customerId === 'cust-42').toBe(true);
 });

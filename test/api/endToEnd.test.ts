@@ -52,6 +52,8 @@ test('identity and attributes, a live stream, a send, the agent reply, history, 
     customerId: 'customer-991',
     firstName: 'Ada',
     email: 'ada@example.com',
+    identityVerified: 'true',
+    identityIssuer: 'https://shop.example.com',
   });
   expect(stack.sim.framesFor(gt).some((f) => 'channel' in f.frame)).toBe(false);
   expect(stack.sim.customAttributes(gt)).toMatchObject({ customerId: 'customer-991', page: '/checkout' });

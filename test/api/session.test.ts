@@ -1,4 +1,4 @@
-import { identityToken, PAGE_ORIGIN, startStack, guestTokenOf, type Stack } from '../support/stack';
+import { IDENTITY_AUDIENCE, IDENTITY_ISSUER, IDENTITY_SECRET, identityToken, PAGE_ORIGIN, startStack, guestTokenOf, type Stack } from '../support/stack';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -10,9 +10,11 @@ beforeEach(() => stack.sim.faults.clear());
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN });
 
 describe('POST /guest-session', () => {
-  test('starts a session: 201 with the contract shape; the well-known fields become attributes', async () => {
+  test('starts a session: 201 with the contract shape; the well-known fields become attributes (no identity configured)', async () => {
+    const anonymous = await startStack({ simulator: stack.sim, env: { IDENTITY_JWT_SECRET: undefined, IDENTITY_ISSUER: undefined, IDENTITY_AUDIENCE: undefined } });
+    try {
     const before = stack.sim.received.length;
-    const res = await stack.http
+    const res = await anonymous.http
       .post('/guest-session')
       .set('Origin', PAGE_ORIGIN)
       .send({ firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com', phone: '+44 20 0000', attributes: { plan: 'gold' } });
@@ -31,6 +33,9 @@ describe('POST /guest-session', () => {
     expect(res.body.sessionToken).not.toContain(gt);
     expect(Buffer.from(res.body.sessionToken.split('.')[3] ?? '', 'base64url').toString('latin1')).not.toContain(gt);
     expect(JSON.stringify(res.body)).not.toContain(stack.sim.deploymentId);
+    } finally {
+      await anonymous.close();
+    }
   });
 
   test('with a valid token it resumes the same Genesys session: 200, newSession false', async () => {
@@ -170,11 +175,59 @@ describe('session tokens', () => {
 describe('identity tokens', () => {
   test('verified claims become locked attributes', async () => {
     const identity = await identityToken({ sub: 'cust-7', given_name: 'Grace', family_name: 'Hopper', email: 'grace@example.com', attributes: { tier: 'platinum' } });
-    const res = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ identityToken: identity, firstName: 'Not Grace', attributes: { page: '/pricing' } });
+    const res = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ identityToken: identity, attributes: { page: '/pricing' } });
     expect(res.status).toBe(201);
-    expect(res.body.attributes).toEqual({ page: '/pricing', firstName: 'Grace', lastName: 'Hopper', email: 'grace@example.com', customerId: 'cust-7', tier: 'platinum' });
+    expect(res.body.attributes).toEqual({
+      page: '/pricing',
+      firstName: 'Grace',
+      lastName: 'Hopper',
+      email: 'grace@example.com',
+      customerId: 'cust-7',
+      tier: 'platinum',
+      identityVerified: 'true',
+      identityIssuer: 'https://shop.example.com',
+    });
     const attrs = await stack.http.get('/guest-attributes').set(bearer(res.body.sessionToken));
-    expect(attrs.body.locked.sort()).toEqual(['customerId', 'email', 'firstName', 'lastName', 'tier']);
+    expect(attrs.body.locked.sort()).toEqual(['customerId', 'email', 'firstName', 'identityIssuer', 'identityVerified', 'lastName', 'tier']);
+  });
+
+  test('with identity configured, the browser can set none of the keys identity sets, nor the verification markers (403)', async () => {
+    for (const body of [
+      { firstName: 'Not Grace' },
+      { email: 'ceo@victim.example' },
+      { attributes: { customerId: 'customer-991' } },
+      { attributes: { identityVerified: 'true' } },
+      { attributes: { identityIssuer: 'https://shop.example.com' } },
+    ]) {
+      const before = stack.sim.received.length;
+      const res = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send(body);
+      expect({ body, status: res.status, code: res.body.code }).toEqual({ body, status: 403, code: 'attribute_locked' });
+      expect(stack.sim.received.length).toBe(before);
+    }
+  });
+
+  test('an identity token without iat, or living longer than IDENTITY_MAX_TOKEN_AGE_SECONDS, is identity_invalid', async () => {
+    const { SignJWT } = await import('jose');
+    const key = new TextEncoder().encode(IDENTITY_SECRET);
+    const noIat = await new SignJWT({ sub: 'x' }).setProtectedHeader({ alg: 'HS256' }).setIssuer(IDENTITY_ISSUER).setAudience(IDENTITY_AUDIENCE).setExpirationTime('5m').sign(key);
+    const forever = await new SignJWT({ sub: 'x' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(IDENTITY_ISSUER)
+      .setAudience(IDENTITY_AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime(1e12)
+      .sign(key);
+    for (const token of [noIat, forever]) {
+      const res = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ identityToken: token });
+      expect(res.status).toBe(401);
+      expect(res.body.code).toBe('identity_invalid');
+    }
+  });
+
+  test('a lone surrogate in an identity claim is identity_invalid', async () => {
+    const res = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ identityToken: await identityToken({ sub: 'cust-\ud800' }) });
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('identity_invalid');
   });
 
   test.each([

@@ -104,8 +104,8 @@ function until<T>(predicate: () => T | undefined, timeoutMs = 5000): Promise<T> 
 test('creates a session, then resumes it from the stored token; the newest token is always kept', async () => {
   const store = memoryTokenStore();
   const client = newClient({ tokenStore: store });
-  const started = await client.startSession({ firstName: 'Ada', attributes: { page: '/pricing' } });
-  expect(started).toMatchObject({ resumed: false, replacedExpired: false, newSession: true, readOnly: false, attributes: { page: '/pricing', firstName: 'Ada' } });
+  const started = await client.startSession({ attributes: { page: '/pricing', name: 'Ada' } });
+  expect(started).toMatchObject({ resumed: false, replacedExpired: false, newSession: true, readOnly: false, attributes: { page: '/pricing', name: 'Ada' } });
   expect(started.limits.maxTextBytes).toBe(4096);
   expect(store.get()).toBe(started.sessionToken);
 

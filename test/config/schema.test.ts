@@ -291,6 +291,7 @@ describe('loadConfig', () => {
         issuer: 'https://shop.example.com',
         audience: 'genesys-bff',
         clockToleranceSeconds: 30,
+        maxTokenAgeSeconds: 3600,
       });
     });
 

@@ -1,5 +1,7 @@
 import fc from 'fast-check';
 import { startSimulator, type Simulator } from '../../simulator';
+import { deriveKeys, Sealer } from '../../src/session/sealing';
+import { TEST_SESSION_SECRET } from '../support/app';
 import { identityToken, startStack, type Stack } from '../support/stack';
 import {
   checkProblem,
@@ -30,6 +32,21 @@ let sim: Simulator;
 let stack: Stack;
 /** Valid session tokens (and stream tickets) the fuzzer mixes in, so requests get past authentication. */
 const pool: { token: string; ticket: string }[] = [];
+
+/** The Genesys guest token inside a session token (the simulator here records no frames to find it in). */
+async function guestTokenIn(token: string): Promise<string> {
+  return ((await new Sealer(deriveKeys([TEST_SESSION_SECRET])).unseal(token)) as { gt: string }).gt;
+}
+
+/** A pool session in the state its index gives it: open, read-only (the agent ended it: 409) or ended by the guest (DELETE: 410). */
+async function poolSession(i: number): Promise<{ token: string; ticket: string }> {
+  const { token } = await stack.newSession({ attributes: { plan: `p${i}` } });
+  const auth = { Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN };
+  const ticket = await stack.http.post('/messages/stream-ticket').set(auth);
+  if (i % 4 === 3) sim.agent.disconnect(await guestTokenIn(token));
+  if (i % 4 === 2) expect((await stack.http.delete('/guest-session').set(auth)).status).toBe(204);
+  return { token, ticket: ticket.body.ticket as string };
+}
 const prototypeNames = Object.getOwnPropertyNames(Object.prototype).sort();
 
 beforeAll(async () => {
@@ -37,14 +54,8 @@ beforeAll(async () => {
   sim = await startSimulator({ record: false, agent: { typingDelayMs: 1, replyDelayMs: 2 } });
   // Few upstream sockets: the hub's LRU bound is part of what keeps memory flat.
   stack = await startStack({ simulator: sim, env: { GUEST_SOCKET_MAX: '32', LOG_LEVEL: 'info' } });
-  for (let i = 0; i < 12; i++) {
-    const { token } = await stack.newSession({ attributes: { plan: `p${i}` } });
-    const auth = { Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN };
-    const ticket = await stack.http.post('/messages/stream-ticket').set(auth);
-    pool.push({ token, ticket: ticket.body.ticket as string });
-    // Some conversations have ended: every route must handle a read-only session too.
-    if (i % 4 === 3) expect((await stack.http.delete('/guest-session').set(auth)).status).toBe(204);
-  }
+  // Some conversations have ended: every route must handle read-only and ended sessions too.
+  for (let i = 0; i < 12; i++) pool.push(await poolSession(i));
 }, 30_000);
 
 afterAll(async () => {
@@ -338,18 +349,14 @@ describe('every endpoint under arbitrary input', () => {
   }, TIMEOUT_MS);
 
   test('POST /messages with message-shaped bodies and Idempotency-Key garbage', async () => {
-    // The fuzzing above may have ended open conversations (DELETE) or reopened ended ones (startNew):
-    // put every pool session back as beforeAll left it, so both 201 and 409 stay reachable.
-    for (const [i, { token }] of pool.entries()) {
-      const auth = { Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN };
-      if (i % 4 === 3) expect((await stack.http.delete('/guest-session').set(auth)).status).toBe(204);
-      else expect([200, 409]).toContain((await stack.http.post('/guest-session').set(auth).send({ startNew: true })).status);
-    }
+    // The fuzzing above may have ended open conversations (DELETE) or reopened read-only ones (startNew):
+    // put every pool session back as beforeAll left it, so 201, 409 and 410 all stay reachable.
+    for (let i = 0; i < pool.length; i++) pool[i] = await poolSession(i);
     seen.clear();
     await assertProperty(routeRequest('POST', '/messages', messageBody), 250);
     await stillHealthy();
     const outcomes = [...seen.keys()];
-    for (const expected of ['201', '400 validation_failed', '409 conflict']) expect(outcomes).toContain(expected);
+    for (const expected of ['201', '400 validation_failed', '409 conflict', '410 session_expired']) expect(outcomes).toContain(expected);
   }, TIMEOUT_MS);
 
   test('identity tokens: validly signed with hostile claims, or forged', async () => {
@@ -443,10 +450,12 @@ describe('every endpoint under arbitrary input', () => {
 });
 
 describe('regressions the fuzzer found', () => {
-  test('a message to an ended conversation is 409 conflict (it was a 502 upstream_unavailable)', async () => {
+  test('a message to a conversation the agent ended is 409 conflict (it was a 502 upstream_unavailable)', async () => {
     const { token } = await stack.newSession();
     const auth = { Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN };
-    expect((await stack.http.delete('/guest-session').set(auth)).status).toBe(204);
+    sim.agent.disconnect(await guestTokenIn(token));
+    // Wait until the Disconnect event has reached the service's socket.
+    for (let i = 0; i < 200 && !(await stack.http.get('/guest-session').set(auth)).body.readOnly; i++) await new Promise((r) => setTimeout(r, 10));
     const res = await rawRequest(stack.service.url, {
       method: 'POST',
       path: '/messages',

@@ -69,7 +69,8 @@ export function identityToken(claims: Record<string, unknown>, options: { secret
     .setProtectedHeader({ alg: 'HS256' })
     .setIssuer(options.issuer ?? IDENTITY_ISSUER)
     .setAudience(options.audience ?? IDENTITY_AUDIENCE)
-    .setIssuedAt()
+    // Issued a minute ago, so a token made already expired still has exp after iat.
+    .setIssuedAt(Math.floor(Date.now() / 1000) - 60)
     .setExpirationTime(options.expiresIn ?? '5m')
     .sign(new TextEncoder().encode(options.secret ?? IDENTITY_SECRET));
 }

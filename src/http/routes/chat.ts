@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { SessionHub } from '../../genesys/guest/sessionHub';
 import type { GuestChat } from '../../session/guestChat';
+import type { Revocations } from '../../session/revocations';
 import type { SessionTokens } from '../../session/sessionToken';
 import { claimsOf, guestOf, type Guest } from '../authenticate';
 import type { LiveStreams } from '../liveStreams';
@@ -27,6 +28,7 @@ export interface ChatRouteDeps {
   chat: GuestChat;
   hub: SessionHub;
   tokens: SessionTokens;
+  revocations: Revocations;
   streams: LiveStreams;
   limits: ReturnType<typeof rateLimits>;
 }
@@ -73,9 +75,12 @@ export function chatRoutes({ chat, hub, tokens, streams, limits }: ChatRouteDeps
   const endSession: AnyRouteSpec = {
     method: 'delete',
     path: '/guest-session',
-    summary: 'End the session (Genesys closeSession)',
+    summary: 'End the chat',
+    description:
+      'Ends the conversation the way Genesys Messenger does: Presence Clear where the deployment allows it (the agent sees the customer leave and the conversation is cleared), else closeSession (the connections close; the conversation stays with the agent until it times out). Live streams get a `session` event. Afterwards the token opens nothing (410 session_expired); repeating the DELETE answers 204 again.',
     auth: 'session',
-    responses: { 204: { description: 'Ended' } },
+    allowEnded: true,
+    responses: { 204: { description: 'Ended (also when it already was)' } },
     errors: ['unauthorized', 'session_expired', 'upstream_unavailable'],
     async handle(_req, res) {
       await chat.end(claimsOf(res));
