@@ -15,6 +15,8 @@ import { SessionTokens } from './session/sessionToken';
 
 /** SSE heartbeat: inside the 15 to 25 s that proxies and load balancers tolerate. */
 export const STREAM_HEARTBEAT_MS = 20_000;
+/** A reader that has not taken what was written for this long is cut off (the kernel's buffers are not counted otherwise). */
+const STREAM_STALL_MS = 30_000;
 
 export interface ChatStack {
   routes: ChatRouteDeps;
@@ -47,6 +49,7 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
     requestTimeoutMs: genesys.timeoutMs,
     idleMs: config.guestSockets.idleMs,
     maxSessions: config.guestSockets.max,
+    opensPerSessionPerMinute: config.guestSockets.opensPerSessionPerMinute,
     onSocketOpened: () => health.succeeded(),
     onSocketFailed: (error) => health.failed(error),
   });
@@ -54,9 +57,16 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
   const identity = config.identity ? new IdentityVerifier(config.identity, config.attributeKeys) : undefined;
   const revocations = new MemoryRevocations();
   const chat = new GuestChat({ config, hub, tokens, revocations, identity, messengerFeatures: platform.messengerConfig, logger });
-  const streams = new LiveStreams({ heartbeatMs: STREAM_HEARTBEAT_MS, maxBufferedBytes: 256 * 1024, logger });
+  const streams = new LiveStreams({
+    heartbeatMs: STREAM_HEARTBEAT_MS,
+    maxBufferedBytes: 256 * 1024,
+    stallMs: STREAM_STALL_MS,
+    perSession: config.limits.streamsPerSession,
+    perIp: config.limits.streamsPerIp,
+    logger,
+  });
   return {
-    routes: { chat, hub, tokens, revocations, streams, limits: rateLimits(config.limits.sessionsPerIpPerMinute) },
+    routes: { chat, hub, tokens, revocations, streams, limits: rateLimits(config.limits) },
     endStreams: () => streams.endAll('This instance is restarting; reconnect.'),
     close: () => {
       health.close();

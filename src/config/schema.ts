@@ -79,6 +79,11 @@ const envSchema = z.object({
   SESSIONS_PER_IP_PER_MINUTE: intFrom('SESSIONS_PER_IP_PER_MINUTE', 30, 1, 100_000),
   GUEST_SOCKET_IDLE_SECONDS: intFrom('GUEST_SOCKET_IDLE_SECONDS', 120, 1, 3600),
   GUEST_SOCKET_MAX: intFrom('GUEST_SOCKET_MAX', 10_000, 1, 1_000_000),
+  SOCKET_OPENS_PER_SESSION_PER_MINUTE: intFrom('SOCKET_OPENS_PER_SESSION_PER_MINUTE', 12, 1, 1000),
+  STREAMS_PER_SESSION: intFrom('STREAMS_PER_SESSION', 3, 1, 100),
+  STREAMS_PER_IP: intFrom('STREAMS_PER_IP', 30, 1, 100_000),
+  CONVERSATION_CHANGES_PER_SESSION_PER_MINUTE: intFrom('CONVERSATION_CHANGES_PER_SESSION_PER_MINUTE', 6, 1, 1000),
+  CONVERSATION_CHANGES_PER_IP_PER_MINUTE: intFrom('CONVERSATION_CHANGES_PER_IP_PER_MINUTE', 30, 1, 100_000),
   SHUTDOWN_GRACE_MS: intFrom('SHUTDOWN_GRACE_MS', 10_000, 0, 120_000),
   LOG_LEVEL: optionalString.transform((v, ctx) => {
     const level = (v ?? 'info').toLowerCase();
@@ -135,8 +140,17 @@ export interface Config {
     identityVerified: string;
     identityIssuer: string;
   };
-  limits: { bodyBytes: number; sessionsPerIpPerMinute: number };
-  guestSockets: { idleMs: number; max: number };
+  limits: {
+    bodyBytes: number;
+    sessionsPerIpPerMinute: number;
+    /** New conversations (startNew) and ends (DELETE), per session and per client IP, per minute. */
+    conversationChangesPerSessionPerMinute: number;
+    conversationChangesPerIpPerMinute: number;
+    /** Concurrent live streams per session and per client IP. */
+    streamsPerSession: number;
+    streamsPerIp: number;
+  };
+  guestSockets: { idleMs: number; max: number; opensPerSessionPerMinute: number };
   shutdownGraceMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
   trustProxy: boolean | number | string;
@@ -281,8 +295,19 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       identityVerified: e.ATTRIBUTE_KEY_IDENTITY_VERIFIED,
       identityIssuer: e.ATTRIBUTE_KEY_IDENTITY_ISSUER,
     },
-    limits: { bodyBytes: e.BODY_LIMIT_BYTES, sessionsPerIpPerMinute: e.SESSIONS_PER_IP_PER_MINUTE },
-    guestSockets: { idleMs: e.GUEST_SOCKET_IDLE_SECONDS * 1000, max: e.GUEST_SOCKET_MAX },
+    limits: {
+      bodyBytes: e.BODY_LIMIT_BYTES,
+      sessionsPerIpPerMinute: e.SESSIONS_PER_IP_PER_MINUTE,
+      conversationChangesPerSessionPerMinute: e.CONVERSATION_CHANGES_PER_SESSION_PER_MINUTE,
+      conversationChangesPerIpPerMinute: e.CONVERSATION_CHANGES_PER_IP_PER_MINUTE,
+      streamsPerSession: e.STREAMS_PER_SESSION,
+      streamsPerIp: e.STREAMS_PER_IP,
+    },
+    guestSockets: {
+      idleMs: e.GUEST_SOCKET_IDLE_SECONDS * 1000,
+      max: e.GUEST_SOCKET_MAX,
+      opensPerSessionPerMinute: e.SOCKET_OPENS_PER_SESSION_PER_MINUTE,
+    },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     logLevel: e.LOG_LEVEL,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),

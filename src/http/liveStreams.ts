@@ -1,5 +1,6 @@
 import type { Response } from 'express';
 import type { GuestEvent, GuestSession } from '../genesys/guest/guestSession';
+import { AppError } from '../domain/errors';
 import type { Logger } from '../observability/logger';
 
 /**
@@ -10,9 +11,27 @@ import type { Logger } from '../observability/logger';
  */
 export interface LiveStreamOptions {
   heartbeatMs: number;
-  /** A reader this far behind is cut off; it reconnects and reloads history. */
+  /**
+   * A reader this far behind is cut off; it reconnects and reloads history.
+   * Counts what the response and its socket hold in user space.
+   */
   maxBufferedBytes: number;
+  /**
+   * A reader that has left data unread this long is cut off too: the
+   * kernel's own send buffer (megabytes) cannot be counted from here.
+   */
+  stallMs: number;
+  /** Concurrent streams one session, and one client IP, may hold. */
+  perSession: number;
+  perIp: number;
   logger: Logger;
+  now?: () => number;
+}
+
+/** Who holds a stream, for the caps. */
+export interface StreamHolder {
+  guestToken: string;
+  ip: string;
 }
 
 interface OpenStream {
@@ -21,6 +40,8 @@ interface OpenStream {
 
 export class LiveStreams {
   private readonly open = new Set<OpenStream>();
+  private readonly bySession = new Map<string, number>();
+  private readonly byIp = new Map<string, number>();
 
   constructor(private readonly options: LiveStreamOptions) {}
 
@@ -28,7 +49,18 @@ export class LiveStreams {
     return this.open.size;
   }
 
-  serve(res: Response, session: GuestSession): void {
+  /** Refuses a stream over the per-session or per-IP cap, before any work is done for it. */
+  admit(holder: StreamHolder): void {
+    const tooMany = (what: string) =>
+      new AppError('rate_limited', `Too many live streams are open for this ${what}; close one first.`, { retryAfterSeconds: 5 });
+    if ((this.bySession.get(holder.guestToken) ?? 0) >= this.options.perSession) throw tooMany('session');
+    if ((this.byIp.get(holder.ip) ?? 0) >= this.options.perIp) throw tooMany('address');
+  }
+
+  serve(res: Response, session: GuestSession, holder: StreamHolder): void {
+    this.admit(holder);
+    count(this.bySession, holder.guestToken, +1);
+    count(this.byIp, holder.ip, +1);
     res.status(200);
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('Cache-Control', 'no-cache, no-transform');
@@ -39,16 +71,21 @@ export class LiveStreams {
     res.write('retry: 2000\n\n');
 
     let ended = false;
+    /** Since when the reader has left data unread (undefined while it keeps up). */
+    let behindSince: number | undefined;
+    res.on('drain', () => (behindSince = undefined));
+    const buffered = () => res.writableLength + (res.socket?.writableLength ?? 0);
     const write = (chunk: string, essential: boolean) => {
       if (ended) return;
       // A slow reader is never allowed to grow memory without bound.
-      if (res.writableLength > this.options.maxBufferedBytes) {
-        this.options.logger.info({ buffered: res.writableLength }, 'stream reader too slow; closing it');
+      const now = (this.options.now ?? Date.now)();
+      if (buffered() > this.options.maxBufferedBytes || (behindSince !== undefined && now - behindSince > this.options.stallMs)) {
+        this.options.logger.info({ buffered: buffered() }, 'stream reader too slow; closing it');
         stream.end('slow_reader', 'The stream fell behind; reconnect and reload history.', true);
         return;
       }
       if (!essential && res.writableNeedDrain) return;
-      res.write(chunk);
+      if (!res.write(chunk)) behindSince ??= now;
     };
     const send = (event: string, data: unknown, id?: string) =>
       write(`${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`, event !== 'typing');
@@ -80,7 +117,7 @@ export class LiveStreams {
     const stream: OpenStream = {
       end: (state, detail, reconnect) => {
         if (ended) return;
-        if (res.writableLength <= this.options.maxBufferedBytes) {
+        if (buffered() <= this.options.maxBufferedBytes) {
           res.write(`event: session\ndata: ${JSON.stringify({ state, detail, reconnect })}\n\n`);
         }
         ended = true;
@@ -89,6 +126,9 @@ export class LiveStreams {
       },
     };
     const cleanup = () => {
+      if (!this.open.has(stream)) return;
+      count(this.bySession, holder.guestToken, -1);
+      count(this.byIp, holder.ip, -1);
       ended = true;
       clearInterval(heartbeat);
       unsubscribe();
@@ -103,4 +143,10 @@ export class LiveStreams {
   endAll(detail: string): void {
     for (const stream of [...this.open]) stream.end('reconnect', detail, true);
   }
+}
+
+function count(counts: Map<string, number>, key: string, delta: number): void {
+  const next = (counts.get(key) ?? 0) + delta;
+  if (next > 0) counts.set(key, next);
+  else counts.delete(key);
 }

@@ -1,5 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit, type RateLimitInfo } from 'express-rate-limit';
+import type { Config } from '../config/schema';
 import { AppError } from '../domain/errors';
 import { guestOf } from './authenticate';
 
@@ -37,15 +38,35 @@ function limiter(options: {
   });
 }
 
-export function rateLimits(sessionsPerIpPerMinute: number) {
+/** A new conversation (startNew) or an end (DELETE): each costs Genesys a conversation or a socket. */
+const changesConversation = (req: Request) => req.method === 'DELETE' || (req.body as { startNew?: unknown } | undefined)?.startNew === true;
+
+export function rateLimits(limits: Config['limits']) {
   return {
     /** New sessions per client IP per minute (resumes are not counted). */
     newSessions: limiter({
       windowMs: 60_000,
-      limit: sessionsPerIpPerMinute,
+      limit: limits.sessionsPerIpPerMinute,
       key: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
       skip: (req) => req.headers.authorization !== undefined,
       what: 'new chat sessions from this address',
+    }),
+    /** New conversations and ends per client IP per minute. */
+    conversationChangesPerIp: limiter({
+      windowMs: 60_000,
+      limit: limits.conversationChangesPerIpPerMinute,
+      key: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
+      skip: (req) => !changesConversation(req),
+      what: 'new or ended conversations from this address',
+    }),
+    /** New conversations and ends per session per minute (after authentication). */
+    conversationChangesPerSession: limiter({
+      windowMs: 60_000,
+      limit: limits.conversationChangesPerSessionPerMinute,
+      key: (_req, res) => guestOf(res).guestToken,
+      // Without a session token there is no session to count (POST /guest-session refuses a bare startNew itself).
+      skip: (req) => !changesConversation(req) || req.headers.authorization === undefined,
+      what: 'new or ended conversations in this session',
     }),
     /** At most 10 history reads a minute per session, as Genesys allows. */
     history: limiter({ windowMs: 60_000, limit: 10, key: (_req, res) => guestOf(res).guestToken, what: 'history reads in this session' }),

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import pino from 'pino';
 import type { GuestEvent, GuestSession } from '../../src/genesys/guest/guestSession';
-import { LiveStreams } from '../../src/http/liveStreams';
+import { LiveStreams, type LiveStreamOptions } from '../../src/http/liveStreams';
 import { openStream } from '../support/sse';
 
 /** A stand-in for the guest session: the test pushes events into it. */
@@ -24,17 +24,47 @@ function fakeSession() {
   };
 }
 
+const options = (over: Partial<LiveStreamOptions> = {}): LiveStreamOptions => ({
+  heartbeatMs: 60_000,
+  maxBufferedBytes: 1024 * 1024,
+  stallMs: 60_000,
+  perSession: 100,
+  perIp: 100,
+  logger: pino({ level: 'silent' }),
+  ...over,
+});
+
+const servers = new Set<http.Server>();
+/** Every server a test started is closed, connections and all, even when the test failed. */
+afterEach(() => {
+  for (const server of servers) stop(server);
+});
+
+function stop(server: http.Server): void {
+  servers.delete(server);
+  server.closeAllConnections();
+  server.close();
+}
+
+/** Serves streams; `?session=` names the holder's session (default `s`). */
 async function serve(streams: LiveStreams, session: GuestSession) {
   const app = express();
-  app.get('/stream', (_req, res) => streams.serve(res, session));
+  app.get('/stream', (req, res) => {
+    try {
+      streams.serve(res, session, { guestToken: String(req.query.session ?? 's'), ip: req.ip ?? '' });
+    } catch (error) {
+      res.status(429).json({ code: (error as { code?: string }).code });
+    }
+  });
   const server = http.createServer(app);
+  servers.add(server);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return { server, port, url: `http://127.0.0.1:${port}/stream` };
 }
 
 test('heartbeat comments keep an idle stream alive', async () => {
-  const streams = new LiveStreams({ heartbeatMs: 40, maxBufferedBytes: 64 * 1024, logger: pino({ level: 'silent' }) });
+  const streams = new LiveStreams(options({ heartbeatMs: 40, maxBufferedBytes: 64 * 1024 }));
   const fake = fakeSession();
   const { server, url } = await serve(streams, fake.session);
   const stream = await openStream(url);
@@ -44,12 +74,12 @@ test('heartbeat comments keep an idle stream alive', async () => {
   await new Promise((r) => setTimeout(r, 20));
   expect(fake.subscribers).toBe(0);
   expect(streams.count).toBe(0);
-  server.close();
+  stop(server);
 });
 
 test('a reader that stops reading is cut off instead of growing memory without bound', async () => {
   const cap = 32 * 1024;
-  const streams = new LiveStreams({ heartbeatMs: 60_000, maxBufferedBytes: cap, logger: pino({ level: 'silent' }) });
+  const streams = new LiveStreams(options({ maxBufferedBytes: cap }));
   const fake = fakeSession();
   const { server, port } = await serve(streams, fake.session);
   const socket = net.connect(port, '127.0.0.1');
@@ -63,11 +93,11 @@ test('a reader that stops reading is cut off instead of growing memory without b
   expect(fake.subscribers).toBe(0);
   expect(streams.count).toBe(0);
   socket.destroy();
-  server.close();
+  stop(server);
 });
 
 test('typing and message events reach a reader that keeps up, in order', async () => {
-  const streams = new LiveStreams({ heartbeatMs: 60_000, maxBufferedBytes: 1024 * 1024, logger: pino({ level: 'silent' }) });
+  const streams = new LiveStreams(options());
   const fake = fakeSession();
   const { server, url } = await serve(streams, fake.session);
   const stream = await openStream(url);
@@ -77,5 +107,49 @@ test('typing and message events reach a reader that keeps up, in order', async (
   await stream.next((e) => e.event === 'message');
   expect(stream.events.map((e) => e.event)).toEqual(['session', 'typing', 'message']);
   stream.close();
-  server.close();
+  stop(server);
+});
+
+test('a session may hold only so many streams, and so may one address; a closed stream frees its place', async () => {
+  const streams = new LiveStreams(options({ perSession: 2, perIp: 3 }));
+  const fake = fakeSession();
+  const { server, url } = await serve(streams, fake.session);
+  const a1 = await openStream(`${url}?session=a`);
+  const a2 = await openStream(`${url}?session=a`);
+  const refusedA = await fetch(`${url}?session=a`);
+  expect(refusedA.status).toBe(429);
+  const b1 = await openStream(`${url}?session=b`);
+  const refusedIp = await fetch(`${url}?session=c`);
+  expect(refusedIp.status).toBe(429);
+  expect(streams.count).toBe(3);
+  a1.close();
+  for (let i = 0; i < 100 && streams.count > 2; i++) await new Promise((r) => setTimeout(r, 10));
+  const a3 = await openStream(`${url}?session=a`);
+  expect(streams.count).toBe(3);
+  for (const s of [a2, b1, a3]) s.close();
+  stop(server);
+});
+
+test('a reader that leaves data unread past the stall limit is cut off, whatever the kernel still buffers', async () => {
+  let clock = 0;
+  const streams = new LiveStreams(options({ maxBufferedBytes: 64 * 1024 * 1024, stallMs: 1000, now: () => clock }));
+  const fake = fakeSession();
+  const { server, port } = await serve(streams, fake.session);
+  const socket = net.connect(port, '127.0.0.1');
+  socket.write('GET /stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n');
+  socket.pause(); // never read
+  for (let i = 0; i < 100 && fake.subscribers === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  const text = 'x'.repeat(16 * 1024);
+  let sent = 0;
+  while (sent < 20_000 && fake.subscribers > 0) {
+    fake.emit({ type: 'message', message: { id: String(sent), direction: 'outbound', type: 'text', text, time: new Date(0).toISOString() } });
+    sent++;
+    if (sent % 50 === 0) clock += 100;
+  }
+  expect(fake.subscribers).toBe(0);
+  expect(streams.count).toBe(0);
+  // Cut by the stall limit (about a second of the fake clock behind), long before the 64 MB byte cap.
+  expect(sent * text.length).toBeLessThan(32 * 1024 * 1024);
+  socket.destroy();
+  stop(server);
 });

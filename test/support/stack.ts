@@ -36,6 +36,8 @@ export function simulatorEnv(sim: Simulator, overrides: EnvOverrides = {}): Node
     IDENTITY_ISSUER,
     IDENTITY_AUDIENCE,
     SESSIONS_PER_IP_PER_MINUTE: '1000',
+    // Every test talks from 127.0.0.1; the churn limits have their own tests (test/hostile/churn.test.ts).
+    CONVERSATION_CHANGES_PER_IP_PER_MINUTE: '100000',
     ...overrides,
   });
 }

@@ -55,6 +55,8 @@ export interface GuestSessionOptions {
   now?: () => number;
   /** The newest history page, for proving delivery after a dropped socket. */
   readNewestHistory?: (session: GuestSession) => ReturnType<ReadNewestPage>;
+  /** Asked before each new socket; throws to refuse it (the hub's per-session budget). */
+  beforeSocketOpen?: () => void;
   onSocketOpened?: () => void;
   /** A handshake failed (refused, unreachable): for the `guestApi` readiness check. */
   onSocketFailed?: (error: GuestApiError) => void;
@@ -252,7 +254,17 @@ export class GuestSession {
     };
   }
 
-  /** Closes the socket without ending the Genesys session (idle, eviction, shutdown). */
+  /**
+   * Takes the session out of service (idle, eviction, shutdown): the socket
+   * closes and nothing reopens it; the Genesys session lives on, and the hub
+   * makes a new object for the token's next request.
+   */
+  retire(reason: string): void {
+    if (!this.dead) this.dead = new GuestApiError('unavailable', `The connection to Genesys was ${reason}; please retry.`);
+    this.disconnect(reason);
+  }
+
+  /** Closes the socket without ending the Genesys session. */
   disconnect(reason = 'closed by this service'): void {
     this.configured = false;
     this.socket?.close();
@@ -366,6 +378,7 @@ export class GuestSession {
           keepTrying: (e, attempt, startedAt) =>
             !e.fatalForSession &&
             e.failure !== 'handshake_refused' &&
+            e.failure !== 'rate_limited' &&
             (attempt + 1 < RECONNECT_ATTEMPTS_FOR_REQUESTS || (this.listeners.size > 0 && this.now() - startedAt < window)),
           onFirstRetry: () => {
             if (isReconnect) this.emit({ type: 'session', state: 'reconnecting' });
@@ -386,6 +399,7 @@ export class GuestSession {
   }
 
   private async connectAndConfigure(): Promise<SessionResponse> {
+    this.options.beforeSocketOpen?.();
     this.configured = false;
     this.closedByServer = false;
     const socket = new GuestSocket(

@@ -1,14 +1,20 @@
 import type { AxiosInstance } from 'axios';
 import type { Logger } from '../../observability/logger';
-import type { GuestApiError } from './errors';
+import { AppError } from '../../domain/errors';
+import { GuestApiError } from './errors';
 import { GuestHistory } from './history';
 import { GuestSession } from './guestSession';
 
 /**
  * One upstream socket per guest session per instance, shared by sends, live
  * streams and JWT fetches. Genesys allows 3 connections per session and
- * 1000 new connections per minute per deployment (§4), so sockets are
- * reused across requests, closed when idle, and bounded in number (LRU).
+ * 1,000 new connections a minute per deployment
+ * (docs/genesys-protocol.md#limits-and-timing), so sockets are reused across
+ * requests, closed when idle, and bounded: `maxSessions` is a true ceiling.
+ * When it is reached the least recently used idle session makes room; when
+ * none is idle the request is refused (503 with Retry-After) and nothing is
+ * opened. A session may also open only so many sockets a minute, so no one
+ * guest can churn through the deployment's connection budget.
  */
 export interface SessionHubOptions {
   deploymentId: string;
@@ -20,6 +26,8 @@ export interface SessionHubOptions {
   requestTimeoutMs: number;
   idleMs: number;
   maxSessions: number;
+  /** New upstream sockets one session may open per minute (reconnects included). */
+  opensPerSessionPerMinute?: number;
   pingIntervalMs?: number;
   reconnectWindowMs?: number;
   /** `onMessage` frames a session may send per second (Genesys: 5; tests raise it). */
@@ -35,6 +43,8 @@ export class SessionHub {
   private readonly sessions = new Map<string, GuestSession>();
   private readonly sweepTimer: NodeJS.Timeout;
   private opened = 0;
+  /** When each session last opened sockets, for the per-session budget. */
+  private readonly opens = new Map<string, number[]>();
   readonly history: GuestHistory;
 
   constructor(private readonly options: SessionHubOptions) {
@@ -64,6 +74,7 @@ export class SessionHub {
       this.sessions.set(token, session);
       return session;
     }
+    this.makeRoom();
     session = new GuestSession({
       token,
       deploymentId: this.options.deploymentId,
@@ -76,6 +87,7 @@ export class SessionHub {
       messagesPerSecond: this.options.messagesPerSecond,
       now: this.options.now,
       readNewestHistory: (s) => this.history.newest(s),
+      beforeSocketOpen: () => this.allowOpen(token),
       onSocketOpened: () => {
         this.opened++;
         this.options.onSocketOpened?.();
@@ -86,24 +98,39 @@ export class SessionHub {
       },
     });
     this.sessions.set(token, session);
-    this.evictOverflow();
     return session;
   }
 
-  private evictOverflow(): void {
-    if (this.sessions.size <= this.options.maxSessions) return;
-    // Least recently used first; an idle one if there is any.
-    let victim: GuestSession | undefined;
+  /** Frees a place for one more session: the least recently used idle one goes, or the caller is refused. */
+  private makeRoom(): void {
+    if (this.sessions.size < this.options.maxSessions) return;
     for (const s of this.sessions.values()) {
-      if (!s.busy) {
-        victim = s;
-        break;
-      }
+      if (s.busy) continue;
+      this.sessions.delete(s.token);
+      s.retire('closed to make room for newer sessions');
+      return;
     }
-    victim ??= this.sessions.values().next().value;
-    if (!victim) return;
-    this.sessions.delete(victim.token);
-    victim.disconnect('closed to make room for newer sessions');
+    throw new AppError('upstream_unavailable', 'This instance is serving as many chats as it may (GUEST_SOCKET_MAX); retry shortly.', {
+      status: 503,
+      retryAfterSeconds: 5,
+      logDetail: { guestSockets: this.sessions.size },
+    });
+  }
+
+  /** The per-session budget of new sockets (a sliding minute). */
+  private allowOpen(token: string): void {
+    const limit = this.options.opensPerSessionPerMinute ?? 12;
+    const now = (this.options.now ?? Date.now)();
+    const recent = (this.opens.get(token) ?? []).filter((t) => t > now - 60_000);
+    if (recent.length >= limit) {
+      throw new GuestApiError('rate_limited', 'This chat reconnected too often; wait a moment before trying again.', {
+        retryAfterSeconds: Math.max(1, Math.ceil((recent[0]! + 60_000 - now) / 1000)),
+      });
+    }
+    recent.push(now);
+    this.opens.delete(token);
+    this.opens.set(token, recent);
+    if (this.opens.size > 2 * this.options.maxSessions) this.opens.delete(this.opens.keys().next().value!);
   }
 
   private sweepIdle(): void {
@@ -111,14 +138,14 @@ export class SessionHub {
     for (const s of this.sessions.values()) {
       if (s.lastUsedAt > cutoff || s.busy) continue;
       this.sessions.delete(s.token);
-      s.disconnect('closed after being idle');
+      s.retire('closed after being idle');
     }
   }
 
   /** Closes every upstream socket (shutdown). Genesys sessions stay alive for the next instance. */
   close(): void {
     clearInterval(this.sweepTimer);
-    for (const s of this.sessions.values()) s.disconnect('closed because this instance is shutting down');
+    for (const s of this.sessions.values()) s.retire('closed because this instance is shutting down');
     this.sessions.clear();
   }
 }

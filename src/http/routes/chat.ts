@@ -46,7 +46,8 @@ export function chatRoutes({ chat, hub, tokens, streams, limits }: ChatRouteDeps
       'Without Authorization: starts a new Genesys guest session (201). With a valid session token: resumes it (200), applying any attributes given; `startNew: true` replaces a read-only (ended) conversation.',
     auth: 'none',
     body: startSessionBody,
-    before: [limits.newSessions],
+    before: [limits.newSessions, limits.conversationChangesPerIp],
+    after: [limits.conversationChangesPerSession],
     responses: { 201: json('A new session', sessionViewSchema), 200: json('The resumed session', sessionViewSchema) },
     errors: ['validation_failed', 'unauthorized', 'identity_invalid', 'attribute_locked', 'attributes_too_large', 'conflict', 'session_expired', 'rate_limited', 'upstream_unavailable'],
     async handle(req, res, { body }) {
@@ -80,6 +81,8 @@ export function chatRoutes({ chat, hub, tokens, streams, limits }: ChatRouteDeps
       'Ends the conversation the way Genesys Messenger does: Presence Clear where the deployment allows it (the agent sees the customer leave and the conversation is cleared), else closeSession (the connections close; the conversation stays with the agent until it times out). Live streams get a `session` event. Afterwards the token opens nothing (410 session_expired); repeating the DELETE answers 204 again.',
     auth: 'session',
     allowEnded: true,
+    before: [limits.conversationChangesPerIp],
+    after: [limits.conversationChangesPerSession],
     responses: { 204: { description: 'Ended (also when it already was)' } },
     errors: ['unauthorized', 'session_expired', 'upstream_unavailable'],
     async handle(_req, res) {
@@ -159,16 +162,18 @@ export function chatRoutes({ chat, hub, tokens, streams, limits }: ChatRouteDeps
     auth: 'session-or-ticket',
     query: streamQuery,
     responses: { 200: { description: 'An event stream', contentType: 'text/event-stream' } },
-    errors: ['unauthorized', 'session_expired', 'upstream_unavailable'],
+    errors: ['unauthorized', 'session_expired', 'rate_limited', 'upstream_unavailable'],
     async handle(req, res) {
       // HEAD has no body to stream: the headers, and nothing held open.
       if (req.method === 'HEAD') {
         res.status(200).type('text/event-stream').end();
         return;
       }
-      const session = hub.session(guestOf(res).guestToken);
+      const holder = { guestToken: guestOf(res).guestToken, ip: req.ip ?? 'unknown' };
+      streams.admit(holder);
+      const session = hub.session(holder.guestToken);
       await session.ready();
-      streams.serve(res, session);
+      streams.serve(res, session, holder);
     },
   };
 

@@ -1,0 +1,121 @@
+import { startSimulator, type Simulator } from '../../simulator';
+import { PAGE_ORIGIN, startStack, guestTokenOf, type Stack } from '../support/stack';
+
+/**
+ * One visitor cannot churn through the deployment: new conversations and
+ * ends are rate limited per session and per address, an ended chat's token
+ * opens nothing (and reopens no socket), a ticket opens one stream, and the
+ * upstream socket ceiling holds.
+ */
+let sim: Simulator;
+beforeAll(async () => {
+  sim = await startSimulator({ agent: { enabled: false } });
+});
+afterAll(() => sim.stop());
+
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN });
+
+describe('after DELETE /guest-session', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ simulator: sim });
+  });
+  afterAll(() => stack.close());
+
+  test('the token opens nothing: no message, history, ticket, stream, state or new conversation; a ticket from before is dead too', async () => {
+    const before = sim.received.length;
+    const { token } = await stack.newSession();
+    const gt = guestTokenOf(sim, before);
+    const ticket = (await stack.http.post('/messages/stream-ticket').set(bearer(token))).body.ticket as string;
+    expect((await stack.http.delete('/guest-session').set(bearer(token))).status).toBe(204);
+    const sockets = sim.stats.connectionsBySession(gt);
+    const attempts = [
+      await stack.http.post('/messages').set(bearer(token)).send({ text: 'still there?' }),
+      await stack.http.get('/messages').set(bearer(token)),
+      await stack.http.post('/messages/stream-ticket').set(bearer(token)),
+      await stack.http.get('/messages/stream').set(bearer(token)),
+      await stack.http.get(`/messages/stream?ticket=${encodeURIComponent(ticket)}`).set({ Origin: PAGE_ORIGIN }),
+      await stack.http.get('/guest-session').set(bearer(token)),
+      await stack.http.post('/guest-session').set(bearer(token)).send({ startNew: true }),
+      await stack.http.patch('/guest-attributes').set(bearer(token)).send({ a: 'b' }),
+    ];
+    expect(attempts.map((r) => [r.status, r.body.code])).toEqual(attempts.map(() => [410, 'session_expired']));
+    // DELETE again is still 204, and opens no socket.
+    for (let i = 0; i < 5; i++) expect((await stack.http.delete('/guest-session').set(bearer(token))).status).toBe(204);
+    expect(sim.stats.connectionsBySession(gt)).toBe(sockets);
+  });
+
+  test('a stream ticket opens one stream', async () => {
+    const { token } = await stack.newSession();
+    const ticket = (await stack.http.post('/messages/stream-ticket').set(bearer(token))).body.ticket as string;
+    const url = `${stack.service.url}/messages/stream?ticket=${encodeURIComponent(ticket)}`;
+    const first = await fetch(url, { headers: { Origin: PAGE_ORIGIN } });
+    expect(first.status).toBe(200);
+    const second = await fetch(url, { headers: { Origin: PAGE_ORIGIN } });
+    expect(second.status).toBe(401);
+    await first.body?.cancel();
+  });
+});
+
+test('new conversations and ends are limited per session and per address', async () => {
+  const stack = await startStack({
+    simulator: sim,
+    env: { CONVERSATION_CHANGES_PER_IP_PER_MINUTE: '4', CONVERSATION_CHANGES_PER_SESSION_PER_MINUTE: '2' },
+  });
+  try {
+    const opened = sim.stats.connectionsOpened;
+    const { token } = await stack.newSession();
+    // startNew on an open conversation is a 409 but still counts: it is the attempt that costs.
+    const perSession = [];
+    for (let i = 0; i < 3; i++) perSession.push((await stack.http.post('/guest-session').set(bearer(token)).send({ startNew: true })).status);
+    expect(perSession).toEqual([409, 409, 429]);
+    const others = [];
+    for (let i = 0; i < 3; i++) {
+      const { token: t } = await stack.newSession();
+      others.push((await stack.http.delete('/guest-session').set(bearer(t))).status);
+    }
+    // The address has spent 3 of its 4 on the startNew attempts above (refused ones count too).
+    expect(others).toEqual([204, 429, 429]);
+    const limited = await stack.http.delete('/guest-session').set(bearer(token));
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(sim.stats.connectionsOpened - opened).toBeLessThanOrEqual(4);
+  } finally {
+    await stack.close();
+  }
+});
+
+test('GUEST_SOCKET_MAX is a true ceiling: idle sockets make room, busy ones never, and nothing is opened outside the books', async () => {
+  const stack = await startStack({ simulator: sim, env: { GUEST_SOCKET_MAX: '3' } });
+  const streams: AbortController[] = [];
+  try {
+    const holders = [];
+    for (let i = 0; i < 3; i++) {
+      const { token } = await stack.newSession();
+      const controller = new AbortController();
+      const res = await fetch(`${stack.service.url}/messages/stream`, { headers: bearer(token), signal: controller.signal });
+      expect(res.status).toBe(200);
+      streams.push(controller);
+      holders.push(token);
+    }
+    const before = sim.stats.connectionsOpened;
+    const refused = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({});
+    expect(refused.status).toBe(503);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(sim.stats.connectionsOpened).toBe(before);
+    expect(sim.stats.openConnections()).toBeLessThanOrEqual(3);
+    // A stream closes: its session becomes idle and makes room.
+    streams.shift()!.abort();
+    let created = 0;
+    for (let i = 0; i < 100 && created === 0; i++) {
+      const res = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({});
+      if (res.status === 201) created++;
+      else await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(created).toBe(1);
+    expect(sim.stats.openConnections()).toBeLessThanOrEqual(3);
+  } finally {
+    for (const c of streams) c.abort();
+    await stack.close();
+  }
+});
