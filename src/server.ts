@@ -27,6 +27,11 @@ export interface ServiceOptions {
 
 /** Builds the whole service from a validated configuration and starts listening. */
 export async function startService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<RunningService> {
+  if (config.trustProxy === true) {
+    logger.warn(
+      'TRUST_PROXY=true trusts every X-Forwarded-For hop: a client that reaches this instance directly can pick its own address and walk past the per-address limits. Set it to the number of proxies in front (e.g. 1) or their addresses.',
+    );
+  }
   const readiness = new Readiness();
   readiness.set('config', { ok: true, detail: 'Configuration is valid.' });
   const platform = createGenesysPlatform(config, logger, readiness);

@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   message_too_long: { status: 413, title: 'The message is too long' },
   attributes_too_large: { status: 413, title: 'The attributes are too large' },
   unsupported_media_type: { status: 415, title: 'The request body must be JSON' },
+  idempotency_key_reused: { status: 422, title: 'The Idempotency-Key was used for a different request' },
   rate_limited: { status: 429, title: 'Too many requests' },
   internal_error: { status: 500, title: 'Internal error' },
   upstream_unavailable: { status: 503, title: 'Genesys Cloud is unavailable' },

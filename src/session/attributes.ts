@@ -35,9 +35,11 @@ export function checkKey(key: string): void {
     throw new AppError('validation_failed', `Attribute keys must be 1 to ${MAX_KEY_LENGTH} characters.`);
   }
   if (RESERVED_KEYS.has(key)) throw new AppError('validation_failed', `"${key}" is reserved and cannot be an attribute key.`);
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(key)) throw new AppError('validation_failed', 'Attribute keys cannot contain control characters.');
   if (!key.isWellFormed()) throw new AppError('validation_failed', 'Attribute keys must be well-formed Unicode.');
+  // Control, format (bidi overrides, zero-width, BOM) and separator characters make keys that look like others.
+  if (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cn}]/u.test(key) || key.trim() !== key) {
+    throw new AppError('validation_failed', 'Attribute keys may hold only printable characters, with no invisible, bidi-control or surrounding space characters.');
+  }
 }
 
 function checkValue(key: string, value: unknown): asserts value is string {

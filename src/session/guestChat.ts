@@ -21,7 +21,7 @@ import {
   setAttribute,
   type Attributes,
 } from './attributes';
-import { IdempotencyCache, messageIdFor } from './idempotency';
+import { IdempotencyCache, messageIdFor, requestFingerprint } from './idempotency';
 import type { Revocations } from './revocations';
 import { fingerprint, undeliveredAttributes, type SessionClaims, type SessionState, type SessionTokens } from './sessionToken';
 
@@ -80,7 +80,7 @@ interface Sent {
 export class GuestChat {
   private readonly idempotency = new IdempotencyCache<Sent>(24 * 3600_000, 50_000);
   /** Keyed sends whose outcome was unknown: a retry first proves whether they were delivered. */
-  private readonly inDoubt = new Map<string, SentMessage>();
+  private readonly inDoubt = new Map<string, { sent: SentMessage; fingerprint: string }>();
 
   /** Attribute keys the browser may never set (attributes.ts). */
   private readonly reserved: ReadonlySet<string>;
@@ -172,7 +172,9 @@ export class GuestChat {
     if (input.text !== undefined) checkText(input.text);
     const session = this.deps.hub.session(claims.guestToken);
     const sent = idempotencyKey
-      ? await this.idempotency.run(claims.guestToken, idempotencyKey, () => this.sendOnce(session, claims, input, messageIdFor(claims.guestToken, idempotencyKey), true))
+      ? await this.idempotency.run(claims.guestToken, idempotencyKey, requestFingerprint(input), () =>
+          this.sendOnce(session, claims, input, messageIdFor(claims.guestToken, idempotencyKey), true),
+        )
       : await this.sendOnce(session, claims, input, randomUUID(), false);
     const issued = await this.deps.tokens.issue({ ...stateOf(claims), deliveredFingerprint: sent.delivered ?? claims.deliveredFingerprint });
     return { message: sent.message, sessionToken: issued.token };
@@ -182,7 +184,10 @@ export class GuestChat {
     const doubtKey = `${claims.guestToken}\u0000${messageId}`;
     const doubt = keyed ? this.inDoubt.get(doubtKey) : undefined;
     if (doubt) {
-      const proof = await session.proveDelivery(doubt);
+      if (doubt.fingerprint !== requestFingerprint(input)) {
+        throw new AppError('idempotency_key_reused', 'This Idempotency-Key was already used for a different message; use a new key for a new message.');
+      }
+      const proof = await session.proveDelivery(doubt.sent);
       if (proof.verdict === 'delivered') {
         this.inDoubt.delete(doubtKey);
         return { message: proof.message };
@@ -207,7 +212,8 @@ export class GuestChat {
       if (keyed && error instanceof GuestApiError && (error.failure === 'timeout' || error.failure === 'connection_lost')) {
         const answer = input.quickReply;
         this.inDoubt.delete(doubtKey);
-        this.inDoubt.set(doubtKey, { messageId, text: answer ? answer.text : input.text, payload: answer?.payload, sentAt: doubt?.sentAt ?? sentAt });
+        const sent = { messageId, text: answer ? answer.text : input.text, payload: answer?.payload, sentAt: doubt?.sent.sentAt ?? sentAt };
+        this.inDoubt.set(doubtKey, { sent, fingerprint: requestFingerprint(input) });
         if (this.inDoubt.size > MAX_IN_DOUBT) this.inDoubt.delete(this.inDoubt.keys().next().value!);
       }
       throw error;

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { AppError } from '../domain/errors';
 
 /**
  * `Idempotency-Key` on POST /messages. Within one instance a retried key
@@ -9,6 +10,8 @@ import { createHash } from 'node:crypto';
  */
 interface Entry<T> {
   promise: Promise<T>;
+  /** What the first request asked for: the same key with another request is refused. */
+  fingerprint: string;
   expiresAt: number;
 }
 
@@ -26,14 +29,21 @@ export class IdempotencyCache<T> {
    * retry may try again; `send` itself decides whether that retry must first
    * prove the earlier attempt was not delivered.
    */
-  run(scope: string, key: string, send: () => Promise<T>): Promise<T> {
+  run(scope: string, key: string, fingerprint: string, send: () => Promise<T>): Promise<T> {
     const id = `${scope}\u0000${key}`;
     const now = this.now();
     const existing = this.entries.get(id);
-    if (existing && existing.expiresAt > now) return existing.promise;
+    if (existing && existing.expiresAt > now) {
+      if (existing.fingerprint !== fingerprint) {
+        return Promise.reject(
+          new AppError('idempotency_key_reused', 'This Idempotency-Key was already used for a different message; use a new key for a new message.'),
+        );
+      }
+      return existing.promise;
+    }
     const promise = send();
     this.entries.delete(id);
-    this.entries.set(id, { promise, expiresAt: now + this.ttlMs });
+    this.entries.set(id, { promise, fingerprint, expiresAt: now + this.ttlMs });
     promise.catch(() => {
       if (this.entries.get(id)?.promise === promise) this.entries.delete(id);
     });
@@ -52,4 +62,20 @@ export function messageIdFor(guestToken: string, idempotencyKey: string): string
   // RFC 9562 version 8 (custom) layout, variant 10.
   const variant = ((parseInt(h[16]!, 16) & 0x3) | 0x8).toString(16);
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-8${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** What identifies a request's content for the reuse check: the same body in any key order is the same request. */
+export function requestFingerprint(body: unknown): string {
+  return createHash('sha256').update(canonicalJson(body)).digest('base64url');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+    return `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }

@@ -90,6 +90,16 @@ describe('POST /messages', () => {
     expect(stack.sim.framesFor(gt, 'onMessage')).toHaveLength(1);
   });
 
+  test('the same Idempotency-Key with a different body is 422 idempotency_key_reused, and nothing is sent', async () => {
+    const { token, gt } = await session();
+    const key = 'reused-key';
+    expect((await stack.http.post('/messages').set({ ...bearer(token), 'Idempotency-Key': key }).send({ text: 'first' })).status).toBe(201);
+    const reused = await stack.http.post('/messages').set({ ...bearer(token), 'Idempotency-Key': key }).send({ text: 'second' });
+    expect(reused.status).toBe(422);
+    expect(reused.body.code).toBe('idempotency_key_reused');
+    expect(stack.sim.framesFor(gt, 'onMessage').map((f) => f.frame.message.text)).toEqual(['first']);
+  });
+
   test('an Idempotency-Key must be visible ASCII', async () => {
     const { token } = await session();
     const res = await stack.http.post('/messages').set({ ...bearer(token), 'Idempotency-Key': 'x'.repeat(300) }).send({ text: 'hi' });

@@ -119,3 +119,47 @@ test('GUEST_SOCKET_MAX is a true ceiling: idle sockets make room, busy ones neve
     await stack.close();
   }
 });
+
+test('by default X-Forwarded-For cannot pick the client address; TRUST_PROXY=true is warned about at start-up', async () => {
+  const strict = await startStack({ simulator: sim, env: { SESSIONS_PER_IP_PER_MINUTE: '2' } });
+  try {
+    const statuses = [];
+    for (let i = 0; i < 3; i++) {
+      statuses.push((await strict.http.post('/guest-session').set({ Origin: PAGE_ORIGIN, 'X-Forwarded-For': `203.0.113.${i}` }).send({})).status);
+    }
+    expect(statuses).toEqual([201, 201, 429]);
+    expect(strict.log.text()).not.toContain('TRUST_PROXY=true');
+  } finally {
+    await strict.close();
+  }
+  const trusting = await startStack({ simulator: sim, env: { TRUST_PROXY: 'true' } });
+  try {
+    const warning = trusting.log.lines().find((l) => String(l.msg).startsWith('TRUST_PROXY=true'));
+    expect(warning).toMatchObject({ level: 40 });
+  } finally {
+    await trusting.close();
+  }
+});
+
+test('a request keeps its GENESYS_TIMEOUT_MS deadline while a live stream waits out a Genesys outage', async () => {
+  const stack = await startStack({ simulator: sim, env: { GENESYS_TIMEOUT_MS: '800' } });
+  const controller = new AbortController();
+  try {
+    const before = sim.received.length;
+    const { token } = await stack.newSession();
+    const gt = guestTokenOf(sim, before);
+    const stream = await fetch(`${stack.service.url}/messages/stream`, { headers: bearer(token), signal: controller.signal });
+    expect(stream.status).toBe(200);
+    // Genesys goes away: the socket drops and every new handshake fails; the stream keeps retrying for a minute.
+    sim.faults.refuseHandshake(503);
+    sim.faults.dropSocket(gt);
+    // Without its own deadline this request would wait for the stream's minute-long reconnect loop (and the test time out).
+    const res = await stack.http.post('/messages').set(bearer(token)).send({ text: 'anyone?' });
+    expect([502, 503, 504]).toContain(res.status);
+    expect(res.body.code).toBe('upstream_unavailable');
+  } finally {
+    sim.faults.clear();
+    controller.abort();
+    await stack.close();
+  }
+}, 10_000);

@@ -128,7 +128,7 @@ export function chatRoutes({ chat, hub, tokens, streams, limits }: ChatRouteDeps
     body: sendMessageBody,
     headers: [{ name: 'Idempotency-Key', description: 'Makes a retried send safe: the same key never yields two messages' }],
     responses: { 201: json('Sent', sentMessageSchema) },
-    errors: ['validation_failed', 'unauthorized', 'message_too_long', 'attributes_too_large', 'conflict', 'session_expired', 'rate_limited', 'upstream_unavailable'],
+    errors: ['validation_failed', 'unauthorized', 'message_too_long', 'attributes_too_large', 'conflict', 'session_expired', 'idempotency_key_reused', 'rate_limited', 'upstream_unavailable'],
     async handle(req, res, { body }) {
       const key = req.headers['idempotency-key'];
       if (key !== undefined && (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key))) {
