@@ -70,6 +70,10 @@ export interface ChatMessage {
   quickReplies?: QuickReply[];
   cards?: { title?: string; description?: string; image?: string; actions: { type?: string; text?: string; url?: string; payload?: string }[] }[];
   attachments?: { id?: string; url?: string; filename?: string; mediaType?: string; mime?: string; fileSize?: number }[];
+  /** A date picker: answer with `send({ datePicker: { dateTime, originatingMessageId: message.id } })`. */
+  datePickers?: { title?: string; subtitle?: string; imageUrl?: string; availableTimes: { dateTime: string; durationMinutes?: number }[] }[];
+  /** Content this service does not model yet (ListPicker, Form, newer types), as Genesys sent it. */
+  otherContent?: { contentType: string; data: unknown }[];
   buttonResponse?: { text?: string; payload?: string; type?: string };
   events?: { type: string; value?: string }[];
 }

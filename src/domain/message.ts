@@ -39,6 +39,21 @@ export const normalizedMessageSchema = z.object({
       }),
     )
     .optional(),
+  datePickers: z
+    .array(
+      z.object({
+        title: z.string().optional(),
+        subtitle: z.string().optional(),
+        imageUrl: z.string().optional(),
+        availableTimes: z.array(z.object({ dateTime: z.string(), durationMinutes: z.number().optional() })),
+      }),
+    )
+    .optional()
+    .describe("A date picker: answer with POST /messages { datePicker: { dateTime, originatingMessageId: this message's id } }"),
+  otherContent: z
+    .array(z.object({ contentType: z.string(), data: z.unknown() }))
+    .optional()
+    .describe('Content this service does not model yet (ListPicker, Form, newer types), passed through as Genesys sent it'),
   buttonResponse: z.object({ text: z.string().optional(), payload: z.string().optional(), type: z.string().optional() }).optional(),
   events: z.array(z.object({ type: z.string(), value: z.string().optional() })).optional(),
 });

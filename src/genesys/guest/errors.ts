@@ -63,7 +63,7 @@ export class GuestApiError extends AppError {
   }
 }
 
-/** Maps an error frame (`class:"string"` or TooManyRequestsErrorMessage) to a typed error (§3.2). */
+/** Maps an error frame (class `string` or `Error`, or TooManyRequestsErrorMessage) to a typed error (docs/genesys-protocol.md#error-codes). */
 export function guestErrorFromFrame(envelope: Envelope, text: string, retryAfter?: number): GuestApiError {
   const code = envelope.code;
   const options = { genesysCode: code, genesysText: text };
@@ -80,11 +80,19 @@ export function guestErrorFromFrame(envelope: Envelope, text: string, retryAfter
     case 4029:
       return new GuestApiError('rate_limited', 'Genesys asks to slow down; retry after the given time.', {
         ...options,
-        retryAfterSeconds: retryAfter ?? 1,
+        retryAfterSeconds: clampRetryAfter(retryAfter),
       });
     case 403:
       return new GuestApiError('forbidden', 'Genesys refused the request for this deployment.', options);
     default:
       return new GuestApiError('bad_request', 'Genesys refused the request.', options);
   }
+}
+
+/** The longest wait the service will pass on: a Genesys `retryAfter` of 1e12 must not become the client's. */
+export const MAX_RETRY_AFTER_SECONDS = 300;
+
+export function clampRetryAfter(seconds: number | undefined, fallback = 1): number {
+  if (seconds === undefined || !Number.isFinite(seconds) || seconds <= 0) return fallback;
+  return Math.min(Math.ceil(seconds), MAX_RETRY_AFTER_SECONDS);
 }

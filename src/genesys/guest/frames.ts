@@ -171,6 +171,12 @@ export const contentItemSchema = loose({
   card: cardSchema.optional(),
   carousel: loose({ cards: z.array(cardSchema).optional() }).optional(),
   buttonResponse: loose({ text: z.string().optional(), payload: z.string().optional(), type: z.string().optional() }).optional(),
+  datePicker: loose({
+    title: z.string().optional(),
+    subtitle: z.string().optional(),
+    imageUrl: z.string().optional(),
+    availableTimes: z.array(loose({ dateTime: z.string().optional(), duration: z.number().optional() })).optional(),
+  }).optional(),
 });
 
 export const eventSchema = loose({
@@ -203,10 +209,12 @@ export const tooManyRequestsSchema = loose({
   errorCode: z.number().optional(),
   errorMessage: z.string().optional(),
 });
-export const connectionClosedSchema = loose({ reason: z.string().optional() });
+/** `reason` in the transport SDK, `reasonCode` in the Java SDK. */
+export const connectionClosedSchema = loose({ reason: z.string().optional(), reasonCode: z.string().optional() });
 
 export const historySchema = z.object({
-  entities: z.array(structuredMessageSchema).default([]),
+  /** Each entity is parsed on its own (history.ts), so one bad entity costs only itself. */
+  entities: z.array(z.unknown()).default([]),
   pageSize: z.number().optional(),
   pageNumber: z.number().optional(),
   total: z.number().optional(),
@@ -232,7 +240,9 @@ const BODY_PARSERS = {
   JwtResponse: (e: Envelope) => ({ kind: 'jwt', envelope: e, body: jwtResponseSchema.parse(e.body) }) as const,
   TooManyRequestsErrorMessage: (e: Envelope) =>
     ({ kind: 'tooManyRequests', envelope: e, body: tooManyRequestsSchema.parse(e.body ?? {}) }) as const,
-  string: (e: Envelope) => ({ kind: 'error', envelope: e, body: typeof e.body === 'string' ? e.body : JSON.stringify(e.body) }) as const,
+  string: (e: Envelope) => ({ kind: 'error', envelope: e, body: errorText(e.body) }) as const,
+  // Listed in the Java SDK's MessageDataType; read like a class "string" error so its request fails rather than times out.
+  Error: (e: Envelope) => ({ kind: 'error', envelope: e, body: errorText(e.body) }) as const,
   SessionExpiredEvent: (e: Envelope) => ({ kind: 'sessionExpired', envelope: e }) as const,
   ConnectionClosedEvent: (e: Envelope) =>
     ({ kind: 'connectionClosed', envelope: e, body: connectionClosedSchema.parse(e.body ?? {}) }) as const,
@@ -240,10 +250,34 @@ const BODY_PARSERS = {
   LogoutEvent: (e: Envelope) => ({ kind: 'logout', envelope: e }) as const,
 } satisfies Record<string, (e: Envelope) => InboundFrame>;
 
+/**
+ * Genesys's own SDK declares most optional fields nullable, and its fixtures
+ * send `null` for them (docs/genesys-protocol.md#variance-seen-in-official-fixtures):
+ * `null` is read as absent everywhere, so one `null` never drops a frame.
+ */
+export function withoutNulls(value: unknown, depth = 0): unknown {
+  if (depth > 32 || value === null || typeof value !== 'object') return value ?? undefined;
+  if (Array.isArray(value)) return value.filter((v) => v !== null).map((v) => withoutNulls(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (v === null || k === '__proto__') continue;
+    out[k] = withoutNulls(v, depth + 1);
+  }
+  return out;
+}
+
+function errorText(body: unknown): string {
+  if (typeof body === 'string') return body;
+  const message = (body as { message?: unknown; errorMessage?: unknown } | undefined) ?? {};
+  if (typeof message.message === 'string') return message.message;
+  if (typeof message.errorMessage === 'string') return message.errorMessage;
+  return JSON.stringify(body ?? '').slice(0, 500);
+}
+
 export function parseInbound(raw: string): InboundFrame {
   let json: unknown;
   try {
-    json = JSON.parse(raw);
+    json = withoutNulls(JSON.parse(raw));
   } catch {
     return { kind: 'unknown', reason: 'not JSON' };
   }

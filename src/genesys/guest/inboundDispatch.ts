@@ -2,7 +2,7 @@ import type { NormalizedMessage } from '../../domain/message';
 import type { Logger } from '../../observability/logger';
 import { GuestApiError, guestErrorFromFrame } from './errors';
 import type { InboundFrame, SessionResponse, StructuredMessage } from './frames';
-import { normalizeMessage } from './normalize';
+import { isReceipt, normalizeMessage } from './normalize';
 import type { Pending, PendingRequests, ReplyClass } from './pendingRequests';
 
 /**
@@ -57,7 +57,7 @@ export function dispatchInbound(frame: InboundFrame, t: InboundTarget): void {
       return;
     case 'connectionClosed': {
       // Another connection took this one's place, the chat was cleared, or the customer signed in elsewhere.
-      const reason = frame.body.reason ?? undefined;
+      const reason = frame.body.reason ?? frame.body.reasonCode;
       t.closingByServer();
       t.logger.info({ reason }, 'Genesys closed this guest connection');
       t.emit({ type: 'session', state: 'closed', detail: reason ? `Genesys closed this connection (${reason}).` : 'Genesys closed this connection.' });
@@ -117,6 +117,10 @@ function onError(t: InboundTarget, frame: Extract<InboundFrame, { kind: 'error' 
 }
 
 function onStructuredMessage(t: InboundTarget, envelopeType: string, tracingId: string | undefined, body: StructuredMessage): void {
+  if (isReceipt(body)) {
+    t.logger.debug({ id: body.id }, 'ignored a delivery receipt');
+    return;
+  }
   const message = normalizeMessage(body, new Date(t.now()));
   if (envelopeType === 'response') {
     // The reply to an `echo` health check, not chat traffic.

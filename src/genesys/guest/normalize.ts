@@ -4,6 +4,12 @@ import type { StructuredMessage } from './frames';
 /** Turns Genesys's StructuredMessage into the public message shape (src/domain/message.ts). */
 
 const TYPES: Record<string, NormalizedMessage['type']> = { Text: 'text', Structured: 'structured', Event: 'event' };
+const KNOWN_CONTENT = new Set(['QuickReply', 'Card', 'Carousel', 'Attachment', 'ButtonResponse', 'DatePicker']);
+
+/** Delivery receipts (REST type `Receipt`) are not chat content: they are never shown as a message. */
+export function isReceipt(m: StructuredMessage): boolean {
+  return m.type === 'Receipt';
+}
 
 export function normalizeMessage(m: StructuredMessage, receivedAt: Date = new Date()): NormalizedMessage {
   const out: NormalizedMessage = {
@@ -31,6 +37,20 @@ export function normalizeMessage(m: StructuredMessage, receivedAt: Date = new Da
       (out.attachments ??= []).push({ id: a.id, url: a.url, filename: a.filename, mediaType: a.mediaType, mime: a.mime, fileSize: a.fileSize });
     }
     if (item.buttonResponse) out.buttonResponse = { text: item.buttonResponse.text, payload: item.buttonResponse.payload, type: item.buttonResponse.type };
+    if (item.datePicker) {
+      const d = item.datePicker;
+      (out.datePickers ??= []).push({
+        title: d.title,
+        subtitle: d.subtitle,
+        imageUrl: d.imageUrl,
+        availableTimes: (d.availableTimes ?? []).flatMap((t) => (t.dateTime ? [{ dateTime: t.dateTime, durationMinutes: t.duration }] : [])),
+      });
+    }
+    if (!KNOWN_CONTENT.has(item.contentType)) {
+      // ListPicker, Form and types newer than this code: kept as Genesys sent them, never dropped silently.
+      const key = item.contentType.charAt(0).toLowerCase() + item.contentType.slice(1);
+      (out.otherContent ??= []).push({ contentType: item.contentType, data: (item as Record<string, unknown>)[key] ?? item });
+    }
   }
   if (m.events?.length) {
     out.events = m.events.map((e) => ({ type: e.eventType, value: e.typing?.type ?? e.presence?.type }));

@@ -122,6 +122,20 @@ describe('messages', () => {
     live.unsubscribe();
   });
 
+  test('an inbound frame over the size limit closes the socket instead of being relayed; the session reconnects', async () => {
+    const token = randomUUID();
+    const session = hub.session(token);
+    const live = collect(session);
+    await session.ready();
+    const sockets = sim.stats.connectionsBySession(token);
+    sim.agent.say(token, 'x'.repeat(600 * 1024));
+    sim.agent.say(token, 'small and fine');
+    await live.next((e) => e.type === 'session' && e.state === 'reconnected', 5000);
+    expect(sim.stats.connectionsBySession(token)).toBe(sockets + 1);
+    expect(live.events.some((e) => e.type === 'message' && (e.message.text?.length ?? 0) > 1000)).toBe(false);
+    live.unsubscribe();
+  });
+
   test('quick replies arrive normalised and an answer goes out as a ButtonResponse', async () => {
     const token = randomUUID();
     const session = hub.session(token);
