@@ -21,7 +21,7 @@ const SDK_HISTORY = `{"entities":[{"id":"5befde6373a23f32f20b59b4e1cba0e6","chan
 const API = 'https://api.mypurecloud.ie';
 const session = { getJwt: async () => ({ jwt: 'jwt', exp: 2e9 }), forgetJwt: () => undefined } as unknown as GuestSession;
 
-function historyWith(body: unknown) {
+function historyWith(body: string | Record<string, unknown>) {
   nock(API).get('/api/v2/webmessaging/messages').query(true).reply(200, body);
   const lines: Record<string, unknown>[] = [];
   const logger = pino({ level: 'debug' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
