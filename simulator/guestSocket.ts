@@ -1,3 +1,4 @@
+import { PerMinute, strictFrame, UNKNOWN_CLASS_FRAME } from './profile';
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
@@ -96,8 +97,11 @@ export class GuestSocketServer {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });
   private readonly open = new Set<GuestConnection>();
   private nextConnectionId = 1;
+  private readonly connectionsPerMinute: PerMinute;
 
-  constructor(private readonly deps: GuestSocketDeps) {}
+  constructor(private readonly deps: GuestSocketDeps) {
+    this.connectionsPerMinute = new PerMinute(deps.options.connectionsPerMinute, deps.options.clock);
+  }
 
   get openCount(): number {
     return this.open.size;
@@ -116,6 +120,8 @@ export class GuestSocketServer {
     const { options } = this.deps;
     if (url.searchParams.get('deploymentId') !== options.deploymentId) return refuseUpgrade(socket, 403);
     if (!options.allowAllDomains && !originAllowed(req.headers.origin, options.allowedDomains)) return refuseUpgrade(socket, 403);
+    // Genesys allows a deployment 1,000 new connections a minute (enforced by the strict profile).
+    if (options.profile === 'strict' && this.connectionsPerMinute.take(options.deploymentId) > 0) return refuseUpgrade(socket, 429);
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
   }
 
@@ -135,7 +141,8 @@ export class GuestSocketServer {
   }
 
   private accept(ws: WebSocket): void {
-    const connection = new GuestConnection(this.nextConnectionId++, ws, (token) => this.deps.faults.frameDelay(token));
+    const strict = this.deps.options.profile === 'strict';
+    const connection = new GuestConnection(this.nextConnectionId++, ws, (token) => this.deps.faults.frameDelay(token), strict ? strictFrame : undefined);
     this.open.add(connection);
     this.deps.recorder.connectionOpened();
     ws.on('message', (data: RawData) => this.receive(connection, data));
@@ -250,6 +257,7 @@ export class GuestSocketServer {
     sessions.attach(connection, session);
     sessions.touch(session);
     connection.send(sessionResponse(sessions.describe(session, { newSession }), tracingId));
+    if (options.profile === 'strict') connection.send(UNKNOWN_CLASS_FRAME);
   }
 
   /** §2.3-2.5. */
@@ -323,12 +331,13 @@ export class GuestSocketServer {
     }
     if (event?.eventType === 'Presence' && event.presence?.type === 'Clear') {
       if (!options.conversationClear) return connection.send(errorFrame(CODES.forbidden, ERRORS.clearDisabled, tracingId));
-      // [SAF] saw live an Inbound Clear event plus SessionClearedEvent; then the connections close (§2.5, §3.6).
-      // Not stored: the conversation is gone.
+      // Seen live: an Inbound Clear event and SessionClearedEvent; the transport SDK then expects
+      // ConnectionClosedEvent before the connections close. Not stored: the conversation is gone.
       session.broadcast(structuredMessage(inboundEcho({ type: 'Event', events: [presenceEvent('Clear')] }), tracingId));
       for (const peer of [...session.connections]) {
         sessions.detach(peer);
-        peer.sendAndClose(sessionClearedEvent());
+        peer.send(sessionClearedEvent());
+        peer.sendAndClose(connectionClosedEvent());
       }
       sessions.delete(session);
       return;

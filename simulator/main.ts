@@ -3,7 +3,7 @@ import { genesysEnvFor, startSimulator } from './index';
 /**
  * `npm run sim`: the simulator on its own, printing the environment a BFF
  * needs to talk to it. SIM_PORT (default 9100, 0 = any free port) and
- * SIM_HOST (default 127.0.0.1). Recording is off unless SIM_RECORD=1, so a
+ * SIM_HOST (default 127.0.0.1); SIM_PROFILE=strict for the strict profile (profile.ts). Recording is off unless SIM_RECORD=1, so a
  * long benchmark run does not grow without bound.
  */
 async function main(): Promise<void> {
@@ -16,6 +16,7 @@ async function main(): Promise<void> {
     port,
     host: process.env.SIM_HOST ?? '127.0.0.1',
     record: process.env.SIM_RECORD === '1',
+    profile: process.env.SIM_PROFILE === 'strict' ? 'strict' : 'default',
   });
 
   const lines = Object.entries(genesysEnvFor(sim)).map(([name, value]) => `${name}=${value}`);

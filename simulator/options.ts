@@ -1,3 +1,5 @@
+import type { Profile } from './profile';
+
 /** Options of the simulated Genesys org, with the defaults a real deployment has (guest reference §3.3, §4). */
 export interface SimulatorOptions {
   /** 0 = ephemeral (default 0). */
@@ -42,6 +44,12 @@ export interface SimulatorOptions {
   record?: boolean;
   /** Milliseconds now, for the per-second message limit; a test can freeze it (default Date.now). */
   clock?: () => number;
+  /** `strict` sends every shape the official SDK fixtures allow (profile.ts); default `default`. */
+  profile?: Profile;
+  /** New WebSocket connections a minute per deployment under the strict profile (default 1000). */
+  connectionsPerMinute?: number;
+  /** History reads a minute per session under the strict profile (default 10). */
+  historyReadsPerMinute?: number;
 }
 
 export interface AgentOptions {
@@ -81,6 +89,9 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     jwtLifetimeSeconds: 3600,
     record: true,
     clock: Date.now,
+    profile: 'default',
+    connectionsPerMinute: 1000,
+    historyReadsPerMinute: 10,
     agent: { enabled: true, typingDelayMs: 20, replyDelayMs: 60, originatingEntity: 'Bot' },
   };
   applyOptions(resolved, options);

@@ -1,3 +1,4 @@
+import { PerMinute, strictMessage } from './profile';
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -104,10 +105,15 @@ export class PlatformRest {
   private readonly accessTokens = new Map<string, number>();
   private readonly createdAt = new Date().toISOString();
 
-  constructor(private readonly deps: RestDeps) {}
+  private readonly historyReads: PerMinute;
+
+  constructor(private readonly deps: RestDeps) {
+    this.historyReads = new PerMinute(deps.options.historyReadsPerMinute, deps.options.clock);
+  }
 
   /** Forgets issued access tokens (simulator reset). */
   reset(): void {
+    this.historyReads.reset();
     this.accessTokens.clear();
   }
 
@@ -301,7 +307,7 @@ export class PlatformRest {
    * Guest reference §5.1: `bearer <jwt from getJwt>` (scheme case-insensitive),
    * the session's messages newest first, paged. The order is inferred in the
    * reference; the empty answer copies the [MT-test] fixture (pageSize 0).
-   * The 10-reads-a-minute limit (§4) is not enforced. pageSize above 100 is
+   * The 10-reads-a-minute limit is enforced by the strict profile only. pageSize above 100 is
    * refused (guess: the real maximum is not in the sources).
    */
   private async history(req: IncomingMessage, url: URL, correlationId: string): Promise<Reply> {
@@ -320,11 +326,15 @@ export class PlatformRest {
     if (!Number.isInteger(pageNumber) || pageNumber < 1 || !Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100) {
       return { status: 400, body: errorBody(400, correlationId) };
     }
+    const strict = this.deps.options.profile === 'strict';
+    const wait = strict ? this.historyReads.take(sid) : 0;
+    if (wait > 0) return { status: 429, headers: { 'retry-after': String(wait) }, body: errorBody(429, correlationId) };
     const messages = this.deps.sessions.getBySid(sid)?.conversation.messages ?? [];
     const total = messages.length;
     if (total === 0) return { status: 200, body: { entities: [], pageSize: 0, pageNumber: 1, total: 0, pageCount: 0 } };
     const end = total - (pageNumber - 1) * pageSize;
-    const entities = end > 0 ? messages.slice(Math.max(0, end - pageSize), end).reverse() : [];
+    const page = end > 0 ? messages.slice(Math.max(0, end - pageSize), end).reverse() : [];
+    const entities = strict ? page.map((m, i) => strictMessage(m, true, i)) : page;
     return { status: 200, body: { entities, pageSize, pageNumber, total, pageCount: Math.ceil(total / pageSize) } };
   }
 }

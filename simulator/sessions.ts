@@ -43,10 +43,12 @@ export class GuestConnection {
     readonly id: number,
     readonly ws: WebSocket,
     private readonly delayFor: (sessionToken: string | undefined) => number,
+    /** How this simulator's profile shapes a frame before it goes out (profile.ts). */
+    readonly shape: (frame: ServerFrame) => ServerFrame = (f) => f,
   ) {}
 
   send(frame: ServerFrame): void {
-    this.sendRaw(JSON.stringify(frame));
+    this.sendRaw(JSON.stringify(this.shape(frame)));
   }
 
   sendRaw(raw: string): void {
@@ -61,7 +63,7 @@ export class GuestConnection {
 
   /** Sends a last frame, then a normal close, both after any frame delay so the order holds. */
   sendAndClose(frame: ServerFrame): void {
-    const raw = JSON.stringify(frame);
+    const raw = JSON.stringify(this.shape(frame));
     const delay = this.delayFor(this.session?.token);
     const finish = () => {
       this.write(raw);
@@ -121,8 +123,9 @@ export class SimulatedSession {
   }
 
   broadcast(frame: ServerFrame): void {
-    if (this.connections.size === 0) return;
-    const raw = JSON.stringify(frame);
+    const first = this.connections.values().next().value;
+    if (!first) return;
+    const raw = JSON.stringify(first.shape(frame));
     for (const connection of this.connections) connection.sendRaw(raw);
   }
 }

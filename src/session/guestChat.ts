@@ -190,7 +190,7 @@ export class GuestChat {
       const proof = await session.proveDelivery(doubt.sent);
       if (proof.verdict === 'delivered') {
         this.inDoubt.delete(doubtKey);
-        return { message: proof.message };
+        return { message: { ...proof.message, clientMessageId: messageId } };
       }
       if (proof.verdict === 'unknown') {
         throw new GuestApiError('unavailable', 'Could not check whether the earlier attempt of this message was delivered, so it was not sent again; retry shortly with the same Idempotency-Key.');
@@ -207,7 +207,8 @@ export class GuestChat {
         ? await session.sendQuickReply({ ...input.quickReply, messageId, customAttributes })
         : await session.sendText({ text: input.text!, messageId, customAttributes });
       this.inDoubt.delete(doubtKey);
-      return { message, delivered: customAttributes ? fingerprint(customAttributes) : undefined };
+      // Our own id for the message, whether or not Genesys echoes it as channel.messageId (unverified).
+      return { message: { ...message, clientMessageId: messageId }, delivered: customAttributes ? fingerprint(customAttributes) : undefined };
     } catch (error) {
       if (keyed && error instanceof GuestApiError && (error.failure === 'timeout' || error.failure === 'connection_lost')) {
         const answer = input.quickReply;

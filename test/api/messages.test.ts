@@ -200,3 +200,31 @@ describe('POST /typing', () => {
     expect(typing).toHaveLength(1);
   });
 });
+
+describe('against a Genesys whose channel.messageId is not the metadata.id sent (strict simulator profile)', () => {
+  let strict: Stack;
+  beforeAll(async () => {
+    strict = await startStack({ sim: { profile: 'strict', agent: { enabled: false } } });
+  });
+  afterAll(async () => {
+    await strict.close();
+    await strict.sim.stop();
+  });
+
+  test('an in-doubt retry finds the first attempt by its content and never sends twice', async () => {
+    const before = strict.sim.received.length;
+    const { token } = await strict.newSession();
+    const gt = guestTokenOf(strict.sim, before);
+    strict.sim.faults.delayFrames(4000, gt);
+    const auth = { Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN, 'Idempotency-Key': 'strict-doubt' };
+    const first = await strict.http.post('/messages').set(auth).send({ text: 'is this delivered?' });
+    expect(first.status).toBe(504);
+    strict.sim.faults.clear();
+    const retry = await strict.http.post('/messages').set(auth).send({ text: 'is this delivered?' });
+    expect(retry.status).toBe(201);
+    expect(retry.body.message.text).toBe('is this delivered?');
+    const sent = strict.sim.framesFor(gt, 'onMessage');
+    expect(sent).toHaveLength(1);
+    expect(retry.body.message.clientMessageId).toBe(sent[0]!.frame.message.metadata.id);
+  });
+});

@@ -26,6 +26,11 @@ export interface Stack {
   close(): Promise<void>;
 }
 
+/** The simulator profile the API suites run against: `SIM_PROFILE=strict` runs them against the strict one (simulator/profile.ts). */
+export function simProfile(): 'default' | 'strict' {
+  return process.env.SIM_PROFILE === 'strict' ? 'strict' : 'default';
+}
+
 export function simulatorEnv(sim: Simulator, overrides: EnvOverrides = {}): NodeJS.ProcessEnv {
   return testEnv({
     ...genesysEnvFor(sim),
@@ -43,7 +48,7 @@ export function simulatorEnv(sim: Simulator, overrides: EnvOverrides = {}): Node
 }
 
 export async function startStack(options: { env?: EnvOverrides; sim?: SimulatorOptions; simulator?: Simulator } = {}): Promise<Stack> {
-  const sim = options.simulator ?? (await startSimulator({ agent: { typingDelayMs: 5, replyDelayMs: 20 }, ...options.sim }));
+  const sim = options.simulator ?? (await startSimulator({ agent: { typingDelayMs: 5, replyDelayMs: 20 }, profile: simProfile(), ...options.sim }));
   const config = loadConfig(simulatorEnv(sim, options.env));
   const log = captureLogger('debug');
   const service = await startService(config, log.logger);

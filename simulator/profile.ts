@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import type { ServerFrame, StructuredMessageBody } from './frames';
+
+/**
+ * How strictly the simulator behaves. `default` answers the way most live
+ * captures do. `strict` sends every shape Genesys's own SDK fixtures and
+ * schemas allow, so a client that passes against it does not rely on the
+ * simulator being kind (the transport SDK's
+ * transport/src/androidUnitTest/kotlin/transport/util/Response.kt and
+ * TestWebMessagingApiResponses.kt, the Java SDK's build/docs):
+ *
+ * - no `tracingId` on SessionResponse, JwtResponse, error frames,
+ *   TooManyRequestsErrorMessage and the Presence Join echo;
+ * - `null` in optional fields (SessionResponse durations and flags, the
+ *   agent's `channel.from.image`, history `channel.time`);
+ * - `channel.messageId` on the guest's messages that is Genesys's own, not
+ *   the `metadata.id` the client sent (no source confirms the echo);
+ * - a frame of a class no client knows after every configure;
+ * - the history limit (10 reads a minute per session) and the deployment's
+ *   1,000 new connections a minute, enforced.
+ */
+export type Profile = 'default' | 'strict';
+
+const UNTRACED = new Set(['SessionResponse', 'JwtResponse', 'string', 'Error', 'TooManyRequestsErrorMessage']);
+
+/** The frame as the strict profile sends it (a copy; the input is not changed). */
+export function strictFrame(frame: ServerFrame): ServerFrame {
+  const out: ServerFrame = { ...frame };
+  if (UNTRACED.has(frame.class) || (frame.class === 'StructuredMessage' && isJoinEcho(frame.body))) delete out.tracingId;
+  if (frame.class === 'SessionResponse' && typeof frame.body === 'object' && frame.body !== null) {
+    out.body = { ...(frame.body as object), durationSeconds: null, clearedExistingSession: null };
+  }
+  if (frame.class === 'StructuredMessage' && typeof frame.body === 'object' && frame.body !== null) {
+    out.body = strictMessage(frame.body as StructuredMessageBody, false);
+  }
+  return out;
+}
+
+/** A message (live or in history) as the strict profile shows it. */
+export function strictMessage(body: StructuredMessageBody, inHistory: boolean, index = 0): StructuredMessageBody {
+  const channel: Record<string, unknown> = { ...body.channel };
+  if (body.direction === 'Inbound' && typeof channel.messageId === 'string') channel.messageId = genesysMessageId(channel.messageId);
+  if (body.direction === 'Outbound' && body.type === 'Text') channel.from = { nickname: 'Simulator', ...(channel.from as object | undefined), image: null };
+  if (inHistory && index % 3 === 1) channel.time = null;
+  return { ...body, channel } as unknown as StructuredMessageBody;
+}
+
+/** A stable id Genesys might use instead of the client's (the same in live frames and in history). */
+export function genesysMessageId(clientId: string): string {
+  const h = createHash('sha256').update(`genesys:${clientId}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** A frame class no client knows, sent now and then: a client must log it and go on. */
+export const UNKNOWN_CLASS_FRAME: ServerFrame = { type: 'message', class: 'FutureFeatureEvent', code: 200, body: { note: null } };
+
+function isJoinEcho(body: unknown): boolean {
+  const b = body as StructuredMessageBody;
+  return b?.direction === 'Inbound' && (b.events ?? []).some((e) => (e as { presence?: { type?: string } }).presence?.type === 'Join');
+}
+
+/** A sliding one-minute counter (history reads per session, connections per deployment). */
+export class PerMinute {
+  private readonly times = new Map<string, number[]>();
+
+  constructor(
+    private readonly limit: number,
+    private readonly now: () => number,
+  ) {}
+
+  /** Seconds to wait when `key` is over the limit, else 0 (and the use is counted). */
+  take(key: string): number {
+    const now = this.now();
+    const recent = (this.times.get(key) ?? []).filter((t) => t > now - 60_000);
+    if (recent.length >= this.limit) return Math.max(1, Math.ceil((recent[0]! + 60_000 - now) / 1000));
+    recent.push(now);
+    this.times.set(key, recent);
+    return 0;
+  }
+
+  reset(): void {
+    this.times.clear();
+  }
+}

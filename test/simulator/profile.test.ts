@@ -1,0 +1,85 @@
+import { randomUUID } from 'node:crypto';
+import { startSimulator, type Simulator } from '../../simulator';
+import { handshakeStatus, isClass, isMessage, RawGuest } from './guestClient';
+
+/** The strict profile sends every shape the official SDK fixtures allow (simulator/profile.ts). */
+let sim: Simulator;
+beforeAll(async () => {
+  sim = await startSimulator({ profile: 'strict', agent: { typingDelayMs: 1, replyDelayMs: 5 }, autoStart: true });
+});
+afterAll(() => sim.stop());
+beforeEach(() => sim.reset());
+
+async function configured(token = randomUUID()): Promise<{ guest: RawGuest; token: string; session: Record<string, unknown> }> {
+  const guest = await RawGuest.connect(sim);
+  guest.send({ action: 'configureSession', token, deploymentId: sim.deploymentId, tracingId: 'configure-1' });
+  const session = await guest.next(isClass('SessionResponse'), 'SessionResponse');
+  return { guest, token, session };
+}
+
+test('SessionResponse: no tracingId, nulls in optional fields, then a frame of an unknown class', async () => {
+  const { guest, session } = await configured();
+  expect(session.tracingId).toBeUndefined();
+  expect(session.body).toMatchObject({ connected: true, durationSeconds: null, clearedExistingSession: null });
+  const next = await guest.next(() => true, 'the next frame');
+  expect(next.class).toBe('FutureFeatureEvent');
+  await guest.close();
+});
+
+test('JwtResponse, error frames, 429 and the Join echo carry no tracingId; the text echo does', async () => {
+  const { guest, token } = await configured();
+  guest.send({ action: 'getJwt', token, tracingId: 'jwt-1' });
+  expect((await guest.next(isClass('JwtResponse'), 'JwtResponse')).tracingId).toBeUndefined();
+  guest.send({ action: 'onMessage', token, tracingId: 'join-1', message: { type: 'Event', events: [{ eventType: 'Presence', presence: { type: 'Join' } }] } });
+  const join = await guest.next((f) => isMessage('Inbound', 'Event')(f), 'the Join echo');
+  expect(join.tracingId).toBeUndefined();
+  guest.send({ action: 'onMessage', token, tracingId: 'long-1', message: { type: 'Text', text: 'x'.repeat(5000) } });
+  const tooLong = await guest.next(isClass('string'), 'the 4011');
+  expect(tooLong).toMatchObject({ code: 4011 });
+  expect(tooLong.tracingId).toBeUndefined();
+  guest.send({ action: 'onMessage', token, tracingId: 'text-1', message: { type: 'Text', text: 'hello', metadata: { id: 'client-id-1' } } });
+  const echo = await guest.next(isMessage('Inbound', 'Text'), 'the text echo');
+  expect(echo.tracingId).toBe('text-1');
+  // Genesys's own id, not the client's metadata.id.
+  expect(echo.body.channel.messageId).not.toBe('client-id-1');
+  await guest.close();
+});
+
+test('agent messages have nulls; history has channel.time null and Genesys message ids; 10 history reads a minute', async () => {
+  const { guest, token } = await configured();
+  guest.send({ action: 'onMessage', token, tracingId: 't', message: { type: 'Text', text: 'hi there', metadata: { id: 'mine' } } });
+  const reply = await guest.next(isMessage('Outbound', 'Text'), 'the agent reply');
+  expect(reply.body.channel.from.image).toBeNull();
+  guest.send({ action: 'getJwt', token, tracingId: 'j' });
+  const { jwt } = (await guest.next(isClass('JwtResponse'))).body;
+  const read = () => fetch(`${sim.urls.apiUrl}/api/v2/webmessaging/messages?pageNumber=1&pageSize=25`, { headers: { Authorization: `bearer ${jwt}` } });
+  const first = await read();
+  const body = (await first.json()) as { entities: { channel: { time: string | null; messageId?: string } }[] };
+  expect(body.entities.some((e) => e.channel.time === null)).toBe(true);
+  expect(body.entities.map((e) => e.channel.messageId)).not.toContain('mine');
+  const statuses = [first.status];
+  for (let i = 0; i < 10; i++) statuses.push((await read()).status);
+  expect(statuses.filter((s) => s === 200)).toHaveLength(10);
+  expect(statuses[10]).toBe(429);
+  await guest.close();
+});
+
+test('the deployment takes at most connectionsPerMinute new connections a minute', async () => {
+  const limited = await startSimulator({ profile: 'strict', connectionsPerMinute: 3, agent: { enabled: false } });
+  try {
+    const url = `${limited.urls.webMessagingUrl}/v1?deploymentId=${limited.deploymentId}`;
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push(await handshakeStatus(url));
+    expect(statuses).toEqual([101, 101, 101, 429]);
+  } finally {
+    await limited.stop();
+  }
+});
+
+test('Presence Clear is answered by SessionClearedEvent then ConnectionClosedEvent', async () => {
+  const { guest, token } = await configured();
+  guest.send({ action: 'onMessage', token, tracingId: 'clear-1', message: { type: 'Event', events: [{ eventType: 'Presence', presence: { type: 'Clear' } }] } });
+  await guest.next(isClass('SessionClearedEvent'), 'SessionClearedEvent');
+  await guest.next(isClass('ConnectionClosedEvent'), 'ConnectionClosedEvent');
+  await guest.closed;
+});
