@@ -1,0 +1,23 @@
+import type { VerifyReport } from './verifyGenesys';
+
+/** A fixture file's content: every secret and guest id replaced, JWT- and email-shaped strings too. */
+export function scrubForFixture(value: unknown, secrets: readonly string[]): unknown {
+  let text = JSON.stringify(value);
+  for (const secret of secrets) if (secret) text = text.split(secret).join('[redacted]');
+  text = text.replace(/eyJ[\w-]*(?:\.[\w-]*){1,4}/g, '[jwt]').replace(/[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g, '[email]');
+  text = text.replace(/"(bearer|Bearer) [^"]+"/g, '"$1 [redacted]"');
+  return JSON.parse(text);
+}
+
+/** nock-style definitions for the REST answers, and the frame transcript, scrubbed. */
+export function fixturesOf(report: VerifyReport): { rest: unknown[]; frames: unknown[] } {
+  const rest = report.exchanges
+    .filter((e) => e.kind === 'rest')
+    .map((e) => {
+      const d = e.data as { method: string; url: string; status: number; response: unknown };
+      const url = new URL(d.url);
+      return { scope: url.origin, method: d.method, path: `${url.pathname}${url.search}`, status: d.status, response: d.response };
+    });
+  const frames = report.exchanges.filter((e) => e.kind !== 'rest').map((e) => ({ direction: e.kind === 'frame-out' ? 'out' : 'in', frame: e.data }));
+  return { rest: scrubForFixture(rest, report.secrets) as unknown[], frames: scrubForFixture(frames, report.secrets) as unknown[] };
+}

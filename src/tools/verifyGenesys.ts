@@ -1,0 +1,288 @@
+import { randomUUID } from 'node:crypto';
+import axios from 'axios';
+import { baseUrlsFor, findRegion } from '../config/regions';
+import { clearFrame, configureSessionFrame, getJwtFrame, joinFrame, textMessageFrame } from '../genesys/guest/frames';
+import { RawConnection, type Frame } from './rawGuestConnection';
+
+/**
+ * `npm run verify:genesys`: a short scripted conversation against a real
+ * deployment that reports, point by point, each protocol assumption this
+ * service relies on (docs/genesys-protocol.md#unverified-points) and what
+ * the deployment actually did. It talks to Genesys directly, the way the
+ * service does, and looks at the raw frames.
+ */
+
+export interface VerifyTarget {
+  deploymentId: string;
+  origin: string;
+  webMessagingUrl: string;
+  apiUrl: string;
+  cdnUrl: string;
+  timeoutMs?: number;
+}
+
+export type Verdict = 'holds' | 'differs' | 'not checked';
+
+export interface Finding {
+  point: string;
+  expected: string;
+  observed: string;
+  verdict: Verdict;
+}
+
+/** A frame or REST answer seen on the way, for `--record` (scrubbed before it is written). */
+export interface Exchange {
+  kind: 'frame-out' | 'frame-in' | 'rest';
+  data: unknown;
+}
+
+export interface VerifyReport {
+  target: { deploymentId: string; webMessagingUrl: string; apiUrl: string };
+  findings: Finding[];
+  exchanges: Exchange[];
+  /** What the run must keep out of any file it writes. */
+  secrets: string[];
+}
+
+/** The Genesys part of the service's environment; nothing else is needed. */
+export function targetFromEnv(env: NodeJS.ProcessEnv): VerifyTarget | string[] {
+  const problems: string[] = [];
+  const region = env.GENESYS_REGION ? findRegion(env.GENESYS_REGION) : undefined;
+  if (!env.GENESYS_REGION) problems.push('GENESYS_REGION is not set (e.g. mypurecloud.ie)');
+  else if (!region) problems.push(`GENESYS_REGION "${env.GENESYS_REGION}" is not a Genesys Cloud region`);
+  if (!env.GENESYS_DEPLOYMENT_ID) problems.push('GENESYS_DEPLOYMENT_ID is not set (the Messenger deployment id)');
+  const origin = env.GENESYS_ORIGIN ?? env.CORS_ALLOWED_ORIGINS?.split(',').map((o) => o.trim()).find((o) => o && !o.includes('*'));
+  if (!origin) problems.push('GENESYS_ORIGIN is not set (an origin on the deployment\'s allowed domains, e.g. https://shop.example.com)');
+  if (problems.length > 0 || !region) return problems;
+  const derived = baseUrlsFor(region.domain);
+  return {
+    deploymentId: env.GENESYS_DEPLOYMENT_ID!,
+    origin: origin!,
+    webMessagingUrl: env.GENESYS_WEBMESSAGING_URL ?? derived.webMessagingUrl,
+    apiUrl: env.GENESYS_API_URL ?? derived.apiUrl,
+    cdnUrl: env.GENESYS_CDN_URL ?? derived.cdnUrl,
+    timeoutMs: env.GENESYS_TIMEOUT_MS ? Number(env.GENESYS_TIMEOUT_MS) : undefined,
+  };
+}
+
+const KNOWN_CLASSES = new Set([
+  'SessionResponse',
+  'StructuredMessage',
+  'JwtResponse',
+  'PresignedUrlResponse',
+  'UploadSuccessEvent',
+  'UploadFailureEvent',
+  'GenerateUrlError',
+  'AttachmentDeletedResponse',
+  'SessionExpiredEvent',
+  'TooManyRequestsErrorMessage',
+  'ConnectionClosedEvent',
+  'LogoutEvent',
+  'SessionClearedEvent',
+  'string',
+  'Error',
+]);
+
+/** Paths of every `null` in a value, e.g. `body.durationSeconds`. */
+export function nullPaths(value: unknown, path = ''): string[] {
+  if (value === null) return [path || '(root)'];
+  if (typeof value !== 'object') return [];
+  return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => nullPaths(v, path ? `${path}.${k}` : k));
+}
+
+const traced = (f: Frame | undefined) => (f === undefined ? 'no reply' : f.tracingId === undefined ? 'no tracingId' : 'tracingId present');
+
+/** What each step of the run shares. */
+interface Run {
+  target: VerifyTarget;
+  socket: RawConnection;
+  token: string;
+  timeoutMs: number;
+  exchanges: Exchange[];
+  secrets: string[];
+  config?: Record<string, unknown>;
+  add(point: string, expected: string, observed: string, verdict: Verdict): void;
+}
+
+export async function verifyGenesys(target: VerifyTarget): Promise<VerifyReport> {
+  const timeoutMs = target.timeoutMs ?? 10_000;
+  const findings: Finding[] = [];
+  const exchanges: Exchange[] = [];
+  const token = randomUUID();
+  const secrets: string[] = [token];
+  const add = (point: string, expected: string, observed: string, verdict: Verdict) => findings.push({ point, expected, observed, verdict });
+  const report = () => ({ target: summary(target), findings, exchanges, secrets });
+
+  const config = await readConfig(target, exchanges, timeoutMs);
+  reportConfig(config, add);
+  let socket: RawConnection;
+  try {
+    socket = await RawConnection.open(target, exchanges, timeoutMs);
+  } catch (error) {
+    add('guest WebSocket', 'handshake accepted with the configured Origin', (error as Error).message, 'differs');
+    return report();
+  }
+  const run: Run = { target, socket, token, timeoutMs, exchanges, secrets, config, add };
+  try {
+    if (!(await configure(run))) return report();
+    await join(run);
+    const sent = await message(run);
+    await jwtAndHistory(run, sent);
+    await tooLong(run);
+    const nulls = socket.frames.flatMap((f) => nullPaths(f.body).map((p) => `${f.class}: ${p}`));
+    add('nulls in optional fields', 'accepted wherever a field is optional', nulls.length ? [...new Set(nulls)].join(', ') : 'none seen', 'holds');
+    await clear(run);
+    const unknown = [...new Set(socket.frames.map((f) => f.class ?? '(no class)').filter((c) => !KNOWN_CLASSES.has(c)))];
+    add('frame classes', 'only the classes the official SDK knows (others are logged and ignored)', unknown.length ? `unknown: ${unknown.join(', ')}` : 'all known', unknown.length ? 'differs' : 'holds');
+  } finally {
+    socket.close();
+  }
+  return report();
+}
+
+function tracingPoint(run: Run, point: string, reply: Frame | undefined): void {
+  run.add(point, 'tracingId copied from the request, or absent (both handled)', traced(reply), reply === undefined ? 'not checked' : reply.tracingId ? 'holds' : 'differs');
+}
+
+function featureOn(config: Record<string, unknown> | undefined, key: string): boolean {
+  const conversations = (config?.messenger as { apps?: { conversations?: Record<string, { enabled?: boolean }> } } | undefined)?.apps?.conversations;
+  return conversations?.[key]?.enabled === true;
+}
+
+function reportConfig(config: Record<string, unknown> | undefined, add: Run['add']): void {
+  add('config.json readable', 'HTTP 200 with the Messenger configuration', config ? 'read' : 'not readable', config ? 'holds' : 'differs');
+  if (!config) return;
+  const auth = config.auth as { enabled?: boolean; allowSessionUpgrade?: boolean } | undefined;
+  const upload = (config.messenger as { fileUpload?: { modes?: unknown[] } } | undefined)?.fileUpload?.modes?.length ?? 0;
+  add(
+    'deployment features',
+    'read from config.json',
+    `autostart ${featureOn(config, 'autoStart')}, conversation clear ${featureOn(config, 'conversationClear')}, file upload modes ${upload}, auth ${auth?.enabled === true} (session upgrade ${auth?.allowSessionUpgrade === true})`,
+    'holds',
+  );
+}
+
+async function configure(run: Run): Promise<boolean> {
+  const { socket, token, target, timeoutMs, add } = run;
+  const mark = socket.frames.length;
+  socket.send(configureSessionFrame({ token, deploymentId: target.deploymentId, startNew: false, tracingId: randomUUID() }));
+  const session = await socket.next((f) => f.class === 'SessionResponse' || f.class === 'string', mark, timeoutMs);
+  if (session?.class !== 'SessionResponse') {
+    add('configureSession', 'a SessionResponse', session ? `error ${session.code}: ${String(session.body)}` : 'no answer', 'differs');
+    return false;
+  }
+  tracingPoint(run, 'SessionResponse carries tracingId', session);
+  const body = session.body as Record<string, unknown>;
+  const limits = {
+    maxCustomDataBytes: body.maxCustomDataBytes,
+    durationSeconds: body.durationSeconds,
+    expirationDate: body.expirationDate,
+    allowedMedia: body.allowedMedia,
+    blockedExtensions: Array.isArray(body.blockedExtensions) ? `${body.blockedExtensions.length} extensions` : body.blockedExtensions,
+  };
+  add('SessionResponse limits', 'maxCustomDataBytes, durationSeconds, expirationDate, allowedMedia, blockedExtensions (each optional)', JSON.stringify(limits), 'holds');
+  return true;
+}
+
+async function join(run: Run): Promise<void> {
+  if (!featureOn(run.config, 'autoStart')) {
+    run.add('Presence Join echo carries tracingId', 'tracingId or none', 'autostart is off', 'not checked');
+    return;
+  }
+  const mark = run.socket.frames.length;
+  run.socket.send(joinFrame({ token: run.token, tracingId: randomUUID() }));
+  const echo = await run.socket.next((f) => f.class === 'StructuredMessage' && JSON.stringify(f.body).includes('"Join"'), mark, run.timeoutMs);
+  tracingPoint(run, 'Presence Join echo carries tracingId', echo);
+}
+
+async function message(run: Run): Promise<{ messageId: string; text: string }> {
+  const messageId = randomUUID();
+  const text = `verify:genesys ${new Date().toISOString()}`;
+  const mark = run.socket.frames.length;
+  run.socket.send(textMessageFrame({ token: run.token, tracingId: randomUUID(), text, messageId }));
+  const echo = await run.socket.next((f) => f.class === 'StructuredMessage' && (f.body as { text?: string })?.text === text, mark, run.timeoutMs);
+  tracingPoint(run, 'message echo carries tracingId', echo);
+  const echoedId = (echo?.body as { channel?: { messageId?: string } } | undefined)?.channel?.messageId;
+  run.add(
+    'metadata.id comes back as channel.messageId',
+    'the id sent in message.metadata.id (the service also proves delivery by content)',
+    echo === undefined ? 'no echo' : echoedId === messageId ? 'the same id' : `another id (${echoedId === undefined ? 'none' : 'Genesys-generated'})`,
+    echo === undefined ? 'not checked' : echoedId === messageId ? 'holds' : 'differs',
+  );
+  return { messageId, text };
+}
+
+async function jwtAndHistory(run: Run, sent: { messageId: string; text: string }): Promise<void> {
+  const mark = run.socket.frames.length;
+  run.socket.send(getJwtFrame({ token: run.token, tracingId: randomUUID() }));
+  const reply = await run.socket.next((f) => f.class === 'JwtResponse' || f.class === 'string', mark, run.timeoutMs);
+  tracingPoint(run, 'JwtResponse carries tracingId', reply);
+  const jwt = (reply?.body as { jwt?: string } | undefined)?.jwt;
+  if (jwt) run.secrets.push(jwt);
+  await checkHistory(run.target, jwt, sent, run.exchanges, run.add, run.timeoutMs);
+}
+
+async function tooLong(run: Run): Promise<void> {
+  const mark = run.socket.frames.length;
+  run.socket.send(textMessageFrame({ token: run.token, tracingId: randomUUID(), text: 'x'.repeat(4200), messageId: randomUUID() }));
+  const refused = await run.socket.next((f) => f.class === 'string' || f.class === 'Error' || f.class === 'TooManyRequestsErrorMessage', mark, run.timeoutMs);
+  run.add('a text over 4096 bytes is refused with 4011', 'error frame with code 4011', refused ? `${refused.class} ${refused.code}` : 'no error frame', refused?.code === 4011 ? 'holds' : 'differs');
+  tracingPoint(run, 'error frames carry tracingId', refused);
+}
+
+async function clear(run: Run): Promise<void> {
+  const mark = run.socket.frames.length;
+  run.socket.send(clearFrame({ token: run.token, tracingId: randomUUID() }));
+  const cleared = await run.socket.next((f) => f.class === 'SessionClearedEvent' || f.class === 'string', mark, run.timeoutMs);
+  const closed = await run.socket.next((f) => f.class === 'ConnectionClosedEvent', mark, run.timeoutMs / 2);
+  const observed =
+    cleared === undefined ? 'no answer' : cleared.class === 'string' ? `error ${cleared.code}: ${String(cleared.body)}` : `SessionClearedEvent${closed ? ' then ConnectionClosedEvent' : ''}`;
+  const holds = cleared?.class === 'SessionClearedEvent' || (cleared?.code === 403 && !featureOn(run.config, 'conversationClear'));
+  run.add('Presence Clear ends the conversation', 'SessionClearedEvent then ConnectionClosedEvent, or 403 when conversation clear is off', observed, holds ? 'holds' : 'differs');
+}
+
+function summary(target: VerifyTarget) {
+  return { deploymentId: target.deploymentId, webMessagingUrl: target.webMessagingUrl, apiUrl: target.apiUrl };
+}
+
+async function readConfig(target: VerifyTarget, exchanges: Exchange[], timeoutMs: number): Promise<Record<string, unknown> | undefined> {
+  const url = `${target.cdnUrl.replace(/\/+$/, '')}/webdeployments/v1/deployments/${encodeURIComponent(target.deploymentId)}/config.json`;
+  try {
+    const res = await axios.get(url, { timeout: timeoutMs, validateStatus: () => true, maxContentLength: 1024 * 1024 });
+    exchanges.push({ kind: 'rest', data: { method: 'GET', url, status: res.status, response: res.data } });
+    return res.status === 200 && typeof res.data === 'object' ? (res.data as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function checkHistory(
+  target: VerifyTarget,
+  jwt: string | undefined,
+  sent: { messageId: string; text: string },
+  exchanges: Exchange[],
+  add: (point: string, expected: string, observed: string, verdict: Verdict) => void,
+  timeoutMs: number,
+): Promise<void> {
+  const expected = '200 with entities, pageSize, pageNumber, total, pageCount; the message just sent in it';
+  if (!jwt) return add('history (REST)', expected, 'no guest JWT to read it with', 'not checked');
+  const url = `${target.apiUrl.replace(/\/+$/, '')}/api/v2/webmessaging/messages`;
+  const res = await axios
+    .get(url, { params: { pageNumber: 1, pageSize: 25 }, headers: { Authorization: `bearer ${jwt}`, Origin: target.origin }, timeout: timeoutMs, validateStatus: () => true })
+    .catch((error: Error) => ({ status: 0, data: error.message }));
+  exchanges.push({ kind: 'rest', data: { method: 'GET', url: `${url}?pageNumber=1&pageSize=25`, status: res.status, response: res.data } });
+  if (res.status !== 200) return add('history (REST)', expected, `HTTP ${res.status}`, 'differs');
+  const body = res.data as { entities?: { text?: string; channel?: { messageId?: string } }[] };
+  const keys = Object.keys(body ?? {}).sort().join(', ');
+  const byId = body.entities?.some((e) => e.channel?.messageId === sent.messageId);
+  const byText = body.entities?.some((e) => e.text === sent.text);
+  const nulls = [...new Set(nullPaths(body.entities ?? []).map((p) => p.replace(/^\d+\./, '')))];
+  add('history (REST)', expected, `keys: ${keys}; sent message found ${byId ? 'by its id' : byText ? 'by its text only' : 'not at all'}; nulls: ${nulls.join(', ') || 'none'}`, byText || byId ? 'holds' : 'differs');
+}
+
+/** The report as a table a person reads. */
+export function formatReport(report: VerifyReport): string {
+  const rows = report.findings.map((f) => `${f.verdict === 'holds' ? 'ok  ' : f.verdict === 'differs' ? 'DIFF' : '--  '}  ${f.point}\n      expected: ${f.expected}\n      observed: ${f.observed}`);
+  return [`Genesys deployment ${report.target.deploymentId} (${report.target.webMessagingUrl})`, '', ...rows, ''].join('\n');
+}
+

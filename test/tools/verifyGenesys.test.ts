@@ -1,0 +1,94 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { genesysEnvFor, startSimulator, type Simulator } from '../../simulator';
+import { fixturesOf } from '../../src/tools/verifyFixtures';
+import { targetFromEnv, verifyGenesys, type VerifyReport, type VerifyTarget } from '../../src/tools/verifyGenesys';
+
+/** `npm run verify:genesys` against the simulator, in both profiles: every assumption is reported with what was observed. */
+const POINTS = [
+  'config.json readable',
+  'deployment features',
+  'SessionResponse carries tracingId',
+  'SessionResponse limits',
+  'Presence Join echo carries tracingId',
+  'message echo carries tracingId',
+  'metadata.id comes back as channel.messageId',
+  'JwtResponse carries tracingId',
+  'history (REST)',
+  'a text over 4096 bytes is refused with 4011',
+  'error frames carry tracingId',
+  'nulls in optional fields',
+  'Presence Clear ends the conversation',
+  'frame classes',
+];
+
+function targetOf(sim: Simulator): VerifyTarget {
+  const target = targetFromEnv({ ...genesysEnvFor(sim), GENESYS_ORIGIN: 'http://localhost:3000', GENESYS_TIMEOUT_MS: '3000' });
+  if (Array.isArray(target)) throw new Error(target.join('; '));
+  return target;
+}
+
+const observed = (report: VerifyReport, point: string) => report.findings.find((f) => f.point === point);
+
+describe.each(['default', 'strict'] as const)('against the %s simulator profile', (profile) => {
+  let sim: Simulator;
+  let report: VerifyReport;
+  beforeAll(async () => {
+    sim = await startSimulator({ profile, autoStart: true, agent: { enabled: false } });
+    report = await verifyGenesys(targetOf(sim));
+  });
+  afterAll(() => sim.stop());
+
+  test('every assumption is reported, with what was observed', () => {
+    expect(report.findings.map((f) => f.point)).toEqual(POINTS);
+    for (const f of report.findings) expect(f.observed).not.toBe('');
+  });
+
+  test('what the run saw matches what the profile does', () => {
+    const strict = profile === 'strict';
+    expect(observed(report, 'SessionResponse carries tracingId')).toMatchObject({ observed: strict ? 'no tracingId' : 'tracingId present' });
+    expect(observed(report, 'JwtResponse carries tracingId')).toMatchObject({ observed: strict ? 'no tracingId' : 'tracingId present' });
+    expect(observed(report, 'Presence Join echo carries tracingId')).toMatchObject({ observed: strict ? 'no tracingId' : 'tracingId present' });
+    expect(observed(report, 'message echo carries tracingId')).toMatchObject({ observed: 'tracingId present' });
+    expect(observed(report, 'metadata.id comes back as channel.messageId')).toMatchObject({ verdict: strict ? 'differs' : 'holds' });
+    expect(observed(report, 'a text over 4096 bytes is refused with 4011')).toMatchObject({ verdict: 'holds' });
+    expect(observed(report, 'Presence Clear ends the conversation')).toMatchObject({ verdict: 'holds', observed: 'SessionClearedEvent then ConnectionClosedEvent' });
+    expect(observed(report, 'history (REST)')!.observed).toContain(strict ? 'by its text only' : 'by its id');
+    expect(observed(report, 'nulls in optional fields')!.observed).toMatch(strict ? /SessionResponse: durationSeconds/ : /none seen/);
+    expect(observed(report, 'frame classes')).toMatchObject({ verdict: strict ? 'differs' : 'holds' });
+  });
+
+  test('recorded fixtures hold no guest token, JWT or bearer value', () => {
+    const { rest, frames } = fixturesOf(report);
+    const text = JSON.stringify({ rest, frames });
+    expect(report.secrets.length).toBeGreaterThanOrEqual(2);
+    for (const secret of report.secrets) expect(text).not.toContain(secret);
+    expect(text).not.toMatch(/eyJ[\w-]+\.[\w-]+/);
+    expect(rest.length).toBeGreaterThanOrEqual(2);
+    expect(frames.length).toBeGreaterThan(5);
+  });
+});
+
+test('the command reports missing configuration clearly and exits 2; with the environment set it writes scrubbed fixtures', async () => {
+  const run = promisify(execFile);
+  const cli = path.join(__dirname, '../../src/tools/verifyGenesysMain.ts');
+  const tsx = path.join(__dirname, '../../node_modules/.bin/tsx');
+  const bare = await run(tsx, [cli], { env: { PATH: process.env.PATH }, cwd: tmpdir() }).catch((e: { code: number; stderr: string }) => e);
+  expect(bare).toMatchObject({ code: 2 });
+  expect((bare as { stderr: string }).stderr).toContain('GENESYS_REGION is not set');
+  const sim = await startSimulator({ agent: { enabled: false } });
+  try {
+    const dir = mkdtempSync(path.join(tmpdir(), 'verify-'));
+    const env = { PATH: process.env.PATH, ...genesysEnvFor(sim), GENESYS_ORIGIN: 'http://localhost:3000' };
+    const { stdout } = await run(tsx, [cli, '--record', dir], { env, cwd: tmpdir() });
+    expect(stdout).toContain('metadata.id comes back as channel.messageId');
+    const frames = readFileSync(path.join(dir, 'verify-frames.json'), 'utf8');
+    expect(frames).toContain('configureSession');
+    expect(frames).not.toMatch(/eyJ[\w-]+\.[\w-]+/);
+  } finally {
+    await sim.stop();
+  }
+}, 60_000);
