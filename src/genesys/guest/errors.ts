@@ -3,7 +3,7 @@ import type { Envelope } from './frames';
 
 /**
  * Why a Guest API call failed, in this product's terms. Each reason maps to
- * one contract error code (CONTRACT §5); the Genesys code and text go to the
+ * one public error code; the Genesys code and text go to the
  * log, not to the browser.
  */
 export type GuestFailure =
@@ -42,6 +42,15 @@ const STATUS: Partial<Record<GuestFailure, number>> = {
   timeout: 504,
 };
 
+/** Longer waits than this are not advice a browser can act on; a bogus `retryAfter` must not become `Retry-After: 1e12`. */
+export const MAX_RETRY_AFTER_SECONDS = 300;
+
+/** Keeps a Genesys wait within 0…MAX_RETRY_AFTER_SECONDS; not a number gives undefined. */
+export function clampRetryAfterSeconds(seconds: number | undefined): number | undefined {
+  if (seconds === undefined || Number.isNaN(seconds)) return undefined;
+  return Math.min(Math.max(seconds, 0), MAX_RETRY_AFTER_SECONDS);
+}
+
 export class GuestApiError extends AppError {
   constructor(
     readonly failure: GuestFailure,
@@ -50,7 +59,7 @@ export class GuestApiError extends AppError {
   ) {
     super(CONTRACT_CODE[failure], detail, {
       status: STATUS[failure],
-      retryAfterSeconds: options.retryAfterSeconds,
+      retryAfterSeconds: clampRetryAfterSeconds(options.retryAfterSeconds),
       logDetail: { guestFailure: failure, genesysCode: options.genesysCode, genesysText: options.genesysText },
       cause: options.cause,
     });
@@ -80,7 +89,7 @@ export function guestErrorFromFrame(envelope: Envelope, text: string, retryAfter
     case 4029:
       return new GuestApiError('rate_limited', 'Genesys asks to slow down; retry after the given time.', {
         ...options,
-        retryAfterSeconds: retryAfter ?? 1,
+        retryAfterSeconds: clampRetryAfterSeconds(retryAfter) ?? 1,
       });
     case 403:
       return new GuestApiError('forbidden', 'Genesys refused the request for this deployment.', options);

@@ -17,7 +17,12 @@ export interface GuestSocketOptions {
   connectTimeoutMs: number;
   pingIntervalMs: number;
   logger: Logger;
+  /** The largest inbound frame accepted, in bytes; a larger one closes the socket (1009). Default 512 KiB. */
+  maxFrameBytes?: number;
 }
+
+/** Chat traffic is small (text is capped at 4096 bytes); this leaves room for large carousels and forms. */
+export const DEFAULT_MAX_FRAME_BYTES = 512 * 1024;
 
 export interface SocketClosed {
   code: number;
@@ -51,6 +56,7 @@ export class GuestSocket {
       origin,
       handshakeTimeout: connectTimeoutMs,
       perMessageDeflate: false,
+      maxPayload: this.options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
     });
     this.ws = ws;
     return new Promise<void>((resolve, reject) => {

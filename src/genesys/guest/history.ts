@@ -1,6 +1,7 @@
-import type { AxiosInstance, AxiosResponse } from 'axios';
+import { isAxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
+import type { Logger } from '../../observability/logger';
 import { GuestApiError } from './errors';
-import { historySchema } from './frames';
+import { historySchema, isReceipt, structuredMessageSchema } from './frames';
 import type { GuestSession } from './guestSession';
 import type { NormalizedMessage } from '../../domain/message';
 import { normalizeMessage } from './normalize';
@@ -18,12 +19,26 @@ export interface HistoryPage {
   pageCount: number;
 }
 
+export interface GuestHistoryOptions {
+  /** Told about each entity skipped as unreadable. */
+  logger?: Logger;
+  /** The largest history response read, in bytes; a page of 100 messages is far below it. */
+  maxResponseBytes?: number;
+}
+
+export const DEFAULT_MAX_HISTORY_BYTES = 2 * 1024 * 1024;
+
 export class GuestHistory {
+  private readonly maxResponseBytes: number;
+
   constructor(
     private readonly http: AxiosInstance,
     private readonly apiUrl: string,
     private readonly origin: string,
-  ) {}
+    private readonly options: GuestHistoryOptions = {},
+  ) {
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_HISTORY_BYTES;
+  }
 
   async page(session: GuestSession, page: number, pageSize: number): Promise<HistoryPage> {
     let response = await this.get(session, page, pageSize);
@@ -42,8 +57,16 @@ export class GuestHistory {
         params: { pageNumber: page, pageSize },
         headers: { Authorization: `bearer ${jwt}`, Origin: this.origin },
         validateStatus: () => true,
+        maxContentLength: this.maxResponseBytes,
+        maxBodyLength: this.maxResponseBytes,
       });
     } catch (error) {
+      if (isAxiosError(error) && /maxContentLength|maxBodyLength/.test(error.message)) {
+        throw new GuestApiError('unavailable', 'Genesys returned a conversation history larger than this service reads.', {
+          genesysText: `larger than ${this.maxResponseBytes} bytes`,
+          cause: error,
+        });
+      }
       throw new GuestApiError('unavailable', 'Could not reach Genesys for the conversation history; please retry.', { cause: error });
     }
   }
@@ -67,7 +90,8 @@ export class GuestHistory {
       throw new GuestApiError('unavailable', 'Genesys returned a history this service cannot read.', { genesysText: parsed.error.message });
     }
     const body = parsed.data;
-    const messages = body.entities.map((m) => normalizeMessage(m)).reverse();
+    // Never more than was asked for, whatever Genesys sends; the newest come first.
+    const messages = body.entities.slice(0, pageSize).flatMap((raw, index) => this.entity(raw, index)).reverse();
     return {
       messages,
       page: body.pageNumber ?? page,
@@ -75,6 +99,16 @@ export class GuestHistory {
       total: body.total ?? messages.length,
       pageCount: body.pageCount ?? 1,
     };
+  }
+
+  /** One entity, or none: an unreadable one is skipped (and logged) so the rest of the page survives; receipts are not messages. */
+  private entity(raw: unknown, index: number): NormalizedMessage[] {
+    const parsed = structuredMessageSchema.safeParse(raw);
+    if (!parsed.success) {
+      this.options.logger?.warn({ index, issues: parsed.error.issues.slice(0, 3) }, 'skipped an unreadable Genesys history entity');
+      return [];
+    }
+    return isReceipt(parsed.data) ? [] : [normalizeMessage(parsed.data)];
   }
 
   /** Finds a guest message by our own id in the newest page (delivery proof after a dropped socket). */
