@@ -56,6 +56,61 @@ export interface QuickReply {
   payload: string;
 }
 
+/** A card button: `Link` opens `url`; `Postback` is answered with its `text` and `payload`. */
+export interface CardAction {
+  type?: string;
+  text?: string;
+  url?: string;
+  payload?: string;
+}
+
+export interface DatePicker {
+  title?: string;
+  subtitle?: string;
+  imageUrl?: string;
+  /** ISO 8601. */
+  dateMinimum?: string;
+  dateMaximum?: string;
+  /** `dateTime` (ISO 8601) is the answer's payload; `duration` as Genesys sends it (seconds). */
+  availableTimes: { dateTime: string; duration?: number }[];
+}
+
+export interface ListPicker {
+  id?: string;
+  title?: string;
+  subtitle?: string;
+  imageUrl?: string;
+  buttonLabel?: string;
+  sections: { title?: string; multipleSelection: boolean; items: { id: string; title?: string; subtitle?: string; imageUrl?: string }[] }[];
+}
+
+/** `originatingMessageId` is the message id an answer refers to. */
+export interface DatePickerPrompt extends DatePicker {
+  originatingMessageId: string;
+}
+
+export interface ListPickerPrompt extends ListPicker {
+  originatingMessageId: string;
+}
+
+export interface FormComponent {
+  /** DatePicker, Input, ListPicker or WheelPicker. */
+  type: string;
+  id?: string;
+  datePicker?: DatePicker;
+  listPicker?: ListPicker;
+  input?: {
+    title?: string;
+    subtitle?: string;
+    placeholderText?: string;
+    isRequired?: boolean;
+    isMultipleLine?: boolean;
+    keyboardType?: string;
+    autoCompleteType?: string;
+  };
+  wheelPicker?: { items: { id: string; title?: string; value?: string }[] };
+}
+
 export interface ChatMessage {
   id: string;
   clientMessageId?: string;
@@ -68,13 +123,23 @@ export interface ChatMessage {
   originatingEntity?: 'human' | 'bot';
   from?: { name?: string; image?: string };
   quickReplies?: QuickReply[];
-  cards?: { title?: string; description?: string; image?: string; actions: { type?: string; text?: string; url?: string; payload?: string }[] }[];
+  /** Single cards and every carousel's cards, in order. */
+  cards?: { title?: string; description?: string; image?: string; video?: string; defaultAction?: CardAction; actions: CardAction[] }[];
+  datePickers?: DatePickerPrompt[];
+  listPickers?: ListPickerPrompt[];
+  forms?: {
+    originatingMessageId: string;
+    cannedResponseId?: string;
+    title?: string;
+    subtitle?: string;
+    imageUrl?: string;
+    buttonLabel?: string;
+    introduction?: { title?: string; subtitle?: string; imageUrl?: string; buttonText?: string };
+    showSummary?: boolean;
+    pages: { title?: string; subtitle?: string; components: FormComponent[] }[];
+  }[];
   attachments?: { id?: string; url?: string; filename?: string; mediaType?: string; mime?: string; fileSize?: number }[];
-  /** A date picker: answer with `send({ datePicker: { dateTime, originatingMessageId: message.id } })`. */
-  datePickers?: { title?: string; subtitle?: string; imageUrl?: string; availableTimes: { dateTime: string; durationMinutes?: number }[] }[];
-  /** Content this service does not model yet (ListPicker, Form, newer types), as Genesys sent it. */
-  otherContent?: { contentType: string; data: unknown }[];
-  buttonResponse?: { text?: string; payload?: string; type?: string };
+  buttonResponse?: { text?: string; payload?: string; type?: string; originatingMessageId?: string };
   events?: { type: string; value?: string }[];
 }
 

@@ -7,6 +7,63 @@ import { z } from 'zod';
  * publishes the schema in /openapi.json, and the browser client's copy is held
  * to the inferred type by the type checker: one source for all three.
  */
+const cardActionSchema = z.object({
+  type: z.string().optional().describe('Link (open url) or Postback (answer with text and payload)'),
+  text: z.string().optional(),
+  url: z.string().optional(),
+  payload: z.string().optional(),
+});
+
+const datePickerSchema = z.object({
+  title: z.string().optional(),
+  subtitle: z.string().optional(),
+  imageUrl: z.string().optional(),
+  dateMinimum: z.string().optional().describe('ISO 8601'),
+  dateMaximum: z.string().optional().describe('ISO 8601'),
+  availableTimes: z.array(
+    z.object({
+      dateTime: z.string().describe('ISO 8601; the payload of the answer'),
+      duration: z.number().optional().describe('Length of the slot, as Genesys sends it (seconds)'),
+    }),
+  ),
+});
+
+const listPickerSchema = z.object({
+  id: z.string().optional().describe('Tells list pickers of one form apart'),
+  title: z.string().optional(),
+  subtitle: z.string().optional(),
+  imageUrl: z.string().optional(),
+  buttonLabel: z.string().optional(),
+  sections: z.array(
+    z.object({
+      title: z.string().optional(),
+      multipleSelection: z.boolean(),
+      items: z.array(z.object({ id: z.string(), title: z.string().optional(), subtitle: z.string().optional(), imageUrl: z.string().optional() })),
+    }),
+  ),
+});
+
+const formComponentSchema = z.object({
+  type: z.string().describe('DatePicker, Input, ListPicker or WheelPicker'),
+  id: z.string().optional().describe('What the answer names the component by'),
+  datePicker: datePickerSchema.optional(),
+  listPicker: listPickerSchema.optional(),
+  input: z
+    .object({
+      title: z.string().optional(),
+      subtitle: z.string().optional(),
+      placeholderText: z.string().optional(),
+      isRequired: z.boolean().optional(),
+      isMultipleLine: z.boolean().optional(),
+      keyboardType: z.string().optional(),
+      autoCompleteType: z.string().optional(),
+    })
+    .optional(),
+  wheelPicker: z.object({ items: z.array(z.object({ id: z.string(), title: z.string().optional(), value: z.string().optional() })) }).optional(),
+});
+
+const answersMessage = z.string().describe('The message id an answer to this content refers to (`originatingMessageId`)');
+
 export const normalizedMessageSchema = z.object({
   id: z.string(),
   clientMessageId: z.string().optional().describe("The service's id for a guest message (derived from Idempotency-Key when given)"),
@@ -23,7 +80,29 @@ export const normalizedMessageSchema = z.object({
         title: z.string().optional(),
         description: z.string().optional(),
         image: z.string().optional(),
-        actions: z.array(z.object({ type: z.string().optional(), text: z.string().optional(), url: z.string().optional(), payload: z.string().optional() })),
+        video: z.string().optional(),
+        defaultAction: cardActionSchema.optional(),
+        actions: z.array(cardActionSchema),
+      }),
+    )
+    .optional()
+    .describe("Single cards and every carousel's cards, in order"),
+  datePickers: z.array(datePickerSchema.extend({ originatingMessageId: answersMessage })).optional(),
+  listPickers: z.array(listPickerSchema.extend({ originatingMessageId: answersMessage })).optional(),
+  forms: z
+    .array(
+      z.object({
+        originatingMessageId: answersMessage,
+        cannedResponseId: z.string().optional(),
+        title: z.string().optional(),
+        subtitle: z.string().optional(),
+        imageUrl: z.string().optional(),
+        buttonLabel: z.string().optional(),
+        introduction: z
+          .object({ title: z.string().optional(), subtitle: z.string().optional(), imageUrl: z.string().optional(), buttonText: z.string().optional() })
+          .optional(),
+        showSummary: z.boolean().optional(),
+        pages: z.array(z.object({ title: z.string().optional(), subtitle: z.string().optional(), components: z.array(formComponentSchema) })),
       }),
     )
     .optional(),
@@ -39,22 +118,9 @@ export const normalizedMessageSchema = z.object({
       }),
     )
     .optional(),
-  datePickers: z
-    .array(
-      z.object({
-        title: z.string().optional(),
-        subtitle: z.string().optional(),
-        imageUrl: z.string().optional(),
-        availableTimes: z.array(z.object({ dateTime: z.string(), durationMinutes: z.number().optional() })),
-      }),
-    )
-    .optional()
-    .describe("A date picker: answer with POST /messages { datePicker: { dateTime, originatingMessageId: this message's id } }"),
-  otherContent: z
-    .array(z.object({ contentType: z.string(), data: z.unknown() }))
-    .optional()
-    .describe('Content this service does not model yet (ListPicker, Form, newer types), passed through as Genesys sent it'),
-  buttonResponse: z.object({ text: z.string().optional(), payload: z.string().optional(), type: z.string().optional() }).optional(),
+  buttonResponse: z
+    .object({ text: z.string().optional(), payload: z.string().optional(), type: z.string().optional(), originatingMessageId: z.string().optional() })
+    .optional(),
   events: z.array(z.object({ type: z.string(), value: z.string().optional() })).optional(),
 });
 

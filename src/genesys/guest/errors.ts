@@ -3,7 +3,7 @@ import type { Envelope } from './frames';
 
 /**
  * Why a Guest API call failed, in this product's terms. Each reason maps to
- * one contract error code (CONTRACT §5); the Genesys code and text go to the
+ * one public error code; the Genesys code and text go to the
  * log, not to the browser.
  */
 export type GuestFailure =
@@ -42,6 +42,15 @@ const STATUS: Partial<Record<GuestFailure, number>> = {
   timeout: 504,
 };
 
+/** Longer waits than this are not advice a browser can act on; a bogus `retryAfter` must not become `Retry-After: 1e12`. */
+export const MAX_RETRY_AFTER_SECONDS = 300;
+
+/** Keeps a Genesys wait within 0…MAX_RETRY_AFTER_SECONDS; not a number gives undefined. */
+export function clampRetryAfterSeconds(seconds: number | undefined): number | undefined {
+  if (seconds === undefined || Number.isNaN(seconds)) return undefined;
+  return Math.min(Math.max(seconds, 0), MAX_RETRY_AFTER_SECONDS);
+}
+
 export class GuestApiError extends AppError {
   constructor(
     readonly failure: GuestFailure,
@@ -50,7 +59,7 @@ export class GuestApiError extends AppError {
   ) {
     super(CONTRACT_CODE[failure], detail, {
       status: STATUS[failure],
-      retryAfterSeconds: options.retryAfterSeconds,
+      retryAfterSeconds: clampRetryAfterSeconds(options.retryAfterSeconds),
       logDetail: { guestFailure: failure, genesysCode: options.genesysCode, genesysText: options.genesysText },
       cause: options.cause,
     });
@@ -63,7 +72,7 @@ export class GuestApiError extends AppError {
   }
 }
 
-/** Maps an error frame (class `string` or `Error`, or TooManyRequestsErrorMessage) to a typed error (docs/genesys-protocol.md#error-codes). */
+/** Maps an error frame (`class:"string"` or TooManyRequestsErrorMessage) to a typed error (§3.2). */
 export function guestErrorFromFrame(envelope: Envelope, text: string, retryAfter?: number): GuestApiError {
   const code = envelope.code;
   const options = { genesysCode: code, genesysText: text };
@@ -80,19 +89,11 @@ export function guestErrorFromFrame(envelope: Envelope, text: string, retryAfter
     case 4029:
       return new GuestApiError('rate_limited', 'Genesys asks to slow down; retry after the given time.', {
         ...options,
-        retryAfterSeconds: clampRetryAfter(retryAfter),
+        retryAfterSeconds: clampRetryAfterSeconds(retryAfter) ?? 1,
       });
     case 403:
       return new GuestApiError('forbidden', 'Genesys refused the request for this deployment.', options);
     default:
       return new GuestApiError('bad_request', 'Genesys refused the request.', options);
   }
-}
-
-/** The longest wait the service will pass on: a Genesys `retryAfter` of 1e12 must not become the client's. */
-export const MAX_RETRY_AFTER_SECONDS = 300;
-
-export function clampRetryAfter(seconds: number | undefined, fallback = 1): number {
-  if (seconds === undefined || !Number.isFinite(seconds) || seconds <= 0) return fallback;
-  return Math.min(Math.ceil(seconds), MAX_RETRY_AFTER_SECONDS);
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 /**
  * The Web Messaging Guest API wire protocol, in one place
- * (shared/reference/genesys-guest-api.md §2 and §3). Outbound frames are
+ * (docs/genesys-protocol.md). Outbound frames are
  * built by the functions below; every inbound frame is parsed with the
  * schemas here, and a class this code does not know is data to log, not a
  * crash.
@@ -123,102 +123,206 @@ export function closeSessionFrame(p: { token: string; tracingId: string }) {
 
 // ----------------------------------------------------------------- inbound (§3)
 
+/*
+ * Tolerance: Genesys's own SDKs declare most inbound fields nullable, and
+ * their fixtures send `null` (for example a history entity's `channel.time`),
+ * so every optional field accepts absence and `null` alike. Unknown fields stay
+ * on the parsed object as data; an unknown class, content type or event type
+ * is kept, never fatal.
+ */
+
+/** Absent or `null`: both become `undefined`. */
+export const optional = <T extends z.ZodType>(schema: T) =>
+  schema
+    .nullish()
+    .transform((v): z.output<T> | undefined => v ?? undefined)
+    .optional();
+
+/** Absent or `null`: both become `fallback` (the SDK's default). */
+const withDefault = <T extends z.ZodType>(schema: T, fallback: z.output<T>) =>
+  schema.nullish().transform((v): z.output<T> => v ?? fallback);
+
+/** An array whose items that do not match are dropped rather than failing the whole array. */
+const itemsOf = <T extends z.ZodType>(item: T) =>
+  optional(
+    z.array(z.unknown()).transform((items) =>
+      items.flatMap((raw): z.output<T>[] => {
+        const parsed = item.safeParse(raw);
+        return parsed.success ? [parsed.data] : [];
+      }),
+    ),
+  );
+
+const loose = <T extends z.ZodRawShape>(shape: T) => z.looseObject(shape);
+const text = () => optional(z.string());
+
 export const envelopeSchema = z.object({
   type: z.string(),
   class: z.string(),
   code: z.number(),
   body: z.unknown(),
-  tracingId: z.string().optional(),
+  tracingId: text(),
 });
 
 export type Envelope = z.infer<typeof envelopeSchema>;
 
-export const sessionResponseSchema = z.object({
+export const sessionResponseSchema = loose({
   connected: z.boolean(),
-  newSession: z.boolean().default(false),
-  readOnly: z.boolean().default(false),
-  maxCustomDataBytes: z.number().int().default(-1),
-  clearedExistingSession: z.boolean().optional(),
-  durationSeconds: z.number().optional(),
-  expirationDate: z.number().optional(),
+  newSession: withDefault(z.boolean(), false),
+  readOnly: withDefault(z.boolean(), false),
+  maxCustomDataBytes: withDefault(z.number().int(), -1),
+  clearedExistingSession: optional(z.boolean()),
+  durationSeconds: optional(z.number()),
+  expirationDate: optional(z.number()),
 });
 export type SessionResponse = z.infer<typeof sessionResponseSchema>;
 
-const loose = <T extends z.ZodRawShape>(shape: T) => z.looseObject(shape);
-
-export const quickReplySchema = loose({ text: z.string().optional(), payload: z.string().optional(), action: z.string().optional(), image: z.string().optional() });
+export const quickReplySchema = loose({ text: text(), payload: text(), action: text(), image: text() });
 export const attachmentSchema = loose({
-  id: z.string().optional(),
-  url: z.string().optional(),
-  filename: z.string().optional(),
-  fileSize: z.number().optional(),
-  mediaType: z.string().optional(),
-  mime: z.string().optional(),
-  text: z.string().optional(),
+  id: text(),
+  url: text(),
+  filename: text(),
+  fileSize: optional(z.number()),
+  mediaType: text(),
+  mime: text(),
+  text: text(),
 });
-const cardActionSchema = loose({ type: z.string().optional(), text: z.string().optional(), url: z.string().optional(), payload: z.string().optional() });
+const cardActionSchema = loose({ type: text(), text: text(), url: text(), payload: text() });
 export const cardSchema = loose({
-  title: z.string().optional(),
-  description: z.string().optional(),
-  image: z.string().optional(),
-  actions: z.array(cardActionSchema).optional(),
+  title: text(),
+  description: text(),
+  image: text(),
+  video: text(),
+  defaultAction: optional(cardActionSchema),
+  actions: itemsOf(cardActionSchema),
+});
+
+export const datePickerSchema = loose({
+  title: text(),
+  subtitle: text(),
+  imageUrl: text(),
+  dateMinimum: text(),
+  dateMaximum: text(),
+  availableTimes: itemsOf(loose({ dateTime: text(), duration: optional(z.number()) })),
+});
+
+/** The prompt and reply texts of a list picker or form (ContentReceivedReplyMessage). */
+const replyMessageSchema = loose({ title: text(), subtitle: text(), header: text(), imageUrl: text(), buttonLabel: text() });
+
+export const listPickerSchema = loose({
+  id: text(),
+  receivedMessage: optional(replyMessageSchema),
+  replyMessage: optional(replyMessageSchema),
+  sections: itemsOf(
+    loose({
+      title: text(),
+      multipleSelection: optional(z.boolean()),
+      items: itemsOf(loose({ id: text(), title: text(), subtitle: text(), imageUrl: text() })),
+    }),
+  ),
+});
+
+const formComponentSchema = loose({
+  formComponentType: text(),
+  datePicker: optional(datePickerSchema.extend({ id: text() })),
+  listPicker: optional(listPickerSchema),
+  input: optional(
+    loose({
+      id: text(),
+      title: text(),
+      subtitle: text(),
+      placeholderText: text(),
+      isRequired: optional(z.boolean()),
+      isMultipleLine: optional(z.boolean()),
+      keyboardType: text(),
+      autoCompleteType: text(),
+    }),
+  ),
+  wheelPicker: optional(loose({ id: text(), items: itemsOf(loose({ id: text(), title: text(), value: text() })) })),
+});
+
+export const formSchema = loose({
+  originatingMessageId: text(),
+  cannedResponseId: text(),
+  introduction: optional(loose({ title: text(), subtitle: text(), imageUrl: text(), buttonText: text() })),
+  receivedMessage: optional(replyMessageSchema),
+  replyMessage: optional(replyMessageSchema),
+  showSummary: optional(z.boolean()),
+  formPages: itemsOf(loose({ title: text(), subtitle: text(), pageComponents: itemsOf(formComponentSchema) })),
 });
 
 export const contentItemSchema = loose({
-  contentType: z.string(),
-  quickReply: quickReplySchema.optional(),
-  attachment: attachmentSchema.optional(),
-  card: cardSchema.optional(),
-  carousel: loose({ cards: z.array(cardSchema).optional() }).optional(),
-  buttonResponse: loose({ text: z.string().optional(), payload: z.string().optional(), type: z.string().optional() }).optional(),
-  datePicker: loose({
-    title: z.string().optional(),
-    subtitle: z.string().optional(),
-    imageUrl: z.string().optional(),
-    availableTimes: z.array(loose({ dateTime: z.string().optional(), duration: z.number().optional() })).optional(),
-  }).optional(),
+  contentType: text(),
+  quickReply: optional(quickReplySchema),
+  attachment: optional(attachmentSchema),
+  card: optional(cardSchema),
+  carousel: optional(loose({ cards: itemsOf(cardSchema) })),
+  buttonResponse: optional(loose({ text: text(), payload: text(), type: text(), originatingMessageId: text() })),
+  datePicker: optional(datePickerSchema),
+  listPicker: optional(listPickerSchema),
+  form: optional(formSchema),
 });
 
 export const eventSchema = loose({
   eventType: z.string(),
-  typing: loose({ type: z.string().optional(), duration: z.number().optional() }).optional(),
-  presence: loose({ type: z.string().optional() }).optional(),
+  typing: optional(loose({ type: text(), duration: optional(z.number()) })),
+  presence: optional(loose({ type: text() })),
 });
+
+const participantSchema = loose({ firstName: text(), lastName: text(), nickname: text(), image: text() });
 
 export const structuredMessageSchema = loose({
   id: z.string(),
-  type: z.string().optional(),
-  text: z.string().optional(),
-  direction: z.string().optional(),
-  originatingEntity: z.string().optional(),
-  channel: loose({
-    time: z.string().optional(),
-    messageId: z.string().optional(),
-    type: z.string().optional(),
-    from: loose({ firstName: z.string().optional(), lastName: z.string().optional(), nickname: z.string().optional(), image: z.string().optional() }).optional(),
-  }).optional(),
-  content: z.array(contentItemSchema).optional(),
-  events: z.array(eventSchema).optional(),
-  metadata: z.record(z.string(), z.unknown()).optional(),
+  type: text(),
+  text: text(),
+  direction: text(),
+  originatingEntity: text(),
+  originatingMessageId: text(),
+  /** Only on `type: "Receipt"`: Sent, Delivered, Read, Failed... */
+  status: text(),
+  channel: optional(
+    loose({
+      time: text(),
+      messageId: text(),
+      type: text(),
+      from: optional(participantSchema),
+      to: optional(participantSchema),
+    }),
+  ),
+  content: itemsOf(contentItemSchema),
+  events: itemsOf(eventSchema),
+  metadata: optional(z.record(z.string(), z.unknown())),
 });
 export type StructuredMessage = z.infer<typeof structuredMessageSchema>;
 
-export const jwtResponseSchema = z.object({ jwt: z.string(), exp: z.number() });
-export const tooManyRequestsSchema = loose({
-  retryAfter: z.number().optional(),
-  errorCode: z.number().optional(),
-  errorMessage: z.string().optional(),
-});
-/** `reason` in the transport SDK, `reasonCode` in the Java SDK. */
-export const connectionClosedSchema = loose({ reason: z.string().optional(), reasonCode: z.string().optional() });
+/** A receipt shares the id of the message it reports on; it is a delivery status, not a chat message. */
+export function isReceipt(m: { type?: string | undefined }): boolean {
+  return m.type === 'Receipt';
+}
 
-export const historySchema = z.object({
-  /** Each entity is parsed on its own (history.ts), so one bad entity costs only itself. */
-  entities: z.array(z.unknown()).default([]),
-  pageSize: z.number().optional(),
-  pageNumber: z.number().optional(),
-  total: z.number().optional(),
-  pageCount: z.number().optional(),
+/** Missing fields take the SDK's defaults: an empty jwt fails at use, and `exp: 0` is never cached. */
+export const jwtResponseSchema = loose({ jwt: withDefault(z.string(), ''), exp: withDefault(z.number(), 0) });
+
+/** Never fails: a rate-limit answer must reach the request it refuses, whatever its body holds. */
+export const tooManyRequestsSchema = loose({
+  retryAfter: optional(z.number()).catch(undefined),
+  errorCode: optional(z.number()).catch(undefined),
+  errorMessage: text().catch(undefined),
+});
+
+/** `reason` in the mobile SDK, `reasonCode` in the Java SDK; `reason` carries whichever came. */
+export const connectionClosedSchema = loose({ reason: text().catch(undefined), reasonCode: text().catch(undefined) }).transform((b) => ({
+  ...b,
+  reason: b.reason ?? b.reasonCode,
+}));
+
+/** The page itself; each entity is parsed on its own (history.ts) so one bad entity does not lose the page. */
+export const historySchema = loose({
+  entities: withDefault(z.array(z.unknown()), []),
+  pageSize: optional(z.number()),
+  pageNumber: optional(z.number()),
+  total: optional(z.number()),
+  pageCount: optional(z.number()),
 });
 
 /** A parsed inbound frame; `unknown` keeps the envelope of anything unrecognised. */
@@ -234,50 +338,52 @@ export type InboundFrame =
   | { kind: 'logout'; envelope: Envelope }
   | { kind: 'unknown'; envelope?: Envelope; reason: string };
 
+/** The text of an error body: a string as is, else the message an object carries, else its JSON. */
+function errorText(body: unknown): string {
+  if (typeof body === 'string') return body;
+  if (body && typeof body === 'object') {
+    const b = body as Record<string, unknown>;
+    for (const key of ['errorMessage', 'message']) if (typeof b[key] === 'string') return b[key];
+  }
+  return JSON.stringify(body) ?? '';
+}
+
+/** An `Error` body may carry the Genesys code (`errorCode`) while the frame says 200: the body's code is the one that means something. */
+function withErrorCode(e: Envelope): Envelope {
+  const errorCode = (e.body as { errorCode?: unknown } | null)?.errorCode;
+  return e.code < 400 && typeof errorCode === 'number' ? { ...e, code: errorCode } : e;
+}
+
+function structuredMessage(e: Envelope): InboundFrame {
+  const body = structuredMessageSchema.parse(e.body);
+  // Dropped rather than published: it carries the id of the message it reports on, and the
+  // browser keys messages by id, so it would overwrite that message with an empty one.
+  if (isReceipt(body)) return { kind: 'unknown', envelope: e, reason: `receipt (${body.status ?? 'no status'}) for message ${body.id}, not a chat message` };
+  return { kind: 'message', envelope: e, body };
+}
+
 const BODY_PARSERS = {
   SessionResponse: (e: Envelope) => ({ kind: 'session', envelope: e, body: sessionResponseSchema.parse(e.body) }) as const,
-  StructuredMessage: (e: Envelope) => ({ kind: 'message', envelope: e, body: structuredMessageSchema.parse(e.body) }) as const,
-  JwtResponse: (e: Envelope) => ({ kind: 'jwt', envelope: e, body: jwtResponseSchema.parse(e.body) }) as const,
-  TooManyRequestsErrorMessage: (e: Envelope) =>
-    ({ kind: 'tooManyRequests', envelope: e, body: tooManyRequestsSchema.parse(e.body ?? {}) }) as const,
+  StructuredMessage: structuredMessage,
+  JwtResponse: (e: Envelope) => ({ kind: 'jwt', envelope: e, body: jwtResponseSchema.parse(e.body ?? {}) }) as const,
+  TooManyRequestsErrorMessage: (e: Envelope) => {
+    const parsed = tooManyRequestsSchema.safeParse(e.body ?? {});
+    return { kind: 'tooManyRequests', envelope: e, body: parsed.success ? parsed.data : { errorMessage: errorText(e.body) } } as const;
+  },
   string: (e: Envelope) => ({ kind: 'error', envelope: e, body: errorText(e.body) }) as const,
-  // Listed in the Java SDK's MessageDataType; read like a class "string" error so its request fails rather than times out.
-  Error: (e: Envelope) => ({ kind: 'error', envelope: e, body: errorText(e.body) }) as const,
+  // Listed by the Java SDK: handled like `string`, so the request it answers fails rather than times out.
+  Error: (e: Envelope) => ({ kind: 'error', envelope: withErrorCode(e), body: errorText(e.body) }) as const,
   SessionExpiredEvent: (e: Envelope) => ({ kind: 'sessionExpired', envelope: e }) as const,
   ConnectionClosedEvent: (e: Envelope) =>
-    ({ kind: 'connectionClosed', envelope: e, body: connectionClosedSchema.parse(e.body ?? {}) }) as const,
+    ({ kind: 'connectionClosed', envelope: e, body: connectionClosedSchema.catch({ reason: undefined }).parse(e.body ?? {}) }) as const,
   SessionClearedEvent: (e: Envelope) => ({ kind: 'sessionCleared', envelope: e }) as const,
   LogoutEvent: (e: Envelope) => ({ kind: 'logout', envelope: e }) as const,
 } satisfies Record<string, (e: Envelope) => InboundFrame>;
 
-/**
- * Genesys's own SDK declares most optional fields nullable, and its fixtures
- * send `null` for them (docs/genesys-protocol.md#variance-seen-in-official-fixtures):
- * `null` is read as absent everywhere, so one `null` never drops a frame.
- */
-export function withoutNulls(value: unknown, depth = 0): unknown {
-  if (depth > 32 || value === null || typeof value !== 'object') return value ?? undefined;
-  if (Array.isArray(value)) return value.filter((v) => v !== null).map((v) => withoutNulls(v, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    if (v === null || k === '__proto__') continue;
-    out[k] = withoutNulls(v, depth + 1);
-  }
-  return out;
-}
-
-function errorText(body: unknown): string {
-  if (typeof body === 'string') return body;
-  const message = (body as { message?: unknown; errorMessage?: unknown } | undefined) ?? {};
-  if (typeof message.message === 'string') return message.message;
-  if (typeof message.errorMessage === 'string') return message.errorMessage;
-  return JSON.stringify(body ?? '').slice(0, 500);
-}
-
 export function parseInbound(raw: string): InboundFrame {
   let json: unknown;
   try {
-    json = withoutNulls(JSON.parse(raw));
+    json = JSON.parse(raw);
   } catch {
     return { kind: 'unknown', reason: 'not JSON' };
   }

@@ -16,13 +16,13 @@ export interface GuestSocketOptions {
   origin: string;
   connectTimeoutMs: number;
   pingIntervalMs: number;
-  /** The largest inbound frame accepted; a bigger one closes the socket (1009) rather than fill memory. */
-  maxFrameBytes?: number;
   logger: Logger;
+  /** The largest inbound frame accepted, in bytes; a larger one closes the socket (1009). Default 512 KiB. */
+  maxFrameBytes?: number;
 }
 
-/** Chat frames are a few KB; a deployment's largest structured message is far below this. */
-export const MAX_FRAME_BYTES = 512 * 1024;
+/** Chat traffic is small (text is capped at 4096 bytes); this leaves room for large carousels and forms. */
+export const DEFAULT_MAX_FRAME_BYTES = 512 * 1024;
 
 export interface SocketClosed {
   code: number;
@@ -56,7 +56,7 @@ export class GuestSocket {
       origin,
       handshakeTimeout: connectTimeoutMs,
       perMessageDeflate: false,
-      maxPayload: this.options.maxFrameBytes ?? MAX_FRAME_BYTES,
+      maxPayload: this.options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
     });
     this.ws = ws;
     return new Promise<void>((resolve, reject) => {

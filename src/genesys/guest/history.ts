@@ -1,20 +1,17 @@
-import type { AxiosInstance, AxiosResponse } from 'axios';
 import { PROOF_PAGE_SIZE } from './deliveryProof';
-import { clampRetryAfter, GuestApiError } from './errors';
+import { isAxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
 import type { Logger } from '../../observability/logger';
-import { historySchema, structuredMessageSchema, withoutNulls, type StructuredMessage } from './frames';
+import { GuestApiError } from './errors';
+import { historySchema, isReceipt, structuredMessageSchema } from './frames';
 import type { GuestSession } from './guestSession';
 import type { NormalizedMessage } from '../../domain/message';
-import { isReceipt, normalizeMessage } from './normalize';
+import { normalizeMessage } from './normalize';
 
 /**
  * Conversation history over REST (§5.1): `GET {api}/api/v2/webmessaging/messages`
  * with `Authorization: bearer <guest JWT from getJwt>`. Genesys pages newest
  * first; each page is returned oldest first.
  */
-/** A page of 100 messages is well under this; anything larger is refused, not buffered. */
-const MAX_HISTORY_BYTES = 2 * 1024 * 1024;
-
 export interface HistoryPage {
   messages: NormalizedMessage[];
   page: number;
@@ -23,13 +20,26 @@ export interface HistoryPage {
   pageCount: number;
 }
 
+export interface GuestHistoryOptions {
+  /** Told about each entity skipped as unreadable. */
+  logger?: Logger;
+  /** The largest history response read, in bytes; a page of 100 messages is far below it. */
+  maxResponseBytes?: number;
+}
+
+export const DEFAULT_MAX_HISTORY_BYTES = 2 * 1024 * 1024;
+
 export class GuestHistory {
+  private readonly maxResponseBytes: number;
+
   constructor(
     private readonly http: AxiosInstance,
     private readonly apiUrl: string,
     private readonly origin: string,
-    private readonly logger?: Logger,
-  ) {}
+    private readonly options: GuestHistoryOptions = {},
+  ) {
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_HISTORY_BYTES;
+  }
 
   async page(session: GuestSession, page: number, pageSize: number): Promise<HistoryPage> {
     let response = await this.get(session, page, pageSize);
@@ -48,19 +58,26 @@ export class GuestHistory {
         params: { pageNumber: page, pageSize },
         headers: { Authorization: `bearer ${jwt}`, Origin: this.origin },
         validateStatus: () => true,
-        maxContentLength: MAX_HISTORY_BYTES,
-        maxBodyLength: MAX_HISTORY_BYTES,
+        maxContentLength: this.maxResponseBytes,
+        maxBodyLength: this.maxResponseBytes,
       });
     } catch (error) {
+      if (isAxiosError(error) && /maxContentLength|maxBodyLength/.test(error.message)) {
+        throw new GuestApiError('unavailable', 'Genesys returned a conversation history larger than this service reads.', {
+          genesysText: `larger than ${this.maxResponseBytes} bytes`,
+          cause: error,
+        });
+      }
       throw new GuestApiError('unavailable', 'Could not reach Genesys for the conversation history; please retry.', { cause: error });
     }
   }
 
   private read(response: AxiosResponse, page: number, pageSize: number): HistoryPage {
     if (response.status === 429) {
+      const retryAfter = Number(response.headers['retry-after']);
       throw new GuestApiError('rate_limited', 'Genesys limits history reads; retry later.', {
         genesysCode: 429,
-        retryAfterSeconds: clampRetryAfter(Number(response.headers['retry-after']), 6),
+        retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 6,
       });
     }
     if (response.status !== 200) {
@@ -69,23 +86,13 @@ export class GuestHistory {
         genesysText: `${response.headers['inin-correlation-id'] ?? ''} ${JSON.stringify(response.data)?.slice(0, 500)}`,
       });
     }
-    const parsed = historySchema.safeParse(withoutNulls(response.data));
+    const parsed = historySchema.safeParse(response.data);
     if (!parsed.success) {
       throw new GuestApiError('unavailable', 'Genesys returned a history this service cannot read.', { genesysText: parsed.error.message });
     }
     const body = parsed.data;
-    // One unreadable entity costs that entity, not the page; a page never holds more than was asked for.
-    const entities: StructuredMessage[] = [];
-    for (const entity of body.entities.slice(0, pageSize)) {
-      const message = structuredMessageSchema.safeParse(entity);
-      if (message.success) entities.push(message.data);
-      else this.logger?.warn({ reason: message.error.issues[0]?.message }, 'skipped a history entity this service cannot read');
-    }
-    if (body.entities.length > pageSize) this.logger?.warn({ entities: body.entities.length, pageSize }, 'Genesys returned more history entities than asked for; kept the first page');
-    const messages = entities
-      .filter((m) => !isReceipt(m))
-      .map((m) => normalizeMessage(m))
-      .reverse();
+    // Never more than was asked for, whatever Genesys sends; the newest come first.
+    const messages = body.entities.slice(0, pageSize).flatMap((raw, index) => this.entity(raw, index)).reverse();
     return {
       messages,
       page: body.pageNumber ?? page,
@@ -95,8 +102,19 @@ export class GuestHistory {
     };
   }
 
+  /** One entity, or none: an unreadable one is skipped (and logged) so the rest of the page survives; receipts are not messages. */
+  private entity(raw: unknown, index: number): NormalizedMessage[] {
+    const parsed = structuredMessageSchema.safeParse(raw);
+    if (!parsed.success) {
+      this.options.logger?.warn({ index, issues: parsed.error.issues.slice(0, 3) }, 'skipped an unreadable Genesys history entity');
+      return [];
+    }
+    return isReceipt(parsed.data) ? [] : [normalizeMessage(parsed.data)];
+  }
+
   /** The newest page, for proving whether a message in doubt was delivered (deliveryProof.ts). */
   async newest(session: GuestSession): Promise<NormalizedMessage[]> {
     return (await this.page(session, 1, PROOF_PAGE_SIZE)).messages;
   }
+
 }

@@ -2,7 +2,7 @@ import type { NormalizedMessage } from '../../domain/message';
 import type { Logger } from '../../observability/logger';
 import { GuestApiError, guestErrorFromFrame } from './errors';
 import type { InboundFrame, SessionResponse, StructuredMessage } from './frames';
-import { isReceipt, normalizeMessage } from './normalize';
+import { normalizeMessage } from './normalize';
 import type { Pending, PendingRequests, ReplyClass } from './pendingRequests';
 
 /**
@@ -117,10 +117,6 @@ function onError(t: InboundTarget, frame: Extract<InboundFrame, { kind: 'error' 
 }
 
 function onStructuredMessage(t: InboundTarget, envelopeType: string, tracingId: string | undefined, body: StructuredMessage): void {
-  if (isReceipt(body)) {
-    t.logger.debug({ id: body.id }, 'ignored a delivery receipt');
-    return;
-  }
   const message = normalizeMessage(body, new Date(t.now()));
   if (envelopeType === 'response') {
     // The reply to an `echo` health check, not chat traffic.

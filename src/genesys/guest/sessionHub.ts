@@ -48,7 +48,7 @@ export class SessionHub {
   readonly history: GuestHistory;
 
   constructor(private readonly options: SessionHubOptions) {
-    this.history = new GuestHistory(options.http, options.apiUrl, options.origin, options.logger);
+    this.history = new GuestHistory(options.http, options.apiUrl, options.origin, { logger: options.logger });
     this.sweepTimer = setInterval(() => this.sweepIdle(), Math.max(1000, Math.floor(options.idleMs / 2)));
     this.sweepTimer.unref();
   }

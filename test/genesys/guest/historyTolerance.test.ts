@@ -1,0 +1,100 @@
+import axios from 'axios';
+import nock from 'nock';
+import type { GuestSession } from '../../../src/genesys/guest/guestSession';
+import { GuestHistory } from '../../../src/genesys/guest/history';
+import { captureLog } from '../platform/support';
+import { MESSAGE_ENTITY_LIST_WITHOUT_MESSAGES, MESSAGE_ENTITY_RESPONSE_WITH_3_MESSAGES } from './sdkFixtures';
+
+/** History pages shaped like Genesys's own SDK fixtures, and pages that are broken or too big. */
+const API = 'https://api.mypurecloud.ie';
+const session = {
+  getJwt: async () => ({ jwt: 'a.b.c', exp: Math.floor(Date.now() / 1000) + 3600 }),
+  forgetJwt: () => undefined,
+} as unknown as GuestSession;
+
+function historyWith(body: unknown, options: { maxResponseBytes?: number } = {}) {
+  nock(API).get('/api/v2/webmessaging/messages').query(true).reply(200, body as nock.Body);
+  const log = captureLog();
+  return { log, history: new GuestHistory(axios.create(), API, 'https://shop.example.com', { logger: log.logger, ...options }) };
+}
+
+const entity = (id: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  type: 'Text',
+  text: `text ${id}`,
+  direction: 'Outbound',
+  channel: { time: '2024-05-01T10:00:00.000Z' },
+  ...extra,
+});
+
+afterEach(() => nock.cleanAll());
+
+test("the SDK's history fixture parses: entities with channel.time null are kept, their time falling back", async () => {
+  const { history, log } = historyWith(JSON.parse(MESSAGE_ENTITY_RESPONSE_WITH_3_MESSAGES));
+  const page = await history.page(session, 1, 25);
+  expect(page.messages.map((m) => [m.id, m.type, m.text])).toEqual([
+    ['message3_id', 'structured', 'quick reply text'],
+    ['46e7001c24abed05e9bcd1a006eb54b7', 'event', 'customer msg 7'],
+    ['5befde6373a23f32f20b59b4e1cba0e6', 'text', '\u{1F92A}'],
+  ]);
+  expect(page.messages[2]!.time).toBe('2014-04-30T21:09:51.411Z');
+  for (const m of page.messages.slice(0, 2)) expect(Number.isNaN(Date.parse(m.time))).toBe(false);
+  expect(page.messages[0]!.quickReplies).toEqual([
+    { text: 'text_a', payload: 'payload_a' },
+    { text: 'text_b', payload: 'payload_b' },
+  ]);
+  expect(page.messages[1]!.events).toEqual([{ type: 'Presence', value: 'Join' }]);
+  expect(page).toMatchObject({ total: 3, pageCount: 1 });
+  expect(log.messages('warn')).toEqual([]);
+});
+
+test("the SDK's empty history fixture is an empty page", async () => {
+  const { history } = historyWith(JSON.parse(MESSAGE_ENTITY_LIST_WITHOUT_MESSAGES));
+  await expect(history.page(session, 1, 25)).resolves.toMatchObject({ messages: [], total: 0 });
+});
+
+test('one unreadable entity is skipped with a log line; the rest of the page survives', async () => {
+  const { history, log } = historyWith({
+    entities: [entity('newest'), { type: 'Text', text: 'no id' }, entity('oldest', { channel: { time: null } })],
+    pageSize: 25,
+    pageNumber: 1,
+    total: 3,
+    pageCount: 1,
+  });
+  const page = await history.page(session, 1, 25);
+  expect(page.messages.map((m) => m.id)).toEqual(['oldest', 'newest']);
+  expect(log.messages('warn')).toEqual(['skipped an unreadable Genesys history entity']);
+  expect(log.lines().find((l) => l.level === 40)).toMatchObject({ index: 1 });
+});
+
+test('null page fields are absence', async () => {
+  const { history } = historyWith({ entities: [entity('only')], pageSize: null, pageNumber: null, total: null, pageCount: null });
+  await expect(history.page(session, 2, 25)).resolves.toMatchObject({ page: 2, total: 1, pageCount: 1, messages: [{ id: 'only' }] });
+});
+
+test('receipts in the history are not messages', async () => {
+  const { history } = historyWith({ entities: [entity('m1', { type: 'Receipt', status: 'Read', text: null }), entity('m1')], total: 2 });
+  const page = await history.page(session, 1, 25);
+  expect(page.messages).toEqual([expect.objectContaining({ id: 'm1', type: 'text', text: 'text m1' })]);
+});
+
+test('never more entities than the page size asked for: the newest are kept', async () => {
+  const entities = Array.from({ length: 40 }, (_, i) => entity(`m${i}`));
+  const { history } = historyWith({ entities, pageSize: 40, pageNumber: 1, total: 40, pageCount: 1 });
+  const page = await history.page(session, 1, 10);
+  expect(page.messages).toHaveLength(10);
+  expect(page.messages[9]!.id).toBe('m0');
+  expect(page.messages[0]!.id).toBe('m9');
+});
+
+test('a history response larger than the bound is refused, not buffered', async () => {
+  const entities = Array.from({ length: 50 }, (_, i) => entity(`m${i}`, { text: 'x'.repeat(200) }));
+  const { history } = historyWith({ entities, total: 50 }, { maxResponseBytes: 4096 });
+  await expect(history.page(session, 1, 25)).rejects.toMatchObject({ code: 'upstream_unavailable', message: expect.stringContaining('larger than this service reads') });
+});
+
+test('a huge Retry-After on a history 429 is clamped', async () => {
+  nock(API).get('/api/v2/webmessaging/messages').query(true).reply(429, {}, { 'Retry-After': '1000000000000' });
+  const history = new GuestHistory(axios.create(), API, 'https://shop.example.com');
+  await expect(history.page(session, 1, 25)).rejects.toMatchObject({ code: 'rate_limited', retryAfterSeconds: 300 });
+});
