@@ -163,3 +163,28 @@ test('a request keeps its GENESYS_TIMEOUT_MS deadline while a live stream waits 
     await stack.close();
   }
 }, 10_000);
+
+test('a session opens at most SOCKET_OPENS_PER_SESSION_PER_MINUTE upstream sockets a minute, however often they drop', async () => {
+  const stack = await startStack({ simulator: sim, env: { SOCKET_OPENS_PER_SESSION_PER_MINUTE: '3' } });
+  const controller = new AbortController();
+  try {
+    const before = sim.received.length;
+    const { token } = await stack.newSession();
+    const gt = guestTokenOf(sim, before);
+    const stream = await fetch(`${stack.service.url}/messages/stream`, { headers: bearer(token), signal: controller.signal });
+    expect(stream.status).toBe(200);
+    for (let drop = 0; drop < 4; drop++) {
+      const opened = sim.stats.connectionsBySession(gt);
+      sim.faults.dropSocket(gt);
+      // Wait for the reconnect (or for the service to give up on it).
+      for (let i = 0; i < 100 && sim.stats.connectionsBySession(gt) === opened; i++) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(sim.stats.connectionsBySession(gt)).toBeLessThanOrEqual(3);
+    const refused = await stack.http.post('/messages').set(bearer(token)).send({ text: 'again?' });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+  } finally {
+    controller.abort();
+    await stack.close();
+  }
+});

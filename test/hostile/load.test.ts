@@ -20,7 +20,9 @@ let stack: Stack;
 
 beforeAll(async () => {
   sim = await startSimulator({ agent: { typingDelayMs: 5, replyDelayMs: 15 } });
-  stack = await startStack({ simulator: sim, env: { GENESYS_TIMEOUT_MS: '2000', LOG_LEVEL: 'info' } });
+  // Hundreds of injected drops: far more reconnects than the per-session socket budget allows a real
+  // guest (churn.test.ts tests that budget); here the property is that nothing is lost or doubled.
+  stack = await startStack({ simulator: sim, env: { GENESYS_TIMEOUT_MS: '2000', LOG_LEVEL: 'info', SOCKET_OPENS_PER_SESSION_PER_MINUTE: '1000' } });
 });
 afterAll(async () => {
   await stack.close();

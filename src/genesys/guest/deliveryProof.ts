@@ -1,5 +1,7 @@
 import type { NormalizedMessage } from '../../domain/message';
 import type { Logger } from '../../observability/logger';
+import { GuestApiError } from './errors';
+import type { RequestDesk } from './requestDesk';
 
 /**
  * Was a guest message whose confirmation was lost delivered after all?
@@ -60,4 +62,53 @@ export async function proveDelivery(
 function sameContent(m: NormalizedMessage, sent: SentMessage): boolean {
   if (sent.payload !== undefined) return m.buttonResponse?.payload === sent.payload && (m.buttonResponse?.text ?? m.text) === sent.text;
   return sent.text !== undefined && m.text === sent.text;
+}
+
+/** How many Genesys ids of answered sends a session remembers, so a proof never claims one twice. */
+const ACCOUNTED_IDS = 200;
+
+/** A session's memory of which Genesys messages answered its sends, and its proofs for the rest. */
+export class DeliveryLedger {
+  private readonly accounted = new Set<string>();
+
+  constructor(
+    private readonly readNewest: ReadNewestPage | undefined,
+    private readonly logger: Logger,
+    private readonly now: () => number,
+  ) {}
+
+  /** A Genesys message that answered one of this session's sends. */
+  accountFor(messageId: string): void {
+    this.accounted.add(messageId);
+    if (this.accounted.size > ACCOUNTED_IDS) this.accounted.delete(this.accounted.values().next().value!);
+  }
+
+  prove(sent: SentMessage): Promise<DeliveryVerdict> {
+    if (!this.readNewest) return Promise.resolve({ verdict: 'unknown', reason: 'no history reader' });
+    return proveDelivery(sent, this.readNewest, this.accounted, this.logger);
+  }
+
+  /** Settles the sends whose reply was lost with the socket: delivered, not delivered, or honestly unknown. */
+  async settleInDoubt(desk: RequestDesk): Promise<void> {
+    const inDoubt = [...desk.pending.values()].filter((p) => p.inDoubt);
+    await Promise.all(
+      inDoubt.map(async (p) => {
+        const proof = await this.prove({ messageId: p.messageId ?? '', text: p.text, sentAt: p.writtenAt ?? this.now() });
+        if (proof.verdict === 'delivered') {
+          this.accountFor(proof.message.id);
+          desk.settle(p, { value: proof.message });
+        } else if (proof.verdict === 'not_delivered') {
+          desk.settle(p, new GuestApiError('connection_lost', 'The connection to Genesys dropped while sending; the message was not delivered. It is safe to send it again.'));
+        } else {
+          desk.settle(
+            p,
+            new GuestApiError(
+              'connection_lost',
+              'The connection to Genesys dropped while sending and delivery could not be checked; it may have been delivered. Retry with the same Idempotency-Key: a delivered message is never sent twice.',
+            ),
+          );
+        }
+      }),
+    );
+  }
 }

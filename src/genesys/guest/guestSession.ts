@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { NormalizedMessage } from '../../domain/message';
 import type { Logger } from '../../observability/logger';
-import { proveDelivery, type ReadNewestPage, type SentMessage } from './deliveryProof';
+import { DeliveryLedger, type DeliveryVerdict, type ReadNewestPage, type SentMessage } from './deliveryProof';
 import { GuestApiError } from './errors';
 import {
   clearFrame,
@@ -16,20 +15,21 @@ import {
   type CustomAttributes,
   type SessionResponse,
 } from './frames';
-import { GuestSocket, type SocketClosed } from './guestSocket';
-import { dispatchInbound, type GuestEvent, type InboundTarget } from './inboundDispatch';
-import { PendingRequests, type Pending, type PendingKind } from './pendingRequests';
-import { RECONNECT_ATTEMPTS_FOR_REQUESTS, withRetries } from './reconnect';
-import { SendWindow } from './sendWindow';
+import type { GuestEvent, InboundTarget } from './inboundDispatch';
+import { withDeadline } from './reconnect';
+import { RequestDesk } from './requestDesk';
+import { SessionLink } from './sessionLink';
 
 export type { GuestEvent } from './inboundDispatch';
 
 /**
  * One guest's Web Messaging session over one upstream socket
- * (docs/genesys-protocol.md#guest-websocket): configure, send and match
- * replies (pendingRequests.ts, inboundDispatch.ts), keep the socket
- * configured across drops (reconnect.ts), prove delivery of a message whose
- * reply was lost (deliveryProof.ts), and fan inbound traffic out to streams.
+ * (docs/genesys-protocol.md#guest-websocket), in parts: requests wait at the
+ * desk (requestDesk.ts) until a reply settles them (inboundDispatch.ts,
+ * pendingRequests.ts); the link keeps the socket configured across drops
+ * (sessionLink.ts, reconnect.ts); the ledger proves delivery of a message
+ * whose reply was lost (deliveryProof.ts). This class is what the rest of
+ * the service calls, and fans inbound traffic out to live streams.
  */
 
 export interface GuestJwt {
@@ -63,25 +63,18 @@ export interface GuestSessionOptions {
   onDead?: (session: GuestSession) => void;
 }
 
-/** How many Genesys ids of answered sends a session remembers, so delivery proof never claims one twice. */
-const ACCOUNTED_IDS = 200;
-
 export class GuestSession {
   readonly token: string;
-  private socket?: GuestSocket;
-  private configured = false;
   private info?: SessionResponse;
-  private readonly pending: PendingRequests;
   private readonly listeners = new Set<(event: GuestEvent) => void>();
-  private readonly window: SendWindow;
-  private readonly accounted = new Set<string>();
-  private connecting?: Promise<SessionResponse>;
   private dead?: GuestApiError;
-  private closedByServer = false;
   private lastTypingAt = -Infinity;
   private jwt?: GuestJwt;
   private jwtInFlight?: Promise<GuestJwt>;
   private readonly now: () => number;
+  private readonly desk: RequestDesk;
+  private readonly link: SessionLink;
+  private readonly ledger: DeliveryLedger;
   /** What inboundDispatch.ts may do to this session. */
   private readonly inbound: InboundTarget;
   lastUsedAt: number;
@@ -90,23 +83,43 @@ export class GuestSession {
     this.token = options.token;
     this.now = options.now ?? Date.now;
     this.lastUsedAt = this.now();
-    this.pending = new PendingRequests(2 * options.requestTimeoutMs, this.now);
-    this.window = new SendWindow(options.messagesPerSecond ?? 5, 1000, this.now);
+    const read = options.readNewestHistory;
+    this.ledger = new DeliveryLedger(read ? () => read(this) : undefined, options.logger, this.now);
+    this.desk = new RequestDesk(
+      { current: () => this.link.current(), isReady: () => this.link.isReady(), wake: () => this.link.wake(), dead: () => this.dead },
+      options.requestTimeoutMs,
+      options.messagesPerSecond ?? 5,
+      this.now,
+    );
     this.inbound = {
-      pending: this.pending,
+      pending: this.desk.pending,
       logger: options.logger,
       now: this.now,
-      settle: (p, outcome) => this.settle(p, outcome),
+      settle: (p, outcome) => this.desk.settle(p, outcome),
       emit: (event) => this.emit(event),
       die: (error) => this.die(error),
       updateInfo: (change) => {
         this.info = change(this.info);
       },
       closingByServer: () => {
-        this.closedByServer = true;
+        this.link.closedByServer = true;
       },
-      accountFor: (id) => this.accountFor(id),
+      accountFor: (id) => this.ledger.accountFor(id),
     };
+    this.link = new SessionLink(options, {
+      desk: this.desk,
+      ledger: this.ledger,
+      inbound: this.inbound,
+      listeners: () => this.listeners.size,
+      info: () => this.info,
+      configured: (info) => {
+        this.info = info;
+      },
+      emit: (event) => this.emit(event),
+      die: (error) => this.die(error),
+      dead: () => this.dead,
+      now: this.now,
+    });
   }
 
   /** The last SessionResponse, if the session has been configured. */
@@ -115,12 +128,12 @@ export class GuestSession {
   }
 
   get isReady(): boolean {
-    return this.configured && (this.socket?.isOpen ?? false);
+    return this.link.isReady();
   }
 
   /** True while something waits on this session: the hub must not close it. */
   get busy(): boolean {
-    return this.pending.size > 0 || this.listeners.size > 0 || this.connecting !== undefined;
+    return this.desk.size > 0 || this.listeners.size > 0 || this.link.isConnecting;
   }
 
   get isDead(): boolean {
@@ -141,15 +154,15 @@ export class GuestSession {
     this.touch();
     if (this.dead) return Promise.reject(this.dead);
     if (this.isReady && this.info) return Promise.resolve(this.info);
-    return withDeadline(this.wake(), this.options.requestTimeoutMs, () => new GuestApiError('timeout', 'Genesys did not answer in time; please retry.'));
+    return withDeadline(this.link.connect(), this.options.requestTimeoutMs, () => new GuestApiError('timeout', 'Genesys did not answer in time; please retry.'));
   }
 
   /** Replaces a read-only (ended) conversation with a new one: closeSession, then configureSession with `startNew`. */
   async startNew(): Promise<SessionResponse> {
     await this.ready();
-    await this.request('close', (t) => closeSessionFrame({ token: this.token, tracingId: t }));
+    await this.desk.request('close', (t) => closeSessionFrame({ token: this.token, tracingId: t }));
     this.jwt = undefined;
-    const info = await this.request<SessionResponse>('configure', (t) =>
+    const info = await this.desk.request<SessionResponse>('configure', (t) =>
       configureSessionFrame({ token: this.token, deploymentId: this.options.deploymentId, startNew: true, tracingId: t }),
     );
     this.info = info;
@@ -159,7 +172,7 @@ export class GuestSession {
   /** Sends a guest text; resolves with Genesys's echo of it. */
   sendText(p: { text: string; messageId: string; customAttributes?: CustomAttributes }): Promise<NormalizedMessage> {
     this.touch();
-    return this.request<NormalizedMessage>('send', (t) => textMessageFrame({ token: this.token, tracingId: t, ...p }), {
+    return this.desk.request<NormalizedMessage>('send', (t) => textMessageFrame({ token: this.token, tracingId: t, ...p }), {
       messageId: p.messageId,
       text: p.text,
     });
@@ -173,7 +186,7 @@ export class GuestSession {
     customAttributes?: CustomAttributes;
   }): Promise<NormalizedMessage> {
     this.touch();
-    return this.request<NormalizedMessage>('send', (t) => quickReplyFrame({ token: this.token, tracingId: t, ...p }), {
+    return this.desk.request<NormalizedMessage>('send', (t) => quickReplyFrame({ token: this.token, tracingId: t, ...p }), {
       messageId: p.messageId,
       text: p.text,
     });
@@ -182,7 +195,7 @@ export class GuestSession {
   /** Autostart Presence Join, carrying the attributes routing needs. */
   sendJoin(customAttributes?: CustomAttributes): Promise<NormalizedMessage> {
     this.touch();
-    return this.request<NormalizedMessage>('join', (t) => joinFrame({ token: this.token, tracingId: t, customAttributes }));
+    return this.desk.request<NormalizedMessage>('join', (t) => joinFrame({ token: this.token, tracingId: t, customAttributes }));
   }
 
   /**
@@ -195,16 +208,13 @@ export class GuestSession {
     const now = this.now();
     if (now - this.lastTypingAt < (this.options.typingCooldownMs ?? 5000)) return false;
     await this.ready();
-    if (!this.window.take()) return false;
-    this.lastTypingAt = now;
-    const tracingId = randomUUID();
-    this.pending.sentWithoutReply(tracingId, 'typing');
-    await this.socket!.send(typingFrame({ token: this.token, tracingId }));
-    return true;
+    const sent = await this.desk.sendWithoutReply((tracingId) => typingFrame({ token: this.token, tracingId }));
+    if (sent) this.lastTypingAt = now;
+    return sent;
   }
 
   echo(): Promise<NormalizedMessage> {
-    return this.request<NormalizedMessage>('echo', (t) => echoFrame({ token: this.token, tracingId: t }));
+    return this.desk.request<NormalizedMessage>('echo', (t) => echoFrame({ token: this.token, tracingId: t }));
   }
 
   /** The guest JWT for REST history, cached until shortly before `exp`. */
@@ -212,7 +222,8 @@ export class GuestSession {
     this.touch();
     const margin = this.options.jwtRefreshMarginMs ?? 60_000;
     if (this.jwt && this.jwt.exp * 1000 - margin > this.now()) return Promise.resolve(this.jwt);
-    this.jwtInFlight ??= this.request<GuestJwt>('jwt', (t) => getJwtFrame({ token: this.token, tracingId: t }))
+    this.jwtInFlight ??= this.desk
+      .request<GuestJwt>('jwt', (t) => getJwtFrame({ token: this.token, tracingId: t }))
       .then((jwt) => (this.jwt = jwt))
       .finally(() => (this.jwtInFlight = undefined));
     return this.jwtInFlight;
@@ -226,8 +237,7 @@ export class GuestSession {
   /** Closes the connections at Genesys (closeSession) and the socket; the conversation stays open for the agent. */
   async close(): Promise<void> {
     await this.ready();
-    const info = await this.request<SessionResponse>('close', (t) => closeSessionFrame({ token: this.token, tracingId: t }));
-    this.info = info;
+    this.info = await this.desk.request<SessionResponse>('close', (t) => closeSessionFrame({ token: this.token, tracingId: t }));
     this.disconnect();
   }
 
@@ -239,15 +249,20 @@ export class GuestSession {
    */
   async clear(): Promise<void> {
     await this.ready();
-    await this.request('clear', (t) => clearFrame({ token: this.token, tracingId: t }));
+    await this.desk.request('clear', (t) => clearFrame({ token: this.token, tracingId: t }));
     this.jwt = undefined;
     this.disconnect('closed after the chat was ended');
+  }
+
+  /** Whether a message whose confirmation was lost reached Genesys (deliveryProof.ts). */
+  proveDelivery(sent: SentMessage): Promise<DeliveryVerdict> {
+    return this.ledger.prove(sent);
   }
 
   subscribe(listener: (event: GuestEvent) => void): () => void {
     this.listeners.add(listener);
     this.touch();
-    if (!this.isReady) this.wake().catch(() => undefined);
+    if (!this.isReady) this.link.wake();
     return () => {
       this.listeners.delete(listener);
       this.touch();
@@ -266,235 +281,18 @@ export class GuestSession {
 
   /** Closes the socket without ending the Genesys session. */
   disconnect(reason = 'closed by this service'): void {
-    this.configured = false;
-    this.socket?.close();
-    this.socket = undefined;
-    this.pending.failAll(new GuestApiError('connection_lost', `The connection to Genesys was ${reason}.`), (p, e) => this.settle(p, e));
+    this.link.close();
+    this.desk.failAll(new GuestApiError('connection_lost', `The connection to Genesys was ${reason}.`));
   }
 
-  // ---------------------------------------------------------------- requests
-
-  private request<T>(kind: PendingKind, build: (tracingId: string) => object, message?: { messageId: string; text: string }): Promise<T> {
-    if (this.dead) return Promise.reject(this.dead);
-    if (kind === 'send' || kind === 'join' || kind === 'clear') {
-      const waitMs = this.window.waitMs();
-      if (waitMs > 0 || !this.window.take()) {
-        return Promise.reject(
-          new GuestApiError('rate_limited', 'Genesys accepts at most 5 messages a second in a session; retry shortly.', {
-            retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
-          }),
-        );
-      }
-    }
-    const tracingId = randomUUID();
-    return new Promise<T>((resolve, reject) => {
-      const p: Pending = {
-        kind,
-        tracingId,
-        frame: build(tracingId),
-        written: false,
-        inDoubt: false,
-        messageId: message?.messageId,
-        text: message?.text,
-        resolve: resolve as (v: unknown) => void,
-        reject,
-        timer: setTimeout(() => this.settle(p, this.timeoutError(p), true), this.options.requestTimeoutMs),
-      };
-      p.timer.unref();
-      this.pending.add(p);
-      if (kind === 'configure') {
-        // Configure goes out on the socket it prepares, ahead of everything else.
-        this.write(p);
-      } else if (this.isReady) {
-        this.write(p);
-      } else {
-        this.wake().catch(() => undefined);
-      }
-    });
-  }
-
-  private write(p: Pending): void {
-    const socket = this.socket;
-    if (!socket) return;
-    p.written = true;
-    p.writtenAt ??= this.now();
-    socket.send(p.frame).catch(() => {
-      // The close handler decides what happens to a frame that may or may not have left.
-    });
-  }
-
-  private flush(): void {
-    if (!this.isReady) return;
-    for (const p of this.pending.values()) {
-      if (!p.written && !p.inDoubt && p.kind !== 'configure') this.write(p);
-    }
-  }
-
-  private settle(p: Pending, outcome: Error | { value: unknown }, gaveUp = false): void {
-    if (!this.pending.remove(p, gaveUp)) return;
-    clearTimeout(p.timer);
-    if (outcome instanceof Error) p.reject(outcome);
-    else p.resolve(outcome.value);
-  }
-
-  private timeoutError(p: Pending): GuestApiError {
-    if (p.kind === 'send' && (p.written || p.inDoubt)) {
-      return new GuestApiError(
-        'timeout',
-        'Genesys did not confirm the message in time; it may have been delivered. Retry with the same Idempotency-Key: a delivered message is never sent twice.',
-      );
-    }
-    return new GuestApiError('timeout', 'Genesys did not answer in time; please retry.');
-  }
-
-  // ------------------------------------------------------------- connection
-
-  /** Starts (or joins) connecting and configuring, with bounded retries. */
-  private wake(): Promise<SessionResponse> {
-    if (this.dead) return Promise.reject(this.dead);
-    this.connecting ??= this.connectWithRetries().finally(() => {
-      this.connecting = undefined;
-    });
-    return this.connecting;
-  }
-
-  private async connectWithRetries(): Promise<SessionResponse> {
-    const window = this.options.reconnectWindowMs ?? 60_000;
-    const isReconnect = this.info !== undefined;
-    try {
-      return await withRetries(
-        async () => {
-          const info = await this.connectAndConfigure();
-          if (isReconnect) {
-            await this.settleInDoubt();
-            // A drop while history was checked found this loop still running and started none: go round again.
-            if (!this.isReady) throw new GuestApiError('connection_lost', 'The connection to Genesys dropped again while reconnecting.');
-            this.emit({ type: 'session', state: 'reconnected' });
-          }
-          this.flush();
-          return info;
-        },
-        {
-          keepTrying: (e, attempt, startedAt) =>
-            !e.fatalForSession &&
-            e.failure !== 'handshake_refused' &&
-            e.failure !== 'rate_limited' &&
-            (attempt + 1 < RECONNECT_ATTEMPTS_FOR_REQUESTS || (this.listeners.size > 0 && this.now() - startedAt < window)),
-          onFirstRetry: () => {
-            if (isReconnect) this.emit({ type: 'session', state: 'reconnecting' });
-          },
-          stopped: () => this.dead,
-          now: this.now,
-        },
-      );
-    } catch (error) {
-      const e = error as GuestApiError;
-      if (e.fatalForSession || e.failure === 'handshake_refused') this.die(e);
-      else {
-        this.pending.failAll(e, (p, err) => this.settle(p, err));
-        this.emit({ type: 'session', state: 'unavailable', detail: e.message });
-      }
-      throw e;
-    }
-  }
-
-  private async connectAndConfigure(): Promise<SessionResponse> {
-    this.options.beforeSocketOpen?.();
-    this.configured = false;
-    this.closedByServer = false;
-    const socket = new GuestSocket(
-      {
-        webMessagingUrl: this.options.webMessagingUrl,
-        deploymentId: this.options.deploymentId,
-        origin: this.options.origin,
-        connectTimeoutMs: this.options.requestTimeoutMs,
-        pingIntervalMs: this.options.pingIntervalMs ?? 15_000,
-        logger: this.options.logger,
-      },
-      (frame) => dispatchInbound(frame, this.inbound),
-      (closed) => this.onSocketClosed(socket, closed),
-    );
-    this.socket = socket;
-    this.pending.newConnection();
-    try {
-      await socket.connect();
-    } catch (error) {
-      this.options.onSocketFailed?.(error as GuestApiError);
-      throw error;
-    }
-    this.options.onSocketOpened?.();
-    const info = await this.request<SessionResponse>('configure', (t) =>
-      configureSessionFrame({ token: this.token, deploymentId: this.options.deploymentId, startNew: false, tracingId: t }),
-    );
-    if (this.socket !== socket) throw new GuestApiError('connection_lost', 'The connection to Genesys dropped while configuring.');
-    this.info = info;
-    this.configured = true;
-    return info;
-  }
-
-  /** Messages whose reply was lost with the socket: delivered, not delivered, or honestly unknown. */
-  private async settleInDoubt(): Promise<void> {
-    const inDoubt = [...this.pending.values()].filter((p) => p.inDoubt);
-    await Promise.all(
-      inDoubt.map(async (p) => {
-        const verdict = await this.proveDelivery({ messageId: p.messageId ?? '', text: p.text, sentAt: p.writtenAt ?? this.now() });
-        if (verdict.verdict === 'delivered') {
-          this.accountFor(verdict.message.id);
-          this.settle(p, { value: verdict.message });
-        } else if (verdict.verdict === 'not_delivered') {
-          this.settle(p, new GuestApiError('connection_lost', 'The connection to Genesys dropped while sending; the message was not delivered. It is safe to send it again.'));
-        } else {
-          this.settle(
-            p,
-            new GuestApiError(
-              'connection_lost',
-              'The connection to Genesys dropped while sending and delivery could not be checked; it may have been delivered. Retry with the same Idempotency-Key: a delivered message is never sent twice.',
-            ),
-          );
-        }
-      }),
-    );
-  }
-
-  /** Whether a message whose confirmation was lost reached Genesys (deliveryProof.ts). */
-  proveDelivery(sent: SentMessage) {
-    const read = this.options.readNewestHistory;
-    if (!read) return Promise.resolve({ verdict: 'unknown', reason: 'no history reader' } as const);
-    return proveDelivery(sent, () => read(this), this.accounted, this.options.logger);
-  }
-
-  private accountFor(messageId: string): void {
-    this.accounted.add(messageId);
-    if (this.accounted.size > ACCOUNTED_IDS) this.accounted.delete(this.accounted.values().next().value!);
-  }
-
-  private onSocketClosed(socket: GuestSocket, closed: SocketClosed): void {
-    if (socket !== this.socket) return;
-    this.socket = undefined;
-    this.configured = false;
-    if (!closed.unexpected) return;
-    this.options.logger.info({ code: closed.code }, 'guest socket closed by the other side');
-    for (const p of [...this.pending.values()]) {
-      if (!p.written) continue;
-      if (p.kind === 'configure') this.settle(p, new GuestApiError('connection_lost', 'The connection to Genesys dropped while configuring.'));
-      else if (p.kind === 'send') p.inDoubt = true;
-      else p.written = false; // idempotent: sent again after reconnecting
-    }
-    const wanted = this.pending.size > 0 || (this.listeners.size > 0 && !this.closedByServer);
-    if (wanted && !this.connecting && !this.dead) this.wake().catch(() => undefined);
-    else if (!wanted && this.listeners.size > 0 && !this.closedByServer) {
-      this.emit({ type: 'session', state: 'closed', detail: 'Genesys closed this connection (another connection took its place, or the chat ended).' });
-    }
-  }
+  // ---------------------------------------------------------------- internals
 
   private die(error: GuestApiError): void {
     if (this.dead) return;
     this.dead = error;
-    this.configured = false;
-    this.pending.failAll(error, (p, e) => this.settle(p, e));
+    this.desk.failAll(error);
     this.emit({ type: 'session', state: error.fatalForSession ? 'expired' : 'unavailable', detail: error.message });
-    this.socket?.close();
-    this.socket = undefined;
+    this.link.close();
     this.options.onDead?.(this);
   }
 
@@ -507,13 +305,4 @@ export class GuestSession {
       }
     }
   }
-}
-
-function withDeadline<T>(work: Promise<T>, ms: number, error: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(error()), ms);
-    timer.unref();
-  });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }

@@ -39,3 +39,13 @@ export async function withRetries<T>(attempt: () => Promise<T>, policy: RetryPol
     }
   }
 }
+
+/** Rejects with `error()` when `work` takes longer than `ms`; `work` itself goes on. */
+export function withDeadline<T>(work: Promise<T>, ms: number, error: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(error()), ms);
+    timer.unref();
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+}

@@ -310,14 +310,7 @@ describe('errors', () => {
     const session = hub.session(randomUUID());
     await session.ready();
     // Presence Clear is refused with 403 when the deployment has clear off.
-    const error = await failure(
-      (session as unknown as { request: (k: string, b: (t: string) => object) => Promise<unknown> }).request('send', (t) => ({
-        action: 'onMessage',
-        token: session.token,
-        tracingId: t,
-        message: { type: 'Event', events: [{ eventType: 'Presence', presence: { type: 'Clear' } }] },
-      })),
-    );
+    const error = await failure(session.clear());
     expect(error).toMatchObject({ failure: 'forbidden', code: 'upstream_unavailable' });
     expect(error.logDetail?.genesysCode).toBe(403);
     await expect(session.sendText({ text: 'still fine', messageId: randomUUID() })).resolves.toMatchObject({ text: 'still fine' });

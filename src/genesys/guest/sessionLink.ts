@@ -1,0 +1,183 @@
+import type { Logger } from '../../observability/logger';
+import type { DeliveryLedger } from './deliveryProof';
+import { GuestApiError } from './errors';
+import { configureSessionFrame, type SessionResponse } from './frames';
+import { GuestSocket, type SocketClosed } from './guestSocket';
+import { dispatchInbound, type GuestEvent, type InboundTarget } from './inboundDispatch';
+import { RECONNECT_ATTEMPTS_FOR_REQUESTS, withRetries } from './reconnect';
+import type { DeskSocket, RequestDesk } from './requestDesk';
+
+/**
+ * A guest session's one upstream socket: opened and configured on demand,
+ * reopened with bounded retries when it drops (longer while live streams
+ * listen), and on the way back the messages in doubt are proven before
+ * anything else goes out. The session (guestSession.ts) owns what the
+ * socket carries.
+ */
+export interface LinkOptions {
+  token: string;
+  deploymentId: string;
+  webMessagingUrl: string;
+  origin: string;
+  logger: Logger;
+  requestTimeoutMs: number;
+  pingIntervalMs?: number;
+  reconnectWindowMs?: number;
+  beforeSocketOpen?: () => void;
+  onSocketOpened?: () => void;
+  onSocketFailed?: (error: GuestApiError) => void;
+}
+
+/** What the link needs from its session. */
+export interface LinkOwner {
+  readonly desk: RequestDesk;
+  readonly ledger: DeliveryLedger;
+  readonly inbound: InboundTarget;
+  listeners(): number;
+  info(): SessionResponse | undefined;
+  configured(info: SessionResponse): void;
+  emit(event: GuestEvent): void;
+  die(error: GuestApiError): void;
+  dead(): GuestApiError | undefined;
+  now(): number;
+}
+
+export class SessionLink implements DeskSocket {
+  private socket?: GuestSocket;
+  private isConfigured = false;
+  private connecting?: Promise<SessionResponse>;
+  /** Genesys said it is closing this connection: a stream is not reconnected behind its back. */
+  closedByServer = false;
+
+  constructor(
+    private readonly options: LinkOptions,
+    private readonly owner: LinkOwner,
+  ) {}
+
+  current(): GuestSocket | undefined {
+    return this.socket;
+  }
+
+  isReady(): boolean {
+    return this.isConfigured && (this.socket?.isOpen ?? false);
+  }
+
+  get isConnecting(): boolean {
+    return this.connecting !== undefined;
+  }
+
+  dead(): GuestApiError | undefined {
+    return this.owner.dead();
+  }
+
+  wake(): void {
+    this.connect().catch(() => undefined);
+  }
+
+  /** Starts (or joins) connecting and configuring, with bounded retries. */
+  connect(): Promise<SessionResponse> {
+    const dead = this.owner.dead();
+    if (dead) return Promise.reject(dead);
+    this.connecting ??= this.connectWithRetries().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  /** Closes the socket; the Genesys session is not ended. */
+  close(): void {
+    this.isConfigured = false;
+    this.socket?.close();
+    this.socket = undefined;
+  }
+
+  private async connectWithRetries(): Promise<SessionResponse> {
+    const window = this.options.reconnectWindowMs ?? 60_000;
+    const isReconnect = this.owner.info() !== undefined;
+    try {
+      return await withRetries(
+        async () => {
+          const info = await this.connectAndConfigure();
+          if (isReconnect) {
+            await this.owner.ledger.settleInDoubt(this.owner.desk);
+            // A drop while history was checked found this loop still running and started none: go round again.
+            if (!this.isReady()) throw new GuestApiError('connection_lost', 'The connection to Genesys dropped again while reconnecting.');
+            this.owner.emit({ type: 'session', state: 'reconnected' });
+          }
+          this.owner.desk.flush();
+          return info;
+        },
+        {
+          keepTrying: (e, attempt, startedAt) =>
+            !e.fatalForSession &&
+            e.failure !== 'handshake_refused' &&
+            e.failure !== 'rate_limited' &&
+            (attempt + 1 < RECONNECT_ATTEMPTS_FOR_REQUESTS || (this.owner.listeners() > 0 && this.owner.now() - startedAt < window)),
+          onFirstRetry: () => {
+            if (isReconnect) this.owner.emit({ type: 'session', state: 'reconnecting' });
+          },
+          stopped: () => this.owner.dead(),
+          now: () => this.owner.now(),
+        },
+      );
+    } catch (error) {
+      const e = error as GuestApiError;
+      if (e.fatalForSession || e.failure === 'handshake_refused') this.owner.die(e);
+      else {
+        this.owner.desk.failAll(e);
+        this.owner.emit({ type: 'session', state: 'unavailable', detail: e.message });
+      }
+      throw e;
+    }
+  }
+
+  private async connectAndConfigure(): Promise<SessionResponse> {
+    const { options, owner } = this;
+    options.beforeSocketOpen?.();
+    this.isConfigured = false;
+    this.closedByServer = false;
+    const socket = new GuestSocket(
+      {
+        webMessagingUrl: options.webMessagingUrl,
+        deploymentId: options.deploymentId,
+        origin: options.origin,
+        connectTimeoutMs: options.requestTimeoutMs,
+        pingIntervalMs: options.pingIntervalMs ?? 15_000,
+        logger: options.logger,
+      },
+      (frame) => dispatchInbound(frame, owner.inbound),
+      (closed) => this.onSocketClosed(socket, closed),
+    );
+    this.socket = socket;
+    owner.desk.pending.newConnection();
+    try {
+      await socket.connect();
+    } catch (error) {
+      options.onSocketFailed?.(error as GuestApiError);
+      throw error;
+    }
+    options.onSocketOpened?.();
+    const info = await owner.desk.request<SessionResponse>('configure', (t) =>
+      configureSessionFrame({ token: options.token, deploymentId: options.deploymentId, startNew: false, tracingId: t }),
+    );
+    if (this.socket !== socket) throw new GuestApiError('connection_lost', 'The connection to Genesys dropped while configuring.');
+    owner.configured(info);
+    this.isConfigured = true;
+    return info;
+  }
+
+  private onSocketClosed(socket: GuestSocket, closed: SocketClosed): void {
+    if (socket !== this.socket) return;
+    this.socket = undefined;
+    this.isConfigured = false;
+    if (!closed.unexpected) return;
+    this.options.logger.info({ code: closed.code }, 'guest socket closed by the other side');
+    this.owner.desk.socketLost();
+    const listening = this.owner.listeners() > 0;
+    const wanted = this.owner.desk.size > 0 || (listening && !this.closedByServer);
+    if (wanted && !this.connecting && !this.owner.dead()) this.wake();
+    else if (!wanted && listening && !this.closedByServer) {
+      this.owner.emit({ type: 'session', state: 'closed', detail: 'Genesys closed this connection (another connection took its place, or the chat ended).' });
+    }
+  }
+}
