@@ -272,3 +272,12 @@ export function inboundEcho(message: GuestMessage): StructuredMessageBody {
   if (message.events !== undefined) body.events = message.events;
   return body;
 }
+
+export const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
+
+/** §6 size rule: UTF-8 bytes of every key plus every value. */
+export function attributeBytes(attributes: Record<string, string>): number {
+  let total = 0;
+  for (const [key, value] of Object.entries(attributes)) total += utf8Bytes(key) + utf8Bytes(value);
+  return total;
+}

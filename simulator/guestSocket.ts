@@ -1,10 +1,13 @@
-import { PerMinute, strictFrame, UNKNOWN_CLASS_FRAME } from './profile';
-import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import { originAllowed, refuseUpgrade } from './handshake';
+import { PerMinute, strictFrame, UNKNOWN_CLASS_FRAME } from './profile';
 import type { ScriptedAgent } from './agent';
 import type { Faults } from './faults';
 import {
+  attributeBytes,
+  utf8Bytes,
   anyFrame,
   closeSessionFrame,
   CODES,
@@ -32,11 +35,7 @@ import type { ResolvedOptions } from './options';
 import type { ReceivedFrame, Recorder } from './recorder';
 import { GuestConnection, type SimulatedSession, type Sessions } from './sessions';
 
-/**
- * The Guest API WebSocket, `/v1?deploymentId=…` (guest reference §1.1), and
- * the handling of every client action (§2) with the replies of §3.
- */
-
+/** The Guest API WebSocket, `/v1?deploymentId=…`, and the handling of every client action with its replies. */
 export interface GuestSocketDeps {
   options: ResolvedOptions;
   sessions: Sessions;
@@ -48,50 +47,6 @@ export interface GuestSocketDeps {
 
 /** Big enough for any real frame; a text over the 4096-byte limit must reach the 4011 check, not a close. */
 const MAX_FRAME_BYTES = 512 * 1024;
-
-const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
-
-/** §6 size rule: UTF-8 bytes of every key plus every value. */
-function attributeBytes(attributes: Record<string, string>): number {
-  let total = 0;
-  for (const [key, value] of Object.entries(attributes)) total += utf8Bytes(key) + utf8Bytes(value);
-  return total;
-}
-
-/**
- * §7 / [SAF]: the allowlist is compared on the Origin's hostname (ports are
- * ignored, which the reference marks unverified), matching an entry exactly
- * or as a parent domain (`shop.example.com` matches entry `example.com`).
- */
-export function originAllowed(origin: string | undefined, allowedDomains: readonly string[]): boolean {
-  if (!origin) return false;
-  let hostname: string;
-  try {
-    hostname = new URL(origin.includes('://') ? origin : `https://${origin}`).hostname.toLowerCase();
-  } catch {
-    return false;
-  }
-  return allowedDomains.some((entry) => {
-    const domain = entry.includes('://') ? safeHostname(entry) : entry.trim().toLowerCase().replace(/:\d+$/, '');
-    return domain !== '' && (hostname === domain || hostname.endsWith(`.${domain}`));
-  });
-}
-
-function safeHostname(url: string): string {
-  try {
-    return new URL(url).hostname.toLowerCase();
-  } catch {
-    return '';
-  }
-}
-
-function refuseUpgrade(socket: Duplex, status: number): void {
-  const text = STATUS_CODES[status] ?? 'Error';
-  socket.on('error', () => {});
-  socket.end(
-    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
-  );
-}
 
 export class GuestSocketServer {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false });

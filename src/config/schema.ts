@@ -188,79 +188,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const parsed = envSchema.safeParse(env);
   const problems: string[] = parsed.success ? [] : parsed.error.issues.map((i) => i.message);
   // Cross-field rules read the raw strings so that they are reported even when a field above failed.
-  const e = { ...rawStrings(env), ...(parsed.success ? parsed.data : {}) } as z.infer<typeof envSchema>;
-
-  const region = e.GENESYS_REGION === undefined ? undefined : findRegion(e.GENESYS_REGION);
-  if (e.GENESYS_REGION === undefined) {
-    problems.push('GENESYS_REGION is required: the region domain (e.g. mypurecloud.ie) or its AWS name (e.g. eu-west-1)');
-  } else if (!region) {
-    problems.push(
-      `GENESYS_REGION "${e.GENESYS_REGION}" is not a Genesys Cloud region; use one of: ${REGIONS.map((r) => `${r.domain} (${r.awsRegion})`).join(', ')}`,
-    );
-  }
-
-  if (e.GENESYS_DEPLOYMENT_ID === undefined) {
-    problems.push('GENESYS_DEPLOYMENT_ID is required: the Messenger deployment id (Admin > Message > Messenger Deployments)');
-  } else if (!UUID.test(e.GENESYS_DEPLOYMENT_ID)) {
-    problems.push(`GENESYS_DEPLOYMENT_ID must be a UUID such as 6f2c3c3e-1b3a-4c55-9d1e-0a1b2c3d4e5f (got "${e.GENESYS_DEPLOYMENT_ID}")`);
-  }
-
-  if ((e.GENESYS_CLIENT_ID === undefined) !== (e.GENESYS_CLIENT_SECRET === undefined)) {
-    problems.push(
-      e.GENESYS_CLIENT_ID === undefined
-        ? 'GENESYS_CLIENT_SECRET is set without GENESYS_CLIENT_ID; set both (an OAuth client-credentials client) or neither'
-        : 'GENESYS_CLIENT_ID is set without GENESYS_CLIENT_SECRET; set both (an OAuth client-credentials client) or neither',
-    );
-  }
-
-  const allowedOrigins = (e.CORS_ALLOWED_ORIGINS ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (allowedOrigins.length === 0) {
-    problems.push('CORS_ALLOWED_ORIGINS is required: the comma-separated origins of the websites that may call this service, e.g. https://shop.example.com');
-  }
-  for (const entry of allowedOrigins) {
-    const pattern = parseOriginPattern(entry);
-    if (typeof pattern === 'string') problems.push(`CORS_ALLOWED_ORIGINS: ${pattern}`);
-  }
-
-  const origin = e.GENESYS_ORIGIN ?? allowedOrigins.find((o) => !o.includes('*'));
-  if (origin === undefined) {
-    problems.push('GENESYS_ORIGIN is required when CORS_ALLOWED_ORIGINS has no exact origin: the Origin this service presents to Genesys, one of the deployment\'s allowed domains');
-  } else if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
-    problems.push(`GENESYS_ORIGIN must be an origin such as https://shop.example.com (got "${origin}")`);
-  }
-
-  const secrets = (e.SESSION_SECRET ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  if (secrets.length === 0) {
-    problems.push('SESSION_SECRET is required: at least 32 random characters (e.g. `openssl rand -base64 48`); a comma-separated list rotates keys');
-  } else if (secrets.some((s) => s.length < 32)) {
-    problems.push('SESSION_SECRET: every key must be at least 32 characters (e.g. `openssl rand -base64 48`)');
-  }
-
-  let identity: IdentityConfig | undefined;
-  if (e.IDENTITY_JWT_SECRET !== undefined || e.IDENTITY_JWKS_URL !== undefined) {
-    if (e.IDENTITY_JWT_SECRET !== undefined && e.IDENTITY_JWKS_URL !== undefined) {
-      problems.push('Set IDENTITY_JWT_SECRET (HS256) or IDENTITY_JWKS_URL (asymmetric keys), not both');
-    }
-    if (e.IDENTITY_JWT_SECRET !== undefined && e.IDENTITY_JWT_SECRET.length < 32) {
-      problems.push('IDENTITY_JWT_SECRET must be at least 32 characters');
-    }
-    if (e.IDENTITY_ISSUER === undefined) problems.push('IDENTITY_ISSUER is required with identity tokens: the `iss` your backend puts in them');
-    if (e.IDENTITY_AUDIENCE === undefined) problems.push('IDENTITY_AUDIENCE is required with identity tokens: the `aud` your backend puts in them');
-    identity = {
-      jwtSecret: e.IDENTITY_JWT_SECRET,
-      jwksUrl: e.IDENTITY_JWKS_URL,
-      issuer: e.IDENTITY_ISSUER ?? '',
-      audience: e.IDENTITY_AUDIENCE ?? '',
-      clockToleranceSeconds: e.IDENTITY_CLOCK_TOLERANCE_SECONDS,
-      maxTokenAgeSeconds: e.IDENTITY_MAX_TOKEN_AGE_SECONDS,
-    };
-  } else if (e.IDENTITY_ISSUER !== undefined || e.IDENTITY_AUDIENCE !== undefined) {
-    problems.push('IDENTITY_ISSUER/IDENTITY_AUDIENCE are set but neither IDENTITY_JWT_SECRET nor IDENTITY_JWKS_URL is; set one of them');
-  }
-
+  const e = { ...rawStrings(env), ...(parsed.success ? parsed.data : {}) } as Env;
+  const region = checkGenesys(e, problems);
+  const allowedOrigins = checkAllowedOrigins(e, problems);
+  const origin = checkGenesysOrigin(e, allowedOrigins, problems);
+  const secrets = checkSessionSecrets(e, problems);
+  const identity = checkIdentity(e, problems);
   if (problems.length > 0 || !parsed.success || !region || !origin) throw new ConfigError(problems);
 
   const derived = baseUrlsFor(region.domain);
@@ -312,6 +245,100 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     logLevel: e.LOG_LEVEL,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
   };
+}
+
+
+type Env = z.infer<typeof envSchema>;
+
+function checkGenesys(e: Env, problems: string[]): Region | undefined {
+  const region = e.GENESYS_REGION === undefined ? undefined : findRegion(e.GENESYS_REGION);
+  if (e.GENESYS_REGION === undefined) {
+    problems.push('GENESYS_REGION is required: the region domain (e.g. mypurecloud.ie) or its AWS name (e.g. eu-west-1)');
+  } else if (!region) {
+    problems.push(
+      `GENESYS_REGION "${e.GENESYS_REGION}" is not a Genesys Cloud region; use one of: ${REGIONS.map((r) => `${r.domain} (${r.awsRegion})`).join(', ')}`,
+    );
+  }
+
+  if (e.GENESYS_DEPLOYMENT_ID === undefined) {
+    problems.push('GENESYS_DEPLOYMENT_ID is required: the Messenger deployment id (Admin > Message > Messenger Deployments)');
+  } else if (!UUID.test(e.GENESYS_DEPLOYMENT_ID)) {
+    problems.push(`GENESYS_DEPLOYMENT_ID must be a UUID such as 6f2c3c3e-1b3a-4c55-9d1e-0a1b2c3d4e5f (got "${e.GENESYS_DEPLOYMENT_ID}")`);
+  }
+
+  if ((e.GENESYS_CLIENT_ID === undefined) !== (e.GENESYS_CLIENT_SECRET === undefined)) {
+    problems.push(
+      e.GENESYS_CLIENT_ID === undefined
+        ? 'GENESYS_CLIENT_SECRET is set without GENESYS_CLIENT_ID; set both (an OAuth client-credentials client) or neither'
+        : 'GENESYS_CLIENT_ID is set without GENESYS_CLIENT_SECRET; set both (an OAuth client-credentials client) or neither',
+    );
+  }
+
+  return region;
+}
+
+function checkAllowedOrigins(e: Env, problems: string[]): string[] {
+  const allowedOrigins = (e.CORS_ALLOWED_ORIGINS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (allowedOrigins.length === 0) {
+    problems.push('CORS_ALLOWED_ORIGINS is required: the comma-separated origins of the websites that may call this service, e.g. https://shop.example.com');
+  }
+  for (const entry of allowedOrigins) {
+    const pattern = parseOriginPattern(entry);
+    if (typeof pattern === 'string') problems.push(`CORS_ALLOWED_ORIGINS: ${pattern}`);
+  }
+
+  return allowedOrigins;
+}
+
+function checkGenesysOrigin(e: Env, allowedOrigins: string[], problems: string[]): string | undefined {
+  const origin = e.GENESYS_ORIGIN ?? allowedOrigins.find((o) => !o.includes('*'));
+  if (origin === undefined) {
+    problems.push('GENESYS_ORIGIN is required when CORS_ALLOWED_ORIGINS has no exact origin: the Origin this service presents to Genesys, one of the deployment\'s allowed domains');
+  } else if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+    problems.push(`GENESYS_ORIGIN must be an origin such as https://shop.example.com (got "${origin}")`);
+  }
+
+  return origin;
+}
+
+function checkSessionSecrets(e: Env, problems: string[]): string[] {
+  const secrets = (e.SESSION_SECRET ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (secrets.length === 0) {
+    problems.push('SESSION_SECRET is required: at least 32 random characters (e.g. `openssl rand -base64 48`); a comma-separated list rotates keys');
+  } else if (secrets.some((s) => s.length < 32)) {
+    problems.push('SESSION_SECRET: every key must be at least 32 characters (e.g. `openssl rand -base64 48`)');
+  }
+
+  return secrets;
+}
+
+function checkIdentity(e: Env, problems: string[]): IdentityConfig | undefined {
+  let identity: IdentityConfig | undefined;
+  if (e.IDENTITY_JWT_SECRET !== undefined || e.IDENTITY_JWKS_URL !== undefined) {
+    if (e.IDENTITY_JWT_SECRET !== undefined && e.IDENTITY_JWKS_URL !== undefined) {
+      problems.push('Set IDENTITY_JWT_SECRET (HS256) or IDENTITY_JWKS_URL (asymmetric keys), not both');
+    }
+    if (e.IDENTITY_JWT_SECRET !== undefined && e.IDENTITY_JWT_SECRET.length < 32) {
+      problems.push('IDENTITY_JWT_SECRET must be at least 32 characters');
+    }
+    if (e.IDENTITY_ISSUER === undefined) problems.push('IDENTITY_ISSUER is required with identity tokens: the `iss` your backend puts in them');
+    if (e.IDENTITY_AUDIENCE === undefined) problems.push('IDENTITY_AUDIENCE is required with identity tokens: the `aud` your backend puts in them');
+    identity = {
+      jwtSecret: e.IDENTITY_JWT_SECRET,
+      jwksUrl: e.IDENTITY_JWKS_URL,
+      issuer: e.IDENTITY_ISSUER ?? '',
+      audience: e.IDENTITY_AUDIENCE ?? '',
+      clockToleranceSeconds: e.IDENTITY_CLOCK_TOLERANCE_SECONDS,
+      maxTokenAgeSeconds: e.IDENTITY_MAX_TOKEN_AGE_SECONDS,
+    };
+  } else if (e.IDENTITY_ISSUER !== undefined || e.IDENTITY_AUDIENCE !== undefined) {
+    problems.push('IDENTITY_ISSUER/IDENTITY_AUDIENCE are set but neither IDENTITY_JWT_SECRET nor IDENTITY_JWKS_URL is; set one of them');
+  }
+
+  return identity;
 }
 
 /** True when no Genesys deployment is configured at all: the embedded default applies. */

@@ -90,26 +90,7 @@ export class LiveStreams {
     const send = (event: string, data: unknown, id?: string) =>
       write(`${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`, event !== 'typing');
 
-    const onEvent = (event: GuestEvent) => {
-      switch (event.type) {
-        case 'message':
-          send('message', event.message, event.message.id);
-          return;
-        case 'typing':
-          send('typing', { durationMs: event.durationMs });
-          return;
-        case 'presence':
-          send('presence', { presence: event.presence, ...(event.readOnly !== undefined ? { readOnly: event.readOnly } : {}) });
-          return;
-        case 'session':
-          if (event.state === 'expired' || event.state === 'unavailable' || event.state === 'closed') {
-            stream.end(event.state, event.detail ?? '', event.state !== 'expired');
-          } else {
-            send('session', { state: event.state, ...(event.detail ? { detail: event.detail } : {}) });
-          }
-          return;
-      }
-    };
+    const onEvent = (event: GuestEvent) => relay(event, send, (state, detail, reconnect) => stream.end(state, detail, reconnect));
     const heartbeat = setInterval(() => write(': heartbeat\n\n', false), this.options.heartbeatMs);
     heartbeat.unref();
     const unsubscribe = session.subscribe(onEvent);
@@ -149,4 +130,30 @@ function count(counts: Map<string, number>, key: string, delta: number): void {
   const next = (counts.get(key) ?? 0) + delta;
   if (next > 0) counts.set(key, next);
   else counts.delete(key);
+}
+
+/** One guest event as stream events: a message, typing, presence, or a session change that may end the stream. */
+function relay(
+  event: GuestEvent,
+  send: (event: string, data: unknown, id?: string) => void,
+  end: (state: string, detail: string, reconnect: boolean) => void,
+): void {
+  switch (event.type) {
+    case 'message':
+      send('message', event.message, event.message.id);
+      return;
+    case 'typing':
+      send('typing', { durationMs: event.durationMs });
+      return;
+    case 'presence':
+      send('presence', { presence: event.presence, ...(event.readOnly !== undefined ? { readOnly: event.readOnly } : {}) });
+      return;
+    case 'session':
+      if (event.state === 'expired' || event.state === 'unavailable' || event.state === 'closed') {
+        end(event.state, event.detail ?? '', event.state !== 'expired');
+      } else {
+        send('session', { state: event.state, ...(event.detail ? { detail: event.detail } : {}) });
+      }
+      return;
+  }
 }

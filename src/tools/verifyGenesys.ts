@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import axios from 'axios';
 import { baseUrlsFor, findRegion } from '../config/regions';
-import { clearFrame, configureSessionFrame, getJwtFrame, joinFrame, textMessageFrame } from '../genesys/guest/frames';
+import { clearFrame, configureSessionFrame, getJwtFrame, joinFrame, textMessageFrame } from '../genesys/guest/outboundFrames';
 import { RawConnection, type Frame } from './rawGuestConnection';
 
 /**

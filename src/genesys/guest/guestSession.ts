@@ -2,6 +2,7 @@ import type { NormalizedMessage } from '../../domain/message';
 import type { Logger } from '../../observability/logger';
 import { DeliveryLedger, type DeliveryVerdict, type ReadNewestPage, type SentMessage } from './deliveryProof';
 import { GuestApiError } from './errors';
+import type { SessionResponse } from './frames';
 import {
   clearFrame,
   closeSessionFrame,
@@ -13,8 +14,7 @@ import {
   textMessageFrame,
   typingFrame,
   type CustomAttributes,
-  type SessionResponse,
-} from './frames';
+} from './outboundFrames';
 import type { GuestEvent, InboundTarget } from './inboundDispatch';
 import { withDeadline } from './reconnect';
 import { RequestDesk } from './requestDesk';

@@ -1,7 +1,8 @@
 import type { Logger } from '../../observability/logger';
 import type { DeliveryLedger } from './deliveryProof';
 import { GuestApiError } from './errors';
-import { configureSessionFrame, type SessionResponse } from './frames';
+import type { SessionResponse } from './frames';
+import { configureSessionFrame } from './outboundFrames';
 import { GuestSocket, type SocketClosed } from './guestSocket';
 import { dispatchInbound, type GuestEvent, type InboundTarget } from './inboundDispatch';
 import { RECONNECT_ATTEMPTS_FOR_REQUESTS, withRetries } from './reconnect';

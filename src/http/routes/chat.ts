@@ -37,7 +37,12 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
 const json = (description: string, schema: z.ZodType) => ({ description, schema });
 
-export function chatRoutes({ chat, hub, tokens, streams, limits }: ChatRouteDeps): AnyRouteSpec[] {
+export function chatRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
+  return [...sessionRoutes(deps), ...attributeRoutes(deps), ...messageRoutes(deps), ...streamRoutes(deps)];
+}
+
+/** Start, resume, read and end a guest session. */
+function sessionRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
   const startSession: RouteSpec<z.infer<typeof startSessionBody>> = {
     method: 'post',
     path: '/guest-session',
@@ -91,6 +96,11 @@ export function chatRoutes({ chat, hub, tokens, streams, limits }: ChatRouteDeps
     },
   };
 
+  return [startSession, sessionState, endSession] as AnyRouteSpec[];
+}
+
+/** The guest's custom attributes. */
+function attributeRoutes({ chat }: ChatRouteDeps): AnyRouteSpec[] {
   const getAttributes: AnyRouteSpec = {
     method: 'get',
     path: '/guest-attributes',
@@ -118,6 +128,11 @@ export function chatRoutes({ chat, hub, tokens, streams, limits }: ChatRouteDeps
     },
   });
 
+  return [getAttributes, changeAttributes('put'), changeAttributes('patch')] as AnyRouteSpec[];
+}
+
+/** Send, read history, and say the guest is typing. */
+function messageRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
   const sendMessage: RouteSpec<z.infer<typeof sendMessageBody>> = {
     method: 'post',
     path: '/messages',
@@ -153,6 +168,37 @@ export function chatRoutes({ chat, hub, tokens, streams, limits }: ChatRouteDeps
     },
   };
 
+  const typing: AnyRouteSpec = {
+    method: 'post',
+    path: '/typing',
+    summary: 'The guest is typing (throttled to one event per 5 s, as Genesys asks)',
+    auth: 'session',
+    responses: { 204: { description: 'Noted' } },
+    errors: ['unauthorized', 'session_expired', 'upstream_unavailable'],
+    async handle(_req, res) {
+      await chat.typing(claimsOf(res));
+      res.status(204).end();
+    },
+  };
+
+  return [sendMessage, history, typing] as AnyRouteSpec[];
+}
+
+/** The live stream and its tickets. */
+function streamRoutes({ hub, tokens, streams }: ChatRouteDeps): AnyRouteSpec[] {
+  const streamTicket: AnyRouteSpec = {
+    method: 'post',
+    path: '/messages/stream-ticket',
+    summary: 'A short-lived ticket for EventSource',
+    auth: 'session',
+    responses: { 201: json('A ticket valid for one minute', ticketSchema) },
+    errors: ['unauthorized'],
+    async handle(_req, res) {
+      const claims = claimsOf(res);
+      res.status(201).json(await tokens.issueTicket(claims));
+    },
+  };
+
   const stream: RouteSpec<unknown, z.infer<typeof streamQuery>> = {
     method: 'get',
     path: '/messages/stream',
@@ -177,43 +223,5 @@ export function chatRoutes({ chat, hub, tokens, streams, limits }: ChatRouteDeps
     },
   };
 
-  const streamTicket: AnyRouteSpec = {
-    method: 'post',
-    path: '/messages/stream-ticket',
-    summary: 'A short-lived ticket for EventSource',
-    auth: 'session',
-    responses: { 201: json('A ticket valid for one minute', ticketSchema) },
-    errors: ['unauthorized'],
-    async handle(_req, res) {
-      const claims = claimsOf(res);
-      res.status(201).json(await tokens.issueTicket(claims));
-    },
-  };
-
-  const typing: AnyRouteSpec = {
-    method: 'post',
-    path: '/typing',
-    summary: 'The guest is typing (throttled to one event per 5 s, as Genesys asks)',
-    auth: 'session',
-    responses: { 204: { description: 'Noted' } },
-    errors: ['unauthorized', 'session_expired', 'upstream_unavailable'],
-    async handle(_req, res) {
-      await chat.typing(claimsOf(res));
-      res.status(204).end();
-    },
-  };
-
-  return [
-    startSession,
-    sessionState,
-    endSession,
-    getAttributes,
-    changeAttributes('put'),
-    changeAttributes('patch'),
-    sendMessage,
-    history,
-    streamTicket,
-    stream,
-    typing,
-  ] as AnyRouteSpec[];
+  return [streamTicket, stream] as AnyRouteSpec[];
 }

@@ -1,0 +1,116 @@
+/**
+ * The frames this service sends on the Guest API socket, one builder each
+ * (docs/genesys-protocol.md#guest-websocket); what comes back is parsed in
+ * frames.ts.
+ */
+
+export type CustomAttributes = Record<string, string>;
+
+export interface ChannelMetadata {
+  channel?: { metadata: { customAttributes: CustomAttributes } };
+}
+
+/** `message.channel.metadata.customAttributes`: inside `message`, never at the frame's top level (§2.3, §6). */
+function channelWith(customAttributes: CustomAttributes | undefined): ChannelMetadata {
+  return customAttributes && Object.keys(customAttributes).length > 0 ? { channel: { metadata: { customAttributes } } } : {};
+}
+
+export function configureSessionFrame(p: { token: string; deploymentId: string; startNew: boolean; tracingId: string }) {
+  return {
+    action: 'configureSession',
+    token: p.token,
+    deploymentId: p.deploymentId,
+    startNew: p.startNew,
+    journeyContext: { customer: { id: p.token, idType: 'cookie' }, customerSession: { id: '', type: 'web' } },
+    tracingId: p.tracingId,
+  };
+}
+
+export function textMessageFrame(p: {
+  token: string;
+  tracingId: string;
+  text: string;
+  /** Our own id for the message (`message.metadata.id`); Genesys reports it back as `channel.messageId`. */
+  messageId: string;
+  customAttributes?: CustomAttributes;
+}) {
+  return {
+    action: 'onMessage',
+    token: p.token,
+    tracingId: p.tracingId,
+    message: { type: 'Text', text: p.text, metadata: { id: p.messageId }, ...channelWith(p.customAttributes) },
+  };
+}
+
+export function quickReplyFrame(p: {
+  token: string;
+  tracingId: string;
+  messageId: string;
+  text: string;
+  payload: string;
+  originatingMessageId?: string;
+  customAttributes?: CustomAttributes;
+}) {
+  return {
+    action: 'onMessage',
+    token: p.token,
+    tracingId: p.tracingId,
+    message: {
+      type: 'Text',
+      text: '',
+      metadata: { id: p.messageId },
+      content: [
+        {
+          contentType: 'ButtonResponse',
+          buttonResponse: {
+            type: 'QuickReply',
+            text: p.text,
+            payload: p.payload,
+            ...(p.originatingMessageId ? { originatingMessageId: p.originatingMessageId } : {}),
+          },
+        },
+      ],
+      ...channelWith(p.customAttributes),
+    },
+  };
+}
+
+export function typingFrame(p: { token: string; tracingId: string }) {
+  return {
+    action: 'onMessage',
+    token: p.token,
+    tracingId: p.tracingId,
+    message: { type: 'Event', events: [{ eventType: 'Typing', typing: { type: 'On' } }] },
+  };
+}
+
+/** Autostart: Presence Join, which may carry the custom attributes (§2.5). */
+export function joinFrame(p: { token: string; tracingId: string; customAttributes?: CustomAttributes }) {
+  return {
+    action: 'onMessage',
+    token: p.token,
+    tracingId: p.tracingId,
+    message: { type: 'Event', events: [{ eventType: 'Presence', presence: { type: 'Join' } }], ...channelWith(p.customAttributes) },
+  };
+}
+
+export function clearFrame(p: { token: string; tracingId: string }) {
+  return {
+    action: 'onMessage',
+    token: p.token,
+    tracingId: p.tracingId,
+    message: { type: 'Event', events: [{ eventType: 'Presence', presence: { type: 'Clear' } }] },
+  };
+}
+
+export function echoFrame(p: { token: string; tracingId: string }) {
+  return { action: 'echo', token: p.token, tracingId: p.tracingId, message: { type: 'Text', text: 'ping' } };
+}
+
+export function getJwtFrame(p: { token: string; tracingId: string }) {
+  return { action: 'getJwt', token: p.token, tracingId: p.tracingId };
+}
+
+export function closeSessionFrame(p: { token: string; tracingId: string }) {
+  return { action: 'closeSession', token: p.token, closeAllConnections: true, tracingId: p.tracingId };
+}
