@@ -52,10 +52,18 @@ export const attributesViewSchema = z.object({
 
 export const attributesChangedSchema = attributesViewSchema.extend({ sessionToken: z.string() });
 
+/** A string of well-formed Unicode (no lone surrogates), with something in it. */
+const wellFormed = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((v) => v.isWellFormed(), { message: 'must be well-formed Unicode' })
+    .refine((v) => v.trim() !== '', { message: 'must not be empty' });
+
 export const quickReplyAnswerSchema = z.strictObject({
-  text: text(1024),
-  payload: text(1024),
-  originatingMessageId: z.string().max(200).optional(),
+  text: wellFormed(1024),
+  payload: wellFormed(1024),
+  originatingMessageId: wellFormed(200).optional(),
 });
 
 export const sendMessageBody = z
@@ -63,7 +71,9 @@ export const sendMessageBody = z
     text: z.string().optional().describe('The message text, at most 4096 UTF-8 bytes'),
     quickReply: quickReplyAnswerSchema.optional().describe('The answer to a quick reply offered by an agent or bot'),
   })
-  .refine((b) => b.text !== undefined || b.quickReply !== undefined, { message: 'Send `text` or `quickReply`.' });
+  .refine((b) => (b.text !== undefined) !== (b.quickReply !== undefined), {
+    message: 'Send either `text` or `quickReply`, not both and not neither.',
+  });
 
 export const sentMessageSchema = z.object({ message: normalizedMessageSchema, sessionToken: z.string().optional() });
 

@@ -100,6 +100,20 @@ describe('POST /messages', () => {
     expect(stack.sim.framesFor(gt, 'onMessage').map((f) => f.frame.message.text)).toEqual(['first']);
   });
 
+  test.each([
+    ['text and a quick reply together', { text: 'hi', quickReply: { text: 'Yes', payload: 'YES' } }],
+    ['neither', {}],
+    ['an empty quick reply', { quickReply: { text: ' ', payload: '' } }],
+    ['a lone surrogate in a quick reply', { quickReply: { text: 'Yes\ud800', payload: 'YES' } }],
+    ['a lone surrogate in originatingMessageId', { quickReply: { text: 'Yes', payload: 'YES', originatingMessageId: '\udc00' } }],
+  ])('%s is 400 validation_failed and sends nothing', async (_name, body) => {
+    const { token, gt } = await session();
+    const res = await stack.http.post('/messages').set(bearer(token)).send(body);
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('validation_failed');
+    expect(stack.sim.framesFor(gt, 'onMessage')).toHaveLength(0);
+  });
+
   test('an Idempotency-Key must be visible ASCII', async () => {
     const { token } = await session();
     const res = await stack.http.post('/messages').set({ ...bearer(token), 'Idempotency-Key': 'x'.repeat(300) }).send({ text: 'hi' });
