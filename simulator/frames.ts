@@ -213,8 +213,8 @@ export const sessionClearedEvent = (): ServerFrame => frame('message', 'SessionC
 // ---------------------------------------------------------------------------
 
 /** §3.4: outbound ids are 32 hex chars without dashes; inbound ids look like UUIDs. */
-export const outboundId = (): string => randomUUID().replaceAll('-', ''); // randomUUID draws from a cached pool: cheap per message
-export const inboundId = (): string => randomUUID();
+const outboundId = (): string => randomUUID().replaceAll('-', ''); // randomUUID draws from a cached pool: cheap per message
+const inboundId = (): string => randomUUID();
 
 const NICKNAMES = { Bot: 'Simulator Bot', Human: 'Simulator Agent' } as const;
 

@@ -36,7 +36,7 @@ import type { ReceivedFrame, Recorder } from './recorder';
 import { GuestConnection, type SimulatedSession, type Sessions } from './sessions';
 
 /** The Guest API WebSocket, `/v1?deploymentId=…`, and the handling of every client action with its replies. */
-export interface GuestSocketDeps {
+interface GuestSocketDeps {
   options: ResolvedOptions;
   sessions: Sessions;
   faults: Faults;

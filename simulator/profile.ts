@@ -46,7 +46,7 @@ export function strictMessage(body: StructuredMessageBody, inHistory: boolean, i
 }
 
 /** A stable id Genesys might use instead of the client's (the same in live frames and in history). */
-export function genesysMessageId(clientId: string): string {
+function genesysMessageId(clientId: string): string {
   const h = createHash('sha256').update(`genesys:${clientId}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }

@@ -15,7 +15,7 @@ import type { Sessions } from './sessions';
  * guest reference §5.
  */
 
-export interface RestDeps {
+interface RestDeps {
   options: ResolvedOptions;
   recorder: Recorder;
   faults: Faults;
@@ -47,7 +47,7 @@ const PLATFORM_ERRORS: Record<number, { code: string; message: string }> = {
 };
 
 /** Platform reference §2.1: ErrorBody with the correlation id as contextId. */
-export function errorBody(status: number, contextId: string, override?: { code: string; message: string }) {
+function errorBody(status: number, contextId: string, override?: { code: string; message: string }) {
   const known = override ?? PLATFORM_ERRORS[status] ?? { code: 'error', message: 'The request failed.' };
   return { message: known.message, code: known.code, status, contextId, details: [], errors: [] };
 }

@@ -14,11 +14,11 @@ import { deriveKeys, Sealer } from './session/sealing';
 import { SessionTokens } from './session/sessionToken';
 
 /** SSE heartbeat: inside the 15 to 25 s that proxies and load balancers tolerate. */
-export const STREAM_HEARTBEAT_MS = 20_000;
+const STREAM_HEARTBEAT_MS = 20_000;
 /** A reader that has not taken what was written for this long is cut off (the kernel's buffers are not counted otherwise). */
 const STREAM_STALL_MS = 30_000;
 
-export interface ChatStack {
+interface ChatStack {
   routes: ChatRouteDeps;
   /** Tells every live stream to reconnect elsewhere (start of a drain). */
   endStreams(): void;

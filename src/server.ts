@@ -20,7 +20,7 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-export interface ServiceOptions {
+interface ServiceOptions {
   /** Extra routers mounted after the public API (tests use this to hold requests in flight). */
   routers?: Router[];
 }

@@ -35,7 +35,7 @@ export function findRegion(value: string): Region | undefined {
   return REGIONS.find((r) => r.domain === wanted || r.awsRegion === wanted);
 }
 
-export interface GenesysBaseUrls {
+interface GenesysBaseUrls {
   loginUrl: string;
   apiUrl: string;
   webMessagingUrl: string;

@@ -96,7 +96,7 @@ const envSchema = z.object({
   TRUST_PROXY: optionalString,
 });
 
-export interface GenesysConfig {
+interface GenesysConfig {
   region: Region;
   deploymentId: string;
   origin: string;

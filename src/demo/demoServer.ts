@@ -8,7 +8,7 @@ import path from 'node:path';
  * browser client module, on its own port: the page's origin differs from the
  * service's, so the browser applies CORS exactly as it will on a real site.
  */
-export interface DemoServerOptions {
+interface DemoServerOptions {
   port: number;
   host: string;
   /** The page's folder; only its direct children with a known extension are served. */

@@ -15,7 +15,7 @@ import { startDemoServer, type DemoServer } from './demoServer';
  * production image does not even contain it).
  */
 
-export const DEFAULT_DEMO_PORT = 3000;
+const DEFAULT_DEMO_PORT = 3000;
 const DEFAULT_SERVICE_PORT = 8080;
 
 const GREETING =

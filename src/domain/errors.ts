@@ -26,7 +26,7 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-export interface AppErrorOptions {
+interface AppErrorOptions {
   status?: number;
   retryAfterSeconds?: number;
   /** Detail for the operator's log only (never sent to the client). */

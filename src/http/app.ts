@@ -17,7 +17,7 @@ import { authenticator } from './authenticate';
 import { mountRoutes, type AnyRouteSpec } from './routeSpec';
 import { openApiDocument } from './openapi';
 
-export interface AppParts {
+interface AppParts {
   config: Config;
   logger: Logger;
   readiness: Readiness;
@@ -28,7 +28,7 @@ export interface AppParts {
 }
 
 /** Every route of the public API, as described in /openapi.json. */
-export function apiRoutes(parts: Pick<AppParts, 'readiness' | 'chat'>, document: () => unknown): AnyRouteSpec[] {
+function apiRoutes(parts: Pick<AppParts, 'readiness' | 'chat'>, document: () => unknown): AnyRouteSpec[] {
   const openapi: AnyRouteSpec = {
     method: 'get',
     path: '/openapi.json',
@@ -46,7 +46,7 @@ export function apiRoutes(parts: Pick<AppParts, 'readiness' | 'chat'>, document:
 /** Query parameters whose values are safe to log; every other value is redacted, however its name is spelled. */
 const LOGGABLE_PARAMETERS: ReadonlySet<string> = new Set(['page', 'pageSize']);
 
-export function loggableUrl(url: string): string {
+function loggableUrl(url: string): string {
   return loggableUrlOf(url, LOGGABLE_PARAMETERS)!;
 }
 

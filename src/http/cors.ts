@@ -3,9 +3,9 @@ import type { RequestHandler } from 'express';
 import { OriginAllowlist } from '../config/originAllowlist';
 import { AppError } from '../domain/errors';
 
-export const ALLOWED_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
-export const ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'Last-Event-ID'];
-export const EXPOSED_HEADERS = ['Retry-After', 'X-Request-Id'];
+const ALLOWED_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+const ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'Last-Event-ID'];
+const EXPOSED_HEADERS = ['Retry-After', 'X-Request-Id'];
 
 /**
  * CONTRACT §6. A request from an origin off the allowlist is refused with 403

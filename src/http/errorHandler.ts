@@ -12,7 +12,7 @@ interface BodyParserError extends Error {
 }
 
 /** Turns anything thrown into an AppError. */
-export function toAppError(error: unknown): AppError {
+function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (error instanceof ZodError) {
     return new AppError('validation_failed', describeZodError(error), {
@@ -38,7 +38,7 @@ export function toAppError(error: unknown): AppError {
   }
 }
 
-export function describeZodError(error: ZodError): string {
+function describeZodError(error: ZodError): string {
   return error.issues
     .slice(0, 5)
     .map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message))

@@ -29,7 +29,7 @@ export interface LiveStreamOptions {
 }
 
 /** Who holds a stream, for the caps. */
-export interface StreamHolder {
+interface StreamHolder {
   guestToken: string;
   ip: string;
 }

@@ -1,7 +1,7 @@
 import { AppError, ERROR_CODES, type ErrorCode } from '../domain/errors';
 
 /** The RFC 9457 rendering of an AppError (README "Errors"). */
-export interface ProblemDocument {
+interface ProblemDocument {
   type: string;
   title: string;
   status: number;
@@ -12,7 +12,7 @@ export interface ProblemDocument {
   [extension: string]: unknown;
 }
 
-export const PROBLEM_TYPE_BASE = 'https://github.com/genesys-messaging-bff/docs/errors#';
+const PROBLEM_TYPE_BASE = 'https://github.com/genesys-messaging-bff/docs/errors#';
 
 export function toProblem(error: AppError, requestId?: string): ProblemDocument {
   return {

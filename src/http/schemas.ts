@@ -30,7 +30,7 @@ export const startSessionBody = z
   })
   .describe('Optional details for a new session, or changes when resuming');
 
-export const limitsSchema = z.object({
+const limitsSchema = z.object({
   maxCustomDataBytes: z.number().int(),
   maxTextBytes: z.number().int(),
   messagesPerSecond: z.number().int(),
@@ -60,7 +60,7 @@ const wellFormed = (max: number) =>
     .refine((v) => v.isWellFormed(), { message: 'must be well-formed Unicode' })
     .refine((v) => v.trim() !== '', { message: 'must not be empty' });
 
-export const quickReplyAnswerSchema = z.strictObject({
+const quickReplyAnswerSchema = z.strictObject({
   text: wellFormed(1024),
   payload: wellFormed(1024),
   originatingMessageId: wellFormed(200).optional(),

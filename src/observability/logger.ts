@@ -28,7 +28,7 @@ export const EXACT_REDACT_PATHS = [
 ];
 
 /** The same keys one level down, under any key. Each wildcard costs about 1 µs per line. */
-export const WILDCARD_REDACT_PATHS = [
+const WILDCARD_REDACT_PATHS = [
   '*.authorization',
   '*.Authorization',
   '*.clientSecret',
@@ -41,10 +41,10 @@ export const WILDCARD_REDACT_PATHS = [
   '*.token',
 ];
 
-export const REDACT_PATHS = [...EXACT_REDACT_PATHS, ...WILDCARD_REDACT_PATHS];
+const REDACT_PATHS = [...EXACT_REDACT_PATHS, ...WILDCARD_REDACT_PATHS];
 export const REDACT_CENSOR = '[redacted]';
 
-export interface LoggerOptions {
+interface LoggerOptions {
   level: string;
   /** Where lines go; tests pass a stream to capture them. */
   destination?: pino.DestinationStream;

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 /** What travels with a request through every await, so deep log lines carry it. */
-export interface RequestContext {
+interface RequestContext {
   requestId: string;
 }
 

@@ -61,7 +61,7 @@ interface ErrorLike {
   logDetail?: Record<string, unknown>;
 }
 
-export interface LoggedError {
+interface LoggedError {
   type: string;
   message: string;
   code?: string | number;

@@ -10,7 +10,7 @@ import { RESERVED_KEYS } from '../domain/reservedKeys';
  */
 export type Attributes = Record<string, string>;
 
-export const DEFAULT_MAX_CUSTOM_DATA_BYTES = 2048;
+const DEFAULT_MAX_CUSTOM_DATA_BYTES = 2048;
 const MAX_KEY_LENGTH = 200;
 
 export function attributeBytes(attrs: Attributes): number {
@@ -30,7 +30,7 @@ export function setAttribute(target: Attributes, key: string, value: string): vo
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
-export function checkKey(key: string): void {
+function checkKey(key: string): void {
   if (key.length === 0 || key.length > MAX_KEY_LENGTH) {
     throw new AppError('validation_failed', `Attribute keys must be 1 to ${MAX_KEY_LENGTH} characters.`);
   }
@@ -75,7 +75,7 @@ export function parseAttributeInput(input: unknown, allowNull: boolean): Record<
   return out;
 }
 
-export interface AttributeState {
+interface AttributeState {
   attributes: Attributes;
   locked: string[];
 }

@@ -31,8 +31,8 @@ import { fingerprint, undeliveredAttributes, type SessionClaims, type SessionSta
  * needs travels in the sealed session token, so any instance can serve it.
  */
 
-export const MAX_TEXT_BYTES = 4096;
-export const MESSAGES_PER_SECOND = 5;
+const MAX_TEXT_BYTES = 4096;
+const MESSAGES_PER_SECOND = 5;
 /** Sends in doubt remembered per instance; the oldest is forgotten first (its retry then checks nothing and may send again). */
 const MAX_IN_DOUBT = 10_000;
 
@@ -45,7 +45,7 @@ export interface SessionView {
   attributes: Attributes;
 }
 
-export interface StartInput {
+interface StartInput {
   firstName?: string;
   lastName?: string;
   email?: string;
@@ -57,11 +57,11 @@ export interface StartInput {
 
 export type SendInput = { text?: string; quickReply?: { text: string; payload: string; originatingMessageId?: string } };
 
-export interface MessengerFeatureSource {
+interface MessengerFeatureSource {
   get(): Promise<{ autoStart: boolean; userTypingIndicator: boolean; conversationClear: boolean }>;
 }
 
-export interface GuestChatDeps {
+interface GuestChatDeps {
   config: Config;
   hub: SessionHub;
   tokens: SessionTokens;
@@ -306,7 +306,7 @@ function stateOf(claims: SessionState): SessionState {
   return { guestToken, origin, attributes, locked, deliveredFingerprint, maxCustomDataBytes };
 }
 
-export function checkText(text: string): void {
+function checkText(text: string): void {
   if (text.trim().length === 0) throw new AppError('validation_failed', 'The message text is empty.');
   if (!text.isWellFormed()) throw new AppError('validation_failed', 'The message text must be well-formed Unicode.');
   const bytes = Buffer.byteLength(text, 'utf8');

@@ -15,7 +15,7 @@ import { AppError } from '../domain/errors';
  * The format is unchanged; tokens sealed by either implementation open
  * with the other.
  */
-export interface SealedKey {
+interface SealedKey {
   kid: string;
   key: Uint8Array;
 }

@@ -49,7 +49,7 @@ export interface SessionClaims {
   exp: number;
 }
 
-export interface TicketClaims {
+interface TicketClaims {
   id: string;
   guestToken: string;
   origin: string;
@@ -79,7 +79,7 @@ const fromWire = (w: z.infer<typeof sessionWireSchema>): SessionClaims => ({
   exp: w.exp,
 });
 
-export const TICKET_TTL_SECONDS = 60;
+const TICKET_TTL_SECONDS = 60;
 
 export function fingerprint(attrs: Record<string, string>): string {
   if (Object.keys(attrs).length === 0) return '';

@@ -1,7 +1,7 @@
 import type { VerifyReport } from './verifyGenesys';
 
 /** A fixture file's content: every secret and guest id replaced, JWT- and email-shaped strings too. */
-export function scrubForFixture(value: unknown, secrets: readonly string[]): unknown {
+function scrubForFixture(value: unknown, secrets: readonly string[]): unknown {
   let text = JSON.stringify(value);
   for (const secret of secrets) if (secret) text = text.split(secret).join('[redacted]');
   text = text.replace(/eyJ[\w-]*(?:\.[\w-]*){1,4}/g, '[jwt]').replace(/[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g, '[email]');

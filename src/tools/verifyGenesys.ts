@@ -21,9 +21,9 @@ export interface VerifyTarget {
   timeoutMs?: number;
 }
 
-export type Verdict = 'holds' | 'differs' | 'not checked';
+type Verdict = 'holds' | 'differs' | 'not checked';
 
-export interface Finding {
+interface Finding {
   point: string;
   expected: string;
   observed: string;
@@ -84,7 +84,7 @@ const KNOWN_CLASSES = new Set([
 ]);
 
 /** Paths of every `null` in a value, e.g. `body.durationSeconds`. */
-export function nullPaths(value: unknown, path = ''): string[] {
+function nullPaths(value: unknown, path = ''): string[] {
   if (value === null) return [path || '(root)'];
   if (typeof value !== 'object') return [];
   return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => nullPaths(v, path ? `${path}.${k}` : k));

@@ -6,7 +6,7 @@ import type { Envelope } from './frames';
  * one public error code; the Genesys code and text go to the
  * log, not to the browser.
  */
-export type GuestFailure =
+type GuestFailure =
   | 'session_expired' // 4006, SessionExpiredEvent
   | 'session_not_found' // 4007
   | 'message_too_long' // 4011
@@ -46,7 +46,7 @@ const STATUS: Partial<Record<GuestFailure, number>> = {
 export const MAX_RETRY_AFTER_SECONDS = 300;
 
 /** Keeps a Genesys wait within 0…MAX_RETRY_AFTER_SECONDS; not a number gives undefined. */
-export function clampRetryAfterSeconds(seconds: number | undefined): number | undefined {
+function clampRetryAfterSeconds(seconds: number | undefined): number | undefined {
   if (seconds === undefined || Number.isNaN(seconds)) return undefined;
   return Math.min(Math.max(seconds, 0), MAX_RETRY_AFTER_SECONDS);
 }

@@ -41,7 +41,7 @@ const itemsOf = <T extends z.ZodType>(item: T) =>
 const loose = <T extends z.ZodRawShape>(shape: T) => z.looseObject(shape);
 const text = () => optional(z.string());
 
-export const envelopeSchema = z.object({
+const envelopeSchema = z.object({
   type: z.string(),
   class: z.string(),
   code: z.number(),
@@ -51,7 +51,7 @@ export const envelopeSchema = z.object({
 
 export type Envelope = z.infer<typeof envelopeSchema>;
 
-export const sessionResponseSchema = loose({
+const sessionResponseSchema = loose({
   connected: z.boolean(),
   newSession: withDefault(z.boolean(), false),
   readOnly: withDefault(z.boolean(), false),
@@ -62,8 +62,8 @@ export const sessionResponseSchema = loose({
 });
 export type SessionResponse = z.infer<typeof sessionResponseSchema>;
 
-export const quickReplySchema = loose({ text: text(), payload: text(), action: text(), image: text() });
-export const attachmentSchema = loose({
+const quickReplySchema = loose({ text: text(), payload: text(), action: text(), image: text() });
+const attachmentSchema = loose({
   id: text(),
   url: text(),
   filename: text(),
@@ -73,7 +73,7 @@ export const attachmentSchema = loose({
   text: text(),
 });
 const cardActionSchema = loose({ type: text(), text: text(), url: text(), payload: text() });
-export const cardSchema = loose({
+const cardSchema = loose({
   title: text(),
   description: text(),
   image: text(),
@@ -126,7 +126,7 @@ const formComponentSchema = loose({
   wheelPicker: optional(loose({ id: text(), items: itemsOf(loose({ id: text(), title: text(), value: text() })) })),
 });
 
-export const formSchema = loose({
+const formSchema = loose({
   originatingMessageId: text(),
   cannedResponseId: text(),
   introduction: optional(loose({ title: text(), subtitle: text(), imageUrl: text(), buttonText: text() })),
@@ -136,7 +136,7 @@ export const formSchema = loose({
   formPages: itemsOf(loose({ title: text(), subtitle: text(), pageComponents: itemsOf(formComponentSchema) })),
 });
 
-export const contentItemSchema = loose({
+const contentItemSchema = loose({
   contentType: text(),
   quickReply: optional(quickReplySchema),
   attachment: optional(attachmentSchema),
@@ -186,17 +186,17 @@ export function isReceipt(m: { type?: string | undefined }): boolean {
 }
 
 /** Missing fields take the SDK's defaults: an empty jwt fails at use, and `exp: 0` is never cached. */
-export const jwtResponseSchema = loose({ jwt: withDefault(z.string(), ''), exp: withDefault(z.number(), 0) });
+const jwtResponseSchema = loose({ jwt: withDefault(z.string(), ''), exp: withDefault(z.number(), 0) });
 
 /** Never fails: a rate-limit answer must reach the request it refuses, whatever its body holds. */
-export const tooManyRequestsSchema = loose({
+const tooManyRequestsSchema = loose({
   retryAfter: optional(z.number()).catch(undefined),
   errorCode: optional(z.number()).catch(undefined),
   errorMessage: text().catch(undefined),
 });
 
 /** `reason` in the mobile SDK, `reasonCode` in the Java SDK; `reason` carries whichever came. */
-export const connectionClosedSchema = loose({ reason: text().catch(undefined), reasonCode: text().catch(undefined) }).transform((b) => ({
+const connectionClosedSchema = loose({ reason: text().catch(undefined), reasonCode: text().catch(undefined) }).transform((b) => ({
   ...b,
   reason: b.reason ?? b.reasonCode,
 }));

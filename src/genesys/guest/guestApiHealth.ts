@@ -10,7 +10,7 @@ import { GuestSocket } from './guestSocket';
  * session is configured) so the instance proves itself healthy again
  * without needing traffic. Any successful handshake clears it.
  */
-export interface GuestApiHealthOptions {
+interface GuestApiHealthOptions {
   webMessagingUrl: string;
   deploymentId: string;
   origin: string;

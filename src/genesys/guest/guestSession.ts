@@ -32,13 +32,13 @@ export type { GuestEvent } from './inboundDispatch';
  * the service calls, and fans inbound traffic out to live streams.
  */
 
-export interface GuestJwt {
+interface GuestJwt {
   jwt: string;
   /** Epoch seconds. */
   exp: number;
 }
 
-export interface GuestSessionOptions {
+interface GuestSessionOptions {
   token: string;
   deploymentId: string;
   webMessagingUrl: string;

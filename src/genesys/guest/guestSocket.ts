@@ -9,7 +9,7 @@ import { parseInbound, type InboundFrame } from './frames';
  * parsed frame to the owner. Reconnecting is the session's decision
  * (guestSession.ts), because only the session knows what was in flight.
  */
-export interface GuestSocketOptions {
+interface GuestSocketOptions {
   /** Base such as wss://webmessaging.mypurecloud.ie; `/v1?deploymentId=` is appended. */
   webMessagingUrl: string;
   deploymentId: string;

@@ -20,14 +20,14 @@ export interface HistoryPage {
   pageCount: number;
 }
 
-export interface GuestHistoryOptions {
+interface GuestHistoryOptions {
   /** Told about each entity skipped as unreadable. */
   logger?: Logger;
   /** The largest history response read, in bytes; a page of 100 messages is far below it. */
   maxResponseBytes?: number;
 }
 
-export const DEFAULT_MAX_HISTORY_BYTES = 2 * 1024 * 1024;
+const DEFAULT_MAX_HISTORY_BYTES = 2 * 1024 * 1024;
 
 export class GuestHistory {
   private readonly maxResponseBytes: number;

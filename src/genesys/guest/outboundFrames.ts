@@ -6,7 +6,7 @@
 
 export type CustomAttributes = Record<string, string>;
 
-export interface ChannelMetadata {
+interface ChannelMetadata {
   channel?: { metadata: { customAttributes: CustomAttributes } };
 }
 

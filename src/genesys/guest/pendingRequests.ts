@@ -61,7 +61,7 @@ const ERROR_SOURCES: Partial<Record<number, readonly (PendingKind | 'typing')[]>
   4020: ['send', 'join', 'configure', 'clear'],
 };
 
-export type ErrorTarget = { to: Pending } | { ambiguous: number } | { none: true };
+type ErrorTarget = { to: Pending } | { ambiguous: number } | { none: true };
 
 export class PendingRequests {
   private readonly pending = new Map<string, Pending>();

@@ -5,7 +5,7 @@ import { GuestApiError } from './errors';
  * while live streams listen, the session keeps trying for a window, so a
  * short Genesys outage costs the guest a `reconnecting` event, not the chat.
  */
-export const RECONNECT_DELAYS_MS = [0, 250, 1000, 2000, 5000];
+const RECONNECT_DELAYS_MS = [0, 250, 1000, 2000, 5000];
 /** Attempts made for a request alone; live streams keep trying for the reconnect window. */
 export const RECONNECT_ATTEMPTS_FOR_REQUESTS = 4;
 
@@ -19,7 +19,7 @@ export interface RetryPolicy {
   now(): number;
 }
 
-export function asGuestApiError(error: unknown): GuestApiError {
+function asGuestApiError(error: unknown): GuestApiError {
   return error instanceof GuestApiError ? error : new GuestApiError('unavailable', 'Could not reach Genesys.', { cause: error });
 }
 

@@ -16,7 +16,7 @@ import { GuestSession } from './guestSession';
  * opened. A session may also open only so many sockets a minute, so no one
  * guest can churn through the deployment's connection budget.
  */
-export interface SessionHubOptions {
+interface SessionHubOptions {
   deploymentId: string;
   webMessagingUrl: string;
   apiUrl: string;

@@ -15,7 +15,7 @@ import type { DeskSocket, RequestDesk } from './requestDesk';
  * anything else goes out. The session (guestSession.ts) owns what the
  * socket carries.
  */
-export interface LinkOptions {
+interface LinkOptions {
   token: string;
   deploymentId: string;
   webMessagingUrl: string;
@@ -30,7 +30,7 @@ export interface LinkOptions {
 }
 
 /** What the link needs from its session. */
-export interface LinkOwner {
+interface LinkOwner {
   readonly desk: RequestDesk;
   readonly ledger: DeliveryLedger;
   readonly inbound: InboundTarget;

@@ -22,7 +22,7 @@ const webDeploymentSchema = z.object({
   allowedDomains: z.array(z.string()).optional(),
 });
 
-export interface WebDeploymentSummary {
+interface WebDeploymentSummary {
   id: string;
   name?: string;
   status: string;
@@ -30,11 +30,11 @@ export interface WebDeploymentSummary {
   allowedDomains: string[];
 }
 
-export interface DeploymentState extends CheckState {
+interface DeploymentState extends CheckState {
   status?: string;
 }
 
-export interface DeploymentCheckOptions {
+interface DeploymentCheckOptions {
   platform: Pick<PlatformClient, 'request'>;
   deploymentId: string;
   /** The region domain, for messages. */

@@ -29,7 +29,7 @@ export interface GenesysPlatform {
 }
 
 /** Seams for tests and the simulator: the clock and the retry pacing. */
-export interface GenesysPlatformOptions {
+interface GenesysPlatformOptions {
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   retry?: RetryPolicy;

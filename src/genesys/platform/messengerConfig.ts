@@ -43,9 +43,9 @@ export const messengerDeploymentConfigSchema = z.object({
   ),
 });
 
-export type MessengerDeploymentConfig = z.infer<typeof messengerDeploymentConfigSchema>;
+type MessengerDeploymentConfig = z.infer<typeof messengerDeploymentConfigSchema>;
 
-export interface MessengerFeatures {
+interface MessengerFeatures {
   /** Send a Presence Join when a conversation starts (the deployment's autostart). */
   autoStart: boolean;
   /** Genesys accepts the guest's typing events. */

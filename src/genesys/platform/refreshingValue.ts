@@ -5,7 +5,7 @@
  * failed load with nothing cached, callers fail fast until the retry time
  * instead of each starting a request.
  */
-export interface RefreshingValueOptions<T> {
+interface RefreshingValueOptions<T> {
   load: () => Promise<T>;
   ttlMs: number;
   /** How long after a failed load the next one is tried. */

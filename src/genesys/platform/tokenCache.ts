@@ -25,7 +25,7 @@ import {
  *   honours `Retry-After`.
  * The token and the secret never reach a log line or an error.
  */
-export interface TokenState extends CheckState {
+interface TokenState extends CheckState {
   expiresAt?: string;
 }
 
