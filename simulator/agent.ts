@@ -11,7 +11,7 @@ import type { Conversation, SimulatedSession, Sessions } from './sessions';
 
 /**
  * The scripted agent/bot on the Genesys side of each conversation. It answers
- * a guest text with an Outbound Typing On event, then a reply (§3.4 shapes).
+ * a guest text with an Outbound Typing On event, then a reply (docs/genesys-protocol.md#structuredmessage shapes).
  * Keywords in the guest text pick another script:
  *
  * | guest text contains | answer |
@@ -74,7 +74,7 @@ export class ScriptedAgent implements AgentControls {
     });
   }
 
-  /** The guest's autostart Presence Join reached the conversation (§2.5). */
+  /** The guest's autostart Presence Join reached the conversation (docs/genesys-protocol.md#onmessage-events-typing-join-clear). */
   onJoin(session: SimulatedSession): void {
     const agent = this.options.agent;
     if (!agent.enabled || agent.greeting === undefined) return;
@@ -105,7 +105,7 @@ export class ScriptedAgent implements AgentControls {
     this.timers.clear();
   }
 
-  /** §3.4 "conversation disconnected": the readOnly flag travels as a string in metadata. */
+  /** docs/genesys-protocol.md#structuredmessage "conversation disconnected": the readOnly flag travels as a string in metadata. */
   private endConversation(session: SimulatedSession, readOnly: boolean): void {
     this.sessions.deliver(session, outboundEvent(presenceEvent('Disconnect'), { readOnly: String(readOnly) }));
     if (readOnly) session.conversation.readOnly = true;

@@ -1,6 +1,6 @@
 /**
  * The Genesys variables that point the BFF at a running simulator, exactly
- * as a user would set them (CONTRACT §2): used by `npm run sim`, the
+ * as a user would set them (README.md#configuration): used by `npm run sim`, the
  * embedded default, the tests and the benchmark.
  */
 export interface SimulatorAddress {

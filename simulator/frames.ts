@@ -3,19 +3,19 @@ import { z } from 'zod';
 
 /**
  * The Guest API wire format, written straight from
- * shared/reference/genesys-guest-api.md (§2 client frames, §3 server frames).
+ * docs/genesys-protocol.md (docs/genesys-protocol.md#guest-websocket client frames, docs/genesys-protocol.md#server-frames server frames).
  * Deliberately independent of the BFF's own protocol code in src/, so the
  * simulator checks the client instead of agreeing with it by construction.
  */
 
 // ---------------------------------------------------------------------------
-// Client → server frames (§2). Every frame is parsed with these schemas; a
+// Client → server frames (docs/genesys-protocol.md#guest-websocket). Every frame is parsed with these schemas; a
 // frame that does not parse is answered with a 400 class "string" frame.
 // ---------------------------------------------------------------------------
 
 const stringMap = z.record(z.string(), z.string());
 
-/** §2.3 / §6: the only place custom attributes are read from. */
+/** docs/genesys-protocol.md#onmessage-text-and-attributes / docs/genesys-protocol.md#custom-attributes: the only place custom attributes are read from. */
 const channelSchema = z.looseObject({
   metadata: z.looseObject({ customAttributes: stringMap.optional() }).optional(),
 });
@@ -26,7 +26,7 @@ const eventSchema = z.looseObject({
   presence: z.looseObject({ type: z.string() }).optional(),
 });
 
-/** §2.3-2.5: `message` of an onMessage frame. `type`/`text` may be absent on attachment-only messages (§2.3). */
+/** docs/genesys-protocol.md#onmessage-text-and-attributes: `message` of an onMessage frame. `type`/`text` may be absent on attachment-only messages (docs/genesys-protocol.md#onmessage-text-and-attributes). */
 const guestMessageSchema = z.looseObject({
   type: z.enum(['Text', 'Structured', 'Event']).optional(),
   text: z.string().optional(),
@@ -55,7 +55,7 @@ export const onMessageFrame = z.looseObject({
   message: guestMessageSchema,
 });
 
-/** §2.6: [MCP] sends echo without token or tracingId, so both are optional here. */
+/** docs/genesys-protocol.md#echo: [MCP] sends echo without token or tracingId, so both are optional here. */
 export const echoFrame = z.looseObject({
   action: z.literal('echo'),
   token: z.string().optional(),
@@ -83,8 +83,8 @@ export type GuestEvent = z.infer<typeof eventSchema>;
 export type OnMessageFrame = z.infer<typeof onMessageFrame>;
 
 // ---------------------------------------------------------------------------
-// Server → client frames (§3). Only the class names the official client knows
-// (§3.1 table); [MT] throws on any other.
+// Server → client frames (docs/genesys-protocol.md#server-frames). Only the class names the official client knows
+// (docs/genesys-protocol.md#envelope-and-correlation-tracingid table); [MT] throws on any other.
 // ---------------------------------------------------------------------------
 
 export interface ServerFrame {
@@ -99,12 +99,12 @@ function frame(type: ServerFrame['type'], cls: string, code: number, body: unkno
   return tracingId === undefined ? { type, class: cls, code, body } : { type, class: cls, code, body, tracingId };
 }
 
-/** §3.2: error frames are `class:"string"` with the error text as body. */
+/** docs/genesys-protocol.md#error-codes: error frames are `class:"string"` with the error text as body. */
 export function errorFrame(code: number, body: string, tracingId?: string): ServerFrame {
   return frame('response', 'string', code, body, tracingId);
 }
 
-/** Error texts quoted in §2.5, §3.2 and §4. Texts marked "guess" have no source. */
+/** Error texts quoted in docs/genesys-protocol.md#onmessage-events-typing-join-clear, docs/genesys-protocol.md#error-codes and docs/genesys-protocol.md#limits-and-timing. Texts marked "guess" have no source. */
 export const ERRORS = {
   requestFailed: 'Request failed.',
   deploymentNotFound: 'Deployment not found',
@@ -113,9 +113,9 @@ export const ERRORS = {
   messageTooLong: (bytes: number, max: number) => `Message length ${bytes} is larger than ${max}`,
   attributesTooLarge: (max: number) => `Custom Attributes in channel metadata is larger than ${max} bytes`,
   rateTooHigh: 'Message rate too high for this session',
-  /** §3.2 gives only "session expired…"; the rest of the text is a guess. */
+  /** docs/genesys-protocol.md#error-codes gives only "session expired…"; the rest of the text is a guess. */
   sessionExpired: 'session expired',
-  /** guess: §3.2 names the code (4007 SessionNotFound) but quotes no text. */
+  /** guess: docs/genesys-protocol.md#error-codes names the code (4007 SessionNotFound) but quotes no text. */
   sessionNotFound: 'session not found',
   /** guess: no source says how a read-only conversation refuses a message. */
   readOnly: 'Conversation is read-only. Start a new conversation with configureSession startNew:true',
@@ -144,16 +144,16 @@ export interface SessionBody {
   expirationDate: number;
 }
 
-/** §3.3. `expirationDate` is epoch seconds. */
+/** docs/genesys-protocol.md#sessionresponse. `expirationDate` is epoch seconds. */
 export function sessionResponse(body: SessionBody, tracingId?: string): ServerFrame {
   return frame('response', 'SessionResponse', 200, body, tracingId);
 }
 
-/** §3.3 sample values. */
+/** docs/genesys-protocol.md#sessionresponse sample values. */
 export const ALLOWED_MEDIA = { inbound: { fileTypes: [{ type: '*/*' }, { type: 'video/3gpp' }], maxFileSizeKB: 10240 } };
 export const BLOCKED_EXTENSIONS = ['.ade', '.adp', '.app', '.bat', '.cmd', '.com', '.exe', '.js', '.msi', '.vbs'];
 
-/** §3.4: bodies of StructuredMessage frames, also the entities of the history endpoint (§5.1). */
+/** docs/genesys-protocol.md#structuredmessage: bodies of StructuredMessage frames, also the entities of the history endpoint (docs/genesys-protocol.md#history-rest). */
 export interface StructuredMessageBody {
   id: string;
   type: 'Text' | 'Structured' | 'Event';
@@ -167,12 +167,12 @@ export interface StructuredMessageBody {
   originatingMessageId?: string;
 }
 
-/** Chat traffic is pushed as `type:"message"` (§3.1), including the guest's own echo, which carries the tracingId. */
+/** Chat traffic is pushed as `type:"message"` (docs/genesys-protocol.md#envelope-and-correlation-tracingid), including the guest's own echo, which carries the tracingId. */
 export function structuredMessage(body: StructuredMessageBody, tracingId?: string): ServerFrame {
   return frame('message', 'StructuredMessage', 200, body, tracingId);
 }
 
-/** §2.6 / §3.4: the echo health-check reply is `type:"response"` with text "ping" and string-valued session metadata. */
+/** docs/genesys-protocol.md#echo / docs/genesys-protocol.md#structuredmessage: the echo health-check reply is `type:"response"` with text "ping" and string-valued session metadata. */
 export function echoResponse(tracingId: string | undefined, session?: { durationSeconds: number; expirationDate: number }): ServerFrame {
   const body: StructuredMessageBody = {
     id: randomUUID(),
@@ -187,12 +187,12 @@ export function echoResponse(tracingId: string | undefined, session?: { duration
   return frame('response', 'StructuredMessage', 200, body, tracingId);
 }
 
-/** §3.5: `exp` in epoch seconds. */
+/** docs/genesys-protocol.md#getjwt: `exp` in epoch seconds. */
 export function jwtResponse(jwt: string, exp: number, tracingId?: string): ServerFrame {
   return frame('response', 'JwtResponse', 200, { jwt, exp }, tracingId);
 }
 
-/** §3.2 / §4: the rate-limit frame has an object body, unlike the other errors. */
+/** docs/genesys-protocol.md#error-codes / docs/genesys-protocol.md#limits-and-timing: the rate-limit frame has an object body, unlike the other errors. */
 export function tooManyRequests(retryAfter: number, tracingId?: string): ServerFrame {
   return frame(
     'response',
@@ -203,7 +203,7 @@ export function tooManyRequests(retryAfter: number, tracingId?: string): ServerF
   );
 }
 
-/** §3.6 lifecycle events. */
+/** docs/genesys-protocol.md#lifecycle-events lifecycle events. */
 export const sessionExpiredEvent = (): ServerFrame => frame('response', 'SessionExpiredEvent', 200, {});
 export const connectionClosedEvent = (): ServerFrame => frame('message', 'ConnectionClosedEvent', 200, {});
 export const sessionClearedEvent = (): ServerFrame => frame('message', 'SessionClearedEvent', 200, {});
@@ -212,7 +212,7 @@ export const sessionClearedEvent = (): ServerFrame => frame('message', 'SessionC
 // Message bodies
 // ---------------------------------------------------------------------------
 
-/** §3.4: outbound ids are 32 hex chars without dashes; inbound ids look like UUIDs. */
+/** docs/genesys-protocol.md#structuredmessage: outbound ids are 32 hex chars without dashes; inbound ids look like UUIDs. */
 const outboundId = (): string => randomUUID().replaceAll('-', ''); // randomUUID draws from a cached pool: cheap per message
 const inboundId = (): string => randomUUID();
 
@@ -249,12 +249,12 @@ export function outboundEvent(event: unknown, metadata?: Record<string, string>)
   return body;
 }
 
-/** §3.4 "agent typing". */
+/** docs/genesys-protocol.md#structuredmessage "agent typing". */
 export const typingOnEvent = { eventType: 'Typing', typing: { type: 'On', duration: 5000 } };
 export const presenceEvent = (type: 'Join' | 'Disconnect' | 'Clear') => ({ eventType: 'Presence', presence: { type } });
 
 /**
- * §3.4 "echo of the guest's own message": server-generated `id`,
+ * docs/genesys-protocol.md#structuredmessage "echo of the guest's own message": server-generated `id`,
  * `channel.messageId` from the client's `message.metadata.id` when given,
  * `originatingEntity:""` as seen live by [OVO].
  */
@@ -275,7 +275,7 @@ export function inboundEcho(message: GuestMessage): StructuredMessageBody {
 
 export const utf8Bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 
-/** §6 size rule: UTF-8 bytes of every key plus every value. */
+/** docs/genesys-protocol.md#custom-attributes size rule: UTF-8 bytes of every key plus every value. */
 export function attributeBytes(attributes: Record<string, string>): number {
   let total = 0;
   for (const [key, value] of Object.entries(attributes)) total += utf8Bytes(key) + utf8Bytes(value);

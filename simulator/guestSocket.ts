@@ -63,9 +63,9 @@ export class GuestSocketServer {
   }
 
   /**
-   * The handshake needs no auth (§1.1). It is refused with 403 for an unknown
+   * The handshake needs no auth (docs/genesys-protocol.md#guest-websocket). It is refused with 403 for an unknown
    * deploymentId, or for an Origin outside a restricted deployment's
-   * allowedDomains (§1.1 WebsocketAccessDenied, §7).
+   * allowedDomains (docs/genesys-protocol.md#guest-websocket WebsocketAccessDenied, docs/genesys-protocol.md#guest-websocket).
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://simulator');
@@ -164,7 +164,7 @@ export class GuestSocketServer {
         return this.closeSession(connection, frame, tracingId);
       default:
         // Unknown actions, and the real ones not simulated here (configureAuthenticatedSession,
-        // onAttachment, getAttachment, deleteAttachment, §2.2, §2.9).
+        // onAttachment, getAttachment, deleteAttachment, docs/genesys-protocol.md#configureauthenticatedsession, docs/genesys-protocol.md#attachments-onattachment-getattachment-deleteattachment).
         connection.send(errorFrame(CODES.badRequest, ERRORS.requestFailed, tracingId));
     }
   }
@@ -172,7 +172,7 @@ export class GuestSocketServer {
   /**
    * The session a frame's token names, if this connection may use it: 4007
    * for an unknown token or one this connection has not configured, 4006 for
-   * an expired session (§3.2).
+   * an expired session (docs/genesys-protocol.md#error-codes).
    */
   private sessionOf(connection: GuestConnection, token: string, tracingId: string | undefined): SimulatedSession | undefined {
     const session = this.deps.sessions.get(token);
@@ -187,7 +187,7 @@ export class GuestSocketServer {
     return session;
   }
 
-  /** §2.1 → §3.3. */
+  /** docs/genesys-protocol.md#configuresession → docs/genesys-protocol.md#sessionresponse. */
   private configureSession(connection: GuestConnection, frame: unknown, tracingId: string | undefined): void {
     const parsed = configureSessionFrame.safeParse(frame);
     if (!parsed.success) return connection.send(errorFrame(CODES.badRequest, ERRORS.requestFailed, tracingId));
@@ -204,7 +204,7 @@ export class GuestSocketServer {
       session = sessions.create(token);
       newSession = true;
     } else if (startNew === true && session.conversation.readOnly) {
-      // §2.1: startNew replaces a read-only conversation. On an open one it is
+      // docs/genesys-protocol.md#configuresession: startNew replaces a read-only conversation. On an open one it is
       // ignored (guess: [MT] only ever sends it for read-only conversations).
       session.startNewConversation();
       newSession = true;
@@ -215,14 +215,14 @@ export class GuestSocketServer {
     if (options.profile === 'strict') connection.send(UNKNOWN_CLASS_FRAME);
   }
 
-  /** §2.3-2.5. */
+  /** docs/genesys-protocol.md#onmessage-text-and-attributes. */
   private onMessage(connection: GuestConnection, frame: unknown, tracingId: string | undefined): void {
     const parsed = onMessageFrame.safeParse(frame);
     if (!parsed.success) return connection.send(errorFrame(CODES.badRequest, ERRORS.requestFailed, tracingId));
     const session = this.sessionOf(connection, parsed.data.token, tracingId);
     if (!session) return;
 
-    // §3.2 / §4: TooManyRequestsErrorMessage; every onMessage counts, typing included (guess).
+    // docs/genesys-protocol.md#error-codes / docs/genesys-protocol.md#limits-and-timing: TooManyRequestsErrorMessage; every onMessage counts, typing included (guess).
     const { faults, options } = this.deps;
     const forcedRetryAfter = faults.takeRateLimit(session.token);
     if (forcedRetryAfter !== undefined) return connection.send(tooManyRequests(forcedRetryAfter, tracingId));
@@ -247,7 +247,7 @@ export class GuestSocketServer {
   }
 
   /**
-   * §6: custom attributes are read only from `message.channel.metadata.customAttributes`
+   * docs/genesys-protocol.md#custom-attributes: custom attributes are read only from `message.channel.metadata.customAttributes`
    * (a top-level `channel`, [OVO]'s placement, is ignored). Over the per-message
    * budget the message is refused with 4013; accepted ones merge into the
    * conversation and are never removed.
@@ -264,7 +264,7 @@ export class GuestSocketServer {
     return true;
   }
 
-  /** §2.5: Typing, Presence Join (autostart) and Presence Clear, all `onMessage` Event frames. */
+  /** docs/genesys-protocol.md#onmessage-events-typing-join-clear: Typing, Presence Join (autostart) and Presence Clear, all `onMessage` Event frames. */
   private onEvent(connection: GuestConnection, session: SimulatedSession, frame: OnMessageFrame, tracingId: string | undefined): void {
     const event: GuestEvent | undefined = frame.message.events?.[0];
     const { options, sessions } = this.deps;
@@ -300,7 +300,7 @@ export class GuestSocketServer {
     connection.send(errorFrame(CODES.badRequest, ERRORS.requestFailed, tracingId));
   }
 
-  /** §2.6 → §3.4: answered with or without a session; with one, its duration rides along as strings. */
+  /** docs/genesys-protocol.md#echo → docs/genesys-protocol.md#structuredmessage: answered with or without a session; with one, its duration rides along as strings. */
   private echo(connection: GuestConnection, frame: unknown, tracingId: string | undefined): void {
     const parsed = echoFrame.safeParse(frame);
     if (!parsed.success) return connection.send(errorFrame(CODES.badRequest, ERRORS.requestFailed, tracingId));
@@ -312,7 +312,7 @@ export class GuestSocketServer {
     connection.send(echoResponse(tracingId, duration));
   }
 
-  /** §2.7 → §3.5. */
+  /** docs/genesys-protocol.md#getjwt → docs/genesys-protocol.md#getjwt. */
   private async getJwt(connection: GuestConnection, frame: unknown, tracingId: string | undefined): Promise<void> {
     const parsed = getJwtFrame.safeParse(frame);
     if (!parsed.success) return connection.send(errorFrame(CODES.badRequest, ERRORS.requestFailed, tracingId));
@@ -323,7 +323,7 @@ export class GuestSocketServer {
   }
 
   /**
-   * §2.8: the other connections of the session get ConnectionClosedEvent (and
+   * docs/genesys-protocol.md#closesession: the other connections of the session get ConnectionClosedEvent (and
    * are closed); the requester gets SessionResponse connected:false,
    * readOnly:true, after which only configureSession startNew:true continues.
    */

@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 /** Who may open a Guest API WebSocket, and how a refused handshake is answered. */
 
 /**
- * §7 / [SAF]: the allowlist is compared on the Origin's hostname (ports are
+ * docs/genesys-protocol.md#guest-websocket / [SAF]: the allowlist is compared on the Origin's hostname (ports are
  * ignored, which the reference marks unverified), matching an entry exactly
  * or as a parent domain (`shop.example.com` matches entry `example.com`).
  */

@@ -14,7 +14,7 @@ import { Sessions } from './sessions';
  * embedded demo: OAuth login, the Platform and CDN endpoints the BFF reads,
  * the Web Messaging Guest API WebSocket, a scripted agent, fault injection and
  * recording, all on one loopback port. Behaviour follows
- * shared/reference/genesys-guest-api.md and genesys-platform-api.md; where
+ * docs/genesys-protocol.md; where
  * those mark something unverified, the code says which choice it made.
  */
 

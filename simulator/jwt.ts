@@ -2,8 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 
 /**
- * The guest JWT handed out by getJwt (§2.7, §3.5) and accepted by the history
- * endpoint (§5.1). Its claims are not documented anywhere; this one names the
+ * The guest JWT handed out by getJwt (docs/genesys-protocol.md#getjwt) and accepted by the history
+ * endpoint (docs/genesys-protocol.md#history-rest). Its claims are not documented anywhere; this one names the
  * session by an internal id (`sub`), never by the session token.
  */
 export class GuestJwtIssuer {

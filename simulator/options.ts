@@ -1,6 +1,6 @@
 import type { Profile } from './profile';
 
-/** Options of the simulated Genesys org, with the defaults a real deployment has (guest reference §3.3, §4). */
+/** Options of the simulated Genesys org, with the defaults a real deployment has (docs/genesys-protocol.md#sessionresponse, docs/genesys-protocol.md#limits-and-timing). */
 export interface SimulatorOptions {
   /** 0 = ephemeral (default 0). */
   port?: number;
@@ -11,7 +11,7 @@ export interface SimulatorOptions {
   /** Accepted OAuth client credentials. */
   clientId?: string;
   clientSecret?: string;
-  /** OAuth `expires_in` in seconds, default 86400 (platform reference §1.3). */
+  /** OAuth `expires_in` in seconds, default 86400 (docs/genesys-protocol.md#oauth-client-credentials). */
   tokenExpiresIn?: number;
   /** Default true. */
   allowAllDomains?: boolean;
@@ -19,21 +19,21 @@ export interface SimulatorOptions {
   allowedDomains?: string[];
   /** config.json autoStart.enabled, default false. */
   autoStart?: boolean;
-  /** Default true; when false, guest typing events get 403 (§2.5, §3.2). */
+  /** Default true; when false, guest typing events get 403 (docs/genesys-protocol.md#onmessage-events-typing-join-clear, docs/genesys-protocol.md#error-codes). */
   showUserTypingIndicator?: boolean;
-  /** Default true; when false, Presence Clear gets 403 (§2.5). */
+  /** Default true; when false, Presence Clear gets 403 (docs/genesys-protocol.md#onmessage-events-typing-join-clear). */
   conversationClear?: boolean;
-  /** Default 2048 (§4). */
+  /** Default 2048 (docs/genesys-protocol.md#limits-and-timing). */
   maxCustomDataBytes?: number;
-  /** Default 4096 (§4). */
+  /** Default 4096 (docs/genesys-protocol.md#limits-and-timing). */
   maxTextBytes?: number;
-  /** Default 5 (§4 `messages.per.session.rate.per.second`). */
+  /** Default 5 (docs/genesys-protocol.md#limits-and-timing `messages.per.session.rate.per.second`). */
   messagesPerSecond?: number;
-  /** Default 3 (§3.6 `session.connections.max`). */
+  /** Default 3 (docs/genesys-protocol.md#lifecycle-events `session.connections.max`). */
   maxConnectionsPerSession?: number;
-  /** Default 259200 (§4, 72 h). */
+  /** Default 259200 (docs/genesys-protocol.md#limits-and-timing, 72 h). */
   sessionDurationSeconds?: number;
-  /** Lifetime of the guest JWT from getJwt, default 3600 (no value in the sources, §4). */
+  /** Lifetime of the guest JWT from getJwt, default 3600 (no value in the sources, docs/genesys-protocol.md#limits-and-timing). */
   jwtLifetimeSeconds?: number;
   /** The scripted agent/bot. Defaults: enabled, typing after 20 ms, reply after 60 ms, 'Bot'. */
   agent?: AgentOptions;

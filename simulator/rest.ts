@@ -11,8 +11,8 @@ import type { Sessions } from './sessions';
 /**
  * The HTTP side of the simulated org, one server for every host role:
  * login (`POST /oauth/token`), api (`/api/v2/...`) and api-cdn
- * (`/webdeployments/v1/...`). Shapes from the platform reference §1-3 and the
- * guest reference §5.
+ * (`/webdeployments/v1/...`). Shapes from the docs/genesys-protocol.md#oauth-client-credentials and the
+ * docs/genesys-protocol.md#history-rest.
  */
 
 interface RestDeps {
@@ -30,7 +30,7 @@ const CONFIGURATION_ID = '9e3f6b1c-4d2a-4e8f-b7a5-1c0d2e3f4a5b';
 const FLOW_ID = '2c8a4f1e-6b3d-4a9c-8e7f-0d1b2c3a4e5f';
 
 /**
- * Platform ErrorBody `code`/`message` per status (platform reference §2.2).
+ * Platform ErrorBody `code`/`message` per status (docs/genesys-protocol.md#errors-and-retries).
  * The 500/503 messages are not in the reference; they are placeholders.
  */
 const PLATFORM_ERRORS: Record<number, { code: string; message: string }> = {
@@ -46,16 +46,16 @@ const PLATFORM_ERRORS: Record<number, { code: string; message: string }> = {
   504: { code: 'request.timeout', message: 'The request timed out.' },
 };
 
-/** Platform reference §2.1: ErrorBody with the correlation id as contextId. */
+/** docs/genesys-protocol.md#errors-and-retries: ErrorBody with the correlation id as contextId. */
 function errorBody(status: number, contextId: string, override?: { code: string; message: string }) {
   const known = override ?? PLATFORM_ERRORS[status] ?? { code: 'error', message: 'The request failed.' };
   return { message: known.message, code: known.code, status, contextId, details: [], errors: [] };
 }
 
-/** Platform reference §1.4, the body seen in the wild for bad client credentials. */
+/** docs/genesys-protocol.md#oauth-client-credentials, the body seen in the wild for bad client credentials. */
 const INVALID_CLIENT = { error: 'invalid_client', description: 'authentication failed', error_description: 'authentication failed' };
 
-/** Guess: api-cdn is S3 behind CloudFront, which answers an unknown key with this XML (only the 403 and `*` CORS are observed, §5.4). */
+/** Guess: api-cdn is S3 behind CloudFront, which answers an unknown key with this XML (only the 403 and `*` CORS are observed, docs/genesys-protocol.md#deployment-configuration-configjson). */
 const CDN_ACCESS_DENIED = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>';
 
 const DEPLOYMENT_PATH = /^\/api\/v2\/webdeployments\/deployments\/([^/]+)$/;
@@ -137,7 +137,7 @@ export class PlatformRest {
     });
 
     const correlationId = randomUUID();
-    // Platform responses carry the correlation id (platform reference §2.3); the CDN's do not.
+    // Platform responses carry the correlation id (docs/genesys-protocol.md#errors-and-retries); the CDN's do not.
     const platform = target !== 'config' && target !== 'domains';
     const headers: Record<string, string> = platform ? { 'inin-correlation-id': correlationId } : { 'access-control-allow-origin': '*' };
 
@@ -193,7 +193,7 @@ export class PlatformRest {
   }
 
   /**
-   * Platform reference §1.2-1.4: Basic client auth, form body
+   * docs/genesys-protocol.md#oauth-client-credentials: Basic client auth, form body
    * `grant_type=client_credentials`, no refresh token. Any Content-Type is
    * accepted because the JS SDK leaves it to axios.
    */
@@ -212,7 +212,7 @@ export class PlatformRest {
     return { status: 200, body: { access_token: accessToken, token_type: 'bearer', expires_in: tokenExpiresIn } };
   }
 
-  /** 401 ErrorBody for a missing, unknown or expired access token (platform reference §2.2). */
+  /** 401 ErrorBody for a missing, unknown or expired access token (docs/genesys-protocol.md#errors-and-retries). */
   private checkAccessToken(req: IncomingMessage, correlationId: string): Reply | undefined {
     const token = bearer(req);
     if (token === undefined) {
@@ -227,7 +227,7 @@ export class PlatformRest {
     return { status: 401, body: errorBody(401, correlationId) };
   }
 
-  /** Platform reference §3.1, the WebDeployment model. */
+  /** docs/genesys-protocol.md#web-deployments, the WebDeployment model. */
   private deployment(req: IncomingMessage, path: string, correlationId: string): Reply {
     const denied = this.checkAccessToken(req, correlationId);
     if (denied) return denied;
@@ -257,7 +257,7 @@ export class PlatformRest {
     };
   }
 
-  /** Guest reference §5.3 config.json and the `domains.json` sibling; 403 for an unknown id as api-cdn does (§5.4). */
+  /** docs/genesys-protocol.md#deployment-configuration-configjson config.json and the `domains.json` sibling; 403 for an unknown id as api-cdn does (docs/genesys-protocol.md#deployment-configuration-configjson). */
   private cdn(path: string): Reply {
     const [, rawId, file] = CDN_PATH.exec(path)!;
     const { options } = this.deps;
@@ -304,7 +304,7 @@ export class PlatformRest {
   }
 
   /**
-   * Guest reference §5.1: `bearer <jwt from getJwt>` (scheme case-insensitive),
+   * docs/genesys-protocol.md#history-rest: `bearer <jwt from getJwt>` (scheme case-insensitive),
    * the session's messages newest first, paged. The order is inferred in the
    * reference; the empty answer copies the [MT-test] fixture (pageSize 0).
    * The 10-reads-a-minute limit is enforced by the strict profile only. pageSize above 100 is

@@ -13,9 +13,9 @@ import {
 import type { ResolvedOptions } from './options';
 
 /**
- * Guest sessions as Genesys keeps them: a client-generated token (§2.1) names
+ * Guest sessions as Genesys keeps them: a client-generated token (docs/genesys-protocol.md#configuresession) names
  * a session; the session holds the current conversation, its custom
- * attributes ("participant data", §6) and up to three connections (§3.6).
+ * attributes ("participant data", docs/genesys-protocol.md#custom-attributes) and up to three connections (docs/genesys-protocol.md#lifecycle-events).
  */
 
 /** Node timers cannot wait longer than this; longer session lifetimes re-arm. */
@@ -25,9 +25,9 @@ export interface Conversation {
   readonly id: string;
   /** Oldest first; typing events are not kept (they are not conversation history). */
   readonly messages: StructuredMessageBody[];
-  /** Everything that reached the conversation; sent data is never removed (§6). */
+  /** Everything that reached the conversation; sent data is never removed (docs/genesys-protocol.md#custom-attributes). */
   readonly customAttributes: Record<string, string>;
-  /** Disconnected in ReadOnly mode, or closed with closeSession (§3.3 readOnly). */
+  /** Disconnected in ReadOnly mode, or closed with closeSession (docs/genesys-protocol.md#sessionresponse readOnly). */
   readOnly: boolean;
 }
 
@@ -106,7 +106,7 @@ export class SimulatedSession {
 
   /**
    * Admits one message under a limit of `perSecond` per rolling second
-   * (§4 `messages.per.session.rate.per.second`). Answers 0 when admitted,
+   * (docs/genesys-protocol.md#limits-and-timing `messages.per.session.rate.per.second`). Answers 0 when admitted,
    * else the seconds to wait (the `retryAfter` of the 429 frame).
    */
   admitMessage(now: number, perSecond: number): number {
@@ -169,8 +169,8 @@ export class Sessions {
 
   /**
    * Attaches a connection to a session. A connection serves one session at a
-   * time (§7: one socket per guest). Past `maxConnectionsPerSession` the
-   * oldest connection gets ConnectionClosedEvent `{}` and is closed (§3.6).
+   * time (docs/genesys-protocol.md#guest-websocket: one socket per guest). Past `maxConnectionsPerSession` the
+   * oldest connection gets ConnectionClosedEvent `{}` and is closed (docs/genesys-protocol.md#lifecycle-events).
    */
   attach(connection: GuestConnection, session: SimulatedSession): void {
     if (connection.session === session) return;
@@ -192,7 +192,7 @@ export class Sessions {
 
   /**
    * The session lives `sessionDurationSeconds` after the guest's last activity
-   * (§4 "default 72 h after the last message"). Which frames count as activity
+   * (docs/genesys-protocol.md#limits-and-timing "default 72 h after the last message"). Which frames count as activity
    * is not in the sources; here configureSession and onMessage do.
    */
   touch(session: SimulatedSession, now = Date.now()): void {
@@ -220,7 +220,7 @@ export class Sessions {
     else this.expire(session);
   }
 
-  /** §3.6: connected sockets get SessionExpiredEvent; later use of the token gets 4006. */
+  /** docs/genesys-protocol.md#lifecycle-events: connected sockets get SessionExpiredEvent; later use of the token gets 4006. */
   expire(session: SimulatedSession): void {
     if (session.expired) return;
     session.expired = true;
@@ -235,7 +235,7 @@ export class Sessions {
     session.broadcast(structuredMessage(body, opts.tracingId));
   }
 
-  /** §3.3 SessionResponse body for this session. */
+  /** docs/genesys-protocol.md#sessionresponse SessionResponse body for this session. */
   describe(session: SimulatedSession, overrides: Partial<SessionBody> = {}): SessionBody {
     return {
       connected: true,

@@ -8,7 +8,7 @@ async function main(): Promise<void> {
   let config;
   let embedded: EmbeddedDefault | undefined;
   try {
-    // No Genesys configuration outside production: the local simulator and the demo page (CONTRACT §2).
+    // No Genesys configuration outside production: the local simulator and the demo page (README.md#configuration).
     if (embeddedDefaultApplies(process.env)) embedded = await startEmbeddedDefault(process.env);
     config = loadConfig(embedded?.env ?? process.env);
   } catch (error) {

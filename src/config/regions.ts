@@ -1,6 +1,6 @@
 /**
- * The 18 Genesys Cloud regions (shared/reference/genesys-platform-api.md §1.5,
- * genesys-guest-api.md §1.3). Configuration is keyed on the domain; the
+ * The 18 Genesys Cloud regions (docs/genesys-protocol.md#hosts-and-regions,
+ * docs/genesys-protocol.md#hosts-and-regions). Configuration is keyed on the domain; the
  * AWS-style name is accepted as an alias.
  */
 export interface Region {

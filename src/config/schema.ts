@@ -3,7 +3,7 @@ import { baseUrlsFor, findRegion, REGIONS, type Region } from './regions';
 import { parseOriginPattern } from './originAllowlist';
 
 /**
- * The whole configuration (CONTRACT §2) as one schema, validated once before
+ * The whole configuration (README.md#configuration) as one schema, validated once before
  * the server listens. Every problem is collected and reported together, each
  * with what to do about it.
  */

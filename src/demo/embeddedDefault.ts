@@ -7,7 +7,7 @@ import { ConfigError, isUnconfigured } from '../config/schema';
 import { startDemoServer, type DemoServer } from './demoServer';
 
 /**
- * The embedded default (CONTRACT §2): with no Genesys configuration at all,
+ * The embedded default (README.md#configuration): with no Genesys configuration at all,
  * outside production, `npm start` runs the service against a local Genesys
  * simulator and serves the demo chat page on a second port, so that a new
  * user sees a working chat within a minute. The simulator is imported only

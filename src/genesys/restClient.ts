@@ -98,7 +98,7 @@ export function describeTransportFailure(error: unknown): TransportFailure {
   return { message: error instanceof Error ? error.message : String(error), timedOut: false };
 }
 
-/** The Genesys correlation id of a response (platform-api §2.3). */
+/** The Genesys correlation id of a response (docs/genesys-protocol.md#errors-and-retries). */
 export function correlationIdOf(headers: AxiosResponse['headers'] | undefined): string | undefined {
   const value = headers?.['inin-correlation-id'];
   return typeof value === 'string' ? value : undefined;

@@ -4,7 +4,7 @@ import { normalizedMessageSchema } from '../domain/message';
 export { normalizedMessageSchema };
 
 /**
- * Request and response schemas of the public API (CONTRACT §3). Routes
+ * Request and response schemas of the public API (README.md#the-chat-api). Routes
  * validate with them and /openapi.json is generated from them: one source.
  */
 
@@ -25,7 +25,7 @@ export const startSessionBody = z
     email: text(320).optional(),
     phone: text(64).optional(),
     attributes: attributesSchema.optional(),
-    identityToken: z.string().max(8192).optional().describe("A JWT minted by the website's backend (CONTRACT §4)"),
+    identityToken: z.string().max(8192).optional().describe("A JWT minted by the website's backend (see the README, Identity tokens)"),
     startNew: z.boolean().optional().describe('With a session token: replace a read-only (ended) conversation with a new one'),
   })
   .describe('Optional details for a new session, or changes when resuming');
@@ -107,7 +107,7 @@ export const problemSchema = z
     title: z.string(),
     status: z.number().int(),
     detail: z.string(),
-    code: z.string().describe('Stable error code (CONTRACT §5)'),
+    code: z.string().describe('Stable error code (README "Errors you will meet")'),
     requestId: z.string().optional(),
   })
   .loose()

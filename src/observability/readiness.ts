@@ -1,5 +1,5 @@
 /**
- * Named readiness checks (CONTRACT §3 /readyz). Each dependency reports its
+ * Named readiness checks (README.md#the-chat-api /readyz). Each dependency reports its
  * own state; /readyz is 503 while any check fails or the instance drains.
  */
 export interface CheckState {

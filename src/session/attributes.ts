@@ -3,9 +3,9 @@ import { AppError } from '../domain/errors';
 import { RESERVED_KEYS } from '../domain/reservedKeys';
 
 /**
- * Custom attributes (CONTRACT §3): string keys and values only, the whole
- * set within `maxCustomDataBytes` (UTF-8 bytes of keys plus values, §6 of
- * the Guest API reference), and keys set by a verified identity locked.
+ * Custom attributes (README.md#the-chat-api): string keys and values only, the whole
+ * set within `maxCustomDataBytes` (UTF-8 bytes of keys plus values,
+ * docs/genesys-protocol.md#custom-attributes), and keys set by a verified identity locked.
  * Every refusal leaves the attributes unchanged.
  */
 export type Attributes = Record<string, string>;

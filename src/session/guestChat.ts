@@ -259,7 +259,7 @@ export class GuestChat {
   }
 
   /**
-   * Autostart (§2.5): when the deployment has it on, a new session announces
+   * Autostart (docs/genesys-protocol.md#onmessage-events-typing-join-clear): when the deployment has it on, a new session announces
    * itself with Presence Join carrying the attributes, so they reach Genesys
    * before routing needs them. Returns the delivered fingerprint; on failure
    * the attributes stay undelivered and ride on the first message instead.

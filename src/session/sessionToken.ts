@@ -135,7 +135,7 @@ export class SessionTokens {
     if (!parsed.success) throw new AppError('unauthorized', 'The token is not valid here; start a new session.');
     const claims = parsed.data;
     if (claims.exp * 1000 <= this.now()) throw new AppError('unauthorized', 'The session token has expired; start a new session.');
-    // Browsers always send Origin cross-origin; a request without one is judged by the token alone (CONTRACT §6).
+    // Browsers always send Origin cross-origin; a request without one is judged by the token alone (README.md#http-behaviour-common-to-every-endpoint).
     if (origin !== undefined && origin !== claims.o) {
       throw new AppError('unauthorized', 'This session token belongs to another website.', { logDetail: { origin, tokenOrigin: claims.o } });
     }

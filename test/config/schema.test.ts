@@ -14,7 +14,7 @@ function problemsOf(overrides: EnvOverrides): { problems: string[]; message: str
   throw new Error(`expected a ConfigError for ${JSON.stringify(overrides)}`);
 }
 
-// shared/reference/genesys-platform-api.md §1.5, written out again so a typo in regions.ts fails here.
+// docs/genesys-protocol.md#hosts-and-regions, written out again so a typo in regions.ts fails here.
 const REFERENCE_REGIONS: [aws: string, domain: string][] = [
   ['us-east-1', 'mypurecloud.com'],
   ['us-east-2', 'use2.us-gov-pure.cloud'],

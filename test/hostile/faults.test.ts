@@ -18,7 +18,7 @@ import {
 } from './support';
 
 /**
- * Genesys faults from the simulator, one row each (issue 7, RELIABILITY.md):
+ * Genesys faults from the simulator, one row each (RELIABILITY.md, RELIABILITY.md):
  * what the caller gets (the contract's code), how often the service itself
  * retried, what /readyz says while the fault lasts, whether the service
  * recovered on its own once it cleared, and that no message was lost or

@@ -15,7 +15,7 @@ import {
 } from './support';
 
 /**
- * Property-based tests over every endpoint (issue 7): whatever arrives
+ * Property-based tests over every endpoint (RELIABILITY.md): whatever arrives
  * (malformed or huge JSON, wrong types and content types, deep nesting,
  * prototype keys, lone surrogates, garbage headers) the answer is a 2xx or a
  * 4xx problem+json with a code, never a 5xx, never internals; the process

@@ -4,7 +4,7 @@ import { startStack, type Stack } from '../support/stack';
 import { bearer, duplicatesIn, inboundTexts, newGuest, readyz, sleep, type GuestHandle } from './support';
 
 /**
- * Load with faults (issue 7), bounded and on loopback: 50 guest sessions
+ * Load with faults (RELIABILITY.md), bounded and on loopback: 50 guest sessions
  * send concurrently, each within the 5 messages a second Genesys allows,
  * while a chaos loop drops their upstream sockets at random (whole sockets,
  * or the next frame before or after Genesys processed it). A message

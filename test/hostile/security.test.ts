@@ -23,7 +23,7 @@ import {
 } from './support';
 
 /**
- * Security (issue 7): no secret or issued token in the logs of a realistic
+ * Security (RELIABILITY.md): no secret or issued token in the logs of a realistic
  * flow at debug level; session tokens are tamper-proof and bound to their
  * origin; one session cannot reach another's data; helmet's headers on every
  * kind of answer; no internals in any answer; and the service connects only
@@ -181,7 +181,7 @@ describe('session tokens', () => {
     // A website not on the allowlist is refused before the token is even looked at.
     expectProblem(await stateWith(token, 'https://evil.example'), 403, 'origin_not_allowed');
     expectProblem(await stateWith(token, 'null'), 403, 'origin_not_allowed');
-    // Without an Origin (a server, curl) the token alone decides (CONTRACT §6).
+    // Without an Origin (a server, curl) the token alone decides (README.md#http-behaviour-common-to-every-endpoint).
     expect((await stateWith(token, undefined)).status).toBe(200);
     // Stream tickets too.
     const ticket = (await stack.http.post('/messages/stream-ticket').set(bearer(token))).body.ticket as string;

@@ -8,7 +8,7 @@ import { bearer, duplicatesIn, inboundTexts, newGuest, PAGE_ORIGIN, sleep, waitF
 import { freePort } from '../support/ports';
 
 /**
- * Shutdown under load (issue 7): SIGTERM (in-process `stop()`, and a real
+ * Shutdown under load (RELIABILITY.md): SIGTERM (in-process `stop()`, and a real
  * signal to `src/main.ts` in a child process) while requests and streams are
  * open. In-flight requests complete, every stream gets a final event telling
  * the client to reconnect, the instance stops (the child exits 0) inside its

@@ -16,7 +16,7 @@ import { captureLogger, type CapturedLogger, type EnvOverrides } from '../suppor
 import { guestTokenOf, PAGE_ORIGIN, simulatorEnv, type Stack } from '../support/stack';
 
 /**
- * Shared helpers of the hostile-world suites (issue 7): raw HTTP requests the
+ * Shared helpers of the hostile-world suites (RELIABILITY.md): raw HTTP requests the
  * fuzzers can shape freely, problem+json checks, bounded polling, readiness,
  * a Platform-side harness with a movable clock, a Guest API proxy that can
  * inject frames, an egress spy and a heap probe.

@@ -4,7 +4,7 @@ import { OriginAllowlist, parseOriginPattern, type OriginPattern } from '../../s
 import { testApp } from '../support/app';
 
 /**
- * CONTRACT §6 against the real edge. The test allowlist is
+ * README.md#http-behaviour-common-to-every-endpoint against the real edge. The test allowlist is
  * https://shop.example.com, http://localhost:3000 and https://*.example.org.
  */
 
@@ -48,7 +48,7 @@ const REFUSED: [why: string, origin: string][] = [
   ['a wildcard sent as an origin', 'https://*.example.org'],
 ];
 
-describe('CORS (CONTRACT §6)', () => {
+describe('CORS', () => {
   describe.each(ALLOWED)('allowed: %s (%s)', (_why, origin) => {
     it('answers with that exact origin, Vary: Origin and the exposed headers', async () => {
       const { app, reached } = appWithProbe();

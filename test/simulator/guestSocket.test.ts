@@ -31,7 +31,7 @@ afterEach(async () => {
 
 afterAll(() => sim.stop());
 
-describe('handshake (guest reference §1.1, §7)', () => {
+describe('handshake', () => {
   it('accepts /v1 with the deployment id and no auth header', async () => {
     expect(await handshakeStatus(`${sim.urls.webMessagingUrl}/v1?deploymentId=${sim.deploymentId}`)).toBe(101);
     expect(sim.stats.connectionsOpened).toBe(1);
@@ -55,7 +55,7 @@ describe('handshake (guest reference §1.1, §7)', () => {
   });
 });
 
-describe('configureSession (§2.1, §3.3)', () => {
+describe('configureSession', () => {
   it('starts a new session, then resumes it on another connection with newSession false', async () => {
     const token = randomUUID();
     const first = await connect();
@@ -91,7 +91,7 @@ describe('configureSession (§2.1, §3.3)', () => {
   });
 });
 
-describe('onMessage text (§2.3, §3.4)', () => {
+describe('onMessage text', () => {
   it('echoes the message as an Inbound StructuredMessage with the tracingId, then the agent types and replies', async () => {
     const token = randomUUID();
     const guest = await connect();
@@ -193,7 +193,7 @@ describe('onMessage text (§2.3, §3.4)', () => {
   });
 });
 
-describe('custom attributes (§6)', () => {
+describe('custom attributes', () => {
   it('reads them only from message.channel.metadata.customAttributes and keeps them on the conversation', async () => {
     const token = randomUUID();
     const guest = await connect();
@@ -234,7 +234,7 @@ describe('custom attributes (§6)', () => {
   });
 });
 
-describe('limits and errors (§3.2, §4)', () => {
+describe('limits and errors', () => {
   it('refuses text over 4096 UTF-8 bytes with 4011', async () => {
     const token = randomUUID();
     const guest = await connect();
@@ -301,7 +301,7 @@ describe('limits and errors (§3.2, §4)', () => {
   });
 });
 
-describe('events (§2.5)', () => {
+describe('events', () => {
   it('accepts guest typing without any reply, and refuses it with 403 when the indicator is off', async () => {
     const token = randomUUID();
     const guest = await connect();
@@ -363,7 +363,7 @@ describe('events (§2.5)', () => {
   });
 });
 
-describe('disconnect, read-only and startNew (§2.1, §2.8, §3.4)', () => {
+describe('disconnect, read-only and startNew', () => {
   it('ends the conversation read-only on "disconnect"; closeSession then startNew opens a new one', async () => {
     const token = randomUUID();
     const guest = await connect();
@@ -409,7 +409,7 @@ describe('disconnect, read-only and startNew (§2.1, §2.8, §3.4)', () => {
   });
 });
 
-describe('connections per session (§3.6)', () => {
+describe('connections per session', () => {
   it('closes the oldest connection with ConnectionClosedEvent when a 4th one configures the session', async () => {
     const token = randomUUID();
     const conns = [await connect(), await connect(), await connect(), await connect()];
@@ -423,7 +423,7 @@ describe('connections per session (§3.6)', () => {
   });
 });
 
-describe('echo (§2.6)', () => {
+describe('echo', () => {
   it('answers a response StructuredMessage "ping" with the session duration as strings', async () => {
     const token = randomUUID();
     const guest = await connect();

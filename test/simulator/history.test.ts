@@ -34,7 +34,7 @@ function history(auth: string | undefined, query = '') {
   return fetch(`${sim.urls.apiUrl}/api/v2/webmessaging/messages${query}`, { headers: auth === undefined ? {} : { authorization: auth } });
 }
 
-describe('getJwt (guest reference §2.7, §3.5)', () => {
+describe('getJwt', () => {
   it('answers JwtResponse with an HS256 JWT and exp in epoch seconds', async () => {
     sim.setOptions({ jwtLifetimeSeconds: 600 });
     const { guest, token } = await session();
@@ -48,7 +48,7 @@ describe('getJwt (guest reference §2.7, §3.5)', () => {
   });
 });
 
-describe('GET /api/v2/webmessaging/messages (guest reference §5.1)', () => {
+describe('GET /api/v2/webmessaging/messages', () => {
   it('returns the session’s messages newest first, guest and agent, paged', async () => {
     const { guest, token } = await session();
     await guest.say(token, 'one');

@@ -32,7 +32,7 @@ const getDeployment = (token: string | undefined, id = sim.deploymentId) =>
     headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
   });
 
-describe('POST /oauth/token (platform reference §1)', () => {
+describe('POST /oauth/token', () => {
   it('issues a bearer token for the right client credentials', async () => {
     const res = await requestToken(basic(sim.credentials.clientId, sim.credentials.clientSecret));
     expect(res.status).toBe(200);
@@ -64,7 +64,7 @@ describe('POST /oauth/token (platform reference §1)', () => {
   });
 });
 
-describe('GET /api/v2/webdeployments/deployments/{id} (platform reference §3.1)', () => {
+describe('GET /api/v2/webdeployments/deployments/{id}', () => {
   it('returns the WebDeployment for a valid token, with a correlation id', async () => {
     sim.setOptions({ allowAllDomains: false, allowedDomains: ['shop.example.com'] });
     const res = await getDeployment(await accessToken());
@@ -116,7 +116,7 @@ describe('GET /api/v2/webdeployments/deployments/{id} (platform reference §3.1)
   });
 });
 
-describe('GET /webdeployments/v1/deployments/{id}/config.json (guest reference §5.3)', () => {
+describe('GET /webdeployments/v1/deployments/{id}/config.json', () => {
   it('serves the public config without auth', async () => {
     sim.setOptions({ autoStart: true });
     const res = await fetch(`${sim.urls.cdnUrl}/webdeployments/v1/deployments/${sim.deploymentId}/config.json`);

@@ -72,7 +72,7 @@ export class GuestApiError extends AppError {
   }
 }
 
-/** Maps an error frame (`class:"string"` or TooManyRequestsErrorMessage) to a typed error (§3.2). */
+/** Maps an error frame (`class:"string"` or TooManyRequestsErrorMessage) to a typed error (docs/genesys-protocol.md#error-codes). */
 export function guestErrorFromFrame(envelope: Envelope, text: string, retryAfter?: number): GuestApiError {
   const code = envelope.code;
   const options = { genesysCode: code, genesysText: text };

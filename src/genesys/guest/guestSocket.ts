@@ -4,7 +4,7 @@ import { GuestApiError } from './errors';
 import { parseInbound, type InboundFrame } from './frames';
 
 /**
- * One physical connection to the Guest API WebSocket (§1.1): connect with
+ * One physical connection to the Guest API WebSocket (docs/genesys-protocol.md#guest-websocket): connect with
  * the configured Origin, keep it alive with protocol pings, hand every
  * parsed frame to the owner. Reconnecting is the session's decision
  * (guestSession.ts), because only the session knows what was in flight.

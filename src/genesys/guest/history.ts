@@ -8,7 +8,7 @@ import type { NormalizedMessage } from '../../domain/message';
 import { normalizeMessage } from './normalize';
 
 /**
- * Conversation history over REST (§5.1): `GET {api}/api/v2/webmessaging/messages`
+ * Conversation history over REST (docs/genesys-protocol.md#history-rest): `GET {api}/api/v2/webmessaging/messages`
  * with `Authorization: bearer <guest JWT from getJwt>`. Genesys pages newest
  * first; each page is returned oldest first.
  */

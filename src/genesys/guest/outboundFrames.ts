@@ -10,7 +10,7 @@ interface ChannelMetadata {
   channel?: { metadata: { customAttributes: CustomAttributes } };
 }
 
-/** `message.channel.metadata.customAttributes`: inside `message`, never at the frame's top level (§2.3, §6). */
+/** `message.channel.metadata.customAttributes`: inside `message`, never at the frame's top level (docs/genesys-protocol.md#onmessage-text-and-attributes, docs/genesys-protocol.md#custom-attributes). */
 function channelWith(customAttributes: CustomAttributes | undefined): ChannelMetadata {
   return customAttributes && Object.keys(customAttributes).length > 0 ? { channel: { metadata: { customAttributes } } } : {};
 }
@@ -84,7 +84,7 @@ export function typingFrame(p: { token: string; tracingId: string }) {
   };
 }
 
-/** Autostart: Presence Join, which may carry the custom attributes (§2.5). */
+/** Autostart: Presence Join, which may carry the custom attributes (docs/genesys-protocol.md#onmessage-events-typing-join-clear). */
 export function joinFrame(p: { token: string; tracingId: string; customAttributes?: CustomAttributes }) {
   return {
     action: 'onMessage',

@@ -1,11 +1,11 @@
 import { parseOriginPattern } from '../../config/originAllowlist';
 
 /**
- * How a Messenger deployment's `allowedDomains` (platform-api §3.1) apply to
+ * How a Messenger deployment's `allowedDomains` (docs/genesys-protocol.md#web-deployments) apply to
  * an origin. Genesys lets admins write an entry as a bare host
  * (`shop.example.com`), with a scheme or port (`https://shop.example.com`),
  * or with a leading `*.`. Following Messenger JS (`isAllowedDomain`,
- * guest-api §7) only the hostname counts: an entry allows its own host and
+ * docs/genesys-protocol.md#guest-websocket) only the hostname counts: an entry allows its own host and
  * every host under it, so `example.com` and `*.example.com` both allow
  * `shop.example.com`. Scheme and port are ignored.
  */

@@ -9,7 +9,7 @@ import { RefreshingValue } from './refreshingValue';
 
 /**
  * The deployment preflight: reads the Messenger deployment with the Platform
- * API (`GET /api/v2/webdeployments/deployments/{id}`, platform-api §3.1),
+ * API (`GET /api/v2/webdeployments/deployments/{id}`, docs/genesys-protocol.md#web-deployments),
  * fails readiness unless it is `Active`, and warns when the deployment's
  * allowed domains do not match this service's origins. Re-read every TTL.
  */

@@ -8,7 +8,7 @@ import { RefreshingValue } from './refreshingValue';
 /**
  * The deployment's public Messenger configuration: `GET
  * {cdnUrl}/webdeployments/v1/deployments/{deploymentId}/config.json`, no
- * auth (platform-api §3.3, guest-api §5.3). It says which conversation
+ * auth (docs/genesys-protocol.md#deployment-configuration-configjson). It says which conversation
  * features the deployment has switched on. Needs no OAuth client.
  */
 const lenient = <S extends z.ZodType>(schema: S) => schema.optional().catch(undefined);

@@ -15,7 +15,7 @@ import {
 /**
  * Calls the Genesys Platform API (`https://api.{domain}`) with the
  * client-credentials token: one re-login and replay on a 401, capped retries
- * on the statuses Genesys documents as transient (platform-api §2, §7), and
+ * on the statuses Genesys documents as transient (docs/genesys-protocol.md#errors-and-retries), and
  * every failure mapped to an AppError whose client-facing detail says nothing
  * about Genesys internals; those go to the log with the correlation id.
  */
@@ -44,7 +44,7 @@ interface PlatformClientOptions {
   retry?: RetryPolicy;
 }
 
-/** The Genesys `ErrorBody` (platform-api §2.1); every field optional. */
+/** The Genesys `ErrorBody` (docs/genesys-protocol.md#errors-and-retries); every field optional. */
 const errorBodySchema = z
   .object({
     message: z.string(),
@@ -82,7 +82,7 @@ export class PlatformApiError extends AppError {
   }
 }
 
-/** Statuses a Platform request may be retried on (platform-api §7: what the Java/.NET SDKs retry). */
+/** Statuses a Platform request may be retried on (docs/genesys-protocol.md#errors-and-retries: what the Java/.NET SDKs retry). */
 const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
 /** Methods a lost answer may be replayed for; 429 is safe for all (the request was not processed). */
 const IDEMPOTENT_METHODS = new Set<HttpMethod>(['GET', 'PUT', 'DELETE']);

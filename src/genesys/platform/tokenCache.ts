@@ -13,7 +13,7 @@ import {
 } from '../restClient';
 
 /**
- * The OAuth client-credentials token (platform-api §1), held in memory.
+ * The OAuth client-credentials token (docs/genesys-protocol.md#oauth-client-credentials), held in memory.
  *
  * - Callers never wait while a valid token exists: it is refreshed ahead of
  *   expiry in the background (timer, or the first call past the refresh point).

@@ -23,7 +23,7 @@ import {
   ticketSchema,
 } from '../schemas';
 
-/** The public chat API (CONTRACT §3), as route specs. */
+/** The public chat API (README.md#the-chat-api), as route specs. */
 export interface ChatRouteDeps {
   chat: GuestChat;
   hub: SessionHub;

@@ -2,7 +2,7 @@ import { guestErrorFromFrame } from '../../../src/genesys/guest/errors';
 import { parseInbound } from '../../../src/genesys/guest/frames';
 import { normalizeMessage } from '../../../src/genesys/guest/normalize';
 
-/** Frames exactly as the reference records them (genesys-guest-api.md §3). */
+/** Frames exactly as the reference records them (docs/genesys-protocol.md#server-frames). */
 describe('inbound frames', () => {
   test.each([
     [4006, 'session expired error message', 'session_expired', 410],

@@ -62,7 +62,7 @@ describe('TokenCache against the Genesys login host', () => {
     expect(tokenRequests()).toHaveLength(1);
     expect(tokens.state()).toMatchObject({ ok: true });
     if (!fixture.recording) {
-      // The request exactly as platform-api §1.2 describes it (the fixture also pins the body).
+      // The request exactly as docs/genesys-protocol.md#oauth-client-credentials describes it (the fixture also pins the body).
       const [request] = tokenRequests();
       expect(request!.url).toBe('login.mypurecloud.ie/oauth/token');
       const basic = Buffer.from(`${FIXTURE_GENESYS.clientId}:${FIXTURE_GENESYS.clientSecret}`).toString('base64');
