@@ -148,8 +148,9 @@ export class GuestChat {
         await session.clear();
         return 'cleared';
       } catch (error) {
-        if (!(error instanceof GuestApiError && error.failure === 'forbidden')) throw error;
-        this.deps.logger.warn('Genesys refused Presence Clear although the deployment config allows it; closing the session instead');
+        // Refused (conversation clear off after all) or unanswered: closeSession still ends the connections.
+        if (!(error instanceof GuestApiError && (error.failure === 'forbidden' || error.failure === 'timeout'))) throw error;
+        this.deps.logger.warn({ guestFailure: error.failure }, 'Presence Clear did not end the chat; closing the session instead');
       }
     }
     await session.close();

@@ -109,7 +109,7 @@ function onError(t: InboundTarget, frame: Extract<InboundFrame, { kind: 'error' 
     else t.logger.warn({ ...log, late: p === 'retired' }, 'Genesys reported an error for no waiting request; dropped');
     return;
   }
-  const target = t.pending.untracedError(frame.envelope.code);
+  const target = t.pending.untracedError(frame.envelope.code, text);
   if ('to' in target) t.settle(target.to, error);
   else if ('ambiguous' in target) {
     t.logger.warn({ ...log, candidates: target.ambiguous }, 'Genesys reported an error without tracingId that more than one request could have caused; left to their own replies and deadlines');

@@ -25,7 +25,8 @@ export function normalizeMessage(m: StructuredMessage, receivedAt: Date = new Da
     // Genesys's own fixtures have history entities with `channel.time: null`.
     time: m.channel?.time ?? receivedAt.toISOString(),
   };
-  if (m.channel?.messageId) out.clientMessageId = m.channel.messageId;
+  // Only a guest's message can carry our id; on agent and bot messages channel.messageId is Genesys's own.
+  if (m.channel?.messageId && m.direction !== 'Outbound') out.clientMessageId = m.channel.messageId;
   if (m.text !== undefined && m.text !== '') out.text = m.text;
   if (m.originatingEntity === 'Human' || m.originatingEntity === 'Bot') {
     out.originatingEntity = m.originatingEntity === 'Human' ? 'human' : 'bot';

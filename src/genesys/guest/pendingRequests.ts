@@ -61,6 +61,16 @@ const ERROR_SOURCES: Partial<Record<number, readonly (PendingKind | 'typing')[]>
   4020: ['send', 'join', 'configure', 'clear'],
 };
 
+/**
+ * Error texts that name their cause (docs/genesys-protocol.md#error-codes):
+ * a 403 about conversation clear answers a Clear, one about the feature
+ * toggle answers typing, whatever else was waiting.
+ */
+const ERROR_TEXT_SOURCES: [RegExp, readonly (PendingKind | 'typing')[]][] = [
+  [/conversation clear/i, ['clear']],
+  [/feature toggle/i, ['typing']],
+];
+
 type ErrorTarget = { to: Pending } | { ambiguous: number } | { none: true };
 
 export class PendingRequests {
@@ -130,9 +140,9 @@ export class PendingRequests {
   }
 
   /** The one request an untraced error frame can belong to, or how many it could. */
-  untracedError(code: number): ErrorTarget {
+  untracedError(code: number, text = ''): ErrorTarget {
     this.prune();
-    const sources = ERROR_SOURCES[code];
+    const sources = ERROR_TEXT_SOURCES.find(([pattern]) => pattern.test(text))?.[1] ?? ERROR_SOURCES[code];
     const could = (kind: PendingKind | 'typing') => sources === undefined || sources.includes(kind);
     const live = [...this.pending.values()].filter((p) => p.written && could(p.kind));
     let gone = 0;

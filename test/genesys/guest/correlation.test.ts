@@ -127,6 +127,16 @@ describe('replies without a tracingId', () => {
     expect(h.settled.get('S')?.value).toMatchObject({ text: 'hello' });
   });
 
+  test('a 403 that names conversation clear fails the pending Clear even right after a typing frame', () => {
+    const h = harness();
+    h.pending.sentWithoutReply('T', 'typing');
+    h.add('clear', 'CL');
+    h.add('send', 'S', { messageId: 'ms', text: 'hello' });
+    h.feed(errorFrame(403, 'Presence events Conversation Clear are not supported'));
+    expect(h.settled.get('CL')?.error).toMatchObject({ failure: 'forbidden' });
+    expect(h.settled.has('S')).toBe(false);
+  });
+
   test('a SessionResponse with nulls answers the pending configure; a JwtResponse the pending getJwt', () => {
     const h = harness();
     h.add('configure', 'C');
