@@ -14,7 +14,7 @@ export interface GenesysHttp {
   close(): void;
 }
 
-export interface GenesysHttpOptions {
+interface GenesysHttpOptions {
   timeoutMs: number;
   maxSockets?: number;
 }
@@ -83,7 +83,7 @@ export function nextRetryDelayMs(policy: RetryPolicy, attempt: number, retryAfte
 export const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 /** A transport failure (no HTTP answer) described without the request config, which holds credentials. */
-export interface TransportFailure {
+interface TransportFailure {
   code?: string;
   message: string;
   timedOut: boolean;

@@ -40,7 +40,7 @@ type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 interface DependencyStateOptions<S extends CheckState> {
   /** The state before the first check has answered; reported at once, not logged. */
-  initial: S;
+  initial: NoInfer<S>;
   logger: Logger;
   /** Fields every log line of this dependency carries (the URL it checks, say). */
   logFields?: Record<string, unknown>;
@@ -50,7 +50,8 @@ interface DependencyStateOptions<S extends CheckState> {
 
 /**
  * One dependency's current readiness state. A change (of `ok` or of the
- * detail) is logged once, with the detail as the message: at warn when the
+ * detail) is logged once, with the detail as the message and the state's
+ * other fields alongside: at warn when the
  * state is bad, info when it is good, unless the caller names the level (error
  * for what the operator must fix). A check that keeps finding the same
  * problem is not news, so it is not logged again.
@@ -71,8 +72,9 @@ export class DependencyState<S extends CheckState = CheckState> {
     const changed = state.ok !== this.state.ok || state.detail !== this.state.detail;
     this.state = state;
     if (changed) {
-      const level = log.level ?? (state.ok ? 'info' : 'warn');
-      this.options.logger[level]({ ...this.options.logFields, ...log.fields }, state.detail);
+      const { ok: _ok, detail, ...extra } = state;
+      const fields: Record<string, unknown> = { ...this.options.logFields, ...extra, ...log.fields };
+      this.options.logger[log.level ?? (state.ok ? 'info' : 'warn')](fields, detail);
     }
     this.options.onState?.(state);
   }

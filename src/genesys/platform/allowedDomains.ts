@@ -32,7 +32,7 @@ export function domainAllowsHost(allowedDomains: readonly string[], host: string
     .some((domain) => domain !== '' && (wanted === domain || wanted.endsWith(`.${domain}`)));
 }
 
-export interface DomainPolicy {
+interface DomainPolicy {
   allowAllDomains: boolean;
   allowedDomains: readonly string[];
 }

@@ -19,14 +19,14 @@ import {
  * every failure mapped to an AppError whose client-facing detail says nothing
  * about Genesys internals; those go to the log with the correlation id.
  */
-export interface TokenSource {
+interface TokenSource {
   getToken(): Promise<string>;
   invalidate(token: string): void;
 }
 
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-export interface PlatformRequest {
+interface PlatformRequest {
   method: HttpMethod;
   /** A path on the API host, e.g. `/api/v2/webdeployments/deployments/{id}`; path parameters already encoded. */
   path: string;
@@ -34,7 +34,7 @@ export interface PlatformRequest {
   body?: unknown;
 }
 
-export interface PlatformClientOptions {
+interface PlatformClientOptions {
   apiUrl: string;
   tokens: TokenSource;
   http: AxiosInstance;
@@ -45,7 +45,7 @@ export interface PlatformClientOptions {
 }
 
 /** The Genesys `ErrorBody` (platform-api §2.1); every field optional. */
-export const errorBodySchema = z
+const errorBodySchema = z
   .object({
     message: z.string(),
     code: z.string(),
@@ -58,7 +58,7 @@ export const errorBodySchema = z
 
 
 /** What Genesys answered, for callers that act on a specific refusal (e.g. 403 missing.permissions). */
-export interface UpstreamFailure {
+interface UpstreamFailure {
   method: HttpMethod;
   path: string;
   /** The HTTP status from Genesys; absent when no answer came back. */

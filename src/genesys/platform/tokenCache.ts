@@ -102,7 +102,7 @@ export class TokenCache {
     this.sleep = options.sleep ?? realSleep;
     this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
     this.recheckAfterMs = options.recheckAfterMs ?? DEFAULT_RECHECK_AFTER_MS;
-    this.check = new DependencyState<TokenState>({
+    this.check = new DependencyState({
       initial: { ok: false, detail: `Fetching the first OAuth token from ${options.loginUrl}.` },
       logger: options.logger,
       logFields: { loginUrl: options.loginUrl },
