@@ -50,11 +50,10 @@ interface DependencyStateOptions<S extends CheckState> {
 
 /**
  * One dependency's current readiness state. A change (of `ok` or of the
- * detail) is logged once, with the detail as the message and the state's
- * other fields alongside: at warn when the
- * state is bad, info when it is good, unless the caller names the level (error
- * for what the operator must fix). A check that keeps finding the same
- * problem is not news, so it is not logged again.
+ * detail) is logged once, the detail as the message and the state's other
+ * fields alongside: at warn when the state is bad, info when it is good,
+ * unless the caller names the level (error for what the operator must fix).
+ * A check that keeps finding the same problem is not news.
  */
 export class DependencyState<S extends CheckState = CheckState> {
   private state: S;
