@@ -1,5 +1,5 @@
 import type { Logger } from '../../observability/logger';
-import type { Readiness } from '../../observability/readiness';
+import { DependencyState, type Readiness } from '../../observability/readiness';
 import type { GuestApiError } from './errors';
 import { GuestSocket } from './guestSocket';
 
@@ -21,20 +21,22 @@ interface GuestApiHealthOptions {
 }
 
 export class GuestApiHealth {
-  private failing = false;
+  private readonly check: DependencyState;
   private probeTimer?: NodeJS.Timeout;
   private closed = false;
 
   constructor(private readonly options: GuestApiHealthOptions) {
-    options.readiness.set('guestApi', { ok: true, detail: 'No guest WebSocket has been refused.' });
+    this.check = new DependencyState({
+      initial: { ok: true, detail: 'No guest WebSocket has been refused.' },
+      logger: options.logger,
+      onState: (state) => options.readiness.set('guestApi', state),
+    });
   }
 
   succeeded(): void {
-    if (!this.failing) return;
-    this.failing = false;
+    if (this.check.current.ok) return;
     clearTimeout(this.probeTimer);
-    this.options.readiness.set('guestApi', { ok: true, detail: 'Genesys accepts the guest WebSocket again.' });
-    this.options.logger.info('guest WebSocket handshakes succeed again');
+    this.check.set({ ok: true, detail: 'Genesys accepts the guest WebSocket again.' });
   }
 
   failed(error: GuestApiError): void {
@@ -42,9 +44,7 @@ export class GuestApiHealth {
       error.failure === 'handshake_refused'
         ? `Genesys refused the guest WebSocket handshake (HTTP 403) at ${this.options.webMessagingUrl}. Check GENESYS_DEPLOYMENT_ID, that the deployment is active, and that GENESYS_ORIGIN (${this.options.origin}) is one of its allowed domains.`
         : `The guest WebSocket at ${this.options.webMessagingUrl} could not be opened: ${error.message}`;
-    this.options.readiness.set('guestApi', { ok: false, detail });
-    if (!this.failing) this.options.logger.error({ genesysCode: error.logDetail?.genesysCode }, detail);
-    this.failing = true;
+    this.check.set({ ok: false, detail }, { level: 'error', fields: { genesysCode: error.logDetail?.genesysCode } });
     this.scheduleProbe();
   }
 
@@ -56,7 +56,7 @@ export class GuestApiHealth {
   }
 
   private async probe(): Promise<void> {
-    if (!this.failing || this.closed) return;
+    if (this.check.current.ok || this.closed) return;
     const socket = new GuestSocket(
       {
         webMessagingUrl: this.options.webMessagingUrl,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../../domain/errors';
 import type { Logger } from '../../observability/logger';
-import type { CheckState } from '../../observability/readiness';
+import { DependencyState, type CheckState } from '../../observability/readiness';
 import { TokenUnavailableError } from './tokenCache';
 import { originMismatches } from './allowedDomains';
 import { PlatformApiError, type PlatformClient } from './platformClient';
@@ -57,9 +57,15 @@ const STATUS_ADVICE: Record<string, string> = {
 export class DeploymentCheck {
   private readonly deployment: RefreshingValue<WebDeploymentSummary>;
   private readonly warned = new Set<string>();
-  private lastState: DeploymentState = { ok: false, detail: 'Checking the Messenger deployment.' };
+  private readonly check: DependencyState<DeploymentState>;
 
   constructor(private readonly options: DeploymentCheckOptions) {
+    this.check = new DependencyState({
+      initial: { ok: false, detail: 'Checking the Messenger deployment.' },
+      logger: options.logger,
+      logFields: { deploymentId: options.deploymentId },
+      onState: options.onState,
+    });
     this.deployment = new RefreshingValue({
       load: () => this.fetch(),
       ttlMs: options.ttlMs,
@@ -81,7 +87,7 @@ export class DeploymentCheck {
   }
 
   state(): DeploymentState {
-    return this.lastState;
+    return this.check.current;
   }
 
   close(): void {
@@ -109,46 +115,44 @@ export class DeploymentCheck {
       this.warned.add(warning);
       this.options.logger.warn({ deploymentId: deployment.id }, warning);
     }
-    this.setState(stateOf(deployment));
+    const state = stateOf(deployment);
+    this.check.set(state, { level: state.ok ? 'info' : 'error' });
   }
 
   private failed(error: unknown, stale: WebDeploymentSummary | undefined): void {
     const { region } = this.options;
     const upstream = error instanceof PlatformApiError ? error.upstream : undefined;
     if (upstream?.status === 403) {
-      this.setState({
-        ok: false,
-        detail:
-          `The OAuth client may not read the Messenger deployment in ${region} (403 ${upstream.code ?? 'forbidden'}): ` +
-          'give the OAuth client a role with the permission webDeployments:deployment:view (Admin > Roles / Permissions), ' +
-          'or unset GENESYS_CLIENT_ID/GENESYS_CLIENT_SECRET to run without the Platform API.',
-      });
+      this.check.set(
+        {
+          ok: false,
+          detail:
+            `The OAuth client may not read the Messenger deployment in ${region} (403 ${upstream.code ?? 'forbidden'}): ` +
+            'give the OAuth client a role with the permission webDeployments:deployment:view (Admin > Roles / Permissions), ' +
+            'or unset GENESYS_CLIENT_ID/GENESYS_CLIENT_SECRET to run without the Platform API.',
+        },
+        { level: 'error' },
+      );
     } else if (upstream?.status === 404) {
-      this.setState({
-        ok: false,
-        detail:
-          `Genesys has no Messenger deployment with this GENESYS_DEPLOYMENT_ID in ${region} (404 ${upstream.code ?? 'not found'}): ` +
-          'copy the id from Admin > Message > Messenger Deployments and check that GENESYS_REGION is the region of your Genesys Cloud org.',
-      });
+      this.check.set(
+        {
+          ok: false,
+          detail:
+            `Genesys has no Messenger deployment with this GENESYS_DEPLOYMENT_ID in ${region} (404 ${upstream.code ?? 'not found'}): ` +
+            'copy the id from Admin > Message > Messenger Deployments and check that GENESYS_REGION is the region of your Genesys Cloud org.',
+        },
+        { level: 'error' },
+      );
     } else if (error instanceof TokenUnavailableError) {
       // The token check reports (and logs) the cause.
-      this.setState({ ok: false, detail: 'The Messenger deployment cannot be checked without an OAuth token (see the token check).' }, 'warn');
+      this.check.set({ ok: false, detail: 'The Messenger deployment cannot be checked without an OAuth token (see the token check).' });
     } else if (stale) {
       // Through a Genesys hiccup the check reports the status last read.
       const last = stateOf(stale);
-      this.setState({ ...last, detail: `${last.detail} Re-reading it failed just now; retrying.` });
+      this.check.set({ ...last, detail: `${last.detail} Re-reading it failed just now; retrying.` }, { level: last.ok ? 'warn' : 'error' });
     } else {
-      this.setState({ ok: false, detail: 'The Messenger deployment could not be read from Genesys (see the log); retrying.' });
+      this.check.set({ ok: false, detail: 'The Messenger deployment could not be read from Genesys (see the log); retrying.' }, { level: 'error' });
     }
-  }
-
-  /** Logs a failing state once, when it first appears. */
-  private setState(state: DeploymentState, level: 'warn' | 'error' = 'error'): void {
-    if (!state.ok && state.detail !== this.lastState.detail) {
-      this.options.logger[level]({ deploymentId: this.options.deploymentId, status: state.status }, state.detail);
-    }
-    this.lastState = state;
-    this.options.onState?.(state);
   }
 }
 

@@ -7,9 +7,6 @@ import { TokenCache } from './tokenCache';
 import { DeploymentCheck } from './deploymentCheck';
 import { PlatformClient } from './platformClient';
 
-export { DeploymentCheck } from './deploymentCheck';
-export { PlatformApiError, PlatformClient, type PlatformRequest } from './platformClient';
-
 /**
  * Everything this service does with the Platform API and the public Messenger
  * config. The OAuth token, the Platform client and the deployment preflight
@@ -51,7 +48,6 @@ export function createGenesysPlatform(config: Config, logger: Logger, readiness:
     now: options.now,
     onState: (state) => readiness.set('messengerConfig', state),
   });
-  readiness.set('messengerConfig', messengerConfig.state());
 
   let tokenCache: TokenCache | undefined;
   let platform: PlatformClient | undefined;
@@ -68,7 +64,6 @@ export function createGenesysPlatform(config: Config, logger: Logger, readiness:
       retry: options.retry,
       onState: (state) => readiness.set('token', state),
     });
-    readiness.set('token', tokenCache.state());
     platform = new PlatformClient({
       apiUrl: genesys.apiUrl,
       tokens: tokenCache,
@@ -89,7 +84,6 @@ export function createGenesysPlatform(config: Config, logger: Logger, readiness:
       now: options.now,
       onState: (state) => readiness.set('deployment', state),
     });
-    readiness.set('deployment', deployment.state());
   } else {
     log.info('No GENESYS_CLIENT_ID/GENESYS_CLIENT_SECRET: the Platform API features and the deployment preflight are off');
   }

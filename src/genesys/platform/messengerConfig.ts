@@ -1,7 +1,7 @@
 import type { AxiosInstance } from 'axios';
 import { z } from 'zod';
 import type { Logger } from '../../observability/logger';
-import type { CheckState } from '../../observability/readiness';
+import { DependencyState, type CheckState } from '../../observability/readiness';
 import { describeTransportFailure } from '../restClient';
 import { RefreshingValue } from './refreshingValue';
 
@@ -111,10 +111,16 @@ class ConfigFetchError extends Error {
 export class MessengerConfigSource {
   private readonly url: string;
   private readonly config: RefreshingValue<MessengerFeatures>;
-  private lastState: CheckState = { ok: false, detail: 'Fetching the Messenger configuration.' };
+  private readonly check: DependencyState;
 
   constructor(private readonly options: MessengerConfigOptions) {
     this.url = `${options.cdnUrl}/webdeployments/v1/deployments/${encodeURIComponent(options.deploymentId)}/config.json`;
+    this.check = new DependencyState({
+      initial: { ok: false, detail: 'Fetching the Messenger configuration.' },
+      logger: options.logger,
+      logFields: { url: this.url },
+      onState: options.onState,
+    });
     this.config = new RefreshingValue({
       load: () => this.fetch(),
       ttlMs: options.ttlMs,
@@ -142,7 +148,7 @@ export class MessengerConfigSource {
   }
 
   state(): CheckState {
-    return this.lastState;
+    return this.check.current;
   }
 
   close(): void {
@@ -166,41 +172,34 @@ export class MessengerConfigSource {
 
   private loaded(features: MessengerFeatures): void {
     const state = stateOf(features);
-    this.setState(state, state.ok ? 'info' : 'error');
+    this.check.set(state, { level: state.ok ? 'info' : 'error' });
   }
 
   private failed(error: unknown, stale: MessengerFeatures | undefined): void {
     const { cdnUrl, region } = this.options;
     const reason = error instanceof ConfigFetchError ? error.reason : String(error);
     if (error instanceof ConfigFetchError && error.refused) {
-      this.setState(
+      this.check.set(
         {
           ok: false,
           detail:
             `Genesys has no Messenger configuration for GENESYS_DEPLOYMENT_ID in region ${region} (${reason} from ${cdnUrl}): ` +
             'copy the id from Admin > Message > Messenger Deployments and check that GENESYS_REGION is the region of your Genesys Cloud org.',
         },
-        'error',
+        { level: 'error' },
       );
       return;
     }
     if (stale) {
       const last = stateOf(stale);
-      this.setState({ ...last, detail: `${last.detail} Refreshing it failed (${reason}); retrying.` }, 'warn');
+      this.check.set({ ...last, detail: `${last.detail} Refreshing it failed (${reason}); retrying.` }, { level: 'warn' });
       return;
     }
     // Conversations still work without it, with nothing optional switched on.
-    this.setState(
+    this.check.set(
       { ok: true, detail: `The Messenger configuration could not be read (${reason}); serving safe defaults (autostart and typing indicators off) and retrying.` },
-      'warn',
+      { level: 'warn' },
     );
-  }
-
-  /** Logs a change of state once, at the given level. */
-  private setState(state: CheckState, level: 'info' | 'warn' | 'error'): void {
-    if (state.detail !== this.lastState.detail) this.options.logger[level]({ url: this.url }, state.detail);
-    this.lastState = state;
-    this.options.onState?.(state);
   }
 }
 

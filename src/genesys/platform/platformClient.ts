@@ -26,7 +26,7 @@ interface TokenSource {
 
 type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-export interface PlatformRequest {
+interface PlatformRequest {
   method: HttpMethod;
   /** A path on the API host, e.g. `/api/v2/webdeployments/deployments/{id}`; path parameters already encoded. */
   path: string;

@@ -1,23 +1,36 @@
 /**
  * A value fetched from Genesys that stays fresh on its own: loaded once by
- * however many callers ask at the same time, re-loaded in the background when
- * its time-to-live runs out, and kept (stale) when a re-load fails. After a
- * failed load with nothing cached, callers fail fast until the retry time
- * instead of each starting a request.
+ * however many callers ask at the same time, re-loaded in the background
+ * before it goes stale, and kept when a re-load fails (until it expires, for a
+ * value that carries an expiry). After a failed load with nothing servable,
+ * callers fail fast until the retry time instead of each starting a request.
  */
-interface RefreshingValueOptions<T> {
+interface CommonOptions<T> {
   load: () => Promise<T>;
-  ttlMs: number;
-  /** How long after a failed load the next one is tried. */
-  retryMs: number;
+  /** How long after a failed load the next one is tried; a function when the failure says (a `Retry-After`). */
+  retryMs: number | ((error: unknown) => number);
   now?: () => number;
   onLoaded?: (value: T) => void;
   onFailed?: (error: unknown, stale: T | undefined) => void;
 }
 
+/** When a loaded value is replaced and when it may no longer be served (epoch ms). */
+interface Lifetime {
+  refreshAt: number;
+  expiresAt?: number;
+}
+
+/**
+ * Either a fixed time-to-live (re-load that long after each load; the value
+ * never expires) or, for a value that carries its own (an OAuth token), a
+ * lifetime read from the value.
+ */
+type RefreshingValueOptions<T> = CommonOptions<T> & ({ ttlMs: number } | { lifetime: (value: T, loadedAt: number) => Lifetime });
+
 export class RefreshingValue<T> {
   private readonly now: () => number;
-  private current?: { value: T; loadedAt: number };
+  private readonly lifetime: (value: T, loadedAt: number) => Lifetime;
+  private current?: { value: T; refreshAt: number; expiresAt: number };
   private inFlight?: Promise<T>;
   private failure?: { error: unknown; retryAt: number };
   private timer?: NodeJS.Timeout;
@@ -25,23 +38,29 @@ export class RefreshingValue<T> {
 
   constructor(private readonly options: RefreshingValueOptions<T>) {
     this.now = options.now ?? Date.now;
+    this.lifetime = 'lifetime' in options ? options.lifetime : (_value, loadedAt) => ({ refreshAt: loadedAt + options.ttlMs });
   }
 
-  /** Fresh or stale value at once (a stale one triggers a background load); else the shared load. */
+  /** A servable value at once (a stale one triggers a background load); else the shared load. */
   async get(): Promise<T> {
     const now = this.now();
     const coolingDown = this.failure !== undefined && now < this.failure.retryAt;
-    if (this.current) {
-      if (now - this.current.loadedAt >= this.options.ttlMs && !coolingDown) this.refresh();
+    if (this.current && now < this.current.expiresAt) {
+      if (now >= this.current.refreshAt && !coolingDown) this.refresh();
       return this.current.value;
     }
     if (coolingDown && !this.inFlight) throw this.failure!.error;
     return this.load();
   }
 
-  /** The last value loaded, if any, without loading. */
+  /** The last value loaded, if any (expired or not), without loading. */
   peek(): T | undefined {
     return this.current?.value;
+  }
+
+  /** Forgets the current value (the upstream refused it), so the next get() loads. */
+  discard(): void {
+    this.current = undefined;
   }
 
   /** Starts a load unless one is running; never rejects (onFailed reports). */
@@ -60,16 +79,20 @@ export class RefreshingValue<T> {
       .load()
       .then(
         (value) => {
-          this.current = { value, loadedAt: this.now() };
+          const now = this.now();
+          const { refreshAt, expiresAt = Infinity } = this.lifetime(value, now);
+          this.current = { value, refreshAt, expiresAt };
           this.failure = undefined;
           this.options.onLoaded?.(value);
-          this.schedule(this.options.ttlMs);
+          this.schedule(refreshAt - now);
           return value;
         },
         (error: unknown) => {
-          this.failure = { error, retryAt: this.now() + this.options.retryMs };
+          const { retryMs } = this.options;
+          const delayMs = typeof retryMs === 'number' ? retryMs : retryMs(error);
+          this.failure = { error, retryAt: this.now() + delayMs };
           this.options.onFailed?.(error, this.current?.value);
-          this.schedule(this.options.retryMs);
+          this.schedule(delayMs);
           throw error;
         },
       )
@@ -82,7 +105,7 @@ export class RefreshingValue<T> {
   private schedule(delayMs: number): void {
     clearTimeout(this.timer);
     if (this.closed) return;
-    this.timer = setTimeout(() => this.refresh(), delayMs);
+    this.timer = setTimeout(() => this.refresh(), Math.max(0, delayMs));
     this.timer.unref();
   }
 }

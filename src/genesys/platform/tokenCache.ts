@@ -2,7 +2,7 @@ import type { AxiosInstance } from 'axios';
 import { z } from 'zod';
 import { AppError } from '../../domain/errors';
 import type { Logger } from '../../observability/logger';
-import type { CheckState } from '../../observability/readiness';
+import { DependencyState, type CheckState } from '../../observability/readiness';
 import {
   DEFAULT_RETRY_POLICY,
   describeTransportFailure,
@@ -11,6 +11,7 @@ import {
   retryAfterMs,
   type RetryPolicy,
 } from '../restClient';
+import { RefreshingValue } from './refreshingValue';
 
 /**
  * The OAuth client-credentials token (docs/genesys-protocol.md#oauth-client-credentials), held in memory.
@@ -54,8 +55,15 @@ const DEFAULT_RECHECK_AFTER_MS = 60_000;
 
 /** No token can be had: Genesys refused the credentials or could not be reached. */
 export class TokenUnavailableError extends AppError {
-  constructor(options: ConstructorParameters<typeof AppError>[2]) {
-    super('upstream_unavailable', 'Genesys Cloud is not available to this service right now; please retry shortly.', options);
+  constructor(
+    /** How long before Genesys is asked again; callers fail fast meanwhile. */
+    readonly retryInMs: number,
+    options: { status: number; logDetail: Record<string, unknown> },
+  ) {
+    super('upstream_unavailable', 'Genesys Cloud is not available to this service right now; please retry shortly.', {
+      ...options,
+      retryAfterSeconds: Math.ceil(retryInMs / 1000),
+    });
     this.name = 'TokenUnavailableError';
   }
 }
@@ -76,13 +84,6 @@ type Attempt =
   | { kind: 'refused'; status: number; oauthError?: string }
   | { kind: 'transient'; reason: string; status?: number; timedOut: boolean; retryAfterMs?: number };
 
-interface Failure {
-  error: TokenUnavailableError;
-  detail: string;
-  /** Before this instant callers fail fast instead of asking Genesys again. */
-  retryAt: number;
-}
-
 export class TokenCache {
   private readonly tokenUrl: string;
   private readonly basicAuth: string;
@@ -90,11 +91,8 @@ export class TokenCache {
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly retry: RetryPolicy;
   private readonly recheckAfterMs: number;
-  private current?: CachedToken;
-  private inFlight?: Promise<CachedToken>;
-  private failure?: Failure;
-  private timer?: NodeJS.Timeout;
-  private lastState: TokenState;
+  private readonly tokens: RefreshingValue<CachedToken>;
+  private readonly check: DependencyState<TokenState>;
   private closed = false;
 
   constructor(private readonly options: TokenCacheOptions) {
@@ -104,58 +102,47 @@ export class TokenCache {
     this.sleep = options.sleep ?? realSleep;
     this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
     this.recheckAfterMs = options.recheckAfterMs ?? DEFAULT_RECHECK_AFTER_MS;
-    this.lastState = { ok: false, detail: `Fetching the first OAuth token from ${options.loginUrl}.` };
+    this.check = new DependencyState({
+      initial: { ok: false, detail: `Fetching the first OAuth token from ${options.loginUrl}.` },
+      logger: options.logger,
+      logFields: { loginUrl: options.loginUrl },
+      onState: options.onState,
+    });
+    this.tokens = new RefreshingValue({
+      load: () => this.fetchWithRetries(),
+      // The token says when it is replaced and when it expires.
+      lifetime: (token) => token,
+      retryMs: (error) => (error instanceof TokenUnavailableError ? error.retryInMs : this.retry.maxDelayMs),
+      now: this.now,
+      onLoaded: (token) => this.issued(token),
+    });
   }
 
   /** A valid access token; waits only when none is cached. Rejects with TokenUnavailableError (upstream_unavailable). */
   async getToken(): Promise<string> {
-    const now = this.now();
-    const token = this.current;
-    if (token && now < token.expiresAt) {
-      if (now >= token.refreshAt && !this.inFlight && !this.coolingDown(now)) this.fetchInBackground();
-      return token.value;
-    }
-    if (!this.inFlight && this.failure && this.coolingDown(now)) throw this.failure.error;
-    return (await this.fetch()).value;
+    return (await this.tokens.get()).value;
   }
 
   /** Drops a token Genesys refused (401), unless it has already been replaced. */
   invalidate(token: string): void {
-    if (this.current?.value !== token) return;
-    this.current = undefined;
+    if (this.tokens.peek()?.value !== token) return;
+    this.tokens.discard();
     this.options.logger.info({ loginUrl: this.options.loginUrl }, 'Genesys refused the cached OAuth token; fetching a new one');
   }
 
   state(): TokenState {
-    return this.lastState;
+    return this.check.current;
   }
 
   close(): void {
     this.closed = true;
-    clearTimeout(this.timer);
-  }
-
-  private coolingDown(now: number): boolean {
-    return this.failure !== undefined && now < this.failure.retryAt;
-  }
-
-  private fetchInBackground(): void {
-    if (this.closed) return;
-    // The outcome is already in the state and the log; the cached token (if any) keeps serving.
-    this.fetch().catch(() => undefined);
-  }
-
-  private fetch(): Promise<CachedToken> {
-    this.inFlight ??= this.fetchWithRetries().finally(() => {
-      this.inFlight = undefined;
-    });
-    return this.inFlight;
+    this.tokens.close();
   }
 
   private async fetchWithRetries(): Promise<CachedToken> {
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.requestToken();
-      if (outcome.kind === 'issued') return this.accept(outcome.token);
+      if (outcome.kind === 'issued') return outcome.token;
       if (outcome.kind === 'refused') throw this.refused(outcome);
       const delayMs = nextRetryDelayMs(this.retry, attempt, outcome.retryAfterMs);
       if (delayMs === undefined || this.closed) throw this.unreachable(outcome, attempt);
@@ -203,17 +190,10 @@ export class TokenCache {
     return { kind: 'refused', status, oauthError: oauthError.success ? oauthError.data.error : undefined };
   }
 
-  private accept(token: CachedToken): CachedToken {
-    this.current = token;
-    if (this.failure) {
-      this.options.logger.info({ loginUrl: this.options.loginUrl }, 'Genesys issues OAuth tokens again');
-      this.failure = undefined;
-    }
+  private issued(token: CachedToken): void {
     const expiresAt = new Date(token.expiresAt).toISOString();
     this.options.logger.debug({ loginUrl: this.options.loginUrl, expiresAt }, 'OAuth token obtained');
-    this.setState({ ok: true, detail: `OAuth token obtained from ${this.options.loginUrl}; it is replaced before it expires.`, expiresAt });
-    this.schedule(token.refreshAt - this.now());
-    return token;
+    this.check.set({ ok: true, detail: `OAuth token obtained from ${this.options.loginUrl}; it is replaced before it expires.`, expiresAt });
   }
 
   private refused(outcome: Extract<Attempt, { kind: 'refused' }>): TokenUnavailableError {
@@ -223,49 +203,30 @@ export class TokenCache {
       `Genesys rejected the OAuth client credentials (${why}) at ${loginUrl}. ` +
       'Check GENESYS_CLIENT_ID/GENESYS_CLIENT_SECRET and that GENESYS_REGION is the region the OAuth client was created in: ' +
       'credentials sent to the wrong region answer invalid_client.';
-    const log = { loginUrl, status: outcome.status, oauthError: outcome.oauthError };
-    // Once per distinct refusal: a re-check that finds the same problem is not news.
-    if (this.failure?.detail === detail) this.options.logger.debug(log, detail);
-    else this.options.logger.error(log, detail);
-    return this.fail(detail, this.recheckAfterMs, {
-      status: 503,
-      logDetail: { reason: 'oauth_credentials_rejected', ...log },
-    });
+    const fields = { status: outcome.status, oauthError: outcome.oauthError };
+    this.failed(detail, fields);
+    return new TokenUnavailableError(this.recheckAfterMs, { status: 503, logDetail: { reason: 'oauth_credentials_rejected', loginUrl, ...fields } });
   }
 
   private unreachable(outcome: Extract<Attempt, { kind: 'transient' }>, attempts: number): TokenUnavailableError {
     const { loginUrl } = this.options;
     const detail = `Could not obtain an OAuth token from ${loginUrl} (${outcome.reason}, ${attempts} attempt${attempts === 1 ? '' : 's'}); retrying in the background.`;
-    this.options.logger.error({ loginUrl, status: outcome.status, reason: outcome.reason, attempts }, detail);
-    return this.fail(detail, outcome.retryAfterMs ?? this.retry.maxDelayMs, {
+    this.failed(detail, { status: outcome.status, reason: outcome.reason, attempts });
+    return new TokenUnavailableError(outcome.retryAfterMs ?? this.retry.maxDelayMs, {
       status: outcome.timedOut ? 504 : 503,
       logDetail: { reason: 'oauth_unreachable', loginUrl, status: outcome.status, attempts },
     });
   }
 
-  private fail(detail: string, waitMs: number, options: { status: number; logDetail: Record<string, unknown> }): TokenUnavailableError {
-    const error = new TokenUnavailableError({ ...options, retryAfterSeconds: Math.ceil(waitMs / 1000) });
-    const now = this.now();
-    this.failure = { error, detail, retryAt: now + waitMs };
-    const serving = this.current && now < this.current.expiresAt ? this.current : undefined;
-    this.setState(
+  /** Reports a failed fetch (logged once while it stays the same); a token still valid keeps the check ok. */
+  private failed(detail: string, fields: Record<string, unknown>): void {
+    const token = this.tokens.peek();
+    const serving = token && this.now() < token.expiresAt ? token : undefined;
+    this.check.set(
       serving
         ? { ok: true, detail: `Serving the current OAuth token until ${new Date(serving.expiresAt).toISOString()}, but renewing it failed: ${detail}` }
         : { ok: false, detail },
+      { level: 'error', fields },
     );
-    this.schedule(waitMs);
-    return error;
-  }
-
-  private schedule(delayMs: number): void {
-    clearTimeout(this.timer);
-    if (this.closed) return;
-    this.timer = setTimeout(() => this.fetchInBackground(), Math.max(0, delayMs));
-    this.timer.unref();
-  }
-
-  private setState(state: TokenState): void {
-    this.lastState = state;
-    this.options.onState?.(state);
   }
 }

@@ -78,4 +78,28 @@ describe('RefreshingValue', () => {
     await expect(value.get()).resolves.toBe(7);
     expect(source.calls()).toBe(2);
   });
+
+  it('with a per-value lifetime, never serves a value past its expiry and waits for the next one instead', async () => {
+    const clock = manualClock();
+    const source = scripted(1, new Error('hiccup'), 3);
+    const failures: unknown[] = [];
+    value = new RefreshingValue({
+      load: source.load,
+      lifetime: (_value, loadedAt) => ({ refreshAt: loadedAt + 1_000, expiresAt: loadedAt + 2_000 }),
+      retryMs: (error) => ((error as Error).message === 'hiccup' ? 500 : 60_000),
+      now: clock.now,
+      onFailed: (error) => failures.push(error),
+    });
+    await value.get();
+
+    // Past the refresh point the value is still served while the re-load fails behind the caller.
+    clock.advance(1_000);
+    await expect(value.get()).resolves.toBe(1);
+    await eventually(() => expect(failures).toHaveLength(1));
+
+    // Expired: the caller waits for a load (the failure's own 500 ms retry time has passed).
+    clock.advance(1_000);
+    await expect(value.get()).resolves.toBe(3);
+    expect(source.calls()).toBe(3);
+  });
 });
