@@ -1,5 +1,4 @@
 import type { NormalizedMessage } from '../../domain/message';
-import type { Logger } from '../../observability/logger';
 import { DeliveryLedger, type DeliveryVerdict, type ReadNewestPage, type SentMessage } from './deliveryProof';
 import { GuestApiError } from './errors';
 import type { SessionResponse } from './frames';
@@ -18,7 +17,7 @@ import {
 import type { GuestEvent, InboundTarget } from './inboundDispatch';
 import { withDeadline } from './reconnect';
 import { RequestDesk } from './requestDesk';
-import { SessionLink } from './sessionLink';
+import { SessionLink, type LinkOptions } from './sessionLink';
 
 export type { GuestEvent } from './inboundDispatch';
 
@@ -38,16 +37,8 @@ interface GuestJwt {
   exp: number;
 }
 
-interface GuestSessionOptions {
-  token: string;
-  deploymentId: string;
-  webMessagingUrl: string;
-  origin: string;
-  logger: Logger;
-  requestTimeoutMs: number;
-  pingIntervalMs?: number;
-  /** How long a session with live streams keeps trying to reconnect. */
-  reconnectWindowMs?: number;
+/** The link's options (sessionLink.ts), and what the session itself needs. */
+interface GuestSessionOptions extends LinkOptions {
   typingCooldownMs?: number;
   jwtRefreshMarginMs?: number;
   /** `onMessage` frames allowed per second (Genesys: 5). */
@@ -55,11 +46,6 @@ interface GuestSessionOptions {
   now?: () => number;
   /** The newest history page, for proving delivery after a dropped socket. */
   readNewestHistory?: (session: GuestSession) => ReturnType<ReadNewestPage>;
-  /** Asked before each new socket; throws to refuse it (the hub's per-session budget). */
-  beforeSocketOpen?: () => void;
-  onSocketOpened?: () => void;
-  /** A handshake failed (refused, unreachable): for the `guestApi` readiness check. */
-  onSocketFailed?: (error: GuestApiError) => void;
   onDead?: (session: GuestSession) => void;
 }
 

@@ -15,7 +15,7 @@ import type { DeskSocket, RequestDesk } from './requestDesk';
  * anything else goes out. The session (guestSession.ts) owns what the
  * socket carries.
  */
-interface LinkOptions {
+export interface LinkOptions {
   token: string;
   deploymentId: string;
   webMessagingUrl: string;
@@ -23,9 +23,12 @@ interface LinkOptions {
   logger: Logger;
   requestTimeoutMs: number;
   pingIntervalMs?: number;
+  /** How long a session with live streams keeps trying to reconnect. */
   reconnectWindowMs?: number;
+  /** Asked before each new socket; throws to refuse it (the hub's per-session budget). */
   beforeSocketOpen?: () => void;
   onSocketOpened?: () => void;
+  /** A handshake failed (refused, unreachable): for the `guestApi` readiness check. */
   onSocketFailed?: (error: GuestApiError) => void;
 }
 
