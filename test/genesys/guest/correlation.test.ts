@@ -271,14 +271,15 @@ const scenarioArb = fc
     sends: fc.integer({ min: 0, max: 4 }),
     shapes: fc.array(fc.record({ traced: fc.boolean(), fails: fc.boolean(), expires: fc.boolean(), nulls: fc.boolean() }), { minLength: 9, maxLength: 9 }),
     agentMessages: fc.integer({ min: 0, max: 3 }),
-    noise: fc.array(fc.constantFrom('unknownClass', 'garbage', 'agentNulls', 'connectionClosed'), { maxLength: 4 }),
+    noise: fc.array(fc.constantFrom('unknownClass', 'garbage', 'agentNulls', 'connectionClosed', 'typing403'), { maxLength: 4 }),
+    typing: fc.boolean(),
     seed: fc.integer(),
   })
   .map((r) => {
     const kinds: Kind[] = r.singles.map((k) => (k === 'configure' && r.closeInsteadOfConfigure ? 'close' : k));
     for (let i = 0; i < r.sends; i++) kinds.push('send');
     const scenarios: Scenario[] = kinds.map((kind, i) => ({ kind, id: `${kind}-${i}`, ...r.shapes[i]! }));
-    return { scenarios, agentMessages: r.agentMessages, noise: r.noise, seed: r.seed };
+    return { scenarios, agentMessages: r.agentMessages, noise: r.noise, typing: r.typing, seed: r.seed };
   });
 
 const agentMessage = (i: number, nulls: boolean) => ({
@@ -293,6 +294,8 @@ const NOISE: Record<string, object | string> = {
   garbage: '{"not":"an envelope"',
   agentNulls: agentMessage(99, true),
   connectionClosed: { type: 'message', class: 'ConnectionClosedEvent', code: 200, body: { reasonCode: null } },
+  // What Genesys answers a guest typing event when the deployment has it off: it must not fail anything else.
+  typing403: { type: 'response', class: 'string', code: 403, body: 'Turn on the Feature Toggle or fix the configuration.' },
 };
 
 function shuffled<T>(items: T[], seed: number): T[] {
@@ -310,8 +313,9 @@ function shuffled<T>(items: T[], seed: number): T[] {
 
 test('property: no crash, no request settled by another request\'s reply, no agent message lost', () => {
   fc.assert(
-    fc.property(scenarioArb, ({ scenarios, agentMessages, noise, seed }) => {
+    fc.property(scenarioArb, ({ scenarios, agentMessages, noise, typing, seed }) => {
       const h = harness();
+      if (typing) h.pending.sentWithoutReply('typing-1', 'typing');
       const pendings = new Map(scenarios.map((s) => [s.id, h.add(s.kind, s.id, s.kind === 'send' ? { messageId: `m-${s.id}`, text: `text of ${s.id}` } : {})]));
       for (const s of scenarios) if (s.expires) h.expire(pendings.get(s.id)!);
       const frames: (object | string)[] = scenarios.map(replyFor);
@@ -347,4 +351,37 @@ test('property: a traced reply always reaches its own request, whatever arrives 
     }),
     { numRuns: 300, seed: 20261123 },
   );
+});
+
+// History pages: generated from the official entity shapes, with random nulls, unknown fields and one unreadable entity.
+const entityArb = fc.record({
+  id: fc.uuid(),
+  type: fc.constantFrom('Text', 'Structured', 'Event', 'Receipt', 'FutureType'),
+  text: fc.option(fc.string({ maxLength: 20 }), { nil: null }),
+  direction: fc.option(fc.constantFrom('Inbound', 'Outbound'), { nil: null }),
+  originatingEntity: fc.option(fc.constantFrom('Human', 'Bot', ''), { nil: null }),
+  channel: fc.option(fc.record({ time: fc.option(fc.constant('2026-01-01T00:00:00Z'), { nil: null }), messageId: fc.option(fc.uuid(), { nil: null }) }), { nil: null }),
+  content: fc.option(fc.constant([{ contentType: 'QuickReply', quickReply: { text: 'a', payload: null } }, { contentType: 'Hologram', hologram: {} }]), { nil: null }),
+  metadata: fc.option(fc.constant({ correlationId: 'c' }), { nil: null }),
+  futureField: fc.anything({ maxDepth: 1 }),
+});
+
+test('property: any history page built from the official shapes parses; a bad entity costs only itself', async () => {
+  const axios = (await import('axios')).default;
+  const nock = (await import('nock')).default;
+  const { GuestHistory } = await import('../../../src/genesys/guest/history');
+  const session = { getJwt: async () => ({ jwt: 'jwt', exp: 2e9 }), forgetJwt: () => undefined } as never;
+  await fc.assert(
+    fc.asyncProperty(fc.array(entityArb, { maxLength: 12 }), fc.nat(), async (entities, badAt) => {
+      const page = [...entities];
+      page.splice(badAt % (page.length + 1), 0, { id: 42, type: 'Text' } as never);
+      nock('https://api.example.test').get('/api/v2/webmessaging/messages').query(true).reply(200, { entities: page, pageNumber: 1, total: page.length });
+      const history = new GuestHistory(axios.create(), 'https://api.example.test', 'https://shop.example.com');
+      const result = await history.page(session, 1, 25);
+      const shown = entities.filter((e) => e.type !== 'Receipt').map((e) => e.id);
+      expect(result.messages.map((m) => m.id).sort()).toEqual(shown.sort());
+    }),
+    { numRuns: 60, seed: 20261124 },
+  );
+  nock.cleanAll();
 });
