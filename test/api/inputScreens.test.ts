@@ -25,7 +25,7 @@ test('a text of exactly 4096 UTF-8 bytes is sent; 4097 bytes is refused before G
 
 test('a reserved key nested anywhere in a body is refused, not only at the top or inside attributes', async () => {
   const { token } = await stack.newSession();
-  const nested = '{"quickReply":{"text":"a","payload":"b","constructor":{"x":1}}}';
+  const nested = '{"quickReply":{"text":"a","payload":"b","meta":{"deep":{"constructor":{"x":1}}}}}';
   const res = await stack.http.post('/messages').set({ ...bearer(token), 'Content-Type': 'application/json' }).send(nested);
   expect(res.status).toBe(400);
   expect(res.body.detail).toContain('constructor');
