@@ -23,6 +23,8 @@ export interface Limits {
 
 export interface SessionView {
   sessionToken: string;
+  /** Stable for the session, not a secret; the client sends it as `X-Chat-Session` so a proxy keeps the session on one instance. */
+  routingKey: string;
   expiresAt: string;
   /** Genesys started a new conversation for this session. */
   newSession: boolean;
@@ -279,12 +281,20 @@ interface RequestOptions {
 const TYPING_INTERVAL_MS = 5000;
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 
+/** A random routing key to propose for a new session: 22 URL-safe characters. */
+function newRoutingKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
 export class BffClient {
   private readonly baseUrl: string;
   private readonly tokens: TokenStore;
   private readonly fetchImpl: typeof fetch;
   private readonly sleep: (ms: number) => Promise<void>;
   private token: string | undefined;
+  /** The session's routing key, sent with every request (and proposed when a session is created). */
+  private routingKey: string | undefined;
   private lastTyping = 0;
 
   constructor(private readonly options: BffClientOptions) {
@@ -304,6 +314,7 @@ export class BffClient {
   /** Forgets the session token (the next startSession starts a new session). */
   forgetSession(): void {
     this.token = undefined;
+    this.routingKey = undefined;
     this.tokens.clear();
   }
 
@@ -320,9 +331,11 @@ export class BffClient {
       } catch (error) {
         if (!(error instanceof BffError && error.sessionLost) || options.startNew) throw error;
       }
+      this.routingKey = newRoutingKey();
       const started = await this.request<SessionView>('POST', '/guest-session', { body: options, auth: false });
       return { ...started.body, resumed: false, replacedExpired: true };
     }
+    this.routingKey = newRoutingKey();
     const started = await this.request<SessionView>('POST', '/guest-session', { body: options, auth: false });
     return { ...started.body, resumed: false, replacedExpired: false };
   }
@@ -403,7 +416,8 @@ export class BffClient {
   /** Opens the live event stream; it reconnects by itself until closed or the session ends. */
   stream(handlers: StreamHandlers, options: StreamOptions = {}): LiveStream {
     const EventSourceImpl = this.options.EventSource ?? EventSource;
-    return new LiveStream(this, (ticket) => new EventSourceImpl(`${this.baseUrl}/messages/stream?ticket=${encodeURIComponent(ticket)}`), handlers, options);
+    const routing = () => (this.routingKey ? `&routingKey=${encodeURIComponent(this.routingKey)}` : '');
+    return new LiveStream(this, (ticket) => new EventSourceImpl(`${this.baseUrl}/messages/stream?ticket=${encodeURIComponent(ticket)}${routing()}`), handlers, options);
   }
 
   private async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<{ status: number; body: T }> {
@@ -411,6 +425,7 @@ export class BffClient {
     if (options.body !== undefined) headers['Content-Type'] = 'application/json';
     const useToken = options.auth !== false && this.token !== undefined;
     if (useToken) headers.Authorization = `Bearer ${this.token}`;
+    if (this.routingKey !== undefined) headers['X-Chat-Session'] = this.routingKey;
     let res: Response;
     try {
       res = await this.fetchImpl(`${this.baseUrl}${path}`, {
@@ -449,11 +464,12 @@ export class BffClient {
       if (useToken && error.sessionLost) this.forgetSession();
       throw error;
     }
-    const token = (body as { sessionToken?: unknown } | undefined)?.sessionToken;
+    const { sessionToken: token, routingKey } = (body ?? {}) as { sessionToken?: unknown; routingKey?: unknown };
     if (typeof token === 'string' && token !== '') {
       this.token = token;
       this.tokens.set(token);
     }
+    if (typeof routingKey === 'string' && routingKey !== '') this.routingKey = routingKey;
     return { status: res.status, body: body as T };
   }
 }

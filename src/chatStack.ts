@@ -53,7 +53,7 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
     onSocketOpened: () => health.succeeded(),
     onSocketFailed: (error) => health.failed(error),
   });
-  const tokens = new SessionTokens(new Sealer(deriveKeys(config.session.secrets)), config.session.ttlSeconds);
+  const tokens = new SessionTokens(new Sealer(deriveKeys(config.session.secrets)), config.session.ttlSeconds, undefined, config.session.secrets[0]);
   const identity = config.identity ? new IdentityVerifier(config.identity, config.attributeKeys) : undefined;
   const revocations = new MemoryRevocations();
   const chat = new GuestChat({ config, hub, tokens, revocations, identity, messengerFeatures: platform.messengerConfig, logger });

@@ -4,7 +4,7 @@ import { OriginAllowlist } from '../config/originAllowlist';
 import { AppError } from '../domain/errors';
 
 const ALLOWED_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
-const ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'Last-Event-ID'];
+const ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'X-Chat-Session', 'Last-Event-ID'];
 const EXPOSED_HEADERS = ['Retry-After', 'X-Request-Id'];
 
 /**

@@ -36,8 +36,13 @@ const limitsSchema = z.object({
   messagesPerSecond: z.number().int(),
 });
 
+const routingKey = z
+  .string()
+  .describe('Stable for the Genesys session and not a secret: send it as the `X-Chat-Session` header (and `routingKey` on the stream) so a proxy keeps the session on one instance');
+
 export const sessionViewSchema = z.object({
   sessionToken: z.string().describe('Opaque; send as `Authorization: Bearer <sessionToken>`; always keep the newest one'),
+  routingKey,
   expiresAt: z.iso.datetime(),
   newSession: z.boolean(),
   readOnly: z.boolean().describe('The conversation was ended by the agent; start a new one with { startNew: true }'),
@@ -50,7 +55,7 @@ export const attributesViewSchema = z.object({
   locked: z.array(z.string()).describe('Keys set by a verified identity; the browser cannot change them'),
 });
 
-export const attributesChangedSchema = attributesViewSchema.extend({ sessionToken: z.string() });
+export const attributesChangedSchema = attributesViewSchema.extend({ sessionToken: z.string(), routingKey });
 
 /** A string of well-formed Unicode (no lone surrogates), with something in it. */
 const wellFormed = (max: number) =>
@@ -75,7 +80,7 @@ export const sendMessageBody = z
     message: 'Send either `text` or `quickReply`, not both and not neither.',
   });
 
-export const sentMessageSchema = z.object({ message: normalizedMessageSchema, sessionToken: z.string().optional() });
+export const sentMessageSchema = z.object({ message: normalizedMessageSchema, sessionToken: z.string().optional(), routingKey: routingKey.optional() });
 
 export const historyQuery = z.strictObject({
   page: z.coerce.number().int().min(1).max(10_000).default(1).describe('1 is the newest page'),
@@ -91,6 +96,7 @@ export const historySchema = z.object({
 
 export const streamQuery = z.strictObject({
   ticket: z.string().max(4096).optional().describe('From POST /messages/stream-ticket, for EventSource (which cannot send headers)'),
+  routingKey: z.string().max(64).optional().describe('The session\'s routingKey, for a proxy that hashes on it (EventSource cannot send X-Chat-Session); the service ignores it'),
 });
 
 export const ticketSchema = z.object({ ticket: z.string(), expiresAt: z.iso.datetime() });

@@ -23,7 +23,7 @@ import {
 } from './attributes';
 import { IdempotencyCache, messageIdFor, requestFingerprint } from './idempotency';
 import type { Revocations } from './revocations';
-import { fingerprint, undeliveredAttributes, type SessionClaims, type SessionState, type SessionTokens } from './sessionToken';
+import { fingerprint, ROUTING_KEY, undeliveredAttributes, type SessionClaims, type SessionState, type SessionTokens } from './sessionToken';
 
 /**
  * The guest's chat as the public API sees it: sessions, attributes and
@@ -38,6 +38,7 @@ const MAX_IN_DOUBT = 10_000;
 
 export interface SessionView {
   sessionToken: string;
+  routingKey: string;
   expiresAt: string;
   newSession: boolean;
   readOnly: boolean;
@@ -91,7 +92,8 @@ export class GuestChat {
 
   // ------------------------------------------------------------------ sessions
 
-  async start(input: StartInput, origin: string | undefined): Promise<SessionView> {
+  /** `proposedRoutingKey`: a well-formed `X-Chat-Session` from the client, adopted so the creating request lands where the session lives. */
+  async start(input: StartInput, origin: string | undefined, proposedRoutingKey?: string): Promise<SessionView> {
     const given = await this.givenAttributes(input);
     const state = lockIdentity({ attributes: given.browser, locked: [] }, given.identity);
     checkBudget(state.attributes, -1);
@@ -100,7 +102,8 @@ export class GuestChat {
     const info = await session.ready();
     checkBudget(state.attributes, info.maxCustomDataBytes);
     const deliveredFingerprint = info.newSession ? await this.autoStart(session, state.attributes) : '';
-    const claims = { guestToken, origin: origin ?? '', ...state, deliveredFingerprint, maxCustomDataBytes: info.maxCustomDataBytes };
+    const routingKey = proposedRoutingKey !== undefined && ROUTING_KEY.test(proposedRoutingKey) ? proposedRoutingKey : this.deps.tokens.routingKeyFor(guestToken);
+    const claims = { guestToken, origin: origin ?? '', ...state, deliveredFingerprint, maxCustomDataBytes: info.maxCustomDataBytes, routingKey };
     return this.view(claims, info, info.newSession);
   }
 
@@ -164,12 +167,12 @@ export class GuestChat {
     refuseReservedKeys(change, this.reserved);
     const attributes = applyBrowserChange(claims, change, mode, claims.maxCustomDataBytes);
     const issued = await this.deps.tokens.issue({ ...stateOf(claims), attributes });
-    return { attributes, locked: claims.locked, sessionToken: issued.token };
+    return { attributes, locked: claims.locked, sessionToken: issued.token, routingKey: claims.routingKey };
   }
 
   // ------------------------------------------------------------------ messages
 
-  async send(claims: SessionClaims, input: SendInput, idempotencyKey?: string): Promise<{ message: NormalizedMessage; sessionToken: string }> {
+  async send(claims: SessionClaims, input: SendInput, idempotencyKey?: string): Promise<{ message: NormalizedMessage; sessionToken: string; routingKey: string }> {
     if (input.text !== undefined) checkText(input.text);
     const session = this.deps.hub.session(claims.guestToken);
     const sent = idempotencyKey
@@ -178,7 +181,7 @@ export class GuestChat {
         )
       : await this.sendOnce(session, claims, input, randomUUID(), false);
     const issued = await this.deps.tokens.issue({ ...stateOf(claims), deliveredFingerprint: sent.delivered ?? claims.deliveredFingerprint });
-    return { message: sent.message, sessionToken: issued.token };
+    return { message: sent.message, sessionToken: issued.token, routingKey: claims.routingKey };
   }
 
   private async sendOnce(session: GuestSession, claims: SessionClaims, input: SendInput, messageId: string, keyed: boolean): Promise<Sent> {
@@ -288,6 +291,7 @@ export class GuestChat {
     const issued = await this.deps.tokens.issue({ ...stateOf(claims), maxCustomDataBytes: info.maxCustomDataBytes });
     return {
       sessionToken: issued.token,
+      routingKey: claims.routingKey,
       expiresAt: issued.expiresAt,
       newSession,
       readOnly: info.readOnly,
@@ -303,8 +307,8 @@ export class GuestChat {
 
 /** The claims a re-issued token carries over (everything but the expiry). */
 function stateOf(claims: SessionState): SessionState {
-  const { guestToken, origin, attributes, locked, deliveredFingerprint, maxCustomDataBytes } = claims;
-  return { guestToken, origin, attributes, locked, deliveredFingerprint, maxCustomDataBytes };
+  const { guestToken, origin, attributes, locked, deliveredFingerprint, maxCustomDataBytes, routingKey } = claims;
+  return { guestToken, origin, attributes, locked, deliveredFingerprint, maxCustomDataBytes, routingKey };
 }
 
 function checkText(text: string): void {

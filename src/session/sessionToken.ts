@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../domain/errors';
 import type { Sealer } from './sealing';
@@ -21,6 +21,8 @@ const sessionWireSchema = z.object({
   locked: z.array(z.string()),
   sent: z.string(),
   mcb: z.number().int(),
+  /** The routing key (absent in tokens sealed before it existed: derived then). */
+  rk: z.string().optional(),
   exp: z.number().int(),
 });
 
@@ -45,6 +47,8 @@ export interface SessionClaims {
   deliveredFingerprint: string;
   /** maxCustomDataBytes from the SessionResponse. */
   maxCustomDataBytes: number;
+  /** Stable for the Genesys session, non-secret: what a proxy hashes on to keep the session on one instance. */
+  routingKey: string;
   /** Expiry, epoch seconds. */
   exp: number;
 }
@@ -66,18 +70,23 @@ const toWire = (c: SessionClaims): z.infer<typeof sessionWireSchema> => ({
   locked: c.locked,
   sent: c.deliveredFingerprint,
   mcb: c.maxCustomDataBytes,
+  rk: c.routingKey,
   exp: c.exp,
 });
 
-const fromWire = (w: z.infer<typeof sessionWireSchema>): SessionClaims => ({
+const fromWire = (w: z.infer<typeof sessionWireSchema>, routingKeyFor: (guestToken: string) => string): SessionClaims => ({
   guestToken: w.gt,
   origin: w.o,
   attributes: w.attrs,
   locked: w.locked,
   deliveredFingerprint: w.sent,
   maxCustomDataBytes: w.mcb,
+  routingKey: w.rk ?? routingKeyFor(w.gt),
   exp: w.exp,
 });
+
+/** A routing key a client may propose: long enough to be unique, short and plain enough for any proxy. */
+export const ROUTING_KEY = /^[A-Za-z0-9_-]{16,64}$/;
 
 const TICKET_TTL_SECONDS = 60;
 
@@ -96,11 +105,25 @@ export function undeliveredAttributes(claims: SessionState): Record<string, stri
 }
 
 export class SessionTokens {
+  private readonly routingSecret: Buffer;
+
+  /**
+   * @param routingSecret keys the routing keys derived from guest tokens; every
+   * instance needs the same one (the service passes its session secret).
+   */
   constructor(
     private readonly sealer: Sealer,
     private readonly ttlSeconds: number,
     private readonly now: () => number = () => Date.now(),
-  ) {}
+    routingSecret: string = randomUUID(),
+  ) {
+    this.routingSecret = createHash('sha256').update(`routing-key\n${routingSecret}`).digest();
+  }
+
+  /** A keyed hash of the guest token: stable for the session, and it reveals nothing of it. */
+  routingKeyFor(guestToken: string): string {
+    return createHmac('sha256', this.routingSecret).update(guestToken).digest('base64url').slice(0, 22);
+  }
 
   /** How long a token issued now stays valid. */
   get lifetimeMs(): number {
@@ -122,7 +145,7 @@ export class SessionTokens {
 
   /** Opens a session token presented from `origin` (undefined when the request had no Origin header). */
   async open(token: string, origin: string | undefined): Promise<SessionClaims> {
-    return fromWire(this.check(sessionWireSchema, await this.sealer.unseal(token), origin));
+    return fromWire(this.check(sessionWireSchema, await this.sealer.unseal(token), origin), (gt) => this.routingKeyFor(gt));
   }
 
   async openTicket(ticket: string, origin: string | undefined): Promise<TicketClaims> {

@@ -22,6 +22,7 @@ describe('POST /guest-session', () => {
     expect(res.headers['access-control-allow-origin']).toBe(PAGE_ORIGIN);
     expect(res.body).toEqual({
       sessionToken: expect.any(String),
+      routingKey: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
       expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       newSession: true,
       readOnly: false,
@@ -36,6 +37,29 @@ describe('POST /guest-session', () => {
     } finally {
       await anonymous.close();
     }
+  });
+
+  test('every answer with a session token carries the same routingKey; a proposed X-Chat-Session is adopted, a malformed one is not', async () => {
+    const derived = await stack.newSession();
+    const key = derived.body.routingKey as string;
+    expect(key).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(derived.token).not.toContain(key);
+    const auth = bearer(derived.token);
+    const resumed = await stack.http.post('/guest-session').set(auth).send({});
+    const changed = await stack.http.patch('/guest-attributes').set(auth).send({ page: '/x' });
+    const sent = await stack.http.post('/messages').set(auth).send({ text: 'hello' });
+    expect([resumed.body.routingKey, changed.body.routingKey, sent.body.routingKey]).toEqual([key, key, key]);
+    const proposed = 'client-proposed-key_0123';
+    const adopted = await stack.http.post('/guest-session').set({ Origin: PAGE_ORIGIN, 'X-Chat-Session': proposed }).send({});
+    expect(adopted.body.routingKey).toBe(proposed);
+    expect((await stack.http.get('/guest-session').set(bearer(adopted.body.sessionToken))).body.routingKey).toBe(proposed);
+    const malformed = await stack.http.post('/guest-session').set({ Origin: PAGE_ORIGIN, 'X-Chat-Session': 'short' }).send({});
+    expect(malformed.body.routingKey).not.toBe('short');
+    const stream = await stack.http.get(`/messages/stream?routingKey=${proposed}`).set({ ...bearer(adopted.body.sessionToken) }).buffer(false).parse((res, cb) => {
+      (res as unknown as { destroy(): void }).destroy();
+      cb(null, null);
+    });
+    expect(stream.status).toBe(200);
   });
 
   test('with a valid token it resumes the same Genesys session: 200, newSession false', async () => {

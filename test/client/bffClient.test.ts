@@ -119,6 +119,18 @@ test('creates a session, then resumes it from the stored token; the newest token
   expect(store.get()).toBe(state.sessionToken);
 });
 
+test('the client proposes a routing key, then sends the session\'s on every request (X-Chat-Session)', async () => {
+  const calls: Call[] = [];
+  const client = newClient({ calls });
+  const started = await client.startSession();
+  const proposed = calls[0]!.headers['X-Chat-Session'];
+  expect(proposed).toMatch(/^[A-Za-z0-9_-]{22}$/);
+  expect(started.routingKey).toBe(proposed);
+  await client.getSession();
+  await client.send('hello');
+  expect(calls.slice(1).map((c) => c.headers['X-Chat-Session'])).toEqual(calls.slice(1).map(() => proposed));
+});
+
 test('attributes: PUT replaces, PATCH merges and null removes; each answer’s token is kept', async () => {
   const client = newClient();
   await client.startSession({ attributes: { a: '1', b: '2' } });

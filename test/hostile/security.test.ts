@@ -153,7 +153,7 @@ describe('session tokens', () => {
     const splice = (i: number) => mine.map((p, j) => (j === i ? other[i]! : p)).join('.');
     const foreignSealer = new Sealer(deriveKeys(['another-secret-of-at-least-32-characters!!']));
     const past = new SessionTokens(new Sealer(deriveKeys([TEST_SESSION_SECRET])), 60, () => Date.now() - 3_600_000);
-    const claims = { guestToken: 'guest', origin: PAGE_ORIGIN, attributes: {}, locked: [], deliveredFingerprint: '', maxCustomDataBytes: 2048 };
+    const claims = { guestToken: 'guest', origin: PAGE_ORIGIN, attributes: {}, locked: [], deliveredFingerprint: '', maxCustomDataBytes: 2048, routingKey: 'routing-key-for-tests' };
     const forgeries = [
       splice(2), // another token's IV
       splice(3), // another token's ciphertext

@@ -51,6 +51,12 @@ function sessionRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
       'Without Authorization: starts a new Genesys guest session (201). With a valid session token: resumes it (200), applying any attributes given; `startNew: true` replaces a read-only (ended) conversation.',
     auth: 'none',
     body: startSessionBody,
+    headers: [
+      {
+        name: 'X-Chat-Session',
+        description: 'A routing key the client proposes (16 to 64 of A-Z a-z 0-9 _ -): adopted as the new session\'s routingKey, so a proxy hashing on it sends this very request where the session will live. Send the session\'s routingKey with every later request too.',
+      },
+    ],
     before: [limits.newSessions, limits.conversationChangesPerIp],
     after: [limits.conversationChangesPerSession],
     responses: { 201: json('A new session', sessionViewSchema), 200: json('The resumed session', sessionViewSchema) },
@@ -62,7 +68,8 @@ function sessionRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
         return;
       }
       if (body.startNew) throw new AppError('validation_failed', '`startNew` needs the session token of the ended conversation.');
-      res.status(201).json(await chat.start(body, req.headers.origin));
+      const proposed = req.headers['x-chat-session'];
+      res.status(201).json(await chat.start(body, req.headers.origin, typeof proposed === 'string' ? proposed : undefined));
     },
   };
 
