@@ -34,6 +34,21 @@ export interface SessionView {
   attributes: Attributes;
 }
 
+export interface Capabilities {
+  /** `enabled` is false until this service offers uploads; the rest is what the deployment accepts. */
+  attachments: { enabled: boolean; mediaTypes: string[]; maxBytes: number; blockedExtensions: string[] };
+  /** `endSession()` ends the conversation for the agent too (Presence Clear). */
+  endChat: boolean;
+  disconnect: { enabled: boolean; type: string };
+  typing: { agent: boolean; guest: boolean };
+  autoStart: boolean;
+  languages: string[];
+  defaultLanguage: string | null;
+  markdown: boolean;
+  authentication: { enabled: boolean; allowSessionUpgrade: boolean };
+  session: { expiresAt: string | null };
+}
+
 export interface StartedSession extends SessionView {
   /** An existing session (its token was held) was resumed rather than a new one created. */
   resumed: boolean;
@@ -338,6 +353,11 @@ export class BffClient {
     this.routingKey = newRoutingKey();
     const started = await this.request<SessionView>('POST', '/guest-session', { body: options, auth: false });
     return { ...started.body, resumed: false, replacedExpired: false };
+  }
+
+  /** What the deployment allows a custom UI: show only what is on (attachments, end chat, typing, …). */
+  async capabilities(): Promise<Capabilities> {
+    return (await this.request<Capabilities>('GET', '/capabilities')).body;
   }
 
   async getSession(): Promise<SessionView> {

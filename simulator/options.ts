@@ -44,6 +44,8 @@ export interface SimulatorOptions {
   record?: boolean;
   /** Milliseconds now, for the per-second message limit; a test can freeze it (default Date.now). */
   clock?: () => number;
+  /** config.json `messenger.fileUpload.modes` (default: images and PDF up to 10 MB). */
+  fileUploadModes?: { fileTypes: string[]; maxFileSizeKB: number }[];
   /** `strict` sends every shape the official SDK fixtures allow (profile.ts); default `default`. */
   profile?: Profile;
   /** New WebSocket connections a minute per deployment under the strict profile (default 1000). */
@@ -90,6 +92,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     record: true,
     clock: Date.now,
     profile: 'default',
+    fileUploadModes: [{ fileTypes: ['image/png', 'image/jpeg', 'image/gif', 'application/pdf'], maxFileSizeKB: 10240 }],
     connectionsPerMinute: 1000,
     historyReadsPerMinute: 10,
     agent: { enabled: true, typingDelayMs: 20, replyDelayMs: 60, originatingEntity: 'Bot' },

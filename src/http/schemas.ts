@@ -99,6 +99,30 @@ export const streamQuery = z.strictObject({
   routingKey: z.string().max(64).optional().describe('The session\'s routingKey, for a proxy that hashes on it (EventSource cannot send X-Chat-Session); the service ignores it'),
 });
 
+export const capabilitiesSchema = z
+  .object({
+    attachments: z
+      .object({
+        enabled: z.boolean().describe('Whether a guest can send files through this service now (uploads are not offered by this service yet: false)'),
+        mediaTypes: z.array(z.string()).describe("What the deployment accepts (config.json fileUpload, narrowed by the session's allowedMedia)"),
+        maxBytes: z.number().int(),
+        blockedExtensions: z.array(z.string()),
+      }),
+    endChat: z.boolean().describe('DELETE /guest-session ends the conversation for the agent too (Presence Clear); otherwise it only closes the connection'),
+    disconnect: z.object({ enabled: z.boolean(), type: z.string().describe('`ReadOnly`: an agent disconnect ends the chat for the guest; `Send`: the guest may carry on') }),
+    typing: z.object({ agent: z.boolean().describe('Agent typing events arrive on the stream'), guest: z.boolean().describe('POST /typing reaches the agent') }),
+    autoStart: z.boolean(),
+    languages: z.array(z.string()),
+    defaultLanguage: z.string().nullable(),
+    markdown: z.boolean().describe("Agents' messages may hold Markdown"),
+    authentication: z.object({
+      enabled: z.boolean().describe('Genesys authenticated messaging through this service (not offered yet: false)'),
+      allowSessionUpgrade: z.boolean(),
+    }),
+    session: z.object({ expiresAt: z.iso.datetime().nullable().describe('When Genesys ends the session if nothing happens, when it says') }),
+  })
+  .describe("What this deployment allows a custom UI, from its Messenger configuration and this session's SessionResponse");
+
 export const ticketSchema = z.object({ ticket: z.string(), expiresAt: z.iso.datetime() });
 
 export const healthSchema = z.object({ status: z.literal('ok') });

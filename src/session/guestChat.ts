@@ -3,6 +3,7 @@ import type { Config } from '../config/schema';
 import { GuestApiError } from '../genesys/guest/errors';
 import type { SentMessage } from '../genesys/guest/deliveryProof';
 import type { SessionResponse } from '../genesys/guest/frames';
+import type { MessengerFeatures } from '../genesys/platform/messengerConfig';
 import type { GuestSession } from '../genesys/guest/guestSession';
 import type { HistoryPage } from '../genesys/guest/history';
 import type { NormalizedMessage } from '../domain/message';
@@ -21,6 +22,7 @@ import {
   setAttribute,
   type Attributes,
 } from './attributes';
+import { capabilitiesOf, type Capabilities } from './capabilities';
 import { IdempotencyCache, messageIdFor, requestFingerprint } from './idempotency';
 import type { Revocations } from './revocations';
 import { fingerprint, ROUTING_KEY, undeliveredAttributes, type SessionClaims, type SessionState, type SessionTokens } from './sessionToken';
@@ -59,7 +61,7 @@ interface StartInput {
 export type SendInput = { text?: string; quickReply?: { text: string; payload: string; originatingMessageId?: string } };
 
 interface MessengerFeatureSource {
-  get(): Promise<{ autoStart: boolean; userTypingIndicator: boolean; conversationClear: boolean }>;
+  get(): Promise<MessengerFeatures>;
 }
 
 interface GuestChatDeps {
@@ -233,6 +235,12 @@ export class GuestChat {
       pageSize: result.pageSize,
       total: result.total,
     };
+  }
+
+  /** What the deployment allows a custom UI, from its config.json and this session's SessionResponse. */
+  async capabilities(claims: SessionClaims): Promise<Capabilities> {
+    const [features, info] = await Promise.all([this.deps.messengerFeatures.get(), this.deps.hub.session(claims.guestToken).ready()]);
+    return capabilitiesOf(features, info, Date.now());
   }
 
   /** Forwards guest typing when the deployment accepts it (Genesys refuses it with 403 otherwise). */

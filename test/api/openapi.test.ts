@@ -48,6 +48,7 @@ test('every route is in the document, and nothing else is', () => {
       'get /messages/stream',
       'post /messages/stream-ticket',
       'post /typing',
+      'get /capabilities',
     ].sort(),
   );
 });

@@ -59,6 +59,8 @@ const sessionResponseSchema = loose({
   clearedExistingSession: optional(z.boolean()),
   durationSeconds: optional(z.number()),
   expirationDate: optional(z.number()),
+  allowedMedia: optional(loose({ inbound: optional(loose({ fileTypes: optional(z.array(loose({ type: text() }))), maxFileSizeKB: optional(z.number()) })) })).catch(undefined),
+  blockedExtensions: optional(z.array(z.string())).catch(undefined),
 });
 export type SessionResponse = z.infer<typeof sessionResponseSchema>;
 

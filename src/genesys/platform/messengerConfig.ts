@@ -21,10 +21,13 @@ export const messengerDeploymentConfigSchema = z.object({
   version: lenient(z.string()),
   apiEndpoint: lenient(z.string()),
   status: lenient(z.string()),
+  languages: lenient(z.array(z.string())),
+  defaultLanguage: lenient(z.string()),
   auth: lenient(z.object({ enabled: flag, allowSessionUpgrade: flag })),
   messenger: lenient(
     z.object({
       enabled: flag,
+      fileUpload: lenient(z.object({ modes: lenient(z.array(z.object({ fileTypes: lenient(z.array(z.string())), maxFileSizeKB: lenient(z.number()) }))) })),
       apps: lenient(
         z.object({
           conversations: lenient(
@@ -35,6 +38,7 @@ export const messengerDeploymentConfigSchema = z.object({
               autoStart: toggle,
               conversationDisconnect: lenient(z.object({ enabled: flag, type: lenient(z.string()) })),
               conversationClear: toggle,
+              markdown: toggle,
             }),
           ),
         }),
@@ -45,7 +49,7 @@ export const messengerDeploymentConfigSchema = z.object({
 
 type MessengerDeploymentConfig = z.infer<typeof messengerDeploymentConfigSchema>;
 
-interface MessengerFeatures {
+export interface MessengerFeatures {
   /** Send a Presence Join when a conversation starts (the deployment's autostart). */
   autoStart: boolean;
   /** Genesys accepts the guest's typing events. */
@@ -58,6 +62,14 @@ interface MessengerFeatures {
   disconnect: { enabled: boolean; type: string };
   /** `Active` or `Inactive`, when the config says. */
   status?: string;
+  /** Agents' messages may use Markdown. */
+  markdown: boolean;
+  languages: string[];
+  defaultLanguage?: string;
+  /** What the deployment lets a guest upload (empty: uploads off). */
+  fileUpload: { mediaTypes: string[]; maxBytes: number };
+  /** Genesys authenticated messaging (an OpenID Connect integration) is set up for the deployment. */
+  auth: { enabled: boolean; allowSessionUpgrade: boolean };
 }
 
 /** What the service assumes while config.json cannot be read: nothing optional switched on. */
@@ -67,6 +79,10 @@ export const DEFAULT_MESSENGER_FEATURES: Readonly<MessengerFeatures> = Object.fr
   agentTypingIndicator: false,
   conversationClear: false,
   disconnect: Object.freeze({ enabled: false, type: 'Send' }),
+  markdown: false,
+  languages: Object.freeze([]) as unknown as string[],
+  fileUpload: Object.freeze({ mediaTypes: Object.freeze([]) as unknown as string[], maxBytes: 0 }),
+  auth: Object.freeze({ enabled: false, allowSessionUpgrade: false }),
 });
 
 export function messengerFeaturesOf(config: MessengerDeploymentConfig): MessengerFeatures {
@@ -81,6 +97,20 @@ export function messengerFeaturesOf(config: MessengerDeploymentConfig): Messenge
       type: conversations?.conversationDisconnect?.type ?? 'Send',
     },
     ...(config.status !== undefined ? { status: config.status } : {}),
+    markdown: conversations?.markdown?.enabled ?? false,
+    languages: config.languages ?? [],
+    ...(config.defaultLanguage !== undefined ? { defaultLanguage: config.defaultLanguage } : {}),
+    fileUpload: fileUploadOf(config),
+    auth: { enabled: config.auth?.enabled ?? false, allowSessionUpgrade: config.auth?.allowSessionUpgrade ?? false },
+  };
+}
+
+/** Upload is on only with modes that name types and a size, as Genesys's own client reads it. */
+function fileUploadOf(config: MessengerDeploymentConfig): MessengerFeatures['fileUpload'] {
+  const modes = (config.messenger?.fileUpload?.modes ?? []).filter((m) => (m.fileTypes?.length ?? 0) > 0 && (m.maxFileSizeKB ?? 0) > 0);
+  return {
+    mediaTypes: [...new Set(modes.flatMap((m) => m.fileTypes ?? []))],
+    maxBytes: Math.max(0, ...modes.map((m) => (m.maxFileSizeKB ?? 0) * 1024)),
   };
 }
 

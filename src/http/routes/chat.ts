@@ -10,6 +10,7 @@ import type { rateLimits } from '../rateLimits';
 import type { AnyRouteSpec, RouteSpec } from '../routeSpec';
 import {
   attributesChangedSchema,
+  capabilitiesSchema,
   attributesPatchSchema,
   attributesSchema,
   attributesViewSchema,
@@ -175,6 +176,19 @@ function messageRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
     },
   };
 
+  const capabilities: AnyRouteSpec = {
+    method: 'get',
+    path: '/capabilities',
+    summary: 'What this deployment allows a custom UI',
+    description: "From the deployment's Messenger configuration (config.json) and this session's SessionResponse: attachments, ending a chat, typing, languages, Markdown, authentication, and when the session expires.",
+    auth: 'session',
+    responses: { 200: json('The capabilities', capabilitiesSchema) },
+    errors: ['unauthorized', 'session_expired', 'upstream_unavailable'],
+    async handle(_req, res) {
+      res.json(await chat.capabilities(claimsOf(res)));
+    },
+  };
+
   const typing: AnyRouteSpec = {
     method: 'post',
     path: '/typing',
@@ -188,7 +202,7 @@ function messageRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
     },
   };
 
-  return [sendMessage, history, typing] as AnyRouteSpec[];
+  return [sendMessage, history, typing, capabilities] as AnyRouteSpec[];
 }
 
 /** The live stream and its tickets. */

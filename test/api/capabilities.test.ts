@@ -1,0 +1,51 @@
+import { PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
+
+/** GET /capabilities: what the deployment allows a custom UI, read from config.json and the SessionResponse. */
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ sim: { agent: { enabled: false }, autoStart: true, conversationClear: true } });
+});
+afterAll(() => stack.close());
+
+const bearer = (token: string) => ({ Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN });
+
+test("the deployment's settings, the session's media limits and its expiry", async () => {
+  const { token } = await stack.newSession();
+  const res = await stack.http.get('/capabilities').set(bearer(token));
+  expect(res.status).toBe(200);
+  expect(res.body).toEqual({
+    attachments: {
+      enabled: false,
+      mediaTypes: ['image/png', 'image/jpeg', 'image/gif', 'application/pdf'],
+      maxBytes: 10240 * 1024,
+      blockedExtensions: expect.arrayContaining(['.exe']),
+    },
+    endChat: true,
+    disconnect: { enabled: true, type: 'ReadOnly' },
+    typing: { agent: true, guest: true },
+    autoStart: true,
+    languages: ['en-us'],
+    defaultLanguage: 'en-us',
+    markdown: true,
+    authentication: { enabled: false, allowSessionUpgrade: expect.any(Boolean) },
+    session: { expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
+  });
+  expect(Date.parse(res.body.session.expiresAt)).toBeGreaterThan(Date.now());
+});
+
+test('a deployment with uploads off and clear off says so', async () => {
+  const other = await startStack({ sim: { agent: { enabled: false }, fileUploadModes: [], conversationClear: false, showUserTypingIndicator: false } });
+  try {
+    const { token } = await other.newSession();
+    const res = await other.http.get('/capabilities').set(bearer(token));
+    expect(res.body).toMatchObject({ attachments: { enabled: false, mediaTypes: [], maxBytes: 0 }, endChat: false, typing: { guest: false } });
+  } finally {
+    await other.close();
+    await other.sim.stop();
+  }
+});
+
+test('without a session token it is 401', async () => {
+  const res = await stack.http.get('/capabilities').set('Origin', PAGE_ORIGIN);
+  expect(res.status).toBe(401);
+});
