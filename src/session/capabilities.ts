@@ -1,3 +1,4 @@
+import type { Capabilities } from '../domain/api';
 import type { SessionResponse } from '../genesys/guest/frames';
 import type { MessengerFeatures } from '../genesys/platform/messengerConfig';
 
@@ -7,19 +8,6 @@ import type { MessengerFeatures } from '../genesys/platform/messengerConfig';
  * and the session's SessionResponse, which can narrow the media types and
  * the size and names the blocked extensions.
  */
-export interface Capabilities {
-  attachments: { enabled: boolean; mediaTypes: string[]; maxBytes: number; blockedExtensions: string[] };
-  endChat: boolean;
-  disconnect: { enabled: boolean; type: string };
-  typing: { agent: boolean; guest: boolean };
-  autoStart: boolean;
-  languages: string[];
-  defaultLanguage: string | null;
-  markdown: boolean;
-  authentication: { enabled: boolean; allowSessionUpgrade: boolean };
-  session: { expiresAt: string | null };
-}
-
 export function capabilitiesOf(features: MessengerFeatures, info: SessionResponse, now: number): Capabilities {
   const inbound = info.allowedMedia?.inbound;
   const sessionTypes = (inbound?.fileTypes ?? []).flatMap((t) => (t.type ? [t.type] : []));

@@ -6,6 +6,7 @@ import type { SessionResponse } from '../genesys/guest/frames';
 import type { MessengerFeatures } from '../genesys/platform/messengerConfig';
 import type { GuestSession } from '../genesys/guest/guestSession';
 import type { HistoryPage } from '../genesys/guest/history';
+import type { Capabilities, SendInput, SessionView, StartInput } from '../domain/api';
 import type { NormalizedMessage } from '../domain/message';
 import type { SessionHub } from '../genesys/guest/sessionHub';
 import { AppError } from '../domain/errors';
@@ -22,7 +23,7 @@ import {
   setAttribute,
   type Attributes,
 } from './attributes';
-import { capabilitiesOf, type Capabilities } from './capabilities';
+import { capabilitiesOf } from './capabilities';
 import { IdempotencyCache, messageIdFor, requestFingerprint } from './idempotency';
 import type { Revocations } from './revocations';
 import { fingerprint, ROUTING_KEY, undeliveredAttributes, type SessionClaims, type SessionState, type SessionTokens } from './sessionToken';
@@ -38,27 +39,6 @@ const MESSAGES_PER_SECOND = 5;
 /** Sends in doubt remembered per instance; the oldest is forgotten first (its retry then checks nothing and may send again). */
 const MAX_IN_DOUBT = 10_000;
 
-export interface SessionView {
-  sessionToken: string;
-  routingKey: string;
-  expiresAt: string;
-  newSession: boolean;
-  readOnly: boolean;
-  limits: { maxCustomDataBytes: number; maxTextBytes: number; messagesPerSecond: number };
-  attributes: Attributes;
-}
-
-interface StartInput {
-  firstName?: string;
-  lastName?: string;
-  email?: string;
-  phone?: string;
-  attributes?: Record<string, string>;
-  identityToken?: string;
-  startNew?: boolean;
-}
-
-export type SendInput = { text?: string; quickReply?: { text: string; payload: string; originatingMessageId?: string } };
 
 interface MessengerFeatureSource {
   get(): Promise<MessengerFeatures>;

@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { normalizedMessageSchema } from './message';
+
+/**
+ * The shapes of the public API (README.md#the-chat-api), as zod schemas: the
+ * HTTP layer validates requests and builds /openapi.json from them, the use
+ * cases take their types from them (`z.infer`), and the browser client's
+ * copies are held to those types by the type checker
+ * (test/client/publicTypes.typecheck.ts). One source for all three.
+ */
+
+const text = (max: number) => z.string().max(max);
+
+export const attributesSchema = z
+  .record(z.string(), z.string())
+  .describe('Custom attributes: string keys to string values; keys plus values at most maxCustomDataBytes UTF-8 bytes');
+
+export const startSessionBody = z
+  .strictObject({
+    firstName: text(256).optional(),
+    lastName: text(256).optional(),
+    email: text(320).optional(),
+    phone: text(64).optional(),
+    attributes: attributesSchema.optional(),
+    identityToken: z.string().max(8192).optional().describe("A JWT minted by the website's backend (see the README, Identity tokens)"),
+    startNew: z.boolean().optional().describe('With a session token: replace a read-only (ended) conversation with a new one'),
+  })
+  .describe('Optional details for a new session, or changes when resuming');
+
+const limitsSchema = z.object({
+  maxCustomDataBytes: z.number().int(),
+  maxTextBytes: z.number().int(),
+  messagesPerSecond: z.number().int(),
+});
+
+const routingKey = z
+  .string()
+  .describe('Stable for the Genesys session and not a secret: send it as the `X-Chat-Session` header (and `routingKey` on the stream) so a proxy keeps the session on one instance');
+
+export const sessionViewSchema = z.object({
+  sessionToken: z.string().describe('Opaque; send as `Authorization: Bearer <sessionToken>`; always keep the newest one'),
+  routingKey,
+  expiresAt: z.iso.datetime(),
+  newSession: z.boolean(),
+  readOnly: z.boolean().describe('The conversation was ended by the agent; start a new one with { startNew: true }'),
+  limits: limitsSchema,
+  attributes: attributesSchema,
+});
+
+export const attributesViewSchema = z.object({
+  attributes: attributesSchema,
+  locked: z.array(z.string()).describe('Keys set by a verified identity; the browser cannot change them'),
+});
+
+export const attributesChangedSchema = attributesViewSchema.extend({ sessionToken: z.string(), routingKey });
+
+/** A string of well-formed Unicode (no lone surrogates), with something in it. */
+const wellFormed = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((v) => v.isWellFormed(), { message: 'must be well-formed Unicode' })
+    .refine((v) => v.trim() !== '', { message: 'must not be empty' });
+
+const quickReplyAnswerSchema = z.strictObject({
+  text: wellFormed(1024),
+  payload: wellFormed(1024),
+  originatingMessageId: wellFormed(200).optional(),
+});
+
+export const sendMessageBody = z
+  .strictObject({
+    text: z.string().optional().describe('The message text, at most 4096 UTF-8 bytes'),
+    quickReply: quickReplyAnswerSchema.optional().describe('The answer to a quick reply offered by an agent or bot'),
+  })
+  .refine((b) => (b.text !== undefined) !== (b.quickReply !== undefined), {
+    message: 'Send either `text` or `quickReply`, not both and not neither.',
+  });
+
+export const sentMessageSchema = z.object({ message: normalizedMessageSchema, sessionToken: z.string().optional(), routingKey: routingKey.optional() });
+
+export const historySchema = z.object({
+  messages: z.array(normalizedMessageSchema).describe('Oldest first within the page'),
+  page: z.number().int(),
+  pageSize: z.number().int(),
+  total: z.number().int(),
+});
+
+export const capabilitiesSchema = z
+  .object({
+    attachments: z
+      .object({
+        enabled: z.boolean().describe('Whether a guest can send files through this service now (uploads are not offered by this service yet: false)'),
+        mediaTypes: z.array(z.string()).describe("What the deployment accepts (config.json fileUpload, narrowed by the session's allowedMedia)"),
+        maxBytes: z.number().int(),
+        blockedExtensions: z.array(z.string()),
+      }),
+    endChat: z.boolean().describe('DELETE /guest-session ends the conversation for the agent too (Presence Clear); otherwise it only closes the connection'),
+    disconnect: z.object({ enabled: z.boolean(), type: z.string().describe('`ReadOnly`: an agent disconnect ends the chat for the guest; `Send`: the guest may carry on') }),
+    typing: z.object({ agent: z.boolean().describe('Agent typing events arrive on the stream'), guest: z.boolean().describe('POST /typing reaches the agent') }),
+    autoStart: z.boolean(),
+    languages: z.array(z.string()),
+    defaultLanguage: z.string().nullable(),
+    markdown: z.boolean().describe("Agents' messages may hold Markdown"),
+    authentication: z.object({
+      enabled: z.boolean().describe('Genesys authenticated messaging through this service (not offered yet: false)'),
+      allowSessionUpgrade: z.boolean(),
+    }),
+    session: z.object({ expiresAt: z.iso.datetime().nullable().describe('When Genesys ends the session if nothing happens, when it says') }),
+  })
+  .describe("What this deployment allows a custom UI, from its Messenger configuration and this session's SessionResponse");
+
+export const ticketSchema = z.object({ ticket: z.string(), expiresAt: z.iso.datetime() });
+
+
+export type StartInput = z.infer<typeof startSessionBody>;
+export type SessionView = z.infer<typeof sessionViewSchema>;
+export type AttributesView = z.infer<typeof attributesViewSchema>;
+export type SendInput = z.infer<typeof sendMessageBody>;
+export type HistoryPageView = z.infer<typeof historySchema>;
+export type Capabilities = z.infer<typeof capabilitiesSchema>;

@@ -1,0 +1,23 @@
+import type * as Client from '../../client/bffClient';
+import type * as Api from '../../src/domain/api';
+import type { NormalizedMessage } from '../../src/domain/message';
+
+/**
+ * Checked by `npm run typecheck`, not run: the browser client is a standalone
+ * file and repeats the service's public shapes, so the compiler holds every
+ * shape it exposes to the service's own (`z.infer` of the schemas that
+ * validate requests and build /openapi.json). A field added, dropped or
+ * changed on either side fails the build.
+ */
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+
+export const publicTypesMatch: [
+  Same<Client.ChatMessage, NormalizedMessage>,
+  Same<Client.SessionView, Api.SessionView>,
+  Same<Client.AttributesView, Api.AttributesView>,
+  Same<Client.HistoryPage, Api.HistoryPageView>,
+  Same<Client.StartSessionOptions, Api.StartInput>,
+  // The client also takes a bare string as a text message.
+  Same<Exclude<Client.SendInput, string>, Api.SendInput>,
+  Same<Client.Capabilities, Api.Capabilities>,
+] = [true, true, true, true, true, true, true];
