@@ -1,4 +1,4 @@
-import { guestTokenOf, identityToken, PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
+import { bearer, guestTokenOf, identityToken, PAGE_ORIGIN, type Stack, startStack } from '../support/stack';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -6,7 +6,6 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-const bearer = (token: string) => ({ Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN });
 
 async function lockedSession() {
   const identity = await identityToken({ sub: 'cust-1', email: 'locked@example.com' });

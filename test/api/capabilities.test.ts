@@ -1,4 +1,4 @@
-import { PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
+import { bearer, PAGE_ORIGIN, type Stack, startStack } from '../support/stack';
 
 /** GET /capabilities: what the deployment allows a custom UI, read from config.json and the SessionResponse. */
 let stack: Stack;
@@ -7,7 +7,6 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-const bearer = (token: string) => ({ Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN });
 
 test("the deployment's settings, the session's media limits and its expiry", async () => {
   const { token } = await stack.newSession();

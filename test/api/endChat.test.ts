@@ -1,8 +1,7 @@
-import { PAGE_ORIGIN, startStack, guestTokenOf, type Stack } from '../support/stack';
+import { bearer, guestTokenOf, startStack, type Stack } from '../support/stack';
 
 /** DELETE /guest-session on a deployment whose Messenger config has conversation clear off. */
 let stack: Stack;
-const bearer = (token: string) => ({ Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN });
 beforeAll(async () => {
   stack = await startStack({ sim: { conversationClear: false } });
 });

@@ -1,5 +1,5 @@
 import { messageIdFor } from '../../src/session/idempotency';
-import { identityToken, PAGE_ORIGIN, startStack, guestTokenOf, type Stack } from '../support/stack';
+import { bearer, guestTokenOf, identityToken, PAGE_ORIGIN, type Stack, startStack } from '../support/stack';
 
 /** Each screen on its own: none of these may pass because another layer happens to catch it too. */
 let stack: Stack;
@@ -8,7 +8,6 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-const bearer = (token: string) => ({ Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN });
 
 test('a text of exactly 4096 UTF-8 bytes is sent; 4097 bytes is refused before Genesys', async () => {
   const before = stack.sim.received.length;

@@ -1,4 +1,4 @@
-import { guestTokenOf, PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
+import { bearer, guestTokenOf, PAGE_ORIGIN, type Stack, startStack } from '../support/stack';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -7,7 +7,6 @@ beforeAll(async () => {
 afterAll(() => stack.close());
 beforeEach(() => stack.sim.faults.clear());
 
-const bearer = (token: string) => ({ Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN });
 
 async function session() {
   const before = stack.sim.received.length;

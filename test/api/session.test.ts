@@ -1,4 +1,4 @@
-import { IDENTITY_AUDIENCE, IDENTITY_ISSUER, IDENTITY_SECRET, identityToken, PAGE_ORIGIN, startStack, guestTokenOf, type Stack } from '../support/stack';
+import { bearer, guestTokenOf, IDENTITY_AUDIENCE, IDENTITY_ISSUER, IDENTITY_SECRET, identityToken, PAGE_ORIGIN, type Stack, startStack } from '../support/stack';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -7,7 +7,6 @@ beforeAll(async () => {
 afterAll(() => stack.close());
 beforeEach(() => stack.sim.faults.clear());
 
-const bearer = (token: string) => ({ Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN });
 
 describe('POST /guest-session', () => {
   test('starts a session: 201 with the contract shape; the well-known fields become attributes (no identity configured)', async () => {

@@ -3,6 +3,7 @@ import { loadConfig } from '../../src/config/schema';
 import { startService, type RunningService } from '../../src/server';
 import { captureLogger } from '../support/app';
 import { guestTokenOf, PAGE_ORIGIN, simulatorEnv, startStack, type Stack } from '../support/stack';
+import { waitFor } from '../support/wait';
 
 /**
  * The browser client against the real service and the Genesys simulator.
@@ -85,19 +86,6 @@ function newClient(options: { tokenStore?: TokenStore; calls?: Call[]; baseUrl?:
     fetch: options.fetch ?? pageFetch(options.calls),
     EventSource: FetchEventSource as unknown as typeof EventSource,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 50))),
-  });
-}
-
-function until<T>(predicate: () => T | undefined, timeoutMs = 5000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const tick = () => {
-      const value = predicate();
-      if (value !== undefined && value !== false) return resolve(value);
-      if (Date.now() - started > timeoutMs) return reject(new Error('condition not met in time'));
-      setTimeout(tick, 10);
-    };
-    tick();
   });
 }
 
@@ -238,30 +226,30 @@ test('the stream: events, reconnect with a new ticket when the instance restarts
       },
       { initialDelayMs: 50, maxDelayMs: 200 },
     );
-    await until(() => opens.length === 1);
+    await waitFor(() => opens.length === 1);
     expect(opens).toEqual([false]);
     expect(FetchEventSource.opened[0]!.url).toMatch(/\/messages\/stream\?ticket=/);
 
     await client.send('hello stream');
-    await until(() => seen.includes('outbound:You said: hello stream'));
+    await waitFor(() => seen.includes('outbound:You said: hello stream'));
     expect(seen).toEqual(expect.arrayContaining(['inbound:hello stream', 'typing']));
 
     // The instance drains: the stream's final event says reconnect; the client comes back on a new instance.
     await own.service.stop();
-    await until(() => states.includes('reconnecting'));
+    await waitFor(() => states.includes('reconnecting'));
     replacement = await startService(loadConfig(simulatorEnv(stack.sim, { PORT: port })), captureLogger().logger);
-    await until(() => opens.length === 2, 10_000);
+    await waitFor(() => opens.length === 2, 10_000);
     expect(opens).toEqual([false, true]);
     expect(live.state).toBe('open');
     const tickets = FetchEventSource.opened.map((s) => new URL(s.url).searchParams.get('ticket'));
     expect(new Set(tickets).size).toBe(tickets.length); // a fresh ticket for every connection
 
     stack.sim.agent.say(gt, 'after the restart');
-    await until(() => seen.includes('outbound:after the restart'));
+    await waitFor(() => seen.includes('outbound:after the restart'));
 
     // The Genesys session expires: the stream ends for good and the token is dropped.
     stack.sim.faults.expireSession(gt);
-    await until(() => errors.length === 1);
+    await waitFor(() => errors.length === 1);
     expect(errors[0]).toMatchObject({ code: 'session_expired', sessionLost: true });
     expect(live.state).toBe('closed');
     expect(client.sessionToken).toBeUndefined();

@@ -1,5 +1,5 @@
 import { startSimulator, type Simulator } from '../../simulator';
-import { PAGE_ORIGIN, startStack, guestTokenOf, type Stack } from '../support/stack';
+import { bearer, guestTokenOf, PAGE_ORIGIN, type Stack, startStack } from '../support/stack';
 
 /**
  * One visitor cannot churn through the deployment: new conversations and
@@ -13,7 +13,6 @@ beforeAll(async () => {
 });
 afterAll(() => sim.stop());
 
-const bearer = (token: string) => ({ Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN });
 
 describe('after DELETE /guest-session', () => {
   let stack: Stack;

@@ -1,9 +1,8 @@
 import { startSimulator, type Simulator } from '../../simulator';
 import type { AppError } from '../../src/domain/errors';
 import { dataOf, openStream } from '../support/sse';
-import { startStack, type Stack } from '../support/stack';
+import { bearer, type Stack, startStack } from '../support/stack';
 import {
-  bearer,
   duplicatesIn,
   expectProblem,
   GuestApiProxy,
@@ -12,10 +11,10 @@ import {
   PAGE_ORIGIN,
   platformHarness,
   readyz,
-  waitFor,
   type GuestHandle,
   type PlatformHarness,
-} from './support';
+} from '../support/hostile';
+import { waitFor } from '../support/wait';
 
 /**
  * Genesys faults from the simulator, one row each (RELIABILITY.md, RELIABILITY.md):

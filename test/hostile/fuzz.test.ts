@@ -12,7 +12,7 @@ import {
   rawRequest,
   type RawRequest,
   type RawResponse,
-} from './support';
+} from '../support/hostile';
 
 /**
  * Property-based tests over every endpoint (RELIABILITY.md): whatever arrives

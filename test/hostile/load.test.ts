@@ -1,7 +1,14 @@
 import { startSimulator, type Simulator } from '../../simulator';
 import { dataOf, openStream, type SseStream } from '../support/sse';
-import { startStack, type Stack } from '../support/stack';
-import { bearer, duplicatesIn, inboundTexts, newGuest, readyz, sleep, type GuestHandle } from './support';
+import { bearer, type Stack, startStack } from '../support/stack';
+import {
+  duplicatesIn,
+  inboundTexts,
+  newGuest,
+  readyz,
+  type GuestHandle,
+} from '../support/hostile';
+import { sleep } from '../support/wait';
 
 /**
  * Load with faults (RELIABILITY.md), bounded and on loopback: 50 guest sessions

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { startSimulator, type Simulator } from '../../simulator';
-import { PAGE_ORIGIN, startStack, guestTokenOf, type Stack } from '../support/stack';
+import { bearer, guestTokenOf, PAGE_ORIGIN, type Stack, startStack } from '../support/stack';
 
 /**
  * No log line may hold a credential, in any failure path we can provoke:
@@ -12,7 +12,6 @@ import { PAGE_ORIGIN, startStack, guestTokenOf, type Stack } from '../support/st
 let sim: Simulator;
 let stack: Stack;
 let resetter: net.Server;
-const bearer = (token: string) => ({ Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN });
 
 beforeAll(async () => {
   sim = await startSimulator({ agent: { enabled: false } });

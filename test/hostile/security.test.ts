@@ -7,20 +7,18 @@ import { deriveKeys, Sealer } from '../../src/session/sealing';
 import { SessionTokens } from '../../src/session/sessionToken';
 import { TEST_SESSION_SECRET } from '../support/app';
 import { dataOf, openStream } from '../support/sse';
-import { IDENTITY_AUDIENCE, IDENTITY_ISSUER, IDENTITY_SECRET, identityToken, startStack, type Stack } from '../support/stack';
+import { bearer, IDENTITY_AUDIENCE, IDENTITY_ISSUER, IDENTITY_SECRET, identityToken, type Stack, startStack } from '../support/stack';
 import {
-  bearer,
   checkProblem,
   expectProblem,
   internalsIn,
   newGuest,
   PAGE_ORIGIN,
   rawRequest,
-  sleep,
   spyOnEgress,
-  waitFor,
   type RawResponse,
-} from './support';
+} from '../support/hostile';
+import { sleep, waitFor } from '../support/wait';
 
 /**
  * Security (RELIABILITY.md): no secret or issued token in the logs of a realistic

@@ -3,8 +3,15 @@ import path from 'node:path';
 import supertest from 'supertest';
 import { startSimulator, type Simulator } from '../../simulator';
 import { dataOf, openStream, type SseStream } from '../support/sse';
-import { simulatorEnv, startStack, type Stack } from '../support/stack';
-import { bearer, duplicatesIn, inboundTexts, newGuest, PAGE_ORIGIN, sleep, waitFor, type GuestHandle } from './support';
+import { bearer, simulatorEnv, type Stack, startStack } from '../support/stack';
+import {
+  duplicatesIn,
+  inboundTexts,
+  newGuest,
+  PAGE_ORIGIN,
+  type GuestHandle,
+} from '../support/hostile';
+import { sleep, waitFor } from '../support/wait';
 import { freePort } from '../support/ports';
 
 /**

@@ -241,7 +241,7 @@ describe('HTTP edge', () => {
       const failed = await request(app).get('/boom/sync').set('Authorization', bearer);
       const access = log.lines().filter((l) => l.msg === 'request completed' || l.msg === 'request errored');
       expect(access).toHaveLength(2);
-      const [first, second] = access as [Record<string, unknown>, Record<string, unknown>];
+      const [first, second] = access as unknown as [Record<string, unknown>, Record<string, unknown>];
       expect(Object.keys(first).sort()).toEqual(['level', 'msg', 'req', 'requestId', 'res', 'responseTime', 'time']);
       expect(first.requestId).toBe(ok.headers['x-request-id']);
       expect(first.req).toEqual({ method: 'GET', url: '/no/such/thing?ticket=[redacted]', origin: ALLOWED_ORIGIN, remoteAddress: expect.any(String) as string });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { startSimulator, type Simulator } from '../../simulator';
-import { handshakeStatus, isClass, isMessage, RawGuest } from './guestClient';
+import { handshakeStatus, isClass, isMessage, RawGuest } from '../support/rawGuest';
 
 let sim: Simulator;
 const guests: RawGuest[] = [];

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { startSimulator, type Simulator } from '../../simulator';
-import { eventually, handshakeStatus, isClass, isMessage, RawGuest } from './guestClient';
+import { handshakeStatus, isClass, isMessage, RawGuest } from '../support/rawGuest';
+import { waitFor } from '../support/wait';
 
 let sim: Simulator;
 const guests: RawGuest[] = [];
@@ -419,7 +420,7 @@ describe('connections per session', () => {
     await conns[0]!.closed;
     for (const c of conns.slice(1)) expect(c.pending().some(isClass('ConnectionClosedEvent'))).toBe(false);
     expect(sim.stats.connectionsBySession(token)).toBe(4);
-    await eventually(() => expect(sim.stats.openConnections()).toBe(3));
+    await waitFor(() => expect(sim.stats.openConnections()).toBe(3));
   });
 });
 

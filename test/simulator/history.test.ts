@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { startSimulator, type Simulator } from '../../simulator';
-import { isMessage, RawGuest } from './guestClient';
+import { isMessage, RawGuest } from '../support/rawGuest';
 
 let sim: Simulator;
 const guests: RawGuest[] = [];

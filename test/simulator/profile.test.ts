@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { startSimulator, type Simulator } from '../../simulator';
-import { handshakeStatus, isClass, isMessage, RawGuest } from './guestClient';
+import { handshakeStatus, isClass, isMessage, RawGuest } from '../support/rawGuest';
 
 /** The strict profile sends every shape the official SDK fixtures allow (simulator/profile.ts). */
 let sim: Simulator;

@@ -43,24 +43,30 @@ export function testConfig(overrides: EnvOverrides = {}): Config {
 export interface CapturedLogger {
   logger: Logger;
   /** Every line written so far, parsed. */
-  lines(): Record<string, unknown>[];
-  /** Every line written so far, raw, newline-separated. */
+  lines(): Array<Record<string, unknown> & { level: number; msg: string }>;
+  /** Every line written so far, raw, newline-separated (to search for secrets). */
   text(): string;
+  /** The messages logged at one level. */
+  messages(level: 'debug' | 'info' | 'warn' | 'error'): string[];
 }
+
+const LEVELS = { debug: 20, info: 30, warn: 40, error: 50 } as const;
 
 /** A real pino logger (same redaction as production) writing into memory. */
 export function captureLogger(level = 'trace'): CapturedLogger {
   const chunks: string[] = [];
   const logger = createLogger({ level, destination: { write: (chunk: string) => void chunks.push(chunk) } });
   const text = () => chunks.join('');
+  const lines = () =>
+    text()
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown> & { level: number; msg: string });
   return {
     logger,
     text,
-    lines: () =>
-      text()
-        .split('\n')
-        .filter((l) => l.trim() !== '')
-        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    lines,
+    messages: (name) => lines().filter((l) => l.level === LEVELS[name]).map((l) => l.msg),
   };
 }
 

@@ -82,6 +82,12 @@ export function identityToken(claims: Record<string, unknown>, options: { secret
     .sign(new TextEncoder().encode(options.secret ?? IDENTITY_SECRET));
 }
 
+/** The headers a page sends with its session token (no Origin when `origin` is undefined, as a server would). */
+export const bearer = (token: string, origin: string | undefined = PAGE_ORIGIN): Record<string, string> => ({
+  Authorization: `Bearer ${token}`,
+  ...(origin === undefined ? {} : { Origin: origin }),
+});
+
 /** The Genesys guest token behind a session, as the simulator saw it configure. */
 export function guestTokenOf(sim: Simulator, before: number): string {
   const frame = sim.received.slice(before).find((f) => f.frame.action === 'configureSession');

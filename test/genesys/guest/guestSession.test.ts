@@ -5,7 +5,8 @@ import { parseInbound, type InboundFrame } from '../../../src/genesys/guest/fram
 import type { GuestSession } from '../../../src/genesys/guest/guestSession';
 import { dispatchInbound, type InboundTarget } from '../../../src/genesys/guest/inboundDispatch';
 import type { SessionHub } from '../../../src/genesys/guest/sessionHub';
-import { collect, hubFor, until } from './harness';
+import { collect, hubFor } from '../../support/guestHub';
+import { waitFor } from '../../support/wait';
 
 let sim: Simulator;
 let hub: SessionHub;
@@ -158,7 +159,7 @@ describe('messages', () => {
     await session.ready();
     expect(await session.sendTyping()).toBe(true);
     expect(await session.sendTyping()).toBe(false);
-    await until(() => sim.framesFor(token, 'onMessage').length === 1);
+    await waitFor(() => sim.framesFor(token, 'onMessage').length === 1);
     expect(sim.framesFor(token, 'onMessage')[0]!.frame.message).toEqual({ type: 'Event', events: [{ eventType: 'Typing', typing: { type: 'On' } }] });
   });
 
@@ -226,7 +227,7 @@ describe('lifecycle', () => {
     await session.ready();
     await session.close();
     expect(session.state).toMatchObject({ connected: false });
-    await until(() => sim.stats.openConnections() === 0);
+    await waitFor(() => sim.stats.openConnections() === 0);
   });
 
   test('getJwt is cached until shortly before exp and unlocks history', async () => {

@@ -1,8 +1,9 @@
 import type { AddressInfo } from 'node:net';
+import { captureLogger } from '../../support/app';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { InboundFrame } from '../../../src/genesys/guest/frames';
 import { DEFAULT_MAX_FRAME_BYTES, GuestSocket, type SocketClosed } from '../../../src/genesys/guest/guestSocket';
-import { captureLog } from '../platform/support';
+import {} from '../../support/platform';
 
 /** The socket refuses an inbound frame larger than its bound instead of buffering it. */
 let server: WebSocketServer;
@@ -25,7 +26,7 @@ function open(maxFrameBytes?: number) {
   const frames: InboundFrame[] = [];
   let closed: (c: SocketClosed) => void = () => undefined;
   const whenClosed = new Promise<SocketClosed>((resolve) => (closed = resolve));
-  const log = captureLog();
+  const log = captureLogger('debug');
   const socket = new GuestSocket(
     { webMessagingUrl: url, deploymentId: 'd', origin: 'https://shop.example.com', connectTimeoutMs: 5000, pingIntervalMs: 60_000, logger: log.logger, maxFrameBytes },
     (frame) => frames.push(frame),

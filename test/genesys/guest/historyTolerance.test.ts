@@ -1,9 +1,10 @@
 import axios from 'axios';
+import { captureLogger } from '../../support/app';
 import nock from 'nock';
 import type { GuestSession } from '../../../src/genesys/guest/guestSession';
 import { GuestHistory } from '../../../src/genesys/guest/history';
-import { captureLog } from '../platform/support';
-import { MESSAGE_ENTITY_LIST_WITHOUT_MESSAGES, MESSAGE_ENTITY_RESPONSE_WITH_3_MESSAGES } from './sdkFixtures';
+import {} from '../../support/platform';
+import { MESSAGE_ENTITY_LIST_WITHOUT_MESSAGES, MESSAGE_ENTITY_RESPONSE_WITH_3_MESSAGES } from '../../support/sdkFixtures';
 
 /** History pages shaped like Genesys's own SDK fixtures, and pages that are broken or too big. */
 const API = 'https://api.mypurecloud.ie';
@@ -14,7 +15,7 @@ const session = {
 
 function historyWith(body: unknown, options: { maxResponseBytes?: number } = {}) {
   nock(API).get('/api/v2/webmessaging/messages').query(true).reply(200, body as nock.Body);
-  const log = captureLog();
+  const log = captureLogger('debug');
   return { log, history: new GuestHistory(axios.create(), API, 'https://shop.example.com', { logger: log.logger, ...options }) };
 }
 

@@ -4,7 +4,7 @@ import nock from 'nock';
 import { startSimulator, type Simulator } from '../../../simulator';
 import { GuestHistory } from '../../../src/genesys/guest/history';
 import type { SessionHub } from '../../../src/genesys/guest/sessionHub';
-import { hubFor } from './harness';
+import { hubFor } from '../../support/guestHub';
 
 /** The guest JWT for history: renewed before it expires, and never re-used after Genesys refused it. */
 let sim: Simulator;

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { startSimulator, type Simulator } from '../../../simulator';
 import { GuestApiError } from '../../../src/genesys/guest/errors';
 import type { SessionHub } from '../../../src/genesys/guest/sessionHub';
-import { collect, hubFor, until } from './harness';
+import { collect, hubFor } from '../../support/guestHub';
+import { waitFor } from '../../support/wait';
 
 let sim: Simulator;
 let hub: SessionHub;
@@ -85,7 +86,7 @@ describe('a socket dropped in the middle of a send', () => {
     await session.ready();
     sim.faults.refuseHandshake(503, 1);
     sim.faults.dropSocket(token);
-    await until(() => sim.stats.openConnections() === 0);
+    await waitFor(() => sim.stats.openConnections() === 0);
     const echo = await session.sendText({ text: 'queued', messageId: randomUUID() });
     expect(echo.text).toBe('queued');
     expect(guestTexts(token)).toEqual(['queued']);
@@ -131,7 +132,7 @@ test('idle sockets are closed and reopened on the next use', async () => {
   now += 5000;
   (idleHub as unknown as { sweepIdle(): void }).sweepIdle();
   expect(idleHub.size).toBe(0);
-  await until(() => sim.stats.openConnections() === 0);
+  await waitFor(() => sim.stats.openConnections() === 0);
   await idleHub.session(token).sendText({ text: 'back', messageId: randomUUID() });
   expect(idleHub.socketsOpened).toBe(2);
   idleHub.close();
@@ -157,7 +158,7 @@ test('the number of sockets is bounded; the least recently used idle one goes fi
   await small.session(tokens[0]!).ready(); // most recent now
   await small.session(tokens[3]!).ready();
   expect(small.size).toBe(3);
-  await until(() => sim.stats.openConnections() === 3);
+  await waitFor(() => sim.stats.openConnections() === 3);
   // tokens[1] was the least recently used.
   expect(small.session(tokens[0]!).isReady).toBe(true);
   small.close();

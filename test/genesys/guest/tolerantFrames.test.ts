@@ -2,7 +2,7 @@ import { GuestApiError, guestErrorFromFrame, MAX_RETRY_AFTER_SECONDS } from '../
 import { parseInbound, type InboundFrame } from '../../../src/genesys/guest/frames';
 import { normalizeMessage } from '../../../src/genesys/guest/normalize';
 import { normalizedMessageSchema } from '../../../src/domain/message';
-import { RESPONSE_KT } from './sdkFixtures';
+import { RESPONSE_KT } from '../../support/sdkFixtures';
 
 const frame = (cls: string, body: unknown, extra: Record<string, unknown> = {}) =>
   parseInbound(JSON.stringify({ type: 'message', class: cls, code: 200, body, ...extra }));

@@ -1,4 +1,5 @@
 import { createGenesysHttp, type GenesysHttp } from '../../../src/genesys/restClient';
+import { captureLogger, type CapturedLogger } from '../../support/app';
 import {
   DEFAULT_MESSENGER_FEATURES,
   MessengerConfigSource,
@@ -7,7 +8,8 @@ import {
   type MessengerConfigOptions,
 } from '../../../src/genesys/platform/messengerConfig';
 import { useFixture, type Fixture } from '../../support/nockBack';
-import { captureLog, eventually, manualClock, testConfig, type CapturedLog } from './support';
+import { manualClock, testConfig} from '../../support/platform';
+import { waitFor } from '../../support/wait';
 
 describe('messengerFeaturesOf', () => {
   const parse = (body: unknown) => messengerFeaturesOf(messengerDeploymentConfigSchema.parse(body));
@@ -35,6 +37,10 @@ describe('messengerFeaturesOf', () => {
       conversationClear: true,
       disconnect: { enabled: true, type: 'ReadOnly' },
       status: 'Active',
+      markdown: false,
+      languages: [],
+      fileUpload: { mediaTypes: [], maxBytes: 0 },
+      auth: { enabled: false, allowSessionUpgrade: false },
     });
   });
 
@@ -50,13 +56,13 @@ describe('messengerFeaturesOf', () => {
 describe('MessengerConfigSource', () => {
   let fixture: Fixture;
   let genesysHttp: GenesysHttp;
-  let log: CapturedLog;
+  let log: CapturedLogger;
   let source: MessengerConfigSource;
   let states: Array<{ ok: boolean; detail: string }>;
 
   beforeEach(() => {
     genesysHttp = createGenesysHttp({ timeoutMs: 5_000 });
-    log = captureLog();
+    log = captureLogger('debug');
     states = [];
   });
 
@@ -97,6 +103,11 @@ describe('MessengerConfigSource', () => {
       conversationClear: true,
       disconnect: { enabled: true, type: 'ReadOnly' },
       status: 'Active',
+      markdown: true,
+      languages: ['en-us', 'fr'],
+      defaultLanguage: 'en-us',
+      fileUpload: { mediaTypes: ['image/png', 'image/jpeg', 'image/gif'], maxBytes: 10 * 1024 * 1024 },
+      auth: { enabled: false, allowSessionUpgrade: false },
     });
     expect(configRequests()).toHaveLength(1);
     expect(configRequests()[0]!.url).toBe('api-cdn.mypurecloud.ie/webdeployments/v1/deployments/3e6d2c55-8b0a-4f7e-9c61-5a2b7d4e1f90/config.json');
@@ -138,7 +149,7 @@ describe('MessengerConfigSource', () => {
 
     clock.advance(61_000);
     await expect(config.get()).resolves.toEqual(first);
-    await eventually(() => expect(states.at(-1)?.detail).toContain('Refreshing it failed'));
+    await waitFor(() => expect(states.at(-1)?.detail).toContain('Refreshing it failed'));
 
     await expect(config.get()).resolves.toEqual(first);
     expect(configRequests()).toHaveLength(2);

@@ -1,22 +1,23 @@
 import { createGenesysHttp, type GenesysHttp } from '../../../src/genesys/restClient';
+import { captureLogger, type CapturedLogger } from '../../support/app';
 import { TokenCache } from '../../../src/genesys/platform/tokenCache';
 import { PlatformApiError, PlatformClient } from '../../../src/genesys/platform/platformClient';
 import { toProblem } from '../../../src/http/problem';
 import { FIXTURE_GENESYS, useFixture, type Fixture } from '../../support/nockBack';
-import { captureLog, recordingSleep, testConfig, type CapturedLog } from './support';
+import { recordingSleep, testConfig} from '../../support/platform';
 
 const DEPLOYMENT_PATH = `/api/v2/webdeployments/deployments/${FIXTURE_GENESYS.deploymentId}`;
 
 describe('PlatformClient', () => {
   let fixture: Fixture;
   let genesysHttp: GenesysHttp;
-  let log: CapturedLog;
+  let log: CapturedLogger;
   let tokens: TokenCache;
   let delays: number[];
 
   beforeEach(() => {
     genesysHttp = createGenesysHttp({ timeoutMs: 5_000 });
-    log = captureLog();
+    log = captureLogger('debug');
   });
 
   afterEach(() => {

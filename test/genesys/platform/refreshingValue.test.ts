@@ -1,5 +1,6 @@
 import { RefreshingValue } from '../../../src/genesys/platform/refreshingValue';
-import { eventually, manualClock } from './support';
+import { manualClock } from '../../support/platform';
+import { waitFor } from '../../support/wait';
 
 describe('RefreshingValue', () => {
   let value: RefreshingValue<number> | undefined;
@@ -33,7 +34,7 @@ describe('RefreshingValue', () => {
     value = new RefreshingValue({ load: source.load, ttlMs: 20, retryMs: 20 });
     value.refresh();
 
-    await eventually(() => expect(value!.peek()).toBe(4));
+    await waitFor(() => expect(value!.peek()).toBe(4));
     expect(source.calls()).toBeGreaterThanOrEqual(4);
   });
 
@@ -45,7 +46,7 @@ describe('RefreshingValue', () => {
 
     clock.advance(60_000);
     await expect(value.get()).resolves.toBe(1);
-    await eventually(() => expect(value!.peek()).toBe(2));
+    await waitFor(() => expect(value!.peek()).toBe(2));
     expect(source.calls()).toBe(2);
   });
 
@@ -58,7 +59,7 @@ describe('RefreshingValue', () => {
 
     clock.advance(1_000);
     await value.get();
-    await eventually(() => expect(failures).toHaveLength(1));
+    await waitFor(() => expect(failures).toHaveLength(1));
 
     expect(failures[0]![1]).toBe(1);
     await expect(value.get()).resolves.toBe(1);
@@ -95,7 +96,7 @@ describe('RefreshingValue', () => {
     // Past the refresh point the value is still served while the re-load fails behind the caller.
     clock.advance(1_000);
     await expect(value.get()).resolves.toBe(1);
-    await eventually(() => expect(failures).toHaveLength(1));
+    await waitFor(() => expect(failures).toHaveLength(1));
 
     // Expired: the caller waits for a load (the failure's own 500 ms retry time has passed).
     clock.advance(1_000);

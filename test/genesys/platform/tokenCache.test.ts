@@ -1,10 +1,11 @@
 import http from 'node:http';
+import { captureLogger, type CapturedLogger } from '../../support/app';
 import type { AddressInfo } from 'node:net';
 import { createGenesysHttp, type GenesysHttp } from '../../../src/genesys/restClient';
 import { refreshMarginMs, TokenCache, type TokenCacheOptions } from '../../../src/genesys/platform/tokenCache';
 import { AppError } from '../../../src/domain/errors';
 import { FIXTURE_GENESYS, useFixture, type Fixture } from '../../support/nockBack';
-import { captureLog, manualClock, recordingSleep, testConfig, type CapturedLog } from './support';
+import { manualClock, recordingSleep, testConfig} from '../../support/platform';
 
 describe('refreshMarginMs', () => {
   it.each([
@@ -20,12 +21,12 @@ describe('refreshMarginMs', () => {
 describe('TokenCache against the Genesys login host', () => {
   let fixture: Fixture;
   let genesysHttp: GenesysHttp;
-  let log: CapturedLog;
+  let log: CapturedLogger;
   let cache: TokenCache | undefined;
 
   beforeEach(() => {
     genesysHttp = createGenesysHttp({ timeoutMs: 5_000 });
-    log = captureLog();
+    log = captureLogger('debug');
   });
 
   afterEach(() => {
@@ -209,7 +210,7 @@ describe('TokenCache with short-lived tokens (loopback login host)', () => {
   }
 
   it('keeps serving from the cache for 6 s while a 2 s token is replaced about every second, each before it expires', async () => {
-    const log = captureLog();
+    const log = captureLogger('debug');
     cache = new TokenCache({ loginUrl, clientId: 'loopback-client', clientSecret: 'loopback-secret', http: genesysHttp.axios, logger: log.logger });
     await cache.getToken();
 

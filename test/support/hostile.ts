@@ -12,8 +12,9 @@ import { loadConfig, type Config } from '../../src/config/schema';
 import { createGenesysPlatform, type GenesysPlatform } from '../../src/genesys/platform';
 import { createApp } from '../../src/http/app';
 import { Readiness } from '../../src/observability/readiness';
-import { captureLogger, type CapturedLogger, type EnvOverrides } from '../support/app';
-import { guestTokenOf, PAGE_ORIGIN, simulatorEnv, type Stack } from '../support/stack';
+import { captureLogger, type CapturedLogger, type EnvOverrides } from './app';
+import { guestTokenOf, PAGE_ORIGIN, simulatorEnv, type Stack } from './stack';
+import { sleep } from './wait';
 
 /**
  * Shared helpers of the hostile-world suites (RELIABILITY.md): raw HTTP requests the
@@ -24,10 +25,6 @@ import { guestTokenOf, PAGE_ORIGIN, simulatorEnv, type Stack } from '../support/
 
 export { PAGE_ORIGIN };
 
-export const bearer = (token: string, origin: string | undefined = PAGE_ORIGIN): Record<string, string> => ({
-  Authorization: `Bearer ${token}`,
-  ...(origin === undefined ? {} : { Origin: origin }),
-});
 
 // ------------------------------------------------------------------ raw HTTP
 
@@ -168,26 +165,6 @@ export function expectProblem(res: RawResponse | supertest.Response, status: num
   expect({ status: raw.status, check: checkProblem(raw) }).toEqual({ status, check: { ok: true } });
   expect((JSON.parse(raw.text) as { code: string }).code).toBe(code);
 }
-
-// ------------------------------------------------------------------ waiting
-
-/** Polls until `check` stops throwing or returns true; bounded by `timeoutMs`. */
-export async function waitFor(check: () => unknown, timeoutMs = 10_000, intervalMs = 20): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let last: unknown;
-    try {
-      const result = await check();
-      if (result !== false) return;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline) throw last instanceof Error ? last : new Error('condition not met in time');
-    await sleep(intervalMs);
-  }
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export interface ReadyReport {
   status: number;

@@ -1,8 +1,8 @@
 import axios from 'axios';
 import pino from 'pino';
-import { SessionHub } from '../../../src/genesys/guest/sessionHub';
-import type { GuestEvent, GuestSession } from '../../../src/genesys/guest/guestSession';
-import type { Simulator } from '../../../simulator';
+import { SessionHub } from '../../src/genesys/guest/sessionHub';
+import type { GuestEvent, GuestSession } from '../../src/genesys/guest/guestSession';
+import type { Simulator } from '../../simulator';
 
 export const ORIGIN = 'http://localhost:3000';
 
@@ -46,12 +46,4 @@ export function collect(session: GuestSession) {
       });
     },
   };
-}
-
-export async function until(check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }

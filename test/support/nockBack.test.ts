@@ -1,5 +1,5 @@
 import zlib from 'node:zlib';
-import { FIXTURE_GENESYS, scrubRecording, type RecordedDefinition } from '../../support/nockBack';
+import { FIXTURE_GENESYS, scrubRecording, type RecordedDefinition } from './nockBack';
 
 /** What the recorder writes when someone records against a real org (shapes as nock 14 outputs them). */
 describe('scrubRecording', () => {

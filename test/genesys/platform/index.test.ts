@@ -1,14 +1,16 @@
 import request from 'supertest';
+import { captureLogger, type CapturedLogger } from '../../support/app';
 import { createGenesysPlatform, type GenesysPlatform } from '../../../src/genesys/platform';
 import { createApp } from '../../../src/http/app';
 import { Readiness } from '../../../src/observability/readiness';
 import { FIXTURE_GENESYS, useFixture, type Fixture } from '../../support/nockBack';
-import { captureLog, eventually, recordingSleep, testConfig, type CapturedLog } from './support';
+import { recordingSleep, testConfig} from '../../support/platform';
+import { waitFor } from '../../support/wait';
 
 /** The whole Platform side behind the real app, as server.ts wires it. */
 describe('/readyz with the Platform side', () => {
   let fixture: Fixture;
-  let log: CapturedLog;
+  let log: CapturedLogger;
   let side: GenesysPlatform;
   let readiness: Readiness;
 
@@ -19,7 +21,7 @@ describe('/readyz with the Platform side', () => {
 
   function start(env: Record<string, string> = {}) {
     const config = testConfig({ ...fixture.env, ...env });
-    log = captureLog();
+    log = captureLogger('debug');
     readiness = new Readiness();
     readiness.set('config', { ok: true, detail: 'Configuration is valid.' });
     side = createGenesysPlatform(config, log.logger, readiness, { sleep: recordingSleep().sleep });
@@ -30,7 +32,7 @@ describe('/readyz with the Platform side', () => {
 
   /** Waits until no check is still in its starting state. */
   const settled = (...names: string[]) =>
-    eventually(() => {
+    waitFor(() => {
       const { checks } = readiness.report();
       for (const name of names) expect(checks[name]?.detail).not.toMatch(/^(Fetching|Checking)/);
     });

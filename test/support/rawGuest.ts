@@ -130,17 +130,3 @@ export const isMessage = (direction: 'Inbound' | 'Outbound', type?: string) => (
   f.class === 'StructuredMessage' && f.type === 'message' && f.body.direction === direction && (type === undefined || f.body.type === type);
 
 export const isClass = (cls: string) => (f: Frame) => f.class === cls;
-
-/** Retries an assertion about state the server reaches asynchronously (a socket's close), until it holds. */
-export async function eventually(check: () => void): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
-}
