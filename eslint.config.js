@@ -9,23 +9,23 @@ const upward = (folders) => ({
 
 function layerRules() {
   const above = {
-    domain: ['config', 'observability', 'genesys', 'session', 'identity', 'http', 'tools', 'demo', 'server', 'main', 'chatStack', 'simulator'],
-    config: ['observability', 'genesys', 'session', 'identity', 'http', 'tools', 'demo', 'server', 'main', 'chatStack', 'simulator'],
-    observability: ['genesys', 'session', 'identity', 'http', 'tools', 'demo', 'server', 'main', 'chatStack', 'simulator'],
-    genesys: ['session', 'identity', 'http', 'tools', 'demo', 'server', 'main', 'chatStack', 'simulator'],
-    session: ['http', 'tools', 'demo', 'server', 'main', 'chatStack', 'simulator'],
-    identity: ['session', 'http', 'tools', 'demo', 'server', 'main', 'chatStack', 'simulator'],
-    http: ['tools', 'demo', 'server', 'main', 'chatStack', 'simulator'],
+    domain: ['config', 'observability', 'genesys', 'session', 'identity', 'http', 'tools', 'demo', 'server', 'main', 'simulator'],
+    config: ['observability', 'genesys', 'session', 'identity', 'http', 'tools', 'demo', 'server', 'main', 'simulator'],
+    observability: ['genesys', 'session', 'identity', 'http', 'tools', 'demo', 'server', 'main', 'simulator'],
+    genesys: ['session', 'identity', 'http', 'tools', 'demo', 'server', 'main', 'simulator'],
+    session: ['http', 'tools', 'demo', 'server', 'main', 'simulator'],
+    identity: ['session', 'http', 'tools', 'demo', 'server', 'main', 'simulator'],
+    http: ['tools', 'demo', 'server', 'main', 'simulator'],
     // Operator tools talk to Genesys like the service does, beside it: never through its HTTP layer.
-    tools: ['session', 'identity', 'http', 'demo', 'server', 'main', 'chatStack', 'simulator'],
+    tools: ['session', 'identity', 'http', 'demo', 'server', 'main', 'simulator'],
   };
   return Object.entries(above).map(([layer, folders]) => ({
     files: [`src/${layer}/**/*.ts`],
     rules: { 'no-restricted-imports': ['error', { patterns: [upward(folders)] }] },
   })).concat([
     {
-      files: ['src/server.ts', 'src/chatStack.ts'],
-      rules: { 'no-restricted-imports': ['error', { patterns: [upward(['demo', 'main', 'simulator']), { regex: '^\\./(demo|main)(/|$)', message: 'server and chatStack sit below main and the demo.' }] }] },
+      files: ['src/server.ts'],
+      rules: { 'no-restricted-imports': ['error', { patterns: [upward(['demo', 'main', 'simulator']), { regex: '^\\./(demo|main)(/|$)', message: 'server sits below main and the demo.' }] }] },
     },
   ]);
 }

@@ -8,7 +8,7 @@ import { answerClientError } from './http/clientError';
 import type { Logger } from './observability/logger';
 import { Readiness } from './observability/readiness';
 import { createGenesysPlatform, type GenesysPlatform } from './genesys/platform';
-import { buildChatStack } from './chatStack';
+import { buildChatStack } from './http/chatStack';
 
 export interface RunningService {
   server: http.Server;

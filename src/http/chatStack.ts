@@ -1,17 +1,17 @@
-import type { Config } from './config/schema';
-import { GuestApiHealth } from './genesys/guest/guestApiHealth';
-import { SessionHub } from './genesys/guest/sessionHub';
-import type { GenesysPlatform } from './genesys/platform';
-import { LiveStreams } from './http/liveStreams';
-import { rateLimits } from './http/rateLimits';
-import type { ChatRouteDeps } from './http/routes/chat';
-import { IdentityVerifier } from './identity/identityVerifier';
-import type { Logger } from './observability/logger';
-import type { Readiness } from './observability/readiness';
-import { GuestChat } from './session/guestChat';
-import { MemoryRevocations } from './session/revocations';
-import { deriveKeys, Sealer } from './session/sealing';
-import { SessionTokens } from './session/sessionToken';
+import type { Config } from '../config/schema';
+import { GuestApiHealth } from '../genesys/guest/guestApiHealth';
+import { SessionHub } from '../genesys/guest/sessionHub';
+import type { GenesysPlatform } from '../genesys/platform';
+import { LiveStreams } from './liveStreams';
+import { rateLimits } from './rateLimits';
+import type { ChatRouteDeps } from './routes/chat';
+import { IdentityVerifier } from '../identity/identityVerifier';
+import type { Logger } from '../observability/logger';
+import type { Readiness } from '../observability/readiness';
+import { GuestChat } from '../session/guestChat';
+import { MemoryRevocations } from '../session/revocations';
+import { deriveKeys, Sealer } from '../session/sealing';
+import { SessionTokens } from '../session/sessionToken';
 
 /** SSE heartbeat: inside the 15 to 25 s that proxies and load balancers tolerate. */
 const STREAM_HEARTBEAT_MS = 20_000;
@@ -26,7 +26,10 @@ interface ChatStack {
   close(): void;
 }
 
-/** The chat side of the service: the Guest API session hub, sealed tokens, identity and live streams. */
+/**
+ * What the chat routes need, built once per instance: the Guest API session
+ * hub, sealed tokens, identity, ended sessions and live streams.
+ */
 export function buildChatStack(config: Config, logger: Logger, platform: GenesysPlatform, readiness: Readiness): ChatStack {
   const { genesys } = config;
   const guestLogger = logger.child({ component: 'guest-api' });
