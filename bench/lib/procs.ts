@@ -196,7 +196,10 @@ export function serviceEnv(sim: SimInfo, port: number, overrides: Record<string,
     GENESYS_ORIGIN: PAGE_ORIGIN,
     CORS_ALLOWED_ORIGINS: `${PAGE_ORIGIN},https://shop.example.com`,
     SESSION_SECRET,
+    // Every benchmark client is one loopback address: the per-address limits would measure themselves.
     SESSIONS_PER_IP_PER_MINUTE: '100000',
+    STREAMS_PER_IP: '100000',
+    CONVERSATION_CHANGES_PER_IP_PER_MINUTE: '100000',
     SHUTDOWN_GRACE_MS: '2000',
     ...overrides,
   };

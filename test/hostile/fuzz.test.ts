@@ -80,6 +80,7 @@ const ENDPOINTS: [string, string][] = [
   ['GET', '/messages/stream'],
   ['POST', '/messages/stream-ticket'],
   ['POST', '/typing'],
+  ['GET', '/capabilities'],
 ];
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD', 'TRACE', 'PROPFIND', 'PURGE'];
