@@ -1,4 +1,8 @@
 /**
+ * A sliding-window count: at most `limit` uses in any `windowMs`. Guest
+ * sessions use it for Genesys's message rate, and the hub for how often a
+ * session may open a socket.
+ *
  * Genesys allows a guest session 5 `onMessage` frames a second and answers
  * the excess with 429/4029 (docs/genesys-protocol.md#limits-and-timing). This
  * sliding window counts every `onMessage` the service sends on the session

@@ -4,6 +4,7 @@ import { AppError } from '../../domain/errors';
 import { GuestApiError } from './errors';
 import { GuestHistory } from './history';
 import { GuestSession } from './guestSession';
+import { SendWindow } from './sendWindow';
 
 /**
  * One upstream socket per guest session per instance, shared by sends, live
@@ -44,7 +45,7 @@ export class SessionHub {
   private readonly sweepTimer: NodeJS.Timeout;
   private opened = 0;
   /** When each session last opened sockets, for the per-session budget. */
-  private readonly opens = new Map<string, number[]>();
+  private readonly opens = new Map<string, SendWindow>();
   readonly history: GuestHistory;
 
   constructor(private readonly options: SessionHubOptions) {
@@ -119,18 +120,18 @@ export class SessionHub {
 
   /** The per-session budget of new sockets (a sliding minute). */
   private allowOpen(token: string): void {
-    const limit = this.options.opensPerSessionPerMinute ?? 12;
-    const now = (this.options.now ?? Date.now)();
-    const recent = (this.opens.get(token) ?? []).filter((t) => t > now - 60_000);
-    if (recent.length >= limit) {
+    let window = this.opens.get(token);
+    if (!window) window = new SendWindow(this.options.opensPerSessionPerMinute ?? 12, 60_000, this.options.now ?? Date.now);
+    // Most recently used last; the oldest entry goes when the map outgrows the sessions it can serve.
+    this.opens.delete(token);
+    this.opens.set(token, window);
+    if (this.opens.size > 2 * this.options.maxSessions) this.opens.delete(this.opens.keys().next().value!);
+    const waitMs = window.waitMs();
+    if (waitMs > 0 || !window.take()) {
       throw new GuestApiError('rate_limited', 'This chat reconnected too often; wait a moment before trying again.', {
-        retryAfterSeconds: Math.max(1, Math.ceil((recent[0]! + 60_000 - now) / 1000)),
+        retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
       });
     }
-    recent.push(now);
-    this.opens.delete(token);
-    this.opens.set(token, recent);
-    if (this.opens.size > 2 * this.options.maxSessions) this.opens.delete(this.opens.keys().next().value!);
   }
 
   private sweepIdle(): void {
