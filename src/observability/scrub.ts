@@ -7,11 +7,16 @@
  * HTTP client keeps `Authorization`) never are.
  */
 
+/** JWTs and JWEs (our sealed tokens are JWE compact: five dot-separated parts). */
+export const JWT_SHAPED = /\beyJ[\w-]*(?:\.[\w-]*){1,4}/g;
+/** A credential after an HTTP auth scheme. */
+export const AUTH_VALUE = /\b(bearer|basic)\s+[^\s"',]+/gi;
+export const EMAIL_SHAPED = /[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g;
+
 const PATTERNS: [RegExp, string][] = [
-  // JWTs and JWEs (our sealed tokens are JWE compact: five dot-separated parts).
-  [/\beyJ[\w-]*(?:\.[\w-]*){1,4}/g, '[jwt]'],
-  [/\b(bearer|basic)\s+[^\s"',]+/gi, '$1 [redacted]'],
-  [/[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g, '[email]'],
+  [JWT_SHAPED, '[jwt]'],
+  [AUTH_VALUE, '$1 [redacted]'],
+  [EMAIL_SHAPED, '[email]'],
   [/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '[uuid]'],
   // Long opaque strings: session tokens, secrets, base64 blobs.
   [/\b[A-Za-z0-9_-]{32,}\b/g, '[token]'],
