@@ -140,15 +140,21 @@ test('by default X-Forwarded-For cannot pick the client address; TRUST_PROXY=tru
   }
 });
 
-test('a request keeps its GENESYS_TIMEOUT_MS deadline while a live stream waits out a Genesys outage', async () => {
-  const stack = await startStack({ simulator: sim, env: { GENESYS_TIMEOUT_MS: '800' } });
+/** A service with `env`, one session, and a live stream open on it (abort `controller` to close it). */
+async function streamingSession(env: Record<string, string>) {
+  const stack = await startStack({ simulator: sim, env });
   const controller = new AbortController();
+  const before = sim.received.length;
+  const { token } = await stack.newSession();
+  const gt = guestTokenOf(sim, before);
+  const stream = await fetch(`${stack.service.url}/messages/stream`, { headers: bearer(token), signal: controller.signal });
+  expect(stream.status).toBe(200);
+  return { stack, token, gt, controller };
+}
+
+test('a request keeps its GENESYS_TIMEOUT_MS deadline while a live stream waits out a Genesys outage', async () => {
+  const { stack, token, gt, controller } = await streamingSession({ GENESYS_TIMEOUT_MS: '800' });
   try {
-    const before = sim.received.length;
-    const { token } = await stack.newSession();
-    const gt = guestTokenOf(sim, before);
-    const stream = await fetch(`${stack.service.url}/messages/stream`, { headers: bearer(token), signal: controller.signal });
-    expect(stream.status).toBe(200);
     // Genesys goes away: the socket drops and every new handshake fails; the stream keeps retrying for a minute.
     sim.faults.refuseHandshake(503);
     sim.faults.dropSocket(gt);
@@ -164,14 +170,8 @@ test('a request keeps its GENESYS_TIMEOUT_MS deadline while a live stream waits 
 }, 10_000);
 
 test('a session opens at most SOCKET_OPENS_PER_SESSION_PER_MINUTE upstream sockets a minute, however often they drop', async () => {
-  const stack = await startStack({ simulator: sim, env: { SOCKET_OPENS_PER_SESSION_PER_MINUTE: '3' } });
-  const controller = new AbortController();
+  const { stack, token, gt, controller } = await streamingSession({ SOCKET_OPENS_PER_SESSION_PER_MINUTE: '3' });
   try {
-    const before = sim.received.length;
-    const { token } = await stack.newSession();
-    const gt = guestTokenOf(sim, before);
-    const stream = await fetch(`${stack.service.url}/messages/stream`, { headers: bearer(token), signal: controller.signal });
-    expect(stream.status).toBe(200);
     for (let drop = 0; drop < 4; drop++) {
       const opened = sim.stats.connectionsBySession(gt);
       sim.faults.dropSocket(gt);
