@@ -227,7 +227,8 @@ describe('TokenCache with short-lived tokens (loopback login host)', () => {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
 
-    expect(calls).toBeGreaterThan(100);
+    // Callers kept asking through every token's life (how many times depends on the machine, so it is not the verdict).
+    expect(calls).toBeGreaterThan(issued.length);
     expect(waited).toEqual([]);
     expect(servedExpired).toEqual([]);
     expect(issued.length).toBeGreaterThanOrEqual(4);
