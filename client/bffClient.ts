@@ -175,7 +175,15 @@ export interface AttributesView {
   locked: string[];
 }
 
-export type SendInput = string | { text?: string; quickReply?: { text: string; payload: string; originatingMessageId?: string } };
+/** A text, or exactly one answer: to a quick reply, a card's button, or a date picker. */
+export type SendInput =
+  | string
+  | {
+      text?: string;
+      quickReply?: { text: string; payload: string; originatingMessageId?: string };
+      button?: { text: string; payload: string; originatingMessageId?: string };
+      datePicker?: { dateTime: string; originatingMessageId: string; text?: string };
+    };
 
 export interface SendOptions {
   /** Defaults to a fresh random key; the same key is reused on every retry of this send. */

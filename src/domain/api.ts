@@ -68,13 +68,21 @@ const quickReplyAnswerSchema = z.strictObject({
   originatingMessageId: wellFormed(200).optional(),
 });
 
+const datePickerAnswerSchema = z.strictObject({
+  dateTime: z.iso.datetime({ offset: true }).describe('The chosen slot, as the date picker offered it'),
+  originatingMessageId: wellFormed(200).describe("The id of the message that carried the date picker"),
+  text: wellFormed(1024).optional().describe('What the guest sees as their answer (default: the date-time)'),
+});
+
 export const sendMessageBody = z
   .strictObject({
     text: z.string().optional().describe('The message text, at most 4096 UTF-8 bytes'),
     quickReply: quickReplyAnswerSchema.optional().describe('The answer to a quick reply offered by an agent or bot'),
+    button: quickReplyAnswerSchema.optional().describe("The guest pressed a card's button (a postback): its text and payload, and the card message's id"),
+    datePicker: datePickerAnswerSchema.optional().describe('The guest picked a slot from a date picker'),
   })
-  .refine((b) => (b.text !== undefined) !== (b.quickReply !== undefined), {
-    message: 'Send either `text` or `quickReply`, not both and not neither.',
+  .refine((b) => [b.text, b.quickReply, b.button, b.datePicker].filter((v) => v !== undefined).length === 1, {
+    message: 'Send exactly one of `text`, `quickReply`, `button` or `datePicker`.',
   });
 
 export const sentMessageSchema = z.object({ message: normalizedMessageSchema, sessionToken: z.string().optional(), routingKey: routingKey.optional() });

@@ -3,6 +3,7 @@ import type { Config } from '../config/schema';
 import { GuestApiError } from '../genesys/guest/errors';
 import type { SentMessage } from '../genesys/guest/deliveryProof';
 import type { SessionResponse } from '../genesys/guest/frames';
+import type { AnswerKind } from '../genesys/guest/outboundFrames';
 import type { MessengerFeatures } from '../genesys/platform/messengerConfig';
 import type { GuestSession } from '../genesys/guest/guestSession';
 import type { HistoryPage } from '../genesys/guest/history';
@@ -189,15 +190,16 @@ export class GuestChat {
     const customAttributes = undeliveredAttributes(claims);
     const sentAt = Date.now();
     try {
-      const message = input.quickReply
-        ? await session.sendQuickReply({ ...input.quickReply, messageId, customAttributes })
+      const answer = answerOf(input);
+      const message = answer
+        ? await session.sendAnswer({ ...answer, messageId, customAttributes })
         : await session.sendText({ text: input.text!, messageId, customAttributes });
       this.inDoubt.delete(doubtKey);
       // Our own id for the message, whether or not Genesys echoes it as channel.messageId (unverified).
       return { message: { ...message, clientMessageId: messageId }, delivered: customAttributes ? fingerprint(customAttributes) : undefined };
     } catch (error) {
       if (keyed && error instanceof GuestApiError && (error.failure === 'timeout' || error.failure === 'connection_lost')) {
-        const answer = input.quickReply;
+        const answer = answerOf(input);
         this.inDoubt.delete(doubtKey);
         const sent = { messageId, text: answer ? answer.text : input.text, payload: answer?.payload, sentAt: doubt?.sent.sentAt ?? sentAt };
         this.inDoubt.set(doubtKey, { sent, fingerprint: requestFingerprint(input) });
@@ -291,6 +293,17 @@ export class GuestChat {
       attributes: claims.attributes,
     };
   }
+}
+
+/** A quick-reply, card-button or date-picker answer as the frame that carries it wants it; undefined for a text. */
+function answerOf(input: SendInput): { kind: AnswerKind; text: string; payload: string; originatingMessageId?: string } | undefined {
+  if (input.quickReply) return { kind: 'QuickReply', ...input.quickReply };
+  if (input.button) return { kind: 'Button', ...input.button };
+  if (input.datePicker) {
+    const { dateTime, originatingMessageId } = input.datePicker;
+    return { kind: 'DatePicker', text: input.datePicker.text ?? dateTime, payload: dateTime, originatingMessageId };
+  }
+  return undefined;
 }
 
 /** The claims a re-issued token carries over (everything but the expiry). */

@@ -65,7 +65,7 @@ test('the document validates as OpenAPI 3.1', () => {
 
 test('request and response schemas come from the same zod schemas the routes validate with', () => {
   const send = doc.paths['/messages']!.post as { requestBody: { content: Record<string, { schema: { properties: Record<string, unknown> } }> } };
-  expect(Object.keys(send.requestBody.content['application/json']!.schema.properties).sort()).toEqual(['quickReply', 'text']);
+  expect(Object.keys(send.requestBody.content['application/json']!.schema.properties).sort()).toEqual(['button', 'datePicker', 'quickReply', 'text']);
   const errors = Object.keys((doc.paths['/messages']!.post as { responses: Record<string, unknown> }).responses);
   expect(errors).toEqual(expect.arrayContaining(['201', '400', '401', '410', '413', '429', '503']));
 });

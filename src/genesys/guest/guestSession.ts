@@ -3,15 +3,16 @@ import { DeliveryLedger, type DeliveryVerdict, type ReadNewestPage, type SentMes
 import { GuestApiError } from './errors';
 import type { SessionResponse } from './frames';
 import {
+  answerFrame,
   clearFrame,
   closeSessionFrame,
   configureSessionFrame,
   echoFrame,
   getJwtFrame,
   joinFrame,
-  quickReplyFrame,
   textMessageFrame,
   typingFrame,
+  type AnswerKind,
   type CustomAttributes,
 } from './outboundFrames';
 import type { GuestEvent, InboundTarget } from './inboundDispatch';
@@ -164,7 +165,9 @@ export class GuestSession {
     });
   }
 
-  sendQuickReply(p: {
+  /** The guest's answer to a quick reply, a card button or a date picker. */
+  sendAnswer(p: {
+    kind: AnswerKind;
     text: string;
     payload: string;
     messageId: string;
@@ -172,7 +175,7 @@ export class GuestSession {
     customAttributes?: CustomAttributes;
   }): Promise<NormalizedMessage> {
     this.touch();
-    return this.desk.request<NormalizedMessage>('send', (t) => quickReplyFrame({ token: this.token, tracingId: t, ...p }), {
+    return this.desk.request<NormalizedMessage>('send', (t) => answerFrame({ token: this.token, tracingId: t, ...p }), {
       messageId: p.messageId,
       text: p.text,
     });

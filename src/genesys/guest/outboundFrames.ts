@@ -42,10 +42,21 @@ export function textMessageFrame(p: {
   };
 }
 
-export function quickReplyFrame(p: {
+/** What kind of offer an answer answers, as Genesys names it in `buttonResponse.type`. */
+export type AnswerKind = 'QuickReply' | 'Button' | 'DatePicker';
+
+/**
+ * The guest's answer to a quick reply, a card button or a date picker: a
+ * ButtonResponse, as Genesys's own client sends it
+ * (docs/genesys-protocol.md#onmessage-structured-answers-quick-reply-button-date-picker).
+ * A card button goes as a Structured message with the button's text; the
+ * others as a Text message with empty text.
+ */
+export function answerFrame(p: {
   token: string;
   tracingId: string;
   messageId: string;
+  kind: AnswerKind;
   text: string;
   payload: string;
   originatingMessageId?: string;
@@ -56,14 +67,14 @@ export function quickReplyFrame(p: {
     token: p.token,
     tracingId: p.tracingId,
     message: {
-      type: 'Text',
-      text: '',
+      type: p.kind === 'Button' ? 'Structured' : 'Text',
+      text: p.kind === 'Button' ? p.text : '',
       metadata: { id: p.messageId },
       content: [
         {
           contentType: 'ButtonResponse',
           buttonResponse: {
-            type: 'QuickReply',
+            type: p.kind,
             text: p.text,
             payload: p.payload,
             ...(p.originatingMessageId ? { originatingMessageId: p.originatingMessageId } : {}),

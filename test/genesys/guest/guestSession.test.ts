@@ -144,7 +144,7 @@ describe('messages', () => {
     await session.sendText({ text: 'quick replies please', messageId: randomUUID() });
     const offer = await live.next((e) => e.type === 'message' && (e.message.quickReplies?.length ?? 0) > 0);
     const first = (offer as { message: { id: string; quickReplies: { text: string; payload: string }[] } }).message;
-    await session.sendQuickReply({ ...first.quickReplies[0]!, messageId: randomUUID(), originatingMessageId: first.id });
+    await session.sendAnswer({ kind: 'QuickReply', ...first.quickReplies[0]!, messageId: randomUUID(), originatingMessageId: first.id });
     const answer = sim.framesFor(token, 'onMessage').at(-1)!.frame;
     expect(answer.message.content[0]).toEqual({
       contentType: 'ButtonResponse',
