@@ -304,12 +304,6 @@ interface RequestOptions {
 const TYPING_INTERVAL_MS = 5000;
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 
-/** A random routing key to propose for a new session: 22 URL-safe characters. */
-function newRoutingKey(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
 export class BffClient {
   private readonly baseUrl: string;
   private readonly tokens: TokenStore;
@@ -354,11 +348,11 @@ export class BffClient {
       } catch (error) {
         if (!(error instanceof BffError && error.sessionLost) || options.startNew) throw error;
       }
-      this.routingKey = newRoutingKey();
+      this.routingKey = randomKey();
       const started = await this.request<SessionView>('POST', '/guest-session', { body: options, auth: false });
       return { ...started.body, resumed: false, replacedExpired: true };
     }
-    this.routingKey = newRoutingKey();
+    this.routingKey = randomKey();
     const started = await this.request<SessionView>('POST', '/guest-session', { body: options, auth: false });
     return { ...started.body, resumed: false, replacedExpired: false };
   }

@@ -112,7 +112,7 @@ test('the client proposes a routing key, then sends the session\'s on every requ
   const client = newClient({ calls });
   const started = await client.startSession();
   const proposed = calls[0]!.headers['X-Chat-Session'];
-  expect(proposed).toMatch(/^[A-Za-z0-9_-]{22}$/);
+  expect(proposed).toMatch(/^[A-Za-z0-9_-]{16,64}$/);
   expect(started.routingKey).toBe(proposed);
   await client.getSession();
   await client.send('hello');
