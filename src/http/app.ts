@@ -10,6 +10,7 @@ import { errorHandler, notFound } from './errorHandler';
 import { OriginAllowlist } from '../config/originAllowlist';
 import { requestId } from './requestId';
 import { healthRoutes } from './routes/health';
+import { problemRoutes } from './routes/problems';
 import { chatRoutes, type ChatRouteDeps } from './routes/chat';
 import { AppError } from '../domain/errors';
 import { RESERVED_KEYS } from '../domain/reservedKeys';
@@ -40,7 +41,7 @@ function apiRoutes(parts: Pick<AppParts, 'readiness' | 'chat'>, document: () => 
       res.json(document());
     },
   };
-  return [...healthRoutes(parts.readiness), openapi, ...(parts.chat ? chatRoutes(parts.chat) : [])];
+  return [...healthRoutes(parts.readiness), openapi, ...problemRoutes(), ...(parts.chat ? chatRoutes(parts.chat) : [])];
 }
 
 /** Query parameters whose values are safe to log; every other value is redacted, however its name is spelled. */

@@ -15,6 +15,7 @@ export function openApiDocument(specs: AnyRouteSpec[], version: string): Record<
       responses: responses(spec),
     };
     const parameters = [
+      ...[...spec.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
       ...(spec.query ? queryParameters(spec.query) : []),
       ...(spec.headers ?? []).map((h) => ({ name: h.name, in: 'header', required: false, description: h.description, schema: { type: 'string' } })),
     ];
@@ -25,7 +26,7 @@ export function openApiDocument(specs: AnyRouteSpec[], version: string): Record<
         content: { 'application/json': { schema: schemaOf(spec.body, 'input') } },
       };
     }
-    (paths[spec.path] ??= {})[spec.method] = operation;
+    (paths[openApiPath(spec.path)] ??= {})[spec.method] = operation;
   }
   return {
     openapi: '3.1.0',
@@ -97,4 +98,9 @@ function responses(spec: AnyRouteSpec): Record<string, unknown> {
     };
   }
   return out;
+}
+
+/** Express's `/problems/:code` is OpenAPI's `/problems/{code}`. */
+export function openApiPath(path: string): string {
+  return path.replace(/:(\w+)/g, '{$1}');
 }

@@ -12,7 +12,12 @@ interface ProblemDocument {
   [extension: string]: unknown;
 }
 
-const PROBLEM_TYPE_BASE = 'https://github.com/genesys-messaging-bff/docs/errors#';
+/**
+ * Each problem's `type` is a page this service serves about its code
+ * (routes/problems.ts), as a relative reference: it resolves against the
+ * URL the client called, wherever the service is deployed.
+ */
+export const PROBLEM_TYPE_BASE = '/problems/';
 
 export function toProblem(error: AppError, requestId?: string): ProblemDocument {
   return {

@@ -1,3 +1,4 @@
+import { openApiPath } from '../../src/http/openapi';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +19,7 @@ function routesOf(app: Express): string[] {
   const found: string[] = [];
   const walk = (stack: { route?: { path: string; methods: Record<string, boolean> }; handle?: { stack?: unknown[] } }[]) => {
     for (const layer of stack) {
-      if (layer.route) for (const m of Object.keys(layer.route.methods)) found.push(`${m} ${layer.route.path}`);
+      if (layer.route) for (const m of Object.keys(layer.route.methods)) found.push(`${m} ${openApiPath(layer.route.path)}`);
       else if (layer.handle?.stack) walk(layer.handle.stack as never);
     }
   };
@@ -37,6 +38,7 @@ test('every route is in the document, and nothing else is', () => {
       'get /healthz',
       'get /readyz',
       'get /openapi.json',
+      'get /problems/{code}',
       'post /guest-session',
       'get /guest-session',
       'delete /guest-session',
@@ -68,4 +70,18 @@ test('request and response schemas come from the same zod schemas the routes val
   expect(Object.keys(send.requestBody.content['application/json']!.schema.properties).sort()).toEqual(['button', 'datePicker', 'quickReply', 'text']);
   const errors = Object.keys((doc.paths['/messages']!.post as { responses: Record<string, unknown> }).responses);
   expect(errors).toEqual(expect.arrayContaining(['201', '400', '401', '410', '413', '429', '503']));
+});
+
+test("every problem code's `type` resolves to a page about it, and an unknown code is 404", async () => {
+  const { ERROR_CODES } = await import('../../src/domain/errors');
+  for (const code of Object.keys(ERROR_CODES)) {
+    const res = await stack.http.get(`/problems/${code}`);
+    expect({ code, status: res.status, type: res.headers['content-type'] }).toEqual({ code, status: 200, type: expect.stringMatching(/^text\/html/) });
+    expect(res.text).toContain(code);
+  }
+  const refused = await stack.http.get('/guest-session').set('Origin', 'https://evil.example');
+  expect(refused.body.type).toBe('/problems/origin_not_allowed');
+  const followed = await stack.http.get(refused.body.type);
+  expect(followed.text).toContain('CORS_ALLOWED_ORIGINS');
+  expect((await stack.http.get('/problems/no_such_code')).status).toBe(404);
 });
