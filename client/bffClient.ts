@@ -439,7 +439,13 @@ export class BffClient {
   stream(handlers: StreamHandlers, options: StreamOptions = {}): LiveStream {
     const EventSourceImpl = this.options.EventSource ?? EventSource;
     const routing = () => (this.routingKey ? `&routingKey=${encodeURIComponent(this.routingKey)}` : '');
-    return new LiveStream(this, (ticket) => new EventSourceImpl(`${this.baseUrl}/messages/stream?ticket=${encodeURIComponent(ticket)}${routing()}`), handlers, options);
+    const resume = (id: string | undefined) => (id ? `&lastEventId=${encodeURIComponent(id)}` : '');
+    return new LiveStream(
+      this,
+      (ticket, lastEventId) => new EventSourceImpl(`${this.baseUrl}/messages/stream?ticket=${encodeURIComponent(ticket)}${routing()}${resume(lastEventId)}`),
+      handlers,
+      options,
+    );
   }
 
   private async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<{ status: number; body: T }> {
@@ -532,10 +538,12 @@ export class LiveStream {
   private connections = 0;
   private current: StreamState = 'connecting';
   private closed = false;
+  /** The id of the last event received: a reopened stream sends what came after it first. */
+  private lastEventId: string | undefined;
 
   constructor(
     private readonly client: BffClient,
-    private readonly open: (ticket: string) => EventSource,
+    private readonly open: (ticket: string, lastEventId: string | undefined) => EventSource,
     private readonly handlers: StreamHandlers,
     private readonly options: StreamOptions,
   ) {
@@ -572,9 +580,11 @@ export class LiveStream {
       return this.retry(error instanceof BffError ? error.retryAfterSeconds : undefined);
     }
     if (this.closed) return;
-    const source = this.open(ticket);
+    const source = this.open(ticket, this.lastEventId);
     this.source = source;
     const data = (event: Event): unknown => {
+      const id = (event as MessageEvent<string>).lastEventId;
+      if (id) this.lastEventId = id;
       try {
         return JSON.parse((event as MessageEvent<string>).data);
       } catch {

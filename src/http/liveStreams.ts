@@ -1,6 +1,7 @@
 import type { Response } from 'express';
 import type { GuestEvent, GuestSession } from '../genesys/guest/guestSession';
 import { AppError } from '../domain/errors';
+import type { NormalizedMessage } from '../domain/message';
 import type { Logger } from '../observability/logger';
 
 /**
@@ -57,7 +58,12 @@ export class LiveStreams {
     if ((this.byIp.get(holder.ip) ?? 0) >= this.options.perIp) throw tooMany('address');
   }
 
-  serve(res: Response, session: GuestSession, holder: StreamHolder): void {
+  /**
+   * Streams the session's events. With `replay` (the client's Last-Event-ID),
+   * the messages after that id are sent first, from history, and live events
+   * that arrive meanwhile wait behind them, so nothing is missed or doubled.
+   */
+  serve(res: Response, session: GuestSession, holder: StreamHolder, replay?: Replay): void {
     this.admit(holder);
     count(this.bySession, holder.guestToken, +1);
     count(this.byIp, holder.ip, +1);
@@ -87,10 +93,16 @@ export class LiveStreams {
       if (!essential && res.writableNeedDrain) return;
       if (!res.write(chunk)) behindSince ??= now;
     };
-    const send = (event: string, data: unknown, id?: string) =>
-      write(`${id ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`, event !== 'typing');
+    // Every event carries the id of the newest message the client has: what it resumes from.
+    let lastId = replay?.after;
+    const send = (event: string, data: unknown, messageId?: string) => {
+      if (messageId) lastId = messageId;
+      write(`${lastId ? `id: ${lastId}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`, event !== 'typing');
+    };
 
-    const onEvent = (event: GuestEvent) => relay(event, send, (state, detail, reconnect) => stream.end(state, detail, reconnect));
+    const live = (event: GuestEvent) => relay(event, send, (state, detail, reconnect) => stream.end(state, detail, reconnect));
+    let held: GuestEvent[] | undefined = replay ? [] : undefined;
+    const onEvent = (event: GuestEvent) => (held ? held.push(event) : live(event));
     const heartbeat = setInterval(() => write(': heartbeat\n\n', false), this.options.heartbeatMs);
     heartbeat.unref();
     const unsubscribe = session.subscribe(onEvent);
@@ -118,6 +130,13 @@ export class LiveStreams {
     this.open.add(stream);
     res.on('close', cleanup);
     send('session', { state: 'open' });
+    if (replay) {
+      void replayMissed(replay, send).then((replayed) => {
+        const waiting = held ?? [];
+        held = undefined;
+        for (const event of waiting) if (!(event.type === 'message' && replayed.has(event.message.id))) live(event);
+      });
+    }
   }
 
   /** Ends every stream with a final event telling clients to reconnect (shutdown). */
@@ -130,6 +149,32 @@ function count(counts: Map<string, number>, key: string, delta: number): void {
   const next = (counts.get(key) ?? 0) + delta;
   if (next > 0) counts.set(key, next);
   else counts.delete(key);
+}
+
+/** What a reconnecting client missed: the messages after `after`, oldest first, from the newest history page. */
+export interface Replay {
+  after: string;
+  readNewest(): Promise<NormalizedMessage[]>;
+}
+
+/** Sends the messages after `replay.after`; says so when they cannot all be found. Returns the ids it sent. */
+async function replayMissed(replay: Replay, send: (event: string, data: unknown, messageId?: string) => void): Promise<Set<string>> {
+  const sent = new Set<string>();
+  let messages: NormalizedMessage[];
+  try {
+    messages = await replay.readNewest();
+  } catch {
+    send('session', { state: 'replay_incomplete', detail: 'Could not read what was missed; reload the history.' });
+    return sent;
+  }
+  const at = messages.findIndex((m) => m.id === replay.after);
+  if (at < 0) send('session', { state: 'replay_incomplete', detail: 'The last event seen is older than the newest history page; reload the history.' });
+  for (const m of messages.slice(at + 1)) {
+    if (m.type === 'event') continue;
+    sent.add(m.id);
+    send('message', m, m.id);
+  }
+  return sent;
 }
 
 /** One guest event as stream events: a message, typing, presence, or a session change that may end the stream. */

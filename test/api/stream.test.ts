@@ -87,3 +87,32 @@ test('shutdown ends every stream with a final event telling the client to reconn
   expect(dataOf(last)).toMatchObject({ reconnect: true });
   await stopped;
 });
+
+test('every event carries the newest message id; reopened with Last-Event-ID the stream sends what was missed first, once', async () => {
+  const { token, gt } = await session();
+  const first = await openStream(`${stack.service.url}/messages/stream`, bearer(token));
+  await first.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+  stack.sim.agent.say(gt, 'seen before the drop');
+  const seen = await first.next((e) => e.event === 'message' && dataOf(e).text === 'seen before the drop');
+  expect(seen.id).toBe(dataOf(seen).id);
+  first.close();
+
+  // While no stream is open, the agent says two things.
+  stack.sim.agent.say(gt, 'missed one');
+  stack.sim.agent.say(gt, 'missed two');
+  const resumed = await openStream(`${stack.service.url}/messages/stream`, { ...bearer(token), 'Last-Event-ID': seen.id! });
+  await resumed.next((e) => e.event === 'message' && dataOf(e).text === 'missed two');
+  stack.sim.agent.say(gt, 'live again');
+  await resumed.next((e) => e.event === 'message' && dataOf(e).text === 'live again');
+  const texts = resumed.events.filter((e) => e.event === 'message').map((e) => dataOf(e).text);
+  expect(texts).toEqual(['missed one', 'missed two', 'live again']);
+  resumed.close();
+});
+
+test('a Last-Event-ID older than history can reach says replay_incomplete, and the stream goes on', async () => {
+  const { token } = await session();
+  const stream = await openStream(`${stack.service.url}/messages/stream?lastEventId=unknown-id`, bearer(token));
+  const incomplete = await stream.next((e) => e.event === 'session' && dataOf(e).state === 'replay_incomplete');
+  expect(dataOf(incomplete).detail).toMatch(/reload the history/);
+  stream.close();
+});

@@ -225,12 +225,12 @@ function streamRoutes({ hub, tokens, streams }: ChatRouteDeps): AnyRouteSpec[] {
     path: '/messages/stream',
     summary: 'Live Server-Sent Events: message, typing, presence, session',
     description:
-      'Authenticated by the Authorization header (fetch-based readers) or by ?ticket= from POST /messages/stream-ticket (EventSource). Every stream ends with a `session` event whose data says whether to reconnect.',
+      'Authenticated by the Authorization header (fetch-based readers) or by ?ticket= from POST /messages/stream-ticket (EventSource). Every event has an id (the newest message id so far); reopened with `Last-Event-ID` (or ?lastEventId=), the stream first sends the messages missed since, from history, or a `session` event `replay_incomplete` when it cannot. Every stream ends with a `session` event whose data says whether to reconnect.',
     auth: 'session-or-ticket',
     query: streamQuery,
     responses: { 200: { description: 'An event stream', contentType: 'text/event-stream' } },
     errors: ['unauthorized', 'session_expired', 'rate_limited', 'upstream_unavailable'],
-    async handle(req, res) {
+    async handle(req, res, { query }) {
       // HEAD has no body to stream: the headers, and nothing held open.
       if (req.method === 'HEAD') {
         res.status(200).type('text/event-stream').end();
@@ -240,7 +240,10 @@ function streamRoutes({ hub, tokens, streams }: ChatRouteDeps): AnyRouteSpec[] {
       streams.admit(holder);
       const session = hub.session(holder.guestToken);
       await session.ready();
-      streams.serve(res, session, holder);
+      const header = req.headers['last-event-id'];
+      const after = (typeof header === 'string' && header !== '' ? header : undefined) ?? query.lastEventId;
+      const replay = after ? { after: after.slice(0, 200), readNewest: () => hub.history.newest(session) } : undefined;
+      streams.serve(res, session, holder, replay);
     },
   };
 
