@@ -127,3 +127,19 @@ export type AttributesView = z.infer<typeof attributesViewSchema>;
 export type SendInput = z.infer<typeof sendMessageBody>;
 export type HistoryPageView = z.infer<typeof historySchema>;
 export type Capabilities = z.infer<typeof capabilitiesSchema>;
+
+/** The live stream's events (GET /messages/stream), as /asyncapi.json describes them. */
+export const streamEventSchemas = {
+  message: normalizedMessageSchema.describe("A message: the agent's, the bot's, or the guest's own echo"),
+  typing: z.object({ durationMs: z.number().optional() }).describe('The agent is typing'),
+  presence: z
+    .object({ presence: z.enum(['join', 'disconnect', 'clear', 'signin']), readOnly: z.boolean().optional() })
+    .describe('A join or a disconnect; readOnly: true when the agent ended the conversation'),
+  session: z
+    .object({
+      state: z.string().describe('open, reconnecting, reconnected, cleared, replay_incomplete, or how the stream ended (closed, expired, unavailable, reconnect, slow_reader)'),
+      detail: z.string().optional(),
+      reconnect: z.boolean().optional().describe("Only on a stream's last event: true means open it again, false means the session is over"),
+    })
+    .describe("The stream's own state"),
+};

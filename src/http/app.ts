@@ -9,6 +9,7 @@ import { corsPolicy } from './cors';
 import { errorHandler, notFound } from './errorHandler';
 import { OriginAllowlist } from '../config/originAllowlist';
 import { requestId } from './requestId';
+import { asyncApiDocument } from './asyncapi';
 import { healthRoutes } from './routes/health';
 import { problemRoutes } from './routes/problems';
 import { chatRoutes, type ChatRouteDeps } from './routes/chat';
@@ -41,7 +42,19 @@ function apiRoutes(parts: Pick<AppParts, 'readiness' | 'chat'>, document: () => 
       res.json(document());
     },
   };
-  return [...healthRoutes(parts.readiness), openapi, ...problemRoutes(), ...(parts.chat ? chatRoutes(parts.chat) : [])];
+  let streamDocument: unknown;
+  const asyncapi: AnyRouteSpec = {
+    method: 'get',
+    path: '/asyncapi.json',
+    summary: "The live stream's events (AsyncAPI 3)",
+    auth: 'public',
+    responses: { 200: { description: 'The AsyncAPI document' } },
+    errors: [],
+    handle(_req, res) {
+      res.json((streamDocument ??= asyncApiDocument(API_VERSION)));
+    },
+  };
+  return [...healthRoutes(parts.readiness), openapi, asyncapi, ...problemRoutes(), ...(parts.chat ? chatRoutes(parts.chat) : [])];
 }
 
 /** Query parameters whose values are safe to log; every other value is redacted, however its name is spelled. */

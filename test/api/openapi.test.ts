@@ -38,6 +38,7 @@ test('every route is in the document, and nothing else is', () => {
       'get /healthz',
       'get /readyz',
       'get /openapi.json',
+      'get /asyncapi.json',
       'get /problems/{code}',
       'post /guest-session',
       'get /guest-session',
@@ -84,4 +85,15 @@ test("every problem code's `type` resolves to a page about it, and an unknown co
   const followed = await stack.http.get(refused.body.type);
   expect(followed.text).toContain('CORS_ALLOWED_ORIGINS');
   expect((await stack.http.get('/problems/no_such_code')).status).toBe(404);
+});
+
+test('GET /asyncapi.json describes every event the stream sends, with the schemas the service uses', async () => {
+  const res = await stack.http.get('/asyncapi.json');
+  expect(res.status).toBe(200);
+  const doc = res.body as { asyncapi: string; channels: Record<string, { address: string; messages: Record<string, unknown> }>; components: { messages: Record<string, { payload: { properties?: Record<string, unknown>; required?: string[] } }> } };
+  expect(doc.asyncapi).toBe('3.0.0');
+  expect(doc.channels.stream!.address).toBe('/messages/stream');
+  expect(Object.keys(doc.channels.stream!.messages).sort()).toEqual(['message', 'presence', 'session', 'typing']);
+  expect(doc.components.messages.message!.payload.required).toEqual(expect.arrayContaining(['id', 'direction', 'type', 'time']));
+  expect(Object.keys(doc.components.messages.session!.payload.properties ?? {})).toEqual(['state', 'detail', 'reconnect']);
 });

@@ -69,6 +69,8 @@ const ENDPOINTS: [string, string][] = [
   ['GET', '/healthz'],
   ['GET', '/readyz'],
   ['GET', '/openapi.json'],
+  ['GET', '/asyncapi.json'],
+  ['GET', '/problems/rate_limited'],
   ['POST', '/guest-session'],
   ['GET', '/guest-session'],
   ['DELETE', '/guest-session'],

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { streamEventSchemas } from '../domain/api';
+
+/**
+ * The AsyncAPI 3 document of the live stream (GET /messages/stream): one
+ * channel, the service sends, one message per event name; the payloads are
+ * the same zod schemas the service's types come from.
+ */
+export function asyncApiDocument(version: string): Record<string, unknown> {
+  const messages = Object.fromEntries(
+    Object.entries(streamEventSchemas).map(([name, schema]) => [
+      name,
+      { name, title: `${name} event`, summary: schema.description, contentType: 'application/json', payload: jsonSchema(schema) },
+    ]),
+  );
+  return {
+    asyncapi: '3.0.0',
+    info: {
+      title: 'Genesys Cloud Web Messaging BFF: live stream',
+      version,
+      description:
+        'Server-Sent Events on GET /messages/stream. Each event has an SSE `event` name (below), an `id` (the newest message id, for Last-Event-ID) and JSON `data`.',
+    },
+    defaultContentType: 'application/json',
+    servers: { service: { host: 'localhost:8080', protocol: 'http', description: 'This service (the stream is at /messages/stream)' } },
+    channels: {
+      stream: {
+        address: '/messages/stream',
+        title: 'The guest session live stream',
+        messages: Object.fromEntries(Object.keys(messages).map((name) => [name, { $ref: `#/components/messages/${name}` }])),
+      },
+    },
+    operations: {
+      receiveEvents: {
+        action: 'send',
+        channel: { $ref: '#/channels/stream' },
+        summary: 'The service sends these events to the page',
+        messages: Object.keys(messages).map((name) => ({ $ref: `#/channels/stream/messages/${name}` })),
+      },
+    },
+    components: { messages },
+  };
+}
+
+function jsonSchema(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'output', unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+}
