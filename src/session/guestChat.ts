@@ -124,10 +124,15 @@ export class GuestChat {
    * connections and leaves the conversation to time out.
    */
   async end(claims: SessionClaims): Promise<'cleared' | 'closed' | 'already'> {
-    // Remembered first, so no request racing the end can reopen the chat; a repeated DELETE opens no socket.
+    // A repeated DELETE opens no socket; once ended, no token for the session opens anything again.
     if (await this.deps.revocations.isEnded(claims.guestToken)) return 'already';
+    const ended = await this.endAtGenesys(this.deps.hub.session(claims.guestToken));
+    // Remembered only once Genesys has it: a DELETE that failed can be retried and still end the chat.
     await this.deps.revocations.markEnded(claims.guestToken, Date.now() + this.deps.tokens.lifetimeMs);
-    const session = this.deps.hub.session(claims.guestToken);
+    return ended;
+  }
+
+  private async endAtGenesys(session: GuestSession): Promise<'cleared' | 'closed'> {
     const features = await this.deps.messengerFeatures.get().catch(() => undefined);
     if (features?.conversationClear) {
       try {

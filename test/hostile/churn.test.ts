@@ -187,3 +187,25 @@ test('a session opens at most SOCKET_OPENS_PER_SESSION_PER_MINUTE upstream socke
     await stack.close();
   }
 });
+
+test('a DELETE that could not reach Genesys can be retried, and only then is the chat ended', async () => {
+  const stack = await startStack({ simulator: sim, env: { GENESYS_TIMEOUT_MS: '500' } });
+  try {
+    const before = sim.received.length;
+    const { token } = await stack.newSession();
+    const gt = guestTokenOf(sim, before);
+    // Genesys is out of reach: the socket drops and no handshake succeeds.
+    sim.faults.refuseHandshake(503);
+    sim.faults.dropSocket(gt);
+    const failed = await stack.http.delete('/guest-session').set(bearer(token));
+    expect(failed.status).toBeGreaterThanOrEqual(500);
+    sim.faults.clear();
+    // Not ended yet: the token still works, and the retry ends the chat for real.
+    expect((await stack.http.get('/guest-session').set(bearer(token))).status).toBe(200);
+    expect((await stack.http.delete('/guest-session').set(bearer(token))).status).toBe(204);
+    expect((await stack.http.get('/guest-session').set(bearer(token))).status).toBe(410);
+  } finally {
+    sim.faults.clear();
+    await stack.close();
+  }
+});
