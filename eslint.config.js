@@ -9,9 +9,11 @@ const upward = (folders) => ({
 
 function layerRules() {
   const above = {
-    domain: ['config', 'observability', 'genesys', 'session', 'identity', 'http', 'tools', 'demo', 'server', 'main', 'simulator'],
-    config: ['observability', 'genesys', 'session', 'identity', 'http', 'tools', 'demo', 'server', 'main', 'simulator'],
-    observability: ['genesys', 'session', 'identity', 'http', 'tools', 'demo', 'server', 'main', 'simulator'],
+    domain: ['config', 'observability', 'store', 'genesys', 'session', 'identity', 'http', 'tools', 'demo', 'server', 'main', 'simulator'],
+    config: ['observability', 'store', 'genesys', 'session', 'identity', 'http', 'tools', 'demo', 'server', 'main', 'simulator'],
+    observability: ['store', 'genesys', 'session', 'identity', 'http', 'tools', 'demo', 'server', 'main', 'simulator'],
+    // The shared store (memory or Redis) sits on the bottom layers: what any layer above may keep across instances.
+    store: ['genesys', 'session', 'identity', 'http', 'tools', 'demo', 'server', 'main', 'simulator'],
     genesys: ['session', 'identity', 'http', 'tools', 'demo', 'server', 'main', 'simulator'],
     session: ['http', 'tools', 'demo', 'server', 'main', 'simulator'],
     identity: ['session', 'http', 'tools', 'demo', 'server', 'main', 'simulator'],

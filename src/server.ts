@@ -76,7 +76,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       grace.unref();
       await closed;
       clearTimeout(grace);
-      chat.close();
+      await chat.close();
       await platform.close();
       logger.info('stopped');
     })());

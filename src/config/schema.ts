@@ -94,6 +94,8 @@ const envSchema = z.object({
     return level as (typeof LOG_LEVELS)[number];
   }),
   TRUST_PROXY: optionalString,
+  REDIS_URL: baseUrl('REDIS_URL', ['redis:', 'rediss:']),
+  REDIS_KEY_PREFIX: optionalString.transform((v) => v ?? 'genesys-bff:'),
 });
 
 interface GenesysConfig {
@@ -154,6 +156,7 @@ export interface Config {
   shutdownGraceMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
   trustProxy: boolean | number | string;
+  redis?: { url: string; keyPrefix: string }; // the shared store for many instances; without it, state is in memory
 }
 
 export class ConfigError extends Error {
@@ -244,9 +247,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     logLevel: e.LOG_LEVEL,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
+    redis: e.REDIS_URL === undefined ? undefined : { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
   };
 }
-
 
 type Env = z.infer<typeof envSchema>;
 

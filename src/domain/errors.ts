@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   rate_limited: { status: 429, title: 'Too many requests', advice: 'Wait the seconds `Retry-After` says, then try again (with the same Idempotency-Key for a message).' },
   internal_error: { status: 500, title: 'Internal error', advice: 'Something failed on the service\'s side. Retry; if it persists, give the operator the `requestId`.' },
   upstream_unavailable: { status: 503, title: 'Genesys Cloud is unavailable', advice: 'Genesys refused, failed or did not answer in time. Retry shortly (a message with the same Idempotency-Key is never sent twice); the operator\'s log has the detail.' },
+  store_unavailable: { status: 503, title: 'The shared store is unavailable', advice: 'The instances share idempotency records, limits and ended sessions in Redis (REDIS_URL), which did not answer; nothing was done. Retry shortly (a message with the same Idempotency-Key is never sent twice); the operator\'s /readyz and log say more.' },
   not_ready: { status: 503, title: 'The service is not ready', advice: 'The instance is starting, draining or missing a dependency (/readyz says which). Retry, ideally on another instance.' },
 } as const;
 

@@ -9,7 +9,9 @@ import { IdentityVerifier } from '../identity/identityVerifier';
 import type { Logger } from '../observability/logger';
 import type { Readiness } from '../observability/readiness';
 import { GuestChat } from '../session/guestChat';
-import { MemoryRevocations } from '../session/revocations';
+import { StoreRevocations } from '../session/revocations';
+import { MemoryStore, type SharedStore } from '../store/sharedStore';
+import { RedisStore } from '../store/redisStore';
 import { deriveKeys, Sealer } from '../session/sealing';
 import { SessionTokens } from '../session/sessionToken';
 
@@ -22,8 +24,8 @@ interface ChatStack {
   routes: ChatRouteDeps;
   /** Tells every live stream to reconnect elsewhere (start of a drain). */
   endStreams(): void;
-  /** Closes the upstream guest sockets (end of a drain). */
-  close(): void;
+  /** Closes the upstream guest sockets and the shared store (end of a drain). */
+  close(): Promise<void>;
 }
 
 /**
@@ -58,8 +60,9 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
   });
   const tokens = new SessionTokens(new Sealer(deriveKeys(config.session.secrets)), config.session.ttlSeconds, undefined, config.session.secrets[0]);
   const identity = config.identity ? new IdentityVerifier(config.identity, config.attributeKeys) : undefined;
-  const revocations = new MemoryRevocations();
-  const chat = new GuestChat({ config, hub, tokens, revocations, identity, messengerFeatures: platform.messengerConfig, logger });
+  const store = sharedStore(config, logger, readiness);
+  const revocations = new StoreRevocations(store);
+  const chat = new GuestChat({ config, hub, tokens, revocations, store, identity, messengerFeatures: platform.messengerConfig, logger });
   const streams = new LiveStreams({
     heartbeatMs: STREAM_HEARTBEAT_MS,
     maxBufferedBytes: 256 * 1024,
@@ -69,11 +72,24 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
     logger,
   });
   return {
-    routes: { chat, hub, tokens, revocations, streams, limits: rateLimits(config.limits) },
+    routes: { chat, hub, tokens, revocations, streams, limits: rateLimits(config.limits, store instanceof RedisStore ? store : undefined) },
     endStreams: () => streams.endAll('This instance is restarting; reconnect.'),
-    close: () => {
+    close: async () => {
       health.close();
       hub.close();
+      await store.close();
     },
   };
+}
+
+/** Redis when REDIS_URL is set (every instance sees the same state), else this instance's memory. */
+function sharedStore(config: Config, logger: Logger, readiness: Readiness): SharedStore {
+  if (!config.redis) return new MemoryStore();
+  return new RedisStore({
+    url: config.redis.url,
+    keyPrefix: config.redis.keyPrefix,
+    commandTimeoutMs: Math.min(config.genesys.timeoutMs, 2000),
+    logger: logger.child({ component: 'shared-store' }),
+    readiness,
+  });
 }

@@ -1,16 +1,18 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { ipKeyGenerator, rateLimit, type RateLimitInfo } from 'express-rate-limit';
+import { ipKeyGenerator, rateLimit, type RateLimitInfo, type Store } from 'express-rate-limit';
+import { RedisStore as RedisLimitStore, type RedisReply } from 'rate-limit-redis';
 import type { Config } from '../config/schema';
 import { AppError } from '../domain/errors';
+import type { RedisStore } from '../store/redisStore';
 import { guestOf } from './authenticate';
 
 /**
  * The service's own limits at the HTTP edge, enforced before Genesys has to.
  * The per-session message rate is counted where every frame of the session
  * is seen (src/genesys/guest/sendWindow.ts), Join and typing included.
- * Counters live in each instance's memory: with N instances and no sticky
- * routing a client could reach N times the limit, and Genesys's own limits
- * (answered as rate_limited too) still apply.
+ * Counters live in Redis when REDIS_URL is set (one count for every
+ * instance), else in each instance's memory, which is for one instance.
+ * Genesys's own limits (answered as rate_limited too) apply either way.
  */
 function limiter(options: {
   windowMs: number;
@@ -18,8 +20,10 @@ function limiter(options: {
   key: (req: Request, res: Response) => string;
   skip?: (req: Request) => boolean;
   what: string;
+  store?: Store;
 }): RequestHandler {
   return rateLimit({
+    store: options.store,
     windowMs: options.windowMs,
     limit: options.limit,
     keyGenerator: options.key,
@@ -41,7 +45,16 @@ function limiter(options: {
 /** A new conversation (startNew) or an end (DELETE): each costs Genesys a conversation or a socket. */
 const changesConversation = (req: Request) => req.method === 'DELETE' || (req.body as { startNew?: unknown } | undefined)?.startNew === true;
 
-export function rateLimits(limits: Config['limits']) {
+/** One counter store per limiter (each has its own window), in Redis under the service's key prefix. */
+function redisLimitStore(redis: RedisStore | undefined, name: string): Store | undefined {
+  if (!redis) return undefined;
+  return new RedisLimitStore({
+    prefix: `${redis.prefix}limit:${name}:`,
+    sendCommand: (command: string, ...args: string[]) => redis.command(command, ...args) as Promise<RedisReply>,
+  });
+}
+
+export function rateLimits(limits: Config['limits'], redis?: RedisStore) {
   return {
     /** New sessions per client IP per minute (resumes are not counted). */
     newSessions: limiter({
@@ -50,6 +63,7 @@ export function rateLimits(limits: Config['limits']) {
       key: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
       skip: (req) => req.headers.authorization !== undefined,
       what: 'new chat sessions from this address',
+      store: redisLimitStore(redis, 'sessions-per-ip'),
     }),
     /** New conversations and ends per client IP per minute. */
     conversationChangesPerIp: limiter({
@@ -58,6 +72,7 @@ export function rateLimits(limits: Config['limits']) {
       key: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
       skip: (req) => !changesConversation(req),
       what: 'new or ended conversations from this address',
+      store: redisLimitStore(redis, 'conversation-changes-per-ip'),
     }),
     /** New conversations and ends per session per minute (after authentication). */
     conversationChangesPerSession: limiter({
@@ -67,8 +82,15 @@ export function rateLimits(limits: Config['limits']) {
       // Without a session token there is no session to count (POST /guest-session refuses a bare startNew itself).
       skip: (req) => !changesConversation(req) || req.headers.authorization === undefined,
       what: 'new or ended conversations in this session',
+      store: redisLimitStore(redis, 'conversation-changes-per-session'),
     }),
     /** At most 10 history reads a minute per session, as Genesys allows. */
-    history: limiter({ windowMs: 60_000, limit: 10, key: (_req, res) => guestOf(res).guestToken, what: 'history reads in this session' }),
+    history: limiter({
+      windowMs: 60_000,
+      limit: 10,
+      key: (_req, res) => guestOf(res).guestToken,
+      what: 'history reads in this session',
+      store: redisLimitStore(redis, 'history-reads'),
+    }),
   };
 }

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema';
 import { GuestApiError } from '../genesys/guest/errors';
-import type { SentMessage } from '../genesys/guest/deliveryProof';
 import type { SessionResponse } from '../genesys/guest/frames';
 import type { AnswerKind } from '../genesys/guest/outboundFrames';
 import type { MessengerFeatures } from '../genesys/platform/messengerConfig';
@@ -25,7 +24,9 @@ import {
   type Attributes,
 } from './attributes';
 import { capabilitiesOf } from './capabilities';
-import { IdempotencyCache, messageIdFor, requestFingerprint } from './idempotency';
+import { messageIdFor, requestFingerprint } from './idempotency';
+import { SendLedger, type KeyedSend } from './sendLedger';
+import type { SharedStore } from '../store/sharedStore';
 import type { Revocations } from './revocations';
 import { fingerprint, ROUTING_KEY, undeliveredAttributes, type SessionClaims, type SessionState, type SessionTokens } from './sessionToken';
 
@@ -37,8 +38,8 @@ import { fingerprint, ROUTING_KEY, undeliveredAttributes, type SessionClaims, ty
 
 const MAX_TEXT_BYTES = 4096;
 const MESSAGES_PER_SECOND = 5;
-/** Sends in doubt remembered per instance; the oldest is forgotten first (its retry then checks nothing and may send again). */
-const MAX_IN_DOUBT = 10_000;
+/** How long an Idempotency-Key is remembered: a retry within this window never sends twice. */
+const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
 
 
 interface MessengerFeatureSource {
@@ -50,6 +51,8 @@ interface GuestChatDeps {
   hub: SessionHub;
   tokens: SessionTokens;
   revocations: Revocations;
+  /** Idempotency records and, when shared, the cross-instance message rate. */
+  store: SharedStore;
   identity?: IdentityVerifier;
   messengerFeatures: MessengerFeatureSource;
   logger: Logger;
@@ -62,15 +65,22 @@ interface Sent {
 }
 
 export class GuestChat {
-  private readonly idempotency = new IdempotencyCache<Sent>(24 * 3600_000, 50_000);
-  /** Keyed sends whose outcome was unknown: a retry first proves whether they were delivered. */
-  private readonly inDoubt = new Map<string, { sent: SentMessage; fingerprint: string }>();
+  /** Keyed sends: claimed, proven and remembered in the store (sendLedger.ts). */
+  private readonly ledger: SendLedger;
 
   /** Attribute keys the browser may never set (attributes.ts). */
   private readonly reserved: ReadonlySet<string>;
 
   constructor(private readonly deps: GuestChatDeps) {
     this.reserved = identityReservedKeys(deps.config.attributeKeys, deps.identity !== undefined);
+    const timeoutMs = deps.config.genesys.timeoutMs;
+    this.ledger = new SendLedger({
+      store: deps.store,
+      ttlMs: IDEMPOTENCY_TTL_MS,
+      // An attempt is bounded by the request deadline (ready, then the send); three of them is a safe margin.
+      pendingMs: 3 * timeoutMs,
+      waitMs: timeoutMs,
+    });
   }
 
   // ------------------------------------------------------------------ sessions
@@ -162,55 +172,54 @@ export class GuestChat {
 
   async send(claims: SessionClaims, input: SendInput, idempotencyKey?: string): Promise<{ message: NormalizedMessage; sessionToken: string; routingKey: string }> {
     if (input.text !== undefined) checkText(input.text);
+    await this.checkSharedSendRate(claims.guestToken);
     const session = this.deps.hub.session(claims.guestToken);
     const sent = idempotencyKey
-      ? await this.idempotency.run(claims.guestToken, idempotencyKey, requestFingerprint(input), () =>
-          this.sendOnce(session, claims, input, messageIdFor(claims.guestToken, idempotencyKey), true),
-        )
-      : await this.sendOnce(session, claims, input, randomUUID(), false);
+      ? await this.ledger.run(claims.guestToken, this.keyedSend(session, claims, input, messageIdFor(claims.guestToken, idempotencyKey)))
+      : await this.sendNow(session, claims, input, randomUUID());
     const issued = await this.deps.tokens.issue({ ...stateOf(claims), deliveredFingerprint: sent.delivered ?? claims.deliveredFingerprint });
     return { message: sent.message, sessionToken: issued.token, routingKey: claims.routingKey };
   }
 
-  private async sendOnce(session: GuestSession, claims: SessionClaims, input: SendInput, messageId: string, keyed: boolean): Promise<Sent> {
-    const doubtKey = `${claims.guestToken}\u0000${messageId}`;
-    const doubt = keyed ? this.inDoubt.get(doubtKey) : undefined;
-    if (doubt) {
-      if (doubt.fingerprint !== requestFingerprint(input)) {
-        throw new AppError('idempotency_key_reused', 'This Idempotency-Key was already used for a different message; use a new key for a new message.');
-      }
-      const proof = await session.proveDelivery(doubt.sent);
-      if (proof.verdict === 'delivered') {
-        this.inDoubt.delete(doubtKey);
-        return { message: { ...proof.message, clientMessageId: messageId } };
-      }
-      if (proof.verdict === 'unknown') {
-        throw new GuestApiError('unavailable', 'Could not check whether the earlier attempt of this message was delivered, so it was not sent again; retry shortly with the same Idempotency-Key.');
-      }
-    }
+  /** One message under an Idempotency-Key: sent at most once across retries and instances (sendLedger.ts). */
+  private keyedSend(session: GuestSession, claims: SessionClaims, input: SendInput, messageId: string): KeyedSend<Sent> {
+    const answer = answerOf(input);
+    return {
+      messageId,
+      fingerprint: requestFingerprint(input),
+      describe: (sentAt) => ({ messageId, text: answer ? answer.text : input.text, payload: answer?.payload, sentAt }),
+      prove: (earlier) => session.proveDelivery(earlier),
+      send: () => this.sendNow(session, claims, input, messageId),
+      fromHistory: (proof) => ({ message: { ...proof.message, clientMessageId: messageId } }),
+    };
+  }
+
+  private async sendNow(session: GuestSession, claims: SessionClaims, input: SendInput, messageId: string): Promise<Sent> {
     // An ended conversation refuses messages; that is the guest's state, not Genesys failing.
     if ((await session.ready()).readOnly) {
       throw new AppError('conflict', 'The conversation has ended; start a new one with POST /guest-session and { "startNew": true }.');
     }
     const customAttributes = undeliveredAttributes(claims);
-    const sentAt = Date.now();
-    try {
-      const answer = answerOf(input);
-      const message = answer
-        ? await session.sendAnswer({ ...answer, messageId, customAttributes })
-        : await session.sendText({ text: input.text!, messageId, customAttributes });
-      this.inDoubt.delete(doubtKey);
-      // Our own id for the message, whether or not Genesys echoes it as channel.messageId (unverified).
-      return { message: { ...message, clientMessageId: messageId }, delivered: customAttributes ? fingerprint(customAttributes) : undefined };
-    } catch (error) {
-      if (keyed && error instanceof GuestApiError && (error.failure === 'timeout' || error.failure === 'connection_lost')) {
-        const answer = answerOf(input);
-        this.inDoubt.delete(doubtKey);
-        const sent = { messageId, text: answer ? answer.text : input.text, payload: answer?.payload, sentAt: doubt?.sent.sentAt ?? sentAt };
-        this.inDoubt.set(doubtKey, { sent, fingerprint: requestFingerprint(input) });
-        if (this.inDoubt.size > MAX_IN_DOUBT) this.inDoubt.delete(this.inDoubt.keys().next().value!);
-      }
-      throw error;
+    const answer = answerOf(input);
+    const message = answer
+      ? await session.sendAnswer({ ...answer, messageId, customAttributes })
+      : await session.sendText({ text: input.text!, messageId, customAttributes });
+    // Our own id for the message, whether or not Genesys echoes it as channel.messageId (unverified).
+    return { message: { ...message, clientMessageId: messageId }, delivered: customAttributes ? fingerprint(customAttributes) : undefined };
+  }
+
+  /**
+   * With a shared store, Genesys's 5 messages a second per session is counted
+   * across instances too (each instance's own window counts only what it
+   * sends: src/genesys/guest/sendWindow.ts).
+   */
+  private async checkSharedSendRate(guestToken: string): Promise<void> {
+    if (!this.deps.store.shared) return;
+    const waitMs = await this.deps.store.take(`rate:messages:${guestToken}`, MESSAGES_PER_SECOND, 1000);
+    if (waitMs > 0) {
+      throw new AppError('rate_limited', `At most ${MESSAGES_PER_SECOND} messages a second per session; wait before sending again.`, {
+        retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+      });
     }
   }
 

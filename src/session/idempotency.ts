@@ -1,60 +1,10 @@
 import { createHash } from 'node:crypto';
-import { AppError } from '../domain/errors';
 
 /**
- * `Idempotency-Key` on POST /messages. Within one instance a retried key
- * returns the first result (and joins a send still in flight) and never
- * sends twice. Across instances and restarts the key still fixes the
- * message's own id (`clientMessageId`), so history proves whether the first
- * attempt was delivered; see the README for the exact guarantee.
+ * The pieces of `Idempotency-Key` that need no state: the message id a key
+ * names, and the fingerprint that tells a retry from a reuse. The records
+ * themselves live in the send ledger (sendLedger.ts).
  */
-interface Entry<T> {
-  promise: Promise<T>;
-  /** What the first request asked for: the same key with another request is refused. */
-  fingerprint: string;
-  expiresAt: number;
-}
-
-export class IdempotencyCache<T> {
-  private readonly entries = new Map<string, Entry<T>>();
-
-  constructor(
-    private readonly ttlMs: number,
-    private readonly maxEntries: number,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  /**
-   * Runs `send` once per (scope, key). A failed send is forgotten so that a
-   * retry may try again; `send` itself decides whether that retry must first
-   * prove the earlier attempt was not delivered.
-   */
-  run(scope: string, key: string, fingerprint: string, send: () => Promise<T>): Promise<T> {
-    const id = `${scope}\u0000${key}`;
-    const now = this.now();
-    const existing = this.entries.get(id);
-    if (existing && existing.expiresAt > now) {
-      if (existing.fingerprint !== fingerprint) {
-        return Promise.reject(
-          new AppError('idempotency_key_reused', 'This Idempotency-Key was already used for a different message; use a new key for a new message.'),
-        );
-      }
-      return existing.promise;
-    }
-    const promise = send();
-    this.entries.delete(id);
-    this.entries.set(id, { promise, fingerprint, expiresAt: now + this.ttlMs });
-    promise.catch(() => {
-      if (this.entries.get(id)?.promise === promise) this.entries.delete(id);
-    });
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.entries.delete(oldest);
-    }
-    return promise;
-  }
-}
 
 /** A stable message id for (session, key): the same key always names the same message. */
 export function messageIdFor(guestToken: string, idempotencyKey: string): string {

@@ -1,3 +1,5 @@
+import type { SharedStore } from '../store/sharedStore';
+
 /**
  * What a sealed token cannot say for itself: that its chat was ended, or
  * that a stream ticket was already used. Tokens are sealed, not stored, so
@@ -16,51 +18,22 @@ export interface Revocations {
   claimTicket(ticketId: string, untilMs: number): Promise<boolean>;
 }
 
-/** A bounded map of keys to expiry times; the oldest entries go first when full. */
-class ExpiringSet {
-  private readonly until = new Map<string, number>();
-
+/** Ended sessions and used tickets as keys in the shared store (in memory, or Redis for every instance). */
+export class StoreRevocations implements Revocations {
   constructor(
-    private readonly maxEntries: number,
-    private readonly now: () => number,
+    private readonly store: SharedStore,
+    private readonly now: () => number = Date.now,
   ) {}
 
-  has(key: string): boolean {
-    const until = this.until.get(key);
-    return until !== undefined && until > this.now();
-  }
-
-  add(key: string, untilMs: number): void {
-    this.until.delete(key);
-    this.until.set(key, untilMs);
-    const now = this.now();
-    for (const [k, until] of this.until) {
-      if (this.until.size <= this.maxEntries && until > now) break;
-      this.until.delete(k);
-    }
-  }
-}
-
-export class MemoryRevocations implements Revocations {
-  private readonly ended: ExpiringSet;
-  private readonly tickets: ExpiringSet;
-
-  constructor(maxEntries = 100_000, now: () => number = Date.now) {
-    this.ended = new ExpiringSet(maxEntries, now);
-    this.tickets = new ExpiringSet(maxEntries, now);
-  }
-
   async markEnded(guestToken: string, untilMs: number): Promise<void> {
-    this.ended.add(guestToken, untilMs);
+    await this.store.put(`ended:${guestToken}`, '1', Math.max(1, untilMs - this.now()));
   }
 
   async isEnded(guestToken: string): Promise<boolean> {
-    return this.ended.has(guestToken);
+    return (await this.store.get(`ended:${guestToken}`)) !== undefined;
   }
 
   async claimTicket(ticketId: string, untilMs: number): Promise<boolean> {
-    if (this.tickets.has(ticketId)) return false;
-    this.tickets.add(ticketId, untilMs);
-    return true;
+    return this.store.claim(`ticket:${ticketId}`, '1', Math.max(1, untilMs - this.now()));
   }
 }

@@ -1,0 +1,169 @@
+import { AppError } from '../domain/errors';
+import type { DeliveryVerdict, SentMessage } from '../genesys/guest/deliveryProof';
+import { GuestApiError } from '../genesys/guest/errors';
+import type { SharedStore } from '../store/sharedStore';
+
+/**
+ * `Idempotency-Key` on POST /messages: one message per (session, key), on
+ * whichever instance the retry lands. Each key has one record in the shared
+ * store, claimed atomically before anything is sent:
+ *
+ * - `pending`: an instance is sending it now, until `until`. A retry waits
+ *   for the outcome; past `until` the sender is presumed gone (a crashed
+ *   instance) and the retry takes the record over, as for `doubt`.
+ * - `doubt`: a send was written but its outcome never came back (timeout,
+ *   lost connection). Whoever takes the record over first proves from
+ *   history whether that attempt was delivered, and sends only if it was not.
+ * - `done`: the first result, returned to every retry.
+ *
+ * A definite refusal deletes the record, so a retry may try again. A record
+ * that cannot be read or written refuses the send (`store_unavailable`):
+ * never a guess, never a second copy.
+ */
+
+interface Sent<R> {
+  result: R;
+}
+
+type SendRecord<R> =
+  | { state: 'pending'; fingerprint: string; until: number; sent: SentMessage }
+  | { state: 'doubt'; fingerprint: string; sent: SentMessage }
+  | ({ state: 'done'; fingerprint: string } & Sent<R>);
+
+export interface KeyedSend<R> {
+  messageId: string;
+  /** What identifies the request's content: the same key with another request is refused. */
+  fingerprint: string;
+  /** What a later retry needs to prove delivery of this attempt, were it to end in doubt. */
+  describe(sentAt: number): SentMessage;
+  /** Whether an earlier attempt reached Genesys, from history. */
+  prove(earlier: SentMessage): Promise<DeliveryVerdict>;
+  /** Sends now; `earlier` is set when an attempt before this one was proven undelivered. */
+  send(): Promise<R>;
+  /** A result for an earlier attempt that history proved delivered. */
+  fromHistory(proof: Extract<DeliveryVerdict, { verdict: 'delivered' }>): R;
+}
+
+interface SendLedgerOptions {
+  store: SharedStore;
+  /** How long a key is remembered (the retry window). */
+  ttlMs: number;
+  /** How long a claim holds before its sender is presumed gone: longer than any one attempt may take. */
+  pendingMs: number;
+  /** How long a retry waits for another attempt still in progress before answering 503. */
+  waitMs: number;
+  pollMs?: number;
+  now?: () => number;
+}
+
+/** A send whose frame may have reached Genesys though no answer came back. */
+export function mayHaveBeenDelivered(error: unknown): boolean {
+  return error instanceof GuestApiError && (error.failure === 'timeout' || error.failure === 'connection_lost');
+}
+
+export class SendLedger {
+  /** Retries arriving at this instance while its own attempt runs join it. */
+  private readonly inFlight = new Map<string, { fingerprint: string; promise: Promise<unknown> }>();
+  private readonly now: () => number;
+
+  constructor(private readonly options: SendLedgerOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  run<R>(scope: string, send: KeyedSend<R>): Promise<R> {
+    const key = `send:${scope}:${send.messageId}`;
+    const local = this.inFlight.get(key);
+    if (local) {
+      if (local.fingerprint !== send.fingerprint) return Promise.reject(reused());
+      return local.promise as Promise<R>;
+    }
+    const promise = this.settle(key, send);
+    this.inFlight.set(key, { fingerprint: send.fingerprint, promise });
+    const forget = () => {
+      if (this.inFlight.get(key)?.promise === promise) this.inFlight.delete(key);
+    };
+    promise.then(forget, forget);
+    return promise;
+  }
+
+  private async settle<R>(key: string, send: KeyedSend<R>): Promise<R> {
+    const { store, ttlMs } = this.options;
+    const giveUpAt = this.now() + this.options.waitMs;
+    for (let round = 0; ; round += 1) {
+      if (round > 0 && this.now() >= giveUpAt) throw stillSending(1000);
+      const mine = this.pending(send, send.describe(this.now()));
+      if (await store.claim(key, mine, ttlMs)) return this.attempt(key, mine, send);
+      const raw = await store.get(key);
+      if (raw === undefined) continue; // expired between the two calls
+      const record = JSON.parse(raw) as SendRecord<R>;
+      if (record.fingerprint !== send.fingerprint) throw reused();
+      if (record.state === 'done') return record.result;
+      const now = this.now();
+      if (record.state === 'pending' && record.until > now) {
+        if (now >= giveUpAt) throw stillSending(record.until - now);
+        await sleep(Math.min(this.options.pollMs ?? 50, record.until - now, giveUpAt - now));
+        continue;
+      }
+      // In doubt, or claimed by an instance that is gone: take it over, then prove before sending.
+      const takeover = this.pending(send, record.sent);
+      if (await store.swap(key, raw, takeover, ttlMs)) return this.attempt(key, takeover, send, record.sent);
+    }
+  }
+
+  private async attempt<R>(key: string, mine: string, send: KeyedSend<R>, earlier?: SentMessage): Promise<R> {
+    const { store, ttlMs } = this.options;
+    const doubt = (sent: SentMessage) => JSON.stringify({ state: 'doubt', fingerprint: send.fingerprint, sent } satisfies SendRecord<R>);
+    if (earlier) {
+      let proof: DeliveryVerdict;
+      try {
+        proof = await send.prove(earlier);
+      } catch (error) {
+        await store.swap(key, mine, doubt(earlier), ttlMs).catch(() => undefined);
+        throw error;
+      }
+      if (proof.verdict === 'delivered') return this.finish(key, mine, send, send.fromHistory(proof));
+      if (proof.verdict === 'unknown') {
+        await store.swap(key, mine, doubt(earlier), ttlMs).catch(() => undefined);
+        throw new GuestApiError(
+          'unavailable',
+          'Could not check whether the earlier attempt of this message was delivered, so it was not sent again; retry shortly with the same Idempotency-Key.',
+        );
+      }
+    }
+    const sent = send.describe(earlier?.sentAt ?? this.now());
+    try {
+      return await this.finish(key, mine, send, await send.send());
+    } catch (error) {
+      // Best effort: a record left `pending` is taken over (and proven) once it lapses.
+      await store.swap(key, mine, mayHaveBeenDelivered(error) ? doubt(sent) : undefined, ttlMs).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async finish<R>(key: string, mine: string, send: KeyedSend<R>, result: R): Promise<R> {
+    const done = JSON.stringify({ state: 'done', fingerprint: send.fingerprint, result } satisfies SendRecord<R>);
+    // The message is delivered: a store that fails now must not turn that into an error (a lapsed claim is proven later).
+    await this.options.store.swap(key, mine, done, this.options.ttlMs).catch(() => undefined);
+    return result;
+  }
+
+  private pending<R>(send: KeyedSend<R>, sent: SentMessage): string {
+    return JSON.stringify({ state: 'pending', fingerprint: send.fingerprint, until: this.now() + this.options.pendingMs, sent } satisfies SendRecord<R>);
+  }
+}
+
+function reused(): AppError {
+  return new AppError('idempotency_key_reused', 'This Idempotency-Key was already used for a different message; use a new key for a new message.');
+}
+
+function stillSending(remainingMs: number): AppError {
+  return new AppError(
+    'upstream_unavailable',
+    'An earlier attempt of this message is still being sent (or its instance stopped); it was not sent again. Retry after Retry-After seconds with the same Idempotency-Key.',
+    { retryAfterSeconds: Math.max(1, Math.ceil(remainingMs / 1000)) },
+  );
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(1, ms)));
+}

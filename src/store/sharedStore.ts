@@ -1,0 +1,114 @@
+/**
+ * The little state instances must agree on: idempotency records and sends in
+ * doubt, ended sessions, single-use stream tickets and rate windows. Every
+ * value is a string with an expiry; every operation that decides something
+ * (claim, swap, take) is atomic, so two instances racing on one key never
+ * both win.
+ *
+ * `MemoryStore` holds it in this process (one instance); `RedisStore`
+ * (redisStore.ts, REDIS_URL) in Redis, for any number of instances. A store
+ * that cannot answer throws AppError `store_unavailable` (503): the caller
+ * refuses the operation rather than guess, so an outage never turns into a
+ * duplicate message or a reopened chat.
+ */
+export interface SharedStore {
+  /** True when other instances see the same state (Redis). */
+  readonly shared: boolean;
+  get(key: string): Promise<string | undefined>;
+  /** Sets `key` only if it is absent; true when this call set it. */
+  claim(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /** Replaces `key` (or deletes it, for `undefined`) only if it still holds `expected`; true when this call did. */
+  swap(key: string, expected: string, value: string | undefined, ttlMs: number): Promise<boolean>;
+  put(key: string, value: string, ttlMs: number): Promise<void>;
+  remove(key: string): Promise<void>;
+  /**
+   * Counts one use in a sliding window of `windowMs` holding at most `limit`:
+   * 0 when counted, else the milliseconds until one more would fit (nothing counted).
+   */
+  take(key: string, limit: number, windowMs: number): Promise<number>;
+  /** Throws when the store cannot be reached. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface Entry {
+  value: string;
+  expiresAt: number;
+}
+
+/**
+ * The in-process store: bounded (the entries closest to expiry, then the
+ * oldest, go first when full) so a flood of keys is a ceiling, not a leak.
+ */
+export class MemoryStore implements SharedStore {
+  readonly shared = false;
+  private readonly entries = new Map<string, Entry>();
+  private readonly windows = new Map<string, number[]>();
+
+  constructor(
+    private readonly maxEntries = 200_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async get(key: string): Promise<string | undefined> {
+    return this.live(key)?.value;
+  }
+
+  async claim(key: string, value: string, ttlMs: number): Promise<boolean> {
+    if (this.live(key)) return false;
+    this.write(key, value, ttlMs);
+    return true;
+  }
+
+  async swap(key: string, expected: string, value: string | undefined, ttlMs: number): Promise<boolean> {
+    if (this.live(key)?.value !== expected) return false;
+    if (value === undefined) this.entries.delete(key);
+    else this.write(key, value, ttlMs);
+    return true;
+  }
+
+  async put(key: string, value: string, ttlMs: number): Promise<void> {
+    this.write(key, value, ttlMs);
+  }
+
+  async remove(key: string): Promise<void> {
+    this.entries.delete(key);
+  }
+
+  async take(key: string, limit: number, windowMs: number): Promise<number> {
+    const now = this.now();
+    const uses = (this.windows.get(key) ?? []).filter((at) => at > now - windowMs);
+    if (uses.length >= limit) {
+      this.windows.set(key, uses);
+      return Math.max(1, uses[0]! + windowMs - now);
+    }
+    uses.push(now);
+    this.windows.delete(key);
+    this.windows.set(key, uses);
+    while (this.windows.size > this.maxEntries) this.windows.delete(this.windows.keys().next().value!);
+    return 0;
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {}
+
+  private live(key: string): Entry | undefined {
+    const entry = this.entries.get(key);
+    if (entry && entry.expiresAt <= this.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  private write(key: string, value: string, ttlMs: number): void {
+    const now = this.now();
+    this.entries.delete(key);
+    this.entries.set(key, { value, expiresAt: now + ttlMs });
+    for (const [k, entry] of this.entries) {
+      if (this.entries.size <= this.maxEntries && entry.expiresAt > now) break;
+      this.entries.delete(k);
+    }
+  }
+}
