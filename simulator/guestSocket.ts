@@ -76,7 +76,10 @@ export class GuestSocketServer {
     if (url.searchParams.get('deploymentId') !== options.deploymentId) return refuseUpgrade(socket, 403);
     if (!options.allowAllDomains && !originAllowed(req.headers.origin, options.allowedDomains)) return refuseUpgrade(socket, 403);
     // Genesys allows a deployment 1,000 new connections a minute (enforced by the strict profile).
-    if (options.profile === 'strict' && this.connectionsPerMinute.take(options.deploymentId) > 0) return refuseUpgrade(socket, 429);
+    if (options.profile === 'strict' && this.connectionsPerMinute.take(options.deploymentId) > 0) {
+      this.deps.recorder.upgradeRefused();
+      return refuseUpgrade(socket, 429);
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
   }
 

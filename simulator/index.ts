@@ -67,7 +67,7 @@ export async function startSimulator(input: SimulatorOptions = {}): Promise<Simu
   const options = resolveOptions(input);
   // The closures below reach `sockets`, created last because it needs all the others.
   const recorder = new Recorder(options.record, (): number => sockets.openCount);
-  const sessions = new Sessions(options, (token) => recorder.connectionJoined(token));
+  const sessions = new Sessions(options, (token) => recorder.connectionJoined(token), () => recorder.connectionEvicted());
   const agent = new ScriptedAgent(sessions, options);
   const jwt = new GuestJwtIssuer(() => options.deploymentId);
   const faults = new Faults({

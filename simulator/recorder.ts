@@ -28,6 +28,10 @@ export type RestTarget = 'token' | 'deployment' | 'config' | 'domains' | 'histor
 
 export interface Stats {
   connectionsOpened: number;
+  /** Connections closed because their session had more than `maxConnectionsPerSession`. */
+  connectionsEvicted: number;
+  /** WebSocket upgrades refused with 429 (new connections a minute per deployment, strict profile). */
+  upgradesRefused: number;
   connectionsBySession(token: string): number;
   openConnections(): number;
   tokenRequests: number;
@@ -39,6 +43,8 @@ export interface Stats {
 /** Live counters; the same object for the simulator's whole life (reset zeroes it). */
 class Counters implements Stats {
   connectionsOpened = 0;
+  connectionsEvicted = 0;
+  upgradesRefused = 0;
   tokenRequests = 0;
   historyRequests = 0;
   deploymentRequests = 0;
@@ -53,6 +59,8 @@ class Counters implements Stats {
 
   reset(): void {
     this.connectionsOpened = 0;
+    this.connectionsEvicted = 0;
+    this.upgradesRefused = 0;
     this.tokenRequests = 0;
     this.historyRequests = 0;
     this.deploymentRequests = 0;
@@ -89,6 +97,14 @@ export class Recorder {
   framesFor(sessionToken: string, action?: string): ReceivedFrame[] {
     const list = this.bySession.get(sessionToken) ?? [];
     return action === undefined ? [...list] : list.filter((f) => f.frame?.action === action);
+  }
+
+  connectionEvicted(): void {
+    this.counters.connectionsEvicted += 1;
+  }
+
+  upgradeRefused(): void {
+    this.counters.upgradesRefused += 1;
   }
 
   connectionOpened(): void {

@@ -137,6 +137,8 @@ export class Sessions {
   constructor(
     private readonly options: ResolvedOptions,
     private readonly onConnectionJoined: (token: string) => void,
+    /** Told when a connection is closed because its session has too many. */
+    private readonly onConnectionEvicted: () => void = () => {},
   ) {}
 
   get(token: string): SimulatedSession | undefined {
@@ -181,6 +183,7 @@ export class Sessions {
     while (session.connections.size > this.options.maxConnectionsPerSession) {
       const oldest = session.connections.values().next().value!;
       this.detach(oldest);
+      this.onConnectionEvicted();
       oldest.sendAndClose(connectionClosedEvent());
     }
   }
