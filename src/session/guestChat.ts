@@ -172,7 +172,6 @@ export class GuestChat {
 
   async send(claims: SessionClaims, input: SendInput, idempotencyKey?: string): Promise<{ message: NormalizedMessage; sessionToken: string; routingKey: string }> {
     if (input.text !== undefined) checkText(input.text);
-    await this.checkSharedSendRate(claims.guestToken);
     const session = this.deps.hub.session(claims.guestToken);
     const sent = idempotencyKey
       ? await this.ledger.run(claims.guestToken, this.keyedSend(session, claims, input, messageIdFor(claims.guestToken, idempotencyKey)))
@@ -199,6 +198,8 @@ export class GuestChat {
     if ((await session.ready()).readOnly) {
       throw new AppError('conflict', 'The conversation has ended; start a new one with POST /guest-session and { "startNew": true }.');
     }
+    // Counted only for a send that goes out: a retry answered from the ledger sends nothing.
+    await this.checkSharedSendRate(claims.guestToken);
     const customAttributes = undeliveredAttributes(claims);
     const answer = answerOf(input);
     const message = answer
