@@ -61,7 +61,7 @@ function sessionRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
     before: [limits.newSessions, limits.conversationChangesPerIp],
     after: [limits.conversationChangesPerSession],
     responses: { 201: json('A new session', sessionViewSchema), 200: json('The resumed session', sessionViewSchema) },
-    errors: ['validation_failed', 'unauthorized', 'identity_invalid', 'attribute_locked', 'attributes_too_large', 'conflict', 'session_expired', 'rate_limited', 'upstream_unavailable'],
+    errors: ['validation_failed', 'unauthorized', 'identity_invalid', 'attribute_locked', 'attributes_too_large', 'conflict', 'session_expired', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
     async handle(req, res, { body }) {
       const guest = res.locals.guest as Guest | undefined;
       if (guest?.claims) {
@@ -80,7 +80,7 @@ function sessionRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
     summary: "The session's state",
     auth: 'session',
     responses: { 200: json('The session', sessionViewSchema) },
-    errors: ['unauthorized', 'session_expired', 'upstream_unavailable'],
+    errors: ['unauthorized', 'session_expired', 'upstream_unavailable', 'store_unavailable'],
     async handle(_req, res) {
       res.json(await chat.state(claimsOf(res)));
     },
@@ -97,7 +97,7 @@ function sessionRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
     before: [limits.conversationChangesPerIp],
     after: [limits.conversationChangesPerSession],
     responses: { 204: { description: 'Ended (also when it already was)' } },
-    errors: ['unauthorized', 'session_expired', 'upstream_unavailable'],
+    errors: ['unauthorized', 'session_expired', 'upstream_unavailable', 'store_unavailable'],
     async handle(_req, res) {
       await chat.end(claimsOf(res));
       res.status(204).end();
@@ -115,7 +115,7 @@ function attributeRoutes({ chat }: ChatRouteDeps): AnyRouteSpec[] {
     summary: 'The attributes and which keys are locked',
     auth: 'session',
     responses: { 200: json('Attributes', attributesViewSchema) },
-    errors: ['unauthorized'],
+    errors: ['unauthorized', 'session_expired', 'store_unavailable'],
     handle(_req, res) {
       const claims = claimsOf(res);
       res.json({ attributes: claims.attributes, locked: claims.locked });
@@ -130,7 +130,7 @@ function attributeRoutes({ chat }: ChatRouteDeps): AnyRouteSpec[] {
     auth: 'session',
     body: method === 'put' ? attributesSchema : attributesPatchSchema,
     responses: { 200: json('The new attributes', attributesChangedSchema) },
-    errors: ['validation_failed', 'unauthorized', 'attribute_locked', 'attributes_too_large'],
+    errors: ['validation_failed', 'unauthorized', 'attribute_locked', 'attributes_too_large', 'session_expired', 'store_unavailable'],
     async handle(req, res) {
       res.json(await chat.changeAttributes(claimsOf(res), req.body, method === 'put' ? 'replace' : 'merge'));
     },
@@ -151,7 +151,7 @@ function messageRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
     body: sendMessageBody,
     headers: [{ name: 'Idempotency-Key', description: 'Makes a retried send safe: the same key never yields two messages' }],
     responses: { 201: json('Sent', sentMessageSchema) },
-    errors: ['validation_failed', 'unauthorized', 'message_too_long', 'attributes_too_large', 'conflict', 'session_expired', 'idempotency_key_reused', 'rate_limited', 'upstream_unavailable'],
+    errors: ['validation_failed', 'unauthorized', 'message_too_long', 'attributes_too_large', 'conflict', 'session_expired', 'idempotency_key_reused', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
     async handle(req, res, { body }) {
       const key = req.headers['idempotency-key'];
       if (key !== undefined && (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key))) {
@@ -170,7 +170,7 @@ function messageRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
     query: historyQuery,
     after: [limits.history],
     responses: { 200: json('History', historySchema) },
-    errors: ['validation_failed', 'unauthorized', 'session_expired', 'rate_limited', 'upstream_unavailable'],
+    errors: ['validation_failed', 'unauthorized', 'session_expired', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
     async handle(_req, res, { query }) {
       res.json(await chat.history(claimsOf(res), query.page, query.pageSize));
     },
@@ -183,7 +183,7 @@ function messageRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
     description: "From the deployment's Messenger configuration (config.json) and this session's SessionResponse: attachments, ending a chat, typing, languages, Markdown, authentication, and when the session expires.",
     auth: 'session',
     responses: { 200: json('The capabilities', capabilitiesSchema) },
-    errors: ['unauthorized', 'session_expired', 'upstream_unavailable'],
+    errors: ['unauthorized', 'session_expired', 'upstream_unavailable', 'store_unavailable'],
     async handle(_req, res) {
       res.json(await chat.capabilities(claimsOf(res)));
     },
@@ -195,7 +195,7 @@ function messageRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
     summary: 'The guest is typing (throttled to one event per 5 s, as Genesys asks)',
     auth: 'session',
     responses: { 204: { description: 'Noted' } },
-    errors: ['unauthorized', 'session_expired', 'upstream_unavailable'],
+    errors: ['unauthorized', 'session_expired', 'upstream_unavailable', 'store_unavailable'],
     async handle(_req, res) {
       await chat.typing(claimsOf(res));
       res.status(204).end();
@@ -213,7 +213,7 @@ function streamRoutes({ hub, tokens, streams }: ChatRouteDeps): AnyRouteSpec[] {
     summary: 'A short-lived ticket for EventSource',
     auth: 'session',
     responses: { 201: json('A ticket valid for one minute', ticketSchema) },
-    errors: ['unauthorized'],
+    errors: ['unauthorized', 'session_expired', 'store_unavailable'],
     async handle(_req, res) {
       const claims = claimsOf(res);
       res.status(201).json(await tokens.issueTicket(claims));
@@ -229,7 +229,7 @@ function streamRoutes({ hub, tokens, streams }: ChatRouteDeps): AnyRouteSpec[] {
     auth: 'session-or-ticket',
     query: streamQuery,
     responses: { 200: { description: 'An event stream', contentType: 'text/event-stream' } },
-    errors: ['unauthorized', 'session_expired', 'rate_limited', 'upstream_unavailable'],
+    errors: ['unauthorized', 'session_expired', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
     async handle(req, res, { query }) {
       // HEAD has no body to stream: the headers, and nothing held open.
       if (req.method === 'HEAD') {

@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+import { startRedis, type RedisServer } from '../support/redis';
+import { bearer, startStack, type Stack } from '../support/stack';
+import { waitFor } from '../support/wait';
+
+/** One instance with REDIS_URL: what it keeps there, and what a Redis outage does (a clear 503, never a guess). */
+let redis: RedisServer;
+let stack: Stack;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  stack = await startStack({ env: { REDIS_URL: redis.url } });
+  await waitFor(async () => (await stack.http.get('/readyz')).status === 200, 10_000);
+}, 30_000);
+
+afterAll(async () => {
+  await stack?.close();
+  await redis?.stop();
+});
+
+const messagesAtGenesys = () => stack.sim.received.filter((f) => f.frame?.action === 'onMessage' && f.frame?.message?.type === 'Text').length;
+
+test('/readyz names the Redis check', async () => {
+  const res = await stack.http.get('/readyz');
+  expect(res.status).toBe(200);
+  expect(res.body.checks.redis).toMatchObject({ ok: true });
+});
+
+test('an ended chat is remembered in Redis: a second instance refuses its token', async () => {
+  const { token } = await stack.newSession();
+  expect((await stack.http.delete('/guest-session').set(bearer(token))).status).toBe(204);
+  const other = await startStack({ simulator: stack.sim, env: { REDIS_URL: redis.url } });
+  try {
+    await waitFor(async () => (await other.http.get('/readyz')).status === 200, 10_000);
+    const res = await other.http.get('/guest-attributes').set(bearer(token));
+    expect(res.status).toBe(410);
+    expect(res.body.code).toBe('session_expired');
+  } finally {
+    await other.close();
+  }
+});
+
+test('a stream ticket used on one instance is refused on another', async () => {
+  const { token } = await stack.newSession();
+  const { ticket } = (await stack.http.post('/messages/stream-ticket').set(bearer(token)).expect(201)).body as { ticket: string };
+  const other = await startStack({ simulator: stack.sim, env: { REDIS_URL: redis.url } });
+  try {
+    const first = await fetch(`${stack.service.url}/messages/stream?ticket=${ticket}`, { headers: { Origin: 'http://localhost:3000' } });
+    expect(first.status).toBe(200);
+    await first.body?.cancel();
+    const second = await other.http.get(`/messages/stream?ticket=${ticket}`).set('Origin', 'http://localhost:3000');
+    expect(second.status).toBe(401);
+  } finally {
+    await other.close();
+  }
+});
+
+test('Redis down: a send is refused with 503 store_unavailable before Genesys sees it, /readyz says why, and both recover', async () => {
+  const { token } = await stack.newSession();
+  const before = messagesAtGenesys();
+  await redis.kill();
+  try {
+    const res = await stack.http
+      .post('/messages')
+      .set(bearer(token))
+      .set('Idempotency-Key', randomUUID())
+      .send({ text: 'while Redis is away' });
+    expect(res.status).toBe(503);
+    expect(res.body.code).toBe('store_unavailable');
+    expect(res.headers['retry-after']).toBeDefined();
+    expect(messagesAtGenesys()).toBe(before);
+    await waitFor(async () => (await stack.http.get('/readyz')).status === 503, 10_000);
+    const ready = await stack.http.get('/readyz');
+    expect(ready.body.checks.redis.ok).toBe(false);
+    expect(ready.body.checks.redis.detail).toMatch(/Redis/);
+  } finally {
+    await redis.restart();
+  }
+  await waitFor(async () => (await stack.http.get('/readyz')).status === 200, 15_000, 100);
+  const again = await stack.http.post('/messages').set(bearer(token)).set('Idempotency-Key', randomUUID()).send({ text: 'Redis is back' });
+  expect(again.status).toBe(201);
+  expect(messagesAtGenesys()).toBe(before + 1);
+}, 40_000);
