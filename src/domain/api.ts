@@ -74,16 +74,38 @@ const datePickerAnswerSchema = z.strictObject({
   text: wellFormed(1024).optional().describe('What the guest sees as their answer (default: the date-time)'),
 });
 
+/** At most this many files ride on one message. */
+export const MAX_ATTACHMENTS_PER_MESSAGE = 10;
+
 export const sendMessageBody = z
   .strictObject({
     text: z.string().optional().describe('The message text, at most 4096 UTF-8 bytes'),
+    attachmentIds: z
+      .array(z.uuid())
+      .min(1)
+      .max(MAX_ATTACHMENTS_PER_MESSAGE)
+      .optional()
+      .describe('Files uploaded with POST /attachments and not sent yet; with or without `text`'),
     quickReply: quickReplyAnswerSchema.optional().describe('The answer to a quick reply offered by an agent or bot'),
     button: quickReplyAnswerSchema.optional().describe("The guest pressed a card's button (a postback): its text and payload, and the card message's id"),
     datePicker: datePickerAnswerSchema.optional().describe('The guest picked a slot from a date picker'),
   })
-  .refine((b) => [b.text, b.quickReply, b.button, b.datePicker].filter((v) => v !== undefined).length === 1, {
-    message: 'Send exactly one of `text`, `quickReply`, `button` or `datePicker`.',
+  .refine((b) => [b.text ?? b.attachmentIds, b.quickReply, b.button, b.datePicker].filter((v) => v !== undefined).length === 1, {
+    message: 'Send `text` and/or `attachmentIds`, or exactly one of `quickReply`, `button` or `datePicker`.',
+  })
+  .refine((b) => b.attachmentIds === undefined || new Set(b.attachmentIds).size === b.attachmentIds.length, {
+    message: 'Each attachment id may appear once.',
   });
+
+export const attachmentViewSchema = z.object({
+  attachment: z.object({
+    id: z.string().describe('Send it in `attachmentIds` of POST /messages'),
+    fileName: z.string(),
+    mediaType: z.string().describe('The type it went to Genesys as, judged from its content'),
+    size: z.number().int(),
+    url: z.string().describe('A link on this service that always redirects to a fresh Genesys download URL'),
+  }),
+});
 
 export const sentMessageSchema = z.object({ message: normalizedMessageSchema, sessionToken: z.string().optional(), routingKey: routingKey.optional() });
 
@@ -98,7 +120,7 @@ export const capabilitiesSchema = z
   .object({
     attachments: z
       .object({
-        enabled: z.boolean().describe('Whether a guest can send files through this service now (uploads are not offered by this service yet: false)'),
+        enabled: z.boolean().describe('Whether a guest can send files (POST /attachments): the deployment has file upload on with types and a size'),
         mediaTypes: z.array(z.string()).describe("What the deployment accepts (config.json fileUpload, narrowed by the session's allowedMedia)"),
         maxBytes: z.number().int(),
         blockedExtensions: z.array(z.string()),
@@ -143,3 +165,4 @@ export const streamEventSchemas = {
     })
     .describe("The stream's own state"),
 };
+export type AttachmentView = z.infer<typeof attachmentViewSchema>['attachment'];

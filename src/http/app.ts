@@ -111,10 +111,12 @@ export function createApp({ config, logger, readiness, chat, routers = [] }: App
   app.use(helmet({ crossOriginResourcePolicy: { policy: 'cross-origin' } }));
   app.use(corsPolicy(OriginAllowlist.parse(config.cors.allowedOrigins), config.cors.maxAgeSeconds));
   app.use(mountRoutes(publicSpecs, authenticate));
+  // Uploads read their own multipart body, streamed; everything else takes JSON.
+  app.use(mountRoutes(specs.filter((s) => s.upload), authenticate));
   app.use(requireJsonBody);
   app.use(express.json({ limit: config.limits.bodyBytes, strict: true, type: () => true }));
   app.use(refuseReservedKeys);
-  app.use(mountRoutes(specs.filter((s) => s.auth !== 'public'), authenticate));
+  app.use(mountRoutes(specs.filter((s) => s.auth !== 'public' && !s.upload), authenticate));
   for (const router of routers) app.use(router);
   app.use(notFound);
   app.use(errorHandler(logger));

@@ -20,6 +20,16 @@ export function openApiDocument(specs: AnyRouteSpec[], version: string): Record<
       ...(spec.headers ?? []).map((h) => ({ name: h.name, in: 'header', required: false, description: h.description, schema: { type: 'string' } })),
     ];
     if (parameters.length > 0) operation.parameters = parameters;
+    if (spec.upload) {
+      operation.requestBody = {
+        required: true,
+        content: {
+          'multipart/form-data': {
+            schema: { type: 'object', required: [spec.upload.field], properties: { [spec.upload.field]: { type: 'string', format: 'binary', description: spec.upload.description } } },
+          },
+        },
+      };
+    }
     if (spec.body) {
       operation.requestBody = {
         required: spec.method !== 'post' || spec.path !== '/guest-session',

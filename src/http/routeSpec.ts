@@ -19,6 +19,8 @@ export interface RouteSpec<Body = unknown, Query = unknown> {
   /** The token of an ended chat is accepted (DELETE /guest-session is idempotent). */
   allowEnded?: boolean;
   body?: z.ZodType<Body>;
+  /** A multipart/form-data upload, read by the handler itself (streamed, never parsed as JSON): the file field and what it is. */
+  upload?: { field: string; description: string };
   query?: z.ZodType<Query>;
   headers?: { name: string; description: string }[];
   responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;

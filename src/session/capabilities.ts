@@ -1,6 +1,7 @@
 import type { Capabilities } from '../domain/api';
 import type { SessionResponse } from '../genesys/guest/frames';
 import type { MessengerFeatures } from '../genesys/platform/messengerConfig';
+import { typeAllowed } from './attachmentPolicy';
 
 /**
  * What a deployment allows a custom UI (GET /capabilities), from its
@@ -11,13 +12,19 @@ import type { MessengerFeatures } from '../genesys/platform/messengerConfig';
 export function capabilitiesOf(features: MessengerFeatures, info: SessionResponse, now: number): Capabilities {
   const inbound = info.allowedMedia?.inbound;
   const sessionTypes = (inbound?.fileTypes ?? []).flatMap((t) => (t.type ? [t.type] : []));
-  const mediaTypes = sessionTypes.length > 0 && !sessionTypes.includes('*/*') ? features.fileUpload.mediaTypes.filter((t) => sessionTypes.includes(t)) : features.fileUpload.mediaTypes;
+  const configTypes = features.fileUpload.mediaTypes;
+  // What both allow: each list's types that the other's (possibly wildcard) types cover.
+  const mediaTypes =
+    sessionTypes.length === 0
+      ? configTypes
+      : [...new Set([...configTypes.filter((t) => typeAllowed(t, sessionTypes)), ...sessionTypes.filter((t) => typeAllowed(t, configTypes))])];
   const sessionMax = inbound?.maxFileSizeKB !== undefined ? inbound.maxFileSizeKB * 1024 : Infinity;
+  const maxBytes = Math.min(features.fileUpload.maxBytes, sessionMax);
   const expiresAt =
     info.expirationDate !== undefined ? new Date(info.expirationDate * 1000) : info.durationSeconds !== undefined ? new Date(now + info.durationSeconds * 1000) : undefined;
   return {
-    // Genesys may allow uploads, but this service does not offer them yet.
-    attachments: { enabled: false, mediaTypes, maxBytes: Math.min(features.fileUpload.maxBytes, sessionMax), blockedExtensions: info.blockedExtensions ?? [] },
+    // On only when config.json has upload modes with types and a size, as Genesys's own client reads it.
+    attachments: { enabled: mediaTypes.length > 0 && maxBytes > 0, mediaTypes, maxBytes, blockedExtensions: info.blockedExtensions ?? [] },
     endChat: features.conversationClear,
     disconnect: features.disconnect,
     typing: { agent: features.agentTypingIndicator, guest: features.userTypingIndicator },

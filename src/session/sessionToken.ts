@@ -90,6 +90,8 @@ export const ROUTING_KEY = /^[A-Za-z0-9_-]{16,64}$/;
 
 const TICKET_TTL_SECONDS = 60;
 
+const linkWireSchema = z.strictObject({ typ: z.literal('link'), gt: z.string(), a: z.string(), o: z.string(), exp: z.number() });
+
 export function fingerprint(attrs: Record<string, string>): string {
   if (Object.keys(attrs).length === 0) return '';
   const sorted = Object.keys(attrs)
@@ -141,6 +143,22 @@ export class SessionTokens {
     const exp = Math.floor(this.now() / 1000) + TICKET_TTL_SECONDS;
     const ticket = { typ: 'ticket', jti: randomUUID(), gt: claims.guestToken, o: claims.origin, exp } satisfies z.infer<typeof ticketWireSchema>;
     return { ticket: await this.sealer.seal(ticket), expiresAt: new Date(exp * 1000).toISOString() };
+  }
+
+  /**
+   * A sealed link to one attachment of one session (no guest token in the
+   * clear), valid as long as a session token.
+   */
+  attachmentLink(claims: Pick<SessionClaims, 'guestToken' | 'origin'>, attachmentId: string): string {
+    const exp = Math.floor(this.now() / 1000) + this.ttlSeconds;
+    return this.sealer.sealSync({ typ: 'link', gt: claims.guestToken, a: attachmentId, o: claims.origin, exp } satisfies z.infer<typeof linkWireSchema>);
+  }
+
+  /** The session and attachment a link names; `unauthorized` for anything else. */
+  openAttachmentLink(link: string, attachmentId: string, origin: string | undefined): { guestToken: string } {
+    const wire = this.check(linkWireSchema, this.sealer.unsealSync(link), origin);
+    if (wire.a !== attachmentId) throw new AppError('unauthorized', 'This link is for another attachment.');
+    return { guestToken: wire.gt };
   }
 
   /** Opens a session token presented from `origin` (undefined when the request had no Origin header). */

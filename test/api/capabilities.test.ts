@@ -14,7 +14,7 @@ test("the deployment's settings, the session's media limits and its expiry", asy
   expect(res.status).toBe(200);
   expect(res.body).toEqual({
     attachments: {
-      enabled: false,
+      enabled: true,
       mediaTypes: ['image/png', 'image/jpeg', 'image/gif', 'application/pdf'],
       maxBytes: 10240 * 1024,
       blockedExtensions: expect.arrayContaining(['.exe']),

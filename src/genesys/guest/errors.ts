@@ -18,7 +18,8 @@ type GuestFailure =
   | 'handshake_refused' // HTTP 403 on the WebSocket upgrade
   | 'unavailable' // socket could not be opened, 5xx
   | 'connection_lost' // the socket dropped while waiting
-  | 'timeout'; // no reply in time
+  | 'timeout' // no reply in time
+  | 'attachment_refused'; // 4000-4005 on a file: disabled, type, size, name (the public code says which)
 
 const CONTRACT_CODE: Record<GuestFailure, ErrorCode> = {
   session_expired: 'session_expired',
@@ -33,6 +34,7 @@ const CONTRACT_CODE: Record<GuestFailure, ErrorCode> = {
   unavailable: 'upstream_unavailable',
   connection_lost: 'upstream_unavailable',
   timeout: 'upstream_unavailable',
+  attachment_refused: 'attachment_type_not_allowed',
 };
 
 const STATUS: Partial<Record<GuestFailure, number>> = {
@@ -55,9 +57,9 @@ export class GuestApiError extends AppError {
   constructor(
     readonly failure: GuestFailure,
     detail: string,
-    options: { genesysCode?: number; genesysText?: string; retryAfterSeconds?: number; cause?: unknown } = {},
+    options: { genesysCode?: number; genesysText?: string; retryAfterSeconds?: number; cause?: unknown; refusal?: ErrorCode } = {},
   ) {
-    super(CONTRACT_CODE[failure], detail, {
+    super(options.refusal ?? CONTRACT_CODE[failure], detail, {
       status: STATUS[failure],
       retryAfterSeconds: clampRetryAfterSeconds(options.retryAfterSeconds),
       logDetail: { guestFailure: failure, genesysCode: options.genesysCode, genesysText: options.genesysText },

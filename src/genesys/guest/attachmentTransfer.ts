@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import { deleteAttachmentFrame, getAttachmentFrame, onAttachmentFrame, type AttachmentFailure, type PresignedUrl } from './attachmentFrames';
+import { putToPresignedUrl, type UploadBody } from './attachmentUpload';
+import { GuestApiError } from './errors';
+import type { RequestDesk } from './requestDesk';
+
+/**
+ * A guest session's files (docs/genesys-protocol.md#attachments-onattachment-getattachment-deleteattachment):
+ * upload is `onAttachment` → PresignedUrlResponse → HTTP PUT → UploadSuccessEvent
+ * (or UploadFailureEvent); `getAttachment` gives a fresh download URL;
+ * `deleteAttachment` removes an uploaded file not yet sent. Every reply names
+ * the `attachmentId` this side chose, which is how a reply without a
+ * tracingId still finds its request.
+ */
+
+interface TransferOptions {
+  token: string;
+  desk: RequestDesk;
+  ready(): Promise<unknown>;
+  requestTimeoutMs: number;
+  /** Plain-HTTP upload URLs are accepted only against a plain-HTTP Genesys (a local simulator). */
+  allowHttpUploads: boolean;
+}
+
+/** Genesys's attachment error codes, in this product's terms (docs/genesys-protocol.md#error-codes). */
+function failureError(f: AttachmentFailure): GuestApiError {
+  const options = { genesysCode: f.errorCode, genesysText: f.errorMessage };
+  switch (f.errorCode) {
+    case 4000:
+      return new GuestApiError('attachment_refused', 'File upload is off for this deployment.', { ...options, refusal: 'attachments_disabled' });
+    case 4001:
+    case 4003:
+    case 4004:
+    case 4005:
+      return new GuestApiError('attachment_refused', 'Genesys does not accept this file.', { ...options, refusal: 'attachment_type_not_allowed' });
+    case 4002:
+      return new GuestApiError('attachment_refused', 'The file is larger than Genesys accepts.', { ...options, refusal: 'attachment_too_large' });
+    default:
+      return new GuestApiError('bad_request', 'Genesys refused the file.', options);
+  }
+}
+
+export class AttachmentTransfer {
+  /** Uploads waiting for Genesys's verdict, by attachment id. */
+  private readonly waiting = new Map<string, { resolve(downloadUrl: string | undefined): void; reject(error: Error): void }>();
+
+  constructor(private readonly options: TransferOptions) {}
+
+  /** Presign, PUT and wait for Genesys's verdict; a file refused or half-uploaded is deleted. Returns the attachment id. */
+  async upload(file: { fileName: string } & UploadBody): Promise<{ attachmentId: string; downloadUrl?: string }> {
+    await this.options.ready();
+    const attachmentId = randomUUID();
+    const presigned = await this.options.desk.request<PresignedUrl>('attachment', (t) =>
+      onAttachmentFrame({ token: this.options.token, tracingId: t, attachmentId, fileName: file.fileName, fileType: file.mediaType, fileSize: file.size }),
+      { attachmentId },
+    );
+    const verdict = this.verdict(attachmentId);
+    try {
+      await putToPresignedUrl(presigned, file, { timeoutMs: this.options.requestTimeoutMs * 6, allowHttp: this.options.allowHttpUploads });
+      return { attachmentId, downloadUrl: await verdict };
+    } catch (error) {
+      this.waiting.delete(attachmentId);
+      verdict.catch(() => undefined);
+      // Nothing half-uploaded is left behind (a refusal, a failed PUT, or no verdict in time).
+      await this.remove(attachmentId).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** A fresh download URL for an attachment of this session (the guest's or the agent's). */
+  async freshUrl(attachmentId: string): Promise<string> {
+    await this.options.ready();
+    const presigned = await this.options.desk.request<PresignedUrl>('attachment', (t) =>
+      getAttachmentFrame({ token: this.options.token, tracingId: t, attachmentId }),
+      { attachmentId },
+    );
+    return presigned.url;
+  }
+
+  /** Deletes an uploaded attachment that was not sent. */
+  async remove(attachmentId: string): Promise<void> {
+    await this.options.ready();
+    await this.options.desk.request('attachment', (t) => deleteAttachmentFrame({ token: this.options.token, tracingId: t, attachmentId }), { attachmentId });
+  }
+
+  /** UploadSuccessEvent or UploadFailureEvent for one of this session's uploads. */
+  uploadSettled(attachmentId: string, outcome: { downloadUrl?: string } | { failure: AttachmentFailure }): boolean {
+    const waiter = this.waiting.get(attachmentId);
+    if (!waiter) return false;
+    this.waiting.delete(attachmentId);
+    if ('failure' in outcome) waiter.reject(failureError(outcome.failure));
+    else waiter.resolve(outcome.downloadUrl);
+    return true;
+  }
+
+  /** A request refused with a GenerateUrlError body. */
+  static refusal(failure: AttachmentFailure): GuestApiError {
+    return failureError(failure);
+  }
+
+  private verdict(attachmentId: string): Promise<string | undefined> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(attachmentId);
+        reject(new GuestApiError('timeout', 'Genesys did not confirm the upload in time.'));
+      }, this.options.requestTimeoutMs * 3);
+      timer.unref();
+      this.waiting.set(attachmentId, {
+        resolve: (url) => (clearTimeout(timer), resolve(url)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
+    });
+  }
+}

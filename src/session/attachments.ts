@@ -1,0 +1,84 @@
+import type { AttachmentView } from '../domain/api';
+import { AppError } from '../domain/errors';
+import type { NormalizedMessage } from '../domain/message';
+import type { UploadBody } from '../genesys/guest/attachmentUpload';
+import type { SessionHub } from '../genesys/guest/sessionHub';
+import type { UploadLimits } from './attachmentPolicy';
+import type { SessionClaims, SessionTokens } from './sessionToken';
+
+/**
+ * The guest's files as the public API sees them: uploads checked and handed
+ * to Genesys, and links that never go stale. Genesys's download URLs expire
+ * after minutes; every attachment this service shows carries instead a URL
+ * on the service (`/attachments/{id}/content?link=…`) that redirects to a
+ * freshly signed one. The link is sealed like a session token, names one
+ * attachment of one session, and lives as long as a session token does, so
+ * an `<img src>` (which sends no Authorization header) keeps working.
+ */
+
+interface AttachmentsDeps {
+  hub: SessionHub;
+  tokens: SessionTokens;
+  /** What this session may upload now (capabilities.ts). */
+  limits(claims: SessionClaims): Promise<UploadLimits>;
+}
+
+/** Whose attachment a link opens, and the routing key that brings its request to the right instance. */
+type LinkOwner = Pick<SessionClaims, 'guestToken' | 'origin'> & { routingKey?: string };
+
+/** Uploads one instance runs at once: each holds a spooled file and a Genesys upload. */
+const MAX_UPLOADS_IN_FLIGHT = 32;
+
+export class GuestAttachments {
+  private readonly uploading = new Set<string>();
+
+  constructor(private readonly deps: AttachmentsDeps) {}
+
+  limits(claims: SessionClaims): Promise<UploadLimits> {
+    return this.deps.limits(claims);
+  }
+
+  /**
+   * Reserves the session's one upload slot (Genesys takes one file at a
+   * time) before the body is read; the returned function frees it.
+   */
+  reserve(claims: SessionClaims): () => void {
+    if (this.uploading.has(claims.guestToken)) {
+      throw new AppError('rate_limited', 'A file is already being uploaded in this session; send one file at a time.', { retryAfterSeconds: 2 });
+    }
+    if (this.uploading.size >= MAX_UPLOADS_IN_FLIGHT) {
+      throw new AppError('rate_limited', 'This instance is busy uploading files; retry shortly.', { retryAfterSeconds: 5 });
+    }
+    this.uploading.add(claims.guestToken);
+    return () => this.uploading.delete(claims.guestToken);
+  }
+
+  async upload(claims: SessionClaims, file: { fileName: string } & UploadBody, base: string): Promise<AttachmentView> {
+    const { attachmentId } = await this.deps.hub.session(claims.guestToken).attachments.upload(file);
+    return { id: attachmentId, fileName: file.fileName, mediaType: file.mediaType, size: file.size, url: this.link(claims, attachmentId, base) };
+  }
+
+  async remove(claims: SessionClaims, attachmentId: string): Promise<void> {
+    await this.deps.hub.session(claims.guestToken).attachments.remove(attachmentId);
+  }
+
+  /** A fresh Genesys download URL for an attachment named by a link (or by the session's own token). */
+  async freshUrl(guestToken: string, attachmentId: string): Promise<string> {
+    return this.deps.hub.session(guestToken).attachments.freshUrl(attachmentId);
+  }
+
+  /** The routing key rides along, so a proxy hashing on it brings the `<img>` request to the session's instance. */
+  link(claims: LinkOwner, attachmentId: string, base: string): string {
+    const link = this.deps.tokens.attachmentLink(claims, attachmentId);
+    const route = claims.routingKey ? `routingKey=${claims.routingKey}&` : '';
+    return `${base}/attachments/${encodeURIComponent(attachmentId)}/content?${route}link=${link}`;
+  }
+
+  /** The message with every attachment's `url` replaced by a link on this service. */
+  present(claims: LinkOwner, base: string): (message: NormalizedMessage) => NormalizedMessage {
+    return (message) => {
+      if (!message.attachments?.length) return message;
+      return { ...message, attachments: message.attachments.map((a) => (a.id ? { ...a, url: this.link(claims, a.id, base) } : a)) };
+    };
+  }
+}
