@@ -1,45 +1,13 @@
 import { z } from 'zod';
 import { baseUrlsFor, findRegion, REGIONS, type Region } from './regions';
 import { parseOriginPattern } from './originAllowlist';
+import { baseUrl, intFrom, optionalString } from './envValues';
 
 /**
  * The whole configuration (README.md#configuration) as one schema, validated once before
  * the server listens. Every problem is collected and reported together, each
  * with what to do about it.
  */
-
-const optionalString = z
-  .string()
-  .optional()
-  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
-
-const intFrom = (name: string, fallback: number, min: number, max: number) =>
-  optionalString.transform((v, ctx) => {
-    if (v === undefined) return fallback;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      ctx.addIssue({ code: 'custom', message: `${name} must be a whole number from ${min} to ${max} (got "${v}")` });
-      return z.NEVER;
-    }
-    return n;
-  });
-
-const baseUrl = (name: string, schemes: string[]) =>
-  optionalString.transform((v, ctx) => {
-    if (v === undefined) return undefined;
-    let url: URL;
-    try {
-      url = new URL(v);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: `${name} must be an absolute URL such as ${schemes[0]}//127.0.0.1:9000 (got "${v}")` });
-      return z.NEVER;
-    }
-    if (!schemes.includes(url.protocol)) {
-      ctx.addIssue({ code: 'custom', message: `${name} must use ${schemes.join(' or ')} (got "${v}")` });
-      return z.NEVER;
-    }
-    return v.replace(/\/+$/, '');
-  });
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -95,6 +63,7 @@ const envSchema = z.object({
   }),
   TRUST_PROXY: optionalString,
   REDIS_URL: baseUrl('REDIS_URL', ['redis:', 'rediss:']),
+  PUBLIC_URL: baseUrl('PUBLIC_URL', ['https:', 'http:']),
   REDIS_KEY_PREFIX: optionalString.transform((v) => v ?? 'genesys-bff:'),
 });
 
@@ -157,6 +126,7 @@ export interface Config {
   logLevel: (typeof LOG_LEVELS)[number];
   trustProxy: boolean | number | string;
   redis?: { url: string; keyPrefix: string }; // the shared store for many instances; without it, state is in memory
+  publicUrl?: string; // where browsers reach the service (attachment links); else each request's own host
 }
 
 export class ConfigError extends Error {
@@ -248,6 +218,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     logLevel: e.LOG_LEVEL,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     redis: e.REDIS_URL === undefined ? undefined : { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
+    publicUrl: e.PUBLIC_URL,
   };
 }
 

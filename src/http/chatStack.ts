@@ -8,6 +8,7 @@ import type { ChatRouteDeps } from './routes/chat';
 import { IdentityVerifier } from '../identity/identityVerifier';
 import type { Logger } from '../observability/logger';
 import type { Readiness } from '../observability/readiness';
+import { GuestAttachments } from '../session/attachments';
 import { GuestChat } from '../session/guestChat';
 import { StoreRevocations } from '../session/revocations';
 import { MemoryStore, type SharedStore } from '../store/sharedStore';
@@ -63,6 +64,7 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
   const store = sharedStore(config, logger, readiness);
   const revocations = new StoreRevocations(store);
   const chat = new GuestChat({ config, hub, tokens, revocations, store, identity, messengerFeatures: platform.messengerConfig, logger });
+  const attachments = new GuestAttachments({ hub, tokens, limits: async (claims) => (await chat.capabilities(claims)).attachments });
   const streams = new LiveStreams({
     heartbeatMs: STREAM_HEARTBEAT_MS,
     maxBufferedBytes: 256 * 1024,
@@ -72,7 +74,7 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
     logger,
   });
   return {
-    routes: { chat, hub, tokens, revocations, streams, limits: rateLimits(config.limits, store instanceof RedisStore ? store : undefined) },
+    routes: { chat, attachments, publicUrl: config.publicUrl, hub, tokens, revocations, streams, limits: rateLimits(config.limits, store instanceof RedisStore ? store : undefined) },
     endStreams: () => streams.endAll('This instance is restarting; reconnect.'),
     close: async () => {
       health.close();

@@ -204,7 +204,7 @@ export class GuestChat {
     const answer = answerOf(input);
     const message = answer
       ? await session.sendAnswer({ ...answer, messageId, customAttributes })
-      : await session.sendText({ text: input.text!, messageId, customAttributes });
+      : await session.sendText({ text: input.text, attachmentIds: input.attachmentIds, messageId, customAttributes });
     // Our own id for the message, whether or not Genesys echoes it as channel.messageId (unverified).
     return { message: { ...message, clientMessageId: messageId }, delivered: customAttributes ? fingerprint(customAttributes) : undefined };
   }

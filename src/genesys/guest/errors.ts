@@ -93,6 +93,11 @@ export function guestErrorFromFrame(envelope: Envelope, text: string, retryAfter
         ...options,
         retryAfterSeconds: clampRetryAfterSeconds(retryAfter) ?? 1,
       });
+    case 4008:
+    case 4010:
+      return new GuestApiError('attachment_refused', 'The attachment has expired or was not fully uploaded; upload it again.', { ...options, refusal: 'validation_failed' });
+    case 4009:
+      return new GuestApiError('attachment_refused', 'No such attachment in this session.', { ...options, refusal: 'not_found' });
     case 403:
       return new GuestApiError('forbidden', 'Genesys refused the request for this deployment.', options);
     default:

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { attachmentDeletedSchema, attachmentFailureSchema, presignedUrlSchema, uploadSuccessSchema } from './attachmentFrames';
 
 /**
  * What arrives on the Guest API socket (docs/genesys-protocol.md#server-frames):
@@ -224,6 +225,10 @@ export type InboundFrame =
   | { kind: 'connectionClosed'; envelope: Envelope; body: z.infer<typeof connectionClosedSchema> }
   | { kind: 'sessionCleared'; envelope: Envelope }
   | { kind: 'logout'; envelope: Envelope }
+  | { kind: 'presignedUrl'; envelope: Envelope; body: z.infer<typeof presignedUrlSchema> }
+  | { kind: 'uploadSucceeded'; envelope: Envelope; body: z.infer<typeof uploadSuccessSchema> }
+  | { kind: 'attachmentFailed'; envelope: Envelope; body: z.infer<typeof attachmentFailureSchema>; stage: 'upload' | 'request' }
+  | { kind: 'attachmentDeleted'; envelope: Envelope; body: z.infer<typeof attachmentDeletedSchema> }
   | { kind: 'unknown'; envelope?: Envelope; reason: string };
 
 /** The text of an error body: a string as is, else the message an object carries, else its JSON. */
@@ -266,6 +271,11 @@ const BODY_PARSERS = {
     ({ kind: 'connectionClosed', envelope: e, body: connectionClosedSchema.catch({ reason: undefined }).parse(e.body ?? {}) }) as const,
   SessionClearedEvent: (e: Envelope) => ({ kind: 'sessionCleared', envelope: e }) as const,
   LogoutEvent: (e: Envelope) => ({ kind: 'logout', envelope: e }) as const,
+  PresignedUrlResponse: (e: Envelope) => ({ kind: 'presignedUrl', envelope: e, body: presignedUrlSchema.parse(e.body) }) as const,
+  UploadSuccessEvent: (e: Envelope) => ({ kind: 'uploadSucceeded', envelope: e, body: uploadSuccessSchema.parse(e.body) }) as const,
+  UploadFailureEvent: (e: Envelope) => ({ kind: 'attachmentFailed', envelope: e, body: attachmentFailureSchema.parse(e.body), stage: 'upload' }) as const,
+  GenerateUrlError: (e: Envelope) => ({ kind: 'attachmentFailed', envelope: e, body: attachmentFailureSchema.parse(e.body), stage: 'request' }) as const,
+  AttachmentDeletedResponse: (e: Envelope) => ({ kind: 'attachmentDeleted', envelope: e, body: attachmentDeletedSchema.parse(e.body) }) as const,
 } satisfies Record<string, (e: Envelope) => InboundFrame>;
 
 export function parseInbound(raw: string): InboundFrame {

@@ -1,4 +1,5 @@
 import type { NormalizedMessage } from '../../domain/message';
+import { AttachmentTransfer } from './attachmentTransfer';
 import { DeliveryLedger, type DeliveryVerdict, type ReadNewestPage, type SentMessage } from './deliveryProof';
 import { GuestApiError } from './errors';
 import type { SessionResponse } from './frames';
@@ -62,6 +63,8 @@ export class GuestSession {
   private readonly desk: RequestDesk;
   private readonly link: SessionLink;
   private readonly ledger: DeliveryLedger;
+  /** Files: upload, fresh links, delete (attachmentTransfer.ts). */
+  readonly attachments: AttachmentTransfer;
   /** What inboundDispatch.ts may do to this session. */
   private readonly inbound: InboundTarget;
   lastUsedAt: number;
@@ -92,7 +95,16 @@ export class GuestSession {
         this.link.closedByServer = true;
       },
       accountFor: (id) => this.ledger.accountFor(id),
+      uploadSettled: (id, outcome) => this.attachments.uploadSettled(id, outcome),
     };
+    this.attachments = new AttachmentTransfer({
+      token: this.token,
+      desk: this.desk,
+      ready: () => this.ready(),
+      requestTimeoutMs: options.requestTimeoutMs,
+      // Real upload URLs are HTTPS; plain HTTP only against a local simulator on ws://.
+      allowHttpUploads: options.webMessagingUrl.startsWith('ws:'),
+    });
     this.link = new SessionLink(options, {
       desk: this.desk,
       ledger: this.ledger,
@@ -156,12 +168,12 @@ export class GuestSession {
     return info;
   }
 
-  /** Sends a guest text; resolves with Genesys's echo of it. */
-  sendText(p: { text: string; messageId: string; customAttributes?: CustomAttributes }): Promise<NormalizedMessage> {
+  /** Sends a guest text and/or uploaded files; resolves with Genesys's echo of it. */
+  sendText(p: { text?: string; attachmentIds?: string[]; messageId: string; customAttributes?: CustomAttributes }): Promise<NormalizedMessage> {
     this.touch();
     return this.desk.request<NormalizedMessage>('send', (t) => textMessageFrame({ token: this.token, tracingId: t, ...p }), {
       messageId: p.messageId,
-      text: p.text,
+      text: p.text ?? '',
     });
   }
 

@@ -2,6 +2,8 @@ import type { NormalizedMessage } from '../../domain/message';
 import type { Logger } from '../../observability/logger';
 import { GuestApiError, guestErrorFromFrame } from './errors';
 import type { InboundFrame, SessionResponse, StructuredMessage } from './frames';
+import type { AttachmentFailure } from './attachmentFrames';
+import { AttachmentTransfer } from './attachmentTransfer';
 import { normalizeMessage } from './normalize';
 import type { Pending, PendingRequests, ReplyClass } from './pendingRequests';
 
@@ -30,6 +32,8 @@ export interface InboundTarget {
   closingByServer(): void;
   /** A Genesys message id that answered one of our sends: no other send may claim it as proof of delivery. */
   accountFor(messageId: string): void;
+  /** Genesys's verdict on an uploaded file (UploadSuccessEvent / UploadFailureEvent); false when no upload waits for it. */
+  uploadSettled(attachmentId: string, outcome: { downloadUrl?: string } | { failure: AttachmentFailure }): boolean;
 }
 
 export function dispatchInbound(frame: InboundFrame, t: InboundTarget): void {
@@ -70,6 +74,12 @@ export function dispatchInbound(frame: InboundFrame, t: InboundTarget): void {
       t.emit({ type: 'session', state: 'cleared' });
       return;
     }
+    case 'presignedUrl':
+    case 'attachmentDeleted':
+    case 'attachmentFailed':
+    case 'uploadSucceeded':
+      onAttachmentFrame(t, frame);
+      return;
     case 'logout':
       t.emit({ type: 'session', state: 'closed', detail: 'logged out' });
       return;
@@ -164,4 +174,34 @@ function emitEvents(t: InboundTarget, body: StructuredMessage): void {
       t.emit({ type: 'presence', presence, ...(presence === 'disconnect' ? { readOnly } : {}) });
     }
   }
+}
+
+type AttachmentFrame = Extract<InboundFrame, { kind: 'presignedUrl' | 'attachmentDeleted' | 'attachmentFailed' | 'uploadSucceeded' }>;
+
+/**
+ * Attachment replies name their file: a reply goes to the request about that
+ * file (by tracingId when it has one, which must then be that same request),
+ * and an upload's verdict to the upload waiting for it.
+ */
+function onAttachmentFrame(t: InboundTarget, frame: AttachmentFrame): void {
+  const { attachmentId } = frame.body;
+  if (frame.kind === 'uploadSucceeded') {
+    if (!t.uploadSettled(attachmentId, { downloadUrl: frame.body.downloadUrl })) t.logger.info({ attachmentId }, 'an upload verdict for no waiting upload; dropped');
+    return;
+  }
+  if (frame.kind === 'attachmentFailed' && frame.stage === 'upload') {
+    if (!t.uploadSettled(attachmentId, { failure: frame.body })) t.logger.info({ attachmentId }, 'an upload failure for no waiting upload; dropped');
+    return;
+  }
+  const tracingId = frame.envelope.tracingId;
+  const byTrace = tracingId === undefined ? undefined : t.pending.byTracingId(tracingId);
+  const p = byTrace === undefined ? t.pending.byAttachment(attachmentId) : byTrace === 'retired' ? undefined : byTrace;
+  if (!p || p.kind !== 'attachment' || p.attachmentId !== attachmentId) {
+    // A refusal of a file whose upload already went out still ends that upload.
+    if (frame.kind === 'attachmentFailed' && t.uploadSettled(attachmentId, { failure: frame.body })) return;
+    t.logger.info({ attachmentId, class: frame.envelope.class }, 'an attachment reply for no waiting request; dropped');
+    return;
+  }
+  if (frame.kind === 'attachmentFailed') t.settle(p, AttachmentTransfer.refusal(frame.body));
+  else t.settle(p, { value: frame.kind === 'presignedUrl' ? frame.body : undefined });
 }

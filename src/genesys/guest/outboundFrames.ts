@@ -26,10 +26,16 @@ export function configureSessionFrame(p: { token: string; deploymentId: string; 
   };
 }
 
+/**
+ * A guest text, and/or uploaded files as `Attachment` content items carrying
+ * only their id; without text, `text` is empty, as the official SDK sends it
+ * (docs/genesys-protocol.md#onmessage-text-and-attributes).
+ */
 export function textMessageFrame(p: {
   token: string;
   tracingId: string;
-  text: string;
+  text?: string;
+  attachmentIds?: string[];
   /** Our own id for the message (`message.metadata.id`); Genesys reports it back as `channel.messageId`. */
   messageId: string;
   customAttributes?: CustomAttributes;
@@ -38,7 +44,13 @@ export function textMessageFrame(p: {
     action: 'onMessage',
     token: p.token,
     tracingId: p.tracingId,
-    message: { type: 'Text', text: p.text, metadata: { id: p.messageId }, ...channelWith(p.customAttributes) },
+    message: {
+      type: 'Text',
+      text: p.text ?? '',
+      ...(p.attachmentIds?.length ? { content: p.attachmentIds.map((id) => ({ contentType: 'Attachment', attachment: { id } })) } : {}),
+      metadata: { id: p.messageId },
+      ...channelWith(p.customAttributes),
+    },
   };
 }
 

@@ -15,7 +15,7 @@ import type { GuestApiError } from './errors';
  * request waits for its own answer or its deadline.
  */
 
-export type PendingKind = 'configure' | 'close' | 'clear' | 'send' | 'join' | 'jwt' | 'echo';
+export type PendingKind = 'configure' | 'close' | 'clear' | 'send' | 'join' | 'jwt' | 'echo' | 'attachment';
 
 export interface Pending {
   kind: PendingKind;
@@ -30,6 +30,8 @@ export interface Pending {
   messageId?: string;
   /** The text of a guest message, for matching an echo that carries no `tracingId`. */
   text?: string;
+  /** The file an attachment request is about: every attachment reply names it. */
+  attachmentId?: string;
   resolve(value: unknown): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout;
@@ -56,6 +58,15 @@ const ANSWERS: Record<ReplyClass, readonly PendingKind[]> = {
  * Codes not listed can come from any request.
  */
 const ERROR_SOURCES: Partial<Record<number, readonly (PendingKind | 'typing')[]>> = {
+  4000: ['attachment'],
+  4001: ['attachment'],
+  4002: ['attachment'],
+  4003: ['attachment'],
+  4004: ['attachment'],
+  4005: ['attachment'],
+  4008: ['attachment', 'send'],
+  4009: ['attachment', 'send'],
+  4010: ['attachment', 'send'],
   4011: ['send'],
   4013: ['send', 'join'],
   4020: ['send', 'join', 'configure', 'clear'],
@@ -137,6 +148,12 @@ export class PendingRequests {
     if (byId) return byId;
     const byText = sends.filter((p) => text !== undefined && p.text === text);
     return byText.length === 1 ? byText[0] : undefined;
+  }
+
+  /** The written attachment request about this file, if one waits. */
+  byAttachment(attachmentId: string): Pending | undefined {
+    for (const p of this.pending.values()) if (p.written && p.kind === 'attachment' && p.attachmentId === attachmentId) return p;
+    return undefined;
   }
 
   /** The one request an untraced error frame can belong to, or how many it could. */

@@ -42,7 +42,7 @@ export class RequestDesk {
     return this.pending.size;
   }
 
-  request<T>(kind: PendingKind, build: (tracingId: string) => object, message?: { messageId: string; text: string }): Promise<T> {
+  request<T>(kind: PendingKind, build: (tracingId: string) => object, about?: { messageId?: string; text?: string; attachmentId?: string }): Promise<T> {
     const dead = this.socket.dead();
     if (dead) return Promise.reject(dead);
     if (COUNTED.has(kind)) {
@@ -63,8 +63,9 @@ export class RequestDesk {
         frame: build(tracingId),
         written: false,
         inDoubt: false,
-        messageId: message?.messageId,
-        text: message?.text,
+        messageId: about?.messageId,
+        text: about?.text,
+        attachmentId: about?.attachmentId,
         resolve: resolve as (v: unknown) => void,
         reject,
         timer: setTimeout(() => this.settle(p, timeoutError(p), true), this.requestTimeoutMs),

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import type { SessionHub } from '../../genesys/guest/sessionHub';
+import type { Request } from 'express';
+import type { GuestAttachments } from '../../session/attachments';
 import type { GuestChat } from '../../session/guestChat';
+import { attachmentRoutes, publicBase, routingKeyOf } from './attachments';
 import type { Revocations } from '../../session/revocations';
 import type { SessionTokens } from '../../session/sessionToken';
 import { claimsOf, guestOf, type Guest } from '../authenticate';
@@ -27,6 +30,9 @@ import {
 /** The public chat API (README.md#the-chat-api), as route specs. */
 export interface ChatRouteDeps {
   chat: GuestChat;
+  attachments: GuestAttachments;
+  /** PUBLIC_URL: the base of links this service hands out (else taken from each request). */
+  publicUrl?: string;
   hub: SessionHub;
   tokens: SessionTokens;
   revocations: Revocations;
@@ -39,7 +45,12 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 const json = (description: string, schema: z.ZodType) => ({ description, schema });
 
 export function chatRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
-  return [...sessionRoutes(deps), ...attributeRoutes(deps), ...messageRoutes(deps), ...streamRoutes(deps)];
+  return [...sessionRoutes(deps), ...attributeRoutes(deps), ...messageRoutes(deps), ...streamRoutes(deps), ...attachmentRoutes(deps)];
+}
+
+/** Presents messages to this request's client: every attachment's `url` becomes an always-fresh link on this service. */
+function presenter({ attachments, publicUrl }: ChatRouteDeps, req: Request, owner: { guestToken: string; origin: string; routingKey?: string }) {
+  return attachments.present({ ...owner, routingKey: routingKeyOf(req, owner.routingKey) }, publicBase(req, publicUrl));
 }
 
 /** Start, resume, read and end a guest session. */
@@ -140,7 +151,8 @@ function attributeRoutes({ chat }: ChatRouteDeps): AnyRouteSpec[] {
 }
 
 /** Send, read history, and say the guest is typing. */
-function messageRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
+function messageRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
+  const { chat, limits } = deps;
   const sendMessage: RouteSpec<z.infer<typeof sendMessageBody>> = {
     method: 'post',
     path: '/messages',
@@ -151,13 +163,27 @@ function messageRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
     body: sendMessageBody,
     headers: [{ name: 'Idempotency-Key', description: 'Makes a retried send safe: the same key never yields two messages' }],
     responses: { 201: json('Sent', sentMessageSchema) },
-    errors: ['validation_failed', 'unauthorized', 'message_too_long', 'attributes_too_large', 'conflict', 'session_expired', 'idempotency_key_reused', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
+    errors: [
+      'validation_failed',
+      'unauthorized',
+      'not_found',
+      'message_too_long',
+      'attributes_too_large',
+      'conflict',
+      'session_expired',
+      'idempotency_key_reused',
+      'rate_limited',
+      'upstream_unavailable',
+      'store_unavailable',
+    ],
     async handle(req, res, { body }) {
       const key = req.headers['idempotency-key'];
       if (key !== undefined && (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key))) {
         throw new AppError('validation_failed', 'Idempotency-Key must be 1 to 200 visible ASCII characters.');
       }
-      res.status(201).json(await chat.send(claimsOf(res), body, key));
+      const claims = claimsOf(res);
+      const sent = await chat.send(claims, body, key);
+      res.status(201).json({ ...sent, message: presenter(deps, req, claims)(sent.message) });
     },
   };
 
@@ -171,8 +197,10 @@ function messageRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
     after: [limits.history],
     responses: { 200: json('History', historySchema) },
     errors: ['validation_failed', 'unauthorized', 'session_expired', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
-    async handle(_req, res, { query }) {
-      res.json(await chat.history(claimsOf(res), query.page, query.pageSize));
+    async handle(req, res, { query }) {
+      const claims = claimsOf(res);
+      const page = await chat.history(claims, query.page, query.pageSize);
+      res.json({ ...page, messages: page.messages.map(presenter(deps, req, claims)) });
     },
   };
 

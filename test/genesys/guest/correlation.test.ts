@@ -43,6 +43,7 @@ function harness(): Harness {
     die: (error) => pending.failAll(error, (p, e) => settle(p, e)),
     updateInfo: () => undefined,
     closingByServer: () => undefined,
+    uploadSettled: () => false,
     accountFor: () => undefined,
   };
   return {
