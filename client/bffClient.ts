@@ -175,15 +175,37 @@ export interface AttributesView {
   locked: string[];
 }
 
-/** A text, or exactly one answer: to a quick reply, a card's button, or a date picker. */
+/** A text and/or uploaded files, or exactly one answer: to a quick reply, a card's button, or a date picker. */
 export type SendInput =
   | string
   | {
       text?: string;
+      /** Ids from uploadAttachment (at most 10), with or without text. */
+      attachmentIds?: string[];
       quickReply?: { text: string; payload: string; originatingMessageId?: string };
       button?: { text: string; payload: string; originatingMessageId?: string };
       datePicker?: { dateTime: string; originatingMessageId: string; text?: string };
     };
+
+/** A file uploaded to Genesys, ready to be sent with `send({ attachmentIds: [id] })`. */
+export interface UploadedAttachment {
+  id: string;
+  fileName: string;
+  /** The type it went to Genesys as, judged from its content. */
+  mediaType: string;
+  size: number;
+  /** A link on the service that always redirects to a fresh download URL (usable as `<img src>`). */
+  url: string;
+}
+
+export interface UploadOptions {
+  /** Default: the File's own name. */
+  fileName?: string;
+  /** Called with 0…1 as the bytes go out (where the browser reports upload progress). */
+  onProgress?: (fraction: number) => void;
+  /** Aborts the upload (the service then drops whatever reached Genesys). */
+  signal?: AbortSignal;
+}
 
 export interface SendOptions {
   /** Defaults to a fresh random key; the same key is reused on every retry of this send. */
@@ -411,6 +433,54 @@ export class BffClient {
         await this.sleep(wait * 1000);
       }
     }
+  }
+
+  /** The guest pressed a card's button (a postback). */
+  answerButton(button: { text: string; payload: string; originatingMessageId?: string }, options: SendOptions = {}): Promise<ChatMessage> {
+    return this.send({ button }, options);
+  }
+
+  /** The guest picked a slot from a date picker. */
+  answerDatePicker(datePicker: { dateTime: string; originatingMessageId: string; text?: string }, options: SendOptions = {}): Promise<ChatMessage> {
+    return this.send({ datePicker }, options);
+  }
+
+  /**
+   * Uploads a file for the next message (multipart/form-data, checked by the
+   * service against the deployment's types, size and blocked extensions).
+   * Send it with `send({ text, attachmentIds: [attachment.id] })`.
+   */
+  async uploadAttachment(file: Blob, options: UploadOptions = {}): Promise<UploadedAttachment> {
+    const form = new FormData();
+    const name = options.fileName ?? (file as Blob & { name?: string }).name ?? 'file';
+    form.append('file', file, name);
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    if (this.token !== undefined) headers.Authorization = `Bearer ${this.token}`;
+    if (this.routingKey !== undefined) headers['X-Chat-Session'] = this.routingKey;
+    const url = `${this.baseUrl}/attachments`;
+    const answer =
+      options.onProgress && typeof XMLHttpRequest !== 'undefined'
+        ? await xhrUpload(url, form, headers, options)
+        : await this.fetchImpl(url, { method: 'POST', headers, body: form, mode: 'cors', credentials: 'omit', signal: options.signal }).then(
+            async (res) => ({ status: res.status, text: await res.text(), headers: res.headers }),
+            () => ({ status: 0, text: '', headers: new Headers() }),
+          );
+    const body = parseJson(answer.text) as { attachment?: UploadedAttachment } & Problem;
+    if (answer.status !== 201 || !body?.attachment) {
+      throw new BffError({
+        status: answer.status,
+        code: answer.status === 0 ? (options.signal?.aborted ? 'aborted' : 'network_error') : typeof body?.code === 'string' ? body.code : `http_${answer.status}`,
+        message: typeof body?.detail === 'string' ? body.detail : answer.status === 0 ? 'The upload did not reach the chat service.' : `The chat service answered ${answer.status}.`,
+        retryAfterSeconds: parseRetryAfter(answer.headers.get('Retry-After')),
+        problem: body,
+      });
+    }
+    return body.attachment;
+  }
+
+  /** Drops an uploaded file that was not sent. */
+  async deleteAttachment(id: string): Promise<void> {
+    await this.request('DELETE', `/attachments/${encodeURIComponent(id)}`);
   }
 
   /** A page of history, oldest first within the page; page 1 is the newest. */
@@ -670,4 +740,36 @@ function randomKey(): string {
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
   const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return text === '' ? undefined : JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** An upload through XMLHttpRequest: the one browser API that reports upload progress. */
+function xhrUpload(
+  url: string,
+  form: FormData,
+  headers: Record<string, string>,
+  options: UploadOptions,
+): Promise<{ status: number; text: string; headers: { get(name: string): string | null } }> {
+  return new Promise((resolve) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', url);
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) options.onProgress?.(e.loaded / e.total);
+    };
+    const done = () => resolve({ status: xhr.status, text: xhr.responseText, headers: { get: (name) => xhr.getResponseHeader(name) } });
+    xhr.onload = done;
+    xhr.onerror = done;
+    xhr.onabort = done;
+    options.signal?.addEventListener('abort', () => xhr.abort(), { once: true });
+    if (options.signal?.aborted) xhr.abort();
+    else xhr.send(form);
+  });
 }
