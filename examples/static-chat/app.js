@@ -1,6 +1,8 @@
 // The demo chat page: plain DOM, the browser client, no build step.
 // Message text is always set with textContent, never parsed as HTML.
 import { BffClient, BffError, sessionStorageTokenStore } from './bffClient.js';
+import { attachmentsOf, cardsOf, datePickersOf } from './rich.js';
+import { PendingUploads } from './uploads.js';
 
 /** @typedef {import('./bffClient.js').ChatMessage} ChatMessage */
 /** @typedef {import('./bffClient.js').StartSessionOptions} StartSessionOptions */
@@ -18,6 +20,12 @@ const ui = {
   form: /** @type {HTMLFormElement} */ (byId('composer')),
   text: /** @type {HTMLTextAreaElement} */ (byId('text')),
   send: /** @type {HTMLButtonElement} */ (byId('send')),
+  endChat: /** @type {HTMLButtonElement} */ (byId('end-chat')),
+  attach: /** @type {HTMLButtonElement} */ (byId('attach')),
+  file: /** @type {HTMLInputElement} */ (byId('file')),
+  pendingFiles: byId('pending-files'),
+  dropHint: byId('drop-hint'),
+  chat: /** @type {HTMLElement} */ (document.querySelector('main.chat')),
 };
 
 /** Where the service is: `?bff=` in the page URL, window.BFF_URL, the bff-url meta tag, or the local default. */
@@ -34,6 +42,9 @@ let live;
 let maxTextBytes = 4096;
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let typingTimer;
+/** @type {ReturnType<typeof setTimeout> | undefined} */
+let expiryTimer;
+const uploads = new PendingUploads(client, ui.pendingFiles, (text) => showNotice(text));
 
 // ------------------------------------------------------------------ status and notices
 
@@ -135,22 +146,16 @@ function render(message) {
   separator.textContent = ': ';
   who.append(separator);
 
-  const bubble = document.createElement('p');
-  bubble.className = 'bubble';
-  bubble.textContent = textOf(message);
-  item.append(who, bubble);
-
-  for (const card of message.cards ?? []) {
-    const box = document.createElement('div');
-    box.className = 'card';
-    if (card.title) {
-      const title = document.createElement('strong');
-      title.textContent = card.title;
-      box.append(title);
-    }
-    if (card.description) box.append(document.createTextNode(card.description));
-    item.append(box);
+  item.append(who);
+  const text = textOf(message);
+  if (text !== '') {
+    const bubble = document.createElement('p');
+    bubble.className = 'bubble';
+    bubble.textContent = text;
+    item.append(bubble);
   }
+  const answer = (/** @type {import('./bffClient.js').SendInput} */ input) => void sendMessage(input);
+  item.append(...attachmentsOf(message), ...cardsOf(message, answer), ...datePickersOf(message, answer));
 
   if (message.quickReplies?.length) {
     const group = document.createElement('div');
@@ -160,6 +165,7 @@ function render(message) {
     for (const reply of message.quickReplies) {
       const button = document.createElement('button');
       button.type = 'button';
+      button.className = 'answer';
       button.textContent = reply.text;
       button.addEventListener('click', () => void sendMessage({ quickReply: { text: reply.text, payload: reply.payload, originatingMessageId: message.id } }));
       group.append(button);
@@ -185,10 +191,10 @@ function render(message) {
   ui.messages.scrollTop = ui.messages.scrollHeight;
 }
 
-/** Only the newest message's quick replies can be answered, and only while it is the newest. */
+/** Only the newest message's quick replies, card buttons and date slots can be answered, and only while it is the newest. */
 function refreshQuickReplies() {
   const last = ui.messages.lastElementChild;
-  for (const button of ui.messages.querySelectorAll('.quick-replies button')) {
+  for (const button of ui.messages.querySelectorAll('button.answer')) {
     /** @type {HTMLButtonElement} */ (button).disabled = ui.text.disabled || button.closest('li') !== last;
   }
 }
@@ -213,7 +219,36 @@ async function loadHistory() {
 function setComposerEnabled(enabled) {
   ui.text.disabled = !enabled;
   ui.send.disabled = !enabled;
+  ui.attach.disabled = !enabled;
+  ui.endChat.disabled = !enabled;
   refreshQuickReplies();
+}
+
+/** Shows only what the deployment allows: attachments, ending the chat; and warns before the session expires. */
+async function applyCapabilities() {
+  try {
+    const caps = await client.capabilities();
+    uploads.configure(caps.attachments);
+    ui.attach.hidden = !caps.attachments.enabled;
+    ui.dropHint.hidden = !caps.attachments.enabled;
+    ui.file.accept = caps.attachments.mediaTypes.join(',');
+    ui.endChat.hidden = !caps.endChat;
+    warnBeforeExpiry(caps.session.expiresAt);
+  } catch {
+    // Optional extras: the chat works without them.
+  }
+}
+
+/** @param {string | null} expiresAt */
+function warnBeforeExpiry(expiresAt) {
+  clearTimeout(expiryTimer);
+  if (!expiresAt) return;
+  const warnIn = new Date(expiresAt).getTime() - Date.now() - 5 * 60_000;
+  // Timers cannot wait longer than about 24 days; a session that far from expiring needs no warning yet.
+  if (warnIn > 2 ** 31 - 1) return;
+  expiryTimer = setTimeout(() => {
+    showNotice('This chat will end soon because nothing has happened for a while. Send a message to keep it open.', { kind: 'info' });
+  }, Math.max(0, warnIn));
 }
 
 // ------------------------------------------------------------------ session and stream
@@ -233,6 +268,7 @@ async function startChat(options = {}) {
     openStream();
     if (session.readOnly) endedByAgent();
     else setComposerEnabled(true);
+    void applyCapabilities();
   } catch (error) {
     setStatus('Not connected', 'down');
     if (error instanceof BffError && error.code === 'network_error') {
@@ -277,6 +313,8 @@ async function sendMessage(input) {
     const message = await client.send(input);
     hideNotice();
     render(message);
+    // Activity moves the session's expiry.
+    void applyCapabilities();
     return true;
   } catch (error) {
     showError(error);
@@ -289,15 +327,22 @@ async function sendMessage(input) {
 ui.form.addEventListener('submit', (event) => {
   event.preventDefault();
   const text = ui.text.value.trim();
-  if (text === '') return;
+  if (uploads.busy) {
+    showNotice('Wait for the files to finish uploading, or cancel them.', { kind: 'info' });
+    return;
+  }
+  const attachmentIds = uploads.ids;
+  if (text === '' && attachmentIds.length === 0) return;
   if (new TextEncoder().encode(text).length > maxTextBytes) {
     showNotice(`That message is too long (at most ${maxTextBytes} bytes). Please shorten it.`);
     return;
   }
   ui.text.value = '';
-  void sendMessage(text).then((sent) => {
+  const input = attachmentIds.length > 0 ? { ...(text ? { text } : {}), attachmentIds } : text;
+  void sendMessage(input).then((sent) => {
+    if (sent) uploads.sent();
     // Give the text back so that nothing typed is lost.
-    if (!sent && ui.text.value === '') ui.text.value = text;
+    else if (ui.text.value === '') ui.text.value = text;
   });
 });
 
@@ -310,6 +355,40 @@ ui.text.addEventListener('keydown', (event) => {
 
 ui.text.addEventListener('input', () => {
   if (ui.text.value.trim() !== '') client.typing().catch(() => undefined);
+});
+
+// ------------------------------------------------------------------ files and ending
+
+ui.attach.addEventListener('click', () => ui.file.click());
+ui.file.addEventListener('change', () => {
+  for (const file of ui.file.files ?? []) void uploads.add(file);
+  ui.file.value = '';
+});
+
+ui.chat.addEventListener('dragover', (event) => {
+  if (ui.attach.hidden || ui.attach.disabled) return;
+  event.preventDefault();
+  ui.chat.classList.add('dropping');
+});
+ui.chat.addEventListener('dragleave', () => ui.chat.classList.remove('dropping'));
+ui.chat.addEventListener('drop', (event) => {
+  ui.chat.classList.remove('dropping');
+  if (ui.attach.hidden || ui.attach.disabled) return;
+  event.preventDefault();
+  for (const file of event.dataTransfer?.files ?? []) void uploads.add(file);
+});
+
+ui.endChat.addEventListener('click', async () => {
+  setComposerEnabled(false);
+  try {
+    await client.endSession();
+    live?.close();
+    setStatus('Chat ended', 'idle');
+    showNotice('You ended this chat.', { kind: 'info', action: newChat });
+  } catch (error) {
+    setComposerEnabled(true);
+    showError(error);
+  }
 });
 
 void startChat();
