@@ -144,7 +144,8 @@ export class PendingRequests {
     this.prune();
     const sources = ERROR_TEXT_SOURCES.find(([pattern]) => pattern.test(text))?.[1] ?? ERROR_SOURCES[code];
     const could = (kind: PendingKind | 'typing') => sources === undefined || sources.includes(kind);
-    const live = [...this.pending.values()].filter((p) => p.written && could(p.kind));
+    // A send in doubt was written on a socket that is gone: no frame on this one answers it.
+    const live = [...this.pending.values()].filter((p) => p.written && !p.inDoubt && could(p.kind));
     let gone = 0;
     for (const r of this.retired.values()) if (could(r.kind)) gone++;
     if (live.length === 1 && gone === 0) return { to: live[0]! };

@@ -117,6 +117,13 @@ describe('replies without a tracingId', () => {
     expect(h.settled.get('J')?.value).toMatchObject({ jwt: 'x.y.z' });
   });
 
+  test('an error without tracingId on a new socket never fails a send in doubt from the socket that dropped', () => {
+    const h = harness();
+    h.add('send', 'S', { messageId: 'ms', text: 'hello', inDoubt: true });
+    h.feed(errorFrame(4020, 'Invalid request'));
+    expect(h.settled.has('S')).toBe(false);
+  });
+
   test('a typing 403 without tracingId does not reject a send written at the same time', () => {
     const h = harness();
     h.pending.sentWithoutReply('T', 'typing');
