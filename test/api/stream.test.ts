@@ -116,3 +116,13 @@ test('a Last-Event-ID older than history can reach says replay_incomplete, and t
   expect(dataOf(incomplete).detail).toMatch(/reload the history/);
   stream.close();
 });
+
+test('DELETE /guest-session ends the open streams with a final event saying the session is over', async () => {
+  const { token } = await session();
+  const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(token));
+  await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+  expect((await stack.http.delete('/guest-session').set(bearer(token))).status).toBe(204);
+  const last = await stream.next((e) => e.event === 'session' && dataOf(e).reconnect !== undefined);
+  expect(dataOf(last)).toMatchObject({ state: 'expired', reconnect: false });
+  await stream.ended;
+});

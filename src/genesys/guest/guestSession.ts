@@ -55,6 +55,8 @@ export class GuestSession {
   private info?: SessionResponse;
   private readonly listeners = new Set<(event: GuestEvent) => void>();
   private dead?: GuestApiError;
+  /** Set while this service ends the chat: Genesys closing the connection then is the end asked for, not a reason to reconnect. */
+  private ending = false;
   private lastTypingAt = -Infinity;
   private jwt?: GuestJwt;
   private jwtInFlight?: Promise<GuestJwt>;
@@ -226,7 +228,7 @@ export class GuestSession {
   /** Closes the connections at Genesys (closeSession) and the socket; the conversation stays open for the agent. */
   async close(): Promise<void> {
     await this.ready();
-    this.info = await this.desk.request<SessionResponse>('close', (t) => closeSessionFrame({ token: this.token, tracingId: t }));
+    this.info = await this.whileEnding(this.desk.request<SessionResponse>('close', (t) => closeSessionFrame({ token: this.token, tracingId: t })));
     this.disconnect();
   }
 
@@ -238,9 +240,17 @@ export class GuestSession {
    */
   async clear(): Promise<void> {
     await this.ready();
-    await this.desk.request('clear', (t) => clearFrame({ token: this.token, tracingId: t }));
+    await this.whileEnding(this.desk.request('clear', (t) => clearFrame({ token: this.token, tracingId: t })));
     this.jwt = undefined;
     this.disconnect('closed after the chat was ended');
+  }
+
+  /**
+   * The chat was ended (clear or closeSession went through): live streams
+   * hear that the session is over, and the session leaves service for good.
+   */
+  end(): void {
+    this.die(new GuestApiError('session_expired', 'The chat was ended; start a new session.'));
   }
 
   /** Whether a message whose confirmation was lost reached Genesys (deliveryProof.ts). */
@@ -285,7 +295,19 @@ export class GuestSession {
     this.options.onDead?.(this);
   }
 
+  private async whileEnding<T>(request: Promise<T>): Promise<T> {
+    this.ending = true;
+    try {
+      return await request;
+    } catch (error) {
+      this.ending = false;
+      throw error;
+    }
+  }
+
   private emit(event: GuestEvent): void {
+    // The end this service asked for is announced by end(), not as a closed connection to reopen.
+    if (this.ending && event.type === 'session' && event.state === 'closed') return;
     for (const listener of this.listeners) {
       try {
         listener(event);
