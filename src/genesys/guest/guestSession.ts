@@ -94,6 +94,7 @@ export class GuestSession {
         this.link.closedByServer = true;
       },
       accountFor: (id) => this.ledger.accountFor(id),
+      lateEcho: (id, message) => this.ledger.lateEcho(id, message),
     };
     this.link = new SessionLink(options, {
       desk: this.desk,

@@ -30,6 +30,8 @@ export interface InboundTarget {
   closingByServer(): void;
   /** A Genesys message id that answered one of our sends: no other send may claim it as proof of delivery. */
   accountFor(messageId: string): void;
+  /** The echo of a send that gave up waiting (our id): it proves that send, and no other. */
+  lateEcho(messageId: string, message: NormalizedMessage): void;
 }
 
 export function dispatchInbound(frame: InboundFrame, t: InboundTarget): void {
@@ -138,7 +140,12 @@ function settleOwnEcho(t: InboundTarget, tracingId: string | undefined, body: St
   let p: Pending | undefined;
   if (tracingId !== undefined) {
     const found = t.pending.byTracingId(tracingId);
-    p = found === 'retired' ? undefined : found;
+    if (found === 'retired') {
+      const ourId = t.pending.retiredSend(tracingId);
+      if (ourId !== undefined) t.lateEcho(ourId, message);
+      return;
+    }
+    p = found;
   } else if (isJoin(body)) {
     p = t.pending.untracedReply('joinEcho');
   } else if (message.type !== 'event') {

@@ -39,6 +39,8 @@ export interface Pending {
 interface Retired {
   kind: PendingKind | 'typing';
   at: number;
+  /** Our id of a guest message, so its late echo is known for what it answers. */
+  messageId?: string;
 }
 
 /** The inbound reply classes that carry no correlation of their own, and what they can answer. */
@@ -103,7 +105,7 @@ export class PendingRequests {
   remove(p: Pending, gaveUp: boolean): boolean {
     if (this.pending.get(p.tracingId) !== p) return false;
     this.pending.delete(p.tracingId);
-    if (gaveUp && p.written) this.retire(p.tracingId, p.kind);
+    if (gaveUp && p.written) this.retire(p.tracingId, p.kind, p.messageId);
     return true;
   }
 
@@ -118,6 +120,13 @@ export class PendingRequests {
     if (p) return p;
     this.prune();
     return this.retired.has(tracingId) ? 'retired' : undefined;
+  }
+
+  /** Our id of the guest message a no-longer-waiting send with this tracingId carried. */
+  retiredSend(tracingId: string): string | undefined {
+    this.prune();
+    const r = this.retired.get(tracingId);
+    return r?.kind === 'send' ? r.messageId : undefined;
   }
 
   /** The oldest written request a reply of this class can answer, if any. */
@@ -163,9 +172,9 @@ export class PendingRequests {
     for (const p of [...this.pending.values()]) if (filter(p)) settle(p, error);
   }
 
-  private retire(tracingId: string, kind: Retired['kind']): void {
+  private retire(tracingId: string, kind: Retired['kind'], messageId?: string): void {
     this.prune();
-    this.retired.set(tracingId, { kind, at: this.now() });
+    this.retired.set(tracingId, { kind, at: this.now(), messageId });
   }
 
   private prune(): void {

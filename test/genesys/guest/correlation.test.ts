@@ -44,6 +44,7 @@ function harness(): Harness {
     updateInfo: () => undefined,
     closingByServer: () => undefined,
     accountFor: () => undefined,
+    lateEcho: () => undefined,
   };
   return {
     pending,
