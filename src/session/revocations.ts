@@ -14,6 +14,8 @@ export interface Revocations {
   isEnded(guestToken: string): Promise<boolean>;
   /** True the first time a ticket id is claimed, false ever after (until `untilMs`). */
   claimTicket(ticketId: string, untilMs: number): Promise<boolean>;
+  /** Whether a ticket id was already claimed; claims nothing. */
+  ticketUsed(ticketId: string): Promise<boolean>;
 }
 
 /** A bounded map of keys to expiry times; the oldest entries go first when full. */
@@ -62,5 +64,9 @@ export class MemoryRevocations implements Revocations {
     if (this.tickets.has(ticketId)) return false;
     this.tickets.add(ticketId, untilMs);
     return true;
+  }
+
+  async ticketUsed(ticketId: string): Promise<boolean> {
+    return this.tickets.has(ticketId);
   }
 }
