@@ -10,6 +10,20 @@ export interface Guest {
   guestToken: string;
   /** The full session claims; absent when the request came with a stream ticket. */
   claims?: SessionClaims;
+  /** The stream ticket the request came with, not yet spent (spendTicket). */
+  ticket?: { id: string; untilMs: number };
+}
+
+const TICKET_USED = 'This stream ticket was already used; ask for a new one (POST /messages/stream-ticket).';
+
+/**
+ * Uses up the request's stream ticket, if it came with one. The route calls
+ * it just before it serves, so a refusal on the way (too many streams,
+ * Genesys unavailable) leaves the ticket for the client's retry.
+ */
+export async function spendTicket(res: Response, revocations: Revocations): Promise<void> {
+  const ticket = guestOf(res).ticket;
+  if (ticket && !(await revocations.claimTicket(ticket.id, ticket.untilMs))) throw new AppError('unauthorized', TICKET_USED);
 }
 
 export function guestOf(res: Response): Guest {
@@ -55,10 +69,9 @@ export function authenticator(tokens: SessionTokens, revocations: Revocations): 
       if (spec.auth === 'session-or-ticket' && ticket !== undefined) {
         const claims = await tokens.openTicket(ticket, origin);
         await notEnded(claims.guestToken, spec);
-        if (!(await revocations.claimTicket(claims.id, claims.exp * 1000))) {
-          throw new AppError('unauthorized', 'This stream ticket was already used; ask for a new one (POST /messages/stream-ticket).');
-        }
-        res.locals.guest = { guestToken: claims.guestToken } satisfies Guest;
+        // Refused here when already used, before any work; spent by the route (spendTicket).
+        if (await revocations.ticketUsed(claims.id)) throw new AppError('unauthorized', TICKET_USED);
+        res.locals.guest = { guestToken: claims.guestToken, ticket: { id: claims.id, untilMs: claims.exp * 1000 } } satisfies Guest;
         return next();
       }
       throw new AppError('unauthorized', 'This call needs a session token: `Authorization: Bearer <sessionToken>` from POST /guest-session.');

@@ -64,6 +64,8 @@ export class LiveStreams {
    * that arrive meanwhile wait behind them, so nothing is missed or doubled.
    */
   serve(res: Response, session: GuestSession, holder: StreamHolder, replay?: Replay): void {
+    // A client already gone would never fire 'close' again: nothing must be held for it.
+    if (res.destroyed) return;
     this.admit(holder);
     count(this.bySession, holder.guestToken, +1);
     count(this.byIp, holder.ip, +1);

@@ -136,9 +136,12 @@ export class GuestChat {
   async end(claims: SessionClaims): Promise<'cleared' | 'closed' | 'already'> {
     // A repeated DELETE opens no socket; once ended, no token for the session opens anything again.
     if (await this.deps.revocations.isEnded(claims.guestToken)) return 'already';
-    const ended = await this.endAtGenesys(this.deps.hub.session(claims.guestToken));
+    const session = this.deps.hub.session(claims.guestToken);
+    const ended = await this.endAtGenesys(session);
     // Remembered only once Genesys has it: a DELETE that failed can be retried and still end the chat.
     await this.deps.revocations.markEnded(claims.guestToken, Date.now() + this.deps.tokens.lifetimeMs);
+    // Live streams hear that the session is over (not to reconnect), and the hub lets it go.
+    session.end();
     return ended;
   }
 

@@ -16,6 +16,8 @@ export interface Revocations {
   isEnded(guestToken: string): Promise<boolean>;
   /** True the first time a ticket id is claimed, false ever after (until `untilMs`). */
   claimTicket(ticketId: string, untilMs: number): Promise<boolean>;
+  /** Whether a ticket id was already claimed; claims nothing. */
+  ticketUsed(ticketId: string): Promise<boolean>;
 }
 
 /** Ended sessions and used tickets as keys in the shared store (in memory, or Redis for every instance). */
@@ -35,5 +37,9 @@ export class StoreRevocations implements Revocations {
 
   async claimTicket(ticketId: string, untilMs: number): Promise<boolean> {
     return this.store.claim(`ticket:${ticketId}`, '1', Math.max(1, untilMs - this.now()));
+  }
+
+  async ticketUsed(ticketId: string): Promise<boolean> {
+    return (await this.store.get(`ticket:${ticketId}`)) !== undefined;
   }
 }

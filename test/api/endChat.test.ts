@@ -1,3 +1,4 @@
+import { dataOf, openStream } from '../support/sse';
 import { bearer, guestTokenOf, startStack, type Stack } from '../support/stack';
 
 /** DELETE /guest-session on a deployment whose Messenger config has conversation clear off. */
@@ -17,4 +18,14 @@ test('DELETE falls back to closeSession when the deployment has conversation cle
   expect(res.status).toBe(204);
   expect(stack.sim.framesFor(gt, 'closeSession')).toHaveLength(1);
   expect(clearsOf(gt)).toHaveLength(0);
+});
+
+test('after the closeSession fallback, open streams hear that the session is over', async () => {
+  const { token } = await stack.newSession();
+  const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(token));
+  await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+  expect((await stack.http.delete('/guest-session').set(bearer(token))).status).toBe(204);
+  const last = await stream.next((e) => e.event === 'session' && dataOf(e).reconnect !== undefined);
+  expect(dataOf(last)).toMatchObject({ state: 'expired', reconnect: false });
+  await stream.ended;
 });

@@ -89,6 +89,23 @@ describe('POST /messages', () => {
     expect(stack.sim.framesFor(gt, 'onMessage')).toHaveLength(1);
   });
 
+  test('a send whose echo was lost while Genesys refuses the reconnect fails as in doubt, and its retry is not sent again', async () => {
+    const { token, gt } = await session();
+    // Genesys takes the message, the socket drops before the echo, and the new socket is refused.
+    stack.sim.faults.dropOnNext('onMessage', { sessionToken: gt, when: 'after-processing' });
+    stack.sim.faults.refuseHandshake(403);
+    const auth = { ...bearer(token), 'Idempotency-Key': `refused-${gt}` };
+    const first = await stack.http.post('/messages').set(auth).send({ text: 'taken, then cut off' });
+    expect(first.status).toBe(503);
+    expect(first.body.code).toBe('upstream_unavailable');
+    expect(first.body.detail).toMatch(/may have been delivered/);
+    stack.sim.faults.clear();
+    const retry = await stack.http.post('/messages').set(auth).send({ text: 'taken, then cut off' });
+    expect(retry.status).toBe(201);
+    expect(retry.body.message.text).toBe('taken, then cut off');
+    expect(stack.sim.framesFor(gt, 'onMessage')).toHaveLength(1);
+  });
+
   test('the same Idempotency-Key with a different body is 422 idempotency_key_reused, and nothing is sent', async () => {
     const { token, gt } = await session();
     const key = 'reused-key';

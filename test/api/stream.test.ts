@@ -1,4 +1,5 @@
-import { dataOf, openStream } from '../support/sse';
+import { dataOf, openStream, type SseStream } from '../support/sse';
+import { waitFor } from '../support/wait';
 import { bearer, guestTokenOf, PAGE_ORIGIN, type Stack, startStack } from '../support/stack';
 
 let stack: Stack;
@@ -115,4 +116,42 @@ test('a Last-Event-ID older than history can reach says replay_incomplete, and t
   const incomplete = await stream.next((e) => e.event === 'session' && dataOf(e).state === 'replay_incomplete');
   expect(dataOf(incomplete).detail).toMatch(/reload the history/);
   stream.close();
+});
+
+test('DELETE /guest-session ends the open streams with a final event saying the session is over', async () => {
+  const { token } = await session();
+  const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(token));
+  await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+  expect((await stack.http.delete('/guest-session').set(bearer(token))).status).toBe(204);
+  const last = await stream.next((e) => e.event === 'session' && dataOf(e).reconnect !== undefined);
+  expect(dataOf(last)).toMatchObject({ state: 'expired', reconnect: false });
+  await stream.ended;
+});
+
+test('a ticket refused because the session holds too many streams is not used up: it opens the stream once one closes', async () => {
+  const { token } = await session();
+  const url = `${stack.service.url}/messages/stream`;
+  const held = [];
+  for (let i = 0; i < stack.config.limits.streamsPerSession; i++) {
+    const s = await openStream(url, bearer(token));
+    expect(s.status).toBe(200);
+    held.push(s);
+  }
+  const { ticket } = (await stack.http.post('/messages/stream-ticket').set(bearer(token))).body as { ticket: string };
+  const withTicket = `${url}?ticket=${encodeURIComponent(ticket)}`;
+  const refused = await openStream(withTicket, { Origin: PAGE_ORIGIN });
+  expect(refused.status).toBe(429);
+  held.shift()!.close();
+  let opened: SseStream | undefined;
+  // The closed stream frees its place when the service notices; until then the ticket is refused with 429, never spent.
+  await waitFor(async () => {
+    const attempt = await openStream(withTicket, { Origin: PAGE_ORIGIN });
+    if (attempt.status === 200) opened = attempt;
+    else expect(attempt.status).toBe(429);
+    return opened !== undefined;
+  });
+  await opened!.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+  // Spent now: a second use is refused.
+  expect((await openStream(withTicket, { Origin: PAGE_ORIGIN })).status).toBe(401);
+  for (const s of [...held, opened!]) s.close();
 });

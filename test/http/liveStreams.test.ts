@@ -152,3 +152,39 @@ test('a reader that leaves data unread past the stall limit is cut off, whatever
   socket.destroy();
   stop(server);
 });
+
+test('a client that left while the stream was being prepared gets nothing held for it', async () => {
+  const streams = new LiveStreams(options());
+  const fake = fakeSession();
+  const signal = () => {
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    return { promise, resolve };
+  };
+  const entered = signal();
+  const prepared = signal();
+  const clientGone = signal();
+  const served = signal();
+  const app = express();
+  app.get('/stream', async (req, res) => {
+    res.on('close', clientGone.resolve);
+    entered.resolve();
+    await prepared.promise; // as the route waits for Genesys
+    streams.serve(res, fake.session, { guestToken: 's', ip: req.ip ?? '' });
+    served.resolve();
+  });
+  const server = http.createServer(app);
+  servers.add(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const controller = new AbortController();
+  const request = fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/stream`, { signal: controller.signal }).catch(() => undefined);
+  await entered.promise;
+  controller.abort();
+  await request;
+  await clientGone.promise;
+  prepared.resolve();
+  await served.promise;
+  expect(streams.count).toBe(0);
+  expect(fake.subscribers).toBe(0);
+  stop(server);
+});

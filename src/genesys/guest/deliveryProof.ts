@@ -47,6 +47,11 @@ export async function proveDelivery(
     logger.warn({ err: error }, 'could not read history to check a message in doubt');
     return { verdict: 'unknown', reason: 'history could not be read' };
   }
+  return verdictFrom(sent, messages, accounted, logger);
+}
+
+/** What one history page says about one send. */
+function verdictFrom(sent: SentMessage, messages: NormalizedMessage[], accounted: ReadonlySet<string>, logger: Logger): DeliveryVerdict {
   const inbound = messages.filter((m) => m.direction === 'inbound' && m.type !== 'event');
   const byId = inbound.find((m) => m.clientMessageId === sent.messageId);
   if (byId) return { verdict: 'delivered', message: byId };
@@ -67,9 +72,15 @@ function sameContent(m: NormalizedMessage, sent: SentMessage): boolean {
 /** How many Genesys ids of answered sends a session remembers, so a proof never claims one twice. */
 const ACCOUNTED_IDS = 200;
 
-/** A session's memory of which Genesys messages answered its sends, and its proofs for the rest. */
+/**
+ * A session's memory of which Genesys messages answered its sends, and its
+ * proofs for the rest. Every verdict of "delivered" is accounted for at once,
+ * so no two sends (proved together or one after another) claim the same message.
+ */
 export class DeliveryLedger {
   private readonly accounted = new Set<string>();
+  /** Echoes that came after their send had given up, by our id: the proof for that send's retry. */
+  private readonly answeredLate = new Map<string, NormalizedMessage>();
 
   constructor(
     private readonly readNewest: ReadNewestPage | undefined,
@@ -83,32 +94,63 @@ export class DeliveryLedger {
     if (this.accounted.size > ACCOUNTED_IDS) this.accounted.delete(this.accounted.values().next().value!);
   }
 
-  prove(sent: SentMessage): Promise<DeliveryVerdict> {
-    if (!this.readNewest) return Promise.resolve({ verdict: 'unknown', reason: 'no history reader' });
-    return proveDelivery(sent, this.readNewest, this.accounted, this.logger);
+  /** The echo of a send that no longer waited (it timed out): it answers that send, and no other. */
+  lateEcho(ourId: string, message: NormalizedMessage): void {
+    this.accountFor(message.id);
+    this.answeredLate.set(ourId, message);
+    if (this.answeredLate.size > ACCOUNTED_IDS) this.answeredLate.delete(this.answeredLate.keys().next().value!);
+  }
+
+  async prove(sent: SentMessage): Promise<DeliveryVerdict> {
+    if (this.answeredLate.has(sent.messageId) || !this.readNewest) return this.judge(sent, undefined);
+    let messages: NormalizedMessage[];
+    try {
+      messages = await this.readNewest();
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not read history to check a message in doubt');
+      return { verdict: 'unknown', reason: 'history could not be read' };
+    }
+    return this.judge(sent, messages);
   }
 
   /** Settles the sends whose reply was lost with the socket: delivered, not delivered, or honestly unknown. */
   async settleInDoubt(desk: RequestDesk): Promise<void> {
     const inDoubt = [...desk.pending.values()].filter((p) => p.inDoubt);
-    await Promise.all(
-      inDoubt.map(async (p) => {
-        const proof = await this.prove({ messageId: p.messageId ?? '', text: p.text, sentAt: p.writtenAt ?? this.now() });
-        if (proof.verdict === 'delivered') {
-          this.accountFor(proof.message.id);
-          desk.settle(p, { value: proof.message });
-        } else if (proof.verdict === 'not_delivered') {
-          desk.settle(p, new GuestApiError('connection_lost', 'The connection to Genesys dropped while sending; the message was not delivered. It is safe to send it again.'));
-        } else {
-          desk.settle(
-            p,
-            new GuestApiError(
-              'connection_lost',
-              'The connection to Genesys dropped while sending and delivery could not be checked; it may have been delivered. Retry with the same Idempotency-Key: a delivered message is never sent twice.',
-            ),
-          );
-        }
-      }),
-    );
+    if (inDoubt.length === 0) return;
+    // One page for all of them, judged one send at a time in the order they were sent.
+    let messages: NormalizedMessage[] | undefined;
+    if (this.readNewest) {
+      try {
+        messages = await this.readNewest();
+      } catch (error) {
+        this.logger.warn({ err: error }, 'could not read history to check messages in doubt');
+      }
+    }
+    for (const p of inDoubt) {
+      const proof = this.judge({ messageId: p.messageId ?? '', text: p.text, sentAt: p.writtenAt ?? this.now() }, messages);
+      if (proof.verdict === 'delivered') {
+        desk.settle(p, { value: proof.message });
+      } else if (proof.verdict === 'not_delivered') {
+        desk.settle(p, new GuestApiError('connection_lost', 'The connection to Genesys dropped while sending; the message was not delivered. It is safe to send it again.'));
+      } else {
+        desk.settle(
+          p,
+          new GuestApiError(
+            'connection_lost',
+            'The connection to Genesys dropped while sending and delivery could not be checked; it may have been delivered. Retry with the same Idempotency-Key: a delivered message is never sent twice.',
+          ),
+        );
+      }
+    }
+  }
+
+  /** One send against a page read (undefined: none could be), accounting for what it claims. */
+  private judge(sent: SentMessage, messages: NormalizedMessage[] | undefined): DeliveryVerdict {
+    const late = this.answeredLate.get(sent.messageId);
+    if (late) return { verdict: 'delivered', message: late };
+    if (messages === undefined) return { verdict: 'unknown', reason: this.readNewest ? 'history could not be read' : 'no history reader' };
+    const verdict = verdictFrom(sent, messages, this.accounted, this.logger);
+    if (verdict.verdict === 'delivered') this.accountFor(verdict.message.id);
+    return verdict;
   }
 }

@@ -56,6 +56,8 @@ export class GuestSession {
   private info?: SessionResponse;
   private readonly listeners = new Set<(event: GuestEvent) => void>();
   private dead?: GuestApiError;
+  /** Set while this service ends the chat: Genesys closing the connection then is the end asked for, not a reason to reconnect. */
+  private ending = false;
   private lastTypingAt = -Infinity;
   private jwt?: GuestJwt;
   private jwtInFlight?: Promise<GuestJwt>;
@@ -96,6 +98,7 @@ export class GuestSession {
       },
       accountFor: (id) => this.ledger.accountFor(id),
       uploadSettled: (id, outcome) => this.attachments.uploadSettled(id, outcome),
+      lateEcho: (id, message) => this.ledger.lateEcho(id, message),
     };
     this.attachments = new AttachmentTransfer({
       token: this.token,
@@ -238,7 +241,7 @@ export class GuestSession {
   /** Closes the connections at Genesys (closeSession) and the socket; the conversation stays open for the agent. */
   async close(): Promise<void> {
     await this.ready();
-    this.info = await this.desk.request<SessionResponse>('close', (t) => closeSessionFrame({ token: this.token, tracingId: t }));
+    this.info = await this.whileEnding(this.desk.request<SessionResponse>('close', (t) => closeSessionFrame({ token: this.token, tracingId: t })));
     this.disconnect();
   }
 
@@ -250,9 +253,17 @@ export class GuestSession {
    */
   async clear(): Promise<void> {
     await this.ready();
-    await this.desk.request('clear', (t) => clearFrame({ token: this.token, tracingId: t }));
+    await this.whileEnding(this.desk.request('clear', (t) => clearFrame({ token: this.token, tracingId: t })));
     this.jwt = undefined;
     this.disconnect('closed after the chat was ended');
+  }
+
+  /**
+   * The chat was ended (clear or closeSession went through): live streams
+   * hear that the session is over, and the session leaves service for good.
+   */
+  end(): void {
+    this.die(new GuestApiError('session_expired', 'The chat was ended; start a new session.'));
   }
 
   /** Whether a message whose confirmation was lost reached Genesys (deliveryProof.ts). */
@@ -297,7 +308,19 @@ export class GuestSession {
     this.options.onDead?.(this);
   }
 
+  private async whileEnding<T>(request: Promise<T>): Promise<T> {
+    this.ending = true;
+    try {
+      return await request;
+    } catch (error) {
+      this.ending = false;
+      throw error;
+    }
+  }
+
   private emit(event: GuestEvent): void {
+    // The end this service asked for is announced by end(), not as a closed connection to reopen.
+    if (this.ending && event.type === 'session' && event.state === 'closed') return;
     for (const listener of this.listeners) {
       try {
         listener(event);

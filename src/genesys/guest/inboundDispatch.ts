@@ -34,6 +34,8 @@ export interface InboundTarget {
   accountFor(messageId: string): void;
   /** Genesys's verdict on an uploaded file (UploadSuccessEvent / UploadFailureEvent); false when no upload waits for it. */
   uploadSettled(attachmentId: string, outcome: { downloadUrl?: string } | { failure: AttachmentFailure }): boolean;
+  /** The echo of a send that gave up waiting (our id): it proves that send, and no other. */
+  lateEcho(messageId: string, message: NormalizedMessage): void;
 }
 
 export function dispatchInbound(frame: InboundFrame, t: InboundTarget): void {
@@ -148,7 +150,12 @@ function settleOwnEcho(t: InboundTarget, tracingId: string | undefined, body: St
   let p: Pending | undefined;
   if (tracingId !== undefined) {
     const found = t.pending.byTracingId(tracingId);
-    p = found === 'retired' ? undefined : found;
+    if (found === 'retired') {
+      const ourId = t.pending.retiredSend(tracingId);
+      if (ourId !== undefined) t.lateEcho(ourId, message);
+      return;
+    }
+    p = found;
   } else if (isJoin(body)) {
     p = t.pending.untracedReply('joinEcho');
   } else if (message.type !== 'event') {

@@ -41,6 +41,8 @@ export interface Pending {
 interface Retired {
   kind: PendingKind | 'typing';
   at: number;
+  /** Our id of a guest message, so its late echo is known for what it answers. */
+  messageId?: string;
 }
 
 /** The inbound reply classes that carry no correlation of their own, and what they can answer. */
@@ -114,7 +116,7 @@ export class PendingRequests {
   remove(p: Pending, gaveUp: boolean): boolean {
     if (this.pending.get(p.tracingId) !== p) return false;
     this.pending.delete(p.tracingId);
-    if (gaveUp && p.written) this.retire(p.tracingId, p.kind);
+    if (gaveUp && p.written) this.retire(p.tracingId, p.kind, p.messageId);
     return true;
   }
 
@@ -129,6 +131,13 @@ export class PendingRequests {
     if (p) return p;
     this.prune();
     return this.retired.has(tracingId) ? 'retired' : undefined;
+  }
+
+  /** Our id of the guest message a no-longer-waiting send with this tracingId carried. */
+  retiredSend(tracingId: string): string | undefined {
+    this.prune();
+    const r = this.retired.get(tracingId);
+    return r?.kind === 'send' ? r.messageId : undefined;
   }
 
   /** The oldest written request a reply of this class can answer, if any. */
@@ -161,7 +170,8 @@ export class PendingRequests {
     this.prune();
     const sources = ERROR_TEXT_SOURCES.find(([pattern]) => pattern.test(text))?.[1] ?? ERROR_SOURCES[code];
     const could = (kind: PendingKind | 'typing') => sources === undefined || sources.includes(kind);
-    const live = [...this.pending.values()].filter((p) => p.written && could(p.kind));
+    // A send in doubt was written on a socket that is gone: no frame on this one answers it.
+    const live = [...this.pending.values()].filter((p) => p.written && !p.inDoubt && could(p.kind));
     let gone = 0;
     for (const r of this.retired.values()) if (could(r.kind)) gone++;
     if (live.length === 1 && gone === 0) return { to: live[0]! };
@@ -179,9 +189,9 @@ export class PendingRequests {
     for (const p of [...this.pending.values()]) if (filter(p)) settle(p, error);
   }
 
-  private retire(tracingId: string, kind: Retired['kind']): void {
+  private retire(tracingId: string, kind: Retired['kind'], messageId?: string): void {
     this.prune();
-    this.retired.set(tracingId, { kind, at: this.now() });
+    this.retired.set(tracingId, { kind, at: this.now(), messageId });
   }
 
   private prune(): void {

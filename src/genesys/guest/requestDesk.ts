@@ -106,8 +106,14 @@ export class RequestDesk {
     else p.resolve(outcome.value);
   }
 
+  /**
+   * Fails waiting requests with an error that is the session's, not a reply
+   * to them: a guest message already written may have arrived all the same,
+   * so it fails as in doubt (proven on retry, never re-sent blindly), unless
+   * the session itself is over.
+   */
   failAll(error: GuestApiError, filter: (p: Pending) => boolean = () => true): void {
-    this.pending.failAll(error, (p, e) => this.settle(p, e), filter);
+    this.pending.failAll(error, (p, e) => this.settle(p, mayHaveArrived(p) && !e.fatalForSession ? inDoubtError(e) : e), filter);
   }
 
   /**
@@ -133,6 +139,18 @@ export class RequestDesk {
       // The close handler decides what happens to a frame that may or may not have left.
     });
   }
+}
+
+function mayHaveArrived(p: Pending): boolean {
+  return p.kind === 'send' && (p.written || p.inDoubt);
+}
+
+function inDoubtError(cause: GuestApiError): GuestApiError {
+  return new GuestApiError(
+    'connection_lost',
+    'The connection to Genesys was lost before it confirmed the message; it may have been delivered. Retry with the same Idempotency-Key: a delivered message is never sent twice.',
+    { retryAfterSeconds: cause.retryAfterSeconds, cause },
+  );
 }
 
 function timeoutError(p: Pending): GuestApiError {

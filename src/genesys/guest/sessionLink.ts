@@ -149,7 +149,10 @@ export class SessionLink implements DeskSocket {
         pingIntervalMs: options.pingIntervalMs ?? 15_000,
         logger: options.logger,
       },
-      (frame) => dispatchInbound(frame, owner.inbound),
+      // A socket this link has moved on from may still deliver a late reply; it must not settle the current socket's requests.
+      (frame) => {
+        if (this.socket === socket) dispatchInbound(frame, owner.inbound);
+      },
       (closed) => this.onSocketClosed(socket, closed),
     );
     this.socket = socket;
@@ -158,16 +161,31 @@ export class SessionLink implements DeskSocket {
       await socket.connect();
     } catch (error) {
       options.onSocketFailed?.(error as GuestApiError);
+      this.abandon(socket);
       throw error;
     }
     options.onSocketOpened?.();
-    const info = await owner.desk.request<SessionResponse>('configure', (t) =>
-      configureSessionFrame({ token: options.token, deploymentId: options.deploymentId, startNew: false, tracingId: t }),
-    );
-    if (this.socket !== socket) throw new GuestApiError('connection_lost', 'The connection to Genesys dropped while configuring.');
-    owner.configured(info);
-    this.isConfigured = true;
-    return info;
+    try {
+      const info = await owner.desk.request<SessionResponse>('configure', (t) =>
+        configureSessionFrame({ token: options.token, deploymentId: options.deploymentId, startNew: false, tracingId: t }),
+      );
+      if (this.socket !== socket) throw new GuestApiError('connection_lost', 'The connection to Genesys dropped while configuring.');
+      owner.configured(info);
+      this.isConfigured = true;
+      return info;
+    } catch (error) {
+      this.abandon(socket);
+      throw error;
+    }
+  }
+
+  /** A socket that never got configured is closed, not left open beside the next attempt's. */
+  private abandon(socket: GuestSocket): void {
+    if (this.socket === socket) {
+      this.socket = undefined;
+      this.isConfigured = false;
+    }
+    socket.close();
   }
 
   private onSocketClosed(socket: GuestSocket, closed: SocketClosed): void {

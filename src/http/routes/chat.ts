@@ -6,7 +6,7 @@ import type { GuestChat } from '../../session/guestChat';
 import { attachmentRoutes, publicBase, routingKeyOf } from './attachments';
 import type { Revocations } from '../../session/revocations';
 import type { SessionTokens } from '../../session/sessionToken';
-import { claimsOf, guestOf, type Guest } from '../authenticate';
+import { claimsOf, guestOf, spendTicket, type Guest } from '../authenticate';
 import type { LiveStreams } from '../liveStreams';
 import { AppError } from '../../domain/errors';
 import type { rateLimits } from '../rateLimits';
@@ -234,7 +234,7 @@ function messageRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
 }
 
 /** The live stream and its tickets. */
-function streamRoutes({ hub, tokens, streams }: ChatRouteDeps): AnyRouteSpec[] {
+function streamRoutes({ hub, tokens, revocations, streams }: ChatRouteDeps): AnyRouteSpec[] {
   const streamTicket: AnyRouteSpec = {
     method: 'post',
     path: '/messages/stream-ticket',
@@ -271,6 +271,9 @@ function streamRoutes({ hub, tokens, streams }: ChatRouteDeps): AnyRouteSpec[] {
       const header = req.headers['last-event-id'];
       const after = (typeof header === 'string' && header !== '' ? header : undefined) ?? query.lastEventId;
       const replay = after ? { after: after.slice(0, 200), readNewest: () => hub.history.newest(session) } : undefined;
+      // A client that left while Genesys was reached gets no stream, and keeps its ticket.
+      if (res.destroyed) return;
+      await spendTicket(res, revocations);
       streams.serve(res, session, holder, replay);
     },
   };

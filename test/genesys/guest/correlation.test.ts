@@ -45,6 +45,7 @@ function harness(): Harness {
     closingByServer: () => undefined,
     uploadSettled: () => false,
     accountFor: () => undefined,
+    lateEcho: () => undefined,
   };
   return {
     pending,
@@ -116,6 +117,13 @@ describe('replies without a tracingId', () => {
     expect(h.settled.has('J')).toBe(false);
     h.feed({ type: 'response', class: 'JwtResponse', code: 200, body: { jwt: 'x.y.z', exp: 2_000_000_000 } });
     expect(h.settled.get('J')?.value).toMatchObject({ jwt: 'x.y.z' });
+  });
+
+  test('an error without tracingId on a new socket never fails a send in doubt from the socket that dropped', () => {
+    const h = harness();
+    h.add('send', 'S', { messageId: 'ms', text: 'hello', inDoubt: true });
+    h.feed(errorFrame(4020, 'Invalid request'));
+    expect(h.settled.has('S')).toBe(false);
   });
 
   test('a typing 403 without tracingId does not reject a send written at the same time', () => {

@@ -1,6 +1,11 @@
 import pino from 'pino';
 import type { NormalizedMessage } from '../../../src/domain/message';
-import { proveDelivery, type SentMessage } from '../../../src/genesys/guest/deliveryProof';
+import { DeliveryLedger, proveDelivery, type SentMessage } from '../../../src/genesys/guest/deliveryProof';
+import { parseInbound } from '../../../src/genesys/guest/frames';
+import type { GuestSocket } from '../../../src/genesys/guest/guestSocket';
+import { dispatchInbound, type InboundTarget } from '../../../src/genesys/guest/inboundDispatch';
+import { PendingRequests, type Pending } from '../../../src/genesys/guest/pendingRequests';
+import { RequestDesk } from '../../../src/genesys/guest/requestDesk';
 
 const logger = pino({ level: 'silent' });
 const SENT_AT = Date.parse('2026-11-22T10:00:00Z');
@@ -49,4 +54,72 @@ test('a quick-reply answer is matched by its payload and text', async () => {
 test('history that cannot be read is an honest "unknown", never "not delivered"', async () => {
   const verdict = await proveDelivery(sent, () => Promise.reject(new Error('ECONNRESET')), new Set(), logger);
   expect(verdict).toMatchObject({ verdict: 'unknown' });
+});
+
+describe('the ledger: no Genesys message proves two sends', () => {
+  const now = () => SENT_AT + 1000;
+  const echoOf = (text: string, id: string, tracingId: string) => ({
+    type: 'message',
+    class: 'StructuredMessage',
+    code: 200,
+    body: { id, type: 'Text', text, direction: 'Inbound', channel: { time: '2026-11-22T10:00:01Z', messageId: null } },
+    tracingId,
+  });
+
+  /** A desk whose socket takes every frame; the test drops it with socketLost(). */
+  function deskWithSends(texts: string[]) {
+    const socket = { send: async () => undefined } as unknown as GuestSocket;
+    const desk = new RequestDesk({ current: () => socket, isReady: () => true, wake: () => undefined, dead: () => undefined }, 60_000, 100, now);
+    const outcomes = texts.map((text, i) =>
+      desk.request<NormalizedMessage>('send', () => ({}), { messageId: `m${i}`, text }).then(
+        (message) => ({ delivered: message.id }),
+        (error: Error) => ({ error: error.message }),
+      ),
+    );
+    return { desk, outcomes };
+  }
+
+  test('two sends in doubt with the same text, one such message in history: one is delivered, the other is not; history is read once', async () => {
+    let reads = 0;
+    const ledger = new DeliveryLedger(() => (reads++, Promise.resolve([inbound({ id: 'g1', text: 'twice?' })])), logger, now);
+    const { desk, outcomes } = deskWithSends(['twice?', 'twice?']);
+    desk.socketLost();
+    await ledger.settleInDoubt(desk);
+    const [first, second] = await Promise.all(outcomes);
+    expect(first).toEqual({ delivered: 'g1' });
+    expect(second).toEqual({ error: expect.stringMatching(/not delivered/) });
+    expect(reads).toBe(1);
+  });
+
+  test('a message proved for one retry is accounted for: another send with the same text is not proved by it', async () => {
+    const ledger = new DeliveryLedger(page(inbound({ id: 'g1', text: 'same words' })), logger, now);
+    const a = await ledger.prove({ messageId: 'a', text: 'same words', sentAt: SENT_AT });
+    const b = await ledger.prove({ messageId: 'b', text: 'same words', sentAt: SENT_AT });
+    expect(a).toMatchObject({ verdict: 'delivered', message: { id: 'g1' } });
+    expect(b).toEqual({ verdict: 'not_delivered' });
+  });
+
+  test('the late echo of a send that timed out proves that send, and never another with the same text', async () => {
+    const ledger = new DeliveryLedger(page(inbound({ id: 'g-late', text: 'hello?', clientMessageId: 'genesys-own-id' })), logger, now);
+    const pending = new PendingRequests(120_000, now);
+    const target: InboundTarget = {
+      pending,
+      logger,
+      now,
+      settle: (p, _outcome, gaveUp = false) => void pending.remove(p, gaveUp),
+      emit: () => undefined,
+      die: () => undefined,
+      updateInfo: () => undefined,
+      closingByServer: () => undefined,
+      accountFor: (id) => ledger.accountFor(id),
+      lateEcho: (id, message) => ledger.lateEcho(id, message),
+      uploadSettled: () => false,
+    };
+    const timedOut = { kind: 'send', tracingId: 'T', frame: {}, written: true, inDoubt: false, messageId: 'ours', text: 'hello?' } as Pending;
+    pending.add(timedOut);
+    pending.remove(timedOut, true);
+    dispatchInbound(parseInbound(JSON.stringify(echoOf('hello?', 'g-late', 'T'))), target);
+    expect(await ledger.prove({ messageId: 'other', text: 'hello?', sentAt: SENT_AT })).toEqual({ verdict: 'not_delivered' });
+    expect(await ledger.prove({ messageId: 'ours', text: 'hello?', sentAt: SENT_AT })).toMatchObject({ verdict: 'delivered', message: { id: 'g-late' } });
+  });
 });

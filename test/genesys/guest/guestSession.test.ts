@@ -230,6 +230,20 @@ describe('lifecycle', () => {
     await waitFor(() => sim.stats.openConnections() === 0);
   });
 
+  test('end() after a Clear: the streams hear the session is over (not a closed connection to reopen), and the hub lets it go', async () => {
+    const token = randomUUID();
+    const session = hub.session(token);
+    const live = collect(session);
+    await session.ready();
+    await session.clear();
+    session.end();
+    const finals = live.events.filter((e) => e.type === 'session' && e.state !== 'cleared');
+    expect(finals).toEqual([{ type: 'session', state: 'expired', detail: expect.stringMatching(/ended/) }]);
+    live.unsubscribe();
+    expect(hub.size).toBe(0);
+    expect(hub.session(token)).not.toBe(session);
+  });
+
   test('getJwt is cached until shortly before exp and unlocks history', async () => {
     const token = randomUUID();
     const session = hub.session(token);

@@ -80,6 +80,26 @@ describe('a socket dropped in the middle of a send', () => {
     await expect(session.sendText({ text: 'after', messageId: randomUUID() })).resolves.toMatchObject({ text: 'after' });
   });
 
+  test('reply lost and no new socket allowed: the send fails as in doubt, never as a refusal', async () => {
+    const budgetHub = hubFor(sim, { opensPerSessionPerMinute: 1 });
+    try {
+      const token = randomUUID();
+      const session = budgetHub.session(token);
+      await session.ready();
+      sim.faults.dropOnNext('onMessage', { sessionToken: token, when: 'after-processing' });
+      const error = await session.sendText({ text: 'delivered, then cut off', messageId: randomUUID() }).then(
+        () => undefined,
+        (e: unknown) => e as GuestApiError,
+      );
+      expect(error).toBeInstanceOf(GuestApiError);
+      expect(error!.failure).toBe('connection_lost');
+      expect(error!.message).toMatch(/may have been delivered/);
+      expect(guestTexts(token)).toEqual(['delivered, then cut off']);
+    } finally {
+      budgetHub.close();
+    }
+  });
+
   test('sends queued while the socket is down go out once it is back', async () => {
     const token = randomUUID();
     const session = hub.session(token);
