@@ -33,6 +33,8 @@ export interface LiveStreamOptions {
 interface StreamHolder {
   guestToken: string;
   ip: string;
+  /** How a message is shown to this client (attachment links minted for it). */
+  present?: (message: NormalizedMessage) => NormalizedMessage;
 }
 
 interface OpenStream {
@@ -97,9 +99,11 @@ export class LiveStreams {
     };
     // Every event carries the id of the newest message the client has: what it resumes from.
     let lastId = replay?.after;
+    const present = holder.present ?? ((m: NormalizedMessage) => m);
     const send = (event: string, data: unknown, messageId?: string) => {
       if (messageId) lastId = messageId;
-      write(`${lastId ? `id: ${lastId}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`, event !== 'typing');
+      const shown = event === 'message' ? present(data as NormalizedMessage) : data;
+      write(`${lastId ? `id: ${lastId}\n` : ''}event: ${event}\ndata: ${JSON.stringify(shown)}\n\n`, event !== 'typing');
     };
 
     const live = (event: GuestEvent) => relay(event, send, (state, detail, reconnect) => stream.end(state, detail, reconnect));

@@ -78,7 +78,8 @@ function normalizeType(declared: string | undefined): string {
 
 /** Refuses a name whose extension the deployment blocks, or that Genesys would refuse (no extension, too long). */
 export function checkFileName(fileName: string, limits: UploadLimits): void {
-  if (fileName.length === 0 || fileName.length >= 1024 || /[\u0000-\u001f\u007f/\\]/.test(fileName)) {
+  const unsafe = [...fileName].some((c) => c.charCodeAt(0) < 0x20 || c === '\u007f' || c === '/' || c === '\\');
+  if (fileName.length === 0 || fileName.length >= 1024 || unsafe) {
     throw new AppError('validation_failed', 'The file name must be 1 to 1023 characters, without path separators or control characters.');
   }
   const dot = fileName.lastIndexOf('.');

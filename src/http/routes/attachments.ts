@@ -55,28 +55,7 @@ export function attachmentRoutes({ attachments, tokens, revocations, publicUrl }
       'upstream_unavailable',
       'store_unavailable',
     ],
-    async handle(req, res) {
-      const claims = claimsOf(res);
-      let release: (() => void) | undefined;
-      let file;
-      try {
-        const limits = await attachments.limits(claims);
-        checkEnabled(limits);
-        release = attachments.reserve(claims);
-        file = await receiveFile(req, 'file', limits);
-        const mediaType = effectiveMediaType(file.declaredType, file.head, limits);
-        const base = publicBase(req, publicUrl);
-        const attachment = await attachments.upload({ ...claims, routingKey: routingKeyOf(req, claims.routingKey) ?? claims.routingKey }, { fileName: file.fileName, mediaType, size: file.size, open: file.open }, base);
-        res.status(201).json({ attachment });
-      } catch (error) {
-        // A refusal may come before the body was read: close the connection rather than read the rest.
-        if (!req.complete) res.setHeader('Connection', 'close');
-        throw error;
-      } finally {
-        release?.();
-        await file?.discard();
-      }
-    },
+    handle: uploadHandler(attachments, publicUrl),
   };
 
   const remove: RouteSpec<unknown, unknown> = {
@@ -118,6 +97,32 @@ export function attachmentRoutes({ attachments, tokens, revocations, publicUrl }
   };
 
   return [upload, remove, content];
+}
+
+/** POST /attachments: checks, spools, uploads; the spool and the session's upload slot are always released. */
+function uploadHandler(attachments: GuestAttachments, publicUrl: string | undefined) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const claims = claimsOf(res);
+    let release: (() => void) | undefined;
+    let file;
+    try {
+      const limits = await attachments.limits(claims);
+      checkEnabled(limits);
+      release = attachments.reserve(claims);
+      file = await receiveFile(req, 'file', limits);
+      const mediaType = effectiveMediaType(file.declaredType, file.head, limits);
+      const base = publicBase(req, publicUrl);
+      const attachment = await attachments.upload({ ...claims, routingKey: routingKeyOf(req, claims.routingKey) ?? claims.routingKey }, { fileName: file.fileName, mediaType, size: file.size, open: file.open }, base);
+      res.status(201).json({ attachment });
+    } catch (error) {
+      // A refusal may come before the body was read: close the connection rather than read the rest.
+      if (!req.complete) res.setHeader('Connection', 'close');
+      throw error;
+    } finally {
+      release?.();
+      await file?.discard();
+    }
+  };
 }
 
 function idOf(req: Request): string {

@@ -8,7 +8,7 @@ import type { Revocations } from '../../session/revocations';
 import type { SessionTokens } from '../../session/sessionToken';
 import { claimsOf, guestOf, spendTicket, type Guest } from '../authenticate';
 import type { LiveStreams } from '../liveStreams';
-import { AppError } from '../../domain/errors';
+import { AppError, type ErrorCode } from '../../domain/errors';
 import type { rateLimits } from '../rateLimits';
 import type { AnyRouteSpec, RouteSpec } from '../routeSpec';
 import {
@@ -39,6 +39,20 @@ export interface ChatRouteDeps {
   streams: LiveStreams;
   limits: ReturnType<typeof rateLimits>;
 }
+
+const SEND_ERRORS: ErrorCode[] = [
+  'validation_failed',
+  'unauthorized',
+  'not_found',
+  'message_too_long',
+  'attributes_too_large',
+  'conflict',
+  'session_expired',
+  'idempotency_key_reused',
+  'rate_limited',
+  'upstream_unavailable',
+  'store_unavailable',
+];
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
@@ -163,19 +177,7 @@ function messageRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
     body: sendMessageBody,
     headers: [{ name: 'Idempotency-Key', description: 'Makes a retried send safe: the same key never yields two messages' }],
     responses: { 201: json('Sent', sentMessageSchema) },
-    errors: [
-      'validation_failed',
-      'unauthorized',
-      'not_found',
-      'message_too_long',
-      'attributes_too_large',
-      'conflict',
-      'session_expired',
-      'idempotency_key_reused',
-      'rate_limited',
-      'upstream_unavailable',
-      'store_unavailable',
-    ],
+    errors: SEND_ERRORS,
     async handle(req, res, { body }) {
       const key = req.headers['idempotency-key'];
       if (key !== undefined && (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key))) {
@@ -234,7 +236,8 @@ function messageRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
 }
 
 /** The live stream and its tickets. */
-function streamRoutes({ hub, tokens, revocations, streams }: ChatRouteDeps): AnyRouteSpec[] {
+function streamRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
+  const { hub, tokens, revocations, streams } = deps;
   const streamTicket: AnyRouteSpec = {
     method: 'post',
     path: '/messages/stream-ticket',
@@ -264,7 +267,8 @@ function streamRoutes({ hub, tokens, revocations, streams }: ChatRouteDeps): Any
         res.status(200).type('text/event-stream').end();
         return;
       }
-      const holder = { guestToken: guestOf(res).guestToken, ip: req.ip ?? 'unknown' };
+      const guest = guestOf(res);
+      const holder = { guestToken: guest.guestToken, ip: req.ip ?? 'unknown', present: presenter(deps, req, { ...guest, routingKey: guest.claims?.routingKey }) };
       streams.admit(holder);
       const session = hub.session(holder.guestToken);
       await session.ready();
