@@ -52,6 +52,9 @@ test('every route is in the document, and nothing else is', () => {
       'post /messages/stream-ticket',
       'post /typing',
       'get /capabilities',
+      'post /attachments',
+      'delete /attachments/{id}',
+      'get /attachments/{id}/content',
     ].sort(),
   );
 });
@@ -68,7 +71,7 @@ test('the document validates as OpenAPI 3.1', () => {
 
 test('request and response schemas come from the same zod schemas the routes validate with', () => {
   const send = doc.paths['/messages']!.post as { requestBody: { content: Record<string, { schema: { properties: Record<string, unknown> } }> } };
-  expect(Object.keys(send.requestBody.content['application/json']!.schema.properties).sort()).toEqual(['button', 'datePicker', 'quickReply', 'text']);
+  expect(Object.keys(send.requestBody.content['application/json']!.schema.properties).sort()).toEqual(['attachmentIds', 'button', 'datePicker', 'quickReply', 'text']);
   const errors = Object.keys((doc.paths['/messages']!.post as { responses: Record<string, unknown> }).responses);
   expect(errors).toEqual(expect.arrayContaining(['201', '400', '401', '410', '413', '429', '503']));
 });
