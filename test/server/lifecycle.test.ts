@@ -4,6 +4,7 @@ import path from 'node:path';
 import http from 'node:http';
 import express, { Router } from 'express';
 import { startTestService, testEnv, type TestService } from '../support/app';
+import { waitFor } from '../support/wait';
 import { freePort } from '../support/ports';
 
 /**
@@ -115,16 +116,19 @@ describe('startService', () => {
     service = undefined;
   });
 
-  it('listens on an ephemeral port and answers /healthz and /readyz', async () => {
+  it('listens on an ephemeral port, answers /healthz, and is not ready while Genesys cannot be reached', async () => {
+    // testConfig points at Genesys hosts this test cannot reach (no network): readiness must fail closed.
     service = await startTestService();
     expect(service.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(portOf(service)).toBeGreaterThan(0);
     const health = await fetch(`${service.url}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok' });
-    const ready = await fetch(`${service.url}/readyz`);
-    expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { config: { ok: true }, draining: { ok: true } } });
+    const url = service.url;
+    await waitFor(async () => ((await (await fetch(`${url}/readyz`)).json()) as { checks: { messengerConfig?: { detail: string } } }).checks.messengerConfig?.detail.includes('cannot reach Genesys'));
+    const ready = await fetch(`${url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ status: 'not_ready', checks: { config: { ok: true }, messengerConfig: { ok: false }, draining: { ok: true } } });
   });
 
   it("hands Express requests and responses already built on the app's prototypes (no per-request re-parenting)", async () => {

@@ -225,10 +225,14 @@ export class MessengerConfigSource {
       this.check.set({ ...last, detail: `${last.detail} Refreshing it failed (${reason}); retrying.` }, { level: 'warn' });
       return;
     }
-    // Conversations still work without it, with nothing optional switched on.
+    // Never read: Genesys may be unreachable from here (a DNS failure, a firewall), so the instance is not ready (it fails
+    // closed). A guest that reaches it anyway gets safe defaults, with nothing optional switched on.
     this.check.set(
-      { ok: true, detail: `The Messenger configuration could not be read (${reason}); serving safe defaults (autostart and typing indicators off) and retrying.` },
-      { level: 'warn' },
+      {
+        ok: false,
+        detail: `The Messenger configuration could not be read from ${cdnUrl} (${reason}): this instance cannot reach Genesys. Serving safe defaults (autostart and typing indicators off) to any guest, and retrying.`,
+      },
+      { level: 'error' },
     );
   }
 }

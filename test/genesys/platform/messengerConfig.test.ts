@@ -130,14 +130,14 @@ describe('MessengerConfigSource', () => {
     expect(log.messages('error')).toEqual([config.state().detail]);
   });
 
-  it('serves safe defaults, and says so, while the CDN is unavailable and nothing was read yet', async () => {
+  it('serves safe defaults while the CDN is unavailable and nothing was read yet, and is not ready (it fails closed)', async () => {
     fixture = await useFixture('messenger-config-unavailable.json');
     const config = configSource();
 
     await expect(config.get()).resolves.toEqual(DEFAULT_MESSENGER_FEATURES);
 
-    expect(config.state()).toEqual({ ok: true, detail: expect.stringContaining('serving safe defaults') });
-    expect(log.messages('warn')).toEqual([config.state().detail]);
+    expect(config.state()).toEqual({ ok: false, detail: expect.stringContaining('cannot reach Genesys') });
+    expect(log.messages('error')).toEqual([config.state().detail]);
   });
 
   it('keeps serving the last good config when a refresh fails', async () => {
