@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { genesysEnvFor, startSimulator } from './index';
 
 /**
@@ -19,7 +20,13 @@ async function main(): Promise<void> {
     profile: process.env.SIM_PROFILE === 'strict' ? 'strict' : 'default',
   });
 
-  const lines = Object.entries(genesysEnvFor(sim)).map(([name, value]) => `${name}=${value}`);
+  // Everything the service needs to start, so the lines can be pasted as they are (a fresh secret each run).
+  const env = {
+    ...genesysEnvFor(sim),
+    CORS_ALLOWED_ORIGINS: 'http://localhost:3000',
+    SESSION_SECRET: randomBytes(36).toString('base64url'),
+  };
+  const lines = Object.entries(env).map(([name, value]) => `${name}=${value}`);
   console.log(`# Genesys simulator listening on ${sim.url}; use this environment for the BFF:`);
   console.log(lines.join('\n'));
 

@@ -22,7 +22,16 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel });
-  const service = await startService(config, logger);
+  let service;
+  try {
+    service = await startService(config, logger);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      console.error(`Port ${config.port} on ${config.host} is already in use: stop what listens there, or set PORT to another port.`);
+      process.exit(1);
+    }
+    throw error;
+  }
 
   let stopping = false;
   const shutdown = (signal: string) => {
