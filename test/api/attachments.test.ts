@@ -1,0 +1,166 @@
+import { bearer, startStack, type Stack } from '../support/stack';
+import { waitFor } from '../support/wait';
+
+/** Files from the guest: checked here, uploaded to Genesys (onAttachment, PUT, verdict), sent, and linked for good. */
+let stack: Stack;
+
+// A real (tiny) PNG: signature, IHDR, IDAT, IEND.
+const PNG = Buffer.from(
+  '89504e470d0a1a0a0000000d4948445200000001000000010806000000' + '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082',
+  'hex',
+);
+const EXE = Buffer.concat([Buffer.from('MZ\x90\x00\x03\x00\x00\x00', 'latin1'), Buffer.alloc(200)]);
+
+beforeAll(async () => {
+  stack = await startStack({ sim: { agent: { enabled: false } } });
+});
+
+afterAll(async () => {
+  await stack.close();
+});
+
+const frames = (action: string) => stack.sim.received.filter((f) => f.frame?.action === action);
+const uploads = () => stack.sim.requests.filter((r) => r.target === 'upload');
+
+async function upload(token: string, content: Buffer, filename: string, contentType: string) {
+  return stack.http.post('/attachments').set(bearer(token)).attach('file', content, { filename, contentType });
+}
+
+test('an image within the limits is uploaded to Genesys, sent with a message, and shown with a link on this service', async () => {
+  const { token } = await stack.newSession();
+  const res = await upload(token, PNG, 'photo.png', 'image/png');
+  expect(res.status).toBe(201);
+  const { attachment } = res.body as { attachment: { id: string; fileName: string; mediaType: string; size: number; url: string } };
+  expect(attachment).toMatchObject({ fileName: 'photo.png', mediaType: 'image/png', size: PNG.length });
+  expect(attachment.url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:\\d+/attachments/${attachment.id}/content\\?`));
+  const presign = frames('onAttachment').at(-1)!.frame;
+  expect(presign).toMatchObject({ attachmentId: attachment.id, fileName: 'photo.png', fileType: 'image/png', fileSize: PNG.length, errorsAsJson: true });
+  expect(uploads().at(-1)!.headers['content-length']).toBe(String(PNG.length));
+
+  const sent = await stack.http.post('/messages').set(bearer(token)).send({ text: 'my parcel', attachmentIds: [attachment.id] });
+  expect(sent.status).toBe(201);
+  expect(frames('onMessage').at(-1)!.frame.message.content).toEqual([{ contentType: 'Attachment', attachment: { id: attachment.id } }]);
+  const shown = sent.body.message.attachments[0];
+  expect(shown).toMatchObject({ id: attachment.id });
+  // Never Genesys's own expiring URL: the service's link.
+  expect(shown.url).toContain(`/attachments/${attachment.id}/content?`);
+
+  const history = await stack.http.get('/messages').set(bearer(token));
+  const inHistory = (history.body.messages as { attachments?: { id: string; url: string }[] }[]).flatMap((m) => m.attachments ?? []);
+  expect(inHistory.find((a) => a.id === attachment.id)?.url).toContain('/content?');
+});
+
+test('the link always redirects to a freshly signed download, after Genesys\'s own link has expired', async () => {
+  const { token } = await stack.newSession();
+  const { attachment } = (await upload(token, PNG, 'photo.png', 'image/png')).body as { attachment: { id: string; url: string } };
+  stack.sim.setOptions({ downloadUrlTtlSeconds: 1 });
+  try {
+    const first = await fetch(attachment.url, { redirect: 'manual' });
+    expect(first.status).toBe(302);
+    const genesysUrl = first.headers.get('location')!;
+    expect((await fetch(genesysUrl)).status).toBe(200);
+    await waitFor(async () => (await fetch(genesysUrl)).status === 403, 10_000, 200);
+    // The same link on the page, later: a new download URL that works.
+    const again = await fetch(attachment.url, { redirect: 'manual' });
+    expect(again.status).toBe(302);
+    expect(again.headers.get('location')).not.toBe(genesysUrl);
+    const file = await fetch(again.headers.get('location')!);
+    expect(file.status).toBe(200);
+    expect(Buffer.from(await file.arrayBuffer())).toEqual(PNG);
+  } finally {
+    stack.sim.setOptions({ downloadUrlTtlSeconds: 600 });
+  }
+});
+
+test('a link is bound to its attachment and refused once tampered with', async () => {
+  const { token } = await stack.newSession();
+  const { attachment } = (await upload(token, PNG, 'photo.png', 'image/png')).body as { attachment: { id: string; url: string } };
+  const other = (await upload(token, PNG, 'other.png', 'image/png')).body as { attachment: { id: string } };
+  const swapped = attachment.url.replace(attachment.id, other.attachment.id);
+  expect((await fetch(swapped, { redirect: 'manual' })).status).toBe(401);
+  expect((await fetch(`${attachment.url}x`, { redirect: 'manual' })).status).toBe(401);
+  // Another website's page cannot use it (a plain <img> sends no Origin; a fetch from elsewhere does).
+  expect((await fetch(attachment.url, { redirect: 'manual', headers: { Origin: 'https://elsewhere.example' } })).status).toBe(403);
+});
+
+describe('refused before Genesys sees the file', () => {
+  let token: string;
+  beforeEach(async () => {
+    token = (await stack.newSession()).token;
+  });
+
+  test('a program dressed as an image (type judged by content)', async () => {
+    const before = frames('onAttachment').length;
+    const res = await upload(token, EXE, 'photo.png', 'image/png');
+    expect(res.status).toBe(415);
+    expect(res.body.code).toBe('attachment_type_not_allowed');
+    expect(frames('onAttachment')).toHaveLength(before);
+  });
+
+  test('a blocked extension', async () => {
+    const before = frames('onAttachment').length;
+    const res = await upload(token, PNG, 'photo.exe', 'image/png');
+    expect(res.status).toBe(415);
+    expect(res.body.code).toBe('attachment_type_not_allowed');
+    expect(frames('onAttachment')).toHaveLength(before);
+  });
+
+  test('a file over the deployment\'s size limit', async () => {
+    const limit = (await stack.http.get('/capabilities').set(bearer(token))).body.attachments.maxBytes as number;
+    const before = frames('onAttachment').length;
+    const big = Buffer.concat([PNG, Buffer.alloc(limit)]);
+    const res = await upload(token, big, 'big.png', 'image/png');
+    expect(res.status).toBe(413);
+    expect(res.body.code).toBe('attachment_too_large');
+    expect(frames('onAttachment')).toHaveLength(before);
+  });
+
+  test('not multipart, no file part, or an empty file', async () => {
+    expect((await stack.http.post('/attachments').set(bearer(token)).send({ file: 'x' })).status).toBe(415);
+    const noFile = await stack.http.post('/attachments').set(bearer(token)).field('note', 'hello');
+    expect(noFile.status).toBe(400);
+    const empty = await upload(token, Buffer.alloc(0), 'empty.png', 'image/png');
+    expect(empty.status).toBe(400);
+  });
+});
+
+test('uploads off in the deployment: 422 attachments_disabled, and capabilities say so', async () => {
+  const off = await startStack({ sim: { agent: { enabled: false }, fileUploadModes: [] } });
+  try {
+    const { token } = await off.newSession();
+    expect((await off.http.get('/capabilities').set(bearer(token))).body.attachments.enabled).toBe(false);
+    const res = await off.http.post('/attachments').set(bearer(token)).attach('file', PNG, { filename: 'photo.png', contentType: 'image/png' });
+    expect(res.status).toBe(422);
+    expect(res.body.code).toBe('attachments_disabled');
+    expect(off.sim.received.filter((f) => f.frame?.action === 'onAttachment')).toHaveLength(0);
+  } finally {
+    await off.close();
+  }
+});
+
+test('Genesys refusing the upload after the PUT: the attachment is deleted and the guest told', async () => {
+  const { token } = await stack.newSession();
+  stack.sim.faults.failNextUpload();
+  const res = await upload(token, PNG, 'photo.png', 'image/png');
+  expect(res.status).toBeGreaterThanOrEqual(400);
+  const id = frames('onAttachment').at(-1)!.frame.attachmentId as string;
+  expect(frames('deleteAttachment').map((f) => f.frame.attachmentId)).toContain(id);
+});
+
+test('DELETE /attachments/{id} drops an uploaded file; it can no longer be sent', async () => {
+  const { token } = await stack.newSession();
+  const { attachment } = (await upload(token, PNG, 'photo.png', 'image/png')).body as { attachment: { id: string } };
+  expect((await stack.http.delete(`/attachments/${attachment.id}`).set(bearer(token))).status).toBe(204);
+  expect(frames('deleteAttachment').at(-1)!.frame.attachmentId).toBe(attachment.id);
+  const sent = await stack.http.post('/messages').set(bearer(token)).send({ attachmentIds: [attachment.id] });
+  expect(sent.status).toBeGreaterThanOrEqual(400);
+  expect(sent.status).toBeLessThan(500);
+});
+
+test('POST /messages refuses a bad attachment list before Genesys sees it', async () => {
+  const { token } = await stack.newSession();
+  for (const body of [{ attachmentIds: [] }, { attachmentIds: ['not-a-uuid'] }, { attachmentIds: Array(11).fill('5d1a7c52-8e0b-4f3a-9c6d-2b7e4f1a9c30') }]) {
+    const res = await stack.http.post('/messages').set(bearer(token)).send(body);
+    expect(res.status).toBe(400);
+  }
+});
