@@ -44,6 +44,8 @@ let maxTextBytes = 4096;
 let typingTimer;
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let expiryTimer;
+/** Who spoke last to the guest (the bot or the agent): who "is typing". */
+let lastAuthor = 'The agent';
 const uploads = new PendingUploads(client, ui.pendingFiles, (text) => showNotice(text));
 
 // ------------------------------------------------------------------ status and notices
@@ -154,7 +156,8 @@ function render(message) {
     bubble.textContent = text;
     item.append(bubble);
   }
-  const answer = (/** @type {import('./bffClient.js').SendInput} */ input) => void sendMessage(input);
+  // After an answer, the keyboard goes back to the composer rather than to the page.
+  const answer = (/** @type {import('./bffClient.js').SendInput} */ input) => void sendMessage(input).then(() => ui.text.focus());
   item.append(...attachmentsOf(message), ...cardsOf(message, answer), ...datePickersOf(message, answer));
 
   if (message.quickReplies?.length) {
@@ -167,7 +170,7 @@ function render(message) {
       button.type = 'button';
       button.className = 'answer';
       button.textContent = reply.text;
-      button.addEventListener('click', () => void sendMessage({ quickReply: { text: reply.text, payload: reply.payload, originatingMessageId: message.id } }));
+      button.addEventListener('click', () => answer({ quickReply: { text: reply.text, payload: reply.payload, originatingMessageId: message.id } }));
       group.append(button);
     }
     item.append(group);
@@ -186,7 +189,10 @@ function render(message) {
   if (after) after.after(item);
   else ui.messages.prepend(item);
 
-  if (message.direction === 'outbound') setTyping(false);
+  if (message.direction === 'outbound') {
+    lastAuthor = author.label;
+    setTyping(false);
+  }
   refreshQuickReplies();
   ui.messages.scrollTop = ui.messages.scrollHeight;
 }
@@ -202,7 +208,7 @@ function refreshQuickReplies() {
 /** @param {boolean} on @param {number} [durationMs] */
 function setTyping(on, durationMs = 5000) {
   clearTimeout(typingTimer);
-  ui.typing.textContent = on ? 'The agent is typing…' : '';
+  ui.typing.textContent = on ? `${lastAuthor} is typing…` : '';
   if (on) typingTimer = setTimeout(() => setTyping(false), durationMs);
 }
 
@@ -262,7 +268,8 @@ async function startChat(options = {}) {
   try {
     const session = await client.startSession(options);
     maxTextBytes = session.limits.maxTextBytes;
-    if (!session.resumed) ui.messages.replaceChildren();
+    // A new chat starts on a clean page: the old transcript belongs to the old conversation.
+    if (!session.resumed || options.startNew) ui.messages.replaceChildren();
     if (session.replacedExpired) showNotice('Your previous chat had expired, so a new one has started.', { kind: 'info' });
     else hideNotice();
     openStream();
@@ -304,6 +311,7 @@ function openStream() {
 function endedByAgent() {
   setComposerEnabled(false);
   setTyping(false);
+  setStatus('Chat ended', 'idle');
   showNotice('The agent has ended this conversation.', { kind: 'info', action: newChat });
 }
 
@@ -384,7 +392,8 @@ ui.endChat.addEventListener('click', async () => {
     await client.endSession();
     live?.close();
     setStatus('Chat ended', 'idle');
-    showNotice('You ended this chat.', { kind: 'info', action: newChat });
+    // The token is gone with the chat: a plain start makes a new session.
+    showNotice('You ended this chat.', { kind: 'info', action: { label: 'Start a new chat', run: () => void startChat() } });
   } catch (error) {
     setComposerEnabled(true);
     showError(error);
