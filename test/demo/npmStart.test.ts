@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { dataOf, openStream } from '../support/sse';
 import { freePort } from '../support/ports';
@@ -102,4 +103,24 @@ test('`npm start` with no configuration: the printed URL serves a working chat, 
   // Both ports are free again: the demo page and the simulator stopped with the service.
   await expect(fetch(pageUrl)).rejects.toThrow();
   await expect(fetch(`${bff}/healthz`)).rejects.toThrow();
+});
+
+test('a second `npm start` with nothing changed skips the build, and a changed source builds again', async () => {
+  const run = () =>
+    new Promise<{ code: number | null; output: string }>((resolve) => {
+      const build = spawn(process.execPath, ['scripts/build-if-changed.mjs'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      build.stdout.on('data', (d: Buffer) => (output += d.toString()));
+      build.stderr.on('data', (d: Buffer) => (output += d.toString()));
+      build.on('exit', (code) => resolve({ code, output }));
+    });
+  // The test above ran `npm start`, which built.
+  expect(await run()).toEqual({ code: 0, output: '' });
+  const source = path.join(ROOT, 'src/main.ts');
+  const later = new Date(Date.now() + 1000);
+  fs.utimesSync(source, later, later);
+  const rebuilt = await run();
+  expect(rebuilt.code).toBe(0);
+  expect(rebuilt.output).toContain('npm run build');
+  expect(await run()).toEqual({ code: 0, output: '' });
 });
