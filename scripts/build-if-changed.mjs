@@ -27,7 +27,10 @@ function newest(target) {
 
 const built = fs.existsSync(stamp) ? fs.statSync(stamp).mtimeMs : 0;
 const changed = Math.max(...inputs.map((i) => newest(path.join(root, i))));
-if (built > changed && fs.existsSync(path.join(root, 'dist', 'src', 'main.js'))) process.exit(0);
+const output = path.join(root, 'dist', 'src', 'main.js');
+if (built > changed && fs.existsSync(output)) process.exit(0);
+// Output removed by hand: tsc's incremental record would still call it up to date.
+if (!fs.existsSync(output)) fs.rmSync(path.join(root, 'dist', '.tsbuildinfo'), { recursive: true, force: true });
 
 execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit' });
 fs.writeFileSync(stamp, `${new Date().toISOString()}\n`);
