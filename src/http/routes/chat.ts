@@ -140,7 +140,7 @@ function attributeRoutes({ chat }: ChatRouteDeps): AnyRouteSpec[] {
 }
 
 /** Send, read history, and say the guest is typing. */
-function messageRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
+function messageRoutes({ chat }: ChatRouteDeps): AnyRouteSpec[] {
   const sendMessage: RouteSpec<z.infer<typeof sendMessageBody>> = {
     method: 'post',
     path: '/messages',
@@ -168,7 +168,6 @@ function messageRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
     description: 'Page 1 is the newest page; messages within a page are oldest first. Events (typing, presence) are left out.',
     auth: 'session',
     query: historyQuery,
-    after: [limits.history],
     responses: { 200: json('History', historySchema) },
     errors: ['validation_failed', 'unauthorized', 'session_expired', 'rate_limited', 'upstream_unavailable'],
     async handle(_req, res, { query }) {
