@@ -65,6 +65,8 @@ export class GuestChat {
   private readonly idempotency = new IdempotencyCache<Sent>(24 * 3600_000, 50_000);
   /** Keyed sends whose outcome was unknown: a retry first proves whether they were delivered. */
   private readonly inDoubt = new Map<string, { sent: SentMessage; fingerprint: string }>();
+  /** Ends under way, by guest token: a DELETE that arrives meanwhile waits for the same one. */
+  private readonly ending = new Map<string, Promise<'cleared' | 'closed' | 'already'>>();
 
   /** Attribute keys the browser may never set (attributes.ts). */
   private readonly reserved: ReadonlySet<string>;
@@ -123,7 +125,17 @@ export class GuestChat {
    * sees the customer leave), else closeSession, which only closes the
    * connections and leaves the conversation to time out.
    */
-  async end(claims: SessionClaims): Promise<'cleared' | 'closed' | 'already'> {
+  end(claims: SessionClaims): Promise<'cleared' | 'closed' | 'already'> {
+    const token = claims.guestToken;
+    let ending = this.ending.get(token);
+    if (!ending) {
+      ending = this.endOnce(claims).finally(() => this.ending.delete(token));
+      this.ending.set(token, ending);
+    }
+    return ending;
+  }
+
+  private async endOnce(claims: SessionClaims): Promise<'cleared' | 'closed' | 'already'> {
     // A repeated DELETE opens no socket; once ended, no token for the session opens anything again.
     if (await this.deps.revocations.isEnded(claims.guestToken)) return 'already';
     const session = this.deps.hub.session(claims.guestToken);
