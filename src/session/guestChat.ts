@@ -40,7 +40,6 @@ const MESSAGES_PER_SECOND = 5;
 /** Sends in doubt remembered per instance; the oldest is forgotten first (its retry then checks nothing and may send again). */
 const MAX_IN_DOUBT = 10_000;
 
-
 interface MessengerFeatureSource {
   get(): Promise<MessengerFeatures>;
 }
@@ -53,6 +52,7 @@ interface GuestChatDeps {
   identity?: IdentityVerifier;
   messengerFeatures: MessengerFeatureSource;
   logger: Logger;
+  now?: () => number;
 }
 
 interface Sent {
@@ -70,9 +70,11 @@ export class GuestChat {
 
   /** Attribute keys the browser may never set (attributes.ts). */
   private readonly reserved: ReadonlySet<string>;
+  private readonly now: () => number;
 
   constructor(private readonly deps: GuestChatDeps) {
     this.reserved = identityReservedKeys(deps.config.attributeKeys, deps.identity !== undefined);
+    this.now = deps.now ?? Date.now;
   }
 
   // ------------------------------------------------------------------ sessions
@@ -141,7 +143,7 @@ export class GuestChat {
     const session = this.deps.hub.session(claims.guestToken);
     const ended = await this.endAtGenesys(session);
     // Remembered only once Genesys has it: a DELETE that failed can be retried and still end the chat.
-    await this.deps.revocations.markEnded(claims.guestToken, Date.now() + this.deps.tokens.lifetimeMs);
+    await this.deps.revocations.markEnded(claims.guestToken, this.now() + this.deps.tokens.lifetimeMs);
     // Live streams hear that the session is over (not to reconnect), and the hub lets it go.
     session.end();
     return ended;
@@ -200,7 +202,9 @@ export class GuestChat {
         return { message: { ...proof.message, clientMessageId: messageId } };
       }
       if (proof.verdict === 'unknown') {
-        throw new GuestApiError('unavailable', 'Could not check whether the earlier attempt of this message was delivered, so it was not sent again; retry shortly with the same Idempotency-Key.');
+        const waitMs = (doubt.sent.visibleBy ?? 0) - this.now();
+        const retryAfterSeconds = waitMs > 0 ? Math.ceil(waitMs / 1000) : undefined;
+        throw new GuestApiError('unavailable', 'Could not check whether the earlier attempt of this message was delivered, so it was not sent again; retry shortly with the same Idempotency-Key.', { retryAfterSeconds });
       }
     }
     // An ended conversation refuses messages; that is the guest's state, not Genesys failing.
@@ -208,7 +212,7 @@ export class GuestChat {
       throw new AppError('conflict', 'The conversation has ended; start a new one with POST /guest-session and { "startNew": true }.');
     }
     const customAttributes = undeliveredAttributes(claims);
-    const sentAt = Date.now();
+    const sentAt = this.now();
     try {
       const answer = answerOf(input);
       const message = answer
@@ -221,7 +225,9 @@ export class GuestChat {
       if (keyed && error instanceof GuestApiError && (error.failure === 'timeout' || error.failure === 'connection_lost')) {
         const answer = answerOf(input);
         this.inDoubt.delete(doubtKey);
-        const sent = { messageId, text: answer ? answer.text : input.text, payload: answer?.payload, sentAt: doubt?.sent.sentAt ?? sentAt };
+        // Genesys was too slow to confirm: for about another timeout, history may not show the message even if it arrived.
+        const visibleBy = error.failure === 'timeout' ? this.now() + this.deps.config.genesys.timeoutMs : doubt?.sent.visibleBy;
+        const sent = { messageId, text: answer ? answer.text : input.text, payload: answer?.payload, sentAt: doubt?.sent.sentAt ?? sentAt, visibleBy };
         this.inDoubt.set(doubtKey, { sent, fingerprint: requestFingerprint(input) });
         if (this.inDoubt.size > MAX_IN_DOUBT) this.inDoubt.delete(this.inDoubt.keys().next().value!);
       }
@@ -242,7 +248,7 @@ export class GuestChat {
   /** What the deployment allows a custom UI, from its config.json and this session's SessionResponse. */
   async capabilities(claims: SessionClaims): Promise<Capabilities> {
     const [features, info] = await Promise.all([this.deps.messengerFeatures.get(), this.deps.hub.session(claims.guestToken).ready()]);
-    return capabilitiesOf(features, info, Date.now());
+    return capabilitiesOf(features, info, this.now());
   }
 
   /** Forwards guest typing when the deployment accepts it (Genesys refuses it with 403 otherwise). */
