@@ -129,11 +129,8 @@ export class GuestChat {
    */
   end(claims: SessionClaims): Promise<'cleared' | 'closed' | 'already'> {
     const token = claims.guestToken;
-    let ending = this.ending.get(token);
-    if (!ending) {
-      ending = this.endOnce(claims).finally(() => this.ending.delete(token));
-      this.ending.set(token, ending);
-    }
+    const ending = this.ending.get(token) ?? this.endOnce(claims).finally(() => this.ending.delete(token));
+    this.ending.set(token, ending);
     return ending;
   }
 
@@ -142,10 +139,13 @@ export class GuestChat {
     if (await this.deps.revocations.isEnded(claims.guestToken)) return 'already';
     const session = this.deps.hub.session(claims.guestToken);
     const ended = await this.endAtGenesys(session);
-    // Remembered only once Genesys has it: a DELETE that failed can be retried and still end the chat.
-    await this.deps.revocations.markEnded(claims.guestToken, this.now() + this.deps.tokens.lifetimeMs);
-    // Live streams hear that the session is over (not to reconnect), and the hub lets it go.
-    session.end();
+    try {
+      // Remembered only once Genesys has it: a DELETE that failed can be retried and still end the chat.
+      await this.deps.revocations.markEnded(claims.guestToken, this.now() + this.deps.tokens.lifetimeMs);
+    } finally {
+      // Over at Genesys either way: live streams hear it (not to reconnect), and the hub lets the session go.
+      session.end();
+    }
     return ended;
   }
 

@@ -56,3 +56,20 @@ test('a retry right after a timeout does not send again while history may not sh
   await expect(chat.send(claims, { text: 'slow to confirm' }, 'key-1')).resolves.toMatchObject({ message: { text: 'slow to confirm' } });
   expect(written).toHaveLength(2);
 });
+
+test('once Genesys has ended the chat, its session is ended too, even when remembering the end fails', async () => {
+  let ended = 0;
+  const session = { close: async () => undefined, end: () => void ended++ } as unknown as GuestSession;
+  const revocations = new MemoryRevocations();
+  revocations.markEnded = () => Promise.reject(new Error('store unavailable'));
+  const chat = new GuestChat({
+    config: testConfig(),
+    hub: { session: () => session } as unknown as SessionHub,
+    tokens: { lifetimeMs: 60_000 } as unknown as SessionTokens,
+    revocations,
+    messengerFeatures: { get: async () => ({ conversationClear: false }) as never },
+    logger,
+  });
+  await expect(chat.end(claims)).rejects.toThrow('store unavailable');
+  expect(ended).toBe(1);
+});
