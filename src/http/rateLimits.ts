@@ -10,6 +10,8 @@ import { guestOf } from './authenticate';
  * The service's own limits at the HTTP edge, enforced before Genesys has to.
  * The per-session message rate is counted where every frame of the session
  * is seen (src/genesys/guest/sendWindow.ts), Join and typing included.
+ * History reads are counted where every reader's are seen
+ * (src/genesys/guest/history.ts), stream replays and delivery proofs included.
  * Counters live in Redis when REDIS_URL is set (one count for every
  * instance), else in each instance's memory, which is for one instance.
  * Genesys's own limits (answered as rate_limited too) apply either way.
@@ -83,14 +85,6 @@ export function rateLimits(limits: Config['limits'], redis?: RedisStore) {
       skip: (req) => !changesConversation(req) || req.headers.authorization === undefined,
       what: 'new or ended conversations in this session',
       store: redisLimitStore(redis, 'conversation-changes-per-session'),
-    }),
-    /** At most 10 history reads a minute per session, as Genesys allows. */
-    history: limiter({
-      windowMs: 60_000,
-      limit: 10,
-      key: (_req, res) => guestOf(res).guestToken,
-      what: 'history reads in this session',
-      store: redisLimitStore(redis, 'history-reads'),
     }),
   };
 }

@@ -22,10 +22,19 @@ const PATTERNS: [RegExp, string][] = [
   [/\b[A-Za-z0-9_-]{32,}\b/g, '[token]'],
 ];
 
+/** The most of a text a log line keeps. */
+const MAX_TEXT = 2000;
+/**
+ * How much of a long text is scrubbed before it is cut: scrubbing first means
+ * a secret across the cut is replaced whole rather than cut into a piece too
+ * short to be recognised; bounded because the patterns are costly on huge input.
+ */
+const SCRUB_WINDOW = 2 * MAX_TEXT;
+
 export function scrubText(text: string): string {
-  let out = text.length > 2000 ? `${text.slice(0, 2000)}…` : text;
+  let out = text.length > SCRUB_WINDOW ? text.slice(0, SCRUB_WINDOW) : text;
   for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
-  return out;
+  return out.length > MAX_TEXT ? `${out.slice(0, MAX_TEXT)}…` : out;
 }
 
 /** A URL for the log: no query values, no credentials, no token-shaped path segments. */

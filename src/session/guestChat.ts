@@ -41,7 +41,6 @@ const MESSAGES_PER_SECOND = 5;
 /** How long an Idempotency-Key is remembered: a retry within this window never sends twice. */
 const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
 
-
 interface MessengerFeatureSource {
   get(): Promise<MessengerFeatures>;
 }
@@ -56,6 +55,7 @@ interface GuestChatDeps {
   identity?: IdentityVerifier;
   messengerFeatures: MessengerFeatureSource;
   logger: Logger;
+  now?: () => number;
 }
 
 interface Sent {
@@ -67,12 +67,16 @@ interface Sent {
 export class GuestChat {
   /** Keyed sends: claimed, proven and remembered in the store (sendLedger.ts). */
   private readonly ledger: SendLedger;
+  /** Ends under way, by guest token: a DELETE that arrives meanwhile waits for the same one. */
+  private readonly ending = new Map<string, Promise<'cleared' | 'closed' | 'already'>>();
 
   /** Attribute keys the browser may never set (attributes.ts). */
   private readonly reserved: ReadonlySet<string>;
+  private readonly now: () => number;
 
   constructor(private readonly deps: GuestChatDeps) {
     this.reserved = identityReservedKeys(deps.config.attributeKeys, deps.identity !== undefined);
+    this.now = deps.now ?? Date.now;
     const timeoutMs = deps.config.genesys.timeoutMs;
     this.ledger = new SendLedger({
       store: deps.store,
@@ -80,6 +84,9 @@ export class GuestChat {
       // An attempt is bounded by the request deadline (ready, then the send); three of them is a safe margin.
       pendingMs: 3 * timeoutMs,
       waitMs: timeoutMs,
+      // Genesys was too slow to confirm: for about another timeout, history may not show the message even if it arrived.
+      visibilityGraceMs: timeoutMs,
+      now: this.now,
     });
   }
 
@@ -133,15 +140,25 @@ export class GuestChat {
    * sees the customer leave), else closeSession, which only closes the
    * connections and leaves the conversation to time out.
    */
-  async end(claims: SessionClaims): Promise<'cleared' | 'closed' | 'already'> {
+  end(claims: SessionClaims): Promise<'cleared' | 'closed' | 'already'> {
+    const token = claims.guestToken;
+    const ending = this.ending.get(token) ?? this.endOnce(claims).finally(() => this.ending.delete(token));
+    this.ending.set(token, ending);
+    return ending;
+  }
+
+  private async endOnce(claims: SessionClaims): Promise<'cleared' | 'closed' | 'already'> {
     // A repeated DELETE opens no socket; once ended, no token for the session opens anything again.
     if (await this.deps.revocations.isEnded(claims.guestToken)) return 'already';
     const session = this.deps.hub.session(claims.guestToken);
     const ended = await this.endAtGenesys(session);
-    // Remembered only once Genesys has it: a DELETE that failed can be retried and still end the chat.
-    await this.deps.revocations.markEnded(claims.guestToken, Date.now() + this.deps.tokens.lifetimeMs);
-    // Live streams hear that the session is over (not to reconnect), and the hub lets it go.
-    session.end();
+    try {
+      // Remembered only once Genesys has it: a DELETE that failed can be retried and still end the chat.
+      await this.deps.revocations.markEnded(claims.guestToken, this.now() + this.deps.tokens.lifetimeMs);
+    } finally {
+      // Over at Genesys either way: live streams hear it (not to reconnect), and the hub lets the session go.
+      session.end();
+    }
     return ended;
   }
 
@@ -240,7 +257,7 @@ export class GuestChat {
   /** What the deployment allows a custom UI, from its config.json and this session's SessionResponse. */
   async capabilities(claims: SessionClaims): Promise<Capabilities> {
     const [features, info] = await Promise.all([this.deps.messengerFeatures.get(), this.deps.hub.session(claims.guestToken).ready()]);
-    return capabilitiesOf(features, info, Date.now());
+    return capabilitiesOf(features, info, this.now());
   }
 
   /** Forwards guest typing when the deployment accepts it (Genesys refuses it with 403 otherwise). */

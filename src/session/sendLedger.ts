@@ -53,6 +53,11 @@ interface SendLedgerOptions {
   /** How long a retry waits for another attempt still in progress before answering 503. */
   waitMs: number;
   pollMs?: number;
+  /**
+   * After a send timed out, how long history may still not show a message
+   * that did arrive: until then, "not in history" proves nothing.
+   */
+  visibilityGraceMs?: number;
   now?: () => number;
 }
 
@@ -124,9 +129,11 @@ export class SendLedger {
       if (proof.verdict === 'delivered') return this.finish(key, mine, send, send.fromHistory(proof));
       if (proof.verdict === 'unknown') {
         await store.swap(key, mine, doubt(earlier), ttlMs).catch(() => undefined);
+        const waitMs = (earlier.visibleBy ?? 0) - this.now();
         throw new GuestApiError(
           'unavailable',
           'Could not check whether the earlier attempt of this message was delivered, so it was not sent again; retry shortly with the same Idempotency-Key.',
+          { retryAfterSeconds: waitMs > 0 ? Math.ceil(waitMs / 1000) : undefined },
         );
       }
     }
@@ -135,7 +142,9 @@ export class SendLedger {
       return await this.finish(key, mine, send, await send.send());
     } catch (error) {
       // Best effort: a record left `pending` is taken over (and proven) once it lapses.
-      await store.swap(key, mine, mayHaveBeenDelivered(error) ? doubt(sent) : undefined, ttlMs).catch(() => undefined);
+      const timedOut = error instanceof GuestApiError && error.failure === 'timeout';
+      const visibleBy = timedOut ? this.now() + (this.options.visibilityGraceMs ?? 0) : earlier?.visibleBy;
+      await store.swap(key, mine, mayHaveBeenDelivered(error) ? doubt({ ...sent, visibleBy }) : undefined, ttlMs).catch(() => undefined);
       throw error;
     }
   }

@@ -127,6 +127,16 @@ describe('GET and DELETE /guest-session', () => {
     expect(stack.sim.framesFor(gt, 'closeSession')).toHaveLength(0);
   });
 
+  test('two DELETEs of the same chat at once both answer 204, and Genesys is asked to end it once', async () => {
+    const before = stack.sim.received.length;
+    const { token } = await stack.newSession();
+    const gt = guestTokenOf(stack.sim, before);
+    const [a, b] = await Promise.all([stack.http.delete('/guest-session').set(bearer(token)), stack.http.delete('/guest-session').set(bearer(token))]);
+    expect([a.status, b.status]).toEqual([204, 204]);
+    const clears = stack.sim.framesFor(gt, 'onMessage').filter((f) => JSON.stringify(f.frame.message).includes('"Clear"'));
+    expect(clears).toHaveLength(1);
+  });
+
 });
 
 describe('session tokens', () => {

@@ -155,3 +155,16 @@ test('a ticket refused because the session holds too many streams is not used up
   expect((await openStream(withTicket, { Origin: PAGE_ORIGIN })).status).toBe(401);
   for (const s of [...held, opened!]) s.close();
 });
+
+test('a resume after the session has used its 10 history reads a minute says replay_incomplete, and asks Genesys nothing more', async () => {
+  const { token } = await session();
+  const sent = await stack.http.post('/messages').set(bearer(token)).send({ text: 'seen before the gap' });
+  expect(sent.status).toBe(201);
+  for (let i = 0; i < 10; i++) expect((await stack.http.get('/messages').set(bearer(token))).status).toBe(200);
+  const reads = stack.sim.stats.historyRequests;
+  const stream = await openStream(`${stack.service.url}/messages/stream`, { ...bearer(token), 'Last-Event-ID': sent.body.message.id as string });
+  expect(stream.status).toBe(200);
+  await stream.next((e) => e.event === 'session' && dataOf(e).state === 'replay_incomplete');
+  expect(stack.sim.stats.historyRequests).toBe(reads);
+  stream.close();
+});

@@ -21,6 +21,11 @@ export interface SentMessage {
   payload?: string;
   /** When the send was first written (epoch ms). */
   sentAt: number;
+  /**
+   * Until when (epoch ms) the message's absence from history proves nothing:
+   * Genesys may not have indexed it yet after a send it was slow to confirm.
+   */
+  visibleBy?: number;
 }
 
 export type DeliveryVerdict =
@@ -151,6 +156,9 @@ export class DeliveryLedger {
     if (messages === undefined) return { verdict: 'unknown', reason: this.readNewest ? 'history could not be read' : 'no history reader' };
     const verdict = verdictFrom(sent, messages, this.accounted, this.logger);
     if (verdict.verdict === 'delivered') this.accountFor(verdict.message.id);
+    if (verdict.verdict === 'not_delivered' && sent.visibleBy !== undefined && this.now() < sent.visibleBy) {
+      return { verdict: 'unknown', reason: 'history may not show the message yet' };
+    }
     return verdict;
   }
 }

@@ -6,6 +6,7 @@ import { historySchema, isReceipt, structuredMessageSchema } from './frames';
 import type { GuestSession } from './guestSession';
 import type { NormalizedMessage } from '../../domain/message';
 import { normalizeMessage } from './normalize';
+import { SendWindow } from './sendWindow';
 
 /**
  * Conversation history over REST (docs/genesys-protocol.md#history-rest): `GET {api}/api/v2/webmessaging/messages`
@@ -25,12 +26,19 @@ interface GuestHistoryOptions {
   logger?: Logger;
   /** The largest history response read, in bytes; a page of 100 messages is far below it. */
   maxResponseBytes?: number;
+  /** History reads one session may make a minute, every reader together (Genesys: 10). */
+  readsPerMinute?: number;
+  now?: () => number;
 }
 
 const DEFAULT_MAX_HISTORY_BYTES = 2 * 1024 * 1024;
+/** Sessions whose recent reads are remembered; the least recently read is forgotten first. */
+const MAX_TRACKED_SESSIONS = 50_000;
 
 export class GuestHistory {
   private readonly maxResponseBytes: number;
+  /** Each session's reads in the last minute, most recently read last. */
+  private readonly reads = new Map<string, SendWindow>();
 
   constructor(
     private readonly http: AxiosInstance,
@@ -41,14 +49,61 @@ export class GuestHistory {
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_HISTORY_BYTES;
   }
 
+  /**
+   * One page of history. Every read counts toward the session's limit of 10 a
+   * minute (docs/genesys-protocol.md#limits-and-timing), whoever asks: the
+   * history route, a stream's replay, a delivery proof. Over it, the history
+   * route and a replay are refused (rate_limited, with the wait) without
+   * asking Genesys; a delivery proof still reads (newestForProof).
+   */
   async page(session: GuestSession, page: number, pageSize: number): Promise<HistoryPage> {
+    this.countRead(session.token, true);
+    return this.read(session, page, pageSize);
+  }
+
+  /** The newest page, for a stream's replay (counted and limited like any read). */
+  async newest(session: GuestSession): Promise<NormalizedMessage[]> {
+    return (await this.page(session, 1, PROOF_PAGE_SIZE)).messages;
+  }
+
+  /**
+   * The newest page, for proving whether a message in doubt was delivered
+   * (deliveryProof.ts). Counted like any read, but never refused by the
+   * count: it is the read that decides whether a message is sent twice, and
+   * Genesys answers one over its own limit with 429, which the proof reports
+   * as unknown.
+   */
+  async newestForProof(session: GuestSession): Promise<NormalizedMessage[]> {
+    this.countRead(session.token, false);
+    return (await this.read(session, 1, PROOF_PAGE_SIZE)).messages;
+  }
+
+  private async read(session: GuestSession, page: number, pageSize: number): Promise<HistoryPage> {
     let response = await this.get(session, page, pageSize);
     if (response.status === 401) {
       // The cached JWT may have been revoked or be past its real expiry: get a fresh one once.
       session.forgetJwt();
       response = await this.get(session, page, pageSize);
     }
-    return this.read(response, page, pageSize);
+    return this.parse(response, page, pageSize);
+  }
+
+  private countRead(token: string, refuseOverLimit: boolean): void {
+    const now = this.options.now ?? Date.now;
+    const window = this.reads.get(token) ?? new SendWindow(this.options.readsPerMinute ?? 10, 60_000, now);
+    this.reads.delete(token);
+    this.reads.set(token, window);
+    if (this.reads.size > MAX_TRACKED_SESSIONS) this.reads.delete(this.reads.keys().next().value!);
+    if (!refuseOverLimit) {
+      window.force();
+      return;
+    }
+    const waitMs = window.waitMs();
+    if (waitMs > 0 || !window.take()) {
+      throw new GuestApiError('rate_limited', 'Genesys allows 10 history reads a minute in a session; retry later.', {
+        retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+      });
+    }
   }
 
   private async get(session: GuestSession, page: number, pageSize: number): Promise<AxiosResponse> {
@@ -72,7 +127,7 @@ export class GuestHistory {
     }
   }
 
-  private read(response: AxiosResponse, page: number, pageSize: number): HistoryPage {
+  private parse(response: AxiosResponse, page: number, pageSize: number): HistoryPage {
     if (response.status === 429) {
       const retryAfter = Number(response.headers['retry-after']);
       throw new GuestApiError('rate_limited', 'Genesys limits history reads; retry later.', {
@@ -111,10 +166,4 @@ export class GuestHistory {
     }
     return isReceipt(parsed.data) ? [] : [normalizeMessage(parsed.data)];
   }
-
-  /** The newest page, for proving whether a message in doubt was delivered (deliveryProof.ts). */
-  async newest(session: GuestSession): Promise<NormalizedMessage[]> {
-    return (await this.page(session, 1, PROOF_PAGE_SIZE)).messages;
-  }
-
 }

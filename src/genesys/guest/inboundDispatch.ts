@@ -159,7 +159,12 @@ function settleOwnEcho(t: InboundTarget, tracingId: string | undefined, body: St
   } else if (isJoin(body)) {
     p = t.pending.untracedReply('joinEcho');
   } else if (message.type !== 'event') {
-    p = t.pending.untracedEcho(message.clientMessageId, message.text ?? message.buttonResponse?.text);
+    const found = t.pending.untracedEcho(message.clientMessageId, message.text ?? message.buttonResponse?.text);
+    if (found && 'lateFor' in found) {
+      t.lateEcho(found.lateFor, message);
+      return;
+    }
+    p = found;
   }
   if (!p || (p.kind !== 'send' && p.kind !== 'join')) return;
   if (p.kind === 'send') t.accountFor(message.id);

@@ -43,6 +43,8 @@ interface Retired {
   at: number;
   /** Our id of a guest message, so its late echo is known for what it answers. */
   messageId?: string;
+  /** Its text: a late echo without tracingId or our id looks like any send's with the same text. */
+  text?: string;
 }
 
 /** The inbound reply classes that carry no correlation of their own, and what they can answer. */
@@ -116,13 +118,13 @@ export class PendingRequests {
   remove(p: Pending, gaveUp: boolean): boolean {
     if (this.pending.get(p.tracingId) !== p) return false;
     this.pending.delete(p.tracingId);
-    if (gaveUp && p.written) this.retire(p.tracingId, p.kind, p.messageId);
+    if (gaveUp && p.written) this.retire(p.tracingId, { kind: p.kind, messageId: p.messageId, text: p.text });
     return true;
   }
 
   /** A frame sent with no reply expected (typing): its errors must not land on another request. */
   sentWithoutReply(tracingId: string, kind: 'typing'): void {
-    this.retire(tracingId, kind);
+    this.retire(tracingId, { kind });
   }
 
   /** The request a frame with this tracingId answers; `retired` when it belongs to one no longer waiting. */
@@ -149,14 +151,25 @@ export class PendingRequests {
 
   /**
    * The guest message an echo without tracingId answers: the written send
-   * with our id, else the only written send with the same text.
+   * with our id (`lateFor` when that send no longer waits), else the only
+   * written send with the same text. The text decides only when nothing
+   * else could have sent it: not a send that gave up recently (its late echo
+   * looks the same), and not a send in doubt, whose echo may come late on
+   * the new socket; such a send is proved from history instead.
    */
-  untracedEcho(messageId: string | undefined, text: string | undefined): Pending | undefined {
+  untracedEcho(messageId: string | undefined, text: string | undefined): Pending | { lateFor: string } | undefined {
+    this.prune();
     const sends = [...this.pending.values()].filter((p) => p.written && p.kind === 'send');
-    const byId = messageId === undefined ? undefined : sends.find((p) => p.messageId === messageId);
-    if (byId) return byId;
-    const byText = sends.filter((p) => text !== undefined && p.text === text);
-    return byText.length === 1 ? byText[0] : undefined;
+    if (messageId !== undefined) {
+      const byId = sends.find((p) => p.messageId === messageId);
+      if (byId) return byId;
+      for (const r of this.retired.values()) if (r.kind === 'send' && r.messageId === messageId) return { lateFor: messageId };
+    }
+    if (text === undefined) return undefined;
+    const same = sends.filter((p) => p.text === text);
+    let gone = 0;
+    for (const r of this.retired.values()) if (r.kind === 'send' && r.text === text) gone++;
+    return same.length === 1 && gone === 0 && !same[0]!.inDoubt ? same[0] : undefined;
   }
 
   /** The written attachment request about this file, if one waits. */
@@ -189,9 +202,9 @@ export class PendingRequests {
     for (const p of [...this.pending.values()]) if (filter(p)) settle(p, error);
   }
 
-  private retire(tracingId: string, kind: Retired['kind'], messageId?: string): void {
+  private retire(tracingId: string, what: Omit<Retired, 'at'>): void {
     this.prune();
-    this.retired.set(tracingId, { kind, at: this.now(), messageId });
+    this.retired.set(tracingId, { ...what, at: this.now() });
   }
 
   private prune(): void {

@@ -22,7 +22,7 @@ export class SendWindow {
   waitMs(): number {
     this.prune();
     if (this.sentAt.length < this.limit) return 0;
-    return this.sentAt[0]! + this.windowMs - this.now();
+    return this.sentAt[this.sentAt.length - this.limit]! + this.windowMs - this.now();
   }
 
   /** Records a frame; returns false (and records nothing) when the window is full. */
@@ -30,6 +30,12 @@ export class SendWindow {
     if (this.waitMs() > 0) return false;
     this.sentAt.push(this.now());
     return true;
+  }
+
+  /** Records a use that must happen whether or not it fits; later uses wait for it to leave the window. */
+  force(): void {
+    this.prune();
+    this.sentAt.push(this.now());
   }
 
   private prune(): void {

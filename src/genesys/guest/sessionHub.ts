@@ -49,7 +49,7 @@ export class SessionHub {
   readonly history: GuestHistory;
 
   constructor(private readonly options: SessionHubOptions) {
-    this.history = new GuestHistory(options.http, options.apiUrl, options.origin, { logger: options.logger });
+    this.history = new GuestHistory(options.http, options.apiUrl, options.origin, { logger: options.logger, now: options.now });
     this.sweepTimer = setInterval(() => this.sweepIdle(), Math.max(1000, Math.floor(options.idleMs / 2)));
     this.sweepTimer.unref();
   }
@@ -87,7 +87,7 @@ export class SessionHub {
       reconnectWindowMs: this.options.reconnectWindowMs,
       messagesPerSecond: this.options.messagesPerSecond,
       now: this.options.now,
-      readNewestHistory: (s) => this.history.newest(s),
+      readNewestHistory: (s) => this.history.newestForProof(s),
       beforeSocketOpen: () => this.allowOpen(token),
       onSocketOpened: () => {
         this.opened++;

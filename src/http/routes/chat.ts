@@ -166,7 +166,7 @@ function attributeRoutes({ chat }: ChatRouteDeps): AnyRouteSpec[] {
 
 /** Send, read history, and say the guest is typing. */
 function messageRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
-  const { chat, limits } = deps;
+  const { chat } = deps;
   const sendMessage: RouteSpec<z.infer<typeof sendMessageBody>> = {
     method: 'post',
     path: '/messages',
@@ -196,7 +196,6 @@ function messageRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
     description: 'Page 1 is the newest page; messages within a page are oldest first. Events (typing, presence) are left out.',
     auth: 'session',
     query: historyQuery,
-    after: [limits.history],
     responses: { 200: json('History', historySchema) },
     errors: ['validation_failed', 'unauthorized', 'session_expired', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
     async handle(req, res, { query }) {

@@ -18,6 +18,8 @@ interface Harness {
   target: InboundTarget;
   settled: Map<string, { value?: unknown; error?: Error }>;
   events: GuestEvent[];
+  /** Late echoes recognised for sends that gave up: [our id, Genesys id]. */
+  late: [string, string][];
   clock: { now: number };
   add(kind: PendingKind, tracingId: string, extra?: Partial<Pending>): Pending;
   /** The request gives up (its deadline passed): a late reply must not land elsewhere. */
@@ -30,6 +32,7 @@ function harness(): Harness {
   const pending = new PendingRequests(2 * TIMEOUT_MS, () => clock.now);
   const settled = new Map<string, { value?: unknown; error?: Error }>();
   const events: GuestEvent[] = [];
+  const late: [string, string][] = [];
   const settle = (p: Pending, outcome: Error | { value: unknown }, gaveUp = false) => {
     if (!pending.remove(p, gaveUp)) return;
     settled.set(p.tracingId, outcome instanceof Error ? { error: outcome } : { value: outcome.value });
@@ -45,13 +48,14 @@ function harness(): Harness {
     closingByServer: () => undefined,
     uploadSettled: () => false,
     accountFor: () => undefined,
-    lateEcho: () => undefined,
+    lateEcho: (id, message) => void late.push([id, message.id]),
   };
   return {
     pending,
     target,
     settled,
     events,
+    late,
     clock,
     add(kind, tracingId, extra = {}) {
       const p: Pending = {
@@ -124,6 +128,36 @@ describe('replies without a tracingId', () => {
     h.add('send', 'S', { messageId: 'ms', text: 'hello', inDoubt: true });
     h.feed(errorFrame(4020, 'Invalid request'));
     expect(h.settled.has('S')).toBe(false);
+  });
+
+  test('an echo without tracingId or our id, whose text a send that gave up also had, settles no other send with that text', () => {
+    const h = harness();
+    const gone = h.add('send', 'A', { messageId: 'ma', text: 'yes' });
+    h.expire(gone);
+    h.add('send', 'B', { messageId: 'mb', text: 'yes' });
+    h.feed(echoOf('yes', null)); // A's late echo, or B's: no telling
+    expect(h.settled.has('B')).toBe(false);
+    h.feed(echoOf('yes', null, 'B'));
+    expect(h.settled.get('B')?.value).toMatchObject({ text: 'yes' });
+  });
+
+  test('an echo without tracingId or our id never settles a send in doubt by its text; one with our id does', () => {
+    const h = harness();
+    h.add('send', 'D', { messageId: 'md', text: 'still there?', inDoubt: true });
+    h.feed(echoOf('still there?', null));
+    expect(h.settled.has('D')).toBe(false);
+    h.feed(echoOf('still there?', 'md'));
+    expect(h.settled.get('D')?.value).toMatchObject({ text: 'still there?' });
+  });
+
+  test('an echo without tracingId that carries the id of a send that gave up is that send\'s late echo', () => {
+    const h = harness();
+    const gone = h.add('send', 'A', { messageId: 'ma', text: 'late' });
+    h.expire(gone);
+    h.add('send', 'B', { messageId: 'mb', text: 'late' });
+    h.feed(echoOf('late', 'ma'));
+    expect(h.settled.has('B')).toBe(false);
+    expect(h.late).toEqual([['ma', 'g-late']]);
   });
 
   test('a typing 403 without tracingId does not reject a send written at the same time', () => {

@@ -123,3 +123,12 @@ describe('the ledger: no Genesys message proves two sends', () => {
     expect(await ledger.prove({ messageId: 'ours', text: 'hello?', sentAt: SENT_AT })).toMatchObject({ verdict: 'delivered', message: { id: 'g-late' } });
   });
 });
+
+test('right after a send Genesys was slow to confirm, its absence from history is "unknown" until it should show', async () => {
+  let clock = SENT_AT + 3000;
+  const ledger = new DeliveryLedger(page(), logger, () => clock);
+  const slow: SentMessage = { ...sent, visibleBy: SENT_AT + 6000 };
+  expect(await ledger.prove(slow)).toMatchObject({ verdict: 'unknown' });
+  clock = SENT_AT + 6000;
+  expect(await ledger.prove(slow)).toEqual({ verdict: 'not_delivered' });
+});

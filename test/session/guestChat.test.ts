@@ -1,0 +1,78 @@
+import pino from 'pino';
+import type { NormalizedMessage } from '../../src/domain/message';
+import { DeliveryLedger, type SentMessage } from '../../src/genesys/guest/deliveryProof';
+import { GuestApiError } from '../../src/genesys/guest/errors';
+import type { GuestSession } from '../../src/genesys/guest/guestSession';
+import type { SessionHub } from '../../src/genesys/guest/sessionHub';
+import { GuestChat } from '../../src/session/guestChat';
+import { StoreRevocations } from '../../src/session/revocations';
+import { MemoryStore } from '../../src/store/sharedStore';
+import type { SessionClaims, SessionTokens } from '../../src/session/sessionToken';
+import { testConfig } from '../support/app';
+
+/** The guest's chat over a stand-in session, on a clock the test moves. */
+const logger = pino({ level: 'silent' });
+const claims: SessionClaims = {
+  guestToken: 'guest-token',
+  origin: '',
+  attributes: {},
+  locked: [],
+  deliveredFingerprint: '',
+  maxCustomDataBytes: 2048,
+  routingKey: 'routing-key-0123456789',
+  exp: 2_000_000_000,
+} as SessionClaims;
+
+test('a retry right after a timeout does not send again while history may not show the first attempt yet', async () => {
+  const config = testConfig();
+  let clock = Date.parse('2026-11-22T10:00:00Z');
+  const ledger = new DeliveryLedger(async () => [], logger, () => clock);
+  const written: string[] = [];
+  const session = {
+    ready: async () => ({ connected: true, newSession: false, readOnly: false, maxCustomDataBytes: 2048 }),
+    async sendText(p: { text: string; messageId: string }): Promise<NormalizedMessage> {
+      written.push(p.text);
+      if (written.length === 1) throw new GuestApiError('timeout', 'Genesys did not confirm the message in time; it may have been delivered.');
+      return { id: 'g-1', direction: 'inbound', type: 'text', text: p.text, time: new Date(clock).toISOString() };
+    },
+    proveDelivery: (sent: SentMessage) => ledger.prove(sent),
+  } as unknown as GuestSession;
+  const chat = new GuestChat({
+    config,
+    hub: { session: () => session } as unknown as SessionHub,
+    tokens: { issue: async () => ({ token: 'sealed', expiresAt: new Date(clock).toISOString() }) } as unknown as SessionTokens,
+    revocations: new StoreRevocations(new MemoryStore()),
+    store: new MemoryStore(1000, () => clock),
+    messengerFeatures: { get: async () => ({}) as never },
+    logger,
+    now: () => clock,
+  });
+
+  await expect(chat.send(claims, { text: 'slow to confirm' }, 'key-1')).rejects.toMatchObject({ failure: 'timeout' });
+  clock += 100;
+  const early = await chat.send(claims, { text: 'slow to confirm' }, 'key-1').catch((e: unknown) => e);
+  expect(early).toMatchObject({ code: 'upstream_unavailable', retryAfterSeconds: expect.any(Number) });
+  expect(written).toHaveLength(1);
+  // Once Genesys has had time to show it, its absence means it was not delivered: the retry sends it.
+  clock += config.genesys.timeoutMs;
+  await expect(chat.send(claims, { text: 'slow to confirm' }, 'key-1')).resolves.toMatchObject({ message: { text: 'slow to confirm' } });
+  expect(written).toHaveLength(2);
+});
+
+test('once Genesys has ended the chat, its session is ended too, even when remembering the end fails', async () => {
+  let ended = 0;
+  const session = { close: async () => undefined, end: () => void ended++ } as unknown as GuestSession;
+  const revocations = new StoreRevocations(new MemoryStore());
+  revocations.markEnded = () => Promise.reject(new Error('store unavailable'));
+  const chat = new GuestChat({
+    config: testConfig(),
+    hub: { session: () => session } as unknown as SessionHub,
+    tokens: { lifetimeMs: 60_000 } as unknown as SessionTokens,
+    revocations,
+    store: new MemoryStore(),
+    messengerFeatures: { get: async () => ({ conversationClear: false }) as never },
+    logger,
+  });
+  await expect(chat.end(claims)).rejects.toThrow('store unavailable');
+  expect(ended).toBe(1);
+});
