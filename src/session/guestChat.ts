@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema';
 import { GuestApiError } from '../genesys/guest/errors';
 import type { SessionResponse } from '../genesys/guest/frames';
-import type { AnswerKind } from '../genesys/guest/outboundFrames';
 import type { MessengerFeatures } from '../genesys/platform/messengerConfig';
 import type { GuestSession } from '../genesys/guest/guestSession';
 import type { HistoryPage } from '../genesys/guest/history';
@@ -25,6 +24,7 @@ import {
 } from './attributes';
 import { capabilitiesOf } from './capabilities';
 import { messageIdFor, requestFingerprint } from './idempotency';
+import { answerOf, checkText, MAX_TEXT_BYTES } from './messageInput';
 import { SendLedger, type KeyedSend } from './sendLedger';
 import type { SharedStore } from '../store/sharedStore';
 import type { Revocations } from './revocations';
@@ -36,7 +36,6 @@ import { fingerprint, ROUTING_KEY, undeliveredAttributes, type SessionClaims, ty
  * needs travels in the sealed session token, so any instance can serve it.
  */
 
-const MAX_TEXT_BYTES = 4096;
 const MESSAGES_PER_SECOND = 5;
 /** How long an Idempotency-Key is remembered: a retry within this window never sends twice. */
 const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
@@ -330,30 +329,8 @@ export class GuestChat {
   }
 }
 
-/** A quick-reply, card-button or date-picker answer as the frame that carries it wants it; undefined for a text. */
-function answerOf(input: SendInput): { kind: AnswerKind; text: string; payload: string; originatingMessageId?: string } | undefined {
-  if (input.quickReply) return { kind: 'QuickReply', ...input.quickReply };
-  if (input.button) return { kind: 'Button', ...input.button };
-  if (input.datePicker) {
-    const { dateTime, originatingMessageId } = input.datePicker;
-    return { kind: 'DatePicker', text: input.datePicker.text ?? dateTime, payload: dateTime, originatingMessageId };
-  }
-  return undefined;
-}
-
 /** The claims a re-issued token carries over (everything but the expiry). */
 function stateOf(claims: SessionState): SessionState {
   const { guestToken, origin, attributes, locked, deliveredFingerprint, maxCustomDataBytes, routingKey } = claims;
   return { guestToken, origin, attributes, locked, deliveredFingerprint, maxCustomDataBytes, routingKey };
-}
-
-function checkText(text: string): void {
-  if (text.trim().length === 0) throw new AppError('validation_failed', 'The message text is empty.');
-  if (!text.isWellFormed()) throw new AppError('validation_failed', 'The message text must be well-formed Unicode.');
-  const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > MAX_TEXT_BYTES) {
-    throw new AppError('message_too_long', `The message is ${bytes} bytes (UTF-8); Genesys accepts at most ${MAX_TEXT_BYTES}.`, {
-      extensions: { bytes, limit: MAX_TEXT_BYTES },
-    });
-  }
 }
