@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The first step of `npm test`: the tests drive real programs from Debian
+# (Chromium for the browser tests, redis-server and nginx for the scale-out
+# test). Whatever is missing is installed with apt-get, as root or through
+# passwordless sudo; with everything present this does nothing at all. Where
+# it cannot install (no root, no sudo, no apt-get) it stops at once, naming
+# each missing package and the command that installs it: tests that could
+# not run never count as passed.
+#
+# The binaries it looks for can be moved for tests of this script:
+# CHROMIUM_BINARY, REDIS_SERVER, NGINX_BINARY.
+set -euo pipefail
+
+packages=(chromium redis-server nginx)
+binaries=("${CHROMIUM_BINARY:-/usr/bin/chromium}" "${REDIS_SERVER:-/usr/bin/redis-server}" "${NGINX_BINARY:-/usr/sbin/nginx}")
+
+missing=()
+for i in "${!packages[@]}"; do
+  [ -x "${binaries[$i]}" ] || missing+=("${packages[$i]}")
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+
+install="apt-get install -y --no-install-recommends ${missing[*]}"
+refuse() {
+  echo "npm test needs Debian packages that are missing: ${missing[*]}." >&2
+  echo "$1 Install them, then run npm test again:" >&2
+  echo "  sudo apt-get update && sudo $install" >&2
+  exit 1
+}
+
+command -v apt-get >/dev/null 2>&1 || refuse "This machine has no apt-get, so they cannot be installed for you."
+if [ "$(id -u)" -eq 0 ]; then
+  as_root=()
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+  as_root=(sudo -n)
+else
+  refuse "Installing them needs root or passwordless sudo, and this user has neither."
+fi
+
+echo "npm test: installing ${missing[*]} from Debian (the tests run real Chromium, Redis and nginx)"
+# No service may start during the install (nginx would try to take port 80): the tests start their own.
+policy=/usr/sbin/policy-rc.d
+added_policy=false
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' | "${as_root[@]}" tee "$policy" >/dev/null && "${as_root[@]}" chmod 755 "$policy" && added_policy=true
+fi
+cleanup() { if $added_policy; then "${as_root[@]}" rm -f "$policy"; fi; }
+trap cleanup EXIT
+
+apt_install() { "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"; }
+# The package lists are refreshed only when a package is not found in them.
+if ! apt_install; then
+  "${as_root[@]}" apt-get update
+  apt_install
+fi
+
+for i in "${!packages[@]}"; do
+  [ -x "${binaries[$i]}" ] || { echo "npm test: ${packages[$i]} was installed but ${binaries[$i]} is still missing" >&2; exit 1; }
+done

@@ -1,0 +1,78 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/**
+ * `npm test`'s first step (scripts/test-prerequisites.sh), with fake
+ * programs on PATH: what it installs, when, and when it refuses.
+ */
+const SCRIPT = path.join(__dirname, '../../scripts/test-prerequisites.sh');
+let dir: string;
+
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'prereq-'));
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** A fake program that logs its arguments to calls.log and exits with `code`. */
+function fake(name: string, code = 0, body = ''): void {
+  fs.writeFileSync(path.join(dir, name), `#!/bin/sh\necho "${name} $*" >> "${dir}/calls.log"\n${body}\nexit ${code}\n`, { mode: 0o755 });
+}
+
+function run(binaries: { chromium?: string; redis?: string; nginx?: string }) {
+  const result = spawnSync('bash', [SCRIPT], {
+    env: {
+      PATH: `${dir}:/usr/bin:/bin`,
+      CHROMIUM_BINARY: binaries.chromium ?? '/bin/true',
+      REDIS_SERVER: binaries.redis ?? '/bin/true',
+      NGINX_BINARY: binaries.nginx ?? '/bin/true',
+    },
+    encoding: 'utf8',
+  });
+  const calls = fs.existsSync(path.join(dir, 'calls.log')) ? fs.readFileSync(path.join(dir, 'calls.log'), 'utf8').trim().split('\n') : [];
+  return { code: result.status, stderr: result.stderr, calls };
+}
+
+test('with everything present it does nothing: no apt-get, not even an update', () => {
+  fake('apt-get');
+  fake('id', 0, 'echo 0');
+  expect(run({})).toMatchObject({ code: 0, calls: [] });
+});
+
+test('without root or passwordless sudo it stops at once, naming each missing package and the command', () => {
+  fake('apt-get');
+  fake('id', 0, 'echo 1000');
+  fake('sudo', 1);
+  const result = run({ redis: `${dir}/none`, nginx: `${dir}/none` });
+  expect(result.code).toBe(1);
+  expect(result.stderr).toContain('missing: redis-server nginx');
+  expect(result.stderr).toContain('sudo apt-get update && sudo apt-get install -y --no-install-recommends redis-server nginx');
+  expect(result.calls.filter((c) => c.startsWith('apt-get'))).toEqual([]);
+});
+
+test('without apt-get it says it cannot install them', () => {
+  fake('id', 0, 'echo 0');
+  const result = spawnSync('bash', [SCRIPT], {
+    env: { PATH: `${dir}:/bin`, CHROMIUM_BINARY: `${dir}/none`, REDIS_SERVER: '/bin/true', NGINX_BINARY: '/bin/true' },
+    encoding: 'utf8',
+  });
+  if (fs.existsSync('/bin/apt-get')) return; // /bin is /usr/bin on merged-/usr systems: apt-get is then on PATH anyway
+  expect(result.status).toBe(1);
+  expect(result.stderr).toContain('no apt-get');
+  expect(result.stderr).toContain('chromium');
+});
+
+test('as root it installs only what is missing, updating the package lists only when the first install fails', () => {
+  const installed = path.join(dir, 'chromium');
+  // The first install fails (lists out of date); after an update it "installs" chromium.
+  fake('apt-get', 0, `case "$1" in update) touch "${dir}/updated";; install) [ -e "${dir}/updated" ] || exit 100; printf '#!/bin/sh\\n' > "${installed}"; /bin/chmod +x "${installed}";; esac`);
+  fake('id', 0, 'echo 0');
+  fake('tee', 0, 'cat > /dev/null');
+  fake('chmod');
+  fake('rm');
+  const result = run({ chromium: installed });
+  expect(result.code).toBe(0);
+  const apt = result.calls.filter((c) => c.startsWith('apt-get'));
+  expect(apt).toEqual(['apt-get install -y --no-install-recommends chromium', 'apt-get update', 'apt-get install -y --no-install-recommends chromium']);
+});
