@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The README's two commands on a fresh machine, for real: a container from
+# node:22-bookworm-slim (Debian bookworm with Node and npm, nothing else: no
+# Chromium, no Redis, no nginx), the repository's committed HEAD copied in,
+# then `npm ci && npm test` as root, on the host network so that apt-get and
+# npm reach their archives. Prints how long it took; exits as npm test does.
+#
+#   scripts/fresh-machine-check.sh            # IMAGE=... to use another image
+#
+# Needs podman. Where Docker Hub is reachable, `podman pull node:22-bookworm-slim`
+# provides the image; on a machine without it, ../shared/tools/container-check
+# builds a local stand-in of the same tag once.
+set -euo pipefail
+
+IMAGE=${IMAGE:-docker.io/library/node:22-bookworm-slim}
+root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+command -v podman >/dev/null || { echo "fresh-machine-check: podman is needed (apt-get install podman)" >&2; exit 1; }
+podman image exists "$IMAGE" || { echo "fresh-machine-check: no image $IMAGE (podman pull it, or build the stand-in with container-check)" >&2; exit 1; }
+
+# What a clone has: the committed tree, nothing built, no node_modules.
+git -C "$root" archive --format=tar HEAD >"$work/repo.tar"
+echo "fresh-machine-check: $(git -C "$root" rev-parse --short HEAD) in $IMAGE"
+start=$(date +%s)
+set +e
+podman --runtime /usr/sbin/runc run --rm --network host \
+  --ulimit nofile=4096:4096 --ulimit nproc=4096:4096 \
+  -v "$work/repo.tar:/repo.tar:ro" "$IMAGE" \
+  bash -c 'set -e; mkdir /app && cd /app && tar xf /repo.tar && npm ci --no-audit --no-fund && npm test'
+status=$?
+set -e
+echo "fresh-machine-check: exit $status after $(( $(date +%s) - start )) s"
+exit "$status"
