@@ -6,7 +6,9 @@ import {
   type GuestMessage,
   type StructuredMessageBody,
 } from './frames';
+import type { SimulatedAttachments } from './attachments';
 import type { ResolvedOptions } from './options';
+import { cardReply, carouselReply, datePickerReply, demoPng, imageReply } from './richReplies';
 import type { Conversation, SimulatedSession, Sessions } from './sessions';
 
 /**
@@ -19,9 +21,14 @@ import type { Conversation, SimulatedSession, Sessions } from './sessions';
  * | `silence` | nothing at all |
  * | `quick replies` | a Structured message with QuickReply content ("Yes", "No") |
  * | `disconnect` | an Outbound Presence Disconnect with `metadata.readOnly:"true"`; the conversation becomes read-only |
+ * | `send image` | a message with an image attachment (a PNG with an expiring download URL, richReplies.ts) |
+ * | `carousel` | a Structured message with a Carousel of two cards, each with a Postback button |
+ * | `card` | a Structured message with a Card: "Track order" and "Talk to a person" Postback buttons |
+ * | `date picker` | a Structured message with a DatePicker offering two slots a day ahead |
+ * | `human`, `talk to a person` | a (simulated) human agent, "Simulator Agent", takes over: every later answer comes from a Human |
  * | anything else | `You said: <text>` |
  *
- * A quick-reply answer (ButtonResponse content) gets `You chose: <text>`.
+ * A ButtonResponse answer (a quick reply, a card's button, a date pick) gets `You chose: <text>`.
  */
 
 export interface AgentControls {
@@ -33,7 +40,10 @@ export interface AgentControls {
   disconnect(sessionToken: string, opts?: { readOnly?: boolean }): void;
 }
 
-type Reply = { kind: 'text'; text: string; quickReplies?: string[] } | { kind: 'disconnect' };
+type Reply =
+  | { kind: 'text'; text: string; quickReplies?: string[] }
+  | { kind: 'disconnect' }
+  | { kind: 'image' | 'card' | 'carousel' | 'datePicker' | 'human' };
 
 function scriptFor(message: GuestMessage): Reply | undefined {
   const chosen = message.content?.find((c) => c.contentType === 'ButtonResponse') as
@@ -45,6 +55,11 @@ function scriptFor(message: GuestMessage): Reply | undefined {
   if (lower.includes('silence')) return undefined;
   if (lower.includes('quick replies')) return { kind: 'text', text: 'What would you like to do?', quickReplies: ['Yes', 'No'] };
   if (lower.includes('disconnect')) return { kind: 'disconnect' };
+  if (lower.includes('send image')) return { kind: 'image' };
+  if (lower.includes('carousel')) return { kind: 'carousel' };
+  if (lower.includes('card')) return { kind: 'card' };
+  if (lower.includes('date picker')) return { kind: 'datePicker' };
+  if (lower.includes('human') || lower.includes('talk to a person')) return { kind: 'human' };
   if (text === '') return undefined; // an attachment-only message: nothing to answer
   return { kind: 'text', text: `You said: ${text}` };
 }
@@ -52,9 +67,13 @@ function scriptFor(message: GuestMessage): Reply | undefined {
 export class ScriptedAgent implements AgentControls {
   private readonly timers = new Set<NodeJS.Timeout>();
 
+  /** Conversations a (simulated) human agent has taken over from the bot. */
+  private readonly handedOver = new WeakSet<Conversation>();
+
   constructor(
     private readonly sessions: Sessions,
     private readonly options: ResolvedOptions,
+    private readonly attachments: SimulatedAttachments,
   ) {}
 
   /** A guest Text or Structured message reached the conversation. */
@@ -68,10 +87,31 @@ export class ScriptedAgent implements AgentControls {
     this.later(agent.replyDelayMs, () => {
       if (reply.kind === 'disconnect') {
         if (this.isCurrent(session, conversation)) this.endConversation(session, true);
-      } else {
-        this.deliverIfCurrent(session, conversation, outboundText(reply.text, agent.originatingEntity, reply.quickReplies), true);
+      } else if (this.isCurrent(session, conversation)) {
+        this.sessions.deliver(session, this.answer(session, reply));
       }
     });
+  }
+
+  private answer(session: SimulatedSession, reply: Exclude<Reply, { kind: 'disconnect' }>): StructuredMessageBody {
+    const conversation = session.conversation;
+    if (reply.kind === 'human') {
+      this.handedOver.add(conversation);
+      return outboundText("Hi, I'm Alex, a (simulated) human agent. I have your conversation with the bot; how can I help?", 'Human');
+    }
+    const entity = this.handedOver.has(conversation) ? 'Human' : this.options.agent.originatingEntity;
+    switch (reply.kind) {
+      case 'image':
+        return imageReply(entity, this.attachments.agentFile(session, 'picture.png', 'image/png', demoPng()));
+      case 'card':
+        return cardReply(entity);
+      case 'carousel':
+        return carouselReply(entity);
+      case 'datePicker':
+        return datePickerReply(entity);
+      case 'text':
+        return outboundText(reply.text, entity, reply.quickReplies);
+    }
   }
 
   /** The guest's autostart Presence Join reached the conversation (docs/genesys-protocol.md#onmessage-events-typing-join-clear). */

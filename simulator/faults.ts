@@ -35,6 +35,8 @@ export interface FaultControls {
   refuseHandshake(status?: number, times?: number): void;
   /** Answers the next `times` (default 1) onMessage frames with TooManyRequestsErrorMessage. */
   rateLimit(opts: { retryAfter: number; times?: number; sessionToken?: string }): void;
+  /** The next `times` (default 1) uploads are refused after their PUT: UploadFailureEvent 4003 instead of UploadSuccessEvent. */
+  failNextUpload(times?: number): void;
   /** Makes a REST endpoint fail with a status and a real-looking body (default: the ErrorBody for that status). */
   failRest(target: RestFaultTarget, opts: RestFault): void;
   /** Delays a REST endpoint's answers by `ms` (to simulate timeouts), `times` times or until cleared. */
@@ -74,8 +76,12 @@ export class Faults implements FaultControls {
   private readonly restDelays = new Map<RestFaultTarget, { ms: number } & Counted>();
 
   constructor(
-    private readonly actions: { dropSocket(sessionToken?: string): void; expireSession(sessionToken: string): void },
+    private readonly actions: { dropSocket(sessionToken?: string): void; expireSession(sessionToken: string): void; failNextUploads(times: number): void },
   ) {}
+
+  failNextUpload(times = 1): void {
+    this.actions.failNextUploads(times);
+  }
 
   dropSocket(sessionToken?: string): void {
     this.actions.dropSocket(sessionToken);

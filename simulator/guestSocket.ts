@@ -4,31 +4,12 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { originAllowed, refuseUpgrade } from './handshake';
 import { PerMinute, strictFrame, UNKNOWN_CLASS_FRAME } from './profile';
 import type { ScriptedAgent } from './agent';
+import type { SimulatedAttachments } from './attachments';
 import type { Faults } from './faults';
 import {
-  attributeBytes,
-  utf8Bytes,
-  anyFrame,
-  closeSessionFrame,
-  CODES,
-  configureSessionFrame,
-  echoFrame,
-  echoResponse,
-  errorFrame,
-  ERRORS,
-  getJwtFrame,
-  inboundEcho,
-  jwtResponse,
-  onMessageFrame,
-  presenceEvent,
-  sessionClearedEvent,
-  sessionResponse,
-  structuredMessage,
-  tooManyRequests,
-  connectionClosedEvent,
-  type GuestEvent,
-  type GuestMessage,
-  type OnMessageFrame,
+  attributeBytes, utf8Bytes, anyFrame, closeSessionFrame, CODES, configureSessionFrame, echoFrame, echoResponse, errorFrame,
+  ERRORS, getJwtFrame, inboundEcho, jwtResponse, onMessageFrame, presenceEvent, sessionClearedEvent, sessionResponse, structuredMessage,
+  tooManyRequests, connectionClosedEvent, type GuestEvent, type GuestMessage, type OnMessageFrame, type ServerFrame,
 } from './frames';
 import type { GuestJwtIssuer } from './jwt';
 import type { ResolvedOptions } from './options';
@@ -43,6 +24,7 @@ interface GuestSocketDeps {
   recorder: Recorder;
   agent: ScriptedAgent;
   jwt: GuestJwtIssuer;
+  attachments: SimulatedAttachments;
 }
 
 /** Big enough for any real frame; a text over the 4096-byte limit must reach the 4011 check, not a close. */
@@ -165,11 +147,26 @@ export class GuestSocketServer {
         return this.getJwt(connection, frame, tracingId);
       case 'closeSession':
         return this.closeSession(connection, frame, tracingId);
+      case 'onAttachment':
+      case 'getAttachment':
+      case 'deleteAttachment':
+        return this.onAttachmentAction(connection, action, frame, tracingId);
       default:
-        // Unknown actions, and the real ones not simulated here (configureAuthenticatedSession,
-        // onAttachment, getAttachment, deleteAttachment, docs/genesys-protocol.md#configureauthenticatedsession, docs/genesys-protocol.md#attachments-onattachment-getattachment-deleteattachment).
+        // Unknown actions, and configureAuthenticatedSession, not simulated (docs/genesys-protocol.md#configureauthenticatedsession).
         connection.send(errorFrame(CODES.badRequest, ERRORS.requestFailed, tracingId));
     }
+  }
+
+  /** docs/genesys-protocol.md#attachments-onattachment-getattachment-deleteattachment, in attachments.ts. */
+  private onAttachmentAction(connection: GuestConnection, action: string, frame: unknown, tracingId: string | undefined): void {
+    const f = frame as { token?: unknown; attachmentId?: string; fileName?: string; fileType?: string; fileSize?: number };
+    const session = typeof f.token === 'string' ? this.sessionOf(connection, f.token, tracingId) : undefined;
+    if (!session) return typeof f.token === 'string' ? undefined : connection.send(errorFrame(CODES.badRequest, ERRORS.requestFailed, tracingId));
+    const send = (out: ServerFrame) => connection.send(out);
+    const { attachments } = this.deps;
+    if (action === 'onAttachment') attachments.presign(session, f, tracingId, send);
+    else if (action === 'getAttachment') attachments.refresh(session, f.attachmentId ?? '', tracingId, send);
+    else attachments.remove(session, f.attachmentId ?? '', tracingId, send);
   }
 
   /**
@@ -244,7 +241,9 @@ export class GuestSocketServer {
     if (message.text === undefined && message.content === undefined) {
       return connection.send(errorFrame(CODES.badRequest, ERRORS.requestFailed, tracingId));
     }
-    this.deps.sessions.deliver(session, inboundEcho(message), { tracingId });
+    const files = message.content ? this.deps.attachments.attach(session, message.content) : undefined;
+    if (files && 'error' in files) return connection.send(errorFrame(files.error, ERRORS.requestFailed, tracingId));
+    this.deps.sessions.deliver(session, inboundEcho(files ? { ...message, content: files.content as typeof message.content } : message), { tracingId });
     this.deps.sessions.touch(session);
     this.deps.agent.onGuestMessage(session, message);
   }

@@ -1,6 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ScriptedAgent, type AgentControls } from './agent';
+import { SimulatedAttachments } from './attachments';
+import { fileRoute, serveFile } from './fileServer';
+import type { ServerFrame } from './frames';
 import { Faults, type FaultControls } from './faults';
 import { GuestSocketServer } from './guestSocket';
 import { GuestJwtIssuer } from './jwt';
@@ -68,9 +71,13 @@ export async function startSimulator(input: SimulatorOptions = {}): Promise<Simu
   // The closures below reach `sockets`, created last because it needs all the others.
   const recorder = new Recorder(options.record, (): number => sockets.openCount);
   const sessions = new Sessions(options, (token) => recorder.connectionJoined(token), () => recorder.connectionEvicted());
-  const agent = new ScriptedAgent(sessions, options);
+  let httpBase = '';
+  let wsBase = '';
+  const attachments = new SimulatedAttachments(options, () => httpBase);
+  const agent = new ScriptedAgent(sessions, options, attachments);
   const jwt = new GuestJwtIssuer(() => options.deploymentId);
   const faults = new Faults({
+    failNextUploads: (times) => attachments.failNextUploads(times),
     dropSocket: (token) => sockets.dropSockets(token),
     expireSession: (token) => {
       const session = sessions.get(token);
@@ -78,13 +85,15 @@ export async function startSimulator(input: SimulatorOptions = {}): Promise<Simu
       sessions.expire(session);
     },
   });
-  const sockets = new GuestSocketServer({ options, sessions, faults, recorder, agent, jwt });
-
-  let httpBase = '';
-  let wsBase = '';
+  const sockets = new GuestSocketServer({ options, sessions, faults, recorder, agent, jwt, attachments });
   const rest = new PlatformRest({ options, recorder, faults, sessions, jwt, baseUrls: () => ({ http: httpBase, ws: wsBase }) });
 
-  const server = createServer(rest.handle);
+  const files = { attachments, recorder, faults, push: (token: string, f: ServerFrame) => sessions.get(token)?.broadcast(f) };
+  const server = createServer((req, res) => {
+    const file = fileRoute(req);
+    if (file) serveFile(req, res, file, files).catch(() => res.destroy());
+    else rest.handle(req, res);
+  });
   server.on('upgrade', (req, socket, head) => sockets.handleUpgrade(req, socket, head));
   const address = await listen(server, options.port, options.host);
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -121,6 +130,7 @@ export async function startSimulator(input: SimulatorOptions = {}): Promise<Simu
       sockets.dropSockets();
       sessions.clear();
       rest.reset();
+      attachments.reset();
       recorder.reset();
     },
     stop() {

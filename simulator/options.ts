@@ -1,3 +1,4 @@
+import { ALLOWED_MEDIA } from './frames';
 import type { Profile } from './profile';
 
 /** Options of the simulated Genesys org, with the defaults a real deployment has (docs/genesys-protocol.md#sessionresponse, docs/genesys-protocol.md#limits-and-timing). */
@@ -52,6 +53,12 @@ export interface SimulatorOptions {
   connectionsPerMinute?: number;
   /** History reads a minute per session under the strict profile (default 10). */
   historyReadsPerMinute?: number;
+  /** SessionResponse `allowedMedia` (default: any type, `*\/*`, and video/3gpp, up to 10240 KB), which uploads are checked against. */
+  allowedMedia?: { inbound: { fileTypes: { type: string }[]; maxFileSizeKB: number } };
+  /** How long a presigned upload URL is valid (default 60 s). */
+  uploadUrlTtlSeconds?: number;
+  /** How long a presigned download URL is valid (default 600 s, about what Genesys's links last). */
+  downloadUrlTtlSeconds?: number;
 }
 
 export interface AgentOptions {
@@ -95,6 +102,9 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     fileUploadModes: [{ fileTypes: ['image/png', 'image/jpeg', 'image/gif', 'application/pdf'], maxFileSizeKB: 10240 }],
     connectionsPerMinute: 1000,
     historyReadsPerMinute: 10,
+    allowedMedia: ALLOWED_MEDIA,
+    uploadUrlTtlSeconds: 60,
+    downloadUrlTtlSeconds: 600,
     agent: { enabled: true, typingDelayMs: 20, replyDelayMs: 60, originatingEntity: 'Bot' },
   };
   applyOptions(resolved, options);

@@ -10,7 +10,7 @@ import type { ServerFrame, StructuredMessageBody } from './frames';
  * TestWebMessagingApiResponses.kt, the Java SDK's build/docs):
  *
  * - no `tracingId` on SessionResponse, JwtResponse, error frames,
- *   TooManyRequestsErrorMessage and the Presence Join echo;
+ *   TooManyRequestsErrorMessage, the attachment replies and the Presence Join echo;
  * - `null` in optional fields (SessionResponse durations and flags, the
  *   agent's `channel.from.image`, history `channel.time`);
  * - `channel.messageId` on the guest's messages that is Genesys's own, not
@@ -21,7 +21,17 @@ import type { ServerFrame, StructuredMessageBody } from './frames';
  */
 export type Profile = 'default' | 'strict';
 
-const UNTRACED = new Set(['SessionResponse', 'JwtResponse', 'string', 'Error', 'TooManyRequestsErrorMessage']);
+const UNTRACED = new Set([
+  'SessionResponse',
+  'JwtResponse',
+  'string',
+  'Error',
+  'TooManyRequestsErrorMessage',
+  // No attachment reply carries one in the fixtures: they name their attachmentId instead.
+  'PresignedUrlResponse',
+  'GenerateUrlError',
+  'AttachmentDeletedResponse',
+]);
 
 /** The frame as the strict profile sends it (a copy; the input is not changed). */
 export function strictFrame(frame: ServerFrame): ServerFrame {

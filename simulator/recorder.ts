@@ -24,7 +24,7 @@ export interface RecordedRequest {
   target?: RestTarget;
 }
 
-export type RestTarget = 'token' | 'deployment' | 'config' | 'domains' | 'history';
+export type RestTarget = 'token' | 'deployment' | 'config' | 'domains' | 'history' | 'upload' | 'download';
 
 export interface Stats {
   connectionsOpened: number;

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
 import {
-  ALLOWED_MEDIA,
   BLOCKED_EXTENSIONS,
   connectionClosedEvent,
   sessionExpiredEvent,
@@ -245,7 +244,7 @@ export class Sessions {
       newSession: false,
       readOnly: session.conversation.readOnly,
       maxCustomDataBytes: this.options.maxCustomDataBytes,
-      allowedMedia: ALLOWED_MEDIA,
+      allowedMedia: this.options.allowedMedia,
       blockedExtensions: BLOCKED_EXTENSIONS,
       clearedExistingSession: false,
       durationSeconds: this.options.sessionDurationSeconds,

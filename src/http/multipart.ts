@@ -30,7 +30,7 @@ export interface SpooledFile {
 export function receiveFile(req: Request, field: string, limits: UploadLimits, dir = os.tmpdir()): Promise<SpooledFile> {
   let parser: busboy.Busboy;
   try {
-    parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { files: 1, fileSize: limits.maxBytes, fields: 0, parts: 1, headerPairs: 20 } });
+    parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { files: 1, fileSize: limits.maxBytes, fields: 0, parts: 2, headerPairs: 20 } });
   } catch {
     return Promise.reject(new AppError('unsupported_media_type', `Send the file as multipart/form-data with one "${field}" part.`));
   }
@@ -62,6 +62,7 @@ export function receiveFile(req: Request, field: string, limits: UploadLimits, d
     });
     parser.on('field', () => fail(new AppError('validation_failed', `Send only the "${field}" part.`)));
     parser.on('partsLimit', () => fail(new AppError('validation_failed', `Send one "${field}" part and nothing else.`)));
+    parser.on('fieldsLimit', () => fail(new AppError('validation_failed', `Send only the "${field}" part.`)));
     parser.on('filesLimit', () => fail(new AppError('validation_failed', 'Send one file per upload.')));
     parser.on('error', () => fail(new AppError('validation_failed', 'The multipart body is malformed.')));
     parser.on('close', () => {

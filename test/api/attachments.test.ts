@@ -29,7 +29,7 @@ async function upload(token: string, content: Buffer, filename: string, contentT
 test('an image within the limits is uploaded to Genesys, sent with a message, and shown with a link on this service', async () => {
   const { token } = await stack.newSession();
   const res = await upload(token, PNG, 'photo.png', 'image/png');
-  expect(res.status).toBe(201);
+  expect([res.status, res.body.detail]).toEqual([201, undefined]);
   const { attachment } = res.body as { attachment: { id: string; fileName: string; mediaType: string; size: number; url: string } };
   expect(attachment).toMatchObject({ fileName: 'photo.png', mediaType: 'image/png', size: PNG.length });
   expect(attachment.url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:\\d+/attachments/${attachment.id}/content\\?`));
@@ -142,7 +142,17 @@ test('Genesys refusing the upload after the PUT: the attachment is deleted and t
   const { token } = await stack.newSession();
   stack.sim.faults.failNextUpload();
   const res = await upload(token, PNG, 'photo.png', 'image/png');
-  expect(res.status).toBeGreaterThanOrEqual(400);
+  expect(res.status).toBe(415);
+  const id = frames('onAttachment').at(-1)!.frame.attachmentId as string;
+  expect(frames('deleteAttachment').map((f) => f.frame.attachmentId)).toContain(id);
+});
+
+test('a PUT that storage refuses: the attachment is deleted at Genesys, and the guest gets a 502', async () => {
+  const { token } = await stack.newSession();
+  stack.sim.faults.failRest('upload', { status: 403, body: '<?xml version="1.0"?><Error><Code>AccessDenied</Code></Error>', times: 1 });
+  const res = await upload(token, PNG, 'photo.png', 'image/png');
+  expect(res.status).toBe(502);
+  expect(res.body.code).toBe('upstream_unavailable');
   const id = frames('onAttachment').at(-1)!.frame.attachmentId as string;
   expect(frames('deleteAttachment').map((f) => f.frame.attachmentId)).toContain(id);
 });
