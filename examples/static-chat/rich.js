@@ -55,7 +55,7 @@ export function attachmentsOf(message) {
       img.loading = 'lazy';
       link.append(img);
     } else {
-      link.textContent = `📄 ${a.filename ?? 'File'}`;
+      link.textContent = `Download ${a.filename ?? 'the file'}`;
     }
     nodes.push(link);
   }

@@ -17,6 +17,8 @@ interface DemoServerOptions {
   clientScript(): Promise<string>;
   /** The service URL the page should call, for the hostname the browser used (localhost or 127.0.0.1). */
   serviceUrlFor(hostname: string): string;
+  /** Where attachment images come from once the service redirects (Genesys's storage; the simulator here). Any https: host is allowed. */
+  imageOrigins?: string[];
 }
 
 export interface DemoServer {
@@ -86,7 +88,9 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
         `<meta name="bff-url" content="${escapeAttribute(bff)}">`,
       );
       // The page runs under a strict policy: its own scripts and styles only, and fetch/EventSource to the service.
-      const csp = `default-src 'self'; connect-src 'self' ${bff}; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+      // Images: attachments load from the service, which redirects to Genesys's storage (https, or the local simulator).
+      const images = ['https:', bff, ...(options.imageOrigins ?? [])].join(' ');
+      const csp = `default-src 'self'; connect-src 'self' ${bff}; img-src 'self' data: ${images}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
       send(res, 200, TYPES['.html']!, html, { 'Content-Security-Policy': csp });
       return;
     }

@@ -126,6 +126,7 @@ export async function startEmbeddedDefault(env: NodeJS.ProcessEnv): Promise<Embe
       host,
       ...assets,
       serviceUrlFor: (hostname) => `http://${hostname === '127.0.0.1' ? '127.0.0.1' : 'localhost'}:${servicePort}`,
+      imageOrigins: [simulator.url],
     });
   } catch (error) {
     await simulator.stop();

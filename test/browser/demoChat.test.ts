@@ -5,7 +5,9 @@ import { loadConfig } from '../../src/config/schema';
 import { startDemoServer, type DemoServer } from '../../src/demo/demoServer';
 import { demoAssets, startEmbeddedDefault, type EmbeddedDefault } from '../../src/demo/embeddedDefault';
 import { startService, type RunningService } from '../../src/server';
+import { demoPng } from '../../simulator/richReplies';
 import { captureLogger, type CapturedLogger } from '../support/app';
+import { waitFor } from '../support/wait';
 
 /**
  * The demo page in a real browser (Debian's Chromium driven by
@@ -235,6 +237,51 @@ test('a page on an origin that is not allowed fails with the browser’s own COR
   expect(refusals.length).toBeGreaterThan(0);
   expect(refusals[0]).toMatchObject({ status: 403 });
   await shoot(page, 'origin-not-allowed');
+  await page.context().close();
+});
+
+test('attachments and rich messages: upload an image, see it, get an image and a card from the agent, answer the card, and see the images again after their Genesys links expired', async () => {
+  // Genesys's download links last three seconds here, so the page must get fresh ones through the service.
+  embedded.simulator.setOptions({ downloadUrlTtlSeconds: 3 });
+  const { page, pageErrors } = await openPage(embedded.demo.url);
+  await waitForStatus(page, 'Connected');
+  await waitForBubble(page, 'bot', 'scripted bot');
+  const composer = page.getByLabel('Your message');
+  expect(await page.locator('#attach').isVisible()).toBe(true);
+  expect(await page.locator('#end-chat').isVisible()).toBe(true);
+
+  await page.setInputFiles('#file', { name: 'parcel.png', mimeType: 'image/png', buffer: demoPng(120, 80) });
+  await page.locator('.pending-file[data-state="done"]').waitFor();
+  await composer.fill('Here is the parcel');
+  await composer.press('Enter');
+  await waitForBubble(page, 'guest', 'Here is the parcel');
+  const loaded = (selector: string) =>
+    page.waitForFunction((s) => [...document.querySelectorAll<HTMLImageElement>(s)].some((img) => img.complete && img.naturalWidth > 0), selector);
+  await loaded('#messages li.from-guest img.thumb');
+  expect(await page.locator('.pending-file').count()).toBe(0);
+
+  await composer.fill('send image');
+  await composer.press('Enter');
+  await loaded('#messages li.from-bot img.thumb');
+
+  await composer.fill('show me a card');
+  await composer.press('Enter');
+  const track = page.locator('.card button', { hasText: 'Track order' });
+  await track.waitFor();
+  await shoot(page, 'attachments-and-card');
+  await track.click();
+  await waitForBubble(page, 'bot', 'You chose: Track order');
+
+  // Every Genesys link shown so far has expired: the page, reloaded, still shows both images.
+  const link = await page.locator('#messages li.from-guest img.thumb').first().getAttribute('src');
+  const genesysUrl = (await fetch(link!, { redirect: 'manual' })).headers.get('location')!;
+  await waitFor(async () => (await fetch(genesysUrl)).status === 403, 10_000, 200);
+  await page.reload();
+  await waitForStatus(page, 'Connected');
+  await loaded('#messages li.from-guest img.thumb');
+  await loaded('#messages li.from-bot img.thumb');
+  expect(pageErrors).toEqual([]);
+  embedded.simulator.setOptions({ downloadUrlTtlSeconds: 600 });
   await page.context().close();
 });
 

@@ -91,7 +91,8 @@ export function attachmentRoutes({ attachments, tokens, revocations, publicUrl }
         guestToken = guestOrNone(res);
       }
       const url = await attachments.freshUrl(guestToken, id);
-      res.setHeader('Cache-Control', 'private, max-age=60');
+      // Never cached: the target expires, and the next look must get a freshly signed one.
+      res.setHeader('Cache-Control', 'no-store');
       res.redirect(302, url);
     },
   };
