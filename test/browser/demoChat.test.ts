@@ -256,7 +256,7 @@ test('attachments and rich messages: upload an image, see it, get an image and a
   await composer.press('Enter');
   await waitForBubble(page, 'guest', 'Here is the parcel');
   const loaded = (selector: string) =>
-    page.waitForFunction((s) => [...document.querySelectorAll<HTMLImageElement>(s)].some((img) => img.complete && img.naturalWidth > 0), selector);
+    page.waitForFunction((s) => Array.from(document.querySelectorAll<HTMLImageElement>(s)).some((img) => img.complete && img.naturalWidth > 0), selector);
   await loaded('#messages li.from-guest img.thumb');
   expect(await page.locator('.pending-file').count()).toBe(0);
 

@@ -28,21 +28,21 @@ afterAll(() => sim.stop());
 async function presign(fileName = 'a.png', fileType = 'image/png', fileSize = PNG.length) {
   const attachmentId = randomUUID();
   guest.send({ action: 'onAttachment', token, attachmentId, fileName, fileType, fileSize, errorsAsJson: true, tracingId: randomUUID() });
-  const reply = await guest.next((f) => isClass(f, 'PresignedUrlResponse') || isClass(f, 'GenerateUrlError'), 'the presign reply');
+  const reply = await guest.next((f) => isClass('PresignedUrlResponse')(f) || isClass('GenerateUrlError')(f), 'the presign reply');
   return { attachmentId, reply };
 }
 
 const put = (url: string, headers: Record<string, string>, body: Buffer = PNG) =>
-  fetch(url, { method: 'PUT', headers: { 'content-type': 'image/png', ...headers }, body });
+  fetch(url, { method: 'PUT', headers: { 'content-type': 'image/png', ...headers }, body: new Uint8Array(body) });
 
 test('presign, PUT with every header, UploadSuccessEvent, send by id: the echo carries the file and its link works', async () => {
   const { attachmentId, reply } = await presign();
   expect(reply.body).toMatchObject({ attachmentId, headers: { 'x-amz-tagging': expect.any(String) }, url: expect.stringContaining('/uploads/') });
   expect((await put(reply.body.url, reply.body.headers)).status).toBe(200);
-  const done = await guest.next((f) => isClass(f, 'UploadSuccessEvent'), 'the upload verdict');
+  const done = await guest.next((f) => isClass('UploadSuccessEvent')(f), 'the upload verdict');
   expect(done.body).toMatchObject({ attachmentId, downloadUrl: expect.stringContaining('/downloads/') });
   guest.send({ action: 'onMessage', token, tracingId: randomUUID(), message: { type: 'Text', text: '', content: [{ contentType: 'Attachment', attachment: { id: attachmentId } }] } });
-  const echo = await guest.next((f) => isClass(f, 'StructuredMessage') && f.body.direction === 'Inbound', 'the echo');
+  const echo = await guest.next((f) => isClass('StructuredMessage')(f) && f.body.direction === 'Inbound', 'the echo');
   expect(echo.body.content[0].attachment).toMatchObject({ id: attachmentId, filename: 'a.png', mediaType: 'Image', mime: 'image/png', fileSize: PNG.length });
   const file = await fetch(echo.body.content[0].attachment.url);
   expect(Buffer.from(await file.arrayBuffer())).toEqual(PNG);
@@ -57,7 +57,7 @@ test('S3 refuses a PUT without the signed header, with another size or type, wit
   sim.setOptions({ uploadUrlTtlSeconds: 0 });
   const late = await presign();
   expect((await put(late.reply.body.url, late.reply.body.headers)).status).toBe(403);
-  expect(guest.pending().filter((f) => isClass(f, 'UploadSuccessEvent'))).toEqual([]);
+  expect(guest.pending().filter((f) => isClass('UploadSuccessEvent')(f))).toEqual([]);
 });
 
 test('Genesys refuses a blocked extension, a type the session does not allow, a size over the limit: GenerateUrlError', async () => {
@@ -76,27 +76,27 @@ test('download links expire; getAttachment signs a fresh one; failNextUpload giv
   sim.setOptions({ downloadUrlTtlSeconds: 1 });
   const { attachmentId, reply } = await presign();
   await put(reply.body.url, reply.body.headers);
-  const { body } = await guest.next((f) => isClass(f, 'UploadSuccessEvent'), 'the verdict');
+  const { body } = await guest.next((f) => isClass('UploadSuccessEvent')(f), 'the verdict');
   await waitFor(async () => (await fetch(body.downloadUrl)).status === 403, 5000, 100);
   guest.send({ action: 'getAttachment', token, attachmentId, tracingId: randomUUID() });
-  const fresh = await guest.next((f) => isClass(f, 'PresignedUrlResponse') && f.body.fileName === 'a.png', 'the fresh link');
+  const fresh = await guest.next((f) => isClass('PresignedUrlResponse')(f) && f.body.fileName === 'a.png', 'the fresh link');
   expect(fresh.body.headers).toEqual({});
   expect((await fetch(fresh.body.url)).status).toBe(200);
 
   sim.faults.failNextUpload();
   const second = await presign();
   expect((await put(second.reply.body.url, second.reply.body.headers)).status).toBe(200);
-  expect((await guest.next((f) => isClass(f, 'UploadFailureEvent'), 'the failure')).body).toMatchObject({ attachmentId: second.attachmentId, errorCode: 4003 });
+  expect((await guest.next((f) => isClass('UploadFailureEvent')(f), 'the failure')).body).toMatchObject({ attachmentId: second.attachmentId, errorCode: 4003 });
 });
 
 test('deleteAttachment removes an unsent upload: it can no longer be sent', async () => {
   const { attachmentId, reply } = await presign();
   await put(reply.body.url, reply.body.headers);
-  await guest.next((f) => isClass(f, 'UploadSuccessEvent'), 'the verdict');
+  await guest.next((f) => isClass('UploadSuccessEvent')(f), 'the verdict');
   guest.send({ action: 'deleteAttachment', token, attachmentId, tracingId: randomUUID() });
-  expect((await guest.next((f) => isClass(f, 'AttachmentDeletedResponse'), 'the deletion')).body).toEqual({ attachmentId });
+  expect((await guest.next((f) => isClass('AttachmentDeletedResponse')(f), 'the deletion')).body).toEqual({ attachmentId });
   guest.send({ action: 'onMessage', token, tracingId: randomUUID(), message: { type: 'Text', text: '', content: [{ contentType: 'Attachment', attachment: { id: attachmentId } }] } });
-  expect((await guest.next((f) => isClass(f, 'string'), 'the refusal')).code).toBe(4009);
+  expect((await guest.next((f) => isClass('string')(f), 'the refusal')).code).toBe(4009);
 });
 
 test.each([
@@ -106,7 +106,7 @@ test.each([
   ['date picker', (b: { content: { contentType: string }[] }) => b.content[0]!.contentType === 'DatePicker'],
 ])('the agent answers "%s" with rich content', async (text, check) => {
   await guest.say(token, text);
-  const reply = await guest.next((f) => isClass(f, 'StructuredMessage') && f.body.direction === 'Outbound' && f.body.type !== 'Event', 'the answer');
+  const reply = await guest.next((f) => isClass('StructuredMessage')(f) && f.body.direction === 'Outbound' && f.body.type !== 'Event', 'the answer');
   expect(check(reply.body)).toBe(true);
 });
 
@@ -117,9 +117,9 @@ test('a card button answer gets "You chose", and "human" hands over to a human a
     tracingId: randomUUID(),
     message: { type: 'Structured', text: 'Track order', content: [{ contentType: 'ButtonResponse', buttonResponse: { type: 'Button', text: 'Track order', payload: 'track' } }] },
   });
-  const chosen = await guest.next((f) => isClass(f, 'StructuredMessage') && f.body.direction === 'Outbound' && f.body.type !== 'Event', 'the answer');
+  const chosen = await guest.next((f) => isClass('StructuredMessage')(f) && f.body.direction === 'Outbound' && f.body.type !== 'Event', 'the answer');
   expect(chosen.body.text).toBe('You chose: Track order');
   await guest.say(token, 'I want a human');
-  const human = await guest.next((f) => isClass(f, 'StructuredMessage') && f.body.direction === 'Outbound' && f.body.originatingEntity === 'Human', 'the human');
+  const human = await guest.next((f) => isClass('StructuredMessage')(f) && f.body.direction === 'Outbound' && f.body.originatingEntity === 'Human', 'the human');
   expect(human.body.channel.from.nickname).toBe('Simulator Agent');
 });
