@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # The first step of `npm test`: the tests drive real programs from Debian
 # (Chromium for the browser tests, redis-server and nginx for the scale-out
-# test). Whatever is missing is installed with apt-get, as root or through
+# test, haproxy to check the HAProxy configuration in deploy/). Whatever is missing is installed with apt-get, as root or through
 # passwordless sudo; with everything present this does nothing at all. Where
 # it cannot install (no root, no sudo, no apt-get) it stops at once, naming
 # each missing package and the command that installs it: tests that could
 # not run never count as passed.
 #
 # The binaries it looks for can be moved for tests of this script:
-# CHROMIUM_BINARY, REDIS_SERVER, NGINX_BINARY.
+# CHROMIUM_BINARY, REDIS_SERVER, NGINX_BINARY, HAPROXY_BINARY.
 set -euo pipefail
 
-packages=(chromium redis-server nginx)
-binaries=("${CHROMIUM_BINARY:-/usr/bin/chromium}" "${REDIS_SERVER:-/usr/bin/redis-server}" "${NGINX_BINARY:-/usr/sbin/nginx}")
+packages=(chromium redis-server nginx haproxy)
+binaries=("${CHROMIUM_BINARY:-/usr/bin/chromium}" "${REDIS_SERVER:-/usr/bin/redis-server}" "${NGINX_BINARY:-/usr/sbin/nginx}" "${HAPROXY_BINARY:-/usr/sbin/haproxy}")
 
 missing=()
 for i in "${!packages[@]}"; do
@@ -37,8 +37,8 @@ else
   refuse "Installing them needs root or passwordless sudo, and this user has neither."
 fi
 
-echo "npm test: installing ${missing[*]} from Debian (the tests run real Chromium, Redis and nginx)"
-# No service may start during the install (nginx would try to take port 80): the tests start their own.
+echo "npm test: installing ${missing[*]} from Debian (the tests run real Chromium, Redis, nginx and HAProxy)"
+# No service may start during the install (nginx and haproxy would try to take port 80): the tests start their own.
 policy=/usr/sbin/policy-rc.d
 added_policy=false
 if [ ! -e "$policy" ]; then

@@ -121,6 +121,6 @@ test('a second `npm start` with nothing changed skips the build, and a changed s
   fs.utimesSync(source, later, later);
   const rebuilt = await run();
   expect(rebuilt.code).toBe(0);
-  expect(rebuilt.output).toContain('npm run build');
+  expect(rebuilt.output).toContain('tsc -p tsconfig.build.json');
   expect(await run()).toEqual({ code: 0, output: '' });
 });

@@ -27,6 +27,7 @@ function run(binaries: { chromium?: string; redis?: string; nginx?: string }) {
       CHROMIUM_BINARY: binaries.chromium ?? '/bin/true',
       REDIS_SERVER: binaries.redis ?? '/bin/true',
       NGINX_BINARY: binaries.nginx ?? '/bin/true',
+      HAPROXY_BINARY: '/bin/true',
     },
     encoding: 'utf8',
   });
@@ -54,7 +55,7 @@ test('without root or passwordless sudo it stops at once, naming each missing pa
 test('without apt-get it says it cannot install them', () => {
   fake('id', 0, 'echo 0');
   const result = spawnSync('bash', [SCRIPT], {
-    env: { PATH: `${dir}:/bin`, CHROMIUM_BINARY: `${dir}/none`, REDIS_SERVER: '/bin/true', NGINX_BINARY: '/bin/true' },
+    env: { PATH: `${dir}:/bin`, CHROMIUM_BINARY: `${dir}/none`, REDIS_SERVER: '/bin/true', NGINX_BINARY: '/bin/true', HAPROXY_BINARY: '/bin/true' },
     encoding: 'utf8',
   });
   if (fs.existsSync('/bin/apt-get')) return; // /bin is /usr/bin on merged-/usr systems: apt-get is then on PATH anyway
