@@ -1,3 +1,4 @@
+import { loadConfig } from '../../src/config/schema';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 
@@ -15,7 +16,7 @@ it('npm run sim prints the env lines, serves on the printed port and stops on SI
     const env = await new Promise<Record<string, string>>((resolve, reject) => {
       child.stdout.on('data', (chunk: Buffer) => {
         out += chunk.toString();
-        if (!out.includes('GENESYS_WEBMESSAGING_URL=')) return;
+        if (!out.includes('SESSION_SECRET=')) return;
         const lines = out.split('\n').filter((l) => /^[A-Z_]+=/.test(l));
         resolve(Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])));
       });
@@ -23,6 +24,7 @@ it('npm run sim prints the env lines, serves on the printed port and stops on SI
     });
 
     expect(Object.keys(env).sort()).toEqual([
+      'CORS_ALLOWED_ORIGINS',
       'GENESYS_API_URL',
       'GENESYS_CDN_URL',
       'GENESYS_CLIENT_ID',
@@ -31,7 +33,10 @@ it('npm run sim prints the env lines, serves on the printed port and stops on SI
       'GENESYS_LOGIN_URL',
       'GENESYS_REGION',
       'GENESYS_WEBMESSAGING_URL',
+      'SESSION_SECRET',
     ]);
+    // Pasted as printed, the lines configure the service: nothing missing, nothing invalid.
+    expect(() => loadConfig(env)).not.toThrow();
     expect(env.GENESYS_LOGIN_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(env.GENESYS_API_URL).toBe(env.GENESYS_LOGIN_URL);
     expect(env.GENESYS_CDN_URL).toBe(env.GENESYS_LOGIN_URL);
