@@ -7,6 +7,7 @@ const ROOT = path.join(__dirname, '../..');
 
 export interface Instance {
   url: string;
+  pid: number;
   /** The process's stderr and stdout so far (JSON log lines), for a failure message. */
   output(): string;
   /** SIGKILL: no drain, no goodbye, what a crashed node looks like. */
@@ -47,5 +48,5 @@ export async function startInstance(env: NodeJS.ProcessEnv): Promise<Instance> {
     30_000,
     100,
   );
-  return { url, output: () => output, kill: () => signal('SIGKILL'), stop: () => signal('SIGTERM') };
+  return { url, pid: child.pid!, output: () => output, kill: () => signal('SIGKILL'), stop: () => signal('SIGTERM') };
 }
