@@ -47,6 +47,8 @@ export interface SimulatorOptions {
   clock?: () => number;
   /** config.json `messenger.fileUpload.modes` (default: images and PDF up to 10 MB). */
   fileUploadModes?: { fileTypes: string[]; maxFileSizeKB: number }[];
+  /** config.json `messenger.fileUpload.enableAttachments` (default false): the session's allowedMedia decides. */
+  enableAttachments?: boolean;
   /** `strict` sends every shape the official SDK fixtures allow (profile.ts); default `default`. */
   profile?: Profile;
   /** New WebSocket connections a minute per deployment under the strict profile (default 1000). */
@@ -100,6 +102,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     clock: Date.now,
     profile: 'default',
     fileUploadModes: [{ fileTypes: ['image/png', 'image/jpeg', 'image/gif', 'application/pdf'], maxFileSizeKB: 10240 }],
+    enableAttachments: false,
     connectionsPerMinute: 1000,
     historyReadsPerMinute: 10,
     allowedMedia: ALLOWED_MEDIA,

@@ -294,7 +294,7 @@ export class PlatformRest {
           },
           styles: { primaryColor: '#ff4f1f' },
           launcherButton: { visibility: 'On' },
-          fileUpload: { modes: options.fileUploadModes },
+          fileUpload: { ...(options.enableAttachments ? { enableAttachments: true } : {}), modes: options.fileUploadModes },
         },
         journeyEvents: { enabled: false },
         status: 'Active',

@@ -12,14 +12,16 @@ import { typeAllowed } from './attachmentPolicy';
 export function capabilitiesOf(features: MessengerFeatures, info: SessionResponse, now: number): Capabilities {
   const inbound = info.allowedMedia?.inbound;
   const sessionTypes = (inbound?.fileTypes ?? []).flatMap((t) => (t.type ? [t.type] : []));
+  const { fromSession } = features.fileUpload;
   const configTypes = features.fileUpload.mediaTypes;
-  // What both allow: each list's types that the other's (possibly wildcard) types cover.
-  const mediaTypes =
-    sessionTypes.length === 0
+  // With enableAttachments the session alone decides; otherwise what both allow: each list's types the other's (possibly wildcard) types cover.
+  const mediaTypes = fromSession
+    ? sessionTypes
+    : sessionTypes.length === 0
       ? configTypes
       : [...new Set([...configTypes.filter((t) => typeAllowed(t, sessionTypes)), ...sessionTypes.filter((t) => typeAllowed(t, configTypes))])];
-  const sessionMax = inbound?.maxFileSizeKB !== undefined ? inbound.maxFileSizeKB * 1024 : Infinity;
-  const maxBytes = Math.min(features.fileUpload.maxBytes, sessionMax);
+  const sessionMax = inbound?.maxFileSizeKB !== undefined ? inbound.maxFileSizeKB * 1024 : fromSession ? 0 : Infinity;
+  const maxBytes = fromSession ? sessionMax : Math.min(features.fileUpload.maxBytes, sessionMax);
   const expiresAt =
     info.expirationDate !== undefined ? new Date(info.expirationDate * 1000) : info.durationSeconds !== undefined ? new Date(now + info.durationSeconds * 1000) : undefined;
   return {

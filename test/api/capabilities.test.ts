@@ -48,3 +48,14 @@ test('without a session token it is 401', async () => {
   const res = await stack.http.get('/capabilities').set('Origin', PAGE_ORIGIN);
   expect(res.status).toBe(401);
 });
+
+test("with enableAttachments in config.json, the session's allowedMedia alone decides, as Genesys's own client reads it", async () => {
+  const other = await startStack({ sim: { agent: { enabled: false }, fileUploadModes: [], enableAttachments: true } });
+  try {
+    const { token } = await other.newSession();
+    const res = await other.http.get('/capabilities').set(bearer(token));
+    expect(res.body.attachments).toMatchObject({ enabled: true, mediaTypes: ['*/*', 'video/3gpp'], maxBytes: 10240 * 1024 });
+  } finally {
+    await other.close();
+  }
+});

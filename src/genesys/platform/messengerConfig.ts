@@ -27,7 +27,12 @@ export const messengerDeploymentConfigSchema = z.object({
   messenger: lenient(
     z.object({
       enabled: flag,
-      fileUpload: lenient(z.object({ modes: lenient(z.array(z.object({ fileTypes: lenient(z.array(z.string())), maxFileSizeKB: lenient(z.number()) }))) })),
+      fileUpload: lenient(
+        z.object({
+          enableAttachments: flag,
+          modes: lenient(z.array(z.object({ fileTypes: lenient(z.array(z.string())), maxFileSizeKB: lenient(z.number()) }))),
+        }),
+      ),
       apps: lenient(
         z.object({
           conversations: lenient(
@@ -66,8 +71,11 @@ export interface MessengerFeatures {
   markdown: boolean;
   languages: string[];
   defaultLanguage?: string;
-  /** What the deployment lets a guest upload (empty: uploads off). */
-  fileUpload: { mediaTypes: string[]; maxBytes: number };
+  /**
+   * What the deployment lets a guest upload (empty: uploads off). With
+   * `enableAttachments`, the session's `allowedMedia` says instead (`fromSession`).
+   */
+  fileUpload: { mediaTypes: string[]; maxBytes: number; fromSession?: boolean };
   /** Genesys authenticated messaging (an OpenID Connect integration) is set up for the deployment. */
   auth: { enabled: boolean; allowSessionUpgrade: boolean };
 }
@@ -105,8 +113,13 @@ export function messengerFeaturesOf(config: MessengerDeploymentConfig): Messenge
   };
 }
 
-/** Upload is on only with modes that name types and a size, as Genesys's own client reads it. */
+/**
+ * As Genesys's own client reads it (MT `MessagingClientImpl.createFileAttachmentProfile`):
+ * `enableAttachments` hands the decision to the session's `allowedMedia`;
+ * otherwise upload is on only with the deprecated `modes` that name types and a size.
+ */
 function fileUploadOf(config: MessengerDeploymentConfig): MessengerFeatures['fileUpload'] {
+  if (config.messenger?.fileUpload?.enableAttachments) return { mediaTypes: [], maxBytes: 0, fromSession: true };
   const modes = (config.messenger?.fileUpload?.modes ?? []).filter((m) => (m.fileTypes?.length ?? 0) > 0 && (m.maxFileSizeKB ?? 0) > 0);
   return {
     mediaTypes: [...new Set(modes.flatMap((m) => m.fileTypes ?? []))],
