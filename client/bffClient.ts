@@ -580,8 +580,11 @@ export interface StreamHandlers {
   typing?(event: { durationMs?: number }): void;
   /** `disconnect` with `readOnly: true` means the agent ended the conversation. */
   presence?(event: { presence: string; readOnly?: boolean }): void;
-  /** Session events from the service; the last one of a stream carries `reconnect`. */
-  session?(event: { state: string; detail?: string; reconnect?: boolean }): void;
+  /**
+   * Session events from the service; the last one of a stream carries `reconnect`.
+   * `expiring` (with `expiresAt`) comes five minutes before Genesys would end an idle session.
+   */
+  session?(event: { state: string; detail?: string; reconnect?: boolean; expiresAt?: string }): void;
   /**
    * The stream is open. Load (or reload) history here: after a reconnect
    * (`reconnected: true`) messages may have arrived while it was down.

@@ -252,9 +252,13 @@ function warnBeforeExpiry(expiresAt) {
   const warnIn = new Date(expiresAt).getTime() - Date.now() - 5 * 60_000;
   // Timers cannot wait longer than about 24 days; a session that far from expiring needs no warning yet.
   if (warnIn > 2 ** 31 - 1) return;
-  expiryTimer = setTimeout(() => {
-    showNotice('This chat will end soon because nothing has happened for a while. Send a message to keep it open.', { kind: 'info' });
-  }, Math.max(0, warnIn));
+  expiryTimer = setTimeout(showExpiryWarning, Math.max(0, warnIn));
+}
+
+/** From the stream's `expiring` event, or the page's own timer from GET /capabilities if the stream was away. */
+function showExpiryWarning() {
+  clearTimeout(expiryTimer);
+  showNotice('This chat will end soon because nothing has happened for a while. Send a message to keep it open.', { kind: 'info' });
 }
 
 // ------------------------------------------------------------------ session and stream
@@ -300,6 +304,9 @@ function openStream() {
     typing: (event) => setTyping(true, event.durationMs),
     presence: (event) => {
       if (event.presence === 'disconnect' && event.readOnly) endedByAgent();
+    },
+    session: (event) => {
+      if (event.state === 'expiring') showExpiryWarning();
     },
     error: (error) => {
       setStatus('Disconnected', 'down');

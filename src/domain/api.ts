@@ -159,7 +159,10 @@ export const streamEventSchemas = {
     .describe('A join or a disconnect; readOnly: true when the agent ended the conversation'),
   session: z
     .object({
-      state: z.string().describe('open, reconnecting, reconnected, cleared, replay_incomplete, or how the stream ended (closed, expired, unavailable, reconnect, slow_reader)'),
+      state: z
+        .string()
+        .describe('open, reconnecting, reconnected, cleared, replay_incomplete, expiring (five minutes before the session expires), or how the stream ended (closed, expired, unavailable, reconnect, slow_reader)'),
+      expiresAt: z.iso.datetime().optional().describe('With `expiring`: when Genesys ends the session unless the guest sends something'),
       detail: z.string().optional(),
       reconnect: z.boolean().optional().describe("Only on a stream's last event: true means open it again, false means the session is over"),
     })

@@ -35,7 +35,12 @@ interface StreamHolder {
   ip: string;
   /** How a message is shown to this client (attachment links minted for it). */
   present?: (message: NormalizedMessage) => NormalizedMessage;
+  /** When Genesys will end the session if nothing happens (epoch ms), as last known; activity moves it. */
+  expiresAt?: () => number | undefined;
 }
+
+/** How long before the session's expiry the stream warns (`session` event `expiring`). */
+export const EXPIRY_WARNING_MS = 5 * 60_000;
 
 interface OpenStream {
   end(state: string, detail: string, reconnect: boolean): void;
@@ -124,12 +129,14 @@ export class LiveStreams {
         res.end();
       },
     };
+    const expiry = warnBeforeExpiry(holder, (at) => send('session', { state: 'expiring', expiresAt: new Date(at).toISOString(), detail: 'The chat session ends soon unless the guest sends something.' }));
     const cleanup = () => {
       if (!this.open.has(stream)) return;
       count(this.bySession, holder.guestToken, -1);
       count(this.byIp, holder.ip, -1);
       ended = true;
       clearInterval(heartbeat);
+      expiry.cancel();
       unsubscribe();
       this.open.delete(stream);
     };
@@ -155,6 +162,29 @@ function count(counts: Map<string, number>, key: string, delta: number): void {
   const next = (counts.get(key) ?? 0) + delta;
   if (next > 0) counts.set(key, next);
   else counts.delete(key);
+}
+
+/**
+ * Warns once, EXPIRY_WARNING_MS before the session's expiry; when activity
+ * has moved the expiry by then, waits for the new one instead. An expiry
+ * further away than a timer can wait (about 24 days) is not watched.
+ */
+function warnBeforeExpiry(holder: StreamHolder, warn: (expiresAt: number) => void): { cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = (expected?: number) => {
+    const at = holder.expiresAt?.();
+    if (at === undefined) return;
+    if (expected !== undefined && at <= expected) {
+      warn(at);
+      return;
+    }
+    const delay = at - EXPIRY_WARNING_MS - Date.now();
+    if (delay > 2 ** 31 - 1) return;
+    timer = setTimeout(() => schedule(at), Math.max(0, delay));
+    timer.unref();
+  };
+  schedule();
+  return { cancel: () => clearTimeout(timer) };
 }
 
 /** What a reconnecting client missed: the messages after `after`, oldest first, from the newest history page. */

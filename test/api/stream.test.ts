@@ -168,3 +168,19 @@ test('a resume after the session has used its 10 history reads a minute says rep
   expect(stack.sim.stats.historyRequests).toBe(reads);
   stream.close();
 });
+
+test('the stream warns five minutes before the session expires', async () => {
+  // A session that expires in 5 minutes and 2 seconds: the warning comes about 2 seconds after the stream opens.
+  const own = await startStack({ sim: { agent: { enabled: false }, sessionDurationSeconds: 302 } });
+  try {
+    const { token } = await own.newSession();
+    const stream = await openStream(`${own.service.url}/messages/stream`, bearer(token));
+    const warning = await stream.next((e) => e.event === 'session' && dataOf(e).state === 'expiring', 15_000);
+    const { expiresAt } = dataOf(warning) as { expiresAt: string };
+    expect(Date.parse(expiresAt) - Date.now()).toBeLessThanOrEqual(5 * 60_000);
+    expect(Date.parse(expiresAt) - Date.now()).toBeGreaterThan(0);
+    stream.close();
+  } finally {
+    await own.close();
+  }
+}, 30_000);

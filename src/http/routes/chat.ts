@@ -62,6 +62,11 @@ export function chatRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
   return [...sessionRoutes(deps), ...attributeRoutes(deps), ...messageRoutes(deps), ...streamRoutes(deps), ...attachmentRoutes(deps)];
 }
 
+/** When Genesys ends the session if nothing happens, from its SessionResponse (epoch ms). */
+function expiryOf(info: { expirationDate?: number } | undefined): number | undefined {
+  return info?.expirationDate !== undefined ? info.expirationDate * 1000 : undefined;
+}
+
 /** Presents messages to this request's client: every attachment's `url` becomes an always-fresh link on this service. */
 function presenter({ attachments, publicUrl }: ChatRouteDeps, req: Request, owner: { guestToken: string; origin: string; routingKey?: string }) {
   return attachments.present({ ...owner, routingKey: routingKeyOf(req, owner.routingKey) }, publicBase(req, publicUrl));
@@ -267,7 +272,12 @@ function streamRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
         return;
       }
       const guest = guestOf(res);
-      const holder = { guestToken: guest.guestToken, ip: req.ip ?? 'unknown', present: presenter(deps, req, { ...guest, routingKey: guest.claims?.routingKey }) };
+      const holder = {
+        guestToken: guest.guestToken,
+        ip: req.ip ?? 'unknown',
+        present: presenter(deps, req, { ...guest, routingKey: guest.claims?.routingKey }),
+        expiresAt: () => expiryOf(hub.session(guest.guestToken).state),
+      };
       streams.admit(holder);
       const session = hub.session(holder.guestToken);
       await session.ready();
