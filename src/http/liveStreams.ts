@@ -129,7 +129,7 @@ export class LiveStreams {
         res.end();
       },
     };
-    const expiry = warnBeforeExpiry(holder, (at) => send('session', { state: 'expiring', expiresAt: new Date(at).toISOString(), detail: 'The chat session ends soon unless the guest sends something.' }));
+    const expiry = warnBeforeExpiry(holder, (at) => send('session', expiringEvent(at)));
     const cleanup = () => {
       if (!this.open.has(stream)) return;
       count(this.bySession, holder.guestToken, -1);
@@ -162,6 +162,10 @@ function count(counts: Map<string, number>, key: string, delta: number): void {
   const next = (counts.get(key) ?? 0) + delta;
   if (next > 0) counts.set(key, next);
   else counts.delete(key);
+}
+
+function expiringEvent(expiresAt: number) {
+  return { state: 'expiring', expiresAt: new Date(expiresAt).toISOString(), detail: 'The chat session ends soon unless the guest sends something.' };
 }
 
 /**
