@@ -97,6 +97,6 @@ for (const name of process.argv.length > 2 ? process.argv.slice(2) : defaults) {
   const text = fs.readFileSync(file, 'utf8');
   const problems = file.endsWith('.cfg') ? haproxy(file) : /compose/.test(path.basename(file)) ? composeFile(text) : kubernetes(file, text);
   failed ||= problems.length > 0;
-  console.log(problems.length === 0 ? `ok       ${name}` : `INVALID  ${name}\n${problems.map((p) => `         - ${p}`).join('\n')}`);
+  process.stdout.write(problems.length === 0 ? `ok       ${name}\n` : `INVALID  ${name}\n${problems.map((p) => `         - ${p}\n`).join('')}`);
 }
 process.exit(failed ? 1 : 0);

@@ -77,9 +77,7 @@ export class LiveStreams {
     count(this.bySession, holder.guestToken, +1);
     count(this.byIp, holder.ip, +1);
     res.status(200);
-    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
-    res.setHeader('Cache-Control', 'no-cache, no-transform');
-    res.setHeader('Connection', 'keep-alive');
+    res.setHeaders(new Map([['Content-Type', 'text/event-stream; charset=utf-8'], ['Cache-Control', 'no-cache, no-transform'], ['Connection', 'keep-alive']]));
     res.setHeader('X-Accel-Buffering', 'no');
     res.flushHeaders();
     res.socket?.setNoDelay(true);
