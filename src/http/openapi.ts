@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ERROR_CODES } from '../domain/errors';
+import { ERROR_CODES, type ErrorCode } from '../domain/errors';
 import type { AnyRouteSpec } from './routeSpec';
 import { problemSchema } from './schemas';
 
@@ -96,9 +96,10 @@ function responses(spec: AnyRouteSpec): Record<string, unknown> {
     };
   }
   const byStatus = new Map<number, string[]>();
-  for (const code of spec.errors) {
-    const status = ERROR_CODES[code].status;
-    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  for (const code of answerableCodes(spec)) {
+    for (const status of STATUSES_OF[code] ?? [ERROR_CODES[code].status]) {
+      byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+    }
   }
   for (const [status, codes] of byStatus) {
     out[String(status)] = {
@@ -108,6 +109,26 @@ function responses(spec: AnyRouteSpec): Record<string, unknown> {
     };
   }
   return out;
+}
+
+/** Codes answered with more than their usual status: Genesys refusing (502) or not answering in time (504). */
+const STATUSES_OF: Partial<Record<ErrorCode, number[]>> = { upstream_unavailable: [502, 503, 504] };
+
+/**
+ * Every code an operation can answer: its own, and those of the edge that
+ * every operation shares (a refused origin, an internal error), and those of
+ * reading a body (any method may send one).
+ */
+export function answerableCodes(spec: AnyRouteSpec): ErrorCode[] {
+  const codes = new Set<ErrorCode>(spec.errors);
+  codes.add('origin_not_allowed');
+  codes.add('internal_error');
+  // Every operation but the public ones reads a body when one is sent, whatever the method.
+  if (spec.auth !== 'public') {
+    for (const code of ['validation_failed', 'payload_too_large', 'unsupported_media_type'] as const) codes.add(code);
+  }
+  if (spec.auth === 'session' || spec.auth === 'session-or-ticket') codes.add('unauthorized');
+  return [...codes];
 }
 
 /** Express's `/problems/:code` is OpenAPI's `/problems/{code}`. */

@@ -56,6 +56,14 @@ beforeAll(async () => {
   stack = await startStack({ simulator: sim, env: { GUEST_SOCKET_MAX: '32', LOG_LEVEL: 'info' } });
   // Some conversations have ended: every route must handle read-only and ended sessions too.
   for (let i = 0; i < 12; i++) pool.push(await poolSession(i));
+  const doc = (await stack.http.get('/openapi.json')).body as { paths: Record<string, Record<string, { responses: Record<string, { description: string }> }>> };
+  operations = Object.entries(doc.paths).flatMap(([path, ops]) =>
+    Object.entries(ops).map(([method, op]) => ({
+      method,
+      pattern: new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`),
+      statuses: new Map(Object.entries(op.responses).map(([status, r]) => [status, /^Problem: (.*)$/.exec(r.description)?.[1]?.split(', ') ?? []])),
+    })),
+  );
 }, 30_000);
 
 afterAll(async () => {
@@ -83,6 +91,9 @@ const ENDPOINTS: [string, string][] = [
   ['POST', '/messages/stream-ticket'],
   ['POST', '/typing'],
   ['GET', '/capabilities'],
+  ['POST', '/attachments'],
+  ['DELETE', '/attachments/5d1a7c52-8e0b-4f3a-9c6d-2b7e4f1a9c30'],
+  ['GET', '/attachments/5d1a7c52-8e0b-4f3a-9c6d-2b7e4f1a9c30/content'],
 ];
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD', 'TRACE', 'PROPFIND', 'PURGE'];
@@ -261,8 +272,27 @@ const routeRequest = (method: string, target: string, body: fc.Arbitrary<J>, wit
 
 // ------------------------------------------------------------------ the property
 
+/** The operations /openapi.json documents: method and path pattern, and per status the problem codes listed. */
+let operations: { method: string; pattern: RegExp; statuses: Map<string, string[]> }[] = [];
+
+/** A response outside what /openapi.json lists for its operation is a defect of the service or of the document. */
+function undocumented(req: Shaped, res: RawResponse): string | undefined {
+  const path = req.path.split('?')[0]!;
+  const op = operations.find((o) => o.method === req.method.toLowerCase() && o.pattern.test(path));
+  if (!op) return undefined;
+  const codes = op.statuses.get(String(res.status));
+  if (codes === undefined) return `${req.method} ${path} answered ${res.status}, which /openapi.json does not list`;
+  if (res.status >= 400 && /^application\/problem\+json/.test(res.headers['content-type'] ?? '')) {
+    const code = (JSON.parse(res.text) as { code?: string }).code ?? '';
+    if (!codes.includes(code)) return `${req.method} ${path} answered ${res.status} ${code}, which /openapi.json does not list`;
+  }
+  return undefined;
+}
+
 function verdict(req: Shaped, res: RawResponse): string | undefined {
   if (res.status >= 500) return `${res.status} ${res.text.slice(0, 300)}`;
+  const outside = undocumented(req, res);
+  if (outside) return outside;
   if (res.status < 100) return 'no status';
   const origin = req.headers?.Origin;
   const allowed = origin === undefined || ['http://localhost:3000', 'https://shop.example.com', 'https://a.example.org'].includes(origin);
