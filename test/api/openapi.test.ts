@@ -98,5 +98,5 @@ test('GET /asyncapi.json describes every event the stream sends, with the schema
   expect(doc.channels.stream!.address).toBe('/messages/stream');
   expect(Object.keys(doc.channels.stream!.messages).sort()).toEqual(['message', 'presence', 'session', 'typing']);
   expect(doc.components.messages.message!.payload.required).toEqual(expect.arrayContaining(['id', 'direction', 'type', 'time']));
-  expect(Object.keys(doc.components.messages.session!.payload.properties ?? {})).toEqual(['state', 'detail', 'reconnect']);
+  expect(Object.keys(doc.components.messages.session!.payload.properties ?? {})).toEqual(['state', 'expiresAt', 'detail', 'reconnect']);
 });
