@@ -30,7 +30,7 @@ export interface SpooledFile {
 export function receiveFile(req: Request, field: string, limits: UploadLimits, dir = os.tmpdir()): Promise<SpooledFile> {
   let parser: busboy.Busboy;
   try {
-    parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { files: 1, fileSize: limits.maxBytes, fields: 0, parts: 2, headerPairs: 20 } });
+    parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { files: 1, fileSize: limits.maxBytes + 1, fields: 0, parts: 2, headerPairs: 20 } });
   } catch {
     return Promise.reject(new AppError('unsupported_media_type', `Send the file as multipart/form-data with one "${field}" part.`));
   }
@@ -81,7 +81,7 @@ async function spool(stream: NodeJS.ReadableStream & { truncated?: boolean }, fi
   let size = 0;
   let head = Buffer.alloc(0);
   let truncated = false;
-  // Past the limit the upload stops at once: nothing more is read or written.
+  // Past the limit (busboy's is one byte more: a file of exactly the limit is allowed) the upload stops at once.
   stream.on('limit', () => {
     truncated = true;
     (stream as NodeJS.ReadableStream & { destroy(error?: Error): void }).destroy(tooLarge(limits));
