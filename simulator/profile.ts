@@ -12,7 +12,8 @@ import type { ServerFrame, StructuredMessageBody } from './frames';
  * - no `tracingId` on SessionResponse, JwtResponse, error frames,
  *   TooManyRequestsErrorMessage, the attachment replies and the Presence Join echo;
  * - `null` in optional fields (SessionResponse durations and flags, the
- *   agent's `channel.from.image`, history `channel.time`);
+ *   agent's `channel.from.image`, history `channel.time`, an attachment's
+ *   `sha256` and `text`);
  * - `channel.messageId` on the guest's messages that is Genesys's own, not
  *   the `metadata.id` the client sent (no source confirms the echo);
  * - a frame of a class no client knows after every configure;
@@ -52,7 +53,12 @@ export function strictMessage(body: StructuredMessageBody, inHistory: boolean, i
   if (body.direction === 'Inbound' && typeof channel.messageId === 'string') channel.messageId = genesysMessageId(channel.messageId);
   if (body.direction === 'Outbound' && body.type === 'Text') channel.from = { nickname: 'Simulator', ...(channel.from as object | undefined), image: null };
   if (inHistory && index % 3 === 1) channel.time = null;
-  return { ...body, channel } as unknown as StructuredMessageBody;
+  // The SDK's attachment carries optional sha256 and text, which may come as null.
+  const content = body.content?.map((item) => {
+    const a = (item as { attachment?: object }).attachment;
+    return a ? { ...(item as object), attachment: { ...a, sha256: null, text: null } } : item;
+  });
+  return { ...body, channel, ...(content ? { content } : {}) } as unknown as StructuredMessageBody;
 }
 
 /** A stable id Genesys might use instead of the client's (the same in live frames and in history). */

@@ -80,7 +80,7 @@ export function attachmentRoutes({ attachments, tokens, revocations, publicUrl }
     auth: 'none',
     query: contentQuery,
     responses: { 302: { description: 'To the file at Genesys' } },
-    errors: ['validation_failed', 'unauthorized', 'session_expired', 'upstream_unavailable', 'store_unavailable'],
+    errors: ['validation_failed', 'unauthorized', 'session_expired', 'not_found', 'upstream_unavailable', 'store_unavailable'],
     async handle(req, res, { query }) {
       const id = idOf(req);
       let guestToken: string;
