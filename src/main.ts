@@ -54,7 +54,8 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 
   // Announced only once a signal can stop it: whoever reads these lines may send one at once.
-  logger.info({ url: service.url, region: config.genesys.region.domain }, 'listening');
+  // The address it is bound to, and a URL that reaches it from this machine (0.0.0.0 is not one).
+  logger.info({ listen: `${config.host}:${new URL(service.url).port}`, url: service.url, region: config.genesys.region.domain }, 'listening');
   if (embedded) console.log(embedded.serviceStarted(service.url).join('\n'));
 }
 

@@ -290,8 +290,9 @@ describe('src/main.ts as a process', () => {
       .stdout()
       .split('\n')
       .filter(Boolean)
-      .map((l) => JSON.parse(l) as { msg: string; signal?: string; url?: string });
+      .map((l) => JSON.parse(l) as { msg: string; signal?: string; url?: string; listen?: string });
     expect(lines.find((l) => l.msg === 'listening')?.url).toBe(`http://127.0.0.1:${port}`);
+    expect(lines.find((l) => l.msg === 'listening')?.listen).toMatch(new RegExp(`:${port}$`));
     expect(lines.find((l) => l.msg === 'shutdown requested')?.signal).toBe('SIGTERM');
     // pino writes asynchronously, so lines written just before exit may arrive out of order; the last one must arrive.
     expect(lines.map((l) => l.msg)).toContain('stopped');
