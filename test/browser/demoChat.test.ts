@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadConfig } from '../../src/config/schema';
@@ -283,6 +284,80 @@ test('attachments and rich messages: upload an image, see it, get an image and a
   expect(pageErrors).toEqual([]);
   embedded.simulator.setOptions({ downloadUrlTtlSeconds: 600 });
   await page.context().close();
+});
+
+/** A README code block, found by a line it contains. */
+function readmeBlock(containing: string): string {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  const block = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes(containing));
+  if (!block) throw new Error(`no README js block contains ${containing}`);
+  return block;
+}
+
+/**
+ * Runs code as the README says to (a `<script type="module">` on the website's own page, next to
+ * bffClient.js), on a blank page of the demo's origin, against the embedded service. Resolves when
+ * the module finished; rejects with its error.
+ */
+async function runInPage(page: Page, code: string): Promise<void> {
+  const module = `${code}\nwindow.__readme = 'done';`;
+  await page.evaluate((source) => {
+    (window as unknown as { __readme: string }).__readme = 'running';
+    const fail = (why: unknown) => ((window as unknown as { __readme: string }).__readme = `failed: ${String(why)}`);
+    window.addEventListener('error', (e) => fail(e.message), { once: true });
+    window.addEventListener('unhandledrejection', (e) => fail((e.reason as Error)?.message ?? e.reason), { once: true });
+    const script = document.createElement('script');
+    script.type = 'module';
+    script.textContent = source;
+    document.body.append(script);
+  }, module);
+  await page.waitForFunction(() => (window as unknown as { __readme: string }).__readme !== 'running', undefined, { timeout: 30_000 });
+  expect(await page.evaluate(() => (window as unknown as { __readme: string }).__readme)).toBe('done');
+}
+
+test('the README\'s browser examples run as pasted: the typed client, plain fetch, and an attachment upload', async () => {
+  // The website's own page on its own origin, next to bffClient.js, and a service that allows that origin.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'readme-site-'));
+  fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>README</title><body></body>');
+  fs.writeFileSync(path.join(dir, 'page.html'), '<!doctype html><title>README</title><body></body>');
+  const site = await startDemoServer({ port: 0, host: '127.0.0.1', pageDir: dir, clientScript: demoAssets().clientScript, serviceUrlFor: () => '' });
+  const origin = `http://localhost:${site.port}`;
+  const own = await startService(loadConfig({ ...embedded.env, PORT: '0', CORS_ALLOWED_ORIGINS: origin }), serviceLog.logger);
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  if (process.env.DEBUG_README) page.on('console', (m) => console.log(m.text()));
+  await page.goto(`${origin}/page.html`);
+  const bff = `http://localhost:${new URL(own.url).port}`;
+  const here = (code: string) => code.replaceAll('https://chat-bff.example.com', bff);
+
+  await runInPage(page, here(readmeBlock("import { BffClient, BffError, sessionStorageTokenStore } from './bffClient.js';")));
+  await runInPage(page, here(readmeBlock("const BFF = 'https://chat-bff.example.com';")));
+
+  // The upload example is a fragment of the plain-fetch one: it uses its BFF and token, and a file input.
+  const png = demoPng(16, 16).toString('base64');
+  const started = await page.evaluate(async ([url, origin]) => {
+    const res = await fetch(`${url}/guest-session`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    return { status: res.status, token: ((await res.json()) as { sessionToken: string }).sessionToken, origin };
+  }, [bff, origin]);
+  expect(started.status).toBe(201);
+  await page.evaluate(
+    ([url, token, bytes]) => {
+      const file = new File([Uint8Array.from(atob(bytes!), (c) => c.charCodeAt(0))], 'photo.png', { type: 'image/png' });
+      Object.assign(window, { BFF: url, token, input: { files: [file] } });
+    },
+    [bff, started.token, png],
+  );
+  const sentBefore = embedded.simulator.received.filter((f) => f.frame?.action === 'onMessage' && f.frame?.message?.content?.[0]?.contentType === 'Attachment').length;
+  await runInPage(page, readmeBlock("form.append('file', input.files[0]);"));
+  const sentAfter = embedded.simulator.received.filter((f) => f.frame?.action === 'onMessage' && f.frame?.message?.content?.[0]?.contentType === 'Attachment').length;
+  expect(sentAfter).toBe(sentBefore + 1);
+  expect(errors).toEqual([]);
+  await context.close();
+  await own.stop();
+  await site.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('the service goes down: the page says so and reconnects when it is back, reloading history', async () => {
