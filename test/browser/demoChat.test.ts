@@ -327,7 +327,6 @@ test('the README\'s browser examples run as pasted: the typed client, plain fetc
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  if (process.env.DEBUG_README) page.on('console', (m) => console.log(m.text()));
   await page.goto(`${origin}/page.html`);
   const bff = `http://localhost:${new URL(own.url).port}`;
   const here = (code: string) => code.replaceAll('https://chat-bff.example.com', bff);
