@@ -258,6 +258,11 @@ describe('loadConfig', () => {
       expect(loadConfig(testEnv({ GENESYS_ORIGIN: 'https://chat.example.com' })).genesys.origin).toBe('https://chat.example.com');
     });
 
+    it('is not reported as a second problem when CORS_ALLOWED_ORIGINS is missing altogether', () => {
+      const { problems } = problemsOf({ CORS_ALLOWED_ORIGINS: undefined });
+      expect(problems).toEqual([expect.stringMatching(/^CORS_ALLOWED_ORIGINS is required/)]);
+    });
+
     it('is required when the allowlist holds only wildcards', () => {
       const { problems } = problemsOf({ CORS_ALLOWED_ORIGINS: 'https://*.example.org' });
       expect(problems).toEqual([expect.stringMatching(/^GENESYS_ORIGIN is required/)]);
