@@ -19,7 +19,7 @@ const DEFAULT_DEMO_PORT = 3000;
 const DEFAULT_SERVICE_PORT = 8080;
 
 const GREETING =
-  'Hello! I am the local Genesys simulator’s scripted bot. Write anything and I will echo it; try “quick replies” or “disconnect”.';
+  'Hello! I am the local Genesys simulator’s scripted bot. Write anything and I will echo it; try “quick replies”, “card”, “date picker”, “send image”, “human” or “disconnect”.';
 
 export interface EmbeddedDefault {
   /** The environment for loadConfig: the user's, pointed at the simulator, allowing the demo page's origins. */
