@@ -1,0 +1,144 @@
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startHaproxy, type Haproxy } from '../support/haproxy';
+import { openStream } from '../support/sse';
+import { waitFor } from '../support/wait';
+
+/**
+ * deploy/haproxy/haproxy.cfg at work, in Debian's HAProxy: `haproxy -c` (in
+ * manifests.test.ts) says it parses; this says it routes as the service needs.
+ * The instances are small stand-ins that say which one answered.
+ */
+
+/** The gap between a stand-in stream's first two events, and how long its /slow takes. */
+const GAP_MS = 1500;
+
+interface StandIn {
+  name: string;
+  address: string;
+  ready: boolean;
+  server: http.Server;
+}
+
+function startStandIn(name: string): Promise<StandIn> {
+  const standIn: StandIn = { name, address: '', ready: true, server: http.createServer() };
+  standIn.server.on('request', (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://stand-in');
+    if (url.pathname === '/readyz') {
+      res.writeHead(standIn.ready ? 200 : 503).end();
+    } else if (url.pathname === '/messages/stream') {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' });
+      res.write(`event: instance\ndata: ${name}\n\n`);
+      const later = setTimeout(() => res.write(`event: later\ndata: ${name}\n\n`), GAP_MS);
+      res.on('close', () => clearTimeout(later));
+    } else if (url.pathname === '/slow') {
+      setTimeout(() => res.end(name), GAP_MS);
+    } else {
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify({ instance: name, forwardedFor: req.headers['x-forwarded-for'], forwardedProto: req.headers['x-forwarded-proto'] }));
+    }
+  });
+  return new Promise((resolve) => {
+    standIn.server.listen(0, '127.0.0.1', () => {
+      standIn.address = `127.0.0.1:${(standIn.server.address() as AddressInfo).port}`;
+      resolve(standIn);
+    });
+  });
+}
+
+let standIns: StandIn[] = [];
+let proxy: Haproxy;
+/** The same file with a 1 s server timeout and 100 ms health checks, to watch both act within a test. */
+let fastProxy: Haproxy;
+
+beforeAll(async () => {
+  standIns = await Promise.all(['a', 'b', 'c'].map(startStandIn));
+  const upstreams = standIns.map((s) => s.address);
+  proxy = await startHaproxy(upstreams);
+  fastProxy = await startHaproxy(upstreams, { timeouts: { server: '1s' }, checkInterval: '100ms' });
+}, 30_000);
+
+afterAll(async () => {
+  await proxy?.stop();
+  await fastProxy?.stop();
+  for (const s of standIns) {
+    s.server.closeAllConnections();
+    await new Promise((resolve) => s.server.close(resolve));
+  }
+});
+
+async function answer(base: string, headers: Record<string, string> = {}): Promise<{ instance: string; forwardedFor?: string; forwardedProto?: string }> {
+  const res = await fetch(`${base}/session`, { headers });
+  expect(res.status).toBe(200);
+  return res.json();
+}
+const instanceFor = async (base: string, key: string) => (await answer(base, { 'X-Chat-Session': key })).instance;
+
+async function streamInstance(base: string, key: string): Promise<string> {
+  const stream = await openStream(`${base}/messages/stream?routingKey=${encodeURIComponent(key)}`);
+  try {
+    return (await stream.next((e) => e.event === 'instance')).data;
+  } finally {
+    stream.close();
+  }
+}
+
+test('a session stays on one instance, its stream (routingKey) reaches the same one, and sessions spread over all instances', async () => {
+  const keys = Array.from({ length: 60 }, () => randomUUID());
+  const homes = new Map<string, string>();
+  for (const key of keys) homes.set(key, await instanceFor(proxy.url, key));
+  expect(new Set(homes.values()).size).toBe(3);
+  for (const key of keys.slice(0, 10)) {
+    for (let i = 0; i < 3; i++) expect(await instanceFor(proxy.url, key)).toBe(homes.get(key));
+    expect(await streamInstance(proxy.url, key)).toBe(homes.get(key));
+  }
+});
+
+test('requests without a key, or with an empty one, go round robin', async () => {
+  const keyless: Record<string, string>[] = [{}, { 'X-Chat-Session': '' }];
+  for (const headers of keyless) {
+    const seen = new Set<string>();
+    for (let i = 0; i < 6; i++) seen.add((await answer(proxy.url, headers)).instance);
+    expect(seen.size).toBe(3);
+  }
+});
+
+test('the instance learns the client address (X-Forwarded-For, for TRUST_PROXY=1) and the scheme', async () => {
+  expect(await answer(proxy.url)).toMatchObject({ forwardedFor: '127.0.0.1', forwardedProto: 'http' });
+});
+
+test('a live stream passes each event on at once and outlives the server timeout that still bounds other requests', async () => {
+  const key = randomUUID();
+  const started = Date.now();
+  const stream = await openStream(`${fastProxy.url}/messages/stream?routingKey=${key}`);
+  try {
+    await stream.next((e) => e.event === 'instance', 1000);
+    expect(Date.now() - started).toBeLessThan(GAP_MS);
+    await stream.next((e) => e.event === 'later', GAP_MS + 2000);
+  } finally {
+    stream.close();
+  }
+  expect((await fetch(`${fastProxy.url}/slow`, { headers: { 'X-Chat-Session': key } })).status).toBe(504);
+});
+
+test('an instance whose /readyz fails takes no requests; only its sessions move, and they come back when it is ready', async () => {
+  const keys = Array.from({ length: 60 }, () => randomUUID());
+  const before = new Map<string, string>();
+  for (const key of keys) before.set(key, await instanceFor(fastProxy.url, key));
+  const leaving = standIns[0]!;
+  const moved = keys.filter((k) => before.get(k) === leaving.name);
+  const stayed = keys.filter((k) => before.get(k) !== leaving.name);
+  expect(moved.length).toBeGreaterThan(0);
+
+  leaving.ready = false;
+  try {
+    await waitFor(async () => (await instanceFor(fastProxy.url, moved[0]!)) !== leaving.name, 5000, 50);
+    for (const key of moved) expect(await instanceFor(fastProxy.url, key)).not.toBe(leaving.name);
+    for (const key of stayed) expect(await instanceFor(fastProxy.url, key)).toBe(before.get(key));
+  } finally {
+    leaving.ready = true;
+  }
+  await waitFor(async () => (await instanceFor(fastProxy.url, moved[0]!)) === leaving.name, 5000, 50);
+  for (const key of keys) expect(await instanceFor(fastProxy.url, key)).toBe(before.get(key));
+});

@@ -1,0 +1,69 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from './ports';
+import { waitFor } from './wait';
+
+export const HAPROXY = process.env.HAPROXY_BINARY ?? '/usr/sbin/haproxy';
+const DEPLOY_CFG = path.join(__dirname, '../../deploy/haproxy/haproxy.cfg');
+
+export interface HaproxyOptions {
+  /** Replaces a `timeout` line of the defaults, e.g. `{ server: '1s' }`, to observe it in a short test. */
+  timeouts?: Record<string, string>;
+  /** Replaces the health checks' interval, to observe a check failing in a short test. */
+  checkInterval?: string;
+}
+
+export interface Haproxy {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Debian's HAProxy running the project's own deploy/haproxy/haproxy.cfg on a free
+ * loopback port: only its `bind` line and its `server-template` line (DNS discovery
+ * becomes one `server` line per upstream, with the same options) are replaced,
+ * plus whatever `options` names; everything else is what users deploy.
+ */
+export async function startHaproxy(upstreams: string[], options: HaproxyOptions = {}): Promise<Haproxy> {
+  if (!fs.existsSync(HAPROXY)) throw new Error(`${HAPROXY} is missing: install Debian's haproxy (npm test does it for you).`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bff-haproxy-'));
+  const port = await freePort();
+  const deployed = fs.readFileSync(DEPLOY_CFG, 'utf8');
+  const templateLine = /^\s*server-template bff \S+ bff:8080 (.*) resolvers dns init-addr none$/m;
+  const bindLine = /^\s*bind :80$/m;
+  if (!templateLine.test(deployed) || !bindLine.test(deployed)) throw new Error('deploy/haproxy/haproxy.cfg changed shape: update test/support/haproxy.ts');
+  let serverOptions = templateLine.exec(deployed)![1]!;
+  if (options.checkInterval) serverOptions = serverOptions.replace(/\binter \S+/, `inter ${options.checkInterval}`);
+  let cfg = deployed
+    .replace(templateLine, upstreams.map((u, i) => `    server bff${i + 1} ${u} ${serverOptions}`).join('\n'))
+    .replace(bindLine, `    bind 127.0.0.1:${port}`);
+  for (const [name, value] of Object.entries(options.timeouts ?? {})) {
+    const line = new RegExp(`^(\\s*timeout ${name}) \\S+`, 'm');
+    if (!line.test(cfg)) throw new Error(`deploy/haproxy/haproxy.cfg has no "timeout ${name}" line`);
+    cfg = cfg.replace(line, `$1 ${value}`);
+  }
+  const file = path.join(dir, 'haproxy.cfg');
+  fs.writeFileSync(file, cfg);
+  const child: ChildProcess = spawn(HAPROXY, ['-db', '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(async () => {
+    if (child.exitCode !== null) throw new Error(`haproxy exited: ${stderr}`);
+    await fetch(`${url}/healthz`);
+  }, 10_000, 50);
+  return {
+    url,
+    async stop() {
+      if (child.exitCode === null) {
+        await new Promise<void>((resolve) => {
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+        });
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
