@@ -40,34 +40,111 @@ test('the validator refuses what the schemas forbid', () => {
   }
 }, 60_000);
 
-test('Kubernetes: probes on /readyz and /healthz, a stop grace longer than the drain, non-root and read-only, hashing on the routing key', () => {
-  const deployment = parse(read('deploy/kubernetes/deployment.yaml'));
-  const pod = deployment.spec.template.spec;
+/** How long an instance drains after SIGTERM with `value` as SHUTDOWN_GRACE_MS (unset: the service's default). */
+const drainMs = (value?: string) => loadConfig(testEnv({ SHUTDOWN_GRACE_MS: value })).shutdownGraceMs;
+/** A compose duration such as `20s` or `1m30s`, in milliseconds. */
+function composeDurationMs(text: string): number {
+  const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+  const parts = [...text.matchAll(/(\d+)(ms|h|m|s)/g)];
+  expect(parts.map((p) => p[0]).join('')).toBe(text);
+  return parts.reduce((sum, [, n, unit]) => sum + Number(n) * units[unit!]!, 0);
+}
+const kube = (name: string) => parse(read(`deploy/kubernetes/${name}`));
+const composeFile = (file: string) => parseAllDocuments(read(file), { merge: true })[0]!.toJSON();
+const COMPOSE_FILES = ['docker-compose.yml', 'docker-compose.demo.yml', 'deploy/docker-compose.scale.yml'];
+/** The compose services that run the service's image, by file and name. */
+function composeInstances(): { file: string; name: string; service: Record<string, unknown> }[] {
+  return COMPOSE_FILES.flatMap((file) =>
+    Object.entries(composeFile(file).services as Record<string, Record<string, unknown>>)
+      .filter(([, service]) => String(service.image).startsWith('genesys-messaging-bff:'))
+      .map(([name, service]) => ({ file, name, service })),
+  );
+}
+
+test('Kubernetes: probes on /readyz and /healthz, a stop grace longer than the preStop pause and the drain, non-root and read-only', () => {
+  const pod = kube('deployment.yaml').spec.template.spec;
   const container = pod.containers[0];
   expect(container.readinessProbe.httpGet.path).toBe('/readyz');
   expect(container.livenessProbe.httpGet.path).toBe('/healthz');
-  const drainMs = loadConfig(testEnv({ SHUTDOWN_GRACE_MS: undefined })).shutdownGraceMs;
-  expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(drainMs + 5000);
-  expect(pod.securityContext.runAsNonRoot).toBe(true);
+  expect(container.startupProbe.httpGet.path).toBe('/healthz');
+  const pauseMs = Number(/setTimeout\(\(\) => \{\}, (\d+)\)/.exec(container.lifecycle.preStop.exec.command.join(' '))?.[1]);
+  expect(pauseMs).toBeGreaterThanOrEqual(3000);
+  const drain = drainMs(kube('configmap.yaml').data.SHUTDOWN_GRACE_MS);
+  expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(pauseMs + drain);
+  expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+  expect(read('Dockerfile')).toMatch(/^USER node$/m); // uid 1000 in the node images
   expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
-  const ingress = parse(read('deploy/kubernetes/ingress.yaml'));
-  expect(ingress.metadata.annotations['nginx.ingress.kubernetes.io/upstream-hash-by']).toBe('$http_x_chat_session$arg_routingkey');
-  expect(ingress.metadata.annotations['nginx.ingress.kubernetes.io/proxy-buffering']).toBe('off');
+  expect(pod.volumes).toContainEqual(expect.objectContaining({ name: 'tmp', emptyDir: expect.anything() }));
+  expect(container.volumeMounts).toContainEqual(expect.objectContaining({ name: 'tmp', mountPath: '/tmp' }));
 });
 
-test('compose: the scaled setup mounts the nginx configuration that hashes on the routing key, and shares Redis', () => {
-  const compose = parse(read('deploy/docker-compose.scale.yml'));
+test('Kubernetes: the ingress hashes on the routing key and leaves live streams unbuffered and open', () => {
+  const annotations = kube('ingress.yaml').metadata.annotations;
+  // The header X-Chat-Session and the query parameter routingKey, as ingress-nginx names them.
+  expect(annotations['nginx.ingress.kubernetes.io/upstream-hash-by']).toBe('$http_x_chat_session$arg_routingkey');
+  expect(annotations['nginx.ingress.kubernetes.io/proxy-buffering']).toBe('off');
+  expect(Number(annotations['nginx.ingress.kubernetes.io/proxy-read-timeout'])).toBeGreaterThanOrEqual(3600);
+});
+
+test('Kubernetes: the manifests name each other and select the Deployment\'s pods', () => {
+  const deployment = kube('deployment.yaml');
+  const podLabels = deployment.spec.template.metadata.labels;
+  const container = deployment.spec.template.spec.containers[0];
+  const service = kube('service.yaml');
+  const selects = (selector: Record<string, string>) => expect(podLabels).toMatchObject(selector);
+  selects(deployment.spec.selector.matchLabels);
+  selects(service.spec.selector);
+  selects(kube('pdb.yaml').spec.selector.matchLabels);
+  for (const constraint of deployment.spec.template.spec.topologySpreadConstraints) selects(constraint.labelSelector.matchLabels);
+  expect(container.ports.map((p: { name: string }) => p.name)).toContain(service.spec.ports[0].targetPort);
+  const backend = kube('ingress.yaml').spec.rules[0].http.paths[0].backend.service;
+  expect(backend).toEqual({ name: service.metadata.name, port: { name: service.spec.ports[0].name } });
+  const hpa = kube('hpa.yaml');
+  expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.metadata.name });
+  expect(hpa.spec.minReplicas).toBe(deployment.spec.replicas);
+  expect(container.envFrom).toEqual([{ configMapRef: { name: kube('configmap.yaml').metadata.name } }, { secretRef: { name: kube('secret.example.yaml').metadata.name } }]);
+  // Every manifest but the Secret example, which must never be applied as it is.
+  const manifests = fs.readdirSync(path.join(ROOT, 'deploy/kubernetes')).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
+  expect([...kube('kustomization.yaml').resources].sort()).toEqual(manifests.filter((f) => f !== 'secret.example.yaml').sort());
+  // HAProxy keeps a slot for every instance the autoscaler may run.
+  const slots = /^\s*server-template bff 1-(\d+) /m.exec(read('deploy/haproxy/haproxy.cfg'))?.[1];
+  expect(Number(slots)).toBeGreaterThanOrEqual(hpa.spec.maxReplicas);
+});
+
+test('compose: the scaled setup mounts the nginx configuration that hashes on the routing key, waits for healthy instances and Redis, and shares Redis', () => {
+  const compose = composeFile('deploy/docker-compose.scale.yml');
   expect(compose.services.proxy.volumes).toContain('./nginx/bff.conf:/etc/nginx/conf.d/default.conf:ro');
-  expect(compose.services.bff.environment.REDIS_URL).toBe('redis://redis:6379');
+  expect(compose.services.proxy.depends_on).toEqual({ bff: { condition: 'service_healthy' } });
+  expect(compose.services.bff.depends_on).toEqual({ redis: { condition: 'service_healthy' } });
+  expect(compose.services.redis.healthcheck.test).toEqual(['CMD', 'redis-cli', 'ping']);
+  expect(compose.services.bff.environment).toMatchObject({ REDIS_URL: 'redis://redis:6379', TRUST_PROXY: '1' });
+  expect(compose.services.bff.deploy.replicas).toBe(3);
+  expect(compose.services.bff.ports).toBeUndefined();
   expect(read('deploy/nginx/bff.conf')).toMatch(/hash \$bff_route consistent;/);
   expect(read('docker-compose.yml')).toContain('deploy/docker-compose.scale.yml');
 });
 
+test('compose: every instance is hardened like docker-compose.yml\'s and stops after its drain', () => {
+  const hardening = ['read_only', 'cap_drop', 'security_opt', 'tmpfs', 'init', 'stop_signal', 'stop_grace_period'];
+  const pick = (service: Record<string, unknown>) => Object.fromEntries(hardening.map((k) => [k, service[k]]));
+  const base = composeFile('docker-compose.yml').services.bff;
+  expect(pick(base)).toEqual({ read_only: true, cap_drop: ['ALL'], security_opt: ['no-new-privileges:true'], tmpfs: ['/tmp'], init: false, stop_signal: 'SIGTERM', stop_grace_period: '20s' });
+  const instances = composeInstances();
+  expect(instances.map(({ file, name }) => `${file}:${name}`)).toEqual(['docker-compose.yml:bff', 'docker-compose.demo.yml:demo', 'deploy/docker-compose.scale.yml:bff']);
+  for (const { file, name, service } of instances) {
+    expect({ file, name, ...pick(service) }).toEqual({ file, name, ...pick(base) });
+    const environment = (service.environment ?? {}) as Record<string, string>;
+    expect(composeDurationMs(String(service.stop_grace_period))).toBeGreaterThan(drainMs(environment.SHUTDOWN_GRACE_MS));
+  }
+});
+
 test('every variable the deployment files set is one the service documents in .env.example', () => {
   const documented = new Set([...read('.env.example').matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]));
-  const configMap = parse(read('deploy/kubernetes/configmap.yaml')).data as Record<string, string>;
-  const secret = parse(read('deploy/kubernetes/secret.example.yaml')).stringData as Record<string, string>;
-  const compose = parse(read('deploy/docker-compose.scale.yml')).services.bff.environment as Record<string, string>;
-  const named = [...Object.keys(configMap), ...Object.keys(secret), ...Object.keys(compose)];
+  // The demo page's own port: read by the embedded default (src/demo), not by the service's configuration.
+  documented.add('DEMO_PORT');
+  const named = [...Object.keys(kube('configmap.yaml').data), ...Object.keys(kube('secret.example.yaml').stringData)];
+  for (const env of kube('deployment.yaml').spec.template.spec.containers[0].env ?? []) named.push(env.name);
+  for (const { service } of composeInstances()) named.push(...Object.keys((service.environment ?? {}) as Record<string, string>));
+  expect(named.length).toBeGreaterThan(10);
   expect(named.filter((name) => !documented.has(name))).toEqual([]);
 });
