@@ -1,9 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { startDaemon, type Daemon } from './daemon';
 import { freePort } from './ports';
-import { waitFor } from './wait';
 
 export const HAPROXY = process.env.HAPROXY_BINARY ?? '/usr/sbin/haproxy';
 const DEPLOY_CFG = path.join(__dirname, '../../deploy/haproxy/haproxy.cfg');
@@ -15,10 +14,7 @@ export interface HaproxyOptions {
   checkInterval?: string;
 }
 
-export interface Haproxy {
-  url: string;
-  stop(): Promise<void>;
-}
+export type Haproxy = Daemon;
 
 /**
  * Debian's HAProxy running the project's own deploy/haproxy/haproxy.cfg on a free
@@ -46,24 +42,5 @@ export async function startHaproxy(upstreams: string[], options: HaproxyOptions 
   }
   const file = path.join(dir, 'haproxy.cfg');
   fs.writeFileSync(file, cfg);
-  const child: ChildProcess = spawn(HAPROXY, ['-db', '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`haproxy exited: ${stderr}`);
-    await fetch(`${url}/healthz`);
-  }, 10_000, 50);
-  return {
-    url,
-    async stop() {
-      if (child.exitCode === null) {
-        await new Promise<void>((resolve) => {
-          child.once('exit', () => resolve());
-          child.kill('SIGTERM');
-        });
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return startDaemon('haproxy', HAPROXY, ['-db', '-f', file], `http://127.0.0.1:${port}`, dir);
 }

@@ -1,17 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { startDaemon, type Daemon } from './daemon';
 import { freePort } from './ports';
-import { waitFor } from './wait';
 
 export const NGINX = process.env.NGINX_BINARY ?? '/usr/sbin/nginx';
 const DEPLOY_CONF = path.join(__dirname, '../../deploy/nginx/bff.conf');
 
-export interface Nginx {
-  url: string;
-  stop(): Promise<void>;
-}
+export type Nginx = Daemon;
 
 /**
  * Debian's nginx running the project's own deploy/nginx/bff.conf, unprivileged,
@@ -48,24 +44,5 @@ export async function startNginx(upstreams: string[]): Promise<Nginx> {
       '',
     ].join('\n'),
   );
-  const child: ChildProcess = spawn(NGINX, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`nginx exited: ${stderr}${fs.readFileSync(path.join(dir, 'error.log'), 'utf8')}`);
-    await fetch(`${url}/healthz`);
-  }, 10_000, 50);
-  return {
-    url,
-    async stop() {
-      if (child.exitCode === null) {
-        await new Promise<void>((resolve) => {
-          child.once('exit', () => resolve());
-          child.kill('SIGTERM');
-        });
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return startDaemon('nginx', NGINX, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], `http://127.0.0.1:${port}`, dir, () => fs.readFileSync(path.join(dir, 'error.log'), 'utf8'));
 }

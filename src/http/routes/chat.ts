@@ -272,14 +272,15 @@ function streamRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
         return;
       }
       const guest = guestOf(res);
+      const admitted = { guestToken: guest.guestToken, ip: req.ip ?? 'unknown' };
+      // Refused before the hub holds anything for it.
+      streams.admit(admitted);
+      const session = hub.session(guest.guestToken);
       const holder = {
-        guestToken: guest.guestToken,
-        ip: req.ip ?? 'unknown',
+        ...admitted,
         present: presenter(deps, req, { ...guest, routingKey: guest.claims?.routingKey }),
-        expiresAt: () => expiryOf(hub.session(guest.guestToken).state),
+        expiresAt: () => expiryOf(session.state),
       };
-      streams.admit(holder);
-      const session = hub.session(holder.guestToken);
       await session.ready();
       const header = req.headers['last-event-id'];
       const after = (typeof header === 'string' && header !== '' ? header : undefined) ?? query.lastEventId;
