@@ -180,9 +180,13 @@ export class SimulatedAttachments {
     return this.sign('downloads', a.id, this.options.downloadUrlTtlSeconds);
   }
 
-  /** `X-Amz-Expires` holds the expiry (epoch seconds) here; the signature covers path and expiry. */
+  /**
+   * `X-Amz-Expires` holds the expiry (epoch seconds) here; the signature covers path and expiry.
+   * Rounded up, so a URL lives at least its whole TTL; a TTL of 0 signs a URL that has already expired.
+   */
   private sign(kind: 'uploads' | 'downloads', id: string, ttlSeconds: number): string {
-    const expires = Math.floor(this.options.clock() / 1000) + ttlSeconds;
+    const now = this.options.clock();
+    const expires = ttlSeconds > 0 ? Math.ceil((now + ttlSeconds * 1000) / 1000) : Math.floor(now / 1000) + ttlSeconds;
     const signature = createHmac('sha256', this.secret).update(`${kind}/${id}/${expires}`).digest('hex');
     return `${this.base()}/${kind}/${id}?X-Amz-Expires=${expires}&X-Amz-Signature=${signature}`;
   }
