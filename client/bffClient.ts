@@ -32,7 +32,17 @@ export interface SessionView {
   readOnly: boolean;
   limits: Limits;
   attributes: Attributes;
+  /** The customer is signed in (Genesys authenticated messaging): verified to the agent, one conversation across devices. */
+  authenticated: boolean;
 }
+
+/**
+ * A sign-in at the identity provider configured in Genesys: the code from the
+ * redirect back to the page (with the PKCE verifier), or an implicit-flow ID
+ * token with its nonce. The service exchanges it; the page never holds a
+ * Genesys token.
+ */
+export type SignInGrant = { code: string; redirectUri: string; codeVerifier?: string } | { idToken: string; nonce: string };
 
 export interface Capabilities {
   /** `enabled` is false until this service offers uploads; the rest is what the deployment accepts. */
@@ -66,6 +76,8 @@ export interface StartSessionOptions {
   identityToken?: string;
   /** Replace an ended (read-only) conversation with a new one. */
   startNew?: boolean;
+  /** Start a signed-in session (authenticated messaging): it continues the customer's conversation from any device. */
+  auth?: SignInGrant;
 }
 
 export interface QuickReply {
@@ -388,6 +400,26 @@ export class BffClient {
     return (await this.request<SessionView>('GET', '/guest-session')).body;
   }
 
+  /**
+   * Signs the customer in. With a session held, mid-chat: the conversation
+   * goes on, signed in (the deployment must allow it: `capabilities()`
+   * `authentication.allowSessionUpgrade`). Without one, starts a signed-in
+   * session, which continues the customer's conversation if they have one.
+   */
+  async signIn(auth: SignInGrant): Promise<SessionView> {
+    if (this.token === undefined) return this.startSession({ auth });
+    return (await this.request<SessionView>('POST', '/guest-session/sign-in', { body: { auth } })).body;
+  }
+
+  /** Signs the customer out on every device (streams hear `signed_out`) and forgets the token. */
+  async signOut(): Promise<void> {
+    try {
+      await this.request('POST', '/guest-session/sign-out');
+    } finally {
+      this.forgetSession();
+    }
+  }
+
   /** Ends the conversation (Genesys closeSession) and forgets the token. */
   async endSession(): Promise<void> {
     try {
@@ -583,6 +615,8 @@ export interface StreamHandlers {
   /**
    * Session events from the service; the last one of a stream carries `reconnect`.
    * `expiring` (with `expiresAt`) comes five minutes before Genesys would end an idle session.
+   * `signed_in`: the conversation is now signed in. A stream ends with `signed_out` when the
+   * customer signed out (here or on another device), or `signed_in_elsewhere`.
    */
   session?(event: { state: string; detail?: string; reconnect?: boolean; expiresAt?: string }): void;
   /**

@@ -49,6 +49,16 @@ export const configureSessionFrame = z.looseObject({
   journeyContext: z.unknown().optional(),
 });
 
+/** docs/genesys-protocol.md#configureauthenticatedsession: `data.code` is the sign-in JWT. */
+export const configureAuthenticatedSessionFrame = z.looseObject({
+  action: z.literal('configureAuthenticatedSession'),
+  ...envelope,
+  deploymentId: z.string(),
+  startNew: z.boolean().optional(),
+  journeyContext: z.unknown().optional(),
+  data: z.object({ code: z.string().min(1) }),
+});
+
 export const onMessageFrame = z.looseObject({
   action: z.literal('onMessage'),
   ...envelope,
@@ -119,16 +129,26 @@ export const ERRORS = {
   sessionNotFound: 'session not found',
   /** guess: no source says how a read-only conversation refuses a message. */
   readOnly: 'Conversation is read-only. Start a new conversation with configureSession startNew:true',
+  /** docs/genesys-protocol.md#error-codes: the text of a 401 on an authenticated session. */
+  unauthorized: 'User is unauthorized',
+  /** The start the official SDK looks for; the rest is a guess. */
+  authenticationFailed: 'Session authentication failed: the session is signed in as another customer',
+  /** guess: no source quotes a text for 4017. */
+  cannotDowngrade: 'Cannot downgrade an authenticated session to an unauthenticated one',
+  /** guess: no source says how a deployment without sign-in (or upgrades) refuses one. */
+  authenticationDisabled: 'Authenticated sessions are not enabled for this deployment',
 } as const;
 
 export const CODES = {
   badRequest: 400,
   forbidden: 403,
   tooManyRequests: 429,
+  unauthorized: 401,
   sessionExpired: 4006,
   sessionNotFound: 4007,
   messageTooLong: 4011,
   attributesTooLarge: 4013,
+  cannotDowngrade: 4017,
   rateTooHigh: 4029,
 } as const;
 
@@ -205,7 +225,8 @@ export function tooManyRequests(retryAfter: number, tracingId?: string): ServerF
 
 /** docs/genesys-protocol.md#lifecycle-events lifecycle events. */
 export const sessionExpiredEvent = (): ServerFrame => frame('response', 'SessionExpiredEvent', 200, {});
-export const connectionClosedEvent = (): ServerFrame => frame('message', 'ConnectionClosedEvent', 200, {});
+export const connectionClosedEvent = (reason?: 'signedIn'): ServerFrame => frame('message', 'ConnectionClosedEvent', 200, reason ? { reason } : {});
+export const logoutEvent = (): ServerFrame => frame('message', 'LogoutEvent', 200, {});
 export const sessionClearedEvent = (): ServerFrame => frame('message', 'SessionClearedEvent', 200, {});
 
 // ---------------------------------------------------------------------------
@@ -251,7 +272,7 @@ export function outboundEvent(event: unknown, metadata?: Record<string, string>)
 
 /** docs/genesys-protocol.md#structuredmessage "agent typing". */
 export const typingOnEvent = { eventType: 'Typing', typing: { type: 'On', duration: 5000 } };
-export const presenceEvent = (type: 'Join' | 'Disconnect' | 'Clear') => ({ eventType: 'Presence', presence: { type } });
+export const presenceEvent = (type: 'Join' | 'Disconnect' | 'Clear' | 'SignIn') => ({ eventType: 'Presence', presence: { type } });
 
 /**
  * docs/genesys-protocol.md#structuredmessage "echo of the guest's own message": server-generated `id`,

@@ -4,6 +4,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { originAllowed, refuseUpgrade } from './handshake';
 import { PerMinute, strictFrame, UNKNOWN_CLASS_FRAME } from './profile';
 import type { ScriptedAgent } from './agent';
+import type { AuthenticatedSessions } from './authenticatedSessions';
 import type { SimulatedAttachments } from './attachments';
 import type { Faults } from './faults';
 import {
@@ -25,6 +26,7 @@ interface GuestSocketDeps {
   agent: ScriptedAgent;
   jwt: GuestJwtIssuer;
   attachments: SimulatedAttachments;
+  authenticated: AuthenticatedSessions;
 }
 
 /** Big enough for any real frame; a text over the 4096-byte limit must reach the 4011 check, not a close. */
@@ -139,6 +141,8 @@ export class GuestSocketServer {
     switch (action) {
       case 'configureSession':
         return this.configureSession(connection, frame, tracingId);
+      case 'configureAuthenticatedSession':
+        return this.deps.authenticated.configure(connection, frame, tracingId);
       case 'onMessage':
         return this.onMessage(connection, frame, tracingId);
       case 'echo':
@@ -152,7 +156,6 @@ export class GuestSocketServer {
       case 'deleteAttachment':
         return this.onAttachmentAction(connection, action, frame, tracingId);
       default:
-        // Unknown actions, and configureAuthenticatedSession, not simulated (docs/genesys-protocol.md#configureauthenticatedsession).
         connection.send(errorFrame(CODES.badRequest, ERRORS.requestFailed, tracingId));
     }
   }
@@ -169,11 +172,7 @@ export class GuestSocketServer {
     else attachments.remove(session, f.attachmentId ?? '', tracingId, send);
   }
 
-  /**
-   * The session a frame's token names, if this connection may use it: 4007
-   * for an unknown token or one this connection has not configured, 4006 for
-   * an expired session (docs/genesys-protocol.md#error-codes).
-   */
+  /** The session a frame's token names, if this connection may use it: else 4007 (unknown, or not configured here) or 4006 (expired). */
   private sessionOf(connection: GuestConnection, token: string, tracingId: string | undefined): SimulatedSession | undefined {
     const session = this.deps.sessions.get(token);
     if (session?.expired) {
@@ -199,6 +198,7 @@ export class GuestSocketServer {
     let session = sessions.get(token);
     // Guess: a configureSession on an expired token answers 4006 like any other use of it.
     if (session?.expired) return connection.send(errorFrame(CODES.sessionExpired, ERRORS.sessionExpired, tracingId));
+    if (session?.customer !== undefined) return connection.send(errorFrame(CODES.cannotDowngrade, ERRORS.cannotDowngrade, tracingId));
     let newSession = false;
     if (!session) {
       session = sessions.create(token);

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ScriptedAgent, type AgentControls } from './agent';
 import { SimulatedAttachments } from './attachments';
@@ -11,6 +11,9 @@ import { applyOptions, resolveOptions, type SimulatorOptions } from './options';
 import { Recorder, type ReceivedFrame, type RecordedRequest, type Stats } from './recorder';
 import { PlatformRest } from './rest';
 import { Sessions } from './sessions';
+import { AuthenticatedSessions } from './authenticatedSessions';
+import { isOidcRequest, OIDC_CLIENT_ID, serveOidc } from './oidcProvider';
+import { SimulatedSignIn } from './signIn';
 
 /**
  * A local, protocol-faithful Genesys Cloud for tests, the benchmark and the
@@ -33,6 +36,8 @@ export interface Simulator {
   readonly url: string;
   /** webMessagingUrl is ws://127.0.0.1:PORT (the client appends /v1?deploymentId=). */
   readonly urls: { loginUrl: string; apiUrl: string; cdnUrl: string; webMessagingUrl: string };
+  /** The demo identity provider (oidcProvider.ts): its authorize endpoint and client id, for a sign-in button. */
+  readonly signIn: { authorizeUrl: string; clientId: string };
   readonly port: number;
   readonly deploymentId: string;
   readonly credentials: { clientId: string; clientSecret: string };
@@ -66,6 +71,16 @@ function listen(server: Server, port: number, host: string): Promise<AddressInfo
   });
 }
 
+/** One HTTP server for every host role: file storage, the demo identity provider, and the Platform REST API. */
+function requestRouter(files: Parameters<typeof serveFile>[3], signIn: SimulatedSignIn, rest: PlatformRest, base: () => string) {
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const file = fileRoute(req);
+    if (file) serveFile(req, res, file, files).catch(() => res.destroy());
+    else if (isOidcRequest(req)) serveOidc(req, res, signIn, base()).catch(() => res.destroy());
+    else rest.handle(req, res);
+  };
+}
+
 export async function startSimulator(input: SimulatorOptions = {}): Promise<Simulator> {
   const options = resolveOptions(input);
   // The closures below reach `sockets`, created last because it needs all the others.
@@ -85,15 +100,13 @@ export async function startSimulator(input: SimulatorOptions = {}): Promise<Simu
       sessions.expire(session);
     },
   });
-  const sockets = new GuestSocketServer({ options, sessions, faults, recorder, agent, jwt, attachments });
-  const rest = new PlatformRest({ options, recorder, faults, sessions, jwt, baseUrls: () => ({ http: httpBase, ws: wsBase }) });
+  const signIn: SimulatedSignIn = new SimulatedSignIn(options, (customer) => authenticated.signOut(customer));
+  const authenticated = new AuthenticatedSessions({ options, sessions, signIn });
+  const sockets = new GuestSocketServer({ options, sessions, faults, recorder, agent, jwt, attachments, authenticated });
+  const rest = new PlatformRest({ options, recorder, faults, sessions, jwt, signIn, baseUrls: () => ({ http: httpBase, ws: wsBase }) });
 
   const files = { attachments, recorder, faults, push: (token: string, f: ServerFrame) => sessions.get(token)?.broadcast(f) };
-  const server = createServer((req, res) => {
-    const file = fileRoute(req);
-    if (file) serveFile(req, res, file, files).catch(() => res.destroy());
-    else rest.handle(req, res);
-  });
+  const server = createServer(requestRouter(files, signIn, rest, () => httpBase));
   server.on('upgrade', (req, socket, head) => sockets.handleUpgrade(req, socket, head));
   const address = await listen(server, options.port, options.host);
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -105,6 +118,7 @@ export async function startSimulator(input: SimulatorOptions = {}): Promise<Simu
   return {
     url: httpBase,
     urls: { loginUrl: httpBase, apiUrl: httpBase, cdnUrl: httpBase, webMessagingUrl: wsBase },
+    signIn: { authorizeUrl: `${httpBase}/oidc/authorize`, clientId: OIDC_CLIENT_ID },
     port: address.port,
     get deploymentId() {
       return options.deploymentId;
@@ -130,6 +144,7 @@ export async function startSimulator(input: SimulatorOptions = {}): Promise<Simu
       sockets.dropSockets();
       sessions.clear();
       rest.reset();
+      signIn.reset();
       attachments.reset();
       recorder.reset();
     },

@@ -61,6 +61,14 @@ export interface SimulatorOptions {
   uploadUrlTtlSeconds?: number;
   /** How long a presigned download URL is valid (default 600 s, about what Genesys's links last). */
   downloadUrlTtlSeconds?: number;
+  /** config.json `auth.enabled`: customers can sign in (authenticated messaging), default true. */
+  authEnabled?: boolean;
+  /** config.json `auth.allowSessionUpgrade`: an anonymous chat can sign in mid-way, default true. */
+  allowSessionUpgrade?: boolean;
+  /** Lifetime of the sign-in JWT from the token exchange, default 900 (15 min, a Genesys developer in the SDK's PR #176). */
+  authJwtLifetimeSeconds?: number;
+  /** Lifetime of the sign-in refresh token, default 86400 (24 h, same source; configurable in the integration). */
+  refreshTokenLifetimeSeconds?: number;
 }
 
 export interface AgentOptions {
@@ -108,6 +116,10 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     allowedMedia: ALLOWED_MEDIA,
     uploadUrlTtlSeconds: 60,
     downloadUrlTtlSeconds: 600,
+    authEnabled: true,
+    allowSessionUpgrade: true,
+    authJwtLifetimeSeconds: 900,
+    refreshTokenLifetimeSeconds: 86_400,
     agent: { enabled: true, typingDelayMs: 20, replyDelayMs: 60, originatingEntity: 'Bot' },
   };
   applyOptions(resolved, options);

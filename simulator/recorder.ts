@@ -24,7 +24,7 @@ export interface RecordedRequest {
   target?: RestTarget;
 }
 
-export type RestTarget = 'token' | 'deployment' | 'config' | 'domains' | 'history' | 'upload' | 'download';
+export type RestTarget = 'token' | 'deployment' | 'config' | 'domains' | 'history' | 'upload' | 'download' | 'signInExchange' | 'signInRefresh' | 'signInRevoke';
 
 export interface Stats {
   connectionsOpened: number;

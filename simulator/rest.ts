@@ -3,10 +3,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Faults, RestFault, RestFaultTarget } from './faults';
+import { errorBody } from './platformErrors';
 import type { GuestJwtIssuer } from './jwt';
 import type { ResolvedOptions } from './options';
 import type { Recorder, RestTarget } from './recorder';
 import type { Sessions } from './sessions';
+import type { SimulatedSignIn } from './signIn';
 
 /**
  * The HTTP side of the simulated org, one server for every host role:
@@ -21,6 +23,8 @@ interface RestDeps {
   faults: Faults;
   sessions: Sessions;
   jwt: GuestJwtIssuer;
+  /** Authenticated messaging's token endpoints (signIn.ts). */
+  signIn: SimulatedSignIn;
   /** http://host:port and ws://host:port once listening. */
   baseUrls(): { http: string; ws: string };
 }
@@ -29,34 +33,17 @@ const MAX_BODY_BYTES = 1024 * 1024;
 const CONFIGURATION_ID = '9e3f6b1c-4d2a-4e8f-b7a5-1c0d2e3f4a5b';
 const FLOW_ID = '2c8a4f1e-6b3d-4a9c-8e7f-0d1b2c3a4e5f';
 
-/**
- * Platform ErrorBody `code`/`message` per status (docs/genesys-protocol.md#errors-and-retries).
- * The 500/503 messages are not in the reference; they are placeholders.
- */
-const PLATFORM_ERRORS: Record<number, { code: string; message: string }> = {
-  400: { code: 'bad.request', message: 'The request could not be understood by the server due to malformed syntax.' },
-  401: { code: 'bad.credentials', message: 'Invalid login credentials.' },
-  403: { code: 'not.authorized', message: 'You are not authorized to perform the requested action.' },
-  404: { code: 'not.found', message: 'The requested resource was not found.' },
-  408: { code: 'client.timeout', message: 'The client did not produce a request within the server timeout limit.' },
-  413: { code: 'request.entity.too.large', message: 'The request is over the size limit. Maximum bytes: 512000' },
-  429: { code: 'too.many.requests.retry.after', message: 'Rate limit exceeded the maximum. Retry the request in [3] seconds' },
-  500: { code: 'internal.server.error', message: 'The server encountered an unexpected condition which prevented it from fulfilling the request.' },
-  503: { code: 'service.unavailable', message: 'Service Unavailable - The server is currently unavailable.' },
-  504: { code: 'request.timeout', message: 'The request timed out.' },
-};
-
-/** docs/genesys-protocol.md#errors-and-retries: ErrorBody with the correlation id as contextId. */
-function errorBody(status: number, contextId: string, override?: { code: string; message: string }) {
-  const known = override ?? PLATFORM_ERRORS[status] ?? { code: 'error', message: 'The request failed.' };
-  return { message: known.message, code: known.code, status, contextId, details: [], errors: [] };
-}
-
 /** docs/genesys-protocol.md#oauth-client-credentials, the body seen in the wild for bad client credentials. */
 const INVALID_CLIENT = { error: 'invalid_client', description: 'authentication failed', error_description: 'authentication failed' };
 
 /** Guess: api-cdn is S3 behind CloudFront, which answers an unknown key with this XML (only the 403 and `*` CORS are observed, docs/genesys-protocol.md#deployment-configuration-configjson). */
 const CDN_ACCESS_DENIED = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>';
+
+const SIGN_IN_PATHS: Record<string, RestTarget | undefined> = {
+  'POST /api/v2/webdeployments/token/oauthcodegrantjwtexchange': 'signInExchange',
+  'POST /api/v2/webdeployments/token/refresh': 'signInRefresh',
+  'DELETE /api/v2/webdeployments/token/revoke': 'signInRevoke',
+};
 
 const DEPLOYMENT_PATH = /^\/api\/v2\/webdeployments\/deployments\/([^/]+)$/;
 const CDN_PATH = /^\/webdeployments\/v1\/deployments\/([^/]+)\/(config|domains)\.json$/;
@@ -164,6 +151,15 @@ export class PlatformRest {
       case 'history':
         reply = await this.history(req, url, correlationId);
         break;
+      case 'signInExchange':
+        reply = await this.deps.signIn.exchange(body);
+        break;
+      case 'signInRefresh':
+        reply = await this.deps.signIn.refresh(body);
+        break;
+      case 'signInRevoke':
+        reply = await this.deps.signIn.revoke(req);
+        break;
       default:
         reply = { status: 404, body: errorBody(404, correlationId) };
     }
@@ -172,6 +168,8 @@ export class PlatformRest {
 
   private route(method: string, path: string): RestTarget | undefined {
     if (method === 'POST' && path === '/oauth/token') return 'token';
+    const signIn = SIGN_IN_PATHS[`${method} ${path}`];
+    if (signIn) return signIn;
     if (method !== 'GET') return undefined;
     if (path === '/api/v2/webmessaging/messages') return 'history';
     if (DEPLOYMENT_PATH.test(path)) return 'deployment';
@@ -298,7 +296,7 @@ export class PlatformRest {
         },
         journeyEvents: { enabled: false },
         status: 'Active',
-        auth: { enabled: false, allowSessionUpgrade: false },
+        auth: { enabled: options.authEnabled, allowSessionUpgrade: options.allowSessionUpgrade },
       },
     };
   }

@@ -28,9 +28,11 @@ export interface Conversation {
   readonly customAttributes: Record<string, string>;
   /** Disconnected in ReadOnly mode, or closed with closeSession (docs/genesys-protocol.md#sessionresponse readOnly). */
   readOnly: boolean;
+  /** A signed-in customer's conversation: the sessions (devices) it reaches. */
+  members?: Set<SimulatedSession>;
 }
 
-const newConversation = (): Conversation => ({ id: randomUUID(), messages: [], customAttributes: {}, readOnly: false });
+export const newConversation = (): Conversation => ({ id: randomUUID(), messages: [], customAttributes: {}, readOnly: false });
 
 /** One accepted WebSocket. Sends go through here so faults (delay, lost replies) apply in one place. */
 export class GuestConnection {
@@ -86,6 +88,8 @@ export class GuestConnection {
 export class SimulatedSession {
   /** Names the session inside guest JWTs, so the JWT never carries the session token itself. */
   readonly sid = randomUUID();
+  /** The signed-in customer (authenticated messaging); an authenticated session never goes back to anonymous. */
+  customer?: string;
   /** Oldest first (insertion order), which is the order a 4th connection evicts in. */
   readonly connections = new Set<GuestConnection>();
   conversation = newConversation();
@@ -100,6 +104,7 @@ export class SimulatedSession {
   constructor(readonly token: string) {}
 
   startNewConversation(): void {
+    this.conversation.members?.delete(this);
     this.conversation = newConversation();
   }
 
@@ -132,6 +137,8 @@ export class SimulatedSession {
 export class Sessions {
   private readonly byToken = new Map<string, SimulatedSession>();
   private readonly bySid = new Map<string, SimulatedSession>();
+  /** Each signed-in customer's one conversation, across devices. */
+  private readonly byCustomer = new Map<string, Conversation>();
 
   constructor(
     private readonly options: ResolvedOptions,
@@ -155,8 +162,30 @@ export class Sessions {
     return session;
   }
 
+  /** The signed-in customer's open conversation, if any. */
+  customerConversation(customer: string): Conversation | undefined {
+    const conversation = this.byCustomer.get(customer);
+    return conversation && !conversation.readOnly ? conversation : undefined;
+  }
+
+  /** Makes `session` the customer's device on `conversation`, which becomes the customer's one conversation. */
+  joinCustomer(session: SimulatedSession, customer: string, conversation: Conversation): void {
+    session.customer = customer;
+    session.conversation.members?.delete(session);
+    session.conversation = conversation;
+    conversation.members ??= new Set();
+    conversation.members.add(session);
+    this.byCustomer.set(customer, conversation);
+  }
+
+  /** Every session signed in as the customer. */
+  sessionsOf(customer: string): SimulatedSession[] {
+    return [...(this.byCustomer.get(customer)?.members ?? [])];
+  }
+
   /** Forgets a session (after a Presence Clear): the token can start afresh. */
   delete(session: SimulatedSession): void {
+    session.conversation.members?.delete(session);
     clearTimeout(session.expiryTimer);
     if (this.byToken.get(session.token) === session) this.byToken.delete(session.token);
     this.bySid.delete(session.sid);
@@ -166,6 +195,7 @@ export class Sessions {
     for (const session of this.byToken.values()) clearTimeout(session.expiryTimer);
     this.byToken.clear();
     this.bySid.clear();
+    this.byCustomer.clear();
   }
 
   /**
@@ -231,10 +261,12 @@ export class Sessions {
     session.broadcast(sessionExpiredEvent());
   }
 
-  /** Adds a message to the conversation and pushes it to every connection of the session. */
+  /** Adds a message to the conversation and pushes it to every connection of the session (of every device, when signed in). */
   deliver(session: SimulatedSession, body: StructuredMessageBody, opts: { tracingId?: string; store?: boolean } = {}): void {
-    if (opts.store !== false) session.conversation.messages.push(body);
-    session.broadcast(structuredMessage(body, opts.tracingId));
+    const { conversation } = session;
+    if (opts.store !== false) conversation.messages.push(body);
+    const frame = structuredMessage(body, opts.tracingId);
+    for (const member of conversation.members ?? [session]) member.broadcast(frame);
   }
 
   /** docs/genesys-protocol.md#sessionresponse SessionResponse body for this session. */

@@ -15,8 +15,26 @@ export const attributesSchema = z
   .record(z.string(), z.string())
   .describe('Custom attributes: string keys to string values; keys plus values at most maxCustomDataBytes UTF-8 bytes');
 
+/** What the organisation's identity provider gave the browser (Genesys authenticated messaging). */
+export const signInGrantSchema = z
+  .union([
+    z.strictObject({
+      code: z.string().min(1).max(4096).describe('The authorization code from the redirect back to the page'),
+      redirectUri: z.url().max(2048).describe('The redirect URI the code was issued for, exactly as sent to the identity provider'),
+      codeVerifier: z.string().min(43).max(128).optional().describe('The PKCE code verifier, when the request carried a code challenge'),
+    }),
+    z.strictObject({
+      idToken: z.string().min(1).max(16384).describe('An ID token from the implicit flow'),
+      nonce: z.string().min(1).max(512).describe('The nonce the ID token was requested with'),
+    }),
+  ])
+  .describe('A sign-in at the identity provider configured in Genesys (OpenID Connect Messenger Configuration): the service exchanges it, and the credentials Genesys returns stay sealed in the session token');
+
+export const signInBody = z.strictObject({ auth: signInGrantSchema }).describe('Sign the current conversation in');
+
 export const startSessionBody = z
   .strictObject({
+    auth: signInGrantSchema.optional(),
     firstName: text(256).optional(),
     lastName: text(256).optional(),
     email: text(320).optional(),
@@ -45,6 +63,7 @@ export const sessionViewSchema = z.object({
   readOnly: z.boolean().describe('The conversation was ended by the agent; start a new one with { startNew: true }'),
   limits: limitsSchema,
   attributes: attributesSchema,
+  authenticated: z.boolean().describe('The customer is signed in (Genesys authenticated messaging): the agent sees a verified customer, and the conversation follows them across devices'),
 });
 
 export const attributesViewSchema = z.object({
@@ -133,8 +152,8 @@ export const capabilitiesSchema = z
     defaultLanguage: z.string().nullable(),
     markdown: z.boolean().describe("Agents' messages may hold Markdown"),
     authentication: z.object({
-      enabled: z.boolean().describe('Genesys authenticated messaging through this service (not offered yet: false)'),
-      allowSessionUpgrade: z.boolean(),
+      enabled: z.boolean().describe('Customers can sign in (Genesys authenticated messaging): POST /guest-session with `auth`'),
+      allowSessionUpgrade: z.boolean().describe('A guest can sign in mid-chat (POST /guest-session/sign-in), keeping the conversation'),
     }),
     session: z.object({ expiresAt: z.iso.datetime().nullable().describe('When Genesys ends the session if nothing happens, when it says') }),
   })
@@ -144,6 +163,7 @@ export const ticketSchema = z.object({ ticket: z.string(), expiresAt: z.iso.date
 
 
 export type StartInput = z.infer<typeof startSessionBody>;
+export type SignInBody = z.infer<typeof signInBody>;
 export type SessionView = z.infer<typeof sessionViewSchema>;
 export type AttributesView = z.infer<typeof attributesViewSchema>;
 export type SendInput = z.infer<typeof sendMessageBody>;
@@ -161,7 +181,9 @@ export const streamEventSchemas = {
     .object({
       state: z
         .string()
-        .describe('open, reconnecting, reconnected, cleared, replay_incomplete, expiring (five minutes before the session expires), or how the stream ended (closed, expired, unavailable, reconnect, slow_reader)'),
+        .describe(
+          'open, reconnecting, reconnected, cleared, replay_incomplete, expiring (five minutes before the session expires), signed_in (the customer signed in: the conversation is now authenticated), or how the stream ended (closed, expired, unavailable, reconnect, slow_reader; signed_out: the customer signed out, here or on another device; signed_in_elsewhere: the conversation went on in a signed-in session)',
+        ),
       expiresAt: z.iso.datetime().optional().describe('With `expiring`: when Genesys ends the session unless the guest sends something'),
       detail: z.string().optional(),
       reconnect: z.boolean().optional().describe("Only on a stream's last event: true means open it again, false means the session is over"),

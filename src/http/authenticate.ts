@@ -12,6 +12,8 @@ export interface Guest {
   claims?: SessionClaims;
   /** The website the session belongs to (links minted for this request are bound to it). */
   origin: string;
+  /** A signed-in customer's Genesys credentials (authenticated messaging), sealed in the token or ticket. */
+  signIn?: SessionClaims['signIn'];
   /** The stream ticket the request came with, not yet spent (spendTicket). */
   ticket?: { id: string; untilMs: number };
 }
@@ -73,7 +75,12 @@ export function authenticator(tokens: SessionTokens, revocations: Revocations): 
         await notEnded(claims.guestToken, spec);
         // Refused here when already used, before any work; spent by the route (spendTicket).
         if (await revocations.ticketUsed(claims.id)) throw new AppError('unauthorized', TICKET_USED);
-        res.locals.guest = { guestToken: claims.guestToken, origin: claims.origin, ticket: { id: claims.id, untilMs: claims.exp * 1000 } } satisfies Guest;
+        res.locals.guest = {
+          guestToken: claims.guestToken,
+          origin: claims.origin,
+          signIn: claims.signIn,
+          ticket: { id: claims.id, untilMs: claims.exp * 1000 },
+        } satisfies Guest;
         return next();
       }
       throw new AppError('unauthorized', 'This call needs a session token: `Authorization: Bearer <sessionToken>` from POST /guest-session.');
@@ -85,5 +92,5 @@ export function authenticator(tokens: SessionTokens, revocations: Revocations): 
 
 async function asGuest(claims: Promise<SessionClaims>): Promise<Guest> {
   const c = await claims;
-  return { guestToken: c.guestToken, origin: c.origin, claims: c };
+  return { guestToken: c.guestToken, origin: c.origin, signIn: c.signIn, claims: c };
 }

@@ -1,6 +1,7 @@
 import type { Config } from '../config/schema';
 import { GuestApiHealth } from '../genesys/guest/guestApiHealth';
 import { SessionHub } from '../genesys/guest/sessionHub';
+import { WebDeploymentTokens } from '../genesys/guest/webDeploymentTokens';
 import type { GenesysPlatform } from '../genesys/platform';
 import { LiveStreams } from './liveStreams';
 import { rateLimits } from './rateLimits';
@@ -9,6 +10,7 @@ import { IdentityVerifier } from '../identity/identityVerifier';
 import type { Logger } from '../observability/logger';
 import type { Readiness } from '../observability/readiness';
 import { GuestAttachments } from '../session/attachments';
+import { CustomerSignIn } from '../session/customerSignIn';
 import { GuestChat } from '../session/guestChat';
 import { StoreRevocations } from '../session/revocations';
 import { MemoryStore, type SharedStore } from '../store/sharedStore';
@@ -45,6 +47,7 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
     probeIntervalMs: genesys.deploymentCacheTtlMs,
     connectTimeoutMs: genesys.timeoutMs,
   });
+  const signInTokens = new WebDeploymentTokens(platform.http.axios, genesys.apiUrl, genesys.deploymentId, guestLogger);
   const hub = new SessionHub({
     deploymentId: genesys.deploymentId,
     webMessagingUrl: genesys.webMessagingUrl,
@@ -58,12 +61,14 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
     opensPerSessionPerMinute: config.guestSockets.opensPerSessionPerMinute,
     onSocketOpened: () => health.succeeded(),
     onSocketFailed: (error) => health.failed(error),
+    renewSignIn: (signIn) => signInTokens.refresh(signIn),
   });
   const tokens = new SessionTokens(new Sealer(deriveKeys(config.session.secrets)), config.session.ttlSeconds, undefined, config.session.secrets[0]);
   const identity = config.identity ? new IdentityVerifier(config.identity, config.attributeKeys) : undefined;
   const store = sharedStore(config, logger, readiness);
   const revocations = new StoreRevocations(store);
-  const chat = new GuestChat({ config, hub, tokens, revocations, store, identity, messengerFeatures: platform.messengerConfig, logger });
+  const signIns = new CustomerSignIn({ tokens: signInTokens, messengerFeatures: platform.messengerConfig, logger: guestLogger });
+  const chat = new GuestChat({ config, hub, tokens, revocations, store, identity, signIns, messengerFeatures: platform.messengerConfig, logger });
   const attachments = new GuestAttachments({ hub, tokens, limits: async (claims) => (await chat.capabilities(claims)).attachments });
   const streams = new LiveStreams({
     heartbeatMs: STREAM_HEARTBEAT_MS,

@@ -215,6 +215,9 @@ async function replayMissed(replay: Replay, send: (event: string, data: unknown,
   return sent;
 }
 
+/** Session states that end the stream; only `unavailable` and `closed` are worth reconnecting after. */
+const FINAL = new Set(['expired', 'unavailable', 'closed', 'signed_out', 'signed_in_elsewhere']);
+
 /** One guest event as stream events: a message, typing, presence, or a session change that may end the stream. */
 function relay(
   event: GuestEvent,
@@ -232,8 +235,8 @@ function relay(
       send('presence', { presence: event.presence, ...(event.readOnly !== undefined ? { readOnly: event.readOnly } : {}) });
       return;
     case 'session':
-      if (event.state === 'expired' || event.state === 'unavailable' || event.state === 'closed') {
-        end(event.state, event.detail ?? '', event.state !== 'expired');
+      if (FINAL.has(event.state)) {
+        end(event.state, event.detail ?? '', event.state === 'unavailable' || event.state === 'closed');
       } else {
         send('session', { state: event.state, ...(event.detail ? { detail: event.detail } : {}) });
       }

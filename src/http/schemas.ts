@@ -13,7 +13,7 @@ export const historyQuery = z.strictObject({
 });
 
 export const streamQuery = z.strictObject({
-  ticket: z.string().max(4096).optional().describe('From POST /messages/stream-ticket, for EventSource (which cannot send headers)'),
+  ticket: z.string().max(6144).optional().describe('From POST /messages/stream-ticket, for EventSource (which cannot send headers)'),
   routingKey: z.string().max(64).optional().describe('The session\'s routingKey, for a proxy that hashes on it (EventSource cannot send X-Chat-Session); the service ignores it'),
   lastEventId: z.string().max(200).optional().describe('The id of the last event seen, where a client cannot send the Last-Event-ID header: the messages after it are sent first'),
 });

@@ -24,7 +24,7 @@ interface AttachmentsDeps {
 }
 
 /** Whose attachment a link opens, and the routing key that brings its request to the right instance. */
-type LinkOwner = Pick<SessionClaims, 'guestToken' | 'origin'> & { routingKey?: string };
+type LinkOwner = Pick<SessionClaims, 'guestToken' | 'origin' | 'signIn'> & { routingKey?: string };
 
 /** Uploads one instance runs at once: each holds a spooled file and a Genesys upload. */
 const MAX_UPLOADS_IN_FLIGHT = 32;
@@ -54,17 +54,17 @@ export class GuestAttachments {
   }
 
   async upload(claims: SessionClaims, file: { fileName: string } & UploadBody, base: string): Promise<AttachmentView> {
-    const { attachmentId } = await this.deps.hub.session(claims.guestToken).attachments.upload(file);
+    const { attachmentId } = await this.deps.hub.session(claims.guestToken, claims.signIn).attachments.upload(file);
     return { id: attachmentId, fileName: file.fileName, mediaType: file.mediaType, size: file.size, url: this.link(claims, attachmentId, base) };
   }
 
   async remove(claims: SessionClaims, attachmentId: string): Promise<void> {
-    await this.deps.hub.session(claims.guestToken).attachments.remove(attachmentId);
+    await this.deps.hub.session(claims.guestToken, claims.signIn).attachments.remove(attachmentId);
   }
 
   /** A fresh Genesys download URL for an attachment named by a link (or by the session's own token). */
-  async freshUrl(guestToken: string, attachmentId: string): Promise<string> {
-    return this.deps.hub.session(guestToken).attachments.freshUrl(attachmentId);
+  async freshUrl(owner: Pick<SessionClaims, 'guestToken' | 'signIn'>, attachmentId: string): Promise<string> {
+    return this.deps.hub.session(owner.guestToken, owner.signIn).attachments.freshUrl(attachmentId);
   }
 
   /** The routing key rides along, so a proxy hashing on it brings the `<img>` request to the session's instance. */

@@ -34,7 +34,7 @@ export function capabilitiesOf(features: MessengerFeatures, info: SessionRespons
     languages: features.languages,
     defaultLanguage: features.defaultLanguage ?? null,
     markdown: features.markdown,
-    authentication: { enabled: false, allowSessionUpgrade: features.auth.allowSessionUpgrade },
+    authentication: { enabled: features.auth.enabled, allowSessionUpgrade: features.auth.enabled && features.auth.allowSessionUpgrade },
     session: { expiresAt: expiresAt ? expiresAt.toISOString() : null },
   };
 }

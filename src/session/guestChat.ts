@@ -5,7 +5,7 @@ import type { SessionResponse } from '../genesys/guest/frames';
 import type { MessengerFeatures } from '../genesys/platform/messengerConfig';
 import type { GuestSession } from '../genesys/guest/guestSession';
 import type { HistoryPage } from '../genesys/guest/history';
-import type { Capabilities, SendInput, SessionView, StartInput } from '../domain/api';
+import type { Capabilities, SendInput, SessionView, SignInBody, StartInput } from '../domain/api';
 import type { NormalizedMessage } from '../domain/message';
 import type { SessionHub } from '../genesys/guest/sessionHub';
 import { AppError } from '../domain/errors';
@@ -14,17 +14,17 @@ import type { Logger } from '../observability/logger';
 import {
   applyBrowserChange,
   checkBudget,
-  copyAttributes,
   identityReservedKeys,
   lockIdentity,
   parseAttributeInput,
   refuseReservedKeys,
-  setAttribute,
-  type Attributes,
 } from './attributes';
+import { autoStart } from './autoStart';
 import { capabilitiesOf } from './capabilities';
+import type { CustomerSignIn } from './customerSignIn';
 import { messageIdFor, requestFingerprint } from './idempotency';
 import { answerOf, checkText, MAX_TEXT_BYTES } from './messageInput';
+import { givenAttributes } from './startInput';
 import { SendLedger, type KeyedSend } from './sendLedger';
 import type { SharedStore } from '../store/sharedStore';
 import type { Revocations } from './revocations';
@@ -52,6 +52,8 @@ interface GuestChatDeps {
   /** Idempotency records and, when shared, the cross-instance message rate. */
   store: SharedStore;
   identity?: IdentityVerifier;
+  /** Genesys authenticated messaging: exchange and revoke (customerSignIn.ts); without it, sign-in is off. */
+  signIns?: CustomerSignIn;
   messengerFeatures: MessengerFeatureSource;
   logger: Logger;
   now?: () => number;
@@ -93,24 +95,26 @@ export class GuestChat {
 
   /** `proposedRoutingKey`: a well-formed `X-Chat-Session` from the client, adopted so the creating request lands where the session lives. */
   async start(input: StartInput, origin: string | undefined, proposedRoutingKey?: string): Promise<SessionView> {
-    const given = await this.givenAttributes(input);
+    const given = await givenAttributes(input, this.deps.config.attributeKeys, this.reserved, this.deps.identity);
     const state = lockIdentity({ attributes: given.browser, locked: [] }, given.identity);
     checkBudget(state.attributes, -1);
+    const signIn = input.auth ? await this.signIns().exchange(input.auth, false) : undefined;
     const guestToken = randomUUID();
-    const session = this.deps.hub.session(guestToken);
+    const session = this.deps.hub.session(guestToken, signIn);
     const info = await session.ready();
     checkBudget(state.attributes, info.maxCustomDataBytes);
-    const deliveredFingerprint = info.newSession ? await this.autoStart(session, state.attributes) : '';
+    const deliveredFingerprint = info.newSession ? await autoStart(session, state.attributes, this.deps) : '';
     const routingKey = proposedRoutingKey !== undefined && ROUTING_KEY.test(proposedRoutingKey) ? proposedRoutingKey : this.deps.tokens.routingKeyFor(guestToken);
-    const claims = { guestToken, origin: origin ?? '', ...state, deliveredFingerprint, maxCustomDataBytes: info.maxCustomDataBytes, routingKey };
+    const claims = { guestToken, origin: origin ?? '', ...state, deliveredFingerprint, maxCustomDataBytes: info.maxCustomDataBytes, routingKey, signIn };
     return this.view(claims, info, info.newSession);
   }
 
   /** With a valid session token: resume it, apply any changes, or start anew after a read-only end. */
   async resume(claims: SessionClaims, input: StartInput): Promise<SessionView> {
-    const session = this.deps.hub.session(claims.guestToken);
+    if (input.auth) throw new AppError('validation_failed', 'To sign in during a chat, use POST /guest-session/sign-in; `auth` here starts a new, signed-in session (send it without the session token).');
+    const session = this.sessionOf(claims);
     let info = await session.ready();
-    const given = await this.givenAttributes(input);
+    const given = await givenAttributes(input, this.deps.config.attributeKeys, this.reserved, this.deps.identity);
     const merged = applyBrowserChange(claims, given.browser, 'merge', info.maxCustomDataBytes);
     const state = lockIdentity({ attributes: merged, locked: claims.locked }, given.identity);
     checkBudget(state.attributes, info.maxCustomDataBytes);
@@ -124,14 +128,38 @@ export class GuestChat {
       // A new conversation has none of the old one's attributes.
       current = { ...current, deliveredFingerprint: '' };
       newSession = info.newSession;
-      if (newSession) current.deliveredFingerprint = await this.autoStart(session, current.attributes);
+      if (newSession) current.deliveredFingerprint = await autoStart(session, current.attributes, this.deps);
     }
     return this.view(current, info, newSession);
   }
 
   async state(claims: SessionClaims): Promise<SessionView> {
-    const info = await this.deps.hub.session(claims.guestToken).ready();
+    const info = await this.sessionOf(claims).ready();
     return this.view(claims, info, false);
+  }
+
+  /** Signs the customer in mid-chat (authenticated messaging step-up): the same conversation goes on, signed in. */
+  async signIn(claims: SessionClaims, input: SignInBody): Promise<SessionView> {
+    if (claims.signIn) throw new AppError('conflict', 'The customer is signed in already; sign out first to sign in as someone else.');
+    const signIn = await this.signIns().exchange(input.auth, true);
+    const info = await this.sessionOf(claims).upgrade(signIn);
+    return this.view({ ...claims, signIn }, info, false);
+  }
+
+  /**
+   * Signs the customer out at Genesys (which tells the customer's other
+   * devices) and ends this session: its token opens nothing afterwards, and
+   * its live streams hear `signed_out`.
+   */
+  async signOut(claims: SessionClaims): Promise<void> {
+    if (!claims.signIn) throw new AppError('conflict', 'The customer is not signed in; end an anonymous chat with DELETE /guest-session.');
+    const session = this.sessionOf(claims);
+    await this.signIns().revoke(session.signIn.value ?? claims.signIn);
+    try {
+      await this.deps.revocations.markEnded(claims.guestToken, this.now() + this.deps.tokens.lifetimeMs);
+    } finally {
+      session.signedOut();
+    }
   }
 
   /**
@@ -149,7 +177,7 @@ export class GuestChat {
   private async endOnce(claims: SessionClaims): Promise<'cleared' | 'closed' | 'already'> {
     // A repeated DELETE opens no socket; once ended, no token for the session opens anything again.
     if (await this.deps.revocations.isEnded(claims.guestToken)) return 'already';
-    const session = this.deps.hub.session(claims.guestToken);
+    const session = this.sessionOf(claims);
     const ended = await this.endAtGenesys(session);
     try {
       // Remembered only once Genesys has it: a DELETE that failed can be retried and still end the chat.
@@ -191,11 +219,11 @@ export class GuestChat {
 
   async send(claims: SessionClaims, input: SendInput, idempotencyKey?: string): Promise<{ message: NormalizedMessage; sessionToken: string; routingKey: string }> {
     if (input.text !== undefined) checkText(input.text);
-    const session = this.deps.hub.session(claims.guestToken);
+    const session = this.sessionOf(claims);
     const sent = idempotencyKey
       ? await this.ledger.run(claims.guestToken, this.keyedSend(session, claims, input, messageIdFor(claims.guestToken, idempotencyKey)))
       : await this.sendNow(session, claims, input, randomUUID());
-    const issued = await this.deps.tokens.issue({ ...stateOf(claims), deliveredFingerprint: sent.delivered ?? claims.deliveredFingerprint });
+    const issued = await this.deps.tokens.issue({ ...stateOf(claims, session), deliveredFingerprint: sent.delivered ?? claims.deliveredFingerprint });
     return { message: sent.message, sessionToken: issued.token, routingKey: claims.routingKey };
   }
 
@@ -244,7 +272,7 @@ export class GuestChat {
   }
 
   async history(claims: SessionClaims, page: number, pageSize: number): Promise<Omit<HistoryPage, 'pageCount'>> {
-    const result = await this.deps.hub.history.page(this.deps.hub.session(claims.guestToken), page, pageSize);
+    const result = await this.deps.hub.history.page(this.sessionOf(claims), page, pageSize);
     return {
       messages: result.messages.filter((m) => m.type !== 'event'),
       page: result.page,
@@ -255,64 +283,32 @@ export class GuestChat {
 
   /** What the deployment allows a custom UI, from its config.json and this session's SessionResponse. */
   async capabilities(claims: SessionClaims): Promise<Capabilities> {
-    const [features, info] = await Promise.all([this.deps.messengerFeatures.get(), this.deps.hub.session(claims.guestToken).ready()]);
+    const [features, info] = await Promise.all([this.deps.messengerFeatures.get(), this.sessionOf(claims).ready()]);
     return capabilitiesOf(features, info, this.now());
   }
 
   /** Forwards guest typing when the deployment accepts it (Genesys refuses it with 403 otherwise). */
   async typing(claims: SessionClaims): Promise<void> {
     const features = await this.deps.messengerFeatures.get();
-    if (features.userTypingIndicator) await this.deps.hub.session(claims.guestToken).sendTyping();
+    if (features.userTypingIndicator) await this.sessionOf(claims).sendTyping();
   }
 
   // ------------------------------------------------------------------ internal
 
-  /** Attributes from the body's well-known fields and `attributes`, and the identity token's claims. */
-  private async givenAttributes(input: StartInput): Promise<{ browser: Attributes; identity: Attributes }> {
-    const keys = this.deps.config.attributeKeys;
-    const browser = copyAttributes(parseAttributeInput(input.attributes ?? {}, false) as Attributes);
-    const named: [keyof typeof keys, string | undefined][] = [
-      ['firstName', input.firstName],
-      ['lastName', input.lastName],
-      ['email', input.email],
-      ['phone', input.phone],
-    ];
-    for (const [name, value] of named) if (value !== undefined) setAttribute(browser, keys[name], value);
-    refuseReservedKeys(browser, this.reserved);
-    if (input.identityToken === undefined) return { browser, identity: {} };
-    if (!this.deps.identity) {
-      throw new AppError('identity_invalid', 'This service is not configured to verify identity tokens (IDENTITY_JWT_SECRET or IDENTITY_JWKS_URL).');
-    }
-    return { browser, identity: await this.deps.identity.verify(input.identityToken) };
+  private signIns(): CustomerSignIn {
+    if (!this.deps.signIns) throw new AppError('authentication_disabled', 'Sign-in is not set up on this service.');
+    return this.deps.signIns;
   }
 
-  /**
-   * Autostart (docs/genesys-protocol.md#onmessage-events-typing-join-clear): when the deployment has it on, a new session announces
-   * itself with Presence Join carrying the attributes, so they reach Genesys
-   * before routing needs them. Returns the delivered fingerprint; on failure
-   * the attributes stay undelivered and ride on the first message instead.
-   */
-  private async autoStart(session: GuestSession, attrs: Attributes): Promise<string> {
-    let features;
-    try {
-      features = await this.deps.messengerFeatures.get();
-    } catch {
-      return '';
-    }
-    if (!features.autoStart) return '';
-    const customAttributes = Object.keys(attrs).length > 0 ? attrs : undefined;
-    try {
-      await session.sendJoin(customAttributes);
-      return customAttributes ? fingerprint(customAttributes) : '';
-    } catch (error) {
-      this.deps.logger.warn({ err: error }, 'autostart Join failed; attributes will go with the first message');
-      return '';
-    }
+  /** The hub's session for these claims, signed in with their credentials unless it holds newer ones. */
+  private sessionOf(claims: SessionState): GuestSession {
+    return this.deps.hub.session(claims.guestToken, claims.signIn);
   }
 
   /** `newSession` is true only for the answer that created the conversation. */
   private async view(claims: SessionState, info: SessionResponse, newSession: boolean): Promise<SessionView> {
-    const issued = await this.deps.tokens.issue({ ...stateOf(claims), maxCustomDataBytes: info.maxCustomDataBytes });
+    const state = stateOf(claims, this.sessionOf(claims));
+    const issued = await this.deps.tokens.issue({ ...state, maxCustomDataBytes: info.maxCustomDataBytes });
     return {
       sessionToken: issued.token,
       routingKey: claims.routingKey,
@@ -325,12 +321,14 @@ export class GuestChat {
         messagesPerSecond: MESSAGES_PER_SECOND,
       },
       attributes: claims.attributes,
+      authenticated: state.signIn !== undefined,
     };
   }
 }
 
-/** The claims a re-issued token carries over (everything but the expiry). */
-function stateOf(claims: SessionState): SessionState {
+/** The claims a re-issued token carries over (everything but the expiry), with the session's newest sign-in (a renewed JWT). */
+function stateOf(claims: SessionState, session?: GuestSession): SessionState {
   const { guestToken, origin, attributes, locked, deliveredFingerprint, maxCustomDataBytes, routingKey } = claims;
-  return { guestToken, origin, attributes, locked, deliveredFingerprint, maxCustomDataBytes, routingKey };
+  const signIn = claims.signIn ? (session?.signIn.value ?? claims.signIn) : undefined;
+  return { guestToken, origin, attributes, locked, deliveredFingerprint, maxCustomDataBytes, routingKey, ...(signIn ? { signIn } : {}) };
 }

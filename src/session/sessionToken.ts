@@ -1,18 +1,26 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../domain/errors';
+import type { GenesysSignIn } from '../genesys/guest/webDeploymentTokens';
 import type { Sealer } from './sealing';
 
 /**
  * What a browser's session token carries (sealed, see sealing.ts): the
  * Genesys guest token, the origin that created it, the attributes and which
  * of them are locked, a fingerprint of what already reached Genesys, the
- * session's byte budget, and an expiry. A stream ticket is a separate,
+ * session's byte budget, a signed-in customer's Genesys credentials, and an
+ * expiry. A stream ticket is a separate,
  * minute-long kind that cannot stand in for a session token.
  *
  * On the wire the claims have short names, since the token travels with
  * every request; nothing outside this module sees them.
  */
+/** A signed-in customer's Genesys JWT and refresh token (authenticated messaging). */
+const signInWire = z.strictObject({ j: z.string().min(1), r: z.string().min(1).optional() }).optional();
+
+const signInToWire = (s: GenesysSignIn | undefined) => (s ? { au: { j: s.jwt, ...(s.refreshToken ? { r: s.refreshToken } : {}) } } : {});
+const signInFromWire = (au: z.infer<typeof signInWire>) => (au ? { signIn: { jwt: au.j, ...(au.r ? { refreshToken: au.r } : {}) } } : {});
+
 const sessionWireSchema = z.object({
   typ: z.literal('session'),
   gt: z.string().min(1),
@@ -23,6 +31,7 @@ const sessionWireSchema = z.object({
   mcb: z.number().int(),
   /** The routing key (absent in tokens sealed before it existed: derived then). */
   rk: z.string().optional(),
+  au: signInWire,
   exp: z.number().int(),
 });
 
@@ -32,6 +41,7 @@ const ticketWireSchema = z.object({
   jti: z.string().min(1),
   gt: z.string().min(1),
   o: z.string(),
+  au: signInWire,
   exp: z.number().int(),
 });
 
@@ -49,6 +59,8 @@ export interface SessionClaims {
   maxCustomDataBytes: number;
   /** Stable for the Genesys session, non-secret: what a proxy hashes on to keep the session on one instance. */
   routingKey: string;
+  /** Genesys authenticated messaging: the signed-in customer's credentials (sealed; never shown or logged). */
+  signIn?: GenesysSignIn;
   /** Expiry, epoch seconds. */
   exp: number;
 }
@@ -57,8 +69,12 @@ interface TicketClaims {
   id: string;
   guestToken: string;
   origin: string;
+  signIn?: GenesysSignIn;
   exp: number;
 }
+
+/** What a ticket or an attachment link names: the session, with its sign-in so an instance can configure it. */
+type SessionRef = Pick<SessionClaims, 'guestToken' | 'origin' | 'signIn'>;
 
 export type SessionState = Omit<SessionClaims, 'exp'>;
 
@@ -71,6 +87,7 @@ const toWire = (c: SessionClaims): z.infer<typeof sessionWireSchema> => ({
   sent: c.deliveredFingerprint,
   mcb: c.maxCustomDataBytes,
   rk: c.routingKey,
+  ...signInToWire(c.signIn),
   exp: c.exp,
 });
 
@@ -82,6 +99,7 @@ const fromWire = (w: z.infer<typeof sessionWireSchema>, routingKeyFor: (guestTok
   deliveredFingerprint: w.sent,
   maxCustomDataBytes: w.mcb,
   routingKey: w.rk ?? routingKeyFor(w.gt),
+  ...signInFromWire(w.au),
   exp: w.exp,
 });
 
@@ -90,7 +108,7 @@ export const ROUTING_KEY = /^[A-Za-z0-9_-]{16,64}$/;
 
 const TICKET_TTL_SECONDS = 60;
 
-const linkWireSchema = z.strictObject({ typ: z.literal('link'), gt: z.string(), a: z.string(), o: z.string(), exp: z.number() });
+const linkWireSchema = z.strictObject({ typ: z.literal('link'), gt: z.string(), a: z.string(), o: z.string(), au: signInWire, exp: z.number() });
 
 export function fingerprint(attrs: Record<string, string>): string {
   if (Object.keys(attrs).length === 0) return '';
@@ -139,9 +157,9 @@ export class SessionTokens {
     return { token: await this.sealer.seal(toWire(claims)), claims, expiresAt: new Date(exp * 1000).toISOString() };
   }
 
-  async issueTicket(claims: Pick<SessionClaims, 'guestToken' | 'origin'>): Promise<{ ticket: string; expiresAt: string }> {
+  async issueTicket(claims: SessionRef): Promise<{ ticket: string; expiresAt: string }> {
     const exp = Math.floor(this.now() / 1000) + TICKET_TTL_SECONDS;
-    const ticket = { typ: 'ticket', jti: randomUUID(), gt: claims.guestToken, o: claims.origin, exp } satisfies z.infer<typeof ticketWireSchema>;
+    const ticket = { typ: 'ticket', jti: randomUUID(), gt: claims.guestToken, o: claims.origin, ...signInToWire(claims.signIn), exp } satisfies z.infer<typeof ticketWireSchema>;
     return { ticket: await this.sealer.seal(ticket), expiresAt: new Date(exp * 1000).toISOString() };
   }
 
@@ -149,16 +167,17 @@ export class SessionTokens {
    * A sealed link to one attachment of one session (no guest token in the
    * clear), valid as long as a session token.
    */
-  attachmentLink(claims: Pick<SessionClaims, 'guestToken' | 'origin'>, attachmentId: string): string {
+  attachmentLink(claims: SessionRef, attachmentId: string): string {
     const exp = Math.floor(this.now() / 1000) + this.ttlSeconds;
-    return this.sealer.sealSync({ typ: 'link', gt: claims.guestToken, a: attachmentId, o: claims.origin, exp } satisfies z.infer<typeof linkWireSchema>);
+    const wire = { typ: 'link', gt: claims.guestToken, a: attachmentId, o: claims.origin, ...signInToWire(claims.signIn), exp } satisfies z.infer<typeof linkWireSchema>;
+    return this.sealer.sealSync(wire);
   }
 
   /** The session and attachment a link names; `unauthorized` for anything else. */
-  openAttachmentLink(link: string, attachmentId: string, origin: string | undefined): { guestToken: string } {
+  openAttachmentLink(link: string, attachmentId: string, origin: string | undefined): Pick<SessionRef, 'guestToken' | 'signIn'> {
     const wire = this.check(linkWireSchema, this.sealer.unsealSync(link), origin);
     if (wire.a !== attachmentId) throw new AppError('unauthorized', 'This link is for another attachment.');
-    return { guestToken: wire.gt };
+    return { guestToken: wire.gt, ...signInFromWire(wire.au) };
   }
 
   /** Opens a session token presented from `origin` (undefined when the request had no Origin header). */
@@ -168,7 +187,7 @@ export class SessionTokens {
 
   async openTicket(ticket: string, origin: string | undefined): Promise<TicketClaims> {
     const wire = this.check(ticketWireSchema, await this.sealer.unseal(ticket), origin);
-    return { id: wire.jti, guestToken: wire.gt, origin: wire.o, exp: wire.exp };
+    return { id: wire.jti, guestToken: wire.gt, origin: wire.o, ...signInFromWire(wire.au), exp: wire.exp };
   }
 
   private check<T extends { o: string; exp: number }>(schema: z.ZodType<T>, payload: unknown, origin: string | undefined): T {

@@ -26,18 +26,26 @@ test("the deployment's settings, the session's media limits and its expiry", asy
     languages: ['en-us'],
     defaultLanguage: 'en-us',
     markdown: true,
-    authentication: { enabled: false, allowSessionUpgrade: expect.any(Boolean) },
+    authentication: { enabled: true, allowSessionUpgrade: true },
     session: { expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
   });
   expect(Date.parse(res.body.session.expiresAt)).toBeGreaterThan(Date.now());
 });
 
 test('a deployment with uploads off and clear off says so', async () => {
-  const other = await startStack({ sim: { agent: { enabled: false }, fileUploadModes: [], conversationClear: false, showUserTypingIndicator: false } });
+  const other = await startStack({
+    sim: { agent: { enabled: false }, fileUploadModes: [], conversationClear: false, showUserTypingIndicator: false, authEnabled: false, allowSessionUpgrade: true },
+  });
   try {
     const { token } = await other.newSession();
     const res = await other.http.get('/capabilities').set(bearer(token));
-    expect(res.body).toMatchObject({ attachments: { enabled: false, mediaTypes: [], maxBytes: 0 }, endChat: false, typing: { guest: false } });
+    expect(res.body).toMatchObject({
+      attachments: { enabled: false, mediaTypes: [], maxBytes: 0 },
+      endChat: false,
+      typing: { guest: false },
+      // Upgrades mean nothing without sign-in.
+      authentication: { enabled: false, allowSessionUpgrade: false },
+    });
   } finally {
     await other.close();
     await other.sim.stop();

@@ -43,6 +43,8 @@ test('every route is in the document, and nothing else is', () => {
       'post /guest-session',
       'get /guest-session',
       'delete /guest-session',
+      'post /guest-session/sign-in',
+      'post /guest-session/sign-out',
       'get /guest-attributes',
       'put /guest-attributes',
       'patch /guest-attributes',

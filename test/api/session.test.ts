@@ -27,6 +27,7 @@ describe('POST /guest-session', () => {
       readOnly: false,
       limits: { maxCustomDataBytes: 2048, maxTextBytes: 4096, messagesPerSecond: 5 },
       attributes: { plan: 'gold', firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com', phone: '+44 20 0000' },
+      authenticated: false,
     });
     const gt = guestTokenOf(stack.sim, before);
     // The browser holds no Genesys token: the sealed token does not contain it in clear.

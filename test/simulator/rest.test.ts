@@ -143,7 +143,7 @@ describe('GET /webdeployments/v1/deployments/{id}/config.json', () => {
       },
       journeyEvents: { enabled: false },
       status: 'Active',
-      auth: { enabled: false },
+      auth: { enabled: true, allowSessionUpgrade: true },
     });
     expect(sim.stats.configRequests).toBe(1);
   });

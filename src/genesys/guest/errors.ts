@@ -19,7 +19,12 @@ type GuestFailure =
   | 'unavailable' // socket could not be opened, 5xx
   | 'connection_lost' // the socket dropped while waiting
   | 'timeout' // no reply in time
-  | 'attachment_refused'; // 4000-4005 on a file: disabled, type, size, name (the public code says which)
+  | 'attachment_refused' // 4000-4005 on a file: disabled, type, size, name (the public code says which)
+  | 'unauthorized' // class "string" 401: the sign-in JWT was refused (refresh it, configure again)
+  | 'reauthentication_required' // 403 "Session authentication failed…" / "Try authenticate again…"
+  | 'cannot_downgrade' // 4017: a signed-in session configured without its sign-in
+  | 'signed_out' // LogoutEvent: the customer signed out (on any device)
+  | 'signed_in_elsewhere'; // ConnectionClosedEvent reason signedIn: the conversation moved to a signed-in session
 
 const CONTRACT_CODE: Record<GuestFailure, ErrorCode> = {
   session_expired: 'session_expired',
@@ -35,6 +40,11 @@ const CONTRACT_CODE: Record<GuestFailure, ErrorCode> = {
   connection_lost: 'upstream_unavailable',
   timeout: 'upstream_unavailable',
   attachment_refused: 'attachment_type_not_allowed',
+  unauthorized: 'reauthentication_required',
+  reauthentication_required: 'reauthentication_required',
+  cannot_downgrade: 'cannot_downgrade',
+  signed_out: 'session_expired',
+  signed_in_elsewhere: 'session_expired',
 };
 
 const STATUS: Partial<Record<GuestFailure, number>> = {
@@ -43,6 +53,11 @@ const STATUS: Partial<Record<GuestFailure, number>> = {
   handshake_refused: 502,
   timeout: 504,
 };
+
+const FATAL = new Set<GuestFailure>(['session_expired', 'session_not_found', 'reauthentication_required', 'cannot_downgrade', 'signed_out', 'signed_in_elsewhere']);
+
+/** Texts of a 403 that asks for a new sign-in (the official SDK compares their starts, ignoring case). */
+const REAUTHENTICATE = /^(session authentication failed|try (to )?authenticate again)/i;
 
 /** Longer waits than this are not advice a browser can act on; a bogus `retryAfter` must not become `Retry-After: 1e12`. */
 export const MAX_RETRY_AFTER_SECONDS = 300;
@@ -68,9 +83,16 @@ export class GuestApiError extends AppError {
     this.name = 'GuestApiError';
   }
 
+  /** How a live stream hears that the session ended with this error. */
+  get endState(): 'expired' | 'unavailable' | 'signed_out' | 'signed_in_elsewhere' {
+    if (this.failure === 'signed_in_elsewhere') return 'signed_in_elsewhere';
+    if (this.failure === 'signed_out' || this.failure === 'reauthentication_required') return 'signed_out';
+    return this.fatalForSession ? 'expired' : 'unavailable';
+  }
+
   /** True when the session token can never be used again. */
   get fatalForSession(): boolean {
-    return this.failure === 'session_expired' || this.failure === 'session_not_found';
+    return FATAL.has(this.failure);
   }
 }
 
@@ -98,7 +120,12 @@ export function guestErrorFromFrame(envelope: Envelope, text: string, retryAfter
       return new GuestApiError('attachment_refused', 'The attachment has expired or was not fully uploaded; upload it again.', { ...options, refusal: 'validation_failed' });
     case 4009:
       return new GuestApiError('attachment_refused', 'No such attachment in this session.', { ...options, refusal: 'not_found' });
+    case 401:
+      return new GuestApiError('unauthorized', 'Genesys refused the sign-in; sign in again.', options);
+    case 4017:
+      return new GuestApiError('cannot_downgrade', 'This conversation is signed in; it cannot continue anonymously. Sign in again.', options);
     case 403:
+      if (REAUTHENTICATE.test(text)) return new GuestApiError('reauthentication_required', 'Genesys asks the customer to sign in again.', options);
       return new GuestApiError('forbidden', 'Genesys refused the request for this deployment.', options);
     default:
       return new GuestApiError('bad_request', 'Genesys refused the request.', options);

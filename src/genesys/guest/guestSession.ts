@@ -7,6 +7,7 @@ import {
   answerFrame,
   clearFrame,
   closeSessionFrame,
+  configureAuthenticatedSessionFrame,
   configureSessionFrame,
   echoFrame,
   getJwtFrame,
@@ -19,7 +20,10 @@ import {
 import type { GuestEvent, InboundTarget } from './inboundDispatch';
 import { withDeadline } from './reconnect';
 import { RequestDesk } from './requestDesk';
+import { GuestJwtCache, type GuestJwt } from './guestJwt';
+import { GuestSignIn } from './guestSignIn';
 import { SessionLink, type LinkOptions } from './sessionLink';
+import type { GenesysSignIn } from './webDeploymentTokens';
 
 export type { GuestEvent } from './inboundDispatch';
 
@@ -33,12 +37,6 @@ export type { GuestEvent } from './inboundDispatch';
  * the service calls, and fans inbound traffic out to live streams.
  */
 
-interface GuestJwt {
-  jwt: string;
-  /** Epoch seconds. */
-  exp: number;
-}
-
 /** The link's options (sessionLink.ts), and what the session itself needs. */
 interface GuestSessionOptions extends LinkOptions {
   typingCooldownMs?: number;
@@ -49,6 +47,8 @@ interface GuestSessionOptions extends LinkOptions {
   /** The newest history page, for proving delivery after a dropped socket. */
   readNewestHistory?: (session: GuestSession) => ReturnType<ReadNewestPage>;
   onDead?: (session: GuestSession) => void;
+  /** Renews a signed-in customer's JWT (authenticated messaging); without it a refused JWT ends the session. */
+  renewSignIn?: (signIn: GenesysSignIn) => Promise<GenesysSignIn>;
 }
 
 export class GuestSession {
@@ -59,14 +59,15 @@ export class GuestSession {
   /** Set while this service ends the chat: Genesys closing the connection then is the end asked for, not a reason to reconnect. */
   private ending = false;
   private lastTypingAt = -Infinity;
-  private jwt?: GuestJwt;
-  private jwtInFlight?: Promise<GuestJwt>;
+  private readonly jwt: GuestJwtCache;
   private readonly now: () => number;
   private readonly desk: RequestDesk;
   private readonly link: SessionLink;
   private readonly ledger: DeliveryLedger;
   /** Files: upload, fresh links, delete (attachmentTransfer.ts). */
   readonly attachments: AttachmentTransfer;
+  /** The customer's sign-in, when the session is authenticated (guestSignIn.ts). */
+  readonly signIn: GuestSignIn;
   /** What inboundDispatch.ts may do to this session. */
   private readonly inbound: InboundTarget;
   lastUsedAt: number;
@@ -76,6 +77,9 @@ export class GuestSession {
     this.now = options.now ?? Date.now;
     this.lastUsedAt = this.now();
     const read = options.readNewestHistory;
+    this.signIn = new GuestSignIn(options.renewSignIn);
+    const fetchJwt = () => this.desk.request<GuestJwt>('jwt', (t) => getJwtFrame({ token: this.token, tracingId: t }));
+    this.jwt = new GuestJwtCache(fetchJwt, options.jwtRefreshMarginMs ?? 60_000, this.now);
     this.ledger = new DeliveryLedger(read ? () => read(this) : undefined, options.logger, this.now);
     this.desk = new RequestDesk(
       { current: () => this.link.current(), isReady: () => this.link.isReady(), wake: () => this.link.wake(), dead: () => this.dead },
@@ -114,6 +118,7 @@ export class GuestSession {
       inbound: this.inbound,
       listeners: () => this.listeners.size,
       info: () => this.info,
+      configure: () => this.configure(false),
       configured: (info) => {
         this.info = info;
       },
@@ -148,10 +153,7 @@ export class GuestSession {
 
   // ------------------------------------------------------------ public actions
 
-  /**
-   * Connects and configures (or resumes) the session with its token, within
-   * the request deadline even while live streams keep a longer reconnect going.
-   */
+  /** Connects and configures (or resumes) the session, within the request deadline even while streams keep a longer reconnect going. */
   ready(): Promise<SessionResponse> {
     this.touch();
     if (this.dead) return Promise.reject(this.dead);
@@ -163,12 +165,22 @@ export class GuestSession {
   async startNew(): Promise<SessionResponse> {
     await this.ready();
     await this.desk.request('close', (t) => closeSessionFrame({ token: this.token, tracingId: t }));
-    this.jwt = undefined;
-    const info = await this.desk.request<SessionResponse>('configure', (t) =>
-      configureSessionFrame({ token: this.token, deploymentId: this.options.deploymentId, startNew: true, tracingId: t }),
-    );
-    this.info = info;
-    return info;
+    this.jwt.forget();
+    this.info = await this.configure(true);
+    return this.info;
+  }
+
+  /** Signs the customer in on this session's socket (authenticated messaging step-up): the conversation goes on, signed in. */
+  async upgrade(signIn: GenesysSignIn): Promise<SessionResponse> {
+    await this.ready();
+    this.signIn.replace(signIn);
+    this.info = await this.configure(false);
+    return this.info;
+  }
+
+  /** The customer signed out here: live streams hear it, and the session leaves service. */
+  signedOut(): void {
+    this.die(new GuestApiError('signed_out', 'The customer signed out.'));
   }
 
   /** Sends a guest text and/or uploaded files; resolves with Genesys's echo of it. */
@@ -202,11 +214,7 @@ export class GuestSession {
     return this.desk.request<NormalizedMessage>('join', (t) => joinFrame({ token: this.token, tracingId: t, customAttributes }));
   }
 
-  /**
-   * Guest typing, at most once per cooldown (Genesys asks for one per 5 s).
-   * Genesys sends no success reply, so this resolves once written. Returns
-   * false when throttled.
-   */
+  /** Guest typing, at most once per cooldown (Genesys asks for one per 5 s); resolves once written (no reply comes), false when throttled. */
   async sendTyping(): Promise<boolean> {
     this.touch();
     const now = this.now();
@@ -224,18 +232,12 @@ export class GuestSession {
   /** The guest JWT for REST history, cached until shortly before `exp`. */
   getJwt(): Promise<GuestJwt> {
     this.touch();
-    const margin = this.options.jwtRefreshMarginMs ?? 60_000;
-    if (this.jwt && this.jwt.exp * 1000 - margin > this.now()) return Promise.resolve(this.jwt);
-    this.jwtInFlight ??= this.desk
-      .request<GuestJwt>('jwt', (t) => getJwtFrame({ token: this.token, tracingId: t }))
-      .then((jwt) => (this.jwt = jwt))
-      .finally(() => (this.jwtInFlight = undefined));
-    return this.jwtInFlight;
+    return this.jwt.get();
   }
 
   /** Drops the cached JWT (Genesys refused it). */
   forgetJwt(): void {
-    this.jwt = undefined;
+    this.jwt.forget();
   }
 
   /** Closes the connections at Genesys (closeSession) and the socket; the conversation stays open for the agent. */
@@ -254,7 +256,7 @@ export class GuestSession {
   async clear(): Promise<void> {
     await this.ready();
     await this.whileEnding(this.desk.request('clear', (t) => clearFrame({ token: this.token, tracingId: t })));
-    this.jwt = undefined;
+    this.jwt.forget();
     this.disconnect('closed after the chat was ended');
   }
 
@@ -299,11 +301,21 @@ export class GuestSession {
 
   // ---------------------------------------------------------------- internals
 
+  /** Configures on the current socket: anonymously, or as the signed-in customer (renewing a refused JWT). */
+  private configure(startNew: boolean): Promise<SessionResponse> {
+    const { token, deploymentId } = this.options;
+    return this.signIn.configure((jwt) =>
+      this.desk.request<SessionResponse>('configure', (tracingId) =>
+        jwt ? configureAuthenticatedSessionFrame({ token, deploymentId, startNew, tracingId, jwt }) : configureSessionFrame({ token, deploymentId, startNew, tracingId }),
+      ),
+    );
+  }
+
   private die(error: GuestApiError): void {
     if (this.dead) return;
     this.dead = error;
     this.desk.failAll(error);
-    this.emit({ type: 'session', state: error.fatalForSession ? 'expired' : 'unavailable', detail: error.message });
+    this.emit({ type: 'session', state: error.endState, detail: error.message });
     this.link.close();
     this.options.onDead?.(this);
   }
@@ -330,3 +342,4 @@ export class GuestSession {
     }
   }
 }
+

@@ -17,7 +17,9 @@ export type GuestEvent =
   | { type: 'message'; message: NormalizedMessage }
   | { type: 'typing'; durationMs?: number }
   | { type: 'presence'; presence: 'join' | 'disconnect' | 'clear' | 'signin'; readOnly?: boolean }
-  | { type: 'session'; state: 'reconnecting' | 'reconnected' | 'expired' | 'closed' | 'cleared' | 'unavailable'; detail?: string };
+  | { type: 'session'; state: SessionState; detail?: string };
+
+type SessionState = 'reconnecting' | 'reconnected' | 'expired' | 'closed' | 'cleared' | 'unavailable' | 'signed_in' | 'signed_out' | 'signed_in_elsewhere';
 
 export interface InboundTarget {
   readonly pending: PendingRequests;
@@ -65,6 +67,10 @@ export function dispatchInbound(frame: InboundFrame, t: InboundTarget): void {
       // Another connection took this one's place, the chat was cleared, or the customer signed in elsewhere.
       const reason = frame.body.reason ?? frame.body.reasonCode;
       t.closingByServer();
+      if (reason === 'signedIn') {
+        t.die(new GuestApiError('signed_in_elsewhere', 'The customer signed in, and the conversation went on in the signed-in session.'));
+        return;
+      }
       t.logger.info({ reason }, 'Genesys closed this guest connection');
       t.emit({ type: 'session', state: 'closed', detail: reason ? `Genesys closed this connection (${reason}).` : 'Genesys closed this connection.' });
       return;
@@ -83,7 +89,8 @@ export function dispatchInbound(frame: InboundFrame, t: InboundTarget): void {
       onAttachmentFrame(t, frame);
       return;
     case 'logout':
-      t.emit({ type: 'session', state: 'closed', detail: 'logged out' });
+      t.closingByServer();
+      t.die(new GuestApiError('signed_out', 'The customer signed out.'));
       return;
     case 'unknown':
       t.logger.warn({ class: frame.envelope?.class, reason: frame.reason }, 'ignored an unknown Guest API frame');
@@ -140,6 +147,7 @@ function onStructuredMessage(t: InboundTarget, envelopeType: string, tracingId: 
 
   if (message.type === 'event') {
     if (message.direction === 'outbound') emitEvents(t, body);
+    else if (isPresence(body, 'SignIn')) t.emit({ type: 'session', state: 'signed_in' });
     return;
   }
   t.emit({ type: 'message', message });
@@ -172,7 +180,11 @@ function settleOwnEcho(t: InboundTarget, tracingId: string | undefined, body: St
 }
 
 function isJoin(body: StructuredMessage): boolean {
-  return (body.events ?? []).some((e) => e.eventType === 'Presence' && e.presence?.type === 'Join');
+  return isPresence(body, 'Join');
+}
+
+function isPresence(body: StructuredMessage, type: string): boolean {
+  return (body.events ?? []).some((e) => e.eventType === 'Presence' && e.presence?.type === type);
 }
 
 function emitEvents(t: InboundTarget, body: StructuredMessage): void {

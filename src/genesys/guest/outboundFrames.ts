@@ -27,6 +27,16 @@ export function configureSessionFrame(p: { token: string; deploymentId: string; 
 }
 
 /**
+ * Configures the session as a signed-in customer: `data.code` carries the
+ * web-deployment JWT from the token exchange, not the identity provider's
+ * code (docs/genesys-protocol.md#configureauthenticatedsession). On an
+ * anonymous session's socket the same frame signs it in mid-chat.
+ */
+export function configureAuthenticatedSessionFrame(p: { token: string; deploymentId: string; startNew: boolean; tracingId: string; jwt: string }) {
+  return { ...configureSessionFrame(p), action: 'configureAuthenticatedSession', data: { code: p.jwt } };
+}
+
+/**
  * A guest text, and/or uploaded files as `Attachment` content items carrying
  * only their id; without text, `text` is empty, as the official SDK sends it
  * (docs/genesys-protocol.md#onmessage-text-and-attributes).

@@ -62,6 +62,7 @@ const ANSWERS: Record<ReplyClass, readonly PendingKind[]> = {
  * Codes not listed can come from any request.
  */
 const ERROR_SOURCES: Partial<Record<number, readonly (PendingKind | 'typing')[]>> = {
+  401: ['configure'],
   4000: ['attachment'],
   4001: ['attachment'],
   4002: ['attachment'],
@@ -73,6 +74,7 @@ const ERROR_SOURCES: Partial<Record<number, readonly (PendingKind | 'typing')[]>
   4010: ['attachment', 'send'],
   4011: ['send'],
   4013: ['send', 'join'],
+  4017: ['configure'],
   4020: ['send', 'join', 'configure', 'clear'],
 };
 

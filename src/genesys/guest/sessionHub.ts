@@ -5,6 +5,7 @@ import { GuestApiError } from './errors';
 import { GuestHistory } from './history';
 import { GuestSession } from './guestSession';
 import { SendWindow } from './sendWindow';
+import type { GenesysSignIn } from './webDeploymentTokens';
 
 /**
  * One upstream socket per guest session per instance, shared by sends, live
@@ -37,6 +38,8 @@ interface SessionHubOptions {
   /** Told about every handshake, for readiness. */
   onSocketOpened?: () => void;
   onSocketFailed?: (error: GuestApiError) => void;
+  /** Renews a signed-in customer's JWT (authenticated messaging). */
+  renewSignIn?: (signIn: GenesysSignIn) => Promise<GenesysSignIn>;
 }
 
 export class SessionHub {
@@ -63,8 +66,18 @@ export class SessionHub {
     return this.sessions.size;
   }
 
-  /** The session for a Genesys guest token, created on first use. */
-  session(token: string): GuestSession {
+  /**
+   * The session for a Genesys guest token, created on first use; `signIn`,
+   * from the caller's sealed token, is what a signed-in session configures
+   * with when this instance holds nothing newer.
+   */
+  session(token: string, signIn?: GenesysSignIn): GuestSession {
+    const session = this.sessionFor(token);
+    if (signIn) session.signIn.adopt(signIn);
+    return session;
+  }
+
+  private sessionFor(token: string): GuestSession {
     let session = this.sessions.get(token);
     if (session && session.isDead) {
       this.sessions.delete(token);
@@ -94,6 +107,7 @@ export class SessionHub {
         this.options.onSocketOpened?.();
       },
       onSocketFailed: this.options.onSocketFailed,
+      renewSignIn: this.options.renewSignIn,
       onDead: (dead) => {
         if (this.sessions.get(token) === dead) this.sessions.delete(token);
       },

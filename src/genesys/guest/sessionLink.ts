@@ -2,7 +2,6 @@ import type { Logger } from '../../observability/logger';
 import type { DeliveryLedger } from './deliveryProof';
 import { GuestApiError } from './errors';
 import type { SessionResponse } from './frames';
-import { configureSessionFrame } from './outboundFrames';
 import { GuestSocket, type SocketClosed } from './guestSocket';
 import { dispatchInbound, type GuestEvent, type InboundTarget } from './inboundDispatch';
 import { RECONNECT_ATTEMPTS_FOR_REQUESTS, withRetries } from './reconnect';
@@ -39,6 +38,8 @@ interface LinkOwner {
   readonly inbound: InboundTarget;
   listeners(): number;
   info(): SessionResponse | undefined;
+  /** Sends the configure frame this session needs (anonymous or signed in) and waits for its answer. */
+  configure(): Promise<SessionResponse>;
   configured(info: SessionResponse): void;
   emit(event: GuestEvent): void;
   die(error: GuestApiError): void;
@@ -166,9 +167,7 @@ export class SessionLink implements DeskSocket {
     }
     options.onSocketOpened?.();
     try {
-      const info = await owner.desk.request<SessionResponse>('configure', (t) =>
-        configureSessionFrame({ token: options.token, deploymentId: options.deploymentId, startNew: false, tracingId: t }),
-      );
+      const info = await owner.configure();
       if (this.socket !== socket) throw new GuestApiError('connection_lost', 'The connection to Genesys dropped while configuring.');
       owner.configured(info);
       this.isConfigured = true;

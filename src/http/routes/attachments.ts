@@ -6,7 +6,7 @@ import { checkEnabled, effectiveMediaType } from '../../session/attachmentPolicy
 import type { GuestAttachments } from '../../session/attachments';
 import type { Revocations } from '../../session/revocations';
 import { ROUTING_KEY, type SessionTokens } from '../../session/sessionToken';
-import { claimsOf, guestOf } from '../authenticate';
+import { claimsOf, guestOf, type Guest } from '../authenticate';
 import { receiveFile } from '../multipart';
 import type { AnyRouteSpec, RouteSpec } from '../routeSpec';
 
@@ -19,7 +19,7 @@ export interface AttachmentRouteDeps {
 }
 
 const attachmentId = z.uuid();
-const contentQuery = z.object({ link: z.string().max(2048).optional(), routingKey: z.string().optional() });
+const contentQuery = z.object({ link: z.string().max(6144).optional(), routingKey: z.string().optional() });
 
 /** Where this service is reached, for absolute links: PUBLIC_URL, else what the request says (behind TRUST_PROXY, the proxy's view). */
 export function publicBase(req: Request, publicUrl: string | undefined): string {
@@ -83,14 +83,14 @@ export function attachmentRoutes({ attachments, tokens, revocations, publicUrl }
     errors: ['validation_failed', 'unauthorized', 'session_expired', 'not_found', 'upstream_unavailable', 'store_unavailable'],
     async handle(req, res, { query }) {
       const id = idOf(req);
-      let guestToken: string;
+      let owner: Pick<Guest, 'guestToken' | 'signIn'>;
       if (query.link !== undefined) {
-        guestToken = tokens.openAttachmentLink(query.link, id, req.headers.origin).guestToken;
-        if (await revocations.isEnded(guestToken)) throw new AppError('session_expired', 'This chat was ended; its files are no longer served.');
+        owner = tokens.openAttachmentLink(query.link, id, req.headers.origin);
+        if (await revocations.isEnded(owner.guestToken)) throw new AppError('session_expired', 'This chat was ended; its files are no longer served.');
       } else {
-        guestToken = guestOrNone(res);
+        owner = guestOrNone(res);
       }
-      const url = await attachments.freshUrl(guestToken, id);
+      const url = await attachments.freshUrl(owner, id);
       // Never cached: the target expires, and the next look must get a freshly signed one.
       res.setHeader('Cache-Control', 'no-store');
       res.redirect(302, url);
@@ -132,7 +132,7 @@ function idOf(req: Request): string {
   return parsed.data;
 }
 
-function guestOrNone(res: Response): string {
+function guestOrNone(res: Response): Guest {
   if (!res.locals.guest) throw new AppError('unauthorized', 'Use the attachment\'s `url` (it carries its own link), or send the session token.');
-  return guestOf(res).guestToken;
+  return guestOf(res);
 }

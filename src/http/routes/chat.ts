@@ -22,6 +22,7 @@ import {
   sendMessageBody,
   sentMessageSchema,
   sessionViewSchema,
+  signInBody,
   startSessionBody,
   streamQuery,
   ticketSchema,
@@ -54,6 +55,19 @@ const SEND_ERRORS: ErrorCode[] = [
   'store_unavailable',
 ];
 
+const START_ERRORS: ErrorCode[] = [
+  'validation_failed',
+  'unauthorized',
+  'identity_invalid',
+  'attribute_locked',
+  'attributes_too_large',
+  'conflict',
+  'session_expired',
+  'rate_limited',
+  'upstream_unavailable',
+  'store_unavailable',
+];
+
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
 const json = (description: string, schema: z.ZodType) => ({ description, schema });
@@ -68,7 +82,7 @@ function expiryOf(info: { expirationDate?: number } | undefined): number | undef
 }
 
 /** Presents messages to this request's client: every attachment's `url` becomes an always-fresh link on this service. */
-function presenter({ attachments, publicUrl }: ChatRouteDeps, req: Request, owner: { guestToken: string; origin: string; routingKey?: string }) {
+function presenter({ attachments, publicUrl }: ChatRouteDeps, req: Request, owner: Guest & { routingKey?: string }) {
   return attachments.present({ ...owner, routingKey: routingKeyOf(req, owner.routingKey) }, publicBase(req, publicUrl));
 }
 
@@ -91,7 +105,7 @@ function sessionRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
     before: [limits.newSessions, limits.conversationChangesPerIp],
     after: [limits.conversationChangesPerSession],
     responses: { 201: json('A new session', sessionViewSchema), 200: json('The resumed session', sessionViewSchema) },
-    errors: ['validation_failed', 'unauthorized', 'identity_invalid', 'attribute_locked', 'attributes_too_large', 'conflict', 'session_expired', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
+    errors: [...START_ERRORS, 'reauthentication_required', 'authentication_disabled', 'cannot_downgrade'],
     async handle(req, res, { body }) {
       const guest = res.locals.guest as Guest | undefined;
       if (guest?.claims) {
@@ -134,7 +148,46 @@ function sessionRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
     },
   };
 
-  return [startSession, sessionState, endSession] as AnyRouteSpec[];
+  return [startSession, sessionState, endSession, ...signInRoutes({ chat, limits } as ChatRouteDeps)] as AnyRouteSpec[];
+}
+
+/** Genesys authenticated messaging mid-chat: sign in, sign out. */
+function signInRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
+  const signIn: RouteSpec<z.infer<typeof signInBody>> = {
+    method: 'post',
+    path: '/guest-session/sign-in',
+    summary: 'Sign the customer in, keeping the conversation',
+    description:
+      "Exchanges the identity provider's code (or ID token) at Genesys and signs this session in (authenticated messaging): the agent sees a verified customer, and the conversation follows the customer to other devices. Needs the deployment to allow signing in mid-chat (GET /capabilities, `authentication.allowSessionUpgrade`).",
+    auth: 'session',
+    body: signInBody,
+    before: [limits.conversationChangesPerIp],
+    after: [limits.conversationChangesPerSession],
+    responses: { 200: json('The session, now signed in', sessionViewSchema) },
+    errors: ['validation_failed', 'unauthorized', 'reauthentication_required', 'authentication_disabled', 'conflict', 'session_expired', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
+    async handle(_req, res, { body }) {
+      res.json(await chat.signIn(claimsOf(res), body));
+    },
+  };
+
+  const signOut: AnyRouteSpec = {
+    method: 'post',
+    path: '/guest-session/sign-out',
+    summary: 'Sign the customer out, on every device',
+    description:
+      "Revokes the customer's sign-in at Genesys, which signs out every device of the customer, and ends this session: its token opens nothing afterwards (410). Every live stream of the customer gets a final `session` event `signed_out`.",
+    auth: 'session',
+    before: [limits.conversationChangesPerIp],
+    after: [limits.conversationChangesPerSession],
+    responses: { 204: { description: 'Signed out' } },
+    errors: ['unauthorized', 'conflict', 'session_expired', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
+    async handle(_req, res) {
+      await chat.signOut(claimsOf(res));
+      res.status(204).end();
+    },
+  };
+
+  return [signIn, signOut] as AnyRouteSpec[];
 }
 
 /** The guest's custom attributes. */
@@ -275,7 +328,7 @@ function streamRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
       const admitted = { guestToken: guest.guestToken, ip: req.ip ?? 'unknown' };
       // Refused before the hub holds anything for it.
       streams.admit(admitted);
-      const session = hub.session(guest.guestToken);
+      const session = hub.session(guest.guestToken, guest.signIn);
       const holder = {
         ...admitted,
         present: presenter(deps, req, { ...guest, routingKey: guest.claims?.routingKey }),
