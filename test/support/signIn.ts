@@ -9,7 +9,11 @@ export const REDIRECT_URI = 'http://localhost:3000/signed-in';
  * would after the authorize page (PKCE S256), and returns the grant a page
  * hands to POST /guest-session or /guest-session/sign-in.
  */
-export async function signInAt(sim: Simulator, customer: string, redirectUri = REDIRECT_URI): Promise<{ code: string; redirectUri: string; codeVerifier: string }> {
+export async function signInAt(
+  sim: Simulator,
+  customer: string,
+  { redirectUri = REDIRECT_URI, nonce }: { redirectUri?: string; nonce?: string } = {},
+): Promise<{ code: string; redirectUri: string; codeVerifier: string }> {
   const codeVerifier = randomBytes(32).toString('base64url');
   const form = new URLSearchParams({
     client_id: sim.signIn.clientId,
@@ -18,6 +22,7 @@ export async function signInAt(sim: Simulator, customer: string, redirectUri = R
     code_challenge: createHash('sha256').update(codeVerifier).digest('base64url'),
     code_challenge_method: 'S256',
     customer,
+    ...(nonce ? { nonce } : {}),
   });
   const res = await fetch(sim.signIn.authorizeUrl, { method: 'POST', body: form, redirect: 'manual' });
   if (res.status !== 302) throw new Error(`the demo identity provider answered ${res.status}: ${await res.text()}`);
