@@ -53,7 +53,7 @@ module.exports = tseslint.config(
     languageOptions: {
       sourceType: 'module',
       globals: Object.fromEntries(
-        ['window', 'document', 'location', 'CSS', 'TextEncoder', 'URL', 'URLSearchParams', 'AbortController', 'setTimeout', 'clearTimeout', 'console'].map((name) => [name, 'readonly']),
+        ['window', 'document', 'location', 'history', 'sessionStorage', 'crypto', 'btoa', 'CSS', 'TextEncoder', 'URL', 'URLSearchParams', 'AbortController', 'setTimeout', 'clearTimeout', 'console'].map((name) => [name, 'readonly']),
       ),
     },
   },

@@ -3,6 +3,7 @@
 import { BffClient, BffError, sessionStorageTokenStore } from './bffClient.js';
 import { attachmentsOf, cardsOf, datePickersOf } from './rich.js';
 import { PendingUploads } from './uploads.js';
+import { beginSignIn, completeSignIn, signInConfig } from './signIn.js';
 
 /** @typedef {import('./bffClient.js').ChatMessage} ChatMessage */
 /** @typedef {import('./bffClient.js').StartSessionOptions} StartSessionOptions */
@@ -21,6 +22,9 @@ const ui = {
   text: /** @type {HTMLTextAreaElement} */ (byId('text')),
   send: /** @type {HTMLButtonElement} */ (byId('send')),
   endChat: /** @type {HTMLButtonElement} */ (byId('end-chat')),
+  signIn: /** @type {HTMLButtonElement} */ (byId('sign-in')),
+  signOut: /** @type {HTMLButtonElement} */ (byId('sign-out')),
+  signedIn: byId('signed-in'),
   attach: /** @type {HTMLButtonElement} */ (byId('attach')),
   file: /** @type {HTMLInputElement} */ (byId('file')),
   pendingFiles: byId('pending-files'),
@@ -46,6 +50,13 @@ let typingTimer;
 let expiryTimer;
 /** Who spoke last to the guest (the bot or the agent): who "is typing". */
 let lastAuthor = 'The agent';
+/** The customer is signed in (Genesys authenticated messaging). */
+let signedIn = false;
+/** Why the stream ended, when the service said: the notice then says so rather than "expired". */
+let endedBecause = '';
+/** The guest has said something in this conversation: signing in then keeps it (mid-chat). */
+const CHATTED = 'chat-guest-spoke';
+const identityProvider = signInConfig();
 const uploads = new PendingUploads(client, ui.pendingFiles, (text) => showNotice(text));
 
 // ------------------------------------------------------------------ status and notices
@@ -99,6 +110,10 @@ function describe(error) {
       return 'The chat service cannot reach Genesys Cloud right now. Please try again shortly.';
     case 'origin_not_allowed':
       return 'This website is not allowed to use the chat service.';
+    case 'reauthentication_required':
+      return 'Your sign-in has run out. Please sign in again.';
+    case 'authentication_disabled':
+      return 'Signing in is not available for this chat.';
     default:
       return error.message || 'Something went wrong. Please try again.';
   }
@@ -239,6 +254,10 @@ async function applyCapabilities() {
     ui.dropHint.hidden = !caps.attachments.enabled;
     ui.file.accept = caps.attachments.mediaTypes.join(',');
     ui.endChat.hidden = !caps.endChat;
+    ui.signIn.hidden = signedIn || !caps.authentication.enabled || !identityProvider;
+    ui.signIn.onclick = identityProvider
+      ? () => void beginSignIn(identityProvider, caps.authentication.allowSessionUpgrade && sessionStorage.getItem(CHATTED) === '1')
+      : null;
     warnBeforeExpiry(caps.session.expiresAt);
   } catch {
     // Optional extras: the chat works without them.
@@ -272,6 +291,8 @@ async function startChat(options = {}) {
   try {
     const session = await client.startSession(options);
     maxTextBytes = session.limits.maxTextBytes;
+    showSignedIn(session.authenticated);
+    if (!session.resumed) sessionStorage.removeItem(CHATTED);
     // A new chat starts on a clean page: the old transcript belongs to the old conversation.
     if (!session.resumed || options.startNew) ui.messages.replaceChildren();
     if (session.replacedExpired) showNotice('Your previous chat had expired, so a new one has started.', { kind: 'info' });
@@ -307,10 +328,13 @@ function openStream() {
     },
     session: (event) => {
       if (event.state === 'expiring') showExpiryWarning();
+      if (event.state === 'signed_in') showSignedIn(true);
+      if (event.state === 'signed_out' || event.state === 'signed_in_elsewhere') endedBecause = event.state;
     },
     error: (error) => {
       setStatus('Disconnected', 'down');
-      showError(error);
+      if (endedBecause) signedOutHere(endedBecause);
+      else showError(error);
     },
   });
 }
@@ -322,10 +346,50 @@ function endedByAgent() {
   showNotice('The agent has ended this conversation.', { kind: 'info', action: newChat });
 }
 
+/** @param {boolean} on */
+function showSignedIn(on) {
+  signedIn = on;
+  ui.signedIn.hidden = !on;
+  ui.signOut.hidden = !on;
+  if (on) ui.signIn.hidden = true;
+}
+
+/** The chat ended because the customer signed out (here or on another device), or went on signed in elsewhere. @param {string} why */
+function signedOutHere(why) {
+  endedBecause = '';
+  live?.close();
+  showSignedIn(false);
+  setComposerEnabled(false);
+  setTyping(false);
+  setStatus('Signed out', 'idle');
+  const text = why === 'signed_in_elsewhere' ? 'This chat continues in your signed-in session.' : 'You have been signed out of the chat (on this or another device).';
+  showNotice(text, { kind: 'info', action: { label: 'Start a new chat', run: () => void startChat() } });
+}
+
+/**
+ * Back from the identity provider: sign the current conversation in (mid-chat), or start a signed-in
+ * session, which continues the customer's conversation from any device.
+ * @param {{ grant: import('./bffClient.js').SignInGrant, keep: boolean }} returned
+ */
+async function finishSignIn({ grant, keep }) {
+  try {
+    if (keep) await client.signIn(grant);
+    else {
+      client.forgetSession();
+      await startChat({ auth: grant });
+      return;
+    }
+  } catch (error) {
+    showError(error);
+  }
+  await startChat();
+}
+
 /** @param {import('./bffClient.js').SendInput} input */
 async function sendMessage(input) {
   try {
     const message = await client.send(input);
+    sessionStorage.setItem(CHATTED, '1');
     hideNotice();
     render(message);
     // Activity moves the session's expiry.
@@ -393,6 +457,20 @@ ui.chat.addEventListener('drop', (event) => {
   for (const file of event.dataTransfer?.files ?? []) void uploads.add(file);
 });
 
+ui.signOut.addEventListener('click', async () => {
+  ui.signOut.disabled = true;
+  try {
+    endedBecause = '';
+    live?.close();
+    await client.signOut();
+    signedOutHere('signed_out');
+  } catch (error) {
+    showError(error);
+  } finally {
+    ui.signOut.disabled = false;
+  }
+});
+
 ui.endChat.addEventListener('click', async () => {
   setComposerEnabled(false);
   try {
@@ -407,4 +485,9 @@ ui.endChat.addEventListener('click', async () => {
   }
 });
 
-void startChat();
+const returned = completeSignIn();
+if (returned && 'grant' in returned) void finishSignIn(returned);
+else {
+  if (returned) showNotice('Signing in did not complete. You can carry on without signing in, or try again.', { kind: 'info' });
+  void startChat();
+}

@@ -19,6 +19,8 @@ interface DemoServerOptions {
   serviceUrlFor(hostname: string): string;
   /** Where attachment images come from once the service redirects (Genesys's storage; the simulator here). Any https: host is allowed. */
   imageOrigins?: string[];
+  /** The identity provider the page's "Sign in" button goes to (authenticated messaging); none, no button. */
+  signIn?: { authorizeUrl: string; clientId: string };
 }
 
 export interface DemoServer {
@@ -39,6 +41,8 @@ const TYPES: Record<string, string> = {
 
 const PAGE_FILE = /^\/([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)$/;
 const BFF_META = /<meta name="bff-url" content="[^"]*">/;
+const AUTHORIZE_META = /<meta name="sign-in-authorize-url" content="[^"]*">/;
+const CLIENT_ID_META = /<meta name="sign-in-client-id" content="[^"]*">/;
 
 function escapeAttribute(value: string): string {
   return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -83,10 +87,11 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
     const url = new URL(req.url ?? '/', 'http://demo.invalid');
     if (url.pathname === '/' || url.pathname === '/index.html') {
       const bff = httpUrl(url.searchParams.get('bff')) ?? options.serviceUrlFor(hostnameOf(req));
-      const html = (await readFile(path.join(options.pageDir, 'index.html'), 'utf8')).replace(
-        BFF_META,
-        `<meta name="bff-url" content="${escapeAttribute(bff)}">`,
-      );
+      const { signIn } = options;
+      const html = (await readFile(path.join(options.pageDir, 'index.html'), 'utf8'))
+        .replace(BFF_META, `<meta name="bff-url" content="${escapeAttribute(bff)}">`)
+        .replace(AUTHORIZE_META, `<meta name="sign-in-authorize-url" content="${escapeAttribute(signIn?.authorizeUrl ?? '')}">`)
+        .replace(CLIENT_ID_META, `<meta name="sign-in-client-id" content="${escapeAttribute(signIn?.clientId ?? '')}">`);
       // The page runs under a strict policy: its own scripts and styles only, and fetch/EventSource to the service.
       // Images: attachments load from the service, which redirects to Genesys's storage (https, or the local simulator).
       const images = ['https:', bff, ...(options.imageOrigins ?? [])].join(' ');

@@ -127,6 +127,7 @@ export async function startEmbeddedDefault(env: NodeJS.ProcessEnv): Promise<Embe
       ...assets,
       serviceUrlFor: (hostname) => `http://${hostname === '127.0.0.1' ? '127.0.0.1' : 'localhost'}:${servicePort}`,
       imageOrigins: [simulator.url],
+      signIn: simulator.signIn,
     });
   } catch (error) {
     await simulator.stop();

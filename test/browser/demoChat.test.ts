@@ -359,6 +359,59 @@ test('the README\'s browser examples run as pasted: the typed client, plain fetc
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+test('authenticated messaging: sign in mid-chat through the demo sign-in page, see the same conversation signed in from a second browser, sign out in one and the other is told', async () => {
+  const customer = `dana-${Date.now().toString(36)}`;
+  const signIn = async (page: Page) => {
+    await page.locator('#sign-in:not([hidden])').click();
+    await page.waitForURL(/\/oidc\/authorize\?/);
+    await page.getByLabel('Customer').fill(customer);
+    await page.getByRole('button', { name: 'Sign in as a demo customer' }).click();
+    await page.locator('#signed-in:not([hidden])').waitFor();
+    // Back on the chat page, and the code is gone from the address bar.
+    expect(page.url()).toBe(embedded.demo.url);
+  };
+
+  const phone = await openPage(embedded.demo.url);
+  await waitForStatus(phone.page, 'Connected');
+  const composer = phone.page.getByLabel('Your message');
+  await composer.fill('Hello before signing in');
+  await composer.press('Enter');
+  await waitForBubble(phone.page, 'bot', 'You said: Hello before signing in');
+  await signIn(phone.page);
+  // Signed in mid-chat: the conversation went on, on the same guest session.
+  await waitForStatus(phone.page, 'Connected');
+  await waitForBubble(phone.page, 'guest', 'Hello before signing in');
+  const signedIn = embedded.simulator.received.filter((f) => f.frame.action === 'configureAuthenticatedSession');
+  expect(signedIn.length).toBeGreaterThan(0);
+  await composer.fill('Hello, signed in');
+  await composer.press('Enter');
+  await waitForBubble(phone.page, 'bot', 'You said: Hello, signed in');
+
+  // A second browser signs in as the same customer: the same conversation, with its history.
+  const laptop = await openPage(embedded.demo.url);
+  await waitForStatus(laptop.page, 'Connected');
+  await signIn(laptop.page);
+  await waitForBubble(laptop.page, 'guest', 'Hello before signing in');
+  await waitForBubble(laptop.page, 'guest', 'Hello, signed in');
+  await shoot(laptop.page, 'signed-in-second-device');
+  // Neither page ever holds a Genesys credential: the sign-in JWTs stay inside the service.
+  for (const { page } of [phone, laptop]) {
+    const stored = await page.evaluate(() => JSON.stringify({ ...sessionStorage }) + JSON.stringify({ ...localStorage }) + document.documentElement.outerHTML);
+    for (const f of embedded.simulator.received.filter((r) => r.frame.action === 'configureAuthenticatedSession')) {
+      expect(stored).not.toContain(f.frame.data.code as string);
+    }
+  }
+
+  await phone.page.getByRole('button', { name: 'Sign out' }).click();
+  await phone.page.locator('#notice-text', { hasText: 'signed out' }).waitFor();
+  await laptop.page.locator('#notice-text', { hasText: 'signed out' }).waitFor();
+  await shoot(laptop.page, 'signed-out-elsewhere');
+  expect(await laptop.page.locator('#text').isDisabled()).toBe(true);
+  expect([...phone.pageErrors, ...laptop.pageErrors]).toEqual([]);
+  await phone.page.context().close();
+  await laptop.page.context().close();
+});
+
 test('the service goes down: the page says so and reconnects when it is back, reloading history', async () => {
   const { page } = await openPage(embedded.demo.url);
   await waitForStatus(page, 'Connected');
