@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import axios from 'axios';
 import { baseUrlsFor, findRegion } from '../config/regions';
 import { clearFrame, configureSessionFrame, getJwtFrame, joinFrame, textMessageFrame } from '../genesys/guest/outboundFrames';
+import type { SignInGrant } from '../genesys/guest/webDeploymentTokens';
 import { RawConnection, type Frame } from './rawGuestConnection';
+import { verifySignIn } from './verifySignIn';
 
 /**
  * `npm run verify:genesys`: a short scripted conversation against a real
@@ -104,7 +106,8 @@ interface Run {
   add(point: string, expected: string, observed: string, verdict: Verdict): void;
 }
 
-export async function verifyGenesys(target: VerifyTarget): Promise<VerifyReport> {
+/** `signIn`: a sign-in from the deployment's identity provider, to check authenticated messaging too (verifySignIn.ts). */
+export async function verifyGenesys(target: VerifyTarget, options: { signIn?: SignInGrant } = {}): Promise<VerifyReport> {
   const timeoutMs = target.timeoutMs ?? 10_000;
   const findings: Finding[] = [];
   const exchanges: Exchange[] = [];
@@ -137,6 +140,8 @@ export async function verifyGenesys(target: VerifyTarget): Promise<VerifyReport>
   } finally {
     socket.close();
   }
+  if (options.signIn) secrets.push(...Object.values(options.signIn).filter((v): v is string => typeof v === 'string' && v.length >= 8));
+  await verifySignIn({ target, exchanges, secrets, timeoutMs, add }, options.signIn);
   return report();
 }
 

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fixturesOf } from './verifyFixtures';
 import { formatReport, targetFromEnv, verifyGenesys } from './verifyGenesys';
+import { grantFromEnv } from './verifySignIn';
 
 /**
  * npm run verify:genesys [-- --json] [-- --record <dir>]
@@ -16,7 +17,7 @@ async function main(): Promise<number> {
     console.error(`verify:genesys cannot run:\n${target.map((p) => `  - ${p}`).join('\n')}`);
     return 2;
   }
-  const report = await verifyGenesys(target);
+  const report = await verifyGenesys(target, { signIn: grantFromEnv(process.env) });
   if (args.includes('--json')) console.log(JSON.stringify({ target: report.target, findings: report.findings }, null, 2));
   else console.log(formatReport(report));
   const recordAt = args.indexOf('--record');

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { genesysEnvFor, startSimulator, type Simulator } from '../../simulator';
 import { fixturesOf } from '../../src/tools/verifyFixtures';
 import { targetFromEnv, verifyGenesys, type VerifyReport, type VerifyTarget } from '../../src/tools/verifyGenesys';
+import { signInAt } from '../support/signIn';
 
 /** `npm run verify:genesys` against the simulator, in both profiles: every assumption is reported with what was observed. */
 const POINTS = [
@@ -23,6 +24,19 @@ const POINTS = [
   'nulls in optional fields',
   'Presence Clear ends the conversation',
   'frame classes',
+  'authenticated messaging',
+];
+
+const SIGN_IN_POINTS = [
+  'sign-in exchange',
+  'a refused sign-in JWT',
+  'configureAuthenticatedSession',
+  'Presence SignIn after signing in',
+  'getJwt on a signed-in session',
+  'anonymous configure of a signed-in session',
+  'refresh body',
+  'revoke',
+  'refresh after the revoke',
 ];
 
 function targetOf(sim: Simulator): VerifyTarget {
@@ -59,6 +73,15 @@ describe.each(['default', 'strict'] as const)('against the %s simulator profile'
     expect(observed(report, 'history (REST)')!.observed).toContain(strict ? 'by its text only' : 'by its id');
     expect(observed(report, 'nulls in optional fields')!.observed).toMatch(strict ? /SessionResponse: durationSeconds/ : /none seen/);
     expect(observed(report, 'frame classes')).toMatchObject({ verdict: strict ? 'differs' : 'holds' });
+  });
+
+  test('with a sign-in from the identity provider, authenticated messaging is checked point by point', async () => {
+    const withSignIn = await verifyGenesys(targetOf(sim), { signIn: await signInAt(sim, `verify-${profile}`) });
+    const signInFindings = withSignIn.findings.filter((f) => SIGN_IN_POINTS.includes(f.point));
+    expect(signInFindings.map((f) => [f.point, f.verdict])).toEqual(SIGN_IN_POINTS.map((p) => [p, 'holds']));
+    const { rest, frames } = fixturesOf(withSignIn);
+    const text = JSON.stringify({ rest, frames });
+    for (const secret of withSignIn.secrets) expect(text).not.toContain(secret);
   });
 
   test('recorded fixtures hold no guest token, JWT or bearer value', () => {
