@@ -8,6 +8,7 @@ import { demoAssets, startEmbeddedDefault, type EmbeddedDefault } from '../../sr
 import { startService, type RunningService } from '../../src/server';
 import { demoPng } from '../../simulator/richReplies';
 import { captureLogger, type CapturedLogger } from '../support/app';
+import { signInAt } from '../support/signIn';
 import { waitFor } from '../support/wait';
 
 /**
@@ -352,6 +353,19 @@ test('the README\'s browser examples run as pasted: the typed client, plain fetc
   await runInPage(page, readmeBlock("form.append('file', input.files[0]);"));
   const sentAfter = embedded.simulator.received.filter((f) => f.frame?.action === 'onMessage' && f.frame?.message?.content?.[0]?.contentType === 'Attachment').length;
   expect(sentAfter).toBe(sentBefore + 1);
+
+  // The sign-in fragment: a client that holds a session, and what the identity provider sent back.
+  const grant = await signInAt(embedded.simulator, `readme-${Date.now().toString(36)}`, { redirectUri: `${origin}/page.html` });
+  await runInPage(
+    page,
+    `import { BffClient } from './bffClient.js';
+const client = new BffClient({ baseUrl: ${JSON.stringify(bff)} });
+await client.startSession();
+Object.assign(window, { client }, ${JSON.stringify(grant)});`,
+  );
+  const revokes = embedded.simulator.requests.filter((r) => r.target === 'signInRevoke').length;
+  await runInPage(page, readmeBlock('await client.signIn({ code, redirectUri, codeVerifier })'));
+  expect(embedded.simulator.requests.filter((r) => r.target === 'signInRevoke').length).toBe(revokes + 1);
   expect(errors).toEqual([]);
   await context.close();
   await own.stop();
