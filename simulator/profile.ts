@@ -13,7 +13,7 @@ import type { ServerFrame, StructuredMessageBody } from './frames';
  *   TooManyRequestsErrorMessage, the attachment replies and the Presence Join echo;
  * - `null` in optional fields (SessionResponse durations and flags, the
  *   agent's `channel.from.image`, history `channel.time`, an attachment's
- *   `sha256` and `text`);
+ *   `sha256` and `text`; the implicit-flow sign-in exchange's `refreshToken`);
  * - `channel.messageId` on the guest's messages that is Genesys's own, not
  *   the `metadata.id` the client sent (no source confirms the echo);
  * - a frame of a class no client knows after every configure;

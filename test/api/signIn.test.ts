@@ -188,6 +188,23 @@ test('signing out an anonymous session is a conflict; resuming with `auth` point
   expect(resumed.body.detail).toContain('/guest-session/sign-in');
 });
 
+test('the implicit flow: an ID token signs in, but cannot be renewed: once Genesys refuses its JWT, sign in again', async () => {
+  const grant = await signInAt(stack.sim, 'customer-h', { nonce: 'nonce-h' });
+  const form = new URLSearchParams({ grant_type: 'authorization_code', client_id: stack.sim.signIn.clientId, code: grant.code, redirect_uri: grant.redirectUri, code_verifier: grant.codeVerifier });
+  const { id_token: idToken } = (await (await fetch(`${stack.sim.url}/oidc/token`, { method: 'POST', body: form })).json()) as { id_token: string };
+  stack.sim.setOptions({ authJwtLifetimeSeconds: 1 });
+  const before = configures().length;
+  const res = await post('/guest-session', { auth: { idToken, nonce: 'nonce-h' } });
+  expect([res.status, res.body.authenticated]).toEqual([201, true]);
+  const { token: gt, data } = configures().slice(before)[0]!.frame;
+  await waitFor(() => Date.now() / 1000 > (jwtPayload(data.code).exp as number), 5000, 50);
+  stack.sim.faults.dropSocket(gt);
+  const refreshes = restCalls('signInRefresh').length;
+  const sent = await post('/messages', { text: 'hello?' }, res.body.sessionToken);
+  expect([sent.status, sent.body.code]).toEqual([401, 'reauthentication_required']);
+  expect(restCalls('signInRefresh').length).toBe(refreshes);
+});
+
 test('a sign-in body that is neither a code nor an ID token is refused whole', async () => {
   for (const auth of [{}, { code: 'c' }, { idToken: 't' }, { code: 'c', redirectUri: 'not a url' }, { code: 'c', redirectUri: REDIRECT_URI, extra: 1 }]) {
     const res = await post('/guest-session', { auth });
