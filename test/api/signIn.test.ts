@@ -3,7 +3,7 @@ import { SessionTokens } from '../../src/session/sessionToken';
 import { dataOf, openStream } from '../support/sse';
 import { jwtPayload, REDIRECT_URI, signInAt } from '../support/signIn';
 import { waitFor } from '../support/wait';
-import { bearer, PAGE_ORIGIN, type Stack, startStack } from '../support/stack';
+import { bearer, identityToken, PAGE_ORIGIN, type Stack, startStack } from '../support/stack';
 
 /** Genesys authenticated messaging through the service (docs/genesys-protocol.md#configureauthenticatedsession). */
 let stack: Stack;
@@ -56,6 +56,14 @@ test('a sign-in starts an authenticated session: the exchange and the configure 
   // Never an anonymous configure for this guest token.
   expect(stack.sim.received.filter((f) => f.frame?.action === 'configureSession' && f.frame.token === frame.token)).toEqual([]);
   expect(res.text).not.toContain(frame.data.code);
+});
+
+test('an identity token and a sign-in combine: the identity attributes stay locked in the signed-in session', async () => {
+  const res = await post('/guest-session', { auth: await signInAt(stack.sim, 'customer-i'), identityToken: await identityToken({ sub: 'shop-991', attributes: { tier: 'gold' } }) });
+  expect([res.status, res.body.authenticated]).toEqual([201, true]);
+  expect(res.body.attributes).toMatchObject({ customerId: 'shop-991', tier: 'gold', identityVerified: 'true' });
+  const change = await stack.http.patch('/guest-attributes').set(bearer(res.body.sessionToken)).send({ tier: 'platinum' });
+  expect([change.status, change.body.code]).toEqual([403, 'attribute_locked']);
 });
 
 test('a bad or reused code is 401 reauthentication_required, and nothing reaches the Guest API', async () => {
