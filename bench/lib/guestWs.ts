@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import type { Outcome } from './load';
 
-interface ServerFrame {
+export interface ServerFrame {
   type?: string;
   class?: string;
   code?: number;
@@ -48,7 +48,8 @@ export class RawGuest {
     });
   }
 
-  private call(frame: Record<string, unknown>, timeoutMs = 10_000): Promise<ServerFrame> {
+  /** Sends a frame as this session and resolves with the reply that carries its tracingId. */
+  call(frame: Record<string, unknown>, timeoutMs = 10_000): Promise<ServerFrame> {
     const tracingId = randomUUID();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
