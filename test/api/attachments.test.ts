@@ -1,4 +1,5 @@
-import { bearer, startStack, type Stack } from '../support/stack';
+import { dataOf, openStream } from '../support/sse';
+import { bearer, guestTokenOf, startStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
 
 /** Files from the guest: checked here, uploaded to Genesys (onAttachment, PUT, verdict), sent, and linked for good. */
@@ -60,15 +61,48 @@ test('the link always redirects to a freshly signed download, after Genesys\'s o
     const genesysUrl = first.headers.get('location')!;
     expect((await fetch(genesysUrl)).status).toBe(200);
     await waitFor(async () => (await fetch(genesysUrl)).status === 403, 10_000, 200);
-    // The same link on the page, later: a new download URL that works.
+    // The same link on the page, later: a new download URL that works, signed by Genesys for this look (getAttachment).
+    const refreshes = frames('getAttachment').length;
     const again = await fetch(attachment.url, { redirect: 'manual' });
     expect(again.status).toBe(302);
+    expect(frames('getAttachment').slice(refreshes).map((f) => f.frame.attachmentId)).toEqual([attachment.id]);
     expect(again.headers.get('location')).not.toBe(genesysUrl);
     const file = await fetch(again.headers.get('location')!);
     expect(file.status).toBe(200);
     expect(Buffer.from(await file.arrayBuffer())).toEqual(PNG);
   } finally {
     stack.sim.setOptions({ downloadUrlTtlSeconds: 600 });
+  }
+});
+
+test("an agent's image, live on the stream and in history, carries a link on this service that outlives Genesys's own", async () => {
+  stack.sim.setOptions({ agent: { enabled: true }, downloadUrlTtlSeconds: 1 });
+  try {
+    const before = stack.sim.received.length;
+    const { token } = await stack.newSession();
+    const gt = guestTokenOf(stack.sim, before);
+    const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(token));
+    await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+    expect((await stack.http.post('/messages').set(bearer(token)).send({ text: 'send image' })).status).toBe(201);
+    const live = await stream.next((e) => e.event === 'message' && Array.isArray(dataOf(e).attachments));
+    stream.close();
+    const [shown] = dataOf(live).attachments as { id: string; url: string; mime: string }[];
+    // What Genesys sent: its own download URL, which expires.
+    const sent = stack.sim.conversationMessages(gt).flatMap((m) => (m as { content?: { attachment?: { id: string; url: string } }[] }).content ?? []);
+    const genesysUrl = sent.find((c) => c.attachment?.id === shown!.id)!.attachment!.url;
+    expect(shown).toMatchObject({ mime: 'image/png', url: expect.stringContaining(`/attachments/${shown!.id}/content?`) });
+    const history = await stack.http.get('/messages').set(bearer(token));
+    const inHistory = (history.body.messages as { attachments?: { id: string; url: string }[] }[]).flatMap((m) => m.attachments ?? []);
+    expect(inHistory.find((a) => a.id === shown!.id)?.url).toContain(`/attachments/${shown!.id}/content?`);
+
+    await waitFor(async () => (await fetch(genesysUrl)).status === 403, 10_000, 200);
+    for (const url of [shown!.url, inHistory.find((a) => a.id === shown!.id)!.url]) {
+      const file = await fetch(url);
+      expect([file.status, file.headers.get('content-type')]).toEqual([200, 'image/png']);
+      expect(Buffer.from(await file.arrayBuffer()).subarray(0, 8)).toEqual(PNG.subarray(0, 8));
+    }
+  } finally {
+    stack.sim.setOptions({ agent: { enabled: false }, downloadUrlTtlSeconds: 600 });
   }
 });
 
