@@ -191,6 +191,23 @@ test('a PUT that storage refuses: the attachment is deleted at Genesys, and the 
   expect(frames('deleteAttachment').map((f) => f.frame.attachmentId)).toContain(id);
 });
 
+test('an upload the guest cancels while Genesys takes the file is deleted there once Genesys has it', async () => {
+  const { token } = await stack.newSession();
+  stack.sim.faults.delayRest('upload', 1_000, { times: 1 });
+  const puts = uploads().length;
+  const request = stack.http.post('/attachments').set(bearer(token)).attach('file', PNG, { filename: 'photo.png', contentType: 'image/png' });
+  const outcome = request.then(
+    () => 'answered',
+    () => 'cancelled',
+  );
+  // The file reached storage; storage has not answered yet. The guest cancels.
+  await waitFor(() => uploads().length > puts, 10_000, 20);
+  request.abort();
+  expect(await outcome).toBe('cancelled');
+  const id = frames('onAttachment').at(-1)!.frame.attachmentId as string;
+  await waitFor(() => frames('deleteAttachment').some((f) => f.frame.attachmentId === id), 10_000, 50);
+});
+
 test('DELETE /attachments/{id} drops an uploaded file; it can no longer be sent', async () => {
   const { token } = await stack.newSession();
   const { attachment } = (await upload(token, PNG, 'photo.png', 'image/png')).body as { attachment: { id: string } };
