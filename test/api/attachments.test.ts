@@ -115,6 +115,14 @@ test('a link is bound to its attachment and refused once tampered with', async (
   expect((await fetch(`${attachment.url}x`, { redirect: 'manual' })).status).toBe(401);
   // Another website's page cannot use it (a plain <img> sends no Origin; a fetch from elsewhere does).
   expect((await fetch(attachment.url, { redirect: 'manual', headers: { Origin: 'https://elsewhere.example' } })).status).toBe(403);
+  // Without its link, the session token authorises it; with neither, nothing does.
+  const bare = `/attachments/${attachment.id}/content`;
+  expect((await stack.http.get(bare).set(bearer(token)).redirects(0)).status).toBe(302);
+  expect((await stack.http.get(bare).redirects(0)).status).toBe(401);
+  const stranger = (await stack.newSession()).token;
+  // Another session's token: Genesys knows no such attachment in that session.
+  const refused = await stack.http.get(bare).set(bearer(stranger)).redirects(0);
+  expect([refused.status, refused.body.code]).toEqual([404, 'not_found']);
 });
 
 describe('refused before Genesys sees the file', () => {
