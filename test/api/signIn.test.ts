@@ -170,6 +170,9 @@ test('sign-in mid-chat where the deployment does not allow upgrades: 422, and th
   const refused = await post('/guest-session/sign-in', { auth: await signInAt(stack.sim, 'customer-f') }, anonymous.token);
   expect(refused.body.code).toBe('authentication_disabled');
   expect((await post('/messages', { text: 'anonymous still' }, anonymous.token)).status).toBe(201);
+  // Later tests sign in mid-chat: wait until the service has read the deployment's configuration anew (cached a second here).
+  stack.sim.setOptions({ allowSessionUpgrade: true });
+  await waitFor(async () => (await get('/capabilities', anonymous.token)).body.authentication?.allowSessionUpgrade === true, 5000, 100);
 });
 
 test('one conversation across devices; signing out revokes at Genesys and every device is told', async () => {
