@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Express } from 'express';
 import { startStack, type Stack } from '../support/stack';
+import { undocumentedAnswers } from '../support/documentedAnswers';
 
 let stack: Stack;
 let doc: { openapi: string; paths: Record<string, Record<string, unknown>> };
@@ -102,3 +103,17 @@ test('GET /asyncapi.json describes every event the stream sends, with the schema
   expect(doc.components.messages.message!.payload.required).toEqual(expect.arrayContaining(['id', 'direction', 'type', 'time']));
   expect(Object.keys(doc.components.messages.session!.payload.properties ?? {})).toEqual(['state', 'expiresAt', 'detail', 'reconnect']);
 });
+
+test("an answer outside the document is caught: every suite's stack.close() fails on one", async () => {
+  const refused = await stack.http.get('/messages').set('Origin', 'https://evil.example');
+  expect([refused.status, refused.body.code]).toEqual([403, 'origin_not_allowed']);
+  // The access line and the error line of that request, as the service logged them.
+  const lines = stack.log.lines().filter((l) => l.requestId === refused.body.requestId);
+  expect(undocumentedAnswers(doc as never, lines)).toEqual([]);
+  const get = structuredClone(doc.paths['/messages']!.get) as { responses: Record<string, { description: string }> };
+  get.responses['403'] = { description: 'Problem: attribute_locked' };
+  expect(undocumentedAnswers({ paths: { '/messages': { get } } }, lines)).toEqual(['GET /messages answered 403 origin_not_allowed, which /openapi.json does not list for 403']);
+  delete get.responses['403'];
+  expect(undocumentedAnswers({ paths: { '/messages': { get } } }, lines)).toEqual(['GET /messages answered 403, which /openapi.json does not list']);
+});
+
