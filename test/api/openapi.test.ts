@@ -1,10 +1,11 @@
 import { openApiPath } from '../../src/http/openapi';
+import Ajv2020 from 'ajv/dist/2020';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Express } from 'express';
-import { startStack, type Stack } from '../support/stack';
+import { bearer, startStack, type Stack } from '../support/stack';
 import { undocumentedAnswers } from '../support/documentedAnswers';
 
 let stack: Stack;
@@ -117,3 +118,53 @@ test("an answer outside the document is caught: every suite's stack.close() fail
   expect(undocumentedAnswers({ paths: { '/messages': { get } } }, lines)).toEqual(['GET /messages answered 403, which /openapi.json does not list']);
 });
 
+test('a request body the document refuses, the service refuses with 400, and one it accepts, the service does not refuse as invalid', async () => {
+  type Operation = { requestBody: { content: Record<string, { schema: object }> } };
+  const schemaOf = (path: string, method: string) => (doc.paths[path]![method] as Operation).requestBody.content['application/json']!.schema;
+  // zod's own patterns for uuid and date-time are in the document beside their formats; a URI is what URL parses.
+  const ajv = new Ajv2020({ strict: false, formats: { uuid: true, 'date-time': true, uri: (value: string) => URL.canParse(value) } });
+  const reply = { text: 'Yes', payload: 'yes' };
+  const uuid = '5d1a7c52-8e0b-4f3a-9c6d-2b7e4f1a9c30';
+  const cases: [path: string, method: string, body: unknown][] = [
+    ...(
+      [
+        {},
+        { text: 'hello' },
+        { text: '' },
+        { text: ' \n\t' },
+        { text: 'hello', attachmentIds: [uuid] },
+        { attachmentIds: [uuid] },
+        { attachmentIds: [] },
+        { attachmentIds: [uuid, uuid] },
+        { attachmentIds: ['not-a-uuid'] },
+        { quickReply: reply },
+        { quickReply: { text: 'Yes' } },
+        { quickReply: { text: ' ', payload: 'yes' } },
+        { quickReply: reply, text: 'hello' },
+        { quickReply: reply, button: reply },
+        { button: { ...reply, originatingMessageId: 'm-1' } },
+        { datePicker: { dateTime: '2030-01-02T10:00:00Z', originatingMessageId: 'm-1' } },
+        { datePicker: { dateTime: 'tomorrow', originatingMessageId: 'm-1' } },
+        { datePicker: { dateTime: '2030-01-02T10:00:00Z' } },
+        { text: 'hello', extra: 1 },
+        { text: 5 },
+      ] as unknown[]
+    ).map((body): [string, string, unknown] => ['/messages', 'post', body]),
+    ...([{}, { firstName: 'Ada', attributes: { plan: 'gold' } }, { firstName: 5 }, { attributes: { plan: 1 } }, { auth: {} }, { auth: { code: 'c' } }, { nickname: 'x' }] as unknown[]).map(
+      (body): [string, string, unknown] => ['/guest-session', 'post', body],
+    ),
+    ...([{}, { auth: {} }, { auth: { idToken: 't' } }, { auth: { code: 'c', redirectUri: 'not a url' } }] as unknown[]).map((body): [string, string, unknown] => ['/guest-session/sign-in', 'post', body]),
+    ...([{ plan: 'gold' }, { plan: 1 }, []] as unknown[]).map((body): [string, string, unknown] => ['/guest-attributes', 'put', body]),
+    ...([{ plan: null }, { plan: 'gold' }, { plan: 1 }] as unknown[]).map((body): [string, string, unknown] => ['/guest-attributes', 'patch', body]),
+  ];
+  const disagreements: string[] = [];
+  for (const [i, [path, method, body]] of cases.entries()) {
+    const accepted = ajv.validate(schemaOf(path, method), body);
+    // A session of its own for each case that needs one, so no answer depends on an earlier case (a rate limit, a sign-in).
+    const auth = path === '/guest-session' ? { Origin: 'http://localhost:3000' } : bearer((await stack.newSession({ attributes: { case: String(i) } })).token);
+    const res = await stack.http[method as 'post'](path).set(auth).send(body as object);
+    const refused = res.status === 400 && res.body.code === 'validation_failed';
+    if (accepted === refused) disagreements.push(`${method.toUpperCase()} ${path} ${JSON.stringify(body)}: the document ${accepted ? 'accepts' : 'refuses'} it, the service answered ${res.status} ${res.body.code ?? ''}`);
+  }
+  expect(disagreements).toEqual([]);
+}, 120_000);
