@@ -1,11 +1,14 @@
 import { openApiPath } from '../../src/http/openapi';
 import Ajv2020 from 'ajv/dist/2020';
+import Ajv from 'ajv';
+import { schemas as asyncApiSchemas } from '@asyncapi/specs';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Express } from 'express';
-import { bearer, startStack, type Stack } from '../support/stack';
+import { bearer, PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
+import { openStream } from '../support/sse';
 import { undocumentedAnswers } from '../support/documentedAnswers';
 
 let stack: Stack;
@@ -168,3 +171,65 @@ test('a request body the document refuses, the service refuses with 400, and one
   }
   expect(disagreements).toEqual([]);
 }, 120_000);
+
+/** Every `$ref` in a document, and whether it points at something in it. */
+function unresolvedRefs(document: unknown): string[] {
+  const refs: string[] = [];
+  const walk = (node: unknown) => {
+    if (typeof node !== 'object' || node === null) return;
+    for (const [key, value] of Object.entries(node)) {
+      if (key === '$ref' && typeof value === 'string') refs.push(value);
+      else walk(value);
+    }
+  };
+  walk(document);
+  const at = (ref: string) =>
+    ref
+      .slice(2)
+      .split('/')
+      .reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part.replaceAll('~1', '/').replaceAll('~0', '~')], document);
+  return refs.filter((ref) => !ref.startsWith('#/') || at(ref) === undefined);
+}
+
+test('the AsyncAPI document validates against the AsyncAPI 3.0.0 schema, and each of its references resolves', async () => {
+  const asyncapi = (await stack.http.get('/asyncapi.json')).body as Record<string, unknown>;
+  // The published schema bundles its own copy of the draft-07 meta-schema.
+  const ajv = new Ajv({ strict: false, allErrors: true, meta: false, validateSchema: false, validateFormats: false });
+  const validate = ajv.compile(asyncApiSchemas['3.0.0']);
+  expect({ valid: validate(asyncapi), errors: validate.errors ?? [] }).toEqual({ valid: true, errors: [] });
+  expect(unresolvedRefs(asyncapi)).toEqual([]);
+  // The schema does refuse a broken document: an action AsyncAPI 3 does not have.
+  const broken = structuredClone(asyncapi) as { operations: Record<string, { action: string }> };
+  broken.operations.receiveEvents!.action = 'emit';
+  expect(validate(broken)).toBe(false);
+});
+
+test("the events a real stream sends are what the AsyncAPI document's payload schemas say", async () => {
+  const asyncapi = (await stack.http.get('/asyncapi.json')).body as { components: { messages: Record<string, { payload: object }> } };
+  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+  const { token } = await stack.newSession();
+  const { ticket } = (await stack.http.post('/messages/stream-ticket').set(bearer(token))).body as { ticket: string };
+  const stream = await openStream(`${stack.service.url}/messages/stream?ticket=${encodeURIComponent(ticket)}`, { Origin: PAGE_ORIGIN });
+  try {
+    await stream.next((e) => e.event === 'session');
+    // A text, quick replies, the agent ends the chat, the guest ends it too: messages, typing, presence, and the stream's last session event.
+    const outbound = (text: string) => (e: { event: string; data: string }) => e.event === 'message' && e.data.includes(text);
+    for (const [text, reply] of [['hello', 'You said: hello'], ['quick replies', 'What would you like to do?']] as const) {
+      expect((await stack.http.post('/messages').set(bearer(token)).send({ text })).status).toBe(201);
+      await stream.next(outbound(reply), 10_000);
+    }
+    expect((await stack.http.post('/messages').set(bearer(token)).send({ text: 'disconnect' })).status).toBe(201);
+    await stream.next((e) => e.event === 'presence', 10_000);
+    expect((await stack.http.delete('/guest-session').set(bearer(token))).status).toBe(204);
+    await stream.next((e) => e.event === 'session' && (JSON.parse(e.data) as { reconnect?: boolean }).reconnect !== undefined, 10_000);
+  } finally {
+    stream.close();
+  }
+  const outside = stream.events.flatMap((e) => {
+    const schema = asyncapi.components.messages[e.event]?.payload;
+    if (!schema) return [`event ${e.event} is not in the document`];
+    return ajv.validate(schema, JSON.parse(e.data)) ? [] : [`${e.event} ${e.data}: ${ajv.errorsText()}`];
+  });
+  expect(outside).toEqual([]);
+  expect(new Set(stream.events.map((e) => e.event))).toEqual(new Set(['session', 'message', 'typing', 'presence']));
+}, 60_000);
