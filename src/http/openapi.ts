@@ -127,7 +127,11 @@ export function answerableCodes(spec: AnyRouteSpec): ErrorCode[] {
   if (spec.auth !== 'public') {
     for (const code of ['validation_failed', 'payload_too_large', 'unsupported_media_type'] as const) codes.add(code);
   }
-  if (spec.auth === 'session' || spec.auth === 'session-or-ticket') codes.add('unauthorized');
+  if (spec.auth === 'session' || spec.auth === 'session-or-ticket') {
+    codes.add('unauthorized');
+    // Reaching Genesys may (re)open a signed-in session's guest socket, whose sign-in can have run out.
+    if (codes.has('upstream_unavailable')) codes.add('reauthentication_required');
+  }
   return [...codes];
 }
 
