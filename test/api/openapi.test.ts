@@ -108,7 +108,7 @@ test('GET /asyncapi.json describes every event the stream sends, with the schema
   expect(Object.keys(doc.components.messages.session!.payload.properties ?? {})).toEqual(['state', 'expiresAt', 'detail', 'reconnect']);
 });
 
-test("an answer outside the document is caught: every suite's stack.close() fails on one", async () => {
+test("an answer outside the document is caught: a file that started a stack fails on one (test/setup/documentedAnswers.ts)", async () => {
   const refused = await stack.http.get('/messages').set('Origin', 'https://evil.example');
   expect([refused.status, refused.body.code]).toEqual([403, 'origin_not_allowed']);
   // The access line and the error line of that request, as the service logged them.

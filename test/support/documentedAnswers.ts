@@ -4,6 +4,9 @@
  * `code`. Read from the service's own log (the access line gives method,
  * path and status; the error handler's line gives the code, joined by
  * requestId), so any test that drives the service checks the document too.
+ * startStack registers a check; test/setup/documentedAnswers.ts runs the
+ * checks when the file's tests are done and fails the file on an answer
+ * outside the document.
  */
 
 interface OpenApiDocument {
@@ -34,10 +37,17 @@ export function operationsOf(doc: OpenApiDocument): Operation[] {
 /** What /openapi.json does not list, one line per answer; requests to no documented operation (404s, test routes) are not judged. */
 export function undocumentedAnswers(doc: OpenApiDocument, lines: LogLine[]): string[] {
   const operations = operationsOf(doc);
-  const codeOf = new Map<string, string>();
+  // A caller may send its own X-Request-Id, so an id can name several requests: their codes are not judged.
+  const codesOf = new Map<string, string[]>();
   for (const line of lines) {
-    if (typeof line.code === 'string' && typeof line.status === 'number' && typeof line.requestId === 'string') codeOf.set(line.requestId, line.code);
+    if (typeof line.code === 'string' && typeof line.status === 'number' && typeof line.requestId === 'string') {
+      codesOf.set(line.requestId, [...(codesOf.get(line.requestId) ?? []), line.code]);
+    }
   }
+  const answersOf = new Map<string, number>();
+  for (const line of lines) if (line.res !== undefined && typeof line.requestId === 'string') answersOf.set(line.requestId, (answersOf.get(line.requestId) ?? 0) + 1);
+  const codeOf = (requestId: unknown) =>
+    typeof requestId === 'string' && answersOf.get(requestId) === 1 && codesOf.get(requestId)?.length === 1 ? codesOf.get(requestId)![0] : undefined;
   const outside = new Set<string>();
   for (const line of lines) {
     const req = line.req as { method?: string; url?: string } | undefined;
@@ -52,10 +62,25 @@ export function undocumentedAnswers(doc: OpenApiDocument, lines: LogLine[]): str
       outside.add(`${method.toUpperCase()} ${op.path} answered ${status}, which /openapi.json does not list`);
       continue;
     }
-    const code = typeof line.requestId === 'string' ? codeOf.get(line.requestId) : undefined;
+    const code = codeOf(line.requestId);
     if (status >= 400 && code !== undefined && !codes.includes(code)) {
       outside.add(`${method.toUpperCase()} ${op.path} answered ${status} ${code}, which /openapi.json does not list for ${status}`);
     }
   }
   return [...outside];
+}
+
+type Check = () => string[];
+const registry = globalThis as typeof globalThis & { documentedAnswerChecks?: Check[] };
+
+/** Runs `check` once this test file is done (test/setup/documentedAnswers.ts). */
+export function checkWhenDone(check: Check): void {
+  (registry.documentedAnswerChecks ??= []).push(check);
+}
+
+/** The checks registered so far in this test file, removed from the list. */
+export function takeChecks(): Check[] {
+  const checks = registry.documentedAnswerChecks ?? [];
+  registry.documentedAnswerChecks = [];
+  return checks;
 }
