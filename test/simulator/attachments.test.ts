@@ -123,3 +123,15 @@ test('a card button answer gets "You chose", and "human" hands over to a human a
   const human = await guest.next((f) => isClass('StructuredMessage')(f) && f.body.direction === 'Outbound' && f.body.originatingEntity === 'Human', 'the human');
   expect(human.body.channel.from.nickname).toBe('Simulator Agent');
 });
+
+test('the card\'s "Talk to a person" button hands over to a human agent too', async () => {
+  guest.send({
+    action: 'onMessage',
+    token,
+    tracingId: randomUUID(),
+    message: { type: 'Structured', text: 'Talk to a person', content: [{ contentType: 'ButtonResponse', buttonResponse: { type: 'Button', text: 'Talk to a person', payload: 'human' } }] },
+  });
+  const answer = await guest.next((f) => isClass('StructuredMessage')(f) && f.body.direction === 'Outbound' && f.body.type !== 'Event', 'the answer');
+  expect([answer.body.originatingEntity, answer.body.channel.from.nickname]).toEqual(['Human', 'Simulator Agent']);
+  expect(answer.body.text).toContain("I'm Alex");
+});
