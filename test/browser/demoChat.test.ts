@@ -365,8 +365,19 @@ test('the README\'s browser examples run as pasted: the typed client, plain fetc
   const bff = `http://localhost:${new URL(own.url).port}`;
   const here = (code: string) => code.replaceAll('https://chat-bff.example.com', bff);
 
+  const sentTexts = (text: string) => embedded.simulator.received.filter((f) => f.frame?.action === 'onMessage' && f.frame?.message?.text === text).length;
+  const typedBefore = sentTexts('Where is my order?');
   await runInPage(page, here(readmeBlock("import { BffClient, BffError, sessionStorageTokenStore } from './bffClient.js';")));
-  await runInPage(page, here(readmeBlock("const BFF = 'https://chat-bff.example.com';")));
+  expect(sentTexts('Where is my order?')).toBe(typedBefore + 1);
+  const fetchBlock = here(readmeBlock("const BFF = 'https://chat-bff.example.com';"));
+  const helloBefore = sentTexts('Hello');
+  await runInPage(page, fetchBlock);
+  expect(sentTexts('Hello')).toBe(helloBefore + 1);
+  // Its comment's promise: a stored token the service no longer accepts is dropped, and a new session starts.
+  await page.evaluate(() => sessionStorage.setItem('chatToken', 'a-token-from-a-chat-long-gone'));
+  await runInPage(page, fetchBlock);
+  expect(sentTexts('Hello')).toBe(helloBefore + 2);
+  expect(await page.evaluate(() => sessionStorage.getItem('chatToken'))).not.toBe('a-token-from-a-chat-long-gone');
 
   // The upload example is a fragment of the plain-fetch one: it uses its BFF and token, and a file input.
   const png = demoPng(16, 16).toString('base64');
