@@ -141,7 +141,10 @@ export const historySchema = z.object({
   messages: z.array(normalizedMessageSchema).describe('Oldest first within the page'),
   page: z.number().int(),
   pageSize: z.number().int(),
-  total: z.number().int().describe('What Genesys holds for the conversation, its typing and presence events included: a page may hold fewer messages than pageSize'),
+  total: z
+    .number()
+    .int()
+    .describe('What Genesys holds for the conversation, its events (presence, for one) included: a page may hold fewer messages than pageSize, or none; pages go on while page × pageSize < total'),
 });
 
 export const capabilitiesSchema = z
