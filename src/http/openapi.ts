@@ -17,7 +17,13 @@ export function openApiDocument(specs: AnyRouteSpec[], version: string): Record<
     const parameters = [
       ...[...spec.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
       ...(spec.query ? queryParameters(spec.query) : []),
-      ...(spec.headers ?? []).map((h) => ({ name: h.name, in: 'header', required: false, description: h.description, schema: { type: 'string' } })),
+      ...(spec.headers ?? []).map((h) => ({
+        name: h.name,
+        in: 'header',
+        required: false,
+        description: h.description,
+        schema: { type: 'string', ...(h.pattern ? { pattern: h.pattern } : {}) },
+      })),
     ];
     if (parameters.length > 0) operation.parameters = parameters;
     if (spec.upload) {

@@ -172,6 +172,19 @@ test('a request body the document refuses, the service refuses with 400, and one
   expect(disagreements).toEqual([]);
 }, 120_000);
 
+test("the Idempotency-Key header's pattern in the document is the one the service enforces", async () => {
+  const parameters = (doc.paths['/messages']!.post as { parameters: { name: string; schema: object }[] }).parameters;
+  const schema = parameters.find((p) => p.name === 'Idempotency-Key')!.schema;
+  const ajv = new Ajv2020({ strict: false });
+  const disagreements: string[] = [];
+  for (const key of ['order-42:retry', 'a b', '', 'x'.repeat(200), 'x'.repeat(201), '"quoted"~']) {
+    const res = await stack.http.post('/messages').set({ ...bearer((await stack.newSession()).token), 'Idempotency-Key': key }).send({ text: 'keyed' });
+    const refused = res.status === 400 && res.body.code === 'validation_failed';
+    if (ajv.validate(schema, key) === refused) disagreements.push(`${JSON.stringify(key)}: the document ${refused ? 'accepts' : 'refuses'} it, the service answered ${res.status}`);
+  }
+  expect(disagreements).toEqual([]);
+});
+
 /** Every `$ref` in a document, and whether it points at something in it. */
 function unresolvedRefs(document: unknown): string[] {
   const refs: string[] = [];
