@@ -121,12 +121,14 @@ function responses(spec: AnyRouteSpec): Record<string, unknown> {
 const STATUSES_OF: Partial<Record<ErrorCode, number[]>> = { upstream_unavailable: [502, 503, 504] };
 
 /**
- * Every code an operation can answer: its own, and those of the edge that
- * every operation shares (a refused origin, an internal error), and those of
- * reading a body (any method may send one).
+ * Every code an operation can answer: its own, those of its rate limits, those
+ * of the edge that every operation shares (a refused origin, an internal
+ * error), and those of reading a body (any method may send one).
  */
 export function answerableCodes(spec: AnyRouteSpec): ErrorCode[] {
   const codes = new Set<ErrorCode>(spec.errors);
+  // `before` and `after` hold the rate limits wrapped around the handler (routeSpec.ts).
+  if (spec.before?.length || spec.after?.length) codes.add('rate_limited');
   codes.add('origin_not_allowed');
   codes.add('internal_error');
   // Every operation but the public ones reads a body when one is sent, whatever the method.

@@ -26,9 +26,9 @@ export interface RouteSpec<Body = unknown, Query = unknown> {
   headers?: { name: string; description: string; pattern?: string }[];
   responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
   errors: ErrorCode[];
-  /** Runs before validation (rate limits that do not need the session). */
+  /** Runs before validation (rate limits that do not need the session); /openapi.json then lists 429. */
   before?: RequestHandler[];
-  /** Runs after authentication (per-session rate limits). */
+  /** Runs after authentication (per-session rate limits); /openapi.json then lists 429. */
   after?: RequestHandler[];
   handle(req: Request, res: Response, input: { body: Body; query: Query }): Promise<void> | void;
 }
