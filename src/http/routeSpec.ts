@@ -22,12 +22,13 @@ export interface RouteSpec<Body = unknown, Query = unknown> {
   /** A multipart/form-data upload, read by the handler itself (streamed, never parsed as JSON): the file field and what it is. */
   upload?: { field: string; description: string };
   query?: z.ZodType<Query>;
-  headers?: { name: string; description: string }[];
+  /** Request headers the handler reads; `pattern` when it refuses (400) a value that does not match. */
+  headers?: { name: string; description: string; pattern?: string }[];
   responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
   errors: ErrorCode[];
-  /** Runs before validation (rate limits that do not need the session). */
+  /** Runs before validation (rate limits that do not need the session); /openapi.json then lists 429. */
   before?: RequestHandler[];
-  /** Runs after authentication (per-session rate limits). */
+  /** Runs after authentication (per-session rate limits); /openapi.json then lists 429. */
   after?: RequestHandler[];
   handle(req: Request, res: Response, input: { body: Body; query: Query }): Promise<void> | void;
 }

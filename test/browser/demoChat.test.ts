@@ -124,7 +124,7 @@ async function shoot(page: Page, name: string): Promise<string> {
   return file;
 }
 
-test('a page on an allowed origin: session, send with Enter, typing, the reply, an agent, quick replies, text as text, reload with history', async () => {
+test('a page on an allowed origin: session, send with Enter, typing, the reply, a human agent on the keyword, quick replies, text as text, reload with history', async () => {
   const { page, pageErrors } = await openPage(embedded.demo.url);
   expect(embedded.demo.url).toMatch(/^http:\/\/localhost:\d+\/$/);
 
@@ -134,23 +134,26 @@ test('a page on an allowed origin: session, send with Enter, typing, the reply, 
   expect(await log.getAttribute('aria-live')).toBe('polite');
   await waitForStatus(page, 'Connected');
   await waitForBubble(page, 'bot', 'scripted bot'); // the autostart greeting
-  const gt = newestGuestToken();
+  expect(await page.locator('#messages li.from-bot .bubble').first().textContent()).toContain('“human”'); // the greeting names the keyword
 
   const composer = page.getByLabel('Your message');
   await composer.fill('Hello from Chromium');
   await composer.press('Enter');
   await waitForBubble(page, 'guest', 'Hello from Chromium');
-  await page.locator('#typing', { hasText: 'typing' }).waitFor();
+  // The typing line names who is typing: the bot, until a human takes over.
+  await page.locator('#typing', { hasText: 'Simulator Bot is typing' }).waitFor();
   await waitForBubble(page, 'bot', 'You said: Hello from Chromium');
   expect(await page.locator('#typing').textContent()).toBe('');
   expect(await composer.inputValue()).toBe('');
 
-  // A human agent joins in (the simulator speaks as one).
-  embedded.simulator.agent.say(gt, 'Hi, I am Alex from the support team. How can I help?', { originatingEntity: 'Human' });
-  await waitForBubble(page, 'agent', 'I am Alex');
+  // A (simulated) human agent takes over on the keyword the greeting names, as anyone running the demo can do.
+  await composer.fill('May I talk to a human?');
+  await composer.press('Enter');
+  await waitForBubble(page, 'agent', "I'm Alex");
 
   await composer.fill('Can I get some quick replies?');
   await composer.press('Enter');
+  await page.locator('#typing', { hasText: 'Simulator Agent is typing' }).waitFor();
   const yes = page.locator('.quick-replies button', { hasText: 'Yes' });
   await yes.waitFor();
   expect(await yes.isEnabled()).toBe(true);
@@ -163,14 +166,16 @@ test('a page on an allowed origin: session, send with Enter, typing, the reply, 
 
   await yes.click();
   await waitForBubble(page, 'guest', 'Yes');
-  await waitForBubble(page, 'bot', 'You chose: Yes');
+  await waitForBubble(page, 'agent', 'You chose: Yes');
   expect(await yes.isDisabled()).toBe(true);
+  // After an answer the keyboard is back in the composer, not on the page's body.
+  await page.waitForFunction(() => document.activeElement?.id === 'text');
 
   // Markup in a message is shown as text, never run.
   const markup = '<img src=x onerror="document.title=\'pwned\'"><b>bold?</b>';
   await composer.fill(markup);
   await composer.press('Enter');
-  await waitForBubble(page, 'bot', `You said: ${markup}`);
+  await waitForBubble(page, 'agent', `You said: ${markup}`);
   expect(await page.locator('#messages img, #messages b').count()).toBe(0);
   expect(await page.title()).not.toBe('pwned');
 
@@ -179,7 +184,8 @@ test('a page on an allowed origin: session, send with Enter, typing, the reply, 
     expect.stringContaining('scripted bot'),
     'Hello from Chromium',
     'You said: Hello from Chromium',
-    'Hi, I am Alex from the support team. How can I help?',
+    'May I talk to a human?',
+    "Hi, I'm Alex, a (simulated) human agent. I have your conversation with the bot; how can I help?",
     'Can I get some quick replies?',
     'What would you like to do?',
     'Yes',
@@ -187,17 +193,44 @@ test('a page on an allowed origin: session, send with Enter, typing, the reply, 
     markup,
     `You said: ${markup}`,
   ]);
+  expect(await page.locator('#messages li.from-agent .who').allTextContents()).toEqual(Array(4).fill('Simulator Agent: '));
   const token = await page.evaluate(() => sessionStorage.getItem('genesys-bff.sessionToken'));
   expect(token).toEqual(expect.any(String));
 
   // Reload: the token in sessionStorage resumes the same conversation, and history fills the page again.
   await page.reload();
   await waitForStatus(page, 'Connected');
-  await waitForBubble(page, 'bot', `You said: ${markup}`);
+  await waitForBubble(page, 'agent', `You said: ${markup}`);
   expect(await bubbles(page)).toEqual(before);
-  expect(await page.locator('#messages li.from-agent').count()).toBe(1);
+  expect(await page.locator('#messages li.from-agent').count()).toBe(4);
   expect(await yes.isDisabled()).toBe(true);
   await shoot(page, 'after-reload');
+  expect(pageErrors).toEqual([]);
+  await page.context().close();
+});
+
+test('the agent ends the chat: the header says so, and a new chat starts on a clean page', async () => {
+  const { page, pageErrors } = await openPage(embedded.demo.url);
+  await waitForStatus(page, 'Connected');
+  await waitForBubble(page, 'bot', 'scripted bot');
+  const composer = page.getByLabel('Your message');
+  await composer.fill('Hello before the end');
+  await composer.press('Enter');
+  await waitForBubble(page, 'bot', 'You said: Hello before the end');
+
+  await composer.fill('disconnect');
+  await composer.press('Enter');
+  await page.getByRole('alert').filter({ hasText: 'The agent has ended this conversation.' }).waitFor();
+  await waitForStatus(page, 'Chat ended');
+  expect(await page.locator('#status').textContent()).not.toContain('Connected');
+  expect(await composer.isDisabled()).toBe(true);
+
+  await page.getByRole('button', { name: 'Start a new chat' }).click();
+  await waitForStatus(page, 'Connected');
+  await waitForBubble(page, 'bot', 'scripted bot');
+  // Only the new conversation's greeting: nothing of the old transcript is left under it.
+  expect(await bubbles(page)).toEqual([expect.stringContaining('scripted bot')]);
+  expect(await composer.isEnabled()).toBe(true);
   expect(pageErrors).toEqual([]);
   await page.context().close();
 });
@@ -465,8 +498,19 @@ test('the README\'s browser examples run as pasted: the typed client, plain fetc
   const bff = `http://localhost:${new URL(own.url).port}`;
   const here = (code: string) => code.replaceAll('https://chat-bff.example.com', bff);
 
+  const sentTexts = (text: string) => embedded.simulator.received.filter((f) => f.frame?.action === 'onMessage' && f.frame?.message?.text === text).length;
+  const typedBefore = sentTexts('Where is my order?');
   await runInPage(page, here(readmeBlock("import { BffClient, BffError, sessionStorageTokenStore } from './bffClient.js';")));
-  await runInPage(page, here(readmeBlock("const BFF = 'https://chat-bff.example.com';")));
+  expect(sentTexts('Where is my order?')).toBe(typedBefore + 1);
+  const fetchBlock = here(readmeBlock("const BFF = 'https://chat-bff.example.com';"));
+  const helloBefore = sentTexts('Hello');
+  await runInPage(page, fetchBlock);
+  expect(sentTexts('Hello')).toBe(helloBefore + 1);
+  // Its comment's promise: a stored token the service no longer accepts is dropped, and a new session starts.
+  await page.evaluate(() => sessionStorage.setItem('chatToken', 'a-token-from-a-chat-long-gone'));
+  await runInPage(page, fetchBlock);
+  expect(sentTexts('Hello')).toBe(helloBefore + 2);
+  expect(await page.evaluate(() => sessionStorage.getItem('chatToken'))).not.toBe('a-token-from-a-chat-long-gone');
 
   // The upload example is a fragment of the plain-fetch one: it uses its BFF and token, and a file input.
   const png = demoPng(16, 16).toString('base64');

@@ -135,3 +135,15 @@ test('the strict profile pushes the verdict before storage answers the PUT', asy
     sim.setOptions({ profile: 'default' });
   }
 });
+
+test('the card\'s "Talk to a person" button hands over to a human agent too', async () => {
+  guest.send({
+    action: 'onMessage',
+    token,
+    tracingId: randomUUID(),
+    message: { type: 'Structured', text: 'Talk to a person', content: [{ contentType: 'ButtonResponse', buttonResponse: { type: 'Button', text: 'Talk to a person', payload: 'human' } }] },
+  });
+  const answer = await guest.next((f) => isClass('StructuredMessage')(f) && f.body.direction === 'Outbound' && f.body.type !== 'Event', 'the answer');
+  expect([answer.body.originatingEntity, answer.body.channel.from.nickname]).toEqual(['Human', 'Simulator Agent']);
+  expect(answer.body.text).toContain("I'm Alex");
+});
