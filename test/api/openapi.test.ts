@@ -24,8 +24,10 @@ function routesOf(app: Express): string[] {
   const found: string[] = [];
   const walk = (stack: { route?: { path: string; methods: Record<string, boolean> }; handle?: { stack?: unknown[] } }[]) => {
     for (const layer of stack) {
-      if (layer.route) for (const m of Object.keys(layer.route.methods)) found.push(`${m} ${openApiPath(layer.route.path)}`);
-      else if (layer.handle?.stack) walk(layer.handle.stack as never);
+      // `_all`: the 405 answer for the methods a path does not serve (routeSpec.ts refuseOtherMethods).
+      if (layer.route) {
+        for (const m of Object.keys(layer.route.methods)) if (m !== '_all') found.push(`${m} ${openApiPath(layer.route.path)}`);
+      } else if (layer.handle?.stack) walk(layer.handle.stack as never);
     }
   };
   walk((app as unknown as { router: { stack: never[] } }).router.stack);
@@ -64,6 +66,19 @@ test('every route is in the document, and nothing else is', () => {
       'get /attachments/{id}/content',
     ].sort(),
   );
+});
+
+test('a documented path asked with a method the document does not list answers 405, its Allow naming the documented ones', async () => {
+  const token = (await stack.newSession()).token;
+  for (const [path, operations] of Object.entries(doc.paths)) {
+    const concrete = path.replace('{code}', 'not_found').replace('{id}', 'some-id');
+    const documented = Object.keys(operations).map((m) => m.toUpperCase());
+    for (const method of ['get', 'post', 'put', 'patch', 'delete'].filter((m) => !(m in operations))) {
+      const res = await stack.http[method as 'get'](concrete).set(bearer(token));
+      expect([`${method} ${path}`, res.status, res.body.code]).toEqual([`${method} ${path}`, 405, 'method_not_allowed']);
+      expect(String(res.headers.allow).split(', ').filter((m: string) => m !== 'HEAD' && m !== 'OPTIONS').sort()).toEqual(documented.sort());
+    }
+  }
 });
 
 test('the document validates as OpenAPI 3.1', () => {
