@@ -5,5 +5,5 @@ const base = require('./jest.config.js');
 module.exports = {
   ...base,
   roots: ['<rootDir>/test/session'],
-  testMatch: ['**/test/session/(sealing|sessionToken|idempotency|sendLedger|guestChat).test.ts'],
+  testMatch: ['**/test/session/(sealing|sessionToken|idempotency|sendLedger).test.ts'],
 };

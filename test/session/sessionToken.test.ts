@@ -165,6 +165,8 @@ describe('delivered attributes', () => {
   test('attributes are undelivered until their current form has reached Genesys', () => {
     const attributes = { name: 'Zoë' };
     expect(undeliveredAttributes({ ...state, attributes: {}, deliveredFingerprint: '' })).toBeUndefined();
+    // Every attribute removed since the last delivery: nothing to send with the next message.
+    expect(undeliveredAttributes({ ...state, attributes: {}, deliveredFingerprint: fingerprint(attributes) })).toBeUndefined();
     expect(undeliveredAttributes({ ...state, attributes, deliveredFingerprint: '' })).toBe(attributes);
     expect(undeliveredAttributes({ ...state, attributes, deliveredFingerprint: fingerprint(attributes) })).toBeUndefined();
     expect(undeliveredAttributes({ ...state, attributes, deliveredFingerprint: fingerprint({ name: 'Zoe' }) })).toBe(attributes);
