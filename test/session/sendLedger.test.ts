@@ -115,12 +115,15 @@ test('when history cannot tell, nothing is sent and the doubt stays for the next
   expect(genesys.proofs).toHaveLength(1);
 });
 
-test('a definite refusal is forgotten, so a retry may send', async () => {
+test('a definite refusal is forgotten, so a retry may send, on another instance or this one', async () => {
   const store = new MemoryStore();
   const genesys = fakeGenesys();
   await expect(ledger(store).run('s', genesys.keyed({ send: () => Promise.reject(new GuestApiError('rate_limited', 'slow down')) }))).rejects.toThrow();
   await expect(ledger(store).run('s', genesys.keyed())).resolves.toBe('sent:hello');
   expect(genesys.proofs).toEqual([]);
+  const one = ledger(new MemoryStore());
+  await expect(one.run('s', genesys.keyed({ send: () => Promise.reject(new GuestApiError('rate_limited', 'slow down')) }))).rejects.toThrow();
+  await expect(one.run('s', genesys.keyed())).resolves.toBe('sent:hello');
 });
 
 test('a claim whose instance died is taken over once it lapses, and proven before sending', async () => {
