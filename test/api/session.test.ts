@@ -60,6 +60,10 @@ describe('POST /guest-session', () => {
       cb(null, null);
     });
     expect(stream.status).toBe(200);
+    // Not a credential: presented in place of the token, or of a ticket, it opens nothing.
+    expect((await stack.http.get('/guest-session').set({ Origin: PAGE_ORIGIN, 'X-Chat-Session': proposed })).status).toBe(401);
+    expect((await stack.http.get('/guest-session').set(bearer(proposed))).status).toBe(401);
+    expect((await stack.http.get(`/messages/stream?ticket=${proposed}&routingKey=${proposed}`).set('Origin', PAGE_ORIGIN)).status).toBe(401);
   });
 
   test('the routing key is accepted on every route, as the header and as ?routingKey=, and /openapi.json lists the header wherever a session is named', async () => {
