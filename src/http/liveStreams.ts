@@ -117,7 +117,7 @@ export class LiveStreams {
     };
 
     const live = (event: GuestEvent) => relay(event, send, (state, detail, reconnect) => stream.end(state, detail, reconnect));
-    const onEvent = catchUpGate(live, (after) => (history ? replayMissed(after, history.readNewest, send) : Promise.resolve()), () => lastId);
+    const onEvent = catchUpGate(live, (after, reason) => (history ? replayMissed(after, () => history.readNewest(reason), send) : Promise.resolve()), () => lastId);
     const heartbeat = setInterval(() => write(': heartbeat\n\n', false), this.options.heartbeatMs);
     heartbeat.unref();
     const unsubscribe = session.subscribe(onEvent);
@@ -147,7 +147,7 @@ export class LiveStreams {
     this.open.add(stream);
     res.on('close', cleanup);
     send('session', { state: 'open' });
-    if (history?.after !== undefined) onEvent.catchUp(history.after);
+    if (history?.after !== undefined) onEvent.catchUp(history.after, 'resume');
   }
 
   /** Ends every stream with a final event telling clients to reconnect (shutdown). */
@@ -189,10 +189,14 @@ function warnBeforeExpiry(holder: StreamHolder, warn: (expiresAt: number) => voi
   return { cancel: () => clearTimeout(timer) };
 }
 
-/** Where a stream finds what its client missed: the newest history page, and the id the client resumes from (Last-Event-ID). */
+/**
+ * Where a stream finds what its client missed: the newest history page, read
+ * for a client that resumes (`resume`, from its Last-Event-ID `after`) or
+ * after the upstream socket came back (`reconnect`).
+ */
 export interface Replay {
   after?: string;
-  readNewest(): Promise<NormalizedMessage[]>;
+  readNewest(reason: 'resume' | 'reconnect'): Promise<NormalizedMessage[]>;
 }
 
 /**
@@ -202,11 +206,11 @@ export interface Replay {
  * Genesys's messages meanwhile never came live); `lastId()` is the newest
  * message the client has, undefined when it has none to resume from.
  */
-function catchUpGate(live: (event: GuestEvent) => void, replay: (after: string | undefined) => Promise<void>, lastId: () => string | undefined) {
+function catchUpGate(live: (event: GuestEvent) => void, replay: (after: string | undefined, reason: 'resume' | 'reconnect') => Promise<void>, lastId: () => string | undefined) {
   let held: GuestEvent[] | undefined;
-  const catchUp = (after: string | undefined) => {
+  const catchUp = (after: string | undefined, reason: 'resume' | 'reconnect') => {
     held ??= [];
-    void replay(after).then(() => {
+    void replay(after, reason).then(() => {
       const waiting = held ?? [];
       held = undefined;
       for (const event of waiting) onEvent(event);
@@ -218,7 +222,7 @@ function catchUpGate(live: (event: GuestEvent) => void, replay: (after: string |
       return;
     }
     live(event);
-    if (event.type === 'session' && event.state === 'reconnected') catchUp(lastId());
+    if (event.type === 'session' && event.state === 'reconnected') catchUp(lastId(), 'reconnect');
   };
   return Object.assign(onEvent, { catchUp });
 }

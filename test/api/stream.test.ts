@@ -202,6 +202,23 @@ test('a resume after the session has used its 10 history reads a minute says rep
   stream.close();
 });
 
+test('after the upstream socket comes back, a session that spent half its history reads gets replay_incomplete: the rest are kept for delivery proofs', async () => {
+  const { token, gt } = await session();
+  const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(token));
+  await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+  stack.sim.agent.say(gt, 'seen before the drop');
+  await stream.next((e) => e.event === 'message' && dataOf(e).text === 'seen before the drop');
+  for (let i = 0; i < 5; i++) expect((await stack.http.get('/messages').set(bearer(token))).status).toBe(200);
+  const reads = stack.sim.stats.historyRequests;
+  stack.sim.faults.dropSocket(gt);
+  await stream.next((e) => e.event === 'session' && dataOf(e).state === 'reconnected');
+  await stream.next((e) => e.event === 'session' && dataOf(e).state === 'replay_incomplete');
+  expect(stack.sim.stats.historyRequests).toBe(reads);
+  // The client asks for the history itself: 5 of the 10 reads are still there.
+  expect((await stack.http.get('/messages').set(bearer(token))).status).toBe(200);
+  stream.close();
+});
+
 test('the stream warns five minutes before the session expires', async () => {
   // A session that expires in 5 minutes and 2 seconds: the warning comes about 2 seconds after the stream opens.
   const own = await startStack({ sim: { agent: { enabled: false }, sessionDurationSeconds: 302 } });

@@ -338,7 +338,7 @@ function streamRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
       await session.ready();
       const header = req.headers['last-event-id'];
       const after = (typeof header === 'string' && header !== '' ? header : undefined) ?? query.lastEventId;
-      const history = { after: after?.slice(0, 200), readNewest: () => hub.history.newest(session) };
+      const history = { after: after?.slice(0, 200), readNewest: (reason: 'resume' | 'reconnect') => hub.history.newest(session, reason) };
       // A client that left while Genesys was reached gets no stream, and keeps its ticket.
       if (res.destroyed) return;
       await spendTicket(res, revocations);
