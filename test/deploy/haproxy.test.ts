@@ -49,14 +49,18 @@ function startStandIn(name: string): Promise<StandIn> {
 
 let standIns: StandIn[] = [];
 let proxy: Haproxy;
-/** The same file with a 1 s server timeout and 100 ms health checks, to watch both act within a test. */
+/**
+ * The same file with a 1 s server timeout and 100 ms health checks, to watch both act
+ * within a test. The checks' own timeout stays long, so that on a busy machine only a
+ * 503 from /readyz, never a late answer, takes an instance out.
+ */
 let fastProxy: Haproxy;
 
 beforeAll(async () => {
   standIns = await Promise.all(['a', 'b', 'c'].map(startStandIn));
   const upstreams = standIns.map((s) => s.address);
   proxy = await startHaproxy(upstreams);
-  fastProxy = await startHaproxy(upstreams, { timeouts: { server: '1s' }, checkInterval: '100ms' });
+  fastProxy = await startHaproxy(upstreams, { timeouts: { server: '1s', check: '3s' }, checkInterval: '100ms' });
 }, 30_000);
 
 afterAll(async () => {
