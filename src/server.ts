@@ -24,8 +24,8 @@ interface ServiceOptions {
   /** Extra routers mounted after the public API (tests use this to hold requests in flight). */
   routers?: Router[];
   /**
-   * The clock of the Genesys sessions (their rate limits, typing, history reads, socket opens, reconnect
-   * windows, JWT cache) and of the in-memory shared store: tests move it instead of waiting. Default Date.now.
+   * The clock of the chat: the Genesys sessions (rate limits, typing, history reads, socket opens, reconnect
+   * windows, JWT cache), sends in doubt and the in-memory shared store. Tests move it instead of waiting; default Date.now.
    */
   now?: () => number;
 }
