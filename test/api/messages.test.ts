@@ -78,20 +78,6 @@ describe('POST /messages', () => {
     expect(stack.sim.framesFor(gt, 'onMessage')).toHaveLength(2);
   });
 
-  test('a retry after an unconfirmed send finds the first attempt in history instead of sending again', async () => {
-    const { token, gt } = await session();
-    stack.sim.faults.delayFrames(4000, gt);
-    const key = 'slow-one';
-    const first = await stack.http.post('/messages').set({ ...bearer(token), 'Idempotency-Key': key }).send({ text: 'did it arrive?' });
-    expect(first.status).toBe(504);
-    expect(first.body.code).toBe('upstream_unavailable');
-    stack.sim.faults.clear();
-    const retry = await stack.http.post('/messages').set({ ...bearer(token), 'Idempotency-Key': key }).send({ text: 'did it arrive?' });
-    expect(retry.status).toBe(201);
-    expect(retry.body.message.text).toBe('did it arrive?');
-    expect(stack.sim.framesFor(gt, 'onMessage')).toHaveLength(1);
-  });
-
   test('a send whose echo was lost while Genesys refuses the reconnect fails as in doubt, and its retry is not sent again', async () => {
     const { token, gt } = await session();
     // Genesys takes the message, the socket drops before the echo, and the new socket is refused.
@@ -176,6 +162,31 @@ describe('POST /messages', () => {
   });
 });
 
+describe('a send Genesys leaves unconfirmed (an instance with a 3 s deadline, beside the simulator)', () => {
+  let doubt: Stack;
+  beforeAll(async () => {
+    doubt = await startStack({ simulator: stack.sim, env: { GENESYS_TIMEOUT_MS: '3000' } });
+  });
+  afterAll(() => doubt.close());
+
+  test('a retry after an unconfirmed send finds the first attempt in history instead of sending again', async () => {
+    const before = stack.sim.received.length;
+    const { token } = await doubt.newSession();
+    const gt = guestTokenOf(stack.sim, before);
+    // Held twice as long as the deadline, which starts before the frame is written.
+    stack.sim.faults.delayFrames(2 * doubt.config.genesys.timeoutMs, gt);
+    const key = 'slow-one';
+    const first = await doubt.http.post('/messages').set({ ...bearer(token), 'Idempotency-Key': key }).send({ text: 'did it arrive?' });
+    expect(first.status).toBe(504);
+    expect(first.body.code).toBe('upstream_unavailable');
+    stack.sim.faults.clear();
+    const retry = await doubt.http.post('/messages').set({ ...bearer(token), 'Idempotency-Key': key }).send({ text: 'did it arrive?' });
+    expect(retry.status).toBe(201);
+    expect(retry.body.message.text).toBe('did it arrive?');
+    expect(stack.sim.framesFor(gt, 'onMessage')).toHaveLength(1);
+  });
+});
+
 describe('GET /messages', () => {
   test('history oldest first, normalised, with paging', async () => {
     const { token } = await session();
@@ -244,7 +255,7 @@ describe('POST /typing', () => {
 describe('against a Genesys whose channel.messageId is not the metadata.id sent (strict simulator profile)', () => {
   let strict: Stack;
   beforeAll(async () => {
-    strict = await startStack({ sim: { profile: 'strict', agent: { enabled: false } } });
+    strict = await startStack({ sim: { profile: 'strict', agent: { enabled: false } }, env: { GENESYS_TIMEOUT_MS: '3000' } });
   });
   afterAll(async () => {
     await strict.close();
@@ -255,7 +266,7 @@ describe('against a Genesys whose channel.messageId is not the metadata.id sent 
     const before = strict.sim.received.length;
     const { token } = await strict.newSession();
     const gt = guestTokenOf(strict.sim, before);
-    strict.sim.faults.delayFrames(4000, gt);
+    strict.sim.faults.delayFrames(2 * strict.config.genesys.timeoutMs, gt);
     const auth = { Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN, 'Idempotency-Key': 'strict-doubt' };
     const first = await strict.http.post('/messages').set(auth).send({ text: 'is this delivered?' });
     expect(first.status).toBe(504);

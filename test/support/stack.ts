@@ -35,7 +35,8 @@ export function simulatorEnv(sim: Simulator, overrides: EnvOverrides = {}): Node
   return testEnv({
     ...genesysEnvFor(sim),
     GENESYS_ORIGIN: PAGE_ORIGIN,
-    GENESYS_TIMEOUT_MS: '3000',
+    // Only bounds a hang: a test of the deadline sets its own, with a delay beyond it.
+    GENESYS_TIMEOUT_MS: '10000',
     DEPLOYMENT_CACHE_TTL_SECONDS: '1',
     IDENTITY_JWT_SECRET: IDENTITY_SECRET,
     IDENTITY_ISSUER,
