@@ -9,7 +9,7 @@ import { startService, type RunningService } from '../../src/server';
 import { demoPng } from '../../simulator/richReplies';
 import { captureLogger, type CapturedLogger } from '../support/app';
 import { signInAt } from '../support/signIn';
-import { waitFor } from '../support/wait';
+import { steerableClock } from '../support/clock';
 
 /**
  * The demo page in a real browser (Debian's Chromium driven by
@@ -243,8 +243,10 @@ test('a page on an origin that is not allowed fails with the browser’s own COR
 });
 
 test('attachments and rich messages: upload an image, see it, get an image and a card from the agent, answer the card, and see the images again after their Genesys links expired', async () => {
-  // Genesys's download links last three seconds here, so the page must get fresh ones through the service.
-  embedded.simulator.setOptions({ downloadUrlTtlSeconds: 3 });
+  // Genesys's download links expire on the simulator's clock, which the test moves past their lifetime
+  // below: the page must then get fresh ones through the service. Until then they work however slow the run.
+  const clock = steerableClock();
+  embedded.simulator.setOptions({ clock: clock.now });
   const { page, pageErrors } = await openPage(embedded.demo.url);
   await waitForStatus(page, 'Connected');
   await waitForBubble(page, 'bot', 'scripted bot');
@@ -277,13 +279,14 @@ test('attachments and rich messages: upload an image, see it, get an image and a
   // Every Genesys link shown so far has expired: the page, reloaded, still shows both images.
   const link = await page.locator('#messages li.from-guest img.thumb').first().getAttribute('src');
   const genesysUrl = (await fetch(link!, { redirect: 'manual' })).headers.get('location')!;
-  await waitFor(async () => (await fetch(genesysUrl)).status === 403, 10_000, 200);
+  expect((await fetch(genesysUrl)).status).toBe(200);
+  clock.advance(3_600_000); // an hour: past any download link's lifetime (600 s)
+  expect((await fetch(genesysUrl)).status).toBe(403);
   await page.reload();
   await waitForStatus(page, 'Connected');
   await loaded('#messages li.from-guest img.thumb');
   await loaded('#messages li.from-bot img.thumb');
   expect(pageErrors).toEqual([]);
-  embedded.simulator.setOptions({ downloadUrlTtlSeconds: 600 });
   await page.context().close();
 });
 
