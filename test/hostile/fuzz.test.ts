@@ -583,7 +583,7 @@ describe('regressions the fuzzer found', () => {
     const auth = { Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN };
     sim.agent.disconnect(await guestTokenIn(token));
     // Wait until the Disconnect event has reached the service's socket.
-    for (let i = 0; i < 200 && !(await stack.http.get('/guest-session').set(auth)).body.readOnly; i++) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(async () => (await stack.http.get('/guest-session').set(auth)).body.readOnly === true);
     const res = await rawRequest(stack.service.url, {
       method: 'POST',
       path: '/messages',
