@@ -22,7 +22,8 @@ import { sleep } from '../support/wait';
  * the conversation (and in the service's history) exactly once.
  */
 
-const MAX_ATTEMPTS = 10;
+/** A client's patience, not a verdict: a busy machine can need several rounds of Retry-After. */
+const MAX_ATTEMPTS = 30;
 
 let sim: Simulator;
 let stack: Stack;
@@ -35,7 +36,8 @@ beforeAll(async () => {
   sim = await startSimulator({ agent: { typingDelayMs: 5, replyDelayMs: 15 }, clock: clock.now });
   // Hundreds of injected drops: far more reconnects than the per-session socket budget allows a real
   // guest (churn.test.ts tests that budget); here the property is that nothing is lost or doubled.
-  const env = { GENESYS_TIMEOUT_MS: '2000', LOG_LEVEL: 'info', SOCKET_OPENS_PER_SESSION_PER_MINUTE: '1000' };
+  // The default Genesys deadline (10 s) only bounds a hang: the faults here are dropped sockets, not slow answers.
+  const env = { LOG_LEVEL: 'info', SOCKET_OPENS_PER_SESSION_PER_MINUTE: '1000' };
   stack = await startStack({ simulator: sim, env, now: clock.now });
   checker = await startStack({ simulator: sim, env });
 });
@@ -242,10 +244,10 @@ async function loadWithFaults(shape: LoadShape) {
 
 test('50 sessions × 8 messages, paced within 5/s, while sockets drop at random: every message answered 201 is in history exactly once', async () => {
   await loadWithFaults({ sessions: 50, messages: 8, paceMs: 220, streams: 10 });
-}, 120_000);
+}, 300_000);
 
 test('10 sessions, each opening with six sends at once and sending the rest as fast as answers come, while sockets drop: 429s with Retry-After, retried, still exactly once', async () => {
   const summary = await loadWithFaults({ sessions: 10, messages: 12, paceMs: 0, streams: 3, openingBurst: 6 });
   // Six at once into a limit of five a second: at least one refused in each session.
   expect(summary.statuses['429']).toBeGreaterThanOrEqual(10);
-}, 120_000);
+}, 300_000);
