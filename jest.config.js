@@ -4,7 +4,7 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   setupFiles: ['<rootDir>/test/setup/env.ts'],
-  setupFilesAfterEnv: ['<rootDir>/test/setup/restoreNock.ts'],
+  setupFilesAfterEnv: ['<rootDir>/test/setup/restoreNock.ts', '<rootDir>/test/setup/documentedAnswers.ts'],
   transform: {
     // jose 6 ships ES modules only; ts-jest turns them into CommonJS for the test runtime.
     '^.+\\.(ts|js)$': ['ts-jest', { tsconfig: { allowJs: true, isolatedModules: true } }],

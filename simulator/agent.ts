@@ -25,7 +25,7 @@ import type { Conversation, SimulatedSession, Sessions } from './sessions';
  * | `carousel` | a Structured message with a Carousel of two cards, each with a Postback button |
  * | `card` | a Structured message with a Card: "Track order" and "Talk to a person" Postback buttons |
  * | `date picker` | a Structured message with a DatePicker offering two slots a day ahead |
- * | `human`, `talk to a person` | a (simulated) human agent, "Simulator Agent", takes over: every later answer comes from a Human |
+ * | `human`, `talk to a person` (or the card's "Talk to a person" button) | a (simulated) human agent, "Simulator Agent", takes over: every later answer comes from a Human |
  * | anything else | `You said: <text>` |
  *
  * A ButtonResponse answer (a quick reply, a card's button, a date pick) gets `You chose: <text>`.
@@ -47,8 +47,10 @@ type Reply =
 
 function scriptFor(message: GuestMessage): Reply | undefined {
   const chosen = message.content?.find((c) => c.contentType === 'ButtonResponse') as
-    | { buttonResponse?: { text?: string } }
+    | { buttonResponse?: { text?: string; payload?: string } }
     | undefined;
+  // The card's "Talk to a person" button does what it says.
+  if (chosen?.buttonResponse?.payload === 'human') return { kind: 'human' };
   if (chosen) return { kind: 'text', text: `You chose: ${chosen.buttonResponse?.text ?? ''}` };
   const text = message.text ?? '';
   const lower = text.toLowerCase();

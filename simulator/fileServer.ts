@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SimulatedAttachments } from './attachments';
 import type { Faults } from './faults';
 import type { ServerFrame } from './frames';
@@ -7,7 +8,13 @@ import type { Recorder } from './recorder';
 /**
  * The storage side of attachments, as S3 answers it: `PUT /uploads/:id` and
  * `GET|HEAD /downloads/:id` on presigned URLs (attachments.ts). Requests are
- * recorded (targets `upload` and `download`) and REST faults apply to them.
+ * recorded (targets `upload` and `download`) and REST faults and delays apply to them.
+ *
+ * Storage answers the PUT and Genesys pushes its verdict (UploadSuccessEvent
+ * or UploadFailureEvent) independently; nothing says which reaches a client
+ * first. The default profile answers the PUT first; the strict one pushes
+ * the verdict first and answers the PUT a moment later, so a client must be
+ * ready for either order.
  */
 const PATH = /^\/(uploads|downloads)\/([0-9a-f-]{36})$/;
 const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
@@ -17,7 +24,12 @@ interface FileServerDeps {
   recorder: Recorder;
   faults: Faults;
   push(sessionToken: string, frame: ServerFrame): void;
+  /** The strict profile's order: the verdict before the PUT's answer. */
+  verdictFirst(): boolean;
 }
+
+/** How long the strict profile holds the PUT's answer after the verdict went out. */
+const ANSWER_AFTER_VERDICT_MS = 50;
 
 export function fileRoute(req: IncomingMessage): { kind: 'uploads' | 'downloads'; id: string; url: URL } | undefined {
   const url = new URL(req.url ?? '/', 'http://simulator');
@@ -45,14 +57,22 @@ export async function serveFile(req: IncomingMessage, res: ServerResponse, route
     return;
   }
   const fault = deps.faults.takeRestFault(target);
+  const wait = deps.faults.takeRestDelay(target) + (fault?.delayMs ?? 0);
+  if (wait > 0) await sleep(wait, undefined, { ref: false });
+  const verdicts: (() => void)[] = [];
   const reply = fault
     ? { status: fault.status, body: typeof fault.body === 'string' ? fault.body : JSON.stringify(fault.body ?? ''), headers: fault.headers }
     : target === 'upload'
-      ? deps.attachments.upload(route.id, route.url.searchParams, req.headers, body, deps.push)
+      ? deps.attachments.upload(route.id, route.url.searchParams, req.headers, body, (token, frame) => verdicts.push(() => deps.push(token, frame)))
       : deps.attachments.download(route.id, route.url.searchParams);
+  const pushVerdicts = () => verdicts.splice(0).forEach((push) => push());
+  if (verdicts.length > 0 && deps.verdictFirst()) {
+    pushVerdicts();
+    await sleep(ANSWER_AFTER_VERDICT_MS, undefined, { ref: false });
+  }
   const payload = reply.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(reply.body) ? reply.body : Buffer.from(reply.body);
   res.writeHead(reply.status, { 'content-length': payload.length, ...reply.headers });
-  res.end(req.method === 'HEAD' ? undefined : payload);
+  res.end(req.method === 'HEAD' ? undefined : payload, pushVerdicts);
 }
 
 /** The body, or undefined past `max` bytes (the rest is drained). */

@@ -105,7 +105,8 @@ export async function startSimulator(input: SimulatorOptions = {}): Promise<Simu
   const sockets = new GuestSocketServer({ options, sessions, faults, recorder, agent, jwt, attachments, authenticated });
   const rest = new PlatformRest({ options, recorder, faults, sessions, jwt, signIn, baseUrls: () => ({ http: httpBase, ws: wsBase }) });
 
-  const files = { attachments, recorder, faults, push: (token: string, f: ServerFrame) => sessions.get(token)?.broadcast(f) };
+  const push = (token: string, f: ServerFrame) => sessions.get(token)?.broadcast(f);
+  const files = { attachments, recorder, faults, push, verdictFirst: () => options.profile === 'strict' };
   const server = createServer(requestRouter(files, signIn, rest, () => httpBase));
   server.on('upgrade', (req, socket, head) => sockets.handleUpgrade(req, socket, head));
   const address = await listen(server, options.port, options.host);

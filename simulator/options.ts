@@ -43,7 +43,7 @@ export interface SimulatorOptions {
    * benchmark run can turn it off; the counters in `stats` keep working.
    */
   record?: boolean;
-  /** Milliseconds now, for the per-second message limit; a test can freeze it (default Date.now). */
+  /** Milliseconds now, for the per-second message limit, presigned links and sign-in JWTs; a test can freeze it or move it on (default Date.now). */
   clock?: () => number;
   /** config.json `messenger.fileUpload.modes` (default: images and PDF up to 10 MB). */
   fileUploadModes?: { fileTypes: string[]; maxFileSizeKB: number }[];

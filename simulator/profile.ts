@@ -17,6 +17,8 @@ import type { ServerFrame, StructuredMessageBody } from './frames';
  * - `channel.messageId` on the guest's messages that is Genesys's own, not
  *   the `metadata.id` the client sent (no source confirms the echo);
  * - a frame of a class no client knows after every configure;
+ * - an upload's verdict (UploadSuccessEvent, UploadFailureEvent) before
+ *   storage answers its PUT (fileServer.ts);
  * - the history limit (10 reads a minute per session) and the deployment's
  *   1,000 new connections a minute, enforced.
  */

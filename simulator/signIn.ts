@@ -138,7 +138,7 @@ export class SimulatedSignIn {
   /** The customer a sign-in JWT names, while it is valid and not signed out. */
   async customerOf(jwt: string): Promise<string | undefined> {
     try {
-      const { payload } = await jwtVerify(jwt, this.jwtKey, { algorithms: ['HS256'], issuer: ISSUER });
+      const { payload } = await jwtVerify(jwt, this.jwtKey, { algorithms: ['HS256'], issuer: ISSUER, currentDate: new Date(this.options.clock()) });
       if (payload.deploymentId !== this.options.deploymentId || typeof payload.sub !== 'string') return undefined;
       return payload.gen === this.generation(payload.sub) ? payload.sub : undefined;
     } catch {
@@ -150,14 +150,16 @@ export class SimulatedSignIn {
     return this.generations.get(customer) ?? 0;
   }
 
+  /** Issued and checked by the simulator's clock, so a test can let every JWT run out by moving it on. */
   private jwt(customer: string): Promise<string> {
+    const now = Math.floor(this.options.clock() / 1000);
     return new SignJWT({ deploymentId: this.options.deploymentId, gen: this.generation(customer) })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer(ISSUER)
       .setSubject(customer)
       .setJti(randomUUID())
-      .setIssuedAt()
-      .setExpirationTime(Math.floor(Date.now() / 1000) + this.options.authJwtLifetimeSeconds)
+      .setIssuedAt(now)
+      .setExpirationTime(now + this.options.authJwtLifetimeSeconds)
       .sign(this.jwtKey);
   }
 

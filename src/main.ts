@@ -2,6 +2,7 @@ import 'dotenv/config';
 import { ConfigError, isUnconfigured, loadConfig } from './config/schema';
 import { embeddedDefaultApplies, startEmbeddedDefault, type EmbeddedDefault } from './demo/embeddedDefault';
 import { createLogger } from './observability/logger';
+import { stopOnProcessFailure } from './processFailures';
 import { startService } from './server';
 
 async function main(): Promise<void> {
@@ -22,7 +23,24 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel });
-  let service;
+  let service: Awaited<ReturnType<typeof startService>> | undefined;
+  let stopping = false;
+  const shutdown = (cause: { signal: string } | { failure: true }, exitCode = 0) => {
+    // A signal to the process group also comes forwarded by npm: the drain runs once.
+    if (stopping) return;
+    stopping = true;
+    logger.info(cause, 'shutdown requested');
+    Promise.resolve(service?.stop())
+      .then(() => embedded?.stop())
+      .then(
+        () => process.exit(exitCode),
+        (error) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  stopOnProcessFailure(process, logger, (exitCode) => shutdown({ failure: true }, exitCode));
   try {
     service = await startService(config, logger);
   } catch (error) {
@@ -32,26 +50,8 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    // A signal to the process group also comes forwarded by npm: the drain runs once.
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutdown requested');
-    service
-      .stop()
-      .then(() => embedded?.stop())
-      .then(
-        () => process.exit(0),
-        (error) => {
-          logger.error({ err: error }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown({ signal: 'SIGTERM' }));
+  process.on('SIGINT', () => shutdown({ signal: 'SIGINT' }));
 
   // Announced only once a signal can stop it: whoever reads these lines may send one at once.
   // The address it is bound to, and a URL that reaches it from this machine (0.0.0.0 is not one).

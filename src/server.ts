@@ -64,6 +64,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
     });
   });
   platform.start();
+  chat.start();
   const { port } = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${host}:${port}`;

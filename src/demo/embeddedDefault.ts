@@ -165,7 +165,7 @@ export async function startEmbeddedDefault(env: NodeJS.ProcessEnv): Promise<Embe
         'No Genesys configuration found: running the embedded demo (the BFF, a local Genesys Cloud simulator and a demo chat page).',
         `  Open the demo chat:  ${demo.url}`,
         `  The BFF (the API):   http://localhost:${servicePort}  (reference: http://localhost:${servicePort}/openapi.json)`,
-        `  Genesys simulator:   ${simulator.url}  (scripted bot: echoes your text; try "quick replies" or "disconnect")`,
+        `  Genesys simulator:   ${simulator.url}  (scripted bot: echoes your text; try "quick replies", "card", "human" for a human agent, or "disconnect")`,
         'To use your own Genesys Cloud deployment, set GENESYS_REGION, GENESYS_DEPLOYMENT_ID, CORS_ALLOWED_ORIGINS and SESSION_SECRET',
         '(cp .env.example .env, then fill it in). Stop with Ctrl+C.',
         '',

@@ -73,13 +73,17 @@ export const attributesViewSchema = z.object({
 
 export const attributesChangedSchema = attributesViewSchema.extend({ sessionToken: z.string(), routingKey });
 
+/** Refinements are code, not JSON Schema: this says "not blank" in /openapi.json too (`\S` is what trim() keeps). */
+const NOT_BLANK = { pattern: '\\S' };
+
 /** A string of well-formed Unicode (no lone surrogates), with something in it. */
 const wellFormed = (max: number) =>
   z
     .string()
     .max(max)
     .refine((v) => v.isWellFormed(), { message: 'must be well-formed Unicode' })
-    .refine((v) => v.trim() !== '', { message: 'must not be empty' });
+    .refine((v) => v.trim() !== '', { message: 'must not be empty' })
+    .meta(NOT_BLANK);
 
 const quickReplyAnswerSchema = z.strictObject({
   text: wellFormed(1024),
@@ -98,11 +102,12 @@ export const MAX_ATTACHMENTS_PER_MESSAGE = 10;
 
 export const sendMessageBody = z
   .strictObject({
-    text: z.string().optional().describe('The message text, at most 4096 UTF-8 bytes'),
+    text: z.string().meta(NOT_BLANK).optional().describe('The message text, not blank, at most 4096 UTF-8 bytes'),
     attachmentIds: z
       .array(z.uuid())
       .min(1)
       .max(MAX_ATTACHMENTS_PER_MESSAGE)
+      .meta({ uniqueItems: true })
       .optional()
       .describe('Files uploaded with POST /attachments and not sent yet; with or without `text`'),
     quickReply: quickReplyAnswerSchema.optional().describe('The answer to a quick reply offered by an agent or bot'),
@@ -114,6 +119,10 @@ export const sendMessageBody = z
   })
   .refine((b) => b.attachmentIds === undefined || new Set(b.attachmentIds).size === b.attachmentIds.length, {
     message: 'Each attachment id may appear once.',
+  })
+  // The first refinement, as JSON Schema: exactly one of these matches (text and attachmentIds count as one).
+  .meta({
+    oneOf: [{ anyOf: [{ required: ['text'] }, { required: ['attachmentIds'] }] }, { required: ['quickReply'] }, { required: ['button'] }, { required: ['datePicker'] }],
   });
 
 export const attachmentViewSchema = z.object({
@@ -132,7 +141,10 @@ export const historySchema = z.object({
   messages: z.array(normalizedMessageSchema).describe('Oldest first within the page'),
   page: z.number().int(),
   pageSize: z.number().int(),
-  total: z.number().int().describe('What Genesys holds for the conversation, its typing and presence events included: a page may hold fewer messages than pageSize'),
+  total: z
+    .number()
+    .int()
+    .describe('What Genesys holds for the conversation, its events (presence, for one) included: a page may hold fewer messages than pageSize, or none; pages go on while page × pageSize < total'),
 });
 
 export const capabilitiesSchema = z

@@ -16,7 +16,7 @@ import { chatRoutes, type ChatRouteDeps } from './routes/chat';
 import { AppError } from '../domain/errors';
 import { RESERVED_KEYS } from '../domain/reservedKeys';
 import { authenticator } from './authenticate';
-import { mountRoutes, type AnyRouteSpec } from './routeSpec';
+import { mountRoutes, refuseOtherMethods, type AnyRouteSpec } from './routeSpec';
 import { openApiDocument } from './openapi';
 
 interface AppParts {
@@ -110,6 +110,7 @@ export function createApp({ config, logger, readiness, chat, routers = [] }: App
   );
   app.use(helmet({ crossOriginResourcePolicy: { policy: 'cross-origin' } }));
   app.use(corsPolicy(OriginAllowlist.parse(config.cors.allowedOrigins), config.cors.maxAgeSeconds));
+  app.use(refuseOtherMethods(specs));
   app.use(mountRoutes(publicSpecs, authenticate));
   // Uploads read their own multipart body, streamed; everything else takes JSON.
   app.use(mountRoutes(specs.filter((s) => s.upload), authenticate));

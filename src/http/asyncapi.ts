@@ -42,7 +42,8 @@ export function asyncApiDocument(version: string): Record<string, unknown> {
   };
 }
 
+/** AsyncAPI 3's default payload format is its own schema, a superset of JSON Schema draft-07. */
 function jsonSchema(schema: z.ZodType): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'output', unrepresentable: 'any' }) as Record<string, unknown>;
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { target: 'draft-7', io: 'output', unrepresentable: 'any' }) as Record<string, unknown>;
   return rest;
 }

@@ -25,6 +25,8 @@ const STREAM_STALL_MS = 30_000;
 
 interface ChatStack {
   routes: ChatRouteDeps;
+  /** Background checks that talk to Genesys (the first guest handshake), once the service listens. */
+  start(): void;
   /** Tells every live stream to reconnect elsewhere (start of a drain). */
   endStreams(): void;
   /** Closes the upstream guest sockets and the shared store (end of a drain). */
@@ -81,6 +83,7 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
   });
   return {
     routes: { chat, attachments, publicUrl: config.publicUrl, hub, tokens, revocations, streams, limits: rateLimits(config.limits, store instanceof RedisStore ? store : undefined) },
+    start: () => health.start(),
     endStreams: () => streams.endAll('This instance is restarting; reconnect.'),
     close: async () => {
       health.close();

@@ -17,7 +17,13 @@ export function openApiDocument(specs: AnyRouteSpec[], version: string): Record<
     const parameters = [
       ...[...spec.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
       ...(spec.query ? queryParameters(spec.query) : []),
-      ...(spec.headers ?? []).map((h) => ({ name: h.name, in: 'header', required: false, description: h.description, schema: { type: 'string' } })),
+      ...(spec.headers ?? []).map((h) => ({
+        name: h.name,
+        in: 'header',
+        required: false,
+        description: h.description,
+        schema: { type: 'string', ...(h.pattern ? { pattern: h.pattern } : {}) },
+      })),
     ];
     if (parameters.length > 0) operation.parameters = parameters;
     if (spec.upload) {
@@ -115,19 +121,25 @@ function responses(spec: AnyRouteSpec): Record<string, unknown> {
 const STATUSES_OF: Partial<Record<ErrorCode, number[]>> = { upstream_unavailable: [502, 503, 504] };
 
 /**
- * Every code an operation can answer: its own, and those of the edge that
- * every operation shares (a refused origin, an internal error), and those of
- * reading a body (any method may send one).
+ * Every code an operation can answer: its own, those of its rate limits, those
+ * of the edge that every operation shares (a refused origin, an internal
+ * error), and those of reading a body (any method may send one).
  */
 export function answerableCodes(spec: AnyRouteSpec): ErrorCode[] {
   const codes = new Set<ErrorCode>(spec.errors);
+  // `before` and `after` hold the rate limits wrapped around the handler (routeSpec.ts).
+  if (spec.before?.length || spec.after?.length) codes.add('rate_limited');
   codes.add('origin_not_allowed');
   codes.add('internal_error');
   // Every operation but the public ones reads a body when one is sent, whatever the method.
   if (spec.auth !== 'public') {
     for (const code of ['validation_failed', 'payload_too_large', 'unsupported_media_type'] as const) codes.add(code);
   }
-  if (spec.auth === 'session' || spec.auth === 'session-or-ticket') codes.add('unauthorized');
+  if (spec.auth === 'session' || spec.auth === 'session-or-ticket') {
+    codes.add('unauthorized');
+    // Reaching Genesys may (re)open a signed-in session's guest socket, whose sign-in can have run out.
+    if (codes.has('upstream_unavailable')) codes.add('reauthentication_required');
+  }
   return [...codes];
 }
 

@@ -11,7 +11,7 @@ import type { Exchange, VerifyTarget } from './verifyGenesys';
  * got from the deployment's identity provider (`VERIFY_SIGN_IN_CODE` with
  * `VERIFY_SIGN_IN_REDIRECT_URI` and, with PKCE, `VERIFY_SIGN_IN_CODE_VERIFIER`;
  * or `VERIFY_SIGN_IN_ID_TOKEN` with `VERIFY_SIGN_IN_NONCE`), it checks what
- * the service assumes: the exchange's answer, configuring and the SignIn
+ * the service assumes: the exchange's answer and the JWT's lifetime, configuring and the SignIn
  * presence, 401 for a refused JWT, 4017, which refresh body Genesys takes,
  * and that the revoke sends LogoutEvent and ends the credentials.
  */
@@ -44,6 +44,13 @@ export async function verifySignIn(run: SignInRun, grant: SignInGrant | undefine
   run.add('sign-in exchange', '200 { jwt, refreshToken? }', `HTTP ${exchanged.status}; keys: ${Object.keys(body ?? {}).sort().join(', ')}`, holds ? 'holds' : 'differs');
   if (!holds || !body.jwt) return;
   run.secrets.push(body.jwt, ...(body.refreshToken ? [body.refreshToken] : []));
+  const lifetime = lifetimeOf(body.jwt);
+  run.add(
+    'sign-in JWT lifetime',
+    'about 15 minutes (a Genesys developer, MT PR #176); the service renews the JWT on a 401 whatever it is',
+    lifetime === undefined ? 'no iat and exp claims to read' : `${lifetime} s (exp - iat)`,
+    lifetime === undefined ? 'differs' : 'holds',
+  );
   const socket = await RawConnection.open(run.target, run.exchanges, run.timeoutMs);
   try {
     await signedInSession(run, socket, body.jwt);
@@ -101,6 +108,16 @@ async function revoke(run: SignInRun, socket: RawConnection, jwt: string, refres
   if (!refreshToken) return;
   const after = await rest(run, 'POST', '/api/v2/webdeployments/token/refresh', { refreshToken, deploymentId: run.target.deploymentId });
   run.add('refresh after the revoke', 'refused (4xx): the customer must sign in again', `HTTP ${after.status}`, after.status >= 400 && after.status < 500 ? 'holds' : 'differs');
+}
+
+/** Seconds from `iat` to `exp` in a JWT's claims, read without checking its signature (only the figures are reported). */
+function lifetimeOf(jwt: string): number | undefined {
+  try {
+    const claims = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { iat?: unknown; exp?: unknown };
+    return typeof claims.iat === 'number' && typeof claims.exp === 'number' ? claims.exp - claims.iat : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function describe(frame: Frame | undefined): string {

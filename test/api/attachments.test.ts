@@ -1,5 +1,7 @@
 import { manualClock } from '../support/platform';
-import { bearer, startStack, type Stack } from '../support/stack';
+import { dataOf, openStream } from '../support/sse';
+import { bearer, guestTokenOf, startStack, type Stack } from '../support/stack';
+import { waitFor } from '../support/wait';
 
 /** Files from the guest: checked here, uploaded to Genesys (onAttachment, PUT, verdict), sent, and linked for good. */
 let stack: Stack;
@@ -63,15 +65,48 @@ test('the link always redirects to a freshly signed download, after Genesys\'s o
     expect((await fetch(genesysUrl)).status).toBe(200);
     clock.advance(2000);
     expect((await fetch(genesysUrl)).status).toBe(403);
-    // The same link on the page, later: a new download URL that works.
+    // The same link on the page, later: a new download URL that works, signed by Genesys for this look (getAttachment).
+    const refreshes = frames('getAttachment').length;
     const again = await fetch(attachment.url, { redirect: 'manual' });
     expect(again.status).toBe(302);
+    expect(frames('getAttachment').slice(refreshes).map((f) => f.frame.attachmentId)).toEqual([attachment.id]);
     expect(again.headers.get('location')).not.toBe(genesysUrl);
     const file = await fetch(again.headers.get('location')!);
     expect(file.status).toBe(200);
     expect(Buffer.from(await file.arrayBuffer())).toEqual(PNG);
   } finally {
     stack.sim.setOptions({ downloadUrlTtlSeconds: 600, clock: Date.now });
+  }
+});
+
+test("an agent's image, live on the stream and in history, carries a link on this service that outlives Genesys's own", async () => {
+  stack.sim.setOptions({ agent: { enabled: true }, downloadUrlTtlSeconds: 1 });
+  try {
+    const before = stack.sim.received.length;
+    const { token } = await stack.newSession();
+    const gt = guestTokenOf(stack.sim, before);
+    const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(token));
+    await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+    expect((await stack.http.post('/messages').set(bearer(token)).send({ text: 'send image' })).status).toBe(201);
+    const live = await stream.next((e) => e.event === 'message' && Array.isArray(dataOf(e).attachments));
+    stream.close();
+    const [shown] = dataOf(live).attachments as { id: string; url: string; mime: string }[];
+    // What Genesys sent: its own download URL, which expires.
+    const sent = stack.sim.conversationMessages(gt).flatMap((m) => (m as { content?: { attachment?: { id: string; url: string } }[] }).content ?? []);
+    const genesysUrl = sent.find((c) => c.attachment?.id === shown!.id)!.attachment!.url;
+    expect(shown).toMatchObject({ mime: 'image/png', url: expect.stringContaining(`/attachments/${shown!.id}/content?`) });
+    const history = await stack.http.get('/messages').set(bearer(token));
+    const inHistory = (history.body.messages as { attachments?: { id: string; url: string }[] }[]).flatMap((m) => m.attachments ?? []);
+    expect(inHistory.find((a) => a.id === shown!.id)?.url).toContain(`/attachments/${shown!.id}/content?`);
+
+    await waitFor(async () => (await fetch(genesysUrl)).status === 403, 10_000, 200);
+    for (const url of [shown!.url, inHistory.find((a) => a.id === shown!.id)!.url]) {
+      const file = await fetch(url);
+      expect([file.status, file.headers.get('content-type')]).toEqual([200, 'image/png']);
+      expect(Buffer.from(await file.arrayBuffer()).subarray(0, 8)).toEqual(PNG.subarray(0, 8));
+    }
+  } finally {
+    stack.sim.setOptions({ agent: { enabled: false }, downloadUrlTtlSeconds: 600 });
   }
 });
 
@@ -84,6 +119,14 @@ test('a link is bound to its attachment and refused once tampered with', async (
   expect((await fetch(`${attachment.url}x`, { redirect: 'manual' })).status).toBe(401);
   // Another website's page cannot use it (a plain <img> sends no Origin; a fetch from elsewhere does).
   expect((await fetch(attachment.url, { redirect: 'manual', headers: { Origin: 'https://elsewhere.example' } })).status).toBe(403);
+  // Without its link, the session token authorises it; with neither, nothing does.
+  const bare = `/attachments/${attachment.id}/content`;
+  expect((await stack.http.get(bare).set(bearer(token)).redirects(0)).status).toBe(302);
+  expect((await stack.http.get(bare).redirects(0)).status).toBe(401);
+  const stranger = (await stack.newSession()).token;
+  // Another session's token: Genesys knows no such attachment in that session.
+  const refused = await stack.http.get(bare).set(bearer(stranger)).redirects(0);
+  expect([refused.status, refused.body.code]).toEqual([404, 'not_found']);
 });
 
 describe('refused before Genesys sees the file', () => {
@@ -158,6 +201,23 @@ test('a PUT that storage refuses: the attachment is deleted at Genesys, and the 
   expect(res.body.code).toBe('upstream_unavailable');
   const id = frames('onAttachment').at(-1)!.frame.attachmentId as string;
   expect(frames('deleteAttachment').map((f) => f.frame.attachmentId)).toContain(id);
+});
+
+test('an upload the guest cancels while Genesys takes the file is deleted there once Genesys has it', async () => {
+  const { token } = await stack.newSession();
+  stack.sim.faults.delayRest('upload', 1_000, { times: 1 });
+  const puts = uploads().length;
+  const request = stack.http.post('/attachments').set(bearer(token)).attach('file', PNG, { filename: 'photo.png', contentType: 'image/png' });
+  const outcome = request.then(
+    () => 'answered',
+    () => 'cancelled',
+  );
+  // The file reached storage; storage has not answered yet. The guest cancels.
+  await waitFor(() => uploads().length > puts, 10_000, 20);
+  request.abort();
+  expect(await outcome).toBe('cancelled');
+  const id = frames('onAttachment').at(-1)!.frame.attachmentId as string;
+  await waitFor(() => frames('deleteAttachment').some((f) => f.frame.attachmentId === id), 10_000, 50);
 });
 
 test('DELETE /attachments/{id} drops an uploaded file; it can no longer be sent', async () => {

@@ -201,6 +201,28 @@ describe('GET /messages', () => {
     expect(paged.body.messages.map((m: { text: string }) => m.text)).toEqual(['two', 'three']);
   });
 
+  test('total counts what Genesys holds, events included: a page of events alone is empty, and the pages go on until page × pageSize reaches total', async () => {
+    const { token, gt } = await session();
+    expect((await stack.http.post('/messages').set(bearer(token)).send({ text: 'before' })).status).toBe(201);
+    // The agent leaves, but the guest may carry on (Send): a presence event in the middle of the history.
+    stack.sim.agent.disconnect(gt, { readOnly: false });
+    await new Promise((r) => setTimeout(r, 220));
+    expect((await stack.http.post('/messages').set(bearer(token)).send({ text: 'after' })).status).toBe(201);
+    const pages = [];
+    let total = Infinity;
+    for (let page = 1; (page - 1) * 1 < total; page++) {
+      const res = await stack.http.get(`/messages?page=${page}&pageSize=1`).set(bearer(token));
+      expect(res.status).toBe(200);
+      total = res.body.total;
+      pages.push(res.body.messages.map((m: { text: string }) => m.text));
+    }
+    // Newest first: the disconnect's page is empty, and an older message follows it.
+    const middle = pages.findIndex((p) => p.length === 0);
+    expect(middle).toBeGreaterThan(0);
+    expect(pages.slice(middle + 1).flat()).toContain('before');
+    expect(pages.flat()).toEqual(['after', 'before']);
+  });
+
   test('one session cannot reach another session\'s history', async () => {
     const a = await session();
     const b = await session();

@@ -1,3 +1,7 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { bearer, guestTokenOf, IDENTITY_AUDIENCE, IDENTITY_ISSUER, IDENTITY_SECRET, identityToken, PAGE_ORIGIN, type Stack, startStack } from '../support/stack';
 import { waitFor } from '../support/wait';
 
@@ -290,4 +294,17 @@ describe('upstream failures', () => {
     expect(res.body.code).toBe('upstream_unavailable');
     expect(JSON.stringify(res.body)).not.toMatch(/stack|at .*\.ts/);
   });
+});
+
+test("the README's backend example mints an identity token the service accepts, run as pasted (Node, an ES module)", async () => {
+  const readme = readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
+  const block = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes('// your backend (Node)'));
+  expect(block).toBeDefined();
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', `${block}\nprocess.stdout.write(identityToken);`], {
+    cwd: path.join(__dirname, '../..'),
+    env: { PATH: process.env.PATH, IDENTITY_JWT_SECRET: IDENTITY_SECRET },
+  });
+  const res = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ identityToken: stdout });
+  expect([res.status, res.body.code]).toEqual([201, undefined]);
+  expect(res.body.attributes).toMatchObject({ customerId: 'customer-991', firstName: 'Ada', email: 'ada@example.com', tier: 'gold', identityVerified: 'true', identityIssuer: IDENTITY_ISSUER });
 });

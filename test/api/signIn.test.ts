@@ -1,6 +1,6 @@
 import { deriveKeys, Sealer } from '../../src/session/sealing';
 import { SessionTokens } from '../../src/session/sessionToken';
-import { dataOf, openStream } from '../support/sse';
+import { dataOf, openStream, type SseStream } from '../support/sse';
 import { jwtPayload, REDIRECT_URI, signInAt } from '../support/signIn';
 import { waitFor } from '../support/wait';
 import { bearer, identityToken, PAGE_ORIGIN, type Stack, startStack } from '../support/stack';
@@ -14,17 +14,36 @@ beforeAll(async () => {
   stack = await startStack({ sim: { agent: { typingDelayMs: 5, replyDelayMs: 20 } } });
 });
 afterAll(() => stack.close());
+/** Every stream this file opened: no Genesys credential may be in an event either. */
+const streams: SseStream[] = [];
+
 beforeEach(() => {
   stack.sim.faults.clear();
-  stack.sim.setOptions({ authEnabled: true, allowSessionUpgrade: true, authJwtLifetimeSeconds: 900 });
+  stack.sim.setOptions({ authEnabled: true, allowSessionUpgrade: true, authJwtLifetimeSeconds: 900, clock: Date.now });
 });
 
-const post = async (path: string, body: object, token?: string) => {
-  const req = stack.http.post(path).set(token ? bearer(token) : { Origin: PAGE_ORIGIN });
+const post = async (path: string, body: object, token?: string, http = stack.http) => {
+  const req = http.post(path).set(token ? bearer(token) : { Origin: PAGE_ORIGIN });
   const res = await req.send(body);
   answers.push(res.text);
   return res;
 };
+
+const get = async (path: string, token: string, http = stack.http) => {
+  const res = await http.get(path).set(bearer(token));
+  answers.push(res.text);
+  return res;
+};
+
+async function stream(token: string): Promise<SseStream> {
+  const opened = await openStream(`${stack.service.url}/messages/stream`, bearer(token));
+  streams.push(opened);
+  await opened.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+  return opened;
+}
+
+/** Moves the simulator's clock on an hour: every sign-in JWT issued so far has run out; refresh tokens (a day) have not. */
+const jwtsRunOut = () => stack.sim.setOptions({ clock: () => Date.now() + 3_600_000 });
 
 const configures = (token?: string) =>
   stack.sim.received.filter((f) => f.frame?.action === 'configureAuthenticatedSession' && (token === undefined || f.frame.token === token));
@@ -92,11 +111,9 @@ test('without sign-in set up for the deployment: 422 authentication_disabled, be
 });
 
 test('a JWT Genesys refuses (401) is refreshed and the session configured again; the renewed JWT goes into the next token', async () => {
-  stack.sim.setOptions({ authJwtLifetimeSeconds: 1 });
   const { token, gt, jwt } = await signedInSession('customer-d');
-  // The JWT expires (it lives a second), and the upstream socket drops: the next request configures again.
-  await waitFor(() => Date.now() / 1000 > (jwtPayload(jwt).exp as number), 15_000, 50);
-  stack.sim.setOptions({ authJwtLifetimeSeconds: 900 });
+  // The JWT runs out, and the upstream socket drops: the next request configures again.
+  jwtsRunOut();
   stack.sim.faults.dropSocket(gt);
   const refreshes = restCalls('signInRefresh').length;
   const sent = await post('/messages', { text: 'still me' }, token);
@@ -130,21 +147,20 @@ test('a JWT Genesys refuses (401) is refreshed and the session configured again;
 test('sign-in mid-chat keeps the conversation, on the same socket and guest token', async () => {
   const anonymous = await stack.newSession();
   const gt = stack.sim.received.filter((f) => f.frame?.action === 'configureSession').at(-1)!;
-  const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(anonymous.token));
-  await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+  const live = await stream(anonymous.token);
   expect((await post('/messages', { text: 'before signing in' }, anonymous.token)).status).toBe(201);
 
   const res = await post('/guest-session/sign-in', { auth: await signInAt(stack.sim, 'customer-e') }, anonymous.token);
   expect([res.status, res.body.authenticated]).toEqual([200, true]);
   const upgrade = configures(gt.frame.token).at(-1)!;
   expect(upgrade.connectionId).toBe(gt.connectionId);
-  await stream.next((e) => e.event === 'session' && dataOf(e).state === 'signed_in');
+  await live.next((e) => e.event === 'session' && dataOf(e).state === 'signed_in');
 
-  const history = await stack.http.get('/messages').set(bearer(res.body.sessionToken));
+  const history = await get('/messages', res.body.sessionToken);
   expect(history.body.messages.map((m: { text?: string }) => m.text)).toContain('before signing in');
   // Signed in already: a second sign-in is a conflict.
   expect((await post('/guest-session/sign-in', { auth: await signInAt(stack.sim, 'customer-e') }, res.body.sessionToken)).status).toBe(409);
-  stream.close();
+  live.close();
 });
 
 test('sign-in mid-chat where the deployment does not allow upgrades: 422, and the chat goes on anonymously', async () => {
@@ -154,6 +170,9 @@ test('sign-in mid-chat where the deployment does not allow upgrades: 422, and th
   const refused = await post('/guest-session/sign-in', { auth: await signInAt(stack.sim, 'customer-f') }, anonymous.token);
   expect(refused.body.code).toBe('authentication_disabled');
   expect((await post('/messages', { text: 'anonymous still' }, anonymous.token)).status).toBe(201);
+  // Later tests sign in mid-chat: wait until the service has read the deployment's configuration anew (cached a second here).
+  stack.sim.setOptions({ allowSessionUpgrade: true });
+  await waitFor(async () => (await get('/capabilities', anonymous.token)).body.authentication?.allowSessionUpgrade === true, 15_000, 100);
 });
 
 test('one conversation across devices; signing out revokes at Genesys and every device is told', async () => {
@@ -161,13 +180,11 @@ test('one conversation across devices; signing out revokes at Genesys and every 
   expect((await post('/messages', { text: 'from my phone' }, phone.token)).status).toBe(201);
   const laptop = await signedInSession('customer-g');
   expect(laptop.body.newSession).toBe(false);
-  const history = await stack.http.get('/messages').set(bearer(laptop.token));
+  const history = await get('/messages', laptop.token);
   expect(history.body.messages.map((m: { text?: string }) => m.text)).toContain('from my phone');
 
-  const phoneStream = await openStream(`${stack.service.url}/messages/stream`, bearer(phone.token));
-  const laptopStream = await openStream(`${stack.service.url}/messages/stream`, bearer(laptop.token));
-  await phoneStream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
-  await laptopStream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+  const phoneStream = await stream(phone.token);
+  const laptopStream = await stream(laptop.token);
   await post('/messages', { text: 'now from the laptop' }, laptop.token);
   await phoneStream.next((e) => e.event === 'message' && dataOf(e).text === 'now from the laptop');
 
@@ -178,13 +195,13 @@ test('one conversation across devices; signing out revokes at Genesys and every 
   expect(revoke!.method).toBe('DELETE');
   expect(revoke!.headers.authorization).toBe(`bearer ${phone.jwt}`);
 
-  for (const stream of [phoneStream, laptopStream]) {
-    const last = await stream.next((e) => e.event === 'session' && dataOf(e).state === 'signed_out');
+  for (const device of [phoneStream, laptopStream]) {
+    const last = await device.next((e) => e.event === 'session' && dataOf(e).state === 'signed_out');
     expect(dataOf(last).reconnect).toBe(false);
   }
   // This device's token opens nothing; the other device must sign in again.
-  expect((await stack.http.get('/guest-session').set(bearer(phone.token))).status).toBe(410);
-  const other = await stack.http.get('/guest-session').set(bearer(laptop.token));
+  expect((await get('/guest-session', phone.token)).status).toBe(410);
+  const other = await get('/guest-session', laptop.token);
   expect([other.status, other.body.code]).toEqual([401, 'reauthentication_required']);
 });
 
@@ -200,12 +217,11 @@ test('the implicit flow: an ID token signs in, but cannot be renewed: once Genes
   const grant = await signInAt(stack.sim, 'customer-h', { nonce: 'nonce-h' });
   const form = new URLSearchParams({ grant_type: 'authorization_code', client_id: stack.sim.signIn.clientId, code: grant.code, redirect_uri: grant.redirectUri, code_verifier: grant.codeVerifier });
   const { id_token: idToken } = (await (await fetch(`${stack.sim.url}/oidc/token`, { method: 'POST', body: form })).json()) as { id_token: string };
-  stack.sim.setOptions({ authJwtLifetimeSeconds: 1 });
   const before = configures().length;
   const res = await post('/guest-session', { auth: { idToken, nonce: 'nonce-h' } });
   expect([res.status, res.body.authenticated]).toEqual([201, true]);
-  const { token: gt, data } = configures().slice(before)[0]!.frame;
-  await waitFor(() => Date.now() / 1000 > (jwtPayload(data.code).exp as number), 15_000, 50);
+  const { token: gt } = configures().slice(before)[0]!.frame;
+  jwtsRunOut();
   stack.sim.faults.dropSocket(gt);
   const refreshes = restCalls('signInRefresh').length;
   const sent = await post('/messages', { text: 'hello?' }, res.body.sessionToken);
@@ -218,4 +234,67 @@ test('a sign-in body that is neither a code nor an ID token is refused whole', a
     const res = await post('/guest-session', { auth });
     expect([res.status, res.body.code]).toEqual([400, 'validation_failed']);
   }
+});
+
+test('a customer signs in mid-chat on another device: the older signed-in device\'s stream hears signed_in_elsewhere, and the new one keeps its conversation', async () => {
+  const older = await signedInSession('customer-j');
+  const olderStream = await stream(older.token);
+  const anonymous = await stack.newSession();
+  expect((await post('/messages', { text: 'written anonymously' }, anonymous.token)).status).toBe(201);
+
+  const res = await post('/guest-session/sign-in', { auth: await signInAt(stack.sim, 'customer-j') }, anonymous.token);
+  expect([res.status, res.body.authenticated]).toEqual([200, true]);
+  const last = await olderStream.next((e) => e.event === 'session' && dataOf(e).state === 'signed_in_elsewhere');
+  expect(dataOf(last).reconnect).toBe(false);
+  const history = await get('/messages', res.body.sessionToken);
+  expect(history.body.messages.map((m: { text?: string }) => m.text)).toContain('written anonymously');
+});
+
+test('a signed-in session resumed on another instance configures with the JWT sealed in its token, and renews it once Genesys refuses it', async () => {
+  const { token, gt, jwt } = await signedInSession('customer-k');
+  const other = await startStack({ simulator: stack.sim });
+  try {
+    // Another instance, the same JWT: no refresh needed.
+    const refreshes = restCalls('signInRefresh').length;
+    let before = configures(gt).length;
+    const resumed = await post('/guest-session', {}, token, other.http);
+    expect([resumed.status, resumed.body.authenticated]).toEqual([200, true]);
+    expect(configures(gt).slice(before).map((f) => f.frame.data.code)).toEqual([jwt]);
+    expect(restCalls('signInRefresh').length).toBe(refreshes);
+
+    // Genesys no longer takes that JWT: the next configure (after a drop) renews it.
+    jwtsRunOut();
+    stack.sim.faults.dropSocket(gt);
+    before = configures(gt).length;
+    const sent = await post('/messages', { text: 'from the second instance' }, resumed.body.sessionToken, other.http);
+    expect(sent.status).toBe(201);
+    const codes = configures(gt).slice(before).map((f) => f.frame.data.code as string);
+    expect(codes[0]).toBe(jwt);
+    expect(codes.at(-1)).not.toBe(jwt);
+    expect(restCalls('signInRefresh').length).toBe(refreshes + 1);
+    expect((await get('/messages', sent.body.sessionToken, other.http)).body.messages.map((m: { text?: string }) => m.text)).toContain('from the second instance');
+  } finally {
+    await other.close();
+  }
+});
+
+test('no JWT or refresh token Genesys issued in this file ever reached a response body, a stream event or a log line', async () => {
+  for (const s of streams) s.close();
+  const tokens = new SessionTokens(new Sealer(deriveKeys(stack.config.session.secrets)), stack.config.session.ttlSeconds);
+  const secrets = new Set<string>();
+  for (const f of configures()) secrets.add(f.frame.data.code as string);
+  for (const r of restCalls('signInRefresh')) secrets.add(JSON.parse(r.body).refreshToken as string);
+  for (const r of restCalls('signInRevoke')) secrets.add(String(r.headers.authorization).replace(/^bearer /i, ''));
+  // Every sign-in sealed into a session token this file was handed, refresh tokens never used included.
+  for (const answer of answers) {
+    const sessionToken = (JSON.parse(answer || '{}') as { sessionToken?: string }).sessionToken;
+    const signIn = sessionToken ? (await tokens.open(sessionToken, PAGE_ORIGIN)).signIn : undefined;
+    if (signIn) for (const secret of [signIn.jwt, signIn.refreshToken]) if (secret) secrets.add(secret);
+  }
+  expect(secrets.size).toBeGreaterThan(20);
+  const seen = [...answers, ...streams.flatMap((s) => s.events.map((e) => e.data))].join('\n');
+  const logged = stack.log.text();
+  // A JWT's payload alone (a truncated line) would give the customer away too.
+  const parts = [...secrets].flatMap((secret) => [secret, ...secret.split('.').filter((part) => part.length > 40)]);
+  expect(parts.filter((part) => seen.includes(part) || logged.includes(part))).toEqual([]);
 });

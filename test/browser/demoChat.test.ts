@@ -10,6 +10,7 @@ import { demoPng } from '../../simulator/richReplies';
 import { captureLogger, type CapturedLogger } from '../support/app';
 import { signInAt } from '../support/signIn';
 import { steerableClock } from '../support/clock';
+import { waitFor } from '../support/wait';
 
 /**
  * The demo page in a real browser (Debian's Chromium driven by
@@ -91,13 +92,40 @@ function newestGuestToken(): string {
   return frame.frame.token as string;
 }
 
+/** A message as the simulator holds it, rich content and all. */
+interface Rich {
+  id: string;
+  content?: { contentType: string; datePicker?: { availableTimes: { dateTime: string }[] } }[];
+}
+
+/** The answers (ButtonResponse messages) a page's session sent to Genesys, oldest first. */
+function answersSent(gt: string): Record<string, unknown>[] {
+  return embedded.simulator
+    .framesFor(gt, 'onMessage')
+    .map((f) => f.frame.message as Record<string, unknown> & Rich)
+    .filter((m) => m.content?.some((c) => c.contentType === 'ButtonResponse'));
+}
+
+/** Drops a file on the chat as a browser does when one is dragged in from the desktop. */
+async function dropFile(page: Page, name: string, bytes: Buffer): Promise<void> {
+  await page.evaluate(
+    ([fileName, base64]) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([Uint8Array.from(atob(base64!), (c) => c.charCodeAt(0))], fileName!, { type: 'image/png' }));
+      const chat = document.querySelector('main.chat')!;
+      for (const type of ['dragenter', 'dragover', 'drop']) chat.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    },
+    [name, bytes.toString('base64')],
+  );
+}
+
 async function shoot(page: Page, name: string): Promise<string> {
   const file = path.join(OUT, `${name}.png`);
   await page.screenshot({ path: file });
   return file;
 }
 
-test('a page on an allowed origin: session, send with Enter, typing, the reply, an agent, quick replies, text as text, reload with history', async () => {
+test('a page on an allowed origin: session, send with Enter, typing, the reply, a human agent on the keyword, quick replies, text as text, reload with history', async () => {
   const { page, pageErrors } = await openPage(embedded.demo.url);
   expect(embedded.demo.url).toMatch(/^http:\/\/localhost:\d+\/$/);
 
@@ -107,23 +135,26 @@ test('a page on an allowed origin: session, send with Enter, typing, the reply, 
   expect(await log.getAttribute('aria-live')).toBe('polite');
   await waitForStatus(page, 'Connected');
   await waitForBubble(page, 'bot', 'scripted bot'); // the autostart greeting
-  const gt = newestGuestToken();
+  expect(await page.locator('#messages li.from-bot .bubble').first().textContent()).toContain('“human”'); // the greeting names the keyword
 
   const composer = page.getByLabel('Your message');
   await composer.fill('Hello from Chromium');
   await composer.press('Enter');
   await waitForBubble(page, 'guest', 'Hello from Chromium');
-  await page.locator('#typing', { hasText: 'typing' }).waitFor();
+  // The typing line names who is typing: the bot, until a human takes over.
+  await page.locator('#typing', { hasText: 'Simulator Bot is typing' }).waitFor();
   await waitForBubble(page, 'bot', 'You said: Hello from Chromium');
   expect(await page.locator('#typing').textContent()).toBe('');
   expect(await composer.inputValue()).toBe('');
 
-  // A human agent joins in (the simulator speaks as one).
-  embedded.simulator.agent.say(gt, 'Hi, I am Alex from the support team. How can I help?', { originatingEntity: 'Human' });
-  await waitForBubble(page, 'agent', 'I am Alex');
+  // A (simulated) human agent takes over on the keyword the greeting names, as anyone running the demo can do.
+  await composer.fill('May I talk to a human?');
+  await composer.press('Enter');
+  await waitForBubble(page, 'agent', "I'm Alex");
 
   await composer.fill('Can I get some quick replies?');
   await composer.press('Enter');
+  await page.locator('#typing', { hasText: 'Simulator Agent is typing' }).waitFor();
   const yes = page.locator('.quick-replies button', { hasText: 'Yes' });
   await yes.waitFor();
   expect(await yes.isEnabled()).toBe(true);
@@ -136,14 +167,16 @@ test('a page on an allowed origin: session, send with Enter, typing, the reply, 
 
   await yes.click();
   await waitForBubble(page, 'guest', 'Yes');
-  await waitForBubble(page, 'bot', 'You chose: Yes');
+  await waitForBubble(page, 'agent', 'You chose: Yes');
   expect(await yes.isDisabled()).toBe(true);
+  // After an answer the keyboard is back in the composer, not on the page's body.
+  await page.waitForFunction(() => document.activeElement?.id === 'text');
 
   // Markup in a message is shown as text, never run.
   const markup = '<img src=x onerror="document.title=\'pwned\'"><b>bold?</b>';
   await composer.fill(markup);
   await composer.press('Enter');
-  await waitForBubble(page, 'bot', `You said: ${markup}`);
+  await waitForBubble(page, 'agent', `You said: ${markup}`);
   expect(await page.locator('#messages img, #messages b').count()).toBe(0);
   expect(await page.title()).not.toBe('pwned');
 
@@ -152,7 +185,8 @@ test('a page on an allowed origin: session, send with Enter, typing, the reply, 
     expect.stringContaining('scripted bot'),
     'Hello from Chromium',
     'You said: Hello from Chromium',
-    'Hi, I am Alex from the support team. How can I help?',
+    'May I talk to a human?',
+    "Hi, I'm Alex, a (simulated) human agent. I have your conversation with the bot; how can I help?",
     'Can I get some quick replies?',
     'What would you like to do?',
     'Yes',
@@ -160,17 +194,44 @@ test('a page on an allowed origin: session, send with Enter, typing, the reply, 
     markup,
     `You said: ${markup}`,
   ]);
+  expect(await page.locator('#messages li.from-agent .who').allTextContents()).toEqual(Array(4).fill('Simulator Agent: '));
   const token = await page.evaluate(() => sessionStorage.getItem('genesys-bff.sessionToken'));
   expect(token).toEqual(expect.any(String));
 
   // Reload: the token in sessionStorage resumes the same conversation, and history fills the page again.
   await page.reload();
   await waitForStatus(page, 'Connected');
-  await waitForBubble(page, 'bot', `You said: ${markup}`);
+  await waitForBubble(page, 'agent', `You said: ${markup}`);
   expect(await bubbles(page)).toEqual(before);
-  expect(await page.locator('#messages li.from-agent').count()).toBe(1);
+  expect(await page.locator('#messages li.from-agent').count()).toBe(4);
   expect(await yes.isDisabled()).toBe(true);
   await shoot(page, 'after-reload');
+  expect(pageErrors).toEqual([]);
+  await page.context().close();
+});
+
+test('the agent ends the chat: the header says so, and a new chat starts on a clean page', async () => {
+  const { page, pageErrors } = await openPage(embedded.demo.url);
+  await waitForStatus(page, 'Connected');
+  await waitForBubble(page, 'bot', 'scripted bot');
+  const composer = page.getByLabel('Your message');
+  await composer.fill('Hello before the end');
+  await composer.press('Enter');
+  await waitForBubble(page, 'bot', 'You said: Hello before the end');
+
+  await composer.fill('disconnect');
+  await composer.press('Enter');
+  await page.getByRole('alert').filter({ hasText: 'The agent has ended this conversation.' }).waitFor();
+  await waitForStatus(page, 'Chat ended');
+  expect(await page.locator('#status').textContent()).not.toContain('Connected');
+  expect(await composer.isDisabled()).toBe(true);
+
+  await page.getByRole('button', { name: 'Start a new chat' }).click();
+  await waitForStatus(page, 'Connected');
+  await waitForBubble(page, 'bot', 'scripted bot');
+  // Only the new conversation's greeting: nothing of the old transcript is left under it.
+  expect(await bubbles(page)).toEqual([expect.stringContaining('scripted bot')]);
+  expect(await composer.isEnabled()).toBe(true);
   expect(pageErrors).toEqual([]);
   await page.context().close();
 });
@@ -250,6 +311,7 @@ test('attachments and rich messages: upload an image, see it, get an image and a
   const { page, pageErrors } = await openPage(embedded.demo.url);
   await waitForStatus(page, 'Connected');
   await waitForBubble(page, 'bot', 'scripted bot');
+  const gt = newestGuestToken();
   const composer = page.getByLabel('Your message');
   expect(await page.locator('#attach').isVisible()).toBe(true);
   expect(await page.locator('#end-chat').isVisible()).toBe(true);
@@ -275,6 +337,13 @@ test('attachments and rich messages: upload an image, see it, get an image and a
   await shoot(page, 'attachments-and-card');
   await track.click();
   await waitForBubble(page, 'bot', 'You chose: Track order');
+  // The answer reached Genesys as its own client sends a card's button: a Button response naming the card's message.
+  const card = embedded.simulator.conversationMessages(gt).find((m) => (m as Rich).content?.some((c) => c.contentType === 'Card')) as Rich;
+  expect(answersSent(gt).at(-1)).toMatchObject({
+    type: 'Structured',
+    text: 'Track order',
+    content: [{ contentType: 'ButtonResponse', buttonResponse: { type: 'Button', text: 'Track order', payload: 'track', originatingMessageId: card.id } }],
+  });
 
   // Every Genesys link shown so far has expired: the page, reloaded, still shows both images.
   const link = await page.locator('#messages li.from-guest img.thumb').first().getAttribute('src');
@@ -288,6 +357,104 @@ test('attachments and rich messages: upload an image, see it, get an image and a
   await loaded('#messages li.from-bot img.thumb');
   expect(pageErrors).toEqual([]);
   await page.context().close();
+});
+
+test('the rest of the demo: the expiry warning, a dropped file with its progress, an upload cancelled (and deleted at Genesys), a date picker answered, End chat', async () => {
+  // A session that Genesys ends five minutes and two seconds after its last message: the warning is due two seconds in.
+  embedded.simulator.setOptions({ sessionDurationSeconds: 302 });
+  try {
+    const { page, pageErrors } = await openPage(embedded.demo.url);
+    await waitForStatus(page, 'Connected');
+    const gt = newestGuestToken();
+    await page.locator('#notice-text', { hasText: 'will end soon' }).waitFor({ timeout: 30_000 });
+    expect(await page.locator('#drop-hint').isVisible()).toBe(true);
+
+    // Every value the upload's progress bar is given.
+    await page.evaluate(() => {
+      const value = Object.getOwnPropertyDescriptor(HTMLProgressElement.prototype, 'value')!;
+      const seen: number[] = [];
+      Object.assign(window, { progressSeen: seen });
+      Object.defineProperty(HTMLProgressElement.prototype, 'value', {
+        configurable: true,
+        get() {
+          return value.get!.call(this);
+        },
+        set(v: number) {
+          seen.push(v);
+          value.set!.call(this, v);
+        },
+      });
+    });
+    const head = demoPng(64, 64);
+    await dropFile(page, 'dropped.png', Buffer.concat([head, Buffer.alloc(512 * 1024 - head.length)]));
+    await page.locator('.pending-file[data-state="done"]', { hasText: 'dropped.png' }).waitFor();
+    // 0 when the chip appears, the upload's own progress events (the last at 1), then 1 when it is done.
+    const progress = (await page.evaluate(() => (window as unknown as { progressSeen: number[] }).progressSeen)) as number[];
+    expect(progress.length).toBeGreaterThanOrEqual(3);
+    expect(progress.slice(1, -1).every((v) => v > 0 && v <= 1)).toBe(true);
+    const composer = page.getByLabel('Your message');
+    await composer.fill('dropped in');
+    await composer.press('Enter');
+    await waitForBubble(page, 'guest', 'dropped in');
+    expect(embedded.simulator.framesFor(gt, 'onMessage').at(-1)!.frame.message.content).toEqual([{ contentType: 'Attachment', attachment: { id: expect.any(String) } }]);
+
+    // Storage holds the next file's PUT a while: the guest cancels it meanwhile.
+    embedded.simulator.faults.delayRest('upload', 3_000, { times: 1 });
+    const puts = embedded.simulator.requests.filter((r) => r.target === 'upload').length;
+    await page.setInputFiles('#file', { name: 'unwanted.png', mimeType: 'image/png', buffer: demoPng(16, 16) });
+    await waitFor(() => embedded.simulator.requests.filter((r) => r.target === 'upload').length > puts, 10_000, 20);
+    await page.getByRole('button', { name: 'Cancel unwanted.png' }).click();
+    await page.locator('.pending-file').waitFor({ state: 'detached' });
+    const unwanted = embedded.simulator.framesFor(gt, 'onAttachment').at(-1)!.frame.attachmentId as string;
+    await waitFor(() => embedded.simulator.framesFor(gt, 'deleteAttachment').some((f) => f.frame.attachmentId === unwanted), 10_000, 50);
+    expect(await page.locator('#notice-text').textContent()).not.toContain('unwanted.png');
+
+    await composer.fill('a date picker please');
+    await composer.press('Enter');
+    const slot = page.locator('.date-picker button.slot').first();
+    await slot.waitFor();
+    const label = (await slot.textContent())!;
+    await slot.click();
+    await waitForBubble(page, 'bot', `You chose: ${label}`);
+    const picker = embedded.simulator.conversationMessages(gt).find((m) => (m as Rich).content?.some((c) => c.contentType === 'DatePicker')) as Rich;
+    expect(answersSent(gt).at(-1)).toMatchObject({
+      type: 'Text',
+      text: '',
+      content: [{ contentType: 'ButtonResponse', buttonResponse: { type: 'DatePicker', payload: picker.content![0]!.datePicker!.availableTimes[0]!.dateTime, originatingMessageId: picker.id } }],
+    });
+
+    await page.locator('#end-chat').click();
+    await page.locator('#notice-text', { hasText: 'You ended this chat' }).waitFor();
+    const clear = embedded.simulator.framesFor(gt, 'onMessage').map((f) => f.frame.message?.events?.[0]?.presence?.type);
+    expect(clear).toContain('Clear');
+    expect(pageErrors).toEqual([]);
+    await page.context().close();
+  } finally {
+    embedded.simulator.setOptions({ sessionDurationSeconds: 259_200 });
+  }
+});
+
+test('a deployment with file upload, conversation clear and sign-in off: no attach button, drop hint, End chat or Sign in, and a dropped file goes nowhere', async () => {
+  embedded.simulator.setOptions({ fileUploadModes: [], conversationClear: false, authEnabled: false });
+  // A service of its own, which reads the deployment's configuration afresh; the page is pointed at it with ?bff=.
+  const own = await startService(loadConfig({ ...embedded.env, PORT: '0' }), serviceLog.logger);
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const capabilities = page.waitForResponse((r) => r.url().endsWith('/capabilities') && r.status() === 200);
+    await page.goto(`${embedded.demo.url}?bff=${encodeURIComponent(`http://localhost:${new URL(own.url).port}`)}`);
+    expect(await (await capabilities).json()).toMatchObject({ attachments: { enabled: false }, endChat: false, authentication: { enabled: false } });
+    await waitForStatus(page, 'Connected');
+    for (const id of ['#attach', '#drop-hint', '#end-chat', '#sign-in']) expect({ id, visible: await page.locator(id).isVisible() }).toEqual({ id, visible: false });
+    const presigns = embedded.simulator.received.filter((f) => f.frame.action === 'onAttachment').length;
+    await dropFile(page, 'ignored.png', demoPng(8, 8));
+    expect(await page.locator('.pending-file').count()).toBe(0);
+    expect(embedded.simulator.received.filter((f) => f.frame.action === 'onAttachment')).toHaveLength(presigns);
+    await context.close();
+  } finally {
+    await own.stop();
+    embedded.simulator.setOptions({ fileUploadModes: [{ fileTypes: ['image/png', 'image/jpeg', 'image/gif', 'application/pdf'], maxFileSizeKB: 10240 }], conversationClear: true, authEnabled: true });
+  }
 });
 
 /** A README code block, found by a line it contains. */
@@ -335,8 +502,19 @@ test('the README\'s browser examples run as pasted: the typed client, plain fetc
   const bff = `http://localhost:${new URL(own.url).port}`;
   const here = (code: string) => code.replaceAll('https://chat-bff.example.com', bff);
 
+  const sentTexts = (text: string) => embedded.simulator.received.filter((f) => f.frame?.action === 'onMessage' && f.frame?.message?.text === text).length;
+  const typedBefore = sentTexts('Where is my order?');
   await runInPage(page, here(readmeBlock("import { BffClient, BffError, sessionStorageTokenStore } from './bffClient.js';")));
-  await runInPage(page, here(readmeBlock("const BFF = 'https://chat-bff.example.com';")));
+  expect(sentTexts('Where is my order?')).toBe(typedBefore + 1);
+  const fetchBlock = here(readmeBlock("const BFF = 'https://chat-bff.example.com';"));
+  const helloBefore = sentTexts('Hello');
+  await runInPage(page, fetchBlock);
+  expect(sentTexts('Hello')).toBe(helloBefore + 1);
+  // Its comment's promise: a stored token the service no longer accepts is dropped, and a new session starts.
+  await page.evaluate(() => sessionStorage.setItem('chatToken', 'a-token-from-a-chat-long-gone'));
+  await runInPage(page, fetchBlock);
+  expect(sentTexts('Hello')).toBe(helloBefore + 2);
+  expect(await page.evaluate(() => sessionStorage.getItem('chatToken'))).not.toBe('a-token-from-a-chat-long-gone');
 
   // The upload example is a fragment of the plain-fetch one: it uses its BFF and token, and a file input.
   const png = demoPng(16, 16).toString('base64');

@@ -1,7 +1,9 @@
 import { BffClient, BffError, memoryTokenStore, type StreamState, type TokenStore } from '../../client/bffClient';
 import { loadConfig } from '../../src/config/schema';
 import { startService, type RunningService } from '../../src/server';
+import { demoPng } from '../../simulator/richReplies';
 import { captureLogger } from '../support/app';
+import { signInAt } from '../support/signIn';
 import { guestTokenOf, PAGE_ORIGIN, simulatorEnv, startStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
 
@@ -258,4 +260,72 @@ test('the stream: events, reconnect with a new ticket when the instance restarts
     await replacement?.stop();
     await own.close();
   }
+});
+
+test('capabilities, files (sent with text, sent alone, dropped, refused, cancelled) and answers to a card and a date picker, each as Genesys takes it', async () => {
+  const before = stack.sim.received.length;
+  const client = newClient();
+  await client.startSession();
+  const gt = guestTokenOf(stack.sim, before);
+  const frames = (action: string) => stack.sim.framesFor(gt, action).map((f) => f.frame);
+
+  const caps = await client.capabilities();
+  expect(caps.attachments).toMatchObject({ enabled: true, mediaTypes: expect.arrayContaining(['image/png']) });
+  const png = () => new Blob([new Uint8Array(demoPng(8, 8))], { type: 'image/png' });
+
+  const photo = await client.uploadAttachment(png(), { fileName: 'photo.png' });
+  expect(photo).toMatchObject({ fileName: 'photo.png', mediaType: 'image/png', url: expect.stringContaining(`/attachments/${photo.id}/content?`) });
+  const withText = await client.send({ text: 'the parcel', attachmentIds: [photo.id] });
+  expect(withText).toMatchObject({ text: 'the parcel', attachments: [{ id: photo.id }] });
+  const alone = await client.uploadAttachment(png(), { fileName: 'alone.png' });
+  const fileOnly = await client.send({ attachmentIds: [alone.id] });
+  expect(fileOnly.attachments?.map((a) => a.id)).toEqual([alone.id]);
+  expect(frames('onMessage').at(-1)!.message.content).toEqual([{ contentType: 'Attachment', attachment: { id: alone.id } }]);
+
+  const dropped = await client.uploadAttachment(png(), { fileName: 'dropped.png' });
+  await client.deleteAttachment(dropped.id);
+  expect(frames('deleteAttachment').map((f) => f.attachmentId)).toEqual([dropped.id]);
+
+  const presigns = frames('onAttachment').length;
+  await expect(client.uploadAttachment(png(), { fileName: 'photo.exe' })).rejects.toMatchObject({ status: 415, code: 'attachment_type_not_allowed' });
+  const cancel = new AbortController();
+  cancel.abort();
+  await expect(client.uploadAttachment(png(), { fileName: 'late.png', signal: cancel.signal })).rejects.toMatchObject({ status: 0, code: 'aborted' });
+  expect(frames('onAttachment')).toHaveLength(presigns);
+
+  await client.answerButton({ text: 'Track order', payload: 'track', originatingMessageId: 'card-1' });
+  expect(frames('onMessage').at(-1)!.message).toMatchObject({
+    type: 'Structured',
+    text: 'Track order',
+    content: [{ contentType: 'ButtonResponse', buttonResponse: { type: 'Button', text: 'Track order', payload: 'track', originatingMessageId: 'card-1' } }],
+  });
+  const dateTime = '2026-12-01T10:00:00Z';
+  await client.answerDatePicker({ dateTime, originatingMessageId: 'picker-1' });
+  expect(frames('onMessage').at(-1)!.message).toMatchObject({
+    type: 'Text',
+    text: '',
+    content: [{ contentType: 'ButtonResponse', buttonResponse: { type: 'DatePicker', payload: dateTime, originatingMessageId: 'picker-1' } }],
+  });
+});
+
+test('signIn mid-chat and signOut: the stream hears signed_in, then ends with signed_out, and the token is forgotten', async () => {
+  const client = newClient();
+  await client.startSession();
+  await client.send('before signing in');
+  const states: string[] = [];
+  const errors: BffError[] = [];
+  const opens: boolean[] = [];
+  const live = client.stream({ open: ({ reconnected }) => opens.push(reconnected), session: (e) => states.push(e.state), error: (e) => errors.push(e) }, { initialDelayMs: 50 });
+  await waitFor(() => opens.length === 1);
+
+  const signedIn = await client.signIn(await signInAt(stack.sim, `client-${Date.now().toString(36)}`));
+  expect(signedIn.authenticated).toBe(true);
+  await waitFor(() => states.includes('signed_in'));
+  expect((await client.history()).messages.map((m) => m.text)).toContain('before signing in');
+
+  await client.signOut();
+  expect(client.sessionToken).toBeUndefined();
+  await waitFor(() => states.includes('signed_out'));
+  expect(live.state).toBe('closed');
+  live.close();
 });

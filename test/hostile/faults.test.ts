@@ -179,6 +179,27 @@ describe('Platform faults: OAuth token and deployment preflight', () => {
   });
 });
 
+// ------------------------------------------------------------------ readiness at start-up
+
+test('Genesys refuses every guest handshake from the start: /readyz is 503 before any guest comes, names GENESYS_ORIGIN, and turns 200 once Genesys accepts', async () => {
+  sim.faults.refuseHandshake(403);
+  const openedBefore = sim.stats.connectionsOpened;
+  const stack = await startStack({ simulator: sim });
+  try {
+    await waitFor(async () => /refused/.test((await readyz(stack.http)).checks.guestApi?.detail ?? ''));
+    const report = await readyz(stack.http);
+    expect(notReady(report)).toBe('not ready (guestApi)');
+    expect(report.checks.guestApi!.detail).toMatch(/GENESYS_ORIGIN/);
+    // The service found out on its own, from a handshake Genesys refused (the detail quotes the 403): no guest asked, no socket opened.
+    expect(report.checks.guestApi!.detail).toMatch(/refused the guest WebSocket handshake \(HTTP 403\)/);
+    expect(sim.stats.connectionsOpened).toBe(openedBefore);
+    sim.faults.clear();
+    await waitFor(async () => (await readyz(stack.http)).status === 200);
+  } finally {
+    await stack.close();
+  }
+});
+
 // ------------------------------------------------------------------ the Guest API and history
 
 describe('Guest API and history faults, through the public API', () => {

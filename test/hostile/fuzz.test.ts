@@ -308,6 +308,12 @@ const routeRequest = (method: string, target: string, body: fc.Arbitrary<J>, wit
 /** The operations /openapi.json documents: method and path pattern, and per status the problem codes listed. */
 let operations: { method: string; pattern: RegExp; statuses: Map<string, string[]> }[] = [];
 
+/** The methods /openapi.json documents for a path (GET brings HEAD), or undefined when it documents none. */
+function servedMethods(path: string): string[] | undefined {
+  const methods = operations.filter((o) => o.pattern.test(path)).map((o) => o.method.toUpperCase());
+  return methods.length === 0 ? undefined : [...methods, ...(methods.includes('GET') ? ['HEAD'] : []), 'OPTIONS'];
+}
+
 /** A response outside what /openapi.json lists for its operation is a defect of the service or of the document. */
 function undocumented(req: Shaped, res: RawResponse): string | undefined {
   const path = req.path.split('?')[0]!;
@@ -349,7 +355,7 @@ const seen = new Map<string, number>();
 /** What the oracle finds wrong with an answer and the frames Genesys received meanwhile, if anything. */
 function oracleVerdict(req: Shaped, res: RawResponse, frames: ReceivedFrame[]): string | undefined {
   const answer = answerOf(req, res);
-  const refusal = expectedRefusal(req, pool);
+  const refusal = expectedRefusal(req, pool, servedMethods);
   if (refusal && !allows(refusal, req, answer)) {
     return `${res.status < 400 ? 'wrongly accepted' : 'wrongly refused'}: ${answer}, expected ${[...refusal.own].join(' or ')} (or earlier ${[...refusal.earlier].join(', ') || 'nothing'}) for ${refusal.why.join('; ')}`;
   }

@@ -80,6 +80,19 @@ describe('HTTP edge', () => {
     expect(res.body.requestId).toBe(res.headers['x-request-id']);
   });
 
+  it('answers a served path asked with another method with 405 method_not_allowed and Allow, before reading the body', async () => {
+    const { app } = edgeApp();
+    const res = await request(app).post('/healthz').set('Content-Type', 'text/plain').send('not json');
+    expectProblem(res, 405, 'method_not_allowed');
+    expect(res.headers.allow).toBe('GET, HEAD, OPTIONS');
+    const param = await request(app).delete('/problems/not_found');
+    expectProblem(param, 405, 'method_not_allowed');
+    // The methods a path serves pass, and a path the API does not serve is still a 404.
+    expect((await request(app).head('/healthz')).status).toBe(200);
+    expect((await request(app).get('/problems/not_found')).status).toBe(200);
+    expectProblem(await request(app).post('/no/such/thing'), 404, 'not_found');
+  });
+
   it('answers malformed JSON with 400 validation_failed', async () => {
     const { app } = edgeApp();
     const res = await request(app).post('/echo').set('Content-Type', 'application/json').send('{"text": "hi"');

@@ -239,8 +239,8 @@ describe('src/main.ts as a process', () => {
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
 
-  function run(env: NodeJS.ProcessEnv) {
-    const child = spawn(process.execPath, ['-r', TSX, 'src/main.ts'], {
+  function run(env: NodeJS.ProcessEnv, preload: string[] = []) {
+    const child = spawn(process.execPath, ['-r', TSX, ...preload.flatMap((file) => ['-r', file]), 'src/main.ts'], {
       cwd: ROOT,
       // Only what the test sets, plus PATH: nothing from the developer's shell or .env.
       env: { PATH: process.env.PATH, DOTENV_CONFIG_PATH: path.join(ROOT, 'test/server/no-such.env'), ...env },
@@ -297,6 +297,35 @@ describe('src/main.ts as a process', () => {
     // pino writes asynchronously, so lines written just before exit may arrive out of order; the last one must arrive.
     expect(lines.map((l) => l.msg)).toContain('stopped');
     expect(proc.stdout()).not.toContain(testEnv().SESSION_SECRET);
+  });
+
+  it('logs an unhandled rejection once as fatal, scrubbed, then drains and exits 1', async () => {
+    const port = await freePort();
+    const proc = run(
+      testEnv({
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        NODE_ENV: 'production',
+        GENESYS_LOGIN_URL: OFFLINE,
+        GENESYS_API_URL: OFFLINE,
+        GENESYS_CDN_URL: OFFLINE,
+        GENESYS_WEBMESSAGING_URL: 'ws://127.0.0.1:9',
+      }),
+      [path.join(__dirname, 'plantFailure.cjs')],
+    );
+    // Listening means the failure handlers are in place: they are set before the service starts.
+    await waitFor(() => proc.stdout().includes('"listening"'), 30_000, 50);
+    proc.child.kill('SIGUSR2');
+    const { code, signal } = await proc.exited;
+    expect({ code, signal, stderr: proc.stderr() }).toEqual({ code: 1, signal: null, stderr: '' });
+    const lines = proc.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { level: number; msg: string; kind?: string; err?: { message: string }; failure?: boolean });
+    const fatal = lines.filter((l) => l.level === 60);
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]).toMatchObject({ msg: 'unexpected failure: the instance stops', kind: 'unhandledRejection' });
+    expect(fatal[0]?.err?.message).toContain('planted bug');
+    expect(proc.stdout()).not.toContain('planted-secret-value');
+    expect(lines.find((l) => l.msg === 'shutdown requested')?.failure).toBe(true);
+    expect(lines.map((l) => l.msg)).toContain('stopped');
   });
 
   it('exits non-zero on a bad configuration, printing every problem and no secret', async () => {

@@ -127,3 +127,27 @@ test('a card button answer gets "You chose", and "human" hands over to a human a
   const human = await guest.next((f) => isClass('StructuredMessage')(f) && f.body.direction === 'Outbound' && f.body.originatingEntity === 'Human', 'the human');
   expect(human.body.channel.from.nickname).toBe('Simulator Agent');
 });
+
+test('the strict profile pushes the verdict before storage answers the PUT', async () => {
+  sim.setOptions({ profile: 'strict' });
+  try {
+    const { attachmentId, reply } = await presign();
+    expect((await put(reply.body.url, reply.body.headers)).status).toBe(200);
+    // Pushed 50 ms before the answer: already here when the PUT is answered.
+    expect(guest.pending().filter((f) => isClass('UploadSuccessEvent')(f)).map((f) => f.body.attachmentId)).toEqual([attachmentId]);
+  } finally {
+    sim.setOptions({ profile: 'default' });
+  }
+});
+
+test('the card\'s "Talk to a person" button hands over to a human agent too', async () => {
+  guest.send({
+    action: 'onMessage',
+    token,
+    tracingId: randomUUID(),
+    message: { type: 'Structured', text: 'Talk to a person', content: [{ contentType: 'ButtonResponse', buttonResponse: { type: 'Button', text: 'Talk to a person', payload: 'human' } }] },
+  });
+  const answer = await guest.next((f) => isClass('StructuredMessage')(f) && f.body.direction === 'Outbound' && f.body.type !== 'Event', 'the answer');
+  expect([answer.body.originatingEntity, answer.body.channel.from.nickname]).toEqual(['Human', 'Simulator Agent']);
+  expect(answer.body.text).toContain("I'm Alex");
+});

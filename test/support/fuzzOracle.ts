@@ -231,11 +231,14 @@ function authRefusals(req: RawRequest, route: string, pool: PoolSessionView[]): 
  * The refusal an input must get, or undefined when nothing in it must be refused. A reserved key
  * is refused before authentication, for any route that reads a JSON body.
  */
-export function expectedRefusal(req: RawRequest, pool: PoolSessionView[]): Refusal | undefined {
+export function expectedRefusal(req: RawRequest, pool: PoolSessionView[], servedMethods: (path: string) => string[] | undefined): Refusal | undefined {
   if (readsNoJsonBody(req)) return undefined;
   const parsed = parsedBody(req);
   if (parsed === undefined) return undefined;
   const earlier = new Set(edgeRefusals(req));
+  // A path the API serves, asked with another method, is refused before any body is read.
+  const served = servedMethods(routedPath(req));
+  if (served && !served.includes(req.method.toUpperCase())) earlier.add('405 method_not_allowed');
   if (parsed === 'malformed') return { why: ['the body is not a JSON object or array'], own: new Set(['400 validation_failed']), earlier };
   const reserved = reservedKeyPath(parsed.value);
   if (reserved) return { why: [`reserved key at ${reserved}`], own: new Set(['400 validation_failed']), earlier };

@@ -4,6 +4,8 @@ import { genesysEnvFor, startSimulator, type Simulator, type SimulatorOptions } 
 import { captureLogger, testEnv, type CapturedLogger, type EnvOverrides } from './app';
 import { loadConfig, type Config } from '../../src/config/schema';
 import { startService, type RunningService } from '../../src/server';
+import { checkWhenDone, undocumentedAnswers } from './documentedAnswers';
+import { waitFor } from './wait';
 
 /**
  * The whole product against the Genesys simulator, in-process: the service
@@ -65,7 +67,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const config = loadConfig(simulatorEnv(sim, options.env));
   const log = captureLogger('debug');
   const service = await startService(config, log.logger, { now: options.now });
+  // The instance's first, bare guest handshake (the guestApi readiness check) is over before a test counts sockets.
+  await waitFor(() => !service.readiness.report().checks.guestApi?.detail.startsWith('Checking'));
   const http = supertest(service.url);
+  // Read now: some tests stop the service before closing the stack.
+  const document = (await http.get('/openapi.json')).body;
+  checkWhenDone(() => undocumentedAnswers(document, log.lines()));
   return {
     sim,
     service,

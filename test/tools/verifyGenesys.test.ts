@@ -29,6 +29,7 @@ const POINTS = [
 
 const SIGN_IN_POINTS = [
   'sign-in exchange',
+  'sign-in JWT lifetime',
   'a refused sign-in JWT',
   'configureAuthenticatedSession',
   'Presence SignIn after signing in',
@@ -79,6 +80,7 @@ describe.each(['default', 'strict'] as const)('against the %s simulator profile'
     const withSignIn = await verifyGenesys(targetOf(sim), { signIn: await signInAt(sim, `verify-${profile}`) });
     const signInFindings = withSignIn.findings.filter((f) => SIGN_IN_POINTS.includes(f.point));
     expect(signInFindings.map((f) => [f.point, f.verdict])).toEqual(SIGN_IN_POINTS.map((p) => [p, 'holds']));
+    expect(observed(withSignIn, 'sign-in JWT lifetime')!.observed).toBe('900 s (exp - iat)');
     const { rest, frames } = fixturesOf(withSignIn);
     const text = JSON.stringify({ rest, frames });
     for (const secret of withSignIn.secrets) expect(text).not.toContain(secret);

@@ -54,13 +54,13 @@ export class AttachmentTransfer {
       onAttachmentFrame({ token: this.options.token, tracingId: t, attachmentId, fileName: file.fileName, fileType: file.mediaType, fileSize: file.size }),
       { attachmentId },
     );
+    // Awaited from before the PUT: Genesys may give its verdict before storage answers the PUT.
     const verdict = this.verdict(attachmentId);
     try {
       await putToPresignedUrl(presigned, file, { timeoutMs: this.options.requestTimeoutMs * 6, allowHttp: this.options.allowHttpUploads });
-      return { attachmentId, downloadUrl: await verdict };
+      return { attachmentId, downloadUrl: await this.within(verdict, attachmentId, this.options.requestTimeoutMs * 3) };
     } catch (error) {
       this.waiting.delete(attachmentId);
-      verdict.catch(() => undefined);
       // Nothing half-uploaded is left behind (a refusal, a failed PUT, or no verdict in time).
       await this.remove(attachmentId).catch(() => undefined);
       throw error;
@@ -98,17 +98,28 @@ export class AttachmentTransfer {
     return failureError(failure);
   }
 
+  /** Genesys's verdict on an upload, however long the PUT takes. */
   private verdict(attachmentId: string): Promise<string | undefined> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+    const settled = new Promise<string | undefined>((resolve, reject) => this.waiting.set(attachmentId, { resolve, reject }));
+    // A refusal that comes while the PUT is still going is acted on once the PUT is done; until then it is not an unhandled rejection.
+    settled.catch(() => undefined);
+    return settled;
+  }
+
+  /** The verdict, given `ms` from the end of the PUT to come. */
+  private async within(verdict: Promise<string | undefined>, attachmentId: string, ms: number): Promise<string | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
         this.waiting.delete(attachmentId);
         reject(new GuestApiError('timeout', 'Genesys did not confirm the upload in time.'));
-      }, this.options.requestTimeoutMs * 3);
+      }, ms);
       timer.unref();
-      this.waiting.set(attachmentId, {
-        resolve: (url) => (clearTimeout(timer), resolve(url)),
-        reject: (e) => (clearTimeout(timer), reject(e)),
-      });
     });
+    try {
+      return await Promise.race([verdict, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }

@@ -5,10 +5,13 @@ import { GuestSocket } from './guestSocket';
 
 /**
  * The `guestApi` readiness check: whether Genesys accepts this instance's
- * guest WebSocket handshakes. A refused or failed handshake turns it
- * unready; while it is, a bare handshake is retried in the background (no
- * session is configured) so the instance proves itself healthy again
- * without needing traffic. Any successful handshake clears it.
+ * guest WebSocket handshakes. It starts unready and a bare handshake (no
+ * session is configured) is tried at once, so an instance that cannot open
+ * a guest socket (a wrong GENESYS_ORIGIN, a host it cannot reach) gets no
+ * traffic rather than failing its first guest. A refused or failed
+ * handshake turns it unready; while it is, the bare handshake is retried in
+ * the background, so the instance proves itself healthy again without
+ * needing traffic. Any successful handshake clears it.
  */
 interface GuestApiHealthOptions {
   webMessagingUrl: string;
@@ -24,19 +27,27 @@ export class GuestApiHealth {
   private readonly check: DependencyState;
   private probeTimer?: NodeJS.Timeout;
   private closed = false;
+  private refused = false;
+  /** The bare handshake under way, ended if the instance stops first. */
+  private probing?: GuestSocket;
 
   constructor(private readonly options: GuestApiHealthOptions) {
     this.check = new DependencyState({
-      initial: { ok: true, detail: 'No guest WebSocket has been refused.' },
+      initial: { ok: false, detail: `Checking that Genesys accepts a guest WebSocket at ${options.webMessagingUrl}.` },
       logger: options.logger,
       onState: (state) => options.readiness.set('guestApi', state),
     });
   }
 
+  /** The first handshake, at start-up. */
+  start(): void {
+    void this.probe();
+  }
+
   succeeded(): void {
     if (this.check.current.ok) return;
     clearTimeout(this.probeTimer);
-    this.check.set({ ok: true, detail: 'Genesys accepts the guest WebSocket again.' });
+    this.check.set({ ok: true, detail: this.refused ? 'Genesys accepts the guest WebSocket again.' : 'Genesys accepts the guest WebSocket.' });
   }
 
   failed(error: GuestApiError): void {
@@ -44,6 +55,7 @@ export class GuestApiHealth {
       error.failure === 'handshake_refused'
         ? `Genesys refused the guest WebSocket handshake (HTTP 403) at ${this.options.webMessagingUrl}. Check GENESYS_DEPLOYMENT_ID, that the deployment is active, and that GENESYS_ORIGIN (${this.options.origin}) is one of its allowed domains.`
         : `The guest WebSocket at ${this.options.webMessagingUrl} could not be opened: ${error.message}`;
+    this.refused = true;
     this.check.set({ ok: false, detail }, { level: 'error', fields: { genesysCode: error.logDetail?.genesysCode } });
     this.scheduleProbe();
   }
@@ -69,17 +81,21 @@ export class GuestApiHealth {
       () => undefined,
       () => undefined,
     );
+    this.probing = socket;
     try {
       await socket.connect();
       socket.close();
-      this.succeeded();
+      if (!this.closed) this.succeeded();
     } catch (error) {
-      this.failed(error as GuestApiError);
+      if (!this.closed) this.failed(error as GuestApiError);
+    } finally {
+      this.probing = undefined;
     }
   }
 
   close(): void {
     this.closed = true;
     clearTimeout(this.probeTimer);
+    this.probing?.close();
   }
 }

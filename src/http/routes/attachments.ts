@@ -106,6 +106,8 @@ function uploadHandler(attachments: GuestAttachments, publicUrl: string | undefi
     const claims = claimsOf(res);
     let release: (() => void) | undefined;
     let file;
+    let cancelled = false;
+    res.on('close', () => (cancelled ||= !res.writableFinished));
     try {
       const limits = await attachments.limits(claims);
       checkEnabled(limits);
@@ -114,7 +116,9 @@ function uploadHandler(attachments: GuestAttachments, publicUrl: string | undefi
       const mediaType = effectiveMediaType(file.declaredType, file.head, limits);
       const base = publicBase(req, publicUrl);
       const attachment = await attachments.upload({ ...claims, routingKey: routingKeyOf(req, claims.routingKey) ?? claims.routingKey }, { fileName: file.fileName, mediaType, size: file.size, open: file.open }, base);
-      res.status(201).json({ attachment });
+      // The guest cancelled while Genesys took the file: nobody will send it, so it is not left there.
+      if (cancelled) await attachments.remove(claims, attachment.id).catch(() => undefined);
+      else res.status(201).json({ attachment });
     } catch (error) {
       // A refusal may come before the body was read: close the connection rather than read the rest.
       if (!req.complete) res.setHeader('Connection', 'close');

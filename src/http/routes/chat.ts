@@ -233,7 +233,7 @@ function messageRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
       'Sends over the Guest API (onMessage), with the attributes in message.channel.metadata.customAttributes when they have not reached Genesys yet. Answers with the message as Genesys echoed it.',
     auth: 'session',
     body: sendMessageBody,
-    headers: [{ name: 'Idempotency-Key', description: 'Makes a retried send safe: the same key never yields two messages' }],
+    headers: [{ name: 'Idempotency-Key', description: 'Makes a retried send safe: the same key never yields two messages', pattern: IDEMPOTENCY_KEY.source }],
     responses: { 201: json('Sent', sentMessageSchema) },
     errors: SEND_ERRORS,
     async handle(req, res, { body }) {

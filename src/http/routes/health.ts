@@ -19,7 +19,9 @@ export function healthRoutes(readiness: Readiness): AnyRouteSpec[] {
       method: 'get',
       path: '/readyz',
       summary: 'Readiness, with the named checks',
-      description: 'Configuration valid, token obtainable (when configured), deployment Active (when configured), not draining.',
+      description:
+        "Configuration valid; the deployment's Messenger configuration read at least once; a guest WebSocket handshake accepted; a token obtainable and the deployment Active (with an OAuth client); Redis answering (with REDIS_URL); not draining.",
+
       auth: 'public',
       responses: {
         200: { description: 'Ready', schema: readinessSchema },

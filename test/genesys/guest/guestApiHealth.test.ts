@@ -2,6 +2,9 @@ import { GuestApiError } from '../../../src/genesys/guest/errors';
 import { GuestApiHealth } from '../../../src/genesys/guest/guestApiHealth';
 import { createLogger } from '../../../src/observability/logger';
 import { Readiness } from '../../../src/observability/readiness';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { waitFor } from '../../support/wait';
 
 describe('GuestApiHealth (the guestApi readiness check)', () => {
   let health: GuestApiHealth;
@@ -29,11 +32,14 @@ describe('GuestApiHealth (the guestApi readiness check)', () => {
   const check = () => readiness.report().checks.guestApi;
   const logged = (level: number) => lines.filter((l) => l.level === level);
 
-  it('is ready until a handshake fails, and logs nothing meanwhile', () => {
+  it('starts not ready, saying what it checks, until a handshake succeeds', () => {
+    expect(check()).toEqual({ ok: false, detail: 'Checking that Genesys accepts a guest WebSocket at wss://webmessaging.example.invalid.' });
+    expect(readiness.report().ready).toBe(false);
+
     health.succeeded();
 
-    expect(check()).toEqual({ ok: true, detail: 'No guest WebSocket has been refused.' });
-    expect(lines).toEqual([]);
+    expect(check()).toEqual({ ok: true, detail: 'Genesys accepts the guest WebSocket.' });
+    expect(logged(30).map((l) => l.msg)).toEqual(['Genesys accepts the guest WebSocket.']);
   });
 
   it('turns unready on a refused handshake, naming GENESYS_ORIGIN, and logs the refusal once however often it repeats', () => {
@@ -54,5 +60,60 @@ describe('GuestApiHealth (the guestApi readiness check)', () => {
     expect(check()).toEqual({ ok: true, detail: 'Genesys accepts the guest WebSocket again.' });
     expect(logged(30).map((l) => l.msg)).toEqual(['Genesys accepts the guest WebSocket again.']);
     expect(logged(50)).toHaveLength(1);
+  });
+});
+
+describe('GuestApiHealth.start(): the first handshake, before any guest', () => {
+  let server: WebSocketServer;
+  let health: GuestApiHealth | undefined;
+  let handshakes: { origin?: string; url?: string }[];
+  let refuse: boolean;
+
+  beforeEach(async () => {
+    handshakes = [];
+    refuse = false;
+    server = new WebSocketServer({
+      host: '127.0.0.1',
+      port: 0,
+      verifyClient: (info: { origin: string; req: { url?: string } }, done: (ok: boolean, status?: number) => void) => {
+        handshakes.push({ origin: info.origin, url: info.req.url });
+        done(!refuse, 403);
+      },
+    });
+    await new Promise((resolve) => server.once('listening', resolve));
+  });
+
+  afterEach(async () => {
+    health?.close();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  function started(): { readiness: Readiness } {
+    const readiness = new Readiness();
+    health = new GuestApiHealth({
+      webMessagingUrl: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      deploymentId: 'deployment-1',
+      origin: 'https://bff.example.org',
+      readiness,
+      logger: createLogger({ level: 'silent' }),
+      probeIntervalMs: 600_000,
+      connectTimeoutMs: 5_000,
+    });
+    health.start();
+    return { readiness };
+  }
+
+  it('a handshake Genesys accepts makes the instance ready, with no guest involved', async () => {
+    const { readiness } = started();
+    await waitFor(() => readiness.report().checks.guestApi!.ok);
+    expect(readiness.report().checks.guestApi).toEqual({ ok: true, detail: 'Genesys accepts the guest WebSocket.' });
+    expect(handshakes).toEqual([{ origin: 'https://bff.example.org', url: expect.stringContaining('deploymentId=deployment-1') }]);
+  });
+
+  it('a refused first handshake keeps it not ready, and the detail names GENESYS_ORIGIN', async () => {
+    refuse = true;
+    const { readiness } = started();
+    await waitFor(() => handshakes.length === 1 && /refused/.test(readiness.report().checks.guestApi!.detail));
+    expect(readiness.report()).toMatchObject({ ready: false, checks: { guestApi: { ok: false, detail: expect.stringContaining('GENESYS_ORIGIN (https://bff.example.org)') } } });
   });
 });
