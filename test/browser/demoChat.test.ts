@@ -398,15 +398,16 @@ test('the rest of the demo: the expiry warning, a dropped file with its progress
     await waitForBubble(page, 'guest', 'dropped in');
     expect(embedded.simulator.framesFor(gt, 'onMessage').at(-1)!.frame.message.content).toEqual([{ contentType: 'Attachment', attachment: { id: expect.any(String) } }]);
 
-    // Storage holds the next file's PUT a while: the guest cancels it meanwhile.
-    embedded.simulator.faults.delayRest('upload', 3_000, { times: 1 });
+    // Storage holds the next file's PUT for 10 s (a click takes far less, however busy the machine): the guest
+    // cancels it meanwhile, and the service deletes it at Genesys once that PUT has ended.
+    embedded.simulator.faults.delayRest('upload', 10_000, { times: 1 });
     const puts = embedded.simulator.requests.filter((r) => r.target === 'upload').length;
     await page.setInputFiles('#file', { name: 'unwanted.png', mimeType: 'image/png', buffer: demoPng(16, 16) });
     await waitFor(() => embedded.simulator.requests.filter((r) => r.target === 'upload').length > puts, 10_000, 20);
     await page.getByRole('button', { name: 'Cancel unwanted.png' }).click();
     await page.locator('.pending-file').waitFor({ state: 'detached' });
     const unwanted = embedded.simulator.framesFor(gt, 'onAttachment').at(-1)!.frame.attachmentId as string;
-    await waitFor(() => embedded.simulator.framesFor(gt, 'deleteAttachment').some((f) => f.frame.attachmentId === unwanted), 10_000, 50);
+    await waitFor(() => embedded.simulator.framesFor(gt, 'deleteAttachment').some((f) => f.frame.attachmentId === unwanted), 30_000, 50);
     expect(await page.locator('#notice-text').textContent()).not.toContain('unwanted.png');
 
     await composer.fill('a date picker please');
