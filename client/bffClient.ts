@@ -620,8 +620,10 @@ export interface StreamHandlers {
    */
   session?(event: { state: string; detail?: string; reconnect?: boolean; expiresAt?: string }): void;
   /**
-   * The stream is open. Load (or reload) history here: after a reconnect
-   * (`reconnected: true`) messages may have arrived while it was down.
+   * The stream is open. Load history here on the first open. After a
+   * reconnect (`reconnected: true`) the stream itself first sends what came
+   * while it was down (it resumes from the last event's id); reloading is
+   * needed only when a `session` event says `replay_incomplete`.
    */
   open?(info: { reconnected: boolean }): void;
   /** The stream's state changed (for a status line). */

@@ -7,12 +7,12 @@
 # each missing package and the command that installs it: tests that could
 # not run never count as passed.
 #
-# The binaries it looks for can be moved for tests of this script:
-# CHROMIUM_BINARY, REDIS_SERVER, NGINX_BINARY, HAPROXY_BINARY.
+# It looks for each program where the tests do, so the same variables move it:
+# CHROMIUM_PATH, REDIS_SERVER, NGINX_BINARY, HAPROXY_BINARY.
 set -euo pipefail
 
 packages=(chromium redis-server nginx haproxy)
-binaries=("${CHROMIUM_BINARY:-/usr/bin/chromium}" "${REDIS_SERVER:-/usr/bin/redis-server}" "${NGINX_BINARY:-/usr/sbin/nginx}" "${HAPROXY_BINARY:-/usr/sbin/haproxy}")
+binaries=("${CHROMIUM_PATH:-/usr/bin/chromium}" "${REDIS_SERVER:-/usr/bin/redis-server}" "${NGINX_BINARY:-/usr/sbin/nginx}" "${HAPROXY_BINARY:-/usr/sbin/haproxy}")
 
 missing=()
 for i in "${!packages[@]}"; do

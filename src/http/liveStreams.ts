@@ -66,11 +66,13 @@ export class LiveStreams {
   }
 
   /**
-   * Streams the session's events. With `replay` (the client's Last-Event-ID),
-   * the messages after that id are sent first, from history, and live events
-   * that arrive meanwhile wait behind them, so nothing is missed or doubled.
+   * Streams the session's events. With `history.after` (the client's
+   * Last-Event-ID), the messages after that id are sent first, from history;
+   * after the upstream socket comes back (`reconnected`), what Genesys sent
+   * while it was down is sent the same way. Live events that arrive meanwhile
+   * wait behind, so nothing is missed or doubled.
    */
-  serve(res: Response, session: GuestSession, holder: StreamHolder, replay?: Replay): void {
+  serve(res: Response, session: GuestSession, holder: StreamHolder, history?: Replay): void {
     // A client already gone would never fire 'close' again: nothing must be held for it.
     if (res.destroyed) return;
     this.admit(holder);
@@ -101,17 +103,21 @@ export class LiveStreams {
       if (!res.write(chunk)) behindSince ??= now;
     };
     // Every event carries the id of the newest message the client has: what it resumes from.
-    let lastId = replay?.after;
+    let lastId = history?.after;
+    const delivered = new RecentIds();
     const present = holder.present ?? ((m: NormalizedMessage) => m);
     const send = (event: string, data: unknown, messageId?: string) => {
-      if (messageId) lastId = messageId;
+      if (messageId) {
+        // A message comes once per stream, whether from history or live.
+        if (!delivered.add(messageId)) return;
+        lastId = messageId;
+      }
       const shown = event === 'message' ? present(data as NormalizedMessage) : data;
       write(`${lastId ? `id: ${lastId}\n` : ''}event: ${event}\ndata: ${JSON.stringify(shown)}\n\n`, event !== 'typing');
     };
 
     const live = (event: GuestEvent) => relay(event, send, (state, detail, reconnect) => stream.end(state, detail, reconnect));
-    let held: GuestEvent[] | undefined = replay ? [] : undefined;
-    const onEvent = (event: GuestEvent) => (held ? held.push(event) : live(event));
+    const onEvent = catchUpGate(live, (after, reason) => (history ? replayMissed(after, () => history.readNewest(reason), send) : Promise.resolve()), () => lastId);
     const heartbeat = setInterval(() => write(': heartbeat\n\n', false), this.options.heartbeatMs);
     heartbeat.unref();
     const unsubscribe = session.subscribe(onEvent);
@@ -141,13 +147,7 @@ export class LiveStreams {
     this.open.add(stream);
     res.on('close', cleanup);
     send('session', { state: 'open' });
-    if (replay) {
-      void replayMissed(replay, send).then((replayed) => {
-        const waiting = held ?? [];
-        held = undefined;
-        for (const event of waiting) if (!(event.type === 'message' && replayed.has(event.message.id))) live(event);
-      });
-    }
+    if (history?.after !== undefined) onEvent.catchUp(history.after, 'resume');
   }
 
   /** Ends every stream with a final event telling clients to reconnect (shutdown). */
@@ -189,30 +189,78 @@ function warnBeforeExpiry(holder: StreamHolder, warn: (expiresAt: number) => voi
   return { cancel: () => clearTimeout(timer) };
 }
 
-/** What a reconnecting client missed: the messages after `after`, oldest first, from the newest history page. */
+/**
+ * Where a stream finds what its client missed: the newest history page, read
+ * for a client that resumes (`resume`, from its Last-Event-ID `after`) or
+ * after the upstream socket came back (`reconnect`).
+ */
 export interface Replay {
-  after: string;
-  readNewest(): Promise<NormalizedMessage[]>;
+  after?: string;
+  readNewest(reason: 'resume' | 'reconnect'): Promise<NormalizedMessage[]>;
 }
 
-/** Sends the messages after `replay.after`; says so when they cannot all be found. Returns the ids it sent. */
-async function replayMissed(replay: Replay, send: (event: string, data: unknown, messageId?: string) => void): Promise<Set<string>> {
-  const sent = new Set<string>();
+/**
+ * The stream's event handler, with catch-ups from history: while one runs,
+ * live events wait behind it. One starts on `catchUp(after)` (a resumed
+ * stream) and after every `reconnected` (the upstream socket was down, so
+ * Genesys's messages meanwhile never came live); `lastId()` is the newest
+ * message the client has, undefined when it has none to resume from.
+ */
+function catchUpGate(live: (event: GuestEvent) => void, replay: (after: string | undefined, reason: 'resume' | 'reconnect') => Promise<void>, lastId: () => string | undefined) {
+  let held: GuestEvent[] | undefined;
+  const catchUp = (after: string | undefined, reason: 'resume' | 'reconnect') => {
+    held ??= [];
+    void replay(after, reason).then(() => {
+      const waiting = held ?? [];
+      held = undefined;
+      for (const event of waiting) onEvent(event);
+    });
+  };
+  const onEvent = (event: GuestEvent) => {
+    if (held) {
+      held.push(event);
+      return;
+    }
+    live(event);
+    if (event.type === 'session' && event.state === 'reconnected') catchUp(lastId(), 'reconnect');
+  };
+  return Object.assign(onEvent, { catchUp });
+}
+
+/**
+ * Sends the messages after `after`; says so when they cannot all be found
+ * (no id to start from, an id older than the newest page, history unreadable).
+ */
+async function replayMissed(after: string | undefined, readNewest: () => Promise<NormalizedMessage[]>, send: (event: string, data: unknown, messageId?: string) => void): Promise<void> {
+  if (after === undefined) {
+    send('session', { state: 'replay_incomplete', detail: 'Messages may have come while the connection to Genesys was down; reload the history.' });
+    return;
+  }
   let messages: NormalizedMessage[];
   try {
-    messages = await replay.readNewest();
+    messages = await readNewest();
   } catch {
     send('session', { state: 'replay_incomplete', detail: 'Could not read what was missed; reload the history.' });
-    return sent;
+    return;
   }
-  const at = messages.findIndex((m) => m.id === replay.after);
+  const at = messages.findIndex((m) => m.id === after);
   if (at < 0) send('session', { state: 'replay_incomplete', detail: 'The last event seen is older than the newest history page; reload the history.' });
-  for (const m of messages.slice(at + 1)) {
-    if (m.type === 'event') continue;
-    sent.add(m.id);
-    send('message', m, m.id);
+  for (const m of messages.slice(at + 1)) if (m.type !== 'event') send('message', m, m.id);
+}
+
+/** The message ids a stream sent lately (a bounded set: the oldest go first). */
+class RecentIds {
+  private readonly ids = new Set<string>();
+
+  constructor(private readonly max = 1000) {}
+
+  /** False when `id` was sent already. */
+  add(id: string): boolean {
+    if (this.ids.has(id)) return false;
+    this.ids.add(id);
+    if (this.ids.size > this.max) this.ids.delete(this.ids.values().next().value!);
+    return true;
   }
-  return sent;
 }
 
 /** Session states that end the stream; only `unavailable` and `closed` are worth reconnecting after. */

@@ -17,7 +17,7 @@ export function openApiDocument(specs: AnyRouteSpec[], version: string): Record<
     const parameters = [
       ...[...spec.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
       ...(spec.query ? queryParameters(spec.query) : []),
-      ...(spec.headers ?? []).map((h) => ({
+      ...headersOf(spec).map((h) => ({
         name: h.name,
         in: 'header',
         required: false,
@@ -61,6 +61,18 @@ export function openApiDocument(specs: AnyRouteSpec[], version: string): Record<
       schemas: { Problem: schemaOf(problemSchema, 'output') },
     },
   };
+}
+
+const ROUTING_HEADER = {
+  name: 'X-Chat-Session',
+  description: "The session's routingKey, sent with every request so that a proxy hashing on it keeps the session on one instance; the service itself ignores it.",
+};
+
+/** The operation's own headers, and X-Chat-Session wherever a session may be named. */
+function headersOf(spec: AnyRouteSpec): NonNullable<AnyRouteSpec['headers']> {
+  const own = spec.headers ?? [];
+  if (spec.auth === 'public' || own.some((h) => h.name === ROUTING_HEADER.name)) return own;
+  return [...own, ROUTING_HEADER];
 }
 
 function schemaOf(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {

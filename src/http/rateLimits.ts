@@ -4,6 +4,7 @@ import { RedisStore as RedisLimitStore, type RedisReply } from 'rate-limit-redis
 import type { Config } from '../config/schema';
 import { AppError } from '../domain/errors';
 import type { RedisStore } from '../store/redisStore';
+import { sessionKeyOf } from '../store/sharedStore';
 import { guestOf } from './authenticate';
 
 /**
@@ -80,7 +81,7 @@ export function rateLimits(limits: Config['limits'], redis?: RedisStore) {
     conversationChangesPerSession: limiter({
       windowMs: 60_000,
       limit: limits.conversationChangesPerSessionPerMinute,
-      key: (_req, res) => guestOf(res).guestToken,
+      key: (_req, res) => sessionKeyOf(guestOf(res).guestToken),
       // Without a session token there is no session to count (POST /guest-session refuses a bare startNew itself).
       skip: (req) => !changesConversation(req) || req.headers.authorization === undefined,
       what: 'new or ended conversations in this session',

@@ -7,14 +7,22 @@ import { z } from 'zod';
 export * from '../domain/api';
 export { normalizedMessageSchema } from '../domain/message';
 
+/** Accepted on every route (clients may send it wherever they cannot send X-Chat-Session); only proxies read it. */
+const routingKeyQuery = z
+  .string()
+  .max(64)
+  .optional()
+  .describe('The session\'s routingKey, for a proxy that hashes on it (EventSource cannot send X-Chat-Session); the service ignores it');
+
 export const historyQuery = z.strictObject({
   page: z.coerce.number().int().min(1).max(10_000).default(1).describe('1 is the newest page'),
   pageSize: z.coerce.number().int().min(1).max(100).default(25),
+  routingKey: routingKeyQuery,
 });
 
 export const streamQuery = z.strictObject({
   ticket: z.string().max(6144).optional().describe('From POST /messages/stream-ticket, for EventSource (which cannot send headers)'),
-  routingKey: z.string().max(64).optional().describe('The session\'s routingKey, for a proxy that hashes on it (EventSource cannot send X-Chat-Session); the service ignores it'),
+  routingKey: routingKeyQuery,
   lastEventId: z.string().max(200).optional().describe('The id of the last event seen, where a client cannot send the Last-Event-ID header: the messages after it are sent first'),
 });
 

@@ -26,7 +26,7 @@ import { messageIdFor, requestFingerprint } from './idempotency';
 import { answerOf, checkText, MAX_TEXT_BYTES } from './messageInput';
 import { givenAttributes } from './startInput';
 import { SendLedger, type KeyedSend } from './sendLedger';
-import type { SharedStore } from '../store/sharedStore';
+import { sessionKeyOf, type SharedStore } from '../store/sharedStore';
 import type { Revocations } from './revocations';
 import { fingerprint, ROUTING_KEY, undeliveredAttributes, type SessionClaims, type SessionState, type SessionTokens } from './sessionToken';
 
@@ -221,7 +221,7 @@ export class GuestChat {
     if (input.text !== undefined) checkText(input.text);
     const session = this.sessionOf(claims);
     const sent = idempotencyKey
-      ? await this.ledger.run(claims.guestToken, this.keyedSend(session, claims, input, messageIdFor(claims.guestToken, idempotencyKey)))
+      ? await this.ledger.run(sessionKeyOf(claims.guestToken), this.keyedSend(session, claims, input, messageIdFor(claims.guestToken, idempotencyKey)))
       : await this.sendNow(session, claims, input, randomUUID());
     const issued = await this.deps.tokens.issue({ ...stateOf(claims, session), deliveredFingerprint: sent.delivered ?? claims.deliveredFingerprint });
     return { message: sent.message, sessionToken: issued.token, routingKey: claims.routingKey };
@@ -263,7 +263,7 @@ export class GuestChat {
    */
   private async checkSharedSendRate(guestToken: string): Promise<void> {
     if (!this.deps.store.shared) return;
-    const waitMs = await this.deps.store.take(`rate:messages:${guestToken}`, MESSAGES_PER_SECOND, 1000);
+    const waitMs = await this.deps.store.take(`rate:messages:${sessionKeyOf(guestToken)}`, MESSAGES_PER_SECOND, 1000);
     if (waitMs > 0) {
       throw new AppError('rate_limited', `At most ${MESSAGES_PER_SECOND} messages a second per session; wait before sending again.`, {
         retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),

@@ -1,4 +1,4 @@
-import type { SharedStore } from '../store/sharedStore';
+import { sessionKeyOf, type SharedStore } from '../store/sharedStore';
 
 /**
  * What a sealed token cannot say for itself: that its chat was ended, or
@@ -28,11 +28,11 @@ export class StoreRevocations implements Revocations {
   ) {}
 
   async markEnded(guestToken: string, untilMs: number): Promise<void> {
-    await this.store.put(`ended:${guestToken}`, '1', Math.max(1, untilMs - this.now()));
+    await this.store.put(`ended:${sessionKeyOf(guestToken)}`, '1', Math.max(1, untilMs - this.now()));
   }
 
   async isEnded(guestToken: string): Promise<boolean> {
-    return (await this.store.get(`ended:${guestToken}`)) !== undefined;
+    return (await this.store.get(`ended:${sessionKeyOf(guestToken)}`)) !== undefined;
   }
 
   async claimTicket(ticketId: string, untilMs: number): Promise<boolean> {

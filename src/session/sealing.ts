@@ -51,7 +51,6 @@ function nextIv(): Buffer {
   ivOffset += IV_BYTES;
   return iv;
 }
-const HEADER_KEYS = new Set(['alg', 'enc', 'kid']);
 
 export class Sealer {
   private readonly byKid: Map<string, KeyObject>;
@@ -89,24 +88,17 @@ export class Sealer {
     // dir: the encrypted key is empty; every other part is strict base64url.
     if (parts.length !== 5 || parts[1] !== '' || !parts.every((part) => BASE64URL.test(part))) throw refuse();
     const [encodedHeader, , encodedIv, encodedCiphertext, encodedTag] = parts as [string, string, string, string, string];
-    let header: unknown;
+    // Whatever fails below is refused alike: a header that is not JSON (or is JSON null) throws, as does a tag that is not 16 bytes.
     try {
-      header = JSON.parse(Buffer.from(encodedHeader, 'base64url').toString('utf8'));
-    } catch {
-      throw refuse();
-    }
-    if (typeof header !== 'object' || header === null || Array.isArray(header)) throw refuse();
-    const { alg, enc, kid } = header as Record<string, unknown>;
-    // Only what this service writes: no crit, zip or other parameters to honour.
-    if (alg !== 'dir' || enc !== 'A256GCM' || typeof kid !== 'string' || !Object.keys(header).every((k) => HEADER_KEYS.has(k))) throw refuse();
-    const key = this.byKid.get(kid);
-    const iv = Buffer.from(encodedIv, 'base64url');
-    const tag = Buffer.from(encodedTag, 'base64url');
-    if (!key || iv.length !== 12 || tag.length !== 16) throw refuse();
-    try {
+      const { alg, enc, kid, ...other } = JSON.parse(Buffer.from(encodedHeader, 'base64url').toString('utf8')) as Record<string, unknown>;
+      // Only what this service writes: no crit, zip or other parameters to honour.
+      if (alg !== 'dir' || enc !== 'A256GCM' || typeof kid !== 'string' || Object.keys(other).length > 0) throw refuse();
+      const key = this.byKid.get(kid);
+      const iv = Buffer.from(encodedIv, 'base64url');
+      if (!key || iv.length !== IV_BYTES) throw refuse();
       const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: 16 });
       decipher.setAAD(Buffer.from(encodedHeader, 'ascii'));
-      decipher.setAuthTag(tag);
+      decipher.setAuthTag(Buffer.from(encodedTag, 'base64url'));
       const plaintext = Buffer.concat([decipher.update(Buffer.from(encodedCiphertext, 'base64url')), decipher.final()]);
       return JSON.parse(plaintext.toString('utf8'));
     } catch {

@@ -84,9 +84,8 @@ export class SendLedger {
     }
     const promise = this.settle(key, send);
     this.inFlight.set(key, { fingerprint: send.fingerprint, promise });
-    const forget = () => {
-      if (this.inFlight.get(key)?.promise === promise) this.inFlight.delete(key);
-    };
+    // The entry is still this promise's own: no other is set for the key while it is there.
+    const forget = () => this.inFlight.delete(key);
     promise.then(forget, forget);
     return promise;
   }

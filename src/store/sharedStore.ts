@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * The little state instances must agree on: idempotency records and sends in
  * doubt, ended sessions, single-use stream tickets and rate windows. Every
@@ -29,6 +31,15 @@ export interface SharedStore {
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * How a guest session is named in the shared store: a hash of its Genesys
+ * guest token, never the token itself (a credential for the chat), so that
+ * whoever can read Redis learns no way into a conversation.
+ */
+export function sessionKeyOf(guestToken: string): string {
+  return createHash('sha256').update(`guest-session\n${guestToken}`).digest('base64url').slice(0, 32);
 }
 
 interface Entry {

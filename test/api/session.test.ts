@@ -65,6 +65,31 @@ describe('POST /guest-session', () => {
       cb(null, null);
     });
     expect(stream.status).toBe(200);
+    // Not a credential: presented in place of the token, or of a ticket, it opens nothing.
+    expect((await stack.http.get('/guest-session').set({ Origin: PAGE_ORIGIN, 'X-Chat-Session': proposed })).status).toBe(401);
+    expect((await stack.http.get('/guest-session').set(bearer(proposed))).status).toBe(401);
+    expect((await stack.http.get(`/messages/stream?ticket=${proposed}&routingKey=${proposed}`).set('Origin', PAGE_ORIGIN)).status).toBe(401);
+  });
+
+  test('the routing key is accepted on every route, as the header and as ?routingKey=, and /openapi.json lists the header wherever a session is named', async () => {
+    const { token } = await stack.newSession();
+    const key = 'client-proposed-key_0123';
+    type Operation = { security: unknown[]; parameters?: { in: string; name: string }[] };
+    const doc = (await stack.http.get('/openapi.json')).body as { paths: Record<string, Record<string, Operation>> };
+    const reads: string[] = [];
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        if (operation.security.length === 0) continue; // public: no session to route
+        const named = operation.parameters?.some((p) => p.in === 'header' && p.name === 'X-Chat-Session');
+        expect([method, path, named]).toEqual([method, path, true]);
+        if (method === 'get' && !path.includes('{') && path !== '/messages/stream') reads.push(path);
+      }
+    }
+    expect(reads.sort()).toEqual(['/capabilities', '/guest-attributes', '/guest-session', '/messages']);
+    for (const path of reads) {
+      const routed = await stack.http.get(`${path}?routingKey=${key}`).set({ ...bearer(token), 'X-Chat-Session': key });
+      expect([path, routed.status]).toEqual([path, 200]);
+    }
   });
 
   test('with a valid token it resumes the same Genesys session: 200, newSession false', async () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { startRedis, type RedisServer } from '../support/redis';
-import { bearer, startStack, type Stack } from '../support/stack';
+import { bearer, guestTokenOf, startStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
 
 /** One instance with REDIS_URL: what it keeps there, and what a Redis outage does (a clear 503, never a guess). */
@@ -52,6 +53,28 @@ test('a stream ticket used on one instance is refused on another', async () => {
     expect(second.status).toBe(401);
   } finally {
     await other.close();
+  }
+});
+
+test('Redis holds no Genesys guest token, in its keys or its values: a session is named by a hash of it', async () => {
+  const before = stack.sim.received.length;
+  const { token } = await stack.newSession();
+  const guestToken = guestTokenOf(stack.sim, before);
+  // A keyed send (its record and the session's message rate), then the end of the chat (its marker and the per-session limit).
+  expect((await stack.http.post('/messages').set(bearer(token)).set('Idempotency-Key', randomUUID()).send({ text: 'kept in Redis' })).status).toBe(201);
+  expect((await stack.http.delete('/guest-session').set(bearer(token))).status).toBe(204);
+  const raw = new Redis(redis.url);
+  try {
+    const keys = await raw.keys('*');
+    // Each kind of record that names the session is there, so the check below has something to look at.
+    for (const kind of ['send:', 'rate:messages:', 'ended:', 'limit:conversation-changes-per-session:']) {
+      expect([kind, keys.some((k) => k.includes(kind))]).toEqual([kind, true]);
+    }
+    const values = await Promise.all(keys.map(async (k) => ((await raw.type(k)) === 'string' ? ((await raw.get(k)) ?? '') : '')));
+    expect(keys.filter((k) => k.includes(guestToken))).toEqual([]);
+    expect(values.filter((v) => v.includes(guestToken))).toEqual([]);
+  } finally {
+    raw.disconnect();
   }
 });
 

@@ -112,6 +112,39 @@ test('every event carries the newest message id; reopened with Last-Event-ID the
   resumed.close();
 });
 
+test('after the upstream socket comes back, the open stream sends what Genesys sent while it was down, once, then goes on live', async () => {
+  const { token, gt } = await session();
+  const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(token));
+  await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+  stack.sim.agent.say(gt, 'seen before the drop');
+  await stream.next((e) => e.event === 'message' && dataOf(e).text === 'seen before the drop');
+
+  // The socket is cut; what the agent says now is stored at Genesys but reaches no socket.
+  stack.sim.faults.dropSocket(gt);
+  stack.sim.agent.say(gt, 'said while the socket was down');
+  await stream.next((e) => e.event === 'session' && dataOf(e).state === 'reconnected');
+  await stream.next((e) => e.event === 'message' && dataOf(e).text === 'said while the socket was down');
+  stack.sim.agent.say(gt, 'live again');
+  await stream.next((e) => e.event === 'message' && dataOf(e).text === 'live again');
+  const texts = stream.events.filter((e) => e.event === 'message').map((e) => dataOf(e).text);
+  expect(texts).toEqual(['seen before the drop', 'said while the socket was down', 'live again']);
+  expect(stream.events.some((e) => e.event === 'session' && dataOf(e).state === 'replay_incomplete')).toBe(false);
+  stream.close();
+});
+
+test('a stream with no message to resume from, after the upstream socket comes back, says replay_incomplete', async () => {
+  const { token, gt } = await session();
+  const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(token));
+  await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+  stack.sim.faults.dropSocket(gt);
+  await stream.next((e) => e.event === 'session' && dataOf(e).state === 'reconnected');
+  const incomplete = await stream.next((e) => e.event === 'session' && dataOf(e).state === 'replay_incomplete');
+  expect(dataOf(incomplete).detail).toMatch(/reload the history/);
+  stack.sim.agent.say(gt, 'still live');
+  await stream.next((e) => e.event === 'message' && dataOf(e).text === 'still live');
+  stream.close();
+});
+
 test('a Last-Event-ID older than history can reach says replay_incomplete, and the stream goes on', async () => {
   const { token } = await session();
   const stream = await openStream(`${stack.service.url}/messages/stream?lastEventId=unknown-id`, bearer(token));
@@ -168,6 +201,23 @@ test('a resume after the session has used its 10 history reads a minute says rep
   expect(stream.status).toBe(200);
   await stream.next((e) => e.event === 'session' && dataOf(e).state === 'replay_incomplete');
   expect(stack.sim.stats.historyRequests).toBe(reads);
+  stream.close();
+});
+
+test('after the upstream socket comes back, a session that spent half its history reads gets replay_incomplete: the rest are kept for delivery proofs', async () => {
+  const { token, gt } = await session();
+  const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(token));
+  await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+  stack.sim.agent.say(gt, 'seen before the drop');
+  await stream.next((e) => e.event === 'message' && dataOf(e).text === 'seen before the drop');
+  for (let i = 0; i < 5; i++) expect((await stack.http.get('/messages').set(bearer(token))).status).toBe(200);
+  const reads = stack.sim.stats.historyRequests;
+  stack.sim.faults.dropSocket(gt);
+  await stream.next((e) => e.event === 'session' && dataOf(e).state === 'reconnected');
+  await stream.next((e) => e.event === 'session' && dataOf(e).state === 'replay_incomplete');
+  expect(stack.sim.stats.historyRequests).toBe(reads);
+  // The client asks for the history itself: 5 of the 10 reads are still there.
+  expect((await stack.http.get('/messages').set(bearer(token))).status).toBe(200);
   stream.close();
 });
 

@@ -521,20 +521,29 @@ test('the README\'s browser examples run as pasted: the typed client, plain fetc
   const png = demoPng(16, 16).toString('base64');
   const started = await page.evaluate(async ([url, origin]) => {
     const res = await fetch(`${url}/guest-session`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
-    return { status: res.status, token: ((await res.json()) as { sessionToken: string }).sessionToken, origin };
+    const body = (await res.json()) as { sessionToken: string; routingKey: string };
+    return { status: res.status, token: body.sessionToken, routingKey: body.routingKey, origin };
   }, [bff, origin]);
   expect(started.status).toBe(201);
   await page.evaluate(
-    ([url, token, bytes]) => {
+    ([url, token, routingKey, bytes]) => {
       const file = new File([Uint8Array.from(atob(bytes!), (c) => c.charCodeAt(0))], 'photo.png', { type: 'image/png' });
-      Object.assign(window, { BFF: url, token, input: { files: [file] } });
+      Object.assign(window, { BFF: url, token, routingKey, input: { files: [file] } });
     },
-    [bff, started.token, png],
+    [bff, started.token, started.routingKey, png],
   );
+  // Both requests carry the session's routing key, for a proxy that hashes on it.
+  const routed: (string | undefined)[] = [];
+  const onRequest = (request: { url(): string; method(): string; headers(): Record<string, string> }) => {
+    if (request.method() === 'POST' && /\/(attachments|messages)$/.test(request.url())) routed.push(request.headers()['x-chat-session']);
+  };
+  page.on('request', onRequest);
   const sentBefore = embedded.simulator.received.filter((f) => f.frame?.action === 'onMessage' && f.frame?.message?.content?.[0]?.contentType === 'Attachment').length;
   await runInPage(page, readmeBlock("form.append('file', input.files[0]);"));
   const sentAfter = embedded.simulator.received.filter((f) => f.frame?.action === 'onMessage' && f.frame?.message?.content?.[0]?.contentType === 'Attachment').length;
   expect(sentAfter).toBe(sentBefore + 1);
+  page.off('request', onRequest);
+  expect(routed).toEqual([started.routingKey, started.routingKey]);
 
   // The sign-in fragment: a client that holds a session, and what the identity provider sent back.
   const grant = await signInAt(embedded.simulator, `readme-${Date.now().toString(36)}`, { redirectUri: `${origin}/page.html` });

@@ -184,6 +184,12 @@ function storedCounts(c: Browser): Map<string, number> {
   return counts;
 }
 
+/** Passes once every browser's stream has the agent's reply to each text it sent; else names the replies still missing. */
+function everyReplyArrived(): void {
+  const missing = clients.flatMap((c) => [...c.sent.keys()].filter((text) => !c.replies.has(`You said: ${text}`)).map((text) => `${c.name}: "${text}"`));
+  if (missing.length > 0) throw new Error(`${missing.length} replies not (yet) on the streams: ${missing.slice(0, 20).join(', ')}`);
+}
+
 function expectEveryTextOnceAndEveryReply(c: Browser): void {
   const stored = storedCounts(c);
   for (const text of c.sent.keys()) expect([c.name, text, stored.get(text)]).toEqual([c.name, text, 1]);
@@ -197,7 +203,7 @@ test('50 sessions through nginx on 4 instances: one socket each, nothing closed 
   }
   await Promise.all(clients.map(keepStreamOpen));
   await Promise.all(clients.map((c) => chat(c, 'first', FIRST_ROUND)));
-  await waitFor(() => clients.every((c) => c.replies.size === FIRST_ROUND), 30_000, 100);
+  await waitFor(everyReplyArrived, 30_000, 100);
 
   for (const c of clients) {
     expectEveryTextOnceAndEveryReply(c);
@@ -222,7 +228,7 @@ test('a retry with the same Idempotency-Key on every other instance returns the 
       for (const answer of again) expect(answer.id).toBe(first.id);
     }),
   );
-  await waitFor(() => clients.every((c) => c.replies.has(`You said: ${c.name} retried`)), 30_000, 100);
+  await waitFor(everyReplyArrived, 30_000, 100);
   for (const c of clients) expectEveryTextOnceAndEveryReply(c);
   // A retry answered from the shared record opened no socket anywhere.
   expect(sim.stats.connectionsOpened).toBe(socketsBefore);
@@ -240,7 +246,7 @@ test('one instance killed mid-load: sends are retried without duplicates and eve
   await victim.kill();
   sim.faults.delayFrames(0);
   await load;
-  await waitFor(() => clients.every((c) => c.replies.size === FIRST_ROUND + 1 + SECOND_ROUND), 60_000, 100);
+  await waitFor(everyReplyArrived, 60_000, 100);
 
   // The scenario happened: streams were cut and resumed, and sends in flight on the victim were retried elsewhere.
   expect(clients.filter((c) => c.streamsOpened > 1).length).toBeGreaterThan(0);

@@ -8,6 +8,8 @@ import path from 'node:path';
  * programs on PATH: what it installs, when, and when it refuses.
  */
 const SCRIPT = path.join(__dirname, '../../scripts/test-prerequisites.sh');
+/** bash itself, by its path, so that a test can give the script a PATH without the system's programs. */
+const BASH = fs.realpathSync(spawnSync('bash', ['-c', 'command -v bash'], { encoding: 'utf8' }).stdout.trim());
 let dir: string;
 
 beforeEach(() => {
@@ -20,11 +22,12 @@ function fake(name: string, code = 0, body = ''): void {
   fs.writeFileSync(path.join(dir, name), `#!/bin/sh\necho "${name} $*" >> "${dir}/calls.log"\n${body}\nexit ${code}\n`, { mode: 0o755 });
 }
 
-function run(binaries: { chromium?: string; redis?: string; nginx?: string }) {
-  const result = spawnSync('bash', [SCRIPT], {
+/** Runs the script with `binaries` where the tests look for them, and PATH (the fakes first) as given. */
+function run(binaries: { chromium?: string; redis?: string; nginx?: string }, PATH = `${dir}:/usr/bin:/bin`) {
+  const result = spawnSync(BASH, [SCRIPT], {
     env: {
-      PATH: `${dir}:/usr/bin:/bin`,
-      CHROMIUM_BINARY: binaries.chromium ?? '/bin/true',
+      PATH,
+      CHROMIUM_PATH: binaries.chromium ?? '/bin/true',
       REDIS_SERVER: binaries.redis ?? '/bin/true',
       NGINX_BINARY: binaries.nginx ?? '/bin/true',
       HAPROXY_BINARY: '/bin/true',
@@ -52,16 +55,33 @@ test('without root or passwordless sudo it stops at once, naming each missing pa
   expect(result.calls.filter((c) => c.startsWith('apt-get'))).toEqual([]);
 });
 
-test('without apt-get it says it cannot install them', () => {
+test('without apt-get (not Debian-like) it stops at once, naming what is missing and how to install it', () => {
   fake('id', 0, 'echo 0');
-  const result = spawnSync('bash', [SCRIPT], {
-    env: { PATH: `${dir}:/bin`, CHROMIUM_BINARY: `${dir}/none`, REDIS_SERVER: '/bin/true', NGINX_BINARY: '/bin/true', HAPROXY_BINARY: '/bin/true' },
-    encoding: 'utf8',
-  });
-  if (fs.existsSync('/bin/apt-get')) return; // /bin is /usr/bin on merged-/usr systems: apt-get is then on PATH anyway
-  expect(result.status).toBe(1);
+  fake('sudo');
+  // Only the fakes on PATH: this machine's own apt-get is out of reach.
+  const result = run({ chromium: `${dir}/none` }, dir);
+  expect(result.code).toBe(1);
   expect(result.stderr).toContain('no apt-get');
-  expect(result.stderr).toContain('chromium');
+  expect(result.stderr).toContain('missing: chromium.');
+  expect(result.stderr).toContain('sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium');
+  // It tried nothing: no install, no sudo.
+  expect(result.calls).toEqual([]);
+});
+
+test('a user with passwordless sudo gets the missing packages installed through sudo', () => {
+  const installed = path.join(dir, 'nginx');
+  fake('apt-get', 0, `[ "$1" = install ] && printf '#!/bin/sh\\n' > "${installed}" && /bin/chmod +x "${installed}"`);
+  fake('id', 0, 'echo 1000');
+  // sudo -n runs the command (as root, in this pretence).
+  fake('sudo', 0, '[ "$1" = -n ] && shift; "$@"');
+  fake('tee', 0, 'cat > /dev/null');
+  fake('chmod');
+  fake('rm');
+  const result = run({ nginx: installed });
+  expect(result.code).toBe(0);
+  const apt = result.calls.filter((c) => c.startsWith('apt-get'));
+  expect(apt).toEqual(['apt-get install -y --no-install-recommends nginx']);
+  expect(result.calls).toContain('sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx');
 });
 
 test('as root it installs only what is missing, updating the package lists only when the first install fails', () => {

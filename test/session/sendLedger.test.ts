@@ -115,12 +115,15 @@ test('when history cannot tell, nothing is sent and the doubt stays for the next
   expect(genesys.proofs).toHaveLength(1);
 });
 
-test('a definite refusal is forgotten, so a retry may send', async () => {
+test('a definite refusal is forgotten, so a retry may send, on another instance or this one', async () => {
   const store = new MemoryStore();
   const genesys = fakeGenesys();
   await expect(ledger(store).run('s', genesys.keyed({ send: () => Promise.reject(new GuestApiError('rate_limited', 'slow down')) }))).rejects.toThrow();
   await expect(ledger(store).run('s', genesys.keyed())).resolves.toBe('sent:hello');
   expect(genesys.proofs).toEqual([]);
+  const one = ledger(new MemoryStore());
+  await expect(one.run('s', genesys.keyed({ send: () => Promise.reject(new GuestApiError('rate_limited', 'slow down')) }))).rejects.toThrow();
+  await expect(one.run('s', genesys.keyed())).resolves.toBe('sent:hello');
 });
 
 test('a claim whose instance died is taken over once it lapses, and proven before sending', async () => {
@@ -151,4 +154,174 @@ test('a store that cannot answer refuses the send before Genesys sees it', async
   const genesys = fakeGenesys();
   await expect(ledger(broken).run('s', genesys.keyed())).rejects.toMatchObject({ code: 'store_unavailable' });
   expect(genesys.delivered).toEqual([]);
+});
+
+test('a lost connection after the frame was written is proven, not sent again', async () => {
+  const store = new MemoryStore();
+  const genesys = fakeGenesys();
+  const lostAfterWrite = genesys.keyed({
+    send: async () => {
+      genesys.delivered.push('m-1');
+      throw new GuestApiError('connection_lost', 'socket closed after the write');
+    },
+  });
+  await expect(ledger(store).run('s', lostAfterWrite)).rejects.toMatchObject({ failure: 'connection_lost' });
+  await expect(ledger(store).run('s', genesys.keyed())).resolves.toBe('from-history');
+  expect(genesys.delivered).toEqual(['m-1']);
+});
+
+test('each message of a session, and each session, has its own record', async () => {
+  const store = new MemoryStore();
+  const genesys = fakeGenesys();
+  await ledger(store).run('s', genesys.keyed());
+  const second = genesys.keyed({ messageId: 'm-2', fingerprint: 'fp:second', send: async () => 'sent:second' });
+  await expect(ledger(store).run('s', second)).resolves.toBe('sent:second');
+  const elsewhere = genesys.keyed({ fingerprint: 'fp:elsewhere', send: async () => 'sent:elsewhere' });
+  await expect(ledger(store).run('other-session', elsewhere)).resolves.toBe('sent:elsewhere');
+});
+
+test('a retry on this instance joins the attempt in flight without waiting on the store, and another message under its key is refused at once', async () => {
+  const store = new MemoryStore();
+  const genesys = fakeGenesys();
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const one = new SendLedger({ store, ttlMs: 3_600_000, pendingMs: 60_000, waitMs: 0, pollMs: 5 });
+  const first = one.run(
+    's',
+    genesys.keyed({
+      send: async () => {
+        await gate;
+        return 'first';
+      },
+    }),
+  );
+  const retry = one.run('s', genesys.keyed());
+  const error = await one.run('s', genesys.keyed({ text: 'other' })).catch((e: unknown) => e);
+  expect(error).toMatchObject({ code: 'idempotency_key_reused', message: expect.stringMatching(/different message/) });
+  release();
+  await expect(Promise.all([first, retry])).resolves.toEqual(['first', 'first']);
+});
+
+test('a ledger that may not wait still sends a message nobody else is sending', async () => {
+  const genesys = fakeGenesys();
+  const noWait = new SendLedger({ store: new MemoryStore(), ttlMs: 3_600_000, pendingMs: 60_000, waitMs: 0 });
+  await expect(noWait.run('s', genesys.keyed())).resolves.toBe('sent:hello');
+});
+
+test('a retry that cannot wait is told how long the live claim may still hold', async () => {
+  const store = new MemoryStore();
+  const genesys = fakeGenesys();
+  const clock = Date.parse('2026-11-22T10:00:00Z');
+  const at = (waitMs: number) => new SendLedger({ store, ttlMs: 3_600_000, pendingMs: 60_000, waitMs, pollMs: 5, now: () => clock });
+  void at(5_000).run('s', genesys.keyed({ send: () => new Promise<string>(() => {}) }));
+  const error = await at(0).run('s', genesys.keyed()).catch((e: unknown) => e);
+  expect(error).toMatchObject({ code: 'upstream_unavailable', retryAfterSeconds: 60, message: expect.stringMatching(/still being sent/) });
+  expect(genesys.delivered).toEqual([]);
+});
+
+test('a record that keeps vanishing between claim and read does not hold a retry beyond its wait', async () => {
+  let clock = Date.parse('2026-11-22T10:00:00Z');
+  let reads = 0;
+  const flapping = new MemoryStore();
+  flapping.claim = async () => false;
+  flapping.get = async () => {
+    reads += 1;
+    // Bounded, so a ledger that never gives up fails here instead of spinning.
+    if (reads > 1_000) throw new Error('the ledger kept reading past its wait');
+    clock += 10;
+    return undefined;
+  };
+  const patient = new SendLedger({ store: flapping, ttlMs: 3_600_000, pendingMs: 60_000, waitMs: 50, pollMs: 5, now: () => clock });
+  await expect(patient.run('s', fakeGenesys().keyed())).rejects.toMatchObject({ code: 'upstream_unavailable', retryAfterSeconds: 1 });
+  expect(reads).toBe(5);
+});
+
+describe('a send in doubt after a timeout, while history may not show it yet', () => {
+  const T0 = Date.parse('2026-11-22T10:00:00Z');
+  let clock = T0;
+  const at = (store: SharedStore) => new SendLedger({ store, ttlMs: 3_600_000, pendingMs: 60_000, waitMs: 5_000, pollMs: 5, visibilityGraceMs: 10_000, now: () => clock });
+  const blindRetry = (genesys: ReturnType<typeof fakeGenesys>) =>
+    genesys.keyed({
+      prove: async (earlier) => {
+        genesys.proofs.push(earlier);
+        return { verdict: 'unknown', reason: 'history does not show it yet' };
+      },
+    });
+
+  beforeEach(() => {
+    clock = T0;
+  });
+
+  test('is not sent again; the retry is told when history will tell, and nothing once it should', async () => {
+    const store = new MemoryStore();
+    const genesys = fakeGenesys();
+    await expect(at(store).run('s', genesys.keyed({ send: () => Promise.reject(new GuestApiError('timeout', 'x')) }))).rejects.toThrow();
+    const answers: unknown[] = [];
+    for (const after of [2_500, 10_000, 20_000]) {
+      clock = T0 + after;
+      answers.push(await at(store).run('s', blindRetry(genesys)).catch((e: unknown) => e));
+    }
+    expect(answers[0]).toMatchObject({ failure: 'unavailable', retryAfterSeconds: 8, message: expect.stringMatching(/not sent again/) });
+    for (const later of answers.slice(1)) expect(later).toMatchObject({ failure: 'unavailable', retryAfterSeconds: undefined });
+    expect(genesys.proofs.map((p) => p.visibleBy)).toEqual([T0 + 10_000, T0 + 10_000, T0 + 10_000]);
+    expect(genesys.delivered).toEqual([]);
+  });
+
+  test('a lost connection gives history no grace', async () => {
+    const store = new MemoryStore();
+    const genesys = fakeGenesys();
+    await expect(at(store).run('s', genesys.keyed({ send: () => Promise.reject(new GuestApiError('connection_lost', 'x')) }))).rejects.toThrow();
+    clock = T0 + 2_500;
+    await expect(at(store).run('s', blindRetry(genesys))).rejects.toMatchObject({ failure: 'unavailable', retryAfterSeconds: undefined });
+    expect(genesys.proofs).toEqual([{ messageId: 'm-1', text: 'hello', sentAt: T0 }]);
+  });
+});
+
+describe('a retry waiting on a live claim (fake timers)', () => {
+  beforeEach(() => jest.useFakeTimers({ now: Date.parse('2026-11-22T10:00:00Z') }));
+  afterEach(() => jest.useRealTimers());
+
+  /** Starts a claim on `store` that lives `pendingMs` and never settles (its sender wrote the frame, then vanished). */
+  function claimed(store: SharedStore, genesys: ReturnType<typeof fakeGenesys>, pendingMs: number) {
+    void ledger(store, pendingMs).run('s', genesys.keyed({ send: () => (genesys.delivered.push('m-1'), new Promise<string>(() => {})) }));
+  }
+  function outcomeOf(promise: Promise<string>) {
+    const outcome: { value?: unknown } = {};
+    promise.then(
+      (value) => (outcome.value = value),
+      (error: unknown) => (outcome.value = error),
+    );
+    return outcome;
+  }
+
+  test('reads the shared store once per poll interval, not faster', async () => {
+    const store = new MemoryStore();
+    const genesys = fakeGenesys();
+    claimed(store, genesys, 60_000);
+    const reads = jest.spyOn(store, 'get');
+    const retry = outcomeOf(new SendLedger({ store, ttlMs: 3_600_000, pendingMs: 60_000, waitMs: 500, pollMs: 50 }).run('s', genesys.keyed()));
+    await jest.advanceTimersByTimeAsync(500);
+    expect(retry.value).toMatchObject({ code: 'upstream_unavailable' });
+    expect(reads.mock.calls.length).toBeGreaterThanOrEqual(9);
+    expect(reads.mock.calls.length).toBeLessThanOrEqual(11);
+  });
+
+  test('takes the claim over as soon as it lapses, however long the poll interval', async () => {
+    const store = new MemoryStore();
+    const genesys = fakeGenesys();
+    claimed(store, genesys, 100);
+    const retry = outcomeOf(new SendLedger({ store, ttlMs: 3_600_000, pendingMs: 60_000, waitMs: 5_000, pollMs: 10_000 }).run('s', genesys.keyed()));
+    await jest.advanceTimersByTimeAsync(101);
+    expect(retry.value).toBe('from-history');
+    expect(genesys.delivered).toEqual(['m-1']);
+  });
+
+  test('answers when its wait is over, however long the poll interval', async () => {
+    const store = new MemoryStore();
+    const genesys = fakeGenesys();
+    claimed(store, genesys, 60_000);
+    const retry = outcomeOf(new SendLedger({ store, ttlMs: 3_600_000, pendingMs: 60_000, waitMs: 100, pollMs: 10_000 }).run('s', genesys.keyed()));
+    await jest.advanceTimersByTimeAsync(100);
+    expect(retry.value).toMatchObject({ code: 'upstream_unavailable' });
+  });
 });

@@ -57,13 +57,21 @@ export class GuestHistory {
    * asking Genesys; a delivery proof still reads (newestForProof).
    */
   async page(session: GuestSession, page: number, pageSize: number): Promise<HistoryPage> {
-    this.countRead(session.token, true);
+    this.countRead(session.token, 'limit');
     return this.read(session, page, pageSize);
   }
 
-  /** The newest page, for a stream's replay (counted and limited like any read). */
-  async newest(session: GuestSession): Promise<NormalizedMessage[]> {
-    return (await this.page(session, 1, PROOF_PAGE_SIZE)).messages;
+  /**
+   * The newest page, for a stream's replay. One a client asked for (`resume`:
+   * it reopened the stream with Last-Event-ID) is counted and limited like any
+   * read. One no client asked for (`reconnect`: the upstream socket came back)
+   * is refused too once half the session's reads of the minute are spent, so
+   * that delivery proofs, which decide whether a message is sent twice, keep
+   * the rest.
+   */
+  async newest(session: GuestSession, reason: 'resume' | 'reconnect' = 'resume'): Promise<NormalizedMessage[]> {
+    this.countRead(session.token, reason === 'resume' ? 'limit' : 'spare');
+    return (await this.read(session, 1, PROOF_PAGE_SIZE)).messages;
   }
 
   /**
@@ -74,7 +82,7 @@ export class GuestHistory {
    * as unknown.
    */
   async newestForProof(session: GuestSession): Promise<NormalizedMessage[]> {
-    this.countRead(session.token, false);
+    this.countRead(session.token, 'force');
     return (await this.read(session, 1, PROOF_PAGE_SIZE)).messages;
   }
 
@@ -88,18 +96,21 @@ export class GuestHistory {
     return this.parse(response, page, pageSize);
   }
 
-  private countRead(token: string, refuseOverLimit: boolean): void {
+  /** Counts a read: `limit` refuses one over the limit, `spare` one past half of it, `force` none. */
+  private countRead(token: string, mode: 'limit' | 'spare' | 'force'): void {
     const now = this.options.now ?? Date.now;
-    const window = this.reads.get(token) ?? new SendWindow(this.options.readsPerMinute ?? 10, 60_000, now);
+    const limit = this.options.readsPerMinute ?? 10;
+    const window = this.reads.get(token) ?? new SendWindow(limit, 60_000, now);
     this.reads.delete(token);
     this.reads.set(token, window);
     if (this.reads.size > MAX_TRACKED_SESSIONS) this.reads.delete(this.reads.keys().next().value!);
-    if (!refuseOverLimit) {
+    if (mode === 'force') {
       window.force();
       return;
     }
     const waitMs = window.waitMs();
-    if (waitMs > 0 || !window.take()) {
+    const spent = mode === 'spare' && window.used() >= Math.floor(limit / 2);
+    if (waitMs > 0 || spent || !window.take()) {
       throw new GuestApiError('rate_limited', 'Genesys allows 10 history reads a minute in a session; retry later.', {
         retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
       });

@@ -25,6 +25,12 @@ export class SendWindow {
     return this.sentAt[this.sentAt.length - this.limit]! + this.windowMs - this.now();
   }
 
+  /** Uses in the window now. */
+  used(): number {
+    this.prune();
+    return this.sentAt.length;
+  }
+
   /** Records a frame; returns false (and records nothing) when the window is full. */
   take(): boolean {
     if (this.waitMs() > 0) return false;

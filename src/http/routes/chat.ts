@@ -313,9 +313,10 @@ function streamRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
     path: '/messages/stream',
     summary: 'Live Server-Sent Events: message, typing, presence, session',
     description:
-      'Authenticated by the Authorization header (fetch-based readers) or by ?ticket= from POST /messages/stream-ticket (EventSource). Every event has an id (the newest message id so far); reopened with `Last-Event-ID` (or ?lastEventId=), the stream first sends the messages missed since, from history, or a `session` event `replay_incomplete` when it cannot. Every stream ends with a `session` event whose data says whether to reconnect.',
+      'Authenticated by the Authorization header (fetch-based readers) or by ?ticket= from POST /messages/stream-ticket (EventSource). Every event has an id (the newest message id so far, once there is one); reopened with `Last-Event-ID` (or ?lastEventId=), the stream first sends the messages missed since, from history, or a `session` event `replay_incomplete` when it cannot; it does the same after `reconnected`, for what Genesys sent while the upstream socket of the service was down. Every stream ends with a `session` event whose data says whether to reconnect.',
     auth: 'session-or-ticket',
     query: streamQuery,
+    headers: [{ name: 'Last-Event-ID', description: 'The id of the last event the client saw: the messages after it are sent first, from history' }],
     responses: { 200: { description: 'An event stream', contentType: 'text/event-stream' } },
     errors: ['unauthorized', 'session_expired', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
     async handle(req, res, { query }) {
@@ -337,11 +338,11 @@ function streamRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
       await session.ready();
       const header = req.headers['last-event-id'];
       const after = (typeof header === 'string' && header !== '' ? header : undefined) ?? query.lastEventId;
-      const replay = after ? { after: after.slice(0, 200), readNewest: () => hub.history.newest(session) } : undefined;
+      const history = { after: after?.slice(0, 200), readNewest: (reason: 'resume' | 'reconnect') => hub.history.newest(session, reason) };
       // A client that left while Genesys was reached gets no stream, and keeps its ticket.
       if (res.destroyed) return;
       await spendTicket(res, revocations);
-      streams.serve(res, session, holder, replay);
+      streams.serve(res, session, holder, history);
     },
   };
 
