@@ -23,6 +23,11 @@ export interface RunningService {
 interface ServiceOptions {
   /** Extra routers mounted after the public API (tests use this to hold requests in flight). */
   routers?: Router[];
+  /**
+   * The clock of the chat: the Genesys sessions (rate limits, typing, history reads, socket opens, reconnect
+   * windows, JWT cache), sends in doubt and the in-memory shared store. Tests move it instead of waiting; default Date.now.
+   */
+  now?: () => number;
 }
 
 /** Builds the whole service from a validated configuration and starts listening. */
@@ -35,7 +40,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
   const readiness = new Readiness();
   readiness.set('config', { ok: true, detail: 'Configuration is valid.' });
   const platform = createGenesysPlatform(config, logger, readiness);
-  const chat = buildChatStack(config, logger, platform, readiness);
+  const chat = buildChatStack(config, logger, platform, readiness, options.now);
   const app = createApp({ config, logger, readiness, chat: chat.routes, routers: options.routers });
 
   // Without Connection: close, a keep-alive client holds its socket (and so the

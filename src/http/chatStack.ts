@@ -37,7 +37,7 @@ interface ChatStack {
  * What the chat routes need, built once per instance: the Guest API session
  * hub, sealed tokens, identity, ended sessions and live streams.
  */
-export function buildChatStack(config: Config, logger: Logger, platform: GenesysPlatform, readiness: Readiness): ChatStack {
+export function buildChatStack(config: Config, logger: Logger, platform: GenesysPlatform, readiness: Readiness, now?: () => number): ChatStack {
   const { genesys } = config;
   const guestLogger = logger.child({ component: 'guest-api' });
   const health = new GuestApiHealth({
@@ -64,13 +64,14 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
     onSocketOpened: () => health.succeeded(),
     onSocketFailed: (error) => health.failed(error),
     renewSignIn: (signIn) => signInTokens.refresh(signIn),
+    now,
   });
   const tokens = new SessionTokens(new Sealer(deriveKeys(config.session.secrets)), config.session.ttlSeconds, undefined, config.session.secrets[0]);
   const identity = config.identity ? new IdentityVerifier(config.identity, config.attributeKeys) : undefined;
-  const store = sharedStore(config, logger, readiness);
+  const store = sharedStore(config, logger, readiness, now);
   const revocations = new StoreRevocations(store);
   const signIns = new CustomerSignIn({ tokens: signInTokens, messengerFeatures: platform.messengerConfig, logger: guestLogger });
-  const chat = new GuestChat({ config, hub, tokens, revocations, store, identity, signIns, messengerFeatures: platform.messengerConfig, logger });
+  const chat = new GuestChat({ config, hub, tokens, revocations, store, identity, signIns, messengerFeatures: platform.messengerConfig, logger, now });
   const attachments = new GuestAttachments({ hub, tokens, limits: async (claims) => (await chat.capabilities(claims)).attachments });
   const streams = new LiveStreams({
     heartbeatMs: STREAM_HEARTBEAT_MS,
@@ -93,8 +94,8 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
 }
 
 /** Redis when REDIS_URL is set (every instance sees the same state), else this instance's memory. */
-function sharedStore(config: Config, logger: Logger, readiness: Readiness): SharedStore {
-  if (!config.redis) return new MemoryStore();
+function sharedStore(config: Config, logger: Logger, readiness: Readiness, now?: () => number): SharedStore {
+  if (!config.redis) return new MemoryStore(undefined, now);
   return new RedisStore({
     url: config.redis.url,
     keyPrefix: config.redis.keyPrefix,

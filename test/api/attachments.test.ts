@@ -1,3 +1,4 @@
+import { manualClock } from '../support/platform';
 import { dataOf, openStream } from '../support/sse';
 import { bearer, guestTokenOf, startStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
@@ -54,13 +55,16 @@ test('an image within the limits is uploaded to Genesys, sent with a message, an
 test('the link always redirects to a freshly signed download, after Genesys\'s own link has expired', async () => {
   const { token } = await stack.newSession();
   const { attachment } = (await upload(token, PNG, 'photo.png', 'image/png')).body as { attachment: { id: string; url: string } };
-  stack.sim.setOptions({ downloadUrlTtlSeconds: 1 });
+  // Genesys's links expire on the simulator's clock, which the test moves: a link is used while its second lasts, however slow the machine.
+  const clock = manualClock(Date.now());
+  stack.sim.setOptions({ downloadUrlTtlSeconds: 1, clock: clock.now });
   try {
     const first = await fetch(attachment.url, { redirect: 'manual' });
     expect(first.status).toBe(302);
     const genesysUrl = first.headers.get('location')!;
     expect((await fetch(genesysUrl)).status).toBe(200);
-    await waitFor(async () => (await fetch(genesysUrl)).status === 403, 10_000, 200);
+    clock.advance(2000);
+    expect((await fetch(genesysUrl)).status).toBe(403);
     // The same link on the page, later: a new download URL that works, signed by Genesys for this look (getAttachment).
     const refreshes = frames('getAttachment').length;
     const again = await fetch(attachment.url, { redirect: 'manual' });
@@ -71,12 +75,14 @@ test('the link always redirects to a freshly signed download, after Genesys\'s o
     expect(file.status).toBe(200);
     expect(Buffer.from(await file.arrayBuffer())).toEqual(PNG);
   } finally {
-    stack.sim.setOptions({ downloadUrlTtlSeconds: 600 });
+    stack.sim.setOptions({ downloadUrlTtlSeconds: 600, clock: Date.now });
   }
 });
 
 test("an agent's image, live on the stream and in history, carries a link on this service that outlives Genesys's own", async () => {
-  stack.sim.setOptions({ agent: { enabled: true }, downloadUrlTtlSeconds: 1 });
+  // Genesys's links expire on the simulator's clock, moved past their second below: until then each one works however slow the run.
+  const clock = manualClock(Date.now());
+  stack.sim.setOptions({ agent: { enabled: true }, downloadUrlTtlSeconds: 1, clock: clock.now });
   try {
     const before = stack.sim.received.length;
     const { token } = await stack.newSession();
@@ -95,14 +101,15 @@ test("an agent's image, live on the stream and in history, carries a link on thi
     const inHistory = (history.body.messages as { attachments?: { id: string; url: string }[] }[]).flatMap((m) => m.attachments ?? []);
     expect(inHistory.find((a) => a.id === shown!.id)?.url).toContain(`/attachments/${shown!.id}/content?`);
 
-    await waitFor(async () => (await fetch(genesysUrl)).status === 403, 10_000, 200);
+    clock.advance(2000);
+    expect((await fetch(genesysUrl)).status).toBe(403);
     for (const url of [shown!.url, inHistory.find((a) => a.id === shown!.id)!.url]) {
       const file = await fetch(url);
       expect([file.status, file.headers.get('content-type')]).toEqual([200, 'image/png']);
       expect(Buffer.from(await file.arrayBuffer()).subarray(0, 8)).toEqual(PNG.subarray(0, 8));
     }
   } finally {
-    stack.sim.setOptions({ agent: { enabled: false }, downloadUrlTtlSeconds: 600 });
+    stack.sim.setOptions({ agent: { enabled: false }, downloadUrlTtlSeconds: 600, clock: Date.now });
   }
 });
 

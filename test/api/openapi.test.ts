@@ -7,12 +7,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Express } from 'express';
+import type supertest from 'supertest';
 import { bearer, PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
 import { openStream } from '../support/sse';
 import { undocumentedAnswers } from '../support/documentedAnswers';
 
 let stack: Stack;
-let doc: { openapi: string; paths: Record<string, Record<string, unknown>> };
+let doc: { openapi: string; paths: Record<string, Record<string, Operation>>; components: unknown };
 beforeAll(async () => {
   stack = await startStack();
   doc = (await stack.http.get('/openapi.json')).body;
@@ -89,13 +90,77 @@ test('the document validates as OpenAPI 3.1', () => {
   const cli = require.resolve('@seriousme/openapi-schema-validator/bin/validate-api-cli.js');
   const out = execFileSync(process.execPath, [cli, file], { encoding: 'utf8' });
   expect(JSON.parse(out.slice(out.indexOf('{')))).toMatchObject({ valid: true });
+}, 60_000);
+
+interface Operation {
+  requestBody?: { content: Record<string, { schema: object }> };
+  parameters?: { name: string; in: string; schema: object }[];
+  responses: Record<string, { content?: Record<string, { schema: object }> }>;
+}
+
+const documentAjv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
+/** A validator for a schema of the document; `#/components/...` references resolve against the document's components. */
+const validatorFor = (schema: object) => documentAjv.compile({ ...schema, components: doc.components });
+
+/** What the document says a response with this status carries, checked against what the route answered. */
+function expectDocumentedAnswer(method: string, path: string, res: supertest.Response): void {
+  const documented = doc.paths[path]![method]!.responses[String(res.status)];
+  expect({ method, path, status: res.status, documented: documented !== undefined }).toEqual({ method, path, status: res.status, documented: true });
+  const type = String(res.headers['content-type'] ?? '').split(';')[0]!;
+  const schema = documented!.content?.[type]?.schema;
+  if (!schema) {
+    expect({ method, path, status: res.status, type, body: res.text }).toEqual({ method, path, status: res.status, type, body: '' });
+    return;
+  }
+  const validate = validatorFor(schema);
+  const body = JSON.parse(res.text) as unknown;
+  expect({ method, path, status: res.status, errors: validate(body) ? null : validate.errors }).toEqual({ method, path, status: res.status, errors: null });
+}
+
+test('the history query parameters: a value the document refuses, the route refuses, and the others it serves', async () => {
+  const { token } = await stack.newSession();
+  const parameters = doc.paths['/messages']!.get!.parameters!.filter((p) => p.in === 'query');
+  expect(parameters.map((p) => p.name).sort()).toEqual(['page', 'pageSize']);
+  const disagreements: string[] = [];
+  for (const parameter of parameters) {
+    const documented = validatorFor(parameter.schema);
+    for (const value of ['0', '1', '2', '-1', 'abc', '1.5', '100', '101', '10000', '10001']) {
+      const res = await stack.http.get(`/messages?${parameter.name}=${value}`).set(bearer(token));
+      const accepted = documented(/^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value);
+      // A value the document accepts may still meet the history read limit (429), never a validation refusal.
+      if (accepted === (res.status === 400)) disagreements.push(`${parameter.name}=${value}: document ${accepted ? 'accepts' : 'refuses'}, route answered ${res.status}`);
+    }
+  }
+  expect(disagreements).toEqual([]);
 });
 
-test('request and response schemas come from the same zod schemas the routes validate with', () => {
-  const send = doc.paths['/messages']!.post as { requestBody: { content: Record<string, { schema: { properties: Record<string, unknown> } }> } };
-  expect(Object.keys(send.requestBody.content['application/json']!.schema.properties).sort()).toEqual(['attachmentIds', 'button', 'datePicker', 'quickReply', 'text']);
-  const errors = Object.keys((doc.paths['/messages']!.post as { responses: Record<string, unknown> }).responses);
-  expect(errors).toEqual(expect.arrayContaining(['201', '400', '401', '410', '413', '429', '503']));
+test("a chat's answers are what the document says each route answers, status and body", async () => {
+  const created = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ attributes: { plan: 'gold' } });
+  expect(created.status).toBe(201);
+  expectDocumentedAnswer('post', '/guest-session', created);
+  const auth = bearer(created.body.sessionToken as string);
+  const answers: [string, string, supertest.Response][] = [
+    ['post', '/guest-session', await stack.http.post('/guest-session').set(auth).send({})],
+    ['get', '/guest-session', await stack.http.get('/guest-session').set(auth)],
+    ['get', '/guest-attributes', await stack.http.get('/guest-attributes').set(auth)],
+    ['put', '/guest-attributes', await stack.http.put('/guest-attributes').set(auth).send({ plan: 'silver' })],
+    ['patch', '/guest-attributes', await stack.http.patch('/guest-attributes').set(auth).send({ plan: null, tier: '2' })],
+    ['post', '/messages', await stack.http.post('/messages').set(auth).send({ text: 'hello' })],
+    ['get', '/messages', await stack.http.get('/messages').set(auth)],
+    ['post', '/messages/stream-ticket', await stack.http.post('/messages/stream-ticket').set(auth)],
+    ['post', '/typing', await stack.http.post('/typing').set(auth)],
+    ['get', '/capabilities', await stack.http.get('/capabilities').set(auth)],
+    ['get', '/healthz', await stack.http.get('/healthz')],
+    ['get', '/readyz', await stack.http.get('/readyz')],
+    ['get', '/guest-session', await stack.http.get('/guest-session').set(bearer('not-a-token'))],
+    ['post', '/messages', await stack.http.post('/messages').set(auth).send({ text: 'x'.repeat(5000) })],
+    ['get', '/guest-session', await stack.http.get('/guest-session').set('Origin', 'https://evil.example')],
+    ['delete', '/guest-session', await stack.http.delete('/guest-session').set(auth)],
+    ['get', '/messages', await stack.http.get('/messages').set(auth)],
+  ];
+  for (const [method, path, res] of answers) expectDocumentedAnswer(method, path, res);
+  // The run met the statuses it meant to: successes, then refusals of each kind.
+  expect(answers.map(([, , res]) => res.status)).toEqual([200, 200, 200, 200, 200, 201, 200, 201, 204, 200, 200, 200, 401, 413, 403, 204, 410]);
 });
 
 test("every problem code's `type` resolves to a page about it, and an unknown code is 404", async () => {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { bearer, guestTokenOf, IDENTITY_AUDIENCE, IDENTITY_ISSUER, IDENTITY_SECRET, identityToken, PAGE_ORIGIN, type Stack, startStack } from '../support/stack';
+import { waitFor } from '../support/wait';
 
 let stack: Stack;
 beforeAll(async () => {
@@ -112,9 +113,8 @@ describe('POST /guest-session', () => {
     expect(early.body.code).toBe('conflict');
 
     stack.sim.agent.disconnect(gt, { readOnly: true });
-    await new Promise((r) => setTimeout(r, 50));
-    const state = await stack.http.get('/guest-session').set(bearer(token));
-    expect(state.body.readOnly).toBe(true);
+    // Read-only once the Disconnect has reached the service, however long that takes.
+    await waitFor(async () => (await stack.http.get('/guest-session').set(bearer(token))).body.readOnly === true);
 
     const fresh = await stack.http.post('/guest-session').set(bearer(token)).send({ startNew: true });
     expect(fresh.status).toBe(200);

@@ -101,13 +101,13 @@ test('a bad or reused code is 401 reauthentication_required, and nothing reaches
 test('without sign-in set up for the deployment: 422 authentication_disabled, before any exchange', async () => {
   stack.sim.setOptions({ authEnabled: false });
   // The deployment's configuration is cached for a second (DEPLOYMENT_CACHE_TTL_SECONDS in the test stack).
-  await waitFor(async () => (await post('/guest-session', { auth: { code: 'c', redirectUri: REDIRECT_URI } })).body.code === 'authentication_disabled', 5000, 100);
+  await waitFor(async () => (await post('/guest-session', { auth: { code: 'c', redirectUri: REDIRECT_URI } })).body.code === 'authentication_disabled', 15_000, 100);
   const exchanges = restCalls('signInExchange').length;
   const res = await post('/guest-session', { auth: await signInAt(stack.sim, 'customer-c') });
   expect([res.status, res.body.code]).toEqual([422, 'authentication_disabled']);
   expect(restCalls('signInExchange').length).toBe(exchanges);
   stack.sim.setOptions({ authEnabled: true });
-  await waitFor(async () => (await post('/guest-session', { auth: await signInAt(stack.sim, 'customer-c') })).status === 201, 5000, 100);
+  await waitFor(async () => (await post('/guest-session', { auth: await signInAt(stack.sim, 'customer-c') })).status === 201, 15_000, 100);
 });
 
 test('a JWT Genesys refuses (401) is refreshed and the session configured again; the renewed JWT goes into the next token', async () => {
@@ -166,13 +166,13 @@ test('sign-in mid-chat keeps the conversation, on the same socket and guest toke
 test('sign-in mid-chat where the deployment does not allow upgrades: 422, and the chat goes on anonymously', async () => {
   stack.sim.setOptions({ allowSessionUpgrade: false });
   const anonymous = await stack.newSession();
-  await waitFor(async () => (await post('/guest-session/sign-in', { auth: await signInAt(stack.sim, 'customer-f') }, anonymous.token)).status === 422, 5000, 100);
+  await waitFor(async () => (await post('/guest-session/sign-in', { auth: await signInAt(stack.sim, 'customer-f') }, anonymous.token)).status === 422, 15_000, 100);
   const refused = await post('/guest-session/sign-in', { auth: await signInAt(stack.sim, 'customer-f') }, anonymous.token);
   expect(refused.body.code).toBe('authentication_disabled');
   expect((await post('/messages', { text: 'anonymous still' }, anonymous.token)).status).toBe(201);
   // Later tests sign in mid-chat: wait until the service has read the deployment's configuration anew (cached a second here).
   stack.sim.setOptions({ allowSessionUpgrade: true });
-  await waitFor(async () => (await get('/capabilities', anonymous.token)).body.authentication?.allowSessionUpgrade === true, 5000, 100);
+  await waitFor(async () => (await get('/capabilities', anonymous.token)).body.authentication?.allowSessionUpgrade === true, 15_000, 100);
 });
 
 test('one conversation across devices; signing out revokes at Genesys and every device is told', async () => {

@@ -1,10 +1,12 @@
 import { dataOf, openStream, type SseStream } from '../support/sse';
 import { waitFor } from '../support/wait';
+import { manualClock } from '../support/platform';
 import { bearer, guestTokenOf, PAGE_ORIGIN, type Stack, startStack } from '../support/stack';
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack({ sim: { agent: { typingDelayMs: 5, replyDelayMs: 30 } } });
+  // The per-session limits' clock stands still: ten history reads are within one minute however slow the run.
+  stack = await startStack({ sim: { agent: { typingDelayMs: 5, replyDelayMs: 30 } }, now: manualClock(Date.now()).now });
 });
 afterAll(() => stack.close());
 

@@ -9,6 +9,7 @@ import { startService, type RunningService } from '../../src/server';
 import { demoPng } from '../../simulator/richReplies';
 import { captureLogger, type CapturedLogger } from '../support/app';
 import { signInAt } from '../support/signIn';
+import { steerableClock } from '../support/clock';
 import { waitFor } from '../support/wait';
 
 /**
@@ -303,8 +304,10 @@ test('a page on an origin that is not allowed fails with the browser’s own COR
 });
 
 test('attachments and rich messages: upload an image, see it, get an image and a card from the agent, answer the card, and see the images again after their Genesys links expired', async () => {
-  // Genesys's download links last three seconds here, so the page must get fresh ones through the service.
-  embedded.simulator.setOptions({ downloadUrlTtlSeconds: 3 });
+  // Genesys's download links expire on the simulator's clock, which the test moves past their lifetime
+  // below: the page must then get fresh ones through the service. Until then they work however slow the run.
+  const clock = steerableClock();
+  embedded.simulator.setOptions({ clock: clock.now });
   const { page, pageErrors } = await openPage(embedded.demo.url);
   await waitForStatus(page, 'Connected');
   await waitForBubble(page, 'bot', 'scripted bot');
@@ -345,13 +348,14 @@ test('attachments and rich messages: upload an image, see it, get an image and a
   // Every Genesys link shown so far has expired: the page, reloaded, still shows both images.
   const link = await page.locator('#messages li.from-guest img.thumb').first().getAttribute('src');
   const genesysUrl = (await fetch(link!, { redirect: 'manual' })).headers.get('location')!;
-  await waitFor(async () => (await fetch(genesysUrl)).status === 403, 10_000, 200);
+  expect((await fetch(genesysUrl)).status).toBe(200);
+  clock.advance(3_600_000); // an hour: past any download link's lifetime (600 s)
+  expect((await fetch(genesysUrl)).status).toBe(403);
   await page.reload();
   await waitForStatus(page, 'Connected');
   await loaded('#messages li.from-guest img.thumb');
   await loaded('#messages li.from-bot img.thumb');
   expect(pageErrors).toEqual([]);
-  embedded.simulator.setOptions({ downloadUrlTtlSeconds: 600 });
   await page.context().close();
 });
 
@@ -394,15 +398,16 @@ test('the rest of the demo: the expiry warning, a dropped file with its progress
     await waitForBubble(page, 'guest', 'dropped in');
     expect(embedded.simulator.framesFor(gt, 'onMessage').at(-1)!.frame.message.content).toEqual([{ contentType: 'Attachment', attachment: { id: expect.any(String) } }]);
 
-    // Storage holds the next file's PUT a while: the guest cancels it meanwhile.
-    embedded.simulator.faults.delayRest('upload', 3_000, { times: 1 });
+    // Storage holds the next file's PUT for 10 s (a click takes far less, however busy the machine): the guest
+    // cancels it meanwhile, and the service deletes it at Genesys once that PUT has ended.
+    embedded.simulator.faults.delayRest('upload', 10_000, { times: 1 });
     const puts = embedded.simulator.requests.filter((r) => r.target === 'upload').length;
     await page.setInputFiles('#file', { name: 'unwanted.png', mimeType: 'image/png', buffer: demoPng(16, 16) });
     await waitFor(() => embedded.simulator.requests.filter((r) => r.target === 'upload').length > puts, 10_000, 20);
     await page.getByRole('button', { name: 'Cancel unwanted.png' }).click();
     await page.locator('.pending-file').waitFor({ state: 'detached' });
     const unwanted = embedded.simulator.framesFor(gt, 'onAttachment').at(-1)!.frame.attachmentId as string;
-    await waitFor(() => embedded.simulator.framesFor(gt, 'deleteAttachment').some((f) => f.frame.attachmentId === unwanted), 10_000, 50);
+    await waitFor(() => embedded.simulator.framesFor(gt, 'deleteAttachment').some((f) => f.frame.attachmentId === unwanted), 30_000, 50);
     expect(await page.locator('#notice-text').textContent()).not.toContain('unwanted.png');
 
     await composer.fill('a date picker please');

@@ -117,8 +117,10 @@ test('a second `npm start` with nothing changed skips the build, and a changed s
   // The test above ran `npm start`, which built.
   expect(await run()).toEqual({ code: 0, output: '' });
   const source = path.join(ROOT, 'src/main.ts');
-  const later = new Date(Date.now() + 1000);
-  fs.utimesSync(source, later, later);
+  // Touched now: newer than the last build's stamp, older than the stamp the rebuild writes when it ends
+  // (a time in the future would stay newer than that stamp when the rebuild takes less than the gap).
+  const now = new Date();
+  fs.utimesSync(source, now, now);
   const rebuilt = await run();
   expect(rebuilt.code).toBe(0);
   expect(rebuilt.output).toContain('tsc -p tsconfig.build.json');

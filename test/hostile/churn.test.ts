@@ -1,5 +1,8 @@
 import { startSimulator, type Simulator } from '../../simulator';
+import { manualClock } from '../support/platform';
+import { dataOf, openStream } from '../support/sse';
 import { bearer, guestTokenOf, PAGE_ORIGIN, type Stack, startStack } from '../support/stack';
+import { waitFor } from '../support/wait';
 
 /**
  * One visitor cannot churn through the deployment: new conversations and
@@ -103,15 +106,9 @@ test('GUEST_SOCKET_MAX is a true ceiling: idle sockets make room, busy ones neve
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
     expect(sim.stats.connectionsOpened).toBe(before);
     expect(sim.stats.openConnections()).toBeLessThanOrEqual(3);
-    // A stream closes: its session becomes idle and makes room.
+    // A stream closes: its session becomes idle and makes room, once the service has seen it go.
     streams.shift()!.abort();
-    let created = 0;
-    for (let i = 0; i < 100 && created === 0; i++) {
-      const res = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({});
-      if (res.status === 201) created++;
-      else await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(created).toBe(1);
+    await waitFor(async () => (await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({})).status === 201);
     expect(sim.stats.openConnections()).toBeLessThanOrEqual(3);
   } finally {
     for (const c of streams) c.abort();
@@ -140,56 +137,62 @@ test('by default X-Forwarded-For cannot pick the client address; TRUST_PROXY=tru
   }
 });
 
-/** A service with `env`, one session, and a live stream open on it (abort `controller` to close it). */
+/**
+ * A service with `env`, one session, and a live stream open on it. The chat's clock stands still, so
+ * a minute's budget and the stream's minute of reconnecting last as long as the test needs.
+ */
 async function streamingSession(env: Record<string, string>) {
-  const stack = await startStack({ simulator: sim, env });
-  const controller = new AbortController();
+  const stack = await startStack({ simulator: sim, env, now: manualClock(Date.now()).now });
   const before = sim.received.length;
   const { token } = await stack.newSession();
   const gt = guestTokenOf(sim, before);
-  const stream = await fetch(`${stack.service.url}/messages/stream`, { headers: bearer(token), signal: controller.signal });
+  const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(token));
   expect(stream.status).toBe(200);
-  return { stack, token, gt, controller };
+  await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+  return { stack, token, gt, stream };
 }
 
 test('a request keeps its GENESYS_TIMEOUT_MS deadline while a live stream waits out a Genesys outage', async () => {
-  const { stack, token, gt, controller } = await streamingSession({ GENESYS_TIMEOUT_MS: '800' });
+  const { stack, token, gt, stream } = await streamingSession({ GENESYS_TIMEOUT_MS: '800' });
   try {
-    // Genesys goes away: the socket drops and every new handshake fails; the stream keeps retrying for a minute.
+    // Genesys goes away: the socket drops and every new handshake fails; the stream keeps retrying, and on
+    // this clock its minute never ends: only the request's own deadline can answer it.
     sim.faults.refuseHandshake(503);
     sim.faults.dropSocket(gt);
-    // Without its own deadline this request would wait for the stream's minute-long reconnect loop (and the test time out).
     const res = await stack.http.post('/messages').set(bearer(token)).send({ text: 'anyone?' });
     expect([502, 503, 504]).toContain(res.status);
     expect(res.body.code).toBe('upstream_unavailable');
   } finally {
     sim.faults.clear();
-    controller.abort();
+    stream.close();
     await stack.close();
   }
-}, 10_000);
+}, 30_000);
 
 test('a session opens at most SOCKET_OPENS_PER_SESSION_PER_MINUTE upstream sockets a minute, however often they drop', async () => {
-  const { stack, token, gt, controller } = await streamingSession({ SOCKET_OPENS_PER_SESSION_PER_MINUTE: '3' });
+  const { stack, token, gt, stream } = await streamingSession({ SOCKET_OPENS_PER_SESSION_PER_MINUTE: '3' });
   try {
-    for (let drop = 0; drop < 4; drop++) {
-      const opened = sim.stats.connectionsBySession(gt);
+    // Two drops: each reconnects, the second reaching the budget of three sockets.
+    for (let drop = 1; drop <= 2; drop++) {
       sim.faults.dropSocket(gt);
-      // Wait for the reconnect (or for the service to give up on it).
-      for (let i = 0; i < 100 && sim.stats.connectionsBySession(gt) === opened; i++) await new Promise((r) => setTimeout(r, 20));
+      await waitFor(() => sim.stats.connectionsBySession(gt) === 1 + drop);
     }
-    expect(sim.stats.connectionsBySession(gt)).toBeLessThanOrEqual(3);
+    // The third: no socket left in this minute; the stream is told to come back later.
+    sim.faults.dropSocket(gt);
+    const last = await stream.next((e) => e.event === 'session' && dataOf(e).state === 'unavailable');
+    expect(dataOf(last)).toMatchObject({ reconnect: true, detail: expect.stringMatching(/reconnected too often/) });
     const refused = await stack.http.post('/messages').set(bearer(token)).send({ text: 'again?' });
     expect(refused.status).toBe(429);
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(sim.stats.connectionsBySession(gt)).toBe(3);
   } finally {
-    controller.abort();
+    stream.close();
     await stack.close();
   }
 });
 
 test('a DELETE that could not reach Genesys can be retried, and only then is the chat ended', async () => {
-  const stack = await startStack({ simulator: sim, env: { GENESYS_TIMEOUT_MS: '500' } });
+  const stack = await startStack({ simulator: sim });
   try {
     const before = sim.received.length;
     const { token } = await stack.newSession();

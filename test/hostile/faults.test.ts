@@ -77,6 +77,8 @@ describe('Platform faults: OAuth token and deployment preflight', () => {
     arm();
     h = platformHarness(sim, env);
     const requestsBefore = sim.stats.tokenRequests;
+    // The Messenger configuration (no token needed) is read meanwhile: readiness is judged once it is in.
+    await settled('messengerConfig');
     await settled('token');
     const retries = h.sleeps.length;
     const during = await readyz(h.http);
@@ -101,6 +103,7 @@ describe('Platform faults: OAuth token and deployment preflight', () => {
   async function deploymentFault(status: number): Promise<Row> {
     sim.faults.failRest('deployment', { status });
     h = platformHarness(sim);
+    await settled('messengerConfig');
     await settled('deployment');
     const during = await readyz(h.http);
     const answer = await h.side.deployment!.get().then(() => 'the deployment', problemOf);
@@ -163,12 +166,14 @@ describe('Platform faults: OAuth token and deployment preflight', () => {
     sim.faults.clear();
     sim.faults.failRest('deployment', { status: 403 });
     h = platformHarness(sim);
+    await settled('messengerConfig');
     await settled('deployment');
     expect((await readyz(h.http)).checks.deployment!.detail).toMatch(/webDeployments:deployment:view/);
     await h.close();
     sim.faults.clear();
     sim.faults.failRest('deployment', { status: 404 });
     h = platformHarness(sim);
+    await settled('messengerConfig');
     await settled('deployment');
     expect((await readyz(h.http)).checks.deployment!.detail).toMatch(/GENESYS_DEPLOYMENT_ID.*GENESYS_REGION/s);
   });
@@ -199,14 +204,20 @@ test('Genesys refuses every guest handshake from the start: /readyz is 503 befor
 
 describe('Guest API and history faults, through the public API', () => {
   let stack: Stack;
+  /** An instance with a short GENESYS_TIMEOUT_MS, for the row about frames slower than it. */
+  let impatient: Stack | undefined;
   beforeAll(async () => {
-    stack = await startStack({ simulator: sim, env: { GENESYS_TIMEOUT_MS: '1000' } });
+    // The default deadline (10 s) only bounds a hang: no row but the one about the deadline meets it.
+    stack = await startStack({ simulator: sim });
     await waitFor(async () => (await readyz(stack.http)).status === 200);
   });
-  afterAll(() => stack.close());
+  afterAll(async () => {
+    await stack.close();
+    await impatient?.close();
+  });
 
-  const send = (g: GuestHandle, text: string, key?: string) =>
-    stack.http
+  const send = (g: GuestHandle, text: string, key?: string, via = stack) =>
+    via.http
       .post('/messages')
       .set({ ...bearer(g.token), ...(key ? { 'Idempotency-Key': key } : {}) })
       .send({ text });
@@ -364,7 +375,7 @@ describe('Guest API and history faults, through the public API', () => {
         // The stream must not be left on a dead connection: `reconnected` means a live socket again, which delivers.
         await stream.next((e) => e.event === 'session' && dataOf(e).state === 'reconnected');
         sim.agent.say(g.gt, 'still streaming?');
-        const delivered = await stream.next((e) => e.event === 'message' && dataOf(e).text === 'still streaming?', 5000).then(
+        const delivered = await stream.next((e) => e.event === 'message' && dataOf(e).text === 'still streaming?', 15_000).then(
           () => true,
           () => false,
         );
@@ -383,6 +394,7 @@ describe('Guest API and history faults, through the public API', () => {
       expected: { answer: '201', serviceRetries: 0, readyz: 'ready', recovered: true, lost: 0, duplicated: 0 },
       async run(): Promise<Row> {
         const g = await newGuest(stack);
+        // Far inside the deadline, whatever this machine adds.
         sim.faults.delayFrames(300, g.gt);
         const res = await send(g, 'slow but fine', 'k-slow');
         const during = await ready();
@@ -399,16 +411,18 @@ describe('Guest API and history faults, through the public API', () => {
       fault: 'slow frames (beyond GENESYS_TIMEOUT_MS)',
       expected: { answer: '504 upstream_unavailable', serviceRetries: 0, readyz: 'ready', recovered: true, lost: 0, duplicated: 0 },
       async run(): Promise<Row> {
-        const g = await newGuest(stack);
-        sim.faults.delayFrames(1500, g.gt);
-        const first = await send(g, 'too slow to confirm', 'k-too-slow');
+        impatient = await startStack({ simulator: sim, env: { GENESYS_TIMEOUT_MS: '3000' } });
+        const g = await newGuest(impatient);
+        // Twice the deadline, which starts before the frame is even written.
+        sim.faults.delayFrames(2 * impatient.config.genesys.timeoutMs, g.gt);
+        const first = await send(g, 'too slow to confirm', 'k-too-slow', impatient);
         expectProblem(first, 504, 'upstream_unavailable');
         expect(first.body.detail).toMatch(/same Idempotency-Key/);
         const during = await ready();
         sim.faults.clear();
         // The late echo arrives; a retry with the same key finds the message instead of sending it again.
         await waitFor(() => inboundTexts(sim, g.gt).length === 1);
-        const retry = await send(g, 'too slow to confirm', 'k-too-slow');
+        const retry = await send(g, 'too slow to confirm', 'k-too-slow', impatient);
         return {
           answer: `${first.status} ${first.body.code}`,
           serviceRetries: sim.framesFor(g.gt, 'onMessage').length - 1,
@@ -521,7 +535,7 @@ describe('4007 (session not found) from Genesys, injected between the service an
   let stack: Stack;
   beforeAll(async () => {
     proxy = await GuestApiProxy.start(sim.urls.webMessagingUrl);
-    stack = await startStack({ simulator: sim, env: { GENESYS_WEBMESSAGING_URL: proxy.url, GENESYS_TIMEOUT_MS: '1000' } });
+    stack = await startStack({ simulator: sim, env: { GENESYS_WEBMESSAGING_URL: proxy.url } });
   });
   afterAll(async () => {
     await stack.close();

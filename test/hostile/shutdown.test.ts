@@ -110,7 +110,7 @@ async function expectNothingLost(b: Stack, clients: Client[]): Promise<void> {
 }
 
 test('stop() under load: in-flight requests complete, streams are told to reconnect, and instance B serves everyone with nothing lost', async () => {
-  const a = await startStack({ simulator: sim, env: { SHUTDOWN_GRACE_MS: '8000', LOG_LEVEL: 'info' } });
+  const a = await startStack({ simulator: sim, env: { SHUTDOWN_GRACE_MS: '30000', LOG_LEVEL: 'info' } });
   const b = await startStack({ simulator: sim, env: { LOG_LEVEL: 'info' } });
   const urls = { A: a.service.url, B: b.service.url };
   const clients: Client[] = [];
@@ -178,14 +178,14 @@ test('stop() under load: in-flight requests complete, streams are told to reconn
     await a.close();
     await b.close();
   }
-}, 60_000);
+}, 120_000);
 
 describe('src/main.ts in a child process', () => {
   const ROOT = path.resolve(__dirname, '../..');
 
   test('SIGTERM with requests and streams open: in-flight sends answer 201, streams get the reconnect event, exit 0, and a second instance has everything', async () => {
     const port = await freePort();
-    const env = simulatorEnv(sim, { PORT: String(port), LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '8000', NODE_ENV: 'production' });
+    const env = simulatorEnv(sim, { PORT: String(port), LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '30000', NODE_ENV: 'production' });
     const child = spawn(process.execPath, ['-r', require.resolve('tsx/cjs'), 'src/main.ts'], {
       cwd: ROOT,
       env: { ...env, PATH: process.env.PATH, DOTENV_CONFIG_PATH: path.join(ROOT, 'test/hostile/no-such.env') },
@@ -251,5 +251,5 @@ describe('src/main.ts in a child process', () => {
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
-  }, 60_000);
+  }, 120_000);
 });

@@ -84,11 +84,16 @@ test('a reader that stops reading is cut off instead of growing memory without b
   const socket = net.connect(port, '127.0.0.1');
   socket.write('GET /stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n');
   socket.pause(); // never read
-  await new Promise((r) => setTimeout(r, 50));
+  await waitFor(() => fake.subscribers === 1);
   const text = 'x'.repeat(2000);
-  for (let i = 0; i < 5000 && fake.subscribers > 0; i++) {
-    fake.emit({ type: 'message', message: { id: String(i), direction: 'outbound', type: 'text', text, time: new Date().toISOString() } });
+  let sent = 0;
+  while (sent < 5000 && fake.subscribers > 0) {
+    fake.emit({ type: 'message', message: { id: String(sent), direction: 'outbound', type: 'text', text, time: new Date().toISOString() } });
+    sent++;
   }
+  // Events reached the stream, and it was cut while they kept coming, long before the 10 MB offered.
+  expect(sent).toBeGreaterThan(1);
+  expect(sent).toBeLessThan(5000);
   expect(fake.subscribers).toBe(0);
   expect(streams.count).toBe(0);
   socket.destroy();
@@ -137,7 +142,7 @@ test('a reader that leaves data unread past the stall limit is cut off, whatever
   const socket = net.connect(port, '127.0.0.1');
   socket.write('GET /stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n');
   socket.pause(); // never read
-  for (let i = 0; i < 100 && fake.subscribers === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  await waitFor(() => fake.subscribers === 1);
   const text = 'x'.repeat(16 * 1024);
   let sent = 0;
   while (sent < 20_000 && fake.subscribers > 0) {
@@ -145,6 +150,7 @@ test('a reader that leaves data unread past the stall limit is cut off, whatever
     sent++;
     if (sent % 50 === 0) clock += 100;
   }
+  expect(sent).toBeGreaterThan(0);
   expect(fake.subscribers).toBe(0);
   expect(streams.count).toBe(0);
   // Cut by the stall limit (about a second of the fake clock behind), long before the 64 MB byte cap.

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { startSimulator, type Simulator } from '../../simulator';
 import { demoPng } from '../../simulator/richReplies';
 import { isClass, RawGuest } from '../support/rawGuest';
-import { waitFor } from '../support/wait';
+import { manualClock } from '../support/platform';
 
 /** The simulator's attachments, driven with raw frames and plain HTTP, as a client of real Genesys would. */
 let sim: Simulator;
@@ -21,7 +21,7 @@ beforeEach(async () => {
 afterEach(async () => {
   await guest.close();
   sim.reset();
-  sim.setOptions({ downloadUrlTtlSeconds: 600, uploadUrlTtlSeconds: 60 });
+  sim.setOptions({ downloadUrlTtlSeconds: 600, uploadUrlTtlSeconds: 60, clock: Date.now });
 });
 afterAll(() => sim.stop());
 
@@ -73,11 +73,15 @@ test('Genesys refuses a blocked extension, a type the session does not allow, a 
 });
 
 test('download links expire; getAttachment signs a fresh one; failNextUpload gives UploadFailureEvent', async () => {
-  sim.setOptions({ downloadUrlTtlSeconds: 1 });
+  // Links expire on the simulator's clock, which the test moves: a link is used within its second, however slow the machine.
+  const clock = manualClock(Date.now());
+  sim.setOptions({ downloadUrlTtlSeconds: 1, clock: clock.now });
   const { attachmentId, reply } = await presign();
   await put(reply.body.url, reply.body.headers);
   const { body } = await guest.next((f) => isClass('UploadSuccessEvent')(f), 'the verdict');
-  await waitFor(async () => (await fetch(body.downloadUrl)).status === 403, 5000, 100);
+  expect((await fetch(body.downloadUrl)).status).toBe(200);
+  clock.advance(2000);
+  expect((await fetch(body.downloadUrl)).status).toBe(403);
   guest.send({ action: 'getAttachment', token, attachmentId, tracingId: randomUUID() });
   const fresh = await guest.next((f) => isClass('PresignedUrlResponse')(f) && f.body.fileName === 'a.png', 'the fresh link');
   expect(fresh.body.headers).toEqual({});

@@ -60,10 +60,12 @@ describe('configureSession', () => {
   it('starts a new session, then resumes it on another connection with newSession false', async () => {
     const token = randomUUID();
     const first = await connect();
+    const askedAt = Math.floor(Date.now() / 1000);
     const reply = await first.configure(sim, token, {
       startNew: false,
       journeyContext: { customer: { id: token, idType: 'cookie' }, customerSession: { id: '', type: 'web' } },
     });
+    const answeredAt = Math.floor(Date.now() / 1000);
     expect(reply).toMatchObject({ type: 'response', class: 'SessionResponse', code: 200 });
     expect(reply.body).toMatchObject({
       connected: true,
@@ -75,8 +77,9 @@ describe('configureSession', () => {
     });
     expect(reply.body.allowedMedia.inbound.fileTypes).toEqual(expect.arrayContaining([{ type: '*/*' }]));
     expect(reply.body.blockedExtensions).toContain('.exe');
-    expect(reply.body.expirationDate).toBeGreaterThan(Date.now() / 1000 + 259_000);
-    expect(reply.body.expirationDate).toBeLessThan(Date.now() / 1000 + 260_000);
+    // The session's 72 hours count from when it was configured: the whole seconds around the request bracket it.
+    expect(reply.body.expirationDate).toBeGreaterThanOrEqual(askedAt + 259_200);
+    expect(reply.body.expirationDate).toBeLessThanOrEqual(answeredAt + 259_200);
 
     const second = await connect();
     const resumed = await second.configure(sim, token);

@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { startSimulator, type Simulator } from '../../simulator';
+import { manualClock } from '../support/platform';
 import { handshakeStatus, isClass, isMessage, RawGuest } from '../support/rawGuest';
 
 /** The strict profile sends every shape the official SDK fixtures allow (simulator/profile.ts). */
 let sim: Simulator;
+/** The limits a minute count on a clock that stands still, so eleven reads are one minute's however slow the run. */
+const standing = manualClock(Date.now()).now;
 beforeAll(async () => {
-  sim = await startSimulator({ profile: 'strict', agent: { typingDelayMs: 1, replyDelayMs: 5 }, autoStart: true });
+  sim = await startSimulator({ profile: 'strict', agent: { typingDelayMs: 1, replyDelayMs: 5 }, autoStart: true, clock: standing });
 });
 afterAll(() => sim.stop());
 beforeEach(() => sim.reset());
@@ -65,7 +68,7 @@ test('agent messages have nulls; history has channel.time null and Genesys messa
 });
 
 test('the deployment takes at most connectionsPerMinute new connections a minute', async () => {
-  const limited = await startSimulator({ profile: 'strict', connectionsPerMinute: 3, agent: { enabled: false } });
+  const limited = await startSimulator({ profile: 'strict', connectionsPerMinute: 3, agent: { enabled: false }, clock: standing });
   try {
     const url = `${limited.urls.webMessagingUrl}/v1?deploymentId=${limited.deploymentId}`;
     const statuses = [];

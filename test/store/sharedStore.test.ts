@@ -3,6 +3,7 @@ import { Readiness } from '../../src/observability/readiness';
 import { RedisStore } from '../../src/store/redisStore';
 import { MemoryStore, type SharedStore } from '../../src/store/sharedStore';
 import { captureLogger } from '../support/app';
+import { manualClock } from '../support/platform';
 import { startRedis, type RedisServer } from '../support/redis';
 import { waitFor } from '../support/wait';
 
@@ -22,19 +23,36 @@ afterAll(async () => {
 async function redisStore(readiness?: Readiness): Promise<RedisStore> {
   const store = new RedisStore({ url: redis.url, keyPrefix: `t${opened.length}:`, commandTimeoutMs: 1000, logger: captureLogger().logger, readiness });
   opened.push(store);
-  await waitFor(() => store.ping(), 5000);
+  await waitFor(() => store.ping());
   return store;
 }
 
-const kinds: [string, () => Promise<SharedStore>][] = [
-  ['memory', async () => new MemoryStore()],
-  ['redis', () => redisStore()],
+/**
+ * Each store, and how a test lets time pass for it: the memory store's clock is the test's (it
+ * stands still until moved); Redis keeps its own, so time passes for it by waiting.
+ */
+const kinds: [string, () => Promise<{ store: SharedStore; after: (ms: number, check: () => Promise<boolean>) => Promise<void> }>][] = [
+  [
+    'memory',
+    async () => {
+      const clock = manualClock(Date.now());
+      return {
+        store: new MemoryStore(undefined, clock.now),
+        after: async (ms, check) => {
+          clock.advance(ms);
+          expect(await check()).toBe(true);
+        },
+      };
+    },
+  ],
+  ['redis', async () => ({ store: await redisStore(), after: (_ms, check) => waitFor(check) })],
 ];
 
 describe.each(kinds)('%s store', (_kind, make) => {
   let store: SharedStore;
+  let after: (ms: number, check: () => Promise<boolean>) => Promise<void>;
   beforeEach(async () => {
-    store = await make();
+    ({ store, after } = await make());
   });
 
   test('claim sets a key only once; get reads it; remove forgets it', async () => {
@@ -58,7 +76,7 @@ describe.each(kinds)('%s store', (_kind, make) => {
 
   test('values expire', async () => {
     await store.put('e', 'v', 30);
-    await waitFor(async () => (await store.get('e')) === undefined, 2000, 10);
+    await after(31, async () => (await store.get('e')) === undefined);
     expect(await store.claim('e', 'again', 60_000)).toBe(true);
   });
 
@@ -87,15 +105,15 @@ test('a memory store is bounded: past its size the oldest keys go', async () => 
 test('Redis going away: operations fail at once with store_unavailable, readiness says so, and both recover', async () => {
   const readiness = new Readiness();
   const store = await redisStore(readiness);
-  await waitFor(() => readiness.report().checks.redis?.ok === true, 5000);
+  await waitFor(() => readiness.report().checks.redis?.ok === true);
   await redis.kill();
   const error = await store.claim('k', 'v', 60_000).catch((e: unknown) => e);
   expect(error).toBeInstanceOf(AppError);
   expect(error).toMatchObject({ code: 'store_unavailable', status: 503, retryAfterSeconds: 1 });
-  await waitFor(() => readiness.report().checks.redis?.ok === false, 5000);
+  await waitFor(() => readiness.report().checks.redis?.ok === false);
   expect(readiness.report().ready).toBe(false);
   await redis.restart();
   await waitFor(() => store.ping(), 10_000, 50);
   expect(await store.claim('k', 'v', 60_000)).toBe(true);
-  await waitFor(() => readiness.report().checks.redis?.ok === true, 5000);
+  await waitFor(() => readiness.report().checks.redis?.ok === true);
 }, 30_000);

@@ -14,7 +14,8 @@ export function hubFor(sim: Simulator, overrides: Partial<ConstructorParameters<
     origin: ORIGIN,
     http: axios.create(),
     logger: pino({ level: 'silent' }),
-    requestTimeoutMs: 3000,
+    // Only bounds a hang: a test of the deadline sets its own (a busy machine takes seconds for what takes milliseconds alone).
+    requestTimeoutMs: 30_000,
     idleMs: 60_000,
     maxSessions: 10_000,
     ...overrides,
@@ -37,7 +38,7 @@ export function collect(session: GuestSession) {
   return {
     events,
     unsubscribe,
-    next(predicate: (e: GuestEvent) => boolean, timeoutMs = 3000): Promise<GuestEvent> {
+    next(predicate: (e: GuestEvent) => boolean, timeoutMs = 10_000): Promise<GuestEvent> {
       const found = events.find(predicate);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {

@@ -47,7 +47,7 @@ export interface RawRequest {
  * method, target, headers and body given, plus Host, Connection: close and
  * Content-Length. An event stream is read only until its first event.
  */
-export function rawRequest(baseUrl: string, req: RawRequest, timeoutMs = 10_000): Promise<RawResponse> {
+export function rawRequest(baseUrl: string, req: RawRequest, timeoutMs = 30_000): Promise<RawResponse> {
   const url = new URL(baseUrl);
   const body = req.body === undefined ? undefined : Buffer.isBuffer(req.body) ? req.body : Buffer.from(req.body, 'utf8');
   const lines = [`${req.method} ${req.path} HTTP/1.1`, `Host: ${url.host}`, 'Connection: close'];
@@ -110,17 +110,23 @@ function parseResponse(bytes: Buffer, headOnly: boolean): RawResponse | undefine
   return { status, headers, text: payload.toString('utf8') };
 }
 
-/** Raw bytes on a fresh TCP connection; resolves with whatever came back before the server closed it. */
-export function rawBytes(baseUrl: string, bytes: Buffer, timeoutMs = 5000): Promise<string> {
+/**
+ * Raw bytes on a fresh TCP connection; resolves with whatever came back before the server closed it.
+ * A connection the server leaves open that long without a word is a hang, and rejects.
+ */
+export function rawBytes(baseUrl: string, bytes: Buffer, timeoutMs = 30_000): Promise<string> {
   const url = new URL(baseUrl);
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const socket = net.connect(Number(url.port), url.hostname);
     let text = '';
     socket.setEncoding('latin1');
     socket.on('data', (d: string) => (text += d));
     socket.on('error', () => undefined);
     socket.on('close', () => resolve(text));
-    socket.setTimeout(timeoutMs, () => socket.destroy());
+    socket.setTimeout(timeoutMs, () => {
+      reject(new Error(`the server left the connection open ${timeoutMs} ms without closing it; it had answered ${JSON.stringify(text.slice(0, 200))}`));
+      socket.destroy();
+    });
     socket.write(bytes);
     // Half-close so a server waiting for more of the request sees the end.
     socket.end();

@@ -11,7 +11,7 @@ import type { Simulator } from '../../simulator';
 
 export type Frame = any;
 
-const WAIT_MS = 5000;
+const WAIT_MS = 10_000;
 
 export class RawGuest {
   /** Every frame received, in order. */

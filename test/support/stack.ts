@@ -37,7 +37,8 @@ export function simulatorEnv(sim: Simulator, overrides: EnvOverrides = {}): Node
   return testEnv({
     ...genesysEnvFor(sim),
     GENESYS_ORIGIN: PAGE_ORIGIN,
-    GENESYS_TIMEOUT_MS: '3000',
+    // Only bounds a hang: a test of the deadline sets its own, with a delay beyond it.
+    GENESYS_TIMEOUT_MS: '10000',
     DEPLOYMENT_CACHE_TTL_SECONDS: '1',
     IDENTITY_JWT_SECRET: IDENTITY_SECRET,
     IDENTITY_ISSUER,
@@ -49,11 +50,23 @@ export function simulatorEnv(sim: Simulator, overrides: EnvOverrides = {}): Node
   });
 }
 
-export async function startStack(options: { env?: EnvOverrides; sim?: SimulatorOptions; simulator?: Simulator } = {}): Promise<Stack> {
-  const sim = options.simulator ?? (await startSimulator({ agent: { typingDelayMs: 5, replyDelayMs: 20 }, profile: simProfile(), ...options.sim }));
+interface StackOptions {
+  env?: EnvOverrides;
+  sim?: SimulatorOptions;
+  simulator?: Simulator;
+  /**
+   * The clock of the per-session limits, the service's and (for a simulator started here) Genesys's:
+   * a test that counts what fits in a second or a minute moves it instead of racing the wall clock.
+   */
+  now?: () => number;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const clock = options.now ? { clock: options.now } : {};
+  const sim = options.simulator ?? (await startSimulator({ agent: { typingDelayMs: 5, replyDelayMs: 20 }, profile: simProfile(), ...clock, ...options.sim }));
   const config = loadConfig(simulatorEnv(sim, options.env));
   const log = captureLogger('debug');
-  const service = await startService(config, log.logger);
+  const service = await startService(config, log.logger, { now: options.now });
   // The instance's first, bare guest handshake (the guestApi readiness check) is over before a test counts sockets.
   await waitFor(() => !service.readiness.report().checks.guestApi?.detail.startsWith('Checking'));
   const http = supertest(service.url);

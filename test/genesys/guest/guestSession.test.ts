@@ -154,13 +154,24 @@ describe('messages', () => {
   });
 
   test('typing goes out as an Event frame, at most once per cooldown', async () => {
-    const token = randomUUID();
-    const session = hub.session(token);
-    await session.ready();
-    expect(await session.sendTyping()).toBe(true);
-    expect(await session.sendTyping()).toBe(false);
-    await waitFor(() => sim.framesFor(token, 'onMessage').length === 1);
-    expect(sim.framesFor(token, 'onMessage')[0]!.frame.message).toEqual({ type: 'Event', events: [{ eventType: 'Typing', typing: { type: 'On' } }] });
+    let clock = Date.now();
+    // The cooldown is on the hub's clock, which moves only when the test moves it.
+    const frozen = hubFor(sim, { now: () => clock });
+    try {
+      const token = randomUUID();
+      const session = frozen.session(token);
+      await session.ready();
+      expect(await session.sendTyping()).toBe(true);
+      expect(await session.sendTyping()).toBe(false);
+      clock += 4999;
+      expect(await session.sendTyping()).toBe(false);
+      clock += 1;
+      expect(await session.sendTyping()).toBe(true);
+      await waitFor(() => sim.framesFor(token, 'onMessage').length === 2);
+      expect(sim.framesFor(token, 'onMessage')[0]!.frame.message).toEqual({ type: 'Event', events: [{ eventType: 'Typing', typing: { type: 'On' } }] });
+    } finally {
+      frozen.close();
+    }
   });
 
   test('autostart Join carries the attributes', async () => {

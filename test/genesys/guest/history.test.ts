@@ -6,12 +6,21 @@ import { useFixture } from '../../support/nockBack';
 
 /** REST history against nock-recorded Genesys answers (test/fixtures/genesys/history-*.json). */
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmaXh0dXJlIn0.c2lnbmF0dXJl';
-let jwtFetches = 0;
+/**
+ * A guest session as GuestHistory sees it: a cached JWT that stays the same
+ * until forgotten, then a new one. Which JWT each request carried is read
+ * from the wire, not from this double.
+ */
+let issued = 0;
+let cached: string | undefined;
 const session = {
-  getJwt: async () => (jwtFetches++, { jwt: JWT, exp: Math.floor(Date.now() / 1000) + 3600 }),
-  forgetJwt: () => undefined,
+  getJwt: async () => ({ jwt: (cached ??= issued++ === 0 ? JWT : `${JWT}-${issued}`), exp: Math.floor(Date.now() / 1000) + 3600 }),
+  forgetJwt: () => (cached = undefined),
 } as unknown as GuestSession;
-beforeEach(() => (jwtFetches = 0));
+beforeEach(() => {
+  issued = 0;
+  cached = undefined;
+});
 const history = new GuestHistory(axios.create(), 'https://api.mypurecloud.ie', 'https://shop.example.com');
 
 test('GET /api/v2/webmessaging/messages with the guest JWT; newest-first pages come back oldest first, normalised', async () => {
@@ -65,8 +74,9 @@ test('a 401 gets one fresh JWT and one retry, not more', async () => {
   const fixture = await useFixture('history-401-then-200.json');
   try {
     await expect(history.page(session, 1, 25)).resolves.toMatchObject({ total: 3 });
-    expect(jwtFetches).toBe(2);
-    expect(fixture.requests({ path: '/api/v2/webmessaging/messages' })).toHaveLength(2);
+    // The retry carried a JWT other than the refused one: the cached JWT was dropped, not re-sent.
+    const sent = fixture.requests({ path: '/api/v2/webmessaging/messages' }).map((r) => r.headers.authorization);
+    expect(sent).toEqual([`bearer ${JWT}`, `bearer ${JWT}-2`]);
   } finally {
     fixture.done();
   }

@@ -21,8 +21,10 @@ test('a JWT inside the refresh margin is renewed; one outside it is reused', asy
   const session = hub.session(randomUUID());
   const first = await session.getJwt();
   expect(await session.getJwt()).toBe(first);
-  // 59 minutes 30 s later the JWT has 30 s left: inside the 60 s margin, so a new one is fetched.
-  clock += (3600 - 30) * 1000;
+  // Counted from the JWT's own exp: with 61 s left it is reused, with 30 s left (inside the 60 s margin) renewed.
+  clock = first.exp * 1000 - 61_000;
+  expect(await session.getJwt()).toBe(first);
+  clock = first.exp * 1000 - 30_000;
   const renewed = await session.getJwt();
   expect(renewed.jwt).not.toBe(first.jwt);
   expect(sim.received.filter((f) => f.frame.action === 'getJwt')).toHaveLength(2);
