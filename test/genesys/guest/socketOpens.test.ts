@@ -71,3 +71,30 @@ test('store away: no socket is opened, the request is refused with store_unavail
   expect(store.asked).toBe(1);
   expect(sim.stats.connectionsBySession(token)).toBe(0);
 });
+
+/** A store whose count answers only when the test says so (a slow Redis). */
+class HeldStore extends MemoryStore {
+  release: () => void = () => undefined;
+  private markAsked: () => void = () => undefined;
+  readonly asked = new Promise<void>((resolve) => (this.markAsked = resolve));
+  private readonly gate = new Promise<void>((resolve) => (this.release = resolve));
+
+  override async take(key: string, limit: number, windowMs: number): Promise<number> {
+    this.markAsked();
+    await this.gate;
+    return super.take(key, limit, windowMs);
+  }
+}
+
+test('a session taken out of service while its socket open was being counted opens no socket', async () => {
+  const store = new HeldStore();
+  const hub = hubOn(store, 12);
+  const token = randomUUID();
+  const ready = hub.session(token).ready();
+  await store.asked;
+  hub.close();
+  store.release();
+  await expect(ready).rejects.toMatchObject({ failure: 'unavailable' });
+  expect(hub.socketsOpened).toBe(0);
+  expect(sim.stats.connectionsBySession(token)).toBe(0);
+});
