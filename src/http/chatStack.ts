@@ -50,6 +50,9 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
     connectTimeoutMs: genesys.timeoutMs,
   });
   const signInTokens = new WebDeploymentTokens(platform.http.axios, genesys.apiUrl, genesys.deploymentId, guestLogger);
+  const tokens = new SessionTokens(new Sealer(deriveKeys(config.session.secrets)), config.session.ttlSeconds, undefined, config.session.secrets[0]);
+  const identity = config.identity ? new IdentityVerifier(config.identity, config.attributeKeys) : undefined;
+  const store = sharedStore(config, logger, readiness, now);
   const hub = new SessionHub({
     deploymentId: genesys.deploymentId,
     webMessagingUrl: genesys.webMessagingUrl,
@@ -61,14 +64,13 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
     idleMs: config.guestSockets.idleMs,
     maxSessions: config.guestSockets.max,
     opensPerSessionPerMinute: config.guestSockets.opensPerSessionPerMinute,
+    // Socket opens and history reads per session, counted once for every instance with Redis.
+    store,
     onSocketOpened: () => health.succeeded(),
     onSocketFailed: (error) => health.failed(error),
     renewSignIn: (signIn) => signInTokens.refresh(signIn),
     now,
   });
-  const tokens = new SessionTokens(new Sealer(deriveKeys(config.session.secrets)), config.session.ttlSeconds, undefined, config.session.secrets[0]);
-  const identity = config.identity ? new IdentityVerifier(config.identity, config.attributeKeys) : undefined;
-  const store = sharedStore(config, logger, readiness, now);
   const revocations = new StoreRevocations(store);
   const signIns = new CustomerSignIn({ tokens: signInTokens, messengerFeatures: platform.messengerConfig, logger: guestLogger });
   const chat = new GuestChat({ config, hub, tokens, revocations, store, identity, signIns, messengerFeatures: platform.messengerConfig, logger, now });

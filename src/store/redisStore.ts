@@ -14,16 +14,22 @@ return 1`;
 /**
  * A sliding-window log in a sorted set, timed by Redis's own clock so that
  * instances with skewed clocks count alike. Returns 0 when counted, else the
- * milliseconds until one more use fits.
+ * milliseconds until one more use fits (recorded uses may have pushed the
+ * count past the limit: the wait is until enough of them leave). ARGV[2]
+ * empty records the use whatever the count.
  */
 const TAKE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local window = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return math.max(1, tonumber(oldest[2]) + window - now)
+if ARGV[2] ~= '' then
+  local limit = tonumber(ARGV[2])
+  local count = redis.call('ZCARD', KEYS[1])
+  if count >= limit then
+    local freeing = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
+    return math.max(1, tonumber(freeing[2]) + window - now)
+  end
 end
 redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], window)
@@ -41,7 +47,7 @@ interface RedisStoreOptions {
 
 type Scripted = Redis & {
   bffSwap(key: string, expected: string, value: string, ttlMs: number): Promise<number>;
-  bffTake(key: string, windowMs: number, limit: number, member: string): Promise<number>;
+  bffTake(key: string, windowMs: number, limit: number | '', member: string): Promise<number>;
 };
 
 /**
@@ -113,6 +119,12 @@ export class RedisStore implements SharedStore {
 
   take(key: string, limit: number, windowMs: number): Promise<number> {
     return this.run(async () => Number(await this.redis.bffTake(this.prefix + key, windowMs, limit, randomUUID())));
+  }
+
+  record(key: string, windowMs: number): Promise<void> {
+    return this.run(async () => {
+      await this.redis.bffTake(this.prefix + key, windowMs, '', randomUUID());
+    });
   }
 
   ping(): Promise<void> {

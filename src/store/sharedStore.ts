@@ -24,10 +24,14 @@ export interface SharedStore {
   put(key: string, value: string, ttlMs: number): Promise<void>;
   remove(key: string): Promise<void>;
   /**
-   * Counts one use in a sliding window of `windowMs` holding at most `limit`:
-   * 0 when counted, else the milliseconds until one more would fit (nothing counted).
+   * Counts one use in a sliding window of `windowMs` holding at most `limit`
+   * (at least 1): 0 when counted, else the milliseconds until one more would
+   * fit (nothing counted). One key may be taken with different limits: a
+   * lower one keeps part of the window for the uses taken with the higher.
    */
   take(key: string, limit: number, windowMs: number): Promise<number>;
+  /** Counts one use that happens whatever the window holds; later takes wait until it leaves the window. */
+  record(key: string, windowMs: number): Promise<void>;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -88,21 +92,35 @@ export class MemoryStore implements SharedStore {
 
   async take(key: string, limit: number, windowMs: number): Promise<number> {
     const now = this.now();
-    const uses = (this.windows.get(key) ?? []).filter((at) => at > now - windowMs);
+    const uses = this.usesIn(key, windowMs, now);
     if (uses.length >= limit) {
       this.windows.set(key, uses);
-      return Math.max(1, uses[0]! + windowMs - now);
+      // Recorded uses may have pushed the count past the limit: wait until enough of them leave.
+      return Math.max(1, uses[uses.length - limit]! + windowMs - now);
     }
-    uses.push(now);
-    this.windows.delete(key);
-    this.windows.set(key, uses);
-    while (this.windows.size > this.maxEntries) this.windows.delete(this.windows.keys().next().value!);
+    this.count(key, uses, now);
     return 0;
+  }
+
+  async record(key: string, windowMs: number): Promise<void> {
+    const now = this.now();
+    this.count(key, this.usesIn(key, windowMs, now), now);
   }
 
   async ping(): Promise<void> {}
 
   async close(): Promise<void> {}
+
+  private usesIn(key: string, windowMs: number, now: number): number[] {
+    return (this.windows.get(key) ?? []).filter((at) => at > now - windowMs);
+  }
+
+  private count(key: string, uses: number[], now: number): void {
+    uses.push(now);
+    this.windows.delete(key);
+    this.windows.set(key, uses);
+    while (this.windows.size > this.maxEntries) this.windows.delete(this.windows.keys().next().value!);
+  }
 
   private live(key: string): Entry | undefined {
     const entry = this.entries.get(key);

@@ -60,14 +60,15 @@ test('Redis holds no Genesys guest token, in its keys or its values: a session i
   const before = stack.sim.received.length;
   const { token } = await stack.newSession();
   const guestToken = guestTokenOf(stack.sim, before);
-  // A keyed send (its record and the session's message rate), then the end of the chat (its marker and the per-session limit).
+  // A keyed send (its record and the session's message rate), a history read, then the end of the chat (its marker and the per-session limit).
   expect((await stack.http.post('/messages').set(bearer(token)).set('Idempotency-Key', randomUUID()).send({ text: 'kept in Redis' })).status).toBe(201);
+  expect((await stack.http.get('/messages').set(bearer(token))).status).toBe(200);
   expect((await stack.http.delete('/guest-session').set(bearer(token))).status).toBe(204);
   const raw = new Redis(redis.url);
   try {
     const keys = await raw.keys('*');
     // Each kind of record that names the session is there, so the check below has something to look at.
-    for (const kind of ['send:', 'rate:messages:', 'ended:', 'limit:conversation-changes-per-session:']) {
+    for (const kind of ['send:', 'rate:messages:', 'rate:socket-opens:', 'rate:history-reads:', 'ended:', 'limit:conversation-changes-per-session:']) {
       expect([kind, keys.some((k) => k.includes(kind))]).toEqual([kind, true]);
     }
     const values = await Promise.all(keys.map(async (k) => ((await raw.type(k)) === 'string' ? ((await raw.get(k)) ?? '') : '')));

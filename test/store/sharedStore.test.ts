@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { AppError } from '../../src/domain/errors';
 import { Readiness } from '../../src/observability/readiness';
 import { RedisStore } from '../../src/store/redisStore';
@@ -89,6 +90,22 @@ describe.each(kinds)('%s store', (_kind, make) => {
     expect(await store.take('other', 3, 60_000)).toBe(0);
   });
 
+  test('record counts a use whatever the window holds; takes with any limit see it', async () => {
+    expect([await store.take('r', 2, 60_000), await store.take('r', 2, 60_000)]).toEqual([0, 0]);
+    await store.record('r', 60_000);
+    // Three uses now: a take allowing three is refused, one allowing four is counted.
+    expect(await store.take('r', 3, 60_000)).toBeGreaterThan(0);
+    expect(await store.take('r', 4, 60_000)).toBe(0);
+    // A lower limit on the same key is refused while the higher one still has room.
+    expect(await store.take('r', 2, 60_000)).toBeGreaterThan(0);
+    expect(await store.take('r', 5, 60_000)).toBe(0);
+  });
+
+  test('concurrent takes on one key: exactly `limit` are counted', async () => {
+    const waits = await Promise.all(Array.from({ length: 20 }, () => store.take('crowd', 10, 60_000)));
+    expect(waits.filter((w) => w === 0)).toHaveLength(10);
+  });
+
   test('concurrent claims on one key: exactly one wins', async () => {
     const wins = await Promise.all(Array.from({ length: 20 }, (_, i) => store.claim('race', String(i), 60_000)));
     expect(wins.filter(Boolean)).toHaveLength(1);
@@ -100,6 +117,38 @@ test('a memory store is bounded: past its size the oldest keys go', async () => 
   for (const k of ['a', 'b', 'c', 'd']) await store.put(k, k, 60_000);
   expect(await store.get('a')).toBeUndefined();
   expect(await store.get('d')).toBe('d');
+});
+
+test('a memory store waits, past the limit, until enough uses leave the window (recorded ones included)', async () => {
+  let clock = 1_000_000;
+  const store = new MemoryStore(100, () => clock);
+  expect(await store.take('w', 2, 60_000)).toBe(0);
+  clock += 10_000;
+  await store.record('w', 60_000);
+  clock += 10_000;
+  await store.record('w', 60_000);
+  // Three uses at 0, 10 and 20 s; two fit: one more fits once the first two have left, at 70 s.
+  expect(await store.take('w', 2, 60_000)).toBe(50_000);
+  clock += 40_000;
+  expect(await store.take('w', 2, 60_000)).toBe(10_000);
+  clock += 10_000;
+  expect(await store.take('w', 2, 60_000)).toBe(0);
+});
+
+test('Redis waits, past the limit, until enough uses leave the window, on its own clock', async () => {
+  const store = await redisStore();
+  const raw = new Redis(redis.url);
+  try {
+    const [seconds, micros] = (await raw.time()).map(Number) as [number, number];
+    const now = seconds * 1000 + Math.floor(micros / 1000);
+    // Two uses, 59 s and 1 s ago: with one allowed, the wait is for the newer one (about 59 s), not the older (about 1 s).
+    await raw.zadd(`${store.prefix}w`, now - 59_000, 'older', now - 1_000, 'newer');
+    const wait = await store.take('w', 1, 60_000);
+    expect(wait).toBeGreaterThan(30_000);
+    expect(wait).toBeLessThanOrEqual(59_000);
+  } finally {
+    raw.disconnect();
+  }
 });
 
 test('Redis going away: operations fail at once with store_unavailable, readiness says so, and both recover', async () => {

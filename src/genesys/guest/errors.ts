@@ -24,7 +24,8 @@ type GuestFailure =
   | 'reauthentication_required' // 403 "Session authentication failed…" / "Try authenticate again…"
   | 'cannot_downgrade' // 4017: a signed-in session configured without its sign-in
   | 'signed_out' // LogoutEvent: the customer signed out (on any device)
-  | 'signed_in_elsewhere'; // ConnectionClosedEvent reason signedIn: the conversation moved to a signed-in session
+  | 'signed_in_elsewhere' // ConnectionClosedEvent reason signedIn: the conversation moved to a signed-in session
+  | 'store_unavailable'; // not Genesys: the shared store (Redis) could not count a new socket, so none was opened
 
 const CONTRACT_CODE: Record<GuestFailure, ErrorCode> = {
   session_expired: 'session_expired',
@@ -45,6 +46,7 @@ const CONTRACT_CODE: Record<GuestFailure, ErrorCode> = {
   cannot_downgrade: 'cannot_downgrade',
   signed_out: 'session_expired',
   signed_in_elsewhere: 'session_expired',
+  store_unavailable: 'store_unavailable',
 };
 
 const STATUS: Partial<Record<GuestFailure, number>> = {

@@ -6,7 +6,7 @@ import { historySchema, isReceipt, structuredMessageSchema } from './frames';
 import type { GuestSession } from './guestSession';
 import type { NormalizedMessage } from '../../domain/message';
 import { normalizeMessage } from './normalize';
-import { SendWindow } from './sendWindow';
+import { MemoryStore, sessionKeyOf, type SharedStore } from '../../store/sharedStore';
 
 /**
  * Conversation history over REST (docs/genesys-protocol.md#history-rest): `GET {api}/api/v2/webmessaging/messages`
@@ -28,17 +28,25 @@ interface GuestHistoryOptions {
   maxResponseBytes?: number;
   /** History reads one session may make a minute, every reader together (Genesys: 10). */
   readsPerMinute?: number;
-  now?: () => number;
+  /**
+   * Where each session's reads are counted, and by whose clock: with Redis,
+   * every instance's reads of a session count together, as Genesys counts
+   * them. By default this instance's memory.
+   */
+  store?: SharedStore;
 }
 
+/** How a read meets the session's limit: `limit` is refused over it, `spare` once half is used, `force` never. */
+type ReadMode = 'limit' | 'spare' | 'force';
+
 const DEFAULT_MAX_HISTORY_BYTES = 2 * 1024 * 1024;
-/** Sessions whose recent reads are remembered; the least recently read is forgotten first. */
+/** Sessions whose recent reads the default store remembers; the least recently read is forgotten first. */
 const MAX_TRACKED_SESSIONS = 50_000;
+const MINUTE_MS = 60_000;
 
 export class GuestHistory {
   private readonly maxResponseBytes: number;
-  /** Each session's reads in the last minute, most recently read last. */
-  private readonly reads = new Map<string, SendWindow>();
+  private readonly store: SharedStore;
 
   constructor(
     private readonly http: AxiosInstance,
@@ -47,6 +55,7 @@ export class GuestHistory {
     private readonly options: GuestHistoryOptions = {},
   ) {
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_HISTORY_BYTES;
+    this.store = options.store ?? new MemoryStore(MAX_TRACKED_SESSIONS);
   }
 
   /**
@@ -54,10 +63,11 @@ export class GuestHistory {
    * minute (docs/genesys-protocol.md#limits-and-timing), whoever asks: the
    * history route, a stream's replay, a delivery proof. Over it, the history
    * route and a replay are refused (rate_limited, with the wait) without
-   * asking Genesys; a delivery proof still reads (newestForProof).
+   * asking Genesys; a delivery proof still reads (newestForProof). A store
+   * that cannot count refuses the read (store_unavailable).
    */
   async page(session: GuestSession, page: number, pageSize: number): Promise<HistoryPage> {
-    this.countRead(session.token, 'limit');
+    await this.countRead(session.token, 'limit');
     return this.read(session, page, pageSize);
   }
 
@@ -70,7 +80,7 @@ export class GuestHistory {
    * the rest.
    */
   async newest(session: GuestSession, reason: 'resume' | 'reconnect' = 'resume'): Promise<NormalizedMessage[]> {
-    this.countRead(session.token, reason === 'resume' ? 'limit' : 'spare');
+    await this.countRead(session.token, reason === 'resume' ? 'limit' : 'spare');
     return (await this.read(session, 1, PROOF_PAGE_SIZE)).messages;
   }
 
@@ -79,10 +89,11 @@ export class GuestHistory {
    * (deliveryProof.ts). Counted like any read, but never refused by the
    * count: it is the read that decides whether a message is sent twice, and
    * Genesys answers one over its own limit with 429, which the proof reports
-   * as unknown.
+   * as unknown. For the same reason a store that cannot count it (Redis
+   * away) does not stop it: the read goes out uncounted.
    */
   async newestForProof(session: GuestSession): Promise<NormalizedMessage[]> {
-    this.countRead(session.token, 'force');
+    await this.countRead(session.token, 'force');
     return (await this.read(session, 1, PROOF_PAGE_SIZE)).messages;
   }
 
@@ -96,23 +107,19 @@ export class GuestHistory {
     return this.parse(response, page, pageSize);
   }
 
-  /** Counts a read: `limit` refuses one over the limit, `spare` one past half of it, `force` none. */
-  private countRead(token: string, mode: 'limit' | 'spare' | 'force'): void {
-    const now = this.options.now ?? Date.now;
-    const limit = this.options.readsPerMinute ?? 10;
-    const window = this.reads.get(token) ?? new SendWindow(limit, 60_000, now);
-    this.reads.delete(token);
-    this.reads.set(token, window);
-    if (this.reads.size > MAX_TRACKED_SESSIONS) this.reads.delete(this.reads.keys().next().value!);
+  private async countRead(token: string, mode: ReadMode): Promise<void> {
+    const key = `rate:history-reads:${sessionKeyOf(token)}`;
     if (mode === 'force') {
-      window.force();
+      await this.store.record(key, MINUTE_MS).catch((error: unknown) => {
+        this.options.logger?.warn({ err: error }, 'read history to prove a delivery without counting the read: the shared store did not answer');
+      });
       return;
     }
-    const waitMs = window.waitMs();
-    const spent = mode === 'spare' && window.used() >= Math.floor(limit / 2);
-    if (waitMs > 0 || spent || !window.take()) {
-      throw new GuestApiError('rate_limited', 'Genesys allows 10 history reads a minute in a session; retry later.', {
-        retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+    const limit = this.options.readsPerMinute ?? 10;
+    const waitMs = await this.store.take(key, mode === 'spare' ? Math.max(1, Math.floor(limit / 2)) : limit, MINUTE_MS);
+    if (waitMs > 0) {
+      throw new GuestApiError('rate_limited', `Genesys allows ${limit} history reads a minute in a session; retry later.`, {
+        retryAfterSeconds: Math.ceil(waitMs / 1000),
       });
     }
   }

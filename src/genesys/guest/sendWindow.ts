@@ -1,7 +1,6 @@
 /**
- * A sliding-window count: at most `limit` uses in any `windowMs`. Guest
- * sessions use it for Genesys's message rate, and the hub for how often a
- * session may open a socket.
+ * A sliding-window count: at most `limit` uses in any `windowMs`, on one
+ * instance. Guest sessions use it for Genesys's message rate.
  *
  * Genesys allows a guest session 5 `onMessage` frames a second and answers
  * the excess with 429/4029 (docs/genesys-protocol.md#limits-and-timing). This
@@ -25,23 +24,11 @@ export class SendWindow {
     return this.sentAt[this.sentAt.length - this.limit]! + this.windowMs - this.now();
   }
 
-  /** Uses in the window now. */
-  used(): number {
-    this.prune();
-    return this.sentAt.length;
-  }
-
   /** Records a frame; returns false (and records nothing) when the window is full. */
   take(): boolean {
     if (this.waitMs() > 0) return false;
     this.sentAt.push(this.now());
     return true;
-  }
-
-  /** Records a use that must happen whether or not it fits; later uses wait for it to leave the window. */
-  force(): void {
-    this.prune();
-    this.sentAt.push(this.now());
   }
 
   private prune(): void {

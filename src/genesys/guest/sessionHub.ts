@@ -4,7 +4,7 @@ import { AppError } from '../../domain/errors';
 import { GuestApiError } from './errors';
 import { GuestHistory } from './history';
 import { GuestSession } from './guestSession';
-import { SendWindow } from './sendWindow';
+import { MemoryStore, sessionKeyOf, type SharedStore } from '../../store/sharedStore';
 import type { GenesysSignIn } from './webDeploymentTokens';
 
 /**
@@ -30,6 +30,12 @@ interface SessionHubOptions {
   maxSessions: number;
   /** New upstream sockets one session may open per minute (reconnects included). */
   opensPerSessionPerMinute?: number;
+  /**
+   * Where each session's socket opens and history reads are counted: with
+   * Redis, every instance's count for a session together. By default this
+   * hub's own memory, on `now`.
+   */
+  store?: SharedStore;
   pingIntervalMs?: number;
   reconnectWindowMs?: number;
   /** `onMessage` frames a session may send per second (Genesys: 5; tests raise it). */
@@ -47,12 +53,12 @@ export class SessionHub {
   private readonly sessions = new Map<string, GuestSession>();
   private readonly sweepTimer: NodeJS.Timeout;
   private opened = 0;
-  /** When each session last opened sockets, for the per-session budget. */
-  private readonly opens = new Map<string, SendWindow>();
+  private readonly store: SharedStore;
   readonly history: GuestHistory;
 
   constructor(private readonly options: SessionHubOptions) {
-    this.history = new GuestHistory(options.http, options.apiUrl, options.origin, { logger: options.logger, now: options.now });
+    this.store = options.store ?? new MemoryStore(undefined, options.now);
+    this.history = new GuestHistory(options.http, options.apiUrl, options.origin, { logger: options.logger, store: this.store });
     this.sweepTimer = setInterval(() => this.sweepIdle(), Math.max(1000, Math.floor(options.idleMs / 2)));
     this.sweepTimer.unref();
   }
@@ -132,18 +138,20 @@ export class SessionHub {
     });
   }
 
-  /** The per-session budget of new sockets (a sliding minute). */
-  private allowOpen(token: string): void {
-    let window = this.opens.get(token);
-    if (!window) window = new SendWindow(this.options.opensPerSessionPerMinute ?? 12, 60_000, this.options.now ?? Date.now);
-    // Most recently used last; the oldest entry goes when the map outgrows the sessions it can serve.
-    this.opens.delete(token);
-    this.opens.set(token, window);
-    if (this.opens.size > 2 * this.options.maxSessions) this.opens.delete(this.opens.keys().next().value!);
-    const waitMs = window.waitMs();
-    if (waitMs > 0 || !window.take()) {
+  /** The per-session budget of new sockets (a sliding minute), counted across instances when the store is shared. */
+  private async allowOpen(token: string): Promise<void> {
+    let waitMs: number;
+    try {
+      waitMs = await this.store.take(`rate:socket-opens:${sessionKeyOf(token)}`, this.options.opensPerSessionPerMinute ?? 12, 60_000);
+    } catch (error) {
+      throw new GuestApiError('store_unavailable', 'The shared store (Redis) did not answer, so no connection to Genesys was opened; retry shortly.', {
+        retryAfterSeconds: 1,
+        cause: error,
+      });
+    }
+    if (waitMs > 0) {
       throw new GuestApiError('rate_limited', 'This chat reconnected too often; wait a moment before trying again.', {
-        retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+        retryAfterSeconds: Math.ceil(waitMs / 1000),
       });
     }
   }

@@ -24,8 +24,8 @@ export interface LinkOptions {
   pingIntervalMs?: number;
   /** How long a session with live streams keeps trying to reconnect. */
   reconnectWindowMs?: number;
-  /** Asked before each new socket; throws to refuse it (the hub's per-session budget). */
-  beforeSocketOpen?: () => void;
+  /** Asked before each new socket; rejects to refuse it (the hub's per-session budget). */
+  beforeSocketOpen?: () => Promise<void>;
   onSocketOpened?: () => void;
   /** A handshake failed (refused, unreachable): for the `guestApi` readiness check. */
   onSocketFailed?: (error: GuestApiError) => void;
@@ -117,6 +117,7 @@ export class SessionLink implements DeskSocket {
             !e.fatalForSession &&
             e.failure !== 'handshake_refused' &&
             e.failure !== 'rate_limited' &&
+            e.failure !== 'store_unavailable' &&
             (attempt + 1 < RECONNECT_ATTEMPTS_FOR_REQUESTS || (this.owner.listeners() > 0 && this.owner.now() - startedAt < window)),
           onFirstRetry: () => {
             if (isReconnect) this.owner.emit({ type: 'session', state: 'reconnecting' });
@@ -138,7 +139,10 @@ export class SessionLink implements DeskSocket {
 
   private async connectAndConfigure(): Promise<SessionResponse> {
     const { options, owner } = this;
-    options.beforeSocketOpen?.();
+    await options.beforeSocketOpen?.();
+    // Retired while the budget was asked: nothing may reopen it.
+    const dead = owner.dead();
+    if (dead) throw dead;
     this.isConfigured = false;
     this.closedByServer = false;
     const socket = new GuestSocket(

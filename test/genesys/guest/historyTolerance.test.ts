@@ -99,31 +99,3 @@ test('a huge Retry-After on a history 429 is clamped', async () => {
   const history = new GuestHistory(axios.create(), API, 'https://shop.example.com');
   await expect(history.page(session, 1, 25)).rejects.toMatchObject({ code: 'rate_limited', retryAfterSeconds: 300 });
 });
-
-test('every reader shares one window of 10 reads a minute per session; over it, a read is refused without asking Genesys', async () => {
-  let clock = 1_000_000;
-  const reply = (times: number) => nock(API).get('/api/v2/webmessaging/messages').query(true).times(times).reply(200, { entities: [], total: 0 });
-  const scope = reply(10);
-  const history = new GuestHistory(axios.create(), API, 'https://shop.example.com', { now: () => clock });
-  const a = { ...session, token: 'a' } as unknown as GuestSession;
-  const b = { ...session, token: 'b' } as unknown as GuestSession;
-  for (let i = 0; i < 4; i++) await history.page(a, 1, 25);
-  // A stream's replay and a delivery proof read the newest page: the same budget.
-  for (let i = 0; i < 3; i++) await history.newest(a);
-  for (let i = 0; i < 3; i++) await history.newestForProof(a);
-  expect(scope.isDone()).toBe(true);
-  const refused = await history.page(a, 1, 25).catch((e: unknown) => e);
-  expect(refused).toMatchObject({ failure: 'rate_limited', code: 'rate_limited', retryAfterSeconds: 60 });
-  await expect(history.newest(a)).rejects.toMatchObject({ failure: 'rate_limited' });
-  // A proof is still made (it decides whether a message is sent twice), and counted: the wait grows.
-  reply(1);
-  await history.newestForProof(a);
-  clock += 30_000;
-  await expect(history.page(a, 1, 25)).rejects.toMatchObject({ failure: 'rate_limited', retryAfterSeconds: 30 });
-  // Another session has its own window; a minute after the first reads, this one reads again.
-  reply(1);
-  await history.page(b, 1, 25);
-  clock += 30_000;
-  reply(1);
-  await expect(history.page(a, 1, 25)).resolves.toMatchObject({ messages: [] });
-});
