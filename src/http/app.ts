@@ -1,5 +1,7 @@
 import express, { type Express, type Router } from 'express';
 import helmet from 'helmet';
+import type { IncomingMessage } from 'node:http';
+import { stdSerializers } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { Config } from '../config/schema';
 import { EXACT_REDACT_PATHS, REDACT_CENSOR, type Logger } from '../observability/logger';
@@ -93,18 +95,24 @@ export function createApp({ config, logger, readiness, chat, routers = [] }: App
       customErrorObject: (req, _res, _err, value: object) => ({ ...value, requestId: req.id }),
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+      // The serializers below take the request, response and error as they are: pino-http's standard
+      // wrappers would first copy each into a fuller object (headers, params, the raw request) that
+      // these whitelists then throw away, as the request starts, on its critical path.
+      wrapSerializers: false,
       serializers: {
-        req: (req: { method: string; url: string; headers: Record<string, string | undefined>; remoteAddress?: string }) => ({
+        req: (req: IncomingMessage & { originalUrl?: string }) => ({
           method: req.method,
-          url: loggableUrl(req.url),
+          url: loggableUrl(req.originalUrl ?? req.url ?? ''),
           origin: req.headers.origin,
           userAgent: req.headers['user-agent'],
-          remoteAddress: req.remoteAddress,
+          remoteAddress: req.socket?.remoteAddress,
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
         // The failure itself is logged (redacted) by the error handler; the access line names it.
-        // (pino-http hands this the standard serialization: type, message, stack, own properties).
-        err: (err: { type?: string; message?: string }) => ({ type: err.type, message: err.message }),
+        err: (err: Error) => {
+          const { type, message } = stdSerializers.err(err);
+          return { type, message };
+        },
       },
     }),
   );
