@@ -8,6 +8,7 @@ import { EXACT_REDACT_PATHS, REDACT_CENSOR, type Logger } from '../observability
 import { loggableUrlOf } from '../observability/scrub';
 import type { Readiness } from '../observability/readiness';
 import { corsPolicy } from './cors';
+import { deferred, runPendingHeadersBeforeWriting } from './deferredHeaders';
 import { errorHandler, notFound } from './errorHandler';
 import { OriginAllowlist } from '../config/originAllowlist';
 import { requestId } from './requestId';
@@ -81,8 +82,13 @@ export function createApp({ config, logger, readiness, chat, routers = [] }: App
 
   app.use(requestId);
   app.use(accessLog(logger));
-  app.use(helmet({ crossOriginResourcePolicy: { policy: 'cross-origin' } }));
-  app.use(corsPolicy(OriginAllowlist.parse(config.cors.allowedOrigins), config.cors.maxAgeSeconds));
+  // Security and CORS headers go on every answer, set while the request waits on Genesys or as its
+  // headers are written (deferredHeaders.ts); a foreign origin is refused before any work, and its
+  // refusal never gets CORS headers.
+  runPendingHeadersBeforeWriting(app);
+  app.use(deferred(helmet({ crossOriginResourcePolicy: { policy: 'cross-origin' } })));
+  const cors = corsPolicy(OriginAllowlist.parse(config.cors.allowedOrigins), config.cors.maxAgeSeconds);
+  app.use(cors.refuseForeignOrigins, deferred(cors.headers));
   app.use(mountRoutes(publicSpecs, authenticate));
   // Uploads read their own multipart body, streamed; everything else takes JSON.
   app.use(mountRoutes(specs.filter((s) => s.upload), authenticate));

@@ -14,7 +14,7 @@ const EXPOSED_HEADERS = ['Retry-After', 'X-Request-Id'].join(',');
  * Access-Control-Allow-Origin. Requests without Origin (servers, curl) pass:
  * the origin check is not authentication, the sealed session token is.
  */
-export function corsPolicy(allowlist: OriginAllowlist, maxAgeSeconds: number): RequestHandler[] {
+export function corsPolicy(allowlist: OriginAllowlist, maxAgeSeconds: number): { refuseForeignOrigins: RequestHandler; headers: RequestHandler } {
   const refuseForeignOrigins: RequestHandler = (req, res, next) => {
     const origin = req.headers.origin;
     if (origin !== undefined && !allowlist.allows(origin)) {
@@ -38,5 +38,5 @@ export function corsPolicy(allowlist: OriginAllowlist, maxAgeSeconds: number): R
     maxAge: maxAgeSeconds,
     optionsSuccessStatus: 204,
   });
-  return [refuseForeignOrigins, headers];
+  return { refuseForeignOrigins, headers };
 }

@@ -217,7 +217,8 @@ export class GuestChat {
 
   // ------------------------------------------------------------------ messages
 
-  async send(claims: SessionClaims, input: SendInput, idempotencyKey?: string): Promise<{ message: NormalizedMessage; sessionToken: string; routingKey: string }> {
+  /** `whileSending`: the caller's own work to do once the message is on its way to Genesys, before the echo. */
+  async send(claims: SessionClaims, input: SendInput, idempotencyKey?: string, whileSending?: () => void): Promise<{ message: NormalizedMessage; sessionToken: string; routingKey: string }> {
     if (input.text !== undefined) checkText(input.text);
     const session = this.sessionOf(claims);
     const next = (delivered: string | undefined): SessionState => ({ ...stateOf(claims, session), deliveredFingerprint: delivered ?? claims.deliveredFingerprint });
@@ -230,6 +231,7 @@ export class GuestChat {
           early.state = next(delivered);
           early.issued = this.deps.tokens.issue(early.state);
           early.issued.catch(() => undefined);
+          whileSending?.();
         });
     const state = next(sent.delivered);
     const reuse = early.issued && early.state!.signIn === state.signIn && early.state!.deliveredFingerprint === state.deliveredFingerprint;
