@@ -112,7 +112,7 @@ export function onPathOf(file: string, pid: number, upstream: boolean): OnPath {
     }
     const isClient = client.has(c.fd);
     const isWrite = c.nr === WRITEV || c.nr === WRITE;
-    if (c.nr === READ && isClient && c.ret > 50 && wake !== undefined) {
+    if (c.nr === READ && isClient && c.ret > 16 && wake !== undefined) {
       request = { wake };
     } else if (request && upstream && isWrite && !isClient && c.fd > 2 && c.ret > 100 && request.frame === undefined) {
       request.frame = c.start;
