@@ -27,7 +27,7 @@ export const MESSAGES = {
   spacingMs: 250,
   concurrency: 64,
   warmupMs: 2000,
-  saturationMs: 8000,
+  saturationMs: 6000,
   rate: 500,
   /** The fixed-rate phase: service and floor alternate, so a noisy minute on a shared host hits both. */
   fixedRounds: 3,

@@ -29,7 +29,7 @@ import { ms, type Ctx, type PartOutput, type Row } from '../lib/report';
 export const RELAY = {
   sessions: 600,
   rates: [40, 160, 500],
-  roundMs: { 40: 2500, 160: 1000, 500: 1000 } as Record<number, number>,
+  roundMs: { 40: 2000, 160: 1000, 500: 1000 } as Record<number, number>,
   rounds: 3,
   warmupMs: 1000,
   /** No session is used more often than this (the service's 5 messages a second). */
