@@ -19,7 +19,7 @@ import { ms, perSec, type Ctx, type PartOutput } from '../lib/report';
  * fixed rate; a phase stops early when the budget is spent.
  */
 export const HISTORY = {
-  sessions: 1500,
+  sessions: 1000,
   floorSessions: 200,
   seeded: 10,
   pageSize: 25,
@@ -27,7 +27,7 @@ export const HISTORY = {
   saturationMs: 5000,
   saturationReadsPerSession: 5,
   rate: 500,
-  fixedMs: 6000,
+  fixedMs: 4000,
   fixedReadsPerSession: 3,
 };
 

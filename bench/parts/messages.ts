@@ -22,16 +22,17 @@ import { ms, perSec, type Ctx, type PartOutput } from '../lib/report';
  * median of its rounds, so that noise from a shared host lands on both.
  */
 export const MESSAGES = {
-  sessions: 1500,
+  /** Enough that the 250 ms spacing allows 4,000 messages a second, twice the service's saturation here. */
+  sessions: 1000,
   spacingMs: 250,
   concurrency: 64,
   warmupMs: 2000,
-  saturationMs: 8000,
+  saturationMs: 6000,
   rate: 500,
   /** The fixed-rate phase: service and floor alternate, so a noisy minute on a shared host hits both. */
   fixedRounds: 3,
-  fixedRoundMs: 4000,
-  fixedRewarmMs: 2000,
+  fixedRoundMs: 2500,
+  fixedRewarmMs: 1000,
   /** Express alone (bench/bareExpressProcess.ts): warm-up and saturation. */
   bareWarmupMs: 1000,
   bareSaturationMs: 4000,

@@ -42,7 +42,18 @@ export function parseOriginPattern(entry: string): OriginPattern | string {
   return { scheme, host, port: url.port || DEFAULT_PORTS[scheme]!, wildcard, source };
 }
 
+/**
+ * Verdicts remembered, by exact Origin value: a website's origin comes with
+ * every request it makes, and parsing it is most of the check. Origins longer
+ * than this are judged afresh each time, so the memory stays small.
+ */
+const REMEMBERED_VERDICTS = 1000;
+const REMEMBERED_LENGTH = 256;
+
 export class OriginAllowlist {
+  /** Origin → verdict, oldest first. */
+  private readonly verdicts = new Map<string, boolean>();
+
   constructor(private readonly patterns: readonly OriginPattern[]) {}
 
   static parse(entries: readonly string[]): OriginAllowlist {
@@ -59,6 +70,17 @@ export class OriginAllowlist {
   }
 
   allows(origin: string): boolean {
+    const known = this.verdicts.get(origin);
+    if (known !== undefined) return known;
+    const verdict = this.judge(origin);
+    if (origin.length <= REMEMBERED_LENGTH) {
+      if (this.verdicts.size >= REMEMBERED_VERDICTS) this.verdicts.delete(this.verdicts.keys().next().value!);
+      this.verdicts.set(origin, verdict);
+    }
+    return verdict;
+  }
+
+  private judge(origin: string): boolean {
     if (origin === 'null') return false;
     let url: URL;
     try {

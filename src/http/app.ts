@@ -1,11 +1,14 @@
 import express, { type Express, type Router } from 'express';
 import helmet from 'helmet';
+import type { IncomingMessage } from 'node:http';
+import { stdSerializers } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { Config } from '../config/schema';
 import { EXACT_REDACT_PATHS, REDACT_CENSOR, type Logger } from '../observability/logger';
 import { loggableUrlOf } from '../observability/scrub';
 import type { Readiness } from '../observability/readiness';
 import { corsPolicy } from './cors';
+import { deferred, runPendingHeadersBeforeWriting } from './deferredHeaders';
 import { errorHandler, notFound } from './errorHandler';
 import { OriginAllowlist } from '../config/originAllowlist';
 import { requestId } from './requestId';
@@ -78,38 +81,14 @@ export function createApp({ config, logger, readiness, chat, routers = [] }: App
   app.set('etag', false);
 
   app.use(requestId);
-  app.use(
-    pinoHttp({
-      logger,
-      genReqId: (req) => req.id as string,
-      // The access line's fields are whitelisted by the serializers below, so the per-line walk of
-      // the wildcard redaction paths (three quarters of a line's cost) finds nothing there. This
-      // replaces the logger's paths for pino-http's own loggers (req.log, res.log): the service logs
-      // through `logger` only, which the lint config enforces.
-      redact: { paths: EXACT_REDACT_PATHS, censor: REDACT_CENSOR },
-      // Bound here rather than taken from the request context: a stream's answer ends from another
-      // request's work, and an aborted request from no request's at all.
-      customSuccessObject: (req, _res, value: object) => ({ ...value, requestId: req.id }),
-      customErrorObject: (req, _res, _err, value: object) => ({ ...value, requestId: req.id }),
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
-      serializers: {
-        req: (req: { method: string; url: string; headers: Record<string, string | undefined>; remoteAddress?: string }) => ({
-          method: req.method,
-          url: loggableUrl(req.url),
-          origin: req.headers.origin,
-          userAgent: req.headers['user-agent'],
-          remoteAddress: req.remoteAddress,
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-        // The failure itself is logged (redacted) by the error handler; the access line names it.
-        // (pino-http hands this the standard serialization: type, message, stack, own properties).
-        err: (err: { type?: string; message?: string }) => ({ type: err.type, message: err.message }),
-      },
-    }),
-  );
-  app.use(helmet({ crossOriginResourcePolicy: { policy: 'cross-origin' } }));
-  app.use(corsPolicy(OriginAllowlist.parse(config.cors.allowedOrigins), config.cors.maxAgeSeconds));
+  app.use(accessLog(logger));
+  // Security and CORS headers go on every answer, set while the request waits on Genesys or as its
+  // headers are written (deferredHeaders.ts); a foreign origin is refused before any work, and its
+  // refusal never gets CORS headers.
+  runPendingHeadersBeforeWriting(app);
+  app.use(deferred(helmet({ crossOriginResourcePolicy: { policy: 'cross-origin' } })));
+  const cors = corsPolicy(OriginAllowlist.parse(config.cors.allowedOrigins), config.cors.maxAgeSeconds);
+  app.use(cors.refuseForeignOrigins, deferred(cors.headers));
   app.use(refuseOtherMethods(specs));
   app.use(mountRoutes(publicSpecs, authenticate));
   // Uploads read their own multipart body, streamed; everything else takes JSON.
@@ -122,6 +101,50 @@ export function createApp({ config, logger, readiness, chat, routers = [] }: App
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;
+}
+
+/** The request as its access line shows it: whitelisted fields, the URL's query values redacted. */
+const accessRequest = (req: IncomingMessage & { originalUrl?: string }) => ({
+  method: req.method,
+  url: loggableUrl(req.originalUrl ?? req.url ?? ''),
+  origin: req.headers.origin,
+  userAgent: req.headers['user-agent'],
+  remoteAddress: req.socket?.remoteAddress,
+});
+
+/** One line per request as its answer ends (pino-http). */
+function accessLog(logger: Logger) {
+  return pinoHttp({
+    logger,
+    genReqId: (req) => req.id as string,
+    // The access line's fields are whitelisted by the serializers below, so the per-line walk of
+    // the wildcard redaction paths (three quarters of a line's cost) finds nothing there. This
+    // replaces the logger's paths for pino-http's own loggers (req.log, res.log): the service logs
+    // through `logger` only, which the lint config enforces.
+    redact: { paths: EXACT_REDACT_PATHS, censor: REDACT_CENSOR },
+    // pino-http binds the request to a child logger as the request starts, which serializes it then,
+    // on the request's critical path; under this key it binds nothing (its serializer drops it), and
+    // the line gets `req` as it is written, once the answer is out. The request id is bound here
+    // too rather than taken from the request context: a stream's answer ends from another
+    // request's work, and an aborted request from no request's at all.
+    customAttributeKeys: { req: 'unboundRequest' },
+    customSuccessObject: (req, _res, value: object) => ({ ...value, req: accessRequest(req), requestId: req.id }),
+    customErrorObject: (req, _res, _err, value: object) => ({ ...value, req: accessRequest(req), requestId: req.id }),
+    autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+    customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
+    // The serializers take the response and error as they are: pino-http's standard wrappers would
+    // first copy each into a fuller object that these whitelists then throw away.
+    wrapSerializers: false,
+    serializers: {
+      unboundRequest: () => undefined,
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      // The failure itself is logged (redacted) by the error handler; the access line names it.
+      err: (err: Error) => {
+        const { type, message } = stdSerializers.err(err);
+        return { type, message };
+      },
+    },
+  });
 }
 
 const API_VERSION = '1.0.0';

@@ -3,9 +3,10 @@ import type { RequestHandler } from 'express';
 import { OriginAllowlist } from '../config/originAllowlist';
 import { AppError } from '../domain/errors';
 
-const ALLOWED_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
-const ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'X-Chat-Session', 'Last-Event-ID'];
-const EXPOSED_HEADERS = ['Retry-After', 'X-Request-Id'];
+// Joined once here: `cors` joins lists on every request.
+const ALLOWED_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].join(',');
+const ALLOWED_HEADERS = ['Authorization', 'Content-Type', 'Idempotency-Key', 'X-Request-Id', 'X-Chat-Session', 'Last-Event-ID'].join(',');
+const EXPOSED_HEADERS = ['Retry-After', 'X-Request-Id'].join(',');
 
 /**
  * README.md#http-behaviour-common-to-every-endpoint. A request from an origin off the allowlist is refused with 403
@@ -13,11 +14,12 @@ const EXPOSED_HEADERS = ['Retry-After', 'X-Request-Id'];
  * Access-Control-Allow-Origin. Requests without Origin (servers, curl) pass:
  * the origin check is not authentication, the sealed session token is.
  */
-export function corsPolicy(allowlist: OriginAllowlist, maxAgeSeconds: number): RequestHandler[] {
+export function corsPolicy(allowlist: OriginAllowlist, maxAgeSeconds: number): { refuseForeignOrigins: RequestHandler; headers: RequestHandler } {
   const refuseForeignOrigins: RequestHandler = (req, res, next) => {
     const origin = req.headers.origin;
-    res.vary('Origin');
     if (origin !== undefined && !allowlist.allows(origin)) {
+      // Every other answer gets Vary: Origin from `cors` below.
+      res.vary('Origin');
       next(
         new AppError('origin_not_allowed', 'This website is not on the service\'s CORS allowlist (CORS_ALLOWED_ORIGINS).', {
           logDetail: { origin },
@@ -36,5 +38,5 @@ export function corsPolicy(allowlist: OriginAllowlist, maxAgeSeconds: number): R
     maxAge: maxAgeSeconds,
     optionsSuccessStatus: 204,
   });
-  return [refuseForeignOrigins, headers];
+  return { refuseForeignOrigins, headers };
 }

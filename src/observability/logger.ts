@@ -46,9 +46,21 @@ export const REDACT_CENSOR = '[redacted]';
 
 interface LoggerOptions {
   level: string;
-  /** Where lines go; tests pass a stream to capture them. */
+  /** Where lines go (default stdout, in batches); tests pass a stream to capture them. */
   destination?: pino.DestinationStream;
 }
+
+/**
+ * Lines reach stdout in batches: written once 4 KiB have gathered or every
+ * 250 ms, whichever comes first, and at exit. Written one by one, every
+ * request's access line cost a round trip through libuv's thread pool (a
+ * thread woken to write, the event loop woken for its completion), which at
+ * the rates chats run was more than a tenth of the service's CPU per request
+ * (bench/README.md). Writes stay asynchronous: a slow reader of stdout holds
+ * up the log, never the requests.
+ */
+const BATCH_BYTES = 4096;
+const BATCH_MS = 250;
 
 export function createLogger(options: LoggerOptions): Logger {
   return pino(
@@ -63,6 +75,6 @@ export function createLogger(options: LoggerOptions): Logger {
         return ctx ? { requestId: ctx.requestId } : {};
       },
     },
-    options.destination,
+    options.destination ?? pino.destination({ dest: 1, minLength: BATCH_BYTES, periodicFlush: BATCH_MS }),
   );
 }

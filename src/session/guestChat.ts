@@ -217,13 +217,25 @@ export class GuestChat {
 
   // ------------------------------------------------------------------ messages
 
-  async send(claims: SessionClaims, input: SendInput, idempotencyKey?: string): Promise<{ message: NormalizedMessage; sessionToken: string; routingKey: string }> {
+  /** `whileSending`: the caller's own work to do once the message is on its way to Genesys, before the echo. */
+  async send(claims: SessionClaims, input: SendInput, idempotencyKey?: string, whileSending?: () => void): Promise<{ message: NormalizedMessage; sessionToken: string; routingKey: string }> {
     if (input.text !== undefined) checkText(input.text);
     const session = this.sessionOf(claims);
+    const next = (delivered: string | undefined): SessionState => ({ ...stateOf(claims, session), deliveredFingerprint: delivered ?? claims.deliveredFingerprint });
+    // The answer's token is sealed while Genesys echoes the message (it needs nothing from the echo), off the
+    // request's critical path; sealed again only if the sign-in was renewed meanwhile (bench/README.md).
+    const early: { state?: SessionState; issued?: ReturnType<SessionTokens['issue']> } = {};
     const sent = idempotencyKey
       ? await this.ledger.run(sessionKeyOf(claims.guestToken), this.keyedSend(session, claims, input, messageIdFor(claims.guestToken, idempotencyKey)))
-      : await this.sendNow(session, claims, input, randomUUID());
-    const issued = await this.deps.tokens.issue({ ...stateOf(claims, session), deliveredFingerprint: sent.delivered ?? claims.deliveredFingerprint });
+      : await this.sendNow(session, claims, input, randomUUID(), (delivered) => {
+          early.state = next(delivered);
+          early.issued = this.deps.tokens.issue(early.state);
+          early.issued.catch(() => undefined);
+          whileSending?.();
+        });
+    const state = next(sent.delivered);
+    const reuse = early.issued && early.state!.signIn === state.signIn && early.state!.deliveredFingerprint === state.deliveredFingerprint;
+    const issued = await (reuse ? early.issued! : this.deps.tokens.issue(state));
     return { message: sent.message, sessionToken: issued.token, routingKey: claims.routingKey };
   }
 
@@ -240,7 +252,8 @@ export class GuestChat {
     };
   }
 
-  private async sendNow(session: GuestSession, claims: SessionClaims, input: SendInput, messageId: string): Promise<Sent> {
+  /** `whileSending` runs once the frame is handed to the socket, before the echo: work that can overlap Genesys's round trip. */
+  private async sendNow(session: GuestSession, claims: SessionClaims, input: SendInput, messageId: string, whileSending?: (delivered: string | undefined) => void): Promise<Sent> {
     // An ended conversation refuses messages; that is the guest's state, not Genesys failing.
     if ((await session.ready()).readOnly) {
       throw new AppError('conflict', 'The conversation has ended; start a new one with POST /guest-session and { "startNew": true }.');
@@ -248,12 +261,14 @@ export class GuestChat {
     // Counted only for a send that goes out: a retry answered from the ledger sends nothing.
     await this.checkSharedSendRate(claims.guestToken);
     const customAttributes = undeliveredAttributes(claims);
+    const delivered = customAttributes ? fingerprint(customAttributes) : undefined;
     const answer = answerOf(input);
-    const message = answer
-      ? await session.sendAnswer({ ...answer, messageId, customAttributes })
-      : await session.sendText({ text: input.text, attachmentIds: input.attachmentIds, messageId, customAttributes });
+    const echo = answer
+      ? session.sendAnswer({ ...answer, messageId, customAttributes })
+      : session.sendText({ text: input.text, attachmentIds: input.attachmentIds, messageId, customAttributes });
+    whileSending?.(delivered);
     // Our own id for the message, whether or not Genesys echoes it as channel.messageId (unverified).
-    return { message: { ...message, clientMessageId: messageId }, delivered: customAttributes ? fingerprint(customAttributes) : undefined };
+    return { message: { ...(await echo), clientMessageId: messageId }, delivered };
   }
 
   /**

@@ -124,8 +124,21 @@ export function undeliveredAttributes(claims: SessionState): Record<string, stri
   return Object.keys(attributes).length > 0 && fingerprint(attributes) !== claims.deliveredFingerprint ? attributes : undefined;
 }
 
+type SessionWire = z.infer<typeof sessionWireSchema>;
+
+/**
+ * How many of the session tokens this instance sealed last it remembers:
+ * the next request of a session carries the token its last answer gave it,
+ * and opening it from memory spares the decryption and the schema check on
+ * the request's critical path (bench/README.md). A token not remembered
+ * (older, or sealed by another instance) is opened as always.
+ */
+export const REMEMBERED_TOKENS = 10_000;
+
 export class SessionTokens {
   private readonly routingSecret: Buffer;
+  /** Token → what it seals, frozen; oldest first (a Map keeps insertion order). */
+  private readonly sealed = new Map<string, Readonly<SessionWire>>();
 
   /**
    * @param routingSecret keys the routing keys derived from guest tokens; every
@@ -154,7 +167,16 @@ export class SessionTokens {
   async issue(state: SessionState): Promise<{ token: string; claims: SessionClaims; expiresAt: string }> {
     const exp = Math.floor(this.now() / 1000) + this.ttlSeconds;
     const claims: SessionClaims = { ...state, exp };
-    return { token: await this.sealer.seal(toWire(claims)), claims, expiresAt: new Date(exp * 1000).toISOString() };
+    const wire = toWire(claims);
+    const token = await this.sealer.seal(wire);
+    this.remember(token, wire);
+    return { token, claims, expiresAt: new Date(exp * 1000).toISOString() };
+  }
+
+  private remember(token: string, wire: SessionWire): void {
+    if (this.sealed.size >= REMEMBERED_TOKENS) this.sealed.delete(this.sealed.keys().next().value!);
+    const au = wire.au ? Object.freeze({ ...wire.au }) : undefined;
+    this.sealed.set(token, Object.freeze({ ...wire, attrs: Object.freeze({ ...wire.attrs }), locked: Object.freeze([...wire.locked]) as string[], au }));
   }
 
   async issueTicket(claims: SessionRef): Promise<{ ticket: string; expiresAt: string }> {
@@ -182,7 +204,9 @@ export class SessionTokens {
 
   /** Opens a session token presented from `origin` (undefined when the request had no Origin header). */
   async open(token: string, origin: string | undefined): Promise<SessionClaims> {
-    return fromWire(this.check(sessionWireSchema, await this.sealer.unseal(token), origin), (gt) => this.routingKeyFor(gt));
+    const remembered = this.sealed.get(token);
+    const wire = remembered ? this.admit(remembered, origin) : this.check(sessionWireSchema, await this.sealer.unseal(token), origin);
+    return fromWire(wire, (gt) => this.routingKeyFor(gt));
   }
 
   async openTicket(ticket: string, origin: string | undefined): Promise<TicketClaims> {
@@ -193,7 +217,11 @@ export class SessionTokens {
   private check<T extends { o: string; exp: number }>(schema: z.ZodType<T>, payload: unknown, origin: string | undefined): T {
     const parsed = schema.safeParse(payload);
     if (!parsed.success) throw new AppError('unauthorized', 'The token is not valid here; start a new session.');
-    const claims = parsed.data;
+    return this.admit(parsed.data, origin);
+  }
+
+  /** Refuses an expired token, or one presented from another website than its own. */
+  private admit<T extends { o: string; exp: number }>(claims: T, origin: string | undefined): T {
     if (claims.exp * 1000 <= this.now()) throw new AppError('unauthorized', 'The session token has expired; start a new session.');
     // Browsers always send Origin cross-origin; a request without one is judged by the token alone (README.md#http-behaviour-common-to-every-endpoint).
     if (origin !== undefined && origin !== claims.o) {

@@ -8,3 +8,15 @@ test('the scheme alone decides: https://localhost:3000 is not http://localhost:3
   const wildcard = OriginAllowlist.parse(['https://*.example.org:8443']);
   expect(wildcard.allows('http://a.example.org:8443')).toBe(false);
 });
+
+/** Verdicts are remembered per exact origin (a bounded number of them): asking again never changes an answer. */
+test('the same verdict every time an origin asks, however many other origins asked in between', () => {
+  const list = OriginAllowlist.parse(['https://shop.example.com', 'https://*.example.org']);
+  const asked = ['https://shop.example.com', 'https://evil.example.com', 'https://a.example.org', 'https://a.b.example.org', `https://${'x'.repeat(300)}.example.org`];
+  const first = asked.map((o) => list.allows(o));
+  expect(first).toEqual([true, false, true, false, false]);
+  for (let i = 0; i < 1500; i++) list.allows(`https://site-${i}.example.org`);
+  expect(asked.map((o) => list.allows(o))).toEqual(first);
+  expect(list.allows('https://site-3.example.org')).toBe(true);
+  expect(list.allows('https://site-3.example.org:444')).toBe(false);
+});

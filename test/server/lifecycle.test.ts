@@ -282,6 +282,11 @@ describe('src/main.ts as a process', () => {
       if (!healthy) await new Promise((r) => setTimeout(r, 100));
     }
     expect({ healthy, stderr: proc.stderr() }).toEqual({ healthy: true, stderr: '' });
+    // Log lines are written in batches, and a batch goes out on a timer too: the line is out while the service runs.
+    await new Promise<void>((resolve) => {
+      const seen = () => proc.stdout().includes('"msg":"listening"') && (resolve(), true);
+      if (!seen()) proc.child.stdout!.on('data', seen);
+    });
 
     proc.child.kill('SIGTERM');
     const { code, signal } = await proc.exited;

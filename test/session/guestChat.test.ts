@@ -7,7 +7,8 @@ import type { SessionHub } from '../../src/genesys/guest/sessionHub';
 import { GuestChat } from '../../src/session/guestChat';
 import { StoreRevocations } from '../../src/session/revocations';
 import { MemoryStore } from '../../src/store/sharedStore';
-import type { SessionClaims, SessionTokens } from '../../src/session/sessionToken';
+import { deriveKeys, Sealer } from '../../src/session/sealing';
+import { SessionTokens, type SessionClaims } from '../../src/session/sessionToken';
 import { testConfig } from '../support/app';
 
 /** The guest's chat over a stand-in session, on a clock the test moves. */
@@ -75,4 +76,62 @@ test('once Genesys has ended the chat, its session is ended too, even when remem
   });
   await expect(chat.end(claims)).rejects.toThrow('store unavailable');
   expect(ended).toBe(1);
+});
+
+describe("the answer's session token", () => {
+  const signedIn = { ...claims, signIn: { jwt: 'customer-jwt', refreshToken: 'customer-refresh' } } as SessionClaims;
+
+  /** A session whose echo the test releases, and a chat over it with real sealed tokens. */
+  function inFlight() {
+    const events: string[] = [];
+    let echo!: (m: NormalizedMessage) => void;
+    const session = {
+      signIn: { value: signedIn.signIn },
+      ready: async () => ({ connected: true, newSession: false, readOnly: false, maxCustomDataBytes: 2048 }),
+      sendText(p: { text: string }): Promise<NormalizedMessage> {
+        events.push(`frame ${p.text}`);
+        return new Promise((resolve) => (echo = resolve));
+      },
+    };
+    const tokens = new SessionTokens(new Sealer(deriveKeys(['guest-chat-secret-0123456789abcdefghij'])), 3600);
+    const issue = tokens.issue.bind(tokens);
+    tokens.issue = (state) => {
+      events.push('sealed');
+      return issue(state);
+    };
+    const chat = new GuestChat({
+      config: testConfig(),
+      hub: { session: () => session } as unknown as SessionHub,
+      tokens,
+      revocations: new StoreRevocations(new MemoryStore()),
+      store: new MemoryStore(),
+      messengerFeatures: { get: async () => ({}) as never },
+      logger,
+    });
+    const release = () => echo({ id: 'g-1', direction: 'inbound', type: 'text', text: 'hi', time: new Date().toISOString() });
+    return { chat, tokens, session, events, release };
+  }
+
+  test('is sealed while Genesys echoes the message, not after', async () => {
+    const { chat, tokens, events, release } = inFlight();
+    const sending = chat.send(signedIn, { text: 'hi' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(events).toEqual(['frame hi', 'sealed']);
+    release();
+    const sent = await sending;
+    expect(events).toEqual(['frame hi', 'sealed']);
+    expect((await tokens.open(sent.sessionToken, undefined)).signIn).toEqual(signedIn.signIn);
+  });
+
+  test('carries a sign-in renewed while the message was in flight', async () => {
+    const { chat, tokens, session, events, release } = inFlight();
+    const sending = chat.send(signedIn, { text: 'hi' });
+    await new Promise((resolve) => setImmediate(resolve));
+    const renewed = { jwt: 'renewed-jwt', refreshToken: 'renewed-refresh' };
+    session.signIn.value = renewed;
+    release();
+    const sent = await sending;
+    expect(events).toEqual(['frame hi', 'sealed', 'sealed']);
+    expect((await tokens.open(sent.sessionToken, undefined)).signIn).toEqual(renewed);
+  });
 });

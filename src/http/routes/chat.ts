@@ -7,6 +7,7 @@ import { attachmentRoutes, publicBase, routingKeyOf } from './attachments';
 import type { Revocations } from '../../session/revocations';
 import type { SessionTokens } from '../../session/sessionToken';
 import { claimsOf, guestOf, spendTicket, type Guest } from '../authenticate';
+import { setHeadersWhileWaiting } from '../deferredHeaders';
 import type { LiveStreams } from '../liveStreams';
 import { AppError, type ErrorCode } from '../../domain/errors';
 import type { rateLimits } from '../rateLimits';
@@ -242,7 +243,7 @@ function messageRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
         throw new AppError('validation_failed', 'Idempotency-Key must be 1 to 200 visible ASCII characters.');
       }
       const claims = claimsOf(res);
-      const sent = await chat.send(claims, body, key);
+      const sent = await chat.send(claims, body, key, () => setHeadersWhileWaiting(res));
       res.status(201).json({ ...sent, message: presenter(deps, req, claims)(sent.message) });
     },
   };
@@ -303,8 +304,7 @@ function streamRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
     responses: { 201: json('A ticket valid for one minute', ticketSchema) },
     errors: ['unauthorized', 'session_expired', 'store_unavailable'],
     async handle(_req, res) {
-      const claims = claimsOf(res);
-      res.status(201).json(await tokens.issueTicket(claims));
+      res.status(201).json(await tokens.issueTicket(claimsOf(res)));
     },
   };
 
