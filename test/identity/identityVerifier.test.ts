@@ -56,8 +56,15 @@ async function refusal(verifier: IdentityVerifier, token: string): Promise<AppEr
   return error as AppError;
 }
 
+/*
+ * Each test builds its verifier: what the constructor decides (key, algorithms) is then
+ * measured per test by mutation testing rather than once at load.
+ */
 describe('IdentityVerifier with a shared secret (HS256)', () => {
-  const verifier = new IdentityVerifier(secretConfig(), keys);
+  let verifier: IdentityVerifier;
+  beforeEach(() => {
+    verifier = new IdentityVerifier(secretConfig(), keys);
+  });
 
   it('turns the well-known claims and `attributes` into attributes, with the verification markers', async () => {
     const token = await mint({ sub: 'c-42', given_name: 'Ada', family_name: 'Lovelace', email: 'ada@example.com', phone_number: '+441234', attributes: { tier: 'gold' } });
@@ -161,6 +168,7 @@ describe('IdentityVerifier with a JWKS URL', () => {
   const KEY_OF: Record<string, string> = { RS: 'rsa', PS: 'rsa', ES256: 'p256', ES384: 'p384', ES512: 'p521', EdDSA: 'ed25519' };
   const signing = new Map<string, JWK>();
   let server: Server;
+  let jwksUrl: string;
   let verifier: IdentityVerifier;
 
   beforeAll(async () => {
@@ -182,8 +190,12 @@ describe('IdentityVerifier with a JWKS URL', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    verifier = new IdentityVerifier({ jwksUrl: `http://127.0.0.1:${port}/jwks.json`, issuer: ISSUER, audience: AUDIENCE, clockToleranceSeconds: 0, maxTokenAgeSeconds: 600 }, keys);
+    jwksUrl = `http://127.0.0.1:${port}/jwks.json`;
   }, 60_000);
+
+  beforeEach(() => {
+    verifier = new IdentityVerifier({ jwksUrl, issuer: ISSUER, audience: AUDIENCE, clockToleranceSeconds: 0, maxTokenAgeSeconds: 600 }, keys);
+  });
 
   afterAll(async () => {
     server.closeAllConnections();
