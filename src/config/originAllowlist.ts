@@ -16,6 +16,8 @@ export interface OriginPattern {
 
 const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443' };
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** Stands in for the `*` of a wildcard entry while URL() parses the rest. */
+const WILDCARD_LABEL = 'wildcard-label.';
 
 /** Parses one allowlist entry, or returns why it cannot be one. */
 export function parseOriginPattern(entry: string): OriginPattern | string {
@@ -25,7 +27,7 @@ export function parseOriginPattern(entry: string): OriginPattern | string {
   const wildcard = /^[a-z]+:\/\/\*\./i.test(source);
   let url: URL;
   try {
-    url = new URL(wildcard ? source.replace('*.', 'wildcard-label.') : source);
+    url = new URL(wildcard ? source.replace('*.', WILDCARD_LABEL) : source);
   } catch {
     return `"${source}" is not an origin; write it as scheme://host[:port], e.g. https://shop.example.com`;
   }
@@ -34,7 +36,7 @@ export function parseOriginPattern(entry: string): OriginPattern | string {
   if (url.pathname !== '/' || url.search || url.hash || url.username || source.endsWith('/')) {
     return `"${source}" has a path, query or trailing slash; an origin is only scheme://host[:port]`;
   }
-  const host = wildcard ? url.hostname.replace(/^wildcard-label\./, '') : url.hostname;
+  const host = wildcard ? url.hostname.slice(WILDCARD_LABEL.length) : url.hostname;
   if (host.includes('*')) return `"${source}" may use * only as the whole first label, e.g. https://*.example.com`;
   if (wildcard && (host.split('.').length < 2 || !host.split('.').every((l) => LABEL.test(l)))) {
     return `"${source}" wildcards too much; a wildcard must sit under a registrable domain, e.g. https://*.example.com`;
@@ -81,11 +83,11 @@ export class OriginAllowlist {
   }
 
   private judge(origin: string): boolean {
-    if (origin === 'null') return false;
     let url: URL;
     try {
       url = new URL(origin);
     } catch {
+      // Not a URL: the literal "null" of an opaque origin among them.
       return false;
     }
     // A browser Origin is exactly scheme://host[:port]; anything else is not one.
@@ -95,9 +97,9 @@ export class OriginAllowlist {
     return this.patterns.some((p) => {
       if (p.scheme !== url.protocol || p.port !== port) return false;
       if (!p.wildcard) return p.host === host;
-      // The covered label must be a real DNS label: URL() lets `*` through.
+      // The covered label must be a real DNS label: URL() lets `*` through (and an empty one).
       const dot = host.indexOf('.');
-      return dot > 0 && LABEL.test(host.slice(0, dot)) && host.slice(dot + 1) === p.host;
+      return host.slice(dot + 1) === p.host && LABEL.test(host.slice(0, dot));
     });
   }
 }

@@ -47,23 +47,25 @@ export class IdentityVerifier {
     if (!(lifetime > 0 && lifetime <= this.config.maxTokenAgeSeconds)) {
       throw new AppError('identity_invalid', `Identity tokens may live at most ${this.config.maxTokenAgeSeconds} seconds (exp - iat); mint a shorter one.`);
     }
-    const attributes = this.attributesFrom(payload);
-    // Set last, so no claim can stand in for them.
-    setOwn(attributes, this.attributeKeys.identityVerified, 'true');
-    setOwn(attributes, this.attributeKeys.identityIssuer, typeof payload.iss === 'string' && payload.iss !== '' ? payload.iss : 'site');
-    return attributes;
+    // Set last, so no claim can stand in for them. jwtVerify has checked that `iss` is the configured issuer.
+    return Object.fromEntries([
+      ...this.claimedAttributes(payload),
+      [this.attributeKeys.identityVerified, 'true'],
+      [this.attributeKeys.identityIssuer, this.config.issuer],
+    ]);
   }
 
-  private attributesFrom(payload: JWTPayload): Record<string, string> {
+  /** The claims' attributes as entries: Object.fromEntries keeps even a `__proto__` key an own one. */
+  private claimedAttributes(payload: JWTPayload): [string, string][] {
     const keys = this.attributeKeys;
-    const attrs: Record<string, string> = {};
+    const entries: [string, string][] = [];
     const take = (claim: string, key: string) => {
       const value = payload[claim];
       if (value === undefined) return;
       if (typeof value !== 'string' || !value.isWellFormed()) {
         throw new AppError('identity_invalid', `The identity token's "${claim}" claim must be a well-formed string.`);
       }
-      setOwn(attrs, key, value);
+      entries.push([key, value]);
     };
     take('sub', keys.customerId);
     take('given_name', keys.firstName);
@@ -79,13 +81,9 @@ export class IdentityVerifier {
         if (typeof v !== 'string' || !v.isWellFormed()) {
           throw new AppError('identity_invalid', `The identity token's attribute "${k}" must be a well-formed string.`);
         }
-        setOwn(attrs, k, v);
+        entries.push([k, v]);
       }
     }
-    return attrs;
+    return entries;
   }
-}
-
-function setOwn(target: Record<string, string>, key: string, value: string): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }

@@ -62,17 +62,18 @@ export function parseAttributeInput(input: unknown, allowNull: boolean): Record<
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new AppError('validation_failed', '`attributes` must be an object of string values.');
   }
-  const out: Record<string, string | null> = {};
+  const entries: [string, string | null][] = [];
   for (const [k, v] of Object.entries(input)) {
     checkKey(k);
     if (v === null && allowNull) {
-      Object.defineProperty(out, k, { value: null, enumerable: true, writable: true, configurable: true });
-      continue;
+      entries.push([k, null]);
+    } else {
+      checkValue(k, v);
+      entries.push([k, v]);
     }
-    checkValue(k, v);
-    Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
   }
-  return out;
+  // Object.fromEntries defines own keys, as setAttribute does.
+  return Object.fromEntries(entries);
 }
 
 interface AttributeState {
@@ -102,8 +103,8 @@ export function applyBrowserChange(
   for (const [k, v] of Object.entries(state.attributes)) {
     if (mode === 'merge' || locked.has(k)) setAttribute(next, k, v);
   }
+  // A locked key given here has passed the check above with the value it already holds.
   for (const [k, v] of Object.entries(change)) {
-    if (locked.has(k)) continue;
     if (v === null) delete next[k];
     else setAttribute(next, k, v);
   }

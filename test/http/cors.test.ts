@@ -121,6 +121,14 @@ describe('CORS', () => {
     }
   });
 
+  it('tells the page what to change, and the operator which origin was refused', async () => {
+    const { app, log } = testApp({ routers: [] });
+    const res = await request(app).get('/healthz').set('Origin', 'https://evil.example');
+    expect(res.body.detail).toBe("This website is not on the service's CORS allowlist (CORS_ALLOWED_ORIGINS).");
+    const refusal = log.lines().find((l) => l.code === 'origin_not_allowed');
+    expect(refusal).toMatchObject({ origin: 'https://evil.example', msg: res.body.detail });
+  });
+
   it('serves a request without Origin (servers, curl) and adds no Access-Control-Allow-Origin', async () => {
     const { app, reached } = appWithProbe();
     const res = await request(app).get('/probe');
