@@ -9,6 +9,7 @@ module.exports = {
     '<rootDir>/test/genesys/guest/*.test.ts',
     '<rootDir>/test/genesys/platform/refreshingValue.test.ts',
     '<rootDir>/test/genesys/platform/tokenCache.test.ts',
+    '<rootDir>/test/genesys/platform/tokenCacheAnswers.test.ts',
   ],
   // The 100-session load test adds nothing these modules' unit suites do not, and is slow.
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/genesys/guest/sessionHub\\.test\\.ts$'],
