@@ -180,8 +180,8 @@ export class PendingRequests {
     return undefined;
   }
 
-  /** The one request an untraced error frame can belong to, or how many it could. */
-  untracedError(code: number, text = ''): ErrorTarget {
+  /** The one request an untraced error frame can belong to, or how many it could; `text` is the frame's error text. */
+  untracedError(code: number, text: string): ErrorTarget {
     this.prune();
     const sources = ERROR_TEXT_SOURCES.find(([pattern]) => pattern.test(text))?.[1] ?? ERROR_SOURCES[code];
     const could = (kind: PendingKind | 'typing') => sources === undefined || sources.includes(kind);

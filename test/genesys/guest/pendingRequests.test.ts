@@ -76,7 +76,7 @@ describe('the book of pending requests', () => {
 
     expect(pending.byTracingId('answered')).toBeUndefined();
     expect(pending.byTracingId('unwritten')).toBeUndefined();
-    expect(pending.untracedError(400)).toEqual({ none: true });
+    expect(pending.untracedError(400, '')).toEqual({ none: true });
   });
 
   it('forgets the oldest retired requests first as the window passes', () => {
@@ -234,6 +234,21 @@ describe('an echo without tracingId', () => {
     expect(pending.untracedEcho(undefined, 'report.pdf')).toBe(send);
   });
 
+  it('without text, our id or tracingId answers nothing, not even a send without text', () => {
+    const { pending, add } = fresh();
+    add('send', 'file-only', { messageId: 'mf' });
+
+    expect(pending.untracedEcho(undefined, undefined)).toBeUndefined();
+  });
+
+  it('is matched by its text whatever other texts sends that gave up had', () => {
+    const { pending, add } = fresh();
+    pending.remove(add('send', 'gone', { text: 'earlier words' }), true);
+    const send = add('send', 'S', { text: 'new words' });
+
+    expect(pending.untracedEcho(undefined, 'new words')).toBe(send);
+  });
+
   it('never settles a send in doubt by its text', () => {
     const { pending, add } = fresh();
     add('send', 'D', { messageId: 'md', text: 'still there?', inDoubt: true });
@@ -249,7 +264,7 @@ describe('an error without tracingId', () => {
     add('jwt', 'J');
     const send = add('send', 'S');
 
-    expect(pending.untracedError(4011)).toEqual({ to: send });
+    expect(pending.untracedError(4011, '')).toEqual({ to: send });
   });
 
   it.each([
@@ -266,7 +281,7 @@ describe('an error without tracingId', () => {
     const { pending, add } = fresh();
     const p = add(kind, 'P');
 
-    expect(pending.untracedError(code)).toEqual({ to: p });
+    expect(pending.untracedError(code, '')).toEqual({ to: p });
   });
 
   it.each([
@@ -286,15 +301,15 @@ describe('an error without tracingId', () => {
     const { pending, add } = fresh();
     add(kind, 'P');
 
-    expect(pending.untracedError(code)).toEqual({ none: true });
+    expect(pending.untracedError(code, '')).toEqual({ none: true });
   });
 
   it('with a code that names no source, can come from any request', () => {
     const { pending, add } = fresh();
     const jwt = add('jwt', 'J');
-    expect(pending.untracedError(400)).toEqual({ to: jwt });
+    expect(pending.untracedError(400, '')).toEqual({ to: jwt });
     add('close', 'CL');
-    expect(pending.untracedError(400)).toEqual({ ambiguous: 2 });
+    expect(pending.untracedError(400, '')).toEqual({ ambiguous: 2 });
   });
 
   it('goes by a text that names its cause before its code', () => {
@@ -305,36 +320,36 @@ describe('an error without tracingId', () => {
     expect(pending.untracedError(403, 'Presence events CONVERSATION CLEAR are not supported')).toEqual({ to: clear });
     expect(pending.untracedError(4011, 'conversation clear refused')).toEqual({ to: clear });
     expect(pending.untracedError(403, 'Turn on the feature toggle')).toEqual({ none: true });
-    expect(pending.untracedError(403)).toEqual({ ambiguous: 2 });
+    expect(pending.untracedError(403, '')).toEqual({ ambiguous: 2 });
   });
 
   it('is ambiguous while a request that gave up, or a typing frame, could also have caused it', () => {
     const { pending, add, advance } = fresh();
     const send = add('send', 'S');
     pending.remove(add('send', 'gone'), true);
-    expect(pending.untracedError(4011)).toEqual({ ambiguous: 2 });
+    expect(pending.untracedError(4011, '')).toEqual({ ambiguous: 2 });
 
     pending.sentWithoutReply('T', 'typing');
-    expect(pending.untracedError(400)).toEqual({ ambiguous: 3 });
+    expect(pending.untracedError(400, '')).toEqual({ ambiguous: 3 });
     expect(pending.untracedError(403, 'feature toggle is off')).toEqual({ ambiguous: 1 });
-    expect(pending.untracedError(4017)).toEqual({ none: true });
+    expect(pending.untracedError(4017, '')).toEqual({ none: true });
 
     advance(LATE_WINDOW_MS + 1);
-    expect(pending.untracedError(4011)).toEqual({ to: send });
+    expect(pending.untracedError(4011, '')).toEqual({ to: send });
   });
 
   it('is ambiguous when only retired requests could have caused it', () => {
     const { pending, add } = fresh();
     pending.remove(add('send', 'gone'), true);
 
-    expect(pending.untracedError(4011)).toEqual({ ambiguous: 1 });
+    expect(pending.untracedError(4011, '')).toEqual({ ambiguous: 1 });
   });
 
   it('never goes to a send in doubt: it was written on a socket that is gone', () => {
     const { pending, add } = fresh();
     add('send', 'D', { inDoubt: true });
-    expect(pending.untracedError(4011)).toEqual({ none: true });
+    expect(pending.untracedError(4011, '')).toEqual({ none: true });
     const s = add('send', 'S');
-    expect(pending.untracedError(4011)).toEqual({ to: s });
+    expect(pending.untracedError(4011, '')).toEqual({ to: s });
   });
 });

@@ -104,6 +104,13 @@ describe('TokenCache against a scripted login host', () => {
     ]);
   });
 
+  it('answers a cold caller 503, not 504, when the last attempt brought no usable token', async () => {
+    login().reply(200, { token_type: 'bearer' });
+    const tokens = tokenCache({ retry: { maxAttempts: 1, baseDelayMs: 500, maxDelayMs: 30_000 } });
+
+    await expect(tokens.getToken()).rejects.toMatchObject({ status: 503 });
+  });
+
   it('does not take a token from a 3xx answer: it is refused like any 4xx, never followed', async () => {
     login().reply(300, token('redirected'), { Location: 'https://elsewhere.example.test/oauth/token' });
     const tokens = tokenCache();
