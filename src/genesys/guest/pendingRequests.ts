@@ -169,9 +169,8 @@ export class PendingRequests {
     }
     if (text === undefined) return undefined;
     const same = sends.filter((p) => p.text === text);
-    let gone = 0;
-    for (const r of this.retired.values()) if (r.kind === 'send' && r.text === text) gone++;
-    return same.length === 1 && gone === 0 && !same[0]!.inDoubt ? same[0] : undefined;
+    const gaveUpWithSameText = [...this.retired.values()].some((r) => r.kind === 'send' && r.text === text);
+    return same.length === 1 && !gaveUpWithSameText && !same[0]!.inDoubt ? same[0] : undefined;
   }
 
   /** The written attachment request about this file, if one waits. */

@@ -203,6 +203,7 @@ describe('an echo without tracingId', () => {
   it('with an id of no send falls back on the text, even when a request that was not a send carried that id', () => {
     const { pending, add } = fresh();
     pending.remove(add('attachment', 'F', { messageId: 'm9' }), true);
+    pending.remove(add('send', 'gone', { messageId: 'm0', text: 'earlier words' }), true);
     const only = add('send', 'S', { messageId: 'm1', text: 'hello' });
 
     expect(pending.untracedEcho('m9', 'hello')).toBe(only);
@@ -232,6 +233,15 @@ describe('an echo without tracingId', () => {
     pending.remove(add('attachment', 'F', { text: 'report.pdf' }), true);
 
     expect(pending.untracedEcho(undefined, 'report.pdf')).toBe(send);
+  });
+
+  it('never answers a request that is not a send, whatever its id or text', () => {
+    const { pending, add } = fresh();
+    add('attachment', 'F', { messageId: 'm1', text: 'hello' });
+    add('join', 'J', { text: 'hello' });
+
+    expect(pending.untracedEcho('m1', 'hello')).toBeUndefined();
+    expect(pending.untracedEcho(undefined, 'hello')).toBeUndefined();
   });
 
   it('without text, our id or tracingId answers nothing, not even a send without text', () => {

@@ -132,6 +132,8 @@ describe('TokenCache against a scripted login host', () => {
     expect(error).toMatchObject({ code: 'upstream_unavailable', status: 503, retryInMs: 1_500, retryAfterSeconds: 2 });
     expect(error.logDetail).toMatchObject({ reason: 'oauth_credentials_rejected', loginUrl: LOGIN_URL, status });
     expect(tokens.state()).toEqual({ ok: false, detail: expect.stringContaining(`Genesys rejected the OAuth client credentials ${named} at ${LOGIN_URL}.`) });
+    // The operator is told the likeliest cause of a refusal that looks like bad credentials.
+    expect(tokens.state().detail).toMatch(/GENESYS_REGION is the region the OAuth client was created in: credentials sent to the wrong region answer invalid_client\.$/);
     expect(log.lines().filter((l) => l.level === 50)).toEqual([expect.objectContaining({ status })]);
 
     clock.advance(1_499);
