@@ -169,9 +169,8 @@ export class PendingRequests {
     }
     if (text === undefined) return undefined;
     const same = sends.filter((p) => p.text === text);
-    let gone = 0;
-    for (const r of this.retired.values()) if (r.kind === 'send' && r.text === text) gone++;
-    return same.length === 1 && gone === 0 && !same[0]!.inDoubt ? same[0] : undefined;
+    const gaveUpWithSameText = [...this.retired.values()].some((r) => r.kind === 'send' && r.text === text);
+    return same.length === 1 && !gaveUpWithSameText && !same[0]!.inDoubt ? same[0] : undefined;
   }
 
   /** The written attachment request about this file, if one waits. */
@@ -180,8 +179,8 @@ export class PendingRequests {
     return undefined;
   }
 
-  /** The one request an untraced error frame can belong to, or how many it could. */
-  untracedError(code: number, text = ''): ErrorTarget {
+  /** The one request an untraced error frame can belong to, or how many it could; `text` is the frame's error text. */
+  untracedError(code: number, text: string): ErrorTarget {
     this.prune();
     const sources = ERROR_TEXT_SOURCES.find(([pattern]) => pattern.test(text))?.[1] ?? ERROR_SOURCES[code];
     const could = (kind: PendingKind | 'typing') => sources === undefined || sources.includes(kind);

@@ -104,3 +104,87 @@ describe('RefreshingValue', () => {
     expect(source.calls()).toBe(3);
   });
 });
+
+describe('RefreshingValue on its own schedule (fake timers)', () => {
+  let value: RefreshingValue<number> | undefined;
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => {
+    value?.close();
+    jest.useRealTimers();
+  });
+
+  /** A load the test answers by hand: each call waits until the test resolves or rejects it. */
+  function manual() {
+    const calls: Array<{ resolve(v: number): void; reject(e: Error): void }> = [];
+    const load = () => new Promise<number>((resolve, reject) => void calls.push({ resolve, reject }));
+    return { load, calls };
+  }
+
+  it('tries a failed load again after the retry time with no caller asking', async () => {
+    const source = manual();
+    value = new RefreshingValue({ load: source.load, ttlMs: 60_000, retryMs: 5_000, now: () => Date.now() });
+    value.refresh();
+    source.calls[0]!.reject(new Error('down'));
+
+    await jest.advanceTimersByTimeAsync(4_999);
+    expect(source.calls).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(source.calls).toHaveLength(2);
+    source.calls[1]!.resolve(9);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(value.peek()).toBe(9);
+  });
+
+  it('lets a caller in a cool-down join a load already running instead of failing', async () => {
+    const source = manual();
+    value = new RefreshingValue({ load: source.load, ttlMs: 60_000, retryMs: 30_000, now: () => Date.now() });
+    const first = value.get();
+    source.calls[0]!.reject(new Error('down'));
+    await expect(first).rejects.toThrow('down');
+
+    value.refresh(); // an explicit start, e.g. the readiness check's
+    const joined = value.get();
+    source.calls[1]!.resolve(4);
+    await expect(joined).resolves.toBe(4);
+    expect(source.calls).toHaveLength(2);
+  });
+
+  it('after close, neither refresh() nor a load that finishes later starts another', async () => {
+    const source = manual();
+    value = new RefreshingValue({ load: source.load, ttlMs: 1_000, retryMs: 1_000, now: () => Date.now() });
+    value.refresh();
+    value.close();
+    source.calls[0]!.resolve(1);
+    await jest.advanceTimersByTimeAsync(10_000);
+    value.refresh();
+
+    expect(source.calls).toHaveLength(1);
+    expect(value.peek()).toBe(1);
+  });
+
+  it('after close, the background re-load already scheduled does not happen', async () => {
+    const source = manual();
+    value = new RefreshingValue({ load: source.load, ttlMs: 1_000, retryMs: 1_000, now: () => Date.now() });
+    value.refresh();
+    source.calls[0]!.resolve(1);
+    await jest.advanceTimersByTimeAsync(0);
+
+    value.close();
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(source.calls).toHaveLength(1);
+  });
+
+  it('forgets a discarded value: the next caller waits for a new one', async () => {
+    const source = manual();
+    value = new RefreshingValue({ load: source.load, ttlMs: 60_000, retryMs: 1_000, now: () => Date.now() });
+    value.refresh();
+    source.calls[0]!.resolve(1);
+    await jest.advanceTimersByTimeAsync(0);
+
+    value.discard();
+    expect(value.peek()).toBeUndefined();
+    const next = value.get();
+    source.calls[1]!.resolve(2);
+    await expect(next).resolves.toBe(2);
+  });
+});
