@@ -29,7 +29,7 @@ build_standin() {
   root=$(mktemp -d)
   log=$(mktemp)
   say "building a local stand-in for $image (Debian bookworm + this machine's node $(node --version)), once per machine"
-  debootstrap --variant=minbase bookworm "$root" "$(debian_mirror)" >"$log" 2>&1 \
+  "${DEBOOTSTRAP_BINARY:-debootstrap}" --variant=minbase bookworm "$root" "$(debian_mirror)" >"$log" 2>&1 \
     || { tail -20 "$log" >&2; rm -rf "$root"; say "debootstrap failed (log: $log)"; return 1; }
   mkdir -p "$root/usr/local/bin" "$root/usr/local/lib/node_modules" "$root/usr/local/etc" "$root/etc/ssl/certs"
   cp "$(readlink -f "$(command -v node)")" "$root/usr/local/bin/node"

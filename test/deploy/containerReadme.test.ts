@@ -29,6 +29,9 @@ let run: ContainerRun | undefined;
 beforeAll(async () => {
   run = await startContainerRun(commands.image);
 }, BUILD_BOUND_MS);
+afterEach(async () => {
+  await run?.reset();
+}, STEP_BOUND_MS);
 afterAll(async () => {
   await run?.close();
 }, STEP_BOUND_MS);
@@ -134,6 +137,7 @@ test('the demo: `docker compose -f docker-compose.demo.yml up --build` with no .
 });
 
 test('### Container: the image builds, and `docker run` answers /healthz and /readyz on 8080 as uid 1000, is healthy, and exits 0 on SIGTERM', async () => {
+  // The section presumes a configured .env ("The container needs a complete configuration").
   fs.writeFileSync(path.join(run!.projectDir, '.env'), fillEnv(example, run!.simulatorEnv));
   let service: Command | undefined;
   for (const [index, line] of commands.container.entries()) {

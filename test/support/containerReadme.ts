@@ -74,6 +74,8 @@ export interface ContainerRun {
   podman(...args: string[]): Promise<string>;
   /** The run's containers, by name, with their state. */
   containers(): Promise<{ Names: string[]; State: string; Id: string }[]>;
+  /** After a test: its commands killed and its containers removed, so that nothing still serves 8080 for the next. */
+  reset(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -112,13 +114,14 @@ function copyProject(to: string): void {
 async function holdNetworkNamespace(): Promise<ChildProcess> {
   const holder = spawn('unshare', ['--net', 'sleep', '3600'], { stdio: 'ignore' });
   await waitFor(() => fs.readlinkSync(`/proc/${holder.pid}/ns/net`) !== fs.readlinkSync('/proc/self/ns/net'), 10_000, 20);
-  await run('nsenter', [`--net=/proc/${holder.pid}/ns/net`, 'ip', 'link', 'set', 'lo', 'up']);
+  await run('nsenter', [`--net=/proc/${holder.pid}/ns/net`, process.env.IP_BINARY ?? 'ip', 'link', 'set', 'lo', 'up']);
   return holder;
 }
 
 /** The simulator inside the namespace, on 127.0.0.1, started like `npm run sim`; resolves with the environment it prints. */
 async function startSimulator(netns: string): Promise<{ child: ChildProcess; env: Record<string, string> }> {
-  const child = spawn('nsenter', [`--net=${netns}`, path.join(ROOT, 'node_modules/.bin/tsx'), 'simulator/main.ts'], {
+  // Bounded by `timeout`, like the namespace's holder, should the test process die before its cleanup.
+  const child = spawn('timeout', ['3600', 'nsenter', `--net=${netns}`, path.join(ROOT, 'node_modules/.bin/tsx'), 'simulator/main.ts'], {
     cwd: ROOT,
     env: { ...process.env, SIM_PORT: '0' },
     detached: true,
@@ -193,6 +196,11 @@ export async function startContainerRun(image: string): Promise<ContainerRun> {
     podman,
     async containers() {
       return JSON.parse(await podman('ps', '-a', '--format', 'json', '--filter', `label=bff-readme-run=${id}`)) as { Names: string[]; State: string; Id: string }[];
+    },
+    async reset() {
+      for (const command of commands.splice(0)) command.signal('SIGKILL');
+      const containers = (await podman('ps', '-aq', '--filter', `label=bff-readme-run=${id}`)).split('\n').filter(Boolean);
+      if (containers.length > 0) await podman('rm', '-f', '-t', '0', ...containers);
     },
     async close() {
       for (const command of commands) command.signal('SIGKILL');
