@@ -22,8 +22,10 @@ function fake(name: string, code = 0, body = ''): void {
   fs.writeFileSync(path.join(dir, name), `#!/bin/sh\necho "${name} $*" >> "${dir}/calls.log"\n${body}\nexit ${code}\n`, { mode: 0o755 });
 }
 
-/** Runs the script with `binaries` where the tests look for them, and PATH (the fakes first) as given. */
-function run(binaries: { chromium?: string; redis?: string; nginx?: string }, PATH = `${dir}:/usr/bin:/bin`) {
+type Binaries = { chromium?: string; redis?: string; nginx?: string; podman?: string; runc?: string; podmanCompose?: string; debootstrap?: string; ip?: string };
+
+/** Runs the script with `binaries` where the tests look for them (the rest present), and PATH (the fakes first) as given. */
+function run(binaries: Binaries, PATH = `${dir}:/usr/bin:/bin`) {
   const result = spawnSync(BASH, [SCRIPT], {
     env: {
       PATH,
@@ -31,6 +33,11 @@ function run(binaries: { chromium?: string; redis?: string; nginx?: string }, PA
       REDIS_SERVER: binaries.redis ?? '/bin/true',
       NGINX_BINARY: binaries.nginx ?? '/bin/true',
       HAPROXY_BINARY: '/bin/true',
+      PODMAN_BINARY: binaries.podman ?? '/bin/true',
+      RUNC_BINARY: binaries.runc ?? '/bin/true',
+      PODMAN_COMPOSE_BINARY: binaries.podmanCompose ?? '/bin/true',
+      DEBOOTSTRAP_BINARY: binaries.debootstrap ?? '/bin/true',
+      IP_BINARY: binaries.ip ?? '/bin/true',
     },
     encoding: 'utf8',
   });
@@ -53,6 +60,16 @@ test('without root or passwordless sudo it stops at once, naming each missing pa
   expect(result.stderr).toContain('missing: redis-server nginx');
   expect(result.stderr).toContain('sudo apt-get update && sudo apt-get install -y --no-install-recommends redis-server nginx');
   expect(result.calls.filter((c) => c.startsWith('apt-get'))).toEqual([]);
+});
+
+test('the README container test\'s programs are among them: podman, runc, podman-compose, debootstrap and iproute2', () => {
+  fake('apt-get');
+  fake('id', 0, 'echo 1000');
+  fake('sudo', 1);
+  const none = `${dir}/none`;
+  const result = run({ podman: none, runc: none, podmanCompose: none, debootstrap: none, ip: none });
+  expect(result.code).toBe(1);
+  expect(result.stderr).toContain('sudo apt-get install -y --no-install-recommends podman runc podman-compose debootstrap iproute2');
 });
 
 test('without apt-get (not Debian-like) it stops at once, naming what is missing and how to install it', () => {
