@@ -2,6 +2,7 @@ import { Router, type RequestHandler } from 'express';
 import request from 'supertest';
 import { rateLimits } from '../../src/http/rateLimits';
 import { RedisStore } from '../../src/store/redisStore';
+import { sessionKeyOf } from '../../src/store/sharedStore';
 import { captureLogger, testApp, testConfig } from '../support/app';
 import { startRedis, type RedisServer } from '../support/redis';
 import { waitFor } from '../support/wait';
@@ -175,7 +176,9 @@ describe('rate limits in Redis (REDIS_URL)', () => {
     expect((await end(two.app, 'a')).status).toBe(204);
     expect((await startNew(one.app, 'a')).status).toBe(429);
     const keys = (await one.store.command('KEYS', '*')) as string[];
-    expect(keys.sort()).toEqual(['bff-a:limit:conversation-changes-per-ip:203.0.113.5', 'bff-a:limit:conversation-changes-per-session:a', 'bff-a:limit:sessions-per-ip:203.0.113.5']);
+    // The session's counter is named by a hash of its guest token, never the token itself.
+    expect(keys.sort()).toEqual(['bff-a:limit:conversation-changes-per-ip:203.0.113.5', `bff-a:limit:conversation-changes-per-session:${sessionKeyOf('a')}`, 'bff-a:limit:sessions-per-ip:203.0.113.5']);
+    expect(sessionKeyOf('a')).not.toBe('a');
   });
 
   it('keeps the counts of deployments with other prefixes apart', async () => {
