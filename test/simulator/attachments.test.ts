@@ -53,7 +53,7 @@ test('S3 refuses a PUT without the signed header, with another size or type, wit
   expect((await put(reply.body.url, {})).status).toBe(403);
   expect((await put(reply.body.url, reply.body.headers, Buffer.concat([PNG, Buffer.from('x')]))).status).toBe(403);
   expect((await put(reply.body.url, { ...reply.body.headers, 'content-type': 'image/gif' })).status).toBe(403);
-  expect((await put(reply.body.url.replace(/Signature=(\w)/, (_m, c: string) => `Signature=${c === '0' ? '1' : '0'}`), reply.body.headers)).status).toBe(403);
+  expect((await put(reply.body.url.replace(/Signature=(\w)/, (_m: string, c: string) => `Signature=${c === '0' ? '1' : '0'}`), reply.body.headers)).status).toBe(403);
   sim.setOptions({ uploadUrlTtlSeconds: 0 });
   const late = await presign();
   expect((await put(late.reply.body.url, late.reply.body.headers)).status).toBe(403);
