@@ -134,11 +134,21 @@ type SessionWire = z.infer<typeof sessionWireSchema>;
  * (older, or sealed by another instance) is opened as always.
  */
 export const REMEMBERED_TOKENS = 10_000;
+/**
+ * And at most this much sealed text in all: a token's size is the client's
+ * to choose (2 KB of attributes that JSON escapes six-fold seal to 17 KB),
+ * so a count alone let one client's attribute changes hold some 200 MB here.
+ * What is kept beside each token is no larger than its text, but for a few
+ * hundred bytes of objects.
+ */
+export const REMEMBERED_TOKEN_CHARS = 16 * 1024 * 1024;
 
 export class SessionTokens {
   private readonly routingSecret: Buffer;
   /** Token → what it seals, frozen; oldest first (a Map keeps insertion order). */
   private readonly sealed = new Map<string, Readonly<SessionWire>>();
+  /** The length of every token in `sealed`, together. */
+  private sealedChars = 0;
 
   /**
    * @param routingSecret keys the routing keys derived from guest tokens; every
@@ -174,7 +184,13 @@ export class SessionTokens {
   }
 
   private remember(token: string, wire: SessionWire): void {
-    if (this.sealed.size >= REMEMBERED_TOKENS) this.sealed.delete(this.sealed.keys().next().value!);
+    if (token.length > REMEMBERED_TOKEN_CHARS) return;
+    while (this.sealed.size >= REMEMBERED_TOKENS || this.sealedChars + token.length > REMEMBERED_TOKEN_CHARS) {
+      const oldest = this.sealed.keys().next().value!;
+      this.sealed.delete(oldest);
+      this.sealedChars -= oldest.length;
+    }
+    this.sealedChars += token.length;
     const au = wire.au ? Object.freeze({ ...wire.au }) : undefined;
     this.sealed.set(token, Object.freeze({ ...wire, attrs: Object.freeze({ ...wire.attrs }), locked: Object.freeze([...wire.locked]) as string[], au }));
   }

@@ -1,5 +1,5 @@
 import { deriveKeys, Sealer } from '../../src/session/sealing';
-import { REMEMBERED_TOKENS, SessionTokens, type SessionState } from '../../src/session/sessionToken';
+import { REMEMBERED_TOKEN_CHARS, REMEMBERED_TOKENS, SessionTokens, type SessionState } from '../../src/session/sessionToken';
 
 /**
  * Session tokens this instance sealed lately are opened from memory rather
@@ -74,6 +74,22 @@ test(`only the last ${REMEMBERED_TOKENS} tokens are remembered; an older one is 
   const { tokens, sealer } = tokensAt(clock);
   const first = await tokens.issue(state());
   for (let i = 0; i < REMEMBERED_TOKENS; i++) await tokens.issue({ ...state(), guestToken: `guest-token-${i + 2}` });
+  expect(await tokens.open(first.token, ORIGIN)).toEqual(first.claims);
+  expect(sealer.unsealed).toBe(1);
+});
+
+test(`at most ${REMEMBERED_TOKEN_CHARS} characters of tokens are remembered, however large each is; an older one is decrypted and opens the same`, async () => {
+  const clock = { now: Date.parse('2026-11-23T10:00:00Z') };
+  const { tokens, sealer } = tokensAt(clock);
+  // Within a 2,048-byte attribute budget, yet JSON writes each control character as six: a 17 KB token.
+  const large = (i: number): SessionState => ({ ...state(), guestToken: `guest-token-${i}`, attributes: { note: '\u0001'.repeat(2000) } });
+  const first = await tokens.issue(large(1));
+  const fitting = Math.floor(REMEMBERED_TOKEN_CHARS / first.token.length);
+  expect(fitting).toBeLessThan(REMEMBERED_TOKENS / 2);
+  let last = first;
+  for (let i = 0; i < fitting; i++) last = await tokens.issue(large(i + 2));
+  expect(await tokens.open(last.token, ORIGIN)).toEqual(last.claims);
+  expect(sealer.unsealed).toBe(0);
   expect(await tokens.open(first.token, ORIGIN)).toEqual(first.claims);
   expect(sealer.unsealed).toBe(1);
 });
