@@ -28,8 +28,13 @@ set +e
 # runc where it is installed: this project's build machine refuses crun's cgroup set-up (as container-check notes).
 runtime=()
 [ -x /usr/sbin/runc ] && runtime=(--runtime /usr/sbin/runc)
-podman "${runtime[@]}" run --rm --network host \
-  --ulimit nofile=4096:4096 --ulimit nproc=4096:4096 \
+# --privileged and a storage volume: the README container test runs podman itself, inside this
+# container (nested containers need the capabilities, and their layers cannot sit on this
+# container's own overlay).
+mkdir -p "$work/containers"
+podman "${runtime[@]}" run --rm --network host --privileged \
+  --ulimit nofile=20000:20000 --ulimit nproc=8192:8192 \
+  -v "$work/containers:/var/lib/containers" \
   -v "$work/repo.tar:/repo.tar:ro" "$IMAGE" \
   bash -c 'set -e; mkdir /app && cd /app && tar xf /repo.tar && npm ci --no-audit --no-fund && npm test'
 status=$?
