@@ -97,10 +97,19 @@ function spawnCommand(line: string, cwd: string, env: NodeJS.ProcessEnv): Comman
   };
 }
 
-/** The project as a clone has it, plus uncommitted work: tracked and untracked files that git does not ignore. */
+/** What .gitignore leaves out, for a copy of the project that is not a git checkout (a downloaded archive). */
+const NEVER_COPIED = new Set(['node_modules', '.git', '.next', 'dist', 'coverage', 'test-output', 'reports', '.stryker-tmp', '.env']);
+
+/**
+ * The project as a clone has it, plus uncommitted work: tracked and untracked files that git does not
+ * ignore. Where git is missing or this is no checkout, the tree without what .gitignore names.
+ */
 function copyProject(to: string): void {
   const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' });
-  if (listed.status !== 0) throw new Error(`git ls-files failed in ${ROOT}: ${listed.stderr}`);
+  if (listed.status !== 0) {
+    fs.cpSync(ROOT, to, { recursive: true, filter: (source) => !NEVER_COPIED.has(path.basename(source)) });
+    return;
+  }
   for (const file of listed.stdout.split('\0').filter(Boolean)) {
     const source = path.join(ROOT, file);
     if (!fs.existsSync(source)) continue; // deleted, not yet committed
