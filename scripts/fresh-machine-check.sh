@@ -7,9 +7,9 @@
 #
 #   scripts/fresh-machine-check.sh            # IMAGE=... to use another image
 #
-# Needs podman. Where Docker Hub is reachable, `podman pull node:22-bookworm-slim`
-# provides the image; on a machine without it, ../shared/tools/container-check
-# builds a local stand-in of the same tag once.
+# Needs podman. A missing image is pulled; where Docker Hub is out of reach, the
+# default one is built as a local stand-in by scripts/node-image-standin.sh (as
+# the README container test does).
 set -euo pipefail
 
 IMAGE=${IMAGE:-docker.io/library/node:22-bookworm-slim}
@@ -18,7 +18,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 command -v podman >/dev/null || { echo "fresh-machine-check: podman is needed (apt-get install podman)" >&2; exit 1; }
-podman image exists "$IMAGE" || { echo "fresh-machine-check: no image $IMAGE (podman pull it, or build the stand-in with container-check)" >&2; exit 1; }
+if ! podman image exists "$IMAGE" && ! podman pull -q "$IMAGE" >/dev/null 2>&1; then
+  [ "$IMAGE" = docker.io/library/node:22-bookworm-slim ] && bash "$root/scripts/node-image-standin.sh" "$root/Dockerfile" \
+    || { echo "fresh-machine-check: no image $IMAGE, and it could not be pulled or built" >&2; exit 1; }
+fi
 
 # What a clone has: the committed tree, nothing built, no node_modules.
 git -C "$root" archive --format=tar HEAD >"$work/repo.tar"

@@ -10,11 +10,20 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-
 async function session() {
   const before = stack.sim.received.length;
   const { token } = await stack.newSession();
   return { token, gt: guestTokenOf(stack.sim, before) };
+}
+
+/** A session with its stream open, which has shown one agent message ('seen before the drop'). */
+async function liveSessionWithOneMessage() {
+  const { token, gt } = await session();
+  const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(token));
+  await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+  stack.sim.agent.say(gt, 'seen before the drop');
+  await stream.next((e) => e.event === 'message' && dataOf(e).text === 'seen before the drop');
+  return { token, gt, stream };
 }
 
 test('GET /messages/stream with the Authorization header: message, typing and presence events from the shared socket', async () => {
@@ -113,11 +122,7 @@ test('every event carries the newest message id; reopened with Last-Event-ID the
 });
 
 test('after the upstream socket comes back, the open stream sends what Genesys sent while it was down, once, then goes on live', async () => {
-  const { token, gt } = await session();
-  const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(token));
-  await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
-  stack.sim.agent.say(gt, 'seen before the drop');
-  await stream.next((e) => e.event === 'message' && dataOf(e).text === 'seen before the drop');
+  const { gt, stream } = await liveSessionWithOneMessage();
 
   // The socket is cut; what the agent says now is stored at Genesys but reaches no socket.
   stack.sim.faults.dropSocket(gt);
@@ -205,11 +210,7 @@ test('a resume after the session has used its 10 history reads a minute says rep
 });
 
 test('after the upstream socket comes back, a session that spent half its history reads gets replay_incomplete: the rest are kept for delivery proofs', async () => {
-  const { token, gt } = await session();
-  const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(token));
-  await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
-  stack.sim.agent.say(gt, 'seen before the drop');
-  await stream.next((e) => e.event === 'message' && dataOf(e).text === 'seen before the drop');
+  const { token, gt, stream } = await liveSessionWithOneMessage();
   for (let i = 0; i < 5; i++) expect((await stack.http.get('/messages').set(bearer(token))).status).toBe(200);
   const reads = stack.sim.stats.historyRequests;
   stack.sim.faults.dropSocket(gt);

@@ -233,6 +233,17 @@ describe('src/main.ts as a process', () => {
   const TSX = require.resolve('tsx/cjs');
   // Genesys hosts on a closed loopback port: the process never leaves the machine.
   const OFFLINE = 'http://127.0.0.1:9';
+  /** A production configuration on `port` whose Genesys endpoints all refuse at once. */
+  const offlineProductionEnv = (port: number) =>
+    testEnv({
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      NODE_ENV: 'production',
+      GENESYS_LOGIN_URL: OFFLINE,
+      GENESYS_API_URL: OFFLINE,
+      GENESYS_CDN_URL: OFFLINE,
+      GENESYS_WEBMESSAGING_URL: 'ws://127.0.0.1:9',
+    });
   const children: ChildProcess[] = [];
 
   afterAll(() => {
@@ -261,15 +272,7 @@ describe('src/main.ts as a process', () => {
   it('starts with a valid configuration, serves /healthz, and exits 0 on SIGTERM after logging "stopped"', async () => {
     const port = await freePort();
     const proc = run(
-      testEnv({
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        NODE_ENV: 'production',
-        GENESYS_LOGIN_URL: OFFLINE,
-        GENESYS_API_URL: OFFLINE,
-        GENESYS_CDN_URL: OFFLINE,
-        GENESYS_WEBMESSAGING_URL: 'ws://127.0.0.1:9',
-      }),
+      offlineProductionEnv(port),
     );
     let exitedEarly = false;
     void proc.exited.then(() => (exitedEarly = true));
@@ -307,15 +310,7 @@ describe('src/main.ts as a process', () => {
   it('logs an unhandled rejection once as fatal, scrubbed, then drains and exits 1', async () => {
     const port = await freePort();
     const proc = run(
-      testEnv({
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        NODE_ENV: 'production',
-        GENESYS_LOGIN_URL: OFFLINE,
-        GENESYS_API_URL: OFFLINE,
-        GENESYS_CDN_URL: OFFLINE,
-        GENESYS_WEBMESSAGING_URL: 'ws://127.0.0.1:9',
-      }),
+      offlineProductionEnv(port),
       [path.join(__dirname, 'plantFailure.cjs')],
     );
     // Listening means the failure handlers are in place: they are set before the service starts.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { startSimulator, type Simulator } from '../../simulator';
 import { demoPng } from '../../simulator/richReplies';
-import { isClass, RawGuest } from '../support/rawGuest';
+import { isClass, RawGuest, type Frame } from '../support/rawGuest';
 import { manualClock } from '../support/platform';
 
 /** The simulator's attachments, driven with raw frames and plain HTTP, as a client of real Genesys would. */
@@ -34,6 +34,19 @@ async function presign(fileName = 'a.png', fileType = 'image/png', fileSize = PN
 
 const put = (url: string, headers: Record<string, string>, body: Buffer = PNG) =>
   fetch(url, { method: 'PUT', headers: { 'content-type': 'image/png', ...headers }, body: new Uint8Array(body) });
+
+/** What the bot or agent says back: an outbound message that is no event. */
+const isAgentReply = (f: Frame) => isClass('StructuredMessage')(f) && f.body.direction === 'Outbound' && f.body.type !== 'Event';
+
+/** A card button pressed, as the Messenger SDK answers it (a Structured message with a ButtonResponse). */
+function pressButton(text: string, payload: string): void {
+  guest.send({
+    action: 'onMessage',
+    token,
+    tracingId: randomUUID(),
+    message: { type: 'Structured', text, content: [{ contentType: 'ButtonResponse', buttonResponse: { type: 'Button', text, payload } }] },
+  });
+}
 
 test('presign, PUT with every header, UploadSuccessEvent, send by id: the echo carries the file and its link works', async () => {
   const { attachmentId, reply } = await presign();
@@ -110,18 +123,13 @@ test.each([
   ['date picker', (b: { content: { contentType: string }[] }) => b.content[0]!.contentType === 'DatePicker'],
 ])('the agent answers "%s" with rich content', async (text, check) => {
   await guest.say(token, text);
-  const reply = await guest.next((f) => isClass('StructuredMessage')(f) && f.body.direction === 'Outbound' && f.body.type !== 'Event', 'the answer');
+  const reply = await guest.next(isAgentReply, 'the answer');
   expect(check(reply.body)).toBe(true);
 });
 
 test('a card button answer gets "You chose", and "human" hands over to a human agent', async () => {
-  guest.send({
-    action: 'onMessage',
-    token,
-    tracingId: randomUUID(),
-    message: { type: 'Structured', text: 'Track order', content: [{ contentType: 'ButtonResponse', buttonResponse: { type: 'Button', text: 'Track order', payload: 'track' } }] },
-  });
-  const chosen = await guest.next((f) => isClass('StructuredMessage')(f) && f.body.direction === 'Outbound' && f.body.type !== 'Event', 'the answer');
+  pressButton('Track order', 'track');
+  const chosen = await guest.next(isAgentReply, 'the answer');
   expect(chosen.body.text).toBe('You chose: Track order');
   await guest.say(token, 'I want a human');
   const human = await guest.next((f) => isClass('StructuredMessage')(f) && f.body.direction === 'Outbound' && f.body.originatingEntity === 'Human', 'the human');
@@ -141,13 +149,8 @@ test('the strict profile pushes the verdict before storage answers the PUT', asy
 });
 
 test('the card\'s "Talk to a person" button hands over to a human agent too', async () => {
-  guest.send({
-    action: 'onMessage',
-    token,
-    tracingId: randomUUID(),
-    message: { type: 'Structured', text: 'Talk to a person', content: [{ contentType: 'ButtonResponse', buttonResponse: { type: 'Button', text: 'Talk to a person', payload: 'human' } }] },
-  });
-  const answer = await guest.next((f) => isClass('StructuredMessage')(f) && f.body.direction === 'Outbound' && f.body.type !== 'Event', 'the answer');
+  pressButton('Talk to a person', 'human');
+  const answer = await guest.next(isAgentReply, 'the answer');
   expect([answer.body.originatingEntity, answer.body.channel.from.nickname]).toEqual(['Human', 'Simulator Agent']);
   expect(answer.body.text).toContain("I'm Alex");
 });

@@ -120,6 +120,16 @@ describe('RefreshingValue on its own schedule (fake timers)', () => {
     return { load, calls };
   }
 
+  /** `value`, loaded once (with 1) and holding it for `ttlMs`, with its source for the loads that follow. */
+  async function loadedOnce(ttlMs: number) {
+    const source = manual();
+    value = new RefreshingValue({ load: source.load, ttlMs, retryMs: 1_000, now: () => Date.now() });
+    value.refresh();
+    source.calls[0]!.resolve(1);
+    await jest.advanceTimersByTimeAsync(0);
+    return { source, loaded: value };
+  }
+
   it('tries a failed load again after the retry time with no caller asking', async () => {
     const source = manual();
     value = new RefreshingValue({ load: source.load, ttlMs: 60_000, retryMs: 5_000, now: () => Date.now() });
@@ -163,27 +173,19 @@ describe('RefreshingValue on its own schedule (fake timers)', () => {
   });
 
   it('after close, the background re-load already scheduled does not happen', async () => {
-    const source = manual();
-    value = new RefreshingValue({ load: source.load, ttlMs: 1_000, retryMs: 1_000, now: () => Date.now() });
-    value.refresh();
-    source.calls[0]!.resolve(1);
-    await jest.advanceTimersByTimeAsync(0);
+    const { source, loaded } = await loadedOnce(1_000);
 
-    value.close();
+    loaded.close();
     await jest.advanceTimersByTimeAsync(10_000);
     expect(source.calls).toHaveLength(1);
   });
 
   it('forgets a discarded value: the next caller waits for a new one', async () => {
-    const source = manual();
-    value = new RefreshingValue({ load: source.load, ttlMs: 60_000, retryMs: 1_000, now: () => Date.now() });
-    value.refresh();
-    source.calls[0]!.resolve(1);
-    await jest.advanceTimersByTimeAsync(0);
+    const { source, loaded } = await loadedOnce(60_000);
 
-    value.discard();
-    expect(value.peek()).toBeUndefined();
-    const next = value.get();
+    loaded.discard();
+    expect(loaded.peek()).toBeUndefined();
+    const next = loaded.get();
     source.calls[1]!.resolve(2);
     await expect(next).resolves.toBe(2);
   });
