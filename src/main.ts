@@ -55,7 +55,10 @@ async function main(): Promise<void> {
 
   // Announced only once a signal can stop it: whoever reads these lines may send one at once.
   // The address it is bound to, and a URL that reaches it from this machine (0.0.0.0 is not one).
-  logger.info({ listen: `${config.host}:${new URL(service.url).port}`, url: service.url, region: config.genesys.region.domain }, 'listening');
+  logger.info(
+    { listen: `${config.host}:${new URL(service.url).port}`, url: service.url, region: config.genesys.region.domain, metrics: service.metricsUrl, tracing: config.tracing.url !== undefined },
+    'listening',
+  );
   if (embedded) console.log(embedded.serviceStarted(service.url).join('\n'));
 }
 

@@ -9,6 +9,8 @@ import type { Logger } from './observability/logger';
 import { Readiness } from './observability/readiness';
 import { createGenesysPlatform, type GenesysPlatform } from './genesys/platform';
 import { buildChatStack } from './http/chatStack';
+import { startMetricsListener } from './http/metricsListener';
+import { startTracing } from './observability/tracing';
 
 export interface RunningService {
   server: http.Server;
@@ -16,6 +18,8 @@ export interface RunningService {
   readiness: Readiness;
   /** The Platform side (OAuth token cache, Platform client), for health tooling and the benchmark. */
   platform: GenesysPlatform;
+  /** The Prometheus endpoint (METRICS_PORT), when on. */
+  metricsUrl?: string;
   /** Graceful stop: readiness 503, no new connections, drain, close upstreams. */
   stop(): Promise<void>;
 }
@@ -37,6 +41,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
       'TRUST_PROXY=true trusts every X-Forwarded-For hop: a client that reaches this instance directly can pick its own address and walk past the per-address limits. Set it to the number of proxies in front (e.g. 1) or their addresses.',
     );
   }
+  // Before anything that may make a span: Genesys calls start as soon as the platform does.
+  const stopTracing = config.tracing.url ? startTracing({ url: config.tracing.url, serviceName: config.tracing.serviceName }) : undefined;
   const readiness = new Readiness();
   readiness.set('config', { ok: true, detail: 'Configuration is valid.' });
   const platform = createGenesysPlatform(config, logger, readiness);
@@ -63,6 +69,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       resolve();
     });
   });
+  const metrics = config.metricsPort === undefined ? undefined : await startMetricsListener(config.metricsPort, config.host);
   platform.start();
   chat.start();
   const { port } = server.address() as AddressInfo;
@@ -84,8 +91,10 @@ export async function startService(config: Config, logger: Logger, options: Serv
       clearTimeout(grace);
       await chat.close();
       await platform.close();
+      await metrics?.close();
+      await stopTracing?.();
       logger.info('stopped');
     })());
 
-  return { server, url, readiness, platform, stop };
+  return { server, url, readiness, platform, metricsUrl: metrics?.url, stop };
 }

@@ -65,6 +65,10 @@ const envSchema = z.object({
   REDIS_URL: baseUrl('REDIS_URL', ['redis:', 'rediss:']),
   PUBLIC_URL: baseUrl('PUBLIC_URL', ['https:', 'http:']),
   REDIS_KEY_PREFIX: optionalString.transform((v) => v ?? 'genesys-bff:'),
+  METRICS_PORT: intFrom('METRICS_PORT', -1, 0, 65535).transform((n) => (n < 0 ? undefined : n)),
+  OTEL_EXPORTER_OTLP_ENDPOINT: baseUrl('OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: baseUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', ['http:', 'https:']),
+  OTEL_SERVICE_NAME: optionalString.transform((v) => v ?? 'genesys-messaging-bff'),
 });
 
 interface GenesysConfig {
@@ -127,6 +131,10 @@ export interface Config {
   trustProxy: boolean | number | string;
   redis?: { url: string; keyPrefix: string }; // the shared store for many instances; without it, state is in memory
   publicUrl?: string; // where browsers reach the service (attachment links); else each request's own host
+  /** Prometheus metrics on their own port (never PORT); undefined: off. */
+  metricsPort?: number;
+  /** OpenTelemetry traces: `url` is the OTLP/HTTP traces endpoint, undefined when tracing is off. */
+  tracing: { url?: string; serviceName: string };
 }
 
 export class ConfigError extends Error {
@@ -167,6 +175,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const origin = checkGenesysOrigin(e, allowedOrigins, problems);
   const secrets = checkSessionSecrets(e, problems);
   const identity = checkIdentity(e, problems);
+  if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) {
+    problems.push(`METRICS_PORT must differ from PORT (both are ${e.PORT}): metrics are never served on the public port`);
+  }
   if (problems.length > 0 || !parsed.success || !region || !origin) throw new ConfigError(problems);
 
   const derived = baseUrlsFor(region.domain);
@@ -219,6 +230,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
     redis: e.REDIS_URL === undefined ? undefined : { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
     publicUrl: e.PUBLIC_URL,
+    metricsPort: e.METRICS_PORT,
+    tracing: {
+      // The OpenTelemetry convention: the traces endpoint as given, else the general one with the signal's path.
+      url: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (e.OTEL_EXPORTER_OTLP_ENDPOINT === undefined ? undefined : `${e.OTEL_EXPORTER_OTLP_ENDPOINT}/v1/traces`),
+      serviceName: e.OTEL_SERVICE_NAME,
+    },
   };
 }
 

@@ -4,7 +4,8 @@ import type { IncomingMessage } from 'node:http';
 import { stdSerializers } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { Config } from '../config/schema';
-import { EXACT_REDACT_PATHS, REDACT_CENSOR, type Logger } from '../observability/logger';
+import { EXACT_REDACT_PATHS, REDACT_CENSOR, traceFields, type Logger } from '../observability/logger';
+import type { RequestTrace } from '../observability/tracing';
 import { loggableUrlOf } from '../observability/scrub';
 import type { Readiness } from '../observability/readiness';
 import { corsPolicy } from './cors';
@@ -12,6 +13,7 @@ import { deferred, runPendingHeadersBeforeWriting } from './deferredHeaders';
 import { errorHandler, notFound } from './errorHandler';
 import { OriginAllowlist } from '../config/originAllowlist';
 import { requestId } from './requestId';
+import { observeRequests } from './observe';
 import { asyncApiDocument } from './asyncapi';
 import { healthRoutes } from './routes/health';
 import { problemRoutes } from './routes/problems';
@@ -81,6 +83,7 @@ export function createApp({ config, logger, readiness, chat, routers = [] }: App
   app.set('etag', false);
 
   app.use(requestId);
+  app.use(observeRequests);
   app.use(accessLog(logger));
   // Security and CORS headers go on every answer, set while the request waits on Genesys or as its
   // headers are written (deferredHeaders.ts); a foreign origin is refused before any work, and its
@@ -112,6 +115,12 @@ const accessRequest = (req: IncomingMessage & { originalUrl?: string }) => ({
   remoteAddress: req.socket?.remoteAddress,
 });
 
+/** The request's trace ids on its access line, bound from the request like its id (not from the context, for the same reason). */
+function accessTrace(res: object) {
+  const trace = (res as { locals?: { trace?: RequestTrace } }).locals?.trace;
+  return trace ? traceFields(trace.ids) : undefined;
+}
+
 /** One line per request as its answer ends (pino-http). */
 function accessLog(logger: Logger) {
   return pinoHttp({
@@ -128,8 +137,8 @@ function accessLog(logger: Logger) {
     // too rather than taken from the request context: a stream's answer ends from another
     // request's work, and an aborted request from no request's at all.
     customAttributeKeys: { req: 'unboundRequest' },
-    customSuccessObject: (req, _res, value: object) => ({ ...value, req: accessRequest(req), requestId: req.id }),
-    customErrorObject: (req, _res, _err, value: object) => ({ ...value, req: accessRequest(req), requestId: req.id }),
+    customSuccessObject: (req, res, value: object) => ({ ...value, req: accessRequest(req), requestId: req.id, ...accessTrace(res) }),
+    customErrorObject: (req, res, _err, value: object) => ({ ...value, req: accessRequest(req), requestId: req.id, ...accessTrace(res) }),
     autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
     customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
     // The serializers take the response and error as they are: pino-http's standard wrappers would

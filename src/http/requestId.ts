@@ -1,14 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import { runWithContext } from '../observability/requestContext';
+import { traceRequest, withRequestSpan } from '../observability/tracing';
 
 const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Accepts a caller's X-Request-Id when it is safe to log, else makes one; echoes it back. */
+/**
+ * Accepts a caller's X-Request-Id when it is safe to log, else makes one; echoes it back.
+ * The request's trace (its `traceparent`, or its server span with tracing on) travels with it.
+ */
 export const requestId: RequestHandler = (req, res, next) => {
   const offered = req.headers['x-request-id'];
   const id = typeof offered === 'string' && SAFE_ID.test(offered) ? offered : randomUUID();
   req.id = id;
   res.setHeader('X-Request-Id', id);
-  runWithContext({ requestId: id }, next);
+  const trace = traceRequest(req.method, req.headers);
+  if (trace) res.locals.trace = trace;
+  runWithContext({ requestId: id, trace: trace?.ids }, () => withRequestSpan(trace, next));
 };

@@ -1,6 +1,7 @@
 import pino, { type Logger } from 'pino';
 import { currentContext } from './requestContext';
 import { serializeError } from './scrub';
+import type { TraceIds } from './tracing';
 
 export type { Logger };
 
@@ -62,6 +63,11 @@ interface LoggerOptions {
 const BATCH_BYTES = 4096;
 const BATCH_MS = 250;
 
+/** A trace as log fields, named as OpenTelemetry's log data model names them. */
+export function traceFields(trace: TraceIds): { trace_id: string; span_id: string } {
+  return { trace_id: trace.traceId, span_id: trace.spanId };
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   return pino(
     {
@@ -72,7 +78,8 @@ export function createLogger(options: LoggerOptions): Logger {
       serializers: { err: serializeError, error: serializeError },
       mixin() {
         const ctx = currentContext();
-        return ctx ? { requestId: ctx.requestId } : {};
+        if (!ctx) return {};
+        return ctx.trace ? { requestId: ctx.requestId, ...traceFields(ctx.trace) } : { requestId: ctx.requestId };
       },
     },
     options.destination ?? pino.destination({ dest: 1, minLength: BATCH_BYTES, periodicFlush: BATCH_MS }),

@@ -1,0 +1,34 @@
+import type { Request, RequestHandler } from 'express';
+import { httpRequestDuration, httpRequests } from '../observability/metrics';
+import { endRequestSpan, type RequestTrace } from '../observability/tracing';
+
+/** Methods counted by name; anything else Node's parser lets through is `other`. */
+const METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** The label for a request that no route took (an unknown path, a refused origin, a preflight): never the raw path. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+/** The route template Express matched (`/attachments/:id`), the same string the route spec declares. */
+function routeOf(req: Request): string {
+  const path = (req.route as { path?: unknown } | undefined)?.path;
+  return typeof path === 'string' ? path : UNMATCHED_ROUTE;
+}
+
+/**
+ * Counts and times every request as its answer ends, by method, route
+ * template and status (`499` when the client left before any answer), and
+ * ends its server span (tracing on).
+ */
+export const observeRequests: RequestHandler = (req, res, next) => {
+  const startedAt = performance.now();
+  res.once('close', () => {
+    const method = METHODS.has(req.method) ? req.method : 'other';
+    const route = routeOf(req);
+    const status = res.headersSent ? res.statusCode : 499;
+    httpRequests.inc({ method, route, status: String(status) });
+    httpRequestDuration.observe({ method, route }, (performance.now() - startedAt) / 1000);
+    const span = (res.locals.trace as RequestTrace | undefined)?.span;
+    if (span) endRequestSpan(span, method, route, status);
+  });
+  next();
+};

@@ -1,0 +1,186 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * The service's Prometheus metrics (docs/operations.md), defined once here at
+ * the bottom layer so each module counts the outcomes it decides where it
+ * decides them. Every label value comes from a closed set: a route template,
+ * a method, a status code, a known Genesys code or a fixed word; never a
+ * token, key, id or raw path, so the number of series stays bounded whatever
+ * clients send. Counting costs a few hundred nanoseconds and happens whether
+ * or not METRICS_PORT serves them.
+ */
+export const registry = new Registry();
+
+const registers = [registry];
+
+export const httpRequests = new Counter({
+  name: 'genesys_bff_http_requests_total',
+  help: 'HTTP requests answered, by method, route template (`unmatched` for no route) and status.',
+  labelNames: ['method', 'route', 'status'] as const,
+  registers,
+});
+
+export const httpRequestDuration = new Histogram({
+  name: 'genesys_bff_http_request_duration_seconds',
+  help: 'Time from a request arriving to its answer ending (a live stream: its whole life), by method and route template.',
+  labelNames: ['method', 'route'] as const,
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  registers,
+});
+
+export const sessionsStarted = new Counter({
+  name: 'genesys_bff_sessions_started_total',
+  help: 'Guest sessions (conversations) started, by whether the customer was signed in (Genesys authenticated messaging).',
+  labelNames: ['authenticated'] as const,
+  registers,
+});
+
+export const messages = new Counter({
+  name: 'genesys_bff_messages_total',
+  help: 'Chat messages: `inbound` sent by the guest and confirmed by Genesys, `outbound` from an agent or bot to the guest.',
+  labelNames: ['direction'] as const,
+  registers,
+});
+
+export const genesysSocketsOpen = new Gauge({
+  name: 'genesys_bff_genesys_sockets_open',
+  help: 'Guest API WebSockets to Genesys open now.',
+  registers,
+});
+
+export const genesysSocketOpens = new Counter({
+  name: 'genesys_bff_genesys_socket_opens_total',
+  help: 'Guest API WebSockets opened (handshake accepted) since start.',
+  registers,
+});
+
+export const genesysErrors = new Counter({
+  name: 'genesys_bff_genesys_errors_total',
+  help: 'Errors Genesys answered or caused: a Guest API error code, an HTTP status of a REST call or handshake, `timeout`, `unreachable`, else `other`.',
+  labelNames: ['code'] as const,
+  registers,
+});
+
+export const genesysRateLimited = new Counter({
+  name: 'genesys_bff_genesys_rate_limited_total',
+  help: 'Times Genesys asked the service to slow down (Guest API 429/4029, REST 429).',
+  registers,
+});
+
+export const streamsOpen = new Gauge({
+  name: 'genesys_bff_streams_open',
+  help: 'Live streams (GET /messages/stream) open now.',
+  registers,
+});
+
+export const guestSessions = new Gauge({
+  name: 'genesys_bff_guest_sessions',
+  help: 'Guest sessions this instance holds (each with at most one socket to Genesys): the live chats it serves.',
+  registers,
+});
+
+export const sendsInDoubt = new Counter({
+  name: 'genesys_bff_sends_in_doubt_total',
+  help: 'Guest messages answered "may have been delivered": written to Genesys, but no confirmation came back.',
+  registers,
+});
+
+export const idempotentReplays = new Counter({
+  name: 'genesys_bff_idempotent_replays_total',
+  help: 'Sends with an Idempotency-Key answered from an earlier attempt (its record, its attempt in flight, or history) instead of sending again.',
+  registers,
+});
+
+export const sharedStoreUp = new Gauge({
+  name: 'genesys_bff_shared_store_up',
+  help: '1 while the shared store answers (Redis, or this instance\'s memory without REDIS_URL), 0 while Redis is away.',
+  registers,
+});
+
+export const oauthTokenRefreshes = new Counter({
+  name: 'genesys_bff_oauth_token_refreshes_total',
+  help: 'OAuth client-credentials token requests, by result: `success`, `refused` (credentials or region wrong), `failed` (Genesys unreachable or erring).',
+  labelNames: ['result'] as const,
+  registers,
+});
+
+export const attachments = new Counter({
+  name: 'genesys_bff_attachments_total',
+  help: 'File uploads (POST /attachments), by result: `uploaded`, `refused` (the guest\'s file or limits), `failed` (Genesys or the store), `cancelled`.',
+  labelNames: ['result'] as const,
+  registers,
+});
+
+export const limitsRefused = new Counter({
+  name: 'genesys_bff_limits_refused_total',
+  help: 'Requests the service refused under one of its own limits (README.md#limits-the-service-enforces), by limit.',
+  labelNames: ['limit'] as const,
+  registers,
+});
+
+/** The service's own limits, as `limit` label values. */
+export type LimitName =
+  | 'sessions_per_ip'
+  | 'conversation_changes_per_ip'
+  | 'conversation_changes_per_session'
+  | 'streams_per_session'
+  | 'streams_per_ip'
+  | 'session_send_rate'
+  | 'socket_opens_per_session'
+  | 'guest_socket_max'
+  | 'history_reads'
+  | 'uploads_in_flight';
+
+// Series that exist from the start, at zero: a rate over them is 0, not "no data".
+sharedStoreUp.set(1);
+for (const direction of ['inbound', 'outbound']) messages.inc({ direction }, 0);
+for (const authenticated of ['true', 'false']) sessionsStarted.inc({ authenticated }, 0);
+for (const result of ['success', 'refused', 'failed']) oauthTokenRefreshes.inc({ result }, 0);
+for (const result of ['uploaded', 'refused', 'failed', 'cancelled']) attachments.inc({ result }, 0);
+
+/** Guest API error codes (docs/genesys-protocol.md#error-codes) and the HTTP statuses Genesys answers with. */
+const KNOWN_GENESYS_CODES: ReadonlySet<string> = new Set([
+  ...['400', '401', '403', '404', '408', '409', '413', '415', '422', '429', '500', '502', '503', '504'],
+  ...Array.from({ length: 30 }, (_, i) => String(4000 + i)),
+  'timeout',
+  'unreachable',
+]);
+
+/** A Genesys error as a label value from the closed set: a known code, else `other`. */
+export function genesysErrorCode(code: number | string | undefined): string {
+  const text = String(code);
+  return KNOWN_GENESYS_CODES.has(text) ? text : 'other';
+}
+
+/** Counts an error Genesys answered (or a failure to reach it); a 429/4029 also counts as rate limiting. */
+export function countGenesysError(code: number | string | undefined): void {
+  const label = genesysErrorCode(code);
+  genesysErrors.inc({ code: label });
+  if (label === '429' || label === '4029') genesysRateLimited.inc();
+}
+
+/** Sources of the guest-session gauge (one per session hub), read at each scrape. */
+const guestSessionSources = new Set<() => number>();
+
+/** Adds a source of held guest sessions to the gauge; the returned function removes it. */
+export function countGuestSessions(source: () => number): () => void {
+  guestSessionSources.add(source);
+  return () => guestSessionSources.delete(source);
+}
+
+let defaultsCollected = false;
+
+/** prom-client's process and Node metrics (event-loop lag, heap, GC, file descriptors), once per process. */
+export function collectProcessMetrics(): void {
+  if (defaultsCollected) return;
+  defaultsCollected = true;
+  collectDefaultMetrics({ register: registry, prefix: '' });
+}
+
+/** The exposition text (Prometheus text format). */
+export async function metricsText(): Promise<string> {
+  let held = 0;
+  for (const source of guestSessionSources) held += source();
+  guestSessions.set(held);
+  return registry.metrics();
+}

@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
+import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+
+/**
+ * OpenTelemetry traces (README.md#operating-it), off unless an OTLP endpoint
+ * is configured: then each HTTP request has a server span continuing any
+ * incoming W3C `traceparent`, and each Genesys REST call, guest-socket request
+ * (from send to its matched reply) and Redis command a child span, exported
+ * over OTLP/HTTP in batches. The sampler and the exporter's headers follow
+ * the standard OTEL_* variables, which the SDK reads itself.
+ *
+ * Off, every call here is a check of one module variable; a request that
+ * brings a `traceparent` still has its trace id in its log lines.
+ */
+
+export interface TracingOptions {
+  /** The full OTLP/HTTP traces URL (…/v1/traces). */
+  url: string;
+  serviceName: string;
+}
+
+/** The ids a request's log lines carry. */
+export interface TraceIds {
+  traceId: string;
+  spanId: string;
+}
+
+let provider: NodeTracerProvider | undefined;
+
+/** True while spans are recorded and exported. */
+export function tracingOn(): boolean {
+  return provider !== undefined;
+}
+
+const tracer = () => trace.getTracer('genesys-bff');
+
+/** Starts exporting spans; once per process (a second call while on changes nothing). Returns the way to stop (flushes). */
+export function startTracing(options: TracingOptions): () => Promise<void> {
+  if (provider) return async () => undefined;
+  const resource = defaultResource()
+    .merge(detectResources({ detectors: [envDetector] }))
+    .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName }));
+  const started = new NodeTracerProvider({
+    resource,
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: options.url }), { scheduledDelayMillis: 1000 })],
+  });
+  started.register();
+  provider = started;
+  return async () => {
+    if (provider !== started) return;
+    provider = undefined;
+    await started.shutdown().catch(() => undefined);
+    trace.disable();
+    context.disable();
+    propagation.disable();
+  };
+}
+
+/** A span's ids as log fields. */
+function idsOf(span: Span): TraceIds {
+  const { traceId, spanId } = span.spanContext();
+  return { traceId, spanId };
+}
+
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
+
+/** An HTTP request's trace: its server span (tracing on), or only the ids of an incoming `traceparent` (tracing off). */
+export interface RequestTrace {
+  ids: TraceIds;
+  span?: Span;
+  context?: Context;
+}
+
+/**
+ * The trace of a request arriving: with tracing on, a server span continuing
+ * its `traceparent`; with it off, the incoming trace id and a span id of its
+ * own for this hop, or nothing when no `traceparent` came.
+ */
+export function traceRequest(method: string, headers: IncomingHttpHeaders): RequestTrace | undefined {
+  if (provider) {
+    const parent = headers.traceparent === undefined ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, headers);
+    const span = tracer().startSpan(method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': method } }, parent);
+    return { ids: idsOf(span), span, context: trace.setSpan(parent, span) };
+  }
+  const header = headers.traceparent;
+  if (header === undefined) return undefined;
+  const match = TRACEPARENT.exec(String(header).trim());
+  if (!match || /^0+$/.test(match[1]!)) return undefined;
+  return { ids: { traceId: match[1]!, spanId: randomBytes(8).toString('hex') } };
+}
+
+/** Ends a request's server span with its route template and status. */
+export function endRequestSpan(span: Span, method: string, route: string, status: number): void {
+  span.updateName(`${method} ${route}`);
+  span.setAttributes({ 'http.route': route, 'http.response.status_code': status });
+  if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+  span.end();
+}
+
+/** Runs `fn` with the request's span as the active one (tracing on), so child spans hang under it. */
+export function withRequestSpan<T>(requestTrace: RequestTrace | undefined, fn: () => T): T {
+  return requestTrace?.context ? context.with(requestTrace.context, fn) : fn();
+}
+
+/** A child span of whatever is active (a client call to Genesys or Redis), or undefined with tracing off. */
+export function startClientSpan(name: string, attributes?: Attributes): Span | undefined {
+  if (!provider) return undefined;
+  return tracer().startSpan(name, { kind: SpanKind.CLIENT, attributes });
+}
+
+/** Ends a client span; an error marks it failed. */
+export function endClientSpan(span: Span | undefined, error?: unknown, attributes?: Attributes): void {
+  if (!span) return;
+  if (attributes) span.setAttributes(attributes);
+  if (error !== undefined) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.name : 'error' });
+    if (error instanceof Error && 'code' in error && typeof error.code === 'string') span.setAttribute('error.type', error.code);
+  }
+  span.end();
+}
+
+/** Runs an operation under a client span (tracing on), ending it with the outcome. */
+export async function inClientSpan<T>(name: string, attributes: Attributes, operation: () => Promise<T>): Promise<T> {
+  const span = startClientSpan(name, attributes);
+  if (!span) return operation();
+  try {
+    const result = await context.with(trace.setSpan(context.active(), span), operation);
+    endClientSpan(span);
+    return result;
+  } catch (error) {
+    endClientSpan(span, error);
+    throw error;
+  }
+}
