@@ -1,6 +1,9 @@
 import http from 'node:http';
 import https from 'node:https';
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import type { Span } from '@opentelemetry/api';
+import axios, { type AxiosInstance, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import { countGenesysError } from '../observability/metrics';
+import { endClientSpan, startClientSpan, tracingOn } from '../observability/tracing';
 
 /**
  * The HTTP plumbing every Genesys caller shares: one axios instance over
@@ -37,6 +40,7 @@ export function createGenesysHttp({ timeoutMs, maxSockets = 64 }: GenesysHttpOpt
     maxRedirects: 0,
     headers: { 'User-Agent': USER_AGENT, Accept: 'application/json' },
   });
+  observeCalls(instance);
   return {
     axios: instance,
     close() {
@@ -44,6 +48,47 @@ export function createGenesysHttp({ timeoutMs, maxSockets = 64 }: GenesysHttpOpt
       httpsAgent.destroy();
     },
   };
+}
+
+/** Where a call's span waits for its answer. */
+const SPAN = Symbol('span');
+type Observed = InternalAxiosRequestConfig & { [SPAN]?: Span };
+
+/**
+ * Every REST call to Genesys, observed once here: a client span per call
+ * (tracing on; the URL without its query, which may hold a signature), and
+ * each error status Genesys answers (or a call that got no answer) counted.
+ */
+function observeCalls(instance: AxiosInstance): void {
+  instance.interceptors.request.use(
+    (config: Observed) => {
+      if (!tracingOn()) return config;
+      const method = (config.method ?? 'get').toUpperCase();
+      const url = new URL(instance.getUri(config));
+      config[SPAN] = startClientSpan(`${method} ${url.hostname}`, {
+        'http.request.method': method,
+        'server.address': url.hostname,
+        'url.path': url.pathname,
+      });
+      return config;
+    },
+    undefined,
+    { synchronous: true },
+  );
+  instance.interceptors.response.use(
+    (response) => {
+      if (response.status >= 400) countGenesysError(response.status);
+      endClientSpan((response.config as Observed)[SPAN], response.status >= 500 ? new Error(`HTTP ${response.status}`) : undefined, {
+        'http.response.status_code': response.status,
+      });
+      return response;
+    },
+    (error: unknown) => {
+      countGenesysError(describeTransportFailure(error).timedOut ? 'timeout' : 'unreachable');
+      endClientSpan(axios.isAxiosError(error) ? (error.config as Observed | undefined)?.[SPAN] : undefined, error);
+      throw error;
+    },
+  );
 }
 
 export interface RetryPolicy {

@@ -3,6 +3,7 @@ import type { GuestEvent, GuestSession } from '../genesys/guest/guestSession';
 import { AppError } from '../domain/errors';
 import type { NormalizedMessage } from '../domain/message';
 import type { Logger } from '../observability/logger';
+import { limitsRefused, streamsOpen } from '../observability/metrics';
 
 /**
  * Server-Sent Events for GET /messages/stream: `message`, `typing`,
@@ -61,8 +62,14 @@ export class LiveStreams {
   admit(holder: StreamHolder): void {
     const tooMany = (what: string) =>
       new AppError('rate_limited', `Too many live streams are open for this ${what}; close one first.`, { retryAfterSeconds: 5 });
-    if ((this.bySession.get(holder.guestToken) ?? 0) >= this.options.perSession) throw tooMany('session');
-    if ((this.byIp.get(holder.ip) ?? 0) >= this.options.perIp) throw tooMany('address');
+    if ((this.bySession.get(holder.guestToken) ?? 0) >= this.options.perSession) {
+      limitsRefused.inc({ limit: 'streams_per_session' });
+      throw tooMany('session');
+    }
+    if ((this.byIp.get(holder.ip) ?? 0) >= this.options.perIp) {
+      limitsRefused.inc({ limit: 'streams_per_ip' });
+      throw tooMany('address');
+    }
   }
 
   /**
@@ -143,8 +150,10 @@ export class LiveStreams {
       expiry.cancel();
       unsubscribe();
       this.open.delete(stream);
+      streamsOpen.dec();
     };
     this.open.add(stream);
+    streamsOpen.inc();
     res.on('close', cleanup);
     send('session', { state: 'open' });
     if (history?.after !== undefined) onEvent.catchUp(history.after, 'resume');

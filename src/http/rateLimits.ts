@@ -3,6 +3,7 @@ import { ipKeyGenerator, rateLimit, type RateLimitInfo, type Store } from 'expre
 import { RedisStore as RedisLimitStore, type RedisReply } from 'rate-limit-redis';
 import type { Config } from '../config/schema';
 import { AppError } from '../domain/errors';
+import { limitsRefused, type LimitName } from '../observability/metrics';
 import type { RedisStore } from '../store/redisStore';
 import { sessionKeyOf } from '../store/sharedStore';
 import { guestOf } from './authenticate';
@@ -23,6 +24,8 @@ function limiter(options: {
   key: (req: Request, res: Response) => string;
   skip?: (req: Request) => boolean;
   what: string;
+  /** The `limit` label of its refusals. */
+  name: LimitName;
   store?: Store;
 }): RequestHandler {
   return rateLimit({
@@ -35,6 +38,7 @@ function limiter(options: {
     legacyHeaders: false,
     validate: false,
     handler: (req, _res, next) => {
+      limitsRefused.inc({ limit: options.name });
       const resetTime = (req as Request & { rateLimit?: RateLimitInfo }).rateLimit?.resetTime?.getTime() ?? Date.now() + options.windowMs;
       next(
         new AppError('rate_limited', `Too many ${options.what}; wait before trying again.`, {
@@ -66,6 +70,7 @@ export function rateLimits(limits: Config['limits'], redis?: RedisStore) {
       key: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
       skip: (req) => req.headers.authorization !== undefined,
       what: 'new chat sessions from this address',
+      name: 'sessions_per_ip',
       store: redisLimitStore(redis, 'sessions-per-ip'),
     }),
     /** New conversations and ends per client IP per minute. */
@@ -75,6 +80,7 @@ export function rateLimits(limits: Config['limits'], redis?: RedisStore) {
       key: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
       skip: (req) => !changesConversation(req),
       what: 'new or ended conversations from this address',
+      name: 'conversation_changes_per_ip',
       store: redisLimitStore(redis, 'conversation-changes-per-ip'),
     }),
     /** New conversations and ends per session per minute (after authentication). */
@@ -85,6 +91,7 @@ export function rateLimits(limits: Config['limits'], redis?: RedisStore) {
       // Without a session token there is no session to count (POST /guest-session refuses a bare startNew itself).
       skip: (req) => !changesConversation(req) || req.headers.authorization === undefined,
       what: 'new or ended conversations in this session',
+      name: 'conversation_changes_per_session',
       store: redisLimitStore(redis, 'conversation-changes-per-session'),
     }),
   };

@@ -1,5 +1,6 @@
 import type { AttachmentView } from '../domain/api';
 import { AppError } from '../domain/errors';
+import { limitsRefused } from '../observability/metrics';
 import type { NormalizedMessage } from '../domain/message';
 import type { UploadBody } from '../genesys/guest/attachmentUpload';
 import type { SessionHub } from '../genesys/guest/sessionHub';
@@ -44,9 +45,11 @@ export class GuestAttachments {
    */
   reserve(claims: SessionClaims): () => void {
     if (this.uploading.has(claims.guestToken)) {
+      limitsRefused.inc({ limit: 'uploads_in_flight' });
       throw new AppError('rate_limited', 'A file is already being uploaded in this session; send one file at a time.', { retryAfterSeconds: 2 });
     }
     if (this.uploading.size >= MAX_UPLOADS_IN_FLIGHT) {
+      limitsRefused.inc({ limit: 'uploads_in_flight' });
       throw new AppError('rate_limited', 'This instance is busy uploading files; retry shortly.', { retryAfterSeconds: 5 });
     }
     this.uploading.add(claims.guestToken);

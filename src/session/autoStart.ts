@@ -1,6 +1,7 @@
 import type { GuestSession } from '../genesys/guest/guestSession';
 import type { MessengerFeatures } from '../genesys/platform/messengerConfig';
 import type { Logger } from '../observability/logger';
+import { sessionsStarted } from '../observability/metrics';
 import type { Attributes } from './attributes';
 import { fingerprint } from './sessionToken';
 
@@ -9,13 +10,15 @@ import { fingerprint } from './sessionToken';
  * when the deployment has it on, a new session announces itself with
  * Presence Join carrying the attributes, so they reach Genesys before routing
  * needs them. Returns the delivered fingerprint; on failure the attributes
- * stay undelivered and ride on the first message instead.
+ * stay undelivered and ride on the first message instead. Every new
+ * conversation passes here, so it is counted here.
  */
 export async function autoStart(
   session: GuestSession,
   attrs: Attributes,
   deps: { messengerFeatures: { get(): Promise<MessengerFeatures> }; logger: Logger },
 ): Promise<string> {
+  sessionsStarted.inc({ authenticated: String(session.signIn.value !== undefined) });
   let features;
   try {
     features = await deps.messengerFeatures.get();

@@ -2,6 +2,7 @@ import { AppError } from '../domain/errors';
 import type { DeliveryVerdict, SentMessage } from '../genesys/guest/deliveryProof';
 import { GuestApiError } from '../genesys/guest/errors';
 import type { SharedStore } from '../store/sharedStore';
+import { idempotentReplays } from '../observability/metrics';
 
 /**
  * `Idempotency-Key` on POST /messages: one message per (session, key), on
@@ -80,6 +81,7 @@ export class SendLedger {
     const local = this.inFlight.get(key);
     if (local) {
       if (local.fingerprint !== send.fingerprint) return Promise.reject(reused());
+      idempotentReplays.inc();
       return local.promise as Promise<R>;
     }
     const promise = this.settle(key, send);
@@ -101,7 +103,10 @@ export class SendLedger {
       if (raw === undefined) continue; // expired between the two calls
       const record = JSON.parse(raw) as SendRecord<R>;
       if (record.fingerprint !== send.fingerprint) throw reused();
-      if (record.state === 'done') return record.result;
+      if (record.state === 'done') {
+        idempotentReplays.inc();
+        return record.result;
+      }
       const now = this.now();
       if (record.state === 'pending' && record.until > now) {
         if (now >= giveUpAt) throw stillSending(record.until - now);
@@ -125,7 +130,10 @@ export class SendLedger {
         await store.swap(key, mine, doubt(earlier), ttlMs).catch(() => undefined);
         throw error;
       }
-      if (proof.verdict === 'delivered') return this.finish(key, mine, send, send.fromHistory(proof));
+      if (proof.verdict === 'delivered') {
+        idempotentReplays.inc();
+        return this.finish(key, mine, send, send.fromHistory(proof));
+      }
       if (proof.verdict === 'unknown') {
         await store.swap(key, mine, doubt(earlier), ttlMs).catch(() => undefined);
         const waitMs = (earlier.visibleBy ?? 0) - this.now();

@@ -3,7 +3,9 @@ import { Redis } from 'ioredis';
 import { AppError } from '../domain/errors';
 import type { Logger } from '../observability/logger';
 import { DependencyState, type Readiness } from '../observability/readiness';
+import { sharedStoreUp } from '../observability/metrics';
 import { scrubText } from '../observability/scrub';
+import { inClientSpan } from '../observability/tracing';
 import type { SharedStore } from './sharedStore';
 
 /** Replaces the value only if it is still the one the caller read. */
@@ -34,6 +36,9 @@ end
 redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], window)
 return 0`;
+
+/** A Redis span's attributes (OpenTelemetry database conventions): the command, never a key or value. */
+const redisSpan = (command: string) => ({ 'db.system.name': 'redis', 'db.operation.name': command.toUpperCase() });
 
 interface RedisStoreOptions {
   url: string;
@@ -80,7 +85,10 @@ export class RedisStore implements SharedStore {
       initial: { ok: false, detail: 'Connecting to Redis (REDIS_URL).' },
       logger: options.logger,
       logFields: { component: 'shared-store' },
-      onState: (s) => readiness?.set('redis', s),
+      onState: (s) => {
+        readiness?.set('redis', s);
+        sharedStoreUp.set(s.ok ? 1 : 0);
+      },
     });
     this.connected = new Promise((resolve) => this.redis.once('ready', () => resolve()));
     this.redis.on('ready', () => this.state.set({ ok: true, detail: 'Redis answers.' }));
@@ -93,42 +101,42 @@ export class RedisStore implements SharedStore {
   }
 
   get(key: string): Promise<string | undefined> {
-    return this.run(async () => (await this.redis.get(this.prefix + key)) ?? undefined);
+    return this.run('GET', async () => (await this.redis.get(this.prefix + key)) ?? undefined);
   }
 
   claim(key: string, value: string, ttlMs: number): Promise<boolean> {
-    return this.run(async () => (await this.redis.set(this.prefix + key, value, 'PX', ttlMs, 'NX')) === 'OK');
+    return this.run('SET', async () => (await this.redis.set(this.prefix + key, value, 'PX', ttlMs, 'NX')) === 'OK');
   }
 
   swap(key: string, expected: string, value: string | undefined, ttlMs: number): Promise<boolean> {
     // Stored values are never empty (callers store JSON), so '' can stand for "delete".
-    return this.run(async () => (await this.redis.bffSwap(this.prefix + key, expected, value ?? '', ttlMs)) === 1);
+    return this.run('EVALSHA', async () => (await this.redis.bffSwap(this.prefix + key, expected, value ?? '', ttlMs)) === 1);
   }
 
   put(key: string, value: string, ttlMs: number): Promise<void> {
-    return this.run(async () => {
+    return this.run('SET', async () => {
       await this.redis.set(this.prefix + key, value, 'PX', ttlMs);
     });
   }
 
   remove(key: string): Promise<void> {
-    return this.run(async () => {
+    return this.run('DEL', async () => {
       await this.redis.del(this.prefix + key);
     });
   }
 
   take(key: string, limit: number, windowMs: number): Promise<number> {
-    return this.run(async () => Number(await this.redis.bffTake(this.prefix + key, windowMs, limit, randomUUID())));
+    return this.run('EVALSHA', async () => Number(await this.redis.bffTake(this.prefix + key, windowMs, limit, randomUUID())));
   }
 
   record(key: string, windowMs: number): Promise<void> {
-    return this.run(async () => {
+    return this.run('EVALSHA', async () => {
       await this.redis.bffTake(this.prefix + key, windowMs, '', randomUUID());
     });
   }
 
   ping(): Promise<void> {
-    return this.run(async () => {
+    return this.run('PING', async () => {
       await this.redis.ping();
     });
   }
@@ -141,11 +149,11 @@ export class RedisStore implements SharedStore {
   async command(name: string, ...args: string[]): Promise<unknown> {
     if (name.toUpperCase() === 'SCRIPT') await this.connected;
     try {
-      return await this.redis.call(name, ...args);
+      return await inClientSpan(`redis ${name.toUpperCase()}`, redisSpan(name), () => this.redis.call(name, ...args));
     } catch (error) {
       // The limiter reloads its scripts on NOSCRIPT (after a Redis restart): it must see that error as it is.
       if (error instanceof Error && error.message.startsWith('NOSCRIPT')) throw error;
-      return this.run(() => Promise.reject(error));
+      return this.run(name, () => Promise.reject(error), false);
     }
   }
 
@@ -154,9 +162,10 @@ export class RedisStore implements SharedStore {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
-  private async run<T>(operation: () => Promise<T>): Promise<T> {
+  /** One operation on Redis (a span named after its command, tracing on); a failure is `store_unavailable`. */
+  private async run<T>(command: string, operation: () => Promise<T>, traced = true): Promise<T> {
     try {
-      return await operation();
+      return await (traced ? inClientSpan(`redis ${command}`, redisSpan(command), operation) : operation());
     } catch (error) {
       throw new AppError('store_unavailable', 'The shared store (Redis) did not answer, so nothing was done; retry shortly.', {
         retryAfterSeconds: 1,

@@ -1,5 +1,6 @@
 import type { NormalizedMessage } from '../../domain/message';
 import type { Logger } from '../../observability/logger';
+import { sendsInDoubt } from '../../observability/metrics';
 import { GuestApiError } from './errors';
 import type { RequestDesk } from './requestDesk';
 
@@ -138,6 +139,7 @@ export class DeliveryLedger {
       } else if (proof.verdict === 'not_delivered') {
         desk.settle(p, new GuestApiError('connection_lost', 'The connection to Genesys dropped while sending; the message was not delivered. It is safe to send it again.'));
       } else {
+        sendsInDoubt.inc();
         desk.settle(
           p,
           new GuestApiError(

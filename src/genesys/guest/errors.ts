@@ -1,4 +1,5 @@
 import { AppError, type ErrorCode } from '../../domain/errors';
+import { countGenesysError } from '../../observability/metrics';
 import type { Envelope } from './frames';
 
 /**
@@ -102,6 +103,8 @@ export class GuestApiError extends AppError {
 export function guestErrorFromFrame(envelope: Envelope, text: string, retryAfter?: number): GuestApiError {
   const code = envelope.code;
   const options = { genesysCode: code, genesysText: text };
+  // Counted where Genesys's answer becomes ours; a 429/4029 frame counts as rate limiting too.
+  countGenesysError(code);
   switch (code) {
     case 4006:
       return new GuestApiError('session_expired', 'The chat session has expired; start a new one.', options);

@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import type { Logger } from '../../observability/logger';
+import { countGenesysError, genesysSocketOpens, genesysSocketsOpen } from '../../observability/metrics';
 import { GuestApiError } from './errors';
 import { parseInbound, type InboundFrame } from './frames';
 
@@ -72,6 +73,7 @@ export class GuestSocket {
       ws.once('unexpected-response', (_req, res) => {
         const status = res.statusCode ?? 0;
         res.resume();
+        countGenesysError(status);
         fail(
           status === 403
             ? new GuestApiError(
@@ -82,13 +84,18 @@ export class GuestSocket {
             : new GuestApiError('unavailable', 'Genesys chat service is unavailable; please retry shortly.', { genesysCode: status }),
         );
       });
-      ws.once('error', (error) => fail(new GuestApiError('unavailable', 'Could not reach the Genesys chat service; please retry shortly.', { cause: error })));
+      ws.once('error', (error) => {
+        if (!settled) countGenesysError('unreachable');
+        fail(new GuestApiError('unavailable', 'Could not reach the Genesys chat service; please retry shortly.', { cause: error }));
+      });
       ws.once('open', () => {
         if (settled) return;
         settled = true;
         ws.removeAllListeners('error');
         ws.removeAllListeners('unexpected-response');
         this.attach(ws);
+        genesysSocketOpens.inc();
+        genesysSocketsOpen.inc();
         resolve();
       });
     });
@@ -104,6 +111,7 @@ export class GuestSocket {
     });
     ws.on('error', (error) => this.options.logger.warn({ err: error }, 'guest socket error'));
     ws.once('close', (code) => {
+      genesysSocketsOpen.dec();
       clearInterval(this.pingTimer);
       this.onClosed({ code, unexpected: !this.closedByUs });
     });

@@ -1,6 +1,7 @@
 import { PROOF_PAGE_SIZE } from './deliveryProof';
 import { isAxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
 import type { Logger } from '../../observability/logger';
+import { limitsRefused } from '../../observability/metrics';
 import { GuestApiError } from './errors';
 import { historySchema, isReceipt, structuredMessageSchema } from './frames';
 import type { GuestSession } from './guestSession';
@@ -118,6 +119,7 @@ export class GuestHistory {
     const limit = this.options.readsPerMinute ?? 10;
     const waitMs = await this.store.take(key, mode === 'spare' ? Math.max(1, Math.floor(limit / 2)) : limit, MINUTE_MS);
     if (waitMs > 0) {
+      limitsRefused.inc({ limit: 'history_reads' });
       throw new GuestApiError('rate_limited', `Genesys allows ${limit} history reads a minute in a session; retry later.`, {
         retryAfterSeconds: Math.ceil(waitMs / 1000),
       });

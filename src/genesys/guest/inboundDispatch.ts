@@ -1,5 +1,6 @@
 import type { NormalizedMessage } from '../../domain/message';
 import type { Logger } from '../../observability/logger';
+import { messages } from '../../observability/metrics';
 import { GuestApiError, guestErrorFromFrame } from './errors';
 import type { InboundFrame, SessionResponse, StructuredMessage } from './frames';
 import type { AttachmentFailure } from './attachmentFrames';
@@ -150,6 +151,7 @@ function onStructuredMessage(t: InboundTarget, envelopeType: string, tracingId: 
     else if (isPresence(body, 'SignIn')) t.emit({ type: 'session', state: 'signed_in' });
     return;
   }
+  if (message.direction === 'outbound') messages.inc({ direction: 'outbound' });
   t.emit({ type: 'message', message });
 }
 
@@ -175,7 +177,10 @@ function settleOwnEcho(t: InboundTarget, tracingId: string | undefined, body: St
     p = found;
   }
   if (!p || (p.kind !== 'send' && p.kind !== 'join')) return;
-  if (p.kind === 'send') t.accountFor(message.id);
+  if (p.kind === 'send') {
+    t.accountFor(message.id);
+    messages.inc({ direction: 'inbound' });
+  }
   t.settle(p, { value: message });
 }
 

@@ -1,3 +1,4 @@
+import type { Span } from '@opentelemetry/api';
 import type { GuestApiError } from './errors';
 
 /**
@@ -35,6 +36,8 @@ export interface Pending {
   resolve(value: unknown): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout;
+  /** Its span from request to reply, with tracing on. */
+  span?: Span;
 }
 
 /** What a request that is no longer waiting leaves behind, so its late replies are recognised. */

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { countGenesysError, limitsRefused, sendsInDoubt } from '../../observability/metrics';
+import { endClientSpan, startClientSpan } from '../../observability/tracing';
 import { GuestApiError } from './errors';
 import type { GuestSocket } from './guestSocket';
 import { PendingRequests, type Pending, type PendingKind } from './pendingRequests';
@@ -48,6 +50,7 @@ export class RequestDesk {
     if (COUNTED.has(kind)) {
       const waitMs = this.window.waitMs();
       if (waitMs > 0 || !this.window.take()) {
+        limitsRefused.inc({ limit: 'session_send_rate' });
         return Promise.reject(
           new GuestApiError('rate_limited', 'Genesys accepts at most 5 messages a second in a session; retry shortly.', {
             retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
@@ -56,10 +59,13 @@ export class RequestDesk {
       }
     }
     const tracingId = randomUUID();
+    // From the request to its matched reply (tracing on), a child of the HTTP request that asked.
+    const span = startClientSpan(`guest ${kind}`, { 'genesys.guest.request': kind, 'genesys.guest.tracing_id': tracingId });
     return new Promise<T>((resolve, reject) => {
       const p: Pending = {
         kind,
         tracingId,
+        span,
         frame: build(tracingId),
         written: false,
         inDoubt: false,
@@ -102,6 +108,7 @@ export class RequestDesk {
   settle(p: Pending, outcome: Error | { value: unknown }, gaveUp = false): void {
     if (!this.pending.remove(p, gaveUp)) return;
     clearTimeout(p.timer);
+    endClientSpan(p.span, outcome instanceof Error ? outcome : undefined);
     if (outcome instanceof Error) p.reject(outcome);
     else p.resolve(outcome.value);
   }
@@ -146,6 +153,7 @@ function mayHaveArrived(p: Pending): boolean {
 }
 
 function inDoubtError(cause: GuestApiError): GuestApiError {
+  sendsInDoubt.inc();
   return new GuestApiError(
     'connection_lost',
     'The connection to Genesys was lost before it confirmed the message; it may have been delivered. Retry with the same Idempotency-Key: a delivered message is never sent twice.',
@@ -154,7 +162,9 @@ function inDoubtError(cause: GuestApiError): GuestApiError {
 }
 
 function timeoutError(p: Pending): GuestApiError {
+  countGenesysError('timeout');
   if (p.kind === 'send' && (p.written || p.inDoubt)) {
+    sendsInDoubt.inc();
     return new GuestApiError(
       'timeout',
       'Genesys did not confirm the message in time; it may have been delivered. Retry with the same Idempotency-Key: a delivered message is never sent twice.',

@@ -1,5 +1,6 @@
 import type { AxiosInstance } from 'axios';
 import type { Logger } from '../../observability/logger';
+import { countGuestSessions, limitsRefused } from '../../observability/metrics';
 import { AppError } from '../../domain/errors';
 import { GuestApiError } from './errors';
 import { GuestHistory } from './history';
@@ -55,12 +56,14 @@ export class SessionHub {
   private opened = 0;
   private readonly store: SharedStore;
   readonly history: GuestHistory;
+  private readonly uncount: () => void;
 
   constructor(private readonly options: SessionHubOptions) {
     this.store = options.store ?? new MemoryStore(undefined, options.now);
     this.history = new GuestHistory(options.http, options.apiUrl, options.origin, { logger: options.logger, store: this.store });
     this.sweepTimer = setInterval(() => this.sweepIdle(), Math.max(1000, Math.floor(options.idleMs / 2)));
     this.sweepTimer.unref();
+    this.uncount = countGuestSessions(() => this.sessions.size);
   }
 
   /** Sockets opened since start, for tests, benchmarks and metrics. */
@@ -131,6 +134,7 @@ export class SessionHub {
       s.retire('closed to make room for newer sessions');
       return;
     }
+    limitsRefused.inc({ limit: 'guest_socket_max' });
     throw new AppError('upstream_unavailable', 'This instance is serving as many chats as it may (GUEST_SOCKET_MAX); retry shortly.', {
       status: 503,
       retryAfterSeconds: 5,
@@ -150,6 +154,7 @@ export class SessionHub {
       });
     }
     if (waitMs > 0) {
+      limitsRefused.inc({ limit: 'socket_opens_per_session' });
       throw new GuestApiError('rate_limited', 'This chat reconnected too often; wait a moment before trying again.', {
         retryAfterSeconds: Math.ceil(waitMs / 1000),
       });
@@ -168,6 +173,7 @@ export class SessionHub {
   /** Closes every upstream socket (shutdown). Genesys sessions stay alive for the next instance. */
   close(): void {
     clearInterval(this.sweepTimer);
+    this.uncount();
     for (const s of this.sessions.values()) s.retire('closed because this instance is shutting down');
     this.sessions.clear();
   }

@@ -2,6 +2,7 @@ import type { AxiosInstance } from 'axios';
 import { z } from 'zod';
 import { AppError } from '../../domain/errors';
 import type { Logger } from '../../observability/logger';
+import { oauthTokenRefreshes } from '../../observability/metrics';
 import { DependencyState, type CheckState } from '../../observability/readiness';
 import {
   DEFAULT_RETRY_POLICY,
@@ -154,7 +155,14 @@ export class TokenCache {
     }
   }
 
+  /** One token request, counted by its result. */
   private async requestToken(): Promise<Attempt> {
+    const attempt = await this.askForToken();
+    oauthTokenRefreshes.inc({ result: attempt.kind === 'issued' ? 'success' : attempt.kind === 'refused' ? 'refused' : 'failed' });
+    return attempt;
+  }
+
+  private async askForToken(): Promise<Attempt> {
     const startedAt = this.now();
     let response;
     try {

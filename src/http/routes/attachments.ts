@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { attachmentViewSchema } from '../../domain/api';
 import { AppError } from '../../domain/errors';
+import { attachments as attachmentsCounted } from '../../observability/metrics';
 import { checkEnabled, effectiveMediaType } from '../../session/attachmentPolicy';
 import type { GuestAttachments } from '../../session/attachments';
 import type { Revocations } from '../../session/revocations';
@@ -119,7 +120,9 @@ function uploadHandler(attachments: GuestAttachments, publicUrl: string | undefi
       // The guest cancelled while Genesys took the file: nobody will send it, so it is not left there.
       if (cancelled) await attachments.remove(claims, attachment.id).catch(() => undefined);
       else res.status(201).json({ attachment });
+      attachmentsCounted.inc({ result: cancelled ? 'cancelled' : 'uploaded' });
     } catch (error) {
+      attachmentsCounted.inc({ result: cancelled ? 'cancelled' : uploadFailure(error) });
       // A refusal may come before the body was read: close the connection rather than read the rest.
       if (!req.complete) res.setHeader('Connection', 'close');
       throw error;
@@ -128,6 +131,11 @@ function uploadHandler(attachments: GuestAttachments, publicUrl: string | undefi
       await file?.discard();
     }
   };
+}
+
+/** A refused upload is the guest's file or limits (4xx); anything else failed on the way (Genesys, the store, this service). */
+function uploadFailure(error: unknown): 'refused' | 'failed' {
+  return error instanceof AppError && error.status < 500 ? 'refused' : 'failed';
 }
 
 function idOf(req: Request): string {
