@@ -1,0 +1,68 @@
+/**
+ * Reading the service's Prometheus endpoint (METRICS_PORT) in tests: each
+ * sample by its name and labels, and the names the exposition declares.
+ */
+export interface Scrape {
+  text: string;
+  /** A sample's value; 0 when the series does not exist (yet). */
+  value(name: string, labels?: Record<string, string>): number;
+  /** The series (name and labels as written) of every sample. */
+  series(): string[];
+  /** The metric families declared by `# TYPE` lines. */
+  families(): Map<string, string>;
+}
+
+const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+(\S+)$/;
+
+function labelsKey(labels: Record<string, string>): string {
+  return Object.keys(labels)
+    .sort()
+    .map((k) => `${k}="${labels[k]}"`)
+    .join(',');
+}
+
+/** Parses `{a="x",b="y"}` (values as prom-client escapes them). */
+function parseLabels(text: string | undefined): Record<string, string> {
+  const labels: Record<string, string> = {};
+  if (!text) return labels;
+  for (const m of text.slice(1, -1).matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[m[1]!] = m[2]!;
+  return labels;
+}
+
+export function parseScrape(text: string): Scrape {
+  const samples = new Map<string, number>();
+  const series: string[] = [];
+  const families = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const type = /^# TYPE (\S+) (\S+)$/.exec(line);
+    if (type) families.set(type[1]!, type[2]!);
+    if (line === '' || line.startsWith('#')) continue;
+    const m = SAMPLE.exec(line);
+    if (!m) throw new Error(`not a sample line: ${line}`);
+    series.push(`${m[1]}${m[2] ?? ''}`);
+    samples.set(`${m[1]}{${labelsKey(parseLabels(m[2]))}}`, Number(m[3]));
+  }
+  return {
+    text,
+    value: (name, labels = {}) => samples.get(`${name}{${labelsKey(labels)}}`) ?? 0,
+    series: () => series,
+    families: () => families,
+  };
+}
+
+export async function scrape(metricsUrl: string): Promise<Scrape> {
+  const res = await fetch(metricsUrl);
+  if (res.status !== 200) throw new Error(`GET ${metricsUrl} answered ${res.status}`);
+  return parseScrape(await res.text());
+}
+
+/** The metric names a sample may carry for a family: a histogram's or summary's suffixed series too. */
+export function sampleNames(families: Map<string, string>): Set<string> {
+  const names = new Set<string>();
+  for (const [name, type] of families) {
+    names.add(name);
+    if (type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) names.add(name + suffix);
+    if (type === 'summary') for (const suffix of ['_sum', '_count']) names.add(name + suffix);
+  }
+  return names;
+}
