@@ -8,16 +8,27 @@ const METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PAT
 /** The label for a request that no route took (an unknown path, a refused origin, a preflight): never the raw path. */
 export const UNMATCHED_ROUTE = 'unmatched';
 
+interface MatchedRoute {
+  path?: unknown;
+  methods?: Record<string, boolean | undefined>;
+}
+
 /** The route template Express matched (`/attachments/:id`), the same string the route spec declares. */
 function routeOf(req: Request): string {
-  const path = (req.route as { path?: unknown } | undefined)?.path;
+  const path = (req.route as MatchedRoute | undefined)?.path;
   return typeof path === 'string' ? path : UNMATCHED_ROUTE;
 }
 
+/** Whether a route served this method (not only refused it with 405 or let it fall through). */
+function served(req: Request): boolean {
+  return (req.route as MatchedRoute | undefined)?.methods?.[req.method.toLowerCase()] === true;
+}
+
 /**
- * Counts and times every request as its answer ends, by method, route
- * template and status (`499` when the client left before any answer), and
- * ends its server span (tracing on).
+ * Counts every request as its answer ends, by method, route template and
+ * status (`499` when the client left before any answer), and ends its server
+ * span (tracing on). Only requests a route served are timed: the histogram
+ * has one set of buckets per route of the API, whatever clients send.
  */
 export const observeRequests: RequestHandler = (req, res, next) => {
   const startedAt = performance.now();
@@ -26,7 +37,7 @@ export const observeRequests: RequestHandler = (req, res, next) => {
     const route = routeOf(req);
     const status = res.headersSent ? res.statusCode : 499;
     httpRequests.inc({ method, route, status: String(status) });
-    httpRequestDuration.observe({ method, route }, (performance.now() - startedAt) / 1000);
+    if (served(req)) httpRequestDuration.observe({ method, route }, (performance.now() - startedAt) / 1000);
     const span = (res.locals.trace as RequestTrace | undefined)?.span;
     if (span) endRequestSpan(span, method, route, status);
   });

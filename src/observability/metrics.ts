@@ -24,7 +24,7 @@ export const httpRequestDuration = new Histogram({
   name: 'genesys_bff_http_request_duration_seconds',
   help: 'Time from a request arriving to its answer ending (a live stream: its whole life), by method and route template.',
   labelNames: ['method', 'route'] as const,
-  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
   registers,
 });
 
