@@ -15,15 +15,16 @@ RUN npm run build
 # Development only: keeps the dev toolchain and dist/simulator. Used by
 # docker-compose.demo.yml (`docker build --target demo .`); never deploy it.
 FROM build AS demo
-ENV NODE_ENV=development HOST=0.0.0.0
+ENV NODE_ENV=development HOST=0.0.0.0 METRICS_PORT=9464
 USER node
-EXPOSE 8080 3000
+EXPOSE 8080 3000 9464
 CMD ["node", "dist/src/main.js"]
 
 # ---- runtime: production dependencies and compiled service only --------------
 # The last stage, so a plain `docker build .` produces this image.
 FROM node:22-bookworm-slim AS runtime
-ENV NODE_ENV=production
+# Prometheus metrics on their own port, never the public one (docs/operations.md).
+ENV NODE_ENV=production METRICS_PORT=9464
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts \
@@ -32,7 +33,7 @@ COPY --from=build /app/dist/src ./dist/src
 
 # Files stay root-owned and read-only to the service user.
 USER node
-EXPOSE 8080
+EXPOSE 8080 9464
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
     CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # node is PID 1 and handles SIGTERM itself (graceful drain); no npm wrapper.
