@@ -9,6 +9,7 @@ import { socketsPart } from './parts/sockets';
 import { startupPart } from './parts/startup';
 import { streamsPart } from './parts/streams';
 import { tokenPart } from './parts/token';
+import { startOtlpSink } from './lib/procs';
 import { printTable, RESULTS_DIR, type Ctx, type PartOutput, type Row } from './lib/report';
 
 /**
@@ -20,6 +21,9 @@ import { printTable, RESULTS_DIR, type Ctx, type PartOutput, type Row } from './
  *   npm run bench -- messages streams  some parts (messages, history, token, sockets, streams, startup, relay)
  *   npm run bench -- --profile         also write the service's CPU profiles (parts 1 and 5) to bench/results/profiles
  *   npm run bench -- --no-save         do not write results
+ *   BENCH_METRICS=1 npm run bench      the service with METRICS_PORT set (metrics served)
+ *   BENCH_TRACING=1 npm run bench      the service exporting every span to a stand-in OTLP collector
+ *                                      (or to BENCH_OTLP_ENDPOINT when set)
  */
 
 const PARTS: Record<string, { run: (ctx: Ctx) => Promise<PartOutput>; budgetMs: number }> = {
@@ -92,6 +96,10 @@ async function main(): Promise<void> {
   for (const name of chosen) if (!PARTS[name]) throw new Error(`unknown part "${name}"; parts: ${Object.keys(PARTS).join(', ')}`);
   const names = chosen.length > 0 ? chosen : Object.keys(PARTS);
 
+  // Tracing on: every service process exports its spans to this collector (lib/procs.ts serviceEnv).
+  const sink = process.env.BENCH_TRACING === '1' && !process.env.BENCH_OTLP_ENDPOINT ? await startOtlpSink() : undefined;
+  if (sink) process.env.BENCH_OTLP_ENDPOINT = sink.url;
+
   const started = new Date();
   const stamp = started.toISOString().replace(/[:.]/g, '-').slice(0, 19);
   const logDir = join(RESULTS_DIR, 'logs', stamp);
@@ -159,6 +167,7 @@ async function main(): Promise<void> {
     if (chosen.length === 0) writeFileSync(join(RESULTS_DIR, 'latest.json'), text);
     ctx.log(`results: bench/results/${file}${chosen.length === 0 ? ' and bench/results/latest.json' : ''}`);
   }
+  if (sink) ctx.log(`tracing: the stand-in collector received ${sink.received().requests} OTLP exports, ${sink.received().bytes} bytes`);
   process.exit(Object.keys(failures).length > 0 ? 1 : 0);
 }
 

