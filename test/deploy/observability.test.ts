@@ -154,7 +154,7 @@ test('Prometheus, the PodMonitor and the compose overlay scrape the port the dep
   expect(prometheus.rule_files).toEqual(['alerts.rules.yml']);
   expect(prometheus.scrape_configs[0]).toMatchObject({ job_name: job, metrics_path: '/metrics', dns_sd_configs: [{ names: ['bff'], port: 9464 }] });
   const overlay = compose('deploy/docker-compose.observability.yml').services;
-  const mounted = [...overlay.prometheus.volumes, ...overlay.grafana.volumes].map((v: string) => v.split(':')[0]).filter((v: string) => v.startsWith('./'));
+  const mounted = ([...overlay.prometheus.volumes, ...overlay.grafana.volumes] as string[]).map((v) => v.split(':')[0]!).filter((v) => v.startsWith('./'));
   expect(mounted.length).toBe(4);
   for (const source of mounted) expect([source, fs.existsSync(path.join(ROOT, 'deploy', source))]).toEqual([source, true]);
   const check = execFileSync(PROMTOOL, ['check', 'config', 'deploy/observability/prometheus.yml'], { cwd: ROOT, encoding: 'utf8' });
