@@ -8,6 +8,7 @@ import { demoAssets, startEmbeddedDefault, type EmbeddedDefault } from '../../sr
 import { startService, type RunningService } from '../../src/server';
 import { demoPng } from '../../simulator/richReplies';
 import { captureLogger, type CapturedLogger } from '../support/app';
+import { debianProgram } from '../support/programs';
 import { signInAt } from '../support/signIn';
 import { steerableClock } from '../support/clock';
 import { waitFor } from '../support/wait';
@@ -20,9 +21,10 @@ import { waitFor } from '../support/wait';
  *
  * Screenshots go to test-output/browser/. UPDATE_DEMO_SCREENSHOT=1 also
  * refreshes docs/demo.png, the README's picture of the demo.
+ *
+ * @needs chromium
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROOT = path.resolve(__dirname, '../..');
 const OUT = path.join(ROOT, 'test-output/browser');
 
@@ -34,15 +36,8 @@ let serviceLog: CapturedLogger;
 let browser: Browser;
 let foreign: DemoServer | undefined;
 
-function chromiumMissing(): Error {
-  return new Error(
-    `Chromium is missing at ${CHROMIUM}. Install Debian's package: \`apt-get update && apt-get install -y chromium\` ` +
-      '(.ci/run does this). This test never downloads a browser.',
-  );
-}
-
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) throw chromiumMissing();
+  const chromiumPath = debianProgram('chromium'); // never a downloaded browser
   fs.mkdirSync(OUT, { recursive: true });
   embedded = await startEmbeddedDefault({ NODE_ENV: 'test', PORT: '0', DEMO_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' });
   // Recording lets the test find each page's Genesys session; a quicker agent keeps the test short.
@@ -51,7 +46,7 @@ beforeAll(async () => {
   service = await startService(loadConfig(embedded.env), serviceLog.logger);
   embedded.serviceStarted(service.url);
   browser = await chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: chromiumPath,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
   });
 });

@@ -17,6 +17,8 @@ import { sleep } from '../support/wait';
  * Bounds: the first build on a cold machine compiles everything (minutes);
  * later runs reuse podman's layer cache. No verdict depends on how long
  * anything took: exit codes, answers and the health status decide.
+ *
+ * @needs root podman runc podman-compose debootstrap iproute2
  */
 jest.setTimeout(30 * 60_000);
 const BUILD_BOUND_MS = 20 * 60_000;
