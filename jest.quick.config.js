@@ -25,14 +25,14 @@ function testFiles(dir) {
   });
 }
 
-const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const leftOut = testFiles(TEST_ROOT).filter((file) => needsOf(file).length > 0);
 
 /** @type {import('jest').Config} */
 module.exports = {
   ...base,
   setupFiles: [...base.setupFiles, '<rootDir>/test/setup/quickLane.ts'],
-  testPathIgnorePatterns: ['/node_modules/', ...leftOut.map((file) => `^${escape(file)}$`)],
+  testPathIgnorePatterns: ['/node_modules/', ...leftOut.map((file) => `^${escapeRegExp(file)}$`)],
   // Most suites wait on sockets and timers rather than compute: two workers keep both cores busy.
   maxWorkers: 2,
 };
