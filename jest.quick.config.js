@@ -1,6 +1,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const base = require('./jest.config');
+const programs = require('./test/support/debianPrograms.json');
 
 /**
  * The quick lane, `npm run test:quick`: every suite that runs as any user on a machine with
@@ -28,10 +29,15 @@ function testFiles(dir) {
 const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const leftOut = testFiles(TEST_ROOT).filter((file) => needsOf(file).length > 0);
 
+// The lane behaves the same on a machine that has the packages as on one that has none: each
+// program's variable names a path that does not exist, for the suites and any process they start.
+// Set here, in the process that starts the workers, so that they and their children inherit it.
+process.env.BFF_TEST_LANE = 'quick';
+for (const [pkg, { variable }] of Object.entries(programs)) process.env[variable] = `/nonexistent/not-in-the-quick-lane/${pkg}`;
+
 /** @type {import('jest').Config} */
 module.exports = {
   ...base,
-  setupFiles: [...base.setupFiles, '<rootDir>/test/setup/quickLane.ts'],
   testPathIgnorePatterns: ['/node_modules/', ...leftOut.map((file) => `^${escapeRegExp(file)}$`)],
   // Most suites wait on sockets and timers rather than compute: two workers keep both cores busy.
   maxWorkers: 2,

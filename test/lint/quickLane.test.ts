@@ -34,7 +34,9 @@ function importsOf(file: string, text: string): string[] {
   });
 }
 
-/** What a suite reaches that starts a system program: the modules that call for one, and playwright-core (Chromium). */
+const VARIABLES = new RegExp(`process\\.env\\.(${Object.values(DEBIAN_PROGRAMS).map((p) => p.variable).join('|')})\\b`);
+
+/** What a suite reaches that starts a system program: the modules that call for one or read where one is, and playwright-core (Chromium). */
 function systemProgramsReached(suite: string): string[] {
   const seen = new Set<string>();
   const reasons: string[] = [];
@@ -42,7 +44,7 @@ function systemProgramsReached(suite: string): string[] {
     if (seen.has(file) || !/\.(ts|js|cjs)$/.test(file)) return;
     seen.add(file);
     const text = fs.readFileSync(file, 'utf8');
-    if (/\b(debianProgram|requireRoot)\(\s*'/.test(text)) reasons.push(rel(file));
+    if (/\b(debianProgram|requireRoot)\(\s*'/.test(text) || VARIABLES.test(text)) reasons.push(rel(file));
     if (/from 'playwright-core'/.test(text)) reasons.push(`${rel(file)} (playwright-core)`);
     for (const imported of importsOf(file, text)) visit(imported);
   };
@@ -60,6 +62,13 @@ test('every suite that starts a Debian program or needs root says so with @needs
     return reached.length > 0 && marked.get(suite)!.length === 0 ? [`${rel(suite)} reaches ${reached.join(', ')}`] : [];
   });
   expect(unmarked).toEqual([]);
+});
+
+test('the programs are those scripts/test-prerequisites.sh installs, looked for where it looks', () => {
+  const script = fs.readFileSync(path.join(ROOT, 'scripts/test-prerequisites.sh'), 'utf8');
+  const packages = /^packages=\(([^)]*)\)/m.exec(script)![1]!.trim().split(/\s+/);
+  const binaries = [.../^binaries=\(([^)]*)\)/m.exec(script)![1]!.matchAll(/"\$\{(\w+):-([^}]+)\}"/g)].map((m) => ({ variable: m[1], path: m[2] }));
+  expect(Object.fromEntries(packages.map((pkg, i) => [pkg, binaries[i]]))).toEqual(DEBIAN_PROGRAMS);
 });
 
 test('@needs names only Debian packages the full run installs, or root', () => {

@@ -1,31 +1,23 @@
 import fs from 'node:fs';
+import programs from './debianPrograms.json';
 
 /**
- * The Debian programs the full test run drives, where the tests look for them
- * (the same variables move scripts/test-prerequisites.sh), by package name.
- * Every helper and suite that starts one asks here, so the quick lane
- * (`npm run test:quick`, jest.quick.config.js) can refuse it clearly: a suite
- * that starts one must say so with `@needs <package>` in its docblock, which
- * leaves it out of that lane (test/lint/quickLane.test.ts checks both).
+ * The Debian programs the full test run drives (debianPrograms.json: where the
+ * tests look for each, and the variable that moves it, as in
+ * scripts/test-prerequisites.sh), by package name. Every helper and suite that
+ * starts one asks here, so the quick lane (`npm run test:quick`,
+ * jest.quick.config.js) can refuse it clearly: a suite that starts one must say
+ * so with `@needs <package>` in its docblock, which leaves it out of that lane
+ * (test/lint/quickLane.test.ts checks both).
  */
-export const DEBIAN_PROGRAMS = {
-  chromium: { variable: 'CHROMIUM_PATH', path: '/usr/bin/chromium' },
-  'redis-server': { variable: 'REDIS_SERVER', path: '/usr/bin/redis-server' },
-  nginx: { variable: 'NGINX_BINARY', path: '/usr/sbin/nginx' },
-  haproxy: { variable: 'HAPROXY_BINARY', path: '/usr/sbin/haproxy' },
-  podman: { variable: 'PODMAN_BINARY', path: '/usr/bin/podman' },
-  runc: { variable: 'RUNC_BINARY', path: '/usr/sbin/runc' },
-  'podman-compose': { variable: 'PODMAN_COMPOSE_BINARY', path: '/usr/bin/podman-compose' },
-  debootstrap: { variable: 'DEBOOTSTRAP_BINARY', path: '/usr/sbin/debootstrap' },
-  iproute2: { variable: 'IP_BINARY', path: '/sbin/ip' },
-} as const;
+export const DEBIAN_PROGRAMS: Record<keyof typeof programs, { variable: string; path: string }> = programs;
 
 export type DebianPackage = keyof typeof DEBIAN_PROGRAMS;
 
 /** What a suite may name after `@needs`: a Debian package above, or `root`. */
 export const NEEDS = [...Object.keys(DEBIAN_PROGRAMS), 'root'] as const;
 
-/** Set by test/setup/quickLane.ts, which only jest.quick.config.js loads. */
+/** Set by jest.quick.config.js. */
 export const inQuickLane = (): boolean => process.env.BFF_TEST_LANE === 'quick';
 
 function refuseInQuickLane(what: string, need: string): void {
