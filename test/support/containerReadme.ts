@@ -68,13 +68,14 @@ export interface ContainerRun {
   readonly projectDir: string;
   /** The Genesys environment the simulator printed, as `npm run sim` prints it. */
   readonly simulatorEnv: Record<string, string>;
-  shell(line: string): Command;
+  /** `line` in the project copy; `env` adds to the run's environment, as a user's shell variables would. */
+  shell(line: string, env?: Record<string, string>): Command;
   /** GET from inside the run's network namespace, where the containers listen. */
   probe(url: string): Promise<{ status?: number; body?: string; error?: string }>;
   podman(...args: string[]): Promise<string>;
   /** The run's containers, by name, with their state. */
   containers(): Promise<{ Names: string[]; State: string; Id: string }[]>;
-  /** After a test: its commands killed and its containers removed, so that nothing still serves 8080 for the next. */
+  /** After a test: its commands killed and its containers removed, so that nothing still serves a port for the next. */
   reset(): Promise<void>;
   close(): Promise<void>;
 }
@@ -194,8 +195,8 @@ export async function startContainerRun(image: string): Promise<ContainerRun> {
     id,
     projectDir,
     simulatorEnv: simulator.env,
-    shell(line) {
-      const command = spawnCommand(line, projectDir, env);
+    shell(line, extra = {}) {
+      const command = spawnCommand(line, projectDir, { ...env, ...extra });
       commands.push(command);
       return command;
     },
