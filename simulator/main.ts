@@ -4,20 +4,28 @@ import { genesysEnvFor, startSimulator } from './index';
 /**
  * `npm run sim`: the simulator on its own, printing the environment a BFF
  * needs to talk to it. SIM_PORT (default 9100, 0 = any free port) and
- * SIM_HOST (default 127.0.0.1); SIM_PROFILE=strict for the strict profile (profile.ts). Recording is off unless SIM_RECORD=1, so a
- * long benchmark run does not grow without bound.
+ * SIM_HOST (default 127.0.0.1), blank meaning unset as for the service;
+ * SIM_PROFILE=strict for the strict profile (profile.ts). Recording is off
+ * unless SIM_RECORD=1, so a long benchmark run does not grow without bound.
  */
 async function main(): Promise<void> {
-  const port = Number(process.env.SIM_PORT ?? '9100');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error(`SIM_PORT must be a port number from 0 to 65535 (got "${process.env.SIM_PORT}")`);
+  const setting = process.env.SIM_PORT?.trim() || '9100';
+  const port = Number(setting);
+  if (!/^\d+$/.test(setting) || port > 65535) {
+    console.error(`SIM_PORT must be a port number from 0 to 65535, 0 for any free port (got "${process.env.SIM_PORT}")`);
     process.exit(2);
   }
+  const host = process.env.SIM_HOST?.trim() || '127.0.0.1';
   const sim = await startSimulator({
     port,
-    host: process.env.SIM_HOST ?? '127.0.0.1',
+    host,
     record: process.env.SIM_RECORD === '1',
     profile: process.env.SIM_PROFILE === 'strict' ? 'strict' : 'default',
+  }).catch((error: NodeJS.ErrnoException) => {
+    // The most likely failure on a developer's machine: something else already has the port.
+    if (error.code === 'EADDRINUSE') throw new Error(`${host}:${port} is already in use: set SIM_PORT to another port (0 = any free port)`);
+    if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') throw new Error(`SIM_HOST "${host}" is not an address of this machine`);
+    throw error;
   });
 
   // Everything the service needs to start, so the lines can be pasted as they are (a fresh secret each run).

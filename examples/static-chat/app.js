@@ -16,6 +16,7 @@ const ui = {
   notice: byId('notice'),
   noticeText: byId('notice-text'),
   noticeAction: /** @type {HTMLButtonElement} */ (byId('notice-action')),
+  conversation: byId('conversation'),
   messages: byId('messages'),
   typing: byId('typing'),
   form: /** @type {HTMLFormElement} */ (byId('composer')),
@@ -209,7 +210,7 @@ function render(message) {
     setTyping(false);
   }
   refreshQuickReplies();
-  ui.messages.scrollTop = ui.messages.scrollHeight;
+  ui.conversation.scrollTop = ui.conversation.scrollHeight;
 }
 
 /** Only the newest message's quick replies, card buttons and date slots can be answered, and only while it is the newest. */

@@ -45,6 +45,20 @@ export const problemSchema = z
   .loose()
   .describe('RFC 9457 problem details');
 
+/**
+ * A value of a PUT or PATCH /guest-attributes body. An object there is most
+ * often the whole map wrapped as `{"attributes": {...}}`, the shape of
+ * POST /guest-session: the refusal says which shape to send instead.
+ */
+const attributeValue = z.string({
+  error: (issue) =>
+    typeof issue.input === 'object' && issue.input !== null && !Array.isArray(issue.input)
+      ? 'an attribute value must be a string, not an object: the body is the attributes map itself, like {"cart":"3 items"}, not {"attributes":{"cart":"3 items"}}'
+      : undefined,
+});
+
+export const attributesBodySchema = z.record(z.string(), attributeValue).describe('The attributes map itself: string keys to string values');
+
 export const attributesPatchSchema = z
-  .record(z.string(), z.string().nullable())
-  .describe('Attributes to merge; a null value removes the key');
+  .record(z.string(), attributeValue.nullable())
+  .describe('The attributes to merge, as the map itself; a null value removes the key');

@@ -46,24 +46,40 @@ export interface VerifyReport {
   secrets: string[];
 }
 
-/** The Genesys part of the service's environment; nothing else is needed. */
+/**
+ * The Genesys part of the service's environment, read as the service reads it
+ * (a blank value is unset; the origin falls back to the first exact
+ * CORS_ALLOWED_ORIGINS entry); nothing else is needed. What is missing is
+ * named, and only that.
+ */
 export function targetFromEnv(env: NodeJS.ProcessEnv): VerifyTarget | string[] {
+  const value = (name: string) => env[name]?.trim() || undefined;
   const problems: string[] = [];
-  const region = env.GENESYS_REGION ? findRegion(env.GENESYS_REGION) : undefined;
-  if (!env.GENESYS_REGION) problems.push('GENESYS_REGION is not set (e.g. mypurecloud.ie)');
-  else if (!region) problems.push(`GENESYS_REGION "${env.GENESYS_REGION}" is not a Genesys Cloud region`);
-  if (!env.GENESYS_DEPLOYMENT_ID) problems.push('GENESYS_DEPLOYMENT_ID is not set (the Messenger deployment id)');
-  const origin = env.GENESYS_ORIGIN ?? env.CORS_ALLOWED_ORIGINS?.split(',').map((o) => o.trim()).find((o) => o && !o.includes('*'));
-  if (!origin) problems.push('GENESYS_ORIGIN is not set (an origin on the deployment\'s allowed domains, e.g. https://shop.example.com)');
-  if (problems.length > 0 || !region) return problems;
+  const regionName = value('GENESYS_REGION');
+  const region = regionName ? findRegion(regionName) : undefined;
+  if (!regionName) problems.push('GENESYS_REGION is not set (e.g. mypurecloud.ie)');
+  else if (!region) problems.push(`GENESYS_REGION "${regionName}" is not a Genesys Cloud region`);
+  const deploymentId = value('GENESYS_DEPLOYMENT_ID');
+  if (!deploymentId) problems.push('GENESYS_DEPLOYMENT_ID is not set (the Messenger deployment id)');
+  const allowed = value('CORS_ALLOWED_ORIGINS');
+  const origin = value('GENESYS_ORIGIN') ?? allowed?.split(',').map((o) => o.trim()).find((o) => o && !o.includes('*'));
+  if (!origin) {
+    problems.push(
+      allowed
+        ? 'GENESYS_ORIGIN is not set and CORS_ALLOWED_ORIGINS has no exact origin to fall back on: set GENESYS_ORIGIN to an origin on the deployment\'s allowed domains, e.g. https://shop.example.com'
+        : 'no origin to present to Genesys: set CORS_ALLOWED_ORIGINS (its first exact origin is used, as by the service) or GENESYS_ORIGIN, e.g. https://shop.example.com, an origin on the deployment\'s allowed domains',
+    );
+  }
+  if (problems.length > 0 || !region || !deploymentId || !origin) return problems;
   const derived = baseUrlsFor(region.domain);
+  const timeout = value('GENESYS_TIMEOUT_MS');
   return {
-    deploymentId: env.GENESYS_DEPLOYMENT_ID!,
-    origin: origin!,
-    webMessagingUrl: env.GENESYS_WEBMESSAGING_URL ?? derived.webMessagingUrl,
-    apiUrl: env.GENESYS_API_URL ?? derived.apiUrl,
-    cdnUrl: env.GENESYS_CDN_URL ?? derived.cdnUrl,
-    timeoutMs: env.GENESYS_TIMEOUT_MS ? Number(env.GENESYS_TIMEOUT_MS) : undefined,
+    deploymentId,
+    origin,
+    webMessagingUrl: value('GENESYS_WEBMESSAGING_URL') ?? derived.webMessagingUrl,
+    apiUrl: value('GENESYS_API_URL') ?? derived.apiUrl,
+    cdnUrl: value('GENESYS_CDN_URL') ?? derived.cdnUrl,
+    timeoutMs: timeout ? Number(timeout) : undefined,
   };
 }
 

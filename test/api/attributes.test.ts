@@ -79,6 +79,20 @@ test('attribute values must be strings; reserved keys are refused loudly', async
   expect(array.status).toBe(400);
 });
 
+test('a body wrapped as {"attributes": {...}} is refused with a detail saying the body is the map itself, and nothing changes', async () => {
+  const { token } = await stack.newSession({ attributes: { page: '/home' } });
+  for (const method of ['put', 'patch'] as const) {
+    const res = await stack.http[method]('/guest-attributes').set(bearer(token)).send({ attributes: { cart: '3 items' } });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('validation_failed');
+    expect(res.body.detail).toBe('attributes: an attribute value must be a string, not an object: the body is the attributes map itself, like {"cart":"3 items"}, not {"attributes":{"cart":"3 items"}}');
+  }
+  expect((await stack.http.get('/guest-attributes').set(bearer(token))).body.attributes).toEqual({ page: '/home' });
+  // The same shape is right where attributes are one field among others.
+  const start = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ attributes: { cart: '3 items' } });
+  expect(start.status).toBe(201);
+});
+
 test('attributes reach Genesys once, with the first message, and changes go with the next one', async () => {
   const before = stack.sim.received.length;
   const { token } = await stack.newSession({ attributes: { plan: 'gold', name: 'Ada' } });

@@ -12,6 +12,8 @@ import { waitFor } from '../support/wait';
  *
  * The window is a minute of Redis's clock; each test's timeout is shorter, so
  * no verdict depends on how fast the machine is.
+ *
+ * @needs redis-server
  */
 let redis: RedisServer;
 let sim: Simulator;

@@ -4,7 +4,11 @@ import { startRedis, type RedisServer } from '../support/redis';
 import { bearer, guestTokenOf, startStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
 
-/** One instance with REDIS_URL: what it keeps there, and what a Redis outage does (a clear 503, never a guess). */
+/**
+ * One instance with REDIS_URL: what it keeps there, and what a Redis outage does (a clear 503, never a guess).
+ *
+ * @needs redis-server
+ */
 let redis: RedisServer;
 let stack: Stack;
 

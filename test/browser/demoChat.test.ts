@@ -8,6 +8,8 @@ import { demoAssets, startEmbeddedDefault, type EmbeddedDefault } from '../../sr
 import { startService, type RunningService } from '../../src/server';
 import { demoPng } from '../../simulator/richReplies';
 import { captureLogger, type CapturedLogger } from '../support/app';
+import { axeViolations } from '../support/axe';
+import { debianProgram } from '../support/programs';
 import { signInAt } from '../support/signIn';
 import { steerableClock } from '../support/clock';
 import { waitFor } from '../support/wait';
@@ -20,9 +22,10 @@ import { waitFor } from '../support/wait';
  *
  * Screenshots go to test-output/browser/. UPDATE_DEMO_SCREENSHOT=1 also
  * refreshes docs/demo.png, the README's picture of the demo.
+ *
+ * @needs chromium
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROOT = path.resolve(__dirname, '../..');
 const OUT = path.join(ROOT, 'test-output/browser');
 
@@ -34,15 +37,8 @@ let serviceLog: CapturedLogger;
 let browser: Browser;
 let foreign: DemoServer | undefined;
 
-function chromiumMissing(): Error {
-  return new Error(
-    `Chromium is missing at ${CHROMIUM}. Install Debian's package: \`apt-get update && apt-get install -y chromium\` ` +
-      '(.ci/run does this). This test never downloads a browser.',
-  );
-}
-
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) throw chromiumMissing();
+  const chromiumPath = debianProgram('chromium'); // never a downloaded browser
   fs.mkdirSync(OUT, { recursive: true });
   embedded = await startEmbeddedDefault({ NODE_ENV: 'test', PORT: '0', DEMO_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' });
   // Recording lets the test find each page's Genesys session; a quicker agent keeps the test short.
@@ -51,7 +47,7 @@ beforeAll(async () => {
   service = await startService(loadConfig(embedded.env), serviceLog.logger);
   embedded.serviceStarted(service.url);
   browser = await chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: chromiumPath,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
   });
 });
@@ -130,8 +126,8 @@ test('a page on an allowed origin: session, send with Enter, typing, the reply, 
   expect(embedded.demo.url).toMatch(/^http:\/\/localhost:\d+\/$/);
 
   // Accessible structure: a labelled composer and a live region for new messages.
-  const log = page.locator('#messages');
-  expect(await log.getAttribute('role')).toBe('log');
+  const log = page.getByRole('log', { name: 'Conversation' });
+  expect(await log.locator('ol#messages').count()).toBe(1);
   expect(await log.getAttribute('aria-live')).toBe('polite');
   await waitForStatus(page, 'Connected');
   await waitForBubble(page, 'bot', 'scripted bot'); // the autostart greeting
@@ -638,5 +634,52 @@ test('the service goes down: the page says so and reconnects when it is back, re
   await composer.press('Enter');
   await waitForBubble(page, 'bot', 'You said: are you there?');
   expect(await page.getByRole('alert').isHidden()).toBe(true);
+  await page.context().close();
+});
+
+test('WCAG 2.1 AA (axe-core): no violation in any state of the page, from the greeting through rich messages, a file to send and an error to the ended chat', async () => {
+  const { page, pageErrors } = await openPage(embedded.demo.url);
+  const found: string[] = [];
+  const check = async (state: string) => found.push(...(await axeViolations(page)).map((v) => `${state}: ${v}`));
+  const composer = page.getByLabel('Your message');
+  const ask = async (text: string) => {
+    await composer.fill(text);
+    await composer.press('Enter');
+  };
+
+  await waitForStatus(page, 'Connected');
+  await waitForBubble(page, 'bot', 'scripted bot');
+  await check('the greeting');
+
+  await ask('quick replies');
+  await page.locator('.quick-replies button', { hasText: 'Yes' }).waitFor();
+  await check('quick replies');
+  await ask('show me a card');
+  await page.locator('.card button', { hasText: 'Track order' }).waitFor();
+  await ask('a carousel');
+  await page.locator('.carousel .card').nth(1).waitFor();
+  await ask('a date picker');
+  await page.locator('.date-picker button.slot').first().waitFor();
+  await ask('send image');
+  await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>('#messages li.from-bot img.thumb')).some((img) => img.complete && img.naturalWidth > 0));
+  await check('a card, a carousel, a date picker and an image');
+
+  await page.setInputFiles('#file', { name: 'parcel.png', mimeType: 'image/png', buffer: demoPng(40, 40) });
+  await page.locator('.pending-file[data-state="done"]').waitFor();
+  await check('a file waiting to be sent');
+  await page.getByRole('button', { name: 'Remove parcel.png' }).click();
+  await page.locator('.pending-file').waitFor({ state: 'detached' });
+
+  await ask('x'.repeat(5000)); // over 4096 bytes: refused, and said so
+  await page.getByRole('alert').waitFor();
+  await check('an error notice');
+
+  await composer.fill('');
+  await ask('disconnect');
+  await page.getByRole('button', { name: 'Start a new chat' }).waitFor();
+  await check('the chat ended by the agent');
+
+  expect(found).toEqual([]);
+  expect(pageErrors).toEqual([]);
   await page.context().close();
 });

@@ -10,6 +10,8 @@ import { waitFor } from '../support/wait';
  * (the embedded default: service, simulator and demo page), the example's own dependencies (npm ci),
  * `next build`, then `next start` on its own origin, pointed at the service by BFF_URL, and a chat
  * through it in Chromium, CORS enforced by the browser. Only the ports are moved to free ones.
+ *
+ * @needs chromium
  */
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fillEnv, readmeContainerCommands, ROOT, startContainerRun, type Command, type ContainerRun } from '../support/containerReadme';
+import { freePort } from '../support/ports';
 import { sleep } from '../support/wait';
 
 /**
@@ -17,6 +18,8 @@ import { sleep } from '../support/wait';
  * Bounds: the first build on a cold machine compiles everything (minutes);
  * later runs reuse podman's layer cache. No verdict depends on how long
  * anything took: exit codes, answers and the health status decide.
+ *
+ * @needs root podman runc podman-compose debootstrap iproute2
  */
 jest.setTimeout(30 * 60_000);
 const BUILD_BOUND_MS = 20 * 60_000;
@@ -49,8 +52,8 @@ async function within<T>(promise: Promise<T>, ms: number, what: () => string): P
 }
 
 /** Runs `line` until it exits (it must exit 0) or, still running, serves `url` with 200: then it is the service. */
-async function runUntilExitOrServing(line: string, url: string): Promise<{ command: Command; serving: boolean }> {
-  const command = run!.shell(line);
+async function runUntilExitOrServing(line: string, url: string, env?: Record<string, string>): Promise<{ command: Command; serving: boolean }> {
+  const command = run!.shell(line, env);
   const deadline = Date.now() + BUILD_BOUND_MS;
   while (Date.now() < deadline) {
     if (!command.running()) {
@@ -112,21 +115,24 @@ async function onlyRunningContainer(): Promise<string> {
 }
 
 /** The service is ready: every readiness check passed against the simulator named in `.env`. */
-async function expectReadyAgainstSimulator(): Promise<void> {
-  const ready = JSON.parse(await answer('http://127.0.0.1:8080/readyz')) as { status: string; checks: Record<string, { ok: boolean }> };
+async function expectReadyAgainstSimulator(service = 'http://127.0.0.1:8080'): Promise<void> {
+  const ready = JSON.parse(await answer(`${service}/readyz`)) as { status: string; checks: Record<string, { ok: boolean }> };
   expect(ready.status).toBe('ready');
   expect(Object.entries(ready.checks).filter(([, check]) => !check.ok)).toEqual([]);
   expect(Object.keys(ready.checks)).toEqual(expect.arrayContaining(['token', 'deployment', 'guestApi']));
 }
 
-test('the demo: `docker compose -f docker-compose.demo.yml up --build` with no .env serves the page on 3000 and the service on 8080; Ctrl+C stops it with exit 0', async () => {
+test('the demo: `docker compose -f docker-compose.demo.yml up --build` with no .env serves the page on DEMO_PORT and the service on PORT; Ctrl+C stops it with exit 0', async () => {
   expect(fs.existsSync(path.join(run!.projectDir, '.env'))).toBe(false);
-  const { command, serving } = await runUntilExitOrServing(commands.demo, 'http://127.0.0.1:8080/healthz');
+  // The README's command with the ports moved, as a user whose 3000 and 8080 are taken would (free ones, chosen now).
+  const [port, demoPort] = [await freePort(), await freePort()];
+  const service = `http://127.0.0.1:${port}`;
+  const { command, serving } = await runUntilExitOrServing(commands.demo, `${service}/healthz`, { PORT: String(port), DEMO_PORT: String(demoPort) });
   expect(serving).toBe(true);
-  const page = await answer('http://127.0.0.1:3000/');
-  expect(page).toMatch(/<meta name="bff-url" content="http:\/\/(localhost|127\.0\.0\.1):8080">/);
+  const page = await answer(`http://127.0.0.1:${demoPort}/`);
+  expect(page).toMatch(new RegExp(`<meta name="bff-url" content="http://(localhost|127\\.0\\.0\\.1):${port}">`));
   // The embedded default: ready against its own simulator, inside the image.
-  await expectReadyAgainstSimulator();
+  await expectReadyAgainstSimulator(service);
   const id = await onlyRunningContainer();
   expect(await mainProcess(id)).toEqual({ uid: '1000', command: 'node dist/src/main.js' });
   expect(await healthAfterChecks(id)).toBe('healthy');

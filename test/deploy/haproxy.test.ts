@@ -9,6 +9,8 @@ import { sleep, waitFor } from '../support/wait';
  * deploy/haproxy/haproxy.cfg at work, in Debian's HAProxy: `haproxy -c` (in
  * manifests.test.ts) says it parses; this says it routes as the service needs.
  * The instances are small stand-ins that say which one answered.
+ *
+ * @needs haproxy
  */
 
 /** The fast proxy's server timeout (`timeouts.server` below), which a stream must outlive. */

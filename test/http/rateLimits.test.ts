@@ -12,6 +12,8 @@ import { waitFor } from '../support/wait';
  * stand-in routes wired as src/http/routes/chat.ts wires them. The limits here: 2 new sessions
  * per address, 3 conversation changes per address, 1 per session, per minute. Only Date is faked
  * (the limiter's window is read from it), so the verdicts never depend on how fast the machine is.
+ *
+ * @needs redis-server
  */
 
 const LIMIT_ENV = { SESSIONS_PER_IP_PER_MINUTE: '2', CONVERSATION_CHANGES_PER_IP_PER_MINUTE: '3', CONVERSATION_CHANGES_PER_SESSION_PER_MINUTE: '1', TRUST_PROXY: '1' };

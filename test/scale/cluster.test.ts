@@ -14,6 +14,8 @@ import { sleep, waitFor } from '../support/wait';
  * guest session, 1,000 new sockets a minute per deployment). Fifty browsers
  * chat through the proxy with live streams, retry across instances, and live
  * through one instance's SIGKILL.
+ *
+ * @needs redis-server nginx
  */
 
 const INSTANCES = 4;

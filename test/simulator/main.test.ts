@@ -1,12 +1,17 @@
 import { loadConfig } from '../../src/config/schema';
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
+import { freePort } from '../support/ports';
+
+const ROOT = path.resolve(__dirname, '../..');
 
 /** `npm run sim` starts a standalone simulator and prints the BFF's environment. */
-it('npm run sim prints the env lines, serves on the printed port and stops on SIGTERM', async () => {
+it('npm run sim prints the env lines, serves on the SIM_PORT and SIM_HOST it was given and stops on SIGTERM', async () => {
+  const port = await freePort();
   const child = spawn('npm', ['run', '--silent', 'sim'], {
-    cwd: path.resolve(__dirname, '../..'),
-    env: { ...process.env, SIM_PORT: '0' },
+    cwd: ROOT,
+    env: { ...process.env, SIM_PORT: String(port), SIM_HOST: '127.0.0.1' },
     detached: true, // its own process group, so npm, tsx and node all get the signal
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -37,7 +42,7 @@ it('npm run sim prints the env lines, serves on the printed port and stops on SI
     ]);
     // Pasted as printed, the lines configure the service: nothing missing, nothing invalid.
     expect(() => loadConfig(env)).not.toThrow();
-    expect(env.GENESYS_LOGIN_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(env.GENESYS_LOGIN_URL).toBe(`http://127.0.0.1:${port}`);
     expect(env.GENESYS_API_URL).toBe(env.GENESYS_LOGIN_URL);
     expect(env.GENESYS_CDN_URL).toBe(env.GENESYS_LOGIN_URL);
     expect(env.GENESYS_WEBMESSAGING_URL).toBe(env.GENESYS_LOGIN_URL!.replace('http:', 'ws:'));
@@ -57,3 +62,30 @@ it('npm run sim prints the env lines, serves on the printed port and stops on SI
   }
   await exited;
 }, 30_000);
+
+/** The simulator's own process, as `npm run sim` runs it (without npm, which adds nothing here). */
+function simulatorExit(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'simulator/main.ts'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr: stderr.trim() })));
+}
+
+it('a SIM_PORT already taken, a SIM_HOST not of this machine or a SIM_PORT that is no port: one line naming the variable, and exit 1 or 2', async () => {
+  const blocker = net.createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  const { port } = blocker.address() as net.AddressInfo;
+  try {
+    // 192.0.2.1 is TEST-NET-1 (RFC 5737): never an address of this machine.
+    const [busy, foreign, garbled] = await Promise.all([
+      simulatorExit({ SIM_PORT: String(port), SIM_HOST: '127.0.0.1' }),
+      simulatorExit({ SIM_PORT: '0', SIM_HOST: '192.0.2.1' }),
+      simulatorExit({ SIM_PORT: '91OO' }),
+    ]);
+    expect(busy).toEqual({ code: 1, stderr: `simulator failed to start: 127.0.0.1:${port} is already in use: set SIM_PORT to another port (0 = any free port)` });
+    expect(foreign).toEqual({ code: 1, stderr: 'simulator failed to start: SIM_HOST "192.0.2.1" is not an address of this machine' });
+    expect(garbled).toEqual({ code: 2, stderr: 'SIM_PORT must be a port number from 0 to 65535, 0 for any free port (got "91OO")' });
+  } finally {
+    blocker.close();
+  }
+}, 60_000);

@@ -8,7 +8,11 @@ import { manualClock } from '../support/platform';
 import { startRedis, type RedisServer } from '../support/redis';
 import { waitFor } from '../support/wait';
 
-/** The same contract, in memory and in a real Redis (Debian's redis-server). */
+/**
+ * The same contract, in memory and in a real Redis (Debian's redis-server).
+ *
+ * @needs redis-server
+ */
 let redis: RedisServer;
 const opened: RedisStore[] = [];
 

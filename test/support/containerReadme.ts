@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { debianProgram, requireRoot } from './programs';
 import { waitFor } from './wait';
 
 /**
@@ -16,7 +17,6 @@ import { waitFor } from './wait';
  */
 export const ROOT = path.resolve(__dirname, '../..');
 const SHIM_DIR = path.join(ROOT, 'test/deploy/docker-shim');
-const PODMAN = [process.env.PODMAN_BINARY ?? '/usr/bin/podman', '--runtime', process.env.RUNC_BINARY ?? '/usr/sbin/runc'];
 const run = promisify(execFile);
 
 /** The commands of the README's "### Container" and "### Docker Compose" sections; throws when one is missing. */
@@ -68,13 +68,14 @@ export interface ContainerRun {
   readonly projectDir: string;
   /** The Genesys environment the simulator printed, as `npm run sim` prints it. */
   readonly simulatorEnv: Record<string, string>;
-  shell(line: string): Command;
+  /** `line` in the project copy; `env` adds to the run's environment, as a user's shell variables would. */
+  shell(line: string, env?: Record<string, string>): Command;
   /** GET from inside the run's network namespace, where the containers listen. */
   probe(url: string): Promise<{ status?: number; body?: string; error?: string }>;
   podman(...args: string[]): Promise<string>;
   /** The run's containers, by name, with their state. */
   containers(): Promise<{ Names: string[]; State: string; Id: string }[]>;
-  /** After a test: its commands killed and its containers removed, so that nothing still serves 8080 for the next. */
+  /** After a test: its commands killed and its containers removed, so that nothing still serves a port for the next. */
   reset(): Promise<void>;
   close(): Promise<void>;
 }
@@ -120,10 +121,10 @@ function copyProject(to: string): void {
 }
 
 /** A network namespace held by a bounded `sleep`, with its loopback up. */
-async function holdNetworkNamespace(): Promise<ChildProcess> {
+async function holdNetworkNamespace(ip: string): Promise<ChildProcess> {
   const holder = spawn('unshare', ['--net', 'sleep', '3600'], { stdio: 'ignore' });
   await waitFor(() => fs.readlinkSync(`/proc/${holder.pid}/ns/net`) !== fs.readlinkSync('/proc/self/ns/net'), 10_000, 20);
-  await run('nsenter', [`--net=/proc/${holder.pid}/ns/net`, process.env.IP_BINARY ?? 'ip', 'link', 'set', 'lo', 'up']);
+  await run('nsenter', [`--net=/proc/${holder.pid}/ns/net`, ip, 'link', 'set', 'lo', 'up']);
   return holder;
 }
 
@@ -169,8 +170,9 @@ async function removeRunArtifacts(id: string, image: string, project: string, po
  * image name, which the shim gives the run's id as a suffix.
  */
 export async function startContainerRun(image: string): Promise<ContainerRun> {
-  if (process.getuid?.() !== 0) throw new Error('the README container test runs rootful podman: run it as root (CI does)');
-  const podman = async (...args: string[]) => (await run(PODMAN[0]!, [...PODMAN.slice(1), ...args], { maxBuffer: 16 << 20 })).stdout;
+  requireRoot('the README container test runs rootful podman');
+  const [podmanBinary, runc, ip] = [debianProgram('podman'), debianProgram('runc'), debianProgram('iproute2')];
+  const podman = async (...args: string[]) => (await run(podmanBinary, ['--runtime', runc, ...args], { maxBuffer: 16 << 20 })).stdout;
   await run('bash', [path.join(ROOT, 'scripts/node-image-standin.sh'), path.join(ROOT, 'Dockerfile')], { timeout: 900_000 }).catch((error: { stderr?: string }) => {
     throw new Error(`scripts/node-image-standin.sh failed: ${error.stderr ?? String(error)}`);
   });
@@ -181,7 +183,7 @@ export async function startContainerRun(image: string): Promise<ContainerRun> {
   const projectDir = path.join(base, id);
   const project = id;
   copyProject(projectDir);
-  const holder = await holdNetworkNamespace();
+  const holder = await holdNetworkNamespace(ip);
   const netns = `/proc/${holder.pid}/ns/net`;
   const simulator = await startSimulator(netns).catch((error: unknown) => {
     holder.kill();
@@ -193,8 +195,8 @@ export async function startContainerRun(image: string): Promise<ContainerRun> {
     id,
     projectDir,
     simulatorEnv: simulator.env,
-    shell(line) {
-      const command = spawnCommand(line, projectDir, env);
+    shell(line, extra = {}) {
+      const command = spawnCommand(line, projectDir, { ...env, ...extra });
       commands.push(command);
       return command;
     },

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { startDaemon, type Daemon } from './daemon';
 import { freePort } from './ports';
+import { debianProgram } from './programs';
 
-export const HAPROXY = process.env.HAPROXY_BINARY ?? '/usr/sbin/haproxy';
 const DEPLOY_CFG = path.join(__dirname, '../../deploy/haproxy/haproxy.cfg');
 
 export interface HaproxyOptions {
@@ -23,7 +23,7 @@ export type Haproxy = Daemon;
  * plus whatever `options` names; everything else is what users deploy.
  */
 export async function startHaproxy(upstreams: string[], options: HaproxyOptions = {}): Promise<Haproxy> {
-  if (!fs.existsSync(HAPROXY)) throw new Error(`${HAPROXY} is missing: install Debian's haproxy (npm test does it for you).`);
+  const haproxy = debianProgram('haproxy');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bff-haproxy-'));
   const port = await freePort();
   const deployed = fs.readFileSync(DEPLOY_CFG, 'utf8');
@@ -42,5 +42,5 @@ export async function startHaproxy(upstreams: string[], options: HaproxyOptions 
   }
   const file = path.join(dir, 'haproxy.cfg');
   fs.writeFileSync(file, cfg);
-  return startDaemon('haproxy', HAPROXY, ['-db', '-f', file], `http://127.0.0.1:${port}`, dir);
+  return startDaemon('haproxy', haproxy, ['-db', '-f', file], `http://127.0.0.1:${port}`, dir);
 }

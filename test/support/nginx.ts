@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { startDaemon, type Daemon } from './daemon';
 import { freePort } from './ports';
+import { debianProgram } from './programs';
 
-export const NGINX = process.env.NGINX_BINARY ?? '/usr/sbin/nginx';
 const DEPLOY_CONF = path.join(__dirname, '../../deploy/nginx/bff.conf');
 
 export type Nginx = Daemon;
@@ -15,7 +15,7 @@ export type Nginx = Daemon;
  * (the upstream becomes `upstreams`); everything else is what users deploy.
  */
 export async function startNginx(upstreams: string[]): Promise<Nginx> {
-  if (!fs.existsSync(NGINX)) throw new Error(`${NGINX} is missing: install Debian's nginx (npm test does it for you).`);
+  const nginx = debianProgram('nginx');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bff-nginx-'));
   const port = await freePort();
   const deployed = fs.readFileSync(DEPLOY_CONF, 'utf8');
@@ -44,5 +44,5 @@ export async function startNginx(upstreams: string[]): Promise<Nginx> {
       '',
     ].join('\n'),
   );
-  return startDaemon('nginx', NGINX, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], `http://127.0.0.1:${port}`, dir, () => fs.readFileSync(path.join(dir, 'error.log'), 'utf8'));
+  return startDaemon('nginx', nginx, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], `http://127.0.0.1:${port}`, dir, () => fs.readFileSync(path.join(dir, 'error.log'), 'utf8'));
 }

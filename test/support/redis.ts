@@ -4,9 +4,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from './ports';
+import { debianProgram } from './programs';
 import { waitFor } from './wait';
-
-export const REDIS_SERVER = process.env.REDIS_SERVER ?? '/usr/bin/redis-server';
 
 export interface RedisServer {
   url: string;
@@ -24,12 +23,12 @@ export interface RedisServer {
  * the package when it is missing (scripts/test-prerequisites.sh).
  */
 export async function startRedis(): Promise<RedisServer> {
-  if (!fs.existsSync(REDIS_SERVER)) throw new Error(`${REDIS_SERVER} is missing: install Debian's redis-server (npm test does it for you).`);
+  const redisServer = debianProgram('redis-server');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bff-redis-'));
   const port = await freePort();
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], {
+    child = spawn(redisServer, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], {
       stdio: 'ignore',
     });
     await waitFor(() => canConnect(port), 10_000, 25);

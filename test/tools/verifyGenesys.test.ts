@@ -117,3 +117,29 @@ test('the command reports missing configuration clearly and exits 2; with the en
     await sim.stop();
   }
 }, 60_000);
+
+describe('what the command needs, read as the service reads it: only what is missing is named', () => {
+  const deployment = { GENESYS_REGION: 'mypurecloud.ie', GENESYS_DEPLOYMENT_ID: '3b9e5e0c-6f2f-4a4b-9b7e-4a0c1f0b2d11' };
+
+  test('the origin falls back to the first exact CORS_ALLOWED_ORIGINS entry, as for the service; a blank GENESYS_ORIGIN is unset', () => {
+    for (const env of [{ CORS_ALLOWED_ORIGINS: 'https://*.example.com, https://shop.example.com' }, { CORS_ALLOWED_ORIGINS: 'https://shop.example.com', GENESYS_ORIGIN: ' ' }]) {
+      expect(targetFromEnv({ ...deployment, ...env })).toMatchObject({ origin: 'https://shop.example.com', webMessagingUrl: 'wss://webmessaging.mypurecloud.ie' });
+    }
+  });
+
+  test('with an allowlist, a missing region and deployment are named, and no origin is asked for', () => {
+    expect(targetFromEnv({ CORS_ALLOWED_ORIGINS: 'http://localhost:3000', GENESYS_REGION: '' })).toEqual([
+      'GENESYS_REGION is not set (e.g. mypurecloud.ie)',
+      'GENESYS_DEPLOYMENT_ID is not set (the Messenger deployment id)',
+    ]);
+  });
+
+  test('with neither an origin nor an allowlist, either is asked for; with wildcards only, GENESYS_ORIGIN', () => {
+    const [bare] = [targetFromEnv(deployment) as string[]];
+    expect(bare).toHaveLength(1);
+    expect(bare[0]).toMatch(/^no origin to present to Genesys: set CORS_ALLOWED_ORIGINS \(its first exact origin is used, as by the service\) or GENESYS_ORIGIN/);
+    expect(targetFromEnv({ ...deployment, CORS_ALLOWED_ORIGINS: 'https://*.example.com' })).toEqual([
+      "GENESYS_ORIGIN is not set and CORS_ALLOWED_ORIGINS has no exact origin to fall back on: set GENESYS_ORIGIN to an origin on the deployment's allowed domains, e.g. https://shop.example.com",
+    ]);
+  });
+});

@@ -13,10 +13,10 @@ import { AppError, type ErrorCode } from '../../domain/errors';
 import type { rateLimits } from '../rateLimits';
 import type { AnyRouteSpec, RouteSpec } from '../routeSpec';
 import {
+  attributesBodySchema,
   attributesChangedSchema,
   capabilitiesSchema,
   attributesPatchSchema,
-  attributesSchema,
   attributesViewSchema,
   historyQuery,
   historySchema,
@@ -212,7 +212,7 @@ function attributeRoutes({ chat }: ChatRouteDeps): AnyRouteSpec[] {
     summary: method === 'put' ? 'Replace the browser-settable attributes' : 'Merge attributes; null removes a key',
     description: 'Changes reach Genesys with the next message. Keep the returned sessionToken.',
     auth: 'session',
-    body: method === 'put' ? attributesSchema : attributesPatchSchema,
+    body: method === 'put' ? attributesBodySchema : attributesPatchSchema,
     responses: { 200: json('The new attributes', attributesChangedSchema) },
     errors: ['validation_failed', 'unauthorized', 'attribute_locked', 'attributes_too_large', 'session_expired', 'store_unavailable'],
     async handle(req, res) {
