@@ -74,7 +74,9 @@ export class SimulatedAttachments {
     if (BLOCKED_EXTENSIONS.includes(name.slice(dot).toLowerCase())) return refuse(4001, 'File type is not allowed');
     if (!this.allowedType(f.fileType ?? '')) return refuse(4001, 'File type is not allowed');
     const size = f.fileSize ?? 0;
-    if (size <= 0 || size > this.options.allowedMedia.inbound.maxFileSizeKB * 1024) return refuse(4002, 'File size is invalid');
+    // A KB is 1000 bytes in Genesys's SDK; the default profile allows 1024 (the kinder reading), the strict one 1000.
+    const kb = this.options.profile === 'strict' ? 1000 : 1024;
+    if (size <= 0 || size > this.options.allowedMedia.inbound.maxFileSizeKB * kb) return refuse(4002, 'File size is invalid');
     const stored: StoredAttachment = { id, sessionToken: session.token, fileName: name, fileType: f.fileType!, fileSize: size, state: 'presigned', tagging: `deployment=${this.options.deploymentId}` };
     this.byId.set(id, stored);
     const headers = { 'x-amz-tagging': stored.tagging };
@@ -90,10 +92,14 @@ export class SimulatedAttachments {
     send(frame('response', 'PresignedUrlResponse', { attachmentId, headers: {}, url: this.downloadUrl(a), fileName: a.fileName, fileSize: a.fileSize, fileType: a.fileType }, tracingId));
   }
 
-  /** `deleteAttachment`: only an uploaded file that was not sent (guess: an already sent one is "not found" too, unverified). */
+  /**
+   * `deleteAttachment`: only an uploaded file that was not sent (guess: an already sent one is "not found" too, unverified).
+   * The strict profile refuses a file that was presigned and never uploaded, as Genesys's SDK never asks for it (docs/genesys-protocol.md).
+   */
   remove(session: SimulatedSession, attachmentId: string, tracingId: string | undefined, send: Send): void {
     const a = this.byId.get(attachmentId);
-    if (!a || a.sessionToken !== session.token || (a.state !== 'uploaded' && a.state !== 'presigned')) {
+    const deletable = a?.state === 'uploaded' || (a?.state === 'presigned' && this.options.profile !== 'strict');
+    if (!a || a.sessionToken !== session.token || !deletable) {
       return send(errorFrame(4009, 'Attachment not found', tracingId));
     }
     a.state = 'deleted';

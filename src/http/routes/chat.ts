@@ -3,7 +3,7 @@ import type { SessionHub } from '../../genesys/guest/sessionHub';
 import type { Request } from 'express';
 import type { GuestAttachments } from '../../session/attachments';
 import type { GuestChat } from '../../session/guestChat';
-import { attachmentRoutes, publicBase, routingKeyOf } from './attachments';
+import { attachmentRoutes, publicBase, routingKeyOf, type AttachmentRouteDeps } from './attachments';
 import type { Revocations } from '../../session/revocations';
 import type { SessionTokens } from '../../session/sessionToken';
 import { claimsOf, guestOf, spendTicket, type Guest } from '../authenticate';
@@ -40,6 +40,8 @@ export interface ChatRouteDeps {
   revocations: Revocations;
   streams: LiveStreams;
   limits: ReturnType<typeof rateLimits>;
+  /** Where files in transit are spooled, and the slowest pace an upload may arrive at. */
+  uploads: AttachmentRouteDeps['uploads'];
 }
 
 const SEND_ERRORS: ErrorCode[] = [
