@@ -140,7 +140,7 @@ export class IncomingUpload {
     const { field, limits, pace } = this.options;
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { files: 1, fileSize: limits.maxBytes + 1, fields: 0, parts: 1, headerPairs: 20 } });
+      parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { files: 1, fileSize: limits.maxBytes + 1, fields: 0, parts: 2, headerPairs: 20 } });
     } catch {
       return Promise.reject(new AppError('unsupported_media_type', `Send the file as multipart/form-data with one "${field}" part.`));
     }
@@ -153,7 +153,7 @@ export class IncomingUpload {
         this.stopPace();
         req.unpipe(parser);
         // A file part cut off mid-way never ends by itself: end it, so its spool is closed.
-        this.fileStream?.destroy(error);
+        this.fileStream?.destroy();
         reject(error);
       };
       this.stopPace = watchPace(req, pace, fail);
