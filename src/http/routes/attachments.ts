@@ -121,6 +121,8 @@ function uploadHandler(attachments: GuestAttachments, publicUrl: string | undefi
       const file = await incoming.receive();
       const base = publicBase(req, publicUrl);
       const attachment = await attachments.upload({ ...claims, routingKey: routingKeyOf(req, claims.routingKey) ?? claims.routingKey }, { fileName: file.fileName, mediaType: file.mediaType, size: file.size, open: file.open }, base);
+      // Gone before the answer: a client that sees it finds nothing of its file left here.
+      await incoming.discard();
       // The guest cancelled while Genesys took the file: nobody will send it, so it is not left there.
       if (cancelled) await attachments.remove(claims, attachment.id).catch(() => undefined);
       else res.status(201).json({ attachment });
