@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
+import net from 'node:net';
 import path from 'node:path';
 import { demoPng } from '../../simulator/richReplies';
 import { rawUpload } from '../support/rawUpload';
@@ -12,6 +13,8 @@ import { waitFor } from '../support/wait';
  * status. Node's `fetch` (undici) writes the whole 5 MB body before it
  * reads an answer; closing the connection while it writes would make it
  * report a network error (EPIPE, a reset) instead of the 429/415/413.
+ * A client that reads only once it has sent everything shows it on any
+ * network: a reset while it writes throws away the answer it has not read.
  * test/browser/uploadRefusals.test.ts does the same from Chromium.
  */
 let stack: Stack;
@@ -45,6 +48,57 @@ async function uploadWithFetch(token: string, fileName: string, type: string, si
     return { error: `${(error as Error).message}: ${String((error as { cause?: unknown }).cause)}` };
   }
 }
+
+/**
+ * A client that sends its whole 5 MB body before it reads a byte of the answer (the answer waits in
+ * the kernel meanwhile): its status line, or the error that ended it.
+ */
+async function sendAllThenRead(token: string, fileName: string, type: string): Promise<string> {
+  const boundary = 'send-then-read';
+  const file = Buffer.alloc(FIVE_MB);
+  demoPng(8, 8).copy(file);
+  const body = Buffer.concat([
+    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${fileName}"\r\nContent-Type: ${type}\r\n\r\n`),
+    file,
+    Buffer.from(`\r\n--${boundary}--\r\n`),
+  ]);
+  const socket = net.connect(Number(new URL(stack.service.url).port), '127.0.0.1');
+  socket.pause();
+  let failed: Error | undefined;
+  socket.on('error', (error) => (failed = error));
+  try {
+    socket.write(`POST /attachments HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${body.length}\r\n\r\n`);
+    for (let at = 0; at < body.length && !failed; at += 64 * 1024) {
+      if (!socket.write(body.subarray(at, at + 64 * 1024))) {
+        await new Promise<void>((resolve) => {
+          socket.once('drain', resolve);
+          socket.once('error', () => resolve());
+          socket.once('close', () => resolve());
+        });
+      }
+    }
+    let answer = '';
+    socket.setEncoding('latin1').on('data', (d: string) => (answer += d));
+    socket.resume();
+    await waitFor(() => failed !== undefined || /\r\n\r\n/.test(answer), 10_000);
+    return answer ? answer.slice(0, answer.indexOf('\r\n')) : `error ${(failed as NodeJS.ErrnoException).code}`;
+  } finally {
+    socket.destroy();
+  }
+}
+
+test('a client that reads only after sending everything still reads its 429 and 415', async () => {
+  const holder = rawUpload(stack, (await stack.newSession()).token, { contentLength: FIVE_MB });
+  try {
+    holder.write(demoPng(8, 8));
+    await waitFor(() => fs.readdirSync(spool).length === 1, 5_000);
+    expect(await sendAllThenRead((await stack.newSession()).token, 'photo.png', 'image/png')).toBe('HTTP/1.1 429 Too Many Requests');
+  } finally {
+    holder.socket.destroy();
+  }
+  await waitFor(() => fs.readdirSync(spool).length === 0, 5_000);
+  expect(await sendAllThenRead((await stack.newSession()).token, 'report.pdf', 'application/pdf')).toBe('HTTP/1.1 415 Unsupported Media Type');
+}, 60_000);
 
 test('a busy instance: the 5 MB upload gets its 429 with Retry-After, not a network error', async () => {
   const holder = rawUpload(stack, (await stack.newSession()).token, { contentLength: FIVE_MB });
