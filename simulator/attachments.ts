@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { BLOCKED_EXTENSIONS, errorFrame, type ServerFrame } from './frames';
+import { BLOCKED_EXTENSIONS, CODES, errorFrame, ERRORS, type ServerFrame } from './frames';
 import type { ResolvedOptions } from './options';
 import type { SimulatedSession } from './sessions';
 
@@ -67,6 +67,8 @@ export class SimulatedAttachments {
   presign(session: SimulatedSession, f: { attachmentId?: string; fileName?: string; fileType?: string; fileSize?: number }, tracingId: string | undefined, send: Send): void {
     const id = f.attachmentId ?? randomUUID();
     const refuse = (errorCode: number, errorMessage: string) => send(frame('message', 'GenerateUrlError', { attachmentId: id, errorCode, errorMessage }, tracingId));
+    // An ended conversation takes no more files in the strict profile (unverified: the stricter plausible behaviour, docs/genesys-protocol.md).
+    if (this.options.profile === 'strict' && session.conversation.readOnly) return send(errorFrame(CODES.forbidden, ERRORS.readOnly, tracingId));
     const name = f.fileName ?? '';
     const dot = name.lastIndexOf('.');
     if (name.length === 0 || dot <= 0) return refuse(4004, 'File name is invalid');

@@ -166,11 +166,7 @@ export class GuestSocketServer {
     const session = typeof f.token === 'string' ? this.sessionOf(connection, f.token, tracingId) : undefined;
     if (!session) return typeof f.token === 'string' ? undefined : connection.send(errorFrame(CODES.badRequest, ERRORS.requestFailed, tracingId));
     const send = (out: ServerFrame) => connection.send(out);
-    const { attachments, options } = this.deps;
-    // An ended conversation takes no more files in the strict profile (unverified: the stricter plausible behaviour, docs/genesys-protocol.md).
-    if (action === 'onAttachment' && options.profile === 'strict' && session.conversation.readOnly) {
-      return connection.send(errorFrame(CODES.forbidden, ERRORS.readOnly, tracingId));
-    }
+    const { attachments } = this.deps;
     if (action === 'onAttachment') attachments.presign(session, f, tracingId, send);
     else if (action === 'getAttachment') attachments.refresh(session, f.attachmentId ?? '', tracingId, send);
     else attachments.remove(session, f.attachmentId ?? '', tracingId, send);

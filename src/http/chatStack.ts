@@ -77,7 +77,7 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
   const revocations = new StoreRevocations(store);
   const signIns = new CustomerSignIn({ tokens: signInTokens, messengerFeatures: platform.messengerConfig, logger: guestLogger });
   const chat = new GuestChat({ config, hub, tokens, revocations, store, identity, signIns, messengerFeatures: platform.messengerConfig, logger, now });
-  const attachments = new GuestAttachments({ hub, tokens, limits: (claims) => chat.uploadLimits(claims), maxInFlight: config.uploads.maxInFlight, perIp: config.uploads.perIp });
+  const attachments = new GuestAttachments({ hub, tokens, limits: async (claims) => (await chat.capabilities(claims)).attachments, maxInFlight: config.uploads.maxInFlight, perIp: config.uploads.perIp });
   const spool = new UploadSpool(config.uploads.tmpDir);
   const uploads = { spool, pace: { minBytesPerSecond: config.uploads.minBytesPerSecond, windowMs: config.uploads.rateWindowMs } };
   const streams = new LiveStreams({

@@ -19,7 +19,7 @@ import type { SessionClaims, SessionTokens } from './sessionToken';
 interface AttachmentsDeps {
   hub: SessionHub;
   tokens: SessionTokens;
-  /** What this session may upload now (capabilities.ts), and whether its conversation still takes files. */
+  /** What this session may upload now (capabilities.ts). */
   limits(claims: SessionClaims): Promise<UploadLimits>;
   /** Uploads one instance runs at once (each holds a spooled file and a Genesys upload), and one client address. */
   maxInFlight: number;
@@ -35,8 +35,10 @@ export class GuestAttachments {
 
   constructor(private readonly deps: AttachmentsDeps) {}
 
-  limits(claims: SessionClaims): Promise<UploadLimits> {
-    return this.deps.limits(claims);
+  /** What an upload may be now: the deployment's limits, and whether the conversation still takes files. */
+  async limits(claims: SessionClaims): Promise<UploadLimits> {
+    const [limits, info] = await Promise.all([this.deps.limits(claims), this.deps.hub.session(claims.guestToken, claims.signIn).ready()]);
+    return { ...limits, readOnly: info.readOnly };
   }
 
   /**

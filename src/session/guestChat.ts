@@ -20,7 +20,6 @@ import {
   refuseReservedKeys,
 } from './attributes';
 import { autoStart } from './autoStart';
-import type { UploadLimits } from './attachmentPolicy';
 import { capabilitiesOf } from './capabilities';
 import type { CustomerSignIn } from './customerSignIn';
 import { messageIdFor, requestFingerprint } from './idempotency';
@@ -301,12 +300,6 @@ export class GuestChat {
   async capabilities(claims: SessionClaims): Promise<Capabilities> {
     const [features, info] = await Promise.all([this.deps.messengerFeatures.get(), this.sessionOf(claims).ready()]);
     return capabilitiesOf(features, info, this.now());
-  }
-
-  /** What POST /attachments enforces now: what capabilities report, and whether the conversation still takes files. */
-  async uploadLimits(claims: SessionClaims): Promise<UploadLimits> {
-    const [features, info] = await Promise.all([this.deps.messengerFeatures.get(), this.sessionOf(claims).ready()]);
-    return { ...capabilitiesOf(features, info, this.now()).attachments, readOnly: info.readOnly };
   }
 
   /** Forwards guest typing when the deployment accepts it (Genesys refuses it with 403 otherwise). */

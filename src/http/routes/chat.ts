@@ -29,8 +29,8 @@ import {
   ticketSchema,
 } from '../schemas';
 
-/** The public chat API (README.md#the-chat-api), as route specs. */
-export interface ChatRouteDeps {
+/** The public chat API (README.md#the-chat-api), as route specs; `uploads` is where files in transit go. */
+export interface ChatRouteDeps extends Pick<AttachmentRouteDeps, 'uploads'> {
   chat: GuestChat;
   attachments: GuestAttachments;
   /** PUBLIC_URL: the base of links this service hands out (else taken from each request). */
@@ -40,8 +40,6 @@ export interface ChatRouteDeps {
   revocations: Revocations;
   streams: LiveStreams;
   limits: ReturnType<typeof rateLimits>;
-  /** Where files in transit are spooled, and the slowest pace an upload may arrive at. */
-  uploads: AttachmentRouteDeps['uploads'];
 }
 
 const SEND_ERRORS: ErrorCode[] = [
