@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { BLOCKED_EXTENSIONS, errorFrame, type ServerFrame } from './frames';
+import { BLOCKED_EXTENSIONS, CODES, errorFrame, ERRORS, type ServerFrame } from './frames';
 import type { ResolvedOptions } from './options';
 import type { SimulatedSession } from './sessions';
 
@@ -67,6 +67,8 @@ export class SimulatedAttachments {
   presign(session: SimulatedSession, f: { attachmentId?: string; fileName?: string; fileType?: string; fileSize?: number }, tracingId: string | undefined, send: Send): void {
     const id = f.attachmentId ?? randomUUID();
     const refuse = (errorCode: number, errorMessage: string) => send(frame('message', 'GenerateUrlError', { attachmentId: id, errorCode, errorMessage }, tracingId));
+    // An ended conversation takes no more files in the strict profile (unverified: the stricter plausible behaviour, docs/genesys-protocol.md).
+    if (this.options.profile === 'strict' && session.conversation.readOnly) return send(errorFrame(CODES.forbidden, ERRORS.readOnly, tracingId));
     const name = f.fileName ?? '';
     const dot = name.lastIndexOf('.');
     if (name.length === 0 || dot <= 0) return refuse(4004, 'File name is invalid');
@@ -74,7 +76,9 @@ export class SimulatedAttachments {
     if (BLOCKED_EXTENSIONS.includes(name.slice(dot).toLowerCase())) return refuse(4001, 'File type is not allowed');
     if (!this.allowedType(f.fileType ?? '')) return refuse(4001, 'File type is not allowed');
     const size = f.fileSize ?? 0;
-    if (size <= 0 || size > this.options.allowedMedia.inbound.maxFileSizeKB * 1024) return refuse(4002, 'File size is invalid');
+    // A KB is 1000 bytes in Genesys's SDK; the default profile allows 1024 (the kinder reading), the strict one 1000.
+    const kb = this.options.profile === 'strict' ? 1000 : 1024;
+    if (size <= 0 || size > this.options.allowedMedia.inbound.maxFileSizeKB * kb) return refuse(4002, 'File size is invalid');
     const stored: StoredAttachment = { id, sessionToken: session.token, fileName: name, fileType: f.fileType!, fileSize: size, state: 'presigned', tagging: `deployment=${this.options.deploymentId}` };
     this.byId.set(id, stored);
     const headers = { 'x-amz-tagging': stored.tagging };
@@ -90,10 +94,14 @@ export class SimulatedAttachments {
     send(frame('response', 'PresignedUrlResponse', { attachmentId, headers: {}, url: this.downloadUrl(a), fileName: a.fileName, fileSize: a.fileSize, fileType: a.fileType }, tracingId));
   }
 
-  /** `deleteAttachment`: only an uploaded file that was not sent (guess: an already sent one is "not found" too, unverified). */
+  /**
+   * `deleteAttachment`: only an uploaded file that was not sent (guess: an already sent one is "not found" too, unverified).
+   * The strict profile refuses a file that was presigned and never uploaded, as Genesys's SDK never asks for it (docs/genesys-protocol.md).
+   */
   remove(session: SimulatedSession, attachmentId: string, tracingId: string | undefined, send: Send): void {
     const a = this.byId.get(attachmentId);
-    if (!a || a.sessionToken !== session.token || (a.state !== 'uploaded' && a.state !== 'presigned')) {
+    const deletable = a?.state === 'uploaded' || (a?.state === 'presigned' && this.options.profile !== 'strict');
+    if (!a || a.sessionToken !== session.token || !deletable) {
       return send(errorFrame(4009, 'Attachment not found', tracingId));
     }
     a.state = 'deleted';

@@ -47,8 +47,11 @@ export interface SimulatorOptions {
   clock?: () => number;
   /** config.json `messenger.fileUpload.modes` (default: images and PDF up to 10 MB). */
   fileUploadModes?: { fileTypes: string[]; maxFileSizeKB: number }[];
-  /** config.json `messenger.fileUpload.enableAttachments` (default false): the session's allowedMedia decides. */
-  enableAttachments?: boolean;
+  /**
+   * config.json `messenger.fileUpload.enableAttachments` (default `'absent'`, left out): present, true or
+   * false, the session's allowedMedia decides, as Genesys's SDK reads it; absent, `modes` apply.
+   */
+  enableAttachments?: boolean | 'absent';
   /** `strict` sends every shape the official SDK fixtures allow (profile.ts); default `default`. */
   profile?: Profile;
   /** New WebSocket connections a minute per deployment under the strict profile (default 1000). */
@@ -110,7 +113,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     clock: Date.now,
     profile: 'default',
     fileUploadModes: [{ fileTypes: ['image/png', 'image/jpeg', 'image/gif', 'application/pdf'], maxFileSizeKB: 10240 }],
-    enableAttachments: false,
+    enableAttachments: 'absent',
     connectionsPerMinute: 1000,
     historyReadsPerMinute: 10,
     allowedMedia: ALLOWED_MEDIA,

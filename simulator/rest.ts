@@ -292,7 +292,7 @@ export class PlatformRest {
           },
           styles: { primaryColor: '#ff4f1f' },
           launcherButton: { visibility: 'On' },
-          fileUpload: { ...(options.enableAttachments ? { enableAttachments: true } : {}), modes: options.fileUploadModes },
+          fileUpload: { ...(options.enableAttachments !== 'absent' ? { enableAttachments: options.enableAttachments } : {}), modes: options.fileUploadModes },
         },
         journeyEvents: { enabled: false },
         status: 'Active',

@@ -47,6 +47,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
   readiness.set('config', { ok: true, detail: 'Configuration is valid.' });
   const platform = createGenesysPlatform(config, logger, readiness);
   const chat = buildChatStack(config, logger, platform, readiness, options.now);
+  await chat.prepare();
   const app = createApp({ config, logger, readiness, chat: chat.routes, routers: options.routers });
 
   // Without Connection: close, a keep-alive client holds its socket (and so the

@@ -46,9 +46,9 @@ export class PendingUploads {
   async add(file) {
     const limits = this.limits;
     if (!limits?.enabled) return;
-    // A first check here for a quick answer; the service checks again, by content.
+    // A first check here for a quick answer; the service checks again (sizes as Genesys counts them: a KB is 1000 bytes).
     if (file.size > limits.maxBytes) {
-      this.warn(`${file.name} is too large (at most ${Math.floor(limits.maxBytes / 1024 / 1024)} MB).`);
+      this.warn(`${file.name} is too large (at most ${Math.floor(limits.maxBytes / 1000 / 1000)} MB).`);
       return;
     }
     const extension = file.name.includes('.') ? file.name.slice(file.name.lastIndexOf('.')).toLowerCase() : '';

@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { z } from 'zod';
 import { baseUrlsFor, findRegion, REGIONS, type Region } from './regions';
 import { parseOriginPattern } from './originAllowlist';
@@ -52,6 +53,11 @@ const envSchema = z.object({
   STREAMS_PER_IP: intFrom('STREAMS_PER_IP', 30, 1, 100_000),
   CONVERSATION_CHANGES_PER_SESSION_PER_MINUTE: intFrom('CONVERSATION_CHANGES_PER_SESSION_PER_MINUTE', 6, 1, 1000),
   CONVERSATION_CHANGES_PER_IP_PER_MINUTE: intFrom('CONVERSATION_CHANGES_PER_IP_PER_MINUTE', 30, 1, 100_000),
+  UPLOADS_MAX: intFrom('UPLOADS_MAX', 32, 1, 10_000),
+  UPLOADS_PER_IP: intFrom('UPLOADS_PER_IP', 4, 1, 10_000),
+  UPLOAD_MIN_BYTES_PER_SECOND: intFrom('UPLOAD_MIN_BYTES_PER_SECOND', 2048, 0, 100_000_000),
+  UPLOAD_RATE_WINDOW_SECONDS: intFrom('UPLOAD_RATE_WINDOW_SECONDS', 15, 1, 600),
+  UPLOAD_TMP_DIR: optionalString,
   SHUTDOWN_GRACE_MS: intFrom('SHUTDOWN_GRACE_MS', 10_000, 0, 120_000),
   LOG_LEVEL: optionalString.transform((v, ctx) => {
     const level = (v ?? 'info').toLowerCase();
@@ -126,6 +132,12 @@ export interface Config {
     streamsPerIp: number;
   };
   guestSockets: { idleMs: number; max: number; opensPerSessionPerMinute: number };
+  /**
+   * Files in transit (POST /attachments): concurrent uploads per instance and
+   * per client IP, the slowest rate a body may arrive at (bytes a second,
+   * judged over each window; 0 turns the check off), and where they are spooled.
+   */
+  uploads: { maxInFlight: number; perIp: number; minBytesPerSecond: number; rateWindowMs: number; tmpDir: string };
   shutdownGraceMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
   trustProxy: boolean | number | string;
@@ -224,6 +236,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       idleMs: e.GUEST_SOCKET_IDLE_SECONDS * 1000,
       max: e.GUEST_SOCKET_MAX,
       opensPerSessionPerMinute: e.SOCKET_OPENS_PER_SESSION_PER_MINUTE,
+    },
+    uploads: {
+      maxInFlight: e.UPLOADS_MAX,
+      perIp: e.UPLOADS_PER_IP,
+      minBytesPerSecond: e.UPLOAD_MIN_BYTES_PER_SECOND,
+      rateWindowMs: e.UPLOAD_RATE_WINDOW_SECONDS * 1000,
+      tmpDir: e.UPLOAD_TMP_DIR ?? os.tmpdir(),
     },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     logLevel: e.LOG_LEVEL,

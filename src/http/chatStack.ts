@@ -4,6 +4,7 @@ import { SessionHub } from '../genesys/guest/sessionHub';
 import { WebDeploymentTokens } from '../genesys/guest/webDeploymentTokens';
 import type { GenesysPlatform } from '../genesys/platform';
 import { LiveStreams } from './liveStreams';
+import { UploadSpool } from './multipart';
 import { rateLimits } from './rateLimits';
 import type { ChatRouteDeps } from './routes/chat';
 import { IdentityVerifier } from '../identity/identityVerifier';
@@ -25,6 +26,8 @@ const STREAM_STALL_MS = 30_000;
 
 interface ChatStack {
   routes: ChatRouteDeps;
+  /** Work before the service listens: the sweep of upload files a stopped process left behind. */
+  prepare(): Promise<void>;
   /** Background checks that talk to Genesys (the first guest handshake), once the service listens. */
   start(): void;
   /** Tells every live stream to reconnect elsewhere (start of a drain). */
@@ -74,7 +77,9 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
   const revocations = new StoreRevocations(store);
   const signIns = new CustomerSignIn({ tokens: signInTokens, messengerFeatures: platform.messengerConfig, logger: guestLogger });
   const chat = new GuestChat({ config, hub, tokens, revocations, store, identity, signIns, messengerFeatures: platform.messengerConfig, logger, now });
-  const attachments = new GuestAttachments({ hub, tokens, limits: async (claims) => (await chat.capabilities(claims)).attachments });
+  const attachments = new GuestAttachments({ hub, tokens, limits: async (claims) => (await chat.capabilities(claims)).attachments, maxInFlight: config.uploads.maxInFlight, perIp: config.uploads.perIp });
+  const spool = new UploadSpool(config.uploads.tmpDir);
+  const uploads = { spool, pace: { minBytesPerSecond: config.uploads.minBytesPerSecond, windowMs: config.uploads.rateWindowMs } };
   const streams = new LiveStreams({
     heartbeatMs: STREAM_HEARTBEAT_MS,
     maxBufferedBytes: 256 * 1024,
@@ -84,12 +89,17 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
     logger,
   });
   return {
-    routes: { chat, attachments, publicUrl: config.publicUrl, hub, tokens, revocations, streams, limits: rateLimits(config.limits, store instanceof RedisStore ? store : undefined) },
+    routes: { chat, attachments, publicUrl: config.publicUrl, hub, tokens, revocations, streams, uploads, limits: rateLimits(config.limits, store instanceof RedisStore ? store : undefined) },
+    prepare: async () => {
+      const swept = await spool.sweep();
+      if (swept > 0) logger.info({ swept, dir: spool.dir }, 'removed upload files a stopped process left behind');
+    },
     start: () => health.start(),
     endStreams: () => streams.endAll('This instance is restarting; reconnect.'),
     close: async () => {
       health.close();
       hub.close();
+      await spool.close();
       await store.close();
     },
   };

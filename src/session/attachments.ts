@@ -22,38 +22,57 @@ interface AttachmentsDeps {
   tokens: SessionTokens;
   /** What this session may upload now (capabilities.ts). */
   limits(claims: SessionClaims): Promise<UploadLimits>;
+  /** Uploads one instance runs at once (each holds a spooled file and a Genesys upload), and one client address. */
+  maxInFlight: number;
+  perIp: number;
 }
 
 /** Whose attachment a link opens, and the routing key that brings its request to the right instance. */
 type LinkOwner = Pick<SessionClaims, 'guestToken' | 'origin' | 'signIn'> & { routingKey?: string };
 
-/** Uploads one instance runs at once: each holds a spooled file and a Genesys upload. */
-const MAX_UPLOADS_IN_FLIGHT = 32;
-
 export class GuestAttachments {
   private readonly uploading = new Set<string>();
+  private readonly byIp = new Map<string, number>();
 
   constructor(private readonly deps: AttachmentsDeps) {}
 
-  limits(claims: SessionClaims): Promise<UploadLimits> {
-    return this.deps.limits(claims);
+  /** What an upload may be now: the deployment's limits, and whether the conversation still takes files. */
+  async limits(claims: SessionClaims): Promise<UploadLimits> {
+    const [limits, info] = await Promise.all([this.deps.limits(claims), this.deps.hub.session(claims.guestToken, claims.signIn).ready()]);
+    return { ...limits, readOnly: info.readOnly };
   }
 
   /**
    * Reserves the session's one upload slot (Genesys takes one file at a
-   * time) before the body is read; the returned function frees it.
+   * time) before the body is read, within the instance's and the client
+   * address's share, so one client cannot hold every slot; the returned
+   * function frees it.
    */
-  reserve(claims: SessionClaims): () => void {
+  reserve(claims: SessionClaims, ip: string): () => void {
     if (this.uploading.has(claims.guestToken)) {
       limitsRefused.inc({ limit: 'uploads_in_flight' });
       throw new AppError('rate_limited', 'A file is already being uploaded in this session; send one file at a time.', { retryAfterSeconds: 2 });
     }
-    if (this.uploading.size >= MAX_UPLOADS_IN_FLIGHT) {
+    const fromIp = this.byIp.get(ip) ?? 0;
+    if (fromIp >= this.deps.perIp) {
+      limitsRefused.inc({ limit: 'uploads_per_ip' });
+      throw new AppError('rate_limited', `At most ${this.deps.perIp} uploads at once from one address; wait for one to finish.`, { retryAfterSeconds: 5 });
+    }
+    if (this.uploading.size >= this.deps.maxInFlight) {
       limitsRefused.inc({ limit: 'uploads_in_flight' });
       throw new AppError('rate_limited', 'This instance is busy uploading files; retry shortly.', { retryAfterSeconds: 5 });
     }
     this.uploading.add(claims.guestToken);
-    return () => this.uploading.delete(claims.guestToken);
+    this.byIp.set(ip, fromIp + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.uploading.delete(claims.guestToken);
+      const left = (this.byIp.get(ip) ?? 1) - 1;
+      if (left > 0) this.byIp.set(ip, left);
+      else this.byIp.delete(ip);
+    };
   }
 
   async upload(claims: SessionClaims, file: { fileName: string } & UploadBody, base: string): Promise<AttachmentView> {

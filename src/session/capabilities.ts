@@ -1,6 +1,6 @@
 import type { Capabilities } from '../domain/api';
 import type { SessionResponse } from '../genesys/guest/frames';
-import type { MessengerFeatures } from '../genesys/platform/messengerConfig';
+import { KB, type MessengerFeatures } from '../genesys/platform/messengerConfig';
 import { typeAllowed } from './attachmentPolicy';
 
 /**
@@ -14,13 +14,13 @@ export function capabilitiesOf(features: MessengerFeatures, info: SessionRespons
   const sessionTypes = (inbound?.fileTypes ?? []).flatMap((t) => (t.type ? [t.type] : []));
   const { fromSession } = features.fileUpload;
   const configTypes = features.fileUpload.mediaTypes;
-  // With enableAttachments the session alone decides; otherwise what both allow: each list's types the other's (possibly wildcard) types cover.
+  // With enableAttachments (true or false) the session alone decides, as the SDK reads it; otherwise what both allow: each list's types the other's (possibly wildcard) types cover.
   const mediaTypes = fromSession
     ? sessionTypes
     : sessionTypes.length === 0
       ? configTypes
       : [...new Set([...configTypes.filter((t) => typeAllowed(t, sessionTypes)), ...sessionTypes.filter((t) => typeAllowed(t, configTypes))])];
-  const sessionMax = inbound?.maxFileSizeKB !== undefined ? inbound.maxFileSizeKB * 1024 : fromSession ? 0 : Infinity;
+  const sessionMax = inbound?.maxFileSizeKB !== undefined ? inbound.maxFileSizeKB * KB : fromSession ? 0 : Infinity;
   const maxBytes = fromSession ? sessionMax : Math.min(features.fileUpload.maxBytes, sessionMax);
   const expiresAt =
     info.expirationDate !== undefined ? new Date(info.expirationDate * 1000) : info.durationSeconds !== undefined ? new Date(now + info.durationSeconds * 1000) : undefined;

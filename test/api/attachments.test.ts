@@ -187,23 +187,42 @@ test('uploads off in the deployment: 422 attachments_disabled, and capabilities 
   }
 });
 
-test('Genesys refusing the upload after the PUT: the attachment is deleted and the guest told', async () => {
+// As Genesys's SDK: deleteAttachment only for a file Genesys has (AttachmentHandlerImpl.detach sends it for an Uploaded one only).
+test('Genesys refusing the upload after the PUT: the guest is told, and nothing is deleted (Genesys has no file)', async () => {
   const { token } = await stack.newSession();
   stack.sim.faults.failNextUpload();
   const res = await upload(token, PNG, 'photo.png', 'image/png');
   expect(res.status).toBe(415);
   const id = frames('onAttachment').at(-1)!.frame.attachmentId as string;
-  expect(frames('deleteAttachment').map((f) => f.frame.attachmentId)).toContain(id);
+  expect(frames('deleteAttachment').map((f) => f.frame.attachmentId)).not.toContain(id);
 });
 
-test('a PUT that storage refuses: the attachment is deleted at Genesys, and the guest gets a 502', async () => {
+test('a PUT that storage refuses: the guest gets a 502, and nothing is deleted (Genesys has no file)', async () => {
   const { token } = await stack.newSession();
   stack.sim.faults.failRest('upload', { status: 403, body: '<?xml version="1.0"?><Error><Code>AccessDenied</Code></Error>', times: 1 });
   const res = await upload(token, PNG, 'photo.png', 'image/png');
   expect(res.status).toBe(502);
   expect(res.body.code).toBe('upstream_unavailable');
   const id = frames('onAttachment').at(-1)!.frame.attachmentId as string;
-  expect(frames('deleteAttachment').map((f) => f.frame.attachmentId)).toContain(id);
+  expect(frames('deleteAttachment').map((f) => f.frame.attachmentId)).not.toContain(id);
+});
+
+test('DELETE /attachments/{id} of a file never uploaded: 404, as Genesys knows no such file', async () => {
+  const { token } = await stack.newSession();
+  const res = await stack.http.delete('/attachments/5d1a7c52-8e0b-4f3a-9c6d-2b7e4f1a9c30').set(bearer(token));
+  expect([res.status, res.body.code]).toEqual([404, 'not_found']);
+});
+
+test('an ended (read-only) conversation takes no more files: 409 before the body is read, and Genesys is not asked', async () => {
+  const before = stack.sim.received.length;
+  const { token } = await stack.newSession();
+  const gt = guestTokenOf(stack.sim, before);
+  stack.sim.agent.disconnect(gt);
+  await waitFor(async () => (await stack.http.get('/guest-session').set(bearer(token))).body.readOnly === true, 10_000, 50);
+  const presigns = frames('onAttachment').length;
+  const res = await upload(token, PNG, 'photo.png', 'image/png');
+  expect([res.status, res.body.code]).toEqual([409, 'conflict']);
+  expect(frames('onAttachment')).toHaveLength(presigns);
 });
 
 test('an upload the guest cancels while Genesys takes the file is deleted there once Genesys has it', async () => {

@@ -16,7 +16,7 @@ test("the deployment's settings, the session's media limits and its expiry", asy
     attachments: {
       enabled: true,
       mediaTypes: ['image/png', 'image/jpeg', 'image/gif', 'application/pdf'],
-      maxBytes: 10240 * 1024,
+      maxBytes: 10240 * 1000,
       blockedExtensions: expect.arrayContaining(['.exe']),
     },
     endChat: true,
@@ -57,12 +57,12 @@ test('without a session token it is 401', async () => {
   expect(res.status).toBe(401);
 });
 
-test("with enableAttachments in config.json, the session's allowedMedia alone decides, as Genesys's own client reads it", async () => {
-  const other = await startStack({ sim: { agent: { enabled: false }, fileUploadModes: [], enableAttachments: true } });
+test.each([true, false])("with enableAttachments %s in config.json, the session's allowedMedia alone decides (a KB being 1000 bytes), as Genesys's own client reads it", async (enableAttachments) => {
+  const other = await startStack({ sim: { agent: { enabled: false }, fileUploadModes: [], enableAttachments } });
   try {
     const { token } = await other.newSession();
     const res = await other.http.get('/capabilities').set(bearer(token));
-    expect(res.body.attachments).toMatchObject({ enabled: true, mediaTypes: ['*/*', 'video/3gpp'], maxBytes: 10240 * 1024 });
+    expect(res.body.attachments).toMatchObject({ enabled: true, mediaTypes: ['*/*', 'video/3gpp'], maxBytes: 10240 * 1000 });
   } finally {
     await other.close();
   }

@@ -154,3 +154,27 @@ test('the card\'s "Talk to a person" button hands over to a human agent too', as
   expect([answer.body.originatingEntity, answer.body.channel.from.nickname]).toEqual(['Human', 'Simulator Agent']);
   expect(answer.body.text).toContain("I'm Alex");
 });
+
+test('the strict profile: a file presigned and never uploaded cannot be deleted, an ended conversation takes no file, and a KB is 1000 bytes', async () => {
+  sim.setOptions({ profile: 'strict' });
+  try {
+    const { attachmentId } = await presign();
+    guest.send({ action: 'deleteAttachment', token, attachmentId, tracingId: randomUUID() });
+    expect((await guest.next((f) => isClass('string')(f) || isClass('AttachmentDeletedResponse')(f), 'the answer')).code).toBe(4009);
+    expect((await presign('big.png', 'image/png', 10240 * 1000 + 1)).reply.body).toMatchObject({ errorCode: 4002 });
+
+    sim.agent.disconnect(token);
+    await guest.next((f) => isClass('StructuredMessage')(f) && f.body.type === 'Event', 'the disconnect');
+    guest.send({ action: 'onAttachment', token, attachmentId: randomUUID(), fileName: 'a.png', fileType: 'image/png', fileSize: PNG.length, errorsAsJson: true, tracingId: randomUUID() });
+    const refused = await guest.next((f) => isClass('string')(f) || isClass('PresignedUrlResponse')(f), 'the answer');
+    expect([refused.class, refused.code]).toEqual(['string', 403]);
+  } finally {
+    sim.setOptions({ profile: 'default' });
+  }
+});
+
+test('the default profile still deletes a presigned file (the kinder reading)', async () => {
+  const { attachmentId } = await presign();
+  guest.send({ action: 'deleteAttachment', token, attachmentId, tracingId: randomUUID() });
+  expect((await guest.next((f) => isClass('AttachmentDeletedResponse')(f), 'the deletion')).body).toEqual({ attachmentId });
+});

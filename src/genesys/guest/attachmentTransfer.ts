@@ -40,13 +40,18 @@ function failureError(f: AttachmentFailure): GuestApiError {
   }
 }
 
+/** Uploads given up on that one session remembers, waiting for a late verdict. */
+const MAX_ABANDONED = 64;
+
 export class AttachmentTransfer {
   /** Uploads waiting for Genesys's verdict, by attachment id. */
   private readonly waiting = new Map<string, { resolve(downloadUrl: string | undefined): void; reject(error: Error): void }>();
+  /** Uploads given up on whose verdict may still come: a late success is deleted, as nobody will send it. */
+  private readonly abandoned = new Set<string>();
 
   constructor(private readonly options: TransferOptions) {}
 
-  /** Presign, PUT and wait for Genesys's verdict; a file refused or half-uploaded is deleted. Returns the attachment id. */
+  /** Presign, PUT and wait for Genesys's verdict. Returns the attachment id. */
   async upload(file: { fileName: string } & UploadBody): Promise<{ attachmentId: string; downloadUrl?: string }> {
     await this.options.ready();
     const attachmentId = randomUUID();
@@ -61,8 +66,9 @@ export class AttachmentTransfer {
       return { attachmentId, downloadUrl: await this.within(verdict, attachmentId, this.options.requestTimeoutMs * 3) };
     } catch (error) {
       this.waiting.delete(attachmentId);
-      // Nothing half-uploaded is left behind (a refusal, a failed PUT, or no verdict in time).
-      await this.remove(attachmentId).catch(() => undefined);
+      // As Genesys's SDK does, deleteAttachment only for a file Genesys has: a refused or failed one is not there,
+      // and one whose confirmation comes after all is deleted then (uploadSettled).
+      this.abandon(attachmentId);
       throw error;
     }
   }
@@ -85,6 +91,10 @@ export class AttachmentTransfer {
 
   /** UploadSuccessEvent or UploadFailureEvent for one of this session's uploads. */
   uploadSettled(attachmentId: string, outcome: { downloadUrl?: string } | { failure: AttachmentFailure }): boolean {
+    if (this.abandoned.delete(attachmentId)) {
+      if (!('failure' in outcome)) void this.remove(attachmentId).catch(() => undefined);
+      return true;
+    }
     const waiter = this.waiting.get(attachmentId);
     if (!waiter) return false;
     this.waiting.delete(attachmentId);
@@ -96,6 +106,12 @@ export class AttachmentTransfer {
   /** A request refused with a GenerateUrlError body. */
   static refusal(failure: AttachmentFailure): GuestApiError {
     return failureError(failure);
+  }
+
+  /** Remembers an upload given up on before Genesys confirmed it (the oldest forgotten past a bound). */
+  private abandon(attachmentId: string): void {
+    this.abandoned.add(attachmentId);
+    if (this.abandoned.size > MAX_ABANDONED) this.abandoned.delete(this.abandoned.values().next().value!);
   }
 
   /** Genesys's verdict on an upload, however long the PUT takes. */

@@ -73,7 +73,7 @@ export interface MessengerFeatures {
   defaultLanguage?: string;
   /**
    * What the deployment lets a guest upload (empty: uploads off). With
-   * `enableAttachments`, the session's `allowedMedia` says instead (`fromSession`).
+   * `enableAttachments` set either way, the session's `allowedMedia` says instead (`fromSession`).
    */
   fileUpload: { mediaTypes: string[]; maxBytes: number; fromSession?: boolean };
   /** Genesys authenticated messaging (an OpenID Connect integration) is set up for the deployment. */
@@ -114,18 +114,23 @@ export function messengerFeaturesOf(config: MessengerDeploymentConfig): Messenge
 }
 
 /**
- * As Genesys's own client reads it (MT `MessagingClientImpl.createFileAttachmentProfile`):
- * `enableAttachments` hands the decision to the session's `allowedMedia`;
- * otherwise upload is on only with the deprecated `modes` that name types and a size.
+ * As Genesys's own client reads it (MT `MessagingClientImpl.createFileAttachmentProfile`,
+ * docs/genesys-protocol.md#attachments-onattachment-getattachment-deleteattachment):
+ * `enableAttachments` present, true or false, hands the decision to the
+ * session's `allowedMedia`; only without it does the deprecated `modes` list
+ * apply, its first mode's size (a KB being 1000 bytes, as the SDK counts).
  */
 function fileUploadOf(config: MessengerDeploymentConfig): MessengerFeatures['fileUpload'] {
-  if (config.messenger?.fileUpload?.enableAttachments) return { mediaTypes: [], maxBytes: 0, fromSession: true };
+  if (config.messenger?.fileUpload?.enableAttachments !== undefined) return { mediaTypes: [], maxBytes: 0, fromSession: true };
   const modes = (config.messenger?.fileUpload?.modes ?? []).filter((m) => (m.fileTypes?.length ?? 0) > 0 && (m.maxFileSizeKB ?? 0) > 0);
   return {
     mediaTypes: [...new Set(modes.flatMap((m) => m.fileTypes ?? []))],
-    maxBytes: Math.max(0, ...modes.map((m) => (m.maxFileSizeKB ?? 0) * 1024)),
+    maxBytes: (modes[0]?.maxFileSizeKB ?? 0) * KB,
   };
 }
+
+/** A KB as Genesys's SDK counts it (MT `AttachmentHandlerImpl` `toKB()`). */
+export const KB = 1000;
 
 export interface MessengerConfigOptions {
   cdnUrl: string;

@@ -3,12 +3,12 @@ import { z } from 'zod';
 import { attachmentViewSchema } from '../../domain/api';
 import { AppError } from '../../domain/errors';
 import { attachments as attachmentsCounted } from '../../observability/metrics';
-import { checkEnabled, effectiveMediaType } from '../../session/attachmentPolicy';
+import { checkEnabled, MULTIPART_OVERHEAD_BYTES } from '../../session/attachmentPolicy';
 import type { GuestAttachments } from '../../session/attachments';
 import type { Revocations } from '../../session/revocations';
 import { ROUTING_KEY, type SessionTokens } from '../../session/sessionToken';
 import { claimsOf, guestOf, type Guest } from '../authenticate';
-import { receiveFile } from '../multipart';
+import { checkDeclaredLength, discardRestOfBody, IncomingUpload, type UploadPace, type UploadSpool } from '../multipart';
 import type { AnyRouteSpec, RouteSpec } from '../routeSpec';
 
 export interface AttachmentRouteDeps {
@@ -17,6 +17,8 @@ export interface AttachmentRouteDeps {
   revocations: Revocations;
   /** PUBLIC_URL when set: the base of the links this service hands out. */
   publicUrl?: string;
+  /** Where files in transit are spooled, and the slowest pace a body may arrive at. */
+  uploads: { spool: UploadSpool; pace: UploadPace };
 }
 
 const attachmentId = z.uuid();
@@ -34,19 +36,21 @@ export function routingKeyOf(req: Request, fallback: string | undefined): string
 }
 
 /** Upload, delete, and always-fresh links to attachments (README.md#attachments). */
-export function attachmentRoutes({ attachments, tokens, revocations, publicUrl }: AttachmentRouteDeps): AnyRouteSpec[] {
+export function attachmentRoutes({ attachments, tokens, revocations, publicUrl, uploads }: AttachmentRouteDeps): AnyRouteSpec[] {
   const upload: AnyRouteSpec = {
     method: 'post',
     path: '/attachments',
     summary: 'Upload a file for the next message',
     description:
-      'multipart/form-data with one `file` part (a FormData, an HTML form, `curl -F file=@photo.png`). Checked before Genesys sees it: the deployment\'s types (judged by the content, not only the name), its size limit and blocked extensions. Send the returned id in `attachmentIds` of POST /messages; DELETE it to drop it.',
+      'multipart/form-data with one `file` part (a FormData, an HTML form, `curl -F file=@photo.png`). Checked before Genesys sees it, as Genesys\'s own SDK checks it: uploads on and the conversation open (409 once it has ended), the deployment\'s types (wildcards included; the declared type, else the one the name implies), its size limit (a KB is 1000 bytes; a larger Content-Length is refused before the body is read) and blocked extensions (judged on the name as a file system shows it: Unicode spaces, format characters, trailing dots and `::$DATA` ignored, any case). The content is looked at only to refuse a program or script whose name or type says it is something else. Uploads at once are capped per instance (UPLOADS_MAX) and per client address (UPLOADS_PER_IP); a body slower than UPLOAD_MIN_BYTES_PER_SECOND is cut off with 408. A refusal decided before the body is read is still delivered: the rest of the body is read and thrown away. Send the returned id in `attachmentIds` of POST /messages; DELETE it to drop it.',
     auth: 'session',
     upload: { field: 'file', description: 'The file, with its name (its extension is checked) and media type' },
     responses: { 201: { description: 'Uploaded to Genesys', schema: attachmentViewSchema } },
     errors: [
       'validation_failed',
       'unauthorized',
+      'upload_too_slow',
+      'conflict',
       'session_expired',
       'attachment_too_large',
       'attachment_type_not_allowed',
@@ -56,7 +60,7 @@ export function attachmentRoutes({ attachments, tokens, revocations, publicUrl }
       'upstream_unavailable',
       'store_unavailable',
     ],
-    handle: uploadHandler(attachments, publicUrl),
+    handle: uploadHandler(attachments, publicUrl, uploads),
   };
 
   const remove: RouteSpec<unknown, unknown> = {
@@ -101,34 +105,40 @@ export function attachmentRoutes({ attachments, tokens, revocations, publicUrl }
   return [upload, remove, content];
 }
 
-/** POST /attachments: checks, spools, uploads; the spool and the session's upload slot are always released. */
-function uploadHandler(attachments: GuestAttachments, publicUrl: string | undefined) {
+/** POST /attachments: checks, spools, uploads; the spool and the upload slot are always released, and a refusal always reaches the client. */
+function uploadHandler(attachments: GuestAttachments, publicUrl: string | undefined, { spool, pace }: AttachmentRouteDeps['uploads']) {
   return async (req: Request, res: Response): Promise<void> => {
     const claims = claimsOf(res);
     let release: (() => void) | undefined;
-    let file;
+    let incoming: IncomingUpload | undefined;
     let cancelled = false;
     res.on('close', () => (cancelled ||= !res.writableFinished));
     try {
       const limits = await attachments.limits(claims);
       checkEnabled(limits);
-      release = attachments.reserve(claims);
-      file = await receiveFile(req, 'file', limits);
-      const mediaType = effectiveMediaType(file.declaredType, file.head, limits);
+      checkDeclaredLength(req, limits, MULTIPART_OVERHEAD_BYTES);
+      release = attachments.reserve(claims, req.ip ?? req.socket.remoteAddress ?? '');
+      incoming = new IncomingUpload(req, { field: 'file', limits, spool, pace });
+      const file = await incoming.receive();
       const base = publicBase(req, publicUrl);
-      const attachment = await attachments.upload({ ...claims, routingKey: routingKeyOf(req, claims.routingKey) ?? claims.routingKey }, { fileName: file.fileName, mediaType, size: file.size, open: file.open }, base);
+      const attachment = await attachments.upload({ ...claims, routingKey: routingKeyOf(req, claims.routingKey) ?? claims.routingKey }, { fileName: file.fileName, mediaType: file.mediaType, size: file.size, open: file.open }, base);
+      // Gone before the answer: a client that sees it finds nothing of its file left here.
+      await incoming.discard();
       // The guest cancelled while Genesys took the file: nobody will send it, so it is not left there.
       if (cancelled) await attachments.remove(claims, attachment.id).catch(() => undefined);
       else res.status(201).json({ attachment });
       attachmentsCounted.inc({ result: cancelled ? 'cancelled' : 'uploaded' });
     } catch (error) {
       attachmentsCounted.inc({ result: cancelled ? 'cancelled' : uploadFailure(error) });
-      // A refusal may come before the body was read: close the connection rather than read the rest.
-      if (!req.complete) res.setHeader('Connection', 'close');
+      if (!req.complete) {
+        // A client too slow to finish is not waited for; any other gets to finish sending, so that it reads the refusal.
+        if (error instanceof AppError && error.code === 'upload_too_slow') res.setHeader('Connection', 'close');
+        else discardRestOfBody(req, res, pace);
+      }
       throw error;
     } finally {
       release?.();
-      await file?.discard();
+      await incoming?.discard();
     }
   };
 }

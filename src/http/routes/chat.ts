@@ -3,7 +3,7 @@ import type { SessionHub } from '../../genesys/guest/sessionHub';
 import type { Request } from 'express';
 import type { GuestAttachments } from '../../session/attachments';
 import type { GuestChat } from '../../session/guestChat';
-import { attachmentRoutes, publicBase, routingKeyOf } from './attachments';
+import { attachmentRoutes, publicBase, routingKeyOf, type AttachmentRouteDeps } from './attachments';
 import type { Revocations } from '../../session/revocations';
 import type { SessionTokens } from '../../session/sessionToken';
 import { claimsOf, guestOf, spendTicket, type Guest } from '../authenticate';
@@ -29,8 +29,8 @@ import {
   ticketSchema,
 } from '../schemas';
 
-/** The public chat API (README.md#the-chat-api), as route specs. */
-export interface ChatRouteDeps {
+/** The public chat API (README.md#the-chat-api), as route specs; `uploads` is where files in transit go. */
+export interface ChatRouteDeps extends Pick<AttachmentRouteDeps, 'uploads'> {
   chat: GuestChat;
   attachments: GuestAttachments;
   /** PUBLIC_URL: the base of links this service hands out (else taken from each request). */

@@ -53,6 +53,22 @@ describe('messengerFeaturesOf', () => {
   });
 });
 
+describe('file upload, as Genesys\'s SDK reads it (createFileAttachmentProfile)', () => {
+  const fileUpload = (upload: unknown) => messengerFeaturesOf(messengerDeploymentConfigSchema.parse({ messenger: { fileUpload: upload } })).fileUpload;
+  const modes = [
+    { fileTypes: ['image/png'], maxFileSizeKB: 500 },
+    { fileTypes: ['application/pdf'], maxFileSizeKB: 2000 },
+  ];
+
+  it.each([true, false])('enableAttachments %s hands the decision to the session', (enableAttachments) => {
+    expect(fileUpload({ enableAttachments, modes })).toEqual({ mediaTypes: [], maxBytes: 0, fromSession: true });
+  });
+
+  it('without enableAttachments, the modes apply: their types, and the first mode\'s size in KB of 1000 bytes', () => {
+    expect(fileUpload({ modes })).toEqual({ mediaTypes: ['image/png', 'application/pdf'], maxBytes: 500 * 1000 });
+  });
+});
+
 describe('MessengerConfigSource', () => {
   let fixture: Fixture;
   let genesysHttp: GenesysHttp;
@@ -106,7 +122,7 @@ describe('MessengerConfigSource', () => {
       markdown: true,
       languages: ['en-us', 'fr'],
       defaultLanguage: 'en-us',
-      fileUpload: { mediaTypes: ['image/png', 'image/jpeg', 'image/gif'], maxBytes: 10 * 1024 * 1024 },
+      fileUpload: { mediaTypes: ['image/png', 'image/jpeg', 'image/gif'], maxBytes: 10240 * 1000 },
       auth: { enabled: false, allowSessionUpgrade: false },
     });
     expect(configRequests()).toHaveLength(1);
