@@ -10,6 +10,7 @@ import { claimsOf, guestOf, spendTicket, type Guest } from '../authenticate';
 import { setHeadersWhileWaiting } from '../deferredHeaders';
 import type { LiveStreams } from '../liveStreams';
 import { AppError, type ErrorCode } from '../../domain/errors';
+import { STREAM_EVENT_ID } from '../../domain/message';
 import type { rateLimits } from '../rateLimits';
 import type { AnyRouteSpec, RouteSpec } from '../routeSpec';
 import {
@@ -316,11 +317,12 @@ function streamRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
       'Authenticated by the Authorization header (fetch-based readers) or by ?ticket= from POST /messages/stream-ticket (EventSource). Every event has an id (the newest message id so far, once there is one); reopened with `Last-Event-ID` (or ?lastEventId=), the stream first sends the messages missed since, from history, or a `session` event `replay_incomplete` when it cannot; it does the same after `reconnected`, for what Genesys sent while the upstream socket of the service was down. Every stream ends with a `session` event whose data says whether to reconnect.',
     auth: 'session-or-ticket',
     query: streamQuery,
-    headers: [{ name: 'Last-Event-ID', description: 'The id of the last event the client saw: the messages after it are sent first, from history' }],
+    headers: [{ name: 'Last-Event-ID', description: 'The id of the last event the client saw: the messages after it are sent first, from history', pattern: STREAM_EVENT_ID.source }],
     responses: { 200: { description: 'An event stream', contentType: 'text/event-stream' } },
-    errors: ['unauthorized', 'session_expired', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
+    errors: ['validation_failed', 'unauthorized', 'session_expired', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
     async handle(req, res, { query }) {
-      // HEAD has no body to stream: the headers, and nothing held open.
+      // Checked before anything is held for the stream; HEAD has no body to stream: the headers, and nothing held open.
+      lastEventIdOf(req, query.lastEventId);
       if (req.method === 'HEAD') {
         res.status(200).type('text/event-stream').end();
         return;
@@ -336,9 +338,7 @@ function streamRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
         expiresAt: () => expiryOf(session.state),
       };
       await session.ready();
-      const header = req.headers['last-event-id'];
-      const after = (typeof header === 'string' && header !== '' ? header : undefined) ?? query.lastEventId;
-      const history = { after: after?.slice(0, 200), readNewest: (reason: 'resume' | 'reconnect') => hub.history.newest(session, reason) };
+      const history = { after: lastEventIdOf(req, query.lastEventId), readNewest: (reason: 'resume' | 'reconnect') => hub.history.newest(session, reason) };
       // A client that left while Genesys was reached gets no stream, and keeps its ticket.
       if (res.destroyed) return;
       await spendTicket(res, revocations);
@@ -347,4 +347,17 @@ function streamRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
   };
 
   return [streamTicket, stream] as AnyRouteSpec[];
+}
+
+/**
+ * The event id a stream resumes after (the Last-Event-ID header, else ?lastEventId=): only ever
+ * one in the format the stream writes (STREAM_EVENT_ID), so no client text can reach an `id:` line.
+ */
+function lastEventIdOf(req: Request, fromQuery: string | undefined): string | undefined {
+  const header = req.headers['last-event-id'];
+  const given = typeof header === 'string' && header !== '' ? header : fromQuery;
+  if (given !== undefined && !STREAM_EVENT_ID.test(given)) {
+    throw new AppError('validation_failed', 'Last-Event-ID must be an event id this service sent (1 to 128 of A-Z a-z 0-9 _ -).');
+  }
+  return given;
 }
