@@ -12,7 +12,7 @@ import type { Readiness } from '../observability/readiness';
 import { GuestAttachments } from '../session/attachments';
 import { CustomerSignIn } from '../session/customerSignIn';
 import { GuestChat } from '../session/guestChat';
-import { StoreRevocations } from '../session/revocations';
+import { SECURITY_RECORD_PREFIXES, StoreRevocations } from '../session/revocations';
 import { MemoryStore, type SharedStore } from '../store/sharedStore';
 import { RedisStore } from '../store/redisStore';
 import { deriveKeys, Sealer } from '../session/sealing';
@@ -97,7 +97,7 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
 
 /** Redis when REDIS_URL is set (every instance sees the same state), else this instance's memory. */
 function sharedStore(config: Config, logger: Logger, readiness: Readiness, now?: () => number): SharedStore {
-  if (!config.redis) return new MemoryStore(undefined, now);
+  if (!config.redis) return new MemoryStore(undefined, now, { protectedPrefixes: SECURITY_RECORD_PREFIXES });
   return new RedisStore({
     url: config.redis.url,
     keyPrefix: config.redis.keyPrefix,

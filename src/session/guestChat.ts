@@ -143,6 +143,9 @@ export class GuestChat {
     if (claims.signIn) throw new AppError('conflict', 'The customer is signed in already; sign out first to sign in as someone else.');
     const signIn = await this.signIns().exchange(input.auth, true);
     const info = await this.sessionOf(claims).upgrade(signIn);
+    // The conversation is the signed-in customer's now: no token issued before this one opens it again (session fixation).
+    const { tokens } = this.deps;
+    await this.deps.revocations.cutOff(claims.guestToken, tokens.currentTime(), tokens.currentTime() + tokens.lifetimeMs);
     return this.view({ ...claims, signIn }, info, false);
   }
 

@@ -163,6 +163,24 @@ test('sign-in mid-chat keeps the conversation, on the same socket and guest toke
   live.close();
 });
 
+test('a sign-in mid-chat refuses every token of the conversation issued before it (session fixation): reads, sends and tickets', async () => {
+  const anonymous = await stack.newSession();
+  const ticket = (await post('/messages/stream-ticket', {}, anonymous.token)).body.ticket as string;
+  const res = await post('/guest-session/sign-in', { auth: await signInAt(stack.sim, 'customer-fixed') }, anonymous.token);
+  expect([res.status, res.body.authenticated]).toEqual([200, true]);
+
+  const read = await get('/messages', anonymous.token);
+  expect([read.status, read.body.code]).toEqual([401, 'unauthorized']);
+  const sent = await post('/messages', { text: 'sent with the old anonymous token' }, anonymous.token);
+  expect([sent.status, sent.body.code]).toEqual([401, 'unauthorized']);
+  const streamed = await fetch(`${stack.service.url}/messages/stream?ticket=${encodeURIComponent(ticket)}`, { headers: { Origin: PAGE_ORIGIN } });
+  expect(streamed.status).toBe(401);
+  await streamed.body?.cancel();
+  // The token the sign-in answered with, and every one after it, work.
+  expect((await post('/messages', { text: 'signed in now' }, res.body.sessionToken)).status).toBe(201);
+  expect((await get('/messages', res.body.sessionToken)).status).toBe(200);
+});
+
 test('sign-in mid-chat where the deployment does not allow upgrades: 422, and the chat goes on anonymously', async () => {
   stack.sim.setOptions({ allowSessionUpgrade: false });
   const anonymous = await stack.newSession();
