@@ -115,6 +115,7 @@ export class GuestChat {
     const session = this.sessionOf(claims);
     let info = await session.ready();
     const given = await givenAttributes(input, this.deps.config.attributeKeys, this.reserved, this.deps.identity);
+    this.refuseOtherCustomer(claims, given.identity);
     const merged = applyBrowserChange(claims, given.browser, 'merge', info.maxCustomDataBytes);
     const state = lockIdentity({ attributes: merged, locked: claims.locked }, given.identity);
     checkBudget(state.attributes, info.maxCustomDataBytes);
@@ -131,6 +132,20 @@ export class GuestChat {
       if (newSession) current.deliveredFingerprint = await autoStart(session, current.attributes, this.deps);
     }
     return this.view(current, info, newSession);
+  }
+
+  /**
+   * A session verified as one customer stays that customer's: resumed with
+   * another customer's identity token (another `sub` or issuer) it would mix
+   * both identities, so that is a 409; the other customer starts a new session.
+   */
+  private refuseOtherCustomer(claims: SessionClaims, identity: Record<string, string>): void {
+    const keys = this.deps.config.attributeKeys;
+    if (Object.keys(identity).length === 0 || !claims.locked.includes(keys.identityVerified)) return;
+    const same = (key: string) => claims.attributes[key] === identity[key];
+    if (!same(keys.customerId) || !same(keys.identityIssuer)) {
+      throw new AppError('conflict', 'This session belongs to another verified customer; start a new session (POST /guest-session without this token) for this identity.');
+    }
   }
 
   async state(claims: SessionClaims): Promise<SessionView> {
