@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema';
+import { signInCallbacks } from '../config/signInCallbacks';
 import { GuestApiHealth } from '../genesys/guest/guestApiHealth';
 import { SessionHub } from '../genesys/guest/sessionHub';
 import { WebDeploymentTokens } from '../genesys/guest/webDeploymentTokens';
@@ -72,7 +73,12 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
     now,
   });
   const revocations = new StoreRevocations(store);
-  const signIns = new CustomerSignIn({ tokens: signInTokens, messengerFeatures: platform.messengerConfig, logger: guestLogger });
+  const signIns = new CustomerSignIn({
+    tokens: signInTokens,
+    redirectUriAllowed: signInCallbacks(config.signInRedirectUris, config.cors.allowedOrigins),
+    messengerFeatures: platform.messengerConfig,
+    logger: guestLogger,
+  });
   const chat = new GuestChat({ config, hub, tokens, revocations, store, identity, signIns, messengerFeatures: platform.messengerConfig, logger, now });
   const attachments = new GuestAttachments({ hub, tokens, limits: async (claims) => (await chat.capabilities(claims)).attachments });
   const streams = new LiveStreams({

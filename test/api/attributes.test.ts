@@ -180,3 +180,28 @@ test('a session verified as one customer cannot be resumed with another customer
   expect(same.status).toBe(200);
   expect(same.body.attributes).toMatchObject({ customerId: 'cust-1', email: 'new@example.com' });
 });
+
+test('attribute writes are limited per session and per address (429 with Retry-After), PUT and PATCH alike', async () => {
+  const limited = await startStack({ simulator: stack.sim, env: { ATTRIBUTE_WRITES_PER_SESSION_PER_MINUTE: '3', ATTRIBUTE_WRITES_PER_IP_PER_MINUTE: '5' } });
+  try {
+    const write = (method: 'put' | 'patch', token: string, body: object) => limited.http[method]('/guest-attributes').set(bearer(token)).send(body);
+    const a = await limited.newSession();
+    expect((await write('put', a.token, { step: '1' })).status).toBe(200);
+    expect((await write('patch', a.token, { step: '2' })).status).toBe(200);
+    expect((await write('patch', a.token, { step: '3' })).status).toBe(200);
+    const perSession = await write('patch', a.token, { step: '4' });
+    expect([perSession.status, perSession.body.code]).toEqual([429, 'rate_limited']);
+    expect(Number(perSession.headers['retry-after'])).toBeGreaterThan(0);
+    // Reads are not writes.
+    expect((await limited.http.get('/guest-attributes').set(bearer(a.token))).status).toBe(200);
+
+    const b = await limited.newSession();
+    expect((await write('patch', b.token, { step: '1' })).status).toBe(200);
+    // Five writes from this address in the minute (the refused one counts too): the sixth is refused, whatever the session.
+    const perIp = await write('put', b.token, { step: '2' });
+    expect([perIp.status, perIp.body.code]).toEqual([429, 'rate_limited']);
+    expect(Number(perIp.headers['retry-after'])).toBeGreaterThan(0);
+  } finally {
+    await limited.close();
+  }
+});

@@ -104,7 +104,7 @@ function sessionRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
         description: 'A routing key the client proposes (16 to 64 of A-Z a-z 0-9 _ -): adopted as the new session\'s routingKey, so a proxy hashing on it sends this very request where the session will live. Send the session\'s routingKey with every later request too.',
       },
     ],
-    before: [limits.newSessions, limits.conversationChangesPerIp],
+    before: [limits.newSessions, limits.conversationChangesPerIp, limits.signInsPerIp],
     after: [limits.conversationChangesPerSession],
     responses: { 201: json('A new session', sessionViewSchema), 200: json('The resumed session', sessionViewSchema) },
     errors: [...START_ERRORS, 'reauthentication_required', 'authentication_disabled', 'cannot_downgrade'],
@@ -163,8 +163,8 @@ function signInRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
       "Exchanges the identity provider's code (or ID token) at Genesys and signs this session in (authenticated messaging): the agent sees a verified customer, and the conversation follows the customer to other devices. Needs the deployment to allow signing in mid-chat (GET /capabilities, `authentication.allowSessionUpgrade`).",
     auth: 'session',
     body: signInBody,
-    before: [limits.conversationChangesPerIp],
-    after: [limits.conversationChangesPerSession],
+    before: [limits.signInsPerIp],
+    after: [limits.signInsPerSession],
     responses: { 200: json('The session, now signed in', sessionViewSchema) },
     errors: ['validation_failed', 'unauthorized', 'reauthentication_required', 'authentication_disabled', 'conflict', 'session_expired', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
     async handle(_req, res, { body }) {
@@ -179,8 +179,8 @@ function signInRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
     description:
       "Revokes the customer's sign-in at Genesys, which signs out every device of the customer, and ends this session: its token opens nothing afterwards (410). Every live stream of the customer gets a final `session` event `signed_out`.",
     auth: 'session',
-    before: [limits.conversationChangesPerIp],
-    after: [limits.conversationChangesPerSession],
+    before: [limits.signInsPerIp],
+    after: [limits.signInsPerSession],
     responses: { 204: { description: 'Signed out' } },
     errors: ['unauthorized', 'conflict', 'session_expired', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
     async handle(_req, res) {
@@ -193,7 +193,7 @@ function signInRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
 }
 
 /** The guest's custom attributes. */
-function attributeRoutes({ chat }: ChatRouteDeps): AnyRouteSpec[] {
+function attributeRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
   const getAttributes: AnyRouteSpec = {
     method: 'get',
     path: '/guest-attributes',
@@ -214,8 +214,10 @@ function attributeRoutes({ chat }: ChatRouteDeps): AnyRouteSpec[] {
     description: 'Changes reach Genesys with the next message. Keep the returned sessionToken.',
     auth: 'session',
     body: method === 'put' ? attributesSchema : attributesPatchSchema,
+    before: [limits.attributeWritesPerIp],
+    after: [limits.attributeWritesPerSession],
     responses: { 200: json('The new attributes', attributesChangedSchema) },
-    errors: ['validation_failed', 'unauthorized', 'attribute_locked', 'attributes_too_large', 'session_expired', 'store_unavailable'],
+    errors: ['validation_failed', 'unauthorized', 'attribute_locked', 'attributes_too_large', 'session_expired', 'rate_limited', 'store_unavailable'],
     async handle(req, res) {
       res.json(await chat.changeAttributes(claimsOf(res), req.body, method === 'put' ? 'replace' : 'merge'));
     },
