@@ -5,6 +5,7 @@ import type { Config } from './config/schema';
 import { createApp } from './http/app';
 import { createHttpServer } from './http/httpServer';
 import { answerClientError } from './http/clientError';
+import { capConnections } from './http/connectionCaps';
 import type { Logger } from './observability/logger';
 import { Readiness } from './observability/readiness';
 import { createGenesysPlatform, type GenesysPlatform } from './genesys/platform';
@@ -60,7 +61,8 @@ export async function startService(config: Config, logger: Logger, options: Serv
     inFlight.add(res);
     res.once('close', () => inFlight.delete(res));
   });
-  server.on('request', app);
+  const caps = capConnections(server, { ...config.connections, isTrustedProxy: (address) => (app.get('trust proxy fn') as (a: string, i: number) => boolean)(address, 0) });
+  server.on('request', caps.guard(app));
   server.on('clientError', answerClientError);
   server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {

@@ -2,6 +2,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { baseUrlsFor, findRegion, REGIONS, type Region } from './regions';
 import { parseOriginPattern } from './originAllowlist';
+import { redirectUriProblem } from './signInCallbacks';
 import { baseUrl, intFrom, optionalString } from './envValues';
 
 /**
@@ -58,6 +59,13 @@ const envSchema = z.object({
   UPLOAD_MIN_BYTES_PER_SECOND: intFrom('UPLOAD_MIN_BYTES_PER_SECOND', 2048, 0, 100_000_000),
   UPLOAD_RATE_WINDOW_SECONDS: intFrom('UPLOAD_RATE_WINDOW_SECONDS', 15, 1, 600),
   UPLOAD_TMP_DIR: optionalString,
+  SIGN_INS_PER_SESSION_PER_MINUTE: intFrom('SIGN_INS_PER_SESSION_PER_MINUTE', 5, 1, 1000),
+  SIGN_INS_PER_IP_PER_MINUTE: intFrom('SIGN_INS_PER_IP_PER_MINUTE', 30, 1, 100_000),
+  SIGN_IN_REDIRECT_URIS: optionalString,
+  ATTRIBUTE_WRITES_PER_SESSION_PER_MINUTE: intFrom('ATTRIBUTE_WRITES_PER_SESSION_PER_MINUTE', 60, 1, 10_000),
+  ATTRIBUTE_WRITES_PER_IP_PER_MINUTE: intFrom('ATTRIBUTE_WRITES_PER_IP_PER_MINUTE', 600, 1, 1_000_000),
+  CONNECTIONS_PER_IP: intFrom('CONNECTIONS_PER_IP', 256, 1, 1_000_000),
+  CONNECTIONS_MAX: intFrom('CONNECTIONS_MAX', 20_000, 1, 1_000_000),
   SHUTDOWN_GRACE_MS: intFrom('SHUTDOWN_GRACE_MS', 10_000, 0, 120_000),
   LOG_LEVEL: optionalString.transform((v, ctx) => {
     const level = (v ?? 'info').toLowerCase();
@@ -130,7 +138,20 @@ export interface Config {
     /** Concurrent live streams per session and per client IP. */
     streamsPerSession: number;
     streamsPerIp: number;
+    /** Sign-in and sign-out attempts (each one costs Genesys a code exchange or a revocation), per session and per client IP, per minute. */
+    signInsPerSessionPerMinute: number;
+    signInsPerIpPerMinute: number;
+    /** PUT and PATCH /guest-attributes, per session and per client IP, per minute. */
+    attributeWritesPerSessionPerMinute: number;
+    attributeWritesPerIpPerMinute: number;
   };
+  /** Open client connections per client address (direct clients, not trusted proxies) and per instance. */
+  connections: { perIp: number; max: number };
+  /**
+   * The site's sign-in callback URLs: a sign-in's `redirectUri` must be one of them exactly. Unset:
+   * any http(s) URL on an origin CORS_ALLOWED_ORIGINS allows.
+   */
+  signInRedirectUris?: string[];
   guestSockets: { idleMs: number; max: number; opensPerSessionPerMinute: number };
   /**
    * Files in transit (POST /attachments): concurrent uploads per instance and
@@ -190,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) {
     problems.push(`METRICS_PORT must differ from PORT (both are ${e.PORT}): metrics are never served on the public port`);
   }
+  const signInRedirectUris = checkRedirectUris(e, problems);
   if (problems.length > 0 || !parsed.success || !region || !origin) throw new ConfigError(problems);
 
   const derived = baseUrlsFor(region.domain);
@@ -231,7 +253,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       conversationChangesPerIpPerMinute: e.CONVERSATION_CHANGES_PER_IP_PER_MINUTE,
       streamsPerSession: e.STREAMS_PER_SESSION,
       streamsPerIp: e.STREAMS_PER_IP,
+      signInsPerSessionPerMinute: e.SIGN_INS_PER_SESSION_PER_MINUTE,
+      signInsPerIpPerMinute: e.SIGN_INS_PER_IP_PER_MINUTE,
+      attributeWritesPerSessionPerMinute: e.ATTRIBUTE_WRITES_PER_SESSION_PER_MINUTE,
+      attributeWritesPerIpPerMinute: e.ATTRIBUTE_WRITES_PER_IP_PER_MINUTE,
     },
+    connections: { perIp: e.CONNECTIONS_PER_IP, max: e.CONNECTIONS_MAX },
+    signInRedirectUris,
     guestSockets: {
       idleMs: e.GUEST_SOCKET_IDLE_SECONDS * 1000,
       max: e.GUEST_SOCKET_MAX,
@@ -326,6 +354,16 @@ function checkSessionSecrets(e: Env, problems: string[]): string[] {
   }
 
   return secrets;
+}
+
+function checkRedirectUris(e: Env, problems: string[]): string[] | undefined {
+  if (e.SIGN_IN_REDIRECT_URIS === undefined) return undefined;
+  const uris = e.SIGN_IN_REDIRECT_URIS.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const uri of uris) {
+    const problem = redirectUriProblem(uri);
+    if (problem) problems.push(`SIGN_IN_REDIRECT_URIS: "${uri}" ${problem}`);
+  }
+  return uris;
 }
 
 function checkIdentity(e: Env, problems: string[]): IdentityConfig | undefined {

@@ -125,3 +125,10 @@ export const normalizedMessageSchema = z.object({
 });
 
 export type NormalizedMessage = z.infer<typeof normalizedMessageSchema>;
+
+/**
+ * The only ids a live stream ever writes on an `id:` line, and the only
+ * Last-Event-ID it takes back: a message id as Genesys issues them (UUIDs,
+ * with or without dashes), kept to characters that cannot end an SSE line.
+ */
+export const STREAM_EVENT_ID = /^[A-Za-z0-9_-]{1,128}$/;

@@ -51,9 +51,14 @@ function bearer(req: Request): string | undefined {
 }
 
 export function authenticator(tokens: SessionTokens, revocations: Revocations): (spec: AnyRouteSpec) => RequestHandler {
-  const notEnded = async (guestToken: string, spec: AnyRouteSpec) => {
-    if (!spec.allowEnded && (await revocations.isEnded(guestToken))) {
+  /** Refuses a token of an ended chat, and one issued before a sign-in that replaced it (whatever the route). */
+  const notEnded = async (claims: { guestToken: string; issuedAt: number }, spec: AnyRouteSpec) => {
+    const standing = await revocations.standing(claims.guestToken);
+    if (!spec.allowEnded && standing.ended) {
       throw new AppError('session_expired', 'This chat was ended; start a new session (POST /guest-session without the old token).');
+    }
+    if (claims.issuedAt < standing.cutOffMs) {
+      throw new AppError('unauthorized', 'The customer signed in since this token was issued: it opens nothing now; use the token the sign-in answered with.');
     }
   };
   return (spec) => async (req, res, next) => {
@@ -64,7 +69,7 @@ export function authenticator(tokens: SessionTokens, revocations: Revocations): 
       if (token !== undefined) {
         // POST /guest-session (auth `none`) resumes when a token comes along.
         const guest = await asGuest(tokens.open(token, origin));
-        await notEnded(guest.guestToken, spec);
+        await notEnded(guest.claims!, spec);
         res.locals.guest = guest;
         return next();
       }
@@ -72,7 +77,7 @@ export function authenticator(tokens: SessionTokens, revocations: Revocations): 
       const ticket = typeof req.query.ticket === 'string' ? req.query.ticket : undefined;
       if (spec.auth === 'session-or-ticket' && ticket !== undefined) {
         const claims = await tokens.openTicket(ticket, origin);
-        await notEnded(claims.guestToken, spec);
+        await notEnded(claims, spec);
         // Refused here when already used, before any work; spent by the route (spendTicket).
         if (await revocations.ticketUsed(claims.id)) throw new AppError('unauthorized', TICKET_USED);
         res.locals.guest = {

@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema';
+import { signInCallbacks } from '../config/signInCallbacks';
 import { GuestApiHealth } from '../genesys/guest/guestApiHealth';
 import { SessionHub } from '../genesys/guest/sessionHub';
 import { WebDeploymentTokens } from '../genesys/guest/webDeploymentTokens';
@@ -13,7 +14,7 @@ import type { Readiness } from '../observability/readiness';
 import { GuestAttachments } from '../session/attachments';
 import { CustomerSignIn } from '../session/customerSignIn';
 import { GuestChat } from '../session/guestChat';
-import { StoreRevocations } from '../session/revocations';
+import { SECURITY_RECORD_PREFIXES, StoreRevocations } from '../session/revocations';
 import { MemoryStore, type SharedStore } from '../store/sharedStore';
 import { RedisStore } from '../store/redisStore';
 import { deriveKeys, Sealer } from '../session/sealing';
@@ -75,7 +76,12 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
     now,
   });
   const revocations = new StoreRevocations(store);
-  const signIns = new CustomerSignIn({ tokens: signInTokens, messengerFeatures: platform.messengerConfig, logger: guestLogger });
+  const signIns = new CustomerSignIn({
+    tokens: signInTokens,
+    redirectUriAllowed: signInCallbacks(config.signInRedirectUris, config.cors.allowedOrigins),
+    messengerFeatures: platform.messengerConfig,
+    logger: guestLogger,
+  });
   const chat = new GuestChat({ config, hub, tokens, revocations, store, identity, signIns, messengerFeatures: platform.messengerConfig, logger, now });
   const attachments = new GuestAttachments({ hub, tokens, limits: async (claims) => (await chat.capabilities(claims)).attachments, maxInFlight: config.uploads.maxInFlight, perIp: config.uploads.perIp });
   const spool = new UploadSpool(config.uploads.tmpDir);
@@ -107,7 +113,7 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
 
 /** Redis when REDIS_URL is set (every instance sees the same state), else this instance's memory. */
 function sharedStore(config: Config, logger: Logger, readiness: Readiness, now?: () => number): SharedStore {
-  if (!config.redis) return new MemoryStore(undefined, now);
+  if (!config.redis) return new MemoryStore(undefined, now, { protectedPrefixes: SECURITY_RECORD_PREFIXES });
   return new RedisStore({
     url: config.redis.url,
     keyPrefix: config.redis.keyPrefix,

@@ -1,7 +1,7 @@
 import type { Response } from 'express';
 import type { GuestEvent, GuestSession } from '../genesys/guest/guestSession';
 import { AppError } from '../domain/errors';
-import type { NormalizedMessage } from '../domain/message';
+import { STREAM_EVENT_ID, type NormalizedMessage } from '../domain/message';
 import type { Logger } from '../observability/logger';
 import { limitsRefused, streamsOpen } from '../observability/metrics';
 
@@ -109,22 +109,29 @@ export class LiveStreams {
       if (!essential && res.writableNeedDrain) return;
       if (!res.write(chunk)) behindSince ??= now;
     };
-    // Every event carries the id of the newest message the client has: what it resumes from.
-    let lastId = history?.after;
+    // Every event carries the id of the newest message the client has: what it resumes from. Only ids
+    // this stream found in the conversation are written, never the client's Last-Event-ID as it came.
+    let lastId: string | undefined;
     const delivered = new RecentIds();
     const present = holder.present ?? ((m: NormalizedMessage) => m);
     const send = (event: string, data: unknown, messageId?: string) => {
       if (messageId) {
         // A message comes once per stream, whether from history or live.
         if (!delivered.add(messageId)) return;
-        lastId = messageId;
+        if (STREAM_EVENT_ID.test(messageId)) lastId = messageId;
       }
       const shown = event === 'message' ? present(data as NormalizedMessage) : data;
       write(`${lastId ? `id: ${lastId}\n` : ''}event: ${event}\ndata: ${JSON.stringify(shown)}\n\n`, event !== 'typing');
     };
 
     const live = (event: GuestEvent) => relay(event, send, (state, detail, reconnect) => stream.end(state, detail, reconnect));
-    const onEvent = catchUpGate(live, (after, reason) => (history ? replayMissed(after, () => history.readNewest(reason), send) : Promise.resolve()), () => lastId);
+    // The client's Last-Event-ID, once history shows it is a message of this conversation, is the id to resume from.
+    const found = (id: string) => (lastId ??= id);
+    const onEvent = catchUpGate(
+      live,
+      (after, reason) => (history ? replayMissed(after, () => history.readNewest(reason), send, found) : Promise.resolve()),
+      () => lastId ?? history?.after,
+    );
     const heartbeat = setInterval(() => write(': heartbeat\n\n', false), this.options.heartbeatMs);
     heartbeat.unref();
     const unsubscribe = session.subscribe(onEvent);
@@ -240,7 +247,12 @@ function catchUpGate(live: (event: GuestEvent) => void, replay: (after: string |
  * Sends the messages after `after`; says so when they cannot all be found
  * (no id to start from, an id older than the newest page, history unreadable).
  */
-async function replayMissed(after: string | undefined, readNewest: () => Promise<NormalizedMessage[]>, send: (event: string, data: unknown, messageId?: string) => void): Promise<void> {
+async function replayMissed(
+  after: string | undefined,
+  readNewest: () => Promise<NormalizedMessage[]>,
+  send: (event: string, data: unknown, messageId?: string) => void,
+  found: (id: string) => void,
+): Promise<void> {
   if (after === undefined) {
     send('session', { state: 'replay_incomplete', detail: 'Messages may have come while the connection to Genesys was down; reload the history.' });
     return;
@@ -254,6 +266,7 @@ async function replayMissed(after: string | undefined, readNewest: () => Promise
   }
   const at = messages.findIndex((m) => m.id === after);
   if (at < 0) send('session', { state: 'replay_incomplete', detail: 'The last event seen is older than the newest history page; reload the history.' });
+  else found(messages[at]!.id);
   for (const m of messages.slice(at + 1)) if (m.type !== 'event') send('message', m, m.id);
 }
 

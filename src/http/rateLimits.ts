@@ -49,6 +49,10 @@ function limiter(options: {
   });
 }
 
+/** A sign-in (a code or ID token exchanged at Genesys, which asks the site's identity provider) or a sign-out (a revocation). */
+const signsIn = (req: Request) =>
+  req.path.startsWith('/guest-session/sign-') || (req.path === '/guest-session' && (req.body as { auth?: unknown } | undefined)?.auth !== undefined);
+
 /** A new conversation (startNew) or an end (DELETE): each costs Genesys a conversation or a socket. */
 const changesConversation = (req: Request) => req.method === 'DELETE' || (req.body as { startNew?: unknown } | undefined)?.startNew === true;
 
@@ -93,6 +97,44 @@ export function rateLimits(limits: Config['limits'], redis?: RedisStore) {
       what: 'new or ended conversations in this session',
       name: 'conversation_changes_per_session',
       store: redisLimitStore(redis, 'conversation-changes-per-session'),
+    }),
+    /** Sign-in and sign-out attempts per client IP per minute, counted whether or not they succeed: before Genesys is asked. */
+    signInsPerIp: limiter({
+      windowMs: 60_000,
+      limit: limits.signInsPerIpPerMinute,
+      key: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
+      skip: (req) => !signsIn(req),
+      what: 'sign-in or sign-out attempts from this address',
+      name: 'sign_ins_per_ip',
+      store: redisLimitStore(redis, 'sign-ins-per-ip'),
+    }),
+    /** Sign-in and sign-out attempts per session per minute (after authentication). */
+    signInsPerSession: limiter({
+      windowMs: 60_000,
+      limit: limits.signInsPerSessionPerMinute,
+      key: (_req, res) => sessionKeyOf(guestOf(res).guestToken),
+      skip: (req) => !signsIn(req) || req.headers.authorization === undefined,
+      what: 'sign-in or sign-out attempts in this session',
+      name: 'sign_ins_per_session',
+      store: redisLimitStore(redis, 'sign-ins-per-session'),
+    }),
+    /** PUT and PATCH /guest-attributes per client IP per minute: each one seals a new token. */
+    attributeWritesPerIp: limiter({
+      windowMs: 60_000,
+      limit: limits.attributeWritesPerIpPerMinute,
+      key: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
+      what: 'attribute changes from this address',
+      name: 'attribute_writes_per_ip',
+      store: redisLimitStore(redis, 'attribute-writes-per-ip'),
+    }),
+    /** PUT and PATCH /guest-attributes per session per minute (after authentication). */
+    attributeWritesPerSession: limiter({
+      windowMs: 60_000,
+      limit: limits.attributeWritesPerSessionPerMinute,
+      key: (_req, res) => sessionKeyOf(guestOf(res).guestToken),
+      what: 'attribute changes in this session',
+      name: 'attribute_writes_per_session',
+      store: redisLimitStore(redis, 'attribute-writes-per-session'),
     }),
   };
 }

@@ -6,6 +6,7 @@ import { z } from 'zod';
  */
 export * from '../domain/api';
 export { normalizedMessageSchema } from '../domain/message';
+import { STREAM_EVENT_ID } from '../domain/message';
 
 /** Accepted on every route (clients may send it wherever they cannot send X-Chat-Session); only proxies read it. */
 const routingKeyQuery = z
@@ -23,7 +24,11 @@ export const historyQuery = z.strictObject({
 export const streamQuery = z.strictObject({
   ticket: z.string().max(6144).optional().describe('From POST /messages/stream-ticket, for EventSource (which cannot send headers)'),
   routingKey: routingKeyQuery,
-  lastEventId: z.string().max(200).optional().describe('The id of the last event seen, where a client cannot send the Last-Event-ID header: the messages after it are sent first'),
+  lastEventId: z
+    .string()
+    .regex(STREAM_EVENT_ID, 'lastEventId must be an event id this service sent (1 to 128 of A-Z a-z 0-9 _ -)')
+    .optional()
+    .describe('The id of the last event seen, where a client cannot send the Last-Event-ID header: the messages after it are sent first'),
 });
 
 export const healthSchema = z.object({ status: z.literal('ok') });

@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { Config, IdentityConfig } from '../config/schema';
 import { AppError } from '../domain/errors';
+import { keyForm } from '../domain/reservedKeys';
 
 /**
  * Identity tokens: short-lived JWTs minted by the website's own backend,
@@ -16,6 +17,7 @@ export class IdentityVerifier {
   constructor(
     private readonly config: IdentityConfig,
     private readonly attributeKeys: Config['attributeKeys'],
+    private readonly now: () => number = Date.now,
   ) {
     if (config.jwtSecret !== undefined) {
       this.key = new TextEncoder().encode(config.jwtSecret);
@@ -31,6 +33,7 @@ export class IdentityVerifier {
     let payload: JWTPayload;
     try {
       const verified = await jwtVerify(token, this.key as Uint8Array, {
+        currentDate: new Date(this.now()),
         algorithms: this.algorithms,
         issuer: this.config.issuer,
         audience: this.config.audience,
@@ -46,6 +49,10 @@ export class IdentityVerifier {
     const lifetime = payload.exp! - payload.iat!;
     if (!(lifetime > 0 && lifetime <= this.config.maxTokenAgeSeconds)) {
       throw new AppError('identity_invalid', `Identity tokens may live at most ${this.config.maxTokenAgeSeconds} seconds (exp - iat); mint a shorter one.`);
+    }
+    // jwtVerify bounds only exp; a token "issued" in the future would outlive IDENTITY_MAX_TOKEN_AGE_SECONDS by as much.
+    if (payload.iat! * 1000 > this.now() + this.config.clockToleranceSeconds * 1000) {
+      throw new AppError('identity_invalid', 'The identity token was issued in the future (`iat` is later than now, beyond the clock tolerance); check the clock of the backend that minted it.');
     }
     // Set last, so no claim can stand in for them. jwtVerify has checked that `iss` is the configured issuer.
     return Object.fromEntries([
@@ -77,9 +84,18 @@ export class IdentityVerifier {
       if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) {
         throw new AppError('identity_invalid', 'The identity token\'s "attributes" claim must be an object of strings.');
       }
+      // The keys the standard claims fill, and the service's own markers, come from those claims only:
+      // `attributes: { customerId }` beside `sub` would otherwise name another customer.
+      const standard = new Map(
+        [keys.customerId, keys.firstName, keys.lastName, keys.email, keys.phone, keys.identityVerified, keys.identityIssuer].map((k) => [keyForm(k), k]),
+      );
       for (const [k, v] of Object.entries(extra)) {
         if (typeof v !== 'string' || !v.isWellFormed()) {
           throw new AppError('identity_invalid', `The identity token's attribute "${k}" must be a well-formed string.`);
+        }
+        const shadowed = standard.get(keyForm(k));
+        if (shadowed !== undefined) {
+          throw new AppError('identity_invalid', `The identity token's "attributes" claim may not hold "${k}": "${shadowed}" comes from the standard claims (sub, given_name, family_name, email, phone_number) or from the service itself.`);
         }
         entries.push([k, v]);
       }

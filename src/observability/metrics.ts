@@ -129,7 +129,14 @@ export type LimitName =
   | 'socket_opens_per_session'
   | 'guest_socket_max'
   | 'history_reads'
-  | 'uploads_in_flight';
+  | 'uploads_in_flight'
+  | 'uploads_per_ip'
+  | 'sign_ins_per_ip'
+  | 'sign_ins_per_session'
+  | 'attribute_writes_per_ip'
+  | 'attribute_writes_per_session'
+  | 'connections_per_ip'
+  | 'connections_max';
 
 // Series that exist from the start, at zero: a rate over them is 0, not "no data".
 sharedStoreUp.set(1);

@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema';
 import { AppError } from '../domain/errors';
-import { RESERVED_KEYS } from '../domain/reservedKeys';
+import { keyForm, RESERVED_KEYS } from '../domain/reservedKeys';
 
 /**
  * Custom attributes (README.md#the-chat-api): string keys and values only, the whole
@@ -92,9 +92,17 @@ export function applyBrowserChange(
   maxBytes: number,
 ): Attributes {
   const locked = new Set(state.locked);
+  const lockedForms = new Map(state.locked.map((k) => [keyForm(k), k]));
   for (const [k, v] of Object.entries(change)) {
     if (locked.has(k) && state.attributes[k] !== v) {
       throw new AppError('attribute_locked', `"${k}" was set by a verified identity and cannot be changed by the browser.`, {
+        extensions: { key: k },
+      });
+    }
+    // A look-alike of a locked key (another case, script or width) could pass for it where keys are shown.
+    const lookedLike = lockedForms.get(keyForm(k));
+    if (!locked.has(k) && lookedLike !== undefined) {
+      throw new AppError('attribute_locked', `"${k}" looks like "${lookedLike}", which was set by a verified identity; choose a key that cannot be mistaken for it.`, {
         extensions: { key: k },
       });
     }
@@ -134,11 +142,21 @@ export function identityReservedKeys(keys: Config['attributeKeys'], identityConf
   return new Set(reserved);
 }
 
-/** Refuses a browser change that touches a key reserved for verified identity. */
+/**
+ * Refuses a browser change that touches a key reserved for verified
+ * identity, or a look-alike of one (compared by keyForm: NFKC, Cyrillic and
+ * Greek look-alikes, case-folded), so `IdentityVerified`, `customerID` or a
+ * Cyrillic `іdentityVerified` cannot pass for the real one.
+ */
 export function refuseReservedKeys(change: Record<string, unknown>, reserved: ReadonlySet<string>): void {
+  const forms = new Map([...reserved].map((k) => [keyForm(k), k]));
   for (const key of Object.keys(change)) {
-    if (reserved.has(key)) {
+    const matched = forms.get(keyForm(key));
+    if (matched === key) {
       throw new AppError('attribute_locked', `"${key}" can only be set by a verified identity token, never by the browser.`, { extensions: { key } });
+    }
+    if (matched !== undefined) {
+      throw new AppError('attribute_locked', `"${key}" looks like "${matched}", which only a verified identity token can set; choose a key that cannot be mistaken for it.`, { extensions: { key } });
     }
   }
 }

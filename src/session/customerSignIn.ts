@@ -11,6 +11,8 @@ import type { Logger } from '../observability/logger';
  */
 interface CustomerSignInDeps {
   tokens: WebDeploymentTokens;
+  /** Whether a code grant's `redirectUri` is one of the site's sign-in callbacks (src/config/signInCallbacks.ts). */
+  redirectUriAllowed: (uri: string) => boolean;
   messengerFeatures: { get(): Promise<MessengerFeatures> };
   logger: Logger;
 }
@@ -20,6 +22,9 @@ export class CustomerSignIn {
 
   /** The customer's Genesys credentials for an identity-provider grant; `midChat` also needs the deployment to allow upgrades. */
   async exchange(grant: SignInGrant, midChat: boolean): Promise<GenesysSignIn> {
+    if ('redirectUri' in grant && !this.deps.redirectUriAllowed(grant.redirectUri)) {
+      throw new AppError('validation_failed', "`redirectUri` is not one of this site's sign-in callback URLs (SIGN_IN_REDIRECT_URIS, else a page of an allowed origin); nothing was exchanged.");
+    }
     const { auth } = await this.deps.messengerFeatures.get();
     if (!auth.enabled) {
       throw new AppError('authentication_disabled', 'This Messenger deployment has no sign-in set up (authenticated messaging is off in its configuration).');

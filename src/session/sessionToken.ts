@@ -32,6 +32,8 @@ const sessionWireSchema = z.object({
   /** The routing key (absent in tokens sealed before it existed: derived then). */
   rk: z.string().optional(),
   au: signInWire,
+  /** Issued at, epoch ms (absent in tokens sealed before it existed: 0 then, older than any sign-in's cut-off). */
+  ia: z.number().int().optional(),
   exp: z.number().int(),
 });
 
@@ -42,6 +44,7 @@ const ticketWireSchema = z.object({
   gt: z.string().min(1),
   o: z.string(),
   au: signInWire,
+  ia: z.number().int().optional(),
   exp: z.number().int(),
 });
 
@@ -61,6 +64,8 @@ export interface SessionClaims {
   routingKey: string;
   /** Genesys authenticated messaging: the signed-in customer's credentials (sealed; never shown or logged). */
   signIn?: GenesysSignIn;
+  /** When the token was sealed, epoch ms: a sign-in refuses every token of its conversation sealed before it. */
+  issuedAt: number;
   /** Expiry, epoch seconds. */
   exp: number;
 }
@@ -70,13 +75,14 @@ interface TicketClaims {
   guestToken: string;
   origin: string;
   signIn?: GenesysSignIn;
+  issuedAt: number;
   exp: number;
 }
 
 /** What a ticket or an attachment link names: the session, with its sign-in so an instance can configure it. */
 type SessionRef = Pick<SessionClaims, 'guestToken' | 'origin' | 'signIn'>;
 
-export type SessionState = Omit<SessionClaims, 'exp'>;
+export type SessionState = Omit<SessionClaims, 'exp' | 'issuedAt'>;
 
 const toWire = (c: SessionClaims): z.infer<typeof sessionWireSchema> => ({
   typ: 'session',
@@ -88,6 +94,7 @@ const toWire = (c: SessionClaims): z.infer<typeof sessionWireSchema> => ({
   mcb: c.maxCustomDataBytes,
   rk: c.routingKey,
   ...signInToWire(c.signIn),
+  ia: c.issuedAt,
   exp: c.exp,
 });
 
@@ -100,6 +107,7 @@ const fromWire = (w: z.infer<typeof sessionWireSchema>, routingKeyFor: (guestTok
   maxCustomDataBytes: w.mcb,
   routingKey: w.rk ?? routingKeyFor(w.gt),
   ...signInFromWire(w.au),
+  issuedAt: w.ia ?? 0,
   exp: w.exp,
 });
 
@@ -168,6 +176,11 @@ export class SessionTokens {
     return createHmac('sha256', this.routingSecret).update(guestToken).digest('base64url').slice(0, 22);
   }
 
+  /** The clock tokens are sealed by (epoch ms): a cut-off in the same terms as their `issuedAt`. */
+  currentTime(): number {
+    return this.now();
+  }
+
   /** How long a token issued now stays valid. */
   get lifetimeMs(): number {
     return this.ttlSeconds * 1000;
@@ -175,8 +188,9 @@ export class SessionTokens {
 
   /** Seals the claims with a fresh expiry (sliding: every refreshed token lives a full TTL). */
   async issue(state: SessionState): Promise<{ token: string; claims: SessionClaims; expiresAt: string }> {
-    const exp = Math.floor(this.now() / 1000) + this.ttlSeconds;
-    const claims: SessionClaims = { ...state, exp };
+    const issuedAt = this.now();
+    const exp = Math.floor(issuedAt / 1000) + this.ttlSeconds;
+    const claims: SessionClaims = { ...state, issuedAt, exp };
     const wire = toWire(claims);
     const token = await this.sealer.seal(wire);
     this.remember(token, wire);
@@ -196,8 +210,9 @@ export class SessionTokens {
   }
 
   async issueTicket(claims: SessionRef): Promise<{ ticket: string; expiresAt: string }> {
-    const exp = Math.floor(this.now() / 1000) + TICKET_TTL_SECONDS;
-    const ticket = { typ: 'ticket', jti: randomUUID(), gt: claims.guestToken, o: claims.origin, ...signInToWire(claims.signIn), exp } satisfies z.infer<typeof ticketWireSchema>;
+    const issuedAt = this.now();
+    const exp = Math.floor(issuedAt / 1000) + TICKET_TTL_SECONDS;
+    const ticket = { typ: 'ticket', jti: randomUUID(), gt: claims.guestToken, o: claims.origin, ...signInToWire(claims.signIn), ia: issuedAt, exp } satisfies z.infer<typeof ticketWireSchema>;
     return { ticket: await this.sealer.seal(ticket), expiresAt: new Date(exp * 1000).toISOString() };
   }
 
@@ -227,7 +242,7 @@ export class SessionTokens {
 
   async openTicket(ticket: string, origin: string | undefined): Promise<TicketClaims> {
     const wire = this.check(ticketWireSchema, await this.sealer.unseal(ticket), origin);
-    return { id: wire.jti, guestToken: wire.gt, origin: wire.o, ...signInFromWire(wire.au), exp: wire.exp };
+    return { id: wire.jti, guestToken: wire.gt, origin: wire.o, ...signInFromWire(wire.au), issuedAt: wire.ia ?? 0, exp: wire.exp };
   }
 
   private check<T extends { o: string; exp: number }>(schema: z.ZodType<T>, payload: unknown, origin: string | undefined): T {

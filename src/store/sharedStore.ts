@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { AppError } from '../domain/errors';
 
 /**
  * The little state instances must agree on: idempotency records and sends in
@@ -51,43 +52,108 @@ interface Entry {
   expiresAt: number;
 }
 
+/** How often a full memory store looks for expired records to make room (a sweep walks every record). */
+const SWEEP_EVERY_MS = 1000;
+
+export interface MemoryStoreOptions {
+  /**
+   * Keys that start with one of these are security records (an ended session, a sign-in's cut-off):
+   * they get a bound of their own, so no flood of other records can keep one from being written.
+   */
+  protectedPrefixes?: readonly string[];
+}
+
 /**
- * The in-process store: bounded (the entries closest to expiry, then the
- * oldest, go first when full) so a flood of keys is a ceiling, not a leak.
+ * Records bounded in number that never loses one before its expiry: when
+ * full (expired records swept first), a new record is refused with
+ * `store_unavailable` (503) rather than written over an older one, which
+ * could have brought an ended session back or let a message go twice.
+ */
+class RecordPool {
+  readonly entries = new Map<string, Entry>();
+  private nextSweepAt = 0;
+
+  constructor(
+    private readonly max: number,
+    private readonly what: string,
+  ) {}
+
+  live(key: string, now: number): Entry | undefined {
+    const entry = this.entries.get(key);
+    if (entry && entry.expiresAt <= now) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  write(key: string, value: string, ttlMs: number, now: number): void {
+    if (!this.entries.has(key) && this.entries.size >= this.max) this.makeRoom(now);
+    this.entries.set(key, { value, expiresAt: now + ttlMs });
+  }
+
+  private makeRoom(now: number): void {
+    if (now >= this.nextSweepAt) {
+      for (const [k, entry] of this.entries) if (entry.expiresAt <= now) this.entries.delete(k);
+      this.nextSweepAt = now + SWEEP_EVERY_MS;
+    }
+    if (this.entries.size >= this.max) {
+      throw new AppError('store_unavailable', `This instance's in-memory store holds as many ${this.what} as it may (${this.max}), none expired yet; nothing was done. Retry shortly.`, {
+        retryAfterSeconds: Math.ceil(SWEEP_EVERY_MS / 1000),
+      });
+    }
+  }
+}
+
+/**
+ * The in-process store, bounded so a flood of keys is a ceiling, not a leak.
+ * Records (idempotency, sends in doubt, tickets, and apart from them the
+ * security records) are never dropped before their expiry: past the bound a
+ * new one is refused (503). Rate windows, which only ever err towards
+ * allowing, lose their oldest when full.
  */
 export class MemoryStore implements SharedStore {
   readonly shared = false;
-  private readonly entries = new Map<string, Entry>();
+  private readonly records: RecordPool;
+  private readonly securityRecords: RecordPool;
+  private readonly protectedPrefixes: readonly string[];
   private readonly windows = new Map<string, number[]>();
 
   constructor(
     private readonly maxEntries = 200_000,
     private readonly now: () => number = Date.now,
-  ) {}
+    options: MemoryStoreOptions = {},
+  ) {
+    this.records = new RecordPool(maxEntries, 'records');
+    this.securityRecords = new RecordPool(maxEntries, 'security records (ended sessions, sign-in cut-offs)');
+    this.protectedPrefixes = options.protectedPrefixes ?? [];
+  }
 
   async get(key: string): Promise<string | undefined> {
-    return this.live(key)?.value;
+    return this.poolOf(key).live(key, this.now())?.value;
   }
 
   async claim(key: string, value: string, ttlMs: number): Promise<boolean> {
-    if (this.live(key)) return false;
-    this.write(key, value, ttlMs);
+    const pool = this.poolOf(key);
+    if (pool.live(key, this.now())) return false;
+    pool.write(key, value, ttlMs, this.now());
     return true;
   }
 
   async swap(key: string, expected: string, value: string | undefined, ttlMs: number): Promise<boolean> {
-    if (this.live(key)?.value !== expected) return false;
-    if (value === undefined) this.entries.delete(key);
-    else this.write(key, value, ttlMs);
+    const pool = this.poolOf(key);
+    if (pool.live(key, this.now())?.value !== expected) return false;
+    if (value === undefined) pool.entries.delete(key);
+    else pool.write(key, value, ttlMs, this.now());
     return true;
   }
 
   async put(key: string, value: string, ttlMs: number): Promise<void> {
-    this.write(key, value, ttlMs);
+    this.poolOf(key).write(key, value, ttlMs, this.now());
   }
 
   async remove(key: string): Promise<void> {
-    this.entries.delete(key);
+    this.poolOf(key).entries.delete(key);
   }
 
   async take(key: string, limit: number, windowMs: number): Promise<number> {
@@ -111,6 +177,10 @@ export class MemoryStore implements SharedStore {
 
   async close(): Promise<void> {}
 
+  private poolOf(key: string): RecordPool {
+    return this.protectedPrefixes.some((p) => key.startsWith(p)) ? this.securityRecords : this.records;
+  }
+
   private usesIn(key: string, windowMs: number, now: number): number[] {
     return (this.windows.get(key) ?? []).filter((at) => at > now - windowMs);
   }
@@ -120,24 +190,5 @@ export class MemoryStore implements SharedStore {
     this.windows.delete(key);
     this.windows.set(key, uses);
     while (this.windows.size > this.maxEntries) this.windows.delete(this.windows.keys().next().value!);
-  }
-
-  private live(key: string): Entry | undefined {
-    const entry = this.entries.get(key);
-    if (entry && entry.expiresAt <= this.now()) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return entry;
-  }
-
-  private write(key: string, value: string, ttlMs: number): void {
-    const now = this.now();
-    this.entries.delete(key);
-    this.entries.set(key, { value, expiresAt: now + ttlMs });
-    for (const [k, entry] of this.entries) {
-      if (this.entries.size <= this.maxEntries && entry.expiresAt > now) break;
-      this.entries.delete(k);
-    }
   }
 }

@@ -166,3 +166,56 @@ test('an older token cannot set identity keys after the session was resumed with
   const carried = stack.sim.framesFor(gt, 'onMessage').map((f) => f.frame.message.channel?.metadata?.customAttributes ?? {});
   for (const attrs of carried) expect(attrs.customerId === undefined || attrs.customerId === 'cust-42').toBe(true);
 });
+
+test('look-alikes of reserved and locked keys are refused (403 attribute_locked): another case, Cyrillic letters, full width', async () => {
+  const { token } = await lockedSession();
+  const lookAlikes = ['IdentityVerified', 'identityverified', '\u0456dentityVerified', 'customerID', 'ＣｕｓｔｏｍｅｒＩｄ', 'EMAIL', 'identityІssuer'];
+  for (const key of lookAlikes) {
+    const res = await stack.http.patch('/guest-attributes').set(bearer(token)).send({ [key]: 'true' });
+    expect({ key, status: res.status, code: res.body.code }).toEqual({ key, status: 403, code: 'attribute_locked' });
+  }
+  const started = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ attributes: { '\u0456dentityVerified': 'true' } });
+  expect([started.status, started.body.code]).toEqual([403, 'attribute_locked']);
+  // Nothing changed, and an ordinary key is still welcome.
+  const after = await stack.http.get('/guest-attributes').set(bearer(token));
+  expect(Object.keys(after.body.attributes).sort()).toEqual(['customerId', 'email', 'identityIssuer', 'identityVerified', 'page']);
+  expect((await stack.http.patch('/guest-attributes').set(bearer(token)).send({ identityHint: 'x' })).status).toBe(200);
+});
+
+test('a session verified as one customer cannot be resumed with another customer\'s identity token (409); the same customer resumes', async () => {
+  const { token } = await lockedSession();
+  const other = await stack.http.post('/guest-session').set(bearer(token)).send({ identityToken: await identityToken({ sub: 'cust-2', email: 'other@example.com' }) });
+  expect([other.status, other.body.code]).toEqual([409, 'conflict']);
+  const otherIssuer = await stack.http.post('/guest-session').set(bearer(token)).send({ identityToken: await identityToken({ sub: 'cust-1' }, { issuer: 'https://elsewhere.example.com' }) });
+  expect(otherIssuer.status).toBeGreaterThanOrEqual(400);
+  const unchanged = await stack.http.get('/guest-attributes').set(bearer(token));
+  expect(unchanged.body.attributes).toMatchObject({ customerId: 'cust-1', email: 'locked@example.com' });
+  const same = await stack.http.post('/guest-session').set(bearer(token)).send({ identityToken: await identityToken({ sub: 'cust-1', email: 'new@example.com' }) });
+  expect(same.status).toBe(200);
+  expect(same.body.attributes).toMatchObject({ customerId: 'cust-1', email: 'new@example.com' });
+});
+
+test('attribute writes are limited per session and per address (429 with Retry-After), PUT and PATCH alike', async () => {
+  const limited = await startStack({ simulator: stack.sim, env: { ATTRIBUTE_WRITES_PER_SESSION_PER_MINUTE: '3', ATTRIBUTE_WRITES_PER_IP_PER_MINUTE: '5' } });
+  try {
+    const write = (method: 'put' | 'patch', token: string, body: object) => limited.http[method]('/guest-attributes').set(bearer(token)).send(body);
+    const a = await limited.newSession();
+    expect((await write('put', a.token, { step: '1' })).status).toBe(200);
+    expect((await write('patch', a.token, { step: '2' })).status).toBe(200);
+    expect((await write('patch', a.token, { step: '3' })).status).toBe(200);
+    const perSession = await write('patch', a.token, { step: '4' });
+    expect([perSession.status, perSession.body.code]).toEqual([429, 'rate_limited']);
+    expect(Number(perSession.headers['retry-after'])).toBeGreaterThan(0);
+    // Reads are not writes.
+    expect((await limited.http.get('/guest-attributes').set(bearer(a.token))).status).toBe(200);
+
+    const b = await limited.newSession();
+    expect((await write('patch', b.token, { step: '1' })).status).toBe(200);
+    // Five writes from this address in the minute (the refused one counts too): the sixth is refused, whatever the session.
+    const perIp = await write('put', b.token, { step: '2' });
+    expect([perIp.status, perIp.body.code]).toEqual([429, 'rate_limited']);
+    expect(Number(perIp.headers['retry-after'])).toBeGreaterThan(0);
+  } finally {
+    await limited.close();
+  }
+});

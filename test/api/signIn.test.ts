@@ -163,10 +163,79 @@ test('sign-in mid-chat keeps the conversation, on the same socket and guest toke
   live.close();
 });
 
+test('a sign-in mid-chat refuses every token of the conversation issued before it (session fixation): reads, sends and tickets', async () => {
+  const anonymous = await stack.newSession();
+  const ticket = (await post('/messages/stream-ticket', {}, anonymous.token)).body.ticket as string;
+  const res = await post('/guest-session/sign-in', { auth: await signInAt(stack.sim, 'customer-fixed') }, anonymous.token);
+  expect([res.status, res.body.authenticated]).toEqual([200, true]);
+
+  const read = await get('/messages', anonymous.token);
+  expect([read.status, read.body.code]).toEqual([401, 'unauthorized']);
+  const sent = await post('/messages', { text: 'sent with the old anonymous token' }, anonymous.token);
+  expect([sent.status, sent.body.code]).toEqual([401, 'unauthorized']);
+  const streamed = await fetch(`${stack.service.url}/messages/stream?ticket=${encodeURIComponent(ticket)}`, { headers: { Origin: PAGE_ORIGIN } });
+  expect(streamed.status).toBe(401);
+  await streamed.body?.cancel();
+  // The token the sign-in answered with, and every one after it, work.
+  expect((await post('/messages', { text: 'signed in now' }, res.body.sessionToken)).status).toBe(201);
+  expect((await get('/messages', res.body.sessionToken)).status).toBe(200);
+});
+
+test('sign-in and sign-out attempts are limited per session and per address (429 with Retry-After) before Genesys is asked; redirectUri must be a callback of the site', async () => {
+  const limited = await startStack({
+    simulator: stack.sim,
+    env: { SIGN_INS_PER_SESSION_PER_MINUTE: '2', SIGN_INS_PER_IP_PER_MINUTE: '5', SIGN_IN_REDIRECT_URIS: `${REDIRECT_URI},https://shop.example.com/callback` },
+  });
+  try {
+    const bogus = { auth: { code: 'bogus-code', redirectUri: REDIRECT_URI } };
+    const a = await limited.newSession();
+    const exchanges = restCalls('signInExchange').length;
+    for (let i = 0; i < 2; i++) expect((await post('/guest-session/sign-in', bogus, a.token, limited.http)).body.code).toBe('reauthentication_required');
+    expect(restCalls('signInExchange').length).toBe(exchanges + 2);
+    const perSession = await post('/guest-session/sign-in', bogus, a.token, limited.http);
+    expect([perSession.status, perSession.body.code]).toEqual([429, 'rate_limited']);
+    expect(Number(perSession.headers['retry-after'])).toBeGreaterThan(0);
+    // Sign-outs count in the same window.
+    expect((await post('/guest-session/sign-out', {}, a.token, limited.http)).status).toBe(429);
+
+    const b = await limited.newSession();
+    expect((await post('/guest-session/sign-in', bogus, b.token, limited.http)).body.code).toBe('reauthentication_required');
+    // The address has made its five attempts (the refused ones count too): a sixth, even one starting a new signed-in session, is refused.
+    const perIp = await post('/guest-session', bogus, undefined, limited.http);
+    expect([perIp.status, perIp.body.code]).toEqual([429, 'rate_limited']);
+    expect(Number(perIp.headers['retry-after'])).toBeGreaterThan(0);
+    expect(restCalls('signInExchange').length).toBe(exchanges + 3);
+  } finally {
+    await limited.close();
+  }
+
+  // Only the configured callbacks exactly; with none configured, a page of an allowed origin.
+  const exact = await startStack({ simulator: stack.sim, env: { SIGN_IN_REDIRECT_URIS: REDIRECT_URI } });
+  try {
+    const c = await exact.newSession();
+    const exchanges = restCalls('signInExchange').length;
+    for (const redirectUri of [`${REDIRECT_URI}/../elsewhere`, 'http://localhost:3000/other', 'https://evil.example.net/signed-in']) {
+      const res = await post('/guest-session/sign-in', { auth: { code: 'some-code', redirectUri } }, c.token, exact.http);
+      expect({ redirectUri, status: res.status, code: res.body.code }).toEqual({ redirectUri, status: 400, code: 'validation_failed' });
+    }
+    expect(restCalls('signInExchange').length).toBe(exchanges);
+  } finally {
+    await exact.close();
+  }
+  const anon = await stack.newSession();
+  const exchanges = restCalls('signInExchange').length;
+  const foreign = await post('/guest-session/sign-in', { auth: { code: 'some-code', redirectUri: 'https://evil.example.net/signed-in' } }, anon.token);
+  expect([foreign.status, foreign.body.code]).toEqual([400, 'validation_failed']);
+  const foreignStart = await post('/guest-session', { auth: { code: 'some-code', redirectUri: 'https://shop.example.com.evil.example.net/cb' } });
+  expect([foreignStart.status, foreignStart.body.code]).toEqual([400, 'validation_failed']);
+  expect(restCalls('signInExchange').length).toBe(exchanges);
+});
+
 test('sign-in mid-chat where the deployment does not allow upgrades: 422, and the chat goes on anonymously', async () => {
   stack.sim.setOptions({ allowSessionUpgrade: false });
   const anonymous = await stack.newSession();
-  await waitFor(async () => (await post('/guest-session/sign-in', { auth: await signInAt(stack.sim, 'customer-f') }, anonymous.token)).status === 422, 15_000, 100);
+  // Polled on /capabilities: sign-in attempts are limited per session (SIGN_INS_PER_SESSION_PER_MINUTE).
+  await waitFor(async () => (await get('/capabilities', anonymous.token)).body.authentication?.allowSessionUpgrade === false, 15_000, 100);
   const refused = await post('/guest-session/sign-in', { auth: await signInAt(stack.sim, 'customer-f') }, anonymous.token);
   expect(refused.body.code).toBe('authentication_disabled');
   expect((await post('/messages', { text: 'anonymous still' }, anonymous.token)).status).toBe(201);

@@ -158,6 +158,24 @@ test('a Last-Event-ID older than history can reach says replay_incomplete, and t
   stream.close();
 });
 
+test('a Last-Event-ID that is not an id the stream writes is refused (400) before any event; a well-formed unknown one never reaches an id: line', async () => {
+  const { token } = await session();
+  const injected = 'x\n\nevent: message\ndata: {"text":"Please send your card number","direction":"outbound"}\n\n';
+  const refused = await openStream(`${stack.service.url}/messages/stream?lastEventId=${encodeURIComponent(injected)}`, bearer(token));
+  expect(refused.status).toBe(400);
+  expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  await refused.ended;
+  expect(refused.events).toEqual([]);
+  const refusedHeader = await fetch(`${stack.service.url}/messages/stream`, { headers: { ...bearer(token), 'Last-Event-ID': 'a b' } });
+  expect([refusedHeader.status, ((await refusedHeader.json()) as { code: string }).code]).toEqual([400, 'validation_failed']);
+
+  // Well-formed but never issued in this conversation: replay_incomplete, and the id is not echoed on any event.
+  const unknown = await openStream(`${stack.service.url}/messages/stream?lastEventId=issued-by-nobody`, bearer(token));
+  await unknown.next((e) => e.event === 'session' && dataOf(e).state === 'replay_incomplete');
+  expect(unknown.events.map((e) => e.id)).toEqual(unknown.events.map(() => undefined));
+  unknown.close();
+});
+
 test('DELETE /guest-session ends the open streams with a final event saying the session is over', async () => {
   const { token } = await session();
   const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(token));

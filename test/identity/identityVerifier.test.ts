@@ -84,9 +84,25 @@ describe('IdentityVerifier with a shared secret (HS256)', () => {
     await expect(verifier.verify(await mint({ sub: 'c-1' }))).resolves.toEqual({ cid: 'c-1', identityVerified: 'true', identityIssuer: ISSUER });
   });
 
-  it('lets no claim stand in for the verification markers', async () => {
-    const token = await mint({ attributes: { identityVerified: 'false', identityIssuer: 'https://evil.example' } });
-    await expect(verifier.verify(token)).resolves.toEqual({ identityVerified: 'true', identityIssuer: ISSUER });
+  it.each<[string, Record<string, string>]>([
+    ['a verification marker', { identityVerified: 'false' }],
+    ['the issuer marker', { identityIssuer: 'https://evil.example' }],
+    ['the key `sub` fills', { cid: 'bob' }],
+    ['a look-alike of the key `sub` fills (case)', { CID: 'bob' }],
+    ['the key `email` fills, in Cyrillic look-alikes', { 'mаil': 'bob@example.com' }],
+    ['the key `given_name` fills, full-width', { 'ｆｉｒｓｔ': 'Bob' }],
+  ])('refuses an `attributes` claim that would override %s', async (_why, attributes) => {
+    const error = await refusal(verifier, await mint({ sub: 'alice', attributes }));
+    expect(error.message).toMatch(/"attributes" claim may not hold/);
+  });
+
+  it('refuses a token issued in the future beyond the clock tolerance (it would outlive the maximum lifetime)', async () => {
+    const issued = now() + 30 * 86_400;
+    const error = await refusal(verifier, await mint({ sub: 'c' }, { iat: issued, exp: issued + 300 }));
+    expect(error.message).toMatch(/issued in the future/);
+    const tolerant = new IdentityVerifier(secretConfig({ clockToleranceSeconds: 300 }), keys);
+    await expect(tolerant.verify(await mint({ sub: 'c' }, { iat: now() + 60, exp: now() + 360 }))).resolves.toMatchObject({ cid: 'c' });
+    await refusal(tolerant, await mint({ sub: 'c' }, { iat: now() + 900, exp: now() + 1200 }));
   });
 
   it('keeps a claim named __proto__ as an own key, never the prototype', async () => {

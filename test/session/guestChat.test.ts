@@ -21,6 +21,7 @@ const claims: SessionClaims = {
   deliveredFingerprint: '',
   maxCustomDataBytes: 2048,
   routingKey: 'routing-key-0123456789',
+  issuedAt: 0,
   exp: 2_000_000_000,
 } as SessionClaims;
 

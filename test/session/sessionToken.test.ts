@@ -39,17 +39,17 @@ describe('session tokens', () => {
   test('open gives back every claim issued, with a fresh expiry a whole TTL away', async () => {
     const issued = await tokens.issue({ ...state, signIn });
     const exp = expAfter(TTL_SECONDS);
-    expect(issued.claims).toStrictEqual({ ...state, signIn, exp });
+    expect(issued.claims).toStrictEqual({ ...state, signIn, issuedAt: START, exp });
     expect(issued.expiresAt).toBe(new Date(exp * 1000).toISOString());
-    await expect(tokens.open(issued.token, ORIGIN)).resolves.toStrictEqual({ ...state, signIn, exp });
+    await expect(tokens.open(issued.token, ORIGIN)).resolves.toStrictEqual({ ...state, signIn, issuedAt: START, exp });
     expect(tokens.lifetimeMs).toBe(TTL_SECONDS * 1000);
   });
 
   test('a sign-in without a refresh token comes back without one, and no sign-in comes back as none', async () => {
     const implicit = await tokens.issue({ ...state, signIn: { jwt: 'id-token-jwt' } });
-    await expect(tokens.open(implicit.token, ORIGIN)).resolves.toStrictEqual({ ...state, signIn: { jwt: 'id-token-jwt' }, exp: expAfter(TTL_SECONDS) });
+    await expect(tokens.open(implicit.token, ORIGIN)).resolves.toStrictEqual({ ...state, signIn: { jwt: 'id-token-jwt' }, issuedAt: START, exp: expAfter(TTL_SECONDS) });
     const anonymous = await tokens.issue(state);
-    await expect(tokens.open(anonymous.token, ORIGIN)).resolves.toStrictEqual({ ...state, exp: expAfter(TTL_SECONDS) });
+    await expect(tokens.open(anonymous.token, ORIGIN)).resolves.toStrictEqual({ ...state, issuedAt: START, exp: expAfter(TTL_SECONDS) });
   });
 
   test('lives until its expiry and not a millisecond longer', async () => {
@@ -109,9 +109,9 @@ describe('stream tickets', () => {
     const exp = expAfter(60);
     expect(first.expiresAt).toBe(new Date(exp * 1000).toISOString());
     const opened = await tokens.openTicket(first.ticket, ORIGIN);
-    expect(opened).toStrictEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), guestToken: 'guest-token', origin: ORIGIN, signIn, exp });
+    expect(opened).toStrictEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), guestToken: 'guest-token', origin: ORIGIN, signIn, issuedAt: expect.any(Number), exp });
     const other = await tokens.openTicket(second.ticket, undefined);
-    expect(other).toStrictEqual({ id: expect.any(String), guestToken: 'guest-token', origin: ORIGIN, exp });
+    expect(other).toStrictEqual({ id: expect.any(String), guestToken: 'guest-token', origin: ORIGIN, issuedAt: expect.any(Number), exp });
     expect(other.id).not.toBe(opened.id);
     clock = exp * 1000;
     await expect(tokens.openTicket(first.ticket, ORIGIN)).rejects.toEqual(refusal(/expired/));

@@ -3,6 +3,7 @@ import { AppError } from '../../src/domain/errors';
 import { Readiness } from '../../src/observability/readiness';
 import { RedisStore } from '../../src/store/redisStore';
 import { MemoryStore, type SharedStore } from '../../src/store/sharedStore';
+import { SECURITY_RECORD_PREFIXES, StoreRevocations } from '../../src/session/revocations';
 import { captureLogger } from '../support/app';
 import { manualClock } from '../support/platform';
 import { startRedis, type RedisServer } from '../support/redis';
@@ -116,11 +117,35 @@ describe.each(kinds)('%s store', (_kind, make) => {
   });
 });
 
-test('a memory store is bounded: past its size the oldest keys go', async () => {
-  const store = new MemoryStore(3);
-  for (const k of ['a', 'b', 'c', 'd']) await store.put(k, k, 60_000);
-  expect(await store.get('a')).toBeUndefined();
+test('a memory store is bounded, and never drops a record before its expiry: when full it refuses new ones (503) until some expire', async () => {
+  let clock = 1_000_000;
+  const store = new MemoryStore(3, () => clock);
+  for (const k of ['a', 'b', 'c']) await store.put(k, k, 60_000);
+  await expect(store.put('d', 'd', 60_000)).rejects.toMatchObject({ code: 'store_unavailable', status: 503, retryAfterSeconds: 1 });
+  await expect(store.claim('d', 'd', 60_000)).rejects.toMatchObject({ code: 'store_unavailable' });
+  expect(await store.get('a')).toBe('a');
+  // A key it holds can still be rewritten.
+  await store.put('a', 'a2', 60_000);
+  expect(await store.get('a')).toBe('a2');
+  clock += 60_001;
+  await store.put('d', 'd', 60_000);
   expect(await store.get('d')).toBe('d');
+});
+
+test('a flood of other records never pushes an ended session out of the memory store, nor keeps one from being written', async () => {
+  let clock = 1_000_000;
+  const store = new MemoryStore(3, () => clock, { protectedPrefixes: SECURITY_RECORD_PREFIXES });
+  const revocations = new StoreRevocations(store, () => clock);
+  await revocations.markEnded('guest-token-ended', clock + 3_600_000);
+  for (let i = 0; i < 10; i++) await store.claim(`idempotency:${i}`, 'x', 60_000).catch(() => false);
+  expect(await revocations.isEnded('guest-token-ended')).toBe(true);
+  // The flood filled the other records' bound, not the security records'.
+  await revocations.markEnded('guest-token-later', clock + 3_600_000);
+  await revocations.cutOff('guest-token-signed-in', clock, clock + 3_600_000);
+  expect(await revocations.standing('guest-token-later')).toEqual({ ended: true, cutOffMs: 0 });
+  expect(await revocations.standing('guest-token-signed-in')).toEqual({ ended: false, cutOffMs: clock });
+  clock += 3_600_000;
+  expect(await revocations.isEnded('guest-token-ended')).toBe(false);
 });
 
 test('a memory store waits, past the limit, until enough uses leave the window (recorded ones included)', async () => {

@@ -46,6 +46,8 @@ export function simulatorEnv(sim: Simulator, overrides: EnvOverrides = {}): Node
     SESSIONS_PER_IP_PER_MINUTE: '1000',
     // Every test talks from 127.0.0.1; the churn limits have their own tests (test/hostile/churn.test.ts).
     CONVERSATION_CHANGES_PER_IP_PER_MINUTE: '100000',
+    SIGN_INS_PER_IP_PER_MINUTE: '100000',
+    ATTRIBUTE_WRITES_PER_IP_PER_MINUTE: '1000000',
     ...overrides,
   });
 }

@@ -10,6 +10,7 @@ import { claimsOf, guestOf, spendTicket, type Guest } from '../authenticate';
 import { setHeadersWhileWaiting } from '../deferredHeaders';
 import type { LiveStreams } from '../liveStreams';
 import { AppError, type ErrorCode } from '../../domain/errors';
+import { STREAM_EVENT_ID } from '../../domain/message';
 import type { rateLimits } from '../rateLimits';
 import type { AnyRouteSpec, RouteSpec } from '../routeSpec';
 import {
@@ -103,7 +104,7 @@ function sessionRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
         description: 'A routing key the client proposes (16 to 64 of A-Z a-z 0-9 _ -): adopted as the new session\'s routingKey, so a proxy hashing on it sends this very request where the session will live. Send the session\'s routingKey with every later request too.',
       },
     ],
-    before: [limits.newSessions, limits.conversationChangesPerIp],
+    before: [limits.newSessions, limits.conversationChangesPerIp, limits.signInsPerIp],
     after: [limits.conversationChangesPerSession],
     responses: { 201: json('A new session', sessionViewSchema), 200: json('The resumed session', sessionViewSchema) },
     errors: [...START_ERRORS, 'reauthentication_required', 'authentication_disabled', 'cannot_downgrade'],
@@ -162,8 +163,8 @@ function signInRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
       "Exchanges the identity provider's code (or ID token) at Genesys and signs this session in (authenticated messaging): the agent sees a verified customer, and the conversation follows the customer to other devices. Needs the deployment to allow signing in mid-chat (GET /capabilities, `authentication.allowSessionUpgrade`).",
     auth: 'session',
     body: signInBody,
-    before: [limits.conversationChangesPerIp],
-    after: [limits.conversationChangesPerSession],
+    before: [limits.signInsPerIp],
+    after: [limits.signInsPerSession],
     responses: { 200: json('The session, now signed in', sessionViewSchema) },
     errors: ['validation_failed', 'unauthorized', 'reauthentication_required', 'authentication_disabled', 'conflict', 'session_expired', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
     async handle(_req, res, { body }) {
@@ -178,8 +179,8 @@ function signInRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
     description:
       "Revokes the customer's sign-in at Genesys, which signs out every device of the customer, and ends this session: its token opens nothing afterwards (410). Every live stream of the customer gets a final `session` event `signed_out`.",
     auth: 'session',
-    before: [limits.conversationChangesPerIp],
-    after: [limits.conversationChangesPerSession],
+    before: [limits.signInsPerIp],
+    after: [limits.signInsPerSession],
     responses: { 204: { description: 'Signed out' } },
     errors: ['unauthorized', 'conflict', 'session_expired', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
     async handle(_req, res) {
@@ -192,7 +193,7 @@ function signInRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
 }
 
 /** The guest's custom attributes. */
-function attributeRoutes({ chat }: ChatRouteDeps): AnyRouteSpec[] {
+function attributeRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
   const getAttributes: AnyRouteSpec = {
     method: 'get',
     path: '/guest-attributes',
@@ -213,8 +214,10 @@ function attributeRoutes({ chat }: ChatRouteDeps): AnyRouteSpec[] {
     description: 'Changes reach Genesys with the next message. Keep the returned sessionToken.',
     auth: 'session',
     body: method === 'put' ? attributesBodySchema : attributesPatchSchema,
+    before: [limits.attributeWritesPerIp],
+    after: [limits.attributeWritesPerSession],
     responses: { 200: json('The new attributes', attributesChangedSchema) },
-    errors: ['validation_failed', 'unauthorized', 'attribute_locked', 'attributes_too_large', 'session_expired', 'store_unavailable'],
+    errors: ['validation_failed', 'unauthorized', 'attribute_locked', 'attributes_too_large', 'session_expired', 'rate_limited', 'store_unavailable'],
     async handle(req, res) {
       res.json(await chat.changeAttributes(claimsOf(res), req.body, method === 'put' ? 'replace' : 'merge'));
     },
@@ -316,11 +319,12 @@ function streamRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
       'Authenticated by the Authorization header (fetch-based readers) or by ?ticket= from POST /messages/stream-ticket (EventSource). Every event has an id (the newest message id so far, once there is one); reopened with `Last-Event-ID` (or ?lastEventId=), the stream first sends the messages missed since, from history, or a `session` event `replay_incomplete` when it cannot; it does the same after `reconnected`, for what Genesys sent while the upstream socket of the service was down. Every stream ends with a `session` event whose data says whether to reconnect.',
     auth: 'session-or-ticket',
     query: streamQuery,
-    headers: [{ name: 'Last-Event-ID', description: 'The id of the last event the client saw: the messages after it are sent first, from history' }],
+    headers: [{ name: 'Last-Event-ID', description: 'The id of the last event the client saw: the messages after it are sent first, from history', pattern: STREAM_EVENT_ID.source }],
     responses: { 200: { description: 'An event stream', contentType: 'text/event-stream' } },
-    errors: ['unauthorized', 'session_expired', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
+    errors: ['validation_failed', 'unauthorized', 'session_expired', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
     async handle(req, res, { query }) {
-      // HEAD has no body to stream: the headers, and nothing held open.
+      // Checked before anything is held for the stream; HEAD has no body to stream: the headers, and nothing held open.
+      lastEventIdOf(req, query.lastEventId);
       if (req.method === 'HEAD') {
         res.status(200).type('text/event-stream').end();
         return;
@@ -336,9 +340,7 @@ function streamRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
         expiresAt: () => expiryOf(session.state),
       };
       await session.ready();
-      const header = req.headers['last-event-id'];
-      const after = (typeof header === 'string' && header !== '' ? header : undefined) ?? query.lastEventId;
-      const history = { after: after?.slice(0, 200), readNewest: (reason: 'resume' | 'reconnect') => hub.history.newest(session, reason) };
+      const history = { after: lastEventIdOf(req, query.lastEventId), readNewest: (reason: 'resume' | 'reconnect') => hub.history.newest(session, reason) };
       // A client that left while Genesys was reached gets no stream, and keeps its ticket.
       if (res.destroyed) return;
       await spendTicket(res, revocations);
@@ -347,4 +349,17 @@ function streamRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
   };
 
   return [streamTicket, stream] as AnyRouteSpec[];
+}
+
+/**
+ * The event id a stream resumes after (the Last-Event-ID header, else ?lastEventId=): only ever
+ * one in the format the stream writes (STREAM_EVENT_ID), so no client text can reach an `id:` line.
+ */
+function lastEventIdOf(req: Request, fromQuery: string | undefined): string | undefined {
+  const header = req.headers['last-event-id'];
+  const given = typeof header === 'string' && header !== '' ? header : fromQuery;
+  if (given !== undefined && !STREAM_EVENT_ID.test(given)) {
+    throw new AppError('validation_failed', 'Last-Event-ID must be an event id this service sent (1 to 128 of A-Z a-z 0-9 _ -).');
+  }
+  return given;
 }

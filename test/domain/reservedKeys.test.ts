@@ -1,0 +1,24 @@
+import { keyForm } from '../../src/domain/reservedKeys';
+
+/** keyForm: one form for keys a person reading them would take for one another, and distinct forms otherwise. */
+test.each([
+  ['identityVerified', 'IdentityVerified'],
+  ['identityVerified', 'identityverified'],
+  ['identityVerified', '\u0456dentityVerified'], // Cyrillic і
+  ['identityVerified', '\u0399dentityVerified'], // Greek capital iota
+  ['identityVerified', 'ldentityVerified'], // Latin small L for a capital I
+  ['customerId', 'customerID'],
+  ['customerId', 'ｃｕｓｔｏｍｅｒＩｄ'], // full width (NFKC)
+  ['customerId', 'сustоmerId'], // Cyrillic с and о
+  ['email', 'EMAIL'],
+])('%s and %s have one form', (a, b) => {
+  expect(keyForm(b)).toBe(keyForm(a));
+});
+
+test.each([
+  ['customerId', 'customerIds'],
+  ['email', 'mail'],
+  ['identityVerified', 'identityVerifier'],
+])('%s and %s stay apart', (a, b) => {
+  expect(keyForm(b)).not.toBe(keyForm(a));
+});
