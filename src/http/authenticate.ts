@@ -51,9 +51,17 @@ function bearer(req: Request): string | undefined {
 }
 
 export function authenticator(tokens: SessionTokens, revocations: Revocations): (spec: AnyRouteSpec) => RequestHandler {
-  const notEnded = async (guestToken: string, spec: AnyRouteSpec) => {
-    if (!spec.allowEnded && (await revocations.isEnded(guestToken))) {
+  const notEnded = async (guestToken: string, anchor: string | undefined, spec: AnyRouteSpec) => {
+    if (spec.allowEnded) return;
+    const standing = await revocations.standing(guestToken, anchor);
+    if (standing === 'ended') {
       throw new AppError('session_expired', 'This chat was ended; start a new session (POST /guest-session without the old token).');
+    }
+    if (standing === 'lost') {
+      // The store lost this session's records: whether it was ended (and which messages went out) is unknowable.
+      throw new AppError('session_expired', 'This service lost the record of this chat (its shared store was emptied), so it cannot tell whether the chat was ended; start a new session (POST /guest-session without the old token).', {
+        logDetail: { storeLostRecords: true },
+      });
     }
   };
   return (spec) => async (req, res, next) => {
@@ -64,7 +72,7 @@ export function authenticator(tokens: SessionTokens, revocations: Revocations): 
       if (token !== undefined) {
         // POST /guest-session (auth `none`) resumes when a token comes along.
         const guest = await asGuest(tokens.open(token, origin));
-        await notEnded(guest.guestToken, spec);
+        await notEnded(guest.guestToken, guest.claims?.anchor, spec);
         res.locals.guest = guest;
         return next();
       }
@@ -72,7 +80,7 @@ export function authenticator(tokens: SessionTokens, revocations: Revocations): 
       const ticket = typeof req.query.ticket === 'string' ? req.query.ticket : undefined;
       if (spec.auth === 'session-or-ticket' && ticket !== undefined) {
         const claims = await tokens.openTicket(ticket, origin);
-        await notEnded(claims.guestToken, spec);
+        await notEnded(claims.guestToken, claims.anchor, spec);
         // Refused here when already used, before any work; spent by the route (spendTicket).
         if (await revocations.ticketUsed(claims.id)) throw new AppError('unauthorized', TICKET_USED);
         res.locals.guest = {

@@ -71,7 +71,7 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
     renewSignIn: (signIn) => signInTokens.refresh(signIn),
     now,
   });
-  const revocations = new StoreRevocations(store);
+  const revocations = new StoreRevocations(store, tokens.lifetimeMs);
   const signIns = new CustomerSignIn({ tokens: signInTokens, messengerFeatures: platform.messengerConfig, logger: guestLogger });
   const chat = new GuestChat({ config, hub, tokens, revocations, store, identity, signIns, messengerFeatures: platform.messengerConfig, logger, now });
   const attachments = new GuestAttachments({ hub, tokens, limits: async (claims) => (await chat.capabilities(claims)).attachments });
@@ -99,7 +99,7 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
 function sharedStore(config: Config, logger: Logger, readiness: Readiness, now?: () => number): SharedStore {
   if (!config.redis) return new MemoryStore(undefined, now);
   return new RedisStore({
-    url: config.redis.url,
+    redis: config.redis,
     keyPrefix: config.redis.keyPrefix,
     commandTimeoutMs: Math.min(config.genesys.timeoutMs, 2000),
     logger: logger.child({ component: 'shared-store' }),

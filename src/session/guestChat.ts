@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema';
 import { GuestApiError } from '../genesys/guest/errors';
 import type { SessionResponse } from '../genesys/guest/frames';
@@ -100,12 +100,16 @@ export class GuestChat {
     checkBudget(state.attributes, -1);
     const signIn = input.auth ? await this.signIns().exchange(input.auth, false) : undefined;
     const guestToken = randomUUID();
+    // The session's standing record, which its tokens name (revocations.ts): written before Genesys
+    // hears of the session, so a store that cannot take it refuses the start, not a later request.
+    const anchor = randomBytes(9).toString('base64url');
+    await this.deps.revocations.markLive(guestToken, anchor);
     const session = this.deps.hub.session(guestToken, signIn);
     const info = await session.ready();
     checkBudget(state.attributes, info.maxCustomDataBytes);
     const deliveredFingerprint = info.newSession ? await autoStart(session, state.attributes, this.deps) : '';
     const routingKey = proposedRoutingKey !== undefined && ROUTING_KEY.test(proposedRoutingKey) ? proposedRoutingKey : this.deps.tokens.routingKeyFor(guestToken);
-    const claims = { guestToken, origin: origin ?? '', ...state, deliveredFingerprint, maxCustomDataBytes: info.maxCustomDataBytes, routingKey, signIn };
+    const claims = { guestToken, origin: origin ?? '', ...state, deliveredFingerprint, maxCustomDataBytes: info.maxCustomDataBytes, routingKey, anchor, signIn };
     return this.view(claims, info, info.newSession);
   }
 
@@ -343,7 +347,7 @@ export class GuestChat {
 
 /** The claims a re-issued token carries over (everything but the expiry), with the session's newest sign-in (a renewed JWT). */
 function stateOf(claims: SessionState, session?: GuestSession): SessionState {
-  const { guestToken, origin, attributes, locked, deliveredFingerprint, maxCustomDataBytes, routingKey } = claims;
+  const { guestToken, origin, attributes, locked, deliveredFingerprint, maxCustomDataBytes, routingKey, anchor } = claims;
   const signIn = claims.signIn ? (session?.signIn.value ?? claims.signIn) : undefined;
-  return { guestToken, origin, attributes, locked, deliveredFingerprint, maxCustomDataBytes, routingKey, ...(signIn ? { signIn } : {}) };
+  return { guestToken, origin, attributes, locked, deliveredFingerprint, maxCustomDataBytes, routingKey, ...(anchor !== undefined ? { anchor } : {}), ...(signIn ? { signIn } : {}) };
 }

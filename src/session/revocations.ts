@@ -3,16 +3,32 @@ import { sessionKeyOf, type SharedStore } from '../store/sharedStore';
 /**
  * What a sealed token cannot say for itself: that its chat was ended, or
  * that a stream ticket was already used. Tokens are sealed, not stored, so
- * they cannot be revoked; instead the Genesys guest token of an ended chat
- * is remembered until any token for it would have expired anyway, and each
- * ticket's id until the ticket expires.
+ * they cannot be revoked; instead each session has a standing record in the
+ * store, `standing:{session}`: `live:<anchor>` from its start, `ended` once
+ * ended, kept alive by use as long as any token for it could still be valid.
+ * Each ticket's id is remembered until the ticket expires.
  *
- * In memory this holds for the instance that saw the DELETE or the ticket;
- * the shared store (REDIS_URL) makes it hold for every instance.
+ * The anchor is a random word sealed into every token of the session. A
+ * token whose session has no standing record although it carries an anchor
+ * proves that the store lost its records (emptied, restarted without
+ * persistence, failed over to an empty replica, evicted): whether the chat
+ * was ended is then unknowable, so the session is `lost` and refused rather
+ * than brought back to life. Its Idempotency-Key records went with it, so
+ * refusing it is also what keeps a retried send from going out twice.
+ *
+ * In memory (one instance, no REDIS_URL) this holds for the instance that saw
+ * the DELETE and only while it runs: a restart forgets every record, so a
+ * missing one is taken as live (the documented limit of one instance).
  */
+export type Standing = 'live' | 'ended' | 'lost';
+
 export interface Revocations {
+  /** Records a new session, under the anchor its tokens carry. */
+  markLive(guestToken: string, anchor: string): Promise<void>;
   /** Remembers `guestToken` as ended until `untilMs` (epoch ms). */
   markEnded(guestToken: string, untilMs: number): Promise<void>;
+  /** The session's standing for a token sealed with `anchor` (undefined: sealed before anchors existed). */
+  standing(guestToken: string, anchor: string | undefined): Promise<Standing>;
   isEnded(guestToken: string): Promise<boolean>;
   /** True the first time a ticket id is claimed, false ever after (until `untilMs`). */
   claimTicket(ticketId: string, untilMs: number): Promise<boolean>;
@@ -20,19 +36,42 @@ export interface Revocations {
   ticketUsed(ticketId: string): Promise<boolean>;
 }
 
-/** Ended sessions and used tickets as keys in the shared store (in memory, or Redis for every instance). */
+/** Renewed at most about once a minute per session, and always with a minute to spare beyond any token issued meanwhile. */
+const RENEW_SLACK_MS = 60_000;
+
+/** Standing records and used tickets as keys in the shared store (in memory, or Redis for every instance). */
 export class StoreRevocations implements Revocations {
+  /**
+   * @param tokenLifetimeMs how long a token issued now stays valid: a standing
+   * record outlives every token of its session.
+   */
   constructor(
     private readonly store: SharedStore,
+    private readonly tokenLifetimeMs: number,
     private readonly now: () => number = Date.now,
   ) {}
 
+  private get recordMs(): number {
+    return this.tokenLifetimeMs + 2 * RENEW_SLACK_MS;
+  }
+
+  async markLive(guestToken: string, anchor: string): Promise<void> {
+    await this.store.put(`standing:${sessionKeyOf(guestToken)}`, `live:${anchor}`, this.recordMs);
+  }
+
   async markEnded(guestToken: string, untilMs: number): Promise<void> {
-    await this.store.put(`ended:${sessionKeyOf(guestToken)}`, '1', Math.max(1, untilMs - this.now()));
+    await this.store.put(`standing:${sessionKeyOf(guestToken)}`, 'ended', Math.max(1, untilMs - this.now()) + RENEW_SLACK_MS);
+  }
+
+  async standing(guestToken: string, anchor: string | undefined): Promise<Standing> {
+    const value = await this.store.getRenewing(`standing:${sessionKeyOf(guestToken)}`, this.recordMs, this.recordMs - RENEW_SLACK_MS);
+    if (value === 'ended') return 'ended';
+    if (value === undefined) return anchor === undefined || !this.store.shared ? 'live' : 'lost';
+    return anchor === undefined || value === `live:${anchor}` ? 'live' : 'lost';
   }
 
   async isEnded(guestToken: string): Promise<boolean> {
-    return (await this.store.get(`ended:${sessionKeyOf(guestToken)}`)) !== undefined;
+    return (await this.store.get(`standing:${sessionKeyOf(guestToken)}`)) === 'ended';
   }
 
   async claimTicket(ticketId: string, untilMs: number): Promise<boolean> {

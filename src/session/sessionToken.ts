@@ -31,6 +31,8 @@ const sessionWireSchema = z.object({
   mcb: z.number().int(),
   /** The routing key (absent in tokens sealed before it existed: derived then). */
   rk: z.string().optional(),
+  /** The session's anchor in the shared store (revocations.ts); absent in tokens sealed before it existed. */
+  an: z.string().optional(),
   au: signInWire,
   exp: z.number().int(),
 });
@@ -41,6 +43,7 @@ const ticketWireSchema = z.object({
   jti: z.string().min(1),
   gt: z.string().min(1),
   o: z.string(),
+  an: z.string().optional(),
   au: signInWire,
   exp: z.number().int(),
 });
@@ -59,6 +62,11 @@ export interface SessionClaims {
   maxCustomDataBytes: number;
   /** Stable for the Genesys session, non-secret: what a proxy hashes on to keep the session on one instance. */
   routingKey: string;
+  /**
+   * The session's anchor in the shared store: its standing record names it, so a token whose
+   * record vanished is known to come from a store that lost its records (revocations.ts).
+   */
+  anchor?: string;
   /** Genesys authenticated messaging: the signed-in customer's credentials (sealed; never shown or logged). */
   signIn?: GenesysSignIn;
   /** Expiry, epoch seconds. */
@@ -69,12 +77,13 @@ interface TicketClaims {
   id: string;
   guestToken: string;
   origin: string;
+  anchor?: string;
   signIn?: GenesysSignIn;
   exp: number;
 }
 
 /** What a ticket or an attachment link names: the session, with its sign-in so an instance can configure it. */
-type SessionRef = Pick<SessionClaims, 'guestToken' | 'origin' | 'signIn'>;
+type SessionRef = Pick<SessionClaims, 'guestToken' | 'origin' | 'signIn' | 'anchor'>;
 
 export type SessionState = Omit<SessionClaims, 'exp'>;
 
@@ -87,6 +96,7 @@ const toWire = (c: SessionClaims): z.infer<typeof sessionWireSchema> => ({
   sent: c.deliveredFingerprint,
   mcb: c.maxCustomDataBytes,
   rk: c.routingKey,
+  ...(c.anchor !== undefined ? { an: c.anchor } : {}),
   ...signInToWire(c.signIn),
   exp: c.exp,
 });
@@ -99,6 +109,7 @@ const fromWire = (w: z.infer<typeof sessionWireSchema>, routingKeyFor: (guestTok
   deliveredFingerprint: w.sent,
   maxCustomDataBytes: w.mcb,
   routingKey: w.rk ?? routingKeyFor(w.gt),
+  ...(w.an !== undefined ? { anchor: w.an } : {}),
   ...signInFromWire(w.au),
   exp: w.exp,
 });
@@ -197,7 +208,7 @@ export class SessionTokens {
 
   async issueTicket(claims: SessionRef): Promise<{ ticket: string; expiresAt: string }> {
     const exp = Math.floor(this.now() / 1000) + TICKET_TTL_SECONDS;
-    const ticket = { typ: 'ticket', jti: randomUUID(), gt: claims.guestToken, o: claims.origin, ...signInToWire(claims.signIn), exp } satisfies z.infer<typeof ticketWireSchema>;
+    const ticket = { typ: 'ticket', jti: randomUUID(), gt: claims.guestToken, o: claims.origin, ...(claims.anchor !== undefined ? { an: claims.anchor } : {}), ...signInToWire(claims.signIn), exp } satisfies z.infer<typeof ticketWireSchema>;
     return { ticket: await this.sealer.seal(ticket), expiresAt: new Date(exp * 1000).toISOString() };
   }
 
@@ -227,7 +238,7 @@ export class SessionTokens {
 
   async openTicket(ticket: string, origin: string | undefined): Promise<TicketClaims> {
     const wire = this.check(ticketWireSchema, await this.sealer.unseal(ticket), origin);
-    return { id: wire.jti, guestToken: wire.gt, origin: wire.o, ...signInFromWire(wire.au), exp: wire.exp };
+    return { id: wire.jti, guestToken: wire.gt, origin: wire.o, ...(wire.an !== undefined ? { anchor: wire.an } : {}), ...signInFromWire(wire.au), exp: wire.exp };
   }
 
   private check<T extends { o: string; exp: number }>(schema: z.ZodType<T>, payload: unknown, origin: string | undefined): T {

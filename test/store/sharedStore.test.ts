@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 async function redisStore(readiness?: Readiness): Promise<RedisStore> {
-  const store = new RedisStore({ url: redis.url, keyPrefix: `t${opened.length}:`, commandTimeoutMs: 1000, logger: captureLogger().logger, readiness });
+  const store = new RedisStore({ redis: { kind: 'single', url: redis.url, keyPrefix: '', tls: false }, keyPrefix: `t${opened.length}:`, commandTimeoutMs: 1000, logger: captureLogger().logger, readiness });
   opened.push(store);
   await waitFor(() => store.ping());
   return store;
