@@ -117,7 +117,7 @@ test('compose: the scaled setup mounts the nginx configuration that hashes on th
   expect(compose.services.proxy.volumes).toContain('./nginx/bff.conf:/etc/nginx/conf.d/default.conf:ro');
   expect(compose.services.proxy.depends_on).toEqual({ bff: { condition: 'service_healthy' } });
   expect(compose.services.bff.depends_on).toEqual({ redis: { condition: 'service_healthy' } });
-  expect(compose.services.redis.healthcheck.test.join(' ')).toMatch(/REDISCLI_AUTH="\$REDIS_PASSWORD" redis-cli ping/);
+  expect(compose.services.redis.healthcheck.test.join(' ')).toMatch(/REDISCLI_AUTH="\$\$REDIS_PASSWORD" redis-cli ping/);
   expect(compose.services.bff.environment).toMatchObject({ REDIS_URL: 'redis://redis:6379', TRUST_PROXY: '1' });
   expect(compose.services.bff.deploy.replicas).toBe(3);
   expect(compose.services.bff.ports).toBeUndefined();
