@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema';
 import { GuestApiError } from '../genesys/guest/errors';
 import type { SessionResponse } from '../genesys/guest/frames';
@@ -100,10 +100,7 @@ export class GuestChat {
     checkBudget(state.attributes, -1);
     const signIn = input.auth ? await this.signIns().exchange(input.auth, false) : undefined;
     const guestToken = randomUUID();
-    // The session's standing record, which its tokens name (revocations.ts): written before Genesys
-    // hears of the session, so a store that cannot take it refuses the start, not a later request.
-    const anchor = randomBytes(9).toString('base64url');
-    await this.deps.revocations.markLive(guestToken, anchor);
+    const anchor = await this.deps.revocations.markLive(guestToken); // first: a store that cannot record the session refuses its start
     const session = this.deps.hub.session(guestToken, signIn);
     const info = await session.ready();
     checkBudget(state.attributes, info.maxCustomDataBytes);

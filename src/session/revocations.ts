@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { sessionKeyOf, type SharedStore } from '../store/sharedStore';
 
 /**
@@ -23,8 +24,8 @@ import { sessionKeyOf, type SharedStore } from '../store/sharedStore';
 export type Standing = 'live' | 'ended' | 'lost';
 
 export interface Revocations {
-  /** Records a new session, under the anchor its tokens carry. */
-  markLive(guestToken: string, anchor: string): Promise<void>;
+  /** Records a new session; answers the anchor its tokens are to carry. */
+  markLive(guestToken: string): Promise<string>;
   /** Remembers `guestToken` as ended until `untilMs` (epoch ms). */
   markEnded(guestToken: string, untilMs: number): Promise<void>;
   /** The session's standing for a token sealed with `anchor` (undefined: sealed before anchors existed). */
@@ -55,8 +56,10 @@ export class StoreRevocations implements Revocations {
     return this.tokenLifetimeMs + 2 * RENEW_SLACK_MS;
   }
 
-  async markLive(guestToken: string, anchor: string): Promise<void> {
+  async markLive(guestToken: string): Promise<string> {
+    const anchor = randomBytes(9).toString('base64url');
     await this.store.put(`standing:${sessionKeyOf(guestToken)}`, `live:${anchor}`, this.recordMs);
+    return anchor;
   }
 
   async markEnded(guestToken: string, untilMs: number): Promise<void> {

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { startSimulator, type Simulator } from '../../simulator';
-import { chat, newGuest, request, sendKeyed, storedWrongly, type Guest } from '../support/guestLoad';
+import { chat, expectEndedStayEnded, expectRetriesSendNothing, newGuest, request, round, storedWrongly, textsArrived, type Scene } from '../support/guestLoad';
 import { startInstance, type Instance } from '../support/instances';
 import { startNginx, type Nginx } from '../support/nginx';
 import { startComposeRedis, type RedisServer } from '../support/redis';
@@ -51,57 +51,7 @@ afterAll(async () => {
   await sim?.stop();
 }, 60_000);
 
-interface Round {
-  live: Guest[];
-  ended: Guest[];
-}
-
-/** Fresh guests for one scenario: some chat, some chat and then end their chat (DELETE: 204, then 410). */
-async function round(name: string): Promise<Round> {
-  const guests = await Promise.all(Array.from({ length: LIVE + ENDED }, (_, i) => newGuest(proxy.url, `${name}${String(i).padStart(2, '0')}`)));
-  await Promise.all(guests.map((g) => chat(proxy.url, g, 'before', 2, PACE_MS)));
-  const ended = guests.slice(LIVE);
-  for (const g of ended) {
-    expect([g.name, (await request(proxy.url, g, 'DELETE', '/guest-session')).status]).toEqual([g.name, 204]);
-    expect([g.name, (await request(proxy.url, g, 'GET', '/guest-session')).status]).toEqual([g.name, 410]);
-  }
-  return { live: guests.slice(0, LIVE), ended };
-}
-
-/**
- * Every delivered key retried, on the session's instance and on another one
- * directly: the first message, or (`lostAllowed`, when the store lost the
- * session) a refusal; never a new message. Genesys holds every text once.
- */
-async function expectRetriesSendNothing(r: Round, lostAllowed: boolean): Promise<void> {
-  const answers: string[] = [];
-  await Promise.all(
-    [...r.live, ...r.ended].map(async (g, index) => {
-      for (const [text, { key, id }] of g.delivered) {
-        for (const base of [proxy.url, instances[index % INSTANCES]!.url]) {
-          const outcome = await sendKeyed(base, g, text, key);
-          const same = outcome.status === 201 && outcome.id === id;
-          const refused = outcome.status === 410 && outcome.code === 'session_expired';
-          // An ended chat refuses the retry; a live one answers the first message (or, with its records lost, refuses).
-          const ok = r.ended.includes(g) ? refused : same || (lostAllowed && refused);
-          if (!ok) answers.push(`${g.name} "${text}": ${JSON.stringify(outcome)} (first answer ${id})`);
-        }
-      }
-    }),
-  );
-  const stored = [...r.live, ...r.ended].flatMap((g) => storedWrongly(sim, g, r.ended.includes(g)));
-  expect({ answers, stored }).toEqual({ answers: [], stored: [] });
-}
-
-async function expectEndedStayEnded(r: Round): Promise<void> {
-  for (const g of r.ended) {
-    expect([g.name, await request(proxy.url, g, 'GET', '/guest-session')]).toEqual([g.name, { status: 410, code: 'session_expired' }]);
-    expect([g.name, await request(proxy.url, g, 'POST', '/messages', { text: `${g.name} after` })]).toEqual([g.name, { status: 410, code: 'session_expired' }]);
-  }
-  expect(sim.received.filter((f) => String(f.frame?.message?.text ?? '').endsWith(' after'))).toEqual([]);
-}
-
-const textsArrived = (prefix: string) => sim.received.filter((f) => f.frame?.action === 'onMessage' && String(f.frame?.message?.text ?? '').startsWith(prefix)).length;
+const scene = (): Scene => ({ sim, proxy: proxy.url, instances: instances.map((i) => i.url) });
 
 test('the instances find nothing to warn about in the compose file\'s Redis', async () => {
   await sleep(100);
@@ -109,36 +59,36 @@ test('the instances find nothing to warn about in the compose file\'s Redis', as
 });
 
 test('Redis restarted (SIGTERM) mid-load: every send delivered once, retries of delivered keys send nothing, ended chats stay 410', async () => {
-  const r = await round('t');
+  const r = await round(scene(), 't', LIVE, ENDED, PACE_MS);
   const load = Promise.all(r.live.map((g) => chat(proxy.url, g, 'during', 4, PACE_MS)));
-  await waitFor(() => r.live.every((g) => textsArrived(`${g.name} during 0`) > 0), 30_000, 20);
+  await waitFor(() => r.live.every((g) => textsArrived(sim, `${g.name} during 0`) > 0), 30_000, 20);
   await redis.kill('SIGTERM');
   await redis.restart();
   await load;
-  await expectRetriesSendNothing(r, false);
-  await expectEndedStayEnded(r);
+  await expectRetriesSendNothing(scene(), r, false);
+  await expectEndedStayEnded(scene(), r);
 }, 120_000);
 
 test('Redis killed (SIGKILL) after a second of quiet: retries of delivered keys send nothing, ended chats stay 410', async () => {
-  const r = await round('k');
+  const r = await round(scene(), 'k', LIVE, ENDED, PACE_MS);
   // The append-only file is fsynced once a second (appendfsync everysec): what was acknowledged before the quiet is on disk.
   await sleep(1500);
   await redis.kill('SIGKILL');
   await redis.restart();
-  await expectRetriesSendNothing(r, false);
-  await expectEndedStayEnded(r);
+  await expectRetriesSendNothing(scene(), r, false);
+  await expectEndedStayEnded(scene(), r);
 }, 120_000);
 
 test('Redis emptied (FLUSHALL): no retry reaches Genesys again, ended chats stay refused, and new chats work', async () => {
-  const r = await round('f');
+  const r = await round(scene(), 'f', LIVE, ENDED, PACE_MS);
   const admin = new Redis(redis.url);
   try {
     expect(await admin.flushall()).toBe('OK');
   } finally {
     admin.disconnect();
   }
-  await expectRetriesSendNothing(r, true);
-  await expectEndedStayEnded(r);
+  await expectRetriesSendNothing(scene(), r, true);
+  await expectEndedStayEnded(scene(), r);
   // The live chats' records are gone too: whether they were ended is unknowable, so they are refused with a clear code.
   for (const g of r.live) expect([g.name, await request(proxy.url, g, 'GET', '/guest-session')]).toEqual([g.name, { status: 410, code: 'session_expired' }]);
   const fresh = await newGuest(proxy.url, 'fresh');

@@ -119,3 +119,66 @@ export function storedWrongly(sim: Simulator, g: Guest, ended = false): string[]
   for (const text of g.delivered.keys()) if (!counts.has(text)) wrong.push(`${text} ×0`);
   return wrong;
 }
+
+/** A scale test's setup: the simulator, the proxy every guest goes through, and the instances behind it. */
+export interface Scene {
+  sim: Simulator;
+  proxy: string;
+  instances: string[];
+}
+
+export interface Round {
+  live: Guest[];
+  ended: Guest[];
+}
+
+/** Fresh guests for one scenario: each chats; `ended` of them then end their chat (DELETE: 204, then 410). */
+export async function round(scene: Scene, name: string, live: number, ended: number, paceMs: number): Promise<Round> {
+  const guests = await Promise.all(Array.from({ length: live + ended }, (_, i) => newGuest(scene.proxy, `${name}${String(i).padStart(2, '0')}`)));
+  await Promise.all(guests.map((g) => chat(scene.proxy, g, 'before', 2, paceMs)));
+  const endedGuests = guests.slice(live);
+  for (const g of endedGuests) {
+    expect([g.name, (await request(scene.proxy, g, 'DELETE', '/guest-session')).status]).toEqual([g.name, 204]);
+    expect([g.name, (await request(scene.proxy, g, 'GET', '/guest-session')).status]).toEqual([g.name, 410]);
+  }
+  return { live: guests.slice(0, live), ended: endedGuests };
+}
+
+/**
+ * Every delivered key retried, through the proxy and on another instance
+ * directly: the first message, or (`lostAllowed`, when the store lost the
+ * session) a refusal; never a new message. Genesys holds every text once.
+ */
+export async function expectRetriesSendNothing(scene: Scene, r: Round, lostAllowed: boolean): Promise<void> {
+  const answers: string[] = [];
+  const everyone = [...r.live, ...r.ended];
+  await Promise.all(
+    everyone.map(async (g, index) => {
+      for (const [text, { key, id }] of g.delivered) {
+        for (const base of [scene.proxy, scene.instances[index % scene.instances.length]!]) {
+          const outcome = await sendKeyed(base, g, text, key);
+          const same = outcome.status === 201 && outcome.id === id;
+          const refused = outcome.status === 410 && outcome.code === 'session_expired';
+          // An ended chat refuses the retry; a live one answers the first message (or, with its records lost, refuses).
+          const ok = r.ended.includes(g) ? refused : same || (lostAllowed && refused);
+          if (!ok) answers.push(`${g.name} "${text}": ${JSON.stringify(outcome)} (first answer ${id})`);
+        }
+      }
+    }),
+  );
+  const stored = everyone.flatMap((g) => storedWrongly(scene.sim, g, r.ended.includes(g)));
+  expect({ answers, stored }).toEqual({ answers: [], stored: [] });
+}
+
+/** Every ended chat refuses its token (410), for reading and for sending, and nothing it tried reached Genesys. */
+export async function expectEndedStayEnded(scene: Scene, r: Round): Promise<void> {
+  for (const g of r.ended) {
+    expect([g.name, await request(scene.proxy, g, 'GET', '/guest-session')]).toEqual([g.name, { status: 410, code: 'session_expired' }]);
+    expect([g.name, await request(scene.proxy, g, 'POST', '/messages', { text: `${g.name} after` })]).toEqual([g.name, { status: 410, code: 'session_expired' }]);
+  }
+  expect(scene.sim.received.filter((f) => String(f.frame?.message?.text ?? '').endsWith(' after'))).toEqual([]);
+}
+
+/** How many messages starting with `prefix` have reached Genesys. */
+export const textsArrived = (sim: Simulator, prefix: string): number =>
+  sim.received.filter((f) => f.frame?.action === 'onMessage' && String(f.frame?.message?.text ?? '').startsWith(prefix)).length;
