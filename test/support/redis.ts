@@ -93,6 +93,8 @@ export interface RedisCluster {
   password: string;
   /** Runs redis-cli against one node (`-c`: following redirections); its output. */
   cli(node: string, ...args: string[]): Promise<string>;
+  /** Stops one primary with `signal` and starts it again on its ports and directory; resolves once the cluster is whole. */
+  restart(node: string, signal: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -105,7 +107,7 @@ const run = promisify(execFile);
  * and a password, joined with `redis-cli --cluster create`.
  */
 export async function startRedisCluster(primaries = 3, password = 'cluster-redis-password-for-tests'): Promise<RedisCluster> {
-  const servers: { port: number; child: ChildProcess; dir: string }[] = [];
+  const servers: { port: number; child: ChildProcess; dir: string; args: string[] }[] = [];
   const env = { ...process.env, REDISCLI_AUTH: password };
   const stop = async () => {
     await Promise.all(
@@ -131,7 +133,7 @@ export async function startRedisCluster(primaries = 3, password = 'cluster-redis
       const args = ['--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--dir', dir, '--protected-mode', 'yes'];
       args.push('--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--masterauth', password, ...composeRedisSettings(password));
       const child = spawn(REDIS_SERVER, args, { stdio: 'ignore' });
-      servers.push({ port, child, dir });
+      servers.push({ port, child, dir, args });
       await waitFor(() => canConnect(port), 10_000, 25);
     }
     const nodes = servers.map((s) => `127.0.0.1:${s.port}`);
@@ -140,11 +142,23 @@ export async function startRedisCluster(primaries = 3, password = 'cluster-redis
       const [host, port] = node.split(':');
       return (await run(REDIS_CLI, ['-c', '-h', host!, '-p', port!, ...args], { env })).stdout;
     };
-    await waitFor(async () => {
-      for (const node of nodes) if (!(await cli(node, 'CLUSTER', 'INFO')).includes('cluster_state:ok')) return false;
-      return true;
-    }, 20_000, 100);
-    return { nodes, password, cli, stop };
+    const whole = () =>
+      waitFor(async () => {
+        for (const node of nodes) if (!(await cli(node, 'CLUSTER', 'INFO')).includes('cluster_state:ok')) return false;
+        return true;
+      }, 20_000, 100);
+    await whole();
+    const restart = async (node: string, signal: NodeJS.Signals) => {
+      const server = servers.find((s) => node.endsWith(`:${s.port}`))!;
+      await new Promise<void>((resolve) => {
+        server.child.once('exit', () => resolve());
+        server.child.kill(signal);
+      });
+      server.child = spawn(REDIS_SERVER, server.args, { stdio: 'ignore' });
+      await waitFor(() => canConnect(server.port), 10_000, 25);
+      await whole();
+    };
+    return { nodes, password, cli, restart, stop };
   } catch (error) {
     await stop();
     throw error;
