@@ -124,11 +124,13 @@ export class RedisStore implements SharedStore {
   private readonly redis: Scripted;
   private readonly state: DependencyState;
   private readonly connected: Promise<void>;
-  /** The last durability check's outcome: what is wrong, or that it could not be checked. */
-  durability: Promise<{ checked: boolean; problems: string[] }> = new Promise(() => {});
+  /** The latest durability check's outcome (the first once Redis first answers): what is wrong, or that it could not be checked. */
+  durability: Promise<{ checked: boolean; problems: string[] }>;
 
   constructor(private readonly options: RedisStoreOptions) {
     this.prefix = options.keyPrefix;
+    let firstCheck!: (check: Promise<{ checked: boolean; problems: string[] }>) => void;
+    this.durability = new Promise((resolve) => (firstCheck = resolve));
     this.redis = connect(options.redis, options.commandTimeoutMs) as Scripted;
     this.redis.defineCommand('bffSwap', { numberOfKeys: 1, lua: SWAP });
     this.redis.defineCommand('bffTake', { numberOfKeys: 1, lua: TAKE });
@@ -144,6 +146,7 @@ export class RedisStore implements SharedStore {
     this.redis.on('ready', () => {
       this.state.set({ ok: true, detail: 'Redis answers.' });
       this.durability = this.checkDurability();
+      firstCheck(this.durability);
       void this.durability.then(({ checked, problems }) => {
         if (this.state.current.ok && (problems.length > 0 || !checked)) this.state.set({ ok: true, detail: 'Redis answers.', durability: checked ? problems : ['not checked: CONFIG GET refused'] }, { level: 'info' });
       });

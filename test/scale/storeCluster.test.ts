@@ -1,5 +1,7 @@
 import { startSimulator, type Simulator } from '../../simulator';
+import { RedisStore } from '../../src/store/redisStore';
 import { sessionKeyOf } from '../../src/store/sharedStore';
+import { captureLogger } from '../support/app';
 import { expectEndedStayEnded, expectRetriesSendNothing, guestHeaders, newGuest, request, round, simTokenOf, type Scene } from '../support/guestLoad';
 import { startInstance, type Instance } from '../support/instances';
 import { startNginx, type Nginx } from '../support/nginx';
@@ -90,6 +92,24 @@ test('rate limits count once across instances and nodes: history reads (the stor
   // CONVERSATION_CHANGES_PER_SESSION_PER_MINUTE, 6 by default: the first ends the chat, repeats answer 204, the seventh is refused.
   expect(ends).toEqual([204, 204, 204, 204, 204, 204, 429]);
 }, 60_000);
+
+test('express-rate-limit\'s scripts are loaded on every primary, since each runs where its key lives; the cluster is checked for durability', async () => {
+  const { logger, messages } = captureLogger();
+  const store = new RedisStore({
+    redis: { kind: 'cluster', nodes: cluster.nodes.map((n) => ({ host: '127.0.0.1', port: Number(n.split(':')[1]) })), password: cluster.password, keyPrefix: 't:', tls: false },
+    keyPrefix: 't:',
+    commandTimeoutMs: 2000,
+    logger,
+  });
+  try {
+    const sha = String(await store.command('SCRIPT', 'LOAD', 'return "loaded everywhere"'));
+    for (const node of cluster.nodes) expect([node, (await cluster.cli(node, 'SCRIPT', 'EXISTS', sha)).trim()]).toEqual([node, '1']);
+    expect(await store.durability).toEqual({ checked: true, problems: [] });
+    expect(messages('warn')).toEqual([]);
+  } finally {
+    await store.close();
+  }
+}, 30_000);
 
 test('a stream ticket opens one stream: used on one instance, refused on another', async () => {
   const g = await newGuest(proxy.url, 'ticket');
