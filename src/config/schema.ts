@@ -4,6 +4,9 @@ import { baseUrlsFor, findRegion, REGIONS, type Region } from './regions';
 import { parseOriginPattern } from './originAllowlist';
 import { redirectUriProblem } from './signInCallbacks';
 import { baseUrl, intFrom, optionalString } from './envValues';
+import { checkRedis, type RedisConfig } from './redisTopology';
+
+export type { RedisConfig, RedisNode, RedisTopology } from './redisTopology';
 
 /**
  * The whole configuration (README.md#configuration) as one schema, validated once before
@@ -83,6 +86,11 @@ const envSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: baseUrl('OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: baseUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', ['http:', 'https:']),
   OTEL_SERVICE_NAME: optionalString.transform((v) => v ?? 'genesys-messaging-bff'),
+  REDIS_PASSWORD: optionalString,
+  REDIS_SENTINELS: optionalString,
+  REDIS_SENTINEL_NAME: optionalString,
+  REDIS_CLUSTER_NODES: optionalString,
+  REDIS_TLS: optionalString,
 });
 
 interface GenesysConfig {
@@ -162,7 +170,7 @@ export interface Config {
   shutdownGraceMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
   trustProxy: boolean | number | string;
-  redis?: { url: string; keyPrefix: string }; // the shared store for many instances; without it, state is in memory
+  redis?: RedisConfig; // the shared store for many instances; without it, state is in memory
   publicUrl?: string; // where browsers reach the service (attachment links); else each request's own host
   /** Prometheus metrics on their own port (never PORT); undefined: off. */
   metricsPort?: number;
@@ -212,6 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     problems.push(`METRICS_PORT must differ from PORT (both are ${e.PORT}): metrics are never served on the public port`);
   }
   const signInRedirectUris = checkRedirectUris(e, problems);
+  const topology = checkRedis(e, problems);
   if (problems.length > 0 || !parsed.success || !region || !origin) throw new ConfigError(problems);
 
   const derived = baseUrlsFor(region.domain);
@@ -275,7 +284,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     logLevel: e.LOG_LEVEL,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
-    redis: e.REDIS_URL === undefined ? undefined : { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX },
+    redis: topology && { ...topology, keyPrefix: e.REDIS_KEY_PREFIX, password: e.REDIS_PASSWORD, tls: e.REDIS_TLS === 'true' },
     publicUrl: e.PUBLIC_URL,
     metricsPort: e.METRICS_PORT,
     tracing: {

@@ -51,14 +51,21 @@ function bearer(req: Request): string | undefined {
 }
 
 export function authenticator(tokens: SessionTokens, revocations: Revocations): (spec: AnyRouteSpec) => RequestHandler {
-  /** Refuses a token of an ended chat, and one issued before a sign-in that replaced it (whatever the route). */
-  const notEnded = async (claims: { guestToken: string; issuedAt: number }, spec: AnyRouteSpec) => {
-    const standing = await revocations.standing(claims.guestToken);
-    if (!spec.allowEnded && standing.ended) {
-      throw new AppError('session_expired', 'This chat was ended; start a new session (POST /guest-session without the old token).');
-    }
+  /** Refuses a token of an ended or lost chat, and one issued before a sign-in that replaced it (whatever the route). */
+  const notEnded = async (claims: { guestToken: string; anchor?: string; issuedAt: number }, spec: AnyRouteSpec) => {
+    const standing = await revocations.standing(claims.guestToken, claims.anchor);
     if (claims.issuedAt < standing.cutOffMs) {
       throw new AppError('unauthorized', 'The customer signed in since this token was issued: it opens nothing now; use the token the sign-in answered with.');
+    }
+    if (spec.allowEnded) return;
+    if (standing.state === 'ended') {
+      throw new AppError('session_expired', 'This chat was ended; start a new session (POST /guest-session without the old token).');
+    }
+    if (standing.state === 'lost') {
+      // The store lost this session's records: whether it was ended (and which messages went out) is unknowable.
+      throw new AppError('session_expired', 'This service lost the record of this chat (its shared store was emptied), so it cannot tell whether the chat was ended; start a new session (POST /guest-session without the old token).', {
+        logDetail: { storeLostRecords: true },
+      });
     }
   };
   return (spec) => async (req, res, next) => {

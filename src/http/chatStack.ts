@@ -75,7 +75,7 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
     renewSignIn: (signIn) => signInTokens.refresh(signIn),
     now,
   });
-  const revocations = new StoreRevocations(store);
+  const revocations = new StoreRevocations(store, tokens.lifetimeMs);
   const signIns = new CustomerSignIn({
     tokens: signInTokens,
     redirectUriAllowed: signInCallbacks(config.signInRedirectUris, config.cors.allowedOrigins),
@@ -115,7 +115,7 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
 function sharedStore(config: Config, logger: Logger, readiness: Readiness, now?: () => number): SharedStore {
   if (!config.redis) return new MemoryStore(undefined, now, { protectedPrefixes: SECURITY_RECORD_PREFIXES });
   return new RedisStore({
-    url: config.redis.url,
+    redis: config.redis,
     keyPrefix: config.redis.keyPrefix,
     commandTimeoutMs: Math.min(config.genesys.timeoutMs, 2000),
     logger: logger.child({ component: 'shared-store' }),

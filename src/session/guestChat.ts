@@ -100,12 +100,13 @@ export class GuestChat {
     checkBudget(state.attributes, -1);
     const signIn = input.auth ? await this.signIns().exchange(input.auth, false) : undefined;
     const guestToken = randomUUID();
+    const anchor = await this.deps.revocations.markLive(guestToken); // first: a store that cannot record the session refuses its start
     const session = this.deps.hub.session(guestToken, signIn);
     const info = await session.ready();
     checkBudget(state.attributes, info.maxCustomDataBytes);
     const deliveredFingerprint = info.newSession ? await autoStart(session, state.attributes, this.deps) : '';
     const routingKey = proposedRoutingKey !== undefined && ROUTING_KEY.test(proposedRoutingKey) ? proposedRoutingKey : this.deps.tokens.routingKeyFor(guestToken);
-    const claims = { guestToken, origin: origin ?? '', ...state, deliveredFingerprint, maxCustomDataBytes: info.maxCustomDataBytes, routingKey, signIn };
+    const claims = { guestToken, origin: origin ?? '', ...state, deliveredFingerprint, maxCustomDataBytes: info.maxCustomDataBytes, routingKey, anchor, signIn };
     return this.view(claims, info, info.newSession);
   }
 
@@ -361,7 +362,7 @@ export class GuestChat {
 
 /** The claims a re-issued token carries over (everything but the expiry), with the session's newest sign-in (a renewed JWT). */
 function stateOf(claims: SessionState, session?: GuestSession): SessionState {
-  const { guestToken, origin, attributes, locked, deliveredFingerprint, maxCustomDataBytes, routingKey } = claims;
+  const { guestToken, origin, attributes, locked, deliveredFingerprint, maxCustomDataBytes, routingKey, anchor } = claims;
   const signIn = claims.signIn ? (session?.signIn.value ?? claims.signIn) : undefined;
-  return { guestToken, origin, attributes, locked, deliveredFingerprint, maxCustomDataBytes, routingKey, ...(signIn ? { signIn } : {}) };
+  return { guestToken, origin, attributes, locked, deliveredFingerprint, maxCustomDataBytes, routingKey, ...(anchor !== undefined ? { anchor } : {}), ...(signIn ? { signIn } : {}) };
 }

@@ -31,6 +31,8 @@ const sessionWireSchema = z.object({
   mcb: z.number().int(),
   /** The routing key (absent in tokens sealed before it existed: derived then). */
   rk: z.string().optional(),
+  /** The session's anchor in the shared store (revocations.ts); absent in tokens sealed before it existed. */
+  an: z.string().optional(),
   au: signInWire,
   /** Issued at, epoch ms (absent in tokens sealed before it existed: 0 then, older than any sign-in's cut-off). */
   ia: z.number().int().optional(),
@@ -43,6 +45,7 @@ const ticketWireSchema = z.object({
   jti: z.string().min(1),
   gt: z.string().min(1),
   o: z.string(),
+  an: z.string().optional(),
   au: signInWire,
   ia: z.number().int().optional(),
   exp: z.number().int(),
@@ -62,6 +65,11 @@ export interface SessionClaims {
   maxCustomDataBytes: number;
   /** Stable for the Genesys session, non-secret: what a proxy hashes on to keep the session on one instance. */
   routingKey: string;
+  /**
+   * The session's anchor in the shared store: its standing record names it, so a token whose
+   * record vanished is known to come from a store that lost its records (revocations.ts).
+   */
+  anchor?: string;
   /** Genesys authenticated messaging: the signed-in customer's credentials (sealed; never shown or logged). */
   signIn?: GenesysSignIn;
   /** When the token was sealed, epoch ms: a sign-in refuses every token of its conversation sealed before it. */
@@ -74,13 +82,14 @@ interface TicketClaims {
   id: string;
   guestToken: string;
   origin: string;
+  anchor?: string;
   signIn?: GenesysSignIn;
   issuedAt: number;
   exp: number;
 }
 
 /** What a ticket or an attachment link names: the session, with its sign-in so an instance can configure it. */
-type SessionRef = Pick<SessionClaims, 'guestToken' | 'origin' | 'signIn'>;
+type SessionRef = Pick<SessionClaims, 'guestToken' | 'origin' | 'signIn' | 'anchor'>;
 
 export type SessionState = Omit<SessionClaims, 'exp' | 'issuedAt'>;
 
@@ -93,6 +102,7 @@ const toWire = (c: SessionClaims): z.infer<typeof sessionWireSchema> => ({
   sent: c.deliveredFingerprint,
   mcb: c.maxCustomDataBytes,
   rk: c.routingKey,
+  ...(c.anchor !== undefined ? { an: c.anchor } : {}),
   ...signInToWire(c.signIn),
   ia: c.issuedAt,
   exp: c.exp,
@@ -106,6 +116,7 @@ const fromWire = (w: z.infer<typeof sessionWireSchema>, routingKeyFor: (guestTok
   deliveredFingerprint: w.sent,
   maxCustomDataBytes: w.mcb,
   routingKey: w.rk ?? routingKeyFor(w.gt),
+  ...(w.an !== undefined ? { anchor: w.an } : {}),
   ...signInFromWire(w.au),
   issuedAt: w.ia ?? 0,
   exp: w.exp,
@@ -212,7 +223,16 @@ export class SessionTokens {
   async issueTicket(claims: SessionRef): Promise<{ ticket: string; expiresAt: string }> {
     const issuedAt = this.now();
     const exp = Math.floor(issuedAt / 1000) + TICKET_TTL_SECONDS;
-    const ticket = { typ: 'ticket', jti: randomUUID(), gt: claims.guestToken, o: claims.origin, ...signInToWire(claims.signIn), ia: issuedAt, exp } satisfies z.infer<typeof ticketWireSchema>;
+    const ticket = {
+      typ: 'ticket',
+      jti: randomUUID(),
+      gt: claims.guestToken,
+      o: claims.origin,
+      ...(claims.anchor !== undefined ? { an: claims.anchor } : {}),
+      ...signInToWire(claims.signIn),
+      ia: issuedAt,
+      exp,
+    } satisfies z.infer<typeof ticketWireSchema>;
     return { ticket: await this.sealer.seal(ticket), expiresAt: new Date(exp * 1000).toISOString() };
   }
 
@@ -242,7 +262,15 @@ export class SessionTokens {
 
   async openTicket(ticket: string, origin: string | undefined): Promise<TicketClaims> {
     const wire = this.check(ticketWireSchema, await this.sealer.unseal(ticket), origin);
-    return { id: wire.jti, guestToken: wire.gt, origin: wire.o, ...signInFromWire(wire.au), issuedAt: wire.ia ?? 0, exp: wire.exp };
+    return {
+      id: wire.jti,
+      guestToken: wire.gt,
+      origin: wire.o,
+      ...(wire.an !== undefined ? { anchor: wire.an } : {}),
+      ...signInFromWire(wire.au),
+      issuedAt: wire.ia ?? 0,
+      exp: wire.exp,
+    };
   }
 
   private check<T extends { o: string; exp: number }>(schema: z.ZodType<T>, payload: unknown, origin: string | undefined): T {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { RedisConfig } from '../config/schema';
 import { AppError } from '../domain/errors';
 import type { Logger } from '../observability/logger';
 import { DependencyState, type Readiness } from '../observability/readiness';
@@ -20,6 +21,11 @@ return 1`;
  * count past the limit: the wait is until enough of them leave). ARGV[2]
  * empty records the use whatever the count.
  */
+/** GET that also pushes the key's expiry out to ARGV[1] ms when less than ARGV[2] ms is left. */
+const RENEW = `local v = redis.call('GET', KEYS[1])
+if v and redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return v`;
+
 const TAKE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -41,7 +47,7 @@ return 0`;
 const redisSpan = (command: string) => ({ 'db.system.name': 'redis', 'db.operation.name': command.toUpperCase() });
 
 interface RedisStoreOptions {
-  url: string;
+  redis: RedisConfig;
   /** Prepended to every key, so several deployments (or services) can share one Redis. */
   keyPrefix: string;
   /** How long one command may take before the operation is refused (ms). */
@@ -50,16 +56,72 @@ interface RedisStoreOptions {
   readiness?: Readiness;
 }
 
-type Scripted = Redis & {
+interface Scripts {
   bffSwap(key: string, expected: string, value: string, ttlMs: number): Promise<number>;
   bffTake(key: string, windowMs: number, limit: number | '', member: string): Promise<number>;
-};
+  bffRenew(key: string, ttlMs: number, renewBelowMs: number): Promise<string | null>;
+}
+type Scripted = (Redis | Cluster) & Scripts;
 
 /**
- * The shared store in Redis (REDIS_URL). Commands are not queued while
- * Redis is away: an operation that needs it fails at once (or after
- * `commandTimeoutMs`) with `store_unavailable`, and /readyz reports the
- * instance not ready until the connection is back.
+ * One Redis (REDIS_URL), a primary found through Sentinel (REDIS_SENTINELS),
+ * or a Redis Cluster (REDIS_CLUSTER_NODES). Commands are never queued while
+ * the store is away, and fail after `commandTimeoutMs`.
+ */
+function connect(config: RedisConfig, commandTimeoutMs: number): Redis | Cluster {
+  const options: RedisOptions = {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: Math.max(commandTimeoutMs, 2000),
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+    lazyConnect: false,
+    ...(config.password !== undefined ? { password: config.password } : {}),
+    ...(config.tls ? { tls: {} } : {}),
+  };
+  if (config.kind === 'cluster') {
+    return new Cluster(config.nodes, {
+      enableOfflineQueue: false,
+      clusterRetryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+      // Reads go to primaries: a replica may not have a record written a moment ago.
+      scaleReads: 'master',
+      redisOptions: options,
+    });
+  }
+  if (config.kind === 'sentinel') {
+    return new Redis({ ...options, sentinels: config.sentinels, name: config.name, role: 'master', ...(config.tls ? { enableTLSForSentinelMode: true } : {}) });
+  }
+  // A password in the URL wins over REDIS_PASSWORD.
+  const inUrl = new URL(config.url).password !== '';
+  return new Redis(config.url, inUrl ? { ...options, password: undefined } : options);
+}
+
+/** What a Redis that can lose records is told to change, by setting; empty when it keeps them. */
+export function durabilityProblems(settings: Record<string, string>): string[] {
+  const problems: string[] = [];
+  if (settings.appendonly !== 'yes') {
+    problems.push(
+      settings.save === undefined || settings.save === ''
+        ? 'appendonly is no and save is "": a restart of Redis loses every record; set appendonly yes'
+        : `appendonly is no: only snapshots (save "${settings.save}") are kept, so a restart loses the writes since the last one; set appendonly yes`,
+    );
+  } else if (settings.appendfsync === 'no') {
+    problems.push('appendfsync is no: a crash of the host loses what the kernel had not yet written; set appendfsync everysec');
+  }
+  if (settings['maxmemory-policy'] !== undefined && settings['maxmemory-policy'] !== 'noeviction') {
+    problems.push(`maxmemory-policy is ${settings['maxmemory-policy']}: Redis drops records to make room when full; set maxmemory-policy noeviction`);
+  }
+  return problems;
+}
+
+const CHECKED_SETTINGS = ['appendonly', 'appendfsync', 'save', 'maxmemory-policy'];
+
+/**
+ * The shared store in Redis (REDIS_URL, Sentinel or Cluster). Commands are
+ * not queued while Redis is away: an operation that needs it fails at once
+ * (or after `commandTimeoutMs`) with `store_unavailable`, and /readyz reports
+ * it. Every time it connects it checks (CONFIG GET, where Redis allows it)
+ * that Redis keeps what it acknowledged, and warns by name when it does not.
  */
 export class RedisStore implements SharedStore {
   readonly shared = true;
@@ -67,19 +129,17 @@ export class RedisStore implements SharedStore {
   private readonly redis: Scripted;
   private readonly state: DependencyState;
   private readonly connected: Promise<void>;
+  /** The latest durability check's outcome (the first once Redis first answers): what is wrong, or that it could not be checked. */
+  durability: Promise<{ checked: boolean; problems: string[] }>;
 
   constructor(private readonly options: RedisStoreOptions) {
     this.prefix = options.keyPrefix;
-    this.redis = new Redis(options.url, {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      commandTimeout: options.commandTimeoutMs,
-      connectTimeout: Math.max(options.commandTimeoutMs, 2000),
-      retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-      lazyConnect: false,
-    }) as Scripted;
+    let firstCheck!: (check: Promise<{ checked: boolean; problems: string[] }>) => void;
+    this.durability = new Promise((resolve) => (firstCheck = resolve));
+    this.redis = connect(options.redis, options.commandTimeoutMs) as Scripted;
     this.redis.defineCommand('bffSwap', { numberOfKeys: 1, lua: SWAP });
     this.redis.defineCommand('bffTake', { numberOfKeys: 1, lua: TAKE });
+    this.redis.defineCommand('bffRenew', { numberOfKeys: 1, lua: RENEW });
     const readiness = options.readiness;
     this.state = new DependencyState({
       initial: { ok: false, detail: 'Connecting to Redis (REDIS_URL).' },
@@ -91,7 +151,14 @@ export class RedisStore implements SharedStore {
       },
     });
     this.connected = new Promise((resolve) => this.redis.once('ready', () => resolve()));
-    this.redis.on('ready', () => this.state.set({ ok: true, detail: 'Redis answers.' }));
+    this.redis.on('ready', () => {
+      this.state.set({ ok: true, detail: 'Redis answers.' });
+      this.durability = this.checkDurability();
+      firstCheck(this.durability);
+      void this.durability.then(({ checked, problems }) => {
+        if (this.state.current.ok && (problems.length > 0 || !checked)) this.state.set({ ok: true, detail: 'Redis answers.', durability: checked ? problems : ['not checked: CONFIG GET refused'] }, { level: 'info' });
+      });
+    });
     this.redis.on('error', (error: Error) =>
       this.state.set({ ok: false, detail: `Redis is unavailable: ${scrubText(error.message)}` }, { level: 'error' }),
     );
@@ -117,6 +184,10 @@ export class RedisStore implements SharedStore {
     return this.run('SET', async () => {
       await this.redis.set(this.prefix + key, value, 'PX', ttlMs);
     });
+  }
+
+  getRenewing(key: string, ttlMs: number, renewBelowMs: number): Promise<string | undefined> {
+    return this.run('EVALSHA', async () => (await this.redis.bffRenew(this.prefix + key, ttlMs, renewBelowMs)) ?? undefined);
   }
 
   remove(key: string): Promise<void> {
@@ -147,7 +218,14 @@ export class RedisStore implements SharedStore {
    * possibly before Redis is up); every other command fails fast like the rest.
    */
   async command(name: string, ...args: string[]): Promise<unknown> {
-    if (name.toUpperCase() === 'SCRIPT') await this.connected;
+    if (name.toUpperCase() === 'SCRIPT') {
+      await this.connected;
+      // In a cluster a script runs on the node that holds its key: load it on every primary.
+      if (this.redis instanceof Cluster) {
+        const loaded = await Promise.all(this.redis.nodes('master').map((node) => node.call(name, ...args)));
+        return loaded[0];
+      }
+    }
     try {
       return await inClientSpan(`redis ${name.toUpperCase()}`, redisSpan(name), () => this.redis.call(name, ...args));
     } catch (error) {
@@ -160,6 +238,41 @@ export class RedisStore implements SharedStore {
   async close(): Promise<void> {
     this.redis.removeAllListeners('close');
     await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  /**
+   * Asks each Redis primary how it keeps its data (CONFIG GET, which managed
+   * Redis often refuses: then it says so) and warns by name about one that
+   * can lose records (README.md#scaling-out says what each promise rests on).
+   */
+  private async checkDurability(): Promise<{ checked: boolean; problems: string[] }> {
+    const nodes: Redis[] = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
+    const problems: string[] = [];
+    let checked = true;
+    const logger = this.options.logger;
+    for (const node of nodes) {
+      const where = `${node.options.host ?? ''}:${node.options.port ?? ''}`;
+      const settings: Record<string, string> = {};
+      try {
+        for (const name of CHECKED_SETTINGS) {
+          const reply = (await node.call('CONFIG', 'GET', name)) as string[];
+          for (let i = 0; i + 1 < reply.length; i += 2) settings[reply[i]!] = reply[i + 1]!;
+        }
+      } catch (error) {
+        checked = false;
+        logger.warn(
+          { redisNode: where, storeError: scrubText(error instanceof Error ? error.message : String(error)) },
+          'Could not check whether the shared store (Redis) keeps its records (CONFIG GET was refused): make sure it runs with appendonly yes (or the provider\'s persistence) and maxmemory-policy noeviction, or idempotency records and ended sessions can be lost',
+        );
+        continue;
+      }
+      const found = durabilityProblems(settings);
+      problems.push(...found);
+      if (found.length > 0) {
+        logger.warn({ redisNode: where, redisSettings: settings, problems: found }, `The shared store (Redis) can lose its records: ${found.join('; ')}`);
+      }
+    }
+    return { checked, problems };
   }
 
   /** One operation on Redis (a span named after its command, tracing on); a failure is `store_unavailable`. */

@@ -23,6 +23,11 @@ export interface SharedStore {
   /** Replaces `key` (or deletes it, for `undefined`) only if it still holds `expected`; true when this call did. */
   swap(key: string, expected: string, value: string | undefined, ttlMs: number): Promise<boolean>;
   put(key: string, value: string, ttlMs: number): Promise<void>;
+  /**
+   * The value of `key`, its expiry pushed out to `ttlMs` from now when less
+   * than `renewBelowMs` is left: a record kept alive by its session's use.
+   */
+  getRenewing(key: string, ttlMs: number, renewBelowMs: number): Promise<string | undefined>;
   remove(key: string): Promise<void>;
   /**
    * Counts one use in a sliding window of `windowMs` holding at most `limit`
@@ -41,10 +46,12 @@ export interface SharedStore {
 /**
  * How a guest session is named in the shared store: a hash of its Genesys
  * guest token, never the token itself (a credential for the chat), so that
- * whoever can read Redis learns no way into a conversation.
+ * whoever can read Redis learns no way into a conversation. In braces, a
+ * Redis Cluster hash tag: every key of one session (`send:{…}:…`,
+ * `standing:{…}`, `rate:messages:{…}`, ...) lies in one hash slot, on one node.
  */
 export function sessionKeyOf(guestToken: string): string {
-  return createHash('sha256').update(`guest-session\n${guestToken}`).digest('base64url').slice(0, 32);
+  return `{${createHash('sha256').update(`guest-session\n${guestToken}`).digest('base64url').slice(0, 32)}}`;
 }
 
 interface Entry {
@@ -150,6 +157,12 @@ export class MemoryStore implements SharedStore {
 
   async put(key: string, value: string, ttlMs: number): Promise<void> {
     this.poolOf(key).write(key, value, ttlMs, this.now());
+  }
+
+  async getRenewing(key: string, ttlMs: number, renewBelowMs: number): Promise<string | undefined> {
+    const entry = this.poolOf(key).live(key, this.now());
+    if (entry && entry.expiresAt - this.now() < renewBelowMs) entry.expiresAt = this.now() + ttlMs;
+    return entry?.value;
   }
 
   async remove(key: string): Promise<void> {

@@ -375,6 +375,39 @@ describe('loadConfig', () => {
   });
 });
 
+describe('the shared store (REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES)', () => {
+  it('reads one Redis, a Sentinel-watched primary or a cluster, with the password and TLS beside it', () => {
+    expect(loadConfig(testEnv({ REDIS_URL: 'redis://redis:6379', REDIS_PASSWORD: 'pw' })).redis).toEqual({ kind: 'single', url: 'redis://redis:6379', keyPrefix: 'genesys-bff:', password: 'pw', tls: false });
+    expect(loadConfig(testEnv({ REDIS_SENTINELS: 's1:26379, s2:26380', REDIS_SENTINEL_NAME: 'mymaster' })).redis).toMatchObject({
+      kind: 'sentinel',
+      sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26380 }],
+      name: 'mymaster',
+    });
+    expect(loadConfig(testEnv({ REDIS_CLUSTER_NODES: '10.0.0.1:6379,[fd00::2]:6380', REDIS_TLS: 'true' })).redis).toMatchObject({
+      kind: 'cluster',
+      nodes: [{ host: '10.0.0.1', port: 6379 }, { host: 'fd00::2', port: 6380 }],
+      tls: true,
+    });
+    expect(loadConfig(testEnv()).redis).toBeUndefined();
+  });
+
+  it('refuses two at once, a Sentinel without the primary\'s name, a node that is not host:port, and settings without a Redis', () => {
+    expect(problemsOf({ REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: 'b:6379' }).problems).toEqual([expect.stringMatching(/Set one of REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES, not REDIS_URL and REDIS_CLUSTER_NODES/)]);
+    expect(problemsOf({ REDIS_SENTINELS: 's1:26379' }).problems).toEqual([expect.stringMatching(/REDIS_SENTINEL_NAME is required with REDIS_SENTINELS/)]);
+    expect(problemsOf({ REDIS_SENTINEL_NAME: 'mymaster' }).problems).toEqual([expect.stringMatching(/REDIS_SENTINEL_NAME is set without REDIS_SENTINELS/)]);
+    expect(problemsOf({ REDIS_CLUSTER_NODES: 'redis-1, redis-2:99999' }).problems).toEqual([
+      expect.stringMatching(/REDIS_CLUSTER_NODES: "redis-1" is not host:port/),
+      expect.stringMatching(/REDIS_CLUSTER_NODES: "redis-2:99999" is not host:port/),
+      expect.stringMatching(/REDIS_CLUSTER_NODES must name at least one cluster node/),
+    ]);
+    expect(problemsOf({ REDIS_PASSWORD: 'pw', REDIS_TLS: 'yes' }).problems).toEqual([
+      expect.stringMatching(/REDIS_TLS must be true or false/),
+      expect.stringMatching(/REDIS_TLS is set but no Redis is/),
+      expect.stringMatching(/REDIS_PASSWORD is set but no Redis is/),
+    ]);
+  });
+});
+
 describe('isUnconfigured', () => {
   it('is true only when neither a region nor a deployment is set', () => {
     expect(isUnconfigured({})).toBe(true);

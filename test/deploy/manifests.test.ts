@@ -87,7 +87,7 @@ test('compose: the scaled setup mounts the nginx configuration that hashes on th
   expect(compose.services.proxy.volumes).toContain('./nginx/bff.conf:/etc/nginx/conf.d/default.conf:ro');
   expect(compose.services.proxy.depends_on).toEqual({ bff: { condition: 'service_healthy' } });
   expect(compose.services.bff.depends_on).toEqual({ redis: { condition: 'service_healthy' } });
-  expect(compose.services.redis.healthcheck.test).toEqual(['CMD', 'redis-cli', 'ping']);
+  expect(compose.services.redis.healthcheck.test.join(' ')).toMatch(/REDISCLI_AUTH="\$\$REDIS_PASSWORD" redis-cli ping/);
   expect(compose.services.bff.environment).toMatchObject({ REDIS_URL: 'redis://redis:6379', TRUST_PROXY: '1' });
   expect(compose.services.bff.deploy.replicas).toBe(3);
   expect(compose.services.bff.ports).toBeUndefined();
@@ -118,4 +118,54 @@ test('every variable the deployment files set is one the service documents in .e
   for (const { service } of composeInstances()) named.push(...Object.keys((service.environment ?? {}) as Record<string, string>));
   expect(named.length).toBeGreaterThan(10);
   expect(named.filter((name) => !documented.has(name))).toEqual([]);
+});
+
+/** The shipped compose's Redis command line, as Redis will parse it (the shell's quoting and compose's `$$` undone). */
+function composeRedisArguments(): string[] {
+  const script = String(composeFile('deploy/docker-compose.scale.yml').services.redis.command[2]).replace(/\$\$/g, '$');
+  const line = script.slice(script.indexOf('exec redis-server') + 'exec redis-server'.length);
+  return [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2]!);
+}
+const option = (args: string[], name: string) => args[args.indexOf(name) + 1];
+
+test('compose: Redis keeps what it acknowledged (append-only file on a volume), never evicts, and has a password', () => {
+  const compose = composeFile('deploy/docker-compose.scale.yml');
+  const redis = compose.services.redis;
+  const args = composeRedisArguments();
+  expect(option(args, '--appendonly')).toBe('yes');
+  expect(['everysec', 'always']).toContain(option(args, '--appendfsync'));
+  expect(option(args, '--maxmemory-policy')).toBe('noeviction');
+  expect(option(args, '--maxmemory')).toMatch(/^\d+[mg]b$/);
+  expect(option(args, '--requirepass')).toBe('$REDIS_PASSWORD');
+  // Refuses to start without a password rather than run an open Redis.
+  expect(redis.command[2]).toContain('$${REDIS_PASSWORD:?');
+  expect(redis.volumes).toEqual(['redis-data:/data']);
+  expect(Object.keys(compose.volumes)).toContain('redis-data');
+  // The instances read the same password (.env) and give it to Redis.
+  expect(redis.env_file).toEqual(compose.services.bff.env_file);
+  expect(read('.env.example')).toMatch(/^# REDIS_PASSWORD=/m);
+  for (const name of ['bff', 'redis']) expect(compose.services[name].deploy.resources.limits).toMatchObject({ cpus: expect.any(String), memory: expect.any(String) });
+});
+
+test('Kubernetes: the optional Redis is durable, never evicts, takes its password from a Secret, and stays out of the service\'s kustomization', () => {
+  const redisKube = (name: string) => parse(read(`deploy/kubernetes/redis/${name}`));
+  const conf = redisKube('configmap.yaml').data['redis.conf'] as string;
+  const setting = (name: string) => new RegExp(`^${name} (.+)$`, 'm').exec(conf)?.[1];
+  expect(setting('appendonly')).toBe('yes');
+  expect(setting('appendfsync')).toBe('everysec');
+  expect(setting('maxmemory-policy')).toBe('noeviction');
+  expect(setting('dir')).toBe('/data');
+  const set = redisKube('statefulset.yaml');
+  const container = set.spec.template.spec.containers[0];
+  expect(container.args).toEqual(['/etc/redis/redis.conf', '--requirepass', '$(REDIS_PASSWORD)']);
+  expect(container.env).toContainEqual({ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: redisKube('secret.example.yaml').metadata.name, key: 'REDIS_PASSWORD' } } });
+  expect(container.volumeMounts).toContainEqual(expect.objectContaining({ name: 'data', mountPath: '/data' }));
+  expect(set.spec.volumeClaimTemplates[0].metadata.name).toBe('data');
+  // maxmemory below the container's limit, so Redis refuses writes before the kernel kills it.
+  const mib = (v: string) => Number(/^(\d+)(mb|Mi)$/.exec(v)![1]);
+  expect(mib(setting('maxmemory')!)).toBeLessThan(mib(container.resources.limits.memory));
+  expect(redisKube('service.yaml').spec.selector).toEqual(set.spec.template.metadata.labels);
+  expect([...redisKube('kustomization.yaml').resources].sort()).toEqual(['configmap.yaml', 'service.yaml', 'statefulset.yaml']);
+  expect(kube('kustomization.yaml').resources).not.toContain('redis');
+  expect(kube('secret.example.yaml').stringData.REDIS_URL).toContain(`@${redisKube('service.yaml').metadata.name}:6379`);
 });

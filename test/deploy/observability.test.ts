@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { sampleNames, scrape } from '../support/metrics';
+import { debianProgram } from '../support/programs';
 import { startStack, type Stack } from '../support/stack';
 
 /**
@@ -12,10 +13,11 @@ import { startStack, type Stack } from '../support/stack';
  * rules' queries name only metrics the running service exports; every alert
  * has its runbook section; the PodMonitor, Prometheus and the compose overlay
  * scrape the port the service's deployment files open.
+ *
+ * @needs prometheus
  */
 const ROOT = path.join(__dirname, '../..');
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
-const PROMTOOL = process.env.PROMTOOL_BINARY ?? '/usr/bin/promtool';
 const RULES = 'deploy/observability/alerts.rules.yml';
 const DASHBOARD = 'deploy/observability/grafana/dashboards/genesys-bff.json';
 
@@ -53,7 +55,7 @@ function metricNamesIn(expr: string): string[] {
 }
 
 test('promtool: the alert rules check, and their unit tests pass', () => {
-  expect(fs.existsSync(PROMTOOL)).toBe(true);
+  const PROMTOOL = debianProgram('prometheus');
   const check = spawnSync(PROMTOOL, ['check', 'rules', RULES], { cwd: ROOT, encoding: 'utf8' });
   expect([check.status, check.stdout + check.stderr]).toEqual([0, expect.stringContaining(`SUCCESS: ${rules().length} rules found`)]);
   const unit = spawnSync(PROMTOOL, ['test', 'rules', 'deploy/observability/alerts.test.yml'], { cwd: ROOT, encoding: 'utf8' });
@@ -157,6 +159,6 @@ test('Prometheus, the PodMonitor and the compose overlay scrape the port the dep
   const mounted = ([...overlay.prometheus.volumes, ...overlay.grafana.volumes] as string[]).map((v) => v.split(':')[0]!).filter((v) => v.startsWith('./'));
   expect(mounted.length).toBe(4);
   for (const source of mounted) expect([source, fs.existsSync(path.join(ROOT, 'deploy', source))]).toEqual([source, true]);
-  const check = execFileSync(PROMTOOL, ['check', 'config', 'deploy/observability/prometheus.yml'], { cwd: ROOT, encoding: 'utf8' });
+  const check = execFileSync(debianProgram('prometheus'), ['check', 'config', 'deploy/observability/prometheus.yml'], { cwd: ROOT, encoding: 'utf8' });
   expect(check).toContain('SUCCESS');
 });

@@ -160,7 +160,7 @@ describe('rate limits in Redis (REDIS_URL)', () => {
   });
 
   async function instance(keyPrefix: string): Promise<{ app: App; store: RedisStore }> {
-    const store = new RedisStore({ url: server.url, keyPrefix, commandTimeoutMs: 2000, logger: captureLogger().logger });
+    const store = new RedisStore({ redis: { kind: 'single', url: server.url, keyPrefix, tls: false }, keyPrefix, commandTimeoutMs: 2000, logger: captureLogger().logger });
     opened.push(store);
     await waitFor(() => store.ping(), 10_000);
     return { app: limitedApp(store), store };

@@ -43,7 +43,7 @@ test('a retry right after a timeout does not send again while history may not sh
     config,
     hub: { session: () => session } as unknown as SessionHub,
     tokens: { issue: async () => ({ token: 'sealed', expiresAt: new Date(clock).toISOString() }) } as unknown as SessionTokens,
-    revocations: new StoreRevocations(new MemoryStore()),
+    revocations: new StoreRevocations(new MemoryStore(), 3600_000),
     store: new MemoryStore(1000, () => clock),
     messengerFeatures: { get: async () => ({}) as never },
     logger,
@@ -64,7 +64,7 @@ test('a retry right after a timeout does not send again while history may not sh
 test('once Genesys has ended the chat, its session is ended too, even when remembering the end fails', async () => {
   let ended = 0;
   const session = { close: async () => undefined, end: () => void ended++ } as unknown as GuestSession;
-  const revocations = new StoreRevocations(new MemoryStore());
+  const revocations = new StoreRevocations(new MemoryStore(), 3600_000);
   revocations.markEnded = () => Promise.reject(new Error('store unavailable'));
   const chat = new GuestChat({
     config: testConfig(),
@@ -104,7 +104,7 @@ describe("the answer's session token", () => {
       config: testConfig(),
       hub: { session: () => session } as unknown as SessionHub,
       tokens,
-      revocations: new StoreRevocations(new MemoryStore()),
+      revocations: new StoreRevocations(new MemoryStore(), 3600_000),
       store: new MemoryStore(),
       messengerFeatures: { get: async () => ({}) as never },
       logger,

@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 async function redisStore(readiness?: Readiness): Promise<RedisStore> {
-  const store = new RedisStore({ url: redis.url, keyPrefix: `t${opened.length}:`, commandTimeoutMs: 1000, logger: captureLogger().logger, readiness });
+  const store = new RedisStore({ redis: { kind: 'single', url: redis.url, keyPrefix: '', tls: false }, keyPrefix: `t${opened.length}:`, commandTimeoutMs: 1000, logger: captureLogger().logger, readiness });
   opened.push(store);
   await waitFor(() => store.ping());
   return store;
@@ -135,16 +135,17 @@ test('a memory store is bounded, and never drops a record before its expiry: whe
 test('a flood of other records never pushes an ended session out of the memory store, nor keeps one from being written', async () => {
   let clock = 1_000_000;
   const store = new MemoryStore(3, () => clock, { protectedPrefixes: SECURITY_RECORD_PREFIXES });
-  const revocations = new StoreRevocations(store, () => clock);
+  const revocations = new StoreRevocations(store, 3_600_000, () => clock);
   await revocations.markEnded('guest-token-ended', clock + 3_600_000);
   for (let i = 0; i < 10; i++) await store.claim(`idempotency:${i}`, 'x', 60_000).catch(() => false);
   expect(await revocations.isEnded('guest-token-ended')).toBe(true);
   // The flood filled the other records' bound, not the security records'.
   await revocations.markEnded('guest-token-later', clock + 3_600_000);
   await revocations.cutOff('guest-token-signed-in', clock, clock + 3_600_000);
-  expect(await revocations.standing('guest-token-later')).toEqual({ ended: true, cutOffMs: 0 });
-  expect(await revocations.standing('guest-token-signed-in')).toEqual({ ended: false, cutOffMs: clock });
-  clock += 3_600_000;
+  expect(await revocations.standing('guest-token-later', undefined)).toEqual({ state: 'ended', cutOffMs: 0 });
+  expect(await revocations.standing('guest-token-signed-in', undefined)).toEqual({ state: 'live', cutOffMs: clock });
+  // Kept a minute past the last token's expiry (revocations.ts), then gone.
+  clock += 3_600_000 + 60_001;
   expect(await revocations.isEnded('guest-token-ended')).toBe(false);
 });
 

@@ -1,50 +1,63 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
+import { parseAllDocuments } from 'yaml';
 import { freePort } from './ports';
 import { debianProgram } from './programs';
 import { waitFor } from './wait';
 
+const SCALE_COMPOSE = path.join(__dirname, '../../deploy/docker-compose.scale.yml');
+
 export interface RedisServer {
   url: string;
   port: number;
-  /** Kills the server (SIGKILL): what an outage looks like to a client. */
-  kill(): Promise<void>;
-  /** Starts it again on the same port, with an empty dataset. */
+  /** The password Redis requires (empty: none). */
+  password: string;
+  /** Stops the server with `signal` (default SIGKILL: what an outage looks like to a client) and waits for it to exit. */
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Starts it again on the same port and directory: empty without persistence, else with what it had written. */
   restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
+interface RedisOptions {
+  /** Settings after the port, address and directory (default: no persistence at all). */
+  args?: string[];
+  password?: string;
+}
+
 /**
  * Debian's redis-server as an unprivileged child on a free loopback port,
- * with its own temporary directory and no persistence. `npm test` installs
- * the package when it is missing (scripts/test-prerequisites.sh).
+ * with its own temporary directory; by default with no persistence.
+ * `npm test` installs the package when it is missing (scripts/test-prerequisites.sh).
  */
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis(options: RedisOptions = {}): Promise<RedisServer> {
   const redisServer = debianProgram('redis-server');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bff-redis-'));
   const port = await freePort();
+  const password = options.password ?? '';
+  const settings = options.args ?? ['--save', '', '--appendonly', 'no'];
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawn(redisServer, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'], {
-      stdio: 'ignore',
-    });
+    child = spawn(redisServer, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--protected-mode', 'yes', ...settings], { stdio: 'ignore' });
     await waitFor(() => canConnect(port), 10_000, 25);
   };
-  const kill = async () => {
+  const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
     const c = child;
-    if (!c || c.exitCode !== null) return;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       c.once('exit', () => resolve());
-      c.kill('SIGKILL');
+      c.kill(signal);
     });
   };
   await start();
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: password ? `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`,
     port,
+    password,
     kill,
     restart: start,
     async stop() {
@@ -52,6 +65,103 @@ export async function startRedis(): Promise<RedisServer> {
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The Redis settings deploy/docker-compose.scale.yml starts Redis with (persistence,
+ * memory policy, password), read from the file so a test follows it: the arguments
+ * of its `exec redis-server` line, the shell's quoting and compose's `$$` undone and
+ * `$REDIS_PASSWORD` replaced by `password`.
+ */
+export function composeRedisSettings(password: string): string[] {
+  const compose = parseAllDocuments(fs.readFileSync(SCALE_COMPOSE, 'utf8'))[0]!.toJSON() as { services: { redis: { command: string[] } } };
+  const script = compose.services.redis.command.join(' ').replace(/\$\$/g, '$');
+  const start = script.indexOf('exec redis-server ');
+  if (start < 0) throw new Error('deploy/docker-compose.scale.yml: Redis no longer starts with `exec redis-server ...`; update test/support/redis.ts');
+  return [...script.slice(start + 'exec redis-server '.length).matchAll(/"([^"]*)"|(\S+)/g)].map((m) => (m[1] ?? m[2]!).replace('$REDIS_PASSWORD', password));
+}
+
+/** Redis as deploy/docker-compose.scale.yml runs it. */
+export function startComposeRedis(password = 'compose-redis-password-for-tests'): Promise<RedisServer> {
+  return startRedis({ args: composeRedisSettings(password), password });
+}
+
+export interface RedisCluster {
+  /** `host:port` of every primary, as REDIS_CLUSTER_NODES takes them. */
+  nodes: string[];
+  password: string;
+  /** Runs redis-cli against one node (`-c`: following redirections); its output. */
+  cli(node: string, ...args: string[]): Promise<string>;
+  /** Stops one primary with `signal` and starts it again on its ports and directory; resolves once the cluster is whole. */
+  restart(node: string, signal: NodeJS.Signals): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const run = promisify(execFile);
+
+/**
+ * A Redis Cluster of `primaries` primaries and no replicas, each a Debian
+ * redis-server on free loopback ports (its cluster bus too) in its own
+ * temporary directory, with the compose file's persistence and memory settings
+ * and a password, joined with `redis-cli --cluster create`.
+ */
+export async function startRedisCluster(primaries = 3, password = 'cluster-redis-password-for-tests'): Promise<RedisCluster> {
+  const servers: { port: number; child: ChildProcess; dir: string; args: string[] }[] = [];
+  const env = { ...process.env, REDISCLI_AUTH: password };
+  const stop = async () => {
+    await Promise.all(
+      servers.map(
+        ({ child, dir }) =>
+          new Promise<void>((resolve) => {
+            const done = () => {
+              fs.rmSync(dir, { recursive: true, force: true });
+              resolve();
+            };
+            if (child.exitCode !== null || child.signalCode !== null) return done();
+            child.once('exit', done);
+            child.kill('SIGKILL');
+          }),
+      ),
+    );
+  };
+  try {
+    for (let i = 0; i < primaries; i += 1) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bff-redis-cluster-'));
+      const port = await freePort();
+      const busPort = await freePort();
+      const args = ['--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--dir', dir, '--protected-mode', 'yes'];
+      args.push('--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--masterauth', password, ...composeRedisSettings(password));
+      const child = spawn(debianProgram('redis-server'), args, { stdio: 'ignore' });
+      servers.push({ port, child, dir, args });
+      await waitFor(() => canConnect(port), 10_000, 25);
+    }
+    const nodes = servers.map((s) => `127.0.0.1:${s.port}`);
+    await run(debianProgram('redis-tools'), ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'], { env });
+    const cli = async (node: string, ...args: string[]) => {
+      const [host, port] = node.split(':');
+      return (await run(debianProgram('redis-tools'), ['-c', '-h', host!, '-p', port!, ...args], { env })).stdout;
+    };
+    const whole = () =>
+      waitFor(async () => {
+        for (const node of nodes) if (!(await cli(node, 'CLUSTER', 'INFO')).includes('cluster_state:ok')) return false;
+        return true;
+      }, 20_000, 100);
+    await whole();
+    const restart = async (node: string, signal: NodeJS.Signals) => {
+      const server = servers.find((s) => node.endsWith(`:${s.port}`))!;
+      await new Promise<void>((resolve) => {
+        server.child.once('exit', () => resolve());
+        server.child.kill(signal);
+      });
+      server.child = spawn(debianProgram('redis-server'), server.args, { stdio: 'ignore' });
+      await waitFor(() => canConnect(server.port), 10_000, 25);
+      await whole();
+    };
+    return { nodes, password, cli, restart, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
 }
 
 function canConnect(port: number): Promise<boolean> {

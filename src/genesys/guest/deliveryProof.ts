@@ -85,7 +85,10 @@ const ACCOUNTED_IDS = 200;
  */
 export class DeliveryLedger {
   private readonly accounted = new Set<string>();
-  /** Echoes that came after their send had given up, by our id: the proof for that send's retry. */
+  /**
+   * Echoes of this session's sends, by our id, on time or after their send had given up: the
+   * proof for that send's retry (its own echo is accounted for, so history alone would not count it).
+   */
   private readonly answeredLate = new Map<string, NormalizedMessage>();
 
   constructor(
@@ -100,7 +103,7 @@ export class DeliveryLedger {
     if (this.accounted.size > ACCOUNTED_IDS) this.accounted.delete(this.accounted.values().next().value!);
   }
 
-  /** The echo of a send that no longer waited (it timed out): it answers that send, and no other. */
+  /** The echo of one of our sends: it answers that send, and no other. */
   lateEcho(ourId: string, message: NormalizedMessage): void {
     this.accountFor(message.id);
     this.answeredLate.set(ourId, message);

@@ -37,7 +37,7 @@ export interface InboundTarget {
   accountFor(messageId: string): void;
   /** Genesys's verdict on an uploaded file (UploadSuccessEvent / UploadFailureEvent); false when no upload waits for it. */
   uploadSettled(attachmentId: string, outcome: { downloadUrl?: string } | { failure: AttachmentFailure }): boolean;
-  /** The echo of a send that gave up waiting (our id): it proves that send, and no other. */
+  /** The echo of one of our sends (our id), on time or after it gave up waiting: it proves that send, and no other. */
   lateEcho(messageId: string, message: NormalizedMessage): void;
 }
 
@@ -177,8 +177,10 @@ function settleOwnEcho(t: InboundTarget, tracingId: string | undefined, body: St
     p = found;
   }
   if (!p || (p.kind !== 'send' && p.kind !== 'join')) return;
+  // Remembered by our id too: a retry whose record could not be marked done proves this send by it (sendLedger.ts).
   if (p.kind === 'send') {
-    t.accountFor(message.id);
+    if (p.messageId !== undefined) t.lateEcho(p.messageId, message);
+    else t.accountFor(message.id);
     messages.inc({ direction: 'inbound' });
   }
   t.settle(p, { value: message });

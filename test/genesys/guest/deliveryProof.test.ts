@@ -122,6 +122,30 @@ describe('the ledger: no Genesys message proves two sends', () => {
     expect(await ledger.prove({ messageId: 'other', text: 'hello?', sentAt: SENT_AT })).toEqual({ verdict: 'not_delivered' });
     expect(await ledger.prove({ messageId: 'ours', text: 'hello?', sentAt: SENT_AT })).toMatchObject({ verdict: 'delivered', message: { id: 'g-late' } });
   });
+
+  test('the on-time echo of a send proves that send when its retry has to (its record could not be marked done), and never another', async () => {
+    const ledger = new DeliveryLedger(page(inbound({ id: 'g-echo', text: 'kept?', clientMessageId: 'genesys-own-id' })), logger, now);
+    const pending = new PendingRequests(120_000, now);
+    const settled: unknown[] = [];
+    const target: InboundTarget = {
+      pending,
+      logger,
+      now,
+      settle: (p, outcome) => void (settled.push(outcome), pending.remove(p, false)),
+      emit: () => undefined,
+      die: () => undefined,
+      updateInfo: () => undefined,
+      closingByServer: () => undefined,
+      accountFor: (id) => ledger.accountFor(id),
+      lateEcho: (id, message) => ledger.lateEcho(id, message),
+      uploadSettled: () => false,
+    };
+    pending.add({ kind: 'send', tracingId: 'E', frame: {}, written: true, inDoubt: false, messageId: 'ours', text: 'kept?' } as Pending);
+    dispatchInbound(parseInbound(JSON.stringify(echoOf('kept?', 'g-echo', 'E'))), target);
+    expect(settled).toEqual([{ value: expect.objectContaining({ id: 'g-echo' }) }]);
+    expect(await ledger.prove({ messageId: 'other', text: 'kept?', sentAt: SENT_AT })).toEqual({ verdict: 'not_delivered' });
+    expect(await ledger.prove({ messageId: 'ours', text: 'kept?', sentAt: SENT_AT })).toMatchObject({ verdict: 'delivered', message: { id: 'g-echo' } });
+  });
 });
 
 test('right after a send Genesys was slow to confirm, its absence from history is "unknown" until it should show', async () => {

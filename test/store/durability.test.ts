@@ -1,0 +1,88 @@
+import { RedisStore, durabilityProblems } from '../../src/store/redisStore';
+import { MemoryStore, sessionKeyOf, type SharedStore } from '../../src/store/sharedStore';
+import { StoreRevocations } from '../../src/session/revocations';
+import { captureLogger } from '../support/app';
+import { manualClock } from '../support/platform';
+import { startComposeRedis, startRedis, type RedisServer } from '../support/redis';
+
+/** At start the service asks Redis how it keeps its data, and warns by name about a Redis that can lose records. */
+
+test.each([
+  ['the compose file\'s settings: nothing to say', { appendonly: 'yes', appendfsync: 'everysec', save: '', 'maxmemory-policy': 'noeviction' }, []],
+  ['no persistence at all', { appendonly: 'no', save: '', 'maxmemory-policy': 'noeviction' }, [/appendonly is no and save is "": a restart of Redis loses every record; set appendonly yes/]],
+  ['snapshots only', { appendonly: 'no', save: '3600 1', 'maxmemory-policy': 'noeviction' }, [/only snapshots \(save "3600 1"\).*set appendonly yes/]],
+  ['an append-only file the kernel flushes when it likes', { appendonly: 'yes', appendfsync: 'no', save: '', 'maxmemory-policy': 'noeviction' }, [/appendfsync is no.*set appendfsync everysec/]],
+  ['eviction', { appendonly: 'yes', appendfsync: 'always', save: '', 'maxmemory-policy': 'allkeys-lru' }, [/maxmemory-policy is allkeys-lru: .*set maxmemory-policy noeviction/]],
+])('%s', (_case, settings, expected) => {
+  const problems = durabilityProblems(settings);
+  expect(problems).toHaveLength(expected.length);
+  expected.forEach((pattern, i) => expect(problems[i]).toMatch(pattern));
+});
+
+async function checkOf(server: RedisServer) {
+  const captured = captureLogger();
+  const store = new RedisStore({ redis: { kind: 'single', url: `redis://127.0.0.1:${server.port}`, password: server.password || undefined, keyPrefix: 'd:', tls: false }, keyPrefix: 'd:', commandTimeoutMs: 2000, logger: captured.logger });
+  try {
+    return { outcome: await store.durability, warnings: captured.messages('warn') };
+  } finally {
+    await store.close();
+    await server.stop();
+  }
+}
+
+test('a Redis without persistence is named at start, with what to set', async () => {
+  const { outcome, warnings } = await checkOf(await startRedis());
+  expect(outcome).toEqual({ checked: true, problems: [expect.stringMatching(/appendonly is no/)] });
+  expect(warnings).toEqual([expect.stringMatching(/^The shared store \(Redis\) can lose its records: appendonly is no and save is "".*set appendonly yes$/)]);
+}, 20_000);
+
+test('the compose file\'s Redis passes (reached with REDIS_PASSWORD)', async () => {
+  const { outcome, warnings } = await checkOf(await startComposeRedis());
+  expect(outcome).toEqual({ checked: true, problems: [] });
+  expect(warnings).toEqual([]);
+}, 20_000);
+
+test('a Redis that refuses CONFIG (as managed ones often do) is said to be unchecked, with what it must run with', async () => {
+  const { outcome, warnings } = await checkOf(await startRedis({ args: ['--save', '', '--appendonly', 'no', '--rename-command', 'CONFIG', ''] }));
+  expect(outcome).toEqual({ checked: false, problems: [] });
+  expect(warnings).toEqual([expect.stringMatching(/^Could not check whether the shared store \(Redis\) keeps its records.*appendonly yes.*maxmemory-policy noeviction/)]);
+}, 20_000);
+
+describe('standing records', () => {
+  const clock = manualClock();
+  /** A store that says it is shared, as Redis does: a missing record there means a lost one. */
+  const shared = () => Object.assign(new MemoryStore(1000, clock.now), { shared: true }) as unknown as SharedStore;
+
+  test('a session is live under its anchor, ended once ended, and lost when its record vanished from a shared store', async () => {
+    const store = shared();
+    const revocations = new StoreRevocations(store, 60_000, clock.now);
+    const anchor = await revocations.markLive('guest-1');
+    expect(await revocations.standing('guest-1', anchor)).toBe('live');
+    expect(await revocations.standing('guest-1', 'another-anchor')).toBe('lost');
+    // A token sealed before anchors existed is judged as before: live unless ended.
+    expect(await revocations.standing('guest-2', undefined)).toBe('live');
+    expect(await revocations.standing('guest-2', 'an-anchor')).toBe('lost');
+    await revocations.markEnded('guest-1', clock.now() + 60_000);
+    expect(await revocations.standing('guest-1', anchor)).toBe('ended');
+    expect(await revocations.isEnded('guest-1')).toBe(true);
+  });
+
+  test('in one instance\'s memory a missing record is live (a restart forgets everything; documented)', async () => {
+    const revocations = new StoreRevocations(new MemoryStore(1000, clock.now), 60_000, clock.now);
+    expect(await revocations.standing('guest-3', 'an-anchor')).toBe('live');
+  });
+
+  test('a live record outlives every token issued while the session is used, and lapses when it is not', async () => {
+    const store = shared();
+    const revocations = new StoreRevocations(store, 60_000, clock.now);
+    const anchor = await revocations.markLive('guest-4');
+    // Used every 50 s for ten minutes: each token issued lives 60 s; the record never lapses.
+    for (let i = 0; i < 12; i += 1) {
+      clock.advance(50_000);
+      expect(await revocations.standing('guest-4', anchor)).toBe('live');
+    }
+    // Unused for longer than a token lives (plus the slack): the record is gone, as every token is.
+    clock.advance(60_000 + 2 * 60_000 + 1);
+    expect(await store.get(`standing:${sessionKeyOf('guest-4')}`)).toBeUndefined();
+  });
+});
