@@ -15,6 +15,8 @@ import { waitFor } from '../support/wait';
  * or the type refused (415). The page sees the status and the problem, not
  * "TypeError: Failed to fetch". The page has an origin of its own (an
  * allowed one), so its fetch to the service is cross-origin, CORS and all.
+ *
+ * @needs chromium
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 

@@ -17,6 +17,8 @@ import { sleep } from '../support/wait';
  * idempotency, ended sessions, rate limits and stream tickets hold across
  * instances and nodes, through a primary's restart and through every
  * primary being emptied.
+ *
+ * @needs redis-server redis-tools nginx
  */
 
 const INSTANCES = 4;

@@ -15,6 +15,8 @@ import { sleep, waitFor } from '../support/wait';
  * (SIGTERM), killed after a second of quiet (SIGKILL), and emptied (FLUSHALL):
  * no retry of a delivered Idempotency-Key reaches Genesys twice, and no ended
  * chat comes back.
+ *
+ * @needs redis-server nginx
  */
 
 const INSTANCES = 4;

@@ -5,7 +5,11 @@ import { captureLogger } from '../support/app';
 import { manualClock } from '../support/platform';
 import { startComposeRedis, startRedis, type RedisServer } from '../support/redis';
 
-/** At start the service asks Redis how it keeps its data, and warns by name about a Redis that can lose records. */
+/**
+ * At start the service asks Redis how it keeps its data, and warns by name about a Redis that can lose records.
+ *
+ * @needs redis-server
+ */
 
 test.each([
   ['the compose file\'s settings: nothing to say', { appendonly: 'yes', appendfsync: 'everysec', save: '', 'maxmemory-policy': 'noeviction' }, []],
@@ -57,19 +61,19 @@ describe('standing records', () => {
     const store = shared();
     const revocations = new StoreRevocations(store, 60_000, clock.now);
     const anchor = await revocations.markLive('guest-1');
-    expect(await revocations.standing('guest-1', anchor)).toBe('live');
-    expect(await revocations.standing('guest-1', 'another-anchor')).toBe('lost');
+    expect((await revocations.standing('guest-1', anchor)).state).toBe('live');
+    expect((await revocations.standing('guest-1', 'another-anchor')).state).toBe('lost');
     // A token sealed before anchors existed is judged as before: live unless ended.
-    expect(await revocations.standing('guest-2', undefined)).toBe('live');
-    expect(await revocations.standing('guest-2', 'an-anchor')).toBe('lost');
+    expect((await revocations.standing('guest-2', undefined)).state).toBe('live');
+    expect((await revocations.standing('guest-2', 'an-anchor')).state).toBe('lost');
     await revocations.markEnded('guest-1', clock.now() + 60_000);
-    expect(await revocations.standing('guest-1', anchor)).toBe('ended');
+    expect((await revocations.standing('guest-1', anchor)).state).toBe('ended');
     expect(await revocations.isEnded('guest-1')).toBe(true);
   });
 
   test('in one instance\'s memory a missing record is live (a restart forgets everything; documented)', async () => {
     const revocations = new StoreRevocations(new MemoryStore(1000, clock.now), 60_000, clock.now);
-    expect(await revocations.standing('guest-3', 'an-anchor')).toBe('live');
+    expect((await revocations.standing('guest-3', 'an-anchor')).state).toBe('live');
   });
 
   test('a live record outlives every token issued while the session is used, and lapses when it is not', async () => {
@@ -79,7 +83,7 @@ describe('standing records', () => {
     // Used every 50 s for ten minutes: each token issued lives 60 s; the record never lapses.
     for (let i = 0; i < 12; i += 1) {
       clock.advance(50_000);
-      expect(await revocations.standing('guest-4', anchor)).toBe('live');
+      expect((await revocations.standing('guest-4', anchor)).state).toBe('live');
     }
     // Unused for longer than a token lives (plus the slack): the record is gone, as every token is.
     clock.advance(60_000 + 2 * 60_000 + 1);
