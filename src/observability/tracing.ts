@@ -7,7 +7,7 @@ import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 
 /**
- * OpenTelemetry traces (README.md#operating-it), off unless an OTLP endpoint
+ * OpenTelemetry traces (docs/operations.md#traces), off unless an OTLP endpoint
  * is configured: then each HTTP request has a server span continuing any
  * incoming W3C `traceparent`, and each Genesys REST call, guest-socket request
  * (from send to its matched reply) and Redis command a child span, exported

@@ -6,7 +6,7 @@ import type { Logger } from '../observability/logger';
 import { DependencyState, type Readiness } from '../observability/readiness';
 import { sharedStoreUp } from '../observability/metrics';
 import { scrubText } from '../observability/scrub';
-import { inClientSpan } from '../observability/tracing';
+import { inClientSpan, tracingOn } from '../observability/tracing';
 import type { SharedStore } from './sharedStore';
 
 /** Replaces the value only if it is still the one the caller read. */
@@ -227,7 +227,8 @@ export class RedisStore implements SharedStore {
       }
     }
     try {
-      return await inClientSpan(`redis ${name.toUpperCase()}`, redisSpan(name), () => this.redis.call(name, ...args));
+      const call = () => this.redis.call(name, ...args);
+      return await (tracingOn() ? inClientSpan(`redis ${name.toUpperCase()}`, redisSpan(name), call) : call());
     } catch (error) {
       // The limiter reloads its scripts on NOSCRIPT (after a Redis restart): it must see that error as it is.
       if (error instanceof Error && error.message.startsWith('NOSCRIPT')) throw error;
@@ -278,7 +279,7 @@ export class RedisStore implements SharedStore {
   /** One operation on Redis (a span named after its command, tracing on); a failure is `store_unavailable`. */
   private async run<T>(command: string, operation: () => Promise<T>, traced = true): Promise<T> {
     try {
-      return await (traced ? inClientSpan(`redis ${command}`, redisSpan(command), operation) : operation());
+      return await (traced && tracingOn() ? inClientSpan(`redis ${command}`, redisSpan(command), operation) : operation());
     } catch (error) {
       throw new AppError('store_unavailable', 'The shared store (Redis) did not answer, so nothing was done; retry shortly.', {
         retryAfterSeconds: 1,

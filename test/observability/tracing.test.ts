@@ -76,6 +76,13 @@ describe('tracing off', () => {
       expect(line.span_id).not.toBe(PARENT_SPAN_ID);
     }
 
+    // A refusal is logged deep in the request (the error handler) as well as on its access line.
+    const refused = await stack.http.post('/messages').set(bearer(token)).set('traceparent', TRACEPARENT).send({ text: 'x'.repeat(5000) });
+    expect(refused.status).toBe(413);
+    const refusedLines = linesOf(stack, refused.headers['x-request-id']!);
+    expect(refusedLines.map((l) => l.msg)).toEqual(expect.arrayContaining(['request completed', expect.stringMatching(/4096/)]));
+    for (const line of refusedLines) expect(line).toMatchObject({ trace_id: TRACE_ID });
+
     const plain = await stack.http.post('/messages').set(bearer(token)).send({ text: 'not traced' });
     const plainLines = linesOf(stack, plain.headers['x-request-id']!);
     expect(plainLines.length).toBeGreaterThanOrEqual(1);

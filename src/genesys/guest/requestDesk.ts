@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { countGenesysError, limitsRefused, sendsInDoubt } from '../../observability/metrics';
-import { endClientSpan, startClientSpan } from '../../observability/tracing';
+import { endClientSpan, startClientSpan, tracingOn } from '../../observability/tracing';
 import { GuestApiError } from './errors';
 import type { GuestSocket } from './guestSocket';
 import { PendingRequests, type Pending, type PendingKind } from './pendingRequests';
@@ -60,7 +60,7 @@ export class RequestDesk {
     }
     const tracingId = randomUUID();
     // From the request to its matched reply (tracing on), a child of the HTTP request that asked.
-    const span = startClientSpan(`guest ${kind}`, { 'genesys.guest.request': kind, 'genesys.guest.tracing_id': tracingId });
+    const span = tracingOn() ? startClientSpan(`guest ${kind}`, { 'genesys.guest.request': kind, 'genesys.guest.tracing_id': tracingId }) : undefined;
     return new Promise<T>((resolve, reject) => {
       const p: Pending = {
         kind,
