@@ -189,3 +189,9 @@ test("a start removes the files a stopped process left, and leaves a running one
     await stack.close();
   }
 });
+
+test('an UPLOAD_TMP_DIR that cannot hold files stops the start with a message naming it', async () => {
+  const notADirectory = path.join(spoolDir(), 'a-file');
+  fs.writeFileSync(notADirectory, 'x');
+  await expect(stackWith(notADirectory)).rejects.toThrow(/UPLOAD_TMP_DIR .*a-file cannot hold uploads/);
+});
