@@ -48,7 +48,11 @@ export async function startService(config: Config, logger: Logger, options: Serv
   readiness.set('config', { ok: true, detail: 'Configuration is valid.' });
   const platform = createGenesysPlatform(config, logger, readiness);
   const chat = buildChatStack(config, logger, platform, readiness, options.now);
-  await chat.prepare();
+  await chat.prepare().catch(async (error: unknown) => {
+    await chat.close();
+    await platform.close();
+    throw error;
+  });
   const app = createApp({ config, logger, readiness, chat: chat.routes, routers: options.routers });
 
   // Without Connection: close, a keep-alive client holds its socket (and so the

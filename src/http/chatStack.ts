@@ -97,7 +97,9 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
   return {
     routes: { chat, attachments, publicUrl: config.publicUrl, hub, tokens, revocations, streams, uploads, limits: rateLimits(config.limits, store instanceof RedisStore ? store : undefined) },
     prepare: async () => {
-      const swept = await spool.sweep();
+      const swept = await spool.sweep().catch((error: NodeJS.ErrnoException) => {
+        throw new Error(`UPLOAD_TMP_DIR ${spool.dir} cannot hold uploads (${error.code ?? error.message}): set it to a writable directory.`, { cause: error });
+      });
       if (swept > 0) logger.info({ swept, dir: spool.dir }, 'removed upload files a stopped process left behind');
     },
     start: () => health.start(),

@@ -216,10 +216,12 @@ export class IncomingUpload {
     let head = Buffer.alloc(0);
     let truncated = false;
     let judged = false;
+    // Until the pipeline below takes the stream (its file is still opening), an error on it must not go unheard.
+    stream.on('error', () => undefined);
     // Past the limit (busboy's is one byte more: a file of exactly the limit is allowed) the upload stops at once.
     stream.on('limit', () => {
       truncated = true;
-      stream.destroy(tooLarge(limits));
+      stream.destroy();
     });
     const judge = () => {
       judged = true;

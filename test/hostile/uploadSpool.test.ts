@@ -99,6 +99,21 @@ describe('nothing is left behind', () => {
     expect(spooled(dir)).toEqual([]);
   });
 
+  test('a deployment limit smaller than one read: 413 while the file is still being opened, nothing left, the service unharmed', async () => {
+    sim.setOptions({ allowedMedia: { inbound: { fileTypes: [{ type: '*/*' }], maxFileSizeKB: 1 } } });
+    try {
+      const { token } = await stack.newSession();
+      const upload = rawUpload(stack, token);
+      upload.write(Buffer.concat([PNG, Buffer.alloc(5_000)]));
+      expect(await upload.status()).toBe(413);
+      upload.socket.destroy();
+      expect(spooled(dir)).toEqual([]);
+    } finally {
+      sim.setOptions({ allowedMedia: { inbound: { fileTypes: [{ type: '*/*' }], maxFileSizeKB: MAX_KB } } });
+    }
+    expect((await stack.http.get('/healthz')).status).toBe(200);
+  });
+
   test('a program found out by its first bytes mid-stream: 415, nothing left', async () => {
     const { token } = await stack.newSession();
     const upload = rawUpload(stack, token, { fileName: 'photo.png', type: 'image/png' });
@@ -188,4 +203,10 @@ test("a start removes the files a stopped process left, and leaves a running one
   } finally {
     await stack.close();
   }
+});
+
+test('an UPLOAD_TMP_DIR that cannot hold files stops the start with a message naming it', async () => {
+  const notADirectory = path.join(spoolDir(), 'a-file');
+  fs.writeFileSync(notADirectory, 'x');
+  await expect(stackWith(notADirectory)).rejects.toThrow(/UPLOAD_TMP_DIR .*a-file cannot hold uploads/);
 });
