@@ -20,9 +20,9 @@ export interface Revocations {
   ticketUsed(ticketId: string): Promise<boolean>;
   /**
    * Refuses every token of `guestToken`'s conversation issued before `atMs` (a sign-in changed who the
-   * conversation belongs to), until `untilMs`, when any of them would have expired anyway.
+   * conversation belongs to), for `lifetimeMs`, after which any of them would have expired anyway.
    */
-  cutOff(guestToken: string, atMs: number, untilMs: number): Promise<void>;
+  cutOff(guestToken: string, atMs: number, lifetimeMs: number): Promise<void>;
   /** The ended flag and the cut-off (epoch ms, 0 when none) of `guestToken`'s conversation, read together. */
   standing(guestToken: string): Promise<{ ended: boolean; cutOffMs: number }>;
 }
@@ -48,8 +48,8 @@ export class StoreRevocations implements Revocations {
     return (await this.store.get(`ended:${sessionKeyOf(guestToken)}`)) !== undefined;
   }
 
-  async cutOff(guestToken: string, atMs: number, untilMs: number): Promise<void> {
-    await this.store.put(`notbefore:${sessionKeyOf(guestToken)}`, String(atMs), Math.max(1, untilMs - this.now()));
+  async cutOff(guestToken: string, atMs: number, lifetimeMs: number): Promise<void> {
+    await this.store.put(`notbefore:${sessionKeyOf(guestToken)}`, String(atMs), lifetimeMs);
   }
 
   async standing(guestToken: string): Promise<{ ended: boolean; cutOffMs: number }> {
