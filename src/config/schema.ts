@@ -2,7 +2,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { baseUrlsFor, findRegion, REGIONS, type Region } from './regions';
 import { parseOriginPattern } from './originAllowlist';
-import { redirectUriProblem } from './signInCallbacks';
+import { checkRedirectUris } from './signInCallbacks';
 import { baseUrl, intFrom, optionalString } from './envValues';
 import { checkRedis, type RedisConfig } from './redisTopology';
 
@@ -146,19 +146,15 @@ export interface Config {
     /** Concurrent live streams per session and per client IP. */
     streamsPerSession: number;
     streamsPerIp: number;
-    /** Sign-in and sign-out attempts (each one costs Genesys a code exchange or a revocation), per session and per client IP, per minute. */
+    /** Sign-in and sign-out attempts (a code exchange or a revocation at Genesys each), and PUT/PATCH /guest-attributes, per minute. */
     signInsPerSessionPerMinute: number;
     signInsPerIpPerMinute: number;
-    /** PUT and PATCH /guest-attributes, per session and per client IP, per minute. */
     attributeWritesPerSessionPerMinute: number;
     attributeWritesPerIpPerMinute: number;
   };
-  /** Open client connections per client address (direct clients, not trusted proxies) and per instance. */
+  /** Open client connections per client address (not trusted proxies) and per instance. */
   connections: { perIp: number; max: number };
-  /**
-   * The site's sign-in callback URLs: a sign-in's `redirectUri` must be one of them exactly. Unset:
-   * any http(s) URL on an origin CORS_ALLOWED_ORIGINS allows.
-   */
+  /** The site's sign-in callback URLs (signInCallbacks.ts); unset: pages of the allowed origins. */
   signInRedirectUris?: string[];
   guestSockets: { idleMs: number; max: number; opensPerSessionPerMinute: number };
   /**
@@ -219,7 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) {
     problems.push(`METRICS_PORT must differ from PORT (both are ${e.PORT}): metrics are never served on the public port`);
   }
-  const signInRedirectUris = checkRedirectUris(e, problems);
+  const signInRedirectUris = checkRedirectUris(e.SIGN_IN_REDIRECT_URIS, problems);
   const topology = checkRedis(e, problems);
   if (problems.length > 0 || !parsed.success || !region || !origin) throw new ConfigError(problems);
 
@@ -363,16 +359,6 @@ function checkSessionSecrets(e: Env, problems: string[]): string[] {
   }
 
   return secrets;
-}
-
-function checkRedirectUris(e: Env, problems: string[]): string[] | undefined {
-  if (e.SIGN_IN_REDIRECT_URIS === undefined) return undefined;
-  const uris = e.SIGN_IN_REDIRECT_URIS.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const uri of uris) {
-    const problem = redirectUriProblem(uri);
-    if (problem) problems.push(`SIGN_IN_REDIRECT_URIS: "${uri}" ${problem}`);
-  }
-  return uris;
 }
 
 function checkIdentity(e: Env, problems: string[]): IdentityConfig | undefined {

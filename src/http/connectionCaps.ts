@@ -37,7 +37,7 @@ interface ConnectionCapOptions {
 }
 
 /**
- * Caps on open client connections (README.md#limits): per instance,
+ * Caps on open client connections (README.md#limits-the-service-enforces): per instance,
  * `server.maxConnections` closes a connection over the cap as it is accepted
  * (Node's own ceiling, before any byte is read); per client address, a
  * connection over the cap gets a minimal 429 problem+json to its first
@@ -65,8 +65,9 @@ export function capConnections(server: http.Server, options: ConnectionCapOption
     }
   });
   return {
-    guard(handler: (req: http.IncomingMessage, res: http.ServerResponse) => void) {
-      return (req: http.IncomingMessage, res: http.ServerResponse) => {
+    /** `handler`, for connections within the caps; it stays reachable as `.handler` (tests read the app's routes from it). */
+    guard<H extends (req: http.IncomingMessage, res: http.ServerResponse) => void>(handler: H) {
+      const guarded = (req: http.IncomingMessage, res: http.ServerResponse) => {
         if (!overCap.has(req.socket)) return handler(req, res);
         const refusal = new AppError('rate_limited', `Too many open connections from this address (at most ${options.perIp}); close some, or reuse one.`, { retryAfterSeconds: 1 });
         const body = JSON.stringify(toProblem(refusal));
@@ -79,6 +80,7 @@ export function capConnections(server: http.Server, options: ConnectionCapOption
         });
         res.end(body);
       };
+      return Object.assign(guarded, { handler });
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import type { GuestEvent, GuestSession } from '../genesys/guest/guestSession';
 import { AppError } from '../domain/errors';
 import { STREAM_EVENT_ID, type NormalizedMessage } from '../domain/message';
@@ -109,8 +109,7 @@ export class LiveStreams {
       if (!essential && res.writableNeedDrain) return;
       if (!res.write(chunk)) behindSince ??= now;
     };
-    // Every event carries the id of the newest message the client has: what it resumes from. Only ids
-    // this stream found in the conversation are written, never the client's Last-Event-ID as it came.
+    // Every event carries the id of the newest message the client has (one found in the conversation, never client text).
     let lastId: string | undefined;
     const delivered = new RecentIds();
     const present = holder.present ?? ((m: NormalizedMessage) => m);
@@ -125,13 +124,10 @@ export class LiveStreams {
     };
 
     const live = (event: GuestEvent) => relay(event, send, (state, detail, reconnect) => stream.end(state, detail, reconnect));
-    // The client's Last-Event-ID, once history shows it is a message of this conversation, is the id to resume from.
+    // The client's Last-Event-ID becomes the id to resume from once history shows it is a message of this conversation.
     const found = (id: string) => (lastId ??= id);
-    const onEvent = catchUpGate(
-      live,
-      (after, reason) => (history ? replayMissed(after, () => history.readNewest(reason), send, found) : Promise.resolve()),
-      () => lastId ?? history?.after,
-    );
+    const replay = (after: string | undefined, reason: 'resume' | 'reconnect') => (history ? replayMissed(after, () => history.readNewest(reason), send, found) : Promise.resolve());
+    const onEvent = catchUpGate(live, replay, () => lastId ?? history?.after);
     const heartbeat = setInterval(() => write(': heartbeat\n\n', false), this.options.heartbeatMs);
     heartbeat.unref();
     const unsubscribe = session.subscribe(onEvent);
@@ -312,4 +308,17 @@ function relay(
       }
       return;
   }
+}
+
+/**
+ * The event id a stream resumes after (the Last-Event-ID header, else ?lastEventId=): only ever
+ * one in the format the stream writes (STREAM_EVENT_ID), so no client text can reach an `id:` line.
+ */
+export function resumeAfter(req: Request, fromQuery: string | undefined): string | undefined {
+  const header = req.headers['last-event-id'];
+  const given = typeof header === 'string' && header !== '' ? header : fromQuery;
+  if (given !== undefined && !STREAM_EVENT_ID.test(given)) {
+    throw new AppError('validation_failed', 'Last-Event-ID must be an event id this service sent (1 to 128 of A-Z a-z 0-9 _ -).');
+  }
+  return given;
 }

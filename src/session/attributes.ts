@@ -160,3 +160,16 @@ export function refuseReservedKeys(change: Record<string, unknown>, reserved: Re
     }
   }
 }
+
+/**
+ * A session verified as one customer stays that customer's: resumed with
+ * another customer's identity token (another `sub` or issuer) it would mix
+ * both identities, so that is a 409; the other customer starts a new session.
+ */
+export function refuseOtherCustomer(current: AttributeState, identity: Attributes, keys: Config['attributeKeys']): void {
+  if (Object.keys(identity).length === 0 || !current.locked.includes(keys.identityVerified)) return;
+  const same = (key: string) => current.attributes[key] === identity[key];
+  if (!same(keys.customerId) || !same(keys.identityIssuer)) {
+    throw new AppError('conflict', 'This session belongs to another verified customer; start a new session (POST /guest-session without this token) for this identity.');
+  }
+}

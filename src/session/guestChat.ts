@@ -11,14 +11,7 @@ import type { SessionHub } from '../genesys/guest/sessionHub';
 import { AppError } from '../domain/errors';
 import type { IdentityVerifier } from '../identity/identityVerifier';
 import type { Logger } from '../observability/logger';
-import {
-  applyBrowserChange,
-  checkBudget,
-  identityReservedKeys,
-  lockIdentity,
-  parseAttributeInput,
-  refuseReservedKeys,
-} from './attributes';
+import { applyBrowserChange, checkBudget, identityReservedKeys, lockIdentity, parseAttributeInput, refuseOtherCustomer, refuseReservedKeys } from './attributes';
 import { autoStart } from './autoStart';
 import { capabilitiesOf } from './capabilities';
 import type { CustomerSignIn } from './customerSignIn';
@@ -116,7 +109,7 @@ export class GuestChat {
     const session = this.sessionOf(claims);
     let info = await session.ready();
     const given = await givenAttributes(input, this.deps.config.attributeKeys, this.reserved, this.deps.identity);
-    this.refuseOtherCustomer(claims, given.identity);
+    refuseOtherCustomer(claims, given.identity, this.deps.config.attributeKeys);
     const merged = applyBrowserChange(claims, given.browser, 'merge', info.maxCustomDataBytes);
     const state = lockIdentity({ attributes: merged, locked: claims.locked }, given.identity);
     checkBudget(state.attributes, info.maxCustomDataBytes);
@@ -135,20 +128,6 @@ export class GuestChat {
     return this.view(current, info, newSession);
   }
 
-  /**
-   * A session verified as one customer stays that customer's: resumed with
-   * another customer's identity token (another `sub` or issuer) it would mix
-   * both identities, so that is a 409; the other customer starts a new session.
-   */
-  private refuseOtherCustomer(claims: SessionClaims, identity: Record<string, string>): void {
-    const keys = this.deps.config.attributeKeys;
-    if (Object.keys(identity).length === 0 || !claims.locked.includes(keys.identityVerified)) return;
-    const same = (key: string) => claims.attributes[key] === identity[key];
-    if (!same(keys.customerId) || !same(keys.identityIssuer)) {
-      throw new AppError('conflict', 'This session belongs to another verified customer; start a new session (POST /guest-session without this token) for this identity.');
-    }
-  }
-
   async state(claims: SessionClaims): Promise<SessionView> {
     const info = await this.sessionOf(claims).ready();
     return this.view(claims, info, false);
@@ -160,8 +139,7 @@ export class GuestChat {
     const signIn = await this.signIns().exchange(input.auth, true);
     const info = await this.sessionOf(claims).upgrade(signIn);
     // The conversation is the signed-in customer's now: no token issued before this one opens it again (session fixation).
-    const { tokens } = this.deps;
-    await this.deps.revocations.cutOff(claims.guestToken, tokens.currentTime(), tokens.currentTime() + tokens.lifetimeMs);
+    await this.deps.revocations.cutOff(claims.guestToken, this.deps.tokens.currentTime(), this.deps.tokens.lifetimeMs);
     return this.view({ ...claims, signIn }, info, false);
   }
 

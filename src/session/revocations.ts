@@ -49,9 +49,9 @@ export interface Revocations {
   ticketUsed(ticketId: string): Promise<boolean>;
   /**
    * Refuses every token of `guestToken`'s conversation issued before `atMs` (a sign-in changed who the
-   * conversation belongs to), until `untilMs`, when any of them would have expired anyway.
+   * conversation belongs to), for `lifetimeMs`, after which any of them would have expired anyway.
    */
-  cutOff(guestToken: string, atMs: number, untilMs: number): Promise<void>;
+  cutOff(guestToken: string, atMs: number, lifetimeMs: number): Promise<void>;
 }
 
 /** Renewed at most about once a minute per session, and always with a minute to spare beyond any token issued meanwhile. */
@@ -92,8 +92,8 @@ export class StoreRevocations implements Revocations {
     return { state: stateOf(value, anchor, this.store.shared), cutOffMs: cutOff === undefined ? 0 : Number(cutOff) || 0 };
   }
 
-  async cutOff(guestToken: string, atMs: number, untilMs: number): Promise<void> {
-    await this.store.put(`notbefore:${sessionKeyOf(guestToken)}`, String(atMs), Math.max(1, untilMs - this.now()));
+  async cutOff(guestToken: string, atMs: number, lifetimeMs: number): Promise<void> {
+    await this.store.put(`notbefore:${sessionKeyOf(guestToken)}`, String(atMs), lifetimeMs);
   }
 
   async isEnded(guestToken: string): Promise<boolean> {

@@ -4,7 +4,11 @@ import { captureLogger } from '../support/app';
 import { startRedis, type RedisServer } from '../support/redis';
 import { waitFor } from '../support/wait';
 
-/** genesys_bff_shared_store_up (docs/operations.md#genesysbffsharedstoredown) follows Redis: 1 while it answers, 0 while it is away. */
+/**
+ * genesys_bff_shared_store_up (docs/operations.md#genesysbffsharedstoredown) follows Redis: 1 while it answers, 0 while it is away.
+ *
+ * @needs redis-server
+ */
 let redis: RedisServer;
 let store: RedisStore | undefined;
 
@@ -23,7 +27,7 @@ async function up(): Promise<number | undefined> {
 
 test('the gauge is 1 without Redis, 0 until Redis answers and while it is away, 1 again once it is back', async () => {
   expect(await up()).toBe(1);
-  store = new RedisStore({ url: redis.url, keyPrefix: 'up:', commandTimeoutMs: 1000, logger: captureLogger().logger });
+  store = new RedisStore({ redis: { kind: 'single', url: redis.url, keyPrefix: 'up:', tls: false }, keyPrefix: 'up:', commandTimeoutMs: 1000, logger: captureLogger().logger });
   // Before its connection is ready (no I/O has run yet).
   expect(await up()).toBe(0);
   await waitFor(async () => (await up()) === 1);

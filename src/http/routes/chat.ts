@@ -4,11 +4,12 @@ import type { Request } from 'express';
 import type { GuestAttachments } from '../../session/attachments';
 import type { GuestChat } from '../../session/guestChat';
 import { attachmentRoutes, publicBase, routingKeyOf, type AttachmentRouteDeps } from './attachments';
+import { signInRoutes } from './signIn';
 import type { Revocations } from '../../session/revocations';
 import type { SessionTokens } from '../../session/sessionToken';
 import { claimsOf, guestOf, spendTicket, type Guest } from '../authenticate';
 import { setHeadersWhileWaiting } from '../deferredHeaders';
-import type { LiveStreams } from '../liveStreams';
+import { resumeAfter, type LiveStreams } from '../liveStreams';
 import { AppError, type ErrorCode } from '../../domain/errors';
 import { STREAM_EVENT_ID } from '../../domain/message';
 import type { rateLimits } from '../rateLimits';
@@ -24,7 +25,6 @@ import {
   sendMessageBody,
   sentMessageSchema,
   sessionViewSchema,
-  signInBody,
   startSessionBody,
   streamQuery,
   ticketSchema,
@@ -150,46 +150,7 @@ function sessionRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
     },
   };
 
-  return [startSession, sessionState, endSession, ...signInRoutes({ chat, limits } as ChatRouteDeps)] as AnyRouteSpec[];
-}
-
-/** Genesys authenticated messaging mid-chat: sign in, sign out. */
-function signInRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
-  const signIn: RouteSpec<z.infer<typeof signInBody>> = {
-    method: 'post',
-    path: '/guest-session/sign-in',
-    summary: 'Sign the customer in, keeping the conversation',
-    description:
-      "Exchanges the identity provider's code (or ID token) at Genesys and signs this session in (authenticated messaging): the agent sees a verified customer, and the conversation follows the customer to other devices. Needs the deployment to allow signing in mid-chat (GET /capabilities, `authentication.allowSessionUpgrade`).",
-    auth: 'session',
-    body: signInBody,
-    before: [limits.signInsPerIp],
-    after: [limits.signInsPerSession],
-    responses: { 200: json('The session, now signed in', sessionViewSchema) },
-    errors: ['validation_failed', 'unauthorized', 'reauthentication_required', 'authentication_disabled', 'conflict', 'session_expired', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
-    async handle(_req, res, { body }) {
-      res.json(await chat.signIn(claimsOf(res), body));
-    },
-  };
-
-  const signOut: AnyRouteSpec = {
-    method: 'post',
-    path: '/guest-session/sign-out',
-    summary: 'Sign the customer out, on every device',
-    description:
-      "Revokes the customer's sign-in at Genesys, which signs out every device of the customer, and ends this session: its token opens nothing afterwards (410). Every live stream of the customer gets a final `session` event `signed_out`.",
-    auth: 'session',
-    before: [limits.signInsPerIp],
-    after: [limits.signInsPerSession],
-    responses: { 204: { description: 'Signed out' } },
-    errors: ['unauthorized', 'conflict', 'session_expired', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
-    async handle(_req, res) {
-      await chat.signOut(claimsOf(res));
-      res.status(204).end();
-    },
-  };
-
-  return [signIn, signOut] as AnyRouteSpec[];
+  return [startSession, sessionState, endSession, ...signInRoutes({ chat, limits })] as AnyRouteSpec[];
 }
 
 /** The guest's custom attributes. */
@@ -324,7 +285,7 @@ function streamRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
     errors: ['validation_failed', 'unauthorized', 'session_expired', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
     async handle(req, res, { query }) {
       // Checked before anything is held for the stream; HEAD has no body to stream: the headers, and nothing held open.
-      lastEventIdOf(req, query.lastEventId);
+      resumeAfter(req, query.lastEventId);
       if (req.method === 'HEAD') {
         res.status(200).type('text/event-stream').end();
         return;
@@ -340,7 +301,7 @@ function streamRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
         expiresAt: () => expiryOf(session.state),
       };
       await session.ready();
-      const history = { after: lastEventIdOf(req, query.lastEventId), readNewest: (reason: 'resume' | 'reconnect') => hub.history.newest(session, reason) };
+      const history = { after: resumeAfter(req, query.lastEventId), readNewest: (reason: 'resume' | 'reconnect') => hub.history.newest(session, reason) };
       // A client that left while Genesys was reached gets no stream, and keeps its ticket.
       if (res.destroyed) return;
       await spendTicket(res, revocations);
@@ -351,15 +312,3 @@ function streamRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
   return [streamTicket, stream] as AnyRouteSpec[];
 }
 
-/**
- * The event id a stream resumes after (the Last-Event-ID header, else ?lastEventId=): only ever
- * one in the format the stream writes (STREAM_EVENT_ID), so no client text can reach an `id:` line.
- */
-function lastEventIdOf(req: Request, fromQuery: string | undefined): string | undefined {
-  const header = req.headers['last-event-id'];
-  const given = typeof header === 'string' && header !== '' ? header : fromQuery;
-  if (given !== undefined && !STREAM_EVENT_ID.test(given)) {
-    throw new AppError('validation_failed', 'Last-Event-ID must be an event id this service sent (1 to 128 of A-Z a-z 0-9 _ -).');
-  }
-  return given;
-}
