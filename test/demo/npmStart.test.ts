@@ -10,6 +10,8 @@ import { freePort } from '../support/ports';
  * up the embedded default. The test waits for the printed URL, chats through
  * it as the demo page would (same origin, same calls), and stops the process
  * with SIGTERM, expecting a clean exit.
+ *
+ * @lane full — a full `tsc` build of the project when dist/ is stale, then the service: minutes of CPU on a 2-core machine
  */
 
 const ROOT = path.resolve(__dirname, '../..');

@@ -25,6 +25,8 @@ import {
  * class that must be refused gets its refusal (test/support/fuzzOracle.ts), and
  * nothing refused ever reaches Genesys (the frames the simulator received); the
  * process stays up, Object.prototype stays clean and memory stays bounded.
+ *
+ * @lane full — thousands of generated requests against every endpoint
  */
 
 /** Fixed, so a run replays; FUZZ_SEED explores others. Every failure names it. */

@@ -20,6 +20,8 @@ import { sleep } from '../support/wait';
  * speed. A message answered with an error is retried with the same
  * Idempotency-Key. In the end every message was answered 201, and each is in
  * the conversation (and in the service's history) exactly once.
+ *
+ * @lane full — a load loop: 50 sessions × 8 paced messages while sockets drop
  */
 
 /** A client's patience, not a verdict: a busy machine can need several rounds of Retry-After. */

@@ -18,6 +18,8 @@ import { PAGE_ORIGIN } from '../support/stack';
  * (heap and buffers, after a garbage collection) is sampled throughout the
  * upload. Peak resident memory would also count buffers already dropped and
  * not yet collected, which says nothing about buffering.
+ *
+ * @lane full — a 10 MB upload with the heap sampled after forced garbage collections throughout
  */
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;

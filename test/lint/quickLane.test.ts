@@ -54,6 +54,11 @@ function systemProgramsReached(suite: string): string[] {
 
 const suites = testFiles(TEST);
 const marked = new Map(suites.map((file) => [file, needsOf(fs.readFileSync(file, 'utf8'))]));
+/** `@lane full <why>`: what a suite costs by design that keeps it out of the quick lane. */
+const fullLane = new Map(suites.flatMap((file) => {
+  const why = /^\s*\*\s*@lane full\b(.*)$/m.exec(fs.readFileSync(file, 'utf8'))?.[1];
+  return why === undefined ? [] : [[file, why.trim()] as const];
+}));
 
 test('every suite that starts a Debian program or needs root says so with @needs', () => {
   // This suite calls the helpers only to see them refuse.
@@ -76,11 +81,15 @@ test('@needs names only Debian packages the full run installs, or root', () => {
   expect(unknown).toEqual([]);
 });
 
-test('the quick lane runs exactly the suites without @needs', () => {
+test('each suite kept for the full lane says why', () => {
+  expect([...fullLane].filter(([, why]) => why.length < 10).map(([suite]) => rel(suite))).toEqual([]);
+});
+
+test('the quick lane runs exactly the suites without @needs or @lane full', () => {
   const listed = spawnSync(process.execPath, [require.resolve('jest/bin/jest'), '-c', 'jest.quick.config.js', '--listTests'], { cwd: ROOT, encoding: 'utf8' });
   expect(listed.status).toBe(0);
   const selected = listed.stdout.split('\n').filter(Boolean).map(rel).sort();
-  const expected = suites.filter((suite) => marked.get(suite)!.length === 0).map(rel).sort();
+  const expected = suites.filter((suite) => marked.get(suite)!.length === 0 && !fullLane.has(suite)).map(rel).sort();
   expect(selected).toEqual(expected);
   // What it leaves out is what npm test installs for: the browser, Redis, nginx, HAProxy, podman.
   expect(suites.length - selected.length).toBeGreaterThanOrEqual(5);

@@ -107,7 +107,8 @@ test('the command reports missing configuration clearly and exits 2; with the en
   const sim = await startSimulator({ agent: { enabled: false } });
   try {
     const dir = mkdtempSync(path.join(tmpdir(), 'verify-'));
-    const env = { PATH: process.env.PATH, ...genesysEnvFor(sim), GENESYS_ORIGIN: 'http://localhost:3000' };
+    // What `npm run sim` prints (the README's offline run): the origin comes from the allowlist, no GENESYS_ORIGIN.
+    const env = { PATH: process.env.PATH, ...genesysEnvFor(sim), CORS_ALLOWED_ORIGINS: 'http://localhost:3000' };
     const { stdout } = await run(tsx, [cli, '--record', dir], { env, cwd: tmpdir() });
     expect(stdout).toContain('metadata.id comes back as channel.messageId');
     const frames = readFileSync(path.join(dir, 'verify-frames.json'), 'utf8');
