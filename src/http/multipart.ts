@@ -152,8 +152,9 @@ export class IncomingUpload {
         settled = true;
         this.stopPace();
         req.unpipe(parser);
-        // A file part cut off mid-way never ends by itself: end it, so its spool is closed.
-        this.fileStream?.destroy();
+        // A file part cut off mid-way never ends by itself: end it, so its spool is closed (with an error: a pipeline
+        // does not always settle for a source destroyed without one).
+        this.fileStream?.destroy(error);
         reject(error);
       };
       this.stopPace = watchPace(req, pace, fail);
@@ -204,7 +205,7 @@ export class IncomingUpload {
   /** Stops reading into the file, waits until it is closed, and removes it. */
   async discard(): Promise<void> {
     this.stopPace();
-    this.fileStream?.destroy();
+    if (this.fileStream?.readableEnded === false) this.fileStream.destroy(new AppError('validation_failed', 'The upload was discarded.'));
     await this.writing?.catch(() => undefined);
     if (this.file) await this.options.spool.remove(this.file);
   }
@@ -216,12 +217,13 @@ export class IncomingUpload {
     let head = Buffer.alloc(0);
     let truncated = false;
     let judged = false;
-    // Until the pipeline below takes the stream (its file is still opening), an error on it must not go unheard.
+    // An error on the part (the limit, a failure, a discard) is the pipeline's to report; until the pipeline takes the
+    // stream (its file is still opening), and after it let go, it must not go unheard.
     stream.on('error', () => undefined);
     // Past the limit (busboy's is one byte more: a file of exactly the limit is allowed) the upload stops at once.
     stream.on('limit', () => {
       truncated = true;
-      stream.destroy();
+      stream.destroy(tooLarge(limits));
     });
     const judge = () => {
       judged = true;
