@@ -201,6 +201,11 @@ export function serviceEnv(sim: SimInfo, port: number, overrides: Record<string,
     SESSIONS_PER_IP_PER_MINUTE: '100000',
     STREAMS_PER_IP: '100000',
     CONVERSATION_CHANGES_PER_IP_PER_MINUTE: '100000',
+    ATTRIBUTE_WRITES_PER_IP_PER_MINUTE: '1000000',
+    SIGN_INS_PER_IP_PER_MINUTE: '100000',
+    // 10,000 streams and their senders from one address, on one instance.
+    CONNECTIONS_PER_IP: '1000000',
+    CONNECTIONS_MAX: '1000000',
     SHUTDOWN_GRACE_MS: '2000',
     // What the service costs with its metrics served and its spans exported (bench/README.md#metrics-and-traces).
     ...(process.env.BENCH_METRICS === '1' ? { METRICS_PORT: '0' } : {}),

@@ -5,7 +5,7 @@
  */
 export const ERROR_CODES = {
   validation_failed: { status: 400, title: 'The request is not valid', advice: 'Read `detail` (and `errors`): each problem with the body, query or headers is named. Fix the request; sending it again unchanged fails again.' },
-  unauthorized: { status: 401, title: 'A valid session token is required', advice: 'Send `Authorization: Bearer <sessionToken>` with the newest token the service gave you. A tampered, expired or other website\'s token is refused: start a new session with POST /guest-session.' },
+  unauthorized: { status: 401, title: 'A valid session token is required', advice: 'Send `Authorization: Bearer <sessionToken>` with the newest token the service gave you. A tampered, expired or other website\'s token is refused: start a new session with POST /guest-session. After a sign-in, only the token it answered with (and later ones) open the conversation.' },
   reauthentication_required: { status: 401, title: 'The customer must sign in again', advice: 'Genesys no longer accepts this sign-in (the code was bad or used, or the sign-in was revoked or ran out). Send the customer through your identity provider again and start with POST /guest-session and `{ "auth": ... }`.' },
   identity_invalid: { status: 401, title: 'The identity token is not valid', advice: 'Your backend minted an identity token this service could not verify (signature, expiry, issuer, audience, `iat` or lifetime). Mint a fresh one; check IDENTITY_* settings against your backend.' },
   origin_not_allowed: { status: 403, title: 'This origin may not call this service', advice: 'Add the page\'s exact origin (scheme, host and port) to CORS_ALLOWED_ORIGINS, or call the service from an allowed website.' },

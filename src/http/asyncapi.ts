@@ -19,7 +19,7 @@ export function asyncApiDocument(version: string): Record<string, unknown> {
       title: 'Genesys Cloud Web Messaging BFF: live stream',
       version,
       description:
-        'Server-Sent Events on GET /messages/stream. Each event has an SSE `event` name (below), an `id` once there is a message to name (the newest message id, for Last-Event-ID) and JSON `data`.',
+        'Server-Sent Events on GET /messages/stream. Each event has an SSE `event` name (below), an `id` once there is a message to name (the newest message id, 1 to 128 of A-Z a-z 0-9 _ -, for Last-Event-ID; never text the client sent) and JSON `data`.',
     },
     defaultContentType: 'application/json',
     servers: { service: { host: 'localhost:8080', protocol: 'http', description: 'This service (the stream is at /messages/stream)' } },
