@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { BatchSpanProcessor, NodeTracerProvider, type SpanExporter } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 
 /**
@@ -22,6 +22,8 @@ export interface TracingOptions {
   /** The full OTLP/HTTP traces URL (…/v1/traces). */
   url: string;
   serviceName: string;
+  /** Where finished spans go instead of OTLP (tests keep them in memory). */
+  exporter?: SpanExporter;
 }
 
 /** The ids a request's log lines carry. */
@@ -47,11 +49,12 @@ export function startTracing(options: TracingOptions): () => Promise<void> {
     .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName }));
   const started = new NodeTracerProvider({
     resource,
-    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url: options.url }), { scheduledDelayMillis: 1000 })],
+    spanProcessors: [new BatchSpanProcessor(options.exporter ?? new OTLPTraceExporter({ url: options.url }), { scheduledDelayMillis: 1000 })],
   });
   started.register();
   provider = started;
   return async () => {
+    await started.forceFlush().catch(() => undefined);
     if (provider !== started) return;
     provider = undefined;
     await started.shutdown().catch(() => undefined);
@@ -59,6 +62,11 @@ export function startTracing(options: TracingOptions): () => Promise<void> {
     context.disable();
     propagation.disable();
   };
+}
+
+/** Exports the spans finished so far (tests, and a stop). */
+export async function flushTracing(): Promise<void> {
+  await provider?.forceFlush();
 }
 
 /** A span's ids as log fields. */
