@@ -33,7 +33,7 @@ function layerRules() {
 }
 
 module.exports = tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**', 'test-output/**', '.stryker-tmp/**', 'reports/**', 'examples/nextjs/.next/**', 'examples/nextjs/node_modules/**', 'examples/nextjs/next-env.d.ts'] },
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**', 'test-output/**', '.stryker-tmp/**', 'reports/**', 'examples/nextjs/.next/**', 'examples/nextjs/node_modules/**', 'examples/nextjs/next-env.d.ts', 'client/dist/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

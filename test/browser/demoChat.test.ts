@@ -492,7 +492,7 @@ test('the README\'s browser examples run as pasted: the typed client, plain fetc
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'readme-site-'));
   fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>README</title><body></body>');
   fs.writeFileSync(path.join(dir, 'page.html'), '<!doctype html><title>README</title><body></body>');
-  const site = await startDemoServer({ port: 0, host: '127.0.0.1', pageDir: dir, clientScript: demoAssets().clientScript, serviceUrlFor: () => '' });
+  const site = await startDemoServer({ port: 0, host: '127.0.0.1', pageDir: dir, clientModule: demoAssets().clientModule, serviceUrlFor: () => '' });
   const origin = `http://localhost:${site.port}`;
   const own = await startService(loadConfig({ ...embedded.env, PORT: '0', CORS_ALLOWED_ORIGINS: origin }), serviceLog.logger);
   const context = await browser.newContext();

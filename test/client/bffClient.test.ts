@@ -1,4 +1,4 @@
-import { BffClient, BffError, memoryTokenStore, type StreamState, type TokenStore } from '../../client/bffClient';
+import { BffClient, BffError, memoryTokenStore, type StreamState, type TokenStore } from '../../client/src';
 import { loadConfig } from '../../src/config/schema';
 import { startService, type RunningService } from '../../src/server';
 import { demoPng } from '../../simulator/richReplies';
