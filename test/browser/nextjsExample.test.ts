@@ -156,7 +156,7 @@ async function axeViolations(page: Page): Promise<{ id: string; nodes: string[] 
   });
 }
 
-test('rich messages in the Next.js example: quick replies that answer, a card's button, a carousel, a date picker, the bot typing, an image each way, no axe-core violations, then End chat', async () => {
+test('rich messages in the Next.js example: quick replies that answer, a card’s button, a carousel, a date picker, the bot typing, an image each way, no axe-core violations, then End chat', async () => {
   const { page, errors } = await openChat();
   await page.locator('[role=status]', { hasText: 'Connected' }).waitFor();
   await reply(page, 'scripted bot').waitFor();

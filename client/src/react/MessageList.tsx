@@ -16,19 +16,22 @@ export interface MessageListProps {
   label?: string;
 }
 
-/** The conversation as an ordered list and a polite live region; only the newest message's answers are offered. */
+/** The conversation: an ordered list in a polite live region (`role="log"`); only the newest message's answers are offered. */
 export function MessageList({ messages, onAnswer, answersDisabled, renderMessage, className = 'messages', label = 'Conversation' }: MessageListProps) {
   const shown = messages.filter((m) => m.type !== 'event');
   const newest = shown[shown.length - 1]?.id;
   return (
-    <ol className={className} role="log" aria-live="polite" aria-relevant="additions" aria-label={label} tabIndex={0}>
-      {shown.map((message) => {
-        const answerable = !answersDisabled && message.id === newest;
-        const custom = renderMessage?.(message, answerable);
-        if (custom !== undefined) return <Fragment key={message.id}>{custom}</Fragment>;
-        return <Message key={message.id} message={message} onAnswer={onAnswer} disabled={!answerable} />;
-      })}
-    </ol>
+    // The live region wraps the list: a role on the <ol> itself would take away its list semantics.
+    <div className={className} role="log" aria-live="polite" aria-relevant="additions" aria-label={label} tabIndex={0}>
+      <ol>
+        {shown.map((message) => {
+          const answerable = !answersDisabled && message.id === newest;
+          const custom = renderMessage?.(message, answerable);
+          if (custom !== undefined) return <Fragment key={message.id}>{custom}</Fragment>;
+          return <Message key={message.id} message={message} onAnswer={onAnswer} disabled={!answerable} />;
+        })}
+      </ol>
+    </div>
   );
 }
 

@@ -303,7 +303,8 @@ export function useChat(options: UseChatOptions): Chat {
     notifyTyping: useCallback(() => void client.typing().catch(() => undefined), [client]),
     uploads,
     endChat,
-    startNew: useCallback(() => begin({ ...startOptions.current, startNew: true }), [begin]),
+    // An ended conversation still held (the agent ended it) is replaced; without a token, a plain start is new anyway.
+    startNew: useCallback(() => begin({ ...startOptions.current, ...(client.sessionToken ? { startNew: true } : {}) }), [begin, client]),
     signIn,
     signOut,
     dismissError: useCallback(() => setError(undefined), []),
