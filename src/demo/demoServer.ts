@@ -74,6 +74,14 @@ function hostnameOf(req: IncomingMessage): string {
   }
 }
 
+/** The client module a path names: its text, null when there is no such module, undefined for a path outside the client. */
+async function clientModuleAt(pathname: string, options: DemoServerOptions): Promise<string | null | undefined> {
+  if (pathname === '/bffClient.js') return CLIENT_ENTRY;
+  const file = CLIENT_FILE.exec(pathname);
+  if (!file) return undefined;
+  return (await options.clientModule(file[1]!)) ?? null;
+}
+
 export async function startDemoServer(options: DemoServerOptions): Promise<DemoServer> {
   const send = (res: ServerResponse, status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}) => {
     res.writeHead(status, {
@@ -106,15 +114,10 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
       send(res, 200, TYPES['.html']!, html, { 'Content-Security-Policy': csp });
       return;
     }
-    if (url.pathname === '/bffClient.js') {
-      send(res, 200, TYPES['.js']!, CLIENT_ENTRY);
-      return;
-    }
-    const clientFile = CLIENT_FILE.exec(url.pathname);
-    if (clientFile) {
-      const module = await options.clientModule(clientFile[1]!);
-      if (module === undefined) send(res, 404, 'text/plain; charset=utf-8', 'Not found');
-      else send(res, 200, TYPES['.js']!, module);
+    const client = await clientModuleAt(url.pathname, options);
+    if (client !== undefined) {
+      if (client === null) send(res, 404, 'text/plain; charset=utf-8', 'Not found');
+      else send(res, 200, TYPES['.js']!, client);
       return;
     }
     const match = PAGE_FILE.exec(url.pathname);

@@ -71,7 +71,7 @@ export function Composer({ onSubmit, onTyping, disabled, attachments, uploads = 
               aria-label="File to attach"
               accept={attachments.mediaTypes?.join(',')}
               onChange={(event) => {
-                onFiles?.([...(event.target.files ?? [])]);
+                onFiles?.(Array.from(event.target.files ?? []));
                 event.target.value = '';
               }}
             />

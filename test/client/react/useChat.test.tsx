@@ -172,7 +172,7 @@ test('useChat: a reload resumes the chat and pages its history; the agent ends i
     await act(() => new Promise((r) => setTimeout(r, 50)));
   }
   await bubble('one');
-  const texts = [...document.querySelectorAll('.bubble')].map((b) => b.textContent);
+  const texts = Array.from(document.querySelectorAll('.bubble'), (b) => b.textContent);
   expect(texts).toEqual(['one', 'You said: one', 'two', 'You said: two', 'three', 'You said: three']);
 
   stack.sim.agent.disconnect(gt, { readOnly: true });
