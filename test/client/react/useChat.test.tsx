@@ -3,10 +3,11 @@
  * @jest-environment-options {"url": "http://localhost:3000/", "customExportConditions": ["node", "node-addons"]}
  */
 import { act, cleanup, fireEvent, render, screen, waitFor as settle, within } from '@testing-library/react';
-import { BffClient, memoryTokenStore, type TokenStore } from '../../../client/src';
+import { BffClient, memoryTokenStore, type SignInGrant, type TokenStore } from '../../../client/src';
 import { Composer, MessageList, describeError, useChat, type UseChatOptions } from '../../../client/src/react';
 import { demoPng } from '../../../simulator/richReplies';
 import { FetchEventSource } from '../../support/eventSource';
+import { signInAt } from '../../support/signIn';
 import { guestTokenOf, PAGE_ORIGIN, startStack, type Stack } from '../../support/stack';
 
 /**
@@ -33,7 +34,7 @@ function clientFor(tokenStore: TokenStore = memoryTokenStore()): BffClient {
 }
 
 /** A page of the developer's own: the hook and the package's components. */
-function ChatPage(options: UseChatOptions) {
+function ChatPage(options: UseChatOptions & { grant?: SignInGrant }) {
   const chat = useChat(options);
   return (
     <main>
@@ -64,6 +65,16 @@ function ChatPage(options: UseChatOptions) {
       <button type="button" onClick={() => void chat.startNew()}>
         New chat
       </button>
+      {options.grant && !chat.signedIn && (
+        <button type="button" onClick={() => void chat.signIn(options.grant!)}>
+          Sign in
+        </button>
+      )}
+      {chat.signedIn && (
+        <button type="button" onClick={() => void chat.signOut()}>
+          Sign out
+        </button>
+      )}
     </main>
   );
 }
@@ -71,7 +82,7 @@ function ChatPage(options: UseChatOptions) {
 const log = () => screen.getByRole('log', { name: 'Conversation' });
 const bubble = (text: string) => within(log()).findByText(text, { selector: '.bubble' }, { timeout: 10_000 });
 
-async function connect(options: Partial<UseChatOptions> = {}): Promise<{ gt: string; client: BffClient }> {
+async function connect(options: Partial<UseChatOptions> & { grant?: SignInGrant } = {}): Promise<{ gt: string; client: BffClient }> {
   const before = stack.sim.received.length;
   const client = options.client ?? clientFor();
   render(<ChatPage client={client} {...options} />);
@@ -178,4 +189,17 @@ test('useChat: a reload resumes the chat and pages its history; the agent ends i
   stack.sim.agent.disconnect(gt, { readOnly: true });
   await screen.findByText('ended by agent', undefined, { timeout: 10_000 });
   expect((screen.getByLabelText('Your message') as HTMLTextAreaElement).disabled).toBe(true);
+});
+
+test('useChat: signing in mid-chat keeps the conversation, signed in; signing out ends it here', async () => {
+  const grant = await signInAt(stack.sim, `react-${Date.now().toString(36)}`);
+  await connect({ grant });
+  await say('before signing in');
+  fireEvent.click(screen.getByRole('button', { name: 'Sign in' }));
+  await screen.findByRole('button', { name: 'Sign out' }, { timeout: 10_000 });
+  expect(screen.getByRole('status').textContent).toBe('open');
+  await bubble('before signing in');
+  fireEvent.click(screen.getByRole('button', { name: 'Sign out' }));
+  await screen.findByText('ended by signed_out', undefined, { timeout: 10_000 });
+  expect(screen.queryByRole('button', { name: 'Sign out' })).toBeNull();
 });
