@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const stamp = path.join(root, 'dist', '.build-stamp');
-const inputs = ['src', 'simulator', 'client/bffClient.ts', 'tsconfig.json', 'tsconfig.build.json', 'client/tsconfig.json', 'package-lock.json'];
+const inputs = ['src', 'simulator', 'client/src', 'client/package.json', 'tsconfig.json', 'tsconfig.build.json', 'client/tsconfig.json', 'package-lock.json'];
 
 /** The newest modification time under a file or directory (0 when it does not exist). */
 function newest(target) {
@@ -29,7 +29,9 @@ function newest(target) {
 const built = fs.existsSync(stamp) ? fs.statSync(stamp).mtimeMs : 0;
 const changed = Math.max(...inputs.map((i) => newest(path.join(root, i))));
 const output = path.join(root, 'dist', 'src', 'main.js');
-if (built > changed && fs.existsSync(output)) process.exit(0);
+// The client package builds into its own folder (client/dist), which the demo page imports.
+const clientOutput = path.join(root, 'client', 'dist', 'index.js');
+if (built > changed && fs.existsSync(output) && fs.existsSync(clientOutput)) process.exit(0);
 // Output removed by hand: tsc's incremental record would still call it up to date.
 if (!fs.existsSync(output)) fs.rmSync(path.join(root, 'dist', '.tsbuildinfo'), { recursive: true, force: true });
 

@@ -1,13 +1,8 @@
-import path from 'node:path';
 import type { NextConfig } from 'next';
 
-// The chat client is the service's own browser client (client/bffClient.ts in this repository), compiled
-// with the page: the project root is the repository, so Next may read files outside this folder.
-const repository = path.join(__dirname, '../..');
-
+// The chat client is an installed package (@genesys-bff/client, from this repository's `npm run
+// pack:client`): nothing outside this folder is compiled with the page.
 const config: NextConfig = {
-  turbopack: { root: repository },
-  outputFileTracingRoot: repository,
   reactStrictMode: true,
 };
 

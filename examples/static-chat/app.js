@@ -98,6 +98,8 @@ const newChat = { label: 'Start a new chat', run: () => void startChat({ startNe
 function describe(error) {
   if (!(error instanceof BffError)) return 'Something went wrong. Please try again.';
   switch (error.code) {
+    case 'cors_refused':
+      return `The chat service does not allow this page's origin (${error.origin ?? location.origin}). Add it to the service's CORS_ALLOWED_ORIGINS.`;
     case 'network_error':
       return 'The chat service cannot be reached: it may be down, or your connection is offline. Please try again in a moment.';
     case 'session_expired':
@@ -304,7 +306,7 @@ async function startChat(options = {}) {
     void applyCapabilities();
   } catch (error) {
     setStatus('Not connected', 'down');
-    if (error instanceof BffError && error.code === 'network_error') {
+    if (error instanceof BffError && (error.code === 'network_error' || error.code === 'cors_refused')) {
       showNotice(describe(error), { action: { label: 'Try again', run: () => void startChat(options) } });
     } else {
       showError(error);

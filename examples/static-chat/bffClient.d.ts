@@ -1,3 +1,3 @@
-// Types for `./bffClient.js`, which the demo server serves from dist/client
-// (built from client/bffClient.ts). Lets `npm run typecheck` check app.js.
-export * from '../../client/bffClient';
+// Types for `./bffClient.js`, which the demo server serves as a re-export of the client package's
+// build (@genesys-bff/client, client/dist). Lets `npm run typecheck` check app.js against the package.
+export * from '@genesys-bff/client';

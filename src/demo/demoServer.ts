@@ -5,7 +5,7 @@ import path from 'node:path';
 
 /**
  * A tiny static server for the demo chat page (examples/static-chat) and the
- * browser client module, on its own port: the page's origin differs from the
+ * built browser client package, on its own port: the page's origin differs from the
  * service's, so the browser applies CORS exactly as it will on a real site.
  */
 interface DemoServerOptions {
@@ -13,8 +13,11 @@ interface DemoServerOptions {
   host: string;
   /** The page's folder; only its direct children with a known extension are served. */
   pageDir: string;
-  /** The browser client ES module, served as /bffClient.js. */
-  clientScript(): Promise<string>;
+  /**
+   * A file of the client package's build (`@genesys-bff/client`, client/dist), served under
+   * /bff-client/ (its core modules import each other by relative path); undefined when there is none.
+   */
+  clientModule(file: string): Promise<string | undefined>;
   /** The service URL the page should call, for the hostname the browser used (localhost or 127.0.0.1). */
   serviceUrlFor(hostname: string): string;
   /** Where attachment images come from once the service redirects (Genesys's storage; the simulator here). Any https: host is allowed. */
@@ -40,6 +43,10 @@ const TYPES: Record<string, string> = {
 };
 
 const PAGE_FILE = /^\/([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)$/;
+/** The package's core modules (not its /react subpath, which needs a bundler for React itself). */
+const CLIENT_FILE = /^\/bff-client\/([A-Za-z0-9_-]+\.js)$/;
+/** Pages written before the package split import one module, `./bffClient.js`: it re-exports the package. */
+const CLIENT_ENTRY = "export * from './bff-client/index.js';\n";
 const BFF_META = /<meta name="bff-url" content="[^"]*">/;
 const AUTHORIZE_META = /<meta name="sign-in-authorize-url" content="[^"]*">/;
 const CLIENT_ID_META = /<meta name="sign-in-client-id" content="[^"]*">/;
@@ -65,6 +72,14 @@ function hostnameOf(req: IncomingMessage): string {
   } catch {
     return 'localhost';
   }
+}
+
+/** The client module a path names: its text, null when there is no such module, undefined for a path outside the client. */
+async function clientModuleAt(pathname: string, options: DemoServerOptions): Promise<string | null | undefined> {
+  if (pathname === '/bffClient.js') return CLIENT_ENTRY;
+  const file = CLIENT_FILE.exec(pathname);
+  if (!file) return undefined;
+  return (await options.clientModule(file[1]!)) ?? null;
 }
 
 export async function startDemoServer(options: DemoServerOptions): Promise<DemoServer> {
@@ -99,8 +114,10 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
       send(res, 200, TYPES['.html']!, html, { 'Content-Security-Policy': csp });
       return;
     }
-    if (url.pathname === '/bffClient.js') {
-      send(res, 200, TYPES['.js']!, await options.clientScript());
+    const client = await clientModuleAt(url.pathname, options);
+    if (client !== undefined) {
+      if (client === null) send(res, 404, 'text/plain; charset=utf-8', 'Not found');
+      else send(res, 200, TYPES['.js']!, client);
       return;
     }
     const match = PAGE_FILE.exec(url.pathname);

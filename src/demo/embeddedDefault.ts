@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -50,35 +51,37 @@ function repositoryRoot(): string {
 }
 
 /**
- * The browser client as an ES module: the compiled file when running the
- * build (`npm start`), a fresh transpile of client/bffClient.ts when running
- * from source (`npm run dev`, tests), so the page never gets a stale client.
+ * The client package's build (client/dist, what `npm run build` and `npm pack`
+ * produce), file by file. Running from source (`npm run dev`, tests), the
+ * package is built first, once per process, so the page never gets a stale
+ * client; `npm start` has built it already.
  */
-function clientScriptLoader(root: string): () => Promise<string> {
-  if (!__filename.endsWith('.ts')) {
-    const built = path.join(root, 'dist/client/bffClient.js');
-    return async () => {
-      try {
-        return await readFile(built, 'utf8');
-      } catch {
-        throw new Error(`${built} is missing; run \`npm run build\``);
-      }
-    };
-  }
-  return async () => {
-    const ts = await import('typescript');
-    const source = await readFile(path.join(root, 'client/bffClient.ts'), 'utf8');
-    return ts.transpileModule(source, {
-      compilerOptions: { target: ts.ScriptTarget.ES2020, module: ts.ModuleKind.ES2020 },
-      fileName: 'bffClient.ts',
-    }).outputText;
+function clientModuleLoader(root: string): (file: string) => Promise<string | undefined> {
+  const dist = path.join(root, 'client/dist');
+  let built: Promise<void> | undefined;
+  const build = () =>
+    (built ??= new Promise<void>((resolve, reject) => {
+      const tsc = require.resolve('typescript/bin/tsc');
+      execFile(process.execPath, [tsc, '-p', path.join(root, 'client/tsconfig.json')], (error, stdout) =>
+        error ? reject(new Error(`the client package did not build: ${stdout || error.message}`)) : resolve(),
+      );
+    }));
+  return async (file) => {
+    if (__filename.endsWith('.ts')) await build();
+    try {
+      return await readFile(path.join(dist, path.basename(file)), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      if (file === 'index.js') throw new Error(`${dist} is missing; run \`npm run build\``);
+      return undefined;
+    }
   };
 }
 
-/** The demo page's folder and the browser client module it imports. */
-export function demoAssets(): { pageDir: string; clientScript: () => Promise<string> } {
+/** The demo page's folder and the client package's modules it imports. */
+export function demoAssets(): { pageDir: string; clientModule: (file: string) => Promise<string | undefined> } {
   const root = repositoryRoot();
-  return { pageDir: path.join(root, 'examples/static-chat'), clientScript: clientScriptLoader(root) };
+  return { pageDir: path.join(root, 'examples/static-chat'), clientModule: clientModuleLoader(root) };
 }
 
 function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

@@ -266,7 +266,7 @@ test('every error is shown in words: rate limited, then an expired session, and 
   await page.context().close();
 });
 
-test('a page on an origin that is not allowed fails with the browser’s own CORS error, and the service logs origin_not_allowed', async () => {
+test('a page on an origin that is not allowed says which origin to add to CORS_ALLOWED_ORIGINS (the browser’s own CORS error underneath), and the service logs origin_not_allowed', async () => {
   const servicePort = new URL(service.url).port;
   foreign = await startDemoServer({ port: 0, host: '127.0.0.1', ...demoAssets(), serviceUrlFor: () => `http://localhost:${servicePort}` });
   const origin = `http://127.0.0.1:${foreign.port}`;
@@ -274,7 +274,10 @@ test('a page on an origin that is not allowed fails with the browser’s own COR
 
   const opened = await openPage(`${origin}/`);
   const { page } = opened;
-  await page.getByRole('alert').filter({ hasText: 'cannot be reached' }).waitFor();
+  // Not "cannot be reached": the client asked /healthz without CORS, found the service up, and names the cause.
+  const notice = page.getByRole('alert').filter({ hasText: 'CORS_ALLOWED_ORIGINS' });
+  await notice.waitFor();
+  expect(await notice.textContent()).toContain(`The chat service does not allow this page's origin (${origin}). Add it to the service's CORS_ALLOWED_ORIGINS.`);
   await waitForStatus(page, 'Not connected');
 
   // The page's own fetch is refused by the browser, not by the page's code.
@@ -488,7 +491,7 @@ test('the README\'s browser examples run as pasted: the typed client, plain fetc
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'readme-site-'));
   fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>README</title><body></body>');
   fs.writeFileSync(path.join(dir, 'page.html'), '<!doctype html><title>README</title><body></body>');
-  const site = await startDemoServer({ port: 0, host: '127.0.0.1', pageDir: dir, clientScript: demoAssets().clientScript, serviceUrlFor: () => '' });
+  const site = await startDemoServer({ port: 0, host: '127.0.0.1', pageDir: dir, clientModule: demoAssets().clientModule, serviceUrlFor: () => '' });
   const origin = `http://localhost:${site.port}`;
   const own = await startService(loadConfig({ ...embedded.env, PORT: '0', CORS_ALLOWED_ORIGINS: origin }), serviceLog.logger);
   const context = await browser.newContext();
@@ -501,7 +504,7 @@ test('the README\'s browser examples run as pasted: the typed client, plain fetc
 
   const sentTexts = (text: string) => embedded.simulator.received.filter((f) => f.frame?.action === 'onMessage' && f.frame?.message?.text === text).length;
   const typedBefore = sentTexts('Where is my order?');
-  await runInPage(page, here(readmeBlock("import { BffClient, BffError, sessionStorageTokenStore } from './bffClient.js';")));
+  await runInPage(page, here(readmeBlock("import { BffClient, BffError, sessionStorageTokenStore } from './bff-client/index.js';")));
   expect(sentTexts('Where is my order?')).toBe(typedBefore + 1);
   const fetchBlock = here(readmeBlock("const BFF = 'https://chat-bff.example.com';"));
   const helloBefore = sentTexts('Hello');

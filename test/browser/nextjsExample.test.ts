@@ -1,7 +1,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { demoPng } from '../../simulator/richReplies';
 import { freePort } from '../support/ports';
 import { waitFor } from '../support/wait';
 
@@ -9,7 +10,9 @@ import { waitFor } from '../support/wait';
  * examples/nextjs as its README says to run it: the service with `npm start` in the repository
  * (the embedded default: service, simulator and demo page), the example's own dependencies (npm ci),
  * `next build`, then `next start` on its own origin, pointed at the service by BFF_URL, and a chat
- * through it in Chromium, CORS enforced by the browser. Only the ports are moved to free ones.
+ * through it in Chromium, CORS enforced by the browser, driving the simulator's scripted bot (“quick
+ * replies”, “card”, “carousel”, “date picker”, “send image”, “disconnect”). Only the ports are moved
+ * to free ones. The example installs the client package as a tarball the README's build block packs.
  *
  * @needs chromium
  */
@@ -29,6 +32,7 @@ let browser: Browser;
 let next: ChildProcess | undefined;
 let nextOutput = '';
 let pageUrl: string;
+let port: number;
 
 /** Runs a README command in its own process group (npm and what it starts), collecting its output. */
 function run(command: string, cwd: string, env: NodeJS.ProcessEnv, output: (text: string) => void): ChildProcess {
@@ -55,7 +59,8 @@ function readmeBlocks(): string[] {
 beforeAll(async () => {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}: apt-get install -y chromium (this test never downloads a browser).`);
   const [serviceBlock, buildBlock, startBlock] = readmeBlocks();
-  const [port, servicePort, demoPort] = [await freePort(), await freePort(), await freePort()];
+  let servicePort: number, demoPort: number;
+  [port, servicePort, demoPort] = [await freePort(), await freePort(), await freePort()];
   pageUrl = `http://127.0.0.1:${port}/`;
 
   // The service as the README starts it, in the repository root, from a newcomer's shell (no Genesys
@@ -68,12 +73,15 @@ beforeAll(async () => {
     { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(servicePort), DOTENV_CONFIG_PATH: path.join(ROOT, 'test/demo/no-such.env') },
     (text) => (serviceOutput += text),
   );
-  // Installed and built as the README says, in this folder.
-  execFileSync('bash', ['-euc', buildBlock!], { cwd: EXAMPLE, env: ENV, stdio: ['ignore', 'pipe', 'pipe'], timeout: 180_000 });
   await waitFor(() => {
     if (service!.exitCode !== null) throw new Error(`npm start exited: ${serviceOutput}`);
     return serviceOutput.includes('Open the demo chat');
   }, 180_000, 200);
+  // Packed, installed and built as the README says, in this folder (after npm start's own build of the client).
+  execFileSync('bash', ['-euc', buildBlock!], { cwd: EXAMPLE, env: ENV, stdio: ['ignore', 'pipe', 'pipe'], timeout: 180_000 });
+  expect(fs.existsSync(path.join(EXAMPLE, 'node_modules/@genesys-bff/client/dist/react/index.js'))).toBe(true);
+  // Installed, not linked: the example compiles nothing from outside its folder.
+  expect(fs.lstatSync(path.join(EXAMPLE, 'node_modules/@genesys-bff/client')).isSymbolicLink()).toBe(false);
 
   // Started as the README says, pointed at this test's service, on a free loopback port.
   const start = startBlock!.replace('BFF_URL=http://localhost:8080', `BFF_URL=http://127.0.0.1:${servicePort}`);
@@ -105,12 +113,12 @@ test('the Next.js example chats through the service: session, history, a message
   await page.goto(pageUrl);
   await page.locator('[role=status]', { hasText: 'Connected' }).waitFor();
   // The autostart greeting, from history or the stream.
-  await page.locator('.from-agent .bubble', { hasText: 'scripted bot' }).first().waitFor();
+  await page.locator('.from-bot .bubble', { hasText: 'scripted bot' }).first().waitFor();
 
   await page.getByLabel('Your message').fill('Hello from Next.js');
   await page.getByRole('button', { name: 'Send' }).click();
   await page.locator('.from-guest .bubble', { hasText: 'Hello from Next.js' }).waitFor();
-  await page.locator('.from-agent .bubble', { hasText: 'You said: Hello from Next.js' }).waitFor();
+  await page.locator('.from-bot .bubble', { hasText: 'You said: Hello from Next.js' }).waitFor();
 
   // A reload resumes the same chat (the token is in sessionStorage) and shows it from history.
   await page.reload();
@@ -120,4 +128,116 @@ test('the Next.js example chats through the service: session, history, a message
   await page.screenshot({ path: path.resolve(__dirname, '../../test-output/browser/nextjs-example.png') });
   expect(errors).toEqual([]);
   await context.close();
+});
+
+/** A fresh context (its own sessionStorage) on the example, connected, the greeting shown; errors collected. */
+async function openChat(url = pageUrl): Promise<{ page: Page; errors: string[] }> {
+  const context = await browser.newContext({ locale: 'en-US', timezoneId: 'UTC' });
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+  await page.goto(url);
+  return { page, errors };
+}
+
+const say = async (page: Page, text: string) => {
+  await page.getByLabel('Your message').fill(text);
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.locator('.from-guest .bubble', { hasText: text }).first().waitFor();
+};
+const reply = (page: Page, text: string) => page.locator('.message:not(.from-guest) .bubble', { hasText: text }).first();
+
+/** axe-core (pinned in package.json) injected into the page: the WCAG 2.1 A and AA rules. */
+async function axeViolations(page: Page): Promise<{ id: string; nodes: string[] }[]> {
+  await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+  return page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    return result.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => n.target.join(' ')) }));
+  });
+}
+
+test('rich messages in the Next.js example: quick replies that answer, a card’s button, a carousel, a date picker, the bot typing, an image each way, no axe-core violations, then End chat', async () => {
+  const { page, errors } = await openChat();
+  await page.locator('[role=status]', { hasText: 'Connected' }).waitFor();
+  await reply(page, 'scripted bot').waitFor();
+
+  await say(page, 'Can I get some quick replies?');
+  // The typing line (for the durationMs Genesys gives, until the reply), then the buttons, which answer.
+  await page.locator('.typing', { hasText: 'is typing' }).waitFor();
+  const yes = page.locator('.quick-replies button', { hasText: 'Yes' });
+  await yes.waitFor();
+  expect(await page.locator('.typing').textContent()).toBe('');
+  await yes.click();
+  await page.locator('.from-guest .bubble', { hasText: 'Yes' }).waitFor();
+  await reply(page, 'You chose: Yes').waitFor();
+  // Only the newest message can be answered.
+  expect(await yes.isDisabled()).toBe(true);
+
+  await say(page, 'show me a card');
+  const track = page.locator('.card button', { hasText: 'Track order' });
+  await track.waitFor();
+  await track.click();
+  await reply(page, 'You chose: Track order').waitFor();
+
+  await say(page, 'a carousel please');
+  await page.locator('.cards.carousel').waitFor();
+  expect(await page.locator('.cards.carousel .card').count()).toBeGreaterThan(1);
+
+  await say(page, 'a date picker please');
+  const slot = page.locator('.date-picker button.slot').first();
+  await slot.waitFor();
+  const label = (await slot.textContent())!;
+  await slot.click();
+  await page.locator('.from-guest .bubble', { hasText: label }).waitFor();
+  await reply(page, `You chose: ${label}`).waitFor();
+
+  // An image upload: its progress, then sent with text; and one from the agent.
+  await page.setInputFiles('input[type=file]', { name: 'parcel.png', mimeType: 'image/png', buffer: demoPng(120, 80) });
+  await page.locator('.pending-file[data-state="done"]', { hasText: 'parcel.png' }).waitFor();
+  await say(page, 'here is my parcel');
+  await page.locator('.from-guest img.thumb[alt="parcel.png"]').waitFor();
+  expect(await page.locator('.pending-file').count()).toBe(0);
+  await page.getByLabel('Your message').fill('send image');
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.locator('.message:not(.from-guest) img.thumb').waitFor();
+
+  fs.mkdirSync(path.resolve(__dirname, '../../test-output/browser'), { recursive: true });
+  await page.screenshot({ path: path.resolve(__dirname, '../../test-output/browser/nextjs-rich.png'), fullPage: true });
+  expect(await axeViolations(page)).toEqual([]);
+
+  await page.getByRole('button', { name: 'End chat' }).click();
+  await page.getByRole('alert').filter({ hasText: 'You ended this chat.' }).waitFor();
+  expect(await page.getByLabel('Your message').isDisabled()).toBe(true);
+  await page.getByRole('button', { name: 'Start a new chat' }).click();
+  await page.locator('[role=status]', { hasText: 'Connected' }).waitFor();
+  expect(await page.locator('.from-guest').count()).toBe(0);
+  expect(errors).toEqual([]);
+  await page.context().close();
+});
+
+test('the agent ends the chat: the Next.js example says so and offers a new one', async () => {
+  const { page, errors } = await openChat();
+  await page.locator('[role=status]', { hasText: 'Connected' }).waitFor();
+  await say(page, 'disconnect');
+  await page.getByRole('alert').filter({ hasText: 'The agent has ended this conversation.' }).waitFor();
+  expect(await page.locator('[role=status]').textContent()).toContain('Chat ended');
+  expect(await page.getByLabel('Your message').isDisabled()).toBe(true);
+  await page.getByRole('button', { name: 'Start a new chat' }).click();
+  await page.locator('[role=status]', { hasText: 'Connected' }).waitFor();
+  expect(await page.getByLabel('Your message').isDisabled()).toBe(false);
+  expect(errors).toEqual([]);
+  await page.context().close();
+});
+
+test('the Next.js page on an origin the service does not allow names that origin and CORS_ALLOWED_ORIGINS', async () => {
+  // The same page through another host name: another origin, not on the service's allowlist.
+  const refused = `http://localhost:${port}`;
+  const { page } = await openChat(`${refused}/`);
+  const alert = page.getByRole('alert').filter({ hasText: 'CORS_ALLOWED_ORIGINS' });
+  await alert.waitFor();
+  expect(await alert.textContent()).toContain(`does not allow calls from ${refused}: add ${refused} to its CORS_ALLOWED_ORIGINS`);
+  expect(await page.locator('[role=status]').textContent()).toBe('Not connected');
+  await page.context().close();
 });

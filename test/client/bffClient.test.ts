@@ -1,10 +1,11 @@
-import { BffClient, BffError, memoryTokenStore, type StreamState, type TokenStore } from '../../client/bffClient';
+import { BffClient, BffError, memoryTokenStore, type StreamState, type TokenStore } from '../../client/src';
 import { loadConfig } from '../../src/config/schema';
 import { startService, type RunningService } from '../../src/server';
 import { demoPng } from '../../simulator/richReplies';
 import { captureLogger } from '../support/app';
 import { signInAt } from '../support/signIn';
 import { guestTokenOf, PAGE_ORIGIN, simulatorEnv, startStack, type Stack } from '../support/stack';
+import { FetchEventSource } from '../support/eventSource';
 import { waitFor } from '../support/wait';
 
 /**
@@ -32,53 +33,6 @@ function pageFetch(calls: Call[] = []): typeof fetch {
     calls.push({ method: init.method ?? 'GET', url: String(input), headers });
     return fetch(input, { ...init, headers });
   };
-}
-
-/** A minimal EventSource over fetch: named events, `error` when the connection fails or ends. */
-class FetchEventSource extends EventTarget {
-  static opened: FetchEventSource[] = [];
-  private readonly controller = new AbortController();
-  private closed = false;
-
-  constructor(readonly url: string) {
-    super();
-    FetchEventSource.opened.push(this);
-    void this.run();
-  }
-
-  close(): void {
-    this.closed = true;
-    this.controller.abort();
-  }
-
-  private async run(): Promise<void> {
-    try {
-      const res = await fetch(this.url, { headers: { Accept: 'text/event-stream', Origin: PAGE_ORIGIN }, signal: this.controller.signal });
-      if (!res.ok || !res.body) throw new Error(`stream answered ${res.status}`);
-      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-      let buffer = '';
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffer += value;
-        let cut: number;
-        while ((cut = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, cut);
-          buffer = buffer.slice(cut + 2);
-          let event = 'message';
-          const data: string[] = [];
-          for (const line of block.split('\n')) {
-            if (line.startsWith('event:')) event = line.slice(6).trim();
-            else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
-          }
-          if (data.length > 0 && !this.closed) this.dispatchEvent(new MessageEvent(event, { data: data.join('\n') }));
-        }
-      }
-    } catch {
-      // aborted, refused or failed: reported below like a browser would
-    }
-    if (!this.closed) this.dispatchEvent(new Event('error'));
-  }
 }
 
 function newClient(options: { tokenStore?: TokenStore; calls?: Call[]; baseUrl?: string; fetch?: typeof fetch } = {}) {
@@ -328,4 +282,34 @@ test('signIn mid-chat and signOut: the stream hears signed_in, then ends with si
   await waitFor(() => states.includes('signed_out'));
   expect(live.state).toBe('closed');
   live.close();
+});
+
+test('a network error is told apart: the service up behind a CORS refusal names the page origin and CORS_ALLOWED_ORIGINS; the service down is network_error', async () => {
+  const probes: RequestInit[] = [];
+  // What a browser gives a page whose origin the service refuses: every CORS call fails like the network,
+  // while a no-cors request gets an opaque answer.
+  const refusing: typeof fetch = async (input, init = {}) => {
+    if (init.mode === 'no-cors') {
+      probes.push(init);
+      expect(String(input)).toBe(`${stack.service.url}/healthz`);
+      const up = await fetch(input, init);
+      return Object.defineProperty(up, 'type', { value: 'opaque' });
+    }
+    throw new TypeError('Failed to fetch');
+  };
+  const refused = new BffClient({ baseUrl: stack.service.url, fetch: refusing, pageOrigin: 'https://shop.example.com', sleep: async () => undefined });
+  const error = await refused.startSession().catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(BffError);
+  expect(error).toMatchObject({ status: 0, code: 'cors_refused', corsRefused: true, origin: 'https://shop.example.com' });
+  expect((error as BffError).message).toBe(
+    `The chat service at ${stack.service.url} is up but does not allow calls from https://shop.example.com: add https://shop.example.com to its CORS_ALLOWED_ORIGINS.`,
+  );
+  expect(probes).toHaveLength(1);
+  // Waiting does not help a refused origin: a send is not retried.
+  await expect(refused.send('hello')).rejects.toMatchObject({ code: 'cors_refused' });
+  expect(probes).toHaveLength(2);
+
+  // Nothing answers at all: an outage, not CORS.
+  const down = new BffClient({ baseUrl: 'http://127.0.0.1:9', pageOrigin: 'https://shop.example.com', sleep: async () => undefined, sendRetries: 0 });
+  await expect(down.startSession()).rejects.toMatchObject({ status: 0, code: 'network_error', corsRefused: false });
 });

@@ -1,4 +1,4 @@
-import type * as Client from '../../client/bffClient';
+import type * as Client from '../../client/src';
 import type * as Api from '../../src/domain/api';
 import type { NormalizedMessage } from '../../src/domain/message';
 

@@ -85,14 +85,17 @@ describe('startEmbeddedDefault', () => {
     const hostile = await (await fetch(`${base}/?bff=${encodeURIComponent('javascript:alert(1)')}`)).text();
     expect(hostile).toContain('content="http://127.0.0.1:18082"');
 
-    const client = await fetch(`${base}/bffClient.js`);
-    expect(client.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
-    const source = await client.text();
+    // The page's `./bffClient.js` is the client package's build, served module by module.
+    const entry = await fetch(`${base}/bffClient.js`);
+    expect(entry.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(await entry.text()).toContain("from './bff-client/index.js'");
+    expect(await (await fetch(`${base}/bff-client/index.js`)).text()).toContain("from './client.js'");
+    const source = await (await fetch(`${base}/bff-client/client.js`)).text();
     expect(source).toContain('export class BffClient');
-    expect(source).not.toMatch(/\bprivate readonly\b/); // transpiled, not TypeScript
+    expect(source).not.toMatch(/\bprivate readonly\b/); // built, not TypeScript
 
     for (const file of ['app.js', 'style.css']) expect((await fetch(`${base}/${file}`)).status).toBe(200);
-    for (const p of ['/bffClient.d.ts', '/tsconfig.json', '/../package.json', '/%2e%2e/package.json', '/..%2fpackage.json', '/nope.js']) {
+    for (const p of ['/bffClient.d.ts', '/tsconfig.json', '/../package.json', '/%2e%2e/package.json', '/..%2fpackage.json', '/nope.js', '/bff-client/nope.js', '/bff-client/react/index.js', '/bff-client/../package.json']) {
       expect({ p, status: (await fetch(`${base}${p}`)).status }).toEqual({ p, status: 404 });
     }
     expect((await fetch(`${base}/`, { method: 'POST' })).status).toBe(405);

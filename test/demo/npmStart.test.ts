@@ -69,7 +69,9 @@ test('`npm start` with no configuration: the printed URL serves a working chat, 
   expect(bff).toBe(`http://localhost:${port}`);
   const client = await fetch(new URL('bffClient.js', pageUrl));
   expect(client.headers.get('content-type')).toMatch(/^text\/javascript/);
-  expect(await client.text()).toContain('export class BffClient');
+  expect(await client.text()).toContain("from './bff-client/index.js'");
+  // The client package as `npm start` built it (client/dist).
+  expect(await (await fetch(new URL('bff-client/client.js', pageUrl))).text()).toContain('export class BffClient');
 
   // Chat through it, from the page's origin.
   const origin = new URL(pageUrl).origin;

@@ -1,65 +1,94 @@
 'use client';
 
-import { useState, type FormEvent } from 'react';
-import type { ChatMessage } from '@bff/client';
-import { useChat } from './useChat';
+import { Composer, MessageList, describeError, useChat, type ChatEnded, type ChatStatus } from '@genesys-bff/client/react';
 
-const STATUS_TEXT = { connecting: 'Connecting…', open: 'Connected', reconnecting: 'Reconnecting…', ended: 'Chat ended', unavailable: 'Not connected' };
+const STATUS_TEXT: Record<ChatStatus, string> = {
+  idle: 'Connecting…',
+  connecting: 'Connecting…',
+  open: 'Connected',
+  reconnecting: 'Reconnecting…',
+  ended: 'Chat ended',
+  failed: 'Not connected',
+};
 
-function author(message: ChatMessage): string {
-  if (message.direction === 'inbound') return 'You';
-  return message.from?.name ?? (message.originatingEntity === 'bot' ? 'Bot' : 'Agent');
-}
+const ENDED_TEXT: Record<ChatEnded, string> = {
+  agent: 'The agent has ended this conversation.',
+  guest: 'You ended this chat.',
+  expired: 'Your chat session has expired.',
+  signed_out: 'You have been signed out of the chat.',
+  signed_in_elsewhere: 'This chat continues in your signed-in session.',
+};
 
-/** A chat window: the transcript, the agent typing, and a composer. Text is rendered as text, never as HTML. */
+/**
+ * The chat window, on @genesys-bff/client/react: the hook holds the session, the live stream, history,
+ * sending, files and the end of the chat; the package's unstyled components draw the transcript (rich
+ * messages included) and the composer. Text is rendered as text, never as HTML.
+ */
 export function Chat({ baseUrl }: { baseUrl: string }) {
-  const { messages, status, agentTyping, error, send, typing } = useChat(baseUrl);
-  const [draft, setDraft] = useState('');
-
-  async function submit(event: FormEvent) {
-    event.preventDefault();
-    const text = draft.trim();
-    if (!text) return;
-    setDraft('');
-    if (!(await send(text))) setDraft(text);
-  }
+  const chat = useChat({ baseUrl });
+  const { capabilities, ended, status } = chat;
+  const writable = status === 'open' || status === 'reconnecting';
 
   return (
     <main className="chat" aria-labelledby="chat-title">
-      <header>
+      <header className="chat-header">
         <h1 id="chat-title">Chat with us</h1>
-        <p role="status" data-state={status}>
+        <p role="status" className="status" data-state={status}>
           {STATUS_TEXT[status]}
+          {chat.agentPresent && status === 'open' ? ' · an agent is here' : ''}
         </p>
+        {capabilities?.endChat && !ended && (
+          <button type="button" className="end-chat" disabled={!writable} onClick={() => void chat.endChat()}>
+            End chat
+          </button>
+        )}
       </header>
-      {error && <p role="alert">{error}</p>}
-      <ol className="messages" role="log" aria-live="polite" aria-label="Conversation">
-        {messages.map((m) => (
-          <li key={m.id} className={m.direction === 'inbound' ? 'from-guest' : 'from-agent'}>
-            <span className="author">{author(m)}</span>
-            <span className="bubble">{m.text}</span>
-          </li>
-        ))}
-      </ol>
-      <p className="typing" aria-live="polite">
-        {agentTyping ? 'The agent is typing…' : ''}
-      </p>
-      <form onSubmit={submit}>
-        <label htmlFor="text">Your message</label>
-        <input
-          id="text"
-          value={draft}
-          autoComplete="off"
-          disabled={status !== 'open' && status !== 'reconnecting'}
-          onChange={(e) => {
-            setDraft(e.target.value);
-            if (e.target.value.trim()) typing();
-          }}
-        />
-        <button type="submit" disabled={status !== 'open' || !draft.trim()}>
-          Send
+
+      {chat.error && !ended && (
+        <div role="alert" className="notice">
+          <p>{describeError(chat.error, chat.session?.limits)}</p>
+          {status === 'failed' && (
+            <button type="button" onClick={() => void chat.startNew()}>
+              Try again
+            </button>
+          )}
+        </div>
+      )}
+      {ended && (
+        <div role="alert" className="notice info">
+          <p>{ENDED_TEXT[ended]}</p>
+          <button type="button" onClick={() => void chat.startNew()}>
+            Start a new chat
+          </button>
+        </div>
+      )}
+      {chat.expiring && !ended && (
+        <p role="alert" className="notice info">
+          This chat will end soon because nothing has happened for a while. Send a message to keep it open.
+        </p>
+      )}
+
+      {chat.hasOlder && (
+        <button type="button" className="older" onClick={() => void chat.loadOlder()}>
+          Show earlier messages
         </button>
-      </form>
+      )}
+      <MessageList messages={chat.messages} onAnswer={(input) => void chat.send(input)} answersDisabled={!writable || ended !== undefined} />
+
+      <p className="typing" aria-live="polite">
+        {chat.typing ? `${chat.typing.name} is typing…` : ''}
+      </p>
+
+      <Composer
+        onSubmit={chat.submit}
+        onTyping={chat.notifyTyping}
+        disabled={!writable || ended !== undefined}
+        attachments={capabilities?.attachments}
+        uploads={chat.uploads.uploads}
+        busy={chat.uploads.busy}
+        onFiles={(files) => files.forEach((file) => void chat.uploads.upload(file))}
+        onCancelUpload={chat.uploads.cancel}
+      />
     </main>
   );
 }

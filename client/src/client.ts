@@ -1,0 +1,181 @@
+import { deleteAttachment, uploadAttachment, type UploadOptions } from './attachments.js';
+import { history, send, TypingIndicator, type RetryPolicy, type SendOptions } from './messages.js';
+import { capabilities, endSession, getAttributes, getSession, setAttributes, startSession, updateAttributes } from './session.js';
+import { signIn, signOut } from './signIn.js';
+import { LiveStream, type StreamHandlers, type StreamOptions } from './stream.js';
+import type { TokenStore } from './tokenStore.js';
+import { Transport } from './transport.js';
+import type {
+  Attributes,
+  AttributesView,
+  Capabilities,
+  ChatMessage,
+  HistoryPage,
+  SendInput,
+  SessionView,
+  SignInGrant,
+  StartedSession,
+  StartSessionOptions,
+  UploadedAttachment,
+} from './types.js';
+
+export interface BffClientOptions {
+  /** The service's base URL, e.g. `https://chat-bff.example.com`. */
+  baseUrl: string;
+  /** Default: memory only (a reload starts a new session). */
+  tokenStore?: TokenStore;
+  /** How often a send is retried (same Idempotency-Key) after a network error, 429, 502, 503 or 504. Default 2. */
+  sendRetries?: number;
+  /** A 429 is retried only when Retry-After is at most this many seconds. Default 5. */
+  maxRetryWaitSeconds?: number;
+  /** Injected for tests or other runtimes. Default: the global fetch and EventSource. */
+  fetch?: typeof fetch;
+  EventSource?: typeof EventSource;
+  /** Default setTimeout-based sleep; tests may shorten it. */
+  sleep?: (ms: number) => Promise<void>;
+  /** The page's origin, named when the service refuses it (CORS). Default: `location.origin`. */
+  pageOrigin?: string;
+}
+
+/**
+ * A small browser client for the Genesys Cloud Web Messaging BFF: fetch for
+ * the JSON API, EventSource (with a stream ticket) for live events. It always
+ * keeps the newest session token any response carries, and every failure is
+ * a BffError carrying the problem+json `code` and, where waiting helps,
+ * `retryAfterSeconds`.
+ *
+ *   const chat = new BffClient({ baseUrl: 'http://localhost:8080', tokenStore: sessionStorageTokenStore() });
+ *   await chat.startSession();                 // resumes the stored session, or starts one
+ *   const live = chat.stream({ message: show, open: () => chat.history().then(showAll) });
+ *   await chat.send('Hello');
+ */
+export class BffClient {
+  private readonly transport: Transport;
+  private readonly fetchImpl: typeof fetch;
+  private readonly retry: RetryPolicy;
+  private readonly typingIndicator: TypingIndicator;
+
+  constructor(private readonly options: BffClientOptions) {
+    // Unbound fetch throws "Illegal invocation" in browsers.
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+    this.transport = new Transport({ baseUrl: options.baseUrl, tokenStore: options.tokenStore, fetch: this.fetchImpl, pageOrigin: options.pageOrigin });
+    this.retry = {
+      retries: options.sendRetries ?? 2,
+      maxWaitSeconds: options.maxRetryWaitSeconds ?? 5,
+      sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    };
+    this.typingIndicator = new TypingIndicator(this.transport);
+  }
+
+  /** The service's base URL, without a trailing slash. */
+  get baseUrl(): string {
+    return this.transport.baseUrl;
+  }
+
+  /** The newest session token received, if any. */
+  get sessionToken(): string | undefined {
+    return this.transport.token;
+  }
+
+  /** Forgets the session token (the next startSession starts a new session). */
+  forgetSession(): void {
+    this.transport.forget();
+  }
+
+  /**
+   * Resumes the held session (200) or, without one, starts a new session
+   * (201). A held token that is no longer valid is dropped and a new session
+   * started; `replacedExpired` says so.
+   */
+  startSession(options: StartSessionOptions = {}): Promise<StartedSession> {
+    return startSession(this.transport, options);
+  }
+
+  /** What the deployment allows a custom UI: show only what is on (attachments, end chat, typing, …). */
+  capabilities(): Promise<Capabilities> {
+    return capabilities(this.transport);
+  }
+
+  getSession(): Promise<SessionView> {
+    return getSession(this.transport);
+  }
+
+  /** Signs the customer in: mid-chat with a session held, or starting a signed-in session without one. */
+  signIn(auth: SignInGrant): Promise<SessionView> {
+    return signIn(this.transport, auth);
+  }
+
+  /** Signs the customer out on every device (streams hear `signed_out`) and forgets the token. */
+  signOut(): Promise<void> {
+    return signOut(this.transport);
+  }
+
+  /** Ends the conversation (Genesys closeSession) and forgets the token. */
+  endSession(): Promise<void> {
+    return endSession(this.transport);
+  }
+
+  getAttributes(): Promise<AttributesView> {
+    return getAttributes(this.transport);
+  }
+
+  /** Replaces the browser-settable attributes (PUT). They reach Genesys with the next message. */
+  setAttributes(attributes: Attributes): Promise<AttributesView> {
+    return setAttributes(this.transport, attributes);
+  }
+
+  /** Merges attributes (PATCH); a `null` value removes the key. */
+  updateAttributes(changes: Record<string, string | null>): Promise<AttributesView> {
+    return updateAttributes(this.transport, changes);
+  }
+
+  /**
+   * Sends the guest's text (or an answer) and returns the message as Genesys
+   * echoed it. Retried after a network error or a 429/502/503/504 with the
+   * same Idempotency-Key, so a retry never makes a second message.
+   */
+  send(input: SendInput, options: SendOptions = {}): Promise<ChatMessage> {
+    return send(this.transport, input, options, this.retry);
+  }
+
+  /** The guest pressed a card's button (a postback). */
+  answerButton(button: { text: string; payload: string; originatingMessageId?: string }, options: SendOptions = {}): Promise<ChatMessage> {
+    return this.send({ button }, options);
+  }
+
+  /** The guest picked a slot from a date picker. */
+  answerDatePicker(datePicker: { dateTime: string; originatingMessageId: string; text?: string }, options: SendOptions = {}): Promise<ChatMessage> {
+    return this.send({ datePicker }, options);
+  }
+
+  /** Uploads a file for the next message; send it with `send({ text, attachmentIds: [attachment.id] })`. */
+  uploadAttachment(file: Blob, options: UploadOptions = {}): Promise<UploadedAttachment> {
+    return uploadAttachment(this.transport, this.fetchImpl, file, options);
+  }
+
+  /** Drops an uploaded file that was not sent. */
+  deleteAttachment(id: string): Promise<void> {
+    return deleteAttachment(this.transport, id);
+  }
+
+  /** A page of history, oldest first within the page; page 1 is the newest. */
+  history(options: { page?: number; pageSize?: number } = {}): Promise<HistoryPage> {
+    return history(this.transport, options);
+  }
+
+  /** Tells the agent the guest is typing; at most once every 5 s (more is dropped here). */
+  typing(): Promise<void> {
+    return this.typingIndicator.typing();
+  }
+
+  /** A short-lived, origin-bound ticket for EventSource (which cannot send headers). */
+  async streamTicket(): Promise<{ ticket: string; expiresAt: string }> {
+    return (await this.transport.request<{ ticket: string; expiresAt: string }>('POST', '/messages/stream-ticket')).body;
+  }
+
+  /** Opens the live event stream; it reconnects by itself until closed or the session ends. */
+  stream(handlers: StreamHandlers, options: StreamOptions = {}): LiveStream {
+    const EventSourceImpl = this.options.EventSource ?? EventSource;
+    return new LiveStream(this, (ticket, lastEventId) => new EventSourceImpl(this.transport.streamUrl(ticket, lastEventId)), handlers, options);
+  }
+}

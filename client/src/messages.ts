@@ -1,0 +1,66 @@
+import { BffError } from './errors.js';
+import { randomKey, type Transport } from './transport.js';
+import type { ChatMessage, HistoryPage, SendInput } from './types.js';
+
+/** Sending (with retry under one Idempotency-Key), history pages, and the guest's typing indicator. */
+
+export interface SendOptions {
+  /** Defaults to a fresh random key; the same key is reused on every retry of this send. */
+  idempotencyKey?: string;
+}
+
+export interface RetryPolicy {
+  /** Retries after a network error, 429, 502, 503 or 504. */
+  retries: number;
+  /** A wait longer than this (Retry-After) is not waited for. */
+  maxWaitSeconds: number;
+  sleep(ms: number): Promise<void>;
+}
+
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+export const TYPING_INTERVAL_MS = 5000;
+
+/**
+ * Sends the guest's text (or an answer) and returns the message as Genesys
+ * echoed it. Retried with the same Idempotency-Key, so a retry never makes a
+ * second message.
+ */
+export async function send(transport: Transport, input: SendInput, options: SendOptions, policy: RetryPolicy): Promise<ChatMessage> {
+  const body = typeof input === 'string' ? { text: input } : input;
+  const key = options.idempotencyKey ?? randomKey();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const sent = await transport.request<{ message: ChatMessage }>('POST', '/messages', { body, headers: { 'Idempotency-Key': key } });
+      return sent.body.message;
+    } catch (error) {
+      if (!(error instanceof BffError) || attempt >= policy.retries) throw error;
+      const retryable = error.code === 'network_error' || RETRYABLE_STATUS.has(error.status);
+      const wait = error.retryAfterSeconds ?? 0.5 * 2 ** attempt;
+      if (!retryable || wait > policy.maxWaitSeconds) throw error;
+      await policy.sleep(wait * 1000);
+    }
+  }
+}
+
+/** A page of history, oldest first within the page; page 1 is the newest. */
+export async function history(transport: Transport, options: { page?: number; pageSize?: number } = {}): Promise<HistoryPage> {
+  const query = new URLSearchParams();
+  if (options.page !== undefined) query.set('page', String(options.page));
+  if (options.pageSize !== undefined) query.set('pageSize', String(options.pageSize));
+  const qs = query.toString();
+  return (await transport.request<HistoryPage>('GET', `/messages${qs ? `?${qs}` : ''}`)).body;
+}
+
+/** The guest's typing indicator, sent at most once every 5 s (more is dropped here). */
+export class TypingIndicator {
+  private last = 0;
+
+  constructor(private readonly transport: Transport) {}
+
+  async typing(): Promise<void> {
+    const now = Date.now();
+    if (now - this.last < TYPING_INTERVAL_MS) return;
+    this.last = now;
+    await this.transport.request('POST', '/typing');
+  }
+}

@@ -1,0 +1,62 @@
+'use client';
+
+import { Fragment, type ReactNode } from 'react';
+import type { ChatMessage, SendInput } from '../index.js';
+import { authorOf, textOf } from './conversation.js';
+import { Attachments, Cards, DatePickers, QuickReplies } from './RichContent.js';
+
+export interface MessageListProps {
+  messages: ChatMessage[];
+  onAnswer(input: SendInput): void;
+  /** No answers at all (the chat ended, or is not connected). */
+  answersDisabled?: boolean;
+  /** Replaces how one message is drawn; return undefined to keep the default. */
+  renderMessage?(message: ChatMessage, answerable: boolean): ReactNode | undefined;
+  className?: string;
+  label?: string;
+}
+
+/** The conversation: an ordered list in a polite live region (`role="log"`); only the newest message's answers are offered. */
+export function MessageList({ messages, onAnswer, answersDisabled, renderMessage, className = 'messages', label = 'Conversation' }: MessageListProps) {
+  const shown = messages.filter((m) => m.type !== 'event');
+  const newest = shown[shown.length - 1]?.id;
+  return (
+    // The live region wraps the list: a role on the <ol> itself would take away its list semantics.
+    <div className={className} role="log" aria-live="polite" aria-relevant="additions" aria-label={label} tabIndex={0}>
+      <ol>
+        {shown.map((message) => {
+          const answerable = !answersDisabled && message.id === newest;
+          const custom = renderMessage?.(message, answerable);
+          if (custom !== undefined) return <Fragment key={message.id}>{custom}</Fragment>;
+          return <Message key={message.id} message={message} onAnswer={onAnswer} disabled={!answerable} />;
+        })}
+      </ol>
+    </div>
+  );
+}
+
+export interface MessageProps {
+  message: ChatMessage;
+  onAnswer(input: SendInput): void;
+  disabled?: boolean;
+}
+
+/** One message: who, the text (as text, never HTML), what it carries, and when. */
+export function Message({ message, onAnswer, disabled }: MessageProps) {
+  const author = authorOf(message);
+  const text = textOf(message);
+  return (
+    <li className={`message from-${author.role}`} data-id={message.id}>
+      <span className="who">
+        {author.name}
+        <span className="visually-hidden">: </span>
+      </span>
+      {text !== '' && <p className="bubble">{text}</p>}
+      <Attachments message={message} />
+      <Cards message={message} onAnswer={onAnswer} disabled={disabled} />
+      <DatePickers message={message} onAnswer={onAnswer} disabled={disabled} />
+      <QuickReplies message={message} onAnswer={onAnswer} disabled={disabled} />
+      <time dateTime={message.time}>{new Date(message.time).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}</time>
+    </li>
+  );
+}

@@ -1,0 +1,114 @@
+'use client';
+
+import type { ChatMessage, SendInput } from '../index.js';
+import { answers, safeUrl } from './conversation.js';
+
+/**
+ * What a message carries besides text, as plain accessible markup with stable
+ * class names to style: quick replies, cards (one, or a carousel), date
+ * pickers and attachments. Every string goes in as text, never as HTML; links
+ * open only http(s) URLs.
+ */
+
+export interface AnswerProps {
+  message: ChatMessage;
+  /** Sends the guest's answer. */
+  onAnswer(input: SendInput): void;
+  /** Answers are offered only on the newest message. */
+  disabled?: boolean;
+}
+
+export function QuickReplies({ message, onAnswer, disabled }: AnswerProps) {
+  if (!message.quickReplies?.length) return null;
+  return (
+    <div className="quick-replies" role="group" aria-label="Quick replies">
+      {message.quickReplies.map((reply) => (
+        <button type="button" className="answer" key={reply.payload + reply.text} disabled={disabled} onClick={() => onAnswer(answers.quickReply(message, reply))}>
+          {reply.text}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+export function Cards({ message, onAnswer, disabled }: AnswerProps) {
+  const cards = message.cards ?? [];
+  if (cards.length === 0) return null;
+  return (
+    <div className={cards.length > 1 ? 'cards carousel' : 'cards'} role={cards.length > 1 ? 'group' : undefined} aria-label={cards.length > 1 ? 'Carousel' : undefined}>
+      {cards.map((card, i) => (
+        <div className="card" key={i}>
+          {safeUrl(card.image) && <img className="card-image" src={safeUrl(card.image)} alt="" />}
+          {card.title && <strong className="card-title">{card.title}</strong>}
+          {card.description && <p className="card-text">{card.description}</p>}
+          <div className="card-actions">
+            {card.actions.map((action, j) => {
+              const url = safeUrl(action.url);
+              if (action.type === 'Link' && url) {
+                return (
+                  <a className="card-link" key={j} href={url} target="_blank" rel="noopener noreferrer">
+                    {action.text ?? url}
+                  </a>
+                );
+              }
+              if (!action.text) return null;
+              return (
+                <button type="button" className="card-button answer" key={j} disabled={disabled} onClick={() => onAnswer(answers.button(message, action))}>
+                  {action.text}
+                </button>
+              );
+            })}
+          </div>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+/** A slot's label in the guest's own time zone. */
+export function slotLabel(dateTime: string): string {
+  const when = new Date(dateTime);
+  return Number.isNaN(when.getTime()) ? dateTime : when.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+export function DatePickers({ message, onAnswer, disabled }: AnswerProps) {
+  return (
+    <>
+      {(message.datePickers ?? []).map((picker, i) => (
+        <div className="date-picker" role="group" aria-label={picker.title ?? 'Pick a time'} key={i}>
+          {picker.title && <strong className="card-title">{picker.title}</strong>}
+          {picker.subtitle && <p className="card-text">{picker.subtitle}</p>}
+          {picker.availableTimes.map((slot) => (
+            <button
+              type="button"
+              className="slot answer"
+              key={slot.dateTime}
+              disabled={disabled}
+              onClick={() => onAnswer(answers.datePicker(picker.originatingMessageId, slot.dateTime, slotLabel(slot.dateTime)))}
+            >
+              {slotLabel(slot.dateTime)}
+            </button>
+          ))}
+        </div>
+      ))}
+    </>
+  );
+}
+
+/** Images as thumbnails, other files as links: the service's own URLs, which redirect to a fresh download each time. */
+export function Attachments({ message }: { message: ChatMessage }) {
+  return (
+    <>
+      {(message.attachments ?? []).map((a, i) => {
+        const url = safeUrl(a.url);
+        if (!url) return null;
+        const image = a.mediaType === 'Image' || (a.mime ?? '').startsWith('image/');
+        return (
+          <a className="attachment" key={a.id ?? i} href={url} target="_blank" rel="noopener noreferrer">
+            {image ? <img className="thumb" src={url} alt={a.filename ?? 'Image'} loading="lazy" /> : `Download ${a.filename ?? 'the file'}`}
+          </a>
+        );
+      })}
+    </>
+  );
+}

@@ -1,0 +1,12 @@
+/**
+ * @genesys-bff/client/react: the `useChat` hook and unstyled, accessible
+ * components to restyle or replace. Class names (`message`, `from-agent`,
+ * `bubble`, `quick-replies`, `card`, `date-picker`, `pending-file`…) are the
+ * styling hooks.
+ */
+export { useChat, type Chat, type ChatEnded, type ChatStatus, type UseChatOptions } from './useChat.js';
+export { useUploads, type PendingUpload, type Uploads } from './useUploads.js';
+export { answers, authorOf, describeError, mergeMessages, safeUrl, textOf } from './conversation.js';
+export { MessageList, Message, type MessageListProps, type MessageProps } from './MessageList.js';
+export { Attachments, Cards, DatePickers, QuickReplies, slotLabel, type AnswerProps } from './RichContent.js';
+export { Composer, type ComposerProps } from './Composer.js';

@@ -1,0 +1,312 @@
+'use client';
+
+import { useCallback, useEffect, useRef, useState } from 'react';
+import {
+  BffClient,
+  BffError,
+  sessionStorageTokenStore,
+  type Capabilities,
+  type ChatMessage,
+  type LiveStream,
+  type SendInput,
+  type SignInGrant,
+  type StartedSession,
+  type StartSessionOptions,
+  type TokenStore,
+} from '../index.js';
+import { authorOf, mergeMessages } from './conversation.js';
+import { useUploads, type Uploads } from './useUploads.js';
+
+export interface UseChatOptions {
+  /** The service's base URL (or pass a `client` of your own). */
+  baseUrl?: string;
+  client?: BffClient;
+  /** Default: sessionStorage, so a reload resumes the chat. */
+  tokenStore?: TokenStore;
+  /** What a new session starts with (name, attributes, an identity token…). */
+  start?: StartSessionOptions;
+  /** Messages per history page. Default 50. */
+  historyPageSize?: number;
+  /** Start (or resume) the session on mount. Default true. */
+  autoStart?: boolean;
+}
+
+export type ChatStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'ended' | 'failed';
+
+/** Why the conversation can no longer be written to. */
+export type ChatEnded = 'agent' | 'guest' | 'expired' | 'signed_out' | 'signed_in_elsewhere';
+
+export interface Chat {
+  client: BffClient;
+  status: ChatStatus;
+  /** The conversation, one entry per message id, in time order (events included: `type: 'event'`). */
+  messages: ChatMessage[];
+  session?: StartedSession;
+  capabilities?: Capabilities;
+  /** The last failure, for a notice; `describeError` words it. */
+  error?: BffError;
+  /** Set when the conversation ended; `startNew()` begins another. */
+  ended?: ChatEnded;
+  /** An agent or bot is typing: who, until `durationMs` runs out or their message arrives. */
+  typing?: { name: string };
+  /** A human agent joined the conversation (presence `join`). */
+  agentPresent: boolean;
+  signedIn: boolean;
+  /** The service warned that the session is about to end for lack of activity. */
+  expiring: boolean;
+  /** Older history pages remain. */
+  hasOlder: boolean;
+  loadOlder(): Promise<void>;
+  /** Text, an answer, or files; retried with one Idempotency-Key. Resolves false (with `error` set) if it failed. */
+  send(input: SendInput): Promise<boolean>;
+  /** The composer's text together with the files uploaded for it. */
+  submit(text: string): Promise<boolean>;
+  /** The guest is typing (throttled to what Genesys asks). */
+  notifyTyping(): void;
+  uploads: Uploads;
+  endChat(): Promise<void>;
+  /** Starts a fresh conversation (after one ended). */
+  startNew(): Promise<void>;
+  signIn(grant: SignInGrant): Promise<void>;
+  signOut(): Promise<void>;
+  dismissError(): void;
+}
+
+const DEFAULT_TYPING_MS = 5000;
+
+/** A chat against the service: session, live stream (resumed after a drop), history, sending, files and sign-in. */
+export function useChat(options: UseChatOptions): Chat {
+  // One client for the component's life: a new one would drop the session.
+  const [client] = useState(() => options.client ?? new BffClient({ baseUrl: options.baseUrl ?? '', tokenStore: options.tokenStore ?? sessionStorageTokenStore() }));
+  const pageSize = options.historyPageSize ?? 50;
+  const [status, setStatus] = useState<ChatStatus>('idle');
+  const [messages, setMessages] = useState<ChatMessage[]>([]);
+  const [session, setSession] = useState<StartedSession>();
+  const [capabilities, setCapabilities] = useState<Capabilities>();
+  const [error, setError] = useState<BffError>();
+  const [ended, setEnded] = useState<ChatEnded>();
+  const [typing, setTyping] = useState<{ name: string }>();
+  const [agentPresent, setAgentPresent] = useState(false);
+  const [signedIn, setSignedIn] = useState(false);
+  const [expiring, setExpiring] = useState(false);
+  const [olderPage, setOlderPage] = useState<number | undefined>();
+  const live = useRef<LiveStream | undefined>(undefined);
+  const typingTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const lastAuthor = useRef('The agent');
+  const endedBy = useRef<ChatEnded | undefined>(undefined);
+  const generation = useRef(0);
+
+  const fail = useCallback((e: unknown) => setError(e instanceof BffError ? e : new BffError({ status: 0, code: 'unknown', message: String(e) })), []);
+  const uploads = useUploads(client, fail);
+  const add = useCallback((incoming: ChatMessage[]) => setMessages((current) => mergeMessages(current, incoming)), []);
+
+  const stopTyping = useCallback(() => {
+    clearTimeout(typingTimer.current);
+    setTyping(undefined);
+  }, []);
+
+  const loadNewest = useCallback(async () => {
+    const page = await client.history({ page: 1, pageSize });
+    add(page.messages);
+    setOlderPage((known) => known ?? (page.page * page.pageSize < page.total ? 2 : undefined));
+  }, [add, client, pageSize]);
+
+  const finish = useCallback(
+    (why: ChatEnded) => {
+      live.current?.close();
+      stopTyping();
+      setEnded(why);
+      setStatus('ended');
+    },
+    [stopTyping],
+  );
+
+  const openStream = useCallback(
+    (mine: number) => {
+      live.current = client.stream({
+        // Every (re)open: the stream resumes from its last event; reloading the newest page also covers a gap it could not replay.
+        open: () => {
+          if (mine !== generation.current) return;
+          setStatus('open');
+          loadNewest().catch(fail);
+        },
+        state: (state) => mine === generation.current && state === 'reconnecting' && setStatus('reconnecting'),
+        message: (message) => {
+          add([message]);
+          if (message.direction === 'outbound' && message.type !== 'event') {
+            lastAuthor.current = authorOf(message).name;
+            stopTyping();
+          }
+        },
+        typing: (event) => {
+          clearTimeout(typingTimer.current);
+          setTyping({ name: lastAuthor.current });
+          typingTimer.current = setTimeout(() => setTyping(undefined), event.durationMs ?? DEFAULT_TYPING_MS);
+        },
+        presence: (event) => {
+          if (event.presence === 'join') setAgentPresent(true);
+          if (event.presence === 'disconnect') setAgentPresent(false);
+          if (event.presence === 'disconnect' && event.readOnly) finish('agent');
+        },
+        session: (event) => {
+          if (event.state === 'expiring') setExpiring(true);
+          if (event.state === 'signed_in') setSignedIn(true);
+          if (event.state === 'signed_out' || event.state === 'signed_in_elsewhere') endedBy.current = event.state;
+        },
+        error: (e) => {
+          if (mine !== generation.current) return;
+          if (endedBy.current) {
+            setSignedIn(false);
+            finish(endedBy.current);
+            return;
+          }
+          if (e.sessionLost) finish('expired');
+          else setStatus('failed');
+          setError(e);
+        },
+      });
+    },
+    [add, client, fail, finish, loadNewest, stopTyping],
+  );
+
+  const begin = useCallback(
+    async (start: StartSessionOptions) => {
+      const mine = ++generation.current;
+      live.current?.close();
+      endedBy.current = undefined;
+      stopTyping();
+      setStatus('connecting');
+      setEnded(undefined);
+      setExpiring(false);
+      try {
+        const started = await client.startSession(start);
+        if (mine !== generation.current) return;
+        setSession(started);
+        setSignedIn(started.authenticated);
+        setError(undefined);
+        // A new conversation starts on a clean page.
+        if (!started.resumed || start.startNew) {
+          setMessages([]);
+          setOlderPage(undefined);
+        }
+        openStream(mine);
+        if (started.readOnly) finish('agent');
+        client.capabilities().then((caps) => mine === generation.current && setCapabilities(caps), () => undefined);
+      } catch (e) {
+        if (mine !== generation.current) return;
+        setStatus('failed');
+        fail(e);
+      }
+    },
+    [client, fail, finish, openStream, stopTyping],
+  );
+
+  const startOptions = useRef(options.start ?? {});
+  useEffect(() => {
+    if (options.autoStart === false) return;
+    void begin(startOptions.current);
+    return () => {
+      generation.current++;
+      live.current?.close();
+      clearTimeout(typingTimer.current);
+    };
+  }, [begin, options.autoStart]);
+
+  const send = useCallback(
+    async (input: SendInput) => {
+      try {
+        add([await client.send(input)]);
+        setError(undefined);
+        setExpiring(false);
+        return true;
+      } catch (e) {
+        fail(e);
+        if (e instanceof BffError && e.sessionLost) finish('expired');
+        return false;
+      }
+    },
+    [add, client, fail, finish],
+  );
+
+  const submit = useCallback(
+    async (text: string) => {
+      const attachmentIds = uploads.readyIds();
+      const trimmed = text.trim();
+      if (trimmed === '' && attachmentIds.length === 0) return false;
+      const sent = await send(attachmentIds.length > 0 ? { ...(trimmed ? { text: trimmed } : {}), attachmentIds } : trimmed);
+      if (sent) uploads.clear();
+      return sent;
+    },
+    [send, uploads],
+  );
+
+  const loadOlder = useCallback(async () => {
+    if (olderPage === undefined) return;
+    try {
+      const page = await client.history({ page: olderPage, pageSize });
+      add(page.messages);
+      setOlderPage(page.page * page.pageSize < page.total ? page.page + 1 : undefined);
+    } catch (e) {
+      fail(e);
+    }
+  }, [add, client, fail, olderPage, pageSize]);
+
+  const endChat = useCallback(async () => {
+    try {
+      await client.endSession();
+      finish('guest');
+    } catch (e) {
+      fail(e);
+    }
+  }, [client, fail, finish]);
+
+  const signIn = useCallback(
+    async (grant: SignInGrant) => {
+      try {
+        await client.signIn(grant);
+        setSignedIn(true);
+      } catch (e) {
+        fail(e);
+      }
+    },
+    [client, fail],
+  );
+
+  const signOut = useCallback(async () => {
+    endedBy.current = 'signed_out';
+    live.current?.close();
+    try {
+      await client.signOut();
+      setSignedIn(false);
+      finish('signed_out');
+    } catch (e) {
+      fail(e);
+    }
+  }, [client, fail, finish]);
+
+  return {
+    client,
+    status,
+    messages,
+    session,
+    capabilities,
+    error,
+    ended,
+    typing,
+    agentPresent,
+    signedIn,
+    expiring,
+    hasOlder: olderPage !== undefined,
+    loadOlder,
+    send,
+    submit,
+    notifyTyping: useCallback(() => void client.typing().catch(() => undefined), [client]),
+    uploads,
+    endChat,
+    // An ended conversation still held (the agent ended it) is replaced; without a token, a plain start is new anyway.
+    startNew: useCallback(() => begin({ ...startOptions.current, ...(client.sessionToken ? { startNew: true } : {}) }), [begin, client]),
+    signIn,
+    signOut,
+    dismissError: useCallback(() => setError(undefined), []),
+  };
+}

@@ -1,0 +1,175 @@
+import { BffError } from './errors.js';
+import type { ChatMessage } from './types.js';
+
+/**
+ * The live event stream with resume: one EventSource per connection, a fresh
+ * ticket for each, the last event's id carried over so a reopened stream
+ * first sends what came while it was down, and reconnect with backoff.
+ */
+
+export type StreamState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+export interface StreamHandlers {
+  /** Every message: the agent's and bot's, and the guest's own echoes (dedupe by `id`). */
+  message?(message: ChatMessage): void;
+  typing?(event: { durationMs?: number }): void;
+  /** `disconnect` with `readOnly: true` means the agent ended the conversation. */
+  presence?(event: { presence: string; readOnly?: boolean }): void;
+  /**
+   * Session events from the service; the last one of a stream carries `reconnect`.
+   * `expiring` (with `expiresAt`) comes five minutes before Genesys would end an idle session.
+   * `signed_in`: the conversation is now signed in. A stream ends with `signed_out` when the
+   * customer signed out (here or on another device), or `signed_in_elsewhere`.
+   */
+  session?(event: { state: string; detail?: string; reconnect?: boolean; expiresAt?: string }): void;
+  /**
+   * The stream is open. Load history here on the first open. After a
+   * reconnect (`reconnected: true`) the stream itself first sends what came
+   * while it was down (it resumes from the last event's id); reloading is
+   * needed only when a `session` event says `replay_incomplete`.
+   */
+  open?(info: { reconnected: boolean }): void;
+  /** The stream's state changed (for a status line). */
+  state?(state: StreamState): void;
+  /** The stream stopped for good: the session ended, its token was refused, or the service refuses this page's origin. */
+  error?(error: BffError): void;
+}
+
+export interface StreamOptions {
+  /** First reconnect delay in ms (doubles each failure, with jitter). Default 1000. */
+  initialDelayMs?: number;
+  /** Longest reconnect delay in ms. Default 30000. */
+  maxDelayMs?: number;
+}
+
+/** What the stream needs from the client: a fresh ticket per connection, and forgetting an ended session. */
+export interface TicketSource {
+  streamTicket(): Promise<{ ticket: string }>;
+  forgetSession(): void;
+}
+
+/** The live stream: EventSource per connection, a fresh ticket for each, reconnect with backoff. */
+export class LiveStream {
+  private source: EventSource | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private failures = 0;
+  private connections = 0;
+  private current: StreamState = 'connecting';
+  private closed = false;
+  /** The id of the last event received: a reopened stream sends what came after it first. */
+  private lastEventId: string | undefined;
+
+  constructor(
+    private readonly client: TicketSource,
+    private readonly open: (ticket: string, lastEventId: string | undefined) => EventSource,
+    private readonly handlers: StreamHandlers,
+    private readonly options: StreamOptions,
+  ) {
+    void this.connect();
+  }
+
+  get state(): StreamState {
+    return this.current;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.source?.close();
+    this.source = undefined;
+    this.setState('closed');
+  }
+
+  private setState(state: StreamState): void {
+    if (state === this.current) return;
+    this.current = state;
+    this.handlers.state?.(state);
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed) return;
+    this.setState(this.connections === 0 && this.failures === 0 ? 'connecting' : 'reconnecting');
+    let ticket: string;
+    try {
+      ticket = (await this.client.streamTicket()).ticket;
+    } catch (error) {
+      // A lost session, a refused ticket or a refused origin: reconnecting cannot help.
+      if (error instanceof BffError && (error.sessionLost || error.status === 403 || error.corsRefused)) return this.stop(error);
+      return this.retry(error instanceof BffError ? error.retryAfterSeconds : undefined);
+    }
+    if (this.closed) return;
+    const source = this.open(ticket, this.lastEventId);
+    this.source = source;
+    const data = (event: Event): unknown => {
+      const id = (event as MessageEvent<string>).lastEventId;
+      if (id) this.lastEventId = id;
+      try {
+        return JSON.parse((event as MessageEvent<string>).data);
+      } catch {
+        return undefined;
+      }
+    };
+    source.addEventListener('message', (e) => {
+      const message = data(e) as ChatMessage | undefined;
+      if (message) this.handlers.message?.(message);
+    });
+    source.addEventListener('typing', (e) => this.handlers.typing?.((data(e) ?? {}) as { durationMs?: number }));
+    source.addEventListener('presence', (e) => {
+      const presence = data(e) as { presence: string; readOnly?: boolean } | undefined;
+      if (presence) this.handlers.presence?.(presence);
+    });
+    source.addEventListener('session', (e) => {
+      const event = data(e) as { state: string; detail?: string; reconnect?: boolean } | undefined;
+      if (!event || source !== this.source) return;
+      if (event.state === 'open') {
+        const reconnected = this.connections > 0 || this.failures > 0;
+        this.connections++;
+        this.failures = 0;
+        this.setState('open');
+        this.handlers.open?.({ reconnected });
+        return;
+      }
+      this.handlers.session?.(event);
+      if (event.reconnect === undefined) return;
+      // The stream's final event.
+      source.close();
+      this.source = undefined;
+      if (event.reconnect) {
+        // Another instance can take over at once; a little jitter spreads the herd.
+        this.schedule(Math.random() * 250);
+      } else {
+        // The session is gone for good; its token is of no further use.
+        this.client.forgetSession();
+        this.stop(new BffError({ status: 410, code: 'session_expired', message: event.detail || 'The chat session has ended.' }));
+      }
+    });
+    // EventSource would retry with the same (soon expired) ticket; reconnect with a new one instead.
+    source.addEventListener('error', () => {
+      if (source !== this.source || this.closed) return;
+      source.close();
+      this.source = undefined;
+      this.retry();
+    });
+  }
+
+  private retry(retryAfterSeconds?: number): void {
+    const initial = this.options.initialDelayMs ?? 1000;
+    const max = this.options.maxDelayMs ?? 30_000;
+    const backoff = Math.min(max, initial * 2 ** this.failures) * (0.8 + Math.random() * 0.4);
+    this.failures++;
+    this.schedule(Math.max(backoff, (retryAfterSeconds ?? 0) * 1000));
+  }
+
+  private schedule(ms: number): void {
+    if (this.closed) return;
+    this.setState('reconnecting');
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.connect(), ms);
+  }
+
+  private stop(error: BffError): void {
+    this.close();
+    this.handlers.error?.(error);
+  }
+}

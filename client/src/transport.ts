@@ -1,0 +1,154 @@
+import { BffError, parseJson, problemError } from './errors.js';
+import { memoryTokenStore, type TokenStore } from './tokenStore.js';
+
+/**
+ * The HTTP side of the client: where every request is built (URL, token,
+ * routing key), sent, and its answer turned into a body or a BffError. It
+ * holds the session's token and routing key and keeps the newest of each
+ * that any answer carries.
+ */
+
+export interface TransportOptions {
+  baseUrl: string;
+  tokenStore?: TokenStore;
+  fetch?: typeof fetch;
+  /** The page's origin, named in a CORS refusal. Default: `location.origin`. */
+  pageOrigin?: string;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Send the held token (default true). */
+  auth?: boolean;
+}
+
+export class Transport {
+  readonly baseUrl: string;
+  private readonly tokens: TokenStore;
+  private readonly fetchImpl: typeof fetch;
+  private readonly pageOrigin: string | undefined;
+  private heldToken: string | undefined;
+  /** The session's routing key, sent with every request (and proposed when a session is created). */
+  private routingKey: string | undefined;
+
+  constructor(options: TransportOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.tokens = options.tokenStore ?? memoryTokenStore();
+    this.heldToken = this.tokens.get();
+    // Unbound fetch throws "Illegal invocation" in browsers.
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+    this.pageOrigin = options.pageOrigin ?? (globalThis as { location?: { origin?: string } }).location?.origin;
+  }
+
+  get token(): string | undefined {
+    return this.heldToken;
+  }
+
+  forget(): void {
+    this.heldToken = undefined;
+    this.routingKey = undefined;
+    this.tokens.clear();
+  }
+
+  /** A new session is about to be created: propose a fresh routing key for it. */
+  proposeRoutingKey(): void {
+    this.routingKey = randomKey();
+  }
+
+  /** The service's URL for `path` (which may carry a query). */
+  url(path: string): string {
+    return `${this.baseUrl}${path}`;
+  }
+
+  /** The live stream's URL: EventSource cannot send headers, so the ticket and routing key ride in the query. */
+  streamUrl(ticket: string, lastEventId: string | undefined): string {
+    const query = new URLSearchParams({ ticket });
+    if (this.routingKey) query.set('routingKey', this.routingKey);
+    if (lastEventId) query.set('lastEventId', lastEventId);
+    return this.url(`/messages/stream?${query.toString()}`);
+  }
+
+  /** The headers every call carries: the held token (unless `auth` is false) and the routing key. */
+  headers(extra: Record<string, string> = {}, auth = true): Record<string, string> {
+    const headers: Record<string, string> = { Accept: 'application/json', ...extra };
+    if (auth && this.heldToken !== undefined) headers.Authorization = `Bearer ${this.heldToken}`;
+    if (this.routingKey !== undefined) headers['X-Chat-Session'] = this.routingKey;
+    return headers;
+  }
+
+  async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<{ status: number; body: T }> {
+    const extra = options.body === undefined ? { ...options.headers } : { ...options.headers, 'Content-Type': 'application/json' };
+    const useToken = options.auth !== false && this.heldToken !== undefined;
+    let res: Response;
+    try {
+      res = await this.fetchImpl(this.url(path), {
+        method,
+        headers: this.headers(extra, options.auth !== false),
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        mode: 'cors',
+        credentials: 'omit',
+        cache: 'no-store',
+      });
+    } catch {
+      throw await this.unreachable();
+    }
+    const body = parseJson(await res.text().catch(() => ''));
+    if (!res.ok) {
+      const error = problemError(res.status, body, (name) => res.headers.get(name));
+      // A token the service refuses (or a session that ended) is of no further use.
+      if (useToken && error.sessionLost) this.forget();
+      throw error;
+    }
+    this.keep(body);
+    return { status: res.status, body: body as T };
+  }
+
+  /** Keeps the session token and routing key an answer carries. */
+  keep(body: unknown): void {
+    const { sessionToken: token, routingKey } = (body ?? {}) as { sessionToken?: unknown; routingKey?: unknown };
+    if (typeof token === 'string' && token !== '') {
+      this.heldToken = token;
+      this.tokens.set(token);
+    }
+    if (typeof routingKey === 'string' && routingKey !== '') this.routingKey = routingKey;
+  }
+
+  /**
+   * Why no answer reached the page. A browser hides a CORS refusal behind the
+   * same network error as an outage, so ask `/healthz` without CORS: an
+   * (opaque) answer means the service is up and refuses this origin.
+   */
+  async unreachable(): Promise<BffError> {
+    let up = false;
+    try {
+      const probe = await this.fetchImpl(this.url('/healthz'), { mode: 'no-cors', credentials: 'omit', cache: 'no-store' });
+      up = probe.type === 'opaque';
+    } catch {
+      up = false;
+    }
+    if (up) {
+      const origin = this.pageOrigin ?? 'this page’s origin';
+      return new BffError({
+        status: 0,
+        code: 'cors_refused',
+        origin: this.pageOrigin,
+        message: `The chat service at ${this.baseUrl} is up but does not allow calls from ${origin}: add ${origin} to its CORS_ALLOWED_ORIGINS.`,
+      });
+    }
+    return new BffError({
+      status: 0,
+      code: 'network_error',
+      message: `The chat service at ${this.baseUrl} could not be reached: it may be down, or the network is.`,
+    });
+  }
+}
+
+/** A v4 UUID from getRandomValues (randomUUID needs a secure context; a LAN http:// page is not one). */
+export function randomKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6]! & 0x0f) | 0x40;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}

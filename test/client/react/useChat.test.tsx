@@ -1,0 +1,205 @@
+/**
+ * @jest-environment ./test/support/jsdomWithFetch.js
+ * @jest-environment-options {"url": "http://localhost:3000/", "customExportConditions": ["node", "node-addons"]}
+ */
+import { act, cleanup, fireEvent, render, screen, waitFor as settle, within } from '@testing-library/react';
+import { BffClient, memoryTokenStore, type SignInGrant, type TokenStore } from '../../../client/src';
+import { Composer, MessageList, describeError, useChat, type UseChatOptions } from '../../../client/src/react';
+import { demoPng } from '../../../simulator/richReplies';
+import { FetchEventSource } from '../../support/eventSource';
+import { signInAt } from '../../support/signIn';
+import { guestTokenOf, PAGE_ORIGIN, startStack, type Stack } from '../../support/stack';
+
+/**
+ * The React bindings against the real service and the Genesys simulator, in jsdom
+ * (React Testing Library): fetch as the page on PAGE_ORIGIN sends it and an EventSource
+ * over fetch (test/support/jsdomWithFetch.js says why uploads go through fetch here).
+ */
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ sim: { record: true, agent: { typingDelayMs: 5, replyDelayMs: 20 } } });
+});
+afterAll(() => stack.close());
+
+/** Every call the page made, as `METHOD path`. */
+const calls: string[] = [];
+const pageFetch: typeof fetch = (input, init = {}) => {
+  calls.push(`${init.method ?? 'GET'} ${new URL(String(input)).pathname}`);
+  return fetch(input, { ...init, headers: { ...(init.headers as Record<string, string>), Origin: PAGE_ORIGIN } });
+};
+
+function clientFor(tokenStore: TokenStore = memoryTokenStore()): BffClient {
+  return new BffClient({ baseUrl: stack.service.url, tokenStore, fetch: pageFetch, EventSource: FetchEventSource as unknown as typeof EventSource });
+}
+
+/** A page of the developer's own: the hook and the package's components. */
+function ChatPage(options: UseChatOptions & { grant?: SignInGrant }) {
+  const chat = useChat(options);
+  return (
+    <main>
+      <p role="status">{chat.status}</p>
+      {chat.error && <p role="alert">{describeError(chat.error)}</p>}
+      {chat.ended && <p role="note">ended by {chat.ended}</p>}
+      {chat.agentPresent && <p>agent here</p>}
+      {chat.hasOlder && (
+        <button type="button" onClick={() => void chat.loadOlder()}>
+          Earlier
+        </button>
+      )}
+      <MessageList messages={chat.messages} onAnswer={(input) => void chat.send(input)} answersDisabled={chat.ended !== undefined} />
+      <p data-testid="typing">{chat.typing ? `${chat.typing.name} is typing` : ''}</p>
+      <Composer
+        onSubmit={chat.submit}
+        onTyping={chat.notifyTyping}
+        disabled={chat.status !== 'open'}
+        attachments={chat.capabilities?.attachments}
+        uploads={chat.uploads.uploads}
+        busy={chat.uploads.busy}
+        onFiles={(files) => files.forEach((f) => void chat.uploads.upload(f))}
+        onCancelUpload={chat.uploads.cancel}
+      />
+      <button type="button" onClick={() => void chat.endChat()}>
+        End chat
+      </button>
+      <button type="button" onClick={() => void chat.startNew()}>
+        New chat
+      </button>
+      {options.grant && !chat.signedIn && (
+        <button type="button" onClick={() => void chat.signIn(options.grant!)}>
+          Sign in
+        </button>
+      )}
+      {chat.signedIn && (
+        <button type="button" onClick={() => void chat.signOut()}>
+          Sign out
+        </button>
+      )}
+    </main>
+  );
+}
+
+const log = () => screen.getByRole('log', { name: 'Conversation' });
+const bubble = (text: string) => within(log()).findByText(text, { selector: '.bubble' }, { timeout: 10_000 });
+
+async function connect(options: Partial<UseChatOptions> & { grant?: SignInGrant } = {}): Promise<{ gt: string; client: BffClient }> {
+  const before = stack.sim.received.length;
+  const client = options.client ?? clientFor();
+  render(<ChatPage client={client} {...options} />);
+  await screen.findByText('open', { selector: '[role=status]' }, { timeout: 10_000 });
+  return { gt: guestTokenOf(stack.sim, before), client };
+}
+
+async function say(text: string): Promise<void> {
+  fireEvent.change(screen.getByLabelText('Your message'), { target: { value: text } });
+  fireEvent.click(screen.getByRole('button', { name: 'Send' }));
+  await bubble(text);
+}
+
+const sentToGenesys = (gt: string) => stack.sim.framesFor(gt, 'onMessage').map((f) => f.frame.message as { text?: string; content?: { contentType: string; buttonResponse?: object }[] });
+
+test('useChat: a session, send with an Idempotency-Key, quick replies, a card button and a date picker that answer as Genesys takes them, typing both ways', async () => {
+  const { gt } = await connect();
+  await say('Can I get some quick replies?');
+  const yes = await within(log()).findByRole('button', { name: 'Yes' }, { timeout: 10_000 });
+  fireEvent.click(yes);
+  await bubble('You chose: Yes');
+  // The earlier offer cannot be answered twice.
+  expect((within(log()).getByRole('button', { name: 'Yes' }) as HTMLButtonElement).disabled).toBe(true);
+
+  await say('show me a card');
+  fireEvent.click(await within(log()).findByRole('button', { name: 'Track order' }, { timeout: 10_000 }));
+  await bubble('You chose: Track order');
+
+  await say('a date picker please');
+  const group = await within(log()).findByRole('group', { name: 'Book a call' }, { timeout: 10_000 });
+  const slot = within(group).getAllByRole('button')[0]!;
+  fireEvent.click(slot);
+  await bubble(`You chose: ${slot.textContent}`);
+
+  const answers = sentToGenesys(gt).flatMap((m) => m.content ?? []).filter((c) => c.contentType === 'ButtonResponse').map((c) => c.buttonResponse);
+  expect(answers).toEqual([
+    expect.objectContaining({ type: 'QuickReply', text: 'Yes', originatingMessageId: expect.any(String) }),
+    expect.objectContaining({ type: 'Button', text: 'Track order', payload: 'track' }),
+    expect.objectContaining({ type: 'DatePicker' }),
+  ]);
+  // Each send carried its own Idempotency-Key.
+  const keys = stack.log.lines().filter((l) => l.idempotencyKey).map((l) => l.idempotencyKey);
+  expect(new Set(keys).size).toBe(keys.length);
+
+  // The guest's typing (sent as the composer fills, at most every 5 s) reached Genesys.
+  expect(calls.filter((c) => c === 'POST /typing').length).toBeGreaterThan(0);
+  // The agent's typing shows for the durationMs the event gives.
+  const source = FetchEventSource.opened[FetchEventSource.opened.length - 1]!;
+  act(() => void source.dispatchEvent(new MessageEvent('typing', { data: JSON.stringify({ durationMs: 40 }) })));
+  expect(screen.getByTestId('typing').textContent).toBe('Simulator Bot is typing');
+  await settle(() => expect(screen.getByTestId('typing').textContent).toBe(''));
+});
+
+test('useChat: an image uploaded and sent with text, one removed (deleted at Genesys), End chat, and a new chat', async () => {
+  const { gt } = await connect();
+  // The attach control appears once capabilities say the deployment takes files.
+  const fileInput = (await screen.findByLabelText('File to attach', undefined, { timeout: 10_000 })) as HTMLInputElement;
+  fireEvent.change(fileInput, { target: { files: [new File([new Uint8Array(demoPng(40, 40))], 'parcel.png', { type: 'image/png' })] } });
+  await settle(() => expect(document.querySelector('.pending-file[data-state="done"]')?.textContent).toContain('parcel.png'), { timeout: 10_000 });
+  await say('my parcel');
+  await settle(() => expect(document.querySelector('.from-guest img.thumb')?.getAttribute('alt')).toBe('parcel.png'));
+  expect(document.querySelectorAll('.pending-file')).toHaveLength(0);
+  expect(sentToGenesys(gt).find((m) => m.text === 'my parcel')?.content?.map((c) => c.contentType)).toEqual(['Attachment']);
+
+  fireEvent.change(fileInput, { target: { files: [new File([new Uint8Array(demoPng(8, 8))], 'unwanted.png', { type: 'image/png' })] } });
+  await settle(() => expect(document.querySelector('.pending-file[data-state="done"]')).not.toBeNull(), { timeout: 10_000 });
+  const deletesBefore = stack.sim.framesFor(gt, 'deleteAttachment').length;
+  fireEvent.click(screen.getByRole('button', { name: 'Remove unwanted.png' }));
+  expect(document.querySelectorAll('.pending-file')).toHaveLength(0);
+  await settle(() => expect(stack.sim.framesFor(gt, 'deleteAttachment').length).toBe(deletesBefore + 1));
+
+  fireEvent.click(screen.getByRole('button', { name: 'End chat' }));
+  await screen.findByText('ended by guest');
+  expect(screen.getByRole('status').textContent).toBe('ended');
+  // Ended for the agent too: a Presence Clear (conversation clear is on in this deployment).
+  expect(stack.sim.framesFor(gt, 'onMessage').filter((f) => JSON.stringify(f.frame.message).includes('"Clear"'))).toHaveLength(1);
+  fireEvent.click(screen.getByRole('button', { name: 'New chat' }));
+  await screen.findByText('open', { selector: '[role=status]' }, { timeout: 10_000 });
+  expect(document.querySelectorAll('.from-guest')).toHaveLength(0);
+});
+
+test('useChat: a reload resumes the chat and pages its history; the agent ends it', async () => {
+  const tokens = memoryTokenStore();
+  const { gt } = await connect({ client: clientFor(tokens) });
+  for (const text of ['one', 'two', 'three']) await say(text);
+  await bubble('You said: three');
+
+  // A reload: a new client on the same stored token, two messages a page; earlier pages on request.
+  cleanup();
+  render(<ChatPage client={clientFor(tokens)} historyPageSize={2} />);
+  await screen.findByText('open', { selector: '[role=status]' }, { timeout: 10_000 });
+  await settle(() => expect(screen.getByRole('button', { name: 'Earlier' })).toBeTruthy());
+  expect(within(log()).queryByText('one')).toBeNull();
+  for (let pages = 0; screen.queryByRole('button', { name: 'Earlier' }) && pages < 20; pages++) {
+    const before = calls.length;
+    fireEvent.click(screen.getByRole('button', { name: 'Earlier' }));
+    await settle(() => expect(calls.length).toBeGreaterThan(before));
+    await act(() => new Promise((r) => setTimeout(r, 50)));
+  }
+  await bubble('one');
+  const texts = Array.from(document.querySelectorAll('.bubble'), (b) => b.textContent);
+  expect(texts).toEqual(['one', 'You said: one', 'two', 'You said: two', 'three', 'You said: three']);
+
+  stack.sim.agent.disconnect(gt, { readOnly: true });
+  await screen.findByText('ended by agent', undefined, { timeout: 10_000 });
+  expect((screen.getByLabelText('Your message') as HTMLTextAreaElement).disabled).toBe(true);
+});
+
+test('useChat: signing in mid-chat keeps the conversation, signed in; signing out ends it here', async () => {
+  const grant = await signInAt(stack.sim, `react-${Date.now().toString(36)}`);
+  await connect({ grant });
+  await say('before signing in');
+  fireEvent.click(screen.getByRole('button', { name: 'Sign in' }));
+  await screen.findByRole('button', { name: 'Sign out' }, { timeout: 10_000 });
+  expect(screen.getByRole('status').textContent).toBe('open');
+  await bubble('before signing in');
+  fireEvent.click(screen.getByRole('button', { name: 'Sign out' }));
+  await screen.findByText('ended by signed_out', undefined, { timeout: 10_000 });
+  expect(screen.queryByRole('button', { name: 'Sign out' })).toBeNull();
+});
