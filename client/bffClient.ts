@@ -23,7 +23,7 @@ export interface Limits {
 
 export interface SessionView {
   sessionToken: string;
-  /** Stable for the session, not a secret; the client sends it as `X-Chat-Session` so a proxy keeps the session on one instance. */
+  /** Stable for the session, not a secret; the client sends it as the `routingKey` query parameter of every request so a proxy keeps the session on one instance. */
   routingKey: string;
   expiresAt: string;
   /** Genesys started a new conversation for this session. */
@@ -489,7 +489,7 @@ export class BffClient {
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (this.token !== undefined) headers.Authorization = `Bearer ${this.token}`;
     if (this.routingKey !== undefined) headers['X-Chat-Session'] = this.routingKey;
-    const url = `${this.baseUrl}/attachments`;
+    const url = `${this.baseUrl}${this.routed('/attachments')}`;
     const answer =
       options.onProgress && typeof XMLHttpRequest !== 'undefined'
         ? await xhrUpload(url, form, headers, options)
@@ -540,15 +540,28 @@ export class BffClient {
   /** Opens the live event stream; it reconnects by itself until closed or the session ends. */
   stream(handlers: StreamHandlers, options: StreamOptions = {}): LiveStream {
     const EventSourceImpl = this.options.EventSource ?? EventSource;
-    const routing = () => (this.routingKey ? `&routingKey=${encodeURIComponent(this.routingKey)}` : '');
     const resume = (id: string | undefined) => (id ? `&lastEventId=${encodeURIComponent(id)}` : '');
     return new LiveStream(
       this,
-      (ticket, lastEventId) => new EventSourceImpl(`${this.baseUrl}/messages/stream?ticket=${encodeURIComponent(ticket)}${routing()}${resume(lastEventId)}`),
+      (ticket, lastEventId) => new EventSourceImpl(`${this.baseUrl}${this.routed(`/messages/stream?ticket=${encodeURIComponent(ticket)}`)}${resume(lastEventId)}`),
       handlers,
       options,
     );
   }
+
+  // --- routing (issue 26): begin
+  /**
+   * `path` with the session's routing key as the `routingKey` query parameter:
+   * the one place every request can carry it, fetch and EventSource alike, so
+   * the one expression a proxy hashes on (README "Scaling out"). The
+   * `X-Chat-Session` header is still sent beside it, for proxies configured
+   * on the header before.
+   */
+  private routed(path: string): string {
+    if (this.routingKey === undefined) return path;
+    return `${path}${path.includes('?') ? '&' : '?'}routingKey=${encodeURIComponent(this.routingKey)}`;
+  }
+  // --- routing (issue 26): end
 
   private async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<{ status: number; body: T }> {
     const headers: Record<string, string> = { Accept: 'application/json', ...options.headers };
@@ -558,7 +571,7 @@ export class BffClient {
     if (this.routingKey !== undefined) headers['X-Chat-Session'] = this.routingKey;
     let res: Response;
     try {
-      res = await this.fetchImpl(`${this.baseUrl}${path}`, {
+      res = await this.fetchImpl(`${this.baseUrl}${this.routed(path)}`, {
         method,
         headers,
         body: options.body === undefined ? undefined : JSON.stringify(options.body),

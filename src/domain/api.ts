@@ -53,7 +53,7 @@ const limitsSchema = z.object({
 
 const routingKey = z
   .string()
-  .describe('Stable for the Genesys session and not a secret: send it as the `X-Chat-Session` header (and `routingKey` on the stream) so a proxy keeps the session on one instance');
+  .describe('Stable for the Genesys session and not a secret: send it as the `routingKey` query parameter of every request (fetch and EventSource alike) so a proxy keeps the session on one instance');
 
 export const sessionViewSchema = z.object({
   sessionToken: z.string().describe('Opaque; send as `Authorization: Bearer <sessionToken>`; always keep the newest one'),

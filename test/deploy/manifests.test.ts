@@ -80,8 +80,10 @@ test('Kubernetes: probes on /readyz and /healthz, a stop grace longer than the p
 
 test('Kubernetes: the ingress hashes on the routing key and leaves live streams unbuffered and open', () => {
   const annotations = kube('ingress.yaml').metadata.annotations;
-  // The header X-Chat-Session and the query parameter routingKey, as ingress-nginx names them.
-  expect(annotations['nginx.ingress.kubernetes.io/upstream-hash-by']).toBe('$http_x_chat_session$arg_routingkey');
+  // The query parameter routingKey, as nginx names it: the one expression every proxy file hashes on.
+  expect(annotations['nginx.ingress.kubernetes.io/upstream-hash-by']).toBe('$arg_routingkey');
+  expect(read('deploy/nginx/bff.conf')).toMatch(/^map \$arg_routingkey \$bff_route \{$/m);
+  expect(read('deploy/haproxy/haproxy.cfg')).toMatch(/^\s*balance url_param routingKey$/m);
   expect(annotations['nginx.ingress.kubernetes.io/proxy-buffering']).toBe('off');
   expect(Number(annotations['nginx.ingress.kubernetes.io/proxy-read-timeout'])).toBeGreaterThanOrEqual(3600);
 });
