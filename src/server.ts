@@ -6,7 +6,7 @@ import { createApp } from './http/app';
 import { createHttpServer } from './http/httpServer';
 import { answerClientError } from './http/clientError';
 import type { Logger } from './observability/logger';
-import { Readiness } from './observability/readiness';
+import { EventLoopCheck, Readiness } from './observability/readiness';
 import { createGenesysPlatform, type GenesysPlatform } from './genesys/platform';
 import { buildChatStack } from './http/chatStack';
 
@@ -39,6 +39,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
   }
   const readiness = new Readiness();
   readiness.set('config', { ok: true, detail: 'Configuration is valid.' });
+  const eventLoop = new EventLoopCheck(readiness);
   const platform = createGenesysPlatform(config, logger, readiness);
   const chat = buildChatStack(config, logger, platform, readiness, options.now);
   const app = createApp({ config, logger, readiness, chat: chat.routes, routers: options.routers });
@@ -84,6 +85,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       clearTimeout(grace);
       await chat.close();
       await platform.close();
+      eventLoop.close();
       logger.info('stopped');
     })());
 

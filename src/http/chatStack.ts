@@ -101,7 +101,8 @@ function sharedStore(config: Config, logger: Logger, readiness: Readiness, now?:
   return new RedisStore({
     url: config.redis.url,
     keyPrefix: config.redis.keyPrefix,
-    commandTimeoutMs: Math.min(config.genesys.timeoutMs, 2000),
+    // Short: a request that needs Redis answers 503 within about a second when Redis stops answering (docs/operations.md).
+    commandTimeoutMs: Math.min(config.genesys.timeoutMs, 1000),
     logger: logger.child({ component: 'shared-store' }),
     readiness,
   });

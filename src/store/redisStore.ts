@@ -35,12 +35,19 @@ redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], window)
 return 0`;
 
+/** How often the store is asked whether it answers, and how long a PING may take before it counts as down. */
+const PING_INTERVAL_MS = 1000;
+const PING_TIMEOUT_MS = 500;
+
 interface RedisStoreOptions {
   url: string;
   /** Prepended to every key, so several deployments (or services) can share one Redis. */
   keyPrefix: string;
   /** How long one command may take before the operation is refused (ms). */
   commandTimeoutMs: number;
+  /** How often a PING checks that Redis answers, and how long it may take (ms): defaults 1000 and 500. */
+  pingIntervalMs?: number;
+  pingTimeoutMs?: number;
   logger: Logger;
   readiness?: Readiness;
 }
@@ -53,8 +60,15 @@ type Scripted = Redis & {
 /**
  * The shared store in Redis (REDIS_URL). Commands are not queued while
  * Redis is away: an operation that needs it fails at once (or after
- * `commandTimeoutMs`) with `store_unavailable`, and /readyz reports the
- * instance not ready until the connection is back.
+ * `commandTimeoutMs`) with `store_unavailable`.
+ *
+ * Whether Redis answers is judged by a PING bounded in time, every second,
+ * not by the connection's events alone: a Redis that is stopped (SIGSTOP) or
+ * cut off by the network keeps its TCP connection up and answers nothing.
+ * While the last PING failed, operations fail at once instead of each
+ * waiting out the command timeout; the next PING that answers ends that.
+ * /readyz reports the state (a Redis down after start-up leaves the
+ * instance ready and `degraded`: src/observability/readiness.ts).
  */
 export class RedisStore implements SharedStore {
   readonly shared = true;
@@ -62,6 +76,8 @@ export class RedisStore implements SharedStore {
   private readonly redis: Scripted;
   private readonly state: DependencyState;
   private readonly connected: Promise<void>;
+  private readonly pinger: NodeJS.Timeout;
+  private pinging = false;
 
   constructor(private readonly options: RedisStoreOptions) {
     this.prefix = options.keyPrefix;
@@ -90,6 +106,35 @@ export class RedisStore implements SharedStore {
     this.redis.on('close', () => {
       if (this.state.current.ok) this.state.set({ ok: false, detail: 'The connection to Redis closed; reconnecting.' }, { level: 'error' });
     });
+    this.pinger = setInterval(() => void this.checkAnswers(), options.pingIntervalMs ?? PING_INTERVAL_MS);
+    this.pinger.unref();
+  }
+
+  /** True while the last check found Redis answering. */
+  get up(): boolean {
+    return this.state.current.ok;
+  }
+
+  /** One bounded PING; its verdict is the store's state until the next. */
+  private async checkAnswers(): Promise<void> {
+    if (this.pinging || this.redis.status !== 'ready') return;
+    this.pinging = true;
+    const timeoutMs = this.options.pingTimeoutMs ?? PING_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.redis.ping(),
+        new Promise((_resolve, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer to PING within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+      if (!this.state.current.ok) this.state.set({ ok: true, detail: 'Redis answers.' });
+    } catch (error) {
+      this.state.set({ ok: false, detail: `Redis does not answer: ${scrubText(error instanceof Error ? error.message : String(error))}` }, { level: 'error' });
+    } finally {
+      clearTimeout(timer);
+      this.pinging = false;
+    }
   }
 
   get(key: string): Promise<string | undefined> {
@@ -140,6 +185,7 @@ export class RedisStore implements SharedStore {
    */
   async command(name: string, ...args: string[]): Promise<unknown> {
     if (name.toUpperCase() === 'SCRIPT') await this.connected;
+    else if (!this.up) return this.run(() => Promise.reject(new Error('Redis did not answer the last PING')));
     try {
       return await this.redis.call(name, ...args);
     } catch (error) {
@@ -150,12 +196,15 @@ export class RedisStore implements SharedStore {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.pinger);
     this.redis.removeAllListeners('close');
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
   private async run<T>(operation: () => Promise<T>): Promise<T> {
     try {
+      // Known down (the last PING failed, or the connection is gone): refuse at once rather than wait out a timeout.
+      if (!this.up) throw new Error('Redis did not answer the last PING');
       return await operation();
     } catch (error) {
       throw new AppError('store_unavailable', 'The shared store (Redis) did not answer, so nothing was done; retry shortly.', {

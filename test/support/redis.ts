@@ -15,6 +15,10 @@ export interface RedisServer {
   kill(): Promise<void>;
   /** Starts it again on the same port, with an empty dataset. */
   restart(): Promise<void>;
+  /** SIGSTOP: the connection stays up and nothing answers (what a hung or black-holed Redis looks like). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -37,6 +41,7 @@ export async function startRedis(): Promise<RedisServer> {
   const kill = async () => {
     const c = child;
     if (!c || c.exitCode !== null) return;
+    c.kill('SIGCONT'); // a paused server would not die of SIGKILL any less, but its exit is only reported once it runs
     await new Promise<void>((resolve) => {
       c.once('exit', () => resolve());
       c.kill('SIGKILL');
@@ -48,6 +53,8 @@ export async function startRedis(): Promise<RedisServer> {
     port,
     kill,
     restart: start,
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
     async stop() {
       await kill();
       fs.rmSync(dir, { recursive: true, force: true });
