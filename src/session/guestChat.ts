@@ -37,6 +37,10 @@ import { fingerprint, ROUTING_KEY, undeliveredAttributes, type SessionClaims, ty
  */
 
 const MESSAGES_PER_SECOND = 5;
+/** A keyed send's claim lapses this long after its sender last renewed it (every SEND_LEASE_RENEW_MS). */
+export const SEND_LEASE_MS = 4000;
+const SEND_LEASE_RENEW_MS = 1000;
+
 /** How long an Idempotency-Key is remembered: a retry within this window never sends twice. */
 const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
 
@@ -82,8 +86,12 @@ export class GuestChat {
     this.ledger = new SendLedger({
       store: deps.store,
       ttlMs: IDEMPOTENCY_TTL_MS,
+      // A live sender renews its claim every second; one that died lets go within SEND_LEASE_MS, so a
+      // retry elsewhere takes over within seconds of a crash (README "Sending safely").
+      leaseMs: SEND_LEASE_MS,
+      renewMs: SEND_LEASE_RENEW_MS,
       // An attempt is bounded by the request deadline (ready, then the send); three of them is a safe margin.
-      pendingMs: 3 * timeoutMs,
+      maxHoldMs: 3 * timeoutMs,
       waitMs: timeoutMs,
       // Genesys was too slow to confirm: for about another timeout, history may not show the message even if it arrived.
       visibilityGraceMs: timeoutMs,
