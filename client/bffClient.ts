@@ -25,6 +25,11 @@ export interface SessionView {
   sessionToken: string;
   /** Stable for the session, not a secret; the client sends it as the `routingKey` query parameter of every request so a proxy keeps the session on one instance. */
   routingKey: string;
+  /**
+   * Where a live stream opened now should start (`t-` and epoch ms): the client opens its stream
+   * with it until the stream has sent an event id, so no message is missed before the first one.
+   */
+  streamPosition: string;
   expiresAt: string;
   /** Genesys started a new conversation for this session. */
   newSession: boolean;
@@ -346,6 +351,8 @@ export class BffClient {
   private token: string | undefined;
   /** The session's routing key, sent with every request (and proposed when a session is created). */
   private routingKey: string | undefined;
+  /** The first stream position since the session was started or resumed here: where a stream without event ids yet starts. */
+  private position: string | undefined;
   private lastTyping = 0;
 
   constructor(private readonly options: BffClientOptions) {
@@ -366,6 +373,7 @@ export class BffClient {
   forgetSession(): void {
     this.token = undefined;
     this.routingKey = undefined;
+    this.position = undefined;
     this.tokens.clear();
   }
 
@@ -375,6 +383,8 @@ export class BffClient {
    * started; `replacedExpired` says so.
    */
   async startSession(options: StartSessionOptions = {}): Promise<StartedSession> {
+    // A session (re)started here: the stream starts from this answer's position.
+    this.position = undefined;
     if (this.token !== undefined) {
       try {
         const resumed = await this.request<SessionView>('POST', '/guest-session', { body: options });
@@ -563,6 +573,11 @@ export class BffClient {
   }
   // --- routing (issue 26): end
 
+  /** Where a stream that has seen no event id yet starts: the first position since the session was started or resumed here. */
+  get streamPosition(): string | undefined {
+    return this.position;
+  }
+
   private async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<{ status: number; body: T }> {
     const headers: Record<string, string> = { Accept: 'application/json', ...options.headers };
     if (options.body !== undefined) headers['Content-Type'] = 'application/json';
@@ -613,6 +628,8 @@ export class BffClient {
       this.tokens.set(token);
     }
     if (typeof routingKey === 'string' && routingKey !== '') this.routingKey = routingKey;
+    const { streamPosition } = (body ?? {}) as { streamPosition?: unknown };
+    if (typeof streamPosition === 'string' && streamPosition !== '') this.position ??= streamPosition;
     return { status: res.status, body: body as T };
   }
 }
@@ -702,7 +719,8 @@ export class LiveStream {
       return this.retry(error instanceof BffError ? error.retryAfterSeconds : undefined);
     }
     if (this.closed) return;
-    const source = this.open(ticket, this.lastEventId);
+    // No event id seen yet: start from the session's stream position, so nothing before the first event is missed.
+    const source = this.open(ticket, this.lastEventId ?? this.client.streamPosition);
     this.source = source;
     const data = (event: Event): unknown => {
       const id = (event as MessageEvent<string>).lastEventId;

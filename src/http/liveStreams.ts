@@ -3,6 +3,11 @@ import type { GuestEvent, GuestSession } from '../genesys/guest/guestSession';
 import { AppError } from '../domain/errors';
 import type { NormalizedMessage } from '../domain/message';
 import type { Logger } from '../observability/logger';
+import { POSITION_SKEW_MS, positionAt, timeOfPosition } from '../domain/streamPosition';
+import { PROOF_PAGE_SIZE } from '../genesys/guest/deliveryProof';
+
+/** What an event id the stream writes may look like: never a byte a client could use to break the line. */
+const SAFE_EVENT_ID = /^[A-Za-z0-9._:-]{1,200}$/;
 
 /**
  * Server-Sent Events for GET /messages/stream: `message`, `typing`,
@@ -102,8 +107,11 @@ export class LiveStreams {
       if (!essential && res.writableNeedDrain) return;
       if (!res.write(chunk)) behindSince ??= now;
     };
-    // Every event carries the id of the newest message the client has: what it resumes from.
-    let lastId = history?.after;
+    // Every event carries the id of the newest message the client has, or before the first one a
+    // time position (src/domain/streamPosition.ts): what it resumes from, so a stream cut before
+    // its first message still resumes without a gap.
+    const after = history?.after !== undefined && SAFE_EVENT_ID.test(history.after) ? history.after : undefined;
+    let lastId = after ?? positionAt((this.options.now ?? Date.now)());
     const delivered = new RecentIds();
     const present = holder.present ?? ((m: NormalizedMessage) => m);
     const send = (event: string, data: unknown, messageId?: string) => {
@@ -147,7 +155,7 @@ export class LiveStreams {
     this.open.add(stream);
     res.on('close', cleanup);
     send('session', { state: 'open' });
-    if (history?.after !== undefined) onEvent.catchUp(history.after, 'resume');
+    if (history?.after !== undefined) onEvent.catchUp(after, 'resume');
   }
 
   /** Ends every stream with a final event telling clients to reconnect (shutdown). */
@@ -241,6 +249,17 @@ async function replayMissed(after: string | undefined, readNewest: () => Promise
     messages = await readNewest();
   } catch {
     send('session', { state: 'replay_incomplete', detail: 'Could not read what was missed; reload the history.' });
+    return;
+  }
+  const since = timeOfPosition(after);
+  if (since !== undefined) {
+    // A time position: every message from then on (reaching back for the clocks' skew; the client drops one it has by id).
+    const from = since - POSITION_SKEW_MS;
+    const missed = messages.filter((m) => Date.parse(m.time) >= from);
+    if (messages.length >= PROOF_PAGE_SIZE && missed.length === messages.length) {
+      send('session', { state: 'replay_incomplete', detail: 'More came since the stream position than one history page holds; reload the history.' });
+    }
+    for (const m of missed) if (m.type !== 'event') send('message', m, m.id);
     return;
   }
   const at = messages.findIndex((m) => m.id === after);

@@ -8,6 +8,7 @@ import type { HistoryPage } from '../genesys/guest/history';
 import type { Capabilities, SendInput, SessionView, SignInBody, StartInput } from '../domain/api';
 import type { NormalizedMessage } from '../domain/message';
 import type { SessionHub } from '../genesys/guest/sessionHub';
+import { positionAt } from '../domain/streamPosition';
 import { AppError } from '../domain/errors';
 import type { IdentityVerifier } from '../identity/identityVerifier';
 import type { Logger } from '../observability/logger';
@@ -103,6 +104,7 @@ export class GuestChat {
 
   /** `proposedRoutingKey`: a well-formed `X-Chat-Session` from the client, adopted so the creating request lands where the session lives. */
   async start(input: StartInput, origin: string | undefined, proposedRoutingKey?: string): Promise<SessionView> {
+    const since = Date.now();
     const given = await givenAttributes(input, this.deps.config.attributeKeys, this.reserved, this.deps.identity);
     const state = lockIdentity({ attributes: given.browser, locked: [] }, given.identity);
     checkBudget(state.attributes, -1);
@@ -114,11 +116,12 @@ export class GuestChat {
     const deliveredFingerprint = info.newSession ? await autoStart(session, state.attributes, this.deps) : '';
     const routingKey = proposedRoutingKey !== undefined && ROUTING_KEY.test(proposedRoutingKey) ? proposedRoutingKey : this.deps.tokens.routingKeyFor(guestToken);
     const claims = { guestToken, origin: origin ?? '', ...state, deliveredFingerprint, maxCustomDataBytes: info.maxCustomDataBytes, routingKey, signIn };
-    return this.view(claims, info, info.newSession);
+    return this.view(claims, info, info.newSession, since);
   }
 
   /** With a valid session token: resume it, apply any changes, or start anew after a read-only end. */
   async resume(claims: SessionClaims, input: StartInput): Promise<SessionView> {
+    const since = Date.now();
     if (input.auth) throw new AppError('validation_failed', 'To sign in during a chat, use POST /guest-session/sign-in; `auth` here starts a new, signed-in session (send it without the session token).');
     const session = this.sessionOf(claims);
     let info = await session.ready();
@@ -138,20 +141,22 @@ export class GuestChat {
       newSession = info.newSession;
       if (newSession) current.deliveredFingerprint = await autoStart(session, current.attributes, this.deps);
     }
-    return this.view(current, info, newSession);
+    return this.view(current, info, newSession, since);
   }
 
   async state(claims: SessionClaims): Promise<SessionView> {
+    const since = Date.now();
     const info = await this.sessionOf(claims).ready();
-    return this.view(claims, info, false);
+    return this.view(claims, info, false, since);
   }
 
   /** Signs the customer in mid-chat (authenticated messaging step-up): the same conversation goes on, signed in. */
   async signIn(claims: SessionClaims, input: SignInBody): Promise<SessionView> {
     if (claims.signIn) throw new AppError('conflict', 'The customer is signed in already; sign out first to sign in as someone else.');
+    const since = Date.now();
     const signIn = await this.signIns().exchange(input.auth, true);
     const info = await this.sessionOf(claims).upgrade(signIn);
-    return this.view({ ...claims, signIn }, info, false);
+    return this.view({ ...claims, signIn }, info, false, since);
   }
 
   /**
@@ -216,17 +221,24 @@ export class GuestChat {
   // ---------------------------------------------------------------- attributes
 
   async changeAttributes(claims: SessionClaims, input: unknown, mode: 'replace' | 'merge') {
+    const since = Date.now();
     const change = parseAttributeInput(input, mode === 'merge');
     refuseReservedKeys(change, this.reserved);
     const attributes = applyBrowserChange(claims, change, mode, claims.maxCustomDataBytes);
     const issued = await this.deps.tokens.issue({ ...stateOf(claims), attributes });
-    return { attributes, locked: claims.locked, sessionToken: issued.token, routingKey: claims.routingKey };
+    return { attributes, locked: claims.locked, sessionToken: issued.token, routingKey: claims.routingKey, streamPosition: positionAt(since) };
   }
 
   // ------------------------------------------------------------------ messages
 
   /** `whileSending`: the caller's own work to do once the message is on its way to Genesys, before the echo. */
-  async send(claims: SessionClaims, input: SendInput, idempotencyKey?: string, whileSending?: () => void): Promise<{ message: NormalizedMessage; sessionToken: string; routingKey: string }> {
+  async send(
+    claims: SessionClaims,
+    input: SendInput,
+    idempotencyKey?: string,
+    whileSending?: () => void,
+  ): Promise<{ message: NormalizedMessage; sessionToken: string; routingKey: string; streamPosition: string }> {
+    const since = Date.now();
     if (input.text !== undefined) checkText(input.text);
     const session = this.sessionOf(claims);
     const next = (delivered: string | undefined): SessionState => ({ ...stateOf(claims, session), deliveredFingerprint: delivered ?? claims.deliveredFingerprint });
@@ -244,7 +256,7 @@ export class GuestChat {
     const state = next(sent.delivered);
     const reuse = early.issued && early.state!.signIn === state.signIn && early.state!.deliveredFingerprint === state.deliveredFingerprint;
     const issued = await (reuse ? early.issued! : this.deps.tokens.issue(state));
-    return { message: sent.message, sessionToken: issued.token, routingKey: claims.routingKey };
+    return { message: sent.message, sessionToken: issued.token, routingKey: claims.routingKey, streamPosition: positionAt(since) };
   }
 
   /** One message under an Idempotency-Key: sent at most once across retries and instances (sendLedger.ts). */
@@ -328,13 +340,14 @@ export class GuestChat {
     return this.deps.hub.session(claims.guestToken, claims.signIn);
   }
 
-  /** `newSession` is true only for the answer that created the conversation. */
-  private async view(claims: SessionState, info: SessionResponse, newSession: boolean): Promise<SessionView> {
+  /** `newSession` is true only for the answer that created the conversation; `since`, when the request began (its stream position). */
+  private async view(claims: SessionState, info: SessionResponse, newSession: boolean, since: number): Promise<SessionView> {
     const state = stateOf(claims, this.sessionOf(claims));
     const issued = await this.deps.tokens.issue({ ...state, maxCustomDataBytes: info.maxCustomDataBytes });
     return {
       sessionToken: issued.token,
       routingKey: claims.routingKey,
+      streamPosition: positionAt(since),
       expiresAt: issued.expiresAt,
       newSession,
       readOnly: info.readOnly,
