@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema';
 import { GuestApiHealth } from '../genesys/guest/guestApiHealth';
 import { SessionHub } from '../genesys/guest/sessionHub';
@@ -69,6 +70,8 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
     onSocketOpened: () => health.succeeded(),
     onSocketFailed: (error) => health.failed(error),
     renewSignIn: (signIn) => signInTokens.refresh(signIn),
+    // Each process is its own owner of the sessions whose socket it holds (one socket per session across instances).
+    instanceId: randomUUID(),
     now,
   });
   const revocations = new StoreRevocations(store);
