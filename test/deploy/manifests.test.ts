@@ -150,3 +150,17 @@ test('every variable the deployment files set is one the service documents in .e
   expect(named.length).toBeGreaterThan(10);
   expect(named.filter((name) => !documented.has(name))).toEqual([]);
 });
+
+test('issue 26: the HPA waits out short bursts before scaling up, the CPU request comes from the bench, and compose limits what its services may take', () => {
+  const hpa = kube('hpa.yaml');
+  expect(hpa.spec.behavior.scaleUp.stabilizationWindowSeconds).toBeGreaterThanOrEqual(30);
+  expect(hpa.spec.behavior.scaleDown.stabilizationWindowSeconds).toBeGreaterThanOrEqual(300);
+  const cpu = kube('deployment.yaml').spec.template.spec.containers[0].resources.requests.cpu as string;
+  expect(cpu).toBe('250m');
+  const compose = composeFile('deploy/docker-compose.scale.yml');
+  for (const name of ['bff', 'proxy']) expect([name, compose.services[name].deploy.resources.limits]).toEqual([name, expect.objectContaining({ cpus: expect.any(String), memory: expect.any(String) })]);
+  // The proxy reloads nginx (re-resolving the instances) when the set of replicas changes.
+  expect(compose.services.proxy.command.join(' ')).toMatch(/getent ahostsv4 bff[\s\S]*nginx -s reload/);
+  // nginx's own errors are problem+json, like the service's.
+  expect(read('deploy/nginx/bff.conf')).toMatch(/error_page 502 504 =503 @no_instance;[\s\S]*default_type application\/problem\+json;/);
+});
