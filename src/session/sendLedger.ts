@@ -72,6 +72,10 @@ interface SendLedgerOptions {
   now?: () => number;
 }
 
+/** A keyed send's claim lapses this long after its sender last renewed it, every SEND_LEASE_RENEW_MS (README "Sending safely"). */
+export const SEND_LEASE_MS = 4000;
+export const SEND_LEASE_RENEW_MS = 1000;
+
 /** A send whose frame may have reached Genesys though no answer came back. */
 export function mayHaveBeenDelivered(error: unknown): boolean {
   return error instanceof GuestApiError && (error.failure === 'timeout' || error.failure === 'connection_lost');

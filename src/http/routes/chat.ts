@@ -114,8 +114,7 @@ function sessionRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
         return;
       }
       if (body.startNew) throw new AppError('validation_failed', '`startNew` needs the session token of the ended conversation.');
-      // The query parameter is what proxies hash on; the header is what clients before it sent.
-      const proposed = typeof req.query.routingKey === 'string' ? req.query.routingKey : req.headers['x-chat-session'];
+      const proposed = typeof req.query.routingKey === 'string' ? req.query.routingKey : req.headers['x-chat-session']; // header: older clients
       res.status(201).json(await chat.start(body, req.headers.origin, typeof proposed === 'string' ? proposed : undefined));
     },
   };
