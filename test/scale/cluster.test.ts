@@ -118,7 +118,8 @@ function keepStreamOpen(c: Browser): Promise<void> {
       if (c.lastEventId) headers['Last-Event-ID'] = c.lastEventId;
       const stream = await openStream(`${proxy.url}/messages/stream?routingKey=${c.routingKey}`, headers).catch(() => undefined);
       if (!stream || stream.status !== 200) {
-        stream?.close();
+        // A refusal (a 503 while the session moves) is read to its end: closing it first aborts that read, unhandled.
+        await stream?.ended;
         await sleep(200);
         continue;
       }
