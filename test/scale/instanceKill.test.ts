@@ -137,7 +137,8 @@ function keepStreamOpen(c: Browser): Promise<void> {
       const from = c.lastEventId ?? c.streamPosition;
       const stream = await openStream(routed(c, `/messages/stream?lastEventId=${encodeURIComponent(from)}`), { Origin: PAGE_ORIGIN, Authorization: `Bearer ${c.token}` }).catch(() => undefined);
       if (!stream || stream.status !== 200) {
-        stream?.close();
+        // A refusal (a 503 while the session moves) is read to its end: closing it first aborts that read, unhandled.
+        await stream?.ended;
         await sleep(200);
         continue;
       }
