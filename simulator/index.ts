@@ -84,8 +84,8 @@ function requestRouter(files: Parameters<typeof serveFile>[3], signIn: Simulated
 export async function startSimulator(input: SimulatorOptions = {}): Promise<Simulator> {
   const options = resolveOptions(input);
   // The closures below reach `sockets`, created last because it needs all the others.
-  const recorder = new Recorder(options.record, (): number => sockets.openCount);
-  const sessions = new Sessions(options, (token) => recorder.connectionJoined(token), () => recorder.connectionEvicted());
+  const recorder = new Recorder(options.record, (): number => sockets.openCount, (token) => sessions.get(token)?.connections.size ?? 0);
+  const sessions = new Sessions(options, (token, open) => recorder.connectionJoined(token, open), () => recorder.connectionEvicted());
   let httpBase = '';
   let wsBase = '';
   const attachments = new SimulatedAttachments(options, () => httpBase);

@@ -32,7 +32,12 @@ export interface Stats {
   connectionsEvicted: number;
   /** WebSocket upgrades refused with 429 (new connections a minute per deployment, strict profile). */
   upgradesRefused: number;
+  /** Connections that joined the session since start (or reset), however many were open at once. */
   connectionsBySession(token: string): number;
+  /** Connections the session has open now. */
+  openConnectionsBySession(token: string): number;
+  /** The most connections the session had open at once (Genesys allows 3; a 4th closes the oldest). */
+  peakConnectionsBySession(token: string): number;
   openConnections(): number;
   tokenRequests: number;
   historyRequests: number;
@@ -50,11 +55,23 @@ class Counters implements Stats {
   deploymentRequests = 0;
   configRequests = 0;
   readonly perSession = new Map<string, number>();
+  readonly peakPerSession = new Map<string, number>();
 
-  constructor(readonly openConnections: () => number) {}
+  constructor(
+    readonly openConnections: () => number,
+    private readonly openNow: (token: string) => number,
+  ) {}
 
   connectionsBySession(token: string): number {
     return this.perSession.get(token) ?? 0;
+  }
+
+  openConnectionsBySession(token: string): number {
+    return this.openNow(token);
+  }
+
+  peakConnectionsBySession(token: string): number {
+    return this.peakPerSession.get(token) ?? 0;
   }
 
   reset(): void {
@@ -66,6 +83,7 @@ class Counters implements Stats {
     this.deploymentRequests = 0;
     this.configRequests = 0;
     this.perSession.clear();
+    this.peakPerSession.clear();
   }
 }
 
@@ -76,9 +94,9 @@ export class Recorder {
   private readonly bySession = new Map<string, ReceivedFrame[]>();
   private readonly counters: Counters;
 
-  constructor(enabled: boolean, openConnections: () => number) {
+  constructor(enabled: boolean, openConnections: () => number, openBySession: (token: string) => number = () => 0) {
     this.enabled = enabled;
-    this.counters = new Counters(openConnections);
+    this.counters = new Counters(openConnections, openBySession);
   }
 
   get stats(): Stats {
@@ -111,10 +129,11 @@ export class Recorder {
     this.counters.connectionsOpened += 1;
   }
 
-  /** A connection configured a session with this token. */
-  connectionJoined(token: string): void {
-    const { perSession } = this.counters;
+  /** A connection configured a session with this token; `open` counts the session's connections now, this one included. */
+  connectionJoined(token: string, open = 1): void {
+    const { perSession, peakPerSession } = this.counters;
     perSession.set(token, (perSession.get(token) ?? 0) + 1);
+    peakPerSession.set(token, Math.max(peakPerSession.get(token) ?? 0, open));
   }
 
   request(entry: RecordedRequest): void {

@@ -142,7 +142,8 @@ export class Sessions {
 
   constructor(
     private readonly options: ResolvedOptions,
-    private readonly onConnectionJoined: (token: string) => void,
+    /** `open`: how many connections the session has now, the new one included (before any eviction). */
+    private readonly onConnectionJoined: (token: string, open: number) => void,
     /** Told when a connection is closed because its session has too many. */
     private readonly onConnectionEvicted: () => void = () => {},
   ) {}
@@ -208,7 +209,7 @@ export class Sessions {
     this.detach(connection);
     connection.session = session;
     session.connections.add(connection);
-    this.onConnectionJoined(session.token);
+    this.onConnectionJoined(session.token, session.connections.size);
     while (session.connections.size > this.options.maxConnectionsPerSession) {
       const oldest = session.connections.values().next().value!;
       this.detach(oldest);

@@ -7,7 +7,7 @@ import { createHttpServer } from './http/httpServer';
 import { answerClientError } from './http/clientError';
 import { capConnections } from './http/connectionCaps';
 import type { Logger } from './observability/logger';
-import { Readiness } from './observability/readiness';
+import { EventLoopCheck, Readiness } from './observability/readiness';
 import { createGenesysPlatform, type GenesysPlatform } from './genesys/platform';
 import { buildChatStack } from './http/chatStack';
 import { startMetricsListener } from './http/metricsListener';
@@ -46,6 +46,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
   const stopTracing = config.tracing.url ? startTracing({ url: config.tracing.url, serviceName: config.tracing.serviceName }) : undefined;
   const readiness = new Readiness();
   readiness.set('config', { ok: true, detail: 'Configuration is valid.' });
+  const eventLoop = new EventLoopCheck(readiness);
   const platform = createGenesysPlatform(config, logger, readiness);
   const chat = buildChatStack(config, logger, platform, readiness, options.now);
   await chat.prepare().catch(async (error: unknown) => {
@@ -98,6 +99,7 @@ export async function startService(config: Config, logger: Logger, options: Serv
       clearTimeout(grace);
       await chat.close();
       await platform.close();
+      eventLoop.close();
       await metrics?.close();
       await stopTracing?.();
       logger.info('stopped');

@@ -77,6 +77,11 @@ export class BffClient {
     return this.transport.token;
   }
 
+  /** Where a stream that has seen no event id yet starts: the first position since the session was started or resumed here. */
+  get streamPosition(): string | undefined {
+    return this.transport.streamPosition;
+  }
+
   /** Forgets the session token (the next startSession starts a new session). */
   forgetSession(): void {
     this.transport.forget();
@@ -176,6 +181,8 @@ export class BffClient {
   /** Opens the live event stream; it reconnects by itself until closed or the session ends. */
   stream(handlers: StreamHandlers, options: StreamOptions = {}): LiveStream {
     const EventSourceImpl = this.options.EventSource ?? EventSource;
-    return new LiveStream(this, (ticket, lastEventId) => new EventSourceImpl(this.transport.streamUrl(ticket, lastEventId)), handlers, options);
+    // No event id seen yet: start from the session's stream position, so nothing before the first event is missed.
+    const open = (ticket: string, lastEventId: string | undefined) => new EventSourceImpl(this.transport.streamUrl(ticket, lastEventId ?? this.transport.streamPosition));
+    return new LiveStream(this, open, handlers, options);
   }
 }

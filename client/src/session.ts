@@ -11,6 +11,7 @@ import type { Attributes, AttributesView, Capabilities, SessionView, StartedSess
  */
 export async function startSession(transport: Transport, options: StartSessionOptions = {}): Promise<StartedSession> {
   let replacedExpired = false;
+  transport.restartStream();
   if (transport.token !== undefined) {
     try {
       const resumed = await transport.request<SessionView>('POST', '/guest-session', { body: options });

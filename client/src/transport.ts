@@ -31,6 +31,8 @@ export class Transport {
   private heldToken: string | undefined;
   /** The session's routing key, sent with every request (and proposed when a session is created). */
   private routingKey: string | undefined;
+  /** The first stream position since the session was started or resumed here: where a stream without event ids yet starts. */
+  private position: string | undefined;
 
   constructor(options: TransportOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -48,7 +50,21 @@ export class Transport {
   forget(): void {
     this.heldToken = undefined;
     this.routingKey = undefined;
+    this.position = undefined;
     this.tokens.clear();
+  }
+
+  /** A session is being started or resumed here: its stream starts from that answer's position. */
+  restartStream(): void {
+    this.position = undefined;
+  }
+
+  /**
+   * Where a live stream that has seen no event id yet starts (`t-` and epoch ms, from the answer
+   * that started or resumed the session), so no message before its first event is missed.
+   */
+  get streamPosition(): string | undefined {
+    return this.position;
   }
 
   /** A new session is about to be created: propose a fresh routing key for it. */
@@ -56,20 +72,24 @@ export class Transport {
     this.routingKey = randomKey();
   }
 
-  /** The service's URL for `path` (which may carry a query). */
+  /**
+   * The service's URL for `path` (which may carry a query), with the session's routing key as the
+   * `routingKey` query parameter: the one place every request can carry it, fetch and EventSource
+   * alike, so the one expression a proxy hashes on (README "Scaling out").
+   */
   url(path: string): string {
-    return `${this.baseUrl}${path}`;
+    if (this.routingKey === undefined) return `${this.baseUrl}${path}`;
+    return `${this.baseUrl}${path}${path.includes('?') ? '&' : '?'}routingKey=${encodeURIComponent(this.routingKey)}`;
   }
 
-  /** The live stream's URL: EventSource cannot send headers, so the ticket and routing key ride in the query. */
+  /** The live stream's URL: EventSource cannot send headers, so the ticket rides in the query. */
   streamUrl(ticket: string, lastEventId: string | undefined): string {
     const query = new URLSearchParams({ ticket });
-    if (this.routingKey) query.set('routingKey', this.routingKey);
     if (lastEventId) query.set('lastEventId', lastEventId);
     return this.url(`/messages/stream?${query.toString()}`);
   }
 
-  /** The headers every call carries: the held token (unless `auth` is false) and the routing key. */
+  /** The headers every call carries: the held token (unless `auth` is false) and the routing key (for proxies configured on the header before). */
   headers(extra: Record<string, string> = {}, auth = true): Record<string, string> {
     const headers: Record<string, string> = { Accept: 'application/json', ...extra };
     if (auth && this.heldToken !== undefined) headers.Authorization = `Bearer ${this.heldToken}`;
@@ -112,6 +132,8 @@ export class Transport {
       this.tokens.set(token);
     }
     if (typeof routingKey === 'string' && routingKey !== '') this.routingKey = routingKey;
+    const { streamPosition } = (body ?? {}) as { streamPosition?: unknown };
+    if (typeof streamPosition === 'string' && streamPosition !== '') this.position ??= streamPosition;
   }
 
   /**

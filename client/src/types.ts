@@ -13,8 +13,13 @@ export interface Limits {
 
 export interface SessionView {
   sessionToken: string;
-  /** Stable for the session, not a secret; the client sends it as `X-Chat-Session` so a proxy keeps the session on one instance. */
+  /** Stable for the session, not a secret; the client sends it as the `routingKey` query parameter of every request so a proxy keeps the session on one instance. */
   routingKey: string;
+  /**
+   * Where a live stream opened now should start (`t-` and epoch ms): the client opens its stream
+   * with it until the stream has sent an event id, so no message is missed before the first one.
+   */
+  streamPosition: string;
   expiresAt: string;
   /** Genesys started a new conversation for this session. */
   newSession: boolean;

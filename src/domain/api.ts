@@ -53,11 +53,18 @@ const limitsSchema = z.object({
 
 const routingKey = z
   .string()
-  .describe('Stable for the Genesys session and not a secret: send it as the `X-Chat-Session` header (and `routingKey` on the stream) so a proxy keeps the session on one instance');
+  .describe('Stable for the Genesys session and not a secret: send it as the `routingKey` query parameter of every request (fetch and EventSource alike) so a proxy keeps the session on one instance');
+
+const streamPosition = z
+  .string()
+  .describe(
+    'Where a live stream opened now should start (`t-` and epoch milliseconds): opened (or reopened, while the stream has sent no event id yet) with it as Last-Event-ID, the stream first sends every message from then on, from history. A client keeps the first one since it started or resumed the session',
+  );
 
 export const sessionViewSchema = z.object({
   sessionToken: z.string().describe('Opaque; send as `Authorization: Bearer <sessionToken>`; always keep the newest one'),
   routingKey,
+  streamPosition,
   expiresAt: z.iso.datetime(),
   newSession: z.boolean(),
   readOnly: z.boolean().describe('The conversation was ended by the agent; start a new one with { startNew: true }'),
@@ -71,7 +78,7 @@ export const attributesViewSchema = z.object({
   locked: z.array(z.string()).describe('Keys set by a verified identity; the browser cannot change them'),
 });
 
-export const attributesChangedSchema = attributesViewSchema.extend({ sessionToken: z.string(), routingKey });
+export const attributesChangedSchema = attributesViewSchema.extend({ sessionToken: z.string(), routingKey, streamPosition });
 
 /** Refinements are code, not JSON Schema: this says "not blank" in /openapi.json too (`\S` is what trim() keeps). */
 const NOT_BLANK = { pattern: '\\S' };
@@ -135,7 +142,7 @@ export const attachmentViewSchema = z.object({
   }),
 });
 
-export const sentMessageSchema = z.object({ message: normalizedMessageSchema, sessionToken: z.string().optional(), routingKey: routingKey.optional() });
+export const sentMessageSchema = z.object({ message: normalizedMessageSchema, sessionToken: z.string().optional(), routingKey: routingKey.optional(), streamPosition: streamPosition.optional() });
 
 export const historySchema = z.object({
   messages: z.array(normalizedMessageSchema).describe('Oldest first within the page'),

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema';
 import { signInCallbacks } from '../config/signInCallbacks';
 import { GuestApiHealth } from '../genesys/guest/guestApiHealth';
@@ -73,6 +74,8 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
     onSocketOpened: () => health.succeeded(),
     onSocketFailed: (error) => health.failed(error),
     renewSignIn: (signIn) => signInTokens.refresh(signIn),
+    // Each process is its own owner of the sessions whose socket it holds (one socket per session across instances).
+    instanceId: randomUUID(),
     now,
   });
   const revocations = new StoreRevocations(store, tokens.lifetimeMs);
@@ -119,7 +122,8 @@ function sharedStore(config: Config, logger: Logger, readiness: Readiness, now?:
   return new RedisStore({
     redis: config.redis,
     keyPrefix: config.redis.keyPrefix,
-    commandTimeoutMs: Math.min(config.genesys.timeoutMs, 2000),
+    // Short: a request that needs Redis answers 503 within about a second when Redis stops answering (docs/operations.md).
+    commandTimeoutMs: Math.min(config.genesys.timeoutMs, 1000),
     logger: logger.child({ component: 'shared-store' }),
     readiness,
   });

@@ -4,6 +4,8 @@ import { AppError } from '../domain/errors';
 import { STREAM_EVENT_ID, type NormalizedMessage } from '../domain/message';
 import type { Logger } from '../observability/logger';
 import { limitsRefused, streamsOpen } from '../observability/metrics';
+import { POSITION_SKEW_MS, positionAt, timeOfPosition } from '../domain/streamPosition';
+import { PROOF_PAGE_SIZE } from '../genesys/guest/deliveryProof';
 
 /**
  * Server-Sent Events for GET /messages/stream: `message`, `typing`,
@@ -109,8 +111,13 @@ export class LiveStreams {
       if (!essential && res.writableNeedDrain) return;
       if (!res.write(chunk)) behindSince ??= now;
     };
-    // Every event carries the id of the newest message the client has (one found in the conversation, never client text).
+    // Every event carries the id of the newest message the client has (one found in the conversation),
+    // or before the first one the time position this stream opened at (src/domain/streamPosition.ts):
+    // what it resumes from, so a stream cut before its first message still resumes without a gap.
+    // Never text the client sent.
     let lastId: string | undefined;
+    const openedAt = positionAt((this.options.now ?? Date.now)());
+    const after = history?.after;
     const delivered = new RecentIds();
     const present = holder.present ?? ((m: NormalizedMessage) => m);
     const send = (event: string, data: unknown, messageId?: string) => {
@@ -120,7 +127,7 @@ export class LiveStreams {
         if (STREAM_EVENT_ID.test(messageId)) lastId = messageId;
       }
       const shown = event === 'message' ? present(data as NormalizedMessage) : data;
-      write(`${lastId ? `id: ${lastId}\n` : ''}event: ${event}\ndata: ${JSON.stringify(shown)}\n\n`, event !== 'typing');
+      write(`id: ${lastId ?? openedAt}\nevent: ${event}\ndata: ${JSON.stringify(shown)}\n\n`, event !== 'typing');
     };
 
     const live = (event: GuestEvent) => relay(event, send, (state, detail, reconnect) => stream.end(state, detail, reconnect));
@@ -159,7 +166,7 @@ export class LiveStreams {
     streamsOpen.inc();
     res.on('close', cleanup);
     send('session', { state: 'open' });
-    if (history?.after !== undefined) onEvent.catchUp(history.after, 'resume');
+    if (history?.after !== undefined) onEvent.catchUp(after, 'resume');
   }
 
   /** Ends every stream with a final event telling clients to reconnect (shutdown). */
@@ -258,6 +265,17 @@ async function replayMissed(
     messages = await readNewest();
   } catch {
     send('session', { state: 'replay_incomplete', detail: 'Could not read what was missed; reload the history.' });
+    return;
+  }
+  const since = timeOfPosition(after);
+  if (since !== undefined) {
+    // A time position: every message from then on (reaching back for the clocks' skew; the client drops one it has by id).
+    const from = since - POSITION_SKEW_MS;
+    const missed = messages.filter((m) => Date.parse(m.time) >= from);
+    if (messages.length >= PROOF_PAGE_SIZE && missed.length === messages.length) {
+      send('session', { state: 'replay_incomplete', detail: 'More came since the stream position than one history page holds; reload the history.' });
+    }
+    for (const m of missed) if (m.type !== 'event') send('message', m, m.id);
     return;
   }
   const at = messages.findIndex((m) => m.id === after);

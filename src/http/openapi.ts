@@ -17,6 +17,7 @@ export function openApiDocument(specs: AnyRouteSpec[], version: string): Record<
     const parameters = [
       ...[...spec.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
       ...(spec.query ? queryParameters(spec.query) : []),
+      ...routingQueryOf(spec),
       ...headersOf(spec).map((h) => ({
         name: h.name,
         in: 'header',
@@ -65,8 +66,24 @@ export function openApiDocument(specs: AnyRouteSpec[], version: string): Record<
 
 const ROUTING_HEADER = {
   name: 'X-Chat-Session',
-  description: "The session's routingKey, sent with every request so that a proxy hashing on it keeps the session on one instance; the service itself ignores it.",
+  description: "The session's routingKey as a header, from clients older than the routingKey query parameter; the shipped proxies hash on the query parameter only, and the service itself ignores it (except as a proposal on POST /guest-session).",
 };
+
+const ROUTING_QUERY = {
+  name: 'routingKey',
+  in: 'query',
+  required: false,
+  description:
+    "The session's routingKey, on every request of the session (fetch and EventSource alike): the one value a proxy hashes on to keep the session on one instance (README \"Scaling out\"). On POST /guest-session without a session, a proposed key (16 to 64 of A-Z a-z 0-9 _ -) that becomes the new session's routingKey. Otherwise the service ignores it.",
+  schema: { type: 'string', maxLength: 64 },
+};
+
+/** The routingKey query parameter wherever a session may be named, unless the operation's own query schema has it. */
+function routingQueryOf(spec: AnyRouteSpec): Record<string, unknown>[] {
+  if (spec.auth === 'public') return [];
+  const own = spec.query ? (schemaOf(spec.query, 'input') as { properties?: Record<string, unknown> }).properties ?? {} : {};
+  return 'routingKey' in own ? [] : [ROUTING_QUERY];
+}
 
 /** The operation's own headers, and X-Chat-Session wherever a session may be named. */
 function headersOf(spec: AnyRouteSpec): NonNullable<AnyRouteSpec['headers']> {

@@ -34,7 +34,7 @@ export const streamQuery = z.strictObject({
 export const healthSchema = z.object({ status: z.literal('ok') });
 
 export const readinessSchema = z.object({
-  status: z.enum(['ready', 'not_ready']),
+  status: z.enum(['ready', 'degraded', 'not_ready']).describe('`degraded`: ready, but a dependency every instance shares (Redis, Genesys) is down; its check says which'),
   checks: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string() }).loose()),
 });
 

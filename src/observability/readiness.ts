@@ -1,8 +1,18 @@
 import type { Logger } from './logger';
 
 /**
- * Named readiness checks for /readyz. Each dependency reports its own state;
- * /readyz is 503 while any check fails or the instance drains.
+ * Named readiness checks for /readyz. Readiness is about this instance
+ * (docs/operations.md, "Readiness and outages"): its configuration, whether
+ * it drains, its own event loop. The dependencies every instance shares
+ * (Redis, Genesys) hold an instance back only until each has answered once
+ * since it started, so that a new instance that cannot reach them (a wrong
+ * origin, a wrong REDIS_URL) takes no traffic and a rollout stops; once it
+ * has served, an outage of a shared dependency is reported (`degraded`) but
+ * leaves the instance in rotation. Taking every instance out at once for an
+ * outage they all share would close every live stream and help nobody: the
+ * requests that need the missing dependency answer 503 with Retry-After
+ * anyway, and the rest (streams, history from Genesys while Redis is away)
+ * go on.
  */
 export interface CheckState {
   ok: boolean;
@@ -10,12 +20,20 @@ export interface CheckState {
   [extra: string]: unknown;
 }
 
+/** Checks of dependencies every instance shares: an outage of one after start-up does not make the instance unready. */
+export const SHARED_DEPENDENCIES: ReadonlySet<string> = new Set(['redis', 'guestApi', 'token', 'deployment', 'messengerConfig']);
+
+export type ReadinessStatus = 'ready' | 'degraded' | 'not_ready';
+
 export class Readiness {
   private readonly checks = new Map<string, CheckState>();
+  /** Shared dependencies that have answered at least once since start. */
+  private readonly warmedUp = new Set<string>();
   private drainingSince?: number;
 
   set(name: string, state: CheckState): void {
     this.checks.set(name, state);
+    if (state.ok) this.warmedUp.add(name);
   }
 
   startDraining(): void {
@@ -26,13 +44,70 @@ export class Readiness {
     return this.drainingSince !== undefined;
   }
 
-  report(): { ready: boolean; checks: Record<string, CheckState> } {
+  /**
+   * `ready` decides the HTTP status; `status` says more: `degraded` when the
+   * instance is ready but a shared dependency is down (its check has
+   * `ok: false` and `affectsReadiness: false`).
+   */
+  report(): { ready: boolean; status: ReadinessStatus; checks: Record<string, CheckState> } {
     const checks: Record<string, CheckState> = {};
-    for (const [name, state] of this.checks) checks[name] = state;
+    let ready = true;
+    let degraded = false;
+    for (const [name, state] of this.checks) {
+      const outage = !state.ok && SHARED_DEPENDENCIES.has(name) && this.warmedUp.has(name);
+      checks[name] = outage ? { ...state, affectsReadiness: false } : state;
+      if (outage) degraded = true;
+      else if (!state.ok) ready = false;
+    }
     checks.draining = this.draining
       ? { ok: false, detail: 'The instance is shutting down; new requests go to other instances.' }
       : { ok: true, detail: 'Accepting requests.' };
-    return { ready: Object.values(checks).every((c) => c.ok), checks };
+    if (this.draining) ready = false;
+    return { ready, status: !ready ? 'not_ready' : degraded ? 'degraded' : 'ready', checks };
+  }
+}
+
+/**
+ * The `eventLoop` check: this instance's own event loop keeps up. A loop
+ * late by more than `maxLagMs` at each of `sustained` samples in a row
+ * (one every `intervalMs`) makes the instance unready, so the proxy sends its
+ * sessions elsewhere instead of every request of theirs waiting. One long
+ * task (a burst of work, a garbage collection) is one late sample, not
+ * overload, and does not count.
+ */
+export class EventLoopCheck {
+  private readonly timer: NodeJS.Timeout;
+  private readonly samples: number[] = [];
+  private expected: number;
+
+  constructor(
+    private readonly readiness: Readiness,
+    private readonly maxLagMs = 2000,
+    private readonly intervalMs = 500,
+    private readonly sustained = 3,
+  ) {
+    this.expected = Date.now() + intervalMs;
+    readiness.set('eventLoop', { ok: true, detail: 'The event loop keeps up.' });
+    this.timer = setInterval(() => this.sample(), intervalMs);
+    this.timer.unref();
+  }
+
+  private sample(): void {
+    const now = Date.now();
+    this.samples.push(Math.max(0, now - this.expected));
+    if (this.samples.length > this.sustained) this.samples.shift();
+    this.expected = now + this.intervalMs;
+    const least = Math.min(...this.samples);
+    this.readiness.set(
+      'eventLoop',
+      this.samples.length === this.sustained && least > this.maxLagMs
+        ? { ok: false, detail: `The event loop has been late by more than ${this.maxLagMs} ms (at least ${least} ms) ${this.sustained} times in a row: this instance cannot keep up.`, lagMs: least }
+        : { ok: true, detail: 'The event loop keeps up.', lagMs: this.samples[this.samples.length - 1]! },
+    );
+  }
+
+  close(): void {
+    clearInterval(this.timer);
   }
 }
 

@@ -7,6 +7,7 @@ import type { GuestSession } from '../genesys/guest/guestSession';
 import type { HistoryPage } from '../genesys/guest/history';
 import type { Capabilities, SendInput, SessionView, SignInBody, StartInput } from '../domain/api';
 import type { NormalizedMessage } from '../domain/message';
+import { positionAt } from '../domain/streamPosition';
 import type { SessionHub } from '../genesys/guest/sessionHub';
 import { AppError } from '../domain/errors';
 import type { IdentityVerifier } from '../identity/identityVerifier';
@@ -18,7 +19,7 @@ import type { CustomerSignIn } from './customerSignIn';
 import { messageIdFor, requestFingerprint } from './idempotency';
 import { answerOf, checkText, MAX_TEXT_BYTES } from './messageInput';
 import { givenAttributes } from './startInput';
-import { SendLedger, type KeyedSend } from './sendLedger';
+import { SEND_LEASE_MS, SEND_LEASE_RENEW_MS, SendLedger, type KeyedSend } from './sendLedger';
 import { sessionKeyOf, type SharedStore } from '../store/sharedStore';
 import type { Revocations } from './revocations';
 import { fingerprint, ROUTING_KEY, undeliveredAttributes, type SessionClaims, type SessionState, type SessionTokens } from './sessionToken';
@@ -33,9 +34,7 @@ const MESSAGES_PER_SECOND = 5;
 /** How long an Idempotency-Key is remembered: a retry within this window never sends twice. */
 const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
 
-interface MessengerFeatureSource {
-  get(): Promise<MessengerFeatures>;
-}
+type MessengerFeatureSource = { get(): Promise<MessengerFeatures> };
 
 interface GuestChatDeps {
   config: Config;
@@ -75,8 +74,8 @@ export class GuestChat {
     this.ledger = new SendLedger({
       store: deps.store,
       ttlMs: IDEMPOTENCY_TTL_MS,
-      // An attempt is bounded by the request deadline (ready, then the send); three of them is a safe margin.
-      pendingMs: 3 * timeoutMs,
+      // A live sender renews a short lease (a dead one lets go in seconds), for at most three request deadlines.
+      ...{ leaseMs: SEND_LEASE_MS, renewMs: SEND_LEASE_RENEW_MS, maxHoldMs: 3 * timeoutMs },
       waitMs: timeoutMs,
       // Genesys was too slow to confirm: for about another timeout, history may not show the message even if it arrived.
       visibilityGraceMs: timeoutMs,
@@ -87,7 +86,7 @@ export class GuestChat {
   // ------------------------------------------------------------------ sessions
 
   /** `proposedRoutingKey`: a well-formed `X-Chat-Session` from the client, adopted so the creating request lands where the session lives. */
-  async start(input: StartInput, origin: string | undefined, proposedRoutingKey?: string): Promise<SessionView> {
+  async start(input: StartInput, origin: string | undefined, proposedRoutingKey?: string, since = Date.now()): Promise<SessionView> {
     const given = await givenAttributes(input, this.deps.config.attributeKeys, this.reserved, this.deps.identity);
     const state = lockIdentity({ attributes: given.browser, locked: [] }, given.identity);
     checkBudget(state.attributes, -1);
@@ -100,11 +99,11 @@ export class GuestChat {
     const deliveredFingerprint = info.newSession ? await autoStart(session, state.attributes, this.deps) : '';
     const routingKey = proposedRoutingKey !== undefined && ROUTING_KEY.test(proposedRoutingKey) ? proposedRoutingKey : this.deps.tokens.routingKeyFor(guestToken);
     const claims = { guestToken, origin: origin ?? '', ...state, deliveredFingerprint, maxCustomDataBytes: info.maxCustomDataBytes, routingKey, anchor, signIn };
-    return this.view(claims, info, info.newSession);
+    return this.view(claims, info, info.newSession, since);
   }
 
   /** With a valid session token: resume it, apply any changes, or start anew after a read-only end. */
-  async resume(claims: SessionClaims, input: StartInput): Promise<SessionView> {
+  async resume(claims: SessionClaims, input: StartInput, since = Date.now()): Promise<SessionView> {
     if (input.auth) throw new AppError('validation_failed', 'To sign in during a chat, use POST /guest-session/sign-in; `auth` here starts a new, signed-in session (send it without the session token).');
     const session = this.sessionOf(claims);
     let info = await session.ready();
@@ -125,22 +124,22 @@ export class GuestChat {
       newSession = info.newSession;
       if (newSession) current.deliveredFingerprint = await autoStart(session, current.attributes, this.deps);
     }
-    return this.view(current, info, newSession);
+    return this.view(current, info, newSession, since);
   }
 
-  async state(claims: SessionClaims): Promise<SessionView> {
+  async state(claims: SessionClaims, since = Date.now()): Promise<SessionView> {
     const info = await this.sessionOf(claims).ready();
-    return this.view(claims, info, false);
+    return this.view(claims, info, false, since);
   }
 
   /** Signs the customer in mid-chat (authenticated messaging step-up): the same conversation goes on, signed in. */
-  async signIn(claims: SessionClaims, input: SignInBody): Promise<SessionView> {
+  async signIn(claims: SessionClaims, input: SignInBody, since = Date.now()): Promise<SessionView> {
     if (claims.signIn) throw new AppError('conflict', 'The customer is signed in already; sign out first to sign in as someone else.');
     const signIn = await this.signIns().exchange(input.auth, true);
     const info = await this.sessionOf(claims).upgrade(signIn);
     // The conversation is the signed-in customer's now: no token issued before this one opens it again (session fixation).
     await this.deps.revocations.cutOff(claims.guestToken, this.deps.tokens.currentTime(), this.deps.tokens.lifetimeMs);
-    return this.view({ ...claims, signIn }, info, false);
+    return this.view({ ...claims, signIn }, info, false, since);
   }
 
   /**
@@ -204,18 +203,18 @@ export class GuestChat {
 
   // ---------------------------------------------------------------- attributes
 
-  async changeAttributes(claims: SessionClaims, input: unknown, mode: 'replace' | 'merge') {
+  async changeAttributes(claims: SessionClaims, input: unknown, mode: 'replace' | 'merge', since = Date.now()) {
     const change = parseAttributeInput(input, mode === 'merge');
     refuseReservedKeys(change, this.reserved);
     const attributes = applyBrowserChange(claims, change, mode, claims.maxCustomDataBytes);
     const issued = await this.deps.tokens.issue({ ...stateOf(claims), attributes });
-    return { attributes, locked: claims.locked, sessionToken: issued.token, routingKey: claims.routingKey };
+    return { attributes, locked: claims.locked, sessionToken: issued.token, routingKey: claims.routingKey, streamPosition: positionAt(since) };
   }
 
   // ------------------------------------------------------------------ messages
 
   /** `whileSending`: the caller's own work to do once the message is on its way to Genesys, before the echo. */
-  async send(claims: SessionClaims, input: SendInput, idempotencyKey?: string, whileSending?: () => void): Promise<{ message: NormalizedMessage; sessionToken: string; routingKey: string }> {
+  async send(claims: SessionClaims, input: SendInput, idempotencyKey?: string, whileSending?: () => void, since = Date.now()): Promise<{ message: NormalizedMessage; sessionToken: string; routingKey: string; streamPosition: string }> {
     if (input.text !== undefined) checkText(input.text);
     const session = this.sessionOf(claims);
     const next = (delivered: string | undefined): SessionState => ({ ...stateOf(claims, session), deliveredFingerprint: delivered ?? claims.deliveredFingerprint });
@@ -233,7 +232,7 @@ export class GuestChat {
     const state = next(sent.delivered);
     const reuse = early.issued && early.state!.signIn === state.signIn && early.state!.deliveredFingerprint === state.deliveredFingerprint;
     const issued = await (reuse ? early.issued! : this.deps.tokens.issue(state));
-    return { message: sent.message, sessionToken: issued.token, routingKey: claims.routingKey };
+    return { message: sent.message, sessionToken: issued.token, routingKey: claims.routingKey, streamPosition: positionAt(since) };
   }
 
   /** One message under an Idempotency-Key: sent at most once across retries and instances (sendLedger.ts). */
@@ -317,13 +316,14 @@ export class GuestChat {
     return this.deps.hub.session(claims.guestToken, claims.signIn);
   }
 
-  /** `newSession` is true only for the answer that created the conversation. */
-  private async view(claims: SessionState, info: SessionResponse, newSession: boolean): Promise<SessionView> {
+  /** `newSession`: only for the answer that created the conversation; `since`: when the request began (its streamPosition). */
+  private async view(claims: SessionState, info: SessionResponse, newSession: boolean, since: number): Promise<SessionView> {
     const state = stateOf(claims, this.sessionOf(claims));
     const issued = await this.deps.tokens.issue({ ...state, maxCustomDataBytes: info.maxCustomDataBytes });
     return {
       sessionToken: issued.token,
       routingKey: claims.routingKey,
+      streamPosition: positionAt(since),
       expiresAt: issued.expiresAt,
       newSession,
       readOnly: info.readOnly,

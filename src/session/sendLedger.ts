@@ -9,9 +9,12 @@ import { idempotentReplays } from '../observability/metrics';
  * whichever instance the retry lands. Each key has one record in the shared
  * store, claimed atomically before anything is sent:
  *
- * - `pending`: an instance is sending it now, until `until`. A retry waits
- *   for the outcome; past `until` the sender is presumed gone (a crashed
- *   instance) and the retry takes the record over, as for `doubt`.
+ * - `pending`: an instance is sending it now. Its claim is a short lease
+ *   (`until`) that the sender renews while its attempt runs; a retry waits
+ *   for the outcome. A lease that lapses means the sender is gone (a
+ *   crashed instance): the retry takes the record over, as for `doubt`,
+ *   within a lease of the crash rather than after the longest an attempt
+ *   could take.
  * - `doubt`: a send was written but its outcome never came back (timeout,
  *   lost connection). Whoever takes the record over first proves from
  *   history whether that attempt was delivered, and sends only if it was not.
@@ -49,8 +52,16 @@ interface SendLedgerOptions {
   store: SharedStore;
   /** How long a key is remembered (the retry window). */
   ttlMs: number;
-  /** How long a claim holds before its sender is presumed gone: longer than any one attempt may take. */
-  pendingMs: number;
+  /** How long a claim holds unless renewed: past it, its sender is presumed gone. */
+  leaseMs: number;
+  /** How often a live sender renews its claim (well inside `leaseMs`). */
+  renewMs: number;
+  /**
+   * The longest a claim is renewed for, from its start: longer than any one
+   * attempt may take (its deadlines bound it), so a sender stuck for good
+   * lets go too.
+   */
+  maxHoldMs: number;
   /** How long a retry waits for another attempt still in progress before answering 503. */
   waitMs: number;
   pollMs?: number;
@@ -61,6 +72,10 @@ interface SendLedgerOptions {
   visibilityGraceMs?: number;
   now?: () => number;
 }
+
+/** A keyed send's claim lapses this long after its sender last renewed it, every SEND_LEASE_RENEW_MS (README "Sending safely"). */
+export const SEND_LEASE_MS = 4000;
+export const SEND_LEASE_RENEW_MS = 1000;
 
 /** A send whose frame may have reached Genesys though no answer came back. */
 export function mayHaveBeenDelivered(error: unknown): boolean {
@@ -119,23 +134,36 @@ export class SendLedger {
     }
   }
 
-  private async attempt<R>(key: string, mine: string, send: KeyedSend<R>, earlier?: SentMessage): Promise<R> {
-    const { store, ttlMs } = this.options;
+  private async attempt<R>(key: string, claimed: string, send: KeyedSend<R>, earlier?: SentMessage): Promise<R> {
+    const sent = (JSON.parse(claimed) as { sent: SentMessage }).sent;
+    const holdUntil = this.now() + this.options.maxHoldMs;
+    const lease = new Lease(this.options, key, claimed, () => {
+      const now = this.now();
+      return now + this.options.leaseMs > holdUntil ? undefined : this.pending(send, sent);
+    });
+    try {
+      return await this.attemptHeld(lease, send, earlier);
+    } finally {
+      lease.stop();
+    }
+  }
+
+  private async attemptHeld<R>(lease: Lease, send: KeyedSend<R>, earlier?: SentMessage): Promise<R> {
     const doubt = (sent: SentMessage) => JSON.stringify({ state: 'doubt', fingerprint: send.fingerprint, sent } satisfies SendRecord<R>);
     if (earlier) {
       let proof: DeliveryVerdict;
       try {
         proof = await send.prove(earlier);
       } catch (error) {
-        await store.swap(key, mine, doubt(earlier), ttlMs).catch(() => undefined);
+        await lease.settle(doubt(earlier)).catch(() => undefined);
         throw error;
       }
       if (proof.verdict === 'delivered') {
         idempotentReplays.inc();
-        return this.finish(key, mine, send, send.fromHistory(proof));
+        return this.finish(lease, send, send.fromHistory(proof));
       }
       if (proof.verdict === 'unknown') {
-        await store.swap(key, mine, doubt(earlier), ttlMs).catch(() => undefined);
+        await lease.settle(doubt(earlier)).catch(() => undefined);
         const waitMs = (earlier.visibleBy ?? 0) - this.now();
         throw new GuestApiError(
           'unavailable',
@@ -146,25 +174,71 @@ export class SendLedger {
     }
     const sent = send.describe(earlier?.sentAt ?? this.now());
     try {
-      return await this.finish(key, mine, send, await send.send());
+      return await this.finish(lease, send, await send.send());
     } catch (error) {
-      // Best effort: a record left `pending` is taken over (and proven) once it lapses.
+      // Best effort: a record left `pending` is taken over (and proven) once its lease lapses.
       const timedOut = error instanceof GuestApiError && error.failure === 'timeout';
       const visibleBy = timedOut ? this.now() + (this.options.visibilityGraceMs ?? 0) : earlier?.visibleBy;
-      await store.swap(key, mine, mayHaveBeenDelivered(error) ? doubt({ ...sent, visibleBy }) : undefined, ttlMs).catch(() => undefined);
+      await lease.settle(mayHaveBeenDelivered(error) ? doubt({ ...sent, visibleBy }) : undefined).catch(() => undefined);
       throw error;
     }
   }
 
-  private async finish<R>(key: string, mine: string, send: KeyedSend<R>, result: R): Promise<R> {
+  private async finish<R>(lease: Lease, send: KeyedSend<R>, result: R): Promise<R> {
     const done = JSON.stringify({ state: 'done', fingerprint: send.fingerprint, result } satisfies SendRecord<R>);
     // The message is delivered: a store that fails now must not turn that into an error (a lapsed claim is proven later).
-    await this.options.store.swap(key, mine, done, this.options.ttlMs).catch(() => undefined);
+    await lease.settle(done).catch(() => undefined);
     return result;
   }
 
   private pending<R>(send: KeyedSend<R>, sent: SentMessage): string {
-    return JSON.stringify({ state: 'pending', fingerprint: send.fingerprint, until: this.now() + this.options.pendingMs, sent } satisfies SendRecord<R>);
+    return JSON.stringify({ state: 'pending', fingerprint: send.fingerprint, until: this.now() + this.options.leaseMs, sent } satisfies SendRecord<R>);
+  }
+}
+
+/**
+ * A `pending` claim held by a live attempt: renewed every `renewMs` (a new
+ * `until`, swapped in only over the value this attempt last wrote), and
+ * settled once, after any renewal under way, so the final swap always
+ * expects what is really there. A renewal that fails (the store did not
+ * answer, or the claim was taken over) is not retried: the attempt goes on,
+ * and its final swap finds out.
+ */
+class Lease {
+  private current: string;
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly timer: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(
+    private readonly options: Pick<SendLedgerOptions, 'store' | 'ttlMs' | 'renewMs'>,
+    private readonly key: string,
+    claimed: string,
+    /** The renewed claim, or undefined once the claim has been held for as long as it may be. */
+    renewed: () => string | undefined,
+  ) {
+    this.current = claimed;
+    this.timer = setInterval(() => {
+      this.chain = this.chain.then(async () => {
+        if (this.stopped) return;
+        const next = renewed();
+        if (next === undefined) return this.stop();
+        if (await this.options.store.swap(this.key, this.current, next, this.options.ttlMs).catch(() => false)) this.current = next;
+      });
+    }, options.renewMs);
+    this.timer.unref();
+  }
+
+  /** Replaces the claim with the outcome (`undefined` deletes it); false when the claim was no longer this attempt's. */
+  async settle(value: string | undefined): Promise<boolean> {
+    this.stop();
+    await this.chain.catch(() => undefined);
+    return this.options.store.swap(this.key, this.current, value, this.options.ttlMs);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
   }
 }
 

@@ -46,12 +46,19 @@ return 0`;
 /** A Redis span's attributes (OpenTelemetry database conventions): the command, never a key or value. */
 const redisSpan = (command: string) => ({ 'db.system.name': 'redis', 'db.operation.name': command.toUpperCase() });
 
+/** How often the store is asked whether it answers, and how long a PING may take before it counts as down. */
+const PING_INTERVAL_MS = 1000;
+const PING_TIMEOUT_MS = 500;
+
 interface RedisStoreOptions {
   redis: RedisConfig;
   /** Prepended to every key, so several deployments (or services) can share one Redis. */
   keyPrefix: string;
   /** How long one command may take before the operation is refused (ms). */
   commandTimeoutMs: number;
+  /** How often a PING checks that Redis answers, and how long it may take (ms): defaults 1000 and 500. */
+  pingIntervalMs?: number;
+  pingTimeoutMs?: number;
   logger: Logger;
   readiness?: Readiness;
 }
@@ -122,6 +129,14 @@ const CHECKED_SETTINGS = ['appendonly', 'appendfsync', 'save', 'maxmemory-policy
  * (or after `commandTimeoutMs`) with `store_unavailable`, and /readyz reports
  * it. Every time it connects it checks (CONFIG GET, where Redis allows it)
  * that Redis keeps what it acknowledged, and warns by name when it does not.
+ *
+ * Whether Redis answers is judged by a PING bounded in time, every second,
+ * not by the connection's events alone: a Redis that is stopped (SIGSTOP) or
+ * cut off by the network keeps its TCP connection up and answers nothing.
+ * While the last PING failed, operations fail at once instead of each
+ * waiting out the command timeout; the next PING that answers ends that.
+ * /readyz reports the state (a Redis down after start-up leaves the
+ * instance ready and `degraded`: src/observability/readiness.ts).
  */
 export class RedisStore implements SharedStore {
   readonly shared = true;
@@ -131,6 +146,8 @@ export class RedisStore implements SharedStore {
   private readonly connected: Promise<void>;
   /** The latest durability check's outcome (the first once Redis first answers): what is wrong, or that it could not be checked. */
   durability: Promise<{ checked: boolean; problems: string[] }>;
+  private readonly pinger: NodeJS.Timeout;
+  private pinging = false;
 
   constructor(private readonly options: RedisStoreOptions) {
     this.prefix = options.keyPrefix;
@@ -165,6 +182,35 @@ export class RedisStore implements SharedStore {
     this.redis.on('close', () => {
       if (this.state.current.ok) this.state.set({ ok: false, detail: 'The connection to Redis closed; reconnecting.' }, { level: 'error' });
     });
+    this.pinger = setInterval(() => void this.checkAnswers(), options.pingIntervalMs ?? PING_INTERVAL_MS);
+    this.pinger.unref();
+  }
+
+  /** True while the last check found Redis answering. */
+  get up(): boolean {
+    return this.state.current.ok;
+  }
+
+  /** One bounded PING; its verdict is the store's state until the next. */
+  private async checkAnswers(): Promise<void> {
+    if (this.pinging || this.redis.status !== 'ready') return;
+    this.pinging = true;
+    const timeoutMs = this.options.pingTimeoutMs ?? PING_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.redis.ping(),
+        new Promise((_resolve, reject) => {
+          timer = setTimeout(() => reject(new Error(`no answer to PING within ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+      if (!this.state.current.ok) this.state.set({ ok: true, detail: 'Redis answers.' });
+    } catch (error) {
+      this.state.set({ ok: false, detail: `Redis does not answer: ${scrubText(error instanceof Error ? error.message : String(error))}` }, { level: 'error' });
+    } finally {
+      clearTimeout(timer);
+      this.pinging = false;
+    }
   }
 
   get(key: string): Promise<string | undefined> {
@@ -226,6 +272,7 @@ export class RedisStore implements SharedStore {
         return loaded[0];
       }
     }
+    else if (!this.up) return this.run(name, () => Promise.reject(new Error('Redis did not answer the last PING')), false);
     try {
       const call = () => this.redis.call(name, ...args);
       return await (tracingOn() ? inClientSpan(`redis ${name.toUpperCase()}`, redisSpan(name), call) : call());
@@ -237,6 +284,7 @@ export class RedisStore implements SharedStore {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.pinger);
     this.redis.removeAllListeners('close');
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
@@ -280,6 +328,10 @@ export class RedisStore implements SharedStore {
   private async run<T>(command: string, operation: () => Promise<T>, traced = true): Promise<T> {
     try {
       return await (traced && tracingOn() ? inClientSpan(`redis ${command}`, redisSpan(command), operation) : operation());
+
+      // Known down (the last PING failed, or the connection is gone): refuse at once rather than wait out a timeout.
+      if (!this.up) throw new Error('Redis did not answer the last PING');
+      return await operation();
     } catch (error) {
       throw new AppError('store_unavailable', 'The shared store (Redis) did not answer, so nothing was done; retry shortly.', {
         retryAfterSeconds: 1,

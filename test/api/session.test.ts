@@ -27,6 +27,7 @@ describe('POST /guest-session', () => {
     expect(res.body).toEqual({
       sessionToken: expect.any(String),
       routingKey: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+      streamPosition: expect.stringMatching(/^t-\d{13}$/),
       expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       newSession: true,
       readOnly: false,
@@ -44,7 +45,7 @@ describe('POST /guest-session', () => {
     }
   });
 
-  test('every answer with a session token carries the same routingKey; a proposed X-Chat-Session is adopted, a malformed one is not', async () => {
+  test('every answer with a session token carries the same routingKey; a proposed ?routingKey= (or X-Chat-Session, from older clients) is adopted, a malformed one is not', async () => {
     const derived = await stack.newSession();
     const key = derived.body.routingKey as string;
     expect(key).toMatch(/^[A-Za-z0-9_-]{22}$/);
@@ -55,10 +56,12 @@ describe('POST /guest-session', () => {
     const sent = await stack.http.post('/messages').set(auth).send({ text: 'hello' });
     expect([resumed.body.routingKey, changed.body.routingKey, sent.body.routingKey]).toEqual([key, key, key]);
     const proposed = 'client-proposed-key_0123';
-    const adopted = await stack.http.post('/guest-session').set({ Origin: PAGE_ORIGIN, 'X-Chat-Session': proposed }).send({});
+    const adopted = await stack.http.post(`/guest-session?routingKey=${proposed}`).set({ Origin: PAGE_ORIGIN, 'X-Chat-Session': 'the-header-loses-to-the-query' }).send({});
     expect(adopted.body.routingKey).toBe(proposed);
+    const fromHeader = await stack.http.post('/guest-session').set({ Origin: PAGE_ORIGIN, 'X-Chat-Session': 'older-client-proposed_01' }).send({});
+    expect(fromHeader.body.routingKey).toBe('older-client-proposed_01');
     expect((await stack.http.get('/guest-session').set(bearer(adopted.body.sessionToken))).body.routingKey).toBe(proposed);
-    const malformed = await stack.http.post('/guest-session').set({ Origin: PAGE_ORIGIN, 'X-Chat-Session': 'short' }).send({});
+    const malformed = await stack.http.post('/guest-session?routingKey=short').set({ Origin: PAGE_ORIGIN }).send({});
     expect(malformed.body.routingKey).not.toBe('short');
     const stream = await stack.http.get(`/messages/stream?routingKey=${proposed}`).set({ ...bearer(adopted.body.sessionToken) }).buffer(false).parse((res, cb) => {
       (res as unknown as { destroy(): void }).destroy();
@@ -71,7 +74,7 @@ describe('POST /guest-session', () => {
     expect((await stack.http.get(`/messages/stream?ticket=${proposed}&routingKey=${proposed}`).set('Origin', PAGE_ORIGIN)).status).toBe(401);
   });
 
-  test('the routing key is accepted on every route, as the header and as ?routingKey=, and /openapi.json lists the header wherever a session is named', async () => {
+  test('the routing key is accepted on every route, as ?routingKey= (and the older header), and /openapi.json lists the query parameter wherever a session is named', async () => {
     const { token } = await stack.newSession();
     const key = 'client-proposed-key_0123';
     type Operation = { security: unknown[]; parameters?: { in: string; name: string }[] };
@@ -80,7 +83,7 @@ describe('POST /guest-session', () => {
     for (const [path, operations] of Object.entries(doc.paths)) {
       for (const [method, operation] of Object.entries(operations)) {
         if (operation.security.length === 0) continue; // public: no session to route
-        const named = operation.parameters?.some((p) => p.in === 'header' && p.name === 'X-Chat-Session');
+        const named = operation.parameters?.some((p) => p.in === 'query' && p.name === 'routingKey');
         expect([method, path, named]).toEqual([method, path, true]);
         if (method === 'get' && !path.includes('{') && path !== '/messages/stream') reads.push(path);
       }

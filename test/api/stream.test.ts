@@ -137,16 +137,46 @@ test('after the upstream socket comes back, the open stream sends what Genesys s
   stream.close();
 });
 
-test('a stream with no message to resume from, after the upstream socket comes back, says replay_incomplete', async () => {
+test('a stream with no message yet names its events with a time position; after the upstream socket comes back it sends what came meanwhile', async () => {
   const { token, gt } = await session();
   const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(token));
-  await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+  const open = await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+  expect(open.id).toMatch(/^t-\d{13}$/);
   stack.sim.faults.dropSocket(gt);
+  stack.sim.agent.say(gt, 'said before any message had an id');
   await stream.next((e) => e.event === 'session' && dataOf(e).state === 'reconnected');
-  const incomplete = await stream.next((e) => e.event === 'session' && dataOf(e).state === 'replay_incomplete');
-  expect(dataOf(incomplete).detail).toMatch(/reload the history/);
+  await stream.next((e) => e.event === 'message' && dataOf(e).text === 'said before any message had an id');
+  expect(stream.events.some((e) => e.event === 'session' && dataOf(e).state === 'replay_incomplete')).toBe(false);
   stack.sim.agent.say(gt, 'still live');
   await stream.next((e) => e.event === 'message' && dataOf(e).text === 'still live');
+  stream.close();
+});
+
+test('every answer with a sessionToken carries a streamPosition; a stream opened with it sends every message since, the first ones included', async () => {
+  const started = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({});
+  expect(started.status).toBe(201);
+  expect(started.body.streamPosition).toMatch(/^t-\d{13}$/);
+  const token = started.body.sessionToken as string;
+  // The first message is sent and answered before any stream is open (its instance could have died in between).
+  const sent = await stack.http.post('/messages').set(bearer(token)).send({ text: 'first words' });
+  expect(sent.status).toBe(201);
+  expect(sent.body.streamPosition).toMatch(/^t-\d{13}$/);
+  const changed = await stack.http.patch('/guest-attributes').set(bearer(sent.body.sessionToken)).send({ page: 'home' });
+  expect(changed.body.streamPosition).toMatch(/^t-\d{13}$/);
+  const stream = await openStream(`${stack.service.url}/messages/stream?lastEventId=${started.body.streamPosition}`, bearer(token));
+  await stream.next((e) => e.event === 'message' && dataOf(e).text === 'first words');
+  // The agent's reply too (the simulator's agent answers every message).
+  await stream.next((e) => e.event === 'message' && dataOf(e).direction === 'outbound');
+  expect(stream.events.filter((e) => e.event === 'message' && dataOf(e).text === 'first words')).toHaveLength(1);
+  expect(stream.events.some((e) => e.event === 'session' && dataOf(e).state === 'replay_incomplete')).toBe(false);
+  stream.close();
+});
+
+test('a Last-Event-ID that could break an event line is never written back into the stream', async () => {
+  const { token } = await session();
+  const stream = await openStream(`${stack.service.url}/messages/stream?lastEventId=${encodeURIComponent('x\nevent: message\ndata: {"text":"fake"}')}`, bearer(token));
+  await stream.next((e) => e.event === 'session' && dataOf(e).state === 'replay_incomplete');
+  expect(stream.events.every((e) => e.event !== 'message' && (e.id === undefined || /^t-\d{13}$/.test(e.id)))).toBe(true);
   stream.close();
 });
 

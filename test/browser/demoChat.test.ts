@@ -534,7 +534,7 @@ test('the README\'s browser examples run as pasted: the typed client, plain fetc
   // Both requests carry the session's routing key, for a proxy that hashes on it.
   const routed: (string | undefined)[] = [];
   const onRequest = (request: { url(): string; method(): string; headers(): Record<string, string> }) => {
-    if (request.method() === 'POST' && /\/(attachments|messages)$/.test(request.url())) routed.push(request.headers()['x-chat-session']);
+    if (request.method() === 'POST' && /\/(attachments|messages)(\?|$)/.test(request.url())) routed.push(new URL(request.url()).searchParams.get('routingKey') ?? undefined);
   };
   page.on('request', onRequest);
   const sentBefore = embedded.simulator.received.filter((f) => f.frame?.action === 'onMessage' && f.frame?.message?.content?.[0]?.contentType === 'Attachment').length;

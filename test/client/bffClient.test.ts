@@ -92,7 +92,7 @@ test('send retries a lost answer with the same Idempotency-Key: one message in h
   let lose = true;
   const flaky: typeof fetch = async (input, init) => {
     const res = await pageFetch(calls)(input, init);
-    if (init?.method === 'POST' && String(input).endsWith('/messages') && lose) {
+    if (init?.method === 'POST' && new URL(String(input)).pathname === '/messages' && lose) {
       lose = false;
       throw new TypeError('Failed to fetch'); // the request arrived, the answer did not
     }
@@ -103,7 +103,7 @@ test('send retries a lost answer with the same Idempotency-Key: one message in h
   const message = await client.send('exactly once, please');
   expect(message).toMatchObject({ direction: 'inbound', type: 'text', text: 'exactly once, please' });
 
-  const sends = calls.filter((c) => c.method === 'POST' && c.url.endsWith('/messages'));
+  const sends = calls.filter((c) => c.method === 'POST' && new URL(c.url).pathname === '/messages');
   expect(sends).toHaveLength(2);
   expect(sends[0]!.headers['Idempotency-Key']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   expect(sends[1]!.headers['Idempotency-Key']).toBe(sends[0]!.headers['Idempotency-Key']);
@@ -147,13 +147,29 @@ test('a token the service refuses is dropped; startSession then starts a new ses
   expect(store.get()).toBe(started.sessionToken);
 });
 
+test('every request carries the routing key as ?routingKey= (the one place a proxy hashes on), and a message sent before the stream opened reaches it', async () => {
+  const calls: Call[] = [];
+  const client = newClient({ fetch: pageFetch(calls) });
+  const session = await client.startSession();
+  await client.send('said before the stream');
+  await client.history();
+  const seen: string[] = [];
+  FetchEventSource.opened = [];
+  const live = client.stream({ message: (m) => seen.push(`${m.direction}:${m.text}`) });
+  await waitFor(() => seen.includes('inbound:said before the stream') && seen.includes('outbound:You said: said before the stream'));
+  live.close();
+  const keys = [...calls.map((c) => c.url), ...FetchEventSource.opened.map((s) => s.url)].map((u) => new URL(u).searchParams.get('routingKey'));
+  expect(keys.length).toBeGreaterThanOrEqual(5);
+  expect(new Set(keys)).toEqual(new Set([session.routingKey]));
+});
+
 test('typing is sent at most once every 5 seconds', async () => {
   const calls: Call[] = [];
   const client = newClient({ calls });
   await client.startSession();
   await client.typing();
   await client.typing();
-  expect(calls.filter((c) => c.url.endsWith('/typing'))).toHaveLength(1);
+  expect(calls.filter((c) => new URL(c.url).pathname === '/typing')).toHaveLength(1);
 });
 
 test('the stream: events, reconnect with a new ticket when the instance restarts (history reload cue), and the end of the session', async () => {
@@ -185,6 +201,11 @@ test('the stream: events, reconnect with a new ticket when the instance restarts
     await waitFor(() => opens.length === 1);
     expect(opens).toEqual([false]);
     expect(FetchEventSource.opened[0]!.url).toMatch(/\/messages\/stream\?ticket=/);
+    // The first stream starts from the session's stream position, and carries the routing key like every request.
+    const firstUrl = new URL(FetchEventSource.opened[0]!.url);
+    expect(firstUrl.searchParams.get('lastEventId')).toBe(client.streamPosition);
+    expect(firstUrl.searchParams.get('lastEventId')).toMatch(/^t-\d{13}$/);
+    expect(firstUrl.searchParams.get('routingKey')).toMatch(/^[0-9a-f-]{36}$/);
 
     await client.send('hello stream');
     await waitFor(() => seen.includes('outbound:You said: hello stream'));

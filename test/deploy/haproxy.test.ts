@@ -84,12 +84,13 @@ afterAll(async () => {
   }
 });
 
-async function answer(base: string, headers: Record<string, string> = {}): Promise<{ instance: string; forwardedFor?: string; forwardedProto?: string }> {
-  const res = await fetch(`${base}/session`, { headers });
+async function answer(base: string, query = '', headers: Record<string, string> = {}): Promise<{ instance: string; forwardedFor?: string; forwardedProto?: string }> {
+  const res = await fetch(`${base}/session${query}`, { headers });
   expect(res.status).toBe(200);
   return res.json();
 }
-const instanceFor = async (base: string, key: string) => (await answer(base, { 'X-Chat-Session': key })).instance;
+/** Where a session's request lands: every request of a session carries its key as ?routingKey= (the header beside it changes nothing). */
+const instanceFor = async (base: string, key: string) => (await answer(base, `?routingKey=${encodeURIComponent(key)}`, { 'X-Chat-Session': randomUUID() })).instance;
 
 async function streamInstance(base: string, key: string): Promise<string> {
   const stream = await openStream(`${base}/messages/stream?routingKey=${encodeURIComponent(key)}`);
@@ -111,13 +112,10 @@ test('a session stays on one instance, its stream (routingKey) reaches the same 
   }
 });
 
-test('requests without a key, or with an empty one, go round robin', async () => {
-  const keyless: Record<string, string>[] = [{}, { 'X-Chat-Session': '' }];
-  for (const headers of keyless) {
-    const seen = new Set<string>();
-    for (let i = 0; i < 6; i++) seen.add((await answer(proxy.url, headers)).instance);
-    expect(seen.size).toBe(3);
-  }
+test('requests without a key go round robin', async () => {
+  const seen = new Set<string>();
+  for (let i = 0; i < 6; i++) seen.add((await answer(proxy.url)).instance);
+  expect(seen.size).toBe(3);
 });
 
 test('the instance learns the client address (X-Forwarded-For, for TRUST_PROXY=1) and the scheme', async () => {
@@ -137,7 +135,12 @@ test('a live stream passes each event on at once and outlives the server timeout
   } finally {
     stream.close();
   }
-  expect((await fetch(`${fastProxy.url}/slow`, { headers: { 'X-Chat-Session': key } })).status).toBe(504);
+  const slow = await fetch(`${fastProxy.url}/slow?routingKey=${key}`);
+  expect(slow.status).toBe(504);
+  // HAProxy's own error is problem+json, like every answer of the service, and says when to retry.
+  expect(slow.headers.get('content-type')).toBe('application/problem+json');
+  expect(slow.headers.get('retry-after')).toBe('1');
+  expect(await slow.json()).toMatchObject({ status: 504, code: 'upstream_unavailable' });
 });
 
 test('an instance whose /readyz fails takes no requests; only its sessions move, and they come back when it is ready', async () => {
@@ -159,4 +162,18 @@ test('an instance whose /readyz fails takes no requests; only its sessions move,
   }
   await waitFor(async () => (await instanceFor(fastProxy.url, moved[0]!)) === leaving.name, 15_000, 50);
   for (const key of keys) expect(await instanceFor(fastProxy.url, key)).toBe(before.get(key));
+});
+
+test('with no instance ready, HAProxy answers problem+json with Retry-After, not an HTML page', async () => {
+  for (const s of standIns) s.ready = false;
+  try {
+    await waitFor(async () => (await fetch(`${fastProxy.url}/session?routingKey=k`)).status === 503, 15_000, 50);
+    const res = await fetch(`${fastProxy.url}/session?routingKey=k`);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(res.headers.get('retry-after')).toBe('1');
+    expect(await res.json()).toMatchObject({ status: 503, code: 'upstream_unavailable', type: '/problems/upstream_unavailable' });
+  } finally {
+    for (const s of standIns) s.ready = true;
+  }
+  await waitFor(async () => (await fetch(`${fastProxy.url}/session?routingKey=k`)).status === 200, 15_000, 50);
 });

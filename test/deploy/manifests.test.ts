@@ -51,8 +51,10 @@ test('Kubernetes: probes on /readyz and /healthz, a stop grace longer than the p
 
 test('Kubernetes: the ingress hashes on the routing key and leaves live streams unbuffered and open', () => {
   const annotations = kube('ingress.yaml').metadata.annotations;
-  // The header X-Chat-Session and the query parameter routingKey, as ingress-nginx names them.
-  expect(annotations['nginx.ingress.kubernetes.io/upstream-hash-by']).toBe('$http_x_chat_session$arg_routingkey');
+  // The query parameter routingKey, as nginx names it: the one expression every proxy file hashes on.
+  expect(annotations['nginx.ingress.kubernetes.io/upstream-hash-by']).toBe('$arg_routingkey');
+  expect(read('deploy/nginx/bff.conf')).toMatch(/^map \$arg_routingkey \$bff_route \{$/m);
+  expect(read('deploy/haproxy/haproxy.cfg')).toMatch(/^\s*balance url_param routingKey$/m);
   expect(annotations['nginx.ingress.kubernetes.io/proxy-buffering']).toBe('off');
   expect(Number(annotations['nginx.ingress.kubernetes.io/proxy-read-timeout'])).toBeGreaterThanOrEqual(3600);
 });
@@ -168,4 +170,18 @@ test('Kubernetes: the optional Redis is durable, never evicts, takes its passwor
   expect([...redisKube('kustomization.yaml').resources].sort()).toEqual(['configmap.yaml', 'service.yaml', 'statefulset.yaml']);
   expect(kube('kustomization.yaml').resources).not.toContain('redis');
   expect(kube('secret.example.yaml').stringData.REDIS_URL).toContain(`@${redisKube('service.yaml').metadata.name}:6379`);
+});
+
+test('issue 26: the HPA waits out short bursts before scaling up, the CPU request comes from the bench, and compose limits what its services may take', () => {
+  const hpa = kube('hpa.yaml');
+  expect(hpa.spec.behavior.scaleUp.stabilizationWindowSeconds).toBeGreaterThanOrEqual(30);
+  expect(hpa.spec.behavior.scaleDown.stabilizationWindowSeconds).toBeGreaterThanOrEqual(300);
+  const cpu = kube('deployment.yaml').spec.template.spec.containers[0].resources.requests.cpu as string;
+  expect(cpu).toBe('250m');
+  const compose = composeFile('deploy/docker-compose.scale.yml');
+  for (const name of ['bff', 'proxy']) expect([name, compose.services[name].deploy.resources.limits]).toEqual([name, expect.objectContaining({ cpus: expect.any(String), memory: expect.any(String) })]);
+  // The proxy reloads nginx (re-resolving the instances) when the set of replicas changes.
+  expect(compose.services.proxy.command.join(' ')).toMatch(/getent ahostsv4 bff[\s\S]*nginx -s reload/);
+  // nginx's own errors are problem+json, like the service's.
+  expect(read('deploy/nginx/bff.conf')).toMatch(/error_page 502 504 =503 @no_instance;[\s\S]*default_type application\/problem\+json;/);
 });

@@ -48,7 +48,9 @@ beforeEach(() => sim.faults.clear());
 afterEach(() => sim.faults.clear());
 
 function notReady(report: { status: number; checks: Record<string, { ok: boolean }> }): string {
-  if (report.status === 200) return 'ready';
+  const down = Object.entries(report.checks).filter(([, c]) => !c.ok);
+  // A shared dependency down after start-up leaves the instance in rotation (docs/operations.md).
+  if (report.status === 200) return down.length === 0 ? 'ready' : `ready, degraded (${down.map(([name]) => name).join(', ')})`;
   return `not ready (${Object.entries(report.checks)
     .filter(([, c]) => !c.ok)
     .map(([name]) => name)
@@ -236,7 +238,7 @@ describe('Guest API and history faults, through the public API', () => {
       expected: {
         answer: '502 upstream_unavailable',
         serviceRetries: 0,
-        readyz: 'not ready (guestApi)',
+        readyz: 'ready, degraded (guestApi)',
         recovered: true,
         lost: 0,
         duplicated: 0,
@@ -248,9 +250,9 @@ describe('Guest API and history faults, through the public API', () => {
         expectProblem(res, 502, 'upstream_unavailable');
         const during = await ready();
         expect((await readyz(stack.http)).checks.guestApi!.detail).toMatch(/GENESYS_ORIGIN/);
-        // Once Genesys accepts handshakes again, the background probe makes the instance ready without any traffic.
+        // Once Genesys accepts handshakes again, the background probe clears the check without any traffic.
         sim.faults.clear();
-        await waitFor(async () => (await readyz(stack.http)).status === 200);
+        await waitFor(async () => (await readyz(stack.http)).checks.guestApi!.ok);
         const g = await newGuest(stack);
         const ok = await send(g, 'after the refusal');
         return {
@@ -330,8 +332,8 @@ describe('Guest API and history faults, through the public API', () => {
     },
     {
       fault: 'socket dropped mid-stream',
-      // No message had come yet, so there is nothing to resume from: the stream says to reload the history.
-      expected: { answer: 'stream: reconnected, replay_incomplete', serviceRetries: 1, readyz: 'ready', recovered: true, lost: 0, duplicated: 0 },
+      // No message had come yet: the stream resumes from its time position, so nothing needs reloading.
+      expected: { answer: 'stream: reconnected', serviceRetries: 1, readyz: 'ready', recovered: true, lost: 0, duplicated: 0 },
       async run(): Promise<Row> {
         const g = await newGuest(stack);
         const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(g.token));

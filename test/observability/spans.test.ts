@@ -10,6 +10,8 @@ import { waitFor } from '../support/wait';
  * Redis commands, the guest-socket request from frame to reply, the Genesys
  * REST call. In process, spans go to memory (the OTLP export itself is shown
  * by tracing.test.ts, from the service's own process).
+ *
+ * @needs redis-server
  */
 const exporter = new InMemorySpanExporter();
 let stopTracing: () => Promise<void>;

@@ -76,7 +76,6 @@ const retried = new Set<string>();
 const headersOf = (c: Browser): Record<string, string> => ({
   Origin: PAGE_ORIGIN,
   Authorization: `Bearer ${c.token}`,
-  'X-Chat-Session': c.routingKey,
 });
 
 /** What the browser client does: retry with the same key on a network error, a 502/503/504 or a 429, after Retry-After. */
@@ -85,7 +84,8 @@ async function send(c: Browser, text: string, key: string, base = proxy.url): Pr
     let res: Response;
     if (attempt > 0) retried.add(key);
     try {
-      res = await fetch(`${base}/messages`, {
+      // Every request carries the routing key as ?routingKey=, the one expression the proxy hashes on.
+      res = await fetch(`${base}/messages?routingKey=${c.routingKey}`, {
         method: 'POST',
         headers: { ...headersOf(c), 'Content-Type': 'application/json', 'Idempotency-Key': key },
         body: JSON.stringify({ text }),
@@ -120,7 +120,8 @@ function keepStreamOpen(c: Browser): Promise<void> {
       if (c.lastEventId) headers['Last-Event-ID'] = c.lastEventId;
       const stream = await openStream(`${proxy.url}/messages/stream?routingKey=${c.routingKey}`, headers).catch(() => undefined);
       if (!stream || stream.status !== 200) {
-        stream?.close();
+        // A refusal (a 503 while the session moves) is read to its end: closing it first aborts that read, unhandled.
+        await stream?.ended;
         await sleep(200);
         continue;
       }
@@ -150,9 +151,9 @@ function keepStreamOpen(c: Browser): Promise<void> {
 
 async function newBrowser(index: number): Promise<Browser> {
   const proposed = randomBytes(18).toString('base64url');
-  const res = await fetch(`${proxy.url}/guest-session`, {
+  const res = await fetch(`${proxy.url}/guest-session?routingKey=${proposed}`, {
     method: 'POST',
-    headers: { Origin: PAGE_ORIGIN, 'Content-Type': 'application/json', 'X-Chat-Session': proposed },
+    headers: { Origin: PAGE_ORIGIN, 'Content-Type': 'application/json' },
     body: '{}',
   });
   const body = (await res.json()) as { sessionToken: string; routingKey: string };

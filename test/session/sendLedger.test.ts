@@ -35,7 +35,8 @@ function fakeGenesys() {
   };
 }
 
-const ledger = (store: SharedStore, pendingMs = 60_000) => new SendLedger({ store, ttlMs: 3_600_000, pendingMs, waitMs: 5_000, pollMs: 5 });
+/** A claim of `leaseMs` that is never renewed past its first lease (maxHoldMs = leaseMs): the sender's lease is its whole hold. */
+const ledger = (store: SharedStore, leaseMs = 60_000) => new SendLedger({ store, ttlMs: 3_600_000, leaseMs, renewMs: 1000, maxHoldMs: leaseMs, waitMs: 5_000, pollMs: 5 });
 
 test('two instances racing on one key send once; both answer with the first result', async () => {
   const store = new MemoryStore();
@@ -140,7 +141,7 @@ test('a retry that cannot wait out a live claim says so and sends nothing', asyn
   const store = new MemoryStore();
   const genesys = fakeGenesys();
   void ledger(store).run('s', genesys.keyed({ send: () => new Promise<string>(() => {}) }));
-  const impatient = new SendLedger({ store, ttlMs: 3_600_000, pendingMs: 60_000, waitMs: 20, pollMs: 5 });
+  const impatient = new SendLedger({ store, ttlMs: 3_600_000, leaseMs: 60_000, renewMs: 1000, maxHoldMs: 60_000, waitMs: 20, pollMs: 5 });
   const error = await impatient.run('s', genesys.keyed()).catch((e: unknown) => e);
   expect(error).toBeInstanceOf(AppError);
   expect(error).toMatchObject({ code: 'upstream_unavailable' });
@@ -185,7 +186,7 @@ test('a retry on this instance joins the attempt in flight without waiting on th
   const genesys = fakeGenesys();
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
-  const one = new SendLedger({ store, ttlMs: 3_600_000, pendingMs: 60_000, waitMs: 0, pollMs: 5 });
+  const one = new SendLedger({ store, ttlMs: 3_600_000, leaseMs: 60_000, renewMs: 1000, maxHoldMs: 60_000, waitMs: 0, pollMs: 5 });
   const first = one.run(
     's',
     genesys.keyed({
@@ -204,7 +205,7 @@ test('a retry on this instance joins the attempt in flight without waiting on th
 
 test('a ledger that may not wait still sends a message nobody else is sending', async () => {
   const genesys = fakeGenesys();
-  const noWait = new SendLedger({ store: new MemoryStore(), ttlMs: 3_600_000, pendingMs: 60_000, waitMs: 0 });
+  const noWait = new SendLedger({ store: new MemoryStore(), ttlMs: 3_600_000, leaseMs: 60_000, renewMs: 1000, maxHoldMs: 60_000, waitMs: 0 });
   await expect(noWait.run('s', genesys.keyed())).resolves.toBe('sent:hello');
 });
 
@@ -212,7 +213,7 @@ test('a retry that cannot wait is told how long the live claim may still hold', 
   const store = new MemoryStore();
   const genesys = fakeGenesys();
   const clock = Date.parse('2026-11-22T10:00:00Z');
-  const at = (waitMs: number) => new SendLedger({ store, ttlMs: 3_600_000, pendingMs: 60_000, waitMs, pollMs: 5, now: () => clock });
+  const at = (waitMs: number) => new SendLedger({ store, ttlMs: 3_600_000, leaseMs: 60_000, renewMs: 1000, maxHoldMs: 60_000, waitMs, pollMs: 5, now: () => clock });
   void at(5_000).run('s', genesys.keyed({ send: () => new Promise<string>(() => {}) }));
   const error = await at(0).run('s', genesys.keyed()).catch((e: unknown) => e);
   expect(error).toMatchObject({ code: 'upstream_unavailable', retryAfterSeconds: 60, message: expect.stringMatching(/still being sent/) });
@@ -231,7 +232,7 @@ test('a record that keeps vanishing between claim and read does not hold a retry
     clock += 10;
     return undefined;
   };
-  const patient = new SendLedger({ store: flapping, ttlMs: 3_600_000, pendingMs: 60_000, waitMs: 50, pollMs: 5, now: () => clock });
+  const patient = new SendLedger({ store: flapping, ttlMs: 3_600_000, leaseMs: 60_000, renewMs: 1000, maxHoldMs: 60_000, waitMs: 50, pollMs: 5, now: () => clock });
   await expect(patient.run('s', fakeGenesys().keyed())).rejects.toMatchObject({ code: 'upstream_unavailable', retryAfterSeconds: 1 });
   expect(reads).toBe(5);
 });
@@ -239,7 +240,7 @@ test('a record that keeps vanishing between claim and read does not hold a retry
 describe('a send in doubt after a timeout, while history may not show it yet', () => {
   const T0 = Date.parse('2026-11-22T10:00:00Z');
   let clock = T0;
-  const at = (store: SharedStore) => new SendLedger({ store, ttlMs: 3_600_000, pendingMs: 60_000, waitMs: 5_000, pollMs: 5, visibilityGraceMs: 10_000, now: () => clock });
+  const at = (store: SharedStore) => new SendLedger({ store, ttlMs: 3_600_000, leaseMs: 60_000, renewMs: 1000, maxHoldMs: 60_000, waitMs: 5_000, pollMs: 5, visibilityGraceMs: 10_000, now: () => clock });
   const blindRetry = (genesys: ReturnType<typeof fakeGenesys>) =>
     genesys.keyed({
       prove: async (earlier) => {
@@ -281,9 +282,9 @@ describe('a retry waiting on a live claim (fake timers)', () => {
   beforeEach(() => jest.useFakeTimers({ now: Date.parse('2026-11-22T10:00:00Z') }));
   afterEach(() => jest.useRealTimers());
 
-  /** Starts a claim on `store` that lives `pendingMs` and never settles (its sender wrote the frame, then vanished). */
-  function claimed(store: SharedStore, genesys: ReturnType<typeof fakeGenesys>, pendingMs: number) {
-    void ledger(store, pendingMs).run('s', genesys.keyed({ send: () => (genesys.delivered.push('m-1'), new Promise<string>(() => {})) }));
+  /** Starts a claim on `store` that lives `leaseMs` and never settles (its sender wrote the frame, then vanished). */
+  function claimed(store: SharedStore, genesys: ReturnType<typeof fakeGenesys>, leaseMs: number) {
+    void ledger(store, leaseMs).run('s', genesys.keyed({ send: () => (genesys.delivered.push('m-1'), new Promise<string>(() => {})) }));
   }
   function outcomeOf(promise: Promise<string>) {
     const outcome: { value?: unknown } = {};
@@ -299,7 +300,7 @@ describe('a retry waiting on a live claim (fake timers)', () => {
     const genesys = fakeGenesys();
     claimed(store, genesys, 60_000);
     const reads = jest.spyOn(store, 'get');
-    const retry = outcomeOf(new SendLedger({ store, ttlMs: 3_600_000, pendingMs: 60_000, waitMs: 500, pollMs: 50 }).run('s', genesys.keyed()));
+    const retry = outcomeOf(new SendLedger({ store, ttlMs: 3_600_000, leaseMs: 60_000, renewMs: 1000, maxHoldMs: 60_000, waitMs: 500, pollMs: 50 }).run('s', genesys.keyed()));
     await jest.advanceTimersByTimeAsync(500);
     expect(retry.value).toMatchObject({ code: 'upstream_unavailable' });
     expect(reads.mock.calls.length).toBeGreaterThanOrEqual(9);
@@ -310,7 +311,7 @@ describe('a retry waiting on a live claim (fake timers)', () => {
     const store = new MemoryStore();
     const genesys = fakeGenesys();
     claimed(store, genesys, 100);
-    const retry = outcomeOf(new SendLedger({ store, ttlMs: 3_600_000, pendingMs: 60_000, waitMs: 5_000, pollMs: 10_000 }).run('s', genesys.keyed()));
+    const retry = outcomeOf(new SendLedger({ store, ttlMs: 3_600_000, leaseMs: 60_000, renewMs: 1000, maxHoldMs: 60_000, waitMs: 5_000, pollMs: 10_000 }).run('s', genesys.keyed()));
     await jest.advanceTimersByTimeAsync(101);
     expect(retry.value).toBe('from-history');
     expect(genesys.delivered).toEqual(['m-1']);
@@ -320,8 +321,41 @@ describe('a retry waiting on a live claim (fake timers)', () => {
     const store = new MemoryStore();
     const genesys = fakeGenesys();
     claimed(store, genesys, 60_000);
-    const retry = outcomeOf(new SendLedger({ store, ttlMs: 3_600_000, pendingMs: 60_000, waitMs: 100, pollMs: 10_000 }).run('s', genesys.keyed()));
+    const retry = outcomeOf(new SendLedger({ store, ttlMs: 3_600_000, leaseMs: 60_000, renewMs: 1000, maxHoldMs: 60_000, waitMs: 100, pollMs: 10_000 }).run('s', genesys.keyed()));
     await jest.advanceTimersByTimeAsync(100);
     expect(retry.value).toMatchObject({ code: 'upstream_unavailable' });
+  });
+
+  test('a live sender renews its short lease, so a retry waits for its outcome instead of taking over', async () => {
+    const store = new MemoryStore();
+    const genesys = fakeGenesys();
+    let answer!: (value: string) => void;
+    const slow = genesys.keyed({ send: () => (genesys.delivered.push('m-1'), new Promise<string>((resolve) => (answer = resolve))) });
+    const first = outcomeOf(new SendLedger({ store, ttlMs: 3_600_000, leaseMs: 3000, renewMs: 1000, maxHoldMs: 30_000, waitMs: 10_000, pollMs: 100 }).run('s', slow));
+    await jest.advanceTimersByTimeAsync(10);
+    const retry = outcomeOf(new SendLedger({ store, ttlMs: 3_600_000, leaseMs: 3000, renewMs: 1000, maxHoldMs: 30_000, waitMs: 10_000, pollMs: 100 }).run('s', genesys.keyed()));
+    // Two leases long: without renewals the retry would have taken over (and proven) by now.
+    await jest.advanceTimersByTimeAsync(6000);
+    expect(retry.value).toBeUndefined();
+    expect(genesys.proofs).toEqual([]);
+    answer('first');
+    await jest.advanceTimersByTimeAsync(200);
+    expect(first.value).toBe('first');
+    expect(retry.value).toBe('first');
+    expect(genesys.delivered).toEqual(['m-1']);
+  });
+
+  test('a sender stuck for good lets go after maxHoldMs, and the retry proves before sending', async () => {
+    const store = new MemoryStore();
+    const genesys = fakeGenesys();
+    const options = { store, ttlMs: 3_600_000, leaseMs: 3000, renewMs: 1000, maxHoldMs: 8000, waitMs: 60_000, pollMs: 100 };
+    void new SendLedger(options).run('s', genesys.keyed({ send: () => (genesys.delivered.push('m-1'), new Promise<string>(() => {})) }));
+    await jest.advanceTimersByTimeAsync(10);
+    const retry = outcomeOf(new SendLedger(options).run('s', genesys.keyed()));
+    await jest.advanceTimersByTimeAsync(7000);
+    expect(retry.value).toBeUndefined();
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(retry.value).toBe('from-history');
+    expect(genesys.delivered).toEqual(['m-1']);
   });
 });

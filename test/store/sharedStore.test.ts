@@ -181,7 +181,7 @@ test('Redis waits, past the limit, until enough uses leave the window, on its ow
   }
 });
 
-test('Redis going away: operations fail at once with store_unavailable, readiness says so, and both recover', async () => {
+test('Redis going away: operations fail at once with store_unavailable, readiness reports it (degraded, still ready: every instance shares the outage), and both recover', async () => {
   const readiness = new Readiness();
   const store = await redisStore(readiness);
   await waitFor(() => readiness.report().checks.redis?.ok === true);
@@ -190,9 +190,17 @@ test('Redis going away: operations fail at once with store_unavailable, readines
   expect(error).toBeInstanceOf(AppError);
   expect(error).toMatchObject({ code: 'store_unavailable', status: 503, retryAfterSeconds: 1 });
   await waitFor(() => readiness.report().checks.redis?.ok === false);
-  expect(readiness.report().ready).toBe(false);
+  expect(readiness.report()).toMatchObject({ ready: true, status: 'degraded', checks: { redis: { ok: false, affectsReadiness: false } } });
   await redis.restart();
   await waitFor(() => store.ping(), 10_000, 50);
   expect(await store.claim('k', 'v', 60_000)).toBe(true);
   await waitFor(() => readiness.report().checks.redis?.ok === true);
 }, 30_000);
+
+test('a Redis that never answered since start keeps the instance not ready (a wrong REDIS_URL stops a rollout)', async () => {
+  const readiness = new Readiness();
+  const store = new RedisStore({ redis: { kind: 'single', url: 'redis://127.0.0.1:1', keyPrefix: 'never:', tls: false }, keyPrefix: 'never:', commandTimeoutMs: 500, logger: captureLogger().logger, readiness });
+  opened.push(store);
+  expect(readiness.report()).toMatchObject({ ready: false, status: 'not_ready', checks: { redis: { ok: false } } });
+  expect(readiness.report().checks.redis!.affectsReadiness).toBeUndefined();
+});

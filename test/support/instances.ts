@@ -16,9 +16,12 @@ export interface Instance {
   stop(): Promise<void>;
 }
 
-/** One instance of the service as its own process (`src/main.ts` through tsx), ready when /readyz says so. */
-export async function startInstance(env: NodeJS.ProcessEnv): Promise<Instance> {
-  const port = await freePort();
+/**
+ * One instance of the service as its own process (`src/main.ts` through tsx), ready when /readyz says so.
+ * `port`: a given one, to restart a killed instance where the proxy expects it.
+ */
+export async function startInstance(env: NodeJS.ProcessEnv, port?: number): Promise<Instance> {
+  port ??= await freePort();
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: { ...env, PORT: String(port), HOST: '127.0.0.1' },

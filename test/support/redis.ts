@@ -20,6 +20,10 @@ export interface RedisServer {
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** Starts it again on the same port and directory: empty without persistence, else with what it had written. */
   restart(): Promise<void>;
+  /** SIGSTOP: the connection stays up and nothing answers (what a hung or black-holed Redis looks like). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -48,6 +52,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
     const c = child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    c.kill('SIGCONT'); // a paused server would not die of SIGKILL any less, but its exit is only reported once it runs
     await new Promise<void>((resolve) => {
       c.once('exit', () => resolve());
       c.kill(signal);
@@ -60,6 +65,8 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
     password,
     kill,
     restart: start,
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
     async stop() {
       await kill();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -3,20 +3,7 @@ import { AttachmentTransfer } from './attachmentTransfer';
 import { DeliveryLedger, type DeliveryVerdict, type ReadNewestPage, type SentMessage } from './deliveryProof';
 import { GuestApiError } from './errors';
 import type { SessionResponse } from './frames';
-import {
-  answerFrame,
-  clearFrame,
-  closeSessionFrame,
-  configureAuthenticatedSessionFrame,
-  configureSessionFrame,
-  echoFrame,
-  getJwtFrame,
-  joinFrame,
-  textMessageFrame,
-  typingFrame,
-  type AnswerKind,
-  type CustomAttributes,
-} from './outboundFrames';
+import { answerFrame, clearFrame, closeSessionFrame, configureAuthenticatedSessionFrame, configureSessionFrame, echoFrame, getJwtFrame, joinFrame, textMessageFrame, typingFrame, type AnswerKind, type CustomAttributes } from './outboundFrames';
 import type { GuestEvent, InboundTarget } from './inboundDispatch';
 import { withDeadline } from './reconnect';
 import { RequestDesk } from './requestDesk';
@@ -141,6 +128,14 @@ export class GuestSession {
   /** True while something waits on this session: the hub must not close it. */
   get busy(): boolean {
     return this.desk.size > 0 || this.listeners.size > 0 || this.link.isConnecting;
+  }
+
+  /** For sessionOwnership.ts: the socket is open or opening; a request waits on Genesys. */
+  get holdsSocket(): boolean {
+    return !this.dead && (this.link.isReady() || this.link.isConnecting);
+  }
+  get hasRequestsInFlight(): boolean {
+    return this.desk.size > 0;
   }
 
   get isDead(): boolean {
@@ -291,6 +286,12 @@ export class GuestSession {
   retire(reason: string): void {
     if (!this.dead) this.dead = new GuestApiError('unavailable', `The connection to Genesys was ${reason}; please retry.`);
     this.disconnect(reason);
+  }
+
+  /** Another instance owns the session now (sessionOwnership.ts): streams here reconnect through the proxy; the socket closes. */
+  handOver(): void {
+    this.emit({ type: 'session', state: 'unavailable', detail: 'This chat moved to another instance of the service; reconnect.' });
+    this.retire('handed over to another instance');
   }
 
   /** Closes the socket without ending the Genesys session. */

@@ -7,6 +7,7 @@ import { GuestHistory } from './history';
 import { GuestSession } from './guestSession';
 import { MemoryStore, sessionKeyOf, type SharedStore } from '../../store/sharedStore';
 import type { GenesysSignIn } from './webDeploymentTokens';
+import { SessionOwnership } from './sessionOwnership';
 
 /**
  * One upstream socket per guest session per instance, shared by sends, live
@@ -47,6 +48,8 @@ interface SessionHubOptions {
   onSocketFailed?: (error: GuestApiError) => void;
   /** Renews a signed-in customer's JWT (authenticated messaging). */
   renewSignIn?: (signIn: GenesysSignIn) => Promise<GenesysSignIn>;
+  /** This instance's id in the shared store's session owners (sessionOwnership.ts); only used when the store is shared. */
+  instanceId?: string;
 }
 
 export class SessionHub {
@@ -55,11 +58,16 @@ export class SessionHub {
   private readonly sweepTimer: NodeJS.Timeout;
   private opened = 0;
   private readonly store: SharedStore;
+  /** With a shared store: one socket per session across instances. */
+  private readonly ownership?: SessionOwnership;
   readonly history: GuestHistory;
   private readonly uncount: () => void;
 
   constructor(private readonly options: SessionHubOptions) {
     this.store = options.store ?? new MemoryStore(undefined, options.now);
+    if (this.store.shared && options.instanceId) {
+      this.ownership = new SessionOwnership({ store: this.store, instanceId: options.instanceId, logger: options.logger, sessions: () => this.sessions.values() });
+    }
     this.history = new GuestHistory(options.http, options.apiUrl, options.origin, { logger: options.logger, store: this.store });
     this.sweepTimer = setInterval(() => this.sweepIdle(), Math.max(1000, Math.floor(options.idleMs / 2)));
     this.sweepTimer.unref();
@@ -113,6 +121,7 @@ export class SessionHub {
       beforeSocketOpen: () => this.allowOpen(token),
       onSocketOpened: () => {
         this.opened++;
+        this.ownership?.take(token);
         this.options.onSocketOpened?.();
       },
       onSocketFailed: this.options.onSocketFailed,
@@ -174,6 +183,7 @@ export class SessionHub {
   close(): void {
     clearInterval(this.sweepTimer);
     this.uncount();
+    this.ownership?.close();
     for (const s of this.sessions.values()) s.retire('closed because this instance is shutting down');
     this.sessions.clear();
   }

@@ -31,7 +31,7 @@ export function publicBase(req: Request, publicUrl: string | undefined): string 
 
 /** The session's routing key as the client sent it, so links come back to the same instance. */
 export function routingKeyOf(req: Request, fallback: string | undefined): string | undefined {
-  const sent = req.headers['x-chat-session'] ?? req.query.routingKey;
+  const sent = req.query.routingKey ?? req.headers['x-chat-session'];
   return typeof sent === 'string' && ROUTING_KEY.test(sent) ? sent : fallback;
 }
 

@@ -101,7 +101,7 @@ function sessionRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
     headers: [
       {
         name: 'X-Chat-Session',
-        description: 'A routing key the client proposes (16 to 64 of A-Z a-z 0-9 _ -): adopted as the new session\'s routingKey, so a proxy hashing on it sends this very request where the session will live. Send the session\'s routingKey with every later request too.',
+        description: 'From clients older than the routingKey query parameter: a routing key the client proposes (16 to 64 of A-Z a-z 0-9 _ -), adopted as the new session\'s routingKey unless ?routingKey= proposes one. Send the session\'s routingKey as ?routingKey= with every request (the proxies hash on the query parameter).',
       },
     ],
     before: [limits.newSessions, limits.conversationChangesPerIp, limits.signInsPerIp],
@@ -115,7 +115,7 @@ function sessionRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
         return;
       }
       if (body.startNew) throw new AppError('validation_failed', '`startNew` needs the session token of the ended conversation.');
-      const proposed = req.headers['x-chat-session'];
+      const proposed = typeof req.query.routingKey === 'string' ? req.query.routingKey : req.headers['x-chat-session']; // header: older clients
       res.status(201).json(await chat.start(body, req.headers.origin, typeof proposed === 'string' ? proposed : undefined));
     },
   };

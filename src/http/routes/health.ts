@@ -20,7 +20,7 @@ export function healthRoutes(readiness: Readiness): AnyRouteSpec[] {
       path: '/readyz',
       summary: 'Readiness, with the named checks',
       description:
-        "Configuration valid; the deployment's Messenger configuration read at least once; a guest WebSocket handshake accepted; a token obtainable and the deployment Active (with an OAuth client); Redis answering (with REDIS_URL); not draining.",
+        "About this instance: configuration valid, not draining, its event loop keeping up, and each shared dependency answered at least once since start (the deployment's Messenger configuration read; a guest WebSocket handshake accepted; a token obtainable and the deployment Active, with an OAuth client; Redis answering a PING, with REDIS_URL). A later outage of a shared dependency leaves it 200 with `status: degraded` and that check `ok: false, affectsReadiness: false`: every instance shares the outage, so taking them all out of rotation would only close every stream (docs/operations.md).",
 
       auth: 'public',
       responses: {
@@ -29,8 +29,8 @@ export function healthRoutes(readiness: Readiness): AnyRouteSpec[] {
       },
       errors: [],
       handle(_req, res) {
-        const { ready, checks } = readiness.report();
-        res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
+        const { ready, status, checks } = readiness.report();
+        res.status(ready ? 200 : 503).json({ status, checks });
       },
     },
   ];
