@@ -27,7 +27,7 @@ import { answerOf, checkText, MAX_TEXT_BYTES } from './messageInput';
 import { givenAttributes } from './startInput';
 import { SendLedger, type KeyedSend } from './sendLedger';
 import { sessionKeyOf, type SharedStore } from '../store/sharedStore';
-import type { Revocations } from './revocations';
+import { bornAtOf, type Revocations } from './revocations';
 import { fingerprint, ROUTING_KEY, undeliveredAttributes, type SessionClaims, type SessionState, type SessionTokens } from './sessionToken';
 
 /**
@@ -244,7 +244,7 @@ export class GuestChat {
   private keyedSend(session: GuestSession, claims: SessionClaims, input: SendInput, messageId: string): KeyedSend<Sent> {
     const answer = answerOf(input);
     return {
-      messageId,
+      messageId, bornAt: bornAtOf(claims.anchor),
       fingerprint: requestFingerprint(input),
       describe: (sentAt) => ({ messageId, text: answer ? answer.text : input.text, payload: answer?.payload, sentAt }),
       prove: (earlier) => session.proveDelivery(earlier),

@@ -24,6 +24,11 @@ const RENEW = `local v = redis.call('GET', KEYS[1])
 if v and redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return v`;
 
+/** Raises KEYS[1] to ARGV[1] (a time), kept for ARGV[2] ms; never lowers it. */
+const RAISE = `local v = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+return redis.call('GET', KEYS[1])`;
+
 const TAKE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -49,12 +54,20 @@ interface RedisStoreOptions {
   commandTimeoutMs: number;
   logger: Logger;
   readiness?: Readiness;
+  /** How often to look for evictions and failovers (ms); default 10 s. */
+  lossCheckMs?: number;
+  /** How long a suspected loss makes keyed sends prove first: the idempotency window. */
+  lossWindowMs?: number;
 }
+
+/** The key that says since when records may be missing (recordsLostSince). */
+const RECORDS_LOST_AT = 'store:records-lost-at';
 
 interface Scripts {
   bffSwap(key: string, expected: string, value: string, ttlMs: number): Promise<number>;
   bffTake(key: string, windowMs: number, limit: number | '', member: string): Promise<number>;
   bffRenew(key: string, ttlMs: number, renewBelowMs: number): Promise<string | null>;
+  bffRaise(key: string, value: number, ttlMs: number): Promise<string | null>;
 }
 type Scripted = (Redis | Cluster) & Scripts;
 
@@ -124,6 +137,10 @@ export class RedisStore implements SharedStore {
   private readonly redis: Scripted;
   private readonly state: DependencyState;
   private readonly connected: Promise<void>;
+  private readonly lossWatch: NodeJS.Timeout;
+  /** Each primary this instance has seen, by address: its run id and evictions so far. */
+  private readonly primaries = new Map<string, { runId: string; evicted: number }>();
+  private recordsLostAt?: number;
   /** The latest durability check's outcome (the first once Redis first answers): what is wrong, or that it could not be checked. */
   durability: Promise<{ checked: boolean; problems: string[] }>;
 
@@ -135,6 +152,9 @@ export class RedisStore implements SharedStore {
     this.redis.defineCommand('bffSwap', { numberOfKeys: 1, lua: SWAP });
     this.redis.defineCommand('bffTake', { numberOfKeys: 1, lua: TAKE });
     this.redis.defineCommand('bffRenew', { numberOfKeys: 1, lua: RENEW });
+    this.redis.defineCommand('bffRaise', { numberOfKeys: 1, lua: RAISE });
+    this.lossWatch = setInterval(() => void this.watchLosses(), options.lossCheckMs ?? 10_000);
+    this.lossWatch.unref();
     const readiness = options.readiness;
     this.state = new DependencyState({
       initial: { ok: false, detail: 'Connecting to Redis (REDIS_URL).' },
@@ -147,6 +167,7 @@ export class RedisStore implements SharedStore {
       this.state.set({ ok: true, detail: 'Redis answers.' });
       this.durability = this.checkDurability();
       firstCheck(this.durability);
+      void this.durability.then(() => this.watchLosses());
       void this.durability.then(({ checked, problems }) => {
         if (this.state.current.ok && (problems.length > 0 || !checked)) this.state.set({ ok: true, detail: 'Redis answers.', durability: checked ? problems : ['not checked: CONFIG GET refused'] }, { level: 'info' });
       });
@@ -227,7 +248,12 @@ export class RedisStore implements SharedStore {
     }
   }
 
+  recordsLostSince(): number | undefined {
+    return this.recordsLostAt;
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.lossWatch);
     this.redis.removeAllListeners('close');
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
@@ -265,6 +291,42 @@ export class RedisStore implements SharedStore {
       }
     }
     return { checked, problems };
+  }
+
+  /**
+   * Looks for a loss the per-session standing records cannot see (some keys
+   * gone, others kept): evictions (INFO evicted_keys rising), and a primary
+   * replaced by another node (a new run_id at another address: a failover, whose
+   * replica may not have had the newest writes). A restart in place of a
+   * primary that keeps an append-only file loses nothing it acknowledged and is
+   * not counted. What is found is shared through the store itself, so every
+   * instance, even one started later, proves before it sends.
+   */
+  private async watchLosses(): Promise<void> {
+    const nodes: Redis[] = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
+    const found: string[] = [];
+    const durable = (await this.durability.catch(() => ({ checked: false, problems: ['?'] }))).problems.length === 0;
+    for (const node of nodes) {
+      const info = await node.call('INFO').then(String, () => undefined);
+      const runId = info && /^run_id:(\w+)/m.exec(info)?.[1];
+      if (!info || !runId) continue;
+      const evicted = Number(/^evicted_keys:(\d+)/m.exec(info)?.[1] ?? 0);
+      const address = `${node.stream?.remoteAddress ?? node.options.host}:${node.stream?.remotePort ?? node.options.port}`;
+      const before = this.primaries.get(address);
+      if (before && before.runId === runId && evicted > before.evicted) found.push(`Redis evicted ${evicted - before.evicted} keys at ${address}`);
+      const known = [...this.primaries.values()].some((p) => p.runId === runId);
+      if (this.primaries.size > 0 && !known && !(before && durable)) found.push(`a new Redis primary answers at ${address} (a failover?)`);
+      this.primaries.set(address, { runId, evicted });
+    }
+    try {
+      const at = found.length > 0 ? await this.redis.bffRaise(this.prefix + RECORDS_LOST_AT, Date.now(), this.options.lossWindowMs ?? 24 * 3600_000) : await this.redis.get(this.prefix + RECORDS_LOST_AT);
+      if (found.length > 0) {
+        this.options.logger.warn({ causes: found }, `The shared store may have lost some records (${found.join('; ')}): a retried send whose record is missing is checked against Genesys before it is sent again`);
+      }
+      this.recordsLostAt = at ? Number(at) : undefined;
+    } catch {
+      // Unreachable now: the next round (or the next connection) looks again.
+    }
   }
 
   private async run<T>(operation: () => Promise<T>): Promise<T> {
