@@ -5,7 +5,13 @@ import { AppError } from '../domain/errors';
 import type { Logger } from '../observability/logger';
 import { DependencyState, type Readiness } from '../observability/readiness';
 import { scrubText } from '../observability/scrub';
+import { CHECKED_SETTINGS, durabilityProblems } from './durability';
 import type { SharedStore } from './sharedStore';
+
+export { durabilityProblems } from './durability';
+
+/** Where a connection of ioredis's leads (a Sentinel's or Cluster's node included). */
+const addressOf = (node: Redis) => `${node.stream?.remoteAddress ?? node.options.host}:${node.stream?.remotePort ?? node.options.port}`;
 
 /** Replaces the value only if it is still the one the caller read. */
 const SWAP = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -104,25 +110,6 @@ function connect(config: RedisConfig, commandTimeoutMs: number): Redis | Cluster
   return new Redis(config.url, inUrl ? { ...options, password: undefined } : options);
 }
 
-/** What a Redis that can lose records is told to change, by setting; empty when it keeps them. */
-export function durabilityProblems(settings: Record<string, string>): string[] {
-  const problems: string[] = [];
-  if (settings.appendonly !== 'yes') {
-    problems.push(
-      settings.save === undefined || settings.save === ''
-        ? 'appendonly is no and save is "": a restart of Redis loses every record; set appendonly yes'
-        : `appendonly is no: only snapshots (save "${settings.save}") are kept, so a restart loses the writes since the last one; set appendonly yes`,
-    );
-  } else if (settings.appendfsync === 'no') {
-    problems.push('appendfsync is no: a crash of the host loses what the kernel had not yet written; set appendfsync everysec');
-  }
-  if (settings['maxmemory-policy'] !== undefined && settings['maxmemory-policy'] !== 'noeviction') {
-    problems.push(`maxmemory-policy is ${settings['maxmemory-policy']}: Redis drops records to make room when full; set maxmemory-policy noeviction`);
-  }
-  return problems;
-}
-
-const CHECKED_SETTINGS = ['appendonly', 'appendfsync', 'save', 'maxmemory-policy'];
 
 /**
  * The shared store in Redis (REDIS_URL, Sentinel or Cluster). Commands are
@@ -269,7 +256,7 @@ export class RedisStore implements SharedStore {
     let checked = true;
     const logger = this.options.logger;
     for (const node of nodes) {
-      const where = `${node.options.host ?? ''}:${node.options.port ?? ''}`;
+      const where = addressOf(node);
       const settings: Record<string, string> = {};
       try {
         for (const name of CHECKED_SETTINGS) {
@@ -306,18 +293,26 @@ export class RedisStore implements SharedStore {
     const nodes: Redis[] = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
     const found: string[] = [];
     const durable = (await this.durability.catch(() => ({ checked: false, problems: ['?'] }))).problems.length === 0;
+    const now = new Map<string, { runId: string; evicted: number }>();
     for (const node of nodes) {
       const info = await node.call('INFO').then(String, () => undefined);
       const runId = info && /^run_id:(\w+)/m.exec(info)?.[1];
       if (!info || !runId) continue;
-      const evicted = Number(/^evicted_keys:(\d+)/m.exec(info)?.[1] ?? 0);
-      const address = `${node.stream?.remoteAddress ?? node.options.host}:${node.stream?.remotePort ?? node.options.port}`;
-      const before = this.primaries.get(address);
-      if (before && before.runId === runId && evicted > before.evicted) found.push(`Redis evicted ${evicted - before.evicted} keys at ${address}`);
-      const known = [...this.primaries.values()].some((p) => p.runId === runId);
-      if (this.primaries.size > 0 && !known && !(before && durable)) found.push(`a new Redis primary answers at ${address} (a failover?)`);
-      this.primaries.set(address, { runId, evicted });
+      now.set(addressOf(node), { runId, evicted: Number(/^evicted_keys:(\d+)/m.exec(info)?.[1] ?? 0) });
     }
+    for (const [address, { runId, evicted }] of now) {
+      const before = this.primaries.get(address);
+      if (before?.runId === runId && evicted > before.evicted) found.push(`Redis evicted ${evicted - before.evicted} keys at ${address}`);
+      // Restarted in place: only one that keeps no append-only file lost anything (and then everything).
+      if (before && before.runId !== runId && !durable) found.push(`Redis at ${address} restarted without keeping its records`);
+    }
+    // A primary gone and another in its place: a failover, whose replica may not have had the newest writes.
+    // (New primaries beside the old ones are a cluster discovered or grown, not a loss.)
+    const gone = [...this.primaries.keys()].filter((a) => !nodes.some((n) => addressOf(n) === a));
+    const arrived = [...now.keys()].filter((a) => !this.primaries.has(a));
+    if (gone.length > 0 && arrived.length > 0) found.push(`${arrived.join(', ')} took over from ${gone.join(', ')} (a failover)`);
+    for (const a of gone) this.primaries.delete(a);
+    for (const [a, seen] of now) this.primaries.set(a, seen);
     try {
       const at = found.length > 0 ? await this.redis.bffRaise(this.prefix + RECORDS_LOST_AT, Date.now(), this.options.lossWindowMs ?? 24 * 3600_000) : await this.redis.get(this.prefix + RECORDS_LOST_AT);
       if (found.length > 0) {
