@@ -21,7 +21,7 @@ import { answerOf, checkText, MAX_TEXT_BYTES } from './messageInput';
 import { givenAttributes } from './startInput';
 import { SEND_LEASE_MS, SEND_LEASE_RENEW_MS, SendLedger, type KeyedSend } from './sendLedger';
 import { sessionKeyOf, type SharedStore } from '../store/sharedStore';
-import type { Revocations } from './revocations';
+import { bornAtOf, type Revocations } from './revocations';
 import { fingerprint, ROUTING_KEY, undeliveredAttributes, type SessionClaims, type SessionState, type SessionTokens } from './sessionToken';
 
 /**
@@ -239,7 +239,7 @@ export class GuestChat {
   private keyedSend(session: GuestSession, claims: SessionClaims, input: SendInput, messageId: string): KeyedSend<Sent> {
     const answer = answerOf(input);
     return {
-      messageId,
+      messageId, bornAt: bornAtOf(claims.anchor),
       fingerprint: requestFingerprint(input),
       describe: (sentAt) => ({ messageId, text: answer ? answer.text : input.text, payload: answer?.payload, sentAt }),
       prove: (earlier) => session.proveDelivery(earlier),

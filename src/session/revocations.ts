@@ -54,6 +54,12 @@ export interface Revocations {
   cutOff(guestToken: string, atMs: number, lifetimeMs: number): Promise<void>;
 }
 
+/** When the session an anchor names began (epoch ms); undefined for a token sealed before anchors carried it. */
+export function bornAtOf(anchor: string | undefined): number | undefined {
+  const at = anchor === undefined ? NaN : parseInt(anchor.split('.')[1] ?? '', 36);
+  return Number.isFinite(at) ? at : undefined;
+}
+
 /** Renewed at most about once a minute per session, and always with a minute to spare beyond any token issued meanwhile. */
 const RENEW_SLACK_MS = 60_000;
 
@@ -74,7 +80,7 @@ export class StoreRevocations implements Revocations {
   }
 
   async markLive(guestToken: string): Promise<string> {
-    const anchor = randomBytes(9).toString('base64url');
+    const anchor = `${randomBytes(9).toString('base64url')}.${this.now().toString(36)}`;
     await this.store.put(`standing:${sessionKeyOf(guestToken)}`, `live:${anchor}`, this.recordMs);
     return anchor;
   }

@@ -22,7 +22,10 @@ import { idempotentReplays } from '../observability/metrics';
  *
  * A definite refusal deletes the record, so a retry may try again. A record
  * that cannot be read or written refuses the send (`store_unavailable`):
- * never a guess, never a second copy.
+ * never a guess, never a second copy. A record that is absent although the
+ * store may have lost some records (its `recordsLostSince`) may have been a
+ * `done` one: the first attempt under the key then proves from history that no
+ * earlier one was delivered, as for `doubt`, before it sends.
  */
 
 interface Sent<R> {
@@ -46,6 +49,8 @@ export interface KeyedSend<R> {
   send(): Promise<R>;
   /** A result for an earlier attempt that history proved delivered. */
   fromHistory(proof: Extract<DeliveryVerdict, { verdict: 'delivered' }>): R;
+  /** When the session began (epoch ms), if known: no attempt of its keys is older. */
+  bornAt?: number;
 }
 
 interface SendLedgerOptions {
@@ -113,7 +118,7 @@ export class SendLedger {
     for (let round = 0; ; round += 1) {
       if (round > 0 && this.now() >= giveUpAt) throw stillSending(1000);
       const mine = this.pending(send, send.describe(this.now()));
-      if (await store.claim(key, mine, ttlMs)) return this.attempt(key, mine, send);
+      if (await store.claim(key, mine, ttlMs)) return this.attempt(key, mine, send, this.possiblyForgotten(send));
       const raw = await store.get(key);
       if (raw === undefined) continue; // expired between the two calls
       const record = JSON.parse(raw) as SendRecord<R>;
@@ -189,6 +194,17 @@ export class SendLedger {
     // The message is delivered: a store that fails now must not turn that into an error (a lapsed claim is proven later).
     await lease.settle(done).catch(() => undefined);
     return result;
+  }
+
+  /**
+   * An attempt this store may have forgotten: when it lost records after the
+   * session began, within the retry window. Its time is unknown, so it is taken
+   * as the session's start (history is searched from there).
+   */
+  private possiblyForgotten<R>(send: KeyedSend<R>): SentMessage | undefined {
+    const lostAt = this.options.store.recordsLostSince();
+    if (lostAt === undefined || this.now() - lostAt >= this.options.ttlMs || (send.bornAt ?? 0) > lostAt) return undefined;
+    return send.describe(send.bornAt ?? this.now() - this.options.ttlMs);
   }
 
   private pending<R>(send: KeyedSend<R>, sent: SentMessage): string {

@@ -7,7 +7,13 @@ import { DependencyState, type Readiness } from '../observability/readiness';
 import { sharedStoreUp } from '../observability/metrics';
 import { scrubText } from '../observability/scrub';
 import { inClientSpan, tracingOn } from '../observability/tracing';
+import { CHECKED_SETTINGS, durabilityProblems } from './durability';
 import type { SharedStore } from './sharedStore';
+
+export { durabilityProblems } from './durability';
+
+/** Where a connection of ioredis's leads (a Sentinel's or Cluster's node included). */
+const addressOf = (node: Redis) => `${node.stream?.remoteAddress ?? node.options.host}:${node.stream?.remotePort ?? node.options.port}`;
 
 /** Replaces the value only if it is still the one the caller read. */
 const SWAP = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -25,6 +31,11 @@ return 1`;
 const RENEW = `local v = redis.call('GET', KEYS[1])
 if v and redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return v`;
+
+/** Raises KEYS[1] to ARGV[1] (a time), kept for ARGV[2] ms; never lowers it. */
+const RAISE = `local v = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) end
+return redis.call('GET', KEYS[1])`;
 
 const TAKE = `
 local t = redis.call('TIME')
@@ -61,12 +72,20 @@ interface RedisStoreOptions {
   pingTimeoutMs?: number;
   logger: Logger;
   readiness?: Readiness;
+  /** How often to look for evictions and failovers (ms); default 10 s. */
+  lossCheckMs?: number;
+  /** How long a suspected loss makes keyed sends prove first: the idempotency window. */
+  lossWindowMs?: number;
 }
+
+/** The key that says since when records may be missing (recordsLostSince). */
+const RECORDS_LOST_AT = 'store:records-lost-at';
 
 interface Scripts {
   bffSwap(key: string, expected: string, value: string, ttlMs: number): Promise<number>;
   bffTake(key: string, windowMs: number, limit: number | '', member: string): Promise<number>;
   bffRenew(key: string, ttlMs: number, renewBelowMs: number): Promise<string | null>;
+  bffRaise(key: string, value: number, ttlMs: number): Promise<string | null>;
 }
 type Scripted = (Redis | Cluster) & Scripts;
 
@@ -103,25 +122,6 @@ function connect(config: RedisConfig, commandTimeoutMs: number): Redis | Cluster
   return new Redis(config.url, inUrl ? { ...options, password: undefined } : options);
 }
 
-/** What a Redis that can lose records is told to change, by setting; empty when it keeps them. */
-export function durabilityProblems(settings: Record<string, string>): string[] {
-  const problems: string[] = [];
-  if (settings.appendonly !== 'yes') {
-    problems.push(
-      settings.save === undefined || settings.save === ''
-        ? 'appendonly is no and save is "": a restart of Redis loses every record; set appendonly yes'
-        : `appendonly is no: only snapshots (save "${settings.save}") are kept, so a restart loses the writes since the last one; set appendonly yes`,
-    );
-  } else if (settings.appendfsync === 'no') {
-    problems.push('appendfsync is no: a crash of the host loses what the kernel had not yet written; set appendfsync everysec');
-  }
-  if (settings['maxmemory-policy'] !== undefined && settings['maxmemory-policy'] !== 'noeviction') {
-    problems.push(`maxmemory-policy is ${settings['maxmemory-policy']}: Redis drops records to make room when full; set maxmemory-policy noeviction`);
-  }
-  return problems;
-}
-
-const CHECKED_SETTINGS = ['appendonly', 'appendfsync', 'save', 'maxmemory-policy'];
 
 /**
  * The shared store in Redis (REDIS_URL, Sentinel or Cluster). Commands are
@@ -144,6 +144,10 @@ export class RedisStore implements SharedStore {
   private readonly redis: Scripted;
   private readonly state: DependencyState;
   private readonly connected: Promise<void>;
+  private readonly lossWatch: NodeJS.Timeout;
+  /** Each primary this instance has seen, by address: its run id and evictions so far. */
+  private readonly primaries = new Map<string, { runId: string; evicted: number }>();
+  private recordsLostAt?: number;
   /** The latest durability check's outcome (the first once Redis first answers): what is wrong, or that it could not be checked. */
   durability: Promise<{ checked: boolean; problems: string[] }>;
   private readonly pinger: NodeJS.Timeout;
@@ -157,6 +161,9 @@ export class RedisStore implements SharedStore {
     this.redis.defineCommand('bffSwap', { numberOfKeys: 1, lua: SWAP });
     this.redis.defineCommand('bffTake', { numberOfKeys: 1, lua: TAKE });
     this.redis.defineCommand('bffRenew', { numberOfKeys: 1, lua: RENEW });
+    this.redis.defineCommand('bffRaise', { numberOfKeys: 1, lua: RAISE });
+    this.lossWatch = setInterval(() => void this.watchLosses(), options.lossCheckMs ?? 10_000);
+    this.lossWatch.unref();
     const readiness = options.readiness;
     this.state = new DependencyState({
       initial: { ok: false, detail: 'Connecting to Redis (REDIS_URL).' },
@@ -172,6 +179,7 @@ export class RedisStore implements SharedStore {
       this.state.set({ ok: true, detail: 'Redis answers.' });
       this.durability = this.checkDurability();
       firstCheck(this.durability);
+      void this.durability.then(() => this.watchLosses());
       void this.durability.then(({ checked, problems }) => {
         if (this.state.current.ok && (problems.length > 0 || !checked)) this.state.set({ ok: true, detail: 'Redis answers.', durability: checked ? problems : ['not checked: CONFIG GET refused'] }, { level: 'info' });
       });
@@ -283,8 +291,13 @@ export class RedisStore implements SharedStore {
     }
   }
 
+  recordsLostSince(): number | undefined {
+    return this.recordsLostAt;
+  }
+
   async close(): Promise<void> {
     clearInterval(this.pinger);
+    clearInterval(this.lossWatch);
     this.redis.removeAllListeners('close');
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
@@ -300,7 +313,7 @@ export class RedisStore implements SharedStore {
     let checked = true;
     const logger = this.options.logger;
     for (const node of nodes) {
-      const where = `${node.options.host ?? ''}:${node.options.port ?? ''}`;
+      const where = addressOf(node);
       const settings: Record<string, string> = {};
       try {
         for (const name of CHECKED_SETTINGS) {
@@ -324,14 +337,56 @@ export class RedisStore implements SharedStore {
     return { checked, problems };
   }
 
+  /**
+   * Looks for a loss the per-session standing records cannot see (some keys
+   * gone, others kept): evictions (INFO evicted_keys rising), and a primary
+   * replaced by another node (a new run_id at another address: a failover, whose
+   * replica may not have had the newest writes). A restart in place of a
+   * primary that keeps an append-only file loses nothing it acknowledged and is
+   * not counted. What is found is shared through the store itself, so every
+   * instance, even one started later, proves before it sends.
+   */
+  private async watchLosses(): Promise<void> {
+    const nodes: Redis[] = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
+    const found: string[] = [];
+    const durable = (await this.durability.catch(() => ({ checked: false, problems: ['?'] }))).problems.length === 0;
+    const now = new Map<string, { runId: string; evicted: number }>();
+    for (const node of nodes) {
+      const info = await node.call('INFO').then(String, () => undefined);
+      const runId = info && /^run_id:(\w+)/m.exec(info)?.[1];
+      if (!info || !runId) continue;
+      now.set(addressOf(node), { runId, evicted: Number(/^evicted_keys:(\d+)/m.exec(info)?.[1] ?? 0) });
+    }
+    for (const [address, { runId, evicted }] of now) {
+      const before = this.primaries.get(address);
+      if (before?.runId === runId && evicted > before.evicted) found.push(`Redis evicted ${evicted - before.evicted} keys at ${address}`);
+      // Restarted in place: only one that keeps no append-only file lost anything (and then everything).
+      if (before && before.runId !== runId && !durable) found.push(`Redis at ${address} restarted without keeping its records`);
+    }
+    // A primary gone and another in its place: a failover, whose replica may not have had the newest writes.
+    // (New primaries beside the old ones are a cluster discovered or grown, not a loss.)
+    const gone = [...this.primaries.keys()].filter((a) => !nodes.some((n) => addressOf(n) === a));
+    const arrived = [...now.keys()].filter((a) => !this.primaries.has(a));
+    if (gone.length > 0 && arrived.length > 0) found.push(`${arrived.join(', ')} took over from ${gone.join(', ')} (a failover)`);
+    for (const a of gone) this.primaries.delete(a);
+    for (const [a, seen] of now) this.primaries.set(a, seen);
+    try {
+      const at = found.length > 0 ? await this.redis.bffRaise(this.prefix + RECORDS_LOST_AT, Date.now(), this.options.lossWindowMs ?? 24 * 3600_000) : await this.redis.get(this.prefix + RECORDS_LOST_AT);
+      if (found.length > 0) {
+        this.options.logger.warn({ causes: found }, `The shared store may have lost some records (${found.join('; ')}): a retried send whose record is missing is checked against Genesys before it is sent again`);
+      }
+      this.recordsLostAt = at ? Number(at) : undefined;
+    } catch {
+      // Unreachable now: the next round (or the next connection) looks again.
+    }
+  }
+
   /** One operation on Redis (a span named after its command, tracing on); a failure is `store_unavailable`. */
   private async run<T>(command: string, operation: () => Promise<T>, traced = true): Promise<T> {
     try {
-      return await (traced && tracingOn() ? inClientSpan(`redis ${command}`, redisSpan(command), operation) : operation());
-
       // Known down (the last PING failed, or the connection is gone): refuse at once rather than wait out a timeout.
       if (!this.up) throw new Error('Redis did not answer the last PING');
-      return await operation();
+      return await (traced && tracingOn() ? inClientSpan(`redis ${command}`, redisSpan(command), operation) : operation());
     } catch (error) {
       throw new AppError('store_unavailable', 'The shared store (Redis) did not answer, so nothing was done; retry shortly.', {
         retryAfterSeconds: 1,

@@ -38,6 +38,13 @@ export interface SharedStore {
   take(key: string, limit: number, windowMs: number): Promise<number>;
   /** Counts one use that happens whatever the window holds; later takes wait until it leaves the window. */
   record(key: string, windowMs: number): Promise<void>;
+  /**
+   * Since when (epoch ms) the store may be missing some records although it
+   * kept others (Redis evicted keys, or a failover to a replica that had not
+   * caught up); undefined when nothing says so. A keyed send whose record is
+   * absent is then proven against Genesys before it is sent (sendLedger.ts).
+   */
+  recordsLostSince(): number | undefined;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -184,6 +191,10 @@ export class MemoryStore implements SharedStore {
   async record(key: string, windowMs: number): Promise<void> {
     const now = this.now();
     this.count(key, this.usesIn(key, windowMs, now), now);
+  }
+
+  recordsLostSince(): number | undefined {
+    return undefined;
   }
 
   async ping(): Promise<void> {}

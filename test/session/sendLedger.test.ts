@@ -359,3 +359,38 @@ describe('a retry waiting on a live claim (fake timers)', () => {
     expect(genesys.delivered).toEqual(['m-1']);
   });
 });
+
+describe('a store that may have lost some records (evictions, a failover to a replica behind)', () => {
+  /** A store whose `done` record for the key vanished, as an eviction or a lagging replica leaves it, since `lostAt`. */
+  function forgetful(lostAt: number | undefined): SharedStore {
+    return Object.assign(new MemoryStore(), { recordsLostSince: () => lostAt });
+  }
+  const BORN = Date.now() - 120_000;
+
+  test('a key with no record in a session older than the loss is proven first: delivered before, so not sent again', async () => {
+    const genesys = fakeGenesys();
+    genesys.delivered.push('m-1');
+    const result = await ledger(forgetful(BORN + 60_000)).run('s', genesys.keyed({ bornAt: BORN }));
+    expect(result).toBe('from-history');
+    expect(genesys.delivered).toEqual(['m-1']);
+    // Searched from the session's start: when the forgotten attempt was is unknown.
+    expect(genesys.proofs).toEqual([expect.objectContaining({ messageId: 'm-1', sentAt: BORN })]);
+  });
+
+  test('proven not delivered: sent once, and the next retry is answered from its record', async () => {
+    const genesys = fakeGenesys();
+    const store = forgetful(BORN + 60_000);
+    await expect(ledger(store).run('s', genesys.keyed({ bornAt: BORN }))).resolves.toBe('sent:hello');
+    await expect(ledger(store).run('s', genesys.keyed({ bornAt: BORN }))).resolves.toBe('sent:hello');
+    expect(genesys.delivered).toEqual(['m-1']);
+    expect(genesys.proofs).toHaveLength(1);
+  });
+
+  test('sessions begun after the loss, and any store that lost nothing, send without a proof', async () => {
+    for (const [store, bornAt] of [[forgetful(BORN - 1), BORN], [forgetful(undefined), BORN], [new MemoryStore(), undefined]] as const) {
+      const genesys = fakeGenesys();
+      await expect(ledger(store).run('s', genesys.keyed({ bornAt }))).resolves.toBe('sent:hello');
+      expect(genesys.proofs).toEqual([]);
+    }
+  });
+});

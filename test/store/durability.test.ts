@@ -1,9 +1,11 @@
+import { Redis } from 'ioredis';
 import { RedisStore, durabilityProblems } from '../../src/store/redisStore';
 import { MemoryStore, sessionKeyOf, type SharedStore } from '../../src/store/sharedStore';
 import { StoreRevocations } from '../../src/session/revocations';
 import { captureLogger } from '../support/app';
 import { manualClock } from '../support/platform';
 import { startComposeRedis, startRedis, type RedisServer } from '../support/redis';
+import { waitFor } from '../support/wait';
 
 /**
  * At start the service asks Redis how it keeps its data, and warns by name about a Redis that can lose records.
@@ -51,6 +53,52 @@ test('a Redis that refuses CONFIG (as managed ones often do) is said to be unche
   expect(outcome).toEqual({ checked: false, problems: [] });
   expect(warnings).toEqual([expect.stringMatching(/^Could not check whether the shared store \(Redis\) keeps its records.*appendonly yes.*maxmemory-policy noeviction/)]);
 }, 20_000);
+
+test('evictions are noticed and shared: every instance, even one started later, knows since when records may be missing', async () => {
+  const server = await startRedis({ args: ['--save', '', '--appendonly', 'no', '--maxmemory-policy', 'allkeys-random'] });
+  const captured = captureLogger();
+  const open = (logger = captureLogger().logger) =>
+    new RedisStore({ redis: { kind: 'single', url: server.url, keyPrefix: 'e:', tls: false }, keyPrefix: 'e:', commandTimeoutMs: 2000, logger, lossCheckMs: 50 });
+  const first = open(captured.logger);
+  const admin = new Redis(server.url);
+  let later: RedisStore | undefined;
+  try {
+    await first.durability;
+    await waitFor(() => first.recordsLostSince() === undefined && first['primaries'].size === 1, 5000);
+    // Fill Redis, then give it less memory than it holds: it evicts.
+    for (let i = 0; i < 10; i += 1) await admin.mset(Object.fromEntries(Array.from({ length: 2000 }, (_, j) => [`junk:${i}:${j}`, 'x'.repeat(500)])));
+    const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))![1]);
+    // About 2 MB less than the keys take: some thousands of them go, and there is room again.
+    await admin.config('SET', 'maxmemory', String(used - 2 * 1024 * 1024));
+    await admin.set('one-more', 'x');
+    await waitFor(() => first.recordsLostSince() !== undefined, 5000);
+    expect(captured.messages('warn')).toContainEqual(expect.stringMatching(/^The shared store may have lost some records \(Redis evicted \d+ keys at .*\): a retried send whose record is missing is checked against Genesys/));
+    later = open();
+    await waitFor(() => later!.recordsLostSince() === first.recordsLostSince(), 5000);
+  } finally {
+    admin.disconnect();
+    await first.close();
+    await later?.close();
+    await server.stop();
+  }
+}, 30_000);
+
+test('a restart in place of a Redis that keeps an append-only file is not a loss', async () => {
+  const server = await startComposeRedis();
+  const store = new RedisStore({ redis: { kind: 'single', url: server.url, keyPrefix: 'r:', tls: false }, keyPrefix: 'r:', commandTimeoutMs: 2000, logger: captureLogger().logger, lossCheckMs: 50 });
+  try {
+    await store.durability;
+    await waitFor(() => store['primaries'].size === 1, 5000);
+    const before = [...store['primaries'].values()][0]!.runId;
+    await server.kill('SIGKILL');
+    await server.restart();
+    await waitFor(() => [...store['primaries'].values()][0]!.runId !== before, 10_000);
+    expect(store.recordsLostSince()).toBeUndefined();
+  } finally {
+    await store.close();
+    await server.stop();
+  }
+}, 30_000);
 
 describe('standing records', () => {
   const clock = manualClock();
