@@ -87,12 +87,7 @@ export class LiveStreams {
     this.admit(holder);
     count(this.bySession, holder.guestToken, +1);
     count(this.byIp, holder.ip, +1);
-    res.status(200);
-    res.setHeaders(new Map([['Content-Type', 'text/event-stream; charset=utf-8'], ['Cache-Control', 'no-cache, no-transform'], ['Connection', 'keep-alive']]));
-    res.setHeader('X-Accel-Buffering', 'no');
-    res.flushHeaders();
-    res.socket?.setNoDelay(true);
-    res.write('retry: 2000\n\n');
+    openEventStream(res);
 
     let ended = false;
     /** Since when the reader has left data unread (undefined while it keeps up). */
@@ -117,7 +112,6 @@ export class LiveStreams {
     // Never text the client sent.
     let lastId: string | undefined;
     const openedAt = positionAt((this.options.now ?? Date.now)());
-    const after = history?.after;
     const delivered = new RecentIds();
     const present = holder.present ?? ((m: NormalizedMessage) => m);
     const send = (event: string, data: unknown, messageId?: string) => {
@@ -166,7 +160,7 @@ export class LiveStreams {
     streamsOpen.inc();
     res.on('close', cleanup);
     send('session', { state: 'open' });
-    if (history?.after !== undefined) onEvent.catchUp(after, 'resume');
+    if (history?.after !== undefined) onEvent.catchUp(history.after, 'resume');
   }
 
   /** Ends every stream with a final event telling clients to reconnect (shutdown). */
@@ -339,4 +333,14 @@ export function resumeAfter(req: Request, fromQuery: string | undefined): string
     throw new AppError('validation_failed', 'Last-Event-ID must be an event id this service sent (1 to 128 of A-Z a-z 0-9 _ -).');
   }
   return given;
+}
+
+/** The answer's head for Server-Sent Events, sent at once, unbuffered by proxies, with the client's reconnect delay. */
+function openEventStream(res: Response): void {
+  res.status(200);
+  res.setHeaders(new Map([['Content-Type', 'text/event-stream; charset=utf-8'], ['Cache-Control', 'no-cache, no-transform'], ['Connection', 'keep-alive']]));
+  res.setHeader('X-Accel-Buffering', 'no');
+  res.flushHeaders();
+  res.socket?.setNoDelay(true);
+  res.write('retry: 2000\n\n');
 }
