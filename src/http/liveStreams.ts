@@ -106,10 +106,9 @@ export class LiveStreams {
       if (!essential && res.writableNeedDrain) return;
       if (!res.write(chunk)) behindSince ??= now;
     };
-    // Every event carries the id of the newest message the client has (one found in the conversation),
-    // or before the first one the time position this stream opened at (src/domain/streamPosition.ts):
+    // Every event carries the id of the newest message the client has (one found in the conversation, never
+    // client text), or before the first one the time position this stream opened at (domain/streamPosition.ts):
     // what it resumes from, so a stream cut before its first message still resumes without a gap.
-    // Never text the client sent.
     let lastId: string | undefined;
     const openedAt = positionAt((this.options.now ?? Date.now)());
     const delivered = new RecentIds();
