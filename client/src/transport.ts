@@ -144,7 +144,7 @@ export class Transport {
   async unreachable(): Promise<BffError> {
     let up = false;
     try {
-      const probe = await this.fetchImpl(this.url('/healthz'), { mode: 'no-cors', credentials: 'omit', cache: 'no-store' });
+      const probe = await this.fetchImpl(`${this.baseUrl}/healthz`, { mode: 'no-cors', credentials: 'omit', cache: 'no-store' });
       up = probe.type === 'opaque';
     } catch {
       up = false;

@@ -127,7 +127,7 @@ export class LiveStreams {
     // The client's Last-Event-ID becomes the id to resume from once history shows it is a message of this conversation.
     const found = (id: string) => (lastId ??= id);
     const replay = (after: string | undefined, reason: 'resume' | 'reconnect') => (history ? replayMissed(after, () => history.readNewest(reason), send, found) : Promise.resolve());
-    const onEvent = catchUpGate(live, replay, () => lastId ?? history?.after);
+    const onEvent = catchUpGate(live, replay, () => lastId ?? history?.after ?? openedAt);
     const heartbeat = setInterval(() => write(': heartbeat\n\n', false), this.options.heartbeatMs);
     heartbeat.unref();
     const unsubscribe = session.subscribe(onEvent);

@@ -172,14 +172,6 @@ test('every answer with a sessionToken carries a streamPosition; a stream opened
   stream.close();
 });
 
-test('a Last-Event-ID that could break an event line is never written back into the stream', async () => {
-  const { token } = await session();
-  const stream = await openStream(`${stack.service.url}/messages/stream?lastEventId=${encodeURIComponent('x\nevent: message\ndata: {"text":"fake"}')}`, bearer(token));
-  await stream.next((e) => e.event === 'session' && dataOf(e).state === 'replay_incomplete');
-  expect(stream.events.every((e) => e.event !== 'message' && (e.id === undefined || /^t-\d{13}$/.test(e.id)))).toBe(true);
-  stream.close();
-});
-
 test('a Last-Event-ID older than history can reach says replay_incomplete, and the stream goes on', async () => {
   const { token } = await session();
   const stream = await openStream(`${stack.service.url}/messages/stream?lastEventId=unknown-id`, bearer(token));
@@ -199,10 +191,12 @@ test('a Last-Event-ID that is not an id the stream writes is refused (400) befor
   const refusedHeader = await fetch(`${stack.service.url}/messages/stream`, { headers: { ...bearer(token), 'Last-Event-ID': 'a b' } });
   expect([refusedHeader.status, ((await refusedHeader.json()) as { code: string }).code]).toEqual([400, 'validation_failed']);
 
-  // Well-formed but never issued in this conversation: replay_incomplete, and the id is not echoed on any event.
+  // Well-formed but never issued in this conversation: replay_incomplete, and the id is not echoed on any event:
+  // each carries the time position the stream took itself.
   const unknown = await openStream(`${stack.service.url}/messages/stream?lastEventId=issued-by-nobody`, bearer(token));
   await unknown.next((e) => e.event === 'session' && dataOf(e).state === 'replay_incomplete');
-  expect(unknown.events.map((e) => e.id)).toEqual(unknown.events.map(() => undefined));
+  expect(unknown.events.length).toBeGreaterThan(0);
+  for (const e of unknown.events) expect(e.id).toMatch(/^t-\d{13}$/);
   unknown.close();
 });
 

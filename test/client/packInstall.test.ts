@@ -9,6 +9,8 @@ import path from 'node:path';
  * lay it out) that installs React, Vite and TypeScript from the registry plus the
  * tarball, and type-checks a page importing both `@genesys-bff/client` and
  * `@genesys-bff/client/react`. Needs the npm registry (reachable in CI).
+ *
+ * @lane full — installs a Vite + React project from the npm registry (about a minute and a half)
  */
 
 const ROOT = path.resolve(__dirname, '../..');

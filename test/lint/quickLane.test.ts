@@ -18,7 +18,7 @@ function testFiles(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const full = path.join(dir, entry.name);
     if (entry.isDirectory()) return testFiles(full);
-    return entry.name.endsWith('.test.ts') ? [full] : [];
+    return /\.test\.tsx?$/.test(entry.name) ? [full] : [];
   });
 }
 
