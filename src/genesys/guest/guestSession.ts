@@ -41,8 +41,10 @@ export type { GuestEvent } from './inboundDispatch';
 interface GuestSessionOptions extends LinkOptions {
   typingCooldownMs?: number;
   jwtRefreshMarginMs?: number;
-  /** `onMessage` frames allowed per second (Genesys: 5). */
+  /** `onMessage` frames allowed per second (GENESYS_MESSAGES_PER_SECOND; Genesys announced 2). */
   messagesPerSecond?: number;
+  /** Frames one connection may send a minute (GENESYS_REQUESTS_PER_MINUTE; Genesys's limits page: 60). */
+  requestsPerMinute?: number;
   now?: () => number;
   /** The newest history page, for proving delivery after a dropped socket. */
   readNewestHistory?: (session: GuestSession) => ReturnType<ReadNewestPage>;
@@ -84,7 +86,7 @@ export class GuestSession {
     this.desk = new RequestDesk(
       { current: () => this.link.current(), isReady: () => this.link.isReady(), wake: () => this.link.wake(), dead: () => this.dead },
       options.requestTimeoutMs,
-      options.messagesPerSecond ?? 5,
+      { messagesPerSecond: options.messagesPerSecond ?? 2, requestsPerMinute: options.requestsPerMinute ?? 60 },
       this.now,
     );
     this.inbound = {
@@ -92,6 +94,7 @@ export class GuestSession {
       logger: options.logger,
       now: this.now,
       settle: (p, outcome) => this.desk.settle(p, outcome),
+      refused: (tracingId, error) => this.desk.refused(tracingId, error),
       emit: (event) => this.emit(event),
       die: (error) => this.die(error),
       updateInfo: (change) => {

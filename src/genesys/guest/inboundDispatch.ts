@@ -26,6 +26,8 @@ export interface InboundTarget {
   readonly logger: Logger;
   now(): number;
   settle(p: Pending, outcome: Error | { value: unknown }): void;
+  /** Genesys refused a frame for its rate or request budget (429/4029): not accepted, written again after the wait (requestDesk.ts). */
+  refused(tracingId: string | undefined, error: GuestApiError): void;
   emit(event: GuestEvent): void;
   die(error: GuestApiError): void;
   /** A SessionResponse nobody asked for, or the session turned read-only. */
@@ -122,6 +124,11 @@ function onError(t: InboundTarget, frame: Extract<InboundFrame, { kind: 'error' 
   }
   const log = { genesysCode: frame.envelope.code, guestFailure: error.failure };
   const tracingId = frame.envelope.tracingId;
+  if (error.failure === 'rate_limited') {
+    t.logger.info({ ...log, traced: tracingId !== undefined, retryAfterSeconds: error.retryAfterSeconds }, 'Genesys refused a frame for its rate; it goes out again after the wait');
+    t.refused(tracingId, error);
+    return;
+  }
   if (tracingId !== undefined) {
     const p = t.pending.byTracingId(tracingId);
     if (p !== undefined && p !== 'retired') t.settle(p, error);

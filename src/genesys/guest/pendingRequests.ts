@@ -24,6 +24,12 @@ export interface Pending {
   written: boolean;
   /** When the frame was last written (the session's clock). */
   writtenAt?: number;
+  /** When the frame was written this last time (it is written again after a 429). */
+  lastWrittenAt?: number;
+  /** When the request gives up (the session's clock): a refused frame is written again only before this. */
+  deadline?: number;
+  /** Genesys refused the frame (429) and asked to wait: it goes out again no sooner than this. */
+  notBefore?: number;
   /** A guest message whose reply was lost with the socket: it is verified, never blindly re-sent. */
   inDoubt: boolean;
   /** Our id for a guest message (`message.metadata.id`). */
@@ -191,6 +197,20 @@ export class PendingRequests {
     if (live.length === 1 && gone === 0) return { to: live[0]! };
     if (live.length + gone === 0) return { none: true };
     return { ambiguous: live.length + gone };
+  }
+
+  /**
+   * What an untraced 429 received at `at` can answer: the requests written
+   * before it on this socket and still unanswered (`live`), and how many
+   * others it could belong to instead (`gone`): requests that gave up
+   * recently, and typing frames (no reply) younger than `typingMs`.
+   */
+  refusalCandidates(at: number, typingMs: number): { live: Pending[]; gone: number } {
+    this.prune();
+    const live = [...this.pending.values()].filter((p) => p.written && !p.inDoubt && (p.lastWrittenAt ?? p.writtenAt ?? 0) <= at);
+    let gone = 0;
+    for (const r of this.retired.values()) if (r.kind !== 'typing' || r.at > at - typingMs) gone++;
+    return { live, gone };
   }
 
   /** Replies to frames sent on an earlier socket cannot arrive on a new one. */

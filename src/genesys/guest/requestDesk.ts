@@ -7,9 +7,26 @@ import { SendWindow } from './sendWindow';
 /**
  * Where a guest session's requests wait: each gets a tracingId, a deadline
  * and a place in the book (pendingRequests.ts) until its reply settles it.
- * Frames that count toward Genesys's per-session message rate pass the send
- * window first (sendWindow.ts); frames written while the socket is down go
- * out once it is configured again.
+ *
+ * Genesys's budgets are spent here, never overrun
+ * (docs/genesys-protocol.md#limits-and-timing):
+ * - `onMessage` frames (messages, Join, Clear, typing) are paced to the
+ *   session's message rate and go out one at a time, in order: the next
+ *   waits until the one before is answered (or briefly, `LANE_HOLD_MS`), so
+ *   a refused message is sent again before the ones after it;
+ * - every frame counts against the connection's request budget; requests
+ *   other than messages leave a reserve for them, so a burst of attachment
+ *   links never starves a send;
+ * - a wait longer than half the request deadline is refused at once with
+ *   its Retry-After instead of running into the deadline.
+ *
+ * A 429 (TooManyRequestsErrorMessage) means the frame was not accepted. With
+ * a tracingId it names its request, which goes out again after `retryAfter`.
+ * Without one (the SDK's fixtures have none) it is attributed by counting:
+ * every request gets exactly one reply, so once the requests still unanswered
+ * are no more than the untraced 429s received, each of them was refused and
+ * is written again; none that was accepted is ever written twice
+ * (docs/genesys-protocol.md#rate-limits-and-refusals).
  */
 export interface DeskSocket {
   /** The socket requests are written to, when there is one. */
@@ -21,37 +38,82 @@ export interface DeskSocket {
   dead(): GuestApiError | undefined;
 }
 
-/** Requests that are `onMessage` frames, which Genesys counts toward its rate. */
+export interface DeskLimits {
+  /** `onMessage` frames a second (GENESYS_MESSAGES_PER_SECOND). */
+  messagesPerSecond: number;
+  /** Frames a connection may send a minute (GENESYS_REQUESTS_PER_MINUTE). */
+  requestsPerMinute: number;
+  /** How long a message holds the lane while its reply is awaited (default 1 s; 0 lets messages overlap). */
+  laneHoldMs?: number;
+}
+
+/** Requests that are `onMessage` frames, which Genesys counts toward its message rate. */
 const COUNTED: ReadonlySet<PendingKind> = new Set(['send', 'join', 'clear']);
+
+/** How long a message holds the lane while its reply is awaited: a refusal comes quickly, an answer that does not must not hold the session up. */
+const LANE_HOLD_MS = 1000;
+/** Added to each window: the service's clock and Genesys's see a frame at slightly different times. */
+const CLOCK_SLACK_MS = 50;
+/** A typing frame gets no reply; a 429 for it would come about this soon. */
+const TYPING_REFUSAL_MS = 2000;
+/** How often unattributed 429s are looked at again while requests are still unanswered. */
+const RECHECK_MS = 200;
 
 export class RequestDesk {
   readonly pending: PendingRequests;
-  private readonly window: SendWindow;
+  private readonly messages: SendWindow;
+  private readonly budget: SendWindow;
+  private readonly budgetLimit: number;
+  private readonly laneHoldMs: number;
+  /** Budget kept for messages and configure: other requests stop short of it. */
+  private readonly reserve: number;
+  /** Nothing is written before this (a 429 asked to wait). */
+  private holdUntil = 0;
+  /** Untraced 429s not yet attributed to a request. */
+  private unattributed = 0;
+  /** When the last untraced 429 arrived: only requests written before it can be what it refused. */
+  private lastRefusalAt = 0;
+  private pumpTimer?: NodeJS.Timeout;
+  private recheckTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly socket: DeskSocket,
     private readonly requestTimeoutMs: number,
-    messagesPerSecond: number,
+    limits: DeskLimits,
     private readonly now: () => number,
+    private readonly onRefused?: (attributed: 'traced' | 'counted' | 'pending') => void,
   ) {
     this.pending = new PendingRequests(2 * requestTimeoutMs, now);
-    this.window = new SendWindow(messagesPerSecond, 1000, now);
+    this.messages = new SendWindow(limits.messagesPerSecond, 1000 + CLOCK_SLACK_MS, now);
+    this.budget = new SendWindow(limits.requestsPerMinute, 60_000 + CLOCK_SLACK_MS, now);
+    this.budgetLimit = limits.requestsPerMinute;
+    this.laneHoldMs = limits.laneHoldMs ?? LANE_HOLD_MS;
+    this.reserve = Math.min(Math.max(2, Math.ceil(limits.requestsPerMinute / 10)), limits.requestsPerMinute - 1);
   }
 
   get size(): number {
     return this.pending.size;
   }
 
+  /** The longest a request may wait for its turn before it is refused instead. */
+  private get maxQueueMs(): number {
+    return this.requestTimeoutMs / 2;
+  }
+
   request<T>(kind: PendingKind, build: (tracingId: string) => object, about?: { messageId?: string; text?: string; attachmentId?: string }): Promise<T> {
     const dead = this.socket.dead();
     if (dead) return Promise.reject(dead);
-    if (COUNTED.has(kind)) {
-      const waitMs = this.window.waitMs();
-      if (waitMs > 0 || !this.window.take()) {
+    if (kind !== 'configure') {
+      const waitMs = this.projectedWaitMs(COUNTED.has(kind));
+      if (waitMs > this.maxQueueMs) {
         return Promise.reject(
-          new GuestApiError('rate_limited', 'Genesys accepts at most 5 messages a second in a session; retry shortly.', {
-            retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
-          }),
+          new GuestApiError(
+            'rate_limited',
+            COUNTED.has(kind)
+              ? 'Genesys accepts only a few messages a second in a session; retry shortly.'
+              : 'This chat has used its share of Genesys requests for the moment; retry shortly.',
+            { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) },
+          ),
         );
       }
     }
@@ -63,6 +125,7 @@ export class RequestDesk {
         frame: build(tracingId),
         written: false,
         inDoubt: false,
+        deadline: this.now() + this.requestTimeoutMs,
         messageId: about?.messageId,
         text: about?.text,
         attachmentId: about?.attachmentId,
@@ -73,18 +136,25 @@ export class RequestDesk {
       p.timer.unref();
       this.pending.add(p);
       // Configure goes out on the socket it prepares, ahead of everything else.
-      if (kind === 'configure' || this.socket.isReady()) this.write(p);
+      if (kind === 'configure') {
+        this.budget.force();
+        this.write(p);
+      } else if (this.socket.isReady()) this.pump();
       else this.socket.wake();
     });
   }
 
   /**
-   * A frame Genesys sends no reply to (typing): it counts toward the rate,
-   * and its errors must not land on another request. False when the window is full.
+   * A frame Genesys sends no reply to (typing): it takes a message slot and
+   * the request budget, and its errors must not land on another request.
+   * False when it does not fit now (typing is dropped, never queued).
    */
   async sendWithoutReply(build: (tracingId: string) => object): Promise<boolean> {
     const socket = this.socket.current();
-    if (!socket || !this.window.take()) return false;
+    const now = this.now();
+    if (!socket || now < this.holdUntil || this.laneBusyMs(now) > 0 || this.hasQueuedMessage()) return false;
+    if (this.budget.waitMs(this.budgetLimit - this.reserve) > 0 || !this.messages.take()) return false;
+    this.budget.force();
     const tracingId = randomUUID();
     this.pending.sentWithoutReply(tracingId, 'typing');
     await socket.send(build(tracingId));
@@ -93,10 +163,14 @@ export class RequestDesk {
 
   /** Writes what waited for a configured socket. */
   flush(): void {
-    if (!this.socket.isReady()) return;
-    for (const p of this.pending.values()) {
-      if (!p.written && !p.inDoubt && p.kind !== 'configure') this.write(p);
-    }
+    this.pump();
+  }
+
+  /** A new socket: a new per-connection budget, and no reply to the old one's frames can come on it. */
+  newConnection(): void {
+    this.budget.reset();
+    this.unattributed = 0;
+    this.pending.newConnection();
   }
 
   settle(p: Pending, outcome: Error | { value: unknown }, gaveUp = false): void {
@@ -104,6 +178,30 @@ export class RequestDesk {
     clearTimeout(p.timer);
     if (outcome instanceof Error) p.reject(outcome);
     else p.resolve(outcome.value);
+    // An answer frees the message lane, and may leave an untraced 429 only one place to belong.
+    if (this.unattributed > 0) this.attributeRefusals();
+    if (this.pending.size > 0) this.pump();
+  }
+
+  /**
+   * Genesys refused a frame for its rate or budget (429/4029): not accepted,
+   * so the request it answers is written again after `retryAfterSeconds`
+   * (or fails with rate_limited when that is past its deadline).
+   */
+  refused(tracingId: string | undefined, error: GuestApiError): void {
+    const waitMs = (error.retryAfterSeconds ?? 1) * 1000;
+    this.holdUntil = Math.max(this.holdUntil, this.now() + waitMs);
+    if (tracingId !== undefined) {
+      const p = this.pending.byTracingId(tracingId);
+      if (p !== undefined && p !== 'retired') {
+        this.onRefused?.('traced');
+        this.writeAgainLater(p, error);
+      }
+      return;
+    }
+    this.unattributed++;
+    this.lastRefusalAt = this.now();
+    this.attributeRefusals();
   }
 
   /**
@@ -130,11 +228,123 @@ export class RequestDesk {
     }
   }
 
+  // ---------------------------------------------------------------- internals
+
+  /** How long a new request of this kind would wait for its turn. */
+  private projectedWaitMs(counted: boolean): number {
+    const now = this.now();
+    const held = Math.max(0, this.holdUntil - now);
+    if (!counted) return Math.max(held, this.budget.waitMs(this.budgetLimit - this.reserve));
+    let queued = 0;
+    for (const p of this.pending.values()) if (COUNTED.has(p.kind) && !p.written && !p.inDoubt) queued++;
+    return Math.max(held, this.budget.waitMs(), this.messages.waitForMs(queued));
+  }
+
+  /** Writes every request whose turn has come, in order, and wakes up when the next one's will. */
+  private pump(): void {
+    if (this.pumpTimer) clearTimeout(this.pumpTimer);
+    this.pumpTimer = undefined;
+    if (!this.socket.isReady()) return;
+    const now = this.now();
+    if (now < this.holdUntil) return this.pumpAgainIn(this.holdUntil - now);
+    let wait = Infinity;
+    const laneBusy = this.laneBusyMs(now);
+    // Messages go one at a time and in order: once one cannot go, none after it may.
+    let laneBlocked = laneBusy > 0;
+    if (laneBusy > 0) wait = laneBusy;
+    for (const p of [...this.pending.values()]) {
+      if (p.written || p.inDoubt || p.kind === 'configure') continue;
+      const counted = COUNTED.has(p.kind);
+      if (counted && laneBlocked) continue;
+      const blockedFor = Math.max(
+        (p.notBefore ?? 0) - now,
+        this.budget.waitMs(counted ? this.budgetLimit : this.budgetLimit - this.reserve),
+        counted ? this.messages.waitMs() : 0,
+      );
+      if (blockedFor > 0) {
+        wait = Math.min(wait, blockedFor);
+        if (counted) laneBlocked = true;
+        continue;
+      }
+      if (counted) {
+        this.messages.take();
+        laneBlocked = this.laneHoldMs > 0;
+        if (this.laneHoldMs > 0) wait = Math.min(wait, this.laneHoldMs);
+      }
+      this.budget.force();
+      this.write(p);
+    }
+    if (wait < Infinity) this.pumpAgainIn(wait);
+  }
+
+  private pumpAgainIn(ms: number): void {
+    this.pumpTimer = setTimeout(() => this.pump(), Math.max(1, Math.ceil(ms)));
+    this.pumpTimer.unref();
+  }
+
+  /** Milliseconds until the message written last stops holding the lane (0: free). */
+  private laneBusyMs(now: number): number {
+    let busy = 0;
+    for (const p of this.pending.values()) {
+      if (COUNTED.has(p.kind) && p.written && !p.inDoubt && p.lastWrittenAt !== undefined) busy = Math.max(busy, p.lastWrittenAt + this.laneHoldMs - now);
+    }
+    return busy;
+  }
+
+  private hasQueuedMessage(): boolean {
+    for (const p of this.pending.values()) if (COUNTED.has(p.kind) && !p.written && !p.inDoubt) return true;
+    return false;
+  }
+
+  /**
+   * Untraced 429s belong to requests still unanswered on this connection.
+   * When those are no more than the 429s received, every one of them was
+   * refused: each is written again. Until then nothing is guessed; the count
+   * is looked at again as answers arrive.
+   */
+  private attributeRefusals(): void {
+    if (this.recheckTimer) clearTimeout(this.recheckTimer);
+    this.recheckTimer = undefined;
+    if (this.unattributed === 0) return;
+    const now = this.now();
+    const { live, gone } = this.pending.refusalCandidates(this.lastRefusalAt, TYPING_REFUSAL_MS);
+    if (live.length === 0 && now - this.lastRefusalAt > TYPING_REFUSAL_MS) {
+      // Nothing waiting could have been refused (a typing frame or a request that gave up was): nothing to write again.
+      this.unattributed = 0;
+      return;
+    }
+    if (live.length > 0 && live.length + gone <= this.unattributed) {
+      this.unattributed = 0;
+      const retryAfterSeconds = Math.ceil(Math.max(1000, this.holdUntil - now) / 1000);
+      for (const p of live) {
+        this.onRefused?.('counted');
+        this.writeAgainLater(p, new GuestApiError('rate_limited', 'Genesys asks to slow down; retry after the given time.', { retryAfterSeconds }));
+      }
+      return;
+    }
+    this.onRefused?.('pending');
+    this.recheckTimer = setTimeout(() => this.attributeRefusals(), RECHECK_MS);
+    this.recheckTimer.unref();
+  }
+
+  /** A refused request goes out again after the wait, or fails now (not delivered: safe to retry) when that is past its deadline. */
+  private writeAgainLater(p: Pending, error: GuestApiError): void {
+    const notBefore = Math.max(this.holdUntil, this.now() + (error.retryAfterSeconds ?? 1) * 1000);
+    if (p.kind === 'configure' || notBefore + this.laneHoldMs > (p.deadline ?? Infinity)) {
+      this.settle(p, error);
+      return;
+    }
+    p.written = false;
+    p.notBefore = notBefore;
+    this.pumpAgainIn(notBefore - this.now());
+  }
+
   private write(p: Pending): void {
     const socket = this.socket.current();
     if (!socket) return;
     p.written = true;
     p.writtenAt ??= this.now();
+    p.lastWrittenAt = this.now();
     socket.send(p.frame).catch(() => {
       // The close handler decides what happens to a frame that may or may not have left.
     });

@@ -97,7 +97,7 @@ export class SessionLink implements DeskSocket {
   }
 
   private async connectWithRetries(): Promise<SessionResponse> {
-    const window = this.options.reconnectWindowMs ?? 60_000;
+    const window = this.options.reconnectWindowMs ?? 300_000;
     const isReconnect = this.owner.info() !== undefined;
     try {
       return await withRetries(
@@ -161,7 +161,7 @@ export class SessionLink implements DeskSocket {
       (closed) => this.onSocketClosed(socket, closed),
     );
     this.socket = socket;
-    owner.desk.pending.newConnection();
+    owner.desk.newConnection();
     try {
       await socket.connect();
     } catch (error) {
