@@ -130,6 +130,14 @@ export class GuestSocketServer {
       connection.lost = true;
     }
     const tracingId = typeof head.data.tracingId === 'string' ? head.data.tracingId : undefined;
+    // docs/genesys-protocol.md#limits-and-timing: every request counts against the connection's budget (strict); the excess is refused, untraced.
+    if (this.deps.options.profile === 'strict') {
+      const retryAfter = connection.admitRequest(this.deps.options.clock(), this.deps.options.requestsPerConnectionPerMinute);
+      if (retryAfter > 0) {
+        this.deps.recorder.refusedForBudget();
+        return connection.send(tooManyRequests(retryAfter, tracingId, ERRORS.connectionBudget));
+      }
+    }
     void this.handle(connection, head.data.action, parsed, tracingId)
       .catch(() => connection.send(errorFrame(5000, ERRORS.requestFailed, tracingId)))
       .finally(() => {
@@ -168,7 +176,7 @@ export class GuestSocketServer {
     const send = (out: ServerFrame) => connection.send(out);
     const { attachments } = this.deps;
     if (action === 'onAttachment') attachments.presign(session, f, tracingId, send);
-    else if (action === 'getAttachment') attachments.refresh(session, f.attachmentId ?? '', tracingId, send);
+    else if (action === 'getAttachment') attachments.refresh(session, f.attachmentId ?? '', tracingId, send, this.deps.options.profile === 'strict');
     else attachments.remove(session, f.attachmentId ?? '', tracingId, send);
   }
 

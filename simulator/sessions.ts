@@ -39,6 +39,7 @@ export class GuestConnection {
   session?: SimulatedSession;
   /** Set by a drop fault: nothing more reaches this socket. */
   lost = false;
+  private requestTimes: number[] = [];
 
   constructor(
     readonly id: number,
@@ -47,6 +48,18 @@ export class GuestConnection {
     /** How this simulator's profile shapes a frame before it goes out (profile.ts). */
     readonly shape: (frame: ServerFrame) => ServerFrame = (f) => f,
   ) {}
+
+  /**
+   * Admits one request under a limit of `perMinute` on this connection
+   * (docs/genesys-protocol.md#limits-and-timing, all WS requests per connection):
+   * 0 when admitted, else the seconds to wait.
+   */
+  admitRequest(now: number, perMinute: number): number {
+    this.requestTimes = this.requestTimes.filter((t) => t > now - 60_000);
+    if (this.requestTimes.length >= perMinute) return Math.max(1, Math.ceil((this.requestTimes[0]! + 60_000 - now) / 1000));
+    this.requestTimes.push(now);
+    return 0;
+  }
 
   send(frame: ServerFrame): void {
     this.sendRaw(JSON.stringify(this.shape(frame)));

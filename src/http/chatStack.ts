@@ -77,7 +77,7 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
   const revocations = new StoreRevocations(store);
   const signIns = new CustomerSignIn({ tokens: signInTokens, messengerFeatures: platform.messengerConfig, logger: guestLogger });
   const chat = new GuestChat({ config, hub, tokens, revocations, store, identity, signIns, messengerFeatures: platform.messengerConfig, logger, now });
-  const attachments = new GuestAttachments({ hub, tokens, limits: async (claims) => (await chat.capabilities(claims)).attachments });
+  const attachments = new GuestAttachments({ hub, tokens, limits: async (claims) => (await chat.capabilities(claims)).attachments, now });
   const streams = new LiveStreams({
     heartbeatMs: STREAM_HEARTBEAT_MS,
     maxBufferedBytes: 256 * 1024,

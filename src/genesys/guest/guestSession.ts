@@ -192,6 +192,7 @@ export class GuestSession {
     return this.desk.request<NormalizedMessage>('send', (t) => textMessageFrame({ token: this.token, tracingId: t, ...p }), {
       messageId: p.messageId,
       text: p.text ?? '',
+      carriesFiles: (p.attachmentIds?.length ?? 0) > 0,
     });
   }
 

@@ -38,6 +38,8 @@ export interface Pending {
   text?: string;
   /** The file an attachment request is about: every attachment reply names it. */
   attachmentId?: string;
+  /** A guest message that names uploaded files: only such a send can be refused for a file (4008-4010). */
+  carriesFiles?: boolean;
   resolve(value: unknown): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout;
@@ -190,8 +192,9 @@ export class PendingRequests {
     this.prune();
     const sources = ERROR_TEXT_SOURCES.find(([pattern]) => pattern.test(text))?.[1] ?? ERROR_SOURCES[code];
     const could = (kind: PendingKind | 'typing') => sources === undefined || sources.includes(kind);
+    const fileCode = code === 4008 || code === 4009 || code === 4010;
     // A send in doubt was written on a socket that is gone: no frame on this one answers it.
-    const live = [...this.pending.values()].filter((p) => p.written && !p.inDoubt && could(p.kind));
+    const live = [...this.pending.values()].filter((p) => p.written && !p.inDoubt && could(p.kind) && !(fileCode && p.kind === 'send' && !p.carriesFiles));
     let gone = 0;
     for (const r of this.retired.values()) if (could(r.kind)) gone++;
     if (live.length === 1 && gone === 0) return { to: live[0]! };

@@ -100,7 +100,7 @@ export class RequestDesk {
     return this.requestTimeoutMs / 2;
   }
 
-  request<T>(kind: PendingKind, build: (tracingId: string) => object, about?: { messageId?: string; text?: string; attachmentId?: string }): Promise<T> {
+  request<T>(kind: PendingKind, build: (tracingId: string) => object, about?: { messageId?: string; text?: string; attachmentId?: string; carriesFiles?: boolean }): Promise<T> {
     const dead = this.socket.dead();
     if (dead) return Promise.reject(dead);
     if (kind !== 'configure') {
@@ -129,6 +129,7 @@ export class RequestDesk {
         messageId: about?.messageId,
         text: about?.text,
         attachmentId: about?.attachmentId,
+        carriesFiles: about?.carriesFiles,
         resolve: resolve as (v: unknown) => void,
         reject,
         timer: setTimeout(() => this.settle(p, timeoutError(p), true), this.requestTimeoutMs),
@@ -252,10 +253,13 @@ export class RequestDesk {
     // Messages go one at a time and in order: once one cannot go, none after it may.
     let laneBlocked = laneBusy > 0;
     if (laneBusy > 0) wait = laneBusy;
+    // Attachment requests too go one at a time: a refusal without tracingId (a plain 4009) then has one request to belong to.
+    let fileBusy = this.fileRequestUnanswered();
     for (const p of [...this.pending.values()]) {
       if (p.written || p.inDoubt || p.kind === 'configure') continue;
       const counted = COUNTED.has(p.kind);
       if (counted && laneBlocked) continue;
+      if (p.kind === 'attachment' && fileBusy) continue;
       const blockedFor = Math.max(
         (p.notBefore ?? 0) - now,
         this.budget.waitMs(counted ? this.budgetLimit : this.budgetLimit - this.reserve),
@@ -271,6 +275,7 @@ export class RequestDesk {
         laneBlocked = this.laneHoldMs > 0;
         if (this.laneHoldMs > 0) wait = Math.min(wait, this.laneHoldMs);
       }
+      if (p.kind === 'attachment') fileBusy = true;
       this.budget.force();
       this.write(p);
     }
@@ -289,6 +294,11 @@ export class RequestDesk {
       if (COUNTED.has(p.kind) && p.written && !p.inDoubt && p.lastWrittenAt !== undefined) busy = Math.max(busy, p.lastWrittenAt + this.laneHoldMs - now);
     }
     return busy;
+  }
+
+  private fileRequestUnanswered(): boolean {
+    for (const p of this.pending.values()) if (p.kind === 'attachment' && p.written && !p.inDoubt) return true;
+    return false;
   }
 
   private hasQueuedMessage(): boolean {
