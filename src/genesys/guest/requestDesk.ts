@@ -65,7 +65,7 @@ export class RequestDesk {
   private readonly budget: SendWindow;
   private readonly budgetLimit: number;
   private readonly laneHoldMs: number;
-  /** Budget kept for messages and configure: other requests stop short of it. */
+  /** Budget kept for messages and configure (half): other requests (attachment links, JWTs) stop short of it. */
   private readonly reserve: number;
   /** Nothing is written before this (a 429 asked to wait). */
   private holdUntil = 0;
@@ -74,6 +74,8 @@ export class RequestDesk {
   /** When the last untraced 429 arrived: only requests written before it can be what it refused. */
   private lastRefusalAt = 0;
   private pumpTimer?: NodeJS.Timeout;
+  /** Set while pump() runs: a request it refuses must not start another pump inside it. */
+  private pumping = false;
   private recheckTimer?: NodeJS.Timeout;
 
   constructor(
@@ -88,7 +90,7 @@ export class RequestDesk {
     this.budget = new SendWindow(limits.requestsPerMinute, 60_000 + CLOCK_SLACK_MS, now);
     this.budgetLimit = limits.requestsPerMinute;
     this.laneHoldMs = limits.laneHoldMs ?? LANE_HOLD_MS;
-    this.reserve = Math.min(Math.max(2, Math.ceil(limits.requestsPerMinute / 10)), limits.requestsPerMinute - 1);
+    this.reserve = Math.min(Math.max(1, Math.floor(limits.requestsPerMinute / 2)), limits.requestsPerMinute - 1);
   }
 
   get size(): number {
@@ -181,7 +183,7 @@ export class RequestDesk {
     else p.resolve(outcome.value);
     // An answer frees the message lane, and may leave an untraced 429 only one place to belong.
     if (this.unattributed > 0) this.attributeRefusals();
-    if (this.pending.size > 0) this.pump();
+    if (this.pending.size > 0 && !this.pumping) this.pump();
   }
 
   /**
@@ -243,11 +245,23 @@ export class RequestDesk {
 
   /** Writes every request whose turn has come, in order, and wakes up when the next one's will. */
   private pump(): void {
+    this.pumping = true;
+    try {
+      this.pumpOnce();
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private pumpOnce(): void {
     if (this.pumpTimer) clearTimeout(this.pumpTimer);
     this.pumpTimer = undefined;
     if (!this.socket.isReady()) return;
     const now = this.now();
-    if (now < this.holdUntil) return this.pumpAgainIn(this.holdUntil - now);
+    if (now < this.holdUntil) {
+      this.refuseWhatCannotWait();
+      return this.pumpAgainIn(this.holdUntil - now);
+    }
     let wait = Infinity;
     const laneBusy = this.laneBusyMs(now);
     // Messages go one at a time and in order: once one cannot go, none after it may.
@@ -266,6 +280,11 @@ export class RequestDesk {
         counted ? this.messages.waitMs() : 0,
       );
       if (blockedFor > 0) {
+        if (now + blockedFor + this.laneHoldMs > (p.deadline ?? Infinity)) {
+          // Its turn would come after its deadline: refused now with the wait (not written, so safe to retry).
+          this.settle(p, new GuestApiError('rate_limited', 'Genesys allows only so many requests; retry after the given time.', { retryAfterSeconds: Math.max(1, Math.ceil(blockedFor / 1000)) }));
+          continue;
+        }
         wait = Math.min(wait, blockedFor);
         if (counted) laneBlocked = true;
         continue;
@@ -280,6 +299,15 @@ export class RequestDesk {
       this.write(p);
     }
     if (wait < Infinity) this.pumpAgainIn(wait);
+  }
+
+  /** Genesys asked to wait past some requests' deadlines: those not yet written fail now (not delivered, safe to retry), not at their deadline. */
+  private refuseWhatCannotWait(): void {
+    const retryAfterSeconds = Math.max(1, Math.ceil((this.holdUntil - this.now()) / 1000));
+    for (const p of [...this.pending.values()]) {
+      if (p.written || p.inDoubt || p.kind === 'configure' || (p.deadline ?? Infinity) > this.holdUntil + this.laneHoldMs) continue;
+      this.settle(p, new GuestApiError('rate_limited', 'Genesys asks to slow down; retry after the given time.', { retryAfterSeconds }));
+    }
   }
 
   private pumpAgainIn(ms: number): void {
