@@ -36,7 +36,6 @@ import { fingerprint, ROUTING_KEY, undeliveredAttributes, type SessionClaims, ty
  * needs travels in the sealed session token, so any instance can serve it.
  */
 
-const MESSAGES_PER_SECOND = 5;
 /** How long an Idempotency-Key is remembered: a retry within this window never sends twice. */
 const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
 
@@ -272,17 +271,25 @@ export class GuestChat {
   }
 
   /**
-   * With a shared store, Genesys's 5 messages a second per session is counted
-   * across instances too (each instance's own window counts only what it
-   * sends: src/genesys/guest/sendWindow.ts).
+   * With a shared store, the session's message rate (GENESYS_MESSAGES_PER_SECOND)
+   * is counted across instances too (each instance paces only what it sends:
+   * src/genesys/guest/requestDesk.ts). A send waits its turn while that is
+   * within half the request deadline, and is refused with the wait beyond.
    */
   private async checkSharedSendRate(guestToken: string): Promise<void> {
     if (!this.deps.store.shared) return;
-    const waitMs = await this.deps.store.take(`rate:messages:${sessionKeyOf(guestToken)}`, MESSAGES_PER_SECOND, 1000);
-    if (waitMs > 0) {
-      throw new AppError('rate_limited', `At most ${MESSAGES_PER_SECOND} messages a second per session; wait before sending again.`, {
-        retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
-      });
+    const perSecond = this.deps.config.genesys.messagesPerSecond;
+    const giveUpAt = this.now() + this.deps.config.genesys.timeoutMs / 2;
+    // Bounded in tries too: a clock that stands still (a test's) must not make this wait forever.
+    for (let attempt = 0; ; attempt++) {
+      const waitMs = await this.deps.store.take(`rate:messages:${sessionKeyOf(guestToken)}`, perSecond, 1000);
+      if (waitMs <= 0) return;
+      if (this.now() + waitMs > giveUpAt || attempt >= 2 * perSecond * Math.ceil(this.deps.config.genesys.timeoutMs / 1000)) {
+        throw new AppError('rate_limited', `At most ${perSecond} messages a second per session; wait before sending again.`, {
+          retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+        });
+      }
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
     }
   }
 
@@ -333,7 +340,7 @@ export class GuestChat {
       limits: {
         maxCustomDataBytes: info.maxCustomDataBytes > 0 ? info.maxCustomDataBytes : 2048,
         maxTextBytes: MAX_TEXT_BYTES,
-        messagesPerSecond: MESSAGES_PER_SECOND,
+        messagesPerSecond: this.deps.config.genesys.messagesPerSecond,
       },
       attributes: claims.attributes,
       authenticated: state.signIn !== undefined,

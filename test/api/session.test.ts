@@ -30,7 +30,7 @@ describe('POST /guest-session', () => {
       expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       newSession: true,
       readOnly: false,
-      limits: { maxCustomDataBytes: 2048, maxTextBytes: 4096, messagesPerSecond: 5 },
+      limits: { maxCustomDataBytes: 2048, maxTextBytes: 4096, messagesPerSecond: 2 },
       attributes: { plan: 'gold', firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com', phone: '+44 20 0000' },
       authenticated: false,
     });
