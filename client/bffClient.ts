@@ -26,6 +26,8 @@ export interface SessionView {
   /** Stable for the session, not a secret; the client sends it as `X-Chat-Session` so a proxy keeps the session on one instance. */
   routingKey: string;
   expiresAt: string;
+  /** When Genesys ends the session if nothing happens, when known; it moves later with every message. */
+  sessionExpiresAt?: string | null;
   /** Genesys started a new conversation for this session. */
   newSession: boolean;
   /** The conversation was ended by the agent; `startSession({ startNew: true })` starts another. */

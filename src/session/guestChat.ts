@@ -305,8 +305,9 @@ export class GuestChat {
 
   /** What the deployment allows a custom UI, from its config.json and this session's SessionResponse. */
   async capabilities(claims: SessionClaims): Promise<Capabilities> {
-    const [features, info] = await Promise.all([this.deps.messengerFeatures.get(), this.sessionOf(claims).ready()]);
-    return capabilitiesOf(features, info, this.now());
+    const session = this.sessionOf(claims);
+    const [features, info] = await Promise.all([this.deps.messengerFeatures.get(), session.ready()]);
+    return capabilitiesOf(features, info, this.now(), await session.currentExpiry());
   }
 
   /** Forwards guest typing when the deployment accepts it (Genesys refuses it with 403 otherwise). */
@@ -329,12 +330,15 @@ export class GuestChat {
 
   /** `newSession` is true only for the answer that created the conversation. */
   private async view(claims: SessionState, info: SessionResponse, newSession: boolean): Promise<SessionView> {
-    const state = stateOf(claims, this.sessionOf(claims));
+    const session = this.sessionOf(claims);
+    const state = stateOf(claims, session);
     const issued = await this.deps.tokens.issue({ ...state, maxCustomDataBytes: info.maxCustomDataBytes });
+    const sessionExpiresAt = session.expiresAt;
     return {
       sessionToken: issued.token,
       routingKey: claims.routingKey,
       expiresAt: issued.expiresAt,
+      sessionExpiresAt: sessionExpiresAt === undefined ? null : new Date(sessionExpiresAt).toISOString(),
       newSession,
       readOnly: info.readOnly,
       limits: {

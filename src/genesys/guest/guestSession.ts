@@ -22,6 +22,7 @@ import { withDeadline } from './reconnect';
 import { RequestDesk } from './requestDesk';
 import { GuestJwtCache, type GuestJwt } from './guestJwt';
 import { GuestSignIn } from './guestSignIn';
+import { SessionExpiry } from './sessionExpiry';
 import { SessionLink, type LinkOptions } from './sessionLink';
 import type { GenesysSignIn } from './webDeploymentTokens';
 
@@ -53,6 +54,9 @@ interface GuestSessionOptions extends LinkOptions {
   renewSignIn?: (signIn: GenesysSignIn) => Promise<GenesysSignIn>;
 }
 
+/** Genesys answers 2 echoes a minute per connection; its SDK asks at most once per 30 s (HEALTH_CHECK_COOL_DOWN_MILLISECONDS). */
+const EXPIRY_CHECK_COOLDOWN_MS = 30_000;
+
 export class GuestSession {
   readonly token: string;
   private info?: SessionResponse;
@@ -61,6 +65,10 @@ export class GuestSession {
   /** Set while this service ends the chat: Genesys closing the connection then is the end asked for, not a reason to reconnect. */
   private ending = false;
   private lastTypingAt = -Infinity;
+  /** When Genesys ends the session if nothing happens: it slides with every message (sessionExpiry.ts). */
+  private readonly expiry: SessionExpiry;
+  private lastExpiryCheckAt = -Infinity;
+  private expiryCheck?: Promise<void>;
   private readonly jwt: GuestJwtCache;
   private readonly now: () => number;
   private readonly desk: RequestDesk;
@@ -78,6 +86,7 @@ export class GuestSession {
     this.token = options.token;
     this.now = options.now ?? Date.now;
     this.lastUsedAt = this.now();
+    this.expiry = new SessionExpiry(this.now);
     const read = options.readNewestHistory;
     this.signIn = new GuestSignIn(options.renewSignIn);
     const fetchJwt = () => this.desk.request<GuestJwt>('jwt', (t) => getJwtFrame({ token: this.token, tracingId: t }));
@@ -99,7 +108,9 @@ export class GuestSession {
       die: (error) => this.die(error),
       updateInfo: (change) => {
         this.info = change(this.info);
+        if (this.info) this.expiry.reported(this.info.durationSeconds, this.info.expirationDate);
       },
+      expiryReported: (durationSeconds, expirationDate) => this.expiry.reported(durationSeconds, expirationDate),
       closingByServer: () => {
         this.link.closedByServer = true;
       },
@@ -124,12 +135,41 @@ export class GuestSession {
       configure: () => this.configure(false),
       configured: (info) => {
         this.info = info;
+        this.expiry.reported(info.durationSeconds, info.expirationDate);
       },
       emit: (event) => this.emit(event),
       die: (error) => this.die(error),
       dead: () => this.dead,
       now: this.now,
     });
+  }
+
+  /** When Genesys ends the session if nothing happens (epoch ms): the last word from Genesys, moved on by every message since. */
+  get expiresAt(): number | undefined {
+    return this.expiry.at;
+  }
+
+  /**
+   * The expiry, confirmed with an `echo` when this session does not know its
+   * lifetime yet (a SessionResponse with `durationSeconds: null`), at most
+   * once per `EXPIRY_CHECK_COOLDOWN_MS`, as Genesys's SDK confirms it.
+   */
+  async currentExpiry(): Promise<number | undefined> {
+    if (!this.expiry.knowsDuration) await this.confirmExpiry();
+    return this.expiry.at;
+  }
+
+  private confirmExpiry(): Promise<void> {
+    if (this.expiryCheck) return this.expiryCheck;
+    if (this.dead || !this.isReady || this.now() - this.lastExpiryCheckAt < EXPIRY_CHECK_COOLDOWN_MS) return Promise.resolve();
+    this.lastExpiryCheckAt = this.now();
+    this.expiryCheck = this.echo()
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => (this.expiryCheck = undefined));
+    return this.expiryCheck;
   }
 
   /** The last SessionResponse, if the session has been configured. */
@@ -335,6 +375,8 @@ export class GuestSession {
   }
 
   private emit(event: GuestEvent): void {
+    // Each message, either way, moves the session's expiry (when its lifetime is still unknown, an echo asks).
+    if (event.type === 'message' && !this.expiry.activity()) void this.confirmExpiry();
     // The end this service asked for is announced by end(), not as a closed connection to reopen.
     if (this.ending && event.type === 'session' && event.state === 'closed') return;
     for (const listener of this.listeners) {

@@ -5,6 +5,7 @@ import type { InboundFrame, SessionResponse, StructuredMessage } from './frames'
 import type { AttachmentFailure } from './attachmentFrames';
 import { AttachmentTransfer } from './attachmentTransfer';
 import { normalizeMessage } from './normalize';
+import { expiryInMetadata } from './sessionExpiry';
 import type { Pending, PendingRequests, ReplyClass } from './pendingRequests';
 
 /**
@@ -30,6 +31,8 @@ export interface InboundTarget {
   refused(tracingId: string | undefined, error: GuestApiError): void;
   emit(event: GuestEvent): void;
   die(error: GuestApiError): void;
+  /** An echo reply said when the session ends (its metadata's durationSeconds and expirationDate). */
+  expiryReported?(durationSeconds: number | undefined, expirationDate: number | undefined): void;
   /** A SessionResponse nobody asked for, or the session turned read-only. */
   updateInfo(change: (info: SessionResponse | undefined) => SessionResponse | undefined): void;
   /** Genesys announced it is closing this connection (another took its place, or the chat was cleared). */
@@ -145,7 +148,9 @@ function onError(t: InboundTarget, frame: Extract<InboundFrame, { kind: 'error' 
 function onStructuredMessage(t: InboundTarget, envelopeType: string, tracingId: string | undefined, body: StructuredMessage): void {
   const message = normalizeMessage(body, new Date(t.now()));
   if (envelopeType === 'response') {
-    // The reply to an `echo` health check, not chat traffic.
+    // The reply to an `echo` health check, not chat traffic; it says when the session ends now.
+    const expiry = expiryInMetadata(body.metadata as Record<string, unknown> | null | undefined);
+    if (expiry) t.expiryReported?.(expiry.durationSeconds, expiry.expirationDate);
     const p = tracingId === undefined ? undefined : t.pending.byTracingId(tracingId);
     if (p && p !== 'retired' && p.kind === 'echo') t.settle(p, { value: message });
     return;

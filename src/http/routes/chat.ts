@@ -77,11 +77,6 @@ export function chatRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
   return [...sessionRoutes(deps), ...attributeRoutes(deps), ...messageRoutes(deps), ...streamRoutes(deps), ...attachmentRoutes(deps)];
 }
 
-/** When Genesys ends the session if nothing happens, from its SessionResponse (epoch ms). */
-function expiryOf(info: { expirationDate?: number } | undefined): number | undefined {
-  return info?.expirationDate !== undefined ? info.expirationDate * 1000 : undefined;
-}
-
 /** Presents messages to this request's client: every attachment's `url` becomes an always-fresh link on this service. */
 function presenter({ attachments, publicUrl }: ChatRouteDeps, req: Request, owner: Guest & { routingKey?: string }) {
   return attachments.present({ ...owner, routingKey: routingKeyOf(req, owner.routingKey) }, publicBase(req, publicUrl));
@@ -333,7 +328,7 @@ function streamRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
       const holder = {
         ...admitted,
         present: presenter(deps, req, { ...guest, routingKey: guest.claims?.routingKey }),
-        expiresAt: () => expiryOf(session.state),
+        expiresAt: () => session.expiresAt,
       };
       await session.ready();
       const header = req.headers['last-event-id'];
