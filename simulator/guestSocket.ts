@@ -234,6 +234,7 @@ export class GuestSocketServer {
     const { faults, options } = this.deps;
     const forcedRetryAfter = faults.takeRateLimit(session.token);
     if (forcedRetryAfter !== undefined) return connection.send(tooManyRequests(forcedRetryAfter, tracingId));
+    if (faults.takeUnauthorized(session.token)) return connection.send(errorFrame(CODES.unauthorized, ERRORS.unauthorized, tracingId));
     const retryAfter = session.admitMessage(options.clock(), options.messagesPerSecond);
     if (retryAfter > 0) return connection.send(tooManyRequests(retryAfter, tracingId));
 

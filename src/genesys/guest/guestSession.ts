@@ -56,6 +56,8 @@ interface GuestSessionOptions extends LinkOptions {
 
 /** Genesys answers 2 echoes a minute per connection; its SDK asks at most once per 30 s (HEALTH_CHECK_COOL_DOWN_MILLISECONDS). */
 const EXPIRY_CHECK_COOLDOWN_MS = 30_000;
+/** A 401 mid-session configures again at most this often; one more within it fails the refused request. */
+const REAUTH_COOLDOWN_MS = 10_000;
 
 export class GuestSession {
   readonly token: string;
@@ -68,6 +70,7 @@ export class GuestSession {
   /** When Genesys ends the session if nothing happens: it slides with every message (sessionExpiry.ts). */
   private readonly expiry: SessionExpiry;
   private lastExpiryCheckAt = -Infinity;
+  private lastReconfigureAt = -Infinity;
   private expiryCheck?: Promise<void>;
   private readonly jwt: GuestJwtCache;
   private readonly now: () => number;
@@ -104,6 +107,7 @@ export class GuestSession {
       now: this.now,
       settle: (p, outcome) => this.desk.settle(p, outcome),
       refused: (tracingId, error) => this.desk.refused(tracingId, error),
+      unauthorized: (tracingId, error) => this.unauthorized(tracingId, error),
       emit: (event) => this.emit(event),
       die: (error) => this.die(error),
       updateInfo: (change) => {
@@ -353,6 +357,20 @@ export class GuestSession {
         jwt ? configureAuthenticatedSessionFrame({ token, deploymentId, startNew, tracingId, jwt }) : configureSessionFrame({ token, deploymentId, startNew, tracingId }),
       ),
     );
+  }
+
+  /**
+   * A 401 mid-session: the refused request (traced, or found by counting,
+   * requestDesk.ts) goes out again once the session is configured again (a
+   * signed-in customer's JWT renewed). A second 401 soon after fails the
+   * refused requests instead: not delivered, safe to retry.
+   */
+  private unauthorized(tracingId: string | undefined, error: GuestApiError): void {
+    const renew = this.now() - this.lastReconfigureAt > REAUTH_COOLDOWN_MS;
+    this.desk.refused(tracingId, error, renew);
+    if (!renew) return;
+    this.lastReconfigureAt = this.now();
+    this.link.reconfigure().catch(() => undefined);
   }
 
   private die(error: GuestApiError): void {

@@ -29,6 +29,8 @@ export interface InboundTarget {
   settle(p: Pending, outcome: Error | { value: unknown }): void;
   /** Genesys refused a frame for its rate or request budget (429/4029): not accepted, written again after the wait (requestDesk.ts). */
   refused(tracingId: string | undefined, error: GuestApiError): void;
+  /** Genesys refused a request with 401 mid-session (no configure waiting): configure again and write it again. */
+  unauthorized?(tracingId: string | undefined, error: GuestApiError): void;
   emit(event: GuestEvent): void;
   die(error: GuestApiError): void;
   /** An echo reply said when the session ends (its metadata's durationSeconds and expirationDate). */
@@ -134,11 +136,18 @@ function onError(t: InboundTarget, frame: Extract<InboundFrame, { kind: 'error' 
   }
   if (tracingId !== undefined) {
     const p = t.pending.byTracingId(tracingId);
+    if (error.failure === 'unauthorized' && p !== undefined && p !== 'retired' && p.kind !== 'configure' && t.unauthorized) return t.unauthorized(tracingId, error);
     if (p !== undefined && p !== 'retired') t.settle(p, error);
     else t.logger.warn({ ...log, late: p === 'retired' }, 'Genesys reported an error for no waiting request; dropped');
     return;
   }
   const target = t.pending.untracedError(frame.envelope.code, text);
+  if (error.failure === 'unauthorized' && !('to' in target) && t.unauthorized) {
+    // Not an answer to a configure: a request of the running session was refused for its credentials; it is not left to its deadline.
+    t.logger.info(log, 'Genesys refused a request with 401 mid-session; configuring again');
+    t.unauthorized(undefined, error);
+    return;
+  }
   if ('to' in target) t.settle(target.to, error);
   else if ('ambiguous' in target) {
     t.logger.warn({ ...log, candidates: target.ambiguous }, 'Genesys reported an error without tracingId that more than one request could have caused; left to their own replies and deadlines');

@@ -69,8 +69,10 @@ export class RequestDesk {
   private readonly reserve: number;
   /** Nothing is written before this (a 429 asked to wait). */
   private holdUntil = 0;
-  /** Untraced 429s not yet attributed to a request. */
+  /** Untraced refusals (429, or 401 mid-session) not yet attributed to a request. */
   private unattributed = 0;
+  /** Set when one of those must fail its request instead of writing it again. */
+  private unattributedFailure?: GuestApiError;
   /** When the last untraced 429 arrived: only requests written before it can be what it refused. */
   private lastRefusalAt = 0;
   private pumpTimer?: NodeJS.Timeout;
@@ -173,6 +175,7 @@ export class RequestDesk {
   newConnection(): void {
     this.budget.reset();
     this.unattributed = 0;
+    this.unattributedFailure = undefined;
     this.pending.newConnection();
   }
 
@@ -187,22 +190,24 @@ export class RequestDesk {
   }
 
   /**
-   * Genesys refused a frame for its rate or budget (429/4029): not accepted,
-   * so the request it answers is written again after `retryAfterSeconds`
-   * (or fails with rate_limited when that is past its deadline).
+   * Genesys refused a frame: for its rate or budget (429/4029), or its
+   * credentials (401 mid-session). Not accepted, so the request it answers is
+   * written again after the wait (`rewrite`), or fails now when that is past
+   * its deadline or `rewrite` is false.
    */
-  refused(tracingId: string | undefined, error: GuestApiError): void {
-    const waitMs = (error.retryAfterSeconds ?? 1) * 1000;
-    this.holdUntil = Math.max(this.holdUntil, this.now() + waitMs);
+  refused(tracingId: string | undefined, error: GuestApiError, rewrite = true): void {
+    this.holdUntil = Math.max(this.holdUntil, this.now() + waitOf(error));
     if (tracingId !== undefined) {
       const p = this.pending.byTracingId(tracingId);
       if (p !== undefined && p !== 'retired') {
         this.onRefused?.('traced');
-        this.writeAgainLater(p, error);
+        if (rewrite) this.writeAgainLater(p, error);
+        else this.settle(p, error);
       }
       return;
     }
     this.unattributed++;
+    if (!rewrite) this.unattributedFailure ??= error;
     this.lastRefusalAt = this.now();
     this.attributeRefusals();
   }
@@ -349,14 +354,18 @@ export class RequestDesk {
     if (live.length === 0 && now - this.lastRefusalAt > TYPING_REFUSAL_MS) {
       // Nothing waiting could have been refused (a typing frame or a request that gave up was): nothing to write again.
       this.unattributed = 0;
+      this.unattributedFailure = undefined;
       return;
     }
     if (live.length > 0 && live.length + gone <= this.unattributed) {
+      const failure = this.unattributedFailure;
       this.unattributed = 0;
+      this.unattributedFailure = undefined;
       const retryAfterSeconds = Math.ceil(Math.max(1000, this.holdUntil - now) / 1000);
       for (const p of live) {
         this.onRefused?.('counted');
-        this.writeAgainLater(p, new GuestApiError('rate_limited', 'Genesys asks to slow down; retry after the given time.', { retryAfterSeconds }));
+        if (failure) this.settle(p, failure);
+        else this.writeAgainLater(p, new GuestApiError('rate_limited', 'Genesys asks to slow down; retry after the given time.', { retryAfterSeconds }));
       }
       return;
     }
@@ -367,7 +376,7 @@ export class RequestDesk {
 
   /** A refused request goes out again after the wait, or fails now (not delivered: safe to retry) when that is past its deadline. */
   private writeAgainLater(p: Pending, error: GuestApiError): void {
-    const notBefore = Math.max(this.holdUntil, this.now() + (error.retryAfterSeconds ?? 1) * 1000);
+    const notBefore = Math.max(this.holdUntil, this.now() + waitOf(error));
     if (p.kind === 'configure' || notBefore + this.laneHoldMs > (p.deadline ?? Infinity)) {
       this.settle(p, error);
       return;
@@ -387,6 +396,11 @@ export class RequestDesk {
       // The close handler decides what happens to a frame that may or may not have left.
     });
   }
+}
+
+/** How long Genesys asked to wait: its Retry-After, else a second for a rate refusal and nothing for another. */
+function waitOf(error: GuestApiError): number {
+  return (error.retryAfterSeconds ?? (error.failure === 'rate_limited' ? 1 : 0)) * 1000;
 }
 
 function mayHaveArrived(p: Pending): boolean {

@@ -89,6 +89,38 @@ export class SessionLink implements DeskSocket {
     return this.connecting;
   }
 
+  /**
+   * Configures again on the open socket (Genesys refused a request with 401
+   * mid-session: a signed-in customer's JWT is renewed on the way, guestSignIn.ts);
+   * requests wait meanwhile and go out once it is done. Joins a connect under way.
+   */
+  reconfigure(): Promise<SessionResponse> {
+    if (this.connecting || !this.isReady()) return this.connect();
+    const socket = this.socket;
+    this.isConfigured = false;
+    this.connecting = (async () => {
+      try {
+        const info = await this.owner.configure();
+        if (this.socket !== socket) throw new GuestApiError('connection_lost', 'The connection to Genesys dropped while configuring.');
+        this.owner.configured(info);
+        this.isConfigured = true;
+        this.owner.desk.flush();
+        return info;
+      } catch (error) {
+        const e = error as GuestApiError;
+        if (e.fatalForSession) this.owner.die(e);
+        else if (socket) {
+          this.abandon(socket);
+          this.owner.desk.failAll(e, (p) => !p.written);
+        }
+        throw e;
+      }
+    })().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
   /** Closes the socket; the Genesys session is not ended. */
   close(): void {
     this.isConfigured = false;

@@ -283,6 +283,41 @@ describe('errors', () => {
     expect(error.logDetail?.genesysCode).toBe(4013);
   });
 
+  test.each(['default', 'strict'] as const)('a 401 mid-session (%s: traced or not) is not left to the deadline: the session configures again and the message is delivered once', async (profile) => {
+    const own = await startSimulator({ profile, agent: { enabled: false } });
+    const short = hubFor(own, { requestTimeoutMs: 20_000 });
+    try {
+      const token = randomUUID();
+      const session = short.session(token);
+      await session.ready();
+      own.faults.refuseUnauthorized({ sessionToken: token });
+      await expect(session.sendText({ text: 'after a 401', messageId: randomUUID() })).resolves.toMatchObject({ text: 'after a 401' });
+      expect(own.framesFor(token, 'configureSession')).toHaveLength(2);
+      expect(own.framesFor(token, 'onMessage')).toHaveLength(2);
+      expect((own.conversationMessages(token) as { text?: string }[]).filter((m) => m.text === 'after a 401')).toHaveLength(1);
+    } finally {
+      short.close();
+      await own.stop();
+    }
+  });
+
+  test('a second 401 soon after fails the refused message at once (not delivered, safe to retry), never at its deadline', async () => {
+    const own = await startSimulator({ profile: 'strict', agent: { enabled: false } });
+    const short = hubFor(own, { requestTimeoutMs: 20_000 });
+    try {
+      const token = randomUUID();
+      const session = short.session(token);
+      await session.ready();
+      own.faults.refuseUnauthorized({ sessionToken: token, times: 2 });
+      const error = await failure(session.sendText({ text: 'twice refused', messageId: randomUUID() }));
+      expect(error).toMatchObject({ failure: 'unauthorized' });
+      expect(own.conversationMessages(token)).toHaveLength(0);
+    } finally {
+      short.close();
+      await own.stop();
+    }
+  });
+
   test('a 429 means the message was not accepted: it goes out again after retryAfter, and is delivered once', async () => {
     const token = randomUUID();
     const session = hub.session(token);
