@@ -313,7 +313,13 @@ export class GuestChat {
   /** Forwards guest typing when the deployment accepts it (Genesys refuses it with 403 otherwise). */
   async typing(claims: SessionClaims): Promise<void> {
     const features = await this.deps.messengerFeatures.get();
-    if (features.userTypingIndicator) await this.sessionOf(claims).sendTyping();
+    if (!features.userTypingIndicator) return;
+    const session = this.sessionOf(claims);
+    // An ended conversation takes no typing, as it takes no messages: refused here, nothing sent.
+    if ((await session.ready()).readOnly) {
+      throw new AppError('conflict', 'The conversation has ended; start a new one with POST /guest-session and { "startNew": true }.');
+    }
+    await session.sendTyping();
   }
 
   // ------------------------------------------------------------------ internal

@@ -276,9 +276,10 @@ function messageRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
     method: 'post',
     path: '/typing',
     summary: 'The guest is typing (throttled to one event per 5 s, as Genesys asks)',
+    description: 'Refused with 409 `conflict` once the conversation has ended (read-only), as a message would be; nothing reaches Genesys then.',
     auth: 'session',
     responses: { 204: { description: 'Noted' } },
-    errors: ['unauthorized', 'session_expired', 'upstream_unavailable', 'store_unavailable'],
+    errors: ['unauthorized', 'session_expired', 'conflict', 'upstream_unavailable', 'store_unavailable'],
     async handle(_req, res) {
       await chat.typing(claimsOf(res));
       res.status(204).end();
