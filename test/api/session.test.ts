@@ -28,6 +28,7 @@ describe('POST /guest-session', () => {
       sessionToken: expect.any(String),
       routingKey: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
       expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      sessionExpiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       newSession: true,
       readOnly: false,
       limits: { maxCustomDataBytes: 2048, maxTextBytes: 4096, messagesPerSecond: 2 },
