@@ -47,9 +47,8 @@ export class GuestSocketServer {
   }
 
   /**
-   * The handshake needs no auth (docs/genesys-protocol.md#guest-websocket). It is refused with 403 for an unknown
-   * deploymentId, or for an Origin outside a restricted deployment's
-   * allowedDomains (docs/genesys-protocol.md#guest-websocket WebsocketAccessDenied, docs/genesys-protocol.md#guest-websocket).
+   * The handshake needs no auth (docs/genesys-protocol.md#guest-websocket). It is refused with 403 for an unknown deploymentId,
+   * or for an Origin outside a restricted deployment's allowedDomains (docs/genesys-protocol.md#guest-websocket WebsocketAccessDenied).
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://simulator');
@@ -130,14 +129,7 @@ export class GuestSocketServer {
       connection.lost = true;
     }
     const tracingId = typeof head.data.tracingId === 'string' ? head.data.tracingId : undefined;
-    // docs/genesys-protocol.md#limits-and-timing: every request counts against the connection's budget (strict); the excess is refused, untraced.
-    if (this.deps.options.profile === 'strict') {
-      const retryAfter = connection.admitRequest(this.deps.options.clock(), this.deps.options.requestsPerConnectionPerMinute);
-      if (retryAfter > 0) {
-        this.deps.recorder.refusedForBudget();
-        return connection.send(tooManyRequests(retryAfter, tracingId, ERRORS.connectionBudget));
-      }
-    }
+    if (this.deps.options.profile === 'strict' && connection.refusedOverBudget(this.deps.options, tracingId)) return this.deps.recorder.refusedForBudget();
     void this.handle(connection, head.data.action, parsed, tracingId)
       .catch(() => connection.send(errorFrame(5000, ERRORS.requestFailed, tracingId)))
       .finally(() => {

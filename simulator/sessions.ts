@@ -3,7 +3,9 @@ import { WebSocket } from 'ws';
 import {
   BLOCKED_EXTENSIONS,
   connectionClosedEvent,
+  ERRORS,
   sessionExpiredEvent,
+  tooManyRequests,
   structuredMessage,
   type ServerFrame,
   type SessionBody,
@@ -59,6 +61,13 @@ export class GuestConnection {
     if (this.requestTimes.length >= perMinute) return Math.max(1, Math.ceil((this.requestTimes[0]! + 60_000 - now) / 1000));
     this.requestTimes.push(now);
     return 0;
+  }
+
+  /** Counts a request against the connection's budget (docs/genesys-protocol.md#limits-and-timing, strict profile); over it, answers an untraced 429 itself and says so. */
+  refusedOverBudget(options: { clock: () => number; requestsPerConnectionPerMinute: number }, tracingId: string | undefined): boolean {
+    const retryAfter = this.admitRequest(options.clock(), options.requestsPerConnectionPerMinute);
+    if (retryAfter > 0) this.send(tooManyRequests(retryAfter, tracingId, ERRORS.connectionBudget));
+    return retryAfter > 0;
   }
 
   send(frame: ServerFrame): void {

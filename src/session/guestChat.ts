@@ -26,6 +26,7 @@ import { messageIdFor, requestFingerprint } from './idempotency';
 import { answerOf, checkText, MAX_TEXT_BYTES } from './messageInput';
 import { givenAttributes } from './startInput';
 import { SendLedger, type KeyedSend } from './sendLedger';
+import { takeSharedSendTurn } from './sharedSendRate';
 import { sessionKeyOf, type SharedStore } from '../store/sharedStore';
 import type { Revocations } from './revocations';
 import { fingerprint, ROUTING_KEY, undeliveredAttributes, type SessionClaims, type SessionState, type SessionTokens } from './sessionToken';
@@ -258,7 +259,7 @@ export class GuestChat {
       throw new AppError('conflict', 'The conversation has ended; start a new one with POST /guest-session and { "startNew": true }.');
     }
     // Counted only for a send that goes out: a retry answered from the ledger sends nothing.
-    await this.checkSharedSendRate(claims.guestToken);
+    await takeSharedSendTurn(this.deps.store, claims.guestToken, this.deps.config.genesys, this.now);
     const customAttributes = undeliveredAttributes(claims);
     const delivered = customAttributes ? fingerprint(customAttributes) : undefined;
     const answer = answerOf(input);
@@ -268,29 +269,6 @@ export class GuestChat {
     whileSending?.(delivered);
     // Our own id for the message, whether or not Genesys echoes it as channel.messageId (unverified).
     return { message: { ...(await echo), clientMessageId: messageId }, delivered };
-  }
-
-  /**
-   * With a shared store, the session's message rate (GENESYS_MESSAGES_PER_SECOND)
-   * is counted across instances too (each instance paces only what it sends:
-   * src/genesys/guest/requestDesk.ts). A send waits its turn while that is
-   * within half the request deadline, and is refused with the wait beyond.
-   */
-  private async checkSharedSendRate(guestToken: string): Promise<void> {
-    if (!this.deps.store.shared) return;
-    const perSecond = this.deps.config.genesys.messagesPerSecond;
-    const giveUpAt = this.now() + this.deps.config.genesys.timeoutMs / 2;
-    // Bounded in tries too: a clock that stands still (a test's) must not make this wait forever.
-    for (let attempt = 0; ; attempt++) {
-      const waitMs = await this.deps.store.take(`rate:messages:${sessionKeyOf(guestToken)}`, perSecond, 1000);
-      if (waitMs <= 0) return;
-      if (this.now() + waitMs > giveUpAt || attempt >= 2 * perSecond * Math.ceil(this.deps.config.genesys.timeoutMs / 1000)) {
-        throw new AppError('rate_limited', `At most ${perSecond} messages a second per session; wait before sending again.`, {
-          retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
-        });
-      }
-      await new Promise((resolve) => setTimeout(resolve, waitMs));
-    }
   }
 
   async history(claims: SessionClaims, page: number, pageSize: number): Promise<Omit<HistoryPage, 'pageCount'>> {
@@ -307,7 +285,7 @@ export class GuestChat {
   async capabilities(claims: SessionClaims): Promise<Capabilities> {
     const session = this.sessionOf(claims);
     const [features, info] = await Promise.all([this.deps.messengerFeatures.get(), session.ready()]);
-    return capabilitiesOf(features, info, this.now(), await session.currentExpiry());
+    return capabilitiesOf(features, info, this.now(), await session.expiry.current());
   }
 
   /** Forwards guest typing when the deployment accepts it (Genesys refuses it with 403 otherwise). */
@@ -339,7 +317,7 @@ export class GuestChat {
     const session = this.sessionOf(claims);
     const state = stateOf(claims, session);
     const issued = await this.deps.tokens.issue({ ...state, maxCustomDataBytes: info.maxCustomDataBytes });
-    const sessionExpiresAt = session.expiresAt;
+    const sessionExpiresAt = session.expiry.at;
     return {
       sessionToken: issued.token,
       routingKey: claims.routingKey,

@@ -1,6 +1,4 @@
-import { manualClock } from '../support/platform';
-import { dataOf, openStream } from '../support/sse';
-import { bearer, guestTokenOf, startStack, type Stack } from '../support/stack';
+import { bearer, startStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
 
 /** Files from the guest: checked here, uploaded to Genesys (onAttachment, PUT, verdict), sent, and linked for good. */

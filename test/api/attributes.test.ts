@@ -107,7 +107,8 @@ test('a send Genesys refuses (429) goes out again after its wait with the attrib
   stack.sim.faults.rateLimit({ retryAfter: 1, times: 1, sessionToken: gt });
   const sent = await stack.http.post('/messages').set(bearer(token)).send({ text: 'first try' });
   expect(sent.status).toBe(201);
-  const ok = await stack.http.post('/messages').set(bearer(token)).send({ text: 'second try' });
+  // The newest token says the attributes reached Genesys.
+  const ok = await stack.http.post('/messages').set(bearer(sent.body.sessionToken ?? token)).send({ text: 'second try' });
   expect(ok.status).toBe(201);
   const frames = stack.sim.framesFor(gt, 'onMessage').map((f) => f.frame.message.channel?.metadata?.customAttributes);
   // The refused frame and its second writing both carry them; the next message does not need to.

@@ -1,6 +1,6 @@
 import type { NormalizedMessage } from '../../domain/message';
 import { AttachmentTransfer } from './attachmentTransfer';
-import { DeliveryLedger, type DeliveryVerdict, type ReadNewestPage, type SentMessage } from './deliveryProof';
+import { DeliveryLedger, type DeliveryVerdict, type SentMessage } from './deliveryProof';
 import { GuestApiError } from './errors';
 import type { SessionResponse } from './frames';
 import {
@@ -23,7 +23,7 @@ import { RequestDesk } from './requestDesk';
 import { GuestJwtCache, type GuestJwt } from './guestJwt';
 import { GuestSignIn } from './guestSignIn';
 import { SessionExpiry } from './sessionExpiry';
-import { SessionLink, type LinkOptions } from './sessionLink';
+import { SessionLink, type GuestSessionOptions } from './sessionLink';
 import type { GenesysSignIn } from './webDeploymentTokens';
 
 export type { GuestEvent } from './inboundDispatch';
@@ -38,27 +38,6 @@ export type { GuestEvent } from './inboundDispatch';
  * the service calls, and fans inbound traffic out to live streams.
  */
 
-/** The link's options (sessionLink.ts), and what the session itself needs. */
-interface GuestSessionOptions extends LinkOptions {
-  typingCooldownMs?: number;
-  jwtRefreshMarginMs?: number;
-  /** `onMessage` frames allowed per second (GENESYS_MESSAGES_PER_SECOND; Genesys announced 2). */
-  messagesPerSecond?: number;
-  /** Frames one connection may send a minute (GENESYS_REQUESTS_PER_MINUTE; Genesys's limits page: 60). */
-  requestsPerMinute?: number;
-  now?: () => number;
-  /** The newest history page, for proving delivery after a dropped socket. */
-  readNewestHistory?: (session: GuestSession) => ReturnType<ReadNewestPage>;
-  onDead?: (session: GuestSession) => void;
-  /** Renews a signed-in customer's JWT (authenticated messaging); without it a refused JWT ends the session. */
-  renewSignIn?: (signIn: GenesysSignIn) => Promise<GenesysSignIn>;
-}
-
-/** Genesys answers 2 echoes a minute per connection; its SDK asks at most once per 30 s (HEALTH_CHECK_COOL_DOWN_MILLISECONDS). */
-const EXPIRY_CHECK_COOLDOWN_MS = 30_000;
-/** A 401 mid-session configures again at most this often; one more within it fails the refused request. */
-const REAUTH_COOLDOWN_MS = 10_000;
-
 export class GuestSession {
   readonly token: string;
   private info?: SessionResponse;
@@ -68,10 +47,7 @@ export class GuestSession {
   private ending = false;
   private lastTypingAt = -Infinity;
   /** When Genesys ends the session if nothing happens: it slides with every message (sessionExpiry.ts). */
-  private readonly expiry: SessionExpiry;
-  private lastExpiryCheckAt = -Infinity;
-  private lastReconfigureAt = -Infinity;
-  private expiryCheck?: Promise<void>;
+  readonly expiry: SessionExpiry;
   private readonly jwt: GuestJwtCache;
   private readonly now: () => number;
   private readonly desk: RequestDesk;
@@ -89,7 +65,7 @@ export class GuestSession {
     this.token = options.token;
     this.now = options.now ?? Date.now;
     this.lastUsedAt = this.now();
-    this.expiry = new SessionExpiry(this.now);
+    this.expiry = new SessionExpiry(this.now, () => (this.dead || !this.isReady ? Promise.resolve() : this.echo().then(() => undefined)));
     const read = options.readNewestHistory;
     this.signIn = new GuestSignIn(options.renewSignIn);
     const fetchJwt = () => this.desk.request<GuestJwt>('jwt', (t) => getJwtFrame({ token: this.token, tracingId: t }));
@@ -107,7 +83,7 @@ export class GuestSession {
       now: this.now,
       settle: (p, outcome) => this.desk.settle(p, outcome),
       refused: (tracingId, error) => this.desk.refused(tracingId, error),
-      unauthorized: (tracingId, error) => this.unauthorized(tracingId, error),
+      unauthorized: (tracingId, error) => this.link.credentialsRefused(tracingId, error),
       emit: (event) => this.emit(event),
       die: (error) => this.die(error),
       updateInfo: (change) => {
@@ -146,34 +122,6 @@ export class GuestSession {
       dead: () => this.dead,
       now: this.now,
     });
-  }
-
-  /** When Genesys ends the session if nothing happens (epoch ms): the last word from Genesys, moved on by every message since. */
-  get expiresAt(): number | undefined {
-    return this.expiry.at;
-  }
-
-  /**
-   * The expiry, confirmed with an `echo` when this session does not know its
-   * lifetime yet (a SessionResponse with `durationSeconds: null`), at most
-   * once per `EXPIRY_CHECK_COOLDOWN_MS`, as Genesys's SDK confirms it.
-   */
-  async currentExpiry(): Promise<number | undefined> {
-    if (!this.expiry.knowsDuration) await this.confirmExpiry();
-    return this.expiry.at;
-  }
-
-  private confirmExpiry(): Promise<void> {
-    if (this.expiryCheck) return this.expiryCheck;
-    if (this.dead || !this.isReady || this.now() - this.lastExpiryCheckAt < EXPIRY_CHECK_COOLDOWN_MS) return Promise.resolve();
-    this.lastExpiryCheckAt = this.now();
-    this.expiryCheck = this.echo()
-      .then(
-        () => undefined,
-        () => undefined,
-      )
-      .finally(() => (this.expiryCheck = undefined));
-    return this.expiryCheck;
   }
 
   /** The last SessionResponse, if the session has been configured. */
@@ -359,20 +307,6 @@ export class GuestSession {
     );
   }
 
-  /**
-   * A 401 mid-session: the refused request (traced, or found by counting,
-   * requestDesk.ts) goes out again once the session is configured again (a
-   * signed-in customer's JWT renewed). A second 401 soon after fails the
-   * refused requests instead: not delivered, safe to retry.
-   */
-  private unauthorized(tracingId: string | undefined, error: GuestApiError): void {
-    const renew = this.now() - this.lastReconfigureAt > REAUTH_COOLDOWN_MS;
-    this.desk.refused(tracingId, error, renew);
-    if (!renew) return;
-    this.lastReconfigureAt = this.now();
-    this.link.reconfigure().catch(() => undefined);
-  }
-
   private die(error: GuestApiError): void {
     if (this.dead) return;
     this.dead = error;
@@ -394,7 +328,7 @@ export class GuestSession {
 
   private emit(event: GuestEvent): void {
     // Each message, either way, moves the session's expiry (when its lifetime is still unknown, an echo asks).
-    if (event.type === 'message' && !this.expiry.activity()) void this.confirmExpiry();
+    if (event.type === 'message') this.expiry.activity();
     // The end this service asked for is announced by end(), not as a closed connection to reopen.
     if (this.ending && event.type === 'session' && event.state === 'closed') return;
     for (const listener of this.listeners) {

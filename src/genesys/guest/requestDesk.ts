@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { GuestApiError } from './errors';
+import { inDoubtError, mayHaveArrived, timeoutError, waitOf } from './deskErrors';
 import type { GuestSocket } from './guestSocket';
 import { PendingRequests, type Pending, type PendingKind } from './pendingRequests';
 import { SendWindow } from './sendWindow';
+import { UntracedRefusals } from './untracedRefusals';
 
 /**
  * Where a guest session's requests wait: each gets a tracingId, a deadline
@@ -20,12 +22,9 @@ import { SendWindow } from './sendWindow';
  * - a wait longer than half the request deadline is refused at once with
  *   its Retry-After instead of running into the deadline.
  *
- * A 429 (TooManyRequestsErrorMessage) means the frame was not accepted. With
- * a tracingId it names its request, which goes out again after `retryAfter`.
- * Without one (the SDK's fixtures have none) it is attributed by counting:
- * every request gets exactly one reply, so once the requests still unanswered
- * are no more than the untraced 429s received, each of them was refused and
- * is written again; none that was accepted is ever written twice
+ * A 429 means the frame was not accepted: the request it names (by
+ * tracingId, or by counting: untracedRefusals.ts) goes out again after
+ * `retryAfter`; none that was accepted is ever written twice
  * (docs/genesys-protocol.md#rate-limits-and-refusals).
  */
 export interface DeskSocket {
@@ -54,10 +53,6 @@ const COUNTED: ReadonlySet<PendingKind> = new Set(['send', 'join', 'clear']);
 const LANE_HOLD_MS = 1000;
 /** Added to each window: the service's clock and Genesys's see a frame at slightly different times. */
 const CLOCK_SLACK_MS = 50;
-/** A typing frame gets no reply; a 429 for it would come about this soon. */
-const TYPING_REFUSAL_MS = 2000;
-/** How often unattributed 429s are looked at again while requests are still unanswered. */
-const RECHECK_MS = 200;
 
 export class RequestDesk {
   readonly pending: PendingRequests;
@@ -69,29 +64,29 @@ export class RequestDesk {
   private readonly reserve: number;
   /** Nothing is written before this (a 429 asked to wait). */
   private holdUntil = 0;
-  /** Untraced refusals (429, or 401 mid-session) not yet attributed to a request. */
-  private unattributed = 0;
-  /** Set when one of those must fail its request instead of writing it again. */
-  private unattributedFailure?: GuestApiError;
-  /** When the last untraced 429 arrived: only requests written before it can be what it refused. */
-  private lastRefusalAt = 0;
+  /** Refusals without tracingId, attributed by counting (untracedRefusals.ts). */
+  private readonly untraced: UntracedRefusals;
   private pumpTimer?: NodeJS.Timeout;
   /** Set while pump() runs: a request it refuses must not start another pump inside it. */
   private pumping = false;
-  private recheckTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly socket: DeskSocket,
     private readonly requestTimeoutMs: number,
     limits: DeskLimits,
     private readonly now: () => number,
-    private readonly onRefused?: (attributed: 'traced' | 'counted' | 'pending') => void,
   ) {
     this.pending = new PendingRequests(2 * requestTimeoutMs, now);
     this.messages = new SendWindow(limits.messagesPerSecond, 1000 + CLOCK_SLACK_MS, now);
     this.budget = new SendWindow(limits.requestsPerMinute, 60_000 + CLOCK_SLACK_MS, now);
     this.budgetLimit = limits.requestsPerMinute;
     this.laneHoldMs = limits.laneHoldMs ?? LANE_HOLD_MS;
+    this.untraced = new UntracedRefusals({
+      pending: this.pending,
+      now,
+      holdUntil: () => this.holdUntil,
+      refused: (p, error, fail) => (fail ? this.settle(p, error) : this.writeAgainLater(p, error)),
+    });
     this.reserve = Math.min(Math.max(1, Math.floor(limits.requestsPerMinute / 2)), limits.requestsPerMinute - 1);
   }
 
@@ -157,7 +152,7 @@ export class RequestDesk {
   async sendWithoutReply(build: (tracingId: string) => object): Promise<boolean> {
     const socket = this.socket.current();
     const now = this.now();
-    if (!socket || now < this.holdUntil || this.laneBusyMs(now) > 0 || this.hasQueuedMessage()) return false;
+    if (!socket || now < this.holdUntil || this.laneBusyMs(now) > 0 || this.some((p) => COUNTED.has(p.kind) && !p.written && !p.inDoubt)) return false;
     if (this.budget.waitMs(this.budgetLimit - this.reserve) > 0 || !this.messages.take()) return false;
     this.budget.force();
     const tracingId = randomUUID();
@@ -174,8 +169,7 @@ export class RequestDesk {
   /** A new socket: a new per-connection budget, and no reply to the old one's frames can come on it. */
   newConnection(): void {
     this.budget.reset();
-    this.unattributed = 0;
-    this.unattributedFailure = undefined;
+    this.untraced.reset();
     this.pending.newConnection();
   }
 
@@ -185,7 +179,7 @@ export class RequestDesk {
     if (outcome instanceof Error) p.reject(outcome);
     else p.resolve(outcome.value);
     // An answer frees the message lane, and may leave an untraced 429 only one place to belong.
-    if (this.unattributed > 0) this.attributeRefusals();
+    this.untraced.attribute();
     if (this.pending.size > 0 && !this.pumping) this.pump();
   }
 
@@ -200,16 +194,12 @@ export class RequestDesk {
     if (tracingId !== undefined) {
       const p = this.pending.byTracingId(tracingId);
       if (p !== undefined && p !== 'retired') {
-        this.onRefused?.('traced');
         if (rewrite) this.writeAgainLater(p, error);
         else this.settle(p, error);
       }
       return;
     }
-    this.unattributed++;
-    if (!rewrite) this.unattributedFailure ??= error;
-    this.lastRefusalAt = this.now();
-    this.attributeRefusals();
+    this.untraced.add(rewrite ? undefined : error);
   }
 
   /**
@@ -273,7 +263,7 @@ export class RequestDesk {
     let laneBlocked = laneBusy > 0;
     if (laneBusy > 0) wait = laneBusy;
     // Attachment requests too go one at a time: a refusal without tracingId (a plain 4009) then has one request to belong to.
-    let fileBusy = this.fileRequestUnanswered();
+    let fileBusy = this.some((p) => p.kind === 'attachment' && p.written && !p.inDoubt);
     for (const p of [...this.pending.values()]) {
       if (p.written || p.inDoubt || p.kind === 'configure') continue;
       const counted = COUNTED.has(p.kind);
@@ -329,49 +319,9 @@ export class RequestDesk {
     return busy;
   }
 
-  private fileRequestUnanswered(): boolean {
-    for (const p of this.pending.values()) if (p.kind === 'attachment' && p.written && !p.inDoubt) return true;
+  private some(test: (p: Pending) => boolean): boolean {
+    for (const p of this.pending.values()) if (test(p)) return true;
     return false;
-  }
-
-  private hasQueuedMessage(): boolean {
-    for (const p of this.pending.values()) if (COUNTED.has(p.kind) && !p.written && !p.inDoubt) return true;
-    return false;
-  }
-
-  /**
-   * Untraced 429s belong to requests still unanswered on this connection.
-   * When those are no more than the 429s received, every one of them was
-   * refused: each is written again. Until then nothing is guessed; the count
-   * is looked at again as answers arrive.
-   */
-  private attributeRefusals(): void {
-    if (this.recheckTimer) clearTimeout(this.recheckTimer);
-    this.recheckTimer = undefined;
-    if (this.unattributed === 0) return;
-    const now = this.now();
-    const { live, gone } = this.pending.refusalCandidates(this.lastRefusalAt, TYPING_REFUSAL_MS);
-    if (live.length === 0 && now - this.lastRefusalAt > TYPING_REFUSAL_MS) {
-      // Nothing waiting could have been refused (a typing frame or a request that gave up was): nothing to write again.
-      this.unattributed = 0;
-      this.unattributedFailure = undefined;
-      return;
-    }
-    if (live.length > 0 && live.length + gone <= this.unattributed) {
-      const failure = this.unattributedFailure;
-      this.unattributed = 0;
-      this.unattributedFailure = undefined;
-      const retryAfterSeconds = Math.ceil(Math.max(1000, this.holdUntil - now) / 1000);
-      for (const p of live) {
-        this.onRefused?.('counted');
-        if (failure) this.settle(p, failure);
-        else this.writeAgainLater(p, new GuestApiError('rate_limited', 'Genesys asks to slow down; retry after the given time.', { retryAfterSeconds }));
-      }
-      return;
-    }
-    this.onRefused?.('pending');
-    this.recheckTimer = setTimeout(() => this.attributeRefusals(), RECHECK_MS);
-    this.recheckTimer.unref();
   }
 
   /** A refused request goes out again after the wait, or fails now (not delivered: safe to retry) when that is past its deadline. */
@@ -396,31 +346,4 @@ export class RequestDesk {
       // The close handler decides what happens to a frame that may or may not have left.
     });
   }
-}
-
-/** How long Genesys asked to wait: its Retry-After, else a second for a rate refusal and nothing for another. */
-function waitOf(error: GuestApiError): number {
-  return (error.retryAfterSeconds ?? (error.failure === 'rate_limited' ? 1 : 0)) * 1000;
-}
-
-function mayHaveArrived(p: Pending): boolean {
-  return p.kind === 'send' && (p.written || p.inDoubt);
-}
-
-function inDoubtError(cause: GuestApiError): GuestApiError {
-  return new GuestApiError(
-    'connection_lost',
-    'The connection to Genesys was lost before it confirmed the message; it may have been delivered. Retry with the same Idempotency-Key: a delivered message is never sent twice.',
-    { retryAfterSeconds: cause.retryAfterSeconds, cause },
-  );
-}
-
-function timeoutError(p: Pending): GuestApiError {
-  if (p.kind === 'send' && (p.written || p.inDoubt)) {
-    return new GuestApiError(
-      'timeout',
-      'Genesys did not confirm the message in time; it may have been delivered. Retry with the same Idempotency-Key: a delivered message is never sent twice.',
-    );
-  }
-  return new GuestApiError('timeout', 'Genesys did not answer in time; please retry.');
 }

@@ -6,20 +6,30 @@
  * `expirationDate` is only a snapshot, and an `echo` reply carries the
  * current `durationSeconds` and `expirationDate` (as strings) to confirm it.
  */
+/** Genesys answers 2 echoes a minute per connection; its SDK asks at most once per 30 s (HEALTH_CHECK_COOL_DOWN_MILLISECONDS). */
+const CHECK_COOLDOWN_MS = 30_000;
+
 export class SessionExpiry {
   private durationMs?: number;
   private expiresAt?: number;
+  private lastCheckAt = -Infinity;
+  private check?: Promise<void>;
 
-  constructor(private readonly now: () => number) {}
+  /** `askGenesys` sends an `echo`; its reply comes back through `reported`. */
+  constructor(
+    private readonly now: () => number,
+    private readonly askGenesys: () => Promise<void> = () => Promise.resolve(),
+  ) {}
+
+  /** The expiry, confirmed with an `echo` first when the lifetime is not known yet (at most once per CHECK_COOLDOWN_MS). */
+  async current(): Promise<number | undefined> {
+    if (this.durationMs === undefined) await this.confirm();
+    return this.expiresAt;
+  }
 
   /** Epoch ms, when known. */
   get at(): number | undefined {
     return this.expiresAt;
-  }
-
-  /** Whether the session's lifetime is known (the strict fixtures send `durationSeconds: null`). */
-  get knowsDuration(): boolean {
-    return this.durationMs !== undefined;
   }
 
   /** What Genesys said (SessionResponse, echo metadata): taken as it is, the newest word. */
@@ -29,11 +39,23 @@ export class SessionExpiry {
     else if (this.durationMs !== undefined && this.expiresAt === undefined) this.expiresAt = this.now() + this.durationMs;
   }
 
-  /** A message went either way: the expiry moves to a whole lifetime from now. False when the lifetime is not known yet. */
-  activity(): boolean {
-    if (this.durationMs === undefined) return false;
+  /** A message went either way: the expiry moves to a whole lifetime from now (when the lifetime is not known yet, an echo asks). */
+  activity(): void {
+    if (this.durationMs === undefined) {
+      void this.confirm();
+      return;
+    }
     this.expiresAt = Math.max(this.expiresAt ?? 0, this.now() + this.durationMs);
-    return true;
+  }
+
+  private confirm(): Promise<void> {
+    if (this.check) return this.check;
+    if (this.now() - this.lastCheckAt < CHECK_COOLDOWN_MS) return Promise.resolve();
+    this.lastCheckAt = this.now();
+    this.check = this.askGenesys()
+      .catch(() => undefined)
+      .finally(() => (this.check = undefined));
+    return this.check;
   }
 }
 

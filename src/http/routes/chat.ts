@@ -329,7 +329,7 @@ function streamRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
       const holder = {
         ...admitted,
         present: presenter(deps, req, { ...guest, routingKey: guest.claims?.routingKey }),
-        expiresAt: () => session.expiresAt,
+        expiresAt: () => session.expiry.at,
       };
       await session.ready();
       const header = req.headers['last-event-id'];
