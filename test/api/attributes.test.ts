@@ -95,7 +95,8 @@ test('attributes reach Genesys once, with the first message, and changes go with
   current = patched.body.sessionToken;
   await send('three');
   await send('four');
-  const carried = stack.sim.framesFor(gt, 'onMessage').map((f) => f.frame.message.channel?.metadata?.customAttributes);
+  // One entry per message: a frame Genesys refused for its rate and the service wrote again carries the same tracingId.
+  const carried = onePerMessage(stack.sim.framesFor(gt, 'onMessage')).map((f) => f.frame.message.channel?.metadata?.customAttributes);
   expect(carried).toEqual([{ plan: 'gold', name: 'Ada' }, undefined, { plan: 'platinum', name: 'Ada' }, undefined]);
   expect(stack.sim.customAttributes(gt)).toEqual({ plan: 'platinum', name: 'Ada' });
 });
@@ -110,9 +111,11 @@ test('a send Genesys refuses (429) goes out again after its wait with the attrib
   // The newest token says the attributes reached Genesys.
   const ok = await stack.http.post('/messages').set(bearer(sent.body.sessionToken ?? token)).send({ text: 'second try' });
   expect(ok.status).toBe(201);
-  const frames = stack.sim.framesFor(gt, 'onMessage').map((f) => f.frame.message.channel?.metadata?.customAttributes);
-  // The refused frame and its second writing both carry them; the next message does not need to.
-  expect(frames).toEqual([{ source: 'ad' }, { source: 'ad' }, undefined]);
+  const written = stack.sim.framesFor(gt, 'onMessage');
+  // The refused frame was written again, the same frame with the same attributes; the next message does not need them.
+  expect(written.length).toBeGreaterThanOrEqual(3);
+  expect(written[1]!.frame).toEqual(written[0]!.frame);
+  expect(onePerMessage(written).map((f) => f.frame.message.channel?.metadata?.customAttributes)).toEqual([{ source: 'ad' }, undefined]);
   expect(stack.sim.customAttributes(gt)).toEqual({ source: 'ad' });
 });
 
@@ -153,3 +156,9 @@ test('an older token cannot set identity keys after the session was resumed with
   const carried = stack.sim.framesFor(gt, 'onMessage').map((f) => f.frame.message.channel?.metadata?.customAttributes ?? {});
   for (const attrs of carried) expect(attrs.customerId === undefined || attrs.customerId === 'cust-42').toBe(true);
 });
+
+/** The frames of distinct messages: one written again after a refusal carries the same tracingId. */
+function onePerMessage<T extends { frame: { tracingId?: string } }>(frames: T[]): T[] {
+  const seen = new Set<string | undefined>();
+  return frames.filter((f) => !seen.has(f.frame.tracingId) && (seen.add(f.frame.tracingId), true));
+}

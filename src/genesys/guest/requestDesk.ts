@@ -19,7 +19,7 @@ import { UntracedRefusals } from './untracedRefusals';
  * - every frame counts against the connection's request budget; requests
  *   other than messages leave a reserve for them, so a burst of attachment
  *   links never starves a send;
- * - a wait longer than half the request deadline is refused at once with
+ * - a wait longer than 70 % of the request deadline is refused at once with
  *   its Retry-After instead of running into the deadline.
  *
  * A 429 means the frame was not accepted: the request it names (by
@@ -52,7 +52,9 @@ const COUNTED: ReadonlySet<PendingKind> = new Set(['send', 'join', 'clear']);
 /** How long a message holds the lane while its reply is awaited: a refusal comes quickly, an answer that does not must not hold the session up. */
 const LANE_HOLD_MS = 1000;
 /** Added to each window: the service's clock and Genesys's see a frame at slightly different times. */
-const CLOCK_SLACK_MS = 50;
+const CLOCK_SLACK_MS = 100;
+/** The share of the request deadline a request may spend waiting for its turn (a 10-message burst at 2 a second fits in 10 s). */
+export const MAX_QUEUE_SHARE = 0.7;
 
 export class RequestDesk {
   readonly pending: PendingRequests;
@@ -94,9 +96,9 @@ export class RequestDesk {
     return this.pending.size;
   }
 
-  /** The longest a request may wait for its turn before it is refused instead. */
+  /** The longest a request may wait for its turn before it is refused instead: the rest of its deadline is Genesys's to answer. */
   private get maxQueueMs(): number {
-    return this.requestTimeoutMs / 2;
+    return this.requestTimeoutMs * MAX_QUEUE_SHARE;
   }
 
   request<T>(kind: PendingKind, build: (tracingId: string) => object, about?: { messageId?: string; text?: string; attachmentId?: string; carriesFiles?: boolean }): Promise<T> {
