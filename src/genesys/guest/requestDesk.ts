@@ -53,7 +53,7 @@ const COUNTED: ReadonlySet<PendingKind> = new Set(['send', 'join', 'clear']);
 const LANE_HOLD_MS = 1000;
 /** Added to each window: the service's clock and Genesys's see a frame at slightly different times. */
 const CLOCK_SLACK_MS = 100;
-/** The share of the request deadline a request may spend waiting for its turn (a 10-message burst at 2 a second fits in 10 s). */
+/** The share of its deadline a request may wait for its turn (a 10-message burst at 2 a second fits in 10 s). */
 export const MAX_QUEUE_SHARE = 0.7;
 
 export class RequestDesk {
@@ -69,7 +69,7 @@ export class RequestDesk {
   /** Refusals without tracingId, attributed by counting (untracedRefusals.ts). */
   private readonly untraced: UntracedRefusals;
   private pumpTimer?: NodeJS.Timeout;
-  /** Set while pump() runs: a request it refuses must not start another pump inside it. */
+  /** Set while flush() runs: a request it refuses must not start another pump inside it. */
   private pumping = false;
 
   constructor(
@@ -141,7 +141,7 @@ export class RequestDesk {
       if (kind === 'configure') {
         this.budget.force();
         this.write(p);
-      } else if (this.socket.isReady()) this.pump();
+      } else if (this.socket.isReady()) this.flush();
       else this.socket.wake();
     });
   }
@@ -163,11 +163,6 @@ export class RequestDesk {
     return true;
   }
 
-  /** Writes what waited for a configured socket. */
-  flush(): void {
-    this.pump();
-  }
-
   /** A new socket: a new per-connection budget, and no reply to the old one's frames can come on it. */
   newConnection(): void {
     this.budget.reset();
@@ -182,7 +177,7 @@ export class RequestDesk {
     else p.resolve(outcome.value);
     // An answer frees the message lane, and may leave an untraced 429 only one place to belong.
     this.untraced.attribute();
-    if (this.pending.size > 0 && !this.pumping) this.pump();
+    if (this.pending.size > 0 && !this.pumping) this.flush();
   }
 
   /**
@@ -240,8 +235,8 @@ export class RequestDesk {
     return Math.max(held, this.budget.waitMs(), this.messages.waitForMs(queued));
   }
 
-  /** Writes every request whose turn has come, in order, and wakes up when the next one's will. */
-  private pump(): void {
+  /** Writes every request whose turn has come (what waited for a configured socket too), in order, and wakes up when the next one's will. */
+  flush(): void {
     this.pumping = true;
     try {
       this.pumpOnce();
@@ -308,7 +303,7 @@ export class RequestDesk {
   }
 
   private pumpAgainIn(ms: number): void {
-    this.pumpTimer = setTimeout(() => this.pump(), Math.max(1, Math.ceil(ms)));
+    this.pumpTimer = setTimeout(() => this.flush(), Math.max(1, Math.ceil(ms)));
     this.pumpTimer.unref();
   }
 
