@@ -21,6 +21,8 @@ interface StoredAttachment {
   fileType: string;
   fileSize: number;
   state: 'presigned' | 'uploaded' | 'sent' | 'deleted';
+  /** Sent by the agent, not uploaded by the guest. */
+  fromAgent?: boolean;
   tagging: string;
   bytes?: Buffer;
 }
@@ -85,10 +87,14 @@ export class SimulatedAttachments {
     send(frame('response', 'PresignedUrlResponse', { attachmentId: id, headers, url: this.sign('uploads', id, this.options.uploadUrlTtlSeconds) }, tracingId));
   }
 
-  /** `getAttachment`: a fresh download URL, with empty headers and the file's details (the SDK's `isRefreshUrl()`). */
-  refresh(session: SimulatedSession, attachmentId: string, tracingId: string | undefined, send: Send): void {
+  /**
+   * `getAttachment`: a fresh download URL, with empty headers and the file's details (the SDK's `isRefreshUrl()`).
+   * Whether it works for a file the agent sent is unverified: the strict profile (`agentFilesRefused`) takes the
+   * unkinder case and answers "not found", as a plain error frame.
+   */
+  refresh(session: SimulatedSession, attachmentId: string, tracingId: string | undefined, send: Send, agentFilesRefused = false): void {
     const a = this.byId.get(attachmentId);
-    if (!a || a.sessionToken !== session.token || a.state === 'presigned' || a.state === 'deleted') {
+    if (!a || a.sessionToken !== session.token || a.state === 'presigned' || a.state === 'deleted' || (agentFilesRefused && a.fromAgent)) {
       return send(errorFrame(4009, 'Attachment not found', tracingId));
     }
     send(frame('response', 'PresignedUrlResponse', { attachmentId, headers: {}, url: this.downloadUrl(a), fileName: a.fileName, fileSize: a.fileSize, fileType: a.fileType }, tracingId));
@@ -137,7 +143,7 @@ export class SimulatedAttachments {
 
   /** A file the agent sends: stored as sent, with a download URL like any other. */
   agentFile(session: SimulatedSession, fileName: string, fileType: string, bytes: Buffer): unknown {
-    const a: StoredAttachment = { id: randomUUID(), sessionToken: session.token, fileName, fileType, fileSize: bytes.length, state: 'sent', tagging: '', bytes };
+    const a: StoredAttachment = { id: randomUUID(), sessionToken: session.token, fileName, fileType, fileSize: bytes.length, state: 'sent', tagging: '', bytes, fromAgent: true };
     this.byId.set(a.id, a);
     return this.contentOf(a);
   }
@@ -189,21 +195,27 @@ export class SimulatedAttachments {
   }
 
   /**
-   * `X-Amz-Expires` holds the expiry (epoch seconds) here; the signature covers path and expiry.
-   * Rounded up, so a URL lives at least its whole TTL; a TTL of 0 signs a URL that has already expired.
+   * Signed like S3's SigV4 query strings: `X-Amz-Date` (when signed, `YYYYMMDDTHHMMSSZ`) and `X-Amz-Expires`
+   * (seconds of validity); the signature covers path, date and lifetime. The date is rounded up to the second, so a
+   * URL lives at least its whole TTL; a TTL of 0 signs one that has already expired.
    */
   private sign(kind: 'uploads' | 'downloads', id: string, ttlSeconds: number): string {
     const now = this.options.clock();
-    const expires = ttlSeconds > 0 ? Math.ceil((now + ttlSeconds * 1000) / 1000) : Math.floor(now / 1000) + ttlSeconds;
-    const signature = createHmac('sha256', this.secret).update(`${kind}/${id}/${expires}`).digest('hex');
-    return `${this.base()}/${kind}/${id}?X-Amz-Expires=${expires}&X-Amz-Signature=${signature}`;
+    const signedAt = ttlSeconds > 0 ? Math.ceil(now / 1000) : Math.floor(now / 1000);
+    const date = new Date(signedAt * 1000).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+    const expires = Math.max(0, ttlSeconds);
+    const signature = createHmac('sha256', this.secret).update(`${kind}/${id}/${date}/${expires}`).digest('hex');
+    return `${this.base()}/${kind}/${id}?X-Amz-Date=${date}&X-Amz-Expires=${expires}&X-Amz-Signature=${signature}`;
   }
 
   private checkSignature(kind: 'uploads' | 'downloads', id: string, query: URLSearchParams) {
+    const date = query.get('X-Amz-Date') ?? '';
     const expires = query.get('X-Amz-Expires') ?? '';
-    const expected = createHmac('sha256', this.secret).update(`${kind}/${id}/${expires}`).digest('hex');
+    const expected = createHmac('sha256', this.secret).update(`${kind}/${id}/${date}/${expires}`).digest('hex');
     if (query.get('X-Amz-Signature') !== expected) return s3Error(403, 'SignatureDoesNotMatch', 'The request signature does not match.');
-    if (Number(expires) * 1000 <= this.options.clock()) return s3Error(403, 'AccessDenied', 'Request has expired');
+    const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(date);
+    const signedAt = m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) : 0;
+    if (signedAt + Number(expires) * 1000 <= this.options.clock()) return s3Error(403, 'AccessDenied', 'Request has expired');
     return undefined;
   }
 }

@@ -35,6 +35,8 @@ export interface FaultControls {
   refuseHandshake(status?: number, times?: number): void;
   /** Answers the next `times` (default 1) onMessage frames with TooManyRequestsErrorMessage. */
   rateLimit(opts: { retryAfter: number; times?: number; sessionToken?: string }): void;
+  /** Answers the next `times` (default 1) onMessage frames with a plain 401 "User is unauthorized" (untraced under the strict profile), as a running session whose credentials lapsed would. */
+  refuseUnauthorized(opts?: { times?: number; sessionToken?: string }): void;
   /** The next `times` (default 1) uploads are refused after their PUT: UploadFailureEvent 4003 instead of UploadSuccessEvent. */
   failNextUpload(times?: number): void;
   /** Makes a REST endpoint fail with a status and a real-looking body (default: the ErrorBody for that status). */
@@ -69,6 +71,7 @@ function take<T extends Counted>(rules: T[], index: number): T {
 export class Faults implements FaultControls {
   private drops: DropRule[] = [];
   private rateRules: RateRule[] = [];
+  private unauthorizedRules: (Counted & { sessionToken?: string })[] = [];
   private globalFrameDelay = 0;
   private readonly frameDelays = new Map<string, number>();
   private handshake?: { status: number; remaining: number };
@@ -105,6 +108,10 @@ export class Faults implements FaultControls {
     this.rateRules.push({ retryAfter: opts.retryAfter, sessionToken: opts.sessionToken, remaining: opts.times ?? 1 });
   }
 
+  refuseUnauthorized(opts: { times?: number; sessionToken?: string } = {}): void {
+    this.unauthorizedRules.push({ sessionToken: opts.sessionToken, remaining: opts.times ?? 1 });
+  }
+
   failRest(target: RestFaultTarget, opts: RestFault): void {
     this.restFaults.set(target, { ...opts, remaining: opts.times ?? Infinity });
   }
@@ -120,6 +127,7 @@ export class Faults implements FaultControls {
   clear(): void {
     this.drops = [];
     this.rateRules = [];
+    this.unauthorizedRules = [];
     this.globalFrameDelay = 0;
     this.frameDelays.clear();
     this.handshake = undefined;
@@ -141,6 +149,13 @@ export class Faults implements FaultControls {
     if (this.rateRules.length === 0) return undefined;
     const i = this.rateRules.findIndex((r) => r.sessionToken === undefined || r.sessionToken === sessionToken);
     return i < 0 ? undefined : take(this.rateRules, i).retryAfter;
+  }
+
+  takeUnauthorized(sessionToken: string): boolean {
+    const i = this.unauthorizedRules.findIndex((r) => r.sessionToken === undefined || r.sessionToken === sessionToken);
+    if (i < 0) return false;
+    take(this.unauthorizedRules, i);
+    return true;
   }
 
   frameDelay(sessionToken: string | undefined): number {

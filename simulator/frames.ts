@@ -123,6 +123,8 @@ export const ERRORS = {
   messageTooLong: (bytes: number, max: number) => `Message length ${bytes} is larger than ${max}`,
   attributesTooLarge: (max: number) => `Custom Attributes in channel metadata is larger than ${max} bytes`,
   rateTooHigh: 'Message rate too high for this session',
+  /** guess: no source quotes how the per-connection request budget refuses; the frame class and code are the rate limit's. */
+  connectionBudget: 'Request rate too high for this connection',
   /** docs/genesys-protocol.md#error-codes gives only "session expired…"; the rest of the text is a guess. */
   sessionExpired: 'session expired',
   /** guess: docs/genesys-protocol.md#error-codes names the code (4007 SessionNotFound) but quotes no text. */
@@ -213,12 +215,12 @@ export function jwtResponse(jwt: string, exp: number, tracingId?: string): Serve
 }
 
 /** docs/genesys-protocol.md#error-codes / docs/genesys-protocol.md#limits-and-timing: the rate-limit frame has an object body, unlike the other errors. */
-export function tooManyRequests(retryAfter: number, tracingId?: string): ServerFrame {
+export function tooManyRequests(retryAfter: number, tracingId?: string, errorMessage: string = ERRORS.rateTooHigh): ServerFrame {
   return frame(
     'response',
     'TooManyRequestsErrorMessage',
     CODES.tooManyRequests,
-    { retryAfter, errorCode: CODES.rateTooHigh, errorMessage: ERRORS.rateTooHigh },
+    { retryAfter, errorCode: CODES.rateTooHigh, errorMessage },
     tracingId,
   );
 }

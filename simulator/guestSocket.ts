@@ -47,9 +47,8 @@ export class GuestSocketServer {
   }
 
   /**
-   * The handshake needs no auth (docs/genesys-protocol.md#guest-websocket). It is refused with 403 for an unknown
-   * deploymentId, or for an Origin outside a restricted deployment's
-   * allowedDomains (docs/genesys-protocol.md#guest-websocket WebsocketAccessDenied, docs/genesys-protocol.md#guest-websocket).
+   * The handshake needs no auth (docs/genesys-protocol.md#guest-websocket). It is refused with 403 for an unknown deploymentId,
+   * or for an Origin outside a restricted deployment's allowedDomains (docs/genesys-protocol.md#guest-websocket WebsocketAccessDenied).
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'http://simulator');
@@ -130,6 +129,7 @@ export class GuestSocketServer {
       connection.lost = true;
     }
     const tracingId = typeof head.data.tracingId === 'string' ? head.data.tracingId : undefined;
+    if (this.deps.options.profile === 'strict' && connection.refusedOverBudget(this.deps.options, tracingId)) return this.deps.recorder.refusedForBudget();
     void this.handle(connection, head.data.action, parsed, tracingId)
       .catch(() => connection.send(errorFrame(5000, ERRORS.requestFailed, tracingId)))
       .finally(() => {
@@ -168,7 +168,7 @@ export class GuestSocketServer {
     const send = (out: ServerFrame) => connection.send(out);
     const { attachments } = this.deps;
     if (action === 'onAttachment') attachments.presign(session, f, tracingId, send);
-    else if (action === 'getAttachment') attachments.refresh(session, f.attachmentId ?? '', tracingId, send);
+    else if (action === 'getAttachment') attachments.refresh(session, f.attachmentId ?? '', tracingId, send, this.deps.options.profile === 'strict');
     else attachments.remove(session, f.attachmentId ?? '', tracingId, send);
   }
 
@@ -226,6 +226,7 @@ export class GuestSocketServer {
     const { faults, options } = this.deps;
     const forcedRetryAfter = faults.takeRateLimit(session.token);
     if (forcedRetryAfter !== undefined) return connection.send(tooManyRequests(forcedRetryAfter, tracingId));
+    if (faults.takeUnauthorized(session.token)) return connection.send(errorFrame(CODES.unauthorized, ERRORS.unauthorized, tracingId));
     const retryAfter = session.admitMessage(options.clock(), options.messagesPerSecond);
     if (retryAfter > 0) return connection.send(tooManyRequests(retryAfter, tracingId));
 

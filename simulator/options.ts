@@ -28,8 +28,10 @@ export interface SimulatorOptions {
   maxCustomDataBytes?: number;
   /** Default 4096 (docs/genesys-protocol.md#limits-and-timing). */
   maxTextBytes?: number;
-  /** Default 5 (docs/genesys-protocol.md#limits-and-timing `messages.per.session.rate.per.second`). */
+  /** `onMessage` frames a session may send a second, default 2 (Genesys's Dec 2023 announcement; a copy of the limits page says 5): docs/genesys-protocol.md#limits-and-timing. */
   messagesPerSecond?: number;
+  /** Frames one connection may send a minute under the strict profile, default 60 (docs/genesys-protocol.md#limits-and-timing); the excess gets an untraced 429. */
+  requestsPerConnectionPerMinute?: number;
   /** Default 3 (docs/genesys-protocol.md#lifecycle-events `session.connections.max`). */
   maxConnectionsPerSession?: number;
   /** Default 259200 (docs/genesys-protocol.md#limits-and-timing, 72 h). */
@@ -105,7 +107,8 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     conversationClear: true,
     maxCustomDataBytes: 2048,
     maxTextBytes: 4096,
-    messagesPerSecond: 5,
+    messagesPerSecond: 2,
+    requestsPerConnectionPerMinute: 60,
     maxConnectionsPerSession: 3,
     sessionDurationSeconds: 259_200,
     jwtLifetimeSeconds: 3600,

@@ -19,8 +19,12 @@ import type { ServerFrame, StructuredMessageBody } from './frames';
  * - a frame of a class no client knows after every configure;
  * - an upload's verdict (UploadSuccessEvent, UploadFailureEvent) before
  *   storage answers its PUT (fileServer.ts);
- * - the history limit (10 reads a minute per session) and the deployment's
- *   1,000 new connections a minute, enforced.
+ * - the history limit (10 reads a minute per session), the deployment's
+ *   1,000 new connections a minute and each connection's request budget
+ *   (`requestsPerConnectionPerMinute`, 60; the excess gets an untraced 429),
+ *   enforced;
+ * - `getAttachment` refused ("not found") for a file the agent sent, the
+ *   unkinder reading of what no source settles.
  */
 export type Profile = 'default' | 'strict';
 

@@ -32,6 +32,8 @@ export interface Stats {
   connectionsEvicted: number;
   /** WebSocket upgrades refused with 429 (new connections a minute per deployment, strict profile). */
   upgradesRefused: number;
+  /** Requests refused with 429 for the per-connection budget (strict profile). */
+  requestsRefusedForBudget: number;
   /** Connections that joined the session since start (or reset), however many were open at once. */
   connectionsBySession(token: string): number;
   /** Connections the session has open now. */
@@ -50,6 +52,7 @@ class Counters implements Stats {
   connectionsOpened = 0;
   connectionsEvicted = 0;
   upgradesRefused = 0;
+  requestsRefusedForBudget = 0;
   tokenRequests = 0;
   historyRequests = 0;
   deploymentRequests = 0;
@@ -78,6 +81,7 @@ class Counters implements Stats {
     this.connectionsOpened = 0;
     this.connectionsEvicted = 0;
     this.upgradesRefused = 0;
+    this.requestsRefusedForBudget = 0;
     this.tokenRequests = 0;
     this.historyRequests = 0;
     this.deploymentRequests = 0;
@@ -119,6 +123,10 @@ export class Recorder {
 
   connectionEvicted(): void {
     this.counters.connectionsEvicted += 1;
+  }
+
+  refusedForBudget(): void {
+    this.counters.requestsRefusedForBudget += 1;
   }
 
   upgradeRefused(): void {

@@ -3,7 +3,9 @@ import { WebSocket } from 'ws';
 import {
   BLOCKED_EXTENSIONS,
   connectionClosedEvent,
+  ERRORS,
   sessionExpiredEvent,
+  tooManyRequests,
   structuredMessage,
   type ServerFrame,
   type SessionBody,
@@ -39,6 +41,7 @@ export class GuestConnection {
   session?: SimulatedSession;
   /** Set by a drop fault: nothing more reaches this socket. */
   lost = false;
+  private requestTimes: number[] = [];
 
   constructor(
     readonly id: number,
@@ -47,6 +50,25 @@ export class GuestConnection {
     /** How this simulator's profile shapes a frame before it goes out (profile.ts). */
     readonly shape: (frame: ServerFrame) => ServerFrame = (f) => f,
   ) {}
+
+  /**
+   * Admits one request under a limit of `perMinute` on this connection
+   * (docs/genesys-protocol.md#limits-and-timing, all WS requests per connection):
+   * 0 when admitted, else the seconds to wait.
+   */
+  admitRequest(now: number, perMinute: number): number {
+    this.requestTimes = this.requestTimes.filter((t) => t > now - 60_000);
+    if (this.requestTimes.length >= perMinute) return Math.max(1, Math.ceil((this.requestTimes[0]! + 60_000 - now) / 1000));
+    this.requestTimes.push(now);
+    return 0;
+  }
+
+  /** Counts a request against the connection's budget (docs/genesys-protocol.md#limits-and-timing, strict profile); over it, answers an untraced 429 itself and says so. */
+  refusedOverBudget(options: { clock: () => number; requestsPerConnectionPerMinute: number }, tracingId: string | undefined): boolean {
+    const retryAfter = this.admitRequest(options.clock(), options.requestsPerConnectionPerMinute);
+    if (retryAfter > 0) this.send(tooManyRequests(retryAfter, tracingId, ERRORS.connectionBudget));
+    return retryAfter > 0;
+  }
 
   send(frame: ServerFrame): void {
     this.sendRaw(JSON.stringify(this.shape(frame)));

@@ -21,6 +21,8 @@ export interface SessionView {
    */
   streamPosition: string;
   expiresAt: string;
+  /** When Genesys ends the session if nothing happens, when known; it moves later with every message. */
+  sessionExpiresAt?: string | null;
   /** Genesys started a new conversation for this session. */
   newSession: boolean;
   /** The conversation was ended by the agent; `startSession({ startNew: true })` starts another. */

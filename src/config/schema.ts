@@ -30,6 +30,9 @@ const envSchema = z.object({
   GENESYS_WEBMESSAGING_URL: baseUrl('GENESYS_WEBMESSAGING_URL', ['wss:', 'ws:']),
   GENESYS_CDN_URL: baseUrl('GENESYS_CDN_URL', ['https:', 'http:']),
   GENESYS_TIMEOUT_MS: intFrom('GENESYS_TIMEOUT_MS', 10_000, 100, 120_000),
+  GENESYS_MESSAGES_PER_SECOND: intFrom('GENESYS_MESSAGES_PER_SECOND', 2, 1, 100),
+  GENESYS_REQUESTS_PER_MINUTE: intFrom('GENESYS_REQUESTS_PER_MINUTE', 60, 1, 10_000),
+  GENESYS_RECONNECT_WINDOW_SECONDS: intFrom('GENESYS_RECONNECT_WINDOW_SECONDS', 300, 1, 3600),
   DEPLOYMENT_CACHE_TTL_SECONDS: intFrom('DEPLOYMENT_CACHE_TTL_SECONDS', 300, 1, 86_400),
   CORS_ALLOWED_ORIGINS: optionalString,
   CORS_MAX_AGE_SECONDS: intFrom('CORS_MAX_AGE_SECONDS', 600, 0, 86_400),
@@ -84,6 +87,12 @@ interface GenesysConfig {
   cdnUrl: string;
   credentials?: { clientId: string; clientSecret: string };
   timeoutMs: number;
+  /** `onMessage` frames a session sends a second (Genesys: 2, announced Dec 2023; 5 on a copy of the limits page). */
+  messagesPerSecond: number;
+  /** Guest API requests one upstream socket sends a minute (Genesys's limits page: 60 per connection). */
+  requestsPerMinute: number;
+  /** How long a session with live streams keeps trying to reconnect (the transport SDK: 300 s). */
+  reconnectWindowMs: number;
   deploymentCacheTtlMs: number;
 }
 
@@ -194,6 +203,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
           ? { clientId: e.GENESYS_CLIENT_ID, clientSecret: e.GENESYS_CLIENT_SECRET }
           : undefined,
       timeoutMs: e.GENESYS_TIMEOUT_MS,
+      messagesPerSecond: e.GENESYS_MESSAGES_PER_SECOND,
+      requestsPerMinute: e.GENESYS_REQUESTS_PER_MINUTE,
+      reconnectWindowMs: e.GENESYS_RECONNECT_WINDOW_SECONDS * 1000,
       deploymentCacheTtlMs: e.DEPLOYMENT_CACHE_TTL_SECONDS * 1000,
     },
     cors: { allowedOrigins, maxAgeSeconds: e.CORS_MAX_AGE_SECONDS },

@@ -65,7 +65,12 @@ export const sessionViewSchema = z.object({
   sessionToken: z.string().describe('Opaque; send as `Authorization: Bearer <sessionToken>`; always keep the newest one'),
   routingKey,
   streamPosition,
-  expiresAt: z.iso.datetime(),
+  expiresAt: z.iso.datetime().describe('When this session token expires (SESSION_TTL_SECONDS); a newer token comes with later responses'),
+  sessionExpiresAt: z.iso
+    .datetime()
+    .nullable()
+    .optional()
+    .describe('When Genesys ends the session if nothing happens, when known; it moves later with every message'),
   newSession: z.boolean(),
   readOnly: z.boolean().describe('The conversation was ended by the agent; start a new one with { startNew: true }'),
   limits: limitsSchema,

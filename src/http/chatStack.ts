@@ -66,6 +66,9 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
     http: platform.http.axios,
     logger: guestLogger,
     requestTimeoutMs: genesys.timeoutMs,
+    messagesPerSecond: genesys.messagesPerSecond,
+    requestsPerMinute: genesys.requestsPerMinute,
+    reconnectWindowMs: genesys.reconnectWindowMs,
     idleMs: config.guestSockets.idleMs,
     maxSessions: config.guestSockets.max,
     opensPerSessionPerMinute: config.guestSockets.opensPerSessionPerMinute,
@@ -86,7 +89,7 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
     logger: guestLogger,
   });
   const chat = new GuestChat({ config, hub, tokens, revocations, store, identity, signIns, messengerFeatures: platform.messengerConfig, logger, now });
-  const attachments = new GuestAttachments({ hub, tokens, limits: async (claims) => (await chat.capabilities(claims)).attachments, maxInFlight: config.uploads.maxInFlight, perIp: config.uploads.perIp });
+  const attachments = new GuestAttachments({ hub, tokens, limits: async (claims) => (await chat.capabilities(claims)).attachments, maxInFlight: config.uploads.maxInFlight, perIp: config.uploads.perIp, now });
   const spool = new UploadSpool(config.uploads.tmpDir);
   const uploads = { spool, pace: { minBytesPerSecond: config.uploads.minBytesPerSecond, windowMs: config.uploads.rateWindowMs } };
   const streams = new LiveStreams({

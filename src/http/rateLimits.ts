@@ -11,7 +11,7 @@ import { guestOf } from './authenticate';
 /**
  * The service's own limits at the HTTP edge, enforced before Genesys has to.
  * The per-session message rate is counted where every frame of the session
- * is seen (src/genesys/guest/sendWindow.ts), Join and typing included.
+ * is seen and paced (src/genesys/guest/requestDesk.ts), Join and typing included.
  * History reads are counted where every reader's are seen
  * (src/genesys/guest/history.ts), stream replays and delivery proofs included.
  * Counters live in Redis when REDIS_URL is set (one count for every

@@ -126,6 +126,7 @@ export type LimitName =
   | 'streams_per_session'
   | 'streams_per_ip'
   | 'session_send_rate'
+  | 'genesys_request_budget'
   | 'socket_opens_per_session'
   | 'guest_socket_max'
   | 'history_reads'

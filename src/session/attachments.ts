@@ -4,15 +4,19 @@ import { limitsRefused } from '../observability/metrics';
 import type { NormalizedMessage } from '../domain/message';
 import type { UploadBody } from '../genesys/guest/attachmentUpload';
 import type { SessionHub } from '../genesys/guest/sessionHub';
+import { GuestApiError } from '../genesys/guest/errors';
 import type { UploadLimits } from './attachmentPolicy';
+import { DownloadUrls } from './downloadUrls';
 import type { SessionClaims, SessionTokens } from './sessionToken';
 
 /**
  * The guest's files as the public API sees them: uploads checked and handed
  * to Genesys, and links that never go stale. Genesys's download URLs expire
  * after minutes; every attachment this service shows carries instead a URL
- * on the service (`/attachments/{id}/content?link=…`) that redirects to a
- * freshly signed one. The link is sealed like a session token, names one
+ * on the service (`/attachments/{id}/content?link=…`) that redirects to
+ * Genesys's URL while it is valid (downloadUrls.ts), to one Genesys signs
+ * anew (`getAttachment`) once it has expired, and to the last one Genesys
+ * gave when it will not sign another (for an agent's file, unverified). The link is sealed like a session token, names one
  * attachment of one session, and lives as long as a session token does, so
  * an `<img src>` (which sends no Authorization header) keeps working.
  */
@@ -25,6 +29,7 @@ interface AttachmentsDeps {
   /** Uploads one instance runs at once (each holds a spooled file and a Genesys upload), and one client address. */
   maxInFlight: number;
   perIp: number;
+  now?: () => number;
 }
 
 /** Whose attachment a link opens, and the routing key that brings its request to the right instance. */
@@ -33,8 +38,12 @@ type LinkOwner = Pick<SessionClaims, 'guestToken' | 'origin' | 'signIn'> & { rou
 export class GuestAttachments {
   private readonly uploading = new Set<string>();
   private readonly byIp = new Map<string, number>();
+  /** Genesys's download URLs while they are valid. */
+  private readonly urls: DownloadUrls;
 
-  constructor(private readonly deps: AttachmentsDeps) {}
+  constructor(private readonly deps: AttachmentsDeps) {
+    this.urls = new DownloadUrls(deps.now);
+  }
 
   /** What an upload may be now: the deployment's limits, and whether the conversation still takes files. */
   async limits(claims: SessionClaims): Promise<UploadLimits> {
@@ -76,7 +85,8 @@ export class GuestAttachments {
   }
 
   async upload(claims: SessionClaims, file: { fileName: string } & UploadBody, base: string): Promise<AttachmentView> {
-    const { attachmentId } = await this.deps.hub.session(claims.guestToken, claims.signIn).attachments.upload(file);
+    const { attachmentId, downloadUrl } = await this.deps.hub.session(claims.guestToken, claims.signIn).attachments.upload(file);
+    this.urls.remember(claims.guestToken, attachmentId, downloadUrl);
     return { id: attachmentId, fileName: file.fileName, mediaType: file.mediaType, size: file.size, url: this.link(claims, attachmentId, base) };
   }
 
@@ -84,9 +94,24 @@ export class GuestAttachments {
     await this.deps.hub.session(claims.guestToken, claims.signIn).attachments.remove(attachmentId);
   }
 
-  /** A fresh Genesys download URL for an attachment named by a link (or by the session's own token). */
+  /**
+   * A Genesys download URL that works now: the one Genesys gave while it is
+   * valid, else a new one (`getAttachment`), else, when Genesys refuses to
+   * sign one, the last it gave. Waiting is Genesys's to ask for: a request
+   * budget spent is a 429 with its Retry-After, never a stale link.
+   */
   async freshUrl(owner: Pick<SessionClaims, 'guestToken' | 'signIn'>, attachmentId: string): Promise<string> {
-    return this.deps.hub.session(owner.guestToken, owner.signIn).attachments.freshUrl(attachmentId);
+    const cached = this.urls.fresh(owner.guestToken, attachmentId);
+    if (cached) return cached;
+    try {
+      const url = await this.deps.hub.session(owner.guestToken, owner.signIn).attachments.freshUrl(attachmentId);
+      this.urls.remember(owner.guestToken, attachmentId, url);
+      return url;
+    } catch (error) {
+      const last = this.urls.last(owner.guestToken, attachmentId);
+      if (last && error instanceof GuestApiError && refusedToSign(error)) return last;
+      throw error;
+    }
   }
 
   /** The routing key rides along, so a proxy hashing on it brings the `<img>` request to the session's instance. */
@@ -100,7 +125,13 @@ export class GuestAttachments {
   present(claims: LinkOwner, base: string): (message: NormalizedMessage) => NormalizedMessage {
     return (message) => {
       if (!message.attachments?.length) return message;
+      for (const a of message.attachments) if (a.id) this.urls.remember(claims.guestToken, a.id, a.url);
       return { ...message, attachments: message.attachments.map((a) => (a.id ? { ...a, url: this.link(claims, a.id, base) } : a)) };
     };
   }
+}
+
+/** Genesys answered, but would not sign a new URL (not found, refused, failed): the last one it gave is better than none. */
+function refusedToSign(error: GuestApiError): boolean {
+  return !error.fatalForSession && error.failure !== 'rate_limited' && error.failure !== 'store_unavailable';
 }

@@ -9,7 +9,7 @@ import { typeAllowed } from './attachmentPolicy';
  * and the session's SessionResponse, which can narrow the media types and
  * the size and names the blocked extensions.
  */
-export function capabilitiesOf(features: MessengerFeatures, info: SessionResponse, now: number): Capabilities {
+export function capabilitiesOf(features: MessengerFeatures, info: SessionResponse, now: number, slidingExpiresAt?: number): Capabilities {
   const inbound = info.allowedMedia?.inbound;
   const sessionTypes = (inbound?.fileTypes ?? []).flatMap((t) => (t.type ? [t.type] : []));
   const { fromSession } = features.fileUpload;
@@ -22,8 +22,11 @@ export function capabilitiesOf(features: MessengerFeatures, info: SessionRespons
       : [...new Set([...configTypes.filter((t) => typeAllowed(t, sessionTypes)), ...sessionTypes.filter((t) => typeAllowed(t, configTypes))])];
   const sessionMax = inbound?.maxFileSizeKB !== undefined ? inbound.maxFileSizeKB * KB : fromSession ? 0 : Infinity;
   const maxBytes = fromSession ? sessionMax : Math.min(features.fileUpload.maxBytes, sessionMax);
+  // The session's current expiry (it slides with each message: sessionExpiry.ts), else the SessionResponse's snapshot.
   const expiresAt =
-    info.expirationDate !== undefined ? new Date(info.expirationDate * 1000) : info.durationSeconds !== undefined ? new Date(now + info.durationSeconds * 1000) : undefined;
+    slidingExpiresAt !== undefined
+      ? new Date(slidingExpiresAt)
+      : info.expirationDate !== undefined ? new Date(info.expirationDate * 1000) : info.durationSeconds !== undefined ? new Date(now + info.durationSeconds * 1000) : undefined;
   return {
     // On only when config.json has upload modes with types and a size, as Genesys's own client reads it.
     attachments: { enabled: mediaTypes.length > 0 && maxBytes > 0, mediaTypes, maxBytes, blockedExtensions: info.blockedExtensions ?? [] },

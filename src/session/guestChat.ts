@@ -20,6 +20,7 @@ import { messageIdFor, requestFingerprint } from './idempotency';
 import { answerOf, checkText, MAX_TEXT_BYTES } from './messageInput';
 import { givenAttributes } from './startInput';
 import { SEND_LEASE_MS, SEND_LEASE_RENEW_MS, SendLedger, type KeyedSend } from './sendLedger';
+import { takeSharedSendTurn } from './sharedSendRate';
 import { sessionKeyOf, type SharedStore } from '../store/sharedStore';
 import { bornAtOf, type Revocations } from './revocations';
 import { fingerprint, ROUTING_KEY, undeliveredAttributes, type SessionClaims, type SessionState, type SessionTokens } from './sessionToken';
@@ -30,7 +31,6 @@ import { fingerprint, ROUTING_KEY, undeliveredAttributes, type SessionClaims, ty
  * needs travels in the sealed session token, so any instance can serve it.
  */
 
-const MESSAGES_PER_SECOND = 5;
 /** How long an Idempotency-Key is remembered: a retry within this window never sends twice. */
 const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
 
@@ -255,7 +255,7 @@ export class GuestChat {
       throw new AppError('conflict', 'The conversation has ended; start a new one with POST /guest-session and { "startNew": true }.');
     }
     // Counted only for a send that goes out: a retry answered from the ledger sends nothing.
-    await this.checkSharedSendRate(claims.guestToken);
+    await takeSharedSendTurn(this.deps.store, claims.guestToken, this.deps.config.genesys, this.now);
     const customAttributes = undeliveredAttributes(claims);
     const delivered = customAttributes ? fingerprint(customAttributes) : undefined;
     const answer = answerOf(input);
@@ -265,21 +265,6 @@ export class GuestChat {
     whileSending?.(delivered);
     // Our own id for the message, whether or not Genesys echoes it as channel.messageId (unverified).
     return { message: { ...(await echo), clientMessageId: messageId }, delivered };
-  }
-
-  /**
-   * With a shared store, Genesys's 5 messages a second per session is counted
-   * across instances too (each instance's own window counts only what it
-   * sends: src/genesys/guest/sendWindow.ts).
-   */
-  private async checkSharedSendRate(guestToken: string): Promise<void> {
-    if (!this.deps.store.shared) return;
-    const waitMs = await this.deps.store.take(`rate:messages:${sessionKeyOf(guestToken)}`, MESSAGES_PER_SECOND, 1000);
-    if (waitMs > 0) {
-      throw new AppError('rate_limited', `At most ${MESSAGES_PER_SECOND} messages a second per session; wait before sending again.`, {
-        retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
-      });
-    }
   }
 
   async history(claims: SessionClaims, page: number, pageSize: number): Promise<Omit<HistoryPage, 'pageCount'>> {
@@ -294,14 +279,21 @@ export class GuestChat {
 
   /** What the deployment allows a custom UI, from its config.json and this session's SessionResponse. */
   async capabilities(claims: SessionClaims): Promise<Capabilities> {
-    const [features, info] = await Promise.all([this.deps.messengerFeatures.get(), this.sessionOf(claims).ready()]);
-    return capabilitiesOf(features, info, this.now());
+    const session = this.sessionOf(claims);
+    const [features, info] = await Promise.all([this.deps.messengerFeatures.get(), session.ready()]);
+    return capabilitiesOf(features, info, this.now(), await session.expiry.current());
   }
 
   /** Forwards guest typing when the deployment accepts it (Genesys refuses it with 403 otherwise). */
   async typing(claims: SessionClaims): Promise<void> {
     const features = await this.deps.messengerFeatures.get();
-    if (features.userTypingIndicator) await this.sessionOf(claims).sendTyping();
+    if (!features.userTypingIndicator) return;
+    const session = this.sessionOf(claims);
+    // An ended conversation takes no typing, as it takes no messages: refused here, nothing sent.
+    if ((await session.ready()).readOnly) {
+      throw new AppError('conflict', 'The conversation has ended; start a new one with POST /guest-session and { "startNew": true }.');
+    }
+    await session.sendTyping();
   }
 
   // ------------------------------------------------------------------ internal
@@ -318,19 +310,22 @@ export class GuestChat {
 
   /** `newSession`: only for the answer that created the conversation; `since`: when the request began (its streamPosition). */
   private async view(claims: SessionState, info: SessionResponse, newSession: boolean, since: number): Promise<SessionView> {
-    const state = stateOf(claims, this.sessionOf(claims));
+    const session = this.sessionOf(claims);
+    const state = stateOf(claims, session);
     const issued = await this.deps.tokens.issue({ ...state, maxCustomDataBytes: info.maxCustomDataBytes });
+    const sessionExpiresAt = session.expiry.at;
     return {
       sessionToken: issued.token,
       routingKey: claims.routingKey,
       streamPosition: positionAt(since),
       expiresAt: issued.expiresAt,
+      sessionExpiresAt: sessionExpiresAt === undefined ? null : new Date(sessionExpiresAt).toISOString(),
       newSession,
       readOnly: info.readOnly,
       limits: {
         maxCustomDataBytes: info.maxCustomDataBytes > 0 ? info.maxCustomDataBytes : 2048,
         maxTextBytes: MAX_TEXT_BYTES,
-        messagesPerSecond: MESSAGES_PER_SECOND,
+        messagesPerSecond: this.deps.config.genesys.messagesPerSecond,
       },
       attributes: claims.attributes,
       authenticated: state.signIn !== undefined,

@@ -4,6 +4,7 @@ import { baseUrlsFor, findRegion } from '../config/regions';
 import { clearFrame, configureSessionFrame, getJwtFrame, joinFrame, textMessageFrame } from '../genesys/guest/outboundFrames';
 import type { SignInGrant } from '../genesys/guest/webDeploymentTokens';
 import { RawConnection, type Frame } from './rawGuestConnection';
+import { agentFile, expirySlides, messageRate } from './verifyBudgets';
 import { verifySignIn } from './verifySignIn';
 
 /**
@@ -23,7 +24,7 @@ export interface VerifyTarget {
   timeoutMs?: number;
 }
 
-type Verdict = 'holds' | 'differs' | 'not checked';
+export type Verdict = 'holds' | 'differs' | 'not checked';
 
 interface Finding {
   point: string;
@@ -111,7 +112,7 @@ function nullPaths(value: unknown, path = ''): string[] {
 const traced = (f: Frame | undefined) => (f === undefined ? 'no reply' : f.tracingId === undefined ? 'no tracingId' : 'tracingId present');
 
 /** What each step of the run shares. */
-interface Run {
+export interface Run {
   target: VerifyTarget;
   socket: RawConnection;
   token: string;
@@ -122,8 +123,14 @@ interface Run {
   add(point: string, expected: string, observed: string, verdict: Verdict): void;
 }
 
-/** `signIn`: a sign-in from the deployment's identity provider, to check authenticated messaging too (verifySignIn.ts). */
-export async function verifyGenesys(target: VerifyTarget, options: { signIn?: SignInGrant } = {}): Promise<VerifyReport> {
+export interface VerifyOptions {
+  /** A sign-in from the deployment's identity provider, to check authenticated messaging too (verifySignIn.ts). */
+  signIn?: SignInGrant;
+  /** A message that makes the deployment's bot (or a waiting agent) send a file, to check `getAttachment` on an agent's file (VERIFY_AGENT_FILE_PROMPT). */
+  agentFilePrompt?: string;
+}
+
+export async function verifyGenesys(target: VerifyTarget, options: VerifyOptions = {}): Promise<VerifyReport> {
   const timeoutMs = target.timeoutMs ?? 10_000;
   const findings: Finding[] = [];
   const exchanges: Exchange[] = [];
@@ -147,6 +154,9 @@ export async function verifyGenesys(target: VerifyTarget, options: { signIn?: Si
     await join(run);
     const sent = await message(run);
     await jwtAndHistory(run, sent);
+    await expirySlides(run);
+    await messageRate(run);
+    await agentFile(run, options.agentFilePrompt);
     await tooLong(run);
     const nulls = socket.frames.flatMap((f) => nullPaths(f.body).map((p) => `${f.class}: ${p}`));
     add('nulls in optional fields', 'accepted wherever a field is optional', nulls.length ? [...new Set(nulls)].join(', ') : 'none seen', 'holds');

@@ -17,7 +17,7 @@ async function main(): Promise<number> {
     console.error(`verify:genesys cannot run:\n${target.map((p) => `  - ${p}`).join('\n')}`);
     return 2;
   }
-  const report = await verifyGenesys(target, { signIn: grantFromEnv(process.env) });
+  const report = await verifyGenesys(target, { signIn: grantFromEnv(process.env), agentFilePrompt: process.env.VERIFY_AGENT_FILE_PROMPT || undefined });
   if (args.includes('--json')) console.log(JSON.stringify({ target: report.target, findings: report.findings }, null, 2));
   else console.log(formatReport(report));
   const recordAt = args.indexOf('--record');

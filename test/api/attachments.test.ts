@@ -1,5 +1,3 @@
-import { manualClock } from '../support/platform';
-import { dataOf, openStream } from '../support/sse';
 import { bearer, guestTokenOf, startStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
 
@@ -52,66 +50,7 @@ test('an image within the limits is uploaded to Genesys, sent with a message, an
   expect(inHistory.find((a) => a.id === attachment.id)?.url).toContain('/content?');
 });
 
-test('the link always redirects to a freshly signed download, after Genesys\'s own link has expired', async () => {
-  const { token } = await stack.newSession();
-  const { attachment } = (await upload(token, PNG, 'photo.png', 'image/png')).body as { attachment: { id: string; url: string } };
-  // Genesys's links expire on the simulator's clock, which the test moves: a link is used while its second lasts, however slow the machine.
-  const clock = manualClock(Date.now());
-  stack.sim.setOptions({ downloadUrlTtlSeconds: 1, clock: clock.now });
-  try {
-    const first = await fetch(attachment.url, { redirect: 'manual' });
-    expect(first.status).toBe(302);
-    const genesysUrl = first.headers.get('location')!;
-    expect((await fetch(genesysUrl)).status).toBe(200);
-    clock.advance(2000);
-    expect((await fetch(genesysUrl)).status).toBe(403);
-    // The same link on the page, later: a new download URL that works, signed by Genesys for this look (getAttachment).
-    const refreshes = frames('getAttachment').length;
-    const again = await fetch(attachment.url, { redirect: 'manual' });
-    expect(again.status).toBe(302);
-    expect(frames('getAttachment').slice(refreshes).map((f) => f.frame.attachmentId)).toEqual([attachment.id]);
-    expect(again.headers.get('location')).not.toBe(genesysUrl);
-    const file = await fetch(again.headers.get('location')!);
-    expect(file.status).toBe(200);
-    expect(Buffer.from(await file.arrayBuffer())).toEqual(PNG);
-  } finally {
-    stack.sim.setOptions({ downloadUrlTtlSeconds: 600, clock: Date.now });
-  }
-});
-
-test("an agent's image, live on the stream and in history, carries a link on this service that outlives Genesys's own", async () => {
-  // Genesys's links expire on the simulator's clock, moved past their second below: until then each one works however slow the run.
-  const clock = manualClock(Date.now());
-  stack.sim.setOptions({ agent: { enabled: true }, downloadUrlTtlSeconds: 1, clock: clock.now });
-  try {
-    const before = stack.sim.received.length;
-    const { token } = await stack.newSession();
-    const gt = guestTokenOf(stack.sim, before);
-    const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(token));
-    await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
-    expect((await stack.http.post('/messages').set(bearer(token)).send({ text: 'send image' })).status).toBe(201);
-    const live = await stream.next((e) => e.event === 'message' && Array.isArray(dataOf(e).attachments));
-    stream.close();
-    const [shown] = dataOf(live).attachments as { id: string; url: string; mime: string }[];
-    // What Genesys sent: its own download URL, which expires.
-    const sent = stack.sim.conversationMessages(gt).flatMap((m) => (m as { content?: { attachment?: { id: string; url: string } }[] }).content ?? []);
-    const genesysUrl = sent.find((c) => c.attachment?.id === shown!.id)!.attachment!.url;
-    expect(shown).toMatchObject({ mime: 'image/png', url: expect.stringContaining(`/attachments/${shown!.id}/content?`) });
-    const history = await stack.http.get('/messages').set(bearer(token));
-    const inHistory = (history.body.messages as { attachments?: { id: string; url: string }[] }[]).flatMap((m) => m.attachments ?? []);
-    expect(inHistory.find((a) => a.id === shown!.id)?.url).toContain(`/attachments/${shown!.id}/content?`);
-
-    clock.advance(2000);
-    expect((await fetch(genesysUrl)).status).toBe(403);
-    for (const url of [shown!.url, inHistory.find((a) => a.id === shown!.id)!.url]) {
-      const file = await fetch(url);
-      expect([file.status, file.headers.get('content-type')]).toEqual([200, 'image/png']);
-      expect(Buffer.from(await file.arrayBuffer()).subarray(0, 8)).toEqual(PNG.subarray(0, 8));
-    }
-  } finally {
-    stack.sim.setOptions({ agent: { enabled: false }, downloadUrlTtlSeconds: 600, clock: Date.now });
-  }
-});
+// Links that outlive Genesys's own URLs, and what they cost in Genesys requests: test/api/attachmentLinks.test.ts.
 
 test('a link is bound to its attachment and refused once tampered with', async () => {
   const { token } = await stack.newSession();

@@ -1,11 +1,13 @@
 import { manualClock } from '../support/platform';
 import { bearer, guestTokenOf, PAGE_ORIGIN, type Stack, startStack } from '../support/stack';
+import { waitFor } from '../support/wait';
 
 let stack: Stack;
 /** The per-session limits' clock (the service's and the simulator's): it stands still unless a test moves it. */
 const clock = manualClock(Date.now());
 beforeAll(async () => {
-  stack = await startStack({ sim: { agent: { enabled: false } }, now: clock.now });
+  // Sends paced faster than Genesys's default 2 a second, and allowed as fast by the simulator: these tests send several in a row on a clock that stands still.
+  stack = await startStack({ sim: { agent: { enabled: false }, messagesPerSecond: 5 }, env: { GENESYS_MESSAGES_PER_SECOND: '5' }, now: clock.now });
 });
 afterAll(() => stack.close());
 beforeEach(() => stack.sim.faults.clear());
@@ -125,18 +127,16 @@ describe('POST /messages', () => {
     expect(res.status).toBe(400);
   });
 
-  test('more than 5 messages a second in a session: 429 rate_limited with Retry-After, before Genesys; a second later, sending works again', async () => {
+  test('more than GENESYS_MESSAGES_PER_SECOND messages in a second: the excess waits its turn instead of being refused, and goes out once the second has passed', async () => {
     const { token, gt } = await session();
     // The limits' clock stands still: all seven are inside one second, however long they take to arrive.
-    const results = await Promise.all(Array.from({ length: 7 }, (_, i) => stack.http.post('/messages').set(bearer(token)).send({ text: `burst ${i}` })));
-    expect(results.map((r) => r.status).sort()).toEqual([201, 201, 201, 201, 201, 429, 429]);
-    const limited = results.filter((r) => r.status === 429);
-    expect(limited[0]!.body.code).toBe('rate_limited');
-    expect(limited[0]!.headers['retry-after']).toBe('1');
-    expect(limited[0]!.headers['access-control-expose-headers']).toMatch(/Retry-After/);
+    const results = Promise.all(Array.from({ length: 7 }, (_, i) => stack.http.post('/messages').set(bearer(token)).send({ text: `burst ${i}` })));
+    await waitFor(() => stack.sim.framesFor(gt, 'onMessage').length === 5);
+    await new Promise((r) => setTimeout(r, 200));
     expect(stack.sim.framesFor(gt, 'onMessage')).toHaveLength(5);
-    clock.advance(1000);
-    expect((await stack.http.post('/messages').set(bearer(token)).send({ text: 'a second later' })).status).toBe(201);
+    clock.advance(1100);
+    expect((await results).map((r) => r.status)).toEqual([201, 201, 201, 201, 201, 201, 201]);
+    expect(stack.sim.framesFor(gt, 'onMessage')).toHaveLength(7);
   });
 
   test('an expired Genesys session is 410 session_expired', async () => {
@@ -271,6 +271,18 @@ describe('POST /typing', () => {
     expect((await stack.http.post('/typing').set(bearer(token))).status).toBe(204);
     expect((await stack.http.post('/messages').set(bearer(token)).send({ text: 'after typing again' })).status).toBe(201);
     expect(typing()).toHaveLength(2);
+  });
+
+  test('refused (409, problem+json) once the conversation is read-only; nothing is sent', async () => {
+    const { token, gt } = await session();
+    stack.sim.agent.disconnect(gt, { readOnly: true });
+    await waitFor(async () => (await stack.http.get('/guest-session').set(bearer(token))).body.readOnly === true);
+    const frames = stack.sim.framesFor(gt).length;
+    const res = await stack.http.post('/typing').set(bearer(token));
+    expect(res.status).toBe(409);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body.code).toBe('conflict');
+    expect(stack.sim.framesFor(gt)).toHaveLength(frames);
   });
 });
 

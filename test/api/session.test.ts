@@ -29,9 +29,10 @@ describe('POST /guest-session', () => {
       routingKey: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
       streamPosition: expect.stringMatching(/^t-\d{13}$/),
       expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      sessionExpiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
       newSession: true,
       readOnly: false,
-      limits: { maxCustomDataBytes: 2048, maxTextBytes: 4096, messagesPerSecond: 5 },
+      limits: { maxCustomDataBytes: 2048, maxTextBytes: 4096, messagesPerSecond: 2 },
       attributes: { plan: 'gold', firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com', phone: '+44 20 0000' },
       authenticated: false,
     });

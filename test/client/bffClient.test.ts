@@ -122,7 +122,8 @@ test('failures are BffErrors with the problem code, status and Retry-After', asy
 
   const noRetries = new BffClient({ baseUrl: stack.service.url, fetch: pageFetch(), sendRetries: 0 });
   await noRetries.startSession();
-  const results = await Promise.allSettled(Array.from({ length: 8 }, (_, i) => noRetries.send(`burst ${i}`)));
+  // Paced at 2 a second, a send whose turn is more than 7 s (70 % of the 10 s deadline) away is refused with Retry-After.
+  const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => noRetries.send(`burst ${i}`)));
   const limited = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason as BffError;
   expect(limited).toMatchObject({ code: 'rate_limited', status: 429 });
   expect(limited.retryAfterSeconds).toBeGreaterThanOrEqual(1);

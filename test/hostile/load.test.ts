@@ -35,11 +35,12 @@ let checker: Stack;
 const clock = steerableClock();
 
 beforeAll(async () => {
-  sim = await startSimulator({ agent: { typingDelayMs: 5, replyDelayMs: 15 }, clock: clock.now });
+  // Genesys at 5 messages a second, and the service paced to it: the load's shape, not the rate, is under test here (test/api/messagePacing.test.ts has 2).
+  sim = await startSimulator({ agent: { typingDelayMs: 5, replyDelayMs: 15 }, clock: clock.now, messagesPerSecond: 5 });
   // Hundreds of injected drops: far more reconnects than the per-session socket budget allows a real
   // guest (churn.test.ts tests that budget); here the property is that nothing is lost or doubled.
   // The default Genesys deadline (10 s) only bounds a hang: the faults here are dropped sockets, not slow answers.
-  const env = { LOG_LEVEL: 'info', SOCKET_OPENS_PER_SESSION_PER_MINUTE: '1000' };
+  const env = { LOG_LEVEL: 'info', SOCKET_OPENS_PER_SESSION_PER_MINUTE: '1000', GENESYS_MESSAGES_PER_SECOND: '5' };
   stack = await startStack({ simulator: sim, env, now: clock.now });
   checker = await startStack({ simulator: sim, env });
 });
@@ -172,7 +173,13 @@ async function loadWithFaults(shape: LoadShape) {
   let wait = wallClockWait;
   if (burst > 0) {
     clock.standStill();
-    await Promise.all(guests.flatMap((g, i) => outcomes[i]!.slice(0, burst).map((o, j) => attempt(g, o.text, `key-${i}-${j}`, monkey, o))));
+    // The service paces the burst instead of refusing it: its turns come as the limits' clock moves, here a quarter second every 50 ms.
+    const ticker = setInterval(() => clock.advance(250), 50);
+    try {
+      await Promise.all(guests.flatMap((g, i) => outcomes[i]!.slice(0, burst).map((o, j) => attempt(g, o.text, `key-${i}-${j}`, monkey, o))));
+    } finally {
+      clearInterval(ticker);
+    }
     // A client waits out a Retry-After on the limits' clock (and yields, so reconnects run); other waits are real.
     wait = async (retryAfterMs, n) => {
       if (retryAfterMs === undefined) return wallClockWait(retryAfterMs, n);
@@ -248,8 +255,6 @@ test('50 sessions × 8 messages, paced within 5/s, while sockets drop at random:
   await loadWithFaults({ sessions: 50, messages: 8, paceMs: 220, streams: 10 });
 }, 300_000);
 
-test('10 sessions, each opening with six sends at once and sending the rest as fast as answers come, while sockets drop: 429s with Retry-After, retried, still exactly once', async () => {
-  const summary = await loadWithFaults({ sessions: 10, messages: 12, paceMs: 0, streams: 3, openingBurst: 6 });
-  // Six at once into a limit of five a second: at least one refused in each session.
-  expect(summary.statuses['429']).toBeGreaterThanOrEqual(10);
+test('10 sessions, each opening with six sends at once and sending the rest as fast as answers come, while sockets drop: paced, retried where a fault hit, still exactly once', async () => {
+  await loadWithFaults({ sessions: 10, messages: 12, paceMs: 0, streams: 3, openingBurst: 6 });
 }, 300_000);

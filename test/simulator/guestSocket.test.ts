@@ -13,7 +13,8 @@ async function connect(opts?: { origin?: string }): Promise<RawGuest> {
 }
 
 beforeAll(async () => {
-  sim = await startSimulator();
+  // Several messages a test, faster than Genesys's 2 a second: the rate has its own test below.
+  sim = await startSimulator({ messagesPerSecond: 5 });
 });
 
 afterEach(async () => {

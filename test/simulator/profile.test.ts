@@ -8,7 +8,8 @@ let sim: Simulator;
 /** The limits a minute count on a clock that stands still, so eleven reads are one minute's however slow the run. */
 const standing = manualClock(Date.now()).now;
 beforeAll(async () => {
-  sim = await startSimulator({ profile: 'strict', agent: { typingDelayMs: 1, replyDelayMs: 5 }, autoStart: true, clock: standing });
+  // More messages in one standing second than Genesys's 2: the rate has its own test below.
+  sim = await startSimulator({ profile: 'strict', agent: { typingDelayMs: 1, replyDelayMs: 5 }, autoStart: true, clock: standing, messagesPerSecond: 5 });
 });
 afterAll(() => sim.stop());
 beforeEach(() => sim.reset());
@@ -85,4 +86,54 @@ test('Presence Clear is answered by SessionClearedEvent then ConnectionClosedEve
   await guest.next(isClass('SessionClearedEvent'), 'SessionClearedEvent');
   await guest.next(isClass('ConnectionClosedEvent'), 'ConnectionClosedEvent');
   await guest.closed;
+});
+
+describe("Genesys's budgets, as the strict profile enforces them", () => {
+  test('onMessage: 2 a second by default, the third refused with an untraced 429', async () => {
+    const strict = await startSimulator({ profile: 'strict', agent: { enabled: false }, clock: standing });
+    try {
+      const guest = await RawGuest.connect(strict);
+      const token = randomUUID();
+      guest.send({ action: 'configureSession', token, deploymentId: strict.deploymentId });
+      await guest.next(isClass('SessionResponse'), 'SessionResponse');
+      for (const text of ['one', 'two']) {
+        guest.send({ action: 'onMessage', token, tracingId: text, message: { type: 'Text', text } });
+        await guest.next(isMessage('Inbound', 'Text'), `the echo of ${text}`);
+      }
+      guest.send({ action: 'onMessage', token, tracingId: 'three', message: { type: 'Text', text: 'three' } });
+      const refused = await guest.next(isClass('TooManyRequestsErrorMessage'), 'the 429');
+      expect(refused).toMatchObject({ code: 429, body: { errorCode: 4029, retryAfter: 1 } });
+      expect(refused.tracingId).toBeUndefined();
+      expect(strict.conversationMessages(token)).toHaveLength(2);
+      await guest.close();
+    } finally {
+      await strict.stop();
+    }
+  });
+
+  test('every request counts against the connection budget; the excess gets an untraced 429, and a new connection a new budget', async () => {
+    const strict = await startSimulator({ profile: 'strict', agent: { enabled: false }, clock: standing, requestsPerConnectionPerMinute: 4 });
+    try {
+      const guest = await RawGuest.connect(strict);
+      const token = randomUUID();
+      guest.send({ action: 'configureSession', token, deploymentId: strict.deploymentId });
+      await guest.next(isClass('SessionResponse'), 'SessionResponse');
+      for (let i = 0; i < 3; i++) {
+        guest.send({ action: 'echo', token, tracingId: `e${i}`, message: { type: 'Text', text: 'ping' } });
+        await guest.next((f) => f.type === 'response' && f.class === 'StructuredMessage', 'the echo reply');
+      }
+      guest.send({ action: 'getJwt', token, tracingId: 'over' });
+      const refused = await guest.next(isClass('TooManyRequestsErrorMessage'), 'the 429');
+      expect(refused.tracingId).toBeUndefined();
+      expect(refused.body.retryAfter).toBeGreaterThanOrEqual(1);
+      expect(strict.stats.requestsRefusedForBudget).toBe(1);
+      await guest.close();
+      const again = await RawGuest.connect(strict);
+      again.send({ action: 'configureSession', token, deploymentId: strict.deploymentId });
+      await again.next(isClass('SessionResponse'), 'SessionResponse on a new connection');
+      await again.close();
+    } finally {
+      await strict.stop();
+    }
+  });
 });

@@ -19,6 +19,9 @@ const POINTS = [
   'metadata.id comes back as channel.messageId',
   'JwtResponse carries tracingId',
   'history (REST)',
+  'session expiry slides with a message',
+  'onMessage rate per session',
+  "getAttachment on an agent's file",
   'a text over 4096 bytes is refused with 4011',
   'error frames carry tracingId',
   'nulls in optional fields',
@@ -74,6 +77,22 @@ describe.each(['default', 'strict'] as const)('against the %s simulator profile'
     expect(observed(report, 'history (REST)')!.observed).toContain(strict ? 'by its text only' : 'by its id');
     expect(observed(report, 'nulls in optional fields')!.observed).toMatch(strict ? /SessionResponse: durationSeconds/ : /none seen/);
     expect(observed(report, 'frame classes')).toMatchObject({ verdict: strict ? 'differs' : 'holds' });
+    // Genesys's budgets and the expiry slide, as the simulator has them (2 messages a second in both profiles).
+    expect(observed(report, 'session expiry slides with a message')).toMatchObject({ verdict: 'holds', observed: expect.stringMatching(/^moved [1-9]\d* s/) });
+    expect(observed(report, 'onMessage rate per session')).toMatchObject({ verdict: 'holds', observed: expect.stringContaining(`2 accepted, 1 refused with 429 (retryAfter 1, ${strict ? 'no tracingId' : 'tracingId present'})`) });
+    expect(observed(report, "getAttachment on an agent's file")).toMatchObject({ verdict: 'not checked' });
+  });
+
+  test("with a prompt the bot answers with a file, getAttachment on the agent's file is checked (strict: refused)", async () => {
+    sim.setOptions({ agent: { enabled: true } });
+    try {
+      const withFile = await verifyGenesys(targetOf(sim), { agentFilePrompt: 'send image' });
+      expect(observed(withFile, "getAttachment on an agent's file")).toMatchObject(
+        profile === 'strict' ? { verdict: 'differs', observed: 'refused: string 4009' } : { verdict: 'holds', observed: 'a fresh URL' },
+      );
+    } finally {
+      sim.setOptions({ agent: { enabled: false } });
+    }
   });
 
   test('with a sign-in from the identity provider, authenticated messaging is checked point by point', async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { deleteAttachmentFrame, getAttachmentFrame, onAttachmentFrame, type AttachmentFailure, type PresignedUrl } from './attachmentFrames';
 import { putToPresignedUrl, type UploadBody } from './attachmentUpload';
-import { GuestApiError } from './errors';
+import { attachmentRefusal, GuestApiError } from './errors';
 import type { RequestDesk } from './requestDesk';
 
 /**
@@ -24,20 +24,7 @@ interface TransferOptions {
 
 /** Genesys's attachment error codes, in this product's terms (docs/genesys-protocol.md#error-codes). */
 function failureError(f: AttachmentFailure): GuestApiError {
-  const options = { genesysCode: f.errorCode, genesysText: f.errorMessage };
-  switch (f.errorCode) {
-    case 4000:
-      return new GuestApiError('attachment_refused', 'File upload is off for this deployment.', { ...options, refusal: 'attachments_disabled' });
-    case 4001:
-    case 4003:
-    case 4004:
-    case 4005:
-      return new GuestApiError('attachment_refused', 'Genesys does not accept this file.', { ...options, refusal: 'attachment_type_not_allowed' });
-    case 4002:
-      return new GuestApiError('attachment_refused', 'The file is larger than Genesys accepts.', { ...options, refusal: 'attachment_too_large' });
-    default:
-      return new GuestApiError('bad_request', 'Genesys refused the file.', options);
-  }
+  return attachmentRefusal(f.errorCode ?? 0, f.errorMessage);
 }
 
 /** Uploads given up on that one session remembers, waiting for a late verdict. */

@@ -99,6 +99,24 @@ export class GuestApiError extends AppError {
   }
 }
 
+/** Genesys's file refusals 4000-4005 (docs/genesys-protocol.md#error-codes), in this product's terms; other codes are a generic refusal. */
+export function attachmentRefusal(code: number, text: string | undefined): GuestApiError {
+  const options = { genesysCode: code, genesysText: text };
+  switch (code) {
+    case 4000:
+      return new GuestApiError('attachment_refused', 'File upload is off for this deployment.', { ...options, refusal: 'attachments_disabled' });
+    case 4001:
+    case 4003:
+    case 4004:
+    case 4005:
+      return new GuestApiError('attachment_refused', 'Genesys does not accept this file.', { ...options, refusal: 'attachment_type_not_allowed' });
+    case 4002:
+      return new GuestApiError('attachment_refused', 'The file is larger than Genesys accepts.', { ...options, refusal: 'attachment_too_large' });
+    default:
+      return new GuestApiError('bad_request', 'Genesys refused the file.', options);
+  }
+}
+
 /** Maps an error frame (`class:"string"` or TooManyRequestsErrorMessage) to a typed error (docs/genesys-protocol.md#error-codes). */
 export function guestErrorFromFrame(envelope: Envelope, text: string, retryAfter?: number): GuestApiError {
   const code = envelope.code;
@@ -120,6 +138,14 @@ export function guestErrorFromFrame(envelope: Envelope, text: string, retryAfter
         ...options,
         retryAfterSeconds: clampRetryAfterSeconds(retryAfter) ?? 1,
       });
+    case 4000:
+    case 4001:
+    case 4002:
+    case 4003:
+    case 4004:
+    case 4005:
+      // As a `class:"string"` frame too, not only inside GenerateUrlError / UploadFailureEvent.
+      return attachmentRefusal(code, text);
     case 4008:
     case 4010:
       return new GuestApiError('attachment_refused', 'The attachment has expired or was not fully uploaded; upload it again.', { ...options, refusal: 'validation_failed' });

@@ -1,6 +1,6 @@
 import type { NormalizedMessage } from '../../domain/message';
 import { AttachmentTransfer } from './attachmentTransfer';
-import { DeliveryLedger, type DeliveryVerdict, type ReadNewestPage, type SentMessage } from './deliveryProof';
+import { DeliveryLedger, type DeliveryVerdict, type SentMessage } from './deliveryProof';
 import { GuestApiError } from './errors';
 import type { SessionResponse } from './frames';
 import { answerFrame, clearFrame, closeSessionFrame, configureAuthenticatedSessionFrame, configureSessionFrame, echoFrame, getJwtFrame, joinFrame, textMessageFrame, typingFrame, type AnswerKind, type CustomAttributes } from './outboundFrames';
@@ -9,7 +9,8 @@ import { withDeadline } from './reconnect';
 import { RequestDesk } from './requestDesk';
 import { GuestJwtCache, type GuestJwt } from './guestJwt';
 import { GuestSignIn } from './guestSignIn';
-import { SessionLink, type LinkOptions } from './sessionLink';
+import { SessionExpiry } from './sessionExpiry';
+import { SessionLink, type GuestSessionOptions } from './sessionLink';
 import type { GenesysSignIn } from './webDeploymentTokens';
 
 export type { GuestEvent } from './inboundDispatch';
@@ -24,20 +25,6 @@ export type { GuestEvent } from './inboundDispatch';
  * the service calls, and fans inbound traffic out to live streams.
  */
 
-/** The link's options (sessionLink.ts), and what the session itself needs. */
-interface GuestSessionOptions extends LinkOptions {
-  typingCooldownMs?: number;
-  jwtRefreshMarginMs?: number;
-  /** `onMessage` frames allowed per second (Genesys: 5). */
-  messagesPerSecond?: number;
-  now?: () => number;
-  /** The newest history page, for proving delivery after a dropped socket. */
-  readNewestHistory?: (session: GuestSession) => ReturnType<ReadNewestPage>;
-  onDead?: (session: GuestSession) => void;
-  /** Renews a signed-in customer's JWT (authenticated messaging); without it a refused JWT ends the session. */
-  renewSignIn?: (signIn: GenesysSignIn) => Promise<GenesysSignIn>;
-}
-
 export class GuestSession {
   readonly token: string;
   private info?: SessionResponse;
@@ -46,6 +33,8 @@ export class GuestSession {
   /** Set while this service ends the chat: Genesys closing the connection then is the end asked for, not a reason to reconnect. */
   private ending = false;
   private lastTypingAt = -Infinity;
+  /** When Genesys ends the session if nothing happens: it slides with every message (sessionExpiry.ts). */
+  readonly expiry: SessionExpiry;
   private readonly jwt: GuestJwtCache;
   private readonly now: () => number;
   private readonly desk: RequestDesk;
@@ -63,6 +52,7 @@ export class GuestSession {
     this.token = options.token;
     this.now = options.now ?? Date.now;
     this.lastUsedAt = this.now();
+    this.expiry = new SessionExpiry(this.now, () => (this.dead || !this.isReady ? Promise.resolve() : this.echo().then(() => undefined)));
     const read = options.readNewestHistory;
     this.signIn = new GuestSignIn(options.renewSignIn);
     const fetchJwt = () => this.desk.request<GuestJwt>('jwt', (t) => getJwtFrame({ token: this.token, tracingId: t }));
@@ -71,7 +61,7 @@ export class GuestSession {
     this.desk = new RequestDesk(
       { current: () => this.link.current(), isReady: () => this.link.isReady(), wake: () => this.link.wake(), dead: () => this.dead },
       options.requestTimeoutMs,
-      options.messagesPerSecond ?? 5,
+      { messagesPerSecond: options.messagesPerSecond ?? 2, requestsPerMinute: options.requestsPerMinute ?? 60 },
       this.now,
     );
     this.inbound = {
@@ -79,11 +69,15 @@ export class GuestSession {
       logger: options.logger,
       now: this.now,
       settle: (p, outcome) => this.desk.settle(p, outcome),
+      refused: (tracingId, error) => this.desk.refused(tracingId, error),
+      unauthorized: (tracingId, error) => this.link.credentialsRefused(tracingId, error),
       emit: (event) => this.emit(event),
       die: (error) => this.die(error),
       updateInfo: (change) => {
         this.info = change(this.info);
+        if (this.info) this.expiry.reported(this.info.durationSeconds, this.info.expirationDate);
       },
+      expiryReported: (durationSeconds, expirationDate) => this.expiry.reported(durationSeconds, expirationDate),
       closingByServer: () => {
         this.link.closedByServer = true;
       },
@@ -108,6 +102,7 @@ export class GuestSession {
       configure: () => this.configure(false),
       configured: (info) => {
         this.info = info;
+        this.expiry.reported(info.durationSeconds, info.expirationDate);
       },
       emit: (event) => this.emit(event),
       die: (error) => this.die(error),
@@ -184,6 +179,7 @@ export class GuestSession {
     return this.desk.request<NormalizedMessage>('send', (t) => textMessageFrame({ token: this.token, tracingId: t, ...p }), {
       messageId: p.messageId,
       text: p.text ?? '',
+      carriesFiles: (p.attachmentIds?.length ?? 0) > 0,
     });
   }
 
@@ -332,6 +328,8 @@ export class GuestSession {
   }
 
   private emit(event: GuestEvent): void {
+    // Each message, either way, moves the session's expiry (when its lifetime is still unknown, an echo asks).
+    if (event.type === 'message') this.expiry.activity();
     // The end this service asked for is announced by end(), not as a closed connection to reopen.
     if (this.ending && event.type === 'session' && event.state === 'closed') return;
     for (const listener of this.listeners) {

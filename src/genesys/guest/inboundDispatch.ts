@@ -6,6 +6,7 @@ import type { InboundFrame, SessionResponse, StructuredMessage } from './frames'
 import type { AttachmentFailure } from './attachmentFrames';
 import { AttachmentTransfer } from './attachmentTransfer';
 import { normalizeMessage } from './normalize';
+import { expiryInMetadata } from './sessionExpiry';
 import type { Pending, PendingRequests, ReplyClass } from './pendingRequests';
 
 /**
@@ -27,8 +28,14 @@ export interface InboundTarget {
   readonly logger: Logger;
   now(): number;
   settle(p: Pending, outcome: Error | { value: unknown }): void;
+  /** Genesys refused a frame for its rate or request budget (429/4029): not accepted, written again after the wait (requestDesk.ts). */
+  refused(tracingId: string | undefined, error: GuestApiError): void;
+  /** Genesys refused a request with 401 mid-session (no configure waiting): configure again and write it again. */
+  unauthorized?(tracingId: string | undefined, error: GuestApiError): void;
   emit(event: GuestEvent): void;
   die(error: GuestApiError): void;
+  /** An echo reply said when the session ends (its metadata's durationSeconds and expirationDate). */
+  expiryReported?(durationSeconds: number | undefined, expirationDate: number | undefined): void;
   /** A SessionResponse nobody asked for, or the session turned read-only. */
   updateInfo(change: (info: SessionResponse | undefined) => SessionResponse | undefined): void;
   /** Genesys announced it is closing this connection (another took its place, or the chat was cleared). */
@@ -123,13 +130,25 @@ function onError(t: InboundTarget, frame: Extract<InboundFrame, { kind: 'error' 
   }
   const log = { genesysCode: frame.envelope.code, guestFailure: error.failure };
   const tracingId = frame.envelope.tracingId;
+  if (error.failure === 'rate_limited') {
+    t.logger.info({ ...log, traced: tracingId !== undefined, retryAfterSeconds: error.retryAfterSeconds }, 'Genesys refused a frame for its rate; it goes out again after the wait');
+    t.refused(tracingId, error);
+    return;
+  }
   if (tracingId !== undefined) {
     const p = t.pending.byTracingId(tracingId);
+    if (error.failure === 'unauthorized' && p !== undefined && p !== 'retired' && p.kind !== 'configure' && t.unauthorized) return t.unauthorized(tracingId, error);
     if (p !== undefined && p !== 'retired') t.settle(p, error);
     else t.logger.warn({ ...log, late: p === 'retired' }, 'Genesys reported an error for no waiting request; dropped');
     return;
   }
   const target = t.pending.untracedError(frame.envelope.code, text);
+  if (error.failure === 'unauthorized' && !('to' in target) && t.unauthorized) {
+    // Not an answer to a configure: a request of the running session was refused for its credentials; it is not left to its deadline.
+    t.logger.info(log, 'Genesys refused a request with 401 mid-session; configuring again');
+    t.unauthorized(undefined, error);
+    return;
+  }
   if ('to' in target) t.settle(target.to, error);
   else if ('ambiguous' in target) {
     t.logger.warn({ ...log, candidates: target.ambiguous }, 'Genesys reported an error without tracingId that more than one request could have caused; left to their own replies and deadlines');
@@ -139,7 +158,9 @@ function onError(t: InboundTarget, frame: Extract<InboundFrame, { kind: 'error' 
 function onStructuredMessage(t: InboundTarget, envelopeType: string, tracingId: string | undefined, body: StructuredMessage): void {
   const message = normalizeMessage(body, new Date(t.now()));
   if (envelopeType === 'response') {
-    // The reply to an `echo` health check, not chat traffic.
+    // The reply to an `echo` health check, not chat traffic; it says when the session ends now.
+    const expiry = expiryInMetadata(body.metadata as Record<string, unknown> | null | undefined);
+    if (expiry) t.expiryReported?.(expiry.durationSeconds, expiry.expirationDate);
     const p = tracingId === undefined ? undefined : t.pending.byTracingId(tracingId);
     if (p && p !== 'retired' && p.kind === 'echo') t.settle(p, { value: message });
     return;

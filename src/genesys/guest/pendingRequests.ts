@@ -25,6 +25,12 @@ export interface Pending {
   written: boolean;
   /** When the frame was last written (the session's clock). */
   writtenAt?: number;
+  /** When the frame was written this last time (it is written again after a 429). */
+  lastWrittenAt?: number;
+  /** When the request gives up (the session's clock): a refused frame is written again only before this. */
+  deadline?: number;
+  /** Genesys refused the frame (429) and asked to wait: it goes out again no sooner than this. */
+  notBefore?: number;
   /** A guest message whose reply was lost with the socket: it is verified, never blindly re-sent. */
   inDoubt: boolean;
   /** Our id for a guest message (`message.metadata.id`). */
@@ -33,6 +39,8 @@ export interface Pending {
   text?: string;
   /** The file an attachment request is about: every attachment reply names it. */
   attachmentId?: string;
+  /** A guest message that names uploaded files: only such a send can be refused for a file (4008-4010). */
+  carriesFiles?: boolean;
   resolve(value: unknown): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout;
@@ -187,13 +195,28 @@ export class PendingRequests {
     this.prune();
     const sources = ERROR_TEXT_SOURCES.find(([pattern]) => pattern.test(text))?.[1] ?? ERROR_SOURCES[code];
     const could = (kind: PendingKind | 'typing') => sources === undefined || sources.includes(kind);
+    const fileCode = code === 4008 || code === 4009 || code === 4010;
     // A send in doubt was written on a socket that is gone: no frame on this one answers it.
-    const live = [...this.pending.values()].filter((p) => p.written && !p.inDoubt && could(p.kind));
+    const live = [...this.pending.values()].filter((p) => p.written && !p.inDoubt && could(p.kind) && !(fileCode && p.kind === 'send' && !p.carriesFiles));
     let gone = 0;
     for (const r of this.retired.values()) if (could(r.kind)) gone++;
     if (live.length === 1 && gone === 0) return { to: live[0]! };
     if (live.length + gone === 0) return { none: true };
     return { ambiguous: live.length + gone };
+  }
+
+  /**
+   * What an untraced 429 received at `at` can answer: the requests written
+   * before it on this socket and still unanswered (`live`), and how many
+   * others it could belong to instead (`gone`): requests that gave up
+   * recently, and typing frames (no reply) younger than `typingMs`.
+   */
+  refusalCandidates(at: number, typingMs: number): { live: Pending[]; gone: number } {
+    this.prune();
+    const live = [...this.pending.values()].filter((p) => p.written && !p.inDoubt && (p.lastWrittenAt ?? p.writtenAt ?? 0) <= at);
+    let gone = 0;
+    for (const r of this.retired.values()) if (r.kind !== 'typing' || r.at > at - typingMs) gone++;
+    return { live, gone };
   }
 
   /** Replies to frames sent on an earlier socket cannot arrive on a new one. */

@@ -1,12 +1,8 @@
 /**
  * A sliding-window count: at most `limit` uses in any `windowMs`, on one
- * instance. Guest sessions use it for Genesys's message rate.
- *
- * Genesys allows a guest session 5 `onMessage` frames a second and answers
- * the excess with 429/4029 (docs/genesys-protocol.md#limits-and-timing). This
- * sliding window counts every `onMessage` the service sends on the session
- * (messages, the autostart Join, typing, Clear), so the service itself never
- * crosses that line: a send that would is refused here with the wait.
+ * instance. A guest session keeps two (requestDesk.ts): Genesys's message
+ * rate (`onMessage` frames per session per second) and its request budget
+ * (every frame per connection per minute), docs/genesys-protocol.md#limits-and-timing.
  */
 export class SendWindow {
   private readonly sentAt: number[] = [];
@@ -17,18 +13,35 @@ export class SendWindow {
     private readonly now: () => number,
   ) {}
 
-  /** Milliseconds until one more frame fits; 0 when it fits now. */
-  waitMs(): number {
+  /** Milliseconds until one more use fits under `limit` (default: the window's own); 0 when it fits now. */
+  waitMs(limit = this.limit): number {
     this.prune();
-    if (this.sentAt.length < this.limit) return 0;
-    return this.sentAt[this.sentAt.length - this.limit]! + this.windowMs - this.now();
+    if (limit <= 0) return this.windowMs;
+    if (this.sentAt.length < limit) return 0;
+    return Math.max(1, this.sentAt[this.sentAt.length - limit]! + this.windowMs - this.now());
   }
 
-  /** Records a frame; returns false (and records nothing) when the window is full. */
+  /** Milliseconds until `count` more uses have gone out one after the other at the window's pace. */
+  waitForMs(count: number): number {
+    return this.waitMs() + Math.max(0, count) * (this.windowMs / this.limit);
+  }
+
+  /** Records a use; returns false (and records nothing) when the window is full. */
   take(): boolean {
     if (this.waitMs() > 0) return false;
     this.sentAt.push(this.now());
     return true;
+  }
+
+  /** Records a use whether or not it fits (a frame that must go out, such as configure on a new socket). */
+  force(): void {
+    this.prune();
+    this.sentAt.push(this.now());
+  }
+
+  /** Forgets every use (a new connection starts a new per-connection budget). */
+  reset(): void {
+    this.sentAt.length = 0;
   }
 
   private prune(): void {

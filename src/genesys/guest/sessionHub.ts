@@ -40,8 +40,10 @@ interface SessionHubOptions {
   store?: SharedStore;
   pingIntervalMs?: number;
   reconnectWindowMs?: number;
-  /** `onMessage` frames a session may send per second (Genesys: 5; tests raise it). */
+  /** `onMessage` frames a session may send per second (GENESYS_MESSAGES_PER_SECOND, default 2; tests raise it). */
   messagesPerSecond?: number;
+  /** Frames one upstream socket may send a minute (GENESYS_REQUESTS_PER_MINUTE, default 60). */
+  requestsPerMinute?: number;
   now?: () => number;
   /** Told about every handshake, for readiness. */
   onSocketOpened?: () => void;
@@ -116,6 +118,7 @@ export class SessionHub {
       pingIntervalMs: this.options.pingIntervalMs,
       reconnectWindowMs: this.options.reconnectWindowMs,
       messagesPerSecond: this.options.messagesPerSecond,
+      requestsPerMinute: this.options.requestsPerMinute,
       now: this.options.now,
       readNewestHistory: (s) => this.history.newestForProof(s),
       beforeSocketOpen: () => this.allowOpen(token),

@@ -1,5 +1,7 @@
 import type { Logger } from '../../observability/logger';
-import type { DeliveryLedger } from './deliveryProof';
+import type { DeliveryLedger, ReadNewestPage } from './deliveryProof';
+import type { GuestSession } from './guestSession';
+import type { GenesysSignIn } from './webDeploymentTokens';
 import { GuestApiError } from './errors';
 import type { SessionResponse } from './frames';
 import { GuestSocket, type SocketClosed } from './guestSocket';
@@ -31,6 +33,22 @@ export interface LinkOptions {
   onSocketFailed?: (error: GuestApiError) => void;
 }
 
+/** The link's options (sessionLink.ts), and what the session itself needs. */
+export interface GuestSessionOptions extends LinkOptions {
+  typingCooldownMs?: number;
+  jwtRefreshMarginMs?: number;
+  /** `onMessage` frames allowed per second (GENESYS_MESSAGES_PER_SECOND; Genesys announced 2). */
+  messagesPerSecond?: number;
+  /** Frames one connection may send a minute (GENESYS_REQUESTS_PER_MINUTE; Genesys's limits page: 60). */
+  requestsPerMinute?: number;
+  now?: () => number;
+  /** The newest history page, for proving delivery after a dropped socket. */
+  readNewestHistory?: (session: GuestSession) => ReturnType<ReadNewestPage>;
+  onDead?: (session: GuestSession) => void;
+  /** Renews a signed-in customer's JWT (authenticated messaging); without it a refused JWT ends the session. */
+  renewSignIn?: (signIn: GenesysSignIn) => Promise<GenesysSignIn>;
+}
+
 /** What the link needs from its session. */
 interface LinkOwner {
   readonly desk: RequestDesk;
@@ -47,12 +65,16 @@ interface LinkOwner {
   now(): number;
 }
 
+/** A 401 mid-session configures again at most this often; one more within it fails the refused request. */
+const REAUTH_COOLDOWN_MS = 10_000;
+
 export class SessionLink implements DeskSocket {
   private socket?: GuestSocket;
   private isConfigured = false;
   private connecting?: Promise<SessionResponse>;
   /** Genesys said it is closing this connection: a stream is not reconnected behind its back. */
   closedByServer = false;
+  private lastReconfigureAt = -Infinity;
 
   constructor(
     private readonly options: LinkOptions,
@@ -89,6 +111,52 @@ export class SessionLink implements DeskSocket {
     return this.connecting;
   }
 
+  /**
+   * A 401 mid-session: the refused request (traced, or found by counting,
+   * untracedRefusals.ts) goes out again once the session is configured again
+   * (a signed-in customer's JWT renewed). A second 401 soon after fails the
+   * refused requests instead: not delivered, safe to retry.
+   */
+  credentialsRefused(tracingId: string | undefined, error: GuestApiError): void {
+    const renew = this.owner.now() - this.lastReconfigureAt > REAUTH_COOLDOWN_MS;
+    this.owner.desk.refused(tracingId, error, renew);
+    if (!renew) return;
+    this.lastReconfigureAt = this.owner.now();
+    this.reconfigure().catch(() => undefined);
+  }
+
+  /**
+   * Configures again on the open socket (Genesys refused a request with 401
+   * mid-session: a signed-in customer's JWT is renewed on the way, guestSignIn.ts);
+   * requests wait meanwhile and go out once it is done. Joins a connect under way.
+   */
+  reconfigure(): Promise<SessionResponse> {
+    if (this.connecting || !this.isReady()) return this.connect();
+    const socket = this.socket;
+    this.isConfigured = false;
+    this.connecting = (async () => {
+      try {
+        const info = await this.owner.configure();
+        if (this.socket !== socket) throw new GuestApiError('connection_lost', 'The connection to Genesys dropped while configuring.');
+        this.owner.configured(info);
+        this.isConfigured = true;
+        this.owner.desk.flush();
+        return info;
+      } catch (error) {
+        const e = error as GuestApiError;
+        if (e.fatalForSession) this.owner.die(e);
+        else if (socket) {
+          this.abandon(socket);
+          this.owner.desk.failAll(e, (p) => !p.written);
+        }
+        throw e;
+      }
+    })().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
   /** Closes the socket; the Genesys session is not ended. */
   close(): void {
     this.isConfigured = false;
@@ -97,7 +165,7 @@ export class SessionLink implements DeskSocket {
   }
 
   private async connectWithRetries(): Promise<SessionResponse> {
-    const window = this.options.reconnectWindowMs ?? 60_000;
+    const window = this.options.reconnectWindowMs ?? 300_000;
     const isReconnect = this.owner.info() !== undefined;
     try {
       return await withRetries(
@@ -161,7 +229,7 @@ export class SessionLink implements DeskSocket {
       (closed) => this.onSocketClosed(socket, closed),
     );
     this.socket = socket;
-    owner.desk.pending.newConnection();
+    owner.desk.newConnection();
     try {
       await socket.connect();
     } catch (error) {

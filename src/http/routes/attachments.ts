@@ -79,13 +79,13 @@ export function attachmentRoutes({ attachments, tokens, revocations, publicUrl, 
   const content: RouteSpec<unknown, z.infer<typeof contentQuery>> = {
     method: 'get',
     path: '/attachments/:id/content',
-    summary: 'Redirect to a freshly signed download URL',
+    summary: 'Redirect to a valid Genesys download URL',
     description:
-      'The `url` of every attachment this service shows. Authorized by its `link` parameter (so `<img src>` works), or by the session token. Answers 302 to a Genesys download URL signed just now.',
+      "The `url` of every attachment this service shows. Authorized by its `link` parameter (so `<img src>` works), or by the session token. Answers 302 to Genesys's own download URL while it is valid (read from its signature), to one Genesys signs anew (`getAttachment`) once it has expired, or, when Genesys will not sign one (a file the agent sent, on some deployments), to the last one it gave. Asking Genesys counts against the session's share of Genesys requests: when it is spent, 429 with Retry-After.",
     auth: 'none',
     query: contentQuery,
     responses: { 302: { description: 'To the file at Genesys' } },
-    errors: ['validation_failed', 'unauthorized', 'session_expired', 'not_found', 'upstream_unavailable', 'store_unavailable'],
+    errors: ['validation_failed', 'unauthorized', 'session_expired', 'not_found', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
     async handle(req, res, { query }) {
       const id = idOf(req);
       let owner: Pick<Guest, 'guestToken' | 'signIn'>;
@@ -96,7 +96,7 @@ export function attachmentRoutes({ attachments, tokens, revocations, publicUrl, 
         owner = guestOrNone(res);
       }
       const url = await attachments.freshUrl(owner, id);
-      // Never cached: the target expires, and the next look must get a freshly signed one.
+      // Not cached by the browser: the target expires, and the next look must come here for a valid one.
       res.setHeader('Cache-Control', 'no-store');
       res.redirect(302, url);
     },

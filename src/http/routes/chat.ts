@@ -78,11 +78,6 @@ export function chatRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
   return [...sessionRoutes(deps), ...attributeRoutes(deps), ...messageRoutes(deps), ...streamRoutes(deps), ...attachmentRoutes(deps)];
 }
 
-/** When Genesys ends the session if nothing happens, from its SessionResponse (epoch ms). */
-function expiryOf(info: { expirationDate?: number } | undefined): number | undefined {
-  return info?.expirationDate !== undefined ? info.expirationDate * 1000 : undefined;
-}
-
 /** Presents messages to this request's client: every attachment's `url` becomes an always-fresh link on this service. */
 function presenter({ attachments, publicUrl }: ChatRouteDeps, req: Request, owner: Guest & { routingKey?: string }) {
   return attachments.present({ ...owner, routingKey: routingKeyOf(req, owner.routingKey) }, publicBase(req, publicUrl));
@@ -245,9 +240,10 @@ function messageRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
     method: 'post',
     path: '/typing',
     summary: 'The guest is typing (throttled to one event per 5 s, as Genesys asks)',
+    description: 'Refused with 409 `conflict` once the conversation has ended (read-only), as a message would be; nothing reaches Genesys then.',
     auth: 'session',
     responses: { 204: { description: 'Noted' } },
-    errors: ['unauthorized', 'session_expired', 'upstream_unavailable', 'store_unavailable'],
+    errors: ['unauthorized', 'session_expired', 'conflict', 'upstream_unavailable', 'store_unavailable'],
     async handle(_req, res) {
       await chat.typing(claimsOf(res));
       res.status(204).end();
@@ -298,7 +294,7 @@ function streamRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
       const holder = {
         ...admitted,
         present: presenter(deps, req, { ...guest, routingKey: guest.claims?.routingKey }),
-        expiresAt: () => expiryOf(session.state),
+        expiresAt: () => session.expiry.at,
       };
       await session.ready();
       const history = { after: resumeAfter(req, query.lastEventId), readNewest: (reason: 'resume' | 'reconnect') => hub.history.newest(session, reason) };

@@ -46,6 +46,7 @@ function harness(): Harness {
     die: (error) => pending.failAll(error, (p, e) => settle(p, e)),
     updateInfo: () => undefined,
     closingByServer: () => undefined,
+    refused: () => undefined,
     uploadSettled: () => false,
     accountFor: () => undefined,
     lateEcho: (id, message) => void late.push([id, message.id]),

@@ -69,7 +69,7 @@ describe('the ledger: no Genesys message proves two sends', () => {
   /** A desk whose socket takes every frame; the test drops it with socketLost(). */
   function deskWithSends(texts: string[]) {
     const socket = { send: async () => undefined } as unknown as GuestSocket;
-    const desk = new RequestDesk({ current: () => socket, isReady: () => true, wake: () => undefined, dead: () => undefined }, 60_000, 100, now);
+    const desk = new RequestDesk({ current: () => socket, isReady: () => true, wake: () => undefined, dead: () => undefined }, 60_000, { messagesPerSecond: 100, requestsPerMinute: 1000, laneHoldMs: 0 }, now);
     const outcomes = texts.map((text, i) =>
       desk.request<NormalizedMessage>('send', () => ({}), { messageId: `m${i}`, text }).then(
         (message) => ({ delivered: message.id }),
@@ -111,6 +111,7 @@ describe('the ledger: no Genesys message proves two sends', () => {
       die: () => undefined,
       updateInfo: () => undefined,
       closingByServer: () => undefined,
+      refused: () => undefined,
       accountFor: (id) => ledger.accountFor(id),
       lateEcho: (id, message) => ledger.lateEcho(id, message),
       uploadSettled: () => false,
@@ -132,6 +133,7 @@ describe('the ledger: no Genesys message proves two sends', () => {
       logger,
       now,
       settle: (p, outcome) => void (settled.push(outcome), pending.remove(p, false)),
+      refused: () => undefined,
       emit: () => undefined,
       die: () => undefined,
       updateInfo: () => undefined,

@@ -283,36 +283,104 @@ describe('errors', () => {
     expect(error.logDetail?.genesysCode).toBe(4013);
   });
 
-  test('429 TooManyRequestsErrorMessage carries retryAfter', async () => {
+  test.each(['default', 'strict'] as const)('a 401 mid-session (%s: traced or not) is not left to the deadline: the session configures again and the message is delivered once', async (profile) => {
+    const own = await startSimulator({ profile, agent: { enabled: false } });
+    const short = hubFor(own, { requestTimeoutMs: 20_000 });
+    try {
+      const token = randomUUID();
+      const session = short.session(token);
+      await session.ready();
+      own.faults.refuseUnauthorized({ sessionToken: token });
+      await expect(session.sendText({ text: 'after a 401', messageId: randomUUID() })).resolves.toMatchObject({ text: 'after a 401' });
+      expect(own.framesFor(token, 'configureSession')).toHaveLength(2);
+      expect(own.framesFor(token, 'onMessage')).toHaveLength(2);
+      expect((own.conversationMessages(token) as { text?: string }[]).filter((m) => m.text === 'after a 401')).toHaveLength(1);
+    } finally {
+      short.close();
+      await own.stop();
+    }
+  });
+
+  test('a second 401 soon after fails the refused message at once (not delivered, safe to retry), never at its deadline', async () => {
+    const own = await startSimulator({ profile: 'strict', agent: { enabled: false } });
+    const short = hubFor(own, { requestTimeoutMs: 20_000 });
+    try {
+      const token = randomUUID();
+      const session = short.session(token);
+      await session.ready();
+      own.faults.refuseUnauthorized({ sessionToken: token, times: 2 });
+      const error = await failure(session.sendText({ text: 'twice refused', messageId: randomUUID() }));
+      expect(error).toMatchObject({ failure: 'unauthorized' });
+      expect(own.conversationMessages(token)).toHaveLength(0);
+    } finally {
+      short.close();
+      await own.stop();
+    }
+  });
+
+  test('a 429 means the message was not accepted: it goes out again after retryAfter, and is delivered once', async () => {
     const token = randomUUID();
     const session = hub.session(token);
     await session.ready();
-    sim.faults.rateLimit({ retryAfter: 7, times: 1, sessionToken: token });
-    const error = await failure(session.sendText({ text: 'slow down', messageId: randomUUID() }));
-    expect(error).toMatchObject({ failure: 'rate_limited', code: 'rate_limited', status: 429, retryAfterSeconds: 7 });
+    sim.faults.rateLimit({ retryAfter: 1, times: 1, sessionToken: token });
+    await expect(session.sendText({ text: 'slow down', messageId: randomUUID() })).resolves.toMatchObject({ text: 'slow down' });
+    expect(sim.framesFor(token, 'onMessage')).toHaveLength(2);
+    expect((sim.conversationMessages(token) as { text?: string }[]).filter((m) => m.text === 'slow down')).toHaveLength(1);
   });
 
-  test('the session never sends Genesys more than 5 onMessage frames in a sliding second, the Join included', async () => {
-    // The simulator would limit too: raise its limit so only the service's own window is under test.
+  test('a 429 whose wait runs past the request deadline is rate_limited with its Retry-After, and nothing is sent again', async () => {
+    const short = hubFor(sim, { requestTimeoutMs: 3000 });
+    try {
+      const token = randomUUID();
+      const session = short.session(token);
+      await session.ready();
+      sim.faults.rateLimit({ retryAfter: 7, times: 1, sessionToken: token });
+      const error = await failure(session.sendText({ text: 'slow down', messageId: randomUUID() }));
+      expect(error).toMatchObject({ failure: 'rate_limited', code: 'rate_limited', status: 429, retryAfterSeconds: 7 });
+      expect(sim.framesFor(token, 'onMessage')).toHaveLength(1);
+    } finally {
+      short.close();
+    }
+  });
+
+  test('onMessage frames are paced, not refused: never more than the rate in a sliding second, the Join included, each in order once the clock allows', async () => {
+    // The simulator would limit too: raise its limit so only the service's own pacing is under test.
     sim.setOptions({ messagesPerSecond: 1000 });
     let clock = 1_000_000;
-    const frozen = hubFor(sim, { now: () => clock });
+    const frozen = hubFor(sim, { now: () => clock, messagesPerSecond: 5 });
     try {
       const token = randomUUID();
       const session = frozen.session(token);
       await session.ready();
       await session.sendJoin();
-      const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => session.sendText({ text: `m${i}`, messageId: randomUUID() })));
-      const limited = results.filter((r) => r.status === 'rejected' && (r.reason as GuestApiError).failure === 'rate_limited');
-      expect(limited).toHaveLength(2);
-      expect((limited[0] as PromiseRejectedResult).reason).toMatchObject({ status: 429, retryAfterSeconds: 1 });
+      const sends = Array.from({ length: 6 }, (_, i) => session.sendText({ text: `m${i}`, messageId: randomUUID() }));
+      await waitFor(() => sim.framesFor(token, 'onMessage').length === 5);
+      // The clock has not moved: the window is full, the other two wait their turn instead of being refused.
+      await new Promise((r) => setTimeout(r, 300));
       expect(sim.framesFor(token, 'onMessage')).toHaveLength(5);
-      // 999 ms later the window is still full; at 1000 ms the first frame has left it.
-      clock += 999;
-      await expect(session.sendText({ text: 'too soon', messageId: randomUUID() })).rejects.toMatchObject({ failure: 'rate_limited' });
-      clock += 1;
-      await expect(session.sendText({ text: 'in time', messageId: randomUUID() })).resolves.toMatchObject({ text: 'in time' });
-      expect(sim.framesFor(token, 'onMessage')).toHaveLength(6);
+      clock += 1100;
+      const sent = await Promise.all(sends);
+      expect(sent.map((m) => m.text)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+      expect(sim.framesFor(token, 'onMessage')).toHaveLength(7);
+      expect((sim.conversationMessages(token) as { text?: string }[]).map((m) => m.text).filter((t) => t?.startsWith('m'))).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+    } finally {
+      frozen.close();
+    }
+  });
+
+  test('a wait longer than 70 % of the request deadline is refused at once with its Retry-After', async () => {
+    sim.setOptions({ messagesPerSecond: 1000 });
+    const clock = 1_000_000;
+    const frozen = hubFor(sim, { now: () => clock, messagesPerSecond: 1, requestTimeoutMs: 1000 });
+    try {
+      const token = randomUUID();
+      const session = frozen.session(token);
+      await session.ready();
+      const first = session.sendText({ text: 'first', messageId: randomUUID() });
+      const error = await failure(session.sendText({ text: 'second', messageId: randomUUID() }));
+      expect(error).toMatchObject({ failure: 'rate_limited', status: 429, retryAfterSeconds: 2 });
+      await expect(first).resolves.toMatchObject({ text: 'first' });
+      expect(sim.framesFor(token, 'onMessage')).toHaveLength(1);
     } finally {
       frozen.close();
     }

@@ -289,9 +289,18 @@ describe('an error without tracingId', () => {
     [4020, 'clear'],
   ] as const)('%i can come from a %s', (code, kind) => {
     const { pending, add } = fresh();
-    const p = add(kind, 'P');
+    // A send is refused for a file only when it names one.
+    const p = add(kind, 'P', kind === 'send' ? { carriesFiles: true } : {});
 
     expect(pending.untracedError(code, '')).toEqual({ to: p });
+  });
+
+  it.each([4008, 4009, 4010])('%i cannot come from a send that names no file: it goes to the attachment request beside it', (code) => {
+    const { pending, add } = fresh();
+    add('send', 'S');
+    const file = add('attachment', 'A');
+
+    expect(pending.untracedError(code, '')).toEqual({ to: file });
   });
 
   it.each([

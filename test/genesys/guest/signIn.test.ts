@@ -121,6 +121,7 @@ describe('what Genesys says about a sign-in', () => {
         die: (e) => deaths.push(e),
         updateInfo: () => undefined,
         closingByServer: () => closing.push(1),
+        refused: () => undefined,
         uploadSettled: () => false,
         accountFor: () => undefined,
         lateEcho: () => undefined,
