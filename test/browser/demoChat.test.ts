@@ -36,6 +36,8 @@ let service: RunningService;
 let serviceLog: CapturedLogger;
 let browser: Browser;
 let foreign: DemoServer | undefined;
+/** The service's clock, which the test that lets Genesys's links expire moves with the simulator's (they agree in life). */
+const clock = steerableClock();
 
 beforeAll(async () => {
   const chromiumPath = debianProgram('chromium'); // never a downloaded browser
@@ -44,7 +46,7 @@ beforeAll(async () => {
   // Recording lets the test find each page's Genesys session; a quicker agent keeps the test short.
   embedded.simulator.setOptions({ record: true, agent: { typingDelayMs: 150, replyDelayMs: 700 } });
   serviceLog = captureLogger('info');
-  service = await startService(loadConfig(embedded.env), serviceLog.logger);
+  service = await startService(loadConfig(embedded.env), serviceLog.logger, { now: clock.now });
   embedded.serviceStarted(service.url);
   browser = await chromium.launch({
     executablePath: chromiumPath,
@@ -304,8 +306,8 @@ test('a page on an origin that is not allowed says which origin to add to CORS_A
 
 test('attachments and rich messages: upload an image, see it, get an image and a card from the agent, answer the card, and see the images again after their Genesys links expired', async () => {
   // Genesys's download links expire on the simulator's clock, which the test moves past their lifetime
-  // below: the page must then get fresh ones through the service. Until then they work however slow the run.
-  const clock = steerableClock();
+  // below, and the service's with it: the page must then get fresh ones through the service (its cache of
+  // Genesys's URLs knows they are stale). Until then they work however slow the run.
   embedded.simulator.setOptions({ clock: clock.now });
   const { page, pageErrors } = await openPage(embedded.demo.url);
   await waitForStatus(page, 'Connected');
@@ -441,7 +443,7 @@ test('a deployment with file upload, conversation clear and sign-in off: no atta
   try {
     const context = await browser.newContext();
     const page = await context.newPage();
-    const capabilities = page.waitForResponse((r) => r.url().endsWith('/capabilities') && r.status() === 200);
+    const capabilities = page.waitForResponse((r) => new URL(r.url()).pathname === '/capabilities' && r.status() === 200);
     await page.goto(`${embedded.demo.url}?bff=${encodeURIComponent(`http://localhost:${new URL(own.url).port}`)}`);
     expect(await (await capabilities).json()).toMatchObject({ attachments: { enabled: false }, endChat: false, authentication: { enabled: false } });
     await waitForStatus(page, 'Connected');
