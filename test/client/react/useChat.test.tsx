@@ -8,6 +8,8 @@ import { Composer, MessageList, describeError, useChat, type UseChatOptions } fr
 import { demoPng } from '../../../simulator/richReplies';
 import { FetchEventSource } from '../../support/eventSource';
 import { signInAt } from '../../support/signIn';
+import { POSITION_SKEW_MS } from '../../../src/domain/streamPosition';
+import { sleep } from '../../support/wait';
 import { guestTokenOf, PAGE_ORIGIN, startStack, type Stack } from '../../support/stack';
 
 /**
@@ -170,7 +172,10 @@ test('useChat: a reload resumes the chat and pages its history; the agent ends i
   for (const text of ['one', 'two', 'three']) await say(text);
   await bubble('You said: three');
 
-  // A reload: a new client on the same stored token, two messages a page; earlier pages on request.
+  // A reload a while later (a resumed stream first replays the last POSITION_SKEW_MS, its reach for clock
+  // skew, which would show these messages without paging): a new client on the same stored token, two
+  // messages a page; earlier pages on request.
+  await sleep(POSITION_SKEW_MS + 500);
   cleanup();
   render(<ChatPage client={clientFor(tokens)} historyPageSize={2} />);
   await screen.findByText('open', { selector: '[role=status]' }, { timeout: 10_000 });
