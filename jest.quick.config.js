@@ -42,6 +42,6 @@ for (const [pkg, { variable }] of Object.entries(programs)) process.env[variable
 module.exports = {
   ...base,
   testPathIgnorePatterns: ['/node_modules/', ...leftOut.map((file) => `^${escapeRegExp(file)}$`)],
-  // Most suites wait on sockets and timers rather than compute: two workers keep both cores busy.
-  maxWorkers: 2,
+  // Most suites wait on sockets and timers rather than compute: four workers keep two cores busy.
+  maxWorkers: 4,
 };

@@ -11,6 +11,8 @@ import { PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
  * holding anything a client sent. (What bounds them: a route template, a
  * method, a status; the duration histogram only for requests a route served,
  * one set of buckets per operation. docs/operations.md has the arithmetic.)
+ *
+ * @lane full — a fuzz loop of 3,000 requests (about 20 s)
  */
 const REQUESTS_PER_ROUND = 1500;
 const ROUNDS = 2;

@@ -15,6 +15,8 @@ import { waitFor } from '../support/wait';
  * simulator, which pushes the verdict before it answers the PUT.
  * GENESYS_TIMEOUT_MS is 2 s: the PUT may take six times that, and the
  * verdict may come three times that after the PUT.
+ *
+ * @lane full — src/main.ts as its own process, waiting out slow and unanswered PUTs (about 25 s)
  */
 const ROOT = path.resolve(__dirname, '../..');
 const PNG = demoPng(8, 8);

@@ -8,7 +8,11 @@ import { fixturesOf } from '../../src/tools/verifyFixtures';
 import { targetFromEnv, verifyGenesys, type VerifyReport, type VerifyTarget } from '../../src/tools/verifyGenesys';
 import { signInAt } from '../support/signIn';
 
-/** `npm run verify:genesys` against the simulator, in both profiles: every assumption is reported with what was observed. */
+/**
+ * `npm run verify:genesys` against the simulator, in both profiles: every assumption is reported with what was observed.
+ *
+ * @lane full — runs the verify:genesys tool as its own process, once per profile (about 40 s)
+ */
 const POINTS = [
   'config.json readable',
   'deployment features',
