@@ -1,15 +1,12 @@
-import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { BffClient } from '../../client/src';
-import { startDaemon, type Daemon } from '../support/daemon';
-import { debianProgram } from '../support/programs';
-import { freePort } from '../support/ports';
+import type { Daemon } from '../support/daemon';
+import { startNginxWith } from '../support/nginx';
 
 /**
  * The Kubernetes ingress's `upstream-hash-by`, in nginx as ingress-nginx
@@ -63,21 +60,9 @@ function startUpstream(name: string): Promise<Upstream> {
 }
 
 /** nginx with the ingress's upstream block as ingress-nginx renders it, on a free loopback port. */
-async function startIngressNginx(upstreams: Upstream[], expression: string): Promise<Daemon> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bff-ingress-'));
-  const port = await freePort();
-  const temp = (name: string) => `${name}_temp_path ${path.join(dir, name)};`;
-  fs.writeFileSync(
-    path.join(dir, 'nginx.conf'),
+function startIngressNginx(upstreams: Upstream[], expression: string): Promise<Daemon> {
+  return startNginxWith((port) =>
     [
-      'daemon off;',
-      'worker_processes 1;',
-      `pid ${path.join(dir, 'nginx.pid')};`,
-      `error_log ${path.join(dir, 'error.log')} warn;`,
-      'events { worker_connections 1024; }',
-      'http {',
-      '  access_log off;',
-      `  ${temp('client_body')} ${temp('proxy')} ${temp('fastcgi')} ${temp('uwsgi')} ${temp('scgi')}`,
       '  upstream genesys-bff-http {',
       `    hash ${expression} consistent;`,
       ...upstreams.map((u) => `    server ${u.address};`),
@@ -86,14 +71,9 @@ async function startIngressNginx(upstreams: Upstream[], expression: string): Pro
       `    listen 127.0.0.1:${port};`,
       '    location / { proxy_pass http://genesys-bff-http; proxy_buffering off; }',
       '  }',
-      '}',
       '',
     ].join('\n'),
   );
-  const conf = path.join(dir, 'nginx.conf');
-  const check = spawnSync(debianProgram('nginx'), ['-t', '-p', dir, '-c', conf, '-e', path.join(dir, 'error.log')], { encoding: 'utf8' });
-  if (check.status !== 0) throw new Error(`nginx -t: ${check.stderr}`);
-  return startDaemon('nginx', debianProgram('nginx'), ['-p', dir, '-c', conf, '-e', path.join(dir, 'error.log')], `http://127.0.0.1:${port}`, dir);
 }
 
 let upstreams: Upstream[] = [];

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,21 +16,30 @@ export type Nginx = Daemon;
  * (the upstream becomes `upstreams`); everything else is what users deploy.
  */
 export async function startNginx(upstreams: string[]): Promise<Nginx> {
-  const nginx = debianProgram('nginx');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bff-nginx-'));
-  const port = await freePort();
   const deployed = fs.readFileSync(DEPLOY_CONF, 'utf8');
   const serverLine = /^\s*server bff:8080 (.*);$/m;
   const listenLine = /^\s*listen 80;$/m;
   if (!serverLine.test(deployed) || !listenLine.test(deployed)) throw new Error('deploy/nginx/bff.conf changed shape: update test/support/nginx.ts');
   const options = serverLine.exec(deployed)![1];
-  const site = deployed
-    .replace(serverLine, upstreams.map((u) => `    server ${u} ${options};`).join('\n'))
-    .replace(listenLine, `    listen 127.0.0.1:${port};`);
-  fs.writeFileSync(path.join(dir, 'bff.conf'), site);
+  return startNginxWith((port) =>
+    deployed.replace(serverLine, upstreams.map((u) => `    server ${u} ${options};`).join('\n')).replace(listenLine, `    listen 127.0.0.1:${port};`),
+  );
+}
+
+/**
+ * Debian's nginx, unprivileged, on a free loopback port, in a directory of its
+ * own (pid, logs, temporary files): `site(port)` is the http block's content.
+ * The configuration is checked (`nginx -t`) before it starts.
+ */
+export async function startNginxWith(site: (port: number) => string): Promise<Nginx> {
+  const nginx = debianProgram('nginx');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bff-nginx-'));
+  const port = await freePort();
+  fs.writeFileSync(path.join(dir, 'bff.conf'), site(port));
   const temp = (name: string) => `${name}_temp_path ${path.join(dir, name)};`;
+  const conf = path.join(dir, 'nginx.conf');
   fs.writeFileSync(
-    path.join(dir, 'nginx.conf'),
+    conf,
     [
       'daemon off;',
       'worker_processes 1;',
@@ -44,5 +54,8 @@ export async function startNginx(upstreams: string[]): Promise<Nginx> {
       '',
     ].join('\n'),
   );
-  return startDaemon('nginx', nginx, ['-p', dir, '-c', path.join(dir, 'nginx.conf'), '-e', path.join(dir, 'error.log')], `http://127.0.0.1:${port}`, dir, () => fs.readFileSync(path.join(dir, 'error.log'), 'utf8'));
+  const args = ['-p', dir, '-c', conf, '-e', path.join(dir, 'error.log')];
+  const check = spawnSync(nginx, ['-t', ...args], { encoding: 'utf8' });
+  if (check.status !== 0) throw new Error(`nginx -t: ${check.stderr}`);
+  return startDaemon('nginx', nginx, args, `http://127.0.0.1:${port}`, dir, () => fs.readFileSync(path.join(dir, 'error.log'), 'utf8'));
 }
