@@ -86,7 +86,8 @@ export class GuestChat {
   // ------------------------------------------------------------------ sessions
 
   /** `proposedRoutingKey`: a well-formed `X-Chat-Session` from the client, adopted so the creating request lands where the session lives. */
-  async start(input: StartInput, origin: string | undefined, proposedRoutingKey?: string, since = Date.now()): Promise<SessionView> {
+  async start(input: StartInput, origin: string | undefined, proposedRoutingKey?: string): Promise<SessionView> {
+    const since = this.now();
     const given = await givenAttributes(input, this.deps.config.attributeKeys, this.reserved, this.deps.identity);
     const state = lockIdentity({ attributes: given.browser, locked: [] }, given.identity);
     checkBudget(state.attributes, -1);
@@ -103,7 +104,8 @@ export class GuestChat {
   }
 
   /** With a valid session token: resume it, apply any changes, or start anew after a read-only end. */
-  async resume(claims: SessionClaims, input: StartInput, since = Date.now()): Promise<SessionView> {
+  async resume(claims: SessionClaims, input: StartInput): Promise<SessionView> {
+    const since = this.now();
     if (input.auth) throw new AppError('validation_failed', 'To sign in during a chat, use POST /guest-session/sign-in; `auth` here starts a new, signed-in session (send it without the session token).');
     const session = this.sessionOf(claims);
     let info = await session.ready();
@@ -127,13 +129,15 @@ export class GuestChat {
     return this.view(current, info, newSession, since);
   }
 
-  async state(claims: SessionClaims, since = Date.now()): Promise<SessionView> {
+  async state(claims: SessionClaims): Promise<SessionView> {
+    const since = this.now();
     const info = await this.sessionOf(claims).ready();
     return this.view(claims, info, false, since);
   }
 
   /** Signs the customer in mid-chat (authenticated messaging step-up): the same conversation goes on, signed in. */
-  async signIn(claims: SessionClaims, input: SignInBody, since = Date.now()): Promise<SessionView> {
+  async signIn(claims: SessionClaims, input: SignInBody): Promise<SessionView> {
+    const since = this.now();
     if (claims.signIn) throw new AppError('conflict', 'The customer is signed in already; sign out first to sign in as someone else.');
     const signIn = await this.signIns().exchange(input.auth, true);
     const info = await this.sessionOf(claims).upgrade(signIn);
@@ -203,7 +207,8 @@ export class GuestChat {
 
   // ---------------------------------------------------------------- attributes
 
-  async changeAttributes(claims: SessionClaims, input: unknown, mode: 'replace' | 'merge', since = Date.now()) {
+  async changeAttributes(claims: SessionClaims, input: unknown, mode: 'replace' | 'merge') {
+    const since = this.now();
     const change = parseAttributeInput(input, mode === 'merge');
     refuseReservedKeys(change, this.reserved);
     const attributes = applyBrowserChange(claims, change, mode, claims.maxCustomDataBytes);
@@ -214,7 +219,8 @@ export class GuestChat {
   // ------------------------------------------------------------------ messages
 
   /** `whileSending`: the caller's own work to do once the message is on its way to Genesys, before the echo. */
-  async send(claims: SessionClaims, input: SendInput, idempotencyKey?: string, whileSending?: () => void, since = Date.now()): Promise<{ message: NormalizedMessage; sessionToken: string; routingKey: string; streamPosition: string }> {
+  async send(claims: SessionClaims, input: SendInput, idempotencyKey?: string, whileSending?: () => void): Promise<{ message: NormalizedMessage; sessionToken: string; routingKey: string; streamPosition: string }> {
+    const since = this.now();
     if (input.text !== undefined) checkText(input.text);
     const session = this.sessionOf(claims);
     const next = (delivered: string | undefined): SessionState => ({ ...stateOf(claims, session), deliveredFingerprint: delivered ?? claims.deliveredFingerprint });
@@ -308,7 +314,7 @@ export class GuestChat {
     return this.deps.hub.session(claims.guestToken, claims.signIn);
   }
 
-  /** `newSession`: only for the answer that created the conversation; `since`: when the request began (its streamPosition). */
+  /** `newSession`: only for the answer that created the conversation; `since`: when the request began, on the chat's clock (its streamPosition). */
   private async view(claims: SessionState, info: SessionResponse, newSession: boolean, since: number): Promise<SessionView> {
     const session = this.sessionOf(claims);
     const state = stateOf(claims, session);

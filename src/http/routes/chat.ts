@@ -273,7 +273,7 @@ function streamRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
     path: '/messages/stream',
     summary: 'Live Server-Sent Events: message, typing, presence, session',
     description:
-      'Authenticated by the Authorization header (fetch-based readers) or by ?ticket= from POST /messages/stream-ticket (EventSource). Every event has an id (the newest message id so far, once there is one); reopened with `Last-Event-ID` (or ?lastEventId=), the stream first sends the messages missed since, from history, or a `session` event `replay_incomplete` when it cannot; it does the same after `reconnected`, for what Genesys sent while the upstream socket of the service was down. Every stream ends with a `session` event whose data says whether to reconnect.',
+      'Authenticated by the Authorization header (fetch-based readers) or by ?ticket= from POST /messages/stream-ticket (EventSource). Every event has an id (the newest message id so far, or before the first message the time position the stream opened at: a `streamPosition`); reopened with `Last-Event-ID` (or ?lastEventId=), the stream first sends the messages missed since, from history, or a `session` event `replay_incomplete` when it cannot; it does the same after `reconnected`, for what Genesys sent while the upstream socket of the service was down. Every stream ends with a `session` event whose data says whether to reconnect.',
     auth: 'session-or-ticket',
     query: streamQuery,
     headers: [{ name: 'Last-Event-ID', description: 'The id of the last event the client saw: the messages after it are sent first, from history', pattern: STREAM_EVENT_ID.source }],

@@ -9,7 +9,7 @@ import { demoPng } from '../../../simulator/richReplies';
 import { FetchEventSource } from '../../support/eventSource';
 import { signInAt } from '../../support/signIn';
 import { POSITION_SKEW_MS } from '../../../src/domain/streamPosition';
-import { sleep } from '../../support/wait';
+import { steerableClock } from '../../support/clock';
 import { guestTokenOf, PAGE_ORIGIN, startStack, type Stack } from '../../support/stack';
 
 /**
@@ -19,8 +19,11 @@ import { guestTokenOf, PAGE_ORIGIN, startStack, type Stack } from '../../support
  */
 
 let stack: Stack;
+/** The service's and the simulator's clock: the reload test moves it, as a reload a while later would. */
+const clock = steerableClock();
+
 beforeAll(async () => {
-  stack = await startStack({ sim: { record: true, agent: { typingDelayMs: 5, replyDelayMs: 20 } } });
+  stack = await startStack({ now: clock.now, sim: { record: true, agent: { typingDelayMs: 5, replyDelayMs: 20 } } });
 });
 afterAll(() => stack.close());
 
@@ -175,7 +178,7 @@ test('useChat: a reload resumes the chat and pages its history; the agent ends i
   // A reload a while later (a resumed stream first replays the last POSITION_SKEW_MS, its reach for clock
   // skew, which would show these messages without paging): a new client on the same stored token, two
   // messages a page; earlier pages on request.
-  await sleep(POSITION_SKEW_MS + 500);
+  clock.advance(POSITION_SKEW_MS + 1000);
   cleanup();
   render(<ChatPage client={clientFor(tokens)} historyPageSize={2} />);
   await screen.findByText('open', { selector: '[role=status]' }, { timeout: 10_000 });
