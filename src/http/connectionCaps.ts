@@ -2,6 +2,7 @@ import type http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { AppError } from '../domain/errors';
+import { limitsRefused } from '../observability/metrics';
 import { toProblem } from './problem';
 
 /**
@@ -47,6 +48,8 @@ interface ConnectionCapOptions {
  */
 export function capConnections(server: http.Server, options: ConnectionCapOptions) {
   server.maxConnections = options.max;
+  // Node closes a connection over maxConnections itself, before the app sees it: counted when it says so.
+  server.on('drop', () => limitsRefused.inc({ limit: 'connections_max' }));
   const byAddress = new Map<string, number>();
   const overCap = new WeakSet<Socket>();
   server.on('connection', (socket: Socket) => {
@@ -60,6 +63,7 @@ export function capConnections(server: http.Server, options: ConnectionCapOption
       else byAddress.delete(address);
     });
     if (open > options.perIp) {
+      limitsRefused.inc({ limit: 'connections_per_ip' });
       overCap.add(socket);
       closeSoon(socket);
     }

@@ -1,8 +1,16 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { answerClientError } from '../../src/http/clientError';
+import { registry } from '../../src/observability/metrics';
 import { startTestService, type TestService } from '../support/app';
 import { waitFor } from '../support/wait';
+
+
+/** How many connections genesys_bff_limits_refused_total has counted under `limit`. */
+async function refused(limit: string): Promise<number> {
+  const metric = await registry.getSingleMetric('genesys_bff_limits_refused_total')!.get();
+  return metric.values.find((v) => v.labels.limit === limit)?.value ?? 0;
+}
 
 /**
  * Sockets and connections (README.md#limits): an error answer closes its socket in full even when the
@@ -89,9 +97,11 @@ test('connections over the per-address cap get a minimal 429 with Retry-After an
       await waitFor(() => / 200 /.test(client.received()), 5000, 20);
       held.push(client);
     }
+    const counted = await refused('connections_per_ip');
     const over = await rawClient(portOf(service));
     over.socket.write(GET_HEALTHZ);
     await within(over.ended, 'the connection over the cap ending');
+    expect(await refused('connections_per_ip')).toBe(counted + 1);
     const answer = over.received();
     expect(answer).toMatch(/^HTTP\/1\.1 429 /);
     expect(answer).toMatch(/\r\nRetry-After: 1\r\n/i);
@@ -123,10 +133,12 @@ test('a connection over the per-instance cap is closed as it is accepted, before
       await waitFor(() => / 200 /.test(client.received()), 5000, 20);
       held.push(client);
     }
+    const counted = await refused('connections_max');
     const over = await rawClient(portOf(service));
     over.socket.write(GET_HEALTHZ);
     await within(over.ended, 'the connection over the cap closing');
     expect(over.received()).toBe('');
+    expect(await refused('connections_max')).toBe(counted + 1);
     over.socket.destroy();
     for (const client of held) client.socket.destroy();
   } finally {
