@@ -2,7 +2,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Router } from 'express';
 import type { Config } from './config/schema';
-import { createApp } from './http/app';
+import { corsPolicyOf, createApp, securityHeaders } from './http/app';
+import { answerHealthFirst } from './http/healthFirst';
+import { OriginAllowlist } from './config/originAllowlist';
 import { createHttpServer } from './http/httpServer';
 import { answerClientError } from './http/clientError';
 import { capConnections } from './http/connectionCaps';
@@ -67,7 +69,11 @@ export async function startService(config: Config, logger: Logger, options: Serv
     res.once('close', () => inFlight.delete(res));
   });
   const caps = capConnections(server, { ...config.connections, isTrustedProxy: (address) => (app.get('trust proxy fn') as (a: string, i: number) => boolean)(address, 0) });
-  server.on('request', caps.guard(app));
+  const health = answerHealthFirst(
+    { readiness, allowlist: OriginAllowlist.parse(config.cors.allowedOrigins), securityHeaders: securityHeaders(), corsHeaders: corsPolicyOf(config).headers },
+    app,
+  );
+  server.on('request', caps.guard(Object.assign(health, { handler: app })));
   server.on('clientError', answerClientError);
   server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {

@@ -89,8 +89,8 @@ export function createApp({ config, logger, readiness, chat, routers = [] }: App
   // headers are written (deferredHeaders.ts); a foreign origin is refused before any work, and its
   // refusal never gets CORS headers.
   runPendingHeadersBeforeWriting(app);
-  app.use(deferred(helmet({ crossOriginResourcePolicy: { policy: 'cross-origin' } })));
-  const cors = corsPolicy(OriginAllowlist.parse(config.cors.allowedOrigins), config.cors.maxAgeSeconds);
+  app.use(deferred(securityHeaders()));
+  const cors = corsPolicyOf(config);
   app.use(cors.refuseForeignOrigins, deferred(cors.headers));
   app.use(refuseOtherMethods(specs));
   app.use(mountRoutes(publicSpecs, authenticate));
@@ -157,6 +157,16 @@ function accessLog(logger: Logger) {
 }
 
 const API_VERSION = '1.0.0';
+
+/** The security headers on every answer (helmet); `/healthz` and `/readyz` replay the same ones (healthFirst.ts). */
+export function securityHeaders(): express.RequestHandler {
+  return helmet({ crossOriginResourcePolicy: { policy: 'cross-origin' } });
+}
+
+/** The CORS policy of this configuration (cors.ts). */
+export function corsPolicyOf(config: Config): ReturnType<typeof corsPolicy> {
+  return corsPolicy(OriginAllowlist.parse(config.cors.allowedOrigins), config.cors.maxAgeSeconds);
+}
 
 const passThrough: express.RequestHandler = (_req, _res, next) => next();
 

@@ -3,7 +3,8 @@ import type { RequestHandler } from 'express';
 import { runWithContext } from '../observability/requestContext';
 import { traceRequest, withRequestSpan } from '../observability/tracing';
 
-const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** A caller's X-Request-Id that is safe to log and echo. */
+export const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * Accepts a caller's X-Request-Id when it is safe to log, else makes one; echoes it back.
@@ -11,7 +12,7 @@ const SAFE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export const requestId: RequestHandler = (req, res, next) => {
   const offered = req.headers['x-request-id'];
-  const id = typeof offered === 'string' && SAFE_ID.test(offered) ? offered : randomUUID();
+  const id = typeof offered === 'string' && SAFE_REQUEST_ID.test(offered) ? offered : randomUUID();
   req.id = id;
   res.setHeader('X-Request-Id', id);
   const trace = traceRequest(req.method, req.headers);

@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import type http from 'node:http';
+import type { RequestHandler } from 'express';
+import type { OriginAllowlist } from '../config/originAllowlist';
+import { httpRequestDuration, httpRequests } from '../observability/metrics';
+import type { Readiness } from '../observability/readiness';
+import { tracingOn } from '../observability/tracing';
+import { SAFE_REQUEST_ID } from './requestId';
+
+interface HealthFirstParts {
+  readiness: Readiness;
+  allowlist: OriginAllowlist;
+  /** The app's own security-headers middleware (helmet): its headers are recorded once and replayed. */
+  securityHeaders: RequestHandler;
+  /** The app's own CORS-headers middleware: its headers for each allowed origin are recorded once (bounded) and replayed. */
+  corsHeaders: RequestHandler;
+}
+
+/** Origins whose CORS headers are remembered; past this the oldest is dropped (it is recorded again if it comes back). */
+const REMEMBERED_ORIGINS = 1000;
+
+/**
+ * `GET /healthz` and `GET /readyz` answered before Express and its
+ * middleware, with the same answer the app gives (test/http/healthFirst.test.ts
+ * compares them): the same status and body, the security headers helmet
+ * sets, the CORS headers for an allowed `Origin`, an `X-Request-Id` (the
+ * caller's when it is safe, else a new one), counted in
+ * `http_requests_total` and timed like any route. A probe runs every few
+ * seconds on every instance, and the app's middleware (request context,
+ * access log, routers) costs several times the answer itself
+ * (bench/README.md).
+ *
+ * Anything that is not exactly such a request goes to `app`: another method
+ * or a query string, an `Origin` off the allowlist (refused there, with its
+ * problem+json), and, with tracing on, a request carrying `traceparent` (the
+ * app continues its trace).
+ */
+export function answerHealthFirst(parts: HealthFirstParts, app: (req: http.IncomingMessage, res: http.ServerResponse) => void) {
+  const security = recordHeaders(parts.securityHeaders, undefined);
+  const corsByOrigin = new Map<string | undefined, [string, string | number | readonly string[]][]>();
+  const corsFor = (origin: string | undefined) => {
+    let headers = corsByOrigin.get(origin);
+    if (headers === undefined) {
+      headers = recordHeaders(parts.corsHeaders, origin);
+      if (corsByOrigin.size >= REMEMBERED_ORIGINS) corsByOrigin.delete(corsByOrigin.keys().next().value);
+      corsByOrigin.set(origin, headers);
+    }
+    return headers;
+  };
+  const counted = {
+    healthz: { ok: httpRequests.labels('GET', '/healthz', '200'), timed: httpRequestDuration.labels('GET', '/healthz') },
+    readyz: { ok: httpRequests.labels('GET', '/readyz', '200'), notReady: httpRequests.labels('GET', '/readyz', '503'), timed: httpRequestDuration.labels('GET', '/readyz') },
+  };
+  const HEALTHY = JSON.stringify({ status: 'ok' });
+
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const url = req.url;
+    if (req.method !== 'GET' || (url !== '/healthz' && url !== '/readyz')) return app(req, res);
+    const origin = req.headers.origin;
+    if (origin !== undefined && !parts.allowlist.allows(origin)) return app(req, res);
+    if (req.headers.traceparent !== undefined && tracingOn()) return app(req, res);
+    const startedAt = performance.now();
+    let status = 200;
+    let body = HEALTHY;
+    if (url === '/readyz') {
+      const { ready, status: state, checks } = parts.readiness.report();
+      status = ready ? 200 : 503;
+      body = JSON.stringify({ status: state, checks });
+    }
+    const offered = req.headers['x-request-id'];
+    for (const [name, value] of security) res.setHeader(name, value);
+    for (const [name, value] of corsFor(origin)) res.setHeader(name, value);
+    res.setHeader('X-Request-Id', typeof offered === 'string' && SAFE_REQUEST_ID.test(offered) ? offered : randomUUID());
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('Content-Length', Buffer.byteLength(body));
+    res.writeHead(status);
+    res.end(body);
+    const metric = url === '/healthz' ? counted.healthz : counted.readyz;
+    (status === 200 ? metric.ok : counted.readyz.notReady).inc();
+    metric.timed.observe((performance.now() - startedAt) / 1000);
+  };
+  return handle;
+}
+
+/** The headers `middleware` sets on an answer to a GET with this `Origin`, in the order it sets them. */
+function recordHeaders(middleware: RequestHandler, origin: string | undefined): [string, string | number | readonly string[]][] {
+  const headers = new Map<string, [string, string | number | readonly string[]]>();
+  const recorder = {
+    getHeader: (name: string) => headers.get(name.toLowerCase())?.[1],
+    setHeader(name: string, value: string | number | readonly string[]) {
+      headers.set(name.toLowerCase(), [name, value]);
+      return recorder;
+    },
+    removeHeader: (name: string) => void headers.delete(name.toLowerCase()),
+    get headersSent() {
+      return false;
+    },
+  };
+  const req = { method: 'GET', url: '/healthz', headers: origin === undefined ? {} : { origin } };
+  let done = false;
+  middleware(req as never, recorder as never, (error?: unknown) => {
+    if (error) throw error;
+    done = true;
+  });
+  if (!done) throw new Error('A header middleware did not go on synchronously; it cannot be recorded.');
+  return [...headers.values()];
+}
