@@ -14,6 +14,7 @@ import { cpuMeter, freePort, SERVICE_MAIN, serviceEnv, startServiceProcess, star
  *   node dist/bench/bench/probe.js [healthz|attributes|messages ...] [--seconds=6] [--rounds=1]
  *        [--entries=before/src/main.js,dist/bench/src/main.js] [--node-arg=--perf-basic-prof]
  *   PROBE_ENV='{"LOG_LEVEL":"warn"}' node dist/bench/bench/probe.js messages
+ *   PROBE_PROFILE=/tmp/sat.cpuprofile node dist/bench/bench/probe.js messages   (a CPU profile of the saturation window)
  */
 interface Sample {
   throughput: number;
@@ -26,7 +27,8 @@ async function measure(entry: string, kind: string, seconds: number, nodeArgs: s
   const sim = await startSim({ agent: { enabled: false } });
   const port = await freePort();
   const env = JSON.parse(process.env.PROBE_ENV ?? '{}') as Record<string, string>;
-  const service = await startServiceProcess({ env: serviceEnv(sim, port, env), port, entry, logFile: '/tmp/bench-probe-service.log', nodeArgs });
+  const profileTo = process.env.PROBE_PROFILE;
+  const service = await startServiceProcess({ env: serviceEnv(sim, port, env), port, entry, logFile: '/tmp/bench-probe-service.log', nodeArgs, inspect: profileTo !== undefined });
   try {
     const tokens = await createSessions(service.url, Number(process.env.PROBE_SESSIONS ?? 1000), 32, keepAliveAgent(32));
     const client = new FastHttpPool(service.url, 32);
@@ -41,7 +43,9 @@ async function measure(entry: string, kind: string, seconds: number, nodeArgs: s
     if (!op) throw new Error(`unknown kind ${kind}`);
     await closedLoop({ concurrency: 32, durationMs: 1500, op });
     const cpu = cpuMeter({ service: service.pid });
+    await service.profiler?.start();
     const sat = await closedLoop({ concurrency: 32, durationMs: seconds * 1000, op });
+    if (profileTo) await service.profiler!.stop(profileTo);
     const cpuUs = (cpu().service! * 1000) / sat.ok;
     const fixed = await openLoop({ rate: Number(process.env.PROBE_RATE ?? 500), durationMs: seconds * 1000, op });
     client.close();

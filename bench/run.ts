@@ -33,7 +33,7 @@ const PARTS: Record<string, { run: (ctx: Ctx) => Promise<PartOutput>; budgetMs: 
   sockets: { run: socketsPart, budgetMs: 30_000 },
   streams: { run: streamsPart, budgetMs: 150_000 },
   startup: { run: startupPart, budgetMs: 30_000 },
-  relay: { run: relayPart, budgetMs: 240_000 },
+  relay: { run: relayPart, budgetMs: 420_000 },
 };
 
 function git(args: string[]): string {

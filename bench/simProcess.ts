@@ -1,146 +1,24 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../simulator';
+import { startSimWithAdmin } from './lib/simAdmin';
+import type { SimulatorOptions } from '../simulator';
 
 /**
- * Bench only: the Genesys simulator in its own process, recording off, plus
- * a tiny admin server on a side port so the benchmark (another process) can
- * read counters and script the agent without touching the service.
- *
- * Options come from SIM_OPTIONS (JSON SimulatorOptions). On start it prints
- * one line `READY {json}` with the simulator's URLs and the admin URL.
- *
- * Admin endpoints (JSON in, JSON out):
- *   GET  /stats              counters, token-request times, open sockets, memory
- *   POST /options            sim.setOptions(patch)
- *   POST /faults/delayRest   {target, ms, times}
- *   POST /connections        {tokens} -> connections each session ever had
- *   POST /seed               {tokens, count} -> `count` agent messages into each conversation
- *   POST /say                {tokens, ratePerSecond} -> one stamped agent message per token,
- *                            paced; text is `bench:<process.hrtime.bigint() at send>`
+ * Bench only: the Genesys simulator in its own process (the default stand-in;
+ * bench/lib/simAdmin.ts has the admin endpoints). Options come from
+ * SIM_OPTIONS (JSON SimulatorOptions). On start it prints one line
+ * `READY {json}` with the simulator's URLs and the admin URL.
  */
-
-const hrNow = (): bigint => process.hrtime.bigint();
-
 async function main(): Promise<void> {
   const options = JSON.parse(process.env.SIM_OPTIONS ?? '{}') as SimulatorOptions;
-  const sim = await startSimulator({ ...options, port: 0, host: '127.0.0.1', record: false });
-
-  // Record when each OAuth token request arrives (the counter is a plain field).
-  const tokenTimes: number[] = [];
-  const stats = sim.stats as unknown as Record<string, number>;
-  let tokenRequests = stats.tokenRequests ?? 0;
-  Object.defineProperty(stats, 'tokenRequests', {
-    configurable: true,
-    enumerable: true,
-    get: () => tokenRequests,
-    set: (value: number) => {
-      if (value > tokenRequests) tokenTimes.push(Date.now());
-      tokenRequests = value;
-    },
-  });
-
-  const admin = createServer((req, res) => {
-    handle(sim, tokenTimes, req, res).catch((error: unknown) => reply(res, 500, { error: String(error) }));
-  });
-  await new Promise<void>((resolve) => admin.listen(0, '127.0.0.1', resolve));
-  const adminPort = (admin.address() as AddressInfo).port;
-  process.stdout.write(
-    `READY ${JSON.stringify({ url: sim.url, urls: sim.urls, deploymentId: sim.deploymentId, credentials: sim.credentials, adminUrl: `http://127.0.0.1:${adminPort}` })}\n`,
-  );
-
+  const running = await startSimWithAdmin(options);
+  process.stdout.write(`READY ${JSON.stringify(running.info)}\n`);
   const stop = () => {
-    admin.close();
-    sim.stop().then(
+    running.stop().then(
       () => process.exit(0),
       () => process.exit(1),
     );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-}
-
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
-  return text ? (JSON.parse(text) as Record<string, unknown>) : {};
-}
-
-function reply(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
-}
-
-async function handle(sim: Simulator, tokenTimes: number[], req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = req.url ?? '/';
-  if (req.method === 'GET' && path === '/stats') {
-    const s = sim.stats;
-    const mem = process.memoryUsage();
-    return reply(res, 200, {
-      connectionsOpened: s.connectionsOpened,
-      openConnections: s.openConnections(),
-      tokenRequests: s.tokenRequests,
-      tokenRequestTimes: tokenTimes,
-      historyRequests: s.historyRequests,
-      deploymentRequests: s.deploymentRequests,
-      configRequests: s.configRequests,
-      rssBytes: mem.rss,
-    });
-  }
-  const body = await readJson(req);
-  if (req.method === 'POST' && path === '/options') {
-    sim.setOptions(body as SimulatorOptions);
-    return reply(res, 200, { ok: true });
-  }
-  if (req.method === 'POST' && path === '/faults/delayRest') {
-    sim.faults.delayRest(body.target as 'token', Number(body.ms), { times: body.times === undefined ? undefined : Number(body.times) });
-    return reply(res, 200, { ok: true });
-  }
-  if (req.method === 'POST' && path === '/connections') {
-    const tokens = body.tokens as string[];
-    return reply(res, 200, { counts: tokens.map((t) => sim.stats.connectionsBySession(t)) });
-  }
-  if (req.method === 'POST' && path === '/seed') {
-    const tokens = body.tokens as string[];
-    const count = Number(body.count ?? 10);
-    let failed = 0;
-    for (const token of tokens) {
-      for (let i = 0; i < count; i++) {
-        try {
-          sim.agent.say(token, `Seeded history message ${i + 1} of ${count}: how can we help you today?`);
-        } catch {
-          failed++;
-        }
-      }
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    return reply(res, 200, { seeded: tokens.length * count - failed, failed });
-  }
-  if (req.method === 'POST' && path === '/say') {
-    const tokens = body.tokens as string[];
-    const rate = Number(body.ratePerSecond ?? 1000);
-    const started = performance.now();
-    let sent = 0;
-    let failed = 0;
-    // Paced: at each tick send what is due, so a burst never measures queueing instead of delivery.
-    while (sent + failed < tokens.length) {
-      const due = Math.min(tokens.length, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
-      while (sent + failed < due) {
-        const token = tokens[sent + failed]!;
-        try {
-          sim.agent.say(token, `bench:${hrNow()}`);
-          sent++;
-        } catch {
-          failed++;
-        }
-      }
-      await new Promise<void>((resolve) => setTimeout(resolve, 1));
-    }
-    return reply(res, 200, { sent, failed, ms: performance.now() - started });
-  }
-  reply(res, 404, { error: `no admin route ${req.method} ${path}` });
 }
 
 main().catch((error: unknown) => {

@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { requestJson } from './http';
 import { InspectorProfiler } from './profiler';
 import { genesysEnvFor } from '../../simulator/env';
+import { startSimWithAdmin } from './simAdmin';
 
 /**
  * The service and the simulator as separate processes, as a user runs them:
@@ -43,7 +44,9 @@ export interface SimStats {
 }
 
 export interface SimProcess extends SimInfo {
+  /** The process it runs in: the load generator's own with the in-process stand-in. */
   pid: number;
+  standIn: StandIn;
   admin<T = Record<string, unknown>>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T>;
   stats(): Promise<SimStats>;
   stop(): Promise<void>;
@@ -151,7 +154,14 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startSim(options: object, nodeArgs: string[] = []): Promise<SimProcess> {
+/**
+ * Where the Genesys stand-in runs: in its own process (the default), or inside
+ * this one, the load generator's (bench/README.md#two-stand-ins).
+ */
+export type StandIn = 'process' | 'in-process';
+
+export async function startSim(options: object, nodeArgs: string[] = [], standIn: StandIn = 'process'): Promise<SimProcess> {
+  if (standIn === 'in-process') return startSimHere(options);
   const child = spawn(process.execPath, [...nodeArgs, SIM_MAIN], {
     env: { ...process.env, SIM_OPTIONS: JSON.stringify(options) },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -168,20 +178,39 @@ export async function startSim(options: object, nodeArgs: string[] = []): Promis
     });
     child.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
   });
-  const admin = async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => {
-    const res = await requestJson(`${info.adminUrl}${path}`, { method, body, timeoutMs: 120_000 });
-    if (res.status !== 200) throw new Error(`sim admin ${path}: ${res.status} ${res.text}`);
-    return res.json as T;
-  };
+  const admin = adminOf(info.adminUrl);
   return {
     ...info,
     pid: child.pid!,
+    standIn: 'process',
     admin,
     stats: () => admin<SimStats>('GET', '/stats'),
     async stop() {
       child.kill('SIGTERM');
       await waitExit(child, 5000);
     },
+  };
+}
+
+/** The stand-in inside this process: the same simulator and admin endpoints, reached the same way. */
+async function startSimHere(options: object): Promise<SimProcess> {
+  const running = await startSimWithAdmin(options);
+  const admin = adminOf(running.info.adminUrl);
+  return {
+    ...running.info,
+    pid: process.pid,
+    standIn: 'in-process',
+    admin,
+    stats: () => admin<SimStats>('GET', '/stats'),
+    stop: () => running.stop(),
+  };
+}
+
+function adminOf(adminUrl: string) {
+  return async <T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> => {
+    const res = await requestJson(`${adminUrl}${path}`, { method, body, timeoutMs: 120_000 });
+    if (res.status !== 200) throw new Error(`sim admin ${path}: ${res.status} ${res.text}`);
+    return res.json as T;
   };
 }
 
@@ -207,6 +236,11 @@ export function serviceEnv(sim: SimInfo, port: number, overrides: Record<string,
     CONNECTIONS_PER_IP: '1000000',
     CONNECTIONS_MAX: '1000000',
     SHUTDOWN_GRACE_MS: '2000',
+    // The stand-in's own message limit is raised to 100/s and it keeps no per-connection request budget; the
+    // load spreads over sessions so that none sends more often than every 250 ms. Pacing to Genesys's published
+    // 2 a second and 60 frames a minute would measure the waits the service adds on purpose, not its cost.
+    GENESYS_MESSAGES_PER_SECOND: '5',
+    GENESYS_REQUESTS_PER_MINUTE: '10000',
     // What the service costs with its metrics served and its spans exported (bench/README.md#metrics-and-traces).
     ...(process.env.BENCH_METRICS === '1' ? { METRICS_PORT: '0' } : {}),
     ...(process.env.BENCH_OTLP_ENDPOINT ? { OTEL_EXPORTER_OTLP_ENDPOINT: process.env.BENCH_OTLP_ENDPOINT } : {}),

@@ -47,6 +47,9 @@ export interface DeskLimits {
   laneHoldMs?: number;
 }
 
+/** A request not yet written that will be: neither configure (written at once) nor in doubt (proven, never re-sent). */
+const waitingItsTurn = (p: Pending): boolean => !p.written && !p.inDoubt && p.kind !== 'configure';
+
 /** Requests that are `onMessage` frames, which Genesys counts toward its message rate. */
 const COUNTED: ReadonlySet<PendingKind> = new Set(['send', 'join', 'clear']);
 
@@ -285,7 +288,9 @@ export class RequestDesk {
       this.budget.force();
       this.write(p);
     }
-    if (wait < Infinity) this.pumpAgainIn(wait);
+    // Only for a request still waiting its turn: a free lane is found by the next request's own flush, and a
+    // timer per message would wake the process once more for every message sent.
+    if (wait < Infinity && this.some(waitingItsTurn)) this.pumpAgainIn(wait);
   }
 
   /** Genesys asked to wait past some requests' deadlines: those not yet written fail now (not delivered, safe to retry), not at their deadline. */
