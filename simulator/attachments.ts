@@ -1,6 +1,6 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { BLOCKED_EXTENSIONS, CODES, errorFrame, ERRORS, type ServerFrame } from './frames';
+import { CODES, errorFrame, ERRORS, type ServerFrame } from './frames';
 import type { ResolvedOptions } from './options';
 import type { SimulatedSession } from './sessions';
 
@@ -75,12 +75,13 @@ export class SimulatedAttachments {
     const dot = name.lastIndexOf('.');
     if (name.length === 0 || dot <= 0) return refuse(4004, 'File name is invalid');
     if (name.length >= 1024) return refuse(4005, 'File name is too long');
-    if (BLOCKED_EXTENSIONS.includes(name.slice(dot).toLowerCase())) return refuse(4001, 'File type is not allowed');
+    if (this.options.blockedExtensions.includes(name.slice(dot).toLowerCase())) return refuse(4001, 'File type is not allowed');
     if (!this.allowedType(f.fileType ?? '')) return refuse(4001, 'File type is not allowed');
     const size = f.fileSize ?? 0;
     // A KB is 1000 bytes in Genesys's SDK; the default profile allows 1024 (the kinder reading), the strict one 1000.
     const kb = this.options.profile === 'strict' ? 1000 : 1024;
-    if (size <= 0 || size > this.options.allowedMedia.inbound.maxFileSizeKB * kb) return refuse(4002, 'File size is invalid');
+    const maxKB = this.options.allowedMedia === 'absent' ? undefined : this.options.allowedMedia.inbound.maxFileSizeKB;
+    if (size <= 0 || (maxKB !== undefined && size > maxKB * kb)) return refuse(4002, 'File size is invalid');
     const stored: StoredAttachment = { id, sessionToken: session.token, fileName: name, fileType: f.fileType!, fileSize: size, state: 'presigned', tagging: `deployment=${this.options.deploymentId}` };
     this.byId.set(id, stored);
     const headers = { 'x-amz-tagging': stored.tagging };
@@ -179,7 +180,7 @@ export class SimulatedAttachments {
   }
 
   private allowedType(type: string): boolean {
-    const allowed = this.options.allowedMedia.inbound.fileTypes.map((t) => t.type);
+    const allowed = this.options.allowedMedia === 'absent' ? ['*/*'] : this.options.allowedMedia.inbound.fileTypes.map((t) => t.type);
     return type !== '' && allowed.some((t) => t === '*/*' || t === type || (t.endsWith('/*') && type.startsWith(t.slice(0, -1))));
   }
 

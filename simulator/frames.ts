@@ -159,7 +159,7 @@ export interface SessionBody {
   newSession: boolean;
   readOnly: boolean;
   maxCustomDataBytes: number;
-  allowedMedia: { inbound: { fileTypes: { type: string }[]; maxFileSizeKB: number } };
+  allowedMedia?: { inbound: { fileTypes: { type: string }[]; maxFileSizeKB?: number } };
   blockedExtensions: string[];
   clearedExistingSession: boolean;
   durationSeconds: number;

@@ -1,4 +1,4 @@
-import { ALLOWED_MEDIA } from './frames';
+import { ALLOWED_MEDIA, BLOCKED_EXTENSIONS } from './frames';
 import type { Profile } from './profile';
 
 /** Options of the simulated Genesys org, with the defaults a real deployment has (docs/genesys-protocol.md#sessionresponse, docs/genesys-protocol.md#limits-and-timing). */
@@ -60,8 +60,14 @@ export interface SimulatorOptions {
   connectionsPerMinute?: number;
   /** History reads a minute per session under the strict profile (default 10). */
   historyReadsPerMinute?: number;
-  /** SessionResponse `allowedMedia` (default: any type, `*\/*`, and video/3gpp, up to 10240 KB), which uploads are checked against. */
-  allowedMedia?: { inbound: { fileTypes: { type: string }[]; maxFileSizeKB: number } };
+  /**
+   * SessionResponse `allowedMedia` (default: any type, `*\/*`, and video/3gpp, up to 10240 KB), which uploads are checked against.
+   * Without `maxFileSizeKB` the session states no size, and `'absent'` leaves `allowedMedia` out: no capture shows either
+   * (unverified), and the simulator then checks nothing the session did not state (any size; any type when absent).
+   */
+  allowedMedia?: { inbound: { fileTypes: { type: string }[]; maxFileSizeKB?: number } } | 'absent';
+  /** SessionResponse `blockedExtensions` (default: the sample's ten, `.exe` among them), which uploads are checked against. */
+  blockedExtensions?: string[];
   /** How long a presigned upload URL is valid (default 60 s). */
   uploadUrlTtlSeconds?: number;
   /** How long a presigned download URL is valid (default 600 s, about what Genesys's links last). */
@@ -120,6 +126,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     connectionsPerMinute: 1000,
     historyReadsPerMinute: 10,
     allowedMedia: ALLOWED_MEDIA,
+    blockedExtensions: BLOCKED_EXTENSIONS,
     uploadUrlTtlSeconds: 60,
     downloadUrlTtlSeconds: 600,
     authEnabled: true,

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
 import {
-  BLOCKED_EXTENSIONS,
   connectionClosedEvent,
   ERRORS,
   sessionExpiredEvent,
@@ -299,8 +298,8 @@ export class Sessions {
       newSession: false,
       readOnly: session.conversation.readOnly,
       maxCustomDataBytes: this.options.maxCustomDataBytes,
-      allowedMedia: this.options.allowedMedia,
-      blockedExtensions: BLOCKED_EXTENSIONS,
+      ...(this.options.allowedMedia !== 'absent' ? { allowedMedia: this.options.allowedMedia } : {}),
+      blockedExtensions: this.options.blockedExtensions,
       clearedExistingSession: false,
       durationSeconds: this.options.sessionDurationSeconds,
       expirationDate: Math.floor(session.expiresAt / 1000),

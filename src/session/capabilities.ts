@@ -15,9 +15,10 @@ export function capabilitiesOf(features: MessengerFeatures, info: SessionRespons
   const { fromSession } = features.fileUpload;
   const configTypes = features.fileUpload.mediaTypes;
   // With enableAttachments (true or false) the session alone decides, as the SDK reads it; otherwise what both allow: each list's types the other's (possibly wildcard) types cover.
+  // A session that states a list narrows the config's even when its list is empty (Genesys takes no type then); only one that states none leaves them.
   const mediaTypes = fromSession
     ? sessionTypes
-    : sessionTypes.length === 0
+    : inbound?.fileTypes === undefined
       ? configTypes
       : [...new Set([...configTypes.filter((t) => typeAllowed(t, sessionTypes)), ...sessionTypes.filter((t) => typeAllowed(t, configTypes))])];
   const sessionMax = inbound?.maxFileSizeKB !== undefined ? inbound.maxFileSizeKB * KB : fromSession ? 0 : Infinity;

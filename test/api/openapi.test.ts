@@ -1,4 +1,3 @@
-import { openApiPath } from '../../src/http/openapi';
 import Ajv2020 from 'ajv/dist/2020';
 import Ajv from 'ajv';
 import { schemas as asyncApiSchemas } from '@asyncapi/specs';
@@ -6,11 +5,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Express } from 'express';
 import type supertest from 'supertest';
 import { bearer, PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
 import { openStream } from '../support/sse';
 import { undocumentedAnswers } from '../support/documentedAnswers';
+import { servedRoutes } from '../support/routes';
 
 let stack: Stack;
 let doc: { openapi: string; paths: Record<string, Record<string, Operation>>; components: unknown };
@@ -20,28 +19,11 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-/** Every method and path express actually routes, read from the running app's router. */
-function routesOf(app: Express): string[] {
-  const found: string[] = [];
-  const walk = (stack: { route?: { path: string; methods: Record<string, boolean> }; handle?: { stack?: unknown[] } }[]) => {
-    for (const layer of stack) {
-      // `_all`: the 405 answer for the methods a path does not serve (routeSpec.ts refuseOtherMethods).
-      if (layer.route) {
-        for (const m of Object.keys(layer.route.methods)) if (m !== '_all') found.push(`${m} ${openApiPath(layer.route.path)}`);
-      } else if (layer.handle?.stack) walk(layer.handle.stack as never);
-    }
-  };
-  walk((app as unknown as { router: { stack: never[] } }).router.stack);
-  return found.sort();
-}
-
 test('every route is in the document, and nothing else is', () => {
-  // The app is the request listener behind the connection caps (src/http/connectionCaps.ts).
-  const app = stack.service.server.listeners('request').map(innermost).find((l) => typeof (l as Express).use === 'function') as Express;
   const documented = Object.entries(doc.paths)
     .flatMap(([p, ops]) => Object.keys(ops).map((m) => `${m} ${p}`))
     .sort();
-  expect(routesOf(app)).toEqual(documented);
+  expect(servedRoutes(stack.service)).toEqual(documented);
   expect(documented).toEqual(
     [
       'get /healthz',
@@ -329,10 +311,3 @@ test("the events a real stream sends are what the AsyncAPI document's payload sc
   expect(outside).toEqual([]);
   expect(new Set(stream.events.map((e) => e.event))).toEqual(new Set(['session', 'message', 'typing', 'presence']));
 }, 60_000);
-
-/** The function a request listener wraps (the connection caps wrap the health answers, which wrap the app), innermost first. */
-function innermost(listener: unknown): unknown {
-  let inner = listener;
-  while (typeof (inner as { handler?: unknown }).handler === 'function') inner = (inner as { handler: unknown }).handler;
-  return inner;
-}
