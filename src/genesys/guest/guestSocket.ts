@@ -31,9 +31,61 @@ export interface SocketClosed {
   unexpected: boolean;
 }
 
+/** A socket kept alive by the shared ping rounds. */
+interface Pinged {
+  /** Pings, or closes the connection when the last ping was never answered. */
+  keepAlive(): void;
+}
+
+/**
+ * One timer for the keep-alive pings of every socket with the same interval,
+ * instead of one per socket: with thousands of sessions a timer each woke the
+ * process dozens of times a second (bench/README.md). It ticks every second
+ * (or every interval, when shorter) and pings the sockets whose interval has
+ * passed, the longest-waiting first: a Map keeps insertion order, and a
+ * pinged socket is moved to the end.
+ */
+class PingRounds {
+  private static readonly byInterval = new Map<number, PingRounds>();
+  private readonly due = new Map<Pinged, number>();
+  private timer?: NodeJS.Timeout;
+
+  private constructor(private readonly intervalMs: number) {}
+
+  static every(intervalMs: number): PingRounds {
+    let rounds = PingRounds.byInterval.get(intervalMs);
+    if (!rounds) PingRounds.byInterval.set(intervalMs, (rounds = new PingRounds(intervalMs)));
+    return rounds;
+  }
+
+  add(socket: Pinged): void {
+    this.due.set(socket, Date.now() + this.intervalMs);
+    if (this.timer) return;
+    this.timer = setInterval(() => this.tick(), Math.min(1000, this.intervalMs));
+    this.timer.unref();
+  }
+
+  delete(socket: Pinged): void {
+    this.due.delete(socket);
+    if (this.due.size > 0 || !this.timer) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    for (const [socket, at] of this.due) {
+      if (at > now) break;
+      this.due.delete(socket);
+      this.due.set(socket, now + this.intervalMs);
+      socket.keepAlive();
+    }
+  }
+}
+
 export class GuestSocket {
   private ws?: WebSocket;
-  private pingTimer?: NodeJS.Timeout;
+  private pinged?: Pinged;
   private awaitingPong = false;
   private closedByUs = false;
 
@@ -110,21 +162,26 @@ export class GuestSocket {
       this.awaitingPong = false;
     });
     ws.on('error', (error) => this.options.logger.warn({ err: error }, 'guest socket error'));
+    this.awaitingPong = false;
+    const rounds = PingRounds.every(this.options.pingIntervalMs);
+    const pinged: Pinged = {
+      keepAlive: () => {
+        // No pong since the last ping: the connection is dead even if TCP has not noticed.
+        if (this.awaitingPong) {
+          ws.terminate();
+          return;
+        }
+        this.awaitingPong = true;
+        ws.ping();
+      },
+    };
+    this.pinged = pinged;
+    rounds.add(pinged);
     ws.once('close', (code) => {
       genesysSocketsOpen.dec();
-      clearInterval(this.pingTimer);
+      rounds.delete(pinged);
       this.onClosed({ code, unexpected: !this.closedByUs });
     });
-    this.pingTimer = setInterval(() => {
-      // No pong since the last ping: the connection is dead even if TCP has not noticed.
-      if (this.awaitingPong) {
-        ws.terminate();
-        return;
-      }
-      this.awaitingPong = true;
-      ws.ping();
-    }, this.options.pingIntervalMs);
-    this.pingTimer.unref();
   }
 
   /** Resolves once the frame is handed to the operating system. */
@@ -143,7 +200,7 @@ export class GuestSocket {
 
   close(): void {
     this.closedByUs = true;
-    clearInterval(this.pingTimer);
+    if (this.pinged) PingRounds.every(this.options.pingIntervalMs).delete(this.pinged);
     const ws = this.ws;
     if (!ws) return;
     if (ws.readyState === WebSocket.OPEN) ws.close(1000);
