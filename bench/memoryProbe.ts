@@ -36,6 +36,7 @@ async function main(): Promise<void> {
   const idle = await usage();
   const tokens = await createSessions(service.url, n, 64, keepAliveAgent(64));
   const sessions = await usage();
+  const before = await snapshotByName(service.profiler!);
   const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
   const streams: StreamHandle[] = [];
   await pool(tokens, 200, async (token) => {
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
   });
   await new Promise((r) => setTimeout(r, 1000));
   const withStreams = await usage();
+  const after = await snapshotByName(service.profiler!);
   const per = (a: Usage, b: Usage) =>
     Object.fromEntries(Object.keys(a).map((k) => [k, `${(((b[k as keyof Usage] - a[k as keyof Usage]) / n) / 1024).toFixed(1)} KB`]));
   console.log(`${n} chats`);
@@ -53,22 +55,35 @@ async function main(): Promise<void> {
   console.log('per stream', JSON.stringify(per(sessions, withStreams)));
   console.log('per chat', JSON.stringify(per(idle, withStreams)));
 
-  // Heap snapshot, summarised by node name (constructor), per chat.
+  // Heap snapshots, summarised by node name (constructor), per chat: after the sessions, and what the streams added.
+  console.log(`heap after the streams, per chat:`);
+  printTop(after, undefined, n);
+  console.log(`what the streams added, per chat:`);
+  printTop(after, before, n);
+  for (const s of streams) s.close();
+  agent.destroy();
+  await service.stop();
+  await sim.stop();
+}
+
+type ByName = Map<string, { count: number; bytes: number }>;
+
+async function snapshotByName(profiler: NonNullable<Awaited<ReturnType<typeof startServiceProcess>>['profiler']>): Promise<ByName> {
   let chunks = '';
-  const ws = (service.profiler as unknown as { ws?: import('ws').WebSocket }).ws!;
+  const ws = (profiler as unknown as { ws?: import('ws').WebSocket }).ws!;
   const onChunk = (data: Buffer) => {
     const msg = JSON.parse(data.toString()) as { method?: string; params?: { chunk: string } };
     if (msg.method === 'HeapProfiler.addHeapSnapshotChunk') chunks += msg.params!.chunk;
   };
   ws.on('message', onChunk);
-  await call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+  await profiler.call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
   ws.off('message', onChunk);
   const snap = JSON.parse(chunks) as { snapshot: { meta: { node_fields: string[]; node_types: [string[]] } }; nodes: number[]; strings: string[] };
   const fields = snap.snapshot.meta.node_fields;
   const width = fields.length;
   const [typeAt, nameAt, sizeAt] = [fields.indexOf('type'), fields.indexOf('name'), fields.indexOf('self_size')];
   const types = snap.snapshot.meta.node_types[0];
-  const by = new Map<string, { count: number; bytes: number }>();
+  const by: ByName = new Map();
   for (let i = 0; i < snap.nodes.length; i += width) {
     const type = types[snap.nodes[i + typeAt]!]!;
     const name = type === 'string' || type === 'concatenated string' || type === 'sliced string' ? '(string)' : `${snap.strings[snap.nodes[i + nameAt]!]!.slice(0, 60)} [${type}]`;
@@ -77,15 +92,19 @@ async function main(): Promise<void> {
     e.bytes += snap.nodes[i + sizeAt]!;
     by.set(name, e);
   }
-  const total = [...by.values()].reduce((a, e) => a + e.bytes, 0);
-  console.log(`heap snapshot: ${(total / 1e6).toFixed(1)} MB in all`);
-  for (const [name, e] of [...by].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, 45)) {
-    console.log(`${(e.bytes / n).toFixed(0).padStart(7)} B/chat ${(e.count / n).toFixed(2).padStart(7)}/chat  ${name}`);
+  return by;
+}
+
+function printTop(now: ByName, base: ByName | undefined, n: number): void {
+  const rows = [...now].map(([name, e]) => {
+    const b = base?.get(name) ?? { count: 0, bytes: 0 };
+    return { name, count: e.count - b.count, bytes: e.bytes - b.bytes };
+  });
+  const total = rows.reduce((a, r) => a + r.bytes, 0);
+  console.log(`  ${(total / n).toFixed(0)} B/chat in all`);
+  for (const r of rows.sort((a, b) => b.bytes - a.bytes).slice(0, 30)) {
+    console.log(`${(r.bytes / n).toFixed(0).padStart(7)} B/chat ${(r.count / n).toFixed(2).padStart(7)}/chat  ${r.name}`);
   }
-  for (const s of streams) s.close();
-  agent.destroy();
-  await service.stop();
-  await sim.stop();
 }
 
 main().then(

@@ -6,6 +6,7 @@ import type { Logger } from '../observability/logger';
 import { limitsRefused, streamsOpen } from '../observability/metrics';
 import { POSITION_SKEW_MS, positionAt, timeOfPosition } from '../domain/streamPosition';
 import { PROOF_PAGE_SIZE } from '../genesys/guest/deliveryProof';
+import { TimerRounds } from '../domain/timerRounds';
 
 /**
  * Server-Sent Events for GET /messages/stream: `message`, `typing`,
@@ -53,8 +54,12 @@ export class LiveStreams {
   private readonly open = new Set<OpenStream>();
   private readonly bySession = new Map<string, number>();
   private readonly byIp = new Map<string, number>();
+  /** Every stream's heartbeat on one timer. */
+  private readonly heartbeats: TimerRounds;
 
-  constructor(private readonly options: LiveStreamOptions) {}
+  constructor(private readonly options: LiveStreamOptions) {
+    this.heartbeats = new TimerRounds(options.heartbeatMs);
+  }
 
   get count(): number {
     return this.open.size;
@@ -128,8 +133,7 @@ export class LiveStreams {
     const found = (id: string) => (lastId ??= id);
     const replay = (after: string | undefined, reason: 'resume' | 'reconnect') => (history ? replayMissed(after, () => history.readNewest(reason), send, found) : Promise.resolve());
     const onEvent = catchUpGate(live, replay, () => lastId ?? history?.after ?? openedAt);
-    const heartbeat = setInterval(() => write(': heartbeat\n\n', false), this.options.heartbeatMs);
-    heartbeat.unref();
+    const stopHeartbeat = this.heartbeats.add(() => write(': heartbeat\n\n', false));
     const unsubscribe = session.subscribe(onEvent);
 
     const stream: OpenStream = {
@@ -149,7 +153,7 @@ export class LiveStreams {
       count(this.bySession, holder.guestToken, -1);
       count(this.byIp, holder.ip, -1);
       ended = true;
-      clearInterval(heartbeat);
+      stopHeartbeat();
       expiry.cancel();
       unsubscribe();
       this.open.delete(stream);

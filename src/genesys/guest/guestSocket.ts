@@ -3,6 +3,7 @@ import type { Logger } from '../../observability/logger';
 import { countGenesysError, genesysSocketOpens, genesysSocketsOpen } from '../../observability/metrics';
 import { GuestApiError } from './errors';
 import { parseInbound, type InboundFrame } from './frames';
+import { TimerRounds } from '../../domain/timerRounds';
 
 /**
  * One physical connection to the Guest API WebSocket (docs/genesys-protocol.md#guest-websocket): connect with
@@ -31,61 +32,17 @@ export interface SocketClosed {
   unexpected: boolean;
 }
 
-/** A socket kept alive by the shared ping rounds. */
-interface Pinged {
-  /** Pings, or closes the connection when the last ping was never answered. */
-  keepAlive(): void;
-}
-
-/**
- * One timer for the keep-alive pings of every socket with the same interval,
- * instead of one per socket: with thousands of sessions a timer each woke the
- * process dozens of times a second (bench/README.md). It ticks every second
- * (or every interval, when shorter) and pings the sockets whose interval has
- * passed, the longest-waiting first: a Map keeps insertion order, and a
- * pinged socket is moved to the end.
- */
-class PingRounds {
-  private static readonly byInterval = new Map<number, PingRounds>();
-  private readonly due = new Map<Pinged, number>();
-  private timer?: NodeJS.Timeout;
-
-  private constructor(private readonly intervalMs: number) {}
-
-  static every(intervalMs: number): PingRounds {
-    let rounds = PingRounds.byInterval.get(intervalMs);
-    if (!rounds) PingRounds.byInterval.set(intervalMs, (rounds = new PingRounds(intervalMs)));
-    return rounds;
-  }
-
-  add(socket: Pinged): void {
-    this.due.set(socket, Date.now() + this.intervalMs);
-    if (this.timer) return;
-    this.timer = setInterval(() => this.tick(), Math.min(1000, this.intervalMs));
-    this.timer.unref();
-  }
-
-  delete(socket: Pinged): void {
-    this.due.delete(socket);
-    if (this.due.size > 0 || !this.timer) return;
-    clearInterval(this.timer);
-    this.timer = undefined;
-  }
-
-  private tick(): void {
-    const now = Date.now();
-    for (const [socket, at] of this.due) {
-      if (at > now) break;
-      this.due.delete(socket);
-      this.due.set(socket, now + this.intervalMs);
-      socket.keepAlive();
-    }
-  }
-}
+/** The keep-alive rounds of every socket, one timer per interval (domain/timerRounds.ts). */
+const pingRounds = new Map<number, TimerRounds>();
+const pingRoundsOf = (intervalMs: number): TimerRounds => {
+  let rounds = pingRounds.get(intervalMs);
+  if (!rounds) pingRounds.set(intervalMs, (rounds = new TimerRounds(intervalMs)));
+  return rounds;
+};
 
 export class GuestSocket {
   private ws?: WebSocket;
-  private pinged?: Pinged;
+  private stopPinging?: () => void;
   private awaitingPong = false;
   private closedByUs = false;
 
@@ -163,23 +120,19 @@ export class GuestSocket {
     });
     ws.on('error', (error) => this.options.logger.warn({ err: error }, 'guest socket error'));
     this.awaitingPong = false;
-    const rounds = PingRounds.every(this.options.pingIntervalMs);
-    const pinged: Pinged = {
-      keepAlive: () => {
-        // No pong since the last ping: the connection is dead even if TCP has not noticed.
-        if (this.awaitingPong) {
-          ws.terminate();
-          return;
-        }
-        this.awaitingPong = true;
-        ws.ping();
-      },
-    };
-    this.pinged = pinged;
-    rounds.add(pinged);
+    const stopPinging = pingRoundsOf(this.options.pingIntervalMs).add(() => {
+      // No pong since the last ping: the connection is dead even if TCP has not noticed.
+      if (this.awaitingPong) {
+        ws.terminate();
+        return;
+      }
+      this.awaitingPong = true;
+      ws.ping();
+    });
+    this.stopPinging = stopPinging;
     ws.once('close', (code) => {
       genesysSocketsOpen.dec();
-      rounds.delete(pinged);
+      stopPinging();
       this.onClosed({ code, unexpected: !this.closedByUs });
     });
   }
@@ -200,7 +153,7 @@ export class GuestSocket {
 
   close(): void {
     this.closedByUs = true;
-    if (this.pinged) PingRounds.every(this.options.pingIntervalMs).delete(this.pinged);
+    this.stopPinging?.();
     const ws = this.ws;
     if (!ws) return;
     if (ws.readyState === WebSocket.OPEN) ws.close(1000);
