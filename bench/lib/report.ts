@@ -26,6 +26,7 @@ export interface Ctx {
 export const RESULTS_DIR = join(__dirname, '..', '..', '..', '..', 'bench', 'results');
 
 export const ms = (v: number, digits = 2) => (Number.isFinite(v) ? `${v.toFixed(digits)} ms` : 'n/a');
+export const kb = (bytes: number) => (Number.isFinite(bytes) ? `${(bytes / 1024).toFixed(1)} KB` : 'n/a');
 export const mb = (bytes: number) => (Number.isFinite(bytes) ? `${(bytes / 1024 / 1024).toFixed(1)} MB` : 'n/a');
 export const perSec = (v: number) => (Number.isFinite(v) ? `${Math.round(v)}/s` : 'n/a');
 
