@@ -34,6 +34,7 @@ async function main(): Promise<void> {
     return JSON.parse(result.value) as Usage;
   };
   const idle = await usage();
+  const atIdle = await snapshotByName(service.profiler!);
   const tokens = await createSessions(service.url, n, 64, keepAliveAgent(64));
   const sessions = await usage();
   const before = await snapshotByName(service.profiler!);
@@ -56,8 +57,8 @@ async function main(): Promise<void> {
   console.log('per chat', JSON.stringify(per(idle, withStreams)));
 
   // Heap snapshots, summarised by node name (constructor), per chat: after the sessions, and what the streams added.
-  console.log(`heap after the streams, per chat:`);
-  printTop(after, undefined, n);
+  console.log(`what the sessions added (each an upstream socket), per chat:`);
+  printTop(before, atIdle, n);
   console.log(`what the streams added, per chat:`);
   printTop(after, before, n);
   for (const s of streams) s.close();

@@ -231,13 +231,13 @@ export class GuestChat {
       ? await this.ledger.run(sessionKeyOf(claims.guestToken), this.keyedSend(session, claims, input, messageIdFor(claims.guestToken, idempotencyKey)))
       : await this.sendNow(session, claims, input, randomUUID(), (delivered) => {
           early.state = next(delivered);
-          early.issued = this.deps.tokens.issue(early.state);
+          early.issued = this.deps.tokens.refreshed(claims, early.state);
           early.issued.catch(() => undefined);
           whileSending?.();
         });
     const state = next(sent.delivered);
     const reuse = early.issued && early.state!.signIn === state.signIn && early.state!.deliveredFingerprint === state.deliveredFingerprint;
-    const issued = await (reuse ? early.issued! : this.deps.tokens.issue(state));
+    const issued = await (reuse ? early.issued! : this.deps.tokens.refreshed(claims, state));
     return { message: sent.message, sessionToken: issued.token, routingKey: claims.routingKey, streamPosition: positionAt(since) };
   }
 

@@ -162,10 +162,25 @@ export const REMEMBERED_TOKENS = 10_000;
  */
 export const REMEMBERED_TOKEN_CHARS = 16 * 1024 * 1024;
 
+/** How long a token whose claims did not change is answered back as it is, at most (`refreshed`). */
+export const REISSUE_AFTER_MS = 60_000;
+
+/** Whether `state` is what `claims` already hold: every field the same value (stateOf copies them by reference). */
+function sameState(claims: SessionClaims, state: SessionState): boolean {
+  const keys = Object.keys(state) as (keyof SessionState)[];
+  if (keys.length !== Object.keys(claims).length - 2) return false;
+  for (const key of keys) if (state[key] !== claims[key]) return false;
+  return true;
+}
+
 export class SessionTokens {
   private readonly routingSecret: Buffer;
   /** Token → what it seals, frozen; oldest first (a Map keeps insertion order). */
   private readonly sealed = new Map<string, Readonly<SessionWire>>();
+  /** The token each claims object was opened from (`refreshed` hands it back when nothing changed). */
+  private readonly openedFrom = new WeakMap<SessionClaims, string>();
+  /** A token younger than this whose claims did not change is answered as it is (`refreshed`). */
+  private readonly reissueAfterMs: number;
   /** The length of every token in `sealed`, together. */
   private sealedChars = 0;
 
@@ -180,6 +195,7 @@ export class SessionTokens {
     routingSecret: string = randomUUID(),
   ) {
     this.routingSecret = createHash('sha256').update(`routing-key\n${routingSecret}`).digest();
+    this.reissueAfterMs = Math.min(REISSUE_AFTER_MS, (ttlSeconds * 1000) / 10);
   }
 
   /** A keyed hash of the guest token: stable for the session, and it reveals nothing of it. */
@@ -206,6 +222,19 @@ export class SessionTokens {
     const token = await this.sealer.seal(wire);
     this.remember(token, wire);
     return { token, claims, expiresAt: new Date(exp * 1000).toISOString() };
+  }
+
+  /**
+   * The answer's token for `state`, from a request that came with `claims`:
+   * that same token when nothing in it would change and it was sealed less
+   * than a minute ago (a tenth of the lifetime, when shorter), else a newly
+   * sealed one. Sealing is a tenth of a message's CPU (bench/README.md); the
+   * sliding expiry then moves in steps of at most that minute.
+   */
+  refreshed(claims: SessionClaims, state: SessionState): Promise<{ token: string; claims: SessionClaims; expiresAt: string }> {
+    const token = this.openedFrom.get(claims);
+    if (token === undefined || this.now() - claims.issuedAt >= this.reissueAfterMs || !sameState(claims, state)) return this.issue(state);
+    return Promise.resolve({ token, claims, expiresAt: new Date(claims.exp * 1000).toISOString() });
   }
 
   private remember(token: string, wire: SessionWire): void {
@@ -256,8 +285,16 @@ export class SessionTokens {
   /** Opens a session token presented from `origin` (undefined when the request had no Origin header). */
   async open(token: string, origin: string | undefined): Promise<SessionClaims> {
     const remembered = this.sealed.get(token);
-    const wire = remembered ? this.admit(remembered, origin) : this.check(sessionWireSchema, await this.sealer.unseal(token), origin);
-    return fromWire(wire, (gt) => this.routingKeyFor(gt));
+    let wire: SessionWire;
+    if (remembered) wire = this.admit(remembered, origin);
+    else {
+      wire = this.check(sessionWireSchema, await this.sealer.unseal(token), origin);
+      // It may be answered back unchanged for a while (`refreshed`): opened from memory meanwhile.
+      this.remember(token, wire);
+    }
+    const claims = fromWire(wire, (gt) => this.routingKeyFor(gt));
+    this.openedFrom.set(claims, token);
+    return claims;
   }
 
   async openTicket(ticket: string, origin: string | undefined): Promise<TicketClaims> {

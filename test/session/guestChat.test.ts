@@ -42,7 +42,7 @@ test('a retry right after a timeout does not send again while history may not sh
   const chat = new GuestChat({
     config,
     hub: { session: () => session } as unknown as SessionHub,
-    tokens: { issue: async () => ({ token: 'sealed', expiresAt: new Date(clock).toISOString() }) } as unknown as SessionTokens,
+    tokens: { refreshed: async () => ({ token: 'sealed', expiresAt: new Date(clock).toISOString() }) } as unknown as SessionTokens,
     revocations: new StoreRevocations(new MemoryStore(), 3600_000),
     store: new MemoryStore(1000, () => clock),
     messengerFeatures: { get: async () => ({}) as never },

@@ -35,6 +35,53 @@ beforeEach(() => {
   tokens = new SessionTokens(sealer, TTL_SECONDS, () => clock, 'routing-secret');
 });
 
+describe('the token an answer carries (refreshed)', () => {
+  /** What a route passes: the state of the claims a request came with, every field copied by reference (guestChat.ts stateOf). */
+  const stateOf = ({ issuedAt: _i, exp: _e, ...rest }: Awaited<ReturnType<SessionTokens['open']>>): SessionState => rest;
+
+  test('the token the request came with, while nothing in it changed and it is younger than a minute', async () => {
+    const first = await tokens.issue(state);
+    clock += 59_000;
+    const claims = await tokens.open(first.token, ORIGIN);
+    const answer = await tokens.refreshed(claims, stateOf(claims));
+    expect(answer.token).toBe(first.token);
+    expect(answer.expiresAt).toBe(first.expiresAt);
+  });
+
+  test('a new token from a minute on: the expiry slides', async () => {
+    const first = await tokens.issue(state);
+    clock += 60_000;
+    const claims = await tokens.open(first.token, ORIGIN);
+    const answer = await tokens.refreshed(claims, stateOf(claims));
+    expect(answer.token).not.toBe(first.token);
+    expect(answer.claims.exp).toBe(expAfter(TTL_SECONDS) + 60);
+  });
+
+  test('a new token as soon as anything in it changes', async () => {
+    const first = await tokens.issue(state);
+    const claims = await tokens.open(first.token, ORIGIN);
+    for (const change of [{ deliveredFingerprint: 'new-fp' }, { attributes: { name: 'Zoë', plan: 'gold' } }, { signIn }, { anchor: 'anchor-1' }]) {
+      const answer = await tokens.refreshed(claims, { ...stateOf(claims), ...change });
+      expect(answer.token).not.toBe(first.token);
+      await expect(tokens.open(answer.token, ORIGIN)).resolves.toMatchObject(change);
+    }
+  });
+
+  test('claims not opened from a token (built by the service itself) are always sealed', async () => {
+    const { claims } = await tokens.issue(state);
+    const answer = await tokens.refreshed(claims, stateOf(claims));
+    await expect(tokens.open(answer.token, ORIGIN)).resolves.toMatchObject(state);
+  });
+
+  test('a short lifetime answers back for a tenth of it at most', async () => {
+    const short = new SessionTokens(sealer, 60, () => clock, 'routing-secret');
+    const first = await short.issue(state);
+    clock += 6_000;
+    const claims = await short.open(first.token, ORIGIN);
+    expect((await short.refreshed(claims, stateOf(claims))).token).not.toBe(first.token);
+  });
+});
+
 describe('session tokens', () => {
   test('open gives back every claim issued, with a fresh expiry a whole TTL away', async () => {
     const issued = await tokens.issue({ ...state, signIn });
