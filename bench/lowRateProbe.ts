@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { authHeaders, createSessions } from './lib/bff';
+import { authHeaders, createSessions, kept, keepNewestToken } from './lib/bff';
 import { FastHttpPool } from './lib/fastHttp';
 import { keepAliveAgent } from './lib/http';
 import { closedLoop, openLoop, pool, SessionPicker, summarize, type Op } from './lib/load';
@@ -85,14 +85,17 @@ async function contender(name: string, spec: string, sim: SimProcess, kind: stri
   const proc = await startServiceProcess({ env, port, entry, logFile: join(BUILD_DIR, `lowrate-${name}.log`), inspect: options.inspect && !relay, nodeArgs: options.nodeArgs });
   const tokens = await createSessions(proc.url, Number(process.env.PROBE_SESSIONS ?? 600), 16, keepAliveAgent(16));
   const client = new FastHttpPool(proc.url, 16);
-  const picker = new SessionPicker(tokens, 250);
+  const picker = new SessionPicker(kept(tokens), 250);
   if (kind === 'get') await pool(tokens, 16, (t) => client.request('GET', '/messages?page=1&pageSize=25', authHeaders(t)));
   let read = 0;
   const ops: Record<string, Op> = {
     healthz: async () => ((await client.request('GET', '/healthz', {})).status === 200 ? 'ok' : 'bad'),
     post: async () => {
-      const res = await client.request('POST', '/messages', authHeaders(await picker.next()), TEXT);
-      return res.status === 201 ? 'ok' : `http ${res.status}`;
+      const session = await picker.next();
+      const res = await client.request('POST', '/messages', authHeaders(session.token), TEXT);
+      if (res.status !== 201) return `http ${res.status}`;
+      keepNewestToken(session, res.body);
+      return 'ok';
     },
     get: async () => {
       const res = await client.request('GET', '/messages?page=1&pageSize=25', authHeaders(tokens[read++ % tokens.length]!));

@@ -85,6 +85,26 @@ async function snapshotByName(profiler: NonNullable<Awaited<ReturnType<typeof st
   const [typeAt, nameAt, sizeAt] = [fields.indexOf('type'), fields.indexOf('name'), fields.indexOf('self_size')];
   const types = snap.snapshot.meta.node_types[0];
   const by: ByName = new Map();
+  if (process.env.MEMORY_OWNERS) {
+    // Who holds the large property stores (dictionary-mode objects): owner name -> count.
+    const edgeFields = (snap.snapshot.meta as unknown as { edge_fields: string[] }).edge_fields;
+    const edges = (snap as unknown as { edges: number[] }).edges;
+    const ew = edgeFields.length;
+    const toAt = edgeFields.indexOf('to_node');
+    const countAt = fields.indexOf('edge_count');
+    const owners = new Map<string, number>();
+    let e = 0;
+    for (let i = 0; i < snap.nodes.length; i += width) {
+      const ownerName = snap.strings[snap.nodes[i + nameAt]!]!;
+      for (let k = 0; k < snap.nodes[i + countAt]!; k++, e += ew) {
+        const to = edges[e + toAt]!;
+        if (snap.strings[snap.nodes[to + nameAt]!] === '(object properties)' && snap.nodes[to + sizeAt]! >= 512) {
+          owners.set(ownerName, (owners.get(ownerName) ?? 0) + 1);
+        }
+      }
+    }
+    console.log('owners of property stores >= 512 B:', JSON.stringify([...owners].sort((a, b) => b[1] - a[1]).slice(0, 15)));
+  }
   for (let i = 0; i < snap.nodes.length; i += width) {
     const type = types[snap.nodes[i + typeAt]!]!;
     const name = type === 'string' || type === 'concatenated string' || type === 'sliced string' ? '(string)' : `${snap.strings[snap.nodes[i + nameAt]!]!.slice(0, 60)} [${type}]`;

@@ -1,4 +1,4 @@
-import { authHeaders, createSessions } from './lib/bff';
+import { authHeaders, createSessions, kept, keepNewestToken } from './lib/bff';
 import { FastHttpPool } from './lib/fastHttp';
 import { keepAliveAgent } from './lib/http';
 import { closedLoop, openLoop, SessionPicker, summarize, type Op } from './lib/load';
@@ -32,12 +32,18 @@ async function measure(entry: string, kind: string, seconds: number, nodeArgs: s
   try {
     const tokens = await createSessions(service.url, Number(process.env.PROBE_SESSIONS ?? 1000), 32, keepAliveAgent(32));
     const client = new FastHttpPool(service.url, 32);
-    const picker = new SessionPicker(tokens, 250);
+    const picker = new SessionPicker(kept(tokens), 250);
     const body = JSON.stringify({ text: 'Hello, I would like to know where my order is.' });
     const ops: Record<string, Op> = {
       healthz: async () => ((await client.request('GET', '/healthz', {})).status === 200 ? 'ok' : 'bad'),
-      attributes: async () => ((await client.request('GET', '/guest-attributes', authHeaders(await picker.next()))).status === 200 ? 'ok' : 'bad'),
-      messages: async () => ((await client.request('POST', '/messages', authHeaders(await picker.next()), body)).status === 201 ? 'ok' : 'bad'),
+      attributes: async () => ((await client.request('GET', '/guest-attributes', authHeaders((await picker.next()).token))).status === 200 ? 'ok' : 'bad'),
+      messages: async () => {
+        const session = await picker.next();
+        const res = await client.request('POST', '/messages', authHeaders(session.token), body);
+        if (res.status !== 201) return 'bad';
+        keepNewestToken(session, res.body);
+        return 'ok';
+      },
     };
     const op = ops[kind];
     if (!op) throw new Error(`unknown kind ${kind}`);

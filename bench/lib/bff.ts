@@ -10,6 +10,19 @@ export function authHeaders(sessionToken: string): Record<string, string> {
   return { Authorization: `Bearer ${sessionToken}`, Origin: PAGE_ORIGIN };
 }
 
+/** A session as a browser keeps it: the newest session token it was given. */
+export interface KeptSession {
+  token: string;
+}
+
+/** The client rule: a `sessionToken` in an answer replaces the one the session had. */
+export function keepNewestToken(session: KeptSession, answer: string): void {
+  const at = answer.indexOf('"sessionToken":"');
+  if (at >= 0) session.token = answer.slice(at + 16, answer.indexOf('"', at + 16));
+}
+
+export const kept = (tokens: string[]): KeptSession[] => tokens.map((token) => ({ token }));
+
 /** Starts `count` guest sessions (POST /guest-session from the page origin); returns their session tokens. */
 export async function createSessions(url: string, count: number, concurrency: number, agent?: http.Agent): Promise<string[]> {
   const indexes = Array.from({ length: count }, (_, i) => i);

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { authHeaders, createSessions } from '../lib/bff';
+import { authHeaders, createSessions, kept, keepNewestToken } from '../lib/bff';
 import { RawGuest } from '../lib/guestWs';
 import { FastHttpPool } from '../lib/fastHttp';
 import { keepAliveAgent } from '../lib/http';
@@ -65,12 +65,14 @@ export async function messagesPart(ctx: Ctx): Promise<PartOutput> {
     setupAgent.destroy();
 
     const client = (serviceClient = new FastHttpPool(service.url, p.concurrency));
-    const picker = new SessionPicker(tokens, p.spacingMs);
+    const picker = new SessionPicker(kept(tokens), p.spacingMs);
     const body = JSON.stringify({ text: TEXT });
     const op = async () => {
-      const token = await picker.next();
-      const res = await client.request('POST', '/messages', authHeaders(token), body);
-      return res.status === 201 ? 'ok' : `http ${res.status}`;
+      const session = await picker.next();
+      const res = await client.request('POST', '/messages', authHeaders(session.token), body);
+      if (res.status !== 201) return `http ${res.status}`;
+      keepNewestToken(session, res.body);
+      return 'ok';
     };
     ctx.log('messages: service warm-up and saturation');
     await closedLoop({ concurrency: p.concurrency, durationMs: p.warmupMs, op });

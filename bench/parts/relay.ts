@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { authHeaders, createSessions } from '../lib/bff';
+import { authHeaders, createSessions, kept, keepNewestToken } from '../lib/bff';
 import { FastHttpPool } from '../lib/fastHttp';
 import { RawGuest } from '../lib/guestWs';
 import { keepAliveAgent } from '../lib/http';
@@ -74,7 +74,7 @@ async function httpContender(name: Name, proc: ServiceProcess, clients: FastHttp
   const tokens = await createSessions(proc.url, RELAY.sessions, 32, keepAliveAgent(32));
   const client = new FastHttpPool(proc.url, RELAY.concurrency);
   clients.push(client);
-  const picker = new SessionPicker(tokens, RELAY.spacingMs);
+  const picker = new SessionPicker(kept(tokens), RELAY.spacingMs);
   const body = JSON.stringify({ text: TEXT });
   // One read per session first (it fetches the guest JWT), then a budget within the service's 10 a minute.
   await pool(tokens, 32, (t) => client.request('GET', '/messages?page=1&pageSize=25', authHeaders(t)));
@@ -84,8 +84,11 @@ async function httpContender(name: Name, proc: ServiceProcess, clients: FastHttp
     name,
     pid: proc.pid,
     post: async () => {
-      const res = await client.request('POST', '/messages', authHeaders(await picker.next()), body);
-      return res.status === 201 ? 'ok' : `http ${res.status}`;
+      const session = await picker.next();
+      const res = await client.request('POST', '/messages', authHeaders(session.token), body);
+      if (res.status !== 201) return `http ${res.status}`;
+      keepNewestToken(session, res.body);
+      return 'ok';
     },
     get: async () => {
       if (reads >= budget) return 'read budget spent';
