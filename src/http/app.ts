@@ -10,6 +10,7 @@ import { loggableUrlOf } from '../observability/scrub';
 import type { Readiness } from '../observability/readiness';
 import { corsPolicy } from './cors';
 import { deferred, runPendingHeadersBeforeWriting } from './deferredHeaders';
+import { replayedHeaders } from './recordedHeaders';
 import { errorHandler, notFound } from './errorHandler';
 import { OriginAllowlist } from '../config/originAllowlist';
 import { requestId } from './requestId';
@@ -89,7 +90,7 @@ export function createApp({ config, logger, readiness, chat, routers = [] }: App
   // headers are written (deferredHeaders.ts); a foreign origin is refused before any work, and its
   // refusal never gets CORS headers.
   runPendingHeadersBeforeWriting(app);
-  app.use(deferred(securityHeaders()));
+  app.use(deferred(replayedHeaders(securityHeaders())));
   const cors = corsPolicyOf(config);
   app.use(cors.refuseForeignOrigins, deferred(cors.headers));
   app.use(refuseOtherMethods(specs));

@@ -6,6 +6,7 @@ import { httpRequestDuration, httpRequests } from '../observability/metrics';
 import type { Readiness } from '../observability/readiness';
 import { tracingOn } from '../observability/tracing';
 import { SAFE_REQUEST_ID } from './requestId';
+import { recordHeaders } from './recordedHeaders';
 
 interface HealthFirstParts {
   readiness: Readiness;
@@ -80,28 +81,4 @@ export function answerHealthFirst(parts: HealthFirstParts, app: (req: http.Incom
     metric.timed.observe((performance.now() - startedAt) / 1000);
   };
   return handle;
-}
-
-/** The headers `middleware` sets on an answer to a GET with this `Origin`, in the order it sets them. */
-function recordHeaders(middleware: RequestHandler, origin: string | undefined): [string, string | number | readonly string[]][] {
-  const headers = new Map<string, [string, string | number | readonly string[]]>();
-  const recorder = {
-    getHeader: (name: string) => headers.get(name.toLowerCase())?.[1],
-    setHeader(name: string, value: string | number | readonly string[]) {
-      headers.set(name.toLowerCase(), [name, value]);
-      return recorder;
-    },
-    removeHeader: (name: string) => void headers.delete(name.toLowerCase()),
-    get headersSent() {
-      return false;
-    },
-  };
-  const req = { method: 'GET', url: '/healthz', headers: origin === undefined ? {} : { origin } };
-  let done = false;
-  middleware(req as never, recorder as never, (error?: unknown) => {
-    if (error) throw error;
-    done = true;
-  });
-  if (!done) throw new Error('A header middleware did not go on synchronously; it cannot be recorded.');
-  return [...headers.values()];
 }

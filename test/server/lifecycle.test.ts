@@ -135,7 +135,7 @@ describe('startService', () => {
     service = await startTestService();
     // The app behind the connection caps and the health answers (each a `.handler` of the one outside it).
     let app = service.server.listeners('request').at(-1) as unknown as { handler?: unknown; request: object; response: object };
-    while (typeof app.handler === 'function') app = app.handler as typeof app;
+    while (typeof app.handler === 'function') app = app.handler as unknown as typeof app;
     const born: boolean[] = [];
     service.server.prependListener('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
       born.push(Object.getPrototypeOf(req) === app.request && Object.getPrototypeOf(res) === app.response && req instanceof http.IncomingMessage && Object.prototype.isPrototypeOf.call(express.request, req) && Object.prototype.isPrototypeOf.call(express.response, res));
