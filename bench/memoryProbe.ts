@@ -26,7 +26,8 @@ async function main(): Promise<void> {
   const n = Number(process.env.MEMORY_SESSIONS ?? 2000);
   const sim = await startSim({ agent: { enabled: false } });
   const port = await freePort();
-  const service = await startServiceProcess({ env: serviceEnv(sim, port, { LOG_LEVEL: 'warn' }), port, logFile: '/tmp/bench-memory-service.log', inspect: true });
+  const extraEnv = JSON.parse(process.env.MEMORY_ENV ?? '{}') as Record<string, string>;
+  const service = await startServiceProcess({ env: serviceEnv(sim, port, { LOG_LEVEL: 'warn', ...extraEnv }), port, logFile: '/tmp/bench-memory-service.log', inspect: true });
   const call = <T>(method: string, params: object = {}) => service.profiler!.call<T>(method, params);
   const usage = async (): Promise<Usage> => {
     await call('HeapProfiler.collectGarbage');
