@@ -10,7 +10,7 @@ import { loggableUrlOf } from '../observability/scrub';
 import type { Readiness } from '../observability/readiness';
 import { corsPolicy } from './cors';
 import { deferred, runPendingHeadersBeforeWriting } from './deferredHeaders';
-import { replayedHeaders } from './recordedHeaders';
+import { replayedHeaders, replayedPerOrigin } from './recordedHeaders';
 import { errorHandler, notFound } from './errorHandler';
 import { OriginAllowlist } from '../config/originAllowlist';
 import { requestId } from './requestId';
@@ -92,7 +92,7 @@ export function createApp({ config, logger, readiness, chat, routers = [] }: App
   runPendingHeadersBeforeWriting(app);
   app.use(deferred(replayedHeaders(securityHeaders())));
   const cors = corsPolicyOf(config);
-  app.use(cors.refuseForeignOrigins, deferred(cors.headers));
+  app.use(cors.refuseForeignOrigins, deferred(replayedPerOrigin(cors.headers)));
   app.use(refuseOtherMethods(specs));
   app.use(mountRoutes(publicSpecs, authenticate));
   // Uploads read their own multipart body, streamed; everything else takes JSON.
@@ -171,10 +171,14 @@ export function corsPolicyOf(config: Config): ReturnType<typeof corsPolicy> {
 
 const passThrough: express.RequestHandler = (_req, _res, next) => next();
 
+/** The Content-Type clients send: `application/json`, alone or with `; charset=utf-8`. */
+const PLAIN_JSON = /^application\/json(; ?charset=utf-8)?$/i;
+
 /** A body, when there is one, must be JSON; anything else is a 415 before parsing. */
 const requireJsonBody: express.RequestHandler = (req, _res, next) => {
   const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-  if (hasBody && !req.is(['application/json', 'application/*+json'])) {
+  // The usual header is checked directly; anything else is judged by type-is as before.
+  if (hasBody && !PLAIN_JSON.test(req.headers['content-type'] ?? '') && !req.is(['application/json', 'application/*+json'])) {
     next(new AppError('unsupported_media_type', 'Send the request body as application/json.'));
     return;
   }

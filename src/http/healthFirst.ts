@@ -6,7 +6,7 @@ import { httpRequestDuration, httpRequests } from '../observability/metrics';
 import type { Readiness } from '../observability/readiness';
 import { tracingOn } from '../observability/tracing';
 import { SAFE_REQUEST_ID } from './requestId';
-import { recordHeaders } from './recordedHeaders';
+import { recordHeaders, replayedPerOrigin } from './recordedHeaders';
 
 interface HealthFirstParts {
   readiness: Readiness;
@@ -16,9 +16,6 @@ interface HealthFirstParts {
   /** The app's own CORS-headers middleware: its headers for each allowed origin are recorded once (bounded) and replayed. */
   corsHeaders: RequestHandler;
 }
-
-/** Origins whose CORS headers are remembered; past this the oldest is dropped (it is recorded again if it comes back). */
-const REMEMBERED_ORIGINS = 1000;
 
 /**
  * `GET /healthz` and `GET /readyz` answered before Express and its
@@ -38,16 +35,7 @@ const REMEMBERED_ORIGINS = 1000;
  */
 export function answerHealthFirst(parts: HealthFirstParts, app: (req: http.IncomingMessage, res: http.ServerResponse) => void) {
   const security = recordHeaders(parts.securityHeaders, undefined);
-  const corsByOrigin = new Map<string | undefined, [string, string | number | readonly string[]][]>();
-  const corsFor = (origin: string | undefined) => {
-    let headers = corsByOrigin.get(origin);
-    if (headers === undefined) {
-      headers = recordHeaders(parts.corsHeaders, origin);
-      if (corsByOrigin.size >= REMEMBERED_ORIGINS) corsByOrigin.delete(corsByOrigin.keys().next().value);
-      corsByOrigin.set(origin, headers);
-    }
-    return headers;
-  };
+  const cors = replayedPerOrigin(parts.corsHeaders);
   const counted = {
     healthz: { ok: httpRequests.labels('GET', '/healthz', '200'), timed: httpRequestDuration.labels('GET', '/healthz') },
     readyz: { ok: httpRequests.labels('GET', '/readyz', '200'), notReady: httpRequests.labels('GET', '/readyz', '503'), timed: httpRequestDuration.labels('GET', '/readyz') },
@@ -70,7 +58,7 @@ export function answerHealthFirst(parts: HealthFirstParts, app: (req: http.Incom
     }
     const offered = req.headers['x-request-id'];
     for (const [name, value] of security) res.setHeader(name, value);
-    for (const [name, value] of corsFor(origin)) res.setHeader(name, value);
+    for (const [name, value] of cors.headersFor(origin)) res.setHeader(name, value);
     res.setHeader('X-Request-Id', typeof offered === 'string' && SAFE_REQUEST_ID.test(offered) ? offered : randomUUID());
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
     res.setHeader('Content-Length', Buffer.byteLength(body));
