@@ -17,7 +17,7 @@ import { CustomerSignIn } from '../session/customerSignIn';
 import { GuestChat } from '../session/guestChat';
 import { SECURITY_RECORD_PREFIXES, StoreRevocations } from '../session/revocations';
 import { MemoryStore, type SharedStore } from '../store/sharedStore';
-import { RedisStore } from '../store/redisStore';
+import type { RedisStore } from '../store/redisStore';
 import { deriveKeys, Sealer } from '../session/sealing';
 import { SessionTokens } from '../session/sessionToken';
 
@@ -101,7 +101,7 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
     logger,
   });
   return {
-    routes: { chat, attachments, publicUrl: config.publicUrl, hub, tokens, revocations, streams, uploads, limits: rateLimits(config.limits, store instanceof RedisStore ? store : undefined) },
+    routes: { chat, attachments, publicUrl: config.publicUrl, hub, tokens, revocations, streams, uploads, limits: rateLimits(config.limits, config.redis ? (store as RedisStore) : undefined) },
     prepare: async () => {
       const swept = await spool.sweep().catch((error: NodeJS.ErrnoException) => {
         throw new Error(`UPLOAD_TMP_DIR ${spool.dir} cannot hold uploads (${error.code ?? error.message}): set it to a writable directory.`, { cause: error });
@@ -122,7 +122,10 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
 /** Redis when REDIS_URL is set (every instance sees the same state), else this instance's memory. */
 function sharedStore(config: Config, logger: Logger, readiness: Readiness, now?: () => number): SharedStore {
   if (!config.redis) return new MemoryStore(undefined, now, { protectedPrefixes: SECURITY_RECORD_PREFIXES });
-  return new RedisStore({
+  // Loaded only here: the Redis client is some 20 MB resident, which an instance without REDIS_URL never needs.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load; `import()` would make the whole stack asynchronous to build
+  const { RedisStore: Store } = require('../store/redisStore') as typeof import('../store/redisStore');
+  return new Store({
     redis: config.redis,
     keyPrefix: config.redis.keyPrefix,
     // Short: a request that needs Redis answers 503 within about a second when Redis stops answering (docs/operations.md).

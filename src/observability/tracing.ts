@@ -1,10 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { defaultResource, detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, NodeTracerProvider, type SpanExporter } from '@opentelemetry/sdk-trace-node';
-import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import type { NodeTracerProvider, SpanExporter } from '@opentelemetry/sdk-trace-node';
 
 /**
  * OpenTelemetry traces (docs/operations.md#traces), off unless an OTLP endpoint
@@ -44,6 +41,14 @@ const tracer = () => trace.getTracer('genesys-bff');
 /** Starts exporting spans; once per process (a second call while on changes nothing). Returns the way to stop (flushes). */
 export function startTracing(options: TracingOptions): () => Promise<void> {
   if (provider) return async () => undefined;
+  // The SDK and the exporter are loaded only when tracing is on: some 16 MB resident that an instance without an
+  // OTLP endpoint never uses (bench/README.md).
+  /* eslint-disable @typescript-eslint/no-require-imports -- lazy loads; `import()` would make starting the service wait on them */
+  const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
+  const { defaultResource, detectResources, envDetector, resourceFromAttributes } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
+  const { BatchSpanProcessor, NodeTracerProvider } = require('@opentelemetry/sdk-trace-node') as typeof import('@opentelemetry/sdk-trace-node');
+  const { ATTR_SERVICE_NAME } = require('@opentelemetry/semantic-conventions') as typeof import('@opentelemetry/semantic-conventions');
+  /* eslint-enable @typescript-eslint/no-require-imports */
   const resource = defaultResource()
     .merge(detectResources({ detectors: [envDetector] }))
     .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName }));
