@@ -36,6 +36,20 @@ interface HealthFirstParts {
 export function answerHealthFirst(parts: HealthFirstParts, app: (req: http.IncomingMessage, res: http.ServerResponse) => void) {
   const security = recordHeaders(parts.securityHeaders, undefined);
   const cors = replayedPerOrigin(parts.corsHeaders);
+  /** Security and CORS headers as one flat list of names and values, per origin (as bounded as the CORS record). */
+  const flat = new Map<string | undefined, string[]>();
+  const headersFor = (origin: string | undefined): string[] => {
+    let list = flat.get(origin);
+    if (list === undefined) {
+      list = [];
+      for (const [name, value] of [...security, ...cors.headersFor(origin)]) {
+        for (const one of Array.isArray(value) ? value : [value]) list.push(name, String(one));
+      }
+      if (flat.size >= 1000) flat.delete(flat.keys().next().value);
+      flat.set(origin, list);
+    }
+    return list;
+  };
   const counted = {
     healthz: { ok: httpRequests.labels('GET', '/healthz', '200'), timed: httpRequestDuration.labels('GET', '/healthz') },
     readyz: { ok: httpRequests.labels('GET', '/readyz', '200'), notReady: httpRequests.labels('GET', '/readyz', '503'), timed: httpRequestDuration.labels('GET', '/readyz') },
@@ -57,12 +71,9 @@ export function answerHealthFirst(parts: HealthFirstParts, app: (req: http.Incom
       body = JSON.stringify({ status: state, checks });
     }
     const offered = req.headers['x-request-id'];
-    for (const [name, value] of security) res.setHeader(name, value);
-    for (const [name, value] of cors.headersFor(origin)) res.setHeader(name, value);
-    res.setHeader('X-Request-Id', typeof offered === 'string' && SAFE_REQUEST_ID.test(offered) ? offered : randomUUID());
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.setHeader('Content-Length', Buffer.byteLength(body));
-    res.writeHead(status);
+    const requestId = typeof offered === 'string' && SAFE_REQUEST_ID.test(offered) ? offered : randomUUID();
+    // One raw header list (Node merges it with any header set before, such as Connection: close while draining).
+    res.writeHead(status, [...headersFor(origin), 'X-Request-Id', requestId, 'Content-Type', 'application/json; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body))]);
     res.end(body);
     const metric = url === '/healthz' ? counted.healthz : counted.readyz;
     (status === 200 ? metric.ok : counted.readyz.notReady).inc();
