@@ -28,11 +28,15 @@ import { sleep, waitFor } from '../support/wait';
  *
  * The property, after every run: the client's view (messages in the order it first saw them) is
  * the conversation's history (the simulator's record, and GET /messages), in order, no message
- * twice, none missing; so is the view the React hook keeps (mergeMessages: by id, in time order).
- * Each stream connection never sends a message id twice, never goes back in the conversation, and
- * a stream resumed after message M sends nothing from M back. Where Genesys itself reorders, only
- * the time-ordered view is held to the order; where Genesys repeats a message, a stream may send
- * it again (the client keeps messages by id), but never out of order.
+ * twice, none missing; the view the React hook keeps (mergeMessages: by id, in time order) holds
+ * them all, with times that never contradict the history's order. Each stream connection never
+ * sends a message id twice, never goes back in the conversation, and, resumed after message M,
+ * sends nothing from M back; replay_incomplete and history reads come exactly where the model
+ * says. Where Genesys itself reorders, only the time-ordered view is held to the order; where
+ * Genesys repeats a message, a stream may send it again (the client keeps messages by id).
+ *
+ * MODEL_RUNS, MODEL_SEED, MODEL_COMMANDS: more or other runs; MODEL_SHRINK=1 shrinks a failure;
+ * MODEL_PATH replays the run a failure names (with the same MODEL_RUNS and MODEL_SEED).
  */
 
 const SEED = Number(process.env.MODEL_SEED ?? 3_120_261);
@@ -286,8 +290,6 @@ interface Model {
   messages: number;
   /** Genesys delivered two messages out of order (the docs promise no order). */
   reordered: boolean;
-  /** Genesys sent a message again. */
-  repeated: boolean;
   /** How far the clock was moved on in this run (it stays within the minute the read limits count). */
   awayMs: number;
   /** `replay_incomplete` events the rules call for: a reconnect's replay once half the reads are spent. */
@@ -550,7 +552,7 @@ class Restart implements Command {
 class GenesysRepeats implements Command {
   constructor(readonly count: number) {}
   check = (m: Readonly<Model>) => m.streamOpen;
-  async run(m: Model, r: Run) {
+  async run(_m: Model, r: Run) {
     // A repeat, not an overtaking: the first copies have all reached the client.
     await until('the client to hold every message so far', () => {
       r.client.pump();
@@ -558,7 +560,6 @@ class GenesysRepeats implements Command {
     });
     const again = storedMessages(r.sim, r.gt).slice(-this.count);
     if (again.length === 0) return;
-    m.repeated = true;
     r.client.current!.repeatedWhileOpen = true;
     for (const body of again) r.world.proxy.inject(r.gt, strictFrame(structuredMessage(body)) as unknown as Record<string, unknown>);
   }
@@ -708,7 +709,7 @@ async function newRun(): Promise<{ model: Model; real: Run }> {
   const client = new Client(token, body.streamPosition as string);
   const run = new Run(world, client, guestTokenOf(world.sim, before));
   await client.open(world, true);
-  const model: Model = { streamOpen: true, reads: 1, instanceReads: 1, messages: 0, reordered: false, repeated: false, awayMs: 0, incomplete: 0 };
+  const model: Model = { streamOpen: true, reads: 1, instanceReads: 1, messages: 0, reordered: false, awayMs: 0, incomplete: 0 };
   await run.readsSettled(model);
   return { model, real: run };
 }
