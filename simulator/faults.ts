@@ -43,9 +43,21 @@ export interface FaultControls {
   failRest(target: RestFaultTarget, opts: RestFault): void;
   /** Delays a REST endpoint's answers by `ms` (to simulate timeouts), `times` times or until cleared. */
   delayRest(target: RestFaultTarget, ms: number, opts?: { times?: number }): void;
+  /**
+   * Holds a REST endpoint's next `times` (default 1) requests unanswered until `release()`: a read
+   * that stays under way for exactly as long as a test needs (`held()` says how many wait now).
+   */
+  holdRest(target: RestFaultTarget, opts?: { times?: number }): RestHold;
   /** Expires the session now: SessionExpiredEvent to its sockets, 4006 afterwards. */
   expireSession(sessionToken: string): void;
   clear(): void;
+}
+
+export interface RestHold {
+  /** Requests waiting on this hold now. */
+  held(): number;
+  /** Answers every request held, and holds no more. */
+  release(): void;
 }
 
 interface Counted {
@@ -77,6 +89,7 @@ export class Faults implements FaultControls {
   private handshake?: { status: number; remaining: number };
   private readonly restFaults = new Map<RestFaultTarget, RestFault & Counted>();
   private readonly restDelays = new Map<RestFaultTarget, { ms: number } & Counted>();
+  private readonly restHolds = new Map<RestFaultTarget, Counted & { waiting: number; released: Promise<void>; release(): void }>();
 
   constructor(
     private readonly actions: { dropSocket(sessionToken?: string): void; expireSession(sessionToken: string): void; failNextUploads(times: number): void },
@@ -120,6 +133,24 @@ export class Faults implements FaultControls {
     this.restDelays.set(target, { ms, remaining: opts.times ?? Infinity });
   }
 
+  holdRest(target: RestFaultTarget, opts: { times?: number } = {}): RestHold {
+    this.restHolds.get(target)?.release();
+    let open = () => {};
+    const released = new Promise<void>((resolve) => (open = resolve));
+    const rule = {
+      remaining: opts.times ?? 1,
+      waiting: 0,
+      released,
+      release: () => {
+        if (this.restHolds.get(target) === rule) this.restHolds.delete(target);
+        rule.remaining = 0;
+        open();
+      },
+    };
+    this.restHolds.set(target, rule);
+    return { held: () => rule.waiting, release: rule.release };
+  }
+
   expireSession(sessionToken: string): void {
     this.actions.expireSession(sessionToken);
   }
@@ -133,6 +164,7 @@ export class Faults implements FaultControls {
     this.handshake = undefined;
     this.restFaults.clear();
     this.restDelays.clear();
+    for (const hold of [...this.restHolds.values()]) hold.release();
   }
 
   // --- questions asked by the simulator --------------------------------------
@@ -180,6 +212,19 @@ export class Faults implements FaultControls {
     rule.remaining -= 1;
     if (rule.remaining <= 0) this.restFaults.delete(target);
     return rule;
+  }
+
+  /** Resolves when a hold on `target` lets this request go (at once when none is armed). */
+  async waitForRestHold(target: RestFaultTarget): Promise<void> {
+    const rule = this.restHolds.get(target);
+    if (!rule || rule.remaining <= 0) return;
+    rule.remaining -= 1;
+    rule.waiting += 1;
+    try {
+      await rule.released;
+    } finally {
+      rule.waiting -= 1;
+    }
   }
 
   takeRestDelay(target: RestFaultTarget): number {

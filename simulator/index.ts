@@ -29,7 +29,7 @@ export { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_DEPLOYMENT_ID } from 
 export type { AgentOptions, SimulatorOptions } from './options';
 export type { ReceivedFrame, RecordedRequest, Stats } from './recorder';
 export type { AgentControls } from './agent';
-export type { FaultControls, RestFault, RestFaultTarget, DropWhen } from './faults';
+export type { FaultControls, RestFault, RestFaultTarget, RestHold, DropWhen } from './faults';
 
 export interface Simulator {
   /** http://127.0.0.1:PORT */

@@ -47,6 +47,8 @@ export interface SimulatorOptions {
   record?: boolean;
   /** Milliseconds now, for the per-second message limit, presigned links and sign-in JWTs; a test can freeze it or move it on (default Date.now). */
   clock?: () => number;
+  /** Stamps each message's `channel.time` with `clock` instead of the wall clock, so a test that moves the clock moves Genesys's times too (default false). */
+  clockTimesMessages?: boolean;
   /** config.json `messenger.fileUpload.modes` (default: images and PDF up to 10 MB). */
   fileUploadModes?: { fileTypes: string[]; maxFileSizeKB: number }[];
   /**
@@ -120,6 +122,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     jwtLifetimeSeconds: 3600,
     record: true,
     clock: Date.now,
+    clockTimesMessages: false,
     profile: 'default',
     fileUploadModes: [{ fileTypes: ['image/png', 'image/jpeg', 'image/gif', 'application/pdf'], maxFileSizeKB: 10240 }],
     enableAttachments: 'absent',

@@ -129,6 +129,7 @@ export class PlatformRest {
     const headers: Record<string, string> = platform ? { 'inin-correlation-id': correlationId } : { 'access-control-allow-origin': '*' };
 
     if (target !== undefined && target !== 'domains') {
+      await this.deps.faults.waitForRestHold(target);
       const delay = this.deps.faults.takeRestDelay(target);
       const fault = this.deps.faults.takeRestFault(target);
       const wait = delay + (fault?.delayMs ?? 0);

@@ -284,8 +284,9 @@ export class Sessions {
   }
 
   /** Adds a message to the conversation and pushes it to every connection of the session (of every device, when signed in). */
-  deliver(session: SimulatedSession, body: StructuredMessageBody, opts: { tracingId?: string; store?: boolean } = {}): void {
+  deliver(session: SimulatedSession, given: StructuredMessageBody, opts: { tracingId?: string; store?: boolean } = {}): void {
     const { conversation } = session;
+    const body = this.options.clockTimesMessages ? { ...given, channel: { ...given.channel, time: new Date(this.options.clock()).toISOString() } } : given;
     if (opts.store !== false) conversation.messages.push(body);
     const frame = structuredMessage(body, opts.tracingId);
     for (const member of conversation.members ?? [session]) member.broadcast(frame);

@@ -99,6 +99,7 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
     perSession: config.limits.streamsPerSession,
     perIp: config.limits.streamsPerIp,
     logger,
+    now,
   });
   return {
     routes: { chat, attachments, publicUrl: config.publicUrl, hub, tokens, revocations, streams, uploads, limits: rateLimits(config.limits, config.redis ? (store as RedisStore) : undefined) },

@@ -7,6 +7,7 @@ import { limitsRefused, streamsOpen } from '../observability/metrics';
 import { POSITION_SKEW_MS, positionAt, timeOfPosition } from '../domain/streamPosition';
 import { PROOF_PAGE_SIZE } from '../genesys/guest/deliveryProof';
 import { TimerRounds } from '../domain/timerRounds';
+import { expiringEvent, warnBeforeExpiry } from './expiryWarning';
 
 /**
  * Server-Sent Events for GET /messages/stream: `message`, `typing`,
@@ -42,9 +43,6 @@ interface StreamHolder {
   /** When Genesys will end the session if nothing happens (epoch ms), as last known; activity moves it. */
   expiresAt?: () => number | undefined;
 }
-
-/** How long before the session's expiry the stream warns (`session` event `expiring`). */
-export const EXPIRY_WARNING_MS = 5 * 60_000;
 
 interface OpenStream {
   end(state: string, detail: string, reconnect: boolean): void;
@@ -111,11 +109,11 @@ export class LiveStreams {
       if (!essential && res.writableNeedDrain) return;
       if (!res.write(chunk)) behindSince ??= now;
     };
-    // Every event carries the id of the newest message the client has (one found in the conversation, never
-    // client text), or before the first one the time position this stream opened at (domain/streamPosition.ts):
-    // what it resumes from, so a stream cut before its first message still resumes without a gap.
+    // Every event carries the id of the newest message the client has (one found in the conversation, never client text), or before
+    // the first one a time position (domain/streamPosition.ts): so a stream cut before its first message still resumes without a gap.
     let lastId: string | undefined;
-    const openedAt = positionAt((this.options.now ?? Date.now)());
+    const openedAtMs = (this.options.now ?? Date.now)();
+    const openedAt = positionAt(openedAtMs);
     const delivered = new RecentIds();
     const present = holder.present ?? ((m: NormalizedMessage) => m);
     const send = (event: string, data: unknown, messageId?: string) => {
@@ -130,8 +128,8 @@ export class LiveStreams {
 
     const live = (event: GuestEvent) => relay(event, send, (state, detail, reconnect) => stream.end(state, detail, reconnect));
     // The client's Last-Event-ID becomes the id to resume from once history shows it is a message of this conversation.
-    const found = (id: string) => (lastId ??= id);
-    const replay = (after: string | undefined, reason: 'resume' | 'reconnect') => (history ? replayMissed(after, () => history.readNewest(reason), send, found) : Promise.resolve());
+    const found = (id: string) => (lastId ??= placeOf(id, openedAtMs));
+    const replay: ReplayRun = (after, reason, placed) => (history ? replayMissed(after, () => history.readNewest(reason), send, found, placed) : Promise.resolve());
     const onEvent = catchUpGate(live, replay, () => lastId ?? history?.after ?? openedAt);
     const stopHeartbeat = this.heartbeats.add(() => write(': heartbeat\n\n', false));
     const unsubscribe = session.subscribe(onEvent);
@@ -147,7 +145,7 @@ export class LiveStreams {
         res.end();
       },
     };
-    const expiry = warnBeforeExpiry(holder, (at) => send('session', expiringEvent(at)));
+    const expiry = warnBeforeExpiry(holder.expiresAt, (at) => send('session', expiringEvent(at)));
     const cleanup = () => {
       if (!this.open.has(stream)) return;
       count(this.bySession, holder.guestToken, -1);
@@ -162,8 +160,9 @@ export class LiveStreams {
     this.open.add(stream);
     streamsOpen.inc();
     res.on('close', cleanup);
-    send('session', { state: 'open' });
-    if (history?.after !== undefined) onEvent.catchUp(history.after, 'resume');
+    // A resumed stream says `open` once its replay knows the client's place: an id before that would name a later one.
+    if (history?.after !== undefined) onEvent.catchUp(history.after, 'resume', () => send('session', { state: 'open' }));
+    else send('session', { state: 'open' });
   }
 
   /** Ends every stream with a final event telling clients to reconnect (shutdown). */
@@ -178,33 +177,6 @@ function count(counts: Map<string, number>, key: string, delta: number): void {
   else counts.delete(key);
 }
 
-function expiringEvent(expiresAt: number) {
-  return { state: 'expiring', expiresAt: new Date(expiresAt).toISOString(), detail: 'The chat session ends soon unless the guest sends something.' };
-}
-
-/**
- * Warns once, EXPIRY_WARNING_MS before the session's expiry; when activity
- * has moved the expiry by then, waits for the new one instead. An expiry
- * further away than a timer can wait (about 24 days) is not watched.
- */
-function warnBeforeExpiry(holder: StreamHolder, warn: (expiresAt: number) => void): { cancel(): void } {
-  let timer: NodeJS.Timeout | undefined;
-  const schedule = (expected?: number) => {
-    const at = holder.expiresAt?.();
-    if (at === undefined) return;
-    if (expected !== undefined && at <= expected) {
-      warn(at);
-      return;
-    }
-    const delay = at - EXPIRY_WARNING_MS - Date.now();
-    if (delay > 2 ** 31 - 1) return;
-    timer = setTimeout(() => schedule(at), Math.max(0, delay));
-    timer.unref();
-  };
-  schedule();
-  return { cancel: () => clearTimeout(timer) };
-}
-
 /**
  * Where a stream finds what its client missed: the newest history page, read
  * for a client that resumes (`resume`, from its Last-Event-ID `after`) or
@@ -215,6 +187,15 @@ export interface Replay {
   readNewest(reason: 'resume' | 'reconnect'): Promise<NormalizedMessage[]>;
 }
 
+/** A replay from `after`; `placed` is told once the client's place is known (or cannot be), before any message is sent. */
+type ReplayRun = (after: string | undefined, reason: 'resume' | 'reconnect', placed?: () => void) => Promise<void>;
+
+/** A place to resume from as events name it: a message id, or a time position never later than the stream's own opening. */
+function placeOf(id: string, openedAtMs: number): string {
+  const since = timeOfPosition(id);
+  return since === undefined ? id : positionAt(Math.min(since, openedAtMs));
+}
+
 /**
  * The stream's event handler, with catch-ups from history: while one runs,
  * live events wait behind it. One starts on `catchUp(after)` (a resumed
@@ -222,11 +203,11 @@ export interface Replay {
  * Genesys's messages meanwhile never came live); `lastId()` is the newest
  * message the client has, undefined when it has none to resume from.
  */
-function catchUpGate(live: (event: GuestEvent) => void, replay: (after: string | undefined, reason: 'resume' | 'reconnect') => Promise<void>, lastId: () => string | undefined) {
+function catchUpGate(live: (event: GuestEvent) => void, replay: ReplayRun, lastId: () => string | undefined) {
   let held: GuestEvent[] | undefined;
-  const catchUp = (after: string | undefined, reason: 'resume' | 'reconnect') => {
+  const catchUp = (after: string | undefined, reason: 'resume' | 'reconnect', placed?: () => void) => {
     held ??= [];
-    void replay(after, reason).then(() => {
+    void replay(after, reason, placed).then(() => {
       const waiting = held ?? [];
       held = undefined;
       for (const event of waiting) onEvent(event);
@@ -252,8 +233,10 @@ async function replayMissed(
   readNewest: () => Promise<NormalizedMessage[]>,
   send: (event: string, data: unknown, messageId?: string) => void,
   found: (id: string) => void,
+  placed: () => void = () => {},
 ): Promise<void> {
   if (after === undefined) {
+    placed();
     send('session', { state: 'replay_incomplete', detail: 'Messages may have come while the connection to Genesys was down; reload the history.' });
     return;
   }
@@ -261,11 +244,14 @@ async function replayMissed(
   try {
     messages = await readNewest();
   } catch {
+    placed();
     send('session', { state: 'replay_incomplete', detail: 'Could not read what was missed; reload the history.' });
     return;
   }
   const since = timeOfPosition(after);
   if (since !== undefined) {
+    found(after);
+    placed();
     // A time position: every message from then on (reaching back for the clocks' skew; the client drops one it has by id).
     const from = since - POSITION_SKEW_MS;
     const missed = messages.filter((m) => Date.parse(m.time) >= from);
@@ -276,8 +262,9 @@ async function replayMissed(
     return;
   }
   const at = messages.findIndex((m) => m.id === after);
+  if (at >= 0) found(messages[at]!.id);
+  placed();
   if (at < 0) send('session', { state: 'replay_incomplete', detail: 'The last event seen is older than the newest history page; reload the history.' });
-  else found(messages[at]!.id);
   for (const m of messages.slice(at + 1)) if (m.type !== 'event') send('message', m, m.id);
 }
 

@@ -82,6 +82,22 @@ describe('GET /api/v2/webmessaging/messages', () => {
     expect(sim.stats.historyRequests).toBe(2);
   });
 
+  it('stamps message times with its clock when asked to (clockTimesMessages)', async () => {
+    const at = Date.parse('2031-05-01T12:00:00.000Z');
+    sim.setOptions({ clock: () => at, clockTimesMessages: true });
+    try {
+      const { guest, token } = await session();
+      await guest.say(token, 'on the clock');
+      sim.agent.say(token, 'so is this');
+      const live = await guest.next(isMessage('Outbound'));
+      expect(live.body.channel.time).toBe('2031-05-01T12:00:00.000Z');
+      const page = await (await history(`bearer ${(await jwtFor(guest, token)).jwt}`)).json();
+      expect(page.entities.map((e: { channel: { time: string } }) => e.channel.time)).toEqual(['2031-05-01T12:00:00.000Z', '2031-05-01T12:00:00.000Z']);
+    } finally {
+      sim.setOptions({ clock: Date.now, clockTimesMessages: false });
+    }
+  });
+
   it('is scoped to the JWT’s session', async () => {
     const a = await session();
     const b = await session();

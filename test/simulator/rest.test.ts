@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { startSimulator, type Simulator } from '../../simulator';
+import { waitFor } from '../support/wait';
 
 let sim: Simulator;
 
@@ -196,6 +197,20 @@ describe('failRest and delayRest', () => {
     sim.faults.delayRest('config', 50, { times: 1 });
     const res = await fetch(`${sim.urls.cdnUrl}/webdeployments/v1/deployments/${sim.deploymentId}/config.json`);
     expect(res.status).toBe(200);
+  });
+
+  it('holds answers until released, counting those held', async () => {
+    const hold = sim.faults.holdRest('config', { times: 2 });
+    const url = `${sim.urls.cdnUrl}/webdeployments/v1/deployments/${sim.deploymentId}/config.json`;
+    let answered = 0;
+    const held = [fetch(url), fetch(url)].map((p) => p.then((res) => (answered++, res.status)));
+    await waitFor(() => hold.held() === 2);
+    // A third request is past the hold's count: answered at once, while the two wait.
+    expect((await fetch(url)).status).toBe(200);
+    expect(answered).toBe(0);
+    hold.release();
+    await expect(Promise.all(held)).resolves.toEqual([200, 200]);
+    expect(hold.held()).toBe(0);
   });
 
   it('lets a client time out on a delayed answer', async () => {

@@ -265,13 +265,15 @@ type Frame = Record<string, unknown>;
 
 /**
  * A man in the middle between the service and the simulated Guest API, to
- * inject frames the simulator has no fault for (4007 mid-stream). It
+ * inject frames the simulator has no fault for (4007 mid-stream), and to
+ * hold or repeat what Genesys sends a session (`tapFromGenesys`). It
  * forwards everything else unchanged, both ways.
  */
 export class GuestApiProxy {
   private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   private readonly byToken = new Map<string, Set<WebSocket>>();
   private readonly answers: { action: string; token: string; reply: (tracingId: unknown) => Frame }[] = [];
+  private readonly taps = new Map<string, (text: string, deliver: (text: string) => void) => void>();
 
   private constructor(
     private readonly server: http.Server,
@@ -298,6 +300,18 @@ export class GuestApiProxy {
     this.answers.push({ action, token, reply });
   }
 
+  /**
+   * Every frame Genesys sends to a connection that configured `token` goes through `tap`, which
+   * forwards it with `deliver` (or holds it to deliver later, or delivers it twice), until the
+   * returned function removes the tap.
+   */
+  tapFromGenesys(token: string, tap: (text: string, deliver: (text: string) => void) => void): () => void {
+    this.taps.set(token, tap);
+    return () => {
+      if (this.taps.get(token) === tap) this.taps.delete(token);
+    };
+  }
+
   /** Sends a frame to every connection that configured `token`. */
   inject(token: string, frame: Frame): number {
     const clients = [...(this.byToken.get(token) ?? [])].filter((c) => c.readyState === WebSocket.OPEN);
@@ -312,7 +326,13 @@ export class GuestApiProxy {
   }
 
   private pipe(client: WebSocket, upstream: WebSocket): void {
-    upstream.on('message', (data) => client.readyState === WebSocket.OPEN && client.send(data.toString()));
+    let configured: string | undefined;
+    const deliver = (text: string) => void (client.readyState === WebSocket.OPEN && client.send(text));
+    upstream.on('message', (data) => {
+      const tap = configured === undefined ? undefined : this.taps.get(configured);
+      if (tap) tap(data.toString(), deliver);
+      else deliver(data.toString());
+    });
     client.on('message', (data) => {
       const text = data.toString();
       let frame: Frame | undefined;
@@ -323,6 +343,7 @@ export class GuestApiProxy {
       }
       const token = typeof frame?.token === 'string' ? frame.token : undefined;
       if (token && frame?.action === 'configureSession') {
+        configured = token;
         const set = this.byToken.get(token) ?? new Set();
         set.add(client);
         this.byToken.set(token, set);

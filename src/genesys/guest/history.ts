@@ -35,6 +35,8 @@ interface GuestHistoryOptions {
    * them. By default this instance's memory.
    */
   store?: SharedStore;
+  /** The service's clock: when a read happened, for the newest messages Genesys gives no time (default Date.now). */
+  now?: () => number;
 }
 
 /** How a read meets the session's limit: `limit` is refused over it, `spare` once half is used, `force` never. */
@@ -167,7 +169,8 @@ export class GuestHistory {
     }
     const body = parsed.data;
     // Never more than was asked for, whatever Genesys sends; the newest come first.
-    const messages = body.entities.slice(0, pageSize).flatMap((raw, index) => this.entity(raw, index)).reverse();
+    const newestFirst = body.entities.slice(0, pageSize).flatMap((raw, index) => this.entity(raw, index));
+    const messages = dateUntimed(newestFirst, (this.options.now ?? Date.now)()).reverse();
     return {
       messages,
       page: body.pageNumber ?? page,
@@ -178,12 +181,35 @@ export class GuestHistory {
   }
 
   /** One entity, or none: an unreadable one is skipped (and logged) so the rest of the page survives; receipts are not messages. */
-  private entity(raw: unknown, index: number): NormalizedMessage[] {
+  private entity(raw: unknown, index: number): Entity[] {
     const parsed = structuredMessageSchema.safeParse(raw);
     if (!parsed.success) {
       this.options.logger?.warn({ index, issues: parsed.error.issues.slice(0, 3) }, 'skipped an unreadable Genesys history entity');
       return [];
     }
-    return isReceipt(parsed.data) ? [] : [normalizeMessage(parsed.data)];
+    return isReceipt(parsed.data) ? [] : [{ message: normalizeMessage(parsed.data), timed: typeof parsed.data.channel?.time === 'string' }];
   }
+}
+
+interface Entity {
+  message: NormalizedMessage;
+  /** Genesys gave the message a time. */
+  timed: boolean;
+}
+
+/**
+ * Genesys's own fixtures have history entities with `channel.time: null`. Such a message takes the time
+ * of the next newer message that has one (it came no later than that), and the newest ones the moment
+ * of the read (or the page's latest time, if that is later): the same time on every read once a newer
+ * message has one, never out of the page's order for a client that orders by time, and never before a
+ * time position it may have come after (a stream's replay from one keeps it: src/http/liveStreams.ts).
+ */
+function dateUntimed(newestFirst: Entity[], readAt: number): NormalizedMessage[] {
+  const latest = newestFirst.reduce((t, e) => (e.timed ? Math.max(t, Date.parse(e.message.time) || t) : t), readAt);
+  let newer = new Date(latest).toISOString();
+  return newestFirst.map(({ message, timed }) => {
+    if (!timed) return { ...message, time: newer };
+    newer = message.time;
+    return message;
+  });
 }

@@ -70,7 +70,7 @@ export class SessionHub {
     if (this.store.shared && options.instanceId) {
       this.ownership = new SessionOwnership({ store: this.store, instanceId: options.instanceId, logger: options.logger, sessions: () => this.sessions.values() });
     }
-    this.history = new GuestHistory(options.http, options.apiUrl, options.origin, { logger: options.logger, store: this.store });
+    this.history = new GuestHistory(options.http, options.apiUrl, options.origin, { logger: options.logger, store: this.store, now: options.now });
     this.sweepTimer = setInterval(() => this.sweepIdle(), Math.max(1000, Math.floor(options.idleMs / 2)));
     this.sweepTimer.unref();
     this.uncount = countGuestSessions(() => this.sessions.size);

@@ -75,11 +75,26 @@ export class SessionLink implements DeskSocket {
   /** Genesys said it is closing this connection: a stream is not reconnected behind its back. */
   closedByServer = false;
   private lastReconfigureAt = -Infinity;
+  /**
+   * While a reconnect is not yet announced, what the new socket brings for streams waits here and follows
+   * `reconnected`: a stream then catches up from where it was when the old socket dropped, not from a message
+   * that overtook what it missed.
+   */
+  private unannounced?: GuestEvent[];
+  private readonly inbound: InboundTarget;
 
   constructor(
     private readonly options: LinkOptions,
     private readonly owner: LinkOwner,
-  ) {}
+  ) {
+    this.inbound = {
+      ...owner.inbound,
+      emit: (event) => {
+        if (this.unannounced && event.type !== 'session') this.unannounced.push(event);
+        else owner.inbound.emit(event);
+      },
+    };
+  }
 
   current(): GuestSocket | undefined {
     return this.socket;
@@ -167,6 +182,7 @@ export class SessionLink implements DeskSocket {
   private async connectWithRetries(): Promise<SessionResponse> {
     const window = this.options.reconnectWindowMs ?? 300_000;
     const isReconnect = this.owner.info() !== undefined;
+    if (isReconnect) this.unannounced ??= [];
     try {
       return await withRetries(
         async () => {
@@ -175,7 +191,10 @@ export class SessionLink implements DeskSocket {
             await this.owner.ledger.settleInDoubt(this.owner.desk);
             // A drop while history was checked found this loop still running and started none: go round again.
             if (!this.isReady()) throw new GuestApiError('connection_lost', 'The connection to Genesys dropped again while reconnecting.');
+            const held = this.unannounced ?? [];
+            this.unannounced = undefined;
             this.owner.emit({ type: 'session', state: 'reconnected' });
+            for (const event of held) this.owner.emit(event);
           }
           this.owner.desk.flush();
           return info;
@@ -195,6 +214,7 @@ export class SessionLink implements DeskSocket {
         },
       );
     } catch (error) {
+      this.unannounced = undefined;
       const e = error as GuestApiError;
       if (e.fatalForSession || e.failure === 'handshake_refused') this.owner.die(e);
       else {
@@ -224,7 +244,7 @@ export class SessionLink implements DeskSocket {
       },
       // A socket this link has moved on from may still deliver a late reply; it must not settle the current socket's requests.
       (frame) => {
-        if (this.socket === socket) dispatchInbound(frame, owner.inbound);
+        if (this.socket === socket) dispatchInbound(frame, this.inbound);
       },
       (closed) => this.onSocketClosed(socket, closed),
     );

@@ -49,6 +49,29 @@ test("the SDK's history fixture parses: entities with channel.time null are kept
   expect(log.messages('warn')).toEqual([]);
 });
 
+test('a message Genesys gives no time takes the time of the next newer one that has one: the same on every read, in the page order', async () => {
+  const untimed = { channel: { time: null } };
+  const at = (hms: string) => ({ channel: { time: `2024-05-01T${hms}.000Z` } });
+  // Newest first, as Genesys pages come.
+  const body = { entities: [entity('n5', untimed), entity('n4', at('10:00:05')), entity('n3', untimed), entity('n2', untimed), entity('n1', at('10:00:01')), entity('n0', untimed)], total: 6 };
+  nock(API).get('/api/v2/webmessaging/messages').query(true).times(2).reply(200, body);
+  let now = Date.parse('2024-05-01T12:00:00.000Z');
+  const history = new GuestHistory(axios.create(), API, 'https://shop.example.com', { now: () => now });
+  const first = await history.page(session, 1, 25);
+  expect(first.messages.map((m) => [m.id, m.time.slice(11)])).toEqual([
+    ['n0', '10:00:01.000Z'],
+    ['n1', '10:00:01.000Z'],
+    ['n2', '10:00:05.000Z'],
+    ['n3', '10:00:05.000Z'],
+    ['n4', '10:00:05.000Z'],
+    // The newest: when it was read, on the service's clock.
+    ['n5', '12:00:00.000Z'],
+  ]);
+  now += 60_000;
+  const second = await history.page(session, 1, 25);
+  expect(second.messages.slice(0, 5)).toEqual(first.messages.slice(0, 5));
+});
+
 test("the SDK's empty history fixture is an empty page", async () => {
   const { history } = historyWith(JSON.parse(MESSAGE_ENTITY_LIST_WITHOUT_MESSAGES));
   await expect(history.page(session, 1, 25)).resolves.toMatchObject({ messages: [], total: 0 });
