@@ -114,7 +114,9 @@ export class LiveStreams {
     let lastId: string | undefined;
     const openedAtMs = (this.options.now ?? Date.now)();
     const openedAt = positionAt(openedAtMs);
-    const delivered = new RecentIds();
+    // Enough to know every message a replay can send again (it reads the newest history page) and Genesys's repeats
+    // of recent frames; a long conversation no longer holds a thousand ids per open stream.
+    const delivered = new RecentIds(2 * PROOF_PAGE_SIZE);
     const present = holder.present ?? ((m: NormalizedMessage) => m);
     const send = (event: string, data: unknown, messageId?: string) => {
       if (messageId) {
@@ -272,7 +274,7 @@ async function replayMissed(
 class RecentIds {
   private readonly ids = new Set<string>();
 
-  constructor(private readonly max = 1000) {}
+  constructor(private readonly max: number) {}
 
   /** False when `id` was sent already. */
   add(id: string): boolean {
