@@ -114,9 +114,7 @@ export class LiveStreams {
     let lastId: string | undefined;
     const openedAtMs = (this.options.now ?? Date.now)();
     const openedAt = positionAt(openedAtMs);
-    // Enough to know every message a replay can send again (it reads the newest history page) and Genesys's repeats
-    // of recent frames; a long conversation no longer holds a thousand ids per open stream.
-    const delivered = new RecentIds(2 * PROOF_PAGE_SIZE);
+    const delivered = new RecentIds(2 * PROOF_PAGE_SIZE); // what a replay (the newest page) or a Genesys repeat can send again
     const present = holder.present ?? ((m: NormalizedMessage) => m);
     const send = (event: string, data: unknown, messageId?: string) => {
       if (messageId) {
