@@ -4,9 +4,10 @@ const base = require('./jest.config.js');
 
 /**
  * The jest configuration for mutation testing (stryker.config.json; RELIABILITY.md#mutation-testing):
- * the suites that judge src/ in this process. Stryker runs, for each mutant, only the tests that
- * covered it in the initial run (`coverageAnalysis: perTest`) in the test files that import the
- * mutated module (`enableFindRelatedTests`), so an API suite costs only the mutants it reaches.
+ * the suites that can judge src/ in this process. A run takes those of them that judge the modules it
+ * mutates (scripts/mutation/judges.js, as Stryker's --testFiles), and runs for each mutant only the
+ * tests that covered it in the initial run (`coverageAnalysis: perTest`), loading only the files
+ * that hold them and stopping at the first failure (scripts/mutation/).
  *
  * Left out, the suites that cannot judge a mutant or would cost minutes each:
  * - any suite that starts a Debian program (`@needs`) or costs minutes by design (`@lane full`),
@@ -54,7 +55,7 @@ module.exports = {
     .map((file) => `<rootDir>/${path.relative(__dirname, file).split(path.sep).join('/')}`)
     .sort(),
   // Stops a mutant's run at its first failing test, and records each file's tests for the sequencer.
-  testEnvironment: '<rootDir>/scripts/mutation/environment.js',
+  testEnvironment: path.join(__dirname, 'scripts/mutation/environment.js'),
   // Loads only the files that hold a mutant's covering tests, fastest first.
-  testSequencer: '<rootDir>/scripts/mutation/sequencer.js',
+  testSequencer: path.join(__dirname, 'scripts/mutation/sequencer.js'),
 };
