@@ -7,10 +7,19 @@
  * is judged by every suite of stryker.jest.config.js. Paths are relative to the repository;
  * a folder means every suite in it that stryker.jest.config.js keeps.
  *
- * The first area whose prefix a module starts with judges it.
+ * The first entry whose prefix a module starts with judges it; `npm run test:mutation` runs the
+ * modules of each entry together.
  */
+const GUEST = ['test/genesys/guest/', 'test/session/guestChat.test.ts', 'test/http/liveStreams.test.ts'];
+
 const AREAS = [
-  ['src/genesys/guest/', ['test/genesys/guest/', 'test/session/guestChat.test.ts', 'test/http/liveStreams.test.ts']],
+  // Guest API modules whose rules the API suites state (the Guest API suites only pass through them).
+  ['src/genesys/guest/sessionExpiry.ts', [...GUEST, 'test/api/sessionExpiry.test.ts']],
+  ['src/genesys/guest/webDeploymentTokens.ts', [...GUEST, 'test/api/signIn.test.ts']],
+  ['src/genesys/guest/guestSignIn.ts', [...GUEST, 'test/api/signIn.test.ts']],
+  ['src/genesys/guest/sendWindow.ts', [...GUEST, 'test/api/messagePacing.test.ts']],
+  ['src/genesys/guest/untracedRefusals.ts', [...GUEST, 'test/api/messages.test.ts', 'test/api/messagePacing.test.ts']],
+  ['src/genesys/guest/', GUEST],
   ['src/genesys/', ['test/genesys/platform/', 'test/config/operation.test.ts', 'test/api/session.test.ts']],
   ['src/session/', [
     'test/session/',
