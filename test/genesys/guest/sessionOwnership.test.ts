@@ -7,7 +7,7 @@ import { captureLogger } from '../../support/app';
  * memory store with its own clock: the scale suites show it with real instances and Redis; here
  * each rule is one test. Rounds run on jest's fake timers, one per `INTERVAL_MS`.
  */
-const INTERVAL_MS = 1000;
+const INTERVAL_MS = 500;
 const TTL_MS = 5000;
 
 let now = 0;
@@ -71,6 +71,20 @@ test('an owner renews the sessions whose socket it holds, so their record outliv
   // Not renewed: no socket, nothing to keep.
   expect(await store.get(ownerKey('guest-2'))).toBeUndefined();
   expect(held.handedOver).toEqual([]);
+});
+
+test('an owner that renews keeps the session past its first record lifetime; another instance holding it gives way', async () => {
+  const store = new MemoryStore(1000, () => now);
+  const other = session('guest-1');
+  const owner = session('guest-1');
+  // The other instance's rounds run first on each tick: had the owner's record lapsed, it would claim it.
+  instance(store, 'instance-b', [other]);
+  const a = instance(store, 'instance-a', [owner]);
+  a.ownership.take('guest-1');
+  for (let t = 0; t < TTL_MS * 2; t += INTERVAL_MS) await elapse(INTERVAL_MS);
+  expect(owner.handedOver).toEqual([]);
+  expect(other.handedOver.length).toBeGreaterThan(0);
+  expect(await store.get(ownerKey('guest-1'))).toBe('instance-a');
 });
 
 test('a session with no owner record is claimed again by the instance holding its socket', async () => {
