@@ -1,30 +1,61 @@
-// The jest configuration for mutation testing (stryker.config.json): the unit suites that judge the
-// mutated modules on their own. The API, browser and process suites exercise the same code too, but
-// at seconds per mutant; these settle every mutant in milliseconds (RELIABILITY.md#mutation-testing).
+const fs = require('node:fs');
+const path = require('node:path');
 const base = require('./jest.config.js');
 
+/**
+ * The jest configuration for mutation testing (stryker.config.json; RELIABILITY.md#mutation-testing):
+ * the suites that can judge src/ in this process. A run takes those of them that judge the modules it
+ * mutates (scripts/mutation/judges.js, as Stryker's --testFiles), and runs for each mutant only the
+ * tests that covered it in the initial run (`coverageAnalysis: perTest`), loading only the files
+ * that hold them and stopping at the first failure (scripts/mutation/).
+ *
+ * Left out, the suites that cannot judge a mutant or would cost minutes each:
+ * - any suite that starts a Debian program (`@needs`) or costs minutes by design (`@lane full`),
+ *   as in the quick lane (jest.quick.config.js);
+ * - the suites that judge something other than src/: the browser, the client package, the
+ *   deployment files, the docs, lint rules, scripts, the simulator and the test helpers;
+ * - the suites that only run the service as its own process (busyPort, shutdown), and the README
+ *   walk-throughs that run shell and curl: a child's coverage is not seen per test;
+ * - the stream fuzz loop (one test of seconds that covers the whole stream path) and the event
+ *   loop check (a verdict on timing).
+ */
+const TEST_ROOT = path.join(__dirname, 'test');
+
+const NOT_OF_SRC = ['browser', 'client', 'deploy', 'docs', 'lint', 'scripts', 'simulator', 'support'];
+const LEFT_OUT = [
+  'server/busyPort.test.ts',
+  'hostile/shutdown.test.ts',
+  'api/readmeCurl.test.ts',
+  'api/readmeIdentity.test.ts',
+  'hostile/streamFuzz.test.ts',
+  'observability/eventLoopCheck.test.ts',
+];
+
+function testFiles(dir) {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return testFiles(full);
+    return /\.test\.tsx?$/.test(entry.name) ? [full] : [];
+  });
+}
+
+function judges(file) {
+  const relative = path.relative(TEST_ROOT, file).split(path.sep).join('/');
+  if (NOT_OF_SRC.includes(relative.split('/')[0]) || LEFT_OUT.includes(relative)) return false;
+  const text = fs.readFileSync(file, 'utf8');
+  return !/^\s*\*\s*@needs\s/m.test(text) && !/^\s*\*\s*@lane full\b/m.test(text);
+}
+
+/** @type {import('jest').Config} */
 module.exports = {
   ...base,
   roots: ['<rootDir>/test'],
-  testMatch: [
-    // Origins, CORS, rate limits, identity, attributes.
-    '<rootDir>/test/config/originAllowlist.test.ts',
-    '<rootDir>/test/http/cors.test.ts',
-    '<rootDir>/test/http/rateLimits.test.ts',
-    '<rootDir>/test/identity/identityVerifier.test.ts',
-    '<rootDir>/test/session/attributes.test.ts',
-    // Sealed tokens, idempotency, sends in doubt.
-    '<rootDir>/test/session/sealing.test.ts',
-    '<rootDir>/test/session/sessionToken.test.ts',
-    '<rootDir>/test/session/rememberedTokens.test.ts',
-    '<rootDir>/test/session/idempotency.test.ts',
-    '<rootDir>/test/session/sendLedger.test.ts',
-    // Guest API errors and correlation, the Platform token.
-    '<rootDir>/test/genesys/guest/errors.test.ts',
-    '<rootDir>/test/genesys/guest/pendingRequests.test.ts',
-    '<rootDir>/test/genesys/guest/correlation.test.ts',
-    '<rootDir>/test/genesys/platform/refreshingValue.test.ts',
-    '<rootDir>/test/genesys/platform/tokenCache.test.ts',
-    '<rootDir>/test/genesys/platform/tokenCacheAnswers.test.ts',
-  ],
+  testMatch: testFiles(TEST_ROOT)
+    .filter(judges)
+    .map((file) => `<rootDir>/${path.relative(__dirname, file).split(path.sep).join('/')}`)
+    .sort(),
+  // Stops a mutant's run at its first failing test, and records each file's tests for the sequencer.
+  testEnvironment: path.join(__dirname, 'scripts/mutation/environment.js'),
+  // Loads only the files that hold a mutant's covering tests, fastest first.
+  testSequencer: path.join(__dirname, 'scripts/mutation/sequencer.js'),
 };

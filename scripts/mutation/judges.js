@@ -1,0 +1,75 @@
+/**
+ * Which suites judge which part of src/ in mutation testing (scripts/mutation/run.mjs passes them to
+ * Stryker as --testFiles; RELIABILITY.md#mutation-testing). Every request passes through most
+ * modules, so with all in-process suites (stryker.jest.config.js) a mutant there is covered by
+ * hundreds of API tests, and one that survives runs them all: a minute or more. Each area is
+ * judged instead by its own suites and the few API suites that are about it. A module in no area
+ * is judged by every suite of stryker.jest.config.js. Paths are relative to the repository;
+ * a folder means every suite in it that stryker.jest.config.js keeps.
+ *
+ * The first entry whose prefix a module starts with judges it; `npm run test:mutation` runs the
+ * modules of each entry together.
+ */
+const GUEST = ['test/genesys/guest/', 'test/session/guestChat.test.ts', 'test/http/liveStreams.test.ts'];
+
+const AREAS = [
+  // Guest API modules whose rules the API suites state (the Guest API suites only pass through them).
+  ['src/genesys/guest/sessionExpiry.ts', [...GUEST, 'test/api/sessionExpiry.test.ts']],
+  ['src/genesys/guest/webDeploymentTokens.ts', [...GUEST, 'test/api/signIn.test.ts']],
+  ['src/genesys/guest/guestSignIn.ts', [...GUEST, 'test/api/signIn.test.ts']],
+  ['src/genesys/guest/sendWindow.ts', [...GUEST, 'test/api/messagePacing.test.ts']],
+  ['src/genesys/guest/untracedRefusals.ts', [...GUEST, 'test/api/messages.test.ts', 'test/api/messagePacing.test.ts']],
+  ['src/genesys/guest/', GUEST],
+  ['src/genesys/', ['test/genesys/platform/', 'test/config/operation.test.ts', 'test/api/session.test.ts']],
+  ['src/session/', [
+    'test/session/',
+    'test/api/session.test.ts',
+    'test/api/capabilities.test.ts',
+    'test/api/signIn.test.ts',
+    'test/api/attachmentLinks.test.ts',
+    'test/api/attachments.test.ts',
+    'test/api/inputScreens.test.ts',
+    'test/api/endChat.test.ts',
+  ]],
+  ['src/http/liveStreams.ts', ['test/http/liveStreams.test.ts', 'test/api/stream.test.ts']],
+  ['src/http/routes/attachments.ts', ['test/api/attachments.test.ts', 'test/api/attachmentLinks.test.ts', 'test/api/uploadFormats.test.ts', 'test/hostile/uploadSpool.test.ts']],
+  ['src/http/multipart.ts', ['test/api/attachments.test.ts', 'test/api/uploadFormats.test.ts', 'test/hostile/uploadSpool.test.ts']],
+  ['src/http/routes/signIn.ts', ['test/api/signIn.test.ts']],
+  ['src/http/routes/', [
+    'test/api/session.test.ts',
+    'test/api/messages.test.ts',
+    'test/api/endChat.test.ts',
+    'test/api/attributes.test.ts',
+    'test/api/answers.test.ts',
+    'test/api/stream.test.ts',
+    'test/server/lifecycle.test.ts',
+    'test/hostile/security.test.ts',
+  ]],
+  ['src/http/', [
+    'test/http/',
+    'test/api/session.test.ts',
+    'test/api/openapi.test.ts',
+    'test/hostile/security.test.ts',
+    'test/hostile/earlyRefusal.test.ts',
+    'test/hostile/churn.test.ts',
+  ]],
+  ['src/store/', ['test/api/session.test.ts', 'test/api/messages.test.ts', 'test/session/']],
+  ['src/config/', ['test/config/']],
+  ['src/identity/', ['test/identity/', 'test/api/signIn.test.ts']],
+  ['src/observability/', ['test/observability/', 'test/hostile/logLeaks.test.ts']],
+  ['src/domain/', ['test/domain/', 'test/api/session.test.ts', 'test/api/messages.test.ts']],
+  ['src/demo/', ['test/demo/']],
+  ['src/server.ts', ['test/server/', 'test/http/httpServer.test.ts']],
+];
+
+/** The area a module belongs to: its prefix, or undefined (judged by every suite). */
+function areaOf(module) {
+  return AREAS.find(([prefix]) => module.startsWith(prefix))?.[0];
+}
+
+/** The test paths (files or folders) that judge a module, or undefined for every suite. */
+function judgesOf(module) {
+  return AREAS.find(([prefix]) => module.startsWith(prefix))?.[1];
+}
+
+module.exports = { AREAS, areaOf, judgesOf };

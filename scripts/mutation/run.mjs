@@ -1,0 +1,207 @@
+#!/usr/bin/env node
+// Mutation testing of src/, incremental (stryker.config.json; RELIABILITY.md#mutation-testing).
+//   node scripts/mutation/run.mjs changed          npm run test:mutation:changed (CI, .ci/run)
+//   node scripts/mutation/run.mjs modules a.ts,b.ts   those modules, in one run
+//   node scripts/mutation/run.mjs all              npm run test:mutation: every module, area by area
+// Every run reads and rewrites reports/stryker-incremental.json, which is committed: Stryker re-tests
+// only the mutants whose code or covering tests changed and keeps every other module's results.
+// Each module is judged by its area's suites (scripts/mutation/judges.js), passed as --testFiles.
+//
+// `changed` mutates the src/ modules that changed since the incremental file was written:
+// - a module the file holds: its source differs from the source the file recorded (no git needed);
+// - a module the file does not hold yet: changed or added since the commit that last wrote the
+//   file (git diff), or not committed yet; the others are listed as never mutated;
+// - a module with a mutant killed by a test file that has changed since.
+// Nothing changed: it says so and exits 0 in seconds. Otherwise it fails when Stryker fails, when a
+// module it mutated scores under the break threshold (judged per module, not over every result the
+// file holds, which would fail a change because of a module it did not touch), or when it runs over
+// its budget (MUTATION_BUDGET_SECONDS, 1200 by default; 0 for none): those changes are then NOT
+// judged, and the way out is to run `npm run test:mutation:changed` locally without a budget and
+// commit the refreshed file.
+// Environment: MUTATION_BUDGET_SECONDS, MUTATION_CONCURRENCY (Stryker's --concurrency).
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import process from 'node:process';
+import { setTimeout, clearTimeout } from 'node:timers';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+process.chdir(ROOT);
+const require = createRequire(import.meta.url);
+const { areaOf, judgesOf } = require('./judges.js');
+const config = JSON.parse(fs.readFileSync('stryker.config.json', 'utf8'));
+const INCREMENTAL_FILE = config.incrementalFile;
+const REPORT_FILE = config.jsonReporter.fileName;
+const BREAK = config.thresholds.break;
+
+const say = (line) => process.stdout.write(`mutation: ${line}\n`);
+const fail = (line) => {
+  process.stderr.write(`mutation: FAILED: ${line}\n`);
+  process.exit(1);
+};
+const slash = (file) => file.split(path.sep).join('/');
+const readOrUndefined = (file) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined);
+const git = (...args) => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+
+function sourceModules(dir = 'src') {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = slash(path.join(dir, entry.name));
+    if (entry.isDirectory()) return sourceModules(full);
+    return entry.name.endsWith('.ts') ? [full] : [];
+  });
+}
+
+/** The suites of stryker.jest.config.js, relative to the repository. */
+const SUITES = require(path.join(ROOT, 'stryker.jest.config.js')).testMatch.map((pattern) => pattern.replace('<rootDir>/', ''));
+
+/** The suites that judge `modules` together, or undefined when one of them needs every suite. */
+function judgesOfAll(modules) {
+  const paths = new Set();
+  for (const module of modules) {
+    const judges = judgesOf(module);
+    if (!judges) return undefined;
+    for (const judge of judges) paths.add(judge);
+  }
+  return SUITES.filter((suite) => [...paths].some((judge) => (judge.endsWith('/') ? suite.startsWith(judge) : suite === judge)));
+}
+
+function incrementalReport() {
+  return fs.existsSync(INCREMENTAL_FILE) ? JSON.parse(fs.readFileSync(INCREMENTAL_FILE, 'utf8')) : { files: {}, testFiles: {} };
+}
+
+/** src/ modules changed or added since the commit that last wrote the incremental file, committed or not. */
+function changedInGit() {
+  try {
+    const base = git('log', '-1', '--format=%H', '--', INCREMENTAL_FILE);
+    if (!base) return { base: undefined, files: new Set() };
+    const changed = git('diff', '--name-only', base, '--', 'src').split('\n');
+    const untracked = git('ls-files', '--others', '--exclude-standard', '--', 'src').split('\n');
+    return { base, files: new Set([...changed, ...untracked].filter(Boolean)) };
+  } catch {
+    return { base: undefined, files: new Set() };
+  }
+}
+
+/** What `changed` mutates, each with why. */
+function changedModules() {
+  if (!fs.existsSync(INCREMENTAL_FILE)) fail(`${INCREMENTAL_FILE} is missing: it is committed with the repository`);
+  const incremental = incrementalReport();
+  const recorded = incremental.files ?? {};
+  const { base, files: changedSinceBase } = changedInGit();
+  if (!base) say(`no commit of ${INCREMENTAL_FILE} in this clone's history: only the modules it holds are compared`);
+  const chosen = new Map();
+  const pending = [];
+  for (const module of sourceModules()) {
+    const held = recorded[module];
+    if (held) {
+      if (held.source !== fs.readFileSync(module, 'utf8')) chosen.set(module, 'changed since its results were recorded');
+    } else if (changedSinceBase.has(module)) chosen.set(module, `changed since ${base.slice(0, 10)} and never mutated`);
+    else pending.push(module);
+  }
+  const testFiles = incremental.testFiles ?? {};
+  const changedTests = new Set(
+    Object.entries(testFiles)
+      .filter(([file, { source }]) => file !== '' && source !== undefined && readOrUndefined(file) !== source)
+      .map(([file]) => file),
+  );
+  if (changedTests.size > 0) {
+    const fileOfTest = new Map();
+    for (const [file, { tests }] of Object.entries(testFiles)) for (const test of tests) fileOfTest.set(test.id, file);
+    for (const [module, { mutants }] of Object.entries(recorded)) {
+      if (chosen.has(module) || !fs.existsSync(module)) continue;
+      const killer = mutants.flatMap((m) => m.killedBy ?? []).map((id) => fileOfTest.get(id)).find((file) => changedTests.has(file));
+      if (killer) chosen.set(module, `a mutant of it was killed by ${killer}, which changed`);
+    }
+  }
+  if (pending.length > 0) say(`${pending.length} module(s) never mutated and unchanged, not run here (npm run mutation:table lists them)`);
+  return chosen;
+}
+
+/** One Stryker run over `modules`, judged by their suites; resolves to how it ended. */
+async function stryker(modules, budgetSeconds) {
+  const suites = judgesOfAll(modules);
+  // The break threshold is judged per module below (scoresOf): Stryker's own, over every result the
+  // file holds, would fail a change to a module because of another one it did not touch.
+  fs.mkdirSync(config.tempDirName, { recursive: true });
+  const runConfig = path.join(config.tempDirName, 'stryker.run.json');
+  fs.writeFileSync(runConfig, JSON.stringify({ ...config, $schema: undefined, thresholds: { ...config.thresholds, break: null } }, null, 2));
+  const args = ['stryker', 'run', runConfig, '--mutate', modules.join(','), '--reporters', 'clear-text,json,html,progress-append-only'];
+  if (suites) args.push('--testFiles', suites.join(','));
+  if (process.env.MUTATION_CONCURRENCY) args.push('--concurrency', process.env.MUTATION_CONCURRENCY);
+  say(`stryker over ${modules.length} module(s), judged by ${suites ? `${suites.length} suite(s)` : 'every suite'}`);
+  const started = Date.now();
+  const child = spawn('npx', args, { stdio: 'inherit', detached: true });
+  let overBudget = false;
+  const budget =
+    budgetSeconds > 0 &&
+    setTimeout(() => {
+      overBudget = true;
+      process.kill(-child.pid, 'SIGTERM');
+      setTimeout(() => process.kill(-child.pid, 'SIGKILL'), 30_000).unref();
+    }, budgetSeconds * 1000);
+  const code = await new Promise((resolve) => child.on('exit', (exitCode, signal) => resolve(exitCode ?? signal)));
+  if (budget) clearTimeout(budget);
+  return { code, overBudget, seconds: Math.round((Date.now() - started) / 1000) };
+}
+
+/** Each mutated module's score in the run's report; the modules under the break threshold. */
+function scoresOf(modules) {
+  const report = JSON.parse(fs.readFileSync(REPORT_FILE, 'utf8'));
+  const low = [];
+  for (const module of modules) {
+    const mutants = report.files[module]?.mutants ?? [];
+    const count = (...statuses) => mutants.filter((m) => statuses.includes(m.status)).length;
+    const detected = count('Killed', 'Timeout');
+    const valid = detected + count('Survived', 'NoCoverage');
+    const score = valid === 0 ? 100 : (100 * detected) / valid;
+    say(`${module}: ${score.toFixed(1)} % (${detected} of ${valid} detected)`);
+    if (score < BREAK) low.push(module);
+  }
+  return low;
+}
+
+const [mode = 'changed', list] = process.argv.slice(2);
+if (mode === 'changed' || mode === 'modules') {
+  let modules;
+  if (mode === 'changed') {
+    const chosen = changedModules();
+    if (chosen.size === 0) {
+      say(`no src/ module changed since ${INCREMENTAL_FILE} was written: nothing to mutate`);
+      process.exit(0);
+    }
+    for (const [module, why] of chosen) say(`mutating ${module}: ${why}`);
+    modules = [...chosen.keys()];
+  } else {
+    modules = (list ?? '').split(',').filter(Boolean);
+    if (modules.length === 0) fail('modules: name the modules, comma-separated');
+  }
+  const budgetSeconds = Number(process.env.MUTATION_BUDGET_SECONDS ?? (mode === 'changed' ? 1200 : 0));
+  const { code, overBudget, seconds } = await stryker(modules, budgetSeconds);
+  if (overBudget) {
+    fail(
+      `over its budget of ${budgetSeconds} s: these changes are NOT judged. Run \`MUTATION_BUDGET_SECONDS=0 npm run ` +
+        `test:mutation:changed\` and commit ${INCREMENTAL_FILE}, so that CI re-tests only what changes after it.`,
+    );
+  }
+  if (code !== 0) fail(`stryker exited with ${code} after ${seconds} s (see above)`);
+  const low = scoresOf(modules);
+  if (low.length > 0) fail(`under the break threshold of ${BREAK} %: ${low.join(', ')}`);
+  say(`passed in ${seconds} s; commit ${INCREMENTAL_FILE} to keep these results`);
+} else if (mode === 'all') {
+  const byArea = new Map();
+  for (const module of sourceModules()) {
+    const area = areaOf(module) ?? 'every suite';
+    byArea.set(area, [...(byArea.get(area) ?? []), module]);
+  }
+  let failed = false;
+  for (const [area, modules] of byArea) {
+    say(`area ${area}`);
+    const { code } = await stryker(modules, 0);
+    failed ||= code !== 0;
+  }
+  if (failed) fail('a run failed (above)');
+} else {
+  fail(`unknown mode ${mode}: changed, modules <a.ts,b.ts> or all`);
+}
