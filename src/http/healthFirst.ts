@@ -6,7 +6,7 @@ import { httpRequestDuration, httpRequests } from '../observability/metrics';
 import type { Readiness } from '../observability/readiness';
 import { tracingOn } from '../observability/tracing';
 import { SAFE_REQUEST_ID } from './requestId';
-import { recordHeaders, replayedPerOrigin } from './recordedHeaders';
+import { rawHeaders, recordHeaders, replayedPerOrigin } from './recordedHeaders';
 
 interface HealthFirstParts {
   readiness: Readiness;
@@ -34,22 +34,8 @@ interface HealthFirstParts {
  * app continues its trace).
  */
 export function answerHealthFirst(parts: HealthFirstParts, app: (req: http.IncomingMessage, res: http.ServerResponse) => void) {
-  const security = recordHeaders(parts.securityHeaders, undefined);
+  const security = rawHeaders(recordHeaders(parts.securityHeaders, undefined));
   const cors = replayedPerOrigin(parts.corsHeaders);
-  /** Security and CORS headers as one flat list of names and values, per origin (as bounded as the CORS record). */
-  const flat = new Map<string | undefined, string[]>();
-  const headersFor = (origin: string | undefined): string[] => {
-    let list = flat.get(origin);
-    if (list === undefined) {
-      list = [];
-      for (const [name, value] of [...security, ...cors.headersFor(origin)]) {
-        for (const one of Array.isArray(value) ? value : [value]) list.push(name, String(one));
-      }
-      if (flat.size >= 1000) flat.delete(flat.keys().next().value);
-      flat.set(origin, list);
-    }
-    return list;
-  };
   const counted = {
     healthz: { ok: httpRequests.labels('GET', '/healthz', '200'), timed: httpRequestDuration.labels('GET', '/healthz') },
     readyz: { ok: httpRequests.labels('GET', '/readyz', '200'), notReady: httpRequests.labels('GET', '/readyz', '503'), timed: httpRequestDuration.labels('GET', '/readyz') },
@@ -73,7 +59,7 @@ export function answerHealthFirst(parts: HealthFirstParts, app: (req: http.Incom
     const offered = req.headers['x-request-id'];
     const requestId = typeof offered === 'string' && SAFE_REQUEST_ID.test(offered) ? offered : randomUUID();
     // One raw header list (Node merges it with any header set before, such as Connection: close while draining).
-    res.writeHead(status, [...headersFor(origin), 'X-Request-Id', requestId, 'Content-Type', 'application/json; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body))]);
+    res.writeHead(status, [...security, ...cors.rawFor(origin), 'X-Request-Id', requestId, 'Content-Type', 'application/json; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body))]);
     res.end(body);
     const metric = url === '/healthz' ? counted.healthz : counted.readyz;
     (status === 200 ? metric.ok : counted.readyz.notReady).inc();

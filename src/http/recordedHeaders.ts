@@ -24,23 +24,33 @@ type Recorded = [string, string | number | readonly string[]][];
  * replayed after that; a preflight (OPTIONS), which the middleware answers
  * itself, still runs it.
  */
-export function replayedPerOrigin(middleware: RequestHandler): RequestHandler & { headersFor(origin: string | undefined): Recorded } {
-  const byOrigin = new Map<string | undefined, Recorded>();
-  const headersFor = (origin: string | undefined): Recorded => {
-    let headers = byOrigin.get(origin);
-    if (headers === undefined) {
-      headers = recordHeaders(middleware, origin);
+export function replayedPerOrigin(middleware: RequestHandler): RequestHandler & { headersFor(origin: string | undefined): Recorded; rawFor(origin: string | undefined): string[] } {
+  const byOrigin = new Map<string | undefined, { headers: Recorded; raw: string[] }>();
+  const recorded = (origin: string | undefined) => {
+    let entry = byOrigin.get(origin);
+    if (entry === undefined) {
+      const headers = recordHeaders(middleware, origin);
+      entry = { headers, raw: rawHeaders(headers) };
       if (byOrigin.size >= REMEMBERED_ORIGINS) byOrigin.delete(byOrigin.keys().next().value);
-      byOrigin.set(origin, headers);
+      byOrigin.set(origin, entry);
     }
-    return headers;
+    return entry;
   };
+  const headersFor = (origin: string | undefined): Recorded => recorded(origin).headers;
+  const rawFor = (origin: string | undefined): string[] => recorded(origin).raw;
   const replay: RequestHandler = (req, res, next) => {
     if (req.method === 'OPTIONS') return middleware(req, res, next);
     for (const [name, value] of headersFor(req.headers.origin)) res.setHeader(name, value);
     next();
   };
-  return Object.assign(replay, { headersFor });
+  return Object.assign(replay, { headersFor, rawFor });
+}
+
+/** Recorded headers as Node's raw list of names and values (`writeHead(status, list)`), a repeated header once per value. */
+export function rawHeaders(headers: Recorded): string[] {
+  const raw: string[] = [];
+  for (const [name, value] of headers) for (const one of Array.isArray(value) ? value : [value]) raw.push(name, String(one));
+  return raw;
 }
 
 /** The headers `middleware` sets on an answer to a GET with this `Origin`, in the order it sets them. */
