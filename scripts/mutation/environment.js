@@ -28,6 +28,37 @@ const fullName = (test) => {
   return [...names, test.name].join(' ');
 };
 
+/**
+ * A mutant's test may take this long: five times what it took in the initial run, plus 2 s, and at
+ * least 5 s. A test that hangs under a mutant then fails in jest (killed), instead of waiting for
+ * Stryker's timeout of the whole run (twice its tests' time plus timeoutMS) and a worker restart:
+ * either way the mutant is detected, and the time saved is most of a run's. A test the initial run
+ * did not record keeps its own timeout.
+ */
+const boundFor = (ms) => Math.max(5000, 5 * ms + 2000);
+
+/** The initial run's durations, by file and test name (read once per worker). */
+let recordedMs;
+
+function boundTest(rootDir, testPath, test) {
+  if (!recordedMs) {
+    recordedMs = new Map();
+    try {
+      for (const line of fs.readFileSync(path.join(rootDir, TEST_NAMES_FILE), 'utf8').split('\n')) {
+        if (!line) continue;
+        const { file, tests } = JSON.parse(line);
+        for (const { name, ms } of tests) recordedMs.set(`${file}\0${name}`, ms);
+      }
+    } catch {
+      // No record (jest run by hand): every test keeps its own timeout.
+    }
+  }
+  const ms = recordedMs.get(`${testPath}\0${fullName(test)}`);
+  if (ms === undefined) return;
+  const bound = boundFor(ms);
+  if (test.timeout === undefined || test.timeout > bound) test.timeout = bound;
+}
+
 class MutationTestEnvironment extends TestEnvironment {
   constructor(config, context) {
     super(config, context);
@@ -46,6 +77,7 @@ class MutationTestEnvironment extends TestEnvironment {
       }
       return;
     }
+    if (event.name === 'test_start') boundTest(this.rootDir, this.testPath, event.test);
     if (event.name === 'test_done' && event.test.errors.length > 0) killedMutant = mutant;
     if (killedMutant !== mutant) return;
     // Killed already: the rest of this run is skipped. A block not yet started skips its hooks too

@@ -60,6 +60,8 @@ const AREAS = [
   ['src/domain/', ['test/domain/', 'test/api/session.test.ts', 'test/api/messages.test.ts']],
   ['src/demo/', ['test/demo/']],
   ['src/server.ts', ['test/server/', 'test/http/httpServer.test.ts']],
+  ['src/main.ts', ['test/server/']],
+  ['src/processFailures.ts', ['test/server/']],
 ];
 
 /** The area a module belongs to: its prefix, or undefined (judged by every suite). */
