@@ -80,7 +80,7 @@ export class WebDeploymentTokens {
         logDetail: { signInOperation: operation, transport: failure.message },
       });
     }
-    if (response.status === 429 || response.status >= 500) throw this.unavailable(operation, response);
+    // What Genesys answered is each operation's to judge: a 429 or 5xx is neither a refusal (isRefusal) nor a success (2xx), so upstream_unavailable.
     return response;
   }
 
