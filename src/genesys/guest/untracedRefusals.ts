@@ -37,7 +37,7 @@ export class UntracedRefusals {
   /** One more refusal without tracingId; `failure` when its request must fail rather than go out again. */
   add(failure?: GuestApiError): void {
     this.count++;
-    if (failure) this.failure ??= failure;
+    this.failure ??= failure;
     this.lastAt = this.target.now();
     this.attribute();
   }
@@ -46,13 +46,13 @@ export class UntracedRefusals {
   reset(): void {
     this.count = 0;
     this.failure = undefined;
-    if (this.timer) clearTimeout(this.timer);
+    clearTimeout(this.timer);
     this.timer = undefined;
   }
 
   /** Looks again (an answer arrived and the unanswered set shrank). */
   attribute(): void {
-    if (this.timer) clearTimeout(this.timer);
+    clearTimeout(this.timer);
     this.timer = undefined;
     if (this.count === 0) return;
     const now = this.target.now();

@@ -76,6 +76,106 @@ describe('GuestSignIn.configure', () => {
     expect(renew).toHaveBeenCalledTimes(1);
   });
 
+  test('only a refused JWT (401) is renewed: any other error of a signed-in configure is passed on as it is', async () => {
+    const renew = jest.fn(async (s: GenesysSignIn) => ({ ...s, jwt: `${s.jwt}+` }));
+    const signIn = new GuestSignIn(renew);
+    signIn.adopt({ jwt: 'j', refreshToken: 'r' });
+    const forbidden = guestErrorFromFrame({ type: 'response', class: 'string', code: 403 } as Envelope, 'HTTP authorization error');
+    const sends: (string | undefined)[] = [];
+    await expect(signIn.configure(async (jwt) => (sends.push(jwt), Promise.reject(forbidden)))).rejects.toBe(forbidden);
+    expect(sends).toEqual(['j']);
+    expect(renew).not.toHaveBeenCalled();
+  });
+
+  test('after three renewals the customer is told to sign in again, and the log keeps the last refusal as the cause', async () => {
+    const signIn = new GuestSignIn(async (s) => ({ ...s, jwt: `${s.jwt}+` }));
+    signIn.adopt({ jwt: 'j', refreshToken: 'r' });
+    const refusals: GuestApiError[] = [];
+    const error = await signIn
+      .configure(async () => {
+        refusals.push(unauthorized());
+        throw refusals.at(-1);
+      })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'reauthentication_required', message: expect.stringMatching(/sign in again/i) });
+    expect((error as Error).cause).toBe(refusals.at(-1));
+  });
+
+  test('a sign-in with nothing to renew it is over at its first refused JWT: sign in again', async () => {
+    const signIn = new GuestSignIn();
+    signIn.adopt({ jwt: 'j', refreshToken: 'r' });
+    const sends: (string | undefined)[] = [];
+    await expect(signIn.configure(async (jwt) => (sends.push(jwt), Promise.reject(unauthorized())))).rejects.toMatchObject({
+      failure: 'reauthentication_required',
+      code: 'reauthentication_required',
+      message: expect.stringMatching(/sign in again/i),
+    });
+    expect(sends).toEqual(['j']);
+  });
+
+  test('why a renewal failed stays the cause: a refused refresh token (sign in again), an unreachable Genesys (retry)', async () => {
+    const refusedRefresh = new AppError('reauthentication_required', 'The sign-in has run out or was revoked; sign in again.');
+    const over = new GuestSignIn(() => Promise.reject(refusedRefresh));
+    over.adopt({ jwt: 'j', refreshToken: 'r' });
+    const ended = await over.configure(() => Promise.reject(unauthorized())).catch((e: unknown) => e);
+    expect(ended).toMatchObject({ failure: 'reauthentication_required', message: expect.stringMatching(/sign in again/i) });
+    expect((ended as Error).cause).toBe(refusedRefresh);
+
+    const unreachable = new AppError('upstream_unavailable', 'Genesys did not answer the sign-in request; please retry.', { status: 502 });
+    const down = new GuestSignIn(() => Promise.reject(unreachable));
+    down.adopt({ jwt: 'j', refreshToken: 'r' });
+    const failed = await down.configure(() => Promise.reject(unauthorized())).catch((e: unknown) => e);
+    expect(failed).toMatchObject({ failure: 'unavailable', message: expect.stringMatching(/retry/i) });
+    expect((failed as Error).cause).toBe(unreachable);
+  });
+
+  test('a configure refused after another one already renewed the JWT configures again with that JWT, without renewing it again', async () => {
+    const renew = jest.fn(async (s: GenesysSignIn) => ({ ...s, jwt: `${s.jwt}+` }));
+    const signIn = new GuestSignIn(renew);
+    signIn.adopt({ jwt: 'j', refreshToken: 'r' });
+    let refuseLate!: () => void;
+    const late = new Promise<void>((resolve) => (refuseLate = resolve));
+    const sends: string[] = [];
+    // The first configure is refused at once and renews; the second one's refusal of the same JWT comes after that.
+    const first = signIn.configure(async (jwt) => {
+      sends.push(`first ${jwt}`);
+      if (jwt === 'j') throw unauthorized();
+      return CONFIGURED;
+    });
+    const second = signIn.configure(async (jwt) => {
+      sends.push(`second ${jwt}`);
+      if (jwt === 'j') {
+        await late;
+        throw unauthorized();
+      }
+      return CONFIGURED;
+    });
+    await first;
+    refuseLate();
+    await second;
+    expect(renew).toHaveBeenCalledTimes(1);
+    expect(sends).toEqual(['first j', 'second j', 'first j+', 'second j+']);
+    expect(signIn.value).toEqual({ jwt: 'j+', refreshToken: 'r' });
+  });
+
+  test('a sign-in replaced while its old JWT was being renewed stays: the renewed old one does not overwrite it', async () => {
+    let release!: (s: GenesysSignIn) => void;
+    const signIn = new GuestSignIn(() => new Promise<GenesysSignIn>((resolve) => (release = resolve)));
+    signIn.adopt({ jwt: 'j', refreshToken: 'r' });
+    const sends: (string | undefined)[] = [];
+    const configured = signIn.configure(async (jwt) => {
+      sends.push(jwt);
+      if (jwt === 'j') throw unauthorized();
+      return CONFIGURED;
+    });
+    await new Promise((r) => setImmediate(r));
+    signIn.replace({ jwt: 'signed in again', refreshToken: 'r2' });
+    release({ jwt: 'j+', refreshToken: 'r' });
+    await configured;
+    expect(signIn.value).toEqual({ jwt: 'signed in again', refreshToken: 'r2' });
+    expect(sends).toEqual(['j', 'signed in again']);
+  });
+
   test('a session keeps credentials it renewed over the older ones a token brings', () => {
     const signIn = new GuestSignIn();
     signIn.adopt({ jwt: 'newer' });
