@@ -64,6 +64,22 @@ const AREAS = [
   ['src/processFailures.ts', ['test/server/']],
 ];
 
+/**
+ * Modules no in-process suite can judge, each with why: `npm run test:mutation` skips them,
+ * `changed` lists them, and the table names them apart from the modules not mutated yet.
+ */
+const OUT_OF_PROCESS = [
+  [
+    'src/tools/',
+    'npm run verify:genesys (src/tools/, checks a real Genesys or the simulator) runs as its own process; its suite (test/tools/verifyGenesys.test.ts, lane full) starts it as a child, whose coverage Stryker does not see per test',
+  ],
+];
+
+/** Why no in-process suite judges a module, or undefined when some do. */
+function outOfProcess(module) {
+  return OUT_OF_PROCESS.find(([prefix]) => module.startsWith(prefix))?.[1];
+}
+
 /** The area a module belongs to: its prefix, or undefined (judged by every suite). */
 function areaOf(module) {
   return AREAS.find(([prefix]) => module.startsWith(prefix))?.[0];
@@ -74,4 +90,4 @@ function judgesOf(module) {
   return AREAS.find(([prefix]) => module.startsWith(prefix))?.[1];
 }
 
-module.exports = { AREAS, areaOf, judgesOf };
+module.exports = { AREAS, OUT_OF_PROCESS, areaOf, judgesOf, outOfProcess };

@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 process.chdir(ROOT);
 const require = createRequire(import.meta.url);
-const { areaOf, judgesOf } = require('./judges.js');
+const { areaOf, judgesOf, outOfProcess } = require('./judges.js');
 const config = JSON.parse(fs.readFileSync('stryker.config.json', 'utf8'));
 const INCREMENTAL_FILE = config.incrementalFile;
 const REPORT_FILE = config.jsonReporter.fileName;
@@ -95,6 +95,7 @@ function changedModules() {
   const pending = [];
   const neverMutated = [];
   for (const module of sourceModules()) {
+    if (outOfProcess(module)) continue;
     const held = recorded[module];
     if (held) {
       if (held.source !== fs.readFileSync(module, 'utf8')) chosen.set(module, 'changed since its results were recorded');
@@ -188,6 +189,8 @@ if (mode === 'changed' || mode === 'modules') {
   } else {
     modules = (list ?? '').split(',').filter(Boolean);
     if (modules.length === 0) fail('modules: name the modules, comma-separated');
+    const unjudged = modules.filter((module) => outOfProcess(module));
+    if (unjudged.length > 0) fail(`no in-process suite judges ${unjudged.join(', ')}: ${outOfProcess(unjudged[0])}`);
   }
   const budgetSeconds = Number(process.env.MUTATION_BUDGET_SECONDS ?? (mode === 'changed' ? 1200 : 0));
   const { code, overBudget, seconds } = await stryker(modules, budgetSeconds);
@@ -204,6 +207,11 @@ if (mode === 'changed' || mode === 'modules') {
 } else if (mode === 'all') {
   const byArea = new Map();
   for (const module of sourceModules()) {
+    const why = outOfProcess(module);
+    if (why) {
+      say(`skipping ${module}: ${why}`);
+      continue;
+    }
     const area = areaOf(module) ?? 'every suite';
     byArea.set(area, [...(byArea.get(area) ?? []), module]);
   }

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 process.chdir(ROOT);
@@ -51,7 +52,17 @@ for (const { module, mutant } of left) {
   out(`- ${module}:${line} ${mutant.status} ${mutant.mutatorName}: ${replacement}`);
 }
 
-const pending = sourceModules().filter((module) => !report.files[module]);
+const { OUT_OF_PROCESS, outOfProcess } = createRequire(import.meta.url)('./judges.js');
+const unjudged = sourceModules().filter((module) => outOfProcess(module));
+if (unjudged.length > 0) {
+  out();
+  out('Not mutated, no in-process suite judges them:');
+  for (const [prefix, why] of OUT_OF_PROCESS) {
+    out(`- ${unjudged.filter((module) => module.startsWith(prefix)).join(', ')}: ${why}`);
+  }
+}
+
+const pending = sourceModules().filter((module) => !report.files[module] && !outOfProcess(module));
 if (pending.length > 0) {
   const { Instrumenter } = await import('@stryker-mutator/instrumenter');
   const quiet = { debug() {}, info() {}, warn() {}, trace() {}, error() {}, isDebugEnabled: () => false, isTraceEnabled: () => false };
