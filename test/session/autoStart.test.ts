@@ -1,9 +1,9 @@
 import type { GuestSession } from '../../src/genesys/guest/guestSession';
 import { DEFAULT_MESSENGER_FEATURES, type MessengerFeatures } from '../../src/genesys/platform/messengerConfig';
-import type { Logger } from '../../src/observability/logger';
 import { sessionsStarted } from '../../src/observability/metrics';
 import { autoStart } from '../../src/session/autoStart';
 import { fingerprint } from '../../src/session/sessionToken';
+import { captureLogger } from '../support/app';
 
 /** Autostart over a stand-in session: what goes out as the Join, what it reports delivered, what it counts and logs. */
 function standIn(options: { signedIn?: boolean; joinFails?: Error } = {}) {
@@ -19,16 +19,15 @@ function standIn(options: { signedIn?: boolean; joinFails?: Error } = {}) {
   return { session, joins };
 }
 
-const warnings: unknown[][] = [];
-const logger = { warn: (...args: unknown[]) => void warnings.push(args) } as unknown as Logger;
+let log = captureLogger('warn');
 beforeEach(() => {
-  warnings.length = 0;
+  log = captureLogger('warn');
 });
 
 function deps(features: Partial<MessengerFeatures> | Error) {
   return {
     messengerFeatures: { get: async () => (features instanceof Error ? Promise.reject(features) : { ...DEFAULT_MESSENGER_FEATURES, ...features }) },
-    logger,
+    logger: log.logger,
   };
 }
 
@@ -68,8 +67,9 @@ test('a failed Join leaves the attributes undelivered (they go with the first me
   const { session, joins } = standIn({ joinFails: failure });
   await expect(autoStart(session, { tier: 'gold' }, deps({ autoStart: true }))).resolves.toBe('');
   expect(joins).toHaveLength(1);
+  const warnings = log.lines();
   expect(warnings).toHaveLength(1);
-  expect(warnings[0]![0]).toEqual({ err: failure });
+  expect(warnings[0]).toMatchObject({ level: 40, err: { message: 'socket closed' } });
 });
 
 test.each([

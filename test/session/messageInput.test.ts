@@ -46,11 +46,9 @@ describe('checkText', () => {
     expect(() => checkText(exact)).not.toThrow();
   });
 
-  test('refuses one UTF-8 byte more as message_too_long (413), with the bytes and the limit as fields and in the detail', () => {
+  test('refuses one UTF-8 byte more as message_too_long (413), with the bytes and the limit as fields', () => {
     const error = refusal(`${'é'.repeat(2048)}x`);
     expect(error).toMatchObject({ code: 'message_too_long', status: 413, extensions: { bytes: 4097, limit: 4096 } });
-    expect(error.message).toMatch(/4097/);
-    expect(error.message).toMatch(/4096/);
   });
 
   test('counts UTF-8 bytes, not characters', () => {

@@ -42,9 +42,9 @@ function desk() {
     untraced.attribute();
   };
   /** Genesys's 429 without tracingId, asking to wait `waitMs`. */
-  const refusal = (waitMs = 1000) => {
+  const refusal = (waitMs = 1000, failure?: GuestApiError) => {
     holdUntil = Math.max(holdUntil, Date.now() + waitMs);
-    untraced.add();
+    untraced.add(failure);
   };
   const typing = (tracingId: string) => pending.sentWithoutReply(tracingId, 'typing');
   return { untraced, write, answer, refusal, typing, refused: () => refused.map((r) => r.id), errors: () => refused };
@@ -138,4 +138,19 @@ test('once every refusal is attributed, answers leave no timer behind (no wake-u
   d.answer(b);
   expect(jest.getTimerCount()).toBe(0);
   expect(d.refused()).toEqual(['b']);
+});
+
+test('a refusal that must fail its request (an untraced 401) fails the refused ones, and the first such failure is the one they get', async () => {
+  const d = desk();
+  const a = d.write('a');
+  for (const id of ['b', 'c', 'd']) d.write(id);
+  const unauthorized = new GuestApiError('unauthorized', 'the session is no longer authorized');
+  d.refusal(1000, unauthorized);
+  d.refusal(1000, new GuestApiError('rate_limited', 'slow down'));
+  // A plain refusal after them does not turn the failure back into writing again.
+  d.refusal();
+  expect(d.refused()).toEqual([]);
+  d.answer(a);
+  expect(d.refused()).toEqual(['b', 'c', 'd']);
+  expect(d.errors().every((r) => r.fail && r.error === unauthorized)).toBe(true);
 });
