@@ -140,6 +140,9 @@ const agentMessage = (text: string) =>
     body: { id: `g-${text}`, type: 'Text', text, direction: 'Outbound', channel: { time: null, messageId: null, from: { image: null } }, metadata: null },
   });
 
+/** Genesys closing this connection (another took its place). */
+const connectionClosed = JSON.stringify({ type: 'message', class: 'ConnectionClosedEvent', code: 200, body: { reason: 'sessionReplaced' } });
+
 /** Resolves once the client has read everything sent on `socket` before (its pong follows them). */
 const roundTrip = (socket: WebSocket) =>
   new Promise<void>((resolve) => {
@@ -173,7 +176,15 @@ function harness(options: Partial<LinkOptions> = {}) {
     state.dead ??= error;
   });
   const emit = (event: GuestEvent) => void events.push(event);
-  const inbound = { logger, now: () => state.now, emit, die } as unknown as InboundTarget;
+  const inbound = {
+    logger,
+    now: () => state.now,
+    emit,
+    die,
+    closingByServer: () => {
+      link.closedByServer = true;
+    },
+  } as unknown as InboundTarget;
   const owner = { desk, ledger, inbound, listeners: () => state.listeners, info: () => state.info, configure, configured, emit, die, dead: () => state.dead, now: () => state.now };
   const beforeSocketOpen = jest.fn(async (): Promise<void> => undefined);
   const link = new SessionLink(
@@ -283,6 +294,22 @@ describe('reconnecting', () => {
     expect(h.events.map(label)).toEqual(['message:before', 'session:reconnected', 'message:overtaking']);
   });
 
+  test('what tells of the session itself is not held behind reconnected', async () => {
+    const h = harness();
+    h.state.listeners = 1;
+    await h.link.connect();
+    let seenWhileProving: string[] = [];
+    h.ledger.settleInDoubt.mockImplementationOnce(async () => {
+      fake.sockets[1]!.send(connectionClosed);
+      await roundTrip(fake.sockets[1]!);
+      seenWhileProving = h.events.map(label);
+    });
+    fake.sockets[0]!.terminate();
+    await waitFor(() => h.events.some((e) => label(e) === 'session:reconnected'));
+    expect(seenWhileProving).toEqual(['session:closed']);
+    expect(h.events.map(label)).toEqual(['session:closed', 'session:reconnected']);
+  });
+
   test('a socket that drops while delivery is proven is replaced before reconnected is told', async () => {
     const h = harness();
     h.state.listeners = 1;
@@ -298,6 +325,27 @@ describe('reconnecting', () => {
     expect(fake.sockets).toHaveLength(3);
     expect(h.ledger.settleInDoubt).toHaveBeenCalledTimes(2);
     expect(h.events.map(label)).toEqual(['session:reconnecting', 'session:reconnected']);
+  });
+  test('when every new socket drops while delivery is proven, requests fail and streams hear unavailable', async () => {
+    const h = harness();
+    await h.link.connect();
+    fake.sockets[0]!.terminate();
+    await waitFor(() => h.desk.socketLost.mock.calls.length === 1);
+    h.ledger.settleInDoubt.mockImplementation(async () => {
+      const lost = h.desk.socketLost.mock.calls.length;
+      fake.sockets.at(-1)!.terminate();
+      await waitFor(() => h.desk.socketLost.mock.calls.length === lost + 1);
+    });
+    const error = await failureOf(h.link.connect());
+    expect(error.failure).toBe('connection_lost');
+    expect(error.message).toMatch(/dropped/);
+    expect(fake.sockets).toHaveLength(5);
+    expect(h.die).not.toHaveBeenCalled();
+    expect(h.desk.failAll).toHaveBeenCalledWith(error);
+    expect(h.events).toEqual([
+      { type: 'session', state: 'reconnecting' },
+      { type: 'session', state: 'unavailable', detail: error.message },
+    ]);
   });
 });
 
@@ -411,6 +459,30 @@ describe('a socket closing', () => {
     expect(h.link.current()).toBeUndefined();
     expect(h.events).toEqual([]);
     expect(h.logLines).toContainEqual(expect.objectContaining({ level: 30, code: 1011 }));
+  });
+
+  test('a connection Genesys said it closes is not reopened for streams, and they are told once', async () => {
+    const h = harness();
+    h.state.listeners = 1;
+    await h.link.connect();
+    fake.sockets[0]!.send(connectionClosed);
+    await roundTrip(fake.sockets[0]!);
+    fake.sockets[0]!.close(1000);
+    await waitFor(() => h.desk.socketLost.mock.calls.length === 1);
+    expect(h.link.isConnecting).toBe(false);
+    expect(h.beforeSocketOpen).toHaveBeenCalledTimes(1);
+    expect(h.events.map(label)).toEqual(['session:closed']);
+  });
+
+  test('a request waiting on a dropped socket opens a new one, though no stream listens', async () => {
+    const h = harness();
+    await h.link.connect();
+    h.desk.size = 1;
+    fake.sockets[0]!.terminate();
+    await waitFor(() => h.desk.socketLost.mock.calls.length === 1);
+    expect(h.beforeSocketOpen).toHaveBeenCalledTimes(2);
+    await waitFor(() => h.link.isReady());
+    expect(fake.sockets).toHaveLength(2);
   });
 
   test('a socket the link has moved on from, closing late, leaves the new one alone', async () => {
