@@ -286,11 +286,8 @@ export class SessionLink implements DeskSocket {
     if (!closed.unexpected) return;
     this.options.logger.info({ code: closed.code }, 'guest socket closed by the other side');
     this.owner.desk.socketLost();
-    const listening = this.owner.listeners() > 0;
-    const wanted = this.owner.desk.size > 0 || (listening && !this.closedByServer);
+    // Streams listening on a connection Genesys said it closes were told so by its ConnectionClosedEvent (inboundDispatch.ts).
+    const wanted = this.owner.desk.size > 0 || (this.owner.listeners() > 0 && !this.closedByServer);
     if (wanted && !this.connecting && !this.owner.dead()) this.wake();
-    else if (!wanted && listening && !this.closedByServer) {
-      this.owner.emit({ type: 'session', state: 'closed', detail: 'Genesys closed this connection (another connection took its place, or the chat ended).' });
-    }
   }
 }
