@@ -3,6 +3,7 @@
 //   node scripts/mutation/run.mjs changed          npm run test:mutation:changed (CI, .ci/run)
 //   node scripts/mutation/run.mjs modules a.ts,b.ts   those modules, in one run
 //   node scripts/mutation/run.mjs all              npm run test:mutation: every module, area by area
+//   node scripts/mutation/run.mjs trim             shortens the file's failure messages (every run does)
 // Every run reads and rewrites reports/stryker-incremental.json, which is committed: Stryker re-tests
 // only the mutants whose code or covering tests changed and keeps every other module's results.
 // Each module is judged by its area's suites (scripts/mutation/judges.js), passed as --testFiles.
@@ -150,7 +151,32 @@ async function stryker(modules, budgetSeconds) {
     }, budgetSeconds * 1000);
   const code = await new Promise((resolve) => child.on('exit', (exitCode, signal) => resolve(exitCode ?? signal)));
   if (budget) clearTimeout(budget);
+  trimReasons();
   return { code, overBudget, seconds: Math.round((Date.now() - started) / 1000) };
+}
+
+/** How much of a killed mutant's failure the committed file keeps (Stryker keeps jest's whole message). */
+const REASON_CHARS = 500;
+
+/**
+ * Shortens each mutant's `statusReason` in the incremental file. Stryker stores the failing test's
+ * whole message there, a diff of thousands of lines at times: 26 of the file's 28 MB after the
+ * Guest API run. Stryker's incremental comparison does not read it; the head says which assertion
+ * failed.
+ */
+function trimReasons() {
+  if (!fs.existsSync(INCREMENTAL_FILE)) return;
+  const incremental = incrementalReport();
+  let trimmed = 0;
+  for (const { mutants } of Object.values(incremental.files ?? {})) {
+    for (const mutant of mutants) {
+      if (typeof mutant.statusReason === 'string' && mutant.statusReason.length > REASON_CHARS) {
+        mutant.statusReason = `${mutant.statusReason.slice(0, REASON_CHARS)}…`;
+        trimmed += 1;
+      }
+    }
+  }
+  if (trimmed > 0) fs.writeFileSync(INCREMENTAL_FILE, `${JSON.stringify(incremental, null, 2)}\n`);
 }
 
 /** Each mutated module's score in the run's report; the modules under the break threshold. */
@@ -204,6 +230,8 @@ if (mode === 'changed' || mode === 'modules') {
   const low = scoresOf(modules);
   if (low.length > 0) fail(`under the break threshold of ${BREAK} %: ${low.join(', ')}`);
   say(`passed in ${seconds} s; commit ${INCREMENTAL_FILE} to keep these results`);
+} else if (mode === 'trim') {
+  trimReasons();
 } else if (mode === 'all') {
   const byArea = new Map();
   for (const module of sourceModules()) {
@@ -223,5 +251,5 @@ if (mode === 'changed' || mode === 'modules') {
   }
   if (failed) fail('a run failed (above)');
 } else {
-  fail(`unknown mode ${mode}: changed, modules <a.ts,b.ts> or all`);
+  fail(`unknown mode ${mode}: changed, modules <a.ts,b.ts>, all or trim`);
 }
