@@ -37,20 +37,32 @@ const fullName = (test) => {
  */
 const boundFor = (ms) => Math.max(5000, 5 * ms + 2000);
 
+/** The initial run's record, file by file ({ name, ms } each), or undefined when there is none. */
+function recordedTests(rootDir) {
+  let text;
+  try {
+    text = fs.readFileSync(path.join(rootDir, TEST_NAMES_FILE), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const byFile = new Map();
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const { file, tests } = JSON.parse(line);
+    byFile.set(file, [...(byFile.get(file) ?? []), ...tests]);
+  }
+  return byFile;
+}
+
 /** The initial run's durations, by file and test name (read once per worker). */
 let recordedMs;
 
 function boundTest(rootDir, testPath, test) {
   if (!recordedMs) {
     recordedMs = new Map();
-    try {
-      for (const line of fs.readFileSync(path.join(rootDir, TEST_NAMES_FILE), 'utf8').split('\n')) {
-        if (!line) continue;
-        const { file, tests } = JSON.parse(line);
-        for (const { name, ms } of tests) recordedMs.set(`${file}\0${name}`, ms);
-      }
-    } catch {
-      // No record (jest run by hand): every test keeps its own timeout.
+    // No record (jest run by hand): every test keeps its own timeout.
+    for (const [file, tests] of recordedTests(rootDir) ?? []) {
+      for (const { name, ms } of tests) recordedMs.set(`${file}\0${name}`, ms);
     }
   }
   const ms = recordedMs.get(`${testPath}\0${fullName(test)}`);
@@ -89,3 +101,4 @@ class MutationTestEnvironment extends TestEnvironment {
 
 module.exports = MutationTestEnvironment;
 module.exports.TEST_NAMES_FILE = TEST_NAMES_FILE;
+module.exports.recordedTests = recordedTests;

@@ -1,7 +1,5 @@
-const fs = require('node:fs');
-const path = require('node:path');
 const Sequencer = require('@jest/test-sequencer').default;
-const { TEST_NAMES_FILE } = require('./environment');
+const { recordedTests } = require('./environment');
 
 /**
  * The test order of mutation testing (stryker.jest.config.js). Stryker runs a mutant's covering
@@ -32,23 +30,10 @@ class MutationSequencer extends Sequencer {
   }
 }
 
-/** The initial run's record, file by file, or undefined when there is none. */
+/** The initial run's record of the files' tests (scripts/mutation/environment.js), or undefined. */
 function testsByFile(tests) {
   const rootDir = tests[0]?.context.config.rootDir;
-  if (!rootDir) return undefined;
-  let text;
-  try {
-    text = fs.readFileSync(path.join(rootDir, TEST_NAMES_FILE), 'utf8');
-  } catch {
-    return undefined;
-  }
-  const byFile = new Map();
-  for (const line of text.split('\n')) {
-    if (!line) continue;
-    const { file, tests: held } = JSON.parse(line);
-    byFile.set(file, [...(byFile.get(file) ?? []), ...held]);
-  }
-  return byFile;
+  return rootDir ? recordedTests(rootDir) : undefined;
 }
 
 module.exports = MutationSequencer;
