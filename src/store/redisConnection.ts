@@ -86,7 +86,16 @@ function open(config: RedisConfig, commandTimeoutMs: number): Redis | Cluster {
     });
   }
   if (config.kind === 'sentinel') {
-    return new Redis({ ...options, sentinels: config.sentinels, name: config.name, role: 'master', ...(config.tls ? { enableTLSForSentinelMode: true } : {}) });
+    // failoverDetector: ioredis listens for Sentinel's +switch-master and moves to the new primary at once,
+    // instead of writing to the demoted one until its connection breaks.
+    return new Redis({
+      ...options,
+      sentinels: config.sentinels,
+      name: config.name,
+      role: 'master',
+      failoverDetector: true,
+      ...(config.tls ? { enableTLSForSentinelMode: true } : {}),
+    });
   }
   // A password in the URL wins over REDIS_PASSWORD.
   const inUrl = new URL(config.url).password !== '';

@@ -215,7 +215,9 @@ export class RedisStore implements SharedStore {
     clearInterval(this.pinger);
     clearInterval(this.lossWatch);
     this.redis.removeAllListeners('close');
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await this.redis.quit().catch(() => undefined);
+    // Also what ends the Sentinel subscriptions of ioredis's failover detector, which quit() leaves open.
+    this.redis.disconnect();
   }
 
   /**
