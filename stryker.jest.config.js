@@ -10,8 +10,10 @@ const base = require('./jest.config.js');
  * that hold them and stopping at the first failure (scripts/mutation/).
  *
  * Left out, the suites that cannot judge a mutant or would cost minutes each:
- * - any suite that starts a Debian program (`@needs`) or costs minutes by design (`@lane full`),
- *   as in the quick lane (jest.quick.config.js);
+ * - any suite that starts a Debian program other than redis-server (`@needs`), or costs minutes by
+ *   design (`@lane full`). A suite that needs only redis-server runs the service in this process
+ *   beside a Redis child (test/support/redis.ts), so it judges the store and the limits on Redis:
+ *   those run where redis-server is installed, as in CI after `npm test`;
  * - the suites that judge something other than src/: the browser, the client package, the
  *   deployment files, the docs, lint rules, scripts, the simulator and the test helpers;
  * - the suites that only run the service as its own process (busyPort, shutdown), and the README
@@ -20,6 +22,8 @@ const base = require('./jest.config.js');
  *   loop check (a verdict on timing).
  */
 const TEST_ROOT = path.join(__dirname, 'test');
+/** The one Debian program a judging suite may start: the service stays in this process. */
+const IN_PROCESS_WITH = ['redis-server'];
 
 const NOT_OF_SRC = ['browser', 'client', 'deploy', 'docs', 'lint', 'scripts', 'simulator', 'support'];
 const LEFT_OUT = [
@@ -43,7 +47,8 @@ function judges(file) {
   const relative = path.relative(TEST_ROOT, file).split(path.sep).join('/');
   if (NOT_OF_SRC.includes(relative.split('/')[0]) || LEFT_OUT.includes(relative)) return false;
   const text = fs.readFileSync(file, 'utf8');
-  return !/^\s*\*\s*@needs\s/m.test(text) && !/^\s*\*\s*@lane full\b/m.test(text);
+  const needs = [...text.matchAll(/^\s*\*\s*@needs\s+([^\n*]+)$/gm)].flatMap((m) => m[1].trim().split(/\s+/));
+  return needs.every((need) => IN_PROCESS_WITH.includes(need)) && !/^\s*\*\s*@lane full\b/m.test(text);
 }
 
 /** @type {import('jest').Config} */

@@ -11,6 +11,8 @@
  * modules of each entry together.
  */
 const GUEST = ['test/genesys/guest/', 'test/session/guestChat.test.ts', 'test/http/liveStreams.test.ts'];
+/** The API suites that state what an upload and an attachment link do. */
+const ATTACHMENT_API = ['test/api/attachments.test.ts', 'test/api/attachmentLinks.test.ts', 'test/api/uploadFormats.test.ts'];
 
 const AREAS = [
   // Guest API modules whose rules the API suites state (the Guest API suites only pass through them).
@@ -19,6 +21,7 @@ const AREAS = [
   ['src/genesys/guest/guestSignIn.ts', [...GUEST, 'test/api/signIn.test.ts']],
   ['src/genesys/guest/sendWindow.ts', [...GUEST, 'test/api/messagePacing.test.ts']],
   ['src/genesys/guest/untracedRefusals.ts', [...GUEST, 'test/api/messages.test.ts', 'test/api/messagePacing.test.ts']],
+  ['src/genesys/guest/attachment', [...GUEST, ...ATTACHMENT_API]],
   ['src/genesys/guest/', GUEST],
   ['src/genesys/', ['test/genesys/platform/', 'test/config/operation.test.ts', 'test/api/session.test.ts']],
   ['src/session/', [
@@ -26,10 +29,14 @@ const AREAS = [
     'test/api/session.test.ts',
     'test/api/capabilities.test.ts',
     'test/api/signIn.test.ts',
-    'test/api/attachmentLinks.test.ts',
-    'test/api/attachments.test.ts',
+    ...ATTACHMENT_API,
     'test/api/inputScreens.test.ts',
     'test/api/endChat.test.ts',
+    'test/api/endedMeansEnded.test.ts',
+    'test/api/capabilitiesEnforced.test.ts',
+    'test/api/messages.test.ts',
+    'test/api/sessionExpiry.test.ts',
+    'test/api/sharedStore.test.ts',
   ]],
   ['src/http/liveStreams.ts', ['test/http/liveStreams.test.ts', 'test/api/stream.test.ts']],
   ['src/http/routes/attachments.ts', ['test/api/attachments.test.ts', 'test/api/attachmentLinks.test.ts', 'test/api/uploadFormats.test.ts', 'test/hostile/uploadSpool.test.ts']],
@@ -53,7 +60,8 @@ const AREAS = [
     'test/hostile/earlyRefusal.test.ts',
     'test/hostile/churn.test.ts',
   ]],
-  ['src/store/', ['test/api/session.test.ts', 'test/api/messages.test.ts', 'test/session/']],
+  // The Redis suites start redis-server beside the service (stryker.jest.config.js keeps them).
+  ['src/store/', ['test/store/', 'test/api/sharedStore.test.ts', 'test/api/sharedLimits.test.ts', 'test/api/session.test.ts', 'test/api/messages.test.ts', 'test/session/']],
   ['src/config/', ['test/config/']],
   ['src/identity/', ['test/identity/', 'test/api/signIn.test.ts']],
   ['src/observability/', ['test/observability/', 'test/hostile/logLeaks.test.ts']],
