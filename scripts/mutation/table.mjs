@@ -1,69 +1,64 @@
 #!/usr/bin/env node
-// The per-module table of RELIABILITY.md#mutation-testing, from the committed incremental file
-// (reports/stryker-incremental.json, every result of every run so far), then each surviving or
-// uncovered mutant, then the src/ modules with no results yet and how many mutants each holds.
-//   node scripts/mutation/table.mjs
+// The mutation results of RELIABILITY.md#mutation-testing, from the committed incremental file
+// (reports/stryker-incremental.json, every result of every run so far) and the reasons given for the
+// mutants left (scripts/mutation/harmless/*.json).
+//   node scripts/mutation/table.mjs                 npm run mutation:table: the table, every mutant left
+//                                                   with its reason or NOT EXPLAINED, the modules never mutated
+//   node scripts/mutation/table.mjs --write         rewrites RELIABILITY.md's generated part (between its markers)
+//   node scripts/mutation/table.mjs --markdown      prints that part
+//   node scripts/mutation/table.mjs unexplained [prefix]
+//                                                   the mutants left without a reason, as entries of harmless.json
+//                                                   to fill in (or to kill with a test)
 import fs from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
-import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
+import { OUT_OF_PROCESS, ROOT, config, outOfProcess, pct, results, sourceModules } from './results.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-process.chdir(ROOT);
-const config = JSON.parse(fs.readFileSync('stryker.config.json', 'utf8'));
-const report = JSON.parse(fs.readFileSync(config.incrementalFile, 'utf8'));
 const out = (line = '') => process.stdout.write(`${line}\n`);
-const pct = (detected, valid) => (valid === 0 ? 'n/a' : `${((100 * detected) / valid).toFixed(1)} %`);
+export const START = '<!-- mutation-results:start (npm run mutation:table -- --write) -->';
+export const END = '<!-- mutation-results:end -->';
 
-function sourceModules(dir = 'src') {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = path.join(dir, entry.name).split(path.sep).join('/');
-    if (entry.isDirectory()) return sourceModules(full);
-    return entry.name.endsWith('.ts') ? [full] : [];
-  });
-}
+const code = (text) => {
+  const ticks = text.includes('`') ? '``' : '`';
+  return `${ticks}${ticks.length > 1 ? ' ' : ''}${text}${ticks.length > 1 ? ' ' : ''}${ticks}`;
+};
 
-const totals = { mutants: 0, Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0 };
-const left = [];
-out('| module | mutants | killed | timed out | survived | no coverage | score |');
-out('|---|---|---|---|---|---|---|');
-for (const module of Object.keys(report.files).sort()) {
-  const count = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0 };
-  for (const mutant of report.files[module].mutants) {
-    if (!(mutant.status in count)) continue;
-    count[mutant.status] += 1;
-    if (mutant.status === 'Survived' || mutant.status === 'NoCoverage') left.push({ module, mutant });
+/** RELIABILITY.md's generated part: the table, then each mutant left with why it is harmless. */
+export function markdown(r = results()) {
+  const lines = [START, ''];
+  lines.push('| module | mutants | killed | timed out | survived | no coverage | score |', '|---|---|---|---|---|---|---|');
+  for (const row of [...r.rows, r.total]) {
+    const name = row.module === 'all' ? '**all**' : code(row.module.replace(/^src\//, ''));
+    lines.push(`| ${name} | ${row.valid} | ${row.Killed} | ${row.Timeout} | ${row.Survived} | ${row.NoCoverage} | ${pct(row)} |`);
   }
-  const valid = Object.values(count).reduce((a, b) => a + b, 0);
-  for (const key of Object.keys(count)) totals[key] += count[key];
-  totals.mutants += valid;
-  const name = module.replace(/^src\//, '');
-  out(`| \`${name}\` | ${valid} | ${count.Killed} | ${count.Timeout} | ${count.Survived} | ${count.NoCoverage} | ${pct(count.Killed + count.Timeout, valid)} |`);
-}
-const { mutants, Killed, Timeout, Survived, NoCoverage } = totals;
-out(`| all | ${mutants} | ${Killed} | ${Timeout} | ${Survived} | ${NoCoverage} | ${pct(Killed + Timeout, mutants)} |`);
-
-out();
-out('Survived and not covered:');
-for (const { module, mutant } of left) {
-  const { line } = mutant.location.start;
-  const replacement = (mutant.replacement ?? '').replace(/\s+/g, ' ').slice(0, 80);
-  out(`- ${module}:${line} ${mutant.status} ${mutant.mutatorName}: ${replacement}`);
-}
-
-const { OUT_OF_PROCESS, outOfProcess } = createRequire(import.meta.url)('./judges.js');
-const unjudged = sourceModules().filter((module) => outOfProcess(module));
-if (unjudged.length > 0) {
-  out();
-  out('Not mutated, no in-process suite judges them:');
-  for (const [prefix, why] of OUT_OF_PROCESS) {
-    out(`- ${unjudged.filter((module) => module.startsWith(prefix)).join(', ')}: ${why}`);
+  lines.push('');
+  if (r.pending.length > 0) lines.push(`Not mutated yet: ${r.pending.map(code).join(', ')}.`, '');
+  lines.push(`Each mutant left (${r.left.length}), and why it is harmless:`, '');
+  let module;
+  for (const m of r.left) {
+    if (m.module !== module) {
+      module = m.module;
+      lines.push('', `${code(module.replace(/^src\//, ''))}:`, '');
+    }
+    const status = m.status === 'NoCoverage' ? ', not covered' : '';
+    const where = m.context === m.original ? '' : ` in ${code(m.context)}`;
+    lines.push(`- line ${m.line}, ${m.mutator}${status}: ${code(m.original)} → ${code(m.replacement)}${where}. ${m.why ?? '**Not explained.**'}`);
   }
+  lines.push('', END);
+  return lines.join('\n');
 }
 
-const pending = sourceModules().filter((module) => !report.files[module] && !outOfProcess(module));
-if (pending.length > 0) {
+const RELIABILITY = path.join(ROOT, 'RELIABILITY.md');
+
+/** RELIABILITY.md with its generated part replaced by `part`. */
+export function withPart(text, part) {
+  const start = text.indexOf(START);
+  const end = text.indexOf(END);
+  if (start < 0 || end < start) throw new Error(`RELIABILITY.md has no generated part (${START} … ${END})`);
+  return text.slice(0, start) + part + text.slice(end + END.length);
+}
+
+async function notYetMutated(pending) {
   const { Instrumenter } = await import('@stryker-mutator/instrumenter');
   const quiet = { debug() {}, info() {}, warn() {}, trace() {}, error() {}, isDebugEnabled: () => false, isTraceEnabled: () => false };
   const options = { plugins: null, excludedMutations: [], ignorers: [], noHeader: true };
@@ -71,10 +66,53 @@ if (pending.length > 0) {
   out();
   out('Not yet mutated (mutants as instrumented, before the TypeScript checker and ignoreStatic):');
   for (const module of pending) {
-    const content = fs.readFileSync(module, 'utf8');
-    const { mutants: found } = await new Instrumenter(quiet).instrument([{ name: path.resolve(module), mutate: true, content }], options);
+    const content = fs.readFileSync(path.join(ROOT, module), 'utf8');
+    const { mutants: found } = await new Instrumenter(quiet).instrument([{ name: path.resolve(ROOT, module), mutate: true, content }], options);
     sum += found.length;
     out(`- ${module}: ${found.length}`);
   }
   out(`- ${pending.length} modules, ${sum} mutants`);
+}
+
+const isMain = process.argv[1] && path.resolve(process.argv[1]) === path.join(ROOT, 'scripts/mutation/table.mjs');
+if (isMain) {
+  const [mode, prefix = 'src/'] = process.argv.slice(2);
+  const r = results();
+  if (mode === '--markdown') {
+    out(markdown(r));
+  } else if (mode === '--write') {
+    fs.writeFileSync(RELIABILITY, withPart(fs.readFileSync(RELIABILITY, 'utf8'), markdown(r)));
+    out(`RELIABILITY.md: ${r.rows.length} modules, ${pct(r.total)}, ${r.left.length} mutants left (${r.left.filter((m) => !m.why).length} not explained)`);
+  } else if (mode === 'unexplained') {
+    const entries = {};
+    for (const { module, line, mutator, context, original, replacement, why } of r.left) {
+      if (why || !module.startsWith(prefix)) continue;
+      (entries[module] ??= []).push({ line, mutator, context, original, replacement, why: '' });
+    }
+    out(JSON.stringify(entries, null, 2));
+  } else if (mode === undefined) {
+    out('| module | mutants | killed | timed out | survived | no coverage | score |');
+    out('|---|---|---|---|---|---|---|');
+    for (const row of [...r.rows, r.total]) {
+      out(`| \`${row.module.replace(/^src\//, '')}\` | ${row.valid} | ${row.Killed} | ${row.Timeout} | ${row.Survived} | ${row.NoCoverage} | ${pct(row)} |`);
+    }
+    out();
+    out('Survived and not covered:');
+    for (const m of r.left) out(`- ${m.module}:${m.line} ${m.status} ${m.mutator}: ${m.original} → ${m.replacement}${m.why ? '' : '  NOT EXPLAINED'}`);
+    if (r.stale.length > 0) {
+      out();
+      out(`Reasons in scripts/mutation/harmless/*.json that match no mutant left (${r.stale.length}):`);
+      for (const s of r.stale) out(`- ${s.module} ${s.mutator}: ${s.original} → ${s.replacement}`);
+    }
+    const unjudged = sourceModules().filter((module) => outOfProcess(module));
+    if (unjudged.length > 0) {
+      out();
+      out('Not mutated, no in-process suite judges them:');
+      for (const [start, why] of OUT_OF_PROCESS) out(`- ${unjudged.filter((module) => module.startsWith(start)).join(', ')}: ${why}`);
+    }
+    if (r.pending.length > 0) await notYetMutated(r.pending);
+  } else {
+    process.stderr.write(`unknown mode ${mode}: --write, --markdown, unexplained [prefix], or none (${config.incrementalFile})\n`);
+    process.exit(2);
+  }
 }

@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+// Plants, by hand, a mutant the committed results hold as left (survived or not covered), runs jest on it, and
+// puts the source back: to see whether a new test kills it without a Stryker run (RELIABILITY.md#mutation-testing).
+//   node scripts/mutation/plant.mjs <module>:<line> [-- <jest arguments>]
+//   node scripts/mutation/plant.mjs <module> [-- <jest arguments>]      every mutant left in the module, one by one
+// Without jest arguments, the module's judges (scripts/mutation/judges.js) run. Each mutant prints KILLED or
+// SURVIVED. The source is restored after each run, also on Ctrl-C. A mutant is found in the current source by
+// the code it replaces, nearest the line recorded, so it still plants after the module changed.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import process from 'node:process';
+import { createRequire } from 'node:module';
+import { LEFT, ROOT, incrementalReport } from './results.mjs';
+
+const require = createRequire(import.meta.url);
+const { judgesOf } = require('./judges.js');
+process.chdir(ROOT);
+
+const args = process.argv.slice(2);
+const dash = args.indexOf('--');
+const [target] = dash < 0 ? args : args.slice(0, dash);
+const jestArgs = dash < 0 ? [] : args.slice(dash + 1);
+if (!target) {
+  process.stderr.write('usage: node scripts/mutation/plant.mjs <module>[:<line>] [-- <jest arguments>]\n');
+  process.exit(2);
+}
+const [module, lineText] = target.split(':');
+const report = incrementalReport().files[module];
+if (!report) {
+  process.stderr.write(`${module}: no results in the incremental file\n`);
+  process.exit(2);
+}
+
+/** Offsets of a location in `source` (1-based lines and columns, end exclusive). */
+function offsets(source, { start, end }) {
+  const lineStarts = [0];
+  for (let i = 0; i < source.length; i += 1) if (source[i] === '\n') lineStarts.push(i + 1);
+  return [lineStarts[start.line - 1] + start.column - 1, lineStarts[end.line - 1] + end.column - 1];
+}
+
+/** The mutated text of `current`: the recorded original found nearest where it was recorded. */
+function planted(current, mutant) {
+  const [from, to] = offsets(report.source, mutant.location);
+  const original = report.source.slice(from, to);
+  const found = [];
+  for (let i = current.indexOf(original); i >= 0; i = current.indexOf(original, i + 1)) found.push(i);
+  if (found.length === 0) return undefined;
+  const at = found.reduce((best, i) => (Math.abs(i - from) < Math.abs(best - from) ? i : best));
+  return current.slice(0, at) + mutant.replacement + current.slice(at + original.length);
+}
+
+const file = path.join(ROOT, module);
+const current = fs.readFileSync(file, 'utf8');
+const restore = () => fs.writeFileSync(file, current);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    restore();
+    process.exit(130);
+  });
+}
+
+const chosen = report.mutants.filter((m) => LEFT.includes(m.status) && (!lineText || m.location.start.line === Number(lineText)));
+if (chosen.length === 0) {
+  process.stderr.write(`${target}: no mutant left there\n`);
+  process.exit(2);
+}
+const tests = jestArgs.length > 0 ? jestArgs : (judgesOf(module) ?? []);
+let survived = 0;
+try {
+  for (const mutant of chosen) {
+    const what = `${module}:${mutant.location.start.line} ${mutant.mutatorName} → ${mutant.replacement.replace(/\s+/g, ' ').slice(0, 80)}`;
+    const text = planted(current, mutant);
+    if (text === undefined) {
+      process.stdout.write(`NOT FOUND ${what} (the code it replaces is no longer in the module)\n`);
+      continue;
+    }
+    fs.writeFileSync(file, text);
+    const run = spawnSync('npx', ['jest', '--silent', ...tests], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+    restore();
+    const killed = run.status !== 0;
+    if (!killed) survived += 1;
+    const failing = killed ? (run.stderr.match(/● .+/g) ?? []).slice(0, 2).join(' | ') : '';
+    process.stdout.write(`${killed ? 'KILLED  ' : 'SURVIVED'} ${what}${failing ? `  (${failing})` : ''}\n`);
+  }
+} finally {
+  restore();
+}
+process.exit(survived > 0 ? 1 : 0);
