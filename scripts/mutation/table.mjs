@@ -6,6 +6,7 @@
 //                                                   with its reason or NOT EXPLAINED, the modules never mutated
 //   node scripts/mutation/table.mjs --write         rewrites RELIABILITY.md's generated part (between its markers)
 //   node scripts/mutation/table.mjs --markdown      prints that part
+//   node scripts/mutation/table.mjs --json          the results as JSON (test/scripts/mutationResults.test.ts)
 //   node scripts/mutation/table.mjs unexplained [prefix]
 //                                                   the mutants left without a reason, as entries of harmless.json
 //                                                   to fill in (or to kill with a test)
@@ -80,6 +81,9 @@ if (isMain) {
   const r = results();
   if (mode === '--markdown') {
     out(markdown(r));
+  } else if (mode === '--json') {
+    // For test/scripts/mutationResults.test.ts: the results, the generated part, and the break threshold.
+    out(JSON.stringify({ ...r, markdown: markdown(r), reliability: fs.readFileSync(RELIABILITY, 'utf8'), start: START, end: END, breakAt: config.thresholds.break }));
   } else if (mode === '--write') {
     fs.writeFileSync(RELIABILITY, withPart(fs.readFileSync(RELIABILITY, 'utf8'), markdown(r)));
     out(`RELIABILITY.md: ${r.rows.length} modules, ${pct(r.total)}, ${r.left.length} mutants left (${r.left.filter((m) => !m.why).length} not explained)`);
@@ -112,7 +116,7 @@ if (isMain) {
     }
     if (r.pending.length > 0) await notYetMutated(r.pending);
   } else {
-    process.stderr.write(`unknown mode ${mode}: --write, --markdown, unexplained [prefix], or none (${config.incrementalFile})\n`);
+    process.stderr.write(`unknown mode ${mode}: --write, --markdown, --json, unexplained [prefix], or none (${config.incrementalFile})\n`);
     process.exit(2);
   }
 }
