@@ -29,32 +29,17 @@ export interface SentMessage {
   visibleBy?: number;
 }
 
-export type DeliveryVerdict =
-  | { verdict: 'delivered'; message: NormalizedMessage }
-  | { verdict: 'not_delivered' }
-  | { verdict: 'unknown'; reason: string };
+/**
+ * `unknown`: history could not be read (or the session has no reader), or it
+ * may not show the message yet. Either way the send is never re-sent blindly.
+ */
+export type DeliveryVerdict = { verdict: 'delivered'; message: NormalizedMessage } | { verdict: 'not_delivered' } | { verdict: 'unknown' };
 
 /** Genesys stamps messages with its own clock; allow for the two clocks to differ a little. */
 const CLOCK_SKEW_MS = 5_000;
 export const PROOF_PAGE_SIZE = 50;
 
 export type ReadNewestPage = () => Promise<NormalizedMessage[]>;
-
-export async function proveDelivery(
-  sent: SentMessage,
-  readNewest: ReadNewestPage,
-  accounted: ReadonlySet<string>,
-  logger: Logger,
-): Promise<DeliveryVerdict> {
-  let messages: NormalizedMessage[];
-  try {
-    messages = await readNewest();
-  } catch (error) {
-    logger.warn({ err: error }, 'could not read history to check a message in doubt');
-    return { verdict: 'unknown', reason: 'history could not be read' };
-  }
-  return verdictFrom(sent, messages, accounted, logger);
-}
 
 /** What one history page says about one send. */
 function verdictFrom(sent: SentMessage, messages: NormalizedMessage[], accounted: ReadonlySet<string>, logger: Logger): DeliveryVerdict {
@@ -71,8 +56,9 @@ function verdictFrom(sent: SentMessage, messages: NormalizedMessage[], accounted
 }
 
 function sameContent(m: NormalizedMessage, sent: SentMessage): boolean {
-  if (sent.payload !== undefined) return m.buttonResponse?.payload === sent.payload && (m.buttonResponse?.text ?? m.text) === sent.text;
-  return sent.text !== undefined && m.text === sent.text;
+  if (sent.payload === undefined) return sent.text !== undefined && m.text === sent.text;
+  const answer = m.buttonResponse;
+  return answer?.payload === sent.payload && (answer.text ?? m.text) === sent.text;
 }
 
 /** How many Genesys ids of answered sends a session remembers, so a proof never claims one twice. */
@@ -111,15 +97,9 @@ export class DeliveryLedger {
   }
 
   async prove(sent: SentMessage): Promise<DeliveryVerdict> {
-    if (this.answeredLate.has(sent.messageId) || !this.readNewest) return this.judge(sent, undefined);
-    let messages: NormalizedMessage[];
-    try {
-      messages = await this.readNewest();
-    } catch (error) {
-      this.logger.warn({ err: error }, 'could not read history to check a message in doubt');
-      return { verdict: 'unknown', reason: 'history could not be read' };
-    }
-    return this.judge(sent, messages);
+    // A late echo already proves it: no history read spent.
+    if (this.answeredLate.has(sent.messageId)) return this.judge(sent, undefined);
+    return this.judge(sent, await this.newestPage('could not read history to check a message in doubt'));
   }
 
   /** Settles the sends whose reply was lost with the socket: delivered, not delivered, or honestly unknown. */
@@ -127,16 +107,9 @@ export class DeliveryLedger {
     const inDoubt = [...desk.pending.values()].filter((p) => p.inDoubt);
     if (inDoubt.length === 0) return;
     // One page for all of them, judged one send at a time in the order they were sent.
-    let messages: NormalizedMessage[] | undefined;
-    if (this.readNewest) {
-      try {
-        messages = await this.readNewest();
-      } catch (error) {
-        this.logger.warn({ err: error }, 'could not read history to check messages in doubt');
-      }
-    }
+    const messages = await this.newestPage('could not read history to check messages in doubt');
     for (const p of inDoubt) {
-      const proof = this.judge({ messageId: p.messageId ?? '', text: p.text, sentAt: p.writtenAt ?? this.now() }, messages);
+      const proof = this.judge({ messageId: p.messageId ?? '', text: p.text, payload: p.payload, sentAt: p.writtenAt ?? this.now() }, messages);
       if (proof.verdict === 'delivered') {
         desk.settle(p, { value: proof.message });
       } else if (proof.verdict === 'not_delivered') {
@@ -154,16 +127,26 @@ export class DeliveryLedger {
     }
   }
 
+  /** The newest history page, or undefined when the session has no reader or the read failed (logged as `failed`). */
+  private async newestPage(failed: string): Promise<NormalizedMessage[] | undefined> {
+    if (!this.readNewest) return undefined;
+    try {
+      return await this.readNewest();
+    } catch (error) {
+      this.logger.warn({ err: error }, failed);
+      return undefined;
+    }
+  }
+
   /** One send against a page read (undefined: none could be), accounting for what it claims. */
   private judge(sent: SentMessage, messages: NormalizedMessage[] | undefined): DeliveryVerdict {
     const late = this.answeredLate.get(sent.messageId);
     if (late) return { verdict: 'delivered', message: late };
-    if (messages === undefined) return { verdict: 'unknown', reason: this.readNewest ? 'history could not be read' : 'no history reader' };
+    if (messages === undefined) return { verdict: 'unknown' };
     const verdict = verdictFrom(sent, messages, this.accounted, this.logger);
     if (verdict.verdict === 'delivered') this.accountFor(verdict.message.id);
-    if (verdict.verdict === 'not_delivered' && sent.visibleBy !== undefined && this.now() < sent.visibleBy) {
-      return { verdict: 'unknown', reason: 'history may not show the message yet' };
-    }
+    // Absent before history should show it: that proves nothing yet.
+    if (verdict.verdict === 'not_delivered' && sent.visibleBy !== undefined && this.now() < sent.visibleBy) return { verdict: 'unknown' };
     return verdict;
   }
 }

@@ -196,6 +196,7 @@ export class GuestSession {
     return this.desk.request<NormalizedMessage>('send', (t) => answerFrame({ token: this.token, tracingId: t, ...p }), {
       messageId: p.messageId,
       text: p.text,
+      payload: p.payload,
     });
   }
 

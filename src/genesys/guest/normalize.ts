@@ -3,7 +3,11 @@ import type { StructuredMessage } from './frames';
 
 /** Turns Genesys's StructuredMessage into the public message shape (src/domain/message.ts). */
 
-const TYPES: Record<string, NormalizedMessage['type']> = { Text: 'text', Structured: 'structured', Event: 'event' };
+/** Genesys's message types that are not text; any other (`Text`, none, one added later) is. A Map, so that a type named like an Object property (`constructor`) is any other too. */
+const TYPES = new Map<string | undefined, NormalizedMessage['type']>([
+  ['Structured', 'structured'],
+  ['Event', 'event'],
+]);
 
 type Content = NonNullable<StructuredMessage['content']>[number];
 type Card = NonNullable<Content['card']>;
@@ -21,7 +25,7 @@ export function normalizeMessage(m: StructuredMessage, receivedAt: Date = new Da
   const out: NormalizedMessage = {
     id: m.id,
     direction: m.direction === 'Outbound' ? 'outbound' : 'inbound',
-    type: TYPES[m.type ?? 'Text'] ?? 'text',
+    type: TYPES.get(m.type) ?? 'text',
     // Genesys's own fixtures have history entities with `channel.time: null`.
     time: m.channel?.time ?? receivedAt.toISOString(),
   };

@@ -37,6 +37,8 @@ export interface Pending {
   messageId?: string;
   /** The text of a guest message, for matching an echo that carries no `tracingId`. */
   text?: string;
+  /** The payload of a guest's answer (quick reply, button): with its text, how history shows it (deliveryProof.ts). */
+  payload?: string;
   /** The file an attachment request is about: every attachment reply names it. */
   attachmentId?: string;
   /** A guest message that names uploaded files: only such a send can be refused for a file (4008-4010). */

@@ -105,7 +105,7 @@ export class RequestDesk {
     return this.requestTimeoutMs * MAX_QUEUE_SHARE;
   }
 
-  request<T>(kind: PendingKind, build: (tracingId: string) => object, about?: { messageId?: string; text?: string; attachmentId?: string; carriesFiles?: boolean }): Promise<T> {
+  request<T>(kind: PendingKind, build: (tracingId: string) => object, about?: { messageId?: string; text?: string; payload?: string; attachmentId?: string; carriesFiles?: boolean }): Promise<T> {
     const dead = this.socket.dead();
     if (dead) return Promise.reject(dead);
     if (kind !== 'configure') {
@@ -126,6 +126,7 @@ export class RequestDesk {
         deadline: this.now() + this.requestTimeoutMs,
         messageId: about?.messageId,
         text: about?.text,
+        payload: about?.payload,
         attachmentId: about?.attachmentId,
         carriesFiles: about?.carriesFiles,
         resolve: resolve as (v: unknown) => void,

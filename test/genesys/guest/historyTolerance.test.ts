@@ -2,6 +2,7 @@ import axios from 'axios';
 import { captureLogger } from '../../support/app';
 import nock from 'nock';
 import type { GuestSession } from '../../../src/genesys/guest/guestSession';
+import type { GuestApiError } from '../../../src/genesys/guest/errors';
 import { GuestHistory } from '../../../src/genesys/guest/history';
 import {} from '../../support/platform';
 import { MESSAGE_ENTITY_LIST_WITHOUT_MESSAGES, MESSAGE_ENTITY_RESPONSE_WITH_3_MESSAGES } from '../../support/sdkFixtures';
@@ -121,4 +122,37 @@ test('a huge Retry-After on a history 429 is clamped', async () => {
   nock(API).get('/api/v2/webmessaging/messages').query(true).reply(429, {}, { 'Retry-After': '1000000000000' });
   const history = new GuestHistory(axios.create(), API, 'https://shop.example.com');
   await expect(history.page(session, 1, 25)).rejects.toMatchObject({ code: 'rate_limited', retryAfterSeconds: 300 });
+});
+
+describe('when Genesys does not answer with a history', () => {
+  const history = () => new GuestHistory(axios.create(), API, 'https://shop.example.com');
+  const failure = (promise: Promise<unknown>) => promise.then(() => Promise.reject(new Error('expected a failure')), (error: unknown) => error as GuestApiError);
+
+  test('unreachable: the client is told to retry, and the network error is kept as the cause for the log', async () => {
+    nock(API).get('/api/v2/webmessaging/messages').query(true).replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    const error = await failure(history().page(session, 1, 25));
+    expect(error).toMatchObject({ code: 'upstream_unavailable', message: expect.stringMatching(/Could not reach Genesys.*please retry/) });
+    expect(error.cause).toMatchObject({ code: 'ECONNRESET' });
+  });
+
+  test('an error status: the client is told to retry; the log gets the correlation id and at most 500 characters of the body', async () => {
+    const body = { message: 'x'.repeat(2000), code: 'service.unavailable' };
+    nock(API).get('/api/v2/webmessaging/messages').query(true).reply(503, body, { 'inin-correlation-id': 'corr-42' });
+    const error = await failure(history().page(session, 1, 25));
+    expect(error).toMatchObject({ code: 'upstream_unavailable', message: expect.stringMatching(/could not return the conversation history.*please retry/) });
+    expect(error.logDetail).toMatchObject({ genesysCode: 503, genesysText: `corr-42 ${JSON.stringify(body).slice(0, 500)}` });
+  });
+
+  test('an error status without a correlation id: the log gets the body alone', async () => {
+    nock(API).get('/api/v2/webmessaging/messages').query(true).reply(500, { code: 'internal' });
+    const error = await failure(history().page(session, 1, 25));
+    expect(String(error.logDetail?.genesysText).trim()).toBe('{"code":"internal"}');
+  });
+
+  test('a body that is not a history: the client is told so, and the log gets what did not parse', async () => {
+    nock(API).get('/api/v2/webmessaging/messages').query(true).reply(200, { entities: 'none today' });
+    const error = await failure(history().page(session, 1, 25));
+    expect(error).toMatchObject({ code: 'upstream_unavailable', message: expect.stringMatching(/history this service cannot read/) });
+    expect(String(error.logDetail?.genesysText)).toContain('entities');
+  });
 });

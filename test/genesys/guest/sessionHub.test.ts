@@ -14,7 +14,7 @@ beforeAll(async () => {
 afterAll(() => sim.stop());
 beforeEach(() => {
   sim.reset();
-  sim.setOptions({ messagesPerSecond: 5 });
+  sim.setOptions({ messagesPerSecond: 5, profile: 'default' });
   hub = hubFor(sim);
 });
 afterEach(() => hub.close());
@@ -60,6 +60,18 @@ describe('a socket dropped in the middle of a send', () => {
     expect(echo).toMatchObject({ text: 'survives the drop', clientMessageId: messageId });
     expect(guestTexts(token)).toEqual(['survives the drop']);
     expect(sim.stats.connectionsBySession(token)).toBe(2);
+  });
+
+  test('an answer whose reply was lost is proved from history by its payload and text when Genesys shows its own message id (strict profile)', async () => {
+    sim.setOptions({ profile: 'strict' });
+    const token = randomUUID();
+    const session = hub.session(token);
+    await session.ready();
+    sim.faults.dropOnNext('onMessage', { sessionToken: token, when: 'after-processing' });
+    // A quick-reply answer goes out with an empty text: history shows only its ButtonResponse.
+    const echo = await session.sendAnswer({ kind: 'QuickReply', text: 'Yes', payload: 'YES', messageId: randomUUID() });
+    expect(echo).toMatchObject({ buttonResponse: { text: 'Yes', payload: 'YES' } });
+    expect(sim.framesFor(token, 'onMessage')).toHaveLength(1);
   });
 
   test('frame lost before Genesys processed it: a clear error, and nothing was delivered twice', async () => {
