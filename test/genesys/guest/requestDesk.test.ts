@@ -133,8 +133,9 @@ describe('messages go one at a time, in order', () => {
     expect(t.written).toEqual(['m1', 'j1', 'm1', 'm2']);
   });
 
-  test('requests other than messages neither take the lane nor wait for it, and file requests do not wait for messages', () => {
-    const t = desk({ ready: false });
+  test('requests other than messages take neither the lane nor a message slot and wait for neither; file requests do not wait for messages', () => {
+    // One message a second: the file request after m1 would wait a second if it counted as one.
+    const t = desk({ ready: false, messagesPerSecond: 1 });
     t.ask('jwt', 'j1');
     t.send('m1');
     t.ask('attachment', 'a1', { attachmentId: 'file-1' });
