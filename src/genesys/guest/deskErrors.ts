@@ -34,6 +34,11 @@ export function timeoutError(p: Pending): GuestApiError {
   return new GuestApiError('timeout', 'Genesys did not answer in time; please retry.');
 }
 
+/** A configure whose socket closed before it was answered (or before it could be written): the link opens another. */
+export function configureLost(): GuestApiError {
+  return new GuestApiError('connection_lost', 'The connection to Genesys dropped while configuring.');
+}
+
 /** A request whose turn would come too late (a message past the session's rate, another past the connection's budget): refused now, counted. */
 export function queueRefusal(message: boolean, waitMs: number): GuestApiError {
   limitsRefused.inc({ limit: message ? 'session_send_rate' : 'genesys_request_budget' });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { endClientSpan, startClientSpan, tracingOn } from '../../observability/tracing';
 import { GuestApiError } from './errors';
-import { inDoubtError, mayHaveArrived, queueRefusal, timeoutError, waitOf } from './deskErrors';
+import { configureLost, inDoubtError, mayHaveArrived, queueRefusal, timeoutError, waitOf } from './deskErrors';
 import type { GuestSocket } from './guestSocket';
 import { PendingRequests, type Pending, type PendingKind } from './pendingRequests';
 import { SendWindow } from './sendWindow';
@@ -47,8 +47,8 @@ export interface DeskLimits {
   laneHoldMs?: number;
 }
 
-/** A request not yet written that will be: neither configure (written at once) nor in doubt (proven, never re-sent). */
-const waitingItsTurn = (p: Pending): boolean => !p.written && !p.inDoubt && p.kind !== 'configure';
+/** A request not yet written that will be: not in doubt (proven, never re-sent). A configure is never one: it is written when asked for (`request`). */
+const waitingItsTurn = (p: Pending): boolean => !p.written && !p.inDoubt;
 
 /** Requests that are `onMessage` frames, which Genesys counts toward its message rate. */
 const COUNTED: ReadonlySet<PendingKind> = new Set(['send', 'join', 'clear']);
@@ -108,6 +108,8 @@ export class RequestDesk {
   request<T>(kind: PendingKind, build: (tracingId: string) => object, about?: { messageId?: string; text?: string; payload?: string; attachmentId?: string; carriesFiles?: boolean }): Promise<T> {
     const dead = this.socket.dead();
     if (dead) return Promise.reject(dead);
+    // A configure with no socket to prepare (it closed while a signed-in customer's JWT was renewed) fails now, not at its deadline.
+    if (kind === 'configure' && !this.socket.current()) return Promise.reject(configureLost());
     if (kind !== 'configure') {
       const waitMs = this.projectedWaitMs(COUNTED.has(kind));
       if (waitMs > this.maxQueueMs) return Promise.reject(queueRefusal(COUNTED.has(kind), waitMs));
@@ -216,7 +218,7 @@ export class RequestDesk {
   socketLost(): void {
     for (const p of [...this.pending.values()]) {
       if (!p.written) continue;
-      if (p.kind === 'configure') this.settle(p, new GuestApiError('connection_lost', 'The connection to Genesys dropped while configuring.'));
+      if (p.kind === 'configure') this.settle(p, configureLost());
       else if (p.kind === 'send') p.inDoubt = true;
       else p.written = false;
     }
@@ -247,7 +249,8 @@ export class RequestDesk {
   private pumpOnce(): void {
     if (this.pumpTimer) clearTimeout(this.pumpTimer);
     this.pumpTimer = undefined;
-    if (!this.socket.isReady()) return;
+    // A session that died fails what waits (failAll settles each, which pumps): nothing more is written for it.
+    if (!this.socket.isReady() || this.socket.dead()) return;
     const now = this.now();
     if (now < this.holdUntil) {
       this.refuseWhatCannotWait();
@@ -261,7 +264,7 @@ export class RequestDesk {
     // Attachment requests too go one at a time: a refusal without tracingId (a plain 4009) then has one request to belong to.
     let fileBusy = this.some((p) => p.kind === 'attachment' && p.written && !p.inDoubt);
     for (const p of [...this.pending.values()]) {
-      if (p.written || p.inDoubt || p.kind === 'configure') continue;
+      if (p.written || p.inDoubt) continue;
       const counted = COUNTED.has(p.kind);
       if (counted && laneBlocked) continue;
       if (p.kind === 'attachment' && fileBusy) continue;
@@ -298,7 +301,7 @@ export class RequestDesk {
   private refuseWhatCannotWait(): void {
     const retryAfterSeconds = Math.max(1, Math.ceil((this.holdUntil - this.now()) / 1000));
     for (const p of [...this.pending.values()]) {
-      if (p.written || p.inDoubt || p.kind === 'configure' || (p.deadline ?? Infinity) > this.holdUntil + this.laneHoldMs) continue;
+      if (p.written || p.inDoubt || (p.deadline ?? Infinity) > this.holdUntil + this.laneHoldMs) continue;
       this.settle(p, new GuestApiError('rate_limited', 'Genesys asks to slow down; retry after the given time.', { retryAfterSeconds }));
     }
   }

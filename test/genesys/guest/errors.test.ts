@@ -1,5 +1,5 @@
 import { AppError } from '../../../src/domain/errors';
-import { GuestApiError, guestErrorFromFrame, MAX_RETRY_AFTER_SECONDS } from '../../../src/genesys/guest/errors';
+import { attachmentRefusal, GuestApiError, guestErrorFromFrame, MAX_RETRY_AFTER_SECONDS } from '../../../src/genesys/guest/errors';
 
 /**
  * What a Guest API failure becomes for the browser (public code, status,
@@ -77,6 +77,34 @@ describe('guestErrorFromFrame', () => {
     [1e12, MAX_RETRY_AFTER_SECONDS],
   ])('a 429 whose retryAfter is %p asks the browser to wait %p s', (retryAfter, seconds) => {
     expect(guestErrorFromFrame(frame(429), 'slow down', retryAfter).retryAfterSeconds).toBe(seconds);
+  });
+});
+
+describe('file refusals 4000-4005', () => {
+  const refusals = [
+    // Genesys code, public code, HTTP status, what the detail tells the browser
+    [4000, 'attachments_disabled', 422, /^File upload is off for this deployment\.$/],
+    [4001, 'attachment_type_not_allowed', 415, /^Genesys does not accept this file\.$/],
+    [4002, 'attachment_too_large', 413, /^The file is larger than Genesys accepts\.$/],
+    [4003, 'attachment_type_not_allowed', 415, /^Genesys does not accept this file\.$/],
+    [4004, 'attachment_type_not_allowed', 415, /^Genesys does not accept this file\.$/],
+    [4005, 'attachment_type_not_allowed', 415, /^Genesys does not accept this file\.$/],
+  ] as const;
+
+  // Inside GenerateUrlError / UploadFailureEvent (attachmentRefusal) or as a class "string" frame: the same answer.
+  it.each(refusals)('%i is %s (HTTP %i), in a file event or as an error frame', (code, publicCode, status, detail) => {
+    for (const error of [attachmentRefusal(code, 'whatever Genesys said'), guestErrorFromFrame(frame(code), 'whatever Genesys said')]) {
+      expect(error).toMatchObject({ failure: 'attachment_refused', code: publicCode, status, fatalForSession: false });
+      expect(error.message).toMatch(detail);
+      expect(error.logDetail).toEqual({ guestFailure: 'attachment_refused', genesysCode: code, genesysText: 'whatever Genesys said' });
+    }
+  });
+
+  it('another code in a file event (4102, an empty file) is a plain refusal of the file, its code and text for the log', () => {
+    const error = attachmentRefusal(4102, 'File is empty');
+    expect(error).toMatchObject({ failure: 'bad_request', code: 'upstream_unavailable', status: 502 });
+    expect(error.message).toBe('Genesys refused the file.');
+    expect(error.logDetail).toEqual({ guestFailure: 'bad_request', genesysCode: 4102, genesysText: 'File is empty' });
   });
 });
 

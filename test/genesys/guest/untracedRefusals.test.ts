@@ -154,3 +154,37 @@ test('a refusal that must fail its request (an untraced 401) fails the refused o
   expect(d.refused()).toEqual(['b', 'c', 'd']);
   expect(d.errors().every((r) => r.fail && r.error === unauthorized)).toBe(true);
 });
+
+test('a typing frame sent just before may own the refusal: a message written after it is not taken as refused, and waits for its own answer', async () => {
+  const d = desk();
+  d.typing('t');
+  await jest.advanceTimersByTimeAsync(10);
+  const a = d.write('a');
+  await jest.advanceTimersByTimeAsync(10);
+  d.refusal();
+  await jest.advanceTimersByTimeAsync(3000);
+  // Written again, it could reach Genesys twice: it stays as written.
+  expect(d.refused()).toEqual([]);
+  expect(a.written).toBe(true);
+});
+
+test('a typing frame older than two seconds cannot own a refusal: the one request written is', async () => {
+  const d = desk();
+  d.typing('t');
+  await jest.advanceTimersByTimeAsync(2100);
+  d.write('a');
+  await jest.advanceTimersByTimeAsync(10);
+  d.refusal();
+  expect(d.refused()).toEqual(['a']);
+});
+
+test('a request that gave up may own a refusal for all of its late window, not only two seconds like a typing frame', async () => {
+  const d = desk();
+  const a = d.write('a');
+  const b = d.write('b');
+  d.answer(b, true);
+  await jest.advanceTimersByTimeAsync(3000);
+  d.refusal();
+  expect(d.refused()).toEqual([]);
+  expect(a.written).toBe(true);
+});
