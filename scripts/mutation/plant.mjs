@@ -6,7 +6,7 @@
 // Without jest arguments, the module's judges (scripts/mutation/judges.js) run. Each mutant prints KILLED or
 // SURVIVED. The source is restored after each run, also on Ctrl-C. A mutant is found in the current source by
 // the code it replaces, nearest the line recorded, so it still plants after the module changed.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
@@ -50,12 +50,28 @@ function planted(current, mutant) {
   return current.slice(0, at) + mutant.replacement + current.slice(at + original.length);
 }
 
+/** jest on `tests`, in its own process group (so that Ctrl-C here ends it too): its exit status and stderr. */
+function jest(tests) {
+  return new Promise((resolve) => {
+    const child = spawn('npx', ['jest', '--silent', ...tests], { env: { ...process.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    running = child;
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('close', (status) => {
+      running = undefined;
+      resolve({ status, stderr });
+    });
+  });
+}
+let running;
+
 const file = path.join(ROOT, module);
 const current = fs.readFileSync(file, 'utf8');
 const restore = () => fs.writeFileSync(file, current);
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, () => {
     restore();
+    if (running) process.kill(-running.pid, 'SIGKILL');
     process.exit(130);
   });
 }
@@ -76,7 +92,7 @@ try {
       continue;
     }
     fs.writeFileSync(file, text);
-    const run = spawnSync('npx', ['jest', '--silent', ...tests], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+    const run = await jest(tests);
     restore();
     const killed = run.status !== 0;
     if (!killed) survived += 1;
