@@ -37,7 +37,8 @@ function redisNodes(name: string, value: string, problems: string[]): RedisNode[
         problems.push(`${name}: "${entry}" is not host:port (e.g. redis-1.internal:6379)`);
         return [];
       }
-      return [{ host: match[1]!.replace(/^\[|\]$/g, ''), port }];
+      // An IPv6 host is written in brackets, its only place for them.
+      return [{ host: match[1]!.replace(/[[\]]/g, ''), port }];
     });
 }
 
@@ -50,9 +51,12 @@ export function checkRedis(e: RedisEnv, problems: string[]): RedisTopology | und
   if (e.REDIS_PASSWORD !== undefined && chosen.length === 0) problems.push('REDIS_PASSWORD is set but no Redis is; set REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES too');
   if (e.REDIS_SENTINELS !== undefined) {
     const sentinels = redisNodes('REDIS_SENTINELS', e.REDIS_SENTINELS, problems);
-    if (e.REDIS_SENTINEL_NAME === undefined) problems.push('REDIS_SENTINEL_NAME is required with REDIS_SENTINELS: the name of the primary the Sentinels watch (`sentinel monitor <name> ...`)');
     if (sentinels.length === 0) problems.push('REDIS_SENTINELS must name at least one Sentinel as host:port');
-    return { kind: 'sentinel', sentinels, name: e.REDIS_SENTINEL_NAME ?? '' };
+    if (e.REDIS_SENTINEL_NAME === undefined) {
+      problems.push('REDIS_SENTINEL_NAME is required with REDIS_SENTINELS: the name of the primary the Sentinels watch (`sentinel monitor <name> ...`)');
+      return undefined;
+    }
+    return { kind: 'sentinel', sentinels, name: e.REDIS_SENTINEL_NAME };
   }
   if (e.REDIS_CLUSTER_NODES !== undefined) {
     const nodes = redisNodes('REDIS_CLUSTER_NODES', e.REDIS_CLUSTER_NODES, problems);

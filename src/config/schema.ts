@@ -320,8 +320,9 @@ function checkIdentity(e: Env, problems: string[]): IdentityConfig | undefined {
     identity = {
       jwtSecret: e.IDENTITY_JWT_SECRET,
       jwksUrl: e.IDENTITY_JWKS_URL,
-      issuer: e.IDENTITY_ISSUER ?? '',
-      audience: e.IDENTITY_AUDIENCE ?? '',
+      // Unset, each is a problem above, and loadConfig throws before this is used.
+      issuer: e.IDENTITY_ISSUER!,
+      audience: e.IDENTITY_AUDIENCE!,
       clockToleranceSeconds: e.IDENTITY_CLOCK_TOLERANCE_SECONDS,
       maxTokenAgeSeconds: e.IDENTITY_MAX_TOKEN_AGE_SECONDS,
     };

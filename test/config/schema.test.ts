@@ -1,6 +1,6 @@
 import { ConfigError, isUnconfigured, loadConfig } from '../../src/config/schema';
 import { findRegion, REGIONS } from '../../src/config/regions';
-import { TEST_SESSION_SECRET, testEnv, type EnvOverrides } from '../support/app';
+import { TEST_DEPLOYMENT_ID, TEST_SESSION_SECRET, testEnv, type EnvOverrides } from '../support/app';
 
 /** Loads a config that must be invalid and returns its problems. */
 function problemsOf(overrides: EnvOverrides): { problems: string[]; message: string } {
@@ -63,14 +63,12 @@ describe('regions', () => {
     expect(findRegion('api.mypurecloud.ie')).toBeUndefined();
   });
 
-  it('refuses an unknown region and names every valid one', () => {
+  it('refuses an unknown region and lists every valid one, each as its domain and AWS name', () => {
     const { problems } = problemsOf({ GENESYS_REGION: 'mars-north-1' });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain('"mars-north-1"');
-    for (const [aws, domain] of REFERENCE_REGIONS) {
-      expect(problems[0]).toContain(domain);
-      expect(problems[0]).toContain(aws);
-    }
+    const listed = problems[0]!.split('use one of: ')[1]!.split(', ');
+    expect(listed.sort()).toEqual(REFERENCE_REGIONS.map(([aws, domain]) => `${domain} (${aws})`).sort());
   });
 });
 
@@ -88,6 +86,30 @@ describe('loadConfig', () => {
     expect(config.trustProxy).toBe(false);
     expect(config.session.secrets).toEqual([TEST_SESSION_SECRET]);
     expect(config.cors.allowedOrigins).toEqual(['https://shop.example.com', 'http://localhost:3000', 'https://*.example.org']);
+    // README.md#configuration: the attribute keys, and the durations (given in seconds) as the service uses them.
+    expect(config.attributeKeys).toEqual({
+      firstName: 'firstName',
+      lastName: 'lastName',
+      email: 'email',
+      phone: 'phone',
+      customerId: 'customerId',
+      identityVerified: 'identityVerified',
+      identityIssuer: 'identityIssuer',
+    });
+    expect(config.genesys.reconnectWindowMs).toBe(300_000);
+    expect(config.genesys.deploymentCacheTtlMs).toBe(300_000);
+    expect(config.guestSockets.idleMs).toBe(120_000);
+    expect(config.uploads.rateWindowMs).toBe(15_000);
+  });
+
+  it('reads durations given in seconds', () => {
+    const config = loadConfig(
+      testEnv({ GENESYS_RECONNECT_WINDOW_SECONDS: '60', DEPLOYMENT_CACHE_TTL_SECONDS: '30', GUEST_SOCKET_IDLE_SECONDS: '45', UPLOAD_RATE_WINDOW_SECONDS: '5' }),
+    );
+    expect(config.genesys.reconnectWindowMs).toBe(60_000);
+    expect(config.genesys.deploymentCacheTtlMs).toBe(30_000);
+    expect(config.guestSockets.idleMs).toBe(45_000);
+    expect(config.uploads.rateWindowMs).toBe(5_000);
   });
 
   it('reports every problem at once', () => {
@@ -132,6 +154,18 @@ describe('loadConfig', () => {
   it('treats blank values as unset', () => {
     const { problems } = problemsOf({ GENESYS_REGION: '   ' });
     expect(problems).toEqual([expect.stringMatching(/^GENESYS_REGION is required/)]);
+  });
+
+  it('treats blank values as unset when another variable is wrong too, and reports only the real problems', () => {
+    const { problems } = problemsOf({ LOG_LEVEL: 'loud', GENESYS_REGION: '   ', GENESYS_CLIENT_SECRET: '' });
+    expect(problems).toEqual([expect.stringMatching(/^LOG_LEVEL must be one of/), expect.stringMatching(/^GENESYS_REGION is required/)]);
+  });
+
+  it('reads every value without the blanks around it', () => {
+    const config = loadConfig(testEnv({ GENESYS_DEPLOYMENT_ID: ` ${TEST_DEPLOYMENT_ID}\t`, HOST: ' ::1 ', REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_NAME: ' mymaster ' }));
+    expect(config.genesys.deploymentId).toBe(TEST_DEPLOYMENT_ID);
+    expect(config.host).toBe('::1');
+    expect(config.redis).toMatchObject({ name: 'mymaster' });
   });
 
   describe('OAuth client', () => {
@@ -271,7 +305,11 @@ describe('loadConfig', () => {
       );
     });
 
-    it.each(['shop.example.com', 'https://shop.example.com/', 'https://shop.example.com/chat', 'wss://shop.example.com'])(
+    it('may be a plain-http origin with a port (a local site)', () => {
+      expect(loadConfig(testEnv({ GENESYS_ORIGIN: 'http://localhost:3000' })).genesys.origin).toBe('http://localhost:3000');
+    });
+
+    it.each(['shop.example.com', 'https://shop.example.com/', 'https://shop.example.com/chat', 'wss://shop.example.com', '"https://shop.example.com"'])(
       'refuses %s, which is not an origin',
       (value) => {
         expect(problemsOf({ GENESYS_ORIGIN: value }).problems).toEqual([expect.stringMatching(/^GENESYS_ORIGIN must be an origin/)]);
@@ -336,8 +374,16 @@ describe('loadConfig', () => {
       expect(message).not.toContain('short-identity-key');
     });
 
+    it('take an HS256 secret of exactly 32 characters', () => {
+      const secret = 'k'.repeat(32);
+      expect(loadConfig(testEnv({ IDENTITY_JWT_SECRET: secret, IDENTITY_ISSUER: 'i', IDENTITY_AUDIENCE: 'a' })).identity?.jwtSecret).toBe(secret);
+    });
+
     it('refuse an issuer or audience with no way to verify', () => {
       expect(problemsOf({ IDENTITY_ISSUER: 'https://shop.example.com' }).problems).toEqual([
+        expect.stringContaining('neither IDENTITY_JWT_SECRET nor IDENTITY_JWKS_URL'),
+      ]);
+      expect(problemsOf({ IDENTITY_AUDIENCE: 'genesys-bff' }).problems).toEqual([
         expect.stringContaining('neither IDENTITY_JWT_SECRET nor IDENTITY_JWKS_URL'),
       ]);
     });
@@ -359,11 +405,20 @@ describe('loadConfig', () => {
       expect(problemsOf({ PORT: value }).problems).toEqual([expect.stringMatching(/^PORT must be a whole number from 0 to 65535/)]);
     });
 
+    it('takes both ends of a range', () => {
+      expect(loadConfig(testEnv({ PORT: '65535' })).port).toBe(65535);
+      expect(loadConfig(testEnv({ SESSION_TTL_SECONDS: '60' })).session.ttlSeconds).toBe(60);
+      expect(loadConfig(testEnv({ SESSION_TTL_SECONDS: String(60 * 60 * 24 * 30) })).session.ttlSeconds).toBe(2_592_000);
+    });
+
     it.each([
       [undefined, false],
       ['false', false],
       ['true', true],
       ['2', 2],
+      ['12', 12],
+      ['10.0.0.0/8', '10.0.0.0/8'],
+      ['1, 10.0.0.1', '1, 10.0.0.1'],
       ['loopback, uniquelocal', 'loopback, uniquelocal'],
     ])('reads TRUST_PROXY=%s', (value, expected) => {
       expect(loadConfig(testEnv({ TRUST_PROXY: value })).trustProxy).toEqual(expected);
@@ -371,6 +426,13 @@ describe('loadConfig', () => {
 
     it('reads LOG_LEVEL case-insensitively', () => {
       expect(loadConfig(testEnv({ LOG_LEVEL: 'DEBUG' })).logLevel).toBe('debug');
+    });
+
+    it('refuses another LOG_LEVEL, listing the levels it takes', () => {
+      const { problems } = problemsOf({ LOG_LEVEL: 'verbose' });
+      expect(problems).toEqual([expect.stringMatching(/^LOG_LEVEL must be one of/)]);
+      expect(problems[0]).toContain('fatal, error, warn, info, debug, trace, silent');
+      expect(problems[0]).toContain('"verbose"');
     });
   });
 });
@@ -404,6 +466,34 @@ describe('the shared store (REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES)', (
       expect.stringMatching(/REDIS_TLS must be true or false/),
       expect.stringMatching(/REDIS_TLS is set but no Redis is/),
       expect.stringMatching(/REDIS_PASSWORD is set but no Redis is/),
+    ]);
+  });
+
+  it('reads REDIS_TLS=false as no TLS', () => {
+    expect(loadConfig(testEnv({ REDIS_CLUSTER_NODES: 'redis-1:6379', REDIS_TLS: 'false' })).redis).toMatchObject({ kind: 'cluster', tls: false });
+  });
+
+  it('reads a list of nodes with blanks and a trailing comma, ports 1 to 65535', () => {
+    expect(loadConfig(testEnv({ REDIS_SENTINELS: ' s1:1 ,, s2:65535, ', REDIS_SENTINEL_NAME: 'mymaster' })).redis).toMatchObject({
+      sentinels: [{ host: 's1', port: 1 }, { host: 's2', port: 65535 }],
+    });
+  });
+
+  it.each(['redis://redis-1:6379', 'redis-1:6379/0', 'redis-1:0', 'redis-1:65536', 'redis-1'])('refuses the node %s, naming the variable and the entry', (entry) => {
+    for (const [name, env] of [
+      ['REDIS_CLUSTER_NODES', { REDIS_CLUSTER_NODES: `redis-2:6379,${entry}` }],
+      ['REDIS_SENTINELS', { REDIS_SENTINELS: `s1:26379,${entry}`, REDIS_SENTINEL_NAME: 'mymaster' }],
+    ] as const) {
+      const { problems } = problemsOf(env);
+      expect(problems).toEqual([expect.stringMatching(/is not host:port/)]);
+      expect(problems[0]!.startsWith(`${name}: "${entry}"`)).toBe(true);
+    }
+  });
+
+  it('refuses Sentinels none of which is host:port, saying at least one is needed', () => {
+    expect(problemsOf({ REDIS_SENTINELS: 'sentinel-1', REDIS_SENTINEL_NAME: 'mymaster' }).problems).toEqual([
+      expect.stringMatching(/^REDIS_SENTINELS: "sentinel-1" is not host:port/),
+      expect.stringMatching(/^REDIS_SENTINELS must name at least one Sentinel as host:port/),
     ]);
   });
 });

@@ -22,3 +22,14 @@ test.each([
 ])('%s and %s stay apart', (a, b) => {
   expect(keyForm(b)).not.toBe(keyForm(a));
 });
+
+/** The form itself is the key as read, in Latin lower case (l and 1 read as i, 0 as o), nothing added. */
+test.each([
+  ['customerId', 'customerid'],
+  ['сustоmerІd', 'customerid'], // Cyrillic с, о and І
+  ['ＰＨＯＮＥ', 'phone'], // full width
+  ['EMAIL', 'emaii'],
+  ['Ιdentity', 'identity'], // Greek capital iota, folded again after lower-casing
+])('the form of %s is %s', (key, form) => {
+  expect(keyForm(key)).toBe(form);
+});

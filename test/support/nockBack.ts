@@ -161,7 +161,7 @@ function secretsOf(env: Record<string, string>): RecordingSecrets {
     clientId: env.GENESYS_CLIENT_ID,
     clientSecret: env.GENESYS_CLIENT_SECRET,
     deploymentId: env.GENESYS_DEPLOYMENT_ID,
-    regionDomain: region ? findRegion(region)?.domain : undefined,
+    regionDomain: region ? findRegion(region.trim())?.domain : undefined,
   };
 }
 
