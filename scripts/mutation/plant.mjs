@@ -5,7 +5,7 @@
 //   node scripts/mutation/plant.mjs <module> [-- <jest arguments>]      every mutant left in the module, one by one
 // Without jest arguments, the module's judges (scripts/mutation/judges.js) run. Each mutant prints KILLED or
 // SURVIVED. The source is restored after each run, also on Ctrl-C. A mutant is found in the current source by
-// the code it replaces, nearest the line recorded, so it still plants after the module changed.
+// its line, unchanged, nearest where it was recorded, so it still plants after other lines of the module changed.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -39,14 +39,23 @@ function offsets(source, { start, end }) {
   return [lineStarts[start.line - 1] + start.column - 1, lineStarts[end.line - 1] + end.column - 1];
 }
 
-/** The mutated text of `current`: the recorded original found nearest where it was recorded. */
+/**
+ * The mutated text of `current`: the mutant's first line, unchanged, found nearest where it was recorded,
+ * and the code it replaces at the same column there; undefined when either is gone.
+ */
 function planted(current, mutant) {
+  const { start } = mutant.location;
   const [from, to] = offsets(report.source, mutant.location);
   const original = report.source.slice(from, to);
-  const found = [];
-  for (let i = current.indexOf(original); i >= 0; i = current.indexOf(original, i + 1)) found.push(i);
-  if (found.length === 0) return undefined;
-  const at = found.reduce((best, i) => (Math.abs(i - from) < Math.abs(best - from) ? i : best));
+  const line = report.source.split('\n')[start.line - 1];
+  const lines = current.split('\n');
+  let nearest;
+  lines.forEach((text, i) => {
+    if (text === line && (nearest === undefined || Math.abs(i + 1 - start.line) < Math.abs(nearest + 1 - start.line))) nearest = i;
+  });
+  if (nearest === undefined) return undefined;
+  const at = lines.slice(0, nearest).reduce((sum, text) => sum + text.length + 1, 0) + start.column - 1;
+  if (current.slice(at, at + original.length) !== original) return undefined;
   return current.slice(0, at) + mutant.replacement + current.slice(at + original.length);
 }
 
