@@ -234,11 +234,12 @@ export type InboundFrame =
 /** The text of an error body: a string as is, else the message an object carries, else its JSON. */
 function errorText(body: unknown): string {
   if (typeof body === 'string') return body;
-  if (body && typeof body === 'object') {
-    const b = body as Record<string, unknown>;
-    for (const key of ['errorMessage', 'message']) if (typeof b[key] === 'string') return b[key];
+  for (const key of ['errorMessage', 'message']) {
+    const text = (body as Record<string, unknown> | null | undefined)?.[key];
+    if (typeof text === 'string') return text;
   }
-  return JSON.stringify(body) ?? '';
+  // A parsed frame's body is JSON (an envelope without one is refused), so this is always a string.
+  return JSON.stringify(body);
 }
 
 /** An `Error` body may carry the Genesys code (`errorCode`) while the frame says 200: the body's code is the one that means something. */

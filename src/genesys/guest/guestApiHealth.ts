@@ -45,7 +45,6 @@ export class GuestApiHealth {
   }
 
   succeeded(): void {
-    if (this.check.current.ok) return;
     clearTimeout(this.probeTimer);
     this.check.set({ ok: true, detail: this.refused ? 'Genesys accepts the guest WebSocket again.' : 'Genesys accepts the guest WebSocket.' });
   }
@@ -67,8 +66,8 @@ export class GuestApiHealth {
     this.probeTimer.unref();
   }
 
+  /** A bare handshake: at start, and from the retry timer, which success and close() clear (so never while ok or closed). */
   private async probe(): Promise<void> {
-    if (this.check.current.ok || this.closed) return;
     const socket = new GuestSocket(
       {
         webMessagingUrl: this.options.webMessagingUrl,
@@ -82,15 +81,18 @@ export class GuestApiHealth {
       () => undefined,
     );
     this.probing = socket;
+    let failure: GuestApiError | undefined;
     try {
       await socket.connect();
       socket.close();
-      if (!this.closed) this.succeeded();
     } catch (error) {
-      if (!this.closed) this.failed(error as GuestApiError);
-    } finally {
-      this.probing = undefined;
+      failure = error as GuestApiError;
     }
+    this.probing = undefined;
+    // Stopped while it ran (shutdown): its outcome says nothing.
+    if (this.closed) return;
+    if (failure) this.failed(failure);
+    else this.succeeded();
   }
 
   close(): void {

@@ -178,7 +178,7 @@ export class GuestSession {
     this.touch();
     return this.desk.request<NormalizedMessage>('send', (t) => textMessageFrame({ token: this.token, tracingId: t, ...p }), {
       messageId: p.messageId,
-      text: p.text ?? '',
+      text: p.text,
       carriesFiles: (p.attachmentIds?.length ?? 0) > 0,
     });
   }

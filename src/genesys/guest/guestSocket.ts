@@ -69,11 +69,10 @@ export class GuestSocket {
       maxPayload: this.options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
     });
     this.ws = ws;
+    // One outcome each: a failure removes every listener (the open one too); the open removes the error one (attach()
+    // adds its own), and no unexpected response can follow an open.
     return new Promise<void>((resolve, reject) => {
-      let settled = false;
       const fail = (error: GuestApiError) => {
-        if (settled) return;
-        settled = true;
         ws.removeAllListeners();
         ws.on('error', () => undefined);
         ws.terminate();
@@ -94,14 +93,11 @@ export class GuestSocket {
         );
       });
       ws.once('error', (error) => {
-        if (!settled) countGenesysError('unreachable');
+        countGenesysError('unreachable');
         fail(new GuestApiError('unavailable', 'Could not reach the Genesys chat service; please retry shortly.', { cause: error }));
       });
       ws.once('open', () => {
-        if (settled) return;
-        settled = true;
         ws.removeAllListeners('error');
-        ws.removeAllListeners('unexpected-response');
         this.attach(ws);
         genesysSocketOpens.inc();
         genesysSocketsOpen.inc();

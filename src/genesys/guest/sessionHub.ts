@@ -129,9 +129,8 @@ export class SessionHub {
       },
       onSocketFailed: this.options.onSocketFailed,
       renewSignIn: this.options.renewSignIn,
-      onDead: (dead) => {
-        if (this.sessions.get(token) === dead) this.sessions.delete(token);
-      },
+      // Only a live session dies (retire() marks one dead before it leaves), and a live session is its token's entry.
+      onDead: () => this.sessions.delete(token),
     });
     this.sessions.set(token, session);
     return session;

@@ -54,6 +54,40 @@ describe('inbound frames', () => {
     expect(parseInbound('{"nope":1}')).toMatchObject({ kind: 'unknown' });
     expect(parseInbound('<html>')).toMatchObject({ kind: 'unknown' });
   });
+
+  // The reason is the `reason` field of the warning inboundDispatch.ts logs for an ignored frame: what an operator reads.
+  test('an ignored frame says why, for the log', () => {
+    expect(parseInbound('<html>')).toEqual({ kind: 'unknown', reason: 'not JSON' });
+    expect(parseInbound('{"nope":1}')).toEqual({ kind: 'unknown', reason: 'not a Guest API envelope' });
+    expect(parseInbound('{"type":"response","class":"string","code":400}')).toEqual({ kind: 'unknown', reason: 'not a Guest API envelope' });
+    const malformed = parseInbound('{"type":"message","class":"StructuredMessage","code":200,"body":{"no":"id"}}');
+    expect(malformed).toMatchObject({ kind: 'unknown', envelope: { class: 'StructuredMessage' }, reason: expect.stringMatching(/^malformed StructuredMessage body: .*id/s) });
+    const receipt = parseInbound('{"type":"message","class":"StructuredMessage","code":200,"body":{"id":"msg-1","type":"Receipt","direction":"Outbound"}}');
+    expect(receipt).toMatchObject({ kind: 'unknown', reason: 'receipt (no status) for message msg-1, not a chat message' });
+  });
+});
+
+/** The text of an error frame is what the failure logs as `genesysText`; the frame fails its request whatever its body. */
+describe('error frames with odd bodies', () => {
+  const errorFrame = (cls: string, code: number, body?: unknown) => parseInbound(JSON.stringify({ type: 'response', class: cls, code, body }));
+
+  test.each([
+    ['a bare string', 'Request failed.', 'Request failed.'],
+    ['an ErrorMessage', { errorMessage: 'session expired', message: 'm' }, 'session expired'],
+    ['an object with only a message', { message: 'Deployment not found' }, 'Deployment not found'],
+    ['an object with no text, as its JSON', { errorCode: 4020 }, '{"errorCode":4020}'],
+    ['null', null, 'null'],
+  ])('%s', (_what, body, text) => {
+    expect(errorFrame('string', 400, body)).toMatchObject({ kind: 'error', body: text });
+    expect(errorFrame('Error', 400, body)).toMatchObject({ kind: 'error', body: text });
+  });
+
+  test("an Error frame that already carries an error code keeps it: the body's code stands in only for a success code", () => {
+    const body = { errorCode: 4006, errorMessage: 'session expired' };
+    expect(errorFrame('Error', 400, body)).toMatchObject({ kind: 'error', envelope: { code: 400 } });
+    expect(errorFrame('Error', 403, body)).toMatchObject({ kind: 'error', envelope: { code: 403 } });
+    expect(errorFrame('Error', 200, body)).toMatchObject({ kind: 'error', envelope: { code: 4006 } });
+  });
 });
 
 describe('normalised messages', () => {

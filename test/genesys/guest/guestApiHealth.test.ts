@@ -2,7 +2,7 @@ import { GuestApiError } from '../../../src/genesys/guest/errors';
 import { GuestApiHealth } from '../../../src/genesys/guest/guestApiHealth';
 import { createLogger } from '../../../src/observability/logger';
 import { Readiness } from '../../../src/observability/readiness';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { waitFor } from '../../support/wait';
 
@@ -61,6 +61,26 @@ describe('GuestApiHealth (the guestApi readiness check)', () => {
     expect(logged(30).map((l) => l.msg)).toEqual(['Genesys accepts the guest WebSocket again.']);
     expect(logged(50)).toHaveLength(1);
   });
+
+  it('a failure schedules the next handshake; success and close() cancel it, and a failure during shutdown schedules none', () => {
+    jest.useFakeTimers();
+    try {
+      const unreachable = new GuestApiError('unavailable', 'connect ECONNREFUSED');
+      health.failed(unreachable);
+      expect(jest.getTimerCount()).toBe(1);
+      health.succeeded();
+      expect(jest.getTimerCount()).toBe(0);
+
+      health.failed(unreachable);
+      health.close();
+      expect(jest.getTimerCount()).toBe(0);
+      // A guest socket failing while the instance shuts down.
+      health.failed(unreachable);
+      expect(jest.getTimerCount()).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
 });
 
 describe('GuestApiHealth.start(): the first handshake, before any guest', () => {
@@ -88,15 +108,15 @@ describe('GuestApiHealth.start(): the first handshake, before any guest', () => 
     await new Promise((resolve) => server.close(resolve));
   });
 
-  function started(): { readiness: Readiness } {
+  function started(probeIntervalMs = 600_000, port = (server.address() as AddressInfo).port): { readiness: Readiness } {
     const readiness = new Readiness();
     health = new GuestApiHealth({
-      webMessagingUrl: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      webMessagingUrl: `ws://127.0.0.1:${port}`,
       deploymentId: 'deployment-1',
       origin: 'https://bff.example.org',
       readiness,
       logger: createLogger({ level: 'silent' }),
-      probeIntervalMs: 600_000,
+      probeIntervalMs,
       connectTimeoutMs: 5_000,
     });
     health.start();
@@ -115,5 +135,33 @@ describe('GuestApiHealth.start(): the first handshake, before any guest', () => 
     const { readiness } = started();
     await waitFor(() => handshakes.length === 1 && /refused/.test(readiness.report().checks.guestApi!.detail));
     expect(readiness.report()).toMatchObject({ ready: false, checks: { guestApi: { ok: false, detail: expect.stringContaining('GENESYS_ORIGIN (https://bff.example.org)') } } });
+  });
+
+  it('a refused handshake is tried again every probe interval, without traffic, until Genesys accepts it', async () => {
+    refuse = true;
+    const { readiness } = started(20);
+    await waitFor(() => handshakes.length >= 2);
+    expect(readiness.report().checks.guestApi!.ok).toBe(false);
+    refuse = false;
+    await waitFor(() => readiness.report().checks.guestApi!.ok);
+    expect(readiness.report().checks.guestApi).toEqual({ ok: true, detail: 'Genesys accepts the guest WebSocket again.' });
+  });
+
+  it('closing while a handshake is under way ends it, and its outcome changes nothing', async () => {
+    const connections: Socket[] = [];
+    // Takes the connection and never answers the upgrade.
+    const silent = createServer((socket) => connections.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { readiness } = started(20, (silent.address() as AddressInfo).port);
+      await waitFor(() => connections.length === 1);
+      health!.close();
+      // The ended handshake fails on the next tick; by the next turn of the loop the probe has seen it.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(readiness.report().checks.guestApi).toEqual({ ok: false, detail: expect.stringMatching(/^Checking that Genesys accepts/) });
+    } finally {
+      for (const c of connections) c.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });

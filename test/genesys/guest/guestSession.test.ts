@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
+import pino from 'pino';
 import { startSimulator, type Simulator } from '../../../simulator';
 import { GuestApiError } from '../../../src/genesys/guest/errors';
 import { parseInbound, type InboundFrame } from '../../../src/genesys/guest/frames';
 import type { GuestSession } from '../../../src/genesys/guest/guestSession';
 import { dispatchInbound, type InboundTarget } from '../../../src/genesys/guest/inboundDispatch';
 import type { SessionHub } from '../../../src/genesys/guest/sessionHub';
+import { createGenesysHttp } from '../../../src/genesys/restClient';
+import { WebDeploymentTokens } from '../../../src/genesys/guest/webDeploymentTokens';
 import { collect, hubFor } from '../../support/guestHub';
+import { signInAt } from '../../support/signIn';
 import { waitFor } from '../../support/wait';
 
 let sim: Simulator;
@@ -73,6 +77,37 @@ describe('configure and resume', () => {
     expect(error.message).toMatch(/GENESYS_DEPLOYMENT_ID/);
   });
 
+  test('a configure Genesys does not answer fails at the request deadline, saying so', async () => {
+    const short = hubFor(sim, { requestTimeoutMs: 300 });
+    try {
+      const token = randomUUID();
+      sim.faults.delayFrames(2000, token);
+      const error = await failure(short.session(token).ready());
+      expect(error).toMatchObject({ failure: 'timeout', status: 504, message: 'Genesys did not answer in time; please retry.' });
+    } finally {
+      short.close();
+      sim.faults.clear();
+    }
+  });
+
+  test('signing in mid-chat keeps the conversation: configureAuthenticatedSession goes without startNew, on the same socket', async () => {
+    const http = createGenesysHttp({ timeoutMs: 2000 });
+    try {
+      const tokens = new WebDeploymentTokens(http.axios, sim.urls.apiUrl, sim.deploymentId, pino({ level: 'silent' }));
+      const token = randomUUID();
+      const session = hub.session(token);
+      await session.sendText({ text: 'before signing in', messageId: randomUUID() });
+      const signIn = await tokens.exchange(await signInAt(sim, 'customer-step-up'));
+      await expect(session.upgrade(signIn)).resolves.toMatchObject({ connected: true });
+      expect(sim.framesFor(token, 'configureAuthenticatedSession').map((f) => f.frame)).toEqual([
+        expect.objectContaining({ startNew: false, data: { code: signIn.jwt } }),
+      ]);
+      expect(sim.stats.connectionsBySession(token)).toBe(1);
+      expect((sim.conversationMessages(token) as { text?: string }[]).map((m) => m.text)).toContain('before signing in');
+    } finally {
+      http.close();
+    }
+  });
 });
 
 describe('messages', () => {
@@ -171,6 +206,22 @@ describe('messages', () => {
       expect(sim.framesFor(token, 'onMessage')[0]!.frame.message).toEqual({ type: 'Event', events: [{ eventType: 'Typing', typing: { type: 'On' } }] });
     } finally {
       frozen.close();
+    }
+  });
+
+  test('typing the pacing held back does not start the cooldown: it goes out once the pacing allows', async () => {
+    let clock = Date.now();
+    const paced = hubFor(sim, { now: () => clock, messagesPerSecond: 1 });
+    try {
+      const token = randomUUID();
+      const session = paced.session(token);
+      await session.sendText({ text: 'takes this second', messageId: randomUUID() });
+      expect(await session.sendTyping()).toBe(false);
+      // A second later, well within the 5 s cooldown had the held typing started it.
+      clock += 1100;
+      expect(await session.sendTyping()).toBe(true);
+    } finally {
+      paced.close();
     }
   });
 
@@ -409,6 +460,38 @@ describe('errors', () => {
     expect(error.logDetail?.genesysCode).toBe(403);
     await expect(session.sendText({ text: 'still fine', messageId: randomUUID() })).resolves.toMatchObject({ text: 'still fine' });
     sim.setOptions({ conversationClear: true });
+  });
+
+  test('an untraced file error (4009) can only be about a send that names files', async () => {
+    const token = randomUUID();
+    const session = hub.session(token);
+    await session.ready();
+    // Genesys's own answers come late: the test's frame is the only one the sends see at first.
+    sim.faults.delayFrames(300, token);
+    const onFrame = frameFeed(session);
+    const notFound = parseInbound('{"type":"response","class":"string","code":4009,"body":"Attachment not found (test)"}');
+
+    const text = session.sendText({ text: 'no files here', messageId: randomUUID() });
+    await waitFor(() => sim.framesFor(token, 'onMessage').length === 1);
+    onFrame(notFound);
+    await expect(text).resolves.toMatchObject({ text: 'no files here' });
+
+    const withFile = failure(session.sendText({ text: 'see attached', attachmentIds: [randomUUID()], messageId: randomUUID() }));
+    await waitFor(() => sim.framesFor(token, 'onMessage').length === 2);
+    onFrame(notFound);
+    expect((await withFile).logDetail).toMatchObject({ genesysCode: 4009, genesysText: 'Attachment not found (test)' });
+    sim.faults.clear();
+  });
+
+  test('an answer whose reply was lost after Genesys took it is proven from history by its id, never sent twice', async () => {
+    const token = randomUUID();
+    const session = hub.session(token);
+    await session.ready();
+    sim.faults.dropOnNext('onMessage', { sessionToken: token, when: 'after-processing' });
+    const messageId = randomUUID();
+    const echo = await session.sendAnswer({ kind: 'QuickReply', text: 'Yes', payload: 'yes', messageId });
+    expect(echo).toMatchObject({ clientMessageId: messageId });
+    expect(sim.framesFor(token, 'onMessage')).toHaveLength(1);
   });
 
   test('an unknown frame class is logged and ignored, never a crash', async () => {

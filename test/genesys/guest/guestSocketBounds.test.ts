@@ -54,7 +54,7 @@ test('a frame within the bound is delivered; a larger one closes the socket with
   expect(frames[0]).toMatchObject({ kind: 'message', body: { id: 'x' } });
   expect(closed.unexpected).toBe(true);
   expect(await peerClosed).toBe(1009);
-  expect(log.messages('warn')).toContain('guest socket error');
+  expect(log.lines().find((l) => l.msg === 'guest socket error')).toMatchObject({ level: 40, err: { message: expect.stringMatching(/max payload size exceeded/i) } });
 });
 
 test('without an option the bound is 512 KiB', async () => {

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { startSimulator, type Simulator } from '../../../simulator';
+import { AppError } from '../../../src/domain/errors';
 import { GuestApiError } from '../../../src/genesys/guest/errors';
 import type { SessionHub } from '../../../src/genesys/guest/sessionHub';
+import { registry } from '../../../src/observability/metrics';
+import { MemoryStore, sessionKeyOf } from '../../../src/store/sharedStore';
 import { collect, hubFor } from '../../support/guestHub';
 import { waitFor } from '../../support/wait';
 
@@ -201,4 +204,108 @@ test('the number of sockets is bounded; the least recently used idle one goes fi
   // tokens[1] was the least recently used.
   expect(small.session(tokens[0]!).isReady).toBe(true);
   small.close();
+});
+
+async function refusedByLimit(limit: string): Promise<number> {
+  const metric = await registry.getSingleMetric('genesys_bff_limits_refused_total')!.get();
+  return metric.values.find((v) => v.labels.limit === limit)?.value ?? 0;
+}
+
+const rejection = (promise: Promise<unknown>) => promise.then(() => undefined, (e: unknown) => e as Error);
+
+describe('room for one more session (GUEST_SOCKET_MAX)', () => {
+  test('a session something waits on is never closed to make room: the least recently used idle one goes, and is told why', async () => {
+    const small = hubFor(sim, { maxSessions: 2 });
+    try {
+      const [streamed, idle, fresh] = [randomUUID(), randomUUID(), randomUUID()];
+      const watched = small.session(streamed);
+      const live = collect(watched);
+      await watched.ready();
+      const evicted = small.session(idle);
+      await evicted.ready();
+      // The streamed session is the least recently used, but busy.
+      await small.session(fresh).ready();
+      expect(small.size).toBe(2);
+      expect(small.session(streamed)).toBe(watched);
+      expect(watched.isReady).toBe(true);
+      // A request still holding the evicted session learns why it cannot go on.
+      expect(await rejection(evicted.ready())).toMatchObject({ message: 'The connection to Genesys was closed to make room for newer sessions; please retry.' });
+      live.unsubscribe();
+    } finally {
+      small.close();
+    }
+  });
+
+  test('when every session is busy the request is refused with 503 and Retry-After, counted, and nothing is opened', async () => {
+    const small = hubFor(sim, { maxSessions: 1 });
+    try {
+      const busy = small.session(randomUUID());
+      const live = collect(busy);
+      await busy.ready();
+      const before = await refusedByLimit('guest_socket_max');
+      const token = randomUUID();
+      let refused: unknown;
+      try {
+        small.session(token);
+      } catch (error) {
+        refused = error;
+      }
+      expect(refused).toBeInstanceOf(AppError);
+      expect(refused).toMatchObject({
+        code: 'upstream_unavailable',
+        status: 503,
+        retryAfterSeconds: 5,
+        message: 'This instance is serving as many chats as it may (GUEST_SOCKET_MAX); retry shortly.',
+        logDetail: { guestSockets: 1 },
+      });
+      expect(await refusedByLimit('guest_socket_max')).toBe(before + 1);
+      expect(sim.stats.connectionsBySession(token)).toBe(0);
+      live.unsubscribe();
+    } finally {
+      small.close();
+    }
+  });
+});
+
+test('a session idle for exactly idleMs is closed, not a moment before; a request still holding it is told why', async () => {
+  let now = 1_000_000;
+  const idleHub = hubFor(sim, { idleMs: 1000, now: () => now });
+  const sweep = () => (idleHub as unknown as { sweepIdle(): void }).sweepIdle();
+  try {
+    const session = idleHub.session(randomUUID());
+    await session.ready();
+    now += 999;
+    sweep();
+    expect(idleHub.size).toBe(1);
+    now += 1;
+    sweep();
+    expect(idleHub.size).toBe(0);
+    expect(await rejection(session.ready())).toMatchObject({ failure: 'unavailable', message: 'The connection to Genesys was closed after being idle; please retry.' });
+  } finally {
+    idleHub.close();
+  }
+});
+
+test('a session handed over to another instance is replaced on its next use here', async () => {
+  const token = randomUUID();
+  const first = hub.session(token);
+  await first.ready();
+  first.handOver();
+  const next = hub.session(token);
+  expect(next).not.toBe(first);
+  await expect(next.ready()).resolves.toMatchObject({ connected: true });
+  expect(sim.stats.connectionsBySession(token)).toBe(2);
+});
+
+test('with a shared store, the instance that opens a session socket records itself as its owner', async () => {
+  const memory = new MemoryStore();
+  const store = Object.assign(Object.create(memory) as MemoryStore, { shared: true });
+  const shared = hubFor(sim, { store, instanceId: 'instance-a' });
+  try {
+    const token = randomUUID();
+    await shared.session(token).ready();
+    await waitFor(async () => (await memory.get(`owner:${sessionKeyOf(token)}`)) === 'instance-a');
+  } finally {
+    shared.close();
+  }
 });

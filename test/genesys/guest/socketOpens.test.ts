@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { startSimulator, type Simulator } from '../../../simulator';
 import { AppError } from '../../../src/domain/errors';
 import type { SessionHub } from '../../../src/genesys/guest/sessionHub';
+import { registry } from '../../../src/observability/metrics';
 import { MemoryStore } from '../../../src/store/sharedStore';
 import { hubFor } from '../../support/guestHub';
 
@@ -22,6 +23,11 @@ afterEach(() => {
   for (const hub of hubs.splice(0)) hub.close();
 });
 
+async function refusedByLimit(limit: string): Promise<number> {
+  const metric = await registry.getSingleMetric('genesys_bff_limits_refused_total')!.get();
+  return metric.values.find((v) => v.labels.limit === limit)?.value ?? 0;
+}
+
 const hubOn = (store: MemoryStore, opensPerSessionPerMinute: number) => {
   const hub = hubFor(sim, { store, opensPerSessionPerMinute });
   hubs.push(hub);
@@ -35,9 +41,17 @@ test('two instances on one store share a session budget of socket opens; a minut
   await first.session(token).ready();
   clock += 20_000;
   await second.session(token).ready();
+  const counted = await refusedByLimit('socket_opens_per_session');
   const refused = await third.session(token).ready().catch((e: unknown) => e);
   // The budget's first use leaves the window 40 s on.
-  expect(refused).toMatchObject({ failure: 'rate_limited', code: 'rate_limited', status: 429, retryAfterSeconds: 40 });
+  expect(refused).toMatchObject({
+    failure: 'rate_limited',
+    code: 'rate_limited',
+    status: 429,
+    retryAfterSeconds: 40,
+    message: 'This chat reconnected too often; wait a moment before trying again.',
+  });
+  expect(await refusedByLimit('socket_opens_per_session')).toBe(counted + 1);
   expect(sim.stats.connectionsBySession(token)).toBe(2);
   clock += 40_000;
   await third.session(token).ready();
@@ -67,7 +81,12 @@ test('store away: no socket is opened, the request is refused with store_unavail
   const hub = hubOn(store, 12);
   const token = randomUUID();
   const refused = await hub.session(token).ready().catch((e: unknown) => e);
-  expect(refused).toMatchObject({ code: 'store_unavailable', status: 503, retryAfterSeconds: 1 });
+  expect(refused).toMatchObject({
+    code: 'store_unavailable',
+    status: 503,
+    retryAfterSeconds: 1,
+    message: 'The shared store (Redis) did not answer, so no connection to Genesys was opened; retry shortly.',
+  });
   expect(store.asked).toBe(1);
   expect(sim.stats.connectionsBySession(token)).toBe(0);
 });

@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import { startSimulator, type Simulator } from '../../../simulator';
+import { GuestApiError } from '../../../src/genesys/guest/errors';
+import { parseInbound } from '../../../src/genesys/guest/frames';
+import type { GuestSession } from '../../../src/genesys/guest/guestSession';
+import { dispatchInbound, type InboundTarget } from '../../../src/genesys/guest/inboundDispatch';
+import type { SessionHub } from '../../../src/genesys/guest/sessionHub';
+import { captureLogger } from '../../support/app';
+import { collect, hubFor } from '../../support/guestHub';
+import { waitFor } from '../../support/wait';
+
+/**
+ * How a guest session leaves service (guestSession.ts): what its streams hear, what a request still
+ * holding it is told, and when the service does or does not open its socket again.
+ */
+let sim: Simulator;
+let hub: SessionHub;
+
+beforeAll(async () => {
+  sim = await startSimulator({ agent: { enabled: false } });
+});
+afterAll(() => sim.stop());
+beforeEach(() => {
+  sim.reset();
+  sim.setOptions({ messagesPerSecond: 5, conversationClear: true });
+  hub = hubFor(sim);
+});
+afterEach(() => hub.close());
+
+/** Feeds a raw frame to a session as if it came off its socket. */
+function feed(session: GuestSession, raw: string): void {
+  dispatchInbound(parseInbound(raw), (session as unknown as { inbound: InboundTarget }).inbound);
+}
+
+async function failure(promise: Promise<unknown>): Promise<GuestApiError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(GuestApiError);
+  return error as GuestApiError;
+}
+
+const finals = (events: ReturnType<typeof collect>['events']) => events.filter((e) => e.type === 'session');
+
+describe('the end a session meets first is the one that stands', () => {
+  test('signed out here: streams hear signed_out, requests fail with it, and a later end changes nothing', async () => {
+    const session = hub.session(randomUUID());
+    const live = collect(session);
+    await session.ready();
+    session.signedOut();
+    session.end();
+    expect(finals(live.events)).toEqual([{ type: 'session', state: 'signed_out', detail: 'The customer signed out.' }]);
+    expect(await failure(session.sendText({ text: 'still there?', messageId: randomUUID() }))).toMatchObject({ failure: 'signed_out' });
+    live.unsubscribe();
+  });
+});
+
+describe('handed over to another instance', () => {
+  test('streams are told to reconnect, and a request still holding the session is told why', async () => {
+    const session = hub.session(randomUUID());
+    const live = collect(session);
+    await session.ready();
+    session.handOver();
+    expect(finals(live.events)).toEqual([{ type: 'session', state: 'unavailable', detail: 'This chat moved to another instance of the service; reconnect.' }]);
+    expect(await failure(session.ready())).toMatchObject({
+      failure: 'unavailable',
+      message: 'The connection to Genesys was handed over to another instance; please retry.',
+    });
+    live.unsubscribe();
+  });
+});
+
+describe('requests still waiting when the service closes the socket fail, saying why', () => {
+  /** A session whose socket stays open but to which Genesys sends nothing more during the test, with a JWT request waiting. */
+  async function waitingOnGenesys() {
+    const token = randomUUID();
+    const session = hub.session(token);
+    await session.ready();
+    sim.faults.delayFrames(60_000, token);
+    const jwt = failure(session.getJwt());
+    await waitFor(() => sim.framesFor(token, 'getJwt').length === 1);
+    return { token, session, jwt };
+  }
+
+  test('closeSession', async () => {
+    const { token, session, jwt } = await waitingOnGenesys();
+    const closing = session.close();
+    await waitFor(() => sim.framesFor(token, 'closeSession').length === 1);
+    feed(session, '{"type":"response","class":"SessionResponse","code":200,"body":{"connected":false,"newSession":false}}');
+    await closing;
+    expect(await jwt).toMatchObject({ failure: 'connection_lost', message: 'The connection to Genesys was closed by this service.' });
+    sim.faults.clear();
+  });
+
+  test('Clear', async () => {
+    const { token, session, jwt } = await waitingOnGenesys();
+    const clearing = session.clear();
+    await waitFor(() => sim.framesFor(token, 'onMessage').length === 1);
+    feed(session, '{"type":"message","class":"SessionClearedEvent","code":200,"body":{}}');
+    await clearing;
+    expect(await jwt).toMatchObject({ failure: 'connection_lost', message: 'The connection to Genesys was closed after the chat was ended.' });
+    sim.faults.clear();
+  });
+});
+
+test('a Clear Genesys refused ends nothing: a connection Genesys closes afterwards is told to the streams', async () => {
+  sim.setOptions({ conversationClear: false });
+  const session = hub.session(randomUUID());
+  const live = collect(session);
+  await session.ready();
+  await failure(session.clear());
+  feed(session, '{"type":"message","class":"ConnectionClosedEvent","code":200,"body":{}}');
+  expect(finals(live.events)).toEqual([{ type: 'session', state: 'closed', detail: 'Genesys closed this connection.' }]);
+  live.unsubscribe();
+});
+
+test('a connection Genesys closes because another took its place is not reopened behind the stream on it', async () => {
+  const log = captureLogger('info');
+  const first = hubFor(sim, { logger: log.logger });
+  const others = [hubFor(sim), hubFor(sim), hubFor(sim)];
+  try {
+    const token = randomUUID();
+    const session = first.session(token);
+    const live = collect(session);
+    await session.ready();
+    // Genesys allows 3 connections per session and closes the oldest on a 4th.
+    for (const other of others) await other.session(token).ready();
+    await live.next((e) => e.type === 'session' && e.state === 'closed');
+    await waitFor(() => log.messages('info').includes('guest socket closed by the other side'));
+    expect(session.holdsSocket).toBe(false);
+    expect(first.socketsOpened).toBe(1);
+    live.unsubscribe();
+  } finally {
+    first.close();
+    for (const other of others) other.close();
+  }
+});
