@@ -288,7 +288,8 @@ export function parseInbound(raw: string): InboundFrame {
   }
   const envelope = envelopeSchema.safeParse(json);
   if (!envelope.success) return { kind: 'unknown', reason: 'not a Guest API envelope' };
-  const parse = (BODY_PARSERS as Record<string, ((e: Envelope) => InboundFrame) | undefined>)[envelope.data.class];
+  // Own keys only: a class named like an Object property (`constructor`, `toString`) is unknown too.
+  const parse = Object.hasOwn(BODY_PARSERS, envelope.data.class) ? (BODY_PARSERS as Record<string, (e: Envelope) => InboundFrame>)[envelope.data.class] : undefined;
   if (!parse) return { kind: 'unknown', envelope: envelope.data, reason: `unknown class ${envelope.data.class}` };
   try {
     return parse(envelope.data);

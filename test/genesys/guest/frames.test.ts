@@ -55,6 +55,10 @@ describe('inbound frames', () => {
     expect(parseInbound('<html>')).toMatchObject({ kind: 'unknown' });
   });
 
+  test.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])('a class named like an Object property (%s) is an unknown class, logged as such', (cls) => {
+    expect(parseInbound(JSON.stringify({ type: 'message', class: cls, code: 200, body: {} }))).toMatchObject({ kind: 'unknown', reason: `unknown class ${cls}` });
+  });
+
   // The reason is the `reason` field of the warning inboundDispatch.ts logs for an ignored frame: what an operator reads.
   test('an ignored frame says why, for the log', () => {
     expect(parseInbound('<html>')).toEqual({ kind: 'unknown', reason: 'not JSON' });
