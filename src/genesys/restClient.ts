@@ -13,7 +13,7 @@ import { endClientSpan, startClientSpan, tracingOn } from '../observability/trac
  */
 export interface GenesysHttp {
   readonly axios: AxiosInstance;
-  /** Closes the pooled sockets; in-flight requests finish first. */
+  /** Closes the pooled sockets, those of calls still in flight too (they fail): for when nothing needs Genesys any more. */
   close(): void;
 }
 
@@ -63,7 +63,8 @@ function observeCalls(instance: AxiosInstance): void {
   instance.interceptors.request.use(
     (config: Observed) => {
       if (!tracingOn()) return config;
-      const method = (config.method ?? 'get').toUpperCase();
+      // Axios has set the method (lower case, `get` by default) before the interceptors run.
+      const method = config.method!.toUpperCase();
       const url = new URL(instance.getUri(config));
       config[SPAN] = startClientSpan(`${method} ${url.hostname}`, {
         'http.request.method': method,

@@ -105,6 +105,16 @@ describe('IdentityVerifier with a shared secret (HS256)', () => {
     await refusal(tolerant, await mint({ sub: 'c' }, { iat: now() + 900, exp: now() + 1200 }));
   });
 
+  it('accepts a token issued exactly the clock tolerance ahead, and refuses one issued a second later', async () => {
+    // A clock of its own: the verdict turns on one second.
+    const at = Date.parse('2026-11-01T09:00:00Z');
+    const tolerant = new IdentityVerifier(secretConfig({ clockToleranceSeconds: 60 }), keys, () => at);
+    const issued = at / 1000 + 60;
+    await expect(tolerant.verify(await mint({ sub: 'c' }, { iat: issued, exp: issued + 300 }))).resolves.toMatchObject({ cid: 'c' });
+    const error = await refusal(tolerant, await mint({ sub: 'c' }, { iat: issued + 1, exp: issued + 301 }));
+    expect(error.message).toMatch(/issued in the future/);
+  });
+
   it('keeps a claim named __proto__ as an own key, never the prototype', async () => {
     const attributes = await verifier.verify(await mint({ attributes: JSON.parse('{"__proto__":"x"}') as Record<string, string> }));
     expect(Object.getPrototypeOf(attributes)).toBe(Object.prototype);

@@ -12,11 +12,10 @@ import { parseOriginPattern } from '../../config/originAllowlist';
 export function normalizeAllowedDomain(entry: string): string {
   let host = entry.trim().toLowerCase();
   if (host.includes('://')) {
-    try {
-      host = new URL(host.replace('://*.', '://')).hostname;
-    } catch {
-      return host;
-    }
+    const url = host.replace('://*.', '://');
+    // An entry with a scheme that is no URL names no host: it allows nothing.
+    if (!URL.canParse(url)) return '';
+    host = new URL(url).hostname;
   }
   return host
     .replace(/[/?#].*$/, '')
@@ -65,9 +64,5 @@ export function originMismatches(policy: DomainPolicy, allowedOrigins: readonly 
 }
 
 function hostOf(origin: string): string | undefined {
-  try {
-    return new URL(origin).hostname;
-  } catch {
-    return undefined;
-  }
+  return URL.canParse(origin) ? new URL(origin).hostname : undefined;
 }

@@ -113,6 +113,12 @@ export function messengerFeaturesOf(config: MessengerDeploymentConfig): Messenge
   };
 }
 
+/** A `modes` entry that allows something: a type and a size above 0 (MT `toFileAttachmentProfile`). */
+interface UploadMode {
+  fileTypes: string[];
+  maxFileSizeKB: number;
+}
+
 /**
  * As Genesys's own client reads it (MT `MessagingClientImpl.createFileAttachmentProfile`,
  * docs/genesys-protocol.md#attachments-onattachment-getattachment-deleteattachment):
@@ -122,9 +128,9 @@ export function messengerFeaturesOf(config: MessengerDeploymentConfig): Messenge
  */
 function fileUploadOf(config: MessengerDeploymentConfig): MessengerFeatures['fileUpload'] {
   if (config.messenger?.fileUpload?.enableAttachments !== undefined) return { mediaTypes: [], maxBytes: 0, fromSession: true };
-  const modes = (config.messenger?.fileUpload?.modes ?? []).filter((m) => (m.fileTypes?.length ?? 0) > 0 && (m.maxFileSizeKB ?? 0) > 0);
+  const modes = (config.messenger?.fileUpload?.modes ?? []).filter((m): m is UploadMode => (m.fileTypes?.length ?? 0) > 0 && (m.maxFileSizeKB ?? 0) > 0);
   return {
-    mediaTypes: [...new Set(modes.flatMap((m) => m.fileTypes ?? []))],
+    mediaTypes: [...new Set(modes.flatMap((m) => m.fileTypes))],
     maxBytes: (modes[0]?.maxFileSizeKB ?? 0) * KB,
   };
 }

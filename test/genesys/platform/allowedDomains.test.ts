@@ -11,6 +11,9 @@ describe('normalizeAllowedDomain', () => {
     ['*.example.com', 'example.com'],
     ['https://*.example.com', 'example.com'],
     ['  example.com.  ', 'example.com'],
+    // A scheme, but no URL: no host, so the entry allows nothing.
+    ['https://shop example.com', ''],
+    ['https://[shop.example.com', ''],
   ])('%s is the host %s', (entry, host) => {
     expect(normalizeAllowedDomain(entry)).toBe(host);
   });
@@ -49,5 +52,9 @@ describe('originMismatches', () => {
       "CORS_ALLOWED_ORIGINS allows https://*.example.com but the deployment's allowedDomains [shop.example.com, *.example.net] do not cover every host under example.com: Genesys may refuse those origins",
       "GENESYS_ORIGIN https://bff.example.org is not among the deployment's allowedDomains [shop.example.com, *.example.net]: the guest WebSocket handshake will be refused with 403",
     ]);
+  });
+
+  it('leaves out a GENESYS_ORIGIN that is no URL (a port out of range) instead of failing the check', () => {
+    expect(originMismatches(policy, ['https://shop.example.com'], 'https://bff.example.org:99999')).toEqual([]);
   });
 });

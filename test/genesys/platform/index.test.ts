@@ -151,6 +151,33 @@ describe('/readyz with the Platform side', () => {
     expect(side.tokenCache).toBeUndefined();
     expect(side.platform).toBeUndefined();
     await expect(side.messengerConfig.get()).resolves.toMatchObject({ autoStart: true });
+    expect(log.lines()).toContainEqual(
+      expect.objectContaining({ level: 30, component: 'genesys-platform', msg: expect.stringContaining('No GENESYS_CLIENT_ID/GENESYS_CLIENT_SECRET') }),
+    );
+  });
+
+  it('asks Genesys nothing more once closed: no re-read of the deployment, the Messenger config or the token', async () => {
+    fixture = await useFixture('deployment-active.json');
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask', 'performance'] });
+    try {
+      start({ DEPLOYMENT_CACHE_TTL_SECONDS: '60' });
+      // Timers are fake here, so the wait turns the event loop instead of sleeping (bounded by the real clock).
+      const since = performance.now();
+      while ((side.deployment!.state().status !== 'Active' || !side.messengerConfig.state().ok) && performance.now() - since < 10_000) {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(side.deployment!.state().status).toBe('Active');
+      const before = fixture.requests().length;
+
+      await side.close();
+      // Past every re-read: the deployment's and the config's TTL, and the token's refresh a day on.
+      jest.advanceTimersByTime(48 * 3_600_000);
+      for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
+
+      expect(fixture.requests()).toHaveLength(before);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('never writes the client secret or an access token to the log', async () => {

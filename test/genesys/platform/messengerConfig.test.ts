@@ -1,5 +1,7 @@
+import type { AxiosInstance } from 'axios';
+import nock from 'nock';
 import { createGenesysHttp, type GenesysHttp } from '../../../src/genesys/restClient';
-import { captureLogger, type CapturedLogger } from '../../support/app';
+import { captureLogger, TEST_DEPLOYMENT_ID, type CapturedLogger } from '../../support/app';
 import {
   DEFAULT_MESSENGER_FEATURES,
   MessengerConfigSource,
@@ -66,6 +68,12 @@ describe('file upload, as Genesys\'s SDK reads it (createFileAttachmentProfile)'
 
   it('without enableAttachments, the modes apply: their types, and the first mode\'s size in KB of 1000 bytes', () => {
     expect(fileUpload({ modes })).toEqual({ mediaTypes: ['image/png', 'application/pdf'], maxBytes: 500 * 1000 });
+  });
+
+  it('skips a mode without a type or without a size above 0: it allows nothing', () => {
+    const empty = [{ fileTypes: ['image/png'], maxFileSizeKB: 0 }, { fileTypes: ['image/gif'] }, { fileTypes: [], maxFileSizeKB: 100 }];
+    expect(fileUpload({ modes: [...empty, modes[1]] })).toEqual({ mediaTypes: ['application/pdf'], maxBytes: 2000 * 1000 });
+    expect(fileUpload({ modes: empty })).toEqual({ mediaTypes: [], maxBytes: 0 });
   });
 });
 
@@ -170,5 +178,102 @@ describe('MessengerConfigSource', () => {
     await expect(config.get()).resolves.toEqual(first);
     expect(configRequests()).toHaveLength(2);
     expect(config.state().ok).toBe(true);
+  });
+});
+
+/** The CDN's answers no recording holds (a refused connection, a redirect, a proxy's page), scripted with nock. */
+describe('MessengerConfigSource against a scripted CDN', () => {
+  const CDN_URL = 'https://api-cdn.example.test';
+  const CONFIG_PATH = `/webdeployments/v1/deployments/${TEST_DEPLOYMENT_ID}/config.json`;
+  let genesysHttp: GenesysHttp;
+  let log: CapturedLogger;
+  let source: MessengerConfigSource | undefined;
+
+  beforeEach(() => {
+    genesysHttp = createGenesysHttp({ timeoutMs: 5_000 });
+    log = captureLogger('debug');
+  });
+
+  afterEach(() => {
+    source?.close();
+    source = undefined;
+    nock.cleanAll();
+    genesysHttp.close();
+    jest.useRealTimers();
+  });
+
+  function configSource(http: AxiosInstance = genesysHttp.axios): MessengerConfigSource {
+    source = new MessengerConfigSource({
+      cdnUrl: CDN_URL,
+      deploymentId: TEST_DEPLOYMENT_ID,
+      region: 'mypurecloud.ie',
+      http,
+      logger: log.logger,
+      ttlMs: 60_000,
+    });
+    return source;
+  }
+
+  /** What the check says when the instance could not get a config.json it can read: Genesys is out of reach, the id is not to blame. */
+  function expectOutOfReach(config: MessengerConfigSource, reason: string): void {
+    expect(config.state()).toEqual({ ok: false, detail: expect.stringContaining(`from ${CDN_URL} (${reason}): this instance cannot reach Genesys`) });
+    expect(config.state().detail).not.toContain('GENESYS_DEPLOYMENT_ID');
+    expect(log.lines()).toEqual([expect.objectContaining({ level: 50, msg: config.state().detail, url: `${CDN_URL}${CONFIG_PATH}` })]);
+  }
+
+  it('takes a connection that fails as Genesys out of reach, not as an unknown deployment', async () => {
+    nock(CDN_URL).get(CONFIG_PATH).replyWithError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+    const config = configSource();
+
+    await expect(config.get()).resolves.toEqual(DEFAULT_MESSENGER_FEATURES);
+
+    expectOutOfReach(config, 'ECONNREFUSED');
+  });
+
+  it.each([
+    ['a 502 with a JSON error body', 502, { message: 'Bad gateway', code: 'bad.gateway', status: 502 }, {}],
+    ['a redirect (never followed)', 302, '', { Location: 'https://elsewhere.example.test/config.json' }],
+  ])('takes %s as Genesys out of reach, and serves safe defaults', async (_name, status, body, headers) => {
+    nock(CDN_URL).get(CONFIG_PATH).reply(status, body, headers);
+    const config = configSource();
+
+    await expect(config.get()).resolves.toEqual(DEFAULT_MESSENGER_FEATURES);
+
+    expectOutOfReach(config, `HTTP ${status}`);
+  });
+
+  it("takes a 200 whose body is not a JSON object (a proxy's page) as Genesys out of reach", async () => {
+    nock(CDN_URL).get(CONFIG_PATH).reply(200, '<html><body>Please sign in to the network</body></html>', { 'Content-Type': 'text/html' });
+    const config = configSource();
+
+    await expect(config.get()).resolves.toEqual(DEFAULT_MESSENGER_FEATURES);
+
+    expectOutOfReach(config, 'the body is not a JSON object');
+  });
+
+  it('re-reads config.json every TTL until it is closed, then reads nothing more', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    let reads = 0;
+    const cdn = {
+      get: async () => {
+        reads++;
+        return { status: 200, data: { status: 'Active', messenger: { apps: { conversations: { autoStart: { enabled: true } } } } } };
+      },
+    } as unknown as AxiosInstance;
+    const config = configSource(cdn);
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+    config.start();
+    await settle();
+    expect(reads).toBe(1);
+    jest.advanceTimersByTime(60_000);
+    await settle();
+    expect(reads).toBe(2);
+
+    config.close();
+    jest.advanceTimersByTime(10 * 60_000);
+    await settle();
+    expect(reads).toBe(2);
+    await expect(config.get()).resolves.toMatchObject({ autoStart: true });
   });
 });

@@ -1,3 +1,4 @@
+import nock from 'nock';
 import { createGenesysHttp, type GenesysHttp } from '../../../src/genesys/restClient';
 import { captureLogger, type CapturedLogger } from '../../support/app';
 import { TokenCache } from '../../../src/genesys/platform/tokenCache';
@@ -122,5 +123,58 @@ describe('PlatformClient', () => {
     await expect(client.request({ method: 'GET', path: '/api/v2/../../x' })).rejects.toThrow(/start with \/api\/v2\//);
     await expect(client.request({ method: 'GET', path: '//attacker.example.com/api/v2/x' })).rejects.toThrow(/stay on https:\/\/api.mypurecloud.ie/);
     expect(fixture.requests()).toEqual([]);
+  });
+});
+
+/** Rate limits no recording holds, scripted with nock: what the caller is told once the retries stop. */
+describe('PlatformClient rate limited', () => {
+  const API_URL = 'https://api.example.test';
+  const PATH = '/api/v2/webdeployments/deployments/d-1';
+  const TOO_MANY = { message: 'Rate limit exceeded the maximum. Retry the request in [120] seconds', code: 'too.many.requests.retry.after', status: 429 };
+  let genesysHttp: GenesysHttp;
+  let delays: number[];
+
+  beforeEach(() => {
+    genesysHttp = createGenesysHttp({ timeoutMs: 5_000 });
+  });
+
+  afterEach(() => {
+    nock.cleanAll();
+    genesysHttp.close();
+  });
+
+  function platformClient(): PlatformClient {
+    const recorded = recordingSleep();
+    delays = recorded.delays;
+    return new PlatformClient({
+      apiUrl: API_URL,
+      tokens: { getToken: async () => 'token', invalidate: () => undefined },
+      http: genesysHttp.axios,
+      logger: captureLogger('debug').logger,
+      sleep: recorded.sleep,
+      retry: { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 30_000 },
+    });
+  }
+
+  it('answers 429 at once with the Retry-After Genesys asked for when it is longer than a retry may wait', async () => {
+    const api = nock(API_URL).get(PATH).reply(429, TOO_MANY, { 'Retry-After': '120' });
+
+    const error = await platformClient().request({ method: 'GET', path: PATH }).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(PlatformApiError);
+    expect(error).toMatchObject({ code: 'rate_limited', status: 429, retryAfterSeconds: 120, upstream: { status: 429, code: 'too.many.requests.retry.after' } });
+    expect(toProblem(error as PlatformApiError)).toMatchObject({ status: 429, code: 'rate_limited', detail: expect.stringMatching(/rate limiting this service; retry later/) });
+    expect(delays).toEqual([]);
+    expect(api.isDone()).toBe(true);
+  });
+
+  it('answers 429 with Retry-After 1 s when Genesys kept refusing without saying how long to wait', async () => {
+    nock(API_URL).get(PATH).times(3).reply(429, { code: 'too.many.requests', status: 429 });
+
+    const error = await platformClient().request({ method: 'GET', path: PATH }).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ code: 'rate_limited', status: 429, retryAfterSeconds: 1 });
+    expect(delays).toHaveLength(2);
+    expect(nock.pendingMocks()).toEqual([]);
   });
 });
