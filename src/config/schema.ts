@@ -288,7 +288,7 @@ function checkGenesysOrigin(e: Env, allowedOrigins: string[], problems: string[]
     if (allowedOrigins.length > 0) {
       problems.push('GENESYS_ORIGIN is required when CORS_ALLOWED_ORIGINS has no exact origin: the Origin this service presents to Genesys, one of the deployment\'s allowed domains');
     }
-  } else if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+  } else if (!/^https?:\/\/[^/\s]+$/.test(origin) || !URL.canParse(origin)) {
     problems.push(`GENESYS_ORIGIN must be an origin such as https://shop.example.com (got "${origin}")`);
   }
 
