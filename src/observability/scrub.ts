@@ -30,18 +30,31 @@ const MAX_TEXT = 2000;
  * short to be recognised; bounded because the patterns are costly on huge input.
  */
 const SCRUB_WINDOW = 2 * MAX_TEXT;
+/** What stands on either side of a secret in a text. */
+const WORD_END = /[\s"',]/;
+
+/** A text cut at the window without its last word: that may be a piece of a secret, too short to be recognised. */
+function withoutLastWord(text: string): string {
+  // A loop, not /[^\s"',]*$/: that regex tries every start in a long word, quadratic in its length.
+  let end = text.length;
+  while (end > 0 && !WORD_END.test(text[end - 1]!)) end -= 1;
+  return text.slice(0, end);
+}
 
 export function scrubText(text: string): string {
-  let out = text.length > SCRUB_WINDOW ? text.slice(0, SCRUB_WINDOW) : text;
+  const cut = text.length > SCRUB_WINDOW;
+  let out = cut ? withoutLastWord(text.slice(0, SCRUB_WINDOW)) : text;
   for (const [pattern, replacement] of PATTERNS) out = out.replace(pattern, replacement);
-  return out.length > MAX_TEXT ? `${out.slice(0, MAX_TEXT)}…` : out;
+  // Scrubbing shortens a text full of secrets: one cut at the window may come out under MAX_TEXT, still marked as cut.
+  return out.length > MAX_TEXT ? `${out.slice(0, MAX_TEXT)}…` : cut ? `${out}…` : out;
 }
 
 /** A URL for the log: no query values, no credentials, no token-shaped path segments. */
 export function loggableUrlOf(url: string | undefined, keepQuery: ReadonlySet<string> = new Set()): string | undefined {
   if (url === undefined) return undefined;
   const start = url.indexOf('?');
-  const path = scrubText(start < 0 ? url : url.slice(0, start)).replace(/\/\/[^/@]*@/, '//[redacted]@');
+  // Credentials first: scrubbed before, `user:secret@api.example.com` reads as an email and the host is lost with them.
+  const path = scrubText((start < 0 ? url : url.slice(0, start)).replace(/\/\/[^/@]*@/, '//[redacted]@'));
   if (start < 0) return path;
   const query = url
     .slice(start + 1)
