@@ -103,7 +103,8 @@ interface LoggedError {
 
 /** The pino serializer for `err`: the whitelist above, causes included (three deep). */
 export function serializeError(error: unknown, depth = 0): LoggedError | undefined {
-  if (error === undefined || error === null) return undefined;
+  // pino calls a serializer for no undefined value, and a cause is followed only when there is one.
+  if (error === null) return undefined;
   if (typeof error !== 'object') return { type: typeof error, message: scrubText(String(error)) };
   const e = error as ErrorLike;
   const out: LoggedError = {
