@@ -102,7 +102,7 @@ export function traceRequest(method: string, headers: IncomingHttpHeaders): Requ
   }
   const header = headers.traceparent;
   if (header === undefined) return undefined;
-  const match = TRACEPARENT.exec(String(header).trim());
+  const match = TRACEPARENT.exec(String(header));
   if (!match || /^0+$/.test(match[1]!)) return undefined;
   return { ids: { traceId: match[1]!, spanId: randomBytes(8).toString('hex') } };
 }
