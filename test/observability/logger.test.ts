@@ -1,0 +1,38 @@
+import { createLogger } from '../../src/observability/logger';
+import { runWithContext } from '../../src/observability/requestContext';
+
+/**
+ * What every log line carries (docs/operations.md#traces, README's logging):
+ * the request it was written for, its trace when it has one, and no secret
+ * under a key known to hold one.
+ */
+function capture() {
+  let text = '';
+  const logger = createLogger({ level: 'info', destination: { write: (line: string) => void (text += line) } });
+  const lines = () =>
+    text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return { logger, lines };
+}
+
+test("a line written while serving a request names the request, and its trace when it has one; a line outside any request names neither", () => {
+  const { logger, lines } = capture();
+  runWithContext({ requestId: 'req-1' }, () => logger.info('untraced request'));
+  runWithContext({ requestId: 'req-2', trace: { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' } }, () => logger.info('traced request'));
+  logger.info('background work');
+
+  expect(lines().map(({ msg, requestId, trace_id, span_id }) => ({ msg, requestId, trace_id, span_id }))).toEqual([
+    { msg: 'untraced request', requestId: 'req-1', trace_id: undefined, span_id: undefined },
+    { msg: 'traced request', requestId: 'req-2', trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' },
+    { msg: 'background work', requestId: undefined, trace_id: undefined, span_id: undefined },
+  ]);
+});
+
+test('a value under a key that holds a secret is replaced, at the top and one level down', () => {
+  const { logger, lines } = capture();
+  logger.info({ sessionToken: 'st-secret', genesys: { access_token: 'at-secret' }, req: { headers: { authorization: 'Bearer h-secret' } } }, 'with secrets');
+  expect(lines()[0]).toMatchObject({ sessionToken: '[redacted]', genesys: { access_token: '[redacted]' }, req: { headers: { authorization: '[redacted]' } } });
+  expect(JSON.stringify(lines())).not.toMatch(/-secret/);
+});
