@@ -96,7 +96,8 @@ export interface RequestTrace {
  */
 export function traceRequest(method: string, headers: IncomingHttpHeaders): RequestTrace | undefined {
   if (provider) {
-    const parent = headers.traceparent === undefined ? ROOT_CONTEXT : propagation.extract(ROOT_CONTEXT, headers);
+    // Without a traceparent the root context comes back as it was given: the span starts a trace of its own.
+    const parent = propagation.extract(ROOT_CONTEXT, headers);
     const span = tracer().startSpan(method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': method } }, parent);
     return { ids: idsOf(span), span, context: trace.setSpan(parent, span) };
   }
