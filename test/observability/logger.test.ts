@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { createLogger } from '../../src/observability/logger';
 import { runWithContext } from '../../src/observability/requestContext';
 
@@ -35,4 +36,29 @@ test('a value under a key that holds a secret is replaced, at the top and one le
   logger.info({ sessionToken: 'st-secret', genesys: { access_token: 'at-secret' }, req: { headers: { authorization: 'Bearer h-secret' } } }, 'with secrets');
   expect(lines()[0]).toMatchObject({ sessionToken: '[redacted]', genesys: { access_token: '[redacted]' }, req: { headers: { authorization: '[redacted]' } } });
   expect(JSON.stringify(lines())).not.toMatch(/-secret/);
+});
+
+test('without a destination, lines reach stdout in batches: once 4 KiB have gathered, else every 250 ms', () => {
+  jest.useFakeTimers();
+  const written: string[] = [];
+  const write = jest.spyOn(fs, 'write').mockImplementation(((fd: number, data: string | Uint8Array, ...rest: unknown[]) => {
+    if (fd === 1) written.push(Buffer.from(data).toString('utf8'));
+    (rest.at(-1) as (err: null, bytes: number) => void)(null, Buffer.byteLength(data));
+  }) as unknown as typeof fs.write);
+  try {
+    const logger = createLogger({ level: 'info' });
+    logger.info('first');
+    logger.info('second');
+    expect(written).toEqual([]);
+    jest.advanceTimersByTime(250);
+    expect(written).toHaveLength(1);
+    expect(written[0]!.trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(['first', 'second']);
+
+    logger.info({ detail: 'x'.repeat(4096) }, 'long');
+    expect(written).toHaveLength(2);
+    expect(written[1]).toContain('"msg":"long"');
+  } finally {
+    write.mockRestore();
+    jest.useRealTimers();
+  }
 });
