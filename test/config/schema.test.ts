@@ -309,7 +309,7 @@ describe('loadConfig', () => {
       expect(loadConfig(testEnv({ GENESYS_ORIGIN: 'http://localhost:3000' })).genesys.origin).toBe('http://localhost:3000');
     });
 
-    it.each(['shop.example.com', 'https://shop.example.com/', 'https://shop.example.com/chat', 'wss://shop.example.com', '"https://shop.example.com"', 'https://shop.example.com:99999', 'https://shop example.com'])(
+    it.each(['shop.example.com', 'https://shop.example.com/', 'https://shop.example.com/chat', 'wss://shop.example.com', '"https://shop.example.com"', 'https://shop.example.com:99999', 'https://shop example.com', 'git+https://shop.example.com'])(
       'refuses %s, which is not an origin',
       (value) => {
         expect(problemsOf({ GENESYS_ORIGIN: value }).problems).toEqual([expect.stringMatching(/^GENESYS_ORIGIN must be an origin/)]);
