@@ -3,6 +3,7 @@
 //   node scripts/mutation/run.mjs changed          npm run test:mutation:changed (CI, .ci/run)
 //   node scripts/mutation/run.mjs modules a.ts,b.ts   those modules, in one run
 //   node scripts/mutation/run.mjs all              npm run test:mutation: every module, area by area
+//   node scripts/mutation/run.mjs confirm [a.ts,b.ts]  re-tests the verdicts that rest on time alone (every run does)
 //   node scripts/mutation/run.mjs trim             shortens the file's failure messages (every run does)
 // Every run reads and rewrites reports/stryker-incremental.json, which is committed: Stryker re-tests
 // only the mutants whose code or covering tests changed and keeps every other module's results.
@@ -127,8 +128,52 @@ function changedModules() {
   return chosen;
 }
 
-/** One Stryker run over `modules`, judged by their suites; resolves to how it ended. */
+/**
+ * A verdict that rests on time alone: a mutant killed only because a test ran past its bound in jest
+ * (scripts/mutation/environment.js), or timed out by Stryker. A mutant that makes a test hang earns it;
+ * so does a loaded machine. Under four Stryker processes on two cores, mutants that pass their suites
+ * when run alone were counted as killed this way (RELIABILITY.md#mutation-testing), so each such verdict
+ * is confirmed by a second run with one test runner per core and no checker (they compiled already).
+ */
+const BOUND_EXCEEDED = /Exceeded timeout of \d+ ms for a test/;
+const byTimeAlone = (mutant) => mutant.status === 'Timeout' || (mutant.status === 'Killed' && BOUND_EXCEEDED.test(mutant.statusReason ?? ''));
+
+/** Drops from the incremental file the verdicts of `modules` that rest on time alone; how many. */
+function forgetTimeVerdicts(modules) {
+  if (!fs.existsSync(INCREMENTAL_FILE)) return 0;
+  const incremental = incrementalReport();
+  let forgotten = 0;
+  for (const module of modules) {
+    const held = incremental.files?.[module];
+    if (!held) continue;
+    const kept = held.mutants.filter((mutant) => !byTimeAlone(mutant));
+    forgotten += held.mutants.length - kept.length;
+    held.mutants = kept;
+  }
+  if (forgotten > 0) fs.writeFileSync(INCREMENTAL_FILE, `${JSON.stringify(incremental, null, 2)}\n`);
+  return forgotten;
+}
+
+/**
+ * Stryker over `modules` (strykerRun), then again over the verdicts that rest on time alone: the
+ * second run re-tests only those (Stryker re-tests the mutants its incremental file does not hold).
+ */
 async function stryker(modules, budgetSeconds) {
+  const first = await strykerRun(modules, budgetSeconds, []);
+  if (first.code !== 0 || first.overBudget) return first;
+  const forgotten = forgetTimeVerdicts(modules);
+  if (forgotten === 0) return first;
+  say(`${forgotten} verdict(s) rest on time alone (a test past its bound, or a Stryker timeout): re-testing them, one test runner per core, no checker`);
+  const left = budgetSeconds > 0 ? Math.max(1, budgetSeconds - first.seconds) : 0;
+  const second = await strykerRun(modules, left, ['--checkers', '', '--concurrency', String(CORES)]);
+  return { ...second, seconds: first.seconds + second.seconds };
+}
+
+/** The cores the confirming run uses, one test runner each (MUTATION_CONFIRM_CONCURRENCY). */
+const CORES = Number(process.env.MUTATION_CONFIRM_CONCURRENCY ?? 2);
+
+/** One Stryker run over `modules`, judged by their suites; resolves to how it ended. */
+async function strykerRun(modules, budgetSeconds, extraArgs) {
   const suites = judgesOfAll(modules);
   // The break threshold is judged per module below (scoresOf): Stryker's own, over every result the
   // file holds, would fail a change to a module because of another one it did not touch.
@@ -138,6 +183,7 @@ async function stryker(modules, budgetSeconds) {
   const args = ['stryker', 'run', runConfig, '--mutate', modules.join(','), '--reporters', 'clear-text,json,html,progress-append-only'];
   if (suites) args.push('--testFiles', suites.join(','));
   if (process.env.MUTATION_CONCURRENCY) args.push('--concurrency', process.env.MUTATION_CONCURRENCY);
+  args.push(...extraArgs);
   say(`stryker over ${modules.length} module(s), judged by ${suites ? `${suites.length} suite(s)` : 'every suite'}`);
   const started = Date.now();
   const child = spawn('npx', args, { stdio: 'inherit', detached: true });
@@ -232,6 +278,20 @@ if (mode === 'changed' || mode === 'modules') {
   say(`passed in ${seconds} s; commit ${INCREMENTAL_FILE} to keep these results`);
 } else if (mode === 'trim') {
   trimReasons();
+} else if (mode === 'confirm') {
+  // The verdicts that rest on time alone in results recorded before every run confirmed them.
+  const held = incrementalReport().files ?? {};
+  const modules = (list ? list.split(',') : Object.keys(held)).filter((module) => held[module]?.mutants.some(byTimeAlone) && !outOfProcess(module));
+  if (modules.length === 0) {
+    say('no verdict rests on time alone');
+    process.exit(0);
+  }
+  const forgotten = forgetTimeVerdicts(modules);
+  say(`${forgotten} verdict(s) of ${modules.length} module(s) rest on time alone: re-testing them, one test runner per core, no checker`);
+  const { code, seconds } = await strykerRun(modules, 0, ['--checkers', '', '--concurrency', String(CORES)]);
+  if (code !== 0) fail(`stryker exited with ${code} after ${seconds} s (see above)`);
+  scoresOf(modules);
+  say(`done in ${seconds} s; commit ${INCREMENTAL_FILE} to keep these results`);
 } else if (mode === 'all') {
   const byArea = new Map();
   for (const module of sourceModules()) {
@@ -251,5 +311,5 @@ if (mode === 'changed' || mode === 'modules') {
   }
   if (failed) fail('a run failed (above)');
 } else {
-  fail(`unknown mode ${mode}: changed, modules <a.ts,b.ts>, all or trim`);
+  fail(`unknown mode ${mode}: changed, modules <a.ts,b.ts>, all, confirm [a.ts,b.ts] or trim`);
 }
