@@ -133,7 +133,9 @@ function changedModules() {
  * (scripts/mutation/environment.js), or timed out by Stryker. A mutant that makes a test hang earns it;
  * so does a loaded machine. Under four Stryker processes on two cores, mutants that pass their suites
  * when run alone were counted as killed this way (RELIABILITY.md#mutation-testing), so each such verdict
- * is confirmed by a second run with one test runner per core and no checker (they compiled already).
+ * is confirmed by a second run at MUTATION_CONFIRM_CONCURRENCY (2: the TypeScript checker and one test
+ * runner). Without the checker, Stryker tested again every mutant the checker had rejected: hours, not
+ * minutes, for the Guest API modules.
  */
 const BOUND_EXCEEDED = /Exceeded timeout of \d+ ms for a test/;
 const byTimeAlone = (mutant) => mutant.status === 'Timeout' || (mutant.status === 'Killed' && BOUND_EXCEEDED.test(mutant.statusReason ?? ''));
@@ -163,13 +165,13 @@ async function stryker(modules, budgetSeconds) {
   if (first.code !== 0 || first.overBudget) return first;
   const forgotten = forgetTimeVerdicts(modules);
   if (forgotten === 0) return first;
-  say(`${forgotten} verdict(s) rest on time alone (a test past its bound, or a Stryker timeout): re-testing them, one test runner per core, no checker`);
+  say(`${forgotten} verdict(s) rest on time alone (a test past its bound, or a Stryker timeout): re-testing them at concurrency ${CORES}`);
   const left = budgetSeconds > 0 ? Math.max(1, budgetSeconds - first.seconds) : 0;
-  const second = await strykerRun(modules, left, ['--checkers', '', '--concurrency', String(CORES)]);
+  const second = await strykerRun(modules, left, ['--concurrency', String(CORES)]);
   return { ...second, seconds: first.seconds + second.seconds };
 }
 
-/** The cores the confirming run uses, one test runner each (MUTATION_CONFIRM_CONCURRENCY). */
+/** Stryker's --concurrency for the confirming run (MUTATION_CONFIRM_CONCURRENCY). */
 const CORES = Number(process.env.MUTATION_CONFIRM_CONCURRENCY ?? 2);
 
 /** One Stryker run over `modules`, judged by their suites; resolves to how it ended. */
@@ -287,8 +289,8 @@ if (mode === 'changed' || mode === 'modules') {
     process.exit(0);
   }
   const forgotten = forgetTimeVerdicts(modules);
-  say(`${forgotten} verdict(s) of ${modules.length} module(s) rest on time alone: re-testing them, one test runner per core, no checker`);
-  const { code, seconds } = await strykerRun(modules, 0, ['--checkers', '', '--concurrency', String(CORES)]);
+  say(`${forgotten} verdict(s) of ${modules.length} module(s) rest on time alone: re-testing them at concurrency ${CORES}`);
+  const { code, seconds } = await strykerRun(modules, 0, ['--concurrency', String(CORES)]);
   if (code !== 0) fail(`stryker exited with ${code} after ${seconds} s (see above)`);
   scoresOf(modules);
   say(`done in ${seconds} s; commit ${INCREMENTAL_FILE} to keep these results`);
