@@ -184,7 +184,7 @@ async function strykerRun(modules, budgetSeconds, extraArgs) {
   fs.writeFileSync(runConfig, JSON.stringify({ ...config, $schema: undefined, thresholds: { ...config.thresholds, break: null } }, null, 2));
   const args = ['stryker', 'run', runConfig, '--mutate', modules.join(','), '--reporters', 'clear-text,json,html,progress-append-only'];
   if (suites) args.push('--testFiles', suites.join(','));
-  if (process.env.MUTATION_CONCURRENCY) args.push('--concurrency', process.env.MUTATION_CONCURRENCY);
+  if (process.env.MUTATION_CONCURRENCY && !extraArgs.includes('--concurrency')) args.push('--concurrency', process.env.MUTATION_CONCURRENCY);
   args.push(...extraArgs);
   say(`stryker over ${modules.length} module(s), judged by ${suites ? `${suites.length} suite(s)` : 'every suite'}`);
   const started = Date.now();
