@@ -20,3 +20,12 @@ test('a ledger remembers the last 200 late echoes and forgets the oldest first',
   await expect(ledger.prove(sent(1))).resolves.toEqual({ verdict: 'delivered', message: echo(1) });
   await expect(ledger.prove(sent(200))).resolves.toEqual({ verdict: 'delivered', message: echo(200) });
 });
+
+test('a ledger accounts for the last 200 answered Genesys ids: the oldest can prove a send again once 200 newer ones are in', async () => {
+  const page = [echo(0)];
+  const ledger = new DeliveryLedger(() => Promise.resolve(page), pino({ level: 'silent' }), () => SENT_AT + 1000);
+  ledger.accountFor('genesys-0');
+  await expect(ledger.prove(sent(0))).resolves.toEqual({ verdict: 'not_delivered' });
+  for (let n = 1; n <= 200; n += 1) ledger.accountFor(`genesys-${n}`);
+  await expect(ledger.prove(sent(0))).resolves.toEqual({ verdict: 'delivered', message: echo(0) });
+});

@@ -1,38 +1,12 @@
-import { GuestApiError } from '../../../src/genesys/guest/errors';
-import { parseInbound } from '../../../src/genesys/guest/frames';
-import { dispatchInbound, type InboundTarget } from '../../../src/genesys/guest/inboundDispatch';
-import { PendingRequests } from '../../../src/genesys/guest/pendingRequests';
-import { createLogger } from '../../../src/observability/logger';
+import { inboundTarget as target } from '../../support/inboundTarget';
 
 /**
  * What an operator reads when Genesys sends what no request waits for: a frame of a class this
  * service does not know, a rate refusal (with or without the tracingId the strict profile may leave
  * out), a sign-out. Each leaves one line with the fields a search needs; none passes in silence.
  */
-type LogLine = Record<string, unknown> & { level: number; msg: string };
 const INFO = 30;
 const WARN = 40;
-
-function target() {
-  const lines: LogLine[] = [];
-  const died: GuestApiError[] = [];
-  const refused: [string | undefined, GuestApiError][] = [];
-  const t: InboundTarget = {
-    pending: new PendingRequests(60_000, () => 0),
-    logger: createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) } }),
-    now: () => 0,
-    settle: () => undefined,
-    refused: (tracingId, error) => void refused.push([tracingId, error]),
-    emit: () => undefined,
-    die: (error) => void died.push(error),
-    updateInfo: () => undefined,
-    closingByServer: () => undefined,
-    accountFor: () => undefined,
-    lateEcho: () => undefined,
-    uploadSettled: () => false,
-  };
-  return { t, lines, died, refused, feed: (frame: object) => dispatchInbound(parseInbound(JSON.stringify(frame)), t) };
-}
 
 test('a frame of a class this service does not know is ignored with a warning that names its class', () => {
   const h = target();
