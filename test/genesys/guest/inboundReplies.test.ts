@@ -46,6 +46,13 @@ describe('attachment replies', () => {
   });
 });
 
+test("a message echo whose tracingId names a request that is not a send or a Join is never that request's reply", () => {
+  const h = inboundTarget();
+  h.add('jwt', 'X');
+  h.feed({ type: 'message', class: 'StructuredMessage', code: 200, tracingId: 'X', body: { id: 'g9', type: 'Text', text: 'hi', direction: 'Inbound' } });
+  expect(h.settled.size).toBe(0);
+});
+
 describe('presence and counting', () => {
   const agentEvent = (events: object[], metadata?: object) => ({
     type: 'message',
