@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { startSimulator, type Simulator } from '../../../simulator';
 import { AppError } from '../../../src/domain/errors';
 import { hubFor } from '../../support/guestHub';
+import { waitFor } from '../../support/wait';
 
 /**
  * A session with a request on its desk is busy, like one with a live stream: the hub never closes it
@@ -27,7 +28,8 @@ test('a session whose send awaits its echo is not closed to make room: the newco
       (message) => ({ message }),
       (error: unknown) => ({ error }),
     );
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // On the desk for sure once Genesys has the frame (its echo comes 1.5 s later).
+    await waitFor(() => sim.framesFor(token, 'onMessage').length === 1);
 
     let refused: unknown;
     try {
