@@ -27,6 +27,8 @@ const AREAS = [
   ['src/session/', [
     'test/session/',
     'test/api/session.test.ts',
+    // A resumed session's identity checks (attributes.ts refuseOtherCustomer) are stated there.
+    'test/api/attributes.test.ts',
     'test/api/capabilities.test.ts',
     'test/api/signIn.test.ts',
     ...ATTACHMENT_API,
