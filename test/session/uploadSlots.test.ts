@@ -1,4 +1,3 @@
-import { AppError } from '../../src/domain/errors';
 import { GuestApiError } from '../../src/genesys/guest/errors';
 import type { SessionHub } from '../../src/genesys/guest/sessionHub';
 import { limitsRefused } from '../../src/observability/metrics';
@@ -33,14 +32,9 @@ test('one file at a time per session: a second upload is refused with Retry-Afte
   const a = attachments();
   const before = await refusals('uploads_in_flight');
   const release = a.reserve(claims('s1'), '10.0.0.1');
-  const second = (() => {
-    try {
-      a.reserve(claims('s1'), '10.0.0.9');
-    } catch (error) {
-      return error as AppError;
-    }
-  })();
-  expect(second).toMatchObject({ code: 'rate_limited', retryAfterSeconds: 2, message: expect.stringMatching(/one file at a time/) });
+  expect(() => a.reserve(claims('s1'), '10.0.0.9')).toThrow(
+    expect.objectContaining({ code: 'rate_limited', retryAfterSeconds: 2, message: expect.stringMatching(/one file at a time/) }),
+  );
   expect(await refusals('uploads_in_flight')).toBe(before + 1);
   release();
   expect(() => a.reserve(claims('s1'), '10.0.0.1')).not.toThrow();
