@@ -59,15 +59,13 @@ export function runnableKind(head: Buffer): Runnable | undefined {
 }
 
 /**
- * `MZ` followed by a real DOS header: its `PE\0\0` signature where
- * `e_lfanew` points, or the header's zero bytes. Two letters alone would
- * catch a CSV whose first cell is `MZ` (Mozambique).
+ * `MZ` followed by a real DOS header, which always has zero bytes in its
+ * first 64 (reserved fields, and the high bytes of `e_lfanew`, the offset of
+ * the `PE\0\0` signature, which sits within the first few KiB). Two letters
+ * alone would catch a CSV whose first cell is `MZ` (Mozambique); text has no
+ * zero bytes.
  */
 function isDosHeader(head: Buffer): boolean {
-  if (head.length >= 0x40) {
-    const peAt = head.readUInt32LE(0x3c);
-    if (peAt + 4 <= head.length && head.subarray(peAt, peAt + 4).equals(Buffer.from('PE\0\0', 'latin1'))) return true;
-  }
   return head.subarray(2, 0x40).includes(0);
 }
 
