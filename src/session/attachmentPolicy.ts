@@ -48,7 +48,7 @@ const HONEST_EXTENSIONS: Record<Runnable, ReadonlySet<string>> = {
 
 /** The kind of program the content is, from its first bytes; undefined for anything that does not run when opened. */
 export function runnableKind(head: Buffer): Runnable | undefined {
-  const at = (bytes: Buffer, offset = 0) => head.length >= offset + bytes.length && head.subarray(offset, offset + bytes.length).equals(bytes);
+  const at = (bytes: Buffer, offset = 0) => head.subarray(offset, offset + bytes.length).equals(bytes);
   if (at(Buffer.from('MZ')) && isDosHeader(head)) return 'Windows program';
   if (at(ELF)) return 'Linux program';
   if (MACH_O.some((m) => at(m))) return 'macOS program';

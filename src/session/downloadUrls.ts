@@ -77,7 +77,7 @@ export function expiryOf(url: string, now: number): number {
     const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(date);
     if (m) return Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) + seconds * 1000;
   }
-  const expires = Number(get('Expires'));
-  if (get('Expires') !== undefined && Number.isFinite(expires)) return expires * 1000;
+  const expires = Number(get('Expires')); // NaN when absent
+  if (Number.isFinite(expires)) return expires * 1000;
   return now + UNKNOWN_LIFETIME_MS;
 }

@@ -54,3 +54,14 @@ test('URLs are kept per session and attachment', () => {
   expect(urls.fresh('other', 'a1')).toBeUndefined();
   expect(urls.fresh('guest', 'a2')).toBeUndefined();
 });
+
+test('a URL seen again keeps the lifetime it was first trusted for: one that states none is not trusted anew each time it comes back', () => {
+  let clock = NOW;
+  const urls = new DownloadUrls(() => clock);
+  urls.remember('guest', 'a1', BUCKET);
+  clock = NOW + 50_000;
+  urls.remember('guest', 'a1', BUCKET); // the same message again, in history or on the stream
+  clock = NOW + UNKNOWN_LIFETIME_MS;
+  expect(urls.fresh('guest', 'a1')).toBeUndefined();
+  expect(urls.last('guest', 'a1')).toBe(BUCKET);
+});

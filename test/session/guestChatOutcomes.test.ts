@@ -139,6 +139,21 @@ describe('an ended (read-only) conversation', () => {
   });
 });
 
+test('typing goes to Genesys only where the deployment takes it: elsewhere it is dropped, not refused', async () => {
+  const off = chatOver({}, { features: { userTypingIndicator: false } });
+  await expect(off.chat.typing(await claimsOf(off))).resolves.toBeUndefined();
+  expect(off.sent).toEqual([]);
+  const on = chatOver({});
+  await on.chat.typing(await claimsOf(on));
+  expect(on.sent).toEqual(['typing']);
+});
+
+test('a session started without an Origin (a server, not a browser) is bound to none', async () => {
+  const h = chatOver({});
+  const view = await h.chat.start({}, undefined);
+  expect((await h.tokens.open(view.sessionToken, undefined)).origin).toBe('');
+});
+
 test('startNew on a conversation still open is refused as a conflict that says why', async () => {
   const h = chatOver({});
   await expect(h.chat.resume(await claimsOf(h), { startNew: true })).rejects.toMatchObject({ code: 'conflict', message: expect.stringContaining('still open') });

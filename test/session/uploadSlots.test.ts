@@ -92,3 +92,11 @@ describe('a link whose URL has expired', () => {
     }
   });
 });
+
+test("a link carries the session's routing key when it has one, so a proxy hashing on it finds the session's instance", () => {
+  const files = attachments();
+  expect(files.link({ ...claims('s1'), routingKey: 'rk-0123456789abcdefghij' }, 'a 1', 'https://bff.example')).toBe(
+    'https://bff.example/attachments/a%201/content?routingKey=rk-0123456789abcdefghij&link=sealed',
+  );
+  expect(files.link(claims('s1'), 'a1', 'https://bff.example')).toBe('https://bff.example/attachments/a1/content?link=sealed');
+});
