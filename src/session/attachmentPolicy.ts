@@ -79,16 +79,18 @@ function isDosHeader(head: Buffer): boolean {
  */
 export function normalizedFileName(fileName: string): string {
   let name = fileName.normalize('NFKC').replace(/[\p{Zs}\p{Zl}\p{Zp}\p{Cf}\s]/gu, '').toLowerCase();
-  for (let before = ''; before !== name; ) {
+  let before;
+  do {
     before = name;
     name = name.replace(/:+\$data$/, '').replace(/\.+$/, '');
-  }
+  } while (name !== before);
   return name;
 }
 
+/** What follows the last dot, as Genesys's SDK takes it (`.env` is all extension); none for `README` or `name.`. */
 function extensionOf(name: string): string | undefined {
   const dot = name.lastIndexOf('.');
-  return dot > 0 && dot < name.length - 1 ? name.slice(dot) : undefined;
+  return dot >= 0 && dot < name.length - 1 ? name.slice(dot) : undefined;
 }
 
 /** The extensions a name carries for a file system: its own, and (NTFS's `name.exe:stream`) the one before a stream name. */
@@ -98,7 +100,7 @@ function extensionsOf(name: string): string[] {
 }
 
 function blockedSet(limits: UploadLimits): Set<string> {
-  return new Set(limits.blockedExtensions.map((b) => normalizedFileName(b.startsWith('.') ? b : `.${b}`)).map((b) => (b.startsWith('.') ? b : `.${b}`)));
+  return new Set(limits.blockedExtensions.map((b) => normalizedFileName(b)).map((b) => (b.startsWith('.') ? b : `.${b}`)));
 }
 
 /** Refuses a name whose extension the deployment blocks (however it is dressed), or that Genesys would refuse (no extension, too long). */

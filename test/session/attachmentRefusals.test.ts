@@ -103,3 +103,37 @@ describe('what each refusal tells the browser', () => {
     });
   });
 });
+
+describe('names', () => {
+  test('the extension is what follows the last dot, as Genesys’s SDK takes it: a dotfile’s name is all extension', () => {
+    expect(() => checkFileName('.htaccess', limits())).not.toThrow();
+    expect(refusal(() => checkFileName('.exe', limits()))).toMatchObject({ extensions: { extension: '.exe' } });
+  });
+
+  test('a deployment’s blocked extension counts with or without its dot, in any case', () => {
+    expect(refusal(() => checkFileName('setup.exe', limits({ blockedExtensions: ['EXE'] })))).toMatchObject({ extensions: { extension: '.exe' } });
+  });
+
+  test('a ::$DATA suffix is dropped only where Windows drops it, at the end; in the middle it hides nothing', () => {
+    expect(refusal(() => checkFileName('setup.exe::$DATA', limits()))).toMatchObject({ extensions: { extension: '.exe' } });
+    expect(refusal(() => checkFileName('setup.exe::$DATA.txt', limits()))).toMatchObject({ extensions: { extension: '.exe' } });
+  });
+
+  test('DEL is a control character too', () => {
+    expect(refusal(() => checkFileName('photo\u007f.png', limits()))).toMatchObject({ code: 'validation_failed' });
+  });
+
+  test('an empty extension before a stream name is none: an honestly named script stays honest', () => {
+    expect(() => checkNotDisguised(SCRIPT, 'deploy.:zone.py', 'application/x-python')).not.toThrow();
+  });
+});
+
+test('a Windows shortcut dressed as a picture is refused for what it is', () => {
+  const lnk = Buffer.concat([Buffer.from('4c0000000114020000000000c000000000000046', 'hex'), Buffer.alloc(60)]);
+  expect(refusal(() => checkNotDisguised(lnk, 'photo.png', 'image/png'))).toMatchObject({ extensions: { content: 'Windows shortcut' } });
+  expect(() => checkNotDisguised(lnk, 'Report.lnk', 'application/octet-stream')).not.toThrow();
+});
+
+test('a declared type is taken without its parameters', () => {
+  expect(uploadMediaType('image/png; name="photo.png"', 'photo.png', limits())).toBe('image/png');
+});

@@ -65,3 +65,17 @@ test('a URL seen again keeps the lifetime it was first trusted for: one that sta
   expect(urls.fresh('guest', 'a1')).toBeUndefined();
   expect(urls.last('guest', 'a1')).toBe(BUCKET);
 });
+
+test('an X-Amz-Date with anything after its Z is not read: the URL is trusted for the unknown lifetime', () => {
+  expect(expiryOf(`${BUCKET}?X-Amz-Date=20261125T100000Zjunk&X-Amz-Expires=3600`, NOW)).toBe(NOW + UNKNOWN_LIFETIME_MS);
+});
+
+test('at most 10,000 URLs are remembered: past that, the oldest is forgotten', () => {
+  const urls = new DownloadUrls(() => NOW);
+  for (let i = 0; i < 10_000; i += 1) urls.remember('guest', `a${i}`, `${BUCKET}?n=${i}`);
+  expect(urls.last('guest', 'a0')).toBe(`${BUCKET}?n=0`);
+  urls.remember('guest', 'a10000', `${BUCKET}?n=10000`);
+  expect(urls.last('guest', 'a0')).toBeUndefined();
+  expect(urls.last('guest', 'a1')).toBe(`${BUCKET}?n=1`);
+  expect(urls.last('guest', 'a10000')).toBe(`${BUCKET}?n=10000`);
+});

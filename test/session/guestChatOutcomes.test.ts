@@ -154,6 +154,13 @@ test('a session started without an Origin (a server, not a browser) is bound to 
   expect((await h.tokens.open(view.sessionToken, undefined)).origin).toBe('');
 });
 
+test('a session whose SessionResponse states no attribute budget (0) shows the documented default, 2048 bytes', async () => {
+  const h = chatOver({ ready: async () => ({ connected: true, newSession: true, readOnly: false, maxCustomDataBytes: 0 }) as SessionResponse });
+  expect((await h.chat.start({}, 'https://shop.example')).limits.maxCustomDataBytes).toBe(2048);
+  const stated = chatOver({ ready: async () => ({ connected: true, newSession: true, readOnly: false, maxCustomDataBytes: 4096 }) as SessionResponse });
+  expect((await stated.chat.start({}, 'https://shop.example')).limits.maxCustomDataBytes).toBe(4096);
+});
+
 test('startNew on a conversation still open is refused as a conflict that says why', async () => {
   const h = chatOver({});
   await expect(h.chat.resume(await claimsOf(h), { startNew: true })).rejects.toMatchObject({ code: 'conflict', message: expect.stringContaining('still open') });

@@ -9,11 +9,11 @@ import { testConfig } from '../support/app';
  */
 const keys = testConfig().attributeKeys;
 
-function refusal(fn: () => unknown): { code: string; detail: string } {
+function refusal(fn: () => unknown): { code: string; detail: string; extensions?: Record<string, unknown> } {
   try {
     fn();
   } catch (error) {
-    if (error instanceof AppError) return { code: error.code, detail: error.message };
+    if (error instanceof AppError) return { code: error.code, detail: error.message, ...(error.extensions ? { extensions: error.extensions } : {}) };
     throw error;
   }
   throw new Error('expected a refusal');
@@ -25,6 +25,7 @@ test('a look-alike of a locked key (another case or script) is refused, naming t
     expect(refusal(() => applyBrowserChange(state, { [key]: 'platinum' }, 'merge', 2048))).toEqual({
       code: 'attribute_locked',
       detail: `"${key}" looks like "loyaltyTier", which was set by a verified identity; choose a key that cannot be mistaken for it.`,
+      extensions: { key },
     });
   }
   expect(state).toEqual({ attributes: { loyaltyTier: 'gold', page: '/home' }, locked: ['loyaltyTier'] });
@@ -36,6 +37,7 @@ test('a look-alike of a reserved key is refused with the key it looks like; the 
   expect(refusal(() => refuseReservedKeys({ [keys.customerId.toUpperCase()]: 'c-2' }, reserved))).toEqual({
     code: 'attribute_locked',
     detail: `"${keys.customerId.toUpperCase()}" looks like "${keys.customerId}", which only a verified identity token can set; choose a key that cannot be mistaken for it.`,
+    extensions: { key: keys.customerId.toUpperCase() },
   });
   expect(refusal(() => refuseReservedKeys({ [keys.customerId]: 'c-2' }, reserved)).detail).toBe(`"${keys.customerId}" can only be set by a verified identity token, never by the browser.`);
 });
