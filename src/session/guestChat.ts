@@ -236,7 +236,8 @@ export class GuestChat {
           whileSending?.();
         });
     const state = next(sent.delivered);
-    const reuse = early.issued && early.state!.signIn === state.signIn && early.state!.deliveredFingerprint === state.deliveredFingerprint;
+    // The early state came from the same `delivered`: only a sign-in renewed meanwhile makes it stale.
+    const reuse = early.issued && early.state!.signIn === state.signIn;
     const issued = await (reuse ? early.issued! : this.deps.tokens.refreshed(claims, state));
     return { message: sent.message, sessionToken: issued.token, routingKey: claims.routingKey, streamPosition: positionAt(since) };
   }

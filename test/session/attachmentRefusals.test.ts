@@ -1,5 +1,5 @@
 import { AppError } from '../../src/domain/errors';
-import { checkEnabled, checkFileName, checkNotDisguised, runnableKind, tooLarge, uploadMediaType, type UploadLimits } from '../../src/session/attachmentPolicy';
+import { checkEnabled, checkFileName, checkNotDisguised, normalizedFileName, runnableKind, tooLarge, uploadMediaType, type UploadLimits } from '../../src/session/attachmentPolicy';
 
 /**
  * The edges of src/session/attachmentPolicy.ts that test/session/attachmentPolicy.test.ts leaves open:
@@ -117,6 +117,11 @@ describe('names', () => {
   test('a ::$DATA suffix is dropped only where Windows drops it, at the end; in the middle it hides nothing', () => {
     expect(refusal(() => checkFileName('setup.exe::$DATA', limits()))).toMatchObject({ extensions: { extension: '.exe' } });
     expect(refusal(() => checkFileName('setup.exe::$DATA.txt', limits()))).toMatchObject({ extensions: { extension: '.exe' } });
+  });
+
+  test('suffixes are dropped until none is left, however they are stacked', () => {
+    expect(normalizedFileName('setup.exe::$DATA.')).toBe('setup.exe');
+    expect(normalizedFileName('photo.png.::$DATA..')).toBe('photo.png');
   });
 
   test('DEL is a control character too', () => {
