@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
 import { parseAllDocuments } from 'yaml';
 import { freePort } from './ports';
 import { debianProgram } from './programs';
@@ -110,10 +111,13 @@ const run = promisify(execFile);
  * A Redis Cluster of `primaries` primaries and no replicas, each a Debian
  * redis-server on free loopback ports (its cluster bus too) in its own
  * temporary directory, with the compose file's persistence and memory settings
- * and a password, joined with `redis-cli --cluster create`.
+ * and a password, joined as `redis-cli --cluster create` joins them (each
+ * primary takes an even range of the 16,384 slots, and the first meets the
+ * others) but over ioredis: building one needs redis-server alone. `cli`
+ * still runs redis-cli (redis-tools).
  */
 export async function startRedisCluster(primaries = 3, password = 'cluster-redis-password-for-tests'): Promise<RedisCluster> {
-  const servers: { port: number; child: ChildProcess; dir: string; args: string[] }[] = [];
+  const servers: { port: number; busPort: number; child: ChildProcess; dir: string; args: string[] }[] = [];
   const env = { ...process.env, REDISCLI_AUTH: password };
   const stop = async () => {
     await Promise.all(
@@ -139,18 +143,34 @@ export async function startRedisCluster(primaries = 3, password = 'cluster-redis
       const args = ['--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--dir', dir, '--protected-mode', 'yes'];
       args.push('--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--masterauth', password, ...composeRedisSettings(password));
       const child = spawn(debianProgram('redis-server'), args, { stdio: 'ignore' });
-      servers.push({ port, child, dir, args });
+      servers.push({ port, busPort, child, dir, args });
       await waitFor(() => canConnect(port), 10_000, 25);
     }
     const nodes = servers.map((s) => `127.0.0.1:${s.port}`);
-    await run(debianProgram('redis-tools'), ['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'], { env });
+    const ask = async (port: number, ...command: string[]) => {
+      const client = new Redis({ port, host: '127.0.0.1', password, lazyConnect: true, maxRetriesPerRequest: 0 });
+      try {
+        await client.connect();
+        return String(await client.call(command[0]!, ...command.slice(1)));
+      } finally {
+        client.disconnect();
+      }
+    };
+    const SLOTS = 16_384;
+    for (const [i, server] of servers.entries()) {
+      await ask(server.port, 'CLUSTER', 'ADDSLOTSRANGE', String(Math.floor((SLOTS * i) / primaries)), String(Math.floor((SLOTS * (i + 1)) / primaries) - 1));
+    }
+    for (const server of servers.slice(1)) await ask(servers[0]!.port, 'CLUSTER', 'MEET', '127.0.0.1', String(server.port), String(server.busPort));
     const cli = async (node: string, ...args: string[]) => {
       const [host, port] = node.split(':');
       return (await run(debianProgram('redis-tools'), ['-c', '-h', host!, '-p', port!, ...args], { env })).stdout;
     };
     const whole = () =>
       waitFor(async () => {
-        for (const node of nodes) if (!(await cli(node, 'CLUSTER', 'INFO')).includes('cluster_state:ok')) return false;
+        for (const server of servers) {
+          const info = await ask(server.port, 'CLUSTER', 'INFO').catch(() => '');
+          if (!info.includes('cluster_state:ok') || !info.includes(`cluster_known_nodes:${primaries}`)) return false;
+        }
         return true;
       }, 20_000, 100);
     await whole();
