@@ -1,4 +1,4 @@
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { RedisConfig } from '../config/schema';
 
 /** The connection to Redis (one, Sentinel's primary, or a Cluster) and the scripts the store runs there, each on one key. */
@@ -66,38 +66,55 @@ export function connect(config: RedisConfig, commandTimeoutMs: number): Scripted
 }
 
 function open(config: RedisConfig, commandTimeoutMs: number): Redis | Cluster {
-  const options: RedisOptions = {
+  const options = clientOptions(config, commandTimeoutMs);
+  if (config.kind === 'cluster') return new Cluster(config.nodes, clusterOptions(options));
+  if (config.kind === 'sentinel') return new Redis(sentinelOptions(config, options));
+  return new Redis(config.url, singleOptions(config.url, options));
+}
+
+/** Waits between reconnection attempts: 200 ms more each time, at most 2 s. */
+export function reconnectDelay(attempt: number): number {
+  return Math.min(attempt * 200, 2000);
+}
+
+/** What every connection does, whatever the topology: commands never queued while Redis is away, one retry, bounded waits. */
+export function clientOptions(config: RedisConfig, commandTimeoutMs: number): RedisOptions {
+  return {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     commandTimeout: commandTimeoutMs,
     connectTimeout: Math.max(commandTimeoutMs, 2000),
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+    retryStrategy: reconnectDelay,
     lazyConnect: false,
     ...(config.password !== undefined ? { password: config.password } : {}),
     ...(config.tls ? { tls: {} } : {}),
   };
-  if (config.kind === 'cluster') {
-    return new Cluster(config.nodes, {
-      enableOfflineQueue: false,
-      clusterRetryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-      // Reads go to primaries: a replica may not have a record written a moment ago.
-      scaleReads: 'master',
-      redisOptions: options,
-    });
-  }
-  if (config.kind === 'sentinel') {
-    // failoverDetector: ioredis listens for Sentinel's +switch-master and moves to the new primary at once,
-    // instead of writing to the demoted one until its connection breaks.
-    return new Redis({
-      ...options,
-      sentinels: config.sentinels,
-      name: config.name,
-      role: 'master',
-      failoverDetector: true,
-      ...(config.tls ? { enableTLSForSentinelMode: true } : {}),
-    });
-  }
-  // A password in the URL wins over REDIS_PASSWORD.
-  const inUrl = new URL(config.url).password !== '';
-  return new Redis(config.url, inUrl ? { ...options, password: undefined } : options);
+}
+
+/** One Redis by URL: a password in the URL wins over REDIS_PASSWORD. */
+export function singleOptions(url: string, options: RedisOptions): RedisOptions {
+  return new URL(url).password !== '' ? { ...options, password: undefined } : options;
+}
+
+export function clusterOptions(options: RedisOptions): ClusterOptions {
+  return {
+    enableOfflineQueue: false,
+    clusterRetryStrategy: reconnectDelay,
+    // Reads go to primaries: a replica may not have a record written a moment ago.
+    scaleReads: 'master',
+    redisOptions: options,
+  };
+}
+
+export function sentinelOptions(config: RedisConfig & { kind: 'sentinel' }, options: RedisOptions): RedisOptions {
+  // failoverDetector: ioredis listens for Sentinel's +switch-master and moves to the new primary at once,
+  // instead of writing to the demoted one until its connection breaks.
+  return {
+    ...options,
+    sentinels: config.sentinels,
+    name: config.name,
+    role: 'master',
+    failoverDetector: true,
+    ...(config.tls ? { enableTLSForSentinelMode: true } : {}),
+  };
 }
