@@ -86,7 +86,7 @@ test('a failover to the replica is noticed and shared: records written just befo
       const s = net.connect(sentinel.port, '127.0.0.1', () => s.write('SENTINEL FAILOVER bff-primary\r\n'));
       s.on('data', (d) => (s.destroy(), resolve(d.toString())));
       s.on('error', () => resolve(''));
-    })).startsWith('+OK'), 10_000, 200);
+    })).startsWith('+OK'), 30_000, 200); // -NOGOODSLAVE until Sentinel has seen the replica: its INFO round is every 10 s
     // Sentinel's promotion can take tens of seconds on a loaded 2-core CI machine (one CI run missed 15 s).
     await waitFor(() => store.recordsLostSince() !== undefined, 40_000, 50);
     expect(captured.messages('warn')).toContainEqual(expect.stringMatching(/took over from .* \(a failover\)/));
@@ -96,4 +96,4 @@ test('a failover to the replica is noticed and shared: records written just befo
     await replica.stop();
     await primary.stop();
   }
-}, 75_000);
+}, 100_000);
