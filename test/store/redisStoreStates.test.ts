@@ -175,3 +175,17 @@ test('each operation is one client span named after its Redis command, never aft
     await stopTracing();
   }
 }, 20_000);
+
+test('a Redis without persistence restarted in place has lost everything: noticed, named, and shared through the store', async () => {
+  const redis = await server();
+  const captured = captureLogger();
+  const store = new RedisStore({ redis: { kind: 'single', url: redis.url, keyPrefix: 'lost:', tls: false }, keyPrefix: 'lost:', commandTimeoutMs: 1000, logger: captured.logger, lossCheckMs: 50 });
+  stores.push(store);
+  await store.durability;
+  await waitFor(() => store['primaries'].size === 1, 5000);
+  expect(store.recordsLostSince()).toBeUndefined();
+  await redis.kill();
+  await redis.restart();
+  await waitFor(() => store.recordsLostSince() !== undefined, 10_000);
+  expect(captured.messages('warn')).toContainEqual(expect.stringMatching(/^The shared store may have lost some records \(Redis at 127\.0\.0\.1:\d+ restarted without keeping its records\)/));
+}, 30_000);
