@@ -189,3 +189,14 @@ test('a Redis without persistence restarted in place has lost everything: notice
   await waitFor(() => store.recordsLostSince() !== undefined, 10_000);
   expect(captured.messages('warn')).toContainEqual(expect.stringMatching(/^The shared store may have lost some records \(Redis at 127\.0\.0\.1:\d+ restarted without keeping its records\)/));
 }, 30_000);
+
+describe('the durability check reads each setting it judges from Redis', () => {
+  test.each([
+    ['snapshots only', ['--save', '3600 1', '--appendonly', 'no'], /^appendonly is no: only snapshots \(save "3600 1"\)/],
+    ['an append-only file flushed when the kernel likes', ['--save', '', '--appendonly', 'yes', '--appendfsync', 'no'], /^appendfsync is no/],
+    ['eviction', ['--save', '', '--appendonly', 'yes', '--maxmemory-policy', 'allkeys-lru'], /^maxmemory-policy is allkeys-lru/],
+  ])('%s', async (_case, args, problem) => {
+    const { store } = storeOn(await server(() => startRedis({ args })));
+    await expect(store.durability).resolves.toEqual({ checked: true, problems: [expect.stringMatching(problem)] });
+  }, 20_000);
+});
