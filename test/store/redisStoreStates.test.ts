@@ -200,3 +200,25 @@ describe('the durability check reads each setting it judges from Redis', () => {
     await expect(store.durability).resolves.toEqual({ checked: true, problems: [expect.stringMatching(problem)] });
   }, 20_000);
 });
+
+test('Redis is asked whether it answers once a second by default, or as often as configured', async () => {
+  const redis = await server();
+  const admin = new Redis(redis.url);
+  const pings = async () => Number(/cmdstat_ping:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+  try {
+    const quiet = storeOn(redis).store;
+    await quiet.durability;
+    await admin.config('RESETSTAT');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await pings()).toBeLessThanOrEqual(3);
+    await quiet.close();
+
+    const busy = storeOn(redis, { pingIntervalMs: 50 }).store;
+    await busy.durability;
+    await admin.config('RESETSTAT');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(await pings()).toBeGreaterThanOrEqual(5);
+  } finally {
+    admin.disconnect();
+  }
+}, 20_000);
