@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { AppError } from '../../src/domain/errors';
 import { Readiness } from '../../src/observability/readiness';
 import { flushTracing, startTracing } from '../../src/observability/tracing';
+import { StoreRevocations } from '../../src/session/revocations';
 import { RedisStore } from '../../src/store/redisStore';
 import { captureLogger } from '../support/app';
 import { startComposeRedis, startRedis, type RedisServer } from '../support/redis';
@@ -221,4 +222,24 @@ test('Redis is asked whether it answers once a second by default, or as often as
   } finally {
     admin.disconnect();
   }
+}, 20_000);
+
+test('until Redis first answers, readiness says it is connecting; once it answers, its primary is known without waiting for the next loss check', async () => {
+  const readiness = new Readiness();
+  const { store } = storeOn(await server(), { readiness });
+  expect(readiness.report().checks.redis).toMatchObject({ ok: false, detail: 'Connecting to Redis (REDIS_URL).' });
+  await store.durability;
+  await waitFor(() => store['primaries'].size === 1, 2000); // the loss check's own round is every 10 s
+}, 20_000);
+
+test("its log lines name the component, and a session Redis has never heard of is lost, not live (the store is shared)", async () => {
+  const redis = await server();
+  const { store, captured } = storeOn(redis);
+  await store.durability;
+  expect(store.shared).toBe(true);
+  const revocations = new StoreRevocations(store, 60_000);
+  expect((await revocations.standing('never-seen', 'an-anchor')).state).toBe('lost');
+  await redis.kill();
+  await waitFor(() => captured.lines().some((l) => l.level === 50), 10_000);
+  expect(captured.lines().filter((l) => l.level === 50)[0]).toMatchObject({ component: 'shared-store' });
 }, 20_000);
