@@ -172,8 +172,11 @@ test('useChat: an image uploaded and sent with text, one removed (deleted at Gen
 test('useChat: a reload resumes the chat and pages its history; the agent ends it', async () => {
   const tokens = memoryTokenStore();
   const { gt } = await connect({ client: clientFor(tokens) });
-  for (const text of ['one', 'two', 'three']) await say(text);
-  await bubble('You said: three');
+  // Each answer before the next message: the order history pages back is the order things happened.
+  for (const text of ['one', 'two', 'three']) {
+    await say(text);
+    await bubble(`You said: ${text}`);
+  }
 
   // A reload a while later (a resumed stream first replays the last POSITION_SKEW_MS, its reach for clock
   // skew, which would show these messages without paging): a new client on the same stored token, two
