@@ -160,7 +160,7 @@ test('useChat: an image uploaded and sent with text, one removed (deleted at Gen
   await settle(() => expect(stack.sim.framesFor(gt, 'deleteAttachment').length).toBe(deletesBefore + 1));
 
   fireEvent.click(screen.getByRole('button', { name: 'End chat' }));
-  await screen.findByText('ended by guest');
+  await screen.findByText('ended by guest', undefined, { timeout: 10_000 });
   expect(screen.getByRole('status').textContent).toBe('ended');
   // Ended for the agent too: a Presence Clear (conversation clear is on in this deployment).
   expect(stack.sim.framesFor(gt, 'onMessage').filter((f) => JSON.stringify(f.frame.message).includes('"Clear"'))).toHaveLength(1);
