@@ -13,6 +13,8 @@
 const GUEST = ['test/genesys/guest/', 'test/session/guestChat.test.ts', 'test/http/liveStreams.test.ts'];
 /** The API suites that state what an upload and an attachment link do. */
 const ATTACHMENT_API = ['test/api/attachments.test.ts', 'test/api/attachmentLinks.test.ts', 'test/api/uploadFormats.test.ts'];
+/** The API documents as committed (docs/openapi.json, docs/asyncapi.json): every word a route spec publishes. */
+const DOCUMENTS = 'test/api/publishedDocuments.test.ts';
 
 const AREAS = [
   // Guest API modules whose rules the API suites state (the Guest API suites only pass through them).
@@ -42,9 +44,9 @@ const AREAS = [
     'test/api/sharedStore.test.ts',
   ]],
   ['src/http/liveStreams.ts', ['test/http/liveStreams.test.ts', 'test/api/stream.test.ts']],
-  ['src/http/routes/attachments.ts', ['test/api/attachments.test.ts', 'test/api/attachmentLinks.test.ts', 'test/api/uploadFormats.test.ts', 'test/hostile/uploadSpool.test.ts']],
+  ['src/http/routes/attachments.ts', ['test/api/attachments.test.ts', 'test/api/attachmentLinks.test.ts', 'test/api/uploadFormats.test.ts', 'test/hostile/uploadSpool.test.ts', DOCUMENTS]],
   ['src/http/multipart.ts', ['test/api/attachments.test.ts', 'test/api/uploadFormats.test.ts', 'test/hostile/uploadSpool.test.ts']],
-  ['src/http/routes/signIn.ts', ['test/api/signIn.test.ts']],
+  ['src/http/routes/signIn.ts', ['test/api/signIn.test.ts', DOCUMENTS]],
   ['src/http/routes/', [
     'test/api/session.test.ts',
     'test/api/messages.test.ts',
@@ -55,11 +57,13 @@ const AREAS = [
     'test/api/stream.test.ts',
     'test/server/lifecycle.test.ts',
     'test/hostile/security.test.ts',
+    DOCUMENTS,
   ]],
   ['src/http/', [
     'test/http/',
     'test/api/session.test.ts',
     'test/api/openapi.test.ts',
+    DOCUMENTS,
     'test/hostile/security.test.ts',
     'test/hostile/earlyRefusal.test.ts',
     'test/hostile/churn.test.ts',
