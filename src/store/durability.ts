@@ -5,7 +5,7 @@
  */
 
 /** What a Redis that can lose records is told to change, by setting; empty when it keeps them. */
-export function durabilityProblems(settings: Record<string, string>): string[] {
+export function durabilityProblems(settings: Record<string, string | undefined>): string[] {
   const problems: string[] = [];
   if (settings.appendonly !== 'yes') {
     problems.push(

@@ -97,7 +97,7 @@ export class RedisStore implements SharedStore {
       firstCheck(this.durability);
       void this.durability.then(() => this.watchLosses());
       void this.durability.then(({ checked, problems }) => {
-        if (this.state.current.ok && (problems.length > 0 || !checked)) this.state.set({ ok: true, detail: 'Redis answers.', durability: checked ? problems : ['not checked: CONFIG GET refused'] }, { level: 'info' });
+        if (this.state.current.ok && (problems.length > 0 || !checked)) this.state.set({ ok: true, detail: 'Redis answers.', durability: checked ? problems : ['not checked: CONFIG GET refused'] });
       });
     });
     this.redis.on('error', (error: Error) =>
@@ -196,14 +196,13 @@ export class RedisStore implements SharedStore {
         return loaded[0];
       }
     }
-    else if (!this.up) return this.run(name, () => Promise.reject(new Error('Redis did not answer the last PING')), false);
     try {
-      const call = () => this.redis.call(name, ...args);
-      return await (tracingOn() ? inClientSpan(`redis ${name.toUpperCase()}`, redisSpan(name), call) : call());
+      // Refused at once while Redis is known to be down, like every other operation.
+      return await this.run(name.toUpperCase(), () => this.redis.call(name, ...args));
     } catch (error) {
       // The limiter reloads its scripts on NOSCRIPT (after a Redis restart): it must see that error as it is.
-      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) throw error;
-      return this.run(name, () => Promise.reject(error), false);
+      const { cause } = error as AppError;
+      throw cause instanceof Error && cause.message.startsWith('NOSCRIPT') ? cause : error;
     }
   }
 
@@ -232,11 +231,12 @@ export class RedisStore implements SharedStore {
     const logger = this.options.logger;
     for (const node of nodes) {
       const where = addressOf(node);
-      const settings: Record<string, string> = {};
+      const settings: Record<string, string | undefined> = {};
       try {
         for (const name of CHECKED_SETTINGS) {
-          const reply = (await node.call('CONFIG', 'GET', name)) as string[];
-          for (let i = 0; i + 1 < reply.length; i += 2) settings[reply[i]!] = reply[i + 1]!;
+          // [name, value], or [] for a setting this Redis does not have (undefined: never logged).
+          const [, value] = (await node.call('CONFIG', 'GET', name)) as string[];
+          settings[name] = value;
         }
       } catch (error) {
         checked = false;
