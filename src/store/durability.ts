@@ -22,4 +22,7 @@ export function durabilityProblems(settings: Record<string, string | undefined>)
   return problems;
 }
 
-export const CHECKED_SETTINGS = ['appendonly', 'appendfsync', 'save', 'maxmemory-policy'];
+/** The settings durabilityProblems judges, by their CONFIG GET names (a function, so that each caller gets its own list). */
+export function checkedSettings(): string[] {
+  return ['appendonly', 'appendfsync', 'save', 'maxmemory-policy'];
+}

@@ -6,8 +6,8 @@ import type { Logger } from '../observability/logger';
 import { DependencyState, type Readiness } from '../observability/readiness';
 import { sharedStoreUp } from '../observability/metrics';
 import { scrubText } from '../observability/scrub';
-import { inClientSpan, tracingOn } from '../observability/tracing';
-import { CHECKED_SETTINGS, durabilityProblems } from './durability';
+import { inClientSpan } from '../observability/tracing';
+import { checkedSettings, durabilityProblems } from './durability';
 import { connect, type Scripted } from './redisConnection';
 import type { SharedStore } from './sharedStore';
 
@@ -233,7 +233,7 @@ export class RedisStore implements SharedStore {
       const where = addressOf(node);
       const settings: Record<string, string | undefined> = {};
       try {
-        for (const name of CHECKED_SETTINGS) {
+        for (const name of checkedSettings()) {
           // [name, value], or [] for a setting this Redis does not have (undefined: never logged).
           const [, value] = (await node.call('CONFIG', 'GET', name)) as string[];
           settings[name] = value;
@@ -300,11 +300,11 @@ export class RedisStore implements SharedStore {
   }
 
   /** One operation on Redis (a span named after its command, tracing on); a failure is `store_unavailable`. */
-  private async run<T>(command: string, operation: () => Promise<T>, traced = true): Promise<T> {
+  private async run<T>(command: string, operation: () => Promise<T>): Promise<T> {
     try {
       // Known down (the last PING failed, or the connection is gone): refuse at once rather than wait out a timeout.
       if (!this.up) throw new Error('Redis did not answer the last PING');
-      return await (traced && tracingOn() ? inClientSpan(`redis ${command}`, redisSpan(command), operation) : operation());
+      return await inClientSpan(`redis ${command}`, redisSpan(command), operation);
     } catch (error) {
       throw new AppError('store_unavailable', 'The shared store (Redis) did not answer, so nothing was done; retry shortly.', {
         retryAfterSeconds: 1,
