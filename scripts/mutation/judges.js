@@ -57,6 +57,8 @@ const AREAS = [
     'test/api/stream.test.ts',
     'test/server/lifecycle.test.ts',
     'test/hostile/security.test.ts',
+    // The problem pages (routes/problems.ts): every code's words, escaped.
+    'test/api/problemPages.test.ts',
     DOCUMENTS,
   ]],
   ['src/http/', [
