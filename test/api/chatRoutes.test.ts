@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { streamsOpen } from '../../src/observability/metrics';
 import { openStream } from '../support/sse';
-import { bearer, guestTokenOf, PAGE_ORIGIN, type Stack, startStack } from '../support/stack';
+import { bearer, PAGE_ORIGIN, type Stack, startStack } from '../support/stack';
 import { waitFor } from '../support/wait';
 
 /**
@@ -17,14 +17,8 @@ beforeAll(async () => {
 afterAll(() => stack.close());
 afterEach(() => stack.sim.faults.clear());
 
-async function session() {
-  const before = stack.sim.received.length;
-  const { token } = await stack.newSession();
-  return { token, gt: guestTokenOf(stack.sim, before) };
-}
-
 test('HEAD /messages/stream answers the event-stream headers and holds nothing open', async () => {
-  const { token } = await session();
+  const { token } = await stack.newSession();
   // The answer comes at once; a stream held open would never end a HEAD.
   const head = stack.http.head('/messages/stream').set(bearer(token)).then((res) => res);
   const res = await Promise.race([head, sleep(3000).then(() => 'still open' as const)]);
@@ -37,7 +31,7 @@ test('HEAD /messages/stream answers the event-stream headers and holds nothing o
 });
 
 test('a client that leaves while its stream waits for Genesys keeps its ticket, which opens the stream afterwards', async () => {
-  const { token, gt } = await session();
+  const { token, gt } = await stack.newGuest();
   const { ticket } = (await stack.http.post('/messages/stream-ticket').set(bearer(token))).body as { ticket: string };
   // The upstream socket drops and Genesys answers the next configureSession late: the stream waits on it.
   stack.sim.faults.delayFrames(1500, gt);
@@ -61,7 +55,7 @@ test('a client that leaves while its stream waits for Genesys keeps its ticket, 
 });
 
 test('a malformed Idempotency-Key is refused with what the key must be', async () => {
-  const { token } = await session();
+  const { token } = await stack.newSession();
   const res = await stack.http.post('/messages').set({ ...bearer(token), 'Idempotency-Key': 'has space' }).send({ text: 'hi' });
   expect(res.status).toBe(400);
   expect(res.body).toMatchObject({ code: 'validation_failed', detail: 'Idempotency-Key must be 1 to 200 visible ASCII characters.' });

@@ -25,6 +25,8 @@ export interface Stack {
   http: ReturnType<typeof supertest>;
   /** A session created from the page origin: its token and view. */
   newSession(body?: object): Promise<{ token: string; body: Record<string, unknown> }>;
+  /** A new session's token and its guest token as the simulator knows it (`gt`, for its frames and faults). */
+  newGuest(body?: object): Promise<{ token: string; gt: string }>;
   close(): Promise<void>;
 }
 
@@ -75,16 +77,22 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   // Read now: some tests stop the service before closing the stack.
   const document = (await http.get('/openapi.json')).body;
   checkWhenDone(() => undocumentedAnswers(document, log.lines()));
+  async function newSession(body = {}) {
+    const res = await http.post('/guest-session').set('Origin', PAGE_ORIGIN).send(body);
+    if (res.status !== 201) throw new Error(`POST /guest-session answered ${res.status}: ${res.text}`);
+    return { token: res.body.sessionToken as string, body: res.body as Record<string, unknown> };
+  }
   return {
     sim,
     service,
     config,
     log,
     http,
-    async newSession(body = {}) {
-      const res = await http.post('/guest-session').set('Origin', PAGE_ORIGIN).send(body);
-      if (res.status !== 201) throw new Error(`POST /guest-session answered ${res.status}: ${res.text}`);
-      return { token: res.body.sessionToken as string, body: res.body as Record<string, unknown> };
+    newSession,
+    async newGuest(body = {}) {
+      const before = sim.received.length;
+      const { token } = await newSession(body);
+      return { token, gt: guestTokenOf(sim, before) };
     },
     async close() {
       await service.stop();
