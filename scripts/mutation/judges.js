@@ -63,6 +63,8 @@ const AREAS = [
     'test/api/chatRoutes.test.ts',
     // DELETE /guest-session as declared: repeatable once ended, counted against both limits of conversation changes.
     'test/api/endChatRoute.test.ts',
+    // POST /guest-session's limit of new sessions per address.
+    'test/api/startSessionLimits.test.ts',
     DOCUMENTS,
   ]],
   ['src/http/', [
