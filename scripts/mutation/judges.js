@@ -13,6 +13,17 @@
 const GUEST = ['test/genesys/guest/', 'test/session/guestChat.test.ts', 'test/http/liveStreams.test.ts'];
 /** The API suites that state what an upload and an attachment link do. */
 const ATTACHMENT_API = ['test/api/attachments.test.ts', 'test/api/attachmentLinks.test.ts', 'test/api/uploadFormats.test.ts'];
+/**
+ * What an upload body may be and what becomes of its connection: its words, its pace, its spool, a
+ * refusal delivered before the body is read (earlyRefusal), the count of each outcome (uploadBodies).
+ */
+const UPLOAD_EDGE = [
+  'test/api/attachments.test.ts',
+  'test/api/uploadFormats.test.ts',
+  'test/api/uploadBodies.test.ts',
+  'test/hostile/uploadSpool.test.ts',
+  'test/hostile/earlyRefusal.test.ts',
+];
 /** The API documents as committed (docs/openapi.json, docs/asyncapi.json): every word a route spec publishes. */
 const DOCUMENTS = 'test/api/publishedDocuments.test.ts';
 
@@ -44,8 +55,8 @@ const AREAS = [
     'test/api/sharedStore.test.ts',
   ]],
   ['src/http/liveStreams.ts', ['test/http/liveStreams.test.ts', 'test/api/stream.test.ts']],
-  ['src/http/routes/attachments.ts', ['test/api/attachments.test.ts', 'test/api/attachmentLinks.test.ts', 'test/api/uploadFormats.test.ts', 'test/hostile/uploadSpool.test.ts', DOCUMENTS]],
-  ['src/http/multipart.ts', ['test/api/attachments.test.ts', 'test/api/uploadFormats.test.ts', 'test/hostile/uploadSpool.test.ts']],
+  ['src/http/routes/attachments.ts', [...UPLOAD_EDGE, 'test/api/attachmentLinks.test.ts', DOCUMENTS]],
+  ['src/http/multipart.ts', [...UPLOAD_EDGE, 'test/http/spoolSweep.test.ts']],
   ['src/http/routes/signIn.ts', ['test/api/signIn.test.ts', DOCUMENTS]],
   ['src/http/routes/', [
     'test/api/session.test.ts',

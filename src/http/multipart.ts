@@ -52,7 +52,9 @@ export class UploadSpool {
   /** Removes the files of processes that are gone (and the older unnamed ones); returns how many. Run before serving. */
   async sweep(): Promise<number> {
     await fs.promises.mkdir(this.dir, { recursive: true });
-    const names = (await fs.promises.readdir(this.dir)).filter((n) => n.startsWith(SPOOL_PREFIX));
+    // Files only: a directory of that name is not one of ours, and must not stop a start.
+    const entries = await fs.promises.readdir(this.dir, { withFileTypes: true });
+    const names = entries.filter((e) => e.isFile() && e.name.startsWith(SPOOL_PREFIX)).map((e) => e.name);
     const stale = names.filter((n) => {
       const pid = /^bff-upload-(\d+)-/.exec(n)?.[1];
       return pid === undefined || Number(pid) === process.pid || !processRuns(Number(pid));
@@ -175,9 +177,9 @@ export class IncomingUpload {
         }
         this.fileStream = stream;
         spooled = this.spool(stream, info.filename!, mediaType);
-        spooled.catch((error: unknown) => fail(error instanceof AppError ? error : new AppError('validation_failed', 'The upload was interrupted.')));
+        spooled.catch((error: unknown) => fail(spoolFailure(error)));
       });
-      parser.on('field', () => fail(new AppError('validation_failed', `Send only the "${field}" part.`)));
+      // With `fields: 0` busboy reports every field as fieldsLimit (never as 'field'), and any second part as partsLimit too.
       parser.on('partsLimit', () => fail(new AppError('validation_failed', `Send one "${field}" part and nothing else.`)));
       parser.on('fieldsLimit', () => fail(new AppError('validation_failed', `Send only the "${field}" part.`)));
       parser.on('filesLimit', () => fail(new AppError('validation_failed', 'Send one file per upload.')));
@@ -268,6 +270,20 @@ export class IncomingUpload {
     if (size === 0) throw new AppError('validation_failed', 'The file is empty.');
     return { fileName, mediaType, size, open: () => fs.createReadStream(file) };
   }
+}
+
+/**
+ * Why a file did not reach its spool: a refusal (an AppError: its size, its
+ * first bytes), the service's own file system (an error naming its system
+ * call: the disk full, the directory gone; a 500 the operator sees, never
+ * the guest's fault), or else a part its client cut short.
+ */
+function spoolFailure(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  if (typeof (error as NodeJS.ErrnoException | undefined)?.syscall === 'string') {
+    return new AppError('internal_error', 'The file could not be held on its way to Genesys; retry.', { cause: error });
+  }
+  return new AppError('validation_failed', 'The upload was interrupted.');
 }
 
 /** A body too large to read through is cut off instead (its client may then see the connection drop rather than the answer). */
