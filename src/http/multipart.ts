@@ -49,7 +49,7 @@ export class UploadSpool {
     this.live.delete(file);
   }
 
-  /** Removes the files of processes that are gone (and the older unnamed ones); returns how many. Run before serving. */
+  /** Removes the files of processes that are gone (and the older unnamed ones) but another user's; returns how many. Run before serving. */
   async sweep(): Promise<number> {
     await fs.promises.mkdir(this.dir, { recursive: true });
     // Files only: a directory of that name is not one of ours, and must not stop a start.
@@ -59,13 +59,25 @@ export class UploadSpool {
       const pid = /^bff-upload-(\d+)-/.exec(n)?.[1];
       return pid === undefined || Number(pid) === process.pid || !processRuns(Number(pid));
     });
-    await Promise.all(stale.map((n) => fs.promises.rm(path.join(this.dir, n), { force: true })));
-    return stale.length;
+    const removed = await Promise.all(stale.map((n) => removeUnlessAnotherUsers(path.join(this.dir, n))));
+    return removed.filter(Boolean).length;
   }
 
   /** Removes every file still in transit (shutdown). */
   async close(): Promise<void> {
     await Promise.all([...this.live].map((f) => this.remove(f)));
+  }
+}
+
+/** Removes a file; false when it is another user's (a sticky /tmp): not ours to remove, and no reason to stop a start. */
+async function removeUnlessAnotherUsers(file: string): Promise<boolean> {
+  try {
+    await fs.promises.rm(file, { force: true });
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EPERM' || code === 'EACCES') return false;
+    throw error;
   }
 }
 
@@ -278,7 +290,7 @@ export class IncomingUpload {
  * call: the disk full, the directory gone; a 500 the operator sees, never
  * the guest's fault), or else a part its client cut short.
  */
-function spoolFailure(error: unknown): AppError {
+export function spoolFailure(error: unknown): AppError {
   if (error instanceof AppError) return error;
   if (typeof (error as NodeJS.ErrnoException | undefined)?.syscall === 'string') {
     return new AppError('internal_error', 'The file could not be held on its way to Genesys; retry.', { cause: error });

@@ -37,10 +37,24 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  await stack.close();
-  fs.rmSync(spool, { recursive: true, force: true });
+  try {
+    await stack?.close();
+  } finally {
+    fs.rmSync(spool, { recursive: true, force: true });
+  }
 });
-afterEach(() => stack.sim.faults.clear());
+/** The sockets a test opened by hand: destroyed after it, passed or failed. */
+const sockets: net.Socket[] = [];
+afterEach(() => {
+  stack.sim.faults.clear();
+  for (const socket of sockets.splice(0)) socket.destroy();
+});
+/** An upload written by hand (support/rawUpload.ts), its socket destroyed after the test. */
+function rawUploadHere(...args: Parameters<typeof rawUpload>) {
+  const upload = rawUpload(...args);
+  sockets.push(upload.socket);
+  return upload;
+}
 
 const part = (headers: string, content: Buffer | string) => Buffer.concat([Buffer.from(`--${BOUNDARY}\r\n${headers}\r\n\r\n`), Buffer.from(content), Buffer.from('\r\n')]);
 const filePart = (name = 'file', fileName = 'photo.png', content: Buffer | string = PNG) =>
@@ -81,12 +95,12 @@ describe('a body that is not one named file part is refused with its own words, 
 
 test('a program whose first bytes arrive a few at a time is judged on them all: 415, nothing spooled', async () => {
   const { token } = await stack.newSession();
-  const upload = rawUpload(stack, token, { fileName: 'photo.png', type: 'image/png' });
+  const upload = rawUploadHere(stack, token, { fileName: 'photo.png', type: 'image/png' });
   const program = Buffer.concat([peExecutable(), Buffer.alloc(2_000)]);
   // One byte, then the rest: the file's first read holds `M` alone.
   upload.write(program.subarray(0, 1));
   await waitFor(() => spooled().length === 1, 5_000);
-  await sleep(200);
+  await sleep(20);
   upload.write(program.subarray(1));
   upload.finish();
   expect(await upload.status()).toBe(415);
@@ -97,7 +111,7 @@ test('a program whose first bytes arrive a few at a time is judged on them all: 
 describe('the pace floor (UPLOAD_MIN_BYTES_PER_SECOND)', () => {
   test('a body that takes several windows but keeps above the floor is taken', async () => {
     const { token } = await stack.newSession();
-    const upload = rawUpload(stack, token);
+    const upload = rawUploadHere(stack, token);
     upload.write(PNG);
     // Three times the floor, for three windows.
     for (let i = 0; i < 12; i++) {
@@ -111,7 +125,7 @@ describe('the pace floor (UPLOAD_MIN_BYTES_PER_SECOND)', () => {
 
   test('a body below it is cut off with 408, the floor named, and the connection closed', async () => {
     const { token } = await stack.newSession();
-    const upload = rawUpload(stack, token);
+    const upload = rawUploadHere(stack, token);
     upload.write(PNG);
     const drip = setInterval(() => upload.write('x'), 100);
     try {
@@ -135,6 +149,7 @@ describe('the pace floor (UPLOAD_MIN_BYTES_PER_SECOND)', () => {
 /** One HTTP/1.1 connection written by hand: the test decides when each byte goes, and reads every answer on it. */
 function connection() {
   const socket = net.connect(Number(new URL(stack.service.url).port), '127.0.0.1');
+  sockets.push(socket);
   let text = '';
   socket.setEncoding('latin1').on('data', (d: string) => (text += d));
   socket.on('error', () => undefined);
@@ -174,21 +189,6 @@ describe('a refused upload and its connection', () => {
     expect(refused).toMatch(/^HTTP\/1\.1 400 /);
     expect(refused).toMatch(/^connection: keep-alive$/im);
     await c.write(body.subarray(1_000));
-    await c.write(HEALTH);
-    expect(await c.head(2)).toMatch(/^HTTP\/1\.1 200 /);
-    c.socket.destroy();
-  });
-
-  test('refused once the whole body was read: the connection outlives the pace window', async () => {
-    const { token } = await stack.newSession();
-    const body = Buffer.concat([filePart('file', 'photo.png', ''), END]);
-    const c = connection();
-    await c.write(uploadHead(token, body.length));
-    await c.write(body);
-    expect(await c.head(1)).toMatch(/^HTTP\/1\.1 400 /);
-    // Past a window of the pace floor: nothing is watching a body that has ended.
-    await sleep(1_500);
-    expect(c.isClosed()).toBe(false);
     await c.write(HEALTH);
     expect(await c.head(2)).toMatch(/^HTTP\/1\.1 200 /);
     c.socket.destroy();
@@ -262,7 +262,7 @@ describe('each outcome counted (genesys_bff_attachments_total)', () => {
   test('a client that vanishes mid-file is counted as cancelled', async () => {
     const { token } = await stack.newSession();
     const before = await counted();
-    const upload = rawUpload(stack, token, { contentLength: 60_000 });
+    const upload = rawUploadHere(stack, token, { contentLength: 60_000 });
     upload.write(PNG);
     await waitFor(() => spooled().length === 1, 5_000);
     upload.socket.destroy();
@@ -289,9 +289,11 @@ describe('each outcome counted (genesys_bff_attachments_total)', () => {
 });
 
 test("a file of exactly the deployment's limit is taken; one byte more is 413", async () => {
+  // A spool of its own: a start sweeps its directory of this process's files, and the other stack's are in `spool`.
+  const ownSpool = fs.mkdtempSync(path.join(os.tmpdir(), 'bff-limit-spool-'));
   const limited = await startStack({
     sim: { agent: { enabled: false }, allowedMedia: { inbound: { fileTypes: [{ type: '*/*' }], maxFileSizeKB: 20 } } },
-    env: { UPLOAD_TMP_DIR: spool },
+    env: { UPLOAD_TMP_DIR: ownSpool },
   });
   try {
     const { token } = await limited.newSession();
@@ -306,6 +308,7 @@ test("a file of exactly the deployment's limit is taken; one byte more is 413", 
     expect([over.status, ((await over.json()) as { code: string }).code]).toEqual([413, 'attachment_too_large']);
   } finally {
     await limited.close();
+    fs.rmSync(ownSpool, { recursive: true, force: true });
   }
 });
 

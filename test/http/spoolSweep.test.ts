@@ -2,13 +2,16 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { UploadSpool } from '../../src/http/multipart';
+import { AppError } from '../../src/domain/errors';
+import { spoolFailure, UploadSpool } from '../../src/http/multipart';
 
 /**
- * The sweep a start runs over the spool directory, where the machine cannot show it: a process
- * of another user (kill answers EPERM: it runs, its files stay), a file another instance's
- * sweep removed between this one's listing and its removal (no error: the start goes on), and
- * a directory that happens to bear a spool file's name (not one of ours: left alone).
+ * The upload spool where the machine cannot show it. The sweep a start runs over its directory:
+ * a process of another user (kill answers EPERM: it runs, its files stay), a stale file of
+ * another user in a sticky /tmp (rm answers EPERM: it stays, and the start goes on), a file
+ * another instance's sweep removed between this one's listing and its removal (no error), a
+ * directory that happens to bear a spool file's name (not one of ours: left alone). And whose
+ * fault a failed spool is: the file system's is the service's (500), any other the client's.
  * test/hostile/uploadSpool.test.ts holds the rest: a dead process's files go, a running one's stay.
  */
 const dirs: string[] = [];
@@ -69,4 +72,30 @@ test("a directory named like a spool file is not one of ours: it stays, and the 
 
   expect(await new UploadSpool(dir).sweep()).toBe(1);
   expect(fs.readdirSync(dir)).toEqual([path.basename(notOurs)]);
+});
+
+test("a stale file of another user that this one may not remove (a sticky /tmp) stays, and the sweep goes on", async () => {
+  const dir = spoolDir();
+  killAnswers({ [4_000_004]: 'ESRCH' });
+  const anotherUsers = `bff-upload-${4_000_004}-${randomUUID()}`;
+  const ours = `bff-upload-${4_000_004}-${randomUUID()}`;
+  for (const name of [anotherUsers, ours]) fs.writeFileSync(path.join(dir, name), 'x');
+  const rm = fs.promises.rm;
+  jest.spyOn(fs.promises, 'rm').mockImplementation(async (file, options) => {
+    if (path.basename(String(file)) === anotherUsers) throw Object.assign(new Error('rm EPERM'), { code: 'EPERM', syscall: 'rm' });
+    return rm(file, options);
+  });
+
+  expect(await new UploadSpool(dir).sweep()).toBe(1);
+  expect(fs.readdirSync(dir)).toEqual([anotherUsers]);
+});
+
+test("a spool failure naming its system call is the service's (500, with its cause); any other is the client's part cut short (400)", () => {
+  const disk = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
+  const service = spoolFailure(disk);
+  expect([service.code, service.status, service.cause]).toEqual(['internal_error', 500, disk]);
+  const client = spoolFailure(new Error('Unexpected end of form'));
+  expect([client.code, client.status, client.message]).toEqual(['validation_failed', 400, 'The upload was interrupted.']);
+  const refusal = new AppError('attachment_too_large', 'too large');
+  expect(spoolFailure(refusal)).toBe(refusal);
 });
