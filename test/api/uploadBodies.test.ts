@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { demoPng } from '../../simulator/richReplies';
+import { DISCARD_MAX_BYTES } from '../../src/http/multipart';
 import { peExecutable } from '../support/fileSamples';
 import { scrape } from '../support/metrics';
 import { rawUpload } from '../support/rawUpload';
@@ -23,8 +24,6 @@ const BOUNDARY = 'upload-bodies';
 const MULTIPART = `multipart/form-data; boundary=${BOUNDARY}`;
 /** UPLOAD_MIN_BYTES_PER_SECOND over windows of one second. */
 const FLOOR = 1000;
-/** http/multipart.ts DISCARD_MAX_BYTES: the most of a refused body read through. */
-const DISCARD_MAX_BYTES = 32 * 1024 * 1024;
 
 let stack: Stack;
 const spool = fs.mkdtempSync(path.join(os.tmpdir(), 'bff-bodies-spool-'));
