@@ -56,7 +56,7 @@ const AREAS = [
   ]],
   ['src/http/liveStreams.ts', ['test/http/liveStreams.test.ts', 'test/api/stream.test.ts']],
   ['src/http/routes/attachments.ts', [...UPLOAD_EDGE, 'test/api/attachmentLinks.test.ts', DOCUMENTS]],
-  ['src/http/multipart.ts', [...UPLOAD_EDGE, 'test/http/spoolSweep.test.ts']],
+  ['src/http/multipart.ts', [...UPLOAD_EDGE, 'test/http/multipart.test.ts']],
   ['src/http/routes/signIn.ts', ['test/api/signIn.test.ts', DOCUMENTS]],
   ['src/http/routes/', [
     'test/api/session.test.ts',

@@ -265,14 +265,9 @@ export class IncomingUpload {
       },
     });
     // The file exists before anything can stop the writing, so `discard` always finds it to remove.
-    this.writing = fs.promises.open(file, 'wx', 0o600).then(async (handle) => {
-      // Stopped while the file was being opened: a pipeline from a destroyed stream would never settle.
-      if (stream.destroyed) {
-        await handle.close();
-        throw new AppError('validation_failed', 'The upload was interrupted.');
-      }
-      await pipeline(stream, measure, fs.createWriteStream(file, { fd: handle }));
-    });
+    // A part stopped while its file was still opening fails the pipeline at once (a pipeline settles for a source
+    // already destroyed), and the pipeline closes the file either way.
+    this.writing = fs.promises.open(file, 'wx', 0o600).then((handle) => pipeline(stream, measure, fs.createWriteStream(file, { fd: handle })));
     try {
       await this.writing;
     } catch (error) {

@@ -1,17 +1,20 @@
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AppError } from '../../src/domain/errors';
-import { spoolFailure, UploadSpool } from '../../src/http/multipart';
+import type { Request, Response } from 'express';
+import { discardRestOfBody, spoolFailure, UploadSpool } from '../../src/http/multipart';
 
 /**
- * The upload spool where the machine cannot show it. The sweep a start runs over its directory:
+ * multipart.ts where a socket cannot show it. The upload spool first. The sweep a start runs over its directory:
  * a process of another user (kill answers EPERM: it runs, its files stay), a stale file of
  * another user in a sticky /tmp (rm answers EPERM: it stays, and the start goes on), a file
  * another instance's sweep removed between this one's listing and its removal (no error), a
  * directory that happens to bear a spool file's name (not one of ours: left alone). And whose
  * fault a failed spool is: the file system's is the service's (500), any other the client's.
+ * Last, the rest of a refused body is read only while there is a rest to read.
  * test/hostile/uploadSpool.test.ts holds the rest: a dead process's files go, a running one's stay.
  */
 const dirs: string[] = [];
@@ -98,4 +101,37 @@ test("a spool failure naming its system call is the service's (500, with its cau
   expect([client.code, client.status, client.message]).toEqual(['validation_failed', 400, 'The upload was interrupted.']);
   const refusal = new AppError('attachment_too_large', 'too large');
   expect(spoolFailure(refusal)).toBe(refusal);
+});
+
+describe('the rest of a refused body is read only while there is a rest to read', () => {
+  /** A request in the state `discardRestOfBody` finds it in; a pace of 1 byte a second over 20 ms would cut it off at once. */
+  function refused(state: { complete: boolean; destroyed: boolean }) {
+    const req = Object.assign(new EventEmitter(), state, {
+      headers: { 'content-length': '100' },
+      socket: { destroy: jest.fn() },
+      unpipe: jest.fn(),
+      resume: jest.fn(),
+    });
+    const res = { setHeader: jest.fn() };
+    discardRestOfBody(req as unknown as Request, res as unknown as Response, { minBytesPerSecond: 1, windowMs: 20 });
+    return { req, res };
+  }
+
+  test.each([
+    ['read to its end (a kept-alive connection stays)', { complete: true, destroyed: false }],
+    ['whose client is already gone', { complete: false, destroyed: true }],
+  ])('a body %s: nothing is read, no pace is watched, nothing is cut off', async (_name, state) => {
+    const { req, res } = refused(state);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(req.unpipe).toHaveBeenCalled();
+    expect([req.resume, req.socket.destroy, res.setHeader].map((f) => f.mock.calls.length)).toEqual([0, 0, 0]);
+    expect(req.listenerCount('data')).toBe(0);
+  });
+
+  test('a body still arriving is read and thrown away, and cut off when it arrives too slowly', async () => {
+    const { req } = refused({ complete: false, destroyed: false });
+    expect(req.resume).toHaveBeenCalled();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(req.socket.destroy).toHaveBeenCalled();
+  });
 });
