@@ -54,7 +54,8 @@ const AREAS = [
     'test/api/sessionExpiry.test.ts',
     'test/api/sharedStore.test.ts',
   ]],
-  ['src/http/liveStreams.ts', ['test/http/liveStreams.test.ts', 'test/api/stream.test.ts']],
+  // liveStreamRules: each refusal's words and count, a reader behind, final events, resume and replay placement, the answer's head.
+  ['src/http/liveStreams.ts', ['test/http/liveStreams.test.ts', 'test/http/liveStreamRules.test.ts', 'test/api/stream.test.ts']],
   ['src/http/routes/attachments.ts', [...UPLOAD_EDGE, 'test/api/attachmentLinks.test.ts', DOCUMENTS]],
   ['src/http/multipart.ts', [...UPLOAD_EDGE, 'test/http/multipart.test.ts']],
   ['src/http/routes/signIn.ts', ['test/api/signIn.test.ts', DOCUMENTS]],

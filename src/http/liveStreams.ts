@@ -188,7 +188,7 @@ export interface Replay {
 }
 
 /** A replay from `after`; `placed` is told once the client's place is known (or cannot be), before any message is sent. */
-type ReplayRun = (after: string | undefined, reason: 'resume' | 'reconnect', placed?: () => void) => Promise<void>;
+type ReplayRun = (after: string, reason: 'resume' | 'reconnect', placed?: () => void) => Promise<void>;
 
 /** A place to resume from as events name it: a message id, or a time position never later than the stream's own opening. */
 function placeOf(id: string, openedAtMs: number): string {
@@ -200,12 +200,12 @@ function placeOf(id: string, openedAtMs: number): string {
  * The stream's event handler, with catch-ups from history: while one runs,
  * live events wait behind it. One starts on `catchUp(after)` (a resumed
  * stream) and after every `reconnected` (the upstream socket was down, so
- * Genesys's messages meanwhile never came live); `lastId()` is the newest
- * message the client has, undefined when it has none to resume from.
+ * Genesys's messages meanwhile never came live); `lastId()` is where the
+ * client is: its newest message, else a time position.
  */
-function catchUpGate(live: (event: GuestEvent) => void, replay: ReplayRun, lastId: () => string | undefined) {
+function catchUpGate(live: (event: GuestEvent) => void, replay: ReplayRun, lastId: () => string) {
   let held: GuestEvent[] | undefined;
-  const catchUp = (after: string | undefined, reason: 'resume' | 'reconnect', placed?: () => void) => {
+  const catchUp = (after: string, reason: 'resume' | 'reconnect', placed?: () => void) => {
     held ??= [];
     void replay(after, reason, placed).then(() => {
       const waiting = held ?? [];
@@ -225,21 +225,17 @@ function catchUpGate(live: (event: GuestEvent) => void, replay: ReplayRun, lastI
 }
 
 /**
- * Sends the messages after `after`; says so when they cannot all be found
- * (no id to start from, an id older than the newest page, history unreadable).
+ * Sends the messages after `after` (a message id or a time position); says
+ * so when they cannot all be found (an id older than the newest page, more
+ * since a position than a page holds, history unreadable).
  */
 async function replayMissed(
-  after: string | undefined,
+  after: string,
   readNewest: () => Promise<NormalizedMessage[]>,
   send: (event: string, data: unknown, messageId?: string) => void,
   found: (id: string) => void,
   placed: () => void = () => {},
 ): Promise<void> {
-  if (after === undefined) {
-    placed();
-    send('session', { state: 'replay_incomplete', detail: 'Messages may have come while the connection to Genesys was down; reload the history.' });
-    return;
-  }
   let messages: NormalizedMessage[];
   try {
     messages = await readNewest();

@@ -313,10 +313,26 @@ test("a file of exactly the deployment's limit is taken; one byte more is 413", 
 
 describe('an attachment link', () => {
   /** The `url` of a file the session just uploaded. */
-  const uploadedLink = async (token: string) => {
-    const res = await fetch(`${stack.service.url}/attachments`, { method: 'POST', headers: { ...bearer(token), 'Content-Type': MULTIPART }, body: new Uint8Array(Buffer.concat([filePart(), END])) });
+  const uploadedLink = async (token: string, { query = '', headers = {} }: { query?: string; headers?: Record<string, string> } = {}) => {
+    const res = await fetch(`${stack.service.url}/attachments${query}`, {
+      method: 'POST',
+      headers: { ...bearer(token), 'Content-Type': MULTIPART, ...headers },
+      body: new Uint8Array(Buffer.concat([filePart(), END])),
+    });
     return ((await res.json()) as { attachment: { url: string } }).attachment.url;
   };
+  const routingKeyIn = (link: string) => new URL(link).searchParams.get('routingKey');
+
+  test('a link names the routing key the client sent (?routingKey=, else X-Chat-Session), so it comes back to the instance of the session', async () => {
+    const { token, body } = await stack.newSession();
+    const own = body.routingKey as string;
+    const proposed = 'proposed-by-client_01';
+    expect(routingKeyIn(await uploadedLink(token))).toBe(own);
+    expect(routingKeyIn(await uploadedLink(token, { query: `?routingKey=${proposed}`, headers: { 'X-Chat-Session': 'the-header-loses-to-the-query' } }))).toBe(proposed);
+    expect(routingKeyIn(await uploadedLink(token, { headers: { 'X-Chat-Session': proposed } }))).toBe(proposed);
+    // A malformed one is not written into a link: the session's own is.
+    expect(routingKeyIn(await uploadedLink(token, { headers: { 'X-Chat-Session': 'short' } }))).toBe(own);
+  });
 
   test('an id that is not a UUID, and neither a link nor a session token', async () => {
     const notAnId = await stack.http.get('/attachments/not-a-uuid/content');

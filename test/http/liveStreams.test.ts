@@ -1,86 +1,28 @@
-import http from 'node:http';
 import net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
-import pino from 'pino';
-import type { GuestEvent, GuestSession } from '../../src/genesys/guest/guestSession';
-import { LiveStreams, type LiveStreamOptions } from '../../src/http/liveStreams';
+import { LiveStreams } from '../../src/http/liveStreams';
+import { closeAll, fakeSession, serveApp, serveStreams, streamOptions } from '../support/liveStreamHarness';
 import { openStream } from '../support/sse';
 import { waitFor } from '../support/wait';
 
-/** A stand-in for the guest session: the test pushes events into it. */
-function fakeSession() {
-  const listeners = new Set<(e: GuestEvent) => void>();
-  return {
-    session: {
-      subscribe(listener: (e: GuestEvent) => void) {
-        listeners.add(listener);
-        return () => listeners.delete(listener);
-      },
-    } as unknown as GuestSession,
-    emit: (e: GuestEvent) => listeners.forEach((l) => l(e)),
-    get subscribers() {
-      return listeners.size;
-    },
-  };
-}
-
-const options = (over: Partial<LiveStreamOptions> = {}): LiveStreamOptions => ({
-  heartbeatMs: 60_000,
-  maxBufferedBytes: 1024 * 1024,
-  stallMs: 60_000,
-  perSession: 100,
-  perIp: 100,
-  logger: pino({ level: 'silent' }),
-  ...over,
-});
-
-const servers = new Set<http.Server>();
-/** Every server a test started is closed, connections and all, even when the test failed. */
-afterEach(() => {
-  for (const server of servers) stop(server);
-});
-
-function stop(server: http.Server): void {
-  servers.delete(server);
-  server.closeAllConnections();
-  server.close();
-}
-
-/** Serves streams; `?session=` names the holder's session (default `s`). */
-async function serve(streams: LiveStreams, session: GuestSession) {
-  const app = express();
-  app.get('/stream', (req, res) => {
-    try {
-      streams.serve(res, session, { guestToken: String(req.query.session ?? 's'), ip: req.ip ?? '' });
-    } catch (error) {
-      res.status(429).json({ code: (error as { code?: string }).code });
-    }
-  });
-  const server = http.createServer(app);
-  servers.add(server);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  return { server, port, url: `http://127.0.0.1:${port}/stream` };
-}
+afterEach(() => closeAll());
 
 test('heartbeat comments keep an idle stream alive', async () => {
-  const streams = new LiveStreams(options({ heartbeatMs: 40, maxBufferedBytes: 64 * 1024 }));
+  const streams = new LiveStreams(streamOptions({ heartbeatMs: 40, maxBufferedBytes: 64 * 1024 }));
   const fake = fakeSession();
-  const { server, url } = await serve(streams, fake.session);
+  const { url } = await serveStreams(streams, fake.session);
   const stream = await openStream(url);
   // However slow the machine, two heartbeats come; the wait is bounded, the verdict is not a clock.
   await waitFor(() => stream.comments >= 2, 10_000);
   stream.close();
   await waitFor(() => fake.subscribers === 0 && streams.count === 0, 10_000);
-  stop(server);
 });
 
 test('a reader that stops reading is cut off instead of growing memory without bound', async () => {
   const cap = 32 * 1024;
-  const streams = new LiveStreams(options({ maxBufferedBytes: cap }));
+  const streams = new LiveStreams(streamOptions({ maxBufferedBytes: cap }));
   const fake = fakeSession();
-  const { server, port } = await serve(streams, fake.session);
+  const { port } = await serveStreams(streams, fake.session);
   const socket = net.connect(port, '127.0.0.1');
   socket.write('GET /stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n');
   socket.pause(); // never read
@@ -97,13 +39,12 @@ test('a reader that stops reading is cut off instead of growing memory without b
   expect(fake.subscribers).toBe(0);
   expect(streams.count).toBe(0);
   socket.destroy();
-  stop(server);
 });
 
 test('typing and message events reach a reader that keeps up, in order', async () => {
-  const streams = new LiveStreams(options());
+  const streams = new LiveStreams(streamOptions());
   const fake = fakeSession();
-  const { server, url } = await serve(streams, fake.session);
+  const { url } = await serveStreams(streams, fake.session);
   const stream = await openStream(url);
   await stream.next((e) => e.event === 'session');
   fake.emit({ type: 'typing', durationMs: 5000 });
@@ -111,13 +52,12 @@ test('typing and message events reach a reader that keeps up, in order', async (
   await stream.next((e) => e.event === 'message');
   expect(stream.events.map((e) => e.event)).toEqual(['session', 'typing', 'message']);
   stream.close();
-  stop(server);
 });
 
 test('a session may hold only so many streams, and so may one address; a closed stream frees its place', async () => {
-  const streams = new LiveStreams(options({ perSession: 2, perIp: 3 }));
+  const streams = new LiveStreams(streamOptions({ perSession: 2, perIp: 3 }));
   const fake = fakeSession();
-  const { server, url } = await serve(streams, fake.session);
+  const { url } = await serveStreams(streams, fake.session);
   const a1 = await openStream(`${url}?session=a`);
   const a2 = await openStream(`${url}?session=a`);
   const refusedA = await fetch(`${url}?session=a`);
@@ -131,14 +71,13 @@ test('a session may hold only so many streams, and so may one address; a closed 
   const a3 = await openStream(`${url}?session=a`);
   expect(streams.count).toBe(3);
   for (const s of [a2, b1, a3]) s.close();
-  stop(server);
 });
 
 test('a reader that leaves data unread past the stall limit is cut off, whatever the kernel still buffers', async () => {
   let clock = 0;
-  const streams = new LiveStreams(options({ maxBufferedBytes: 64 * 1024 * 1024, stallMs: 1000, now: () => clock }));
+  const streams = new LiveStreams(streamOptions({ maxBufferedBytes: 64 * 1024 * 1024, stallMs: 1000, now: () => clock }));
   const fake = fakeSession();
-  const { server, port } = await serve(streams, fake.session);
+  const { port } = await serveStreams(streams, fake.session);
   const socket = net.connect(port, '127.0.0.1');
   socket.write('GET /stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n');
   socket.pause(); // never read
@@ -156,11 +95,10 @@ test('a reader that leaves data unread past the stall limit is cut off, whatever
   // Cut by the stall limit (about a second of the fake clock behind), long before the 64 MB byte cap.
   expect(sent * text.length).toBeLessThan(32 * 1024 * 1024);
   socket.destroy();
-  stop(server);
 });
 
 test('a client that left while the stream was being prepared gets nothing held for it', async () => {
-  const streams = new LiveStreams(options());
+  const streams = new LiveStreams(streamOptions());
   const fake = fakeSession();
   const signal = () => {
     let resolve!: () => void;
@@ -179,11 +117,9 @@ test('a client that left while the stream was being prepared gets nothing held f
     streams.serve(res, fake.session, { guestToken: 's', ip: req.ip ?? '' });
     served.resolve();
   });
-  const server = http.createServer(app);
-  servers.add(server);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { url } = await serveApp(app);
   const controller = new AbortController();
-  const request = fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/stream`, { signal: controller.signal }).catch(() => undefined);
+  const request = fetch(url, { signal: controller.signal }).catch(() => undefined);
   await entered.promise;
   controller.abort();
   await request;
@@ -192,5 +128,4 @@ test('a client that left while the stream was being prepared gets nothing held f
   await served.promise;
   expect(streams.count).toBe(0);
   expect(fake.subscribers).toBe(0);
-  stop(server);
 });

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { AppError } from '../../src/domain/errors';
 import type { Request, Response } from 'express';
-import { discardRestOfBody, spoolFailure, UploadSpool } from '../../src/http/multipart';
+import { checkDeclaredLength, discardRestOfBody, spoolFailure, UploadSpool } from '../../src/http/multipart';
 
 /**
  * multipart.ts where a socket cannot show it. The upload spool first. The sweep a start runs over its directory:
@@ -77,20 +77,37 @@ test("a directory named like a spool file is not one of ours: it stays, and the 
   expect(fs.readdirSync(dir)).toEqual([path.basename(notOurs)]);
 });
 
-test("a stale file of another user that this one may not remove (a sticky /tmp) stays, and the sweep goes on", async () => {
+/** A stale file (of a gone pid) that `rm` refuses with `code`, beside one it removes. */
+function staleFileRmRefuses(code: string) {
   const dir = spoolDir();
   killAnswers({ [4_000_004]: 'ESRCH' });
-  const anotherUsers = `bff-upload-${4_000_004}-${randomUUID()}`;
+  const refused = `bff-upload-${4_000_004}-${randomUUID()}`;
   const ours = `bff-upload-${4_000_004}-${randomUUID()}`;
-  for (const name of [anotherUsers, ours]) fs.writeFileSync(path.join(dir, name), 'x');
+  for (const name of [refused, ours]) fs.writeFileSync(path.join(dir, name), 'x');
   const rm = fs.promises.rm;
   jest.spyOn(fs.promises, 'rm').mockImplementation(async (file, options) => {
-    if (path.basename(String(file)) === anotherUsers) throw Object.assign(new Error('rm EPERM'), { code: 'EPERM', syscall: 'rm' });
+    if (path.basename(String(file)) === refused) throw Object.assign(new Error(`rm ${code}`), { code, syscall: 'rm' });
     return rm(file, options);
   });
+  return { dir, refused };
+}
 
+test.each(['EPERM', 'EACCES'])("a stale file of another user that this one may not remove (rm: %s, a sticky /tmp) stays, and the sweep goes on", async (code) => {
+  const { dir, refused } = staleFileRmRefuses(code);
   expect(await new UploadSpool(dir).sweep()).toBe(1);
-  expect(fs.readdirSync(dir)).toEqual([anotherUsers]);
+  expect(fs.readdirSync(dir)).toEqual([refused]);
+});
+
+test('any other failure to remove a stale file (rm: EIO) stops the sweep, and with it the start: the spool is not usable', async () => {
+  const { dir } = staleFileRmRefuses('EIO');
+  await expect(new UploadSpool(dir).sweep()).rejects.toMatchObject({ code: 'EIO' });
+});
+
+test('a Content-Length of exactly the limit and the framing is read; one byte more is refused before the body is read', () => {
+  const limits = { maxBytes: 1000 } as Parameters<typeof checkDeclaredLength>[1];
+  const declaring = (length: number) => ({ headers: { 'content-length': String(length) } }) as unknown as Request;
+  expect(() => checkDeclaredLength(declaring(1200), limits, 200)).not.toThrow();
+  expect(() => checkDeclaredLength(declaring(1201), limits, 200)).toThrow(expect.objectContaining({ code: 'attachment_too_large' }));
 });
 
 test("a spool failure naming its system call is the service's (500, with its cause); any other is the client's part cut short (400)", () => {
@@ -126,6 +143,13 @@ describe('the rest of a refused body is read only while there is a rest to read'
     expect(req.unpipe).toHaveBeenCalled();
     expect([req.resume, req.socket.destroy, res.setHeader].map((f) => f.mock.calls.length)).toEqual([0, 0, 0]);
     expect(req.listenerCount('data')).toBe(0);
+  });
+
+  test.each(['end', 'close'])('a body that ends by its %s event while it is read is not cut off afterwards: the pace watch stops', async (event) => {
+    const { req } = refused({ complete: false, destroyed: false });
+    req.emit(event);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(req.socket.destroy).not.toHaveBeenCalled();
   });
 
   test('a body still arriving is read and thrown away, and cut off when it arrives too slowly', async () => {
