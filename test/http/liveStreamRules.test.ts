@@ -6,8 +6,8 @@ import { POSITION_SKEW_MS, positionAt } from '../../src/domain/streamPosition';
 import { PROOF_PAGE_SIZE } from '../../src/genesys/guest/deliveryProof';
 import { LiveStreams, resumeAfter } from '../../src/http/liveStreams';
 import { limitsRefused } from '../../src/observability/metrics';
-import { closeAll, fakeSession, pausedReader, serveStreams, streamOptions, textMessage, type ServeWith } from '../support/liveStreamHarness';
-import { dataOf, openStream, type SseEvent } from '../support/sse';
+import { closeAll, fakeSession, fillUntilBehind, pausedReader, serveStreams, streamOptions, textMessage, type ServeWith } from '../support/liveStreamHarness';
+import { dataOf, openStream, parseEventStream } from '../support/sse';
 import { waitFor } from '../support/wait';
 
 /**
@@ -19,39 +19,11 @@ import { waitFor } from '../support/wait';
 afterEach(() => closeAll());
 
 const T0 = 1_800_000_000_000;
-/**
- * 512 messages of 16 KiB: 8 MiB, more than a loopback connection holds for a reader that reads
- * nothing (Linux's default ceiling of a send buffer is 4 MiB, and a receive buffer grows only as
- * it is read), so the stream has data left unread: the reader is behind.
- */
-const BIG = 'x'.repeat(16 * 1024);
-const FILL = 512;
-
-/** The events and comments of a raw stream's text, in order. */
-type Block = { comment?: string; retry?: string; event?: string; data?: string; id?: string };
-function blocksOf(text: string): Block[] {
-  const body = text.slice(text.indexOf('\r\n\r\n') + 4);
-  return body
-    .split('\n\n')
-    .map((block) => {
-      const fields: Block = {};
-      for (const line of block.split('\n')) {
-        // The chunked framing (a size line, a blank line) sits between writes.
-        if (/^[0-9a-f]+\r$/.test(line) || line === '\r') continue;
-        if (line.startsWith(':')) fields.comment = line.slice(1).trim();
-        const [name, ...rest] = line.split(': ');
-        if (name === 'retry' || name === 'event' || name === 'data' || name === 'id') fields[name] = rest.join(': ').replace(/\r$/, '');
-      }
-      return fields;
-    })
-    .filter((fields) => Object.keys(fields).length > 0);
-}
-
 async function opened(serveWith: ServeWith = {}, over: Parameters<typeof streamOptions>[0] = {}) {
   const streams = new LiveStreams(streamOptions({ now: () => T0, ...over }));
   const fake = fakeSession();
-  const { url, port } = await serveStreams(streams, fake.session, serveWith);
-  return { streams, fake, url, port };
+  const { url, port, answers } = await serveStreams(streams, fake.session, serveWith);
+  return { streams, fake, url, port, answers };
 }
 
 const refusals = async (limit: string) => (await limitsRefused.get()).values.find((v) => v.labels.limit === limit)?.value ?? 0;
@@ -75,69 +47,71 @@ describe('a stream refused for a cap says which, when to retry, and is counted u
     await waitFor(() => streams.count === 0 && fake.subscribers === 0, 10_000);
   });
 
-  test('a closed stream leaves nothing counted for its session or address', async () => {
-    const { streams, url } = await opened();
-    for (let i = 0; i < 3; i++) {
-      const stream = await openStream(`${url}?session=s${i}&ip=10.0.0.${i}`);
-      stream.close();
-    }
-    await waitFor(() => streams.count === 0, 10_000);
-    const counts = streams as unknown as { bySession: Map<string, number>; byIp: Map<string, number> };
-    expect([counts.bySession.size, counts.byIp.size]).toEqual([0, 0]);
-  });
+});
+
+test('a closed stream leaves nothing counted for its session or address', async () => {
+  const { streams, url } = await opened();
+  for (let i = 0; i < 3; i++) {
+    const stream = await openStream(`${url}?session=s${i}&ip=10.0.0.${i}`);
+    stream.close();
+  }
+  await waitFor(() => streams.count === 0, 10_000);
+  // The counts are private, and no answer shows them: a count left at zero for every client ever seen would grow without bound.
+  const counts = streams as unknown as { bySession: Map<string, number>; byIp: Map<string, number> };
+  expect([counts.bySession.size, counts.byIp.size]).toEqual([0, 0]);
+});
+
+test('a reader that keeps up is never behind, however long the stream runs', async () => {
+  let clock = T0;
+  const { fake, url } = await opened({}, { stallMs: 1000, now: () => clock });
+  const stream = await openStream(url);
+  await stream.next((e) => e.event === 'session');
+  fake.emit({ type: 'message', message: textMessage('first') });
+  await stream.next((e) => e.id === 'first');
+  clock += 5000;
+  fake.emit({ type: 'message', message: textMessage('second') });
+  await stream.next((e) => e.id === 'second');
+  expect(fake.subscribers).toBe(1);
+  stream.close();
 });
 
 describe('a reader that falls behind', () => {
   test('is cut off once it has left data unread for longer than the stall limit, not sooner, with a final event that says why', async () => {
     let clock = T0;
-    const { fake, port } = await opened({}, { maxBufferedBytes: 256 * 1024 * 1024, stallMs: 1000, now: () => clock });
+    const { fake, port, answers } = await opened({}, { maxBufferedBytes: 256 * 1024 * 1024, stallMs: 1000, now: () => clock });
     const reader = pausedReader(port);
     await waitFor(() => fake.subscribers === 1);
-    for (let i = 0; i < FILL; i++) fake.emit({ type: 'message', message: textMessage(`fill-${i}`, BIG, T0) });
+    fillUntilBehind(fake, answers[0]!, { time: T0 });
     // Behind, on a clock that has not moved: not cut.
-    expect(fake.subscribers).toBe(1);
+    expect([answers[0]!.writableNeedDrain, fake.subscribers]).toEqual([true, 1]);
     clock += 1000;
     fake.emit({ type: 'message', message: textMessage('at-the-limit', 'a', T0) });
     expect(fake.subscribers).toBe(1);
     clock += 1;
     fake.emit({ type: 'message', message: textMessage('past-it', 'b', T0) });
     expect(fake.subscribers).toBe(0);
-    const blocks = blocksOf(await reader.readAll());
+    const blocks = parseEventStream(await reader.readAll());
     expect(blocks.at(-1)).toEqual({ event: 'session', data: JSON.stringify({ state: 'slow_reader', detail: 'The stream fell behind; reconnect and reload history.', reconnect: true }) });
     expect(blocks.filter((b) => b.event === 'message').at(-1)?.id).toBe('at-the-limit');
   });
 
-  test('a reader that catches up is no longer behind: the stall limit counts from when it falls behind again', async () => {
+  test('a reader that catches up is behind no longer: the stall limit does not cut it off later', async () => {
     let clock = T0;
-    const { fake, port } = await opened({}, { maxBufferedBytes: 256 * 1024 * 1024, stallMs: 1000, now: () => clock });
+    const { fake, port, answers } = await opened({}, { maxBufferedBytes: 256 * 1024 * 1024, stallMs: 1000, now: () => clock });
     const reader = pausedReader(port);
     await waitFor(() => fake.subscribers === 1);
-    for (let i = 0; i < FILL; i++) fake.emit({ type: 'message', message: textMessage(`fill-${i}`, BIG, T0) });
+    const pushed = fillUntilBehind(fake, answers[0]!, { time: T0 });
+    expect(answers[0]!.writableNeedDrain).toBe(true);
     let received = '';
     reader.socket.on('data', (chunk: Buffer) => (received = (received + chunk.toString('latin1')).slice(-64 * 1024)));
     reader.socket.resume();
-    await waitFor(() => received.includes(`id: fill-${FILL - 1}`), 10_000);
-    await new Promise((resolve) => setImmediate(resolve));
+    await waitFor(() => received.includes(`id: fill-${pushed - 1}`) && !answers[0]!.writableNeedDrain, 10_000);
     clock += 5000;
     fake.emit({ type: 'message', message: textMessage('caught-up', 'a', T0) });
     expect(fake.subscribers).toBe(1);
     await waitFor(() => received.includes('id: caught-up'), 10_000);
-    reader.socket.destroy();
   });
 
-  test('a reader that keeps up is never behind, however long the stream runs', async () => {
-    let clock = T0;
-    const { fake, url } = await opened({}, { stallMs: 1000, now: () => clock });
-    const stream = await openStream(url);
-    await stream.next((e) => e.event === 'session');
-    fake.emit({ type: 'message', message: textMessage('first') });
-    await stream.next((e) => e.id === 'first');
-    clock += 5000;
-    fake.emit({ type: 'message', message: textMessage('second') });
-    await stream.next((e) => e.id === 'second');
-    expect(fake.subscribers).toBe(1);
-    stream.close();
-  });
 
   test('past the byte cap it is cut off without a final event (that would only add to what it holds), and the cut is logged', async () => {
     const lines: Record<string, unknown>[] = [];
@@ -145,27 +119,30 @@ describe('a reader that falls behind', () => {
     const { fake, port } = await opened({}, { maxBufferedBytes: 64 * 1024, logger });
     const reader = pausedReader(port);
     await waitFor(() => fake.subscribers === 1);
-    for (let i = 0; i < FILL && fake.subscribers > 0; i++) fake.emit({ type: 'message', message: textMessage(`fill-${i}`, BIG, T0) });
+    // Until it is cut off: past the kernel's buffers, the answer holds the rest.
+    const big = 'x'.repeat(16 * 1024);
+    for (let i = 0; i < 8192 && fake.subscribers > 0; i++) fake.emit({ type: 'message', message: textMessage(`fill-${i}`, big, T0) });
     expect(fake.subscribers).toBe(0);
-    const blocks = blocksOf(await reader.readAll());
-    expect(blocks.filter((b) => b.event === 'session').map((b) => dataOf(b as SseEvent).state)).toEqual(['open']);
+    const blocks = parseEventStream(await reader.readAll());
+    expect(blocks.filter((b) => b.event === 'session').map((b) => dataOf(b).state)).toEqual(['open']);
     const cut = lines.find((l) => l.msg === 'stream reader too slow; closing it');
     expect(cut?.buffered).toBeGreaterThan(64 * 1024);
   });
 
-  test('is spared typing and heartbeats until it catches up, never a message', async () => {
-    const { fake, port } = await opened({}, { maxBufferedBytes: 256 * 1024 * 1024, heartbeatMs: 20 });
+  test('is spared typing and heartbeats while it is behind, never a message', async () => {
+    const { fake, port, answers } = await opened({}, { maxBufferedBytes: 256 * 1024 * 1024, heartbeatMs: 20 });
     const reader = pausedReader(port);
     await waitFor(() => fake.subscribers === 1);
-    for (let i = 0; i < FILL; i++) fake.emit({ type: 'message', message: textMessage(`fill-${i}`, BIG, T0) });
+    const pushed = fillUntilBehind(fake, answers[0]!, { time: T0 });
+    expect(answers[0]!.writableNeedDrain).toBe(true);
     fake.emit({ type: 'typing', durationMs: 5000 });
     fake.emit({ type: 'message', message: textMessage('while-behind', 'c', T0) });
     await new Promise((resolve) => setTimeout(resolve, 150)); // several heartbeats' time
     fake.emit({ type: 'session', state: 'expired', detail: 'done' });
-    const blocks = blocksOf(await reader.readAll());
-    const behind = blocks.slice(blocks.findIndex((b) => b.id === `fill-${FILL - 1}`));
+    const blocks = parseEventStream(await reader.readAll());
+    const behind = blocks.slice(blocks.findIndex((b) => b.id === `fill-${pushed - 1}`));
     expect(behind.filter((b) => b.comment === 'heartbeat' || b.event === 'typing')).toEqual([]);
-    expect(behind.filter((b) => b.event === 'message').map((b) => b.id)).toEqual([`fill-${FILL - 1}`, 'while-behind']);
+    expect(behind.filter((b) => b.event === 'message').map((b) => b.id)).toEqual([`fill-${pushed - 1}`, 'while-behind']);
   });
 });
 
@@ -287,10 +264,10 @@ describe('a resumed stream and a replay', () => {
     const partial = await opened(history(positionAt(since), page));
     const stream = await openStream(partial.url);
     await stream.next((e) => e.id === 'since');
-    expect(stream.events.map((e) => [e.event, e.event === 'session' ? dataOf(e).state : e.id])).toEqual([
-      ['session', 'open'],
-      ['message', 'at-the-skew'],
-      ['message', 'since'],
+    expect(stream.events.map((e) => [e.event, e.id, e.event === 'session' ? dataOf(e).state : undefined])).toEqual([
+      ['session', positionAt(since), 'open'],
+      ['message', 'at-the-skew', undefined],
+      ['message', 'since', undefined],
     ]);
     stream.close();
 
@@ -374,7 +351,8 @@ describe('a resumed stream and a replay', () => {
 describe('the answer', () => {
   test('is an unbuffered event stream that tells the client how soon to reconnect, first thing', async () => {
     const { port } = await opened();
-    const reader = pausedReader(port);
+    // The client asks to close: the keep-alive is the stream's own, not Node's default for HTTP/1.1.
+    const reader = pausedReader(port, { Connection: 'close' });
     const head = await new Promise<string>((resolve) => {
       let text = '';
       reader.socket.on('data', (chunk: Buffer) => {
@@ -387,7 +365,7 @@ describe('the answer', () => {
     expect(head).toMatch(/\r\nCache-Control: no-cache, no-transform\r\n/i);
     expect(head).toMatch(/\r\nX-Accel-Buffering: no\r\n/i);
     expect(head).toMatch(/\r\nConnection: keep-alive\r\n/i);
-    expect(blocksOf(head).slice(0, 2)).toEqual([{ retry: '2000' }, { event: 'session', id: positionAt(T0), data: '{"state":"open"}' }]);
+    expect(parseEventStream(head).slice(0, 2)).toEqual([{ retry: '2000' }, { event: 'session', id: positionAt(T0), data: '{"state":"open"}' }]);
     reader.socket.destroy();
   });
 });

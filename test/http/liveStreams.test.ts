@@ -1,7 +1,6 @@
-import net from 'node:net';
 import express from 'express';
 import { LiveStreams } from '../../src/http/liveStreams';
-import { closeAll, fakeSession, serveApp, serveStreams, streamOptions } from '../support/liveStreamHarness';
+import { closeAll, fakeSession, pausedReader, serveApp, serveStreams, streamOptions } from '../support/liveStreamHarness';
 import { openStream } from '../support/sse';
 import { waitFor } from '../support/wait';
 
@@ -23,9 +22,7 @@ test('a reader that stops reading is cut off instead of growing memory without b
   const streams = new LiveStreams(streamOptions({ maxBufferedBytes: cap }));
   const fake = fakeSession();
   const { port } = await serveStreams(streams, fake.session);
-  const socket = net.connect(port, '127.0.0.1');
-  socket.write('GET /stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n');
-  socket.pause(); // never read
+  const { socket } = pausedReader(port); // never read
   await waitFor(() => fake.subscribers === 1);
   const text = 'x'.repeat(2000);
   let sent = 0;
@@ -78,9 +75,7 @@ test('a reader that leaves data unread past the stall limit is cut off, whatever
   const streams = new LiveStreams(streamOptions({ maxBufferedBytes: 64 * 1024 * 1024, stallMs: 1000, now: () => clock }));
   const fake = fakeSession();
   const { port } = await serveStreams(streams, fake.session);
-  const socket = net.connect(port, '127.0.0.1');
-  socket.write('GET /stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n');
-  socket.pause(); // never read
+  const { socket } = pausedReader(port); // never read
   await waitFor(() => fake.subscribers === 1);
   const text = 'x'.repeat(16 * 1024);
   let sent = 0;

@@ -1,16 +1,17 @@
+/**
+ * http/liveStreams.ts on its own: a stand-in guest session the test pushes events into, an
+ * express app that serves its streams (closed, connections and all, by `closeAll`), and a
+ * reader that stops reading.
+ */
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import express from 'express';
+import express, { type Response } from 'express';
 import pino from 'pino';
 import type { GuestEvent, GuestSession } from '../../src/genesys/guest/guestSession';
 import { LiveStreams, type LiveStreamOptions, type Replay } from '../../src/http/liveStreams';
 import type { NormalizedMessage } from '../../src/domain/message';
 
-/**
- * http/liveStreams.ts on its own: a stand-in guest session the test pushes events into, and an
- * express app that serves its streams, closed (connections and all) by `closeAll`.
- */
 export function fakeSession() {
   const listeners = new Set<(e: GuestEvent) => void>();
   return {
@@ -72,7 +73,10 @@ export async function serveApp(app: express.Express) {
  */
 export async function serveStreams(streams: LiveStreams, session: GuestSession, serveWith: ServeWith = {}) {
   const app = express();
+  /** Every answer a stream was served on, in order. */
+  const answers: Response[] = [];
   app.get('/stream', (req, res) => {
+    answers.push(res);
     try {
       streams.serve(res, session, { guestToken: String(req.query.session ?? 's'), ip: String(req.query.ip ?? req.ip), present: serveWith.present }, serveWith.history);
     } catch (error) {
@@ -80,25 +84,31 @@ export async function serveStreams(streams: LiveStreams, session: GuestSession, 
       res.status(429).json({ code, detail: message, retryAfterSeconds });
     }
   });
-  return serveApp(app);
+  return { ...(await serveApp(app)), answers };
 }
 
 /** A stream read by hand: paused (a reader that stops reading) until `readAll`, which resumes it and returns what came. */
-export function pausedReader(port: number) {
+export function pausedReader(port: number, headers: Record<string, string> = {}) {
   const socket = net.connect(port, '127.0.0.1');
-  socket.write('GET /stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n');
+  const head = Object.entries({ Host: 'x', Accept: 'text/event-stream', ...headers }).map(([name, value]) => `${name}: ${value}\r\n`);
+  socket.write(`GET /stream HTTP/1.1\r\n${head.join('')}\r\n`);
   socket.pause();
   return {
     socket,
     /** Everything the stream wrote, once it has ended (its last chunk written, or the connection closed). */
     readAll(): Promise<string> {
       const chunks: Buffer[] = [];
+      let tail = '';
       const ended = new Promise<string>((resolve) => {
-        const done = () => resolve(Buffer.concat(chunks).toString('utf8'));
+        const done = () => {
+          socket.destroy();
+          resolve(Buffer.concat(chunks).toString('utf8'));
+        };
         socket.on('data', (chunk: Buffer) => {
           chunks.push(chunk);
           // The kept-alive connection stays open after the answer: its end is the chunked body's last chunk.
-          if (Buffer.concat(chunks.slice(-2)).toString('latin1').endsWith('\r\n0\r\n\r\n')) done();
+          tail = (tail + chunk.toString('latin1')).slice(-LAST_CHUNK.length);
+          if (tail === LAST_CHUNK) done();
         });
         socket.on('close', done);
       });
@@ -106,4 +116,23 @@ export function pausedReader(port: number) {
       return ended;
     },
   };
+}
+
+const LAST_CHUNK = '\r\n0\r\n\r\n';
+
+/**
+ * Pushes 16 KiB messages into a stream whose reader has stopped reading until the answer holds
+ * `headroom` bytes the socket would not take (the kernel's buffers are full, and this much more
+ * waits in the process), so the reader stays behind even as the kernel's buffers grow; or until
+ * the stream is cut off, or `max` messages. Returns how many it pushed.
+ */
+export function fillUntilBehind(fake: ReturnType<typeof fakeSession>, answer: Response, { headroom = 16 * 1024 * 1024, max = 8192, time = Date.now() } = {}): number {
+  const text = 'x'.repeat(16 * 1024);
+  const held = () => answer.writableLength + (answer.socket?.writableLength ?? 0);
+  let pushed = 0;
+  while (pushed < max && fake.subscribers > 0 && !(answer.writableNeedDrain && held() >= headroom)) {
+    fake.emit({ type: 'message', message: textMessage(`fill-${pushed}`, text, time) });
+    pushed++;
+  }
+  return pushed;
 }

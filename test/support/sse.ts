@@ -84,6 +84,35 @@ export async function openStream(url: string, headers: Record<string, string> = 
   return stream;
 }
 
-export function dataOf(event: SseEvent): Record<string, unknown> {
-  return JSON.parse(event.data) as Record<string, unknown>;
+/** An event's data as JSON (an event without data fails to parse). */
+export function dataOf(event: { data?: string }): Record<string, unknown> {
+  return JSON.parse(event.data ?? '') as Record<string, unknown>;
+}
+
+/** One block of a raw event stream: a comment, or the fields it names. */
+export interface EventStreamBlock {
+  comment?: string;
+  retry?: string;
+  event?: string;
+  data?: string;
+  id?: string;
+}
+
+/** The blocks of a raw HTTP/1.1 answer that carries an event stream (head, chunked framing and all), in order. */
+export function parseEventStream(answer: string): EventStreamBlock[] {
+  const body = answer.slice(answer.indexOf('\r\n\r\n') + 4);
+  return body
+    .split('\n\n')
+    .map((block) => {
+      const fields: EventStreamBlock = {};
+      for (const line of block.split('\n')) {
+        // The chunked framing (a size line, a blank line) sits between writes.
+        if (/^[0-9a-f]+\r$/.test(line) || line === '\r') continue;
+        if (line.startsWith(':')) fields.comment = line.slice(1).trim();
+        const [name, ...rest] = line.split(': ');
+        if (name === 'retry' || name === 'event' || name === 'data' || name === 'id') fields[name] = rest.join(': ').replace(/\r$/, '');
+      }
+      return fields;
+    })
+    .filter((fields) => Object.keys(fields).length > 0);
 }
