@@ -57,7 +57,8 @@ const AREAS = [
   // liveStreamRules: each refusal's words and count, a reader behind, final events, resume and replay placement, the answer's head.
   ['src/http/liveStreams.ts', ['test/http/liveStreams.test.ts', 'test/http/liveStreamRules.test.ts', 'test/api/stream.test.ts']],
   ['src/http/routes/attachments.ts', [...UPLOAD_EDGE, 'test/api/attachmentLinks.test.ts', DOCUMENTS]],
-  ['src/http/multipart.ts', [...UPLOAD_EDGE, 'test/http/multipart.test.ts']],
+  // uploadNames: a name of any script, sent as FormData writes it (UTF-8 bytes in filename=), is kept.
+  ['src/http/multipart.ts', [...UPLOAD_EDGE, 'test/http/multipart.test.ts', 'test/api/uploadNames.test.ts']],
   ['src/http/routes/signIn.ts', ['test/api/signIn.test.ts', DOCUMENTS]],
   ['src/http/routes/', [
     'test/api/session.test.ts',
