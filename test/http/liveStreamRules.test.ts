@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import type { Request } from 'express';
 import pino from 'pino';
@@ -5,7 +6,7 @@ import type { NormalizedMessage } from '../../src/domain/message';
 import { POSITION_SKEW_MS, positionAt } from '../../src/domain/streamPosition';
 import { PROOF_PAGE_SIZE } from '../../src/genesys/guest/deliveryProof';
 import { LiveStreams, resumeAfter } from '../../src/http/liveStreams';
-import { limitsRefused } from '../../src/observability/metrics';
+import { limitsRefused, streamsOpen } from '../../src/observability/metrics';
 import { closeAll, fakeSession, fillUntilBehind, pausedReader, serveStreams, streamOptions, textMessage, type ServeWith } from '../support/liveStreamHarness';
 import { dataOf, openStream, parseEventStream } from '../support/sse';
 import { waitFor } from '../support/wait';
@@ -47,6 +48,21 @@ describe('a stream refused for a cap says which, when to retry, and is counted u
     await waitFor(() => streams.count === 0 && fake.subscribers === 0, 10_000);
   });
 
+});
+
+test('a stream that ends is counted out of genesys_bff_streams_open once, though its answer closes after it', async () => {
+  const { streams, fake, url, answers } = await opened();
+  const open = async () => (await streamsOpen.get()).values[0]?.value ?? 0;
+  const before = await open();
+  const stream = await openStream(url);
+  await stream.next((e) => e.event === 'session');
+  expect(await open()).toBe(before + 1);
+  fake.emit({ type: 'session', state: 'expired' });
+  await stream.ended;
+  await waitFor(() => streams.count === 0 && fake.subscribers === 0, 10_000);
+  // The answer's own close comes after the end, and must not count the stream out again.
+  if (!answers[0]!.closed) await once(answers[0]!, 'close');
+  expect(await open()).toBe(before);
 });
 
 test('a closed stream leaves nothing counted for its session or address', async () => {
