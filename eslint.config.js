@@ -27,7 +27,7 @@ function layerRules() {
   })).concat([
     {
       files: ['src/server.ts'],
-      rules: { 'no-restricted-imports': ['error', { patterns: [upward(['demo', 'main', 'simulator']), { regex: '^\\./(demo|main)(/|$)', message: 'server sits below main and the demo.' }] }] },
+      rules: { 'no-restricted-imports': ['error', { patterns: [upward(['demo', 'main', 'simulator']), { regex: '^\\./(demo|main|processMain)(/|$)', message: 'server sits below main, processMain and the demo.' }] }] },
     },
   ]);
 }
