@@ -80,6 +80,15 @@ const AREAS = [
     'test/api/startSessionLimits.test.ts',
     DOCUMENTS,
   ]],
+  // Each limit's refusals through the service: sessions and conversation changes, sign-ins, attribute writes, counted in Redis.
+  ['src/http/rateLimits.ts', [
+    'test/http/rateLimits.test.ts',
+    'test/api/startSessionLimits.test.ts',
+    'test/api/endChatRoute.test.ts',
+    'test/api/signIn.test.ts',
+    'test/api/attributes.test.ts',
+    'test/api/sharedLimits.test.ts',
+  ]],
   ['src/http/', [
     'test/http/',
     'test/api/session.test.ts',
