@@ -80,6 +80,9 @@ const AREAS = [
     'test/api/startSessionLimits.test.ts',
     DOCUMENTS,
   ]],
+  // The scrape endpoint on METRICS_PORT, and what each request counts: the metrics suites state them.
+  ['src/http/metricsListener.ts', ['test/observability/metrics.test.ts', 'test/config/operation.test.ts']],
+  ['src/http/observe.ts', ['test/http/', 'test/observability/metrics.test.ts', 'test/hostile/metricsCardinality.test.ts']],
   // Each limit's refusals through the service: sessions and conversation changes, sign-ins, attribute writes, counted in Redis.
   ['src/http/rateLimits.ts', [
     'test/http/rateLimits.test.ts',
