@@ -1,0 +1,117 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import request from 'supertest';
+import { z } from 'zod';
+import { AppError } from '../../src/domain/errors';
+import { errorHandler } from '../../src/http/errorHandler';
+import { captureLogger } from '../support/app';
+
+/**
+ * What src/http/errorHandler.ts makes of each thing a route or a body parser may throw: the problem
+ * it answers (code, status, detail in its words), its Retry-After, the level it is logged at, and a
+ * failure after the answer started (the connection cut, nothing appended). edge.test.ts shows the
+ * common ones through the whole app.
+ */
+
+function appThrowing(error: unknown) {
+  const log = captureLogger();
+  const app = express();
+  app.get('/fail', (_req: Request, _res: Response, next: NextFunction) => next(error));
+  app.get('/fail-late', (_req: Request, res: Response, next: NextFunction) => {
+    res.writeHead(200, { 'Content-Type': 'text/plain' });
+    res.write('partial');
+    next(error);
+  });
+  app.use(errorHandler(log.logger));
+  return { app, log };
+}
+
+async function answer(error: unknown) {
+  const { app, log } = appThrowing(error);
+  const res = await request(app).get('/fail');
+  return { status: res.status, type: res.headers['content-type'], retryAfter: res.headers['retry-after'], body: res.body as { code: string; status: number; detail: string; errors?: unknown }, log };
+}
+
+const parserError = (type: string, extra: Record<string, unknown> = {}) => Object.assign(new Error(type), { type, ...extra });
+
+describe('what a body parser refused', () => {
+  it.each([
+    [parserError('entity.too.large', { limit: 100, status: 413 }), 413, 'payload_too_large', 'The request body is larger than 100 bytes.'],
+    [parserError('entity.too.large', { status: 413 }), 413, 'payload_too_large', 'The request body is larger than the limit of bytes.'],
+    [parserError('entity.parse.failed', { status: 400 }), 400, 'validation_failed', 'The request body is not valid JSON.'],
+    [parserError('encoding.unsupported', { status: 415 }), 415, 'unsupported_media_type', 'The request body must be UTF-8 JSON.'],
+    [parserError('charset.unsupported', { status: 415 }), 415, 'unsupported_media_type', 'The request body must be UTF-8 JSON.'],
+    [parserError('request.aborted', { status: 400 }), 400, 'validation_failed', 'The request was aborted by the client.'],
+  ])('%s is %i %s in words', async (error, status, code, detail) => {
+    const got = await answer(error);
+    expect({ status: got.status, type: got.type, code: got.body.code, detail: got.body.detail }).toEqual({ status, type: 'application/problem+json; charset=utf-8', code, detail });
+  });
+
+  it.each([400, 404, 431, 499])('an unknown client error with status %i keeps its status, as a request that could not be read', async (status) => {
+    const got = await answer(parserError('stream.not.readable', { status }));
+    expect({ status: got.status, code: got.body.code, detail: got.body.detail }).toEqual({ status, code: 'validation_failed', detail: 'The request could not be read.' });
+  });
+
+  it.each([
+    ['a status of 399', parserError('odd', { status: 399 })],
+    ['a status of 500', parserError('odd', { status: 500 })],
+    ['a status that is a string', parserError('odd', { status: '404' })],
+    ['a plain error', new Error('boom')],
+    ['a string', 'just words'],
+  ])('%s is our fault: 500, logged as an error, its cause kept out of the answer', async (_what, error) => {
+    const got = await answer(error);
+    expect({ status: got.status, type: got.type, code: got.body.code, detail: got.body.detail }).toEqual({
+      status: 500,
+      type: 'application/problem+json; charset=utf-8',
+      code: 'internal_error',
+      detail: 'Something went wrong on our side; please retry.',
+    });
+    expect(got.log.lines().map((l) => l.level)).toEqual([50]);
+  });
+});
+
+describe('an invalid body', () => {
+  it('names each of the first five problems, by path, joined', async () => {
+    const schema = z.object({ a: z.string(), b: z.object({ c: z.number() }), d: z.string(), e: z.string(), f: z.string(), g: z.string() });
+    const parsed = schema.safeParse({ b: {} });
+    const got = await answer(parsed.error);
+    expect(got.status).toBe(400);
+    expect(got.body.code).toBe('validation_failed');
+    const parts = got.body.detail.split('; ');
+    expect(parts).toHaveLength(5);
+    expect(parts.map((p) => p.split(':')[0])).toEqual(['a', 'b.c', 'd', 'e', 'f']);
+    expect(got.body.errors).toHaveLength(6);
+  });
+
+  it('names a problem of the whole body by its message alone', async () => {
+    const parsed = z.string().safeParse(1);
+    const got = await answer(parsed.error);
+    expect(got.body.detail).toBe(parsed.error!.issues[0]!.message);
+  });
+});
+
+describe('an expected refusal', () => {
+  it.each([
+    [0.2, '1'],
+    [2.1, '3'],
+    [0, '1'],
+  ])('with retryAfterSeconds %d says Retry-After: %s, and is logged at info', async (seconds, header) => {
+    const got = await answer(new AppError('rate_limited', 'Slow down.', { retryAfterSeconds: seconds }));
+    expect({ status: got.status, retryAfter: got.retryAfter }).toEqual({ status: 429, retryAfter: header });
+    expect(got.log.lines().map((l) => [l.level, l.msg])).toEqual([[30, 'Slow down.']]);
+  });
+
+  it('has no Retry-After when it names no wait', async () => {
+    expect((await answer(new AppError('not_found', 'No such thing.'))).retryAfter).toBeUndefined();
+  });
+});
+
+it('cuts the connection of an answer already started, appending nothing', async () => {
+  const { app } = appThrowing(new Error('too late'));
+  const failed = await request(app)
+    .get('/fail-late')
+    .then(
+      (res) => ({ cut: false, text: res.text }),
+      (error: NodeJS.ErrnoException) => ({ cut: true, text: error.code }),
+    );
+  expect(failed.cut).toBe(true);
+});
