@@ -37,6 +37,17 @@ interface ServiceOptions {
   now?: () => number;
 }
 
+/** Listens, or rejects with the reason it cannot; an 'error' after that is not the start's to swallow. */
+function listen(server: http.Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
 /** Builds the whole service from a validated configuration and starts listening. */
 export async function startService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<RunningService> {
   if (config.trustProxy === true) {
@@ -51,11 +62,15 @@ export async function startService(config: Config, logger: Logger, options: Serv
   const eventLoop = new EventLoopCheck(readiness);
   const platform = createGenesysPlatform(config, logger, readiness);
   const chat = buildChatStack(config, logger, platform, readiness, options.now);
-  await chat.prepare().catch(async (error: unknown) => {
+  /** A start that fails closes what it built, so that nothing of it is left open, listening or timing. */
+  const abandon = async (error: unknown): Promise<never> => {
     await chat.close();
     await platform.close();
+    eventLoop.close();
+    await stopTracing?.();
     throw error;
-  });
+  };
+  await chat.prepare().catch(abandon);
   const app = createApp({ config, logger, readiness, chat: chat.routes, routers: options.routers });
 
   // Without Connection: close, a keep-alive client holds its socket (and so the
@@ -76,14 +91,14 @@ export async function startService(config: Config, logger: Logger, options: Serv
   server.on('request', caps.guard(Object.assign(health, { handler: app })));
   server.on('clientError', answerClientError);
   server.headersTimeout = 66_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const metrics = config.metricsPort === undefined ? undefined : await startMetricsListener(config.metricsPort, config.host);
+  await listen(server, config.port, config.host).catch(abandon);
+  const metrics =
+    config.metricsPort === undefined
+      ? undefined
+      : await startMetricsListener(config.metricsPort, config.host).catch(async (error: unknown) => {
+          await new Promise((resolve) => server.close(resolve));
+          return abandon(error);
+        });
   platform.start();
   chat.start();
   const { port } = server.address() as AddressInfo;
