@@ -6,6 +6,7 @@ import { corsPolicyOf, createApp, securityHeaders } from './http/app';
 import { answerHealthFirst } from './http/healthFirst';
 import { OriginAllowlist } from './config/originAllowlist';
 import { createHttpServer } from './http/httpServer';
+import { listen } from './http/listen';
 import { answerClientError } from './http/clientError';
 import { capConnections } from './http/connectionCaps';
 import type { Logger } from './observability/logger';
@@ -35,17 +36,6 @@ interface ServiceOptions {
    * windows, JWT cache), sends in doubt and the in-memory shared store. Tests move it instead of waiting; default Date.now.
    */
   now?: () => number;
-}
-
-/** Listens, or rejects with the reason it cannot; an 'error' after that is not the start's to swallow. */
-function listen(server: http.Server, port: number, host: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 }
 
 /** Builds the whole service from a validated configuration and starts listening. */

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { listen } from '../http/listen';
 
 /**
  * A tiny static server for the demo chat page (examples/static-chat) and the
@@ -142,13 +143,7 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
       else res.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, options.port, options.host);
   const { port } = server.address() as AddressInfo;
   let stopped: Promise<void> | undefined;
   return {

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { listen } from './listen';
 import { collectProcessMetrics, metricsText, registry } from '../observability/metrics';
 
 export interface MetricsListener {
@@ -28,13 +29,7 @@ export async function startMetricsListener(port: number, host: string): Promise<
   });
   // A scraper keeps its connection alive between scrapes; it must not hold up a stop.
   server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  await listen(server, port, host);
   const { port: bound } = server.address() as AddressInfo;
   const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   return {
