@@ -49,9 +49,17 @@ function limiter(options: {
   });
 }
 
-/** A sign-in (a code or ID token exchanged at Genesys, which asks the site's identity provider) or a sign-out (a revocation). */
-const signsIn = (req: Request) =>
-  req.path.startsWith('/guest-session/sign-') || (req.path === '/guest-session' && (req.body as { auth?: unknown } | undefined)?.auth !== undefined);
+/**
+ * A sign-in (a code or ID token exchanged at Genesys, which asks the site's identity provider) or a
+ * sign-out (a revocation). Told by the route the request matched, as its spec spells it: Express
+ * matches paths regardless of case and of a trailing slash, so `POST /Guest-Session/` is a session
+ * start too, and must not slip past the limit.
+ */
+const signsIn = (req: Request) => {
+  const route = (req.route as { path?: unknown } | undefined)?.path;
+  if (route === '/guest-session/sign-in' || route === '/guest-session/sign-out') return true;
+  return route === '/guest-session' && (req.body as { auth?: unknown } | undefined)?.auth !== undefined;
+};
 
 /** A new conversation (startNew) or an end (DELETE): each costs Genesys a conversation or a socket. */
 const changesConversation = (req: Request) => req.method === 'DELETE' || (req.body as { startNew?: unknown } | undefined)?.startNew === true;

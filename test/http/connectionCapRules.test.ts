@@ -35,7 +35,7 @@ async function capped(perIp: number, trusted = false) {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
   const open = () => new Promise<number>((resolve, reject) => server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
-  return { server, port, open, guarded, handler };
+  return { server, port, open, guarded, handler, addresses: caps.addresses };
 }
 
 /** A connection that asks once and keeps its socket. */
@@ -86,6 +86,16 @@ it('counts an address down as its connections close, one by one', async () => {
   // One of two places is free: one more connection is served, the next is over the cap again.
   expect(statusOf(await ask(port))).toBe(200);
   expect(statusOf(await ask(port))).toBe(429);
+});
+
+it('forgets an address once its last connection closes', async () => {
+  const { port, open, addresses } = await capped(2);
+  const [first, second] = [await ask(port), await ask(port)];
+  expect(addresses()).toBe(1);
+  first.socket.destroy();
+  second.socket.destroy();
+  await waitFor(async () => (await open()) === 0, 5000, 10);
+  expect(addresses()).toBe(0);
 });
 
 it('never counts the connections of a trusted proxy', async () => {

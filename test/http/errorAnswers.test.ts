@@ -69,6 +69,18 @@ describe('what a body parser refused', () => {
     });
     expect(got.log.lines().map((l) => l.level)).toEqual([50]);
   });
+
+  it('logs the error that was thrown, not the answer made of it', async () => {
+    const got = await answer(new TypeError('undefined is not a function'));
+    const [line] = got.log.lines() as Array<{ err?: { type: string; message: string } }>;
+    expect(line?.err).toMatchObject({ type: 'TypeError', message: 'undefined is not a function' });
+  });
+
+  it('logs an error of ours without a cause as itself', async () => {
+    const got = await answer(new AppError('internal_error', 'The store said no.'));
+    const [line] = got.log.lines() as Array<{ err?: { type: string; message: string }; msg: string }>;
+    expect(line).toMatchObject({ msg: 'The store said no.', err: { type: 'AppError', message: 'The store said no.' } });
+  });
 });
 
 describe('an invalid body', () => {
@@ -82,6 +94,17 @@ describe('an invalid body', () => {
     expect(parts).toHaveLength(5);
     expect(parts.map((p) => p.split(':')[0])).toEqual(['a', 'b.c', 'd', 'e', 'f']);
     expect(got.body.errors).toHaveLength(6);
+  });
+
+  it('lists every problem for the client as its dotted path and its message', async () => {
+    const schema = z.object({ name: z.string(), address: z.object({ lines: z.array(z.string()) }) });
+    const parsed = schema.safeParse({ address: { lines: ['1 High St', 2] } });
+    const got = await answer(parsed.error);
+    const messages = parsed.error!.issues.map((i) => i.message);
+    expect(got.body.errors).toEqual([
+      { path: 'name', message: messages[0] },
+      { path: 'address.lines.1', message: messages[1] },
+    ]);
   });
 
   it('names a problem of the whole body by its message alone', async () => {

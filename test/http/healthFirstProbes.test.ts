@@ -81,3 +81,17 @@ describe('with tracing on', () => {
     }
   });
 });
+
+it('answers GET /healthz itself with a JSON status of ok', async () => {
+  const probe = await healthFirst();
+  try {
+    const res = await fetch(`${probe.base}/healthz`);
+    expect({ status: res.status, type: res.headers.get('content-type'), body: await res.text() }).toEqual({
+      status: 200,
+      type: 'application/json; charset=utf-8',
+      body: '{"status":"ok"}',
+    });
+  } finally {
+    await probe.close();
+  }
+});

@@ -23,7 +23,10 @@ function limitedApp(env: Record<string, string>) {
   const limits = rateLimits(config.limits);
   const router = Router();
   const ok: RequestHandler = (_req, res) => void res.status(200).json({ ok: true });
-  router.post(['/guest-session', '/guest-session/sign-in', '/guest-session/sign-out', '/messages'], limits.signInsPerIp, standInAuthentication, limits.signInsPerSession, ok);
+  // One route per path, as the service mounts them (src/http/routeSpec.ts).
+  for (const path of ['/guest-session', '/guest-session/sign-in', '/guest-session/sign-out', '/messages']) {
+    router.post(path, limits.signInsPerIp, standInAuthentication, limits.signInsPerSession, ok);
+  }
   router.put('/guest-attributes', limits.attributeWritesPerIp, standInAuthentication, limits.attributeWritesPerSession, ok);
   return testApp({ config, routers: [router] }).app;
 }
@@ -62,6 +65,16 @@ describe('sign-ins per address', () => {
     }
     expect((await post(app, '/guest-session', '203.0.113.12', { auth: { code: 'c' } })).status).toBe(200);
     expectRefused(await post(app, '/guest-session', '203.0.113.12', { auth: { code: 'c' } }), FROM_ADDRESS);
+  });
+
+  it.each([
+    ['a session start', '/GUEST-SESSION/', { auth: { code: 'c' } }],
+    ['a sign-in', '/Guest-Session/Sign-In', {}],
+    ['a sign-out', '/guest-session/sign-out/', {}],
+  ])('counts %s however its path is spelled (%s): Express routes it all the same', async (_what, path, body) => {
+    const app = limitedApp({ SIGN_INS_PER_IP_PER_MINUTE: '1' });
+    expect((await post(app, path, '203.0.113.13', body)).status).toBe(200);
+    expectRefused(await post(app, path, '203.0.113.13', body), FROM_ADDRESS);
   });
 });
 
