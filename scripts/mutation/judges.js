@@ -86,6 +86,9 @@ const AREAS = [
   // Each limit's refusals through the service: sessions and conversation changes, sign-ins, attribute writes, counted in Redis.
   ['src/http/rateLimits.ts', [
     'test/http/rateLimits.test.ts',
+    // What counts as a sign-in, each limiter's skips, words and series; the Redis key of each sign-in and attribute limit.
+    'test/http/signInAndAttributeLimits.test.ts',
+    'test/http/limitKeys.test.ts',
     'test/api/startSessionLimits.test.ts',
     'test/api/endChatRoute.test.ts',
     'test/api/signIn.test.ts',

@@ -64,6 +64,12 @@ const signsIn = (req: Request) => {
 /** A new conversation (startNew) or an end (DELETE): each costs Genesys a conversation or a socket. */
 const changesConversation = (req: Request) => req.method === 'DELETE' || (req.body as { startNew?: unknown } | undefined)?.startNew === true;
 
+/**
+ * The client's address, IPv6 counted by its /56 (express-rate-limit's ipKeyGenerator). Express
+ * has none only for a socket already gone; such requests share one count.
+ */
+const byAddress = (req: Request) => ipKeyGenerator(req.ip ?? 'unknown');
+
 /** One counter store per limiter (each has its own window), in Redis under the service's key prefix. */
 function redisLimitStore(redis: RedisStore | undefined, name: string): Store | undefined {
   if (!redis) return undefined;
@@ -79,7 +85,7 @@ export function rateLimits(limits: Config['limits'], redis?: RedisStore) {
     newSessions: limiter({
       windowMs: 60_000,
       limit: limits.sessionsPerIpPerMinute,
-      key: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
+      key: byAddress,
       skip: (req) => req.headers.authorization !== undefined,
       what: 'new chat sessions from this address',
       name: 'sessions_per_ip',
@@ -89,7 +95,7 @@ export function rateLimits(limits: Config['limits'], redis?: RedisStore) {
     conversationChangesPerIp: limiter({
       windowMs: 60_000,
       limit: limits.conversationChangesPerIpPerMinute,
-      key: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
+      key: byAddress,
       skip: (req) => !changesConversation(req),
       what: 'new or ended conversations from this address',
       name: 'conversation_changes_per_ip',
@@ -110,7 +116,7 @@ export function rateLimits(limits: Config['limits'], redis?: RedisStore) {
     signInsPerIp: limiter({
       windowMs: 60_000,
       limit: limits.signInsPerIpPerMinute,
-      key: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
+      key: byAddress,
       skip: (req) => !signsIn(req),
       what: 'sign-in or sign-out attempts from this address',
       name: 'sign_ins_per_ip',
@@ -130,7 +136,7 @@ export function rateLimits(limits: Config['limits'], redis?: RedisStore) {
     attributeWritesPerIp: limiter({
       windowMs: 60_000,
       limit: limits.attributeWritesPerIpPerMinute,
-      key: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
+      key: byAddress,
       what: 'attribute changes from this address',
       name: 'attribute_writes_per_ip',
       store: redisLimitStore(redis, 'attribute-writes-per-ip'),

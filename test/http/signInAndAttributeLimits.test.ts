@@ -62,6 +62,7 @@ describe('sign-ins per address', () => {
     for (let i = 0; i < 3; i++) {
       expect((await post(app, '/guest-session', '203.0.113.12')).status).toBe(200);
       expect((await post(app, '/messages', '203.0.113.12', { text: 'hi' })).status).toBe(200);
+      expect((await post(app, '/messages', '203.0.113.12', { text: 'hi', auth: { code: 'c' } })).status).toBe(200);
     }
     expect((await post(app, '/guest-session', '203.0.113.12', { auth: { code: 'c' } })).status).toBe(200);
     expectRefused(await post(app, '/guest-session', '203.0.113.12', { auth: { code: 'c' } }), FROM_ADDRESS);
