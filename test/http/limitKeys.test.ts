@@ -6,6 +6,7 @@ import { sessionKeyOf } from '../../src/store/sharedStore';
 import { captureLogger, testApp, testConfig } from '../support/app';
 import { startRedis, type RedisServer } from '../support/redis';
 import { waitFor } from '../support/wait';
+import { standInAuthentication } from '../support/limits';
 
 /**
  * Where the sign-in and attribute-write limits keep their counts in Redis (src/http/rateLimits.ts):
@@ -28,13 +29,6 @@ afterAll(async () => {
   await store?.close();
   await server?.stop();
 });
-
-/** Stands in for authentication: a Bearer value becomes the session's guest token. */
-const standInAuthentication: RequestHandler = (req, res, next) => {
-  const bearer = req.headers.authorization?.replace(/^Bearer /, '');
-  if (bearer !== undefined) res.locals.guest = { guestToken: bearer };
-  next();
-};
 
 it('keeps each sign-in and attribute limit in a key of its own, named for the limit', async () => {
   const config = testConfig({ TRUST_PROXY: '1' });

@@ -1,4 +1,4 @@
-import { Router, type RequestHandler } from 'express';
+import { Router } from 'express';
 import request from 'supertest';
 import { rateLimits } from '../../src/http/rateLimits';
 import { RedisStore } from '../../src/store/redisStore';
@@ -6,6 +6,7 @@ import { sessionKeyOf } from '../../src/store/sharedStore';
 import { captureLogger, testApp, testConfig } from '../support/app';
 import { startRedis, type RedisServer } from '../support/redis';
 import { waitFor } from '../support/wait';
+import { standInAuthentication } from '../support/limits';
 
 /**
  * The service's own limits at the HTTP edge (src/http/rateLimits.ts), on the real edge with
@@ -18,13 +19,6 @@ import { waitFor } from '../support/wait';
 
 const LIMIT_ENV = { SESSIONS_PER_IP_PER_MINUTE: '2', CONVERSATION_CHANGES_PER_IP_PER_MINUTE: '3', CONVERSATION_CHANGES_PER_SESSION_PER_MINUTE: '1', TRUST_PROXY: '1' };
 const T0 = new Date('2026-11-22T10:00:00.000Z');
-
-/** Stands in for authentication: a Bearer value becomes the session's guest token. */
-const standInAuthentication: RequestHandler = (req, res, next) => {
-  const bearer = req.headers.authorization?.replace(/^Bearer /, '');
-  if (bearer !== undefined) res.locals.guest = { guestToken: bearer };
-  next();
-};
 
 function limitedApp(redis?: RedisStore) {
   const config = testConfig(LIMIT_ENV);

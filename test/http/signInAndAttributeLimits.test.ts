@@ -3,6 +3,7 @@ import request from 'supertest';
 import { rateLimits } from '../../src/http/rateLimits';
 import { limitsRefused } from '../../src/observability/metrics';
 import { testApp, testConfig } from '../support/app';
+import { standInAuthentication } from '../support/limits';
 
 /**
  * The sign-in and attribute-write limits (src/http/rateLimits.ts), per address and per session,
@@ -10,13 +11,6 @@ import { testApp, testConfig } from '../support/app';
  * what counts as a sign-in, which requests each limiter skips, the words of each refusal and the
  * series it counts under. rateLimits.test.ts covers the session and conversation limits on Redis.
  */
-
-/** Stands in for authentication: a Bearer value becomes the session's guest token. */
-const standInAuthentication: RequestHandler = (req, res, next) => {
-  const bearer = req.headers.authorization?.replace(/^Bearer /, '');
-  if (bearer !== undefined) res.locals.guest = { guestToken: bearer };
-  next();
-};
 
 function limitedApp(env: Record<string, string>) {
   const config = testConfig({ TRUST_PROXY: '1', ...env });
