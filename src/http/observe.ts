@@ -29,18 +29,18 @@ function served(req: Request): boolean {
  * would otherwise sort and join the labels on every request. As bounded as the
  * labels themselves (route templates, statuses, methods).
  */
-function onePerLabelSet<L extends string[], T>(make: (...labels: L) => T): (...labels: L) => T {
-  const made = new Map<string, T>();
-  return (...labels) => {
-    const key = JSON.stringify(labels);
-    let series = made.get(key);
-    if (series === undefined) made.set(key, (series = make(...labels)));
-    return series;
-  };
+const counters = new Map<string, ReturnType<typeof httpRequests.labels>>();
+const timers = new Map<string, ReturnType<typeof httpRequestDuration.labels>>();
+
+function cached<T>(made: Map<string, T>, key: string, make: () => T): T {
+  let series = made.get(key);
+  if (series === undefined) made.set(key, (series = make()));
+  return series;
 }
 
-const countedAs = onePerLabelSet((method: string, route: string, status: string) => httpRequests.labels(method, route, status));
-const timedAs = onePerLabelSet((method: string, route: string) => httpRequestDuration.labels(method, route));
+const countedAs = (method: string, route: string, status: number) =>
+  cached(counters, `${method} ${route} ${status}`, () => httpRequests.labels(method, route, String(status)));
+const timedAs = (method: string, route: string) => cached(timers, `${method} ${route}`, () => httpRequestDuration.labels(method, route));
 
 /**
  * Counts every request as its answer ends, by method, route template and
@@ -54,7 +54,7 @@ export const observeRequests: RequestHandler = (req, res, next) => {
     const method = METHODS.has(req.method) ? req.method : 'other';
     const route = routeOf(req);
     const status = res.headersSent ? res.statusCode : 499;
-    countedAs(method, route, String(status)).inc();
+    countedAs(method, route, status).inc();
     if (served(req)) timedAs(method, route).observe((performance.now() - startedAt) / 1000);
     const span = (res.locals.trace as RequestTrace | undefined)?.span;
     if (span) endRequestSpan(span, method, route, status);
