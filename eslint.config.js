@@ -9,8 +9,33 @@ const upward = (folders) => ({
 
 function layerRules() {
   const above = {
-    domain: ['config', 'observability', 'store', 'genesys', 'session', 'identity', 'http', 'tools', 'demo', 'server', 'main', 'simulator'],
-    config: ['observability', 'store', 'genesys', 'session', 'identity', 'http', 'tools', 'demo', 'server', 'main', 'simulator'],
+    domain: [
+      'config',
+      'observability',
+      'store',
+      'genesys',
+      'session',
+      'identity',
+      'http',
+      'tools',
+      'demo',
+      'server',
+      'main',
+      'simulator',
+    ],
+    config: [
+      'observability',
+      'store',
+      'genesys',
+      'session',
+      'identity',
+      'http',
+      'tools',
+      'demo',
+      'server',
+      'main',
+      'simulator',
+    ],
     observability: ['store', 'genesys', 'session', 'identity', 'http', 'tools', 'demo', 'server', 'main', 'simulator'],
     // The shared store (memory or Redis) sits on the bottom layers: what any layer above may keep across instances.
     store: ['genesys', 'session', 'identity', 'http', 'tools', 'demo', 'server', 'main', 'simulator'],
@@ -21,19 +46,48 @@ function layerRules() {
     // Operator tools talk to Genesys like the service does, beside it: never through its HTTP layer.
     tools: ['session', 'identity', 'http', 'demo', 'server', 'main', 'simulator'],
   };
-  return Object.entries(above).map(([layer, folders]) => ({
-    files: [`src/${layer}/**/*.ts`],
-    rules: { 'no-restricted-imports': ['error', { patterns: [upward(folders)] }] },
-  })).concat([
-    {
-      files: ['src/server.ts'],
-      rules: { 'no-restricted-imports': ['error', { patterns: [upward(['demo', 'main', 'simulator']), { regex: '^\\./(demo|main|processMain)(/|$)', message: 'server sits below main, processMain and the demo.' }] }] },
-    },
-  ]);
+  return Object.entries(above)
+    .map(([layer, folders]) => ({
+      files: [`src/${layer}/**/*.ts`],
+      rules: { 'no-restricted-imports': ['error', { patterns: [upward(folders)] }] },
+    }))
+    .concat([
+      {
+        files: ['src/server.ts'],
+        rules: {
+          'no-restricted-imports': [
+            'error',
+            {
+              patterns: [
+                upward(['demo', 'main', 'simulator']),
+                {
+                  regex: '^\\./(demo|main|processMain)(/|$)',
+                  message: 'server sits below main, processMain and the demo.',
+                },
+              ],
+            },
+          ],
+        },
+      },
+    ]);
 }
 
 module.exports = tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**', 'test-output/**', '.stryker-tmp/**', 'reports/**', 'examples/nextjs/.next/**', 'examples/nextjs/node_modules/**', 'examples/nextjs/next-env.d.ts', 'client/dist/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'coverage/**',
+      'bench/results/**',
+      'test-output/**',
+      '.stryker-tmp/**',
+      'reports/**',
+      'examples/nextjs/.next/**',
+      'examples/nextjs/node_modules/**',
+      'examples/nextjs/next-env.d.ts',
+      'client/dist/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -44,7 +98,10 @@ module.exports = tseslint.config(
   },
   {
     files: ['**/*.js', '**/*.cjs'],
-    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly', __dirname: 'readonly', process: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { module: 'writable', require: 'readonly', __dirname: 'readonly', process: 'readonly' },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
@@ -53,7 +110,23 @@ module.exports = tseslint.config(
     languageOptions: {
       sourceType: 'module',
       globals: Object.fromEntries(
-        ['window', 'document', 'location', 'history', 'sessionStorage', 'crypto', 'btoa', 'CSS', 'TextEncoder', 'URL', 'URLSearchParams', 'AbortController', 'setTimeout', 'clearTimeout', 'console'].map((name) => [name, 'readonly']),
+        [
+          'window',
+          'document',
+          'location',
+          'history',
+          'sessionStorage',
+          'crypto',
+          'btoa',
+          'CSS',
+          'TextEncoder',
+          'URL',
+          'URLSearchParams',
+          'AbortController',
+          'setTimeout',
+          'clearTimeout',
+          'console',
+        ].map((name) => [name, 'readonly']),
       ),
     },
   },
@@ -73,18 +146,19 @@ module.exports = tseslint.config(
   // (docs/architecture.md); only the demo may load the simulator.
   ...layerRules(),
   {
-    // Small enough to read in one go.
+    // A length limit is a ceiling, not a target: a file is split where a concept ends, so these
+    // only warn. Width is a rule: Prettier wraps code at 120, and comments and strings follow.
     files: ['src/**/*.ts', 'simulator/**/*.ts', 'client/**/*.ts', 'client/**/*.tsx'],
     rules: {
-      'max-lines': ['error', { max: 350 }],
-      'max-lines-per-function': ['error', { max: 80 }],
+      'max-lines': ['warn', { max: 500 }],
+      'max-lines-per-function': ['warn', { max: 100, skipBlankLines: true, skipComments: true }],
     },
   },
   {
     // A React hook's body is one component's state and its callbacks, read top to bottom; the hooks
     // are split by concern into files (useChat, useUploads, conversation) rather than cut to 80 lines.
     files: ['client/src/react/use*.ts'],
-    rules: { 'max-lines-per-function': ['error', { max: 260 }] },
+    rules: { 'max-lines-per-function': ['warn', { max: 260 }] },
   },
   {
     files: ['bench/**', 'simulator/main.ts', 'src/main.ts', 'src/tools/*Main.ts'],

@@ -36,7 +36,8 @@ const leftOut = testFiles(TEST_ROOT).filter((file) => needsOf(file).length > 0 |
 // program's variable names a path that does not exist, for the suites and any process they start.
 // Set here, in the process that starts the workers, so that they and their children inherit it.
 process.env.BFF_TEST_LANE = 'quick';
-for (const [pkg, { variable }] of Object.entries(programs)) process.env[variable] = `/nonexistent/not-in-the-quick-lane/${pkg}`;
+for (const [pkg, { variable }] of Object.entries(programs))
+  process.env[variable] = `/nonexistent/not-in-the-quick-lane/${pkg}`;
 
 /** @type {import('jest').Config} */
 module.exports = {

@@ -6,7 +6,16 @@ import { FastHttpPool } from './lib/fastHttp';
 import { keepAliveAgent } from './lib/http';
 import { closedLoop, openLoop, pool, SessionPicker, summarize, type Op } from './lib/load';
 import { onPathOf, startSyscallTrace, stopTrace, type OnPath } from './lib/onPath';
-import { BUILD_DIR, freePort, SERVICE_MAIN, serviceEnv, startServiceProcess, startSim, type ServiceProcess, type SimProcess } from './lib/procs';
+import {
+  BUILD_DIR,
+  freePort,
+  SERVICE_MAIN,
+  serviceEnv,
+  startServiceProcess,
+  startSim,
+  type ServiceProcess,
+  type SimProcess,
+} from './lib/procs';
 
 /**
  * Dev tool, not part of `npm run bench`: where a request's cost goes at the
@@ -75,18 +84,40 @@ interface Contender {
   upstream: boolean;
 }
 
-async function contender(name: string, spec: string, sim: SimProcess, kind: string, options: { inspect: boolean; nodeArgs: string[] }): Promise<Contender> {
+async function contender(
+  name: string,
+  spec: string,
+  sim: SimProcess,
+  kind: string,
+  options: { inspect: boolean; nodeArgs: string[] },
+): Promise<Contender> {
   const port = await freePort();
   const relay = spec === 'http' || spec === 'express';
   const env = relay
-    ? { PATH: process.env.PATH, NODE_ENV: 'production', PORT: String(port), RELAY: spec, SIM_WS_URL: sim.urls.webMessagingUrl, SIM_API_URL: sim.urls.apiUrl, DEPLOYMENT_ID: sim.deploymentId }
+    ? {
+        PATH: process.env.PATH,
+        NODE_ENV: 'production',
+        PORT: String(port),
+        RELAY: spec,
+        SIM_WS_URL: sim.urls.webMessagingUrl,
+        SIM_API_URL: sim.urls.apiUrl,
+        DEPLOYMENT_ID: sim.deploymentId,
+      }
     : serviceEnv(sim, port, JSON.parse(process.env.PROBE_ENV ?? '{}') as Record<string, string>);
   const entry = relay ? RELAY_MAIN : spec;
-  const proc = await startServiceProcess({ env, port, entry, logFile: join(BUILD_DIR, `lowrate-${name}.log`), inspect: options.inspect && !relay, nodeArgs: options.nodeArgs });
+  const proc = await startServiceProcess({
+    env,
+    port,
+    entry,
+    logFile: join(BUILD_DIR, `lowrate-${name}.log`),
+    inspect: options.inspect && !relay,
+    nodeArgs: options.nodeArgs,
+  });
   const tokens = await createSessions(proc.url, Number(process.env.PROBE_SESSIONS ?? 600), 16, keepAliveAgent(16));
   const client = new FastHttpPool(proc.url, 16);
   const picker = new SessionPicker(kept(tokens), 250);
-  if (kind === 'get') await pool(tokens, 16, (t) => client.request('GET', '/messages?page=1&pageSize=25', authHeaders(t)));
+  if (kind === 'get')
+    await pool(tokens, 16, (t) => client.request('GET', '/messages?page=1&pageSize=25', authHeaders(t)));
   let read = 0;
   const ops: Record<string, Op> = {
     healthz: async () => ((await client.request('GET', '/healthz', {})).status === 200 ? 'ok' : 'bad'),
@@ -98,7 +129,11 @@ async function contender(name: string, spec: string, sim: SimProcess, kind: stri
       return 'ok';
     },
     get: async () => {
-      const res = await client.request('GET', '/messages?page=1&pageSize=25', authHeaders(tokens[read++ % tokens.length]!));
+      const res = await client.request(
+        'GET',
+        '/messages?page=1&pageSize=25',
+        authHeaders(tokens[read++ % tokens.length]!),
+      );
       return res.status === 200 ? 'ok' : `http ${res.status}`;
     },
   };
@@ -114,7 +149,13 @@ type Tracer = (pid: number, file: string) => ChildProcess;
  * taking turns within one stream, each contender's figures over the same
  * stretch of time.
  */
-async function window(contenders: Contender[], rate: number, count: number, kind: string, tracer?: Tracer): Promise<Window[]> {
+async function window(
+  contenders: Contender[],
+  rate: number,
+  count: number,
+  kind: string,
+  tracer?: Tracer,
+): Promise<Window[]> {
   let turn = 0;
   const latencies = contenders.map(() => [] as number[]);
   const errors = contenders.map(() => ({}) as Record<string, number>);
@@ -129,7 +170,9 @@ async function window(contenders: Contender[], rate: number, count: number, kind
   // Unmeasured, at the rate: every contender meets the window warm.
   const total = rate * contenders.length;
   await openLoop({ rate: total, durationMs: 500, op: interleaved });
-  const files = contenders.map((c) => join(BUILD_DIR, `lowrate-${c.name}-${kind}.${tracer === startSyscallTrace ? 'syscalls' : 'perf'}`));
+  const files = contenders.map((c) =>
+    join(BUILD_DIR, `lowrate-${c.name}-${kind}.${tracer === startSyscallTrace ? 'syscalls' : 'perf'}`),
+  );
   const tracers = tracer ? contenders.map((c, i) => tracer(c.proc.pid, files[i]!)) : [];
   if (tracer) await new Promise((r) => setTimeout(r, 1000));
   for (const l of latencies) l.length = 0;
@@ -141,7 +184,16 @@ async function window(contenders: Contender[], rate: number, count: number, kind
   return contenders.map((c, i) => {
     const n = latencies[i]!.length || 1;
     const { p50, p99 } = summarize(latencies[i]!);
-    const w: Window = { p50, p99, ok: latencies[i]!.length, errors: errors[i]!, mainUs: 0, otherUs: 0, mainWakes: 0, otherWakes: 0 };
+    const w: Window = {
+      p50,
+      p99,
+      ok: latencies[i]!.length,
+      errors: errors[i]!,
+      mainUs: 0,
+      otherUs: 0,
+      mainWakes: 0,
+      otherWakes: 0,
+    };
     for (const [tid, a] of after[i]!) {
       const b = before[i]!.get(tid) ?? { ns: 0, slices: 0 };
       const main = tid === c.proc.pid;
@@ -157,12 +209,31 @@ async function window(contenders: Contender[], rate: number, count: number, kind
 const perfRecord: Tracer = (pid, file) =>
   spawn(
     'perf',
-    ['record', '-q', '-m', '8M', '-c', '1', '-e', 'raw_syscalls:sys_enter/call-graph=no/', '-e', 'raw_syscalls:sys_exit/call-graph=no/', '-e', 'cpu-clock/freq=5000,call-graph=fp/', '-p', String(pid), '-o', file],
+    [
+      'record',
+      '-q',
+      '-m',
+      '8M',
+      '-c',
+      '1',
+      '-e',
+      'raw_syscalls:sys_enter/call-graph=no/',
+      '-e',
+      'raw_syscalls:sys_exit/call-graph=no/',
+      '-e',
+      'cpu-clock/freq=5000,call-graph=fp/',
+      '-p',
+      String(pid),
+      '-o',
+      file,
+    ],
     { stdio: 'ignore' },
   );
 
 function describe(w: Window): string {
-  const path = w.onPath ? `; on path ${w.onPath.total.toFixed(0)} us (A ${w.onPath.a.toFixed(0)} + B ${w.onPath.b.toFixed(0)}), on a CPU ${w.onPath.cpu.toFixed(0)} us (${w.onPath.requests} requests)` : '';
+  const path = w.onPath
+    ? `; on path ${w.onPath.total.toFixed(0)} us (A ${w.onPath.a.toFixed(0)} + B ${w.onPath.b.toFixed(0)}), on a CPU ${w.onPath.cpu.toFixed(0)} us (${w.onPath.requests} requests)`
+    : '';
   const errors = Object.keys(w.errors).length ? ` errors ${JSON.stringify(w.errors)}` : '';
   return `p50 ${w.p50.toFixed(2)} p99 ${w.p99.toFixed(2)} ms; CPU main ${w.mainUs.toFixed(0)} + others ${w.otherUs.toFixed(0)} us; wakes main ${w.mainWakes.toFixed(2)} others ${w.otherWakes.toFixed(2)}${path}${errors}`;
 }
@@ -170,7 +241,13 @@ function describe(w: Window): string {
 function medians(ws: Window[]): Window {
   const med = (f: (w: Window) => number) => summarize(ws.map(f)).p50;
   const onPath = ws[0]?.onPath
-    ? { requests: med((w) => w.onPath!.requests), a: med((w) => w.onPath!.a), b: med((w) => w.onPath!.b), total: med((w) => w.onPath!.total), cpu: med((w) => w.onPath!.cpu) }
+    ? {
+        requests: med((w) => w.onPath!.requests),
+        a: med((w) => w.onPath!.a),
+        b: med((w) => w.onPath!.b),
+        total: med((w) => w.onPath!.total),
+        cpu: med((w) => w.onPath!.cpu),
+      }
     : undefined;
   const errors: Record<string, number> = {};
   for (const w of ws) for (const [k, v] of Object.entries(w.errors)) errors[k] = (errors[k] ?? 0) + v;
@@ -189,7 +266,8 @@ function medians(ws: Window[]): Window {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const option = (name: string, fallback: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+  const option = (name: string, fallback: string) =>
+    args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
   const kind = args.find((a) => !a.startsWith('--')) ?? 'post';
   const rate = Number(option('rate', '40'));
   const count = Number(option('count', '400'));
@@ -213,12 +291,20 @@ async function main(): Promise<void> {
   watchdog.unref();
   try {
     await sim.admin('POST', '/options', { messagesPerSecond: 100 });
-    for (const [name, spec] of entries) contenders.push(await contender(name, spec, sim, kind, { inspect: profileDir !== undefined, nodeArgs }));
+    for (const [name, spec] of entries)
+      contenders.push(await contender(name, spec, sim, kind, { inspect: profileDir !== undefined, nodeArgs }));
     // --warm=<n>: n requests per contender first, so its code reaches the tier it would after running a while.
-    for (const c of contenders) if (warm > 0) await closedLoop({ concurrency: 8, durationMs: 600_000, maxOps: warm, op: c.op });
+    for (const c of contenders)
+      if (warm > 0) await closedLoop({ concurrency: 8, durationMs: 600_000, maxOps: warm, op: c.op });
     const results = contenders.map(() => [] as Window[]);
     for (let round = 0; round < rounds; round++) {
-      const ws = await window(contenders, rate, count, kind, args.includes('--on-path') ? startSyscallTrace : undefined);
+      const ws = await window(
+        contenders,
+        rate,
+        count,
+        kind,
+        args.includes('--on-path') ? startSyscallTrace : undefined,
+      );
       ws.forEach((w, i) => {
         results[i]!.push(w);
         console.log(`round ${round + 1} ${contenders[i]!.name}: ${describe(w)}`);
@@ -237,7 +323,9 @@ async function main(): Promise<void> {
         console.log(`perf ${c.name} (pid ${c.proc.pid}): ${describe(w!)}`);
       }
     }
-    console.log(`\nmedians of ${rounds} rounds, ${kind} at ${rate}/s to each contender, ${count} requests each a round:`);
+    console.log(
+      `\nmedians of ${rounds} rounds, ${kind} at ${rate}/s to each contender, ${count} requests each a round:`,
+    );
     contenders.forEach((c, i) => console.log(`${c.name}: ${describe(medians(results[i]!))}`));
   } finally {
     for (const c of contenders) await c.proc.stop();

@@ -27,11 +27,18 @@ async function main(): Promise<void> {
   const sim = await startSim({ agent: { enabled: false } });
   const port = await freePort();
   const extraEnv = JSON.parse(process.env.MEMORY_ENV ?? '{}') as Record<string, string>;
-  const service = await startServiceProcess({ env: serviceEnv(sim, port, { LOG_LEVEL: 'warn', ...extraEnv }), port, logFile: '/tmp/bench-memory-service.log', inspect: true });
+  const service = await startServiceProcess({
+    env: serviceEnv(sim, port, { LOG_LEVEL: 'warn', ...extraEnv }),
+    port,
+    logFile: '/tmp/bench-memory-service.log',
+    inspect: true,
+  });
   const call = <T>(method: string, params: object = {}) => service.profiler!.call<T>(method, params);
   const usage = async (): Promise<Usage> => {
     await call('HeapProfiler.collectGarbage');
-    const { result } = await call<{ result: { value: string } }>('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())' });
+    const { result } = await call<{ result: { value: string } }>('Runtime.evaluate', {
+      expression: 'JSON.stringify(process.memoryUsage())',
+    });
     return JSON.parse(result.value) as Usage;
   };
   const idle = await usage();
@@ -42,7 +49,13 @@ async function main(): Promise<void> {
   const agent = new http.Agent({ keepAlive: false, maxSockets: Infinity });
   const streams: StreamHandle[] = [];
   await pool(tokens, 200, async (token) => {
-    const s = openSse(`${service.url}/messages/stream`, authHeaders(token), agent, () => undefined, () => undefined);
+    const s = openSse(
+      `${service.url}/messages/stream`,
+      authHeaders(token),
+      agent,
+      () => undefined,
+      () => undefined,
+    );
     streams.push(s);
     await s.opened;
   });
@@ -50,7 +63,9 @@ async function main(): Promise<void> {
   const withStreams = await usage();
   const after = await snapshotByName(service.profiler!);
   const per = (a: Usage, b: Usage) =>
-    Object.fromEntries(Object.keys(a).map((k) => [k, `${(((b[k as keyof Usage] - a[k as keyof Usage]) / n) / 1024).toFixed(1)} KB`]));
+    Object.fromEntries(
+      Object.keys(a).map((k) => [k, `${((b[k as keyof Usage] - a[k as keyof Usage]) / n / 1024).toFixed(1)} KB`]),
+    );
   console.log(`${n} chats`);
   console.log('idle', JSON.stringify(idle));
   console.log('per session (socket, no stream)', JSON.stringify(per(idle, sessions)));
@@ -70,7 +85,9 @@ async function main(): Promise<void> {
 
 type ByName = Map<string, { count: number; bytes: number }>;
 
-async function snapshotByName(profiler: NonNullable<Awaited<ReturnType<typeof startServiceProcess>>['profiler']>): Promise<ByName> {
+async function snapshotByName(
+  profiler: NonNullable<Awaited<ReturnType<typeof startServiceProcess>>['profiler']>,
+): Promise<ByName> {
   let chunks = '';
   const ws = (profiler as unknown as { ws?: import('ws').WebSocket }).ws!;
   const onChunk = (data: Buffer) => {
@@ -80,7 +97,11 @@ async function snapshotByName(profiler: NonNullable<Awaited<ReturnType<typeof st
   ws.on('message', onChunk);
   await profiler.call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
   ws.off('message', onChunk);
-  const snap = JSON.parse(chunks) as { snapshot: { meta: { node_fields: string[]; node_types: [string[]] } }; nodes: number[]; strings: string[] };
+  const snap = JSON.parse(chunks) as {
+    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+    nodes: number[];
+    strings: string[];
+  };
   const fields = snap.snapshot.meta.node_fields;
   const width = fields.length;
   const [typeAt, nameAt, sizeAt] = [fields.indexOf('type'), fields.indexOf('name'), fields.indexOf('self_size')];
@@ -104,11 +125,17 @@ async function snapshotByName(profiler: NonNullable<Awaited<ReturnType<typeof st
         }
       }
     }
-    console.log('owners of property stores >= 512 B:', JSON.stringify([...owners].sort((a, b) => b[1] - a[1]).slice(0, 15)));
+    console.log(
+      'owners of property stores >= 512 B:',
+      JSON.stringify([...owners].sort((a, b) => b[1] - a[1]).slice(0, 15)),
+    );
   }
   for (let i = 0; i < snap.nodes.length; i += width) {
     const type = types[snap.nodes[i + typeAt]!]!;
-    const name = type === 'string' || type === 'concatenated string' || type === 'sliced string' ? '(string)' : `${snap.strings[snap.nodes[i + nameAt]!]!.slice(0, 60)} [${type}]`;
+    const name =
+      type === 'string' || type === 'concatenated string' || type === 'sliced string'
+        ? '(string)'
+        : `${snap.strings[snap.nodes[i + nameAt]!]!.slice(0, 60)} [${type}]`;
     const e = by.get(name) ?? { count: 0, bytes: 0 };
     e.count++;
     e.bytes += snap.nodes[i + sizeAt]!;
@@ -125,7 +152,9 @@ function printTop(now: ByName, base: ByName | undefined, n: number): void {
   const total = rows.reduce((a, r) => a + r.bytes, 0);
   console.log(`  ${(total / n).toFixed(0)} B/chat in all`);
   for (const r of rows.sort((a, b) => b.bytes - a.bytes).slice(0, 30)) {
-    console.log(`${(r.bytes / n).toFixed(0).padStart(7)} B/chat ${(r.count / n).toFixed(2).padStart(7)}/chat  ${r.name}`);
+    console.log(
+      `${(r.bytes / n).toFixed(0).padStart(7)} B/chat ${(r.count / n).toFixed(2).padStart(7)}/chat  ${r.name}`,
+    );
   }
 }
 

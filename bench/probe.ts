@@ -28,15 +28,30 @@ async function measure(entry: string, kind: string, seconds: number, nodeArgs: s
   const port = await freePort();
   const env = JSON.parse(process.env.PROBE_ENV ?? '{}') as Record<string, string>;
   const profileTo = process.env.PROBE_PROFILE;
-  const service = await startServiceProcess({ env: serviceEnv(sim, port, env), port, entry, logFile: '/tmp/bench-probe-service.log', nodeArgs, inspect: profileTo !== undefined });
+  const service = await startServiceProcess({
+    env: serviceEnv(sim, port, env),
+    port,
+    entry,
+    logFile: '/tmp/bench-probe-service.log',
+    nodeArgs,
+    inspect: profileTo !== undefined,
+  });
   try {
-    const tokens = await createSessions(service.url, Number(process.env.PROBE_SESSIONS ?? 1000), 32, keepAliveAgent(32));
+    const tokens = await createSessions(
+      service.url,
+      Number(process.env.PROBE_SESSIONS ?? 1000),
+      32,
+      keepAliveAgent(32),
+    );
     const client = new FastHttpPool(service.url, 32);
     const picker = new SessionPicker(kept(tokens), 250);
     const body = JSON.stringify({ text: 'Hello, I would like to know where my order is.' });
     const ops: Record<string, Op> = {
       healthz: async () => ((await client.request('GET', '/healthz', {})).status === 200 ? 'ok' : 'bad'),
-      attributes: async () => ((await client.request('GET', '/guest-attributes', authHeaders((await picker.next()).token))).status === 200 ? 'ok' : 'bad'),
+      attributes: async () =>
+        (await client.request('GET', '/guest-attributes', authHeaders((await picker.next()).token))).status === 200
+          ? 'ok'
+          : 'bad',
       messages: async () => {
         const session = await picker.next();
         const res = await client.request('POST', '/messages', authHeaders(session.token), body);
@@ -64,7 +79,8 @@ async function measure(entry: string, kind: string, seconds: number, nodeArgs: s
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const option = (name: string, fallback: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+  const option = (name: string, fallback: string) =>
+    args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
   const seconds = Number(option('seconds', '6'));
   const rounds = Number(option('rounds', '1'));
   const entries = option('entries', SERVICE_MAIN).split(',');
@@ -77,14 +93,18 @@ async function main(): Promise<void> {
         const s = await measure(entry, kind, seconds, nodeArgs);
         const key = `${kind} ${entry}`;
         results.set(key, [...(results.get(key) ?? []), s]);
-        console.log(`round ${round + 1} ${key}: ${s.throughput.toFixed(0)}/s, service CPU ${s.cpuUs.toFixed(0)} us/request, at 500/s p50 ${s.p50.toFixed(2)} ms p99 ${s.p99.toFixed(2)} ms`);
+        console.log(
+          `round ${round + 1} ${key}: ${s.throughput.toFixed(0)}/s, service CPU ${s.cpuUs.toFixed(0)} us/request, at 500/s p50 ${s.p50.toFixed(2)} ms p99 ${s.p99.toFixed(2)} ms`,
+        );
       }
     }
   }
   console.log('\nmedians:');
   for (const [key, samples] of results) {
     const med = (f: (s: Sample) => number) => summarize(samples.map(f)).p50;
-    console.log(`${key}: ${med((s) => s.throughput).toFixed(0)}/s, CPU ${med((s) => s.cpuUs).toFixed(0)} us, p50 ${med((s) => s.p50).toFixed(2)} ms, p99 ${med((s) => s.p99).toFixed(2)} ms (${samples.length} rounds)`);
+    console.log(
+      `${key}: ${med((s) => s.throughput).toFixed(0)}/s, CPU ${med((s) => s.cpuUs).toFixed(0)} us, p50 ${med((s) => s.p50).toFixed(2)} ms, p99 ${med((s) => s.p99).toFixed(2)} ms (${samples.length} rounds)`,
+    );
   }
 }
 

@@ -40,7 +40,9 @@ export function summarizeProfile(file: string, top = 30, inclusiveNames: string[
     selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
   }
   const total = profile.endTime - profile.startTime;
-  const idleUs = [...byId.values()].filter((n) => n.callFrame.functionName === '(idle)').reduce((a, n) => a + (selfUs.get(n.id) ?? 0), 0);
+  const idleUs = [...byId.values()]
+    .filter((n) => n.callFrame.functionName === '(idle)')
+    .reduce((a, n) => a + (selfUs.get(n.id) ?? 0), 0);
   const busy = total - idleUs;
 
   const byFunction = new Map<string, number>();
@@ -70,7 +72,11 @@ export function summarizeProfile(file: string, top = 30, inclusiveNames: string[
   }
 
   const pct = (us: number) => `${((us / busy) * 100).toFixed(1).padStart(5)} %`;
-  const lines = [`${file}: ${(total / 1e6).toFixed(1)} s profiled, ${(busy / 1e6).toFixed(1)} s busy (percentages of busy time)`, '', 'self time by package:'];
+  const lines = [
+    `${file}: ${(total / 1e6).toFixed(1)} s profiled, ${(busy / 1e6).toFixed(1)} s busy (percentages of busy time)`,
+    '',
+    'self time by package:',
+  ];
   for (const [k, us] of [...byPackage].sort((a, b) => b[1] - a[1]).slice(0, 20)) lines.push(`  ${pct(us)}  ${k}`);
   lines.push('', 'self time by function:');
   for (const [k, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top)) lines.push(`  ${pct(us)}  ${k}`);

@@ -41,7 +41,10 @@ function sessionOf(authorization: string | undefined): Session | undefined {
 }
 
 async function send(session: Session, text: string): Promise<unknown> {
-  const reply = await session.guest.call({ action: 'onMessage', message: { type: 'Text', text, metadata: { id: randomUUID() } } });
+  const reply = await session.guest.call({
+    action: 'onMessage',
+    message: { type: 'Text', text, metadata: { id: randomUUID() } },
+  });
   return reply.body;
 }
 
@@ -51,7 +54,13 @@ function history(session: Session): Promise<string> {
     (jwt) =>
       new Promise((resolve, reject) => {
         const req = http.get(
-          { host: SIM_API.hostname, port: SIM_API.port, path: '/api/v2/webmessaging/messages?pageNumber=1&pageSize=25', agent: upstream, headers: { Authorization: `bearer ${jwt}` } },
+          {
+            host: SIM_API.hostname,
+            port: SIM_API.port,
+            path: '/api/v2/webmessaging/messages?pageNumber=1&pageSize=25',
+            agent: upstream,
+            headers: { Authorization: `bearer ${jwt}` },
+          },
           (res) => {
             let body = '';
             res.setEncoding('utf8');
@@ -99,7 +108,10 @@ function expressRelay(): http.Server {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.get(['/healthz', '/readyz'], (_req, res) => void res.json({ status: 'ok' }));
-  app.post('/guest-session', (_req, res, next) => void newSession().then((sessionToken) => res.status(201).json({ sessionToken }), next));
+  app.post(
+    '/guest-session',
+    (_req, res, next) => void newSession().then((sessionToken) => res.status(201).json({ sessionToken }), next),
+  );
   app.post('/messages', express.json(), (req, res, next) => {
     const session = sessionOf(req.headers.authorization);
     if (!session) return void res.status(401).json({ error: 'unknown session' });

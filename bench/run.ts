@@ -53,7 +53,8 @@ function machine() {
     node: process.version,
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     commit: git(['rev-parse', 'HEAD']),
-    dirty: git(['status', '--porcelain', '--', 'src', 'simulator', 'bench', ':!bench/results', ':!bench/README.md']) !== '',
+    dirty:
+      git(['status', '--porcelain', '--', 'src', 'simulator', 'bench', ':!bench/results', ':!bench/README.md']) !== '',
     loadAverage1mAtStart: os.loadavg()[0],
     openFileLimit: openFileLimit(),
   };
@@ -93,11 +94,13 @@ async function main(): Promise<void> {
   const profile = args.includes('--profile');
   const save = !args.includes('--no-save');
   const chosen = args.filter((a) => !a.startsWith('--'));
-  for (const name of chosen) if (!PARTS[name]) throw new Error(`unknown part "${name}"; parts: ${Object.keys(PARTS).join(', ')}`);
+  for (const name of chosen)
+    if (!PARTS[name]) throw new Error(`unknown part "${name}"; parts: ${Object.keys(PARTS).join(', ')}`);
   const names = chosen.length > 0 ? chosen : Object.keys(PARTS);
 
   // Tracing on: every service process exports its spans to this collector (lib/procs.ts serviceEnv).
-  const sink = process.env.BENCH_TRACING === '1' && !process.env.BENCH_OTLP_ENDPOINT ? await startOtlpSink() : undefined;
+  const sink =
+    process.env.BENCH_TRACING === '1' && !process.env.BENCH_OTLP_ENDPOINT ? await startOtlpSink() : undefined;
   if (sink) process.env.BENCH_OTLP_ENDPOINT = sink.url;
 
   const started = new Date();
@@ -113,11 +116,15 @@ async function main(): Promise<void> {
     log: (m) => console.log(`[${((performance.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${m}`),
   };
   const info = machine();
-  ctx.log(`bench on ${info.cpuModel}, ${info.cores} cores, ${(info.memoryBytes / 2 ** 30).toFixed(1)} GiB, node ${info.node}, commit ${info.commit.slice(0, 10)}${info.dirty ? ' (uncommitted changes)' : ''}`);
+  ctx.log(
+    `bench on ${info.cpuModel}, ${info.cores} cores, ${(info.memoryBytes / 2 ** 30).toFixed(1)} GiB, node ${info.node}, commit ${info.commit.slice(0, 10)}${info.dirty ? ' (uncommitted changes)' : ''}`,
+  );
 
   const fdLimit = openFileLimit();
   if (names.includes('streams') && fdLimit < 20_100) {
-    ctx.log(`warning: the open-file limit is ${fdLimit}; the streams part needs about 20,100 for 10,000 sessions (run through \`npm run bench\`, which raises it as far as it may)`);
+    ctx.log(
+      `warning: the open-file limit is ${fdLimit}; the streams part needs about 20,100 for 10,000 sessions (run through \`npm run bench\`, which raises it as far as it may)`,
+    );
   }
   const outputs: PartOutput[] = [];
   const failures: Record<string, string> = {};
@@ -144,11 +151,14 @@ async function main(): Promise<void> {
   }
 
   const rows: Row[] = outputs.flatMap((o) => o.rows);
-  for (const [name, why] of Object.entries(failures)) rows.push({ part: name, metric: 'failed', value: why, met: false });
+  for (const [name, why] of Object.entries(failures))
+    rows.push({ part: name, metric: 'failed', value: why, met: false });
   const totalMs = performance.now() - t0;
   console.log(`\n${printTable(rows)}\n`);
   const unmet = rows.filter((r) => r.met === false);
-  console.log(`${rows.filter((r) => r.met === true).length} targets met, ${unmet.length} not met; ${(totalMs / 1000).toFixed(0)} s in all`);
+  console.log(
+    `${rows.filter((r) => r.met === true).length} targets met, ${unmet.length} not met; ${(totalMs / 1000).toFixed(0)} s in all`,
+  );
 
   if (save) {
     const result = {
@@ -167,7 +177,10 @@ async function main(): Promise<void> {
     if (chosen.length === 0) writeFileSync(join(RESULTS_DIR, 'latest.json'), text);
     ctx.log(`results: bench/results/${file}${chosen.length === 0 ? ' and bench/results/latest.json' : ''}`);
   }
-  if (sink) ctx.log(`tracing: the stand-in collector received ${sink.received().requests} OTLP exports, ${sink.received().bytes} bytes`);
+  if (sink)
+    ctx.log(
+      `tracing: the stand-in collector received ${sink.received().requests} OTLP exports, ${sink.received().bytes} bytes`,
+    );
   process.exit(Object.keys(failures).length > 0 ? 1 : 0);
 }
 

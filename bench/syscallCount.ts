@@ -15,9 +15,22 @@ async function main(): Promise<void> {
     const port = await freePort();
     const proc =
       kind === 'service'
-        ? await startServiceProcess({ env: serviceEnv(sim, port, { METRICS_PORT: '0' }), port, logFile: '/tmp/sc/service.log', nodeArgs: process.env.PRELOAD ? ['-r', process.env.PRELOAD] : [] })
+        ? await startServiceProcess({
+            env: serviceEnv(sim, port, { METRICS_PORT: '0' }),
+            port,
+            logFile: '/tmp/sc/service.log',
+            nodeArgs: process.env.PRELOAD ? ['-r', process.env.PRELOAD] : [],
+          })
         : await startServiceProcess({
-            env: { PATH: process.env.PATH, NODE_ENV: 'production', PORT: String(port), RELAY: 'express', SIM_WS_URL: sim.urls.webMessagingUrl, SIM_API_URL: sim.urls.apiUrl, DEPLOYMENT_ID: sim.deploymentId },
+            env: {
+              PATH: process.env.PATH,
+              NODE_ENV: 'production',
+              PORT: String(port),
+              RELAY: 'express',
+              SIM_WS_URL: sim.urls.webMessagingUrl,
+              SIM_API_URL: sim.urls.apiUrl,
+              DEPLOYMENT_ID: sim.deploymentId,
+            },
             port,
             entry: join(BUILD_DIR, 'bench', 'relayProcess.js'),
             logFile: '/tmp/sc/relay.log',
@@ -26,13 +39,18 @@ async function main(): Promise<void> {
     const client = new FastHttpPool(proc.url, 16);
     const picker = new SessionPicker(tokens, 250);
     const body = JSON.stringify({ text: 'Hello, I would like to know where my order is.' });
-    const op = async () => ((await client.request('POST', '/messages', authHeaders(await picker.next()), body)).status === 201 ? 'ok' : 'bad');
+    const op = async () =>
+      (await client.request('POST', '/messages', authHeaders(await picker.next()), body)).status === 201 ? 'ok' : 'bad';
     await closedLoop({ concurrency: 8, durationMs: 2000, op });
     const out = `/tmp/sc/${kind}.strace`;
     if (kind === 'service' && process.env.PRELOAD) process.kill(proc.pid, 'SIGUSR2');
     const tracer = spawn('strace', ['-f', '-c', '-o', out, '-p', String(proc.pid)], { stdio: 'ignore' });
     await new Promise((r) => setTimeout(r, 1000));
-    const r = await openLoop({ rate: Number(process.env.RATE ?? 100), durationMs: (count / Number(process.env.RATE ?? 100)) * 1000, op });
+    const r = await openLoop({
+      rate: Number(process.env.RATE ?? 100),
+      durationMs: (count / Number(process.env.RATE ?? 100)) * 1000,
+      op,
+    });
     tracer.kill('SIGINT');
     if (kind === 'service' && process.env.PRELOAD) process.kill(proc.pid, 'SIGUSR2');
     await new Promise((r2) => tracer.once('exit', r2));
@@ -42,4 +60,10 @@ async function main(): Promise<void> {
   }
   await sim.stop();
 }
-main().then(() => process.exit(0), (e: unknown) => { console.error(e); process.exit(1); });
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

@@ -9,7 +9,16 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const stamp = path.join(root, 'dist', '.build-stamp');
-const inputs = ['src', 'simulator', 'client/src', 'client/package.json', 'tsconfig.json', 'tsconfig.build.json', 'client/tsconfig.json', 'package-lock.json'];
+const inputs = [
+  'src',
+  'simulator',
+  'client/src',
+  'client/package.json',
+  'tsconfig.json',
+  'tsconfig.build.json',
+  'client/tsconfig.json',
+  'package-lock.json',
+];
 
 /** The newest modification time under a file or directory (0 when it does not exist). */
 function newest(target) {

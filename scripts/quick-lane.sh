@@ -3,7 +3,7 @@
 # The suites mostly wait on sockets and timers, so lint's CPU fits beside them; typecheck runs
 # first because it builds client/dist, which some suites read.
 set -uo pipefail
-npx eslint . > "${TMPDIR:-/tmp}/bff-quick-lint.$$" 2>&1 &
+npm run --silent lint > "${TMPDIR:-/tmp}/bff-quick-lint.$$" 2>&1 &
 lint=$!
 npx jest -c jest.quick.config.js
 tests=$?

@@ -23,7 +23,13 @@ import * as policyV1 from 'kubernetes-models/policy/v1';
 import * as coreV1 from 'kubernetes-models/v1';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
-const MODELS = { 'apps/v1': appsV1, 'autoscaling/v2': autoscalingV2, 'networking.k8s.io/v1': networkingV1, 'policy/v1': policyV1, v1: coreV1 };
+const MODELS = {
+  'apps/v1': appsV1,
+  'autoscaling/v2': autoscalingV2,
+  'networking.k8s.io/v1': networkingV1,
+  'policy/v1': policyV1,
+  v1: coreV1,
+};
 const HAPROXY = process.env.HAPROXY_BINARY ?? '/usr/sbin/haproxy';
 const PROMTOOL = process.env.PROMTOOL_BINARY ?? '/usr/bin/promtool';
 
@@ -38,7 +44,10 @@ function withoutLegacyIds(node, isMap = false) {
   const out = {};
   for (const [key, value] of Object.entries(node)) {
     if (!isMap && (key === '$schema' || (key === 'id' && typeof value === 'string'))) continue;
-    out[key] = withoutLegacyIds(value, !isMap && ['properties', 'patternProperties', 'definitions', '$defs'].includes(key));
+    out[key] = withoutLegacyIds(
+      value,
+      !isMap && ['properties', 'patternProperties', 'definitions', '$defs'].includes(key),
+    );
   }
   return out;
 }
@@ -54,7 +63,9 @@ function kubernetes(file, text) {
     const object = doc.toJSON();
     if (!object) continue;
     if (object.kind === 'Kustomization') {
-      for (const resource of object.resources ?? []) if (!fs.existsSync(path.join(path.dirname(file), resource))) problems.push(`kustomization names a missing file: ${resource}`);
+      for (const resource of object.resources ?? [])
+        if (!fs.existsSync(path.join(path.dirname(file), resource)))
+          problems.push(`kustomization names a missing file: ${resource}`);
       continue;
     }
     const Model = MODELS[object.apiVersion]?.[object.kind];
@@ -91,7 +102,9 @@ function haproxy(file) {
 function promtool(file) {
   if (!fs.existsSync(PROMTOOL)) return [`${PROMTOOL} is missing: install Debian's prometheus to check this file`];
   try {
-    execFileSync(PROMTOOL, ['check', file.endsWith('.rules.yml') ? 'rules' : 'config', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync(PROMTOOL, ['check', file.endsWith('.rules.yml') ? 'rules' : 'config', file], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     return [];
   } catch (error) {
     return [`${String(error.stdout ?? '')}${String(error.stderr ?? error.message)}`.trim()];
@@ -99,7 +112,12 @@ function promtool(file) {
 }
 
 const defaults = [
-  ...['deploy/kubernetes', 'deploy/kubernetes/redis'].flatMap((dir) => fs.readdirSync(path.join(root, dir)).filter((f) => f.endsWith('.yaml')).map((f) => `${dir}/${f}`)),
+  ...['deploy/kubernetes', 'deploy/kubernetes/redis'].flatMap((dir) =>
+    fs
+      .readdirSync(path.join(root, dir))
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => `${dir}/${f}`),
+  ),
   'docker-compose.yml',
   'docker-compose.demo.yml',
   'deploy/docker-compose.scale.yml',
@@ -120,6 +138,10 @@ for (const name of process.argv.length > 2 ? process.argv.slice(2) : defaults) {
         ? composeFile(text)
         : kubernetes(file, text);
   failed ||= problems.length > 0;
-  process.stdout.write(problems.length === 0 ? `ok       ${name}\n` : `INVALID  ${name}\n${problems.map((p) => `         - ${p}\n`).join('')}`);
+  process.stdout.write(
+    problems.length === 0
+      ? `ok       ${name}\n`
+      : `INVALID  ${name}\n${problems.map((p) => `         - ${p}\n`).join('')}`,
+  );
 }
 process.exit(failed ? 1 : 0);

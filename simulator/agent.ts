@@ -33,7 +33,11 @@ import type { Conversation, SimulatedSession, Sessions } from './sessions';
 
 export interface AgentControls {
   /** An Outbound Text (Structured with QuickReply content when `quickReplies` is given), now. */
-  say(sessionToken: string, text: string, opts?: { originatingEntity?: 'Bot' | 'Human'; quickReplies?: string[] }): void;
+  say(
+    sessionToken: string,
+    text: string,
+    opts?: { originatingEntity?: 'Bot' | 'Human'; quickReplies?: string[] },
+  ): void;
   /** An Outbound Typing On event, now. */
   typing(sessionToken: string): void;
   /** An Outbound Presence Disconnect; `readOnly` (default true) ends the conversation for sending. */
@@ -47,15 +51,15 @@ type Reply =
 
 function scriptFor(message: GuestMessage): Reply | undefined {
   const chosen = message.content?.find((c) => c.contentType === 'ButtonResponse') as
-    | { buttonResponse?: { text?: string; payload?: string } }
-    | undefined;
+    { buttonResponse?: { text?: string; payload?: string } } | undefined;
   // The card's "Talk to a person" button does what it says.
   if (chosen?.buttonResponse?.payload === 'human') return { kind: 'human' };
   if (chosen) return { kind: 'text', text: `You chose: ${chosen.buttonResponse?.text ?? ''}` };
   const text = message.text ?? '';
   const lower = text.toLowerCase();
   if (lower.includes('silence')) return undefined;
-  if (lower.includes('quick replies')) return { kind: 'text', text: 'What would you like to do?', quickReplies: ['Yes', 'No'] };
+  if (lower.includes('quick replies'))
+    return { kind: 'text', text: 'What would you like to do?', quickReplies: ['Yes', 'No'] };
   if (lower.includes('disconnect')) return { kind: 'disconnect' };
   if (lower.includes('send image')) return { kind: 'image' };
   if (lower.includes('carousel')) return { kind: 'carousel' };
@@ -85,7 +89,9 @@ export class ScriptedAgent implements AgentControls {
     const reply = scriptFor(message);
     if (!reply) return;
     const conversation = session.conversation;
-    this.later(agent.typingDelayMs, () => this.deliverIfCurrent(session, conversation, outboundEvent(typingOnEvent), false));
+    this.later(agent.typingDelayMs, () =>
+      this.deliverIfCurrent(session, conversation, outboundEvent(typingOnEvent), false),
+    );
     this.later(agent.replyDelayMs, () => {
       if (reply.kind === 'disconnect') {
         if (this.isCurrent(session, conversation)) this.endConversation(session, true);
@@ -99,7 +105,10 @@ export class ScriptedAgent implements AgentControls {
     const conversation = session.conversation;
     if (reply.kind === 'human') {
       this.handedOver.add(conversation);
-      return outboundText("Hi, I'm Alex, a (simulated) human agent. I have your conversation with the bot; how can I help?", 'Human');
+      return outboundText(
+        "Hi, I'm Alex, a (simulated) human agent. I have your conversation with the bot; how can I help?",
+        'Human',
+      );
     }
     const entity = this.handedOver.has(conversation) ? 'Human' : this.options.agent.originatingEntity;
     switch (reply.kind) {
@@ -127,7 +136,11 @@ export class ScriptedAgent implements AgentControls {
     );
   }
 
-  say(sessionToken: string, text: string, opts: { originatingEntity?: 'Bot' | 'Human'; quickReplies?: string[] } = {}): void {
+  say(
+    sessionToken: string,
+    text: string,
+    opts: { originatingEntity?: 'Bot' | 'Human'; quickReplies?: string[] } = {},
+  ): void {
     const session = this.sessionFor(sessionToken);
     const body = outboundText(text, opts.originatingEntity ?? this.options.agent.originatingEntity, opts.quickReplies);
     this.sessions.deliver(session, body);
@@ -162,11 +175,19 @@ export class ScriptedAgent implements AgentControls {
   /** Answers only into the conversation that asked, if it is still open. */
   private isCurrent(session: SimulatedSession, conversation: Conversation): boolean {
     return (
-      !session.expired && !conversation.readOnly && session.conversation === conversation && this.sessions.get(session.token) === session
+      !session.expired &&
+      !conversation.readOnly &&
+      session.conversation === conversation &&
+      this.sessions.get(session.token) === session
     );
   }
 
-  private deliverIfCurrent(session: SimulatedSession, conversation: Conversation, body: StructuredMessageBody, store: boolean): void {
+  private deliverIfCurrent(
+    session: SimulatedSession,
+    conversation: Conversation,
+    body: StructuredMessageBody,
+    store: boolean,
+  ): void {
     if (this.isCurrent(session, conversation)) this.sessions.deliver(session, body, { store });
   }
 

@@ -66,26 +66,49 @@ export class SimulatedAttachments {
   }
 
   /** `onAttachment`: checks the file's name, type and size as Genesys does, then presigns its upload. */
-  presign(session: SimulatedSession, f: { attachmentId?: string; fileName?: string; fileType?: string; fileSize?: number }, tracingId: string | undefined, send: Send): void {
+  presign(
+    session: SimulatedSession,
+    f: { attachmentId?: string; fileName?: string; fileType?: string; fileSize?: number },
+    tracingId: string | undefined,
+    send: Send,
+  ): void {
     const id = f.attachmentId ?? randomUUID();
-    const refuse = (errorCode: number, errorMessage: string) => send(frame('message', 'GenerateUrlError', { attachmentId: id, errorCode, errorMessage }, tracingId));
+    const refuse = (errorCode: number, errorMessage: string) =>
+      send(frame('message', 'GenerateUrlError', { attachmentId: id, errorCode, errorMessage }, tracingId));
     // An ended conversation takes no more files in the strict profile (unverified: the stricter plausible behaviour, docs/genesys-protocol.md).
-    if (this.options.profile === 'strict' && session.conversation.readOnly) return send(errorFrame(CODES.forbidden, ERRORS.readOnly, tracingId));
+    if (this.options.profile === 'strict' && session.conversation.readOnly)
+      return send(errorFrame(CODES.forbidden, ERRORS.readOnly, tracingId));
     const name = f.fileName ?? '';
     const dot = name.lastIndexOf('.');
     if (name.length === 0 || dot <= 0) return refuse(4004, 'File name is invalid');
     if (name.length >= 1024) return refuse(4005, 'File name is too long');
-    if (this.options.blockedExtensions.includes(name.slice(dot).toLowerCase())) return refuse(4001, 'File type is not allowed');
+    if (this.options.blockedExtensions.includes(name.slice(dot).toLowerCase()))
+      return refuse(4001, 'File type is not allowed');
     if (!this.allowedType(f.fileType ?? '')) return refuse(4001, 'File type is not allowed');
     const size = f.fileSize ?? 0;
     // A KB is 1000 bytes in Genesys's SDK; the default profile allows 1024 (the kinder reading), the strict one 1000.
     const kb = this.options.profile === 'strict' ? 1000 : 1024;
     const maxKB = this.options.allowedMedia === 'absent' ? undefined : this.options.allowedMedia.inbound.maxFileSizeKB;
     if (size <= 0 || (maxKB !== undefined && size > maxKB * kb)) return refuse(4002, 'File size is invalid');
-    const stored: StoredAttachment = { id, sessionToken: session.token, fileName: name, fileType: f.fileType!, fileSize: size, state: 'presigned', tagging: `deployment=${this.options.deploymentId}` };
+    const stored: StoredAttachment = {
+      id,
+      sessionToken: session.token,
+      fileName: name,
+      fileType: f.fileType!,
+      fileSize: size,
+      state: 'presigned',
+      tagging: `deployment=${this.options.deploymentId}`,
+    };
     this.byId.set(id, stored);
     const headers = { 'x-amz-tagging': stored.tagging };
-    send(frame('response', 'PresignedUrlResponse', { attachmentId: id, headers, url: this.sign('uploads', id, this.options.uploadUrlTtlSeconds) }, tracingId));
+    send(
+      frame(
+        'response',
+        'PresignedUrlResponse',
+        { attachmentId: id, headers, url: this.sign('uploads', id, this.options.uploadUrlTtlSeconds) },
+        tracingId,
+      ),
+    );
   }
 
   /**
@@ -93,12 +116,38 @@ export class SimulatedAttachments {
    * Whether it works for a file the agent sent is unverified: the strict profile (`agentFilesRefused`) takes the
    * unkinder case and answers "not found", as a plain error frame.
    */
-  refresh(session: SimulatedSession, attachmentId: string, tracingId: string | undefined, send: Send, agentFilesRefused = false): void {
+  refresh(
+    session: SimulatedSession,
+    attachmentId: string,
+    tracingId: string | undefined,
+    send: Send,
+    agentFilesRefused = false,
+  ): void {
     const a = this.byId.get(attachmentId);
-    if (!a || a.sessionToken !== session.token || a.state === 'presigned' || a.state === 'deleted' || (agentFilesRefused && a.fromAgent)) {
+    if (
+      !a ||
+      a.sessionToken !== session.token ||
+      a.state === 'presigned' ||
+      a.state === 'deleted' ||
+      (agentFilesRefused && a.fromAgent)
+    ) {
       return send(errorFrame(4009, 'Attachment not found', tracingId));
     }
-    send(frame('response', 'PresignedUrlResponse', { attachmentId, headers: {}, url: this.downloadUrl(a), fileName: a.fileName, fileSize: a.fileSize, fileType: a.fileType }, tracingId));
+    send(
+      frame(
+        'response',
+        'PresignedUrlResponse',
+        {
+          attachmentId,
+          headers: {},
+          url: this.downloadUrl(a),
+          fileName: a.fileName,
+          fileSize: a.fileSize,
+          fileType: a.fileType,
+        },
+        tracingId,
+      ),
+    );
   }
 
   /**
@@ -144,50 +193,101 @@ export class SimulatedAttachments {
 
   /** A file the agent sends: stored as sent, with a download URL like any other. */
   agentFile(session: SimulatedSession, fileName: string, fileType: string, bytes: Buffer): unknown {
-    const a: StoredAttachment = { id: randomUUID(), sessionToken: session.token, fileName, fileType, fileSize: bytes.length, state: 'sent', tagging: '', bytes, fromAgent: true };
+    const a: StoredAttachment = {
+      id: randomUUID(),
+      sessionToken: session.token,
+      fileName,
+      fileType,
+      fileSize: bytes.length,
+      state: 'sent',
+      tagging: '',
+      bytes,
+      fromAgent: true,
+    };
     this.byId.set(a.id, a);
     return this.contentOf(a);
   }
 
   /** PUT /uploads/:id as S3 would answer it; on success Genesys's verdict is pushed to the session. */
-  upload(id: string, query: URLSearchParams, headers: IncomingHttpHeaders, body: Buffer, push: (sessionToken: string, f: ServerFrame) => void): { status: number; body?: string; headers?: Record<string, string> } {
+  upload(
+    id: string,
+    query: URLSearchParams,
+    headers: IncomingHttpHeaders,
+    body: Buffer,
+    push: (sessionToken: string, f: ServerFrame) => void,
+  ): { status: number; body?: string; headers?: Record<string, string> } {
     const a = this.byId.get(id);
     if (!a || a.state !== 'presigned') return s3Error(404, 'NoSuchUpload', 'The upload does not exist.');
     const refused = this.checkSignature('uploads', id, query);
     if (refused) return refused;
-    if (headers['x-amz-tagging'] !== a.tagging) return s3Error(403, 'SignatureDoesNotMatch', 'A signed header is missing or different: x-amz-tagging.');
-    if ((headers['content-type'] ?? '').split(';')[0]!.trim() !== a.fileType) return s3Error(403, 'SignatureDoesNotMatch', 'Content-Type differs from the presigned one.');
-    if (headers['content-length'] === undefined) return s3Error(411, 'MissingContentLength', 'You must provide the Content-Length HTTP header.');
-    if (Number(headers['content-length']) !== a.fileSize || body.length !== a.fileSize) return s3Error(403, 'SignatureDoesNotMatch', 'The size differs from the presigned one.');
+    if (headers['x-amz-tagging'] !== a.tagging)
+      return s3Error(403, 'SignatureDoesNotMatch', 'A signed header is missing or different: x-amz-tagging.');
+    if ((headers['content-type'] ?? '').split(';')[0]!.trim() !== a.fileType)
+      return s3Error(403, 'SignatureDoesNotMatch', 'Content-Type differs from the presigned one.');
+    if (headers['content-length'] === undefined)
+      return s3Error(411, 'MissingContentLength', 'You must provide the Content-Length HTTP header.');
+    if (Number(headers['content-length']) !== a.fileSize || body.length !== a.fileSize)
+      return s3Error(403, 'SignatureDoesNotMatch', 'The size differs from the presigned one.');
     const timestamp = new Date().toISOString();
     if (this.failNext > 0) {
       this.failNext -= 1;
       a.state = 'deleted';
-      push(a.sessionToken, frame('message', 'UploadFailureEvent', { attachmentId: id, errorCode: 4003, errorMessage: 'File content is invalid', timestamp }));
+      push(
+        a.sessionToken,
+        frame('message', 'UploadFailureEvent', {
+          attachmentId: id,
+          errorCode: 4003,
+          errorMessage: 'File content is invalid',
+          timestamp,
+        }),
+      );
     } else {
       a.bytes = body;
       a.state = 'uploaded';
-      push(a.sessionToken, frame('message', 'UploadSuccessEvent', { attachmentId: id, downloadUrl: this.downloadUrl(a), timestamp }));
+      push(
+        a.sessionToken,
+        frame('message', 'UploadSuccessEvent', { attachmentId: id, downloadUrl: this.downloadUrl(a), timestamp }),
+      );
     }
     return { status: 200, headers: { etag: `"${randomUUID()}"` } };
   }
 
   /** GET /downloads/:id: the bytes while the URL is valid, S3's AccessDenied after. */
-  download(id: string, query: URLSearchParams): { status: number; body?: string | Buffer; headers?: Record<string, string> } {
+  download(
+    id: string,
+    query: URLSearchParams,
+  ): { status: number; body?: string | Buffer; headers?: Record<string, string> } {
     const a = this.byId.get(id);
     if (!a || !a.bytes || a.state === 'deleted') return s3Error(404, 'NoSuchKey', 'The specified key does not exist.');
-    return this.checkSignature('downloads', id, query) ?? { status: 200, body: a.bytes, headers: { 'content-type': a.fileType } };
+    return (
+      this.checkSignature('downloads', id, query) ?? {
+        status: 200,
+        body: a.bytes,
+        headers: { 'content-type': a.fileType },
+      }
+    );
   }
 
   private allowedType(type: string): boolean {
-    const allowed = this.options.allowedMedia === 'absent' ? ['*/*'] : this.options.allowedMedia.inbound.fileTypes.map((t) => t.type);
-    return type !== '' && allowed.some((t) => t === '*/*' || t === type || (t.endsWith('/*') && type.startsWith(t.slice(0, -1))));
+    const allowed =
+      this.options.allowedMedia === 'absent' ? ['*/*'] : this.options.allowedMedia.inbound.fileTypes.map((t) => t.type);
+    return (
+      type !== '' &&
+      allowed.some((t) => t === '*/*' || t === type || (t.endsWith('/*') && type.startsWith(t.slice(0, -1))))
+    );
   }
 
   private contentOf(a: StoredAttachment): unknown {
     return {
       contentType: 'Attachment',
-      attachment: { id: a.id, url: this.downloadUrl(a), filename: a.fileName, fileSize: a.fileSize, mediaType: mediaTypeOf(a.fileType), mime: a.fileType },
+      attachment: {
+        id: a.id,
+        url: this.downloadUrl(a),
+        filename: a.fileName,
+        fileSize: a.fileSize,
+        mediaType: mediaTypeOf(a.fileType),
+        mime: a.fileType,
+      },
     };
   }
 
@@ -203,7 +303,10 @@ export class SimulatedAttachments {
   private sign(kind: 'uploads' | 'downloads', id: string, ttlSeconds: number): string {
     const now = this.options.clock();
     const signedAt = ttlSeconds > 0 ? Math.ceil(now / 1000) : Math.floor(now / 1000);
-    const date = new Date(signedAt * 1000).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+    const date = new Date(signedAt * 1000)
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}/, '');
     const expires = Math.max(0, ttlSeconds);
     const signature = createHmac('sha256', this.secret).update(`${kind}/${id}/${date}/${expires}`).digest('hex');
     return `${this.base()}/${kind}/${id}?X-Amz-Date=${date}&X-Amz-Expires=${expires}&X-Amz-Signature=${signature}`;
@@ -213,14 +316,20 @@ export class SimulatedAttachments {
     const date = query.get('X-Amz-Date') ?? '';
     const expires = query.get('X-Amz-Expires') ?? '';
     const expected = createHmac('sha256', this.secret).update(`${kind}/${id}/${date}/${expires}`).digest('hex');
-    if (query.get('X-Amz-Signature') !== expected) return s3Error(403, 'SignatureDoesNotMatch', 'The request signature does not match.');
+    if (query.get('X-Amz-Signature') !== expected)
+      return s3Error(403, 'SignatureDoesNotMatch', 'The request signature does not match.');
     const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(date);
     const signedAt = m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) : 0;
-    if (signedAt + Number(expires) * 1000 <= this.options.clock()) return s3Error(403, 'AccessDenied', 'Request has expired');
+    if (signedAt + Number(expires) * 1000 <= this.options.clock())
+      return s3Error(403, 'AccessDenied', 'Request has expired');
     return undefined;
   }
 }
 
 function s3Error(status: number, code: string, message: string) {
-  return { status, body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`, headers: { 'content-type': 'application/xml' } };
+  return {
+    status,
+    body: `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`,
+    headers: { 'content-type': 'application/xml' },
+  };
 }

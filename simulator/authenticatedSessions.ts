@@ -47,8 +47,10 @@ export class AuthenticatedSessions {
     if (!parsed.success) return connection.send(errorFrame(CODES.badRequest, ERRORS.requestFailed, tracingId));
     const { token, deploymentId, startNew, data } = parsed.data;
     const { options, sessions } = this.deps;
-    if (deploymentId !== options.deploymentId) return connection.send(errorFrame(CODES.badRequest, ERRORS.deploymentNotFound, tracingId));
-    if (!options.authEnabled) return connection.send(errorFrame(CODES.forbidden, ERRORS.authenticationDisabled, tracingId));
+    if (deploymentId !== options.deploymentId)
+      return connection.send(errorFrame(CODES.badRequest, ERRORS.deploymentNotFound, tracingId));
+    if (!options.authEnabled)
+      return connection.send(errorFrame(CODES.forbidden, ERRORS.authenticationDisabled, tracingId));
     const customer = await this.deps.signIn.customerOf(data.code);
     if (!customer) return connection.send(errorFrame(CODES.unauthorized, ERRORS.unauthorized, tracingId));
     let session = sessions.get(token);
@@ -65,7 +67,8 @@ export class AuthenticatedSessions {
       newSession = existing === undefined;
       sessions.joinCustomer(session, customer, existing ?? session.conversation);
     } else if (session.customer === undefined) {
-      if (!options.allowSessionUpgrade) return connection.send(errorFrame(CODES.forbidden, ERRORS.authenticationDisabled, tracingId));
+      if (!options.allowSessionUpgrade)
+        return connection.send(errorFrame(CODES.forbidden, ERRORS.authenticationDisabled, tracingId));
       clearedExistingSession = this.stepUp(connection, session, customer);
     } else if (startNew === true && session.conversation.readOnly) {
       session.startNewConversation();

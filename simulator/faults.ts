@@ -89,10 +89,17 @@ export class Faults implements FaultControls {
   private handshake?: { status: number; remaining: number };
   private readonly restFaults = new Map<RestFaultTarget, RestFault & Counted>();
   private readonly restDelays = new Map<RestFaultTarget, { ms: number } & Counted>();
-  private readonly restHolds = new Map<RestFaultTarget, Counted & { waiting: number; released: Promise<void>; release(): void }>();
+  private readonly restHolds = new Map<
+    RestFaultTarget,
+    Counted & { waiting: number; released: Promise<void>; release(): void }
+  >();
 
   constructor(
-    private readonly actions: { dropSocket(sessionToken?: string): void; expireSession(sessionToken: string): void; failNextUploads(times: number): void },
+    private readonly actions: {
+      dropSocket(sessionToken?: string): void;
+      expireSession(sessionToken: string): void;
+      failNextUploads(times: number): void;
+    },
   ) {}
 
   failNextUpload(times = 1): void {
@@ -172,7 +179,8 @@ export class Faults implements FaultControls {
   takeDrop(action: string, sessionToken: string | undefined): DropWhen | undefined {
     if (this.drops.length === 0) return undefined;
     const i = this.drops.findIndex(
-      (r) => (r.action === '*' || r.action === action) && (r.sessionToken === undefined || r.sessionToken === sessionToken),
+      (r) =>
+        (r.action === '*' || r.action === action) && (r.sessionToken === undefined || r.sessionToken === sessionToken),
     );
     return i < 0 ? undefined : take(this.drops, i).when;
   }

@@ -40,7 +40,12 @@ export function fileRoute(req: IncomingMessage): { kind: 'uploads' | 'downloads'
   return { kind: m[1] as 'uploads' | 'downloads', id: m[2]!, url };
 }
 
-export async function serveFile(req: IncomingMessage, res: ServerResponse, route: NonNullable<ReturnType<typeof fileRoute>>, deps: FileServerDeps): Promise<void> {
+export async function serveFile(
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: NonNullable<ReturnType<typeof fileRoute>>,
+  deps: FileServerDeps,
+): Promise<void> {
   const target = route.kind === 'uploads' ? 'upload' : 'download';
   const body = await readUpTo(req, MAX_UPLOAD_BYTES);
   deps.recorder.request({
@@ -61,16 +66,23 @@ export async function serveFile(req: IncomingMessage, res: ServerResponse, route
   if (wait > 0) await sleep(wait, undefined, { ref: false });
   const verdicts: (() => void)[] = [];
   const reply = fault
-    ? { status: fault.status, body: typeof fault.body === 'string' ? fault.body : JSON.stringify(fault.body ?? ''), headers: fault.headers }
+    ? {
+        status: fault.status,
+        body: typeof fault.body === 'string' ? fault.body : JSON.stringify(fault.body ?? ''),
+        headers: fault.headers,
+      }
     : target === 'upload'
-      ? deps.attachments.upload(route.id, route.url.searchParams, req.headers, body, (token, frame) => verdicts.push(() => deps.push(token, frame)))
+      ? deps.attachments.upload(route.id, route.url.searchParams, req.headers, body, (token, frame) =>
+          verdicts.push(() => deps.push(token, frame)),
+        )
       : deps.attachments.download(route.id, route.url.searchParams);
   const pushVerdicts = () => verdicts.splice(0).forEach((push) => push());
   if (verdicts.length > 0 && deps.verdictFirst()) {
     pushVerdicts();
     await sleep(ANSWER_AFTER_VERDICT_MS, undefined, { ref: false });
   }
-  const payload = reply.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(reply.body) ? reply.body : Buffer.from(reply.body);
+  const payload =
+    reply.body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(reply.body) ? reply.body : Buffer.from(reply.body);
   res.writeHead(reply.status, { 'content-length': payload.length, ...reply.headers });
   res.end(req.method === 'HEAD' ? undefined : payload, pushVerdicts);
 }

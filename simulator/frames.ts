@@ -172,7 +172,9 @@ export function sessionResponse(body: SessionBody, tracingId?: string): ServerFr
 }
 
 /** docs/genesys-protocol.md#sessionresponse sample values. */
-export const ALLOWED_MEDIA = { inbound: { fileTypes: [{ type: '*/*' }, { type: 'video/3gpp' }], maxFileSizeKB: 10240 } };
+export const ALLOWED_MEDIA = {
+  inbound: { fileTypes: [{ type: '*/*' }, { type: 'video/3gpp' }], maxFileSizeKB: 10240 },
+};
 export const BLOCKED_EXTENSIONS = ['.ade', '.adp', '.app', '.bat', '.cmd', '.com', '.exe', '.js', '.msi', '.vbs'];
 
 /** docs/genesys-protocol.md#structuredmessage: bodies of StructuredMessage frames, also the entities of the history endpoint (docs/genesys-protocol.md#history-rest). */
@@ -195,7 +197,10 @@ export function structuredMessage(body: StructuredMessageBody, tracingId?: strin
 }
 
 /** docs/genesys-protocol.md#echo / docs/genesys-protocol.md#structuredmessage: the echo health-check reply is `type:"response"` with text "ping" and string-valued session metadata. */
-export function echoResponse(tracingId: string | undefined, session?: { durationSeconds: number; expirationDate: number }): ServerFrame {
+export function echoResponse(
+  tracingId: string | undefined,
+  session?: { durationSeconds: number; expirationDate: number },
+): ServerFrame {
   const body: StructuredMessageBody = {
     id: randomUUID(),
     type: 'Text',
@@ -204,7 +209,10 @@ export function echoResponse(tracingId: string | undefined, session?: { duration
     channel: { time: new Date().toISOString() },
   };
   if (session) {
-    body.metadata = { durationSeconds: String(session.durationSeconds), expirationDate: String(session.expirationDate) };
+    body.metadata = {
+      durationSeconds: String(session.durationSeconds),
+      expirationDate: String(session.expirationDate),
+    };
   }
   return frame('response', 'StructuredMessage', 200, body, tracingId);
 }
@@ -215,7 +223,11 @@ export function jwtResponse(jwt: string, exp: number, tracingId?: string): Serve
 }
 
 /** docs/genesys-protocol.md#error-codes / docs/genesys-protocol.md#limits-and-timing: the rate-limit frame has an object body, unlike the other errors. */
-export function tooManyRequests(retryAfter: number, tracingId?: string, errorMessage: string = ERRORS.rateTooHigh): ServerFrame {
+export function tooManyRequests(
+  retryAfter: number,
+  tracingId?: string,
+  errorMessage: string = ERRORS.rateTooHigh,
+): ServerFrame {
   return frame(
     'response',
     'TooManyRequestsErrorMessage',
@@ -227,7 +239,8 @@ export function tooManyRequests(retryAfter: number, tracingId?: string, errorMes
 
 /** docs/genesys-protocol.md#lifecycle-events lifecycle events. */
 export const sessionExpiredEvent = (): ServerFrame => frame('response', 'SessionExpiredEvent', 200, {});
-export const connectionClosedEvent = (reason?: 'signedIn'): ServerFrame => frame('message', 'ConnectionClosedEvent', 200, reason ? { reason } : {});
+export const connectionClosedEvent = (reason?: 'signedIn'): ServerFrame =>
+  frame('message', 'ConnectionClosedEvent', 200, reason ? { reason } : {});
 export const logoutEvent = (): ServerFrame => frame('message', 'LogoutEvent', 200, {});
 export const sessionClearedEvent = (): ServerFrame => frame('message', 'SessionClearedEvent', 200, {});
 
@@ -241,7 +254,11 @@ const inboundId = (): string => randomUUID();
 
 const NICKNAMES = { Bot: 'Simulator Bot', Human: 'Simulator Agent' } as const;
 
-export function outboundText(text: string, originatingEntity: 'Bot' | 'Human', quickReplies?: string[]): StructuredMessageBody {
+export function outboundText(
+  text: string,
+  originatingEntity: 'Bot' | 'Human',
+  quickReplies?: string[],
+): StructuredMessageBody {
   const body: StructuredMessageBody = {
     id: outboundId(),
     type: quickReplies && quickReplies.length > 0 ? 'Structured' : 'Text',
@@ -274,7 +291,10 @@ export function outboundEvent(event: unknown, metadata?: Record<string, string>)
 
 /** docs/genesys-protocol.md#structuredmessage "agent typing". */
 export const typingOnEvent = { eventType: 'Typing', typing: { type: 'On', duration: 5000 } };
-export const presenceEvent = (type: 'Join' | 'Disconnect' | 'Clear' | 'SignIn') => ({ eventType: 'Presence', presence: { type } });
+export const presenceEvent = (type: 'Join' | 'Disconnect' | 'Clear' | 'SignIn') => ({
+  eventType: 'Presence',
+  presence: { type },
+});
 
 /**
  * docs/genesys-protocol.md#structuredmessage "echo of the guest's own message": server-generated `id`,

@@ -8,9 +8,30 @@ import type { AuthenticatedSessions } from './authenticatedSessions';
 import type { SimulatedAttachments } from './attachments';
 import type { Faults } from './faults';
 import {
-  attributeBytes, utf8Bytes, anyFrame, closeSessionFrame, CODES, configureSessionFrame, echoFrame, echoResponse, errorFrame,
-  ERRORS, getJwtFrame, inboundEcho, jwtResponse, onMessageFrame, presenceEvent, sessionClearedEvent, sessionResponse, structuredMessage,
-  tooManyRequests, connectionClosedEvent, type GuestEvent, type GuestMessage, type OnMessageFrame, type ServerFrame,
+  attributeBytes,
+  utf8Bytes,
+  anyFrame,
+  closeSessionFrame,
+  CODES,
+  configureSessionFrame,
+  echoFrame,
+  echoResponse,
+  errorFrame,
+  ERRORS,
+  getJwtFrame,
+  inboundEcho,
+  jwtResponse,
+  onMessageFrame,
+  presenceEvent,
+  sessionClearedEvent,
+  sessionResponse,
+  structuredMessage,
+  tooManyRequests,
+  connectionClosedEvent,
+  type GuestEvent,
+  type GuestMessage,
+  type OnMessageFrame,
+  type ServerFrame,
 } from './frames';
 import type { GuestJwtIssuer } from './jwt';
 import type { ResolvedOptions } from './options';
@@ -57,7 +78,8 @@ export class GuestSocketServer {
     if (forced !== undefined) return refuseUpgrade(socket, forced);
     const { options } = this.deps;
     if (url.searchParams.get('deploymentId') !== options.deploymentId) return refuseUpgrade(socket, 403);
-    if (!options.allowAllDomains && !originAllowed(req.headers.origin, options.allowedDomains)) return refuseUpgrade(socket, 403);
+    if (!options.allowAllDomains && !originAllowed(req.headers.origin, options.allowedDomains))
+      return refuseUpgrade(socket, 403);
     // Genesys allows a deployment 1,000 new connections a minute (enforced by the strict profile).
     if (options.profile === 'strict' && this.connectionsPerMinute.take(options.deploymentId) > 0) {
       this.deps.recorder.upgradeRefused();
@@ -83,7 +105,12 @@ export class GuestSocketServer {
 
   private accept(ws: WebSocket): void {
     const strict = this.deps.options.profile === 'strict';
-    const connection = new GuestConnection(this.nextConnectionId++, ws, (token) => this.deps.faults.frameDelay(token), strict ? strictFrame : undefined);
+    const connection = new GuestConnection(
+      this.nextConnectionId++,
+      ws,
+      (token) => this.deps.faults.frameDelay(token),
+      strict ? strictFrame : undefined,
+    );
     this.open.add(connection);
     this.deps.recorder.connectionOpened();
     ws.on('message', (data: RawData) => this.receive(connection, data));
@@ -129,7 +156,8 @@ export class GuestSocketServer {
       connection.lost = true;
     }
     const tracingId = typeof head.data.tracingId === 'string' ? head.data.tracingId : undefined;
-    if (this.deps.options.profile === 'strict' && connection.refusedOverBudget(this.deps.options, tracingId)) return this.deps.recorder.refusedForBudget();
+    if (this.deps.options.profile === 'strict' && connection.refusedOverBudget(this.deps.options, tracingId))
+      return this.deps.recorder.refusedForBudget();
     void this.handle(connection, head.data.action, parsed, tracingId)
       .catch(() => connection.send(errorFrame(5000, ERRORS.requestFailed, tracingId)))
       .finally(() => {
@@ -137,7 +165,12 @@ export class GuestSocketServer {
       });
   }
 
-  private async handle(connection: GuestConnection, action: string, frame: unknown, tracingId: string | undefined): Promise<void> {
+  private async handle(
+    connection: GuestConnection,
+    action: string,
+    frame: unknown,
+    tracingId: string | undefined,
+  ): Promise<void> {
     switch (action) {
       case 'configureSession':
         return this.configureSession(connection, frame, tracingId);
@@ -161,19 +194,38 @@ export class GuestSocketServer {
   }
 
   /** docs/genesys-protocol.md#attachments-onattachment-getattachment-deleteattachment, in attachments.ts. */
-  private onAttachmentAction(connection: GuestConnection, action: string, frame: unknown, tracingId: string | undefined): void {
-    const f = frame as { token?: unknown; attachmentId?: string; fileName?: string; fileType?: string; fileSize?: number };
+  private onAttachmentAction(
+    connection: GuestConnection,
+    action: string,
+    frame: unknown,
+    tracingId: string | undefined,
+  ): void {
+    const f = frame as {
+      token?: unknown;
+      attachmentId?: string;
+      fileName?: string;
+      fileType?: string;
+      fileSize?: number;
+    };
     const session = typeof f.token === 'string' ? this.sessionOf(connection, f.token, tracingId) : undefined;
-    if (!session) return typeof f.token === 'string' ? undefined : connection.send(errorFrame(CODES.badRequest, ERRORS.requestFailed, tracingId));
+    if (!session)
+      return typeof f.token === 'string'
+        ? undefined
+        : connection.send(errorFrame(CODES.badRequest, ERRORS.requestFailed, tracingId));
     const send = (out: ServerFrame) => connection.send(out);
     const { attachments } = this.deps;
     if (action === 'onAttachment') attachments.presign(session, f, tracingId, send);
-    else if (action === 'getAttachment') attachments.refresh(session, f.attachmentId ?? '', tracingId, send, this.deps.options.profile === 'strict');
+    else if (action === 'getAttachment')
+      attachments.refresh(session, f.attachmentId ?? '', tracingId, send, this.deps.options.profile === 'strict');
     else attachments.remove(session, f.attachmentId ?? '', tracingId, send);
   }
 
   /** The session a frame's token names, if this connection may use it: else 4007 (unknown, or not configured here) or 4006 (expired). */
-  private sessionOf(connection: GuestConnection, token: string, tracingId: string | undefined): SimulatedSession | undefined {
+  private sessionOf(
+    connection: GuestConnection,
+    token: string,
+    tracingId: string | undefined,
+  ): SimulatedSession | undefined {
     const session = this.deps.sessions.get(token);
     if (session?.expired) {
       connection.send(errorFrame(CODES.sessionExpired, ERRORS.sessionExpired, tracingId));
@@ -198,7 +250,8 @@ export class GuestSocketServer {
     let session = sessions.get(token);
     // Guess: a configureSession on an expired token answers 4006 like any other use of it.
     if (session?.expired) return connection.send(errorFrame(CODES.sessionExpired, ERRORS.sessionExpired, tracingId));
-    if (session?.customer !== undefined) return connection.send(errorFrame(CODES.cannotDowngrade, ERRORS.cannotDowngrade, tracingId));
+    if (session?.customer !== undefined)
+      return connection.send(errorFrame(CODES.cannotDowngrade, ERRORS.cannotDowngrade, tracingId));
     let newSession = false;
     if (!session) {
       session = sessions.create(token);
@@ -226,7 +279,8 @@ export class GuestSocketServer {
     const { faults, options } = this.deps;
     const forcedRetryAfter = faults.takeRateLimit(session.token);
     if (forcedRetryAfter !== undefined) return connection.send(tooManyRequests(forcedRetryAfter, tracingId));
-    if (faults.takeUnauthorized(session.token)) return connection.send(errorFrame(CODES.unauthorized, ERRORS.unauthorized, tracingId));
+    if (faults.takeUnauthorized(session.token))
+      return connection.send(errorFrame(CODES.unauthorized, ERRORS.unauthorized, tracingId));
     const retryAfter = session.admitMessage(options.clock(), options.messagesPerSecond);
     if (retryAfter > 0) return connection.send(tooManyRequests(retryAfter, tracingId));
 
@@ -236,7 +290,9 @@ export class GuestSocketServer {
 
     const textBytes = utf8Bytes(message.text ?? '');
     if (textBytes > options.maxTextBytes) {
-      return connection.send(errorFrame(CODES.messageTooLong, ERRORS.messageTooLong(textBytes, options.maxTextBytes), tracingId));
+      return connection.send(
+        errorFrame(CODES.messageTooLong, ERRORS.messageTooLong(textBytes, options.maxTextBytes), tracingId),
+      );
     }
     if (!this.acceptAttributes(connection, session, message, tracingId)) return;
     if (message.text === undefined && message.content === undefined) {
@@ -244,7 +300,11 @@ export class GuestSocketServer {
     }
     const files = message.content ? this.deps.attachments.attach(session, message.content) : undefined;
     if (files && 'error' in files) return connection.send(errorFrame(files.error, ERRORS.requestFailed, tracingId));
-    this.deps.sessions.deliver(session, inboundEcho(files ? { ...message, content: files.content as typeof message.content } : message), { tracingId });
+    this.deps.sessions.deliver(
+      session,
+      inboundEcho(files ? { ...message, content: files.content as typeof message.content } : message),
+      { tracingId },
+    );
     this.deps.sessions.touch(session);
     this.deps.agent.onGuestMessage(session, message);
   }
@@ -255,7 +315,12 @@ export class GuestSocketServer {
    * budget the message is refused with 4013; accepted ones merge into the
    * conversation and are never removed.
    */
-  private acceptAttributes(connection: GuestConnection, session: SimulatedSession, message: GuestMessage, tracingId: string | undefined): boolean {
+  private acceptAttributes(
+    connection: GuestConnection,
+    session: SimulatedSession,
+    message: GuestMessage,
+    tracingId: string | undefined,
+  ): boolean {
     const attributes = message.channel?.metadata?.customAttributes;
     if (!attributes) return true;
     const max = this.deps.options.maxCustomDataBytes;
@@ -268,27 +333,39 @@ export class GuestSocketServer {
   }
 
   /** docs/genesys-protocol.md#onmessage-events-typing-join-clear: Typing, Presence Join (autostart) and Presence Clear, all `onMessage` Event frames. */
-  private onEvent(connection: GuestConnection, session: SimulatedSession, frame: OnMessageFrame, tracingId: string | undefined): void {
+  private onEvent(
+    connection: GuestConnection,
+    session: SimulatedSession,
+    frame: OnMessageFrame,
+    tracingId: string | undefined,
+  ): void {
     const event: GuestEvent | undefined = frame.message.events?.[0];
     const { options, sessions } = this.deps;
     if (event?.eventType === 'Typing' && event.typing?.type === 'On') {
-      if (!options.showUserTypingIndicator) return connection.send(errorFrame(CODES.forbidden, ERRORS.typingDisabled, tracingId));
+      if (!options.showUserTypingIndicator)
+        return connection.send(errorFrame(CODES.forbidden, ERRORS.typingDisabled, tracingId));
       // Whether the server echoes a guest's typing is unverified (reference, "Unverified").
       // The simulator sends nothing back, so a client must not wait for a reply to typing.
       return;
     }
     if (event?.eventType === 'Presence' && event.presence?.type === 'Join') {
-      if (session.conversation.readOnly) return connection.send(errorFrame(CODES.forbidden, ERRORS.readOnly, tracingId));
+      if (session.conversation.readOnly)
+        return connection.send(errorFrame(CODES.forbidden, ERRORS.readOnly, tracingId));
       if (!this.acceptAttributes(connection, session, frame.message, tracingId)) return;
-      sessions.deliver(session, inboundEcho({ type: 'Event', events: [presenceEvent('Join')], metadata: frame.message.metadata }), {
-        tracingId,
-      });
+      sessions.deliver(
+        session,
+        inboundEcho({ type: 'Event', events: [presenceEvent('Join')], metadata: frame.message.metadata }),
+        {
+          tracingId,
+        },
+      );
       sessions.touch(session);
       this.deps.agent.onJoin(session);
       return;
     }
     if (event?.eventType === 'Presence' && event.presence?.type === 'Clear') {
-      if (!options.conversationClear) return connection.send(errorFrame(CODES.forbidden, ERRORS.clearDisabled, tracingId));
+      if (!options.conversationClear)
+        return connection.send(errorFrame(CODES.forbidden, ERRORS.clearDisabled, tracingId));
       // Seen live: an Inbound Clear event and SessionClearedEvent; the transport SDK then expects
       // ConnectionClosedEvent before the connections close. Not stored: the conversation is gone.
       session.broadcast(structuredMessage(inboundEcho({ type: 'Event', events: [presenceEvent('Clear')] }), tracingId));
@@ -310,7 +387,10 @@ export class GuestSocketServer {
     const session = parsed.data.token === undefined ? undefined : this.deps.sessions.get(parsed.data.token);
     if (session?.expired) return connection.send(errorFrame(CODES.sessionExpired, ERRORS.sessionExpired, tracingId));
     const duration = session
-      ? { durationSeconds: this.deps.options.sessionDurationSeconds, expirationDate: Math.floor(session.expiresAt / 1000) }
+      ? {
+          durationSeconds: this.deps.options.sessionDurationSeconds,
+          expirationDate: Math.floor(session.expiresAt / 1000),
+        }
       : undefined;
     connection.send(echoResponse(tracingId, duration));
   }

@@ -72,7 +72,12 @@ function listen(server: Server, port: number, host: string): Promise<AddressInfo
 }
 
 /** One HTTP server for every host role: file storage, the demo identity provider, and the Platform REST API. */
-function requestRouter(files: Parameters<typeof serveFile>[3], signIn: SimulatedSignIn, rest: PlatformRest, base: () => string) {
+function requestRouter(
+  files: Parameters<typeof serveFile>[3],
+  signIn: SimulatedSignIn,
+  rest: PlatformRest,
+  base: () => string,
+) {
   return (req: IncomingMessage, res: ServerResponse) => {
     const file = fileRoute(req);
     if (file) serveFile(req, res, file, files).catch(() => res.destroy());
@@ -84,8 +89,16 @@ function requestRouter(files: Parameters<typeof serveFile>[3], signIn: Simulated
 export async function startSimulator(input: SimulatorOptions = {}): Promise<Simulator> {
   const options = resolveOptions(input);
   // The closures below reach `sockets`, created last because it needs all the others.
-  const recorder = new Recorder(options.record, (): number => sockets.openCount, (token) => sessions.get(token)?.connections.size ?? 0);
-  const sessions = new Sessions(options, (token, open) => recorder.connectionJoined(token, open), () => recorder.connectionEvicted());
+  const recorder = new Recorder(
+    options.record,
+    (): number => sockets.openCount,
+    (token) => sessions.get(token)?.connections.size ?? 0,
+  );
+  const sessions = new Sessions(
+    options,
+    (token, open) => recorder.connectionJoined(token, open),
+    () => recorder.connectionEvicted(),
+  );
   let httpBase = '';
   let wsBase = '';
   const attachments = new SimulatedAttachments(options, () => httpBase);
@@ -102,8 +115,25 @@ export async function startSimulator(input: SimulatorOptions = {}): Promise<Simu
   });
   const signIn: SimulatedSignIn = new SimulatedSignIn(options, (customer) => authenticated.signOut(customer));
   const authenticated = new AuthenticatedSessions({ options, sessions, signIn });
-  const sockets = new GuestSocketServer({ options, sessions, faults, recorder, agent, jwt, attachments, authenticated });
-  const rest = new PlatformRest({ options, recorder, faults, sessions, jwt, signIn, baseUrls: () => ({ http: httpBase, ws: wsBase }) });
+  const sockets = new GuestSocketServer({
+    options,
+    sessions,
+    faults,
+    recorder,
+    agent,
+    jwt,
+    attachments,
+    authenticated,
+  });
+  const rest = new PlatformRest({
+    options,
+    recorder,
+    faults,
+    sessions,
+    jwt,
+    signIn,
+    baseUrls: () => ({ http: httpBase, ws: wsBase }),
+  });
 
   const push = (token: string, f: ServerFrame) => sessions.get(token)?.broadcast(f);
   const files = { attachments, recorder, faults, push, verdictFirst: () => options.profile === 'strict' };

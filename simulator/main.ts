@@ -12,7 +12,9 @@ async function main(): Promise<void> {
   const setting = process.env.SIM_PORT?.trim() || '9100';
   const port = Number(setting);
   if (!/^\d+$/.test(setting) || port > 65535) {
-    console.error(`SIM_PORT must be a port number from 0 to 65535, 0 for any free port (got "${process.env.SIM_PORT}")`);
+    console.error(
+      `SIM_PORT must be a port number from 0 to 65535, 0 for any free port (got "${process.env.SIM_PORT}")`,
+    );
     process.exit(2);
   }
   const host = process.env.SIM_HOST?.trim() || '127.0.0.1';
@@ -23,8 +25,10 @@ async function main(): Promise<void> {
     profile: process.env.SIM_PROFILE === 'strict' ? 'strict' : 'default',
   }).catch((error: NodeJS.ErrnoException) => {
     // The most likely failure on a developer's machine: something else already has the port.
-    if (error.code === 'EADDRINUSE') throw new Error(`${host}:${port} is already in use: set SIM_PORT to another port (0 = any free port)`);
-    if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') throw new Error(`SIM_HOST "${host}" is not an address of this machine`);
+    if (error.code === 'EADDRINUSE')
+      throw new Error(`${host}:${port} is already in use: set SIM_PORT to another port (0 = any free port)`);
+    if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND')
+      throw new Error(`SIM_HOST "${host}" is not an address of this machine`);
     throw error;
   });
 

@@ -21,7 +21,12 @@ export function isOidcRequest(req: IncomingMessage): boolean {
   return (req.url ?? '').startsWith(`${PREFIX}/`);
 }
 
-export async function serveOidc(req: IncomingMessage, res: ServerResponse, signIn: SimulatedSignIn, base: string): Promise<void> {
+export async function serveOidc(
+  req: IncomingMessage,
+  res: ServerResponse,
+  signIn: SimulatedSignIn,
+  base: string,
+): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://simulator');
   const route = `${req.method} ${url.pathname.slice(PREFIX.length)}`;
   if (route === 'GET /.well-known/openid-configuration') return json(res, 200, discovery(base));
@@ -66,17 +71,24 @@ function authorizePage(res: ServerResponse, params: URLSearchParams): void {
 }
 
 function requestProblem(params: URLSearchParams): string | undefined {
-  if (params.get('response_type') !== 'code') return 'Only the authorization code flow (response_type=code) is offered.';
+  if (params.get('response_type') !== 'code')
+    return 'Only the authorization code flow (response_type=code) is offered.';
   if (params.get('client_id') !== OIDC_CLIENT_ID) return `Unknown client_id; this provider knows "${OIDC_CLIENT_ID}".`;
   if (!redirectTarget(params.get('redirect_uri'))) return 'redirect_uri must be an http(s) URL.';
-  if (params.has('code_challenge') && params.get('code_challenge_method') !== 'S256') return 'Only the S256 code challenge method is offered.';
+  if (params.has('code_challenge') && params.get('code_challenge_method') !== 'S256')
+    return 'Only the S256 code challenge method is offered.';
   return undefined;
 }
 
 function authorize(res: ServerResponse, signIn: SimulatedSignIn, params: URLSearchParams): void {
   const problem = requestProblem(new URLSearchParams({ ...Object.fromEntries(params), response_type: 'code' }));
   const customer = params.get('customer') ?? '';
-  if (problem || !CUSTOMER.test(customer)) return html(res, 400, `<h1>Sign-in refused</h1><p>${escape(problem ?? 'Name a customer: letters, digits and . _ @ -')}</p>`);
+  if (problem || !CUSTOMER.test(customer))
+    return html(
+      res,
+      400,
+      `<h1>Sign-in refused</h1><p>${escape(problem ?? 'Name a customer: letters, digits and . _ @ -')}</p>`,
+    );
   const target = redirectTarget(params.get('redirect_uri'))!;
   const code = signIn.issueCode({
     customer,
@@ -93,7 +105,11 @@ function authorize(res: ServerResponse, signIn: SimulatedSignIn, params: URLSear
 /** The token endpoint: what Genesys calls with the code it was given (here the exchange redeems codes directly). */
 async function token(res: ServerResponse, signIn: SimulatedSignIn, params: URLSearchParams): Promise<void> {
   if (params.get('grant_type') !== 'authorization_code') return json(res, 400, { error: 'unsupported_grant_type' });
-  const issued = signIn.redeem(params.get('code') ?? '', params.get('redirect_uri') ?? undefined, params.get('code_verifier') ?? undefined);
+  const issued = signIn.redeem(
+    params.get('code') ?? '',
+    params.get('redirect_uri') ?? undefined,
+    params.get('code_verifier') ?? undefined,
+  );
   if (!issued) return json(res, 400, { error: 'invalid_grant' });
   const idToken = await signIn.idToken(issued.customer, params.get('client_id') ?? OIDC_CLIENT_ID, issued.nonce);
   json(res, 200, { access_token: idToken, id_token: idToken, token_type: 'Bearer', expires_in: 600 });
@@ -127,7 +143,9 @@ function html(res: ServerResponse, status: number, body: string): void {
     'Cache-Control': 'no-store',
     'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'",
   });
-  res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign in · demo identity provider</title><style>body{font:16px system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}input,button{font:inherit;padding:.4rem .6rem}button{margin-top:1rem;display:block}</style></head><body>${body}</body></html>`);
+  res.end(
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign in · demo identity provider</title><style>body{font:16px system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}input,button{font:inherit;padding:.4rem .6rem}button{margin-top:1rem;display:block}</style></head><body>${body}</body></html>`,
+  );
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

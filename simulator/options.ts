@@ -98,7 +98,9 @@ export const DEFAULT_DEPLOYMENT_ID = '5d1a7c52-8e0b-4f3a-9c6d-2b7e4f1a9c30';
 export const DEFAULT_CLIENT_ID = 'sim-client-id';
 export const DEFAULT_CLIENT_SECRET = 'sim-client-secret-0123456789';
 
-export type ResolvedOptions = Required<Omit<SimulatorOptions, 'agent'>> & { agent: Required<Omit<AgentOptions, 'greeting'>> & Pick<AgentOptions, 'greeting'> };
+export type ResolvedOptions = Required<Omit<SimulatorOptions, 'agent'>> & {
+  agent: Required<Omit<AgentOptions, 'greeting'>> & Pick<AgentOptions, 'greeting'>;
+};
 
 export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions {
   const resolved: ResolvedOptions = {

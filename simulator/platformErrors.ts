@@ -9,8 +9,14 @@ const PLATFORM_ERRORS: Record<number, { code: string; message: string }> = {
   404: { code: 'not.found', message: 'The requested resource was not found.' },
   408: { code: 'client.timeout', message: 'The client did not produce a request within the server timeout limit.' },
   413: { code: 'request.entity.too.large', message: 'The request is over the size limit. Maximum bytes: 512000' },
-  429: { code: 'too.many.requests.retry.after', message: 'Rate limit exceeded the maximum. Retry the request in [3] seconds' },
-  500: { code: 'internal.server.error', message: 'The server encountered an unexpected condition which prevented it from fulfilling the request.' },
+  429: {
+    code: 'too.many.requests.retry.after',
+    message: 'Rate limit exceeded the maximum. Retry the request in [3] seconds',
+  },
+  500: {
+    code: 'internal.server.error',
+    message: 'The server encountered an unexpected condition which prevented it from fulfilling the request.',
+  },
   503: { code: 'service.unavailable', message: 'Service Unavailable - The server is currently unavailable.' },
   504: { code: 'request.timeout', message: 'The request timed out.' },
 };

@@ -43,7 +43,8 @@ const UNTRACED = new Set([
 /** The frame as the strict profile sends it (a copy; the input is not changed). */
 export function strictFrame(frame: ServerFrame): ServerFrame {
   const out: ServerFrame = { ...frame };
-  if (UNTRACED.has(frame.class) || (frame.class === 'StructuredMessage' && isJoinEcho(frame.body))) delete out.tracingId;
+  if (UNTRACED.has(frame.class) || (frame.class === 'StructuredMessage' && isJoinEcho(frame.body)))
+    delete out.tracingId;
   if (frame.class === 'SessionResponse' && typeof frame.body === 'object' && frame.body !== null) {
     out.body = { ...(frame.body as object), durationSeconds: null, clearedExistingSession: null };
   }
@@ -56,8 +57,10 @@ export function strictFrame(frame: ServerFrame): ServerFrame {
 /** A message (live or in history) as the strict profile shows it. */
 export function strictMessage(body: StructuredMessageBody, inHistory: boolean, index = 0): StructuredMessageBody {
   const channel: Record<string, unknown> = { ...body.channel };
-  if (body.direction === 'Inbound' && typeof channel.messageId === 'string') channel.messageId = genesysMessageId(channel.messageId);
-  if (body.direction === 'Outbound' && body.type === 'Text') channel.from = { nickname: 'Simulator', ...(channel.from as object | undefined), image: null };
+  if (body.direction === 'Inbound' && typeof channel.messageId === 'string')
+    channel.messageId = genesysMessageId(channel.messageId);
+  if (body.direction === 'Outbound' && body.type === 'Text')
+    channel.from = { nickname: 'Simulator', ...(channel.from as object | undefined), image: null };
   if (inHistory && index % 3 === 1) channel.time = null;
   // The SDK's attachment carries optional sha256 and text, which may come as null.
   const content = body.content?.map((item) => {
@@ -74,11 +77,19 @@ function genesysMessageId(clientId: string): string {
 }
 
 /** A frame class no client knows, sent now and then: a client must log it and go on. */
-export const UNKNOWN_CLASS_FRAME: ServerFrame = { type: 'message', class: 'FutureFeatureEvent', code: 200, body: { note: null } };
+export const UNKNOWN_CLASS_FRAME: ServerFrame = {
+  type: 'message',
+  class: 'FutureFeatureEvent',
+  code: 200,
+  body: { note: null },
+};
 
 function isJoinEcho(body: unknown): boolean {
   const b = body as StructuredMessageBody;
-  return b?.direction === 'Inbound' && (b.events ?? []).some((e) => (e as { presence?: { type?: string } }).presence?.type === 'Join');
+  return (
+    b?.direction === 'Inbound' &&
+    (b.events ?? []).some((e) => (e as { presence?: { type?: string } }).presence?.type === 'Join')
+  );
 }
 
 /** A sliding one-minute counter (history reads per session, connections per deployment). */

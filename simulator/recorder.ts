@@ -24,7 +24,17 @@ export interface RecordedRequest {
   target?: RestTarget;
 }
 
-export type RestTarget = 'token' | 'deployment' | 'config' | 'domains' | 'history' | 'upload' | 'download' | 'signInExchange' | 'signInRefresh' | 'signInRevoke';
+export type RestTarget =
+  | 'token'
+  | 'deployment'
+  | 'config'
+  | 'domains'
+  | 'history'
+  | 'upload'
+  | 'download'
+  | 'signInExchange'
+  | 'signInRefresh'
+  | 'signInRevoke';
 
 export interface Stats {
   connectionsOpened: number;

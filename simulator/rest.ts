@@ -34,10 +34,15 @@ const CONFIGURATION_ID = '9e3f6b1c-4d2a-4e8f-b7a5-1c0d2e3f4a5b';
 const FLOW_ID = '2c8a4f1e-6b3d-4a9c-8e7f-0d1b2c3a4e5f';
 
 /** docs/genesys-protocol.md#oauth-client-credentials, the body seen in the wild for bad client credentials. */
-const INVALID_CLIENT = { error: 'invalid_client', description: 'authentication failed', error_description: 'authentication failed' };
+const INVALID_CLIENT = {
+  error: 'invalid_client',
+  description: 'authentication failed',
+  error_description: 'authentication failed',
+};
 
 /** Guess: api-cdn is S3 behind CloudFront, which answers an unknown key with this XML (only the 403 and `*` CORS are observed, docs/genesys-protocol.md#deployment-configuration-configjson). */
-const CDN_ACCESS_DENIED = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>';
+const CDN_ACCESS_DENIED =
+  '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>';
 
 const SIGN_IN_PATHS: Record<string, RestTarget | undefined> = {
   'POST /api/v2/webdeployments/token/oauthcodegrantjwtexchange': 'signInExchange',
@@ -126,7 +131,9 @@ export class PlatformRest {
     const correlationId = randomUUID();
     // Platform responses carry the correlation id (docs/genesys-protocol.md#errors-and-retries); the CDN's do not.
     const platform = target !== 'config' && target !== 'domains';
-    const headers: Record<string, string> = platform ? { 'inin-correlation-id': correlationId } : { 'access-control-allow-origin': '*' };
+    const headers: Record<string, string> = platform
+      ? { 'inin-correlation-id': correlationId }
+      : { 'access-control-allow-origin': '*' };
 
     if (target !== undefined && target !== 'domains') {
       await this.deps.faults.waitForRestHold(target);
@@ -179,15 +186,22 @@ export class PlatformRest {
     return undefined;
   }
 
-  private faultReply(target: RestFaultTarget, fault: RestFault, correlationId: string, headers: Record<string, string>): Reply {
-    const extra: Record<string, string> = fault.status === 429 && !fault.headers?.['retry-after'] ? { 'retry-after': '3' } : {};
+  private faultReply(
+    target: RestFaultTarget,
+    fault: RestFault,
+    correlationId: string,
+    headers: Record<string, string>,
+  ): Reply {
+    const extra: Record<string, string> =
+      fault.status === 429 && !fault.headers?.['retry-after'] ? { 'retry-after': '3' } : {};
     let body = fault.body;
     if (body === undefined) {
       if (target === 'token' && fault.status === 401) body = INVALID_CLIENT;
       else if (target === 'config' && fault.status === 403) body = CDN_ACCESS_DENIED;
       else body = errorBody(fault.status, correlationId);
     }
-    const type: Record<string, string> = typeof body === 'string' && body.startsWith('<?xml') ? { 'content-type': 'application/xml' } : {};
+    const type: Record<string, string> =
+      typeof body === 'string' && body.startsWith('<?xml') ? { 'content-type': 'application/xml' } : {};
     return { status: fault.status, body, headers: { ...headers, ...extra, ...type, ...fault.headers } };
   }
 
@@ -217,7 +231,10 @@ export class PlatformRest {
     if (token === undefined) {
       return {
         status: 401,
-        body: errorBody(401, correlationId, { code: 'authentication.required', message: 'No authentication bearer token specified in authorization header.' }),
+        body: errorBody(401, correlationId, {
+          code: 'authentication.required',
+          message: 'No authentication bearer token specified in authorization header.',
+        }),
       };
     }
     const expiresAt = this.accessTokens.get(token);
@@ -264,7 +281,13 @@ export class PlatformRest {
       return { status: 403, body: CDN_ACCESS_DENIED, headers: { 'content-type': 'application/xml' } };
     }
     if (file === 'domains') {
-      return { status: 200, body: { allowAllDomains: options.allowAllDomains, allowedDomains: options.allowAllDomains ? [] : options.allowedDomains } };
+      return {
+        status: 200,
+        body: {
+          allowAllDomains: options.allowAllDomains,
+          allowedDomains: options.allowAllDomains ? [] : options.allowedDomains,
+        },
+      };
     }
     const { http, ws } = this.deps.baseUrls();
     return {
@@ -293,7 +316,10 @@ export class PlatformRest {
           },
           styles: { primaryColor: '#ff4f1f' },
           launcherButton: { visibility: 'On' },
-          fileUpload: { ...(options.enableAttachments !== 'absent' ? { enableAttachments: options.enableAttachments } : {}), modes: options.fileUploadModes },
+          fileUpload: {
+            ...(options.enableAttachments !== 'absent' ? { enableAttachments: options.enableAttachments } : {}),
+            modes: options.fileUploadModes,
+          },
         },
         journeyEvents: { enabled: false },
         status: 'Active',
@@ -314,7 +340,10 @@ export class PlatformRest {
     if (jwt === undefined) {
       return {
         status: 401,
-        body: errorBody(401, correlationId, { code: 'authentication.required', message: 'No authentication bearer token specified in authorization header.' }),
+        body: errorBody(401, correlationId, {
+          code: 'authentication.required',
+          message: 'No authentication bearer token specified in authorization header.',
+        }),
       };
     }
     const sid = await this.deps.jwt.verify(jwt);
@@ -322,7 +351,13 @@ export class PlatformRest {
 
     const pageNumber = Number(url.searchParams.get('pageNumber') ?? '1');
     const pageSize = Number(url.searchParams.get('pageSize') ?? '25');
-    if (!Number.isInteger(pageNumber) || pageNumber < 1 || !Number.isInteger(pageSize) || pageSize < 1 || pageSize > 100) {
+    if (
+      !Number.isInteger(pageNumber) ||
+      pageNumber < 1 ||
+      !Number.isInteger(pageSize) ||
+      pageSize < 1 ||
+      pageSize > 100
+    ) {
       return { status: 400, body: errorBody(400, correlationId) };
     }
     const strict = this.deps.options.profile === 'strict';

@@ -12,7 +12,8 @@ export function demoPng(width = 96, height = 64): Buffer {
   const rows = [];
   for (let y = 0; y < height; y += 1) {
     const row = Buffer.alloc(1 + width * 3); // filter byte 0, then RGB
-    for (let x = 0; x < width; x += 1) row.set([Math.round((255 * x) / width), Math.round((255 * y) / height), 160], 1 + x * 3);
+    for (let x = 0; x < width; x += 1)
+      row.set([Math.round((255 * x) / width), Math.round((255 * y) / height), 160], 1 + x * 3);
     rows.push(row);
   }
   const chunk = (type: string, data: Buffer) => {
@@ -54,14 +55,20 @@ export function cardReply(originatingEntity: 'Bot' | 'Human'): StructuredMessage
 }
 
 export function carouselReply(originatingEntity: 'Bot' | 'Human'): StructuredMessageBody {
-  const cards = [card('Blue mug', 'Stoneware, 300 ml', [['Buy the blue one', 'buy-blue']]), card('Green mug', 'Stoneware, 300 ml', [['Buy the green one', 'buy-green']])];
+  const cards = [
+    card('Blue mug', 'Stoneware, 300 ml', [['Buy the blue one', 'buy-blue']]),
+    card('Green mug', 'Stoneware, 300 ml', [['Buy the green one', 'buy-green']]),
+  ];
   return structured('Which one would you like?', [{ contentType: 'Carousel', carousel: { cards } }], originatingEntity);
 }
 
 /** Two slots on the next whole hours a day from now, so the picker always offers the future. */
 export function datePickerReply(originatingEntity: 'Bot' | 'Human', now = Date.now()): StructuredMessageBody {
   const first = new Date(Math.ceil((now + 24 * 3600_000) / 3600_000) * 3600_000);
-  const availableTimes = [0, 1].map((h) => ({ dateTime: new Date(first.getTime() + h * 3600_000).toISOString().replace('.000Z', 'Z'), duration: 1800 }));
+  const availableTimes = [0, 1].map((h) => ({
+    dateTime: new Date(first.getTime() + h * 3600_000).toISOString().replace('.000Z', 'Z'),
+    duration: 1800,
+  }));
   const datePicker = { title: 'Book a call', subtitle: 'Pick a time that suits you', availableTimes };
   return structured('When shall we call you?', [{ contentType: 'DatePicker', datePicker }], originatingEntity);
 }

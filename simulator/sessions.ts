@@ -33,7 +33,12 @@ export interface Conversation {
   members?: Set<SimulatedSession>;
 }
 
-export const newConversation = (): Conversation => ({ id: randomUUID(), messages: [], customAttributes: {}, readOnly: false });
+export const newConversation = (): Conversation => ({
+  id: randomUUID(),
+  messages: [],
+  customAttributes: {},
+  readOnly: false,
+});
 
 /** One accepted WebSocket. Sends go through here so faults (delay, lost replies) apply in one place. */
 export class GuestConnection {
@@ -57,13 +62,17 @@ export class GuestConnection {
    */
   admitRequest(now: number, perMinute: number): number {
     this.requestTimes = this.requestTimes.filter((t) => t > now - 60_000);
-    if (this.requestTimes.length >= perMinute) return Math.max(1, Math.ceil((this.requestTimes[0]! + 60_000 - now) / 1000));
+    if (this.requestTimes.length >= perMinute)
+      return Math.max(1, Math.ceil((this.requestTimes[0]! + 60_000 - now) / 1000));
     this.requestTimes.push(now);
     return 0;
   }
 
   /** Counts a request against the connection's budget (docs/genesys-protocol.md#limits-and-timing, strict profile); over it, answers an untraced 429 itself and says so. */
-  refusedOverBudget(options: { clock: () => number; requestsPerConnectionPerMinute: number }, tracingId: string | undefined): boolean {
+  refusedOverBudget(
+    options: { clock: () => number; requestsPerConnectionPerMinute: number },
+    tracingId: string | undefined,
+  ): boolean {
     const retryAfter = this.admitRequest(options.clock(), options.requestsPerConnectionPerMinute);
     if (retryAfter > 0) this.send(tooManyRequests(retryAfter, tracingId, ERRORS.connectionBudget));
     return retryAfter > 0;
@@ -284,9 +293,15 @@ export class Sessions {
   }
 
   /** Adds a message to the conversation and pushes it to every connection of the session (of every device, when signed in). */
-  deliver(session: SimulatedSession, given: StructuredMessageBody, opts: { tracingId?: string; store?: boolean } = {}): void {
+  deliver(
+    session: SimulatedSession,
+    given: StructuredMessageBody,
+    opts: { tracingId?: string; store?: boolean } = {},
+  ): void {
     const { conversation } = session;
-    const body = this.options.clockTimesMessages ? { ...given, channel: { ...given.channel, time: new Date(this.options.clock()).toISOString() } } : given;
+    const body = this.options.clockTimesMessages
+      ? { ...given, channel: { ...given.channel, time: new Date(this.options.clock()).toISOString() } }
+      : given;
     if (opts.store !== false) conversation.messages.push(body);
     const frame = structuredMessage(body, opts.tracingId);
     for (const member of conversation.members ?? [session]) member.broadcast(frame);

@@ -78,7 +78,8 @@ export class SimulatedSignIn {
     this.codes.delete(code);
     if (!issued || issued.expiresAt <= Date.now() || issued.redirectUri !== redirectUri) return undefined;
     if (issued.codeChallenge !== undefined) {
-      if (!codeVerifier || createHash('sha256').update(codeVerifier).digest('base64url') !== issued.codeChallenge) return undefined;
+      if (!codeVerifier || createHash('sha256').update(codeVerifier).digest('base64url') !== issued.codeChallenge)
+        return undefined;
     }
     return issued;
   }
@@ -106,13 +107,19 @@ export class SimulatedSignIn {
     if (typeof oauth.code === 'string') {
       const issued = this.redeem(oauth.code, str(oauth.redirectUri), str(oauth.codeVerifier));
       if (!issued) return refused(400);
-      return { status: 200, body: { jwt: await this.jwt(issued.customer), refreshToken: this.refreshToken(issued.customer) } };
+      return {
+        status: 200,
+        body: { jwt: await this.jwt(issued.customer), refreshToken: this.refreshToken(issued.customer) },
+      };
     }
     if (typeof oauth.idToken === 'string' && typeof oauth.nonce === 'string') {
       const customer = await this.verifyIdToken(oauth.idToken, oauth.nonce);
       // The official SDK's fixtures give the implicit flow no refresh token; its AuthJwt allows a null one (the strict profile's).
       if (!customer) return refused(400);
-      return { status: 200, body: { jwt: await this.jwt(customer), ...(this.options.profile === 'strict' ? { refreshToken: null } : {}) } };
+      return {
+        status: 200,
+        body: { jwt: await this.jwt(customer), ...(this.options.profile === 'strict' ? { refreshToken: null } : {}) },
+      };
     }
     return refused(400);
   }
@@ -121,7 +128,8 @@ export class SimulatedSignIn {
   async refresh(raw: string): Promise<SignInReply> {
     const token = str((parseJson(raw) as { refreshToken?: unknown } | undefined)?.refreshToken);
     const grant = token === undefined ? undefined : this.refreshTokens.get(token);
-    if (!grant || grant.expiresAt <= Date.now() || grant.generation !== this.generation(grant.customer)) return refused(401);
+    if (!grant || grant.expiresAt <= Date.now() || grant.generation !== this.generation(grant.customer))
+      return refused(401);
     return { status: 200, body: { jwt: await this.jwt(grant.customer) } };
   }
 
@@ -138,7 +146,11 @@ export class SimulatedSignIn {
   /** The customer a sign-in JWT names, while it is valid and not signed out. */
   async customerOf(jwt: string): Promise<string | undefined> {
     try {
-      const { payload } = await jwtVerify(jwt, this.jwtKey, { algorithms: ['HS256'], issuer: ISSUER, currentDate: new Date(this.options.clock()) });
+      const { payload } = await jwtVerify(jwt, this.jwtKey, {
+        algorithms: ['HS256'],
+        issuer: ISSUER,
+        currentDate: new Date(this.options.clock()),
+      });
       if (payload.deploymentId !== this.options.deploymentId || typeof payload.sub !== 'string') return undefined;
       return payload.gen === this.generation(payload.sub) ? payload.sub : undefined;
     } catch {

@@ -8,7 +8,11 @@ import type { Logger } from './observability/logger';
  * error serializer, and the instance stops as on SIGTERM (readiness 503,
  * in-flight requests finish) and exits 1, for the orchestrator to replace.
  */
-export function stopOnProcessFailure(events: NodeJS.EventEmitter, logger: Logger, stop: (exitCode: number) => void): void {
+export function stopOnProcessFailure(
+  events: NodeJS.EventEmitter,
+  logger: Logger,
+  stop: (exitCode: number) => void,
+): void {
   const fail = (kind: 'unhandledRejection' | 'uncaughtException') => (error: unknown) => {
     logger.fatal({ err: error, kind }, 'unexpected failure: the instance stops');
     stop(1);

@@ -44,7 +44,9 @@ async function run(proc: ServiceProcess): Promise<void> {
     if (!(error instanceof ConfigError)) throw error;
     proc.console.error(error.message);
     if (isUnconfigured(proc.env) && !embeddedDefaultApplies(proc.env)) {
-      proc.console.error('(With no Genesys configuration and NODE_ENV other than production, `npm start` in a checkout runs the embedded demo instead.)');
+      proc.console.error(
+        '(With no Genesys configuration and NODE_ENV other than production, `npm start` in a checkout runs the embedded demo instead.)',
+      );
     }
     return proc.exit(1);
   }
@@ -71,7 +73,9 @@ async function run(proc: ServiceProcess): Promise<void> {
     service = await startService(config, logger);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-    proc.console.error(`Port ${config.port} on ${config.host} is already in use: stop what listens there, or set PORT to another port.`);
+    proc.console.error(
+      `Port ${config.port} on ${config.host} is already in use: stop what listens there, or set PORT to another port.`,
+    );
     await embedded?.stop();
     return proc.exit(1);
   }
@@ -81,7 +85,13 @@ async function run(proc: ServiceProcess): Promise<void> {
   // Announced only once a signal can stop it: whoever reads these lines may send one at once.
   // The address it is bound to, and a URL that reaches it from this machine (0.0.0.0 is not one).
   logger.info(
-    { listen: `${config.host}:${new URL(service.url).port}`, url: service.url, region: config.genesys.region.domain, metrics: service.metricsUrl, tracing: config.tracing.url !== undefined },
+    {
+      listen: `${config.host}:${new URL(service.url).port}`,
+      url: service.url,
+      region: config.genesys.region.domain,
+      metrics: service.metricsUrl,
+      tracing: config.tracing.url !== undefined,
+    },
     'listening',
   );
   if (embedded) proc.console.log(embedded.serviceStarted(service.url).join('\n'));

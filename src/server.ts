@@ -39,14 +39,20 @@ interface ServiceOptions {
 }
 
 /** Builds the whole service from a validated configuration and starts listening. */
-export async function startService(config: Config, logger: Logger, options: ServiceOptions = {}): Promise<RunningService> {
+export async function startService(
+  config: Config,
+  logger: Logger,
+  options: ServiceOptions = {},
+): Promise<RunningService> {
   if (config.trustProxy === true) {
     logger.warn(
       'TRUST_PROXY=true trusts every X-Forwarded-For hop: a client that reaches this instance directly can pick its own address and walk past the per-address limits. Set it to the number of proxies in front (e.g. 1) or their addresses.',
     );
   }
   // Before anything that may make a span: Genesys calls start as soon as the platform does.
-  const stopTracing = config.tracing.url ? startTracing({ url: config.tracing.url, serviceName: config.tracing.serviceName }) : undefined;
+  const stopTracing = config.tracing.url
+    ? startTracing({ url: config.tracing.url, serviceName: config.tracing.serviceName })
+    : undefined;
   const readiness = new Readiness();
   readiness.set('config', { ok: true, detail: 'Configuration is valid.' });
   const eventLoop = new EventLoopCheck(readiness);
@@ -73,9 +79,17 @@ export async function startService(config: Config, logger: Logger, options: Serv
     inFlight.add(res);
     res.once('close', () => inFlight.delete(res));
   });
-  const caps = capConnections(server, { ...config.connections, isTrustedProxy: (address) => (app.get('trust proxy fn') as (a: string, i: number) => boolean)(address, 0) });
+  const caps = capConnections(server, {
+    ...config.connections,
+    isTrustedProxy: (address) => (app.get('trust proxy fn') as (a: string, i: number) => boolean)(address, 0),
+  });
   const health = answerHealthFirst(
-    { readiness, allowlist: OriginAllowlist.parse(config.cors.allowedOrigins), securityHeaders: securityHeaders(), corsHeaders: corsPolicyOf(config).headers },
+    {
+      readiness,
+      allowlist: OriginAllowlist.parse(config.cors.allowedOrigins),
+      securityHeaders: securityHeaders(),
+      corsHeaders: corsPolicyOf(config).headers,
+    },
     app,
   );
   server.on('request', caps.guard(Object.assign(health, { handler: app })));

@@ -24,11 +24,22 @@ export function keepNewestToken(session: KeptSession, answer: string): void {
 export const kept = (tokens: string[]): KeptSession[] => tokens.map((token) => ({ token }));
 
 /** Starts `count` guest sessions (POST /guest-session from the page origin); returns their session tokens. */
-export async function createSessions(url: string, count: number, concurrency: number, agent?: http.Agent): Promise<string[]> {
+export async function createSessions(
+  url: string,
+  count: number,
+  concurrency: number,
+  agent?: http.Agent,
+): Promise<string[]> {
   const indexes = Array.from({ length: count }, (_, i) => i);
   return pool(indexes, concurrency, async () => {
     for (let attempt = 0; ; attempt++) {
-      const res = await requestJson(`${url}/guest-session`, { method: 'POST', headers: { Origin: PAGE_ORIGIN }, body: {}, agent, timeoutMs: 30_000 });
+      const res = await requestJson(`${url}/guest-session`, {
+        method: 'POST',
+        headers: { Origin: PAGE_ORIGIN },
+        body: {},
+        agent,
+        timeoutMs: 30_000,
+      });
       if (res.status === 201) return (res.json as { sessionToken: string }).sessionToken;
       if (attempt >= 3) throw new Error(`POST /guest-session answered ${res.status}: ${res.text}`);
       await new Promise((r) => setTimeout(r, 200));

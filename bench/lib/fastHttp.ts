@@ -132,7 +132,10 @@ export class FastHttpPool {
   request(method: string, path: string, headers: Record<string, string>, body?: string): Promise<FastResponse> {
     let head = `${method} ${path} HTTP/1.1\r\nHost: ${this.hostHeader}\r\n`;
     for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
-    const payload = body === undefined ? `${head}\r\n` : `${head}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    const payload =
+      body === undefined
+        ? `${head}\r\n`
+        : `${head}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
     return new Promise((resolve, reject) => {
       const p: Pending = { payload, resolve, reject };
       const conn = this.idle.pop();

@@ -76,7 +76,10 @@ export class RawGuest {
 
   /** One guest text; 'ok' when Genesys echoes it. */
   async send(text: string): Promise<Outcome> {
-    const reply = await this.call({ action: 'onMessage', message: { type: 'Text', text, metadata: { id: randomUUID() } } });
+    const reply = await this.call({
+      action: 'onMessage',
+      message: { type: 'Text', text, metadata: { id: randomUUID() } },
+    });
     return reply.class === 'StructuredMessage' ? 'ok' : `ws ${reply.code ?? reply.class}`;
   }
 

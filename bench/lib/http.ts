@@ -29,7 +29,12 @@ export function keepAliveAgent(maxSockets: number): http.Agent {
 }
 
 export function requestJson(url: string, options: RequestOptions = {}): Promise<HttpResult> {
-  const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+  const body =
+    options.body === undefined
+      ? undefined
+      : typeof options.body === 'string'
+        ? options.body
+        : JSON.stringify(options.body);
   const headers: Record<string, string> = { ...options.headers };
   if (body !== undefined) {
     headers['Content-Type'] ??= 'application/json';

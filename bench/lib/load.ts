@@ -40,7 +40,14 @@ export function summarize(samples: number[]): LatencySummary {
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
   let sum = 0;
   for (const v of sorted) sum += v;
-  return { n: sorted.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted[sorted.length - 1]!, mean: sum / sorted.length };
+  return {
+    n: sorted.length,
+    p50: at(0.5),
+    p90: at(0.9),
+    p99: at(0.99),
+    max: sorted[sorted.length - 1]!,
+    mean: sum / sorted.length,
+  };
 }
 
 const nowMs = () => performance.now();
@@ -60,7 +67,12 @@ async function timed(op: Op, from: number, latencies: number[], errors: Record<s
   return false;
 }
 
-export async function closedLoop(p: { concurrency: number; durationMs: number; op: Op; maxOps?: number }): Promise<LoadResult> {
+export async function closedLoop(p: {
+  concurrency: number;
+  durationMs: number;
+  op: Op;
+  maxOps?: number;
+}): Promise<LoadResult> {
   const latencies: number[] = [];
   const errors: Record<string, number> = {};
   const started = nowMs();
@@ -78,7 +90,12 @@ export async function closedLoop(p: { concurrency: number; durationMs: number; o
   return { ok, errors, elapsedMs, throughput: (ok / elapsedMs) * 1000, latency: summarize(latencies) };
 }
 
-export async function openLoop(p: { rate: number; durationMs: number; op: Op; maxOutstanding?: number }): Promise<LoadResult> {
+export async function openLoop(p: {
+  rate: number;
+  durationMs: number;
+  op: Op;
+  maxOutstanding?: number;
+}): Promise<LoadResult> {
   const latencies: number[] = [];
   const errors: Record<string, number> = {};
   const maxOutstanding = p.maxOutstanding ?? 5000;
@@ -150,7 +167,11 @@ export class SessionPicker<T> {
 }
 
 /** Runs `fn` over items with at most `concurrency` at a time. */
-export async function pool<T, R>(items: T[], concurrency: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function pool<T, R>(
+  items: T[],
+  concurrency: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {

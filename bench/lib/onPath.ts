@@ -48,7 +48,16 @@ interface Call {
 const SAMPLE_HZ = 4_000;
 
 export function startSyscallTrace(pid: number, file: string): ChildProcess {
-  const events = ['-c', '1', '-e', 'raw_syscalls:sys_enter', '-e', 'raw_syscalls:sys_exit', '-e', `cpu-clock/freq=${SAMPLE_HZ}/`];
+  const events = [
+    '-c',
+    '1',
+    '-e',
+    'raw_syscalls:sys_enter',
+    '-e',
+    'raw_syscalls:sys_exit',
+    '-e',
+    `cpu-clock/freq=${SAMPLE_HZ}/`,
+  ];
   return spawn('perf', ['record', '-q', '-m', '8M', ...events, '-p', String(pid), '-o', file], { stdio: 'ignore' });
 }
 
@@ -60,12 +69,18 @@ export async function stopTrace(tracer: ChildProcess): Promise<void> {
 }
 
 function mainThread(file: string, pid: number): { calls: Call[]; samples: number[] } {
-  const out = spawnSync('perf', ['script', '-i', file, '-F', 'tid,time,event,trace'], { encoding: 'latin1', maxBuffer: 1 << 30 }).stdout;
+  const out = spawnSync('perf', ['script', '-i', file, '-F', 'tid,time,event,trace'], {
+    encoding: 'latin1',
+    maxBuffer: 1 << 30,
+  }).stdout;
   const calls: Call[] = [];
   const samples: number[] = [];
   let open: { start: number; nr: number; fd: number } | undefined;
   for (const line of out.split('\n')) {
-    const m = /^\s*(\d+)\s+([\d.]+):\s+(?:raw_syscalls:sys_(enter|exit):\s+NR (\d+) (?:\(([0-9a-f]+)|= (-?\d+))|cpu-clock)/.exec(line);
+    const m =
+      /^\s*(\d+)\s+([\d.]+):\s+(?:raw_syscalls:sys_(enter|exit):\s+NR (\d+) (?:\(([0-9a-f]+)|= (-?\d+))|cpu-clock)/.exec(
+        line,
+      );
     if (!m || Number(m[1]) !== pid) continue;
     const t = Number(m[2]) * 1e6;
     if (m[3] === undefined) {
@@ -116,10 +131,22 @@ export function onPathOf(file: string, pid: number, upstream: boolean): OnPath {
       request = { wake };
     } else if (request && upstream && isWrite && !isClient && c.fd > 2 && c.ret > 100 && request.frame === undefined) {
       request.frame = c.start;
-    } else if (request && upstream && request.frame !== undefined && request.echoWake === undefined && c.nr === READ && !isClient && c.ret > 100) {
+    } else if (
+      request &&
+      upstream &&
+      request.frame !== undefined &&
+      request.echoWake === undefined &&
+      c.nr === READ &&
+      !isClient &&
+      c.ret > 100
+    ) {
       request.echoWake = wake;
     } else if (request && isWrite && isClient && (!upstream || request.echoWake !== undefined)) {
-      spans.push(upstream ? { a: [request.wake, request.frame!], b: [request.echoWake!, c.start] } : { a: [request.wake, c.start] });
+      spans.push(
+        upstream
+          ? { a: [request.wake, request.frame!], b: [request.echoWake!, c.start] }
+          : { a: [request.wake, c.start] },
+      );
       request = undefined;
     }
   }

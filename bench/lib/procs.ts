@@ -130,7 +130,10 @@ export function contentionMeter(pid: number): () => { stolenMsPerS: number; runQ
   const wait0 = runQueueWaitMsOf(pid);
   return () => {
     const seconds = (performance.now() - t0) / 1000;
-    return { stolenMsPerS: (stolenMs() - stolen0) / seconds, runQueueWaitMsPerS: (runQueueWaitMsOf(pid) - wait0) / seconds };
+    return {
+      stolenMsPerS: (stolenMs() - stolen0) / seconds,
+      runQueueWaitMsPerS: (runQueueWaitMsOf(pid) - wait0) / seconds,
+    };
   };
 }
 
@@ -139,7 +142,9 @@ export function cpuMeter(pids: Record<string, number>): () => Record<string, num
   const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMsOf(pid)]));
   const self = process.cpuUsage();
   return () => {
-    const out: Record<string, number> = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuMsOf(pid) - before[k]!]));
+    const out: Record<string, number> = Object.fromEntries(
+      Object.entries(pids).map(([k, pid]) => [k, cpuMsOf(pid) - before[k]!]),
+    );
     const used = process.cpuUsage(self);
     out.client = (used.user + used.system) / 1000;
     return out;
@@ -160,7 +165,11 @@ export async function freePort(): Promise<number> {
  */
 export type StandIn = 'process' | 'in-process';
 
-export async function startSim(options: object, nodeArgs: string[] = [], standIn: StandIn = 'process'): Promise<SimProcess> {
+export async function startSim(
+  options: object,
+  nodeArgs: string[] = [],
+  standIn: StandIn = 'process',
+): Promise<SimProcess> {
   if (standIn === 'in-process') return startSimHere(options);
   const child = spawn(process.execPath, [...nodeArgs, SIM_MAIN], {
     env: { ...process.env, SIM_OPTIONS: JSON.stringify(options) },
@@ -252,7 +261,11 @@ export function serviceEnv(sim: SimInfo, port: number, overrides: Record<string,
  * A stand-in OTLP/HTTP collector for BENCH_TRACING=1: takes every POST
  * (spans arrive in batches) and answers 200, counting what it got.
  */
-export async function startOtlpSink(): Promise<{ url: string; received(): { requests: number; bytes: number }; close(): Promise<void> }> {
+export async function startOtlpSink(): Promise<{
+  url: string;
+  received(): { requests: number; bytes: number };
+  close(): Promise<void>;
+}> {
   let requests = 0;
   let bytes = 0;
   const server = createHttpServer((req, res) => {

@@ -32,7 +32,13 @@ export const perSec = (v: number) => (Number.isFinite(v) ? `${Math.round(v)}/s` 
 
 export function printTable(rows: Row[]): string {
   const header = ['part', 'metric', 'measured', 'target', 'met'];
-  const cells = rows.map((r) => [r.part, r.metric, r.value, r.target ?? '', r.met === undefined ? '' : r.met ? 'yes' : 'NO']);
+  const cells = rows.map((r) => [
+    r.part,
+    r.metric,
+    r.value,
+    r.target ?? '',
+    r.met === undefined ? '' : r.met ? 'yes' : 'NO',
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => `| ${c.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(line)].join('\n');

@@ -26,7 +26,13 @@ export interface SimWithAdmin {
   sim: Simulator;
   adminUrl: string;
   /** What the benchmark needs to know of it (printed as `READY {json}` by simProcess.ts). */
-  info: { url: string; urls: Simulator['urls']; deploymentId: string; credentials: Simulator['credentials']; adminUrl: string };
+  info: {
+    url: string;
+    urls: Simulator['urls'];
+    deploymentId: string;
+    credentials: Simulator['credentials'];
+    adminUrl: string;
+  };
   stop(): Promise<void>;
 }
 
@@ -99,7 +105,9 @@ async function handle(sim: Simulator, tokenTimes: number[], req: IncomingMessage
     return reply(res, 200, { ok: true });
   }
   if (req.method === 'POST' && path === '/faults/delayRest') {
-    sim.faults.delayRest(body.target as 'token', Number(body.ms), { times: body.times === undefined ? undefined : Number(body.times) });
+    sim.faults.delayRest(body.target as 'token', Number(body.ms), {
+      times: body.times === undefined ? undefined : Number(body.times),
+    });
     return reply(res, 200, { ok: true });
   }
   if (req.method === 'POST' && path === '/connections') {
@@ -146,4 +154,3 @@ async function handle(sim: Simulator, tokenTimes: number[], req: IncomingMessage
   }
   reply(res, 404, { error: `no admin route ${req.method} ${path}` });
 }
-

@@ -63,10 +63,12 @@ export async function historyPart(ctx: Ctx): Promise<PartOutput> {
       });
     // Warm-up: one read per session (fetches and caches each session's JWT).
     await pool(tokens, p.concurrency, read);
-    const opFor = (next: () => string | undefined): Op => () => {
-      const token = next();
-      return token === undefined ? Promise.resolve('budget spent') : read(token);
-    };
+    const opFor =
+      (next: () => string | undefined): Op =>
+      () => {
+        const token = next();
+        return token === undefined ? Promise.resolve('budget spent') : read(token);
+      };
     await service.profiler?.start();
     const saturation = await closedLoop({
       concurrency: p.concurrency,
@@ -75,17 +77,24 @@ export async function historyPart(ctx: Ctx): Promise<PartOutput> {
       maxOps: p.sessions * p.saturationReadsPerSession,
     });
     if (ctx.profileDir) await service.profiler?.stop(join(ctx.profileDir, 'history-saturation.cpuprofile'));
-    const fixed = await openLoop({ rate: p.rate, durationMs: p.fixedMs, op: opFor(budget(tokens, p.fixedReadsPerSession)) });
+    const fixed = await openLoop({
+      rate: p.rate,
+      durationMs: p.fixedMs,
+      op: opFor(budget(tokens, p.fixedReadsPerSession)),
+    });
     through = { saturation, fixed };
     client.close();
-    ctx.log(`history: service ${perSec(saturation.throughput)} at saturation, p50 ${ms(fixed.latency.p50)} p99 ${ms(fixed.latency.p99)} at ${p.rate}/s`);
+    ctx.log(
+      `history: service ${perSec(saturation.throughput)} at saturation, p50 ${ms(fixed.latency.p50)} p99 ${ms(fixed.latency.p99)} at ${p.rate}/s`,
+    );
   } finally {
     await service.stop();
   }
 
   const guests: RawGuest[] = [];
   try {
-    for (let i = 0; i < p.floorSessions; i++) guests.push(new RawGuest(sim.urls.webMessagingUrl, sim.deploymentId, PAGE_ORIGIN));
+    for (let i = 0; i < p.floorSessions; i++)
+      guests.push(new RawGuest(sim.urls.webMessagingUrl, sim.deploymentId, PAGE_ORIGIN));
     const jwts = await pool(guests, 32, async (g) => {
       await g.connect();
       await g.configure();
@@ -96,7 +105,10 @@ export async function historyPart(ctx: Ctx): Promise<PartOutput> {
     let cursor = 0;
     const op: Op = async () => {
       const jwt = jwts[cursor++ % jwts.length]!;
-      const res = await client.request('GET', `/api/v2/webmessaging/messages?pageNumber=1&pageSize=${p.pageSize}`, { Authorization: `bearer ${jwt}`, Origin: PAGE_ORIGIN });
+      const res = await client.request('GET', `/api/v2/webmessaging/messages?pageNumber=1&pageSize=${p.pageSize}`, {
+        Authorization: `bearer ${jwt}`,
+        Origin: PAGE_ORIGIN,
+      });
       if (res.status !== 200) return `http ${res.status}`;
       return (JSON.parse(res.body) as { entities: unknown[] }).entities.length === p.seeded ? 'ok' : 'wrong count';
     };
@@ -105,7 +117,9 @@ export async function historyPart(ctx: Ctx): Promise<PartOutput> {
     const fixed = await openLoop({ rate: p.rate, durationMs: p.fixedMs, op });
     floor = { saturation, fixed };
     client.close();
-    ctx.log(`history: floor ${perSec(saturation.throughput)} at saturation, p50 ${ms(fixed.latency.p50)} p99 ${ms(fixed.latency.p99)} at ${p.rate}/s`);
+    ctx.log(
+      `history: floor ${perSec(saturation.throughput)} at saturation, p50 ${ms(fixed.latency.p50)} p99 ${ms(fixed.latency.p99)} at ${p.rate}/s`,
+    );
   } finally {
     for (const g of guests) g.close();
     await sim.stop();
@@ -123,10 +137,24 @@ export async function historyPart(ctx: Ctx): Promise<PartOutput> {
       { part, metric: 'service throughput at saturation', value: perSec(through.saturation.throughput) },
       { part, metric: 'floor throughput at saturation', value: perSec(floor.saturation.throughput) },
       { part, metric: 'service / floor throughput', value: ratio.toFixed(2) },
-      { part, metric: `service p50 / p99 at ${p.rate}/s`, value: `${ms(through.fixed.latency.p50)} / ${ms(through.fixed.latency.p99)}` },
-      { part, metric: `floor p50 / p99 at ${p.rate}/s`, value: `${ms(floor.fixed.latency.p50)} / ${ms(floor.fixed.latency.p99)}` },
+      {
+        part,
+        metric: `service p50 / p99 at ${p.rate}/s`,
+        value: `${ms(through.fixed.latency.p50)} / ${ms(through.fixed.latency.p99)}`,
+      },
+      {
+        part,
+        metric: `floor p50 / p99 at ${p.rate}/s`,
+        value: `${ms(floor.fixed.latency.p50)} / ${ms(floor.fixed.latency.p99)}`,
+      },
       { part, metric: 'added at p50 / p99', value: `${ms(addedP50)} / ${ms(addedP99)}` },
-      { part, metric: 'errors (service)', value: Object.keys(errors).length === 0 ? 'none' : JSON.stringify(errors), target: 'none', met: Object.keys(errors).length === 0 },
+      {
+        part,
+        metric: 'errors (service)',
+        value: Object.keys(errors).length === 0 ? 'none' : JSON.stringify(errors),
+        target: 'none',
+        met: Object.keys(errors).length === 0,
+      },
     ],
     data: { settings: p, service: through, floor, addedMs: { p50: addedP50, p99: addedP99 }, throughputRatio: ratio },
   };

@@ -5,7 +5,15 @@ import { RawGuest } from '../lib/guestWs';
 import { FastHttpPool } from '../lib/fastHttp';
 import { keepAliveAgent } from '../lib/http';
 import { closedLoop, openLoop, pool, SessionPicker, summarize, type LoadResult } from '../lib/load';
-import { BARE_EXPRESS_MAIN, contentionMeter, cpuMeter, freePort, serviceEnv, startServiceProcess, startSim } from '../lib/procs';
+import {
+  BARE_EXPRESS_MAIN,
+  contentionMeter,
+  cpuMeter,
+  freePort,
+  serviceEnv,
+  startServiceProcess,
+  startSim,
+} from '../lib/procs';
 import { ms, perSec, type Ctx, type PartOutput } from '../lib/report';
 
 /**
@@ -52,10 +60,15 @@ export async function messagesPart(ctx: Ctx): Promise<PartOutput> {
   });
   let through: { saturation: LoadResult; rssBytes: number; cpuUsPerMessage: Record<string, number> };
   let floor: { saturation: LoadResult; cpuUsPerMessage: Record<string, number> };
-  const perMessage = (cpuMs: Record<string, number>, n: number) => Object.fromEntries(Object.entries(cpuMs).map(([k, v]) => [k, Math.round((v * 1000) / n)]));
+  const perMessage = (cpuMs: Record<string, number>, n: number) =>
+    Object.fromEntries(Object.entries(cpuMs).map(([k, v]) => [k, Math.round((v * 1000) / n)]));
   const guests: RawGuest[] = [];
   let serviceClient: FastHttpPool | undefined;
-  const fixedRounds: { service: LoadResult; floor: LoadResult; contention: { stolenMsPerS: number; runQueueWaitMsPerS: number } }[] = [];
+  const fixedRounds: {
+    service: LoadResult;
+    floor: LoadResult;
+    contention: { stolenMsPerS: number; runQueueWaitMsPerS: number };
+  }[] = [];
   try {
     ctx.log(`messages: creating ${p.sessions} sessions through the service`);
     const setupAgent = keepAliveAgent(32);
@@ -83,11 +96,14 @@ export async function messagesPart(ctx: Ctx): Promise<PartOutput> {
     if (ctx.profileDir) await service.profiler?.stop(join(ctx.profileDir, 'messages-saturation.cpuprofile'));
     through = { saturation, rssBytes: service.rssBytes(), cpuUsPerMessage };
     ctx.log(`messages: CPU per message ${JSON.stringify(cpuUsPerMessage)} us`);
-    ctx.log(`messages: service ${perSec(saturation.throughput)} at saturation (sessions created in ${Math.round(createMs)} ms)`);
+    ctx.log(
+      `messages: service ${perSec(saturation.throughput)} at saturation (sessions created in ${Math.round(createMs)} ms)`,
+    );
 
     ctx.log(`messages: floor, ${p.sessions} raw Guest API sockets`);
     await sim.admin('POST', '/options', { messagesPerSecond: 100 });
-    for (let i = 0; i < p.sessions; i++) guests.push(new RawGuest(sim.urls.webMessagingUrl, sim.deploymentId, 'http://localhost:3000'));
+    for (let i = 0; i < p.sessions; i++)
+      guests.push(new RawGuest(sim.urls.webMessagingUrl, sim.deploymentId, 'http://localhost:3000'));
     await pool(guests, 64, async (g) => {
       await g.connect();
       await g.configure();
@@ -128,7 +144,12 @@ export async function messagesPart(ctx: Ctx): Promise<PartOutput> {
   // Express alone, same client and request: the framework's own share of a message.
   let bare: { saturation: LoadResult; cpuUsPerRequest: number };
   const barePort = await freePort();
-  const bareExpress = await startServiceProcess({ env: { PORT: String(barePort) }, port: barePort, entry: BARE_EXPRESS_MAIN, logFile: join(ctx.logDir, 'bare-express.log') });
+  const bareExpress = await startServiceProcess({
+    env: { PORT: String(barePort) },
+    port: barePort,
+    entry: BARE_EXPRESS_MAIN,
+    logFile: join(ctx.logDir, 'bare-express.log'),
+  });
   try {
     ctx.log('messages: Express alone (JSON body in, JSON answer out, nothing else)');
     const client = new FastHttpPool(bareExpress.url, p.concurrency);
@@ -140,7 +161,9 @@ export async function messagesPart(ctx: Ctx): Promise<PartOutput> {
     const saturation = await closedLoop({ concurrency: p.concurrency, durationMs: p.bareSaturationMs, op });
     bare = { saturation, cpuUsPerRequest: perMessage(cpu(), saturation.ok).express! };
     client.close();
-    ctx.log(`messages: Express alone ${perSec(saturation.throughput)} at saturation, ${bare.cpuUsPerRequest} us CPU per request`);
+    ctx.log(
+      `messages: Express alone ${perSec(saturation.throughput)} at saturation, ${bare.cpuUsPerRequest} us CPU per request`,
+    );
   } finally {
     await bareExpress.stop();
   }
@@ -148,8 +171,14 @@ export async function messagesPart(ctx: Ctx): Promise<PartOutput> {
   // Each path's figure is the median of its rounds: one noisy round moves neither.
   const median = (values: number[]) => summarize(values).p50;
   const fixed = {
-    service: { p50: median(fixedRounds.map((r) => r.service.latency.p50)), p99: median(fixedRounds.map((r) => r.service.latency.p99)) },
-    floor: { p50: median(fixedRounds.map((r) => r.floor.latency.p50)), p99: median(fixedRounds.map((r) => r.floor.latency.p99)) },
+    service: {
+      p50: median(fixedRounds.map((r) => r.service.latency.p50)),
+      p99: median(fixedRounds.map((r) => r.service.latency.p99)),
+    },
+    floor: {
+      p50: median(fixedRounds.map((r) => r.floor.latency.p50)),
+      p99: median(fixedRounds.map((r) => r.floor.latency.p99)),
+    },
   };
   const addedP50 = fixed.service.p50 - fixed.floor.p50;
   const addedP99 = fixed.service.p99 - fixed.floor.p99;
@@ -161,7 +190,10 @@ export async function messagesPart(ctx: Ctx): Promise<PartOutput> {
   // process may spend, but never more than one core / rate (one JavaScript thread).
   const cores = availableParallelism();
   const halfFloor = 0.5 * floor.saturation.throughput;
-  const budgetUs = Math.min(1e6 / halfFloor, (cores * 1e6) / halfFloor - through.cpuUsPerMessage.client! - floor.cpuUsPerMessage.simulator!);
+  const budgetUs = Math.min(
+    1e6 / halfFloor,
+    (cores * 1e6) / halfFloor - through.cpuUsPerMessage.client! - floor.cpuUsPerMessage.simulator!,
+  );
   const errors = Object.assign({}, through.saturation.errors, ...fixedRounds.map((r) => r.service.errors));
   const part = '1 POST /messages';
   return {
@@ -180,13 +212,27 @@ export async function messagesPart(ctx: Ctx): Promise<PartOutput> {
         metric: 'service CPU a message may cost for 0.50 (estimate)',
         value: `${Math.round(budgetUs)} us (${cores} cores / half the floor's rate, less client ${through.cpuUsPerMessage.client} us and simulator ${floor.cpuUsPerMessage.simulator} us; at most 1 core / that rate)`,
       },
-      { part, metric: 'Express alone, same client', value: `${perSec(bare.saturation.throughput)}, ${bare.cpuUsPerRequest} us CPU per request` },
-      { part, metric: `service p50 / p99 at ${p.rate}/s (median of ${p.fixedRounds})`, value: `${ms(fixed.service.p50)} / ${ms(fixed.service.p99)}` },
-      { part, metric: `floor p50 / p99 at ${p.rate}/s (median of ${p.fixedRounds})`, value: `${ms(fixed.floor.p50)} / ${ms(fixed.floor.p99)}` },
+      {
+        part,
+        metric: 'Express alone, same client',
+        value: `${perSec(bare.saturation.throughput)}, ${bare.cpuUsPerRequest} us CPU per request`,
+      },
+      {
+        part,
+        metric: `service p50 / p99 at ${p.rate}/s (median of ${p.fixedRounds})`,
+        value: `${ms(fixed.service.p50)} / ${ms(fixed.service.p99)}`,
+      },
+      {
+        part,
+        metric: `floor p50 / p99 at ${p.rate}/s (median of ${p.fixedRounds})`,
+        value: `${ms(fixed.floor.p50)} / ${ms(fixed.floor.p99)}`,
+      },
       {
         part,
         metric: `during the service's rounds: host steal, service waiting for a CPU`,
-        value: fixedRounds.map((r) => `${r.contention.stolenMsPerS.toFixed(0)} / ${r.contention.runQueueWaitMsPerS.toFixed(1)} ms/s`).join('; '),
+        value: fixedRounds
+          .map((r) => `${r.contention.stolenMsPerS.toFixed(0)} / ${r.contention.runQueueWaitMsPerS.toFixed(1)} ms/s`)
+          .join('; '),
       },
       { part, metric: 'added at p50', value: ms(addedP50), target: '<= 1 ms', met: addedP50 <= 1 },
       { part, metric: 'added at p99', value: ms(addedP99), target: '<= 5 ms', met: addedP99 <= 5 },

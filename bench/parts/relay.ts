@@ -4,7 +4,19 @@ import { FastHttpPool } from '../lib/fastHttp';
 import { RawGuest } from '../lib/guestWs';
 import { keepAliveAgent } from '../lib/http';
 import { closedLoop, openLoop, pool, SessionPicker, summarize, type LoadResult, type Op } from '../lib/load';
-import { BUILD_DIR, cpuMeter, freePort, PAGE_ORIGIN, serviceEnv, startOtlpSink, startServiceProcess, startSim, type ServiceProcess, type SimProcess, type StandIn } from '../lib/procs';
+import {
+  BUILD_DIR,
+  cpuMeter,
+  freePort,
+  PAGE_ORIGIN,
+  serviceEnv,
+  startOtlpSink,
+  startServiceProcess,
+  startSim,
+  type ServiceProcess,
+  type SimProcess,
+  type StandIn,
+} from '../lib/procs';
 import { ms, perSec, type Ctx, type PartOutput, type Row } from '../lib/report';
 
 /**
@@ -62,7 +74,15 @@ interface Contender {
 async function relayProcess(ctx: Ctx, sim: SimProcess, kind: 'http' | 'express'): Promise<ServiceProcess> {
   const port = await freePort();
   return startServiceProcess({
-    env: { PATH: process.env.PATH, NODE_ENV: 'production', PORT: String(port), RELAY: kind, SIM_WS_URL: sim.urls.webMessagingUrl, SIM_API_URL: sim.urls.apiUrl, DEPLOYMENT_ID: sim.deploymentId },
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      PORT: String(port),
+      RELAY: kind,
+      SIM_WS_URL: sim.urls.webMessagingUrl,
+      SIM_API_URL: sim.urls.apiUrl,
+      DEPLOYMENT_ID: sim.deploymentId,
+    },
     port,
     entry: RELAY_MAIN,
     logFile: join(ctx.logDir, `relay-${kind}.log`),
@@ -92,14 +112,19 @@ async function httpContender(name: Name, proc: ServiceProcess, clients: FastHttp
     },
     get: async () => {
       if (reads >= budget) return 'read budget spent';
-      const res = await client.request('GET', '/messages?page=1&pageSize=25', authHeaders(tokens[reads++ % tokens.length]!));
+      const res = await client.request(
+        'GET',
+        '/messages?page=1&pageSize=25',
+        authHeaders(tokens[reads++ % tokens.length]!),
+      );
       return res.status === 200 ? 'ok' : `http ${res.status}`;
     },
   };
 }
 
 async function rawContender(sim: SimProcess, guests: RawGuest[], clients: FastHttpPool[]): Promise<Contender> {
-  for (let i = 0; i < RELAY.sessions; i++) guests.push(new RawGuest(sim.urls.webMessagingUrl, sim.deploymentId, PAGE_ORIGIN));
+  for (let i = 0; i < RELAY.sessions; i++)
+    guests.push(new RawGuest(sim.urls.webMessagingUrl, sim.deploymentId, PAGE_ORIGIN));
   const jwts = await pool(guests, 64, async (g) => {
     await g.connect();
     await g.configure();
@@ -113,7 +138,9 @@ async function rawContender(sim: SimProcess, guests: RawGuest[], clients: FastHt
     name: 'raw socket',
     post: () => guests[cursor++ % guests.length]!.send(TEXT),
     get: async () => {
-      const res = await api.request('GET', '/api/v2/webmessaging/messages?pageNumber=1&pageSize=25', { Authorization: `bearer ${jwts[read++ % jwts.length]}` });
+      const res = await api.request('GET', '/api/v2/webmessaging/messages?pageNumber=1&pageSize=25', {
+        Authorization: `bearer ${jwts[read++ % jwts.length]}`,
+      });
       return res.status === 200 ? 'ok' : `http ${res.status}`;
     },
   };
@@ -127,7 +154,13 @@ interface Measured {
 }
 
 /** Alternating rounds at one rate: every contender once per round; figures are medians of rounds. */
-async function atRate(contenders: Contender[], op: 'post' | 'get', rate: number, sim: SimProcess, ctx: Ctx): Promise<Partial<Record<Name, Measured>>> {
+async function atRate(
+  contenders: Contender[],
+  op: 'post' | 'get',
+  rate: number,
+  sim: SimProcess,
+  ctx: Ctx,
+): Promise<Partial<Record<Name, Measured>>> {
   const roundMs = RELAY.roundMs[rate]!;
   const rounds: Record<string, LoadResult[]> = {};
   const cpu: Record<string, Record<string, number>> = {};
@@ -155,10 +188,14 @@ async function atRate(contenders: Contender[], op: 'post' | 'get', rate: number,
       p50: median(rs.map((r) => r.latency.p50)),
       p99: median(rs.map((r) => r.latency.p99)),
       rounds: rs.map((r) => ({ p50: r.latency.p50, p99: r.latency.p99, errors: r.errors })),
-      cpuUsPerMessage: Object.fromEntries(Object.entries(usedMs).map(([k, v]) => [k, Math.round((v * 1000) / messages!)])),
+      cpuUsPerMessage: Object.fromEntries(
+        Object.entries(usedMs).map(([k, v]) => [k, Math.round((v * 1000) / messages!)]),
+      ),
     };
   }
-  ctx.log(`relay (${sim.standIn} stand-in): ${op.toUpperCase()} /messages at ${rate}/s: ${contenders.map((c) => `${c.name} ${ms(out[c.name]!.p50)}/${ms(out[c.name]!.p99)}`).join('; ')}`);
+  ctx.log(
+    `relay (${sim.standIn} stand-in): ${op.toUpperCase()} /messages at ${rate}/s: ${contenders.map((c) => `${c.name} ${ms(out[c.name]!.p50)}/${ms(out[c.name]!.p99)}`).join('; ')}`,
+  );
   return out;
 }
 
@@ -194,9 +231,13 @@ async function atSaturation(contenders: Contender[], sim: SimProcess, ctx: Ctx):
   for (const c of contenders) {
     out.throughput[c.name] = summarize(out.rounds[c.name]!).p50;
     const { messages, ...usedMs } = cpu[c.name]!;
-    out.cpuUsPerMessage[c.name] = Object.fromEntries(Object.entries(usedMs).map(([k, v]) => [k, Math.round((v * 1000) / messages!)]));
+    out.cpuUsPerMessage[c.name] = Object.fromEntries(
+      Object.entries(usedMs).map(([k, v]) => [k, Math.round((v * 1000) / messages!)]),
+    );
   }
-  ctx.log(`relay (${sim.standIn} stand-in): POST /messages at saturation: ${contenders.map((c) => `${c.name} ${perSec(out.throughput[c.name]!)} (${out.rounds[c.name]!.join(', ')})`).join('; ')}`);
+  ctx.log(
+    `relay (${sim.standIn} stand-in): POST /messages at saturation: ${contenders.map((c) => `${c.name} ${perSec(out.throughput[c.name]!)} (${out.rounds[c.name]!.join(', ')})`).join('; ')}`,
+  );
   return out;
 }
 
@@ -227,7 +268,9 @@ async function withStandIn(ctx: Ctx, standIn: StandIn): Promise<StandInResults> 
   try {
     const service = await serviceProcess(ctx, sim, `relay-service-${standIn}`);
     procs.push(service);
-    const traced = sink ? await serviceProcess(ctx, sim, 'relay-service-traced', { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url }) : undefined;
+    const traced = sink
+      ? await serviceProcess(ctx, sim, 'relay-service-traced', { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url })
+      : undefined;
     if (traced) procs.push(traced);
     const bare = await relayProcess(ctx, sim, 'http');
     procs.push(bare);
@@ -243,7 +286,12 @@ async function withStandIn(ctx: Ctx, standIn: StandIn): Promise<StandInResults> 
       ...(traced ? [await httpContender('service, traced', traced, clients)] : []),
     ];
     for (const c of contenders) await closedLoop({ concurrency: 8, durationMs: RELAY.warmupMs, op: c.post });
-    const results: StandInResults = { standIn, contenders: names, post: {}, saturation: undefined as unknown as Saturation };
+    const results: StandInResults = {
+      standIn,
+      contenders: names,
+      post: {},
+      saturation: undefined as unknown as Saturation,
+    };
     for (const rate of RELAY.rates) results.post[rate] = await atRate(contenders, 'post', rate, sim, ctx);
     results.saturation = await atSaturation(
       contenders.filter((c) => c.name === 'bare Express relay' || c.name === 'service'),
@@ -255,7 +303,9 @@ async function withStandIn(ctx: Ctx, standIn: StandIn): Promise<StandInResults> 
       const readers = contenders.filter((c) => c.name !== 'service, traced');
       for (const rate of RELAY.rates) results.get[rate] = await atRate(readers, 'get', rate, sim, ctx);
       results.healthz = await healthzRounds(service, bare, clients);
-      ctx.log(`relay: GET /healthz p50 service ${ms(results.healthz.service, 3)}, bare node:http ${ms(results.healthz.bare, 3)}`);
+      ctx.log(
+        `relay: GET /healthz p50 service ${ms(results.healthz.service, 3)}, bare node:http ${ms(results.healthz.bare, 3)}`,
+      );
     }
     if (sink) results.tracing = sink.received();
     return results;
@@ -269,19 +319,37 @@ async function withStandIn(ctx: Ctx, standIn: StandIn): Promise<StandInResults> 
 }
 
 /** The service as shipped: its metrics served (METRICS_PORT, on in the container and deployment files). */
-async function serviceProcess(ctx: Ctx, sim: SimProcess, log: string, extra: Record<string, string> = {}): Promise<ServiceProcess> {
+async function serviceProcess(
+  ctx: Ctx,
+  sim: SimProcess,
+  log: string,
+  extra: Record<string, string> = {},
+): Promise<ServiceProcess> {
   const port = await freePort();
   const env = serviceEnv(sim, port, { METRICS_PORT: '0', ...extra });
-  return startServiceProcess({ env, port, logFile: join(ctx.logDir, `${log}.log`), inspect: ctx.profileDir !== undefined });
+  return startServiceProcess({
+    env,
+    port,
+    logFile: join(ctx.logDir, `${log}.log`),
+    inspect: ctx.profileDir !== undefined,
+  });
 }
 
 export async function relayPart(ctx: Ctx): Promise<PartOutput> {
   const separate = await withStandIn(ctx, 'process');
   const inProcess = await withStandIn(ctx, 'in-process');
-  return { name: 'relay', rows: [...rows(separate), ...rows(inProcess)], data: { settings: RELAY, separate, inProcess } };
+  return {
+    name: 'relay',
+    rows: [...rows(separate), ...rows(inProcess)],
+    data: { settings: RELAY, separate, inProcess },
+  };
 }
 
-async function healthzRounds(service: ServiceProcess, bare: ServiceProcess, clients: FastHttpPool[]): Promise<{ service: number; bare: number }> {
+async function healthzRounds(
+  service: ServiceProcess,
+  bare: ServiceProcess,
+  clients: FastHttpPool[],
+): Promise<{ service: number; bare: number }> {
   const paths = { service: new FastHttpPool(service.url, 4), bare: new FastHttpPool(bare.url, 4) };
   clients.push(paths.service, paths.bare);
   const p50s: Record<'service' | 'bare', number[]> = { service: [], bare: [] };
@@ -305,7 +373,11 @@ function rows(r: StandInResults): Row[] {
     const shown = names.filter((n) => byRate[RELAY.rates[0]!]![n]);
     for (const rate of RELAY.rates) {
       const m = byRate[rate]!;
-      out.push({ part, metric: `${label} at ${rate}/s, p50 / p99: ${shown.join(', ')}`, value: shown.map((n) => `${ms(m[n]!.p50)} / ${ms(m[n]!.p99)}`).join('; ') });
+      out.push({
+        part,
+        metric: `${label} at ${rate}/s, p50 / p99: ${shown.join(', ')}`,
+        value: shown.map((n) => `${ms(m[n]!.p50)} / ${ms(m[n]!.p99)}`).join('; '),
+      });
       const addedP50 = m.service!.p50 - m['bare relay']!.p50;
       const addedP99 = m.service!.p99 - m['bare relay']!.p99;
       out.push({
@@ -315,7 +387,11 @@ function rows(r: StandInResults): Row[] {
         ...(op === 'post' ? { target: 'p50 <= 0.5 ms', met: addedP50 <= 0.5 } : {}),
       });
       if (m['service, traced']) {
-        out.push({ part, metric: `${label} at ${rate}/s: tracing on adds over the service (p50 / p99)`, value: `${ms(m['service, traced'].p50 - m.service!.p50)} / ${ms(m['service, traced'].p99 - m.service!.p99)}` });
+        out.push({
+          part,
+          metric: `${label} at ${rate}/s: tracing on adds over the service (p50 / p99)`,
+          value: `${ms(m['service, traced'].p50 - m.service!.p50)} / ${ms(m['service, traced'].p99 - m.service!.p99)}`,
+        });
       }
     }
     for (const rate of RELAY.rates) {
@@ -348,6 +424,11 @@ function rows(r: StandInResults): Row[] {
       met: r.healthz.service - r.healthz.bare <= 0.1,
     });
   }
-  if (r.tracing) out.push({ part, metric: 'spans exported by "service, traced" (OTLP requests, bytes)', value: `${r.tracing.requests}, ${r.tracing.bytes}` });
+  if (r.tracing)
+    out.push({
+      part,
+      metric: 'spans exported by "service, traced" (OTLP requests, bytes)',
+      value: `${r.tracing.requests}, ${r.tracing.bytes}`,
+    });
   return out;
 }

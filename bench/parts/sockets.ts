@@ -17,7 +17,11 @@ const SPACING_MS = 250;
 export async function socketsPart(ctx: Ctx): Promise<PartOutput> {
   const sim = await startSim({ agent: { enabled: false } });
   const port = await freePort();
-  const service = await startServiceProcess({ env: serviceEnv(sim, port), port, logFile: join(ctx.logDir, 'sockets-service.log') });
+  const service = await startServiceProcess({
+    env: serviceEnv(sim, port),
+    port,
+    logFile: join(ctx.logDir, 'sockets-service.log'),
+  });
   try {
     const before = await sim.stats();
     const agent = keepAliveAgent(SESSIONS);
@@ -28,7 +32,13 @@ export async function socketsPart(ctx: Ctx): Promise<PartOutput> {
       for (let m = 0; m < MESSAGES; m++) {
         const t = performance.now();
         // Longer than the service's own Genesys deadline (10 s): a send Genesys never answers is the service's 504, counted, not the part's failure.
-        const status = await requestJson(`${service.url}/messages`, { method: 'POST', headers: authHeaders(token), body: { text: `message ${m + 1}` }, agent, timeoutMs: 15_000 }).then(
+        const status = await requestJson(`${service.url}/messages`, {
+          method: 'POST',
+          headers: authHeaders(token),
+          body: { text: `message ${m + 1}` },
+          agent,
+          timeoutMs: 15_000,
+        }).then(
           (res) => String(res.status),
           (error: Error) => (error.message.startsWith('timeout') ? 'timeout' : 'error'),
         );
@@ -40,7 +50,9 @@ export async function socketsPart(ctx: Ctx): Promise<PartOutput> {
     agent.destroy();
     const after = await sim.stats();
     const opened = after.connectionsOpened - before.connectionsOpened;
-    const { counts } = await sim.admin<{ counts: number[] }>('POST', '/connections', { tokens: await guestTokensOf(tokens) });
+    const { counts } = await sim.admin<{ counts: number[] }>('POST', '/connections', {
+      tokens: await guestTokensOf(tokens),
+    });
     const perSession: Record<string, number> = {};
     for (const c of counts) perSession[c] = (perSession[c] ?? 0) + 1;
     const sent = statuses['201'] ?? 0;
@@ -57,7 +69,14 @@ export async function socketsPart(ctx: Ctx): Promise<PartOutput> {
           met: opened === SESSIONS && counts.every((c) => c === 1) && sent === SESSIONS * MESSAGES,
         },
       ],
-      data: { sessions: SESSIONS, messagesPerSession: MESSAGES, spacingMs: SPACING_MS, socketsOpened: opened, sessionsBySocketCount: perSession, statuses },
+      data: {
+        sessions: SESSIONS,
+        messagesPerSession: MESSAGES,
+        spacingMs: SPACING_MS,
+        socketsOpened: opened,
+        sessionsBySocketCount: perSession,
+        statuses,
+      },
     };
   } finally {
     await service.stop();

@@ -19,7 +19,11 @@ export async function startupPart(ctx: Ctx): Promise<PartOutput> {
   try {
     for (let i = 0; i < STARTS; i++) {
       const port = await freePort();
-      const service = await startServiceProcess({ env: serviceEnv(sim, port), port, logFile: join(ctx.logDir, 'startup-service.log') });
+      const service = await startServiceProcess({
+        env: serviceEnv(sim, port),
+        port,
+        logFile: join(ctx.logDir, 'startup-service.log'),
+      });
       readyMs.push(service.readyMs);
       listenMs.push(service.listenMs);
       await new Promise((r) => setTimeout(r, 2000));
@@ -38,8 +42,18 @@ export async function startupPart(ctx: Ctx): Promise<PartOutput> {
   return {
     name: 'startup',
     rows: [
-      { part, metric: `process start -> /readyz 200 (median / worst of ${STARTS})`, value: `${ms(median, 0)} / ${ms(worst, 0)}`, target: '< 1 s', met: worst < 1000 },
-      { part, metric: 'process start -> listening (median)', value: ms([...listenMs].sort((a, b) => a - b)[Math.floor(listenMs.length / 2)]!, 0) },
+      {
+        part,
+        metric: `process start -> /readyz 200 (median / worst of ${STARTS})`,
+        value: `${ms(median, 0)} / ${ms(worst, 0)}`,
+        target: '< 1 s',
+        met: worst < 1000,
+      },
+      {
+        part,
+        metric: 'process start -> listening (median)',
+        value: ms([...listenMs].sort((a, b) => a - b)[Math.floor(listenMs.length / 2)]!, 0),
+      },
       { part, metric: 'RSS at idle', value: mb(rss) },
     ],
     data: { readyMs, listenMs, idleRssBytes: idleRss },

@@ -45,7 +45,8 @@ function sessionsThatFit(): { streams: number; fdLimit: number } {
 export async function streamsPart(ctx: Ctx): Promise<PartOutput> {
   const { streams: fitting, fdLimit } = sessionsThatFit();
   const p = { ...STREAMS, streams: fitting };
-  if (fitting < STREAMS.streams) ctx.log(`streams: the open-file limit (${fdLimit}) fits ${fitting} sessions, not ${STREAMS.streams}`);
+  if (fitting < STREAMS.streams)
+    ctx.log(`streams: the open-file limit (${fdLimit}) fits ${fitting} sessions, not ${STREAMS.streams}`);
   const sim = await startSim({ agent: { enabled: false } });
   const port = await freePort();
   const service = await startServiceProcess({
@@ -88,16 +89,22 @@ export async function streamsPart(ctx: Ctx): Promise<PartOutput> {
     await new Promise((r) => setTimeout(r, 1000));
     const rssStreams = service.rssBytes();
     const upstreamSockets = (await sim.stats()).openConnections;
-    ctx.log(`streams: ${streams.length} open in ${Math.round(openMs)} ms; service RSS ${mb(rssStreams)}; ${upstreamSockets} upstream Guest API sockets open`);
+    ctx.log(
+      `streams: ${streams.length} open in ${Math.round(openMs)} ms; service RSS ${mb(rssStreams)}; ${upstreamSockets} upstream Guest API sockets open`,
+    );
 
     const guestTokens = await guestTokensOf(tokens);
     const rounds: { sent: number; received: number; ms: number }[] = [];
     await service.profiler?.start();
     for (let round = 0; round < p.rounds; round++) {
       const already = latencies.length;
-      const said = await sim.admin<{ sent: number; failed: number; ms: number }>('POST', '/say', { tokens: guestTokens, ratePerSecond: p.rate });
+      const said = await sim.admin<{ sent: number; failed: number; ms: number }>('POST', '/say', {
+        tokens: guestTokens,
+        ratePerSecond: p.rate,
+      });
       const deadline = performance.now() + 5000;
-      while (latencies.length - already < said.sent && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      while (latencies.length - already < said.sent && performance.now() < deadline)
+        await new Promise((r) => setTimeout(r, 10));
       rounds.push({ sent: said.sent, received: latencies.length - already, ms: said.ms });
     }
     if (ctx.profileDir) await service.profiler?.stop(join(ctx.profileDir, 'streams-delivery.cpuprofile'));
@@ -106,7 +113,9 @@ export async function streamsPart(ctx: Ctx): Promise<PartOutput> {
     peakRss = Math.max(peakRss, rssAfter);
     const delivery = summarize(latencies);
     const sent = rounds.reduce((a, r) => a + r.sent, 0);
-    ctx.log(`streams: delivered ${delivery.n}/${sent}, p50 ${ms(delivery.p50)} p99 ${ms(delivery.p99)}; peak RSS ${mb(peakRss)}`);
+    ctx.log(
+      `streams: delivered ${delivery.n}/${sent}, p50 ${ms(delivery.p50)} p99 ${ms(delivery.p99)}; peak RSS ${mb(peakRss)}`,
+    );
     const part = '5 SSE streams';
     return {
       name: 'streams',
@@ -116,7 +125,11 @@ export async function streamsPart(ctx: Ctx): Promise<PartOutput> {
           metric: `${p.streams} sessions${p.streams < STREAMS.streams ? ` (the open-file limit ${fdLimit} fits no more)` : ''}, each an upstream socket and a stream: service RSS (peak)`,
           value: `${mbDecimal(peakRss)} (${upstreamSockets} upstream sockets, ${streams.length} streams)`,
           target: `${STREAMS.streams.toLocaleString('en')} in <= ${mbDecimal(STREAMS.maxRssBytes)}`,
-          met: peakRss <= STREAMS.maxRssBytes && streams.length === p.streams && upstreamSockets >= p.streams && p.streams === STREAMS.streams,
+          met:
+            peakRss <= STREAMS.maxRssBytes &&
+            streams.length === p.streams &&
+            upstreamSockets >= p.streams &&
+            p.streams === STREAMS.streams,
         },
         {
           part,
@@ -138,7 +151,13 @@ export async function streamsPart(ctx: Ctx): Promise<PartOutput> {
         createSessionsMs: createMs,
         openStreamsMs: openMs,
         upstreamSockets,
-        rssBytes: { idle: rssIdle, withSessions: rssSessions, withStreams: rssStreams, afterDelivery: rssAfter, peak: peakRss },
+        rssBytes: {
+          idle: rssIdle,
+          withSessions: rssSessions,
+          withStreams: rssStreams,
+          afterDelivery: rssAfter,
+          peak: peakRss,
+        },
         simRssBytes: (await sim.stats()).rssBytes,
         rounds,
         delivery,

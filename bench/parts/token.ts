@@ -2,7 +2,15 @@ import { join } from 'node:path';
 import { refreshMarginMs } from '../../src/genesys/platform/tokenCache';
 import { keepAliveAgent, requestJson } from '../lib/http';
 import { openLoop, summarize } from '../lib/load';
-import { freePort, SERVICE_WITH_BENCH_ROUTES, serviceEnv, startServiceProcess, startSim, type ServiceProcess, type SimProcess } from '../lib/procs';
+import {
+  freePort,
+  SERVICE_WITH_BENCH_ROUTES,
+  serviceEnv,
+  startServiceProcess,
+  startSim,
+  type ServiceProcess,
+  type SimProcess,
+} from '../lib/procs';
 import { ms, type Ctx, type PartOutput } from '../lib/report';
 
 /**
@@ -59,7 +67,10 @@ export async function tokenPart(ctx: Ctx): Promise<PartOutput> {
     const results = await Promise.all(
       Array.from({ length: COLD_CONCURRENCY }, () =>
         requestJson(`${url}/__bench/token`, { agent, timeoutMs: 15_000 }).then(
-          (r) => ({ status: String(r.status), waitedMs: r.status === 200 ? (r.json as { waitedUs: number }).waitedUs / 1000 : NaN }),
+          (r) => ({
+            status: String(r.status),
+            waitedMs: r.status === 200 ? (r.json as { waitedUs: number }).waitedUs / 1000 : NaN,
+          }),
           () => ({ status: 'error', waitedMs: NaN }),
         ),
       ),
@@ -77,7 +88,9 @@ export async function tokenPart(ctx: Ctx): Promise<PartOutput> {
       maxWaitMs: Math.max(...results.map((r) => r.waitedMs).filter(Number.isFinite)),
       wallMs,
     };
-    ctx.log(`token: cold start, ${COLD_CONCURRENCY} concurrent -> ${cold.requests} token request(s), ${cold.ok} answered 200`);
+    ctx.log(
+      `token: cold start, ${COLD_CONCURRENCY} concurrent -> ${cold.requests} token request(s), ${cold.ok} answered 200`,
+    );
   } finally {
     await service?.stop();
     await sim.stop();
@@ -111,7 +124,11 @@ export async function tokenPart(ctx: Ctx): Promise<PartOutput> {
         const t = performance.now();
         const res = await requestJson(`${service!.url}/__bench/token`, { agent, timeoutMs: 10_000 });
         if (res.status !== 200) return `http ${res.status}`;
-        samples.push({ at: Date.now(), latencyMs: performance.now() - t, waitedMs: (res.json as { waitedUs: number }).waitedUs / 1000 });
+        samples.push({
+          at: Date.now(),
+          latencyMs: performance.now() - t,
+          waitedMs: (res.json as { waitedUs: number }).waitedUs / 1000,
+        });
         return 'ok';
       },
     });
@@ -148,7 +165,9 @@ export async function tokenPart(ctx: Ctx): Promise<PartOutput> {
       maxGetTokenWaitMs: maxWaitMs,
       maxGetTokenWaitNearRefreshMs: maxWaitNearMs,
     };
-    ctx.log(`token: ${tokenRequestsInWindow} token requests in ${LOAD_MS / 1000} s at a ${LIFETIME_S} s lifetime (a refresh every ${intervalMs} ms: ${expectedRequests} expected); max wait in getToken ${ms(maxWaitMs, 3)}`);
+    ctx.log(
+      `token: ${tokenRequestsInWindow} token requests in ${LOAD_MS / 1000} s at a ${LIFETIME_S} s lifetime (a refresh every ${intervalMs} ms: ${expectedRequests} expected); max wait in getToken ${ms(maxWaitMs, 3)}`,
+    );
   } finally {
     await service?.stop();
     await sim.stop();
@@ -157,7 +176,13 @@ export async function tokenPart(ctx: Ctx): Promise<PartOutput> {
   return {
     name: 'token',
     rows: [
-      { part, metric: `cold start, ${COLD_CONCURRENCY} concurrent: token requests`, value: String(cold.requests), target: '1', met: cold.requests === 1 && cold.ok === COLD_CONCURRENCY },
+      {
+        part,
+        metric: `cold start, ${COLD_CONCURRENCY} concurrent: token requests`,
+        value: String(cold.requests),
+        target: '1',
+        met: cold.requests === 1 && cold.ok === COLD_CONCURRENCY,
+      },
       {
         part,
         metric: `${LIFETIME_S} s lifetime, ${LOAD_MS / 1000} s load: token requests`,

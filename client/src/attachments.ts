@@ -23,7 +23,12 @@ interface Answer {
  * Uploads a file for the next message (multipart/form-data, checked by the
  * service against the deployment's types, size and blocked extensions).
  */
-export async function uploadAttachment(transport: Transport, fetchImpl: typeof fetch, file: Blob, options: UploadOptions = {}): Promise<UploadedAttachment> {
+export async function uploadAttachment(
+  transport: Transport,
+  fetchImpl: typeof fetch,
+  file: Blob,
+  options: UploadOptions = {},
+): Promise<UploadedAttachment> {
   const form = new FormData();
   const name = options.fileName ?? (file as Blob & { name?: string }).name ?? 'file';
   form.append('file', file, name);
@@ -32,14 +37,22 @@ export async function uploadAttachment(transport: Transport, fetchImpl: typeof f
   const answer: Answer =
     options.onProgress && typeof XMLHttpRequest !== 'undefined'
       ? await xhrUpload(url, form, headers, options)
-      : await fetchImpl(url, { method: 'POST', headers, body: form, mode: 'cors', credentials: 'omit', signal: options.signal }).then(
+      : await fetchImpl(url, {
+          method: 'POST',
+          headers,
+          body: form,
+          mode: 'cors',
+          credentials: 'omit',
+          signal: options.signal,
+        }).then(
           async (res) => ({ status: res.status, text: await res.text(), headers: res.headers }),
           () => ({ status: 0, text: '', headers: new Headers() }),
         );
   const body = parseJson(answer.text) as ({ attachment?: UploadedAttachment } & Problem) | undefined;
   if (answer.status === 201 && body?.attachment) return body.attachment;
   if (answer.status === 0) {
-    if (options.signal?.aborted) throw new BffError({ status: 0, code: 'aborted', message: 'The upload was cancelled.' });
+    if (options.signal?.aborted)
+      throw new BffError({ status: 0, code: 'aborted', message: 'The upload was cancelled.' });
     throw await transport.unreachable();
   }
   throw new BffError({
@@ -57,7 +70,12 @@ export async function deleteAttachment(transport: Transport, id: string): Promis
 }
 
 /** An upload through XMLHttpRequest: the one browser API that reports upload progress. */
-function xhrUpload(url: string, form: FormData, headers: Record<string, string>, options: UploadOptions): Promise<Answer> {
+function xhrUpload(
+  url: string,
+  form: FormData,
+  headers: Record<string, string>,
+  options: UploadOptions,
+): Promise<Answer> {
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
     xhr.open('POST', url);
@@ -65,7 +83,8 @@ function xhrUpload(url: string, form: FormData, headers: Record<string, string>,
     xhr.upload.onprogress = (e) => {
       if (e.lengthComputable) options.onProgress?.(e.loaded / e.total);
     };
-    const done = () => resolve({ status: xhr.status, text: xhr.responseText, headers: { get: (name) => xhr.getResponseHeader(name) } });
+    const done = () =>
+      resolve({ status: xhr.status, text: xhr.responseText, headers: { get: (name) => xhr.getResponseHeader(name) } });
     xhr.onload = done;
     xhr.onerror = done;
     xhr.onabort = done;

@@ -1,6 +1,14 @@
 import { deleteAttachment, uploadAttachment, type UploadOptions } from './attachments.js';
 import { history, send, TypingIndicator, type RetryPolicy, type SendOptions } from './messages.js';
-import { capabilities, endSession, getAttributes, getSession, setAttributes, startSession, updateAttributes } from './session.js';
+import {
+  capabilities,
+  endSession,
+  getAttributes,
+  getSession,
+  setAttributes,
+  startSession,
+  updateAttributes,
+} from './session.js';
 import { signIn, signOut } from './signIn.js';
 import { LiveStream, type StreamHandlers, type StreamOptions } from './stream.js';
 import type { TokenStore } from './tokenStore.js';
@@ -58,7 +66,12 @@ export class BffClient {
   constructor(private readonly options: BffClientOptions) {
     // Unbound fetch throws "Illegal invocation" in browsers.
     this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
-    this.transport = new Transport({ baseUrl: options.baseUrl, tokenStore: options.tokenStore, fetch: this.fetchImpl, pageOrigin: options.pageOrigin });
+    this.transport = new Transport({
+      baseUrl: options.baseUrl,
+      tokenStore: options.tokenStore,
+      fetch: this.fetchImpl,
+      pageOrigin: options.pageOrigin,
+    });
     this.retry = {
       retries: options.sendRetries ?? 2,
       maxWaitSeconds: options.maxRetryWaitSeconds ?? 5,
@@ -144,12 +157,18 @@ export class BffClient {
   }
 
   /** The guest pressed a card's button (a postback). */
-  answerButton(button: { text: string; payload: string; originatingMessageId?: string }, options: SendOptions = {}): Promise<ChatMessage> {
+  answerButton(
+    button: { text: string; payload: string; originatingMessageId?: string },
+    options: SendOptions = {},
+  ): Promise<ChatMessage> {
     return this.send({ button }, options);
   }
 
   /** The guest picked a slot from a date picker. */
-  answerDatePicker(datePicker: { dateTime: string; originatingMessageId: string; text?: string }, options: SendOptions = {}): Promise<ChatMessage> {
+  answerDatePicker(
+    datePicker: { dateTime: string; originatingMessageId: string; text?: string },
+    options: SendOptions = {},
+  ): Promise<ChatMessage> {
     return this.send({ datePicker }, options);
   }
 
@@ -175,14 +194,16 @@ export class BffClient {
 
   /** A short-lived, origin-bound ticket for EventSource (which cannot send headers). */
   async streamTicket(): Promise<{ ticket: string; expiresAt: string }> {
-    return (await this.transport.request<{ ticket: string; expiresAt: string }>('POST', '/messages/stream-ticket')).body;
+    return (await this.transport.request<{ ticket: string; expiresAt: string }>('POST', '/messages/stream-ticket'))
+      .body;
   }
 
   /** Opens the live event stream; it reconnects by itself until closed or the session ends. */
   stream(handlers: StreamHandlers, options: StreamOptions = {}): LiveStream {
     const EventSourceImpl = this.options.EventSource ?? EventSource;
     // No event id seen yet: start from the session's stream position, so nothing before the first event is missed.
-    const open = (ticket: string, lastEventId: string | undefined) => new EventSourceImpl(this.transport.streamUrl(ticket, lastEventId ?? this.transport.streamPosition));
+    const open = (ticket: string, lastEventId: string | undefined) =>
+      new EventSourceImpl(this.transport.streamUrl(ticket, lastEventId ?? this.transport.streamPosition));
     return new LiveStream(this, open, handlers, options);
   }
 }

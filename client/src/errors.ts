@@ -24,7 +24,15 @@ export class BffError extends Error {
   /** With `cors_refused`: the page's origin, the one to allow. */
   readonly origin?: string;
 
-  constructor(init: { status: number; code: string; message: string; retryAfterSeconds?: number; requestId?: string; problem?: Problem; origin?: string }) {
+  constructor(init: {
+    status: number;
+    code: string;
+    message: string;
+    retryAfterSeconds?: number;
+    requestId?: string;
+    problem?: Problem;
+    origin?: string;
+  }) {
     super(init.message);
     this.name = 'BffError';
     this.status = init.status;

@@ -25,12 +25,20 @@ export const TYPING_INTERVAL_MS = 5000;
  * echoed it. Retried with the same Idempotency-Key, so a retry never makes a
  * second message.
  */
-export async function send(transport: Transport, input: SendInput, options: SendOptions, policy: RetryPolicy): Promise<ChatMessage> {
+export async function send(
+  transport: Transport,
+  input: SendInput,
+  options: SendOptions,
+  policy: RetryPolicy,
+): Promise<ChatMessage> {
   const body = typeof input === 'string' ? { text: input } : input;
   const key = options.idempotencyKey ?? randomKey();
   for (let attempt = 0; ; attempt++) {
     try {
-      const sent = await transport.request<{ message: ChatMessage }>('POST', '/messages', { body, headers: { 'Idempotency-Key': key } });
+      const sent = await transport.request<{ message: ChatMessage }>('POST', '/messages', {
+        body,
+        headers: { 'Idempotency-Key': key },
+      });
       return sent.body.message;
     } catch (error) {
       if (!(error instanceof BffError) || attempt >= policy.retries) throw error;
@@ -43,7 +51,10 @@ export async function send(transport: Transport, input: SendInput, options: Send
 }
 
 /** A page of history, oldest first within the page; page 1 is the newest. */
-export async function history(transport: Transport, options: { page?: number; pageSize?: number } = {}): Promise<HistoryPage> {
+export async function history(
+  transport: Transport,
+  options: { page?: number; pageSize?: number } = {},
+): Promise<HistoryPage> {
   const query = new URLSearchParams();
   if (options.page !== undefined) query.set('page', String(options.page));
   if (options.pageSize !== undefined) query.set('pageSize', String(options.pageSize));

@@ -1,6 +1,13 @@
 import { BffError } from './errors.js';
 import type { Transport } from './transport.js';
-import type { Attributes, AttributesView, Capabilities, SessionView, StartedSession, StartSessionOptions } from './types.js';
+import type {
+  Attributes,
+  AttributesView,
+  Capabilities,
+  SessionView,
+  StartedSession,
+  StartSessionOptions,
+} from './types.js';
 
 /** The guest session: start or resume, read, end; its attributes; what the deployment allows. */
 
@@ -53,6 +60,9 @@ export async function setAttributes(transport: Transport, attributes: Attributes
 }
 
 /** Merges attributes (PATCH); a `null` value removes the key. */
-export async function updateAttributes(transport: Transport, changes: Record<string, string | null>): Promise<AttributesView> {
+export async function updateAttributes(
+  transport: Transport,
+  changes: Record<string, string | null>,
+): Promise<AttributesView> {
   return (await transport.request<AttributesView>('PATCH', '/guest-attributes', { body: changes })).body;
 }

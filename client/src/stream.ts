@@ -95,7 +95,8 @@ export class LiveStream {
       ticket = (await this.client.streamTicket()).ticket;
     } catch (error) {
       // A lost session, a refused ticket or a refused origin: reconnecting cannot help.
-      if (error instanceof BffError && (error.sessionLost || error.status === 403 || error.corsRefused)) return this.stop(error);
+      if (error instanceof BffError && (error.sessionLost || error.status === 403 || error.corsRefused))
+        return this.stop(error);
       return this.retry(error instanceof BffError ? error.retryAfterSeconds : undefined);
     }
     if (this.closed) return;
@@ -141,7 +142,13 @@ export class LiveStream {
       } else {
         // The session is gone for good; its token is of no further use.
         this.client.forgetSession();
-        this.stop(new BffError({ status: 410, code: 'session_expired', message: event.detail || 'The chat session has ended.' }));
+        this.stop(
+          new BffError({
+            status: 410,
+            code: 'session_expired',
+            message: event.detail || 'The chat session has ended.',
+          }),
+        );
       }
     });
     // EventSource would retry with the same (soon expired) ticket; reconnect with a new one instead.

@@ -97,8 +97,13 @@ export class Transport {
     return headers;
   }
 
-  async request<T = unknown>(method: string, path: string, options: RequestOptions = {}): Promise<{ status: number; body: T }> {
-    const extra = options.body === undefined ? { ...options.headers } : { ...options.headers, 'Content-Type': 'application/json' };
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    options: RequestOptions = {},
+  ): Promise<{ status: number; body: T }> {
+    const extra =
+      options.body === undefined ? { ...options.headers } : { ...options.headers, 'Content-Type': 'application/json' };
     const useToken = options.auth !== false && this.heldToken !== undefined;
     let res: Response;
     try {
@@ -144,7 +149,11 @@ export class Transport {
   async unreachable(): Promise<BffError> {
     let up = false;
     try {
-      const probe = await this.fetchImpl(`${this.baseUrl}/healthz`, { mode: 'no-cors', credentials: 'omit', cache: 'no-store' });
+      const probe = await this.fetchImpl(`${this.baseUrl}/healthz`, {
+        mode: 'no-cors',
+        credentials: 'omit',
+        cache: 'no-store',
+      });
       up = probe.type === 'opaque';
     } catch {
       up = false;

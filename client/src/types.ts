@@ -39,7 +39,8 @@ export interface SessionView {
  * token with its nonce. The service exchanges it; the page never holds a
  * Genesys token.
  */
-export type SignInGrant = { code: string; redirectUri: string; codeVerifier?: string } | { idToken: string; nonce: string };
+export type SignInGrant =
+  { code: string; redirectUri: string; codeVerifier?: string } | { idToken: string; nonce: string };
 
 export interface Capabilities {
   /** `enabled` is false until this service offers uploads; the rest is what the deployment accepts. */
@@ -107,7 +108,11 @@ export interface ListPicker {
   subtitle?: string;
   imageUrl?: string;
   buttonLabel?: string;
-  sections: { title?: string; multipleSelection: boolean; items: { id: string; title?: string; subtitle?: string; imageUrl?: string }[] }[];
+  sections: {
+    title?: string;
+    multipleSelection: boolean;
+    items: { id: string; title?: string; subtitle?: string; imageUrl?: string }[];
+  }[];
 }
 
 /** `originatingMessageId` is the message id an answer refers to. */
@@ -150,7 +155,14 @@ export interface ChatMessage {
   from?: { name?: string; image?: string };
   quickReplies?: QuickReply[];
   /** Single cards and every carousel's cards, in order. */
-  cards?: { title?: string; description?: string; image?: string; video?: string; defaultAction?: CardAction; actions: CardAction[] }[];
+  cards?: {
+    title?: string;
+    description?: string;
+    image?: string;
+    video?: string;
+    defaultAction?: CardAction;
+    actions: CardAction[];
+  }[];
   datePickers?: DatePickerPrompt[];
   listPickers?: ListPickerPrompt[];
   forms?: {
@@ -164,7 +176,14 @@ export interface ChatMessage {
     showSummary?: boolean;
     pages: { title?: string; subtitle?: string; components: FormComponent[] }[];
   }[];
-  attachments?: { id?: string; url?: string; filename?: string; mediaType?: string; mime?: string; fileSize?: number }[];
+  attachments?: {
+    id?: string;
+    url?: string;
+    filename?: string;
+    mediaType?: string;
+    mime?: string;
+    fileSize?: number;
+  }[];
   buttonResponse?: { text?: string; payload?: string; type?: string; originatingMessageId?: string };
   events?: { type: string; value?: string }[];
 }

@@ -175,7 +175,8 @@ function render(message) {
     item.append(bubble);
   }
   // After an answer, the keyboard goes back to the composer rather than to the page.
-  const answer = (/** @type {import('./bffClient.js').SendInput} */ input) => void sendMessage(input).then(() => ui.text.focus());
+  const answer = (/** @type {import('./bffClient.js').SendInput} */ input) =>
+    void sendMessage(input).then(() => ui.text.focus());
   item.append(...attachmentsOf(message), ...cardsOf(message, answer), ...datePickersOf(message, answer));
 
   if (message.quickReplies?.length) {
@@ -188,7 +189,9 @@ function render(message) {
       button.type = 'button';
       button.className = 'answer';
       button.textContent = reply.text;
-      button.addEventListener('click', () => answer({ quickReply: { text: reply.text, payload: reply.payload, originatingMessageId: message.id } }));
+      button.addEventListener('click', () =>
+        answer({ quickReply: { text: reply.text, payload: reply.payload, originatingMessageId: message.id } }),
+      );
       group.append(button);
     }
     item.append(group);
@@ -201,7 +204,11 @@ function render(message) {
 
   // Keep the list in time order: history reloaded after a reconnect may fill a gap.
   let after = /** @type {Element | null} */ (ui.messages.lastElementChild);
-  while (after && /** @type {HTMLElement} */ (after).dataset.time && /** @type {string} */ (/** @type {HTMLElement} */ (after).dataset.time) > message.time) {
+  while (
+    after &&
+    /** @type {HTMLElement} */ (after).dataset.time &&
+    /** @type {string} */ (/** @type {HTMLElement} */ (after).dataset.time) > message.time
+  ) {
     after = after.previousElementSibling;
   }
   if (after) after.after(item);
@@ -259,7 +266,11 @@ async function applyCapabilities() {
     ui.endChat.hidden = !caps.endChat;
     ui.signIn.hidden = signedIn || !caps.authentication.enabled || !identityProvider;
     ui.signIn.onclick = identityProvider
-      ? () => void beginSignIn(identityProvider, caps.authentication.allowSessionUpgrade && sessionStorage.getItem(CHATTED) === '1')
+      ? () =>
+          void beginSignIn(
+            identityProvider,
+            caps.authentication.allowSessionUpgrade && sessionStorage.getItem(CHATTED) === '1',
+          )
       : null;
     warnBeforeExpiry(caps.session.expiresAt);
   } catch {
@@ -280,7 +291,9 @@ function warnBeforeExpiry(expiresAt) {
 /** From the stream's `expiring` event, or the page's own timer from GET /capabilities if the stream was away. */
 function showExpiryWarning() {
   clearTimeout(expiryTimer);
-  showNotice('This chat will end soon because nothing has happened for a while. Send a message to keep it open.', { kind: 'info' });
+  showNotice('This chat will end soon because nothing has happened for a while. Send a message to keep it open.', {
+    kind: 'info',
+  });
 }
 
 // ------------------------------------------------------------------ session and stream
@@ -298,7 +311,8 @@ async function startChat(options = {}) {
     if (!session.resumed) sessionStorage.removeItem(CHATTED);
     // A new chat starts on a clean page: the old transcript belongs to the old conversation.
     if (!session.resumed || options.startNew) ui.messages.replaceChildren();
-    if (session.replacedExpired) showNotice('Your previous chat had expired, so a new one has started.', { kind: 'info' });
+    if (session.replacedExpired)
+      showNotice('Your previous chat had expired, so a new one has started.', { kind: 'info' });
     else hideNotice();
     openStream();
     if (session.readOnly) endedByAgent();
@@ -365,7 +379,10 @@ function signedOutHere(why) {
   setComposerEnabled(false);
   setTyping(false);
   setStatus('Signed out', 'idle');
-  const text = why === 'signed_in_elsewhere' ? 'This chat continues in your signed-in session.' : 'You have been signed out of the chat (on this or another device).';
+  const text =
+    why === 'signed_in_elsewhere'
+      ? 'This chat continues in your signed-in session.'
+      : 'You have been signed out of the chat (on this or another device).';
   showNotice(text, { kind: 'info', action: { label: 'Start a new chat', run: () => void startChat() } });
 }
 
@@ -481,7 +498,10 @@ ui.endChat.addEventListener('click', async () => {
     live?.close();
     setStatus('Chat ended', 'idle');
     // The token is gone with the chat: a plain start makes a new session.
-    showNotice('You ended this chat.', { kind: 'info', action: { label: 'Start a new chat', run: () => void startChat() } });
+    showNotice('You ended this chat.', {
+      kind: 'info',
+      action: { label: 'Start a new chat', run: () => void startChat() },
+    });
   } catch (error) {
     setComposerEnabled(true);
     showError(error);
@@ -491,6 +511,7 @@ ui.endChat.addEventListener('click', async () => {
 const returned = completeSignIn();
 if (returned && 'grant' in returned) void finishSignIn(returned);
 else {
-  if (returned) showNotice('Signing in did not complete. You can carry on without signing in, or try again.', { kind: 'info' });
+  if (returned)
+    showNotice('Signing in did not complete. You can carry on without signing in, or try again.', { kind: 'info' });
   void startChat();
 }

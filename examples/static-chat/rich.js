@@ -96,7 +96,9 @@ export function cardsOf(message, answer) {
         const text = action.text;
         const button = element('button', 'card-button answer', text);
         button.type = 'button';
-        button.addEventListener('click', () => answer({ button: { text, payload: action.payload ?? text, originatingMessageId: message.id } }));
+        button.addEventListener('click', () =>
+          answer({ button: { text, payload: action.payload ?? text, originatingMessageId: message.id } }),
+        );
         actions.append(button);
       }
     }
@@ -120,10 +122,16 @@ export function datePickersOf(message, answer) {
     if (picker.subtitle) box.append(element('p', 'card-text', picker.subtitle));
     for (const slot of picker.availableTimes) {
       const when = new Date(slot.dateTime);
-      const label = Number.isNaN(when.getTime()) ? slot.dateTime : when.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
+      const label = Number.isNaN(when.getTime())
+        ? slot.dateTime
+        : when.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
       const button = element('button', 'slot answer', label);
       button.type = 'button';
-      button.addEventListener('click', () => answer({ datePicker: { dateTime: slot.dateTime, originatingMessageId: picker.originatingMessageId, text: label } }));
+      button.addEventListener('click', () =>
+        answer({
+          datePicker: { dateTime: slot.dateTime, originatingMessageId: picker.originatingMessageId, text: label },
+        }),
+      );
       box.append(button);
     }
     return box;

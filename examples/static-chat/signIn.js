@@ -10,7 +10,8 @@ const PENDING = 'chat-sign-in';
 /** The identity provider, from the page's meta tags; undefined when the site has none. @returns {SignInConfig | undefined} */
 export function signInConfig() {
   /** @param {string} name */
-  const meta = (name) => /** @type {HTMLMetaElement | null} */ (document.querySelector(`meta[name="${name}"]`))?.content ?? '';
+  const meta = (name) =>
+    /** @type {HTMLMetaElement | null} */ (document.querySelector(`meta[name="${name}"]`))?.content ?? '';
   const authorizeUrl = meta('sign-in-authorize-url');
   const clientId = meta('sign-in-client-id');
   return authorizeUrl && clientId ? { authorizeUrl, clientId } : undefined;
@@ -23,7 +24,10 @@ function redirectUri() {
 
 /** @param {Uint8Array} bytes */
 function base64url(bytes) {
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return btoa(String.fromCharCode(...bytes))
+    .replace(/\+/g, '-')
+    .replace(/\//g, '_')
+    .replace(/=+$/, '');
 }
 
 /**
@@ -34,7 +38,9 @@ function base64url(bytes) {
 export async function beginSignIn(config, keep) {
   const verifier = base64url(crypto.getRandomValues(new Uint8Array(32)));
   const state = base64url(crypto.getRandomValues(new Uint8Array(16)));
-  const challenge = base64url(new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))));
+  const challenge = base64url(
+    new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier))),
+  );
   sessionStorage.setItem(PENDING, JSON.stringify({ verifier, state, keep }));
   const url = new URL(config.authorizeUrl);
   for (const [name, value] of Object.entries({

@@ -61,7 +61,10 @@ export class PendingUploads {
     this.files.push(pending);
     const bar = /** @type {HTMLProgressElement} */ (pending.chip.querySelector('progress'));
     try {
-      const uploaded = await this.client.uploadAttachment(file, { signal: pending.abort.signal, onProgress: (f) => (bar.value = f) });
+      const uploaded = await this.client.uploadAttachment(file, {
+        signal: pending.abort.signal,
+        onProgress: (f) => (bar.value = f),
+      });
       pending.id = uploaded.id;
       pending.chip.dataset.state = 'done';
       bar.value = 1;
@@ -70,7 +73,8 @@ export class PendingUploads {
       action.setAttribute('aria-label', `Remove ${file.name}`);
     } catch (error) {
       this.drop(pending);
-      if (!pending.abort.signal.aborted) this.warn(error instanceof Error ? error.message : `${file.name} could not be uploaded.`);
+      if (!pending.abort.signal.aborted)
+        this.warn(error instanceof Error ? error.message : `${file.name} could not be uploaded.`);
     }
   }
 

@@ -12,7 +12,11 @@
  */
 const GUEST = ['test/genesys/guest/', 'test/session/guestChat.test.ts', 'test/http/liveStreams.test.ts'];
 /** The API suites that state what an upload and an attachment link do. */
-const ATTACHMENT_API = ['test/api/attachments.test.ts', 'test/api/attachmentLinks.test.ts', 'test/api/uploadFormats.test.ts'];
+const ATTACHMENT_API = [
+  'test/api/attachments.test.ts',
+  'test/api/attachmentLinks.test.ts',
+  'test/api/uploadFormats.test.ts',
+];
 /**
  * What an upload body may be and what becomes of its connection: its words, its pace, its spool, a
  * refusal delivered before the body is read (earlyRefusal), the count of each outcome (uploadBodies).
@@ -37,75 +41,103 @@ const AREAS = [
   ['src/genesys/guest/attachment', [...GUEST, ...ATTACHMENT_API]],
   ['src/genesys/guest/', GUEST],
   ['src/genesys/', ['test/genesys/platform/', 'test/config/operation.test.ts', 'test/api/session.test.ts']],
-  ['src/session/', [
-    'test/session/',
-    'test/api/session.test.ts',
-    // A resumed session's identity checks (attributes.ts refuseOtherCustomer) are stated there.
-    'test/api/attributes.test.ts',
-    'test/api/capabilities.test.ts',
-    'test/api/signIn.test.ts',
-    ...ATTACHMENT_API,
-    'test/api/inputScreens.test.ts',
-    'test/api/endChat.test.ts',
-    'test/api/endChatClearRefused.test.ts',
-    'test/api/endedMeansEnded.test.ts',
-    'test/api/capabilitiesEnforced.test.ts',
-    'test/api/messages.test.ts',
-    'test/api/sessionExpiry.test.ts',
-    'test/api/sharedStore.test.ts',
-  ]],
+  [
+    'src/session/',
+    [
+      'test/session/',
+      'test/api/session.test.ts',
+      // A resumed session's identity checks (attributes.ts refuseOtherCustomer) are stated there.
+      'test/api/attributes.test.ts',
+      'test/api/capabilities.test.ts',
+      'test/api/signIn.test.ts',
+      ...ATTACHMENT_API,
+      'test/api/inputScreens.test.ts',
+      'test/api/endChat.test.ts',
+      'test/api/endChatClearRefused.test.ts',
+      'test/api/endedMeansEnded.test.ts',
+      'test/api/capabilitiesEnforced.test.ts',
+      'test/api/messages.test.ts',
+      'test/api/sessionExpiry.test.ts',
+      'test/api/sharedStore.test.ts',
+    ],
+  ],
   // liveStreamRules: each refusal's words and count, a reader behind, final events, resume and replay placement, the answer's head.
-  ['src/http/liveStreams.ts', ['test/http/liveStreams.test.ts', 'test/http/liveStreamRules.test.ts', 'test/api/stream.test.ts']],
+  [
+    'src/http/liveStreams.ts',
+    ['test/http/liveStreams.test.ts', 'test/http/liveStreamRules.test.ts', 'test/api/stream.test.ts'],
+  ],
   ['src/http/routes/attachments.ts', [...UPLOAD_EDGE, 'test/api/attachmentLinks.test.ts', DOCUMENTS]],
   // uploadNames: a name of any script, sent as FormData writes it (UTF-8 bytes in filename=), is kept.
   ['src/http/multipart.ts', [...UPLOAD_EDGE, 'test/http/multipart.test.ts', 'test/api/uploadNames.test.ts']],
   ['src/http/routes/signIn.ts', ['test/api/signIn.test.ts', DOCUMENTS]],
-  ['src/http/routes/', [
-    'test/api/session.test.ts',
-    'test/api/messages.test.ts',
-    'test/api/endChat.test.ts',
-    'test/api/endChatClearRefused.test.ts',
-    'test/api/attributes.test.ts',
-    'test/api/answers.test.ts',
-    'test/api/stream.test.ts',
-    'test/server/lifecycle.test.ts',
-    'test/hostile/security.test.ts',
-    // The problem pages (routes/problems.ts): every code's words, escaped.
-    'test/api/problemPages.test.ts',
-    // routes/chat.ts's own rules: HEAD on the stream, a ticket kept by a client gone, its refusals' words, the per-session limit of POST /guest-session.
-    'test/api/chatRoutes.test.ts',
-    // DELETE /guest-session as declared: repeatable once ended, counted against both limits of conversation changes.
-    'test/api/endChatRoute.test.ts',
-    // POST /guest-session's limit of new sessions per address.
-    'test/api/startSessionLimits.test.ts',
-    DOCUMENTS,
-  ]],
+  [
+    'src/http/routes/',
+    [
+      'test/api/session.test.ts',
+      'test/api/messages.test.ts',
+      'test/api/endChat.test.ts',
+      'test/api/endChatClearRefused.test.ts',
+      'test/api/attributes.test.ts',
+      'test/api/answers.test.ts',
+      'test/api/stream.test.ts',
+      'test/server/lifecycle.test.ts',
+      'test/hostile/security.test.ts',
+      // The problem pages (routes/problems.ts): every code's words, escaped.
+      'test/api/problemPages.test.ts',
+      // routes/chat.ts's own rules: HEAD on the stream, a ticket kept by a client gone, its refusals' words, the per-session limit of POST /guest-session.
+      'test/api/chatRoutes.test.ts',
+      // DELETE /guest-session as declared: repeatable once ended, counted against both limits of conversation changes.
+      'test/api/endChatRoute.test.ts',
+      // POST /guest-session's limit of new sessions per address.
+      'test/api/startSessionLimits.test.ts',
+      DOCUMENTS,
+    ],
+  ],
   // The scrape endpoint on METRICS_PORT, and what each request counts: the metrics suites state them.
   ['src/http/metricsListener.ts', ['test/observability/metrics.test.ts', 'test/config/operation.test.ts']],
-  ['src/http/observe.ts', ['test/http/', 'test/observability/metrics.test.ts', 'test/hostile/metricsCardinality.test.ts']],
+  [
+    'src/http/observe.ts',
+    ['test/http/', 'test/observability/metrics.test.ts', 'test/hostile/metricsCardinality.test.ts'],
+  ],
   // Each limit's refusals through the service: sessions and conversation changes, sign-ins, attribute writes, counted in Redis.
-  ['src/http/rateLimits.ts', [
-    'test/http/rateLimits.test.ts',
-    // What counts as a sign-in, each limiter's skips, words and series; the Redis key of each sign-in and attribute limit.
-    'test/http/signInAndAttributeLimits.test.ts',
-    'test/http/limitKeys.test.ts',
-    'test/api/startSessionLimits.test.ts',
-    'test/api/endChatRoute.test.ts',
-    'test/api/signIn.test.ts',
-    'test/api/attributes.test.ts',
-    'test/api/sharedLimits.test.ts',
-  ]],
-  ['src/http/', [
-    'test/http/',
-    'test/api/session.test.ts',
-    'test/api/openapi.test.ts',
-    DOCUMENTS,
-    'test/hostile/security.test.ts',
-    'test/hostile/earlyRefusal.test.ts',
-    'test/hostile/churn.test.ts',
-  ]],
+  [
+    'src/http/rateLimits.ts',
+    [
+      'test/http/rateLimits.test.ts',
+      // What counts as a sign-in, each limiter's skips, words and series; the Redis key of each sign-in and attribute limit.
+      'test/http/signInAndAttributeLimits.test.ts',
+      'test/http/limitKeys.test.ts',
+      'test/api/startSessionLimits.test.ts',
+      'test/api/endChatRoute.test.ts',
+      'test/api/signIn.test.ts',
+      'test/api/attributes.test.ts',
+      'test/api/sharedLimits.test.ts',
+    ],
+  ],
+  [
+    'src/http/',
+    [
+      'test/http/',
+      'test/api/session.test.ts',
+      'test/api/openapi.test.ts',
+      DOCUMENTS,
+      'test/hostile/security.test.ts',
+      'test/hostile/earlyRefusal.test.ts',
+      'test/hostile/churn.test.ts',
+    ],
+  ],
   // The Redis suites start redis-server beside the service (stryker.jest.config.js keeps them).
-  ['src/store/', ['test/store/', 'test/api/sharedStore.test.ts', 'test/api/sharedLimits.test.ts', 'test/api/session.test.ts', 'test/api/messages.test.ts', 'test/session/']],
+  [
+    'src/store/',
+    [
+      'test/store/',
+      'test/api/sharedStore.test.ts',
+      'test/api/sharedLimits.test.ts',
+      'test/api/session.test.ts',
+      'test/api/messages.test.ts',
+      'test/session/',
+    ],
+  ],
   ['src/config/', ['test/config/']],
   ['src/identity/', ['test/identity/', 'test/api/signIn.test.ts']],
   ['src/observability/', ['test/observability/', 'test/hostile/logLeaks.test.ts']],

@@ -51,7 +51,8 @@ function planted(current, mutant) {
   const lines = current.split('\n');
   let nearest;
   lines.forEach((text, i) => {
-    if (text === line && (nearest === undefined || Math.abs(i + 1 - start.line) < Math.abs(nearest + 1 - start.line))) nearest = i;
+    if (text === line && (nearest === undefined || Math.abs(i + 1 - start.line) < Math.abs(nearest + 1 - start.line)))
+      nearest = i;
   });
   if (nearest === undefined) return undefined;
   const at = lines.slice(0, nearest).reduce((sum, text) => sum + text.length + 1, 0) + start.column - 1;
@@ -62,7 +63,11 @@ function planted(current, mutant) {
 /** jest on `tests`, in its own process group (so that Ctrl-C here ends it too): its exit status and stderr. */
 function jest(tests) {
   return new Promise((resolve) => {
-    const child = spawn('npx', ['jest', '--silent', ...tests], { env: { ...process.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    const child = spawn('npx', ['jest', '--silent', ...tests], {
+      env: { ...process.env, FORCE_COLOR: '0' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
+    });
     running = child;
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
@@ -85,7 +90,9 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-const chosen = report.mutants.filter((m) => LEFT.includes(m.status) && (!lineText || m.location.start.line === Number(lineText)));
+const chosen = report.mutants.filter(
+  (m) => LEFT.includes(m.status) && (!lineText || m.location.start.line === Number(lineText)),
+);
 if (chosen.length === 0) {
   process.stderr.write(`${target}: no mutant left there\n`);
   process.exit(2);

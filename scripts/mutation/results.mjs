@@ -42,7 +42,11 @@ export function originalOf(source, { start, end }) {
   const text =
     start.line === end.line
       ? lines[start.line - 1].slice(start.column - 1, end.column - 1)
-      : [lines[start.line - 1].slice(start.column - 1), ...lines.slice(start.line, end.line - 1), lines[end.line - 1].slice(0, end.column - 1)].join('\n');
+      : [
+          lines[start.line - 1].slice(start.column - 1),
+          ...lines.slice(start.line, end.line - 1),
+          lines[end.line - 1].slice(0, end.column - 1),
+        ].join('\n');
   return oneLine(text);
 }
 
@@ -64,13 +68,19 @@ export function describe(module, source, mutant) {
   };
 }
 
-const keyOf = ({ module, mutator, context, original, replacement }) => JSON.stringify([module, mutator, context, original, replacement]);
+const keyOf = ({ module, mutator, context, original, replacement }) =>
+  JSON.stringify([module, mutator, context, original, replacement]);
 
 /** The reasons given, by key; each file of HARMLESS_DIR holds { module: [{ line, mutator, context, original, replacement, why }] }. */
 export function harmless() {
   const dir = at(HARMLESS_DIR);
   const byKey = new Map();
-  for (const name of fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.endsWith('.json')).sort() : []) {
+  for (const name of fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((n) => n.endsWith('.json'))
+        .sort()
+    : []) {
     const byModule = JSON.parse(fs.readFileSync(path.join(dir, name), 'utf8'));
     for (const [module, entries] of Object.entries(byModule)) {
       for (const entry of entries) byKey.set(keyOf({ module, ...entry }), { module, file: name, ...entry });
@@ -129,10 +139,12 @@ export function results() {
  * failed assertion: such a verdict rests on time alone, and some were false (RELIABILITY.md#mutation-testing).
  * The table counts them apart; a reason given for one (a hand plant that passed) makes it a survivor.
  */
-export const killedByBoundAlone = (mutant) => mutant.status === 'Killed' && /Exceeded timeout of \d+ ms for a test/.test(mutant.statusReason ?? '');
+export const killedByBoundAlone = (mutant) =>
+  mutant.status === 'Killed' && /Exceeded timeout of \d+ ms for a test/.test(mutant.statusReason ?? '');
 
 /** The score without the kills that rest on a test's bound alone, as if each of them survived. */
-export const scoreWithoutBound = ({ detected, valid, byBound }) => (valid === 0 ? 100 : (100 * (detected - byBound)) / valid);
+export const scoreWithoutBound = ({ detected, valid, byBound }) =>
+  valid === 0 ? 100 : (100 * (detected - byBound)) / valid;
 
 export const score = ({ detected, valid }) => (valid === 0 ? 100 : (100 * detected) / valid);
 export const pct = (row) => (row.valid === 0 ? 'n/a' : `${score(row).toFixed(1)} %`);

@@ -57,7 +57,9 @@ function sourceModules(dir = 'src') {
 }
 
 /** The suites of stryker.jest.config.js, relative to the repository. */
-const SUITES = require(path.join(ROOT, 'stryker.jest.config.js')).testMatch.map((pattern) => pattern.replace('<rootDir>/', ''));
+const SUITES = require(path.join(ROOT, 'stryker.jest.config.js')).testMatch.map((pattern) =>
+  pattern.replace('<rootDir>/', ''),
+);
 
 /** The suites that judge `modules` together, or undefined when one of them needs every suite. */
 function judgesOfAll(modules) {
@@ -67,11 +69,15 @@ function judgesOfAll(modules) {
     if (!judges) return undefined;
     for (const judge of judges) paths.add(judge);
   }
-  return SUITES.filter((suite) => [...paths].some((judge) => (judge.endsWith('/') ? suite.startsWith(judge) : suite === judge)));
+  return SUITES.filter((suite) =>
+    [...paths].some((judge) => (judge.endsWith('/') ? suite.startsWith(judge) : suite === judge)),
+  );
 }
 
 function incrementalReport() {
-  return fs.existsSync(INCREMENTAL_FILE) ? JSON.parse(fs.readFileSync(INCREMENTAL_FILE, 'utf8')) : { files: {}, testFiles: {} };
+  return fs.existsSync(INCREMENTAL_FILE)
+    ? JSON.parse(fs.readFileSync(INCREMENTAL_FILE, 'utf8'))
+    : { files: {}, testFiles: {} };
 }
 
 /** src/ modules changed or added since the commit that last wrote the incremental file, committed or not. */
@@ -101,14 +107,17 @@ function changedModules() {
     if (outOfProcess(module)) continue;
     const held = recorded[module];
     if (held) {
-      if (held.source !== fs.readFileSync(module, 'utf8')) chosen.set(module, 'changed since its results were recorded');
+      if (held.source !== fs.readFileSync(module, 'utf8'))
+        chosen.set(module, 'changed since its results were recorded');
     } else if (changedSinceBase.has(module)) {
       if (HELD_ONLY) neverMutated.push(module);
       else chosen.set(module, `changed since ${base.slice(0, 10)} and never mutated`);
     } else pending.push(module);
   }
   if (neverMutated.length > 0) {
-    say(`${neverMutated.length} changed module(s) never mutated yet, listed and not run here (CI re-tests only what the incremental file holds; npm run test:mutation covers them): ${neverMutated.join(', ')}`);
+    say(
+      `${neverMutated.length} changed module(s) never mutated yet, listed and not run here (CI re-tests only what the incremental file holds; npm run test:mutation covers them): ${neverMutated.join(', ')}`,
+    );
   }
   const testFiles = incremental.testFiles ?? {};
   const changedTests = new Set(
@@ -121,11 +130,15 @@ function changedModules() {
     for (const [file, { tests }] of Object.entries(testFiles)) for (const test of tests) fileOfTest.set(test.id, file);
     for (const [module, { mutants }] of Object.entries(recorded)) {
       if (chosen.has(module) || !fs.existsSync(module)) continue;
-      const killer = mutants.flatMap((m) => m.killedBy ?? []).map((id) => fileOfTest.get(id)).find((file) => changedTests.has(file));
+      const killer = mutants
+        .flatMap((m) => m.killedBy ?? [])
+        .map((id) => fileOfTest.get(id))
+        .find((file) => changedTests.has(file));
       if (killer) chosen.set(module, `a mutant of it was killed by ${killer}, which changed`);
     }
   }
-  if (pending.length > 0) say(`${pending.length} module(s) never mutated and unchanged, not run here (npm run mutation:table lists them)`);
+  if (pending.length > 0)
+    say(`${pending.length} module(s) never mutated and unchanged, not run here (npm run mutation:table lists them)`);
   return chosen;
 }
 
@@ -170,7 +183,9 @@ async function stryker(modules, budgetSeconds) {
 async function confirmTimeVerdicts(modules, budgetSeconds) {
   const forgotten = forgetTimeVerdicts(modules);
   if (forgotten === 0) return undefined;
-  say(`${forgotten} verdict(s) rest on time alone (a test past its bound, or a Stryker timeout): re-testing them at concurrency ${CORES}`);
+  say(
+    `${forgotten} verdict(s) rest on time alone (a test past its bound, or a Stryker timeout): re-testing them at concurrency ${CORES}`,
+  );
   return strykerRun(modules, budgetSeconds, ['--concurrency', String(CORES)]);
 }
 
@@ -184,10 +199,22 @@ async function strykerRun(modules, budgetSeconds, extraArgs) {
   // file holds, would fail a change to a module because of another one it did not touch.
   fs.mkdirSync(config.tempDirName, { recursive: true });
   const runConfig = path.join(config.tempDirName, 'stryker.run.json');
-  fs.writeFileSync(runConfig, JSON.stringify({ ...config, $schema: undefined, thresholds: { ...config.thresholds, break: null } }, null, 2));
-  const args = ['stryker', 'run', runConfig, '--mutate', modules.join(','), '--reporters', 'clear-text,json,html,progress-append-only'];
+  fs.writeFileSync(
+    runConfig,
+    JSON.stringify({ ...config, $schema: undefined, thresholds: { ...config.thresholds, break: null } }, null, 2),
+  );
+  const args = [
+    'stryker',
+    'run',
+    runConfig,
+    '--mutate',
+    modules.join(','),
+    '--reporters',
+    'clear-text,json,html,progress-append-only',
+  ];
   if (suites) args.push('--testFiles', suites.join(','));
-  if (process.env.MUTATION_CONCURRENCY && !extraArgs.includes('--concurrency')) args.push('--concurrency', process.env.MUTATION_CONCURRENCY);
+  if (process.env.MUTATION_CONCURRENCY && !extraArgs.includes('--concurrency'))
+    args.push('--concurrency', process.env.MUTATION_CONCURRENCY);
   args.push(...extraArgs);
   say(`stryker over ${modules.length} module(s), judged by ${suites ? `${suites.length} suite(s)` : 'every suite'}`);
   const started = Date.now();
@@ -286,7 +313,9 @@ if (mode === 'changed' || mode === 'modules') {
 } else if (mode === 'confirm') {
   // The verdicts that rest on time alone in results recorded before every run confirmed them.
   const held = incrementalReport().files ?? {};
-  const modules = (list ? list.split(',') : Object.keys(held)).filter((module) => held[module]?.mutants.some(byTimeAlone) && !outOfProcess(module));
+  const modules = (list ? list.split(',') : Object.keys(held)).filter(
+    (module) => held[module]?.mutants.some(byTimeAlone) && !outOfProcess(module),
+  );
   if (modules.length === 0) {
     say('no verdict rests on time alone');
     process.exit(0);

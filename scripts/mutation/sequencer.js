@@ -24,7 +24,11 @@ class MutationSequencer extends Sequencer {
     const cost = new Map();
     for (const test of tests) {
       const matching = (recorded.get(test.path) ?? []).filter(({ name }) => wanted.test(name));
-      if (matching.length > 0) cost.set(test, matching.reduce((sum, { ms }) => sum + ms, 0));
+      if (matching.length > 0)
+        cost.set(
+          test,
+          matching.reduce((sum, { ms }) => sum + ms, 0),
+        );
     }
     return [...cost.keys()].sort((a, b) => cost.get(a) - cost.get(b));
   }

@@ -13,7 +13,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
-import { OUT_OF_PROCESS, ROOT, config, outOfProcess, pct, results, scoreWithoutBound, sourceModules } from './results.mjs';
+import {
+  OUT_OF_PROCESS,
+  ROOT,
+  config,
+  outOfProcess,
+  pct,
+  results,
+  scoreWithoutBound,
+  sourceModules,
+} from './results.mjs';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 export const START = '<!-- mutation-results:start (npm run mutation:table -- --write) -->';
@@ -24,7 +33,17 @@ const code = (text) => {
   return `${ticks}${ticks.length > 1 ? ' ' : ''}${text}${ticks.length > 1 ? ' ' : ''}${ticks}`;
 };
 
-const HEADER = ['module', 'mutants', 'killed', 'of them by a test bound alone', 'timed out', 'survived', 'no coverage', 'score', 'score without the bound kills'];
+const HEADER = [
+  'module',
+  'mutants',
+  'killed',
+  'of them by a test bound alone',
+  'timed out',
+  'survived',
+  'no coverage',
+  'score',
+  'score without the bound kills',
+];
 const rowLine = (row, name) =>
   `| ${name} | ${row.valid} | ${row.Killed} | ${row.byBound} | ${row.Timeout} | ${row.Survived} | ${row.NoCoverage} | ${pct(row)} | ${row.valid === 0 ? 'n/a' : `${scoreWithoutBound(row).toFixed(1)} %`} |`;
 
@@ -32,7 +51,8 @@ const rowLine = (row, name) =>
 export function markdown(r = results()) {
   const lines = [START, ''];
   lines.push(`| ${HEADER.join(' | ')} |`, `|${HEADER.map(() => '---|').join('')}`);
-  for (const row of [...r.rows, r.total]) lines.push(rowLine(row, row.module === 'all' ? '**all**' : code(row.module.replace(/^src\//, ''))));
+  for (const row of [...r.rows, r.total])
+    lines.push(rowLine(row, row.module === 'all' ? '**all**' : code(row.module.replace(/^src\//, ''))));
   lines.push('');
   if (r.pending.length > 0) lines.push(`Not mutated yet: ${r.pending.map(code).join(', ')}.`, '');
   lines.push(`Each mutant left (${r.left.length}), and why it is harmless:`, '');
@@ -42,9 +62,16 @@ export function markdown(r = results()) {
       module = m.module;
       lines.push('', `${code(module.replace(/^src\//, ''))}:`, '');
     }
-    const status = m.status === 'NoCoverage' ? ', not covered' : m.byBound ? ', killed in the run only by a test past its bound, passes that test when planted by hand' : '';
+    const status =
+      m.status === 'NoCoverage'
+        ? ', not covered'
+        : m.byBound
+          ? ', killed in the run only by a test past its bound, passes that test when planted by hand'
+          : '';
     const where = m.context === m.original ? '' : ` in ${code(m.context)}`;
-    lines.push(`- line ${m.line}, ${m.mutator}${status}: ${code(m.original)} → ${code(m.replacement)}${where}. ${m.why ?? '**Not explained.**'}`);
+    lines.push(
+      `- line ${m.line}, ${m.mutator}${status}: ${code(m.original)} → ${code(m.replacement)}${where}. ${m.why ?? '**Not explained.**'}`,
+    );
   }
   lines.push('', END);
   return lines.join('\n');
@@ -62,14 +89,25 @@ export function withPart(text, part) {
 
 async function notYetMutated(pending) {
   const { Instrumenter } = await import('@stryker-mutator/instrumenter');
-  const quiet = { debug() {}, info() {}, warn() {}, trace() {}, error() {}, isDebugEnabled: () => false, isTraceEnabled: () => false };
+  const quiet = {
+    debug() {},
+    info() {},
+    warn() {},
+    trace() {},
+    error() {},
+    isDebugEnabled: () => false,
+    isTraceEnabled: () => false,
+  };
   const options = { plugins: null, excludedMutations: [], ignorers: [], noHeader: true };
   let sum = 0;
   out();
   out('Not yet mutated (mutants as instrumented, before the TypeScript checker and ignoreStatic):');
   for (const module of pending) {
     const content = fs.readFileSync(path.join(ROOT, module), 'utf8');
-    const { mutants: found } = await new Instrumenter(quiet).instrument([{ name: path.resolve(ROOT, module), mutate: true, content }], options);
+    const { mutants: found } = await new Instrumenter(quiet).instrument(
+      [{ name: path.resolve(ROOT, module), mutate: true, content }],
+      options,
+    );
     sum += found.length;
     out(`- ${module}: ${found.length}`);
   }
@@ -84,10 +122,21 @@ if (isMain) {
     out(markdown(r));
   } else if (mode === '--json') {
     // For test/scripts/mutationResults.test.ts: the results, the generated part, and the break threshold.
-    out(JSON.stringify({ ...r, markdown: markdown(r), reliability: fs.readFileSync(RELIABILITY, 'utf8'), start: START, end: END, breakAt: config.thresholds.break }));
+    out(
+      JSON.stringify({
+        ...r,
+        markdown: markdown(r),
+        reliability: fs.readFileSync(RELIABILITY, 'utf8'),
+        start: START,
+        end: END,
+        breakAt: config.thresholds.break,
+      }),
+    );
   } else if (mode === '--write') {
     fs.writeFileSync(RELIABILITY, withPart(fs.readFileSync(RELIABILITY, 'utf8'), markdown(r)));
-    out(`RELIABILITY.md: ${r.rows.length} modules, ${pct(r.total)}, ${r.left.length} mutants left (${r.left.filter((m) => !m.why).length} not explained)`);
+    out(
+      `RELIABILITY.md: ${r.rows.length} modules, ${pct(r.total)}, ${r.left.length} mutants left (${r.left.filter((m) => !m.why).length} not explained)`,
+    );
   } else if (mode === 'unexplained') {
     const entries = {};
     for (const { module, line, mutator, context, original, replacement, why } of r.left) {
@@ -101,7 +150,10 @@ if (isMain) {
     for (const row of [...r.rows, r.total]) out(rowLine(row, `\`${row.module.replace(/^src\//, '')}\``));
     out();
     out('Survived and not covered:');
-    for (const m of r.left) out(`- ${m.module}:${m.line} ${m.status} ${m.mutator}: ${m.original} → ${m.replacement}${m.why ? '' : '  NOT EXPLAINED'}`);
+    for (const m of r.left)
+      out(
+        `- ${m.module}:${m.line} ${m.status} ${m.mutator}: ${m.original} → ${m.replacement}${m.why ? '' : '  NOT EXPLAINED'}`,
+      );
     if (r.stale.length > 0) {
       out();
       out(`Reasons in scripts/mutation/harmless/*.json that match no mutant left (${r.stale.length}):`);
@@ -111,11 +163,14 @@ if (isMain) {
     if (unjudged.length > 0) {
       out();
       out('Not mutated, no in-process suite judges them:');
-      for (const [start, why] of OUT_OF_PROCESS) out(`- ${unjudged.filter((module) => module.startsWith(start)).join(', ')}: ${why}`);
+      for (const [start, why] of OUT_OF_PROCESS)
+        out(`- ${unjudged.filter((module) => module.startsWith(start)).join(', ')}: ${why}`);
     }
     if (r.pending.length > 0) await notYetMutated(r.pending);
   } else {
-    process.stderr.write(`unknown mode ${mode}: --write, --markdown, --json, unexplained [prefix], or none (${config.incrementalFile})\n`);
+    process.stderr.write(
+      `unknown mode ${mode}: --write, --markdown, --json, unexplained [prefix], or none (${config.incrementalFile})\n`,
+    );
     process.exit(2);
   }
 }

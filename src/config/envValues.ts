@@ -25,7 +25,10 @@ export const baseUrl = (name: string, schemes: string[]) =>
     try {
       url = new URL(v);
     } catch {
-      ctx.addIssue({ code: 'custom', message: `${name} must be an absolute URL such as ${schemes[0]}//127.0.0.1:9000 (got "${v}")` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `${name} must be an absolute URL such as ${schemes[0]}//127.0.0.1:9000 (got "${v}")`,
+      });
       return z.NEVER;
     }
     if (!schemes.includes(url.protocol)) {

@@ -4,7 +4,10 @@ export interface RedisNode {
 }
 
 /** Where the shared store is: one Redis (REDIS_URL), a Sentinel-watched primary, or a Redis Cluster. */
-export type RedisTopology = { kind: 'single'; url: string } | { kind: 'sentinel'; sentinels: RedisNode[]; name: string } | { kind: 'cluster'; nodes: RedisNode[] };
+export type RedisTopology =
+  | { kind: 'single'; url: string }
+  | { kind: 'sentinel'; sentinels: RedisNode[]; name: string }
+  | { kind: 'cluster'; nodes: RedisNode[] };
 
 export type RedisConfig = RedisTopology & {
   keyPrefix: string;
@@ -43,17 +46,30 @@ function redisNodes(name: string, value: string, problems: string[]): RedisNode[
 }
 
 export function checkRedis(e: RedisEnv, problems: string[]): RedisTopology | undefined {
-  const chosen = (['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const).filter((name) => e[name] !== undefined);
-  if (chosen.length > 1) problems.push(`Set one of REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES, not ${chosen.join(' and ')}`);
-  if (e.REDIS_SENTINELS === undefined && e.REDIS_SENTINEL_NAME !== undefined) problems.push('REDIS_SENTINEL_NAME is set without REDIS_SENTINELS; set both (the Sentinels and the name of the primary they watch) or neither');
-  if (e.REDIS_TLS !== undefined && e.REDIS_TLS !== 'true' && e.REDIS_TLS !== 'false') problems.push(`REDIS_TLS must be true or false (got "${e.REDIS_TLS}")`);
-  if (e.REDIS_TLS !== undefined && chosen.length === 0) problems.push('REDIS_TLS is set but no Redis is (REDIS_SENTINELS or REDIS_CLUSTER_NODES; REDIS_URL says TLS with rediss://)');
-  if (e.REDIS_PASSWORD !== undefined && chosen.length === 0) problems.push('REDIS_PASSWORD is set but no Redis is; set REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES too');
+  const chosen = (['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const).filter(
+    (name) => e[name] !== undefined,
+  );
+  if (chosen.length > 1)
+    problems.push(`Set one of REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES, not ${chosen.join(' and ')}`);
+  if (e.REDIS_SENTINELS === undefined && e.REDIS_SENTINEL_NAME !== undefined)
+    problems.push(
+      'REDIS_SENTINEL_NAME is set without REDIS_SENTINELS; set both (the Sentinels and the name of the primary they watch) or neither',
+    );
+  if (e.REDIS_TLS !== undefined && e.REDIS_TLS !== 'true' && e.REDIS_TLS !== 'false')
+    problems.push(`REDIS_TLS must be true or false (got "${e.REDIS_TLS}")`);
+  if (e.REDIS_TLS !== undefined && chosen.length === 0)
+    problems.push(
+      'REDIS_TLS is set but no Redis is (REDIS_SENTINELS or REDIS_CLUSTER_NODES; REDIS_URL says TLS with rediss://)',
+    );
+  if (e.REDIS_PASSWORD !== undefined && chosen.length === 0)
+    problems.push('REDIS_PASSWORD is set but no Redis is; set REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES too');
   if (e.REDIS_SENTINELS !== undefined) {
     const sentinels = redisNodes('REDIS_SENTINELS', e.REDIS_SENTINELS, problems);
     if (sentinels.length === 0) problems.push('REDIS_SENTINELS must name at least one Sentinel as host:port');
     if (e.REDIS_SENTINEL_NAME === undefined) {
-      problems.push('REDIS_SENTINEL_NAME is required with REDIS_SENTINELS: the name of the primary the Sentinels watch (`sentinel monitor <name> ...`)');
+      problems.push(
+        'REDIS_SENTINEL_NAME is required with REDIS_SENTINELS: the name of the primary the Sentinels watch (`sentinel monitor <name> ...`)',
+      );
       return undefined;
     }
     return { kind: 'sentinel', sentinels, name: e.REDIS_SENTINEL_NAME };
@@ -65,4 +81,3 @@ export function checkRedis(e: RedisEnv, problems: string[]): RedisTopology | und
   }
   return e.REDIS_URL === undefined ? undefined : { kind: 'single', url: e.REDIS_URL };
 }
-

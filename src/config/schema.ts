@@ -179,7 +179,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const secrets = checkSessionSecrets(e, problems);
   const identity = checkIdentity(e, problems);
   if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) {
-    problems.push(`METRICS_PORT must differ from PORT (both are ${e.PORT}): metrics are never served on the public port`);
+    problems.push(
+      `METRICS_PORT must differ from PORT (both are ${e.PORT}): metrics are never served on the public port`,
+    );
   }
   const signInRedirectUris = checkRedirectUris(e.SIGN_IN_REDIRECT_URIS, problems);
   const topology = checkRedis(e, problems);
@@ -225,12 +227,19 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     logLevel: e.LOG_LEVEL,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
-    redis: topology && { ...topology, keyPrefix: e.REDIS_KEY_PREFIX, password: e.REDIS_PASSWORD, tls: e.REDIS_TLS === 'true' },
+    redis: topology && {
+      ...topology,
+      keyPrefix: e.REDIS_KEY_PREFIX,
+      password: e.REDIS_PASSWORD,
+      tls: e.REDIS_TLS === 'true',
+    },
     publicUrl: e.PUBLIC_URL,
     metricsPort: e.METRICS_PORT,
     tracing: {
       // The OpenTelemetry convention: the traces endpoint as given, else the general one with the signal's path.
-      url: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? (e.OTEL_EXPORTER_OTLP_ENDPOINT === undefined ? undefined : `${e.OTEL_EXPORTER_OTLP_ENDPOINT}/v1/traces`),
+      url:
+        e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+        (e.OTEL_EXPORTER_OTLP_ENDPOINT === undefined ? undefined : `${e.OTEL_EXPORTER_OTLP_ENDPOINT}/v1/traces`),
       serviceName: e.OTEL_SERVICE_NAME,
     },
   };
@@ -241,7 +250,9 @@ type Env = z.infer<typeof envSchema>;
 function checkGenesys(e: Env, problems: string[]): Region | undefined {
   const region = e.GENESYS_REGION === undefined ? undefined : findRegion(e.GENESYS_REGION);
   if (e.GENESYS_REGION === undefined) {
-    problems.push('GENESYS_REGION is required: the region domain (e.g. mypurecloud.ie) or its AWS name (e.g. eu-west-1)');
+    problems.push(
+      'GENESYS_REGION is required: the region domain (e.g. mypurecloud.ie) or its AWS name (e.g. eu-west-1)',
+    );
   } else if (!region) {
     problems.push(
       `GENESYS_REGION "${e.GENESYS_REGION}" is not a Genesys Cloud region; use one of: ${REGIONS.map((r) => `${r.domain} (${r.awsRegion})`).join(', ')}`,
@@ -249,9 +260,13 @@ function checkGenesys(e: Env, problems: string[]): Region | undefined {
   }
 
   if (e.GENESYS_DEPLOYMENT_ID === undefined) {
-    problems.push('GENESYS_DEPLOYMENT_ID is required: the Messenger deployment id (Admin > Message > Messenger Deployments)');
+    problems.push(
+      'GENESYS_DEPLOYMENT_ID is required: the Messenger deployment id (Admin > Message > Messenger Deployments)',
+    );
   } else if (!UUID.test(e.GENESYS_DEPLOYMENT_ID)) {
-    problems.push(`GENESYS_DEPLOYMENT_ID must be a UUID such as 6f2c3c3e-1b3a-4c55-9d1e-0a1b2c3d4e5f (got "${e.GENESYS_DEPLOYMENT_ID}")`);
+    problems.push(
+      `GENESYS_DEPLOYMENT_ID must be a UUID such as 6f2c3c3e-1b3a-4c55-9d1e-0a1b2c3d4e5f (got "${e.GENESYS_DEPLOYMENT_ID}")`,
+    );
   }
 
   if ((e.GENESYS_CLIENT_ID === undefined) !== (e.GENESYS_CLIENT_SECRET === undefined)) {
@@ -271,7 +286,9 @@ function checkAllowedOrigins(e: Env, problems: string[]): string[] {
     .map((s) => s.trim())
     .filter(Boolean);
   if (allowedOrigins.length === 0) {
-    problems.push('CORS_ALLOWED_ORIGINS is required: the comma-separated origins of the websites that may call this service, e.g. https://shop.example.com');
+    problems.push(
+      'CORS_ALLOWED_ORIGINS is required: the comma-separated origins of the websites that may call this service, e.g. https://shop.example.com',
+    );
   }
   for (const entry of allowedOrigins) {
     const pattern = parseOriginPattern(entry);
@@ -286,7 +303,9 @@ function checkGenesysOrigin(e: Env, allowedOrigins: string[], problems: string[]
   if (origin === undefined) {
     // With no CORS_ALLOWED_ORIGINS at all, that is the one problem to report (it names the fix); this would only echo it.
     if (allowedOrigins.length > 0) {
-      problems.push('GENESYS_ORIGIN is required when CORS_ALLOWED_ORIGINS has no exact origin: the Origin this service presents to Genesys, one of the deployment\'s allowed domains');
+      problems.push(
+        "GENESYS_ORIGIN is required when CORS_ALLOWED_ORIGINS has no exact origin: the Origin this service presents to Genesys, one of the deployment's allowed domains",
+      );
     }
   } else if (!/^https?:\/\/[^/\s]+$/.test(origin) || !URL.canParse(origin)) {
     problems.push(`GENESYS_ORIGIN must be an origin such as https://shop.example.com (got "${origin}")`);
@@ -296,9 +315,14 @@ function checkGenesysOrigin(e: Env, allowedOrigins: string[], problems: string[]
 }
 
 function checkSessionSecrets(e: Env, problems: string[]): string[] {
-  const secrets = (e.SESSION_SECRET ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const secrets = (e.SESSION_SECRET ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   if (secrets.length === 0) {
-    problems.push('SESSION_SECRET is required: at least 32 random characters (e.g. `openssl rand -base64 48`); a comma-separated list rotates keys');
+    problems.push(
+      'SESSION_SECRET is required: at least 32 random characters (e.g. `openssl rand -base64 48`); a comma-separated list rotates keys',
+    );
   } else if (secrets.some((s) => s.length < 32)) {
     problems.push('SESSION_SECRET: every key must be at least 32 characters (e.g. `openssl rand -base64 48`)');
   }
@@ -315,8 +339,10 @@ function checkIdentity(e: Env, problems: string[]): IdentityConfig | undefined {
     if (e.IDENTITY_JWT_SECRET !== undefined && e.IDENTITY_JWT_SECRET.length < 32) {
       problems.push('IDENTITY_JWT_SECRET must be at least 32 characters');
     }
-    if (e.IDENTITY_ISSUER === undefined) problems.push('IDENTITY_ISSUER is required with identity tokens: the `iss` your backend puts in them');
-    if (e.IDENTITY_AUDIENCE === undefined) problems.push('IDENTITY_AUDIENCE is required with identity tokens: the `aud` your backend puts in them');
+    if (e.IDENTITY_ISSUER === undefined)
+      problems.push('IDENTITY_ISSUER is required with identity tokens: the `iss` your backend puts in them');
+    if (e.IDENTITY_AUDIENCE === undefined)
+      problems.push('IDENTITY_AUDIENCE is required with identity tokens: the `aud` your backend puts in them');
     identity = {
       jwtSecret: e.IDENTITY_JWT_SECRET,
       jwksUrl: e.IDENTITY_JWKS_URL,
@@ -327,7 +353,9 @@ function checkIdentity(e: Env, problems: string[]): IdentityConfig | undefined {
       maxTokenAgeSeconds: e.IDENTITY_MAX_TOKEN_AGE_SECONDS,
     };
   } else if (e.IDENTITY_ISSUER !== undefined || e.IDENTITY_AUDIENCE !== undefined) {
-    problems.push('IDENTITY_ISSUER/IDENTITY_AUDIENCE are set but neither IDENTITY_JWT_SECRET nor IDENTITY_JWKS_URL is; set one of them');
+    problems.push(
+      'IDENTITY_ISSUER/IDENTITY_AUDIENCE are set but neither IDENTITY_JWT_SECRET nor IDENTITY_JWKS_URL is; set one of them',
+    );
   }
 
   return identity;

@@ -8,7 +8,10 @@ import { OriginAllowlist } from './originAllowlist';
  * pages). A code minted for someone else's callback is then refused before
  * Genesys, and through it the site's identity provider, is asked.
  */
-export function signInCallbacks(redirectUris: readonly string[] | undefined, allowedOrigins: readonly string[]): (uri: string) => boolean {
+export function signInCallbacks(
+  redirectUris: readonly string[] | undefined,
+  allowedOrigins: readonly string[],
+): (uri: string) => boolean {
   if (redirectUris !== undefined) {
     const exact = new Set(redirectUris);
     return (uri) => exact.has(uri);
@@ -33,7 +36,10 @@ export function redirectUriProblem(uri: string): string | undefined {
 /** SIGN_IN_REDIRECT_URIS as a list, each entry checked (its problems added to `problems`). */
 export function checkRedirectUris(value: string | undefined, problems: string[]): string[] | undefined {
   if (value === undefined) return undefined;
-  const uris = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const uris = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const uri of uris) {
     const problem = redirectUriProblem(uri);
     if (problem) problems.push(`SIGN_IN_REDIRECT_URIS: "${uri}" ${problem}`);

@@ -84,7 +84,13 @@ async function clientModuleAt(pathname: string, options: DemoServerOptions): Pro
 }
 
 export async function startDemoServer(options: DemoServerOptions): Promise<DemoServer> {
-  const send = (res: ServerResponse, status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}) => {
+  const send = (
+    res: ServerResponse,
+    status: number,
+    type: string,
+    body: string | Buffer,
+    headers: Record<string, string> = {},
+  ) => {
     res.writeHead(status, {
       'Content-Type': type,
       'Cache-Control': 'no-store',
@@ -106,8 +112,14 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
       const { signIn } = options;
       const html = (await readFile(path.join(options.pageDir, 'index.html'), 'utf8'))
         .replace(BFF_META, `<meta name="bff-url" content="${escapeAttribute(bff)}">`)
-        .replace(AUTHORIZE_META, `<meta name="sign-in-authorize-url" content="${escapeAttribute(signIn?.authorizeUrl ?? '')}">`)
-        .replace(CLIENT_ID_META, `<meta name="sign-in-client-id" content="${escapeAttribute(signIn?.clientId ?? '')}">`);
+        .replace(
+          AUTHORIZE_META,
+          `<meta name="sign-in-authorize-url" content="${escapeAttribute(signIn?.authorizeUrl ?? '')}">`,
+        )
+        .replace(
+          CLIENT_ID_META,
+          `<meta name="sign-in-client-id" content="${escapeAttribute(signIn?.clientId ?? '')}">`,
+        );
       // The page runs under a strict policy: its own scripts and styles only, and fetch/EventSource to the service.
       // Images: attachments load from the service, which redirects to Genesys's storage (https, or the local simulator).
       const images = ['https:', bff, ...(options.imageOrigins ?? [])].join(' ');
@@ -139,7 +151,13 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', `The demo page could not be served: ${error instanceof Error ? error.message : String(error)}`);
+      if (!res.headersSent)
+        send(
+          res,
+          500,
+          'text/plain; charset=utf-8',
+          `The demo page could not be served: ${error instanceof Error ? error.message : String(error)}`,
+        );
       else res.destroy();
     });
   });

@@ -20,15 +20,25 @@ export const signInGrantSchema = z
   .union([
     z.strictObject({
       code: z.string().min(1).max(4096).describe('The authorization code from the redirect back to the page'),
-      redirectUri: z.url().max(2048).describe('The redirect URI the code was issued for, exactly as sent to the identity provider'),
-      codeVerifier: z.string().min(43).max(128).optional().describe('The PKCE code verifier, when the request carried a code challenge'),
+      redirectUri: z
+        .url()
+        .max(2048)
+        .describe('The redirect URI the code was issued for, exactly as sent to the identity provider'),
+      codeVerifier: z
+        .string()
+        .min(43)
+        .max(128)
+        .optional()
+        .describe('The PKCE code verifier, when the request carried a code challenge'),
     }),
     z.strictObject({
       idToken: z.string().min(1).max(16384).describe('An ID token from the implicit flow'),
       nonce: z.string().min(1).max(512).describe('The nonce the ID token was requested with'),
     }),
   ])
-  .describe('A sign-in at the identity provider configured in Genesys (OpenID Connect Messenger Configuration): the service exchanges it, and the credentials Genesys returns stay sealed in the session token');
+  .describe(
+    'A sign-in at the identity provider configured in Genesys (OpenID Connect Messenger Configuration): the service exchanges it, and the credentials Genesys returns stay sealed in the session token',
+  );
 
 export const signInBody = z.strictObject({ auth: signInGrantSchema }).describe('Sign the current conversation in');
 
@@ -40,8 +50,15 @@ export const startSessionBody = z
     email: text(320).optional(),
     phone: text(64).optional(),
     attributes: attributesSchema.optional(),
-    identityToken: z.string().max(8192).optional().describe("A JWT minted by the website's backend (see the README, Identity tokens)"),
-    startNew: z.boolean().optional().describe('With a session token: replace a read-only (ended) conversation with a new one'),
+    identityToken: z
+      .string()
+      .max(8192)
+      .optional()
+      .describe("A JWT minted by the website's backend (see the README, Identity tokens)"),
+    startNew: z
+      .boolean()
+      .optional()
+      .describe('With a session token: replace a read-only (ended) conversation with a new one'),
   })
   .describe('Optional details for a new session, or changes when resuming');
 
@@ -53,7 +70,9 @@ const limitsSchema = z.object({
 
 const routingKey = z
   .string()
-  .describe('Stable for the Genesys session and not a secret: send it as the `routingKey` query parameter of every request (fetch and EventSource alike) so a proxy keeps the session on one instance');
+  .describe(
+    'Stable for the Genesys session and not a secret: send it as the `routingKey` query parameter of every request (fetch and EventSource alike) so a proxy keeps the session on one instance',
+  );
 
 const streamPosition = z
   .string()
@@ -62,10 +81,14 @@ const streamPosition = z
   );
 
 export const sessionViewSchema = z.object({
-  sessionToken: z.string().describe('Opaque; send as `Authorization: Bearer <sessionToken>`; always keep the newest one'),
+  sessionToken: z
+    .string()
+    .describe('Opaque; send as `Authorization: Bearer <sessionToken>`; always keep the newest one'),
   routingKey,
   streamPosition,
-  expiresAt: z.iso.datetime().describe('When this session token expires (SESSION_TTL_SECONDS); a newer token comes with later responses'),
+  expiresAt: z.iso
+    .datetime()
+    .describe('When this session token expires (SESSION_TTL_SECONDS); a newer token comes with later responses'),
   sessionExpiresAt: z.iso
     .datetime()
     .nullable()
@@ -75,7 +98,11 @@ export const sessionViewSchema = z.object({
   readOnly: z.boolean().describe('The conversation was ended by the agent; start a new one with { startNew: true }'),
   limits: limitsSchema,
   attributes: attributesSchema,
-  authenticated: z.boolean().describe('The customer is signed in (Genesys authenticated messaging): the agent sees a verified customer, and the conversation follows them across devices'),
+  authenticated: z
+    .boolean()
+    .describe(
+      'The customer is signed in (Genesys authenticated messaging): the agent sees a verified customer, and the conversation follows them across devices',
+    ),
 });
 
 export const attributesViewSchema = z.object({
@@ -83,7 +110,11 @@ export const attributesViewSchema = z.object({
   locked: z.array(z.string()).describe('Keys set by a verified identity; the browser cannot change them'),
 });
 
-export const attributesChangedSchema = attributesViewSchema.extend({ sessionToken: z.string(), routingKey, streamPosition });
+export const attributesChangedSchema = attributesViewSchema.extend({
+  sessionToken: z.string(),
+  routingKey,
+  streamPosition,
+});
 
 /** Refinements are code, not JSON Schema: this says "not blank" in /openapi.json too (`\S` is what trim() keeps). */
 const NOT_BLANK = { pattern: '\\S' };
@@ -105,7 +136,7 @@ const quickReplyAnswerSchema = z.strictObject({
 
 const datePickerAnswerSchema = z.strictObject({
   dateTime: z.iso.datetime({ offset: true }).describe('The chosen slot, as the date picker offered it'),
-  originatingMessageId: wellFormed(200).describe("The id of the message that carried the date picker"),
+  originatingMessageId: wellFormed(200).describe('The id of the message that carried the date picker'),
   text: wellFormed(1024).optional().describe('What the guest sees as their answer (default: the date-time)'),
 });
 
@@ -123,18 +154,29 @@ export const sendMessageBody = z
       .optional()
       .describe('Files uploaded with POST /attachments and not sent yet; with or without `text`'),
     quickReply: quickReplyAnswerSchema.optional().describe('The answer to a quick reply offered by an agent or bot'),
-    button: quickReplyAnswerSchema.optional().describe("The guest pressed a card's button (a postback): its text and payload, and the card message's id"),
+    button: quickReplyAnswerSchema
+      .optional()
+      .describe("The guest pressed a card's button (a postback): its text and payload, and the card message's id"),
     datePicker: datePickerAnswerSchema.optional().describe('The guest picked a slot from a date picker'),
   })
-  .refine((b) => [b.text ?? b.attachmentIds, b.quickReply, b.button, b.datePicker].filter((v) => v !== undefined).length === 1, {
-    message: 'Send `text` and/or `attachmentIds`, or exactly one of `quickReply`, `button` or `datePicker`.',
-  })
+  .refine(
+    (b) =>
+      [b.text ?? b.attachmentIds, b.quickReply, b.button, b.datePicker].filter((v) => v !== undefined).length === 1,
+    {
+      message: 'Send `text` and/or `attachmentIds`, or exactly one of `quickReply`, `button` or `datePicker`.',
+    },
+  )
   .refine((b) => b.attachmentIds === undefined || new Set(b.attachmentIds).size === b.attachmentIds.length, {
     message: 'Each attachment id may appear once.',
   })
   // The first refinement, as JSON Schema: exactly one of these matches (text and attachmentIds count as one).
   .meta({
-    oneOf: [{ anyOf: [{ required: ['text'] }, { required: ['attachmentIds'] }] }, { required: ['quickReply'] }, { required: ['button'] }, { required: ['datePicker'] }],
+    oneOf: [
+      { anyOf: [{ required: ['text'] }, { required: ['attachmentIds'] }] },
+      { required: ['quickReply'] },
+      { required: ['button'] },
+      { required: ['datePicker'] },
+    ],
   });
 
 export const attachmentViewSchema = z.object({
@@ -147,7 +189,12 @@ export const attachmentViewSchema = z.object({
   }),
 });
 
-export const sentMessageSchema = z.object({ message: normalizedMessageSchema, sessionToken: z.string().optional(), routingKey: routingKey.optional(), streamPosition: streamPosition.optional() });
+export const sentMessageSchema = z.object({
+  message: normalizedMessageSchema,
+  sessionToken: z.string().optional(),
+  routingKey: routingKey.optional(),
+  streamPosition: streamPosition.optional(),
+});
 
 export const historySchema = z.object({
   messages: z.array(normalizedMessageSchema).describe('Oldest first within the page'),
@@ -156,35 +203,61 @@ export const historySchema = z.object({
   total: z
     .number()
     .int()
-    .describe('What Genesys holds for the conversation, its events (presence, for one) included: a page may hold fewer messages than pageSize, or none; pages go on while page × pageSize < total'),
+    .describe(
+      'What Genesys holds for the conversation, its events (presence, for one) included: a page may hold fewer messages than pageSize, or none; pages go on while page × pageSize < total',
+    ),
 });
 
 export const capabilitiesSchema = z
   .object({
-    attachments: z
-      .object({
-        enabled: z.boolean().describe('Whether a guest can send files (POST /attachments): the deployment has file upload on with types and a size'),
-        mediaTypes: z.array(z.string()).describe("What the deployment accepts (config.json fileUpload, narrowed by the session's allowedMedia)"),
-        maxBytes: z.number().int(),
-        blockedExtensions: z.array(z.string()),
-      }),
-    endChat: z.boolean().describe('DELETE /guest-session ends the conversation for the agent too (Presence Clear); otherwise it only closes the connection'),
-    disconnect: z.object({ enabled: z.boolean(), type: z.string().describe('`ReadOnly`: an agent disconnect ends the chat for the guest; `Send`: the guest may carry on') }),
-    typing: z.object({ agent: z.boolean().describe('Agent typing events arrive on the stream'), guest: z.boolean().describe('POST /typing reaches the agent') }),
+    attachments: z.object({
+      enabled: z
+        .boolean()
+        .describe(
+          'Whether a guest can send files (POST /attachments): the deployment has file upload on with types and a size',
+        ),
+      mediaTypes: z
+        .array(z.string())
+        .describe("What the deployment accepts (config.json fileUpload, narrowed by the session's allowedMedia)"),
+      maxBytes: z.number().int(),
+      blockedExtensions: z.array(z.string()),
+    }),
+    endChat: z
+      .boolean()
+      .describe(
+        'DELETE /guest-session ends the conversation for the agent too (Presence Clear); otherwise it only closes the connection',
+      ),
+    disconnect: z.object({
+      enabled: z.boolean(),
+      type: z
+        .string()
+        .describe('`ReadOnly`: an agent disconnect ends the chat for the guest; `Send`: the guest may carry on'),
+    }),
+    typing: z.object({
+      agent: z.boolean().describe('Agent typing events arrive on the stream'),
+      guest: z.boolean().describe('POST /typing reaches the agent'),
+    }),
     autoStart: z.boolean(),
     languages: z.array(z.string()),
     defaultLanguage: z.string().nullable(),
     markdown: z.boolean().describe("Agents' messages may hold Markdown"),
     authentication: z.object({
-      enabled: z.boolean().describe('Customers can sign in (Genesys authenticated messaging): POST /guest-session with `auth`'),
-      allowSessionUpgrade: z.boolean().describe('A guest can sign in mid-chat (POST /guest-session/sign-in), keeping the conversation'),
+      enabled: z
+        .boolean()
+        .describe('Customers can sign in (Genesys authenticated messaging): POST /guest-session with `auth`'),
+      allowSessionUpgrade: z
+        .boolean()
+        .describe('A guest can sign in mid-chat (POST /guest-session/sign-in), keeping the conversation'),
     }),
-    session: z.object({ expiresAt: z.iso.datetime().nullable().describe('When Genesys ends the session if nothing happens, when it says') }),
+    session: z.object({
+      expiresAt: z.iso.datetime().nullable().describe('When Genesys ends the session if nothing happens, when it says'),
+    }),
   })
-  .describe("What this deployment allows a custom UI, from its Messenger configuration and this session's SessionResponse");
+  .describe(
+    "What this deployment allows a custom UI, from its Messenger configuration and this session's SessionResponse",
+  );
 
 export const ticketSchema = z.object({ ticket: z.string(), expiresAt: z.iso.datetime() });
-
 
 export type StartInput = z.infer<typeof startSessionBody>;
 export type SignInBody = z.infer<typeof signInBody>;
@@ -208,9 +281,15 @@ export const streamEventSchemas = {
         .describe(
           'open, reconnecting, reconnected, cleared, replay_incomplete, expiring (five minutes before the session expires), signed_in (the customer signed in: the conversation is now authenticated), or how the stream ended (closed, expired, unavailable, reconnect, slow_reader; signed_out: the customer signed out, here or on another device; signed_in_elsewhere: the conversation went on in a signed-in session)',
         ),
-      expiresAt: z.iso.datetime().optional().describe('With `expiring`: when Genesys ends the session unless the guest sends something'),
+      expiresAt: z.iso
+        .datetime()
+        .optional()
+        .describe('With `expiring`: when Genesys ends the session unless the guest sends something'),
       detail: z.string().optional(),
-      reconnect: z.boolean().optional().describe("Only on a stream's last event: true means open it again, false means the session is over"),
+      reconnect: z
+        .boolean()
+        .optional()
+        .describe("Only on a stream's last event: true means open it again, false means the session is over"),
     })
     .describe("The stream's own state"),
 };

@@ -38,7 +38,14 @@ const listPickerSchema = z.object({
     z.object({
       title: z.string().optional(),
       multipleSelection: z.boolean(),
-      items: z.array(z.object({ id: z.string(), title: z.string().optional(), subtitle: z.string().optional(), imageUrl: z.string().optional() })),
+      items: z.array(
+        z.object({
+          id: z.string(),
+          title: z.string().optional(),
+          subtitle: z.string().optional(),
+          imageUrl: z.string().optional(),
+        }),
+      ),
     }),
   ),
 });
@@ -59,14 +66,23 @@ const formComponentSchema = z.object({
       autoCompleteType: z.string().optional(),
     })
     .optional(),
-  wheelPicker: z.object({ items: z.array(z.object({ id: z.string(), title: z.string().optional(), value: z.string().optional() })) }).optional(),
+  wheelPicker: z
+    .object({
+      items: z.array(z.object({ id: z.string(), title: z.string().optional(), value: z.string().optional() })),
+    })
+    .optional(),
 });
 
-const answersMessage = z.string().describe('The message id an answer to this content refers to (`originatingMessageId`)');
+const answersMessage = z
+  .string()
+  .describe('The message id an answer to this content refers to (`originatingMessageId`)');
 
 export const normalizedMessageSchema = z.object({
   id: z.string(),
-  clientMessageId: z.string().optional().describe("The service's id for a guest message (derived from Idempotency-Key when given)"),
+  clientMessageId: z
+    .string()
+    .optional()
+    .describe("The service's id for a guest message (derived from Idempotency-Key when given)"),
   direction: z.enum(['inbound', 'outbound']).describe('inbound: from the guest; outbound: to the guest'),
   type: z.enum(['text', 'structured', 'event']),
   text: z.string().optional(),
@@ -99,10 +115,21 @@ export const normalizedMessageSchema = z.object({
         imageUrl: z.string().optional(),
         buttonLabel: z.string().optional(),
         introduction: z
-          .object({ title: z.string().optional(), subtitle: z.string().optional(), imageUrl: z.string().optional(), buttonText: z.string().optional() })
+          .object({
+            title: z.string().optional(),
+            subtitle: z.string().optional(),
+            imageUrl: z.string().optional(),
+            buttonText: z.string().optional(),
+          })
           .optional(),
         showSummary: z.boolean().optional(),
-        pages: z.array(z.object({ title: z.string().optional(), subtitle: z.string().optional(), components: z.array(formComponentSchema) })),
+        pages: z.array(
+          z.object({
+            title: z.string().optional(),
+            subtitle: z.string().optional(),
+            components: z.array(formComponentSchema),
+          }),
+        ),
       }),
     )
     .optional(),
@@ -119,7 +146,12 @@ export const normalizedMessageSchema = z.object({
     )
     .optional(),
   buttonResponse: z
-    .object({ text: z.string().optional(), payload: z.string().optional(), type: z.string().optional(), originatingMessageId: z.string().optional() })
+    .object({
+      text: z.string().optional(),
+      payload: z.string().optional(),
+      type: z.string().optional(),
+      originatingMessageId: z.string().optional(),
+    })
     .optional(),
   events: z.array(z.object({ type: z.string(), value: z.string().optional() })).optional(),
 });

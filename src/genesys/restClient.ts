@@ -79,9 +79,13 @@ function observeCalls(instance: AxiosInstance): void {
   instance.interceptors.response.use(
     (response) => {
       if (response.status >= 400) countGenesysError(response.status);
-      endClientSpan((response.config as Observed)[SPAN], response.status >= 500 ? new Error(`HTTP ${response.status}`) : undefined, {
-        'http.response.status_code': response.status,
-      });
+      endClientSpan(
+        (response.config as Observed)[SPAN],
+        response.status >= 500 ? new Error(`HTTP ${response.status}`) : undefined,
+        {
+          'http.response.status_code': response.status,
+        },
+      );
       return response;
     },
     (error: unknown) => {
@@ -118,7 +122,11 @@ export function retryAfterMs(headers: AxiosResponse['headers'] | undefined, now:
  * undefined when the operation should stop retrying: attempts are used up, or
  * Genesys asked for a longer pause than the cap.
  */
-export function nextRetryDelayMs(policy: RetryPolicy, attempt: number, retryAfter: number | undefined): number | undefined {
+export function nextRetryDelayMs(
+  policy: RetryPolicy,
+  attempt: number,
+  retryAfter: number | undefined,
+): number | undefined {
   if (attempt >= policy.maxAttempts) return undefined;
   if (retryAfter !== undefined) return retryAfter <= policy.maxDelayMs ? retryAfter : undefined;
   const exponential = policy.baseDelayMs * 2 ** (attempt - 1);

@@ -60,7 +60,13 @@ function apiRoutes(parts: Pick<AppParts, 'readiness' | 'chat'>, document: () => 
       res.json((streamDocument ??= asyncApiDocument(API_VERSION)));
     },
   };
-  return [...healthRoutes(parts.readiness), openapi, asyncapi, ...problemRoutes(), ...(parts.chat ? chatRoutes(parts.chat) : [])];
+  return [
+    ...healthRoutes(parts.readiness),
+    openapi,
+    asyncapi,
+    ...problemRoutes(),
+    ...(parts.chat ? chatRoutes(parts.chat) : []),
+  ];
 }
 
 /** Query parameters whose values are safe to log; every other value is redacted, however its name is spelled. */
@@ -96,11 +102,21 @@ export function createApp({ config, logger, readiness, chat, routers = [] }: App
   app.use(refuseOtherMethods(specs));
   app.use(mountRoutes(publicSpecs, authenticate));
   // Uploads read their own multipart body, streamed; everything else takes JSON.
-  app.use(mountRoutes(specs.filter((s) => s.upload), authenticate));
+  app.use(
+    mountRoutes(
+      specs.filter((s) => s.upload),
+      authenticate,
+    ),
+  );
   app.use(requireJsonBody);
   app.use(express.json({ limit: config.limits.bodyBytes, strict: true, type: () => true }));
   app.use(refuseReservedKeys);
-  app.use(mountRoutes(specs.filter((s) => s.auth !== 'public' && !s.upload), authenticate));
+  app.use(
+    mountRoutes(
+      specs.filter((s) => s.auth !== 'public' && !s.upload),
+      authenticate,
+    ),
+  );
   for (const router of routers) app.use(router);
   app.use(notFound);
   app.use(errorHandler(logger));
@@ -138,8 +154,18 @@ function accessLog(logger: Logger) {
     // too rather than taken from the request context: a stream's answer ends from another
     // request's work, and an aborted request from no request's at all.
     customAttributeKeys: { req: 'unboundRequest' },
-    customSuccessObject: (req, res, value: object) => ({ ...value, req: accessRequest(req), requestId: req.id, ...accessTrace(res) }),
-    customErrorObject: (req, res, _err, value: object) => ({ ...value, req: accessRequest(req), requestId: req.id, ...accessTrace(res) }),
+    customSuccessObject: (req, res, value: object) => ({
+      ...value,
+      req: accessRequest(req),
+      requestId: req.id,
+      ...accessTrace(res),
+    }),
+    customErrorObject: (req, res, _err, value: object) => ({
+      ...value,
+      req: accessRequest(req),
+      requestId: req.id,
+      ...accessTrace(res),
+    }),
     autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
     customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : 'info'),
     // The serializers take the response and error as they are: pino-http's standard wrappers would
@@ -178,7 +204,11 @@ const PLAIN_JSON = /^application\/json(; ?charset=utf-8)?$/i;
 const requireJsonBody: express.RequestHandler = (req, _res, next) => {
   const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
   // The usual header is checked directly; anything else is judged by type-is as before.
-  if (hasBody && !PLAIN_JSON.test(req.headers['content-type'] ?? '') && !req.is(['application/json', 'application/*+json'])) {
+  if (
+    hasBody &&
+    !PLAIN_JSON.test(req.headers['content-type'] ?? '') &&
+    !req.is(['application/json', 'application/*+json'])
+  ) {
     next(new AppError('unsupported_media_type', 'Send the request body as application/json.'));
     return;
   }

@@ -27,7 +27,8 @@ const TICKET_USED = 'This stream ticket was already used; ask for a new one (POS
  */
 export async function spendTicket(res: Response, revocations: Revocations): Promise<void> {
   const ticket = guestOf(res).ticket;
-  if (ticket && !(await revocations.claimTicket(ticket.id, ticket.untilMs))) throw new AppError('unauthorized', TICKET_USED);
+  if (ticket && !(await revocations.claimTicket(ticket.id, ticket.untilMs)))
+    throw new AppError('unauthorized', TICKET_USED);
 }
 
 export function guestOf(res: Response): Guest {
@@ -55,17 +56,27 @@ export function authenticator(tokens: SessionTokens, revocations: Revocations): 
   const notEnded = async (claims: { guestToken: string; anchor?: string; issuedAt: number }, spec: AnyRouteSpec) => {
     const standing = await revocations.standing(claims.guestToken, claims.anchor);
     if (claims.issuedAt < standing.cutOffMs) {
-      throw new AppError('unauthorized', 'The customer signed in since this token was issued: it opens nothing now; use the token the sign-in answered with.');
+      throw new AppError(
+        'unauthorized',
+        'The customer signed in since this token was issued: it opens nothing now; use the token the sign-in answered with.',
+      );
     }
     if (spec.allowEnded) return;
     if (standing.state === 'ended') {
-      throw new AppError('session_expired', 'This chat was ended; start a new session (POST /guest-session without the old token).');
+      throw new AppError(
+        'session_expired',
+        'This chat was ended; start a new session (POST /guest-session without the old token).',
+      );
     }
     if (standing.state === 'lost') {
       // The store lost this session's records: whether it was ended (and which messages went out) is unknowable.
-      throw new AppError('session_expired', 'This service lost the record of this chat (its shared store was emptied), so it cannot tell whether the chat was ended; start a new session (POST /guest-session without the old token).', {
-        logDetail: { storeLostRecords: true },
-      });
+      throw new AppError(
+        'session_expired',
+        'This service lost the record of this chat (its shared store was emptied), so it cannot tell whether the chat was ended; start a new session (POST /guest-session without the old token).',
+        {
+          logDetail: { storeLostRecords: true },
+        },
+      );
     }
   };
   return (spec) => async (req, res, next) => {
@@ -95,7 +106,10 @@ export function authenticator(tokens: SessionTokens, revocations: Revocations): 
         } satisfies Guest;
         return next();
       }
-      throw new AppError('unauthorized', 'This call needs a session token: `Authorization: Bearer <sessionToken>` from POST /guest-session.');
+      throw new AppError(
+        'unauthorized',
+        'This call needs a session token: `Authorization: Bearer <sessionToken>` from POST /guest-session.',
+      );
     } catch (error) {
       next(error);
     }

@@ -42,7 +42,13 @@ interface ChatStack {
  * What the chat routes need, built once per instance: the Guest API session
  * hub, sealed tokens, identity, ended sessions and live streams.
  */
-export function buildChatStack(config: Config, logger: Logger, platform: GenesysPlatform, readiness: Readiness, now?: () => number): ChatStack {
+export function buildChatStack(
+  config: Config,
+  logger: Logger,
+  platform: GenesysPlatform,
+  readiness: Readiness,
+  now?: () => number,
+): ChatStack {
   const { genesys } = config;
   const guestLogger = logger.child({ component: 'guest-api' });
   const health = new GuestApiHealth({
@@ -55,7 +61,12 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
     connectTimeoutMs: genesys.timeoutMs,
   });
   const signInTokens = new WebDeploymentTokens(platform.http.axios, genesys.apiUrl, genesys.deploymentId, guestLogger);
-  const tokens = new SessionTokens(new Sealer(deriveKeys(config.session.secrets)), config.session.ttlSeconds, undefined, config.session.secrets[0]);
+  const tokens = new SessionTokens(
+    new Sealer(deriveKeys(config.session.secrets)),
+    config.session.ttlSeconds,
+    undefined,
+    config.session.secrets[0],
+  );
   const identity = config.identity ? new IdentityVerifier(config.identity, config.attributeKeys) : undefined;
   const store = sharedStore(config, logger, readiness, now);
   const hub = new SessionHub({
@@ -88,10 +99,31 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
     messengerFeatures: platform.messengerConfig,
     logger: guestLogger,
   });
-  const chat = new GuestChat({ config, hub, tokens, revocations, store, identity, signIns, messengerFeatures: platform.messengerConfig, logger, now });
-  const attachments = new GuestAttachments({ hub, tokens, limits: async (claims) => (await chat.capabilities(claims)).attachments, maxInFlight: config.uploads.maxInFlight, perIp: config.uploads.perIp, now });
+  const chat = new GuestChat({
+    config,
+    hub,
+    tokens,
+    revocations,
+    store,
+    identity,
+    signIns,
+    messengerFeatures: platform.messengerConfig,
+    logger,
+    now,
+  });
+  const attachments = new GuestAttachments({
+    hub,
+    tokens,
+    limits: async (claims) => (await chat.capabilities(claims)).attachments,
+    maxInFlight: config.uploads.maxInFlight,
+    perIp: config.uploads.perIp,
+    now,
+  });
   const spool = new UploadSpool(config.uploads.tmpDir);
-  const uploads = { spool, pace: { minBytesPerSecond: config.uploads.minBytesPerSecond, windowMs: config.uploads.rateWindowMs } };
+  const uploads = {
+    spool,
+    pace: { minBytesPerSecond: config.uploads.minBytesPerSecond, windowMs: config.uploads.rateWindowMs },
+  };
   const streams = new LiveStreams({
     heartbeatMs: STREAM_HEARTBEAT_MS,
     maxBufferedBytes: 256 * 1024,
@@ -102,10 +134,23 @@ export function buildChatStack(config: Config, logger: Logger, platform: Genesys
     now,
   });
   return {
-    routes: { chat, attachments, publicUrl: config.publicUrl, hub, tokens, revocations, streams, uploads, limits: rateLimits(config.limits, config.redis ? (store as RedisStore) : undefined) },
+    routes: {
+      chat,
+      attachments,
+      publicUrl: config.publicUrl,
+      hub,
+      tokens,
+      revocations,
+      streams,
+      uploads,
+      limits: rateLimits(config.limits, config.redis ? (store as RedisStore) : undefined),
+    },
     prepare: async () => {
       const swept = await spool.sweep().catch((error: NodeJS.ErrnoException) => {
-        throw new Error(`UPLOAD_TMP_DIR ${spool.dir} cannot hold uploads (${error.code ?? error.message}): set it to a writable directory.`, { cause: error });
+        throw new Error(
+          `UPLOAD_TMP_DIR ${spool.dir} cannot hold uploads (${error.code ?? error.message}): set it to a writable directory.`,
+          { cause: error },
+        );
       });
       if (swept > 0) logger.info({ swept, dir: spool.dir }, 'removed upload files a stopped process left behind');
     },

@@ -75,7 +75,11 @@ export function capConnections(server: http.Server, options: ConnectionCapOption
     guard<H extends (req: http.IncomingMessage, res: http.ServerResponse) => void>(handler: H) {
       const guarded = (req: http.IncomingMessage, res: http.ServerResponse) => {
         if (!overCap.has(req.socket)) return handler(req, res);
-        const refusal = new AppError('rate_limited', `Too many open connections from this address (at most ${options.perIp}); close some, or reuse one.`, { retryAfterSeconds: 1 });
+        const refusal = new AppError(
+          'rate_limited',
+          `Too many open connections from this address (at most ${options.perIp}); close some, or reuse one.`,
+          { retryAfterSeconds: 1 },
+        );
         const body = JSON.stringify(toProblem(refusal));
         res.writeHead(429, {
           'Content-Type': 'application/problem+json',

@@ -53,7 +53,11 @@ export const notFound: RequestHandler = (req, _res, next) => {
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, _next) => {
     const appError = toAppError(error);
-    const log = { code: appError.code, status: appError.status, ...(appError.logDetail ? scrubDetail(appError.logDetail) : {}) };
+    const log = {
+      code: appError.code,
+      status: appError.status,
+      ...(appError.logDetail ? scrubDetail(appError.logDetail) : {}),
+    };
     if (appError.status >= 500) {
       logger.error({ ...log, err: appError.cause ?? appError }, scrubText(appError.message));
     } else {
@@ -66,6 +70,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (appError.retryAfterSeconds !== undefined) {
       res.setHeader('Retry-After', String(Math.max(1, Math.ceil(appError.retryAfterSeconds))));
     }
-    res.status(appError.status).type('application/problem+json').send(JSON.stringify(toProblem(appError, req.id as string | undefined)));
+    res
+      .status(appError.status)
+      .type('application/problem+json')
+      .send(JSON.stringify(toProblem(appError, req.id as string | undefined)));
   };
 }

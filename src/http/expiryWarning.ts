@@ -2,7 +2,11 @@
 export const EXPIRY_WARNING_MS = 5 * 60_000;
 
 export function expiringEvent(expiresAt: number) {
-  return { state: 'expiring', expiresAt: new Date(expiresAt).toISOString(), detail: 'The chat session ends soon unless the guest sends something.' };
+  return {
+    state: 'expiring',
+    expiresAt: new Date(expiresAt).toISOString(),
+    detail: 'The chat session ends soon unless the guest sends something.',
+  };
 }
 
 /**
@@ -11,7 +15,10 @@ export function expiringEvent(expiresAt: number) {
  * one instead. An expiry further away than a timer can wait (about 24 days)
  * is not watched.
  */
-export function warnBeforeExpiry(expiresAt: (() => number | undefined) | undefined, warn: (expiresAt: number) => void): { cancel(): void } {
+export function warnBeforeExpiry(
+  expiresAt: (() => number | undefined) | undefined,
+  warn: (expiresAt: number) => void,
+): { cancel(): void } {
   let timer: NodeJS.Timeout | undefined;
   const schedule = (expected?: number) => {
     const at = expiresAt?.();

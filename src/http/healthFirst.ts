@@ -33,12 +33,22 @@ interface HealthFirstParts {
  * problem+json), and, with tracing on, a request carrying `traceparent` (the
  * app continues its trace).
  */
-export function answerHealthFirst(parts: HealthFirstParts, app: (req: http.IncomingMessage, res: http.ServerResponse) => void) {
+export function answerHealthFirst(
+  parts: HealthFirstParts,
+  app: (req: http.IncomingMessage, res: http.ServerResponse) => void,
+) {
   const security = rawHeaders(recordHeaders(parts.securityHeaders, undefined));
   const cors = replayedPerOrigin(parts.corsHeaders);
   const counted = {
-    healthz: { ok: httpRequests.labels('GET', '/healthz', '200'), timed: httpRequestDuration.labels('GET', '/healthz') },
-    readyz: { ok: httpRequests.labels('GET', '/readyz', '200'), notReady: httpRequests.labels('GET', '/readyz', '503'), timed: httpRequestDuration.labels('GET', '/readyz') },
+    healthz: {
+      ok: httpRequests.labels('GET', '/healthz', '200'),
+      timed: httpRequestDuration.labels('GET', '/healthz'),
+    },
+    readyz: {
+      ok: httpRequests.labels('GET', '/readyz', '200'),
+      notReady: httpRequests.labels('GET', '/readyz', '503'),
+      timed: httpRequestDuration.labels('GET', '/readyz'),
+    },
   };
   const HEALTHY = JSON.stringify({ status: 'ok' });
 
@@ -59,7 +69,16 @@ export function answerHealthFirst(parts: HealthFirstParts, app: (req: http.Incom
     const offered = req.headers['x-request-id'];
     const requestId = typeof offered === 'string' && SAFE_REQUEST_ID.test(offered) ? offered : randomUUID();
     // One raw header list (Node merges it with any header set before, such as Connection: close while draining).
-    res.writeHead(status, [...security, ...cors.rawFor(origin), 'X-Request-Id', requestId, 'Content-Type', 'application/json; charset=utf-8', 'Content-Length', String(Buffer.byteLength(body))]);
+    res.writeHead(status, [
+      ...security,
+      ...cors.rawFor(origin),
+      'X-Request-Id',
+      requestId,
+      'Content-Type',
+      'application/json; charset=utf-8',
+      'Content-Length',
+      String(Buffer.byteLength(body)),
+    ]);
     res.end(body);
     const metric = url === '/healthz' ? counted.healthz : counted.readyz;
     (status === 200 ? metric.ok : counted.readyz.notReady).inc();

@@ -41,7 +41,11 @@ type Extendable = new (...args: any[]) => object;
  * inherit from `base.prototype`) and is then set as `app[key]`, so what it
  * builds already has the prototype Express will give it.
  */
-export function bornWith<T extends new (...args: never[]) => object>(base: T, app: Record<'request' | 'response', object>, key: 'request' | 'response'): T {
+export function bornWith<T extends new (...args: never[]) => object>(
+  base: T,
+  app: Record<'request' | 'response', object>,
+  key: 'request' | 'response',
+): T {
   const prototype = app[key];
   if (!Object.prototype.isPrototypeOf.call(base.prototype, prototype)) {
     throw new TypeError(`The prototype must inherit from ${base.name}.prototype.`);

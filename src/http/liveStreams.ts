@@ -66,7 +66,9 @@ export class LiveStreams {
   /** Refuses a stream over the per-session or per-IP cap, before any work is done for it. */
   admit(holder: StreamHolder): void {
     const tooMany = (what: string) =>
-      new AppError('rate_limited', `Too many live streams are open for this ${what}; close one first.`, { retryAfterSeconds: 5 });
+      new AppError('rate_limited', `Too many live streams are open for this ${what}; close one first.`, {
+        retryAfterSeconds: 5,
+      });
     if ((this.bySession.get(holder.guestToken) ?? 0) >= this.options.perSession) {
       limitsRefused.inc({ limit: 'streams_per_session' });
       throw tooMany('session');
@@ -101,7 +103,10 @@ export class LiveStreams {
       if (ended) return;
       // A slow reader is never allowed to grow memory without bound.
       const now = (this.options.now ?? Date.now)();
-      if (buffered() > this.options.maxBufferedBytes || (behindSince !== undefined && now - behindSince > this.options.stallMs)) {
+      if (
+        buffered() > this.options.maxBufferedBytes ||
+        (behindSince !== undefined && now - behindSince > this.options.stallMs)
+      ) {
         this.options.logger.info({ buffered: buffered() }, 'stream reader too slow; closing it');
         stream.end('slow_reader', 'The stream fell behind; reconnect and reload history.', true);
         return;
@@ -126,10 +131,12 @@ export class LiveStreams {
       write(`id: ${lastId ?? openedAt}\nevent: ${event}\ndata: ${JSON.stringify(shown)}\n\n`, event !== 'typing');
     };
 
-    const live = (event: GuestEvent) => relay(event, send, (state, detail, reconnect) => stream.end(state, detail, reconnect));
+    const live = (event: GuestEvent) =>
+      relay(event, send, (state, detail, reconnect) => stream.end(state, detail, reconnect));
     // The client's Last-Event-ID becomes the id to resume from once history shows it is a message of this conversation.
     const found = (id: string) => (lastId ??= placeOf(id, openedAtMs));
-    const replay: ReplayRun = (after, reason, placed) => (history ? replayMissed(after, () => history.readNewest(reason), send, found, placed) : Promise.resolve());
+    const replay: ReplayRun = (after, reason, placed) =>
+      history ? replayMissed(after, () => history.readNewest(reason), send, found, placed) : Promise.resolve();
     const onEvent = catchUpGate(live, replay, () => lastId ?? history?.after ?? openedAt);
     const stopHeartbeat = this.heartbeats.add(() => write(': heartbeat\n\n', false));
     const unsubscribe = session.subscribe(onEvent);
@@ -161,7 +168,8 @@ export class LiveStreams {
     streamsOpen.inc();
     res.on('close', cleanup);
     // A resumed stream says `open` once its replay knows the client's place: an id before that would name a later one.
-    if (history?.after !== undefined) onEvent.catchUp(history.after, 'resume', () => send('session', { state: 'open' }));
+    if (history?.after !== undefined)
+      onEvent.catchUp(history.after, 'resume', () => send('session', { state: 'open' }));
     else send('session', { state: 'open' });
   }
 
@@ -252,7 +260,10 @@ async function replayMissed(
     const from = since - POSITION_SKEW_MS;
     const missed = messages.filter((m) => Date.parse(m.time) >= from);
     if (messages.length >= PROOF_PAGE_SIZE && missed.length === messages.length) {
-      send('session', { state: 'replay_incomplete', detail: 'More came since the stream position than one history page holds; reload the history.' });
+      send('session', {
+        state: 'replay_incomplete',
+        detail: 'More came since the stream position than one history page holds; reload the history.',
+      });
     }
     for (const m of missed) if (m.type !== 'event') send('message', m, m.id);
     return;
@@ -260,7 +271,11 @@ async function replayMissed(
   const at = messages.findIndex((m) => m.id === after);
   if (at >= 0) found(messages[at]!.id);
   placed();
-  if (at < 0) send('session', { state: 'replay_incomplete', detail: 'The last event seen is older than the newest history page; reload the history.' });
+  if (at < 0)
+    send('session', {
+      state: 'replay_incomplete',
+      detail: 'The last event seen is older than the newest history page; reload the history.',
+    });
   for (const m of messages.slice(at + 1)) if (m.type !== 'event') send('message', m, m.id);
 }
 
@@ -296,7 +311,10 @@ function relay(
       send('typing', { durationMs: event.durationMs });
       return;
     case 'presence':
-      send('presence', { presence: event.presence, ...(event.readOnly !== undefined ? { readOnly: event.readOnly } : {}) });
+      send('presence', {
+        presence: event.presence,
+        ...(event.readOnly !== undefined ? { readOnly: event.readOnly } : {}),
+      });
       return;
     case 'session':
       if (FINAL.has(event.state)) {
@@ -316,7 +334,10 @@ export function resumeAfter(req: Request, fromQuery: string | undefined): string
   const header = req.headers['last-event-id'];
   const given = typeof header === 'string' && header !== '' ? header : fromQuery;
   if (given !== undefined && !STREAM_EVENT_ID.test(given)) {
-    throw new AppError('validation_failed', 'Last-Event-ID must be an event id this service sent (1 to 128 of A-Z a-z 0-9 _ -).');
+    throw new AppError(
+      'validation_failed',
+      'Last-Event-ID must be an event id this service sent (1 to 128 of A-Z a-z 0-9 _ -).',
+    );
   }
   return given;
 }
@@ -324,7 +345,13 @@ export function resumeAfter(req: Request, fromQuery: string | undefined): string
 /** The answer's head for Server-Sent Events, sent at once, unbuffered by proxies, with the client's reconnect delay. */
 function openEventStream(res: Response): void {
   res.status(200);
-  res.setHeaders(new Map([['Content-Type', 'text/event-stream; charset=utf-8'], ['Cache-Control', 'no-cache, no-transform'], ['Connection', 'keep-alive']]));
+  res.setHeaders(
+    new Map([
+      ['Content-Type', 'text/event-stream; charset=utf-8'],
+      ['Cache-Control', 'no-cache, no-transform'],
+      ['Connection', 'keep-alive'],
+    ]),
+  );
   res.setHeader('X-Accel-Buffering', 'no');
   res.flushHeaders();
   res.socket?.setNoDelay(true);

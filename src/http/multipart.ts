@@ -6,7 +6,14 @@ import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import type { Request, Response } from 'express';
 import { AppError } from '../domain/errors';
-import { checkFileName, checkNotDisguised, SNIFF_BYTES, tooLarge, uploadMediaType, type UploadLimits } from '../session/attachmentPolicy';
+import {
+  checkFileName,
+  checkNotDisguised,
+  SNIFF_BYTES,
+  tooLarge,
+  uploadMediaType,
+  type UploadLimits,
+} from '../session/attachmentPolicy';
 
 /** One file received from a multipart/form-data body, spooled to a private temporary file. */
 export interface SpooledFile {
@@ -106,7 +113,13 @@ function watchPace(req: Request, pace: UploadPace, tooSlow: (error: AppError) =>
   const timer = setInterval(() => {
     if (received < need) {
       stop();
-      tooSlow(new AppError('upload_too_slow', `The upload arrived slower than ${pace.minBytesPerSecond} bytes a second and was cut off.`, { extensions: { minBytesPerSecond: pace.minBytesPerSecond } }));
+      tooSlow(
+        new AppError(
+          'upload_too_slow',
+          `The upload arrived slower than ${pace.minBytesPerSecond} bytes a second and was cut off.`,
+          { extensions: { minBytesPerSecond: pace.minBytesPerSecond } },
+        ),
+      );
     }
     received = 0;
   }, pace.windowMs);
@@ -154,9 +167,15 @@ export class IncomingUpload {
     const { field, limits, pace } = this.options;
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { files: 1, fileSize: limits.maxBytes + 1, fields: 0, parts: 2, headerPairs: 20 } });
+      parser = busboy({
+        headers: req.headers,
+        defParamCharset: 'utf8',
+        limits: { files: 1, fileSize: limits.maxBytes + 1, fields: 0, parts: 2, headerPairs: 20 },
+      });
     } catch {
-      return Promise.reject(new AppError('unsupported_media_type', `Send the file as multipart/form-data with one "${field}" part.`));
+      return Promise.reject(
+        new AppError('unsupported_media_type', `Send the file as multipart/form-data with one "${field}" part.`),
+      );
     }
     return new Promise<SpooledFile>((resolve, reject) => {
       let spooled: Promise<SpooledFile> | undefined;
@@ -179,7 +198,8 @@ export class IncomingUpload {
         }
         let mediaType: string;
         try {
-          if (name !== field) throw new AppError('validation_failed', `The file must be sent in a part named "${field}".`);
+          if (name !== field)
+            throw new AppError('validation_failed', `The file must be sent in a part named "${field}".`);
           checkFileName(info.filename ?? '', limits);
           mediaType = uploadMediaType(info.mimeType, info.filename!, limits);
         } catch (error) {
@@ -192,7 +212,9 @@ export class IncomingUpload {
         spooled.catch((error: unknown) => fail(spoolFailure(error)));
       });
       // With `fields: 0` busboy reports every field as fieldsLimit (never as 'field'), and any second part as partsLimit too.
-      parser.on('partsLimit', () => fail(new AppError('validation_failed', `Send one "${field}" part and nothing else.`)));
+      parser.on('partsLimit', () =>
+        fail(new AppError('validation_failed', `Send one "${field}" part and nothing else.`)),
+      );
       parser.on('fieldsLimit', () => fail(new AppError('validation_failed', `Send only the "${field}" part.`)));
       parser.on('filesLimit', () => fail(new AppError('validation_failed', 'Send one file per upload.')));
       parser.on('error', () => fail(new AppError('validation_failed', 'The multipart body is malformed.')));
@@ -219,7 +241,8 @@ export class IncomingUpload {
   /** Stops reading into the file, waits until it is closed, and removes it. */
   async discard(): Promise<void> {
     this.stopPace();
-    if (this.fileStream?.readableEnded === false) this.fileStream.destroy(new AppError('validation_failed', 'The upload was discarded.'));
+    if (this.fileStream?.readableEnded === false)
+      this.fileStream.destroy(new AppError('validation_failed', 'The upload was discarded.'));
     await this.writing?.catch(() => undefined);
     if (this.file) await this.options.spool.remove(this.file);
   }
@@ -267,7 +290,9 @@ export class IncomingUpload {
     // The file exists before anything can stop the writing, so `discard` always finds it to remove.
     // A part stopped while its file was still opening fails the pipeline at once (a pipeline settles for a source
     // already destroyed), and the pipeline closes the file either way.
-    this.writing = fs.promises.open(file, 'wx', 0o600).then((handle) => pipeline(stream, measure, fs.createWriteStream(file, { fd: handle })));
+    this.writing = fs.promises
+      .open(file, 'wx', 0o600)
+      .then((handle) => pipeline(stream, measure, fs.createWriteStream(file, { fd: handle })));
     try {
       await this.writing;
     } catch (error) {

@@ -40,7 +40,8 @@ function cached<T>(made: Map<string, T>, key: string, make: () => T): T {
 
 const countedAs = (method: string, route: string, status: number) =>
   cached(counters, `${method} ${route} ${status}`, () => httpRequests.labels(method, route, String(status)));
-const timedAs = (method: string, route: string) => cached(timers, `${method} ${route}`, () => httpRequestDuration.labels(method, route));
+const timedAs = (method: string, route: string) =>
+  cached(timers, `${method} ${route}`, () => httpRequestDuration.labels(method, route));
 
 /**
  * Counts every request as its answer ends, by method, route template and

@@ -15,7 +15,12 @@ export function openApiDocument(specs: AnyRouteSpec[], version: string): Record<
       responses: responses(spec),
     };
     const parameters = [
-      ...[...spec.path.matchAll(/:(\w+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
+      ...[...spec.path.matchAll(/:(\w+)/g)].map((m) => ({
+        name: m[1],
+        in: 'path',
+        required: true,
+        schema: { type: 'string' },
+      })),
       ...(spec.query ? queryParameters(spec.query) : []),
       ...routingQueryOf(spec),
       ...headersOf(spec).map((h) => ({
@@ -32,7 +37,13 @@ export function openApiDocument(specs: AnyRouteSpec[], version: string): Record<
         required: true,
         content: {
           'multipart/form-data': {
-            schema: { type: 'object', required: [spec.upload.field], properties: { [spec.upload.field]: { type: 'string', format: 'binary', description: spec.upload.description } } },
+            schema: {
+              type: 'object',
+              required: [spec.upload.field],
+              properties: {
+                [spec.upload.field]: { type: 'string', format: 'binary', description: spec.upload.description },
+              },
+            },
           },
         },
       };
@@ -56,8 +67,17 @@ export function openApiDocument(specs: AnyRouteSpec[], version: string): Record<
     paths,
     components: {
       securitySchemes: {
-        sessionToken: { type: 'http', scheme: 'bearer', description: 'The sealed sessionToken from POST /guest-session' },
-        streamTicket: { type: 'apiKey', in: 'query', name: 'ticket', description: 'From POST /messages/stream-ticket; valid for one minute' },
+        sessionToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'The sealed sessionToken from POST /guest-session',
+        },
+        streamTicket: {
+          type: 'apiKey',
+          in: 'query',
+          name: 'ticket',
+          description: 'From POST /messages/stream-ticket; valid for one minute',
+        },
       },
       schemas: { Problem: schemaOf(problemSchema, 'output') },
     },
@@ -66,7 +86,8 @@ export function openApiDocument(specs: AnyRouteSpec[], version: string): Record<
 
 const ROUTING_HEADER = {
   name: 'X-Chat-Session',
-  description: "The session's routingKey as a header, from clients older than the routingKey query parameter; the shipped proxies hash on the query parameter only, and the service itself ignores it (except as a proposal on POST /guest-session).",
+  description:
+    "The session's routingKey as a header, from clients older than the routingKey query parameter; the shipped proxies hash on the query parameter only, and the service itself ignores it (except as a proposal on POST /guest-session).",
 };
 
 const ROUTING_QUERY = {
@@ -74,14 +95,16 @@ const ROUTING_QUERY = {
   in: 'query',
   required: false,
   description:
-    "The session's routingKey, on every request of the session (fetch and EventSource alike): the one value a proxy hashes on to keep the session on one instance (README \"Scaling out\"). On POST /guest-session without a session, a proposed key (16 to 64 of A-Z a-z 0-9 _ -) that becomes the new session's routingKey. Otherwise the service ignores it.",
+    'The session\'s routingKey, on every request of the session (fetch and EventSource alike): the one value a proxy hashes on to keep the session on one instance (README "Scaling out"). On POST /guest-session without a session, a proposed key (16 to 64 of A-Z a-z 0-9 _ -) that becomes the new session\'s routingKey. Otherwise the service ignores it.',
   schema: { type: 'string', maxLength: 64 },
 };
 
 /** The routingKey query parameter wherever a session may be named, unless the operation's own query schema has it. */
 function routingQueryOf(spec: AnyRouteSpec): Record<string, unknown>[] {
   if (spec.auth === 'public') return [];
-  const own = spec.query ? (schemaOf(spec.query, 'input') as { properties?: Record<string, unknown> }).properties ?? {} : {};
+  const own = spec.query
+    ? ((schemaOf(spec.query, 'input') as { properties?: Record<string, unknown> }).properties ?? {})
+    : {};
   return 'routingKey' in own ? [] : [ROUTING_QUERY];
 }
 
@@ -93,12 +116,19 @@ function headersOf(spec: AnyRouteSpec): NonNullable<AnyRouteSpec['headers']> {
 }
 
 function schemaOf(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
-  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, { target: 'draft-2020-12', io, unrepresentable: 'any' }) as Record<string, unknown>;
+  const { $schema: _ignored, ...rest } = z.toJSONSchema(schema, {
+    target: 'draft-2020-12',
+    io,
+    unrepresentable: 'any',
+  }) as Record<string, unknown>;
   return rest;
 }
 
 function queryParameters(query: z.ZodType): Record<string, unknown>[] {
-  const json = schemaOf(query, 'input') as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
+  const json = schemaOf(query, 'input') as {
+    properties?: Record<string, Record<string, unknown>>;
+    required?: string[];
+  };
   return Object.entries(json.properties ?? {}).map(([name, schema]) => ({
     name,
     in: 'query',
@@ -126,7 +156,9 @@ function responses(spec: AnyRouteSpec): Record<string, unknown> {
   for (const [status, r] of Object.entries(spec.responses)) {
     out[status] = {
       description: r.description,
-      ...(r.schema ? { content: { [r.contentType ?? 'application/json']: { schema: schemaOf(r.schema, 'output') } } } : {}),
+      ...(r.schema
+        ? { content: { [r.contentType ?? 'application/json']: { schema: schemaOf(r.schema, 'output') } } }
+        : {}),
       ...(!r.schema && r.contentType ? { content: { [r.contentType]: { schema: { type: 'string' } } } } : {}),
     };
   }
@@ -139,7 +171,9 @@ function responses(spec: AnyRouteSpec): Record<string, unknown> {
   for (const [status, codes] of byStatus) {
     out[String(status)] = {
       description: `Problem: ${codes.join(', ')}`,
-      ...(status === 429 || status === 503 ? { headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait' } } } : {}),
+      ...(status === 429 || status === 503
+        ? { headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait' } } }
+        : {}),
       content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
     };
   }

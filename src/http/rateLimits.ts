@@ -39,7 +39,9 @@ function limiter(options: {
     validate: false,
     handler: (req, _res, next) => {
       limitsRefused.inc({ limit: options.name });
-      const resetTime = (req as Request & { rateLimit?: RateLimitInfo }).rateLimit?.resetTime?.getTime() ?? Date.now() + options.windowMs;
+      const resetTime =
+        (req as Request & { rateLimit?: RateLimitInfo }).rateLimit?.resetTime?.getTime() ??
+        Date.now() + options.windowMs;
       next(
         new AppError('rate_limited', `Too many ${options.what}; wait before trying again.`, {
           retryAfterSeconds: Math.max(1, Math.ceil((resetTime - Date.now()) / 1000)),
@@ -62,7 +64,8 @@ const signsIn = (req: Request) => {
 };
 
 /** A new conversation (startNew) or an end (DELETE): each costs Genesys a conversation or a socket. */
-const changesConversation = (req: Request) => req.method === 'DELETE' || (req.body as { startNew?: unknown } | undefined)?.startNew === true;
+const changesConversation = (req: Request) =>
+  req.method === 'DELETE' || (req.body as { startNew?: unknown } | undefined)?.startNew === true;
 
 /**
  * The client's address, IPv6 counted by its /56 (express-rate-limit's ipKeyGenerator). Express

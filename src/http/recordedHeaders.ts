@@ -24,7 +24,9 @@ type Recorded = [string, string | number | readonly string[]][];
  * replayed after that; a preflight (OPTIONS), which the middleware answers
  * itself, still runs it.
  */
-export function replayedPerOrigin(middleware: RequestHandler): RequestHandler & { headersFor(origin: string | undefined): Recorded; rawFor(origin: string | undefined): string[] } {
+export function replayedPerOrigin(
+  middleware: RequestHandler,
+): RequestHandler & { headersFor(origin: string | undefined): Recorded; rawFor(origin: string | undefined): string[] } {
   const byOrigin = new Map<string | undefined, { headers: Recorded; raw: string[] }>();
   const recorded = (origin: string | undefined) => {
     let entry = byOrigin.get(origin);
@@ -49,7 +51,8 @@ export function replayedPerOrigin(middleware: RequestHandler): RequestHandler & 
 /** Recorded headers as Node's raw list of names and values (`writeHead(status, list)`), a repeated header once per value. */
 export function rawHeaders(headers: Recorded): string[] {
   const raw: string[] = [];
-  for (const [name, value] of headers) for (const one of Array.isArray(value) ? value : [value]) raw.push(name, String(one));
+  for (const [name, value] of headers)
+    for (const one of Array.isArray(value) ? value : [value]) raw.push(name, String(one));
   return raw;
 }
 

@@ -13,7 +13,9 @@ const routingKeyQuery = z
   .string()
   .max(64)
   .optional()
-  .describe('The session\'s routingKey, for a proxy that hashes on it (EventSource cannot send X-Chat-Session); the service ignores it');
+  .describe(
+    "The session's routingKey, for a proxy that hashes on it (EventSource cannot send X-Chat-Session); the service ignores it",
+  );
 
 export const historyQuery = z.strictObject({
   page: z.coerce.number().int().min(1).max(10_000).default(1).describe('1 is the newest page'),
@@ -22,19 +24,29 @@ export const historyQuery = z.strictObject({
 });
 
 export const streamQuery = z.strictObject({
-  ticket: z.string().max(6144).optional().describe('From POST /messages/stream-ticket, for EventSource (which cannot send headers)'),
+  ticket: z
+    .string()
+    .max(6144)
+    .optional()
+    .describe('From POST /messages/stream-ticket, for EventSource (which cannot send headers)'),
   routingKey: routingKeyQuery,
   lastEventId: z
     .string()
     .regex(STREAM_EVENT_ID, 'lastEventId must be an event id this service sent (1 to 128 of A-Z a-z 0-9 _ -)')
     .optional()
-    .describe('The id of the last event seen, where a client cannot send the Last-Event-ID header: the messages after it are sent first'),
+    .describe(
+      'The id of the last event seen, where a client cannot send the Last-Event-ID header: the messages after it are sent first',
+    ),
 });
 
 export const healthSchema = z.object({ status: z.literal('ok') });
 
 export const readinessSchema = z.object({
-  status: z.enum(['ready', 'degraded', 'not_ready']).describe('`degraded`: ready, but a dependency every instance shares (Redis, Genesys) is down; its check says which'),
+  status: z
+    .enum(['ready', 'degraded', 'not_ready'])
+    .describe(
+      '`degraded`: ready, but a dependency every instance shares (Redis, Genesys) is down; its check says which',
+    ),
   checks: z.record(z.string(), z.object({ ok: z.boolean(), detail: z.string() }).loose()),
 });
 
@@ -62,7 +74,9 @@ const attributeValue = z.string({
       : undefined,
 });
 
-export const attributesBodySchema = z.record(z.string(), attributeValue).describe('The attributes map itself: string keys to string values');
+export const attributesBodySchema = z
+  .record(z.string(), attributeValue)
+  .describe('The attributes map itself: string keys to string values');
 
 export const attributesPatchSchema = z
   .record(z.string(), attributeValue.nullable())

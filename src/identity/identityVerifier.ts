@@ -42,17 +42,27 @@ export class IdentityVerifier {
       });
       payload = verified.payload;
     } catch (error) {
-      throw new AppError('identity_invalid', 'The identity token could not be verified (signature, expiry, issuer, audience or a missing iat).', {
-        logDetail: { reason: (error as Error).message },
-      });
+      throw new AppError(
+        'identity_invalid',
+        'The identity token could not be verified (signature, expiry, issuer, audience or a missing iat).',
+        {
+          logDetail: { reason: (error as Error).message },
+        },
+      );
     }
     const lifetime = payload.exp! - payload.iat!;
     if (!(lifetime > 0 && lifetime <= this.config.maxTokenAgeSeconds)) {
-      throw new AppError('identity_invalid', `Identity tokens may live at most ${this.config.maxTokenAgeSeconds} seconds (exp - iat); mint a shorter one.`);
+      throw new AppError(
+        'identity_invalid',
+        `Identity tokens may live at most ${this.config.maxTokenAgeSeconds} seconds (exp - iat); mint a shorter one.`,
+      );
     }
     // jwtVerify bounds only exp; a token "issued" in the future would outlive IDENTITY_MAX_TOKEN_AGE_SECONDS by as much.
     if (payload.iat! * 1000 > this.now() + this.config.clockToleranceSeconds * 1000) {
-      throw new AppError('identity_invalid', 'The identity token was issued in the future (`iat` is later than now, beyond the clock tolerance); check the clock of the backend that minted it.');
+      throw new AppError(
+        'identity_invalid',
+        'The identity token was issued in the future (`iat` is later than now, beyond the clock tolerance); check the clock of the backend that minted it.',
+      );
     }
     // Set last, so no claim can stand in for them. jwtVerify has checked that `iss` is the configured issuer.
     return Object.fromEntries([
@@ -82,12 +92,23 @@ export class IdentityVerifier {
     const extra = payload.attributes;
     if (extra !== undefined) {
       if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) {
-        throw new AppError('identity_invalid', 'The identity token\'s "attributes" claim must be an object of strings.');
+        throw new AppError(
+          'identity_invalid',
+          'The identity token\'s "attributes" claim must be an object of strings.',
+        );
       }
       // The keys the standard claims fill, and the service's own markers, come from those claims only:
       // `attributes: { customerId }` beside `sub` would otherwise name another customer.
       const standard = new Map(
-        [keys.customerId, keys.firstName, keys.lastName, keys.email, keys.phone, keys.identityVerified, keys.identityIssuer].map((k) => [keyForm(k), k]),
+        [
+          keys.customerId,
+          keys.firstName,
+          keys.lastName,
+          keys.email,
+          keys.phone,
+          keys.identityVerified,
+          keys.identityIssuer,
+        ].map((k) => [keyForm(k), k]),
       );
       for (const [k, v] of Object.entries(extra)) {
         if (typeof v !== 'string' || !v.isWellFormed()) {
@@ -95,7 +116,10 @@ export class IdentityVerifier {
         }
         const shadowed = standard.get(keyForm(k));
         if (shadowed !== undefined) {
-          throw new AppError('identity_invalid', `The identity token's "attributes" claim may not hold "${k}": "${shadowed}" comes from the standard claims (sub, given_name, family_name, email, phone_number) or from the service itself.`);
+          throw new AppError(
+            'identity_invalid',
+            `The identity token's "attributes" claim may not hold "${k}": "${shadowed}" comes from the standard claims (sub, given_name, family_name, email, phone_number) or from the service itself.`,
+          );
         }
         entries.push([k, v]);
       }

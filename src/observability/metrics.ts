@@ -93,7 +93,7 @@ export const idempotentReplays = new Counter({
 
 export const sharedStoreUp = new Gauge({
   name: 'genesys_bff_shared_store_up',
-  help: '1 while the shared store answers (Redis, or this instance\'s memory without REDIS_URL), 0 while Redis is away.',
+  help: "1 while the shared store answers (Redis, or this instance's memory without REDIS_URL), 0 while Redis is away.",
   registers,
 });
 
@@ -106,7 +106,7 @@ export const oauthTokenRefreshes = new Counter({
 
 export const attachments = new Counter({
   name: 'genesys_bff_attachments_total',
-  help: 'File uploads (POST /attachments), by result: `uploaded`, `refused` (the guest\'s file or limits), `failed` (Genesys or the store), `cancelled`.',
+  help: "File uploads (POST /attachments), by result: `uploaded`, `refused` (the guest's file or limits), `failed` (Genesys or the store), `cancelled`.",
   labelNames: ['result'] as const,
   registers,
 });

@@ -21,7 +21,13 @@ export interface CheckState {
 }
 
 /** Checks of dependencies every instance shares: an outage of one after start-up does not make the instance unready. */
-export const SHARED_DEPENDENCIES: ReadonlySet<string> = new Set(['redis', 'guestApi', 'token', 'deployment', 'messengerConfig']);
+export const SHARED_DEPENDENCIES: ReadonlySet<string> = new Set([
+  'redis',
+  'guestApi',
+  'token',
+  'deployment',
+  'messengerConfig',
+]);
 
 export type ReadinessStatus = 'ready' | 'degraded' | 'not_ready';
 
@@ -101,7 +107,11 @@ export class EventLoopCheck {
     this.readiness.set(
       'eventLoop',
       this.samples.length === this.sustained && least > this.maxLagMs
-        ? { ok: false, detail: `The event loop has been late by more than ${this.maxLagMs} ms (at least ${least} ms) ${this.sustained} times in a row: this instance cannot keep up.`, lagMs: least }
+        ? {
+            ok: false,
+            detail: `The event loop has been late by more than ${this.maxLagMs} ms (at least ${least} ms) ${this.sustained} times in a row: this instance cannot keep up.`,
+            lagMs: least,
+          }
         : { ok: true, detail: 'The event loop keeps up.', lagMs: this.samples[this.samples.length - 1]! },
     );
   }

@@ -111,7 +111,8 @@ export function serializeError(error: unknown, depth = 0): LoggedError | undefin
     type: typeof e.name === 'string' ? e.name : (error.constructor?.name ?? 'Error'),
     message: scrubText(typeof e.message === 'string' ? e.message : ''),
   };
-  if (typeof e.code === 'string' || typeof e.code === 'number') out.code = typeof e.code === 'string' ? scrubText(e.code) : e.code;
+  if (typeof e.code === 'string' || typeof e.code === 'number')
+    out.code = typeof e.code === 'string' ? scrubText(e.code) : e.code;
   const status = e.response?.status ?? e.status;
   if (typeof status === 'number') out.status = status;
   if (typeof e.failure === 'string') out.failure = e.failure;
@@ -131,7 +132,12 @@ export function scrubDetail(detail: Record<string, unknown>): Record<string, unk
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(detail)) {
     if (v === undefined) continue;
-    out[k] = typeof v === 'string' ? scrubText(v) : typeof v === 'number' || typeof v === 'boolean' || v === null ? v : '[object]';
+    out[k] =
+      typeof v === 'string'
+        ? scrubText(v)
+        : typeof v === 'number' || typeof v === 'boolean' || v === null
+          ? v
+          : '[object]';
   }
   return out;
 }

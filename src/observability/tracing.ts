@@ -1,6 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Context, type Span } from '@opentelemetry/api';
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Context,
+  type Span,
+} from '@opentelemetry/api';
 import type { NodeTracerProvider, SpanExporter } from '@opentelemetry/sdk-trace-node';
 
 /**
@@ -44,17 +54,25 @@ export function startTracing(options: TracingOptions): () => Promise<void> {
   // The SDK and the exporter are loaded only when tracing is on: some 16 MB resident that an instance without an
   // OTLP endpoint never uses (bench/README.md).
   /* eslint-disable @typescript-eslint/no-require-imports -- lazy loads; `import()` would make starting the service wait on them */
-  const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
-  const { defaultResource, detectResources, envDetector, resourceFromAttributes } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
-  const { BatchSpanProcessor, NodeTracerProvider } = require('@opentelemetry/sdk-trace-node') as typeof import('@opentelemetry/sdk-trace-node');
-  const { ATTR_SERVICE_NAME } = require('@opentelemetry/semantic-conventions') as typeof import('@opentelemetry/semantic-conventions');
+  const { OTLPTraceExporter } =
+    require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
+  const { defaultResource, detectResources, envDetector, resourceFromAttributes } =
+    require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
+  const { BatchSpanProcessor, NodeTracerProvider } =
+    require('@opentelemetry/sdk-trace-node') as typeof import('@opentelemetry/sdk-trace-node');
+  const { ATTR_SERVICE_NAME } =
+    require('@opentelemetry/semantic-conventions') as typeof import('@opentelemetry/semantic-conventions');
   /* eslint-enable @typescript-eslint/no-require-imports */
   const resource = defaultResource()
     .merge(detectResources({ detectors: [envDetector] }))
     .merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName }));
   const started = new NodeTracerProvider({
     resource,
-    spanProcessors: [new BatchSpanProcessor(options.exporter ?? new OTLPTraceExporter({ url: options.url }), { scheduledDelayMillis: 1000 })],
+    spanProcessors: [
+      new BatchSpanProcessor(options.exporter ?? new OTLPTraceExporter({ url: options.url }), {
+        scheduledDelayMillis: 1000,
+      }),
+    ],
   });
   started.register();
   provider = started;
@@ -98,7 +116,11 @@ export function traceRequest(method: string, headers: IncomingHttpHeaders): Requ
   if (provider) {
     // Without a traceparent the root context comes back as it was given: the span starts a trace of its own.
     const parent = propagation.extract(ROOT_CONTEXT, headers);
-    const span = tracer().startSpan(method, { kind: SpanKind.SERVER, attributes: { 'http.request.method': method } }, parent);
+    const span = tracer().startSpan(
+      method,
+      { kind: SpanKind.SERVER, attributes: { 'http.request.method': method } },
+      parent,
+    );
     return { ids: idsOf(span), span, context: trace.setSpan(parent, span) };
   }
   const header = headers.traceparent;
@@ -133,7 +155,8 @@ export function endClientSpan(span: Span | undefined, error?: unknown, attribute
   if (attributes) span.setAttributes(attributes);
   if (error !== undefined) {
     span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.name : 'error' });
-    if (error instanceof Error && 'code' in error && typeof error.code === 'string') span.setAttribute('error.type', error.code);
+    if (error instanceof Error && 'code' in error && typeof error.code === 'string')
+      span.setAttribute('error.type', error.code);
   }
   span.end();
 }

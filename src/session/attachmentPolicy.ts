@@ -28,7 +28,8 @@ export const SNIFF_BYTES = 1024;
 export const MULTIPART_OVERHEAD_BYTES = 16 * 1024;
 
 /** What runs when opened, by its first bytes. */
-type Runnable = 'Windows program' | 'Linux program' | 'macOS program' | 'script' | 'HTML application' | 'Windows shortcut';
+type Runnable =
+  'Windows program' | 'Linux program' | 'macOS program' | 'script' | 'HTML application' | 'Windows shortcut';
 
 const hex = (s: string) => Buffer.from(s, 'hex');
 const MACH_O = ['feedface', 'feedfacf', 'cefaedfe', 'cffaedfe', 'cafebabe', 'cafebabf', 'bebafeca'].map(hex);
@@ -38,10 +39,44 @@ const UTF8_BOM = hex('efbbbf');
 
 /** Extensions that say honestly what each kind of program is; under any other name it is a disguise. */
 const HONEST_EXTENSIONS: Record<Runnable, ReadonlySet<string>> = {
-  'Windows program': new Set(['.exe', '.dll', '.com', '.scr', '.sys', '.cpl', '.ocx', '.drv', '.efi', '.mui', '.ax', '.pif']),
+  'Windows program': new Set([
+    '.exe',
+    '.dll',
+    '.com',
+    '.scr',
+    '.sys',
+    '.cpl',
+    '.ocx',
+    '.drv',
+    '.efi',
+    '.mui',
+    '.ax',
+    '.pif',
+  ]),
   'Linux program': new Set(['.so', '.elf', '.bin', '.o', '.out', '.axf', '.prx', '.ko', '.run', '.appimage']),
   'macOS program': new Set(['.dylib', '.bundle', '.o', '.macho', '.bin', '.class']),
-  script: new Set(['.sh', '.bash', '.zsh', '.ksh', '.csh', '.fish', '.py', '.pl', '.pm', '.rb', '.php', '.js', '.mjs', '.cjs', '.command', '.tcl', '.lua', '.awk', '.r', '.cgi']),
+  script: new Set([
+    '.sh',
+    '.bash',
+    '.zsh',
+    '.ksh',
+    '.csh',
+    '.fish',
+    '.py',
+    '.pl',
+    '.pm',
+    '.rb',
+    '.php',
+    '.js',
+    '.mjs',
+    '.cjs',
+    '.command',
+    '.tcl',
+    '.lua',
+    '.awk',
+    '.r',
+    '.cgi',
+  ]),
   'HTML application': new Set(['.hta']),
   'Windows shortcut': new Set(['.lnk']),
 };
@@ -78,7 +113,10 @@ function isDosHeader(head: Buffer): boolean {
  * lower case. `setup.exe\u00a0` and `setup.EXE::$DATA` are `setup.exe`.
  */
 export function normalizedFileName(fileName: string): string {
-  let name = fileName.normalize('NFKC').replace(/[\p{Zs}\p{Zl}\p{Zp}\p{Cf}\s]/gu, '').toLowerCase();
+  let name = fileName
+    .normalize('NFKC')
+    .replace(/[\p{Zs}\p{Zl}\p{Zp}\p{Cf}\s]/gu, '')
+    .toLowerCase();
   let before;
   do {
     before = name;
@@ -100,23 +138,35 @@ function extensionsOf(name: string): string[] {
 }
 
 function blockedSet(limits: UploadLimits): Set<string> {
-  return new Set(limits.blockedExtensions.map((b) => normalizedFileName(b)).map((b) => (b.startsWith('.') ? b : `.${b}`)));
+  return new Set(
+    limits.blockedExtensions.map((b) => normalizedFileName(b)).map((b) => (b.startsWith('.') ? b : `.${b}`)),
+  );
 }
 
 /** Refuses a name whose extension the deployment blocks (however it is dressed), or that Genesys would refuse (no extension, too long). */
 export function checkFileName(fileName: string, limits: UploadLimits): void {
   const unsafe = [...fileName].some((c) => c.charCodeAt(0) < 0x20 || c === '\u007f' || c === '/' || c === '\\');
   if (fileName.length === 0 || fileName.length >= 1024 || unsafe) {
-    throw new AppError('validation_failed', 'The file name must be 1 to 1023 characters, without path separators or control characters.');
+    throw new AppError(
+      'validation_failed',
+      'The file name must be 1 to 1023 characters, without path separators or control characters.',
+    );
   }
   const extensions = extensionsOf(normalizedFileName(fileName));
   if (extensions.length === 0) {
-    throw new AppError('attachment_type_not_allowed', 'The file name needs an extension (for example photo.png): Genesys refuses files without one.');
+    throw new AppError(
+      'attachment_type_not_allowed',
+      'The file name needs an extension (for example photo.png): Genesys refuses files without one.',
+    );
   }
   const blocked = blockedSet(limits);
   const extension = extensions.find((e) => blocked.has(e));
   if (extension !== undefined) {
-    throw new AppError('attachment_type_not_allowed', `Files ending in ${extension} are not accepted by this deployment.`, { extensions: { extension } });
+    throw new AppError(
+      'attachment_type_not_allowed',
+      `Files ending in ${extension} are not accepted by this deployment.`,
+      { extensions: { extension } },
+    );
   }
 }
 
@@ -153,7 +203,9 @@ export function uploadMediaType(declared: string | undefined, fileName: string, 
   const candidates = [...new Set([ALIASES[stated] ?? stated, stated])];
   const type = candidates.find((t) => typeAllowed(t, limits.mediaTypes));
   if (type === undefined) {
-    throw new AppError('attachment_type_not_allowed', `This deployment does not accept ${stated} files.`, { extensions: { mediaType: stated, accepted: limits.mediaTypes } });
+    throw new AppError('attachment_type_not_allowed', `This deployment does not accept ${stated} files.`, {
+      extensions: { mediaType: stated, accepted: limits.mediaTypes },
+    });
   }
   return type;
 }
@@ -169,19 +221,31 @@ export function checkNotDisguised(head: Buffer, fileName: string, mediaType: str
   if (kind === undefined) return;
   const extensions = extensionsOf(normalizedFileName(fileName));
   const honestName = extensions.length > 0 && extensions.every((e) => HONEST_EXTENSIONS[kind].has(e));
-  const mediaLike = /^(image|audio|video|font|text)\//.test(mediaType) && !(kind === 'script' && /^text\/x-/.test(mediaType));
+  const mediaLike =
+    /^(image|audio|video|font|text)\//.test(mediaType) && !(kind === 'script' && /^text\/x-/.test(mediaType));
   if (!honestName || mediaLike) {
-    throw new AppError('attachment_type_not_allowed', `The file's content is a ${kind}, not what its name and type say.`, { extensions: { content: kind } });
+    throw new AppError(
+      'attachment_type_not_allowed',
+      `The file's content is a ${kind}, not what its name and type say.`,
+      { extensions: { content: kind } },
+    );
   }
 }
 
 export function checkEnabled(limits: UploadLimits): void {
   if (!limits.enabled) throw new AppError('attachments_disabled', 'This deployment does not accept files from guests.');
   if (limits.readOnly) {
-    throw new AppError('conflict', 'The conversation has ended and takes no more files; start a new one with POST /guest-session and { "startNew": true }.');
+    throw new AppError(
+      'conflict',
+      'The conversation has ended and takes no more files; start a new one with POST /guest-session and { "startNew": true }.',
+    );
   }
 }
 
 export function tooLarge(limits: UploadLimits): AppError {
-  return new AppError('attachment_too_large', `The file is larger than this deployment accepts (${limits.maxBytes} bytes).`, { extensions: { limit: limits.maxBytes } });
+  return new AppError(
+    'attachment_too_large',
+    `The file is larger than this deployment accepts (${limits.maxBytes} bytes).`,
+    { extensions: { limit: limits.maxBytes } },
+  );
 }

@@ -47,7 +47,10 @@ export class GuestAttachments {
 
   /** What an upload may be now: the deployment's limits, and whether the conversation still takes files. */
   async limits(claims: SessionClaims): Promise<UploadLimits> {
-    const [limits, info] = await Promise.all([this.deps.limits(claims), this.deps.hub.session(claims.guestToken, claims.signIn).ready()]);
+    const [limits, info] = await Promise.all([
+      this.deps.limits(claims),
+      this.deps.hub.session(claims.guestToken, claims.signIn).ready(),
+    ]);
     return { ...limits, readOnly: info.readOnly };
   }
 
@@ -60,16 +63,24 @@ export class GuestAttachments {
   reserve(claims: SessionClaims, ip: string): () => void {
     if (this.uploading.has(claims.guestToken)) {
       limitsRefused.inc({ limit: 'uploads_in_flight' });
-      throw new AppError('rate_limited', 'A file is already being uploaded in this session; send one file at a time.', { retryAfterSeconds: 2 });
+      throw new AppError('rate_limited', 'A file is already being uploaded in this session; send one file at a time.', {
+        retryAfterSeconds: 2,
+      });
     }
     const fromIp = this.byIp.get(ip) ?? 0;
     if (fromIp >= this.deps.perIp) {
       limitsRefused.inc({ limit: 'uploads_per_ip' });
-      throw new AppError('rate_limited', `At most ${this.deps.perIp} uploads at once from one address; wait for one to finish.`, { retryAfterSeconds: 5 });
+      throw new AppError(
+        'rate_limited',
+        `At most ${this.deps.perIp} uploads at once from one address; wait for one to finish.`,
+        { retryAfterSeconds: 5 },
+      );
     }
     if (this.uploading.size >= this.deps.maxInFlight) {
       limitsRefused.inc({ limit: 'uploads_in_flight' });
-      throw new AppError('rate_limited', 'This instance is busy uploading files; retry shortly.', { retryAfterSeconds: 5 });
+      throw new AppError('rate_limited', 'This instance is busy uploading files; retry shortly.', {
+        retryAfterSeconds: 5,
+      });
     }
     this.uploading.add(claims.guestToken);
     this.byIp.set(ip, fromIp + 1);
@@ -85,9 +96,17 @@ export class GuestAttachments {
   }
 
   async upload(claims: SessionClaims, file: { fileName: string } & UploadBody, base: string): Promise<AttachmentView> {
-    const { attachmentId, downloadUrl } = await this.deps.hub.session(claims.guestToken, claims.signIn).attachments.upload(file);
+    const { attachmentId, downloadUrl } = await this.deps.hub
+      .session(claims.guestToken, claims.signIn)
+      .attachments.upload(file);
     this.urls.remember(claims.guestToken, attachmentId, downloadUrl);
-    return { id: attachmentId, fileName: file.fileName, mediaType: file.mediaType, size: file.size, url: this.link(claims, attachmentId, base) };
+    return {
+      id: attachmentId,
+      fileName: file.fileName,
+      mediaType: file.mediaType,
+      size: file.size,
+      url: this.link(claims, attachmentId, base),
+    };
   }
 
   async remove(claims: SessionClaims, attachmentId: string): Promise<void> {
@@ -126,7 +145,10 @@ export class GuestAttachments {
     return (message) => {
       if (!message.attachments?.length) return message;
       for (const a of message.attachments) if (a.id) this.urls.remember(claims.guestToken, a.id, a.url);
-      return { ...message, attachments: message.attachments.map((a) => (a.id ? { ...a, url: this.link(claims, a.id, base) } : a)) };
+      return {
+        ...message,
+        attachments: message.attachments.map((a) => (a.id ? { ...a, url: this.link(claims, a.id, base) } : a)),
+      };
     };
   }
 }

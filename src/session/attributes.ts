@@ -34,11 +34,15 @@ function checkKey(key: string): void {
   if (key.length === 0 || key.length > MAX_KEY_LENGTH) {
     throw new AppError('validation_failed', `Attribute keys must be 1 to ${MAX_KEY_LENGTH} characters.`);
   }
-  if (RESERVED_KEYS.has(key)) throw new AppError('validation_failed', `"${key}" is reserved and cannot be an attribute key.`);
+  if (RESERVED_KEYS.has(key))
+    throw new AppError('validation_failed', `"${key}" is reserved and cannot be an attribute key.`);
   if (!key.isWellFormed()) throw new AppError('validation_failed', 'Attribute keys must be well-formed Unicode.');
   // Control, format (bidi overrides, zero-width, BOM) and separator characters make keys that look like others.
   if (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cn}]/u.test(key) || key.trim() !== key) {
-    throw new AppError('validation_failed', 'Attribute keys may hold only printable characters, with no invisible, bidi-control or surrounding space characters.');
+    throw new AppError(
+      'validation_failed',
+      'Attribute keys may hold only printable characters, with no invisible, bidi-control or surrounding space characters.',
+    );
   }
 }
 
@@ -51,9 +55,13 @@ export function checkBudget(attrs: Attributes, maxBytes: number): void {
   const limit = maxBytes > 0 ? maxBytes : DEFAULT_MAX_CUSTOM_DATA_BYTES;
   const bytes = attributeBytes(attrs);
   if (bytes > limit) {
-    throw new AppError('attributes_too_large', `The attributes take ${bytes} bytes (keys plus values, UTF-8); this deployment allows ${limit}.`, {
-      extensions: { bytes, limit },
-    });
+    throw new AppError(
+      'attributes_too_large',
+      `The attributes take ${bytes} bytes (keys plus values, UTF-8); this deployment allows ${limit}.`,
+      {
+        extensions: { bytes, limit },
+      },
+    );
   }
 }
 
@@ -95,16 +103,24 @@ export function applyBrowserChange(
   const lockedForms = new Map(state.locked.map((k) => [keyForm(k), k]));
   for (const [k, v] of Object.entries(change)) {
     if (locked.has(k) && state.attributes[k] !== v) {
-      throw new AppError('attribute_locked', `"${k}" was set by a verified identity and cannot be changed by the browser.`, {
-        extensions: { key: k },
-      });
+      throw new AppError(
+        'attribute_locked',
+        `"${k}" was set by a verified identity and cannot be changed by the browser.`,
+        {
+          extensions: { key: k },
+        },
+      );
     }
     // A look-alike of a locked key (another case, script or width) could pass for it where keys are shown.
     const lookedLike = lockedForms.get(keyForm(k));
     if (!locked.has(k) && lookedLike !== undefined) {
-      throw new AppError('attribute_locked', `"${k}" looks like "${lookedLike}", which was set by a verified identity; choose a key that cannot be mistaken for it.`, {
-        extensions: { key: k },
-      });
+      throw new AppError(
+        'attribute_locked',
+        `"${k}" looks like "${lookedLike}", which was set by a verified identity; choose a key that cannot be mistaken for it.`,
+        {
+          extensions: { key: k },
+        },
+      );
     }
   }
   const next: Attributes = {};
@@ -153,10 +169,18 @@ export function refuseReservedKeys(change: Record<string, unknown>, reserved: Re
   for (const key of Object.keys(change)) {
     const matched = forms.get(keyForm(key));
     if (matched === key) {
-      throw new AppError('attribute_locked', `"${key}" can only be set by a verified identity token, never by the browser.`, { extensions: { key } });
+      throw new AppError(
+        'attribute_locked',
+        `"${key}" can only be set by a verified identity token, never by the browser.`,
+        { extensions: { key } },
+      );
     }
     if (matched !== undefined) {
-      throw new AppError('attribute_locked', `"${key}" looks like "${matched}", which only a verified identity token can set; choose a key that cannot be mistaken for it.`, { extensions: { key } });
+      throw new AppError(
+        'attribute_locked',
+        `"${key}" looks like "${matched}", which only a verified identity token can set; choose a key that cannot be mistaken for it.`,
+        { extensions: { key } },
+      );
     }
   }
 }
@@ -166,10 +190,17 @@ export function refuseReservedKeys(change: Record<string, unknown>, reserved: Re
  * another customer's identity token (another `sub` or issuer) it would mix
  * both identities, so that is a 409; the other customer starts a new session.
  */
-export function refuseOtherCustomer(current: AttributeState, identity: Attributes, keys: Config['attributeKeys']): void {
+export function refuseOtherCustomer(
+  current: AttributeState,
+  identity: Attributes,
+  keys: Config['attributeKeys'],
+): void {
   if (Object.keys(identity).length === 0 || !current.locked.includes(keys.identityVerified)) return;
   const same = (key: string) => current.attributes[key] === identity[key];
   if (!same(keys.customerId) || !same(keys.identityIssuer)) {
-    throw new AppError('conflict', 'This session belongs to another verified customer; start a new session (POST /guest-session without this token) for this identity.');
+    throw new AppError(
+      'conflict',
+      'This session belongs to another verified customer; start a new session (POST /guest-session without this token) for this identity.',
+    );
   }
 }

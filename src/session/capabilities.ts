@@ -9,7 +9,12 @@ import { typeAllowed } from './attachmentPolicy';
  * and the session's SessionResponse, which can narrow the media types and
  * the size and names the blocked extensions.
  */
-export function capabilitiesOf(features: MessengerFeatures, info: SessionResponse, now: number, slidingExpiresAt?: number): Capabilities {
+export function capabilitiesOf(
+  features: MessengerFeatures,
+  info: SessionResponse,
+  now: number,
+  slidingExpiresAt?: number,
+): Capabilities {
   const inbound = info.allowedMedia?.inbound;
   const sessionTypes = (inbound?.fileTypes ?? []).flatMap((t) => (t.type ? [t.type] : []));
   const { fromSession } = features.fileUpload;
@@ -20,17 +25,31 @@ export function capabilitiesOf(features: MessengerFeatures, info: SessionRespons
     ? sessionTypes
     : inbound?.fileTypes === undefined
       ? configTypes
-      : [...new Set([...configTypes.filter((t) => typeAllowed(t, sessionTypes)), ...sessionTypes.filter((t) => typeAllowed(t, configTypes))])];
+      : [
+          ...new Set([
+            ...configTypes.filter((t) => typeAllowed(t, sessionTypes)),
+            ...sessionTypes.filter((t) => typeAllowed(t, configTypes)),
+          ]),
+        ];
   const sessionMax = inbound?.maxFileSizeKB !== undefined ? inbound.maxFileSizeKB * KB : fromSession ? 0 : Infinity;
   const maxBytes = fromSession ? sessionMax : Math.min(features.fileUpload.maxBytes, sessionMax);
   // The session's current expiry (it slides with each message: sessionExpiry.ts), else the SessionResponse's snapshot.
   const expiresAt =
     slidingExpiresAt !== undefined
       ? new Date(slidingExpiresAt)
-      : info.expirationDate !== undefined ? new Date(info.expirationDate * 1000) : info.durationSeconds !== undefined ? new Date(now + info.durationSeconds * 1000) : undefined;
+      : info.expirationDate !== undefined
+        ? new Date(info.expirationDate * 1000)
+        : info.durationSeconds !== undefined
+          ? new Date(now + info.durationSeconds * 1000)
+          : undefined;
   return {
     // On only when config.json has upload modes with types and a size, as Genesys's own client reads it.
-    attachments: { enabled: mediaTypes.length > 0 && maxBytes > 0, mediaTypes, maxBytes, blockedExtensions: info.blockedExtensions ?? [] },
+    attachments: {
+      enabled: mediaTypes.length > 0 && maxBytes > 0,
+      mediaTypes,
+      maxBytes,
+      blockedExtensions: info.blockedExtensions ?? [],
+    },
     endChat: features.conversationClear,
     disconnect: features.disconnect,
     typing: { agent: features.agentTypingIndicator, guest: features.userTypingIndicator },
@@ -38,7 +57,10 @@ export function capabilitiesOf(features: MessengerFeatures, info: SessionRespons
     languages: features.languages,
     defaultLanguage: features.defaultLanguage ?? null,
     markdown: features.markdown,
-    authentication: { enabled: features.auth.enabled, allowSessionUpgrade: features.auth.enabled && features.auth.allowSessionUpgrade },
+    authentication: {
+      enabled: features.auth.enabled,
+      allowSessionUpgrade: features.auth.enabled && features.auth.allowSessionUpgrade,
+    },
     session: { expiresAt: expiresAt ? expiresAt.toISOString() : null },
   };
 }

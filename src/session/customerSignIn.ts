@@ -23,14 +23,23 @@ export class CustomerSignIn {
   /** The customer's Genesys credentials for an identity-provider grant; `midChat` also needs the deployment to allow upgrades. */
   async exchange(grant: SignInGrant, midChat: boolean): Promise<GenesysSignIn> {
     if ('redirectUri' in grant && !this.deps.redirectUriAllowed(grant.redirectUri)) {
-      throw new AppError('validation_failed', "`redirectUri` is not one of this site's sign-in callback URLs (SIGN_IN_REDIRECT_URIS, else a page of an allowed origin); nothing was exchanged.");
+      throw new AppError(
+        'validation_failed',
+        "`redirectUri` is not one of this site's sign-in callback URLs (SIGN_IN_REDIRECT_URIS, else a page of an allowed origin); nothing was exchanged.",
+      );
     }
     const { auth } = await this.deps.messengerFeatures.get();
     if (!auth.enabled) {
-      throw new AppError('authentication_disabled', 'This Messenger deployment has no sign-in set up (authenticated messaging is off in its configuration).');
+      throw new AppError(
+        'authentication_disabled',
+        'This Messenger deployment has no sign-in set up (authenticated messaging is off in its configuration).',
+      );
     }
     if (midChat && !auth.allowSessionUpgrade) {
-      throw new AppError('authentication_disabled', 'This Messenger deployment does not allow signing in mid-chat; start a new session with `auth` instead.');
+      throw new AppError(
+        'authentication_disabled',
+        'This Messenger deployment does not allow signing in mid-chat; start a new session with `auth` instead.',
+      );
     }
     return this.deps.tokens.exchange(grant);
   }
@@ -49,6 +58,7 @@ export class CustomerSignIn {
       if (error instanceof AppError && error.code === 'reauthentication_required') return;
       throw error;
     }
-    if (!(await this.deps.tokens.revoke(renewed.jwt))) this.deps.logger.info('Genesys did not know the renewed sign-in either; treated as signed out');
+    if (!(await this.deps.tokens.revoke(renewed.jwt)))
+      this.deps.logger.info('Genesys did not know the renewed sign-in either; treated as signed out');
   }
 }

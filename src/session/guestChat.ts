@@ -12,7 +12,15 @@ import type { SessionHub } from '../genesys/guest/sessionHub';
 import { AppError } from '../domain/errors';
 import type { IdentityVerifier } from '../identity/identityVerifier';
 import type { Logger } from '../observability/logger';
-import { applyBrowserChange, checkBudget, identityReservedKeys, lockIdentity, parseAttributeInput, refuseOtherCustomer, refuseReservedKeys } from './attributes';
+import {
+  applyBrowserChange,
+  checkBudget,
+  identityReservedKeys,
+  lockIdentity,
+  parseAttributeInput,
+  refuseOtherCustomer,
+  refuseReservedKeys,
+} from './attributes';
 import { autoStart } from './autoStart';
 import { capabilitiesOf } from './capabilities';
 import type { CustomerSignIn } from './customerSignIn';
@@ -23,7 +31,14 @@ import { SEND_LEASE_MS, SEND_LEASE_RENEW_MS, SendLedger, type KeyedSend } from '
 import { takeSharedSendTurn } from './sharedSendRate';
 import { sessionKeyOf, type SharedStore } from '../store/sharedStore';
 import { bornAtOf, type Revocations } from './revocations';
-import { fingerprint, ROUTING_KEY, undeliveredAttributes, type SessionClaims, type SessionState, type SessionTokens } from './sessionToken';
+import {
+  fingerprint,
+  ROUTING_KEY,
+  undeliveredAttributes,
+  type SessionClaims,
+  type SessionState,
+  type SessionTokens,
+} from './sessionToken';
 
 /**
  * The guest's chat as the public API sees it: sessions, attributes and
@@ -98,15 +113,31 @@ export class GuestChat {
     const info = await session.ready();
     checkBudget(state.attributes, info.maxCustomDataBytes);
     const deliveredFingerprint = info.newSession ? await autoStart(session, state.attributes, this.deps) : '';
-    const routingKey = proposedRoutingKey !== undefined && ROUTING_KEY.test(proposedRoutingKey) ? proposedRoutingKey : this.deps.tokens.routingKeyFor(guestToken);
-    const claims = { guestToken, origin: origin ?? '', ...state, deliveredFingerprint, maxCustomDataBytes: info.maxCustomDataBytes, routingKey, anchor, signIn };
+    const routingKey =
+      proposedRoutingKey !== undefined && ROUTING_KEY.test(proposedRoutingKey)
+        ? proposedRoutingKey
+        : this.deps.tokens.routingKeyFor(guestToken);
+    const claims = {
+      guestToken,
+      origin: origin ?? '',
+      ...state,
+      deliveredFingerprint,
+      maxCustomDataBytes: info.maxCustomDataBytes,
+      routingKey,
+      anchor,
+      signIn,
+    };
     return this.view(claims, info, info.newSession, since);
   }
 
   /** With a valid session token: resume it, apply any changes, or start anew after a read-only end. */
   async resume(claims: SessionClaims, input: StartInput): Promise<SessionView> {
     const since = this.now();
-    if (input.auth) throw new AppError('validation_failed', 'To sign in during a chat, use POST /guest-session/sign-in; `auth` here starts a new, signed-in session (send it without the session token).');
+    if (input.auth)
+      throw new AppError(
+        'validation_failed',
+        'To sign in during a chat, use POST /guest-session/sign-in; `auth` here starts a new, signed-in session (send it without the session token).',
+      );
     const session = this.sessionOf(claims);
     let info = await session.ready();
     const given = await givenAttributes(input, this.deps.config.attributeKeys, this.reserved, this.deps.identity);
@@ -118,7 +149,10 @@ export class GuestChat {
     let newSession = false;
     if (input.startNew) {
       if (!info.readOnly) {
-        throw new AppError('conflict', 'The conversation is still open; `startNew` only replaces a conversation that has ended (readOnly).');
+        throw new AppError(
+          'conflict',
+          'The conversation is still open; `startNew` only replaces a conversation that has ended (readOnly).',
+        );
       }
       info = await session.startNew();
       // A new conversation has none of the old one's attributes.
@@ -138,7 +172,8 @@ export class GuestChat {
   /** Signs the customer in mid-chat (authenticated messaging step-up): the same conversation goes on, signed in. */
   async signIn(claims: SessionClaims, input: SignInBody): Promise<SessionView> {
     const since = this.now();
-    if (claims.signIn) throw new AppError('conflict', 'The customer is signed in already; sign out first to sign in as someone else.');
+    if (claims.signIn)
+      throw new AppError('conflict', 'The customer is signed in already; sign out first to sign in as someone else.');
     const signIn = await this.signIns().exchange(input.auth, true);
     const info = await this.sessionOf(claims).upgrade(signIn);
     // The conversation is the signed-in customer's now: no token issued before this one opens it again (session fixation).
@@ -152,7 +187,11 @@ export class GuestChat {
    * its live streams hear `signed_out`.
    */
   async signOut(claims: SessionClaims): Promise<void> {
-    if (!claims.signIn) throw new AppError('conflict', 'The customer is not signed in; end an anonymous chat with DELETE /guest-session.');
+    if (!claims.signIn)
+      throw new AppError(
+        'conflict',
+        'The customer is not signed in; end an anonymous chat with DELETE /guest-session.',
+      );
     const session = this.sessionOf(claims);
     await this.signIns().revoke(session.signIn.value ?? claims.signIn);
     try {
@@ -197,8 +236,12 @@ export class GuestChat {
         return 'cleared';
       } catch (error) {
         // Refused (conversation clear off after all) or unanswered: closeSession still ends the connections.
-        if (!(error instanceof GuestApiError && (error.failure === 'forbidden' || error.failure === 'timeout'))) throw error;
-        this.deps.logger.warn({ guestFailure: error.failure }, 'Presence Clear did not end the chat; closing the session instead');
+        if (!(error instanceof GuestApiError && (error.failure === 'forbidden' || error.failure === 'timeout')))
+          throw error;
+        this.deps.logger.warn(
+          { guestFailure: error.failure },
+          'Presence Clear did not end the chat; closing the session instead',
+        );
       }
     }
     await session.close();
@@ -213,22 +256,39 @@ export class GuestChat {
     refuseReservedKeys(change, this.reserved);
     const attributes = applyBrowserChange(claims, change, mode, claims.maxCustomDataBytes);
     const issued = await this.deps.tokens.issue({ ...stateOf(claims), attributes });
-    return { attributes, locked: claims.locked, sessionToken: issued.token, routingKey: claims.routingKey, streamPosition: positionAt(since) };
+    return {
+      attributes,
+      locked: claims.locked,
+      sessionToken: issued.token,
+      routingKey: claims.routingKey,
+      streamPosition: positionAt(since),
+    };
   }
 
   // ------------------------------------------------------------------ messages
 
   /** `whileSending`: the caller's own work to do once the message is on its way to Genesys, before the echo. */
-  async send(claims: SessionClaims, input: SendInput, idempotencyKey?: string, whileSending?: () => void): Promise<{ message: NormalizedMessage; sessionToken: string; routingKey: string; streamPosition: string }> {
+  async send(
+    claims: SessionClaims,
+    input: SendInput,
+    idempotencyKey?: string,
+    whileSending?: () => void,
+  ): Promise<{ message: NormalizedMessage; sessionToken: string; routingKey: string; streamPosition: string }> {
     const since = this.now();
     if (input.text !== undefined) checkText(input.text);
     const session = this.sessionOf(claims);
-    const next = (delivered: string | undefined): SessionState => ({ ...stateOf(claims, session), deliveredFingerprint: delivered ?? claims.deliveredFingerprint });
+    const next = (delivered: string | undefined): SessionState => ({
+      ...stateOf(claims, session),
+      deliveredFingerprint: delivered ?? claims.deliveredFingerprint,
+    });
     // The answer's token is sealed while Genesys echoes the message (it needs nothing from the echo), off the
     // request's critical path; sealed again only if the sign-in was renewed meanwhile (bench/README.md).
     const early: { state?: SessionState; issued?: ReturnType<SessionTokens['issue']> } = {};
     const sent = idempotencyKey
-      ? await this.ledger.run(sessionKeyOf(claims.guestToken), this.keyedSend(session, claims, input, messageIdFor(claims.guestToken, idempotencyKey)))
+      ? await this.ledger.run(
+          sessionKeyOf(claims.guestToken),
+          this.keyedSend(session, claims, input, messageIdFor(claims.guestToken, idempotencyKey)),
+        )
       : await this.sendNow(session, claims, input, randomUUID(), (delivered) => {
           early.state = next(delivered);
           early.issued = this.deps.tokens.refreshed(claims, early.state);
@@ -239,14 +299,25 @@ export class GuestChat {
     // The early state came from the same `delivered`: only a sign-in renewed meanwhile makes it stale.
     const reuse = early.issued && early.state!.signIn === state.signIn;
     const issued = await (reuse ? early.issued! : this.deps.tokens.refreshed(claims, state));
-    return { message: sent.message, sessionToken: issued.token, routingKey: claims.routingKey, streamPosition: positionAt(since) };
+    return {
+      message: sent.message,
+      sessionToken: issued.token,
+      routingKey: claims.routingKey,
+      streamPosition: positionAt(since),
+    };
   }
 
   /** One message under an Idempotency-Key: sent at most once across retries and instances (sendLedger.ts). */
-  private keyedSend(session: GuestSession, claims: SessionClaims, input: SendInput, messageId: string): KeyedSend<Sent> {
+  private keyedSend(
+    session: GuestSession,
+    claims: SessionClaims,
+    input: SendInput,
+    messageId: string,
+  ): KeyedSend<Sent> {
     const answer = answerOf(input);
     return {
-      messageId, bornAt: bornAtOf(claims.anchor),
+      messageId,
+      bornAt: bornAtOf(claims.anchor),
       fingerprint: requestFingerprint(input),
       describe: (sentAt) => ({ messageId, text: answer ? answer.text : input.text, payload: answer?.payload, sentAt }),
       prove: (earlier) => session.proveDelivery(earlier),
@@ -256,10 +327,19 @@ export class GuestChat {
   }
 
   /** `whileSending` runs once the frame is handed to the socket, before the echo: work that can overlap Genesys's round trip. */
-  private async sendNow(session: GuestSession, claims: SessionClaims, input: SendInput, messageId: string, whileSending?: (delivered: string | undefined) => void): Promise<Sent> {
+  private async sendNow(
+    session: GuestSession,
+    claims: SessionClaims,
+    input: SendInput,
+    messageId: string,
+    whileSending?: (delivered: string | undefined) => void,
+  ): Promise<Sent> {
     // An ended conversation refuses messages; that is the guest's state, not Genesys failing.
     if ((await session.ready()).readOnly) {
-      throw new AppError('conflict', 'The conversation has ended; start a new one with POST /guest-session and { "startNew": true }.');
+      throw new AppError(
+        'conflict',
+        'The conversation has ended; start a new one with POST /guest-session and { "startNew": true }.',
+      );
     }
     // Counted only for a send that goes out: a retry answered from the ledger sends nothing.
     await takeSharedSendTurn(this.deps.store, claims.guestToken, this.deps.config.genesys, this.now);
@@ -298,7 +378,10 @@ export class GuestChat {
     const session = this.sessionOf(claims);
     // An ended conversation takes no typing, as it takes no messages: refused here, nothing sent.
     if ((await session.ready()).readOnly) {
-      throw new AppError('conflict', 'The conversation has ended; start a new one with POST /guest-session and { "startNew": true }.');
+      throw new AppError(
+        'conflict',
+        'The conversation has ended; start a new one with POST /guest-session and { "startNew": true }.',
+      );
     }
     await session.sendTyping();
   }
@@ -316,7 +399,12 @@ export class GuestChat {
   }
 
   /** `newSession`: only for the answer that created the conversation; `since`: when the request began, on the chat's clock (its streamPosition). */
-  private async view(claims: SessionState, info: SessionResponse, newSession: boolean, since: number): Promise<SessionView> {
+  private async view(
+    claims: SessionState,
+    info: SessionResponse,
+    newSession: boolean,
+    since: number,
+  ): Promise<SessionView> {
     const session = this.sessionOf(claims);
     const state = stateOf(claims, session);
     const issued = await this.deps.tokens.issue({ ...state, maxCustomDataBytes: info.maxCustomDataBytes });
@@ -342,7 +430,18 @@ export class GuestChat {
 
 /** The claims a re-issued token carries over (everything but the expiry), with the session's newest sign-in (a renewed JWT). */
 function stateOf(claims: SessionState, session?: GuestSession): SessionState {
-  const { guestToken, origin, attributes, locked, deliveredFingerprint, maxCustomDataBytes, routingKey, anchor } = claims;
+  const { guestToken, origin, attributes, locked, deliveredFingerprint, maxCustomDataBytes, routingKey, anchor } =
+    claims;
   const signIn = claims.signIn ? (session?.signIn.value ?? claims.signIn) : undefined;
-  return { guestToken, origin, attributes, locked, deliveredFingerprint, maxCustomDataBytes, routingKey, ...(anchor !== undefined ? { anchor } : {}), ...(signIn ? { signIn } : {}) };
+  return {
+    guestToken,
+    origin,
+    attributes,
+    locked,
+    deliveredFingerprint,
+    maxCustomDataBytes,
+    routingKey,
+    ...(anchor !== undefined ? { anchor } : {}),
+    ...(signIn ? { signIn } : {}),
+  };
 }

@@ -7,7 +7,9 @@ import type { AnswerKind } from '../genesys/guest/outboundFrames';
 export const MAX_TEXT_BYTES = 4096;
 
 /** A quick-reply, card-button or date-picker answer as the frame that carries it wants it; undefined for a text. */
-export function answerOf(input: SendInput): { kind: AnswerKind; text: string; payload: string; originatingMessageId?: string } | undefined {
+export function answerOf(
+  input: SendInput,
+): { kind: AnswerKind; text: string; payload: string; originatingMessageId?: string } | undefined {
   if (input.quickReply) return { kind: 'QuickReply', ...input.quickReply };
   if (input.button) return { kind: 'Button', ...input.button };
   if (input.datePicker) {
@@ -23,8 +25,12 @@ export function checkText(text: string): void {
   if (!text.isWellFormed()) throw new AppError('validation_failed', 'The message text must be well-formed Unicode.');
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > MAX_TEXT_BYTES) {
-    throw new AppError('message_too_long', `The message is ${bytes} bytes (UTF-8); Genesys accepts at most ${MAX_TEXT_BYTES}.`, {
-      extensions: { bytes, limit: MAX_TEXT_BYTES },
-    });
+    throw new AppError(
+      'message_too_long',
+      `The message is ${bytes} bytes (UTF-8); Genesys accepts at most ${MAX_TEXT_BYTES}.`,
+      {
+        extensions: { bytes, limit: MAX_TEXT_BYTES },
+      },
+    );
   }
 }

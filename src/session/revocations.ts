@@ -86,7 +86,11 @@ export class StoreRevocations implements Revocations {
   }
 
   async markEnded(guestToken: string, untilMs: number): Promise<void> {
-    await this.store.put(`standing:${sessionKeyOf(guestToken)}`, 'ended', Math.max(1, untilMs - this.now()) + RENEW_SLACK_MS);
+    await this.store.put(
+      `standing:${sessionKeyOf(guestToken)}`,
+      'ended',
+      Math.max(1, untilMs - this.now()) + RENEW_SLACK_MS,
+    );
   }
 
   async standing(guestToken: string, anchor: string | undefined): Promise<Standing> {
@@ -95,7 +99,10 @@ export class StoreRevocations implements Revocations {
       this.store.getRenewing(`standing:${key}`, this.recordMs, this.recordMs - RENEW_SLACK_MS),
       this.store.get(`notbefore:${key}`),
     ]);
-    return { state: stateOf(value, anchor, this.store.shared), cutOffMs: cutOff === undefined ? 0 : Number(cutOff) || 0 };
+    return {
+      state: stateOf(value, anchor, this.store.shared),
+      cutOffMs: cutOff === undefined ? 0 : Number(cutOff) || 0,
+    };
   }
 
   async cutOff(guestToken: string, atMs: number, lifetimeMs: number): Promise<void> {

@@ -1,4 +1,12 @@
-import { createCipheriv, createDecipheriv, createHash, createSecretKey, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createSecretKey,
+  hkdfSync,
+  randomBytes,
+  type KeyObject,
+} from 'node:crypto';
 import { AppError } from '../domain/errors';
 
 /**
@@ -62,7 +70,9 @@ export class Sealer {
     if (keys.length === 0) throw new Error('Sealer needs at least one key');
     this.byKid = new Map(keys.map((k) => [k.kid, createSecretKey(k.key)]));
     this.sealKey = this.byKid.get(keys[0]!.kid)!;
-    this.sealHeader = Buffer.from(JSON.stringify({ alg: 'dir', enc: 'A256GCM', kid: keys[0]!.kid }), 'utf8').toString('base64url');
+    this.sealHeader = Buffer.from(JSON.stringify({ alg: 'dir', enc: 'A256GCM', kid: keys[0]!.kid }), 'utf8').toString(
+      'base64url',
+    );
   }
 
   async seal(payload: object): Promise<string> {
@@ -87,12 +97,21 @@ export class Sealer {
     const parts = token.split('.');
     // dir: the encrypted key is empty; every other part is strict base64url.
     if (parts.length !== 5 || parts[1] !== '' || !parts.every((part) => BASE64URL.test(part))) throw refuse();
-    const [encodedHeader, , encodedIv, encodedCiphertext, encodedTag] = parts as [string, string, string, string, string];
+    const [encodedHeader, , encodedIv, encodedCiphertext, encodedTag] = parts as [
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
     // Whatever fails below is refused alike: a header that is not JSON (or is JSON null) throws, as does a tag that is not 16 bytes.
     try {
-      const { alg, enc, kid, ...other } = JSON.parse(Buffer.from(encodedHeader, 'base64url').toString('utf8')) as Record<string, unknown>;
+      const { alg, enc, kid, ...other } = JSON.parse(
+        Buffer.from(encodedHeader, 'base64url').toString('utf8'),
+      ) as Record<string, unknown>;
       // Only what this service writes: no crit, zip or other parameters to honour.
-      if (alg !== 'dir' || enc !== 'A256GCM' || typeof kid !== 'string' || Object.keys(other).length > 0) throw refuse();
+      if (alg !== 'dir' || enc !== 'A256GCM' || typeof kid !== 'string' || Object.keys(other).length > 0)
+        throw refuse();
       const key = this.byKid.get(kid);
       const iv = Buffer.from(encodedIv, 'base64url');
       if (!key || iv.length !== IV_BYTES) throw refuse();

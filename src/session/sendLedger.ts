@@ -154,7 +154,8 @@ export class SendLedger {
   }
 
   private async attemptHeld<R>(lease: Lease, send: KeyedSend<R>, earlier?: SentMessage): Promise<R> {
-    const doubt = (sent: SentMessage) => JSON.stringify({ state: 'doubt', fingerprint: send.fingerprint, sent } satisfies SendRecord<R>);
+    const doubt = (sent: SentMessage) =>
+      JSON.stringify({ state: 'doubt', fingerprint: send.fingerprint, sent } satisfies SendRecord<R>);
     if (earlier) {
       let proof: DeliveryVerdict;
       try {
@@ -184,7 +185,9 @@ export class SendLedger {
       // Best effort: a record left `pending` is taken over (and proven) once its lease lapses.
       const timedOut = error instanceof GuestApiError && error.failure === 'timeout';
       const visibleBy = timedOut ? this.now() + (this.options.visibilityGraceMs ?? 0) : earlier?.visibleBy;
-      await lease.settle(mayHaveBeenDelivered(error) ? doubt({ ...sent, visibleBy }) : undefined).catch(() => undefined);
+      await lease
+        .settle(mayHaveBeenDelivered(error) ? doubt({ ...sent, visibleBy }) : undefined)
+        .catch(() => undefined);
       throw error;
     }
   }
@@ -203,12 +206,18 @@ export class SendLedger {
    */
   private possiblyForgotten<R>(send: KeyedSend<R>): SentMessage | undefined {
     const lostAt = this.options.store.recordsLostSince();
-    if (lostAt === undefined || this.now() - lostAt >= this.options.ttlMs || (send.bornAt ?? 0) > lostAt) return undefined;
+    if (lostAt === undefined || this.now() - lostAt >= this.options.ttlMs || (send.bornAt ?? 0) > lostAt)
+      return undefined;
     return send.describe(send.bornAt ?? this.now() - this.options.ttlMs);
   }
 
   private pending<R>(send: KeyedSend<R>, sent: SentMessage): string {
-    return JSON.stringify({ state: 'pending', fingerprint: send.fingerprint, until: this.now() + this.options.leaseMs, sent } satisfies SendRecord<R>);
+    return JSON.stringify({
+      state: 'pending',
+      fingerprint: send.fingerprint,
+      until: this.now() + this.options.leaseMs,
+      sent,
+    } satisfies SendRecord<R>);
   }
 }
 
@@ -239,7 +248,8 @@ class Lease {
         if (this.stopped) return;
         const next = renewed();
         if (next === undefined) return this.stop();
-        if (await this.options.store.swap(this.key, this.current, next, this.options.ttlMs).catch(() => false)) this.current = next;
+        if (await this.options.store.swap(this.key, this.current, next, this.options.ttlMs).catch(() => false))
+          this.current = next;
       });
     }, options.renewMs);
     this.timer.unref();
@@ -259,7 +269,10 @@ class Lease {
 }
 
 function reused(): AppError {
-  return new AppError('idempotency_key_reused', 'This Idempotency-Key was already used for a different message; use a new key for a new message.');
+  return new AppError(
+    'idempotency_key_reused',
+    'This Idempotency-Key was already used for a different message; use a new key for a new message.',
+  );
 }
 
 function stillSending(remainingMs: number): AppError {

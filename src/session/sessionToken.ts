@@ -18,8 +18,10 @@ import type { Sealer } from './sealing';
 /** A signed-in customer's Genesys JWT and refresh token (authenticated messaging). */
 const signInWire = z.strictObject({ j: z.string().min(1), r: z.string().min(1).optional() }).optional();
 
-const signInToWire = (s: GenesysSignIn | undefined) => (s ? { au: { j: s.jwt, ...(s.refreshToken ? { r: s.refreshToken } : {}) } } : {});
-const signInFromWire = (au: z.infer<typeof signInWire>) => (au ? { signIn: { jwt: au.j, ...(au.r ? { refreshToken: au.r } : {}) } } : {});
+const signInToWire = (s: GenesysSignIn | undefined) =>
+  s ? { au: { j: s.jwt, ...(s.refreshToken ? { r: s.refreshToken } : {}) } } : {};
+const signInFromWire = (au: z.infer<typeof signInWire>) =>
+  au ? { signIn: { jwt: au.j, ...(au.r ? { refreshToken: au.r } : {}) } } : {};
 
 const sessionWireSchema = z.object({
   typ: z.literal('session'),
@@ -108,7 +110,10 @@ const toWire = (c: SessionClaims): z.infer<typeof sessionWireSchema> => ({
   exp: c.exp,
 });
 
-const fromWire = (w: z.infer<typeof sessionWireSchema>, routingKeyFor: (guestToken: string) => string): SessionClaims => ({
+const fromWire = (
+  w: z.infer<typeof sessionWireSchema>,
+  routingKeyFor: (guestToken: string) => string,
+): SessionClaims => ({
   guestToken: w.gt,
   origin: w.o,
   attributes: w.attrs,
@@ -127,7 +132,14 @@ export const ROUTING_KEY = /^[A-Za-z0-9_-]{16,64}$/;
 
 const TICKET_TTL_SECONDS = 60;
 
-const linkWireSchema = z.strictObject({ typ: z.literal('link'), gt: z.string(), a: z.string(), o: z.string(), au: signInWire, exp: z.number() });
+const linkWireSchema = z.strictObject({
+  typ: z.literal('link'),
+  gt: z.string(),
+  a: z.string(),
+  o: z.string(),
+  au: signInWire,
+  exp: z.number(),
+});
 
 export function fingerprint(attrs: Record<string, string>): string {
   if (Object.keys(attrs).length === 0) return '';
@@ -140,7 +152,9 @@ export function fingerprint(attrs: Record<string, string>): string {
 /** Attributes that have not reached Genesys in their current form. */
 export function undeliveredAttributes(claims: SessionState): Record<string, string> | undefined {
   const { attributes } = claims;
-  return Object.keys(attributes).length > 0 && fingerprint(attributes) !== claims.deliveredFingerprint ? attributes : undefined;
+  return Object.keys(attributes).length > 0 && fingerprint(attributes) !== claims.deliveredFingerprint
+    ? attributes
+    : undefined;
 }
 
 type SessionWire = z.infer<typeof sessionWireSchema>;
@@ -231,9 +245,13 @@ export class SessionTokens {
    * sealed one. Sealing is a tenth of a message's CPU (bench/README.md); the
    * sliding expiry then moves in steps of at most that minute.
    */
-  refreshed(claims: SessionClaims, state: SessionState): Promise<{ token: string; claims: SessionClaims; expiresAt: string }> {
+  refreshed(
+    claims: SessionClaims,
+    state: SessionState,
+  ): Promise<{ token: string; claims: SessionClaims; expiresAt: string }> {
     const token = this.openedFrom.get(claims);
-    if (token === undefined || this.now() - claims.issuedAt >= this.reissueAfterMs || !sameState(claims, state)) return this.issue(state);
+    if (token === undefined || this.now() - claims.issuedAt >= this.reissueAfterMs || !sameState(claims, state))
+      return this.issue(state);
     return Promise.resolve({ token, claims, expiresAt: new Date(claims.exp * 1000).toISOString() });
   }
 
@@ -246,7 +264,15 @@ export class SessionTokens {
     }
     this.sealedChars += token.length;
     const au = wire.au ? Object.freeze({ ...wire.au }) : undefined;
-    this.sealed.set(token, Object.freeze({ ...wire, attrs: Object.freeze({ ...wire.attrs }), locked: Object.freeze([...wire.locked]) as string[], au }));
+    this.sealed.set(
+      token,
+      Object.freeze({
+        ...wire,
+        attrs: Object.freeze({ ...wire.attrs }),
+        locked: Object.freeze([...wire.locked]) as string[],
+        au,
+      }),
+    );
   }
 
   async issueTicket(claims: SessionRef): Promise<{ ticket: string; expiresAt: string }> {
@@ -271,12 +297,23 @@ export class SessionTokens {
    */
   attachmentLink(claims: SessionRef, attachmentId: string): string {
     const exp = Math.floor(this.now() / 1000) + this.ttlSeconds;
-    const wire = { typ: 'link', gt: claims.guestToken, a: attachmentId, o: claims.origin, ...signInToWire(claims.signIn), exp } satisfies z.infer<typeof linkWireSchema>;
+    const wire = {
+      typ: 'link',
+      gt: claims.guestToken,
+      a: attachmentId,
+      o: claims.origin,
+      ...signInToWire(claims.signIn),
+      exp,
+    } satisfies z.infer<typeof linkWireSchema>;
     return this.sealer.sealSync(wire);
   }
 
   /** The session and attachment a link names; `unauthorized` for anything else. */
-  openAttachmentLink(link: string, attachmentId: string, origin: string | undefined): Pick<SessionRef, 'guestToken' | 'signIn'> {
+  openAttachmentLink(
+    link: string,
+    attachmentId: string,
+    origin: string | undefined,
+  ): Pick<SessionRef, 'guestToken' | 'signIn'> {
     const wire = this.check(linkWireSchema, this.sealer.unsealSync(link), origin);
     if (wire.a !== attachmentId) throw new AppError('unauthorized', 'This link is for another attachment.');
     return { guestToken: wire.gt, ...signInFromWire(wire.au) };
@@ -310,7 +347,11 @@ export class SessionTokens {
     };
   }
 
-  private check<T extends { o: string; exp: number }>(schema: z.ZodType<T>, payload: unknown, origin: string | undefined): T {
+  private check<T extends { o: string; exp: number }>(
+    schema: z.ZodType<T>,
+    payload: unknown,
+    origin: string | undefined,
+  ): T {
     const parsed = schema.safeParse(payload);
     if (!parsed.success) throw new AppError('unauthorized', 'The token is not valid here; start a new session.');
     return this.admit(parsed.data, origin);
@@ -318,10 +359,13 @@ export class SessionTokens {
 
   /** Refuses an expired token, or one presented from another website than its own. */
   private admit<T extends { o: string; exp: number }>(claims: T, origin: string | undefined): T {
-    if (claims.exp * 1000 <= this.now()) throw new AppError('unauthorized', 'The session token has expired; start a new session.');
+    if (claims.exp * 1000 <= this.now())
+      throw new AppError('unauthorized', 'The session token has expired; start a new session.');
     // Browsers always send Origin cross-origin; a request without one is judged by the token alone (README.md#http-behaviour-common-to-every-endpoint).
     if (origin !== undefined && origin !== claims.o) {
-      throw new AppError('unauthorized', 'This session token belongs to another website.', { logDetail: { origin, tokenOrigin: claims.o } });
+      throw new AppError('unauthorized', 'This session token belongs to another website.', {
+        logDetail: { origin, tokenOrigin: claims.o },
+      });
     }
     return claims;
   }

@@ -23,9 +23,13 @@ export async function takeSharedSendTurn(
     const waitMs = await store.take(`rate:messages:${sessionKeyOf(guestToken)}`, perSecond, 1000);
     if (waitMs <= 0) return;
     if (now() + waitMs > giveUpAt || attempt >= maxTries) {
-      throw new AppError('rate_limited', `At most ${perSecond} messages a second per session; wait before sending again.`, {
-        retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
-      });
+      throw new AppError(
+        'rate_limited',
+        `At most ${perSecond} messages a second per session; wait before sending again.`,
+        {
+          retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)),
+        },
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, waitMs));
   }

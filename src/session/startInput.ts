@@ -24,7 +24,10 @@ export async function givenAttributes(
   refuseReservedKeys(browser, reserved);
   if (input.identityToken === undefined) return { browser, identity: {} };
   if (!identity) {
-    throw new AppError('identity_invalid', 'This service is not configured to verify identity tokens (IDENTITY_JWT_SECRET or IDENTITY_JWKS_URL).');
+    throw new AppError(
+      'identity_invalid',
+      'This service is not configured to verify identity tokens (IDENTITY_JWT_SECRET or IDENTITY_JWKS_URL).',
+    );
   }
   return { browser, identity: await identity.verify(input.identityToken) };
 }

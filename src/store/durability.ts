@@ -14,10 +14,14 @@ export function durabilityProblems(settings: Record<string, string | undefined>)
         : `appendonly is no: only snapshots (save "${settings.save}") are kept, so a restart loses the writes since the last one; set appendonly yes`,
     );
   } else if (settings.appendfsync === 'no') {
-    problems.push('appendfsync is no: a crash of the host loses what the kernel had not yet written; set appendfsync everysec');
+    problems.push(
+      'appendfsync is no: a crash of the host loses what the kernel had not yet written; set appendfsync everysec',
+    );
   }
   if (settings['maxmemory-policy'] !== undefined && settings['maxmemory-policy'] !== 'noeviction') {
-    problems.push(`maxmemory-policy is ${settings['maxmemory-policy']}: Redis drops records to make room when full; set maxmemory-policy noeviction`);
+    problems.push(
+      `maxmemory-policy is ${settings['maxmemory-policy']}: Redis drops records to make room when full; set maxmemory-policy noeviction`,
+    );
   }
   return problems;
 }

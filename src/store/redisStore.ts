@@ -14,7 +14,8 @@ import type { SharedStore } from './sharedStore';
 export { durabilityProblems } from './durability';
 
 /** Where a connection of ioredis's leads (a Sentinel's or Cluster's node included). */
-const addressOf = (node: Redis) => `${node.stream?.remoteAddress ?? node.options.host}:${node.stream?.remotePort ?? node.options.port}`;
+const addressOf = (node: Redis) =>
+  `${node.stream?.remoteAddress ?? node.options.host}:${node.stream?.remotePort ?? node.options.port}`;
 
 /** A Redis span's attributes (OpenTelemetry database conventions): the command, never a key or value. */
 const redisSpan = (command: string) => ({ 'db.system.name': 'redis', 'db.operation.name': command.toUpperCase() });
@@ -97,14 +98,20 @@ export class RedisStore implements SharedStore {
       firstCheck(this.durability);
       void this.durability.then(() => this.watchLosses());
       void this.durability.then(({ checked, problems }) => {
-        if (this.state.current.ok && (problems.length > 0 || !checked)) this.state.set({ ok: true, detail: 'Redis answers.', durability: checked ? problems : ['not checked: CONFIG GET refused'] });
+        if (this.state.current.ok && (problems.length > 0 || !checked))
+          this.state.set({
+            ok: true,
+            detail: 'Redis answers.',
+            durability: checked ? problems : ['not checked: CONFIG GET refused'],
+          });
       });
     });
     this.redis.on('error', (error: Error) =>
       this.state.set({ ok: false, detail: `Redis is unavailable: ${scrubText(error.message)}` }, { level: 'error' }),
     );
     this.redis.on('close', () => {
-      if (this.state.current.ok) this.state.set({ ok: false, detail: 'The connection to Redis closed; reconnecting.' }, { level: 'error' });
+      if (this.state.current.ok)
+        this.state.set({ ok: false, detail: 'The connection to Redis closed; reconnecting.' }, { level: 'error' });
     });
     this.pinger = setInterval(() => void this.checkAnswers(), options.pingIntervalMs ?? PING_INTERVAL_MS);
     this.pinger.unref();
@@ -130,7 +137,13 @@ export class RedisStore implements SharedStore {
       ]);
       if (!this.state.current.ok) this.state.set({ ok: true, detail: 'Redis answers.' });
     } catch (error) {
-      this.state.set({ ok: false, detail: `Redis does not answer: ${scrubText(error instanceof Error ? error.message : String(error))}` }, { level: 'error' });
+      this.state.set(
+        {
+          ok: false,
+          detail: `Redis does not answer: ${scrubText(error instanceof Error ? error.message : String(error))}`,
+        },
+        { level: 'error' },
+      );
     } finally {
       clearTimeout(timer);
       this.pinging = false;
@@ -147,7 +160,10 @@ export class RedisStore implements SharedStore {
 
   swap(key: string, expected: string, value: string | undefined, ttlMs: number): Promise<boolean> {
     // Stored values are never empty (callers store JSON), so '' can stand for "delete".
-    return this.run('EVALSHA', async () => (await this.redis.bffSwap(this.prefix + key, expected, value ?? '', ttlMs)) === 1);
+    return this.run(
+      'EVALSHA',
+      async () => (await this.redis.bffSwap(this.prefix + key, expected, value ?? '', ttlMs)) === 1,
+    );
   }
 
   put(key: string, value: string, ttlMs: number): Promise<void> {
@@ -157,7 +173,10 @@ export class RedisStore implements SharedStore {
   }
 
   getRenewing(key: string, ttlMs: number, renewBelowMs: number): Promise<string | undefined> {
-    return this.run('EVALSHA', async () => (await this.redis.bffRenew(this.prefix + key, ttlMs, renewBelowMs)) ?? undefined);
+    return this.run(
+      'EVALSHA',
+      async () => (await this.redis.bffRenew(this.prefix + key, ttlMs, renewBelowMs)) ?? undefined,
+    );
   }
 
   remove(key: string): Promise<void> {
@@ -167,7 +186,9 @@ export class RedisStore implements SharedStore {
   }
 
   take(key: string, limit: number, windowMs: number): Promise<number> {
-    return this.run('EVALSHA', async () => Number(await this.redis.bffTake(this.prefix + key, windowMs, limit, randomUUID())));
+    return this.run('EVALSHA', async () =>
+      Number(await this.redis.bffTake(this.prefix + key, windowMs, limit, randomUUID())),
+    );
   }
 
   record(key: string, windowMs: number): Promise<void> {
@@ -242,14 +263,17 @@ export class RedisStore implements SharedStore {
         checked = false;
         logger.warn(
           { redisNode: where, storeError: scrubText(error instanceof Error ? error.message : String(error)) },
-          'Could not check whether the shared store (Redis) keeps its records (CONFIG GET was refused): make sure it runs with appendonly yes (or the provider\'s persistence) and maxmemory-policy noeviction, or idempotency records and ended sessions can be lost',
+          "Could not check whether the shared store (Redis) keeps its records (CONFIG GET was refused): make sure it runs with appendonly yes (or the provider's persistence) and maxmemory-policy noeviction, or idempotency records and ended sessions can be lost",
         );
         continue;
       }
       const found = durabilityProblems(settings);
       problems.push(...found);
       if (found.length > 0) {
-        logger.warn({ redisNode: where, redisSettings: settings, problems: found }, `The shared store (Redis) can lose its records: ${found.join('; ')}`);
+        logger.warn(
+          { redisNode: where, redisSettings: settings, problems: found },
+          `The shared store (Redis) can lose its records: ${found.join('; ')}`,
+        );
       }
     }
     return { checked, problems };
@@ -277,21 +301,34 @@ export class RedisStore implements SharedStore {
     }
     for (const [address, { runId, evicted }] of now) {
       const before = this.primaries.get(address);
-      if (before?.runId === runId && evicted > before.evicted) found.push(`Redis evicted ${evicted - before.evicted} keys at ${address}`);
+      if (before?.runId === runId && evicted > before.evicted)
+        found.push(`Redis evicted ${evicted - before.evicted} keys at ${address}`);
       // Restarted in place: only one that keeps no append-only file lost anything (and then everything).
-      if (before && before.runId !== runId && !durable) found.push(`Redis at ${address} restarted without keeping its records`);
+      if (before && before.runId !== runId && !durable)
+        found.push(`Redis at ${address} restarted without keeping its records`);
     }
     // A primary gone and another in its place: a failover, whose replica may not have had the newest writes.
     // (New primaries beside the old ones are a cluster discovered or grown, not a loss.)
     const gone = [...this.primaries.keys()].filter((a) => !nodes.some((n) => addressOf(n) === a));
     const arrived = [...now.keys()].filter((a) => !this.primaries.has(a));
-    if (gone.length > 0 && arrived.length > 0) found.push(`${arrived.join(', ')} took over from ${gone.join(', ')} (a failover)`);
+    if (gone.length > 0 && arrived.length > 0)
+      found.push(`${arrived.join(', ')} took over from ${gone.join(', ')} (a failover)`);
     for (const a of gone) this.primaries.delete(a);
     for (const [a, seen] of now) this.primaries.set(a, seen);
     try {
-      const at = found.length > 0 ? await this.redis.bffRaise(this.prefix + RECORDS_LOST_AT, Date.now(), this.options.lossWindowMs ?? 24 * 3600_000) : await this.redis.get(this.prefix + RECORDS_LOST_AT);
+      const at =
+        found.length > 0
+          ? await this.redis.bffRaise(
+              this.prefix + RECORDS_LOST_AT,
+              Date.now(),
+              this.options.lossWindowMs ?? 24 * 3600_000,
+            )
+          : await this.redis.get(this.prefix + RECORDS_LOST_AT);
       if (found.length > 0) {
-        this.options.logger.warn({ causes: found }, `The shared store may have lost some records (${found.join('; ')}): a retried send whose record is missing is checked against Genesys before it is sent again`);
+        this.options.logger.warn(
+          { causes: found },
+          `The shared store may have lost some records (${found.join('; ')}): a retried send whose record is missing is checked against Genesys before it is sent again`,
+        );
       }
       this.recordsLostAt = at ? Number(at) : undefined;
     } catch {
@@ -306,11 +343,15 @@ export class RedisStore implements SharedStore {
       if (!this.up) throw new Error('Redis did not answer the last PING');
       return await inClientSpan(`redis ${command}`, redisSpan(command), operation);
     } catch (error) {
-      throw new AppError('store_unavailable', 'The shared store (Redis) did not answer, so nothing was done; retry shortly.', {
-        retryAfterSeconds: 1,
-        cause: error,
-        logDetail: { storeError: scrubText(error instanceof Error ? error.message : String(error)) },
-      });
+      throw new AppError(
+        'store_unavailable',
+        'The shared store (Redis) did not answer, so nothing was done; retry shortly.',
+        {
+          retryAfterSeconds: 1,
+          cause: error,
+          logDetail: { storeError: scrubText(error instanceof Error ? error.message : String(error)) },
+        },
+      );
     }
   }
 }

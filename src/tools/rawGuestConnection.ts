@@ -32,10 +32,15 @@ export class RawConnection {
   }
 
   static open(target: VerifyTarget, log: Exchange[], timeoutMs: number): Promise<RawConnection> {
-    const ws = new WebSocket(GuestSocket.urlFor(target.webMessagingUrl, target.deploymentId), { origin: target.origin, handshakeTimeout: timeoutMs });
+    const ws = new WebSocket(GuestSocket.urlFor(target.webMessagingUrl, target.deploymentId), {
+      origin: target.origin,
+      handshakeTimeout: timeoutMs,
+    });
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(new RawConnection(ws, log)));
-      ws.once('unexpected-response', (_req, res) => reject(new Error(`the WebSocket handshake was refused with HTTP ${res.statusCode}`)));
+      ws.once('unexpected-response', (_req, res) =>
+        reject(new Error(`the WebSocket handshake was refused with HTTP ${res.statusCode}`)),
+      );
       ws.once('error', reject);
     });
   }
@@ -73,4 +78,3 @@ export class RawConnection {
     for (const w of waiters) w();
   }
 }
-

@@ -4,7 +4,8 @@ import { echoFrame, textMessageFrame } from '../genesys/guest/outboundFrames';
 import type { Frame } from './rawGuestConnection';
 import type { Run } from './verifyGenesys';
 
-const traced = (f: Frame | undefined) => (f === undefined ? 'no reply' : f.tracingId === undefined ? 'no tracingId' : 'tracingId present');
+const traced = (f: Frame | undefined) =>
+  f === undefined ? 'no reply' : f.tracingId === undefined ? 'no tracingId' : 'tracingId present';
 
 /**
  * The `npm run verify:genesys` points about Genesys's budgets (verifyGenesys.ts runs them): the
@@ -18,7 +19,11 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 async function echoExpiry(run: Run): Promise<{ expirationDate?: number; durationSeconds?: number } | undefined> {
   const mark = run.socket.frames.length;
   run.socket.send(echoFrame({ token: run.token, tracingId: randomUUID() }));
-  const reply = await run.socket.next((f) => f.type === 'response' && f.class === 'StructuredMessage', mark, run.timeoutMs);
+  const reply = await run.socket.next(
+    (f) => f.type === 'response' && f.class === 'StructuredMessage',
+    mark,
+    run.timeoutMs,
+  );
   const metadata = (reply?.body as { metadata?: Record<string, unknown> } | undefined)?.metadata;
   if (!metadata) return undefined;
   const num = (v: unknown) => (v === undefined || v === null || v === '' ? undefined : Number(v));
@@ -32,11 +37,20 @@ export async function expirySlides(run: Run): Promise<void> {
   const mark = run.socket.frames.length;
   const text = `verify:genesys expiry ${new Date().toISOString()}`;
   run.socket.send(textMessageFrame({ token: run.token, tracingId: randomUUID(), text, messageId: randomUUID() }));
-  await run.socket.next((f) => f.class === 'StructuredMessage' && (f.body as { text?: string })?.text === text, mark, run.timeoutMs);
+  await run.socket.next(
+    (f) => f.class === 'StructuredMessage' && (f.body as { text?: string })?.text === text,
+    mark,
+    run.timeoutMs,
+  );
   const after = await echoExpiry(run);
   const expected = 'expirationDate moves later with a message (the service slides it by durationSeconds)';
   if (before?.expirationDate === undefined || after?.expirationDate === undefined) {
-    run.add('session expiry slides with a message', expected, 'the echo reply carried no expirationDate', 'not checked');
+    run.add(
+      'session expiry slides with a message',
+      expected,
+      'the echo reply carried no expirationDate',
+      'not checked',
+    );
     return;
   }
   const moved = after.expirationDate - before.expirationDate;
@@ -53,15 +67,28 @@ export async function messageRate(run: Run): Promise<void> {
   await pause(1100);
   const mark = run.socket.frames.length;
   const texts = [1, 2, 3].map((i) => `verify:genesys rate ${i} ${new Date().toISOString()}`);
-  for (const text of texts) run.socket.send(textMessageFrame({ token: run.token, tracingId: randomUUID(), text, messageId: randomUUID() }));
-  const answered = (f: Frame) => f.class === 'TooManyRequestsErrorMessage' || (f.class === 'StructuredMessage' && texts.includes((f.body as { text?: string })?.text ?? ''));
+  for (const text of texts)
+    run.socket.send(textMessageFrame({ token: run.token, tracingId: randomUUID(), text, messageId: randomUUID() }));
+  const answered = (f: Frame) =>
+    f.class === 'TooManyRequestsErrorMessage' ||
+    (f.class === 'StructuredMessage' && texts.includes((f.body as { text?: string })?.text ?? ''));
   for (let i = 0; i < texts.length; i++) {
-    if (!(await run.socket.next((f) => answered(f) && run.socket.frames.slice(mark).filter(answered).length > i, mark, run.timeoutMs))) break;
+    if (
+      !(await run.socket.next(
+        (f) => answered(f) && run.socket.frames.slice(mark).filter(answered).length > i,
+        mark,
+        run.timeoutMs,
+      ))
+    )
+      break;
   }
   const replies = run.socket.frames.slice(mark).filter(answered);
   const refused = replies.filter((f) => f.class === 'TooManyRequestsErrorMessage');
   const accepted = replies.length - refused.length;
-  const observed = refused.length > 0 ? `${accepted} accepted, ${refused.length} refused with 429 (retryAfter ${String((refused[0]!.body as { retryAfter?: unknown })?.retryAfter)}, ${traced(refused[0])})` : `all ${accepted} accepted`;
+  const observed =
+    refused.length > 0
+      ? `${accepted} accepted, ${refused.length} refused with 429 (retryAfter ${String((refused[0]!.body as { retryAfter?: unknown })?.retryAfter)}, ${traced(refused[0])})`
+      : `all ${accepted} accepted`;
   run.add(
     'onMessage rate per session',
     'at most 2 a second (GENESYS_MESSAGES_PER_SECOND=2); the third of three at once refused with 429',
@@ -74,23 +101,49 @@ export async function messageRate(run: Run): Promise<void> {
 /** `getAttachment` on a file the agent sent (docs/genesys-protocol.md#download-links): only when something sends one during the run. */
 export async function agentFile(run: Run, prompt: string | undefined): Promise<void> {
   const point = "getAttachment on an agent's file";
-  const expected = 'a fresh URL (PresignedUrlResponse), or a refusal (the service then serves the last URL Genesys gave)';
+  const expected =
+    'a fresh URL (PresignedUrlResponse), or a refusal (the service then serves the last URL Genesys gave)';
   const isAgentFile = (f: Frame) =>
     f.class === 'StructuredMessage' &&
     (f.body as { direction?: string })?.direction === 'Outbound' &&
     ((f.body as { content?: { contentType?: string }[] })?.content ?? []).some((c) => c.contentType === 'Attachment');
   const mark = run.socket.frames.length;
-  if (prompt) run.socket.send(textMessageFrame({ token: run.token, tracingId: randomUUID(), text: prompt, messageId: randomUUID() }));
-  const file = run.socket.frames.find(isAgentFile) ?? (prompt ? await run.socket.next(isAgentFile, mark, run.timeoutMs) : undefined);
-  const id = ((file?.body as { content?: { attachment?: { id?: string } }[] } | undefined)?.content ?? []).find((c) => c.attachment?.id)?.attachment?.id;
+  if (prompt)
+    run.socket.send(
+      textMessageFrame({ token: run.token, tracingId: randomUUID(), text: prompt, messageId: randomUUID() }),
+    );
+  const file =
+    run.socket.frames.find(isAgentFile) ??
+    (prompt ? await run.socket.next(isAgentFile, mark, run.timeoutMs) : undefined);
+  const id = ((file?.body as { content?: { attachment?: { id?: string } }[] } | undefined)?.content ?? []).find(
+    (c) => c.attachment?.id,
+  )?.attachment?.id;
   if (!id) {
-    run.add(point, expected, prompt ? 'no file came back to the prompt' : 'no agent file in this run (set VERIFY_AGENT_FILE_PROMPT to a message your bot answers with a file)', 'not checked');
+    run.add(
+      point,
+      expected,
+      prompt
+        ? 'no file came back to the prompt'
+        : 'no agent file in this run (set VERIFY_AGENT_FILE_PROMPT to a message your bot answers with a file)',
+      'not checked',
+    );
     return;
   }
   const asked = run.socket.frames.length;
   run.socket.send(getAttachmentFrame({ token: run.token, tracingId: randomUUID(), attachmentId: id }));
-  const reply = await run.socket.next((f) => ['PresignedUrlResponse', 'GenerateUrlError', 'string', 'Error', 'TooManyRequestsErrorMessage'].includes(f.class ?? ''), asked, run.timeoutMs);
+  const reply = await run.socket.next(
+    (f) =>
+      ['PresignedUrlResponse', 'GenerateUrlError', 'string', 'Error', 'TooManyRequestsErrorMessage'].includes(
+        f.class ?? '',
+      ),
+    asked,
+    run.timeoutMs,
+  );
   const signed = reply?.class === 'PresignedUrlResponse';
-  run.add(point, expected, reply === undefined ? 'no answer' : signed ? 'a fresh URL' : `refused: ${reply.class} ${reply.code}`, reply === undefined ? 'not checked' : signed ? 'holds' : 'differs');
+  run.add(
+    point,
+    expected,
+    reply === undefined ? 'no answer' : signed ? 'a fresh URL' : `refused: ${reply.class} ${reply.code}`,
+    reply === undefined ? 'not checked' : signed ? 'holds' : 'differs',
+  );
 }
-

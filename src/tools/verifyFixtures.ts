@@ -17,8 +17,19 @@ export function fixturesOf(report: VerifyReport): { rest: unknown[]; frames: unk
     .map((e) => {
       const d = e.data as { method: string; url: string; status: number; response: unknown };
       const url = new URL(d.url);
-      return { scope: url.origin, method: d.method, path: `${url.pathname}${url.search}`, status: d.status, response: d.response };
+      return {
+        scope: url.origin,
+        method: d.method,
+        path: `${url.pathname}${url.search}`,
+        status: d.status,
+        response: d.response,
+      };
     });
-  const frames = report.exchanges.filter((e) => e.kind !== 'rest').map((e) => ({ direction: e.kind === 'frame-out' ? 'out' : 'in', frame: e.data }));
-  return { rest: scrubForFixture(rest, report.secrets) as unknown[], frames: scrubForFixture(frames, report.secrets) as unknown[] };
+  const frames = report.exchanges
+    .filter((e) => e.kind !== 'rest')
+    .map((e) => ({ direction: e.kind === 'frame-out' ? 'out' : 'in', frame: e.data }));
+  return {
+    rest: scrubForFixture(rest, report.secrets) as unknown[],
+    frames: scrubForFixture(frames, report.secrets) as unknown[],
+  };
 }

@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import axios from 'axios';
 import { baseUrlsFor, findRegion } from '../config/regions';
-import { clearFrame, configureSessionFrame, getJwtFrame, joinFrame, textMessageFrame } from '../genesys/guest/outboundFrames';
+import {
+  clearFrame,
+  configureSessionFrame,
+  getJwtFrame,
+  joinFrame,
+  textMessageFrame,
+} from '../genesys/guest/outboundFrames';
 import type { SignInGrant } from '../genesys/guest/webDeploymentTokens';
 import { RawConnection, type Frame } from './rawGuestConnection';
 import { agentFile, expirySlides, messageRate } from './verifyBudgets';
@@ -63,12 +69,17 @@ export function targetFromEnv(env: NodeJS.ProcessEnv): VerifyTarget | string[] {
   const deploymentId = value('GENESYS_DEPLOYMENT_ID');
   if (!deploymentId) problems.push('GENESYS_DEPLOYMENT_ID is not set (the Messenger deployment id)');
   const allowed = value('CORS_ALLOWED_ORIGINS');
-  const origin = value('GENESYS_ORIGIN') ?? allowed?.split(',').map((o) => o.trim()).find((o) => o && !o.includes('*'));
+  const origin =
+    value('GENESYS_ORIGIN') ??
+    allowed
+      ?.split(',')
+      .map((o) => o.trim())
+      .find((o) => o && !o.includes('*'));
   if (!origin) {
     problems.push(
       allowed
-        ? 'GENESYS_ORIGIN is not set and CORS_ALLOWED_ORIGINS has no exact origin to fall back on: set GENESYS_ORIGIN to an origin on the deployment\'s allowed domains, e.g. https://shop.example.com'
-        : 'no origin to present to Genesys: set CORS_ALLOWED_ORIGINS (its first exact origin is used, as by the service) or GENESYS_ORIGIN, e.g. https://shop.example.com, an origin on the deployment\'s allowed domains',
+        ? "GENESYS_ORIGIN is not set and CORS_ALLOWED_ORIGINS has no exact origin to fall back on: set GENESYS_ORIGIN to an origin on the deployment's allowed domains, e.g. https://shop.example.com"
+        : "no origin to present to Genesys: set CORS_ALLOWED_ORIGINS (its first exact origin is used, as by the service) or GENESYS_ORIGIN, e.g. https://shop.example.com, an origin on the deployment's allowed domains",
     );
   }
   if (problems.length > 0 || !region || !deploymentId || !origin) return problems;
@@ -109,7 +120,8 @@ function nullPaths(value: unknown, path = ''): string[] {
   return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => nullPaths(v, path ? `${path}.${k}` : k));
 }
 
-const traced = (f: Frame | undefined) => (f === undefined ? 'no reply' : f.tracingId === undefined ? 'no tracingId' : 'tracingId present');
+const traced = (f: Frame | undefined) =>
+  f === undefined ? 'no reply' : f.tracingId === undefined ? 'no tracingId' : 'tracingId present';
 
 /** What each step of the run shares. */
 export interface Run {
@@ -136,7 +148,8 @@ export async function verifyGenesys(target: VerifyTarget, options: VerifyOptions
   const exchanges: Exchange[] = [];
   const token = randomUUID();
   const secrets: string[] = [token];
-  const add = (point: string, expected: string, observed: string, verdict: Verdict) => findings.push({ point, expected, observed, verdict });
+  const add = (point: string, expected: string, observed: string, verdict: Verdict) =>
+    findings.push({ point, expected, observed, verdict });
   const report = () => ({ target: summary(target), findings, exchanges, secrets });
 
   const config = await readConfig(target, exchanges, timeoutMs);
@@ -159,32 +172,58 @@ export async function verifyGenesys(target: VerifyTarget, options: VerifyOptions
     await agentFile(run, options.agentFilePrompt);
     await tooLong(run);
     const nulls = socket.frames.flatMap((f) => nullPaths(f.body).map((p) => `${f.class}: ${p}`));
-    add('nulls in optional fields', 'accepted wherever a field is optional', nulls.length ? [...new Set(nulls)].join(', ') : 'none seen', 'holds');
+    add(
+      'nulls in optional fields',
+      'accepted wherever a field is optional',
+      nulls.length ? [...new Set(nulls)].join(', ') : 'none seen',
+      'holds',
+    );
     await clear(run);
-    const unknown = [...new Set(socket.frames.map((f) => f.class ?? '(no class)').filter((c) => !KNOWN_CLASSES.has(c)))];
-    add('frame classes', 'only the classes the official SDK knows (others are logged and ignored)', unknown.length ? `unknown: ${unknown.join(', ')}` : 'all known', unknown.length ? 'differs' : 'holds');
+    const unknown = [
+      ...new Set(socket.frames.map((f) => f.class ?? '(no class)').filter((c) => !KNOWN_CLASSES.has(c))),
+    ];
+    add(
+      'frame classes',
+      'only the classes the official SDK knows (others are logged and ignored)',
+      unknown.length ? `unknown: ${unknown.join(', ')}` : 'all known',
+      unknown.length ? 'differs' : 'holds',
+    );
   } finally {
     socket.close();
   }
-  if (options.signIn) secrets.push(...Object.values(options.signIn).filter((v): v is string => typeof v === 'string' && v.length >= 8));
+  if (options.signIn)
+    secrets.push(...Object.values(options.signIn).filter((v): v is string => typeof v === 'string' && v.length >= 8));
   await verifySignIn({ target, exchanges, secrets, timeoutMs, add }, options.signIn);
   return report();
 }
 
 function tracingPoint(run: Run, point: string, reply: Frame | undefined): void {
-  run.add(point, 'tracingId copied from the request, or absent (both handled)', traced(reply), reply === undefined ? 'not checked' : reply.tracingId ? 'holds' : 'differs');
+  run.add(
+    point,
+    'tracingId copied from the request, or absent (both handled)',
+    traced(reply),
+    reply === undefined ? 'not checked' : reply.tracingId ? 'holds' : 'differs',
+  );
 }
 
 function featureOn(config: Record<string, unknown> | undefined, key: string): boolean {
-  const conversations = (config?.messenger as { apps?: { conversations?: Record<string, { enabled?: boolean }> } } | undefined)?.apps?.conversations;
+  const conversations = (
+    config?.messenger as { apps?: { conversations?: Record<string, { enabled?: boolean }> } } | undefined
+  )?.apps?.conversations;
   return conversations?.[key]?.enabled === true;
 }
 
 function reportConfig(config: Record<string, unknown> | undefined, add: Run['add']): void {
-  add('config.json readable', 'HTTP 200 with the Messenger configuration', config ? 'read' : 'not readable', config ? 'holds' : 'differs');
+  add(
+    'config.json readable',
+    'HTTP 200 with the Messenger configuration',
+    config ? 'read' : 'not readable',
+    config ? 'holds' : 'differs',
+  );
   if (!config) return;
   const auth = config.auth as { enabled?: boolean; allowSessionUpgrade?: boolean } | undefined;
-  const upload = (config.messenger as { fileUpload?: { modes?: unknown[] } } | undefined)?.fileUpload?.modes?.length ?? 0;
+  const upload =
+    (config.messenger as { fileUpload?: { modes?: unknown[] } } | undefined)?.fileUpload?.modes?.length ?? 0;
   add(
     'deployment features',
     'read from config.json',
@@ -196,10 +235,17 @@ function reportConfig(config: Record<string, unknown> | undefined, add: Run['add
 async function configure(run: Run): Promise<boolean> {
   const { socket, token, target, timeoutMs, add } = run;
   const mark = socket.frames.length;
-  socket.send(configureSessionFrame({ token, deploymentId: target.deploymentId, startNew: false, tracingId: randomUUID() }));
+  socket.send(
+    configureSessionFrame({ token, deploymentId: target.deploymentId, startNew: false, tracingId: randomUUID() }),
+  );
   const session = await socket.next((f) => f.class === 'SessionResponse' || f.class === 'string', mark, timeoutMs);
   if (session?.class !== 'SessionResponse') {
-    add('configureSession', 'a SessionResponse', session ? `error ${session.code}: ${String(session.body)}` : 'no answer', 'differs');
+    add(
+      'configureSession',
+      'a SessionResponse',
+      session ? `error ${session.code}: ${String(session.body)}` : 'no answer',
+      'differs',
+    );
     return false;
   }
   tracingPoint(run, 'SessionResponse carries tracingId', session);
@@ -209,9 +255,16 @@ async function configure(run: Run): Promise<boolean> {
     durationSeconds: body.durationSeconds,
     expirationDate: body.expirationDate,
     allowedMedia: body.allowedMedia,
-    blockedExtensions: Array.isArray(body.blockedExtensions) ? `${body.blockedExtensions.length} extensions` : body.blockedExtensions,
+    blockedExtensions: Array.isArray(body.blockedExtensions)
+      ? `${body.blockedExtensions.length} extensions`
+      : body.blockedExtensions,
   };
-  add('SessionResponse limits', 'maxCustomDataBytes, durationSeconds, expirationDate, allowedMedia, blockedExtensions (each optional)', JSON.stringify(limits), 'holds');
+  add(
+    'SessionResponse limits',
+    'maxCustomDataBytes, durationSeconds, expirationDate, allowedMedia, blockedExtensions (each optional)',
+    JSON.stringify(limits),
+    'holds',
+  );
   return true;
 }
 
@@ -222,7 +275,11 @@ async function join(run: Run): Promise<void> {
   }
   const mark = run.socket.frames.length;
   run.socket.send(joinFrame({ token: run.token, tracingId: randomUUID() }));
-  const echo = await run.socket.next((f) => f.class === 'StructuredMessage' && JSON.stringify(f.body).includes('"Join"'), mark, run.timeoutMs);
+  const echo = await run.socket.next(
+    (f) => f.class === 'StructuredMessage' && JSON.stringify(f.body).includes('"Join"'),
+    mark,
+    run.timeoutMs,
+  );
   tracingPoint(run, 'Presence Join echo carries tracingId', echo);
 }
 
@@ -231,13 +288,21 @@ async function message(run: Run): Promise<{ messageId: string; text: string }> {
   const text = `verify:genesys ${new Date().toISOString()}`;
   const mark = run.socket.frames.length;
   run.socket.send(textMessageFrame({ token: run.token, tracingId: randomUUID(), text, messageId }));
-  const echo = await run.socket.next((f) => f.class === 'StructuredMessage' && (f.body as { text?: string })?.text === text, mark, run.timeoutMs);
+  const echo = await run.socket.next(
+    (f) => f.class === 'StructuredMessage' && (f.body as { text?: string })?.text === text,
+    mark,
+    run.timeoutMs,
+  );
   tracingPoint(run, 'message echo carries tracingId', echo);
   const echoedId = (echo?.body as { channel?: { messageId?: string } } | undefined)?.channel?.messageId;
   run.add(
     'metadata.id comes back as channel.messageId',
     'the id sent in message.metadata.id (the service also proves delivery by content)',
-    echo === undefined ? 'no echo' : echoedId === messageId ? 'the same id' : `another id (${echoedId === undefined ? 'none' : 'Genesys-generated'})`,
+    echo === undefined
+      ? 'no echo'
+      : echoedId === messageId
+        ? 'the same id'
+        : `another id (${echoedId === undefined ? 'none' : 'Genesys-generated'})`,
     echo === undefined ? 'not checked' : echoedId === messageId ? 'holds' : 'differs',
   );
   return { messageId, text };
@@ -255,28 +320,57 @@ async function jwtAndHistory(run: Run, sent: { messageId: string; text: string }
 
 async function tooLong(run: Run): Promise<void> {
   const mark = run.socket.frames.length;
-  run.socket.send(textMessageFrame({ token: run.token, tracingId: randomUUID(), text: 'x'.repeat(4200), messageId: randomUUID() }));
-  const refused = await run.socket.next((f) => f.class === 'string' || f.class === 'Error' || f.class === 'TooManyRequestsErrorMessage', mark, run.timeoutMs);
-  run.add('a text over 4096 bytes is refused with 4011', 'error frame with code 4011', refused ? `${refused.class} ${refused.code}` : 'no error frame', refused?.code === 4011 ? 'holds' : 'differs');
+  run.socket.send(
+    textMessageFrame({ token: run.token, tracingId: randomUUID(), text: 'x'.repeat(4200), messageId: randomUUID() }),
+  );
+  const refused = await run.socket.next(
+    (f) => f.class === 'string' || f.class === 'Error' || f.class === 'TooManyRequestsErrorMessage',
+    mark,
+    run.timeoutMs,
+  );
+  run.add(
+    'a text over 4096 bytes is refused with 4011',
+    'error frame with code 4011',
+    refused ? `${refused.class} ${refused.code}` : 'no error frame',
+    refused?.code === 4011 ? 'holds' : 'differs',
+  );
   tracingPoint(run, 'error frames carry tracingId', refused);
 }
 
 async function clear(run: Run): Promise<void> {
   const mark = run.socket.frames.length;
   run.socket.send(clearFrame({ token: run.token, tracingId: randomUUID() }));
-  const cleared = await run.socket.next((f) => f.class === 'SessionClearedEvent' || f.class === 'string', mark, run.timeoutMs);
+  const cleared = await run.socket.next(
+    (f) => f.class === 'SessionClearedEvent' || f.class === 'string',
+    mark,
+    run.timeoutMs,
+  );
   const closed = await run.socket.next((f) => f.class === 'ConnectionClosedEvent', mark, run.timeoutMs / 2);
   const observed =
-    cleared === undefined ? 'no answer' : cleared.class === 'string' ? `error ${cleared.code}: ${String(cleared.body)}` : `SessionClearedEvent${closed ? ' then ConnectionClosedEvent' : ''}`;
-  const holds = cleared?.class === 'SessionClearedEvent' || (cleared?.code === 403 && !featureOn(run.config, 'conversationClear'));
-  run.add('Presence Clear ends the conversation', 'SessionClearedEvent then ConnectionClosedEvent, or 403 when conversation clear is off', observed, holds ? 'holds' : 'differs');
+    cleared === undefined
+      ? 'no answer'
+      : cleared.class === 'string'
+        ? `error ${cleared.code}: ${String(cleared.body)}`
+        : `SessionClearedEvent${closed ? ' then ConnectionClosedEvent' : ''}`;
+  const holds =
+    cleared?.class === 'SessionClearedEvent' || (cleared?.code === 403 && !featureOn(run.config, 'conversationClear'));
+  run.add(
+    'Presence Clear ends the conversation',
+    'SessionClearedEvent then ConnectionClosedEvent, or 403 when conversation clear is off',
+    observed,
+    holds ? 'holds' : 'differs',
+  );
 }
 
 function summary(target: VerifyTarget) {
   return { deploymentId: target.deploymentId, webMessagingUrl: target.webMessagingUrl, apiUrl: target.apiUrl };
 }
 
-async function readConfig(target: VerifyTarget, exchanges: Exchange[], timeoutMs: number): Promise<Record<string, unknown> | undefined> {
+async function readConfig(
+  target: VerifyTarget,
+  exchanges: Exchange[],
+  timeoutMs: number,
+): Promise<Record<string, unknown> | undefined> {
   const url = `${target.cdnUrl.replace(/\/+$/, '')}/webdeployments/v1/deployments/${encodeURIComponent(target.deploymentId)}/config.json`;
   try {
     const res = await axios.get(url, { timeout: timeoutMs, validateStatus: () => true, maxContentLength: 1024 * 1024 });
@@ -299,21 +393,40 @@ async function checkHistory(
   if (!jwt) return add('history (REST)', expected, 'no guest JWT to read it with', 'not checked');
   const url = `${target.apiUrl.replace(/\/+$/, '')}/api/v2/webmessaging/messages`;
   const res = await axios
-    .get(url, { params: { pageNumber: 1, pageSize: 25 }, headers: { Authorization: `bearer ${jwt}`, Origin: target.origin }, timeout: timeoutMs, validateStatus: () => true })
+    .get(url, {
+      params: { pageNumber: 1, pageSize: 25 },
+      headers: { Authorization: `bearer ${jwt}`, Origin: target.origin },
+      timeout: timeoutMs,
+      validateStatus: () => true,
+    })
     .catch((error: Error) => ({ status: 0, data: error.message }));
-  exchanges.push({ kind: 'rest', data: { method: 'GET', url: `${url}?pageNumber=1&pageSize=25`, status: res.status, response: res.data } });
+  exchanges.push({
+    kind: 'rest',
+    data: { method: 'GET', url: `${url}?pageNumber=1&pageSize=25`, status: res.status, response: res.data },
+  });
   if (res.status !== 200) return add('history (REST)', expected, `HTTP ${res.status}`, 'differs');
   const body = res.data as { entities?: { text?: string; channel?: { messageId?: string } }[] };
-  const keys = Object.keys(body ?? {}).sort().join(', ');
+  const keys = Object.keys(body ?? {})
+    .sort()
+    .join(', ');
   const byId = body.entities?.some((e) => e.channel?.messageId === sent.messageId);
   const byText = body.entities?.some((e) => e.text === sent.text);
   const nulls = [...new Set(nullPaths(body.entities ?? []).map((p) => p.replace(/^\d+\./, '')))];
-  add('history (REST)', expected, `keys: ${keys}; sent message found ${byId ? 'by its id' : byText ? 'by its text only' : 'not at all'}; nulls: ${nulls.join(', ') || 'none'}`, byText || byId ? 'holds' : 'differs');
+  add(
+    'history (REST)',
+    expected,
+    `keys: ${keys}; sent message found ${byId ? 'by its id' : byText ? 'by its text only' : 'not at all'}; nulls: ${nulls.join(', ') || 'none'}`,
+    byText || byId ? 'holds' : 'differs',
+  );
 }
 
 /** The report as a table a person reads. */
 export function formatReport(report: VerifyReport): string {
-  const rows = report.findings.map((f) => `${f.verdict === 'holds' ? 'ok  ' : f.verdict === 'differs' ? 'DIFF' : '--  '}  ${f.point}\n      expected: ${f.expected}\n      observed: ${f.observed}`);
-  return [`Genesys deployment ${report.target.deploymentId} (${report.target.webMessagingUrl})`, '', ...rows, ''].join('\n');
+  const rows = report.findings.map(
+    (f) =>
+      `${f.verdict === 'holds' ? 'ok  ' : f.verdict === 'differs' ? 'DIFF' : '--  '}  ${f.point}\n      expected: ${f.expected}\n      observed: ${f.observed}`,
+  );
+  return [`Genesys deployment ${report.target.deploymentId} (${report.target.webMessagingUrl})`, '', ...rows, ''].join(
+    '\n',
+  );
 }
-

@@ -17,8 +17,12 @@ async function main(): Promise<number> {
     console.error(`verify:genesys cannot run:\n${target.map((p) => `  - ${p}`).join('\n')}`);
     return 2;
   }
-  const report = await verifyGenesys(target, { signIn: grantFromEnv(process.env), agentFilePrompt: process.env.VERIFY_AGENT_FILE_PROMPT || undefined });
-  if (args.includes('--json')) console.log(JSON.stringify({ target: report.target, findings: report.findings }, null, 2));
+  const report = await verifyGenesys(target, {
+    signIn: grantFromEnv(process.env),
+    agentFilePrompt: process.env.VERIFY_AGENT_FILE_PROMPT || undefined,
+  });
+  if (args.includes('--json'))
+    console.log(JSON.stringify({ target: report.target, findings: report.findings }, null, 2));
   else console.log(formatReport(report));
   const recordAt = args.indexOf('--record');
   if (recordAt >= 0) {
@@ -33,7 +37,9 @@ async function main(): Promise<number> {
     writeFileSync(path.join(dir, 'verify-frames.json'), `${JSON.stringify(frames, null, 2)}\n`);
     console.log(`Scrubbed fixtures written to ${dir} (verify-rest.json for nock, verify-frames.json for the socket).`);
   }
-  const reached = report.findings.some((f) => f.point === 'configureSession' || f.point === 'SessionResponse carries tracingId');
+  const reached = report.findings.some(
+    (f) => f.point === 'configureSession' || f.point === 'SessionResponse carries tracingId',
+  );
   return reached ? 0 : 2;
 }
 

@@ -15,26 +15,42 @@ async function session() {
 
 test('a card button goes as a Structured message with the button text and a Button response', async () => {
   const { token, gt } = await session();
-  const res = await stack.http.post('/messages').set(bearer(token)).send({ button: { text: 'Track my order', payload: 'TRACK', originatingMessageId: 'card-1' } });
+  const res = await stack.http
+    .post('/messages')
+    .set(bearer(token))
+    .send({ button: { text: 'Track my order', payload: 'TRACK', originatingMessageId: 'card-1' } });
   expect(res.status).toBe(201);
   const frame = stack.sim.framesFor(gt, 'onMessage').at(-1)!.frame;
   expect(frame.message).toMatchObject({
     type: 'Structured',
     text: 'Track my order',
-    content: [{ contentType: 'ButtonResponse', buttonResponse: { type: 'Button', text: 'Track my order', payload: 'TRACK', originatingMessageId: 'card-1' } }],
+    content: [
+      {
+        contentType: 'ButtonResponse',
+        buttonResponse: { type: 'Button', text: 'Track my order', payload: 'TRACK', originatingMessageId: 'card-1' },
+      },
+    ],
   });
 });
 
 test('a date pick goes as a Text message with empty text and a DatePicker response carrying the date-time', async () => {
   const { token, gt } = await session();
   const dateTime = '2026-12-01T10:00:00.000Z';
-  const res = await stack.http.post('/messages').set(bearer(token)).send({ datePicker: { dateTime, originatingMessageId: 'picker-1' } });
+  const res = await stack.http
+    .post('/messages')
+    .set(bearer(token))
+    .send({ datePicker: { dateTime, originatingMessageId: 'picker-1' } });
   expect(res.status).toBe(201);
   const frame = stack.sim.framesFor(gt, 'onMessage').at(-1)!.frame;
   expect(frame.message).toMatchObject({
     type: 'Text',
     text: '',
-    content: [{ contentType: 'ButtonResponse', buttonResponse: { type: 'DatePicker', payload: dateTime, originatingMessageId: 'picker-1' } }],
+    content: [
+      {
+        contentType: 'ButtonResponse',
+        buttonResponse: { type: 'DatePicker', payload: dateTime, originatingMessageId: 'picker-1' },
+      },
+    ],
   });
 });
 

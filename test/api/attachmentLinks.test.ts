@@ -13,7 +13,8 @@ const clock = steerableClock();
 
 // A real (tiny) PNG: signature, IHDR, IDAT, IEND.
 const PNG = Buffer.from(
-  '89504e470d0a1a0a0000000d4948445200000001000000010806000000' + '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082',
+  '89504e470d0a1a0a0000000d4948445200000001000000010806000000' +
+    '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082',
   'hex',
 );
 
@@ -32,7 +33,10 @@ afterEach(() => {
 const frames = (s: Stack, action: string) => s.sim.received.filter((f) => f.frame?.action === action);
 
 async function uploaded(s: Stack, token: string): Promise<{ id: string; url: string }> {
-  const res = await s.http.post('/attachments').set(bearer(token)).attach('file', PNG, { filename: 'photo.png', contentType: 'image/png' });
+  const res = await s.http
+    .post('/attachments')
+    .set(bearer(token))
+    .attach('file', PNG, { filename: 'photo.png', contentType: 'image/png' });
   expect([res.status, res.body.detail]).toEqual([201, undefined]);
   return res.body.attachment as { id: string; url: string };
 }
@@ -68,8 +72,13 @@ test("once Genesys's URL has expired, the link asks Genesys for a new one, once,
   expect(again.status).toBe(302);
   const second = again.headers.get('location')!;
   expect(second).not.toBe(first);
-  for (let i = 0; i < 5; i++) expect((await fetch(attachment.url, { redirect: 'manual' })).headers.get('location')).toBe(second);
-  expect(frames(stack, 'getAttachment').slice(before).map((f) => f.frame.attachmentId)).toEqual([attachment.id]);
+  for (let i = 0; i < 5; i++)
+    expect((await fetch(attachment.url, { redirect: 'manual' })).headers.get('location')).toBe(second);
+  expect(
+    frames(stack, 'getAttachment')
+      .slice(before)
+      .map((f) => f.frame.attachmentId),
+  ).toEqual([attachment.id]);
   const file = await fetch(second);
   expect(file.status).toBe(200);
   expect(Buffer.from(await file.arrayBuffer())).toEqual(PNG);
@@ -86,11 +95,14 @@ test("an agent's image: Genesys's URL while it lasts, then a new one, or (strict
   const live = await stream.next((e) => e.event === 'message' && Array.isArray(dataOf(e).attachments));
   stream.close();
   const [shown] = dataOf(live).attachments as { id: string; url: string }[];
-  const sent = stack.sim.conversationMessages(gt).flatMap((m) => (m as { content?: { attachment?: { id: string; url: string } }[] }).content ?? []);
+  const sent = stack.sim
+    .conversationMessages(gt)
+    .flatMap((m) => (m as { content?: { attachment?: { id: string; url: string } }[] }).content ?? []);
   const genesysUrl = sent.find((c) => c.attachment?.id === shown!.id)!.attachment!.url;
   expect(shown!.url).toContain(`/attachments/${shown!.id}/content?`);
   const refreshes = frames(stack, 'getAttachment').length;
-  for (let i = 0; i < 10; i++) expect((await fetch(shown!.url, { redirect: 'manual' })).headers.get('location')).toBe(genesysUrl);
+  for (let i = 0; i < 10; i++)
+    expect((await fetch(shown!.url, { redirect: 'manual' })).headers.get('location')).toBe(genesysUrl);
   expect(frames(stack, 'getAttachment').length).toBe(refreshes);
 
   clock.advance(61_000);
@@ -109,7 +121,13 @@ test("an agent's image: Genesys's URL while it lasts, then a new one, or (strict
 test("sends beside a burst of views never wait for a timeout against the strict profile's per-connection budget", async () => {
   // Genesys's budget made small, and every view needing a new URL (each Genesys signs is already expired).
   const budget = await startStack({
-    sim: { profile: 'strict', agent: { enabled: false }, requestsPerConnectionPerMinute: 20, downloadUrlTtlSeconds: 0, messagesPerSecond: 1000 },
+    sim: {
+      profile: 'strict',
+      agent: { enabled: false },
+      requestsPerConnectionPerMinute: 20,
+      downloadUrlTtlSeconds: 0,
+      messagesPerSecond: 1000,
+    },
     env: { GENESYS_REQUESTS_PER_MINUTE: '20', GENESYS_MESSAGES_PER_SECOND: '50', GENESYS_TIMEOUT_MS: '10000' },
   });
   try {
@@ -117,7 +135,9 @@ test("sends beside a burst of views never wait for a timeout against the strict 
     const attachment = await uploaded(budget, token);
     const asked = frames(budget, 'getAttachment').length;
     const views = Array.from({ length: 30 }, () => fetch(attachment.url, { redirect: 'manual' }));
-    const sends = ['one', 'two', 'three'].map((text) => budget.http.post('/messages').set(bearer(token)).send({ text }));
+    const sends = ['one', 'two', 'three'].map((text) =>
+      budget.http.post('/messages').set(bearer(token)).send({ text }),
+    );
     const [viewed, sent] = await Promise.all([Promise.all(views), Promise.all(sends)]);
     expect(sent.map((r) => r.status)).toEqual([201, 201, 201]);
     expect(sent.map((r) => r.body.message.text)).toEqual(['one', 'two', 'three']);
@@ -138,7 +158,13 @@ test("sends beside a burst of views never wait for a timeout against the strict 
 
 test('when Genesys refuses for a budget the service did not know, the refusal is attributed and nothing waits for a deadline', async () => {
   const budget = await startStack({
-    sim: { profile: 'strict', agent: { enabled: false }, requestsPerConnectionPerMinute: 12, downloadUrlTtlSeconds: 0, messagesPerSecond: 1000 },
+    sim: {
+      profile: 'strict',
+      agent: { enabled: false },
+      requestsPerConnectionPerMinute: 12,
+      downloadUrlTtlSeconds: 0,
+      messagesPerSecond: 1000,
+    },
     env: { GENESYS_REQUESTS_PER_MINUTE: '60', GENESYS_MESSAGES_PER_SECOND: '50', GENESYS_TIMEOUT_MS: '10000' },
   });
   try {
@@ -151,7 +177,8 @@ test('when Genesys refuses for a budget the service did not know, the refusal is
     const [viewed, sent] = await Promise.all([Promise.all(views), Promise.all(sends)]);
     expect(budget.sim.stats.requestsRefusedForBudget).toBeGreaterThan(0);
     // A refused request is answered 429 with Retry-After (Genesys's wait is past its deadline), never 504.
-    for (const r of [...viewed.map((v) => v.status), ...sent.map((s) => s.status)]) expect([201, 302, 429]).toContain(r);
+    for (const r of [...viewed.map((v) => v.status), ...sent.map((s) => s.status)])
+      expect([201, 302, 429]).toContain(r);
     // A refused send was not accepted by Genesys, and one written again after its wait is delivered once.
     const texts = (budget.sim.conversationMessages(gt) as { text?: string }[]).map((m) => m.text);
     for (const text of ['one', 'two']) expect(texts.filter((t) => t === text).length).toBeLessThanOrEqual(1);

@@ -6,7 +6,8 @@ let stack: Stack;
 
 // A real (tiny) PNG: signature, IHDR, IDAT, IEND.
 const PNG = Buffer.from(
-  '89504e470d0a1a0a0000000d4948445200000001000000010806000000' + '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082',
+  '89504e470d0a1a0a0000000d4948445200000001000000010806000000' +
+    '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082',
   'hex',
 );
 const EXE = Buffer.concat([Buffer.from('MZ\x90\x00\x03\x00\x00\x00', 'latin1'), Buffer.alloc(200)]);
@@ -30,23 +31,38 @@ test('an image within the limits is uploaded to Genesys, sent with a message, an
   const { token } = await stack.newSession();
   const res = await upload(token, PNG, 'photo.png', 'image/png');
   expect([res.status, res.body.detail]).toEqual([201, undefined]);
-  const { attachment } = res.body as { attachment: { id: string; fileName: string; mediaType: string; size: number; url: string } };
+  const { attachment } = res.body as {
+    attachment: { id: string; fileName: string; mediaType: string; size: number; url: string };
+  };
   expect(attachment).toMatchObject({ fileName: 'photo.png', mediaType: 'image/png', size: PNG.length });
   expect(attachment.url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:\\d+/attachments/${attachment.id}/content\\?`));
   const presign = frames('onAttachment').at(-1)!.frame;
-  expect(presign).toMatchObject({ attachmentId: attachment.id, fileName: 'photo.png', fileType: 'image/png', fileSize: PNG.length, errorsAsJson: true });
+  expect(presign).toMatchObject({
+    attachmentId: attachment.id,
+    fileName: 'photo.png',
+    fileType: 'image/png',
+    fileSize: PNG.length,
+    errorsAsJson: true,
+  });
   expect(uploads().at(-1)!.headers['content-length']).toBe(String(PNG.length));
 
-  const sent = await stack.http.post('/messages').set(bearer(token)).send({ text: 'my parcel', attachmentIds: [attachment.id] });
+  const sent = await stack.http
+    .post('/messages')
+    .set(bearer(token))
+    .send({ text: 'my parcel', attachmentIds: [attachment.id] });
   expect(sent.status).toBe(201);
-  expect(frames('onMessage').at(-1)!.frame.message.content).toEqual([{ contentType: 'Attachment', attachment: { id: attachment.id } }]);
+  expect(frames('onMessage').at(-1)!.frame.message.content).toEqual([
+    { contentType: 'Attachment', attachment: { id: attachment.id } },
+  ]);
   const shown = sent.body.message.attachments[0];
   expect(shown).toMatchObject({ id: attachment.id });
   // Never Genesys's own expiring URL: the service's link.
   expect(shown.url).toContain(`/attachments/${attachment.id}/content?`);
 
   const history = await stack.http.get('/messages').set(bearer(token));
-  const inHistory = (history.body.messages as { attachments?: { id: string; url: string }[] }[]).flatMap((m) => m.attachments ?? []);
+  const inHistory = (history.body.messages as { attachments?: { id: string; url: string }[] }[]).flatMap(
+    (m) => m.attachments ?? [],
+  );
   expect(inHistory.find((a) => a.id === attachment.id)?.url).toContain('/content?');
 });
 
@@ -54,13 +70,17 @@ test('an image within the limits is uploaded to Genesys, sent with a message, an
 
 test('a link is bound to its attachment and refused once tampered with', async () => {
   const { token } = await stack.newSession();
-  const { attachment } = (await upload(token, PNG, 'photo.png', 'image/png')).body as { attachment: { id: string; url: string } };
+  const { attachment } = (await upload(token, PNG, 'photo.png', 'image/png')).body as {
+    attachment: { id: string; url: string };
+  };
   const other = (await upload(token, PNG, 'other.png', 'image/png')).body as { attachment: { id: string } };
   const swapped = attachment.url.replace(attachment.id, other.attachment.id);
   expect((await fetch(swapped, { redirect: 'manual' })).status).toBe(401);
   expect((await fetch(`${attachment.url}x`, { redirect: 'manual' })).status).toBe(401);
   // Another website's page cannot use it (a plain <img> sends no Origin; a fetch from elsewhere does).
-  expect((await fetch(attachment.url, { redirect: 'manual', headers: { Origin: 'https://elsewhere.example' } })).status).toBe(403);
+  expect(
+    (await fetch(attachment.url, { redirect: 'manual', headers: { Origin: 'https://elsewhere.example' } })).status,
+  ).toBe(403);
   // Without its link, the session token authorises it; with neither, nothing does.
   const bare = `/attachments/${attachment.id}/content`;
   expect((await stack.http.get(bare).set(bearer(token)).redirects(0)).status).toBe(302);
@@ -93,7 +113,7 @@ describe('refused before Genesys sees the file', () => {
     expect(frames('onAttachment')).toHaveLength(before);
   });
 
-  test('a file over the deployment\'s size limit', async () => {
+  test("a file over the deployment's size limit", async () => {
     const limit = (await stack.http.get('/capabilities').set(bearer(token))).body.attachments.maxBytes as number;
     const before = frames('onAttachment').length;
     const big = Buffer.concat([PNG, Buffer.alloc(limit)]);
@@ -117,7 +137,10 @@ test('uploads off in the deployment: 422 attachments_disabled, and capabilities 
   try {
     const { token } = await off.newSession();
     expect((await off.http.get('/capabilities').set(bearer(token))).body.attachments.enabled).toBe(false);
-    const res = await off.http.post('/attachments').set(bearer(token)).attach('file', PNG, { filename: 'photo.png', contentType: 'image/png' });
+    const res = await off.http
+      .post('/attachments')
+      .set(bearer(token))
+      .attach('file', PNG, { filename: 'photo.png', contentType: 'image/png' });
     expect(res.status).toBe(422);
     expect(res.body.code).toBe('attachments_disabled');
     expect(off.sim.received.filter((f) => f.frame?.action === 'onAttachment')).toHaveLength(0);
@@ -138,7 +161,11 @@ test('Genesys refusing the upload after the PUT: the guest is told, and nothing 
 
 test('a PUT that storage refuses: the guest gets a 502, and nothing is deleted (Genesys has no file)', async () => {
   const { token } = await stack.newSession();
-  stack.sim.faults.failRest('upload', { status: 403, body: '<?xml version="1.0"?><Error><Code>AccessDenied</Code></Error>', times: 1 });
+  stack.sim.faults.failRest('upload', {
+    status: 403,
+    body: '<?xml version="1.0"?><Error><Code>AccessDenied</Code></Error>',
+    times: 1,
+  });
   const res = await upload(token, PNG, 'photo.png', 'image/png');
   expect(res.status).toBe(502);
   expect(res.body.code).toBe('upstream_unavailable');
@@ -157,7 +184,11 @@ test('an ended (read-only) conversation takes no more files: 409 before the body
   const { token } = await stack.newSession();
   const gt = guestTokenOf(stack.sim, before);
   stack.sim.agent.disconnect(gt);
-  await waitFor(async () => (await stack.http.get('/guest-session').set(bearer(token))).body.readOnly === true, 10_000, 50);
+  await waitFor(
+    async () => (await stack.http.get('/guest-session').set(bearer(token))).body.readOnly === true,
+    10_000,
+    50,
+  );
   const presigns = frames('onAttachment').length;
   const res = await upload(token, PNG, 'photo.png', 'image/png');
   expect([res.status, res.body.code]).toEqual([409, 'conflict']);
@@ -168,7 +199,10 @@ test('an upload the guest cancels while Genesys takes the file is deleted there 
   const { token } = await stack.newSession();
   stack.sim.faults.delayRest('upload', 1_000, { times: 1 });
   const puts = uploads().length;
-  const request = stack.http.post('/attachments').set(bearer(token)).attach('file', PNG, { filename: 'photo.png', contentType: 'image/png' });
+  const request = stack.http
+    .post('/attachments')
+    .set(bearer(token))
+    .attach('file', PNG, { filename: 'photo.png', contentType: 'image/png' });
   const outcome = request.then(
     () => 'answered',
     () => 'cancelled',
@@ -186,14 +220,21 @@ test('DELETE /attachments/{id} drops an uploaded file; it can no longer be sent'
   const { attachment } = (await upload(token, PNG, 'photo.png', 'image/png')).body as { attachment: { id: string } };
   expect((await stack.http.delete(`/attachments/${attachment.id}`).set(bearer(token))).status).toBe(204);
   expect(frames('deleteAttachment').at(-1)!.frame.attachmentId).toBe(attachment.id);
-  const sent = await stack.http.post('/messages').set(bearer(token)).send({ attachmentIds: [attachment.id] });
+  const sent = await stack.http
+    .post('/messages')
+    .set(bearer(token))
+    .send({ attachmentIds: [attachment.id] });
   expect(sent.status).toBeGreaterThanOrEqual(400);
   expect(sent.status).toBeLessThan(500);
 });
 
 test('POST /messages refuses a bad attachment list before Genesys sees it', async () => {
   const { token } = await stack.newSession();
-  for (const body of [{ attachmentIds: [] }, { attachmentIds: ['not-a-uuid'] }, { attachmentIds: Array(11).fill('5d1a7c52-8e0b-4f3a-9c6d-2b7e4f1a9c30') }]) {
+  for (const body of [
+    { attachmentIds: [] },
+    { attachmentIds: ['not-a-uuid'] },
+    { attachmentIds: Array(11).fill('5d1a7c52-8e0b-4f3a-9c6d-2b7e4f1a9c30') },
+  ]) {
     const res = await stack.http.post('/messages').set(bearer(token)).send(body);
     expect(res.status).toBe(400);
   }

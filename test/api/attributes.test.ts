@@ -6,7 +6,6 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-
 async function lockedSession() {
   const identity = await identityToken({ sub: 'cust-1', email: 'locked@example.com' });
   const before = stack.sim.received.length;
@@ -18,14 +17,29 @@ test('GET /guest-attributes lists the attributes and the locked keys', async () 
   const { token } = await lockedSession();
   const res = await stack.http.get('/guest-attributes').set(bearer(token));
   expect(res.status).toBe(200);
-  expect(res.body).toEqual({ attributes: { page: '/home', customerId: 'cust-1', email: 'locked@example.com', identityVerified: 'true', identityIssuer: 'https://shop.example.com' }, locked: ['customerId', 'email', 'identityVerified', 'identityIssuer'] });
+  expect(res.body).toEqual({
+    attributes: {
+      page: '/home',
+      customerId: 'cust-1',
+      email: 'locked@example.com',
+      identityVerified: 'true',
+      identityIssuer: 'https://shop.example.com',
+    },
+    locked: ['customerId', 'email', 'identityVerified', 'identityIssuer'],
+  });
 });
 
 test('PUT replaces the browser-settable attributes and keeps the locked ones', async () => {
   const { token } = await lockedSession();
   const res = await stack.http.put('/guest-attributes').set(bearer(token)).send({ cart: '3 items' });
   expect(res.status).toBe(200);
-  expect(res.body.attributes).toEqual({ customerId: 'cust-1', email: 'locked@example.com', cart: '3 items', identityVerified: 'true', identityIssuer: 'https://shop.example.com' });
+  expect(res.body.attributes).toEqual({
+    customerId: 'cust-1',
+    email: 'locked@example.com',
+    cart: '3 items',
+    identityVerified: 'true',
+    identityIssuer: 'https://shop.example.com',
+  });
   const after = await stack.http.get('/guest-attributes').set(bearer(res.body.sessionToken));
   expect(after.body.attributes).toEqual(res.body.attributes);
 });
@@ -34,7 +48,13 @@ test('PATCH merges, and null removes a key', async () => {
   const { token } = await lockedSession();
   const res = await stack.http.patch('/guest-attributes').set(bearer(token)).send({ cart: '1 item', page: null });
   expect(res.status).toBe(200);
-  expect(res.body.attributes).toEqual({ customerId: 'cust-1', email: 'locked@example.com', cart: '1 item', identityVerified: 'true', identityIssuer: 'https://shop.example.com' });
+  expect(res.body.attributes).toEqual({
+    customerId: 'cust-1',
+    email: 'locked@example.com',
+    cart: '1 item',
+    identityVerified: 'true',
+    identityIssuer: 'https://shop.example.com',
+  });
 });
 
 test('a locked key cannot be changed or removed by the browser (403 attribute_locked), and nothing changes', async () => {
@@ -56,11 +76,17 @@ test('a locked key cannot be changed or removed by the browser (403 attribute_lo
 
 test('attributes over maxCustomDataBytes are refused with 413 and nothing changes', async () => {
   const { token } = await stack.newSession({ attributes: { a: 'b' } });
-  const res = await stack.http.patch('/guest-attributes').set(bearer(token)).send({ big: 'é'.repeat(1100) });
+  const res = await stack.http
+    .patch('/guest-attributes')
+    .set(bearer(token))
+    .send({ big: 'é'.repeat(1100) });
   expect(res.status).toBe(413);
   expect(res.body).toMatchObject({ code: 'attributes_too_large', limit: 2048 });
   expect((await stack.http.get('/guest-attributes').set(bearer(token))).body.attributes).toEqual({ a: 'b' });
-  const start = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ attributes: { big: 'x'.repeat(2100) } });
+  const start = await stack.http
+    .post('/guest-session')
+    .set('Origin', PAGE_ORIGIN)
+    .send({ attributes: { big: 'x'.repeat(2100) } });
   expect(start.status).toBe(413);
 });
 
@@ -82,14 +108,21 @@ test('attribute values must be strings; reserved keys are refused loudly', async
 test('a body wrapped as {"attributes": {...}} is refused with a detail saying the body is the map itself, and nothing changes', async () => {
   const { token } = await stack.newSession({ attributes: { page: '/home' } });
   for (const method of ['put', 'patch'] as const) {
-    const res = await stack.http[method]('/guest-attributes').set(bearer(token)).send({ attributes: { cart: '3 items' } });
+    const res = await stack.http[method]('/guest-attributes')
+      .set(bearer(token))
+      .send({ attributes: { cart: '3 items' } });
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('validation_failed');
-    expect(res.body.detail).toBe('attributes: an attribute value must be a string, not an object: the body is the attributes map itself, like {"cart":"3 items"}, not {"attributes":{"cart":"3 items"}}');
+    expect(res.body.detail).toBe(
+      'attributes: an attribute value must be a string, not an object: the body is the attributes map itself, like {"cart":"3 items"}, not {"attributes":{"cart":"3 items"}}',
+    );
   }
   expect((await stack.http.get('/guest-attributes').set(bearer(token))).body.attributes).toEqual({ page: '/home' });
   // The same shape is right where attributes are one field among others.
-  const start = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ attributes: { cart: '3 items' } });
+  const start = await stack.http
+    .post('/guest-session')
+    .set('Origin', PAGE_ORIGIN)
+    .send({ attributes: { cart: '3 items' } });
   expect(start.status).toBe(201);
 });
 
@@ -110,7 +143,9 @@ test('attributes reach Genesys once, with the first message, and changes go with
   await send('three');
   await send('four');
   // One entry per message: a frame Genesys refused for its rate and the service wrote again carries the same tracingId.
-  const carried = onePerMessage(stack.sim.framesFor(gt, 'onMessage')).map((f) => f.frame.message.channel?.metadata?.customAttributes);
+  const carried = onePerMessage(stack.sim.framesFor(gt, 'onMessage')).map(
+    (f) => f.frame.message.channel?.metadata?.customAttributes,
+  );
   expect(carried).toEqual([{ plan: 'gold', name: 'Ada' }, undefined, { plan: 'platinum', name: 'Ada' }, undefined]);
   expect(stack.sim.customAttributes(gt)).toEqual({ plan: 'platinum', name: 'Ada' });
 });
@@ -123,13 +158,19 @@ test('a send Genesys refuses (429) goes out again after its wait with the attrib
   const sent = await stack.http.post('/messages').set(bearer(token)).send({ text: 'first try' });
   expect(sent.status).toBe(201);
   // The newest token says the attributes reached Genesys.
-  const ok = await stack.http.post('/messages').set(bearer(sent.body.sessionToken ?? token)).send({ text: 'second try' });
+  const ok = await stack.http
+    .post('/messages')
+    .set(bearer(sent.body.sessionToken ?? token))
+    .send({ text: 'second try' });
   expect(ok.status).toBe(201);
   const written = stack.sim.framesFor(gt, 'onMessage');
   // The refused frame was written again, the same frame with the same attributes; the next message does not need them.
   expect(written.length).toBeGreaterThanOrEqual(3);
   expect(written[1]!.frame).toEqual(written[0]!.frame);
-  expect(onePerMessage(written).map((f) => f.frame.message.channel?.metadata?.customAttributes)).toEqual([{ source: 'ad' }, undefined]);
+  expect(onePerMessage(written).map((f) => f.frame.message.channel?.metadata?.customAttributes)).toEqual([
+    { source: 'ad' },
+    undefined,
+  ]);
   expect(stack.sim.customAttributes(gt)).toEqual({ source: 'ad' });
 });
 
@@ -160,49 +201,91 @@ test('an older token cannot set identity keys after the session was resumed with
   const before = stack.sim.received.length;
   const { token: t0 } = await stack.newSession({ attributes: { page: '/home' } });
   const gt = guestTokenOf(stack.sim, before);
-  const t1 = await stack.http.post('/guest-session').set(bearer(t0)).send({ identityToken: await identityToken({ sub: 'cust-42' }) });
+  const t1 = await stack.http
+    .post('/guest-session')
+    .set(bearer(t0))
+    .send({ identityToken: await identityToken({ sub: 'cust-42' }) });
   expect(t1.status).toBe(200);
   for (const change of [{ customerId: 'victim-42' }, { email: 'ceo@victim.example' }, { identityVerified: 'true' }]) {
     const res = await stack.http.patch('/guest-attributes').set(bearer(t0)).send(change);
-    expect({ change, status: res.status, code: res.body.code }).toEqual({ change, status: 403, code: 'attribute_locked' });
+    expect({ change, status: res.status, code: res.body.code }).toEqual({
+      change,
+      status: 403,
+      code: 'attribute_locked',
+    });
   }
   expect((await stack.http.post('/messages').set(bearer(t0)).send({ text: 'hello' })).status).toBe(201);
-  const carried = stack.sim.framesFor(gt, 'onMessage').map((f) => f.frame.message.channel?.metadata?.customAttributes ?? {});
+  const carried = stack.sim
+    .framesFor(gt, 'onMessage')
+    .map((f) => f.frame.message.channel?.metadata?.customAttributes ?? {});
   for (const attrs of carried) expect(attrs.customerId === undefined || attrs.customerId === 'cust-42').toBe(true);
 });
 
 test('look-alikes of reserved and locked keys are refused (403 attribute_locked): another case, Cyrillic letters, full width', async () => {
   const { token } = await lockedSession();
-  const lookAlikes = ['IdentityVerified', 'identityverified', '\u0456dentityVerified', 'customerID', 'ＣｕｓｔｏｍｅｒＩｄ', 'EMAIL', 'identityІssuer'];
+  const lookAlikes = [
+    'IdentityVerified',
+    'identityverified',
+    '\u0456dentityVerified',
+    'customerID',
+    'ＣｕｓｔｏｍｅｒＩｄ',
+    'EMAIL',
+    'identityІssuer',
+  ];
   for (const key of lookAlikes) {
-    const res = await stack.http.patch('/guest-attributes').set(bearer(token)).send({ [key]: 'true' });
+    const res = await stack.http
+      .patch('/guest-attributes')
+      .set(bearer(token))
+      .send({ [key]: 'true' });
     expect({ key, status: res.status, code: res.body.code }).toEqual({ key, status: 403, code: 'attribute_locked' });
   }
-  const started = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ attributes: { '\u0456dentityVerified': 'true' } });
+  const started = await stack.http
+    .post('/guest-session')
+    .set('Origin', PAGE_ORIGIN)
+    .send({ attributes: { '\u0456dentityVerified': 'true' } });
   expect([started.status, started.body.code]).toEqual([403, 'attribute_locked']);
   // Nothing changed, and an ordinary key is still welcome.
   const after = await stack.http.get('/guest-attributes').set(bearer(token));
-  expect(Object.keys(after.body.attributes).sort()).toEqual(['customerId', 'email', 'identityIssuer', 'identityVerified', 'page']);
+  expect(Object.keys(after.body.attributes).sort()).toEqual([
+    'customerId',
+    'email',
+    'identityIssuer',
+    'identityVerified',
+    'page',
+  ]);
   expect((await stack.http.patch('/guest-attributes').set(bearer(token)).send({ identityHint: 'x' })).status).toBe(200);
 });
 
-test('a session verified as one customer cannot be resumed with another customer\'s identity token (409); the same customer resumes', async () => {
+test("a session verified as one customer cannot be resumed with another customer's identity token (409); the same customer resumes", async () => {
   const { token } = await lockedSession();
-  const other = await stack.http.post('/guest-session').set(bearer(token)).send({ identityToken: await identityToken({ sub: 'cust-2', email: 'other@example.com' }) });
+  const other = await stack.http
+    .post('/guest-session')
+    .set(bearer(token))
+    .send({ identityToken: await identityToken({ sub: 'cust-2', email: 'other@example.com' }) });
   expect([other.status, other.body.code]).toEqual([409, 'conflict']);
-  const otherIssuer = await stack.http.post('/guest-session').set(bearer(token)).send({ identityToken: await identityToken({ sub: 'cust-1' }, { issuer: 'https://elsewhere.example.com' }) });
+  const otherIssuer = await stack.http
+    .post('/guest-session')
+    .set(bearer(token))
+    .send({ identityToken: await identityToken({ sub: 'cust-1' }, { issuer: 'https://elsewhere.example.com' }) });
   expect(otherIssuer.status).toBeGreaterThanOrEqual(400);
   const unchanged = await stack.http.get('/guest-attributes').set(bearer(token));
   expect(unchanged.body.attributes).toMatchObject({ customerId: 'cust-1', email: 'locked@example.com' });
-  const same = await stack.http.post('/guest-session').set(bearer(token)).send({ identityToken: await identityToken({ sub: 'cust-1', email: 'new@example.com' }) });
+  const same = await stack.http
+    .post('/guest-session')
+    .set(bearer(token))
+    .send({ identityToken: await identityToken({ sub: 'cust-1', email: 'new@example.com' }) });
   expect(same.status).toBe(200);
   expect(same.body.attributes).toMatchObject({ customerId: 'cust-1', email: 'new@example.com' });
 });
 
 test('attribute writes are limited per session and per address (429 with Retry-After), PUT and PATCH alike', async () => {
-  const limited = await startStack({ simulator: stack.sim, env: { ATTRIBUTE_WRITES_PER_SESSION_PER_MINUTE: '3', ATTRIBUTE_WRITES_PER_IP_PER_MINUTE: '5' } });
+  const limited = await startStack({
+    simulator: stack.sim,
+    env: { ATTRIBUTE_WRITES_PER_SESSION_PER_MINUTE: '3', ATTRIBUTE_WRITES_PER_IP_PER_MINUTE: '5' },
+  });
   try {
-    const write = (method: 'put' | 'patch', token: string, body: object) => limited.http[method]('/guest-attributes').set(bearer(token)).send(body);
+    const write = (method: 'put' | 'patch', token: string, body: object) =>
+      limited.http[method]('/guest-attributes').set(bearer(token)).send(body);
     const a = await limited.newSession();
     expect((await write('put', a.token, { step: '1' })).status).toBe(200);
     expect((await write('patch', a.token, { step: '2' })).status).toBe(200);

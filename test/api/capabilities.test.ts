@@ -7,7 +7,6 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-
 test("the deployment's settings, the session's media limits and its expiry", async () => {
   const { token } = await stack.newSession();
   const res = await stack.http.get('/capabilities').set(bearer(token));
@@ -34,7 +33,14 @@ test("the deployment's settings, the session's media limits and its expiry", asy
 
 test('a deployment with uploads off and clear off says so', async () => {
   const other = await startStack({
-    sim: { agent: { enabled: false }, fileUploadModes: [], conversationClear: false, showUserTypingIndicator: false, authEnabled: false, allowSessionUpgrade: true },
+    sim: {
+      agent: { enabled: false },
+      fileUploadModes: [],
+      conversationClear: false,
+      showUserTypingIndicator: false,
+      authEnabled: false,
+      allowSessionUpgrade: true,
+    },
   });
   try {
     const { token } = await other.newSession();
@@ -57,13 +63,20 @@ test('without a session token it is 401', async () => {
   expect(res.status).toBe(401);
 });
 
-test.each([true, false])("with enableAttachments %s in config.json, the session's allowedMedia alone decides (a KB being 1000 bytes), as Genesys's own client reads it", async (enableAttachments) => {
-  const other = await startStack({ sim: { agent: { enabled: false }, fileUploadModes: [], enableAttachments } });
-  try {
-    const { token } = await other.newSession();
-    const res = await other.http.get('/capabilities').set(bearer(token));
-    expect(res.body.attachments).toMatchObject({ enabled: true, mediaTypes: ['*/*', 'video/3gpp'], maxBytes: 10240 * 1000 });
-  } finally {
-    await other.close();
-  }
-});
+test.each([true, false])(
+  "with enableAttachments %s in config.json, the session's allowedMedia alone decides (a KB being 1000 bytes), as Genesys's own client reads it",
+  async (enableAttachments) => {
+    const other = await startStack({ sim: { agent: { enabled: false }, fileUploadModes: [], enableAttachments } });
+    try {
+      const { token } = await other.newSession();
+      const res = await other.http.get('/capabilities').set(bearer(token));
+      expect(res.body.attachments).toMatchObject({
+        enabled: true,
+        mediaTypes: ['*/*', 'video/3gpp'],
+        maxBytes: 10240 * 1000,
+      });
+    } finally {
+      await other.close();
+    }
+  },
+);

@@ -47,7 +47,8 @@ const WILDCARDS = ['image/*', 'video/*', 'audio/*', 'application/*', '*/*'];
 const BLOCKABLE = ['.exe', '.bat', '.cmd', '.js', '.msi', '.vbs', '.scr'];
 
 /** A reported list covers a type: `*\/*`, the type itself, or its major type's wildcard (CONTRACT.md section 8). */
-const covers = (reported: readonly string[], type: string) => reported.some((r) => r === '*/*' || r === type || (r.endsWith('/*') && type.startsWith(r.slice(0, -1))));
+const covers = (reported: readonly string[], type: string) =>
+  reported.some((r) => r === '*/*' || r === type || (r.endsWith('/*') && type.startsWith(r.slice(0, -1))));
 
 const typeList = fc.uniqueArray(fc.constantFrom(...CONCRETE.map((c) => c.type), ...WILDCARDS), { maxLength: 3 });
 /** Sizes in KB (1000 bytes) small enough to upload in a blink; 0 switches a mode off. */
@@ -115,7 +116,10 @@ const outcome = (res: Answer) => `${res.status} ${res.body.code ?? ''}`.trim();
 const fileOf = (size: number) => Buffer.alloc(size, 0x41);
 
 async function upload(stack: Stack, token: string, size: number, fileName: string, mediaType: string): Promise<Answer> {
-  return stack.http.post('/attachments').set(bearer(token)).attach('file', fileOf(size), { filename: fileName, contentType: mediaType });
+  return stack.http
+    .post('/attachments')
+    .set(bearer(token))
+    .attach('file', fileOf(size), { filename: fileName, contentType: mediaType });
 }
 
 /** One run: the report read, then every edge it implies asked, all answers compared at once. */
@@ -126,12 +130,24 @@ async function reportedIsEnforced(stack: Stack, mix: string[]): Promise<void> {
   const limits = started.body.limits as { maxTextBytes: number; maxCustomDataBytes: number };
   const capabilities = await stack.http.get('/capabilities').set(bearer(token));
   expect(capabilities.status).toBe(200);
-  const reported = capabilities.body.attachments as { enabled: boolean; mediaTypes: string[]; maxBytes: unknown; blockedExtensions: string[] };
+  const reported = capabilities.body.attachments as {
+    enabled: boolean;
+    mediaTypes: string[];
+    maxBytes: unknown;
+    blockedExtensions: string[];
+  };
 
   // A limit is a number of bytes, and "enabled" is a promise some file can keep.
-  expect({ maxBytes: reported.maxBytes, isBytes: Number.isSafeInteger(reported.maxBytes) && (reported.maxBytes as number) >= 0 }).toEqual({ maxBytes: reported.maxBytes, isBytes: true });
+  expect({
+    maxBytes: reported.maxBytes,
+    isBytes: Number.isSafeInteger(reported.maxBytes) && (reported.maxBytes as number) >= 0,
+  }).toEqual({ maxBytes: reported.maxBytes, isBytes: true });
   const maxBytes = reported.maxBytes as number;
-  if (reported.enabled) expect({ maxBytes: maxBytes > 0, mediaTypes: reported.mediaTypes.length > 0 }).toEqual({ maxBytes: true, mediaTypes: true });
+  if (reported.enabled)
+    expect({ maxBytes: maxBytes > 0, mediaTypes: reported.mediaTypes.length > 0 }).toEqual({
+      maxBytes: true,
+      mediaTypes: true,
+    });
 
   const seen: [string, string][] = [];
   const want: [string, string][] = [];
@@ -141,36 +157,88 @@ async function reportedIsEnforced(stack: Stack, mix: string[]): Promise<void> {
   };
 
   if (!reported.enabled) {
-    await check('any upload, uploads reported off', '422 attachments_disabled', upload(stack, token, 10, 'photo.png', 'image/png'));
+    await check(
+      'any upload, uploads reported off',
+      '422 attachments_disabled',
+      upload(stack, token, 10, 'photo.png', 'image/png'),
+    );
   } else {
     const allowed = CONCRETE.find((c) => covers(reported.mediaTypes, c.type));
-    expect({ mediaTypes: reported.mediaTypes, aConcreteTypeFits: allowed !== undefined }).toEqual({ mediaTypes: reported.mediaTypes, aConcreteTypeFits: true });
+    expect({ mediaTypes: reported.mediaTypes, aConcreteTypeFits: allowed !== undefined }).toEqual({
+      mediaTypes: reported.mediaTypes,
+      aConcreteTypeFits: true,
+    });
     const { type, ext } = allowed!;
     await check(`${type} of exactly maxBytes (${maxBytes})`, '201', upload(stack, token, maxBytes, `file${ext}`, type));
-    await check(`${type} of maxBytes + 1`, '413 attachment_too_large', upload(stack, token, maxBytes + 1, `file${ext}`, type));
+    await check(
+      `${type} of maxBytes + 1`,
+      '413 attachment_too_large',
+      upload(stack, token, maxBytes + 1, `file${ext}`, type),
+    );
     const refusedType = CONCRETE.find((c) => !covers(reported.mediaTypes, c.type));
-    if (refusedType) await check(`${refusedType.type}, not reported`, '415 attachment_type_not_allowed', upload(stack, token, 10, `file${refusedType.ext}`, refusedType.type));
+    if (refusedType)
+      await check(
+        `${refusedType.type}, not reported`,
+        '415 attachment_type_not_allowed',
+        upload(stack, token, 10, `file${refusedType.ext}`, refusedType.type),
+      );
     for (const blocked of reported.blockedExtensions) {
-      await check(`a ${type} named file${blocked}, reported blocked`, '415 attachment_type_not_allowed', upload(stack, token, 10, `file${blocked}`, type));
+      await check(
+        `a ${type} named file${blocked}, reported blocked`,
+        '415 attachment_type_not_allowed',
+        upload(stack, token, 10, `file${blocked}`, type),
+      );
     }
   }
 
   // Attributes filling the reported budget exactly: kept, and taken by Genesys with the next message (of exactly maxTextBytes).
   const probe = await stack.http.put('/guest-attributes').set(bearer(token)).send({ pad: 'x' });
   expect(probe.status).toBe(200);
-  const others = Object.entries(probe.body.attributes as Record<string, string>).reduce((n, [k, v]) => n + utf8(k) + utf8(v), 0) - utf8('pad') - utf8('x');
+  const others =
+    Object.entries(probe.body.attributes as Record<string, string>).reduce((n, [k, v]) => n + utf8(k) + utf8(v), 0) -
+    utf8('pad') -
+    utf8('x');
   const fill = ofBytes(limits.maxCustomDataBytes - others - utf8('pad'), mix);
-  await check(`attributes of exactly maxCustomDataBytes (${limits.maxCustomDataBytes})`, '200', stack.http.put('/guest-attributes').set(bearer(token)).send({ pad: fill }));
-  await check(`text of exactly maxTextBytes (${limits.maxTextBytes}), with those attributes`, '201', stack.http.post('/messages').set(bearer(token)).send({ text: ofBytes(limits.maxTextBytes, mix) }));
-  await check('text of maxTextBytes + 1', '413 message_too_long', stack.http.post('/messages').set(bearer(token)).send({ text: ofBytes(limits.maxTextBytes + 1, mix) }));
-  await check('attributes of maxCustomDataBytes + 1', '413 attributes_too_large', stack.http.put('/guest-attributes').set(bearer(token)).send({ pad: `${fill}a` }));
+  await check(
+    `attributes of exactly maxCustomDataBytes (${limits.maxCustomDataBytes})`,
+    '200',
+    stack.http.put('/guest-attributes').set(bearer(token)).send({ pad: fill }),
+  );
+  await check(
+    `text of exactly maxTextBytes (${limits.maxTextBytes}), with those attributes`,
+    '201',
+    stack.http
+      .post('/messages')
+      .set(bearer(token))
+      .send({ text: ofBytes(limits.maxTextBytes, mix) }),
+  );
+  await check(
+    'text of maxTextBytes + 1',
+    '413 message_too_long',
+    stack.http
+      .post('/messages')
+      .set(bearer(token))
+      .send({ text: ofBytes(limits.maxTextBytes + 1, mix) }),
+  );
+  await check(
+    'attributes of maxCustomDataBytes + 1',
+    '413 attributes_too_large',
+    stack.http
+      .put('/guest-attributes')
+      .set(bearer(token))
+      .send({ pad: `${fill}a` }),
+  );
 
   expect({ reported, seen }).toEqual({ reported, seen: want });
 }
 
 /** The simulator as the run generated it, and a service of its own (which reads config.json afresh). */
 async function runWith(deployment: Deployment, session: Session, mix: string[]): Promise<void> {
-  sim.setOptions({ fileUploadModes: deployment.modes, enableAttachments: deployment.enableAttachments, ...session } satisfies SimulatorOptions);
+  sim.setOptions({
+    fileUploadModes: deployment.modes,
+    enableAttachments: deployment.enableAttachments,
+    ...session,
+  } satisfies SimulatorOptions);
   const stack = await startStack({ simulator: sim });
   try {
     await reportedIsEnforced(stack, mix);
@@ -199,12 +267,29 @@ async function reportAndUpload(simOptions: SimulatorOptions): Promise<{ attachme
   }
 }
 
-test.each([true, false])('enableAttachments %s hands the size to the session, and a session that states none allows no size: maxBytes 0, uploads 422', async (enableAttachments) => {
-  const seen = await reportAndUpload({ enableAttachments, fileUploadModes: [], allowedMedia: { inbound: { fileTypes: [{ type: '*/*' }] } } });
-  expect(seen).toEqual({ attachments: expect.objectContaining({ enabled: false, maxBytes: 0 }), upload: '422 attachments_disabled' });
-});
+test.each([true, false])(
+  'enableAttachments %s hands the size to the session, and a session that states none allows no size: maxBytes 0, uploads 422',
+  async (enableAttachments) => {
+    const seen = await reportAndUpload({
+      enableAttachments,
+      fileUploadModes: [],
+      allowedMedia: { inbound: { fileTypes: [{ type: '*/*' }] } },
+    });
+    expect(seen).toEqual({
+      attachments: expect.objectContaining({ enabled: false, maxBytes: 0 }),
+      upload: '422 attachments_disabled',
+    });
+  },
+);
 
 test("a session that lists no types narrows the config's modes to none (Genesys refuses every type then): uploads off, 422", async () => {
-  const seen = await reportAndUpload({ enableAttachments: 'absent', fileUploadModes: [{ fileTypes: ['image/png', '*/*'], maxFileSizeKB: 5 }], allowedMedia: { inbound: { fileTypes: [] } } });
-  expect(seen).toEqual({ attachments: expect.objectContaining({ enabled: false, mediaTypes: [] }), upload: '422 attachments_disabled' });
+  const seen = await reportAndUpload({
+    enableAttachments: 'absent',
+    fileUploadModes: [{ fileTypes: ['image/png', '*/*'], maxFileSizeKB: 5 }],
+    allowedMedia: { inbound: { fileTypes: [] } },
+  });
+  expect(seen).toEqual({
+    attachments: expect.objectContaining({ enabled: false, mediaTypes: [] }),
+    upload: '422 attachments_disabled',
+  });
 });

@@ -20,7 +20,10 @@ afterEach(() => stack.sim.faults.clear());
 test('HEAD /messages/stream answers the event-stream headers and holds nothing open', async () => {
   const { token } = await stack.newSession();
   // The answer comes at once; a stream held open would never end a HEAD.
-  const head = stack.http.head('/messages/stream').set(bearer(token)).then((res) => res);
+  const head = stack.http
+    .head('/messages/stream')
+    .set(bearer(token))
+    .then((res) => res);
   const res = await Promise.race([head, sleep(3000).then(() => 'still open' as const)]);
   expect(res).not.toBe('still open');
   if (res === 'still open') return;
@@ -39,7 +42,10 @@ test('a client that leaves while its stream waits for Genesys keeps its ticket, 
   stack.sim.faults.dropSocket(gt);
   const url = `${stack.service.url}/messages/stream?ticket=${encodeURIComponent(ticket)}`;
   const controller = new AbortController();
-  const left = fetch(url, { headers: { Origin: PAGE_ORIGIN, Accept: 'text/event-stream' }, signal: controller.signal }).catch(() => undefined);
+  const left = fetch(url, {
+    headers: { Origin: PAGE_ORIGIN, Accept: 'text/event-stream' },
+    signal: controller.signal,
+  }).catch(() => undefined);
   await waitFor(() => stack.sim.framesFor(gt, 'configureSession').length > configures);
   controller.abort();
   await left;
@@ -56,15 +62,24 @@ test('a client that leaves while its stream waits for Genesys keeps its ticket, 
 
 test('a malformed Idempotency-Key is refused with what the key must be', async () => {
   const { token } = await stack.newSession();
-  const res = await stack.http.post('/messages').set({ ...bearer(token), 'Idempotency-Key': 'has space' }).send({ text: 'hi' });
+  const res = await stack.http
+    .post('/messages')
+    .set({ ...bearer(token), 'Idempotency-Key': 'has space' })
+    .send({ text: 'hi' });
   expect(res.status).toBe(400);
-  expect(res.body).toMatchObject({ code: 'validation_failed', detail: 'Idempotency-Key must be 1 to 200 visible ASCII characters.' });
+  expect(res.body).toMatchObject({
+    code: 'validation_failed',
+    detail: 'Idempotency-Key must be 1 to 200 visible ASCII characters.',
+  });
 });
 
 test('startNew without a session token is refused with what it needs', async () => {
   const res = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ startNew: true });
   expect(res.status).toBe(400);
-  expect(res.body).toMatchObject({ code: 'validation_failed', detail: '`startNew` needs the session token of the ended conversation.' });
+  expect(res.body).toMatchObject({
+    code: 'validation_failed',
+    detail: '`startNew` needs the session token of the ended conversation.',
+  });
 });
 
 test("POST /guest-session with a session's token counts against that session's conversation changes", async () => {
@@ -73,7 +88,8 @@ test("POST /guest-session with a session's token counts against that session's c
     const { token } = await limited.newSession();
     const statuses = [];
     // startNew on an open conversation is a 409, and still an attempt that counts.
-    for (let i = 0; i < 3; i++) statuses.push((await limited.http.post('/guest-session').set(bearer(token)).send({ startNew: true })).status);
+    for (let i = 0; i < 3; i++)
+      statuses.push((await limited.http.post('/guest-session').set(bearer(token)).send({ startNew: true })).status);
     expect(statuses).toEqual([409, 409, 429]);
   } finally {
     await limited.close();

@@ -8,7 +8,8 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-const clearsOf = (gt: string) => stack.sim.framesFor(gt, 'onMessage').filter((f) => JSON.stringify(f.frame.message).includes('"Clear"'));
+const clearsOf = (gt: string) =>
+  stack.sim.framesFor(gt, 'onMessage').filter((f) => JSON.stringify(f.frame.message).includes('"Clear"'));
 
 test('DELETE falls back to closeSession when the deployment has conversation clear off: 204', async () => {
   const before = stack.sim.received.length;

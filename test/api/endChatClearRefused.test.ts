@@ -13,7 +13,8 @@ beforeAll(async () => {
 afterAll(() => stack.close());
 afterEach(() => stack.sim.setOptions({ conversationClear: true }));
 
-const clearsOf = (gt: string) => stack.sim.framesFor(gt, 'onMessage').filter((f) => JSON.stringify(f.frame.message).includes('"Clear"'));
+const clearsOf = (gt: string) =>
+  stack.sim.framesFor(gt, 'onMessage').filter((f) => JSON.stringify(f.frame.message).includes('"Clear"'));
 
 test('a Clear Genesys refuses ends the chat with closeSession instead: 204, and a warning says so', async () => {
   const before = stack.sim.received.length;
@@ -25,6 +26,9 @@ test('a Clear Genesys refuses ends the chat with closeSession instead: 204, and 
   expect(clearsOf(gt)).toHaveLength(1);
   expect(stack.sim.framesFor(gt, 'closeSession')).toHaveLength(1);
   expect(stack.log.lines()).toContainEqual(
-    expect.objectContaining({ guestFailure: 'forbidden', msg: 'Presence Clear did not end the chat; closing the session instead' }),
+    expect.objectContaining({
+      guestFailure: 'forbidden',
+      msg: 'Presence Clear did not end the chat; closing the session instead',
+    }),
   );
 });

@@ -22,11 +22,16 @@ test('identity and attributes, a live stream, a send, the agent reply, history, 
 
   // 2. The page opens the live stream with a ticket, as EventSource would.
   const ticket = (await stack.http.post('/messages/stream-ticket').set(auth())).body.ticket as string;
-  const stream = await openStream(`${stack.service.url}/messages/stream?ticket=${encodeURIComponent(ticket)}`, { Origin: PAGE_ORIGIN });
+  const stream = await openStream(`${stack.service.url}/messages/stream?ticket=${encodeURIComponent(ticket)}`, {
+    Origin: PAGE_ORIGIN,
+  });
   await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
 
   // 3. The guest sends; the agent's reply arrives on the stream.
-  const sent = await stack.http.post('/messages').set({ ...auth(), 'Idempotency-Key': 'e2e-1' }).send({ text: 'Where is my order?' });
+  const sent = await stack.http
+    .post('/messages')
+    .set({ ...auth(), 'Idempotency-Key': 'e2e-1' })
+    .send({ text: 'Where is my order?' });
   expect(sent.status).toBe(201);
   token = sent.body.sessionToken;
   await stream.next((e) => e.event === 'typing');

@@ -20,14 +20,17 @@ import { waitFor } from '../support/wait';
 let stack: Stack;
 beforeAll(async () => {
   // The strict profile: Genesys at its least kind (simulator/profile.ts).
-  stack = await startStack({ sim: { profile: 'strict', agent: { enabled: false }, authEnabled: true, allowSessionUpgrade: true } });
+  stack = await startStack({
+    sim: { profile: 'strict', agent: { enabled: false }, authEnabled: true, allowSessionUpgrade: true },
+  });
   await waitFor(async () => (await stack.http.get('/readyz')).status === 200);
 });
 afterAll(() => stack.close());
 
 // A real (tiny) PNG: signature, IHDR, IDAT, IEND.
 const PNG = Buffer.from(
-  '89504e470d0a1a0a0000000d4948445200000001000000010806000000' + '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082',
+  '89504e470d0a1a0a0000000d4948445200000001000000010806000000' +
+    '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082',
   'hex',
 );
 
@@ -72,23 +75,44 @@ const fileForm = () => {
   form.append('file', new Blob([PNG], { type: 'image/png' }), 'late.png');
   return form;
 };
-const PUBLIC = (path: string, why: string, status = 200): Entry => ({ ended: [], exempt: [{ call: { how: 'with the ended token', path: () => path, headers: withToken }, why, status }] });
+const PUBLIC = (path: string, why: string, status = 200): Entry => ({
+  ended: [],
+  exempt: [{ call: { how: 'with the ended token', path: () => path, headers: withToken }, why, status }],
+});
 
 const TABLE: Record<string, Entry> = {
   'get /healthz': PUBLIC('/healthz', 'liveness of the process: no session, no I/O'),
   'get /readyz': PUBLIC('/readyz', 'readiness of the instance, not of any session'),
   'get /openapi.json': PUBLIC('/openapi.json', 'the API document, the same for everyone'),
   'get /asyncapi.json': PUBLIC('/asyncapi.json', "the stream's event document, the same for everyone"),
-  'get /problems/{code}': PUBLIC('/problems/session_expired', "the page every problem's `type` links to, this one included"),
+  'get /problems/{code}': PUBLIC(
+    '/problems/session_expired',
+    "the page every problem's `type` links to, this one included",
+  ),
   'post /guest-session': {
     ended: [
       { how: 'resume with the token', path: () => '/guest-session', headers: withToken, body: json({}) },
-      { how: 'resume with attributes', path: () => '/guest-session', headers: withToken, body: json({ attributes: { plan: 'gold' } }) },
-      { how: 'startNew with the token', path: () => '/guest-session', headers: withToken, body: json({ startNew: true }) },
+      {
+        how: 'resume with attributes',
+        path: () => '/guest-session',
+        headers: withToken,
+        body: json({ attributes: { plan: 'gold' } }),
+      },
+      {
+        how: 'startNew with the token',
+        path: () => '/guest-session',
+        headers: withToken,
+        body: json({ startNew: true }),
+      },
     ],
     exempt: [
       {
-        call: { how: 'without a token', path: () => '/guest-session', headers: () => ({ Origin: PAGE_ORIGIN }), body: json({}) },
+        call: {
+          how: 'without a token',
+          path: () => '/guest-session',
+          headers: () => ({ Origin: PAGE_ORIGIN }),
+          body: json({}),
+        },
         why: 'starts a new session: the way on after an ended chat',
         status: 201,
       },
@@ -105,16 +129,43 @@ const TABLE: Record<string, Entry> = {
       },
     ],
   },
-  'post /guest-session/sign-in': { ended: [{ how: 'with a fresh grant', path: () => '/guest-session/sign-in', headers: withToken, body: (h) => ({ auth: h.grant }) }] },
-  'post /guest-session/sign-out': { ended: [{ how: 'with the token', path: () => '/guest-session/sign-out', headers: withToken, body: json({}) }] },
+  'post /guest-session/sign-in': {
+    ended: [
+      {
+        how: 'with a fresh grant',
+        path: () => '/guest-session/sign-in',
+        headers: withToken,
+        body: (h) => ({ auth: h.grant }),
+      },
+    ],
+  },
+  'post /guest-session/sign-out': {
+    ended: [{ how: 'with the token', path: () => '/guest-session/sign-out', headers: withToken, body: json({}) }],
+  },
   'get /guest-attributes': { ended: [{ how: 'with the token', path: () => '/guest-attributes', headers: withToken }] },
-  'put /guest-attributes': { ended: [{ how: 'with the token', path: () => '/guest-attributes', headers: withToken, body: json({ plan: 'gold' }) }] },
-  'patch /guest-attributes': { ended: [{ how: 'with the token', path: () => '/guest-attributes', headers: withToken, body: json({ plan: null }) }] },
+  'put /guest-attributes': {
+    ended: [
+      { how: 'with the token', path: () => '/guest-attributes', headers: withToken, body: json({ plan: 'gold' }) },
+    ],
+  },
+  'patch /guest-attributes': {
+    ended: [{ how: 'with the token', path: () => '/guest-attributes', headers: withToken, body: json({ plan: null }) }],
+  },
   'post /messages': {
     ended: [
       { how: 'a text', path: () => '/messages', headers: withToken, body: json({ text: 'still there?' }) },
-      { how: 'the attachment uploaded before', path: () => '/messages', headers: (h) => ({ ...bearer(h.token), 'Idempotency-Key': 'ended-1' }), body: (h) => ({ attachmentIds: [h.attachmentId] }) },
-      { how: 'a quick reply', path: () => '/messages', headers: withToken, body: json({ quickReply: { text: 'Yes', payload: 'yes' } }) },
+      {
+        how: 'the attachment uploaded before',
+        path: () => '/messages',
+        headers: (h) => ({ ...bearer(h.token), 'Idempotency-Key': 'ended-1' }),
+        body: (h) => ({ attachmentIds: [h.attachmentId] }),
+      },
+      {
+        how: 'a quick reply',
+        path: () => '/messages',
+        headers: withToken,
+        body: json({ quickReply: { text: 'Yes', payload: 'yes' } }),
+      },
     ],
   },
   'get /messages': {
@@ -126,20 +177,35 @@ const TABLE: Record<string, Entry> = {
   'get /messages/stream': {
     ended: [
       { how: 'with the token', path: () => '/messages/stream', headers: withToken },
-      { how: 'with the ticket from before (EventSource)', path: (h) => `/messages/stream?ticket=${encodeURIComponent(h.ticket)}`, headers: () => ({ Origin: PAGE_ORIGIN }) },
-      { how: 'resumed with Last-Event-ID', path: () => '/messages/stream', headers: (h) => ({ ...bearer(h.token), 'Last-Event-ID': h.eventId }) },
+      {
+        how: 'with the ticket from before (EventSource)',
+        path: (h) => `/messages/stream?ticket=${encodeURIComponent(h.ticket)}`,
+        headers: () => ({ Origin: PAGE_ORIGIN }),
+      },
+      {
+        how: 'resumed with Last-Event-ID',
+        path: () => '/messages/stream',
+        headers: (h) => ({ ...bearer(h.token), 'Last-Event-ID': h.eventId }),
+      },
       {
         how: 'resumed by the ticket with ?lastEventId=',
-        path: (h) => `/messages/stream?ticket=${encodeURIComponent(h.ticket)}&lastEventId=${encodeURIComponent(h.eventId)}`,
+        path: (h) =>
+          `/messages/stream?ticket=${encodeURIComponent(h.ticket)}&lastEventId=${encodeURIComponent(h.eventId)}`,
         headers: () => ({ Origin: PAGE_ORIGIN }),
       },
     ],
   },
-  'post /messages/stream-ticket': { ended: [{ how: 'with the token', path: () => '/messages/stream-ticket', headers: withToken, body: json({}) }] },
+  'post /messages/stream-ticket': {
+    ended: [{ how: 'with the token', path: () => '/messages/stream-ticket', headers: withToken, body: json({}) }],
+  },
   'post /typing': { ended: [{ how: 'with the token', path: () => '/typing', headers: withToken, body: json({}) }] },
   'get /capabilities': { ended: [{ how: 'with the token', path: () => '/capabilities', headers: withToken }] },
   'post /attachments': { ended: [{ how: 'a file', path: () => '/attachments', headers: withToken, body: fileForm }] },
-  'delete /attachments/{id}': { ended: [{ how: 'the unsent upload', method: 'DELETE', path: (h) => `/attachments/${h.attachmentId}`, headers: withToken }] },
+  'delete /attachments/{id}': {
+    ended: [
+      { how: 'the unsent upload', method: 'DELETE', path: (h) => `/attachments/${h.attachmentId}`, headers: withToken },
+    ],
+  },
   'get /attachments/{id}/content': {
     ended: [
       { how: 'its link, as <img src> asks (no Authorization, no Origin)', path: (h) => h.link },
@@ -162,7 +228,12 @@ interface Outcome {
 }
 
 /** One request as a browser's fetch makes it; a stream's body is not read (it would not end). */
-async function ask(method: NonNullable<Call['method']>, path: string, headers: Record<string, string>, body?: object | FormData): Promise<Outcome> {
+async function ask(
+  method: NonNullable<Call['method']>,
+  path: string,
+  headers: Record<string, string>,
+  body?: object | FormData,
+): Promise<Outcome> {
   const init: RequestInit = { method, headers: { ...headers }, redirect: 'manual' };
   if (body instanceof FormData) init.body = body;
   else if (body !== undefined) {
@@ -176,13 +247,17 @@ async function ask(method: NonNullable<Call['method']>, path: string, headers: R
     return { status: res.status, contentType };
   }
   const text = await res.text();
-  const code = contentType.startsWith('application/problem+json') ? (JSON.parse(text) as { code?: string }).code : undefined;
+  const code = contentType.startsWith('application/problem+json')
+    ? (JSON.parse(text) as { code?: string }).code
+    : undefined;
   return { status: res.status, contentType, ...(code !== undefined ? { code } : {}) };
 }
 
 /** `410 session_expired problem+json` when refused as an ended session should be; anything else, as it came. */
 function verdict(o: Outcome): string {
-  const problem = o.contentType.startsWith('application/problem+json') ? 'problem+json' : o.contentType.split(';')[0] || 'no body';
+  const problem = o.contentType.startsWith('application/problem+json')
+    ? 'problem+json'
+    : o.contentType.split(';')[0] || 'no body';
   return [o.status, o.code, problem].filter((p) => p !== undefined).join(' ');
 }
 
@@ -194,16 +269,24 @@ const SESSION_EXPIRED_HEAD = '410 problem+json';
 async function liveSession(customer?: string): Promise<Held> {
   const before = stack.sim.received.length;
   const started = customer
-    ? await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ auth: await signInAt(stack.sim, customer) })
+    ? await stack.http
+        .post('/guest-session')
+        .set('Origin', PAGE_ORIGIN)
+        .send({ auth: await signInAt(stack.sim, customer) })
     : await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({});
   expect([started.status, started.body.code]).toEqual([201, undefined]);
   if (customer) expect(started.body.authenticated).toBe(true);
   const token = started.body.sessionToken as string;
-  const configured = stack.sim.received.slice(before).find((f) => f.frame?.action === 'configureSession' || f.frame?.action === 'configureAuthenticatedSession');
+  const configured = stack.sim.received
+    .slice(before)
+    .find((f) => f.frame?.action === 'configureSession' || f.frame?.action === 'configureAuthenticatedSession');
   const guestToken = configured!.frame.token as string;
 
   expect((await stack.http.post('/messages').set(bearer(token)).send({ text: 'hello' })).status).toBe(201);
-  const uploaded = await stack.http.post('/attachments').set(bearer(token)).attach('file', PNG, { filename: 'photo.png', contentType: 'image/png' });
+  const uploaded = await stack.http
+    .post('/attachments')
+    .set(bearer(token))
+    .attach('file', PNG, { filename: 'photo.png', contentType: 'image/png' });
   expect([uploaded.status, uploaded.body.code]).toEqual([201, undefined]);
   const url = new URL(uploaded.body.attachment.url as string);
   const link = `${url.pathname}${url.search}`;
@@ -212,7 +295,9 @@ async function liveSession(customer?: string): Promise<Held> {
 
   // A ticket works while the chat is live: it opens a stream, whose first event's id is one to resume from.
   const used = (await stack.http.post('/messages/stream-ticket').set(bearer(token))).body.ticket as string;
-  const stream = await openStream(`${stack.service.url}/messages/stream?ticket=${encodeURIComponent(used)}`, { Origin: PAGE_ORIGIN });
+  const stream = await openStream(`${stack.service.url}/messages/stream?ticket=${encodeURIComponent(used)}`, {
+    Origin: PAGE_ORIGIN,
+  });
   expect(stream.status).toBe(200);
   const opened = await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
   stream.close();
@@ -220,14 +305,26 @@ async function liveSession(customer?: string): Promise<Held> {
 
   const ticketRes = await stack.http.post('/messages/stream-ticket').set(bearer(token));
   expect(ticketRes.status).toBe(201);
-  return { token, guestToken, attachmentId: uploaded.body.attachment.id, link, ticket: ticketRes.body.ticket, eventId: opened.id!, grant: await signInAt(stack.sim, customer ?? 'customer-late') };
+  return {
+    token,
+    guestToken,
+    attachmentId: uploaded.body.attachment.id,
+    link,
+    ticket: ticketRes.body.ticket,
+    eventId: opened.id!,
+    grant: await signInAt(stack.sim, customer ?? 'customer-late'),
+  };
 }
 
 /** What reached Genesys for this session: its frames and sockets, and the REST calls a session's request would make (history, sign-in, files). */
 function genesysSideOf(h: Held) {
   const background = new Set(['config', 'domains', 'token', 'deployment']);
   const rest = stack.sim.requests.filter((r) => r.target === undefined || !background.has(r.target));
-  return { frames: stack.sim.framesFor(h.guestToken).length, sockets: stack.sim.stats.connectionsBySession(h.guestToken), rest: rest.length };
+  return {
+    frames: stack.sim.framesFor(h.guestToken).length,
+    sockets: stack.sim.stats.connectionsBySession(h.guestToken),
+    rest: rest.length,
+  };
 }
 
 type Row = [call: string, answer: string];
@@ -241,24 +338,43 @@ async function afterTheEnd(h: Held): Promise<{ refused: Row[]; exempt: Row[]; pr
       const method = call.method ?? methodOf(route);
       const label = `${route} ${call.how}`;
       refused.push([label, verdict(await ask(method, call.path(h), call.headers?.(h) ?? {}, call.body?.(h)))]);
-      if (method === 'GET') refused.push([`${label} (HEAD)`, verdict(await ask('HEAD', call.path(h), call.headers?.(h) ?? {}))]);
+      if (method === 'GET')
+        refused.push([`${label} (HEAD)`, verdict(await ask('HEAD', call.path(h), call.headers?.(h) ?? {}))]);
     }
   }
   const exempt: Row[] = [];
   for (const [route, entry] of Object.entries(TABLE)) {
     for (const { call, why } of entry.exempt ?? []) {
-      exempt.push([`${route} ${call.how} (${why})`, String((await ask(call.method ?? methodOf(route), call.path(h), call.headers?.(h) ?? {}, call.body?.(h))).status)]);
+      exempt.push([
+        `${route} ${call.how} (${why})`,
+        String(
+          (await ask(call.method ?? methodOf(route), call.path(h), call.headers?.(h) ?? {}, call.body?.(h))).status,
+        ),
+      ]);
     }
   }
   const preflights: Row[] = [];
   for (const path of pathsOf(TABLE)) {
     const concrete = path.replace('{id}', h.attachmentId).replace('{code}', 'session_expired');
-    const headers = { Origin: PAGE_ORIGIN, 'Access-Control-Request-Method': 'POST', 'Access-Control-Request-Headers': 'authorization,content-type' };
+    const headers = {
+      Origin: PAGE_ORIGIN,
+      'Access-Control-Request-Method': 'POST',
+      'Access-Control-Request-Headers': 'authorization,content-type',
+    };
     preflights.push([`options ${path} (${PREFLIGHT_WHY})`, String((await ask('OPTIONS', concrete, headers)).status)]);
   }
   const after = genesysSideOf(h);
   // A new session (the exempt POST /guest-session) uses no REST call; its frames are under its own guest token.
-  return { refused, exempt, preflights, genesys: { frames: after.frames - before.frames, sockets: after.sockets - before.sockets, rest: after.rest - before.rest } };
+  return {
+    refused,
+    exempt,
+    preflights,
+    genesys: {
+      frames: after.frames - before.frames,
+      sockets: after.sockets - before.sockets,
+      rest: after.rest - before.rest,
+    },
+  };
 }
 
 const pathsOf = (table: Record<string, Entry>) => [...new Set(Object.keys(table).map((r) => r.split(' ')[1]!))];
@@ -269,10 +385,13 @@ function expected() {
   for (const [route, entry] of Object.entries(TABLE)) {
     for (const call of entry.ended) {
       refused.push([`${route} ${call.how}`, SESSION_EXPIRED]);
-      if ((call.method ?? methodOf(route)) === 'GET') refused.push([`${route} ${call.how} (HEAD)`, SESSION_EXPIRED_HEAD]);
+      if ((call.method ?? methodOf(route)) === 'GET')
+        refused.push([`${route} ${call.how} (HEAD)`, SESSION_EXPIRED_HEAD]);
     }
   }
-  const exempt = Object.entries(TABLE).flatMap(([route, entry]) => (entry.exempt ?? []).map((e): Row => [`${route} ${e.call.how} (${e.why})`, String(e.status)]));
+  const exempt = Object.entries(TABLE).flatMap(([route, entry]) =>
+    (entry.exempt ?? []).map((e): Row => [`${route} ${e.call.how} (${e.why})`, String(e.status)]),
+  );
   const preflights = pathsOf(TABLE).map((p): Row => [`options ${p} (${PREFLIGHT_WHY})`, '204']);
   return { refused, exempt, preflights, genesys: { frames: 0, sockets: 0, rest: 0 } };
 }
@@ -281,13 +400,18 @@ test('the table has an entry for every route the service serves, and none for a 
   const served = servedRoutes(stack.service);
   const missing = served.filter((r) => !(r in TABLE));
   const stale = Object.keys(TABLE).filter((r) => !served.includes(r));
-  expect({ 'served without an entry (say how to call it after the end, or why it is not session-bound)': missing, 'entries for routes not served': stale }).toEqual({
+  expect({
+    'served without an entry (say how to call it after the end, or why it is not session-bound)': missing,
+    'entries for routes not served': stale,
+  }).toEqual({
     'served without an entry (say how to call it after the end, or why it is not session-bound)': [],
     'entries for routes not served': [],
   });
   // Every entry decides: calls that must be refused, or the reason they are not.
-  for (const [route, entry] of Object.entries(TABLE)) expect([route, entry.ended.length + (entry.exempt?.length ?? 0) > 0]).toEqual([route, true]);
-  for (const [route, entry] of Object.entries(TABLE)) for (const e of entry.exempt ?? []) expect([route, e.why.length > 10]).toEqual([route, true]);
+  for (const [route, entry] of Object.entries(TABLE))
+    expect([route, entry.ended.length + (entry.exempt?.length ?? 0) > 0]).toEqual([route, true]);
+  for (const [route, entry] of Object.entries(TABLE))
+    for (const e of entry.exempt ?? []) expect([route, e.why.length > 10]).toEqual([route, true]);
 });
 
 test('after DELETE /guest-session, every session-bound call answers 410 session_expired, and nothing reaches Genesys', async () => {

@@ -8,7 +8,6 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-
 test('a text of exactly 4096 UTF-8 bytes is sent; 4097 bytes is refused before Genesys', async () => {
   const before = stack.sim.received.length;
   const { token } = await stack.newSession();
@@ -16,7 +15,10 @@ test('a text of exactly 4096 UTF-8 bytes is sent; 4097 bytes is refused before G
   const exact = 'é'.repeat(2048);
   expect(Buffer.byteLength(exact)).toBe(4096);
   expect((await stack.http.post('/messages').set(bearer(token)).send({ text: exact })).status).toBe(201);
-  const over = await stack.http.post('/messages').set(bearer(token)).send({ text: `${exact}x` });
+  const over = await stack.http
+    .post('/messages')
+    .set(bearer(token))
+    .send({ text: `${exact}x` });
   expect(over.status).toBe(413);
   expect(over.body.code).toBe('message_too_long');
   expect(stack.sim.framesFor(gt, 'onMessage')).toHaveLength(1);
@@ -25,7 +27,10 @@ test('a text of exactly 4096 UTF-8 bytes is sent; 4097 bytes is refused before G
 test('a reserved key nested anywhere in a body is refused, not only at the top or inside attributes', async () => {
   const { token } = await stack.newSession();
   const nested = '{"quickReply":{"text":"a","payload":"b","meta":{"deep":{"constructor":{"x":1}}}}}';
-  const res = await stack.http.post('/messages').set({ ...bearer(token), 'Content-Type': 'application/json' }).send(nested);
+  const res = await stack.http
+    .post('/messages')
+    .set({ ...bearer(token), 'Content-Type': 'application/json' })
+    .send(nested);
   expect(res.status).toBe(400);
   expect(res.body.detail).toContain('constructor');
 });
@@ -51,10 +56,16 @@ test('a refused origin still gets Vary: Origin, so no cache hands its answer to 
 test("the attribute budget is the deployment's maxCustomDataBytes, not a default", async () => {
   const small = await startStack({ sim: { maxCustomDataBytes: 100, agent: { enabled: false } } });
   try {
-    const fits = await small.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ attributes: { note: 'x'.repeat(90) } });
+    const fits = await small.http
+      .post('/guest-session')
+      .set('Origin', PAGE_ORIGIN)
+      .send({ attributes: { note: 'x'.repeat(90) } });
     expect(fits.status).toBe(201);
     expect(fits.body.limits.maxCustomDataBytes).toBe(100);
-    const over = await small.http.patch('/guest-attributes').set(bearer(fits.body.sessionToken)).send({ more: 'y'.repeat(20) });
+    const over = await small.http
+      .patch('/guest-attributes')
+      .set(bearer(fits.body.sessionToken))
+      .send({ more: 'y'.repeat(20) });
     expect(over.status).toBeGreaterThanOrEqual(413);
     expect(over.body.code).toBe('attributes_too_large');
   } finally {

@@ -14,20 +14,29 @@ async function burst(stack: Stack): Promise<void> {
   const { token } = await stack.newSession();
   const gt = guestTokenOf(stack.sim, before);
   const answers = await Promise.all(
-    TEXTS.map((text) => stack.http.post('/messages').set(bearer(token)).set('Idempotency-Key', randomUUID()).send({ text })),
+    TEXTS.map((text) =>
+      stack.http.post('/messages').set(bearer(token)).set('Idempotency-Key', randomUUID()).send({ text }),
+    ),
   );
   // None refused, none timed out (504) or left in doubt: each answered with Genesys's echo of it.
   expect(answers.map((a) => [a.status, a.body.message?.text])).toEqual(answers.map((a, i) => [201, TEXTS[i]]));
   // Delivered once each, in the order the service took them: a frame Genesys refused went out again before the ones after it.
-  const frames = stack.sim.received.filter((f) => f.sessionToken === gt && f.frame?.action === 'onMessage').map((f) => f.frame.message.text as string);
+  const frames = stack.sim.received
+    .filter((f) => f.sessionToken === gt && f.frame?.action === 'onMessage')
+    .map((f) => f.frame.message.text as string);
   const firstWritten = [...new Set(frames)];
-  const delivered = (stack.sim.conversationMessages(gt) as { text?: string; direction?: string }[]).filter((m) => m.direction === 'Inbound').map((m) => m.text);
+  const delivered = (stack.sim.conversationMessages(gt) as { text?: string; direction?: string }[])
+    .filter((m) => m.direction === 'Inbound')
+    .map((m) => m.text);
   expect([...delivered].sort()).toEqual([...TEXTS].sort());
   expect(delivered).toEqual(firstWritten);
 }
 
 test('a burst of 10 messages against the strict profile at 2 a second: all delivered once, in order, none timed out', async () => {
-  const stack = await startStack({ sim: { profile: 'strict', agent: { enabled: false }, messagesPerSecond: 2 }, env: { GENESYS_MESSAGES_PER_SECOND: '2' } });
+  const stack = await startStack({
+    sim: { profile: 'strict', agent: { enabled: false }, messagesPerSecond: 2 },
+    env: { GENESYS_MESSAGES_PER_SECOND: '2' },
+  });
   try {
     // Paced to Genesys's rate; a 429 that timing jitter still provokes is absorbed like any other.
     await burst(stack);
@@ -37,11 +46,16 @@ test('a burst of 10 messages against the strict profile at 2 a second: all deliv
 });
 
 test('GENESYS_MESSAGES_PER_SECOND=5 against a Genesys limiting at 2: its 429s are absorbed with the same result', async () => {
-  const stack = await startStack({ sim: { profile: 'strict', agent: { enabled: false }, messagesPerSecond: 2 }, env: { GENESYS_MESSAGES_PER_SECOND: '5' } });
+  const stack = await startStack({
+    sim: { profile: 'strict', agent: { enabled: false }, messagesPerSecond: 2 },
+    env: { GENESYS_MESSAGES_PER_SECOND: '5' },
+  });
   try {
     await burst(stack);
     // Genesys did refuse (untraced, as its fixtures show), and the service sent those again after the wait.
-    expect(stack.log.lines().filter((l) => /refused a frame for its rate/.test(String(l.msg))).length).toBeGreaterThan(0);
+    expect(stack.log.lines().filter((l) => /refused a frame for its rate/.test(String(l.msg))).length).toBeGreaterThan(
+      0,
+    );
   } finally {
     await stack.close();
   }

@@ -7,11 +7,14 @@ let stack: Stack;
 const clock = manualClock(Date.now());
 beforeAll(async () => {
   // Sends paced faster than Genesys's default 2 a second, and allowed as fast by the simulator: these tests send several in a row on a clock that stands still.
-  stack = await startStack({ sim: { agent: { enabled: false }, messagesPerSecond: 5 }, env: { GENESYS_MESSAGES_PER_SECOND: '5' }, now: clock.now });
+  stack = await startStack({
+    sim: { agent: { enabled: false }, messagesPerSecond: 5 },
+    env: { GENESYS_MESSAGES_PER_SECOND: '5' },
+    now: clock.now,
+  });
 });
 afterAll(() => stack.close());
 beforeEach(() => stack.sim.faults.clear());
-
 
 async function session() {
   const before = stack.sim.received.length;
@@ -24,7 +27,13 @@ describe('POST /messages', () => {
     const { token, gt } = await session();
     const res = await stack.http.post('/messages').set(bearer(token)).send({ text: 'Hello!' });
     expect(res.status).toBe(201);
-    expect(res.body.message).toMatchObject({ id: expect.any(String), direction: 'inbound', type: 'text', text: 'Hello!', time: expect.any(String) });
+    expect(res.body.message).toMatchObject({
+      id: expect.any(String),
+      direction: 'inbound',
+      type: 'text',
+      text: 'Hello!',
+      time: expect.any(String),
+    });
     expect(typeof res.body.sessionToken).toBe('string');
     const frame = stack.sim.framesFor(gt, 'onMessage')[0]!.frame;
     expect(frame.message).toMatchObject({ type: 'Text', text: 'Hello!' });
@@ -39,13 +48,19 @@ describe('POST /messages', () => {
       .send({ quickReply: { text: 'Yes', payload: 'yes-payload', originatingMessageId: 'abc' } });
     expect(res.status).toBe(201);
     expect(stack.sim.framesFor(gt, 'onMessage')[0]!.frame.message.content).toEqual([
-      { contentType: 'ButtonResponse', buttonResponse: { type: 'QuickReply', text: 'Yes', payload: 'yes-payload', originatingMessageId: 'abc' } },
+      {
+        contentType: 'ButtonResponse',
+        buttonResponse: { type: 'QuickReply', text: 'Yes', payload: 'yes-payload', originatingMessageId: 'abc' },
+      },
     ]);
   });
 
   test('text over 4096 UTF-8 bytes is refused before sending (413 message_too_long)', async () => {
     const { token, gt } = await session();
-    const res = await stack.http.post('/messages').set(bearer(token)).send({ text: '€'.repeat(1366) });
+    const res = await stack.http
+      .post('/messages')
+      .set(bearer(token))
+      .send({ text: '€'.repeat(1366) });
     expect(res.status).toBe(413);
     expect(res.body).toMatchObject({ code: 'message_too_long', bytes: 4098, limit: 4096 });
     expect(stack.sim.framesFor(gt, 'onMessage')).toHaveLength(0);
@@ -58,7 +73,10 @@ describe('POST /messages', () => {
       expect(res.status).toBe(400);
       expect(res.body.code).toBe('validation_failed');
     }
-    const lone = await stack.http.post('/messages').set({ ...bearer(token), 'Content-Type': 'application/json' }).send('{"text":"\\ud800"}');
+    const lone = await stack.http
+      .post('/messages')
+      .set({ ...bearer(token), 'Content-Type': 'application/json' })
+      .send('{"text":"\\ud800"}');
     expect(lone.status).toBe(400);
     expect(stack.sim.framesFor(gt, 'onMessage')).toHaveLength(0);
   });
@@ -67,15 +85,27 @@ describe('POST /messages', () => {
     const { token, gt } = await session();
     const key = 'send-7f3a';
     const [a, b] = await Promise.all([
-      stack.http.post('/messages').set({ ...bearer(token), 'Idempotency-Key': key }).send({ text: 'exactly once' }),
-      stack.http.post('/messages').set({ ...bearer(token), 'Idempotency-Key': key }).send({ text: 'exactly once' }),
+      stack.http
+        .post('/messages')
+        .set({ ...bearer(token), 'Idempotency-Key': key })
+        .send({ text: 'exactly once' }),
+      stack.http
+        .post('/messages')
+        .set({ ...bearer(token), 'Idempotency-Key': key })
+        .send({ text: 'exactly once' }),
     ]);
-    const c = await stack.http.post('/messages').set({ ...bearer(token), 'Idempotency-Key': key }).send({ text: 'exactly once' });
+    const c = await stack.http
+      .post('/messages')
+      .set({ ...bearer(token), 'Idempotency-Key': key })
+      .send({ text: 'exactly once' });
     expect([a.status, b.status, c.status]).toEqual([201, 201, 201]);
     expect(b.body.message).toEqual(a.body.message);
     expect(c.body.message).toEqual(a.body.message);
     expect(stack.sim.framesFor(gt, 'onMessage')).toHaveLength(1);
-    const other = await stack.http.post('/messages').set({ ...bearer(token), 'Idempotency-Key': 'another' }).send({ text: 'exactly once' });
+    const other = await stack.http
+      .post('/messages')
+      .set({ ...bearer(token), 'Idempotency-Key': 'another' })
+      .send({ text: 'exactly once' });
     expect(other.body.message.id).not.toBe(a.body.message.id);
     expect(stack.sim.framesFor(gt, 'onMessage')).toHaveLength(2);
   });
@@ -100,8 +130,18 @@ describe('POST /messages', () => {
   test('the same Idempotency-Key with a different body is 422 idempotency_key_reused, and nothing is sent', async () => {
     const { token, gt } = await session();
     const key = 'reused-key';
-    expect((await stack.http.post('/messages').set({ ...bearer(token), 'Idempotency-Key': key }).send({ text: 'first' })).status).toBe(201);
-    const reused = await stack.http.post('/messages').set({ ...bearer(token), 'Idempotency-Key': key }).send({ text: 'second' });
+    expect(
+      (
+        await stack.http
+          .post('/messages')
+          .set({ ...bearer(token), 'Idempotency-Key': key })
+          .send({ text: 'first' })
+      ).status,
+    ).toBe(201);
+    const reused = await stack.http
+      .post('/messages')
+      .set({ ...bearer(token), 'Idempotency-Key': key })
+      .send({ text: 'second' });
     expect(reused.status).toBe(422);
     expect(reused.body.code).toBe('idempotency_key_reused');
     expect(stack.sim.framesFor(gt, 'onMessage').map((f) => f.frame.message.text)).toEqual(['first']);
@@ -112,7 +152,10 @@ describe('POST /messages', () => {
     ['neither', {}],
     ['an empty quick reply', { quickReply: { text: ' ', payload: '' } }],
     ['a lone surrogate in a quick reply', { quickReply: { text: 'Yes\ud800', payload: 'YES' } }],
-    ['a lone surrogate in originatingMessageId', { quickReply: { text: 'Yes', payload: 'YES', originatingMessageId: '\udc00' } }],
+    [
+      'a lone surrogate in originatingMessageId',
+      { quickReply: { text: 'Yes', payload: 'YES', originatingMessageId: '\udc00' } },
+    ],
   ])('%s is 400 validation_failed and sends nothing', async (_name, body) => {
     const { token, gt } = await session();
     const res = await stack.http.post('/messages').set(bearer(token)).send(body);
@@ -123,14 +166,24 @@ describe('POST /messages', () => {
 
   test('an Idempotency-Key must be visible ASCII', async () => {
     const { token } = await session();
-    const res = await stack.http.post('/messages').set({ ...bearer(token), 'Idempotency-Key': 'x'.repeat(300) }).send({ text: 'hi' });
+    const res = await stack.http
+      .post('/messages')
+      .set({ ...bearer(token), 'Idempotency-Key': 'x'.repeat(300) })
+      .send({ text: 'hi' });
     expect(res.status).toBe(400);
   });
 
   test('more than GENESYS_MESSAGES_PER_SECOND messages in a second: the excess waits its turn instead of being refused, and goes out once the second has passed', async () => {
     const { token, gt } = await session();
     // The limits' clock stands still: all seven are inside one second, however long they take to arrive.
-    const results = Promise.all(Array.from({ length: 7 }, (_, i) => stack.http.post('/messages').set(bearer(token)).send({ text: `burst ${i}` })));
+    const results = Promise.all(
+      Array.from({ length: 7 }, (_, i) =>
+        stack.http
+          .post('/messages')
+          .set(bearer(token))
+          .send({ text: `burst ${i}` }),
+      ),
+    );
     await waitFor(() => stack.sim.framesFor(gt, 'onMessage').length === 5);
     await new Promise((r) => setTimeout(r, 200));
     expect(stack.sim.framesFor(gt, 'onMessage')).toHaveLength(5);
@@ -176,11 +229,17 @@ describe('a send Genesys leaves unconfirmed (an instance with a 3 s deadline, be
     // Held twice as long as the deadline, which starts before the frame is written.
     stack.sim.faults.delayFrames(2 * doubt.config.genesys.timeoutMs, gt);
     const key = 'slow-one';
-    const first = await doubt.http.post('/messages').set({ ...bearer(token), 'Idempotency-Key': key }).send({ text: 'did it arrive?' });
+    const first = await doubt.http
+      .post('/messages')
+      .set({ ...bearer(token), 'Idempotency-Key': key })
+      .send({ text: 'did it arrive?' });
     expect(first.status).toBe(504);
     expect(first.body.code).toBe('upstream_unavailable');
     stack.sim.faults.clear();
-    const retry = await doubt.http.post('/messages').set({ ...bearer(token), 'Idempotency-Key': key }).send({ text: 'did it arrive?' });
+    const retry = await doubt.http
+      .post('/messages')
+      .set({ ...bearer(token), 'Idempotency-Key': key })
+      .send({ text: 'did it arrive?' });
     expect(retry.status).toBe(201);
     expect(retry.body.message.text).toBe('did it arrive?');
     expect(stack.sim.framesFor(gt, 'onMessage')).toHaveLength(1);
@@ -223,7 +282,7 @@ describe('GET /messages', () => {
     expect(pages.flat()).toEqual(['after', 'before']);
   });
 
-  test('one session cannot reach another session\'s history', async () => {
+  test("one session cannot reach another session's history", async () => {
     const a = await session();
     const b = await session();
     await stack.http.post('/messages').set(bearer(a.token)).send({ text: 'secret of A' });
@@ -261,7 +320,8 @@ describe('GET /messages', () => {
 describe('POST /typing', () => {
   test('204, forwarded as a Typing event at most once per 5 s', async () => {
     const { token, gt } = await session();
-    const typing = () => stack.sim.framesFor(gt, 'onMessage').filter((f) => f.frame.message.events?.[0]?.eventType === 'Typing');
+    const typing = () =>
+      stack.sim.framesFor(gt, 'onMessage').filter((f) => f.frame.message.events?.[0]?.eventType === 'Typing');
     expect((await stack.http.post('/typing').set(bearer(token))).status).toBe(204);
     expect((await stack.http.post('/typing').set(bearer(token))).status).toBe(204);
     // A message answered 201 was echoed on the same socket after any typing frame sent before it.
@@ -269,7 +329,9 @@ describe('POST /typing', () => {
     expect(typing()).toHaveLength(1);
     clock.advance(5000);
     expect((await stack.http.post('/typing').set(bearer(token))).status).toBe(204);
-    expect((await stack.http.post('/messages').set(bearer(token)).send({ text: 'after typing again' })).status).toBe(201);
+    expect((await stack.http.post('/messages').set(bearer(token)).send({ text: 'after typing again' })).status).toBe(
+      201,
+    );
     expect(typing()).toHaveLength(2);
   });
 
@@ -289,7 +351,10 @@ describe('POST /typing', () => {
 describe('against a Genesys whose channel.messageId is not the metadata.id sent (strict simulator profile)', () => {
   let strict: Stack;
   beforeAll(async () => {
-    strict = await startStack({ sim: { profile: 'strict', agent: { enabled: false } }, env: { GENESYS_TIMEOUT_MS: '3000' } });
+    strict = await startStack({
+      sim: { profile: 'strict', agent: { enabled: false } },
+      env: { GENESYS_TIMEOUT_MS: '3000' },
+    });
   });
   afterAll(async () => {
     await strict.close();

@@ -59,8 +59,17 @@ test('a documented path asked with a method the document does not list answers 4
     const documented = Object.keys(operations).map((m) => m.toUpperCase());
     for (const method of ['get', 'post', 'put', 'patch', 'delete'].filter((m) => !(m in operations))) {
       const res = await stack.http[method as 'get'](concrete).set(bearer(token));
-      expect([`${method} ${path}`, res.status, res.body.code]).toEqual([`${method} ${path}`, 405, 'method_not_allowed']);
-      expect(String(res.headers.allow).split(', ').filter((m: string) => m !== 'HEAD' && m !== 'OPTIONS').sort()).toEqual(documented.sort());
+      expect([`${method} ${path}`, res.status, res.body.code]).toEqual([
+        `${method} ${path}`,
+        405,
+        'method_not_allowed',
+      ]);
+      expect(
+        String(res.headers.allow)
+          .split(', ')
+          .filter((m: string) => m !== 'HEAD' && m !== 'OPTIONS')
+          .sort(),
+      ).toEqual(documented.sort());
     }
   }
 });
@@ -88,16 +97,32 @@ const validatorFor = (schema: object) => documentAjv.compile({ ...schema, compon
 /** What the document says a response with this status carries, checked against what the route answered. */
 function expectDocumentedAnswer(method: string, path: string, res: supertest.Response): void {
   const documented = doc.paths[path]![method]!.responses[String(res.status)];
-  expect({ method, path, status: res.status, documented: documented !== undefined }).toEqual({ method, path, status: res.status, documented: true });
+  expect({ method, path, status: res.status, documented: documented !== undefined }).toEqual({
+    method,
+    path,
+    status: res.status,
+    documented: true,
+  });
   const type = String(res.headers['content-type'] ?? '').split(';')[0]!;
   const schema = documented!.content?.[type]?.schema;
   if (!schema) {
-    expect({ method, path, status: res.status, type, body: res.text }).toEqual({ method, path, status: res.status, type, body: '' });
+    expect({ method, path, status: res.status, type, body: res.text }).toEqual({
+      method,
+      path,
+      status: res.status,
+      type,
+      body: '',
+    });
     return;
   }
   const validate = validatorFor(schema);
   const body = JSON.parse(res.text) as unknown;
-  expect({ method, path, status: res.status, errors: validate(body) ? null : validate.errors }).toEqual({ method, path, status: res.status, errors: null });
+  expect({ method, path, status: res.status, errors: validate(body) ? null : validate.errors }).toEqual({
+    method,
+    path,
+    status: res.status,
+    errors: null,
+  });
 }
 
 test('the history query parameters: a value the document refuses, the route refuses, and the others it serves', async () => {
@@ -108,19 +133,27 @@ test('the history query parameters: a value the document refuses, the route refu
   for (const parameter of parameters) {
     const documented = validatorFor(parameter.schema);
     const textual = (parameter.schema as { type?: string }).type === 'string';
-    const values = textual ? ['', 'abc', '1', 'x'.repeat(64), 'x'.repeat(65)] : ['0', '1', '2', '-1', 'abc', '1.5', '100', '101', '10000', '10001'];
+    const values = textual
+      ? ['', 'abc', '1', 'x'.repeat(64), 'x'.repeat(65)]
+      : ['0', '1', '2', '-1', 'abc', '1.5', '100', '101', '10000', '10001'];
     for (const value of values) {
       const res = await stack.http.get(`/messages?${parameter.name}=${value}`).set(bearer(token));
       const accepted = documented(!textual && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value);
       // A value the document accepts may still meet the history read limit (429), never a validation refusal.
-      if (accepted === (res.status === 400)) disagreements.push(`${parameter.name}=${value}: document ${accepted ? 'accepts' : 'refuses'}, route answered ${res.status}`);
+      if (accepted === (res.status === 400))
+        disagreements.push(
+          `${parameter.name}=${value}: document ${accepted ? 'accepts' : 'refuses'}, route answered ${res.status}`,
+        );
     }
   }
   expect(disagreements).toEqual([]);
 });
 
 test("a chat's answers are what the document says each route answers, status and body", async () => {
-  const created = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ attributes: { plan: 'gold' } });
+  const created = await stack.http
+    .post('/guest-session')
+    .set('Origin', PAGE_ORIGIN)
+    .send({ attributes: { plan: 'gold' } });
   expect(created.status).toBe(201);
   expectDocumentedAnswer('post', '/guest-session', created);
   const auth = bearer(created.body.sessionToken as string);
@@ -129,7 +162,11 @@ test("a chat's answers are what the document says each route answers, status and
     ['get', '/guest-session', await stack.http.get('/guest-session').set(auth)],
     ['get', '/guest-attributes', await stack.http.get('/guest-attributes').set(auth)],
     ['put', '/guest-attributes', await stack.http.put('/guest-attributes').set(auth).send({ plan: 'silver' })],
-    ['patch', '/guest-attributes', await stack.http.patch('/guest-attributes').set(auth).send({ plan: null, tier: '2' })],
+    [
+      'patch',
+      '/guest-attributes',
+      await stack.http.patch('/guest-attributes').set(auth).send({ plan: null, tier: '2' }),
+    ],
     ['post', '/messages', await stack.http.post('/messages').set(auth).send({ text: 'hello' })],
     ['get', '/messages', await stack.http.get('/messages').set(auth)],
     ['post', '/messages/stream-ticket', await stack.http.post('/messages/stream-ticket').set(auth)],
@@ -138,21 +175,34 @@ test("a chat's answers are what the document says each route answers, status and
     ['get', '/healthz', await stack.http.get('/healthz')],
     ['get', '/readyz', await stack.http.get('/readyz')],
     ['get', '/guest-session', await stack.http.get('/guest-session').set(bearer('not-a-token'))],
-    ['post', '/messages', await stack.http.post('/messages').set(auth).send({ text: 'x'.repeat(5000) })],
+    [
+      'post',
+      '/messages',
+      await stack.http
+        .post('/messages')
+        .set(auth)
+        .send({ text: 'x'.repeat(5000) }),
+    ],
     ['get', '/guest-session', await stack.http.get('/guest-session').set('Origin', 'https://evil.example')],
     ['delete', '/guest-session', await stack.http.delete('/guest-session').set(auth)],
     ['get', '/messages', await stack.http.get('/messages').set(auth)],
   ];
   for (const [method, path, res] of answers) expectDocumentedAnswer(method, path, res);
   // The run met the statuses it meant to: successes, then refusals of each kind.
-  expect(answers.map(([, , res]) => res.status)).toEqual([200, 200, 200, 200, 200, 201, 200, 201, 204, 200, 200, 200, 401, 413, 403, 204, 410]);
+  expect(answers.map(([, , res]) => res.status)).toEqual([
+    200, 200, 200, 200, 200, 201, 200, 201, 204, 200, 200, 200, 401, 413, 403, 204, 410,
+  ]);
 });
 
 test("every problem code's `type` resolves to a page about it, and an unknown code is 404", async () => {
   const { ERROR_CODES } = await import('../../src/domain/errors');
   for (const code of Object.keys(ERROR_CODES)) {
     const res = await stack.http.get(`/problems/${code}`);
-    expect({ code, status: res.status, type: res.headers['content-type'] }).toEqual({ code, status: 200, type: expect.stringMatching(/^text\/html/) });
+    expect({ code, status: res.status, type: res.headers['content-type'] }).toEqual({
+      code,
+      status: 200,
+      type: expect.stringMatching(/^text\/html/),
+    });
     expect(res.text).toContain(code);
   }
   const refused = await stack.http.get('/guest-session').set('Origin', 'https://evil.example');
@@ -165,15 +215,28 @@ test("every problem code's `type` resolves to a page about it, and an unknown co
 test('GET /asyncapi.json describes every event the stream sends, with the schemas the service uses', async () => {
   const res = await stack.http.get('/asyncapi.json');
   expect(res.status).toBe(200);
-  const doc = res.body as { asyncapi: string; channels: Record<string, { address: string; messages: Record<string, unknown> }>; components: { messages: Record<string, { payload: { properties?: Record<string, unknown>; required?: string[] } }> } };
+  const doc = res.body as {
+    asyncapi: string;
+    channels: Record<string, { address: string; messages: Record<string, unknown> }>;
+    components: {
+      messages: Record<string, { payload: { properties?: Record<string, unknown>; required?: string[] } }>;
+    };
+  };
   expect(doc.asyncapi).toBe('3.0.0');
   expect(doc.channels.stream!.address).toBe('/messages/stream');
   expect(Object.keys(doc.channels.stream!.messages).sort()).toEqual(['message', 'presence', 'session', 'typing']);
-  expect(doc.components.messages.message!.payload.required).toEqual(expect.arrayContaining(['id', 'direction', 'type', 'time']));
-  expect(Object.keys(doc.components.messages.session!.payload.properties ?? {})).toEqual(['state', 'expiresAt', 'detail', 'reconnect']);
+  expect(doc.components.messages.message!.payload.required).toEqual(
+    expect.arrayContaining(['id', 'direction', 'type', 'time']),
+  );
+  expect(Object.keys(doc.components.messages.session!.payload.properties ?? {})).toEqual([
+    'state',
+    'expiresAt',
+    'detail',
+    'reconnect',
+  ]);
 });
 
-test("an answer outside the document is caught: a file that started a stack fails on one (test/setup/documentedAnswers.ts)", async () => {
+test('an answer outside the document is caught: a file that started a stack fails on one (test/setup/documentedAnswers.ts)', async () => {
   const refused = await stack.http.get('/messages').set('Origin', 'https://evil.example');
   expect([refused.status, refused.body.code]).toEqual([403, 'origin_not_allowed']);
   // The access line and the error line of that request, as the service logged them.
@@ -181,16 +244,24 @@ test("an answer outside the document is caught: a file that started a stack fail
   expect(undocumentedAnswers(doc as never, lines)).toEqual([]);
   const get = structuredClone(doc.paths['/messages']!.get) as { responses: Record<string, { description: string }> };
   get.responses['403'] = { description: 'Problem: attribute_locked' };
-  expect(undocumentedAnswers({ paths: { '/messages': { get } } }, lines)).toEqual(['GET /messages answered 403 origin_not_allowed, which /openapi.json does not list for 403']);
+  expect(undocumentedAnswers({ paths: { '/messages': { get } } }, lines)).toEqual([
+    'GET /messages answered 403 origin_not_allowed, which /openapi.json does not list for 403',
+  ]);
   delete get.responses['403'];
-  expect(undocumentedAnswers({ paths: { '/messages': { get } } }, lines)).toEqual(['GET /messages answered 403, which /openapi.json does not list']);
+  expect(undocumentedAnswers({ paths: { '/messages': { get } } }, lines)).toEqual([
+    'GET /messages answered 403, which /openapi.json does not list',
+  ]);
 });
 
 test('a request body the document refuses, the service refuses with 400, and one it accepts, the service does not refuse as invalid', async () => {
   type Operation = { requestBody: { content: Record<string, { schema: object }> } };
-  const schemaOf = (path: string, method: string) => (doc.paths[path]![method] as Operation).requestBody.content['application/json']!.schema;
+  const schemaOf = (path: string, method: string) =>
+    (doc.paths[path]![method] as Operation).requestBody.content['application/json']!.schema;
   // zod's own patterns for uuid and date-time are in the document beside their formats; a URI is what URL parses.
-  const ajv = new Ajv2020({ strict: false, formats: { uuid: true, 'date-time': true, uri: (value: string) => URL.canParse(value) } });
+  const ajv = new Ajv2020({
+    strict: false,
+    formats: { uuid: true, 'date-time': true, uri: (value: string) => URL.canParse(value) },
+  });
   const reply = { text: 'Yes', payload: 'yes' };
   const uuid = '5d1a7c52-8e0b-4f3a-9c6d-2b7e4f1a9c30';
   const cases: [path: string, method: string, body: unknown][] = [
@@ -218,21 +289,47 @@ test('a request body the document refuses, the service refuses with 400, and one
         { text: 5 },
       ] as unknown[]
     ).map((body): [string, string, unknown] => ['/messages', 'post', body]),
-    ...([{}, { firstName: 'Ada', attributes: { plan: 'gold' } }, { firstName: 5 }, { attributes: { plan: 1 } }, { auth: {} }, { auth: { code: 'c' } }, { nickname: 'x' }] as unknown[]).map(
-      (body): [string, string, unknown] => ['/guest-session', 'post', body],
-    ),
-    ...([{}, { auth: {} }, { auth: { idToken: 't' } }, { auth: { code: 'c', redirectUri: 'not a url' } }] as unknown[]).map((body): [string, string, unknown] => ['/guest-session/sign-in', 'post', body]),
-    ...([{ plan: 'gold' }, { plan: 1 }, []] as unknown[]).map((body): [string, string, unknown] => ['/guest-attributes', 'put', body]),
-    ...([{ plan: null }, { plan: 'gold' }, { plan: 1 }] as unknown[]).map((body): [string, string, unknown] => ['/guest-attributes', 'patch', body]),
+    ...(
+      [
+        {},
+        { firstName: 'Ada', attributes: { plan: 'gold' } },
+        { firstName: 5 },
+        { attributes: { plan: 1 } },
+        { auth: {} },
+        { auth: { code: 'c' } },
+        { nickname: 'x' },
+      ] as unknown[]
+    ).map((body): [string, string, unknown] => ['/guest-session', 'post', body]),
+    ...(
+      [{}, { auth: {} }, { auth: { idToken: 't' } }, { auth: { code: 'c', redirectUri: 'not a url' } }] as unknown[]
+    ).map((body): [string, string, unknown] => ['/guest-session/sign-in', 'post', body]),
+    ...([{ plan: 'gold' }, { plan: 1 }, []] as unknown[]).map((body): [string, string, unknown] => [
+      '/guest-attributes',
+      'put',
+      body,
+    ]),
+    ...([{ plan: null }, { plan: 'gold' }, { plan: 1 }] as unknown[]).map((body): [string, string, unknown] => [
+      '/guest-attributes',
+      'patch',
+      body,
+    ]),
   ];
   const disagreements: string[] = [];
   for (const [i, [path, method, body]] of cases.entries()) {
     const accepted = ajv.validate(schemaOf(path, method), body);
     // A session of its own for each case that needs one, so no answer depends on an earlier case (a rate limit, a sign-in).
-    const auth = path === '/guest-session' ? { Origin: 'http://localhost:3000' } : bearer((await stack.newSession({ attributes: { case: String(i) } })).token);
-    const res = await stack.http[method as 'post'](path).set(auth).send(body as object);
+    const auth =
+      path === '/guest-session'
+        ? { Origin: 'http://localhost:3000' }
+        : bearer((await stack.newSession({ attributes: { case: String(i) } })).token);
+    const res = await stack.http[method as 'post'](path)
+      .set(auth)
+      .send(body as object);
     const refused = res.status === 400 && res.body.code === 'validation_failed';
-    if (accepted === refused) disagreements.push(`${method.toUpperCase()} ${path} ${JSON.stringify(body)}: the document ${accepted ? 'accepts' : 'refuses'} it, the service answered ${res.status} ${res.body.code ?? ''}`);
+    if (accepted === refused)
+      disagreements.push(
+        `${method.toUpperCase()} ${path} ${JSON.stringify(body)}: the document ${accepted ? 'accepts' : 'refuses'} it, the service answered ${res.status} ${res.body.code ?? ''}`,
+      );
   }
   expect(disagreements).toEqual([]);
 }, 120_000);
@@ -243,9 +340,15 @@ test("the Idempotency-Key header's pattern in the document is the one the servic
   const ajv = new Ajv2020({ strict: false });
   const disagreements: string[] = [];
   for (const key of ['order-42:retry', 'a b', '', 'x'.repeat(200), 'x'.repeat(201), '"quoted"~']) {
-    const res = await stack.http.post('/messages').set({ ...bearer((await stack.newSession()).token), 'Idempotency-Key': key }).send({ text: 'keyed' });
+    const res = await stack.http
+      .post('/messages')
+      .set({ ...bearer((await stack.newSession()).token), 'Idempotency-Key': key })
+      .send({ text: 'keyed' });
     const refused = res.status === 400 && res.body.code === 'validation_failed';
-    if (ajv.validate(schema, key) === refused) disagreements.push(`${JSON.stringify(key)}: the document ${refused ? 'accepts' : 'refuses'} it, the service answered ${res.status}`);
+    if (ajv.validate(schema, key) === refused)
+      disagreements.push(
+        `${JSON.stringify(key)}: the document ${refused ? 'accepts' : 'refuses'} it, the service answered ${res.status}`,
+      );
   }
   expect(disagreements).toEqual([]);
 });
@@ -265,7 +368,11 @@ function unresolvedRefs(document: unknown): string[] {
     ref
       .slice(2)
       .split('/')
-      .reduce<unknown>((node, part) => (node as Record<string, unknown> | undefined)?.[part.replaceAll('~1', '/').replaceAll('~0', '~')], document);
+      .reduce<unknown>(
+        (node, part) =>
+          (node as Record<string, unknown> | undefined)?.[part.replaceAll('~1', '/').replaceAll('~0', '~')],
+        document,
+      );
   return refs.filter((ref) => !ref.startsWith('#/') || at(ref) === undefined);
 }
 
@@ -283,23 +390,34 @@ test('the AsyncAPI document validates against the AsyncAPI 3.0.0 schema, and eac
 });
 
 test("the events a real stream sends are what the AsyncAPI document's payload schemas say", async () => {
-  const asyncapi = (await stack.http.get('/asyncapi.json')).body as { components: { messages: Record<string, { payload: object }> } };
+  const asyncapi = (await stack.http.get('/asyncapi.json')).body as {
+    components: { messages: Record<string, { payload: object }> };
+  };
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
   const { token } = await stack.newSession();
   const { ticket } = (await stack.http.post('/messages/stream-ticket').set(bearer(token))).body as { ticket: string };
-  const stream = await openStream(`${stack.service.url}/messages/stream?ticket=${encodeURIComponent(ticket)}`, { Origin: PAGE_ORIGIN });
+  const stream = await openStream(`${stack.service.url}/messages/stream?ticket=${encodeURIComponent(ticket)}`, {
+    Origin: PAGE_ORIGIN,
+  });
   try {
     await stream.next((e) => e.event === 'session');
     // A text, quick replies, the agent ends the chat, the guest ends it too: messages, typing, presence, and the stream's last session event.
-    const outbound = (text: string) => (e: { event: string; data: string }) => e.event === 'message' && e.data.includes(text);
-    for (const [text, reply] of [['hello', 'You said: hello'], ['quick replies', 'What would you like to do?']] as const) {
+    const outbound = (text: string) => (e: { event: string; data: string }) =>
+      e.event === 'message' && e.data.includes(text);
+    for (const [text, reply] of [
+      ['hello', 'You said: hello'],
+      ['quick replies', 'What would you like to do?'],
+    ] as const) {
       expect((await stack.http.post('/messages').set(bearer(token)).send({ text })).status).toBe(201);
       await stream.next(outbound(reply), 10_000);
     }
     expect((await stack.http.post('/messages').set(bearer(token)).send({ text: 'disconnect' })).status).toBe(201);
     await stream.next((e) => e.event === 'presence', 10_000);
     expect((await stack.http.delete('/guest-session').set(bearer(token))).status).toBe(204);
-    await stream.next((e) => e.event === 'session' && (JSON.parse(e.data) as { reconnect?: boolean }).reconnect !== undefined, 10_000);
+    await stream.next(
+      (e) => e.event === 'session' && (JSON.parse(e.data) as { reconnect?: boolean }).reconnect !== undefined,
+      10_000,
+    );
   } finally {
     stream.close();
   }

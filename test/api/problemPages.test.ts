@@ -10,15 +10,18 @@ import { testApp } from '../support/app';
 const TEXT: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' };
 const asHtmlText = (text: string) => text.replace(/[&<>"]/g, (c) => TEXT[c]!);
 
-test.each(Object.keys(ERROR_CODES) as ErrorCode[])('the page of %s shows its title and advice as text', async (code) => {
-  const { title, advice, status } = ERROR_CODES[code];
-  const res = await request(testApp().app).get(`/problems/${code}`);
-  expect(res.status).toBe(200);
-  expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
-  expect(res.text).toContain(`<title>${code}: ${asHtmlText(title)}</title>`);
-  expect(res.text).toContain(`<h1><code>${code}</code> (${status})</h1><p>${asHtmlText(title)}.</p>`);
-  expect(res.text).toContain(`<h2>What to do</h2><p>${asHtmlText(advice)}</p>`);
-});
+test.each(Object.keys(ERROR_CODES) as ErrorCode[])(
+  'the page of %s shows its title and advice as text',
+  async (code) => {
+    const { title, advice, status } = ERROR_CODES[code];
+    const res = await request(testApp().app).get(`/problems/${code}`);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(res.text).toContain(`<title>${code}: ${asHtmlText(title)}</title>`);
+    expect(res.text).toContain(`<h1><code>${code}</code> (${status})</h1><p>${asHtmlText(title)}.</p>`);
+    expect(res.text).toContain(`<h2>What to do</h2><p>${asHtmlText(advice)}</p>`);
+  },
+);
 
 test('advice that holds markup characters is escaped, never markup', async () => {
   // Both hold characters HTML would read: `<sessionToken>` and `{ "auth": ... }`.

@@ -38,17 +38,24 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('the README\'s curl block starts a session, streams, sends once with an Idempotency-Key sent twice, reads history and ends the chat', async () => {
+test("the README's curl block starts a session, streams, sends once with an Idempotency-Key sent twice, reads history and ends the chat", async () => {
   const lines = curlBlock();
   expect(lines[0]).toBe(BFF_LINE);
   lines[0] = `BFF=${stack.service.url}`;
 
-  const shell = spawn('bash', ['--noprofile', '--norc'], { cwd: dir, env: { PATH: process.env.PATH, HOME: dir }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const shell = spawn('bash', ['--noprofile', '--norc'], {
+    cwd: dir,
+    env: { PATH: process.env.PATH, HOME: dir },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let transcript = '';
   shell.stdout.on('data', (chunk: Buffer) => (transcript += chunk.toString()));
   shell.stderr.on('data', (chunk: Buffer) => (transcript += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => shell.on('exit', resolve));
-  const sends = () => stack.sim.received.filter((r) => r.frame.action === 'onMessage' && (r.frame.message as { text?: string })?.text === 'Hello from curl').length;
+  const sends = () =>
+    stack.sim.received.filter(
+      (r) => r.frame.action === 'onMessage' && (r.frame.message as { text?: string })?.text === 'Hello from curl',
+    ).length;
   try {
     for (const [i, line] of lines.entries()) {
       const marker = `@@ line ${i} exited `;
@@ -71,7 +78,11 @@ test('the README\'s curl block starts a session, streams, sends once with an Ide
 
   // 1. The session, kept in the file the block reads its token from.
   const session = JSON.parse(fs.readFileSync(path.join(dir, 'session.json'), 'utf8')) as Record<string, unknown>;
-  expect(session).toMatchObject({ sessionToken: expect.any(String), newSession: true, attributes: { page: '/pricing' } });
+  expect(session).toMatchObject({
+    sessionToken: expect.any(String),
+    newSession: true,
+    attributes: { page: '/pricing' },
+  });
   // 3. Sent twice with one key, the message reached Genesys once, and both answers name the same message.
   expect(sends()).toBe(1);
   const answers = [...transcript.matchAll(/^\{"message":\{"id":"([^"]+)"/gm)].map((m) => m[1]);
@@ -83,6 +94,8 @@ test('the README\'s curl block starts a session, streams, sends once with an Ide
   expect(transcript).toMatch(/event: message\n(id: .*\n)?data: \{[^\n]*"text":"You said: Hello from curl"/);
   expect(transcript).toMatch(/event: session\n(id: .*\n)?data: \{"state":"[a-z_]+"[^\n]*"reconnect":false\}\n/);
   // 4. The history holds the message; 5. the end answered 204.
-  expect(transcript).toMatch(/^\{"messages":\[[^\n]*"text":"Hello from curl"[^\n]*\],"page":1,"pageSize":10,"total":\d+\}/m);
+  expect(transcript).toMatch(
+    /^\{"messages":\[[^\n]*"text":"Hello from curl"[^\n]*\],"page":1,"pageSize":10,"total":\d+\}/m,
+  );
   expect(transcript).toMatch(/^204$/m);
 });

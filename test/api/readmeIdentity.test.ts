@@ -26,18 +26,33 @@ function readmeBlock(containing: string): string {
 }
 
 test("the README's identity-token example mints a token that starts a verified session", async () => {
-  expect([stack.config.identity?.issuer, stack.config.identity?.audience]).toEqual(['https://shop.example.com', 'genesys-bff']);
+  expect([stack.config.identity?.issuer, stack.config.identity?.audience]).toEqual([
+    'https://shop.example.com',
+    'genesys-bff',
+  ]);
   fs.mkdirSync(path.join(ROOT, 'test-output'), { recursive: true });
   const dir = fs.mkdtempSync(path.join(ROOT, 'test-output', 'readme-identity-'));
   try {
     const file = path.join(dir, 'mint.mjs');
     fs.writeFileSync(file, `${readmeBlock("import { SignJWT } from 'jose';")}\nconsole.log(identityToken);\n`);
-    const identityToken = execFileSync(process.execPath, [file], { env: { PATH: process.env.PATH, IDENTITY_JWT_SECRET: IDENTITY_SECRET }, encoding: 'utf8' }).trim();
+    const identityToken = execFileSync(process.execPath, [file], {
+      env: { PATH: process.env.PATH, IDENTITY_JWT_SECRET: IDENTITY_SECRET },
+      encoding: 'utf8',
+    }).trim();
 
     const res = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ identityToken });
     expect(res.status).toBe(201);
-    expect(res.body.attributes).toMatchObject({ customerId: 'customer-991', firstName: 'Ada', email: 'ada@example.com', tier: 'gold', identityVerified: 'true', identityIssuer: 'https://shop.example.com' });
-    const attributes = await stack.http.get('/guest-attributes').set({ Authorization: `Bearer ${res.body.sessionToken}`, Origin: PAGE_ORIGIN });
+    expect(res.body.attributes).toMatchObject({
+      customerId: 'customer-991',
+      firstName: 'Ada',
+      email: 'ada@example.com',
+      tier: 'gold',
+      identityVerified: 'true',
+      identityIssuer: 'https://shop.example.com',
+    });
+    const attributes = await stack.http
+      .get('/guest-attributes')
+      .set({ Authorization: `Bearer ${res.body.sessionToken}`, Origin: PAGE_ORIGIN });
     expect(attributes.body.locked).toEqual(expect.arrayContaining(['customerId', 'firstName', 'email', 'tier']));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

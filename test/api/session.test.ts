@@ -2,7 +2,17 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { bearer, guestTokenOf, IDENTITY_AUDIENCE, IDENTITY_ISSUER, IDENTITY_SECRET, identityToken, PAGE_ORIGIN, type Stack, startStack } from '../support/stack';
+import {
+  bearer,
+  guestTokenOf,
+  IDENTITY_AUDIENCE,
+  IDENTITY_ISSUER,
+  IDENTITY_SECRET,
+  identityToken,
+  PAGE_ORIGIN,
+  type Stack,
+  startStack,
+} from '../support/stack';
 import { waitFor } from '../support/wait';
 
 let stack: Stack;
@@ -12,35 +22,49 @@ beforeAll(async () => {
 afterAll(() => stack.close());
 beforeEach(() => stack.sim.faults.clear());
 
-
 describe('POST /guest-session', () => {
   test('starts a session: 201 with the contract shape; the well-known fields become attributes (no identity configured)', async () => {
-    const anonymous = await startStack({ simulator: stack.sim, env: { IDENTITY_JWT_SECRET: undefined, IDENTITY_ISSUER: undefined, IDENTITY_AUDIENCE: undefined } });
-    try {
-    const before = stack.sim.received.length;
-    const res = await anonymous.http
-      .post('/guest-session')
-      .set('Origin', PAGE_ORIGIN)
-      .send({ firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com', phone: '+44 20 0000', attributes: { plan: 'gold' } });
-    expect(res.status).toBe(201);
-    expect(res.headers['access-control-allow-origin']).toBe(PAGE_ORIGIN);
-    expect(res.body).toEqual({
-      sessionToken: expect.any(String),
-      routingKey: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
-      streamPosition: expect.stringMatching(/^t-\d{13}$/),
-      expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-      sessionExpiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
-      newSession: true,
-      readOnly: false,
-      limits: { maxCustomDataBytes: 2048, maxTextBytes: 4096, messagesPerSecond: 2 },
-      attributes: { plan: 'gold', firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com', phone: '+44 20 0000' },
-      authenticated: false,
+    const anonymous = await startStack({
+      simulator: stack.sim,
+      env: { IDENTITY_JWT_SECRET: undefined, IDENTITY_ISSUER: undefined, IDENTITY_AUDIENCE: undefined },
     });
-    const gt = guestTokenOf(stack.sim, before);
-    // The browser holds no Genesys token: the sealed token does not contain it in clear.
-    expect(res.body.sessionToken).not.toContain(gt);
-    expect(Buffer.from(res.body.sessionToken.split('.')[3] ?? '', 'base64url').toString('latin1')).not.toContain(gt);
-    expect(JSON.stringify(res.body)).not.toContain(stack.sim.deploymentId);
+    try {
+      const before = stack.sim.received.length;
+      const res = await anonymous.http
+        .post('/guest-session')
+        .set('Origin', PAGE_ORIGIN)
+        .send({
+          firstName: 'Ada',
+          lastName: 'Lovelace',
+          email: 'ada@example.com',
+          phone: '+44 20 0000',
+          attributes: { plan: 'gold' },
+        });
+      expect(res.status).toBe(201);
+      expect(res.headers['access-control-allow-origin']).toBe(PAGE_ORIGIN);
+      expect(res.body).toEqual({
+        sessionToken: expect.any(String),
+        routingKey: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+        streamPosition: expect.stringMatching(/^t-\d{13}$/),
+        expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        sessionExpiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        newSession: true,
+        readOnly: false,
+        limits: { maxCustomDataBytes: 2048, maxTextBytes: 4096, messagesPerSecond: 2 },
+        attributes: {
+          plan: 'gold',
+          firstName: 'Ada',
+          lastName: 'Lovelace',
+          email: 'ada@example.com',
+          phone: '+44 20 0000',
+        },
+        authenticated: false,
+      });
+      const gt = guestTokenOf(stack.sim, before);
+      // The browser holds no Genesys token: the sealed token does not contain it in clear.
+      expect(res.body.sessionToken).not.toContain(gt);
+      expect(Buffer.from(res.body.sessionToken.split('.')[3] ?? '', 'base64url').toString('latin1')).not.toContain(gt);
+      expect(JSON.stringify(res.body)).not.toContain(stack.sim.deploymentId);
     } finally {
       await anonymous.close();
     }
@@ -57,22 +81,39 @@ describe('POST /guest-session', () => {
     const sent = await stack.http.post('/messages').set(auth).send({ text: 'hello' });
     expect([resumed.body.routingKey, changed.body.routingKey, sent.body.routingKey]).toEqual([key, key, key]);
     const proposed = 'client-proposed-key_0123';
-    const adopted = await stack.http.post(`/guest-session?routingKey=${proposed}`).set({ Origin: PAGE_ORIGIN, 'X-Chat-Session': 'the-header-loses-to-the-query' }).send({});
+    const adopted = await stack.http
+      .post(`/guest-session?routingKey=${proposed}`)
+      .set({ Origin: PAGE_ORIGIN, 'X-Chat-Session': 'the-header-loses-to-the-query' })
+      .send({});
     expect(adopted.body.routingKey).toBe(proposed);
-    const fromHeader = await stack.http.post('/guest-session').set({ Origin: PAGE_ORIGIN, 'X-Chat-Session': 'older-client-proposed_01' }).send({});
+    const fromHeader = await stack.http
+      .post('/guest-session')
+      .set({ Origin: PAGE_ORIGIN, 'X-Chat-Session': 'older-client-proposed_01' })
+      .send({});
     expect(fromHeader.body.routingKey).toBe('older-client-proposed_01');
-    expect((await stack.http.get('/guest-session').set(bearer(adopted.body.sessionToken))).body.routingKey).toBe(proposed);
+    expect((await stack.http.get('/guest-session').set(bearer(adopted.body.sessionToken))).body.routingKey).toBe(
+      proposed,
+    );
     const malformed = await stack.http.post('/guest-session?routingKey=short').set({ Origin: PAGE_ORIGIN }).send({});
     expect(malformed.body.routingKey).not.toBe('short');
-    const stream = await stack.http.get(`/messages/stream?routingKey=${proposed}`).set({ ...bearer(adopted.body.sessionToken) }).buffer(false).parse((res, cb) => {
-      (res as unknown as { destroy(): void }).destroy();
-      cb(null, null);
-    });
+    const stream = await stack.http
+      .get(`/messages/stream?routingKey=${proposed}`)
+      .set({ ...bearer(adopted.body.sessionToken) })
+      .buffer(false)
+      .parse((res, cb) => {
+        (res as unknown as { destroy(): void }).destroy();
+        cb(null, null);
+      });
     expect(stream.status).toBe(200);
     // Not a credential: presented in place of the token, or of a ticket, it opens nothing.
-    expect((await stack.http.get('/guest-session').set({ Origin: PAGE_ORIGIN, 'X-Chat-Session': proposed })).status).toBe(401);
+    expect(
+      (await stack.http.get('/guest-session').set({ Origin: PAGE_ORIGIN, 'X-Chat-Session': proposed })).status,
+    ).toBe(401);
     expect((await stack.http.get('/guest-session').set(bearer(proposed))).status).toBe(401);
-    expect((await stack.http.get(`/messages/stream?ticket=${proposed}&routingKey=${proposed}`).set('Origin', PAGE_ORIGIN)).status).toBe(401);
+    expect(
+      (await stack.http.get(`/messages/stream?ticket=${proposed}&routingKey=${proposed}`).set('Origin', PAGE_ORIGIN))
+        .status,
+    ).toBe(401);
   });
 
   test('the routing key is accepted on every route, as ?routingKey= (and the older header), and /openapi.json lists the query parameter wherever a session is named', async () => {
@@ -133,7 +174,10 @@ describe('POST /guest-session', () => {
   });
 
   test('unknown body fields and wrong types are refused with every problem named', async () => {
-    const res = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ firstname: 'x', attributes: { a: 1 } });
+    const res = await stack.http
+      .post('/guest-session')
+      .set('Origin', PAGE_ORIGIN)
+      .send({ firstname: 'x', attributes: { a: 1 } });
     expect(res.status).toBe(400);
     expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
     expect(res.body.code).toBe('validation_failed');
@@ -146,7 +190,12 @@ describe('GET and DELETE /guest-session', () => {
     const { token } = await stack.newSession({ attributes: { a: 'b' } });
     const res = await stack.http.get('/guest-session').set(bearer(token));
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ newSession: false, readOnly: false, attributes: { a: 'b' }, limits: { maxTextBytes: 4096 } });
+    expect(res.body).toMatchObject({
+      newSession: false,
+      readOnly: false,
+      attributes: { a: 'b' },
+      limits: { maxTextBytes: 4096 },
+    });
     expect(typeof res.body.sessionToken).toBe('string');
   });
 
@@ -156,7 +205,9 @@ describe('GET and DELETE /guest-session', () => {
     const gt = guestTokenOf(stack.sim, before);
     const res = await stack.http.delete('/guest-session').set(bearer(token));
     expect(res.status).toBe(204);
-    const clears = stack.sim.framesFor(gt, 'onMessage').filter((f) => JSON.stringify(f.frame.message).includes('"Clear"'));
+    const clears = stack.sim
+      .framesFor(gt, 'onMessage')
+      .filter((f) => JSON.stringify(f.frame.message).includes('"Clear"'));
     expect(clears).toHaveLength(1);
     expect(stack.sim.framesFor(gt, 'closeSession')).toHaveLength(0);
   });
@@ -165,19 +216,25 @@ describe('GET and DELETE /guest-session', () => {
     const before = stack.sim.received.length;
     const { token } = await stack.newSession();
     const gt = guestTokenOf(stack.sim, before);
-    const [a, b] = await Promise.all([stack.http.delete('/guest-session').set(bearer(token)), stack.http.delete('/guest-session').set(bearer(token))]);
+    const [a, b] = await Promise.all([
+      stack.http.delete('/guest-session').set(bearer(token)),
+      stack.http.delete('/guest-session').set(bearer(token)),
+    ]);
     expect([a.status, b.status]).toEqual([204, 204]);
-    const clears = stack.sim.framesFor(gt, 'onMessage').filter((f) => JSON.stringify(f.frame.message).includes('"Clear"'));
+    const clears = stack.sim
+      .framesFor(gt, 'onMessage')
+      .filter((f) => JSON.stringify(f.frame.message).includes('"Clear"'));
     expect(clears).toHaveLength(1);
   });
-
 });
 
 describe('session tokens', () => {
   test('no token, a malformed header, a tampered token: 401 unauthorized', async () => {
     const { token } = await stack.newSession();
     expect((await stack.http.get('/guest-session').set('Origin', PAGE_ORIGIN)).body.code).toBe('unauthorized');
-    expect((await stack.http.get('/guest-session').set({ Origin: PAGE_ORIGIN, Authorization: 'Guest abc' })).status).toBe(401);
+    expect(
+      (await stack.http.get('/guest-session').set({ Origin: PAGE_ORIGIN, Authorization: 'Guest abc' })).status,
+    ).toBe(401);
     const parts = token.split('.');
     const flipped = parts[3]!.startsWith('A') ? `B${parts[3]!.slice(1)}` : `A${parts[3]!.slice(1)}`;
     const tampered = [...parts.slice(0, 3), flipped, parts[4]].join('.');
@@ -187,7 +244,10 @@ describe('session tokens', () => {
   });
 
   test('a token sealed with another secret is refused', async () => {
-    const other = await startStack({ simulator: stack.sim, env: { SESSION_SECRET: 'another-secret-entirely-0123456789-xyz' } });
+    const other = await startStack({
+      simulator: stack.sim,
+      env: { SESSION_SECRET: 'another-secret-entirely-0123456789-xyz' },
+    });
     const { token } = await other.newSession();
     await other.close();
     const res = await stack.http.get('/guest-session').set(bearer(token));
@@ -199,7 +259,10 @@ describe('session tokens', () => {
     const before = await startStack({ simulator: stack.sim, env: { SESSION_SECRET: old } });
     const { token } = await before.newSession();
     await before.close();
-    const after = await startStack({ simulator: stack.sim, env: { SESSION_SECRET: `new-secret-0123456789-0123456789-abcdef,${old}` } });
+    const after = await startStack({
+      simulator: stack.sim,
+      env: { SESSION_SECRET: `new-secret-0123456789-0123456789-abcdef,${old}` },
+    });
     const res = await after.http.get('/guest-session').set(bearer(token));
     await after.close();
     expect(res.status).toBe(200);
@@ -207,7 +270,9 @@ describe('session tokens', () => {
 
   test('a token used from another allowed origin is refused with 401', async () => {
     const { token } = await stack.newSession();
-    const res = await stack.http.get('/guest-session').set({ Authorization: `Bearer ${token}`, Origin: 'https://shop.example.com' });
+    const res = await stack.http
+      .get('/guest-session')
+      .set({ Authorization: `Bearer ${token}`, Origin: 'https://shop.example.com' });
     expect(res.status).toBe(401);
     expect(res.body.code).toBe('unauthorized');
     // Without an Origin header (a server), the token alone decides.
@@ -241,8 +306,17 @@ describe('session tokens', () => {
 
 describe('identity tokens', () => {
   test('verified claims become locked attributes', async () => {
-    const identity = await identityToken({ sub: 'cust-7', given_name: 'Grace', family_name: 'Hopper', email: 'grace@example.com', attributes: { tier: 'platinum' } });
-    const res = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ identityToken: identity, attributes: { page: '/pricing' } });
+    const identity = await identityToken({
+      sub: 'cust-7',
+      given_name: 'Grace',
+      family_name: 'Hopper',
+      email: 'grace@example.com',
+      attributes: { tier: 'platinum' },
+    });
+    const res = await stack.http
+      .post('/guest-session')
+      .set('Origin', PAGE_ORIGIN)
+      .send({ identityToken: identity, attributes: { page: '/pricing' } });
     expect(res.status).toBe(201);
     expect(res.body.attributes).toEqual({
       page: '/pricing',
@@ -255,7 +329,15 @@ describe('identity tokens', () => {
       identityIssuer: 'https://shop.example.com',
     });
     const attrs = await stack.http.get('/guest-attributes').set(bearer(res.body.sessionToken));
-    expect(attrs.body.locked.sort()).toEqual(['customerId', 'email', 'firstName', 'identityIssuer', 'identityVerified', 'lastName', 'tier']);
+    expect(attrs.body.locked.sort()).toEqual([
+      'customerId',
+      'email',
+      'firstName',
+      'identityIssuer',
+      'identityVerified',
+      'lastName',
+      'tier',
+    ]);
   });
 
   test('with identity configured, the browser can set none of the keys identity sets, nor the verification markers (403)', async () => {
@@ -268,7 +350,11 @@ describe('identity tokens', () => {
     ]) {
       const before = stack.sim.received.length;
       const res = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send(body);
-      expect({ body, status: res.status, code: res.body.code }).toEqual({ body, status: 403, code: 'attribute_locked' });
+      expect({ body, status: res.status, code: res.body.code }).toEqual({
+        body,
+        status: 403,
+        code: 'attribute_locked',
+      });
       expect(stack.sim.received.length).toBe(before);
     }
   });
@@ -276,7 +362,12 @@ describe('identity tokens', () => {
   test('an identity token without iat, or living longer than IDENTITY_MAX_TOKEN_AGE_SECONDS, is identity_invalid', async () => {
     const { SignJWT } = await import('jose');
     const key = new TextEncoder().encode(IDENTITY_SECRET);
-    const noIat = await new SignJWT({ sub: 'x' }).setProtectedHeader({ alg: 'HS256' }).setIssuer(IDENTITY_ISSUER).setAudience(IDENTITY_AUDIENCE).setExpirationTime('5m').sign(key);
+    const noIat = await new SignJWT({ sub: 'x' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(IDENTITY_ISSUER)
+      .setAudience(IDENTITY_AUDIENCE)
+      .setExpirationTime('5m')
+      .sign(key);
     const forever = await new SignJWT({ sub: 'x' })
       .setProtectedHeader({ alg: 'HS256' })
       .setIssuer(IDENTITY_ISSUER)
@@ -292,7 +383,10 @@ describe('identity tokens', () => {
   });
 
   test('a lone surrogate in an identity claim is identity_invalid', async () => {
-    const res = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ identityToken: await identityToken({ sub: 'cust-\ud800' }) });
+    const res = await stack.http
+      .post('/guest-session')
+      .set('Origin', PAGE_ORIGIN)
+      .send({ identityToken: await identityToken({ sub: 'cust-\ud800' }) });
     expect(res.status).toBe(401);
     expect(res.body.code).toBe('identity_invalid');
   });
@@ -303,13 +397,19 @@ describe('identity tokens', () => {
     ['a wrong audience', { audience: 'someone-else' }],
     ['an expired token', { expiresIn: '-2m' }],
   ])('%s is identity_invalid (401)', async (_name, options) => {
-    const res = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ identityToken: await identityToken({ sub: 'x' }, options) });
+    const res = await stack.http
+      .post('/guest-session')
+      .set('Origin', PAGE_ORIGIN)
+      .send({ identityToken: await identityToken({ sub: 'x' }, options) });
     expect(res.status).toBe(401);
     expect(res.body.code).toBe('identity_invalid');
   });
 
   test('a token a few seconds past expiry is still accepted within the clock skew', async () => {
-    const res = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ identityToken: await identityToken({ sub: 'x' }, { expiresIn: '-5s' }) });
+    const res = await stack.http
+      .post('/guest-session')
+      .set('Origin', PAGE_ORIGIN)
+      .send({ identityToken: await identityToken({ sub: 'x' }, { expiresIn: '-5s' }) });
     expect(res.status).toBe(201);
   });
 });
@@ -327,13 +427,26 @@ describe('upstream failures', () => {
 
 test("the README's backend example mints an identity token the service accepts, run as pasted (Node, an ES module)", async () => {
   const readme = readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
-  const block = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes('// your backend (Node)'));
+  const block = [...readme.matchAll(/```js\n([\s\S]*?)```/g)]
+    .map((m) => m[1]!)
+    .find((b) => b.includes('// your backend (Node)'));
   expect(block).toBeDefined();
-  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', `${block}\nprocess.stdout.write(identityToken);`], {
-    cwd: path.join(__dirname, '../..'),
-    env: { PATH: process.env.PATH, IDENTITY_JWT_SECRET: IDENTITY_SECRET },
-  });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--input-type=module', '-e', `${block}\nprocess.stdout.write(identityToken);`],
+    {
+      cwd: path.join(__dirname, '../..'),
+      env: { PATH: process.env.PATH, IDENTITY_JWT_SECRET: IDENTITY_SECRET },
+    },
+  );
   const res = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ identityToken: stdout });
   expect([res.status, res.body.code]).toEqual([201, undefined]);
-  expect(res.body.attributes).toMatchObject({ customerId: 'customer-991', firstName: 'Ada', email: 'ada@example.com', tier: 'gold', identityVerified: 'true', identityIssuer: IDENTITY_ISSUER });
+  expect(res.body.attributes).toMatchObject({
+    customerId: 'customer-991',
+    firstName: 'Ada',
+    email: 'ada@example.com',
+    tier: 'gold',
+    identityVerified: 'true',
+    identityIssuer: IDENTITY_ISSUER,
+  });
 });

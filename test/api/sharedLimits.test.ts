@@ -65,13 +65,21 @@ test('socket opens: a session that spent its SOCKET_OPENS_PER_SESSION_PER_MINUTE
   const { token } = await a.newSession();
   const guestToken = guestTokenOf(sim, before);
   expect(sim.stats.connectionsBySession(guestToken)).toBe(1);
-  const refused = await b.http.post('/messages').set(bearer(token)).set('Idempotency-Key', randomUUID()).send({ text: 'through the other instance' });
+  const refused = await b.http
+    .post('/messages')
+    .set(bearer(token))
+    .set('Idempotency-Key', randomUUID())
+    .send({ text: 'through the other instance' });
   expect(refused.status).toBe(429);
   expect(refused.body.code).toBe('rate_limited');
   expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
   expect(sim.stats.connectionsBySession(guestToken)).toBe(1);
   // The instance that holds the session's socket still sends on it: only new sockets were refused.
-  const sent = await a.http.post('/messages').set(bearer(token)).set('Idempotency-Key', randomUUID()).send({ text: 'on the open socket' });
+  const sent = await a.http
+    .post('/messages')
+    .set(bearer(token))
+    .set('Idempotency-Key', randomUUID())
+    .send({ text: 'on the open socket' });
   expect(sent.status).toBe(201);
   expect(sim.stats.connectionsBySession(guestToken)).toBe(1);
 }, 30_000);

@@ -23,7 +23,8 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-const messagesAtGenesys = () => stack.sim.received.filter((f) => f.frame?.action === 'onMessage' && f.frame?.message?.type === 'Text').length;
+const messagesAtGenesys = () =>
+  stack.sim.received.filter((f) => f.frame?.action === 'onMessage' && f.frame?.message?.type === 'Text').length;
 
 test('/readyz names the Redis check', async () => {
   const res = await stack.http.get('/readyz');
@@ -47,10 +48,14 @@ test('an ended chat is remembered in Redis: a second instance refuses its token'
 
 test('a stream ticket used on one instance is refused on another', async () => {
   const { token } = await stack.newSession();
-  const { ticket } = (await stack.http.post('/messages/stream-ticket').set(bearer(token)).expect(201)).body as { ticket: string };
+  const { ticket } = (await stack.http.post('/messages/stream-ticket').set(bearer(token)).expect(201)).body as {
+    ticket: string;
+  };
   const other = await startStack({ simulator: stack.sim, env: { REDIS_URL: redis.url } });
   try {
-    const first = await fetch(`${stack.service.url}/messages/stream?ticket=${ticket}`, { headers: { Origin: 'http://localhost:3000' } });
+    const first = await fetch(`${stack.service.url}/messages/stream?ticket=${ticket}`, {
+      headers: { Origin: 'http://localhost:3000' },
+    });
     expect(first.status).toBe(200);
     await first.body?.cancel();
     const second = await other.http.get(`/messages/stream?ticket=${ticket}`).set('Origin', 'http://localhost:3000');
@@ -72,14 +77,29 @@ test('Redis is never handed a Genesys guest token, in a key or a value: a sessio
     const { token } = await stack.newSession();
     const guestToken = guestTokenOf(stack.sim, before);
     // A keyed send (its record and the session's message rate), a history read, then the end of the chat (its marker and the per-session limit).
-    expect((await stack.http.post('/messages').set(bearer(token)).set('Idempotency-Key', randomUUID()).send({ text: 'kept in Redis' })).status).toBe(201);
+    expect(
+      (
+        await stack.http
+          .post('/messages')
+          .set(bearer(token))
+          .set('Idempotency-Key', randomUUID())
+          .send({ text: 'kept in Redis' })
+      ).status,
+    ).toBe(201);
     expect((await stack.http.get('/messages').set(bearer(token))).status).toBe(200);
     expect((await stack.http.delete('/guest-session').set(bearer(token))).status).toBe(204);
     // The end's marker is the last write: once it has been seen, every command of the steps above has been too.
     await waitFor(() => commands.some((args) => args.includes('ended')), 10_000, 20);
     const words = commands.flat();
     // Each kind of record that names the session was written, so the check below has something to look at.
-    for (const kind of ['send:', 'rate:messages:', 'rate:socket-opens:', 'rate:history-reads:', 'standing:', 'limit:conversation-changes-per-session:']) {
+    for (const kind of [
+      'send:',
+      'rate:messages:',
+      'rate:socket-opens:',
+      'rate:history-reads:',
+      'standing:',
+      'limit:conversation-changes-per-session:',
+    ]) {
       expect([kind, words.some((w) => w.includes(kind))]).toEqual([kind, true]);
     }
     expect(words.filter((w) => w.includes(guestToken))).toEqual([]);
@@ -108,17 +128,29 @@ test('Redis down: a send is refused with 503 store_unavailable before Genesys se
     const ready = await stack.http.get('/readyz');
     expect(ready.status).toBe(200);
     expect(ready.body.status).toBe('degraded');
-    expect(ready.body.checks.redis).toMatchObject({ ok: false, affectsReadiness: false, detail: expect.stringMatching(/Redis/) });
+    expect(ready.body.checks.redis).toMatchObject({
+      ok: false,
+      affectsReadiness: false,
+      detail: expect.stringMatching(/Redis/),
+    });
   } finally {
     await redis.restart();
   }
   await waitFor(async () => (await stack.http.get('/readyz')).body.status === 'ready', 15_000, 100);
   // This test's Redis keeps nothing across a restart: whether the old chat was ended is unknowable, so it is over.
-  const lost = await stack.http.post('/messages').set(bearer(token)).set('Idempotency-Key', randomUUID()).send({ text: 'Redis is back' });
+  const lost = await stack.http
+    .post('/messages')
+    .set(bearer(token))
+    .set('Idempotency-Key', randomUUID())
+    .send({ text: 'Redis is back' });
   expect([lost.status, lost.body.code]).toEqual([410, 'session_expired']);
   expect(lost.body.detail).toMatch(/lost the record/);
   const { token: fresh } = await stack.newSession();
-  const again = await stack.http.post('/messages').set(bearer(fresh)).set('Idempotency-Key', randomUUID()).send({ text: 'Redis is back' });
+  const again = await stack.http
+    .post('/messages')
+    .set(bearer(fresh))
+    .set('Idempotency-Key', randomUUID())
+    .send({ text: 'Redis is back' });
   expect(again.status).toBe(201);
   expect(messagesAtGenesys()).toBe(before + 1);
 }, 40_000);
@@ -147,6 +179,10 @@ test('Redis stopped with its connection up (SIGSTOP): a bounded PING tells /read
     redis.resume();
   }
   await waitFor(async () => (await stack.http.get('/readyz')).body.checks.redis.ok === true, 10_000, 100);
-  const again = await stack.http.post('/messages').set(bearer(token)).set('Idempotency-Key', randomUUID()).send({ text: 'Redis answers again' });
+  const again = await stack.http
+    .post('/messages')
+    .set(bearer(token))
+    .set('Idempotency-Key', randomUUID())
+    .send({ text: 'Redis answers again' });
   expect(again.status).toBe(201);
 }, 40_000);

@@ -46,7 +46,9 @@ async function stream(token: string): Promise<SseStream> {
 const jwtsRunOut = () => stack.sim.setOptions({ clock: () => Date.now() + 3_600_000 });
 
 const configures = (token?: string) =>
-  stack.sim.received.filter((f) => f.frame?.action === 'configureAuthenticatedSession' && (token === undefined || f.frame.token === token));
+  stack.sim.received.filter(
+    (f) => f.frame?.action === 'configureAuthenticatedSession' && (token === undefined || f.frame.token === token),
+  );
 const restCalls = (target: string) => stack.sim.requests.filter((r) => r.target === target);
 
 async function signedInSession(customer: string) {
@@ -54,7 +56,12 @@ async function signedInSession(customer: string) {
   const res = await post('/guest-session', { auth: await signInAt(stack.sim, customer) });
   expect([res.status, res.body.code]).toEqual([201, undefined]);
   const frame = configures().slice(before)[0]!.frame;
-  return { token: res.body.sessionToken as string, body: res.body, gt: frame.token as string, jwt: frame.data.code as string };
+  return {
+    token: res.body.sessionToken as string,
+    body: res.body,
+    gt: frame.token as string,
+    jwt: frame.data.code as string,
+  };
 }
 
 test('a sign-in starts an authenticated session: the exchange and the configure frame have the shapes Genesys takes', async () => {
@@ -70,18 +77,31 @@ test('a sign-in starts an authenticated session: the exchange and the configure 
   expect(JSON.parse(exchange!.body)).toEqual({ deploymentId: stack.sim.deploymentId, oauth: grant });
 
   const frame = configures().at(-1)!.frame;
-  expect(frame).toMatchObject({ action: 'configureAuthenticatedSession', deploymentId: stack.sim.deploymentId, startNew: false, data: { code: expect.any(String) } });
+  expect(frame).toMatchObject({
+    action: 'configureAuthenticatedSession',
+    deploymentId: stack.sim.deploymentId,
+    startNew: false,
+    data: { code: expect.any(String) },
+  });
   expect(jwtPayload(frame.data.code)).toMatchObject({ sub: 'customer-a' });
   // Never an anonymous configure for this guest token.
-  expect(stack.sim.received.filter((f) => f.frame?.action === 'configureSession' && f.frame.token === frame.token)).toEqual([]);
+  expect(
+    stack.sim.received.filter((f) => f.frame?.action === 'configureSession' && f.frame.token === frame.token),
+  ).toEqual([]);
   expect(res.text).not.toContain(frame.data.code);
 });
 
 test('an identity token and a sign-in combine: the identity attributes stay locked in the signed-in session', async () => {
-  const res = await post('/guest-session', { auth: await signInAt(stack.sim, 'customer-i'), identityToken: await identityToken({ sub: 'shop-991', attributes: { tier: 'gold' } }) });
+  const res = await post('/guest-session', {
+    auth: await signInAt(stack.sim, 'customer-i'),
+    identityToken: await identityToken({ sub: 'shop-991', attributes: { tier: 'gold' } }),
+  });
   expect([res.status, res.body.authenticated]).toEqual([201, true]);
   expect(res.body.attributes).toMatchObject({ customerId: 'shop-991', tier: 'gold', identityVerified: 'true' });
-  const change = await stack.http.patch('/guest-attributes').set(bearer(res.body.sessionToken)).send({ tier: 'platinum' });
+  const change = await stack.http
+    .patch('/guest-attributes')
+    .set(bearer(res.body.sessionToken))
+    .send({ tier: 'platinum' });
   expect([change.status, change.body.code]).toEqual([403, 'attribute_locked']);
 });
 
@@ -93,7 +113,9 @@ test('a bad or reused code is 401 reauthentication_required, and nothing reaches
   expect([reused.status, reused.body.code]).toEqual([401, 'reauthentication_required']);
   const forged = await post('/guest-session', { auth: { code: 'not-a-code', redirectUri: REDIRECT_URI } });
   expect([forged.status, forged.body.code]).toEqual([401, 'reauthentication_required']);
-  const wrongVerifier = await post('/guest-session', { auth: { ...(await signInAt(stack.sim, 'customer-b')), codeVerifier: 'x'.repeat(43) } });
+  const wrongVerifier = await post('/guest-session', {
+    auth: { ...(await signInAt(stack.sim, 'customer-b')), codeVerifier: 'x'.repeat(43) },
+  });
   expect(wrongVerifier.body.code).toBe('reauthentication_required');
   expect(stack.sim.received.slice(before)).toEqual([]);
 });
@@ -101,13 +123,23 @@ test('a bad or reused code is 401 reauthentication_required, and nothing reaches
 test('without sign-in set up for the deployment: 422 authentication_disabled, before any exchange', async () => {
   stack.sim.setOptions({ authEnabled: false });
   // The deployment's configuration is cached for a second (DEPLOYMENT_CACHE_TTL_SECONDS in the test stack).
-  await waitFor(async () => (await post('/guest-session', { auth: { code: 'c', redirectUri: REDIRECT_URI } })).body.code === 'authentication_disabled', 15_000, 100);
+  await waitFor(
+    async () =>
+      (await post('/guest-session', { auth: { code: 'c', redirectUri: REDIRECT_URI } })).body.code ===
+      'authentication_disabled',
+    15_000,
+    100,
+  );
   const exchanges = restCalls('signInExchange').length;
   const res = await post('/guest-session', { auth: await signInAt(stack.sim, 'customer-c') });
   expect([res.status, res.body.code]).toEqual([422, 'authentication_disabled']);
   expect(restCalls('signInExchange').length).toBe(exchanges);
   stack.sim.setOptions({ authEnabled: true });
-  await waitFor(async () => (await post('/guest-session', { auth: await signInAt(stack.sim, 'customer-c') })).status === 201, 15_000, 100);
+  await waitFor(
+    async () => (await post('/guest-session', { auth: await signInAt(stack.sim, 'customer-c') })).status === 201,
+    15_000,
+    100,
+  );
 });
 
 test('a JWT Genesys refuses (401) is refreshed and the session configured again; the renewed JWT goes into the next token', async () => {
@@ -129,7 +161,10 @@ test('a JWT Genesys refuses (401) is refreshed and the session configured again;
   expect(renewed).not.toBe(jwt);
 
   // The answer's session token carries the renewed JWT (sealed), for whichever instance serves it next.
-  const tokens = new SessionTokens(new Sealer(deriveKeys(stack.config.session.secrets)), stack.config.session.ttlSeconds);
+  const tokens = new SessionTokens(
+    new Sealer(deriveKeys(stack.config.session.secrets)),
+    stack.config.session.ttlSeconds,
+  );
   expect((await tokens.open(sent.body.sessionToken, PAGE_ORIGIN)).signIn).toEqual({ jwt: renewed, refreshToken });
   // Another socket drop: the renewed JWT is used with no second refresh.
   stack.sim.faults.dropSocket(gt);
@@ -159,21 +194,30 @@ test('sign-in mid-chat keeps the conversation, on the same socket and guest toke
   const history = await get('/messages', res.body.sessionToken);
   expect(history.body.messages.map((m: { text?: string }) => m.text)).toContain('before signing in');
   // Signed in already: a second sign-in is a conflict.
-  expect((await post('/guest-session/sign-in', { auth: await signInAt(stack.sim, 'customer-e') }, res.body.sessionToken)).status).toBe(409);
+  expect(
+    (await post('/guest-session/sign-in', { auth: await signInAt(stack.sim, 'customer-e') }, res.body.sessionToken))
+      .status,
+  ).toBe(409);
   live.close();
 });
 
 test('a sign-in mid-chat refuses every token of the conversation issued before it (session fixation): reads, sends and tickets', async () => {
   const anonymous = await stack.newSession();
   const ticket = (await post('/messages/stream-ticket', {}, anonymous.token)).body.ticket as string;
-  const res = await post('/guest-session/sign-in', { auth: await signInAt(stack.sim, 'customer-fixed') }, anonymous.token);
+  const res = await post(
+    '/guest-session/sign-in',
+    { auth: await signInAt(stack.sim, 'customer-fixed') },
+    anonymous.token,
+  );
   expect([res.status, res.body.authenticated]).toEqual([200, true]);
 
   const read = await get('/messages', anonymous.token);
   expect([read.status, read.body.code]).toEqual([401, 'unauthorized']);
   const sent = await post('/messages', { text: 'sent with the old anonymous token' }, anonymous.token);
   expect([sent.status, sent.body.code]).toEqual([401, 'unauthorized']);
-  const streamed = await fetch(`${stack.service.url}/messages/stream?ticket=${encodeURIComponent(ticket)}`, { headers: { Origin: PAGE_ORIGIN } });
+  const streamed = await fetch(`${stack.service.url}/messages/stream?ticket=${encodeURIComponent(ticket)}`, {
+    headers: { Origin: PAGE_ORIGIN },
+  });
   expect(streamed.status).toBe(401);
   await streamed.body?.cancel();
   // The token the sign-in answered with, and every one after it, work.
@@ -184,13 +228,20 @@ test('a sign-in mid-chat refuses every token of the conversation issued before i
 test('sign-in and sign-out attempts are limited per session and per address (429 with Retry-After) before Genesys is asked; redirectUri must be a callback of the site', async () => {
   const limited = await startStack({
     simulator: stack.sim,
-    env: { SIGN_INS_PER_SESSION_PER_MINUTE: '2', SIGN_INS_PER_IP_PER_MINUTE: '5', SIGN_IN_REDIRECT_URIS: `${REDIRECT_URI},https://shop.example.com/callback` },
+    env: {
+      SIGN_INS_PER_SESSION_PER_MINUTE: '2',
+      SIGN_INS_PER_IP_PER_MINUTE: '5',
+      SIGN_IN_REDIRECT_URIS: `${REDIRECT_URI},https://shop.example.com/callback`,
+    },
   });
   try {
     const bogus = { auth: { code: 'bogus-code', redirectUri: REDIRECT_URI } };
     const a = await limited.newSession();
     const exchanges = restCalls('signInExchange').length;
-    for (let i = 0; i < 2; i++) expect((await post('/guest-session/sign-in', bogus, a.token, limited.http)).body.code).toBe('reauthentication_required');
+    for (let i = 0; i < 2; i++)
+      expect((await post('/guest-session/sign-in', bogus, a.token, limited.http)).body.code).toBe(
+        'reauthentication_required',
+      );
     expect(restCalls('signInExchange').length).toBe(exchanges + 2);
     const perSession = await post('/guest-session/sign-in', bogus, a.token, limited.http);
     expect([perSession.status, perSession.body.code]).toEqual([429, 'rate_limited']);
@@ -199,7 +250,9 @@ test('sign-in and sign-out attempts are limited per session and per address (429
     expect((await post('/guest-session/sign-out', {}, a.token, limited.http)).status).toBe(429);
 
     const b = await limited.newSession();
-    expect((await post('/guest-session/sign-in', bogus, b.token, limited.http)).body.code).toBe('reauthentication_required');
+    expect((await post('/guest-session/sign-in', bogus, b.token, limited.http)).body.code).toBe(
+      'reauthentication_required',
+    );
     // The address has made its five attempts (the refused ones count too): a sixth, even one starting a new signed-in session, is refused.
     const perIp = await post('/guest-session', bogus, undefined, limited.http);
     expect([perIp.status, perIp.body.code]).toEqual([429, 'rate_limited']);
@@ -214,9 +267,22 @@ test('sign-in and sign-out attempts are limited per session and per address (429
   try {
     const c = await exact.newSession();
     const exchanges = restCalls('signInExchange').length;
-    for (const redirectUri of [`${REDIRECT_URI}/../elsewhere`, 'http://localhost:3000/other', 'https://evil.example.net/signed-in']) {
-      const res = await post('/guest-session/sign-in', { auth: { code: 'some-code', redirectUri } }, c.token, exact.http);
-      expect({ redirectUri, status: res.status, code: res.body.code }).toEqual({ redirectUri, status: 400, code: 'validation_failed' });
+    for (const redirectUri of [
+      `${REDIRECT_URI}/../elsewhere`,
+      'http://localhost:3000/other',
+      'https://evil.example.net/signed-in',
+    ]) {
+      const res = await post(
+        '/guest-session/sign-in',
+        { auth: { code: 'some-code', redirectUri } },
+        c.token,
+        exact.http,
+      );
+      expect({ redirectUri, status: res.status, code: res.body.code }).toEqual({
+        redirectUri,
+        status: 400,
+        code: 'validation_failed',
+      });
     }
     expect(restCalls('signInExchange').length).toBe(exchanges);
   } finally {
@@ -224,9 +290,15 @@ test('sign-in and sign-out attempts are limited per session and per address (429
   }
   const anon = await stack.newSession();
   const exchanges = restCalls('signInExchange').length;
-  const foreign = await post('/guest-session/sign-in', { auth: { code: 'some-code', redirectUri: 'https://evil.example.net/signed-in' } }, anon.token);
+  const foreign = await post(
+    '/guest-session/sign-in',
+    { auth: { code: 'some-code', redirectUri: 'https://evil.example.net/signed-in' } },
+    anon.token,
+  );
   expect([foreign.status, foreign.body.code]).toEqual([400, 'validation_failed']);
-  const foreignStart = await post('/guest-session', { auth: { code: 'some-code', redirectUri: 'https://shop.example.com.evil.example.net/cb' } });
+  const foreignStart = await post('/guest-session', {
+    auth: { code: 'some-code', redirectUri: 'https://shop.example.com.evil.example.net/cb' },
+  });
   expect([foreignStart.status, foreignStart.body.code]).toEqual([400, 'validation_failed']);
   expect(restCalls('signInExchange').length).toBe(exchanges);
 });
@@ -235,13 +307,25 @@ test('sign-in mid-chat where the deployment does not allow upgrades: 422, and th
   stack.sim.setOptions({ allowSessionUpgrade: false });
   const anonymous = await stack.newSession();
   // Polled on /capabilities: sign-in attempts are limited per session (SIGN_INS_PER_SESSION_PER_MINUTE).
-  await waitFor(async () => (await get('/capabilities', anonymous.token)).body.authentication?.allowSessionUpgrade === false, 15_000, 100);
-  const refused = await post('/guest-session/sign-in', { auth: await signInAt(stack.sim, 'customer-f') }, anonymous.token);
+  await waitFor(
+    async () => (await get('/capabilities', anonymous.token)).body.authentication?.allowSessionUpgrade === false,
+    15_000,
+    100,
+  );
+  const refused = await post(
+    '/guest-session/sign-in',
+    { auth: await signInAt(stack.sim, 'customer-f') },
+    anonymous.token,
+  );
   expect(refused.body.code).toBe('authentication_disabled');
   expect((await post('/messages', { text: 'anonymous still' }, anonymous.token)).status).toBe(201);
   // Later tests sign in mid-chat: wait until the service has read the deployment's configuration anew (cached a second here).
   stack.sim.setOptions({ allowSessionUpgrade: true });
-  await waitFor(async () => (await get('/capabilities', anonymous.token)).body.authentication?.allowSessionUpgrade === true, 15_000, 100);
+  await waitFor(
+    async () => (await get('/capabilities', anonymous.token)).body.authentication?.allowSessionUpgrade === true,
+    15_000,
+    100,
+  );
 });
 
 test('one conversation across devices; signing out revokes at Genesys and every device is told', async () => {
@@ -284,8 +368,16 @@ test('signing out an anonymous session is a conflict; resuming with `auth` point
 
 test('the implicit flow: an ID token signs in, but cannot be renewed: once Genesys refuses its JWT, sign in again', async () => {
   const grant = await signInAt(stack.sim, 'customer-h', { nonce: 'nonce-h' });
-  const form = new URLSearchParams({ grant_type: 'authorization_code', client_id: stack.sim.signIn.clientId, code: grant.code, redirect_uri: grant.redirectUri, code_verifier: grant.codeVerifier });
-  const { id_token: idToken } = (await (await fetch(`${stack.sim.url}/oidc/token`, { method: 'POST', body: form })).json()) as { id_token: string };
+  const form = new URLSearchParams({
+    grant_type: 'authorization_code',
+    client_id: stack.sim.signIn.clientId,
+    code: grant.code,
+    redirect_uri: grant.redirectUri,
+    code_verifier: grant.codeVerifier,
+  });
+  const { id_token: idToken } = (await (
+    await fetch(`${stack.sim.url}/oidc/token`, { method: 'POST', body: form })
+  ).json()) as { id_token: string };
   const before = configures().length;
   const res = await post('/guest-session', { auth: { idToken, nonce: 'nonce-h' } });
   expect([res.status, res.body.authenticated]).toEqual([201, true]);
@@ -299,13 +391,19 @@ test('the implicit flow: an ID token signs in, but cannot be renewed: once Genes
 });
 
 test('a sign-in body that is neither a code nor an ID token is refused whole', async () => {
-  for (const auth of [{}, { code: 'c' }, { idToken: 't' }, { code: 'c', redirectUri: 'not a url' }, { code: 'c', redirectUri: REDIRECT_URI, extra: 1 }]) {
+  for (const auth of [
+    {},
+    { code: 'c' },
+    { idToken: 't' },
+    { code: 'c', redirectUri: 'not a url' },
+    { code: 'c', redirectUri: REDIRECT_URI, extra: 1 },
+  ]) {
     const res = await post('/guest-session', { auth });
     expect([res.status, res.body.code]).toEqual([400, 'validation_failed']);
   }
 });
 
-test('a customer signs in mid-chat on another device: the older signed-in device\'s stream hears signed_in_elsewhere, and the new one keeps its conversation', async () => {
+test("a customer signs in mid-chat on another device: the older signed-in device's stream hears signed_in_elsewhere, and the new one keeps its conversation", async () => {
   const older = await signedInSession('customer-j');
   const olderStream = await stream(older.token);
   const anonymous = await stack.newSession();
@@ -328,7 +426,11 @@ test('a signed-in session resumed on another instance configures with the JWT se
     let before = configures(gt).length;
     const resumed = await post('/guest-session', {}, token, other.http);
     expect([resumed.status, resumed.body.authenticated]).toEqual([200, true]);
-    expect(configures(gt).slice(before).map((f) => f.frame.data.code)).toEqual([jwt]);
+    expect(
+      configures(gt)
+        .slice(before)
+        .map((f) => f.frame.data.code),
+    ).toEqual([jwt]);
     expect(restCalls('signInRefresh').length).toBe(refreshes);
 
     // Genesys no longer takes that JWT: the next configure (after a drop) renews it.
@@ -337,11 +439,15 @@ test('a signed-in session resumed on another instance configures with the JWT se
     before = configures(gt).length;
     const sent = await post('/messages', { text: 'from the second instance' }, resumed.body.sessionToken, other.http);
     expect(sent.status).toBe(201);
-    const codes = configures(gt).slice(before).map((f) => f.frame.data.code as string);
+    const codes = configures(gt)
+      .slice(before)
+      .map((f) => f.frame.data.code as string);
     expect(codes[0]).toBe(jwt);
     expect(codes.at(-1)).not.toBe(jwt);
     expect(restCalls('signInRefresh').length).toBe(refreshes + 1);
-    expect((await get('/messages', sent.body.sessionToken, other.http)).body.messages.map((m: { text?: string }) => m.text)).toContain('from the second instance');
+    expect(
+      (await get('/messages', sent.body.sessionToken, other.http)).body.messages.map((m: { text?: string }) => m.text),
+    ).toContain('from the second instance');
   } finally {
     await other.close();
   }
@@ -349,7 +455,10 @@ test('a signed-in session resumed on another instance configures with the JWT se
 
 test('no JWT or refresh token Genesys issued in this file ever reached a response body, a stream event or a log line', async () => {
   for (const s of streams) s.close();
-  const tokens = new SessionTokens(new Sealer(deriveKeys(stack.config.session.secrets)), stack.config.session.ttlSeconds);
+  const tokens = new SessionTokens(
+    new Sealer(deriveKeys(stack.config.session.secrets)),
+    stack.config.session.ttlSeconds,
+  );
   const secrets = new Set<string>();
   for (const f of configures()) secrets.add(f.frame.data.code as string);
   for (const r of restCalls('signInRefresh')) secrets.add(JSON.parse(r.body).refreshToken as string);

@@ -6,7 +6,10 @@ import { bearer, guestTokenOf, PAGE_ORIGIN, type Stack, startStack } from '../su
 let stack: Stack;
 beforeAll(async () => {
   // The per-session limits' clock stands still: ten history reads are within one minute however slow the run.
-  stack = await startStack({ sim: { agent: { typingDelayMs: 5, replyDelayMs: 30 } }, now: manualClock(Date.now()).now });
+  stack = await startStack({
+    sim: { agent: { typingDelayMs: 5, replyDelayMs: 30 } },
+    now: manualClock(Date.now()).now,
+  });
 });
 afterAll(() => stack.close());
 
@@ -40,7 +43,10 @@ test('GET /messages/stream with the Authorization header: message, typing and pr
   expect(dataOf(own)).toMatchObject({ text: 'ping from the guest', type: 'text' });
   await stream.next((e) => e.event === 'typing');
   const reply = await stream.next((e) => e.event === 'message' && dataOf(e).direction === 'outbound');
-  expect(dataOf(reply)).toMatchObject({ originatingEntity: 'bot', text: expect.stringContaining('ping from the guest') });
+  expect(dataOf(reply)).toMatchObject({
+    originatingEntity: 'bot',
+    text: expect.stringContaining('ping from the guest'),
+  });
   expect(reply.id).toBe(dataOf(reply).id);
 
   stack.sim.agent.disconnect(gt, { readOnly: true });
@@ -58,12 +64,16 @@ test('EventSource path: a ticket opens the stream; it is bound to its origin and
   const { ticket, expiresAt } = ticketRes.body;
   expect(new Date(expiresAt).getTime() - Date.now()).toBeLessThanOrEqual(60_000);
 
-  const foreign = await openStream(`${stack.service.url}/messages/stream?ticket=${encodeURIComponent(ticket)}`, { Origin: 'https://shop.example.com' });
+  const foreign = await openStream(`${stack.service.url}/messages/stream?ticket=${encodeURIComponent(ticket)}`, {
+    Origin: 'https://shop.example.com',
+  });
   expect(foreign.status).toBe(401);
   const asSession = await stack.http.get('/guest-session').set(bearer(ticket));
   expect(asSession.status).toBe(401);
 
-  const stream = await openStream(`${stack.service.url}/messages/stream?ticket=${encodeURIComponent(ticket)}`, { Origin: PAGE_ORIGIN });
+  const stream = await openStream(`${stack.service.url}/messages/stream?ticket=${encodeURIComponent(ticket)}`, {
+    Origin: PAGE_ORIGIN,
+  });
   expect(stream.status).toBe(200);
   stack.sim.agent.say(gt, 'hello via ticket');
   await stream.next((e) => e.event === 'message' && dataOf(e).text === 'hello via ticket');
@@ -85,7 +95,10 @@ test('a stream without credentials is 401; with a session from another origin to
   const none = await openStream(`${stack.service.url}/messages/stream`, { Origin: PAGE_ORIGIN });
   expect(none.status).toBe(401);
   const { token } = await session();
-  const other = await openStream(`${stack.service.url}/messages/stream`, { Authorization: `Bearer ${token}`, Origin: 'https://shop.example.com' });
+  const other = await openStream(`${stack.service.url}/messages/stream`, {
+    Authorization: `Bearer ${token}`,
+    Origin: 'https://shop.example.com',
+  });
   expect(other.status).toBe(401);
 });
 
@@ -112,7 +125,10 @@ test('every event carries the newest message id; reopened with Last-Event-ID the
   // While no stream is open, the agent says two things.
   stack.sim.agent.say(gt, 'missed one');
   stack.sim.agent.say(gt, 'missed two');
-  const resumed = await openStream(`${stack.service.url}/messages/stream`, { ...bearer(token), 'Last-Event-ID': seen.id! });
+  const resumed = await openStream(`${stack.service.url}/messages/stream`, {
+    ...bearer(token),
+    'Last-Event-ID': seen.id!,
+  });
   await resumed.next((e) => e.event === 'message' && dataOf(e).text === 'missed two');
   stack.sim.agent.say(gt, 'live again');
   await resumed.next((e) => e.event === 'message' && dataOf(e).text === 'live again');
@@ -161,9 +177,15 @@ test('every answer with a sessionToken carries a streamPosition; a stream opened
   const sent = await stack.http.post('/messages').set(bearer(token)).send({ text: 'first words' });
   expect(sent.status).toBe(201);
   expect(sent.body.streamPosition).toMatch(/^t-\d{13}$/);
-  const changed = await stack.http.patch('/guest-attributes').set(bearer(sent.body.sessionToken)).send({ page: 'home' });
+  const changed = await stack.http
+    .patch('/guest-attributes')
+    .set(bearer(sent.body.sessionToken))
+    .send({ page: 'home' });
   expect(changed.body.streamPosition).toMatch(/^t-\d{13}$/);
-  const stream = await openStream(`${stack.service.url}/messages/stream?lastEventId=${started.body.streamPosition}`, bearer(token));
+  const stream = await openStream(
+    `${stack.service.url}/messages/stream?lastEventId=${started.body.streamPosition}`,
+    bearer(token),
+  );
   await stream.next((e) => e.event === 'message' && dataOf(e).text === 'first words');
   // The agent's reply too (the simulator's agent answers every message).
   await stream.next((e) => e.event === 'message' && dataOf(e).direction === 'outbound');
@@ -183,13 +205,21 @@ test('a Last-Event-ID older than history can reach says replay_incomplete, and t
 test('a Last-Event-ID that is not an id the stream writes is refused (400) before any event; a well-formed unknown one never reaches an id: line', async () => {
   const { token } = await session();
   const injected = 'x\n\nevent: message\ndata: {"text":"Please send your card number","direction":"outbound"}\n\n';
-  const refused = await openStream(`${stack.service.url}/messages/stream?lastEventId=${encodeURIComponent(injected)}`, bearer(token));
+  const refused = await openStream(
+    `${stack.service.url}/messages/stream?lastEventId=${encodeURIComponent(injected)}`,
+    bearer(token),
+  );
   expect(refused.status).toBe(400);
   expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   await refused.ended;
   expect(refused.events).toEqual([]);
-  const refusedHeader = await fetch(`${stack.service.url}/messages/stream`, { headers: { ...bearer(token), 'Last-Event-ID': 'a b' } });
-  expect([refusedHeader.status, ((await refusedHeader.json()) as { code: string }).code]).toEqual([400, 'validation_failed']);
+  const refusedHeader = await fetch(`${stack.service.url}/messages/stream`, {
+    headers: { ...bearer(token), 'Last-Event-ID': 'a b' },
+  });
+  expect([refusedHeader.status, ((await refusedHeader.json()) as { code: string }).code]).toEqual([
+    400,
+    'validation_failed',
+  ]);
 
   // Well-formed but never issued in this conversation: replay_incomplete, and the id is not echoed on any event:
   // each carries the time position the stream took itself.
@@ -244,7 +274,10 @@ test('a resume after the session has used its 10 history reads a minute says rep
   expect(sent.status).toBe(201);
   for (let i = 0; i < 10; i++) expect((await stack.http.get('/messages').set(bearer(token))).status).toBe(200);
   const reads = stack.sim.stats.historyRequests;
-  const stream = await openStream(`${stack.service.url}/messages/stream`, { ...bearer(token), 'Last-Event-ID': sent.body.message.id as string });
+  const stream = await openStream(`${stack.service.url}/messages/stream`, {
+    ...bearer(token),
+    'Last-Event-ID': sent.body.message.id as string,
+  });
   expect(stream.status).toBe(200);
   await stream.next((e) => e.event === 'session' && dataOf(e).state === 'replay_incomplete');
   expect(stack.sim.stats.historyRequests).toBe(reads);

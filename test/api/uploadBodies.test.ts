@@ -32,7 +32,12 @@ const spooled = () => fs.readdirSync(spool);
 beforeAll(async () => {
   stack = await startStack({
     sim: { agent: { enabled: false } },
-    env: { METRICS_PORT: '0', UPLOAD_TMP_DIR: spool, UPLOAD_MIN_BYTES_PER_SECOND: String(FLOOR), UPLOAD_RATE_WINDOW_SECONDS: '1' },
+    env: {
+      METRICS_PORT: '0',
+      UPLOAD_TMP_DIR: spool,
+      UPLOAD_MIN_BYTES_PER_SECOND: String(FLOOR),
+      UPLOAD_RATE_WINDOW_SECONDS: '1',
+    },
   });
 });
 afterAll(async () => {
@@ -55,35 +60,99 @@ function rawUploadHere(...args: Parameters<typeof rawUpload>) {
   return upload;
 }
 
-const part = (headers: string, content: Buffer | string) => Buffer.concat([Buffer.from(`--${BOUNDARY}\r\n${headers}\r\n\r\n`), Buffer.from(content), Buffer.from('\r\n')]);
+const part = (headers: string, content: Buffer | string) =>
+  Buffer.concat([Buffer.from(`--${BOUNDARY}\r\n${headers}\r\n\r\n`), Buffer.from(content), Buffer.from('\r\n')]);
 const filePart = (name = 'file', fileName = 'photo.png', content: Buffer | string = PNG) =>
   part(`Content-Disposition: form-data; name="${name}"; filename="${fileName}"\r\nContent-Type: image/png`, content);
 const END = Buffer.from(`--${BOUNDARY}--\r\n`);
 
 async function post(token: string, body: Uint8Array | string, contentType = MULTIPART) {
-  const res = await fetch(`${stack.service.url}/attachments`, { method: 'POST', headers: { ...bearer(token), 'Content-Type': contentType }, body: typeof body === 'string' ? body : new Uint8Array(body) });
+  const res = await fetch(`${stack.service.url}/attachments`, {
+    method: 'POST',
+    headers: { ...bearer(token), 'Content-Type': contentType },
+    body: typeof body === 'string' ? body : new Uint8Array(body),
+  });
   return { status: res.status, problem: (await res.json()) as { code: string; detail: string } };
 }
 
 describe('a body that is not one named file part is refused with its own words, and leaves nothing spooled', () => {
   test.each([
-    ['not multipart at all', '{}', 'application/json', 415, 'unsupported_media_type', 'Send the file as multipart/form-data with one "file" part.'],
-    ['a text field instead of the file', Buffer.concat([part('Content-Disposition: form-data; name="note"', 'hello'), END]), MULTIPART, 400, 'validation_failed', 'Send only the "file" part.'],
-    ['a text field, then the file', Buffer.concat([part('Content-Disposition: form-data; name="note"', 'hello'), filePart(), END]), MULTIPART, 400, 'validation_failed', 'Send only the "file" part.'],
-    ['two files', Buffer.concat([filePart(), filePart('file', 'other.png'), END]), MULTIPART, 400, 'validation_failed', 'Send one file per upload.'],
-    ['the file under another name', Buffer.concat([filePart('upload'), END]), MULTIPART, 400, 'validation_failed', 'The file must be sent in a part named "file".'],
+    [
+      'not multipart at all',
+      '{}',
+      'application/json',
+      415,
+      'unsupported_media_type',
+      'Send the file as multipart/form-data with one "file" part.',
+    ],
+    [
+      'a text field instead of the file',
+      Buffer.concat([part('Content-Disposition: form-data; name="note"', 'hello'), END]),
+      MULTIPART,
+      400,
+      'validation_failed',
+      'Send only the "file" part.',
+    ],
+    [
+      'a text field, then the file',
+      Buffer.concat([part('Content-Disposition: form-data; name="note"', 'hello'), filePart(), END]),
+      MULTIPART,
+      400,
+      'validation_failed',
+      'Send only the "file" part.',
+    ],
+    [
+      'two files',
+      Buffer.concat([filePart(), filePart('file', 'other.png'), END]),
+      MULTIPART,
+      400,
+      'validation_failed',
+      'Send one file per upload.',
+    ],
+    [
+      'the file under another name',
+      Buffer.concat([filePart('upload'), END]),
+      MULTIPART,
+      400,
+      'validation_failed',
+      'The file must be sent in a part named "file".',
+    ],
     [
       'a file part without a file name',
-      Buffer.concat([part('Content-Disposition: form-data; name="file"\r\nContent-Type: application/octet-stream', PNG), END]),
+      Buffer.concat([
+        part('Content-Disposition: form-data; name="file"\r\nContent-Type: application/octet-stream', PNG),
+        END,
+      ]),
       MULTIPART,
       400,
       'validation_failed',
       'The file name must be 1 to 1023 characters, without path separators or control characters.',
     ],
-    ['no multipart framing inside', 'hello there', MULTIPART, 400, 'validation_failed', 'The multipart body is malformed.'],
-    ['a part with a malformed header', `--${BOUNDARY}\r\nnot a header\r\n\r\nabc\r\n--${BOUNDARY}--\r\n`, MULTIPART, 400, 'validation_failed', 'The multipart body is malformed.'],
+    [
+      'no multipart framing inside',
+      'hello there',
+      MULTIPART,
+      400,
+      'validation_failed',
+      'The multipart body is malformed.',
+    ],
+    [
+      'a part with a malformed header',
+      `--${BOUNDARY}\r\nnot a header\r\n\r\nabc\r\n--${BOUNDARY}--\r\n`,
+      MULTIPART,
+      400,
+      'validation_failed',
+      'The multipart body is malformed.',
+    ],
     ['no part at all', END, MULTIPART, 400, 'validation_failed', 'The body has no "file" part.'],
-    ['an empty file', Buffer.concat([filePart('file', 'photo.png', ''), END]), MULTIPART, 400, 'validation_failed', 'The file is empty.'],
+    [
+      'an empty file',
+      Buffer.concat([filePart('file', 'photo.png', ''), END]),
+      MULTIPART,
+      400,
+      'validation_failed',
+      'The file is empty.',
+    ],
   ])('%s', async (_how, body, contentType, status, code, detail) => {
     const { token } = await stack.newSession();
     const res = await post(token, body, contentType);
@@ -250,12 +319,22 @@ describe('each outcome counted (genesys_bff_attachments_total)', () => {
     stack.sim.faults.delayRest('upload', 1_000, { times: 1 });
     const puts = stack.sim.requests.filter((r) => r.target === 'upload').length;
     const cancel = new AbortController();
-    const cancelled = fetch(`${stack.service.url}/attachments`, { method: 'POST', headers: { ...bearer(token), 'Content-Type': MULTIPART }, body: form(), signal: cancel.signal }).catch(() => 'cancelled');
+    const cancelled = fetch(`${stack.service.url}/attachments`, {
+      method: 'POST',
+      headers: { ...bearer(token), 'Content-Type': MULTIPART },
+      body: form(),
+      signal: cancel.signal,
+    }).catch(() => 'cancelled');
     await waitFor(() => stack.sim.requests.filter((r) => r.target === 'upload').length > puts, 10_000, 20);
     cancel.abort();
     expect(await cancelled).toBe('cancelled');
     await waitFor(async () => (await counted()).cancelled > before.cancelled, 10_000);
-    expect(await counted()).toEqual({ uploaded: before.uploaded + 1, refused: before.refused + 1, failed: before.failed, cancelled: before.cancelled + 1 });
+    expect(await counted()).toEqual({
+      uploaded: before.uploaded + 1,
+      refused: before.refused + 1,
+      failed: before.failed,
+      cancelled: before.cancelled + 1,
+    });
   });
 
   test('a client that vanishes mid-file is counted as cancelled', async () => {
@@ -301,7 +380,12 @@ test("a file of exactly the deployment's limit is taken; one byte more is 413", 
       PNG.copy(bytes);
       return new Uint8Array(Buffer.concat([filePart('file', 'photo.png', bytes), END]));
     };
-    const send = (size: number) => fetch(`${limited.service.url}/attachments`, { method: 'POST', headers: { ...bearer(token), 'Content-Type': MULTIPART }, body: file(size) });
+    const send = (size: number) =>
+      fetch(`${limited.service.url}/attachments`, {
+        method: 'POST',
+        headers: { ...bearer(token), 'Content-Type': MULTIPART },
+        body: file(size),
+      });
     expect((await send(20_000)).status).toBe(201);
     const over = await send(20_001);
     expect([over.status, ((await over.json()) as { code: string }).code]).toEqual([413, 'attachment_too_large']);
@@ -313,7 +397,10 @@ test("a file of exactly the deployment's limit is taken; one byte more is 413", 
 
 describe('an attachment link', () => {
   /** The `url` of a file the session just uploaded. */
-  const uploadedLink = async (token: string, { query = '', headers = {} }: { query?: string; headers?: Record<string, string> } = {}) => {
+  const uploadedLink = async (
+    token: string,
+    { query = '', headers = {} }: { query?: string; headers?: Record<string, string> } = {},
+  ) => {
     const res = await fetch(`${stack.service.url}/attachments${query}`, {
       method: 'POST',
       headers: { ...bearer(token), 'Content-Type': MULTIPART, ...headers },
@@ -328,7 +415,14 @@ describe('an attachment link', () => {
     const own = body.routingKey as string;
     const proposed = 'proposed-by-client_01';
     expect(routingKeyIn(await uploadedLink(token))).toBe(own);
-    expect(routingKeyIn(await uploadedLink(token, { query: `?routingKey=${proposed}`, headers: { 'X-Chat-Session': 'the-header-loses-to-the-query' } }))).toBe(proposed);
+    expect(
+      routingKeyIn(
+        await uploadedLink(token, {
+          query: `?routingKey=${proposed}`,
+          headers: { 'X-Chat-Session': 'the-header-loses-to-the-query' },
+        }),
+      ),
+    ).toBe(proposed);
     expect(routingKeyIn(await uploadedLink(token, { headers: { 'X-Chat-Session': proposed } }))).toBe(proposed);
     // A malformed one is not written into a link: the session's own is.
     expect(routingKeyIn(await uploadedLink(token, { headers: { 'X-Chat-Session': 'short' } }))).toBe(own);
@@ -338,7 +432,10 @@ describe('an attachment link', () => {
     const notAnId = await stack.http.get('/attachments/not-a-uuid/content');
     expect([notAnId.status, notAnId.body.detail]).toEqual([400, 'The attachment id must be a UUID.']);
     const bare = await stack.http.get('/attachments/5d1a7c52-8e0b-4f3a-9c6d-2b7e4f1a9c30/content');
-    expect([bare.status, bare.body.detail]).toEqual([401, "Use the attachment's `url` (it carries its own link), or send the session token."]);
+    expect([bare.status, bare.body.detail]).toEqual([
+      401,
+      "Use the attachment's `url` (it carries its own link), or send the session token.",
+    ]);
   });
 
   test('a link answers with a redirect the browser does not keep (its target expires)', async () => {
@@ -353,6 +450,10 @@ describe('an attachment link', () => {
     expect((await stack.http.delete('/guest-session').set(bearer(token))).status).toBe(204);
     const res = await fetch(link, { redirect: 'manual' });
     const problem = (await res.json()) as { code: string; detail: string };
-    expect([res.status, problem.code, problem.detail]).toEqual([410, 'session_expired', 'This chat was ended; its files are no longer served.']);
+    expect([res.status, problem.code, problem.detail]).toEqual([
+      410,
+      'session_expired',
+      'This chat was ended; its files are no longer served.',
+    ]);
   });
 });

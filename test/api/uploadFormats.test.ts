@@ -1,4 +1,11 @@
-import { allowedSamples, elfExecutable, fatMachO, machOExecutable, peExecutable, shellScript } from '../support/fileSamples';
+import {
+  allowedSamples,
+  elfExecutable,
+  fatMachO,
+  machOExecutable,
+  peExecutable,
+  shellScript,
+} from '../support/fileSamples';
 import { bearer, startStack, type Stack } from '../support/stack';
 
 /**
@@ -25,30 +32,49 @@ async function upload(token: string, bytes: Buffer, fileName: string, type: stri
   const form = new FormData();
   form.append('file', new File([new Uint8Array(bytes)], fileName, { type }));
   const res = await fetch(`${stack.service.url}/attachments`, { method: 'POST', headers: bearer(token), body: form });
-  return { status: res.status, body: (await res.json()) as { code?: string; detail?: string; attachment?: { mediaType: string; size: number; fileName: string } } };
+  return {
+    status: res.status,
+    body: (await res.json()) as {
+      code?: string;
+      detail?: string;
+      attachment?: { mediaType: string; size: number; fileName: string };
+    },
+  };
 }
 
 test('the deployment allows every type', async () => {
   const { token } = await stack.newSession();
   const caps = (await stack.http.get('/capabilities').set(bearer(token))).body;
-  expect(caps.attachments).toMatchObject({ enabled: true, mediaTypes: expect.arrayContaining(['*/*']), blockedExtensions: expect.arrayContaining(['.exe']) });
+  expect(caps.attachments).toMatchObject({
+    enabled: true,
+    mediaTypes: expect.arrayContaining(['*/*']),
+    blockedExtensions: expect.arrayContaining(['.exe']),
+  });
 });
 
-test.each(allowedSamples().map((s) => [s.name, s]))('%s is accepted (201) and reaches Genesys as the type it was sent as', async (_name, sample) => {
-  const { token } = await stack.newSession();
-  const res = await upload(token, sample.bytes, sample.fileName, sample.declaredType);
-  expect([res.status, res.body.detail]).toEqual([201, undefined]);
-  expect(res.body.attachment).toMatchObject({ fileName: sample.fileName, size: sample.bytes.length });
-  const sent = presigns().at(-1)!.frame;
-  expect(sent).toMatchObject({ fileName: sample.fileName, fileSize: sample.bytes.length });
-  // Never judged by its bytes: what the browser declared (without parameters, a common alias by its usual name), or what the name implies when it declared nothing.
-  expect(sent.fileType).toBe(sample.sentAs ?? sample.declaredType.split(';')[0]);
-});
+test.each(allowedSamples().map((s) => [s.name, s]))(
+  '%s is accepted (201) and reaches Genesys as the type it was sent as',
+  async (_name, sample) => {
+    const { token } = await stack.newSession();
+    const res = await upload(token, sample.bytes, sample.fileName, sample.declaredType);
+    expect([res.status, res.body.detail]).toEqual([201, undefined]);
+    expect(res.body.attachment).toMatchObject({ fileName: sample.fileName, size: sample.bytes.length });
+    const sent = presigns().at(-1)!.frame;
+    expect(sent).toMatchObject({ fileName: sample.fileName, fileSize: sample.bytes.length });
+    // Never judged by its bytes: what the browser declared (without parameters, a common alias by its usual name), or what the name implies when it declared nothing.
+    expect(sent.fileType).toBe(sample.sentAs ?? sample.declaredType.split(';')[0]);
+  },
+);
 
 const disguised: [string, Buffer, string, string][] = [
   ['a Windows program named as a PNG', peExecutable(), 'photo.png', 'image/png'],
   ['a Windows program named as a PDF', peExecutable(), 'invoice.pdf', 'application/pdf'],
-  ['a Windows program named as a Word file', peExecutable(), 'letter.docx', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document'],
+  [
+    'a Windows program named as a Word file',
+    peExecutable(),
+    'letter.docx',
+    'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  ],
   ['a Windows program named .exe but sent as an image', peExecutable(), 'setup.exe', 'image/png'],
   ['a Linux program named as a JPEG', elfExecutable(), 'photo.jpg', 'image/jpeg'],
   ['a Linux program named as a text file', elfExecutable(), 'notes.txt', 'text/plain'],

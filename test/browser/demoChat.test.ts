@@ -42,7 +42,13 @@ const clock = steerableClock();
 beforeAll(async () => {
   const chromiumPath = debianProgram('chromium'); // never a downloaded browser
   fs.mkdirSync(OUT, { recursive: true });
-  embedded = await startEmbeddedDefault({ NODE_ENV: 'test', PORT: '0', DEMO_PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' });
+  embedded = await startEmbeddedDefault({
+    NODE_ENV: 'test',
+    PORT: '0',
+    DEMO_PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+  });
   // Recording lets the test find each page's Genesys session; a quicker agent keeps the test short.
   embedded.simulator.setOptions({ record: true, agent: { typingDelayMs: 150, replyDelayMs: 700 } });
   serviceLog = captureLogger('info');
@@ -50,7 +56,14 @@ beforeAll(async () => {
   embedded.serviceStarted(service.url);
   browser = await chromium.launch({
     executablePath: chromiumPath,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
   });
 });
 
@@ -69,7 +82,11 @@ interface OpenedPage {
 
 /** A fresh browser context (its own sessionStorage) with the page's console captured. */
 async function openPage(url: string): Promise<OpenedPage> {
-  const context = await browser.newContext({ viewport: { width: 760, height: 980 }, locale: 'en-US', timezoneId: 'UTC' });
+  const context = await browser.newContext({
+    viewport: { width: 760, height: 980 },
+    locale: 'en-US',
+    timezoneId: 'UTC',
+  });
   const page = await context.newPage();
   const opened: OpenedPage = { page, console: [], pageErrors: [] };
   page.on('console', (m) => opened.console.push(`${m.type()}: ${m.text()}`));
@@ -109,9 +126,12 @@ async function dropFile(page: Page, name: string, bytes: Buffer): Promise<void> 
   await page.evaluate(
     ([fileName, base64]) => {
       const transfer = new DataTransfer();
-      transfer.items.add(new File([Uint8Array.from(atob(base64!), (c) => c.charCodeAt(0))], fileName!, { type: 'image/png' }));
+      transfer.items.add(
+        new File([Uint8Array.from(atob(base64!), (c) => c.charCodeAt(0))], fileName!, { type: 'image/png' }),
+      );
       const chat = document.querySelector('main.chat')!;
-      for (const type of ['dragenter', 'dragover', 'drop']) chat.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true }));
+      for (const type of ['dragenter', 'dragover', 'drop'])
+        chat.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true }));
     },
     [name, bytes.toString('base64')],
   );
@@ -192,7 +212,9 @@ test('a page on an allowed origin: session, send with Enter, typing, the reply, 
     markup,
     `You said: ${markup}`,
   ]);
-  expect(await page.locator('#messages li.from-agent .who').allTextContents()).toEqual(Array(4).fill('Simulator Agent: '));
+  expect(await page.locator('#messages li.from-agent .who').allTextContents()).toEqual(
+    Array(4).fill('Simulator Agent: '),
+  );
   const token = await page.evaluate(() => sessionStorage.getItem('genesys-bff.sessionToken'));
   expect(token).toEqual(expect.any(String));
 
@@ -270,7 +292,12 @@ test('every error is shown in words: rate limited, then an expired session, and 
 
 test('a page on an origin that is not allowed says which origin to add to CORS_ALLOWED_ORIGINS (the browser’s own CORS error underneath), and the service logs origin_not_allowed', async () => {
   const servicePort = new URL(service.url).port;
-  foreign = await startDemoServer({ port: 0, host: '127.0.0.1', ...demoAssets(), serviceUrlFor: () => `http://localhost:${servicePort}` });
+  foreign = await startDemoServer({
+    port: 0,
+    host: '127.0.0.1',
+    ...demoAssets(),
+    serviceUrlFor: () => `http://localhost:${servicePort}`,
+  });
   const origin = `http://127.0.0.1:${foreign.port}`;
   expect(embedded.demoOrigins).not.toContain(origin);
 
@@ -279,13 +306,19 @@ test('a page on an origin that is not allowed says which origin to add to CORS_A
   // Not "cannot be reached": the client asked /healthz without CORS, found the service up, and names the cause.
   const notice = page.getByRole('alert').filter({ hasText: 'CORS_ALLOWED_ORIGINS' });
   await notice.waitFor();
-  expect(await notice.textContent()).toContain(`The chat service does not allow this page's origin (${origin}). Add it to the service's CORS_ALLOWED_ORIGINS.`);
+  expect(await notice.textContent()).toContain(
+    `The chat service does not allow this page's origin (${origin}). Add it to the service's CORS_ALLOWED_ORIGINS.`,
+  );
   await waitForStatus(page, 'Not connected');
 
   // The page's own fetch is refused by the browser, not by the page's code.
   const rejection = await page.evaluate(async (bff) => {
     try {
-      const res = await fetch(`${bff}/guest-session`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+      const res = await fetch(`${bff}/guest-session`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: '{}',
+      });
       return `answered ${res.status}`;
     } catch (error) {
       return String(error);
@@ -323,7 +356,11 @@ test('attachments and rich messages: upload an image, see it, get an image and a
   await composer.press('Enter');
   await waitForBubble(page, 'guest', 'Here is the parcel');
   const loaded = (selector: string) =>
-    page.waitForFunction((s) => Array.from(document.querySelectorAll<HTMLImageElement>(s)).some((img) => img.complete && img.naturalWidth > 0), selector);
+    page.waitForFunction(
+      (s) =>
+        Array.from(document.querySelectorAll<HTMLImageElement>(s)).some((img) => img.complete && img.naturalWidth > 0),
+      selector,
+    );
   await loaded('#messages li.from-guest img.thumb');
   expect(await page.locator('.pending-file').count()).toBe(0);
 
@@ -339,11 +376,18 @@ test('attachments and rich messages: upload an image, see it, get an image and a
   await track.click();
   await waitForBubble(page, 'bot', 'You chose: Track order');
   // The answer reached Genesys as its own client sends a card's button: a Button response naming the card's message.
-  const card = embedded.simulator.conversationMessages(gt).find((m) => (m as Rich).content?.some((c) => c.contentType === 'Card')) as Rich;
+  const card = embedded.simulator
+    .conversationMessages(gt)
+    .find((m) => (m as Rich).content?.some((c) => c.contentType === 'Card')) as Rich;
   expect(answersSent(gt).at(-1)).toMatchObject({
     type: 'Structured',
     text: 'Track order',
-    content: [{ contentType: 'ButtonResponse', buttonResponse: { type: 'Button', text: 'Track order', payload: 'track', originatingMessageId: card.id } }],
+    content: [
+      {
+        contentType: 'ButtonResponse',
+        buttonResponse: { type: 'Button', text: 'Track order', payload: 'track', originatingMessageId: card.id },
+      },
+    ],
   });
 
   // Every Genesys link shown so far has expired: the page, reloaded, still shows both images.
@@ -390,14 +434,18 @@ test('the rest of the demo: the expiry warning, a dropped file with its progress
     await dropFile(page, 'dropped.png', Buffer.concat([head, Buffer.alloc(512 * 1024 - head.length)]));
     await page.locator('.pending-file[data-state="done"]', { hasText: 'dropped.png' }).waitFor();
     // 0 when the chip appears, the upload's own progress events (the last at 1), then 1 when it is done.
-    const progress = (await page.evaluate(() => (window as unknown as { progressSeen: number[] }).progressSeen)) as number[];
+    const progress = (await page.evaluate(
+      () => (window as unknown as { progressSeen: number[] }).progressSeen,
+    )) as number[];
     expect(progress.length).toBeGreaterThanOrEqual(3);
     expect(progress.slice(1, -1).every((v) => v > 0 && v <= 1)).toBe(true);
     const composer = page.getByLabel('Your message');
     await composer.fill('dropped in');
     await composer.press('Enter');
     await waitForBubble(page, 'guest', 'dropped in');
-    expect(embedded.simulator.framesFor(gt, 'onMessage').at(-1)!.frame.message.content).toEqual([{ contentType: 'Attachment', attachment: { id: expect.any(String) } }]);
+    expect(embedded.simulator.framesFor(gt, 'onMessage').at(-1)!.frame.message.content).toEqual([
+      { contentType: 'Attachment', attachment: { id: expect.any(String) } },
+    ]);
 
     // Storage holds the next file's PUT for 10 s (a click takes far less, however busy the machine): the guest
     // cancels it meanwhile, and the service deletes it at Genesys once that PUT has ended.
@@ -408,7 +456,11 @@ test('the rest of the demo: the expiry warning, a dropped file with its progress
     await page.getByRole('button', { name: 'Cancel unwanted.png' }).click();
     await page.locator('.pending-file').waitFor({ state: 'detached' });
     const unwanted = embedded.simulator.framesFor(gt, 'onAttachment').at(-1)!.frame.attachmentId as string;
-    await waitFor(() => embedded.simulator.framesFor(gt, 'deleteAttachment').some((f) => f.frame.attachmentId === unwanted), 30_000, 50);
+    await waitFor(
+      () => embedded.simulator.framesFor(gt, 'deleteAttachment').some((f) => f.frame.attachmentId === unwanted),
+      30_000,
+      50,
+    );
     expect(await page.locator('#notice-text').textContent()).not.toContain('unwanted.png');
 
     await composer.fill('a date picker please');
@@ -418,16 +470,29 @@ test('the rest of the demo: the expiry warning, a dropped file with its progress
     const label = (await slot.textContent())!;
     await slot.click();
     await waitForBubble(page, 'bot', `You chose: ${label}`);
-    const picker = embedded.simulator.conversationMessages(gt).find((m) => (m as Rich).content?.some((c) => c.contentType === 'DatePicker')) as Rich;
+    const picker = embedded.simulator
+      .conversationMessages(gt)
+      .find((m) => (m as Rich).content?.some((c) => c.contentType === 'DatePicker')) as Rich;
     expect(answersSent(gt).at(-1)).toMatchObject({
       type: 'Text',
       text: '',
-      content: [{ contentType: 'ButtonResponse', buttonResponse: { type: 'DatePicker', payload: picker.content![0]!.datePicker!.availableTimes[0]!.dateTime, originatingMessageId: picker.id } }],
+      content: [
+        {
+          contentType: 'ButtonResponse',
+          buttonResponse: {
+            type: 'DatePicker',
+            payload: picker.content![0]!.datePicker!.availableTimes[0]!.dateTime,
+            originatingMessageId: picker.id,
+          },
+        },
+      ],
     });
 
     await page.locator('#end-chat').click();
     await page.locator('#notice-text', { hasText: 'You ended this chat' }).waitFor();
-    const clear = embedded.simulator.framesFor(gt, 'onMessage').map((f) => f.frame.message?.events?.[0]?.presence?.type);
+    const clear = embedded.simulator
+      .framesFor(gt, 'onMessage')
+      .map((f) => f.frame.message?.events?.[0]?.presence?.type);
     expect(clear).toContain('Clear');
     expect(pageErrors).toEqual([]);
     await page.context().close();
@@ -443,11 +508,18 @@ test('a deployment with file upload, conversation clear and sign-in off: no atta
   try {
     const context = await browser.newContext();
     const page = await context.newPage();
-    const capabilities = page.waitForResponse((r) => new URL(r.url()).pathname === '/capabilities' && r.status() === 200);
+    const capabilities = page.waitForResponse(
+      (r) => new URL(r.url()).pathname === '/capabilities' && r.status() === 200,
+    );
     await page.goto(`${embedded.demo.url}?bff=${encodeURIComponent(`http://localhost:${new URL(own.url).port}`)}`);
-    expect(await (await capabilities).json()).toMatchObject({ attachments: { enabled: false }, endChat: false, authentication: { enabled: false } });
+    expect(await (await capabilities).json()).toMatchObject({
+      attachments: { enabled: false },
+      endChat: false,
+      authentication: { enabled: false },
+    });
     await waitForStatus(page, 'Connected');
-    for (const id of ['#attach', '#drop-hint', '#end-chat', '#sign-in']) expect({ id, visible: await page.locator(id).isVisible() }).toEqual({ id, visible: false });
+    for (const id of ['#attach', '#drop-hint', '#end-chat', '#sign-in'])
+      expect({ id, visible: await page.locator(id).isVisible() }).toEqual({ id, visible: false });
     const presigns = embedded.simulator.received.filter((f) => f.frame.action === 'onAttachment').length;
     await dropFile(page, 'ignored.png', demoPng(8, 8));
     expect(await page.locator('.pending-file').count()).toBe(0);
@@ -455,7 +527,13 @@ test('a deployment with file upload, conversation clear and sign-in off: no atta
     await context.close();
   } finally {
     await own.stop();
-    embedded.simulator.setOptions({ fileUploadModes: [{ fileTypes: ['image/png', 'image/jpeg', 'image/gif', 'application/pdf'], maxFileSizeKB: 10240 }], conversationClear: true, authEnabled: true });
+    embedded.simulator.setOptions({
+      fileUploadModes: [
+        { fileTypes: ['image/png', 'image/jpeg', 'image/gif', 'application/pdf'], maxFileSizeKB: 10240 },
+      ],
+      conversationClear: true,
+      authEnabled: true,
+    });
   }
 });
 
@@ -478,24 +556,37 @@ async function runInPage(page: Page, code: string): Promise<void> {
     (window as unknown as { __readme: string }).__readme = 'running';
     const fail = (why: unknown) => ((window as unknown as { __readme: string }).__readme = `failed: ${String(why)}`);
     window.addEventListener('error', (e) => fail(e.message), { once: true });
-    window.addEventListener('unhandledrejection', (e) => fail((e.reason as Error)?.message ?? e.reason), { once: true });
+    window.addEventListener('unhandledrejection', (e) => fail((e.reason as Error)?.message ?? e.reason), {
+      once: true,
+    });
     const script = document.createElement('script');
     script.type = 'module';
     script.textContent = source;
     document.body.append(script);
   }, module);
-  await page.waitForFunction(() => (window as unknown as { __readme: string }).__readme !== 'running', undefined, { timeout: 30_000 });
+  await page.waitForFunction(() => (window as unknown as { __readme: string }).__readme !== 'running', undefined, {
+    timeout: 30_000,
+  });
   expect(await page.evaluate(() => (window as unknown as { __readme: string }).__readme)).toBe('done');
 }
 
-test('the README\'s browser examples run as pasted: the typed client, plain fetch, and an attachment upload', async () => {
+test("the README's browser examples run as pasted: the typed client, plain fetch, and an attachment upload", async () => {
   // The website's own page on its own origin, next to bffClient.js, and a service that allows that origin.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'readme-site-'));
   fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>README</title><body></body>');
   fs.writeFileSync(path.join(dir, 'page.html'), '<!doctype html><title>README</title><body></body>');
-  const site = await startDemoServer({ port: 0, host: '127.0.0.1', pageDir: dir, clientModule: demoAssets().clientModule, serviceUrlFor: () => '' });
+  const site = await startDemoServer({
+    port: 0,
+    host: '127.0.0.1',
+    pageDir: dir,
+    clientModule: demoAssets().clientModule,
+    serviceUrlFor: () => '',
+  });
   const origin = `http://localhost:${site.port}`;
-  const own = await startService(loadConfig({ ...embedded.env, PORT: '0', CORS_ALLOWED_ORIGINS: origin }), serviceLog.logger);
+  const own = await startService(
+    loadConfig({ ...embedded.env, PORT: '0', CORS_ALLOWED_ORIGINS: origin }),
+    serviceLog.logger,
+  );
   const context = await browser.newContext();
   const page = await context.newPage();
   const errors: string[] = [];
@@ -504,9 +595,14 @@ test('the README\'s browser examples run as pasted: the typed client, plain fetc
   const bff = `http://localhost:${new URL(own.url).port}`;
   const here = (code: string) => code.replaceAll('https://chat-bff.example.com', bff);
 
-  const sentTexts = (text: string) => embedded.simulator.received.filter((f) => f.frame?.action === 'onMessage' && f.frame?.message?.text === text).length;
+  const sentTexts = (text: string) =>
+    embedded.simulator.received.filter((f) => f.frame?.action === 'onMessage' && f.frame?.message?.text === text)
+      .length;
   const typedBefore = sentTexts('Where is my order?');
-  await runInPage(page, here(readmeBlock("import { BffClient, BffError, sessionStorageTokenStore } from './bff-client/index.js';")));
+  await runInPage(
+    page,
+    here(readmeBlock("import { BffClient, BffError, sessionStorageTokenStore } from './bff-client/index.js';")),
+  );
   expect(sentTexts('Where is my order?')).toBe(typedBefore + 1);
   const fetchBlock = here(readmeBlock("const BFF = 'https://chat-bff.example.com';"));
   const helloBefore = sentTexts('Hello');
@@ -520,15 +616,24 @@ test('the README\'s browser examples run as pasted: the typed client, plain fetc
 
   // The upload example is a fragment of the plain-fetch one: it uses its BFF and token, and a file input.
   const png = demoPng(16, 16).toString('base64');
-  const started = await page.evaluate(async ([url, origin]) => {
-    const res = await fetch(`${url}/guest-session`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
-    const body = (await res.json()) as { sessionToken: string; routingKey: string };
-    return { status: res.status, token: body.sessionToken, routingKey: body.routingKey, origin };
-  }, [bff, origin]);
+  const started = await page.evaluate(
+    async ([url, origin]) => {
+      const res = await fetch(`${url}/guest-session`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: '{}',
+      });
+      const body = (await res.json()) as { sessionToken: string; routingKey: string };
+      return { status: res.status, token: body.sessionToken, routingKey: body.routingKey, origin };
+    },
+    [bff, origin],
+  );
   expect(started.status).toBe(201);
   await page.evaluate(
     ([url, token, routingKey, bytes]) => {
-      const file = new File([Uint8Array.from(atob(bytes!), (c) => c.charCodeAt(0))], 'photo.png', { type: 'image/png' });
+      const file = new File([Uint8Array.from(atob(bytes!), (c) => c.charCodeAt(0))], 'photo.png', {
+        type: 'image/png',
+      });
       Object.assign(window, { BFF: url, token, routingKey, input: { files: [file] } });
     },
     [bff, started.token, started.routingKey, png],
@@ -536,18 +641,25 @@ test('the README\'s browser examples run as pasted: the typed client, plain fetc
   // Both requests carry the session's routing key, for a proxy that hashes on it.
   const routed: (string | undefined)[] = [];
   const onRequest = (request: { url(): string; method(): string; headers(): Record<string, string> }) => {
-    if (request.method() === 'POST' && /\/(attachments|messages)(\?|$)/.test(request.url())) routed.push(new URL(request.url()).searchParams.get('routingKey') ?? undefined);
+    if (request.method() === 'POST' && /\/(attachments|messages)(\?|$)/.test(request.url()))
+      routed.push(new URL(request.url()).searchParams.get('routingKey') ?? undefined);
   };
   page.on('request', onRequest);
-  const sentBefore = embedded.simulator.received.filter((f) => f.frame?.action === 'onMessage' && f.frame?.message?.content?.[0]?.contentType === 'Attachment').length;
+  const sentBefore = embedded.simulator.received.filter(
+    (f) => f.frame?.action === 'onMessage' && f.frame?.message?.content?.[0]?.contentType === 'Attachment',
+  ).length;
   await runInPage(page, readmeBlock("form.append('file', input.files[0]);"));
-  const sentAfter = embedded.simulator.received.filter((f) => f.frame?.action === 'onMessage' && f.frame?.message?.content?.[0]?.contentType === 'Attachment').length;
+  const sentAfter = embedded.simulator.received.filter(
+    (f) => f.frame?.action === 'onMessage' && f.frame?.message?.content?.[0]?.contentType === 'Attachment',
+  ).length;
   expect(sentAfter).toBe(sentBefore + 1);
   page.off('request', onRequest);
   expect(routed).toEqual([started.routingKey, started.routingKey]);
 
   // The sign-in fragment: a client that holds a session, and what the identity provider sent back.
-  const grant = await signInAt(embedded.simulator, `readme-${Date.now().toString(36)}`, { redirectUri: `${origin}/page.html` });
+  const grant = await signInAt(embedded.simulator, `readme-${Date.now().toString(36)}`, {
+    redirectUri: `${origin}/page.html`,
+  });
   await runInPage(
     page,
     `import { BffClient } from './bffClient.js';
@@ -602,7 +714,12 @@ test('authenticated messaging: sign in mid-chat through the demo sign-in page, s
   await shoot(laptop.page, 'signed-in-second-device');
   // Neither page ever holds a Genesys credential: the sign-in JWTs stay inside the service.
   for (const { page } of [phone, laptop]) {
-    const stored = await page.evaluate(() => JSON.stringify({ ...sessionStorage }) + JSON.stringify({ ...localStorage }) + document.documentElement.outerHTML);
+    const stored = await page.evaluate(
+      () =>
+        JSON.stringify({ ...sessionStorage }) +
+        JSON.stringify({ ...localStorage }) +
+        document.documentElement.outerHTML,
+    );
     for (const f of embedded.simulator.received.filter((r) => r.frame.action === 'configureAuthenticatedSession')) {
       expect(stored).not.toContain(f.frame.data.code as string);
     }
@@ -666,7 +783,11 @@ test('WCAG 2.1 AA (axe-core): no violation in any state of the page, from the gr
   await ask('a date picker');
   await page.locator('.date-picker button.slot').first().waitFor();
   await ask('send image');
-  await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>('#messages li.from-bot img.thumb')).some((img) => img.complete && img.naturalWidth > 0));
+  await page.waitForFunction(() =>
+    Array.from(document.querySelectorAll<HTMLImageElement>('#messages li.from-bot img.thumb')).some(
+      (img) => img.complete && img.naturalWidth > 0,
+    ),
+  );
   await check('a card, a carousel, a date picker and an image');
 
   await page.setInputFiles('#file', { name: 'parcel.png', mimeType: 'image/png', buffer: demoPng(40, 40) });

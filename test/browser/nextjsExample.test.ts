@@ -57,7 +57,10 @@ function readmeBlocks(): string[] {
 }
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}: apt-get install -y chromium (this test never downloads a browser).`);
+  if (!fs.existsSync(CHROMIUM))
+    throw new Error(
+      `Chromium is missing at ${CHROMIUM}: apt-get install -y chromium (this test never downloads a browser).`,
+    );
   const [serviceBlock, buildBlock, startBlock] = readmeBlocks();
   let servicePort: number, demoPort: number;
   [port, servicePort, demoPort] = [await freePort(), await freePort(), await freePort()];
@@ -65,20 +68,36 @@ beforeAll(async () => {
 
   // The service as the README starts it, in the repository root, from a newcomer's shell (no Genesys
   // variables, no .env); this page's origin and the demo page's port are this test's free ones.
-  const serviceCommand = serviceBlock!.replace('DEMO_PORT=3001', `DEMO_PORT=${demoPort}`).replace('http://localhost:3000', `http://127.0.0.1:${port}`);
+  const serviceCommand = serviceBlock!
+    .replace('DEMO_PORT=3001', `DEMO_PORT=${demoPort}`)
+    .replace('http://localhost:3000', `http://127.0.0.1:${port}`);
   expect(serviceCommand).toBe(`DEMO_PORT=${demoPort} CORS_ALLOWED_ORIGINS=http://127.0.0.1:${port} npm start`);
   service = run(
     serviceCommand,
     ROOT,
-    { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(servicePort), DOTENV_CONFIG_PATH: path.join(ROOT, 'test/demo/no-such.env') },
+    {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      PORT: String(servicePort),
+      DOTENV_CONFIG_PATH: path.join(ROOT, 'test/demo/no-such.env'),
+    },
     (text) => (serviceOutput += text),
   );
-  await waitFor(() => {
-    if (service!.exitCode !== null) throw new Error(`npm start exited: ${serviceOutput}`);
-    return serviceOutput.includes('Open the demo chat');
-  }, 180_000, 200);
+  await waitFor(
+    () => {
+      if (service!.exitCode !== null) throw new Error(`npm start exited: ${serviceOutput}`);
+      return serviceOutput.includes('Open the demo chat');
+    },
+    180_000,
+    200,
+  );
   // Packed, installed and built as the README says, in this folder (after npm start's own build of the client).
-  execFileSync('bash', ['-euc', buildBlock!], { cwd: EXAMPLE, env: ENV, stdio: ['ignore', 'pipe', 'pipe'], timeout: 180_000 });
+  execFileSync('bash', ['-euc', buildBlock!], {
+    cwd: EXAMPLE,
+    env: ENV,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 180_000,
+  });
   expect(fs.existsSync(path.join(EXAMPLE, 'node_modules/@genesys-bff/client/dist/react/index.js'))).toBe(true);
   // Installed, not linked: the example compiles nothing from outside its folder.
   expect(fs.lstatSync(path.join(EXAMPLE, 'node_modules/@genesys-bff/client')).isSymbolicLink()).toBe(false);
@@ -87,13 +106,24 @@ beforeAll(async () => {
   const start = startBlock!.replace('BFF_URL=http://localhost:8080', `BFF_URL=http://127.0.0.1:${servicePort}`);
   expect(start).not.toBe(startBlock);
   next = run(start, EXAMPLE, { ...ENV, HOST: '127.0.0.1', PORT: String(port) }, (text) => (nextOutput += text));
-  await waitFor(async () => {
-    if (next!.exitCode !== null) throw new Error(`next start exited: ${nextOutput}`);
-    return (await fetch(pageUrl)).ok;
-  }, 60_000, 200);
+  await waitFor(
+    async () => {
+      if (next!.exitCode !== null) throw new Error(`next start exited: ${nextOutput}`);
+      return (await fetch(pageUrl)).ok;
+    },
+    60_000,
+    200,
+  );
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
   });
 });
 
@@ -146,14 +176,26 @@ const say = async (page: Page, text: string) => {
   await page.getByRole('button', { name: 'Send' }).click();
   await page.locator('.from-guest .bubble', { hasText: text }).first().waitFor();
 };
-const reply = (page: Page, text: string) => page.locator('.message:not(.from-guest) .bubble', { hasText: text }).first();
+const reply = (page: Page, text: string) =>
+  page.locator('.message:not(.from-guest) .bubble', { hasText: text }).first();
 
 /** axe-core (pinned in package.json) injected into the page: the WCAG 2.1 A and AA rules. */
 async function axeViolations(page: Page): Promise<{ id: string; nodes: string[] }[]> {
   await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
   return page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(context: Document, options: object): Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }> } }).axe;
-    const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+    const axe = (
+      window as unknown as {
+        axe: {
+          run(
+            context: Document,
+            options: object,
+          ): Promise<{ violations: { id: string; nodes: { target: string[] }[] }[] }>;
+        };
+      }
+    ).axe;
+    const result = await axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+    });
     return result.violations.map((v) => ({ id: v.id, nodes: v.nodes.map((n) => n.target.join(' ')) }));
   });
 }
@@ -237,7 +279,9 @@ test('the Next.js page on an origin the service does not allow names that origin
   const { page } = await openChat(`${refused}/`);
   const alert = page.getByRole('alert').filter({ hasText: 'CORS_ALLOWED_ORIGINS' });
   await alert.waitFor();
-  expect(await alert.textContent()).toContain(`does not allow calls from ${refused}: add ${refused} to its CORS_ALLOWED_ORIGINS`);
+  expect(await alert.textContent()).toContain(
+    `does not allow calls from ${refused}: add ${refused} to its CORS_ALLOWED_ORIGINS`,
+  );
   expect(await page.locator('[role=status]').textContent()).toBe('Not connected');
   await page.context().close();
 });

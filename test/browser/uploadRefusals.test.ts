@@ -30,17 +30,39 @@ let pageOrigin: string;
 const spool = fs.mkdtempSync(path.join(os.tmpdir(), 'bff-browser-refusal-'));
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}. Install Debian's package: \`apt-get update && apt-get install -y chromium\`. This test never downloads a browser.`);
-  pages = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>chat</title><p>chat</p>'));
+  if (!fs.existsSync(CHROMIUM))
+    throw new Error(
+      `Chromium is missing at ${CHROMIUM}. Install Debian's package: \`apt-get update && apt-get install -y chromium\`. This test never downloads a browser.`,
+    );
+  pages = http.createServer((_req, res) =>
+    res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>chat</title><p>chat</p>'),
+  );
   await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
   pageOrigin = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;
   stack = await startStack({
-    sim: { profile: simProfile(), agent: { enabled: false }, enableAttachments: true, allowedMedia: { inbound: { fileTypes: [{ type: 'image/*' }], maxFileSizeKB: 10240 } } },
-    env: { UPLOADS_MAX: '1', UPLOAD_MIN_BYTES_PER_SECOND: '0', UPLOAD_TMP_DIR: spool, CORS_ALLOWED_ORIGINS: `http://localhost:3000,${pageOrigin}` },
+    sim: {
+      profile: simProfile(),
+      agent: { enabled: false },
+      enableAttachments: true,
+      allowedMedia: { inbound: { fileTypes: [{ type: 'image/*' }], maxFileSizeKB: 10240 } },
+    },
+    env: {
+      UPLOADS_MAX: '1',
+      UPLOAD_MIN_BYTES_PER_SECOND: '0',
+      UPLOAD_TMP_DIR: spool,
+      CORS_ALLOWED_ORIGINS: `http://localhost:3000,${pageOrigin}`,
+    },
   });
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
   });
   page = await (await browser.newContext()).newPage();
   await page.goto(`${pageOrigin}/`);
@@ -60,7 +82,11 @@ async function pageSession(): Promise<string> {
 }
 
 /** What the page's fetch makes of a 5 MB upload: the status and problem code, or the error it threw. */
-function uploadFromPage(token: string, fileName: string, type: string): Promise<{ status?: number; code?: string; retryAfter?: string | null; error?: string }> {
+function uploadFromPage(
+  token: string,
+  fileName: string,
+  type: string,
+): Promise<{ status?: number; code?: string; retryAfter?: string | null; error?: string }> {
   return page.evaluate(
     async ({ url, token, fileName, type, head }) => {
       const bytes = new Uint8Array(5 * 1000 * 1000);
@@ -68,7 +94,11 @@ function uploadFromPage(token: string, fileName: string, type: string): Promise<
       const form = new FormData();
       form.append('file', new File([bytes], fileName, { type }));
       try {
-        const res = await fetch(`${url}/attachments`, { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: form });
+        const res = await fetch(`${url}/attachments`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${token}` },
+          body: form,
+        });
         const body = (await res.json()) as { code?: string };
         return { status: res.status, code: body.code, retryAfter: res.headers.get('retry-after') };
       } catch (error) {
@@ -86,7 +116,11 @@ test('a busy instance: the page sees 429 with Retry-After, not a network error',
     await waitFor(() => fs.readdirSync(spool).length === 1, 5_000);
     const token = await pageSession();
     for (let i = 0; i < 3; i++) {
-      expect(await uploadFromPage(token, 'photo.png', 'image/png')).toEqual({ status: 429, code: 'rate_limited', retryAfter: expect.stringMatching(/^\d+$/) });
+      expect(await uploadFromPage(token, 'photo.png', 'image/png')).toEqual({
+        status: 429,
+        code: 'rate_limited',
+        retryAfter: expect.stringMatching(/^\d+$/),
+      });
     }
   } finally {
     holder.socket.destroy();
@@ -97,7 +131,10 @@ test('a type the deployment refuses: the page sees 415, not a network error', as
   await waitFor(() => fs.readdirSync(spool).length === 0, 5_000);
   const token = await pageSession();
   for (let i = 0; i < 3; i++) {
-    expect(await uploadFromPage(token, 'report.pdf', 'application/pdf')).toMatchObject({ status: 415, code: 'attachment_type_not_allowed' });
+    expect(await uploadFromPage(token, 'report.pdf', 'application/pdf')).toMatchObject({
+      status: 415,
+      code: 'attachment_type_not_allowed',
+    });
   }
 });
 

@@ -49,7 +49,13 @@ test('creates a session, then resumes it from the stored token; the newest token
   const store = memoryTokenStore();
   const client = newClient({ tokenStore: store });
   const started = await client.startSession({ attributes: { page: '/pricing', name: 'Ada' } });
-  expect(started).toMatchObject({ resumed: false, replacedExpired: false, newSession: true, readOnly: false, attributes: { page: '/pricing', name: 'Ada' } });
+  expect(started).toMatchObject({
+    resumed: false,
+    replacedExpired: false,
+    newSession: true,
+    readOnly: false,
+    attributes: { page: '/pricing', name: 'Ada' },
+  });
   expect(started.limits.maxTextBytes).toBe(4096);
   expect(store.get()).toBe(started.sessionToken);
 
@@ -63,7 +69,7 @@ test('creates a session, then resumes it from the stored token; the newest token
   expect(store.get()).toBe(state.sessionToken);
 });
 
-test('the client proposes a routing key, then sends the session\'s on every request (X-Chat-Session)', async () => {
+test("the client proposes a routing key, then sends the session's on every request (X-Chat-Session)", async () => {
   const calls: Call[] = [];
   const client = newClient({ calls });
   const started = await client.startSession();
@@ -105,7 +111,9 @@ test('send retries a lost answer with the same Idempotency-Key: one message in h
 
   const sends = calls.filter((c) => c.method === 'POST' && new URL(c.url).pathname === '/messages');
   expect(sends).toHaveLength(2);
-  expect(sends[0]!.headers['Idempotency-Key']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  expect(sends[0]!.headers['Idempotency-Key']).toMatch(
+    /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+  );
   expect(sends[1]!.headers['Idempotency-Key']).toBe(sends[0]!.headers['Idempotency-Key']);
 
   const history = await client.history({ pageSize: 50 });
@@ -157,9 +165,13 @@ test('every request carries the routing key as ?routingKey= (the one place a pro
   const seen: string[] = [];
   FetchEventSource.opened = [];
   const live = client.stream({ message: (m) => seen.push(`${m.direction}:${m.text}`) });
-  await waitFor(() => seen.includes('inbound:said before the stream') && seen.includes('outbound:You said: said before the stream'));
+  await waitFor(
+    () => seen.includes('inbound:said before the stream') && seen.includes('outbound:You said: said before the stream'),
+  );
   live.close();
-  const keys = [...calls.map((c) => c.url), ...FetchEventSource.opened.map((s) => s.url)].map((u) => new URL(u).searchParams.get('routingKey'));
+  const keys = [...calls.map((c) => c.url), ...FetchEventSource.opened.map((s) => s.url)].map((u) =>
+    new URL(u).searchParams.get('routingKey'),
+  );
   expect(keys.length).toBeGreaterThanOrEqual(5);
   expect(new Set(keys)).toEqual(new Set([session.routingKey]));
 });
@@ -250,37 +262,59 @@ test('capabilities, files (sent with text, sent alone, dropped, refused, cancell
   const png = () => new Blob([new Uint8Array(demoPng(8, 8))], { type: 'image/png' });
 
   const photo = await client.uploadAttachment(png(), { fileName: 'photo.png' });
-  expect(photo).toMatchObject({ fileName: 'photo.png', mediaType: 'image/png', url: expect.stringContaining(`/attachments/${photo.id}/content?`) });
+  expect(photo).toMatchObject({
+    fileName: 'photo.png',
+    mediaType: 'image/png',
+    url: expect.stringContaining(`/attachments/${photo.id}/content?`),
+  });
   const withText = await client.send({ text: 'the parcel', attachmentIds: [photo.id] });
   expect(withText).toMatchObject({ text: 'the parcel', attachments: [{ id: photo.id }] });
   const alone = await client.uploadAttachment(png(), { fileName: 'alone.png' });
   const fileOnly = await client.send({ attachmentIds: [alone.id] });
   expect(fileOnly.attachments?.map((a) => a.id)).toEqual([alone.id]);
-  expect(frames('onMessage').at(-1)!.message.content).toEqual([{ contentType: 'Attachment', attachment: { id: alone.id } }]);
+  expect(frames('onMessage').at(-1)!.message.content).toEqual([
+    { contentType: 'Attachment', attachment: { id: alone.id } },
+  ]);
 
   const dropped = await client.uploadAttachment(png(), { fileName: 'dropped.png' });
   await client.deleteAttachment(dropped.id);
   expect(frames('deleteAttachment').map((f) => f.attachmentId)).toEqual([dropped.id]);
 
   const presigns = frames('onAttachment').length;
-  await expect(client.uploadAttachment(png(), { fileName: 'photo.exe' })).rejects.toMatchObject({ status: 415, code: 'attachment_type_not_allowed' });
+  await expect(client.uploadAttachment(png(), { fileName: 'photo.exe' })).rejects.toMatchObject({
+    status: 415,
+    code: 'attachment_type_not_allowed',
+  });
   const cancel = new AbortController();
   cancel.abort();
-  await expect(client.uploadAttachment(png(), { fileName: 'late.png', signal: cancel.signal })).rejects.toMatchObject({ status: 0, code: 'aborted' });
+  await expect(client.uploadAttachment(png(), { fileName: 'late.png', signal: cancel.signal })).rejects.toMatchObject({
+    status: 0,
+    code: 'aborted',
+  });
   expect(frames('onAttachment')).toHaveLength(presigns);
 
   await client.answerButton({ text: 'Track order', payload: 'track', originatingMessageId: 'card-1' });
   expect(frames('onMessage').at(-1)!.message).toMatchObject({
     type: 'Structured',
     text: 'Track order',
-    content: [{ contentType: 'ButtonResponse', buttonResponse: { type: 'Button', text: 'Track order', payload: 'track', originatingMessageId: 'card-1' } }],
+    content: [
+      {
+        contentType: 'ButtonResponse',
+        buttonResponse: { type: 'Button', text: 'Track order', payload: 'track', originatingMessageId: 'card-1' },
+      },
+    ],
   });
   const dateTime = '2026-12-01T10:00:00Z';
   await client.answerDatePicker({ dateTime, originatingMessageId: 'picker-1' });
   expect(frames('onMessage').at(-1)!.message).toMatchObject({
     type: 'Text',
     text: '',
-    content: [{ contentType: 'ButtonResponse', buttonResponse: { type: 'DatePicker', payload: dateTime, originatingMessageId: 'picker-1' } }],
+    content: [
+      {
+        contentType: 'ButtonResponse',
+        buttonResponse: { type: 'DatePicker', payload: dateTime, originatingMessageId: 'picker-1' },
+      },
+    ],
   });
 });
 
@@ -291,7 +325,14 @@ test('signIn mid-chat and signOut: the stream hears signed_in, then ends with si
   const states: string[] = [];
   const errors: BffError[] = [];
   const opens: boolean[] = [];
-  const live = client.stream({ open: ({ reconnected }) => opens.push(reconnected), session: (e) => states.push(e.state), error: (e) => errors.push(e) }, { initialDelayMs: 50 });
+  const live = client.stream(
+    {
+      open: ({ reconnected }) => opens.push(reconnected),
+      session: (e) => states.push(e.state),
+      error: (e) => errors.push(e),
+    },
+    { initialDelayMs: 50 },
+  );
   await waitFor(() => opens.length === 1);
 
   const signedIn = await client.signIn(await signInAt(stack.sim, `client-${Date.now().toString(36)}`));
@@ -319,10 +360,20 @@ test('a network error is told apart: the service up behind a CORS refusal names 
     }
     throw new TypeError('Failed to fetch');
   };
-  const refused = new BffClient({ baseUrl: stack.service.url, fetch: refusing, pageOrigin: 'https://shop.example.com', sleep: async () => undefined });
+  const refused = new BffClient({
+    baseUrl: stack.service.url,
+    fetch: refusing,
+    pageOrigin: 'https://shop.example.com',
+    sleep: async () => undefined,
+  });
   const error = await refused.startSession().catch((e: unknown) => e);
   expect(error).toBeInstanceOf(BffError);
-  expect(error).toMatchObject({ status: 0, code: 'cors_refused', corsRefused: true, origin: 'https://shop.example.com' });
+  expect(error).toMatchObject({
+    status: 0,
+    code: 'cors_refused',
+    corsRefused: true,
+    origin: 'https://shop.example.com',
+  });
   expect((error as BffError).message).toBe(
     `The chat service at ${stack.service.url} is up but does not allow calls from https://shop.example.com: add https://shop.example.com to its CORS_ALLOWED_ORIGINS.`,
   );
@@ -332,6 +383,11 @@ test('a network error is told apart: the service up behind a CORS refusal names 
   expect(probes).toHaveLength(2);
 
   // Nothing answers at all: an outage, not CORS.
-  const down = new BffClient({ baseUrl: 'http://127.0.0.1:9', pageOrigin: 'https://shop.example.com', sleep: async () => undefined, sendRetries: 0 });
+  const down = new BffClient({
+    baseUrl: 'http://127.0.0.1:9',
+    pageOrigin: 'https://shop.example.com',
+    sleep: async () => undefined,
+    sendRetries: 0,
+  });
   await expect(down.startSession()).rejects.toMatchObject({ status: 0, code: 'network_error', corsRefused: false });
 });

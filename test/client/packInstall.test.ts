@@ -20,7 +20,13 @@ let dir: string;
 afterAll(() => dir && fs.rmSync(dir, { recursive: true, force: true }));
 
 function npm(args: string[], cwd: string): string {
-  return execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 240_000, env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false', npm_config_update_notifier: 'false' } });
+  return execFileSync('npm', args, {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 240_000,
+    env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false', npm_config_update_notifier: 'false' },
+  });
 }
 
 const write = (file: string, text: string) => {
@@ -30,11 +36,22 @@ const write = (file: string, text: string) => {
 
 test('npm pack of the client installs into a fresh Vite + React + TypeScript project, which type-checks against the core and /react', () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bff-client-vite-'));
-  const packed = JSON.parse(npm(['pack', '-w', '@genesys-bff/client', '--pack-destination', dir, '--json'], ROOT)) as { filename: string; files: { path: string }[] }[];
+  const packed = JSON.parse(npm(['pack', '-w', '@genesys-bff/client', '--pack-destination', dir, '--json'], ROOT)) as {
+    filename: string;
+    files: { path: string }[];
+  }[];
   const tarball = packed[0]!;
   const files = tarball.files.map((f) => f.path);
   // The built ES modules with their declarations, for the core and the /react subpath, and the package's README.
-  for (const file of ['package.json', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/react/index.js', 'dist/react/index.d.ts']) expect(files).toContain(file);
+  for (const file of [
+    'package.json',
+    'README.md',
+    'dist/index.js',
+    'dist/index.d.ts',
+    'dist/react/index.js',
+    'dist/react/index.d.ts',
+  ])
+    expect(files).toContain(file);
   expect(files.filter((f) => f.endsWith('.tsbuildinfo'))).toEqual([]);
 
   const app = path.join(dir, 'app');
@@ -50,7 +67,13 @@ test('npm pack of the client installs into a fresh Vite + React + TypeScript pro
         type: 'module',
         scripts: { build: 'tsc --noEmit && vite build' },
         dependencies: { '@genesys-bff/client': `file:../${tarball.filename}`, react: '19.3.1', 'react-dom': '19.3.1' },
-        devDependencies: { '@types/react': '19.3.0', '@types/react-dom': '19.3.0', '@vitejs/plugin-react': '6.3.0', typescript: '5.9.3', vite: '8.3.8' },
+        devDependencies: {
+          '@types/react': '19.3.0',
+          '@types/react-dom': '19.3.0',
+          '@vitejs/plugin-react': '6.3.0',
+          typescript: '5.9.3',
+          vite: '8.3.8',
+        },
       },
       null,
       2,
@@ -74,8 +97,14 @@ test('npm pack of the client installs into a fresh Vite + React + TypeScript pro
       include: ['src'],
     }),
   );
-  write('vite.config.ts', "import { defineConfig } from 'vite';\nimport react from '@vitejs/plugin-react';\n\nexport default defineConfig({ plugins: [react()] });\n");
-  write('index.html', '<!doctype html><html lang="en"><head><title>Chat</title></head><body><div id="root"></div><script type="module" src="/src/main.tsx"></script></body></html>\n');
+  write(
+    'vite.config.ts',
+    "import { defineConfig } from 'vite';\nimport react from '@vitejs/plugin-react';\n\nexport default defineConfig({ plugins: [react()] });\n",
+  );
+  write(
+    'index.html',
+    '<!doctype html><html lang="en"><head><title>Chat</title></head><body><div id="root"></div><script type="module" src="/src/main.tsx"></script></body></html>\n',
+  );
   write(
     'src/main.tsx',
     `import { createRoot } from 'react-dom/client';
@@ -103,13 +132,24 @@ createRoot(document.getElementById('root')!).render(<App />);
 `,
   );
   npm(['install', '--no-package-lock'], app);
-  const installed = JSON.parse(fs.readFileSync(path.join(app, 'node_modules/@genesys-bff/client/package.json'), 'utf8')) as { version: string; dependencies?: object };
+  const installed = JSON.parse(
+    fs.readFileSync(path.join(app, 'node_modules/@genesys-bff/client/package.json'), 'utf8'),
+  ) as { version: string; dependencies?: object };
   expect(installed.dependencies).toBeUndefined(); // nothing at run time beyond the optional React peer
-  execFileSync(path.join(app, 'node_modules/.bin/tsc'), ['--noEmit', '-p', 'tsconfig.json'], { cwd: app, stdio: 'pipe' });
+  execFileSync(path.join(app, 'node_modules/.bin/tsc'), ['--noEmit', '-p', 'tsconfig.json'], {
+    cwd: app,
+    stdio: 'pipe',
+  });
 
   // A misuse fails the same check: the compiler really reads the package's declarations.
-  write('src/wrong.ts', "import { useChat } from '@genesys-bff/client/react';\nexport const wrong: number = useChat({}).status;\n");
-  const misuse = spawnSync(path.join(app, 'node_modules/.bin/tsc'), ['--noEmit', '-p', 'tsconfig.json'], { cwd: app, encoding: 'utf8' });
+  write(
+    'src/wrong.ts',
+    "import { useChat } from '@genesys-bff/client/react';\nexport const wrong: number = useChat({}).status;\n",
+  );
+  const misuse = spawnSync(path.join(app, 'node_modules/.bin/tsc'), ['--noEmit', '-p', 'tsconfig.json'], {
+    cwd: app,
+    encoding: 'utf8',
+  });
   expect(misuse.status).not.toBe(0);
   expect(misuse.stdout).toContain('src/wrong.ts(2,14): error TS2322'); // useChat().status is a string union, not any
 });

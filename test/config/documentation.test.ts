@@ -41,7 +41,15 @@ const BASES: NodeJS.ProcessEnv[] = [
   }),
 ];
 /** Values to set a variable to: a number, a word, a URL of each scheme the configuration takes. */
-const PROBES = ['7', 'true', 'debug', 'https://probe.example.com', 'ws://127.0.0.1:9', 'redis://127.0.0.1:6390', 'garbage value'];
+const PROBES = [
+  '7',
+  'true',
+  'debug',
+  'https://probe.example.com',
+  'ws://127.0.0.1:9',
+  'redis://127.0.0.1:6390',
+  'garbage value',
+];
 
 /** Whether setting `name` to some value changes what loadConfig yields (a configuration or a refusal) in some environment. */
 function hasAnEffect(name: string): boolean {
@@ -67,7 +75,10 @@ describe('configuration documentation', () => {
       const m = /^(?:# )?([A-Z][A-Z0-9_]+)=/.exec(line);
       if (!m) return;
       listed.push(m[1]!);
-      expect({ variable: m[1], commentAbove: /^# \S/.test(lines[i - 1] ?? '') && !/^# [A-Z0-9_]+=/.test(lines[i - 1]!) }).toEqual({
+      expect({
+        variable: m[1],
+        commentAbove: /^# \S/.test(lines[i - 1] ?? '') && !/^# [A-Z0-9_]+=/.test(lines[i - 1]!),
+      }).toEqual({
         variable: m[1],
         commentAbove: true,
       });

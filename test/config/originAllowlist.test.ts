@@ -71,7 +71,12 @@ describe('parseOriginPattern', () => {
 });
 
 describe('OriginAllowlist', () => {
-  const allowlist = OriginAllowlist.parse(['https://shop.example.com', 'http://localhost:3000', 'https://*.example.org', 'http://[::1]:5173']);
+  const allowlist = OriginAllowlist.parse([
+    'https://shop.example.com',
+    'http://localhost:3000',
+    'https://*.example.org',
+    'http://[::1]:5173',
+  ]);
 
   it.each(ALLOWED)('allows %s: %s', (_why, origin) => {
     expect(allowlist.allows(origin)).toBe(true);
@@ -113,7 +118,13 @@ test('the scheme alone decides: https://localhost:3000 is not http://localhost:3
 /** Verdicts are remembered per exact origin (a bounded number of them): asking again never changes an answer. */
 test('the same verdict every time an origin asks, however many other origins asked in between', () => {
   const list = OriginAllowlist.parse(['https://shop.example.com', 'https://*.example.org']);
-  const asked = ['https://shop.example.com', 'https://evil.example.com', 'https://a.example.org', 'https://a.b.example.org', `https://${'x'.repeat(300)}.example.org`];
+  const asked = [
+    'https://shop.example.com',
+    'https://evil.example.com',
+    'https://a.example.org',
+    'https://a.b.example.org',
+    `https://${'x'.repeat(300)}.example.org`,
+  ];
   const first = asked.map((o) => list.allows(o));
   expect(first).toEqual([true, false, true, false, false]);
   for (let i = 0; i < 1500; i++) list.allows(`https://site-${i}.example.org`);

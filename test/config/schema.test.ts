@@ -75,7 +75,13 @@ describe('regions', () => {
 describe('loadConfig', () => {
   it('accepts the minimal valid environment with the documented defaults', () => {
     const config = loadConfig(
-      testEnv({ PORT: undefined, HOST: undefined, LOG_LEVEL: undefined, SHUTDOWN_GRACE_MS: undefined, NODE_ENV: undefined }),
+      testEnv({
+        PORT: undefined,
+        HOST: undefined,
+        LOG_LEVEL: undefined,
+        SHUTDOWN_GRACE_MS: undefined,
+        NODE_ENV: undefined,
+      }),
     );
     expect(config.port).toBe(8080);
     expect(config.host).toBe('0.0.0.0');
@@ -85,7 +91,11 @@ describe('loadConfig', () => {
     expect(config.identity).toBeUndefined();
     expect(config.trustProxy).toBe(false);
     expect(config.session.secrets).toEqual([TEST_SESSION_SECRET]);
-    expect(config.cors.allowedOrigins).toEqual(['https://shop.example.com', 'http://localhost:3000', 'https://*.example.org']);
+    expect(config.cors.allowedOrigins).toEqual([
+      'https://shop.example.com',
+      'http://localhost:3000',
+      'https://*.example.org',
+    ]);
     // README.md#configuration: the attribute keys, and the durations (given in seconds) as the service uses them.
     expect(config.attributeKeys).toEqual({
       firstName: 'firstName',
@@ -104,7 +114,12 @@ describe('loadConfig', () => {
 
   it('reads durations given in seconds', () => {
     const config = loadConfig(
-      testEnv({ GENESYS_RECONNECT_WINDOW_SECONDS: '60', DEPLOYMENT_CACHE_TTL_SECONDS: '30', GUEST_SOCKET_IDLE_SECONDS: '45', UPLOAD_RATE_WINDOW_SECONDS: '5' }),
+      testEnv({
+        GENESYS_RECONNECT_WINDOW_SECONDS: '60',
+        DEPLOYMENT_CACHE_TTL_SECONDS: '30',
+        GUEST_SOCKET_IDLE_SECONDS: '45',
+        UPLOAD_RATE_WINDOW_SECONDS: '5',
+      }),
     );
     expect(config.genesys.reconnectWindowMs).toBe(60_000);
     expect(config.genesys.deploymentCacheTtlMs).toBe(30_000);
@@ -158,11 +173,21 @@ describe('loadConfig', () => {
 
   it('treats blank values as unset when another variable is wrong too, and reports only the real problems', () => {
     const { problems } = problemsOf({ LOG_LEVEL: 'loud', GENESYS_REGION: '   ', GENESYS_CLIENT_SECRET: '' });
-    expect(problems).toEqual([expect.stringMatching(/^LOG_LEVEL must be one of/), expect.stringMatching(/^GENESYS_REGION is required/)]);
+    expect(problems).toEqual([
+      expect.stringMatching(/^LOG_LEVEL must be one of/),
+      expect.stringMatching(/^GENESYS_REGION is required/),
+    ]);
   });
 
   it('reads every value without the blanks around it', () => {
-    const config = loadConfig(testEnv({ GENESYS_DEPLOYMENT_ID: ` ${TEST_DEPLOYMENT_ID}\t`, HOST: ' ::1 ', REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_NAME: ' mymaster ' }));
+    const config = loadConfig(
+      testEnv({
+        GENESYS_DEPLOYMENT_ID: ` ${TEST_DEPLOYMENT_ID}\t`,
+        HOST: ' ::1 ',
+        REDIS_SENTINELS: 's1:26379',
+        REDIS_SENTINEL_NAME: ' mymaster ',
+      }),
+    );
     expect(config.genesys.deploymentId).toBe(TEST_DEPLOYMENT_ID);
     expect(config.host).toBe('::1');
     expect(config.redis).toMatchObject({ name: 'mymaster' });
@@ -170,7 +195,9 @@ describe('loadConfig', () => {
 
   describe('OAuth client', () => {
     it('enables the Platform API with both the id and the secret', () => {
-      const config = loadConfig(testEnv({ GENESYS_CLIENT_ID: 'client-id', GENESYS_CLIENT_SECRET: 'client-secret-value' }));
+      const config = loadConfig(
+        testEnv({ GENESYS_CLIENT_ID: 'client-id', GENESYS_CLIENT_SECRET: 'client-secret-value' }),
+      );
       expect(config.genesys.credentials).toEqual({ clientId: 'client-id', clientSecret: 'client-secret-value' });
     });
 
@@ -204,8 +231,14 @@ describe('loadConfig', () => {
     });
 
     it('accepts exact origins and one-label wildcards, trimming blanks', () => {
-      const config = loadConfig(testEnv({ CORS_ALLOWED_ORIGINS: ' https://a.example.com , ,http://localhost:3000,https://*.example.net ' }));
-      expect(config.cors.allowedOrigins).toEqual(['https://a.example.com', 'http://localhost:3000', 'https://*.example.net']);
+      const config = loadConfig(
+        testEnv({ CORS_ALLOWED_ORIGINS: ' https://a.example.com , ,http://localhost:3000,https://*.example.net ' }),
+      );
+      expect(config.cors.allowedOrigins).toEqual([
+        'https://a.example.com',
+        'http://localhost:3000',
+        'https://*.example.net',
+      ]);
     });
   });
 
@@ -284,12 +317,16 @@ describe('loadConfig', () => {
 
   describe('GENESYS_ORIGIN', () => {
     it('defaults to the first exact allowed origin', () => {
-      const config = loadConfig(testEnv({ CORS_ALLOWED_ORIGINS: 'https://*.example.org,https://www.example.com,https://b.example.com' }));
+      const config = loadConfig(
+        testEnv({ CORS_ALLOWED_ORIGINS: 'https://*.example.org,https://www.example.com,https://b.example.com' }),
+      );
       expect(config.genesys.origin).toBe('https://www.example.com');
     });
 
     it('is taken as given when set', () => {
-      expect(loadConfig(testEnv({ GENESYS_ORIGIN: 'https://chat.example.com' })).genesys.origin).toBe('https://chat.example.com');
+      expect(loadConfig(testEnv({ GENESYS_ORIGIN: 'https://chat.example.com' })).genesys.origin).toBe(
+        'https://chat.example.com',
+      );
     });
 
     it('is not reported as a second problem when CORS_ALLOWED_ORIGINS is missing altogether', () => {
@@ -300,21 +337,33 @@ describe('loadConfig', () => {
     it('is required when the allowlist holds only wildcards', () => {
       const { problems } = problemsOf({ CORS_ALLOWED_ORIGINS: 'https://*.example.org' });
       expect(problems).toEqual([expect.stringMatching(/^GENESYS_ORIGIN is required/)]);
-      expect(loadConfig(testEnv({ CORS_ALLOWED_ORIGINS: 'https://*.example.org', GENESYS_ORIGIN: 'https://www.example.org' })).genesys.origin).toBe(
-        'https://www.example.org',
-      );
+      expect(
+        loadConfig(
+          testEnv({ CORS_ALLOWED_ORIGINS: 'https://*.example.org', GENESYS_ORIGIN: 'https://www.example.org' }),
+        ).genesys.origin,
+      ).toBe('https://www.example.org');
     });
 
     it('may be a plain-http origin with a port (a local site)', () => {
-      expect(loadConfig(testEnv({ GENESYS_ORIGIN: 'http://localhost:3000' })).genesys.origin).toBe('http://localhost:3000');
+      expect(loadConfig(testEnv({ GENESYS_ORIGIN: 'http://localhost:3000' })).genesys.origin).toBe(
+        'http://localhost:3000',
+      );
     });
 
-    it.each(['shop.example.com', 'https://shop.example.com/', 'https://shop.example.com/chat', 'wss://shop.example.com', '"https://shop.example.com"', 'https://shop.example.com:99999', 'https://shop example.com', 'git+https://shop.example.com'])(
-      'refuses %s, which is not an origin',
-      (value) => {
-        expect(problemsOf({ GENESYS_ORIGIN: value }).problems).toEqual([expect.stringMatching(/^GENESYS_ORIGIN must be an origin/)]);
-      },
-    );
+    it.each([
+      'shop.example.com',
+      'https://shop.example.com/',
+      'https://shop.example.com/chat',
+      'wss://shop.example.com',
+      '"https://shop.example.com"',
+      'https://shop.example.com:99999',
+      'https://shop example.com',
+      'git+https://shop.example.com',
+    ])('refuses %s, which is not an origin', (value) => {
+      expect(problemsOf({ GENESYS_ORIGIN: value }).problems).toEqual([
+        expect.stringMatching(/^GENESYS_ORIGIN must be an origin/),
+      ]);
+    });
   });
 
   describe('identity tokens', () => {
@@ -326,7 +375,11 @@ describe('loadConfig', () => {
 
     it('verify with an HS256 secret, issuer and audience', () => {
       const config = loadConfig(
-        testEnv({ IDENTITY_JWT_SECRET: jwtSecret, IDENTITY_ISSUER: 'https://shop.example.com', IDENTITY_AUDIENCE: 'genesys-bff' }),
+        testEnv({
+          IDENTITY_JWT_SECRET: jwtSecret,
+          IDENTITY_ISSUER: 'https://shop.example.com',
+          IDENTITY_AUDIENCE: 'genesys-bff',
+        }),
       );
       expect(config.identity).toEqual({
         jwtSecret,
@@ -347,7 +400,10 @@ describe('loadConfig', () => {
           IDENTITY_CLOCK_TOLERANCE_SECONDS: '5',
         }),
       );
-      expect(config.identity).toMatchObject({ jwksUrl: 'https://shop.example.com/.well-known/jwks.json', clockToleranceSeconds: 5 });
+      expect(config.identity).toMatchObject({
+        jwksUrl: 'https://shop.example.com/.well-known/jwks.json',
+        clockToleranceSeconds: 5,
+      });
       expect(config.identity?.jwtSecret).toBeUndefined();
     });
 
@@ -369,14 +425,21 @@ describe('loadConfig', () => {
     });
 
     it('refuse a short HS256 secret without printing it', () => {
-      const { problems, message } = problemsOf({ IDENTITY_JWT_SECRET: 'short-identity-key', IDENTITY_ISSUER: 'i', IDENTITY_AUDIENCE: 'a' });
+      const { problems, message } = problemsOf({
+        IDENTITY_JWT_SECRET: 'short-identity-key',
+        IDENTITY_ISSUER: 'i',
+        IDENTITY_AUDIENCE: 'a',
+      });
       expect(problems).toEqual([expect.stringContaining('IDENTITY_JWT_SECRET must be at least 32 characters')]);
       expect(message).not.toContain('short-identity-key');
     });
 
     it('take an HS256 secret of exactly 32 characters', () => {
       const secret = 'k'.repeat(32);
-      expect(loadConfig(testEnv({ IDENTITY_JWT_SECRET: secret, IDENTITY_ISSUER: 'i', IDENTITY_AUDIENCE: 'a' })).identity?.jwtSecret).toBe(secret);
+      expect(
+        loadConfig(testEnv({ IDENTITY_JWT_SECRET: secret, IDENTITY_ISSUER: 'i', IDENTITY_AUDIENCE: 'a' })).identity
+          ?.jwtSecret,
+      ).toBe(secret);
     });
 
     it('refuse an issuer or audience with no way to verify', () => {
@@ -392,7 +455,13 @@ describe('loadConfig', () => {
   describe('numbers and the rest', () => {
     it('reads PORT, limits and timeouts', () => {
       const config = loadConfig(
-        testEnv({ PORT: '3001', BODY_LIMIT_BYTES: '2048', GENESYS_TIMEOUT_MS: '1500', SHUTDOWN_GRACE_MS: '0', SESSION_TTL_SECONDS: '3600' }),
+        testEnv({
+          PORT: '3001',
+          BODY_LIMIT_BYTES: '2048',
+          GENESYS_TIMEOUT_MS: '1500',
+          SHUTDOWN_GRACE_MS: '0',
+          SESSION_TTL_SECONDS: '3600',
+        }),
       );
       expect(config.port).toBe(3001);
       expect(config.limits.bodyBytes).toBe(2048);
@@ -402,13 +471,17 @@ describe('loadConfig', () => {
     });
 
     it.each(['65536', '-1', '80.5', 'http'])('refuses PORT=%s', (value) => {
-      expect(problemsOf({ PORT: value }).problems).toEqual([expect.stringMatching(/^PORT must be a whole number from 0 to 65535/)]);
+      expect(problemsOf({ PORT: value }).problems).toEqual([
+        expect.stringMatching(/^PORT must be a whole number from 0 to 65535/),
+      ]);
     });
 
     it('takes both ends of a range', () => {
       expect(loadConfig(testEnv({ PORT: '65535' })).port).toBe(65535);
       expect(loadConfig(testEnv({ SESSION_TTL_SECONDS: '60' })).session.ttlSeconds).toBe(60);
-      expect(loadConfig(testEnv({ SESSION_TTL_SECONDS: String(60 * 60 * 24 * 30) })).session.ttlSeconds).toBe(2_592_000);
+      expect(loadConfig(testEnv({ SESSION_TTL_SECONDS: String(60 * 60 * 24 * 30) })).session.ttlSeconds).toBe(
+        2_592_000,
+      );
     });
 
     it.each([
@@ -439,24 +512,48 @@ describe('loadConfig', () => {
 
 describe('the shared store (REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES)', () => {
   it('reads one Redis, a Sentinel-watched primary or a cluster, with the password and TLS beside it', () => {
-    expect(loadConfig(testEnv({ REDIS_URL: 'redis://redis:6379', REDIS_PASSWORD: 'pw' })).redis).toEqual({ kind: 'single', url: 'redis://redis:6379', keyPrefix: 'genesys-bff:', password: 'pw', tls: false });
-    expect(loadConfig(testEnv({ REDIS_SENTINELS: 's1:26379, s2:26380', REDIS_SENTINEL_NAME: 'mymaster' })).redis).toMatchObject({
+    expect(loadConfig(testEnv({ REDIS_URL: 'redis://redis:6379', REDIS_PASSWORD: 'pw' })).redis).toEqual({
+      kind: 'single',
+      url: 'redis://redis:6379',
+      keyPrefix: 'genesys-bff:',
+      password: 'pw',
+      tls: false,
+    });
+    expect(
+      loadConfig(testEnv({ REDIS_SENTINELS: 's1:26379, s2:26380', REDIS_SENTINEL_NAME: 'mymaster' })).redis,
+    ).toMatchObject({
       kind: 'sentinel',
-      sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26380 }],
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26380 },
+      ],
       name: 'mymaster',
     });
-    expect(loadConfig(testEnv({ REDIS_CLUSTER_NODES: '10.0.0.1:6379,[fd00::2]:6380', REDIS_TLS: 'true' })).redis).toMatchObject({
+    expect(
+      loadConfig(testEnv({ REDIS_CLUSTER_NODES: '10.0.0.1:6379,[fd00::2]:6380', REDIS_TLS: 'true' })).redis,
+    ).toMatchObject({
       kind: 'cluster',
-      nodes: [{ host: '10.0.0.1', port: 6379 }, { host: 'fd00::2', port: 6380 }],
+      nodes: [
+        { host: '10.0.0.1', port: 6379 },
+        { host: 'fd00::2', port: 6380 },
+      ],
       tls: true,
     });
     expect(loadConfig(testEnv()).redis).toBeUndefined();
   });
 
-  it('refuses two at once, a Sentinel without the primary\'s name, a node that is not host:port, and settings without a Redis', () => {
-    expect(problemsOf({ REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: 'b:6379' }).problems).toEqual([expect.stringMatching(/Set one of REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES, not REDIS_URL and REDIS_CLUSTER_NODES/)]);
-    expect(problemsOf({ REDIS_SENTINELS: 's1:26379' }).problems).toEqual([expect.stringMatching(/REDIS_SENTINEL_NAME is required with REDIS_SENTINELS/)]);
-    expect(problemsOf({ REDIS_SENTINEL_NAME: 'mymaster' }).problems).toEqual([expect.stringMatching(/REDIS_SENTINEL_NAME is set without REDIS_SENTINELS/)]);
+  it("refuses two at once, a Sentinel without the primary's name, a node that is not host:port, and settings without a Redis", () => {
+    expect(problemsOf({ REDIS_URL: 'redis://a:6379', REDIS_CLUSTER_NODES: 'b:6379' }).problems).toEqual([
+      expect.stringMatching(
+        /Set one of REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES, not REDIS_URL and REDIS_CLUSTER_NODES/,
+      ),
+    ]);
+    expect(problemsOf({ REDIS_SENTINELS: 's1:26379' }).problems).toEqual([
+      expect.stringMatching(/REDIS_SENTINEL_NAME is required with REDIS_SENTINELS/),
+    ]);
+    expect(problemsOf({ REDIS_SENTINEL_NAME: 'mymaster' }).problems).toEqual([
+      expect.stringMatching(/REDIS_SENTINEL_NAME is set without REDIS_SENTINELS/),
+    ]);
     expect(problemsOf({ REDIS_CLUSTER_NODES: 'redis-1, redis-2:99999' }).problems).toEqual([
       expect.stringMatching(/REDIS_CLUSTER_NODES: "redis-1" is not host:port/),
       expect.stringMatching(/REDIS_CLUSTER_NODES: "redis-2:99999" is not host:port/),
@@ -470,25 +567,36 @@ describe('the shared store (REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES)', (
   });
 
   it('reads REDIS_TLS=false as no TLS', () => {
-    expect(loadConfig(testEnv({ REDIS_CLUSTER_NODES: 'redis-1:6379', REDIS_TLS: 'false' })).redis).toMatchObject({ kind: 'cluster', tls: false });
-  });
-
-  it('reads a list of nodes with blanks and a trailing comma, ports 1 to 65535', () => {
-    expect(loadConfig(testEnv({ REDIS_SENTINELS: ' s1:1 ,, s2:65535, ', REDIS_SENTINEL_NAME: 'mymaster' })).redis).toMatchObject({
-      sentinels: [{ host: 's1', port: 1 }, { host: 's2', port: 65535 }],
+    expect(loadConfig(testEnv({ REDIS_CLUSTER_NODES: 'redis-1:6379', REDIS_TLS: 'false' })).redis).toMatchObject({
+      kind: 'cluster',
+      tls: false,
     });
   });
 
-  it.each(['redis://redis-1:6379', 'redis-1:6379/0', 'redis-1:0', 'redis-1:65536', 'redis-1'])('refuses the node %s, naming the variable and the entry', (entry) => {
-    for (const [name, env] of [
-      ['REDIS_CLUSTER_NODES', { REDIS_CLUSTER_NODES: `redis-2:6379,${entry}` }],
-      ['REDIS_SENTINELS', { REDIS_SENTINELS: `s1:26379,${entry}`, REDIS_SENTINEL_NAME: 'mymaster' }],
-    ] as const) {
-      const { problems } = problemsOf(env);
-      expect(problems).toEqual([expect.stringMatching(/is not host:port/)]);
-      expect(problems[0]!.startsWith(`${name}: "${entry}"`)).toBe(true);
-    }
+  it('reads a list of nodes with blanks and a trailing comma, ports 1 to 65535', () => {
+    expect(
+      loadConfig(testEnv({ REDIS_SENTINELS: ' s1:1 ,, s2:65535, ', REDIS_SENTINEL_NAME: 'mymaster' })).redis,
+    ).toMatchObject({
+      sentinels: [
+        { host: 's1', port: 1 },
+        { host: 's2', port: 65535 },
+      ],
+    });
   });
+
+  it.each(['redis://redis-1:6379', 'redis-1:6379/0', 'redis-1:0', 'redis-1:65536', 'redis-1'])(
+    'refuses the node %s, naming the variable and the entry',
+    (entry) => {
+      for (const [name, env] of [
+        ['REDIS_CLUSTER_NODES', { REDIS_CLUSTER_NODES: `redis-2:6379,${entry}` }],
+        ['REDIS_SENTINELS', { REDIS_SENTINELS: `s1:26379,${entry}`, REDIS_SENTINEL_NAME: 'mymaster' }],
+      ] as const) {
+        const { problems } = problemsOf(env);
+        expect(problems).toEqual([expect.stringMatching(/is not host:port/)]);
+        expect(problems[0]!.startsWith(`${name}: "${entry}"`)).toBe(true);
+      }
+    },
+  );
 
   it('refuses Sentinels none of which is host:port, saying at least one is needed', () => {
     expect(problemsOf({ REDIS_SENTINELS: 'sentinel-1', REDIS_SENTINEL_NAME: 'mymaster' }).problems).toEqual([

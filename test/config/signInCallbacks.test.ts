@@ -22,10 +22,10 @@ const refusal = (env: Record<string, string>): string[] => {
 describe('SIGN_IN_REDIRECT_URIS', () => {
   it('is read as a list of callback URLs, blanks dropped', () => {
     expect(testConfig().signInRedirectUris).toBeUndefined();
-    expect(testConfig({ SIGN_IN_REDIRECT_URIS: ' https://shop.example.com/signed-in , ,http://localhost:3000/cb,' }).signInRedirectUris).toEqual([
-      'https://shop.example.com/signed-in',
-      'http://localhost:3000/cb',
-    ]);
+    expect(
+      testConfig({ SIGN_IN_REDIRECT_URIS: ' https://shop.example.com/signed-in , ,http://localhost:3000/cb,' })
+        .signInRedirectUris,
+    ).toEqual(['https://shop.example.com/signed-in', 'http://localhost:3000/cb']);
   });
 
   it.each([
@@ -45,14 +45,23 @@ describe('signInCallbacks', () => {
     const allowed = signInCallbacks(['https://shop.example.com/signed-in', 'http://localhost:3000/cb'], TEST_ORIGINS);
     expect(allowed('https://shop.example.com/signed-in')).toBe(true);
     expect(allowed('http://localhost:3000/cb')).toBe(true);
-    for (const uri of ['https://shop.example.com/signed-in/', 'https://shop.example.com/signed-in?x=1', 'https://shop.example.com/other', 'https://a.example.org/signed-in']) {
+    for (const uri of [
+      'https://shop.example.com/signed-in/',
+      'https://shop.example.com/signed-in?x=1',
+      'https://shop.example.com/other',
+      'https://a.example.org/signed-in',
+    ]) {
       expect({ uri, allowed: allowed(uri) }).toEqual({ uri, allowed: false });
     }
   });
 
   it('with none listed, takes an http(s) page on an allowed origin', () => {
     const allowed = signInCallbacks(undefined, TEST_ORIGINS);
-    for (const uri of ['https://shop.example.com/signed-in', 'http://localhost:3000/cb?state=1', 'https://chat.example.org/']) {
+    for (const uri of [
+      'https://shop.example.com/signed-in',
+      'http://localhost:3000/cb?state=1',
+      'https://chat.example.org/',
+    ]) {
       expect({ uri, allowed: allowed(uri) }).toEqual({ uri, allowed: true });
     }
   });

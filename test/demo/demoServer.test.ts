@@ -53,7 +53,8 @@ async function demo(options: Options = {}): Promise<DemoServer & { base: string;
     port: 0,
     host: '127.0.0.1',
     pageDir: options.pageDir ?? pageDir,
-    clientModule: options.clientModule ?? (async (file) => (file === 'index.js' ? 'export const client = 1;' : undefined)),
+    clientModule:
+      options.clientModule ?? (async (file) => (file === 'index.js' ? 'export const client = 1;' : undefined)),
     serviceUrlFor:
       options.serviceUrlFor ??
       ((hostname) => {
@@ -81,7 +82,8 @@ function getWithHost(port: number, host: string): Promise<{ status: number; body
 }
 
 const COMMON = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
-const headersOf = (answer: Response, names: string[]) => Object.fromEntries(names.map((name) => [name, answer.headers.get(name)]));
+const headersOf = (answer: Response, names: string[]) =>
+  Object.fromEntries(names.map((name) => [name, answer.headers.get(name)]));
 
 describe('the page', () => {
   it('names the service for the hostname the browser used, under a policy that allows only it and images', async () => {
@@ -89,7 +91,10 @@ describe('the page', () => {
     expect(server.url).toBe(`http://localhost:${server.port}/`);
     const answer = await fetch(`${server.base}/`);
     expect(answer.status).toBe(200);
-    expect(headersOf(answer, ['content-type', ...Object.keys(COMMON)])).toEqual({ 'content-type': 'text/html; charset=utf-8', ...COMMON });
+    expect(headersOf(answer, ['content-type', ...Object.keys(COMMON)])).toEqual({
+      'content-type': 'text/html; charset=utf-8',
+      ...COMMON,
+    });
     expect(answer.headers.get('content-security-policy')).toBe(
       "default-src 'self'; connect-src 'self' http://127.0.0.1:8080; img-src 'self' data: https: http://127.0.0.1:8080 http://127.0.0.1:9999 http://localhost:9999; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
     );
@@ -104,18 +109,25 @@ describe('the page', () => {
 
   it('allows https: images and the service alone when no other image origin is given', async () => {
     const server = await demo();
-    expect((await fetch(`${server.base}/`)).headers.get('content-security-policy')).toContain("img-src 'self' data: https: http://127.0.0.1:8080; base-uri");
+    expect((await fetch(`${server.base}/`)).headers.get('content-security-policy')).toContain(
+      "img-src 'self' data: https: http://127.0.0.1:8080; base-uri",
+    );
   });
 
   it('takes ?bff= when it is an http(s) URL, as its origin only', async () => {
     const server = await demo();
-    const bffOf = async (query: string) => /name="bff-url" content="([^"]*)"/.exec(await (await fetch(`${server.base}/?bff=${encodeURIComponent(query)}`)).text())?.[1];
+    const bffOf = async (query: string) =>
+      /name="bff-url" content="([^"]*)"/.exec(
+        await (await fetch(`${server.base}/?bff=${encodeURIComponent(query)}`)).text(),
+      )?.[1];
     expect(await bffOf('https://chat.example.com:8443/a/path?x=1')).toBe('https://chat.example.com:8443');
     expect(await bffOf('http://chat.example.com')).toBe('http://chat.example.com');
     for (const refused of ['', 'ftp://chat.example.com', 'javascript:alert(1)', 'not a url']) {
       expect({ refused, bff: await bffOf(refused) }).toEqual({ refused, bff: 'http://127.0.0.1:8080' });
     }
-    const header = (await fetch(`${server.base}/?bff=${encodeURIComponent('https://chat.example.com/x')}`)).headers.get('content-security-policy');
+    const header = (await fetch(`${server.base}/?bff=${encodeURIComponent('https://chat.example.com/x')}`)).headers.get(
+      'content-security-policy',
+    );
     expect(header).toContain("connect-src 'self' https://chat.example.com;");
   });
 
@@ -125,7 +137,9 @@ describe('the page', () => {
       serviceUrlFor: () => 'http://127.0.0.1:8080/?q="<x>"&y',
     });
     const html = await (await fetch(`${server.base}/`)).text();
-    expect(html).toContain('<meta name="sign-in-authorize-url" content="https://idp.example/authorize?a=1&amp;b=&quot;2&quot;">');
+    expect(html).toContain(
+      '<meta name="sign-in-authorize-url" content="https://idp.example/authorize?a=1&amp;b=&quot;2&quot;">',
+    );
     expect(html).toContain('<meta name="sign-in-client-id" content="&lt;client&gt;&amp;&quot;id&quot;">');
     expect(html).toContain('<meta name="bff-url" content="http://127.0.0.1:8080/?q=&quot;&lt;x&gt;&quot;&amp;y">');
   });
@@ -152,7 +166,9 @@ describe('the page', () => {
       expect(answer.status).toBe(500);
       expect(answer.headers.get('content-type')).toBe('text/plain; charset=utf-8');
       // (Under jest, fs's errors come from another realm and print as `Error: ...`.)
-      expect(await answer.text()).toMatch(/^The demo page could not be served: (Error: )?ENOENT: no such file or directory, open '.*index\.html'$/);
+      expect(await answer.text()).toMatch(
+        /^The demo page could not be served: (Error: )?ENOENT: no such file or directory, open '.*index\.html'$/,
+      );
     } finally {
       fs.rmSync(empty, { recursive: true, force: true });
     }
@@ -162,9 +178,14 @@ describe('the page', () => {
 describe('the client modules', () => {
   it('serves the entry that re-exports the package, and the package’s modules by name', async () => {
     const asked: string[] = [];
-    const server = await demo({ clientModule: async (file) => (asked.push(file), file === 'index.js' ? 'export const client = 1;' : undefined) });
+    const server = await demo({
+      clientModule: async (file) => (asked.push(file), file === 'index.js' ? 'export const client = 1;' : undefined),
+    });
     const entry = await fetch(`${server.base}/bffClient.js`);
-    expect(headersOf(entry, ['content-type', ...Object.keys(COMMON)])).toEqual({ 'content-type': 'text/javascript; charset=utf-8', ...COMMON });
+    expect(headersOf(entry, ['content-type', ...Object.keys(COMMON)])).toEqual({
+      'content-type': 'text/javascript; charset=utf-8',
+      ...COMMON,
+    });
     expect(await entry.text()).toBe("export * from './bff-client/index.js';\n");
     const module = await fetch(`${server.base}/bff-client/index.js`);
     expect({ status: module.status, type: module.headers.get('content-type'), text: await module.text() }).toEqual({
@@ -174,7 +195,8 @@ describe('the client modules', () => {
     });
     const missing = await fetch(`${server.base}/bff-client/other.js`);
     expect({ status: missing.status, text: await missing.text() }).toEqual({ status: 404, text: 'Not found' });
-    for (const p of ['/bff-client/react/index.js', '/bff-client/index.css', '/x/bff-client/index.js']) expect({ p, status: (await fetch(`${server.base}${p}`)).status }).toEqual({ p, status: 404 });
+    for (const p of ['/bff-client/react/index.js', '/bff-client/index.css', '/x/bff-client/index.js'])
+      expect({ p, status: (await fetch(`${server.base}${p}`)).status }).toEqual({ p, status: 404 });
     expect(asked).toEqual(['index.js', 'other.js']);
   });
 
@@ -186,8 +208,13 @@ describe('the client modules', () => {
       },
     });
     const failed = await fetch(`${server.base}/bff-client/index.js`);
-    expect({ status: failed.status, text: await failed.text() }).toEqual({ status: 500, text: 'The demo page could not be served: the build is broken' });
-    expect(await (await fetch(`${server.base}/bff-client/thrown.js`)).text()).toBe('The demo page could not be served: a plain reason');
+    expect({ status: failed.status, text: await failed.text() }).toEqual({
+      status: 500,
+      text: 'The demo page could not be served: the build is broken',
+    });
+    expect(await (await fetch(`${server.base}/bff-client/thrown.js`)).text()).toBe(
+      'The demo page could not be served: a plain reason',
+    );
   });
 });
 
@@ -202,7 +229,11 @@ describe('the page folder', () => {
   ])('serves %s as %s', async (file, type, body) => {
     const server = await demo();
     const answer = await fetch(`${server.base}${file}`);
-    expect({ status: answer.status, ...headersOf(answer, ['content-type', ...Object.keys(COMMON)]), body: await answer.text() }).toEqual({
+    expect({
+      status: answer.status,
+      ...headersOf(answer, ['content-type', ...Object.keys(COMMON)]),
+      body: await answer.text(),
+    }).toEqual({
       status: 200,
       'content-type': type,
       ...COMMON,
@@ -212,9 +243,20 @@ describe('the page folder', () => {
 
   it('serves nothing else: another extension, a missing file, a folder, a path outside or below it', async () => {
     const server = await demo();
-    for (const p of ['/notes.txt', '/missing.css', '/folder.css', '/index', '/.css', '/a..css', '/sub/app.js', '/..%2fapp.js']) {
+    for (const p of [
+      '/notes.txt',
+      '/missing.css',
+      '/folder.css',
+      '/index',
+      '/.css',
+      '/a..css',
+      '/sub/app.js',
+      '/..%2fapp.js',
+    ]) {
       const answer = await fetch(`${server.base}${p}`);
-      expect({ p, status: answer.status, type: answer.headers.get('content-type'), text: await answer.text() }).toEqual({ p, status: 404, type: 'text/plain; charset=utf-8', text: 'Not found' });
+      expect({ p, status: answer.status, type: answer.headers.get('content-type'), text: await answer.text() }).toEqual(
+        { p, status: 404, type: 'text/plain; charset=utf-8', text: 'Not found' },
+      );
     }
   });
 
@@ -222,7 +264,14 @@ describe('the page folder', () => {
     const server = await demo();
     for (const method of ['POST', 'PUT', 'DELETE']) {
       const answer = await fetch(`${server.base}/app.js`, { method });
-      expect({ method, status: answer.status, allow: answer.headers.get('allow'), type: answer.headers.get('content-type'), nosniff: answer.headers.get('x-content-type-options'), text: await answer.text() }).toEqual({
+      expect({
+        method,
+        status: answer.status,
+        allow: answer.headers.get('allow'),
+        type: answer.headers.get('content-type'),
+        nosniff: answer.headers.get('x-content-type-options'),
+        text: await answer.text(),
+      }).toEqual({
         method,
         status: 405,
         allow: 'GET, HEAD',
@@ -240,13 +289,23 @@ describe('its life', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     try {
       const port = (blocker.address() as net.AddressInfo).port;
-      await expect(startDemoServer({ port, host: '127.0.0.1', pageDir, clientModule: async () => undefined, serviceUrlFor: () => 'http://127.0.0.1:1' })).rejects.toMatchObject({ code: 'EADDRINUSE' });
+      await expect(
+        startDemoServer({
+          port,
+          host: '127.0.0.1',
+          pageDir,
+          clientModule: async () => undefined,
+          serviceUrlFor: () => 'http://127.0.0.1:1',
+        }),
+      ).rejects.toMatchObject({ code: 'EADDRINUSE' });
     } finally {
       blocker.close();
     }
     const server = await demo();
     const keptAlive = new http.Agent({ keepAlive: true });
-    await new Promise<void>((resolve) => http.get(`${server.base}/app.js`, { agent: keptAlive }, (res) => res.resume().on('end', resolve)));
+    await new Promise<void>((resolve) =>
+      http.get(`${server.base}/app.js`, { agent: keptAlive }, (res) => res.resume().on('end', resolve)),
+    );
     const first = server.stop();
     expect(server.stop()).toBe(first);
     // A kept-alive connection does not hold the stop.

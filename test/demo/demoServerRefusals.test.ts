@@ -7,7 +7,12 @@ import { startDemoServer } from '../../src/demo/demoServer';
 
 /** What the demo server refuses, and how its own faults surface: never answered quietly, never swallowed. */
 
-const options = (pageDir: string) => ({ host: '127.0.0.1', pageDir, clientModule: async () => undefined, serviceUrlFor: () => 'http://127.0.0.1:1' });
+const options = (pageDir: string) => ({
+  host: '127.0.0.1',
+  pageDir,
+  clientModule: async () => undefined,
+  serviceUrlFor: () => 'http://127.0.0.1:1',
+});
 let pageDir: string;
 beforeEach(() => (pageDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bff-demo-refusals-'))));
 afterEach(() => {
@@ -19,7 +24,12 @@ it('answers a missing client module with a plain-text 404', async () => {
   const server = await startDemoServer({ port: 0, ...options(pageDir) });
   try {
     const answer = await fetch(`http://127.0.0.1:${server.port}/bff-client/missing.js`);
-    expect({ status: answer.status, type: answer.headers.get('content-type'), nosniff: answer.headers.get('x-content-type-options'), text: await answer.text() }).toEqual({
+    expect({
+      status: answer.status,
+      type: answer.headers.get('content-type'),
+      nosniff: answer.headers.get('x-content-type-options'),
+      text: await answer.text(),
+    }).toEqual({
       status: 404,
       type: 'text/plain; charset=utf-8',
       nosniff: 'nosniff',
@@ -35,7 +45,9 @@ describe('its listening socket', () => {
   function created(): () => http.Server {
     let server: http.Server | undefined;
     const real = http.createServer;
-    jest.spyOn(http, 'createServer').mockImplementation(((...args: Parameters<typeof real>) => (server = real(...args))) as typeof real);
+    jest
+      .spyOn(http, 'createServer')
+      .mockImplementation(((...args: Parameters<typeof real>) => (server = real(...args))) as typeof real);
     return () => server!;
   }
 
@@ -57,7 +69,9 @@ describe('its listening socket', () => {
     const demo = await startDemoServer({ port: 0, ...options(pageDir) });
     try {
       // An accept failure (EMFILE, say) arrives as the server's 'error' event: with no listener left, it is thrown.
-      expect(() => server().emit('error', Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' }))).toThrow('accept EMFILE');
+      expect(() => server().emit('error', Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' }))).toThrow(
+        'accept EMFILE',
+      );
     } finally {
       await demo.stop();
     }

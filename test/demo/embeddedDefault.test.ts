@@ -36,7 +36,11 @@ describe('startEmbeddedDefault', () => {
   });
 
   it('points the service at the simulator, allows the page origins (and the user’s), and generates a session secret', async () => {
-    embedded = await startEmbeddedDefault({ PORT: '0', DEMO_PORT: '0', CORS_ALLOWED_ORIGINS: 'https://shop.example.com, http://localhost:3000' });
+    embedded = await startEmbeddedDefault({
+      PORT: '0',
+      DEMO_PORT: '0',
+      CORS_ALLOWED_ORIGINS: 'https://shop.example.com, http://localhost:3000',
+    });
     const { env, simulator, demo } = embedded;
     const page = [`http://localhost:${demo.port}`, `http://127.0.0.1:${demo.port}`];
     expect(embedded.demoOrigins).toEqual(page);
@@ -53,7 +57,11 @@ describe('startEmbeddedDefault', () => {
     expect(config.genesys.credentials).toEqual(simulator.credentials);
     expect(config.host).toBe('127.0.0.1');
 
-    const again = await startEmbeddedDefault({ PORT: '0', DEMO_PORT: '0', SESSION_SECRET: 'my-own-session-secret-0123456789abcdef' });
+    const again = await startEmbeddedDefault({
+      PORT: '0',
+      DEMO_PORT: '0',
+      SESSION_SECRET: 'my-own-session-secret-0123456789abcdef',
+    });
     expect(again.env.SESSION_SECRET).toBe('my-own-session-secret-0123456789abcdef');
     expect(again.env.SESSION_SECRET).not.toBe(env.SESSION_SECRET);
     await again.stop();
@@ -95,7 +103,17 @@ describe('startEmbeddedDefault', () => {
     expect(source).not.toMatch(/\bprivate readonly\b/); // built, not TypeScript
 
     for (const file of ['app.js', 'style.css']) expect((await fetch(`${base}/${file}`)).status).toBe(200);
-    for (const p of ['/bffClient.d.ts', '/tsconfig.json', '/../package.json', '/%2e%2e/package.json', '/..%2fpackage.json', '/nope.js', '/bff-client/nope.js', '/bff-client/react/index.js', '/bff-client/../package.json']) {
+    for (const p of [
+      '/bffClient.d.ts',
+      '/tsconfig.json',
+      '/../package.json',
+      '/%2e%2e/package.json',
+      '/..%2fpackage.json',
+      '/nope.js',
+      '/bff-client/nope.js',
+      '/bff-client/react/index.js',
+      '/bff-client/../package.json',
+    ]) {
       expect({ p, status: (await fetch(`${base}${p}`)).status }).toEqual({ p, status: 404 });
     }
     expect((await fetch(`${base}/`, { method: 'POST' })).status).toBe(405);
@@ -144,7 +162,9 @@ describe('src/main.ts: the simulator is loaded only for the embedded default', (
     });
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     return new Promise<{ code: number | null; stdout: string; stderr: string; simulatorModules: number }>((resolve) =>
-      child.on('close', (code) => resolve({ code, stdout, stderr, simulatorModules: Number(/SIMULATOR_MODULES=(\d+)/.exec(stderr)?.[1] ?? -1) })),
+      child.on('close', (code) =>
+        resolve({ code, stdout, stderr, simulatorModules: Number(/SIMULATOR_MODULES=(\d+)/.exec(stderr)?.[1] ?? -1) }),
+      ),
     );
   }
 

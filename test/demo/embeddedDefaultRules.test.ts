@@ -65,12 +65,19 @@ function simulatorsStarted(): simulatorModule.Simulator[] {
 }
 
 describe('ports', () => {
-  it.each(['http', '-1', '65536', '1.5'])('refuses %j as DEMO_PORT and as PORT, in words, before starting anything', async (raw) => {
-    const simulators = simulatorsStarted();
-    await expect(startEmbeddedDefault({ DEMO_PORT: ` ${raw} ` })).rejects.toThrow(new ConfigError([`DEMO_PORT must be a whole number from 0 to 65535 (got "${raw}")`]));
-    await expect(startEmbeddedDefault({ DEMO_PORT: '0', PORT: raw })).rejects.toThrow(new ConfigError([`PORT must be a whole number from 0 to 65535 (got "${raw}")`]));
-    expect(simulators).toHaveLength(0);
-  });
+  it.each(['http', '-1', '65536', '1.5'])(
+    'refuses %j as DEMO_PORT and as PORT, in words, before starting anything',
+    async (raw) => {
+      const simulators = simulatorsStarted();
+      await expect(startEmbeddedDefault({ DEMO_PORT: ` ${raw} ` })).rejects.toThrow(
+        new ConfigError([`DEMO_PORT must be a whole number from 0 to 65535 (got "${raw}")`]),
+      );
+      await expect(startEmbeddedDefault({ DEMO_PORT: '0', PORT: raw })).rejects.toThrow(
+        new ConfigError([`PORT must be a whole number from 0 to 65535 (got "${raw}")`]),
+      );
+      expect(simulators).toHaveLength(0);
+    },
+  );
 
   it('takes the ports at either end of the range, and a value with spaces around it', async () => {
     const embedded = await start({ DEMO_PORT: ' 0 ', PORT: '65535' });
@@ -104,7 +111,9 @@ describe('a start that fails', () => {
   it('stops the simulator it started when the demo port is taken', async () => {
     const simulators = simulatorsStarted();
     const port = await freePort();
-    await whileTaken(port, () => expect(startEmbeddedDefault({ PORT: '0', DEMO_PORT: String(port) })).rejects.toThrow(ConfigError));
+    await whileTaken(port, () =>
+      expect(startEmbeddedDefault({ PORT: '0', DEMO_PORT: String(port) })).rejects.toThrow(ConfigError),
+    );
     expect(simulators).toHaveLength(1);
     expect(await listening(simulators[0]!.url)).toBe(false);
   });
@@ -128,7 +137,11 @@ describe('what the service is given', () => {
   it('the page’s origins first, then the user’s, without blanks or the page’s again', async () => {
     const demoPort = await freePort();
     const page = [`http://localhost:${demoPort}`, `http://127.0.0.1:${demoPort}`];
-    const embedded = await start({ PORT: '0', DEMO_PORT: String(demoPort), CORS_ALLOWED_ORIGINS: ` ,${page[1]}, https://shop.example.com ,,${page[0]}` });
+    const embedded = await start({
+      PORT: '0',
+      DEMO_PORT: String(demoPort),
+      CORS_ALLOWED_ORIGINS: ` ,${page[1]}, https://shop.example.com ,,${page[0]}`,
+    });
     expect(embedded.env.CORS_ALLOWED_ORIGINS).toBe(`${page[0]},${page[1]},https://shop.example.com`);
     expect(embedded.env.GENESYS_ORIGIN).toBe(page[0]);
   });
@@ -155,7 +168,9 @@ describe('the page', () => {
     expect(html).toContain(`<meta name="sign-in-authorize-url" content="${embedded.simulator.signIn.authorizeUrl}">`);
     expect(html).toContain(`<meta name="sign-in-client-id" content="${embedded.simulator.signIn.clientId}">`);
     expect(embedded.simulator.signIn.authorizeUrl).not.toBe('');
-    expect(answer.headers.get('content-security-policy')).toMatch(new RegExp(`img-src [^;]* ${embedded.simulator.url.replace(/[.]/g, '\\.')}(;| )`));
+    expect(answer.headers.get('content-security-policy')).toMatch(
+      new RegExp(`img-src [^;]* ${embedded.simulator.url.replace(/[.]/g, '\\.')}(;| )`),
+    );
   });
 
   it('names the service at localhost for any hostname but 127.0.0.1', async () => {
@@ -163,10 +178,16 @@ describe('the page', () => {
     embedded.serviceStarted('http://127.0.0.1:18094');
     const page = await new Promise<string>((resolve, reject) => {
       // A Host header of the user's own machine name: the page calls the service at localhost.
-      const req = http.request({ host: '127.0.0.1', port: embedded.demo.port, path: '/', headers: { host: 'my-laptop.local' } }, (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve(body));
-      });
+      const req = http.request(
+        { host: '127.0.0.1', port: embedded.demo.port, path: '/', headers: { host: 'my-laptop.local' } },
+        (res) => {
+          let body = '';
+          res
+            .setEncoding('utf8')
+            .on('data', (d: string) => (body += d))
+            .on('end', () => resolve(body));
+        },
+      );
       req.on('error', reject).end();
     });
     expect(page).toContain('<meta name="bff-url" content="http://localhost:18094">');
@@ -224,7 +245,11 @@ describe('the client package, built from source once per process', () => {
   function builds(outcome: 'real' | 'skip' | { printed: string } = 'real'): { count: () => number } {
     let count = 0;
     const real = childProcess.execFile as (...args: unknown[]) => childProcess.ChildProcess;
-    jest.spyOn(childProcess, 'execFile').mockImplementation(((file: string, args: string[], callback: (error: Error | null, stdout: string, stderr: string) => void) => {
+    jest.spyOn(childProcess, 'execFile').mockImplementation(((
+      file: string,
+      args: string[],
+      callback: (error: Error | null, stdout: string, stderr: string) => void,
+    ) => {
       if (!args.some((arg) => arg.endsWith('client/tsconfig.json'))) return real(file, args, callback);
       count++;
       if (outcome === 'real') return real(file, args, callback);
@@ -240,7 +265,8 @@ describe('the client package, built from source once per process', () => {
     const real = fsPromises.readFile;
     jest.spyOn(fsPromises, 'readFile').mockImplementation(((file: Parameters<typeof real>[0], ...rest: unknown[]) => {
       const name = String(file);
-      if (files.some((f) => name.endsWith(`client/dist/${f}`))) return Promise.reject(Object.assign(new Error(`${code}: ${name}`), { code }));
+      if (files.some((f) => name.endsWith(`client/dist/${f}`)))
+        return Promise.reject(Object.assign(new Error(`${code}: ${name}`), { code }));
       return (real as (...a: unknown[]) => Promise<unknown>)(file, ...rest);
     }) as typeof real);
   }
@@ -255,7 +281,9 @@ describe('the client package, built from source once per process', () => {
     const built = builds();
     const embedded = await start({ PORT: '0', DEMO_PORT: '0' });
     const base = `http://127.0.0.1:${embedded.demo.port}/bff-client/`;
-    const answers = await Promise.all(['index.js', 'client.js', 'index.js', 'nope.js'].map((file) => fetch(base + file)));
+    const answers = await Promise.all(
+      ['index.js', 'client.js', 'index.js', 'nope.js'].map((file) => fetch(base + file)),
+    );
     expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 404]);
     expect(built.count()).toBe(1);
   });
@@ -270,7 +298,10 @@ describe('the client package, built from source once per process', () => {
 
   it('answers with the error when the compiler printed nothing', async () => {
     builds({ printed: '' });
-    expect(await moduleAnswer('index.js')).toEqual({ status: 500, text: 'The demo page could not be served: the client package did not build: Command failed: tsc' });
+    expect(await moduleAnswer('index.js')).toEqual({
+      status: 500,
+      text: 'The demo page could not be served: the client package did not build: Command failed: tsc',
+    });
   });
 
   it('says to run the build when the package’s entry is missing, and answers 404 for any other missing module', async () => {

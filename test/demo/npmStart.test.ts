@@ -78,7 +78,11 @@ test('`npm start` with no configuration: the printed URL serves a working chat, 
   const post = (p: string, body: unknown, token?: string) =>
     fetch(`${bff}${p}`, {
       method: 'POST',
-      headers: { Origin: origin, 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+      headers: {
+        Origin: origin,
+        'Content-Type': 'application/json',
+        ...(token ? { Authorization: `Bearer ${token}` } : {}),
+      },
       body: JSON.stringify(body),
     });
   const started = await post('/guest-session', {});
@@ -93,7 +97,10 @@ test('`npm start` with no configuration: the printed URL serves a working chat, 
   const sent = await post('/messages', { text: 'Hello from npm start' }, token);
   expect(sent.status).toBe(201);
   token = ((await sent.json()) as { sessionToken: string }).sessionToken;
-  const reply = await stream.next((e) => e.event === 'message' && dataOf(e).text === 'You said: Hello from npm start', 10_000);
+  const reply = await stream.next(
+    (e) => e.event === 'message' && dataOf(e).text === 'You said: Hello from npm start',
+    10_000,
+  );
   expect(dataOf(reply)).toMatchObject({ direction: 'outbound', originatingEntity: 'bot' });
   stream.close();
 
@@ -112,7 +119,10 @@ test('`npm start` with no configuration: the printed URL serves a working chat, 
 test('a second `npm start` with nothing changed skips the build, and a changed source builds again', async () => {
   const run = () =>
     new Promise<{ code: number | null; output: string }>((resolve) => {
-      const build = spawn(process.execPath, ['scripts/build-if-changed.mjs'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      const build = spawn(process.execPath, ['scripts/build-if-changed.mjs'], {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let output = '';
       build.stdout.on('data', (d: Buffer) => (output += d.toString()));
       build.stderr.on('data', (d: Buffer) => (output += d.toString()));

@@ -1,6 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fillEnv, readmeContainerCommands, ROOT, startContainerRun, type Command, type ContainerRun } from '../support/containerReadme';
+import {
+  fillEnv,
+  readmeContainerCommands,
+  ROOT,
+  startContainerRun,
+  type Command,
+  type ContainerRun,
+} from '../support/containerReadme';
 import { freePort } from '../support/ports';
 import { sleep } from '../support/wait';
 
@@ -52,7 +59,11 @@ async function within<T>(promise: Promise<T>, ms: number, what: () => string): P
 }
 
 /** Runs `line` until it exits (it must exit 0) or, still running, serves `url` with 200: then it is the service. */
-async function runUntilExitOrServing(line: string, url: string, env?: Record<string, string>): Promise<{ command: Command; serving: boolean }> {
+async function runUntilExitOrServing(
+  line: string,
+  url: string,
+  env?: Record<string, string>,
+): Promise<{ command: Command; serving: boolean }> {
   const command = run!.shell(line, env);
   const deadline = Date.now() + BUILD_BOUND_MS;
   while (Date.now() < deadline) {
@@ -116,7 +127,10 @@ async function onlyRunningContainer(): Promise<string> {
 
 /** The service is ready: every readiness check passed against the simulator named in `.env`. */
 async function expectReadyAgainstSimulator(service = 'http://127.0.0.1:8080'): Promise<void> {
-  const ready = JSON.parse(await answer(`${service}/readyz`)) as { status: string; checks: Record<string, { ok: boolean }> };
+  const ready = JSON.parse(await answer(`${service}/readyz`)) as {
+    status: string;
+    checks: Record<string, { ok: boolean }>;
+  };
   expect(ready.status).toBe('ready');
   expect(Object.entries(ready.checks).filter(([, check]) => !check.ok)).toEqual([]);
   expect(Object.keys(ready.checks)).toEqual(expect.arrayContaining(['token', 'deployment', 'guestApi']));
@@ -127,7 +141,10 @@ test('the demo: `docker compose -f docker-compose.demo.yml up --build` with no .
   // The README's command with the ports moved, as a user whose 3000 and 8080 are taken would (free ones, chosen now).
   const [port, demoPort] = [await freePort(), await freePort()];
   const service = `http://127.0.0.1:${port}`;
-  const { command, serving } = await runUntilExitOrServing(commands.demo, `${service}/healthz`, { PORT: String(port), DEMO_PORT: String(demoPort) });
+  const { command, serving } = await runUntilExitOrServing(commands.demo, `${service}/healthz`, {
+    PORT: String(port),
+    DEMO_PORT: String(demoPort),
+  });
   expect(serving).toBe(true);
   const page = await answer(`http://127.0.0.1:${demoPort}/`);
   expect(page).toMatch(new RegExp(`<meta name="bff-url" content="http://(localhost|127\\.0\\.0\\.1):${port}">`));
@@ -152,7 +169,10 @@ test('### Container: the image builds, and `docker run` answers /healthz and /re
     expect(index).toBe(commands.container.length - 1); // a foreground service ends the block
     service = started.command;
   }
-  if (!service) throw new Error(`no command of the Container block served http://127.0.0.1:8080/healthz: ${commands.container.join(' / ')}`);
+  if (!service)
+    throw new Error(
+      `no command of the Container block served http://127.0.0.1:8080/healthz: ${commands.container.join(' / ')}`,
+    );
   await expectReadyAgainstSimulator();
   const id = await onlyRunningContainer();
   expect(await mainProcess(id)).toEqual({ uid: '1000', command: 'node dist/src/main.js' });
@@ -184,7 +204,10 @@ test('### Docker Compose: `cp .env.example .env`, filled in, then `up --build -d
   }
   expect(fs.readFileSync(envFile, 'utf8')).toContain('PORT=3999');
   const id = await onlyRunningContainer();
-  const shown = outputs.join('\n').split('\n').filter((l) => l.startsWith(id.slice(0, 12)));
+  const shown = outputs
+    .join('\n')
+    .split('\n')
+    .filter((l) => l.startsWith(id.slice(0, 12)));
   expect(shown.at(-1)).toMatch(/\(healthy\)/);
   await expectReadyAgainstSimulator();
   expect(await mainProcess(id)).toEqual({ uid: '1000', command: 'node dist/src/main.js' });

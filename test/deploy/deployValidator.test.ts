@@ -14,7 +14,8 @@ import { parse, parseAllDocuments } from 'yaml';
  */
 const ROOT = path.join(__dirname, '../..');
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
-const validate = (...files: string[]) => spawnSync(process.execPath, ['scripts/validate-deploy.mjs', ...files], { cwd: ROOT, encoding: 'utf8' });
+const validate = (...files: string[]) =>
+  spawnSync(process.execPath, ['scripts/validate-deploy.mjs', ...files], { cwd: ROOT, encoding: 'utf8' });
 
 test('every Kubernetes manifest, compose file and the HAProxy configuration validates', () => {
   const result = validate();
@@ -34,7 +35,11 @@ test('the validator refuses what the schemas forbid', () => {
     compose.services.bff.restart_politely = 'yes';
     fs.writeFileSync(path.join(dir, 'docker-compose.bad.yml'), JSON.stringify(compose));
     fs.writeFileSync(path.join(dir, 'bad.cfg'), 'backend bff\n    balance sometimes\n');
-    const result = validate(path.join(dir, 'deployment.yaml'), path.join(dir, 'docker-compose.bad.yml'), path.join(dir, 'bad.cfg'));
+    const result = validate(
+      path.join(dir, 'deployment.yaml'),
+      path.join(dir, 'docker-compose.bad.yml'),
+      path.join(dir, 'bad.cfg'),
+    );
     expect(result.status).toBe(1);
     expect(result.stdout.match(/^INVALID/gm)).toHaveLength(3);
   } finally {

@@ -48,7 +48,13 @@ function startStandIn(name: string): Promise<StandIn> {
       // Never answers: only the proxy's server timeout ends it.
     } else {
       res.setHeader('Content-Type', 'application/json');
-      res.end(JSON.stringify({ instance: name, forwardedFor: req.headers['x-forwarded-for'], forwardedProto: req.headers['x-forwarded-proto'] }));
+      res.end(
+        JSON.stringify({
+          instance: name,
+          forwardedFor: req.headers['x-forwarded-for'],
+          forwardedProto: req.headers['x-forwarded-proto'],
+        }),
+      );
     }
   });
   return new Promise((resolve) => {
@@ -72,7 +78,10 @@ beforeAll(async () => {
   standIns = await Promise.all(['a', 'b', 'c'].map(startStandIn));
   const upstreams = standIns.map((s) => s.address);
   proxy = await startHaproxy(upstreams);
-  fastProxy = await startHaproxy(upstreams, { timeouts: { server: `${SERVER_TIMEOUT_MS}ms`, check: '3s' }, checkInterval: '100ms' });
+  fastProxy = await startHaproxy(upstreams, {
+    timeouts: { server: `${SERVER_TIMEOUT_MS}ms`, check: '3s' },
+    checkInterval: '100ms',
+  });
 }, 30_000);
 
 afterAll(async () => {
@@ -84,13 +93,18 @@ afterAll(async () => {
   }
 });
 
-async function answer(base: string, query = '', headers: Record<string, string> = {}): Promise<{ instance: string; forwardedFor?: string; forwardedProto?: string }> {
+async function answer(
+  base: string,
+  query = '',
+  headers: Record<string, string> = {},
+): Promise<{ instance: string; forwardedFor?: string; forwardedProto?: string }> {
   const res = await fetch(`${base}/session${query}`, { headers });
   expect(res.status).toBe(200);
   return res.json();
 }
 /** Where a session's request lands: every request of a session carries its key as ?routingKey= (the header beside it changes nothing). */
-const instanceFor = async (base: string, key: string) => (await answer(base, `?routingKey=${encodeURIComponent(key)}`, { 'X-Chat-Session': randomUUID() })).instance;
+const instanceFor = async (base: string, key: string) =>
+  (await answer(base, `?routingKey=${encodeURIComponent(key)}`, { 'X-Chat-Session': randomUUID() })).instance;
 
 async function streamInstance(base: string, key: string): Promise<string> {
   const stream = await openStream(`${base}/messages/stream?routingKey=${encodeURIComponent(key)}`);
@@ -171,7 +185,11 @@ test('with no instance ready, HAProxy answers problem+json with Retry-After, not
     const res = await fetch(`${fastProxy.url}/session?routingKey=k`);
     expect(res.headers.get('content-type')).toBe('application/problem+json');
     expect(res.headers.get('retry-after')).toBe('1');
-    expect(await res.json()).toMatchObject({ status: 503, code: 'upstream_unavailable', type: '/problems/upstream_unavailable' });
+    expect(await res.json()).toMatchObject({
+      status: 503,
+      code: 'upstream_unavailable',
+      type: '/problems/upstream_unavailable',
+    });
   } finally {
     for (const s of standIns) s.ready = true;
   }

@@ -50,13 +50,21 @@ function startUpstream(name: string): Promise<Upstream> {
     const proposed = url.searchParams.get('routingKey') ?? req.headers['x-chat-session'];
     const answers: Record<string, unknown> = {
       '/guest-session': { sessionToken: `token-${randomUUID()}`, routingKey: proposed },
-      '/messages': { message: { id: randomUUID(), direction: 'inbound', type: 'text', text: 'hi', time: new Date().toISOString() } },
+      '/messages': {
+        message: { id: randomUUID(), direction: 'inbound', type: 'text', text: 'hi', time: new Date().toISOString() },
+      },
       '/messages/stream-ticket': { ticket: 'ticket', expiresAt: new Date(Date.now() + 60_000).toISOString() },
     };
-    res.writeHead(req.method === 'POST' && url.pathname !== '/messages/stream-ticket' ? 201 : 200, { 'Content-Type': 'application/json' });
+    res.writeHead(req.method === 'POST' && url.pathname !== '/messages/stream-ticket' ? 201 : 200, {
+      'Content-Type': 'application/json',
+    });
     res.end(JSON.stringify(answers[url.pathname] ?? {}));
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ name, server, address: `127.0.0.1:${(server.address() as AddressInfo).port}` })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ name, server, address: `127.0.0.1:${(server.address() as AddressInfo).port}` }),
+    ),
+  );
 }
 
 /** nginx with the ingress's upstream block as ingress-nginx renders it, on a free loopback port. */
@@ -133,7 +141,11 @@ test(`fetch and stream requests of ${SESSIONS} sessions, made by the browser cli
   for (let i = 0; i < SESSIONS; i += 1) {
     const landed: Landed[] = [];
     const opened: Promise<void>[] = [];
-    const client = new BffClient({ baseUrl: ingress.url, fetch: recordingFetch(landed), EventSource: recordingEventSource(landed, opened) });
+    const client = new BffClient({
+      baseUrl: ingress.url,
+      fetch: recordingFetch(landed),
+      EventSource: recordingEventSource(landed, opened),
+    });
     const session = await client.startSession();
     await client.send('hello');
     const live = client.stream({});
@@ -141,9 +153,12 @@ test(`fetch and stream requests of ${SESSIONS} sessions, made by the browser cli
     live.close();
     await client.history().catch(() => undefined);
     // A fetch-based stream reader (test/support/sse.ts, the README's readers) sends the header and the parameter together.
-    const reader = await fetch(`${ingress.url}/messages/stream?routingKey=${encodeURIComponent(session.routingKey)}&lastEventId=${randomUUID()}`, {
-      headers: { Authorization: 'Bearer token', 'X-Chat-Session': session.routingKey, 'Last-Event-ID': randomUUID() },
-    });
+    const reader = await fetch(
+      `${ingress.url}/messages/stream?routingKey=${encodeURIComponent(session.routingKey)}&lastEventId=${randomUUID()}`,
+      {
+        headers: { Authorization: 'Bearer token', 'X-Chat-Session': session.routingKey, 'Last-Event-ID': randomUUID() },
+      },
+    );
     landed.push({ what: 'fetch reader /messages/stream', upstream: reader.headers.get('x-upstream') ?? '?' });
     await reader.text();
     bySession.push(landed);
@@ -151,7 +166,14 @@ test(`fetch and stream requests of ${SESSIONS} sessions, made by the browser cli
   for (const landed of bySession) {
     // Every kind of request was made, and all of them reached the same pod.
     expect(landed.map((l) => l.what)).toEqual(
-      expect.arrayContaining(['POST /guest-session', 'POST /messages', 'POST /messages/stream-ticket', 'EventSource /messages/stream', 'GET /messages', 'fetch reader /messages/stream']),
+      expect.arrayContaining([
+        'POST /guest-session',
+        'POST /messages',
+        'POST /messages/stream-ticket',
+        'EventSource /messages/stream',
+        'GET /messages',
+        'fetch reader /messages/stream',
+      ]),
     );
     expect(new Set(landed.map((l) => l.upstream)).size).toBe(1);
   }

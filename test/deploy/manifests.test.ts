@@ -38,13 +38,23 @@ test('Kubernetes: probes on /readyz and /healthz, a stop grace longer than the p
   expect(container.readinessProbe.httpGet.path).toBe('/readyz');
   expect(container.livenessProbe.httpGet.path).toBe('/healthz');
   expect(container.startupProbe.httpGet.path).toBe('/healthz');
-  const pauseMs = Number(/setTimeout\(\(\) => \{\}, (\d+)\)/.exec(container.lifecycle.preStop.exec.command.join(' '))?.[1]);
+  const pauseMs = Number(
+    /setTimeout\(\(\) => \{\}, (\d+)\)/.exec(container.lifecycle.preStop.exec.command.join(' '))?.[1],
+  );
   expect(pauseMs).toBeGreaterThanOrEqual(3000);
   const drain = drainMs(kube('configmap.yaml').data.SHUTDOWN_GRACE_MS);
   expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThan(pauseMs + drain);
-  expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } });
+  expect(pod.securityContext).toMatchObject({
+    runAsNonRoot: true,
+    runAsUser: 1000,
+    seccompProfile: { type: 'RuntimeDefault' },
+  });
   expect(read('Dockerfile')).toMatch(/^USER node$/m); // uid 1000 in the node images
-  expect(container.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+  expect(container.securityContext).toMatchObject({
+    readOnlyRootFilesystem: true,
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ['ALL'] },
+  });
   expect(pod.volumes).toContainEqual(expect.objectContaining({ name: 'tmp', emptyDir: expect.anything() }));
   expect(container.volumeMounts).toContainEqual(expect.objectContaining({ name: 'tmp', mountPath: '/tmp' }));
 });
@@ -59,7 +69,7 @@ test('Kubernetes: the ingress hashes on the routing key and leaves live streams 
   expect(Number(annotations['nginx.ingress.kubernetes.io/proxy-read-timeout'])).toBeGreaterThanOrEqual(3600);
 });
 
-test('Kubernetes: the manifests name each other and select the Deployment\'s pods', () => {
+test("Kubernetes: the manifests name each other and select the Deployment's pods", () => {
   const deployment = kube('deployment.yaml');
   const podLabels = deployment.spec.template.metadata.labels;
   const container = deployment.spec.template.spec.containers[0];
@@ -68,17 +78,29 @@ test('Kubernetes: the manifests name each other and select the Deployment\'s pod
   selects(deployment.spec.selector.matchLabels);
   selects(service.spec.selector);
   selects(kube('pdb.yaml').spec.selector.matchLabels);
-  for (const constraint of deployment.spec.template.spec.topologySpreadConstraints) selects(constraint.labelSelector.matchLabels);
+  for (const constraint of deployment.spec.template.spec.topologySpreadConstraints)
+    selects(constraint.labelSelector.matchLabels);
   expect(container.ports.map((p: { name: string }) => p.name)).toContain(service.spec.ports[0].targetPort);
   const backend = kube('ingress.yaml').spec.rules[0].http.paths[0].backend.service;
   expect(backend).toEqual({ name: service.metadata.name, port: { name: service.spec.ports[0].name } });
   const hpa = kube('hpa.yaml');
-  expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.metadata.name });
+  expect(hpa.spec.scaleTargetRef).toEqual({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    name: deployment.metadata.name,
+  });
   expect(hpa.spec.minReplicas).toBe(deployment.spec.replicas);
-  expect(container.envFrom).toEqual([{ configMapRef: { name: kube('configmap.yaml').metadata.name } }, { secretRef: { name: kube('secret.example.yaml').metadata.name } }]);
+  expect(container.envFrom).toEqual([
+    { configMapRef: { name: kube('configmap.yaml').metadata.name } },
+    { secretRef: { name: kube('secret.example.yaml').metadata.name } },
+  ]);
   // Every manifest but the Secret example, which must never be applied as it is.
-  const manifests = fs.readdirSync(path.join(ROOT, 'deploy/kubernetes')).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
-  expect([...kube('kustomization.yaml').resources].sort()).toEqual(manifests.filter((f) => f !== 'secret.example.yaml').sort());
+  const manifests = fs
+    .readdirSync(path.join(ROOT, 'deploy/kubernetes'))
+    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml');
+  expect([...kube('kustomization.yaml').resources].sort()).toEqual(
+    manifests.filter((f) => f !== 'secret.example.yaml').sort(),
+  );
   // HAProxy keeps a slot for every instance the autoscaler may run.
   const slots = /^\s*server-template bff 1-(\d+) /m.exec(read('deploy/haproxy/haproxy.cfg'))?.[1];
   expect(Number(slots)).toBeGreaterThanOrEqual(hpa.spec.maxReplicas);
@@ -89,7 +111,9 @@ test('compose: the scaled setup mounts the nginx configuration that hashes on th
   expect(compose.services.proxy.volumes).toContain('./nginx/bff.conf:/etc/nginx/conf.d/default.conf:ro');
   expect(compose.services.proxy.depends_on).toEqual({ bff: { condition: 'service_healthy' } });
   expect(compose.services.bff.depends_on).toEqual({ redis: { condition: 'service_healthy' } });
-  expect(compose.services.redis.healthcheck.test.join(' ')).toMatch(/REDISCLI_AUTH="\$\$REDIS_PASSWORD" redis-cli ping/);
+  expect(compose.services.redis.healthcheck.test.join(' ')).toMatch(
+    /REDISCLI_AUTH="\$\$REDIS_PASSWORD" redis-cli ping/,
+  );
   expect(compose.services.bff.environment).toMatchObject({ REDIS_URL: 'redis://redis:6379', TRUST_PROXY: '1' });
   expect(compose.services.bff.deploy.replicas).toBe(3);
   expect(compose.services.bff.ports).toBeUndefined();
@@ -97,17 +121,31 @@ test('compose: the scaled setup mounts the nginx configuration that hashes on th
   expect(read('docker-compose.yml')).toContain('deploy/docker-compose.scale.yml');
 });
 
-test('compose: every instance is hardened like docker-compose.yml\'s and stops after its drain', () => {
+test("compose: every instance is hardened like docker-compose.yml's and stops after its drain", () => {
   const hardening = ['read_only', 'cap_drop', 'security_opt', 'tmpfs', 'init', 'stop_signal', 'stop_grace_period'];
   const pick = (service: Record<string, unknown>) => Object.fromEntries(hardening.map((k) => [k, service[k]]));
   const base = composeFile('docker-compose.yml').services.bff;
-  expect(pick(base)).toEqual({ read_only: true, cap_drop: ['ALL'], security_opt: ['no-new-privileges:true'], tmpfs: ['/tmp'], init: false, stop_signal: 'SIGTERM', stop_grace_period: '20s' });
+  expect(pick(base)).toEqual({
+    read_only: true,
+    cap_drop: ['ALL'],
+    security_opt: ['no-new-privileges:true'],
+    tmpfs: ['/tmp'],
+    init: false,
+    stop_signal: 'SIGTERM',
+    stop_grace_period: '20s',
+  });
   const instances = composeInstances();
-  expect(instances.map(({ file, name }) => `${file}:${name}`)).toEqual(['docker-compose.yml:bff', 'docker-compose.demo.yml:demo', 'deploy/docker-compose.scale.yml:bff']);
+  expect(instances.map(({ file, name }) => `${file}:${name}`)).toEqual([
+    'docker-compose.yml:bff',
+    'docker-compose.demo.yml:demo',
+    'deploy/docker-compose.scale.yml:bff',
+  ]);
   for (const { file, name, service } of instances) {
     expect({ file, name, ...pick(service) }).toEqual({ file, name, ...pick(base) });
     const environment = (service.environment ?? {}) as Record<string, string>;
-    expect(composeDurationMs(String(service.stop_grace_period))).toBeGreaterThan(drainMs(environment.SHUTDOWN_GRACE_MS));
+    expect(composeDurationMs(String(service.stop_grace_period))).toBeGreaterThan(
+      drainMs(environment.SHUTDOWN_GRACE_MS),
+    );
   }
 });
 
@@ -117,7 +155,8 @@ test('every variable the deployment files set is one the service documents in .e
   documented.add('DEMO_PORT');
   const named = [...Object.keys(kube('configmap.yaml').data), ...Object.keys(kube('secret.example.yaml').stringData)];
   for (const env of kube('deployment.yaml').spec.template.spec.containers[0].env ?? []) named.push(env.name);
-  for (const { service } of composeInstances()) named.push(...Object.keys((service.environment ?? {}) as Record<string, string>));
+  for (const { service } of composeInstances())
+    named.push(...Object.keys((service.environment ?? {}) as Record<string, string>));
   expect(named.length).toBeGreaterThan(10);
   expect(named.filter((name) => !documented.has(name))).toEqual([]);
 });
@@ -146,10 +185,14 @@ test('compose: Redis keeps what it acknowledged (append-only file on a volume), 
   // The instances read the same password (.env) and give it to Redis.
   expect(redis.env_file).toEqual(compose.services.bff.env_file);
   expect(read('.env.example')).toMatch(/^# REDIS_PASSWORD=/m);
-  for (const name of ['bff', 'redis']) expect(compose.services[name].deploy.resources.limits).toMatchObject({ cpus: expect.any(String), memory: expect.any(String) });
+  for (const name of ['bff', 'redis'])
+    expect(compose.services[name].deploy.resources.limits).toMatchObject({
+      cpus: expect.any(String),
+      memory: expect.any(String),
+    });
 });
 
-test('Kubernetes: the optional Redis is durable, never evicts, takes its password from a Secret, and stays out of the service\'s kustomization', () => {
+test("Kubernetes: the optional Redis is durable, never evicts, takes its password from a Secret, and stays out of the service's kustomization", () => {
   const redisKube = (name: string) => parse(read(`deploy/kubernetes/redis/${name}`));
   const conf = redisKube('configmap.yaml').data['redis.conf'] as string;
   const setting = (name: string) => new RegExp(`^${name} (.+)$`, 'm').exec(conf)?.[1];
@@ -160,16 +203,25 @@ test('Kubernetes: the optional Redis is durable, never evicts, takes its passwor
   const set = redisKube('statefulset.yaml');
   const container = set.spec.template.spec.containers[0];
   expect(container.args).toEqual(['/etc/redis/redis.conf', '--requirepass', '$(REDIS_PASSWORD)']);
-  expect(container.env).toContainEqual({ name: 'REDIS_PASSWORD', valueFrom: { secretKeyRef: { name: redisKube('secret.example.yaml').metadata.name, key: 'REDIS_PASSWORD' } } });
+  expect(container.env).toContainEqual({
+    name: 'REDIS_PASSWORD',
+    valueFrom: { secretKeyRef: { name: redisKube('secret.example.yaml').metadata.name, key: 'REDIS_PASSWORD' } },
+  });
   expect(container.volumeMounts).toContainEqual(expect.objectContaining({ name: 'data', mountPath: '/data' }));
   expect(set.spec.volumeClaimTemplates[0].metadata.name).toBe('data');
   // maxmemory below the container's limit, so Redis refuses writes before the kernel kills it.
   const mib = (v: string) => Number(/^(\d+)(mb|Mi)$/.exec(v)![1]);
   expect(mib(setting('maxmemory')!)).toBeLessThan(mib(container.resources.limits.memory));
   expect(redisKube('service.yaml').spec.selector).toEqual(set.spec.template.metadata.labels);
-  expect([...redisKube('kustomization.yaml').resources].sort()).toEqual(['configmap.yaml', 'service.yaml', 'statefulset.yaml']);
+  expect([...redisKube('kustomization.yaml').resources].sort()).toEqual([
+    'configmap.yaml',
+    'service.yaml',
+    'statefulset.yaml',
+  ]);
   expect(kube('kustomization.yaml').resources).not.toContain('redis');
-  expect(kube('secret.example.yaml').stringData.REDIS_URL).toContain(`@${redisKube('service.yaml').metadata.name}:6379`);
+  expect(kube('secret.example.yaml').stringData.REDIS_URL).toContain(
+    `@${redisKube('service.yaml').metadata.name}:6379`,
+  );
 });
 
 test('issue 26: the HPA waits out short bursts before scaling up, the CPU request comes from the bench, and compose limits what its services may take', () => {
@@ -179,9 +231,15 @@ test('issue 26: the HPA waits out short bursts before scaling up, the CPU reques
   const cpu = kube('deployment.yaml').spec.template.spec.containers[0].resources.requests.cpu as string;
   expect(cpu).toBe('250m');
   const compose = composeFile('deploy/docker-compose.scale.yml');
-  for (const name of ['bff', 'proxy']) expect([name, compose.services[name].deploy.resources.limits]).toEqual([name, expect.objectContaining({ cpus: expect.any(String), memory: expect.any(String) })]);
+  for (const name of ['bff', 'proxy'])
+    expect([name, compose.services[name].deploy.resources.limits]).toEqual([
+      name,
+      expect.objectContaining({ cpus: expect.any(String), memory: expect.any(String) }),
+    ]);
   // The proxy reloads nginx (re-resolving the instances) when the set of replicas changes.
   expect(compose.services.proxy.command.join(' ')).toMatch(/getent ahostsv4 bff[\s\S]*nginx -s reload/);
   // nginx's own errors are problem+json, like the service's.
-  expect(read('deploy/nginx/bff.conf')).toMatch(/error_page 502 504 =503 @no_instance;[\s\S]*default_type application\/problem\+json;/);
+  expect(read('deploy/nginx/bff.conf')).toMatch(
+    /error_page 502 504 =503 @no_instance;[\s\S]*default_type application\/problem\+json;/,
+  );
 });

@@ -21,7 +21,11 @@ test.each([
   ['GET', '/messages/stream?routingKey=abcdefghijklmnop'],
   ['POST', '/guest-session'],
 ])('%s %s with no instance answering is 503 problem+json with Retry-After', async (method, path) => {
-  const res = await fetch(`${proxy.url}${path}`, { method, headers: { 'Content-Type': 'application/json' }, body: method === 'POST' ? '{}' : undefined });
+  const res = await fetch(`${proxy.url}${path}`, {
+    method,
+    headers: { 'Content-Type': 'application/json' },
+    body: method === 'POST' ? '{}' : undefined,
+  });
   expect(res.status).toBe(503);
   expect(res.headers.get('content-type')).toBe('application/problem+json');
   expect(res.headers.get('retry-after')).toBe('1');

@@ -37,8 +37,37 @@ const dashboard = () => JSON.parse(read(DASHBOARD)) as { uid: string; panels: Pa
 
 /** PromQL's own words: functions, aggregations, keywords; whatever else names a series is a metric name. */
 const PROMQL_WORDS = new Set([
-  'sum', 'min', 'max', 'avg', 'count', 'rate', 'irate', 'increase', 'delta', 'histogram_quantile', 'clamp_min', 'clamp_max', 'abs', 'absent',
-  'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'offset', 'bool', 'topk', 'bottomk', 'quantile', 'time', 'vector', 'scalar',
+  'sum',
+  'min',
+  'max',
+  'avg',
+  'count',
+  'rate',
+  'irate',
+  'increase',
+  'delta',
+  'histogram_quantile',
+  'clamp_min',
+  'clamp_max',
+  'abs',
+  'absent',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'and',
+  'or',
+  'unless',
+  'offset',
+  'bool',
+  'topk',
+  'bottomk',
+  'quantile',
+  'time',
+  'vector',
+  'scalar',
 ]);
 /** Series Prometheus makes itself for every target, not the service. */
 const PROMETHEUS_SERIES = new Set(['up']);
@@ -57,8 +86,14 @@ function metricNamesIn(expr: string): string[] {
 test('promtool: the alert rules check, and their unit tests pass', () => {
   const PROMTOOL = debianProgram('prometheus');
   const check = spawnSync(PROMTOOL, ['check', 'rules', RULES], { cwd: ROOT, encoding: 'utf8' });
-  expect([check.status, check.stdout + check.stderr]).toEqual([0, expect.stringContaining(`SUCCESS: ${rules().length} rules found`)]);
-  const unit = spawnSync(PROMTOOL, ['test', 'rules', 'deploy/observability/alerts.test.yml'], { cwd: ROOT, encoding: 'utf8' });
+  expect([check.status, check.stdout + check.stderr]).toEqual([
+    0,
+    expect.stringContaining(`SUCCESS: ${rules().length} rules found`),
+  ]);
+  const unit = spawnSync(PROMTOOL, ['test', 'rules', 'deploy/observability/alerts.test.yml'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   expect([unit.status, unit.stdout + unit.stderr]).toEqual([0, expect.stringContaining('SUCCESS')]);
 });
 
@@ -66,8 +101,17 @@ test('promtool: a broken rule is refused (the check checks)', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rules-'));
   try {
     const broken = path.join(dir, 'broken.rules.yml');
-    fs.writeFileSync(broken, read(RULES).replace('expr: min(genesys_bff_shared_store_up) == 0', 'expr: min(genesys_bff_shared_store_up) ==== 0'));
-    const result = spawnSync(process.execPath, ['scripts/validate-deploy.mjs', broken], { cwd: ROOT, encoding: 'utf8' });
+    fs.writeFileSync(
+      broken,
+      read(RULES).replace(
+        'expr: min(genesys_bff_shared_store_up) == 0',
+        'expr: min(genesys_bff_shared_store_up) ==== 0',
+      ),
+    );
+    const result = spawnSync(process.execPath, ['scripts/validate-deploy.mjs', broken], {
+      cwd: ROOT,
+      encoding: 'utf8',
+    });
     expect(result.status).toBe(1);
     expect(result.stdout).toMatch(/^INVALID/m);
   } finally {
@@ -85,7 +129,8 @@ test('every alert pages with a severity, a summary and its runbook section in do
     expect(headings).toContain(rule.alert);
     // Each section says what it means, what to look at and what to do.
     const section = runbook.split(`### ${rule.alert}\n`)[1]!.split(/^#{2,3} /m)[0]!;
-    for (const part of ['**Means**', '**Look at**', '**Do**']) expect([rule.alert, section.includes(part)]).toEqual([rule.alert, true]);
+    for (const part of ['**Means**', '**Look at**', '**Do**'])
+      expect([rule.alert, section.includes(part)]).toEqual([rule.alert, true]);
   }
   expect(rules().length).toBeGreaterThanOrEqual(10);
 });
@@ -94,7 +139,18 @@ test('the dashboard has the panels an operator needs, each with a query', () => 
   const { uid, panels } = dashboard();
   expect(uid).toBe('genesys-bff');
   const titles = panels.map((p) => p.title);
-  for (const needed of ['Live chats', 'Messages sent per second', 'Latency p50 by route', 'Latency p99 by route', 'Genesys errors by code', 'Genesys rate limiting (429/4029)', 'Genesys sockets per session', 'Live streams', 'Redis up (all instances)', 'Event-loop lag']) {
+  for (const needed of [
+    'Live chats',
+    'Messages sent per second',
+    'Latency p50 by route',
+    'Latency p99 by route',
+    'Genesys errors by code',
+    'Genesys rate limiting (429/4029)',
+    'Genesys sockets per session',
+    'Live streams',
+    'Redis up (all instances)',
+    'Event-loop lag',
+  ]) {
     expect(titles).toContain(needed);
   }
   for (const panel of panels) expect([panel.title, panel.targets.length > 0]).toEqual([panel.title, true]);
@@ -109,7 +165,10 @@ describe('the names the dashboard and the alerts query', () => {
 
   test('are all exported by the running service (histogram series by their _bucket, _sum and _count)', async () => {
     const exported = sampleNames((await scrape(stack.service.metricsUrl!)).families());
-    const queries = [...rules().map((r) => ({ where: `alert ${r.alert}`, expr: r.expr })), ...dashboard().panels.flatMap((p) => p.targets.map((t) => ({ where: `panel ${p.title}`, expr: t.expr })))];
+    const queries = [
+      ...rules().map((r) => ({ where: `alert ${r.alert}`, expr: r.expr })),
+      ...dashboard().panels.flatMap((p) => p.targets.map((t) => ({ where: `panel ${p.title}`, expr: t.expr }))),
+    ];
     const used = new Set<string>();
     for (const { where, expr } of queries) {
       const names = metricNamesIn(expr);
@@ -120,7 +179,13 @@ describe('the names the dashboard and the alerts query', () => {
       }
     }
     // The parse found what the queries are about.
-    expect([...used]).toEqual(expect.arrayContaining(['genesys_bff_http_request_duration_seconds_bucket', 'genesys_bff_genesys_errors_total', 'nodejs_eventloop_lag_p99_seconds']));
+    expect([...used]).toEqual(
+      expect.arrayContaining([
+        'genesys_bff_http_request_duration_seconds_bucket',
+        'genesys_bff_genesys_errors_total',
+        'nodejs_eventloop_lag_p99_seconds',
+      ]),
+    );
   });
 });
 
@@ -137,9 +202,15 @@ test('Prometheus, the PodMonitor and the compose overlay scrape the port the dep
   const endpoint = podMonitor.spec.podMetricsEndpoints[0];
   expect(endpoint).toMatchObject({ port: 'metrics', path: '/metrics' });
   expect(endpoint.relabelings).toContainEqual({ targetLabel: 'job', replacement: job });
-  expect(deployment.spec.template.spec.containers[0].ports).toContainEqual({ name: 'metrics', containerPort: metricsPort, protocol: 'TCP' });
+  expect(deployment.spec.template.spec.containers[0].ports).toContainEqual({
+    name: 'metrics',
+    containerPort: metricsPort,
+    protocol: 'TCP',
+  });
   // The public Service never routes to the metrics port.
-  expect(parse(read('deploy/kubernetes/service.yaml')).spec.ports.map((p: { targetPort: string }) => p.targetPort)).toEqual(['http']);
+  expect(
+    parse(read('deploy/kubernetes/service.yaml')).spec.ports.map((p: { targetPort: string }) => p.targetPort),
+  ).toEqual(['http']);
 
   // The image and every compose instance set METRICS_PORT=9464; the scaled one exposes it to Prometheus.
   expect(read('Dockerfile')).toMatch(/^ENV NODE_ENV=production METRICS_PORT=9464$/m);
@@ -154,11 +225,21 @@ test('Prometheus, the PodMonitor and the compose overlay scrape the port the dep
   // Prometheus in the overlay scrapes the `bff` replicas on that port, with the rules loaded.
   const prometheus = parse(read('deploy/observability/prometheus.yml'));
   expect(prometheus.rule_files).toEqual(['alerts.rules.yml']);
-  expect(prometheus.scrape_configs[0]).toMatchObject({ job_name: job, metrics_path: '/metrics', dns_sd_configs: [{ names: ['bff'], port: 9464 }] });
+  expect(prometheus.scrape_configs[0]).toMatchObject({
+    job_name: job,
+    metrics_path: '/metrics',
+    dns_sd_configs: [{ names: ['bff'], port: 9464 }],
+  });
   const overlay = compose('deploy/docker-compose.observability.yml').services;
-  const mounted = ([...overlay.prometheus.volumes, ...overlay.grafana.volumes] as string[]).map((v) => v.split(':')[0]!).filter((v) => v.startsWith('./'));
+  const mounted = ([...overlay.prometheus.volumes, ...overlay.grafana.volumes] as string[])
+    .map((v) => v.split(':')[0]!)
+    .filter((v) => v.startsWith('./'));
   expect(mounted.length).toBe(4);
-  for (const source of mounted) expect([source, fs.existsSync(path.join(ROOT, 'deploy', source))]).toEqual([source, true]);
-  const check = execFileSync(debianProgram('prometheus'), ['check', 'config', 'deploy/observability/prometheus.yml'], { cwd: ROOT, encoding: 'utf8' });
+  for (const source of mounted)
+    expect([source, fs.existsSync(path.join(ROOT, 'deploy', source))]).toEqual([source, true]);
+  const check = execFileSync(debianProgram('prometheus'), ['check', 'config', 'deploy/observability/prometheus.yml'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   expect(check).toContain('SUCCESS');
 });

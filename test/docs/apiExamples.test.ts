@@ -10,18 +10,36 @@ import * as schemas from '../../src/http/schemas';
  * code; request bodies are strict, so a renamed or removed field fails too.
  */
 const DOC = fs.readFileSync(path.join(__dirname, '../../docs/api.md'), 'utf8');
-const examples = [...DOC.matchAll(/<!-- shape: (\w+) -->\n```json\n([\s\S]*?)```/g)].map((m) => ({ shape: m[1]!, json: m[2]! }));
+const examples = [...DOC.matchAll(/<!-- shape: (\w+) -->\n```json\n([\s\S]*?)```/g)].map((m) => ({
+  shape: m[1]!,
+  json: m[2]!,
+}));
 
 test('docs/api.md shows the main requests and answers', () => {
   const shown = new Set(examples.map((e) => e.shape));
-  for (const shape of ['startSessionBody', 'sessionViewSchema', 'attributesBodySchema', 'attributesChangedSchema', 'sendMessageBody', 'sentMessageSchema', 'historySchema', 'ticketSchema', 'attachmentViewSchema', 'capabilitiesSchema', 'problemSchema']) {
+  for (const shape of [
+    'startSessionBody',
+    'sessionViewSchema',
+    'attributesBodySchema',
+    'attributesChangedSchema',
+    'sendMessageBody',
+    'sentMessageSchema',
+    'historySchema',
+    'ticketSchema',
+    'attachmentViewSchema',
+    'capabilitiesSchema',
+    'problemSchema',
+  ]) {
     expect({ shape, shown: shown.has(shape) }).toEqual({ shape, shown: true });
   }
 });
 
-test.each(examples.map((e, i) => [`${i + 1}: ${e.shape}`, e] as const))('example %s fits its schema', (_name, { shape, json }) => {
-  const schema = (schemas as unknown as Record<string, z.ZodType | undefined>)[shape];
-  expect(schema).toBeDefined();
-  const result = schema!.safeParse(JSON.parse(json));
-  expect(result.error?.issues ?? []).toEqual([]);
-});
+test.each(examples.map((e, i) => [`${i + 1}: ${e.shape}`, e] as const))(
+  'example %s fits its schema',
+  (_name, { shape, json }) => {
+    const schema = (schemas as unknown as Record<string, z.ZodType | undefined>)[shape];
+    expect(schema).toBeDefined();
+    const result = schema!.safeParse(JSON.parse(json));
+    expect(result.error?.issues ?? []).toEqual([]);
+  },
+);

@@ -20,7 +20,11 @@ function prose(markdown: string): string[] {
 
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to dashes, -1, -2... for repeats. */
 function anchorOf(heading: string, seen: Map<string, number>): string {
-  const base = heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+  const base = heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
   const count = seen.get(base) ?? 0;
   seen.set(base, count + 1);
   return count === 0 ? base : `${base}-${count}`;
@@ -41,13 +45,19 @@ test('## Contents lists every ## and ### heading, in order and nested, with its 
     const m = /^( *)- \[(.+)\]\(#([^)]+)\)$/.exec(line);
     return m ? [`${m[1]!.length === 0 ? '##' : '###'} ${m[2]} (#${m[3]})`] : [];
   });
-  const expected = headings.filter((h) => (h.level === 2 || h.level === 3) && h.text !== 'Contents').map((h) => `${'#'.repeat(h.level)} ${h.text} (#${h.anchor})`);
+  const expected = headings
+    .filter((h) => (h.level === 2 || h.level === 3) && h.text !== 'Contents')
+    .map((h) => `${'#'.repeat(h.level)} ${h.text} (#${h.anchor})`);
   expect(entries).toEqual(expected);
 });
 
 test('every in-page link of the README names a heading that exists', () => {
   const anchors = new Set(headings.map((h) => h.anchor));
-  const links = [...prose(README).join('\n').matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]!);
+  const links = [
+    ...prose(README)
+      .join('\n')
+      .matchAll(/\]\(#([^)]+)\)/g),
+  ].map((m) => m[1]!);
   expect(links.length).toBeGreaterThan(30);
   expect(links.filter((link) => !anchors.has(link))).toEqual([]);
 });

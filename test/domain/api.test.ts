@@ -8,9 +8,18 @@ const accepts = (body: unknown) => sendMessageBody.safeParse(body).success;
 test('a quick reply, a button or a date picker answer needs a text (and payload) with something in it', () => {
   expect(accepts({ quickReply: { text: 'Yes', payload: 'yes' } })).toBe(true);
   for (const blank of ['', '   ', '\t\n']) {
-    expect({ blank, accepted: accepts({ quickReply: { text: blank, payload: 'yes' } }) }).toEqual({ blank, accepted: false });
-    expect({ blank, accepted: accepts({ button: { text: 'Open', payload: blank } }) }).toEqual({ blank, accepted: false });
-    expect({ blank, accepted: accepts({ datePicker: { dateTime: '2026-11-23T10:00:00Z', originatingMessageId: 'm-1', text: blank } }) }).toEqual({ blank, accepted: false });
+    expect({ blank, accepted: accepts({ quickReply: { text: blank, payload: 'yes' } }) }).toEqual({
+      blank,
+      accepted: false,
+    });
+    expect({ blank, accepted: accepts({ button: { text: 'Open', payload: blank } }) }).toEqual({
+      blank,
+      accepted: false,
+    });
+    expect({
+      blank,
+      accepted: accepts({ datePicker: { dateTime: '2026-11-23T10:00:00Z', originatingMessageId: 'm-1', text: blank } }),
+    }).toEqual({ blank, accepted: false });
   }
 });
 

@@ -11,5 +11,8 @@ test('keeps the failure it stands for as its cause, which the log shows', () => 
 });
 
 test('is logged as an AppError with its detail', () => {
-  expect(serializeError(new AppError('rate_limited', 'Too many requests.'))).toMatchObject({ type: 'AppError', message: 'Too many requests.' });
+  expect(serializeError(new AppError('rate_limited', 'Too many requests.'))).toMatchObject({
+    type: 'AppError',
+    message: 'Too many requests.',
+  });
 });

@@ -13,5 +13,6 @@ test('a moment before the epoch (a clock set wrong) is the epoch, still a positi
 });
 
 test('anything but t- and 13 digits is no time position', () => {
-  for (const id of ['t-1', 't-00000000000001', 'x-0000000000001', 't-000000000000a', 'msg-1']) expect(timeOfPosition(id)).toBeUndefined();
+  for (const id of ['t-1', 't-00000000000001', 'x-0000000000001', 't-000000000000a', 'msg-1'])
+    expect(timeOfPosition(id)).toBeUndefined();
 });

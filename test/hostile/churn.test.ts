@@ -16,7 +16,6 @@ beforeAll(async () => {
 });
 afterAll(() => sim.stop());
 
-
 describe('after DELETE /guest-session', () => {
   let stack: Stack;
   beforeAll(async () => {
@@ -69,7 +68,8 @@ test('new conversations and ends are limited per session and per address', async
     const { token } = await stack.newSession();
     // startNew on an open conversation is a 409 but still counts: it is the attempt that costs.
     const perSession = [];
-    for (let i = 0; i < 3; i++) perSession.push((await stack.http.post('/guest-session').set(bearer(token)).send({ startNew: true })).status);
+    for (let i = 0; i < 3; i++)
+      perSession.push((await stack.http.post('/guest-session').set(bearer(token)).send({ startNew: true })).status);
     expect(perSession).toEqual([409, 409, 429]);
     const others = [];
     for (let i = 0; i < 3; i++) {
@@ -95,7 +95,10 @@ test('GUEST_SOCKET_MAX is a true ceiling: idle sockets make room, busy ones neve
     for (let i = 0; i < 3; i++) {
       const { token } = await stack.newSession();
       const controller = new AbortController();
-      const res = await fetch(`${stack.service.url}/messages/stream`, { headers: bearer(token), signal: controller.signal });
+      const res = await fetch(`${stack.service.url}/messages/stream`, {
+        headers: bearer(token),
+        signal: controller.signal,
+      });
       expect(res.status).toBe(200);
       streams.push(controller);
       holders.push(token);
@@ -108,7 +111,9 @@ test('GUEST_SOCKET_MAX is a true ceiling: idle sockets make room, busy ones neve
     expect(sim.stats.openConnections()).toBeLessThanOrEqual(3);
     // A stream closes: its session becomes idle and makes room, once the service has seen it go.
     streams.shift()!.abort();
-    await waitFor(async () => (await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({})).status === 201);
+    await waitFor(
+      async () => (await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({})).status === 201,
+    );
     expect(sim.stats.openConnections()).toBeLessThanOrEqual(3);
   } finally {
     for (const c of streams) c.abort();
@@ -121,7 +126,14 @@ test('by default X-Forwarded-For cannot pick the client address; TRUST_PROXY=tru
   try {
     const statuses = [];
     for (let i = 0; i < 3; i++) {
-      statuses.push((await strict.http.post('/guest-session').set({ Origin: PAGE_ORIGIN, 'X-Forwarded-For': `203.0.113.${i}` }).send({})).status);
+      statuses.push(
+        (
+          await strict.http
+            .post('/guest-session')
+            .set({ Origin: PAGE_ORIGIN, 'X-Forwarded-For': `203.0.113.${i}` })
+            .send({})
+        ).status,
+      );
     }
     expect(statuses).toEqual([201, 201, 429]);
     expect(strict.log.text()).not.toContain('TRUST_PROXY=true');

@@ -88,7 +88,11 @@ class World {
     });
     const proxy = await GuestApiProxy.start(sim.urls.webMessagingUrl);
     // Pacing and socket churn have their own suites; here they would only slow the runs down.
-    const env = { GENESYS_WEBMESSAGING_URL: proxy.url, GENESYS_MESSAGES_PER_SECOND: '50', SOCKET_OPENS_PER_SESSION_PER_MINUTE: '1000' };
+    const env = {
+      GENESYS_WEBMESSAGING_URL: proxy.url,
+      GENESYS_MESSAGES_PER_SECOND: '50',
+      SOCKET_OPENS_PER_SESSION_PER_MINUTE: '1000',
+    };
     return new World(sim, proxy, env, clock, await startStack({ simulator: sim, env, now: clock.now }));
   }
 
@@ -186,7 +190,10 @@ class Client {
    */
   async open(world: World, withId: boolean, untilOpen = true): Promise<Connection> {
     const resumedFrom = withId ? (this.lastEventId ?? this.streamPosition) : undefined;
-    const headers: Record<string, string> = { ...bearer(this.token), ...(resumedFrom ? { 'Last-Event-ID': resumedFrom } : {}) };
+    const headers: Record<string, string> = {
+      ...bearer(this.token),
+      ...(resumedFrom ? { 'Last-Event-ID': resumedFrom } : {}),
+    };
     let stream: SseStream | undefined;
     // A stream just closed frees its place once the service notices (429 until then).
     await waitFor(
@@ -200,7 +207,14 @@ class Client {
       WAIT_MS,
       50,
     );
-    const conn: Connection = { stream: stream!, resumedFrom, taken: 0, messages: [], repeatedWhileOpen: false, ended: false };
+    const conn: Connection = {
+      stream: stream!,
+      resumedFrom,
+      taken: 0,
+      messages: [],
+      repeatedWhileOpen: false,
+      ended: false,
+    };
     this.connections.push(conn);
     this.current = conn;
     if (untilOpen) await conn.stream.next(isState('open'), WAIT_MS);
@@ -259,14 +273,19 @@ class Client {
   async send(world: World, text: string): Promise<ChatMessage> {
     const key = randomUUID();
     for (let attempt = 1; ; attempt++) {
-      const res = await world.stack.http.post('/messages').set(bearer(this.token)).set('Idempotency-Key', key).send({ text });
+      const res = await world.stack.http
+        .post('/messages')
+        .set(bearer(this.token))
+        .set('Idempotency-Key', key)
+        .send({ text });
       if (res.status === 201) {
         if (typeof res.body.sessionToken === 'string') this.token = res.body.sessionToken;
         const message = res.body.message as ChatMessage;
         this.sorted = mergeMessages(this.sorted, [message]);
         return message;
       }
-      if (attempt >= 3 || ![429, 502, 503, 504].includes(res.status)) throw new Error(`POST /messages answered ${res.status}: ${res.text}`);
+      if (attempt >= 3 || ![429, 502, 503, 504].includes(res.status))
+        throw new Error(`POST /messages answered ${res.status}: ${res.text}`);
       await sleep(200);
     }
   }
@@ -325,7 +344,8 @@ class Run {
   async readsSettled(model: Model): Promise<void> {
     await until('the history reads the model expects', () => {
       const made = this.sim.stats.historyRequests - this.historyBase;
-      if (made !== model.reads) throw new Error(`the service read history ${made} times in this run; the model expected ${model.reads}`);
+      if (made !== model.reads)
+        throw new Error(`the service read history ${made} times in this run; the model expected ${model.reads}`);
     });
   }
 
@@ -499,7 +519,10 @@ class DropUpstream implements Command {
       r.sim.faults.dropSocket(r.gt);
       for (let i = 0; i < this.missed; i++) r.say(r.text('missed'));
       m.messages += this.missed;
-      await until('the stream to say reconnected', () => conn.stream.events.filter(isState('reconnected')).length > reconnectsBefore);
+      await until(
+        'the stream to say reconnected',
+        () => conn.stream.events.filter(isState('reconnected')).length > reconnectsBefore,
+      );
     };
     if (replays && this.overlap) {
       const guest = r.text('guest');
@@ -561,7 +584,8 @@ class GenesysRepeats implements Command {
     const again = storedMessages(r.sim, r.gt).slice(-this.count);
     if (again.length === 0) return;
     r.client.current!.repeatedWhileOpen = true;
-    for (const body of again) r.world.proxy.inject(r.gt, strictFrame(structuredMessage(body)) as unknown as Record<string, unknown>);
+    for (const body of again)
+      r.world.proxy.inject(r.gt, strictFrame(structuredMessage(body)) as unknown as Record<string, unknown>);
   }
   toString = () => `GenesysRepeats(${this.count})`;
 }
@@ -666,11 +690,19 @@ function differences(run: Run, model: Model, history: string[]): string[] {
   // The React hook orders by time: the times on the copies it keeps must never contradict the history's order (equal times may go either way).
   const held = new Map(client.sorted.map((m) => [m.id, m]));
   const timed = history.filter((id) => held.has(id));
-  if (timed.length !== history.length) found.push(`the time-ordered view (mergeMessages) lacks ${history.filter((id) => !held.has(id)).map(name).join(', ')}`);
+  if (timed.length !== history.length)
+    found.push(
+      `the time-ordered view (mergeMessages) lacks ${history
+        .filter((id) => !held.has(id))
+        .map(name)
+        .join(', ')}`,
+    );
   timed.forEach((id, i) => {
     const before = timed[i - 1];
     if (before !== undefined && held.get(before)!.time > held.get(id)!.time) {
-      found.push(`the time-ordered view puts ${name(id)} (${held.get(id)!.time}) before ${name(before)} (${held.get(before)!.time})`);
+      found.push(
+        `the time-ordered view puts ${name(id)} (${held.get(id)!.time}) before ${name(before)} (${held.get(before)!.time})`,
+      );
     }
   });
 
@@ -686,9 +718,11 @@ function differences(run: Run, model: Model, history: string[]): string[] {
     const from = conn.resumedFrom === undefined ? undefined : position.get(conn.resumedFrom);
     if (from !== undefined && !conn.repeatedWhileOpen) {
       const again = ids.filter((id) => (position.get(id) ?? Infinity) <= from);
-      if (again.length > 0) found.push(`stream ${c}, resumed after ${name(conn.resumedFrom!)}, sent ${again.map(name).join(', ')} again`);
+      if (again.length > 0)
+        found.push(`stream ${c}, resumed after ${name(conn.resumedFrom!)}, sent ${again.map(name).join(', ')} again`);
     }
-    for (const m of conn.messages) if (m.eventId !== m.id) found.push(`stream ${c}: the event of ${name(m.id)} carries the id ${m.eventId}`);
+    for (const m of conn.messages)
+      if (m.eventId !== m.id) found.push(`stream ${c}: the event of ${name(m.id)} carries the id ${m.eventId}`);
   });
   return found;
 }
@@ -709,7 +743,15 @@ async function newRun(): Promise<{ model: Model; real: Run }> {
   const client = new Client(token, body.streamPosition as string);
   const run = new Run(world, client, guestTokenOf(world.sim, before));
   await client.open(world, true);
-  const model: Model = { streamOpen: true, reads: 1, instanceReads: 1, messages: 0, reordered: false, awayMs: 0, incomplete: 0 };
+  const model: Model = {
+    streamOpen: true,
+    reads: 1,
+    instanceReads: 1,
+    messages: 0,
+    reordered: false,
+    awayMs: 0,
+    incomplete: 0,
+  };
   await run.readsSettled(model);
   return { model, real: run };
 }
@@ -720,10 +762,18 @@ function account(run: Run): string {
   const place = (id: string | undefined) => (id !== undefined && position.has(id) ? `#${position.get(id)}` : id);
   const shown = (e: SseEvent) => {
     const data = dataOf(e);
-    const what = e.event === 'message' ? `${place(data.id as string)} ${String(data.text)}` : e.event === 'session' ? String(data.state) : '';
+    const what =
+      e.event === 'message'
+        ? `${place(data.id as string)} ${String(data.text)}`
+        : e.event === 'session'
+          ? String(data.state)
+          : '';
     return `${e.event} ${what} (id ${place(e.id)})`;
   };
-  const streams = run.client.connections.map((conn, c) => `stream ${c} (from ${place(conn.resumedFrom) ?? 'nothing'}): ${conn.stream.events.map(shown).join(' | ')}`);
+  const streams = run.client.connections.map(
+    (conn, c) =>
+      `stream ${c} (from ${place(conn.resumedFrom) ?? 'nothing'}): ${conn.stream.events.map(shown).join(' | ')}`,
+  );
   return ['steps:', ...run.steps, ...streams].join('\n');
 }
 
@@ -738,7 +788,8 @@ async function judge(run: Run, model: Model): Promise<void> {
   const history = () => storedMessages(world.sim, run.gt).map((m) => m.id);
   // The scripted agent has answered every message it will answer.
   await until('the conversation to hold what the model expects', () => {
-    if (history().length !== model.messages) throw new Error(`it holds ${history().length} messages; the model expected ${model.messages}`);
+    if (history().length !== model.messages)
+      throw new Error(`it holds ${history().length} messages; the model expected ${model.messages}`);
   });
   let last: string[] = [];
   // What the stream is still writing, the view must come to hold.
@@ -756,32 +807,56 @@ async function judge(run: Run, model: Model): Promise<void> {
   expect(client.incomplete.length).toBe(model.incomplete);
 }
 
-test('the client sees the conversation: every message once, in order, across drops, reopens, replays, reconnects and restarts', async () => {
-  const stats = new Map<string, number>();
-  await fc.assert(
-    fc.asyncProperty(fc.commands(commands, { maxCommands: MAX_COMMANDS }), async (cmds) => {
-      const { model, real } = await newRun();
-      try {
+test(
+  'the client sees the conversation: every message once, in order, across drops, reopens, replays, reconnects and restarts',
+  async () => {
+    const stats = new Map<string, number>();
+    await fc.assert(
+      fc.asyncProperty(fc.commands(commands, { maxCommands: MAX_COMMANDS }), async (cmds) => {
+        const { model, real } = await newRun();
         try {
-          await fc.asyncModelRun(() => ({ model, real }), cmds);
-          await judge(real, model);
-        } catch (error) {
-          throw new Error(`${error instanceof Error ? error.message : String(error)}\n${account(real)}`, { cause: error });
+          try {
+            await fc.asyncModelRun(() => ({ model, real }), cmds);
+            await judge(real, model);
+          } catch (error) {
+            throw new Error(`${error instanceof Error ? error.message : String(error)}\n${account(real)}`, {
+              cause: error,
+            });
+          }
+          for (const step of real.steps)
+            stats.set(step.replace(/\(.*/, ''), (stats.get(step.replace(/\(.*/, '')) ?? 0) + 1);
+        } finally {
+          real.client.close();
+          // The chat ends, so that its socket leaves the service's count before the next run.
+          await world.stack.http.delete('/guest-session').set(bearer(real.client.token));
         }
-        for (const step of real.steps) stats.set(step.replace(/\(.*/, ''), (stats.get(step.replace(/\(.*/, '')) ?? 0) + 1);
-      } finally {
-        real.client.close();
-        // The chat ends, so that its socket leaves the service's count before the next run.
-        await world.stack.http.delete('/guest-session').set(bearer(real.client.token));
-      }
-    }),
-    { numRuns: RUNS, seed: SEED, endOnFailure: !SHRINK, ...(process.env.MODEL_PATH ? { path: process.env.MODEL_PATH } : {}) },
-  );
-  // The runs reached every kind of step.
-  expect([...stats.keys()].sort()).toEqual(
-    ['AgentSays', 'CloseStream', 'DropUpstream', 'GenesysReorders', 'GenesysRepeats', 'OpenStream', 'Restart', 'ResumeWithOverlap', 'Send', 'Signal', 'StreamBlip'].sort(),
-  );
-}, 120_000 + RUNS * 2_000);
+      }),
+      {
+        numRuns: RUNS,
+        seed: SEED,
+        endOnFailure: !SHRINK,
+        ...(process.env.MODEL_PATH ? { path: process.env.MODEL_PATH } : {}),
+      },
+    );
+    // The runs reached every kind of step.
+    expect([...stats.keys()].sort()).toEqual(
+      [
+        'AgentSays',
+        'CloseStream',
+        'DropUpstream',
+        'GenesysReorders',
+        'GenesysRepeats',
+        'OpenStream',
+        'Restart',
+        'ResumeWithOverlap',
+        'Send',
+        'Signal',
+        'StreamBlip',
+      ].sort(),
+    );
+  },
+  120_000 + RUNS * 2_000,
+);
 
 // ------------------------------------------------------------------ the catch-up gate, driven directly
 
@@ -816,7 +891,12 @@ describe('a stream that replays what its client missed (src/http/liveStreams.ts)
       );
       await client.sawText('sent during the replay');
       const texts = conn!.stream.events.filter((e) => e.event === 'message').map((e) => String(dataOf(e).text));
-      expect(texts.slice(0, 4)).toEqual(['missed one', 'missed two', 'said during the replay', 'sent during the replay']);
+      expect(texts.slice(0, 4)).toEqual([
+        'missed one',
+        'missed two',
+        'said during the replay',
+        'sent during the replay',
+      ]);
       expect(conn!.messages.every((m) => m.eventId === m.id)).toBe(true);
       expect(conn!.stream.events.findIndex(isState('open'))).toBe(0);
     } finally {
@@ -841,7 +921,11 @@ describe('a stream that replays what its client missed (src/http/liveStreams.ts)
         },
       );
       await client.sawText('sent during the replay');
-      expect(textsAfter(conn, 'seen first').slice(0, 3)).toEqual(['said while the socket was down', 'said during the replay', 'sent during the replay']);
+      expect(textsAfter(conn, 'seen first').slice(0, 3)).toEqual([
+        'said while the socket was down',
+        'said during the replay',
+        'sent during the replay',
+      ]);
     } finally {
       client.close();
     }
@@ -861,11 +945,16 @@ describe('a stream that replays what its client missed (src/http/liveStreams.ts)
       run.say('said before reconnected');
       // A frame no client knows, after it: once the service has logged it, it has taken the message before it.
       world.proxy.inject(run.gt, { type: 'message', class: 'OrderBarrier', code: 200, body: {} });
-      await until('the service to take the frames before the barrier', () => world.stack.log.lines().some((l) => l.class === 'OrderBarrier'));
+      await until('the service to take the frames before the barrier', () =>
+        world.stack.log.lines().some((l) => l.class === 'OrderBarrier'),
+      );
       hold.release();
       await sent;
       await client.sawText('said before reconnected');
-      expect(textsAfter(conn, 'seen first')).toEqual(['silence: sent as the socket dropped', 'said before reconnected']);
+      expect(textsAfter(conn, 'seen first')).toEqual([
+        'silence: sent as the socket dropped',
+        'said before reconnected',
+      ]);
     } finally {
       hold.release();
       client.close();

@@ -22,7 +22,12 @@ const spool = fs.mkdtempSync(path.join(os.tmpdir(), 'bff-early-refusal-'));
 
 beforeAll(async () => {
   stack = await startStack({
-    sim: { profile: simProfile(), agent: { enabled: false }, enableAttachments: true, allowedMedia: { inbound: { fileTypes: [{ type: 'image/*' }], maxFileSizeKB: 10240 } } },
+    sim: {
+      profile: simProfile(),
+      agent: { enabled: false },
+      enableAttachments: true,
+      allowedMedia: { inbound: { fileTypes: [{ type: 'image/*' }], maxFileSizeKB: 10240 } },
+    },
     env: { UPLOADS_MAX: '1', UPLOAD_MIN_BYTES_PER_SECOND: '0', UPLOAD_TMP_DIR: spool },
   });
 });
@@ -34,7 +39,12 @@ afterAll(async () => {
 const FIVE_MB = 5 * 1000 * 1000;
 
 /** A 5 MB file as a page would send it with fetch and FormData; the status, or the network error's name. */
-async function uploadWithFetch(token: string, fileName: string, type: string, size = FIVE_MB): Promise<{ status: number; code?: string; retryAfter?: string | null } | { error: string }> {
+async function uploadWithFetch(
+  token: string,
+  fileName: string,
+  type: string,
+  size = FIVE_MB,
+): Promise<{ status: number; code?: string; retryAfter?: string | null } | { error: string }> {
   const head = demoPng(8, 8);
   const bytes = new Uint8Array(size);
   bytes.set(head);
@@ -58,7 +68,9 @@ async function sendAllThenRead(token: string, fileName: string, type: string): P
   const file = Buffer.alloc(FIVE_MB);
   demoPng(8, 8).copy(file);
   const body = Buffer.concat([
-    Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${fileName}"\r\nContent-Type: ${type}\r\n\r\n`),
+    Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${fileName}"\r\nContent-Type: ${type}\r\n\r\n`,
+    ),
     file,
     Buffer.from(`\r\n--${boundary}--\r\n`),
   ]);
@@ -67,7 +79,9 @@ async function sendAllThenRead(token: string, fileName: string, type: string): P
   let failed: Error | undefined;
   socket.on('error', (error) => (failed = error));
   try {
-    socket.write(`POST /attachments HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${body.length}\r\n\r\n`);
+    socket.write(
+      `POST /attachments HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${body.length}\r\n\r\n`,
+    );
     for (let at = 0; at < body.length && !failed; at += 64 * 1024) {
       if (!socket.write(body.subarray(at, at + 64 * 1024))) {
         await new Promise<void>((resolve) => {
@@ -92,12 +106,16 @@ test('a client that reads only after sending everything still reads its 429 and 
   try {
     holder.write(demoPng(8, 8));
     await waitFor(() => fs.readdirSync(spool).length === 1, 5_000);
-    expect(await sendAllThenRead((await stack.newSession()).token, 'photo.png', 'image/png')).toBe('HTTP/1.1 429 Too Many Requests');
+    expect(await sendAllThenRead((await stack.newSession()).token, 'photo.png', 'image/png')).toBe(
+      'HTTP/1.1 429 Too Many Requests',
+    );
   } finally {
     holder.socket.destroy();
   }
   await waitFor(() => fs.readdirSync(spool).length === 0, 5_000);
-  expect(await sendAllThenRead((await stack.newSession()).token, 'report.pdf', 'application/pdf')).toBe('HTTP/1.1 415 Unsupported Media Type');
+  expect(await sendAllThenRead((await stack.newSession()).token, 'report.pdf', 'application/pdf')).toBe(
+    'HTTP/1.1 415 Unsupported Media Type',
+  );
 }, 60_000);
 
 test('a busy instance: the 5 MB upload gets its 429 with Retry-After, not a network error', async () => {
@@ -108,7 +126,11 @@ test('a busy instance: the 5 MB upload gets its 429 with Retry-After, not a netw
     await waitFor(() => fs.readdirSync(spool).length === 1, 5_000);
     const { token } = await stack.newSession();
     for (let i = 0; i < 3; i++) {
-      expect(await uploadWithFetch(token, 'photo.png', 'image/png')).toEqual({ status: 429, code: 'rate_limited', retryAfter: expect.stringMatching(/^\d+$/) });
+      expect(await uploadWithFetch(token, 'photo.png', 'image/png')).toEqual({
+        status: 429,
+        code: 'rate_limited',
+        retryAfter: expect.stringMatching(/^\d+$/),
+      });
     }
   } finally {
     holder.socket.destroy();
@@ -118,13 +140,19 @@ test('a busy instance: the 5 MB upload gets its 429 with Retry-After, not a netw
 test('a type the deployment refuses: the 5 MB upload gets its 415, not a network error', async () => {
   const { token } = await stack.newSession();
   for (let i = 0; i < 3; i++) {
-    expect(await uploadWithFetch(token, 'report.pdf', 'application/pdf')).toMatchObject({ status: 415, code: 'attachment_type_not_allowed' });
+    expect(await uploadWithFetch(token, 'report.pdf', 'application/pdf')).toMatchObject({
+      status: 415,
+      code: 'attachment_type_not_allowed',
+    });
   }
 }, 60_000);
 
 test('a declared size over the limit: 413 before the body is read, and the client still sees it', async () => {
   const { token } = await stack.newSession();
-  expect(await uploadWithFetch(token, 'photo.png', 'image/png', 11 * 1000 * 1000)).toMatchObject({ status: 413, code: 'attachment_too_large' });
+  expect(await uploadWithFetch(token, 'photo.png', 'image/png', 11 * 1000 * 1000)).toMatchObject({
+    status: 413,
+    code: 'attachment_too_large',
+  });
 }, 60_000);
 
 test('after the refusals, the same connection pool uploads normally', async () => {

@@ -50,7 +50,8 @@ afterEach(() => sim.faults.clear());
 function notReady(report: { status: number; checks: Record<string, { ok: boolean }> }): string {
   const down = Object.entries(report.checks).filter(([, c]) => !c.ok);
   // A shared dependency down after start-up leaves the instance in rotation (docs/operations.md).
-  if (report.status === 200) return down.length === 0 ? 'ready' : `ready, degraded (${down.map(([name]) => name).join(', ')})`;
+  if (report.status === 200)
+    return down.length === 0 ? 'ready' : `ready, degraded (${down.map(([name]) => name).join(', ')})`;
   return `not ready (${Object.entries(report.checks)
     .filter(([, c]) => !c.ok)
     .map(([name]) => name)
@@ -99,7 +100,14 @@ describe('Platform faults: OAuth token and deployment preflight', () => {
     h.advance(coolDownMs);
     // Recovery needs no restart and no caller: the deployment check's next round asks for a token again.
     await waitFor(async () => (await readyz(h!.http)).status === 200, 10_000);
-    return { answer, serviceRetries: retries, readyz: notReady(during), recovered: (await h.side.tokenCache!.getToken()).length > 0, lost: 0, duplicated: 0 };
+    return {
+      answer,
+      serviceRetries: retries,
+      readyz: notReady(during),
+      recovered: (await h.side.tokenCache!.getToken()).length > 0,
+      lost: 0,
+      duplicated: 0,
+    };
   }
 
   async function deploymentFault(status: number): Promise<Row> {
@@ -129,27 +137,62 @@ describe('Platform faults: OAuth token and deployment preflight', () => {
     {
       fault: 'token endpoint 500',
       run: () => tokenFault(() => sim.faults.failRest('token', { status: 500 })),
-      expected: { answer: '503 upstream_unavailable', serviceRetries: 3, readyz: 'not ready (token, deployment)', recovered: true, lost: 0, duplicated: 0 },
+      expected: {
+        answer: '503 upstream_unavailable',
+        serviceRetries: 3,
+        readyz: 'not ready (token, deployment)',
+        recovered: true,
+        lost: 0,
+        duplicated: 0,
+      },
     },
     {
       fault: 'token endpoint timeout',
       run: () => tokenFault(() => sim.faults.delayRest('token', 1500), { GENESYS_TIMEOUT_MS: '200' }),
-      expected: { answer: '504 upstream_unavailable', serviceRetries: 3, readyz: 'not ready (token, deployment)', recovered: true, lost: 0, duplicated: 0 },
+      expected: {
+        answer: '504 upstream_unavailable',
+        serviceRetries: 3,
+        readyz: 'not ready (token, deployment)',
+        recovered: true,
+        lost: 0,
+        duplicated: 0,
+      },
     },
     {
       fault: 'token endpoint invalid_client',
       run: () => tokenFault(() => sim.faults.failRest('token', { status: 401 }), {}, 61_000),
-      expected: { answer: '503 upstream_unavailable', serviceRetries: 0, readyz: 'not ready (token, deployment)', recovered: true, lost: 0, duplicated: 0 },
+      expected: {
+        answer: '503 upstream_unavailable',
+        serviceRetries: 0,
+        readyz: 'not ready (token, deployment)',
+        recovered: true,
+        lost: 0,
+        duplicated: 0,
+      },
     },
     {
       fault: 'deployment 403',
       run: () => deploymentFault(403),
-      expected: { answer: '502 upstream_unavailable', serviceRetries: 0, readyz: 'not ready (deployment)', recovered: true, lost: 0, duplicated: 0 },
+      expected: {
+        answer: '502 upstream_unavailable',
+        serviceRetries: 0,
+        readyz: 'not ready (deployment)',
+        recovered: true,
+        lost: 0,
+        duplicated: 0,
+      },
     },
     {
       fault: 'deployment 404',
       run: () => deploymentFault(404),
-      expected: { answer: '502 upstream_unavailable', serviceRetries: 0, readyz: 'not ready (deployment)', recovered: true, lost: 0, duplicated: 0 },
+      expected: {
+        answer: '502 upstream_unavailable',
+        serviceRetries: 0,
+        readyz: 'not ready (deployment)',
+        recovered: true,
+        lost: 0,
+        duplicated: 0,
+      },
     },
   ])(
     '$fault',
@@ -163,7 +206,9 @@ describe('Platform faults: OAuth token and deployment preflight', () => {
     sim.faults.failRest('token', { status: 401 });
     h = platformHarness(sim);
     await settled('token');
-    expect((await readyz(h.http)).checks.token!.detail).toMatch(/invalid_client.*GENESYS_CLIENT_ID\/GENESYS_CLIENT_SECRET/s);
+    expect((await readyz(h.http)).checks.token!.detail).toMatch(
+      /invalid_client.*GENESYS_CLIENT_ID\/GENESYS_CLIENT_SECRET/s,
+    );
     await h.close();
     sim.faults.clear();
     sim.faults.failRest('deployment', { status: 403 });
@@ -266,7 +311,14 @@ describe('Guest API and history faults, through the public API', () => {
     },
     {
       fault: 'socket dropped mid-send, frame lost (before Genesys processed it)',
-      expected: { answer: '503 upstream_unavailable', serviceRetries: 0, readyz: 'ready', recovered: true, lost: 0, duplicated: 0 },
+      expected: {
+        answer: '503 upstream_unavailable',
+        serviceRetries: 0,
+        readyz: 'ready',
+        recovered: true,
+        lost: 0,
+        duplicated: 0,
+      },
       async run(): Promise<Row> {
         const g = await newGuest(stack);
         sim.faults.dropOnNext('onMessage', { sessionToken: g.gt, when: 'before-processing' });
@@ -309,7 +361,14 @@ describe('Guest API and history faults, through the public API', () => {
     },
     {
       fault: 'socket dropped mid-send while history is down too',
-      expected: { answer: '503 upstream_unavailable', serviceRetries: 0, readyz: 'ready', recovered: true, lost: 0, duplicated: 0 },
+      expected: {
+        answer: '503 upstream_unavailable',
+        serviceRetries: 0,
+        readyz: 'ready',
+        recovered: true,
+        lost: 0,
+        duplicated: 0,
+      },
       async run(): Promise<Row> {
         const g = await newGuest(stack);
         sim.faults.dropOnNext('onMessage', { sessionToken: g.gt, when: 'after-processing' });
@@ -333,7 +392,14 @@ describe('Guest API and history faults, through the public API', () => {
     {
       fault: 'socket dropped mid-stream',
       // No message had come yet: the stream resumes from its time position, so nothing needs reloading.
-      expected: { answer: 'stream: reconnected', serviceRetries: 1, readyz: 'ready', recovered: true, lost: 0, duplicated: 0 },
+      expected: {
+        answer: 'stream: reconnected',
+        serviceRetries: 1,
+        readyz: 'ready',
+        recovered: true,
+        lost: 0,
+        duplicated: 0,
+      },
       async run(): Promise<Row> {
         const g = await newGuest(stack);
         const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(g.token));
@@ -377,10 +443,12 @@ describe('Guest API and history faults, through the public API', () => {
         // The stream must not be left on a dead connection: `reconnected` means a live socket again, which delivers.
         await stream.next((e) => e.event === 'session' && dataOf(e).state === 'reconnected');
         sim.agent.say(g.gt, 'still streaming?');
-        const delivered = await stream.next((e) => e.event === 'message' && dataOf(e).text === 'still streaming?', 15_000).then(
-          () => true,
-          () => false,
-        );
+        const delivered = await stream
+          .next((e) => e.event === 'message' && dataOf(e).text === 'still streaming?', 15_000)
+          .then(
+            () => true,
+            () => false,
+          );
         stream.close();
         return {
           answer: `${first.status}`,
@@ -411,7 +479,14 @@ describe('Guest API and history faults, through the public API', () => {
     },
     {
       fault: 'slow frames (beyond GENESYS_TIMEOUT_MS)',
-      expected: { answer: '504 upstream_unavailable', serviceRetries: 0, readyz: 'ready', recovered: true, lost: 0, duplicated: 0 },
+      expected: {
+        answer: '504 upstream_unavailable',
+        serviceRetries: 0,
+        readyz: 'ready',
+        recovered: true,
+        lost: 0,
+        duplicated: 0,
+      },
       async run(): Promise<Row> {
         impatient = await startStack({ simulator: sim, env: { GENESYS_TIMEOUT_MS: '3000' } });
         const g = await newGuest(impatient);
@@ -436,7 +511,14 @@ describe('Guest API and history faults, through the public API', () => {
     },
     {
       fault: 'Genesys 429 with retryAfter (within the deadline)',
-      expected: { answer: '201, written again after the wait', serviceRetries: 1, readyz: 'ready', recovered: true, lost: 0, duplicated: 0 },
+      expected: {
+        answer: '201, written again after the wait',
+        serviceRetries: 1,
+        readyz: 'ready',
+        recovered: true,
+        lost: 0,
+        duplicated: 0,
+      },
       async run(): Promise<Row> {
         const g = await newGuest(stack);
         sim.faults.rateLimit({ retryAfter: 1, sessionToken: g.gt });
@@ -453,7 +535,14 @@ describe('Guest API and history faults, through the public API', () => {
     },
     {
       fault: 'session expired mid-stream (SessionExpiredEvent, then 4006)',
-      expected: { answer: 'stream: expired (reconnect false); then 410 session_expired', serviceRetries: 0, readyz: 'ready', recovered: true, lost: 0, duplicated: 0 },
+      expected: {
+        answer: 'stream: expired (reconnect false); then 410 session_expired',
+        serviceRetries: 0,
+        readyz: 'ready',
+        recovered: true,
+        lost: 0,
+        duplicated: 0,
+      },
       async run(): Promise<Row> {
         const g = await newGuest(stack);
         expect((await send(g, 'before expiry')).status).toBe(201);
@@ -479,7 +568,14 @@ describe('Guest API and history faults, through the public API', () => {
     },
     {
       fault: 'history 500',
-      expected: { answer: '503 upstream_unavailable', serviceRetries: 0, readyz: 'ready', recovered: true, lost: 0, duplicated: 0 },
+      expected: {
+        answer: '503 upstream_unavailable',
+        serviceRetries: 0,
+        readyz: 'ready',
+        recovered: true,
+        lost: 0,
+        duplicated: 0,
+      },
       async run(): Promise<Row> {
         const g = await newGuest(stack);
         expect((await send(g, 'kept safe')).status).toBe(201);
@@ -493,12 +589,25 @@ describe('Guest API and history faults, through the public API', () => {
         sim.faults.clear();
         const again = await stack.http.get('/messages').set(bearer(g.token));
         expect(again.body.messages.map((m: { text: string }) => m.text)).toContain('kept safe');
-        return { answer: `${res.status} ${res.body.code}`, serviceRetries: retries, readyz: during, recovered: again.status === 200, ...ledger(g, ['kept safe']) };
+        return {
+          answer: `${res.status} ${res.body.code}`,
+          serviceRetries: retries,
+          readyz: during,
+          recovered: again.status === 200,
+          ...ledger(g, ['kept safe']),
+        };
       },
     },
     {
       fault: 'history 502 and 503',
-      expected: { answer: '503 upstream_unavailable', serviceRetries: 0, readyz: 'ready', recovered: true, lost: 0, duplicated: 0 },
+      expected: {
+        answer: '503 upstream_unavailable',
+        serviceRetries: 0,
+        readyz: 'ready',
+        recovered: true,
+        lost: 0,
+        duplicated: 0,
+      },
       async run(): Promise<Row> {
         const g = await newGuest(stack);
         const answers = [];
@@ -540,12 +649,25 @@ describe('4007 (session not found) from Genesys, injected between the service an
     await proxy.close();
   });
 
-  const frame4007 = (tracingId?: unknown) => ({ type: 'response', class: 'string', code: 4007, body: 'session not found', ...(tracingId ? { tracingId } : {}) });
+  const frame4007 = (tracingId?: unknown) => ({
+    type: 'response',
+    class: 'string',
+    code: 4007,
+    body: 'session not found',
+    ...(tracingId ? { tracingId } : {}),
+  });
 
   test.each([
     {
       fault: '4007 mid-stream',
-      expected: { answer: 'stream: expired (reconnect false)', serviceRetries: 0, readyz: 'ready', recovered: true, lost: 0, duplicated: 0 },
+      expected: {
+        answer: 'stream: expired (reconnect false)',
+        serviceRetries: 0,
+        readyz: 'ready',
+        recovered: true,
+        lost: 0,
+        duplicated: 0,
+      },
       async run(): Promise<Row> {
         const g = await newGuest(stack);
         const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(g.token));
@@ -558,16 +680,33 @@ describe('4007 (session not found) from Genesys, injected between the service an
         const retries = sim.stats.connectionsBySession(g.gt) - sockets;
         const fresh = await newGuest(stack);
         const ok = await stack.http.post('/messages').set(bearer(fresh.token)).send({ text: 'new session' });
-        return { answer: `stream: ${last.state} (reconnect ${last.reconnect})`, serviceRetries: retries, readyz: during, recovered: ok.status === 201, lost: 0, duplicated: 0 };
+        return {
+          answer: `stream: ${last.state} (reconnect ${last.reconnect})`,
+          serviceRetries: retries,
+          readyz: during,
+          recovered: ok.status === 201,
+          lost: 0,
+          duplicated: 0,
+        };
       },
     },
     {
       fault: '4007 mid-send',
-      expected: { answer: '410 session_expired', serviceRetries: 0, readyz: 'ready', recovered: true, lost: 0, duplicated: 0 },
+      expected: {
+        answer: '410 session_expired',
+        serviceRetries: 0,
+        readyz: 'ready',
+        recovered: true,
+        lost: 0,
+        duplicated: 0,
+      },
       async run(): Promise<Row> {
         const g = await newGuest(stack);
         proxy.answerNext('onMessage', g.gt, frame4007);
-        const res = await stack.http.post('/messages').set({ ...bearer(g.token), 'Idempotency-Key': 'k-4007' }).send({ text: 'into the void' });
+        const res = await stack.http
+          .post('/messages')
+          .set({ ...bearer(g.token), 'Idempotency-Key': 'k-4007' })
+          .send({ text: 'into the void' });
         expectProblem(res, 410, 'session_expired');
         const during = notReady(await readyz(stack.http));
         const fresh = await newGuest(stack);

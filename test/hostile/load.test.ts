@@ -2,13 +2,7 @@ import { startSimulator, type Simulator } from '../../simulator';
 import { steerableClock } from '../support/clock';
 import { dataOf, openStream, type SseStream } from '../support/sse';
 import { bearer, type Stack, startStack } from '../support/stack';
-import {
-  duplicatesIn,
-  inboundTexts,
-  newGuest,
-  readyz,
-  type GuestHandle,
-} from '../support/hostile';
+import { duplicatesIn, inboundTexts, newGuest, readyz, type GuestHandle } from '../support/hostile';
 import { sleep } from '../support/wait';
 
 /**
@@ -81,7 +75,13 @@ async function attempt(g: GuestHandle, text: string, key: string, monkey: Monkey
   return retryAfter > 0 ? retryAfter * 1000 : undefined;
 }
 
-async function sendReliably(g: GuestHandle, outcome: Outcome, key: string, monkey: Monkey, wait: Wait): Promise<Outcome> {
+async function sendReliably(
+  g: GuestHandle,
+  outcome: Outcome,
+  key: string,
+  monkey: Monkey,
+  wait: Wait,
+): Promise<Outcome> {
   for (let n = outcome.statuses.length; n < MAX_ATTEMPTS && !outcome.delivered; n++) {
     const retryAfterMs = await attempt(g, outcome.text, key, monkey, outcome);
     if (!outcome.delivered) await wait(retryAfterMs, n);
@@ -164,7 +164,9 @@ async function loadWithFaults(shape: LoadShape) {
   // One at a time: newGuest reads the guest token from the simulator's record of the next configureSession.
   const guests: GuestHandle[] = [];
   for (let i = 0; i < shape.sessions; i++) guests.push(await newGuest(stack));
-  const streams: SseStream[] = await Promise.all(guests.slice(0, shape.streams).map((g) => openStream(`${stack.service.url}/messages/stream`, bearer(g.token))));
+  const streams: SseStream[] = await Promise.all(
+    guests.slice(0, shape.streams).map((g) => openStream(`${stack.service.url}/messages/stream`, bearer(g.token))),
+  );
   await Promise.all(streams.map((s) => s.next((e) => e.event === 'session' && dataOf(e).state === 'open')));
 
   const monkey = chaos(guests, random);
@@ -176,7 +178,11 @@ async function loadWithFaults(shape: LoadShape) {
     // The service paces the burst instead of refusing it: its turns come as the limits' clock moves, here a quarter second every 50 ms.
     const ticker = setInterval(() => clock.advance(250), 50);
     try {
-      await Promise.all(guests.flatMap((g, i) => outcomes[i]!.slice(0, burst).map((o, j) => attempt(g, o.text, `key-${i}-${j}`, monkey, o))));
+      await Promise.all(
+        guests.flatMap((g, i) =>
+          outcomes[i]!.slice(0, burst).map((o, j) => attempt(g, o.text, `key-${i}-${j}`, monkey, o)),
+        ),
+      );
     } finally {
       clearInterval(ticker);
     }
@@ -211,14 +217,19 @@ async function loadWithFaults(shape: LoadShape) {
     messages: all.length,
     answeredAtFirstTry: all.length - failedFirst.length,
     retriedByClient: failedFirst.length,
-    statuses: all.flatMap((o) => o.statuses).reduce<Record<string, number>>((acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }), {}),
+    statuses: all
+      .flatMap((o) => o.statuses)
+      .reduce<Record<string, number>>((acc, s) => ({ ...acc, [s]: (acc[s] ?? 0) + 1 }), {}),
     injected: monkey.injected,
   };
   if (process.env.LOAD_VERBOSE) process.stdout.write(`load: ${JSON.stringify(summary)}\n`);
 
   // The faults really bit, and every message still got through.
   expect(summary.injected.dropSocket + summary.injected.dropBefore + summary.injected.dropAfter).toBeGreaterThan(10);
-  expect({ seed, undelivered: all.filter((o) => !o.delivered).map((o) => `${o.text} ${o.statuses.join(',')}`) }).toEqual({ seed, undelivered: [] });
+  expect({
+    seed,
+    undelivered: all.filter((o) => !o.delivered).map((o) => `${o.text} ${o.statuses.join(',')}`),
+  }).toEqual({ seed, undelivered: [] });
   // A retried key answers with the same message each time it is answered.
   expect(all.filter((o) => o.messageIds.size !== 1).map((o) => o.text)).toEqual([]);
 
@@ -232,18 +243,25 @@ async function loadWithFaults(shape: LoadShape) {
     // session (what Genesys allows); another instance serves the same history.
     const history = await checker.http.get('/messages?pageSize=100').set(bearer(g.token));
     expect(history.status).toBe(200);
-    const served = (history.body.messages as { direction: string; text: string }[]).filter((m) => m.direction === 'inbound').map((m) => m.text);
+    const served = (history.body.messages as { direction: string; text: string }[])
+      .filter((m) => m.direction === 'inbound')
+      .map((m) => m.text);
     expect({ session: i, served: [...served].sort() }).toEqual({ session: i, served: [...expected].sort() });
   }
 
   // Live streams rode it out: reconnected rather than ended, and still delivering.
   for (const [i, stream] of streams.entries()) {
-    const ends = stream.events.filter((e) => e.event === 'session' && ['expired', 'closed', 'unavailable', 'reconnect'].includes(String(dataOf(e).state)));
+    const ends = stream.events.filter(
+      (e) =>
+        e.event === 'session' && ['expired', 'closed', 'unavailable', 'reconnect'].includes(String(dataOf(e).state)),
+    );
     expect({ stream: i, ends }).toEqual({ stream: i, ends: [] });
     sim.agent.say(guests[i]!.gt, `still there ${i}?`);
-    await stream.next((e) => e.event === 'message' && dataOf(e).text === `still there ${i}?`).catch((error: Error) => {
-      throw new Error(`LOAD_SEED=${seed}, stream ${i}: ${error.message.slice(-600)}`);
-    });
+    await stream
+      .next((e) => e.event === 'message' && dataOf(e).text === `still there ${i}?`)
+      .catch((error: Error) => {
+        throw new Error(`LOAD_SEED=${seed}, stream ${i}: ${error.message.slice(-600)}`);
+      });
     stream.close();
   }
 

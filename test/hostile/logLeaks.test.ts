@@ -40,7 +40,10 @@ async function guest(on: Stack): Promise<{ token: string; guestToken: string }> 
 }
 
 test('a history read reset at the network level logs no JWT and no token', async () => {
-  const own = await startStack({ simulator: sim, env: { GENESYS_API_URL: `http://127.0.0.1:${(resetter.address() as AddressInfo).port}` } });
+  const own = await startStack({
+    simulator: sim,
+    env: { GENESYS_API_URL: `http://127.0.0.1:${(resetter.address() as AddressInfo).port}` },
+  });
   try {
     const g = await guest(own);
     const res = await own.http.get('/messages').set(bearer(g.token));
@@ -85,7 +88,9 @@ test('a Genesys error text that echoes credentials is scrubbed before it is logg
 
 test('a secret in the query of an unknown path or a route is never logged', async () => {
   const g = await guest(stack);
-  await stack.http.get(`/no-such-path?sessionToken=${encodeURIComponent(g.token)}&x=${g.guestToken}`).set({ Origin: PAGE_ORIGIN });
+  await stack.http
+    .get(`/no-such-path?sessionToken=${encodeURIComponent(g.token)}&x=${g.guestToken}`)
+    .set({ Origin: PAGE_ORIGIN });
   await stack.http.get(`/messages?page=1&%73essionToken=${encodeURIComponent(g.token)}`).set(bearer(g.token));
   await stack.http.get(`/${encodeURIComponent(g.token)}`).set({ Origin: PAGE_ORIGIN });
   expectNoSecretIn(stack.log.text(), [g.token, encodeURIComponent(g.token), g.guestToken]);

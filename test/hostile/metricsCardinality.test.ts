@@ -57,10 +57,14 @@ function randomRequest(): { path: string; init: RequestInit } {
   const query = Math.random() < 0.5 ? `?ticket=${marker}&routingKey=${marker}&page=${marker}` : '';
   const method = pick(METHODS);
   const headers: Record<string, string> = { Authorization: `Bearer ${marker}.${junk(40)}`, 'X-Chat-Session': marker };
-  if (Math.random() < 0.5) headers.Origin = Math.random() < 0.5 ? PAGE_ORIGIN : `https://${marker.toLowerCase()}.example.net`;
+  if (Math.random() < 0.5)
+    headers.Origin = Math.random() < 0.5 ? PAGE_ORIGIN : `https://${marker.toLowerCase()}.example.net`;
   const withBody = method !== 'GET' && method !== 'HEAD' && Math.random() < 0.5;
   if (withBody) headers['Content-Type'] = 'application/json';
-  return { path: path + query, init: { method, headers, body: withBody ? JSON.stringify({ text: marker, startNew: true }) : undefined } };
+  return {
+    path: path + query,
+    init: { method, headers, body: withBody ? JSON.stringify({ text: marker, startNew: true }) : undefined },
+  };
 }
 
 async function round(): Promise<void> {
@@ -102,9 +106,12 @@ test(
     }
     const s = last!;
     // Thousands of distinct paths, tokens and keys were sent; the series did not follow them.
-    expect(s.value('genesys_bff_http_requests_total', { method: 'GET', route: 'unmatched', status: '404' })).toBeGreaterThan(0);
+    expect(
+      s.value('genesys_bff_http_requests_total', { method: 'GET', route: 'unmatched', status: '404' }),
+    ).toBeGreaterThan(0);
     for (const count of counts) expect(count).toBeLessThan(SERIES_BOUND);
-    for (const route of labelValues(s, 'route')) expect([route, [...templates, 'unmatched'].includes(route)]).toEqual([route, true]);
+    for (const route of labelValues(s, 'route'))
+      expect([route, [...templates, 'unmatched'].includes(route)]).toEqual([route, true]);
     for (const method of labelValues(s, 'method')) expect([...METHODS, 'other']).toContain(method);
     for (const status of labelValues(s, 'status')) expect(status).toMatch(/^[1-5]\d\d$/);
     for (const code of labelValues(s, 'code')) expect(code).toMatch(/^(\d{3,4}|timeout|unreachable|other)$/);

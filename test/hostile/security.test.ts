@@ -7,7 +7,15 @@ import { deriveKeys, Sealer } from '../../src/session/sealing';
 import { SessionTokens } from '../../src/session/sessionToken';
 import { TEST_SESSION_SECRET } from '../support/app';
 import { dataOf, openStream } from '../support/sse';
-import { bearer, IDENTITY_AUDIENCE, IDENTITY_ISSUER, IDENTITY_SECRET, identityToken, type Stack, startStack } from '../support/stack';
+import {
+  bearer,
+  IDENTITY_AUDIENCE,
+  IDENTITY_ISSUER,
+  IDENTITY_SECRET,
+  identityToken,
+  type Stack,
+  startStack,
+} from '../support/stack';
 import {
   checkProblem,
   expectProblem,
@@ -63,21 +71,41 @@ describe('logs', () => {
       return res;
     };
 
-    collect(await stack.http.post('/guest-session').set(auth).send({ attributes: { plan: 'pro' } }));
+    collect(
+      await stack.http
+        .post('/guest-session')
+        .set(auth)
+        .send({ attributes: { plan: 'pro' } }),
+    );
     collect(await stack.http.patch('/guest-attributes').set(auth).send({ note: 'hello' }));
-    collect(await stack.http.post('/messages').set({ ...auth, 'Idempotency-Key': 'log-1' }).send({ text: 'first' }));
+    collect(
+      await stack.http
+        .post('/messages')
+        .set({ ...auth, 'Idempotency-Key': 'log-1' })
+        .send({ text: 'first' }),
+    );
     const ticket = collect(await stack.http.post('/messages/stream-ticket').set(auth)).body!.ticket as string;
-    const stream = await openStream(`${stack.service.url}/messages/stream?ticket=${encodeURIComponent(ticket)}`, { Origin: PAGE_ORIGIN });
+    const stream = await openStream(`${stack.service.url}/messages/stream?ticket=${encodeURIComponent(ticket)}`, {
+      Origin: PAGE_ORIGIN,
+    });
     await stream.next((e) => e.event === 'session');
     await stack.http.post('/typing').set(auth);
     collect(await stack.http.get('/messages').set(auth));
     // A dropped socket mid-send: the service reconnects and reads history with the guest JWT.
     sim.faults.dropOnNext('onMessage', { sessionToken: g.gt, when: 'after-processing' });
-    collect(await stack.http.post('/messages').set({ ...auth, 'Idempotency-Key': 'log-2' }).send({ text: 'second' }));
+    collect(
+      await stack.http
+        .post('/messages')
+        .set({ ...auth, 'Idempotency-Key': 'log-2' })
+        .send({ text: 'second' }),
+    );
     // Failures that log detail: foreign origin, tampered token, bad identity, upstream errors.
     await stack.http.get('/guest-session').set({ ...auth, Origin: 'https://shop.example.com' });
     await stack.http.get('/guest-session').set(bearer(`${g.token.slice(0, -3)}AAA`));
-    await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({ identityToken: `${idToken.slice(0, -2)}xx` });
+    await stack.http
+      .post('/guest-session')
+      .set('Origin', PAGE_ORIGIN)
+      .send({ identityToken: `${idToken.slice(0, -2)}xx` });
     await stack.http.get(`/messages/stream?ticket=${encodeURIComponent(ticket)}x`).set('Origin', PAGE_ORIGIN);
     sim.faults.failRest('history', { status: 500, times: 1 });
     await stack.http.get('/messages').set(auth);
@@ -102,12 +130,19 @@ describe('logs', () => {
     await waitFor(() => sim.stats.deploymentRequests > 0, 10_000);
     harvest();
     expect({ oauth: upstream.oauth.size >= 2, jwt: upstream.jwt.size >= 1 }).toEqual({ oauth: true, jwt: true });
-    const secrets = [sim.credentials.clientSecret, TEST_SESSION_SECRET, IDENTITY_SECRET, Buffer.from(`${sim.credentials.clientId}:${sim.credentials.clientSecret}`).toString('base64')];
+    const secrets = [
+      sim.credentials.clientSecret,
+      TEST_SESSION_SECRET,
+      IDENTITY_SECRET,
+      Buffer.from(`${sim.credentials.clientId}:${sim.credentials.clientSecret}`).toString('base64'),
+    ];
     const text = stack.log.text();
     expect(text.length).toBeGreaterThan(1000);
     expect(stack.log.lines().some((l) => l.level === 20)).toBe(true); // debug lines were written
     expect(issued.size).toBeGreaterThan(10);
-    const leaked = [...secrets, ...issued].filter((s) => text.includes(s) || (longestPart(s).length >= 16 && text.includes(longestPart(s))));
+    const leaked = [...secrets, ...issued].filter(
+      (s) => text.includes(s) || (longestPart(s).length >= 16 && text.includes(longestPart(s))),
+    );
     expect(leaked).toEqual([]);
   }, 60_000);
 });
@@ -126,11 +161,17 @@ describe('session tokens', () => {
   });
 
   const stateWith = (t: string, origin: string | undefined = PAGE_ORIGIN) =>
-    rawRequest(stack.service.url, { method: 'GET', path: '/guest-session', headers: { Authorization: `Bearer ${t}`, ...(origin ? { Origin: origin } : {}) } });
+    rawRequest(stack.service.url, {
+      method: 'GET',
+      path: '/guest-session',
+      headers: { Authorization: `Bearer ${t}`, ...(origin ? { Origin: origin } : {}) },
+    });
 
   test('any flipped bit, in any part, makes a token worthless (401 unauthorized)', async () => {
     const parts = token.split('.');
-    const flippable = parts.map((p, i) => ({ i, bytes: Buffer.from(p, 'base64url') })).filter((p) => p.bytes.length > 0);
+    const flippable = parts
+      .map((p, i) => ({ i, bytes: Buffer.from(p, 'base64url') }))
+      .filter((p) => p.bytes.length > 0);
     await fc.assert(
       fc.asyncProperty(fc.nat(), fc.nat(), fc.integer({ min: 0, max: 7 }), async (which, at, bit) => {
         const part = flippable[which % flippable.length]!;
@@ -151,7 +192,15 @@ describe('session tokens', () => {
     const splice = (i: number) => mine.map((p, j) => (j === i ? other[i]! : p)).join('.');
     const foreignSealer = new Sealer(deriveKeys(['another-secret-of-at-least-32-characters!!']));
     const past = new SessionTokens(new Sealer(deriveKeys([TEST_SESSION_SECRET])), 60, () => Date.now() - 3_600_000);
-    const claims = { guestToken: 'guest', origin: PAGE_ORIGIN, attributes: {}, locked: [], deliveredFingerprint: '', maxCustomDataBytes: 2048, routingKey: 'routing-key-for-tests' };
+    const claims = {
+      guestToken: 'guest',
+      origin: PAGE_ORIGIN,
+      attributes: {},
+      locked: [],
+      deliveredFingerprint: '',
+      maxCustomDataBytes: 2048,
+      routingKey: 'routing-key-for-tests',
+    };
     const forgeries = [
       splice(2), // another token's IV
       splice(3), // another token's ciphertext
@@ -161,7 +210,10 @@ describe('session tokens', () => {
       `${token}.`,
       await foreignSealer.seal({ typ: 'session', ...claims, exp: Math.floor(Date.now() / 1000) + 600 }),
       (await past.issue(claims)).token,
-      await new SignJWT({ typ: 'session', ...claims }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(new TextEncoder().encode(TEST_SESSION_SECRET)),
+      await new SignJWT({ typ: 'session', ...claims })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setExpirationTime('5m')
+        .sign(new TextEncoder().encode(TEST_SESSION_SECRET)),
       `eyJhbGciOiJub25lIn0.${Buffer.from(JSON.stringify({ typ: 'session', ...claims })).toString('base64url')}.`,
       (await stack.http.post('/messages/stream-ticket').set(bearer(token))).body.ticket as string,
     ];
@@ -183,24 +235,34 @@ describe('session tokens', () => {
     expect((await stateWith(token, undefined)).status).toBe(200);
     // Stream tickets too.
     const ticket = (await stack.http.post('/messages/stream-ticket').set(bearer(token))).body.ticket as string;
-    const foreign = await rawRequest(stack.service.url, { method: 'GET', path: `/messages/stream?ticket=${encodeURIComponent(ticket)}`, headers: { Origin: 'https://shop.example.com' } });
+    const foreign = await rawRequest(stack.service.url, {
+      method: 'GET',
+      path: `/messages/stream?ticket=${encodeURIComponent(ticket)}`,
+      headers: { Origin: 'https://shop.example.com' },
+    });
     expectProblem(foreign, 401, 'unauthorized');
   });
 });
 
 // ------------------------------------------------------------------ isolation
 
-test('one session cannot reach another session\'s messages, attributes, stream or idempotency record', async () => {
+test("one session cannot reach another session's messages, attributes, stream or idempotency record", async () => {
   const a = await newGuest(stack, { attributes: { secretOfA: 'attr-of-A' } });
   const b = await newGuest(stack);
   const streamB = await openStream(`${stack.service.url}/messages/stream`, bearer(b.token));
   await streamB.next((e) => e.event === 'session' && dataOf(e).state === 'open');
 
-  const sentA = await stack.http.post('/messages').set({ ...bearer(a.token), 'Idempotency-Key': 'shared-key' }).send({ text: 'message of A' });
+  const sentA = await stack.http
+    .post('/messages')
+    .set({ ...bearer(a.token), 'Idempotency-Key': 'shared-key' })
+    .send({ text: 'message of A' });
   expect(sentA.status).toBe(201);
   sim.agent.say(a.gt, 'reply to A only');
   // B uses the same Idempotency-Key: it gets its own message, never A's.
-  const sentB = await stack.http.post('/messages').set({ ...bearer(b.token), 'Idempotency-Key': 'shared-key' }).send({ text: 'message of B' });
+  const sentB = await stack.http
+    .post('/messages')
+    .set({ ...bearer(b.token), 'Idempotency-Key': 'shared-key' })
+    .send({ text: 'message of B' });
   expect(sentB.status).toBe(201);
   expect(sentB.body.message.id).not.toBe(sentA.body.message.id);
   expect(sentB.body.message.text).toBe('message of B');
@@ -218,7 +280,9 @@ test('one session cannot reach another session\'s messages, attributes, stream o
   }
   // A's session token does not open B's stream with B's ticket either: a ticket names exactly one guest.
   const ticketA = (await stack.http.post('/messages/stream-ticket').set(bearer(a.token))).body.ticket as string;
-  const viaTicket = await openStream(`${stack.service.url}/messages/stream?ticket=${encodeURIComponent(ticketA)}`, { Origin: PAGE_ORIGIN });
+  const viaTicket = await openStream(`${stack.service.url}/messages/stream?ticket=${encodeURIComponent(ticketA)}`, {
+    Origin: PAGE_ORIGIN,
+  });
   sim.agent.say(b.gt, 'for B only');
   sim.agent.say(a.gt, 'for A via ticket');
   await viaTicket.next((e) => e.event === 'message' && dataOf(e).text === 'for A via ticket');
@@ -251,7 +315,14 @@ describe('answers', () => {
       ['200 openapi', { method: 'GET', path: '/openapi.json' }],
       ['201 session', { method: 'POST', path: '/guest-session', headers: json({ Origin: PAGE_ORIGIN }), body: '{}' }],
       ['200 stream', { method: 'GET', path: '/messages/stream', headers: bearer(g.token) }],
-      ['204 preflight', { method: 'OPTIONS', path: '/messages', headers: { Origin: PAGE_ORIGIN, 'Access-Control-Request-Method': 'POST' } }],
+      [
+        '204 preflight',
+        {
+          method: 'OPTIONS',
+          path: '/messages',
+          headers: { Origin: PAGE_ORIGIN, 'Access-Control-Request-Method': 'POST' },
+        },
+      ],
       ['400 problem', { method: 'POST', path: '/messages', headers: json(bearer(g.token)), body: '{' }],
       ['401 problem', { method: 'GET', path: '/guest-session' }],
       ['403 foreign origin', { method: 'GET', path: '/healthz', headers: { Origin: 'https://evil.example' } }],
@@ -267,20 +338,49 @@ describe('answers', () => {
 
   test('internals never reach a client, even when Genesys answers with stack traces and garbage', async () => {
     const g = await newGuest(stack);
-    const trace = 'TypeError: boom\n    at Object.<anonymous> (/srv/genesys/app.js:12:7)\n    at node_modules/express/lib/router.js:1:1';
+    const trace =
+      'TypeError: boom\n    at Object.<anonymous> (/srv/genesys/app.js:12:7)\n    at node_modules/express/lib/router.js:1:1';
     const answers: RawResponse[] = [];
     const get = (path: string) => rawRequest(stack.service.url, { method: 'GET', path, headers: bearer(g.token) });
-    sim.faults.failRest('history', { status: 500, body: { message: trace, code: 'internal.server.error', contextId: 'ctx-1' }, times: 1 });
+    sim.faults.failRest('history', {
+      status: 500,
+      body: { message: trace, code: 'internal.server.error', contextId: 'ctx-1' },
+      times: 1,
+    });
     answers.push(await get('/messages'));
     sim.faults.failRest('history', { status: 200, body: `<html>${trace}</html>`, times: 1 });
     answers.push(await get('/messages?page=2'));
     sim.faults.failRest('history', { status: 200, body: { entities: 'not a list', trace }, times: 1 });
     answers.push(await get('/messages?page=3'));
-    answers.push(await rawRequest(stack.service.url, { method: 'POST', path: '/messages', headers: json(bearer(g.token)), body: '{"text": "\\ud800"}' }));
-    answers.push(await rawRequest(stack.service.url, { method: 'POST', path: '/guest-session', headers: json({ Origin: PAGE_ORIGIN }), body: '{"identityToken":"a.b.c"}' }));
-    answers.push(await rawRequest(stack.service.url, { method: 'PUT', path: '/guest-attributes', headers: json(bearer(g.token)), body: '{"__proto__":{"x":"y"}}' }));
+    answers.push(
+      await rawRequest(stack.service.url, {
+        method: 'POST',
+        path: '/messages',
+        headers: json(bearer(g.token)),
+        body: '{"text": "\\ud800"}',
+      }),
+    );
+    answers.push(
+      await rawRequest(stack.service.url, {
+        method: 'POST',
+        path: '/guest-session',
+        headers: json({ Origin: PAGE_ORIGIN }),
+        body: '{"identityToken":"a.b.c"}',
+      }),
+    );
+    answers.push(
+      await rawRequest(stack.service.url, {
+        method: 'PUT',
+        path: '/guest-attributes',
+        headers: json(bearer(g.token)),
+        body: '{"__proto__":{"x":"y"}}',
+      }),
+    );
     for (const res of answers) {
-      expect({ status: res.status, check: checkProblem(res) }).toEqual({ status: expect.any(Number), check: { ok: true } });
+      expect({ status: res.status, check: checkProblem(res) }).toEqual({
+        status: expect.any(Number),
+        check: { ok: true },
+      });
       expect(res.status).toBeGreaterThanOrEqual(400);
       expect(internalsIn(res.text)).toBeUndefined();
       expect(res.text).not.toMatch(/boom|ctx-1|internal\.server\.error|<html>|not a list/);
@@ -313,14 +413,28 @@ describe('egress', () => {
 
   test('whatever the input, the service connects only to the configured Genesys hosts', async () => {
     const egress = spyOnEgress();
-    const evil = ['http://evil.example/x', 'https://169.254.169.254/latest/meta-data/', 'ws://127.0.0.2:9/v1', 'file:///etc/passwd', '//evil.example', 'gopher://evil.example:70/'];
+    const evil = [
+      'http://evil.example/x',
+      'https://169.254.169.254/latest/meta-data/',
+      'ws://127.0.0.2:9/v1',
+      'file:///etc/passwd',
+      '//evil.example',
+      'gopher://evil.example:70/',
+    ];
     let own: Stack | undefined;
     try {
       // Genesys itself tries to send the service elsewhere: redirects, and a config.json naming other endpoints.
       sim.faults.failRest('token', { status: 302, headers: { location: evil[0]! }, times: 1 });
       sim.faults.failRest('config', {
         status: 200,
-        body: { id: sim.deploymentId, apiEndpoint: evil[0], messenger: { enabled: true, apps: { conversations: { messagingEndpoint: evil[2], autoStart: { enabled: true } } } } },
+        body: {
+          id: sim.deploymentId,
+          apiEndpoint: evil[0],
+          messenger: {
+            enabled: true,
+            apps: { conversations: { messagingEndpoint: evil[2], autoStart: { enabled: true } } },
+          },
+        },
       });
       own = await startStack({ simulator: sim });
       sim.faults.failRest('deployment', { status: 307, headers: { location: evil[1]! } });
@@ -354,13 +468,25 @@ describe('egress', () => {
         // Under 5 a second, counting the autostart Join that Genesys counts too.
         await sleep(300);
       }
-      await own.http.post('/messages').set(auth).send({ quickReply: { text: 'go', payload: evil[0], originatingMessageId: evil[1] } });
+      await own.http
+        .post('/messages')
+        .set(auth)
+        .send({ quickReply: { text: 'go', payload: evil[0], originatingMessageId: evil[1] } });
       await own.http.put('/guest-attributes').set(auth).send({ next: evil[1] });
-      expect((await own.http.get(`/messages?page=1&pageSize=10&url=${encodeURIComponent(evil[0]!)}`).set(auth)).status).toBeGreaterThanOrEqual(400);
+      expect(
+        (await own.http.get(`/messages?page=1&pageSize=10&url=${encodeURIComponent(evil[0]!)}`).set(auth)).status,
+      ).toBeGreaterThanOrEqual(400);
       await own.http.get(`/messages/stream?ticket=${encodeURIComponent(evil[0]!)}`).set({ Origin: PAGE_ORIGIN });
       await rawRequest(own.service.url, { method: 'GET', path: evil[0]!, headers: { Host: 'evil.example' } });
-      await rawRequest(own.service.url, { method: 'GET', path: 'http://evil.example/healthz', headers: { Host: 'evil.example' } });
-      sim.agent.say(sim.received.findLast((f) => f.frame.action === 'configureSession')!.frame.token as string, evil[0]!);
+      await rawRequest(own.service.url, {
+        method: 'GET',
+        path: 'http://evil.example/healthz',
+        headers: { Host: 'evil.example' },
+      });
+      sim.agent.say(
+        sim.received.findLast((f) => f.frame.action === 'configureSession')!.frame.token as string,
+        evil[0]!,
+      );
       // Give the background work (deployment re-read, config refresh, token) its rounds with the faults armed.
       const reads = sim.stats.deploymentRequests;
       await waitFor(() => sim.stats.deploymentRequests >= reads + 2, 10_000);
@@ -368,7 +494,11 @@ describe('egress', () => {
       egress.restore();
       await own?.close();
     }
-    const allowed = new Set([`127.0.0.1:${sim.port}`, `127.0.0.1:${new URL(stack.service.url).port}`, `127.0.0.1:${own ? new URL(own.service.url).port : 0}`]);
+    const allowed = new Set([
+      `127.0.0.1:${sim.port}`,
+      `127.0.0.1:${new URL(stack.service.url).port}`,
+      `127.0.0.1:${own ? new URL(own.service.url).port : 0}`,
+    ]);
     expect(egress.connections.length).toBeGreaterThan(0);
     expect([...new Set(egress.connections)].filter((c) => !allowed.has(c))).toEqual([]);
     expect(egress.lookups.filter((h) => h !== 'localhost' && h !== '127.0.0.1')).toEqual([]);

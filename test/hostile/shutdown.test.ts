@@ -4,13 +4,7 @@ import supertest from 'supertest';
 import { startSimulator, type Simulator } from '../../simulator';
 import { dataOf, openStream, type SseStream } from '../support/sse';
 import { bearer, simulatorEnv, type Stack, startStack } from '../support/stack';
-import {
-  duplicatesIn,
-  inboundTexts,
-  newGuest,
-  PAGE_ORIGIN,
-  type GuestHandle,
-} from '../support/hostile';
+import { duplicatesIn, inboundTexts, newGuest, PAGE_ORIGIN, type GuestHandle } from '../support/hostile';
 import { sleep, waitFor } from '../support/wait';
 import { freePort } from '../support/ports';
 
@@ -63,14 +57,16 @@ class Client {
     this.stream = stream;
     if (this.instance !== 'A') return;
     // The final event says to reconnect: do so, to the other instance (a load balancer would, since A is not ready).
-    void stream.next((e) => e.event === 'session' && dataOf(e).reconnect === true, 30_000).then(
-      async (e) => {
-        this.finalEvent = dataOf(e);
-        this.instance = 'B';
-        await this.openStream();
-      },
-      () => undefined,
-    );
+    void stream
+      .next((e) => e.event === 'session' && dataOf(e).reconnect === true, 30_000)
+      .then(
+        async (e) => {
+          this.finalEvent = dataOf(e);
+          this.instance = 'B';
+          await this.openStream();
+        },
+        () => undefined,
+      );
   }
 
   /** Sends with an Idempotency-Key; a transport error (A no longer listening) moves the client to B, same key. */
@@ -83,17 +79,24 @@ class Client {
         .set({ ...bearer(this.guest.token), 'Idempotency-Key': `key-${text}` })
         .send({ text })
         .catch(() => undefined);
-      this.answers.push({ text, instance, status: res?.status ?? 'net', ...(res && res.status !== 201 ? { detail: String(res.body.detail) } : {}) });
+      this.answers.push({
+        text,
+        instance,
+        status: res?.status ?? 'net',
+        ...(res && res.status !== 201 ? { detail: String(res.body.detail) } : {}),
+      });
       if (res?.status === 201) return;
       if (!res || instance === 'A') this.instance = 'B';
       await sleep(res?.status === 429 ? 1000 : 50);
     }
-    if (!this.stopped) throw new Error(`${text} was never answered 201: ${JSON.stringify(this.answers.filter((a) => a.text === text))}`);
+    if (!this.stopped)
+      throw new Error(`${text} was never answered 201: ${JSON.stringify(this.answers.filter((a) => a.text === text))}`);
   }
 }
 
 /** Texts whose frame Genesys (the simulator) has received, for one guest. */
-const receivedTexts = (g: GuestHandle) => new Set(sim.framesFor(g.gt, 'onMessage').map((f) => f.frame.message?.text as string));
+const receivedTexts = (g: GuestHandle) =>
+  new Set(sim.framesFor(g.gt, 'onMessage').map((f) => f.frame.message?.text as string));
 
 /** Nothing lost, nothing doubled: every text answered 201 is in the conversation and in B's history exactly once. */
 async function expectNothingLost(b: Stack, clients: Client[]): Promise<void> {
@@ -104,7 +107,9 @@ async function expectNothingLost(b: Stack, clients: Client[]): Promise<void> {
     expect(duplicatesIn(texts)).toEqual([]);
     const history = await b.http.get('/messages?pageSize=100').set(bearer(c.guest.token));
     expect(history.status).toBe(200);
-    const served = (history.body.messages as { direction: string; text: string }[]).filter((m) => m.direction === 'inbound').map((m) => m.text);
+    const served = (history.body.messages as { direction: string; text: string }[])
+      .filter((m) => m.direction === 'inbound')
+      .map((m) => m.text);
     expect({ client: i, served: served.sort() }).toEqual({ client: i, served: answered });
   }
 }
@@ -132,7 +137,8 @@ test('stop() under load: in-flight requests complete, streams are told to reconn
     // (then() sends it now: a supertest request only goes out once awaited.)
     const known = new Set(clients.map((c) => c.guest.gt));
     const framesBefore = sim.received.length;
-    const startReachedGenesys = () => sim.received.slice(framesBefore).some((f) => f.frame.action === 'configureSession' && !known.has(f.frame.token));
+    const startReachedGenesys = () =>
+      sim.received.slice(framesBefore).some((f) => f.frame.action === 'configureSession' && !known.has(f.frame.token));
     const starting = a.http
       .post('/guest-session')
       .set('Origin', PAGE_ORIGIN)
@@ -141,7 +147,11 @@ test('stop() under load: in-flight requests complete, streams are told to reconn
 
     // Signal once several sends have reached Genesys through A and are waiting for their answers.
     const inFlight = () =>
-      clients.flatMap((c) => [...receivedTexts(c.guest)].filter((t) => !c.answers.some((x) => x.text === t && x.status === 201)).map((t) => ({ c, t })));
+      clients.flatMap((c) =>
+        [...receivedTexts(c.guest)]
+          .filter((t) => !c.answers.some((x) => x.text === t && x.status === 201))
+          .map((t) => ({ c, t })),
+      );
     await waitFor(() => inFlight().length >= 10 && startReachedGenesys());
     const inFlightAtStop = inFlight();
     const stopping = a.service.stop();
@@ -152,13 +162,18 @@ test('stop() under load: in-flight requests complete, streams are told to reconn
     // Every request A had taken in completed there, with its normal answer: the grace period did not cut it.
     await waitFor(() => inFlightAtStop.every(({ c, t }) => c.answers.some((x) => x.text === t)));
     for (const { c, t } of inFlightAtStop) {
-      expect({ t, answers: c.answers.filter((x) => x.text === t) }).toEqual({ t, answers: [{ text: t, instance: 'A', status: 201 }] });
+      expect({ t, answers: c.answers.filter((x) => x.text === t) }).toEqual({
+        t,
+        answers: [{ text: t, instance: 'A', status: 201 }],
+      });
     }
     const started = await starting;
     expect(started.status).toBe(201);
 
     // Every stream got its final event, and its client reconnected to B.
-    await waitFor(() => clients.every((c) => c.instance === 'B' && c.stream !== undefined && c.finalEvent !== undefined));
+    await waitFor(() =>
+      clients.every((c) => c.instance === 'B' && c.stream !== undefined && c.finalEvent !== undefined),
+    );
     for (const c of clients) expect(c.finalEvent).toMatchObject({ state: 'reconnect', reconnect: true });
 
     await sending;
@@ -172,7 +187,9 @@ test('stop() under load: in-flight requests complete, streams are told to reconn
       await c.stream!.next((e) => e.event === 'message' && dataOf(e).text === `welcome to B ${i}`);
     }
     await expectNothingLost(b, clients);
-    expect(clients.flatMap((c) => c.answers).filter((x) => x.instance === 'A' && x.status === 201).length).toBeGreaterThanOrEqual(inFlightAtStop.length);
+    expect(
+      clients.flatMap((c) => c.answers).filter((x) => x.instance === 'A' && x.status === 201).length,
+    ).toBeGreaterThanOrEqual(inFlightAtStop.length);
   } finally {
     for (const c of clients) c.stop();
     await a.close();
@@ -185,7 +202,12 @@ describe('src/main.ts in a child process', () => {
 
   test('SIGTERM with requests and streams open: in-flight sends answer 201, streams get the reconnect event, exit 0, and a second instance has everything', async () => {
     const port = await freePort();
-    const env = simulatorEnv(sim, { PORT: String(port), LOG_LEVEL: 'info', SHUTDOWN_GRACE_MS: '30000', NODE_ENV: 'production' });
+    const env = simulatorEnv(sim, {
+      PORT: String(port),
+      LOG_LEVEL: 'info',
+      SHUTDOWN_GRACE_MS: '30000',
+      NODE_ENV: 'production',
+    });
     const child = spawn(process.execPath, ['-r', require.resolve('tsx/cjs'), 'src/main.ts'], {
       cwd: ROOT,
       env: { ...env, PATH: process.env.PATH, DOTENV_CONFIG_PATH: path.join(ROOT, 'test/hostile/no-such.env') },
@@ -194,7 +216,9 @@ describe('src/main.ts in a child process', () => {
     let output = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('close', (code, signal) => resolve({ code, signal })),
+    );
     try {
       const url = `http://127.0.0.1:${port}`;
       await waitFor(() => fetch(`${url}/readyz`).then((r) => r.status === 200), 30_000, 100);
@@ -232,7 +256,8 @@ describe('src/main.ts in a child process', () => {
       }
       expect(await exited).toEqual({ code: 0, signal: null });
       expect(output).toMatch(/"msg":"stopped"/);
-      for (const [i, g] of guests.entries()) expect({ i, leaked: output.includes(g.token) }).toEqual({ i, leaked: false });
+      for (const [i, g] of guests.entries())
+        expect({ i, leaked: output.includes(g.token) }).toEqual({ i, leaked: false });
 
       // The clients come back to a second instance (same simulator, same SESSION_SECRET): nothing lost.
       const b = await startStack({ simulator: sim, env: { LOG_LEVEL: 'info' } });
@@ -240,8 +265,15 @@ describe('src/main.ts in a child process', () => {
         for (const [i, g] of guests.entries()) {
           const history = await b.http.get('/messages').set(bearer(g.token));
           expect(history.status).toBe(200);
-          expect(history.body.messages.filter((m: { direction: string }) => m.direction === 'inbound').map((m: { text: string }) => m.text)).toEqual([`in flight ${i}`]);
-          const again = await b.http.post('/messages').set({ ...bearer(g.token), 'Idempotency-Key': `after-${i}` }).send({ text: `on B ${i}` });
+          expect(
+            history.body.messages
+              .filter((m: { direction: string }) => m.direction === 'inbound')
+              .map((m: { text: string }) => m.text),
+          ).toEqual([`in flight ${i}`]);
+          const again = await b.http
+            .post('/messages')
+            .set({ ...bearer(g.token), 'Idempotency-Key': `after-${i}` })
+            .send({ text: `on B ${i}` });
           expect(again.status).toBe(201);
           expect(inboundTexts(sim, g.gt)).toEqual([`in flight ${i}`, `on B ${i}`]);
         }

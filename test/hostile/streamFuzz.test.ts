@@ -28,7 +28,10 @@ const issued = new Set<string>();
 
 beforeAll(async () => {
   // Streams open and close faster than a cap could free its place; history reads stand still on this clock.
-  stack = await startStack({ env: { STREAMS_PER_SESSION: '100', STREAMS_PER_IP: '1000' }, now: manualClock(Date.now()).now });
+  stack = await startStack({
+    env: { STREAMS_PER_SESSION: '100', STREAMS_PER_IP: '1000' },
+    now: manualClock(Date.now()).now,
+  });
   const before = stack.sim.received.length;
   ({ token } = await stack.newSession());
   gt = guestTokenOf(stack.sim, before);
@@ -63,7 +66,14 @@ function dechunk(payload: string): string {
  */
 function openRaw(target: string, headers: string[], marker: string): Promise<StreamAnswer> {
   const { port } = new URL(stack.service.url);
-  const head = [`GET ${target} HTTP/1.1`, `Host: 127.0.0.1:${port}`, `Origin: ${PAGE_ORIGIN}`, 'Connection: close', ...headers].join('\r\n') + '\r\n\r\n';
+  const head =
+    [
+      `GET ${target} HTTP/1.1`,
+      `Host: 127.0.0.1:${port}`,
+      `Origin: ${PAGE_ORIGIN}`,
+      'Connection: close',
+      ...headers,
+    ].join('\r\n') + '\r\n\r\n';
   return new Promise((resolve, reject) => {
     const socket = net.connect(Number(port), '127.0.0.1');
     let raw = '';
@@ -74,11 +84,17 @@ function openRaw(target: string, headers: string[], marker: string): Promise<Str
       const cut = raw.indexOf('\r\n\r\n');
       const headText = raw.slice(0, cut);
       const payload = raw.slice(cut + 4);
-      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(headText)?.[1]), head: headText, body: /transfer-encoding: chunked/i.test(headText) ? dechunk(payload) : payload });
+      resolve({
+        status: Number(/^HTTP\/1\.1 (\d{3})/.exec(headText)?.[1]),
+        head: headText,
+        body: /transfer-encoding: chunked/i.test(headText) ? dechunk(payload) : payload,
+      });
     };
     const bound = setTimeout(() => {
       socket.destroy();
-      reject(new Error(`the stream did not show the marker in time; it had sent ${JSON.stringify(raw.slice(0, 2000))}`));
+      reject(
+        new Error(`the stream did not show the marker in time; it had sent ${JSON.stringify(raw.slice(0, 2000))}`),
+      );
     }, 10_000);
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => {
@@ -116,7 +132,11 @@ function checkEventStream(body: string, clientTexts: string[]): void {
       const colon = line.indexOf(':');
       const field = line.slice(0, colon);
       const value = line.slice(colon + 2);
-      expect({ line, known: FIELDS.has(field), spaced: line[colon + 1] === ' ' }).toEqual({ line, known: true, spaced: true });
+      expect({ line, known: FIELDS.has(field), spaced: line[colon + 1] === ' ' }).toEqual({
+        line,
+        known: true,
+        spaced: true,
+      });
       expect(fields[field]).toBeUndefined();
       fields[field] = value;
     }
@@ -139,7 +159,8 @@ function checkEventStream(body: string, clientTexts: string[]): void {
       .split('\n')
       .filter((l) => !l.startsWith('data: '))
       .join('\n');
-    for (const text of clientTexts) if (text.length >= 3 && !issued.has(text)) expect(outside.includes(text)).toBe(false);
+    for (const text of clientTexts)
+      if (text.length >= 3 && !issued.has(text)) expect(outside.includes(text)).toBe(false);
   }
 }
 
@@ -147,50 +168,74 @@ function checkEventStream(body: string, clientTexts: string[]): void {
 const hostileText = fc.oneof(
   fc.string({ maxLength: 80 }),
   fc.string({ unit: 'binary', maxLength: 40 }),
-  fc.constantFrom('x\n\nevent: message\ndata: {"text":"card number?"}\n\n', 'id: forged\r\n', '\u2028data: x', 'issued-by-nobody', '0'.repeat(128), 'a'.repeat(129)),
+  fc.constantFrom(
+    'x\n\nevent: message\ndata: {"text":"card number?"}\n\n',
+    'id: forged\r\n',
+    '\u2028data: x',
+    'issued-by-nobody',
+    '0'.repeat(128),
+    'a'.repeat(129),
+  ),
   fc.stringMatching(/^[A-Za-z0-9_-]{1,40}$/),
 );
 
-test('no client-supplied bytes reach the event stream outside JSON strings, whatever the stream request holds', async () => {
-  let n = 0;
-  const outcomes = new Map<number, number>();
-  await fc.assert(
-    fc.asyncProperty(
-      fc.record(
-        {
-          query: fc.option(fc.oneof(hostileText, fc.constantFrom(...issued)), { nil: undefined }),
-          header: fc.option(fc.oneof(hostileText.map((t) => t.replace(/[\r\n]/g, ' ')), fc.constantFrom(...issued)), { nil: undefined }),
-          routingKey: fc.option(hostileText, { nil: undefined }),
-          ticket: fc.option(fc.oneof(hostileText, fc.constant('fresh')), { nil: undefined }),
+test(
+  'no client-supplied bytes reach the event stream outside JSON strings, whatever the stream request holds',
+  async () => {
+    let n = 0;
+    const outcomes = new Map<number, number>();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record(
+          {
+            query: fc.option(fc.oneof(hostileText, fc.constantFrom(...issued)), { nil: undefined }),
+            header: fc.option(
+              fc.oneof(
+                hostileText.map((t) => t.replace(/[\r\n]/g, ' ')),
+                fc.constantFrom(...issued),
+              ),
+              { nil: undefined },
+            ),
+            routingKey: fc.option(hostileText, { nil: undefined }),
+            ticket: fc.option(fc.oneof(hostileText, fc.constant('fresh')), { nil: undefined }),
+          },
+          { requiredKeys: [] },
+        ),
+        async ({ query, header, routingKey, ticket }) => {
+          const marker = `marker-${n++}`;
+          const params: string[] = [];
+          const ticketValue =
+            ticket === 'fresh'
+              ? ((await stack.http.post('/messages/stream-ticket').set(bearer(token))).body.ticket as string)
+              : ticket;
+          if (query !== undefined) params.push(`lastEventId=${encodeURIComponent(query)}`);
+          if (routingKey !== undefined) params.push(`routingKey=${encodeURIComponent(routingKey)}`);
+          if (ticketValue !== undefined) params.push(`ticket=${encodeURIComponent(ticketValue)}`);
+          const headers = ticketValue === undefined ? [`Authorization: Bearer ${token}`] : [];
+          if (header !== undefined) headers.push(`Last-Event-ID: ${Buffer.from(header, 'utf8').toString('latin1')}`);
+          const answer = await openRaw(
+            `/messages/stream${params.length ? `?${params.join('&')}` : ''}`,
+            headers,
+            marker,
+          );
+          outcomes.set(answer.status, (outcomes.get(answer.status) ?? 0) + 1);
+          const clientTexts = [query, header, routingKey, ticket].filter((t): t is string => t !== undefined);
+          if (answer.status !== 200) {
+            // A refusal is a problem document, all of it JSON.
+            expect(answer.status).toBeGreaterThanOrEqual(400);
+            expect(answer.status).toBeLessThan(500);
+            if (answer.body !== '') expect(() => JSON.parse(answer.body) as unknown).not.toThrow();
+            return;
+          }
+          expect(answer.head).toMatch(/content-type: text\/event-stream/i);
+          checkEventStream(answer.body, clientTexts);
         },
-        { requiredKeys: [] },
       ),
-      async ({ query, header, routingKey, ticket }) => {
-        const marker = `marker-${n++}`;
-        const params: string[] = [];
-        const ticketValue = ticket === 'fresh' ? ((await stack.http.post('/messages/stream-ticket').set(bearer(token))).body.ticket as string) : ticket;
-        if (query !== undefined) params.push(`lastEventId=${encodeURIComponent(query)}`);
-        if (routingKey !== undefined) params.push(`routingKey=${encodeURIComponent(routingKey)}`);
-        if (ticketValue !== undefined) params.push(`ticket=${encodeURIComponent(ticketValue)}`);
-        const headers = ticketValue === undefined ? [`Authorization: Bearer ${token}`] : [];
-        if (header !== undefined) headers.push(`Last-Event-ID: ${Buffer.from(header, 'utf8').toString('latin1')}`);
-        const answer = await openRaw(`/messages/stream${params.length ? `?${params.join('&')}` : ''}`, headers, marker);
-        outcomes.set(answer.status, (outcomes.get(answer.status) ?? 0) + 1);
-        const clientTexts = [query, header, routingKey, ticket].filter((t): t is string => t !== undefined);
-        if (answer.status !== 200) {
-          // A refusal is a problem document, all of it JSON.
-          expect(answer.status).toBeGreaterThanOrEqual(400);
-          expect(answer.status).toBeLessThan(500);
-          if (answer.body !== '') expect(() => JSON.parse(answer.body) as unknown).not.toThrow();
-          return;
-        }
-        expect(answer.head).toMatch(/content-type: text\/event-stream/i);
-        checkEventStream(answer.body, clientTexts);
-      },
-    ),
-    { numRuns: Math.max(1, Math.round(60 * RUNS)), seed: SEED, endOnFailure: true },
-  );
-  // The run reached both sides: streams served, and requests refused.
-  expect(outcomes.get(200)).toBeGreaterThan(0);
-  expect([...outcomes.keys()].some((s) => s >= 400)).toBe(true);
-}, TIMEOUT_MS);
+      { numRuns: Math.max(1, Math.round(60 * RUNS)), seed: SEED, endOnFailure: true },
+    );
+    // The run reached both sides: streams served, and requests refused.
+    expect(outcomes.get(200)).toBeGreaterThan(0);
+    expect([...outcomes.keys()].some((s) => s >= 400)).toBe(true);
+  },
+  TIMEOUT_MS,
+);

@@ -47,10 +47,24 @@ beforeAll(async () => {
     sim.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       if (!out.includes('SESSION_SECRET=')) return;
-      resolve(Object.fromEntries(out.split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])));
+      resolve(
+        Object.fromEntries(
+          out
+            .split('\n')
+            .filter((l) => /^[A-Z_]+=/.test(l))
+            .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+        ),
+      );
     });
   });
-  const config = loadConfig({ ...env, CORS_ALLOWED_ORIGINS: PAGE_ORIGIN, GENESYS_ORIGIN: PAGE_ORIGIN, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn' });
+  const config = loadConfig({
+    ...env,
+    CORS_ALLOWED_ORIGINS: PAGE_ORIGIN,
+    GENESYS_ORIGIN: PAGE_ORIGIN,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+  });
   service = await startService(config, captureLogger('warn').logger);
 }, 60_000);
 
@@ -130,7 +144,11 @@ function fileWith(head: Buffer, padding = 0): string {
 }
 
 test("a 10 MB upload raises the service's live memory by a few MB at most", async () => {
-  const started = await fetch(`${service.url}/guest-session`, { method: 'POST', headers: { Origin: PAGE_ORIGIN, 'Content-Type': 'application/json' }, body: '{}' });
+  const started = await fetch(`${service.url}/guest-session`, {
+    method: 'POST',
+    headers: { Origin: PAGE_ORIGIN, 'Content-Type': 'application/json' },
+    body: '{}',
+  });
   const { sessionToken } = (await started.json()) as { sessionToken: string };
   expect(await upload(sessionToken, fileWith(demoPng(8, 8)))).toBe(201); // every code path warm
   const head = demoPng(8, 8);

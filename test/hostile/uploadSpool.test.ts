@@ -23,7 +23,12 @@ const MAX_KB = 64;
 let sim: Simulator;
 
 beforeAll(async () => {
-  sim = await startSimulator({ profile: simProfile(), agent: { enabled: false }, enableAttachments: true, allowedMedia: { inbound: { fileTypes: [{ type: '*/*' }], maxFileSizeKB: MAX_KB } } });
+  sim = await startSimulator({
+    profile: simProfile(),
+    agent: { enabled: false },
+    enableAttachments: true,
+    allowedMedia: { inbound: { fileTypes: [{ type: '*/*' }], maxFileSizeKB: MAX_KB } },
+  });
 });
 
 afterAll(async () => {
@@ -148,18 +153,34 @@ describe('nothing is left behind', () => {
 
 test('one client address cannot take every upload slot while another uploads', async () => {
   const dir = spoolDir();
-  const stack = await stackWith(dir, { TRUST_PROXY: '1', UPLOADS_MAX: '3', UPLOADS_PER_IP: '2', UPLOAD_MIN_BYTES_PER_SECOND: '0' });
+  const stack = await stackWith(dir, {
+    TRUST_PROXY: '1',
+    UPLOADS_MAX: '3',
+    UPLOADS_PER_IP: '2',
+    UPLOAD_MIN_BYTES_PER_SECOND: '0',
+  });
   const hogs: ReturnType<typeof rawUpload>[] = [];
   try {
     const upload = async (ip: string) => {
       const form = new FormData();
       form.append('file', new File([new Uint8Array(PNG)], 'photo.png', { type: 'image/png' }));
-      const res = await fetch(`${stack.service.url}/attachments`, { method: 'POST', headers: { ...bearer((await stack.newSession()).token), 'X-Forwarded-For': ip }, body: form });
-      return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as { code: string } };
+      const res = await fetch(`${stack.service.url}/attachments`, {
+        method: 'POST',
+        headers: { ...bearer((await stack.newSession()).token), 'X-Forwarded-For': ip },
+        body: form,
+      });
+      return {
+        status: res.status,
+        retryAfter: res.headers.get('retry-after'),
+        body: (await res.json()) as { code: string },
+      };
     };
     // 203.0.113.7 starts uploads and never finishes them.
     for (let i = 0; i < 2; i++) {
-      const hog = rawUpload(stack, (await stack.newSession()).token, { contentLength: 60_000, forwardedFor: '203.0.113.7' });
+      const hog = rawUpload(stack, (await stack.newSession()).token, {
+        contentLength: 60_000,
+        forwardedFor: '203.0.113.7',
+      });
       hog.write(PNG);
       hogs.push(hog);
     }
@@ -194,7 +215,11 @@ test('a shutdown removes the files of uploads still coming in', async () => {
 test("a start removes the files a stopped process left, and leaves a running one's and other files alone", async () => {
   const dir = spoolDir();
   const deadPid = 2 ** 22 + 12345; // above any pid Linux hands out
-  const left = [`bff-upload-${deadPid}-${randomUUID()}`, `bff-upload-${process.pid}-${randomUUID()}`, `bff-upload-${randomUUID()}`];
+  const left = [
+    `bff-upload-${deadPid}-${randomUUID()}`,
+    `bff-upload-${process.pid}-${randomUUID()}`,
+    `bff-upload-${randomUUID()}`,
+  ];
   const kept = [`bff-upload-${process.ppid}-${randomUUID()}`, 'notes.txt'];
   for (const name of [...left, ...kept]) fs.writeFileSync(path.join(dir, name), 'x');
   const stack = await stackWith(dir);

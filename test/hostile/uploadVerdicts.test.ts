@@ -30,7 +30,12 @@ let http: ReturnType<typeof supertest>;
 beforeAll(async () => {
   sim = await startSimulator({ profile: 'strict', agent: { enabled: false } });
   const port = await freePort();
-  const env = simulatorEnv(sim, { PORT: String(port), LOG_LEVEL: 'info', NODE_ENV: 'production', GENESYS_TIMEOUT_MS: '2000' });
+  const env = simulatorEnv(sim, {
+    PORT: String(port),
+    LOG_LEVEL: 'info',
+    NODE_ENV: 'production',
+    GENESYS_TIMEOUT_MS: '2000',
+  });
   child = spawn(process.execPath, ['-r', require.resolve('tsx/cjs'), 'src/main.ts'], {
     cwd: ROOT,
     env: { ...env, PATH: process.env.PATH, DOTENV_CONFIG_PATH: path.join(ROOT, 'test/hostile/no-such.env') },
@@ -40,7 +45,15 @@ beforeAll(async () => {
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
   exited = new Promise((resolve) => child.on('close', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(() => fetch(`${url}/readyz`).then((r) => r.status === 200, () => false), 30_000, 100);
+  await waitFor(
+    () =>
+      fetch(`${url}/readyz`).then(
+        (r) => r.status === 200,
+        () => false,
+      ),
+    30_000,
+    100,
+  );
   http = supertest(url);
 }, 60_000);
 
@@ -52,7 +65,10 @@ afterAll(async () => {
 
 /** The service process is still running and serving. */
 async function expectAlive(): Promise<void> {
-  expect({ exitCode: child.exitCode, output: child.exitCode === null ? '' : output }).toEqual({ exitCode: null, output: '' });
+  expect({ exitCode: child.exitCode, output: child.exitCode === null ? '' : output }).toEqual({
+    exitCode: null,
+    output: '',
+  });
   expect((await http.get('/healthz')).status).toBe(200);
 }
 
@@ -62,9 +78,12 @@ async function newSession(): Promise<string> {
   return res.body.sessionToken as string;
 }
 
-const upload = (token: string) => http.post('/attachments').set(bearer(token)).attach('file', PNG, { filename: 'photo.png', contentType: 'image/png' });
-const deleted = () => sim.received.filter((f) => f.frame?.action === 'deleteAttachment').map((f) => f.frame.attachmentId as string);
-const lastPresigned = () => sim.received.filter((f) => f.frame?.action === 'onAttachment').at(-1)!.frame.attachmentId as string;
+const upload = (token: string) =>
+  http.post('/attachments').set(bearer(token)).attach('file', PNG, { filename: 'photo.png', contentType: 'image/png' });
+const deleted = () =>
+  sim.received.filter((f) => f.frame?.action === 'deleteAttachment').map((f) => f.frame.attachmentId as string);
+const lastPresigned = () =>
+  sim.received.filter((f) => f.frame?.action === 'onAttachment').at(-1)!.frame.attachmentId as string;
 
 test('Genesys refuses the file before storage answered its PUT: 415, nothing to delete, and the service carries on', async () => {
   const token = await newSession();

@@ -9,9 +9,15 @@ import { testApp } from '../support/app';
 
 it('takes a JSON body whose type has parameters other than a charset, and refuses another type', async () => {
   const { app } = testApp();
-  const withParameters = await request(app).post('/guest-session').set('Content-Type', 'application/json; profile=chat').send('{"__proto__": {}}');
+  const withParameters = await request(app)
+    .post('/guest-session')
+    .set('Content-Type', 'application/json; profile=chat')
+    .send('{"__proto__": {}}');
   // Read as JSON (so refused for its key), not refused for its type.
-  expect({ status: withParameters.status, code: withParameters.body.code }).toEqual({ status: 400, code: 'validation_failed' });
+  expect({ status: withParameters.status, code: withParameters.body.code }).toEqual({
+    status: 400,
+    code: 'validation_failed',
+  });
   const other = await request(app).post('/guest-session').set('Content-Type', 'text/plain').send('{}');
   expect({ status: other.status, code: other.body.code }).toEqual({ status: 415, code: 'unsupported_media_type' });
 });
@@ -34,5 +40,10 @@ it('writes the request on its access line once, as whitelisted', async () => {
     .find((l) => l.includes('"requestId"') && l.includes('"req"'))!;
   expect(line.match(/"req":/g)).toHaveLength(1);
   expect(line).not.toContain('secret-ticket-value');
-  expect(JSON.parse(line).req).toEqual({ method: 'GET', url: expect.stringMatching(/^\/openapi\.json\?ticket=/), userAgent: 'probe/1', remoteAddress: expect.any(String) });
+  expect(JSON.parse(line).req).toEqual({
+    method: 'GET',
+    url: expect.stringMatching(/^\/openapi\.json\?ticket=/),
+    userAgent: 'probe/1',
+    remoteAddress: expect.any(String),
+  });
 });

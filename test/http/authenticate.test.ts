@@ -25,7 +25,15 @@ const CLAIMS: SessionClaims = {
   issuedAt: ISSUED_AT,
   exp: 1_700_003_600,
 };
-const TICKET = { id: 'ticket-1', guestToken: 'guest-token-2', origin: 'https://shop.example.com', anchor: 'anchor-2', signIn: undefined, issuedAt: ISSUED_AT, exp: 1_700_000_060 };
+const TICKET = {
+  id: 'ticket-1',
+  guestToken: 'guest-token-2',
+  origin: 'https://shop.example.com',
+  anchor: 'anchor-2',
+  signIn: undefined,
+  issuedAt: ISSUED_AT,
+  exp: 1_700_000_060,
+};
 
 interface World {
   standing: Standing;
@@ -38,7 +46,16 @@ interface World {
 }
 
 function world(overrides: Partial<World> = {}) {
-  const w: World = { standing: { state: 'live', cutOffMs: 0 }, used: false, claimed: true, opened: [], openedTickets: [], standingAsked: [], claims: [], ...overrides };
+  const w: World = {
+    standing: { state: 'live', cutOffMs: 0 },
+    used: false,
+    claimed: true,
+    opened: [],
+    openedTickets: [],
+    standingAsked: [],
+    claims: [],
+    ...overrides,
+  };
   const tokens = {
     open: async (token: string, origin: string | undefined) => {
       w.opened.push([token, origin]);
@@ -67,7 +84,11 @@ function world(overrides: Partial<World> = {}) {
 const spec = (auth: AnyRouteSpec['auth'], allowEnded?: boolean) => ({ auth, allowEnded }) as AnyRouteSpec;
 
 /** Runs the middleware; resolves to what it passed to next() and the guest it left. */
-async function run(handler: ReturnType<ReturnType<typeof authenticator>>, headers: Record<string, string> = {}, query: Record<string, unknown> = {}) {
+async function run(
+  handler: ReturnType<ReturnType<typeof authenticator>>,
+  headers: Record<string, string> = {},
+  query: Record<string, unknown> = {},
+) {
   const req = { headers: { origin: 'https://shop.example.com', ...headers }, query } as unknown as Request;
   const res = { locals: {} } as Response;
   let passed: unknown = 'next() not called';
@@ -75,14 +96,20 @@ async function run(handler: ReturnType<ReturnType<typeof authenticator>>, header
   return { error: passed as AppError | undefined, guest: res.locals.guest as Guest | undefined };
 }
 
-const refusal = (error: AppError | undefined) => error && { code: error.code, status: error.status, message: error.message, logDetail: error.logDetail };
+const refusal = (error: AppError | undefined) =>
+  error && { code: error.code, status: error.status, message: error.message, logDetail: error.logDetail };
 
 describe('a session token', () => {
   it('opens the session for its origin and leaves the guest for the route', async () => {
     const { w, authenticate } = world();
     const { error, guest } = await run(authenticate(spec('session')), { authorization: 'Bearer good-token' });
     expect(error).toBeUndefined();
-    expect(guest).toEqual({ guestToken: CLAIMS.guestToken, origin: CLAIMS.origin, signIn: CLAIMS.signIn, claims: CLAIMS });
+    expect(guest).toEqual({
+      guestToken: CLAIMS.guestToken,
+      origin: CLAIMS.origin,
+      signIn: CLAIMS.signIn,
+      claims: CLAIMS,
+    });
     expect(w.opened).toEqual([['good-token', 'https://shop.example.com']]);
     expect(w.standingAsked).toEqual([[CLAIMS.guestToken, CLAIMS.anchor]]);
   });
@@ -94,12 +121,20 @@ describe('a session token', () => {
     expect(guest?.guestToken).toBe(CLAIMS.guestToken);
   });
 
-  it.each(['good-token', 'Bearer', 'Bearer ', 'Bearer good-token extra', 'Basic good-token', 'xBearer good-token'])('is refused in words when sent as %j', async (header) => {
-    const { authenticate } = world();
-    const { error, guest } = await run(authenticate(spec('session')), { authorization: header });
-    expect(refusal(error)).toEqual({ code: 'unauthorized', status: 401, message: 'Send the session token as `Authorization: Bearer <sessionToken>`.', logDetail: undefined });
-    expect(guest).toBeUndefined();
-  });
+  it.each(['good-token', 'Bearer', 'Bearer ', 'Bearer good-token extra', 'Basic good-token', 'xBearer good-token'])(
+    'is refused in words when sent as %j',
+    async (header) => {
+      const { authenticate } = world();
+      const { error, guest } = await run(authenticate(spec('session')), { authorization: header });
+      expect(refusal(error)).toEqual({
+        code: 'unauthorized',
+        status: 401,
+        message: 'Send the session token as `Authorization: Bearer <sessionToken>`.',
+        logDetail: undefined,
+      });
+      expect(guest).toBeUndefined();
+    },
+  );
 
   it('passes on what opening it refused', async () => {
     const { authenticate } = world();
@@ -116,7 +151,10 @@ describe('a session token', () => {
 
   it('is not looked at on a public route', async () => {
     const { w, authenticate } = world();
-    expect(await run(authenticate(spec('public')), { authorization: 'not even a bearer' })).toEqual({ error: undefined, guest: undefined });
+    expect(await run(authenticate(spec('public')), { authorization: 'not even a bearer' })).toEqual({
+      error: undefined,
+      guest: undefined,
+    });
     expect(w.opened).toEqual([]);
   });
 });
@@ -125,7 +163,8 @@ describe('an ended, lost or replaced session', () => {
   const ENDED = 'This chat was ended; start a new session (POST /guest-session without the old token).';
   const LOST =
     'This service lost the record of this chat (its shared store was emptied), so it cannot tell whether the chat was ended; start a new session (POST /guest-session without the old token).';
-  const REPLACED = 'The customer signed in since this token was issued: it opens nothing now; use the token the sign-in answered with.';
+  const REPLACED =
+    'The customer signed in since this token was issued: it opens nothing now; use the token the sign-in answered with.';
 
   it('is refused as expired when ended', async () => {
     const { authenticate } = world({ standing: { state: 'ended', cutOffMs: 0 } });
@@ -137,7 +176,12 @@ describe('an ended, lost or replaced session', () => {
   it('is refused as expired when the store lost its records, and the log says so', async () => {
     const { authenticate } = world({ standing: { state: 'lost', cutOffMs: 0 } });
     const { error } = await run(authenticate(spec('session')), { authorization: 'Bearer good-token' });
-    expect(refusal(error)).toEqual({ code: 'session_expired', status: 410, message: LOST, logDetail: { storeLostRecords: true } });
+    expect(refusal(error)).toEqual({
+      code: 'session_expired',
+      status: 410,
+      message: LOST,
+      logDetail: { storeLostRecords: true },
+    });
   });
 
   it.each(['ended', 'lost'] as const)('passes when %s on a route that serves ended sessions', async (state) => {
@@ -165,14 +209,20 @@ describe('an ended, lost or replaced session', () => {
 });
 
 describe('a stream ticket', () => {
-  const NEEDS_TOKEN = 'This call needs a session token: `Authorization: Bearer <sessionToken>` from POST /guest-session.';
+  const NEEDS_TOKEN =
+    'This call needs a session token: `Authorization: Bearer <sessionToken>` from POST /guest-session.';
   const USED = 'This stream ticket was already used; ask for a new one (POST /messages/stream-ticket).';
 
   it('opens the stream route for its session, unspent, without the session’s claims', async () => {
     const { w, authenticate } = world();
     const { error, guest } = await run(authenticate(spec('session-or-ticket')), {}, { ticket: 'the-ticket' });
     expect(error).toBeUndefined();
-    expect(guest).toEqual({ guestToken: TICKET.guestToken, origin: TICKET.origin, signIn: undefined, ticket: { id: TICKET.id, untilMs: TICKET.exp * 1000 } });
+    expect(guest).toEqual({
+      guestToken: TICKET.guestToken,
+      origin: TICKET.origin,
+      signIn: undefined,
+      ticket: { id: TICKET.id, untilMs: TICKET.exp * 1000 },
+    });
     expect(w.openedTickets).toEqual([['the-ticket', 'https://shop.example.com']]);
     expect(w.standingAsked).toEqual([[TICKET.guestToken, TICKET.anchor]]);
     expect(w.claims).toEqual([]);
@@ -198,7 +248,9 @@ describe('a stream ticket', () => {
 
   it('is spent by the route, once; a ticket someone spent first is refused in words', async () => {
     const { w, revocations } = world();
-    const res = { locals: { guest: { guestToken: 'g', origin: '', ticket: { id: 'ticket-9', untilMs: 123_000 } } } } as unknown as Response;
+    const res = {
+      locals: { guest: { guestToken: 'g', origin: '', ticket: { id: 'ticket-9', untilMs: 123_000 } } },
+    } as unknown as Response;
     await spendTicket(res, revocations);
     expect(w.claims).toEqual([['ticket-9', 123_000]]);
     w.claimed = false;
@@ -207,7 +259,10 @@ describe('a stream ticket', () => {
 
   it('spends nothing for a request that came with a session token', async () => {
     const { w, revocations } = world();
-    await spendTicket({ locals: { guest: { guestToken: 'g', origin: '', claims: CLAIMS } } } as unknown as Response, revocations);
+    await spendTicket(
+      { locals: { guest: { guestToken: 'g', origin: '', claims: CLAIMS } } } as unknown as Response,
+      revocations,
+    );
     expect(w.claims).toEqual([]);
   });
 });
@@ -218,13 +273,20 @@ describe('the guest of a route', () => {
   });
 
   it('has claims only when it came with a session token; otherwise the refusal asks for one', () => {
-    expect(claimsOf({ locals: { guest: { guestToken: 'g', origin: '', claims: CLAIMS } } } as unknown as Response)).toBe(CLAIMS);
+    expect(
+      claimsOf({ locals: { guest: { guestToken: 'g', origin: '', claims: CLAIMS } } } as unknown as Response),
+    ).toBe(CLAIMS);
     let thrown: unknown;
     try {
       claimsOf({ locals: { guest: { guestToken: 'g', origin: '' } } } as unknown as Response);
     } catch (error) {
       thrown = error;
     }
-    expect(refusal(thrown as AppError)).toEqual({ code: 'unauthorized', status: 401, message: 'This call needs the session token in the Authorization header.', logDetail: undefined });
+    expect(refusal(thrown as AppError)).toEqual({
+      code: 'unauthorized',
+      status: 401,
+      message: 'This call needs the session token in the Authorization header.',
+      logDetail: undefined,
+    });
   });
 });

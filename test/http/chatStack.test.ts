@@ -25,7 +25,13 @@ jest.setTimeout(30_000);
 // Genesys on a closed loopback port: nothing leaves the machine.
 const OFFLINE = 'http://127.0.0.1:9';
 const offline = (overrides: Record<string, string> = {}) =>
-  testConfig({ GENESYS_LOGIN_URL: OFFLINE, GENESYS_API_URL: OFFLINE, GENESYS_CDN_URL: OFFLINE, GENESYS_WEBMESSAGING_URL: 'ws://127.0.0.1:9', ...overrides });
+  testConfig({
+    GENESYS_LOGIN_URL: OFFLINE,
+    GENESYS_API_URL: OFFLINE,
+    GENESYS_CDN_URL: OFFLINE,
+    GENESYS_WEBMESSAGING_URL: 'ws://127.0.0.1:9',
+    ...overrides,
+  });
 
 const stacks: { close(): Promise<void> }[] = [];
 const dirs: string[] = [];
@@ -60,7 +66,9 @@ describe('prepare()', () => {
     const { stack, log } = build(offline({ UPLOAD_TMP_DIR: dir }));
     await stack.prepare();
     expect(fs.readdirSync(dir)).toEqual([]);
-    expect(log.lines().filter((l) => l.msg === 'removed upload files a stopped process left behind')).toEqual([expect.objectContaining({ level: 30, swept: 1, dir })]);
+    expect(log.lines().filter((l) => l.msg === 'removed upload files a stopped process left behind')).toEqual([
+      expect.objectContaining({ level: 30, swept: 1, dir }),
+    ]);
   });
 
   it('says nothing when there was nothing to remove', async () => {
@@ -78,7 +86,9 @@ describe('prepare()', () => {
       () => undefined,
       (error: Error) => error,
     );
-    expect(refusal?.message).toBe(`UPLOAD_TMP_DIR ${spool} cannot hold uploads (ENOTDIR): set it to a writable directory.`);
+    expect(refusal?.message).toBe(
+      `UPLOAD_TMP_DIR ${spool} cannot hold uploads (ENOTDIR): set it to a writable directory.`,
+    );
     expect(refusal?.cause).toMatchObject({ code: 'ENOTDIR' });
   });
 });
@@ -96,7 +106,9 @@ it('puts a guest socket that failed on readiness, logged under the guest API', (
   const report = readiness.report();
   expect(report.ready).toBe(false);
   expect(JSON.stringify(report.checks)).toContain('refused by the test');
-  expect(log.lines().find((l) => String(l.msg).includes('refused by the test'))).toMatchObject({ component: 'guest-api' });
+  expect(log.lines().find((l) => String(l.msg).includes('refused by the test'))).toMatchObject({
+    component: 'guest-api',
+  });
 });
 
 it('keeps security records apart in memory: a flood of other records cannot refuse an ended session', async () => {
@@ -120,11 +132,14 @@ describe('with REDIS_URL', () => {
   it.each([
     ['10000', 1000],
     ['400', 400],
-  ])('gives each Redis command the shorter of GENESYS_TIMEOUT_MS (%s) and one second, and logs as the shared store', async (timeout, expected) => {
-    const { store, log } = build(offline({ REDIS_URL: redis.url, GENESYS_TIMEOUT_MS: timeout }));
-    expect(store.shared).toBe(true);
-    expect((store as unknown as { options: { commandTimeoutMs: number } }).options.commandTimeoutMs).toBe(expected);
-    // Its first lines (the durability check of a Redis without persistence) carry its name.
-    await waitFor(() => log.lines().some((l) => l.component === 'shared-store'), 10_000, 20);
-  });
+  ])(
+    'gives each Redis command the shorter of GENESYS_TIMEOUT_MS (%s) and one second, and logs as the shared store',
+    async (timeout, expected) => {
+      const { store, log } = build(offline({ REDIS_URL: redis.url, GENESYS_TIMEOUT_MS: timeout }));
+      expect(store.shared).toBe(true);
+      expect((store as unknown as { options: { commandTimeoutMs: number } }).options.commandTimeoutMs).toBe(expected);
+      // Its first lines (the durability check of a Redis without persistence) carry its name.
+      await waitFor(() => log.lines().some((l) => l.component === 'shared-store'), 10_000, 20);
+    },
+  );
 });

@@ -25,7 +25,12 @@ afterEach(() => jest.useRealTimers());
 
 describe('the answer to a request Node could not parse', () => {
   it.each([
-    ['HPE_HEADER_OVERFLOW', 431, 'Request Header Fields Too Large', 'The request headers are larger than this service accepts.'],
+    [
+      'HPE_HEADER_OVERFLOW',
+      431,
+      'Request Header Fields Too Large',
+      'The request headers are larger than this service accepts.',
+    ],
     ['ERR_HTTP_REQUEST_TIMEOUT', 408, 'Request Timeout', 'The request did not arrive in time.'],
     ['HPE_INVALID_METHOD', 400, 'Bad Request', 'The request is not valid HTTP/1.1.'],
     ['HPE_INVALID_HEADER_TOKEN', 400, 'Bad Request', 'The request is not valid HTTP/1.1.'],

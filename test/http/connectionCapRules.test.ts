@@ -34,7 +34,8 @@ async function capped(perIp: number, trusted = false) {
   server.on('request', guarded);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
-  const open = () => new Promise<number>((resolve, reject) => server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+  const open = () =>
+    new Promise<number>((resolve, reject) => server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
   return { server, port, open, guarded, handler, addresses: caps.addresses };
 }
 
@@ -59,7 +60,12 @@ it('refuses a connection over the cap with a complete 429 problem+json', async (
   const over = await ask(port);
   await waitFor(() => over.received().endsWith('}'), 5000, 5);
   const [head, body] = over.received().split('\r\n\r\n');
-  const headers = Object.fromEntries(head!.split('\r\n').slice(1).map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 2)]));
+  const headers = Object.fromEntries(
+    head!
+      .split('\r\n')
+      .slice(1)
+      .map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 2)]),
+  );
   expect(head!.split('\r\n')[0]).toBe('HTTP/1.1 429 Too Many Requests');
   expect(headers).toMatchObject({
     'content-type': 'application/problem+json',

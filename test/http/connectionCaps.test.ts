@@ -5,7 +5,6 @@ import { registry } from '../../src/observability/metrics';
 import { startTestService, type TestService } from '../support/app';
 import { waitFor } from '../support/wait';
 
-
 /** How many connections genesys_bff_limits_refused_total has counted under `limit`. */
 async function refused(limit: string): Promise<number> {
   const metric = await registry.getSingleMetric('genesys_bff_limits_refused_total')!.get();
@@ -39,7 +38,9 @@ async function rawClient(port: number): Promise<{ socket: net.Socket; received: 
 /** `promise`, or a failure naming `what` after `ms` (a bound on a hang, not a timing verdict). */
 async function within<T>(promise: Promise<T>, what: string, ms = 5000): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
+  const bound = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)),
+  );
   try {
     return await Promise.race([promise, bound]);
   } finally {
@@ -49,7 +50,8 @@ async function within<T>(promise: Promise<T>, what: string, ms = 5000): Promise<
 
 const GET_HEALTHZ = 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
 const portOf = (service: TestService) => (service.server.address() as AddressInfo).port;
-const openConnections = (service: TestService) => new Promise<number>((resolve, reject) => service.server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+const openConnections = (service: TestService) =>
+  new Promise<number>((resolve, reject) => service.server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
 
 test('after the 400 for a request Node cannot parse, the socket is closed in full although the client never reads or closes', async () => {
   const service = await startTestService();
@@ -106,17 +108,24 @@ test('connections over the per-address cap get a minimal 429 with Retry-After an
     expect(answer).toMatch(/^HTTP\/1\.1 429 /);
     expect(answer).toMatch(/\r\nRetry-After: 1\r\n/i);
     expect(answer).toMatch(/\r\nConnection: close\r\n/i);
-    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({ status: 429, code: 'rate_limited' });
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({
+      status: 429,
+      code: 'rate_limited',
+    });
     over.socket.destroy();
 
     held.shift()!.socket.destroy();
-    await waitFor(async () => {
-      const again = await rawClient(portOf(service));
-      again.socket.write(GET_HEALTHZ);
-      await waitFor(() => / \d{3} /.test(again.received()), 5000, 20);
-      again.socket.destroy();
-      return / 200 /.test(again.received());
-    }, 5000, 50);
+    await waitFor(
+      async () => {
+        const again = await rawClient(portOf(service));
+        again.socket.write(GET_HEALTHZ);
+        await waitFor(() => / \d{3} /.test(again.received()), 5000, 20);
+        again.socket.destroy();
+        return / 200 /.test(again.received());
+      },
+      5000,
+      50,
+    );
     for (const client of held) client.socket.destroy();
   } finally {
     await service.stop();

@@ -81,18 +81,21 @@ describe('CORS', () => {
   });
 
   describe.each(REFUSED)('refused: %s (%s)', (_why, origin) => {
-    it.each(['GET', 'POST', 'DELETE'])('%s is 403 origin_not_allowed before any work, without Access-Control-Allow-Origin', async (method) => {
-      const { app, reached } = appWithProbe();
-      let req = request(app)[method.toLowerCase() as 'get' | 'post' | 'delete']('/probe').set('Origin', origin);
-      if (method === 'POST') req = req.set('Content-Type', 'application/json').send('{"text":"hi"}');
-      const res = await req;
-      expect(res.status).toBe(403);
-      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(res.body).toMatchObject({ status: 403, code: 'origin_not_allowed' });
-      expect(res.headers['access-control-allow-origin']).toBeUndefined();
-      expect(res.headers['access-control-allow-credentials']).toBeUndefined();
-      expect(reached()).toBe(0);
-    });
+    it.each(['GET', 'POST', 'DELETE'])(
+      '%s is 403 origin_not_allowed before any work, without Access-Control-Allow-Origin',
+      async (method) => {
+        const { app, reached } = appWithProbe();
+        let req = request(app)[method.toLowerCase() as 'get' | 'post' | 'delete']('/probe').set('Origin', origin);
+        if (method === 'POST') req = req.set('Content-Type', 'application/json').send('{"text":"hi"}');
+        const res = await req;
+        expect(res.status).toBe(403);
+        expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(res.body).toMatchObject({ status: 403, code: 'origin_not_allowed' });
+        expect(res.headers['access-control-allow-origin']).toBeUndefined();
+        expect(res.headers['access-control-allow-credentials']).toBeUndefined();
+        expect(reached()).toBe(0);
+      },
+    );
 
     it('a preflight is 403 origin_not_allowed without any CORS grant', async () => {
       const { app } = appWithProbe();
@@ -115,7 +118,11 @@ describe('CORS', () => {
     for (const [, origin] of REFUSED) {
       for (const path of ['/probe', '/healthz', '/readyz', '/no-such-path', '/guest-session']) {
         const res = await request(app).get(path).set('Origin', origin);
-        expect({ origin, path, acao: res.headers['access-control-allow-origin'] }).toEqual({ origin, path, acao: undefined });
+        expect({ origin, path, acao: res.headers['access-control-allow-origin'] }).toEqual({
+          origin,
+          path,
+          acao: undefined,
+        });
         expect(res.status).toBe(403);
       }
     }
@@ -147,7 +154,10 @@ describe('CORS', () => {
 
   it('takes max-age from CORS_MAX_AGE_SECONDS', async () => {
     const { app } = appWithProbe({ CORS_MAX_AGE_SECONDS: '120' });
-    const res = await request(app).options('/probe').set('Origin', 'http://localhost:3000').set('Access-Control-Request-Method', 'PUT');
+    const res = await request(app)
+      .options('/probe')
+      .set('Origin', 'http://localhost:3000')
+      .set('Access-Control-Request-Method', 'PUT');
     expect(res.status).toBe(204);
     expect(res.headers['access-control-max-age']).toBe('120');
   });

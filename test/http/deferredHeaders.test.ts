@@ -21,14 +21,27 @@ test('a route waiting on Genesys gets the headers set as it starts waiting, befo
   const { app, seen } = appWith((seen) => (_req, res) => {
     seen.before = res.getHeader('x-frame-options');
     setHeadersWhileWaiting(res);
-    seen.whileWaiting = [res.getHeader('x-frame-options'), res.getHeader('access-control-allow-origin'), res.getHeader('vary')];
+    seen.whileWaiting = [
+      res.getHeader('x-frame-options'),
+      res.getHeader('access-control-allow-origin'),
+      res.getHeader('vary'),
+    ];
     setHeadersWhileWaiting(res);
     res.json({ ok: true });
   });
-  const res = await request(app).post('/probe').set('Origin', ORIGIN).set('Content-Type', 'application/json').send('{}');
+  const res = await request(app)
+    .post('/probe')
+    .set('Origin', ORIGIN)
+    .set('Content-Type', 'application/json')
+    .send('{}');
   expect(res.status).toBe(200);
   expect(seen).toEqual({ before: undefined, whileWaiting: ['SAMEORIGIN', ORIGIN, 'Origin'] });
-  expect(res.headers).toMatchObject({ 'x-frame-options': 'SAMEORIGIN', 'access-control-allow-origin': ORIGIN, vary: 'Origin', 'x-content-type-options': 'nosniff' });
+  expect(res.headers).toMatchObject({
+    'x-frame-options': 'SAMEORIGIN',
+    'access-control-allow-origin': ORIGIN,
+    vary: 'Origin',
+    'x-content-type-options': 'nosniff',
+  });
 });
 
 test('a route that never waits, a streamed answer and an error answer all carry the headers', async () => {
@@ -44,7 +57,11 @@ test('a route that never waits, a streamed answer and an error answer all carry 
   });
   for (const kind of ['plain', 'stream', 'error']) {
     const res = await request(app).get(`/probe?kind=${kind}`).set('Origin', ORIGIN);
-    expect({ kind, frame: res.headers['x-frame-options'], cors: res.headers['access-control-allow-origin'] }).toEqual({ kind, frame: 'SAMEORIGIN', cors: ORIGIN });
+    expect({ kind, frame: res.headers['x-frame-options'], cors: res.headers['access-control-allow-origin'] }).toEqual({
+      kind,
+      frame: 'SAMEORIGIN',
+      cors: ORIGIN,
+    });
   }
 });
 

@@ -38,7 +38,10 @@ function throwawayRouter(): Router {
     throw new Error('kaboom: after headers');
   });
   router.get('/expected', () => {
-    throw new AppError('rate_limited', 'Slow down.', { retryAfterSeconds: 2.2, logDetail: { upstream: 'kaboom-detail' } });
+    throw new AppError('rate_limited', 'Slow down.', {
+      retryAfterSeconds: 2.2,
+      logDetail: { upstream: 'kaboom-detail' },
+    });
   });
   // Never answers: the client gives up.
   router.get('/hang', () => void arrivals.emit('hang'));
@@ -102,10 +105,16 @@ describe('HTTP edge', () => {
 
   it('parses a JSON body and a +json body', async () => {
     const { app } = edgeApp();
-    const plain = await request(app).post('/echo').set('Content-Type', 'application/json; charset=utf-8').send('{"text":"hi"}');
+    const plain = await request(app)
+      .post('/echo')
+      .set('Content-Type', 'application/json; charset=utf-8')
+      .send('{"text":"hi"}');
     expect(plain.status).toBe(200);
     expect(plain.body).toEqual({ received: { text: 'hi' } });
-    const merge = await request(app).put('/echo').set('Content-Type', 'application/merge-patch+json').send('{"a":null}');
+    const merge = await request(app)
+      .put('/echo')
+      .set('Content-Type', 'application/merge-patch+json')
+      .send('{"a":null}');
     expect(merge.status).toBe(200);
     expect(merge.body).toEqual({ received: { a: null } });
   });
@@ -121,7 +130,10 @@ describe('HTTP edge', () => {
     const big = JSON.stringify({ text: 'x'.repeat(2000) });
     const res = await request(app).post('/echo').set('Content-Type', 'application/json').send(big);
     expectProblem(res, 413, 'payload_too_large');
-    const small = await request(app).post('/echo').set('Content-Type', 'application/json').send(JSON.stringify({ text: 'x'.repeat(900) }));
+    const small = await request(app)
+      .post('/echo')
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ text: 'x'.repeat(900) }));
     expect(small.status).toBe(200);
   });
 
@@ -206,23 +218,29 @@ describe('HTTP edge', () => {
   });
 
   describe('internal errors', () => {
-    it.each(['/boom/sync', '/boom/async', '/boom/string'])('%s answers 500 internal_error without a stack trace or message', async (path) => {
-      const { app, log } = edgeApp();
-      const res = await request(app).get(path);
-      expectProblem(res, 500, 'internal_error');
-      expectNoInternals(res.text);
-      expectNoInternals(JSON.stringify(res.headers));
-      // The operator's log has the cause, logged once by the central handler.
-      const withCause = log.lines().filter((l) => JSON.stringify(l).includes('kaboom'));
-      expect(withCause).toHaveLength(1);
-      expect(withCause[0]!.level).toBe(50);
-    });
+    it.each(['/boom/sync', '/boom/async', '/boom/string'])(
+      '%s answers 500 internal_error without a stack trace or message',
+      async (path) => {
+        const { app, log } = edgeApp();
+        const res = await request(app).get(path);
+        expectProblem(res, 500, 'internal_error');
+        expectNoInternals(res.text);
+        expectNoInternals(JSON.stringify(res.headers));
+        // The operator's log has the cause, logged once by the central handler.
+        const withCause = log.lines().filter((l) => JSON.stringify(l).includes('kaboom'));
+        expect(withCause).toHaveLength(1);
+        expect(withCause[0]!.level).toBe(50);
+      },
+    );
 
     it('cuts the connection when a handler fails after the response started, never appending a trace', async () => {
       const { app } = edgeApp();
       // Two pipelined requests on one connection, the second asking to close it: a response that was
       // finished properly would end its chunked body and let the second be answered; a cut connection does neither.
-      const bytes = await onOneConnection(app, 'GET /boom/after-headers HTTP/1.1\r\nHost: x\r\n\r\nGET /no/such/thing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      const bytes = await onOneConnection(
+        app,
+        'GET /boom/after-headers HTTP/1.1\r\nHost: x\r\n\r\nGET /no/such/thing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+      );
       // Whatever of the started 200 got out before the cut (often nothing), it never ends and nothing follows it.
       expect(bytes.match(/HTTP\/1\.1 \d{3}/g) ?? []).not.toContain('HTTP/1.1 404');
       expect(bytes === '' || bytes.startsWith('HTTP/1.1 200 ')).toBe(true);
@@ -248,7 +266,11 @@ describe('HTTP edge', () => {
       await request(app).get(`/boom/sync?page=1&Ticket=${ticket}`).set('Authorization', bearer);
       await request(app).get(`/no/such/thing?%74icket=${ticket}&tok%65n=${ticket}`);
       await request(app).get(`/healthz?ticket=${ticket}`).set('Authorization', bearer);
-      await request(app).post(`/echo?ticket=${ticket}`).set('Authorization', bearer).set('Content-Type', 'application/json').send('{"x":1}');
+      await request(app)
+        .post(`/echo?ticket=${ticket}`)
+        .set('Authorization', bearer)
+        .set('Content-Type', 'application/json')
+        .send('{"x":1}');
       await request(app).get('/logs-headers').set('Authorization', bearer).set('Cookie', 'sid=cookie-SECRET');
       const text = log.text();
       expect(log.lines().length).toBeGreaterThan(4);
@@ -261,14 +283,22 @@ describe('HTTP edge', () => {
 
     it('writes one access line per request with whitelisted fields only, tagged with the request id', async () => {
       const { app, log } = edgeApp();
-      const ok = await request(app).get(`/no/such/thing?ticket=${ticket}`).set('Authorization', bearer).set('Origin', ALLOWED_ORIGIN);
+      const ok = await request(app)
+        .get(`/no/such/thing?ticket=${ticket}`)
+        .set('Authorization', bearer)
+        .set('Origin', ALLOWED_ORIGIN);
       const failed = await request(app).get('/boom/sync').set('Authorization', bearer);
       const access = log.lines().filter((l) => l.msg === 'request completed' || l.msg === 'request errored');
       expect(access).toHaveLength(2);
       const [first, second] = access as unknown as [Record<string, unknown>, Record<string, unknown>];
       expect(Object.keys(first).sort()).toEqual(['level', 'msg', 'req', 'requestId', 'res', 'responseTime', 'time']);
       expect(first.requestId).toBe(ok.headers['x-request-id']);
-      expect(first.req).toEqual({ method: 'GET', url: '/no/such/thing?ticket=[redacted]', origin: ALLOWED_ORIGIN, remoteAddress: expect.any(String) as string });
+      expect(first.req).toEqual({
+        method: 'GET',
+        url: '/no/such/thing?ticket=[redacted]',
+        origin: ALLOWED_ORIGIN,
+        remoteAddress: expect.any(String) as string,
+      });
       expect(first.res).toEqual({ statusCode: 404 });
       // A failure's access line names it; its cause and stack go to the error handler's line only.
       expect(second.requestId).toBe(failed.headers['x-request-id']);
@@ -284,7 +314,10 @@ describe('HTTP edge', () => {
         const { port } = server.address() as AddressInfo;
         const gaveUp = new AbortController();
         const arrived = once(arrivals, 'hang');
-        const pending = fetch(`http://127.0.0.1:${port}/hang`, { headers: { 'X-Request-Id': 'given-up-1' }, signal: gaveUp.signal }).catch(() => 'aborted');
+        const pending = fetch(`http://127.0.0.1:${port}/hang`, {
+          headers: { 'X-Request-Id': 'given-up-1' },
+          signal: gaveUp.signal,
+        }).catch(() => 'aborted');
         // Given up once the service holds the request, however long it took to get there.
         await arrived;
         gaveUp.abort();

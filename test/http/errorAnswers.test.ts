@@ -28,30 +28,85 @@ function appThrowing(error: unknown) {
 async function answer(error: unknown) {
   const { app, log } = appThrowing(error);
   const res = await request(app).get('/fail');
-  return { status: res.status, type: res.headers['content-type'], retryAfter: res.headers['retry-after'], body: res.body as { code: string; status: number; detail: string; errors?: unknown }, log };
+  return {
+    status: res.status,
+    type: res.headers['content-type'],
+    retryAfter: res.headers['retry-after'],
+    body: res.body as { code: string; status: number; detail: string; errors?: unknown },
+    log,
+  };
 }
 
-const parserError = (type: string, extra: Record<string, unknown> = {}) => Object.assign(new Error(type), { type, ...extra });
+const parserError = (type: string, extra: Record<string, unknown> = {}) =>
+  Object.assign(new Error(type), { type, ...extra });
 
 describe('what a body parser refused', () => {
   // Each row is named by its type in words: a title made from the Error itself would carry its stack,
   // which names the folder the suite runs from, and a mutation run could not find the test by name.
   it.each([
-    ['entity.too.large with its limit', 413, 'payload_too_large', 'The request body is larger than 100 bytes.', parserError('entity.too.large', { limit: 100, status: 413 })],
-    ['entity.too.large without one', 413, 'payload_too_large', 'The request body is larger than the limit of bytes.', parserError('entity.too.large', { status: 413 })],
-    ['entity.parse.failed', 400, 'validation_failed', 'The request body is not valid JSON.', parserError('entity.parse.failed', { status: 400 })],
-    ['encoding.unsupported', 415, 'unsupported_media_type', 'The request body must be UTF-8 JSON.', parserError('encoding.unsupported', { status: 415 })],
-    ['charset.unsupported', 415, 'unsupported_media_type', 'The request body must be UTF-8 JSON.', parserError('charset.unsupported', { status: 415 })],
-    ['request.aborted', 400, 'validation_failed', 'The request was aborted by the client.', parserError('request.aborted', { status: 400 })],
+    [
+      'entity.too.large with its limit',
+      413,
+      'payload_too_large',
+      'The request body is larger than 100 bytes.',
+      parserError('entity.too.large', { limit: 100, status: 413 }),
+    ],
+    [
+      'entity.too.large without one',
+      413,
+      'payload_too_large',
+      'The request body is larger than the limit of bytes.',
+      parserError('entity.too.large', { status: 413 }),
+    ],
+    [
+      'entity.parse.failed',
+      400,
+      'validation_failed',
+      'The request body is not valid JSON.',
+      parserError('entity.parse.failed', { status: 400 }),
+    ],
+    [
+      'encoding.unsupported',
+      415,
+      'unsupported_media_type',
+      'The request body must be UTF-8 JSON.',
+      parserError('encoding.unsupported', { status: 415 }),
+    ],
+    [
+      'charset.unsupported',
+      415,
+      'unsupported_media_type',
+      'The request body must be UTF-8 JSON.',
+      parserError('charset.unsupported', { status: 415 }),
+    ],
+    [
+      'request.aborted',
+      400,
+      'validation_failed',
+      'The request was aborted by the client.',
+      parserError('request.aborted', { status: 400 }),
+    ],
   ])('%s: %i %s, in words', async (_type, status, code, detail, error) => {
     const got = await answer(error);
-    expect({ status: got.status, type: got.type, code: got.body.code, detail: got.body.detail }).toEqual({ status, type: 'application/problem+json; charset=utf-8', code, detail });
+    expect({ status: got.status, type: got.type, code: got.body.code, detail: got.body.detail }).toEqual({
+      status,
+      type: 'application/problem+json; charset=utf-8',
+      code,
+      detail,
+    });
   });
 
-  it.each([400, 404, 431, 499])('an unknown client error with status %i keeps its status, as a request that could not be read', async (status) => {
-    const got = await answer(parserError('stream.not.readable', { status }));
-    expect({ status: got.status, code: got.body.code, detail: got.body.detail }).toEqual({ status, code: 'validation_failed', detail: 'The request could not be read.' });
-  });
+  it.each([400, 404, 431, 499])(
+    'an unknown client error with status %i keeps its status, as a request that could not be read',
+    async (status) => {
+      const got = await answer(parserError('stream.not.readable', { status }));
+      expect({ status: got.status, code: got.body.code, detail: got.body.detail }).toEqual({
+        status,
+        code: 'validation_failed',
+        detail: 'The request could not be read.',
+      });
+    },
+  );
 
   it.each([
     ['a status of 399', parserError('odd', { status: 399 })],
@@ -85,7 +140,14 @@ describe('what a body parser refused', () => {
 
 describe('an invalid body', () => {
   it('names each of the first five problems, by path, joined', async () => {
-    const schema = z.object({ a: z.string(), b: z.object({ c: z.number() }), d: z.string(), e: z.string(), f: z.string(), g: z.string() });
+    const schema = z.object({
+      a: z.string(),
+      b: z.object({ c: z.number() }),
+      d: z.string(),
+      e: z.string(),
+      f: z.string(),
+      g: z.string(),
+    });
     const parsed = schema.safeParse({ b: {} });
     const got = await answer(parsed.error);
     expect(got.status).toBe(400);

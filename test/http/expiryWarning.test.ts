@@ -25,7 +25,10 @@ it('the event names the state, the expiry and what keeps the session', () => {
 it('warns once, EXPIRY_WARNING_MS before the expiry, and not sooner', () => {
   const warned: number[] = [];
   const expiresAt = START + 30 * MINUTE;
-  warnBeforeExpiry(() => expiresAt, (at) => warned.push(at));
+  warnBeforeExpiry(
+    () => expiresAt,
+    (at) => warned.push(at),
+  );
   jest.advanceTimersByTime(30 * MINUTE - EXPIRY_WARNING_MS - 1);
   expect(warned).toEqual([]);
   jest.advanceTimersByTime(1);
@@ -38,7 +41,10 @@ it('warns once, EXPIRY_WARNING_MS before the expiry, and not sooner', () => {
 it('waits for the new expiry when activity moved it later, and warns for that one', () => {
   const warned: number[] = [];
   let expiresAt = START + 30 * MINUTE;
-  warnBeforeExpiry(() => expiresAt, (at) => warned.push(at));
+  warnBeforeExpiry(
+    () => expiresAt,
+    (at) => warned.push(at),
+  );
   jest.advanceTimersByTime(10 * MINUTE);
   expiresAt = START + 40 * MINUTE;
   jest.advanceTimersByTime(15 * MINUTE);
@@ -52,7 +58,10 @@ it('waits for the new expiry when activity moved it later, and warns for that on
 it('warns at the planned moment when the expiry stayed, or came sooner, by then', () => {
   const warned: number[] = [];
   let expiresAt = START + 30 * MINUTE;
-  warnBeforeExpiry(() => expiresAt, (at) => warned.push(at));
+  warnBeforeExpiry(
+    () => expiresAt,
+    (at) => warned.push(at),
+  );
   expiresAt = START + 29 * MINUTE;
   jest.advanceTimersByTime(25 * MINUTE);
   expect(warned).toEqual([START + 29 * MINUTE]);
@@ -60,7 +69,10 @@ it('warns at the planned moment when the expiry stayed, or came sooner, by then'
 
 it('warns at once for a session already inside the warning', () => {
   const warned: number[] = [];
-  warnBeforeExpiry(() => START + MINUTE, (at) => warned.push(at));
+  warnBeforeExpiry(
+    () => START + MINUTE,
+    (at) => warned.push(at),
+  );
   jest.advanceTimersByTime(0);
   expect(warned).toEqual([START + MINUTE]);
 });
@@ -68,7 +80,10 @@ it('warns at once for a session already inside the warning', () => {
 it('watches nothing without an expiry', () => {
   const warned: number[] = [];
   warnBeforeExpiry(undefined, (at) => warned.push(at));
-  warnBeforeExpiry(() => undefined, (at) => warned.push(at));
+  warnBeforeExpiry(
+    () => undefined,
+    (at) => warned.push(at),
+  );
   expect(jest.getTimerCount()).toBe(0);
   jest.advanceTimersByTime(60 * MINUTE);
   expect(warned).toEqual([]);
@@ -76,15 +91,24 @@ it('watches nothing without an expiry', () => {
 
 it('watches an expiry up to the longest a timer can wait, and none further', () => {
   const longest = 2 ** 31 - 1;
-  warnBeforeExpiry(() => START + EXPIRY_WARNING_MS + longest + 1, () => undefined);
+  warnBeforeExpiry(
+    () => START + EXPIRY_WARNING_MS + longest + 1,
+    () => undefined,
+  );
   expect(jest.getTimerCount()).toBe(0);
-  warnBeforeExpiry(() => START + EXPIRY_WARNING_MS + longest, () => undefined);
+  warnBeforeExpiry(
+    () => START + EXPIRY_WARNING_MS + longest,
+    () => undefined,
+  );
   expect(jest.getTimerCount()).toBe(1);
 });
 
 it('warns nothing once cancelled', () => {
   const warned: number[] = [];
-  const watch = warnBeforeExpiry(() => START + 30 * MINUTE, (at) => warned.push(at));
+  const watch = warnBeforeExpiry(
+    () => START + 30 * MINUTE,
+    (at) => warned.push(at),
+  );
   watch.cancel();
   expect(jest.getTimerCount()).toBe(0);
   jest.advanceTimersByTime(60 * MINUTE);

@@ -26,15 +26,21 @@ const PER_ANSWER = new Set(['date', 'x-request-id', 'connection', 'keep-alive'])
 
 /** The answer without what differs from one answer to the next: the event loop's lag (readiness samples it every 500 ms), and so the length. */
 function comparable(res: Response) {
-  const headers = Object.fromEntries(Object.entries(res.headers).filter(([name]) => !PER_ANSWER.has(name) && name !== 'content-length'));
-  const body = JSON.parse(JSON.stringify(res.body), (key, value: unknown) => (key === 'lagMs' ? typeof value : value)) as unknown;
+  const headers = Object.fromEntries(
+    Object.entries(res.headers).filter(([name]) => !PER_ANSWER.has(name) && name !== 'content-length'),
+  );
+  const body = JSON.parse(JSON.stringify(res.body), (key, value: unknown) =>
+    key === 'lagMs' ? typeof value : value,
+  ) as unknown;
   return { status: res.status, body, headers };
 }
 
 /** The request went through Express: its router, the access log and the request context ran (an answer header only Express writes proves nothing, so the route label is read). */
 async function routeCount(route: string, status: number): Promise<number> {
   const text = await metricsText();
-  const line = text.split('\n').find((l) => l.startsWith(`genesys_bff_http_requests_total{method="GET",route="${route}",status="${status}"}`));
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith(`genesys_bff_http_requests_total{method="GET",route="${route}",status="${status}"}`));
   return line ? Number(line.split(' ').pop()) : 0;
 }
 
@@ -59,7 +65,9 @@ describe.each(['/healthz', '/readyz'])('%s', (path) => {
 
   test('a safe X-Request-Id is echoed, an unsafe one replaced', async () => {
     expect((await stack.http.get(path).set('X-Request-Id', 'probe-1.a:b')).headers['x-request-id']).toBe('probe-1.a:b');
-    expect((await stack.http.get(path).set('X-Request-Id', 'no spaces <allowed>')).headers['x-request-id']).not.toBe('no spaces <allowed>');
+    expect((await stack.http.get(path).set('X-Request-Id', 'no spaces <allowed>')).headers['x-request-id']).not.toBe(
+      'no spaces <allowed>',
+    );
   });
 
   test('an Origin off the allowlist is refused as on every route (403 problem+json, no CORS header)', async () => {
@@ -107,7 +115,8 @@ test('the probes never reach the app; everything else does', async () => {
   const server = http.createServer(health);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const get = (path: string, headers: Record<string, string> = {}, method = 'GET') => fetch(`http://127.0.0.1:${port}${path}`, { method, headers });
+  const get = (path: string, headers: Record<string, string> = {}, method = 'GET') =>
+    fetch(`http://127.0.0.1:${port}${path}`, { method, headers });
   try {
     expect((await get('/healthz')).status).toBe(200);
     expect((await get('/readyz', { Origin: PAGE_ORIGIN })).status).toBe(200);
@@ -116,7 +125,12 @@ test('the probes never reach the app; everything else does', async () => {
     expect((await get('/healthz', { Origin: 'https://evil.example' })).status).toBe(418);
     expect((await get('/readyz', {}, 'HEAD')).status).toBe(418);
     expect((await get('/healthz/')).status).toBe(418);
-    expect(reached).toEqual(['GET /healthz?x=1 -', 'GET /healthz https://evil.example', 'HEAD /readyz -', 'GET /healthz/ -']);
+    expect(reached).toEqual([
+      'GET /healthz?x=1 -',
+      'GET /healthz https://evil.example',
+      'HEAD /readyz -',
+      'GET /healthz/ -',
+    ]);
   } finally {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }

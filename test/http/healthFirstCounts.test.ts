@@ -14,10 +14,14 @@ import { Readiness } from '../../src/observability/readiness';
  */
 
 const count = async (route: string, status: string) =>
-  (await httpRequests.get()).values.find((v) => v.labels.method === 'GET' && v.labels.route === route && v.labels.status === status)?.value ?? 0;
+  (await httpRequests.get()).values.find(
+    (v) => v.labels.method === 'GET' && v.labels.route === route && v.labels.status === status,
+  )?.value ?? 0;
 
 async function timed(route: string): Promise<{ count: number; sum: number }> {
-  const values = (await httpRequestDuration.get()).values.filter((v) => v.labels.method === 'GET' && v.labels.route === route);
+  const values = (await httpRequestDuration.get()).values.filter(
+    (v) => v.labels.method === 'GET' && v.labels.route === route,
+  );
   return {
     count: values.find((v) => v.metricName === 'genesys_bff_http_request_duration_seconds_count')?.value ?? 0,
     sum: values.find((v) => v.metricName === 'genesys_bff_http_request_duration_seconds_sum')?.value ?? 0,
@@ -30,7 +34,12 @@ const readiness = new Readiness();
 
 beforeAll(async () => {
   const handle = answerHealthFirst(
-    { readiness, allowlist: OriginAllowlist.parse(['https://shop.example.com']), securityHeaders: securityHeaders(), corsHeaders: corsPolicy(OriginAllowlist.parse(['https://shop.example.com']), 600).headers },
+    {
+      readiness,
+      allowlist: OriginAllowlist.parse(['https://shop.example.com']),
+      securityHeaders: securityHeaders(),
+      corsHeaders: corsPolicy(OriginAllowlist.parse(['https://shop.example.com']), 600).headers,
+    },
     (_req, res) => void res.writeHead(418).end(),
   );
   server = http.createServer(handle);

@@ -19,7 +19,12 @@ const APP_STATUS = 418;
 
 async function healthFirst(readiness = new Readiness()): Promise<{ base: string; close: () => Promise<void> }> {
   const handle = answerHealthFirst(
-    { readiness, allowlist: ORIGINS, securityHeaders: securityHeaders(), corsHeaders: corsPolicy(ORIGINS, 600).headers },
+    {
+      readiness,
+      allowlist: ORIGINS,
+      securityHeaders: securityHeaders(),
+      corsHeaders: corsPolicy(ORIGINS, 600).headers,
+    },
     (_req, res) => void res.writeHead(APP_STATUS).end(),
   );
   const server = http.createServer(handle);
@@ -38,12 +43,18 @@ async function series(): Promise<Record<string, number>> {
 
 /** How many GET requests the duration histogram has timed, per route. */
 async function timed(): Promise<Record<string, number>> {
-  const values = (await httpRequestDuration.get()).values.filter((v) => v.labels.method === 'GET' && v.metricName === 'genesys_bff_http_request_duration_seconds_count');
+  const values = (await httpRequestDuration.get()).values.filter(
+    (v) => v.labels.method === 'GET' && v.metricName === 'genesys_bff_http_request_duration_seconds_count',
+  );
   return Object.fromEntries(values.map((v) => [String(v.labels.route), v.value]));
 }
 
 function grown(before: Record<string, number>, after: Record<string, number>): Record<string, number> {
-  return Object.fromEntries(Object.entries(after).filter(([key, n]) => n !== (before[key] ?? 0)).map(([key, n]) => [key, n - (before[key] ?? 0)]));
+  return Object.fromEntries(
+    Object.entries(after)
+      .filter(([key, n]) => n !== (before[key] ?? 0))
+      .map(([key, n]) => [key, n - (before[key] ?? 0)]),
+  );
 }
 
 it.each([
@@ -66,13 +77,17 @@ it.each([
 
 describe('with tracing on', () => {
   let stopTracing: () => Promise<void>;
-  beforeEach(() => (stopTracing = startTracing({ url: 'http://127.0.0.1:9/v1/traces', serviceName: 'health-first-test' })));
+  beforeEach(
+    () => (stopTracing = startTracing({ url: 'http://127.0.0.1:9/v1/traces', serviceName: 'health-first-test' })),
+  );
   afterEach(() => stopTracing());
 
   it('leaves a probe with a trace context to the app, and answers one without', async () => {
     const probe = await healthFirst();
     try {
-      const traced = await fetch(`${probe.base}/healthz`, { headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } });
+      const traced = await fetch(`${probe.base}/healthz`, {
+        headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
+      });
       expect(traced.status).toBe(APP_STATUS);
       expect((await fetch(`${probe.base}/healthz`)).status).toBe(200);
       expect((await fetch(`${probe.base}/readyz`)).status).not.toBe(APP_STATUS);

@@ -42,7 +42,9 @@ describe('createHttpServer', () => {
   });
 
   it('refuses a prototype that does not inherit from the base', () => {
-    expect(() => bornWith(http.IncomingMessage, { request: {}, response: {} }, 'request')).toThrow('must inherit from IncomingMessage.prototype');
+    expect(() => bornWith(http.IncomingMessage, { request: {}, response: {} }, 'request')).toThrow(
+      'must inherit from IncomingMessage.prototype',
+    );
   });
 
   it('lays requests and responses out as Node does: fields in the object, not in a dictionary', async () => {
@@ -65,7 +67,11 @@ describe('createHttpServer', () => {
         server.closeAllConnections();
         server.close();
       });`;
-    const out = execFileSync(process.execPath, ['--allow-natives-syntax', '-r', require.resolve('tsx/cjs'), '-e', script], { encoding: 'utf8' });
+    const out = execFileSync(
+      process.execPath,
+      ['--allow-natives-syntax', '-r', require.resolve('tsx/cjs'), '-e', script],
+      { encoding: 'utf8' },
+    );
     expect(JSON.parse(out)).toEqual([true, true, true, true]);
   });
 });

@@ -21,7 +21,12 @@ let store: RedisStore;
 
 beforeAll(async () => {
   server = await startRedis();
-  store = new RedisStore({ redis: { kind: 'single', url: server.url, keyPrefix: 'bff-k:', tls: false }, keyPrefix: 'bff-k:', commandTimeoutMs: 2000, logger: captureLogger().logger });
+  store = new RedisStore({
+    redis: { kind: 'single', url: server.url, keyPrefix: 'bff-k:', tls: false },
+    keyPrefix: 'bff-k:',
+    commandTimeoutMs: 2000,
+    logger: captureLogger().logger,
+  });
   await waitFor(() => store.ping(), 10_000);
 }, 30_000);
 
@@ -36,12 +41,34 @@ it('keeps each sign-in and attribute limit in a key of its own, named for the li
   const router = Router();
   const ok: RequestHandler = (_req, res) => void res.status(200).end();
   router.post('/guest-session/sign-in', limits.signInsPerIp, standInAuthentication, limits.signInsPerSession, ok);
-  router.put('/guest-attributes', limits.attributeWritesPerIp, standInAuthentication, limits.attributeWritesPerSession, ok);
+  router.put(
+    '/guest-attributes',
+    limits.attributeWritesPerIp,
+    standInAuthentication,
+    limits.attributeWritesPerSession,
+    ok,
+  );
   const { app } = testApp({ config, routers: [router] });
 
   await store.command('FLUSHDB');
-  expect((await request(app).post('/guest-session/sign-in').set('X-Forwarded-For', '203.0.113.7').set('Authorization', 'Bearer guest-k').send({})).status).toBe(200);
-  expect((await request(app).put('/guest-attributes').set('X-Forwarded-For', '203.0.113.8').set('Authorization', 'Bearer guest-k').send({ attributes: { a: '1' } })).status).toBe(200);
+  expect(
+    (
+      await request(app)
+        .post('/guest-session/sign-in')
+        .set('X-Forwarded-For', '203.0.113.7')
+        .set('Authorization', 'Bearer guest-k')
+        .send({})
+    ).status,
+  ).toBe(200);
+  expect(
+    (
+      await request(app)
+        .put('/guest-attributes')
+        .set('X-Forwarded-For', '203.0.113.8')
+        .set('Authorization', 'Bearer guest-k')
+        .send({ attributes: { a: '1' } })
+    ).status,
+  ).toBe(200);
 
   const session = sessionKeyOf('guest-k');
   expect(((await store.command('KEYS', '*')) as string[]).sort()).toEqual(

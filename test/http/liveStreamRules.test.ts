@@ -7,7 +7,16 @@ import { POSITION_SKEW_MS, positionAt } from '../../src/domain/streamPosition';
 import { PROOF_PAGE_SIZE } from '../../src/genesys/guest/deliveryProof';
 import { LiveStreams, resumeAfter } from '../../src/http/liveStreams';
 import { limitsRefused, streamsOpen } from '../../src/observability/metrics';
-import { closeAll, fakeSession, fillUntilBehind, pausedReader, serveStreams, streamOptions, textMessage, type ServeWith } from '../support/liveStreamHarness';
+import {
+  closeAll,
+  fakeSession,
+  fillUntilBehind,
+  pausedReader,
+  serveStreams,
+  streamOptions,
+  textMessage,
+  type ServeWith,
+} from '../support/liveStreamHarness';
 import { dataOf, openStream, parseEventStream } from '../support/sse';
 import { waitFor } from '../support/wait';
 
@@ -27,7 +36,8 @@ async function opened(serveWith: ServeWith = {}, over: Parameters<typeof streamO
   return { streams, fake, url, port, answers };
 }
 
-const refusals = async (limit: string) => (await limitsRefused.get()).values.find((v) => v.labels.limit === limit)?.value ?? 0;
+const refusals = async (limit: string) =>
+  (await limitsRefused.get()).values.find((v) => v.labels.limit === limit)?.value ?? 0;
 
 describe('a stream refused for a cap says which, when to retry, and is counted under its own limit', () => {
   test.each([
@@ -40,14 +50,21 @@ describe('a stream refused for a cap says which, when to retry, and is counted u
     const refused = await fetch(`${url}${second}`);
     expect([refused.status, await refused.json()]).toEqual([
       429,
-      { code: 'rate_limited', detail: `Too many live streams are open for this ${what}; close one first.`, retryAfterSeconds: 5 },
+      {
+        code: 'rate_limited',
+        detail: `Too many live streams are open for this ${what}; close one first.`,
+        retryAfterSeconds: 5,
+      },
     ]);
     const after = { perSession: await refusals('streams_per_session'), perIp: await refusals('streams_per_ip') };
-    expect(after).toEqual(limit === 'streams_per_session' ? { ...before, perSession: before.perSession + 1 } : { ...before, perIp: before.perIp + 1 });
+    expect(after).toEqual(
+      limit === 'streams_per_session'
+        ? { ...before, perSession: before.perSession + 1 }
+        : { ...before, perIp: before.perIp + 1 },
+    );
     held.close();
     await waitFor(() => streams.count === 0 && fake.subscribers === 0, 10_000);
   });
-
 });
 
 test('a stream that ends is counted out of genesys_bff_streams_open once, though its answer closes after it', async () => {
@@ -94,7 +111,10 @@ test('a reader that keeps up is never behind, however long the stream runs', asy
 describe('a reader that falls behind', () => {
   test('is cut off once it has left data unread for longer than the stall limit, not sooner, with a final event that says why', async () => {
     let clock = T0;
-    const { fake, port, answers } = await opened({}, { maxBufferedBytes: 256 * 1024 * 1024, stallMs: 1000, now: () => clock });
+    const { fake, port, answers } = await opened(
+      {},
+      { maxBufferedBytes: 256 * 1024 * 1024, stallMs: 1000, now: () => clock },
+    );
     const reader = pausedReader(port);
     await waitFor(() => fake.subscribers === 1);
     fillUntilBehind(fake, answers[0]!, { time: T0 });
@@ -107,13 +127,23 @@ describe('a reader that falls behind', () => {
     fake.emit({ type: 'message', message: textMessage('past-it', 'b', T0) });
     expect(fake.subscribers).toBe(0);
     const blocks = parseEventStream(await reader.readAll());
-    expect(blocks.at(-1)).toEqual({ event: 'session', data: JSON.stringify({ state: 'slow_reader', detail: 'The stream fell behind; reconnect and reload history.', reconnect: true }) });
+    expect(blocks.at(-1)).toEqual({
+      event: 'session',
+      data: JSON.stringify({
+        state: 'slow_reader',
+        detail: 'The stream fell behind; reconnect and reload history.',
+        reconnect: true,
+      }),
+    });
     expect(blocks.filter((b) => b.event === 'message').at(-1)?.id).toBe('at-the-limit');
   });
 
   test('a reader that catches up is behind no longer: the stall limit does not cut it off later', async () => {
     let clock = T0;
-    const { fake, port, answers } = await opened({}, { maxBufferedBytes: 256 * 1024 * 1024, stallMs: 1000, now: () => clock });
+    const { fake, port, answers } = await opened(
+      {},
+      { maxBufferedBytes: 256 * 1024 * 1024, stallMs: 1000, now: () => clock },
+    );
     const reader = pausedReader(port);
     await waitFor(() => fake.subscribers === 1);
     const pushed = fillUntilBehind(fake, answers[0]!, { time: T0 });
@@ -128,16 +158,23 @@ describe('a reader that falls behind', () => {
     await waitFor(() => received.includes('id: caught-up'), 10_000);
   });
 
-
   test('past the byte cap it is cut off without a final event (that would only add to what it holds), and the cut is logged', async () => {
     const lines: Record<string, unknown>[] = [];
-    const logger = pino(new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>), done()) }));
+    const logger = pino(
+      new Writable({
+        write: (chunk: Buffer, _encoding, done) => (
+          lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>),
+          done()
+        ),
+      }),
+    );
     const { fake, port } = await opened({}, { maxBufferedBytes: 64 * 1024, logger });
     const reader = pausedReader(port);
     await waitFor(() => fake.subscribers === 1);
     // Until it is cut off: past the kernel's buffers, the answer holds the rest.
     const big = 'x'.repeat(16 * 1024);
-    for (let i = 0; i < 8192 && fake.subscribers > 0; i++) fake.emit({ type: 'message', message: textMessage(`fill-${i}`, big, T0) });
+    for (let i = 0; i < 8192 && fake.subscribers > 0; i++)
+      fake.emit({ type: 'message', message: textMessage(`fill-${i}`, big, T0) });
     expect(fake.subscribers).toBe(0);
     const blocks = parseEventStream(await reader.readAll());
     expect(blocks.filter((b) => b.event === 'session').map((b) => dataOf(b).state)).toEqual(['open']);
@@ -158,7 +195,10 @@ describe('a reader that falls behind', () => {
     const blocks = parseEventStream(await reader.readAll());
     const behind = blocks.slice(blocks.findIndex((b) => b.id === `fill-${pushed - 1}`));
     expect(behind.filter((b) => b.comment === 'heartbeat' || b.event === 'typing')).toEqual([]);
-    expect(behind.filter((b) => b.event === 'message').map((b) => b.id)).toEqual([`fill-${pushed - 1}`, 'while-behind']);
+    expect(behind.filter((b) => b.event === 'message').map((b) => b.id)).toEqual([
+      `fill-${pushed - 1}`,
+      'while-behind',
+    ]);
   });
 });
 
@@ -205,7 +245,9 @@ describe('what each event says', () => {
     fake.emit({ type: 'message', message: textMessage('m0') }); // still remembered: not sent again
     fake.emit({ type: 'message', message: textMessage('newer') }); // m0 is forgotten now
     fake.emit({ type: 'message', message: textMessage('m0') });
-    await stream.next((e) => e.event === 'message' && e.id === 'm0' && stream.events.filter((x) => x.id === 'm0').length === 2);
+    await stream.next(
+      (e) => e.event === 'message' && e.id === 'm0' && stream.events.filter((x) => x.id === 'm0').length === 2,
+    );
     expect(stream.events.filter((e) => e.event === 'message').map((e) => e.id)).toEqual([...ids, 'newer', 'm0']);
     stream.close();
   });
@@ -225,7 +267,12 @@ describe('what each event says', () => {
       fake.emit({ type: 'session', state: 'cleared' });
       fake.emit({ type: 'session', state });
       await stream.ended;
-      expect(stream.events.map((e) => dataOf(e))).toEqual([{ state: 'open' }, { state: 'reconnecting', detail: 'socket lost' }, { state: 'cleared' }, { state, detail: '', reconnect }]);
+      expect(stream.events.map((e) => dataOf(e))).toEqual([
+        { state: 'open' },
+        { state: 'reconnecting', detail: 'socket lost' },
+        { state: 'cleared' },
+        { state, detail: '', reconnect },
+      ]);
       expect(fake.subscribers).toBe(0);
     }
   });
@@ -247,7 +294,13 @@ describe('a resumed stream and a replay', () => {
   };
 
   test('says `open` with the id the client resumes from, then sends what came after it, messages only', async () => {
-    const page = [textMessage('m0'), textMessage('m1'), textMessage('m2'), textMessage('e3', 'joined', Date.now(), 'event'), textMessage('m4')];
+    const page = [
+      textMessage('m0'),
+      textMessage('m1'),
+      textMessage('m2'),
+      textMessage('e3', 'joined', Date.now(), 'event'),
+      textMessage('m4'),
+    ];
     const { url } = await opened(history('m1', page));
     const stream = await openStream(url);
     await stream.next((e) => e.id === 'm4');
@@ -287,13 +340,20 @@ describe('a resumed stream and a replay', () => {
     ]);
     stream.close();
 
-    const pageOf = (oldest: number) => Array.from({ length: PROOF_PAGE_SIZE }, (_, i) => textMessage(`p${i}`, 'e', (i === 0 ? oldest : since) + i));
+    const pageOf = (oldest: number) =>
+      Array.from({ length: PROOF_PAGE_SIZE }, (_, i) => textMessage(`p${i}`, 'e', (i === 0 ? oldest : since) + i));
     const full = await opened(history(positionAt(since), pageOf(since)));
     const all = await openStream(full.url);
     await all.next((e) => e.id === `p${PROOF_PAGE_SIZE - 1}`);
     expect(all.events.slice(0, 2).map((e) => [e.event, dataOf(e)])).toEqual([
       ['session', { state: 'open' }],
-      ['session', { state: 'replay_incomplete', detail: 'More came since the stream position than one history page holds; reload the history.' }],
+      [
+        'session',
+        {
+          state: 'replay_incomplete',
+          detail: 'More came since the stream position than one history page holds; reload the history.',
+        },
+      ],
     ]);
     all.close();
 
@@ -305,7 +365,7 @@ describe('a resumed stream and a replay', () => {
     some.close();
   });
 
-  test('a time position later than the stream itself is taken as the stream\'s opening', async () => {
+  test("a time position later than the stream itself is taken as the stream's opening", async () => {
     const { fake, url } = await opened(history(positionAt(T0 + 60_000), []));
     const stream = await openStream(url);
     fake.emit({ type: 'typing', durationMs: 1000 });
@@ -357,7 +417,10 @@ describe('a resumed stream and a replay', () => {
     const stream = await openStream(url);
     fake.emit({ type: 'session', state: 'reconnected' });
     const incomplete = await stream.next((e) => e.event === 'session' && dataOf(e).state === 'replay_incomplete');
-    expect(dataOf(incomplete)).toEqual({ state: 'replay_incomplete', detail: 'Could not read what was missed; reload the history.' });
+    expect(dataOf(incomplete)).toEqual({
+      state: 'replay_incomplete',
+      detail: 'Could not read what was missed; reload the history.',
+    });
     fake.emit({ type: 'message', message: textMessage('after') });
     await stream.next((e) => e.id === 'after');
     stream.close();
@@ -381,13 +444,17 @@ describe('the answer', () => {
     expect(head).toMatch(/\r\nCache-Control: no-cache, no-transform\r\n/i);
     expect(head).toMatch(/\r\nX-Accel-Buffering: no\r\n/i);
     expect(head).toMatch(/\r\nConnection: keep-alive\r\n/i);
-    expect(parseEventStream(head).slice(0, 2)).toEqual([{ retry: '2000' }, { event: 'session', id: positionAt(T0), data: '{"state":"open"}' }]);
+    expect(parseEventStream(head).slice(0, 2)).toEqual([
+      { retry: '2000' },
+      { event: 'session', id: positionAt(T0), data: '{"state":"open"}' },
+    ]);
     reader.socket.destroy();
   });
 });
 
 describe('the id a stream resumes after', () => {
-  const request = (lastEventId?: string) => ({ headers: lastEventId === undefined ? {} : { 'last-event-id': lastEventId } }) as unknown as Request;
+  const request = (lastEventId?: string) =>
+    ({ headers: lastEventId === undefined ? {} : { 'last-event-id': lastEventId } }) as unknown as Request;
 
   test('the Last-Event-ID header, else ?lastEventId= (an empty header counts as none)', () => {
     expect(resumeAfter(request('from-header'), 'from-query')).toBe('from-header');
@@ -398,7 +465,10 @@ describe('the id a stream resumes after', () => {
 
   test('one the stream would not write is refused, with what it must be', () => {
     expect(() => resumeAfter(request('has spaces'), undefined)).toThrow(
-      expect.objectContaining({ code: 'validation_failed', message: 'Last-Event-ID must be an event id this service sent (1 to 128 of A-Z a-z 0-9 _ -).' }),
+      expect.objectContaining({
+        code: 'validation_failed',
+        message: 'Last-Event-ID must be an event id this service sent (1 to 128 of A-Z a-z 0-9 _ -).',
+      }),
     );
   });
 });

@@ -1,6 +1,13 @@
 import express from 'express';
 import { LiveStreams } from '../../src/http/liveStreams';
-import { closeAll, fakeSession, pausedReader, serveApp, serveStreams, streamOptions } from '../support/liveStreamHarness';
+import {
+  closeAll,
+  fakeSession,
+  pausedReader,
+  serveApp,
+  serveStreams,
+  streamOptions,
+} from '../support/liveStreamHarness';
 import { openStream } from '../support/sse';
 import { waitFor } from '../support/wait';
 
@@ -27,7 +34,10 @@ test('a reader that stops reading is cut off instead of growing memory without b
   const text = 'x'.repeat(2000);
   let sent = 0;
   while (sent < 5000 && fake.subscribers > 0) {
-    fake.emit({ type: 'message', message: { id: String(sent), direction: 'outbound', type: 'text', text, time: new Date().toISOString() } });
+    fake.emit({
+      type: 'message',
+      message: { id: String(sent), direction: 'outbound', type: 'text', text, time: new Date().toISOString() },
+    });
     sent++;
   }
   // Events reached the stream, and it was cut while they kept coming, long before the 10 MB offered.
@@ -45,7 +55,10 @@ test('typing and message events reach a reader that keeps up, in order', async (
   const stream = await openStream(url);
   await stream.next((e) => e.event === 'session');
   fake.emit({ type: 'typing', durationMs: 5000 });
-  fake.emit({ type: 'message', message: { id: 'm1', direction: 'outbound', type: 'text', text: 'hi', time: new Date().toISOString() } });
+  fake.emit({
+    type: 'message',
+    message: { id: 'm1', direction: 'outbound', type: 'text', text: 'hi', time: new Date().toISOString() },
+  });
   await stream.next((e) => e.event === 'message');
   expect(stream.events.map((e) => e.event)).toEqual(['session', 'typing', 'message']);
   stream.close();
@@ -72,7 +85,9 @@ test('a session may hold only so many streams, and so may one address; a closed 
 
 test('a reader that leaves data unread past the stall limit is cut off, whatever the kernel still buffers', async () => {
   let clock = 0;
-  const streams = new LiveStreams(streamOptions({ maxBufferedBytes: 64 * 1024 * 1024, stallMs: 1000, now: () => clock }));
+  const streams = new LiveStreams(
+    streamOptions({ maxBufferedBytes: 64 * 1024 * 1024, stallMs: 1000, now: () => clock }),
+  );
   const fake = fakeSession();
   const { port } = await serveStreams(streams, fake.session);
   const { socket } = pausedReader(port); // never read
@@ -80,7 +95,10 @@ test('a reader that leaves data unread past the stall limit is cut off, whatever
   const text = 'x'.repeat(16 * 1024);
   let sent = 0;
   while (sent < 20_000 && fake.subscribers > 0) {
-    fake.emit({ type: 'message', message: { id: String(sent), direction: 'outbound', type: 'text', text, time: new Date(0).toISOString() } });
+    fake.emit({
+      type: 'message',
+      message: { id: String(sent), direction: 'outbound', type: 'text', text, time: new Date(0).toISOString() },
+    });
     sent++;
     if (sent % 50 === 0) clock += 100;
   }

@@ -38,7 +38,11 @@ it('serves the registry at GET /metrics, with the process metrics, never cached'
 it('answers HEAD /metrics with the head alone', async () => {
   const { url } = await start();
   const answer = await fetch(url, { method: 'HEAD' });
-  expect({ status: answer.status, type: answer.headers.get('content-type'), body: await answer.text() }).toEqual({ status: 200, type: metrics.registry.contentType, body: '' });
+  expect({ status: answer.status, type: answer.headers.get('content-type'), body: await answer.text() }).toEqual({
+    status: 200,
+    type: metrics.registry.contentType,
+    body: '',
+  });
 });
 
 it.each([
@@ -72,7 +76,9 @@ it('refuses a port in use', async () => {
   const blocker = net.createServer();
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   try {
-    await expect(startMetricsListener((blocker.address() as net.AddressInfo).port, '127.0.0.1')).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    await expect(startMetricsListener((blocker.address() as net.AddressInfo).port, '127.0.0.1')).rejects.toMatchObject({
+      code: 'EADDRINUSE',
+    });
   } finally {
     blocker.close();
   }

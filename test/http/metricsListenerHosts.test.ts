@@ -30,7 +30,11 @@ it.each([
 it('lets a fault after listening reach the process, rather than a start that finished long ago', async () => {
   let server: http.Server | undefined;
   const real = http.createServer;
-  jest.spyOn(http, 'createServer').mockImplementation(((...args: Parameters<typeof real>) => (server = real(...args))) as typeof real);
+  jest
+    .spyOn(http, 'createServer')
+    .mockImplementation(((...args: Parameters<typeof real>) => (server = real(...args))) as typeof real);
   listener = await startMetricsListener(0, '127.0.0.1');
-  expect(() => server!.emit('error', Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' }))).toThrow('accept EMFILE');
+  expect(() => server!.emit('error', Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' }))).toThrow(
+    'accept EMFILE',
+  );
 });

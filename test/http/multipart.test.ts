@@ -59,13 +59,18 @@ test('a file another instance removed between the listing and the removal: no er
   // The listing still shows the file; another instance sharing the directory has removed it since.
   const readdir = fs.promises.readdir;
   const listed = { name: vanished, isFile: () => true } as fs.Dirent;
-  jest.spyOn(fs.promises, 'readdir').mockImplementation((async (dir: fs.PathLike) => [...(await readdir(dir, { withFileTypes: true })), listed]) as unknown as typeof readdir);
+  jest
+    .spyOn(fs.promises, 'readdir')
+    .mockImplementation((async (dir: fs.PathLike) => [
+      ...(await readdir(dir, { withFileTypes: true })),
+      listed,
+    ]) as unknown as typeof readdir);
 
   await expect(new UploadSpool(dir).sweep()).resolves.toBe(1);
   expect(fs.readdirSync(dir)).toEqual([]);
 });
 
-test("a directory named like a spool file is not one of ours: it stays, and the sweep goes on", async () => {
+test('a directory named like a spool file is not one of ours: it stays, and the sweep goes on', async () => {
   const dir = spoolDir();
   // /tmp is the default UPLOAD_TMP_DIR, shared with whatever else makes directories there.
   const notOurs = path.join(dir, `bff-upload-${randomUUID()}`);
@@ -92,11 +97,14 @@ function staleFileRmRefuses(code: string) {
   return { dir, refused };
 }
 
-test.each(['EPERM', 'EACCES'])("a stale file of another user that this one may not remove (rm: %s, a sticky /tmp) stays, and the sweep goes on", async (code) => {
-  const { dir, refused } = staleFileRmRefuses(code);
-  expect(await new UploadSpool(dir).sweep()).toBe(1);
-  expect(fs.readdirSync(dir)).toEqual([refused]);
-});
+test.each(['EPERM', 'EACCES'])(
+  'a stale file of another user that this one may not remove (rm: %s, a sticky /tmp) stays, and the sweep goes on',
+  async (code) => {
+    const { dir, refused } = staleFileRmRefuses(code);
+    expect(await new UploadSpool(dir).sweep()).toBe(1);
+    expect(fs.readdirSync(dir)).toEqual([refused]);
+  },
+);
 
 test('any other failure to remove a stale file (rm: EIO) stops the sweep, and with it the start: the spool is not usable', async () => {
   const { dir } = staleFileRmRefuses('EIO');
@@ -107,7 +115,9 @@ test('a Content-Length of exactly the limit and the framing is read; one byte mo
   const limits = { maxBytes: 1000 } as Parameters<typeof checkDeclaredLength>[1];
   const declaring = (length: number) => ({ headers: { 'content-length': String(length) } }) as unknown as Request;
   expect(() => checkDeclaredLength(declaring(1200), limits, 200)).not.toThrow();
-  expect(() => checkDeclaredLength(declaring(1201), limits, 200)).toThrow(expect.objectContaining({ code: 'attachment_too_large' }));
+  expect(() => checkDeclaredLength(declaring(1201), limits, 200)).toThrow(
+    expect.objectContaining({ code: 'attachment_too_large' }),
+  );
 });
 
 test("a spool failure naming its system call is the service's (500, with its cause); any other is the client's part cut short (400)", () => {
@@ -115,7 +125,11 @@ test("a spool failure naming its system call is the service's (500, with its cau
   const service = spoolFailure(disk);
   expect([service.code, service.status, service.cause]).toEqual(['internal_error', 500, disk]);
   const client = spoolFailure(new Error('Unexpected end of form'));
-  expect([client.code, client.status, client.message]).toEqual(['validation_failed', 400, 'The upload was interrupted.']);
+  expect([client.code, client.status, client.message]).toEqual([
+    'validation_failed',
+    400,
+    'The upload was interrupted.',
+  ]);
   const refusal = new AppError('attachment_too_large', 'too large');
   expect(spoolFailure(refusal)).toBe(refusal);
 });
@@ -145,12 +159,15 @@ describe('the rest of a refused body is read only while there is a rest to read'
     expect(req.listenerCount('data')).toBe(0);
   });
 
-  test.each(['end', 'close'])('a body that ends by its %s event while it is read is not cut off afterwards: the pace watch stops', async (event) => {
-    const { req } = refused({ complete: false, destroyed: false });
-    req.emit(event);
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    expect(req.socket.destroy).not.toHaveBeenCalled();
-  });
+  test.each(['end', 'close'])(
+    'a body that ends by its %s event while it is read is not cut off afterwards: the pace watch stops',
+    async (event) => {
+      const { req } = refused({ complete: false, destroyed: false });
+      req.emit(event);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      expect(req.socket.destroy).not.toHaveBeenCalled();
+    },
+  );
 
   test('a body still arriving is read and thrown away, and cut off when it arrives too slowly', async () => {
     const { req } = refused({ complete: false, destroyed: false });

@@ -12,11 +12,22 @@ import { waitFor } from '../support/wait';
  */
 
 async function counted(method: string, route: string, status: string): Promise<number> {
-  return (await httpRequests.get()).values.find((v) => v.labels.method === method && v.labels.route === route && v.labels.status === status)?.value ?? 0;
+  return (
+    (await httpRequests.get()).values.find(
+      (v) => v.labels.method === method && v.labels.route === route && v.labels.status === status,
+    )?.value ?? 0
+  );
 }
 
 async function timed(method: string, route: string): Promise<number> {
-  return (await httpRequestDuration.get()).values.find((v) => v.metricName === 'genesys_bff_http_request_duration_seconds_count' && v.labels.method === method && v.labels.route === route)?.value ?? 0;
+  return (
+    (await httpRequestDuration.get()).values.find(
+      (v) =>
+        v.metricName === 'genesys_bff_http_request_duration_seconds_count' &&
+        v.labels.method === method &&
+        v.labels.route === route,
+    )?.value ?? 0
+  );
 }
 
 let server: http.Server;
@@ -76,7 +87,9 @@ it('counts a method outside the usual ones as other', async () => {
   await after(
     () =>
       new Promise<void>((resolve, reject) => {
-        const req = http.request(`${base}/observed/things/1`, { method: 'PROPFIND' }, (res) => res.resume().on('end', resolve));
+        const req = http.request(`${base}/observed/things/1`, { method: 'PROPFIND' }, (res) =>
+          res.resume().on('end', resolve),
+        );
         req.on('error', reject);
         req.end();
       }),

@@ -17,19 +17,37 @@ import { standInAuthentication } from '../support/limits';
  * @needs redis-server
  */
 
-const LIMIT_ENV = { SESSIONS_PER_IP_PER_MINUTE: '2', CONVERSATION_CHANGES_PER_IP_PER_MINUTE: '3', CONVERSATION_CHANGES_PER_SESSION_PER_MINUTE: '1', TRUST_PROXY: '1' };
+const LIMIT_ENV = {
+  SESSIONS_PER_IP_PER_MINUTE: '2',
+  CONVERSATION_CHANGES_PER_IP_PER_MINUTE: '3',
+  CONVERSATION_CHANGES_PER_SESSION_PER_MINUTE: '1',
+  TRUST_PROXY: '1',
+};
 const T0 = new Date('2026-11-22T10:00:00.000Z');
 
 function limitedApp(redis?: RedisStore) {
   const config = testConfig(LIMIT_ENV);
   const limits = rateLimits(config.limits, redis);
   const router = Router();
-  router.post('/guest-session', limits.newSessions, limits.conversationChangesPerIp, standInAuthentication, limits.conversationChangesPerSession, (_req, res) => {
-    res.status(201).end();
-  });
-  router.delete('/guest-session', limits.conversationChangesPerIp, standInAuthentication, limits.conversationChangesPerSession, (_req, res) => {
-    res.status(204).end();
-  });
+  router.post(
+    '/guest-session',
+    limits.newSessions,
+    limits.conversationChangesPerIp,
+    standInAuthentication,
+    limits.conversationChangesPerSession,
+    (_req, res) => {
+      res.status(201).end();
+    },
+  );
+  router.delete(
+    '/guest-session',
+    limits.conversationChangesPerIp,
+    standInAuthentication,
+    limits.conversationChangesPerSession,
+    (_req, res) => {
+      res.status(204).end();
+    },
+  );
   return testApp({ config, routers: [router] }).app;
 }
 
@@ -39,11 +57,18 @@ const start = (app: App, from = '203.0.113.5', body?: object) => {
   const req = request(app).post('/guest-session').set('X-Forwarded-For', from);
   return body ? req.send(body) : req;
 };
-const end = (app: App, token: string, from = '203.0.113.5') => request(app).delete('/guest-session').set('X-Forwarded-For', from).set('Authorization', `Bearer ${token}`);
-const startNew = (app: App, token: string, from = '203.0.113.5') => start(app, from, { startNew: true }).set('Authorization', `Bearer ${token}`);
+const end = (app: App, token: string, from = '203.0.113.5') =>
+  request(app).delete('/guest-session').set('X-Forwarded-For', from).set('Authorization', `Bearer ${token}`);
+const startNew = (app: App, token: string, from = '203.0.113.5') =>
+  start(app, from, { startNew: true }).set('Authorization', `Bearer ${token}`);
 
 function expectLimited(res: request.Response, detail: string, retryAfter: string): void {
-  expect({ status: res.status, code: res.body.code, detail: res.body.detail, retryAfter: res.headers['retry-after'] }).toEqual({
+  expect({
+    status: res.status,
+    code: res.body.code,
+    detail: res.body.detail,
+    retryAfter: res.headers['retry-after'],
+  }).toEqual({
     status: 429,
     code: 'rate_limited',
     detail,
@@ -59,7 +84,18 @@ describe('rate limits in memory', () => {
   beforeEach(() => {
     jest.useFakeTimers({
       now: T0,
-      doNotFake: ['hrtime', 'nextTick', 'performance', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setInterval', 'clearInterval', 'setTimeout', 'clearTimeout'],
+      doNotFake: [
+        'hrtime',
+        'nextTick',
+        'performance',
+        'queueMicrotask',
+        'setImmediate',
+        'clearImmediate',
+        'setInterval',
+        'clearInterval',
+        'setTimeout',
+        'clearTimeout',
+      ],
     });
   });
 
@@ -112,7 +148,10 @@ describe('rate limits in memory', () => {
   ])('does not count a POST with %s as a conversation change', async (_why, body) => {
     const app = limitedApp();
     for (let i = 0; i < 4; i += 1) {
-      const req = request(app).post('/guest-session').set('X-Forwarded-For', '203.0.113.5').set('Authorization', `Bearer s-${i}`);
+      const req = request(app)
+        .post('/guest-session')
+        .set('X-Forwarded-For', '203.0.113.5')
+        .set('Authorization', `Bearer s-${i}`);
       expect((await (body ? req.send(body) : req)).status).toBe(201);
     }
   });
@@ -137,7 +176,6 @@ describe('rate limits in memory', () => {
     expect(answers.map((r) => r.status)).toEqual([201, 201, 429]);
     for (const res of answers) expect(Object.keys(res.headers).filter((h) => /ratelimit/i.test(h))).toEqual([]);
   });
-
 });
 
 describe('rate limits in Redis (REDIS_URL)', () => {
@@ -154,7 +192,12 @@ describe('rate limits in Redis (REDIS_URL)', () => {
   });
 
   async function instance(keyPrefix: string): Promise<{ app: App; store: RedisStore }> {
-    const store = new RedisStore({ redis: { kind: 'single', url: server.url, keyPrefix, tls: false }, keyPrefix, commandTimeoutMs: 2000, logger: captureLogger().logger });
+    const store = new RedisStore({
+      redis: { kind: 'single', url: server.url, keyPrefix, tls: false },
+      keyPrefix,
+      commandTimeoutMs: 2000,
+      logger: captureLogger().logger,
+    });
     opened.push(store);
     await waitFor(() => store.ping(), 10_000);
     return { app: limitedApp(store), store };
@@ -173,7 +216,11 @@ describe('rate limits in Redis (REDIS_URL)', () => {
     expect((await startNew(one.app, 'a')).status).toBe(429);
     const keys = (await one.store.command('KEYS', '*')) as string[];
     // The session's counter is named by a hash of its guest token, never the token itself.
-    expect(keys.sort()).toEqual(['bff-a:limit:conversation-changes-per-ip:203.0.113.5', `bff-a:limit:conversation-changes-per-session:${sessionKeyOf('a')}`, 'bff-a:limit:sessions-per-ip:203.0.113.5']);
+    expect(keys.sort()).toEqual([
+      'bff-a:limit:conversation-changes-per-ip:203.0.113.5',
+      `bff-a:limit:conversation-changes-per-session:${sessionKeyOf('a')}`,
+      'bff-a:limit:sessions-per-ip:203.0.113.5',
+    ]);
     expect(sessionKeyOf('a')).not.toBe('a');
   });
 

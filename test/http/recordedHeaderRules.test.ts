@@ -36,7 +36,9 @@ describe('recordHeaders', () => {
   });
 
   it('refuses a middleware that does not go on at once, and passes on the error of one that fails', () => {
-    expect(() => recordHeaders(() => undefined, undefined)).toThrow(new Error('A header middleware did not go on synchronously; it cannot be recorded.'));
+    expect(() => recordHeaders(() => undefined, undefined)).toThrow(
+      new Error('A header middleware did not go on synchronously; it cannot be recorded.'),
+    );
     const failure = new Error('bad header');
     expect(() => recordHeaders((_req, _res, next) => next(failure), undefined)).toThrow(failure);
   });

@@ -28,17 +28,35 @@ test('CORS headers are recorded per origin and replayed; a preflight still goes 
     app.disable('x-powered-by');
     app.use(middleware);
     app.get('/x', (_req, res) => res.json({ ok: true }));
-    const req = method === 'get' ? request(app).get('/x') : request(app).options('/x').set('Access-Control-Request-Method', 'POST');
+    const req =
+      method === 'get'
+        ? request(app).get('/x')
+        : request(app).options('/x').set('Access-Control-Request-Method', 'POST');
     return origin ? req.set('Origin', origin) : req;
   };
-  const policy = () => corsPolicy(OriginAllowlist.parse(['https://shop.example.com', 'https://*.example.org']), 600).headers;
+  const policy = () =>
+    corsPolicy(OriginAllowlist.parse(['https://shop.example.com', 'https://*.example.org']), 600).headers;
   const replayed = replayedPerOrigin(policy());
-  for (const origin of [undefined, 'https://shop.example.com', 'https://a.example.org', 'https://b.example.org', 'https://a.example.org']) {
+  for (const origin of [
+    undefined,
+    'https://shop.example.com',
+    'https://a.example.org',
+    'https://b.example.org',
+    'https://a.example.org',
+  ]) {
     for (const method of ['get', 'options'] as const) {
       const [direct, again] = await Promise.all([answer(policy(), origin, method), answer(replayed, origin, method)]);
-      const without = (h: Record<string, string>) => Object.fromEntries(Object.entries(h).filter(([k]) => k !== 'date'));
-      expect({ status: again.status, headers: without(again.headers) }).toEqual({ status: direct.status, headers: without(direct.headers) });
+      const without = (h: Record<string, string>) =>
+        Object.fromEntries(Object.entries(h).filter(([k]) => k !== 'date'));
+      expect({ status: again.status, headers: without(again.headers) }).toEqual({
+        status: direct.status,
+        headers: without(direct.headers),
+      });
     }
   }
-  expect(replayed.headersFor('https://a.example.org').find(([name]) => name.toLowerCase() === 'access-control-allow-origin')?.[1]).toBe('https://a.example.org');
+  expect(
+    replayed
+      .headersFor('https://a.example.org')
+      .find(([name]) => name.toLowerCase() === 'access-control-allow-origin')?.[1],
+  ).toBe('https://a.example.org');
 });

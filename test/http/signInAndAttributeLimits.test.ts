@@ -21,7 +21,13 @@ function limitedApp(env: Record<string, string>) {
   for (const path of ['/guest-session', '/guest-session/sign-in', '/guest-session/sign-out', '/messages']) {
     router.post(path, limits.signInsPerIp, standInAuthentication, limits.signInsPerSession, ok);
   }
-  router.put('/guest-attributes', limits.attributeWritesPerIp, standInAuthentication, limits.attributeWritesPerSession, ok);
+  router.put(
+    '/guest-attributes',
+    limits.attributeWritesPerIp,
+    standInAuthentication,
+    limits.attributeWritesPerSession,
+    ok,
+  );
   return testApp({ config, routers: [router] }).app;
 }
 type App = ReturnType<typeof limitedApp>;
@@ -31,12 +37,21 @@ const post = (app: App, path: string, from: string, body: object = {}, token?: s
   return token === undefined ? req : req.set('Authorization', `Bearer ${token}`);
 };
 const putAttributes = (app: App, from: string, token: string) =>
-  request(app).put('/guest-attributes').set('X-Forwarded-For', from).set('Authorization', `Bearer ${token}`).send({ attributes: { a: '1' } });
+  request(app)
+    .put('/guest-attributes')
+    .set('X-Forwarded-For', from)
+    .set('Authorization', `Bearer ${token}`)
+    .send({ attributes: { a: '1' } });
 
-const refusals = async (limit: string) => (await limitsRefused.get()).values.find((v) => v.labels.limit === limit)?.value ?? 0;
+const refusals = async (limit: string) =>
+  (await limitsRefused.get()).values.find((v) => v.labels.limit === limit)?.value ?? 0;
 
 function expectRefused(res: request.Response, detail: string): void {
-  expect({ status: res.status, code: res.body.code, detail: res.body.detail }).toEqual({ status: 429, code: 'rate_limited', detail });
+  expect({ status: res.status, code: res.body.code, detail: res.body.detail }).toEqual({
+    status: 429,
+    code: 'rate_limited',
+    detail,
+  });
 }
 
 describe('sign-ins per address', () => {
@@ -99,7 +114,10 @@ describe('attribute writes', () => {
     const app = limitedApp({ ATTRIBUTE_WRITES_PER_IP_PER_MINUTE: '1' });
     const before = await refusals('attribute_writes_per_ip');
     expect((await putAttributes(app, '203.0.113.50', 'guest-d')).status).toBe(200);
-    expectRefused(await putAttributes(app, '203.0.113.50', 'guest-e'), 'Too many attribute changes from this address; wait before trying again.');
+    expectRefused(
+      await putAttributes(app, '203.0.113.50', 'guest-e'),
+      'Too many attribute changes from this address; wait before trying again.',
+    );
     expect(await refusals('attribute_writes_per_ip')).toBe(before + 1);
   });
 
@@ -107,7 +125,10 @@ describe('attribute writes', () => {
     const app = limitedApp({ ATTRIBUTE_WRITES_PER_SESSION_PER_MINUTE: '1' });
     const before = await refusals('attribute_writes_per_session');
     expect((await putAttributes(app, '203.0.113.60', 'guest-f')).status).toBe(200);
-    expectRefused(await putAttributes(app, '203.0.113.61', 'guest-f'), 'Too many attribute changes in this session; wait before trying again.');
+    expectRefused(
+      await putAttributes(app, '203.0.113.61', 'guest-f'),
+      'Too many attribute changes in this session; wait before trying again.',
+    );
     expect(await refusals('attribute_writes_per_session')).toBe(before + 1);
     expect((await putAttributes(app, '203.0.113.62', 'guest-g')).status).toBe(200);
   });

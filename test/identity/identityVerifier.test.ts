@@ -15,10 +15,23 @@ import { testConfig } from '../support/app';
 const SECRET = 'identity-secret-0123456789-abcdefghijklmnop';
 const ISSUER = 'https://shop.example.com';
 const AUDIENCE = 'chat-bff';
-const keys = testConfig({ ATTRIBUTE_KEY_CUSTOMER_ID: 'cid', ATTRIBUTE_KEY_FIRST_NAME: 'first', ATTRIBUTE_KEY_LAST_NAME: 'last', ATTRIBUTE_KEY_EMAIL: 'mail', ATTRIBUTE_KEY_PHONE: 'tel' }).attributeKeys;
+const keys = testConfig({
+  ATTRIBUTE_KEY_CUSTOMER_ID: 'cid',
+  ATTRIBUTE_KEY_FIRST_NAME: 'first',
+  ATTRIBUTE_KEY_LAST_NAME: 'last',
+  ATTRIBUTE_KEY_EMAIL: 'mail',
+  ATTRIBUTE_KEY_PHONE: 'tel',
+}).attributeKeys;
 
 function secretConfig(overrides: Partial<IdentityConfig> = {}): IdentityConfig {
-  return { jwtSecret: SECRET, issuer: ISSUER, audience: AUDIENCE, clockToleranceSeconds: 0, maxTokenAgeSeconds: 600, ...overrides };
+  return {
+    jwtSecret: SECRET,
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    clockToleranceSeconds: 0,
+    maxTokenAgeSeconds: 600,
+    ...overrides,
+  };
 }
 
 const now = () => Math.floor(Date.now() / 1000);
@@ -67,7 +80,14 @@ describe('IdentityVerifier with a shared secret (HS256)', () => {
   });
 
   it('turns the well-known claims and `attributes` into attributes, with the verification markers', async () => {
-    const token = await mint({ sub: 'c-42', given_name: 'Ada', family_name: 'Lovelace', email: 'ada@example.com', phone_number: '+441234', attributes: { tier: 'gold' } });
+    const token = await mint({
+      sub: 'c-42',
+      given_name: 'Ada',
+      family_name: 'Lovelace',
+      email: 'ada@example.com',
+      phone_number: '+441234',
+      attributes: { tier: 'gold' },
+    });
     await expect(verifier.verify(token)).resolves.toEqual({
       cid: 'c-42',
       first: 'Ada',
@@ -81,7 +101,11 @@ describe('IdentityVerifier with a shared secret (HS256)', () => {
   });
 
   it('leaves out the claims a token does not carry', async () => {
-    await expect(verifier.verify(await mint({ sub: 'c-1' }))).resolves.toEqual({ cid: 'c-1', identityVerified: 'true', identityIssuer: ISSUER });
+    await expect(verifier.verify(await mint({ sub: 'c-1' }))).resolves.toEqual({
+      cid: 'c-1',
+      identityVerified: 'true',
+      identityIssuer: ISSUER,
+    });
   });
 
   it.each<[string, Record<string, string>]>([
@@ -89,8 +113,8 @@ describe('IdentityVerifier with a shared secret (HS256)', () => {
     ['the issuer marker', { identityIssuer: 'https://evil.example' }],
     ['the key `sub` fills', { cid: 'bob' }],
     ['a look-alike of the key `sub` fills (case)', { CID: 'bob' }],
-    ['the key `email` fills, in Cyrillic look-alikes', { 'mаil': 'bob@example.com' }],
-    ['the key `given_name` fills, full-width', { 'ｆｉｒｓｔ': 'Bob' }],
+    ['the key `email` fills, in Cyrillic look-alikes', { mаil: 'bob@example.com' }],
+    ['the key `given_name` fills, full-width', { ｆｉｒｓｔ: 'Bob' }],
   ])('refuses an `attributes` claim that would override %s', async (_why, attributes) => {
     const error = await refusal(verifier, await mint({ sub: 'alice', attributes }));
     expect(error.message).toMatch(/"attributes" claim may not hold/);
@@ -101,7 +125,9 @@ describe('IdentityVerifier with a shared secret (HS256)', () => {
     const error = await refusal(verifier, await mint({ sub: 'c' }, { iat: issued, exp: issued + 300 }));
     expect(error.message).toMatch(/issued in the future/);
     const tolerant = new IdentityVerifier(secretConfig({ clockToleranceSeconds: 300 }), keys);
-    await expect(tolerant.verify(await mint({ sub: 'c' }, { iat: now() + 60, exp: now() + 360 }))).resolves.toMatchObject({ cid: 'c' });
+    await expect(
+      tolerant.verify(await mint({ sub: 'c' }, { iat: now() + 60, exp: now() + 360 })),
+    ).resolves.toMatchObject({ cid: 'c' });
     await refusal(tolerant, await mint({ sub: 'c' }, { iat: now() + 900, exp: now() + 1200 }));
   });
 
@@ -110,19 +136,26 @@ describe('IdentityVerifier with a shared secret (HS256)', () => {
     const at = Date.parse('2026-11-01T09:00:00Z');
     const tolerant = new IdentityVerifier(secretConfig({ clockToleranceSeconds: 60 }), keys, () => at);
     const issued = at / 1000 + 60;
-    await expect(tolerant.verify(await mint({ sub: 'c' }, { iat: issued, exp: issued + 300 }))).resolves.toMatchObject({ cid: 'c' });
+    await expect(tolerant.verify(await mint({ sub: 'c' }, { iat: issued, exp: issued + 300 }))).resolves.toMatchObject({
+      cid: 'c',
+    });
     const error = await refusal(tolerant, await mint({ sub: 'c' }, { iat: issued + 1, exp: issued + 301 }));
     expect(error.message).toMatch(/issued in the future/);
   });
 
   it('keeps a claim named __proto__ as an own key, never the prototype', async () => {
-    const attributes = await verifier.verify(await mint({ attributes: JSON.parse('{"__proto__":"x"}') as Record<string, string> }));
+    const attributes = await verifier.verify(
+      await mint({ attributes: JSON.parse('{"__proto__":"x"}') as Record<string, string> }),
+    );
     expect(Object.getPrototypeOf(attributes)).toBe(Object.prototype);
     expect(Object.entries(attributes)).toContainEqual(['__proto__', 'x']);
   });
 
   it.each<[string, () => Promise<string>]>([
-    ['another secret', () => mint({ sub: 'c' }, { key: new TextEncoder().encode('another-secret-0123456789-abcdefghijklmnop') })],
+    [
+      'another secret',
+      () => mint({ sub: 'c' }, { key: new TextEncoder().encode('another-secret-0123456789-abcdefghijklmnop') }),
+    ],
     ['another algorithm (HS512) with the same secret', () => mint({ sub: 'c' }, { alg: 'HS512' })],
     ['another issuer', () => mint({ sub: 'c' }, { iss: 'https://evil.example' })],
     ['another audience', () => mint({ sub: 'c' }, { aud: 'someone-else' })],
@@ -138,13 +171,17 @@ describe('IdentityVerifier with a shared secret (HS256)', () => {
 
   it('accepts a token expired within the clock tolerance, and not beyond it', async () => {
     const tolerant = new IdentityVerifier(secretConfig({ clockToleranceSeconds: 300 }), keys);
-    await expect(tolerant.verify(await mint({ sub: 'c' }, { iat: now() - 400, exp: now() - 100 }))).resolves.toMatchObject({ cid: 'c' });
+    await expect(
+      tolerant.verify(await mint({ sub: 'c' }, { iat: now() - 400, exp: now() - 100 })),
+    ).resolves.toMatchObject({ cid: 'c' });
     await refusal(tolerant, await mint({ sub: 'c' }, { iat: now() - 900, exp: now() - 600 }));
   });
 
   it('accepts a lifetime (exp - iat) of exactly the maximum and refuses one second more', async () => {
     const issued = now();
-    await expect(verifier.verify(await mint({ sub: 'c' }, { iat: issued, exp: issued + 600 }))).resolves.toMatchObject({ cid: 'c' });
+    await expect(verifier.verify(await mint({ sub: 'c' }, { iat: issued, exp: issued + 600 }))).resolves.toMatchObject({
+      cid: 'c',
+    });
     const error = await refusal(verifier, await mint({ sub: 'c' }, { iat: issued, exp: issued + 601 }));
     expect(error.message).toBe('Identity tokens may live at most 600 seconds (exp - iat); mint a shorter one.');
   });
@@ -191,7 +228,14 @@ describe('IdentityVerifier with a shared secret (HS256)', () => {
 describe('IdentityVerifier with a JWKS URL', () => {
   const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
   /** One key per key type: the RSA key signs RS* and PS* alike. */
-  const KEY_OF: Record<string, string> = { RS: 'rsa', PS: 'rsa', ES256: 'p256', ES384: 'p384', ES512: 'p521', EdDSA: 'ed25519' };
+  const KEY_OF: Record<string, string> = {
+    RS: 'rsa',
+    PS: 'rsa',
+    ES256: 'p256',
+    ES384: 'p384',
+    ES512: 'p521',
+    EdDSA: 'ed25519',
+  };
   const signing = new Map<string, JWK>();
   let server: Server;
   let jwksUrl: string;
@@ -220,7 +264,10 @@ describe('IdentityVerifier with a JWKS URL', () => {
   }, 60_000);
 
   beforeEach(() => {
-    verifier = new IdentityVerifier({ jwksUrl, issuer: ISSUER, audience: AUDIENCE, clockToleranceSeconds: 0, maxTokenAgeSeconds: 600 }, keys);
+    verifier = new IdentityVerifier(
+      { jwksUrl, issuer: ISSUER, audience: AUDIENCE, clockToleranceSeconds: 0, maxTokenAgeSeconds: 600 },
+      keys,
+    );
   });
 
   afterAll(async () => {
@@ -233,7 +280,11 @@ describe('IdentityVerifier with a JWKS URL', () => {
     // A WebCrypto key is bound to one algorithm: import the private key for this one.
     const key = (await importJWK(signing.get(kid)!, alg)) as CryptoKey;
     const token = await mint({ sub: `c-${alg}` }, { alg, kid, key });
-    await expect(verifier.verify(token)).resolves.toEqual({ cid: `c-${alg}`, identityVerified: 'true', identityIssuer: ISSUER });
+    await expect(verifier.verify(token)).resolves.toEqual({
+      cid: `c-${alg}`,
+      identityVerified: 'true',
+      identityIssuer: ISSUER,
+    });
   });
 
   it('refuses an HS256 token, whatever its secret (no algorithm confusion)', async () => {

@@ -19,15 +19,23 @@ test.each([
   ['src/http/anything.ts', "import '../server';\n"],
   ['src/server.ts', "import './demo/demoServer';\n"],
   ['src/store/anything.ts', "import '../session/guestChat';\n"],
-])('%s may not import upward: %s', async (file, code) => {
-  expect(await layerErrors(file, code)).toHaveLength(1);
-}, 30_000);
+])(
+  '%s may not import upward: %s',
+  async (file, code) => {
+    expect(await layerErrors(file, code)).toHaveLength(1);
+  },
+  30_000,
+);
 
 test.each([
   ['src/http/anything.ts', "import '../session/guestChat';\n"],
   ['src/session/anything.ts', "import '../genesys/guest/sessionHub';\n"],
   ['src/genesys/guest/anything.ts', "import '../../domain/errors';\n"],
   ['src/session/anything.ts', "import '../store/sharedStore';\n"],
-])('%s may import downward: %s', async (file, code) => {
-  expect(await layerErrors(file, code)).toEqual([]);
-}, 30_000);
+])(
+  '%s may import downward: %s',
+  async (file, code) => {
+    expect(await layerErrors(file, code)).toEqual([]);
+  },
+  30_000,
+);

@@ -29,7 +29,11 @@ test('a loop late at every sample makes the instance not ready, and it is ready 
       busy(120);
     }
     await tick(1);
-    expect(readiness.report()).toMatchObject({ ready: false, status: 'not_ready', checks: { eventLoop: { ok: false } } });
+    expect(readiness.report()).toMatchObject({
+      ready: false,
+      status: 'not_ready',
+      checks: { eventLoop: { ok: false } },
+    });
     await tick(200);
     expect(readiness.report()).toMatchObject({ ready: true, checks: { eventLoop: { ok: true } } });
   } finally {

@@ -18,30 +18,53 @@ function capture() {
   return { logger, lines };
 }
 
-test("a line written while serving a request names the request, and its trace when it has one; a line outside any request names neither", () => {
+test('a line written while serving a request names the request, and its trace when it has one; a line outside any request names neither', () => {
   const { logger, lines } = capture();
   runWithContext({ requestId: 'req-1' }, () => logger.info('untraced request'));
-  runWithContext({ requestId: 'req-2', trace: { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' } }, () => logger.info('traced request'));
+  runWithContext(
+    { requestId: 'req-2', trace: { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', spanId: '00f067aa0ba902b7' } },
+    () => logger.info('traced request'),
+  );
   logger.info('background work');
 
   expect(lines().map(({ msg, requestId, trace_id, span_id }) => ({ msg, requestId, trace_id, span_id }))).toEqual([
     { msg: 'untraced request', requestId: 'req-1', trace_id: undefined, span_id: undefined },
-    { msg: 'traced request', requestId: 'req-2', trace_id: '4bf92f3577b34da6a3ce929d0e0e4736', span_id: '00f067aa0ba902b7' },
+    {
+      msg: 'traced request',
+      requestId: 'req-2',
+      trace_id: '4bf92f3577b34da6a3ce929d0e0e4736',
+      span_id: '00f067aa0ba902b7',
+    },
     { msg: 'background work', requestId: undefined, trace_id: undefined, span_id: undefined },
   ]);
 });
 
 test('a value under a key that holds a secret is replaced, at the top and one level down', () => {
   const { logger, lines } = capture();
-  logger.info({ sessionToken: 'st-secret', genesys: { access_token: 'at-secret' }, req: { headers: { authorization: 'Bearer h-secret' } } }, 'with secrets');
-  expect(lines()[0]).toMatchObject({ sessionToken: '[redacted]', genesys: { access_token: '[redacted]' }, req: { headers: { authorization: '[redacted]' } } });
+  logger.info(
+    {
+      sessionToken: 'st-secret',
+      genesys: { access_token: 'at-secret' },
+      req: { headers: { authorization: 'Bearer h-secret' } },
+    },
+    'with secrets',
+  );
+  expect(lines()[0]).toMatchObject({
+    sessionToken: '[redacted]',
+    genesys: { access_token: '[redacted]' },
+    req: { headers: { authorization: '[redacted]' } },
+  });
   expect(JSON.stringify(lines())).not.toMatch(/-secret/);
 });
 
 test('without a destination, lines reach stdout in batches: once 4 KiB have gathered, else every 250 ms', () => {
   jest.useFakeTimers();
   const written: string[] = [];
-  const write = jest.spyOn(fs, 'write').mockImplementation(((fd: number, data: string | Uint8Array, ...rest: unknown[]) => {
+  const write = jest.spyOn(fs, 'write').mockImplementation(((
+    fd: number,
+    data: string | Uint8Array,
+    ...rest: unknown[]
+  ) => {
     if (fd === 1) written.push(Buffer.from(data).toString('utf8'));
     (rest.at(-1) as (err: null, bytes: number) => void)(null, Buffer.byteLength(data));
   }) as unknown as typeof fs.write);
@@ -52,7 +75,12 @@ test('without a destination, lines reach stdout in batches: once 4 KiB have gath
     expect(written).toEqual([]);
     jest.advanceTimersByTime(250);
     expect(written).toHaveLength(1);
-    expect(written[0]!.trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(['first', 'second']);
+    expect(
+      written[0]!
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { msg: string }).msg),
+    ).toEqual(['first', 'second']);
 
     logger.info({ detail: 'x'.repeat(4096) }, 'long');
     expect(written).toHaveLength(2);

@@ -20,10 +20,13 @@ async function moved(action: () => void): Promise<(name: string, labels?: Record
 
 test('a Genesys error is counted under its code when the code is known (a Guest API code, an HTTP status, timeout, unreachable), else under `other`', async () => {
   const by = await moved(() => {
-    for (const code of [4006, '4006', 503, 'timeout', 'unreachable', 'ECONNRESET', undefined, 4999, 418]) countGenesysError(code);
+    for (const code of [4006, '4006', 503, 'timeout', 'unreachable', 'ECONNRESET', undefined, 4999, 418])
+      countGenesysError(code);
   });
   const errors = (code: string) => by('genesys_bff_genesys_errors_total', { code });
-  expect([errors('4006'), errors('503'), errors('timeout'), errors('unreachable'), errors('other')]).toEqual([2, 1, 1, 1, 4]);
+  expect([errors('4006'), errors('503'), errors('timeout'), errors('unreachable'), errors('other')]).toEqual([
+    2, 1, 1, 1, 4,
+  ]);
   // No series for a code outside the set.
   const text = (await scraped()).text;
   for (const code of ['ECONNRESET', 'undefined', '4999', '418']) expect(text).not.toContain(`code="${code}"`);

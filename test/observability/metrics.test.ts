@@ -12,7 +12,11 @@ let stack: Stack;
 let metricsUrl: string;
 
 // A real (tiny) PNG, and an executable posing as one.
-const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000' + '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082', 'hex');
+const PNG = Buffer.from(
+  '89504e470d0a1a0a0000000d4948445200000001000000010806000000' +
+    '1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082',
+  'hex',
+);
 const EXE = Buffer.concat([Buffer.from('MZ\x90\x00\x03\x00\x00\x00', 'latin1'), Buffer.alloc(200)]);
 
 beforeAll(async () => {
@@ -23,7 +27,9 @@ afterAll(() => stack.close());
 afterEach(() => stack.sim.faults.clear());
 
 /** How much each sample moved while `act` ran. */
-async function moved(act: () => Promise<void>): Promise<{ before: Scrape; after: Scrape; by(name: string, labels?: Record<string, string>): number }> {
+async function moved(
+  act: () => Promise<void>,
+): Promise<{ before: Scrape; after: Scrape; by(name: string, labels?: Record<string, string>): number }> {
   const before = await scrape(metricsUrl);
   await act();
   const after = await scrape(metricsUrl);
@@ -91,8 +97,12 @@ test('a chat moves each metric as it happens: session, stream, agent reply, send
   expect(created.by('genesys_bff_genesys_socket_opens_total')).toBe(1);
   expect(created.by('genesys_bff_genesys_sockets_open')).toBe(1);
   expect(created.by('genesys_bff_guest_sessions')).toBe(1);
-  expect(created.by('genesys_bff_http_requests_total', { method: 'POST', route: '/guest-session', status: '201' })).toBe(1);
-  expect(created.by('genesys_bff_http_request_duration_seconds_count', { method: 'POST', route: '/guest-session' })).toBe(1);
+  expect(
+    created.by('genesys_bff_http_requests_total', { method: 'POST', route: '/guest-session', status: '201' }),
+  ).toBe(1);
+  expect(
+    created.by('genesys_bff_http_request_duration_seconds_count', { method: 'POST', route: '/guest-session' }),
+  ).toBe(1);
 
   // A live stream opens; an agent's reply reaches the guest on it.
   let stream: SseStream | undefined;
@@ -109,7 +119,11 @@ test('a chat moves each metric as it happens: session, stream, agent reply, send
   // The guest sends under an Idempotency-Key, then retries it: one message, one replay.
   const sent = await moved(async () => {
     for (let i = 0; i < 2; i++) {
-      const res = await stack.http.post('/messages').set(bearer(token)).set('Idempotency-Key', 'metrics-1').send({ text: 'hello from the guest' });
+      const res = await stack.http
+        .post('/messages')
+        .set(bearer(token))
+        .set('Idempotency-Key', 'metrics-1')
+        .send({ text: 'hello from the guest' });
       expect(res.status).toBe(201);
     }
   });
@@ -131,7 +145,11 @@ test('a chat moves each metric as it happens: session, stream, agent reply, send
   const doubted = await moved(async () => {
     stack.sim.faults.failRest('history', { status: 500 });
     stack.sim.faults.dropOnNext('onMessage', { sessionToken: gt, when: 'after-processing' });
-    const res = await stack.http.post('/messages').set(bearer(token)).set('Idempotency-Key', 'metrics-2').send({ text: 'lost in the drop' });
+    const res = await stack.http
+      .post('/messages')
+      .set(bearer(token))
+      .set('Idempotency-Key', 'metrics-2')
+      .send({ text: 'lost in the drop' });
     expect([res.status, res.body.detail]).toEqual([503, expect.stringMatching(/may have been delivered/)]);
   });
   expect(doubted.by('genesys_bff_sends_in_doubt_total')).toBe(1);
@@ -143,10 +161,16 @@ test('a chat moves each metric as it happens: session, stream, agent reply, send
   // One file uploaded, one refused for its content.
   let attachmentId = '';
   const uploaded = await moved(async () => {
-    const ok = await stack.http.post('/attachments').set(bearer(token)).attach('file', PNG, { filename: 'photo.png', contentType: 'image/png' });
+    const ok = await stack.http
+      .post('/attachments')
+      .set(bearer(token))
+      .attach('file', PNG, { filename: 'photo.png', contentType: 'image/png' });
     expect(ok.status).toBe(201);
     attachmentId = ok.body.attachment.id as string;
-    const refused = await stack.http.post('/attachments').set(bearer(token)).attach('file', EXE, { filename: 'photo.png', contentType: 'image/png' });
+    const refused = await stack.http
+      .post('/attachments')
+      .set(bearer(token))
+      .attach('file', EXE, { filename: 'photo.png', contentType: 'image/png' });
     expect(refused.status).toBe(415);
     const link = await stack.http.get(`/attachments/${attachmentId}/content`).set(bearer(token));
     expect(link.status).toBe(302);
@@ -155,7 +179,9 @@ test('a chat moves each metric as it happens: session, stream, agent reply, send
   expect(uploaded.by('genesys_bff_attachments_total', { result: 'refused' })).toBe(1);
   expect(uploaded.by('genesys_bff_attachments_total', { result: 'failed' })).toBe(0);
   // The route template, never the id.
-  expect(uploaded.by('genesys_bff_http_requests_total', { method: 'GET', route: '/attachments/:id/content', status: '302' })).toBe(1);
+  expect(
+    uploaded.by('genesys_bff_http_requests_total', { method: 'GET', route: '/attachments/:id/content', status: '302' }),
+  ).toBe(1);
 
   // The service's own limit: a fourth stream of one session (STREAMS_PER_SESSION=3).
   const extra: SseStream[] = [];
@@ -165,13 +191,18 @@ test('a chat moves each metric as it happens: session, stream, agent reply, send
     expect(refused.status).toBe(429);
   });
   expect(capped.by('genesys_bff_limits_refused_total', { limit: 'streams_per_session' })).toBe(1);
-  expect(capped.by('genesys_bff_http_requests_total', { method: 'GET', route: '/messages/stream', status: '429' })).toBe(1);
+  expect(
+    capped.by('genesys_bff_http_requests_total', { method: 'GET', route: '/messages/stream', status: '429' }),
+  ).toBe(1);
   expect(capped.by('genesys_bff_streams_open')).toBe(2);
 
   // Streams that end leave the gauge; an unknown path is counted as unmatched, not by its path.
   const closed = await moved(async () => {
     for (const s of [stream!, ...extra]) s.close();
-    await waitFor(async () => (await scrape(metricsUrl)).value('genesys_bff_streams_open') === start.value('genesys_bff_streams_open'));
+    await waitFor(
+      async () =>
+        (await scrape(metricsUrl)).value('genesys_bff_streams_open') === start.value('genesys_bff_streams_open'),
+    );
     expect((await stack.http.get(`/no/such/${gt}`).set('Origin', PAGE_ORIGIN)).status).toBe(404);
   });
   expect(closed.by('genesys_bff_streams_open')).toBe(-3);

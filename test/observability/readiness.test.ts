@@ -37,23 +37,38 @@ describe('Readiness', () => {
     expect(readiness.report()).toEqual({
       ready: true,
       status: 'degraded',
-      checks: { guestApi: { ok: true, detail: 'Genesys accepts the guest WebSocket.' }, redis: { ...REDIS_DOWN, affectsReadiness: false }, draining: ACCEPTING },
+      checks: {
+        guestApi: { ok: true, detail: 'Genesys accepts the guest WebSocket.' },
+        redis: { ...REDIS_DOWN, affectsReadiness: false },
+        draining: ACCEPTING,
+      },
     });
 
     readiness.set('redis', REDIS_UP);
     expect(readiness.report()).toEqual({
       ready: true,
       status: 'ready',
-      checks: { guestApi: { ok: true, detail: 'Genesys accepts the guest WebSocket.' }, redis: REDIS_UP, draining: ACCEPTING },
+      checks: {
+        guestApi: { ok: true, detail: 'Genesys accepts the guest WebSocket.' },
+        redis: REDIS_UP,
+        draining: ACCEPTING,
+      },
     });
   });
 
-  test.each(['redis', 'guestApi', 'token', 'deployment', 'messengerConfig'])('%s is a shared dependency: its outage after start-up does not take the instance out', (name) => {
-    const readiness = new Readiness();
-    readiness.set(name, { ok: true, detail: 'answers' });
-    readiness.set(name, { ok: false, detail: 'does not answer' });
-    expect(readiness.report()).toMatchObject({ ready: true, status: 'degraded', checks: { [name]: { ok: false, affectsReadiness: false } } });
-  });
+  test.each(['redis', 'guestApi', 'token', 'deployment', 'messengerConfig'])(
+    '%s is a shared dependency: its outage after start-up does not take the instance out',
+    (name) => {
+      const readiness = new Readiness();
+      readiness.set(name, { ok: true, detail: 'answers' });
+      readiness.set(name, { ok: false, detail: 'does not answer' });
+      expect(readiness.report()).toMatchObject({
+        ready: true,
+        status: 'degraded',
+        checks: { [name]: { ok: false, affectsReadiness: false } },
+      });
+    },
+  );
 
   test("the instance's own checks make it not ready whenever they fail, even after they passed", () => {
     const readiness = new Readiness();
@@ -129,7 +144,11 @@ describe('EventLoopCheck (the eventLoop check: 2 s late at three samples in a ro
     expect(readiness.report().ready).toBe(true);
 
     lateBy(3000);
-    expect(eventLoop()).toEqual({ ok: false, detail: expect.stringContaining('more than 2000 ms (at least 2100 ms) 3 times in a row'), lagMs: 2100 });
+    expect(eventLoop()).toEqual({
+      ok: false,
+      detail: expect.stringContaining('more than 2000 ms (at least 2100 ms) 3 times in a row'),
+      lagMs: 2100,
+    });
     expect(readiness.report()).toMatchObject({ ready: false, status: 'not_ready' });
 
     onTime();
@@ -169,7 +188,10 @@ describe('DependencyState (one line in the log when a dependency changes, not on
   beforeEach(() => {
     lines = [];
     readiness = new Readiness();
-    const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void lines.push(JSON.parse(line) as Line) } });
+    const logger = createLogger({
+      level: 'debug',
+      destination: { write: (line: string) => void lines.push(JSON.parse(line) as Line) },
+    });
     state = new DependencyState<CheckState>({
       initial: { ok: false, detail: 'Checking that Redis answers.' },
       logger,
@@ -194,12 +216,42 @@ describe('DependencyState (one line in the log when a dependency changes, not on
     state.set({ ok: false, detail: 'Redis does not answer.' }, { fields: { attempts: 2 } });
     state.set({ ok: false, detail: 'Redis does not answer.' });
 
-    expect(lines.map(({ level, msg, redisUrl, latencyMs, attempts, ok, detail }) => ({ level, msg, redisUrl, latencyMs, attempts, ok, detail }))).toEqual([
-      { level: INFO, msg: 'Redis answers.', redisUrl: 'redis://cache:6379', latencyMs: 3, attempts: undefined, ok: undefined, detail: undefined },
-      { level: WARN, msg: 'Redis does not answer.', redisUrl: 'redis://cache:6379', latencyMs: undefined, attempts: 2, ok: undefined, detail: undefined },
+    expect(
+      lines.map(({ level, msg, redisUrl, latencyMs, attempts, ok, detail }) => ({
+        level,
+        msg,
+        redisUrl,
+        latencyMs,
+        attempts,
+        ok,
+        detail,
+      })),
+    ).toEqual([
+      {
+        level: INFO,
+        msg: 'Redis answers.',
+        redisUrl: 'redis://cache:6379',
+        latencyMs: 3,
+        attempts: undefined,
+        ok: undefined,
+        detail: undefined,
+      },
+      {
+        level: WARN,
+        msg: 'Redis does not answer.',
+        redisUrl: 'redis://cache:6379',
+        latencyMs: undefined,
+        attempts: 2,
+        ok: undefined,
+        detail: undefined,
+      },
     ]);
     // Every state reaches readiness, logged or not (Redis answered once: an outage, not a start-up failure).
-    expect(readiness.report().checks.redis).toEqual({ ok: false, detail: 'Redis does not answer.', affectsReadiness: false });
+    expect(readiness.report().checks.redis).toEqual({
+      ok: false,
+      detail: 'Redis does not answer.',
+      affectsReadiness: false,
+    });
     expect(state.current).toEqual({ ok: false, detail: 'Redis does not answer.' });
   });
 

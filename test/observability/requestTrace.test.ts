@@ -95,7 +95,8 @@ describe('tracing on', () => {
   });
 
   test('a server span fails from 500 up; a refusal (4xx) or a client gone (499) is not a failure of the service', async () => {
-    for (const status of [200, 404, 499, 500, 503]) endRequestSpan(traceRequest('GET', {})!.span!, 'GET', '/messages', status);
+    for (const status of [200, 404, 499, 500, 503])
+      endRequestSpan(traceRequest('GET', {})!.span!, 'GET', '/messages', status);
     const spans = await exported();
     expect(spans.map((s) => [s.attributes['http.response.status_code'], s.status.code])).toEqual([
       [200, SpanStatusCode.UNSET],
@@ -108,7 +109,11 @@ describe('tracing on', () => {
 
   test('a client span hangs under the request it serves', async () => {
     const trace = traceRequest('GET', { traceparent: TRACEPARENT })!;
-    withRequestSpan(trace, () => endClientSpan(startClientSpan('GET api.mypurecloud.ie', { 'http.request.method': 'GET' }), undefined, { 'http.response.status_code': 200 }));
+    withRequestSpan(trace, () =>
+      endClientSpan(startClientSpan('GET api.mypurecloud.ie', { 'http.request.method': 'GET' }), undefined, {
+        'http.response.status_code': 200,
+      }),
+    );
     endRequestSpan(trace.span!, 'GET', '/messages', 200);
 
     const [client, server] = await exported();
@@ -135,12 +140,23 @@ describe('tracing on', () => {
   });
 
   test('an operation under a client span: what it starts hangs under it, and its failure ends it failed', async () => {
-    await expect(inClientSpan('redis EVALSHA', { 'db.system.name': 'redis' }, () => Promise.resolve(endClientSpan(startClientSpan('inner'))))).resolves.toBeUndefined();
-    await expect(inClientSpan('redis SET', {}, () => Promise.reject(new Error('NOSCRIPT')))).rejects.toThrow('NOSCRIPT');
+    await expect(
+      inClientSpan('redis EVALSHA', { 'db.system.name': 'redis' }, () =>
+        Promise.resolve(endClientSpan(startClientSpan('inner'))),
+      ),
+    ).resolves.toBeUndefined();
+    await expect(inClientSpan('redis SET', {}, () => Promise.reject(new Error('NOSCRIPT')))).rejects.toThrow(
+      'NOSCRIPT',
+    );
 
     const [inner, outer, failed] = await exported();
     expect(inner!.parentSpanContext?.spanId).toBe(outer!.spanContext().spanId);
-    expect(outer).toMatchObject({ name: 'redis EVALSHA', kind: SpanKind.CLIENT, attributes: { 'db.system.name': 'redis' }, status: { code: SpanStatusCode.UNSET } });
+    expect(outer).toMatchObject({
+      name: 'redis EVALSHA',
+      kind: SpanKind.CLIENT,
+      attributes: { 'db.system.name': 'redis' },
+      status: { code: SpanStatusCode.UNSET },
+    });
     expect(failed).toMatchObject({ name: 'redis SET', status: { code: SpanStatusCode.ERROR } });
   });
 });

@@ -18,13 +18,16 @@ describe('scrubText (Genesys error texts, Redis errors, any text the service doe
     ['an email address', EMAIL, 'jane.doe'],
     ['a long opaque token', TOKEN, 'Zk3qP9xW2m'],
     ['a JWT', JWT, 'eyJhbGciOi'],
-  ])('%s across the 2,000-character mark is replaced whole, not cut into a piece that slips through', (_name, secret, piece) => {
-    const text = `${upTo(1990)}${secret} and more text after it`;
-    const out = scrubText(text);
-    expect(out).not.toContain(piece);
-    expect(out.length).toBeLessThanOrEqual(2001);
-    expect(out.endsWith('…')).toBe(true);
-  });
+  ])(
+    '%s across the 2,000-character mark is replaced whole, not cut into a piece that slips through',
+    (_name, secret, piece) => {
+      const text = `${upTo(1990)}${secret} and more text after it`;
+      const out = scrubText(text);
+      expect(out).not.toContain(piece);
+      expect(out.length).toBeLessThanOrEqual(2001);
+      expect(out.endsWith('…')).toBe(true);
+    },
+  );
 
   test('a short text is scrubbed and kept whole', () => {
     expect(scrubText('mail jane@example.com with Bearer abc.def')).toBe('mail [email] with Bearer [redacted]');
@@ -58,15 +61,18 @@ describe('scrubText (Genesys error texts, Redis errors, any text the service doe
     ['a quote', '"'],
     ['an apostrophe', "'"],
     ['a comma', ','],
-  ])('a text cut at the 4,000 characters scrubbed: a secret across the cut after %s is dropped, not logged in part, and the line says it was cut', (_name, before) => {
-    for (const secret of [EMAIL, TOKEN]) {
-      const text = `${TOKENS} ${before}${secret} said the customer`;
-      expect(text.indexOf(secret) + 10).toBeLessThan(4000);
-      expect(text.indexOf(secret) + secret.length).toBeGreaterThan(4000);
+  ])(
+    'a text cut at the 4,000 characters scrubbed: a secret across the cut after %s is dropped, not logged in part, and the line says it was cut',
+    (_name, before) => {
+      for (const secret of [EMAIL, TOKEN]) {
+        const text = `${TOKENS} ${before}${secret} said the customer`;
+        expect(text.indexOf(secret) + 10).toBeLessThan(4000);
+        expect(text.indexOf(secret) + secret.length).toBeGreaterThan(4000);
 
-      expect(scrubText(text)).toBe(`${SCRUBBED_TOKENS} ${before}…`);
-    }
-  });
+        expect(scrubText(text)).toBe(`${SCRUBBED_TOKENS} ${before}…`);
+      }
+    },
+  );
 
   test('one word longer than the window is not logged in part', () => {
     expect(scrubText(`${TOKENS} ${'x'.repeat(5000)}`)).toBe(`${SCRUBBED_TOKENS} …`);
@@ -90,7 +96,9 @@ describe('loggableUrlOf (the access log and an HTTP client error: no query value
   });
 
   test('every query value is redacted but those of the named parameters, which are scrubbed; names stay, in their order', () => {
-    expect(loggableUrlOf('/messages?page=2&pageSize=50&sessionToken=abc&debug', KEEP)).toBe('/messages?page=2&pageSize=50&sessionToken=[redacted]&debug');
+    expect(loggableUrlOf('/messages?page=2&pageSize=50&sessionToken=abc&debug', KEEP)).toBe(
+      '/messages?page=2&pageSize=50&sessionToken=[redacted]&debug',
+    );
     expect(loggableUrlOf('/messages?page=jane@example.com', KEEP)).toBe('/messages?page=[email]');
     expect(loggableUrlOf(`/messages?${TOKEN}`, KEEP)).toBe('/messages?[token]');
     expect(loggableUrlOf('/messages?page=2')).toBe('/messages?page=[redacted]');
@@ -106,7 +114,9 @@ describe('loggableUrlOf (the access log and an HTTP client error: no query value
   });
 
   test('credentials in the URL are redacted', () => {
-    expect(loggableUrlOf('https://bff:s3cret@api.example.com/api/v2/x?a=1')).toBe('https://[redacted]@api.example.com/api/v2/x?a=[redacted]');
+    expect(loggableUrlOf('https://bff:s3cret@api.example.com/api/v2/x?a=1')).toBe(
+      'https://[redacted]@api.example.com/api/v2/x?a=[redacted]',
+    );
     expect(loggableUrlOf('https://s@api.example.com/x')).toBe('https://[redacted]@api.example.com/x');
   });
 });
@@ -126,8 +136,16 @@ describe('errors as logged (the `err` serializer)', () => {
       method: 'get',
       headers: new AxiosHeaders({ Authorization: `bearer ${JWT}` }),
     } as InternalAxiosRequestConfig;
-    const response = { status: 503, statusText: 'Service Unavailable', headers: { 'inin-correlation-id': 'c0ffee-42' }, data: { message: `echo ${EMAIL}` }, config };
-    const { err, raw } = logged(new AxiosError('Request failed with status code 503', 'ERR_BAD_RESPONSE', config, {}, response));
+    const response = {
+      status: 503,
+      statusText: 'Service Unavailable',
+      headers: { 'inin-correlation-id': 'c0ffee-42' },
+      data: { message: `echo ${EMAIL}` },
+      config,
+    };
+    const { err, raw } = logged(
+      new AxiosError('Request failed with status code 503', 'ERR_BAD_RESPONSE', config, {}, response),
+    );
 
     expect(err).toEqual({
       type: 'AxiosError',
@@ -142,29 +160,61 @@ describe('errors as logged (the `err` serializer)', () => {
   });
 
   test("a status on the error itself (the service's own errors), or on its response", () => {
-    expect(logged(Object.assign(new Error('Genesys is unavailable.'), { status: 503, failure: 'unavailable' })).err).toEqual({ type: 'Error', message: 'Genesys is unavailable.', status: 503, failure: 'unavailable' });
-    expect(logged({ name: 'HTTPError', message: 'Bad Gateway', response: { status: 502 } }).err).toEqual({ type: 'HTTPError', message: 'Bad Gateway', status: 502 });
+    expect(
+      logged(Object.assign(new Error('Genesys is unavailable.'), { status: 503, failure: 'unavailable' })).err,
+    ).toEqual({ type: 'Error', message: 'Genesys is unavailable.', status: 503, failure: 'unavailable' });
+    expect(logged({ name: 'HTTPError', message: 'Bad Gateway', response: { status: 502 } }).err).toEqual({
+      type: 'HTTPError',
+      message: 'Bad Gateway',
+      status: 502,
+    });
   });
 
   test('a code is kept: a number as it is, a string scrubbed', () => {
-    expect(logged(Object.assign(new Error('socket closed'), { code: 4006 })).err).toEqual({ type: 'Error', message: 'socket closed', code: 4006 });
-    expect(logged(Object.assign(new Error('read'), { code: 'ECONNRESET' })).err).toEqual({ type: 'Error', message: 'read', code: 'ECONNRESET' });
-    expect(logged(Object.assign(new Error('odd'), { code: `for ${EMAIL}` })).err).toEqual({ type: 'Error', message: 'odd', code: 'for [email]' });
+    expect(logged(Object.assign(new Error('socket closed'), { code: 4006 })).err).toEqual({
+      type: 'Error',
+      message: 'socket closed',
+      code: 4006,
+    });
+    expect(logged(Object.assign(new Error('read'), { code: 'ECONNRESET' })).err).toEqual({
+      type: 'Error',
+      message: 'read',
+      code: 'ECONNRESET',
+    });
+    expect(logged(Object.assign(new Error('odd'), { code: `for ${EMAIL}` })).err).toEqual({
+      type: 'Error',
+      message: 'odd',
+      code: 'for [email]',
+    });
   });
 
   test('causes are logged three deep, each reduced the same way', () => {
-    const chain = ['first', 'second', 'third', 'fourth', 'fifth'].reduceRight<Error | undefined>((cause, message) => new Error(`${message} ${EMAIL}`, { cause }), undefined);
+    const chain = ['first', 'second', 'third', 'fourth', 'fifth'].reduceRight<Error | undefined>(
+      (cause, message) => new Error(`${message} ${EMAIL}`, { cause }),
+      undefined,
+    );
     expect(logged(chain).err).toEqual({
       type: 'Error',
       message: 'first [email]',
-      cause: { type: 'Error', message: 'second [email]', cause: { type: 'Error', message: 'third [email]', cause: { type: 'Error', message: 'fourth [email]' } } },
+      cause: {
+        type: 'Error',
+        message: 'second [email]',
+        cause: { type: 'Error', message: 'third [email]', cause: { type: 'Error', message: 'fourth [email]' } },
+      },
     });
   });
 
   test('what was thrown that is not an Error: its type, and its text scrubbed', () => {
     expect(logged(`token ${TOKEN}`).err).toEqual({ type: 'string', message: 'token [token]' });
-    expect(logged({ message: 'plain object', code: 'E1' }).err).toEqual({ type: 'Object', message: 'plain object', code: 'E1' });
-    expect(logged(Object.assign(Object.create(null) as object, { message: 'no prototype' })).err).toEqual({ type: 'Error', message: 'no prototype' });
+    expect(logged({ message: 'plain object', code: 'E1' }).err).toEqual({
+      type: 'Object',
+      message: 'plain object',
+      code: 'E1',
+    });
+    expect(logged(Object.assign(Object.create(null) as object, { message: 'no prototype' })).err).toEqual({
+      type: 'Error',
+      message: 'no prototype',
+    });
     class GenesysHiccup {
       readonly message = 7;
     }
@@ -179,13 +229,26 @@ describe('errors as logged (the `err` serializer)', () => {
 
   test("an error's log detail: strings scrubbed, numbers, booleans and null kept, objects not logged, undefined left out", () => {
     const error = Object.assign(new Error('Genesys refused the message.'), {
-      logDetail: { genesysText: `Invalid text from ${EMAIL}`, genesysCode: 4011, retried: false, lastSeen: null, body: { text: 'the customer wrote this' }, skipped: undefined },
+      logDetail: {
+        genesysText: `Invalid text from ${EMAIL}`,
+        genesysCode: 4011,
+        retried: false,
+        lastSeen: null,
+        body: { text: 'the customer wrote this' },
+        skipped: undefined,
+      },
     });
     const { err, raw } = logged(error);
     expect(err).toEqual({
       type: 'Error',
       message: 'Genesys refused the message.',
-      detail: { genesysText: 'Invalid text from [email]', genesysCode: 4011, retried: false, lastSeen: null, body: '[object]' },
+      detail: {
+        genesysText: 'Invalid text from [email]',
+        genesysCode: 4011,
+        retried: false,
+        lastSeen: null,
+        body: '[object]',
+      },
     });
     expect(raw).not.toContain('the customer wrote this');
     expect(scrubDetail({ skipped: undefined })).toEqual({});

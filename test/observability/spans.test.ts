@@ -40,19 +40,28 @@ function trace(spans: ReadableSpan[], traceId: string) {
     const found = parent === undefined ? undefined : byId.get(parent);
     return found ? [found.name, ...ancestors(found)] : [];
   };
-  return { names: mine.map((s) => s.name), under: (name: string) => mine.filter((s) => s.name === name).map((s) => ancestors(s)) };
+  return {
+    names: mine.map((s) => s.name),
+    under: (name: string) => mine.filter((s) => s.name === name).map((s) => ancestors(s)),
+  };
 }
 
 test('a keyed send: Redis commands and the guest send under the server span; a history read: the Genesys REST call under its server span', async () => {
   const { token } = await stack.newSession();
   const sendTrace = 'a1'.repeat(16);
-  const sent = await stack.http.post('/messages').set(bearer(token)).set('Idempotency-Key', 'span-1').set('traceparent', traceparent(sendTrace)).send({ text: 'traced send' });
+  const sent = await stack.http
+    .post('/messages')
+    .set(bearer(token))
+    .set('Idempotency-Key', 'span-1')
+    .set('traceparent', traceparent(sendTrace))
+    .send({ text: 'traced send' });
   expect(sent.status).toBe(201);
   const historyTrace = 'b2'.repeat(16);
   const history = await stack.http.get('/messages').set(bearer(token)).set('traceparent', traceparent(historyTrace));
   expect(history.status).toBe(200);
   // A server span ends as its answer closes, which may be just after the client has read it.
-  const ended = (traceId: string, name: string) => exporter.getFinishedSpans().some((s) => s.spanContext().traceId === traceId && s.name === name);
+  const ended = (traceId: string, name: string) =>
+    exporter.getFinishedSpans().some((s) => s.spanContext().traceId === traceId && s.name === name);
   await waitFor(async () => {
     await flushTracing();
     return ended(sendTrace, 'POST /messages') && ended(historyTrace, 'GET /messages');
@@ -69,11 +78,16 @@ test('a keyed send: Redis commands and the guest send under the server span; a h
   expect(server.parentSpanContext?.spanId).toBe('00f067aa0ba902b7');
   expect(server.attributes).toMatchObject({ 'http.route': '/messages', 'http.response.status_code': 201 });
   // No key, value or token in any Redis span.
-  for (const span of spans.filter((s) => s.name.startsWith('redis '))) expect(Object.keys(span.attributes).sort()).toEqual(['db.operation.name', 'db.system.name']);
+  for (const span of spans.filter((s) => s.name.startsWith('redis ')))
+    expect(Object.keys(span.attributes).sort()).toEqual(['db.operation.name', 'db.system.name']);
 
   const read = trace(spans, historyTrace);
   expect(read.under('GET /messages')).toEqual([[]]);
   expect(read.under('GET 127.0.0.1')).toContainEqual(['GET /messages']);
   const rest = spans.find((s) => s.spanContext().traceId === historyTrace && s.name === 'GET 127.0.0.1')!;
-  expect(rest.attributes).toMatchObject({ 'http.request.method': 'GET', 'url.path': '/api/v2/webmessaging/messages', 'http.response.status_code': 200 });
+  expect(rest.attributes).toMatchObject({
+    'http.request.method': 'GET',
+    'url.path': '/api/v2/webmessaging/messages',
+    'http.response.status_code': 200,
+  });
 });

@@ -35,8 +35,11 @@ async function startReceiver(): Promise<{ url: string; spans: OtlpSpan[]; paths:
     req.on('end', () => {
       paths.push(`${req.method} ${req.url} ${req.headers['content-type']}`);
       if (req.method === 'POST' && req.url === '/v1/traces') {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { resourceSpans?: { scopeSpans?: { spans?: OtlpSpan[] }[] }[] };
-        for (const rs of body.resourceSpans ?? []) for (const ss of rs.scopeSpans ?? []) spans.push(...(ss.spans ?? []));
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+          resourceSpans?: { scopeSpans?: { spans?: OtlpSpan[] }[] }[];
+        };
+        for (const rs of body.resourceSpans ?? [])
+          for (const ss of rs.scopeSpans ?? []) spans.push(...(ss.spans ?? []));
         res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
       } else res.writeHead(404).end();
     });
@@ -65,7 +68,11 @@ describe('tracing off', () => {
 
   test("an incoming traceparent's trace id is on every log line of the request; without one, no line has a trace id", async () => {
     const { token } = await stack.newSession();
-    const traced = await stack.http.post('/messages').set(bearer(token)).set('traceparent', TRACEPARENT).send({ text: 'traced, tracing off' });
+    const traced = await stack.http
+      .post('/messages')
+      .set(bearer(token))
+      .set('traceparent', TRACEPARENT)
+      .send({ text: 'traced, tracing off' });
     expect(traced.status).toBe(201);
     const lines = linesOf(stack, traced.headers['x-request-id']!);
     expect(lines.length).toBeGreaterThanOrEqual(1);
@@ -77,10 +84,16 @@ describe('tracing off', () => {
     }
 
     // A refusal is logged deep in the request (the error handler) as well as on its access line.
-    const refused = await stack.http.post('/messages').set(bearer(token)).set('traceparent', TRACEPARENT).send({ text: 'x'.repeat(5000) });
+    const refused = await stack.http
+      .post('/messages')
+      .set(bearer(token))
+      .set('traceparent', TRACEPARENT)
+      .send({ text: 'x'.repeat(5000) });
     expect(refused.status).toBe(413);
     const refusedLines = linesOf(stack, refused.headers['x-request-id']!);
-    expect(refusedLines.map((l) => l.msg)).toEqual(expect.arrayContaining(['request completed', expect.stringMatching(/4096/)]));
+    expect(refusedLines.map((l) => l.msg)).toEqual(
+      expect.arrayContaining(['request completed', expect.stringMatching(/4096/)]),
+    );
     for (const line of refusedLines) expect(line).toMatchObject({ trace_id: TRACE_ID });
 
     const plain = await stack.http.post('/messages').set(bearer(token)).send({ text: 'not traced' });
@@ -88,7 +101,11 @@ describe('tracing off', () => {
     expect(plainLines.length).toBeGreaterThanOrEqual(1);
     for (const line of plainLines) expect(line).not.toHaveProperty('trace_id');
 
-    const malformed = await stack.http.post('/messages').set(bearer(token)).set('traceparent', `00-${'0'.repeat(32)}-${PARENT_SPAN_ID}-01`).send({ text: 'bad parent' });
+    const malformed = await stack.http
+      .post('/messages')
+      .set(bearer(token))
+      .set('traceparent', `00-${'0'.repeat(32)}-${PARENT_SPAN_ID}-01`)
+      .send({ text: 'bad parent' });
     expect(malformed.status).toBe(201);
     for (const line of linesOf(stack, malformed.headers['x-request-id']!)) expect(line).not.toHaveProperty('trace_id');
   });
@@ -104,7 +121,10 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
   let instance: Instance;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   const api = (path: string, init: RequestInit & { headers?: Record<string, string> } = {}) =>
-    fetch(instance.url + path, { ...init, headers: { 'Content-Type': 'application/json', Origin: PAGE_ORIGIN, ...init.headers } });
+    fetch(instance.url + path, {
+      ...init,
+      headers: { 'Content-Type': 'application/json', Origin: PAGE_ORIGIN, ...init.headers },
+    });
   /** The instance's log lines of one request (its stdout, written in batches). */
   const instanceLines = (requestId: string) =>
     instance
@@ -117,7 +137,13 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
   beforeAll(async () => {
     receiver = await startReceiver();
     sim = await startSimulator({ agent: { enabled: false } });
-    instance = await startInstance(simulatorEnv(sim, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_SERVICE_NAME: 'bff-under-test', LOG_LEVEL: 'info' }));
+    instance = await startInstance(
+      simulatorEnv(sim, {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_SERVICE_NAME: 'bff-under-test',
+        LOG_LEVEL: 'info',
+      }),
+    );
   }, 60_000);
   afterAll(async () => {
     await instance?.stop();
@@ -133,7 +159,11 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
 
   test("the request's spans reach the OTLP receiver under the incoming trace: the HTTP server span and the guest-socket request under it", async () => {
     const token = await newSession();
-    const res = await api('/messages', { method: 'POST', headers: { Authorization: `Bearer ${token}`, traceparent: TRACEPARENT }, body: JSON.stringify({ text: 'traced, tracing on' }) });
+    const res = await api('/messages', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, traceparent: TRACEPARENT },
+      body: JSON.stringify({ text: 'traced, tracing on' }),
+    });
     expect(res.status).toBe(201);
     const requestId = res.headers.get('x-request-id')!;
 
@@ -155,18 +185,29 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT)', () => {
 
     // The log lines carry the server span's ids.
     await waitFor(() => instanceLines(requestId).length > 0, 10_000);
-    for (const line of instanceLines(requestId)) expect(line).toMatchObject({ trace_id: TRACE_ID, span_id: server.spanId });
+    for (const line of instanceLines(requestId))
+      expect(line).toMatchObject({ trace_id: TRACE_ID, span_id: server.spanId });
   });
 
   test('a request without traceparent starts a trace of its own, and its log lines name it', async () => {
     const token = await newSession();
-    const res = await api('/messages', { method: 'POST', headers: { Authorization: `Bearer ${token}` }, body: JSON.stringify({ text: 'new trace' }) });
+    const res = await api('/messages', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}` },
+      body: JSON.stringify({ text: 'new trace' }),
+    });
     expect(res.status).toBe(201);
     const requestId = res.headers.get('x-request-id')!;
     await waitFor(() => instanceLines(requestId).length > 0, 10_000);
     const [line] = instanceLines(requestId);
     expect(line).toMatchObject({ trace_id: expect.stringMatching(/^[0-9a-f]{32}$/) });
     expect(line!.trace_id).not.toBe(TRACE_ID);
-    await waitFor(() => receiver.spans.some((s) => s.traceId === line!.trace_id && s.kind === SPAN_KIND_SERVER && s.parentSpanId === undefined), 20_000);
+    await waitFor(
+      () =>
+        receiver.spans.some(
+          (s) => s.traceId === line!.trace_id && s.kind === SPAN_KIND_SERVER && s.parentSpanId === undefined,
+        ),
+      20_000,
+    );
   });
 });

@@ -96,7 +96,9 @@ async function send(c: Browser, text: string, key: string, base = proxy.url): Pr
     }
     // The proxy's own 502 page is HTML; the service always answers JSON.
     const raw = await res.text();
-    const body = (res.headers.get('content-type')?.includes('json') ? JSON.parse(raw) : { proxy: raw.slice(0, 80) }) as {
+    const body = (
+      res.headers.get('content-type')?.includes('json') ? JSON.parse(raw) : { proxy: raw.slice(0, 80) }
+    ) as {
       sessionToken?: string;
       message?: { id: string };
     };
@@ -104,7 +106,8 @@ async function send(c: Browser, text: string, key: string, base = proxy.url): Pr
       c.token = body.sessionToken!;
       return body.message!;
     }
-    if (![429, 502, 503, 504].includes(res.status)) throw new Error(`${c.name} "${text}": ${res.status} ${JSON.stringify(body)}`);
+    if (![429, 502, 503, 504].includes(res.status))
+      throw new Error(`${c.name} "${text}": ${res.status} ${JSON.stringify(body)}`);
     await sleep(Math.min(Number(res.headers.get('retry-after') ?? '0') * 1000, 3000) || 200);
   }
   throw new Error(`${c.name} "${text}": no answer after 40 attempts`);
@@ -118,7 +121,9 @@ function keepStreamOpen(c: Browser): Promise<void> {
     while (!c.closed) {
       const headers: Record<string, string> = headersOf(c);
       if (c.lastEventId) headers['Last-Event-ID'] = c.lastEventId;
-      const stream = await openStream(`${proxy.url}/messages/stream?routingKey=${c.routingKey}`, headers).catch(() => undefined);
+      const stream = await openStream(`${proxy.url}/messages/stream?routingKey=${c.routingKey}`, headers).catch(
+        () => undefined,
+      );
       if (!stream || stream.status !== 200) {
         // A refusal (a 503 while the session moves) is read to its end: closing it first aborts that read, unhandled.
         await stream?.ended;
@@ -159,7 +164,15 @@ async function newBrowser(index: number): Promise<Browser> {
   const body = (await res.json()) as { sessionToken: string; routingKey: string };
   if (res.status !== 201) throw new Error(`POST /guest-session: ${res.status} ${JSON.stringify(body)}`);
   expect(body.routingKey).toBe(proposed);
-  return { name: `c${String(index).padStart(2, '0')}`, routingKey: body.routingKey, token: body.sessionToken, replies: new Map(), streamsOpened: 0, closed: false, sent: new Map() };
+  return {
+    name: `c${String(index).padStart(2, '0')}`,
+    routingKey: body.routingKey,
+    token: body.sessionToken,
+    replies: new Map(),
+    streamsOpened: 0,
+    closed: false,
+    sent: new Map(),
+  };
 }
 
 async function chat(c: Browser, round: string, count: number): Promise<void> {
@@ -173,7 +186,9 @@ async function chat(c: Browser, round: string, count: number): Promise<void> {
 
 /** The simulator's guest token for a browser, from the frames its messages arrived in. */
 function guestTokenOf(c: Browser): string {
-  const frame = sim.received.find((f) => f.frame?.action === 'onMessage' && String(f.frame?.message?.text ?? '').startsWith(`${c.name} `));
+  const frame = sim.received.find(
+    (f) => f.frame?.action === 'onMessage' && String(f.frame?.message?.text ?? '').startsWith(`${c.name} `),
+  );
   if (!frame?.sessionToken) throw new Error(`no message from ${c.name} reached the simulator`);
   return frame.sessionToken;
 }
@@ -182,27 +197,34 @@ function guestTokenOf(c: Browser): string {
 function storedCounts(c: Browser): Map<string, number> {
   const counts = new Map<string, number>();
   for (const m of sim.conversationMessages(guestTokenOf(c)) as { direction?: string; text?: string }[]) {
-    if (m.direction === 'Inbound' && m.text?.startsWith(`${c.name} `)) counts.set(m.text, (counts.get(m.text) ?? 0) + 1);
+    if (m.direction === 'Inbound' && m.text?.startsWith(`${c.name} `))
+      counts.set(m.text, (counts.get(m.text) ?? 0) + 1);
   }
   return counts;
 }
 
 /** Passes once every browser's stream has the agent's reply to each text it sent; else names the replies still missing. */
 function everyReplyArrived(): void {
-  const missing = clients.flatMap((c) => [...c.sent.keys()].filter((text) => !c.replies.has(`You said: ${text}`)).map((text) => `${c.name}: "${text}"`));
-  if (missing.length > 0) throw new Error(`${missing.length} replies not (yet) on the streams: ${missing.slice(0, 20).join(', ')}`);
+  const missing = clients.flatMap((c) =>
+    [...c.sent.keys()].filter((text) => !c.replies.has(`You said: ${text}`)).map((text) => `${c.name}: "${text}"`),
+  );
+  if (missing.length > 0)
+    throw new Error(`${missing.length} replies not (yet) on the streams: ${missing.slice(0, 20).join(', ')}`);
 }
 
 function expectEveryTextOnceAndEveryReply(c: Browser): void {
   const stored = storedCounts(c);
   for (const text of c.sent.keys()) expect([c.name, text, stored.get(text)]).toEqual([c.name, text, 1]);
   expect([...stored.values()].every((n) => n === 1)).toBe(true);
-  for (const text of c.sent.keys()) expect([c.name, text, c.replies.has(`You said: ${text}`)]).toEqual([c.name, text, true]);
+  for (const text of c.sent.keys())
+    expect([c.name, text, c.replies.has(`You said: ${text}`)]).toEqual([c.name, text, true]);
 }
 
 test('50 sessions through nginx on 4 instances: one socket each, nothing closed by Genesys, every reply on the streams', async () => {
   for (let i = 0; i < SESSIONS; i += 10) {
-    clients.push(...(await Promise.all(Array.from({ length: Math.min(10, SESSIONS - i) }, (_, j) => newBrowser(i + j)))));
+    clients.push(
+      ...(await Promise.all(Array.from({ length: Math.min(10, SESSIONS - i) }, (_, j) => newBrowser(i + j)))),
+    );
   }
   await Promise.all(clients.map(keepStreamOpen));
   await Promise.all(clients.map((c) => chat(c, 'first', FIRST_ROUND)));
@@ -244,7 +266,8 @@ test('one instance killed mid-load: sends are retried without duplicates and eve
   // reached Genesys: it dies with sends written and not yet answered, however long they took to get there.
   sim.faults.delayFrames(5000);
   const load = Promise.all(clients.map((c) => chat(c, 'second', SECOND_ROUND)));
-  const arrived = (c: Browser) => sim.received.some((f) => f.frame?.action === 'onMessage' && f.frame?.message?.text === `${c.name} second 0`);
+  const arrived = (c: Browser) =>
+    sim.received.some((f) => f.frame?.action === 'onMessage' && f.frame?.message?.text === `${c.name} second 0`);
   await waitFor(() => clients.every(arrived), 60_000, 20);
   await victim.kill();
   sim.faults.delayFrames(0);

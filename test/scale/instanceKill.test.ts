@@ -88,15 +88,29 @@ const browsers: Browser[] = [];
 const retried = new Set<string>();
 const finishedAt = new Map<string, number>();
 
-const routed = (c: Browser, path: string) => `${proxy.url}${path}${path.includes('?') ? '&' : '?'}routingKey=${c.routingKey}`;
+const routed = (c: Browser, path: string) =>
+  `${proxy.url}${path}${path.includes('?') ? '&' : '?'}routingKey=${c.routingKey}`;
 
 async function newBrowser(index: number): Promise<Browser> {
   const proposed = randomBytes(18).toString('base64url');
-  const res = await fetch(`${proxy.url}/guest-session?routingKey=${proposed}`, { method: 'POST', headers: { Origin: PAGE_ORIGIN, 'Content-Type': 'application/json' }, body: '{}' });
+  const res = await fetch(`${proxy.url}/guest-session?routingKey=${proposed}`, {
+    method: 'POST',
+    headers: { Origin: PAGE_ORIGIN, 'Content-Type': 'application/json' },
+    body: '{}',
+  });
   const body = (await res.json()) as { sessionToken: string; routingKey: string; streamPosition: string };
   if (res.status !== 201) throw new Error(`POST /guest-session: ${res.status} ${JSON.stringify(body)}`);
   expect(body.routingKey).toBe(proposed);
-  return { name: `k${String(index).padStart(2, '0')}`, routingKey: proposed, token: body.sessionToken, streamPosition: body.streamPosition, streamsOpened: 0, onStream: new Set(), closed: false, sent: [] };
+  return {
+    name: `k${String(index).padStart(2, '0')}`,
+    routingKey: proposed,
+    token: body.sessionToken,
+    streamPosition: body.streamPosition,
+    streamsOpened: 0,
+    onStream: new Set(),
+    closed: false,
+    sent: [],
+  };
 }
 
 /** The browser's send: retried with the same key after a network error, a 429 or a 502/503/504, after Retry-After. */
@@ -108,7 +122,12 @@ async function send(c: Browser, text: string): Promise<void> {
     try {
       res = await fetch(routed(c, '/messages'), {
         method: 'POST',
-        headers: { Origin: PAGE_ORIGIN, Authorization: `Bearer ${c.token}`, 'Content-Type': 'application/json', 'Idempotency-Key': key },
+        headers: {
+          Origin: PAGE_ORIGIN,
+          Authorization: `Bearer ${c.token}`,
+          'Content-Type': 'application/json',
+          'Idempotency-Key': key,
+        },
         body: JSON.stringify({ text }),
       });
     } catch {
@@ -116,7 +135,12 @@ async function send(c: Browser, text: string): Promise<void> {
       continue;
     }
     // Every answer is problem+json or JSON, nginx's own included (deploy/nginx/bff.conf's error_page).
-    expect([c.name, text, res.status, res.headers.get('content-type')?.includes('json')]).toEqual([c.name, text, res.status, true]);
+    expect([c.name, text, res.status, res.headers.get('content-type')?.includes('json')]).toEqual([
+      c.name,
+      text,
+      res.status,
+      true,
+    ]);
     const body = (await res.json()) as { sessionToken?: string };
     if (res.status === 201) {
       c.token = body.sessionToken!;
@@ -124,7 +148,8 @@ async function send(c: Browser, text: string): Promise<void> {
       finishedAt.set(text, Date.now());
       return;
     }
-    if (![429, 502, 503, 504].includes(res.status)) throw new Error(`${c.name} "${text}": ${res.status} ${JSON.stringify(body)}`);
+    if (![429, 502, 503, 504].includes(res.status))
+      throw new Error(`${c.name} "${text}": ${res.status} ${JSON.stringify(body)}`);
     await sleep(Math.min(Number(res.headers.get('retry-after') ?? '0') * 1000, 3000) || 200);
   }
   throw new Error(`${c.name} "${text}": no answer after 60 attempts`);
@@ -137,7 +162,10 @@ function keepStreamOpen(c: Browser): Promise<void> {
   void (async () => {
     while (!c.closed) {
       const from = c.lastEventId ?? c.streamPosition;
-      const stream = await openStream(routed(c, `/messages/stream?lastEventId=${encodeURIComponent(from)}`), { Origin: PAGE_ORIGIN, Authorization: `Bearer ${c.token}` }).catch(() => undefined);
+      const stream = await openStream(routed(c, `/messages/stream?lastEventId=${encodeURIComponent(from)}`), {
+        Origin: PAGE_ORIGIN,
+        Authorization: `Bearer ${c.token}`,
+      }).catch(() => undefined);
       if (!stream || stream.status !== 200) {
         // A refusal (a 503 while the session moves) is read to its end: closing it first aborts that read, unhandled.
         await stream?.ended;
@@ -166,7 +194,9 @@ function keepStreamOpen(c: Browser): Promise<void> {
 
 /** The simulator's guest token for a browser, from the frames its messages arrived in. */
 function guestTokenOf(c: Browser): string {
-  const frame = sim.received.find((f) => f.frame?.action === 'onMessage' && String(f.frame?.message?.text ?? '').startsWith(`${c.name} `));
+  const frame = sim.received.find(
+    (f) => f.frame?.action === 'onMessage' && String(f.frame?.message?.text ?? '').startsWith(`${c.name} `),
+  );
   if (!frame?.sessionToken) throw new Error(`no message from ${c.name} reached the simulator`);
   return frame.sessionToken;
 }
@@ -186,7 +216,10 @@ function everythingOnTheStreams(): void {
     const expected = [...history(c).keys(), ...c.sent.map((t) => `You said: ${t}`)];
     return expected.filter((t) => !c.onStream.has(t)).map((t) => `${c.name}: "${t}"`);
   });
-  if (missing.length > 0) throw new Error(`${missing.length} messages in history not (yet) on the streams: ${missing.slice(0, 10).join(', ')}`);
+  if (missing.length > 0)
+    throw new Error(
+      `${missing.length} messages in history not (yet) on the streams: ${missing.slice(0, 10).join(', ')}`,
+    );
 }
 
 function expectEachSentOnce(): void {
@@ -197,14 +230,16 @@ function expectEachSentOnce(): void {
 }
 
 test('SIGKILL with first messages in flight: each delivered once, each retry done within 10 s of the kill, every message in history on its stream', async () => {
-  for (let i = 0; i < SESSIONS; i += 10) browsers.push(...(await Promise.all(Array.from({ length: 10 }, (_, j) => newBrowser(i + j)))));
+  for (let i = 0; i < SESSIONS; i += 10)
+    browsers.push(...(await Promise.all(Array.from({ length: 10 }, (_, j) => newBrowser(i + j)))));
   await Promise.all(browsers.map(keepStreamOpen));
 
   const victim = instances[1]!;
   // Genesys holds its answers; the victim is killed once every browser's first message has reached Genesys.
   sim.faults.delayFrames(5000);
   const sends = Promise.all(browsers.map((c) => send(c, `${c.name} first`)));
-  const arrived = (c: Browser) => sim.received.some((f) => f.frame?.action === 'onMessage' && f.frame?.message?.text === `${c.name} first`);
+  const arrived = (c: Browser) =>
+    sim.received.some((f) => f.frame?.action === 'onMessage' && f.frame?.message?.text === `${c.name} first`);
   await waitFor(() => browsers.every(arrived), 60_000, 20);
   await victim.kill();
   const killedAt = Date.now();
@@ -214,7 +249,8 @@ test('SIGKILL with first messages in flight: each delivered once, each retry don
   // The scenario happened: sends in flight on the victim were retried, and streams on it were cut and reopened.
   expect(retried.size).toBeGreaterThan(0);
   expect(browsers.filter((c) => c.streamsOpened > 1).length).toBeGreaterThan(0);
-  for (const c of browsers) expect([c.name, finishedAt.get(`${c.name} first`)! - killedAt <= TAKEOVER_BOUND_MS]).toEqual([c.name, true]);
+  for (const c of browsers)
+    expect([c.name, finishedAt.get(`${c.name} first`)! - killedAt <= TAKEOVER_BOUND_MS]).toEqual([c.name, true]);
 
   await waitFor(everythingOnTheStreams, 30_000, 100);
   expectEachSentOnce();
@@ -239,7 +275,9 @@ test('after the killed instance restarts, every session is back to one Genesys s
   const sentAt = Date.now();
   await waitFor(
     () => {
-      const doubled = browsers.filter((c) => sim.stats.openConnectionsBySession(guestTokenOf(c)) !== 1).map((c) => c.name);
+      const doubled = browsers
+        .filter((c) => sim.stats.openConnectionsBySession(guestTokenOf(c)) !== 1)
+        .map((c) => c.name);
       if (doubled.length > 0) throw new Error(`sessions without exactly one socket: ${doubled.join(', ')}`);
     },
     CONVERGENCE_BOUND_MS,
@@ -248,7 +286,8 @@ test('after the killed instance restarts, every session is back to one Genesys s
   expect(Date.now() - sentAt).toBeLessThanOrEqual(CONVERGENCE_BOUND_MS);
   // Sessions did move back to the restarted instance (their streams on the instance that held them meanwhile were handed over).
   expect(browsers.reduce((n, c) => n + c.streamsOpened, 0)).toBeGreaterThan(opensBefore);
-  for (const c of browsers) expect([c.name, sim.stats.peakConnectionsBySession(guestTokenOf(c)) <= 2]).toEqual([c.name, true]);
+  for (const c of browsers)
+    expect([c.name, sim.stats.peakConnectionsBySession(guestTokenOf(c)) <= 2]).toEqual([c.name, true]);
   expect(sim.stats.connectionsEvicted).toBe(0);
   await waitFor(everythingOnTheStreams, 30_000, 100);
   expectEachSentOnce();

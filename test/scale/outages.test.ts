@@ -39,15 +39,28 @@ let browsers: Browser[] = [];
 beforeAll(async () => {
   sim = await startSimulator({ profile: 'strict', record: true, agent: { typingDelayMs: 5, replyDelayMs: 20 } });
   redis = await startRedis();
-  const env = simulatorEnv(sim, { REDIS_URL: redis.url, TRUST_PROXY: '1', LOG_LEVEL: 'error', STREAMS_PER_IP: '1000', SESSIONS_PER_IP_PER_MINUTE: '1000' });
+  const env = simulatorEnv(sim, {
+    REDIS_URL: redis.url,
+    TRUST_PROXY: '1',
+    LOG_LEVEL: 'error',
+    STREAMS_PER_IP: '1000',
+    SESSIONS_PER_IP_PER_MINUTE: '1000',
+  });
   instances = await Promise.all(Array.from({ length: INSTANCES }, () => startInstance(env)));
   proxy = await startNginx(instances.map((i) => i.url.replace('http://', '')));
   browsers = await Promise.all(
     Array.from({ length: SESSIONS }, async () => {
       const routingKey = randomBytes(18).toString('base64url');
-      const res = await fetch(`${proxy.url}/guest-session?routingKey=${routingKey}`, { method: 'POST', headers: { Origin: PAGE_ORIGIN, 'Content-Type': 'application/json' }, body: '{}' });
+      const res = await fetch(`${proxy.url}/guest-session?routingKey=${routingKey}`, {
+        method: 'POST',
+        headers: { Origin: PAGE_ORIGIN, 'Content-Type': 'application/json' },
+        body: '{}',
+      });
       const body = (await res.json()) as { sessionToken: string; streamPosition: string };
-      const stream = await openStream(`${proxy.url}/messages/stream?routingKey=${routingKey}&lastEventId=${body.streamPosition}`, { Origin: PAGE_ORIGIN, Authorization: `Bearer ${body.sessionToken}` });
+      const stream = await openStream(
+        `${proxy.url}/messages/stream?routingKey=${routingKey}&lastEventId=${body.streamPosition}`,
+        { Origin: PAGE_ORIGIN, Authorization: `Bearer ${body.sessionToken}` },
+      );
       await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
       return { routingKey, token: body.sessionToken, stream };
     }),
@@ -65,14 +78,22 @@ afterAll(async () => {
 
 const readyz = async (i: Instance) => {
   const res = await fetch(`${i.url}/readyz`);
-  return { status: res.status, body: (await res.json()) as { status: string; checks: Record<string, { ok: boolean; affectsReadiness?: boolean }> } };
+  return {
+    status: res.status,
+    body: (await res.json()) as { status: string; checks: Record<string, { ok: boolean; affectsReadiness?: boolean }> },
+  };
 };
 
 /** Every instance is in rotation (200) and reports `check` down without it counting against readiness. */
 async function everyInstanceDegraded(check: string): Promise<void> {
   for (const instance of instances) {
     const { status, body } = await readyz(instance);
-    expect([instance.url, status, body.status, body.checks[check]]).toEqual([instance.url, 200, 'degraded', expect.objectContaining({ ok: false, affectsReadiness: false })]);
+    expect([instance.url, status, body.status, body.checks[check]]).toEqual([
+      instance.url,
+      200,
+      'degraded',
+      expect.objectContaining({ ok: false, affectsReadiness: false }),
+    ]);
   }
 }
 
@@ -87,18 +108,29 @@ async function everyInstanceInRotation(check: string, noticed: number): Promise<
     const { status, body } = await readyz(instance);
     expect([instance.url, status]).toEqual([instance.url, 200]);
     if (body.checks[check]!.ok) continue;
-    expect([instance.url, body.status, body.checks[check]]).toEqual([instance.url, 'degraded', expect.objectContaining({ affectsReadiness: false })]);
+    expect([instance.url, body.status, body.checks[check]]).toEqual([
+      instance.url,
+      'degraded',
+      expect.objectContaining({ affectsReadiness: false }),
+    ]);
     degraded += 1;
   }
   expect(degraded).toBeGreaterThanOrEqual(noticed);
 }
 
-const streamsEnded = () => browsers.filter((b) => b.stream.events.some((e) => e.event === 'session' && dataOf(e).reconnect !== undefined)).length;
+const streamsEnded = () =>
+  browsers.filter((b) => b.stream.events.some((e) => e.event === 'session' && dataOf(e).reconnect !== undefined))
+    .length;
 
 async function sendThroughProxy(b: Browser, text: string, signal?: AbortSignal): Promise<Response> {
   return fetch(`${proxy.url}/messages?routingKey=${b.routingKey}`, {
     method: 'POST',
-    headers: { Origin: PAGE_ORIGIN, Authorization: `Bearer ${b.token}`, 'Content-Type': 'application/json', 'Idempotency-Key': randomUUID() },
+    headers: {
+      Origin: PAGE_ORIGIN,
+      Authorization: `Bearer ${b.token}`,
+      'Content-Type': 'application/json',
+      'Idempotency-Key': randomUUID(),
+    },
     body: JSON.stringify({ text }),
     signal,
   });
@@ -133,19 +165,27 @@ test('a 30 s Redis outage (SIGSTOP) leaves every instance ready and degraded, st
   } finally {
     redis.resume();
   }
-  await waitFor(async () => {
-    for (const instance of instances) expect((await readyz(instance)).body.status).toBe('ready');
-  }, 15_000, 200);
+  await waitFor(
+    async () => {
+      for (const instance of instances) expect((await readyz(instance)).body.status).toBe('ready');
+    },
+    15_000,
+    200,
+  );
   expect(streamsEnded()).toBe(0);
   const after = await sendThroughProxy(browsers[0]!, 'Redis answers again');
   expect(after.status).toBe(201);
-  await browsers[0]!.stream.next((e) => e.event === 'message' && dataOf(e).text === 'You said: Redis answers again', 15_000);
+  await browsers[0]!.stream.next(
+    (e) => e.event === 'message' && dataOf(e).text === 'You said: Redis answers again',
+    15_000,
+  );
 }, 90_000);
 
 test('a 30 s Genesys outage leaves every instance ready and degraded, and the streams open; they carry messages again afterwards', async () => {
   const since = Date.now();
   sim.faults.refuseHandshake(503);
-  for (const target of ['config', 'history', 'deployment', 'token'] as const) sim.faults.failRest(target, { status: 503 });
+  for (const target of ['config', 'history', 'deployment', 'token'] as const)
+    sim.faults.failRest(target, { status: 503 });
   sim.faults.dropSocket();
   try {
     await waitFor(() => everyInstanceInRotation('guestApi', 1), 20_000, 200);
@@ -157,11 +197,18 @@ test('a 30 s Genesys outage leaves every instance ready and degraded, and the st
   } finally {
     sim.faults.clear();
   }
-  await waitFor(async () => {
-    for (const instance of instances) expect((await readyz(instance)).body.checks.guestApi!.ok).toBe(true);
-  }, 30_000, 200);
+  await waitFor(
+    async () => {
+      for (const instance of instances) expect((await readyz(instance)).body.checks.guestApi!.ok).toBe(true);
+    },
+    30_000,
+    200,
+  );
   expect(streamsEnded()).toBe(0);
   const after = await sendThroughProxy(browsers[1]!, 'Genesys is back');
   expect(after.status).toBe(201);
-  await browsers[1]!.stream.next((e) => e.event === 'message' && dataOf(e).text === 'You said: Genesys is back', 15_000);
+  await browsers[1]!.stream.next(
+    (e) => e.event === 'message' && dataOf(e).text === 'You said: Genesys is back',
+    15_000,
+  );
 }, 120_000);

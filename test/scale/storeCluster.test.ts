@@ -2,7 +2,16 @@ import { startSimulator, type Simulator } from '../../simulator';
 import { RedisStore } from '../../src/store/redisStore';
 import { sessionKeyOf } from '../../src/store/sharedStore';
 import { captureLogger } from '../support/app';
-import { expectEndedStayEnded, expectRetriesSendNothing, guestHeaders, newGuest, request, round, simTokenOf, type Scene } from '../support/guestLoad';
+import {
+  expectEndedStayEnded,
+  expectRetriesSendNothing,
+  guestHeaders,
+  newGuest,
+  request,
+  round,
+  simTokenOf,
+  type Scene,
+} from '../support/guestLoad';
 import { startInstance, type Instance } from '../support/instances';
 import { startNginx, type Nginx } from '../support/nginx';
 import { startRedisCluster, type RedisCluster } from '../support/redis';
@@ -56,14 +65,17 @@ const scene = (): Scene => ({ sim, proxy: proxy.url, instances: instances.map((i
 async function nodesHolding(simToken: string): Promise<Map<string, string[]>> {
   const found = new Map<string, string[]>();
   for (const node of cluster.nodes) {
-    const keys = (await cluster.cli(node, '--scan', '--pattern', `*${sessionKeyOf(simToken)}*`)).split('\n').filter(Boolean);
+    const keys = (await cluster.cli(node, '--scan', '--pattern', `*${sessionKeyOf(simToken)}*`))
+      .split('\n')
+      .filter(Boolean);
     if (keys.length > 0) found.set(node, keys);
   }
   return found;
 }
 
-test('every session\'s keys lie on one primary (one hash slot), sessions spread over the primaries; ids and ended sessions hold across instances and nodes', async () => {
-  for (const instance of instances) expect(instance.output()).not.toMatch(/can lose its records|Could not check whether the shared store/);
+test("every session's keys lie on one primary (one hash slot), sessions spread over the primaries; ids and ended sessions hold across instances and nodes", async () => {
+  for (const instance of instances)
+    expect(instance.output()).not.toMatch(/can lose its records|Could not check whether the shared store/);
   const r = await round(scene(), 'c', 9, 3, PACE_MS);
   const used = new Set<string>();
   for (const g of [...r.live, ...r.ended]) {
@@ -71,7 +83,9 @@ test('every session\'s keys lie on one primary (one hash slot), sessions spread 
     expect([g.name, holding.size]).toEqual([g.name, 1]);
     const [node, keys] = [...holding][0]!;
     used.add(node);
-    const slots = new Set(await Promise.all(keys.map(async (key) => (await cluster.cli(node, 'CLUSTER', 'KEYSLOT', key)).trim())));
+    const slots = new Set(
+      await Promise.all(keys.map(async (key) => (await cluster.cli(node, 'CLUSTER', 'KEYSLOT', key)).trim())),
+    );
     expect([g.name, slots.size]).toEqual([g.name, 1]);
     // Its standing record and its keyed sends' records at least.
     expect(keys.some((k) => k.includes('standing:'))).toBe(true);
@@ -82,30 +96,39 @@ test('every session\'s keys lie on one primary (one hash slot), sessions spread 
   await expectEndedStayEnded(scene(), r);
 }, 120_000);
 
-test('rate limits count once across instances and nodes: history reads (the store\'s own window) and ends per session (express-rate-limit\'s)', async () => {
+test("rate limits count once across instances and nodes: history reads (the store's own window) and ends per session (express-rate-limit's)", async () => {
   const g = await newGuest(proxy.url, 'limits');
   const reads: number[] = [];
-  for (let i = 0; i < 11; i += 1) reads.push((await request(instances[i % INSTANCES]!.url, g, 'GET', '/messages')).status);
+  for (let i = 0; i < 11; i += 1)
+    reads.push((await request(instances[i % INSTANCES]!.url, g, 'GET', '/messages')).status);
   // 10 reads a minute per session, wherever they land.
   expect(reads.slice(0, 10)).toEqual(Array(10).fill(200));
   expect(reads[10]).toBe(429);
   const ends: number[] = [];
-  for (let i = 0; i < 7; i += 1) ends.push((await request(instances[i % INSTANCES]!.url, g, 'DELETE', '/guest-session')).status);
+  for (let i = 0; i < 7; i += 1)
+    ends.push((await request(instances[i % INSTANCES]!.url, g, 'DELETE', '/guest-session')).status);
   // CONVERSATION_CHANGES_PER_SESSION_PER_MINUTE, 6 by default: the first ends the chat, repeats answer 204, the seventh is refused.
   expect(ends).toEqual([204, 204, 204, 204, 204, 204, 429]);
 }, 60_000);
 
-test('express-rate-limit\'s scripts are loaded on every primary, since each runs where its key lives; the cluster is checked for durability', async () => {
+test("express-rate-limit's scripts are loaded on every primary, since each runs where its key lives; the cluster is checked for durability", async () => {
   const { logger, messages } = captureLogger();
   const store = new RedisStore({
-    redis: { kind: 'cluster', nodes: cluster.nodes.map((n) => ({ host: '127.0.0.1', port: Number(n.split(':')[1]) })), password: cluster.password, keyPrefix: 't:', tls: false },
+    redis: {
+      kind: 'cluster',
+      nodes: cluster.nodes.map((n) => ({ host: '127.0.0.1', port: Number(n.split(':')[1]) })),
+      password: cluster.password,
+      keyPrefix: 't:',
+      tls: false,
+    },
     keyPrefix: 't:',
     commandTimeoutMs: 2000,
     logger,
   });
   try {
     const sha = String(await store.command('SCRIPT', 'LOAD', 'return "loaded everywhere"'));
-    for (const node of cluster.nodes) expect([node, (await cluster.cli(node, 'SCRIPT', 'EXISTS', sha)).trim()]).toEqual([node, '1']);
+    for (const node of cluster.nodes)
+      expect([node, (await cluster.cli(node, 'SCRIPT', 'EXISTS', sha)).trim()]).toEqual([node, '1']);
     expect(await store.durability).toEqual({ checked: true, problems: [] });
     expect(messages('warn')).toEqual([]);
   } finally {
@@ -117,10 +140,14 @@ test('a stream ticket opens one stream: used on one instance, refused on another
   const g = await newGuest(proxy.url, 'ticket');
   const res = await fetch(`${proxy.url}/messages/stream-ticket`, { method: 'POST', headers: guestHeaders(g) });
   const { ticket } = (await res.json()) as { ticket: string };
-  const first = await fetch(`${instances[0]!.url}/messages/stream?ticket=${encodeURIComponent(ticket)}`, { headers: { Origin: PAGE_ORIGIN } });
+  const first = await fetch(`${instances[0]!.url}/messages/stream?ticket=${encodeURIComponent(ticket)}`, {
+    headers: { Origin: PAGE_ORIGIN },
+  });
   expect(first.status).toBe(200);
   await first.body?.cancel();
-  const second = await fetch(`${instances[1]!.url}/messages/stream?ticket=${encodeURIComponent(ticket)}`, { headers: { Origin: PAGE_ORIGIN } });
+  const second = await fetch(`${instances[1]!.url}/messages/stream?ticket=${encodeURIComponent(ticket)}`, {
+    headers: { Origin: PAGE_ORIGIN },
+  });
   expect(second.status).toBe(401);
   await second.body?.cancel();
 }, 30_000);

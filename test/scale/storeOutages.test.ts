@@ -1,6 +1,16 @@
 import { Redis } from 'ioredis';
 import { startSimulator, type Simulator } from '../../simulator';
-import { chat, expectEndedStayEnded, expectRetriesSendNothing, newGuest, request, round, storedWrongly, textsArrived, type Scene } from '../support/guestLoad';
+import {
+  chat,
+  expectEndedStayEnded,
+  expectRetriesSendNothing,
+  newGuest,
+  request,
+  round,
+  storedWrongly,
+  textsArrived,
+  type Scene,
+} from '../support/guestLoad';
 import { startInstance, type Instance } from '../support/instances';
 import { startNginx, type Nginx } from '../support/nginx';
 import { startComposeRedis, type RedisServer } from '../support/redis';
@@ -55,9 +65,10 @@ afterAll(async () => {
 
 const scene = (): Scene => ({ sim, proxy: proxy.url, instances: instances.map((i) => i.url) });
 
-test('the instances find nothing to warn about in the compose file\'s Redis', async () => {
+test("the instances find nothing to warn about in the compose file's Redis", async () => {
   await sleep(100);
-  for (const instance of instances) expect(instance.output()).not.toMatch(/can lose its records|Could not check whether the shared store/);
+  for (const instance of instances)
+    expect(instance.output()).not.toMatch(/can lose its records|Could not check whether the shared store/);
 });
 
 test('Redis restarted (SIGTERM) mid-load: every send delivered once, retries of delivered keys send nothing, ended chats stay 410', async () => {
@@ -92,7 +103,11 @@ test('Redis emptied (FLUSHALL): no retry reaches Genesys again, ended chats stay
   await expectRetriesSendNothing(scene(), r, true);
   await expectEndedStayEnded(scene(), r);
   // The live chats' records are gone too: whether they were ended is unknowable, so they are refused with a clear code.
-  for (const g of r.live) expect([g.name, await request(proxy.url, g, 'GET', '/guest-session')]).toEqual([g.name, { status: 410, code: 'session_expired' }]);
+  for (const g of r.live)
+    expect([g.name, await request(proxy.url, g, 'GET', '/guest-session')]).toEqual([
+      g.name,
+      { status: 410, code: 'session_expired' },
+    ]);
   const fresh = await newGuest(proxy.url, 'fresh');
   await chat(proxy.url, fresh, 'after-flush', 2, PACE_MS);
   expect(storedWrongly(sim, fresh)).toEqual([]);

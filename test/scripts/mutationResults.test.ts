@@ -38,7 +38,9 @@ interface Results {
 }
 
 const TABLE = path.join(__dirname, '../../scripts/mutation/table.mjs');
-const results: Results = JSON.parse(execFileSync(process.execPath, [TABLE, '--json'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }));
+const results: Results = JSON.parse(
+  execFileSync(process.execPath, [TABLE, '--json'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }),
+);
 const named = (m: Left) => `${m.module}:${m.line} ${m.mutator}: ${m.original} → ${m.replacement}`;
 
 test('no results are of a module that is gone, and RELIABILITY.md names each module not mutated yet', () => {
@@ -49,7 +51,9 @@ test('no results are of a module that is gone, and RELIABILITY.md names each mod
 test('the mutants detected over all of src/ reach the break threshold, even without the kills on a test bound alone', () => {
   expect(results.total.valid).toBeGreaterThan(0);
   expect((100 * results.total.detected) / results.total.valid).toBeGreaterThanOrEqual(results.breakAt);
-  expect((100 * (results.total.detected - results.total.byBound)) / results.total.valid).toBeGreaterThanOrEqual(results.breakAt);
+  expect((100 * (results.total.detected - results.total.byBound)) / results.total.valid).toBeGreaterThanOrEqual(
+    results.breakAt,
+  );
 });
 
 test('each mutant left has a reason, and each reason names a mutant left', () => {

@@ -19,10 +19,23 @@ afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 /** A fake program that logs its arguments to calls.log and exits with `code`. */
 function fake(name: string, code = 0, body = ''): void {
-  fs.writeFileSync(path.join(dir, name), `#!/bin/sh\necho "${name} $*" >> "${dir}/calls.log"\n${body}\nexit ${code}\n`, { mode: 0o755 });
+  fs.writeFileSync(
+    path.join(dir, name),
+    `#!/bin/sh\necho "${name} $*" >> "${dir}/calls.log"\n${body}\nexit ${code}\n`,
+    { mode: 0o755 },
+  );
 }
 
-type Binaries = { chromium?: string; redis?: string; nginx?: string; podman?: string; runc?: string; podmanCompose?: string; debootstrap?: string; ip?: string };
+type Binaries = {
+  chromium?: string;
+  redis?: string;
+  nginx?: string;
+  podman?: string;
+  runc?: string;
+  podmanCompose?: string;
+  debootstrap?: string;
+  ip?: string;
+};
 
 /** Runs the script with `binaries` where the tests look for them (the rest present), and PATH (the fakes first) as given. */
 function run(binaries: Binaries, PATH = `${dir}:/usr/bin:/bin`) {
@@ -41,7 +54,9 @@ function run(binaries: Binaries, PATH = `${dir}:/usr/bin:/bin`) {
     },
     encoding: 'utf8',
   });
-  const calls = fs.existsSync(path.join(dir, 'calls.log')) ? fs.readFileSync(path.join(dir, 'calls.log'), 'utf8').trim().split('\n') : [];
+  const calls = fs.existsSync(path.join(dir, 'calls.log'))
+    ? fs.readFileSync(path.join(dir, 'calls.log'), 'utf8').trim().split('\n')
+    : [];
   return { code: result.status, stderr: result.stderr, calls };
 }
 
@@ -58,18 +73,22 @@ test('without root or passwordless sudo it stops at once, naming each missing pa
   const result = run({ redis: `${dir}/none`, nginx: `${dir}/none` });
   expect(result.code).toBe(1);
   expect(result.stderr).toContain('missing: redis-server nginx');
-  expect(result.stderr).toContain('sudo apt-get update && sudo apt-get install -y --no-install-recommends redis-server nginx');
+  expect(result.stderr).toContain(
+    'sudo apt-get update && sudo apt-get install -y --no-install-recommends redis-server nginx',
+  );
   expect(result.calls.filter((c) => c.startsWith('apt-get'))).toEqual([]);
 });
 
-test('the README container test\'s programs are among them: podman, runc, podman-compose, debootstrap and iproute2', () => {
+test("the README container test's programs are among them: podman, runc, podman-compose, debootstrap and iproute2", () => {
   fake('apt-get');
   fake('id', 0, 'echo 1000');
   fake('sudo', 1);
   const none = `${dir}/none`;
   const result = run({ podman: none, runc: none, podmanCompose: none, debootstrap: none, ip: none });
   expect(result.code).toBe(1);
-  expect(result.stderr).toContain('sudo apt-get install -y --no-install-recommends podman runc podman-compose debootstrap iproute2');
+  expect(result.stderr).toContain(
+    'sudo apt-get install -y --no-install-recommends podman runc podman-compose debootstrap iproute2',
+  );
 });
 
 test('without apt-get (not Debian-like) it stops at once, naming what is missing and how to install it', () => {
@@ -98,13 +117,19 @@ test('a user with passwordless sudo gets the missing packages installed through 
   expect(result.code).toBe(0);
   const apt = result.calls.filter((c) => c.startsWith('apt-get'));
   expect(apt).toEqual(['apt-get install -y --no-install-recommends nginx']);
-  expect(result.calls).toContain('sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx');
+  expect(result.calls).toContain(
+    'sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx',
+  );
 });
 
 test('as root it installs only what is missing, updating the package lists only when the first install fails', () => {
   const installed = path.join(dir, 'chromium');
   // The first install fails (lists out of date); after an update it "installs" chromium.
-  fake('apt-get', 0, `case "$1" in update) touch "${dir}/updated";; install) [ -e "${dir}/updated" ] || exit 100; printf '#!/bin/sh\\n' > "${installed}"; /bin/chmod +x "${installed}";; esac`);
+  fake(
+    'apt-get',
+    0,
+    `case "$1" in update) touch "${dir}/updated";; install) [ -e "${dir}/updated" ] || exit 100; printf '#!/bin/sh\\n' > "${installed}"; /bin/chmod +x "${installed}";; esac`,
+  );
   fake('id', 0, 'echo 0');
   fake('tee', 0, 'cat > /dev/null');
   fake('chmod');
@@ -112,5 +137,9 @@ test('as root it installs only what is missing, updating the package lists only 
   const result = run({ chromium: installed });
   expect(result.code).toBe(0);
   const apt = result.calls.filter((c) => c.startsWith('apt-get'));
-  expect(apt).toEqual(['apt-get install -y --no-install-recommends chromium', 'apt-get update', 'apt-get install -y --no-install-recommends chromium']);
+  expect(apt).toEqual([
+    'apt-get install -y --no-install-recommends chromium',
+    'apt-get update',
+    'apt-get install -y --no-install-recommends chromium',
+  ]);
 });

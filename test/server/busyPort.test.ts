@@ -19,7 +19,9 @@ test('npm start on a busy PORT says so in one line and exits 1', async () => {
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     expect(code).toBe(1);
-    expect(stderr.trim()).toBe(`Port ${port} on 127.0.0.1 is already in use: stop what listens there, or set PORT to another port.`);
+    expect(stderr.trim()).toBe(
+      `Port ${port} on 127.0.0.1 is already in use: stop what listens there, or set PORT to another port.`,
+    );
   } finally {
     blocker.close();
   }

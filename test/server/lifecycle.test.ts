@@ -87,7 +87,9 @@ class RawConnection {
   waitForResponses(count: number): Promise<void> {
     const check = () => {
       const all = this.responses();
-      return all.length >= count && all[count - 1]!.body.length === Number(all[count - 1]!.headers['content-length'] ?? 0);
+      return (
+        all.length >= count && all[count - 1]!.body.length === Number(all[count - 1]!.headers['content-length'] ?? 0)
+      );
     };
     if (check()) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push({ check, resolve }));
@@ -125,20 +127,37 @@ describe('startService', () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok' });
     const url = service.url;
-    await waitFor(async () => ((await (await fetch(`${url}/readyz`)).json()) as { checks: { messengerConfig?: { detail: string } } }).checks.messengerConfig?.detail.includes('cannot reach Genesys'));
+    await waitFor(async () =>
+      (
+        (await (await fetch(`${url}/readyz`)).json()) as { checks: { messengerConfig?: { detail: string } } }
+      ).checks.messengerConfig?.detail.includes('cannot reach Genesys'),
+    );
     const ready = await fetch(`${url}/readyz`);
     expect(ready.status).toBe(503);
-    expect(await ready.json()).toMatchObject({ status: 'not_ready', checks: { config: { ok: true }, messengerConfig: { ok: false }, draining: { ok: true } } });
+    expect(await ready.json()).toMatchObject({
+      status: 'not_ready',
+      checks: { config: { ok: true }, messengerConfig: { ok: false }, draining: { ok: true } },
+    });
   });
 
   it("hands Express requests and responses already built on the app's prototypes (no per-request re-parenting)", async () => {
     service = await startTestService();
     // The app behind the connection caps and the health answers (each a `.handler` of the one outside it).
-    let app = service.server.listeners('request').at(-1) as unknown as { handler?: unknown; request: object; response: object };
+    let app = service.server.listeners('request').at(-1) as unknown as {
+      handler?: unknown;
+      request: object;
+      response: object;
+    };
     while (typeof app.handler === 'function') app = app.handler as unknown as typeof app;
     const born: boolean[] = [];
     service.server.prependListener('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-      born.push(Object.getPrototypeOf(req) === app.request && Object.getPrototypeOf(res) === app.response && req instanceof http.IncomingMessage && Object.prototype.isPrototypeOf.call(express.request, req) && Object.prototype.isPrototypeOf.call(express.response, res));
+      born.push(
+        Object.getPrototypeOf(req) === app.request &&
+          Object.getPrototypeOf(res) === app.response &&
+          req instanceof http.IncomingMessage &&
+          Object.prototype.isPrototypeOf.call(express.request, req) &&
+          Object.prototype.isPrototypeOf.call(express.response, res),
+      );
     });
     expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
     expect(born).toEqual([true]);
@@ -213,8 +232,12 @@ describe('startService', () => {
     expect(stopped).toBe(true);
     expect(await connectionRefused(port)).toBe('ECONNREFUSED');
     const messages = service.log.lines().map((l) => l.msg);
-    expect(messages).toEqual(expect.arrayContaining(['draining: no new connections, finishing in-flight work', 'stopped']));
-    expect(messages.indexOf('stopped')).toBeGreaterThan(messages.indexOf('draining: no new connections, finishing in-flight work'));
+    expect(messages).toEqual(
+      expect.arrayContaining(['draining: no new connections, finishing in-flight work', 'stopped']),
+    );
+    expect(messages.indexOf('stopped')).toBeGreaterThan(
+      messages.indexOf('draining: no new connections, finishing in-flight work'),
+    );
   });
 
   it('cuts connections that outlive the grace period', async () => {
@@ -274,9 +297,7 @@ describe('src/main.ts as a process', () => {
 
   it('starts with a valid configuration, serves /healthz, and exits 0 on SIGTERM after logging "stopped"', async () => {
     const port = await freePort();
-    const proc = run(
-      offlineProductionEnv(port),
-    );
+    const proc = run(offlineProductionEnv(port));
     let exitedEarly = false;
     void proc.exited.then(() => (exitedEarly = true));
     let healthy = false;
@@ -312,16 +333,20 @@ describe('src/main.ts as a process', () => {
 
   it('logs an unhandled rejection once as fatal, scrubbed, then drains and exits 1', async () => {
     const port = await freePort();
-    const proc = run(
-      offlineProductionEnv(port),
-      [path.join(__dirname, 'plantFailure.cjs')],
-    );
+    const proc = run(offlineProductionEnv(port), [path.join(__dirname, 'plantFailure.cjs')]);
     // Listening means the failure handlers are in place: they are set before the service starts.
     await waitFor(() => proc.stdout().includes('"listening"'), 30_000, 50);
     proc.child.kill('SIGUSR2');
     const { code, signal } = await proc.exited;
     expect({ code, signal, stderr: proc.stderr() }).toEqual({ code: 1, signal: null, stderr: '' });
-    const lines = proc.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { level: number; msg: string; kind?: string; err?: { message: string }; failure?: boolean });
+    const lines = proc
+      .stdout()
+      .split('\n')
+      .filter(Boolean)
+      .map(
+        (l) =>
+          JSON.parse(l) as { level: number; msg: string; kind?: string; err?: { message: string }; failure?: boolean },
+      );
     const fatal = lines.filter((l) => l.level === 60);
     expect(fatal).toHaveLength(1);
     expect(fatal[0]).toMatchObject({ msg: 'unexpected failure: the instance stops', kind: 'unhandledRejection' });

@@ -122,7 +122,9 @@ describe('a configuration that does not load', () => {
     await runProcess(s.proc);
     expect(s.exits).toEqual([1]);
     expect(s.errors).toHaveLength(2);
-    expect(s.errors[1]).toBe('(With no Genesys configuration and NODE_ENV other than production, `npm start` in a checkout runs the embedded demo instead.)');
+    expect(s.errors[1]).toBe(
+      '(With no Genesys configuration and NODE_ENV other than production, `npm start` in a checkout runs the embedded demo instead.)',
+    );
   });
 
   it('does not mention the demo when some of the configuration is there', async () => {
@@ -143,7 +145,9 @@ describe('a start that fails', () => {
       const s = standIn(offlineProductionEnv({ PORT: String(port) }));
       await runProcess(s.proc);
       expect(s.exits).toEqual([1]);
-      expect(s.errors).toEqual([`Port ${port} on 127.0.0.1 is already in use: stop what listens there, or set PORT to another port.`]);
+      expect(s.errors).toEqual([
+        `Port ${port} on 127.0.0.1 is already in use: stop what listens there, or set PORT to another port.`,
+      ]);
       expect(messages(s)).not.toContain('listening');
     } finally {
       await new Promise<void>((resolve) => taken.close(() => resolve()));
@@ -215,7 +219,10 @@ describe('a running service', () => {
     });
     s.proc.events.emit('SIGTERM');
     expect(await s.exited()).toBe(1);
-    expect(s.log.lines().find((l) => l.msg === 'shutdown failed')).toMatchObject({ level: 50, err: { message: 'a close failed' } });
+    expect(s.log.lines().find((l) => l.msg === 'shutdown failed')).toMatchObject({
+      level: 50,
+      err: { message: 'a close failed' },
+    });
   });
 });
 
@@ -228,7 +235,9 @@ describe('the embedded demo', () => {
     const lines = s.printed[0]!.split('\n');
     const demo = /Open the demo chat: +(\S+)/.exec(s.printed[0]!)?.[1];
     expect(demo).toMatch(/^http:\/\/localhost:\d+\/$/);
-    expect(lines).toContain(`  The BFF (the API):   http://localhost:${new URL(service.url).port}  (reference: http://localhost:${new URL(service.url).port}/openapi.json)`);
+    expect(lines).toContain(
+      `  The BFF (the API):   http://localhost:${new URL(service.url).port}  (reference: http://localhost:${new URL(service.url).port}/openapi.json)`,
+    );
     expect((await fetch(demo!)).status).toBe(200);
 
     s.proc.events.emit('SIGTERM');

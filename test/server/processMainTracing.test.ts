@@ -10,7 +10,14 @@ it('says tracing is on when an OTLP endpoint is set', async () => {
   const exits: number[] = [];
   const offline = 'http://127.0.0.1:9';
   await runProcess({
-    env: testEnv({ NODE_ENV: 'production', GENESYS_LOGIN_URL: offline, GENESYS_API_URL: offline, GENESYS_CDN_URL: offline, GENESYS_WEBMESSAGING_URL: 'ws://127.0.0.1:9', OTEL_EXPORTER_OTLP_ENDPOINT: offline }),
+    env: testEnv({
+      NODE_ENV: 'production',
+      GENESYS_LOGIN_URL: offline,
+      GENESYS_API_URL: offline,
+      GENESYS_CDN_URL: offline,
+      GENESYS_WEBMESSAGING_URL: 'ws://127.0.0.1:9',
+      OTEL_EXPORTER_OTLP_ENDPOINT: offline,
+    }),
     events,
     exit: (code) => void exits.push(code),
     console: { log: () => undefined, error: () => undefined },

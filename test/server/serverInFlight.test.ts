@@ -17,7 +17,10 @@ it('lets go of each answer once it closes', async () => {
   const service = await startTestService();
   try {
     const answers: WeakRef<http.ServerResponse>[] = [];
-    service.server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => void answers.push(new WeakRef(res)));
+    service.server.on(
+      'request',
+      (_req: http.IncomingMessage, res: http.ServerResponse) => void answers.push(new WeakRef(res)),
+    );
     for (let i = 0; i < 3; i++) {
       const res = await fetch(`${service.url}/healthz`, { headers: { Connection: 'close' } });
       await res.text();

@@ -64,7 +64,9 @@ const connects = (port: number) =>
 it('fails to start on a port in use, closing what it built and stopping the tracing it started', async () => {
   const closed = closesRecorded();
   await whileTaken((port) =>
-    expect(startTestService({ env: { PORT: String(port), OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' } })).rejects.toMatchObject({ code: 'EADDRINUSE', port }),
+    expect(
+      startTestService({ env: { PORT: String(port), OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' } }),
+    ).rejects.toMatchObject({ code: 'EADDRINUSE', port }),
   );
   expect(closed).toEqual(['chat', 'platform', 'eventLoop']);
   expect(tracingOn()).toBe(false);
@@ -74,7 +76,10 @@ it('fails to start on a METRICS_PORT in use, and leaves its public port free', a
   const closed = closesRecorded();
   const port = await freePort();
   await whileTaken((metricsPort) =>
-    expect(startTestService({ env: { PORT: String(port), METRICS_PORT: String(metricsPort) } })).rejects.toMatchObject({ code: 'EADDRINUSE', port: metricsPort }),
+    expect(startTestService({ env: { PORT: String(port), METRICS_PORT: String(metricsPort) } })).rejects.toMatchObject({
+      code: 'EADDRINUSE',
+      port: metricsPort,
+    }),
   );
   expect(closed).toEqual(['chat', 'platform', 'eventLoop']);
   expect(await connects(port)).toBe(false);
@@ -83,7 +88,9 @@ it('fails to start on a METRICS_PORT in use, and leaves its public port free', a
 it('lets a fault after listening reach the process, rather than a start that finished long ago', async () => {
   service = await startTestService();
   // An accept failure (EMFILE, say) arrives as the server's 'error' event: with no listener left, it is thrown.
-  expect(() => service!.server.emit('error', Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' }))).toThrow('accept EMFILE');
+  expect(() => service!.server.emit('error', Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' }))).toThrow(
+    'accept EMFILE',
+  );
 });
 
 it.each([

@@ -44,7 +44,9 @@ it('warns once when TRUST_PROXY trusts every hop, and not for a counted proxy', 
 
 it('reports its configuration as a passed readiness check', async () => {
   service = await startTestService();
-  expect(service.readiness.report().checks.config).toEqual(expect.objectContaining({ ok: true, detail: 'Configuration is valid.' }));
+  expect(service.readiness.report().checks.config).toEqual(
+    expect.objectContaining({ ok: true, detail: 'Configuration is valid.' }),
+  );
 });
 
 it('fails to start on an unusable upload spool, closing what it built, listening nowhere', async () => {
@@ -64,8 +66,13 @@ it('fails to start on an unusable upload spool, closing what it built, listening
     return Object.assign(built, { close: async () => (closed.push('platform'), close()) });
   });
   const port = await freePort();
-  const start = startService(testConfig({ PORT: String(port), UPLOAD_TMP_DIR: path.join(file, 'spool') }), captureLogger().logger);
-  await expect(start).rejects.toThrow(`UPLOAD_TMP_DIR ${path.join(file, 'spool')} cannot hold uploads (ENOTDIR): set it to a writable directory.`);
+  const start = startService(
+    testConfig({ PORT: String(port), UPLOAD_TMP_DIR: path.join(file, 'spool') }),
+    captureLogger().logger,
+  );
+  await expect(start).rejects.toThrow(
+    `UPLOAD_TMP_DIR ${path.join(file, 'spool')} cannot hold uploads (ENOTDIR): set it to a writable directory.`,
+  );
   expect(closed).toEqual(['chat', 'platform']);
   expect(await refusedAt(port)).toBe('ECONNREFUSED');
   fs.rmSync(path.dirname(file), { recursive: true, force: true });

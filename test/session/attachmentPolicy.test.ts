@@ -1,7 +1,20 @@
-import { checkFileName, checkNotDisguised, normalizedFileName, runnableKind, typeAllowed, uploadMediaType, type UploadLimits } from '../../src/session/attachmentPolicy';
+import {
+  checkFileName,
+  checkNotDisguised,
+  normalizedFileName,
+  runnableKind,
+  typeAllowed,
+  uploadMediaType,
+  type UploadLimits,
+} from '../../src/session/attachmentPolicy';
 
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
-const PE = Buffer.concat([Buffer.from('MZ\x90\x00\x03\x00\x00\x00', 'latin1'), Buffer.alloc(0x34), Buffer.from([0x40, 0, 0, 0]), Buffer.from('PE\0\0', 'latin1')]);
+const PE = Buffer.concat([
+  Buffer.from('MZ\x90\x00\x03\x00\x00\x00', 'latin1'),
+  Buffer.alloc(0x34),
+  Buffer.from([0x40, 0, 0, 0]),
+  Buffer.from('PE\0\0', 'latin1'),
+]);
 const TEXT = Buffer.from('Order 1234: the parcel never arrived.\n');
 
 const limits = (over: Partial<UploadLimits> = {}): UploadLimits => ({
@@ -44,14 +57,18 @@ describe('the type a file goes to Genesys as', () => {
     expect(uploadMediaType('', 'photo.PNG', limits())).toBe('image/png');
   });
 
-  test('a common alias is matched against the deployment\'s list', () => {
+  test("a common alias is matched against the deployment's list", () => {
     expect(uploadMediaType('audio/x-wav', 'note.wav', limits())).toBe('audio/wav');
     expect(uploadMediaType('audio/x-wav', 'note.wav', limits({ mediaTypes: ['audio/x-wav'] }))).toBe('audio/x-wav');
   });
 
   test('a type the deployment does not list is refused', () => {
-    expect(() => uploadMediaType('image/gif', 'a.gif', limits())).toThrow(expect.objectContaining({ code: 'attachment_type_not_allowed' }));
-    expect(() => uploadMediaType('application/octet-stream', 'a.bin', limits())).toThrow(expect.objectContaining({ code: 'attachment_type_not_allowed' }));
+    expect(() => uploadMediaType('image/gif', 'a.gif', limits())).toThrow(
+      expect.objectContaining({ code: 'attachment_type_not_allowed' }),
+    );
+    expect(() => uploadMediaType('application/octet-stream', 'a.bin', limits())).toThrow(
+      expect.objectContaining({ code: 'attachment_type_not_allowed' }),
+    );
   });
 });
 
@@ -62,12 +79,16 @@ describe('programs in disguise', () => {
       ['report.pdf', 'application/pdf'],
       ['setup.exe', 'image/png'],
     ]) {
-      expect(() => checkNotDisguised(PE, name!, type!)).toThrow(expect.objectContaining({ code: 'attachment_type_not_allowed' }));
+      expect(() => checkNotDisguised(PE, name!, type!)).toThrow(
+        expect.objectContaining({ code: 'attachment_type_not_allowed' }),
+      );
     }
-    expect(() => checkNotDisguised(Buffer.from('#!/bin/sh\n'), 'notes.txt', 'text/plain')).toThrow(expect.objectContaining({ code: 'attachment_type_not_allowed' }));
+    expect(() => checkNotDisguised(Buffer.from('#!/bin/sh\n'), 'notes.txt', 'text/plain')).toThrow(
+      expect.objectContaining({ code: 'attachment_type_not_allowed' }),
+    );
   });
 
-  test('one named and typed for what it is is left to the deployment\'s lists', () => {
+  test("one named and typed for what it is is left to the deployment's lists", () => {
     expect(() => checkNotDisguised(PE, 'setup.exe', 'application/x-msdownload')).not.toThrow();
     expect(() => checkNotDisguised(Buffer.from('#!/bin/sh\n'), 'run.sh', 'application/x-sh')).not.toThrow();
     expect(() => checkNotDisguised(PNG, 'photo.png', 'image/png')).not.toThrow();
@@ -93,7 +114,9 @@ describe('file names', () => {
     'run.bat',
     'setup\u202e.exe',
   ])('a blocked extension however it is dressed: %j', (name) => {
-    expect(() => checkFileName(name, limits())).toThrow(expect.objectContaining({ code: 'attachment_type_not_allowed' }));
+    expect(() => checkFileName(name, limits())).toThrow(
+      expect.objectContaining({ code: 'attachment_type_not_allowed' }),
+    );
   });
 
   test('the name a file system would show', () => {
@@ -102,11 +125,20 @@ describe('file names', () => {
   });
 
   test('ordinary names pass', () => {
-    for (const name of ['photo.png', 'My Photo (1).png', 'Meeting 10:30.pdf', 'résumé.pdf', '報告書.pdf']) expect(() => checkFileName(name, limits())).not.toThrow();
+    for (const name of ['photo.png', 'My Photo (1).png', 'Meeting 10:30.pdf', 'résumé.pdf', '報告書.pdf'])
+      expect(() => checkFileName(name, limits())).not.toThrow();
   });
 
   test('no extension, a path, a control character or 1024 characters: refused', () => {
-    for (const name of ['README', 'photo.', '../../etc/passwd.png', 'a\\b.png', 'x\u0000.png', `${'a'.repeat(1020)}.png`, '']) {
+    for (const name of [
+      'README',
+      'photo.',
+      '../../etc/passwd.png',
+      'a\\b.png',
+      'x\u0000.png',
+      `${'a'.repeat(1020)}.png`,
+      '',
+    ]) {
       expect(() => checkFileName(name, limits())).toThrow();
     }
   });

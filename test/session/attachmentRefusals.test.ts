@@ -1,12 +1,26 @@
 import { AppError } from '../../src/domain/errors';
-import { checkEnabled, checkFileName, checkNotDisguised, normalizedFileName, runnableKind, tooLarge, uploadMediaType, type UploadLimits } from '../../src/session/attachmentPolicy';
+import {
+  checkEnabled,
+  checkFileName,
+  checkNotDisguised,
+  normalizedFileName,
+  runnableKind,
+  tooLarge,
+  uploadMediaType,
+  type UploadLimits,
+} from '../../src/session/attachmentPolicy';
 
 /**
  * The edges of src/session/attachmentPolicy.ts that test/session/attachmentPolicy.test.ts leaves open:
  * a program with no name to be honest about, a name that says two things, a script typed as the
  * text it is, a byte-order mark before ordinary text, and what each refusal tells the browser.
  */
-const PE = Buffer.concat([Buffer.from('MZ\x90\x00\x03\x00\x00\x00', 'latin1'), Buffer.alloc(0x34), Buffer.from([0x40, 0, 0, 0]), Buffer.from('PE\0\0', 'latin1')]);
+const PE = Buffer.concat([
+  Buffer.from('MZ\x90\x00\x03\x00\x00\x00', 'latin1'),
+  Buffer.alloc(0x34),
+  Buffer.from([0x40, 0, 0, 0]),
+  Buffer.from('PE\0\0', 'latin1'),
+]);
 const SCRIPT = Buffer.from('#!/usr/bin/env python3\nprint("hi")\n');
 const limits = (over: Partial<UploadLimits> = {}): UploadLimits => ({
   enabled: true,
@@ -46,7 +60,9 @@ describe('programs', () => {
 
   test('a script typed as the script it is (text/x-…) is honest; typed as plain text it is not', () => {
     expect(() => checkNotDisguised(SCRIPT, 'tool.py', 'text/x-python')).not.toThrow();
-    expect(() => checkNotDisguised(SCRIPT, 'tool.py', 'text/plain')).toThrow(expect.objectContaining({ extensions: { content: 'script' } }));
+    expect(() => checkNotDisguised(SCRIPT, 'tool.py', 'text/plain')).toThrow(
+      expect.objectContaining({ extensions: { content: 'script' } }),
+    );
     // text/x- is a script's own type only for a script: a Windows program under it is still in disguise.
     expect(() => checkNotDisguised(PE, 'setup.exe', 'text/x-msdos-program')).toThrow(AppError);
   });
@@ -84,7 +100,9 @@ describe('what each refusal tells the browser', () => {
 
   test('no declared type: the name decides, and a name that says nothing is octet-stream', () => {
     expect(uploadMediaType(undefined, 'notes.txt', limits())).toBe('text/plain');
-    expect(refusal(() => uploadMediaType(undefined, 'blob.unknownext', limits()))).toMatchObject({ extensions: { mediaType: 'application/octet-stream' } });
+    expect(refusal(() => uploadMediaType(undefined, 'blob.unknownext', limits()))).toMatchObject({
+      extensions: { mediaType: 'application/octet-stream' },
+    });
   });
 
   test('uploads off, a conversation ended, a file too large', () => {
@@ -111,12 +129,18 @@ describe('names', () => {
   });
 
   test('a deployment’s blocked extension counts with or without its dot, in any case', () => {
-    expect(refusal(() => checkFileName('setup.exe', limits({ blockedExtensions: ['EXE'] })))).toMatchObject({ extensions: { extension: '.exe' } });
+    expect(refusal(() => checkFileName('setup.exe', limits({ blockedExtensions: ['EXE'] })))).toMatchObject({
+      extensions: { extension: '.exe' },
+    });
   });
 
   test('a ::$DATA suffix is dropped only where Windows drops it, at the end; in the middle it hides nothing', () => {
-    expect(refusal(() => checkFileName('setup.exe::$DATA', limits()))).toMatchObject({ extensions: { extension: '.exe' } });
-    expect(refusal(() => checkFileName('setup.exe::$DATA.txt', limits()))).toMatchObject({ extensions: { extension: '.exe' } });
+    expect(refusal(() => checkFileName('setup.exe::$DATA', limits()))).toMatchObject({
+      extensions: { extension: '.exe' },
+    });
+    expect(refusal(() => checkFileName('setup.exe::$DATA.txt', limits()))).toMatchObject({
+      extensions: { extension: '.exe' },
+    });
   });
 
   test('suffixes are dropped until none is left, however they are stacked', () => {
@@ -135,7 +159,9 @@ describe('names', () => {
 
 test('a Windows shortcut dressed as a picture is refused for what it is', () => {
   const lnk = Buffer.concat([Buffer.from('4c0000000114020000000000c000000000000046', 'hex'), Buffer.alloc(60)]);
-  expect(refusal(() => checkNotDisguised(lnk, 'photo.png', 'image/png'))).toMatchObject({ extensions: { content: 'Windows shortcut' } });
+  expect(refusal(() => checkNotDisguised(lnk, 'photo.png', 'image/png'))).toMatchObject({
+    extensions: { content: 'Windows shortcut' },
+  });
   expect(() => checkNotDisguised(lnk, 'Report.lnk', 'application/octet-stream')).not.toThrow();
 });
 

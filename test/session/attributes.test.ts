@@ -78,13 +78,21 @@ describe('copyAttributes and setAttribute', () => {
 describe('checkBudget', () => {
   it('allows exactly the limit and refuses one byte more, saying both numbers', () => {
     expect(() => checkBudget({ ab: 'cdefghij' }, 10)).not.toThrow();
-    const error = expectRefusal(() => checkBudget({ ab: 'cdefghijk' }, 10), 'attributes_too_large', /take 11 bytes.*allows 10/);
+    const error = expectRefusal(
+      () => checkBudget({ ab: 'cdefghijk' }, 10),
+      'attributes_too_large',
+      /take 11 bytes.*allows 10/,
+    );
     expect(error.extensions).toEqual({ bytes: 11, limit: 10 });
   });
 
   it.each([0, -1])('falls back to 2048 bytes when the deployment gives %d', (maxBytes) => {
     expect(() => checkBudget({ k: 'x'.repeat(2047) }, maxBytes)).not.toThrow();
-    const error = expectRefusal(() => checkBudget({ k: 'x'.repeat(2048) }, maxBytes), 'attributes_too_large', /allows 2048/);
+    const error = expectRefusal(
+      () => checkBudget({ k: 'x'.repeat(2048) }, maxBytes),
+      'attributes_too_large',
+      /allows 2048/,
+    );
     expect(error.extensions).toEqual({ bytes: 2049, limit: 2048 });
   });
 });
@@ -97,7 +105,11 @@ describe('parseAttributeInput', () => {
 
   it('keeps null (a removal) only where null is allowed', () => {
     expect(parseAttributeInput({ a: null, b: 'x' }, true)).toEqual({ a: null, b: 'x' });
-    expectRefusal(() => parseAttributeInput({ a: null }, false), 'validation_failed', /^Attribute "a" must be a string\.$/);
+    expectRefusal(
+      () => parseAttributeInput({ a: null }, false),
+      'validation_failed',
+      /^Attribute "a" must be a string\.$/,
+    );
   });
 
   it.each([
@@ -107,7 +119,11 @@ describe('parseAttributeInput', () => {
     ['an array', ['a']],
     ['undefined', undefined],
   ])('refuses %s instead of an object', (_what, input) => {
-    expectRefusal(() => parseAttributeInput(input, true), 'validation_failed', /^`attributes` must be an object of string values\.$/);
+    expectRefusal(
+      () => parseAttributeInput(input, true),
+      'validation_failed',
+      /^`attributes` must be an object of string values\.$/,
+    );
   });
 
   it.each([
@@ -115,28 +131,48 @@ describe('parseAttributeInput', () => {
     ['a boolean', true],
     ['an object', { nested: 'x' }],
   ])('refuses %s as a value', (_what, value) => {
-    expectRefusal(() => parseAttributeInput({ k: value }, true), 'validation_failed', /^Attribute "k" must be a string\.$/);
+    expectRefusal(
+      () => parseAttributeInput({ k: value }, true),
+      'validation_failed',
+      /^Attribute "k" must be a string\.$/,
+    );
   });
 
   it('refuses a value that is not well-formed Unicode (a lone surrogate)', () => {
-    expectRefusal(() => parseAttributeInput({ k: 'a\uD800' }, false), 'validation_failed', /^Attribute "k" must be well-formed Unicode\.$/);
+    expectRefusal(
+      () => parseAttributeInput({ k: 'a\uD800' }, false),
+      'validation_failed',
+      /^Attribute "k" must be well-formed Unicode\.$/,
+    );
   });
 
   it('allows keys of 1 to 200 characters and refuses an empty or a 201-character key', () => {
     const longest = 'k'.repeat(200);
     expect(parseAttributeInput({ [longest]: 'v', k: 'v' }, false)).toEqual({ [longest]: 'v', k: 'v' });
     for (const key of ['', 'k'.repeat(201)]) {
-      expectRefusal(() => parseAttributeInput({ [key]: 'v' }, false), 'validation_failed', /^Attribute keys must be 1 to 200 characters\.$/);
+      expectRefusal(
+        () => parseAttributeInput({ [key]: 'v' }, false),
+        'validation_failed',
+        /^Attribute keys must be 1 to 200 characters\.$/,
+      );
     }
   });
 
   it.each(['__proto__', 'constructor', 'prototype'])('refuses the reserved key %s', (key) => {
     const input = JSON.parse(`{"${key}":"v"}`) as unknown;
-    expectRefusal(() => parseAttributeInput(input, false), 'validation_failed', new RegExp(`^"${key}" is reserved and cannot be an attribute key\\.$`));
+    expectRefusal(
+      () => parseAttributeInput(input, false),
+      'validation_failed',
+      new RegExp(`^"${key}" is reserved and cannot be an attribute key\\.$`),
+    );
   });
 
   it('refuses a key that is not well-formed Unicode', () => {
-    expectRefusal(() => parseAttributeInput({ ['k\uDC00']: 'v' }, false), 'validation_failed', /^Attribute keys must be well-formed Unicode\.$/);
+    expectRefusal(
+      () => parseAttributeInput({ ['k\uDC00']: 'v' }, false),
+      'validation_failed',
+      /^Attribute keys must be well-formed Unicode\.$/,
+    );
   });
 
   it.each([
@@ -150,11 +186,19 @@ describe('parseAttributeInput', () => {
     ['a leading space', ' ab'],
     ['a trailing space', 'ab '],
   ])('refuses a key with %s', (_what, key) => {
-    expectRefusal(() => parseAttributeInput({ [key]: 'v' }, false), 'validation_failed', /^Attribute keys may hold only printable characters/);
+    expectRefusal(
+      () => parseAttributeInput({ [key]: 'v' }, false),
+      'validation_failed',
+      /^Attribute keys may hold only printable characters/,
+    );
   });
 
   it('allows inner spaces and letters of any script in a key', () => {
-    expect(parseAttributeInput({ 'order id': '1', 'Größe': '2', '注文': '3' }, false)).toEqual({ 'order id': '1', 'Größe': '2', '注文': '3' });
+    expect(parseAttributeInput({ 'order id': '1', Größe: '2', 注文: '3' }, false)).toEqual({
+      'order id': '1',
+      Größe: '2',
+      注文: '3',
+    });
   });
 });
 
@@ -180,13 +224,20 @@ describe('applyBrowserChange', () => {
     ['a removal', null],
   ])('refuses %s for a locked key, naming it, and leaves the attributes unchanged', (_what, value) => {
     const before = structuredClone(state);
-    const error = expectRefusal(() => applyBrowserChange(state, { plan: 'x', customerId: value }, 'merge', 2048), 'attribute_locked', /^"customerId" was set by a verified identity/);
+    const error = expectRefusal(
+      () => applyBrowserChange(state, { plan: 'x', customerId: value }, 'merge', 2048),
+      'attribute_locked',
+      /^"customerId" was set by a verified identity/,
+    );
     expect(error.extensions).toEqual({ key: 'customerId' });
     expect(state).toEqual(before);
   });
 
   it('accepts a locked key given with the value it already has', () => {
-    expect(applyBrowserChange(state, { customerId: 'c-1', plan: 'x' }, 'replace', 2048)).toEqual({ customerId: 'c-1', plan: 'x' });
+    expect(applyBrowserChange(state, { customerId: 'c-1', plan: 'x' }, 'replace', 2048)).toEqual({
+      customerId: 'c-1',
+      plan: 'x',
+    });
   });
 
   it('refuses a change that takes the set over the byte budget, leaving the attributes unchanged', () => {
@@ -215,7 +266,11 @@ describe('lockIdentity', () => {
   });
 
   it('checks identity keys like browser keys', () => {
-    expectRefusal(() => lockIdentity({ attributes: {}, locked: [] }, { ['a\u200Bb']: 'v' }), 'validation_failed', /printable characters/);
+    expectRefusal(
+      () => lockIdentity({ attributes: {}, locked: [] }, { ['a\u200Bb']: 'v' }),
+      'validation_failed',
+      /printable characters/,
+    );
   });
 });
 
@@ -227,13 +282,25 @@ describe('identity-reserved keys', () => {
   });
 
   it('reserves every key an identity token fills where identity tokens are configured', () => {
-    expect([...identityReservedKeys(keys, true)].sort()).toEqual(['cid', 'firstName', 'identityIssuer', 'identityVerified', 'lastName', 'mail', 'phone']);
+    expect([...identityReservedKeys(keys, true)].sort()).toEqual([
+      'cid',
+      'firstName',
+      'identityIssuer',
+      'identityVerified',
+      'lastName',
+      'mail',
+      'phone',
+    ]);
   });
 
   it('refuses a browser change that touches a reserved key, naming it', () => {
     const reserved = identityReservedKeys(keys, true);
     expect(() => refuseReservedKeys({ page: '/home', email: 'x' }, reserved)).not.toThrow();
-    const error = expectRefusal(() => refuseReservedKeys({ page: '/home', mail: 'x' }, reserved), 'attribute_locked', /^"mail" can only be set by a verified identity token/);
+    const error = expectRefusal(
+      () => refuseReservedKeys({ page: '/home', mail: 'x' }, reserved),
+      'attribute_locked',
+      /^"mail" can only be set by a verified identity token/,
+    );
     expect(error.extensions).toEqual({ key: 'mail' });
   });
 });

@@ -26,7 +26,10 @@ beforeEach(() => {
 
 function deps(features: Partial<MessengerFeatures> | Error) {
   return {
-    messengerFeatures: { get: async () => (features instanceof Error ? Promise.reject(features) : { ...DEFAULT_MESSENGER_FEATURES, ...features }) },
+    messengerFeatures: {
+      get: async () =>
+        features instanceof Error ? Promise.reject(features) : { ...DEFAULT_MESSENGER_FEATURES, ...features },
+    },
     logger: log.logger,
   };
 }
@@ -75,12 +78,15 @@ test('a failed Join leaves the attributes undelivered (they go with the first me
 test.each([
   ['an anonymous', false, 'false'],
   ['a signed-in', true, 'true'],
-] as const)('%s session is counted as started once, labelled authenticated=%s, whether or not autostart is on', async (_, signedIn, label) => {
-  const other = label === 'true' ? 'false' : 'true';
-  for (const features of [{ autoStart: true }, { autoStart: false }, new Error('config.json unavailable')]) {
-    const [before, otherBefore] = [await started(label), await started(other)];
-    await autoStart(standIn({ signedIn }).session, {}, deps(features));
-    expect(await started(label)).toBe(before + 1);
-    expect(await started(other)).toBe(otherBefore);
-  }
-});
+] as const)(
+  '%s session is counted as started once, labelled authenticated=%s, whether or not autostart is on',
+  async (_, signedIn, label) => {
+    const other = label === 'true' ? 'false' : 'true';
+    for (const features of [{ autoStart: true }, { autoStart: false }, new Error('config.json unavailable')]) {
+      const [before, otherBefore] = [await started(label), await started(other)];
+      await autoStart(standIn({ signedIn }).session, {}, deps(features));
+      expect(await started(label)).toBe(before + 1);
+      expect(await started(other)).toBe(otherBefore);
+    }
+  },
+);

@@ -98,7 +98,10 @@ describe('exchanging a grant: each refusal says what to do instead, and nothing 
         return { jwt: 'jwt' };
       },
     } as unknown as WebDeploymentTokens;
-    const features = { ...DEFAULT_MESSENGER_FEATURES, auth: { enabled: options.enabled ?? true, allowSessionUpgrade: options.upgrade ?? true } };
+    const features = {
+      ...DEFAULT_MESSENGER_FEATURES,
+      auth: { enabled: options.enabled ?? true, allowSessionUpgrade: options.upgrade ?? true },
+    };
     const signIn = new CustomerSignIn({
       tokens,
       redirectUriAllowed: () => options.redirectAllowed ?? true,
@@ -111,19 +114,28 @@ describe('exchanging a grant: each refusal says what to do instead, and nothing 
 
   test('a redirect URI that is not a sign-in callback', async () => {
     const e = exchanging({ redirectAllowed: false });
-    await expect(e.signIn.exchange(CODE, false)).rejects.toMatchObject({ code: 'validation_failed', message: expect.stringMatching(/redirectUri.*SIGN_IN_REDIRECT_URIS/) });
+    await expect(e.signIn.exchange(CODE, false)).rejects.toMatchObject({
+      code: 'validation_failed',
+      message: expect.stringMatching(/redirectUri.*SIGN_IN_REDIRECT_URIS/),
+    });
     expect(e.exchanged).toEqual([]);
   });
 
   test('a deployment without sign-in', async () => {
     const e = exchanging({ enabled: false });
-    await expect(e.signIn.exchange(CODE, false)).rejects.toMatchObject({ code: 'authentication_disabled', message: expect.stringMatching(/no sign-in set up/) });
+    await expect(e.signIn.exchange(CODE, false)).rejects.toMatchObject({
+      code: 'authentication_disabled',
+      message: expect.stringMatching(/no sign-in set up/),
+    });
     expect(e.exchanged).toEqual([]);
   });
 
   test('a deployment that does not allow signing in mid-chat, only mid-chat', async () => {
     const e = exchanging({ upgrade: false });
-    await expect(e.signIn.exchange(CODE, true)).rejects.toMatchObject({ code: 'authentication_disabled', message: expect.stringMatching(/mid-chat; start a new session/) });
+    await expect(e.signIn.exchange(CODE, true)).rejects.toMatchObject({
+      code: 'authentication_disabled',
+      message: expect.stringMatching(/mid-chat; start a new session/),
+    });
     expect(e.exchanged).toEqual([]);
     await expect(e.signIn.exchange(CODE, false)).resolves.toEqual({ jwt: 'jwt' });
     expect(e.exchanged).toEqual([CODE]);

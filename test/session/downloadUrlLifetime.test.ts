@@ -9,7 +9,9 @@ const NOW = Date.UTC(2026, 10, 25, 10, 0, 0);
 const BUCKET = 'https://files.example.com/a/photo.png';
 
 test('a SigV4 URL lives from its X-Amz-Date for X-Amz-Expires seconds, whatever the case of the names', () => {
-  expect(expiryOf(`${BUCKET}?X-Amz-Date=20261125T095900Z&X-Amz-Expires=600&X-Amz-Signature=s`, NOW)).toBe(NOW - 60_000 + 600_000);
+  expect(expiryOf(`${BUCKET}?X-Amz-Date=20261125T095900Z&X-Amz-Expires=600&X-Amz-Signature=s`, NOW)).toBe(
+    NOW - 60_000 + 600_000,
+  );
   expect(expiryOf(`${BUCKET}?x-amz-date=20261125T095900Z&x-amz-expires=600`, NOW)).toBe(NOW - 60_000 + 600_000);
 });
 

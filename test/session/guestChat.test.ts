@@ -28,13 +28,18 @@ const claims: SessionClaims = {
 test('a retry right after a timeout does not send again while history may not show the first attempt yet', async () => {
   const config = testConfig();
   let clock = Date.parse('2026-11-22T10:00:00Z');
-  const ledger = new DeliveryLedger(async () => [], logger, () => clock);
+  const ledger = new DeliveryLedger(
+    async () => [],
+    logger,
+    () => clock,
+  );
   const written: string[] = [];
   const session = {
     ready: async () => ({ connected: true, newSession: false, readOnly: false, maxCustomDataBytes: 2048 }),
     async sendText(p: { text: string; messageId: string }): Promise<NormalizedMessage> {
       written.push(p.text);
-      if (written.length === 1) throw new GuestApiError('timeout', 'Genesys did not confirm the message in time; it may have been delivered.');
+      if (written.length === 1)
+        throw new GuestApiError('timeout', 'Genesys did not confirm the message in time; it may have been delivered.');
       return { id: 'g-1', direction: 'inbound', type: 'text', text: p.text, time: new Date(clock).toISOString() };
     },
     proveDelivery: (sent: SentMessage) => ledger.prove(sent),
@@ -42,7 +47,9 @@ test('a retry right after a timeout does not send again while history may not sh
   const chat = new GuestChat({
     config,
     hub: { session: () => session } as unknown as SessionHub,
-    tokens: { refreshed: async () => ({ token: 'sealed', expiresAt: new Date(clock).toISOString() }) } as unknown as SessionTokens,
+    tokens: {
+      refreshed: async () => ({ token: 'sealed', expiresAt: new Date(clock).toISOString() }),
+    } as unknown as SessionTokens,
     revocations: new StoreRevocations(new MemoryStore(), 3600_000),
     store: new MemoryStore(1000, () => clock),
     messengerFeatures: { get: async () => ({}) as never },
@@ -57,7 +64,9 @@ test('a retry right after a timeout does not send again while history may not sh
   expect(written).toHaveLength(1);
   // Once Genesys has had time to show it, its absence means it was not delivered: the retry sends it.
   clock += config.genesys.timeoutMs;
-  await expect(chat.send(claims, { text: 'slow to confirm' }, 'key-1')).resolves.toMatchObject({ message: { text: 'slow to confirm' } });
+  await expect(chat.send(claims, { text: 'slow to confirm' }, 'key-1')).resolves.toMatchObject({
+    message: { text: 'slow to confirm' },
+  });
   expect(written).toHaveLength(2);
 });
 
@@ -109,7 +118,8 @@ describe("the answer's session token", () => {
       messengerFeatures: { get: async () => ({}) as never },
       logger,
     });
-    const release = () => echo({ id: 'g-1', direction: 'inbound', type: 'text', text: 'hi', time: new Date().toISOString() });
+    const release = () =>
+      echo({ id: 'g-1', direction: 'inbound', type: 'text', text: 'hi', time: new Date().toISOString() });
     return { chat, tokens, session, events, release };
   }
 

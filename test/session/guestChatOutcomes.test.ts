@@ -37,22 +37,35 @@ interface Harness {
 type Features = Partial<Omit<MessengerFeatures, 'auth'>> & { auth?: Partial<MessengerFeatures['auth']> };
 
 /** A chat whose hub always answers `session`, with real sealed tokens and a memory store on a clock the test moves. */
-function chatOver(session: Partial<GuestSession> & Record<string, unknown>, options: { features?: Features; identity?: boolean; signIns?: boolean } = {}): Harness {
+function chatOver(
+  session: Partial<GuestSession> & Record<string, unknown>,
+  options: { features?: Features; identity?: boolean; signIns?: boolean } = {},
+): Harness {
   let clock = Date.parse('2026-11-25T10:00:00Z');
   const now = () => clock;
   const sent: string[] = [];
   const warnings: Record<string, unknown>[] = [];
-  const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line) as Record<string, unknown>) });
+  const logger = pino(
+    { level: 'warn' },
+    { write: (line: string) => void warnings.push(JSON.parse(line) as Record<string, unknown>) },
+  );
   const store = new MemoryStore(1000, now);
   const tokens = new SessionTokens(new Sealer(deriveKeys(['guest-chat-outcomes-secret-0123456789'])), 3600, now);
   const revocations = new StoreRevocations(store, tokens.lifetimeMs, now);
-  const features = { autoStart: false, conversationClear: false, userTypingIndicator: true, ...options.features, auth: { enabled: true, allowSessionUpgrade: false, ...options.features?.auth } } as MessengerFeatures;
+  const features = {
+    autoStart: false,
+    conversationClear: false,
+    userTypingIndicator: true,
+    ...options.features,
+    auth: { enabled: true, allowSessionUpgrade: false, ...options.features?.auth },
+  } as MessengerFeatures;
   const messengerFeatures = { get: async () => features };
   const genesysTokens = { exchange: async () => signedIn, revoke: async () => true } as unknown as WebDeploymentTokens;
   const full = {
     signIn: { value: undefined },
     expiry: { at: undefined, current: async () => undefined },
-    ready: async (): Promise<SessionResponse> => ({ connected: true, newSession: true, readOnly: false, maxCustomDataBytes: 2048 }) as SessionResponse,
+    ready: async (): Promise<SessionResponse> =>
+      ({ connected: true, newSession: true, readOnly: false, maxCustomDataBytes: 2048 }) as SessionResponse,
     sendText: async (p: { text: string; customAttributes?: Record<string, string> }): Promise<NormalizedMessage> => {
       sent.push(`text ${p.text}${p.customAttributes ? ` with ${JSON.stringify(p.customAttributes)}` : ''}`);
       return { id: 'g-1', direction: 'inbound', type: 'text', text: p.text, time: new Date(clock).toISOString() };
@@ -68,7 +81,16 @@ function chatOver(session: Partial<GuestSession> & Record<string, unknown>, opti
     revocations,
     store,
     ...(options.identity ? { identity: {} as IdentityVerifier } : {}),
-    ...(options.signIns ? { signIns: new CustomerSignIn({ tokens: genesysTokens, redirectUriAllowed: () => true, messengerFeatures, logger }) } : {}),
+    ...(options.signIns
+      ? {
+          signIns: new CustomerSignIn({
+            tokens: genesysTokens,
+            redirectUriAllowed: () => true,
+            messengerFeatures,
+            logger,
+          }),
+        }
+      : {}),
     messengerFeatures,
     logger,
     now,
@@ -77,11 +99,21 @@ function chatOver(session: Partial<GuestSession> & Record<string, unknown>, opti
 }
 
 async function claimsOf(h: Harness, overrides: Partial<SessionClaims> = {}): Promise<SessionClaims> {
-  const issued = await h.tokens.issue({ guestToken: 'guest-token', origin: '', attributes: {}, locked: [], deliveredFingerprint: '', maxCustomDataBytes: 2048, routingKey: 'routing-key-0123456789', ...overrides });
+  const issued = await h.tokens.issue({
+    guestToken: 'guest-token',
+    origin: '',
+    attributes: {},
+    locked: [],
+    deliveredFingerprint: '',
+    maxCustomDataBytes: 2048,
+    routingKey: 'routing-key-0123456789',
+    ...overrides,
+  });
   return issued.claims;
 }
 
-const ended = async () => ({ connected: true, newSession: false, readOnly: true, maxCustomDataBytes: 2048 }) as SessionResponse;
+const ended = async () =>
+  ({ connected: true, newSession: false, readOnly: true, maxCustomDataBytes: 2048 }) as SessionResponse;
 
 describe('an ended (read-only) conversation', () => {
   test('takes no message: refused as a conflict that names the way to a new one, and nothing reaches Genesys', async () => {
@@ -94,7 +126,10 @@ describe('an ended (read-only) conversation', () => {
 
   test('takes no typing either, when the deployment forwards typing', async () => {
     const h = chatOver({ ready: ended });
-    await expect(h.chat.typing(await claimsOf(h))).rejects.toMatchObject({ code: 'conflict', message: expect.stringContaining('"startNew": true') });
+    await expect(h.chat.typing(await claimsOf(h))).rejects.toMatchObject({
+      code: 'conflict',
+      message: expect.stringContaining('"startNew": true'),
+    });
     expect(h.sent).toEqual([]);
   });
 
@@ -102,7 +137,8 @@ describe('an ended (read-only) conversation', () => {
     let replaced = false;
     const h = chatOver(
       {
-        ready: async () => ({ connected: true, newSession: false, readOnly: !replaced, maxCustomDataBytes: 2048 }) as SessionResponse,
+        ready: async () =>
+          ({ connected: true, newSession: false, readOnly: !replaced, maxCustomDataBytes: 2048 }) as SessionResponse,
         startNew: async () => {
           replaced = true;
           return { connected: true, newSession: true, readOnly: false, maxCustomDataBytes: 2048 } as SessionResponse;
@@ -111,7 +147,9 @@ describe('an ended (read-only) conversation', () => {
       { features: { autoStart: true } },
     );
     const attributes = { orderId: 'A-1' };
-    const view = await h.chat.resume(await claimsOf(h, { attributes, deliveredFingerprint: fingerprint(attributes) }), { startNew: true });
+    const view = await h.chat.resume(await claimsOf(h, { attributes, deliveredFingerprint: fingerprint(attributes) }), {
+      startNew: true,
+    });
     expect(view).toMatchObject({ newSession: true, readOnly: false });
     expect(h.sent).toEqual(['join {"orderId":"A-1"}']);
     expect((await h.tokens.open(view.sessionToken, undefined)).deliveredFingerprint).toBe(fingerprint(attributes));
@@ -121,7 +159,8 @@ describe('an ended (read-only) conversation', () => {
     let replaced = false;
     const h = chatOver(
       {
-        ready: async () => ({ connected: true, newSession: false, readOnly: !replaced, maxCustomDataBytes: 2048 }) as SessionResponse,
+        ready: async () =>
+          ({ connected: true, newSession: false, readOnly: !replaced, maxCustomDataBytes: 2048 }) as SessionResponse,
         startNew: async () => {
           replaced = true;
           return { connected: true, newSession: false, readOnly: false, maxCustomDataBytes: 2048 } as SessionResponse;
@@ -130,7 +169,9 @@ describe('an ended (read-only) conversation', () => {
       { features: { autoStart: true } },
     );
     const attributes = { orderId: 'A-1' };
-    const view = await h.chat.resume(await claimsOf(h, { attributes, deliveredFingerprint: fingerprint(attributes) }), { startNew: true });
+    const view = await h.chat.resume(await claimsOf(h, { attributes, deliveredFingerprint: fingerprint(attributes) }), {
+      startNew: true,
+    });
     expect(view.newSession).toBe(false);
     expect(h.sent).toEqual([]);
     const claims = await h.tokens.open(view.sessionToken, undefined);
@@ -155,15 +196,24 @@ test('a session started without an Origin (a server, not a browser) is bound to 
 });
 
 test('a session whose SessionResponse states no attribute budget (0) shows the documented default, 2048 bytes', async () => {
-  const h = chatOver({ ready: async () => ({ connected: true, newSession: true, readOnly: false, maxCustomDataBytes: 0 }) as SessionResponse });
+  const h = chatOver({
+    ready: async () =>
+      ({ connected: true, newSession: true, readOnly: false, maxCustomDataBytes: 0 }) as SessionResponse,
+  });
   expect((await h.chat.start({}, 'https://shop.example')).limits.maxCustomDataBytes).toBe(2048);
-  const stated = chatOver({ ready: async () => ({ connected: true, newSession: true, readOnly: false, maxCustomDataBytes: 4096 }) as SessionResponse });
+  const stated = chatOver({
+    ready: async () =>
+      ({ connected: true, newSession: true, readOnly: false, maxCustomDataBytes: 4096 }) as SessionResponse,
+  });
   expect((await stated.chat.start({}, 'https://shop.example')).limits.maxCustomDataBytes).toBe(4096);
 });
 
 test('startNew on a conversation still open is refused as a conflict that says why', async () => {
   const h = chatOver({});
-  await expect(h.chat.resume(await claimsOf(h), { startNew: true })).rejects.toMatchObject({ code: 'conflict', message: expect.stringContaining('still open') });
+  await expect(h.chat.resume(await claimsOf(h), { startNew: true })).rejects.toMatchObject({
+    code: 'conflict',
+    message: expect.stringContaining('still open'),
+  });
 });
 
 describe('signing in and out', () => {
@@ -171,18 +221,28 @@ describe('signing in and out', () => {
     const h = chatOver({}, { signIns: true, features: { auth: { enabled: true, allowSessionUpgrade: false } } });
     const view = await h.chat.start({ auth: { idToken: 'id-token', nonce: 'nonce' } }, 'https://shop.example');
     expect(view.authenticated).toBe(true);
-    await expect(h.chat.signIn(await claimsOf(h), { auth: { idToken: 'id-token', nonce: 'nonce' } })).rejects.toMatchObject({ code: 'authentication_disabled' });
+    await expect(
+      h.chat.signIn(await claimsOf(h), { auth: { idToken: 'id-token', nonce: 'nonce' } }),
+    ).rejects.toMatchObject({ code: 'authentication_disabled' });
   });
 
   test('mid-chat, the same conversation goes on: the answer is no new session', async () => {
-    const h = chatOver({ upgrade: async () => ({ connected: true, newSession: false, readOnly: false, maxCustomDataBytes: 2048 }) as SessionResponse }, { signIns: true, features: { auth: { enabled: true, allowSessionUpgrade: true } } });
+    const h = chatOver(
+      {
+        upgrade: async () =>
+          ({ connected: true, newSession: false, readOnly: false, maxCustomDataBytes: 2048 }) as SessionResponse,
+      },
+      { signIns: true, features: { auth: { enabled: true, allowSessionUpgrade: true } } },
+    );
     const view = await h.chat.signIn(await claimsOf(h), { auth: { idToken: 'id-token', nonce: 'nonce' } });
     expect(view).toMatchObject({ authenticated: true, newSession: false });
   });
 
   test('a second sign-in is refused as a conflict that says to sign out first', async () => {
     const h = chatOver({}, { signIns: true });
-    await expect(h.chat.signIn(await claimsOf(h, { signIn: signedIn }), { auth: { idToken: 'id-token', nonce: 'nonce' } })).rejects.toMatchObject({
+    await expect(
+      h.chat.signIn(await claimsOf(h, { signIn: signedIn }), { auth: { idToken: 'id-token', nonce: 'nonce' } }),
+    ).rejects.toMatchObject({
       code: 'conflict',
       message: expect.stringContaining('sign out first'),
     });
@@ -190,7 +250,9 @@ describe('signing in and out', () => {
 
   test('without sign-in set up, signing in is refused as such', async () => {
     const h = chatOver({});
-    await expect(h.chat.signIn(await claimsOf(h), { auth: { idToken: 'id-token', nonce: 'nonce' } })).rejects.toMatchObject({
+    await expect(
+      h.chat.signIn(await claimsOf(h), { auth: { idToken: 'id-token', nonce: 'nonce' } }),
+    ).rejects.toMatchObject({
       code: 'authentication_disabled',
       message: expect.stringContaining('not set up'),
     });
@@ -198,7 +260,10 @@ describe('signing in and out', () => {
 
   test('signing out of an anonymous chat is refused, pointing at DELETE /guest-session', async () => {
     const h = chatOver({}, { signIns: true });
-    await expect(h.chat.signOut(await claimsOf(h))).rejects.toMatchObject({ code: 'conflict', message: expect.stringContaining('DELETE /guest-session') });
+    await expect(h.chat.signOut(await claimsOf(h))).rejects.toMatchObject({
+      code: 'conflict',
+      message: expect.stringContaining('DELETE /guest-session'),
+    });
   });
 
   test('a sign-out ends the session for as long as any of its tokens lives, and its streams hear it even when the store fails', async () => {
@@ -210,7 +275,9 @@ describe('signing in and out', () => {
     await expect(h.revocations.isEnded('guest-token')).resolves.toBe(true);
 
     h.revocations.markEnded = () => Promise.reject(new Error('store unavailable'));
-    await expect(h.chat.signOut(await claimsOf(h, { guestToken: 'other-guest', signIn: signedIn }))).rejects.toThrow('store unavailable');
+    await expect(h.chat.signOut(await claimsOf(h, { guestToken: 'other-guest', signIn: signedIn }))).rejects.toThrow(
+      'store unavailable',
+    );
     expect(signedOut).toBe(2);
   });
 });
@@ -238,13 +305,19 @@ describe('ending the chat', () => {
     );
     await expect(h.chat.end(await claimsOf(h))).resolves.toBe('closed');
     expect(closed).toBe(1);
-    expect(h.warnings).toEqual([expect.objectContaining({ guestFailure: 'timeout', msg: expect.stringContaining('closing the session instead') })]);
+    expect(h.warnings).toEqual([
+      expect.objectContaining({ guestFailure: 'timeout', msg: expect.stringContaining('closing the session instead') }),
+    ]);
   });
 
   test('any other Clear failure is the answer, and the session is not closed behind it', async () => {
     let closed = 0;
     const h = chatOver(
-      { clear: () => Promise.reject(new GuestApiError('unavailable', 'Genesys is unavailable.')), close: async () => void closed++, end: () => undefined },
+      {
+        clear: () => Promise.reject(new GuestApiError('unavailable', 'Genesys is unavailable.')),
+        close: async () => void closed++,
+        end: () => undefined,
+      },
       { features: { conversationClear: true } },
     );
     await expect(h.chat.end(await claimsOf(h))).rejects.toMatchObject({ failure: 'unavailable' });
@@ -256,17 +329,25 @@ describe('attributes the browser may touch', () => {
   test('with identity verification set up, the name and contact keys are reserved for it; without, they are the browser’s', async () => {
     const keys = testConfig().attributeKeys;
     const withIdentity = chatOver({}, { identity: true });
-    await expect(withIdentity.chat.changeAttributes(await claimsOf(withIdentity), { [keys.email]: 'a@example.com' }, 'merge')).rejects.toMatchObject({ code: 'attribute_locked' });
+    await expect(
+      withIdentity.chat.changeAttributes(await claimsOf(withIdentity), { [keys.email]: 'a@example.com' }, 'merge'),
+    ).rejects.toMatchObject({ code: 'attribute_locked' });
     const without = chatOver({});
-    await expect(without.chat.changeAttributes(await claimsOf(without), { [keys.email]: 'a@example.com' }, 'merge')).resolves.toMatchObject({ attributes: { [keys.email]: 'a@example.com' } });
+    await expect(
+      without.chat.changeAttributes(await claimsOf(without), { [keys.email]: 'a@example.com' }, 'merge'),
+    ).resolves.toMatchObject({ attributes: { [keys.email]: 'a@example.com' } });
   });
 
   test('a merge removes a key given as null; a replace takes strings only', async () => {
     const h = chatOver({});
     const claims = await claimsOf(h, { attributes: { orderId: 'A-1', page: 'cart' } });
     expect((await h.chat.changeAttributes(claims, { page: null }, 'merge')).attributes).toEqual({ orderId: 'A-1' });
-    await expect(h.chat.changeAttributes(claims, { page: null }, 'replace')).rejects.toMatchObject({ code: 'validation_failed' });
-    expect((await h.chat.changeAttributes(claims, { page: 'checkout' }, 'replace')).attributes).toEqual({ page: 'checkout' });
+    await expect(h.chat.changeAttributes(claims, { page: null }, 'replace')).rejects.toMatchObject({
+      code: 'validation_failed',
+    });
+    expect((await h.chat.changeAttributes(claims, { page: 'checkout' }, 'replace')).attributes).toEqual({
+      page: 'checkout',
+    });
   });
 });
 
@@ -282,7 +363,13 @@ test('a keyed send slower than its lease keeps its claim: a retry on another ins
       ready: async () => ({ connected: true, newSession: false, readOnly: false, maxCustomDataBytes: 2048 }),
       sendText: (p: { text: string }) => {
         sent.push(p.text);
-        return new Promise<NormalizedMessage>((resolve) => setTimeout(() => resolve({ id: 'g-1', direction: 'inbound', type: 'text', text: p.text, time: new Date().toISOString() }), 6000));
+        return new Promise<NormalizedMessage>((resolve) =>
+          setTimeout(
+            () =>
+              resolve({ id: 'g-1', direction: 'inbound', type: 'text', text: p.text, time: new Date().toISOString() }),
+            6000,
+          ),
+        );
       },
       proveDelivery: async () => ({ verdict: 'not_delivered' }),
     } as unknown as GuestSession;
@@ -297,7 +384,17 @@ test('a keyed send slower than its lease keeps its claim: a retry on another ins
         messengerFeatures: { get: async () => ({}) as MessengerFeatures },
         logger: pino({ level: 'silent' }),
       });
-    const claims = (await tokens.issue({ guestToken: 'guest-token', origin: '', attributes: {}, locked: [], deliveredFingerprint: '', maxCustomDataBytes: 2048, routingKey: 'routing-key-0123456789' })).claims;
+    const claims = (
+      await tokens.issue({
+        guestToken: 'guest-token',
+        origin: '',
+        attributes: {},
+        locked: [],
+        deliveredFingerprint: '',
+        maxCustomDataBytes: 2048,
+        routingKey: 'routing-key-0123456789',
+      })
+    ).claims;
 
     const first = instance().send(claims, { text: 'slow to echo' }, 'key-1');
     await jest.advanceTimersByTimeAsync(4500); // past one lease (sendLedger.ts SEND_LEASE_MS), well within three timeouts

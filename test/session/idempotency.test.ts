@@ -18,7 +18,9 @@ describe('messageIdFor', () => {
       const h = createHash('sha256').update(`${guestToken}\n${key}`).digest('hex');
       const hex = id.replaceAll('-', '');
       // Everything but the version nibble (12) and the variant's top two bits (16) is the hash.
-      expect(hex.slice(0, 12) + hex.slice(13, 16) + hex.slice(17)).toBe(h.slice(0, 12) + h.slice(13, 16) + h.slice(17, 32));
+      expect(hex.slice(0, 12) + hex.slice(13, 16) + hex.slice(17)).toBe(
+        h.slice(0, 12) + h.slice(13, 16) + h.slice(17, 32),
+      );
       expect(parseInt(hex[16]!, 16) & 0x3).toBe(parseInt(h[16]!, 16) & 0x3);
     }
   });

@@ -52,7 +52,10 @@ describe('checkText', () => {
   });
 
   test('counts UTF-8 bytes, not characters', () => {
-    expect(refusal('€'.repeat(1366))).toMatchObject({ code: 'message_too_long', extensions: { bytes: 4098, limit: 4096 } });
+    expect(refusal('€'.repeat(1366))).toMatchObject({
+      code: 'message_too_long',
+      extensions: { bytes: 4098, limit: 4096 },
+    });
   });
 });
 

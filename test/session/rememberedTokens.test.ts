@@ -1,5 +1,10 @@
 import { deriveKeys, Sealer } from '../../src/session/sealing';
-import { REMEMBERED_TOKEN_CHARS, REMEMBERED_TOKENS, SessionTokens, type SessionState } from '../../src/session/sessionToken';
+import {
+  REMEMBERED_TOKEN_CHARS,
+  REMEMBERED_TOKENS,
+  SessionTokens,
+  type SessionState,
+} from '../../src/session/sessionToken';
 
 /**
  * Session tokens this instance sealed lately are opened from memory rather
@@ -66,7 +71,10 @@ test('what a remembered token opens to stays what was sealed, whatever happens t
   expect(() => {
     opened.attributes.plan = 'platinum';
   }).toThrow(TypeError);
-  expect(await tokens.open(token, ORIGIN)).toMatchObject({ attributes: { name: 'Zoë', plan: 'gold' }, locked: ['plan'] });
+  expect(await tokens.open(token, ORIGIN)).toMatchObject({
+    attributes: { name: 'Zoë', plan: 'gold' },
+    locked: ['plan'],
+  });
 });
 
 test(`only the last ${REMEMBERED_TOKENS} tokens are remembered; an older one is decrypted and opens the same`, async () => {
@@ -82,7 +90,11 @@ test(`at most ${REMEMBERED_TOKEN_CHARS} characters of tokens are remembered, how
   const clock = { now: Date.parse('2026-11-23T10:00:00Z') };
   const { tokens, sealer } = tokensAt(clock);
   // Within a 2,048-byte attribute budget, yet JSON writes each control character as six: a 17 KB token.
-  const large = (i: number): SessionState => ({ ...state(), guestToken: `guest-token-${i}`, attributes: { note: '\u0001'.repeat(2000) } });
+  const large = (i: number): SessionState => ({
+    ...state(),
+    guestToken: `guest-token-${i}`,
+    attributes: { note: '\u0001'.repeat(2000) },
+  });
   const first = await tokens.issue(large(1));
   const fitting = Math.floor(REMEMBERED_TOKEN_CHARS / first.token.length);
   expect(fitting).toBeLessThan(REMEMBERED_TOKENS / 2);

@@ -48,7 +48,10 @@ test('an ended session is remembered until the time given, plus a minute to spar
 test('a session marked live stays live for the tokens of its anchor, and is lost for another anchor', async () => {
   const { revocations, records } = recordingStore();
   const anchor = await revocations.markLive('guest');
-  expect(records.get(standingKey('guest'))).toEqual({ value: `live:${anchor}`, ttlMs: TOKEN_LIFETIME_MS + 2 * SLACK_MS });
+  expect(records.get(standingKey('guest'))).toEqual({
+    value: `live:${anchor}`,
+    ttlMs: TOKEN_LIFETIME_MS + 2 * SLACK_MS,
+  });
   expect(await revocations.isEnded('guest')).toBe(false);
   expect((await revocations.standing('guest', anchor)).state).toBe('live');
   expect((await revocations.standing('guest', 'another.anchor')).state).toBe('lost');

@@ -10,7 +10,16 @@ import { deriveKeys, Sealer } from '../../src/session/sealing';
  * the tests that use it.
  */
 const SECRETS = ['first-session-secret-0123456789abcdefghij', 'older-session-secret-0123456789abcdefghij'];
-const payload = { typ: 'session', gt: 'guest-token', o: 'https://shop.example.com', attrs: { name: 'Zoë ✓' }, locked: [], sent: '', mcb: 2048, exp: 1 };
+const payload = {
+  typ: 'session',
+  gt: 'guest-token',
+  o: 'https://shop.example.com',
+  attrs: { name: 'Zoë ✓' },
+  locked: [],
+  sent: '',
+  mcb: 2048,
+  exp: 1,
+};
 const refused = { code: 'unauthorized', message: expect.stringMatching(/not valid; start a new session/) };
 
 let keys: ReturnType<typeof deriveKeys>;
@@ -21,7 +30,9 @@ beforeEach(() => {
 });
 
 const joseSeal = (kid: string, key: Uint8Array, header: Record<string, unknown> = {}) =>
-  new CompactEncrypt(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid, ...header }).encrypt(key);
+  new CompactEncrypt(new TextEncoder().encode(JSON.stringify(payload)))
+    .setProtectedHeader({ alg: 'dir', enc: 'A256GCM', kid, ...header })
+    .encrypt(key);
 
 /** A token that authenticates under the first key, whatever its header says: what only a holder of the key could make. */
 function sealWithKey(header: unknown, { ivBytes = 12, tagBytes = 16 } = {}): string {
@@ -30,7 +41,13 @@ function sealWithKey(header: unknown, { ivBytes = 12, tagBytes = 16 } = {}): str
   const cipher = createCipheriv('aes-256-gcm', keys[0]!.key, iv);
   cipher.setAAD(Buffer.from(encodedHeader));
   const ciphertext = Buffer.concat([cipher.update(JSON.stringify(payload)), cipher.final()]);
-  return [encodedHeader, '', iv.toString('base64url'), ciphertext.toString('base64url'), cipher.getAuthTag().subarray(0, tagBytes).toString('base64url')].join('.');
+  return [
+    encodedHeader,
+    '',
+    iv.toString('base64url'),
+    ciphertext.toString('base64url'),
+    cipher.getAuthTag().subarray(0, tagBytes).toString('base64url'),
+  ].join('.');
 }
 
 const flip = (s: string) => s.slice(0, 4) + (s[4] === 'A' ? 'B' : 'A') + s.slice(5);
@@ -51,7 +68,11 @@ describe('Sealer', () => {
     const earlier =
       'eyJhbGciOiJkaXIiLCJlbmMiOiJBMjU2R0NNIiwia2lkIjoiTWZIdVdHc2oifQ..AHMpEzZyL3gFowTB.NyWtGrZ1rEAiqn7TzD-LyU9zISi5i_ey2ppYCZ-jNB2I1ImntijdZ1Jhlv1XEV7FpI_1LSwbGPhDitvjciIcr9TOOy3FqXs.lhaw7YnZIua4NDQ0W4A0Pw';
     const current = new Sealer(deriveKeys(['a-session-secret-of-an-earlier-release-0123']));
-    expect(current.unsealSync(earlier)).toEqual({ typ: 'session', gt: 'guest-token', note: 'sealed by release 1606dc7' });
+    expect(current.unsealSync(earlier)).toEqual({
+      typ: 'session',
+      gt: 'guest-token',
+      note: 'sealed by release 1606dc7',
+    });
   });
 
   test('a Sealer needs a key', () => {
@@ -67,7 +88,8 @@ describe('Sealer', () => {
     const ivs = tokens.map((t) => t.split('.')[2]!);
     expect(new Set(ivs).size).toBe(tokens.length);
     expect(ivs.every((iv) => Buffer.from(iv, 'base64url').length === 12)).toBe(true);
-    for (const t of [tokens[0]!, tokens[1_023]!, tokens[1_024]!, tokens[2_999]!]) expect(sealer.unsealSync(t)).toEqual(payload);
+    for (const t of [tokens[0]!, tokens[1_023]!, tokens[1_024]!, tokens[2_999]!])
+      expect(sealer.unsealSync(t)).toEqual(payload);
   });
 
   test('IVs are drawn from the CSPRNG 1,024 at a time, each of the 1,024 used', () => {
@@ -94,10 +116,22 @@ describe('Sealer', () => {
     ['an extra part', (p: string[]) => [...p, 'AAAA']],
     ['characters outside base64url', (p: string[]) => [p[0], p[1], p[2], `${p[3]}+`, p[4]]],
     // Node's base64url decoder skips these, so only the strict check refuses them.
-    ['a line break inside the IV', (p: string[]) => [p[0], p[1], `${p[2]!.slice(0, 8)}\n${p[2]!.slice(8)}`, p[3], p[4]]],
+    [
+      'a line break inside the IV',
+      (p: string[]) => [p[0], p[1], `${p[2]!.slice(0, 8)}\n${p[2]!.slice(8)}`, p[3], p[4]],
+    ],
     ['a space before the ciphertext', (p: string[]) => [p[0], p[1], p[2], ` ${p[3]}`, p[4]]],
     ['padding after the tag', (p: string[]) => [p[0], p[1], p[2], p[3], `${p[4]}==`]],
-    ['a header from another token', (p: string[]) => [Buffer.from('{"alg":"dir","enc":"A128GCM","kid":"x"}').toString('base64url'), p[1], p[2], p[3], p[4]]],
+    [
+      'a header from another token',
+      (p: string[]) => [
+        Buffer.from('{"alg":"dir","enc":"A128GCM","kid":"x"}').toString('base64url'),
+        p[1],
+        p[2],
+        p[3],
+        p[4],
+      ],
+    ],
   ])('refuses %s', async (_name, alter) => {
     const parts = (await sealer.seal(payload)).split('.');
     await expect(sealer.unseal(alter(parts).join('.'))).rejects.toMatchObject(refused);
@@ -115,7 +149,9 @@ describe('Sealer', () => {
     ['a key id that is not a string', { alg: 'dir', enc: 'A256GCM', kid: 1 }],
     ['a parameter to honour', { alg: 'dir', enc: 'A256GCM', crit: ['exp'], exp: 1 }],
   ])('refuses a header with %s, even one that authenticates under the key', (_name, header) => {
-    expect(() => sealer.unsealSync(sealWithKey({ kid: keys[0]!.kid, ...header }))).toThrow(expect.objectContaining(refused));
+    expect(() => sealer.unsealSync(sealWithKey({ kid: keys[0]!.kid, ...header }))).toThrow(
+      expect.objectContaining(refused),
+    );
   });
 
   test.each([['null'], ['an array'], ['a number']])('refuses a header that is not a JSON object: %s', (kind) => {
@@ -132,7 +168,9 @@ describe('Sealer', () => {
   test('refuses an unknown key, extra header parameters, and junk', async () => {
     const foreign = new Sealer(deriveKeys(['another-service-secret-0123456789abcdefgh']));
     await expect(sealer.unseal(await foreign.seal(payload))).rejects.toMatchObject(refused);
-    await expect(sealer.unseal(await joseSeal(keys[0]!.kid, keys[0]!.key, { cty: 'json' }))).rejects.toMatchObject(refused);
+    await expect(sealer.unseal(await joseSeal(keys[0]!.kid, keys[0]!.key, { cty: 'json' }))).rejects.toMatchObject(
+      refused,
+    );
     for (const junk of ['', 'x', '....', 'a.b.c.d.e']) await expect(sealer.unseal(junk)).rejects.toMatchObject(refused);
   });
 });

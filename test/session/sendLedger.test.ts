@@ -22,7 +22,9 @@ function fakeGenesys() {
         describe: (sentAt) => ({ messageId: 'm-1', text, sentAt }),
         prove: async (earlier): Promise<DeliveryVerdict> => {
           proofs.push(earlier);
-          return delivered.includes(earlier.messageId) ? { verdict: 'delivered', message: { id: 'g-1' } as never } : { verdict: 'not_delivered' };
+          return delivered.includes(earlier.messageId)
+            ? { verdict: 'delivered', message: { id: 'g-1' } as never }
+            : { verdict: 'not_delivered' };
         },
         send: async () => {
           delivered.push('m-1');
@@ -36,7 +38,8 @@ function fakeGenesys() {
 }
 
 /** A claim of `leaseMs` that is never renewed past its first lease (maxHoldMs = leaseMs): the sender's lease is its whole hold. */
-const ledger = (store: SharedStore, leaseMs = 60_000) => new SendLedger({ store, ttlMs: 3_600_000, leaseMs, renewMs: 1000, maxHoldMs: leaseMs, waitMs: 5_000, pollMs: 5 });
+const ledger = (store: SharedStore, leaseMs = 60_000) =>
+  new SendLedger({ store, ttlMs: 3_600_000, leaseMs, renewMs: 1000, maxHoldMs: leaseMs, waitMs: 5_000, pollMs: 5 });
 
 test('two instances racing on one key send once; both answer with the first result', async () => {
   const store = new MemoryStore();
@@ -69,7 +72,9 @@ test('the same key with another message is refused, here and on another instance
   const store = new MemoryStore();
   const genesys = fakeGenesys();
   await ledger(store).run('s', genesys.keyed());
-  await expect(ledger(store).run('s', genesys.keyed({ text: 'other' }))).rejects.toMatchObject({ code: 'idempotency_key_reused' });
+  await expect(ledger(store).run('s', genesys.keyed({ text: 'other' }))).rejects.toMatchObject({
+    code: 'idempotency_key_reused',
+  });
   expect(genesys.delivered).toHaveLength(1);
 });
 
@@ -107,7 +112,9 @@ test('an attempt in doubt that history proves undelivered is sent, once', async 
 test('when history cannot tell, nothing is sent and the doubt stays for the next retry', async () => {
   const store = new MemoryStore();
   const genesys = fakeGenesys();
-  await expect(ledger(store).run('s', genesys.keyed({ send: () => Promise.reject(new GuestApiError('timeout', 'x')) }))).rejects.toThrow();
+  await expect(
+    ledger(store).run('s', genesys.keyed({ send: () => Promise.reject(new GuestApiError('timeout', 'x')) })),
+  ).rejects.toThrow();
   const blind = genesys.keyed({ prove: async () => ({ verdict: 'unknown' }) });
   await expect(ledger(store).run('s', blind)).rejects.toMatchObject({ failure: 'unavailable' });
   expect(genesys.delivered).toEqual([]);
@@ -119,11 +126,18 @@ test('when history cannot tell, nothing is sent and the doubt stays for the next
 test('a definite refusal is forgotten, so a retry may send, on another instance or this one', async () => {
   const store = new MemoryStore();
   const genesys = fakeGenesys();
-  await expect(ledger(store).run('s', genesys.keyed({ send: () => Promise.reject(new GuestApiError('rate_limited', 'slow down')) }))).rejects.toThrow();
+  await expect(
+    ledger(store).run(
+      's',
+      genesys.keyed({ send: () => Promise.reject(new GuestApiError('rate_limited', 'slow down')) }),
+    ),
+  ).rejects.toThrow();
   await expect(ledger(store).run('s', genesys.keyed())).resolves.toBe('sent:hello');
   expect(genesys.proofs).toEqual([]);
   const one = ledger(new MemoryStore());
-  await expect(one.run('s', genesys.keyed({ send: () => Promise.reject(new GuestApiError('rate_limited', 'slow down')) }))).rejects.toThrow();
+  await expect(
+    one.run('s', genesys.keyed({ send: () => Promise.reject(new GuestApiError('rate_limited', 'slow down')) })),
+  ).rejects.toThrow();
   await expect(one.run('s', genesys.keyed())).resolves.toBe('sent:hello');
 });
 
@@ -131,7 +145,10 @@ test('a claim whose instance died is taken over once it lapses, and proven befor
   const store = new MemoryStore();
   const genesys = fakeGenesys();
   // The first instance wrote the frame and then vanished: its attempt never settles.
-  void ledger(store, 30).run('s', genesys.keyed({ send: () => (genesys.delivered.push('m-1'), new Promise<string>(() => {})) }));
+  void ledger(store, 30).run(
+    's',
+    genesys.keyed({ send: () => (genesys.delivered.push('m-1'), new Promise<string>(() => {})) }),
+  );
   await expect(ledger(store, 30).run('s', genesys.keyed())).resolves.toBe('from-history');
   expect(genesys.delivered).toEqual(['m-1']);
   expect(genesys.proofs).toHaveLength(1);
@@ -141,7 +158,15 @@ test('a retry that cannot wait out a live claim says so and sends nothing', asyn
   const store = new MemoryStore();
   const genesys = fakeGenesys();
   void ledger(store).run('s', genesys.keyed({ send: () => new Promise<string>(() => {}) }));
-  const impatient = new SendLedger({ store, ttlMs: 3_600_000, leaseMs: 60_000, renewMs: 1000, maxHoldMs: 60_000, waitMs: 20, pollMs: 5 });
+  const impatient = new SendLedger({
+    store,
+    ttlMs: 3_600_000,
+    leaseMs: 60_000,
+    renewMs: 1000,
+    maxHoldMs: 60_000,
+    waitMs: 20,
+    pollMs: 5,
+  });
   const error = await impatient.run('s', genesys.keyed()).catch((e: unknown) => e);
   expect(error).toBeInstanceOf(AppError);
   expect(error).toMatchObject({ code: 'upstream_unavailable' });
@@ -186,7 +211,15 @@ test('a retry on this instance joins the attempt in flight without waiting on th
   const genesys = fakeGenesys();
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));
-  const one = new SendLedger({ store, ttlMs: 3_600_000, leaseMs: 60_000, renewMs: 1000, maxHoldMs: 60_000, waitMs: 0, pollMs: 5 });
+  const one = new SendLedger({
+    store,
+    ttlMs: 3_600_000,
+    leaseMs: 60_000,
+    renewMs: 1000,
+    maxHoldMs: 60_000,
+    waitMs: 0,
+    pollMs: 5,
+  });
   const first = one.run(
     's',
     genesys.keyed({
@@ -205,7 +238,14 @@ test('a retry on this instance joins the attempt in flight without waiting on th
 
 test('a ledger that may not wait still sends a message nobody else is sending', async () => {
   const genesys = fakeGenesys();
-  const noWait = new SendLedger({ store: new MemoryStore(), ttlMs: 3_600_000, leaseMs: 60_000, renewMs: 1000, maxHoldMs: 60_000, waitMs: 0 });
+  const noWait = new SendLedger({
+    store: new MemoryStore(),
+    ttlMs: 3_600_000,
+    leaseMs: 60_000,
+    renewMs: 1000,
+    maxHoldMs: 60_000,
+    waitMs: 0,
+  });
   await expect(noWait.run('s', genesys.keyed())).resolves.toBe('sent:hello');
 });
 
@@ -213,10 +253,26 @@ test('a retry that cannot wait is told how long the live claim may still hold', 
   const store = new MemoryStore();
   const genesys = fakeGenesys();
   const clock = Date.parse('2026-11-22T10:00:00Z');
-  const at = (waitMs: number) => new SendLedger({ store, ttlMs: 3_600_000, leaseMs: 60_000, renewMs: 1000, maxHoldMs: 60_000, waitMs, pollMs: 5, now: () => clock });
+  const at = (waitMs: number) =>
+    new SendLedger({
+      store,
+      ttlMs: 3_600_000,
+      leaseMs: 60_000,
+      renewMs: 1000,
+      maxHoldMs: 60_000,
+      waitMs,
+      pollMs: 5,
+      now: () => clock,
+    });
   void at(5_000).run('s', genesys.keyed({ send: () => new Promise<string>(() => {}) }));
-  const error = await at(0).run('s', genesys.keyed()).catch((e: unknown) => e);
-  expect(error).toMatchObject({ code: 'upstream_unavailable', retryAfterSeconds: 60, message: expect.stringMatching(/still being sent/) });
+  const error = await at(0)
+    .run('s', genesys.keyed())
+    .catch((e: unknown) => e);
+  expect(error).toMatchObject({
+    code: 'upstream_unavailable',
+    retryAfterSeconds: 60,
+    message: expect.stringMatching(/still being sent/),
+  });
   expect(genesys.delivered).toEqual([]);
 });
 
@@ -232,15 +288,38 @@ test('a record that keeps vanishing between claim and read does not hold a retry
     clock += 10;
     return undefined;
   };
-  const patient = new SendLedger({ store: flapping, ttlMs: 3_600_000, leaseMs: 60_000, renewMs: 1000, maxHoldMs: 60_000, waitMs: 50, pollMs: 5, now: () => clock });
-  await expect(patient.run('s', fakeGenesys().keyed())).rejects.toMatchObject({ code: 'upstream_unavailable', retryAfterSeconds: 1 });
+  const patient = new SendLedger({
+    store: flapping,
+    ttlMs: 3_600_000,
+    leaseMs: 60_000,
+    renewMs: 1000,
+    maxHoldMs: 60_000,
+    waitMs: 50,
+    pollMs: 5,
+    now: () => clock,
+  });
+  await expect(patient.run('s', fakeGenesys().keyed())).rejects.toMatchObject({
+    code: 'upstream_unavailable',
+    retryAfterSeconds: 1,
+  });
   expect(reads).toBe(5);
 });
 
 describe('a send in doubt after a timeout, while history may not show it yet', () => {
   const T0 = Date.parse('2026-11-22T10:00:00Z');
   let clock = T0;
-  const at = (store: SharedStore) => new SendLedger({ store, ttlMs: 3_600_000, leaseMs: 60_000, renewMs: 1000, maxHoldMs: 60_000, waitMs: 5_000, pollMs: 5, visibilityGraceMs: 10_000, now: () => clock });
+  const at = (store: SharedStore) =>
+    new SendLedger({
+      store,
+      ttlMs: 3_600_000,
+      leaseMs: 60_000,
+      renewMs: 1000,
+      maxHoldMs: 60_000,
+      waitMs: 5_000,
+      pollMs: 5,
+      visibilityGraceMs: 10_000,
+      now: () => clock,
+    });
   const blindRetry = (genesys: ReturnType<typeof fakeGenesys>) =>
     genesys.keyed({
       prove: async (earlier) => {
@@ -256,14 +335,25 @@ describe('a send in doubt after a timeout, while history may not show it yet', (
   test('is not sent again; the retry is told when history will tell, and nothing once it should', async () => {
     const store = new MemoryStore();
     const genesys = fakeGenesys();
-    await expect(at(store).run('s', genesys.keyed({ send: () => Promise.reject(new GuestApiError('timeout', 'x')) }))).rejects.toThrow();
+    await expect(
+      at(store).run('s', genesys.keyed({ send: () => Promise.reject(new GuestApiError('timeout', 'x')) })),
+    ).rejects.toThrow();
     const answers: unknown[] = [];
     for (const after of [2_500, 10_000, 20_000]) {
       clock = T0 + after;
-      answers.push(await at(store).run('s', blindRetry(genesys)).catch((e: unknown) => e));
+      answers.push(
+        await at(store)
+          .run('s', blindRetry(genesys))
+          .catch((e: unknown) => e),
+      );
     }
-    expect(answers[0]).toMatchObject({ failure: 'unavailable', retryAfterSeconds: 8, message: expect.stringMatching(/not sent again/) });
-    for (const later of answers.slice(1)) expect(later).toMatchObject({ failure: 'unavailable', retryAfterSeconds: undefined });
+    expect(answers[0]).toMatchObject({
+      failure: 'unavailable',
+      retryAfterSeconds: 8,
+      message: expect.stringMatching(/not sent again/),
+    });
+    for (const later of answers.slice(1))
+      expect(later).toMatchObject({ failure: 'unavailable', retryAfterSeconds: undefined });
     expect(genesys.proofs.map((p) => p.visibleBy)).toEqual([T0 + 10_000, T0 + 10_000, T0 + 10_000]);
     expect(genesys.delivered).toEqual([]);
   });
@@ -271,9 +361,14 @@ describe('a send in doubt after a timeout, while history may not show it yet', (
   test('a lost connection gives history no grace', async () => {
     const store = new MemoryStore();
     const genesys = fakeGenesys();
-    await expect(at(store).run('s', genesys.keyed({ send: () => Promise.reject(new GuestApiError('connection_lost', 'x')) }))).rejects.toThrow();
+    await expect(
+      at(store).run('s', genesys.keyed({ send: () => Promise.reject(new GuestApiError('connection_lost', 'x')) })),
+    ).rejects.toThrow();
     clock = T0 + 2_500;
-    await expect(at(store).run('s', blindRetry(genesys))).rejects.toMatchObject({ failure: 'unavailable', retryAfterSeconds: undefined });
+    await expect(at(store).run('s', blindRetry(genesys))).rejects.toMatchObject({
+      failure: 'unavailable',
+      retryAfterSeconds: undefined,
+    });
     expect(genesys.proofs).toEqual([{ messageId: 'm-1', text: 'hello', sentAt: T0 }]);
   });
 });
@@ -284,7 +379,10 @@ describe('a retry waiting on a live claim (fake timers)', () => {
 
   /** Starts a claim on `store` that lives `leaseMs` and never settles (its sender wrote the frame, then vanished). */
   function claimed(store: SharedStore, genesys: ReturnType<typeof fakeGenesys>, leaseMs: number) {
-    void ledger(store, leaseMs).run('s', genesys.keyed({ send: () => (genesys.delivered.push('m-1'), new Promise<string>(() => {})) }));
+    void ledger(store, leaseMs).run(
+      's',
+      genesys.keyed({ send: () => (genesys.delivered.push('m-1'), new Promise<string>(() => {})) }),
+    );
   }
   function outcomeOf(promise: Promise<string>) {
     const outcome: { value?: unknown } = {};
@@ -300,7 +398,17 @@ describe('a retry waiting on a live claim (fake timers)', () => {
     const genesys = fakeGenesys();
     claimed(store, genesys, 60_000);
     const reads = jest.spyOn(store, 'get');
-    const retry = outcomeOf(new SendLedger({ store, ttlMs: 3_600_000, leaseMs: 60_000, renewMs: 1000, maxHoldMs: 60_000, waitMs: 500, pollMs: 50 }).run('s', genesys.keyed()));
+    const retry = outcomeOf(
+      new SendLedger({
+        store,
+        ttlMs: 3_600_000,
+        leaseMs: 60_000,
+        renewMs: 1000,
+        maxHoldMs: 60_000,
+        waitMs: 500,
+        pollMs: 50,
+      }).run('s', genesys.keyed()),
+    );
     await jest.advanceTimersByTimeAsync(500);
     expect(retry.value).toMatchObject({ code: 'upstream_unavailable' });
     expect(reads.mock.calls.length).toBeGreaterThanOrEqual(9);
@@ -311,7 +419,17 @@ describe('a retry waiting on a live claim (fake timers)', () => {
     const store = new MemoryStore();
     const genesys = fakeGenesys();
     claimed(store, genesys, 100);
-    const retry = outcomeOf(new SendLedger({ store, ttlMs: 3_600_000, leaseMs: 60_000, renewMs: 1000, maxHoldMs: 60_000, waitMs: 5_000, pollMs: 10_000 }).run('s', genesys.keyed()));
+    const retry = outcomeOf(
+      new SendLedger({
+        store,
+        ttlMs: 3_600_000,
+        leaseMs: 60_000,
+        renewMs: 1000,
+        maxHoldMs: 60_000,
+        waitMs: 5_000,
+        pollMs: 10_000,
+      }).run('s', genesys.keyed()),
+    );
     await jest.advanceTimersByTimeAsync(101);
     expect(retry.value).toBe('from-history');
     expect(genesys.delivered).toEqual(['m-1']);
@@ -321,7 +439,17 @@ describe('a retry waiting on a live claim (fake timers)', () => {
     const store = new MemoryStore();
     const genesys = fakeGenesys();
     claimed(store, genesys, 60_000);
-    const retry = outcomeOf(new SendLedger({ store, ttlMs: 3_600_000, leaseMs: 60_000, renewMs: 1000, maxHoldMs: 60_000, waitMs: 100, pollMs: 10_000 }).run('s', genesys.keyed()));
+    const retry = outcomeOf(
+      new SendLedger({
+        store,
+        ttlMs: 3_600_000,
+        leaseMs: 60_000,
+        renewMs: 1000,
+        maxHoldMs: 60_000,
+        waitMs: 100,
+        pollMs: 10_000,
+      }).run('s', genesys.keyed()),
+    );
     await jest.advanceTimersByTimeAsync(100);
     expect(retry.value).toMatchObject({ code: 'upstream_unavailable' });
   });
@@ -330,10 +458,32 @@ describe('a retry waiting on a live claim (fake timers)', () => {
     const store = new MemoryStore();
     const genesys = fakeGenesys();
     let answer!: (value: string) => void;
-    const slow = genesys.keyed({ send: () => (genesys.delivered.push('m-1'), new Promise<string>((resolve) => (answer = resolve))) });
-    const first = outcomeOf(new SendLedger({ store, ttlMs: 3_600_000, leaseMs: 3000, renewMs: 1000, maxHoldMs: 30_000, waitMs: 10_000, pollMs: 100 }).run('s', slow));
+    const slow = genesys.keyed({
+      send: () => (genesys.delivered.push('m-1'), new Promise<string>((resolve) => (answer = resolve))),
+    });
+    const first = outcomeOf(
+      new SendLedger({
+        store,
+        ttlMs: 3_600_000,
+        leaseMs: 3000,
+        renewMs: 1000,
+        maxHoldMs: 30_000,
+        waitMs: 10_000,
+        pollMs: 100,
+      }).run('s', slow),
+    );
     await jest.advanceTimersByTimeAsync(10);
-    const retry = outcomeOf(new SendLedger({ store, ttlMs: 3_600_000, leaseMs: 3000, renewMs: 1000, maxHoldMs: 30_000, waitMs: 10_000, pollMs: 100 }).run('s', genesys.keyed()));
+    const retry = outcomeOf(
+      new SendLedger({
+        store,
+        ttlMs: 3_600_000,
+        leaseMs: 3000,
+        renewMs: 1000,
+        maxHoldMs: 30_000,
+        waitMs: 10_000,
+        pollMs: 100,
+      }).run('s', genesys.keyed()),
+    );
     // Two leases long: without renewals the retry would have taken over (and proven) by now.
     await jest.advanceTimersByTimeAsync(6000);
     expect(retry.value).toBeUndefined();
@@ -348,8 +498,19 @@ describe('a retry waiting on a live claim (fake timers)', () => {
   test('a sender stuck for good lets go after maxHoldMs, and the retry proves before sending', async () => {
     const store = new MemoryStore();
     const genesys = fakeGenesys();
-    const options = { store, ttlMs: 3_600_000, leaseMs: 3000, renewMs: 1000, maxHoldMs: 8000, waitMs: 60_000, pollMs: 100 };
-    void new SendLedger(options).run('s', genesys.keyed({ send: () => (genesys.delivered.push('m-1'), new Promise<string>(() => {})) }));
+    const options = {
+      store,
+      ttlMs: 3_600_000,
+      leaseMs: 3000,
+      renewMs: 1000,
+      maxHoldMs: 8000,
+      waitMs: 60_000,
+      pollMs: 100,
+    };
+    void new SendLedger(options).run(
+      's',
+      genesys.keyed({ send: () => (genesys.delivered.push('m-1'), new Promise<string>(() => {})) }),
+    );
     await jest.advanceTimersByTimeAsync(10);
     const retry = outcomeOf(new SendLedger(options).run('s', genesys.keyed()));
     await jest.advanceTimersByTimeAsync(7000);
@@ -387,7 +548,11 @@ describe('a store that may have lost some records (evictions, a failover to a re
   });
 
   test('sessions begun after the loss, and any store that lost nothing, send without a proof', async () => {
-    for (const [store, bornAt] of [[forgetful(BORN - 1), BORN], [forgetful(undefined), BORN], [new MemoryStore(), undefined]] as const) {
+    for (const [store, bornAt] of [
+      [forgetful(BORN - 1), BORN],
+      [forgetful(undefined), BORN],
+      [new MemoryStore(), undefined],
+    ] as const) {
       const genesys = fakeGenesys();
       await expect(ledger(store).run('s', genesys.keyed({ bornAt }))).resolves.toBe('sent:hello');
       expect(genesys.proofs).toEqual([]);

@@ -43,7 +43,8 @@ function slowSend(proofs: SentMessage[], delivered: string[]): KeyedSend<string>
   };
 }
 
-const ledger = (store: MemoryStore) => new SendLedger({ store, ttlMs: 3_600_000, leaseMs: 60_000, renewMs: 5, maxHoldMs: 600_000, waitMs: 50, pollMs: 5 });
+const ledger = (store: MemoryStore) =>
+  new SendLedger({ store, ttlMs: 3_600_000, leaseMs: 60_000, renewMs: 5, maxHoldMs: 600_000, waitMs: 50, pollMs: 5 });
 
 test('a renewal the store failed to make is not counted as made: the outcome still lands, and a retry is answered from it', async () => {
   const store = new FlakyStore(1);

@@ -13,7 +13,16 @@ const TTL_MS = 3_600_000;
 
 function ledgerAfterLoss(lostAt: number) {
   const store = Object.assign(new MemoryStore(), { recordsLostSince: () => lostAt });
-  return new SendLedger({ store, ttlMs: TTL_MS, leaseMs: 60_000, renewMs: 1000, maxHoldMs: 60_000, waitMs: 5_000, pollMs: 5, now: () => NOW });
+  return new SendLedger({
+    store,
+    ttlMs: TTL_MS,
+    leaseMs: 60_000,
+    renewMs: 1000,
+    maxHoldMs: 60_000,
+    waitMs: 5_000,
+    pollMs: 5,
+    now: () => NOW,
+  });
 }
 
 /** A keyed send that records each proof asked of it; Genesys never saw an earlier attempt. */

@@ -1,6 +1,12 @@
 import { AppError } from '../../src/domain/errors';
 import { deriveKeys, Sealer } from '../../src/session/sealing';
-import { fingerprint, ROUTING_KEY, SessionTokens, undeliveredAttributes, type SessionState } from '../../src/session/sessionToken';
+import {
+  fingerprint,
+  ROUTING_KEY,
+  SessionTokens,
+  undeliveredAttributes,
+  type SessionState,
+} from '../../src/session/sessionToken';
 
 /**
  * Session tokens, stream tickets and attachment links on a clock the test
@@ -26,7 +32,8 @@ const state: SessionState = {
 const signIn = { jwt: 'genesys-jwt', refreshToken: 'genesys-refresh' };
 /** Expiry of what is issued at START with a lifetime of `seconds`: whole seconds, rounded down. */
 const expAfter = (seconds: number) => Math.floor(START / 1000) + seconds;
-const refusal = (detail: RegExp) => expect.objectContaining({ code: 'unauthorized', message: expect.stringMatching(detail) });
+const refusal = (detail: RegExp) =>
+  expect.objectContaining({ code: 'unauthorized', message: expect.stringMatching(detail) });
 
 // Built in each test, so what the constructor does is judged by the tests that use it.
 beforeEach(() => {
@@ -37,7 +44,8 @@ beforeEach(() => {
 
 describe('the token an answer carries (refreshed)', () => {
   /** What a route passes: the state of the claims a request came with, every field copied by reference (guestChat.ts stateOf). */
-  const stateOf = ({ issuedAt: _i, exp: _e, ...rest }: Awaited<ReturnType<SessionTokens['open']>>): SessionState => rest;
+  const stateOf = ({ issuedAt: _i, exp: _e, ...rest }: Awaited<ReturnType<SessionTokens['open']>>): SessionState =>
+    rest;
 
   test('the token the request came with, while nothing in it changed and it is younger than a minute', async () => {
     const first = await tokens.issue(state);
@@ -60,7 +68,12 @@ describe('the token an answer carries (refreshed)', () => {
   test('a new token as soon as anything in it changes', async () => {
     const first = await tokens.issue(state);
     const claims = await tokens.open(first.token, ORIGIN);
-    for (const change of [{ deliveredFingerprint: 'new-fp' }, { attributes: { name: 'Zoë', plan: 'gold' } }, { signIn }, { anchor: 'anchor-1' }]) {
+    for (const change of [
+      { deliveredFingerprint: 'new-fp' },
+      { attributes: { name: 'Zoë', plan: 'gold' } },
+      { signIn },
+      { anchor: 'anchor-1' },
+    ]) {
       const answer = await tokens.refreshed(claims, { ...stateOf(claims), ...change });
       expect(answer.token).not.toBe(first.token);
       await expect(tokens.open(answer.token, ORIGIN)).resolves.toMatchObject(change);
@@ -94,9 +107,18 @@ describe('session tokens', () => {
 
   test('a sign-in without a refresh token comes back without one, and no sign-in comes back as none', async () => {
     const implicit = await tokens.issue({ ...state, signIn: { jwt: 'id-token-jwt' } });
-    await expect(tokens.open(implicit.token, ORIGIN)).resolves.toStrictEqual({ ...state, signIn: { jwt: 'id-token-jwt' }, issuedAt: START, exp: expAfter(TTL_SECONDS) });
+    await expect(tokens.open(implicit.token, ORIGIN)).resolves.toStrictEqual({
+      ...state,
+      signIn: { jwt: 'id-token-jwt' },
+      issuedAt: START,
+      exp: expAfter(TTL_SECONDS),
+    });
     const anonymous = await tokens.issue(state);
-    await expect(tokens.open(anonymous.token, ORIGIN)).resolves.toStrictEqual({ ...state, issuedAt: START, exp: expAfter(TTL_SECONDS) });
+    await expect(tokens.open(anonymous.token, ORIGIN)).resolves.toStrictEqual({
+      ...state,
+      issuedAt: START,
+      exp: expAfter(TTL_SECONDS),
+    });
   });
 
   test('lives until its expiry and not a millisecond longer', async () => {
@@ -116,12 +138,27 @@ describe('session tokens', () => {
   });
 
   test('a token sealed before routing keys existed gets the key derived from its guest token', async () => {
-    const older = { typ: 'session', gt: 'guest-token', o: ORIGIN, attrs: {}, locked: [], sent: '', mcb: 2048, exp: expAfter(60) };
-    await expect(tokens.open(sealer.sealSync(older), ORIGIN)).resolves.toMatchObject({ routingKey: tokens.routingKeyFor('guest-token') });
+    const older = {
+      typ: 'session',
+      gt: 'guest-token',
+      o: ORIGIN,
+      attrs: {},
+      locked: [],
+      sent: '',
+      mcb: 2048,
+      exp: expAfter(60),
+    };
+    await expect(tokens.open(sealer.sealSync(older), ORIGIN)).resolves.toMatchObject({
+      routingKey: tokens.routingKeyFor('guest-token'),
+    });
   });
 
   test('a sealed payload that is not a session token is refused', async () => {
-    for (const payload of [{ typ: 'session', gt: 'guest-token' }, { typ: 'other', gt: 'g', o: ORIGIN, exp: expAfter(60) }, 'session']) {
+    for (const payload of [
+      { typ: 'session', gt: 'guest-token' },
+      { typ: 'other', gt: 'g', o: ORIGIN, exp: expAfter(60) },
+      'session',
+    ]) {
       await expect(tokens.open(sealer.sealSync(payload as object), ORIGIN)).rejects.toEqual(refusal(/not valid here/));
     }
   });
@@ -145,7 +182,14 @@ describe('routing keys', () => {
 
   test('a proposed key is 16 to 64 plain characters, nothing else', () => {
     for (const ok of ['a'.repeat(16), 'A-z_09'.padEnd(64, 'x')]) expect(ROUTING_KEY.test(ok)).toBe(true);
-    for (const bad of ['a'.repeat(15), 'a'.repeat(65), `${'a'.repeat(16)}.`, `/${'a'.repeat(16)}`, `${'a'.repeat(16)}\n`]) expect(ROUTING_KEY.test(bad)).toBe(false);
+    for (const bad of [
+      'a'.repeat(15),
+      'a'.repeat(65),
+      `${'a'.repeat(16)}.`,
+      `/${'a'.repeat(16)}`,
+      `${'a'.repeat(16)}\n`,
+    ])
+      expect(ROUTING_KEY.test(bad)).toBe(false);
   });
 });
 
@@ -156,9 +200,22 @@ describe('stream tickets', () => {
     const exp = expAfter(60);
     expect(first.expiresAt).toBe(new Date(exp * 1000).toISOString());
     const opened = await tokens.openTicket(first.ticket, ORIGIN);
-    expect(opened).toStrictEqual({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), guestToken: 'guest-token', origin: ORIGIN, signIn, issuedAt: expect.any(Number), exp });
+    expect(opened).toStrictEqual({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      guestToken: 'guest-token',
+      origin: ORIGIN,
+      signIn,
+      issuedAt: expect.any(Number),
+      exp,
+    });
     const other = await tokens.openTicket(second.ticket, undefined);
-    expect(other).toStrictEqual({ id: expect.any(String), guestToken: 'guest-token', origin: ORIGIN, issuedAt: expect.any(Number), exp });
+    expect(other).toStrictEqual({
+      id: expect.any(String),
+      guestToken: 'guest-token',
+      origin: ORIGIN,
+      issuedAt: expect.any(Number),
+      exp,
+    });
     expect(other.id).not.toBe(opened.id);
     clock = exp * 1000;
     await expect(tokens.openTicket(first.ticket, ORIGIN)).rejects.toEqual(refusal(/expired/));
@@ -176,16 +233,26 @@ describe('stream tickets', () => {
 describe('attachment links', () => {
   test('name one attachment of one session, with its sign-in, for as long as a session token', () => {
     const link = tokens.attachmentLink({ guestToken: 'guest-token', origin: ORIGIN, signIn }, 'attachment-1');
-    expect(tokens.openAttachmentLink(link, 'attachment-1', ORIGIN)).toStrictEqual({ guestToken: 'guest-token', signIn });
-    expect(tokens.openAttachmentLink(link, 'attachment-1', undefined)).toStrictEqual({ guestToken: 'guest-token', signIn });
-    expect(() => tokens.openAttachmentLink(link, 'attachment-2', ORIGIN)).toThrow(expect.objectContaining({ code: 'unauthorized', message: expect.stringMatching(/another attachment/) }));
+    expect(tokens.openAttachmentLink(link, 'attachment-1', ORIGIN)).toStrictEqual({
+      guestToken: 'guest-token',
+      signIn,
+    });
+    expect(tokens.openAttachmentLink(link, 'attachment-1', undefined)).toStrictEqual({
+      guestToken: 'guest-token',
+      signIn,
+    });
+    expect(() => tokens.openAttachmentLink(link, 'attachment-2', ORIGIN)).toThrow(
+      expect.objectContaining({ code: 'unauthorized', message: expect.stringMatching(/another attachment/) }),
+    );
     expect(() => tokens.openAttachmentLink(link, 'attachment-1', 'https://evil.example.com')).toThrow(AppError);
     const anonymous = tokens.attachmentLink({ guestToken: 'guest-token', origin: ORIGIN }, 'attachment-1');
     expect(tokens.openAttachmentLink(anonymous, 'attachment-1', ORIGIN)).toStrictEqual({ guestToken: 'guest-token' });
     clock = expAfter(TTL_SECONDS) * 1000 - 1;
     expect(tokens.openAttachmentLink(link, 'attachment-1', ORIGIN)).toMatchObject({ guestToken: 'guest-token' });
     clock += 1;
-    expect(() => tokens.openAttachmentLink(link, 'attachment-1', ORIGIN)).toThrow(expect.objectContaining({ message: expect.stringMatching(/expired/) }));
+    expect(() => tokens.openAttachmentLink(link, 'attachment-1', ORIGIN)).toThrow(
+      expect.objectContaining({ message: expect.stringMatching(/expired/) }),
+    );
   });
 
   test('a link is not a session token, nor a session token or a ticket a link', async () => {
@@ -193,7 +260,8 @@ describe('attachment links', () => {
     const { token } = await tokens.issue(state);
     const { ticket } = await tokens.issueTicket(state);
     await expect(tokens.open(link, ORIGIN)).rejects.toMatchObject({ code: 'unauthorized' });
-    for (const other of [token, ticket]) expect(() => tokens.openAttachmentLink(other, 'attachment-1', ORIGIN)).toThrow(AppError);
+    for (const other of [token, ticket])
+      expect(() => tokens.openAttachmentLink(other, 'attachment-1', ORIGIN)).toThrow(AppError);
   });
 });
 
@@ -206,16 +274,26 @@ describe('delivered attributes', () => {
 
   test('the fingerprint changes with any key or value', () => {
     const base = fingerprint({ a: '1', b: '2' });
-    for (const other of [{ a: '1', b: '3' }, { a: '1', c: '2' }, { a: '1' }, { a: '12' }, { a: '2', b: '1' }] as Record<string, string>[]) expect(fingerprint(other)).not.toBe(base);
+    for (const other of [{ a: '1', b: '3' }, { a: '1', c: '2' }, { a: '1' }, { a: '12' }, { a: '2', b: '1' }] as Record<
+      string,
+      string
+    >[])
+      expect(fingerprint(other)).not.toBe(base);
   });
 
   test('attributes are undelivered until their current form has reached Genesys', () => {
     const attributes = { name: 'Zoë' };
     expect(undeliveredAttributes({ ...state, attributes: {}, deliveredFingerprint: '' })).toBeUndefined();
     // Every attribute removed since the last delivery: nothing to send with the next message.
-    expect(undeliveredAttributes({ ...state, attributes: {}, deliveredFingerprint: fingerprint(attributes) })).toBeUndefined();
+    expect(
+      undeliveredAttributes({ ...state, attributes: {}, deliveredFingerprint: fingerprint(attributes) }),
+    ).toBeUndefined();
     expect(undeliveredAttributes({ ...state, attributes, deliveredFingerprint: '' })).toBe(attributes);
-    expect(undeliveredAttributes({ ...state, attributes, deliveredFingerprint: fingerprint(attributes) })).toBeUndefined();
-    expect(undeliveredAttributes({ ...state, attributes, deliveredFingerprint: fingerprint({ name: 'Zoe' }) })).toBe(attributes);
+    expect(
+      undeliveredAttributes({ ...state, attributes, deliveredFingerprint: fingerprint(attributes) }),
+    ).toBeUndefined();
+    expect(undeliveredAttributes({ ...state, attributes, deliveredFingerprint: fingerprint({ name: 'Zoe' }) })).toBe(
+      attributes,
+    );
   });
 });

@@ -8,20 +8,38 @@ const keys = { ...testConfig().attributeKeys, firstName: 'fn', lastName: 'ln', e
 const none: ReadonlySet<string> = new Set();
 
 test("the well-known fields go under the configured keys, beside the body's own attributes", async () => {
-  const given = await givenAttributes({ firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com', phone: '+44 1', attributes: { tier: 'gold' } }, keys, none, undefined);
-  expect(given).toEqual({ browser: { tier: 'gold', fn: 'Ada', ln: 'Lovelace', mail: 'ada@example.com', tel: '+44 1' }, identity: {} });
+  const given = await givenAttributes(
+    { firstName: 'Ada', lastName: 'Lovelace', email: 'ada@example.com', phone: '+44 1', attributes: { tier: 'gold' } },
+    keys,
+    none,
+    undefined,
+  );
+  expect(given).toEqual({
+    browser: { tier: 'gold', fn: 'Ada', ln: 'Lovelace', mail: 'ada@example.com', tel: '+44 1' },
+    identity: {},
+  });
 });
 
 test('a key the service reserves is refused, whether it comes in `attributes` or through a well-known field', async () => {
   const reserved = new Set(['tel', 'customerId']);
-  await expect(givenAttributes({ attributes: { customerId: 'c-1' } }, keys, reserved, undefined)).rejects.toMatchObject({ code: 'attribute_locked', extensions: { key: 'customerId' } });
-  await expect(givenAttributes({ phone: '+44 1' }, keys, reserved, undefined)).rejects.toMatchObject({ code: 'attribute_locked', extensions: { key: 'tel' } });
+  await expect(givenAttributes({ attributes: { customerId: 'c-1' } }, keys, reserved, undefined)).rejects.toMatchObject(
+    { code: 'attribute_locked', extensions: { key: 'customerId' } },
+  );
+  await expect(givenAttributes({ phone: '+44 1' }, keys, reserved, undefined)).rejects.toMatchObject({
+    code: 'attribute_locked',
+    extensions: { key: 'tel' },
+  });
 });
 
 test("an identity token's claims come back beside the browser's attributes, from the verifier", async () => {
   const verified: string[] = [];
-  const identity = { verify: async (token: string) => (verified.push(token), { customerId: 'c-1' }) } as unknown as IdentityVerifier;
-  await expect(givenAttributes({ identityToken: 'a.b.c', firstName: 'Ada' }, keys, none, identity)).resolves.toEqual({ browser: { fn: 'Ada' }, identity: { customerId: 'c-1' } });
+  const identity = {
+    verify: async (token: string) => (verified.push(token), { customerId: 'c-1' }),
+  } as unknown as IdentityVerifier;
+  await expect(givenAttributes({ identityToken: 'a.b.c', firstName: 'Ada' }, keys, none, identity)).resolves.toEqual({
+    browser: { fn: 'Ada' },
+    identity: { customerId: 'c-1' },
+  });
   expect(verified).toEqual(['a.b.c']);
 });
 

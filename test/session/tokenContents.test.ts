@@ -22,7 +22,12 @@ const signIn = { jwt: 'genesys-jwt', refreshToken: 'genesys-refresh' };
 
 let tokens: SessionTokens;
 beforeEach(() => {
-  tokens = new SessionTokens(new Sealer(deriveKeys(['token-contents-test-secret-0123456789abcdef'])), 3600, () => START, 'routing-secret');
+  tokens = new SessionTokens(
+    new Sealer(deriveKeys(['token-contents-test-secret-0123456789abcdef'])),
+    3600,
+    () => START,
+    'routing-secret',
+  );
 });
 
 const stateOf = ({ issuedAt: _i, exp: _e, ...rest }: SessionClaims): SessionState => rest;

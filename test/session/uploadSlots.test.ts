@@ -12,7 +12,12 @@ import type { SessionClaims, SessionTokens } from '../../src/session/sessionToke
 type GuestFailure = ConstructorParameters<typeof GuestApiError>[0];
 const claims = (guestToken: string) => ({ guestToken, origin: 'https://shop.example.com' }) as SessionClaims;
 
-function attachments(options: { freshUrl?: () => Promise<string>; upload?: () => Promise<{ attachmentId: string; downloadUrl?: string }> } = {}) {
+function attachments(
+  options: {
+    freshUrl?: () => Promise<string>;
+    upload?: () => Promise<{ attachmentId: string; downloadUrl?: string }>;
+  } = {},
+) {
   const session = {
     attachments: {
       freshUrl: options.freshUrl ?? (async () => 'https://files.example.com/new'),
@@ -21,7 +26,14 @@ function attachments(options: { freshUrl?: () => Promise<string>; upload?: () =>
   };
   const hub = { session: () => session } as unknown as SessionHub;
   const tokens = { attachmentLink: () => 'sealed' } as unknown as SessionTokens;
-  return new GuestAttachments({ hub, tokens, limits: async () => ({}) as never, maxInFlight: 3, perIp: 2, now: () => Date.UTC(2026, 10, 25) });
+  return new GuestAttachments({
+    hub,
+    tokens,
+    limits: async () => ({}) as never,
+    maxInFlight: 3,
+    perIp: 2,
+    now: () => Date.UTC(2026, 10, 25),
+  });
 }
 
 async function refusals(limit: string): Promise<number> {
@@ -33,19 +45,29 @@ test('one file at a time per session: a second upload is refused with Retry-Afte
   const before = await refusals('uploads_in_flight');
   const release = a.reserve(claims('s1'), '10.0.0.1');
   expect(() => a.reserve(claims('s1'), '10.0.0.9')).toThrow(
-    expect.objectContaining({ code: 'rate_limited', retryAfterSeconds: 2, message: expect.stringMatching(/one file at a time/) }),
+    expect.objectContaining({
+      code: 'rate_limited',
+      retryAfterSeconds: 2,
+      message: expect.stringMatching(/one file at a time/),
+    }),
   );
   expect(await refusals('uploads_in_flight')).toBe(before + 1);
   release();
   expect(() => a.reserve(claims('s1'), '10.0.0.1')).not.toThrow();
 });
 
-test("one client address holds at most its share of the slots; released ones (once each) can be taken again", async () => {
+test('one client address holds at most its share of the slots; released ones (once each) can be taken again', async () => {
   const a = attachments();
   const before = await refusals('uploads_per_ip');
   const first = a.reserve(claims('s1'), '10.0.0.1');
   a.reserve(claims('s2'), '10.0.0.1');
-  expect(() => a.reserve(claims('s3'), '10.0.0.1')).toThrow(expect.objectContaining({ code: 'rate_limited', retryAfterSeconds: 5, message: expect.stringMatching(/At most 2 uploads at once from one address/) }));
+  expect(() => a.reserve(claims('s3'), '10.0.0.1')).toThrow(
+    expect.objectContaining({
+      code: 'rate_limited',
+      retryAfterSeconds: 5,
+      message: expect.stringMatching(/At most 2 uploads at once from one address/),
+    }),
+  );
   expect(await refusals('uploads_per_ip')).toBe(before + 1);
   first();
   first();
@@ -60,7 +82,13 @@ test('an instance runs at most its ceiling of uploads at once, from any addresse
   const a = attachments();
   const before = await refusals('uploads_in_flight');
   const releases = ['10.0.0.1', '10.0.0.2', '10.0.0.3'].map((ip, i) => a.reserve(claims(`s${i}`), ip));
-  expect(() => a.reserve(claims('s9'), '10.0.0.9')).toThrow(expect.objectContaining({ code: 'rate_limited', retryAfterSeconds: 5, message: expect.stringMatching(/busy uploading/) }));
+  expect(() => a.reserve(claims('s9'), '10.0.0.9')).toThrow(
+    expect.objectContaining({
+      code: 'rate_limited',
+      retryAfterSeconds: 5,
+      message: expect.stringMatching(/busy uploading/),
+    }),
+  );
   expect(await refusals('uploads_in_flight')).toBe(before + 1);
   releases[0]!();
   expect(() => a.reserve(claims('s9'), '10.0.0.9')).not.toThrow();
@@ -76,7 +104,11 @@ describe('a link whose URL has expired', () => {
         throw new GuestApiError(failure, 'no');
       },
     });
-    await a.upload(claims('s1'), { fileName: 'a.png', mediaType: 'image/png', size: 1 } as never, 'https://bff.example.com');
+    await a.upload(
+      claims('s1'),
+      { fileName: 'a.png', mediaType: 'image/png', size: 1 } as never,
+      'https://bff.example.com',
+    );
     return a.freshUrl(claims('s1'), 'a1').catch((error: unknown) => ({ error, call }));
   }
 
@@ -98,5 +130,7 @@ test("a link carries the session's routing key when it has one, so a proxy hashi
   expect(files.link({ ...claims('s1'), routingKey: 'rk-0123456789abcdefghij' }, 'a 1', 'https://bff.example')).toBe(
     'https://bff.example/attachments/a%201/content?routingKey=rk-0123456789abcdefghij&link=sealed',
   );
-  expect(files.link(claims('s1'), 'a1', 'https://bff.example')).toBe('https://bff.example/attachments/a1/content?link=sealed');
+  expect(files.link(claims('s1'), 'a1', 'https://bff.example')).toBe(
+    'https://bff.example/attachments/a1/content?link=sealed',
+  );
 });

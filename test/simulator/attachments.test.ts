@@ -27,8 +27,20 @@ afterAll(() => sim.stop());
 
 async function presign(fileName = 'a.png', fileType = 'image/png', fileSize = PNG.length) {
   const attachmentId = randomUUID();
-  guest.send({ action: 'onAttachment', token, attachmentId, fileName, fileType, fileSize, errorsAsJson: true, tracingId: randomUUID() });
-  const reply = await guest.next((f) => isClass('PresignedUrlResponse')(f) || isClass('GenerateUrlError')(f), 'the presign reply');
+  guest.send({
+    action: 'onAttachment',
+    token,
+    attachmentId,
+    fileName,
+    fileType,
+    fileSize,
+    errorsAsJson: true,
+    tracingId: randomUUID(),
+  });
+  const reply = await guest.next(
+    (f) => isClass('PresignedUrlResponse')(f) || isClass('GenerateUrlError')(f),
+    'the presign reply',
+  );
   return { attachmentId, reply };
 }
 
@@ -36,7 +48,8 @@ const put = (url: string, headers: Record<string, string>, body: Buffer = PNG) =
   fetch(url, { method: 'PUT', headers: { 'content-type': 'image/png', ...headers }, body: new Uint8Array(body) });
 
 /** What the bot or agent says back: an outbound message that is no event. */
-const isAgentReply = (f: Frame) => isClass('StructuredMessage')(f) && f.body.direction === 'Outbound' && f.body.type !== 'Event';
+const isAgentReply = (f: Frame) =>
+  isClass('StructuredMessage')(f) && f.body.direction === 'Outbound' && f.body.type !== 'Event';
 
 /** A card button pressed, as the Messenger SDK answers it (a Structured message with a ButtonResponse). */
 function pressButton(text: string, payload: string): void {
@@ -44,19 +57,38 @@ function pressButton(text: string, payload: string): void {
     action: 'onMessage',
     token,
     tracingId: randomUUID(),
-    message: { type: 'Structured', text, content: [{ contentType: 'ButtonResponse', buttonResponse: { type: 'Button', text, payload } }] },
+    message: {
+      type: 'Structured',
+      text,
+      content: [{ contentType: 'ButtonResponse', buttonResponse: { type: 'Button', text, payload } }],
+    },
   });
 }
 
 test('presign, PUT with every header, UploadSuccessEvent, send by id: the echo carries the file and its link works', async () => {
   const { attachmentId, reply } = await presign();
-  expect(reply.body).toMatchObject({ attachmentId, headers: { 'x-amz-tagging': expect.any(String) }, url: expect.stringContaining('/uploads/') });
+  expect(reply.body).toMatchObject({
+    attachmentId,
+    headers: { 'x-amz-tagging': expect.any(String) },
+    url: expect.stringContaining('/uploads/'),
+  });
   expect((await put(reply.body.url, reply.body.headers)).status).toBe(200);
   const done = await guest.next((f) => isClass('UploadSuccessEvent')(f), 'the upload verdict');
   expect(done.body).toMatchObject({ attachmentId, downloadUrl: expect.stringContaining('/downloads/') });
-  guest.send({ action: 'onMessage', token, tracingId: randomUUID(), message: { type: 'Text', text: '', content: [{ contentType: 'Attachment', attachment: { id: attachmentId } }] } });
+  guest.send({
+    action: 'onMessage',
+    token,
+    tracingId: randomUUID(),
+    message: { type: 'Text', text: '', content: [{ contentType: 'Attachment', attachment: { id: attachmentId } }] },
+  });
   const echo = await guest.next((f) => isClass('StructuredMessage')(f) && f.body.direction === 'Inbound', 'the echo');
-  expect(echo.body.content[0].attachment).toMatchObject({ id: attachmentId, filename: 'a.png', mediaType: 'Image', mime: 'image/png', fileSize: PNG.length });
+  expect(echo.body.content[0].attachment).toMatchObject({
+    id: attachmentId,
+    filename: 'a.png',
+    mediaType: 'Image',
+    mime: 'image/png',
+    fileSize: PNG.length,
+  });
   const file = await fetch(echo.body.content[0].attachment.url);
   expect(Buffer.from(await file.arrayBuffer())).toEqual(PNG);
 });
@@ -66,7 +98,14 @@ test('S3 refuses a PUT without the signed header, with another size or type, wit
   expect((await put(reply.body.url, {})).status).toBe(403);
   expect((await put(reply.body.url, reply.body.headers, Buffer.concat([PNG, Buffer.from('x')]))).status).toBe(403);
   expect((await put(reply.body.url, { ...reply.body.headers, 'content-type': 'image/gif' })).status).toBe(403);
-  expect((await put(reply.body.url.replace(/Signature=(\w)/, (_m: string, c: string) => `Signature=${c === '0' ? '1' : '0'}`), reply.body.headers)).status).toBe(403);
+  expect(
+    (
+      await put(
+        reply.body.url.replace(/Signature=(\w)/, (_m: string, c: string) => `Signature=${c === '0' ? '1' : '0'}`),
+        reply.body.headers,
+      )
+    ).status,
+  ).toBe(403);
   sim.setOptions({ uploadUrlTtlSeconds: 0 });
   const late = await presign();
   expect((await put(late.reply.body.url, late.reply.body.headers)).status).toBe(403);
@@ -81,7 +120,9 @@ test('Genesys refuses a blocked extension, a type the session does not allow, a 
   try {
     expect((await presign('a.png', 'image/png')).reply.body).toMatchObject({ errorCode: 4001 });
   } finally {
-    sim.setOptions({ allowedMedia: { inbound: { fileTypes: [{ type: '*/*' }, { type: 'video/3gpp' }], maxFileSizeKB: 10240 } } });
+    sim.setOptions({
+      allowedMedia: { inbound: { fileTypes: [{ type: '*/*' }, { type: 'video/3gpp' }], maxFileSizeKB: 10240 } },
+    });
   }
 });
 
@@ -96,14 +137,20 @@ test('download links expire; getAttachment signs a fresh one; failNextUpload giv
   clock.advance(2000);
   expect((await fetch(body.downloadUrl)).status).toBe(403);
   guest.send({ action: 'getAttachment', token, attachmentId, tracingId: randomUUID() });
-  const fresh = await guest.next((f) => isClass('PresignedUrlResponse')(f) && f.body.fileName === 'a.png', 'the fresh link');
+  const fresh = await guest.next(
+    (f) => isClass('PresignedUrlResponse')(f) && f.body.fileName === 'a.png',
+    'the fresh link',
+  );
   expect(fresh.body.headers).toEqual({});
   expect((await fetch(fresh.body.url)).status).toBe(200);
 
   sim.faults.failNextUpload();
   const second = await presign();
   expect((await put(second.reply.body.url, second.reply.body.headers)).status).toBe(200);
-  expect((await guest.next((f) => isClass('UploadFailureEvent')(f), 'the failure')).body).toMatchObject({ attachmentId: second.attachmentId, errorCode: 4003 });
+  expect((await guest.next((f) => isClass('UploadFailureEvent')(f), 'the failure')).body).toMatchObject({
+    attachmentId: second.attachmentId,
+    errorCode: 4003,
+  });
 });
 
 test('deleteAttachment removes an unsent upload: it can no longer be sent', async () => {
@@ -111,13 +158,24 @@ test('deleteAttachment removes an unsent upload: it can no longer be sent', asyn
   await put(reply.body.url, reply.body.headers);
   await guest.next((f) => isClass('UploadSuccessEvent')(f), 'the verdict');
   guest.send({ action: 'deleteAttachment', token, attachmentId, tracingId: randomUUID() });
-  expect((await guest.next((f) => isClass('AttachmentDeletedResponse')(f), 'the deletion')).body).toEqual({ attachmentId });
-  guest.send({ action: 'onMessage', token, tracingId: randomUUID(), message: { type: 'Text', text: '', content: [{ contentType: 'Attachment', attachment: { id: attachmentId } }] } });
+  expect((await guest.next((f) => isClass('AttachmentDeletedResponse')(f), 'the deletion')).body).toEqual({
+    attachmentId,
+  });
+  guest.send({
+    action: 'onMessage',
+    token,
+    tracingId: randomUUID(),
+    message: { type: 'Text', text: '', content: [{ contentType: 'Attachment', attachment: { id: attachmentId } }] },
+  });
   expect((await guest.next((f) => isClass('string')(f), 'the refusal')).code).toBe(4009);
 });
 
 test.each([
-  ['send image', (b: { content: { contentType: string; attachment?: { mediaType: string } }[] }) => b.content[0]!.attachment?.mediaType === 'Image'],
+  [
+    'send image',
+    (b: { content: { contentType: string; attachment?: { mediaType: string } }[] }) =>
+      b.content[0]!.attachment?.mediaType === 'Image',
+  ],
   ['show me a card', (b: { content: { contentType: string }[] }) => b.content[0]!.contentType === 'Card'],
   ['a carousel please', (b: { content: { contentType: string }[] }) => b.content[0]!.contentType === 'Carousel'],
   ['date picker', (b: { content: { contentType: string }[] }) => b.content[0]!.contentType === 'DatePicker'],
@@ -132,7 +190,10 @@ test('a card button answer gets "You chose", and "human" hands over to a human a
   const chosen = await guest.next(isAgentReply, 'the answer');
   expect(chosen.body.text).toBe('You chose: Track order');
   await guest.say(token, 'I want a human');
-  const human = await guest.next((f) => isClass('StructuredMessage')(f) && f.body.direction === 'Outbound' && f.body.originatingEntity === 'Human', 'the human');
+  const human = await guest.next(
+    (f) => isClass('StructuredMessage')(f) && f.body.direction === 'Outbound' && f.body.originatingEntity === 'Human',
+    'the human',
+  );
   expect(human.body.channel.from.nickname).toBe('Simulator Agent');
 });
 
@@ -142,7 +203,12 @@ test('the strict profile pushes the verdict before storage answers the PUT', asy
     const { attachmentId, reply } = await presign();
     expect((await put(reply.body.url, reply.body.headers)).status).toBe(200);
     // Pushed 50 ms before the answer: already here when the PUT is answered.
-    expect(guest.pending().filter((f) => isClass('UploadSuccessEvent')(f)).map((f) => f.body.attachmentId)).toEqual([attachmentId]);
+    expect(
+      guest
+        .pending()
+        .filter((f) => isClass('UploadSuccessEvent')(f))
+        .map((f) => f.body.attachmentId),
+    ).toEqual([attachmentId]);
   } finally {
     sim.setOptions({ profile: 'default' });
   }
@@ -160,12 +226,23 @@ test('the strict profile: a file presigned and never uploaded cannot be deleted,
   try {
     const { attachmentId } = await presign();
     guest.send({ action: 'deleteAttachment', token, attachmentId, tracingId: randomUUID() });
-    expect((await guest.next((f) => isClass('string')(f) || isClass('AttachmentDeletedResponse')(f), 'the answer')).code).toBe(4009);
+    expect(
+      (await guest.next((f) => isClass('string')(f) || isClass('AttachmentDeletedResponse')(f), 'the answer')).code,
+    ).toBe(4009);
     expect((await presign('big.png', 'image/png', 10240 * 1000 + 1)).reply.body).toMatchObject({ errorCode: 4002 });
 
     sim.agent.disconnect(token);
     await guest.next((f) => isClass('StructuredMessage')(f) && f.body.type === 'Event', 'the disconnect');
-    guest.send({ action: 'onAttachment', token, attachmentId: randomUUID(), fileName: 'a.png', fileType: 'image/png', fileSize: PNG.length, errorsAsJson: true, tracingId: randomUUID() });
+    guest.send({
+      action: 'onAttachment',
+      token,
+      attachmentId: randomUUID(),
+      fileName: 'a.png',
+      fileType: 'image/png',
+      fileSize: PNG.length,
+      errorsAsJson: true,
+      tracingId: randomUUID(),
+    });
     const refused = await guest.next((f) => isClass('string')(f) || isClass('PresignedUrlResponse')(f), 'the answer');
     expect([refused.class, refused.code]).toEqual(['string', 403]);
   } finally {
@@ -176,5 +253,7 @@ test('the strict profile: a file presigned and never uploaded cannot be deleted,
 test('the default profile still deletes a presigned file (the kinder reading)', async () => {
   const { attachmentId } = await presign();
   guest.send({ action: 'deleteAttachment', token, attachmentId, tracingId: randomUUID() });
-  expect((await guest.next((f) => isClass('AttachmentDeletedResponse')(f), 'the deletion')).body).toEqual({ attachmentId });
+  expect((await guest.next((f) => isClass('AttachmentDeletedResponse')(f), 'the deletion')).body).toEqual({
+    attachmentId,
+  });
 });

@@ -41,7 +41,10 @@ describe('dropping sockets', () => {
     guest.send({ action: 'onMessage', token, tracingId: 'lost', message: { type: 'Text', text: 'lost' } });
     expect((await guest.closed).code).toBe(1006);
     expect(sim.conversationMessages(token)).toEqual([]);
-    expect(sim.framesFor(token, 'onMessage')[0]).toMatchObject({ dropped: 'before-processing', frame: { tracingId: 'lost' } });
+    expect(sim.framesFor(token, 'onMessage')[0]).toMatchObject({
+      dropped: 'before-processing',
+      frame: { tracingId: 'lost' },
+    });
 
     const again = await session(token);
     expect(again.guest.frames[0].body.newSession).toBe(false);
@@ -55,7 +58,9 @@ describe('dropping sockets', () => {
     guest.send({ action: 'onMessage', token, tracingId: 't1', message: { type: 'Text', text: 'processed' } });
     await guest.closed;
     expect(guest.frames.some((f) => f.tracingId === 't1')).toBe(false);
-    expect(sim.conversationMessages(token)).toEqual([expect.objectContaining({ text: 'processed', direction: 'Inbound' })]);
+    expect(sim.conversationMessages(token)).toEqual([
+      expect.objectContaining({ text: 'processed', direction: 'Inbound' }),
+    ]);
     expect(sim.framesFor(token, 'onMessage')[0]!.dropped).toBe('after-processing');
   });
 
@@ -111,7 +116,12 @@ describe('frame faults', () => {
   it('expireSession sends SessionExpiredEvent now and answers 4006 afterwards', async () => {
     const { guest, token } = await session();
     sim.faults.expireSession(token);
-    expect(await guest.next(isClass('SessionExpiredEvent'))).toEqual({ type: 'response', class: 'SessionExpiredEvent', code: 200, body: {} });
+    expect(await guest.next(isClass('SessionExpiredEvent'))).toEqual({
+      type: 'response',
+      class: 'SessionExpiredEvent',
+      code: 200,
+      body: {},
+    });
     expect(await guest.say(token, 'late')).toMatchObject({ class: 'string', code: 4006 });
     expect(await guest.request({ action: 'getJwt', token })).toMatchObject({ class: 'string', code: 4006 });
   });

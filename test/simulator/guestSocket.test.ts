@@ -116,9 +116,17 @@ describe('onMessage text', () => {
     expect(new Date(echo.body.channel.time).toISOString()).toBe(echo.body.channel.time);
 
     const typing = await guest.next(isMessage('Outbound'));
-    expect(typing.body).toMatchObject({ type: 'Event', events: [{ eventType: 'Typing', typing: { type: 'On', duration: 5000 } }] });
+    expect(typing.body).toMatchObject({
+      type: 'Event',
+      events: [{ eventType: 'Typing', typing: { type: 'On', duration: 5000 } }],
+    });
     const reply = await guest.next(isMessage('Outbound'));
-    expect(reply.body).toMatchObject({ type: 'Text', text: 'You said: Hello world', direction: 'Outbound', originatingEntity: 'Bot' });
+    expect(reply.body).toMatchObject({
+      type: 'Text',
+      text: 'You said: Hello world',
+      direction: 'Outbound',
+      originatingEntity: 'Bot',
+    });
     expect(reply.body.id).toMatch(/^[0-9a-f]{32}$/);
     expect(reply.tracingId).toBeUndefined();
 
@@ -159,7 +167,12 @@ describe('onMessage text', () => {
         content: [
           {
             contentType: 'ButtonResponse',
-            buttonResponse: { type: 'QuickReply', text: 'Yes', payload: 'payload-1', originatingMessageId: structured.body.id },
+            buttonResponse: {
+              type: 'QuickReply',
+              text: 'Yes',
+              payload: 'payload-1',
+              originatingMessageId: structured.body.id,
+            },
           },
         ],
       },
@@ -192,7 +205,10 @@ describe('onMessage text', () => {
     sim.agent.say(token, 'Hi, I am Ann', { originatingEntity: 'Human' });
     sim.agent.say(token, 'Pick one', { quickReplies: ['A', 'B'] });
     expect((await guest.next(isMessage('Outbound', 'Event'))).body.events[0].eventType).toBe('Typing');
-    expect((await guest.next(isMessage('Outbound', 'Text'))).body).toMatchObject({ text: 'Hi, I am Ann', originatingEntity: 'Human' });
+    expect((await guest.next(isMessage('Outbound', 'Text'))).body).toMatchObject({
+      text: 'Hi, I am Ann',
+      originatingEntity: 'Human',
+    });
     expect((await guest.next(isMessage('Outbound', 'Structured'))).body.content).toHaveLength(2);
     expect(() => sim.agent.say('no-such-token', 'x')).toThrow(/no session/);
   });
@@ -219,14 +235,20 @@ describe('custom attributes', () => {
     const guest = await connect();
     await guest.configure(sim, token);
     // 1 + 2046 bytes fits exactly; one more byte does not. "é" is two UTF-8 bytes.
-    const ok = await guest.say(token, 'fits', { channel: { metadata: { customAttributes: { k: 'x'.repeat(2045) + 'é' } } } });
+    const ok = await guest.say(token, 'fits', {
+      channel: { metadata: { customAttributes: { k: 'x'.repeat(2045) + 'é' } } },
+    });
     expect(ok.class).toBe('StructuredMessage');
     const tracingId = randomUUID();
     const refused = await guest.request({
       action: 'onMessage',
       token,
       tracingId,
-      message: { type: 'Text', text: 'too big', channel: { metadata: { customAttributes: { k: 'x'.repeat(2046) + 'é' } } } },
+      message: {
+        type: 'Text',
+        text: 'too big',
+        channel: { metadata: { customAttributes: { k: 'x'.repeat(2046) + 'é' } } },
+      },
     });
     expect(refused).toEqual({
       type: 'response',
@@ -246,7 +268,12 @@ describe('limits and errors', () => {
     await guest.configure(sim, token);
     expect((await guest.say(token, 'a'.repeat(4096))).class).toBe('StructuredMessage');
     const refused = await guest.say(token, 'é'.repeat(2049));
-    expect(refused).toMatchObject({ type: 'response', class: 'string', code: 4011, body: 'Message length 4098 is larger than 4096' });
+    expect(refused).toMatchObject({
+      type: 'response',
+      class: 'string',
+      code: 4011,
+      body: 'Message length 4098 is larger than 4096',
+    });
   });
 
   it('answers a sixth message within a second with TooManyRequestsErrorMessage 429/4029', async () => {
@@ -261,7 +288,12 @@ describe('limits and errors', () => {
     }
     now += 100; // the first of the five is 500 ms old
     const tracingId = randomUUID();
-    const refused = await guest.request({ action: 'onMessage', token, tracingId, message: { type: 'Text', text: 'm5' } });
+    const refused = await guest.request({
+      action: 'onMessage',
+      token,
+      tracingId,
+      message: { type: 'Text', text: 'm5' },
+    });
     expect(refused).toEqual({
       type: 'response',
       class: 'TooManyRequestsErrorMessage',
@@ -288,7 +320,11 @@ describe('limits and errors', () => {
 
   it('answers unknown actions, invalid JSON and malformed frames with 400 "Request failed."', async () => {
     const guest = await connect();
-    expect(await guest.request({ action: 'clearConversation', token: 'x' })).toMatchObject({ class: 'string', code: 400, body: 'Request failed.' });
+    expect(await guest.request({ action: 'clearConversation', token: 'x' })).toMatchObject({
+      class: 'string',
+      code: 400,
+      body: 'Request failed.',
+    });
     guest.send('{not json');
     expect(await guest.next()).toEqual({ type: 'response', class: 'string', code: 400, body: 'Request failed.' });
     expect(await guest.request({ action: 'onMessage', token: 'x' })).toMatchObject({ class: 'string', code: 400 });
@@ -300,7 +336,12 @@ describe('limits and errors', () => {
     const token = randomUUID();
     const guest = await connect();
     await guest.configure(sim, token);
-    expect(await guest.next(isClass('SessionExpiredEvent'))).toEqual({ type: 'response', class: 'SessionExpiredEvent', code: 200, body: {} });
+    expect(await guest.next(isClass('SessionExpiredEvent'))).toEqual({
+      type: 'response',
+      class: 'SessionExpiredEvent',
+      code: 200,
+      body: {},
+    });
     expect(await guest.say(token, 'still there?')).toMatchObject({ type: 'response', class: 'string', code: 4006 });
     expect(await guest.configure(sim, token)).toMatchObject({ class: 'string', code: 4006 });
   });
@@ -311,7 +352,11 @@ describe('events', () => {
     const token = randomUUID();
     const guest = await connect();
     await guest.configure(sim, token);
-    const typing = { action: 'onMessage', token, message: { type: 'Event', events: [{ eventType: 'Typing', typing: { type: 'On' } }] } };
+    const typing = {
+      action: 'onMessage',
+      token,
+      message: { type: 'Event', events: [{ eventType: 'Typing', typing: { type: 'On' } }] },
+    };
     guest.send({ ...typing, tracingId: 'typing-1' });
     await guest.sync(token);
     expect(guest.pending()).toEqual([]);
@@ -333,10 +378,18 @@ describe('events', () => {
     const join = await guest.request({
       action: 'onMessage',
       token,
-      message: { type: 'Event', events: [{ eventType: 'Presence', presence: { type: 'Join' } }], channel: { metadata: { customAttributes: { A: 'B' } } } },
+      message: {
+        type: 'Event',
+        events: [{ eventType: 'Presence', presence: { type: 'Join' } }],
+        channel: { metadata: { customAttributes: { A: 'B' } } },
+      },
     });
     expect(join).toMatchObject({ type: 'message', class: 'StructuredMessage' });
-    expect(join.body).toMatchObject({ type: 'Event', direction: 'Inbound', events: [{ eventType: 'Presence', presence: { type: 'Join' } }] });
+    expect(join.body).toMatchObject({
+      type: 'Event',
+      direction: 'Inbound',
+      events: [{ eventType: 'Presence', presence: { type: 'Join' } }],
+    });
     expect(sim.customAttributes(token)).toEqual({ A: 'B' });
     expect((await guest.next(isMessage('Outbound', 'Text'))).body.text).toBe('Welcome!');
   });
@@ -348,8 +401,18 @@ describe('events', () => {
     await a.configure(sim, token);
     await b.configure(sim, token);
     await a.say(token, 'something to forget');
-    a.send({ action: 'onMessage', token, tracingId: 'clear-1', message: { type: 'Event', events: [{ eventType: 'Presence', presence: { type: 'Clear' } }] } });
-    expect(await a.next(isClass('SessionClearedEvent'))).toEqual({ type: 'message', class: 'SessionClearedEvent', code: 200, body: {} });
+    a.send({
+      action: 'onMessage',
+      token,
+      tracingId: 'clear-1',
+      message: { type: 'Event', events: [{ eventType: 'Presence', presence: { type: 'Clear' } }] },
+    });
+    expect(await a.next(isClass('SessionClearedEvent'))).toEqual({
+      type: 'message',
+      class: 'SessionClearedEvent',
+      code: 200,
+      body: {},
+    });
     expect(await b.next(isClass('SessionClearedEvent'))).toMatchObject({ body: {} });
     await Promise.all([a.closed, b.closed]);
     expect(sim.conversationMessages(token)).toEqual([]);
@@ -363,8 +426,17 @@ describe('events', () => {
     const token = randomUUID();
     const guest = await connect();
     await guest.configure(sim, token);
-    const reply = await guest.request({ action: 'onMessage', token, message: { type: 'Event', events: [{ eventType: 'Presence', presence: { type: 'Clear' } }] } });
-    expect(reply).toMatchObject({ type: 'response', class: 'string', code: 403, body: 'Presence events Conversation Clear are not supported' });
+    const reply = await guest.request({
+      action: 'onMessage',
+      token,
+      message: { type: 'Event', events: [{ eventType: 'Presence', presence: { type: 'Clear' } }] },
+    });
+    expect(reply).toMatchObject({
+      type: 'response',
+      class: 'string',
+      code: 403,
+      body: 'Presence events Conversation Clear are not supported',
+    });
   });
 });
 
@@ -374,15 +446,28 @@ describe('disconnect, read-only and startNew', () => {
     const guest = await connect();
     await guest.configure(sim, token);
     await guest.say(token, 'please disconnect me');
-    const disconnect = await guest.next((f) => isMessage('Outbound', 'Event')(f) && f.body.events[0].eventType === 'Presence');
-    expect(disconnect.body).toMatchObject({ metadata: { readOnly: 'true' }, events: [{ eventType: 'Presence', presence: { type: 'Disconnect' } }] });
+    const disconnect = await guest.next(
+      (f) => isMessage('Outbound', 'Event')(f) && f.body.events[0].eventType === 'Presence',
+    );
+    expect(disconnect.body).toMatchObject({
+      metadata: { readOnly: 'true' },
+      events: [{ eventType: 'Presence', presence: { type: 'Disconnect' } }],
+    });
 
     const refused = await guest.say(token, 'hello?');
     expect(refused).toMatchObject({ type: 'response', class: 'string', code: 403 });
-    expect((await guest.configure(sim, token)).body).toMatchObject({ connected: true, newSession: false, readOnly: true });
+    expect((await guest.configure(sim, token)).body).toMatchObject({
+      connected: true,
+      newSession: false,
+      readOnly: true,
+    });
 
     const closed = await guest.request({ action: 'closeSession', token, closeAllConnections: true });
-    expect(closed).toMatchObject({ type: 'response', class: 'SessionResponse', body: { connected: false, readOnly: true } });
+    expect(closed).toMatchObject({
+      type: 'response',
+      class: 'SessionResponse',
+      body: { connected: false, readOnly: true },
+    });
 
     const fresh = await guest.configure(sim, token, { startNew: true });
     expect(fresh.body).toMatchObject({ connected: true, newSession: true, readOnly: false });
@@ -407,7 +492,12 @@ describe('disconnect, read-only and startNew', () => {
     await b.configure(sim, token);
     const reply = await a.request({ action: 'closeSession', token, closeAllConnections: true });
     expect(reply.body).toMatchObject({ connected: false, readOnly: true });
-    expect(await b.next(isClass('ConnectionClosedEvent'))).toEqual({ type: 'message', class: 'ConnectionClosedEvent', code: 200, body: {} });
+    expect(await b.next(isClass('ConnectionClosedEvent'))).toEqual({
+      type: 'message',
+      class: 'ConnectionClosedEvent',
+      code: 200,
+      body: {},
+    });
     await b.closed;
     // The requester is no longer attached to the session.
     expect(await a.say(token, 'x')).toMatchObject({ class: 'string', code: 4007 });
@@ -433,8 +523,18 @@ describe('echo', () => {
     const token = randomUUID();
     const guest = await connect();
     const session = await guest.configure(sim, token);
-    const reply = await guest.request({ action: 'echo', token, tracingId: 'SGVhbHRoQ2hlY2tNZXNzYWdlSWQ=', message: { type: 'Text', text: 'ping' } });
-    expect(reply).toMatchObject({ type: 'response', class: 'StructuredMessage', code: 200, tracingId: 'SGVhbHRoQ2hlY2tNZXNzYWdlSWQ=' });
+    const reply = await guest.request({
+      action: 'echo',
+      token,
+      tracingId: 'SGVhbHRoQ2hlY2tNZXNzYWdlSWQ=',
+      message: { type: 'Text', text: 'ping' },
+    });
+    expect(reply).toMatchObject({
+      type: 'response',
+      class: 'StructuredMessage',
+      code: 200,
+      tracingId: 'SGVhbHRoQ2hlY2tNZXNzYWdlSWQ=',
+    });
     expect(reply.body).toMatchObject({
       type: 'Text',
       text: 'ping',

@@ -31,7 +31,9 @@ async function jwtFor(guest: RawGuest, token: string): Promise<{ jwt: string; ex
 }
 
 function history(auth: string | undefined, query = '') {
-  return fetch(`${sim.urls.apiUrl}/api/v2/webmessaging/messages${query}`, { headers: auth === undefined ? {} : { authorization: auth } });
+  return fetch(`${sim.urls.apiUrl}/api/v2/webmessaging/messages${query}`, {
+    headers: auth === undefined ? {} : { authorization: auth },
+  });
 }
 
 describe('getJwt', () => {
@@ -67,14 +69,19 @@ describe('GET /api/v2/webmessaging/messages', () => {
     expect(res.headers.get('inin-correlation-id')).toEqual(expect.any(String));
     const page = await res.json();
     expect(page).toMatchObject({ pageSize: 25, pageNumber: 1, total: 4, pageCount: 1 });
-    expect(page.entities.map((e: { type: string; text?: string; direction: string }) => [e.direction, e.type, e.text])).toEqual([
+    expect(
+      page.entities.map((e: { type: string; text?: string; direction: string }) => [e.direction, e.type, e.text]),
+    ).toEqual([
       ['Outbound', 'Event', undefined],
       ['Inbound', 'Text', 'three'],
       ['Outbound', 'Text', 'two'],
       ['Inbound', 'Text', 'one'],
     ]);
     expect(page.entities[2]).toMatchObject({ originatingEntity: 'Human', channel: { time: expect.any(String) } });
-    expect(page.entities[0]).toMatchObject({ metadata: { readOnly: 'false' }, events: [{ eventType: 'Presence', presence: { type: 'Disconnect' } }] });
+    expect(page.entities[0]).toMatchObject({
+      metadata: { readOnly: 'false' },
+      events: [{ eventType: 'Presence', presence: { type: 'Disconnect' } }],
+    });
 
     const second = await (await history(`Bearer ${jwt}`, '?pageNumber=2&pageSize=3')).json();
     expect(second).toMatchObject({ pageSize: 3, pageNumber: 2, total: 4, pageCount: 2 });
@@ -92,7 +99,10 @@ describe('GET /api/v2/webmessaging/messages', () => {
       const live = await guest.next(isMessage('Outbound'));
       expect(live.body.channel.time).toBe('2031-05-01T12:00:00.000Z');
       const page = await (await history(`bearer ${(await jwtFor(guest, token)).jwt}`)).json();
-      expect(page.entities.map((e: { channel: { time: string } }) => e.channel.time)).toEqual(['2031-05-01T12:00:00.000Z', '2031-05-01T12:00:00.000Z']);
+      expect(page.entities.map((e: { channel: { time: string } }) => e.channel.time)).toEqual([
+        '2031-05-01T12:00:00.000Z',
+        '2031-05-01T12:00:00.000Z',
+      ]);
     } finally {
       sim.setOptions({ clock: Date.now, clockTimesMessages: false });
     }
@@ -123,7 +133,13 @@ describe('GET /api/v2/webmessaging/messages', () => {
     const [header, payload] = jwt.split('.');
     const forged = await history(`bearer ${header}.${payload}.${'A'.repeat(43)}`);
     expect(forged.status).toBe(401);
-    expect(await forged.json()).toMatchObject({ message: 'Invalid login credentials.', code: 'bad.credentials', status: 401, details: [], errors: [] });
+    expect(await forged.json()).toMatchObject({
+      message: 'Invalid login credentials.',
+      code: 'bad.credentials',
+      status: 401,
+      details: [],
+      errors: [],
+    });
 
     sim.setOptions({ jwtLifetimeSeconds: -10 });
     const expired = await history(`bearer ${(await jwtFor(guest, token)).jwt}`);

@@ -49,11 +49,15 @@ it('npm run sim prints the env lines, serves on the SIM_PORT and SIM_HOST it was
     expect(env.GENESYS_DEPLOYMENT_ID).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(env.GENESYS_REGION).toBe('mypurecloud.com');
 
-    const config = await fetch(`${env.GENESYS_CDN_URL}/webdeployments/v1/deployments/${env.GENESYS_DEPLOYMENT_ID}/config.json`);
+    const config = await fetch(
+      `${env.GENESYS_CDN_URL}/webdeployments/v1/deployments/${env.GENESYS_DEPLOYMENT_ID}/config.json`,
+    );
     expect(config.status).toBe(200);
     const token = await fetch(`${env.GENESYS_LOGIN_URL}/oauth/token`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${env.GENESYS_CLIENT_ID}:${env.GENESYS_CLIENT_SECRET}`).toString('base64')}` },
+      headers: {
+        authorization: `Basic ${Buffer.from(`${env.GENESYS_CLIENT_ID}:${env.GENESYS_CLIENT_SECRET}`).toString('base64')}`,
+      },
       body: 'grant_type=client_credentials',
     });
     expect(token.status).toBe(200);
@@ -65,7 +69,11 @@ it('npm run sim prints the env lines, serves on the SIM_PORT and SIM_HOST it was
 
 /** The simulator's own process, as `npm run sim` runs it (without npm, which adds nothing here). */
 function simulatorExit(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'simulator/main.ts'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'simulator/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stderr: stderr.trim() })));
@@ -82,9 +90,18 @@ it('a SIM_PORT already taken, a SIM_HOST not of this machine or a SIM_PORT that 
       simulatorExit({ SIM_PORT: '0', SIM_HOST: '192.0.2.1' }),
       simulatorExit({ SIM_PORT: '91OO' }),
     ]);
-    expect(busy).toEqual({ code: 1, stderr: `simulator failed to start: 127.0.0.1:${port} is already in use: set SIM_PORT to another port (0 = any free port)` });
-    expect(foreign).toEqual({ code: 1, stderr: 'simulator failed to start: SIM_HOST "192.0.2.1" is not an address of this machine' });
-    expect(garbled).toEqual({ code: 2, stderr: 'SIM_PORT must be a port number from 0 to 65535, 0 for any free port (got "91OO")' });
+    expect(busy).toEqual({
+      code: 1,
+      stderr: `simulator failed to start: 127.0.0.1:${port} is already in use: set SIM_PORT to another port (0 = any free port)`,
+    });
+    expect(foreign).toEqual({
+      code: 1,
+      stderr: 'simulator failed to start: SIM_HOST "192.0.2.1" is not an address of this machine',
+    });
+    expect(garbled).toEqual({
+      code: 2,
+      stderr: 'SIM_PORT must be a port number from 0 to 65535, 0 for any free port (got "91OO")',
+    });
   } finally {
     blocker.close();
   }

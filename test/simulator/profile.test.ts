@@ -9,12 +9,20 @@ let sim: Simulator;
 const standing = manualClock(Date.now()).now;
 beforeAll(async () => {
   // More messages in one standing second than Genesys's 2: the rate has its own test below.
-  sim = await startSimulator({ profile: 'strict', agent: { typingDelayMs: 1, replyDelayMs: 5 }, autoStart: true, clock: standing, messagesPerSecond: 5 });
+  sim = await startSimulator({
+    profile: 'strict',
+    agent: { typingDelayMs: 1, replyDelayMs: 5 },
+    autoStart: true,
+    clock: standing,
+    messagesPerSecond: 5,
+  });
 });
 afterAll(() => sim.stop());
 beforeEach(() => sim.reset());
 
-async function configured(token = randomUUID()): Promise<{ guest: RawGuest; token: string; session: Record<string, unknown> }> {
+async function configured(
+  token = randomUUID(),
+): Promise<{ guest: RawGuest; token: string; session: Record<string, unknown> }> {
   const guest = await RawGuest.connect(sim);
   guest.send({ action: 'configureSession', token, deploymentId: sim.deploymentId, tracingId: 'configure-1' });
   const session = await guest.next(isClass('SessionResponse'), 'SessionResponse');
@@ -34,14 +42,24 @@ test('JwtResponse, error frames, 429 and the Join echo carry no tracingId; the t
   const { guest, token } = await configured();
   guest.send({ action: 'getJwt', token, tracingId: 'jwt-1' });
   expect((await guest.next(isClass('JwtResponse'), 'JwtResponse')).tracingId).toBeUndefined();
-  guest.send({ action: 'onMessage', token, tracingId: 'join-1', message: { type: 'Event', events: [{ eventType: 'Presence', presence: { type: 'Join' } }] } });
+  guest.send({
+    action: 'onMessage',
+    token,
+    tracingId: 'join-1',
+    message: { type: 'Event', events: [{ eventType: 'Presence', presence: { type: 'Join' } }] },
+  });
   const join = await guest.next((f) => isMessage('Inbound', 'Event')(f), 'the Join echo');
   expect(join.tracingId).toBeUndefined();
   guest.send({ action: 'onMessage', token, tracingId: 'long-1', message: { type: 'Text', text: 'x'.repeat(5000) } });
   const tooLong = await guest.next(isClass('string'), 'the 4011');
   expect(tooLong).toMatchObject({ code: 4011 });
   expect(tooLong.tracingId).toBeUndefined();
-  guest.send({ action: 'onMessage', token, tracingId: 'text-1', message: { type: 'Text', text: 'hello', metadata: { id: 'client-id-1' } } });
+  guest.send({
+    action: 'onMessage',
+    token,
+    tracingId: 'text-1',
+    message: { type: 'Text', text: 'hello', metadata: { id: 'client-id-1' } },
+  });
   const echo = await guest.next(isMessage('Inbound', 'Text'), 'the text echo');
   expect(echo.tracingId).toBe('text-1');
   // Genesys's own id, not the client's metadata.id.
@@ -51,12 +69,20 @@ test('JwtResponse, error frames, 429 and the Join echo carry no tracingId; the t
 
 test('agent messages have nulls; history has channel.time null and Genesys message ids; 10 history reads a minute', async () => {
   const { guest, token } = await configured();
-  guest.send({ action: 'onMessage', token, tracingId: 't', message: { type: 'Text', text: 'hi there', metadata: { id: 'mine' } } });
+  guest.send({
+    action: 'onMessage',
+    token,
+    tracingId: 't',
+    message: { type: 'Text', text: 'hi there', metadata: { id: 'mine' } },
+  });
   const reply = await guest.next(isMessage('Outbound', 'Text'), 'the agent reply');
   expect(reply.body.channel.from.image).toBeNull();
   guest.send({ action: 'getJwt', token, tracingId: 'j' });
   const { jwt } = (await guest.next(isClass('JwtResponse'))).body;
-  const read = () => fetch(`${sim.urls.apiUrl}/api/v2/webmessaging/messages?pageNumber=1&pageSize=25`, { headers: { Authorization: `bearer ${jwt}` } });
+  const read = () =>
+    fetch(`${sim.urls.apiUrl}/api/v2/webmessaging/messages?pageNumber=1&pageSize=25`, {
+      headers: { Authorization: `bearer ${jwt}` },
+    });
   const first = await read();
   const body = (await first.json()) as { entities: { channel: { time: string | null; messageId?: string } }[] };
   expect(body.entities.some((e) => e.channel.time === null)).toBe(true);
@@ -69,7 +95,12 @@ test('agent messages have nulls; history has channel.time null and Genesys messa
 });
 
 test('the deployment takes at most connectionsPerMinute new connections a minute', async () => {
-  const limited = await startSimulator({ profile: 'strict', connectionsPerMinute: 3, agent: { enabled: false }, clock: standing });
+  const limited = await startSimulator({
+    profile: 'strict',
+    connectionsPerMinute: 3,
+    agent: { enabled: false },
+    clock: standing,
+  });
   try {
     const url = `${limited.urls.webMessagingUrl}/v1?deploymentId=${limited.deploymentId}`;
     const statuses = [];
@@ -82,7 +113,12 @@ test('the deployment takes at most connectionsPerMinute new connections a minute
 
 test('Presence Clear is answered by SessionClearedEvent then ConnectionClosedEvent', async () => {
   const { guest, token } = await configured();
-  guest.send({ action: 'onMessage', token, tracingId: 'clear-1', message: { type: 'Event', events: [{ eventType: 'Presence', presence: { type: 'Clear' } }] } });
+  guest.send({
+    action: 'onMessage',
+    token,
+    tracingId: 'clear-1',
+    message: { type: 'Event', events: [{ eventType: 'Presence', presence: { type: 'Clear' } }] },
+  });
   await guest.next(isClass('SessionClearedEvent'), 'SessionClearedEvent');
   await guest.next(isClass('ConnectionClosedEvent'), 'ConnectionClosedEvent');
   await guest.closed;
@@ -112,7 +148,12 @@ describe("Genesys's budgets, as the strict profile enforces them", () => {
   });
 
   test('every request counts against the connection budget; the excess gets an untraced 429, and a new connection a new budget', async () => {
-    const strict = await startSimulator({ profile: 'strict', agent: { enabled: false }, clock: standing, requestsPerConnectionPerMinute: 4 });
+    const strict = await startSimulator({
+      profile: 'strict',
+      agent: { enabled: false },
+      clock: standing,
+      requestsPerConnectionPerMinute: 4,
+    });
     try {
       const guest = await RawGuest.connect(strict);
       const token = randomUUID();

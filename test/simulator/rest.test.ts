@@ -40,7 +40,12 @@ describe('POST /oauth/token', () => {
     const body = await res.json();
     expect(body).toEqual({ access_token: expect.any(String), token_type: 'bearer', expires_in: 86_400 });
     expect(sim.stats.tokenRequests).toBe(1);
-    expect(sim.requests[0]).toMatchObject({ method: 'POST', path: '/oauth/token', body: 'grant_type=client_credentials', target: 'token' });
+    expect(sim.requests[0]).toMatchObject({
+      method: 'POST',
+      path: '/oauth/token',
+      body: 'grant_type=client_credentials',
+      target: 'token',
+    });
   });
 
   it('uses the configured expires_in', async () => {
@@ -53,13 +58,20 @@ describe('POST /oauth/token', () => {
     for (const auth of [basic(sim.credentials.clientId, 'wrong'), basic('someone', sim.credentials.clientSecret), '']) {
       const res = await requestToken(auth);
       expect(res.status).toBe(401);
-      expect(await res.json()).toEqual({ error: 'invalid_client', description: 'authentication failed', error_description: 'authentication failed' });
+      expect(await res.json()).toEqual({
+        error: 'invalid_client',
+        description: 'authentication failed',
+        error_description: 'authentication failed',
+      });
     }
     expect(sim.stats.tokenRequests).toBe(3);
   });
 
   it('answers another grant type with 400 unsupported_grant_type', async () => {
-    const res = await requestToken(basic(sim.credentials.clientId, sim.credentials.clientSecret), 'grant_type=password');
+    const res = await requestToken(
+      basic(sim.credentials.clientId, sim.credentials.clientSecret),
+      'grant_type=password',
+    );
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: 'unsupported_grant_type', error_description: expect.any(String) });
   });
@@ -104,7 +116,14 @@ describe('GET /api/v2/webdeployments/deployments/{id}', () => {
   it('answers an unknown or expired token with 401 bad.credentials, a missing one with authentication.required', async () => {
     const unknown = await getDeployment('not-a-token');
     expect(unknown.status).toBe(401);
-    expect(await unknown.json()).toMatchObject({ message: 'Invalid login credentials.', code: 'bad.credentials', status: 401, contextId: expect.any(String), details: [], errors: [] });
+    expect(await unknown.json()).toMatchObject({
+      message: 'Invalid login credentials.',
+      code: 'bad.credentials',
+      status: 401,
+      contextId: expect.any(String),
+      details: [],
+      errors: [],
+    });
 
     sim.setOptions({ tokenExpiresIn: 0 });
     const expired = await getDeployment(await accessToken());
@@ -161,7 +180,11 @@ describe('failRest and delayRest', () => {
     sim.faults.failRest('token', { status: 500, times: 1 });
     const failed = await requestToken(basic(sim.credentials.clientId, sim.credentials.clientSecret));
     expect(failed.status).toBe(500);
-    expect(await failed.json()).toMatchObject({ code: 'internal.server.error', status: 500, contextId: expect.any(String) });
+    expect(await failed.json()).toMatchObject({
+      code: 'internal.server.error',
+      status: 500,
+      contextId: expect.any(String),
+    });
     const ok = await requestToken(basic(sim.credentials.clientId, sim.credentials.clientSecret));
     expect(ok.status).toBe(200);
     expect(sim.stats.tokenRequests).toBe(2);
@@ -169,7 +192,11 @@ describe('failRest and delayRest', () => {
 
   it('fails the deployment endpoint until cleared, with custom body and headers', async () => {
     const token = await accessToken();
-    sim.faults.failRest('deployment', { status: 503, body: { message: 'down', code: 'service.unavailable', status: 503 }, headers: { 'retry-after': '7' } });
+    sim.faults.failRest('deployment', {
+      status: 503,
+      body: { message: 'down', code: 'service.unavailable', status: 503 },
+      headers: { 'retry-after': '7' },
+    });
     for (let i = 0; i < 2; i++) {
       const res = await getDeployment(token);
       expect(res.status).toBe(503);
@@ -188,7 +215,9 @@ describe('failRest and delayRest', () => {
     expect(await config.json()).toMatchObject({ code: 'too.many.requests.retry.after' });
 
     sim.faults.failRest('history', { status: 500, delayMs: 20 });
-    const history = await fetch(`${sim.urls.apiUrl}/api/v2/webmessaging/messages`, { headers: { authorization: 'bearer x' } });
+    const history = await fetch(`${sim.urls.apiUrl}/api/v2/webmessaging/messages`, {
+      headers: { authorization: 'bearer x' },
+    });
     expect(history.status).toBe(500);
     expect(sim.stats.historyRequests).toBe(1);
   });

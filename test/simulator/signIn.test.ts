@@ -34,12 +34,27 @@ async function jwtFor(customer: string): Promise<string> {
 }
 
 const configureSignedIn = (guest: RawGuest, token: string, jwt: string) =>
-  guest.request({ action: 'configureAuthenticatedSession', token, deploymentId: sim.deploymentId, startNew: false, data: { code: jwt } });
-const isSignInPresence = (f: Frame) => isClass('StructuredMessage')(f) && f.body.direction === 'Inbound' && f.body.events?.[0]?.presence?.type === 'SignIn';
+  guest.request({
+    action: 'configureAuthenticatedSession',
+    token,
+    deploymentId: sim.deploymentId,
+    startNew: false,
+    data: { code: jwt },
+  });
+const isSignInPresence = (f: Frame) =>
+  isClass('StructuredMessage')(f) && f.body.direction === 'Inbound' && f.body.events?.[0]?.presence?.type === 'SignIn';
 
 describe('the demo identity provider', () => {
-  const authorize = (params: Record<string, string>) => fetch(`${sim.url}/oidc/authorize?${new URLSearchParams(params)}`);
-  const valid = { response_type: 'code', client_id: 'demo-chat', redirect_uri: REDIRECT_URI, state: 's', code_challenge: 'c', code_challenge_method: 'S256' };
+  const authorize = (params: Record<string, string>) =>
+    fetch(`${sim.url}/oidc/authorize?${new URLSearchParams(params)}`);
+  const valid = {
+    response_type: 'code',
+    client_id: 'demo-chat',
+    redirect_uri: REDIRECT_URI,
+    state: 's',
+    code_challenge: 'c',
+    code_challenge_method: 'S256',
+  };
 
   test('the sign-in page carries the request along, escaped', async () => {
     const res = await authorize({ ...valid, state: '"><script>alert(1)</script>' });
@@ -62,20 +77,42 @@ describe('the demo identity provider', () => {
   test('a code is good once, for its redirect URI and PKCE verifier only', async () => {
     const grant = await signInAt(sim, 'c-1');
     const redeem = (g: Record<string, string>) =>
-      fetch(`${sim.url}/oidc/token`, { method: 'POST', body: new URLSearchParams({ grant_type: 'authorization_code', client_id: 'demo-chat', ...g }) });
+      fetch(`${sim.url}/oidc/token`, {
+        method: 'POST',
+        body: new URLSearchParams({ grant_type: 'authorization_code', client_id: 'demo-chat', ...g }),
+      });
     const wrongVerifier = await signInAt(sim, 'c-1');
-    expect((await redeem({ code: wrongVerifier.code, redirect_uri: REDIRECT_URI, code_verifier: 'x'.repeat(43) })).status).toBe(400);
+    expect(
+      (await redeem({ code: wrongVerifier.code, redirect_uri: REDIRECT_URI, code_verifier: 'x'.repeat(43) })).status,
+    ).toBe(400);
     const wrongUri = await signInAt(sim, 'c-1');
-    expect((await redeem({ code: wrongUri.code, redirect_uri: 'http://localhost:3000/elsewhere', code_verifier: wrongUri.codeVerifier })).status).toBe(400);
+    expect(
+      (
+        await redeem({
+          code: wrongUri.code,
+          redirect_uri: 'http://localhost:3000/elsewhere',
+          code_verifier: wrongUri.codeVerifier,
+        })
+      ).status,
+    ).toBe(400);
     const ok = await redeem({ code: grant.code, redirect_uri: REDIRECT_URI, code_verifier: grant.codeVerifier });
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({ id_token: expect.stringMatching(/^eyJ/), token_type: 'Bearer' });
-    expect((await redeem({ code: grant.code, redirect_uri: REDIRECT_URI, code_verifier: grant.codeVerifier })).status).toBe(400);
+    expect(
+      (await redeem({ code: grant.code, redirect_uri: REDIRECT_URI, code_verifier: grant.codeVerifier })).status,
+    ).toBe(400);
   });
 
   test('discovery names the endpoints', async () => {
-    const doc = (await (await fetch(`${sim.url}/oidc/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
-    expect(doc).toMatchObject({ authorization_endpoint: sim.signIn.authorizeUrl, token_endpoint: `${sim.url}/oidc/token`, code_challenge_methods_supported: ['S256'] });
+    const doc = (await (await fetch(`${sim.url}/oidc/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(doc).toMatchObject({
+      authorization_endpoint: sim.signIn.authorizeUrl,
+      token_endpoint: `${sim.url}/oidc/token`,
+      code_challenge_methods_supported: ['S256'],
+    });
   });
 });
 
@@ -85,7 +122,10 @@ describe('signed-in sessions', () => {
     const token = randomUUID();
     const refused = await configureSignedIn(guest, token, 'eyJub3QiOiJ2YWxpZCJ9.e30.x');
     expect(refused).toMatchObject({ class: 'string', code: 401, body: 'User is unauthorized' });
-    expect(await configureSignedIn(guest, token, await jwtFor('c-2'))).toMatchObject({ class: 'SessionResponse', body: { newSession: true } });
+    expect(await configureSignedIn(guest, token, await jwtFor('c-2'))).toMatchObject({
+      class: 'SessionResponse',
+      body: { newSession: true },
+    });
     await guest.next(isSignInPresence, 'the SignIn presence');
     const other = await connect();
     expect(await other.configure(sim, token)).toMatchObject({ class: 'string', code: 4017 });
@@ -98,13 +138,20 @@ describe('signed-in sessions', () => {
     await phone.say(phoneToken, 'hello from the phone');
     const laptop = await connect();
     const laptopToken = randomUUID();
-    expect(await configureSignedIn(laptop, laptopToken, await jwtFor('c-3'))).toMatchObject({ body: { newSession: false } });
+    expect(await configureSignedIn(laptop, laptopToken, await jwtFor('c-3'))).toMatchObject({
+      body: { newSession: false },
+    });
     await laptop.say(laptopToken, 'and from the laptop');
-    await phone.next((f) => isClass('StructuredMessage')(f) && f.body.text === 'and from the laptop', 'the laptop message on the phone');
-    expect(sim.conversationMessages(laptopToken).map((m) => (m as { text?: string }).text)).toContain('hello from the phone');
+    await phone.next(
+      (f) => isClass('StructuredMessage')(f) && f.body.text === 'and from the laptop',
+      'the laptop message on the phone',
+    );
+    expect(sim.conversationMessages(laptopToken).map((m) => (m as { text?: string }).text)).toContain(
+      'hello from the phone',
+    );
   });
 
-  test('step-up keeps the conversation; the session\'s other connections close with signedIn; an older one of the customer is cleared', async () => {
+  test("step-up keeps the conversation; the session's other connections close with signedIn; an older one of the customer is cleared", async () => {
     const older = await connect();
     await configureSignedIn(older, randomUUID(), await jwtFor('c-4'));
     const guest = await connect();
@@ -116,7 +163,9 @@ describe('signed-in sessions', () => {
     const reply = await configureSignedIn(guest, token, await jwtFor('c-4'));
     expect(reply).toMatchObject({ class: 'SessionResponse', body: { clearedExistingSession: true } });
     for (const closed of [peer, older]) {
-      expect(await closed.next(isClass('ConnectionClosedEvent'), 'the close')).toMatchObject({ body: { reason: 'signedIn' } });
+      expect(await closed.next(isClass('ConnectionClosedEvent'), 'the close')).toMatchObject({
+        body: { reason: 'signedIn' },
+      });
     }
     await guest.next(isSignInPresence, 'the SignIn presence');
     expect(sim.conversationMessages(token).map((m) => (m as { text?: string }).text)).toContain('anonymous words');
@@ -137,7 +186,10 @@ describe('signed-in sessions', () => {
     const devices = [await connect(), await connect()];
     const tokens = [randomUUID(), randomUUID()];
     for (const [i, device] of devices.entries()) await configureSignedIn(device, tokens[i]!, jwt);
-    const res = await fetch(`${sim.urls.apiUrl}/api/v2/webdeployments/token/revoke`, { method: 'DELETE', headers: { Authorization: `bearer ${jwt}` } });
+    const res = await fetch(`${sim.urls.apiUrl}/api/v2/webdeployments/token/revoke`, {
+      method: 'DELETE',
+      headers: { Authorization: `bearer ${jwt}` },
+    });
     expect(res.status).toBe(204);
     for (const device of devices) await device.next(isClass('LogoutEvent'), 'the LogoutEvent');
     // The connection no longer serves the session, and the old JWT is refused.

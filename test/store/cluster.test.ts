@@ -45,7 +45,13 @@ function clusterStore(prefix: string, lossCheckMs = 10_000) {
 /** A client of one primary alone (no redirections). */
 function primary(node: string): Redis {
   const [host, port] = node.split(':');
-  return new Redis({ host, port: Number(port), password: cluster.password, lazyConnect: false, maxRetriesPerRequest: 1 });
+  return new Redis({
+    host,
+    port: Number(port),
+    password: cluster.password,
+    lazyConnect: false,
+    maxRetriesPerRequest: 1,
+  });
 }
 
 test("every session's records live on the primary of its slot, and all of them work through one store", async () => {
@@ -78,7 +84,9 @@ test('each primary is asked how it keeps its data, and one that can lose records
     const outcome = await store.durability;
     expect(outcome).toEqual({ checked: true, problems: [expect.stringMatching(/^appendonly is no/)] });
     const warnings = captured.lines().filter((l) => l.level === 40);
-    expect(warnings).toEqual([expect.objectContaining({ redisNode: cluster.nodes[1], problems: [expect.stringMatching(/^appendonly is no/)] })]);
+    expect(warnings).toEqual([
+      expect.objectContaining({ redisNode: cluster.nodes[1], problems: [expect.stringMatching(/^appendonly is no/)] }),
+    ]);
   } finally {
     await weak.config('SET', 'appendonly', 'yes');
     weak.disconnect();

@@ -55,7 +55,8 @@ describe('a full store', () => {
     expect(refused).toMatchObject({
       code: 'store_unavailable',
       retryAfterSeconds: 1,
-      message: "This instance's in-memory store holds as many records as it may (2), none expired yet; nothing was done. Retry shortly.",
+      message:
+        "This instance's in-memory store holds as many records as it may (2), none expired yet; nothing was done. Retry shortly.",
     });
     // `a` expires at 500 ms; the next look for room is a second after the last.
     clock.advance(600);

@@ -1,4 +1,10 @@
-import { clientOptions, clusterOptions, reconnectDelay, sentinelOptions, singleOptions } from '../../src/store/redisConnection';
+import {
+  clientOptions,
+  clusterOptions,
+  reconnectDelay,
+  sentinelOptions,
+  singleOptions,
+} from '../../src/store/redisConnection';
 import type { RedisConfig } from '../../src/config/redisTopology';
 
 /**
@@ -26,7 +32,10 @@ test('commands are never queued while Redis is away, retried once, and bounded b
 });
 
 test('REDIS_PASSWORD and TLS go to every node when set', () => {
-  expect(clientOptions({ ...single, password: 'secret', tls: true }, 500)).toMatchObject({ password: 'secret', tls: {} });
+  expect(clientOptions({ ...single, password: 'secret', tls: true }, 500)).toMatchObject({
+    password: 'secret',
+    tls: {},
+  });
 });
 
 test('a password in REDIS_URL wins over REDIS_PASSWORD; without one, REDIS_PASSWORD is used', () => {
@@ -37,12 +46,29 @@ test('a password in REDIS_URL wins over REDIS_PASSWORD; without one, REDIS_PASSW
 
 test('a cluster reads from primaries, queues nothing, and backs off like one Redis', () => {
   const options = clientOptions(single, 500);
-  expect(clusterOptions(options)).toEqual({ enableOfflineQueue: false, clusterRetryStrategy: reconnectDelay, scaleReads: 'master', redisOptions: options });
+  expect(clusterOptions(options)).toEqual({
+    enableOfflineQueue: false,
+    clusterRetryStrategy: reconnectDelay,
+    scaleReads: 'master',
+    redisOptions: options,
+  });
 });
 
-test("through Sentinel: the named primary, followed to a new one at once, with TLS to it when TLS is on", () => {
-  const sentinel = { kind: 'sentinel' as const, sentinels: [{ host: '127.0.0.1', port: 26379 }], name: 'bff', keyPrefix: '', tls: false };
+test('through Sentinel: the named primary, followed to a new one at once, with TLS to it when TLS is on', () => {
+  const sentinel = {
+    kind: 'sentinel' as const,
+    sentinels: [{ host: '127.0.0.1', port: 26379 }],
+    name: 'bff',
+    keyPrefix: '',
+    tls: false,
+  };
   const options = clientOptions(sentinel, 500);
-  expect(sentinelOptions(sentinel, options)).toEqual({ ...options, sentinels: sentinel.sentinels, name: 'bff', role: 'master', failoverDetector: true });
+  expect(sentinelOptions(sentinel, options)).toEqual({
+    ...options,
+    sentinels: sentinel.sentinels,
+    name: 'bff',
+    role: 'master',
+    failoverDetector: true,
+  });
   expect(sentinelOptions({ ...sentinel, tls: true }, options)).toMatchObject({ enableTLSForSentinelMode: true });
 });

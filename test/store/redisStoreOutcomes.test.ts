@@ -29,7 +29,10 @@ async function server(args?: string[]): Promise<RedisServer> {
   return s;
 }
 
-function storeOn(redis: RedisServer, options: { readiness?: Readiness; pingIntervalMs?: number; pingTimeoutMs?: number; lossCheckMs?: number } = {}) {
+function storeOn(
+  redis: RedisServer,
+  options: { readiness?: Readiness; pingIntervalMs?: number; pingTimeoutMs?: number; lossCheckMs?: number } = {},
+) {
   const captured = captureLogger();
   const store = new RedisStore({
     redis: { kind: 'single', url: redis.url, keyPrefix: 'o:', tls: false },
@@ -51,7 +54,8 @@ async function admin<T>(redis: RedisServer, use: (client: Redis) => Promise<T>):
   }
 }
 
-const infoField = (info: string, name: string) => [...info.matchAll(/^(\w+):(.*)$/gm)].find((m) => m[1] === name)?.[2]?.trim();
+const infoField = (info: string, name: string) =>
+  [...info.matchAll(/^(\w+):(.*)$/gm)].find((m) => m[1] === name)?.[2]?.trim();
 
 test('a durability finding stays in readiness while the PINGs after it are answered', async () => {
   const readiness = new Readiness();
@@ -59,17 +63,24 @@ test('a durability finding stays in readiness while the PINGs after it are answe
   await store.durability;
   await waitFor(() => readiness.report().checks.redis?.durability !== undefined);
   await new Promise((resolve) => setTimeout(resolve, 300));
-  expect(readiness.report().checks.redis).toMatchObject({ ok: true, detail: 'Redis answers.', durability: [expect.stringMatching(/^appendonly is no/)] });
+  expect(readiness.report().checks.redis).toMatchObject({
+    ok: true,
+    detail: 'Redis answers.',
+    durability: [expect.stringMatching(/^appendonly is no/)],
+  });
 }, 20_000);
 
-test("a command refused while Redis is down says why for the log, without asking Redis; a failed command is one span", async () => {
+test('a command refused while Redis is down says why for the log, without asking Redis; a failed command is one span', async () => {
   const exporter = new InMemorySpanExporter();
   const stopTracing = startTracing({ url: 'http://127.0.0.1:9/v1/traces', serviceName: 'store-outcomes', exporter });
   try {
     const redis = await server();
     const { store } = storeOn(redis);
     await store.durability;
-    await expect(store.command('NO-SUCH-COMMAND')).rejects.toMatchObject({ code: 'store_unavailable', logDetail: { storeError: expect.stringMatching(/unknown command/i) } });
+    await expect(store.command('NO-SUCH-COMMAND')).rejects.toMatchObject({
+      code: 'store_unavailable',
+      logDetail: { storeError: expect.stringMatching(/unknown command/i) },
+    });
     await flushTracing();
     expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(['redis NO-SUCH-COMMAND']);
     exporter.reset();
@@ -104,7 +115,9 @@ test('the durability warning names the node, its settings and every problem; a r
   const { store, captured } = storeOn(lossy);
   const { problems } = await store.durability;
   expect(problems).toHaveLength(2);
-  const warning = captured.lines().find((l) => String(l.msg).startsWith('The shared store (Redis) can lose its records: '));
+  const warning = captured
+    .lines()
+    .find((l) => String(l.msg).startsWith('The shared store (Redis) can lose its records: '));
   expect(warning).toMatchObject({
     msg: `The shared store (Redis) can lose its records: ${problems[0]}; ${problems[1]}`,
     redisNode: `127.0.0.1:${lossy.port}`,
@@ -115,7 +128,9 @@ test('the durability warning names the node, its settings and every problem; a r
   const closed = await server(['--save', '', '--appendonly', 'yes', '--rename-command', 'CONFIG', '']);
   const refused = storeOn(closed);
   await expect(refused.store.durability).resolves.toEqual({ checked: false, problems: [] });
-  expect(refused.captured.lines().find((l) => String(l.msg).startsWith('Could not check whether the shared store'))).toMatchObject({
+  expect(
+    refused.captured.lines().find((l) => String(l.msg).startsWith('Could not check whether the shared store')),
+  ).toMatchObject({
     redisNode: `127.0.0.1:${closed.port}`,
     storeError: expect.stringMatching(/unknown command/i),
   });
@@ -150,7 +165,11 @@ test("an eviction report names as many keys as Redis evicted since the last look
     captured
       .lines()
       .filter((l) => String(l.msg).startsWith('The shared store may have lost some records'))
-      .flatMap((l) => (l.causes as string[]).map((cause) => Number(/^Redis evicted (\d+) keys at 127\.0\.0\.1:\d+$/.exec(cause)?.[1])));
+      .flatMap((l) =>
+        (l.causes as string[]).map((cause) =>
+          Number(/^Redis evicted (\d+) keys at 127\.0\.0\.1:\d+$/.exec(cause)?.[1]),
+        ),
+      );
   await waitFor(() => reported().reduce((a, b) => a + b, 0) >= evictedAfter - evictedBefore, 5000);
   await new Promise((resolve) => setTimeout(resolve, 200));
   expect(reported().reduce((a, b) => a + b, 0)).toBe(evictedAfter - evictedBefore);
@@ -174,7 +193,8 @@ test('a PING that goes unanswered is not joined by others: at most one is in fli
   const redis = await server();
   const { store } = storeOn(redis, { pingIntervalMs: 20, pingTimeoutMs: 500 });
   await store.durability;
-  const pings = () => admin(redis, async (c) => Number(/cmdstat_ping:calls=(\d+)/.exec(await c.info('commandstats'))?.[1] ?? 0));
+  const pings = () =>
+    admin(redis, async (c) => Number(/cmdstat_ping:calls=(\d+)/.exec(await c.info('commandstats'))?.[1] ?? 0));
   await admin(redis, (c) => c.config('RESETSTAT'));
   redis.pause();
   await new Promise((resolve) => setTimeout(resolve, 1000));

@@ -31,10 +31,19 @@ async function server(start: () => Promise<RedisServer> = () => startRedis()): P
   return s;
 }
 
-function storeOn(redis: RedisServer, options: { readiness?: Readiness; pingIntervalMs?: number; pingTimeoutMs?: number } = {}) {
+function storeOn(
+  redis: RedisServer,
+  options: { readiness?: Readiness; pingIntervalMs?: number; pingTimeoutMs?: number } = {},
+) {
   const captured = captureLogger();
   const store = new RedisStore({
-    redis: { kind: 'single', url: `redis://127.0.0.1:${redis.port}`, password: redis.password || undefined, keyPrefix: 's:', tls: false },
+    redis: {
+      kind: 'single',
+      url: `redis://127.0.0.1:${redis.port}`,
+      password: redis.password || undefined,
+      keyPrefix: 's:',
+      tls: false,
+    },
     keyPrefix: 's:',
     commandTimeoutMs: 1000,
     logger: captured.logger,
@@ -50,7 +59,11 @@ describe('readiness says what the durability check found', () => {
     const { store } = storeOn(await server(), { readiness });
     await store.durability;
     await waitFor(() => readiness.report().checks.redis?.durability !== undefined);
-    expect(readiness.report().checks.redis).toMatchObject({ ok: true, detail: 'Redis answers.', durability: [expect.stringMatching(/^appendonly is no and save is ""/)] });
+    expect(readiness.report().checks.redis).toMatchObject({
+      ok: true,
+      detail: 'Redis answers.',
+      durability: [expect.stringMatching(/^appendonly is no and save is ""/)],
+    });
   }, 20_000);
 
   test('one that keeps them: answering, nothing more to say', async () => {
@@ -63,10 +76,16 @@ describe('readiness says what the durability check found', () => {
 
   test('one that refuses CONFIG: answering, not checked', async () => {
     const readiness = new Readiness();
-    const { store } = storeOn(await server(() => startRedis({ args: ['--save', '', '--appendonly', 'yes', '--rename-command', 'CONFIG', ''] })), { readiness });
+    const { store } = storeOn(
+      await server(() => startRedis({ args: ['--save', '', '--appendonly', 'yes', '--rename-command', 'CONFIG', ''] })),
+      { readiness },
+    );
     await store.durability;
     await waitFor(() => readiness.report().checks.redis?.durability !== undefined);
-    expect(readiness.report().checks.redis).toMatchObject({ ok: true, durability: ['not checked: CONFIG GET refused'] });
+    expect(readiness.report().checks.redis).toMatchObject({
+      ok: true,
+      durability: ['not checked: CONFIG GET refused'],
+    });
   }, 20_000);
 });
 
@@ -78,7 +97,9 @@ test('a Redis that dies is logged as an error with what the connection saw, and 
   await redis.kill();
   // The connection may report the reset, or only close and then fail to connect again.
   await waitFor(() => captured.messages('error').some((m) => m.startsWith('Redis is unavailable: ')), 10_000);
-  expect(captured.messages('error').find((m) => m.startsWith('Redis is unavailable: '))).toMatch(/(ECONNRESET|ECONNREFUSED)/);
+  expect(captured.messages('error').find((m) => m.startsWith('Redis is unavailable: '))).toMatch(
+    /(ECONNRESET|ECONNREFUSED)/,
+  );
   expect(readiness.report().checks.redis).toMatchObject({ ok: false });
   await redis.restart();
   await waitFor(() => readiness.report().checks.redis?.ok === true, 10_000);
@@ -109,7 +130,11 @@ test('a Redis that stops answering (SIGSTOP) is down once a PING goes unanswered
   try {
     await waitFor(() => readiness.report().checks.redis?.ok === false, 5000);
     expect(readiness.report().checks.redis!.detail).toBe('Redis does not answer: no answer to PING within 200 ms');
-    await expect(store.get('k')).rejects.toMatchObject({ code: 'store_unavailable', retryAfterSeconds: 1, message: 'The shared store (Redis) did not answer, so nothing was done; retry shortly.' });
+    await expect(store.get('k')).rejects.toMatchObject({
+      code: 'store_unavailable',
+      retryAfterSeconds: 1,
+      message: 'The shared store (Redis) did not answer, so nothing was done; retry shortly.',
+    });
   } finally {
     redis.resume();
   }
@@ -139,7 +164,10 @@ describe("the rate limiter's raw commands", () => {
     await store.durability;
     await redis.kill();
     await waitFor(() => !store.up, 5000);
-    await expect(store.command('INCR', 'k')).rejects.toMatchObject({ code: 'store_unavailable', message: expect.stringContaining('did not answer') });
+    await expect(store.command('INCR', 'k')).rejects.toMatchObject({
+      code: 'store_unavailable',
+      message: expect.stringContaining('did not answer'),
+    });
   }, 20_000);
 });
 
@@ -160,7 +188,9 @@ test('each operation is one client span named after its Redis command, never aft
     await store.ping();
     await store.command('incr', 'c');
     await flushTracing();
-    const spans = exporter.getFinishedSpans().map((s) => [s.name, s.attributes['db.system.name'], s.attributes['db.operation.name']]);
+    const spans = exporter
+      .getFinishedSpans()
+      .map((s) => [s.name, s.attributes['db.system.name'], s.attributes['db.operation.name']]);
     expect(spans).toEqual([
       ['redis GET', 'redis', 'GET'],
       ['redis SET', 'redis', 'SET'],
@@ -181,7 +211,13 @@ test('each operation is one client span named after its Redis command, never aft
 test('a Redis without persistence restarted in place has lost everything: noticed, named, and shared through the store', async () => {
   const redis = await server();
   const captured = captureLogger();
-  const store = new RedisStore({ redis: { kind: 'single', url: redis.url, keyPrefix: 'lost:', tls: false }, keyPrefix: 'lost:', commandTimeoutMs: 1000, logger: captured.logger, lossCheckMs: 50 });
+  const store = new RedisStore({
+    redis: { kind: 'single', url: redis.url, keyPrefix: 'lost:', tls: false },
+    keyPrefix: 'lost:',
+    commandTimeoutMs: 1000,
+    logger: captured.logger,
+    lossCheckMs: 50,
+  });
   stores.push(store);
   await store.durability;
   await waitFor(() => store['primaries'].size === 1, 5000);
@@ -189,18 +225,38 @@ test('a Redis without persistence restarted in place has lost everything: notice
   await redis.kill();
   await redis.restart();
   await waitFor(() => store.recordsLostSince() !== undefined, 10_000);
-  expect(captured.messages('warn')).toContainEqual(expect.stringMatching(/^The shared store may have lost some records \(Redis at 127\.0\.0\.1:\d+ restarted without keeping its records\)/));
+  expect(captured.messages('warn')).toContainEqual(
+    expect.stringMatching(
+      /^The shared store may have lost some records \(Redis at 127\.0\.0\.1:\d+ restarted without keeping its records\)/,
+    ),
+  );
 }, 30_000);
 
 describe('the durability check reads each setting it judges from Redis', () => {
   test.each([
-    ['snapshots only', ['--save', '3600 1', '--appendonly', 'no'], /^appendonly is no: only snapshots \(save "3600 1"\)/],
-    ['an append-only file flushed when the kernel likes', ['--save', '', '--appendonly', 'yes', '--appendfsync', 'no'], /^appendfsync is no/],
-    ['eviction', ['--save', '', '--appendonly', 'yes', '--maxmemory-policy', 'allkeys-lru'], /^maxmemory-policy is allkeys-lru/],
-  ])('%s', async (_case, args, problem) => {
-    const { store } = storeOn(await server(() => startRedis({ args })));
-    await expect(store.durability).resolves.toEqual({ checked: true, problems: [expect.stringMatching(problem)] });
-  }, 20_000);
+    [
+      'snapshots only',
+      ['--save', '3600 1', '--appendonly', 'no'],
+      /^appendonly is no: only snapshots \(save "3600 1"\)/,
+    ],
+    [
+      'an append-only file flushed when the kernel likes',
+      ['--save', '', '--appendonly', 'yes', '--appendfsync', 'no'],
+      /^appendfsync is no/,
+    ],
+    [
+      'eviction',
+      ['--save', '', '--appendonly', 'yes', '--maxmemory-policy', 'allkeys-lru'],
+      /^maxmemory-policy is allkeys-lru/,
+    ],
+  ])(
+    '%s',
+    async (_case, args, problem) => {
+      const { store } = storeOn(await server(() => startRedis({ args })));
+      await expect(store.durability).resolves.toEqual({ checked: true, problems: [expect.stringMatching(problem)] });
+    },
+    20_000,
+  );
 });
 
 test('Redis is asked whether it answers once a second by default, or as often as configured', async () => {
@@ -233,7 +289,7 @@ test('until Redis first answers, readiness says it is connecting; once it answer
   await waitFor(() => store['primaries'].size === 1, 2000); // the loss check's own round is every 10 s
 }, 20_000);
 
-test("its log lines name the component, and a session Redis has never heard of is lost, not live (the store is shared)", async () => {
+test('its log lines name the component, and a session Redis has never heard of is lost, not live (the store is shared)', async () => {
   const redis = await server();
   const { store, captured } = storeOn(redis);
   await store.durability;

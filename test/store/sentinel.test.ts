@@ -23,15 +23,24 @@ async function startSentinel(primary: RedisServer) {
   const port = await freePort();
   fs.writeFileSync(
     path.join(dir, 'sentinel.conf'),
-    [`port ${port}`, 'bind 127.0.0.1', `dir ${dir}`, `sentinel monitor bff-primary 127.0.0.1 ${primary.port} 1`, `sentinel auth-pass bff-primary ${primary.password}`, ''].join('\n'),
+    [
+      `port ${port}`,
+      'bind 127.0.0.1',
+      `dir ${dir}`,
+      `sentinel monitor bff-primary 127.0.0.1 ${primary.port} 1`,
+      `sentinel auth-pass bff-primary ${primary.password}`,
+      '',
+    ].join('\n'),
   );
-  const sentinel = spawn(debianProgram('redis-server'), [path.join(dir, 'sentinel.conf'), '--sentinel'], { stdio: 'ignore' });
+  const sentinel = spawn(debianProgram('redis-server'), [path.join(dir, 'sentinel.conf'), '--sentinel'], {
+    stdio: 'ignore',
+  });
   await waitFor(
-      () =>
-        new Promise<boolean>((resolve) => {
-          const socket = net.connect(port, '127.0.0.1', () => (socket.destroy(), resolve(true)));
-          socket.once('error', () => resolve(false));
-        }),
+    () =>
+      new Promise<boolean>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1', () => (socket.destroy(), resolve(true)));
+        socket.once('error', () => resolve(false));
+      }),
     10_000,
     25,
   );
@@ -48,8 +57,19 @@ async function startSentinel(primary: RedisServer) {
   };
 }
 
-const storeThrough = (sentinelPort: number, password: string, logger = captureLogger().logger, lossCheckMs?: number) => {
-  const config = loadConfig(testEnv({ REDIS_SENTINELS: `127.0.0.1:${sentinelPort}`, REDIS_SENTINEL_NAME: 'bff-primary', REDIS_PASSWORD: password }));
+const storeThrough = (
+  sentinelPort: number,
+  password: string,
+  logger = captureLogger().logger,
+  lossCheckMs?: number,
+) => {
+  const config = loadConfig(
+    testEnv({
+      REDIS_SENTINELS: `127.0.0.1:${sentinelPort}`,
+      REDIS_SENTINEL_NAME: 'bff-primary',
+      REDIS_PASSWORD: password,
+    }),
+  );
   return new RedisStore({ redis: config.redis!, keyPrefix: 's:', commandTimeoutMs: 2000, logger, lossCheckMs });
 };
 
@@ -74,7 +94,17 @@ test('through Sentinel: the primary is found, answers with the password, and is 
 
 test('a failover to the replica is noticed and shared: records written just before it may not have reached the replica', async () => {
   const primary = await startComposeRedis();
-  const replica = await startRedis({ args: [...composeRedisSettings(primary.password), '--replicaof', '127.0.0.1', String(primary.port), '--masterauth', primary.password], password: primary.password });
+  const replica = await startRedis({
+    args: [
+      ...composeRedisSettings(primary.password),
+      '--replicaof',
+      '127.0.0.1',
+      String(primary.port),
+      '--masterauth',
+      primary.password,
+    ],
+    password: primary.password,
+  });
   const sentinel = await startSentinel(primary);
   const captured = captureLogger();
   const store = storeThrough(sentinel.port, primary.password, captured.logger, 50);
@@ -82,11 +112,18 @@ test('a failover to the replica is noticed and shared: records written just befo
     await waitFor(() => store.ping(), 10_000, 50);
     await waitFor(() => store['primaries'].size === 1, 5000);
     expect(store.recordsLostSince()).toBeUndefined();
-    await waitFor(async () => (await new Promise<string>((resolve) => {
-      const s = net.connect(sentinel.port, '127.0.0.1', () => s.write('SENTINEL FAILOVER bff-primary\r\n'));
-      s.on('data', (d) => (s.destroy(), resolve(d.toString())));
-      s.on('error', () => resolve(''));
-    })).startsWith('+OK'), 30_000, 200); // -NOGOODSLAVE until Sentinel has seen the replica: its INFO round is every 10 s
+    await waitFor(
+      async () =>
+        (
+          await new Promise<string>((resolve) => {
+            const s = net.connect(sentinel.port, '127.0.0.1', () => s.write('SENTINEL FAILOVER bff-primary\r\n'));
+            s.on('data', (d) => (s.destroy(), resolve(d.toString())));
+            s.on('error', () => resolve(''));
+          })
+        ).startsWith('+OK'),
+      30_000,
+      200,
+    ); // -NOGOODSLAVE until Sentinel has seen the replica: its INFO round is every 10 s
     // Sentinel's promotion can take tens of seconds on a loaded 2-core CI machine (one CI run missed 15 s).
     await waitFor(() => store.recordsLostSince() !== undefined, 40_000, 50);
     expect(captured.messages('warn')).toContainEqual(expect.stringMatching(/took over from .* \(a failover\)/));

@@ -27,7 +27,13 @@ afterAll(async () => {
 });
 
 async function redisStore(readiness?: Readiness): Promise<RedisStore> {
-  const store = new RedisStore({ redis: { kind: 'single', url: redis.url, keyPrefix: '', tls: false }, keyPrefix: `t${opened.length}:`, commandTimeoutMs: 1000, logger: captureLogger().logger, readiness });
+  const store = new RedisStore({
+    redis: { kind: 'single', url: redis.url, keyPrefix: '', tls: false },
+    keyPrefix: `t${opened.length}:`,
+    commandTimeoutMs: 1000,
+    logger: captureLogger().logger,
+    readiness,
+  });
   opened.push(store);
   await waitFor(() => store.ping());
   return store;
@@ -37,7 +43,10 @@ async function redisStore(readiness?: Readiness): Promise<RedisStore> {
  * Each store, and how a test lets time pass for it: the memory store's clock is the test's (it
  * stands still until moved); Redis keeps its own, so time passes for it by waiting.
  */
-const kinds: [string, () => Promise<{ store: SharedStore; after: (ms: number, check: () => Promise<boolean>) => Promise<void> }>][] = [
+const kinds: [
+  string,
+  () => Promise<{ store: SharedStore; after: (ms: number, check: () => Promise<boolean>) => Promise<void> }>,
+][] = [
   [
     'memory',
     async () => {
@@ -121,7 +130,11 @@ test('a memory store is bounded, and never drops a record before its expiry: whe
   let clock = 1_000_000;
   const store = new MemoryStore(3, () => clock);
   for (const k of ['a', 'b', 'c']) await store.put(k, k, 60_000);
-  await expect(store.put('d', 'd', 60_000)).rejects.toMatchObject({ code: 'store_unavailable', status: 503, retryAfterSeconds: 1 });
+  await expect(store.put('d', 'd', 60_000)).rejects.toMatchObject({
+    code: 'store_unavailable',
+    status: 503,
+    retryAfterSeconds: 1,
+  });
   await expect(store.claim('d', 'd', 60_000)).rejects.toMatchObject({ code: 'store_unavailable' });
   expect(await store.get('a')).toBe('a');
   // A key it holds can still be rewritten.
@@ -190,7 +203,11 @@ test('Redis going away: operations fail at once with store_unavailable, readines
   expect(error).toBeInstanceOf(AppError);
   expect(error).toMatchObject({ code: 'store_unavailable', status: 503, retryAfterSeconds: 1 });
   await waitFor(() => readiness.report().checks.redis?.ok === false);
-  expect(readiness.report()).toMatchObject({ ready: true, status: 'degraded', checks: { redis: { ok: false, affectsReadiness: false } } });
+  expect(readiness.report()).toMatchObject({
+    ready: true,
+    status: 'degraded',
+    checks: { redis: { ok: false, affectsReadiness: false } },
+  });
   await redis.restart();
   await waitFor(() => store.ping(), 10_000, 50);
   expect(await store.claim('k', 'v', 60_000)).toBe(true);
@@ -199,7 +216,13 @@ test('Redis going away: operations fail at once with store_unavailable, readines
 
 test('a Redis that never answered since start keeps the instance not ready (a wrong REDIS_URL stops a rollout)', async () => {
   const readiness = new Readiness();
-  const store = new RedisStore({ redis: { kind: 'single', url: 'redis://127.0.0.1:1', keyPrefix: 'never:', tls: false }, keyPrefix: 'never:', commandTimeoutMs: 500, logger: captureLogger().logger, readiness });
+  const store = new RedisStore({
+    redis: { kind: 'single', url: 'redis://127.0.0.1:1', keyPrefix: 'never:', tls: false },
+    keyPrefix: 'never:',
+    commandTimeoutMs: 500,
+    logger: captureLogger().logger,
+    readiness,
+  });
   opened.push(store);
   expect(readiness.report()).toMatchObject({ ready: false, status: 'not_ready', checks: { redis: { ok: false } } });
   expect(readiness.report().checks.redis!.affectsReadiness).toBeUndefined();

@@ -27,7 +27,12 @@ async function up(): Promise<number | undefined> {
 
 test('the gauge is 1 without Redis, 0 until Redis answers and while it is away, 1 again once it is back', async () => {
   expect(await up()).toBe(1);
-  store = new RedisStore({ redis: { kind: 'single', url: redis.url, keyPrefix: 'up:', tls: false }, keyPrefix: 'up:', commandTimeoutMs: 1000, logger: captureLogger().logger });
+  store = new RedisStore({
+    redis: { kind: 'single', url: redis.url, keyPrefix: 'up:', tls: false },
+    keyPrefix: 'up:',
+    commandTimeoutMs: 1000,
+    logger: captureLogger().logger,
+  });
   // Before its connection is ready (no I/O has run yet).
   expect(await up()).toBe(0);
   await waitFor(async () => (await up()) === 1);

@@ -22,14 +22,24 @@ afterAll(async () => {
 test('closing the store logs no lost connection', async () => {
   redis = await startRedis();
   const captured = captureLogger();
-  const store = new RedisStore({ redis: { kind: 'single', url: redis.url, keyPrefix: 'l:', tls: false }, keyPrefix: 'l:', commandTimeoutMs: 1000, logger: captured.logger });
+  const store = new RedisStore({
+    redis: { kind: 'single', url: redis.url, keyPrefix: 'l:', tls: false },
+    keyPrefix: 'l:',
+    commandTimeoutMs: 1000,
+    logger: captured.logger,
+  });
   await store.durability;
   await store.close();
   await new Promise((resolve) => setTimeout(resolve, 200));
-  expect(captured.lines().filter((l) => l.level >= 40).map((l) => l.msg)).toEqual([expect.stringMatching(/^The shared store \(Redis\) can lose its records/)]);
+  expect(
+    captured
+      .lines()
+      .filter((l) => l.level >= 40)
+      .map((l) => l.msg),
+  ).toEqual([expect.stringMatching(/^The shared store \(Redis\) can lose its records/)]);
 }, 20_000);
 
-test("on a cluster, a raw command runs on the node that holds its key", async () => {
+test('on a cluster, a raw command runs on the node that holds its key', async () => {
   cluster = await startRedisCluster(3);
   const nodes = cluster.nodes.map((n) => ({ host: n.split(':')[0]!, port: Number(n.split(':')[1]) }));
   const store = new RedisStore({

@@ -66,7 +66,10 @@ export function captureLogger(level = 'trace'): CapturedLogger {
     logger,
     text,
     lines,
-    messages: (name) => lines().filter((l) => l.level === LEVELS[name]).map((l) => l.msg),
+    messages: (name) =>
+      lines()
+        .filter((l) => l.level === LEVELS[name])
+        .map((l) => l.msg),
   };
 }
 

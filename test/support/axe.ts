@@ -20,10 +20,15 @@ const AXE_SOURCE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8
 export async function axeViolations(page: Page, context: string | string[] = 'html'): Promise<string[]> {
   if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
   const results = await page.evaluate(
-    ([include, tags]) => (window as unknown as { axe: { run(context: unknown, options: unknown): Promise<AxeResults> } }).axe.run({ include }, { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] }),
+    ([include, tags]) =>
+      (window as unknown as { axe: { run(context: unknown, options: unknown): Promise<AxeResults> } }).axe.run(
+        { include },
+        { runOnly: { type: 'tag', values: tags }, resultTypes: ['violations'] },
+      ),
     [context, WCAG_21_AA] as const,
   );
   return results.violations.map(
-    (v) => `${v.id} (${v.impact ?? 'no impact given'}): ${v.help} [${v.nodes.map((n) => n.target.join(' ')).join(', ')}] ${v.helpUrl}`,
+    (v) =>
+      `${v.id} (${v.impact ?? 'no impact given'}): ${v.help} [${v.nodes.map((n) => n.target.join(' ')).join(', ')}] ${v.helpUrl}`,
   );
 }

@@ -20,7 +20,12 @@ const SHIM_DIR = path.join(ROOT, 'test/deploy/docker-shim');
 const run = promisify(execFile);
 
 /** The commands of the README's "### Container" and "### Docker Compose" sections; throws when one is missing. */
-export function readmeContainerCommands(readme: string): { container: string[]; compose: string[]; demo: string; image: string } {
+export function readmeContainerCommands(readme: string): {
+  container: string[];
+  compose: string[];
+  demo: string;
+  image: string;
+} {
   const section = (heading: string): string => {
     const start = readme.indexOf(`\n${heading}\n`);
     if (start < 0) throw new Error(`README.md has no "${heading}" section`);
@@ -99,14 +104,27 @@ function spawnCommand(line: string, cwd: string, env: NodeJS.ProcessEnv): Comman
 }
 
 /** What .gitignore leaves out, for a copy of the project that is not a git checkout (a downloaded archive). */
-const NEVER_COPIED = new Set(['node_modules', '.git', '.next', 'dist', 'coverage', 'test-output', 'reports', '.stryker-tmp', '.env']);
+const NEVER_COPIED = new Set([
+  'node_modules',
+  '.git',
+  '.next',
+  'dist',
+  'coverage',
+  'test-output',
+  'reports',
+  '.stryker-tmp',
+  '.env',
+]);
 
 /**
  * The project as a clone has it, plus uncommitted work: tracked and untracked files that git does not
  * ignore. Where git is missing or this is no checkout, the tree without what .gitignore names.
  */
 function copyProject(to: string): void {
-  const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' });
+  const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   if (listed.status !== 0) {
     fs.cpSync(ROOT, to, { recursive: true, filter: (source) => !NEVER_COPIED.has(path.basename(source)) });
     return;
@@ -123,7 +141,11 @@ function copyProject(to: string): void {
 /** A network namespace held by a bounded `sleep`, with its loopback up. */
 async function holdNetworkNamespace(ip: string): Promise<ChildProcess> {
   const holder = spawn('unshare', ['--net', 'sleep', '3600'], { stdio: 'ignore' });
-  await waitFor(() => fs.readlinkSync(`/proc/${holder.pid}/ns/net`) !== fs.readlinkSync('/proc/self/ns/net'), 10_000, 20);
+  await waitFor(
+    () => fs.readlinkSync(`/proc/${holder.pid}/ns/net`) !== fs.readlinkSync('/proc/self/ns/net'),
+    10_000,
+    20,
+  );
   await run('nsenter', [`--net=/proc/${holder.pid}/ns/net`, ip, 'link', 'set', 'lo', 'up']);
   return holder;
 }
@@ -131,19 +153,27 @@ async function holdNetworkNamespace(ip: string): Promise<ChildProcess> {
 /** The simulator inside the namespace, on 127.0.0.1, started like `npm run sim`; resolves with the environment it prints. */
 async function startSimulator(netns: string): Promise<{ child: ChildProcess; env: Record<string, string> }> {
   // Bounded by `timeout`, like the namespace's holder, should the test process die before its cleanup.
-  const child = spawn('timeout', ['3600', 'nsenter', `--net=${netns}`, path.join(ROOT, 'node_modules/.bin/tsx'), 'simulator/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, SIM_PORT: '0' },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    'timeout',
+    ['3600', 'nsenter', `--net=${netns}`, path.join(ROOT, 'node_modules/.bin/tsx'), 'simulator/main.ts'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, SIM_PORT: '0' },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let printed = '';
   child.stdout!.on('data', (chunk: Buffer) => (printed += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (printed += chunk.toString()));
-  await waitFor(() => {
-    if (child.exitCode !== null) throw new Error(`the simulator exited: ${printed}`);
-    return /^SESSION_SECRET=/m.test(printed);
-  }, 60_000, 50);
+  await waitFor(
+    () => {
+      if (child.exitCode !== null) throw new Error(`the simulator exited: ${printed}`);
+      return /^SESSION_SECRET=/m.test(printed);
+    },
+    60_000,
+    50,
+  );
   const env = Object.fromEntries([...printed.matchAll(/^([A-Z_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
   return { child, env };
 }
@@ -153,12 +183,23 @@ const PROBE = `fetch(process.argv[1], { signal: AbortSignal.timeout(10000) }).th
   (e) => process.stdout.write(JSON.stringify({ error: String(e.cause ?? e) })))`;
 
 /** The cleanup of everything carrying the run's id; each step goes on when the one before fails. */
-async function removeRunArtifacts(id: string, image: string, project: string, podman: (...args: string[]) => Promise<string>): Promise<void> {
+async function removeRunArtifacts(
+  id: string,
+  image: string,
+  project: string,
+  podman: (...args: string[]) => Promise<string>,
+): Promise<void> {
   const lines = async (...args: string[]) => (await podman(...args).catch(() => '')).split('\n').filter(Boolean);
   const containers = await lines('ps', '-aq', '--filter', `label=bff-readme-run=${id}`);
   if (containers.length > 0) await podman('rm', '-f', '-t', '0', ...containers).catch(() => undefined);
   // The images this run tagged; the layers under them stay as the build cache for the next run.
-  const images = await lines('images', '--format', '{{.Repository}}:{{.Tag}}', '--filter', `reference=localhost/${image}-${id}`);
+  const images = await lines(
+    'images',
+    '--format',
+    '{{.Repository}}:{{.Tag}}',
+    '--filter',
+    `reference=localhost/${image}-${id}`,
+  );
   if (images.length > 0) await podman('rmi', '--no-prune', '-f', ...images).catch(() => undefined);
   const networks = await lines('network', 'ls', '-q', '--filter', `label=io.podman.compose.project=${project}`);
   if (networks.length > 0) await podman('network', 'rm', '-f', ...networks).catch(() => undefined);
@@ -172,13 +213,19 @@ async function removeRunArtifacts(id: string, image: string, project: string, po
 export async function startContainerRun(image: string): Promise<ContainerRun> {
   requireRoot('the README container test runs rootful podman');
   const [podmanBinary, runc, ip] = [debianProgram('podman'), debianProgram('runc'), debianProgram('iproute2')];
-  const podman = async (...args: string[]) => (await run(podmanBinary, ['--runtime', runc, ...args], { maxBuffer: 16 << 20 })).stdout;
-  await run('bash', [path.join(ROOT, 'scripts/node-image-standin.sh'), path.join(ROOT, 'Dockerfile')], { timeout: 900_000 }).catch((error: { stderr?: string }) => {
+  const podman = async (...args: string[]) =>
+    (await run(podmanBinary, ['--runtime', runc, ...args], { maxBuffer: 16 << 20 })).stdout;
+  await run('bash', [path.join(ROOT, 'scripts/node-image-standin.sh'), path.join(ROOT, 'Dockerfile')], {
+    timeout: 900_000,
+  }).catch((error: { stderr?: string }) => {
     throw new Error(`scripts/node-image-standin.sh failed: ${error.stderr ?? String(error)}`);
   });
 
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'bff-readme-'));
-  const id = path.basename(base).replace(/[^a-z0-9]/gi, '').toLowerCase();
+  const id = path
+    .basename(base)
+    .replace(/[^a-z0-9]/gi, '')
+    .toLowerCase();
   // The folder's name is the compose project's: unique, so are the containers it names.
   const projectDir = path.join(base, id);
   const project = id;
@@ -189,7 +236,13 @@ export async function startContainerRun(image: string): Promise<ContainerRun> {
     holder.kill();
     throw error;
   });
-  const env = { ...process.env, PATH: `${SHIM_DIR}:${process.env.PATH}`, BFF_README_NETNS: netns, BFF_README_RUN: id, BFF_README_IMAGE: image };
+  const env = {
+    ...process.env,
+    PATH: `${SHIM_DIR}:${process.env.PATH}`,
+    BFF_README_NETNS: netns,
+    BFF_README_RUN: id,
+    BFF_README_IMAGE: image,
+  };
   const commands: Command[] = [];
   return {
     id,
@@ -201,16 +254,24 @@ export async function startContainerRun(image: string): Promise<ContainerRun> {
       return command;
     },
     async probe(url) {
-      const { stdout } = await run('nsenter', [`--net=${netns}`, process.execPath, '-e', PROBE, url], { timeout: 30_000 });
+      const { stdout } = await run('nsenter', [`--net=${netns}`, process.execPath, '-e', PROBE, url], {
+        timeout: 30_000,
+      });
       return JSON.parse(stdout) as { status?: number; body?: string; error?: string };
     },
     podman,
     async containers() {
-      return JSON.parse(await podman('ps', '-a', '--format', 'json', '--filter', `label=bff-readme-run=${id}`)) as { Names: string[]; State: string; Id: string }[];
+      return JSON.parse(await podman('ps', '-a', '--format', 'json', '--filter', `label=bff-readme-run=${id}`)) as {
+        Names: string[];
+        State: string;
+        Id: string;
+      }[];
     },
     async reset() {
       for (const command of commands.splice(0)) command.signal('SIGKILL');
-      const containers = (await podman('ps', '-aq', '--filter', `label=bff-readme-run=${id}`)).split('\n').filter(Boolean);
+      const containers = (await podman('ps', '-aq', '--filter', `label=bff-readme-run=${id}`))
+        .split('\n')
+        .filter(Boolean);
       if (containers.length > 0) await podman('rm', '-f', '-t', '0', ...containers);
     },
     async close() {

@@ -29,7 +29,12 @@ export function operationsOf(doc: OpenApiDocument): Operation[] {
       method,
       path,
       pattern: new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`),
-      statuses: new Map(Object.entries(op.responses).map(([status, r]) => [status, /^Problem: (.*)$/.exec(r.description)?.[1]?.split(', ') ?? []])),
+      statuses: new Map(
+        Object.entries(op.responses).map(([status, r]) => [
+          status,
+          /^Problem: (.*)$/.exec(r.description)?.[1]?.split(', ') ?? [],
+        ]),
+      ),
     })),
   );
 }
@@ -45,9 +50,13 @@ export function undocumentedAnswers(doc: OpenApiDocument, lines: LogLine[]): str
     }
   }
   const answersOf = new Map<string, number>();
-  for (const line of lines) if (line.res !== undefined && typeof line.requestId === 'string') answersOf.set(line.requestId, (answersOf.get(line.requestId) ?? 0) + 1);
+  for (const line of lines)
+    if (line.res !== undefined && typeof line.requestId === 'string')
+      answersOf.set(line.requestId, (answersOf.get(line.requestId) ?? 0) + 1);
   const codeOf = (requestId: unknown) =>
-    typeof requestId === 'string' && answersOf.get(requestId) === 1 && codesOf.get(requestId)?.length === 1 ? codesOf.get(requestId)![0] : undefined;
+    typeof requestId === 'string' && answersOf.get(requestId) === 1 && codesOf.get(requestId)?.length === 1
+      ? codesOf.get(requestId)![0]
+      : undefined;
   const outside = new Set<string>();
   for (const line of lines) {
     const req = line.req as { method?: string; url?: string } | undefined;
@@ -64,7 +73,9 @@ export function undocumentedAnswers(doc: OpenApiDocument, lines: LogLine[]): str
     }
     const code = codeOf(line.requestId);
     if (status >= 400 && code !== undefined && !codes.includes(code)) {
-      outside.add(`${method.toUpperCase()} ${op.path} answered ${status} ${code}, which /openapi.json does not list for ${status}`);
+      outside.add(
+        `${method.toUpperCase()} ${op.path} answered ${status} ${code}, which /openapi.json does not list for ${status}`,
+      );
     }
   }
   return [...outside];

@@ -19,7 +19,10 @@ export class FetchEventSource extends EventTarget {
 
   private async run(): Promise<void> {
     try {
-      const res = await fetch(this.url, { headers: { Accept: 'text/event-stream', Origin: PAGE_ORIGIN }, signal: this.controller.signal });
+      const res = await fetch(this.url, {
+        headers: { Accept: 'text/event-stream', Origin: PAGE_ORIGIN },
+        signal: this.controller.signal,
+      });
       if (!res.ok || !res.body) throw new Error(`stream answered ${res.status}`);
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = '';
@@ -46,4 +49,3 @@ export class FetchEventSource extends EventTarget {
     if (!this.closed) this.dispatchEvent(new Event('error'));
   }
 }
-

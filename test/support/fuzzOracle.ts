@@ -11,7 +11,15 @@ import type { RawRequest, RawResponse } from './hostile';
 /** Keys that reach an object's prototype: refused anywhere in a body (README, prototype keys). */
 const RESERVED_KEYS = ['__proto__', 'constructor', 'prototype'];
 /** Attribute keys only a verified identity (or the service itself) sets, with identity tokens configured (README, Identity). */
-const LOCKED_ATTRIBUTE_KEYS = ['customerId', 'identityVerified', 'identityIssuer', 'firstName', 'lastName', 'email', 'phone'];
+const LOCKED_ATTRIBUTE_KEYS = [
+  'customerId',
+  'identityVerified',
+  'identityIssuer',
+  'firstName',
+  'lastName',
+  'email',
+  'phone',
+];
 const MAX_TEXT_BYTES = 4096;
 const MAX_CUSTOM_DATA_BYTES = 2048;
 export const BODY_LIMIT_BYTES = 32 * 1024;
@@ -64,7 +72,11 @@ function readsNoJsonBody(req: RawRequest): boolean {
   const method = req.method.toUpperCase();
   const path = routedPath(req);
   if (method === 'OPTIONS') return true;
-  if ((method === 'GET' || method === 'HEAD') && (['/healthz', '/readyz', '/openapi.json', '/asyncapi.json'].includes(path) || /^\/problems\/[^/]+$/.test(path))) return true;
+  if (
+    (method === 'GET' || method === 'HEAD') &&
+    (['/healthz', '/readyz', '/openapi.json', '/asyncapi.json'].includes(path) || /^\/problems\/[^/]+$/.test(path))
+  )
+    return true;
   return method === 'POST' && path === '/attachments';
 }
 
@@ -92,7 +104,9 @@ function edgeRefusals(req: RawRequest): string[] {
   if (origin !== undefined && !ALLOWED_ORIGINS.includes(origin)) out.push('403 origin_not_allowed');
   const type = header(req, 'Content-Type') ?? '';
   const encoding = header(req, 'Content-Encoding');
-  const plainJson = /^application\/(json|[\w.-]+\+json)\s*(;\s*charset="?utf-8"?\s*)?$/i.test(type.trim()) && (encoding === undefined || encoding.trim().toLowerCase() === 'identity');
+  const plainJson =
+    /^application\/(json|[\w.-]+\+json)\s*(;\s*charset="?utf-8"?\s*)?$/i.test(type.trim()) &&
+    (encoding === undefined || encoding.trim().toLowerCase() === 'identity');
   if (!plainJson) out.push('415 unsupported_media_type', '400 validation_failed', '413 payload_too_large');
   const bytes = req.body === undefined ? 0 : Buffer.isBuffer(req.body) ? req.body.length : Buffer.byteLength(req.body);
   if (bytes > BODY_LIMIT_BYTES) out.push('413 payload_too_large');
@@ -120,7 +134,8 @@ export function reservedKeyPath(value: unknown): string | undefined {
   return findPath(value, (key) => key !== undefined && RESERVED_KEYS.includes(key));
 }
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 const wellFormed = (s: string) => s.isWellFormed();
 
 /** Route rules: what makes a body one the route must refuse, each reason with its answer. */
@@ -131,8 +146,10 @@ function attributeRules(attributes: unknown, allowNull: boolean, where: string):
   const out: [string, string][] = [];
   let bytes = 0;
   for (const [key, value] of Object.entries(attributes)) {
-    if (key.length === 0 || key.length > 200) out.push([`${where} key of ${key.length} characters`, '400 validation_failed']);
-    if (!wellFormed(key) || /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cn}]/u.test(key) || key.trim() !== key) out.push([`${where} key ${JSON.stringify(key)} is not printable`, '400 validation_failed']);
+    if (key.length === 0 || key.length > 200)
+      out.push([`${where} key of ${key.length} characters`, '400 validation_failed']);
+    if (!wellFormed(key) || /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cn}]/u.test(key) || key.trim() !== key)
+      out.push([`${where} key ${JSON.stringify(key)} is not printable`, '400 validation_failed']);
     if (LOCKED_ATTRIBUTE_KEYS.includes(key)) out.push([`${where} key ${key} is locked`, '403 attribute_locked']);
     if (value === null && allowNull) continue;
     if (typeof value !== 'string') out.push([`${where}.${key} is not a string`, '400 validation_failed']);
@@ -156,7 +173,8 @@ function answerRules(answer: unknown, where: string): [string, string][] {
     const value = answer[field];
     if (value === undefined && field === 'originatingMessageId') continue;
     const max = field === 'originatingMessageId' ? 200 : 1024;
-    if (typeof value !== 'string' || !wellFormed(value) || value.trim() === '' || value.length > max) out.push([`${where}.${field} is not 1 to ${max} characters of text`, '400 validation_failed']);
+    if (typeof value !== 'string' || !wellFormed(value) || value.trim() === '' || value.length > max)
+      out.push([`${where}.${field} is not 1 to ${max} characters of text`, '400 validation_failed']);
   }
   return out;
 }
@@ -169,17 +187,29 @@ const messageRules: Rules = (body, req) => {
     if (typeof text !== 'string') out.push(['text is not a string', '400 validation_failed']);
     else if (!wellFormed(text)) out.push(['text has a lone surrogate', '400 validation_failed']);
     else if (text.trim() === '') out.push(['text is blank', '400 validation_failed']);
-    else if (Buffer.byteLength(text) > MAX_TEXT_BYTES) out.push([`text is ${Buffer.byteLength(text)} bytes`, '413 message_too_long']);
+    else if (Buffer.byteLength(text) > MAX_TEXT_BYTES)
+      out.push([`text is ${Buffer.byteLength(text)} bytes`, '413 message_too_long']);
   }
   if (quickReply !== undefined) out.push(...answerRules(quickReply, 'quickReply'));
-  const kinds = [text ?? body.attachmentIds, quickReply, body.button, body.datePicker].filter((v) => v !== undefined).length;
+  const kinds = [text ?? body.attachmentIds, quickReply, body.button, body.datePicker].filter(
+    (v) => v !== undefined,
+  ).length;
   if (kinds !== 1) out.push([`${kinds} kinds of message at once`, '400 validation_failed']);
   const ids = body.attachmentIds;
-  if (ids !== undefined && !(Array.isArray(ids) && ids.length >= 1 && ids.length <= 10 && ids.every((id) => typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id)))) {
+  if (
+    ids !== undefined &&
+    !(
+      Array.isArray(ids) &&
+      ids.length >= 1 &&
+      ids.length <= 10 &&
+      ids.every((id) => typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id))
+    )
+  ) {
     out.push(['attachmentIds is not a list of ids', '400 validation_failed']);
   }
   const key = header(req, 'Idempotency-Key');
-  if (key !== undefined && !/^[\x21-\x7e]{1,200}$/.test(key.replace(/^[ \t]+|[ \t]+$/g, ''))) out.push(['Idempotency-Key is not 1 to 200 visible ASCII characters', '400 validation_failed']);
+  if (key !== undefined && !/^[\x21-\x7e]{1,200}$/.test(key.replace(/^[ \t]+|[ \t]+$/g, '')))
+    out.push(['Idempotency-Key is not 1 to 200 visible ASCII characters', '400 validation_failed']);
   return out;
 };
 
@@ -187,21 +217,29 @@ const DETAIL_MAX: Record<string, number> = { firstName: 256, lastName: 256, emai
 
 const sessionRules: Rules = (body) => {
   if (!isPlainObject(body)) return [['the body is not an object', '400 validation_failed']];
-  const out = unknownFields(body, ['auth', 'firstName', 'lastName', 'email', 'phone', 'attributes', 'identityToken', 'startNew'], '');
+  const out = unknownFields(
+    body,
+    ['auth', 'firstName', 'lastName', 'email', 'phone', 'attributes', 'identityToken', 'startNew'],
+    '',
+  );
   for (const [field, max] of Object.entries(DETAIL_MAX)) {
     const value = body[field];
     if (value === undefined) continue;
-    if (typeof value !== 'string' || value.length > max) out.push([`${field} is not a string of at most ${max}`, '400 validation_failed']);
+    if (typeof value !== 'string' || value.length > max)
+      out.push([`${field} is not a string of at most ${max}`, '400 validation_failed']);
     else if (!wellFormed(value)) out.push([`${field} has a lone surrogate`, '400 validation_failed']);
     // Identity tokens are configured: the guest's details are an identity's to set.
     if (typeof value === 'string') out.push([`${field} is set by the browser`, '403 attribute_locked']);
   }
-  if (body.startNew !== undefined && typeof body.startNew !== 'boolean') out.push(['startNew is not a boolean', '400 validation_failed']);
+  if (body.startNew !== undefined && typeof body.startNew !== 'boolean')
+    out.push(['startNew is not a boolean', '400 validation_failed']);
   const token = body.identityToken;
   if (token !== undefined) {
-    if (typeof token !== 'string' || token.length > 8192) out.push(['identityToken is not a string', '400 validation_failed']);
+    if (typeof token !== 'string' || token.length > 8192)
+      out.push(['identityToken is not a string', '400 validation_failed']);
     // Not three parts of base64url, or no signature (alg none): forged, whatever it claims.
-    else if (!/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token)) out.push(['identityToken is not a signed JWT', '401 identity_invalid']);
+    else if (!/^[\w-]+\.[\w-]+\.[\w-]+$/.test(token))
+      out.push(['identityToken is not a signed JWT', '401 identity_invalid']);
   }
   if (body.attributes !== undefined) out.push(...attributeRules(body.attributes, false, 'attributes'));
   return out;
@@ -231,7 +269,11 @@ function authRefusals(req: RawRequest, route: string, pool: PoolSessionView[]): 
  * The refusal an input must get, or undefined when nothing in it must be refused. A reserved key
  * is refused before authentication, for any route that reads a JSON body.
  */
-export function expectedRefusal(req: RawRequest, pool: PoolSessionView[], servedMethods: (path: string) => string[] | undefined): Refusal | undefined {
+export function expectedRefusal(
+  req: RawRequest,
+  pool: PoolSessionView[],
+  servedMethods: (path: string) => string[] | undefined,
+): Refusal | undefined {
   if (readsNoJsonBody(req)) return undefined;
   const parsed = parsedBody(req);
   if (parsed === undefined) return undefined;
@@ -239,7 +281,8 @@ export function expectedRefusal(req: RawRequest, pool: PoolSessionView[], served
   // A path the API serves, asked with another method, is refused before any body is read.
   const served = servedMethods(routedPath(req));
   if (served && !served.includes(req.method.toUpperCase())) earlier.add('405 method_not_allowed');
-  if (parsed === 'malformed') return { why: ['the body is not a JSON object or array'], own: new Set(['400 validation_failed']), earlier };
+  if (parsed === 'malformed')
+    return { why: ['the body is not a JSON object or array'], own: new Set(['400 validation_failed']), earlier };
   const reserved = reservedKeyPath(parsed.value);
   if (reserved) return { why: [`reserved key at ${reserved}`], own: new Set(['400 validation_failed']), earlier };
   const route = `${req.method.toUpperCase()} ${req.path.split('?')[0]}`;
@@ -253,7 +296,10 @@ export function expectedRefusal(req: RawRequest, pool: PoolSessionView[], served
 
 /** The path to a key or string with a lone surrogate anywhere in a parsed value, if there is one. */
 function malformedTextPath(value: unknown): string | undefined {
-  return findPath(value, (key, v) => (key !== undefined && !wellFormed(key)) || (typeof v === 'string' && !wellFormed(v)));
+  return findPath(
+    value,
+    (key, v) => (key !== undefined && !wellFormed(key)) || (typeof v === 'string' && !wellFormed(v)),
+  );
 }
 
 /** Everything in the frames Genesys received that no input may ever put there. */
@@ -271,8 +317,11 @@ export function forbiddenInFrames(frames: ReceivedFrame[]): string[] {
     if (reserved) out.push(`reserved key at ${reserved} in ${raw.slice(0, 200)}`);
     const malformed = malformedTextPath(frame);
     if (malformed) out.push(`lone surrogate at ${malformed} in ${raw.slice(0, 200)}`);
-    const message = (frame as { message?: { text?: unknown; channel?: { metadata?: { customAttributes?: Record<string, unknown> } } } }).message;
-    if (typeof message?.text === 'string' && Buffer.byteLength(message.text) > MAX_TEXT_BYTES) out.push(`a ${Buffer.byteLength(message.text)}-byte text`);
+    const message = (
+      frame as { message?: { text?: unknown; channel?: { metadata?: { customAttributes?: Record<string, unknown> } } } }
+    ).message;
+    if (typeof message?.text === 'string' && Buffer.byteLength(message.text) > MAX_TEXT_BYTES)
+      out.push(`a ${Buffer.byteLength(message.text)}-byte text`);
     const attributes = Object.entries(message?.channel?.metadata?.customAttributes ?? {});
     const bytes = attributes.reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(String(v)), 0);
     if (bytes > MAX_CUSTOM_DATA_BYTES) out.push(`custom attributes of ${bytes} bytes`);

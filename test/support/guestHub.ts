@@ -6,7 +6,10 @@ import type { Simulator } from '../../simulator';
 
 export const ORIGIN = 'http://localhost:3000';
 
-export function hubFor(sim: Simulator, overrides: Partial<ConstructorParameters<typeof SessionHub>[0]> = {}): SessionHub {
+export function hubFor(
+  sim: Simulator,
+  overrides: Partial<ConstructorParameters<typeof SessionHub>[0]> = {},
+): SessionHub {
   return new SessionHub({
     deploymentId: sim.deploymentId,
     webMessagingUrl: sim.urls.webMessagingUrl,

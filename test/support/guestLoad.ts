@@ -32,8 +32,10 @@ export async function newGuest(base: string, name: string): Promise<Guest> {
       body: '{}',
     });
     const body = (await res.json()) as { sessionToken: string; routingKey: string };
-    if (res.status === 201) return { name, routingKey: body.routingKey, token: body.sessionToken, delivered: new Map() };
-    if (attempt >= 20 || ![429, 502, 503, 504].includes(res.status)) throw new Error(`POST /guest-session: ${res.status} ${JSON.stringify(body)}`);
+    if (res.status === 201)
+      return { name, routingKey: body.routingKey, token: body.sessionToken, delivered: new Map() };
+    if (attempt >= 20 || ![429, 502, 503, 504].includes(res.status))
+      throw new Error(`POST /guest-session: ${res.status} ${JSON.stringify(body)}`);
     await sleep(300);
   }
 }
@@ -49,7 +51,13 @@ export interface SendOutcome {
  * 502/503/504 or a 429 (after Retry-After, capped), as the browser client does;
  * any other answer ends it. Bounded in attempts.
  */
-export async function sendKeyed(base: string, g: Guest, text: string, key: string, attempts = 60): Promise<SendOutcome> {
+export async function sendKeyed(
+  base: string,
+  g: Guest,
+  text: string,
+  key: string,
+  attempts = 60,
+): Promise<SendOutcome> {
   for (let attempt = 0; attempt < attempts; attempt += 1) {
     let res: Response;
     try {
@@ -63,7 +71,11 @@ export async function sendKeyed(base: string, g: Guest, text: string, key: strin
       continue;
     }
     const raw = await res.text();
-    const body = (res.headers.get('content-type')?.includes('json') ? JSON.parse(raw) : {}) as { sessionToken?: string; message?: { id: string }; code?: string };
+    const body = (res.headers.get('content-type')?.includes('json') ? JSON.parse(raw) : {}) as {
+      sessionToken?: string;
+      message?: { id: string };
+      code?: string;
+    };
     if (res.status === 201) {
       g.token = body.sessionToken ?? g.token;
       return { status: 201, id: body.message?.id };
@@ -80,26 +92,44 @@ export async function chat(base: string, g: Guest, round: string, count: number,
     const text = `${g.name} ${round} ${i}`;
     const key = randomUUID();
     const outcome = await sendKeyed(base, g, text, key);
-    if (outcome.status !== 201 || outcome.id === undefined) throw new Error(`${g.name} "${text}": ${JSON.stringify(outcome)}`);
+    if (outcome.status !== 201 || outcome.id === undefined)
+      throw new Error(`${g.name} "${text}": ${JSON.stringify(outcome)}`);
     g.delivered.set(text, { key, id: outcome.id });
     await sleep(paceMs);
   }
 }
 
 /** An answer to a request with the guest's token: its status and problem code. */
-export async function request(base: string, g: Guest, method: string, path: string, body?: unknown): Promise<{ status: number; code?: string }> {
+export async function request(
+  base: string,
+  g: Guest,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; code?: string }> {
   const res = await fetch(`${base}${path}`, {
     method,
-    headers: { ...guestHeaders(g), ...(body ? { 'Content-Type': 'application/json', 'Idempotency-Key': randomUUID() } : {}) },
+    headers: {
+      ...guestHeaders(g),
+      ...(body ? { 'Content-Type': 'application/json', 'Idempotency-Key': randomUUID() } : {}),
+    },
     body: body ? JSON.stringify(body) : undefined,
   });
   const raw = await res.text();
-  return { status: res.status, code: res.headers.get('content-type')?.includes('json') && raw ? (JSON.parse(raw) as { code?: string }).code : undefined };
+  return {
+    status: res.status,
+    code:
+      res.headers.get('content-type')?.includes('json') && raw
+        ? (JSON.parse(raw) as { code?: string }).code
+        : undefined,
+  };
 }
 
 /** The simulator's guest token for a guest, from the frames its messages arrived in. */
 export function simTokenOf(sim: Simulator, g: Guest): string {
-  const frame = sim.received.find((f) => f.frame?.action === 'onMessage' && String(f.frame?.message?.text ?? '').startsWith(`${g.name} `));
+  const frame = sim.received.find(
+    (f) => f.frame?.action === 'onMessage' && String(f.frame?.message?.text ?? '').startsWith(`${g.name} `),
+  );
   if (!frame?.sessionToken) throw new Error(`no message from ${g.name} reached the simulator`);
   return frame.sessionToken;
 }
@@ -112,8 +142,12 @@ export function simTokenOf(sim: Simulator, g: Guest): string {
 export function storedWrongly(sim: Simulator, g: Guest, ended = false): string[] {
   const counts = new Map<string, number>();
   const texts = ended
-    ? sim.received.filter((f) => f.frame?.action === 'onMessage' && f.sessionToken === simTokenOf(sim, g)).map((f) => String(f.frame?.message?.text ?? ''))
-    : (sim.conversationMessages(simTokenOf(sim, g)) as { direction?: string; text?: string }[]).filter((m) => m.direction === 'Inbound').map((m) => m.text ?? '');
+    ? sim.received
+        .filter((f) => f.frame?.action === 'onMessage' && f.sessionToken === simTokenOf(sim, g))
+        .map((f) => String(f.frame?.message?.text ?? ''))
+    : (sim.conversationMessages(simTokenOf(sim, g)) as { direction?: string; text?: string }[])
+        .filter((m) => m.direction === 'Inbound')
+        .map((m) => m.text ?? '');
   for (const text of texts) if (text.startsWith(`${g.name} `)) counts.set(text, (counts.get(text) ?? 0) + 1);
   const wrong = [...counts].filter(([, n]) => n !== 1).map(([text, n]) => `${text} ×${n}`);
   for (const text of g.delivered.keys()) if (!counts.has(text)) wrong.push(`${text} ×0`);
@@ -134,7 +168,9 @@ export interface Round {
 
 /** Fresh guests for one scenario: each chats; `ended` of them then end their chat (DELETE: 204, then 410). */
 export async function round(scene: Scene, name: string, live: number, ended: number, paceMs: number): Promise<Round> {
-  const guests = await Promise.all(Array.from({ length: live + ended }, (_, i) => newGuest(scene.proxy, `${name}${String(i).padStart(2, '0')}`)));
+  const guests = await Promise.all(
+    Array.from({ length: live + ended }, (_, i) => newGuest(scene.proxy, `${name}${String(i).padStart(2, '0')}`)),
+  );
   await Promise.all(guests.map((g) => chat(scene.proxy, g, 'before', 2, paceMs)));
   const endedGuests = guests.slice(live);
   for (const g of endedGuests) {
@@ -173,12 +209,19 @@ export async function expectRetriesSendNothing(scene: Scene, r: Round, lostAllow
 /** Every ended chat refuses its token (410), for reading and for sending, and nothing it tried reached Genesys. */
 export async function expectEndedStayEnded(scene: Scene, r: Round): Promise<void> {
   for (const g of r.ended) {
-    expect([g.name, await request(scene.proxy, g, 'GET', '/guest-session')]).toEqual([g.name, { status: 410, code: 'session_expired' }]);
-    expect([g.name, await request(scene.proxy, g, 'POST', '/messages', { text: `${g.name} after` })]).toEqual([g.name, { status: 410, code: 'session_expired' }]);
+    expect([g.name, await request(scene.proxy, g, 'GET', '/guest-session')]).toEqual([
+      g.name,
+      { status: 410, code: 'session_expired' },
+    ]);
+    expect([g.name, await request(scene.proxy, g, 'POST', '/messages', { text: `${g.name} after` })]).toEqual([
+      g.name,
+      { status: 410, code: 'session_expired' },
+    ]);
   }
   expect(scene.sim.received.filter((f) => String(f.frame?.message?.text ?? '').endsWith(' after'))).toEqual([]);
 }
 
 /** How many messages starting with `prefix` have reached Genesys. */
 export const textsArrived = (sim: Simulator, prefix: string): number =>
-  sim.received.filter((f) => f.frame?.action === 'onMessage' && String(f.frame?.message?.text ?? '').startsWith(prefix)).length;
+  sim.received.filter((f) => f.frame?.action === 'onMessage' && String(f.frame?.message?.text ?? '').startsWith(prefix))
+    .length;

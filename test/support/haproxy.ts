@@ -29,7 +29,8 @@ export async function startHaproxy(upstreams: string[], options: HaproxyOptions 
   const deployed = fs.readFileSync(DEPLOY_CFG, 'utf8');
   const templateLine = /^\s*server-template bff \S+ bff:8080 (.*) resolvers dns init-addr none$/m;
   const bindLine = /^\s*bind :80$/m;
-  if (!templateLine.test(deployed) || !bindLine.test(deployed)) throw new Error('deploy/haproxy/haproxy.cfg changed shape: update test/support/haproxy.ts');
+  if (!templateLine.test(deployed) || !bindLine.test(deployed))
+    throw new Error('deploy/haproxy/haproxy.cfg changed shape: update test/support/haproxy.ts');
   let serverOptions = templateLine.exec(deployed)![1]!;
   if (options.checkInterval) serverOptions = serverOptions.replace(/\binter \S+/, `inter ${options.checkInterval}`);
   let cfg = deployed

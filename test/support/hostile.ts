@@ -25,7 +25,6 @@ import { sleep } from './wait';
 
 export { PAGE_ORIGIN };
 
-
 // ------------------------------------------------------------------ raw HTTP
 
 export interface RawResponse {
@@ -49,7 +48,8 @@ export interface RawRequest {
  */
 export function rawRequest(baseUrl: string, req: RawRequest, timeoutMs = 30_000): Promise<RawResponse> {
   const url = new URL(baseUrl);
-  const body = req.body === undefined ? undefined : Buffer.isBuffer(req.body) ? req.body : Buffer.from(req.body, 'utf8');
+  const body =
+    req.body === undefined ? undefined : Buffer.isBuffer(req.body) ? req.body : Buffer.from(req.body, 'utf8');
   const lines = [`${req.method} ${req.path} HTTP/1.1`, `Host: ${url.host}`, 'Connection: close'];
   for (const [name, value] of Object.entries(req.headers ?? {})) lines.push(`${name}: ${value}`);
   if (body !== undefined) lines.push(`Content-Length: ${body.length}`);
@@ -124,7 +124,11 @@ export function rawBytes(baseUrl: string, bytes: Buffer, timeoutMs = 30_000): Pr
     socket.on('error', () => undefined);
     socket.on('close', () => resolve(text));
     socket.setTimeout(timeoutMs, () => {
-      reject(new Error(`the server left the connection open ${timeoutMs} ms without closing it; it had answered ${JSON.stringify(text.slice(0, 200))}`));
+      reject(
+        new Error(
+          `the server left the connection open ${timeoutMs} ms without closing it; it had answered ${JSON.stringify(text.slice(0, 200))}`,
+        ),
+      );
       socket.destroy();
     });
     socket.write(bytes);
@@ -134,7 +138,13 @@ export function rawBytes(baseUrl: string, bytes: Buffer, timeoutMs = 30_000): Pr
 }
 
 /** Frames of a stack trace, internal paths and error class names: none may reach a client. */
-const INTERNALS = [/\bat [^\s]+ \(?[^\s)]+:\d+:\d+\)?/, /node_modules/, /\/(src|srv|home|work|app)\/[\w./-]+\.[jt]s/, /\b(TypeError|RangeError|SyntaxError|ReferenceError)\b/, /"stack"/];
+const INTERNALS = [
+  /\bat [^\s]+ \(?[^\s)]+:\d+:\d+\)?/,
+  /node_modules/,
+  /\/(src|srv|home|work|app)\/[\w./-]+\.[jt]s/,
+  /\b(TypeError|RangeError|SyntaxError|ReferenceError)\b/,
+  /"stack"/,
+];
 
 export function internalsIn(text: string): RegExp | undefined {
   return INTERNALS.find((re) => re.test(text));
@@ -159,15 +169,25 @@ export function checkProblem(res: RawResponse): ProblemCheck {
   } catch {
     return { ok: false, why: `not JSON: ${res.text.slice(0, 200)}` };
   }
-  if (typeof body.code !== 'string' || body.status !== res.status || typeof body.type !== 'string' || typeof body.title !== 'string' || typeof body.detail !== 'string') {
+  if (
+    typeof body.code !== 'string' ||
+    body.status !== res.status ||
+    typeof body.type !== 'string' ||
+    typeof body.title !== 'string' ||
+    typeof body.detail !== 'string'
+  ) {
     return { ok: false, why: `not a problem document: ${res.text.slice(0, 300)}` };
   }
-  if (res.status === 429 && !/^\d+$/.test(String(res.headers['retry-after'] ?? ''))) return { ok: false, why: '429 without Retry-After' };
+  if (res.status === 429 && !/^\d+$/.test(String(res.headers['retry-after'] ?? '')))
+    return { ok: false, why: '429 without Retry-After' };
   return { ok: true };
 }
 
 export function expectProblem(res: RawResponse | supertest.Response, status: number, code: string): void {
-  const raw: RawResponse = 'text' in res && 'headers' in res ? { status: res.status, headers: res.headers as http.IncomingHttpHeaders, text: res.text } : (res as RawResponse);
+  const raw: RawResponse =
+    'text' in res && 'headers' in res
+      ? { status: res.status, headers: res.headers as http.IncomingHttpHeaders, text: res.text }
+      : (res as RawResponse);
   expect({ status: raw.status, check: checkProblem(raw) }).toEqual({ status, check: { ok: true } });
   expect((JSON.parse(raw.text) as { code: string }).code).toBe(code);
 }
@@ -177,7 +197,9 @@ export interface ReadyReport {
   checks: Record<string, { ok: boolean; detail: string }>;
 }
 
-export async function readyz(target: string | supertest.SuperTest<supertest.Test> | ReturnType<typeof supertest>): Promise<ReadyReport> {
+export async function readyz(
+  target: string | supertest.SuperTest<supertest.Test> | ReturnType<typeof supertest>,
+): Promise<ReadyReport> {
   const agent = typeof target === 'string' ? supertest(target) : target;
   const res = await agent.get('/readyz');
   return { status: res.status, checks: res.body.checks };
@@ -404,8 +426,15 @@ export function spyOnEgress(): Egress {
     return (originalLookup as (...a: unknown[]) => unknown)(hostname, ...rest);
   };
   // nock reports every request no interceptor matched; loopback ones then go through to the network (and the connect spy).
-  const onNoMatch = (req: { options?: { host?: string; hostname?: string; port?: unknown }; hostname?: string; host?: string }) => {
-    const host = String(req.options?.hostname ?? req.options?.host ?? req.hostname ?? req.host ?? 'unknown').replace(/:\d+$/, '');
+  const onNoMatch = (req: {
+    options?: { host?: string; hostname?: string; port?: unknown };
+    hostname?: string;
+    host?: string;
+  }) => {
+    const host = String(req.options?.hostname ?? req.options?.host ?? req.hostname ?? req.host ?? 'unknown').replace(
+      /:\d+$/,
+      '',
+    );
     if (host !== '127.0.0.1' && host !== 'localhost') egress.blocked.push(host);
   };
   nock.emitter.on('no match', onNoMatch);

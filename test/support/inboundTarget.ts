@@ -24,7 +24,10 @@ export function inboundTarget(options: { uploads?: string[]; info?: SessionRespo
   const state = { info: options.info, updates: 0 };
   const t: InboundTarget = {
     pending,
-    logger: createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) } }),
+    logger: createLogger({
+      level: 'info',
+      destination: { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) },
+    }),
     now: () => 0,
     settle: (p, outcome) => {
       if (pending.remove(p, false)) settled.set(p.tracingId, outcome);
@@ -52,7 +55,18 @@ export function inboundTarget(options: { uploads?: string[]; info?: SessionRespo
     state,
     /** A request written and waiting for its reply. */
     add(kind: PendingKind, tracingId: string, extra: Partial<Pending> = {}): Pending {
-      const p: Pending = { kind, tracingId, frame: {}, written: true, writtenAt: 0, inDoubt: false, resolve: () => undefined, reject: () => undefined, timer: setTimeout(() => undefined, 0), ...extra };
+      const p: Pending = {
+        kind,
+        tracingId,
+        frame: {},
+        written: true,
+        writtenAt: 0,
+        inDoubt: false,
+        resolve: () => undefined,
+        reject: () => undefined,
+        timer: setTimeout(() => undefined, 0),
+        ...extra,
+      };
       pending.add(p);
       return p;
     },

@@ -9,12 +9,46 @@ const { TestEnvironment } = require('jest-environment-jsdom');
 class JsdomWithFetch extends TestEnvironment {
   constructor(config, context) {
     super(config, context);
-    const names = ['fetch', 'Headers', 'Request', 'Response', 'FormData', 'File', 'Blob', 'ReadableStream', 'WritableStream', 'TransformStream',
-      'TextDecoderStream', 'TextEncoderStream', 'TextEncoder', 'TextDecoder', 'AbortController', 'AbortSignal', 'crypto', 'setImmediate',
-      'clearImmediate', 'structuredClone', 'BroadcastChannel', 'MessageChannel', 'MessagePort', 'setTimeout', 'clearTimeout', 'setInterval',
-      'clearInterval', 'queueMicrotask', 'performance', 'Uint8Array', 'ArrayBuffer', 'SharedArrayBuffer', 'DataView', 'CryptoKey', 'SubtleCrypto'];
+    const names = [
+      'fetch',
+      'Headers',
+      'Request',
+      'Response',
+      'FormData',
+      'File',
+      'Blob',
+      'ReadableStream',
+      'WritableStream',
+      'TransformStream',
+      'TextDecoderStream',
+      'TextEncoderStream',
+      'TextEncoder',
+      'TextDecoder',
+      'AbortController',
+      'AbortSignal',
+      'crypto',
+      'setImmediate',
+      'clearImmediate',
+      'structuredClone',
+      'BroadcastChannel',
+      'MessageChannel',
+      'MessagePort',
+      'setTimeout',
+      'clearTimeout',
+      'setInterval',
+      'clearInterval',
+      'queueMicrotask',
+      'performance',
+      'Uint8Array',
+      'ArrayBuffer',
+      'SharedArrayBuffer',
+      'DataView',
+      'CryptoKey',
+      'SubtleCrypto',
+    ];
     // Defined, not assigned: jsdom's window has getters for some (crypto) that ignore an assignment.
-    for (const name of names) Object.defineProperty(this.global, name, { value: globalThis[name], writable: true, configurable: true });
+    for (const name of names)
+      Object.defineProperty(this.global, name, { value: globalThis[name], writable: true, configurable: true });
     delete this.global.XMLHttpRequest;
   }
 }

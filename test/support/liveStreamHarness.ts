@@ -39,7 +39,12 @@ export const streamOptions = (over: Partial<LiveStreamOptions> = {}): LiveStream
 });
 
 /** An outbound text message, at `time` (epoch ms; now by default). */
-export const textMessage = (id: string, text = 'hi', time = Date.now(), type: NormalizedMessage['type'] = 'text'): NormalizedMessage =>
+export const textMessage = (
+  id: string,
+  text = 'hi',
+  time = Date.now(),
+  type: NormalizedMessage['type'] = 'text',
+): NormalizedMessage =>
   ({ id, direction: 'outbound', type, text, time: new Date(time).toISOString() }) as NormalizedMessage;
 
 /** What a stream is served with besides its holder. */
@@ -78,9 +83,22 @@ export async function serveStreams(streams: LiveStreams, session: GuestSession, 
   app.get('/stream', (req, res) => {
     answers.push(res);
     try {
-      streams.serve(res, session, { guestToken: String(req.query.session ?? 's'), ip: String(req.query.ip ?? req.ip), present: serveWith.present }, serveWith.history);
+      streams.serve(
+        res,
+        session,
+        {
+          guestToken: String(req.query.session ?? 's'),
+          ip: String(req.query.ip ?? req.ip),
+          present: serveWith.present,
+        },
+        serveWith.history,
+      );
     } catch (error) {
-      const { code, message, retryAfterSeconds } = error as { code?: string; message: string; retryAfterSeconds?: number };
+      const { code, message, retryAfterSeconds } = error as {
+        code?: string;
+        message: string;
+        retryAfterSeconds?: number;
+      };
       res.status(429).json({ code, detail: message, retryAfterSeconds });
     }
   });
@@ -90,7 +108,9 @@ export async function serveStreams(streams: LiveStreams, session: GuestSession, 
 /** A stream read by hand: paused (a reader that stops reading) until `readAll`, which resumes it and returns what came. */
 export function pausedReader(port: number, headers: Record<string, string> = {}) {
   const socket = net.connect(port, '127.0.0.1');
-  const head = Object.entries({ Host: 'x', Accept: 'text/event-stream', ...headers }).map(([name, value]) => `${name}: ${value}\r\n`);
+  const head = Object.entries({ Host: 'x', Accept: 'text/event-stream', ...headers }).map(
+    ([name, value]) => `${name}: ${value}\r\n`,
+  );
   socket.write(`GET /stream HTTP/1.1\r\n${head.join('')}\r\n`);
   socket.pause();
   return {
@@ -126,7 +146,11 @@ const LAST_CHUNK = '\r\n0\r\n\r\n';
  * waits in the process), so the reader stays behind even as the kernel's buffers grow; or until
  * the stream is cut off, or `max` messages. Returns how many it pushed.
  */
-export function fillUntilBehind(fake: ReturnType<typeof fakeSession>, answer: Response, { headroom = 16 * 1024 * 1024, max = 8192, time = Date.now() } = {}): number {
+export function fillUntilBehind(
+  fake: ReturnType<typeof fakeSession>,
+  answer: Response,
+  { headroom = 16 * 1024 * 1024, max = 8192, time = Date.now() } = {},
+): number {
   const text = 'x'.repeat(16 * 1024);
   const held = () => answer.writableLength + (answer.socket?.writableLength ?? 0);
   let pushed = 0;

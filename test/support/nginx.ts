@@ -19,10 +19,13 @@ export async function startNginx(upstreams: string[]): Promise<Nginx> {
   const deployed = fs.readFileSync(DEPLOY_CONF, 'utf8');
   const serverLine = /^\s*server bff:8080 (.*);$/m;
   const listenLine = /^\s*listen 80;$/m;
-  if (!serverLine.test(deployed) || !listenLine.test(deployed)) throw new Error('deploy/nginx/bff.conf changed shape: update test/support/nginx.ts');
+  if (!serverLine.test(deployed) || !listenLine.test(deployed))
+    throw new Error('deploy/nginx/bff.conf changed shape: update test/support/nginx.ts');
   const options = serverLine.exec(deployed)![1];
   return startNginxWith((port) =>
-    deployed.replace(serverLine, upstreams.map((u) => `    server ${u} ${options};`).join('\n')).replace(listenLine, `    listen 127.0.0.1:${port};`),
+    deployed
+      .replace(serverLine, upstreams.map((u) => `    server ${u} ${options};`).join('\n'))
+      .replace(listenLine, `    listen 127.0.0.1:${port};`),
   );
 }
 
@@ -57,5 +60,7 @@ export async function startNginxWith(site: (port: number) => string): Promise<Ng
   const args = ['-p', dir, '-c', conf, '-e', path.join(dir, 'error.log')];
   const check = spawnSync(nginx, ['-t', ...args], { encoding: 'utf8' });
   if (check.status !== 0) throw new Error(`nginx -t: ${check.stderr}`);
-  return startDaemon('nginx', nginx, args, `http://127.0.0.1:${port}`, dir, () => fs.readFileSync(path.join(dir, 'error.log'), 'utf8'));
+  return startDaemon('nginx', nginx, args, `http://127.0.0.1:${port}`, dir, () =>
+    fs.readFileSync(path.join(dir, 'error.log'), 'utf8'),
+  );
 }

@@ -19,7 +19,11 @@ describe('scrubRecording', () => {
       body: 'grant_type=client_credentials',
       status: 200,
       response: gzipHex({ access_token: 'REAL-ACCESS-TOKEN-abc123', token_type: 'bearer', expires_in: 86399 }),
-      rawHeaders: { 'content-type': 'application/json', 'content-encoding': 'gzip', 'set-cookie': 'session=REALCOOKIE' },
+      rawHeaders: {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+        'set-cookie': 'session=REALCOOKIE',
+      },
       reqheaders: { authorization: `Basic ${Buffer.from(`${real.clientId}:${real.clientSecret}`).toString('base64')}` },
       responseIsBinary: false,
     },
@@ -29,17 +33,39 @@ describe('scrubRecording', () => {
       path: `/api/v2/webdeployments/deployments/${real.deploymentId}`,
       body: '',
       status: 200,
-      response: { id: real.deploymentId, status: 'Active', jwt: 'eyJhbGciOi.REAL.JWT', nested: [{ token: 'REAL-NESTED-TOKEN' }] },
+      response: {
+        id: real.deploymentId,
+        status: 'Active',
+        jwt: 'eyJhbGciOi.REAL.JWT',
+        nested: [{ token: 'REAL-NESTED-TOKEN' }],
+      },
       rawHeaders: { 'content-type': 'application/json', 'inin-correlation-id': 'c0ffee00-0000-4000-8000-000000000000' },
     },
-    { scope: 'http://127.0.0.1:53211', method: 'GET', path: '/readyz', body: '', status: 200, response: { status: 'ready' } },
+    {
+      scope: 'http://127.0.0.1:53211',
+      method: 'GET',
+      path: '/readyz',
+      body: '',
+      status: 200,
+      response: { status: 'ready' },
+    },
   ];
 
   const scrubbed = scrubRecording(recorded, real);
   const text = JSON.stringify(scrubbed);
 
   it('leaves no token, JWT, cookie, credential or real identifier behind', () => {
-    for (const secret of ['REAL-ACCESS-TOKEN', 'REAL.JWT', 'REAL-NESTED-TOKEN', 'REALCOOKIE', real.clientSecret, real.clientId, real.deploymentId, 'mypurecloud.com:', 'Basic ']) {
+    for (const secret of [
+      'REAL-ACCESS-TOKEN',
+      'REAL.JWT',
+      'REAL-NESTED-TOKEN',
+      'REALCOOKIE',
+      real.clientSecret,
+      real.clientId,
+      real.deploymentId,
+      'mypurecloud.com:',
+      'Basic ',
+    ]) {
       expect(text).not.toContain(secret);
     }
   });
@@ -57,7 +83,12 @@ describe('scrubRecording', () => {
     expect(deployment).toMatchObject({
       scope: 'https://api.mypurecloud.ie:443',
       path: `/api/v2/webdeployments/deployments/${FIXTURE_GENESYS.deploymentId}`,
-      response: { id: FIXTURE_GENESYS.deploymentId, status: 'Active', jwt: 'scrubbed-jwt-2', nested: [{ token: 'scrubbed-token-3' }] },
+      response: {
+        id: FIXTURE_GENESYS.deploymentId,
+        status: 'Active',
+        jwt: 'scrubbed-jwt-2',
+        nested: [{ token: 'scrubbed-token-3' }],
+      },
       rawHeaders: { 'inin-correlation-id': 'c0ffee00-0000-4000-8000-000000000000' },
     });
   });

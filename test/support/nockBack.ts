@@ -56,7 +56,12 @@ export interface Fixture {
   done(): void;
 }
 
-const REAL_ENV_KEYS = ['GENESYS_REGION', 'GENESYS_DEPLOYMENT_ID', 'GENESYS_CLIENT_ID', 'GENESYS_CLIENT_SECRET'] as const;
+const REAL_ENV_KEYS = [
+  'GENESYS_REGION',
+  'GENESYS_DEPLOYMENT_ID',
+  'GENESYS_CLIENT_ID',
+  'GENESYS_CLIENT_SECRET',
+] as const;
 
 /**
  * Loads `name` (a file under test/fixtures/genesys/), or records it. `env`
@@ -72,25 +77,49 @@ export async function useFixture(name: string, env: Record<string, string> = {})
   };
   let usedEnv = { ...fixtureEnv, ...env };
   const { nockDone, context } = await nock.back(name, {
-    afterRecord: (definitions) => scrubRecording(definitions as unknown as RecordedDefinition[], secretsOf(usedEnv)) as unknown as Definition[],
+    afterRecord: (definitions) =>
+      scrubRecording(definitions as unknown as RecordedDefinition[], secretsOf(usedEnv)) as unknown as Definition[],
   });
   const recording = (context as { isRecording?: boolean }).isRecording === true;
   if (recording) {
-    const real = Object.fromEntries(REAL_ENV_KEYS.flatMap((key) => (process.env[key] ? [[key, process.env[key]!]] : [])));
+    const real = Object.fromEntries(
+      REAL_ENV_KEYS.flatMap((key) => (process.env[key] ? [[key, process.env[key]!]] : [])),
+    );
     usedEnv = { ...fixtureEnv, ...real, ...env };
   }
   allowLoopback();
 
   const seen: GenesysRequest[] = [];
-  const onRequest = (req: { method: string; path: string; host?: string; headers: Record<string, unknown> }, _i: unknown, body?: string) => {
-    seen.push({ method: req.method, url: `${String(req.headers.host ?? req.host)}${req.path}`, headers: req.headers, body, answered: true });
+  const onRequest = (
+    req: { method: string; path: string; host?: string; headers: Record<string, unknown> },
+    _i: unknown,
+    body?: string,
+  ) => {
+    seen.push({
+      method: req.method,
+      url: `${String(req.headers.host ?? req.host)}${req.path}`,
+      headers: req.headers,
+      body,
+      answered: true,
+    });
   };
-  type NoMatch = { method?: string; host?: string; hostname?: string; path?: string; headers?: Record<string, unknown> };
+  type NoMatch = {
+    method?: string;
+    host?: string;
+    hostname?: string;
+    path?: string;
+    headers?: Record<string, unknown>;
+  };
   const onNoMatch = (req: NoMatch, options?: NoMatch) => {
     const target = options ?? req;
     const host = target.hostname ?? target.host ?? '';
     if (LOOPBACK.test(host)) return;
-    seen.push({ method: target.method ?? req.method ?? 'GET', url: `${host}${target.path ?? ''}`, headers: req.headers ?? {}, answered: false });
+    seen.push({
+      method: target.method ?? req.method ?? 'GET',
+      url: `${host}${target.path ?? ''}`,
+      headers: req.headers ?? {},
+      answered: false,
+    });
   };
   for (const scope of context.scopes) scope.on('request', onRequest);
   nock.emitter.on('no match', onNoMatch);
@@ -101,7 +130,9 @@ export async function useFixture(name: string, env: Record<string, string> = {})
     requests(match = {}) {
       const all = recording ? recordedSoFar() : seen;
       return all.filter(
-        (r) => (match.method === undefined || r.method === match.method) && (match.path === undefined || r.url.includes(match.path)),
+        (r) =>
+          (match.method === undefined || r.method === match.method) &&
+          (match.path === undefined || r.url.includes(match.path)),
       );
     },
     pending() {
@@ -166,7 +197,14 @@ function secretsOf(env: Record<string, string>): RecordingSecrets {
 }
 
 const SECRET_KEYS = new Set(['access_token', 'refresh_token', 'id_token', 'jwt', 'token', 'client_secret']);
-const DROPPED_HEADERS = new Set(['authorization', 'cookie', 'set-cookie', 'content-encoding', 'content-length', 'transfer-encoding']);
+const DROPPED_HEADERS = new Set([
+  'authorization',
+  'cookie',
+  'set-cookie',
+  'content-encoding',
+  'content-length',
+  'transfer-encoding',
+]);
 
 /**
  * Makes a recording safe to commit and replayable: drops loopback traffic,
@@ -182,7 +220,9 @@ export function scrubRecording(definitions: RecordedDefinition[], secrets: Recor
     if (value === null || typeof value !== 'object') return value;
     return Object.fromEntries(
       Object.entries(value).map(([key, v]) =>
-        SECRET_KEYS.has(key) && typeof v === 'string' ? [key, `scrubbed-${key.replace(/_/g, '-')}-${++tokenCount}`] : [key, scrubValues(v)],
+        SECRET_KEYS.has(key) && typeof v === 'string'
+          ? [key, `scrubbed-${key.replace(/_/g, '-')}-${++tokenCount}`]
+          : [key, scrubValues(v)],
       ),
     );
   };
@@ -208,7 +248,12 @@ export function scrubRecording(definitions: RecordedDefinition[], secrets: Recor
   let text = JSON.stringify(scrubbed, null, 2);
   const replacements: [string | undefined, string][] = [
     [secrets.clientSecret, FIXTURE_GENESYS.clientSecret],
-    [secrets.clientId && secrets.clientSecret && Buffer.from(`${secrets.clientId}:${secrets.clientSecret}`).toString('base64'), 'scrubbed-basic-credentials'],
+    [
+      secrets.clientId &&
+        secrets.clientSecret &&
+        Buffer.from(`${secrets.clientId}:${secrets.clientSecret}`).toString('base64'),
+      'scrubbed-basic-credentials',
+    ],
     [secrets.clientId, FIXTURE_GENESYS.clientId],
     [secrets.deploymentId, FIXTURE_GENESYS.deploymentId],
     [secrets.regionDomain, FIXTURE_GENESYS.region],
@@ -227,7 +272,12 @@ function decodedBody(definition: RecordedDefinition): unknown {
   let buffer: Buffer | undefined;
   if (encoding && Array.isArray(response)) {
     const raw = Buffer.concat((response as string[]).map((chunk) => Buffer.from(chunk, 'hex')));
-    buffer = encoding === 'gzip' ? zlib.gunzipSync(raw) : encoding === 'br' ? zlib.brotliDecompressSync(raw) : zlib.inflateSync(raw);
+    buffer =
+      encoding === 'gzip'
+        ? zlib.gunzipSync(raw)
+        : encoding === 'br'
+          ? zlib.brotliDecompressSync(raw)
+          : zlib.inflateSync(raw);
   } else if (definition.responseIsBinary && typeof response === 'string') {
     buffer = Buffer.from(response, 'hex');
   }

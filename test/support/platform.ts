@@ -22,7 +22,10 @@ export function recordingSleep(): { sleep: (ms: number) => Promise<void>; delays
 }
 
 /** A clock the test moves by hand. */
-export function manualClock(start = Date.parse('2026-11-01T09:00:00Z')): { now: () => number; advance(ms: number): void } {
+export function manualClock(start = Date.parse('2026-11-01T09:00:00Z')): {
+  now: () => number;
+  advance(ms: number): void;
+} {
   let t = start;
   return {
     now: () => t,

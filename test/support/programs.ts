@@ -35,7 +35,9 @@ export function debianProgram(pkg: DebianPackage): string {
   refuseInQuickLane(`Debian's ${pkg}`, pkg);
   const program = process.env[variable] ?? path;
   if (!fs.existsSync(program)) {
-    throw new Error(`${program} is missing: install Debian's ${pkg} (\`apt-get install -y ${pkg}\`; npm test does it for you) or point ${variable} at it.`);
+    throw new Error(
+      `${program} is missing: install Debian's ${pkg} (\`apt-get install -y ${pkg}\`; npm test does it for you) or point ${variable} at it.`,
+    );
   }
   return program;
 }

@@ -25,10 +25,12 @@ export class RawGuest {
       this.frames.push(JSON.parse(data.toString()));
       this.wake();
     });
-    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => {
-      resolve({ code, reason: reason.toString() });
-      this.wake();
-    }));
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code, reason) => {
+        resolve({ code, reason: reason.toString() });
+        this.wake();
+      }),
+    );
   }
 
   static connect(sim: Simulator, opts: { origin?: string; deploymentId?: string } = {}): Promise<RawGuest> {
@@ -61,7 +63,8 @@ export class RawGuest {
       }
       if (this.ws.readyState === WebSocket.CLOSED) throw new Error(`socket closed while waiting for ${what}`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}; received ${JSON.stringify(this.frames.slice(this.cursor))}`);
+      if (left <= 0)
+        throw new Error(`timed out waiting for ${what}; received ${JSON.stringify(this.frames.slice(this.cursor))}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.waiters.push(() => {
@@ -127,6 +130,9 @@ export function handshakeStatus(url: string, headers: { origin?: string } = {}):
 }
 
 export const isMessage = (direction: 'Inbound' | 'Outbound', type?: string) => (f: Frame) =>
-  f.class === 'StructuredMessage' && f.type === 'message' && f.body.direction === direction && (type === undefined || f.body.type === type);
+  f.class === 'StructuredMessage' &&
+  f.type === 'message' &&
+  f.body.direction === direction &&
+  (type === undefined || f.body.type === type);
 
 export const isClass = (cls: string) => (f: Frame) => f.class === cls;

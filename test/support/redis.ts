@@ -47,7 +47,11 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
   const settings = options.args ?? ['--save', '', '--appendonly', 'no'];
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawn(redisServer, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--protected-mode', 'yes', ...settings], { stdio: 'ignore' });
+    child = spawn(
+      redisServer,
+      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--protected-mode', 'yes', ...settings],
+      { stdio: 'ignore' },
+    );
     await waitFor(() => canConnect(port), 10_000, 25);
   };
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
@@ -82,11 +86,18 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
  * `$REDIS_PASSWORD` replaced by `password`.
  */
 export function composeRedisSettings(password: string): string[] {
-  const compose = parseAllDocuments(fs.readFileSync(SCALE_COMPOSE, 'utf8'))[0]!.toJSON() as { services: { redis: { command: string[] } } };
+  const compose = parseAllDocuments(fs.readFileSync(SCALE_COMPOSE, 'utf8'))[0]!.toJSON() as {
+    services: { redis: { command: string[] } };
+  };
   const script = compose.services.redis.command.join(' ').replace(/\$\$/g, '$');
   const start = script.indexOf('exec redis-server ');
-  if (start < 0) throw new Error('deploy/docker-compose.scale.yml: Redis no longer starts with `exec redis-server ...`; update test/support/redis.ts');
-  return [...script.slice(start + 'exec redis-server '.length).matchAll(/"([^"]*)"|(\S+)/g)].map((m) => (m[1] ?? m[2]!).replace('$REDIS_PASSWORD', password));
+  if (start < 0)
+    throw new Error(
+      'deploy/docker-compose.scale.yml: Redis no longer starts with `exec redis-server ...`; update test/support/redis.ts',
+    );
+  return [...script.slice(start + 'exec redis-server '.length).matchAll(/"([^"]*)"|(\S+)/g)].map((m) =>
+    (m[1] ?? m[2]!).replace('$REDIS_PASSWORD', password),
+  );
 }
 
 /** Redis as deploy/docker-compose.scale.yml runs it. */
@@ -116,7 +127,10 @@ const run = promisify(execFile);
  * others) but over ioredis: building one needs redis-server alone. `cli`
  * still runs redis-cli (redis-tools).
  */
-export async function startRedisCluster(primaries = 3, password = 'cluster-redis-password-for-tests'): Promise<RedisCluster> {
+export async function startRedisCluster(
+  primaries = 3,
+  password = 'cluster-redis-password-for-tests',
+): Promise<RedisCluster> {
   const servers: { port: number; busPort: number; child: ChildProcess; dir: string; args: string[] }[] = [];
   const env = { ...process.env, REDISCLI_AUTH: password };
   const stop = async () => {
@@ -140,8 +154,27 @@ export async function startRedisCluster(primaries = 3, password = 'cluster-redis
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bff-redis-cluster-'));
       const port = await freePort();
       const busPort = await freePort();
-      const args = ['--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--dir', dir, '--protected-mode', 'yes'];
-      args.push('--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--masterauth', password, ...composeRedisSettings(password));
+      const args = [
+        '--port',
+        String(port),
+        '--cluster-port',
+        String(busPort),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--protected-mode',
+        'yes',
+      ];
+      args.push(
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        'nodes.conf',
+        '--masterauth',
+        password,
+        ...composeRedisSettings(password),
+      );
       const child = spawn(debianProgram('redis-server'), args, { stdio: 'ignore' });
       servers.push({ port, busPort, child, dir, args });
       await waitFor(() => canConnect(port), 10_000, 25);
@@ -158,21 +191,32 @@ export async function startRedisCluster(primaries = 3, password = 'cluster-redis
     };
     const SLOTS = 16_384;
     for (const [i, server] of servers.entries()) {
-      await ask(server.port, 'CLUSTER', 'ADDSLOTSRANGE', String(Math.floor((SLOTS * i) / primaries)), String(Math.floor((SLOTS * (i + 1)) / primaries) - 1));
+      await ask(
+        server.port,
+        'CLUSTER',
+        'ADDSLOTSRANGE',
+        String(Math.floor((SLOTS * i) / primaries)),
+        String(Math.floor((SLOTS * (i + 1)) / primaries) - 1),
+      );
     }
-    for (const server of servers.slice(1)) await ask(servers[0]!.port, 'CLUSTER', 'MEET', '127.0.0.1', String(server.port), String(server.busPort));
+    for (const server of servers.slice(1))
+      await ask(servers[0]!.port, 'CLUSTER', 'MEET', '127.0.0.1', String(server.port), String(server.busPort));
     const cli = async (node: string, ...args: string[]) => {
       const [host, port] = node.split(':');
       return (await run(debianProgram('redis-tools'), ['-c', '-h', host!, '-p', port!, ...args], { env })).stdout;
     };
     const whole = () =>
-      waitFor(async () => {
-        for (const server of servers) {
-          const info = await ask(server.port, 'CLUSTER', 'INFO').catch(() => '');
-          if (!info.includes('cluster_state:ok') || !info.includes(`cluster_known_nodes:${primaries}`)) return false;
-        }
-        return true;
-      }, 20_000, 100);
+      waitFor(
+        async () => {
+          for (const server of servers) {
+            const info = await ask(server.port, 'CLUSTER', 'INFO').catch(() => '');
+            if (!info.includes('cluster_state:ok') || !info.includes(`cluster_known_nodes:${primaries}`)) return false;
+          }
+          return true;
+        },
+        20_000,
+        100,
+      );
     await whole();
     const restart = async (node: string, signal: NodeJS.Signals) => {
       const server = servers.find((s) => node.endsWith(`:${s.port}`))!;

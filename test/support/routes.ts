@@ -15,13 +15,14 @@ export function servedRoutes(service: Pick<RunningService, 'server'>): string[] 
     .listeners('request')
     .map(innermost)
     .find((l) => typeof (l as Express).use === 'function') as Express | undefined;
-  if (!app) throw new Error('no Express app among the server\'s request listeners');
+  if (!app) throw new Error("no Express app among the server's request listeners");
   const found: string[] = [];
   const walk = (stack: Layer[]) => {
     for (const layer of stack) {
       // `_all`: the 405 answer for the methods a path does not serve (routeSpec.ts refuseOtherMethods).
       if (layer.route) {
-        for (const m of Object.keys(layer.route.methods)) if (m !== '_all') found.push(`${m} ${openApiPath(layer.route.path)}`);
+        for (const m of Object.keys(layer.route.methods))
+          if (m !== '_all') found.push(`${m} ${openApiPath(layer.route.path)}`);
       } else if (layer.handle?.stack) walk(layer.handle.stack as Layer[]);
     }
   };
@@ -32,6 +33,7 @@ export function servedRoutes(service: Pick<RunningService, 'server'>): string[] 
 /** The function a request listener wraps, through every `.handler`, innermost first. */
 function innermost(listener: unknown): unknown {
   let inner = listener;
-  while (typeof (inner as { handler?: unknown }).handler === 'function') inner = (inner as { handler: unknown }).handler;
+  while (typeof (inner as { handler?: unknown }).handler === 'function')
+    inner = (inner as { handler: unknown }).handler;
   return inner;
 }

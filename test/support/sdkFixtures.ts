@@ -9,7 +9,8 @@
 export const RESPONSE_KT = {
   configureSuccess:
     '{"type":"response","class":"SessionResponse","code":200,"body":{"connected":true,"newSession":true,"readOnly":false,"maxCustomDataBytes":100,"allowedMedia":{"inbound":{"fileTypes":[{"type":"*/*"},{"type":"video/3gpp"}],"maxFileSizeKB":10240}},"blockedExtensions":[".ade",".adp"],"clearedExistingSession":false}}',
-  configureSuccessWithNewSessionFalse: '{"type":"response","class":"SessionResponse","code":200,"body":{"connected":true,"newSession":false}}',
+  configureSuccessWithNewSessionFalse:
+    '{"type":"response","class":"SessionResponse","code":200,"body":{"connected":true,"newSession":false}}',
   webSocketRequestFailed: '{"type":"response","class":"string","code":400,"body":"Request failed."}',
   onMessage:
     '{"type":"message","class":"StructuredMessage","code":200,"body":{"text":"Hello world!","direction":"Inbound","id":"test_id","channel":{"time":"2022-08-22T19:24:26.704Z","messageId":"message_id"},"type":"Text"},"tracingId":"some_custom_message_id"}',
@@ -25,7 +26,8 @@ export const RESPONSE_KT = {
   tooManyRequests:
     '{"type":"response","class":"TooManyRequestsErrorMessage","code":429,"body":{"retryAfter":3,"errorCode":4029,"errorMessage":"Message rate too high for this session"}}',
   connectionClosedEventNoReason: '{"type":"message","class":"ConnectionClosedEvent","code":200,"body":{}}',
-  connectionClosedEventReasonSignIn: '{"type":"message","class":"ConnectionClosedEvent","code":200,"body":{"reason":"signedIn"}}',
+  connectionClosedEventReasonSignIn:
+    '{"type":"message","class":"ConnectionClosedEvent","code":200,"body":{"reason":"signedIn"}}',
   logoutEvent: '{"type":"message","class":"LogoutEvent","code":200,"body":{}}',
   sessionClearedEvent: '{"type":"message","class":"SessionClearedEvent","code":200,"body":{}}',
   echo: '{"type":"response","class":"StructuredMessage","code":200,"body":{"text":"ping","type":"Text","direction":"Inbound","id":"echo_id"}, "tracingId":"SGVhbHRoQ2hlY2tNZXNzYWdlSWQ=" }',
@@ -41,4 +43,5 @@ export const MESSAGE_ENTITY_RESPONSE_WITH_3_MESSAGES =
   '{"entities":[{"id":"5befde6373a23f32f20b59b4e1cba0e6","channel":{"time":"2014-04-30T21:09:51.411Z"},"type":"Text","text":"\\uD83E\\uDD2A","content":[],"direction":"Outbound","originatingEntity":"Bot"},{"id":"46e7001c24abed05e9bcd1a006eb54b7","channel":{"time":null},"type":"Event","events":[{"eventType":"Presence","presence":{"type":"Join"}}],"text":"customer msg 7","content":[],"direction":"Inbound","originatingEntity":"Human"},{"text":"quick reply text","type":"Structured","direction":"Outbound","id":"message3_id","channel":{"time":null},"content":[{"contentType":"QuickReply","quickReply":{"text":"text_a","payload":"payload_a","action":"action_a"}},{"contentType":"QuickReply","quickReply":{"text":"text_b","payload":"payload_b","action":"action_b"}}],"originatingEntity":"Bot"}],"pageSize":25,"pageNumber":1, "total": 3, "pageCount": 1}';
 
 /** Same file: messageEntityListResponseWithoutMessages. */
-export const MESSAGE_ENTITY_LIST_WITHOUT_MESSAGES = '{"entities":[],"pageSize":0,"pageNumber":1, "total": 0, "pageCount": 0}';
+export const MESSAGE_ENTITY_LIST_WITHOUT_MESSAGES =
+  '{"entities":[],"pageSize":0,"pageNumber":1, "total": 0, "pageCount": 0}';

@@ -29,7 +29,10 @@ export async function openStream(url: string, headers: Record<string, string> = 
       const found = events.find(predicate);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no matching event; got ${JSON.stringify(events)}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no matching event; got ${JSON.stringify(events)}`)),
+          timeoutMs,
+        );
         waiters.push({ predicate, resolve: (e) => (clearTimeout(timer), resolve(e)) });
       });
     },
@@ -110,7 +113,8 @@ export function parseEventStream(answer: string): EventStreamBlock[] {
         if (/^[0-9a-f]+\r$/.test(line) || line === '\r') continue;
         if (line.startsWith(':')) fields.comment = line.slice(1).trim();
         const [name, ...rest] = line.split(': ');
-        if (name === 'retry' || name === 'event' || name === 'data' || name === 'id') fields[name] = rest.join(': ').replace(/\r$/, '');
+        if (name === 'retry' || name === 'event' || name === 'data' || name === 'id')
+          fields[name] = rest.join(': ').replace(/\r$/, '');
       }
       return fields;
     })

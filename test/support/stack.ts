@@ -67,7 +67,14 @@ interface StackOptions {
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const clock = options.now ? { clock: options.now } : {};
-  const sim = options.simulator ?? (await startSimulator({ agent: { typingDelayMs: 5, replyDelayMs: 20 }, profile: simProfile(), ...clock, ...options.sim }));
+  const sim =
+    options.simulator ??
+    (await startSimulator({
+      agent: { typingDelayMs: 5, replyDelayMs: 20 },
+      profile: simProfile(),
+      ...clock,
+      ...options.sim,
+    }));
   const config = loadConfig(simulatorEnv(sim, options.env));
   const log = captureLogger('debug');
   const service = await startService(config, log.logger, { now: options.now });
@@ -101,15 +108,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 }
 
-export function identityToken(claims: Record<string, unknown>, options: { secret?: string; expiresIn?: string; issuer?: string; audience?: string } = {}) {
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: 'HS256' })
-    .setIssuer(options.issuer ?? IDENTITY_ISSUER)
-    .setAudience(options.audience ?? IDENTITY_AUDIENCE)
-    // Issued a minute ago, so a token made already expired still has exp after iat.
-    .setIssuedAt(Math.floor(Date.now() / 1000) - 60)
-    .setExpirationTime(options.expiresIn ?? '5m')
-    .sign(new TextEncoder().encode(options.secret ?? IDENTITY_SECRET));
+export function identityToken(
+  claims: Record<string, unknown>,
+  options: { secret?: string; expiresIn?: string; issuer?: string; audience?: string } = {},
+) {
+  return (
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(options.issuer ?? IDENTITY_ISSUER)
+      .setAudience(options.audience ?? IDENTITY_AUDIENCE)
+      // Issued a minute ago, so a token made already expired still has exp after iat.
+      .setIssuedAt(Math.floor(Date.now() / 1000) - 60)
+      .setExpirationTime(options.expiresIn ?? '5m')
+      .sign(new TextEncoder().encode(options.secret ?? IDENTITY_SECRET))
+  );
 }
 
 /** The headers a page sends with its session token (no Origin when `origin` is undefined, as a server would). */

@@ -48,7 +48,11 @@ const SIGN_IN_POINTS = [
 ];
 
 function targetOf(sim: Simulator): VerifyTarget {
-  const target = targetFromEnv({ ...genesysEnvFor(sim), GENESYS_ORIGIN: 'http://localhost:3000', GENESYS_TIMEOUT_MS: '3000' });
+  const target = targetFromEnv({
+    ...genesysEnvFor(sim),
+    GENESYS_ORIGIN: 'http://localhost:3000',
+    GENESYS_TIMEOUT_MS: '3000',
+  });
   if (Array.isArray(target)) throw new Error(target.join('; '));
   return target;
 }
@@ -71,19 +75,40 @@ describe.each(['default', 'strict'] as const)('against the %s simulator profile'
 
   test('what the run saw matches what the profile does', () => {
     const strict = profile === 'strict';
-    expect(observed(report, 'SessionResponse carries tracingId')).toMatchObject({ observed: strict ? 'no tracingId' : 'tracingId present' });
-    expect(observed(report, 'JwtResponse carries tracingId')).toMatchObject({ observed: strict ? 'no tracingId' : 'tracingId present' });
-    expect(observed(report, 'Presence Join echo carries tracingId')).toMatchObject({ observed: strict ? 'no tracingId' : 'tracingId present' });
+    expect(observed(report, 'SessionResponse carries tracingId')).toMatchObject({
+      observed: strict ? 'no tracingId' : 'tracingId present',
+    });
+    expect(observed(report, 'JwtResponse carries tracingId')).toMatchObject({
+      observed: strict ? 'no tracingId' : 'tracingId present',
+    });
+    expect(observed(report, 'Presence Join echo carries tracingId')).toMatchObject({
+      observed: strict ? 'no tracingId' : 'tracingId present',
+    });
     expect(observed(report, 'message echo carries tracingId')).toMatchObject({ observed: 'tracingId present' });
-    expect(observed(report, 'metadata.id comes back as channel.messageId')).toMatchObject({ verdict: strict ? 'differs' : 'holds' });
+    expect(observed(report, 'metadata.id comes back as channel.messageId')).toMatchObject({
+      verdict: strict ? 'differs' : 'holds',
+    });
     expect(observed(report, 'a text over 4096 bytes is refused with 4011')).toMatchObject({ verdict: 'holds' });
-    expect(observed(report, 'Presence Clear ends the conversation')).toMatchObject({ verdict: 'holds', observed: 'SessionClearedEvent then ConnectionClosedEvent' });
+    expect(observed(report, 'Presence Clear ends the conversation')).toMatchObject({
+      verdict: 'holds',
+      observed: 'SessionClearedEvent then ConnectionClosedEvent',
+    });
     expect(observed(report, 'history (REST)')!.observed).toContain(strict ? 'by its text only' : 'by its id');
-    expect(observed(report, 'nulls in optional fields')!.observed).toMatch(strict ? /SessionResponse: durationSeconds/ : /none seen/);
+    expect(observed(report, 'nulls in optional fields')!.observed).toMatch(
+      strict ? /SessionResponse: durationSeconds/ : /none seen/,
+    );
     expect(observed(report, 'frame classes')).toMatchObject({ verdict: strict ? 'differs' : 'holds' });
     // Genesys's budgets and the expiry slide, as the simulator has them (2 messages a second in both profiles).
-    expect(observed(report, 'session expiry slides with a message')).toMatchObject({ verdict: 'holds', observed: expect.stringMatching(/^moved [1-9]\d* s/) });
-    expect(observed(report, 'onMessage rate per session')).toMatchObject({ verdict: 'holds', observed: expect.stringContaining(`2 accepted, 1 refused with 429 (retryAfter 1, ${strict ? 'no tracingId' : 'tracingId present'})`) });
+    expect(observed(report, 'session expiry slides with a message')).toMatchObject({
+      verdict: 'holds',
+      observed: expect.stringMatching(/^moved [1-9]\d* s/),
+    });
+    expect(observed(report, 'onMessage rate per session')).toMatchObject({
+      verdict: 'holds',
+      observed: expect.stringContaining(
+        `2 accepted, 1 refused with 429 (retryAfter 1, ${strict ? 'no tracingId' : 'tracingId present'})`,
+      ),
+    });
     expect(observed(report, "getAttachment on an agent's file")).toMatchObject({ verdict: 'not checked' });
   });
 
@@ -92,7 +117,9 @@ describe.each(['default', 'strict'] as const)('against the %s simulator profile'
     try {
       const withFile = await verifyGenesys(targetOf(sim), { agentFilePrompt: 'send image' });
       expect(observed(withFile, "getAttachment on an agent's file")).toMatchObject(
-        profile === 'strict' ? { verdict: 'differs', observed: 'refused: string 4009' } : { verdict: 'holds', observed: 'a fresh URL' },
+        profile === 'strict'
+          ? { verdict: 'differs', observed: 'refused: string 4009' }
+          : { verdict: 'holds', observed: 'a fresh URL' },
       );
     } finally {
       sim.setOptions({ agent: { enabled: false } });
@@ -124,7 +151,9 @@ test('the command reports missing configuration clearly and exits 2; with the en
   const run = promisify(execFile);
   const cli = path.join(__dirname, '../../src/tools/verifyGenesysMain.ts');
   const tsx = path.join(__dirname, '../../node_modules/.bin/tsx');
-  const bare = await run(tsx, [cli], { env: { PATH: process.env.PATH }, cwd: tmpdir() }).catch((e: { code: number; stderr: string }) => e);
+  const bare = await run(tsx, [cli], { env: { PATH: process.env.PATH }, cwd: tmpdir() }).catch(
+    (e: { code: number; stderr: string }) => e,
+  );
   expect(bare).toMatchObject({ code: 2 });
   expect((bare as { stderr: string }).stderr).toContain('GENESYS_REGION is not set');
   const sim = await startSimulator({ agent: { enabled: false } });
@@ -143,11 +172,20 @@ test('the command reports missing configuration clearly and exits 2; with the en
 }, 60_000);
 
 describe('what the command needs, read as the service reads it: only what is missing is named', () => {
-  const deployment = { GENESYS_REGION: 'mypurecloud.ie', GENESYS_DEPLOYMENT_ID: '3b9e5e0c-6f2f-4a4b-9b7e-4a0c1f0b2d11' };
+  const deployment = {
+    GENESYS_REGION: 'mypurecloud.ie',
+    GENESYS_DEPLOYMENT_ID: '3b9e5e0c-6f2f-4a4b-9b7e-4a0c1f0b2d11',
+  };
 
   test('the origin falls back to the first exact CORS_ALLOWED_ORIGINS entry, as for the service; a blank GENESYS_ORIGIN is unset', () => {
-    for (const env of [{ CORS_ALLOWED_ORIGINS: 'https://*.example.com, https://shop.example.com' }, { CORS_ALLOWED_ORIGINS: 'https://shop.example.com', GENESYS_ORIGIN: ' ' }]) {
-      expect(targetFromEnv({ ...deployment, ...env })).toMatchObject({ origin: 'https://shop.example.com', webMessagingUrl: 'wss://webmessaging.mypurecloud.ie' });
+    for (const env of [
+      { CORS_ALLOWED_ORIGINS: 'https://*.example.com, https://shop.example.com' },
+      { CORS_ALLOWED_ORIGINS: 'https://shop.example.com', GENESYS_ORIGIN: ' ' },
+    ]) {
+      expect(targetFromEnv({ ...deployment, ...env })).toMatchObject({
+        origin: 'https://shop.example.com',
+        webMessagingUrl: 'wss://webmessaging.mypurecloud.ie',
+      });
     }
   });
 
@@ -161,7 +199,9 @@ describe('what the command needs, read as the service reads it: only what is mis
   test('with neither an origin nor an allowlist, either is asked for; with wildcards only, GENESYS_ORIGIN', () => {
     const [bare] = [targetFromEnv(deployment) as string[]];
     expect(bare).toHaveLength(1);
-    expect(bare[0]).toMatch(/^no origin to present to Genesys: set CORS_ALLOWED_ORIGINS \(its first exact origin is used, as by the service\) or GENESYS_ORIGIN/);
+    expect(bare[0]).toMatch(
+      /^no origin to present to Genesys: set CORS_ALLOWED_ORIGINS \(its first exact origin is used, as by the service\) or GENESYS_ORIGIN/,
+    );
     expect(targetFromEnv({ ...deployment, CORS_ALLOWED_ORIGINS: 'https://*.example.com' })).toEqual([
       "GENESYS_ORIGIN is not set and CORS_ALLOWED_ORIGINS has no exact origin to fall back on: set GENESYS_ORIGIN to an origin on the deployment's allowed domains, e.g. https://shop.example.com",
     ]);

@@ -20,7 +20,18 @@ export interface ComposerProps {
 }
 
 /** The guest's text box: Enter sends, Shift+Enter starts a new line; files with their progress and a way to cancel each. */
-export function Composer({ onSubmit, onTyping, disabled, attachments, uploads = [], onFiles, onCancelUpload, busy, label = 'Your message', className = 'composer' }: ComposerProps) {
+export function Composer({
+  onSubmit,
+  onTyping,
+  disabled,
+  attachments,
+  uploads = [],
+  onFiles,
+  onCancelUpload,
+  busy,
+  label = 'Your message',
+  className = 'composer',
+}: ComposerProps) {
   const [text, setText] = useState('');
   const form = useRef<HTMLFormElement>(null);
   const file = useRef<HTMLInputElement>(null);
@@ -49,9 +60,15 @@ export function Composer({ onSubmit, onTyping, disabled, attachments, uploads = 
           {uploads.map((u) => (
             <li className="pending-file" key={u.key} data-state={u.state}>
               <span>{u.fileName}</span>
-              {u.state === 'uploading' && <progress max={1} value={u.progress} aria-label={`Uploading ${u.fileName}`} />}
+              {u.state === 'uploading' && (
+                <progress max={1} value={u.progress} aria-label={`Uploading ${u.fileName}`} />
+              )}
               {u.state === 'failed' && <span className="upload-error">{u.error?.message ?? 'Not uploaded'}</span>}
-              <button type="button" onClick={() => onCancelUpload?.(u.key)} aria-label={`${u.state === 'uploading' ? 'Cancel' : 'Remove'} ${u.fileName}`}>
+              <button
+                type="button"
+                onClick={() => onCancelUpload?.(u.key)}
+                aria-label={`${u.state === 'uploading' ? 'Cancel' : 'Remove'} ${u.fileName}`}
+              >
                 {u.state === 'uploading' ? 'Cancel' : 'Remove'}
               </button>
             </li>

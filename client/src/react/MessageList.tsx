@@ -17,7 +17,14 @@ export interface MessageListProps {
 }
 
 /** The conversation: an ordered list in a polite live region (`role="log"`); only the newest message's answers are offered. */
-export function MessageList({ messages, onAnswer, answersDisabled, renderMessage, className = 'messages', label = 'Conversation' }: MessageListProps) {
+export function MessageList({
+  messages,
+  onAnswer,
+  answersDisabled,
+  renderMessage,
+  className = 'messages',
+  label = 'Conversation',
+}: MessageListProps) {
   const shown = messages.filter((m) => m.type !== 'event');
   const newest = shown[shown.length - 1]?.id;
   return (
@@ -56,7 +63,9 @@ export function Message({ message, onAnswer, disabled }: MessageProps) {
       <Cards message={message} onAnswer={onAnswer} disabled={disabled} />
       <DatePickers message={message} onAnswer={onAnswer} disabled={disabled} />
       <QuickReplies message={message} onAnswer={onAnswer} disabled={disabled} />
-      <time dateTime={message.time}>{new Date(message.time).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}</time>
+      <time dateTime={message.time}>
+        {new Date(message.time).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}
+      </time>
     </li>
   );
 }

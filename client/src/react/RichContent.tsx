@@ -23,7 +23,13 @@ export function QuickReplies({ message, onAnswer, disabled }: AnswerProps) {
   return (
     <div className="quick-replies" role="group" aria-label="Quick replies">
       {message.quickReplies.map((reply) => (
-        <button type="button" className="answer" key={reply.payload + reply.text} disabled={disabled} onClick={() => onAnswer(answers.quickReply(message, reply))}>
+        <button
+          type="button"
+          className="answer"
+          key={reply.payload + reply.text}
+          disabled={disabled}
+          onClick={() => onAnswer(answers.quickReply(message, reply))}
+        >
           {reply.text}
         </button>
       ))}
@@ -35,7 +41,11 @@ export function Cards({ message, onAnswer, disabled }: AnswerProps) {
   const cards = message.cards ?? [];
   if (cards.length === 0) return null;
   return (
-    <div className={cards.length > 1 ? 'cards carousel' : 'cards'} role={cards.length > 1 ? 'group' : undefined} aria-label={cards.length > 1 ? 'Carousel' : undefined}>
+    <div
+      className={cards.length > 1 ? 'cards carousel' : 'cards'}
+      role={cards.length > 1 ? 'group' : undefined}
+      aria-label={cards.length > 1 ? 'Carousel' : undefined}
+    >
       {cards.map((card, i) => (
         <div className="card" key={i}>
           {safeUrl(card.image) && <img className="card-image" src={safeUrl(card.image)} alt="" />}
@@ -53,7 +63,13 @@ export function Cards({ message, onAnswer, disabled }: AnswerProps) {
               }
               if (!action.text) return null;
               return (
-                <button type="button" className="card-button answer" key={j} disabled={disabled} onClick={() => onAnswer(answers.button(message, action))}>
+                <button
+                  type="button"
+                  className="card-button answer"
+                  key={j}
+                  disabled={disabled}
+                  onClick={() => onAnswer(answers.button(message, action))}
+                >
                   {action.text}
                 </button>
               );
@@ -84,7 +100,9 @@ export function DatePickers({ message, onAnswer, disabled }: AnswerProps) {
               className="slot answer"
               key={slot.dateTime}
               disabled={disabled}
-              onClick={() => onAnswer(answers.datePicker(picker.originatingMessageId, slot.dateTime, slotLabel(slot.dateTime)))}
+              onClick={() =>
+                onAnswer(answers.datePicker(picker.originatingMessageId, slot.dateTime, slotLabel(slot.dateTime)))
+              }
             >
               {slotLabel(slot.dateTime)}
             </button>
@@ -105,7 +123,11 @@ export function Attachments({ message }: { message: ChatMessage }) {
         const image = a.mediaType === 'Image' || (a.mime ?? '').startsWith('image/');
         return (
           <a className="attachment" key={a.id ?? i} href={url} target="_blank" rel="noopener noreferrer">
-            {image ? <img className="thumb" src={url} alt={a.filename ?? 'Image'} loading="lazy" /> : `Download ${a.filename ?? 'the file'}`}
+            {image ? (
+              <img className="thumb" src={url} alt={a.filename ?? 'Image'} loading="lazy" />
+            ) : (
+              `Download ${a.filename ?? 'the file'}`
+            )}
           </a>
         );
       })}

@@ -77,7 +77,11 @@ const DEFAULT_TYPING_MS = 5000;
 /** A chat against the service: session, live stream (resumed after a drop), history, sending, files and sign-in. */
 export function useChat(options: UseChatOptions): Chat {
   // One client for the component's life: a new one would drop the session.
-  const [client] = useState(() => options.client ?? new BffClient({ baseUrl: options.baseUrl ?? '', tokenStore: options.tokenStore ?? sessionStorageTokenStore() }));
+  const [client] = useState(
+    () =>
+      options.client ??
+      new BffClient({ baseUrl: options.baseUrl ?? '', tokenStore: options.tokenStore ?? sessionStorageTokenStore() }),
+  );
   const pageSize = options.historyPageSize ?? 50;
   const [status, setStatus] = useState<ChatStatus>('idle');
   const [messages, setMessages] = useState<ChatMessage[]>([]);
@@ -96,7 +100,11 @@ export function useChat(options: UseChatOptions): Chat {
   const endedBy = useRef<ChatEnded | undefined>(undefined);
   const generation = useRef(0);
 
-  const fail = useCallback((e: unknown) => setError(e instanceof BffError ? e : new BffError({ status: 0, code: 'unknown', message: String(e) })), []);
+  const fail = useCallback(
+    (e: unknown) =>
+      setError(e instanceof BffError ? e : new BffError({ status: 0, code: 'unknown', message: String(e) })),
+    [],
+  );
   const uploads = useUploads(client, fail);
   const add = useCallback((incoming: ChatMessage[]) => setMessages((current) => mergeMessages(current, incoming)), []);
 
@@ -191,7 +199,10 @@ export function useChat(options: UseChatOptions): Chat {
         }
         openStream(mine);
         if (started.readOnly) finish('agent');
-        client.capabilities().then((caps) => mine === generation.current && setCapabilities(caps), () => undefined);
+        client.capabilities().then(
+          (caps) => mine === generation.current && setCapabilities(caps),
+          () => undefined,
+        );
       } catch (e) {
         if (mine !== generation.current) return;
         setStatus('failed');
@@ -233,7 +244,9 @@ export function useChat(options: UseChatOptions): Chat {
       const attachmentIds = uploads.readyIds();
       const trimmed = text.trim();
       if (trimmed === '' && attachmentIds.length === 0) return false;
-      const sent = await send(attachmentIds.length > 0 ? { ...(trimmed ? { text: trimmed } : {}), attachmentIds } : trimmed);
+      const sent = await send(
+        attachmentIds.length > 0 ? { ...(trimmed ? { text: trimmed } : {}), attachmentIds } : trimmed,
+      );
       if (sent) uploads.clear();
       return sent;
     },
@@ -304,7 +317,10 @@ export function useChat(options: UseChatOptions): Chat {
     uploads,
     endChat,
     // An ended conversation still held (the agent ended it) is replaced; without a token, a plain start is new anyway.
-    startNew: useCallback(() => begin({ ...startOptions.current, ...(client.sessionToken ? { startNew: true } : {}) }), [begin, client]),
+    startNew: useCallback(
+      () => begin({ ...startOptions.current, ...(client.sessionToken ? { startNew: true } : {}) }),
+      [begin, client],
+    ),
     signIn,
     signOut,
     dismissError: useCallback(() => setError(undefined), []),

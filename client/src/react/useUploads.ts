@@ -37,7 +37,10 @@ export function useUploads(client: BffClient, onError: (error: BffError) => void
   const aborts = useRef(new Map<string, AbortController>());
 
   const update = useCallback((key: string, change: Partial<PendingUpload> | null) => {
-    current.current = change === null ? current.current.filter((u) => u.key !== key) : current.current.map((u) => (u.key === key ? { ...u, ...change } : u));
+    current.current =
+      change === null
+        ? current.current.filter((u) => u.key !== key)
+        : current.current.map((u) => (u.key === key ? { ...u, ...change } : u));
     setUploads(current.current);
   }, []);
 
@@ -50,10 +53,17 @@ export function useUploads(client: BffClient, onError: (error: BffError) => void
       current.current = [...current.current, { key, fileName: name, progress: 0, state: 'uploading' }];
       setUploads(current.current);
       try {
-        const attachment = await client.uploadAttachment(file, { fileName: name, signal: controller.signal, onProgress: (progress) => update(key, { progress }) });
+        const attachment = await client.uploadAttachment(file, {
+          fileName: name,
+          signal: controller.signal,
+          onProgress: (progress) => update(key, { progress }),
+        });
         update(key, { state: 'done', progress: 1, attachment });
       } catch (error) {
-        const failure = error instanceof BffError ? error : new BffError({ status: 0, code: 'upload_failed', message: String(error) });
+        const failure =
+          error instanceof BffError
+            ? error
+            : new BffError({ status: 0, code: 'upload_failed', message: String(error) });
         if (failure.code === 'aborted') update(key, null);
         else {
           update(key, { state: 'failed', error: failure });
@@ -78,7 +88,10 @@ export function useUploads(client: BffClient, onError: (error: BffError) => void
     [client, update],
   );
 
-  const readyIds = useCallback(() => current.current.flatMap((u) => (u.state === 'done' && u.attachment ? [u.attachment.id] : [])), []);
+  const readyIds = useCallback(
+    () => current.current.flatMap((u) => (u.state === 'done' && u.attachment ? [u.attachment.id] : [])),
+    [],
+  );
   const clear = useCallback(() => {
     current.current = current.current.filter((u) => u.state === 'uploading');
     setUploads(current.current);

@@ -1,6 +1,13 @@
 'use client';
 
-import { Composer, MessageList, describeError, useChat, type ChatEnded, type ChatStatus } from '@genesys-bff/client/react';
+import {
+  Composer,
+  MessageList,
+  describeError,
+  useChat,
+  type ChatEnded,
+  type ChatStatus,
+} from '@genesys-bff/client/react';
 
 const STATUS_TEXT: Record<ChatStatus, string> = {
   idle: 'Connecting…',
@@ -73,7 +80,11 @@ export function Chat({ baseUrl }: { baseUrl: string }) {
           Show earlier messages
         </button>
       )}
-      <MessageList messages={chat.messages} onAnswer={(input) => void chat.send(input)} answersDisabled={!writable || ended !== undefined} />
+      <MessageList
+        messages={chat.messages}
+        onAnswer={(input) => void chat.send(input)}
+        answersDisabled={!writable || ended !== undefined}
+      />
 
       <p className="typing" aria-live="polite">
         {chat.typing ? `${chat.typing.name} is typing…` : ''}

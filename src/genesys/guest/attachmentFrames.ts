@@ -6,7 +6,14 @@ import { z } from 'zod';
  * replies, each of which names its `attachmentId`.
  */
 
-export function onAttachmentFrame(p: { token: string; tracingId: string; attachmentId: string; fileName: string; fileType: string; fileSize: number }) {
+export function onAttachmentFrame(p: {
+  token: string;
+  tracingId: string;
+  attachmentId: string;
+  fileName: string;
+  fileType: string;
+  fileSize: number;
+}) {
   return {
     action: 'onAttachment',
     token: p.token,
@@ -50,7 +57,11 @@ export const presignedUrlSchema = z.looseObject({
 });
 export type PresignedUrl = z.infer<typeof presignedUrlSchema>;
 
-export const uploadSuccessSchema = z.looseObject({ attachmentId: z.string(), downloadUrl: nullableString, timestamp: nullableString });
+export const uploadSuccessSchema = z.looseObject({
+  attachmentId: z.string(),
+  downloadUrl: nullableString,
+  timestamp: nullableString,
+});
 
 /** UploadFailureEvent and GenerateUrlError: the Genesys code (4001 type, 4002 size, …) is in the body. */
 export const attachmentFailureSchema = z.looseObject({

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { deleteAttachmentFrame, getAttachmentFrame, onAttachmentFrame, type AttachmentFailure, type PresignedUrl } from './attachmentFrames';
+import {
+  deleteAttachmentFrame,
+  getAttachmentFrame,
+  onAttachmentFrame,
+  type AttachmentFailure,
+  type PresignedUrl,
+} from './attachmentFrames';
 import { putToPresignedUrl, type UploadBody } from './attachmentUpload';
 import { attachmentRefusal, GuestApiError } from './errors';
 import type { RequestDesk } from './requestDesk';
@@ -32,7 +38,10 @@ const MAX_ABANDONED = 64;
 
 export class AttachmentTransfer {
   /** Uploads waiting for Genesys's verdict, by attachment id. */
-  private readonly waiting = new Map<string, { resolve(downloadUrl: string | undefined): void; reject(error: Error): void }>();
+  private readonly waiting = new Map<
+    string,
+    { resolve(downloadUrl: string | undefined): void; reject(error: Error): void }
+  >();
   /** Uploads given up on whose verdict may still come: a late success is deleted, as nobody will send it. */
   private readonly abandoned = new Set<string>();
 
@@ -42,14 +51,26 @@ export class AttachmentTransfer {
   async upload(file: { fileName: string } & UploadBody): Promise<{ attachmentId: string; downloadUrl?: string }> {
     await this.options.ready();
     const attachmentId = randomUUID();
-    const presigned = await this.options.desk.request<PresignedUrl>('attachment', (t) =>
-      onAttachmentFrame({ token: this.options.token, tracingId: t, attachmentId, fileName: file.fileName, fileType: file.mediaType, fileSize: file.size }),
+    const presigned = await this.options.desk.request<PresignedUrl>(
+      'attachment',
+      (t) =>
+        onAttachmentFrame({
+          token: this.options.token,
+          tracingId: t,
+          attachmentId,
+          fileName: file.fileName,
+          fileType: file.mediaType,
+          fileSize: file.size,
+        }),
       { attachmentId },
     );
     // Awaited from before the PUT: Genesys may give its verdict before storage answers the PUT.
     const verdict = this.verdict(attachmentId);
     try {
-      await putToPresignedUrl(presigned, file, { timeoutMs: this.options.requestTimeoutMs * 6, allowHttp: this.options.allowHttpUploads });
+      await putToPresignedUrl(presigned, file, {
+        timeoutMs: this.options.requestTimeoutMs * 6,
+        allowHttp: this.options.allowHttpUploads,
+      });
       return { attachmentId, downloadUrl: await this.within(verdict, attachmentId, this.options.requestTimeoutMs * 3) };
     } catch (error) {
       this.waiting.delete(attachmentId);
@@ -63,8 +84,9 @@ export class AttachmentTransfer {
   /** A fresh download URL for an attachment of this session (the guest's or the agent's). */
   async freshUrl(attachmentId: string): Promise<string> {
     await this.options.ready();
-    const presigned = await this.options.desk.request<PresignedUrl>('attachment', (t) =>
-      getAttachmentFrame({ token: this.options.token, tracingId: t, attachmentId }),
+    const presigned = await this.options.desk.request<PresignedUrl>(
+      'attachment',
+      (t) => getAttachmentFrame({ token: this.options.token, tracingId: t, attachmentId }),
       { attachmentId },
     );
     return presigned.url;
@@ -73,7 +95,11 @@ export class AttachmentTransfer {
   /** Deletes an uploaded attachment that was not sent. */
   async remove(attachmentId: string): Promise<void> {
     await this.options.ready();
-    await this.options.desk.request('attachment', (t) => deleteAttachmentFrame({ token: this.options.token, tracingId: t, attachmentId }), { attachmentId });
+    await this.options.desk.request(
+      'attachment',
+      (t) => deleteAttachmentFrame({ token: this.options.token, tracingId: t, attachmentId }),
+      { attachmentId },
+    );
   }
 
   /** UploadSuccessEvent or UploadFailureEvent for one of this session's uploads. */
@@ -103,14 +129,20 @@ export class AttachmentTransfer {
 
   /** Genesys's verdict on an upload, however long the PUT takes. */
   private verdict(attachmentId: string): Promise<string | undefined> {
-    const settled = new Promise<string | undefined>((resolve, reject) => this.waiting.set(attachmentId, { resolve, reject }));
+    const settled = new Promise<string | undefined>((resolve, reject) =>
+      this.waiting.set(attachmentId, { resolve, reject }),
+    );
     // A refusal that comes while the PUT is still going is acted on once the PUT is done; until then it is not an unhandled rejection.
     settled.catch(() => undefined);
     return settled;
   }
 
   /** The verdict, given `ms` from the end of the PUT to come. */
-  private async within(verdict: Promise<string | undefined>, attachmentId: string, ms: number): Promise<string | undefined> {
+  private async within(
+    verdict: Promise<string | undefined>,
+    attachmentId: string,
+    ms: number,
+  ): Promise<string | undefined> {
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {

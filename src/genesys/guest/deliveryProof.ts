@@ -33,7 +33,8 @@ export interface SentMessage {
  * `unknown`: history could not be read (or the session has no reader), or it
  * may not show the message yet. Either way the send is never re-sent blindly.
  */
-export type DeliveryVerdict = { verdict: 'delivered'; message: NormalizedMessage } | { verdict: 'not_delivered' } | { verdict: 'unknown' };
+export type DeliveryVerdict =
+  { verdict: 'delivered'; message: NormalizedMessage } | { verdict: 'not_delivered' } | { verdict: 'unknown' };
 
 /** Genesys stamps messages with its own clock; allow for the two clocks to differ a little. */
 const CLOCK_SKEW_MS = 5_000;
@@ -42,7 +43,12 @@ export const PROOF_PAGE_SIZE = 50;
 export type ReadNewestPage = () => Promise<NormalizedMessage[]>;
 
 /** What one history page says about one send. */
-function verdictFrom(sent: SentMessage, messages: NormalizedMessage[], accounted: ReadonlySet<string>, logger: Logger): DeliveryVerdict {
+function verdictFrom(
+  sent: SentMessage,
+  messages: NormalizedMessage[],
+  accounted: ReadonlySet<string>,
+  logger: Logger,
+): DeliveryVerdict {
   const inbound = messages.filter((m) => m.direction === 'inbound' && m.type !== 'event');
   const byId = inbound.find((m) => m.clientMessageId === sent.messageId);
   if (byId) return { verdict: 'delivered', message: byId };
@@ -109,11 +115,20 @@ export class DeliveryLedger {
     // One page for all of them, judged one send at a time in the order they were sent.
     const messages = await this.newestPage('could not read history to check messages in doubt');
     for (const p of inDoubt) {
-      const proof = this.judge({ messageId: p.messageId ?? '', text: p.text, payload: p.payload, sentAt: p.writtenAt ?? this.now() }, messages);
+      const proof = this.judge(
+        { messageId: p.messageId ?? '', text: p.text, payload: p.payload, sentAt: p.writtenAt ?? this.now() },
+        messages,
+      );
       if (proof.verdict === 'delivered') {
         desk.settle(p, { value: proof.message });
       } else if (proof.verdict === 'not_delivered') {
-        desk.settle(p, new GuestApiError('connection_lost', 'The connection to Genesys dropped while sending; the message was not delivered. It is safe to send it again.'));
+        desk.settle(
+          p,
+          new GuestApiError(
+            'connection_lost',
+            'The connection to Genesys dropped while sending; the message was not delivered. It is safe to send it again.',
+          ),
+        );
       } else {
         sendsInDoubt.inc();
         desk.settle(
@@ -146,7 +161,8 @@ export class DeliveryLedger {
     const verdict = verdictFrom(sent, messages, this.accounted, this.logger);
     if (verdict.verdict === 'delivered') this.accountFor(verdict.message.id);
     // Absent before history should show it: that proves nothing yet.
-    if (verdict.verdict === 'not_delivered' && sent.visibleBy !== undefined && this.now() < sent.visibleBy) return { verdict: 'unknown' };
+    if (verdict.verdict === 'not_delivered' && sent.visibleBy !== undefined && this.now() < sent.visibleBy)
+      return { verdict: 'unknown' };
     return verdict;
   }
 }

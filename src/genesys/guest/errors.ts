@@ -57,7 +57,14 @@ const STATUS: Partial<Record<GuestFailure, number>> = {
   timeout: 504,
 };
 
-const FATAL = new Set<GuestFailure>(['session_expired', 'session_not_found', 'reauthentication_required', 'cannot_downgrade', 'signed_out', 'signed_in_elsewhere']);
+const FATAL = new Set<GuestFailure>([
+  'session_expired',
+  'session_not_found',
+  'reauthentication_required',
+  'cannot_downgrade',
+  'signed_out',
+  'signed_in_elsewhere',
+]);
 
 /** Texts of a 403 that asks for a new sign-in (the official SDK compares their starts, ignoring case). */
 const REAUTHENTICATE = /^(session authentication failed|try (to )?authenticate again)/i;
@@ -75,7 +82,13 @@ export class GuestApiError extends AppError {
   constructor(
     readonly failure: GuestFailure,
     detail: string,
-    options: { genesysCode?: number; genesysText?: string; retryAfterSeconds?: number; cause?: unknown; refusal?: ErrorCode } = {},
+    options: {
+      genesysCode?: number;
+      genesysText?: string;
+      retryAfterSeconds?: number;
+      cause?: unknown;
+      refusal?: ErrorCode;
+    } = {},
   ) {
     super(options.refusal ?? CONTRACT_CODE[failure], detail, {
       status: STATUS[failure],
@@ -104,14 +117,23 @@ export function attachmentRefusal(code: number, text: string | undefined): Guest
   const options = { genesysCode: code, genesysText: text };
   switch (code) {
     case 4000:
-      return new GuestApiError('attachment_refused', 'File upload is off for this deployment.', { ...options, refusal: 'attachments_disabled' });
+      return new GuestApiError('attachment_refused', 'File upload is off for this deployment.', {
+        ...options,
+        refusal: 'attachments_disabled',
+      });
     case 4001:
     case 4003:
     case 4004:
     case 4005:
-      return new GuestApiError('attachment_refused', 'Genesys does not accept this file.', { ...options, refusal: 'attachment_type_not_allowed' });
+      return new GuestApiError('attachment_refused', 'Genesys does not accept this file.', {
+        ...options,
+        refusal: 'attachment_type_not_allowed',
+      });
     case 4002:
-      return new GuestApiError('attachment_refused', 'The file is larger than Genesys accepts.', { ...options, refusal: 'attachment_too_large' });
+      return new GuestApiError('attachment_refused', 'The file is larger than Genesys accepts.', {
+        ...options,
+        refusal: 'attachment_too_large',
+      });
     default:
       return new GuestApiError('bad_request', 'Genesys refused the file.', options);
   }
@@ -127,11 +149,19 @@ export function guestErrorFromFrame(envelope: Envelope, text: string, retryAfter
     case 4006:
       return new GuestApiError('session_expired', 'The chat session has expired; start a new one.', options);
     case 4007:
-      return new GuestApiError('session_expired', 'The chat session no longer exists at Genesys; start a new one.', options);
+      return new GuestApiError(
+        'session_expired',
+        'The chat session no longer exists at Genesys; start a new one.',
+        options,
+      );
     case 4011:
       return new GuestApiError('message_too_long', 'The message is longer than Genesys accepts (4096 bytes).', options);
     case 4013:
-      return new GuestApiError('attributes_too_large', 'The custom attributes are larger than the deployment allows.', options);
+      return new GuestApiError(
+        'attributes_too_large',
+        'The custom attributes are larger than the deployment allows.',
+        options,
+      );
     case 429:
     case 4029:
       return new GuestApiError('rate_limited', 'Genesys asks to slow down; retry after the given time.', {
@@ -148,15 +178,27 @@ export function guestErrorFromFrame(envelope: Envelope, text: string, retryAfter
       return attachmentRefusal(code, text);
     case 4008:
     case 4010:
-      return new GuestApiError('attachment_refused', 'The attachment has expired or was not fully uploaded; upload it again.', { ...options, refusal: 'validation_failed' });
+      return new GuestApiError(
+        'attachment_refused',
+        'The attachment has expired or was not fully uploaded; upload it again.',
+        { ...options, refusal: 'validation_failed' },
+      );
     case 4009:
-      return new GuestApiError('attachment_refused', 'No such attachment in this session.', { ...options, refusal: 'not_found' });
+      return new GuestApiError('attachment_refused', 'No such attachment in this session.', {
+        ...options,
+        refusal: 'not_found',
+      });
     case 401:
       return new GuestApiError('unauthorized', 'Genesys refused the sign-in; sign in again.', options);
     case 4017:
-      return new GuestApiError('cannot_downgrade', 'This conversation is signed in; it cannot continue anonymously. Sign in again.', options);
+      return new GuestApiError(
+        'cannot_downgrade',
+        'This conversation is signed in; it cannot continue anonymously. Sign in again.',
+        options,
+      );
     case 403:
-      if (REAUTHENTICATE.test(text)) return new GuestApiError('reauthentication_required', 'Genesys asks the customer to sign in again.', options);
+      if (REAUTHENTICATE.test(text))
+        return new GuestApiError('reauthentication_required', 'Genesys asks the customer to sign in again.', options);
       return new GuestApiError('forbidden', 'Genesys refused the request for this deployment.', options);
     default:
       return new GuestApiError('bad_request', 'Genesys refused the request.', options);

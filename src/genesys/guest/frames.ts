@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { attachmentDeletedSchema, attachmentFailureSchema, presignedUrlSchema, uploadSuccessSchema } from './attachmentFrames';
+import {
+  attachmentDeletedSchema,
+  attachmentFailureSchema,
+  presignedUrlSchema,
+  uploadSuccessSchema,
+} from './attachmentFrames';
 
 /**
  * What arrives on the Guest API socket (docs/genesys-protocol.md#server-frames):
@@ -7,7 +12,6 @@ import { attachmentDeletedSchema, attachmentFailureSchema, presignedUrlSchema, u
  * Genesys's own SDK is lenient, and a class this code does not know is data
  * to log, not a crash. What this service sends is built in outboundFrames.ts.
  */
-
 
 /*
  * Tolerance: Genesys's own SDKs declare most inbound fields nullable, and
@@ -60,7 +64,13 @@ const sessionResponseSchema = loose({
   clearedExistingSession: optional(z.boolean()),
   durationSeconds: optional(z.number()),
   expirationDate: optional(z.number()),
-  allowedMedia: optional(loose({ inbound: optional(loose({ fileTypes: optional(z.array(loose({ type: text() }))), maxFileSizeKB: optional(z.number()) })) })).catch(undefined),
+  allowedMedia: optional(
+    loose({
+      inbound: optional(
+        loose({ fileTypes: optional(z.array(loose({ type: text() }))), maxFileSizeKB: optional(z.number()) }),
+      ),
+    }),
+  ).catch(undefined),
   blockedExtensions: optional(z.array(z.string())).catch(undefined),
 });
 export type SessionResponse = z.infer<typeof sessionResponseSchema>;
@@ -95,7 +105,13 @@ export const datePickerSchema = loose({
 });
 
 /** The prompt and reply texts of a list picker or form (ContentReceivedReplyMessage). */
-const replyMessageSchema = loose({ title: text(), subtitle: text(), header: text(), imageUrl: text(), buttonLabel: text() });
+const replyMessageSchema = loose({
+  title: text(),
+  subtitle: text(),
+  header: text(),
+  imageUrl: text(),
+  buttonLabel: text(),
+});
 
 export const listPickerSchema = loose({
   id: text(),
@@ -200,7 +216,10 @@ const tooManyRequestsSchema = loose({
 });
 
 /** `reason` in the mobile SDK, `reasonCode` in the Java SDK; `reason` carries whichever came. */
-const connectionClosedSchema = loose({ reason: text().catch(undefined), reasonCode: text().catch(undefined) }).transform((b) => ({
+const connectionClosedSchema = loose({
+  reason: text().catch(undefined),
+  reasonCode: text().catch(undefined),
+}).transform((b) => ({
   ...b,
   reason: b.reason ?? b.reasonCode,
 }));
@@ -227,7 +246,12 @@ export type InboundFrame =
   | { kind: 'logout'; envelope: Envelope }
   | { kind: 'presignedUrl'; envelope: Envelope; body: z.infer<typeof presignedUrlSchema> }
   | { kind: 'uploadSucceeded'; envelope: Envelope; body: z.infer<typeof uploadSuccessSchema> }
-  | { kind: 'attachmentFailed'; envelope: Envelope; body: z.infer<typeof attachmentFailureSchema>; stage: 'upload' | 'request' }
+  | {
+      kind: 'attachmentFailed';
+      envelope: Envelope;
+      body: z.infer<typeof attachmentFailureSchema>;
+      stage: 'upload' | 'request';
+    }
   | { kind: 'attachmentDeleted'; envelope: Envelope; body: z.infer<typeof attachmentDeletedSchema> }
   | { kind: 'unknown'; envelope?: Envelope; reason: string };
 
@@ -252,31 +276,50 @@ function structuredMessage(e: Envelope): InboundFrame {
   const body = structuredMessageSchema.parse(e.body);
   // Dropped rather than published: it carries the id of the message it reports on, and the
   // browser keys messages by id, so it would overwrite that message with an empty one.
-  if (isReceipt(body)) return { kind: 'unknown', envelope: e, reason: `receipt (${body.status ?? 'no status'}) for message ${body.id}, not a chat message` };
+  if (isReceipt(body))
+    return {
+      kind: 'unknown',
+      envelope: e,
+      reason: `receipt (${body.status ?? 'no status'}) for message ${body.id}, not a chat message`,
+    };
   return { kind: 'message', envelope: e, body };
 }
 
 const BODY_PARSERS = {
-  SessionResponse: (e: Envelope) => ({ kind: 'session', envelope: e, body: sessionResponseSchema.parse(e.body) }) as const,
+  SessionResponse: (e: Envelope) =>
+    ({ kind: 'session', envelope: e, body: sessionResponseSchema.parse(e.body) }) as const,
   StructuredMessage: structuredMessage,
   JwtResponse: (e: Envelope) => ({ kind: 'jwt', envelope: e, body: jwtResponseSchema.parse(e.body ?? {}) }) as const,
   TooManyRequestsErrorMessage: (e: Envelope) => {
     const parsed = tooManyRequestsSchema.safeParse(e.body ?? {});
-    return { kind: 'tooManyRequests', envelope: e, body: parsed.success ? parsed.data : { errorMessage: errorText(e.body) } } as const;
+    return {
+      kind: 'tooManyRequests',
+      envelope: e,
+      body: parsed.success ? parsed.data : { errorMessage: errorText(e.body) },
+    } as const;
   },
   string: (e: Envelope) => ({ kind: 'error', envelope: e, body: errorText(e.body) }) as const,
   // Listed by the Java SDK: handled like `string`, so the request it answers fails rather than times out.
   Error: (e: Envelope) => ({ kind: 'error', envelope: withErrorCode(e), body: errorText(e.body) }) as const,
   SessionExpiredEvent: (e: Envelope) => ({ kind: 'sessionExpired', envelope: e }) as const,
   ConnectionClosedEvent: (e: Envelope) =>
-    ({ kind: 'connectionClosed', envelope: e, body: connectionClosedSchema.catch({ reason: undefined }).parse(e.body ?? {}) }) as const,
+    ({
+      kind: 'connectionClosed',
+      envelope: e,
+      body: connectionClosedSchema.catch({ reason: undefined }).parse(e.body ?? {}),
+    }) as const,
   SessionClearedEvent: (e: Envelope) => ({ kind: 'sessionCleared', envelope: e }) as const,
   LogoutEvent: (e: Envelope) => ({ kind: 'logout', envelope: e }) as const,
-  PresignedUrlResponse: (e: Envelope) => ({ kind: 'presignedUrl', envelope: e, body: presignedUrlSchema.parse(e.body) }) as const,
-  UploadSuccessEvent: (e: Envelope) => ({ kind: 'uploadSucceeded', envelope: e, body: uploadSuccessSchema.parse(e.body) }) as const,
-  UploadFailureEvent: (e: Envelope) => ({ kind: 'attachmentFailed', envelope: e, body: attachmentFailureSchema.parse(e.body), stage: 'upload' }) as const,
-  GenerateUrlError: (e: Envelope) => ({ kind: 'attachmentFailed', envelope: e, body: attachmentFailureSchema.parse(e.body), stage: 'request' }) as const,
-  AttachmentDeletedResponse: (e: Envelope) => ({ kind: 'attachmentDeleted', envelope: e, body: attachmentDeletedSchema.parse(e.body) }) as const,
+  PresignedUrlResponse: (e: Envelope) =>
+    ({ kind: 'presignedUrl', envelope: e, body: presignedUrlSchema.parse(e.body) }) as const,
+  UploadSuccessEvent: (e: Envelope) =>
+    ({ kind: 'uploadSucceeded', envelope: e, body: uploadSuccessSchema.parse(e.body) }) as const,
+  UploadFailureEvent: (e: Envelope) =>
+    ({ kind: 'attachmentFailed', envelope: e, body: attachmentFailureSchema.parse(e.body), stage: 'upload' }) as const,
+  GenerateUrlError: (e: Envelope) =>
+    ({ kind: 'attachmentFailed', envelope: e, body: attachmentFailureSchema.parse(e.body), stage: 'request' }) as const,
+  AttachmentDeletedResponse: (e: Envelope) =>
+    ({ kind: 'attachmentDeleted', envelope: e, body: attachmentDeletedSchema.parse(e.body) }) as const,
 } satisfies Record<string, (e: Envelope) => InboundFrame>;
 
 export function parseInbound(raw: string): InboundFrame {
@@ -289,11 +332,17 @@ export function parseInbound(raw: string): InboundFrame {
   const envelope = envelopeSchema.safeParse(json);
   if (!envelope.success) return { kind: 'unknown', reason: 'not a Guest API envelope' };
   // Own keys only: a class named like an Object property (`constructor`, `toString`) is unknown too.
-  const parse = Object.hasOwn(BODY_PARSERS, envelope.data.class) ? (BODY_PARSERS as Record<string, (e: Envelope) => InboundFrame>)[envelope.data.class] : undefined;
+  const parse = Object.hasOwn(BODY_PARSERS, envelope.data.class)
+    ? (BODY_PARSERS as Record<string, (e: Envelope) => InboundFrame>)[envelope.data.class]
+    : undefined;
   if (!parse) return { kind: 'unknown', envelope: envelope.data, reason: `unknown class ${envelope.data.class}` };
   try {
     return parse(envelope.data);
   } catch (error) {
-    return { kind: 'unknown', envelope: envelope.data, reason: `malformed ${envelope.data.class} body: ${(error as Error).message}` };
+    return {
+      kind: 'unknown',
+      envelope: envelope.data,
+      reason: `malformed ${envelope.data.class} body: ${(error as Error).message}`,
+    };
   }
 }

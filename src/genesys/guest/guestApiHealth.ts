@@ -46,7 +46,10 @@ export class GuestApiHealth {
 
   succeeded(): void {
     clearTimeout(this.probeTimer);
-    this.check.set({ ok: true, detail: this.refused ? 'Genesys accepts the guest WebSocket again.' : 'Genesys accepts the guest WebSocket.' });
+    this.check.set({
+      ok: true,
+      detail: this.refused ? 'Genesys accepts the guest WebSocket again.' : 'Genesys accepts the guest WebSocket.',
+    });
   }
 
   failed(error: GuestApiError): void {

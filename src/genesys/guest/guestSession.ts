@@ -3,7 +3,20 @@ import { AttachmentTransfer } from './attachmentTransfer';
 import { DeliveryLedger, type DeliveryVerdict, type SentMessage } from './deliveryProof';
 import { GuestApiError } from './errors';
 import type { SessionResponse } from './frames';
-import { answerFrame, clearFrame, closeSessionFrame, configureAuthenticatedSessionFrame, configureSessionFrame, echoFrame, getJwtFrame, joinFrame, textMessageFrame, typingFrame, type AnswerKind, type CustomAttributes } from './outboundFrames';
+import {
+  answerFrame,
+  clearFrame,
+  closeSessionFrame,
+  configureAuthenticatedSessionFrame,
+  configureSessionFrame,
+  echoFrame,
+  getJwtFrame,
+  joinFrame,
+  textMessageFrame,
+  typingFrame,
+  type AnswerKind,
+  type CustomAttributes,
+} from './outboundFrames';
 import type { GuestEvent, InboundTarget } from './inboundDispatch';
 import { withDeadline } from './reconnect';
 import { RequestDesk } from './requestDesk';
@@ -52,14 +65,21 @@ export class GuestSession {
     this.token = options.token;
     this.now = options.now ?? Date.now;
     this.lastUsedAt = this.now();
-    this.expiry = new SessionExpiry(this.now, () => (this.dead || !this.isReady ? Promise.resolve() : this.echo().then(() => undefined)));
+    this.expiry = new SessionExpiry(this.now, () =>
+      this.dead || !this.isReady ? Promise.resolve() : this.echo().then(() => undefined),
+    );
     const read = options.readNewestHistory;
     this.signIn = new GuestSignIn(options.renewSignIn);
     const fetchJwt = () => this.desk.request<GuestJwt>('jwt', (t) => getJwtFrame({ token: this.token, tracingId: t }));
     this.jwt = new GuestJwtCache(fetchJwt, options.jwtRefreshMarginMs ?? 60_000, this.now);
     this.ledger = new DeliveryLedger(read ? () => read(this) : undefined, options.logger, this.now);
     this.desk = new RequestDesk(
-      { current: () => this.link.current(), isReady: () => this.link.isReady(), wake: () => this.link.wake(), dead: () => this.dead },
+      {
+        current: () => this.link.current(),
+        isReady: () => this.link.isReady(),
+        wake: () => this.link.wake(),
+        dead: () => this.dead,
+      },
       options.requestTimeoutMs,
       { messagesPerSecond: options.messagesPerSecond ?? 2, requestsPerMinute: options.requestsPerMinute ?? 60 },
       this.now,
@@ -148,7 +168,11 @@ export class GuestSession {
     this.touch();
     if (this.dead) return Promise.reject(this.dead);
     if (this.isReady && this.info) return Promise.resolve(this.info);
-    return withDeadline(this.link.connect(), this.options.requestTimeoutMs, () => new GuestApiError('timeout', 'Genesys did not answer in time; please retry.'));
+    return withDeadline(
+      this.link.connect(),
+      this.options.requestTimeoutMs,
+      () => new GuestApiError('timeout', 'Genesys did not answer in time; please retry.'),
+    );
   }
 
   /** Replaces a read-only (ended) conversation with a new one: closeSession, then configureSession with `startNew`. */
@@ -174,13 +198,22 @@ export class GuestSession {
   }
 
   /** Sends a guest text and/or uploaded files; resolves with Genesys's echo of it. */
-  sendText(p: { text?: string; attachmentIds?: string[]; messageId: string; customAttributes?: CustomAttributes }): Promise<NormalizedMessage> {
+  sendText(p: {
+    text?: string;
+    attachmentIds?: string[];
+    messageId: string;
+    customAttributes?: CustomAttributes;
+  }): Promise<NormalizedMessage> {
     this.touch();
-    return this.desk.request<NormalizedMessage>('send', (t) => textMessageFrame({ token: this.token, tracingId: t, ...p }), {
-      messageId: p.messageId,
-      text: p.text,
-      carriesFiles: (p.attachmentIds?.length ?? 0) > 0,
-    });
+    return this.desk.request<NormalizedMessage>(
+      'send',
+      (t) => textMessageFrame({ token: this.token, tracingId: t, ...p }),
+      {
+        messageId: p.messageId,
+        text: p.text,
+        carriesFiles: (p.attachmentIds?.length ?? 0) > 0,
+      },
+    );
   }
 
   /** The guest's answer to a quick reply, a card button or a date picker. */
@@ -203,7 +236,9 @@ export class GuestSession {
   /** Autostart Presence Join, carrying the attributes routing needs. */
   sendJoin(customAttributes?: CustomAttributes): Promise<NormalizedMessage> {
     this.touch();
-    return this.desk.request<NormalizedMessage>('join', (t) => joinFrame({ token: this.token, tracingId: t, customAttributes }));
+    return this.desk.request<NormalizedMessage>('join', (t) =>
+      joinFrame({ token: this.token, tracingId: t, customAttributes }),
+    );
   }
 
   /** Guest typing, at most once per cooldown (Genesys asks for one per 5 s); resolves once written (no reply comes), false when throttled. */
@@ -235,7 +270,9 @@ export class GuestSession {
   /** Closes the connections at Genesys (closeSession) and the socket; the conversation stays open for the agent. */
   async close(): Promise<void> {
     await this.ready();
-    this.info = await this.whileEnding(this.desk.request<SessionResponse>('close', (t) => closeSessionFrame({ token: this.token, tracingId: t })));
+    this.info = await this.whileEnding(
+      this.desk.request<SessionResponse>('close', (t) => closeSessionFrame({ token: this.token, tracingId: t })),
+    );
     this.disconnect();
   }
 
@@ -281,13 +318,18 @@ export class GuestSession {
    * makes a new object for the token's next request.
    */
   retire(reason: string): void {
-    if (!this.dead) this.dead = new GuestApiError('unavailable', `The connection to Genesys was ${reason}; please retry.`);
+    if (!this.dead)
+      this.dead = new GuestApiError('unavailable', `The connection to Genesys was ${reason}; please retry.`);
     this.disconnect(reason);
   }
 
   /** Another instance owns the session now (sessionOwnership.ts): streams here reconnect through the proxy; the socket closes. */
   handOver(): void {
-    this.emit({ type: 'session', state: 'unavailable', detail: 'This chat moved to another instance of the service; reconnect.' });
+    this.emit({
+      type: 'session',
+      state: 'unavailable',
+      detail: 'This chat moved to another instance of the service; reconnect.',
+    });
     this.retire('handed over to another instance');
   }
 
@@ -304,7 +346,9 @@ export class GuestSession {
     const { token, deploymentId } = this.options;
     return this.signIn.configure((jwt) =>
       this.desk.request<SessionResponse>('configure', (tracingId) =>
-        jwt ? configureAuthenticatedSessionFrame({ token, deploymentId, startNew, tracingId, jwt }) : configureSessionFrame({ token, deploymentId, startNew, tracingId }),
+        jwt
+          ? configureAuthenticatedSessionFrame({ token, deploymentId, startNew, tracingId, jwt })
+          : configureSessionFrame({ token, deploymentId, startNew, tracingId }),
       ),
     );
   }
@@ -342,4 +386,3 @@ export class GuestSession {
     }
   }
 }
-

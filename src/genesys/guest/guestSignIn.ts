@@ -43,7 +43,10 @@ export class GuestSignIn {
         return await send(signIn?.jwt);
       } catch (error) {
         if (!signIn || !(error instanceof GuestApiError) || error.failure !== 'unauthorized') throw error;
-        if (refreshes === MAX_REFRESHES) throw new GuestApiError('reauthentication_required', 'Genesys keeps refusing the sign-in; sign in again.', { cause: error });
+        if (refreshes === MAX_REFRESHES)
+          throw new GuestApiError('reauthentication_required', 'Genesys keeps refusing the sign-in; sign in again.', {
+            cause: error,
+          });
         await this.renewed(signIn);
       }
     }
@@ -52,7 +55,8 @@ export class GuestSignIn {
   private async renewed(refused: GenesysSignIn): Promise<void> {
     // Another request renewed it meanwhile: configure with that one.
     if (this.current !== refused) return;
-    if (!this.renew) throw new GuestApiError('reauthentication_required', 'The sign-in cannot be renewed here; sign in again.');
+    if (!this.renew)
+      throw new GuestApiError('reauthentication_required', 'The sign-in cannot be renewed here; sign in again.');
     this.renewing ??= this.renew(refused).finally(() => (this.renewing = undefined));
     try {
       const renewed = await this.renewing;

@@ -89,12 +89,18 @@ export class GuestSocket {
                 'Genesys refused the chat connection. Check GENESYS_DEPLOYMENT_ID, that the deployment is active, and that GENESYS_ORIGIN is one of its allowed domains.',
                 { genesysCode: status },
               )
-            : new GuestApiError('unavailable', 'Genesys chat service is unavailable; please retry shortly.', { genesysCode: status }),
+            : new GuestApiError('unavailable', 'Genesys chat service is unavailable; please retry shortly.', {
+                genesysCode: status,
+              }),
         );
       });
       ws.once('error', (error) => {
         countGenesysError('unreachable');
-        fail(new GuestApiError('unavailable', 'Could not reach the Genesys chat service; please retry shortly.', { cause: error }));
+        fail(
+          new GuestApiError('unavailable', 'Could not reach the Genesys chat service; please retry shortly.', {
+            cause: error,
+          }),
+        );
       });
       ws.once('open', () => {
         ws.removeAllListeners('error');
@@ -141,7 +147,10 @@ export class GuestSocket {
     }
     return new Promise((resolve, reject) => {
       ws.send(JSON.stringify(frame), (error) => {
-        if (error) reject(new GuestApiError('connection_lost', 'The connection to Genesys dropped while sending.', { cause: error }));
+        if (error)
+          reject(
+            new GuestApiError('connection_lost', 'The connection to Genesys dropped while sending.', { cause: error }),
+          );
         else resolve();
       });
     });

@@ -114,7 +114,10 @@ export class GuestHistory {
     const key = `rate:history-reads:${sessionKeyOf(token)}`;
     if (mode === 'force') {
       await this.store.record(key, MINUTE_MS).catch((error: unknown) => {
-        this.options.logger?.warn({ err: error }, 'read history to prove a delivery without counting the read: the shared store did not answer');
+        this.options.logger?.warn(
+          { err: error },
+          'read history to prove a delivery without counting the read: the shared store did not answer',
+        );
       });
       return;
     }
@@ -122,9 +125,13 @@ export class GuestHistory {
     const waitMs = await this.store.take(key, mode === 'spare' ? Math.max(1, Math.floor(limit / 2)) : limit, MINUTE_MS);
     if (waitMs > 0) {
       limitsRefused.inc({ limit: 'history_reads' });
-      throw new GuestApiError('rate_limited', `Genesys allows ${limit} history reads a minute in a session; retry later.`, {
-        retryAfterSeconds: Math.ceil(waitMs / 1000),
-      });
+      throw new GuestApiError(
+        'rate_limited',
+        `Genesys allows ${limit} history reads a minute in a session; retry later.`,
+        {
+          retryAfterSeconds: Math.ceil(waitMs / 1000),
+        },
+      );
     }
   }
 
@@ -140,12 +147,18 @@ export class GuestHistory {
       });
     } catch (error) {
       if (isAxiosError(error) && /maxContentLength|maxBodyLength/.test(error.message)) {
-        throw new GuestApiError('unavailable', 'Genesys returned a conversation history larger than this service reads.', {
-          genesysText: `larger than ${this.maxResponseBytes} bytes`,
-          cause: error,
-        });
+        throw new GuestApiError(
+          'unavailable',
+          'Genesys returned a conversation history larger than this service reads.',
+          {
+            genesysText: `larger than ${this.maxResponseBytes} bytes`,
+            cause: error,
+          },
+        );
       }
-      throw new GuestApiError('unavailable', 'Could not reach Genesys for the conversation history; please retry.', { cause: error });
+      throw new GuestApiError('unavailable', 'Could not reach Genesys for the conversation history; please retry.', {
+        cause: error,
+      });
     }
   }
 
@@ -165,7 +178,9 @@ export class GuestHistory {
     }
     const parsed = historySchema.safeParse(response.data);
     if (!parsed.success) {
-      throw new GuestApiError('unavailable', 'Genesys returned a history this service cannot read.', { genesysText: parsed.error.message });
+      throw new GuestApiError('unavailable', 'Genesys returned a history this service cannot read.', {
+        genesysText: parsed.error.message,
+      });
     }
     const body = parsed.data;
     // Never more than was asked for, whatever Genesys sends; the newest come first.
@@ -184,10 +199,15 @@ export class GuestHistory {
   private entity(raw: unknown, index: number): Entity[] {
     const parsed = structuredMessageSchema.safeParse(raw);
     if (!parsed.success) {
-      this.options.logger?.warn({ index, issues: parsed.error.issues.slice(0, 3) }, 'skipped an unreadable Genesys history entity');
+      this.options.logger?.warn(
+        { index, issues: parsed.error.issues.slice(0, 3) },
+        'skipped an unreadable Genesys history entity',
+      );
       return [];
     }
-    return isReceipt(parsed.data) ? [] : [{ message: normalizeMessage(parsed.data), timed: typeof parsed.data.channel?.time === 'string' }];
+    return isReceipt(parsed.data)
+      ? []
+      : [{ message: normalizeMessage(parsed.data), timed: typeof parsed.data.channel?.time === 'string' }];
   }
 }
 

@@ -21,7 +21,16 @@ export type GuestEvent =
   | { type: 'presence'; presence: 'join' | 'disconnect' | 'clear' | 'signin'; readOnly?: boolean }
   | { type: 'session'; state: SessionState; detail?: string };
 
-type SessionState = 'reconnecting' | 'reconnected' | 'expired' | 'closed' | 'cleared' | 'unavailable' | 'signed_in' | 'signed_out' | 'signed_in_elsewhere';
+type SessionState =
+  | 'reconnecting'
+  | 'reconnected'
+  | 'expired'
+  | 'closed'
+  | 'cleared'
+  | 'unavailable'
+  | 'signed_in'
+  | 'signed_out'
+  | 'signed_in_elsewhere';
 
 export interface InboundTarget {
   readonly pending: PendingRequests;
@@ -76,11 +85,20 @@ export function dispatchInbound(frame: InboundFrame, t: InboundTarget): void {
       const reason = frame.body.reason ?? frame.body.reasonCode;
       t.closingByServer();
       if (reason === 'signedIn') {
-        t.die(new GuestApiError('signed_in_elsewhere', 'The customer signed in, and the conversation went on in the signed-in session.'));
+        t.die(
+          new GuestApiError(
+            'signed_in_elsewhere',
+            'The customer signed in, and the conversation went on in the signed-in session.',
+          ),
+        );
         return;
       }
       t.logger.info({ reason }, 'Genesys closed this guest connection');
-      t.emit({ type: 'session', state: 'closed', detail: reason ? `Genesys closed this connection (${reason}).` : 'Genesys closed this connection.' });
+      t.emit({
+        type: 'session',
+        state: 'closed',
+        detail: reason ? `Genesys closed this connection (${reason}).` : 'Genesys closed this connection.',
+      });
       return;
     }
     case 'sessionCleared': {
@@ -123,7 +141,11 @@ function reply(t: InboundTarget, tracingId: string | undefined, replyClass: Repl
 
 function onError(t: InboundTarget, frame: Extract<InboundFrame, { kind: 'error' | 'tooManyRequests' }>): void {
   const text = frame.kind === 'error' ? frame.body : (frame.body.errorMessage ?? 'rate limited');
-  const error = guestErrorFromFrame(frame.envelope, text, frame.kind === 'tooManyRequests' ? frame.body.retryAfter : undefined);
+  const error = guestErrorFromFrame(
+    frame.envelope,
+    text,
+    frame.kind === 'tooManyRequests' ? frame.body.retryAfter : undefined,
+  );
   if (error.fatalForSession) {
     t.die(error);
     return;
@@ -131,13 +153,23 @@ function onError(t: InboundTarget, frame: Extract<InboundFrame, { kind: 'error' 
   const log = { genesysCode: frame.envelope.code, guestFailure: error.failure };
   const tracingId = frame.envelope.tracingId;
   if (error.failure === 'rate_limited') {
-    t.logger.info({ ...log, traced: tracingId !== undefined, retryAfterSeconds: error.retryAfterSeconds }, 'Genesys refused a frame for its rate; it goes out again after the wait');
+    t.logger.info(
+      { ...log, traced: tracingId !== undefined, retryAfterSeconds: error.retryAfterSeconds },
+      'Genesys refused a frame for its rate; it goes out again after the wait',
+    );
     t.refused(tracingId, error);
     return;
   }
   if (tracingId !== undefined) {
     const p = t.pending.byTracingId(tracingId);
-    if (error.failure === 'unauthorized' && p !== undefined && p !== 'retired' && p.kind !== 'configure' && t.unauthorized) return t.unauthorized(tracingId, error);
+    if (
+      error.failure === 'unauthorized' &&
+      p !== undefined &&
+      p !== 'retired' &&
+      p.kind !== 'configure' &&
+      t.unauthorized
+    )
+      return t.unauthorized(tracingId, error);
     if (p !== undefined && p !== 'retired') t.settle(p, error);
     else t.logger.warn({ ...log, late: p === 'retired' }, 'Genesys reported an error for no waiting request; dropped');
     return;
@@ -151,11 +183,19 @@ function onError(t: InboundTarget, frame: Extract<InboundFrame, { kind: 'error' 
   }
   if ('to' in target) t.settle(target.to, error);
   else if ('ambiguous' in target) {
-    t.logger.warn({ ...log, candidates: target.ambiguous }, 'Genesys reported an error without tracingId that more than one request could have caused; left to their own replies and deadlines');
+    t.logger.warn(
+      { ...log, candidates: target.ambiguous },
+      'Genesys reported an error without tracingId that more than one request could have caused; left to their own replies and deadlines',
+    );
   } else t.logger.warn(log, 'Genesys reported an error for no waiting request; dropped');
 }
 
-function onStructuredMessage(t: InboundTarget, envelopeType: string, tracingId: string | undefined, body: StructuredMessage): void {
+function onStructuredMessage(
+  t: InboundTarget,
+  envelopeType: string,
+  tracingId: string | undefined,
+  body: StructuredMessage,
+): void {
   const message = normalizeMessage(body, new Date(t.now()));
   if (envelopeType === 'response') {
     // The reply to an `echo` health check, not chat traffic; it says when the session ends now.
@@ -177,7 +217,12 @@ function onStructuredMessage(t: InboundTarget, envelopeType: string, tracingId: 
 }
 
 /** The echo of the guest's own message or Join answers the request that sent it. */
-function settleOwnEcho(t: InboundTarget, tracingId: string | undefined, body: StructuredMessage, message: NormalizedMessage): void {
+function settleOwnEcho(
+  t: InboundTarget,
+  tracingId: string | undefined,
+  body: StructuredMessage,
+  message: NormalizedMessage,
+): void {
   let p: Pending | undefined;
   if (tracingId !== undefined) {
     const found = t.pending.byTracingId(tracingId);
@@ -228,7 +273,10 @@ function emitEvents(t: InboundTarget, body: StructuredMessage): void {
   }
 }
 
-type AttachmentFrame = Extract<InboundFrame, { kind: 'presignedUrl' | 'attachmentDeleted' | 'attachmentFailed' | 'uploadSucceeded' }>;
+type AttachmentFrame = Extract<
+  InboundFrame,
+  { kind: 'presignedUrl' | 'attachmentDeleted' | 'attachmentFailed' | 'uploadSucceeded' }
+>;
 
 /**
  * Attachment replies name their file: a reply goes to the request about that
@@ -238,11 +286,13 @@ type AttachmentFrame = Extract<InboundFrame, { kind: 'presignedUrl' | 'attachmen
 function onAttachmentFrame(t: InboundTarget, frame: AttachmentFrame): void {
   const { attachmentId } = frame.body;
   if (frame.kind === 'uploadSucceeded') {
-    if (!t.uploadSettled(attachmentId, { downloadUrl: frame.body.downloadUrl })) t.logger.info({ attachmentId }, 'an upload verdict for no waiting upload; dropped');
+    if (!t.uploadSettled(attachmentId, { downloadUrl: frame.body.downloadUrl }))
+      t.logger.info({ attachmentId }, 'an upload verdict for no waiting upload; dropped');
     return;
   }
   if (frame.kind === 'attachmentFailed' && frame.stage === 'upload') {
-    if (!t.uploadSettled(attachmentId, { failure: frame.body })) t.logger.info({ attachmentId }, 'an upload failure for no waiting upload; dropped');
+    if (!t.uploadSettled(attachmentId, { failure: frame.body }))
+      t.logger.info({ attachmentId }, 'an upload failure for no waiting upload; dropped');
     return;
   }
   const tracingId = frame.envelope.tracingId;

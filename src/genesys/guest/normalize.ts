@@ -41,20 +41,38 @@ export function normalizeMessage(m: StructuredMessage, receivedAt: Date = new Da
     out.from = { ...(name ? { name } : {}), ...(from.image ? { image: from.image } : {}) };
   }
   for (const item of m.content ?? []) {
-    if (item.quickReply) (out.quickReplies ??= []).push({ text: item.quickReply.text ?? '', payload: item.quickReply.payload ?? item.quickReply.text ?? '' });
+    if (item.quickReply)
+      (out.quickReplies ??= []).push({
+        text: item.quickReply.text ?? '',
+        payload: item.quickReply.payload ?? item.quickReply.text ?? '',
+      });
     if (item.card) (out.cards ??= []).push(normalizeCard(item.card));
     for (const card of item.carousel?.cards ?? []) (out.cards ??= []).push(normalizeCard(card));
     if (item.attachment) {
       const a = item.attachment;
-      (out.attachments ??= []).push({ id: a.id, url: a.url, filename: a.filename, mediaType: a.mediaType, mime: a.mime, fileSize: a.fileSize });
+      (out.attachments ??= []).push({
+        id: a.id,
+        url: a.url,
+        filename: a.filename,
+        mediaType: a.mediaType,
+        mime: a.mime,
+        fileSize: a.fileSize,
+      });
     }
     if (item.buttonResponse) {
       const b = item.buttonResponse;
-      out.buttonResponse = compact({ text: b.text, payload: b.payload, type: b.type, originatingMessageId: b.originatingMessageId });
+      out.buttonResponse = compact({
+        text: b.text,
+        payload: b.payload,
+        type: b.type,
+        originatingMessageId: b.originatingMessageId,
+      });
     }
     // An answer to a picker or form refers to the message that carried it (`originatingMessageId`).
-    if (item.datePicker) (out.datePickers ??= []).push({ ...normalizeDatePicker(item.datePicker), originatingMessageId: m.id });
-    if (item.listPicker) (out.listPickers ??= []).push({ ...normalizeListPicker(item.listPicker), originatingMessageId: m.id });
+    if (item.datePicker)
+      (out.datePickers ??= []).push({ ...normalizeDatePicker(item.datePicker), originatingMessageId: m.id });
+    if (item.listPicker)
+      (out.listPickers ??= []).push({ ...normalizeListPicker(item.listPicker), originatingMessageId: m.id });
     if (item.form) (out.forms ??= []).push(normalizeForm(item.form, m.id));
   }
   if (m.events?.length) {
@@ -86,7 +104,9 @@ function normalizeDatePicker(p: DatePicker) {
     dateMinimum: p.dateMinimum,
     dateMaximum: p.dateMaximum,
     // A slot without a date-time cannot be picked.
-    availableTimes: (p.availableTimes ?? []).flatMap((t) => (t.dateTime ? [compact({ dateTime: t.dateTime, duration: t.duration })] : [])),
+    availableTimes: (p.availableTimes ?? []).flatMap((t) =>
+      t.dateTime ? [compact({ dateTime: t.dateTime, duration: t.duration })] : [],
+    ),
   });
 }
 
@@ -103,14 +123,26 @@ function normalizeListPicker(p: ListPicker) {
         title: s.title,
         multipleSelection: s.multipleSelection ?? false,
         // An item without an id cannot be answered.
-        items: (s.items ?? []).flatMap((i) => (i.id ? [compact({ id: i.id, title: i.title, subtitle: i.subtitle, imageUrl: i.imageUrl })] : [])),
+        items: (s.items ?? []).flatMap((i) =>
+          i.id ? [compact({ id: i.id, title: i.title, subtitle: i.subtitle, imageUrl: i.imageUrl })] : [],
+        ),
       }),
     ),
   });
 }
 
 function normalizeFormComponent(c: FormComponent) {
-  const type = c.formComponentType ?? (c.datePicker ? 'DatePicker' : c.listPicker ? 'ListPicker' : c.input ? 'Input' : c.wheelPicker ? 'WheelPicker' : 'Unknown');
+  const type =
+    c.formComponentType ??
+    (c.datePicker
+      ? 'DatePicker'
+      : c.listPicker
+        ? 'ListPicker'
+        : c.input
+          ? 'Input'
+          : c.wheelPicker
+            ? 'WheelPicker'
+            : 'Unknown');
   const input = c.input;
   return compact({
     type,
@@ -129,7 +161,11 @@ function normalizeFormComponent(c: FormComponent) {
         })
       : undefined,
     wheelPicker: c.wheelPicker
-      ? { items: (c.wheelPicker.items ?? []).flatMap((i) => (i.id ? [compact({ id: i.id, title: i.title, value: i.value })] : [])) }
+      ? {
+          items: (c.wheelPicker.items ?? []).flatMap((i) =>
+            i.id ? [compact({ id: i.id, title: i.title, value: i.value })] : [],
+          ),
+        }
       : undefined,
   });
 }
@@ -144,8 +180,21 @@ function normalizeForm(f: Form, messageId: string) {
     subtitle: prompt?.subtitle,
     imageUrl: prompt?.imageUrl,
     buttonLabel: prompt?.buttonLabel,
-    introduction: intro ? compact({ title: intro.title, subtitle: intro.subtitle, imageUrl: intro.imageUrl, buttonText: intro.buttonText }) : undefined,
+    introduction: intro
+      ? compact({
+          title: intro.title,
+          subtitle: intro.subtitle,
+          imageUrl: intro.imageUrl,
+          buttonText: intro.buttonText,
+        })
+      : undefined,
     showSummary: f.showSummary,
-    pages: (f.formPages ?? []).map((p) => compact({ title: p.title, subtitle: p.subtitle, components: (p.pageComponents ?? []).map(normalizeFormComponent) })),
+    pages: (f.formPages ?? []).map((p) =>
+      compact({
+        title: p.title,
+        subtitle: p.subtitle,
+        components: (p.pageComponents ?? []).map(normalizeFormComponent),
+      }),
+    ),
   });
 }

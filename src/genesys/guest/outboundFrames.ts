@@ -12,10 +12,17 @@ interface ChannelMetadata {
 
 /** `message.channel.metadata.customAttributes`: inside `message`, never at the frame's top level (docs/genesys-protocol.md#onmessage-text-and-attributes, docs/genesys-protocol.md#custom-attributes). */
 function channelWith(customAttributes: CustomAttributes | undefined): ChannelMetadata {
-  return customAttributes && Object.keys(customAttributes).length > 0 ? { channel: { metadata: { customAttributes } } } : {};
+  return customAttributes && Object.keys(customAttributes).length > 0
+    ? { channel: { metadata: { customAttributes } } }
+    : {};
 }
 
-export function configureSessionFrame(p: { token: string; deploymentId: string; startNew: boolean; tracingId: string }) {
+export function configureSessionFrame(p: {
+  token: string;
+  deploymentId: string;
+  startNew: boolean;
+  tracingId: string;
+}) {
   return {
     action: 'configureSession',
     token: p.token,
@@ -32,7 +39,13 @@ export function configureSessionFrame(p: { token: string; deploymentId: string; 
  * code (docs/genesys-protocol.md#configureauthenticatedsession). On an
  * anonymous session's socket the same frame signs it in mid-chat.
  */
-export function configureAuthenticatedSessionFrame(p: { token: string; deploymentId: string; startNew: boolean; tracingId: string; jwt: string }) {
+export function configureAuthenticatedSessionFrame(p: {
+  token: string;
+  deploymentId: string;
+  startNew: boolean;
+  tracingId: string;
+  jwt: string;
+}) {
   return { ...configureSessionFrame(p), action: 'configureAuthenticatedSession', data: { code: p.jwt } };
 }
 
@@ -57,7 +70,9 @@ export function textMessageFrame(p: {
     message: {
       type: 'Text',
       text: p.text ?? '',
-      ...(p.attachmentIds?.length ? { content: p.attachmentIds.map((id) => ({ contentType: 'Attachment', attachment: { id } })) } : {}),
+      ...(p.attachmentIds?.length
+        ? { content: p.attachmentIds.map((id) => ({ contentType: 'Attachment', attachment: { id } })) }
+        : {}),
       metadata: { id: p.messageId },
       ...channelWith(p.customAttributes),
     },
@@ -123,7 +138,11 @@ export function joinFrame(p: { token: string; tracingId: string; customAttribute
     action: 'onMessage',
     token: p.token,
     tracingId: p.tracingId,
-    message: { type: 'Event', events: [{ eventType: 'Presence', presence: { type: 'Join' } }], ...channelWith(p.customAttributes) },
+    message: {
+      type: 'Event',
+      events: [{ eventType: 'Presence', presence: { type: 'Join' } }],
+      ...channelWith(p.customAttributes),
+    },
   };
 }
 

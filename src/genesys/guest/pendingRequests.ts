@@ -178,7 +178,8 @@ export class PendingRequests {
     if (messageId !== undefined) {
       const byId = sends.find((p) => p.messageId === messageId);
       if (byId) return byId;
-      for (const r of this.retired.values()) if (r.kind === 'send' && r.messageId === messageId) return { lateFor: messageId };
+      for (const r of this.retired.values())
+        if (r.kind === 'send' && r.messageId === messageId) return { lateFor: messageId };
     }
     if (text === undefined) return undefined;
     const same = sends.filter((p) => p.text === text);
@@ -188,7 +189,8 @@ export class PendingRequests {
 
   /** The written attachment request about this file, if one waits. */
   byAttachment(attachmentId: string): Pending | undefined {
-    for (const p of this.pending.values()) if (p.written && p.kind === 'attachment' && p.attachmentId === attachmentId) return p;
+    for (const p of this.pending.values())
+      if (p.written && p.kind === 'attachment' && p.attachmentId === attachmentId) return p;
     return undefined;
   }
 
@@ -199,7 +201,9 @@ export class PendingRequests {
     const could = (kind: PendingKind | 'typing') => sources === undefined || sources.includes(kind);
     const fileCode = code === 4008 || code === 4009 || code === 4010;
     // A send in doubt was written on a socket that is gone: no frame on this one answers it.
-    const live = [...this.pending.values()].filter((p) => p.written && !p.inDoubt && could(p.kind) && !(fileCode && p.kind === 'send' && !p.carriesFiles));
+    const live = [...this.pending.values()].filter(
+      (p) => p.written && !p.inDoubt && could(p.kind) && !(fileCode && p.kind === 'send' && !p.carriesFiles),
+    );
     let gone = 0;
     for (const r of this.retired.values()) if (could(r.kind)) gone++;
     if (live.length === 1 && gone === 0) return { to: live[0]! };
@@ -215,7 +219,9 @@ export class PendingRequests {
    */
   refusalCandidates(at: number, typingMs: number): { live: Pending[]; gone: number } {
     this.prune();
-    const live = [...this.pending.values()].filter((p) => p.written && !p.inDoubt && (p.lastWrittenAt ?? p.writtenAt ?? 0) <= at);
+    const live = [...this.pending.values()].filter(
+      (p) => p.written && !p.inDoubt && (p.lastWrittenAt ?? p.writtenAt ?? 0) <= at,
+    );
     let gone = 0;
     for (const r of this.retired.values()) if (r.kind !== 'typing' || r.at > at - typingMs) gone++;
     return { live, gone };
@@ -227,7 +233,11 @@ export class PendingRequests {
   }
 
   /** Settles every request with the same error (the socket or the session is gone). */
-  failAll(error: GuestApiError, settle: (p: Pending, e: GuestApiError) => void, filter: (p: Pending) => boolean = () => true): void {
+  failAll(
+    error: GuestApiError,
+    settle: (p: Pending, e: GuestApiError) => void,
+    filter: (p: Pending) => boolean = () => true,
+  ): void {
     for (const p of [...this.pending.values()]) if (filter(p)) settle(p, error);
   }
 

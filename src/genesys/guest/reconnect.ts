@@ -20,7 +20,9 @@ export interface RetryPolicy {
 }
 
 function asGuestApiError(error: unknown): GuestApiError {
-  return error instanceof GuestApiError ? error : new GuestApiError('unavailable', 'Could not reach Genesys.', { cause: error });
+  return error instanceof GuestApiError
+    ? error
+    : new GuestApiError('unavailable', 'Could not reach Genesys.', { cause: error });
 }
 
 export async function withRetries<T>(attempt: () => Promise<T>, policy: RetryPolicy): Promise<T> {

@@ -105,7 +105,11 @@ export class RequestDesk {
     return this.requestTimeoutMs * MAX_QUEUE_SHARE;
   }
 
-  request<T>(kind: PendingKind, build: (tracingId: string) => object, about?: { messageId?: string; text?: string; payload?: string; attachmentId?: string; carriesFiles?: boolean }): Promise<T> {
+  request<T>(
+    kind: PendingKind,
+    build: (tracingId: string) => object,
+    about?: { messageId?: string; text?: string; payload?: string; attachmentId?: string; carriesFiles?: boolean },
+  ): Promise<T> {
     const dead = this.socket.dead();
     if (dead) return Promise.reject(dead);
     // A configure with no socket to prepare (it closed while a signed-in customer's JWT was renewed) fails now, not at its deadline.
@@ -116,7 +120,9 @@ export class RequestDesk {
     }
     const tracingId = randomUUID();
     // From the request to its matched reply (tracing on), a child of the HTTP request that asked.
-    const span = tracingOn() ? startClientSpan(`guest ${kind}`, { 'genesys.guest.request': kind, 'genesys.guest.tracing_id': tracingId }) : undefined;
+    const span = tracingOn()
+      ? startClientSpan(`guest ${kind}`, { 'genesys.guest.request': kind, 'genesys.guest.tracing_id': tracingId })
+      : undefined;
     return new Promise<T>((resolve, reject) => {
       const p: Pending = {
         kind,
@@ -154,7 +160,13 @@ export class RequestDesk {
   async sendWithoutReply(build: (tracingId: string) => object): Promise<boolean> {
     const socket = this.socket.current();
     const now = this.now();
-    if (!socket || now < this.holdUntil || this.laneBusyMs(now) > 0 || this.some((p) => COUNTED.has(p.kind) && !p.written && !p.inDoubt)) return false;
+    if (
+      !socket ||
+      now < this.holdUntil ||
+      this.laneBusyMs(now) > 0 ||
+      this.some((p) => COUNTED.has(p.kind) && !p.written && !p.inDoubt)
+    )
+      return false;
     if (this.budget.waitMs(this.budgetLimit - this.reserve) > 0 || !this.messages.take()) return false;
     this.budget.force();
     const tracingId = randomUUID();
@@ -207,7 +219,11 @@ export class RequestDesk {
    * the session itself is over.
    */
   failAll(error: GuestApiError, filter: (p: Pending) => boolean = () => true): void {
-    this.pending.failAll(error, (p, e) => this.settle(p, mayHaveArrived(p) && !e.fatalForSession ? inDoubtError(e) : e), filter);
+    this.pending.failAll(
+      error,
+      (p, e) => this.settle(p, mayHaveArrived(p) && !e.fatalForSession ? inDoubtError(e) : e),
+      filter,
+    );
   }
 
   /**
@@ -276,7 +292,12 @@ export class RequestDesk {
       if (blockedFor > 0) {
         if (now + blockedFor + this.laneHoldMs > (p.deadline ?? Infinity)) {
           // Its turn would come after its deadline: refused now with the wait (not written, so safe to retry).
-          this.settle(p, new GuestApiError('rate_limited', 'Genesys allows only so many requests; retry after the given time.', { retryAfterSeconds: Math.max(1, Math.ceil(blockedFor / 1000)) }));
+          this.settle(
+            p,
+            new GuestApiError('rate_limited', 'Genesys allows only so many requests; retry after the given time.', {
+              retryAfterSeconds: Math.max(1, Math.ceil(blockedFor / 1000)),
+            }),
+          );
           continue;
         }
         wait = Math.min(wait, blockedFor);
@@ -302,7 +323,12 @@ export class RequestDesk {
     const retryAfterSeconds = Math.max(1, Math.ceil((this.holdUntil - this.now()) / 1000));
     for (const p of [...this.pending.values()]) {
       if (p.written || p.inDoubt || (p.deadline ?? Infinity) > this.holdUntil + this.laneHoldMs) continue;
-      this.settle(p, new GuestApiError('rate_limited', 'Genesys asks to slow down; retry after the given time.', { retryAfterSeconds }));
+      this.settle(
+        p,
+        new GuestApiError('rate_limited', 'Genesys asks to slow down; retry after the given time.', {
+          retryAfterSeconds,
+        }),
+      );
     }
   }
 
@@ -315,7 +341,8 @@ export class RequestDesk {
   private laneBusyMs(now: number): number {
     let busy = 0;
     for (const p of this.pending.values()) {
-      if (COUNTED.has(p.kind) && p.written && !p.inDoubt && p.lastWrittenAt !== undefined) busy = Math.max(busy, p.lastWrittenAt + this.laneHoldMs - now);
+      if (COUNTED.has(p.kind) && p.written && !p.inDoubt && p.lastWrittenAt !== undefined)
+        busy = Math.max(busy, p.lastWrittenAt + this.laneHoldMs - now);
     }
     return busy;
   }

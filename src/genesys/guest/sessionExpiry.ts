@@ -34,9 +34,11 @@ export class SessionExpiry {
 
   /** What Genesys said (SessionResponse, echo metadata): taken as it is, the newest word. */
   reported(durationSeconds: number | undefined, expirationDate: number | undefined): void {
-    if (durationSeconds !== undefined && Number.isFinite(durationSeconds) && durationSeconds > 0) this.durationMs = durationSeconds * 1000;
+    if (durationSeconds !== undefined && Number.isFinite(durationSeconds) && durationSeconds > 0)
+      this.durationMs = durationSeconds * 1000;
     if (expirationDate !== undefined && Number.isFinite(expirationDate)) this.expiresAt = expirationDate * 1000;
-    else if (this.durationMs !== undefined && this.expiresAt === undefined) this.expiresAt = this.now() + this.durationMs;
+    else if (this.durationMs !== undefined && this.expiresAt === undefined)
+      this.expiresAt = this.now() + this.durationMs;
   }
 
   /** A message went either way: the expiry moves to a whole lifetime from now (when the lifetime is not known yet, an echo asks). */
@@ -60,10 +62,15 @@ export class SessionExpiry {
 }
 
 /** `durationSeconds` / `expirationDate` of an echo reply's metadata (strings there), when present. */
-export function expiryInMetadata(metadata: Record<string, unknown> | null | undefined): { durationSeconds?: number; expirationDate?: number } | undefined {
+export function expiryInMetadata(
+  metadata: Record<string, unknown> | null | undefined,
+): { durationSeconds?: number; expirationDate?: number } | undefined {
   if (!metadata) return undefined;
-  const num = (v: unknown) => (typeof v === 'string' || typeof v === 'number') && v !== '' && Number.isFinite(Number(v)) ? Number(v) : undefined;
+  const num = (v: unknown) =>
+    (typeof v === 'string' || typeof v === 'number') && v !== '' && Number.isFinite(Number(v)) ? Number(v) : undefined;
   const durationSeconds = num(metadata.durationSeconds);
   const expirationDate = num(metadata.expirationDate);
-  return durationSeconds === undefined && expirationDate === undefined ? undefined : { durationSeconds, expirationDate };
+  return durationSeconds === undefined && expirationDate === undefined
+    ? undefined
+    : { durationSeconds, expirationDate };
 }

@@ -68,9 +68,18 @@ export class SessionHub {
   constructor(private readonly options: SessionHubOptions) {
     this.store = options.store ?? new MemoryStore(undefined, options.now);
     if (this.store.shared && options.instanceId) {
-      this.ownership = new SessionOwnership({ store: this.store, instanceId: options.instanceId, logger: options.logger, sessions: () => this.sessions.values() });
+      this.ownership = new SessionOwnership({
+        store: this.store,
+        instanceId: options.instanceId,
+        logger: options.logger,
+        sessions: () => this.sessions.values(),
+      });
     }
-    this.history = new GuestHistory(options.http, options.apiUrl, options.origin, { logger: options.logger, store: this.store, now: options.now });
+    this.history = new GuestHistory(options.http, options.apiUrl, options.origin, {
+      logger: options.logger,
+      store: this.store,
+      now: options.now,
+    });
     this.sweepTimer = setInterval(() => this.sweepIdle(), Math.max(1000, Math.floor(options.idleMs / 2)));
     this.sweepTimer.unref();
     this.uncount = countGuestSessions(() => this.sessions.size);
@@ -146,23 +155,35 @@ export class SessionHub {
       return;
     }
     limitsRefused.inc({ limit: 'guest_socket_max' });
-    throw new AppError('upstream_unavailable', 'This instance is serving as many chats as it may (GUEST_SOCKET_MAX); retry shortly.', {
-      status: 503,
-      retryAfterSeconds: 5,
-      logDetail: { guestSockets: this.sessions.size },
-    });
+    throw new AppError(
+      'upstream_unavailable',
+      'This instance is serving as many chats as it may (GUEST_SOCKET_MAX); retry shortly.',
+      {
+        status: 503,
+        retryAfterSeconds: 5,
+        logDetail: { guestSockets: this.sessions.size },
+      },
+    );
   }
 
   /** The per-session budget of new sockets (a sliding minute), counted across instances when the store is shared. */
   private async allowOpen(token: string): Promise<void> {
     let waitMs: number;
     try {
-      waitMs = await this.store.take(`rate:socket-opens:${sessionKeyOf(token)}`, this.options.opensPerSessionPerMinute ?? 12, 60_000);
+      waitMs = await this.store.take(
+        `rate:socket-opens:${sessionKeyOf(token)}`,
+        this.options.opensPerSessionPerMinute ?? 12,
+        60_000,
+      );
     } catch (error) {
-      throw new GuestApiError('store_unavailable', 'The shared store (Redis) did not answer, so no connection to Genesys was opened; retry shortly.', {
-        retryAfterSeconds: 1,
-        cause: error,
-      });
+      throw new GuestApiError(
+        'store_unavailable',
+        'The shared store (Redis) did not answer, so no connection to Genesys was opened; retry shortly.',
+        {
+          retryAfterSeconds: 1,
+          cause: error,
+        },
+      );
     }
     if (waitMs > 0) {
       limitsRefused.inc({ limit: 'socket_opens_per_session' });

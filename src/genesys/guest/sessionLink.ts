@@ -152,7 +152,8 @@ export class SessionLink implements DeskSocket {
     this.connecting = (async () => {
       try {
         const info = await this.owner.configure();
-        if (this.socket !== socket) throw new GuestApiError('connection_lost', 'The connection to Genesys dropped while configuring.');
+        if (this.socket !== socket)
+          throw new GuestApiError('connection_lost', 'The connection to Genesys dropped while configuring.');
         this.owner.configured(info);
         this.isConfigured = true;
         this.owner.desk.flush();
@@ -190,7 +191,8 @@ export class SessionLink implements DeskSocket {
           if (isReconnect) {
             await this.owner.ledger.settleInDoubt(this.owner.desk);
             // A drop while history was checked found this loop still running and started none: go round again.
-            if (!this.isReady()) throw new GuestApiError('connection_lost', 'The connection to Genesys dropped again while reconnecting.');
+            if (!this.isReady())
+              throw new GuestApiError('connection_lost', 'The connection to Genesys dropped again while reconnecting.');
             const held = this.unannounced ?? [];
             this.unannounced = undefined;
             this.owner.emit({ type: 'session', state: 'reconnected' });
@@ -205,7 +207,8 @@ export class SessionLink implements DeskSocket {
             e.failure !== 'handshake_refused' &&
             e.failure !== 'rate_limited' &&
             e.failure !== 'store_unavailable' &&
-            (attempt + 1 < RECONNECT_ATTEMPTS_FOR_REQUESTS || (this.owner.listeners() > 0 && this.owner.now() - startedAt < window)),
+            (attempt + 1 < RECONNECT_ATTEMPTS_FOR_REQUESTS ||
+              (this.owner.listeners() > 0 && this.owner.now() - startedAt < window)),
           onFirstRetry: () => {
             if (isReconnect) this.owner.emit({ type: 'session', state: 'reconnecting' });
           },
@@ -260,7 +263,8 @@ export class SessionLink implements DeskSocket {
     options.onSocketOpened?.();
     try {
       const info = await owner.configure();
-      if (this.socket !== socket) throw new GuestApiError('connection_lost', 'The connection to Genesys dropped while configuring.');
+      if (this.socket !== socket)
+        throw new GuestApiError('connection_lost', 'The connection to Genesys dropped while configuring.');
       owner.configured(info);
       this.isConfigured = true;
       return info;

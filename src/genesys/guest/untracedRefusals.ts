@@ -66,7 +66,11 @@ export class UntracedRefusals {
       const failure = this.failure;
       this.reset();
       const retryAfterSeconds = Math.ceil(Math.max(1000, this.target.holdUntil() - now) / 1000);
-      const error = failure ?? new GuestApiError('rate_limited', 'Genesys asks to slow down; retry after the given time.', { retryAfterSeconds });
+      const error =
+        failure ??
+        new GuestApiError('rate_limited', 'Genesys asks to slow down; retry after the given time.', {
+          retryAfterSeconds,
+        });
       for (const p of live) this.target.refused(p, error, failure !== undefined);
       return;
     }

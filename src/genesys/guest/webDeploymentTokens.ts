@@ -15,7 +15,8 @@ import { correlationIdOf, describeTransportFailure } from '../restClient';
  */
 
 /** What the identity provider gave the browser, as the exchange takes it. */
-export type SignInGrant = { code: string; redirectUri: string; codeVerifier?: string } | { idToken: string; nonce: string };
+export type SignInGrant =
+  { code: string; redirectUri: string; codeVerifier?: string } | { idToken: string; nonce: string };
 
 /** A signed-in customer's Genesys credentials: kept sealed in the session token, never shown or logged. */
 export interface GenesysSignIn {
@@ -43,8 +44,15 @@ export class WebDeploymentTokens {
 
   /** Exchanges the identity provider's code (or ID token) for Genesys credentials; a refused grant is `reauthentication_required`. */
   async exchange(grant: SignInGrant): Promise<GenesysSignIn> {
-    const response = await this.call('exchange', () => this.http.post(this.apiUrl + PATHS.exchange, { deploymentId: this.deploymentId, oauth: grant }));
-    if (isRefusal(response.status)) throw this.refused('exchange', response, 'Genesys did not accept this sign-in (a used, expired or foreign code); sign in again.');
+    const response = await this.call('exchange', () =>
+      this.http.post(this.apiUrl + PATHS.exchange, { deploymentId: this.deploymentId, oauth: grant }),
+    );
+    if (isRefusal(response.status))
+      throw this.refused(
+        'exchange',
+        response,
+        'Genesys did not accept this sign-in (a used, expired or foreign code); sign in again.',
+      );
     const body = this.parse('exchange', signInSchema, response);
     return { jwt: body.jwt, ...(body.refreshToken ? { refreshToken: body.refreshToken } : {}) };
   }
@@ -54,16 +62,22 @@ export class WebDeploymentTokens {
    * Genesys's API reference also lists `deploymentId`, so both go.
    */
   async refresh(signIn: GenesysSignIn): Promise<GenesysSignIn> {
-    if (!signIn.refreshToken) throw new AppError('reauthentication_required', 'The sign-in has run out and cannot be renewed; sign in again.');
+    if (!signIn.refreshToken)
+      throw new AppError('reauthentication_required', 'The sign-in has run out and cannot be renewed; sign in again.');
     const refreshToken = signIn.refreshToken;
-    const response = await this.call('refresh', () => this.http.post(this.apiUrl + PATHS.refresh, { refreshToken, deploymentId: this.deploymentId }));
-    if (isRefusal(response.status)) throw this.refused('refresh', response, 'The sign-in has run out or was revoked; sign in again.');
+    const response = await this.call('refresh', () =>
+      this.http.post(this.apiUrl + PATHS.refresh, { refreshToken, deploymentId: this.deploymentId }),
+    );
+    if (isRefusal(response.status))
+      throw this.refused('refresh', response, 'The sign-in has run out or was revoked; sign in again.');
     return { jwt: this.parse('refresh', refreshedSchema, response).jwt, refreshToken };
   }
 
   /** Signs the customer out at Genesys (every device); false when Genesys no longer knew the JWT (401). */
   async revoke(jwt: string): Promise<boolean> {
-    const response = await this.call('revoke', () => this.http.delete(this.apiUrl + PATHS.revoke, { headers: { Authorization: `bearer ${jwt}` } }));
+    const response = await this.call('revoke', () =>
+      this.http.delete(this.apiUrl + PATHS.revoke, { headers: { Authorization: `bearer ${jwt}` } }),
+    );
     if (response.status === 401) return false;
     if (response.status >= 200 && response.status < 300) return true;
     throw this.unavailable('revoke', response);
@@ -91,14 +105,23 @@ export class WebDeploymentTokens {
   }
 
   private refused(operation: string, response: AxiosResponse, detail: string): AppError {
-    this.logger.info({ signInOperation: operation, status: response.status, correlationId: correlationIdOf(response.headers) }, 'Genesys refused a sign-in credential');
-    return new AppError('reauthentication_required', detail, { logDetail: { signInOperation: operation, genesysStatus: response.status } });
+    this.logger.info(
+      { signInOperation: operation, status: response.status, correlationId: correlationIdOf(response.headers) },
+      'Genesys refused a sign-in credential',
+    );
+    return new AppError('reauthentication_required', detail, {
+      logDetail: { signInOperation: operation, genesysStatus: response.status },
+    });
   }
 
   private unavailable(operation: string, response: AxiosResponse): AppError {
     return new AppError('upstream_unavailable', 'Genesys could not handle the sign-in request; please retry.', {
       status: 502,
-      logDetail: { signInOperation: operation, genesysStatus: response.status, correlationId: correlationIdOf(response.headers) },
+      logDetail: {
+        signInOperation: operation,
+        genesysStatus: response.status,
+        correlationId: correlationIdOf(response.headers),
+      },
     });
   }
 }

@@ -41,7 +41,11 @@ interface DomainPolicy {
  * `CORS_ALLOWED_ORIGINS` wildcard (`https://*.example.com`) is covered when
  * an entry allows every host under `example.com`.
  */
-export function originMismatches(policy: DomainPolicy, allowedOrigins: readonly string[], genesysOrigin: string): string[] {
+export function originMismatches(
+  policy: DomainPolicy,
+  allowedOrigins: readonly string[],
+  genesysOrigin: string,
+): string[] {
   if (policy.allowAllDomains) return [];
   const listed = `[${policy.allowedDomains.join(', ')}]`;
   const warnings: string[] = [];

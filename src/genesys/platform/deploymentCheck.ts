@@ -49,7 +49,8 @@ interface DeploymentCheckOptions {
 
 const STATUS_ADVICE: Record<string, string> = {
   Pending: 'Genesys is still deploying it; this check passes once it is Active.',
-  Inactive: 'activate it under Admin > Message > Messenger Deployments, or set GENESYS_DEPLOYMENT_ID to an active deployment.',
+  Inactive:
+    'activate it under Admin > Message > Messenger Deployments, or set GENESYS_DEPLOYMENT_ID to an active deployment.',
   Error: 'Genesys could not deploy it; open it under Admin > Message > Messenger Deployments and save it again.',
   Deleting: 'it is being deleted; set GENESYS_DEPLOYMENT_ID to another deployment.',
 };
@@ -102,11 +103,22 @@ export class DeploymentCheck {
     const parsed = webDeploymentSchema.safeParse(data);
     if (!parsed.success) {
       const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-      this.options.logger.error({ deploymentId: this.options.deploymentId, issues }, 'Genesys answered the deployment request with an unexpected body');
-      throw new AppError('upstream_unavailable', 'Genesys answered the deployment request with an unexpected body.', { status: 502 });
+      this.options.logger.error(
+        { deploymentId: this.options.deploymentId, issues },
+        'Genesys answered the deployment request with an unexpected body',
+      );
+      throw new AppError('upstream_unavailable', 'Genesys answered the deployment request with an unexpected body.', {
+        status: 502,
+      });
     }
     const { id, name, status, allowAllDomains, allowedDomains } = parsed.data;
-    return { id, name, status: status ?? 'unknown', allowAllDomains: allowAllDomains ?? false, allowedDomains: allowedDomains ?? [] };
+    return {
+      id,
+      name,
+      status: status ?? 'unknown',
+      allowAllDomains: allowAllDomains ?? false,
+      allowedDomains: allowedDomains ?? [],
+    };
   }
 
   private loaded(deployment: WebDeploymentSummary): void {
@@ -145,13 +157,22 @@ export class DeploymentCheck {
       );
     } else if (error instanceof TokenUnavailableError) {
       // The token check reports (and logs) the cause.
-      this.check.set({ ok: false, detail: 'The Messenger deployment cannot be checked without an OAuth token (see the token check).' });
+      this.check.set({
+        ok: false,
+        detail: 'The Messenger deployment cannot be checked without an OAuth token (see the token check).',
+      });
     } else if (stale) {
       // Through a Genesys hiccup the check reports the status last read.
       const last = stateOf(stale);
-      this.check.set({ ...last, detail: `${last.detail} Re-reading it failed just now; retrying.` }, { level: last.ok ? 'warn' : 'error' });
+      this.check.set(
+        { ...last, detail: `${last.detail} Re-reading it failed just now; retrying.` },
+        { level: last.ok ? 'warn' : 'error' },
+      );
     } else {
-      this.check.set({ ok: false, detail: 'The Messenger deployment could not be read from Genesys (see the log); retrying.' }, { level: 'error' });
+      this.check.set(
+        { ok: false, detail: 'The Messenger deployment could not be read from Genesys (see the log); retrying.' },
+        { level: 'error' },
+      );
     }
   }
 }
@@ -160,5 +181,9 @@ function stateOf(deployment: WebDeploymentSummary): DeploymentState {
   const label = deployment.name ? `Messenger deployment "${deployment.name}"` : 'The Messenger deployment';
   if (deployment.status === 'Active') return { ok: true, status: deployment.status, detail: `${label} is Active.` };
   const advice = STATUS_ADVICE[deployment.status] ?? 'only an Active deployment can start conversations.';
-  return { ok: false, status: deployment.status, detail: `${label} (GENESYS_DEPLOYMENT_ID) is ${deployment.status}, not Active: ${advice}` };
+  return {
+    ok: false,
+    status: deployment.status,
+    detail: `${label} (GENESYS_DEPLOYMENT_ID) is ${deployment.status}, not Active: ${advice}`,
+  };
 }

@@ -32,7 +32,12 @@ interface GenesysPlatformOptions {
   retry?: RetryPolicy;
 }
 
-export function createGenesysPlatform(config: Config, logger: Logger, readiness: Readiness, options: GenesysPlatformOptions = {}): GenesysPlatform {
+export function createGenesysPlatform(
+  config: Config,
+  logger: Logger,
+  readiness: Readiness,
+  options: GenesysPlatformOptions = {},
+): GenesysPlatform {
   const { genesys } = config;
   const region = genesys.region.domain;
   const http = createGenesysHttp({ timeoutMs: genesys.timeoutMs });
@@ -85,7 +90,9 @@ export function createGenesysPlatform(config: Config, logger: Logger, readiness:
       onState: (state) => readiness.set('deployment', state),
     });
   } else {
-    log.info('No GENESYS_CLIENT_ID/GENESYS_CLIENT_SECRET: the Platform API features and the deployment preflight are off');
+    log.info(
+      'No GENESYS_CLIENT_ID/GENESYS_CLIENT_SECRET: the Platform API features and the deployment preflight are off',
+    );
   }
 
   return {

@@ -30,7 +30,9 @@ export const messengerDeploymentConfigSchema = z.object({
       fileUpload: lenient(
         z.object({
           enableAttachments: flag,
-          modes: lenient(z.array(z.object({ fileTypes: lenient(z.array(z.string())), maxFileSizeKB: lenient(z.number()) }))),
+          modes: lenient(
+            z.array(z.object({ fileTypes: lenient(z.array(z.string())), maxFileSizeKB: lenient(z.number()) })),
+          ),
         }),
       ),
       apps: lenient(
@@ -127,8 +129,11 @@ interface UploadMode {
  * apply, its first mode's size (a KB being 1000 bytes, as the SDK counts).
  */
 function fileUploadOf(config: MessengerDeploymentConfig): MessengerFeatures['fileUpload'] {
-  if (config.messenger?.fileUpload?.enableAttachments !== undefined) return { mediaTypes: [], maxBytes: 0, fromSession: true };
-  const modes = (config.messenger?.fileUpload?.modes ?? []).filter((m): m is UploadMode => (m.fileTypes?.length ?? 0) > 0 && (m.maxFileSizeKB ?? 0) > 0);
+  if (config.messenger?.fileUpload?.enableAttachments !== undefined)
+    return { mediaTypes: [], maxBytes: 0, fromSession: true };
+  const modes = (config.messenger?.fileUpload?.modes ?? []).filter(
+    (m): m is UploadMode => (m.fileTypes?.length ?? 0) > 0 && (m.maxFileSizeKB ?? 0) > 0,
+  );
   return {
     mediaTypes: [...new Set(modes.flatMap((m) => m.fileTypes))],
     maxBytes: (modes[0]?.maxFileSizeKB ?? 0) * KB,
@@ -246,7 +251,10 @@ export class MessengerConfigSource {
     }
     if (stale) {
       const last = stateOf(stale);
-      this.check.set({ ...last, detail: `${last.detail} Refreshing it failed (${reason}); retrying.` }, { level: 'warn' });
+      this.check.set(
+        { ...last, detail: `${last.detail} Refreshing it failed (${reason}); retrying.` },
+        { level: 'warn' },
+      );
       return;
     }
     // Never read: Genesys may be unreachable from here (a DNS failure, a firewall), so the instance is not ready (it fails

@@ -56,7 +56,6 @@ const errorBodySchema = z
   })
   .partial();
 
-
 /** What Genesys answered, for callers that act on a specific refusal (e.g. 403 missing.permissions). */
 interface UpstreamFailure {
   method: HttpMethod;
@@ -118,7 +117,9 @@ export class PlatformClient {
       } catch (error) {
         const transport = describeTransportFailure(error);
         const failure: UpstreamFailure = { method: request.method, path: request.path, transport: transport.message };
-        const delayMs = IDEMPOTENT_METHODS.has(request.method) ? nextRetryDelayMs(this.retry, attempt, undefined) : undefined;
+        const delayMs = IDEMPOTENT_METHODS.has(request.method)
+          ? nextRetryDelayMs(this.retry, attempt, undefined)
+          : undefined;
         this.logFailure(failure, attempt, delayMs);
         if (delayMs === undefined) throw this.toError(failure, transport.timedOut ? 504 : 503);
         await this.sleep(delayMs);
@@ -135,7 +136,8 @@ export class PlatformClient {
         reauthenticated = true;
         continue;
       }
-      const retryable = RETRYABLE_STATUSES.has(response.status) && (response.status === 429 || IDEMPOTENT_METHODS.has(request.method));
+      const retryable =
+        RETRYABLE_STATUSES.has(response.status) && (response.status === 429 || IDEMPOTENT_METHODS.has(request.method));
       const retryAfter = retryAfterMs(response.headers, this.now());
       const delayMs = retryable ? nextRetryDelayMs(this.retry, attempt, retryAfter) : undefined;
       this.logFailure(failure, attempt, delayMs);
@@ -178,19 +180,34 @@ export class PlatformClient {
   private toError(failure: UpstreamFailure, status: number, retryAfter?: number): PlatformApiError {
     const retryAfterSeconds = retryAfter === undefined ? undefined : Math.ceil(retryAfter / 1000);
     if (status === 429) {
-      return new PlatformApiError(failure, 'rate_limited', 'Genesys Cloud is rate limiting this service; retry later.', {
-        status: 429,
-        retryAfterSeconds: retryAfterSeconds ?? 1,
-      });
+      return new PlatformApiError(
+        failure,
+        'rate_limited',
+        'Genesys Cloud is rate limiting this service; retry later.',
+        {
+          status: 429,
+          retryAfterSeconds: retryAfterSeconds ?? 1,
+        },
+      );
     }
     if (status === 503 || status === 504) {
-      return new PlatformApiError(failure, 'upstream_unavailable', 'Genesys Cloud is unavailable or did not answer in time; please retry shortly.', {
-        status,
-        retryAfterSeconds,
-      });
+      return new PlatformApiError(
+        failure,
+        'upstream_unavailable',
+        'Genesys Cloud is unavailable or did not answer in time; please retry shortly.',
+        {
+          status,
+          retryAfterSeconds,
+        },
+      );
     }
-    return new PlatformApiError(failure, 'upstream_unavailable', 'Genesys Cloud refused a request this service made; the operator log has the details.', {
-      status: 502,
-    });
+    return new PlatformApiError(
+      failure,
+      'upstream_unavailable',
+      'Genesys Cloud refused a request this service made; the operator log has the details.',
+      {
+        status: 502,
+      },
+    );
   }
 }

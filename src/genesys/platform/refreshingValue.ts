@@ -25,7 +25,8 @@ interface Lifetime {
  * never expires) or, for a value that carries its own (an OAuth token), a
  * lifetime read from the value.
  */
-type RefreshingValueOptions<T> = CommonOptions<T> & ({ ttlMs: number } | { lifetime: (value: T, loadedAt: number) => Lifetime });
+type RefreshingValueOptions<T> = CommonOptions<T> &
+  ({ ttlMs: number } | { lifetime: (value: T, loadedAt: number) => Lifetime });
 
 export class RefreshingValue<T> {
   private readonly now: () => number;
@@ -38,7 +39,8 @@ export class RefreshingValue<T> {
 
   constructor(private readonly options: RefreshingValueOptions<T>) {
     this.now = options.now ?? Date.now;
-    this.lifetime = 'lifetime' in options ? options.lifetime : (_value, loadedAt) => ({ refreshAt: loadedAt + options.ttlMs });
+    this.lifetime =
+      'lifetime' in options ? options.lifetime : (_value, loadedAt) => ({ refreshAt: loadedAt + options.ttlMs });
   }
 
   /** A servable value at once (a stale one triggers a background load); else the shared load. */

@@ -128,7 +128,10 @@ export class TokenCache {
   invalidate(token: string): void {
     if (this.tokens.peek()?.value !== token) return;
     this.tokens.discard();
-    this.options.logger.info({ loginUrl: this.options.loginUrl }, 'Genesys refused the cached OAuth token; fetching a new one');
+    this.options.logger.info(
+      { loginUrl: this.options.loginUrl },
+      'Genesys refused the cached OAuth token; fetching a new one',
+    );
   }
 
   state(): TokenState {
@@ -148,7 +151,13 @@ export class TokenCache {
       const delayMs = nextRetryDelayMs(this.retry, attempt, outcome.retryAfterMs);
       if (delayMs === undefined || this.closed) throw this.unreachable(outcome, attempt);
       this.options.logger.warn(
-        { loginUrl: this.options.loginUrl, status: outcome.status, reason: outcome.reason, attempt, delayMs: Math.round(delayMs) },
+        {
+          loginUrl: this.options.loginUrl,
+          status: outcome.status,
+          reason: outcome.reason,
+          attempt,
+          delayMs: Math.round(delayMs),
+        },
         'OAuth token request failed; retrying',
       );
       await this.sleep(delayMs);
@@ -158,7 +167,9 @@ export class TokenCache {
   /** One token request, counted by its result. */
   private async requestToken(): Promise<Attempt> {
     const attempt = await this.askForToken();
-    oauthTokenRefreshes.inc({ result: attempt.kind === 'issued' ? 'success' : attempt.kind === 'refused' ? 'refused' : 'failed' });
+    oauthTokenRefreshes.inc({
+      result: attempt.kind === 'issued' ? 'success' : attempt.kind === 'refused' ? 'refused' : 'failed',
+    });
     return attempt;
   }
 
@@ -172,18 +183,30 @@ export class TokenCache {
       });
     } catch (error) {
       const failure = describeTransportFailure(error);
-      return { kind: 'transient', reason: failure.timedOut ? 'timed out' : `no answer (${failure.message})`, timedOut: failure.timedOut };
+      return {
+        kind: 'transient',
+        reason: failure.timedOut ? 'timed out' : `no answer (${failure.message})`,
+        timedOut: failure.timedOut,
+      };
     }
     const { status } = response;
     if (status >= 200 && status < 300) {
       const body = tokenResponseSchema.safeParse(response.data);
       if (!body.success) {
-        return { kind: 'transient', status, reason: 'the answer has no usable access_token and expires_in', timedOut: false };
+        return {
+          kind: 'transient',
+          status,
+          reason: 'the answer has no usable access_token and expires_in',
+          timedOut: false,
+        };
       }
       // Lifetime counts from when the request left, so the cached expiry is never later than Genesys's.
       const lifetimeMs = body.data.expires_in * 1000;
       const expiresAt = startedAt + lifetimeMs;
-      return { kind: 'issued', token: { value: body.data.access_token, expiresAt, refreshAt: expiresAt - refreshMarginMs(lifetimeMs) } };
+      return {
+        kind: 'issued',
+        token: { value: body.data.access_token, expiresAt, refreshAt: expiresAt - refreshMarginMs(lifetimeMs) },
+      };
     }
     if (status === 429 || status >= 500) {
       return {
@@ -201,7 +224,11 @@ export class TokenCache {
   private issued(token: CachedToken): void {
     const expiresAt = new Date(token.expiresAt).toISOString();
     this.options.logger.debug({ loginUrl: this.options.loginUrl, expiresAt }, 'OAuth token obtained');
-    this.check.set({ ok: true, detail: `OAuth token obtained from ${this.options.loginUrl}; it is replaced before it expires.`, expiresAt });
+    this.check.set({
+      ok: true,
+      detail: `OAuth token obtained from ${this.options.loginUrl}; it is replaced before it expires.`,
+      expiresAt,
+    });
   }
 
   private refused(outcome: Extract<Attempt, { kind: 'refused' }>): TokenUnavailableError {
@@ -213,7 +240,10 @@ export class TokenCache {
       'credentials sent to the wrong region answer invalid_client.';
     const fields = { status: outcome.status, oauthError: outcome.oauthError };
     this.failed(detail, fields);
-    return new TokenUnavailableError(this.recheckAfterMs, { status: 503, logDetail: { reason: 'oauth_credentials_rejected', loginUrl, ...fields } });
+    return new TokenUnavailableError(this.recheckAfterMs, {
+      status: 503,
+      logDetail: { reason: 'oauth_credentials_rejected', loginUrl, ...fields },
+    });
   }
 
   private unreachable(outcome: Extract<Attempt, { kind: 'transient' }>, attempts: number): TokenUnavailableError {
@@ -232,7 +262,10 @@ export class TokenCache {
     const serving = token && this.now() < token.expiresAt ? token : undefined;
     this.check.set(
       serving
-        ? { ok: true, detail: `Serving the current OAuth token until ${new Date(serving.expiresAt).toISOString()}, but renewing it failed: ${detail}` }
+        ? {
+            ok: true,
+            detail: `Serving the current OAuth token until ${new Date(serving.expiresAt).toISOString()}, but renewing it failed: ${detail}`,
+          }
         : { ok: false, detail },
       { level: 'error', fields },
     );

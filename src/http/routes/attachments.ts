@@ -8,7 +8,13 @@ import type { GuestAttachments } from '../../session/attachments';
 import type { Revocations } from '../../session/revocations';
 import { ROUTING_KEY, type SessionTokens } from '../../session/sessionToken';
 import { claimsOf, guestOf, type Guest } from '../authenticate';
-import { checkDeclaredLength, discardRestOfBody, IncomingUpload, type UploadPace, type UploadSpool } from '../multipart';
+import {
+  checkDeclaredLength,
+  discardRestOfBody,
+  IncomingUpload,
+  type UploadPace,
+  type UploadSpool,
+} from '../multipart';
 import type { AnyRouteSpec, RouteSpec } from '../routeSpec';
 
 export interface AttachmentRouteDeps {
@@ -36,13 +42,19 @@ export function routingKeyOf(req: Request, fallback: string | undefined): string
 }
 
 /** Upload, delete, and always-fresh links to attachments (README.md#attachments). */
-export function attachmentRoutes({ attachments, tokens, revocations, publicUrl, uploads }: AttachmentRouteDeps): AnyRouteSpec[] {
+export function attachmentRoutes({
+  attachments,
+  tokens,
+  revocations,
+  publicUrl,
+  uploads,
+}: AttachmentRouteDeps): AnyRouteSpec[] {
   const upload: AnyRouteSpec = {
     method: 'post',
     path: '/attachments',
     summary: 'Upload a file for the next message',
     description:
-      'multipart/form-data with one `file` part (a FormData, an HTML form, `curl -F file=@photo.png`). Checked before Genesys sees it, as Genesys\'s own SDK checks it: uploads on and the conversation open (409 once it has ended), the deployment\'s types (wildcards included; the declared type, else the one the name implies), its size limit (a KB is 1000 bytes; a larger Content-Length is refused before the body is read) and blocked extensions (judged on the name as a file system shows it: Unicode spaces, format characters, trailing dots and `::$DATA` ignored, any case). The content is looked at only to refuse a program or script whose name or type says it is something else. Uploads at once are capped per instance (UPLOADS_MAX) and per client address (UPLOADS_PER_IP); a body slower than UPLOAD_MIN_BYTES_PER_SECOND is cut off with 408. A refusal decided before the body is read is still delivered: the rest of the body is read and thrown away. Send the returned id in `attachmentIds` of POST /messages; DELETE it to drop it.',
+      "multipart/form-data with one `file` part (a FormData, an HTML form, `curl -F file=@photo.png`). Checked before Genesys sees it, as Genesys's own SDK checks it: uploads on and the conversation open (409 once it has ended), the deployment's types (wildcards included; the declared type, else the one the name implies), its size limit (a KB is 1000 bytes; a larger Content-Length is refused before the body is read) and blocked extensions (judged on the name as a file system shows it: Unicode spaces, format characters, trailing dots and `::$DATA` ignored, any case). The content is looked at only to refuse a program or script whose name or type says it is something else. Uploads at once are capped per instance (UPLOADS_MAX) and per client address (UPLOADS_PER_IP); a body slower than UPLOAD_MIN_BYTES_PER_SECOND is cut off with 408. A refusal decided before the body is read is still delivered: the rest of the body is read and thrown away. Send the returned id in `attachmentIds` of POST /messages; DELETE it to drop it.",
     auth: 'session',
     upload: { field: 'file', description: 'The file, with its name (its extension is checked) and media type' },
     responses: { 201: { description: 'Uploaded to Genesys', schema: attachmentViewSchema } },
@@ -69,7 +81,14 @@ export function attachmentRoutes({ attachments, tokens, revocations, publicUrl, 
     summary: 'Drop an uploaded file that was not sent',
     auth: 'session',
     responses: { 204: { description: 'Deleted at Genesys' } },
-    errors: ['validation_failed', 'unauthorized', 'session_expired', 'not_found', 'upstream_unavailable', 'store_unavailable'],
+    errors: [
+      'validation_failed',
+      'unauthorized',
+      'session_expired',
+      'not_found',
+      'upstream_unavailable',
+      'store_unavailable',
+    ],
     async handle(req, res) {
       await attachments.remove(claimsOf(res), idOf(req));
       res.status(204).end();
@@ -85,13 +104,22 @@ export function attachmentRoutes({ attachments, tokens, revocations, publicUrl, 
     auth: 'none',
     query: contentQuery,
     responses: { 302: { description: 'To the file at Genesys' } },
-    errors: ['validation_failed', 'unauthorized', 'session_expired', 'not_found', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
+    errors: [
+      'validation_failed',
+      'unauthorized',
+      'session_expired',
+      'not_found',
+      'rate_limited',
+      'upstream_unavailable',
+      'store_unavailable',
+    ],
     async handle(req, res, { query }) {
       const id = idOf(req);
       let owner: Pick<Guest, 'guestToken' | 'signIn'>;
       if (query.link !== undefined) {
         owner = tokens.openAttachmentLink(query.link, id, req.headers.origin);
-        if (await revocations.isEnded(owner.guestToken)) throw new AppError('session_expired', 'This chat was ended; its files are no longer served.');
+        if (await revocations.isEnded(owner.guestToken))
+          throw new AppError('session_expired', 'This chat was ended; its files are no longer served.');
       } else {
         owner = guestOrNone(res);
       }
@@ -106,7 +134,11 @@ export function attachmentRoutes({ attachments, tokens, revocations, publicUrl, 
 }
 
 /** POST /attachments: checks, spools, uploads; the spool and the upload slot are always released, and a refusal always reaches the client. */
-function uploadHandler(attachments: GuestAttachments, publicUrl: string | undefined, { spool, pace }: AttachmentRouteDeps['uploads']) {
+function uploadHandler(
+  attachments: GuestAttachments,
+  publicUrl: string | undefined,
+  { spool, pace }: AttachmentRouteDeps['uploads'],
+) {
   return async (req: Request, res: Response): Promise<void> => {
     const claims = claimsOf(res);
     let release: (() => void) | undefined;
@@ -121,7 +153,11 @@ function uploadHandler(attachments: GuestAttachments, publicUrl: string | undefi
       incoming = new IncomingUpload(req, { field: 'file', limits, spool, pace });
       const file = await incoming.receive();
       const base = publicBase(req, publicUrl);
-      const attachment = await attachments.upload({ ...claims, routingKey: routingKeyOf(req, claims.routingKey) ?? claims.routingKey }, { fileName: file.fileName, mediaType: file.mediaType, size: file.size, open: file.open }, base);
+      const attachment = await attachments.upload(
+        { ...claims, routingKey: routingKeyOf(req, claims.routingKey) ?? claims.routingKey },
+        { fileName: file.fileName, mediaType: file.mediaType, size: file.size, open: file.open },
+        base,
+      );
       // Gone before the answer: a client that sees it finds nothing of its file left here.
       await incoming.discard();
       // The guest cancelled while Genesys took the file: nobody will send it, so it is not left there.
@@ -155,6 +191,10 @@ function idOf(req: Request): string {
 }
 
 function guestOrNone(res: Response): Guest {
-  if (!res.locals.guest) throw new AppError('unauthorized', 'Use the attachment\'s `url` (it carries its own link), or send the session token.');
+  if (!res.locals.guest)
+    throw new AppError(
+      'unauthorized',
+      "Use the attachment's `url` (it carries its own link), or send the session token.",
+    );
   return guestOf(res);
 }

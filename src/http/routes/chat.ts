@@ -75,7 +75,13 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 const json = (description: string, schema: z.ZodType) => ({ description, schema });
 
 export function chatRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
-  return [...sessionRoutes(deps), ...attributeRoutes(deps), ...messageRoutes(deps), ...streamRoutes(deps), ...attachmentRoutes(deps)];
+  return [
+    ...sessionRoutes(deps),
+    ...attributeRoutes(deps),
+    ...messageRoutes(deps),
+    ...streamRoutes(deps),
+    ...attachmentRoutes(deps),
+  ];
 }
 
 /** Presents messages to this request's client: every attachment's `url` becomes an always-fresh link on this service. */
@@ -96,7 +102,8 @@ function sessionRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
     headers: [
       {
         name: 'X-Chat-Session',
-        description: 'From clients older than the routingKey query parameter: a routing key the client proposes (16 to 64 of A-Z a-z 0-9 _ -), adopted as the new session\'s routingKey unless ?routingKey= proposes one. Send the session\'s routingKey as ?routingKey= with every request (the proxies hash on the query parameter).',
+        description:
+          "From clients older than the routingKey query parameter: a routing key the client proposes (16 to 64 of A-Z a-z 0-9 _ -), adopted as the new session's routingKey unless ?routingKey= proposes one. Send the session's routingKey as ?routingKey= with every request (the proxies hash on the query parameter).",
       },
     ],
     before: [limits.newSessions, limits.conversationChangesPerIp, limits.signInsPerIp],
@@ -109,9 +116,12 @@ function sessionRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
         res.status(200).json(await chat.resume(guest.claims, body));
         return;
       }
-      if (body.startNew) throw new AppError('validation_failed', '`startNew` needs the session token of the ended conversation.');
+      if (body.startNew)
+        throw new AppError('validation_failed', '`startNew` needs the session token of the ended conversation.');
       const proposed = typeof req.query.routingKey === 'string' ? req.query.routingKey : req.headers['x-chat-session']; // header: older clients
-      res.status(201).json(await chat.start(body, req.headers.origin, typeof proposed === 'string' ? proposed : undefined));
+      res
+        .status(201)
+        .json(await chat.start(body, req.headers.origin, typeof proposed === 'string' ? proposed : undefined));
     },
   };
 
@@ -173,7 +183,15 @@ function attributeRoutes({ chat, limits }: ChatRouteDeps): AnyRouteSpec[] {
     before: [limits.attributeWritesPerIp],
     after: [limits.attributeWritesPerSession],
     responses: { 200: json('The new attributes', attributesChangedSchema) },
-    errors: ['validation_failed', 'unauthorized', 'attribute_locked', 'attributes_too_large', 'session_expired', 'rate_limited', 'store_unavailable'],
+    errors: [
+      'validation_failed',
+      'unauthorized',
+      'attribute_locked',
+      'attributes_too_large',
+      'session_expired',
+      'rate_limited',
+      'store_unavailable',
+    ],
     async handle(req, res) {
       res.json(await chat.changeAttributes(claimsOf(res), req.body, method === 'put' ? 'replace' : 'merge'));
     },
@@ -193,7 +211,13 @@ function messageRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
       'Sends over the Guest API (onMessage), with the attributes in message.channel.metadata.customAttributes when they have not reached Genesys yet. Answers with the message as Genesys echoed it.',
     auth: 'session',
     body: sendMessageBody,
-    headers: [{ name: 'Idempotency-Key', description: 'Makes a retried send safe: the same key never yields two messages', pattern: IDEMPOTENCY_KEY.source }],
+    headers: [
+      {
+        name: 'Idempotency-Key',
+        description: 'Makes a retried send safe: the same key never yields two messages',
+        pattern: IDEMPOTENCY_KEY.source,
+      },
+    ],
     responses: { 201: json('Sent', sentMessageSchema) },
     errors: SEND_ERRORS,
     async handle(req, res, { body }) {
@@ -211,11 +235,19 @@ function messageRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
     method: 'get',
     path: '/messages',
     summary: 'The conversation history, oldest first',
-    description: 'Page 1 is the newest page; messages within a page are oldest first. Events (typing, presence) are left out.',
+    description:
+      'Page 1 is the newest page; messages within a page are oldest first. Events (typing, presence) are left out.',
     auth: 'session',
     query: historyQuery,
     responses: { 200: json('History', historySchema) },
-    errors: ['validation_failed', 'unauthorized', 'session_expired', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
+    errors: [
+      'validation_failed',
+      'unauthorized',
+      'session_expired',
+      'rate_limited',
+      'upstream_unavailable',
+      'store_unavailable',
+    ],
     async handle(req, res, { query }) {
       const claims = claimsOf(res);
       const page = await chat.history(claims, query.page, query.pageSize);
@@ -227,7 +259,8 @@ function messageRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
     method: 'get',
     path: '/capabilities',
     summary: 'What this deployment allows a custom UI',
-    description: "From the deployment's Messenger configuration (config.json) and this session's SessionResponse: attachments, ending a chat, typing, languages, Markdown, authentication, and when the session expires.",
+    description:
+      "From the deployment's Messenger configuration (config.json) and this session's SessionResponse: attachments, ending a chat, typing, languages, Markdown, authentication, and when the session expires.",
     auth: 'session',
     responses: { 200: json('The capabilities', capabilitiesSchema) },
     errors: ['unauthorized', 'session_expired', 'upstream_unavailable', 'store_unavailable'],
@@ -240,7 +273,8 @@ function messageRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
     method: 'post',
     path: '/typing',
     summary: 'The guest is typing (throttled to one event per 5 s, as Genesys asks)',
-    description: 'Refused with 409 `conflict` once the conversation has ended (read-only), as a message would be; nothing reaches Genesys then.',
+    description:
+      'Refused with 409 `conflict` once the conversation has ended (read-only), as a message would be; nothing reaches Genesys then.',
     auth: 'session',
     responses: { 204: { description: 'Noted' } },
     errors: ['unauthorized', 'session_expired', 'conflict', 'upstream_unavailable', 'store_unavailable'],
@@ -276,9 +310,22 @@ function streamRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
       'Authenticated by the Authorization header (fetch-based readers) or by ?ticket= from POST /messages/stream-ticket (EventSource). Every event has an id (the newest message id so far, or before the first message a time position: a `streamPosition`, the one the stream resumed from or the moment it opened); reopened with `Last-Event-ID` (or ?lastEventId=), the stream first sends the messages missed since, from history, or a `session` event `replay_incomplete` when it cannot, and says `open` once it has found that place; it does the same after `reconnected`, for what Genesys sent while the upstream socket of the service was down. Every stream ends with a `session` event whose data says whether to reconnect.',
     auth: 'session-or-ticket',
     query: streamQuery,
-    headers: [{ name: 'Last-Event-ID', description: 'The id of the last event the client saw: the messages after it are sent first, from history', pattern: STREAM_EVENT_ID.source }],
+    headers: [
+      {
+        name: 'Last-Event-ID',
+        description: 'The id of the last event the client saw: the messages after it are sent first, from history',
+        pattern: STREAM_EVENT_ID.source,
+      },
+    ],
     responses: { 200: { description: 'An event stream', contentType: 'text/event-stream' } },
-    errors: ['validation_failed', 'unauthorized', 'session_expired', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
+    errors: [
+      'validation_failed',
+      'unauthorized',
+      'session_expired',
+      'rate_limited',
+      'upstream_unavailable',
+      'store_unavailable',
+    ],
     async handle(req, res, { query }) {
       // Checked before anything is held for the stream; HEAD has no body to stream: the headers, and nothing held open.
       resumeAfter(req, query.lastEventId);
@@ -297,7 +344,10 @@ function streamRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
         expiresAt: () => session.expiry.at,
       };
       await session.ready();
-      const history = { after: resumeAfter(req, query.lastEventId), readNewest: (reason: 'resume' | 'reconnect') => hub.history.newest(session, reason) };
+      const history = {
+        after: resumeAfter(req, query.lastEventId),
+        readNewest: (reason: 'resume' | 'reconnect') => hub.history.newest(session, reason),
+      };
       // A client that left while Genesys was reached gets no stream, and keeps its ticket.
       if (res.destroyed) return;
       await spendTicket(res, revocations);
@@ -307,4 +357,3 @@ function streamRoutes(deps: ChatRouteDeps): AnyRouteSpec[] {
 
   return [streamTicket, stream] as AnyRouteSpec[];
 }
-

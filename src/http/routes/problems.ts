@@ -14,7 +14,8 @@ export function problemRoutes(): AnyRouteSpec[] {
       errors: ['not_found'],
       handle(req, res) {
         const code = String(req.params.code);
-        if (!Object.hasOwn(ERROR_CODES, code)) throw new AppError('not_found', `There is no problem code "${code.slice(0, 60)}".`);
+        if (!Object.hasOwn(ERROR_CODES, code))
+          throw new AppError('not_found', `There is no problem code "${code.slice(0, 60)}".`);
         const { status, title, advice } = ERROR_CODES[code as ErrorCode];
         res.type('text/html; charset=utf-8').send(page(code, status, title, advice));
       },
@@ -22,7 +23,8 @@ export function problemRoutes(): AnyRouteSpec[] {
   ];
 }
 
-const escape = (text: string) => text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+const escape = (text: string) =>
+  text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 function page(code: string, status: number, title: string, advice: string): string {
   return `<!doctype html>

@@ -8,7 +8,13 @@ import { sessionViewSchema, signInBody } from '../schemas';
 const json = (description: string, schema: z.ZodType) => ({ description, schema });
 
 /** Genesys authenticated messaging mid-chat: sign in, sign out. */
-export function signInRoutes({ chat, limits }: { chat: GuestChat; limits: ReturnType<typeof rateLimits> }): AnyRouteSpec[] {
+export function signInRoutes({
+  chat,
+  limits,
+}: {
+  chat: GuestChat;
+  limits: ReturnType<typeof rateLimits>;
+}): AnyRouteSpec[] {
   const signIn: RouteSpec<z.infer<typeof signInBody>> = {
     method: 'post',
     path: '/guest-session/sign-in',
@@ -20,7 +26,17 @@ export function signInRoutes({ chat, limits }: { chat: GuestChat; limits: Return
     before: [limits.signInsPerIp],
     after: [limits.signInsPerSession],
     responses: { 200: json('The session, now signed in', sessionViewSchema) },
-    errors: ['validation_failed', 'unauthorized', 'reauthentication_required', 'authentication_disabled', 'conflict', 'session_expired', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
+    errors: [
+      'validation_failed',
+      'unauthorized',
+      'reauthentication_required',
+      'authentication_disabled',
+      'conflict',
+      'session_expired',
+      'rate_limited',
+      'upstream_unavailable',
+      'store_unavailable',
+    ],
     async handle(_req, res, { body }) {
       res.json(await chat.signIn(claimsOf(res), body));
     },
@@ -36,7 +52,14 @@ export function signInRoutes({ chat, limits }: { chat: GuestChat; limits: Return
     before: [limits.signInsPerIp],
     after: [limits.signInsPerSession],
     responses: { 204: { description: 'Signed out' } },
-    errors: ['unauthorized', 'conflict', 'session_expired', 'rate_limited', 'upstream_unavailable', 'store_unavailable'],
+    errors: [
+      'unauthorized',
+      'conflict',
+      'session_expired',
+      'rate_limited',
+      'upstream_unavailable',
+      'store_unavailable',
+    ],
     async handle(_req, res) {
       await chat.signOut(claimsOf(res));
       res.status(204).end();

@@ -35,7 +35,12 @@ const pageFetch: typeof fetch = (input, init = {}) => {
 };
 
 function clientFor(tokenStore: TokenStore = memoryTokenStore()): BffClient {
-  return new BffClient({ baseUrl: stack.service.url, tokenStore, fetch: pageFetch, EventSource: FetchEventSource as unknown as typeof EventSource });
+  return new BffClient({
+    baseUrl: stack.service.url,
+    tokenStore,
+    fetch: pageFetch,
+    EventSource: FetchEventSource as unknown as typeof EventSource,
+  });
 }
 
 /** A page of the developer's own: the hook and the package's components. */
@@ -52,7 +57,11 @@ function ChatPage(options: UseChatOptions & { grant?: SignInGrant }) {
           Earlier
         </button>
       )}
-      <MessageList messages={chat.messages} onAnswer={(input) => void chat.send(input)} answersDisabled={chat.ended !== undefined} />
+      <MessageList
+        messages={chat.messages}
+        onAnswer={(input) => void chat.send(input)}
+        answersDisabled={chat.ended !== undefined}
+      />
       <p data-testid="typing">{chat.typing ? `${chat.typing.name} is typing` : ''}</p>
       <Composer
         onSubmit={chat.submit}
@@ -87,7 +96,9 @@ function ChatPage(options: UseChatOptions & { grant?: SignInGrant }) {
 const log = () => screen.getByRole('log', { name: 'Conversation' });
 const bubble = (text: string) => within(log()).findByText(text, { selector: '.bubble' }, { timeout: 10_000 });
 
-async function connect(options: Partial<UseChatOptions> & { grant?: SignInGrant } = {}): Promise<{ gt: string; client: BffClient }> {
+async function connect(
+  options: Partial<UseChatOptions> & { grant?: SignInGrant } = {},
+): Promise<{ gt: string; client: BffClient }> {
   const before = stack.sim.received.length;
   const client = options.client ?? clientFor();
   render(<ChatPage client={client} {...options} />);
@@ -101,7 +112,10 @@ async function say(text: string): Promise<void> {
   await bubble(text);
 }
 
-const sentToGenesys = (gt: string) => stack.sim.framesFor(gt, 'onMessage').map((f) => f.frame.message as { text?: string; content?: { contentType: string; buttonResponse?: object }[] });
+const sentToGenesys = (gt: string) =>
+  stack.sim
+    .framesFor(gt, 'onMessage')
+    .map((f) => f.frame.message as { text?: string; content?: { contentType: string; buttonResponse?: object }[] });
 
 test('useChat: a session, send with an Idempotency-Key, quick replies, a card button and a date picker that answer as Genesys takes them, typing both ways', async () => {
   const { gt } = await connect();
@@ -122,14 +136,20 @@ test('useChat: a session, send with an Idempotency-Key, quick replies, a card bu
   fireEvent.click(slot);
   await bubble(`You chose: ${slot.textContent}`);
 
-  const answers = sentToGenesys(gt).flatMap((m) => m.content ?? []).filter((c) => c.contentType === 'ButtonResponse').map((c) => c.buttonResponse);
+  const answers = sentToGenesys(gt)
+    .flatMap((m) => m.content ?? [])
+    .filter((c) => c.contentType === 'ButtonResponse')
+    .map((c) => c.buttonResponse);
   expect(answers).toEqual([
     expect.objectContaining({ type: 'QuickReply', text: 'Yes', originatingMessageId: expect.any(String) }),
     expect.objectContaining({ type: 'Button', text: 'Track order', payload: 'track' }),
     expect.objectContaining({ type: 'DatePicker' }),
   ]);
   // Each send carried its own Idempotency-Key.
-  const keys = stack.log.lines().filter((l) => l.idempotencyKey).map((l) => l.idempotencyKey);
+  const keys = stack.log
+    .lines()
+    .filter((l) => l.idempotencyKey)
+    .map((l) => l.idempotencyKey);
   expect(new Set(keys).size).toBe(keys.length);
 
   // The guest's typing (sent as the composer fills, at most every 5 s) reached Genesys.
@@ -144,16 +164,31 @@ test('useChat: a session, send with an Idempotency-Key, quick replies, a card bu
 test('useChat: an image uploaded and sent with text, one removed (deleted at Genesys), End chat, and a new chat', async () => {
   const { gt } = await connect();
   // The attach control appears once capabilities say the deployment takes files.
-  const fileInput = (await screen.findByLabelText('File to attach', undefined, { timeout: 10_000 })) as HTMLInputElement;
-  fireEvent.change(fileInput, { target: { files: [new File([new Uint8Array(demoPng(40, 40))], 'parcel.png', { type: 'image/png' })] } });
-  await settle(() => expect(document.querySelector('.pending-file[data-state="done"]')?.textContent).toContain('parcel.png'), { timeout: 10_000 });
+  const fileInput = (await screen.findByLabelText('File to attach', undefined, {
+    timeout: 10_000,
+  })) as HTMLInputElement;
+  fireEvent.change(fileInput, {
+    target: { files: [new File([new Uint8Array(demoPng(40, 40))], 'parcel.png', { type: 'image/png' })] },
+  });
+  await settle(
+    () => expect(document.querySelector('.pending-file[data-state="done"]')?.textContent).toContain('parcel.png'),
+    { timeout: 10_000 },
+  );
   await say('my parcel');
   await settle(() => expect(document.querySelector('.from-guest img.thumb')?.getAttribute('alt')).toBe('parcel.png'));
   expect(document.querySelectorAll('.pending-file')).toHaveLength(0);
-  expect(sentToGenesys(gt).find((m) => m.text === 'my parcel')?.content?.map((c) => c.contentType)).toEqual(['Attachment']);
+  expect(
+    sentToGenesys(gt)
+      .find((m) => m.text === 'my parcel')
+      ?.content?.map((c) => c.contentType),
+  ).toEqual(['Attachment']);
 
-  fireEvent.change(fileInput, { target: { files: [new File([new Uint8Array(demoPng(8, 8))], 'unwanted.png', { type: 'image/png' })] } });
-  await settle(() => expect(document.querySelector('.pending-file[data-state="done"]')).not.toBeNull(), { timeout: 10_000 });
+  fireEvent.change(fileInput, {
+    target: { files: [new File([new Uint8Array(demoPng(8, 8))], 'unwanted.png', { type: 'image/png' })] },
+  });
+  await settle(() => expect(document.querySelector('.pending-file[data-state="done"]')).not.toBeNull(), {
+    timeout: 10_000,
+  });
   const deletesBefore = stack.sim.framesFor(gt, 'deleteAttachment').length;
   fireEvent.click(screen.getByRole('button', { name: 'Remove unwanted.png' }));
   expect(document.querySelectorAll('.pending-file')).toHaveLength(0);
@@ -163,7 +198,9 @@ test('useChat: an image uploaded and sent with text, one removed (deleted at Gen
   await screen.findByText('ended by guest', undefined, { timeout: 10_000 });
   expect(screen.getByRole('status').textContent).toBe('ended');
   // Ended for the agent too: a Presence Clear (conversation clear is on in this deployment).
-  expect(stack.sim.framesFor(gt, 'onMessage').filter((f) => JSON.stringify(f.frame.message).includes('"Clear"'))).toHaveLength(1);
+  expect(
+    stack.sim.framesFor(gt, 'onMessage').filter((f) => JSON.stringify(f.frame.message).includes('"Clear"')),
+  ).toHaveLength(1);
   fireEvent.click(screen.getByRole('button', { name: 'New chat' }));
   await screen.findByText('open', { selector: '[role=status]' }, { timeout: 10_000 });
   expect(document.querySelectorAll('.from-guest')).toHaveLength(0);

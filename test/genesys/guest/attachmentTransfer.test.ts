@@ -37,7 +37,19 @@ afterAll(async () => {
 });
 beforeEach(() => {
   // Only the service's own timers are fake: the HTTP client and the server run on real I/O.
-  jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'clearImmediate', 'queueMicrotask', 'setInterval', 'clearInterval', 'Date', 'hrtime', 'performance'] });
+  jest.useFakeTimers({
+    doNotFake: [
+      'nextTick',
+      'setImmediate',
+      'clearImmediate',
+      'queueMicrotask',
+      'setInterval',
+      'clearInterval',
+      'Date',
+      'hrtime',
+      'performance',
+    ],
+  });
   onPut = () => undefined;
   putStatus = 200;
 });
@@ -45,7 +57,12 @@ afterEach(() => jest.useRealTimers());
 
 const REQUEST_TIMEOUT_MS = 1000;
 const bytes = Buffer.from('%PDF-1.4 a small file');
-const file = { fileName: 'a.pdf', open: () => Readable.from([bytes]), size: bytes.length, mediaType: 'application/pdf' };
+const file = {
+  fileName: 'a.pdf',
+  open: () => Readable.from([bytes]),
+  size: bytes.length,
+  mediaType: 'application/pdf',
+};
 
 function transfer(uploadUrl: () => string = () => `${base}/upload`) {
   /** The attachment frames sent to Genesys, in order. */
@@ -54,16 +71,30 @@ function transfer(uploadUrl: () => string = () => `${base}/upload`) {
     request: (_kind: string, build: (tracingId: string) => { action: string; attachmentId: string }) => {
       const frame = build(`trace-${frames.length}`);
       frames.push(frame);
-      return Promise.resolve(frame.action === 'onAttachment' ? { attachmentId: frame.attachmentId, url: uploadUrl(), headers: {} } : { attachmentId: frame.attachmentId });
+      return Promise.resolve(
+        frame.action === 'onAttachment'
+          ? { attachmentId: frame.attachmentId, url: uploadUrl(), headers: {} }
+          : { attachmentId: frame.attachmentId },
+      );
     },
   } as unknown as RequestDesk;
-  const t = new AttachmentTransfer({ token: 'token-1', desk, ready: () => Promise.resolve(), requestTimeoutMs: REQUEST_TIMEOUT_MS, allowHttpUploads: true });
+  const t = new AttachmentTransfer({
+    token: 'token-1',
+    desk,
+    ready: () => Promise.resolve(),
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    allowHttpUploads: true,
+  });
   const idOf = (n: number) => frames.filter((f) => f.action === 'onAttachment')[n]!.attachmentId;
   const deleted = () => frames.filter((f) => f.action === 'deleteAttachment').map((f) => f.attachmentId);
   return { t, frames, idOf, deleted };
 }
 
-const failure = (promise: Promise<unknown>) => promise.then(() => undefined as unknown as GuestApiError, (error: GuestApiError) => error);
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined as unknown as GuestApiError,
+    (error: GuestApiError) => error,
+  );
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 /** Lets real I/O run (a bounded number of event-loop turns) until `done` holds. */
 async function until(done: () => boolean): Promise<void> {
@@ -93,7 +124,11 @@ test('no verdict within three request timeouts of the PUT: the upload fails as a
   expect(first.error).toBeUndefined();
   jest.advanceTimersByTime(1);
   await until(() => first.error !== undefined);
-  expect(first.error).toMatchObject({ failure: 'timeout', status: 504, message: 'Genesys did not confirm the upload in time.' });
+  expect(first.error).toMatchObject({
+    failure: 'timeout',
+    status: 504,
+    message: 'Genesys did not confirm the upload in time.',
+  });
 
   expect(t.uploadSettled(idOf(0), { downloadUrl: 'https://files.example/a.pdf' })).toBe(true);
   await turn();
@@ -103,7 +138,9 @@ test('no verdict within three request timeouts of the PUT: the upload fails as a
   await until(() => jest.getTimerCount() > 0);
   jest.advanceTimersByTime(3 * REQUEST_TIMEOUT_MS);
   await until(() => second.error !== undefined);
-  expect(t.uploadSettled(idOf(1), { failure: { attachmentId: idOf(1), errorCode: 4003, errorMessage: 'infected' } })).toBe(true);
+  expect(
+    t.uploadSettled(idOf(1), { failure: { attachmentId: idOf(1), errorCode: 4003, errorMessage: 'infected' } }),
+  ).toBe(true);
   await turn();
   expect(deleted()).toEqual([idOf(0)]);
 });

@@ -83,7 +83,13 @@ function harness(): Harness {
   };
 }
 
-const errorFrame = (code: number, body: string, tracingId?: string) => ({ type: 'response', class: 'string', code, body, ...(tracingId ? { tracingId } : {}) });
+const errorFrame = (code: number, body: string, tracingId?: string) => ({
+  type: 'response',
+  class: 'string',
+  code,
+  body,
+  ...(tracingId ? { tracingId } : {}),
+});
 const tooMany = (tracingId?: string) => ({
   type: 'response',
   class: 'TooManyRequestsErrorMessage',
@@ -95,7 +101,14 @@ const echoOf = (text: string, messageId: string | null, tracingId?: string) => (
   type: 'message',
   class: 'StructuredMessage',
   code: 200,
-  body: { id: `g-${text}`, type: 'Text', text, direction: 'Inbound', channel: { time: null, messageId, from: { image: null } }, metadata: null },
+  body: {
+    id: `g-${text}`,
+    type: 'Text',
+    text,
+    direction: 'Inbound',
+    channel: { time: null, messageId, from: { image: null } },
+    metadata: null,
+  },
   ...(tracingId ? { tracingId } : {}),
 });
 
@@ -151,7 +164,7 @@ describe('replies without a tracingId', () => {
     expect(h.settled.get('D')?.value).toMatchObject({ text: 'still there?' });
   });
 
-  test('an echo without tracingId that carries the id of a send that gave up is that send\'s late echo', () => {
+  test("an echo without tracingId that carries the id of a send that gave up is that send's late echo", () => {
     const h = harness();
     const gone = h.add('send', 'A', { messageId: 'ma', text: 'late' });
     h.expire(gone);
@@ -189,7 +202,13 @@ describe('replies without a tracingId', () => {
       type: 'response',
       class: 'SessionResponse',
       code: 200,
-      body: { connected: true, newSession: true, durationSeconds: null, expirationDate: null, clearedExistingSession: null },
+      body: {
+        connected: true,
+        newSession: true,
+        durationSeconds: null,
+        expirationDate: null,
+        clearedExistingSession: null,
+      },
     });
     expect(h.settled.get('C')?.value).toMatchObject({ connected: true, newSession: true });
     expect(h.settled.has('J')).toBe(false);
@@ -203,7 +222,13 @@ describe('replies without a tracingId', () => {
       type: 'message',
       class: 'StructuredMessage',
       code: 200,
-      body: { id: 'e1', type: 'Event', direction: 'Inbound', events: [{ eventType: 'Presence', presence: { type: 'Join' } }], channel: { time: null } },
+      body: {
+        id: 'e1',
+        type: 'Event',
+        direction: 'Inbound',
+        events: [{ eventType: 'Presence', presence: { type: 'Join' } }],
+        channel: { time: null },
+      },
     });
     expect(h.settled.has('JN')).toBe(true);
     expect(h.settled.has('S')).toBe(false);
@@ -212,7 +237,13 @@ describe('replies without a tracingId', () => {
   test('a reply whose tracingId matches nothing waiting is dropped, never handed to another request', () => {
     const h = harness();
     h.add('configure', 'C');
-    h.feed({ type: 'response', class: 'SessionResponse', code: 200, body: { connected: true }, tracingId: 'someone-else' });
+    h.feed({
+      type: 'response',
+      class: 'SessionResponse',
+      code: 200,
+      body: { connected: true },
+      tracingId: 'someone-else',
+    });
     expect(h.settled.has('C')).toBe(false);
   });
 
@@ -244,7 +275,8 @@ const maybeNull = (nulls: boolean, value: unknown) => (nulls ? null : value);
 function replyFor(s: Scenario): object {
   const tracing = s.traced ? { tracingId: s.id } : {};
   if (s.fails) {
-    const [code, text] = s.kind === 'send' ? [4011, 'Message length 5000 is larger than 4096'] : [400, 'Request failed.'];
+    const [code, text] =
+      s.kind === 'send' ? [4011, 'Message length 5000 is larger than 4096'] : [400, 'Request failed.'];
     return { type: 'response', class: 'string', code, body: text, ...tracing };
   }
   switch (s.kind) {
@@ -254,17 +286,35 @@ function replyFor(s: Scenario): object {
         type: 'response',
         class: 'SessionResponse',
         code: 200,
-        body: { connected: s.kind === 'configure', newSession: false, durationSeconds: maybeNull(s.nulls, 259200), expirationDate: maybeNull(s.nulls, 1791139139), extra: 'x' },
+        body: {
+          connected: s.kind === 'configure',
+          newSession: false,
+          durationSeconds: maybeNull(s.nulls, 259200),
+          expirationDate: maybeNull(s.nulls, 1791139139),
+          extra: 'x',
+        },
         ...tracing,
       };
     case 'jwt':
-      return { type: 'response', class: 'JwtResponse', code: 200, body: { jwt: `jwt-${s.id}`, exp: 2_000_000_000 }, ...tracing };
+      return {
+        type: 'response',
+        class: 'JwtResponse',
+        code: 200,
+        body: { jwt: `jwt-${s.id}`, exp: 2_000_000_000 },
+        ...tracing,
+      };
     case 'join':
       return {
         type: 'message',
         class: 'StructuredMessage',
         code: 200,
-        body: { id: `e-${s.id}`, type: 'Event', direction: 'Inbound', events: [{ eventType: 'Presence', presence: { type: 'Join' } }], channel: { time: maybeNull(s.nulls, '2026-01-01T00:00:00Z') } },
+        body: {
+          id: `e-${s.id}`,
+          type: 'Event',
+          direction: 'Inbound',
+          events: [{ eventType: 'Presence', presence: { type: 'Join' } }],
+          channel: { time: maybeNull(s.nulls, '2026-01-01T00:00:00Z') },
+        },
         ...tracing,
       };
     case 'clear':
@@ -279,7 +329,11 @@ function replyFor(s: Scenario): object {
           type: 'Text',
           text: `text of ${s.id}`,
           direction: 'Inbound',
-          channel: { time: maybeNull(s.nulls, '2026-01-01T00:00:00Z'), messageId: maybeNull(s.nulls, `other-id-${s.id}`), from: { image: maybeNull(s.nulls, 'x') } },
+          channel: {
+            time: maybeNull(s.nulls, '2026-01-01T00:00:00Z'),
+            messageId: maybeNull(s.nulls, `other-id-${s.id}`),
+            from: { image: maybeNull(s.nulls, 'x') },
+          },
           metadata: maybeNull(s.nulls, { customAttributes: {} }),
         },
         ...tracing,
@@ -313,9 +367,14 @@ const scenarioArb = fc
     singles: fc.subarray(singletonKinds),
     closeInsteadOfConfigure: fc.boolean(),
     sends: fc.integer({ min: 0, max: 4 }),
-    shapes: fc.array(fc.record({ traced: fc.boolean(), fails: fc.boolean(), expires: fc.boolean(), nulls: fc.boolean() }), { minLength: 9, maxLength: 9 }),
+    shapes: fc.array(
+      fc.record({ traced: fc.boolean(), fails: fc.boolean(), expires: fc.boolean(), nulls: fc.boolean() }),
+      { minLength: 9, maxLength: 9 },
+    ),
     agentMessages: fc.integer({ min: 0, max: 3 }),
-    noise: fc.array(fc.constantFrom('unknownClass', 'garbage', 'agentNulls', 'connectionClosed', 'typing403'), { maxLength: 4 }),
+    noise: fc.array(fc.constantFrom('unknownClass', 'garbage', 'agentNulls', 'connectionClosed', 'typing403'), {
+      maxLength: 4,
+    }),
     typing: fc.boolean(),
     seed: fc.integer(),
   })
@@ -330,7 +389,15 @@ const agentMessage = (i: number, nulls: boolean) => ({
   type: 'message',
   class: 'StructuredMessage',
   code: 200,
-  body: { id: `agent-${i}`, type: 'Text', text: `agent says ${i}`, direction: 'Outbound', originatingEntity: 'Human', channel: { time: null, from: { nickname: 'Ann', image: nulls ? null : 'x' } }, futureField: { a: 1 } },
+  body: {
+    id: `agent-${i}`,
+    type: 'Text',
+    text: `agent says ${i}`,
+    direction: 'Outbound',
+    originatingEntity: 'Human',
+    channel: { time: null, from: { nickname: 'Ann', image: nulls ? null : 'x' } },
+    futureField: { a: 1 },
+  },
 });
 
 const NOISE: Record<string, object | string> = {
@@ -339,7 +406,12 @@ const NOISE: Record<string, object | string> = {
   agentNulls: agentMessage(99, true),
   connectionClosed: { type: 'message', class: 'ConnectionClosedEvent', code: 200, body: { reasonCode: null } },
   // What Genesys answers a guest typing event when the deployment has it off: it must not fail anything else.
-  typing403: { type: 'response', class: 'string', code: 403, body: 'Turn on the Feature Toggle or fix the configuration.' },
+  typing403: {
+    type: 'response',
+    class: 'string',
+    code: 403,
+    body: 'Turn on the Feature Toggle or fix the configuration.',
+  },
 };
 
 function shuffled<T>(items: T[], seed: number): T[] {
@@ -355,12 +427,17 @@ function shuffled<T>(items: T[], seed: number): T[] {
   return out;
 }
 
-test('property: no crash, no request settled by another request\'s reply, no agent message lost', () => {
+test("property: no crash, no request settled by another request's reply, no agent message lost", () => {
   fc.assert(
     fc.property(scenarioArb, ({ scenarios, agentMessages, noise, typing, seed }) => {
       const h = harness();
       if (typing) h.pending.sentWithoutReply('typing-1', 'typing');
-      const pendings = new Map(scenarios.map((s) => [s.id, h.add(s.kind, s.id, s.kind === 'send' ? { messageId: `m-${s.id}`, text: `text of ${s.id}` } : {})]));
+      const pendings = new Map(
+        scenarios.map((s) => [
+          s.id,
+          h.add(s.kind, s.id, s.kind === 'send' ? { messageId: `m-${s.id}`, text: `text of ${s.id}` } : {}),
+        ]),
+      );
       for (const s of scenarios) if (s.expires) h.expire(pendings.get(s.id)!);
       const frames: (object | string)[] = scenarios.map(replyFor);
       for (let i = 0; i < agentMessages; i++) frames.push(agentMessage(i, i % 2 === 0));
@@ -369,9 +446,12 @@ test('property: no crash, no request settled by another request\'s reply, no age
 
       for (const s of scenarios) {
         const outcome = h.settled.get(s.id);
-        if (outcome && !ownReply(s, outcome)) throw new Error(`${s.id} was settled by another reply: ${JSON.stringify(outcome)}`);
+        if (outcome && !ownReply(s, outcome))
+          throw new Error(`${s.id} was settled by another reply: ${JSON.stringify(outcome)}`);
       }
-      const streamed = h.events.filter((e) => e.type === 'message').map((e) => (e as { message: { id: string } }).message.id);
+      const streamed = h.events
+        .filter((e) => e.type === 'message')
+        .map((e) => (e as { message: { id: string } }).message.id);
       for (let i = 0; i < agentMessages; i++) expect(streamed).toContain(`agent-${i}`);
       if (noise.includes('agentNulls')) expect(streamed).toContain('agent-99');
     }),
@@ -383,7 +463,8 @@ test('property: a traced reply always reaches its own request, whatever arrives 
   fc.assert(
     fc.property(scenarioArb, ({ scenarios, seed }) => {
       const h = harness();
-      for (const s of scenarios) h.add(s.kind, s.id, s.kind === 'send' ? { messageId: `m-${s.id}`, text: `text of ${s.id}` } : {});
+      for (const s of scenarios)
+        h.add(s.kind, s.id, s.kind === 'send' ? { messageId: `m-${s.id}`, text: `text of ${s.id}` } : {});
       const traced = scenarios.map((s) => ({ ...s, traced: true, expires: false }));
       for (const frame of shuffled(traced.map(replyFor), seed)) h.feed(frame);
       for (const s of traced) {
@@ -404,8 +485,20 @@ const entityArb = fc.record({
   text: fc.option(fc.string({ maxLength: 20 }), { nil: null }),
   direction: fc.option(fc.constantFrom('Inbound', 'Outbound'), { nil: null }),
   originatingEntity: fc.option(fc.constantFrom('Human', 'Bot', ''), { nil: null }),
-  channel: fc.option(fc.record({ time: fc.option(fc.constant('2026-01-01T00:00:00Z'), { nil: null }), messageId: fc.option(fc.uuid(), { nil: null }) }), { nil: null }),
-  content: fc.option(fc.constant([{ contentType: 'QuickReply', quickReply: { text: 'a', payload: null } }, { contentType: 'Hologram', hologram: {} }]), { nil: null }),
+  channel: fc.option(
+    fc.record({
+      time: fc.option(fc.constant('2026-01-01T00:00:00Z'), { nil: null }),
+      messageId: fc.option(fc.uuid(), { nil: null }),
+    }),
+    { nil: null },
+  ),
+  content: fc.option(
+    fc.constant([
+      { contentType: 'QuickReply', quickReply: { text: 'a', payload: null } },
+      { contentType: 'Hologram', hologram: {} },
+    ]),
+    { nil: null },
+  ),
   metadata: fc.option(fc.constant({ correlationId: 'c' }), { nil: null }),
   futureField: fc.anything({ maxDepth: 1 }),
 });
@@ -419,7 +512,10 @@ test('property: any history page built from the official shapes parses; a bad en
     fc.asyncProperty(fc.array(entityArb, { maxLength: 12 }), fc.nat(), async (entities, badAt) => {
       const page = [...entities];
       page.splice(badAt % (page.length + 1), 0, { id: 42, type: 'Text' } as never);
-      nock('https://api.example.test').get('/api/v2/webmessaging/messages').query(true).reply(200, { entities: page, pageNumber: 1, total: page.length });
+      nock('https://api.example.test')
+        .get('/api/v2/webmessaging/messages')
+        .query(true)
+        .reply(200, { entities: page, pageNumber: 1, total: page.length });
       const history = new GuestHistory(axios.create(), 'https://api.example.test', 'https://shop.example.com');
       const result = await history.page(session, 1, 25);
       const shown = entities.filter((e) => e.type !== 'Receipt').map((e) => e.id);

@@ -8,7 +8,13 @@ import { DeliveryLedger } from '../../../src/genesys/guest/deliveryProof';
  * again, like any other.
  */
 const SENT_AT = Date.parse('2026-11-22T10:00:00Z');
-const echo = (n: number): NormalizedMessage => ({ id: `genesys-${n}`, direction: 'inbound', type: 'text', text: `message ${n}`, time: '2026-11-22T10:00:01Z' });
+const echo = (n: number): NormalizedMessage => ({
+  id: `genesys-${n}`,
+  direction: 'inbound',
+  type: 'text',
+  text: `message ${n}`,
+  time: '2026-11-22T10:00:01Z',
+});
 const sent = (n: number) => ({ messageId: `our-${n}`, text: `message ${n}`, sentAt: SENT_AT });
 
 test('a ledger remembers the last 200 late echoes and forgets the oldest first', async () => {
@@ -23,7 +29,11 @@ test('a ledger remembers the last 200 late echoes and forgets the oldest first',
 
 test('a ledger accounts for the last 200 answered Genesys ids: the oldest can prove a send again once 200 newer ones are in', async () => {
   const page = [echo(0)];
-  const ledger = new DeliveryLedger(() => Promise.resolve(page), pino({ level: 'silent' }), () => SENT_AT + 1000);
+  const ledger = new DeliveryLedger(
+    () => Promise.resolve(page),
+    pino({ level: 'silent' }),
+    () => SENT_AT + 1000,
+  );
   ledger.accountFor('genesys-0');
   await expect(ledger.prove(sent(0))).resolves.toEqual({ verdict: 'not_delivered' });
   for (let n = 1; n <= 200; n += 1) ledger.accountFor(`genesys-${n}`);

@@ -23,10 +23,18 @@ const inbound = (over: Partial<NormalizedMessage>): NormalizedMessage => ({
   ...over,
 });
 
-const page = (...messages: NormalizedMessage[]) => () => Promise.resolve(messages);
+const page =
+  (...messages: NormalizedMessage[]) =>
+  () =>
+    Promise.resolve(messages);
 
 /** One send proved against one page, by a ledger that already accounts for `accounted` (Genesys ids of answered sends). */
-function prove(what: SentMessage, read: () => Promise<NormalizedMessage[]>, accounted: string[] = [], log: Logger = logger) {
+function prove(
+  what: SentMessage,
+  read: () => Promise<NormalizedMessage[]>,
+  accounted: string[] = [],
+  log: Logger = logger,
+) {
   const ledger = new DeliveryLedger(read, log, () => SENT_AT + 1000);
   for (const id of accounted) ledger.accountFor(id);
   return ledger.prove(what);
@@ -35,7 +43,13 @@ function prove(what: SentMessage, read: () => Promise<NormalizedMessage[]>, acco
 /** A logger whose lines the test reads. */
 function capture() {
   const lines: Record<string, unknown>[] = [];
-  return { lines, logger: createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) } }) };
+  return {
+    lines,
+    logger: createLogger({
+      level: 'info',
+      destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+    }),
+  };
 }
 
 /** genesys_bff_sends_in_doubt_total: guest messages answered "may have been delivered" (the GenesysBffSendsInDoubt alert). */
@@ -52,7 +66,13 @@ test('when Genesys reports its own messageId, the same text from the guest after
   const { lines, logger: captured } = capture();
   const verdict = await prove(sent, page(inbound({ clientMessageId: 'genesys-generated' })), [], captured);
   expect(verdict).toMatchObject({ verdict: 'delivered', message: { id: 'genesys-id' } });
-  expect(lines).toEqual([expect.objectContaining({ level: 30, messageId: 'our-id', msg: expect.stringMatching(/by its content, not by its id/) })]);
+  expect(lines).toEqual([
+    expect.objectContaining({
+      level: 30,
+      messageId: 'our-id',
+      msg: expect.stringMatching(/by its content, not by its id/),
+    }),
+  ]);
 });
 
 test('the same text already answered another send, or sent before this one, or by the agent, proves nothing', async () => {
@@ -66,32 +86,60 @@ test('the same text already answered another send, or sent before this one, or b
   expect(verdict).toEqual({ verdict: 'not_delivered' });
 });
 
-test('an Inbound event in history that carries the same text (a Join may) is not the guest\'s message', async () => {
+test("an Inbound event in history that carries the same text (a Join may) is not the guest's message", async () => {
   const join = inbound({ id: 'join', type: 'event', events: [{ type: 'Presence', value: 'Join' }] });
   expect(await prove(sent, page(join))).toEqual({ verdict: 'not_delivered' });
 });
 
 test('a message of files only is never proved by content: any other message without text would look the same', async () => {
   const filesOnly: SentMessage = { messageId: 'f', sentAt: SENT_AT };
-  const other = inbound({ id: 'another-file', text: undefined, attachments: [{ id: 'a2', url: 'https://files.example.test/a2' }] });
+  const other = inbound({
+    id: 'another-file',
+    text: undefined,
+    attachments: [{ id: 'a2', url: 'https://files.example.test/a2' }],
+  });
   expect(await prove(filesOnly, page(other))).toEqual({ verdict: 'not_delivered' });
 });
 
 test('a quick-reply answer is matched by its payload and text', async () => {
   const answer: SentMessage = { messageId: 'q', text: 'Yes', payload: 'YES', sentAt: SENT_AT };
-  const wrong = inbound({ id: 'w', text: undefined, type: 'structured', buttonResponse: { text: 'Yes', payload: 'NO' } });
-  const otherText = inbound({ id: 'o', text: undefined, type: 'structured', buttonResponse: { text: 'Yes, twice', payload: 'YES' } });
-  const right = inbound({ id: 'r', text: undefined, type: 'structured', buttonResponse: { text: 'Yes', payload: 'YES' } });
+  const wrong = inbound({
+    id: 'w',
+    text: undefined,
+    type: 'structured',
+    buttonResponse: { text: 'Yes', payload: 'NO' },
+  });
+  const otherText = inbound({
+    id: 'o',
+    text: undefined,
+    type: 'structured',
+    buttonResponse: { text: 'Yes, twice', payload: 'YES' },
+  });
+  const right = inbound({
+    id: 'r',
+    text: undefined,
+    type: 'structured',
+    buttonResponse: { text: 'Yes', payload: 'YES' },
+  });
   const typed = inbound({ id: 't', text: 'Yes' });
   expect(await prove(answer, page(typed, wrong, otherText))).toEqual({ verdict: 'not_delivered' });
-  expect(await prove(answer, page(typed, wrong, otherText, right))).toMatchObject({ verdict: 'delivered', message: { id: 'r' } });
+  expect(await prove(answer, page(typed, wrong, otherText, right))).toMatchObject({
+    verdict: 'delivered',
+    message: { id: 'r' },
+  });
 });
 
 test('history that cannot be read is an honest "unknown", never "not delivered", and the failure is logged', async () => {
   const { lines, logger: captured } = capture();
   const verdict = await prove(sent, () => Promise.reject(new Error('ECONNRESET')), [], captured);
   expect(verdict).toMatchObject({ verdict: 'unknown' });
-  expect(lines).toEqual([expect.objectContaining({ level: 40, err: expect.objectContaining({ message: 'ECONNRESET' }), msg: expect.stringMatching(/could not read history.*in doubt/) })]);
+  expect(lines).toEqual([
+    expect.objectContaining({
+      level: 40,
+      err: expect.objectContaining({ message: 'ECONNRESET' }),
+      msg: expect.stringMatching(/could not read history.*in doubt/),
+    }),
+  ]);
 });
 
 test('a session without a history reader answers "unknown", and logs no failed read', async () => {
@@ -114,19 +162,30 @@ describe('the ledger: no Genesys message proves two sends', () => {
   /** A desk whose socket takes every frame; the test drops it with socketLost(). */
   function deskWithSends(texts: string[]) {
     const socket = { send: async () => undefined } as unknown as GuestSocket;
-    const desk = new RequestDesk({ current: () => socket, isReady: () => true, wake: () => undefined, dead: () => undefined }, 60_000, { messagesPerSecond: 100, requestsPerMinute: 1000, laneHoldMs: 0 }, now);
+    const desk = new RequestDesk(
+      { current: () => socket, isReady: () => true, wake: () => undefined, dead: () => undefined },
+      60_000,
+      { messagesPerSecond: 100, requestsPerMinute: 1000, laneHoldMs: 0 },
+      now,
+    );
     const outcomes = texts.map((text, i) =>
-      desk.request<NormalizedMessage>('send', () => ({}), { messageId: `m${i}`, text }).then(
-        (message) => ({ delivered: message.id }),
-        (error: Error) => ({ error: error.message }),
-      ),
+      desk
+        .request<NormalizedMessage>('send', () => ({}), { messageId: `m${i}`, text })
+        .then(
+          (message) => ({ delivered: message.id }),
+          (error: Error) => ({ error: error.message }),
+        ),
     );
     return { desk, outcomes };
   }
 
   test('two sends in doubt with the same text, one such message in history: one is delivered, the other is not; history is read once', async () => {
     let reads = 0;
-    const ledger = new DeliveryLedger(() => (reads++, Promise.resolve([inbound({ id: 'g1', text: 'twice?' })])), logger, now);
+    const ledger = new DeliveryLedger(
+      () => (reads++, Promise.resolve([inbound({ id: 'g1', text: 'twice?' })])),
+      logger,
+      now,
+    );
     const { desk, outcomes } = deskWithSends(['twice?', 'twice?']);
     desk.socketLost();
     await ledger.settleInDoubt(desk);
@@ -146,7 +205,11 @@ describe('the ledger: no Genesys message proves two sends', () => {
 
   test('the late echo of a send that timed out proves that send, and never another with the same text', async () => {
     let reads = 0;
-    const ledger = new DeliveryLedger(() => (reads++, page(inbound({ id: 'g-late', text: 'hello?', clientMessageId: 'genesys-own-id' }))()), logger, now);
+    const ledger = new DeliveryLedger(
+      () => (reads++, page(inbound({ id: 'g-late', text: 'hello?', clientMessageId: 'genesys-own-id' }))()),
+      logger,
+      now,
+    );
     const pending = new PendingRequests(120_000, now);
     const target: InboundTarget = {
       pending,
@@ -162,19 +225,36 @@ describe('the ledger: no Genesys message proves two sends', () => {
       lateEcho: (id, message) => ledger.lateEcho(id, message),
       uploadSettled: () => false,
     };
-    const timedOut = { kind: 'send', tracingId: 'T', frame: {}, written: true, inDoubt: false, messageId: 'ours', text: 'hello?' } as Pending;
+    const timedOut = {
+      kind: 'send',
+      tracingId: 'T',
+      frame: {},
+      written: true,
+      inDoubt: false,
+      messageId: 'ours',
+      text: 'hello?',
+    } as Pending;
     pending.add(timedOut);
     pending.remove(timedOut, true);
     dispatchInbound(parseInbound(JSON.stringify(echoOf('hello?', 'g-late', 'T'))), target);
-    expect(await ledger.prove({ messageId: 'other', text: 'hello?', sentAt: SENT_AT })).toEqual({ verdict: 'not_delivered' });
+    expect(await ledger.prove({ messageId: 'other', text: 'hello?', sentAt: SENT_AT })).toEqual({
+      verdict: 'not_delivered',
+    });
     expect(reads).toBe(1);
     // The late echo proves its own send without a history read (each counts against the session's ten a minute).
-    expect(await ledger.prove({ messageId: 'ours', text: 'hello?', sentAt: SENT_AT })).toMatchObject({ verdict: 'delivered', message: { id: 'g-late' } });
+    expect(await ledger.prove({ messageId: 'ours', text: 'hello?', sentAt: SENT_AT })).toMatchObject({
+      verdict: 'delivered',
+      message: { id: 'g-late' },
+    });
     expect(reads).toBe(1);
   });
 
   test('the on-time echo of a send proves that send when its retry has to (its record could not be marked done), and never another', async () => {
-    const ledger = new DeliveryLedger(page(inbound({ id: 'g-echo', text: 'kept?', clientMessageId: 'genesys-own-id' })), logger, now);
+    const ledger = new DeliveryLedger(
+      page(inbound({ id: 'g-echo', text: 'kept?', clientMessageId: 'genesys-own-id' })),
+      logger,
+      now,
+    );
     const pending = new PendingRequests(120_000, now);
     const settled: unknown[] = [];
     const target: InboundTarget = {
@@ -191,11 +271,24 @@ describe('the ledger: no Genesys message proves two sends', () => {
       lateEcho: (id, message) => ledger.lateEcho(id, message),
       uploadSettled: () => false,
     };
-    pending.add({ kind: 'send', tracingId: 'E', frame: {}, written: true, inDoubt: false, messageId: 'ours', text: 'kept?' } as Pending);
+    pending.add({
+      kind: 'send',
+      tracingId: 'E',
+      frame: {},
+      written: true,
+      inDoubt: false,
+      messageId: 'ours',
+      text: 'kept?',
+    } as Pending);
     dispatchInbound(parseInbound(JSON.stringify(echoOf('kept?', 'g-echo', 'E'))), target);
     expect(settled).toEqual([{ value: expect.objectContaining({ id: 'g-echo' }) }]);
-    expect(await ledger.prove({ messageId: 'other', text: 'kept?', sentAt: SENT_AT })).toEqual({ verdict: 'not_delivered' });
-    expect(await ledger.prove({ messageId: 'ours', text: 'kept?', sentAt: SENT_AT })).toMatchObject({ verdict: 'delivered', message: { id: 'g-echo' } });
+    expect(await ledger.prove({ messageId: 'other', text: 'kept?', sentAt: SENT_AT })).toEqual({
+      verdict: 'not_delivered',
+    });
+    expect(await ledger.prove({ messageId: 'ours', text: 'kept?', sentAt: SENT_AT })).toMatchObject({
+      verdict: 'delivered',
+      message: { id: 'g-echo' },
+    });
   });
 });
 
@@ -205,7 +298,12 @@ describe('sends in doubt after a socket dropped', () => {
   /** A desk whose socket takes every frame; `lose()` drops it under what was written. */
   function desk() {
     const socket = { send: async () => undefined } as unknown as GuestSocket;
-    const d = new RequestDesk({ current: () => socket, isReady: () => true, wake: () => undefined, dead: () => undefined }, 60_000, { messagesPerSecond: 100, requestsPerMinute: 1000, laneHoldMs: 0 }, now);
+    const d = new RequestDesk(
+      { current: () => socket, isReady: () => true, wake: () => undefined, dead: () => undefined },
+      60_000,
+      { messagesPerSecond: 100, requestsPerMinute: 1000, laneHoldMs: 0 },
+      now,
+    );
     const outcome = (promise: Promise<NormalizedMessage>) =>
       promise.then(
         (message) => ({ delivered: message.id }),
@@ -213,12 +311,24 @@ describe('sends in doubt after a socket dropped', () => {
       );
     return {
       desk: d,
-      send: (messageId: string, about: { text?: string; payload?: string }) => outcome(d.request<NormalizedMessage>('send', () => ({}), { messageId, ...about })),
+      send: (messageId: string, about: { text?: string; payload?: string }) =>
+        outcome(d.request<NormalizedMessage>('send', () => ({}), { messageId, ...about })),
     };
   }
 
   test('a quick-reply answer in doubt, whose echo in history has no text of its own, is proved by its payload and text', async () => {
-    const ledger = new DeliveryLedger(page(inbound({ id: 'g-answer', type: 'structured', text: undefined, buttonResponse: { text: 'Yes', payload: 'YES', type: 'QuickReply' } })), logger, now);
+    const ledger = new DeliveryLedger(
+      page(
+        inbound({
+          id: 'g-answer',
+          type: 'structured',
+          text: undefined,
+          buttonResponse: { text: 'Yes', payload: 'YES', type: 'QuickReply' },
+        }),
+      ),
+      logger,
+      now,
+    );
     const { desk: d, send } = desk();
     const answer = send('ours', { text: 'Yes', payload: 'YES' });
     d.socketLost();
@@ -239,7 +349,7 @@ describe('sends in doubt after a socket dropped', () => {
     expect(await fresh).toEqual({ error: 'over' });
   });
 
-  test('with nothing in doubt, history is not read (each read counts against the session\'s ten a minute)', async () => {
+  test("with nothing in doubt, history is not read (each read counts against the session's ten a minute)", async () => {
     let reads = 0;
     const ledger = new DeliveryLedger(() => (reads++, Promise.resolve([])), logger, now);
     const { desk: d } = desk();
@@ -258,7 +368,13 @@ describe('sends in doubt after a socket dropped', () => {
     await ledger.settleInDoubt(d);
     expect(await lost).toEqual({ error: expect.stringMatching(/may have been delivered.*same Idempotency-Key/) });
     expect(await inDoubtCount()).toBe(before + 1);
-    expect(lines).toEqual([expect.objectContaining({ level: 40, err: expect.objectContaining({ message: 'ECONNRESET' }), msg: expect.stringMatching(/could not read history.*in doubt/) })]);
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 40,
+        err: expect.objectContaining({ message: 'ECONNRESET' }),
+        msg: expect.stringMatching(/could not read history.*in doubt/),
+      }),
+    ]);
   });
 });
 
@@ -273,5 +389,8 @@ test('right after a send Genesys was slow to confirm, its absence from history i
 
 test('right after a send Genesys was slow to confirm, history that already shows it proves it', async () => {
   const ledger = new DeliveryLedger(page(inbound({ clientMessageId: 'our-id' })), logger, () => SENT_AT + 3000);
-  expect(await ledger.prove({ ...sent, visibleBy: SENT_AT + 6000 })).toMatchObject({ verdict: 'delivered', message: { id: 'genesys-id' } });
+  expect(await ledger.prove({ ...sent, visibleBy: SENT_AT + 6000 })).toMatchObject({
+    verdict: 'delivered',
+    message: { id: 'genesys-id' },
+  });
 });

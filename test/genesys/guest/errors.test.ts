@@ -1,5 +1,10 @@
 import { AppError } from '../../../src/domain/errors';
-import { attachmentRefusal, GuestApiError, guestErrorFromFrame, MAX_RETRY_AFTER_SECONDS } from '../../../src/genesys/guest/errors';
+import {
+  attachmentRefusal,
+  GuestApiError,
+  guestErrorFromFrame,
+  MAX_RETRY_AFTER_SECONDS,
+} from '../../../src/genesys/guest/errors';
 
 /**
  * What a Guest API failure becomes for the browser (public code, status,
@@ -14,10 +19,34 @@ describe('guestErrorFromFrame', () => {
     // Genesys code, failure, public code, HTTP status, fatal for the session, end state, what the detail tells the browser
     [4006, 'session_expired', 'session_expired', 410, true, 'expired', /expired; start a new one/],
     [4007, 'session_expired', 'session_expired', 410, true, 'expired', /no longer exists at Genesys; start a new one/],
-    [4011, 'message_too_long', 'message_too_long', 413, false, 'unavailable', /longer than Genesys accepts \(4096 bytes\)/],
+    [
+      4011,
+      'message_too_long',
+      'message_too_long',
+      413,
+      false,
+      'unavailable',
+      /longer than Genesys accepts \(4096 bytes\)/,
+    ],
     [4013, 'attributes_too_large', 'attributes_too_large', 413, false, 'unavailable', /custom attributes are larger/],
-    [4008, 'attachment_refused', 'validation_failed', 400, false, 'unavailable', /expired or was not fully uploaded; upload it again/],
-    [4010, 'attachment_refused', 'validation_failed', 400, false, 'unavailable', /expired or was not fully uploaded; upload it again/],
+    [
+      4008,
+      'attachment_refused',
+      'validation_failed',
+      400,
+      false,
+      'unavailable',
+      /expired or was not fully uploaded; upload it again/,
+    ],
+    [
+      4010,
+      'attachment_refused',
+      'validation_failed',
+      400,
+      false,
+      'unavailable',
+      /expired or was not fully uploaded; upload it again/,
+    ],
     [4009, 'attachment_refused', 'not_found', 404, false, 'unavailable', /No such attachment in this session/],
     [401, 'unauthorized', 'reauthentication_required', 401, false, 'unavailable', /refused the sign-in; sign in again/],
     [4017, 'cannot_downgrade', 'cannot_downgrade', 409, true, 'expired', /signed in; it cannot continue anonymously/],
@@ -28,7 +57,15 @@ describe('guestErrorFromFrame', () => {
     const error = guestErrorFromFrame(frame(code), 'whatever Genesys said');
 
     expect(error).toBeInstanceOf(AppError);
-    expect(error).toMatchObject({ name: 'GuestApiError', failure, code: publicCode, status, fatalForSession: fatal, endState, retryAfterSeconds: undefined });
+    expect(error).toMatchObject({
+      name: 'GuestApiError',
+      failure,
+      code: publicCode,
+      status,
+      fatalForSession: fatal,
+      endState,
+      retryAfterSeconds: undefined,
+    });
     expect(error.message).toMatch(detail);
     // Genesys's own code and text are for the operator's log only.
     expect(error.logDetail).toEqual({ guestFailure: failure, genesysCode: code, genesysText: 'whatever Genesys said' });
@@ -43,14 +80,24 @@ describe('guestErrorFromFrame', () => {
   ])('reads a 403 saying %j as a sign-in to renew, which ends the session for its streams as signed out', (text) => {
     const error = guestErrorFromFrame(frame(403), text);
 
-    expect(error).toMatchObject({ failure: 'reauthentication_required', code: 'reauthentication_required', status: 401, fatalForSession: true, endState: 'signed_out' });
+    expect(error).toMatchObject({
+      failure: 'reauthentication_required',
+      code: 'reauthentication_required',
+      status: 401,
+      fatalForSession: true,
+      endState: 'signed_out',
+    });
     expect(error.message).toMatch(/asks the customer to sign in again/);
   });
 
   it.each(['Turn on the Feature Toggle', 'The session authentication failed', 'Please try to authenticate again', ''])(
     'reads a 403 saying %j as a plain refusal: the sign-in texts count only at the start',
     (text) => {
-      expect(guestErrorFromFrame(frame(403), text)).toMatchObject({ failure: 'forbidden', status: 502, fatalForSession: false });
+      expect(guestErrorFromFrame(frame(403), text)).toMatchObject({
+        failure: 'forbidden',
+        status: 502,
+        fatalForSession: false,
+      });
     },
   );
 
@@ -63,7 +110,9 @@ describe('guestErrorFromFrame', () => {
       fatalForSession: false,
       endState: 'unavailable',
     });
-    expect(guestErrorFromFrame(frame(code), 'Message rate too high', 3).message).toMatch(/slow down; retry after the given time/);
+    expect(guestErrorFromFrame(frame(code), 'Message rate too high', 3).message).toMatch(
+      /slow down; retry after the given time/,
+    );
   });
 
   it.each([
@@ -93,10 +142,17 @@ describe('file refusals 4000-4005', () => {
 
   // Inside GenerateUrlError / UploadFailureEvent (attachmentRefusal) or as a class "string" frame: the same answer.
   it.each(refusals)('%i is %s (HTTP %i), in a file event or as an error frame', (code, publicCode, status, detail) => {
-    for (const error of [attachmentRefusal(code, 'whatever Genesys said'), guestErrorFromFrame(frame(code), 'whatever Genesys said')]) {
+    for (const error of [
+      attachmentRefusal(code, 'whatever Genesys said'),
+      guestErrorFromFrame(frame(code), 'whatever Genesys said'),
+    ]) {
       expect(error).toMatchObject({ failure: 'attachment_refused', code: publicCode, status, fatalForSession: false });
       expect(error.message).toMatch(detail);
-      expect(error.logDetail).toEqual({ guestFailure: 'attachment_refused', genesysCode: code, genesysText: 'whatever Genesys said' });
+      expect(error.logDetail).toEqual({
+        guestFailure: 'attachment_refused',
+        genesysCode: code,
+        genesysText: 'whatever Genesys said',
+      });
     }
   });
 
@@ -124,14 +180,28 @@ describe('GuestApiError raised by the service itself', () => {
     const cause = new Error('socket said no');
     const error = new GuestApiError(failure, 'what the browser reads', { cause });
 
-    expect(error).toMatchObject({ name: 'GuestApiError', failure, code: publicCode, status, fatalForSession: fatal, endState, message: 'what the browser reads' });
+    expect(error).toMatchObject({
+      name: 'GuestApiError',
+      failure,
+      code: publicCode,
+      status,
+      fatalForSession: fatal,
+      endState,
+      message: 'what the browser reads',
+    });
     expect(error.cause).toBe(cause);
     expect(error.logDetail).toMatchObject({ guestFailure: failure });
   });
 
-  it('takes the public code a refusal names over the failure\'s own', () => {
-    expect(new GuestApiError('attachment_refused', 'too big', { refusal: 'attachment_too_large' })).toMatchObject({ code: 'attachment_too_large', status: 413 });
-    expect(new GuestApiError('attachment_refused', 'wrong type')).toMatchObject({ code: 'attachment_type_not_allowed', status: 415 });
+  it("takes the public code a refusal names over the failure's own", () => {
+    expect(new GuestApiError('attachment_refused', 'too big', { refusal: 'attachment_too_large' })).toMatchObject({
+      code: 'attachment_too_large',
+      status: 413,
+    });
+    expect(new GuestApiError('attachment_refused', 'wrong type')).toMatchObject({
+      code: 'attachment_type_not_allowed',
+      status: 415,
+    });
   });
 
   it.each([

@@ -29,51 +29,88 @@ describe('inbound frames', () => {
     );
     expect(frame).toMatchObject({ kind: 'tooManyRequests', body: { retryAfter: 3, errorCode: 4029 } });
     if (frame.kind !== 'tooManyRequests') return;
-    expect(guestErrorFromFrame(frame.envelope, frame.body.errorMessage!, frame.body.retryAfter)).toMatchObject({ code: 'rate_limited', retryAfterSeconds: 3 });
+    expect(guestErrorFromFrame(frame.envelope, frame.body.errorMessage!, frame.body.retryAfter)).toMatchObject({
+      code: 'rate_limited',
+      retryAfterSeconds: 3,
+    });
   });
 
   test('SessionResponse: the minimal live body and the full one', () => {
-    expect(parseInbound('{"type":"response","class":"SessionResponse","code":200,"body":{"connected":true,"newSession":true}}')).toMatchObject({
+    expect(
+      parseInbound(
+        '{"type":"response","class":"SessionResponse","code":200,"body":{"connected":true,"newSession":true}}',
+      ),
+    ).toMatchObject({
       kind: 'session',
       body: { connected: true, newSession: true, readOnly: false, maxCustomDataBytes: -1 },
     });
     const full = parseInbound(
       '{"type":"response","class":"SessionResponse","code":200,"body":{"connected":true,"newSession":false,"readOnly":true,"maxCustomDataBytes":2048,"allowedMedia":{"inbound":{"fileTypes":[{"type":"*/*"}],"maxFileSizeKB":10240}},"blockedExtensions":[".ade"],"clearedExistingSession":false,"durationSeconds":259200,"expirationDate":1791139139}}',
     );
-    expect(full).toMatchObject({ kind: 'session', body: { readOnly: true, maxCustomDataBytes: 2048, expirationDate: 1791139139 } });
+    expect(full).toMatchObject({
+      kind: 'session',
+      body: { readOnly: true, maxCustomDataBytes: 2048, expirationDate: 1791139139 },
+    });
   });
 
-  test.each(['SessionExpiredEvent', 'ConnectionClosedEvent', 'SessionClearedEvent', 'LogoutEvent', 'JwtResponse'])('%s is recognised', (cls) => {
-    const body = cls === 'JwtResponse' ? { jwt: 'a.b.c', exp: 1623675564 } : {};
-    expect(parseInbound(JSON.stringify({ type: 'message', class: cls, code: 200, body })).kind).not.toBe('unknown');
-  });
+  test.each(['SessionExpiredEvent', 'ConnectionClosedEvent', 'SessionClearedEvent', 'LogoutEvent', 'JwtResponse'])(
+    '%s is recognised',
+    (cls) => {
+      const body = cls === 'JwtResponse' ? { jwt: 'a.b.c', exp: 1623675564 } : {};
+      expect(parseInbound(JSON.stringify({ type: 'message', class: cls, code: 200, body })).kind).not.toBe('unknown');
+    },
+  );
 
   test('unknown classes, malformed bodies and non-JSON are data, not exceptions', () => {
-    expect(parseInbound('{"type":"message","class":"Brand new","code":200,"body":{}}')).toMatchObject({ kind: 'unknown', reason: 'unknown class Brand new' });
-    expect(parseInbound('{"type":"message","class":"StructuredMessage","code":200,"body":{"no":"id"}}')).toMatchObject({ kind: 'unknown' });
+    expect(parseInbound('{"type":"message","class":"Brand new","code":200,"body":{}}')).toMatchObject({
+      kind: 'unknown',
+      reason: 'unknown class Brand new',
+    });
+    expect(parseInbound('{"type":"message","class":"StructuredMessage","code":200,"body":{"no":"id"}}')).toMatchObject({
+      kind: 'unknown',
+    });
     expect(parseInbound('{"nope":1}')).toMatchObject({ kind: 'unknown' });
     expect(parseInbound('<html>')).toMatchObject({ kind: 'unknown' });
   });
 
-  test.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])('a class named like an Object property (%s) is an unknown class, logged as such', (cls) => {
-    expect(parseInbound(JSON.stringify({ type: 'message', class: cls, code: 200, body: {} }))).toMatchObject({ kind: 'unknown', reason: `unknown class ${cls}` });
-  });
+  test.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])(
+    'a class named like an Object property (%s) is an unknown class, logged as such',
+    (cls) => {
+      expect(parseInbound(JSON.stringify({ type: 'message', class: cls, code: 200, body: {} }))).toMatchObject({
+        kind: 'unknown',
+        reason: `unknown class ${cls}`,
+      });
+    },
+  );
 
   // The reason is the `reason` field of the warning inboundDispatch.ts logs for an ignored frame: what an operator reads.
   test('an ignored frame says why, for the log', () => {
     expect(parseInbound('<html>')).toEqual({ kind: 'unknown', reason: 'not JSON' });
     expect(parseInbound('{"nope":1}')).toEqual({ kind: 'unknown', reason: 'not a Guest API envelope' });
-    expect(parseInbound('{"type":"response","class":"string","code":400}')).toEqual({ kind: 'unknown', reason: 'not a Guest API envelope' });
+    expect(parseInbound('{"type":"response","class":"string","code":400}')).toEqual({
+      kind: 'unknown',
+      reason: 'not a Guest API envelope',
+    });
     const malformed = parseInbound('{"type":"message","class":"StructuredMessage","code":200,"body":{"no":"id"}}');
-    expect(malformed).toMatchObject({ kind: 'unknown', envelope: { class: 'StructuredMessage' }, reason: expect.stringMatching(/^malformed StructuredMessage body: .*id/s) });
-    const receipt = parseInbound('{"type":"message","class":"StructuredMessage","code":200,"body":{"id":"msg-1","type":"Receipt","direction":"Outbound"}}');
-    expect(receipt).toMatchObject({ kind: 'unknown', reason: 'receipt (no status) for message msg-1, not a chat message' });
+    expect(malformed).toMatchObject({
+      kind: 'unknown',
+      envelope: { class: 'StructuredMessage' },
+      reason: expect.stringMatching(/^malformed StructuredMessage body: .*id/s),
+    });
+    const receipt = parseInbound(
+      '{"type":"message","class":"StructuredMessage","code":200,"body":{"id":"msg-1","type":"Receipt","direction":"Outbound"}}',
+    );
+    expect(receipt).toMatchObject({
+      kind: 'unknown',
+      reason: 'receipt (no status) for message msg-1, not a chat message',
+    });
   });
 });
 
 /** The text of an error frame is what the failure logs as `genesysText`; the frame fails its request whatever its body. */
 describe('error frames with odd bodies', () => {
-  const errorFrame = (cls: string, code: number, body?: unknown) => parseInbound(JSON.stringify({ type: 'response', class: cls, code, body }));
+  const errorFrame = (cls: string, code: number, body?: unknown) =>
+    parseInbound(JSON.stringify({ type: 'response', class: cls, code, body }));
 
   test.each([
     ['a bare string', 'Request failed.', 'Request failed.'],
@@ -149,13 +186,28 @@ describe('normalised messages', () => {
       originatingEntity: 'Human',
       channel: { time: '2024-01-01T00:00:00.000Z', from: { nickname: 'Ana' } },
       content: [
-        { contentType: 'Attachment', attachment: { id: 'a1', filename: 'image.png', mediaType: 'Image', mime: 'image/png', url: 'https://api.mypurecloud.com/api/v2/downloads/x' } },
-        { contentType: 'Card', card: { title: 'Plan', actions: [{ type: 'Link', text: 'Open', url: 'https://example.com' }] } },
+        {
+          contentType: 'Attachment',
+          attachment: {
+            id: 'a1',
+            filename: 'image.png',
+            mediaType: 'Image',
+            mime: 'image/png',
+            url: 'https://api.mypurecloud.com/api/v2/downloads/x',
+          },
+        },
+        {
+          contentType: 'Card',
+          card: { title: 'Plan', actions: [{ type: 'Link', text: 'Open', url: 'https://example.com' }] },
+        },
       ],
     });
     expect(m.originatingEntity).toBe('human');
     expect(m.from).toEqual({ name: 'Ana' });
     expect(m.attachments?.[0]).toMatchObject({ id: 'a1', filename: 'image.png', mime: 'image/png' });
-    expect(m.cards?.[0]).toMatchObject({ title: 'Plan', actions: [{ type: 'Link', text: 'Open', url: 'https://example.com' }] });
+    expect(m.cards?.[0]).toMatchObject({
+      title: 'Plan',
+      actions: [{ type: 'Link', text: 'Open', url: 'https://example.com' }],
+    });
   });
 });

@@ -14,7 +14,10 @@ describe('GuestApiHealth (the guestApi readiness check)', () => {
   beforeEach(() => {
     lines = [];
     readiness = new Readiness();
-    const logger = createLogger({ level: 'debug', destination: { write: (line: string) => lines.push(JSON.parse(line)) } });
+    const logger = createLogger({
+      level: 'debug',
+      destination: { write: (line: string) => lines.push(JSON.parse(line)) },
+    });
     health = new GuestApiHealth({
       webMessagingUrl: 'wss://webmessaging.example.invalid',
       deploymentId: 'deployment-1',
@@ -33,7 +36,10 @@ describe('GuestApiHealth (the guestApi readiness check)', () => {
   const logged = (level: number) => lines.filter((l) => l.level === level);
 
   it('starts not ready, saying what it checks, until a handshake succeeds', () => {
-    expect(check()).toEqual({ ok: false, detail: 'Checking that Genesys accepts a guest WebSocket at wss://webmessaging.example.invalid.' });
+    expect(check()).toEqual({
+      ok: false,
+      detail: 'Checking that Genesys accepts a guest WebSocket at wss://webmessaging.example.invalid.',
+    });
     expect(readiness.report().ready).toBe(false);
 
     health.succeeded();
@@ -46,13 +52,19 @@ describe('GuestApiHealth (the guestApi readiness check)', () => {
     const refused = new GuestApiError('handshake_refused', 'refused', { genesysCode: 403 });
     for (let i = 0; i < 5; i++) health.failed(refused);
 
-    expect(check()).toMatchObject({ ok: false, detail: expect.stringContaining('GENESYS_ORIGIN (https://bff.example.org)') });
+    expect(check()).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('GENESYS_ORIGIN (https://bff.example.org)'),
+    });
     expect(logged(50)).toEqual([expect.objectContaining({ msg: check()!.detail, genesysCode: 403 })]);
   });
 
   it('is ready again after a successful handshake, and says so once', () => {
     health.failed(new GuestApiError('unavailable', 'connect ECONNREFUSED'));
-    expect(check()).toMatchObject({ ok: false, detail: expect.stringContaining('could not be opened: connect ECONNREFUSED') });
+    expect(check()).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('could not be opened: connect ECONNREFUSED'),
+    });
 
     health.succeeded();
     health.succeeded();
@@ -127,14 +139,19 @@ describe('GuestApiHealth.start(): the first handshake, before any guest', () => 
     const { readiness } = started();
     await waitFor(() => readiness.report().checks.guestApi!.ok);
     expect(readiness.report().checks.guestApi).toEqual({ ok: true, detail: 'Genesys accepts the guest WebSocket.' });
-    expect(handshakes).toEqual([{ origin: 'https://bff.example.org', url: expect.stringContaining('deploymentId=deployment-1') }]);
+    expect(handshakes).toEqual([
+      { origin: 'https://bff.example.org', url: expect.stringContaining('deploymentId=deployment-1') },
+    ]);
   });
 
   it('a refused first handshake keeps it not ready, and the detail names GENESYS_ORIGIN', async () => {
     refuse = true;
     const { readiness } = started();
     await waitFor(() => handshakes.length === 1 && /refused/.test(readiness.report().checks.guestApi!.detail));
-    expect(readiness.report()).toMatchObject({ ready: false, checks: { guestApi: { ok: false, detail: expect.stringContaining('GENESYS_ORIGIN (https://bff.example.org)') } } });
+    expect(readiness.report()).toMatchObject({
+      ready: false,
+      checks: { guestApi: { ok: false, detail: expect.stringContaining('GENESYS_ORIGIN (https://bff.example.org)') } },
+    });
   });
 
   it('a refused handshake is tried again every probe interval, without traffic, until Genesys accepts it', async () => {
@@ -144,7 +161,10 @@ describe('GuestApiHealth.start(): the first handshake, before any guest', () => 
     expect(readiness.report().checks.guestApi!.ok).toBe(false);
     refuse = false;
     await waitFor(() => readiness.report().checks.guestApi!.ok);
-    expect(readiness.report().checks.guestApi).toEqual({ ok: true, detail: 'Genesys accepts the guest WebSocket again.' });
+    expect(readiness.report().checks.guestApi).toEqual({
+      ok: true,
+      detail: 'Genesys accepts the guest WebSocket again.',
+    });
   });
 
   it('closing while a handshake is under way ends it, and its outcome changes nothing', async () => {
@@ -158,7 +178,10 @@ describe('GuestApiHealth.start(): the first handshake, before any guest', () => 
       health!.close();
       // The ended handshake fails on the next tick; by the next turn of the loop the probe has seen it.
       await new Promise((resolve) => setImmediate(resolve));
-      expect(readiness.report().checks.guestApi).toEqual({ ok: false, detail: expect.stringMatching(/^Checking that Genesys accepts/) });
+      expect(readiness.report().checks.guestApi).toEqual({
+        ok: false,
+        detail: expect.stringMatching(/^Checking that Genesys accepts/),
+      });
     } finally {
       for (const c of connections) c.destroy();
       await new Promise((resolve) => silent.close(resolve));

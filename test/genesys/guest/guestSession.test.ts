@@ -53,7 +53,12 @@ describe('configure and resume', () => {
     expect(resumed).toMatchObject({ connected: true, newSession: false });
 
     const configure = sim.framesFor(token, 'configureSession')[0]!.frame;
-    expect(configure).toMatchObject({ action: 'configureSession', token, deploymentId: sim.deploymentId, startNew: false });
+    expect(configure).toMatchObject({
+      action: 'configureSession',
+      token,
+      deploymentId: sim.deploymentId,
+      startNew: false,
+    });
     expect(typeof configure.tracingId).toBe('string');
   });
 
@@ -83,7 +88,11 @@ describe('configure and resume', () => {
       const token = randomUUID();
       sim.faults.delayFrames(2000, token);
       const error = await failure(short.session(token).ready());
-      expect(error).toMatchObject({ failure: 'timeout', status: 504, message: 'Genesys did not answer in time; please retry.' });
+      expect(error).toMatchObject({
+        failure: 'timeout',
+        status: 504,
+        message: 'Genesys did not answer in time; please retry.',
+      });
     } finally {
       short.close();
       sim.faults.clear();
@@ -103,7 +112,9 @@ describe('configure and resume', () => {
         expect.objectContaining({ startNew: false, data: { code: signIn.jwt } }),
       ]);
       expect(sim.stats.connectionsBySession(token)).toBe(1);
-      expect((sim.conversationMessages(token) as { text?: string }[]).map((m) => m.text)).toContain('before signing in');
+      expect((sim.conversationMessages(token) as { text?: string }[]).map((m) => m.text)).toContain(
+        'before signing in',
+      );
     } finally {
       http.close();
     }
@@ -130,7 +141,9 @@ describe('messages', () => {
   test('custom attributes travel inside message.channel.metadata.customAttributes, exactly', async () => {
     const token = randomUUID();
     const messageId = randomUUID();
-    await hub.session(token).sendText({ text: 'with data', messageId, customAttributes: { plan: 'gold', customerId: 'c-42' } });
+    await hub
+      .session(token)
+      .sendText({ text: 'with data', messageId, customAttributes: { plan: 'gold', customerId: 'c-42' } });
     const frame = sim.framesFor(token, 'onMessage')[0]!.frame;
     expect(frame).toEqual({
       action: 'onMessage',
@@ -153,8 +166,15 @@ describe('messages', () => {
     await session.sendText({ text: 'hi agent', messageId: randomUUID() });
     await live.next((e) => e.type === 'typing');
     const reply = await live.next((e) => e.type === 'message' && e.message.direction === 'outbound');
-    expect(reply).toMatchObject({ type: 'message', message: { direction: 'outbound', originatingEntity: 'bot', text: expect.stringContaining('hi agent') } });
-    expect(live.events.some((e) => e.type === 'message' && e.message.direction === 'inbound' && e.message.text === 'hi agent')).toBe(true);
+    expect(reply).toMatchObject({
+      type: 'message',
+      message: { direction: 'outbound', originatingEntity: 'bot', text: expect.stringContaining('hi agent') },
+    });
+    expect(
+      live.events.some(
+        (e) => e.type === 'message' && e.message.direction === 'inbound' && e.message.text === 'hi agent',
+      ),
+    ).toBe(true);
     live.unsubscribe();
   });
 
@@ -179,11 +199,21 @@ describe('messages', () => {
     await session.sendText({ text: 'quick replies please', messageId: randomUUID() });
     const offer = await live.next((e) => e.type === 'message' && (e.message.quickReplies?.length ?? 0) > 0);
     const first = (offer as { message: { id: string; quickReplies: { text: string; payload: string }[] } }).message;
-    await session.sendAnswer({ kind: 'QuickReply', ...first.quickReplies[0]!, messageId: randomUUID(), originatingMessageId: first.id });
+    await session.sendAnswer({
+      kind: 'QuickReply',
+      ...first.quickReplies[0]!,
+      messageId: randomUUID(),
+      originatingMessageId: first.id,
+    });
     const answer = sim.framesFor(token, 'onMessage').at(-1)!.frame;
     expect(answer.message.content[0]).toEqual({
       contentType: 'ButtonResponse',
-      buttonResponse: { type: 'QuickReply', text: first.quickReplies[0]!.text, payload: first.quickReplies[0]!.payload, originatingMessageId: first.id },
+      buttonResponse: {
+        type: 'QuickReply',
+        text: first.quickReplies[0]!.text,
+        payload: first.quickReplies[0]!.payload,
+        originatingMessageId: first.id,
+      },
     });
     live.unsubscribe();
   });
@@ -203,7 +233,10 @@ describe('messages', () => {
       clock += 1;
       expect(await session.sendTyping()).toBe(true);
       await waitFor(() => sim.framesFor(token, 'onMessage').length === 2);
-      expect(sim.framesFor(token, 'onMessage')[0]!.frame.message).toEqual({ type: 'Event', events: [{ eventType: 'Typing', typing: { type: 'On' } }] });
+      expect(sim.framesFor(token, 'onMessage')[0]!.frame.message).toEqual({
+        type: 'Event',
+        events: [{ eventType: 'Typing', typing: { type: 'On' } }],
+      });
     } finally {
       frozen.close();
     }
@@ -262,7 +295,9 @@ describe('lifecycle', () => {
     const actions = sim.framesFor(token).map((f) => f.frame.action);
     expect(actions.slice(-2)).toEqual(['closeSession', 'configureSession']);
     expect(sim.framesFor(token, 'configureSession').at(-1)!.frame.startNew).toBe(true);
-    await expect(session.sendText({ text: 'new chat', messageId: randomUUID() })).resolves.toMatchObject({ text: 'new chat' });
+    await expect(session.sendText({ text: 'new chat', messageId: randomUUID() })).resolves.toMatchObject({
+      text: 'new chat',
+    });
     live.unsubscribe();
   });
 
@@ -321,36 +356,47 @@ describe('lifecycle', () => {
 
 describe('errors', () => {
   test('4011: a text over 4096 bytes', async () => {
-    const error = await failure(hub.session(randomUUID()).sendText({ text: 'x'.repeat(5000), messageId: randomUUID() }));
+    const error = await failure(
+      hub.session(randomUUID()).sendText({ text: 'x'.repeat(5000), messageId: randomUUID() }),
+    );
     expect(error).toMatchObject({ failure: 'message_too_long', code: 'message_too_long' });
     expect(error.logDetail?.genesysCode).toBe(4011);
   });
 
   test('4013: attributes over maxCustomDataBytes', async () => {
     const error = await failure(
-      hub.session(randomUUID()).sendText({ text: 'hi', messageId: randomUUID(), customAttributes: { big: 'y'.repeat(3000) } }),
+      hub
+        .session(randomUUID())
+        .sendText({ text: 'hi', messageId: randomUUID(), customAttributes: { big: 'y'.repeat(3000) } }),
     );
     expect(error).toMatchObject({ failure: 'attributes_too_large', code: 'attributes_too_large' });
     expect(error.logDetail?.genesysCode).toBe(4013);
   });
 
-  test.each(['default', 'strict'] as const)('a 401 mid-session (%s: traced or not) is not left to the deadline: the session configures again and the message is delivered once', async (profile) => {
-    const own = await startSimulator({ profile, agent: { enabled: false } });
-    const short = hubFor(own, { requestTimeoutMs: 20_000 });
-    try {
-      const token = randomUUID();
-      const session = short.session(token);
-      await session.ready();
-      own.faults.refuseUnauthorized({ sessionToken: token });
-      await expect(session.sendText({ text: 'after a 401', messageId: randomUUID() })).resolves.toMatchObject({ text: 'after a 401' });
-      expect(own.framesFor(token, 'configureSession')).toHaveLength(2);
-      expect(own.framesFor(token, 'onMessage')).toHaveLength(2);
-      expect((own.conversationMessages(token) as { text?: string }[]).filter((m) => m.text === 'after a 401')).toHaveLength(1);
-    } finally {
-      short.close();
-      await own.stop();
-    }
-  });
+  test.each(['default', 'strict'] as const)(
+    'a 401 mid-session (%s: traced or not) is not left to the deadline: the session configures again and the message is delivered once',
+    async (profile) => {
+      const own = await startSimulator({ profile, agent: { enabled: false } });
+      const short = hubFor(own, { requestTimeoutMs: 20_000 });
+      try {
+        const token = randomUUID();
+        const session = short.session(token);
+        await session.ready();
+        own.faults.refuseUnauthorized({ sessionToken: token });
+        await expect(session.sendText({ text: 'after a 401', messageId: randomUUID() })).resolves.toMatchObject({
+          text: 'after a 401',
+        });
+        expect(own.framesFor(token, 'configureSession')).toHaveLength(2);
+        expect(own.framesFor(token, 'onMessage')).toHaveLength(2);
+        expect(
+          (own.conversationMessages(token) as { text?: string }[]).filter((m) => m.text === 'after a 401'),
+        ).toHaveLength(1);
+      } finally {
+        short.close();
+        await own.stop();
+      }
+    },
+  );
 
   test('a second 401 soon after fails the refused message at once (not delivered, safe to retry), never at its deadline', async () => {
     const own = await startSimulator({ profile: 'strict', agent: { enabled: false } });
@@ -374,9 +420,13 @@ describe('errors', () => {
     const session = hub.session(token);
     await session.ready();
     sim.faults.rateLimit({ retryAfter: 1, times: 1, sessionToken: token });
-    await expect(session.sendText({ text: 'slow down', messageId: randomUUID() })).resolves.toMatchObject({ text: 'slow down' });
+    await expect(session.sendText({ text: 'slow down', messageId: randomUUID() })).resolves.toMatchObject({
+      text: 'slow down',
+    });
     expect(sim.framesFor(token, 'onMessage')).toHaveLength(2);
-    expect((sim.conversationMessages(token) as { text?: string }[]).filter((m) => m.text === 'slow down')).toHaveLength(1);
+    expect((sim.conversationMessages(token) as { text?: string }[]).filter((m) => m.text === 'slow down')).toHaveLength(
+      1,
+    );
   });
 
   test('a 429 whose wait runs past the request deadline is rate_limited with its Retry-After, and nothing is sent again', async () => {
@@ -413,7 +463,9 @@ describe('errors', () => {
       const sent = await Promise.all(sends);
       expect(sent.map((m) => m.text)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
       expect(sim.framesFor(token, 'onMessage')).toHaveLength(7);
-      expect((sim.conversationMessages(token) as { text?: string }[]).map((m) => m.text).filter((t) => t?.startsWith('m'))).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+      expect(
+        (sim.conversationMessages(token) as { text?: string }[]).map((m) => m.text).filter((t) => t?.startsWith('m')),
+      ).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
     } finally {
       frozen.close();
     }
@@ -458,7 +510,9 @@ describe('errors', () => {
     const error = await failure(session.clear());
     expect(error).toMatchObject({ failure: 'forbidden', code: 'upstream_unavailable' });
     expect(error.logDetail?.genesysCode).toBe(403);
-    await expect(session.sendText({ text: 'still fine', messageId: randomUUID() })).resolves.toMatchObject({ text: 'still fine' });
+    await expect(session.sendText({ text: 'still fine', messageId: randomUUID() })).resolves.toMatchObject({
+      text: 'still fine',
+    });
     sim.setOptions({ conversationClear: true });
   });
 
@@ -469,14 +523,18 @@ describe('errors', () => {
     // Genesys's own answers come late: the test's frame is the only one the sends see at first.
     sim.faults.delayFrames(300, token);
     const onFrame = frameFeed(session);
-    const notFound = parseInbound('{"type":"response","class":"string","code":4009,"body":"Attachment not found (test)"}');
+    const notFound = parseInbound(
+      '{"type":"response","class":"string","code":4009,"body":"Attachment not found (test)"}',
+    );
 
     const text = session.sendText({ text: 'no files here', messageId: randomUUID() });
     await waitFor(() => sim.framesFor(token, 'onMessage').length === 1);
     onFrame(notFound);
     await expect(text).resolves.toMatchObject({ text: 'no files here' });
 
-    const withFile = failure(session.sendText({ text: 'see attached', attachmentIds: [randomUUID()], messageId: randomUUID() }));
+    const withFile = failure(
+      session.sendText({ text: 'see attached', attachmentIds: [randomUUID()], messageId: randomUUID() }),
+    );
     await waitFor(() => sim.framesFor(token, 'onMessage').length === 2);
     onFrame(notFound);
     expect((await withFile).logDetail).toMatchObject({ genesysCode: 4009, genesysText: 'Attachment not found (test)' });
@@ -498,7 +556,9 @@ describe('errors', () => {
     const session = hub.session(randomUUID());
     await session.ready();
     const onFrame = frameFeed(session);
-    expect(() => onFrame(parseInbound('{"type":"message","class":"FancyNewEvent","code":200,"body":{}}'))).not.toThrow();
+    expect(() =>
+      onFrame(parseInbound('{"type":"message","class":"FancyNewEvent","code":200,"body":{}}')),
+    ).not.toThrow();
     expect(() => onFrame(parseInbound('not json'))).not.toThrow();
     await expect(session.echo()).resolves.toMatchObject({ text: 'ping' });
   });

@@ -43,7 +43,14 @@ async function closedPort(): Promise<string> {
 
 const socketTo = (webMessagingUrl: string) =>
   new GuestSocket(
-    { webMessagingUrl, deploymentId: 'd', origin: 'https://shop.example.com', connectTimeoutMs: 5000, pingIntervalMs: 60_000, logger: captureLogger('debug').logger },
+    {
+      webMessagingUrl,
+      deploymentId: 'd',
+      origin: 'https://shop.example.com',
+      connectTimeoutMs: 5000,
+      pingIntervalMs: 60_000,
+      logger: captureLogger('debug').logger,
+    },
     () => undefined,
     () => undefined,
   );
@@ -66,7 +73,11 @@ describe('the handshake', () => {
   test('a host that cannot be reached: unavailable, with the network error as its cause, counted once as unreachable', async () => {
     const before = await errorsCounted('unreachable');
     const error = await failure(socketTo(await closedPort()).connect());
-    expect(error).toMatchObject({ failure: 'unavailable', code: 'upstream_unavailable', message: 'Could not reach the Genesys chat service; please retry shortly.' });
+    expect(error).toMatchObject({
+      failure: 'unavailable',
+      code: 'upstream_unavailable',
+      message: 'Could not reach the Genesys chat service; please retry shortly.',
+    });
     expect(error.cause).toMatchObject({ code: 'ECONNREFUSED' });
     expect(await errorsCounted('unreachable')).toBe(before + 1);
   });
@@ -76,7 +87,11 @@ describe('the handshake', () => {
     answer = { ok: false, status: 503 };
     const before = await errorsCounted('503');
     const error = await failure(socketTo(url).connect());
-    expect(error).toMatchObject({ failure: 'unavailable', message: 'Genesys chat service is unavailable; please retry shortly.', logDetail: { genesysCode: 503 } });
+    expect(error).toMatchObject({
+      failure: 'unavailable',
+      message: 'Genesys chat service is unavailable; please retry shortly.',
+      logDetail: { genesysCode: 503 },
+    });
     expect(await errorsCounted('503')).toBe(before + 1);
   });
 
@@ -107,11 +122,18 @@ describe('sends', () => {
     const socket = socketTo(await startServer());
     await socket.connect();
     const broken = new Error('write EPIPE');
-    jest.spyOn(WebSocket.prototype, 'send').mockImplementation(function (this: WebSocket, _data: unknown, cb?: unknown) {
+    jest.spyOn(WebSocket.prototype, 'send').mockImplementation(function (
+      this: WebSocket,
+      _data: unknown,
+      cb?: unknown,
+    ) {
       (cb as (error?: Error) => void)(broken);
     });
     const error = await failure(socket.send({ action: 'echo' }));
-    expect(error).toMatchObject({ failure: 'connection_lost', message: 'The connection to Genesys dropped while sending.' });
+    expect(error).toMatchObject({
+      failure: 'connection_lost',
+      message: 'The connection to Genesys dropped while sending.',
+    });
     expect(error.cause).toBe(broken);
     socket.close();
   });

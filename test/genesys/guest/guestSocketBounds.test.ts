@@ -28,7 +28,15 @@ function open(maxFrameBytes?: number) {
   const whenClosed = new Promise<SocketClosed>((resolve) => (closed = resolve));
   const log = captureLogger('debug');
   const socket = new GuestSocket(
-    { webMessagingUrl: url, deploymentId: 'd', origin: 'https://shop.example.com', connectTimeoutMs: 5000, pingIntervalMs: 60_000, logger: log.logger, maxFrameBytes },
+    {
+      webMessagingUrl: url,
+      deploymentId: 'd',
+      origin: 'https://shop.example.com',
+      connectTimeoutMs: 5000,
+      pingIntervalMs: 60_000,
+      logger: log.logger,
+      maxFrameBytes,
+    },
     (frame) => frames.push(frame),
     (c) => closed(c),
   );
@@ -54,7 +62,10 @@ test('a frame within the bound is delivered; a larger one closes the socket with
   expect(frames[0]).toMatchObject({ kind: 'message', body: { id: 'x' } });
   expect(closed.unexpected).toBe(true);
   expect(await peerClosed).toBe(1009);
-  expect(log.lines().find((l) => l.msg === 'guest socket error')).toMatchObject({ level: 40, err: { message: expect.stringMatching(/max payload size exceeded/i) } });
+  expect(log.lines().find((l) => l.msg === 'guest socket error')).toMatchObject({
+    level: 40,
+    err: { message: expect.stringMatching(/max payload size exceeded/i) },
+  });
 });
 
 test('without an option the bound is 512 KiB', async () => {

@@ -14,7 +14,10 @@ const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmaXh0dXJlIn0.c2lnbmF0dXJl';
 let issued = 0;
 let cached: string | undefined;
 const session = {
-  getJwt: async () => ({ jwt: (cached ??= issued++ === 0 ? JWT : `${JWT}-${issued}`), exp: Math.floor(Date.now() / 1000) + 3600 }),
+  getJwt: async () => ({
+    jwt: (cached ??= issued++ === 0 ? JWT : `${JWT}-${issued}`),
+    exp: Math.floor(Date.now() / 1000) + 3600,
+  }),
   forgetJwt: () => (cached = undefined),
 } as unknown as GuestSession;
 beforeEach(() => {
@@ -85,7 +88,11 @@ test('a 401 gets one fresh JWT and one retry, not more', async () => {
 test('a Genesys 429 is rate_limited with its Retry-After', async () => {
   const fixture = await useFixture('history-rate-limited.json');
   try {
-    await expect(history.page(session, 1, 25)).rejects.toMatchObject({ code: 'rate_limited', status: 429, retryAfterSeconds: 12 });
+    await expect(history.page(session, 1, 25)).rejects.toMatchObject({
+      code: 'rate_limited',
+      status: 429,
+      retryAfterSeconds: 12,
+    });
   } finally {
     fixture.done();
   }

@@ -25,8 +25,10 @@ const a = sessionNamed('guest-token-a');
 const b = sessionNamed('guest-token-b');
 
 /** Genesys answering `times` history reads (nock refuses any more). */
-const genesysAnswers = (times: number) => nock(API).get('/api/v2/webmessaging/messages').query(true).times(times).reply(200, { entities: [], total: 0 });
-const historyOn = (store: MemoryStore, logger = captureLogger().logger) => new GuestHistory(axios.create(), API, 'https://shop.example.com', { store, logger });
+const genesysAnswers = (times: number) =>
+  nock(API).get('/api/v2/webmessaging/messages').query(true).times(times).reply(200, { entities: [], total: 0 });
+const historyOn = (store: MemoryStore, logger = captureLogger().logger) =>
+  new GuestHistory(axios.create(), API, 'https://shop.example.com', { store, logger });
 
 test('every reader shares one window of 10 reads a minute per session; over it, a read is refused without asking Genesys', async () => {
   const scope = genesysAnswers(10);
@@ -60,7 +62,10 @@ test('a catch-up no client asked for is refused once half the minute is used; a 
   genesysAnswers(1);
   await history.newest(a, 'reconnect');
   // Five used: a sixth catch-up waits until the first reads leave the window, 50 s on.
-  await expect(history.newest(a, 'reconnect')).rejects.toMatchObject({ failure: 'rate_limited', retryAfterSeconds: 50 });
+  await expect(history.newest(a, 'reconnect')).rejects.toMatchObject({
+    failure: 'rate_limited',
+    retryAfterSeconds: 50,
+  });
   const scope = genesysAnswers(5);
   for (let i = 0; i < 3; i++) await history.newest(a, 'resume');
   for (let i = 0; i < 2; i++) await history.page(a, 1, 25);
@@ -77,18 +82,30 @@ test('two instances on one store share a session budget: 10 reads between them, 
     await second.page(a, 1, 25);
   }
   expect(scope.isDone()).toBe(true);
-  await expect(first.page(a, 1, 25)).rejects.toMatchObject({ failure: 'rate_limited', status: 429, retryAfterSeconds: 60 });
-  await expect(second.page(a, 1, 25)).rejects.toMatchObject({ failure: 'rate_limited', status: 429, retryAfterSeconds: 60 });
+  await expect(first.page(a, 1, 25)).rejects.toMatchObject({
+    failure: 'rate_limited',
+    status: 429,
+    retryAfterSeconds: 60,
+  });
+  await expect(second.page(a, 1, 25)).rejects.toMatchObject({
+    failure: 'rate_limited',
+    status: 429,
+    retryAfterSeconds: 60,
+  });
 });
 
 /** A store whose Redis is away: every count fails as RedisStore's do. */
 class UnreachableStore extends MemoryStore {
   override take(): Promise<number> {
-    return Promise.reject(new AppError('store_unavailable', 'The shared store (Redis) did not answer.', { retryAfterSeconds: 1 }));
+    return Promise.reject(
+      new AppError('store_unavailable', 'The shared store (Redis) did not answer.', { retryAfterSeconds: 1 }),
+    );
   }
 
   override record(): Promise<void> {
-    return Promise.reject(new AppError('store_unavailable', 'The shared store (Redis) did not answer.', { retryAfterSeconds: 1 }));
+    return Promise.reject(
+      new AppError('store_unavailable', 'The shared store (Redis) did not answer.', { retryAfterSeconds: 1 }),
+    );
   }
 }
 

@@ -5,7 +5,10 @@ import type { GuestSession } from '../../../src/genesys/guest/guestSession';
 import type { GuestApiError } from '../../../src/genesys/guest/errors';
 import { GuestHistory } from '../../../src/genesys/guest/history';
 import {} from '../../support/platform';
-import { MESSAGE_ENTITY_LIST_WITHOUT_MESSAGES, MESSAGE_ENTITY_RESPONSE_WITH_3_MESSAGES } from '../../support/sdkFixtures';
+import {
+  MESSAGE_ENTITY_LIST_WITHOUT_MESSAGES,
+  MESSAGE_ENTITY_RESPONSE_WITH_3_MESSAGES,
+} from '../../support/sdkFixtures';
 
 /** History pages shaped like Genesys's own SDK fixtures, and pages that are broken or too big. */
 const API = 'https://api.mypurecloud.ie';
@@ -15,9 +18,15 @@ const session = {
 } as unknown as GuestSession;
 
 function historyWith(body: unknown, options: { maxResponseBytes?: number } = {}) {
-  nock(API).get('/api/v2/webmessaging/messages').query(true).reply(200, body as nock.Body);
+  nock(API)
+    .get('/api/v2/webmessaging/messages')
+    .query(true)
+    .reply(200, body as nock.Body);
   const log = captureLogger('debug');
-  return { log, history: new GuestHistory(axios.create(), API, 'https://shop.example.com', { logger: log.logger, ...options }) };
+  return {
+    log,
+    history: new GuestHistory(axios.create(), API, 'https://shop.example.com', { logger: log.logger, ...options }),
+  };
 }
 
 const entity = (id: string, extra: Record<string, unknown> = {}) => ({
@@ -54,7 +63,17 @@ test('a message Genesys gives no time takes the time of the next newer one that 
   const untimed = { channel: { time: null } };
   const at = (hms: string) => ({ channel: { time: `2024-05-01T${hms}.000Z` } });
   // Newest first, as Genesys pages come.
-  const body = { entities: [entity('n5', untimed), entity('n4', at('10:00:05')), entity('n3', untimed), entity('n2', untimed), entity('n1', at('10:00:01')), entity('n0', untimed)], total: 6 };
+  const body = {
+    entities: [
+      entity('n5', untimed),
+      entity('n4', at('10:00:05')),
+      entity('n3', untimed),
+      entity('n2', untimed),
+      entity('n1', at('10:00:01')),
+      entity('n0', untimed),
+    ],
+    total: 6,
+  };
   nock(API).get('/api/v2/webmessaging/messages').query(true).times(2).reply(200, body);
   let now = Date.parse('2024-05-01T12:00:00.000Z');
   const history = new GuestHistory(axios.create(), API, 'https://shop.example.com', { now: () => now });
@@ -93,12 +112,26 @@ test('one unreadable entity is skipped with a log line; the rest of the page sur
 });
 
 test('null page fields are absence', async () => {
-  const { history } = historyWith({ entities: [entity('only')], pageSize: null, pageNumber: null, total: null, pageCount: null });
-  await expect(history.page(session, 2, 25)).resolves.toMatchObject({ page: 2, total: 1, pageCount: 1, messages: [{ id: 'only' }] });
+  const { history } = historyWith({
+    entities: [entity('only')],
+    pageSize: null,
+    pageNumber: null,
+    total: null,
+    pageCount: null,
+  });
+  await expect(history.page(session, 2, 25)).resolves.toMatchObject({
+    page: 2,
+    total: 1,
+    pageCount: 1,
+    messages: [{ id: 'only' }],
+  });
 });
 
 test('receipts in the history are not messages', async () => {
-  const { history } = historyWith({ entities: [entity('m1', { type: 'Receipt', status: 'Read', text: null }), entity('m1')], total: 2 });
+  const { history } = historyWith({
+    entities: [entity('m1', { type: 'Receipt', status: 'Read', text: null }), entity('m1')],
+    total: 2,
+  });
   const page = await history.page(session, 1, 25);
   expect(page.messages).toEqual([expect.objectContaining({ id: 'm1', type: 'text', text: 'text m1' })]);
 });
@@ -115,7 +148,10 @@ test('never more entities than the page size asked for: the newest are kept', as
 test('a history response larger than the bound is refused, not buffered', async () => {
   const entities = Array.from({ length: 50 }, (_, i) => entity(`m${i}`, { text: 'x'.repeat(200) }));
   const { history } = historyWith({ entities, total: 50 }, { maxResponseBytes: 4096 });
-  await expect(history.page(session, 1, 25)).rejects.toMatchObject({ code: 'upstream_unavailable', message: expect.stringContaining('larger than this service reads') });
+  await expect(history.page(session, 1, 25)).rejects.toMatchObject({
+    code: 'upstream_unavailable',
+    message: expect.stringContaining('larger than this service reads'),
+  });
 });
 
 test('a huge Retry-After on a history 429 is clamped', async () => {
@@ -126,12 +162,22 @@ test('a huge Retry-After on a history 429 is clamped', async () => {
 
 describe('when Genesys does not answer with a history', () => {
   const history = () => new GuestHistory(axios.create(), API, 'https://shop.example.com');
-  const failure = (promise: Promise<unknown>) => promise.then(() => Promise.reject(new Error('expected a failure')), (error: unknown) => error as GuestApiError);
+  const failure = (promise: Promise<unknown>) =>
+    promise.then(
+      () => Promise.reject(new Error('expected a failure')),
+      (error: unknown) => error as GuestApiError,
+    );
 
   test('unreachable: the client is told to retry, and the network error is kept as the cause for the log', async () => {
-    nock(API).get('/api/v2/webmessaging/messages').query(true).replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    nock(API)
+      .get('/api/v2/webmessaging/messages')
+      .query(true)
+      .replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
     const error = await failure(history().page(session, 1, 25));
-    expect(error).toMatchObject({ code: 'upstream_unavailable', message: expect.stringMatching(/Could not reach Genesys.*please retry/) });
+    expect(error).toMatchObject({
+      code: 'upstream_unavailable',
+      message: expect.stringMatching(/Could not reach Genesys.*please retry/),
+    });
     expect(error.cause).toMatchObject({ code: 'ECONNRESET' });
   });
 
@@ -139,8 +185,14 @@ describe('when Genesys does not answer with a history', () => {
     const body = { message: 'x'.repeat(2000), code: 'service.unavailable' };
     nock(API).get('/api/v2/webmessaging/messages').query(true).reply(503, body, { 'inin-correlation-id': 'corr-42' });
     const error = await failure(history().page(session, 1, 25));
-    expect(error).toMatchObject({ code: 'upstream_unavailable', message: expect.stringMatching(/could not return the conversation history.*please retry/) });
-    expect(error.logDetail).toMatchObject({ genesysCode: 503, genesysText: `corr-42 ${JSON.stringify(body).slice(0, 500)}` });
+    expect(error).toMatchObject({
+      code: 'upstream_unavailable',
+      message: expect.stringMatching(/could not return the conversation history.*please retry/),
+    });
+    expect(error.logDetail).toMatchObject({
+      genesysCode: 503,
+      genesysText: `corr-42 ${JSON.stringify(body).slice(0, 500)}`,
+    });
   });
 
   test('an error status without a correlation id: the log gets the body alone', async () => {
@@ -152,7 +204,10 @@ describe('when Genesys does not answer with a history', () => {
   test('a body that is not a history: the client is told so, and the log gets what did not parse', async () => {
     nock(API).get('/api/v2/webmessaging/messages').query(true).reply(200, { entities: 'none today' });
     const error = await failure(history().page(session, 1, 25));
-    expect(error).toMatchObject({ code: 'upstream_unavailable', message: expect.stringMatching(/history this service cannot read/) });
+    expect(error).toMatchObject({
+      code: 'upstream_unavailable',
+      message: expect.stringMatching(/history this service cannot read/),
+    });
     expect(String(error.logDetail?.genesysText)).toContain('entities');
   });
 });

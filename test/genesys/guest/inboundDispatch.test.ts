@@ -36,11 +36,19 @@ function harness(options: { unauthorized?: boolean; info?: SessionResponse; uplo
   };
   const target: InboundTarget = {
     pending,
-    logger: createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) } }),
+    logger: createLogger({
+      level: 'info',
+      destination: { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) },
+    }),
     now: () => clock.now,
     settle,
     refused: (tracingId, error) => void refused.push([tracingId, error]),
-    ...(options.unauthorized ? { unauthorized: (tracingId: string | undefined, error: GuestApiError) => void unauthorized.push([tracingId, error]) } : {}),
+    ...(options.unauthorized
+      ? {
+          unauthorized: (tracingId: string | undefined, error: GuestApiError) =>
+            void unauthorized.push([tracingId, error]),
+        }
+      : {}),
     emit: (event) => void events.push(event),
     die: (error) => void died.push(error),
     updateInfo: (change) => void (state.info = change(state.info)),
@@ -64,7 +72,18 @@ function harness(options: { unauthorized?: boolean; info?: SessionResponse; uplo
     lines,
     state,
     add(kind: PendingKind, tracingId: string, extra: Partial<Pending> = {}): Pending {
-      const p: Pending = { kind, tracingId, frame: {}, written: true, writtenAt: clock.now, inDoubt: false, resolve: () => undefined, reject: () => undefined, timer: setTimeout(() => undefined, 0), ...extra };
+      const p: Pending = {
+        kind,
+        tracingId,
+        frame: {},
+        written: true,
+        writtenAt: clock.now,
+        inDoubt: false,
+        resolve: () => undefined,
+        reject: () => undefined,
+        timer: setTimeout(() => undefined, 0),
+        ...extra,
+      };
       pending.add(p);
       return p;
     },
@@ -79,12 +98,43 @@ function harness(options: { unauthorized?: boolean; info?: SessionResponse; uplo
 }
 
 const traced = (tracingId?: string) => (tracingId === undefined ? {} : { tracingId });
-const sessionResponse = (body: object, tracingId?: string) => ({ type: 'response', class: 'SessionResponse', code: 200, body, ...traced(tracingId) });
-const jwtResponse = (tracingId?: string) => ({ type: 'response', class: 'JwtResponse', code: 200, body: { jwt: 'x.y.z', exp: 2_000_000_000 }, ...traced(tracingId) });
-const errorFrame = (code: number, text: string, tracingId?: string) => ({ type: 'response', class: 'string', code, body: text, ...traced(tracingId) });
-const message = (body: object, tracingId?: string, type = 'message') => ({ type, class: 'StructuredMessage', code: 200, body, ...traced(tracingId) });
-const agentEvent = (events: object[], metadata?: object) => message({ id: 'ev', type: 'Event', direction: 'Outbound', events, ...(metadata ? { metadata } : {}) });
-const fileFrame = (cls: string, body: object, tracingId?: string) => ({ type: cls === 'PresignedUrlResponse' ? 'response' : 'message', class: cls, code: 200, body, ...traced(tracingId) });
+const sessionResponse = (body: object, tracingId?: string) => ({
+  type: 'response',
+  class: 'SessionResponse',
+  code: 200,
+  body,
+  ...traced(tracingId),
+});
+const jwtResponse = (tracingId?: string) => ({
+  type: 'response',
+  class: 'JwtResponse',
+  code: 200,
+  body: { jwt: 'x.y.z', exp: 2_000_000_000 },
+  ...traced(tracingId),
+});
+const errorFrame = (code: number, text: string, tracingId?: string) => ({
+  type: 'response',
+  class: 'string',
+  code,
+  body: text,
+  ...traced(tracingId),
+});
+const message = (body: object, tracingId?: string, type = 'message') => ({
+  type,
+  class: 'StructuredMessage',
+  code: 200,
+  body,
+  ...traced(tracingId),
+});
+const agentEvent = (events: object[], metadata?: object) =>
+  message({ id: 'ev', type: 'Event', direction: 'Outbound', events, ...(metadata ? { metadata } : {}) });
+const fileFrame = (cls: string, body: object, tracingId?: string) => ({
+  type: cls === 'PresignedUrlResponse' ? 'response' : 'message',
+  class: cls,
+  code: 200,
+  body,
+  ...traced(tracingId),
+});
 
 const connected: SessionResponse = { connected: true, newSession: false, readOnly: false, maxCustomDataBytes: -1 };
 
@@ -113,7 +163,11 @@ describe('error frames', () => {
     const h = harness();
     h.feed({ type: 'response', class: 'TooManyRequestsErrorMessage', code: 429, body: { retryAfter: 3 } });
     expect(h.refused).toHaveLength(1);
-    expect(h.refused[0]![1]).toMatchObject({ failure: 'rate_limited', retryAfterSeconds: 3, logDetail: { genesysCode: 429, genesysText: 'rate limited' } });
+    expect(h.refused[0]![1]).toMatchObject({
+      failure: 'rate_limited',
+      retryAfterSeconds: 3,
+      logDetail: { genesysCode: 429, genesysText: 'rate limited' },
+    });
   });
 
   test('an error for a request that gave up is dropped with a warning that says it came late; one for nothing sent, not late', () => {
@@ -123,8 +177,18 @@ describe('error frames', () => {
     h.feed(errorFrame(4011, 'Message length 5000 is larger than 4096', 'never-sent'));
     const warnings = h.lines.filter((l) => l.level === WARN);
     expect(warnings).toEqual([
-      expect.objectContaining({ genesysCode: 4011, guestFailure: 'message_too_long', late: true, msg: expect.stringMatching(/no waiting request/) }),
-      expect.objectContaining({ genesysCode: 4011, guestFailure: 'message_too_long', late: false, msg: expect.stringMatching(/no waiting request/) }),
+      expect.objectContaining({
+        genesysCode: 4011,
+        guestFailure: 'message_too_long',
+        late: true,
+        msg: expect.stringMatching(/no waiting request/),
+      }),
+      expect.objectContaining({
+        genesysCode: 4011,
+        guestFailure: 'message_too_long',
+        late: false,
+        msg: expect.stringMatching(/no waiting request/),
+      }),
     ]);
   });
 
@@ -135,14 +199,29 @@ describe('error frames', () => {
     h.feed(errorFrame(5000, 'Request failed.'));
     expect(h.settled.size).toBe(0);
     expect(h.unauthorized).toEqual([]);
-    expect(h.lines).toEqual([expect.objectContaining({ level: WARN, genesysCode: 5000, guestFailure: 'bad_request', candidates: 2, msg: expect.stringMatching(/more than one request/) })]);
+    expect(h.lines).toEqual([
+      expect.objectContaining({
+        level: WARN,
+        genesysCode: 5000,
+        guestFailure: 'bad_request',
+        candidates: 2,
+        msg: expect.stringMatching(/more than one request/),
+      }),
+    ]);
   });
 
   test('an untraced error no waiting request could have caused is dropped with a warning, and never taken for a refused sign-in', () => {
     const h = harness({ unauthorized: true });
     h.feed(errorFrame(400, 'Request failed.'));
     expect(h.unauthorized).toEqual([]);
-    expect(h.lines).toEqual([expect.objectContaining({ level: WARN, genesysCode: 400, guestFailure: 'bad_request', msg: expect.stringMatching(/no waiting request/) })]);
+    expect(h.lines).toEqual([
+      expect.objectContaining({
+        level: WARN,
+        genesysCode: 400,
+        guestFailure: 'bad_request',
+        msg: expect.stringMatching(/no waiting request/),
+      }),
+    ]);
   });
 
   test('an untraced error that only one waiting send could have caused fails that send, even where a refused sign-in is handled', () => {
@@ -167,7 +246,14 @@ describe('error frames', () => {
     h.feed(errorFrame(401, 'User is unauthorized'));
     expect(h.unauthorized).toEqual([[undefined, expect.objectContaining({ failure: 'unauthorized' })]]);
     expect(h.settled.size).toBe(0);
-    expect(h.lines).toEqual([expect.objectContaining({ level: INFO, genesysCode: 401, guestFailure: 'unauthorized', msg: expect.stringMatching(/401 mid-session/) })]);
+    expect(h.lines).toEqual([
+      expect.objectContaining({
+        level: INFO,
+        genesysCode: 401,
+        guestFailure: 'unauthorized',
+        msg: expect.stringMatching(/401 mid-session/),
+      }),
+    ]);
   });
 
   test('a traced 401 answering a configure fails that configure; one answering a send configures again', () => {
@@ -195,14 +281,19 @@ describe('the session ending or closing', () => {
     const h = harness();
     h.feed({ type: 'response', class: 'SessionExpiredEvent', code: 200, body: {} });
     expect(h.died).toHaveLength(1);
-    expect(h.died[0]).toMatchObject({ failure: 'session_expired', message: expect.stringMatching(/expired.*start a new one/) });
+    expect(h.died[0]).toMatchObject({
+      failure: 'session_expired',
+      message: expect.stringMatching(/expired.*start a new one/),
+    });
   });
 
   test('ConnectionClosedEvent with reason signedIn ends the session: the conversation went on in the signed-in one', () => {
     const h = harness();
     h.feed({ type: 'message', class: 'ConnectionClosedEvent', code: 200, body: { reason: 'signedIn' } });
     expect(h.state.closingByServer).toBe(1);
-    expect(h.died).toEqual([expect.objectContaining({ failure: 'signed_in_elsewhere', message: expect.stringMatching(/signed-in session/) })]);
+    expect(h.died).toEqual([
+      expect.objectContaining({ failure: 'signed_in_elsewhere', message: expect.stringMatching(/signed-in session/) }),
+    ]);
     expect(h.events).toEqual([]);
   });
 
@@ -216,7 +307,11 @@ describe('the session ending or closing', () => {
       { type: 'session', state: 'closed', detail: 'Genesys closed this connection.' },
     ]);
     expect(h.lines).toEqual([
-      expect.objectContaining({ level: INFO, reason: 'conversationCleared', msg: expect.stringMatching(/closed this guest connection/) }),
+      expect.objectContaining({
+        level: INFO,
+        reason: 'conversationCleared',
+        msg: expect.stringMatching(/closed this guest connection/),
+      }),
       expect.objectContaining({ level: INFO, msg: expect.stringMatching(/closed this guest connection/) }),
     ]);
   });
@@ -242,25 +337,49 @@ describe('messages and events', () => {
   });
 
   test('each agent or bot message is counted as an outbound message', async () => {
-    const outbound = async () => (await registry.getSingleMetric('genesys_bff_messages_total')!.get()).values.find((v) => v.labels.direction === 'outbound')?.value ?? 0;
+    const outbound = async () =>
+      (await registry.getSingleMetric('genesys_bff_messages_total')!.get()).values.find(
+        (v) => v.labels.direction === 'outbound',
+      )?.value ?? 0;
     const before = await outbound();
     const h = harness();
-    h.feed(message({ id: 'a1', type: 'Text', text: 'How can I help?', direction: 'Outbound', originatingEntity: 'Human' }));
+    h.feed(
+      message({ id: 'a1', type: 'Text', text: 'How can I help?', direction: 'Outbound', originatingEntity: 'Human' }),
+    );
     expect(await outbound()).toBe(before + 1);
-    expect(h.events).toEqual([{ type: 'message', message: expect.objectContaining({ id: 'a1', direction: 'outbound' }) }]);
+    expect(h.events).toEqual([
+      { type: 'message', message: expect.objectContaining({ id: 'a1', direction: 'outbound' }) },
+    ]);
   });
 
-  test('the untraced echo of a quick-reply answer, which has no text of its own, settles the send by the answer\'s text', () => {
+  test("the untraced echo of a quick-reply answer, which has no text of its own, settles the send by the answer's text", () => {
     const h = harness();
     h.add('send', 'Q', { messageId: 'mq', text: 'Yes' });
-    h.feed(message({ id: 'g-q', type: 'Structured', direction: 'Inbound', content: [{ contentType: 'ButtonResponse', buttonResponse: { text: 'Yes', payload: 'YES', type: 'QuickReply' } }] }));
+    h.feed(
+      message({
+        id: 'g-q',
+        type: 'Structured',
+        direction: 'Inbound',
+        content: [
+          { contentType: 'ButtonResponse', buttonResponse: { text: 'Yes', payload: 'YES', type: 'QuickReply' } },
+        ],
+      }),
+    );
     expect(h.settled.get('Q')).toMatchObject({ value: { id: 'g-q', buttonResponse: { payload: 'YES' } } });
   });
 
   test('an untraced Inbound event never settles a send, even one whose text it carries', () => {
     const h = harness();
     h.add('send', 'S', { messageId: 'ms', text: 'hello' });
-    h.feed(message({ id: 'ev', type: 'Event', text: 'hello', direction: 'Inbound', events: [{ eventType: 'Presence', presence: { type: 'SignIn' } }] }));
+    h.feed(
+      message({
+        id: 'ev',
+        type: 'Event',
+        text: 'hello',
+        direction: 'Inbound',
+        events: [{ eventType: 'Presence', presence: { type: 'SignIn' } }],
+      }),
+    );
     expect(h.settled.has('S')).toBe(false);
     expect(h.events).toEqual([{ type: 'session', state: 'signed_in' }]);
   });
@@ -300,11 +419,25 @@ describe('attachment frames', () => {
 
   test('an upload verdict for no waiting upload is dropped with the file named in the log', () => {
     const h = harness();
-    h.feed(fileFrame('UploadSuccessEvent', { attachmentId: 'f1', downloadUrl: 'https://files.example.test/f1', timestamp: null }));
+    h.feed(
+      fileFrame('UploadSuccessEvent', {
+        attachmentId: 'f1',
+        downloadUrl: 'https://files.example.test/f1',
+        timestamp: null,
+      }),
+    );
     h.feed(fileFrame('UploadFailureEvent', failure));
     expect(h.lines).toEqual([
-      expect.objectContaining({ level: INFO, attachmentId: 'f1', msg: expect.stringMatching(/upload verdict.*dropped/) }),
-      expect.objectContaining({ level: INFO, attachmentId: 'f1', msg: expect.stringMatching(/upload failure.*dropped/) }),
+      expect.objectContaining({
+        level: INFO,
+        attachmentId: 'f1',
+        msg: expect.stringMatching(/upload verdict.*dropped/),
+      }),
+      expect.objectContaining({
+        level: INFO,
+        attachmentId: 'f1',
+        msg: expect.stringMatching(/upload failure.*dropped/),
+      }),
     ]);
   });
 
@@ -334,8 +467,17 @@ describe('attachment frames', () => {
 
   test('an attachment reply for no waiting request ends no upload and is dropped with its file and class in the log', () => {
     const h = harness({ uploads: ['f1'] });
-    h.feed(fileFrame('PresignedUrlResponse', { attachmentId: 'f1', url: 'https://files.example.test/f1', headers: {} }));
+    h.feed(
+      fileFrame('PresignedUrlResponse', { attachmentId: 'f1', url: 'https://files.example.test/f1', headers: {} }),
+    );
     expect(h.uploadVerdicts).toEqual([]);
-    expect(h.lines).toEqual([expect.objectContaining({ level: INFO, attachmentId: 'f1', class: 'PresignedUrlResponse', msg: expect.stringMatching(/no waiting request; dropped/) })]);
+    expect(h.lines).toEqual([
+      expect.objectContaining({
+        level: INFO,
+        attachmentId: 'f1',
+        class: 'PresignedUrlResponse',
+        msg: expect.stringMatching(/no waiting request; dropped/),
+      }),
+    ]);
   });
 });

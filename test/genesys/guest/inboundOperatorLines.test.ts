@@ -12,7 +12,12 @@ test('a frame of a class this service does not know is ignored with a warning th
   const h = target();
   h.feed({ type: 'response', class: 'SomethingNewFromGenesys', code: 200, body: {} });
   expect(h.lines).toEqual([
-    expect.objectContaining({ level: WARN, msg: 'ignored an unknown Guest API frame', class: 'SomethingNewFromGenesys', reason: 'unknown class SomethingNewFromGenesys' }),
+    expect.objectContaining({
+      level: WARN,
+      msg: 'ignored an unknown Guest API frame',
+      class: 'SomethingNewFromGenesys',
+      reason: 'unknown class SomethingNewFromGenesys',
+    }),
   ]);
   expect(h.died).toEqual([]);
 });
@@ -20,21 +25,30 @@ test('a frame of a class this service does not know is ignored with a warning th
 test.each([
   ['without a tracingId', undefined, false],
   ['with a tracingId', 'T-1', true],
-])('a rate refusal %s is logged once, saying whether it named its request and how long to wait', (_, tracingId, traced) => {
-  const h = target();
-  h.feed({ type: 'response', class: 'TooManyRequestsErrorMessage', code: 429, body: { retryAfter: 3, errorCode: 4029, errorMessage: 'Message rate too high for this session' }, ...(tracingId ? { tracingId } : {}) });
-  expect(h.lines).toEqual([
-    expect.objectContaining({
-      level: INFO,
-      msg: 'Genesys refused a frame for its rate; it goes out again after the wait',
-      genesysCode: 429,
-      guestFailure: 'rate_limited',
-      traced,
-      retryAfterSeconds: 3,
-    }),
-  ]);
-  expect(h.refused.map(([id]) => id)).toEqual([tracingId]);
-});
+])(
+  'a rate refusal %s is logged once, saying whether it named its request and how long to wait',
+  (_, tracingId, traced) => {
+    const h = target();
+    h.feed({
+      type: 'response',
+      class: 'TooManyRequestsErrorMessage',
+      code: 429,
+      body: { retryAfter: 3, errorCode: 4029, errorMessage: 'Message rate too high for this session' },
+      ...(tracingId ? { tracingId } : {}),
+    });
+    expect(h.lines).toEqual([
+      expect.objectContaining({
+        level: INFO,
+        msg: 'Genesys refused a frame for its rate; it goes out again after the wait',
+        genesysCode: 429,
+        guestFailure: 'rate_limited',
+        traced,
+        retryAfterSeconds: 3,
+      }),
+    ]);
+    expect(h.refused.map(([id]) => id)).toEqual([tracingId]);
+  },
+);
 
 test('a sign-out from Genesys ends the session with signed_out and says so', () => {
   const h = target();

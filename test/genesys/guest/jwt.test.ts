@@ -43,7 +43,9 @@ test('after a 401, history asks for a new JWT and retries with it, not with the 
     .reply(function () {
       const auth = String(this.req.headers.authorization);
       seen.push(auth);
-      return auth === `bearer ${refused}` ? [401, { code: 'bad.credentials' }] : [200, { entities: [], pageNumber: 1, total: 0 }];
+      return auth === `bearer ${refused}`
+        ? [401, { code: 'bad.credentials' }]
+        : [200, { entities: [], pageNumber: 1, total: 0 }];
     });
   const history = new GuestHistory(axios.create(), 'https://api.jwt.test', 'http://localhost:3000');
   const page = await history.page(session, 1, 25);

@@ -34,7 +34,14 @@ function open(deploymentId: string, pingIntervalMs: number) {
   let closed: (c: SocketClosed) => void = () => undefined;
   const whenClosed = new Promise<SocketClosed>((resolve) => (closed = resolve));
   const socket = new GuestSocket(
-    { webMessagingUrl: url, deploymentId, origin: 'https://shop.example.com', connectTimeoutMs: 5000, pingIntervalMs, logger: captureLogger('debug').logger },
+    {
+      webMessagingUrl: url,
+      deploymentId,
+      origin: 'https://shop.example.com',
+      connectTimeoutMs: 5000,
+      pingIntervalMs,
+      logger: captureLogger('debug').logger,
+    },
     () => undefined,
     (c) => closed(c),
   );

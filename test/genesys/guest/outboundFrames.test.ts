@@ -28,7 +28,15 @@ describe('configuring', () => {
   });
 
   test('configureAuthenticatedSession is the same frame, with the web-deployment JWT in data.code', () => {
-    expect(configureAuthenticatedSessionFrame({ token, deploymentId: 'dep-1', startNew: false, tracingId, jwt: 'header.payload.sig' })).toEqual({
+    expect(
+      configureAuthenticatedSessionFrame({
+        token,
+        deploymentId: 'dep-1',
+        startNew: false,
+        tracingId,
+        jwt: 'header.payload.sig',
+      }),
+    ).toEqual({
       action: 'configureAuthenticatedSession',
       token,
       deploymentId: 'dep-1',
@@ -59,40 +67,78 @@ describe('onMessage: text, files and attributes', () => {
   });
 
   test('no files means no content array, and an empty attribute set means no channel', () => {
-    const frame = textMessageFrame({ token, tracingId, messageId: 'm-2', text: 'hi', attachmentIds: [], customAttributes: {} });
+    const frame = textMessageFrame({
+      token,
+      tracingId,
+      messageId: 'm-2',
+      text: 'hi',
+      attachmentIds: [],
+      customAttributes: {},
+    });
     expect(frame.message).toEqual({ type: 'Text', text: 'hi', metadata: { id: 'm-2' } });
   });
 
   test('attributes ride inside message.channel.metadata.customAttributes', () => {
-    const frame = textMessageFrame({ token, tracingId, messageId: 'm-3', text: 'hi', customAttributes: { plan: 'gold' } });
-    expect(frame.message).toEqual({ type: 'Text', text: 'hi', metadata: { id: 'm-3' }, channel: { metadata: { customAttributes: { plan: 'gold' } } } });
+    const frame = textMessageFrame({
+      token,
+      tracingId,
+      messageId: 'm-3',
+      text: 'hi',
+      customAttributes: { plan: 'gold' },
+    });
+    expect(frame.message).toEqual({
+      type: 'Text',
+      text: 'hi',
+      metadata: { id: 'm-3' },
+      channel: { metadata: { customAttributes: { plan: 'gold' } } },
+    });
     expect(frame).not.toHaveProperty('channel');
   });
 });
 
 describe('onMessage: answers, as MT sends each kind', () => {
-  const answer = { token, tracingId, messageId: 'm-4', text: 'Yes please', payload: 'yes', originatingMessageId: 'offer-1' };
+  const answer = {
+    token,
+    tracingId,
+    messageId: 'm-4',
+    text: 'Yes please',
+    payload: 'yes',
+    originatingMessageId: 'offer-1',
+  };
 
-  test.each(['QuickReply', 'DatePicker'] as const)('a %s answer is a Text message with empty text and one ButtonResponse', (kind) => {
-    expect(answerFrame({ ...answer, kind })).toEqual({
-      action: 'onMessage',
-      token,
-      tracingId,
-      message: {
-        type: 'Text',
-        text: '',
-        metadata: { id: 'm-4' },
-        content: [{ contentType: 'ButtonResponse', buttonResponse: { type: kind, text: 'Yes please', payload: 'yes', originatingMessageId: 'offer-1' } }],
-      },
-    });
-  });
+  test.each(['QuickReply', 'DatePicker'] as const)(
+    'a %s answer is a Text message with empty text and one ButtonResponse',
+    (kind) => {
+      expect(answerFrame({ ...answer, kind })).toEqual({
+        action: 'onMessage',
+        token,
+        tracingId,
+        message: {
+          type: 'Text',
+          text: '',
+          metadata: { id: 'm-4' },
+          content: [
+            {
+              contentType: 'ButtonResponse',
+              buttonResponse: { type: kind, text: 'Yes please', payload: 'yes', originatingMessageId: 'offer-1' },
+            },
+          ],
+        },
+      });
+    },
+  );
 
   test("a card button is a Structured message carrying the button's text", () => {
     expect(answerFrame({ ...answer, kind: 'Button', customAttributes: { step: '2' } }).message).toEqual({
       type: 'Structured',
       text: 'Yes please',
       metadata: { id: 'm-4' },
-      content: [{ contentType: 'ButtonResponse', buttonResponse: { type: 'Button', text: 'Yes please', payload: 'yes', originatingMessageId: 'offer-1' } }],
+      content: [
+        {
+          contentType: 'ButtonResponse',
+          buttonResponse: { type: 'Button', text: 'Yes please', payload: 'yes', originatingMessageId: 'offer-1' },
+        },
+      ],
       channel: { metadata: { customAttributes: { step: '2' } } },
     });
   });
@@ -100,8 +146,14 @@ describe('onMessage: answers, as MT sends each kind', () => {
 
 describe('events and the other actions', () => {
   test('typing, Join and Clear are Event messages', () => {
-    expect(typingFrame({ token, tracingId }).message).toEqual({ type: 'Event', events: [{ eventType: 'Typing', typing: { type: 'On' } }] });
-    expect(joinFrame({ token, tracingId }).message).toEqual({ type: 'Event', events: [{ eventType: 'Presence', presence: { type: 'Join' } }] });
+    expect(typingFrame({ token, tracingId }).message).toEqual({
+      type: 'Event',
+      events: [{ eventType: 'Typing', typing: { type: 'On' } }],
+    });
+    expect(joinFrame({ token, tracingId }).message).toEqual({
+      type: 'Event',
+      events: [{ eventType: 'Presence', presence: { type: 'Join' } }],
+    });
     expect(clearFrame({ token, tracingId })).toEqual({
       action: 'onMessage',
       token,
@@ -111,11 +163,21 @@ describe('events and the other actions', () => {
   });
 
   test('echo is the ping health check', () => {
-    expect(echoFrame({ token, tracingId })).toEqual({ action: 'echo', token, tracingId, message: { type: 'Text', text: 'ping' } });
+    expect(echoFrame({ token, tracingId })).toEqual({
+      action: 'echo',
+      token,
+      tracingId,
+      message: { type: 'Text', text: 'ping' },
+    });
   });
 
   test('getJwt and closeSession; closeSession closes every connection of the session', () => {
     expect(getJwtFrame({ token, tracingId })).toEqual({ action: 'getJwt', token, tracingId });
-    expect(closeSessionFrame({ token, tracingId })).toEqual({ action: 'closeSession', token, closeAllConnections: true, tracingId });
+    expect(closeSessionFrame({ token, tracingId })).toEqual({
+      action: 'closeSession',
+      token,
+      closeAllConnections: true,
+      tracingId,
+    });
   });
 });

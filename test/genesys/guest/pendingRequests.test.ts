@@ -17,7 +17,17 @@ function book() {
   const add = (kind: PendingKind, tracingId: string, extra: Partial<Pending> = {}): Pending => {
     const timer = setTimeout(() => undefined, 0);
     timers.push(timer);
-    const p: Pending = { kind, tracingId, frame: {}, written: true, inDoubt: false, resolve: () => undefined, reject: () => undefined, timer, ...extra };
+    const p: Pending = {
+      kind,
+      tracingId,
+      frame: {},
+      written: true,
+      inDoubt: false,
+      resolve: () => undefined,
+      reject: () => undefined,
+      timer,
+      ...extra,
+    };
     pending.add(p);
     return p;
   };
@@ -122,11 +132,15 @@ describe('the book of pending requests', () => {
     const error = new GuestApiError('connection_lost', 'gone');
     const settledSends: Pending[] = [];
 
-    pending.failAll(error, (p, e) => {
-      expect(e).toBe(error);
-      settledSends.push(p);
-      pending.remove(p, false);
-    }, (p) => p.kind === 'send');
+    pending.failAll(
+      error,
+      (p, e) => {
+        expect(e).toBe(error);
+        settledSends.push(p);
+        pending.remove(p, false);
+      },
+      (p) => p.kind === 'send',
+    );
     expect(settledSends).toEqual([a, c]);
 
     const rest: Pending[] = [];
@@ -188,7 +202,7 @@ describe('an echo without tracingId', () => {
     expect(pending.untracedEcho('m1', 'yes')).toBe(mine);
   });
 
-  it('is the late echo of a send that gave up when it carries that send\'s id, while the window lasts', () => {
+  it("is the late echo of a send that gave up when it carries that send's id, while the window lasts", () => {
     const { pending, add, advance } = fresh();
     pending.remove(add('send', 'gone', { messageId: 'm1', text: 'late' }), true);
     add('send', 'waiting', { messageId: 'm2', text: 'late' });
@@ -295,13 +309,16 @@ describe('an error without tracingId', () => {
     expect(pending.untracedError(code, '')).toEqual({ to: p });
   });
 
-  it.each([4008, 4009, 4010])('%i cannot come from a send that names no file: it goes to the attachment request beside it', (code) => {
-    const { pending, add } = fresh();
-    add('send', 'S');
-    const file = add('attachment', 'A');
+  it.each([4008, 4009, 4010])(
+    '%i cannot come from a send that names no file: it goes to the attachment request beside it',
+    (code) => {
+      const { pending, add } = fresh();
+      add('send', 'S');
+      const file = add('attachment', 'A');
 
-    expect(pending.untracedError(code, '')).toEqual({ to: file });
-  });
+      expect(pending.untracedError(code, '')).toEqual({ to: file });
+    },
+  );
 
   it.each([
     [401, 'send'],

@@ -25,7 +25,13 @@ interface Options extends Partial<DeskLimits> {
   ready?: boolean;
 }
 
-function desk({ timeoutMs = 10_000, ready = true, messagesPerSecond = 2, requestsPerMinute = 60, laneHoldMs = 1000 }: Options = {}) {
+function desk({
+  timeoutMs = 10_000,
+  ready = true,
+  messagesPerSecond = 2,
+  requestsPerMinute = 60,
+  laneHoldMs = 1000,
+}: Options = {}) {
   const state: { ready: boolean; open: boolean; woken: number; dead?: GuestApiError } = { ready, open: true, woken: 0 };
   /** What went out, by the test's name for each request ('typing' for a typing frame), in order. */
   const written: string[] = [];
@@ -49,7 +55,11 @@ function desk({ timeoutMs = 10_000, ready = true, messagesPerSecond = 2, request
   const ids = new Map<string, string>();
   const outcomes = new Map<string, Outcome>();
   /** A request named `name` (its frame carries the name, so `written` shows it). */
-  const ask = (kind: PendingKind, name: string, about?: { messageId?: string; text?: string; attachmentId?: string }) => {
+  const ask = (
+    kind: PendingKind,
+    name: string,
+    about?: { messageId?: string; text?: string; attachmentId?: string },
+  ) => {
     const outcome: Outcome = { state: 'waiting' };
     outcomes.set(name, outcome);
     d.request(
@@ -69,7 +79,12 @@ function desk({ timeoutMs = 10_000, ready = true, messagesPerSecond = 2, request
   const answer = (name: string) => d.settle(pendingOf(name), { value: `answer to ${name}` });
   /** Genesys's 429 (with the request's tracingId, or none) asking to wait `retryAfterSeconds`. */
   const refuse = (name: string | undefined, retryAfterSeconds: number) =>
-    d.refused(name === undefined ? undefined : ids.get(name), new GuestApiError('rate_limited', 'Genesys asks to slow down; retry after the given time.', { retryAfterSeconds }));
+    d.refused(
+      name === undefined ? undefined : ids.get(name),
+      new GuestApiError('rate_limited', 'Genesys asks to slow down; retry after the given time.', {
+        retryAfterSeconds,
+      }),
+    );
   /** How each request stands once the promises settled so far have run. */
   const outcome = async (name: string): Promise<Outcome> => {
     for (let i = 0; i < 5; i++) await Promise.resolve();
@@ -147,7 +162,7 @@ describe('messages go one at a time, in order', () => {
 });
 
 describe('file requests go one at a time', () => {
-  test('the second waits for the first one\'s answer, however long', async () => {
+  test("the second waits for the first one's answer, however long", async () => {
     const t = desk();
     t.ask('attachment', 'a1', { attachmentId: 'file-1' });
     t.ask('attachment', 'a2', { attachmentId: 'file-2' });
@@ -196,7 +211,10 @@ describe('the per-connection budget', () => {
     t.d.flush();
     expect(t.written).toEqual(['j1', 'j2']);
     const refused = await t.outcome('j3');
-    expect(refused).toMatchObject({ state: 'failed', error: { code: 'rate_limited', status: 429, retryAfterSeconds: 61 } });
+    expect(refused).toMatchObject({
+      state: 'failed',
+      error: { code: 'rate_limited', status: 429, retryAfterSeconds: 61 },
+    });
     expect((refused as { error: Error }).error.message).toMatch(/only so many requests; retry after the given time/);
   });
 
@@ -209,7 +227,10 @@ describe('the per-connection budget', () => {
     t.send('m1');
     expect(t.written).toEqual(['j1', 'j2', 'm1']);
     const refused = await t.outcome('j3');
-    expect(refused).toMatchObject({ state: 'failed', error: { code: 'rate_limited', status: 429, retryAfterSeconds: 61 } });
+    expect(refused).toMatchObject({
+      state: 'failed',
+      error: { code: 'rate_limited', status: 429, retryAfterSeconds: 61 },
+    });
     expect((refused as { error: Error }).error.message).toMatch(/used its share of Genesys requests/);
     expect(t.d.size).toBe(3);
     expect(await counted('genesys_bff_limits_refused_total', { limit: 'genesys_request_budget' })).toBe(before + 1);
@@ -224,7 +245,10 @@ test('a message whose turn, behind those waiting, would come later than 70 % of 
   expect(t.d.size).toBe(14);
   t.send('m15');
   const refused = await t.outcome('m15');
-  expect(refused).toMatchObject({ state: 'failed', error: { code: 'rate_limited', status: 429, retryAfterSeconds: 8 } });
+  expect(refused).toMatchObject({
+    state: 'failed',
+    error: { code: 'rate_limited', status: 429, retryAfterSeconds: 8 },
+  });
   expect((refused as { error: Error }).error.message).toMatch(/only a few messages a second/);
   expect(t.d.size).toBe(14);
   expect(await counted('genesys_bff_limits_refused_total', { limit: 'session_send_rate' })).toBe(before + 1);
@@ -261,7 +285,10 @@ describe('a 429 that names its request', () => {
     t.ask('jwt', 'j1');
     await jest.advanceTimersByTimeAsync(500);
     t.refuse('j1', 9);
-    expect(await t.outcome('j1')).toMatchObject({ state: 'failed', error: { code: 'rate_limited', retryAfterSeconds: 9 } });
+    expect(await t.outcome('j1')).toMatchObject({
+      state: 'failed',
+      error: { code: 'rate_limited', retryAfterSeconds: 9 },
+    });
     await jest.advanceTimersByTimeAsync(10_000);
     expect(t.written).toEqual(['j1']);
   });
@@ -271,7 +298,10 @@ describe('a 429 that names its request', () => {
     t.ask('configure', 'c1');
     expect(t.written).toEqual(['c1']);
     t.refuse('c1', 1);
-    expect(await t.outcome('c1')).toMatchObject({ state: 'failed', error: { code: 'rate_limited', retryAfterSeconds: 1 } });
+    expect(await t.outcome('c1')).toMatchObject({
+      state: 'failed',
+      error: { code: 'rate_limited', retryAfterSeconds: 1 },
+    });
     t.state.ready = true;
     await jest.advanceTimersByTimeAsync(2000);
     t.d.flush();
@@ -292,7 +322,10 @@ describe('a 429 that names its request', () => {
     await jest.advanceTimersByTimeAsync(500);
     t.answer('a1');
     const refused = await t.outcome('a2');
-    expect(refused).toMatchObject({ state: 'failed', error: { code: 'rate_limited', status: 429, retryAfterSeconds: 7 } });
+    expect(refused).toMatchObject({
+      state: 'failed',
+      error: { code: 'rate_limited', status: 429, retryAfterSeconds: 7 },
+    });
     expect((refused as { error: Error }).error.message).toMatch(/asks to slow down; retry after the given time/);
     // j0 was written before the refusal: it waits for its own answer.
     expect(await t.outcome('j0')).toEqual({ state: 'waiting' });
@@ -346,7 +379,9 @@ describe('the socket drops, or the session fails', () => {
     const before = await counted('genesys_bff_sends_in_doubt_total');
     // As when reconnecting fails: the socket is gone.
     t.state.ready = false;
-    const cause = new GuestApiError('rate_limited', 'Too many connections for this chat; retry shortly.', { retryAfterSeconds: 5 });
+    const cause = new GuestApiError('rate_limited', 'Too many connections for this chat; retry shortly.', {
+      retryAfterSeconds: 5,
+    });
     t.d.failAll(cause);
 
     const m1 = await t.outcome('m1');
@@ -358,7 +393,7 @@ describe('the socket drops, or the session fails', () => {
     expect(await counted('genesys_bff_sends_in_doubt_total')).toBe(before + 1);
   });
 
-  test('a session that ends writes nothing more: a message waiting its turn fails with the session\'s error, never written', async () => {
+  test("a session that ends writes nothing more: a message waiting its turn fails with the session's error, never written", async () => {
     const t = desk();
     t.send('m1');
     t.send('m2');
@@ -379,7 +414,9 @@ describe('the socket drops, or the session fails', () => {
     const j1 = await t.outcome('j1');
     expect(j1).toMatchObject({ state: 'failed', error: { failure: 'timeout', status: 504 } });
     expect((j1 as { error: Error }).error.message).toMatch(/did not answer in time; please retry/);
-    expect((await t.outcome('m1')) as { error: Error }).toMatchObject({ error: { failure: 'timeout', message: expect.stringMatching(/may have been delivered/) } });
+    expect((await t.outcome('m1')) as { error: Error }).toMatchObject({
+      error: { failure: 'timeout', message: expect.stringMatching(/may have been delivered/) },
+    });
     expect(await counted('genesys_bff_genesys_errors_total', { code: 'timeout' })).toBe(before + 2);
   });
 

@@ -28,7 +28,12 @@ function desk() {
       return Promise.resolve();
     },
   } as unknown as GuestSocket;
-  const d = new RequestDesk({ current: () => socket, isReady: () => true, wake: () => undefined, dead: () => undefined }, 10_000, { messagesPerSecond: 2, requestsPerMinute: 60 }, Date.now);
+  const d = new RequestDesk(
+    { current: () => socket, isReady: () => true, wake: () => undefined, dead: () => undefined },
+    10_000,
+    { messagesPerSecond: 2, requestsPerMinute: 60 },
+    Date.now,
+  );
   return { d, written };
 }
 
@@ -44,6 +49,13 @@ test('a request answered: one client span `guest <kind>` with its kind and traci
   await flushTracing();
   const spans = exporter.getFinishedSpans();
   expect(spans.map((s) => s.name)).toEqual(['guest jwt', 'guest send']);
-  expect(spans[0]).toMatchObject({ kind: SpanKind.CLIENT, attributes: { 'genesys.guest.request': 'jwt', 'genesys.guest.tracing_id': written[0] }, status: { code: SpanStatusCode.UNSET } });
-  expect(spans[1]).toMatchObject({ attributes: { 'genesys.guest.request': 'send', 'genesys.guest.tracing_id': written[1] }, status: { code: SpanStatusCode.ERROR } });
+  expect(spans[0]).toMatchObject({
+    kind: SpanKind.CLIENT,
+    attributes: { 'genesys.guest.request': 'jwt', 'genesys.guest.tracing_id': written[0] },
+    status: { code: SpanStatusCode.UNSET },
+  });
+  expect(spans[1]).toMatchObject({
+    attributes: { 'genesys.guest.request': 'send', 'genesys.guest.tracing_id': written[1] },
+    status: { code: SpanStatusCode.ERROR },
+  });
 });

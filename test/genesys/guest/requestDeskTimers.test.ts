@@ -21,9 +21,15 @@ function desk(messagesPerSecond = 2) {
       return Promise.resolve();
     },
   } as unknown as GuestSocket;
-  const d = new RequestDesk({ current: () => socket, isReady: () => true, wake: () => undefined, dead: () => undefined }, 10_000, { messagesPerSecond, requestsPerMinute: 60, laneHoldMs: 1000 }, Date.now);
+  const d = new RequestDesk(
+    { current: () => socket, isReady: () => true, wake: () => undefined, dead: () => undefined },
+    10_000,
+    { messagesPerSecond, requestsPerMinute: 60, laneHoldMs: 1000 },
+    Date.now,
+  );
   const send = (text: string) => d.request<string>('send', (tracingId) => ({ tracingId }), { messageId: text, text });
-  const attach = (attachmentId: string) => d.request<string>('attachment', (tracingId) => ({ tracingId }), { attachmentId });
+  const attach = (attachmentId: string) =>
+    d.request<string>('attachment', (tracingId) => ({ tracingId }), { attachmentId });
   const jwt = () => d.request<string>('jwt', (tracingId) => ({ tracingId }));
   const reply = (tracingId: string, value: string) => d.settle(d.pending.byTracingId(tracingId) as Pending, { value });
   return { d, written, send, attach, jwt, reply };
@@ -85,12 +91,17 @@ test('a file request waiting for the one before it to be answered sets no timer:
   await expect(Promise.all([first, second])).resolves.toEqual(['link one', 'link two']);
 });
 
-test('a request that arrives during a 429\'s wait wakes the desk when the wait ends, not before', async () => {
+test("a request that arrives during a 429's wait wakes the desk when the wait ends, not before", async () => {
   const { d, written, jwt, reply } = desk();
   const start = Date.now();
   const first = jwt();
   await Promise.resolve();
-  d.refused(written[0]!, new GuestApiError('rate_limited', 'Genesys asks to slow down; retry after the given time.', { retryAfterSeconds: 2 }));
+  d.refused(
+    written[0]!,
+    new GuestApiError('rate_limited', 'Genesys asks to slow down; retry after the given time.', {
+      retryAfterSeconds: 2,
+    }),
+  );
   await jest.advanceTimersByTimeAsync(500);
   const second = jwt();
   expect(written).toHaveLength(1);

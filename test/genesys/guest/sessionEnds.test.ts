@@ -51,7 +51,9 @@ describe('the end a session meets first is the one that stands', () => {
     session.signedOut();
     session.end();
     expect(finals(live.events)).toEqual([{ type: 'session', state: 'signed_out', detail: 'The customer signed out.' }]);
-    expect(await failure(session.sendText({ text: 'still there?', messageId: randomUUID() }))).toMatchObject({ failure: 'signed_out' });
+    expect(await failure(session.sendText({ text: 'still there?', messageId: randomUUID() }))).toMatchObject({
+      failure: 'signed_out',
+    });
     live.unsubscribe();
   });
 });
@@ -62,7 +64,13 @@ describe('handed over to another instance', () => {
     const live = collect(session);
     await session.ready();
     session.handOver();
-    expect(finals(live.events)).toEqual([{ type: 'session', state: 'unavailable', detail: 'This chat moved to another instance of the service; reconnect.' }]);
+    expect(finals(live.events)).toEqual([
+      {
+        type: 'session',
+        state: 'unavailable',
+        detail: 'This chat moved to another instance of the service; reconnect.',
+      },
+    ]);
     expect(await failure(session.ready())).toMatchObject({
       failure: 'unavailable',
       message: 'The connection to Genesys was handed over to another instance; please retry.',
@@ -87,9 +95,15 @@ describe('requests still waiting when the service closes the socket fail, saying
     const { token, session, jwt } = await waitingOnGenesys();
     const closing = session.close();
     await waitFor(() => sim.framesFor(token, 'closeSession').length === 1);
-    feed(session, '{"type":"response","class":"SessionResponse","code":200,"body":{"connected":false,"newSession":false}}');
+    feed(
+      session,
+      '{"type":"response","class":"SessionResponse","code":200,"body":{"connected":false,"newSession":false}}',
+    );
     await closing;
-    expect(await jwt).toMatchObject({ failure: 'connection_lost', message: 'The connection to Genesys was closed by this service.' });
+    expect(await jwt).toMatchObject({
+      failure: 'connection_lost',
+      message: 'The connection to Genesys was closed by this service.',
+    });
     sim.faults.clear();
   });
 
@@ -99,7 +113,10 @@ describe('requests still waiting when the service closes the socket fail, saying
     await waitFor(() => sim.framesFor(token, 'onMessage').length === 1);
     feed(session, '{"type":"message","class":"SessionClearedEvent","code":200,"body":{}}');
     await clearing;
-    expect(await jwt).toMatchObject({ failure: 'connection_lost', message: 'The connection to Genesys was closed after the chat was ended.' });
+    expect(await jwt).toMatchObject({
+      failure: 'connection_lost',
+      message: 'The connection to Genesys was closed after the chat was ended.',
+    });
     sim.faults.clear();
   });
 });
@@ -111,7 +128,9 @@ test('a Clear Genesys refused ends nothing: a connection Genesys closes afterwar
   await session.ready();
   await failure(session.clear());
   feed(session, '{"type":"message","class":"ConnectionClosedEvent","code":200,"body":{}}');
-  expect(finals(live.events)).toEqual([{ type: 'session', state: 'closed', detail: 'Genesys closed this connection.' }]);
+  expect(finals(live.events)).toEqual([
+    { type: 'session', state: 'closed', detail: 'Genesys closed this connection.' },
+  ]);
   live.unsubscribe();
 });
 

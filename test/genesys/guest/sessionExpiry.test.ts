@@ -107,9 +107,15 @@ test('a message while the lifetime is unknown asks with an echo instead of guess
 });
 
 test('an echo reply metadata gives the lifetime and date, as strings or numbers', () => {
-  expect(expiryInMetadata({ durationSeconds: '600', expirationDate: '1700000000' })).toEqual({ durationSeconds: 600, expirationDate: 1_700_000_000 });
+  expect(expiryInMetadata({ durationSeconds: '600', expirationDate: '1700000000' })).toEqual({
+    durationSeconds: 600,
+    expirationDate: 1_700_000_000,
+  });
   expect(expiryInMetadata({ durationSeconds: 600 })).toEqual({ durationSeconds: 600, expirationDate: undefined });
-  expect(expiryInMetadata({ expirationDate: '1700000000' })).toEqual({ durationSeconds: undefined, expirationDate: 1_700_000_000 });
+  expect(expiryInMetadata({ expirationDate: '1700000000' })).toEqual({
+    durationSeconds: undefined,
+    expirationDate: 1_700_000_000,
+  });
 });
 
 test('metadata without either, or with values that are not numbers, gives nothing', () => {
@@ -119,5 +125,8 @@ test('metadata without either, or with values that are not numbers, gives nothin
   expect(expiryInMetadata({ durationSeconds: '', expirationDate: 'soon' })).toBeUndefined();
   expect(expiryInMetadata({ durationSeconds: true, expirationDate: {} })).toBeUndefined();
   expect(expiryInMetadata({ durationSeconds: 'Infinity' })).toBeUndefined();
-  expect(expiryInMetadata({ durationSeconds: '600', expirationDate: '' })).toEqual({ durationSeconds: 600, expirationDate: undefined });
+  expect(expiryInMetadata({ durationSeconds: '600', expirationDate: '' })).toEqual({
+    durationSeconds: 600,
+    expirationDate: undefined,
+  });
 });

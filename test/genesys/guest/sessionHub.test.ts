@@ -48,7 +48,9 @@ test('concurrent first use of one session opens one socket', async () => {
   hub.close();
   hub = hubFor(sim, { messagesPerSecond: 1000 });
   const token = randomUUID();
-  await Promise.all(Array.from({ length: 20 }, (_, i) => hub.session(token).sendText({ text: `m${i}`, messageId: randomUUID() })));
+  await Promise.all(
+    Array.from({ length: 20 }, (_, i) => hub.session(token).sendText({ text: `m${i}`, messageId: randomUUID() })),
+  );
   expect(sim.stats.connectionsBySession(token)).toBe(1);
 });
 
@@ -90,9 +92,13 @@ describe('a socket dropped in the middle of a send', () => {
     expect(error!.failure).toBe('connection_lost');
     expect(error!.message).toMatch(/not delivered/);
     expect(guestTexts(token).filter((t) => t === 'lost on the wire').length).toBeLessThanOrEqual(1);
-    expect(sim.conversationMessages(token).filter((m) => (m as { text?: string }).text === 'lost on the wire')).toHaveLength(0);
+    expect(
+      sim.conversationMessages(token).filter((m) => (m as { text?: string }).text === 'lost on the wire'),
+    ).toHaveLength(0);
     // The session itself recovered: the next send goes through on the new socket.
-    await expect(session.sendText({ text: 'after', messageId: randomUUID() })).resolves.toMatchObject({ text: 'after' });
+    await expect(session.sendText({ text: 'after', messageId: randomUUID() })).resolves.toMatchObject({
+      text: 'after',
+    });
   });
 
   test('reply lost and no new socket allowed: the send fails as in doubt, never as a refusal', async () => {
@@ -211,7 +217,11 @@ async function refusedByLimit(limit: string): Promise<number> {
   return metric.values.find((v) => v.labels.limit === limit)?.value ?? 0;
 }
 
-const rejection = (promise: Promise<unknown>) => promise.then(() => undefined, (e: unknown) => e as Error);
+const rejection = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined,
+    (e: unknown) => e as Error,
+  );
 
 describe('room for one more session (GUEST_SOCKET_MAX)', () => {
   test('a session something waits on is never closed to make room: the least recently used idle one goes, and is told why', async () => {
@@ -229,7 +239,9 @@ describe('room for one more session (GUEST_SOCKET_MAX)', () => {
       expect(small.session(streamed)).toBe(watched);
       expect(watched.isReady).toBe(true);
       // A request still holding the evicted session learns why it cannot go on.
-      expect(await rejection(evicted.ready())).toMatchObject({ message: 'The connection to Genesys was closed to make room for newer sessions; please retry.' });
+      expect(await rejection(evicted.ready())).toMatchObject({
+        message: 'The connection to Genesys was closed to make room for newer sessions; please retry.',
+      });
       live.unsubscribe();
     } finally {
       small.close();
@@ -280,7 +292,10 @@ test('a session idle for exactly idleMs is closed, not a moment before; a reques
     now += 1;
     sweep();
     expect(idleHub.size).toBe(0);
-    expect(await rejection(session.ready())).toMatchObject({ failure: 'unavailable', message: 'The connection to Genesys was closed after being idle; please retry.' });
+    expect(await rejection(session.ready())).toMatchObject({
+      failure: 'unavailable',
+      message: 'The connection to Genesys was closed after being idle; please retry.',
+    });
   } finally {
     idleHub.close();
   }

@@ -55,7 +55,13 @@ async function fakeGuestApi(): Promise<FakeGuestApi> {
 }
 
 const sessionResponse = (body: object, tracingId?: string) =>
-  JSON.stringify({ type: 'response', class: 'SessionResponse', code: 200, body: { connected: true, newSession: false, readOnly: false, ...body }, ...(tracingId ? { tracingId } : {}) });
+  JSON.stringify({
+    type: 'response',
+    class: 'SessionResponse',
+    code: 200,
+    body: { connected: true, newSession: false, readOnly: false, ...body },
+    ...(tracingId ? { tracingId } : {}),
+  });
 
 let fake: FakeGuestApi;
 let session: GuestSession | undefined;
@@ -77,7 +83,15 @@ test('a socket whose configure failed is closed, and its late SessionResponse ne
     socket.on('close', () => closed.add(index));
     if (index === 0) {
       // Genesys refuses the first configure (not for good: the link tries again on a new socket).
-      socket.send(JSON.stringify({ type: 'response', class: 'string', code: 400, body: 'Request failed.', tracingId: frame.tracingId }));
+      socket.send(
+        JSON.stringify({
+          type: 'response',
+          class: 'string',
+          code: 400,
+          body: 'Request failed.',
+          tracingId: frame.tracingId,
+        }),
+      );
       return;
     }
     // The first socket, if still open, now delivers a stale SessionResponse without tracingId; only
@@ -137,11 +151,23 @@ const agentMessage = (text: string) =>
     type: 'message',
     class: 'StructuredMessage',
     code: 200,
-    body: { id: `g-${text}`, type: 'Text', text, direction: 'Outbound', channel: { time: null, messageId: null, from: { image: null } }, metadata: null },
+    body: {
+      id: `g-${text}`,
+      type: 'Text',
+      text,
+      direction: 'Outbound',
+      channel: { time: null, messageId: null, from: { image: null } },
+      metadata: null,
+    },
   });
 
 /** Genesys closing this connection (another took its place). */
-const connectionClosed = JSON.stringify({ type: 'message', class: 'ConnectionClosedEvent', code: 200, body: { reason: 'sessionReplaced' } });
+const connectionClosed = JSON.stringify({
+  type: 'message',
+  class: 'ConnectionClosedEvent',
+  code: 200,
+  body: { reason: 'sessionReplaced' },
+});
 
 /** Resolves once the client has read everything sent on `socket` before (its pong follows them). */
 const roundTrip = (socket: WebSocket) =>
@@ -150,7 +176,8 @@ const roundTrip = (socket: WebSocket) =>
     socket.ping();
   });
 
-const label = (e: GuestEvent) => (e.type === 'message' ? `message:${e.message.text}` : `${e.type}:${(e as { state?: string }).state}`);
+const label = (e: GuestEvent) =>
+  e.type === 'message' ? `message:${e.message.text}` : `${e.type}:${(e as { state?: string }).state}`;
 
 const harnesses: Array<{ link: SessionLink; state: { dead?: GuestApiError } }> = [];
 afterEach(() => {
@@ -163,10 +190,23 @@ afterEach(() => {
 
 function harness(options: Partial<LinkOptions> = {}) {
   const logLines: Array<Record<string, unknown>> = [];
-  const logger = pino({ level: 'info' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) });
+  const logger = pino(
+    { level: 'info' },
+    { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
   const events: GuestEvent[] = [];
-  const state: { listeners: number; info?: SessionResponse; dead?: GuestApiError; now: number } = { listeners: 0, now: 1_000_000 };
-  const desk = { size: 0, refused: jest.fn(), flush: jest.fn(), failAll: jest.fn(), newConnection: jest.fn(), socketLost: jest.fn() };
+  const state: { listeners: number; info?: SessionResponse; dead?: GuestApiError; now: number } = {
+    listeners: 0,
+    now: 1_000_000,
+  };
+  const desk = {
+    size: 0,
+    refused: jest.fn(),
+    flush: jest.fn(),
+    failAll: jest.fn(),
+    newConnection: jest.fn(),
+    socketLost: jest.fn(),
+  };
   const ledger = { settleInDoubt: jest.fn(async (): Promise<void> => undefined) };
   const configure = jest.fn(async (): Promise<SessionResponse> => INFO);
   const configured = jest.fn((info: SessionResponse) => {
@@ -185,10 +225,31 @@ function harness(options: Partial<LinkOptions> = {}) {
       link.closedByServer = true;
     },
   } as unknown as InboundTarget;
-  const owner = { desk, ledger, inbound, listeners: () => state.listeners, info: () => state.info, configure, configured, emit, die, dead: () => state.dead, now: () => state.now };
+  const owner = {
+    desk,
+    ledger,
+    inbound,
+    listeners: () => state.listeners,
+    info: () => state.info,
+    configure,
+    configured,
+    emit,
+    die,
+    dead: () => state.dead,
+    now: () => state.now,
+  };
   const beforeSocketOpen = jest.fn(async (): Promise<void> => undefined);
   const link = new SessionLink(
-    { token: randomUUID(), deploymentId: 'deployment', webMessagingUrl: fake.url, origin: 'http://localhost:3000', logger, requestTimeoutMs: 5000, beforeSocketOpen, ...options },
+    {
+      token: randomUUID(),
+      deploymentId: 'deployment',
+      webMessagingUrl: fake.url,
+      origin: 'http://localhost:3000',
+      logger,
+      requestTimeoutMs: 5000,
+      beforeSocketOpen,
+      ...options,
+    },
     owner as unknown as LinkOwner,
   );
   harnesses.push({ link, state });
@@ -547,17 +608,20 @@ describe('giving up', () => {
     expect(h.die).not.toHaveBeenCalled();
   });
 
-  test.each(['session_expired', 'handshake_refused'] as const)('%s ends the session at once: no retry, no unavailable', async (failure) => {
-    const h = harness();
-    h.state.listeners = 1;
-    const error = new GuestApiError(failure, 'refused');
-    h.beforeSocketOpen.mockRejectedValue(error);
-    const result = failureOf(h.link.connect());
-    await jest.advanceTimersByTimeAsync(60_000);
-    expect(h.beforeSocketOpen).toHaveBeenCalledTimes(1);
-    expect(await result).toBe(error);
-    expect(h.die).toHaveBeenCalledWith(error);
-    expect(h.desk.failAll).not.toHaveBeenCalled();
-    expect(h.events).toEqual([]);
-  });
+  test.each(['session_expired', 'handshake_refused'] as const)(
+    '%s ends the session at once: no retry, no unavailable',
+    async (failure) => {
+      const h = harness();
+      h.state.listeners = 1;
+      const error = new GuestApiError(failure, 'refused');
+      h.beforeSocketOpen.mockRejectedValue(error);
+      const result = failureOf(h.link.connect());
+      await jest.advanceTimersByTimeAsync(60_000);
+      expect(h.beforeSocketOpen).toHaveBeenCalledTimes(1);
+      expect(await result).toBe(error);
+      expect(h.die).toHaveBeenCalledWith(error);
+      expect(h.desk.failAll).not.toHaveBeenCalled();
+      expect(h.events).toEqual([]);
+    },
+  );
 });

@@ -38,7 +38,14 @@ function session(token: string, state: { holdsSocket?: boolean; hasRequestsInFli
 
 function instance(store: SharedStore, instanceId: string, sessions: OwnedSession[]) {
   const captured = captureLogger('info');
-  const ownership = new SessionOwnership({ store, instanceId, logger: captured.logger, sessions: () => sessions, intervalMs: INTERVAL_MS, ttlMs: TTL_MS });
+  const ownership = new SessionOwnership({
+    store,
+    instanceId,
+    logger: captured.logger,
+    sessions: () => sessions,
+    intervalMs: INTERVAL_MS,
+    ttlMs: TTL_MS,
+  });
   ownerships.push(ownership);
   return { ownership, captured };
 }

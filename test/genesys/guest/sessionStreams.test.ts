@@ -76,7 +76,10 @@ describe('streams', () => {
       const live = collect(session);
       await session.sendText({ text: 'heard?', messageId: randomUUID() });
       await live.next((e) => e.type === 'message' && e.message.text === 'heard?');
-      expect(log.lines().find((l) => l.msg === 'stream listener failed')).toMatchObject({ level: 50, err: { message: 'listener broke' } });
+      expect(log.lines().find((l) => l.msg === 'stream listener failed')).toMatchObject({
+        level: 50,
+        err: { message: 'listener broke' },
+      });
       live.unsubscribe();
     } finally {
       logged.close();

@@ -11,13 +11,16 @@ import { RESPONSE_KT } from '../../support/sdkFixtures';
 /** Authenticated messaging on the Genesys side: configuring with a sign-in, and what Genesys says about it. */
 
 const CONFIGURED = { connected: true, newSession: false } as SessionResponse;
-const unauthorized = () => guestErrorFromFrame({ type: 'response', class: 'string', code: 401 } as Envelope, 'User is unauthorized');
+const unauthorized = () =>
+  guestErrorFromFrame({ type: 'response', class: 'string', code: 401 } as Envelope, 'User is unauthorized');
 
 describe('GuestSignIn.configure', () => {
   test('anonymous: configures without a JWT, and a 401 is not its business', async () => {
     const sends: (string | undefined)[] = [];
     const signIn = new GuestSignIn(() => Promise.reject(new Error('never renewed')));
-    await expect(signIn.configure(async (jwt) => (sends.push(jwt), Promise.reject(unauthorized())))).rejects.toMatchObject({ failure: 'unauthorized' });
+    await expect(
+      signIn.configure(async (jwt) => (sends.push(jwt), Promise.reject(unauthorized()))),
+    ).rejects.toMatchObject({ failure: 'unauthorized' });
     expect(sends).toEqual([undefined]);
   });
 
@@ -45,7 +48,11 @@ describe('GuestSignIn.configure', () => {
       sends.push(jwt);
       throw unauthorized();
     });
-    await expect(failure).rejects.toMatchObject({ failure: 'reauthentication_required', code: 'reauthentication_required', fatalForSession: true });
+    await expect(failure).rejects.toMatchObject({
+      failure: 'reauthentication_required',
+      code: 'reauthentication_required',
+      fatalForSession: true,
+    });
     expect(renew).toHaveBeenCalledTimes(3);
     expect(sends).toEqual(['j', 'j+', 'j++', 'j+++']);
   });
@@ -53,11 +60,17 @@ describe('GuestSignIn.configure', () => {
   test('a refused refresh token ends the sign-in; an unreachable Genesys is worth a later retry', async () => {
     const over = new GuestSignIn(() => Promise.reject(new AppError('reauthentication_required', 'refused')));
     over.adopt({ jwt: 'j', refreshToken: 'r' });
-    await expect(over.configure(() => Promise.reject(unauthorized()))).rejects.toMatchObject({ failure: 'reauthentication_required', fatalForSession: true });
+    await expect(over.configure(() => Promise.reject(unauthorized()))).rejects.toMatchObject({
+      failure: 'reauthentication_required',
+      fatalForSession: true,
+    });
 
     const down = new GuestSignIn(() => Promise.reject(new AppError('upstream_unavailable', 'down')));
     down.adopt({ jwt: 'j', refreshToken: 'r' });
-    await expect(down.configure(() => Promise.reject(unauthorized()))).rejects.toMatchObject({ failure: 'unavailable', fatalForSession: false });
+    await expect(down.configure(() => Promise.reject(unauthorized()))).rejects.toMatchObject({
+      failure: 'unavailable',
+      fatalForSession: false,
+    });
   });
 
   test('configures that fail together share one renewal', async () => {
@@ -80,7 +93,10 @@ describe('GuestSignIn.configure', () => {
     const renew = jest.fn(async (s: GenesysSignIn) => ({ ...s, jwt: `${s.jwt}+` }));
     const signIn = new GuestSignIn(renew);
     signIn.adopt({ jwt: 'j', refreshToken: 'r' });
-    const forbidden = guestErrorFromFrame({ type: 'response', class: 'string', code: 403 } as Envelope, 'HTTP authorization error');
+    const forbidden = guestErrorFromFrame(
+      { type: 'response', class: 'string', code: 403 } as Envelope,
+      'HTTP authorization error',
+    );
     const sends: (string | undefined)[] = [];
     await expect(signIn.configure(async (jwt) => (sends.push(jwt), Promise.reject(forbidden)))).rejects.toBe(forbidden);
     expect(sends).toEqual(['j']);
@@ -97,7 +113,10 @@ describe('GuestSignIn.configure', () => {
         throw refusals.at(-1);
       })
       .catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'reauthentication_required', message: expect.stringMatching(/sign in again/i) });
+    expect(error).toMatchObject({
+      code: 'reauthentication_required',
+      message: expect.stringMatching(/sign in again/i),
+    });
     expect((error as Error).cause).toBe(refusals.at(-1));
   });
 
@@ -105,7 +124,9 @@ describe('GuestSignIn.configure', () => {
     const signIn = new GuestSignIn();
     signIn.adopt({ jwt: 'j', refreshToken: 'r' });
     const sends: (string | undefined)[] = [];
-    await expect(signIn.configure(async (jwt) => (sends.push(jwt), Promise.reject(unauthorized())))).rejects.toMatchObject({
+    await expect(
+      signIn.configure(async (jwt) => (sends.push(jwt), Promise.reject(unauthorized()))),
+    ).rejects.toMatchObject({
       failure: 'reauthentication_required',
       code: 'reauthentication_required',
       message: expect.stringMatching(/sign in again/i),
@@ -114,14 +135,24 @@ describe('GuestSignIn.configure', () => {
   });
 
   test('why a renewal failed stays the cause: a refused refresh token (sign in again), an unreachable Genesys (retry)', async () => {
-    const refusedRefresh = new AppError('reauthentication_required', 'The sign-in has run out or was revoked; sign in again.');
+    const refusedRefresh = new AppError(
+      'reauthentication_required',
+      'The sign-in has run out or was revoked; sign in again.',
+    );
     const over = new GuestSignIn(() => Promise.reject(refusedRefresh));
     over.adopt({ jwt: 'j', refreshToken: 'r' });
     const ended = await over.configure(() => Promise.reject(unauthorized())).catch((e: unknown) => e);
-    expect(ended).toMatchObject({ failure: 'reauthentication_required', message: expect.stringMatching(/sign in again/i) });
+    expect(ended).toMatchObject({
+      failure: 'reauthentication_required',
+      message: expect.stringMatching(/sign in again/i),
+    });
     expect((ended as Error).cause).toBe(refusedRefresh);
 
-    const unreachable = new AppError('upstream_unavailable', 'Genesys did not answer the sign-in request; please retry.', { status: 502 });
+    const unreachable = new AppError(
+      'upstream_unavailable',
+      'Genesys did not answer the sign-in request; please retry.',
+      { status: 502 },
+    );
     const down = new GuestSignIn(() => Promise.reject(unreachable));
     down.adopt({ jwt: 'j', refreshToken: 'r' });
     const failed = await down.configure(() => Promise.reject(unauthorized())).catch((e: unknown) => e);
@@ -187,7 +218,8 @@ describe('GuestSignIn.configure', () => {
 });
 
 describe('what Genesys says about a sign-in', () => {
-  const error = (code: number, text: string) => guestErrorFromFrame({ type: 'response', class: 'string', code } as Envelope, text);
+  const error = (code: number, text: string) =>
+    guestErrorFromFrame({ type: 'response', class: 'string', code } as Envelope, text);
 
   test.each([
     ['Session authentication failed: token expired', 'reauthentication_required'],
@@ -200,8 +232,18 @@ describe('what Genesys says about a sign-in', () => {
   });
 
   test('401 asks for a renewal, not the end; 4017 refuses an anonymous configure of a signed-in session', () => {
-    expect(error(401, 'User is unauthorized')).toMatchObject({ failure: 'unauthorized', fatalForSession: false, code: 'reauthentication_required', status: 401 });
-    expect(error(4017, '')).toMatchObject({ failure: 'cannot_downgrade', fatalForSession: true, code: 'cannot_downgrade', status: 409 });
+    expect(error(401, 'User is unauthorized')).toMatchObject({
+      failure: 'unauthorized',
+      fatalForSession: false,
+      code: 'reauthentication_required',
+      status: 401,
+    });
+    expect(error(4017, '')).toMatchObject({
+      failure: 'cannot_downgrade',
+      fatalForSession: true,
+      code: 'cannot_downgrade',
+      status: 409,
+    });
   });
 
   function target(): { events: GuestEvent[]; deaths: GuestApiError[]; closing: number[]; target: InboundTarget } {
@@ -232,7 +274,9 @@ describe('what Genesys says about a sign-in', () => {
   test('LogoutEvent: the customer signed out, the session is over', () => {
     const t = target();
     dispatchInbound(parseInbound(RESPONSE_KT.logoutEvent), t.target);
-    expect(t.deaths.map((e) => [e.failure, e.endState, e.fatalForSession])).toEqual([['signed_out', 'signed_out', true]]);
+    expect(t.deaths.map((e) => [e.failure, e.endState, e.fatalForSession])).toEqual([
+      ['signed_out', 'signed_out', true],
+    ]);
     expect(t.closing).toHaveLength(1);
   });
 
@@ -252,7 +296,13 @@ describe('what Genesys says about a sign-in', () => {
         type: 'message',
         class: 'StructuredMessage',
         code: 200,
-        body: { id: `m-${direction}`, direction, type: 'Event', channel: { time: '2026-11-22T10:00:00Z' }, events: [{ eventType: 'Presence', presence: { type: 'SignIn' } }] },
+        body: {
+          id: `m-${direction}`,
+          direction,
+          type: 'Event',
+          channel: { time: '2026-11-22T10:00:00Z' },
+          events: [{ eventType: 'Presence', presence: { type: 'SignIn' } }],
+        },
       });
     dispatchInbound(parseInbound(signIn('Inbound')), t.target);
     expect(t.events).toEqual([{ type: 'session', state: 'signed_in' }]);

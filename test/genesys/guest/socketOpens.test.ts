@@ -42,7 +42,10 @@ test('two instances on one store share a session budget of socket opens; a minut
   clock += 20_000;
   await second.session(token).ready();
   const counted = await refusedByLimit('socket_opens_per_session');
-  const refused = await third.session(token).ready().catch((e: unknown) => e);
+  const refused = await third
+    .session(token)
+    .ready()
+    .catch((e: unknown) => e);
   // The budget's first use leaves the window 40 s on.
   expect(refused).toMatchObject({
     failure: 'rate_limited',
@@ -72,7 +75,9 @@ class UnreachableStore extends MemoryStore {
   asked = 0;
   override take(): Promise<number> {
     this.asked++;
-    return Promise.reject(new AppError('store_unavailable', 'The shared store (Redis) did not answer.', { retryAfterSeconds: 1 }));
+    return Promise.reject(
+      new AppError('store_unavailable', 'The shared store (Redis) did not answer.', { retryAfterSeconds: 1 }),
+    );
   }
 }
 
@@ -80,7 +85,10 @@ test('store away: no socket is opened, the request is refused with store_unavail
   const store = new UnreachableStore();
   const hub = hubOn(store, 12);
   const token = randomUUID();
-  const refused = await hub.session(token).ready().catch((e: unknown) => e);
+  const refused = await hub
+    .session(token)
+    .ready()
+    .catch((e: unknown) => e);
   expect(refused).toMatchObject({
     code: 'store_unavailable',
     status: 503,

@@ -13,11 +13,14 @@ function messageOf(f: InboundFrame) {
 }
 
 describe("every frame of the official SDK's fixtures", () => {
-  test.each(Object.entries(RESPONSE_KT).filter(([name]) => name !== 'unknownEvent'))('%s is recognised', (_name, raw) => {
-    const parsed = parseInbound(raw);
-    expect(parsed.kind).not.toBe('unknown');
-    if (parsed.kind === 'message') expect(normalizedMessageSchema.safeParse(messageOf(parsed)).success).toBe(true);
-  });
+  test.each(Object.entries(RESPONSE_KT).filter(([name]) => name !== 'unknownEvent'))(
+    '%s is recognised',
+    (_name, raw) => {
+      const parsed = parseInbound(raw);
+      expect(parsed.kind).not.toBe('unknown');
+      if (parsed.kind === 'message') expect(normalizedMessageSchema.safeParse(messageOf(parsed)).success).toBe(true);
+    },
+  );
 
   test('the full SessionResponse keeps the fields this service does not use as data', () => {
     expect(parseInbound(RESPONSE_KT.configureSuccess)).toMatchObject({
@@ -27,14 +30,30 @@ describe("every frame of the official SDK's fixtures", () => {
   });
 
   test('an unknown event type inside a message is kept, not fatal', () => {
-    const raw = RESPONSE_KT.structuredMessageWithEvents.replace('"events": [', `"events": [${RESPONSE_KT.unknownEvent},`);
-    expect(messageOf(parseInbound(raw)).events).toEqual([{ type: 'Fake' }, { type: 'Typing', value: 'Off' }, { type: 'Typing', value: 'On' }]);
+    const raw = RESPONSE_KT.structuredMessageWithEvents.replace(
+      '"events": [',
+      `"events": [${RESPONSE_KT.unknownEvent},`,
+    );
+    expect(messageOf(parseInbound(raw)).events).toEqual([
+      { type: 'Fake' },
+      { type: 'Typing', value: 'Off' },
+      { type: 'Typing', value: 'On' },
+    ]);
   });
 
   test('ConnectionClosedEvent: `reason` (mobile SDK) and `reasonCode` (Java SDK) both read', () => {
-    expect(parseInbound(RESPONSE_KT.connectionClosedEventReasonSignIn)).toMatchObject({ kind: 'connectionClosed', body: { reason: 'signedIn' } });
-    expect(frame('ConnectionClosedEvent', { reasonCode: 'signedIn' })).toMatchObject({ kind: 'connectionClosed', body: { reason: 'signedIn' } });
-    expect(frame('ConnectionClosedEvent', { reason: null })).toMatchObject({ kind: 'connectionClosed', body: { reason: undefined } });
+    expect(parseInbound(RESPONSE_KT.connectionClosedEventReasonSignIn)).toMatchObject({
+      kind: 'connectionClosed',
+      body: { reason: 'signedIn' },
+    });
+    expect(frame('ConnectionClosedEvent', { reasonCode: 'signedIn' })).toMatchObject({
+      kind: 'connectionClosed',
+      body: { reason: 'signedIn' },
+    });
+    expect(frame('ConnectionClosedEvent', { reason: null })).toMatchObject({
+      kind: 'connectionClosed',
+      body: { reason: undefined },
+    });
     expect(frame('ConnectionClosedEvent', null)).toMatchObject({ kind: 'connectionClosed' });
   });
 });
@@ -51,7 +70,10 @@ describe('null is absence', () => {
       expirationDate: null,
       allowedMedia: null,
     });
-    expect(parsed).toMatchObject({ kind: 'session', body: { connected: true, newSession: false, readOnly: false, maxCustomDataBytes: -1 } });
+    expect(parsed).toMatchObject({
+      kind: 'session',
+      body: { connected: true, newSession: false, readOnly: false, maxCustomDataBytes: -1 },
+    });
     if (parsed.kind !== 'session') return;
     expect(parsed.body.durationSeconds).toBeUndefined();
     expect(parsed.body.expirationDate).toBeUndefined();
@@ -67,11 +89,37 @@ describe('null is absence', () => {
         direction: 'Outbound',
         originatingEntity: 'Human',
         originatingMessageId: null,
-        channel: { time: null, messageId: null, type: 'Private', from: { nickname: 'Ana', firstName: null, lastName: null, image: null }, to: null },
+        channel: {
+          time: null,
+          messageId: null,
+          type: 'Private',
+          from: { nickname: 'Ana', firstName: null, lastName: null, image: null },
+          to: null,
+        },
         content: [
           { contentType: 'QuickReply', quickReply: { text: 'Yes', payload: 'yes', action: null, image: null } },
-          { contentType: 'Attachment', attachment: { id: 'att', url: 'https://api.mypurecloud.ie/api/v2/downloads/x', filename: 'a.pdf', fileSize: null, mediaType: 'File', mime: null, sha256: null } },
-          { contentType: 'Card', card: { title: 'Plan', description: null, image: null, defaultAction: null, actions: [{ type: 'Link', text: 'Open', url: 'https://example.com', payload: null }] } },
+          {
+            contentType: 'Attachment',
+            attachment: {
+              id: 'att',
+              url: 'https://api.mypurecloud.ie/api/v2/downloads/x',
+              filename: 'a.pdf',
+              fileSize: null,
+              mediaType: 'File',
+              mime: null,
+              sha256: null,
+            },
+          },
+          {
+            contentType: 'Card',
+            card: {
+              title: 'Plan',
+              description: null,
+              image: null,
+              defaultAction: null,
+              actions: [{ type: 'Link', text: 'Open', url: 'https://example.com', payload: null }],
+            },
+          },
         ],
         events: null,
         metadata: null,
@@ -88,59 +136,92 @@ describe('null is absence', () => {
       originatingEntity: 'human',
       from: { name: 'Ana' },
       quickReplies: [{ text: 'Yes', payload: 'yes' }],
-      attachments: [{ id: 'att', url: 'https://api.mypurecloud.ie/api/v2/downloads/x', filename: 'a.pdf', mediaType: 'File' }],
+      attachments: [
+        { id: 'att', url: 'https://api.mypurecloud.ie/api/v2/downloads/x', filename: 'a.pdf', mediaType: 'File' },
+      ],
       cards: [{ title: 'Plan', actions: [{ type: 'Link', text: 'Open', url: 'https://example.com' }] }],
     });
     expect(normalizedMessageSchema.safeParse(m).success).toBe(true);
   });
 
   test('a JwtResponse with nulls takes the SDK defaults instead of timing the request out', () => {
-    expect(frame('JwtResponse', { jwt: 'a.b.c', exp: null })).toMatchObject({ kind: 'jwt', body: { jwt: 'a.b.c', exp: 0 } });
+    expect(frame('JwtResponse', { jwt: 'a.b.c', exp: null })).toMatchObject({
+      kind: 'jwt',
+      body: { jwt: 'a.b.c', exp: 0 },
+    });
     expect(frame('JwtResponse', {})).toMatchObject({ kind: 'jwt', body: { jwt: '', exp: 0 } });
   });
 
   test('a TooManyRequestsErrorMessage with nulls or an odd body still refuses the request', () => {
-    const parsed = parseInbound('{"type":"response","class":"TooManyRequestsErrorMessage","code":429,"body":{"retryAfter":null,"errorCode":null,"errorMessage":null}}');
+    const parsed = parseInbound(
+      '{"type":"response","class":"TooManyRequestsErrorMessage","code":429,"body":{"retryAfter":null,"errorCode":null,"errorMessage":null}}',
+    );
     expect(parsed).toMatchObject({ kind: 'tooManyRequests' });
     if (parsed.kind !== 'tooManyRequests') return;
-    expect(guestErrorFromFrame(parsed.envelope, 'x', parsed.body.retryAfter)).toMatchObject({ code: 'rate_limited', retryAfterSeconds: 1 });
-    expect(parseInbound('{"type":"response","class":"TooManyRequestsErrorMessage","code":429,"body":{"retryAfter":"soon"}}')).toMatchObject({
+    expect(guestErrorFromFrame(parsed.envelope, 'x', parsed.body.retryAfter)).toMatchObject({
+      code: 'rate_limited',
+      retryAfterSeconds: 1,
+    });
+    expect(
+      parseInbound('{"type":"response","class":"TooManyRequestsErrorMessage","code":429,"body":{"retryAfter":"soon"}}'),
+    ).toMatchObject({
       kind: 'tooManyRequests',
     });
-    expect(parseInbound('{"type":"response","class":"TooManyRequestsErrorMessage","code":429,"body":"slow down"}')).toMatchObject({
+    expect(
+      parseInbound('{"type":"response","class":"TooManyRequestsErrorMessage","code":429,"body":"slow down"}'),
+    ).toMatchObject({
       kind: 'tooManyRequests',
       body: { errorMessage: 'slow down' },
     });
   });
 
   test('an unreadable content item is dropped, the message kept', () => {
-    const m = messageOf(frame('StructuredMessage', { id: 'x', type: 'Structured', direction: 'Outbound', content: [7, { contentType: 'QuickReply', quickReply: { text: 'A', payload: 'a' } }] }));
+    const m = messageOf(
+      frame('StructuredMessage', {
+        id: 'x',
+        type: 'Structured',
+        direction: 'Outbound',
+        content: [7, { contentType: 'QuickReply', quickReply: { text: 'A', payload: 'a' } }],
+      }),
+    );
     expect(m.quickReplies).toEqual([{ text: 'A', payload: 'a' }]);
   });
 });
 
 describe('frames that must fail a request rather than let it time out', () => {
   test('an `Error` class frame (Java SDK MessageDataType) is an error frame', () => {
-    const parsed = parseInbound('{"type":"response","class":"Error","code":400,"body":"Request failed.","tracingId":"t-1"}');
+    const parsed = parseInbound(
+      '{"type":"response","class":"Error","code":400,"body":"Request failed.","tracingId":"t-1"}',
+    );
     expect(parsed).toMatchObject({ kind: 'error', body: 'Request failed.', envelope: { tracingId: 't-1' } });
     if (parsed.kind !== 'error') return;
-    expect(guestErrorFromFrame(parsed.envelope, parsed.body)).toMatchObject({ code: 'upstream_unavailable', status: 502 });
+    expect(guestErrorFromFrame(parsed.envelope, parsed.body)).toMatchObject({
+      code: 'upstream_unavailable',
+      status: 502,
+    });
   });
 
   test('an `Error` body shaped like ErrorMessage gives its text and code', () => {
     const parsed = frame('Error', { name: 'Error', message: 'm', errorCode: 4006, errorMessage: 'session expired' });
     expect(parsed).toMatchObject({ kind: 'error', body: 'session expired', envelope: { code: 4006 } });
     if (parsed.kind !== 'error') return;
-    expect(guestErrorFromFrame(parsed.envelope, parsed.body)).toMatchObject({ code: 'session_expired', fatalForSession: true });
+    expect(guestErrorFromFrame(parsed.envelope, parsed.body)).toMatchObject({
+      code: 'session_expired',
+      fatalForSession: true,
+    });
   });
 });
 
 describe('retryAfter', () => {
   test('a frame asking for 1e12 seconds gives a Retry-After of at most the maximum', () => {
-    const parsed = parseInbound('{"type":"response","class":"TooManyRequestsErrorMessage","code":429,"body":{"retryAfter":1e12,"errorCode":4029}}');
+    const parsed = parseInbound(
+      '{"type":"response","class":"TooManyRequestsErrorMessage","code":429,"body":{"retryAfter":1e12,"errorCode":4029}}',
+    );
     expect(parsed.kind).toBe('tooManyRequests');
     if (parsed.kind !== 'tooManyRequests') return;
-    expect(guestErrorFromFrame(parsed.envelope, 'slow', parsed.body.retryAfter).retryAfterSeconds).toBe(MAX_RETRY_AFTER_SECONDS);
+    expect(guestErrorFromFrame(parsed.envelope, 'slow', parsed.body.retryAfter).retryAfterSeconds).toBe(
+      MAX_RETRY_AFTER_SECONDS,
+    );
   });
 
   test.each([
@@ -155,7 +236,17 @@ describe('retryAfter', () => {
 
 describe('receipts', () => {
   test('a Receipt is never a chat message: it carries the id of the message it reports on', () => {
-    const parsed = frame('StructuredMessage', { id: 'msg-1', type: 'Receipt', status: 'Delivered', direction: 'Outbound', channel: { time: '2024-05-01T10:00:00.000Z' } }, { tracingId: 't-1' });
+    const parsed = frame(
+      'StructuredMessage',
+      {
+        id: 'msg-1',
+        type: 'Receipt',
+        status: 'Delivered',
+        direction: 'Outbound',
+        channel: { time: '2024-05-01T10:00:00.000Z' },
+      },
+      { tracingId: 't-1' },
+    );
     expect(parsed.kind).toBe('unknown');
     expect(parsed).toMatchObject({ reason: expect.stringContaining('receipt (Delivered) for message msg-1') });
   });
@@ -191,7 +282,12 @@ describe('structured content', () => {
             contentType: 'ListPicker',
             listPicker: {
               id: 'lp-1',
-              receivedMessage: { title: 'Choose a size', subtitle: 'One per section', imageUrl: null, buttonLabel: 'Choose' },
+              receivedMessage: {
+                title: 'Choose a size',
+                subtitle: 'One per section',
+                imageUrl: null,
+                buttonLabel: 'Choose',
+              },
               replyMessage: { title: 'Thanks' },
               sections: [
                 {
@@ -256,9 +352,28 @@ describe('structured content', () => {
                   title: 'Details',
                   subtitle: 'About you',
                   pageComponents: [
-                    { formComponentType: 'Input', input: { id: 'name', title: 'Name', isRequired: true, isMultipleLine: false, placeholderText: null } },
-                    { formComponentType: 'WheelPicker', wheelPicker: { id: 'guests', items: [{ id: 'g1', title: '1', value: '1' }] } },
-                    { formComponentType: 'DatePicker', datePicker: { id: 'when', title: 'When', availableTimes: [{ dateTime: '2024-06-01T09:00:00.000Z', duration: 3600 }] } },
+                    {
+                      formComponentType: 'Input',
+                      input: {
+                        id: 'name',
+                        title: 'Name',
+                        isRequired: true,
+                        isMultipleLine: false,
+                        placeholderText: null,
+                      },
+                    },
+                    {
+                      formComponentType: 'WheelPicker',
+                      wheelPicker: { id: 'guests', items: [{ id: 'g1', title: '1', value: '1' }] },
+                    },
+                    {
+                      formComponentType: 'DatePicker',
+                      datePicker: {
+                        id: 'when',
+                        title: 'When',
+                        availableTimes: [{ dateTime: '2024-06-01T09:00:00.000Z', duration: 3600 }],
+                      },
+                    },
                     { formComponentType: 'Hologram', hologram: { id: 'h' } },
                   ],
                 },
@@ -282,7 +397,14 @@ describe('structured content', () => {
             components: [
               { type: 'Input', id: 'name', input: { title: 'Name', isRequired: true, isMultipleLine: false } },
               { type: 'WheelPicker', id: 'guests', wheelPicker: { items: [{ id: 'g1', title: '1', value: '1' }] } },
-              { type: 'DatePicker', id: 'when', datePicker: { title: 'When', availableTimes: [{ dateTime: '2024-06-01T09:00:00.000Z', duration: 3600 }] } },
+              {
+                type: 'DatePicker',
+                id: 'when',
+                datePicker: {
+                  title: 'When',
+                  availableTimes: [{ dateTime: '2024-06-01T09:00:00.000Z', duration: 3600 }],
+                },
+              },
               { type: 'Hologram' },
             ],
           },
@@ -308,7 +430,11 @@ describe('structured content', () => {
         id: 'c',
         type: 'Structured',
         direction: 'Outbound',
-        content: [{ contentType: 'Card', card: card('one') }, { contentType: 'Carousel', carousel: { cards: [card('two'), card('three')] } }, { contentType: 'Hologram' }],
+        content: [
+          { contentType: 'Card', card: card('one') },
+          { contentType: 'Carousel', carousel: { cards: [card('two'), card('three')] } },
+          { contentType: 'Hologram' },
+        ],
       }),
     );
     expect(m.cards?.map((c) => c.title)).toEqual(['one', 'two', 'three']);
@@ -324,16 +450,31 @@ describe('structured content', () => {
     });
   });
 
-  test("a ButtonResponse keeps the message it answers", () => {
+  test('a ButtonResponse keeps the message it answers', () => {
     const m = messageOf(
       frame('StructuredMessage', {
         id: 'r',
         type: 'Structured',
         direction: 'Inbound',
         text: 'Select this option',
-        content: [{ contentType: 'ButtonResponse', buttonResponse: { type: 'Button', text: 'Select this option', payload: 'postback_payload', originatingMessageId: 'msg_id' } }],
+        content: [
+          {
+            contentType: 'ButtonResponse',
+            buttonResponse: {
+              type: 'Button',
+              text: 'Select this option',
+              payload: 'postback_payload',
+              originatingMessageId: 'msg_id',
+            },
+          },
+        ],
       }),
     );
-    expect(m.buttonResponse).toEqual({ type: 'Button', text: 'Select this option', payload: 'postback_payload', originatingMessageId: 'msg_id' });
+    expect(m.buttonResponse).toEqual({
+      type: 'Button',
+      text: 'Select this option',
+      payload: 'postback_payload',
+      originatingMessageId: 'msg_id',
+    });
   });
 });

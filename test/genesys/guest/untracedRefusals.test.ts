@@ -32,7 +32,18 @@ function desk() {
     },
   });
   const write = (tracingId: string): Pending => {
-    const p: Pending = { kind: 'send', tracingId, frame: {}, written: true, writtenAt: Date.now(), lastWrittenAt: Date.now(), inDoubt: false, resolve: () => undefined, reject: () => undefined, timer: undefined as unknown as NodeJS.Timeout };
+    const p: Pending = {
+      kind: 'send',
+      tracingId,
+      frame: {},
+      written: true,
+      writtenAt: Date.now(),
+      lastWrittenAt: Date.now(),
+      inDoubt: false,
+      resolve: () => undefined,
+      reject: () => undefined,
+      timer: undefined as unknown as NodeJS.Timeout,
+    };
     pending.add(p);
     return p;
   };
@@ -63,7 +74,12 @@ test('one refusal, two requests that could own it: nothing is guessed until one 
   expect(d.refused()).toEqual(['b']);
   // Written again after the wait, not failed; a client that sees it is told how long to wait.
   expect(d.errors()[0]?.fail).toBe(false);
-  expect(d.errors()[0]?.error).toMatchObject({ code: 'rate_limited', status: 429, retryAfterSeconds: 5, message: expect.stringMatching(/retry/i) });
+  expect(d.errors()[0]?.error).toMatchObject({
+    code: 'rate_limited',
+    status: 429,
+    retryAfterSeconds: 5,
+    message: expect.stringMatching(/retry/i),
+  });
 });
 
 test('an answer long after the refusal still settles who was refused', async () => {

@@ -36,7 +36,10 @@ test('exchange, refresh and revoke: credentials that work, then work no more', a
 
 test('a sign-in without a refresh token (implicit flow) cannot be renewed, and Genesys is not asked', async () => {
   const before = sim.requests.length;
-  await expect(tokens.refresh({ jwt: 'j' })).rejects.toMatchObject({ code: 'reauthentication_required', message: expect.stringMatching(/sign in again/i) });
+  await expect(tokens.refresh({ jwt: 'j' })).rejects.toMatchObject({
+    code: 'reauthentication_required',
+    message: expect.stringMatching(/sign in again/i),
+  });
   expect(sim.requests.length).toBe(before);
 });
 
@@ -49,7 +52,9 @@ test('Genesys failing is upstream_unavailable (retry), never a demand to sign in
   sim.faults.failRest('signInRevoke', { status: 500 });
   await expect(tokens.revoke('j')).rejects.toMatchObject({ code: 'upstream_unavailable' });
   sim.faults.failRest('signInExchange', { status: 200, body: { unexpected: true } });
-  await expect(tokens.exchange(await signInAt(sim, 'customer-2'))).rejects.toMatchObject({ code: 'upstream_unavailable' });
+  await expect(tokens.exchange(await signInAt(sim, 'customer-2'))).rejects.toMatchObject({
+    code: 'upstream_unavailable',
+  });
 
   const unreachable = new WebDeploymentTokens(http.axios, 'http://127.0.0.1:9', sim.deploymentId, log.logger);
   await expect(unreachable.exchange(grant)).rejects.toMatchObject({ code: 'upstream_unavailable' });
@@ -57,9 +62,19 @@ test('Genesys failing is upstream_unavailable (retry), never a demand to sign in
 
 test('the implicit flow: an ID token and its nonce give a JWT with no refresh token', async () => {
   const grant = await signInAt(sim, 'customer-3', { nonce: 'n-123' });
-  const form = new URLSearchParams({ grant_type: 'authorization_code', client_id: sim.signIn.clientId, code: grant.code, redirect_uri: grant.redirectUri, code_verifier: grant.codeVerifier });
-  const answer = (await (await fetch(`${sim.url}/oidc/token`, { method: 'POST', body: form })).json()) as { id_token: string };
-  await expect(tokens.exchange({ idToken: answer.id_token, nonce: 'another' })).rejects.toMatchObject({ code: 'reauthentication_required' });
+  const form = new URLSearchParams({
+    grant_type: 'authorization_code',
+    client_id: sim.signIn.clientId,
+    code: grant.code,
+    redirect_uri: grant.redirectUri,
+    code_verifier: grant.codeVerifier,
+  });
+  const answer = (await (await fetch(`${sim.url}/oidc/token`, { method: 'POST', body: form })).json()) as {
+    id_token: string;
+  };
+  await expect(tokens.exchange({ idToken: answer.id_token, nonce: 'another' })).rejects.toMatchObject({
+    code: 'reauthentication_required',
+  });
   const signIn = await tokens.exchange({ idToken: answer.id_token, nonce: 'n-123' });
   expect(signIn).toEqual({ jwt: expect.stringMatching(/^eyJ/) });
 });
@@ -79,47 +94,84 @@ describe("Genesys's answer, status by status (docs/genesys-protocol.md#authentic
     await expect(refresh()).resolves.toEqual({ jwt: CREDENTIALS.jwt, refreshToken: 'r' });
   });
 
-  test.each([300, 429, 500, 503])('%i is upstream_unavailable (retry), with the operation, status and correlation id for the log', async (status) => {
-    sim.faults.failRest('signInExchange', { status, body: CREDENTIALS, headers: CORRELATION });
-    const exchanged = await exchange().catch((e: unknown) => e);
-    expect(exchanged).toMatchObject({ code: 'upstream_unavailable', status: 502, message: expect.stringMatching(/retry/i) });
-    expect(exchanged).toHaveProperty('logDetail', { signInOperation: 'exchange', genesysStatus: status, correlationId: 'corr-status' });
+  test.each([300, 429, 500, 503])(
+    '%i is upstream_unavailable (retry), with the operation, status and correlation id for the log',
+    async (status) => {
+      sim.faults.failRest('signInExchange', { status, body: CREDENTIALS, headers: CORRELATION });
+      const exchanged = await exchange().catch((e: unknown) => e);
+      expect(exchanged).toMatchObject({
+        code: 'upstream_unavailable',
+        status: 502,
+        message: expect.stringMatching(/retry/i),
+      });
+      expect(exchanged).toHaveProperty('logDetail', {
+        signInOperation: 'exchange',
+        genesysStatus: status,
+        correlationId: 'corr-status',
+      });
 
-    sim.faults.failRest('signInRefresh', { status, body: CREDENTIALS, headers: CORRELATION });
-    const refreshed = await refresh().catch((e: unknown) => e);
-    expect(refreshed).toMatchObject({ code: 'upstream_unavailable', status: 502 });
-    expect(refreshed).toHaveProperty('logDetail', { signInOperation: 'refresh', genesysStatus: status, correlationId: 'corr-status' });
-  });
+      sim.faults.failRest('signInRefresh', { status, body: CREDENTIALS, headers: CORRELATION });
+      const refreshed = await refresh().catch((e: unknown) => e);
+      expect(refreshed).toMatchObject({ code: 'upstream_unavailable', status: 502 });
+      expect(refreshed).toHaveProperty('logDetail', {
+        signInOperation: 'refresh',
+        genesysStatus: status,
+        correlationId: 'corr-status',
+      });
+    },
+  );
 
-  test.each([400, 401, 499])('%i is Genesys refusing the credential: reauthentication_required, logged with its operation and status', async (status) => {
-    const before = refusalLogs().length;
-    sim.faults.failRest('signInExchange', { status, body: CREDENTIALS, headers: CORRELATION });
-    const exchanged = await exchange().catch((e: unknown) => e);
-    expect(exchanged).toMatchObject({ code: 'reauthentication_required', status: 401, message: expect.stringMatching(/sign in again/i) });
-    expect(exchanged).toHaveProperty('logDetail', { signInOperation: 'exchange', genesysStatus: status });
+  test.each([400, 401, 499])(
+    '%i is Genesys refusing the credential: reauthentication_required, logged with its operation and status',
+    async (status) => {
+      const before = refusalLogs().length;
+      sim.faults.failRest('signInExchange', { status, body: CREDENTIALS, headers: CORRELATION });
+      const exchanged = await exchange().catch((e: unknown) => e);
+      expect(exchanged).toMatchObject({
+        code: 'reauthentication_required',
+        status: 401,
+        message: expect.stringMatching(/sign in again/i),
+      });
+      expect(exchanged).toHaveProperty('logDetail', { signInOperation: 'exchange', genesysStatus: status });
 
-    sim.faults.failRest('signInRefresh', { status, body: CREDENTIALS, headers: CORRELATION });
-    const refreshed = await refresh().catch((e: unknown) => e);
-    expect(refreshed).toMatchObject({ code: 'reauthentication_required', status: 401, message: expect.stringMatching(/sign in again/i) });
-    expect(refreshed).toHaveProperty('logDetail', { signInOperation: 'refresh', genesysStatus: status });
+      sim.faults.failRest('signInRefresh', { status, body: CREDENTIALS, headers: CORRELATION });
+      const refreshed = await refresh().catch((e: unknown) => e);
+      expect(refreshed).toMatchObject({
+        code: 'reauthentication_required',
+        status: 401,
+        message: expect.stringMatching(/sign in again/i),
+      });
+      expect(refreshed).toHaveProperty('logDetail', { signInOperation: 'refresh', genesysStatus: status });
 
-    expect(refusalLogs().slice(before)).toEqual([
-      expect.objectContaining({ level: 30, signInOperation: 'exchange', status, correlationId: 'corr-status' }),
-      expect.objectContaining({ level: 30, signInOperation: 'refresh', status, correlationId: 'corr-status' }),
-    ]);
-  });
+      expect(refusalLogs().slice(before)).toEqual([
+        expect.objectContaining({ level: 30, signInOperation: 'exchange', status, correlationId: 'corr-status' }),
+        expect.objectContaining({ level: 30, signInOperation: 'refresh', status, correlationId: 'corr-status' }),
+      ]);
+    },
+  );
 
   test.each([200, 204, 299])('a revoke answered %i signed the customer out', async (status) => {
     sim.faults.failRest('signInRevoke', { status, body: status === 204 ? undefined : {} });
     await expect(tokens.revoke('j')).resolves.toBe(true);
   });
 
-  test.each([300, 400, 403, 429, 500])('a revoke answered %i is upstream_unavailable, not a sign-out', async (status) => {
-    sim.faults.failRest('signInRevoke', { status, headers: CORRELATION });
-    const error = await tokens.revoke('j').catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'upstream_unavailable', status: 502, message: expect.stringMatching(/retry/i) });
-    expect(error).toHaveProperty('logDetail', { signInOperation: 'revoke', genesysStatus: status, correlationId: 'corr-status' });
-  });
+  test.each([300, 400, 403, 429, 500])(
+    'a revoke answered %i is upstream_unavailable, not a sign-out',
+    async (status) => {
+      sim.faults.failRest('signInRevoke', { status, headers: CORRELATION });
+      const error = await tokens.revoke('j').catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        code: 'upstream_unavailable',
+        status: 502,
+        message: expect.stringMatching(/retry/i),
+      });
+      expect(error).toHaveProperty('logDetail', {
+        signInOperation: 'revoke',
+        genesysStatus: status,
+        correlationId: 'corr-status',
+      });
+    },
+  );
 });
 
 test('no answer is upstream_unavailable, 502 when unreachable and 504 when too slow, with the operation for the log', async () => {
@@ -131,7 +183,11 @@ test('no answer is upstream_unavailable, 502 when unreachable and 504 when too s
   };
   for (const [operation, call] of Object.entries(calls)) {
     const error = await call().catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'upstream_unavailable', status: 502, message: expect.stringMatching(/retry/i) });
+    expect(error).toMatchObject({
+      code: 'upstream_unavailable',
+      status: 502,
+      message: expect.stringMatching(/retry/i),
+    });
     expect(error).toHaveProperty('logDetail', { signInOperation: operation, transport: expect.stringMatching(/\w/) });
   }
 

@@ -1,4 +1,8 @@
-import { domainAllowsHost, normalizeAllowedDomain, originMismatches } from '../../../src/genesys/platform/allowedDomains';
+import {
+  domainAllowsHost,
+  normalizeAllowedDomain,
+  originMismatches,
+} from '../../../src/genesys/platform/allowedDomains';
 
 describe('normalizeAllowedDomain', () => {
   it.each([
@@ -39,15 +43,29 @@ describe('originMismatches', () => {
   const policy = { allowAllDomains: false, allowedDomains: ['shop.example.com', '*.example.net'] };
 
   it('names nothing when every origin is allowed', () => {
-    expect(originMismatches(policy, ['https://shop.example.com', 'https://*.example.net', 'http://a.example.net:3000'], 'https://shop.example.com')).toEqual([]);
+    expect(
+      originMismatches(
+        policy,
+        ['https://shop.example.com', 'https://*.example.net', 'http://a.example.net:3000'],
+        'https://shop.example.com',
+      ),
+    ).toEqual([]);
   });
 
   it('names nothing when the deployment allows all domains', () => {
-    expect(originMismatches({ allowAllDomains: true, allowedDomains: [] }, ['https://other.test'], 'https://other.test')).toEqual([]);
+    expect(
+      originMismatches({ allowAllDomains: true, allowedDomains: [] }, ['https://other.test'], 'https://other.test'),
+    ).toEqual([]);
   });
 
   it('names each origin the deployment does not allow', () => {
-    expect(originMismatches(policy, ['https://shop.example.com', 'https://www.example.com', 'https://*.example.com'], 'https://bff.example.org')).toEqual([
+    expect(
+      originMismatches(
+        policy,
+        ['https://shop.example.com', 'https://www.example.com', 'https://*.example.com'],
+        'https://bff.example.org',
+      ),
+    ).toEqual([
       "CORS_ALLOWED_ORIGINS allows https://www.example.com but the deployment's allowedDomains [shop.example.com, *.example.net] do not include www.example.com: Genesys may refuse this origin",
       "CORS_ALLOWED_ORIGINS allows https://*.example.com but the deployment's allowedDomains [shop.example.com, *.example.net] do not cover every host under example.com: Genesys may refuse those origins",
       "GENESYS_ORIGIN https://bff.example.org is not among the deployment's allowedDomains [shop.example.com, *.example.net]: the guest WebSocket handshake will be refused with 403",

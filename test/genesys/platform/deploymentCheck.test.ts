@@ -22,7 +22,14 @@ const active = (extra: Record<string, unknown> = {}): Answer => ({
 
 function refusal(status: number, code?: string): Answer {
   const upstream = { method: 'GET' as const, path: PATH, status, code };
-  return { error: new PlatformApiError(upstream, 'upstream_unavailable', 'Genesys Cloud refused a request this service made.', { status: 502 }) };
+  return {
+    error: new PlatformApiError(
+      upstream,
+      'upstream_unavailable',
+      'Genesys Cloud refused a request this service made.',
+      { status: 502 },
+    ),
+  };
 }
 
 describe('DeploymentCheck', () => {
@@ -74,7 +81,10 @@ describe('DeploymentCheck', () => {
   it('is not ready while the first read is under way, and logs nothing for it', () => {
     deploymentCheck();
 
-    expect(readiness.report()).toMatchObject({ ready: false, checks: { deployment: { ok: false, detail: 'Checking the Messenger deployment.' } } });
+    expect(readiness.report()).toMatchObject({
+      ready: false,
+      checks: { deployment: { ok: false, detail: 'Checking the Messenger deployment.' } },
+    });
     expect(log.lines()).toEqual([]);
   });
 
@@ -84,9 +94,18 @@ describe('DeploymentCheck', () => {
 
     expect(requests).toEqual([{ method: 'GET', path: PATH }]);
     expect(readiness.report().ready).toBe(true);
-    expect(deploymentCheckInReadyz()).toEqual({ ok: true, status: 'Active', detail: 'Messenger deployment "Shop Messenger" is Active.' });
+    expect(deploymentCheckInReadyz()).toEqual({
+      ok: true,
+      status: 'Active',
+      detail: 'Messenger deployment "Shop Messenger" is Active.',
+    });
     expect(log.lines()).toEqual([
-      expect.objectContaining({ level: LEVEL.info, msg: 'Messenger deployment "Shop Messenger" is Active.', deploymentId: TEST_DEPLOYMENT_ID, status: 'Active' }),
+      expect.objectContaining({
+        level: LEVEL.info,
+        msg: 'Messenger deployment "Shop Messenger" is Active.',
+        deploymentId: TEST_DEPLOYMENT_ID,
+        status: 'Active',
+      }),
     ]);
   });
 
@@ -94,7 +113,11 @@ describe('DeploymentCheck', () => {
     deploymentCheck();
     await read(active({ name: undefined }));
 
-    expect(deploymentCheckInReadyz()).toEqual({ ok: true, status: 'Active', detail: 'The Messenger deployment is Active.' });
+    expect(deploymentCheckInReadyz()).toEqual({
+      ok: true,
+      status: 'Active',
+      detail: 'The Messenger deployment is Active.',
+    });
   });
 
   it.each([
@@ -104,30 +127,45 @@ describe('DeploymentCheck', () => {
     ['Deleting', 'it is being deleted; set GENESYS_DEPLOYMENT_ID to another deployment'],
     // A status Genesys may add later is reported as it is, with the general advice.
     ['Archived', 'only an Active deployment can start conversations.'],
-  ])('is not ready when the deployment is %s, saying what to do, and logs it as an error with the id and status', async (status, advice) => {
-    deploymentCheck();
-    await read(active({ status }));
+  ])(
+    'is not ready when the deployment is %s, saying what to do, and logs it as an error with the id and status',
+    async (status, advice) => {
+      deploymentCheck();
+      await read(active({ status }));
 
-    expect(readiness.report().ready).toBe(false);
-    const detail = `Messenger deployment "Shop Messenger" (GENESYS_DEPLOYMENT_ID) is ${status}, not Active: `;
-    expect(deploymentCheckInReadyz()).toEqual({ ok: false, status, detail: expect.stringContaining(detail) });
-    expect(deploymentCheckInReadyz()!.detail).toContain(advice);
-    expect(log.lines()).toEqual([
-      expect.objectContaining({ level: LEVEL.error, msg: deploymentCheckInReadyz()!.detail, deploymentId: TEST_DEPLOYMENT_ID, status }),
-    ]);
-  });
+      expect(readiness.report().ready).toBe(false);
+      const detail = `Messenger deployment "Shop Messenger" (GENESYS_DEPLOYMENT_ID) is ${status}, not Active: `;
+      expect(deploymentCheckInReadyz()).toEqual({ ok: false, status, detail: expect.stringContaining(detail) });
+      expect(deploymentCheckInReadyz()!.detail).toContain(advice);
+      expect(log.lines()).toEqual([
+        expect.objectContaining({
+          level: LEVEL.error,
+          msg: deploymentCheckInReadyz()!.detail,
+          deploymentId: TEST_DEPLOYMENT_ID,
+          status,
+        }),
+      ]);
+    },
+  );
 
   it('reports a deployment without a status as unknown, not Active', async () => {
     deploymentCheck();
     await read(active({ status: undefined }));
 
     expect(readiness.report().ready).toBe(false);
-    expect(deploymentCheckInReadyz()).toMatchObject({ ok: false, status: 'unknown', detail: expect.stringContaining('is unknown, not Active') });
+    expect(deploymentCheckInReadyz()).toMatchObject({
+      ok: false,
+      status: 'unknown',
+      detail: expect.stringContaining('is unknown, not Active'),
+    });
   });
 
   describe('allowed domains', () => {
     it('warns once per origin the deployment does not allow, with the deployment id, and not again on a re-read', async () => {
-      deploymentCheck({ allowedOrigins: ['https://shop.example.com', 'https://checkout.example.org'], genesysOrigin: 'https://bff.example.org' });
+      deploymentCheck({
+        allowedOrigins: ['https://shop.example.com', 'https://checkout.example.org'],
+        genesysOrigin: 'https://bff.example.org',
+      });
       await read(active({ allowAllDomains: false, allowedDomains: ['shop.example.com'] }));
       await read(active({ allowAllDomains: false, allowedDomains: ['shop.example.com'] }));
 
@@ -159,10 +197,14 @@ describe('DeploymentCheck', () => {
 
       expect(readiness.report().ready).toBe(false);
       const { detail } = deploymentCheckInReadyz()!;
-      expect(detail).toContain('The OAuth client may not read the Messenger deployment in mypurecloud.ie (403 missing.permissions)');
+      expect(detail).toContain(
+        'The OAuth client may not read the Messenger deployment in mypurecloud.ie (403 missing.permissions)',
+      );
       expect(detail).toContain('webDeployments:deployment:view');
       expect(detail).toContain('or unset GENESYS_CLIENT_ID/GENESYS_CLIENT_SECRET to run without the Platform API.');
-      expect(linesAbout(/^The OAuth client may not read/)).toEqual([expect.objectContaining({ level: LEVEL.error, deploymentId: TEST_DEPLOYMENT_ID })]);
+      expect(linesAbout(/^The OAuth client may not read/)).toEqual([
+        expect.objectContaining({ level: LEVEL.error, deploymentId: TEST_DEPLOYMENT_ID }),
+      ]);
     });
 
     it('says "forbidden" on a 403 whose body has no code', async () => {
@@ -178,9 +220,13 @@ describe('DeploymentCheck', () => {
 
       expect(readiness.report().ready).toBe(false);
       const { detail } = deploymentCheckInReadyz()!;
-      expect(detail).toContain('Genesys has no Messenger deployment with this GENESYS_DEPLOYMENT_ID in mypurecloud.ie (404 not.found)');
+      expect(detail).toContain(
+        'Genesys has no Messenger deployment with this GENESYS_DEPLOYMENT_ID in mypurecloud.ie (404 not.found)',
+      );
       expect(detail).toContain('check that GENESYS_REGION is the region of your Genesys Cloud org');
-      expect(linesAbout(/^Genesys has no Messenger deployment/)).toEqual([expect.objectContaining({ level: LEVEL.error, deploymentId: TEST_DEPLOYMENT_ID })]);
+      expect(linesAbout(/^Genesys has no Messenger deployment/)).toEqual([
+        expect.objectContaining({ level: LEVEL.error, deploymentId: TEST_DEPLOYMENT_ID }),
+      ]);
 
       check.close();
       deploymentCheck();
@@ -193,7 +239,10 @@ describe('DeploymentCheck', () => {
       await read({ error: new TokenUnavailableError(30_000, { status: 503, logDetail: {} }) });
 
       expect(readiness.report().ready).toBe(false);
-      expect(deploymentCheckInReadyz()).toEqual({ ok: false, detail: 'The Messenger deployment cannot be checked without an OAuth token (see the token check).' });
+      expect(deploymentCheckInReadyz()).toEqual({
+        ok: false,
+        detail: 'The Messenger deployment cannot be checked without an OAuth token (see the token check).',
+      });
       expect(log.lines()).toEqual([expect.objectContaining({ level: LEVEL.warn, deploymentId: TEST_DEPLOYMENT_ID })]);
     });
 
@@ -202,9 +251,16 @@ describe('DeploymentCheck', () => {
       await read(refusal(500, 'internal.server.error'));
 
       expect(readiness.report().ready).toBe(false);
-      expect(deploymentCheckInReadyz()).toEqual({ ok: false, detail: 'The Messenger deployment could not be read from Genesys (see the log); retrying.' });
+      expect(deploymentCheckInReadyz()).toEqual({
+        ok: false,
+        detail: 'The Messenger deployment could not be read from Genesys (see the log); retrying.',
+      });
       expect(log.lines()).toEqual([
-        expect.objectContaining({ level: LEVEL.error, msg: deploymentCheckInReadyz()!.detail, deploymentId: TEST_DEPLOYMENT_ID }),
+        expect.objectContaining({
+          level: LEVEL.error,
+          msg: deploymentCheckInReadyz()!.detail,
+          deploymentId: TEST_DEPLOYMENT_ID,
+        }),
       ]);
     });
 
@@ -219,7 +275,9 @@ describe('DeploymentCheck', () => {
         status: 'Active',
         detail: 'Messenger deployment "Shop Messenger" is Active. Re-reading it failed just now; retrying.',
       });
-      expect(linesAbout(/Re-reading it failed/)).toEqual([expect.objectContaining({ level: LEVEL.warn, deploymentId: TEST_DEPLOYMENT_ID, status: 'Active' })]);
+      expect(linesAbout(/Re-reading it failed/)).toEqual([
+        expect.objectContaining({ level: LEVEL.warn, deploymentId: TEST_DEPLOYMENT_ID, status: 'Active' }),
+      ]);
       await expect(check.get()).resolves.toMatchObject({ status: 'Active' });
     });
 
@@ -229,8 +287,14 @@ describe('DeploymentCheck', () => {
       await read(refusal(503, 'service.unavailable'));
 
       expect(readiness.report().ready).toBe(false);
-      expect(deploymentCheckInReadyz()).toMatchObject({ ok: false, status: 'Inactive', detail: expect.stringMatching(/is Inactive, not Active: .* Re-reading it failed just now; retrying\.$/) });
-      expect(linesAbout(/Re-reading it failed/)).toEqual([expect.objectContaining({ level: LEVEL.error, status: 'Inactive' })]);
+      expect(deploymentCheckInReadyz()).toMatchObject({
+        ok: false,
+        status: 'Inactive',
+        detail: expect.stringMatching(/is Inactive, not Active: .* Re-reading it failed just now; retrying\.$/),
+      });
+      expect(linesAbout(/Re-reading it failed/)).toEqual([
+        expect.objectContaining({ level: LEVEL.error, status: 'Inactive' }),
+      ]);
     });
   });
 
@@ -251,7 +315,11 @@ describe('DeploymentCheck', () => {
 
       // A caller of the deployment (until the retry) is told Genesys failed, not handed a half-read one.
       const error = await check.get().catch((e: unknown) => e);
-      expect(error).toMatchObject({ code: 'upstream_unavailable', status: 502, message: expect.stringContaining('unexpected body') });
+      expect(error).toMatchObject({
+        code: 'upstream_unavailable',
+        status: 502,
+        message: expect.stringContaining('unexpected body'),
+      });
     });
   });
 });

@@ -4,7 +4,7 @@ import { createGenesysPlatform, type GenesysPlatform } from '../../../src/genesy
 import { createApp } from '../../../src/http/app';
 import { Readiness } from '../../../src/observability/readiness';
 import { FIXTURE_GENESYS, useFixture, type Fixture } from '../../support/nockBack';
-import { recordingSleep, testConfig} from '../../support/platform';
+import { recordingSleep, testConfig } from '../../support/platform';
 import { waitFor } from '../../support/wait';
 
 /** The whole Platform side behind the real app, as server.ts wires it. */
@@ -39,11 +39,16 @@ describe('/readyz with the Platform side', () => {
 
   const readyz = async (app: ReturnType<typeof start>) => {
     const res = await request(app).get('/readyz');
-    return { status: res.status, checks: res.body.checks as Record<string, { ok: boolean; detail: string; status?: string }> };
+    return {
+      status: res.status,
+      checks: res.body.checks as Record<string, { ok: boolean; detail: string; status?: string }>,
+    };
   };
 
   it('is 503 naming the credentials and the region when the login host refuses the client, without hammering it', async () => {
-    fixture = await useFixture('readyz-token-rejected.json', { GENESYS_CLIENT_SECRET: 'not-the-real-secret-for-this-client' });
+    fixture = await useFixture('readyz-token-rejected.json', {
+      GENESYS_CLIENT_SECRET: 'not-the-real-secret-for-this-client',
+    });
     const app = start();
     await settled('token', 'deployment', 'messengerConfig');
 
@@ -75,7 +80,11 @@ describe('/readyz with the Platform side', () => {
     const { status, checks } = await readyz(app);
     expect(status).toBe(200);
     expect(checks.token!.ok).toBe(true);
-    expect(checks.deployment).toEqual({ ok: true, status: 'Active', detail: 'Messenger deployment "Shop Messenger" is Active.' });
+    expect(checks.deployment).toEqual({
+      ok: true,
+      status: 'Active',
+      detail: 'Messenger deployment "Shop Messenger" is Active.',
+    });
     expect(checks.messengerConfig!.ok).toBe(true);
 
     const allowed = '[shop.example.com, https://www.example.com]';
@@ -90,7 +99,10 @@ describe('/readyz with the Platform side', () => {
 
   it('warns about nothing when the deployment allows all domains', async () => {
     fixture = await useFixture('deployment-all-domains.json');
-    const app = start({ CORS_ALLOWED_ORIGINS: 'https://checkout.example.org', GENESYS_ORIGIN: 'https://bff.example.org' });
+    const app = start({
+      CORS_ALLOWED_ORIGINS: 'https://checkout.example.org',
+      GENESYS_ORIGIN: 'https://bff.example.org',
+    });
     await settled('deployment');
 
     expect((await readyz(app)).status).toBe(200);
@@ -121,7 +133,12 @@ describe('/readyz with the Platform side', () => {
     expect(checks.deployment!.detail).toContain('webDeployments:deployment:view');
     const failure = log.lines().find((l) => l.msg === 'Genesys Platform request failed');
     expect(failure).toMatchObject({
-      genesys: { status: 403, code: 'missing.permissions', correlationId: 'a7b8c9d0-e1f2-4a3b-8c4d-5e6f7a8b9c0d', contextId: 'c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f' },
+      genesys: {
+        status: 403,
+        code: 'missing.permissions',
+        correlationId: 'a7b8c9d0-e1f2-4a3b-8c4d-5e6f7a8b9c0d',
+        contextId: 'c1d2e3f4-a5b6-4c7d-8e9f-0a1b2c3d4e5f',
+      },
     });
   });
 
@@ -152,7 +169,11 @@ describe('/readyz with the Platform side', () => {
     expect(side.platform).toBeUndefined();
     await expect(side.messengerConfig.get()).resolves.toMatchObject({ autoStart: true });
     expect(log.lines()).toContainEqual(
-      expect.objectContaining({ level: 30, component: 'genesys-platform', msg: expect.stringContaining('No GENESYS_CLIENT_ID/GENESYS_CLIENT_SECRET') }),
+      expect.objectContaining({
+        level: 30,
+        component: 'genesys-platform',
+        msg: expect.stringContaining('No GENESYS_CLIENT_ID/GENESYS_CLIENT_SECRET'),
+      }),
     );
   });
 
@@ -163,7 +184,10 @@ describe('/readyz with the Platform side', () => {
       start({ DEPLOYMENT_CACHE_TTL_SECONDS: '60' });
       // Timers are fake here, so the wait turns the event loop instead of sleeping (bounded by the real clock).
       const since = performance.now();
-      while ((side.deployment!.state().status !== 'Active' || !side.messengerConfig.state().ok) && performance.now() - since < 10_000) {
+      while (
+        (side.deployment!.state().status !== 'Active' || !side.messengerConfig.state().ok) &&
+        performance.now() - since < 10_000
+      ) {
         await new Promise((resolve) => setImmediate(resolve));
       }
       expect(side.deployment!.state().status).toBe('Active');
@@ -186,7 +210,12 @@ describe('/readyz with the Platform side', () => {
       fixture = await useFixture(name);
       start({ LOG_LEVEL: 'debug' });
       await settled('token', 'deployment');
-      await side.platform!.request({ method: 'GET', path: `/api/v2/webdeployments/deployments/${FIXTURE_GENESYS.deploymentId}` }).catch(() => undefined);
+      await side
+        .platform!.request({
+          method: 'GET',
+          path: `/api/v2/webdeployments/deployments/${FIXTURE_GENESYS.deploymentId}`,
+        })
+        .catch(() => undefined);
       const text = log.text();
       const basic = Buffer.from(`${FIXTURE_GENESYS.clientId}:${FIXTURE_GENESYS.clientSecret}`).toString('base64');
       for (const secret of [FIXTURE_GENESYS.clientSecret, basic, 'fixture-access-token']) {

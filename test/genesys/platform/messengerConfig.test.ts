@@ -10,7 +10,7 @@ import {
   type MessengerConfigOptions,
 } from '../../../src/genesys/platform/messengerConfig';
 import { useFixture, type Fixture } from '../../support/nockBack';
-import { manualClock, testConfig} from '../../support/platform';
+import { manualClock, testConfig } from '../../support/platform';
 import { waitFor } from '../../support/wait';
 
 describe('messengerFeaturesOf', () => {
@@ -49,14 +49,23 @@ describe('messengerFeaturesOf', () => {
   it.each([
     ['an empty object', {}],
     ['no conversations app', { messenger: { enabled: true, apps: {} } }],
-    ['fields of the wrong type', { status: 7, messenger: { apps: { conversations: { autoStart: 'yes', showUserTypingIndicator: 'true', conversationClear: [] } } } }],
+    [
+      'fields of the wrong type',
+      {
+        status: 7,
+        messenger: {
+          apps: { conversations: { autoStart: 'yes', showUserTypingIndicator: 'true', conversationClear: [] } },
+        },
+      },
+    ],
   ])('treats %s as nothing switched on', (_name, body) => {
     expect(parse(body)).toEqual(DEFAULT_MESSENGER_FEATURES);
   });
 });
 
-describe('file upload, as Genesys\'s SDK reads it (createFileAttachmentProfile)', () => {
-  const fileUpload = (upload: unknown) => messengerFeaturesOf(messengerDeploymentConfigSchema.parse({ messenger: { fileUpload: upload } })).fileUpload;
+describe("file upload, as Genesys's SDK reads it (createFileAttachmentProfile)", () => {
+  const fileUpload = (upload: unknown) =>
+    messengerFeaturesOf(messengerDeploymentConfigSchema.parse({ messenger: { fileUpload: upload } })).fileUpload;
   const modes = [
     { fileTypes: ['image/png'], maxFileSizeKB: 500 },
     { fileTypes: ['application/pdf'], maxFileSizeKB: 2000 },
@@ -66,13 +75,20 @@ describe('file upload, as Genesys\'s SDK reads it (createFileAttachmentProfile)'
     expect(fileUpload({ enableAttachments, modes })).toEqual({ mediaTypes: [], maxBytes: 0, fromSession: true });
   });
 
-  it('without enableAttachments, the modes apply: their types, and the first mode\'s size in KB of 1000 bytes', () => {
+  it("without enableAttachments, the modes apply: their types, and the first mode's size in KB of 1000 bytes", () => {
     expect(fileUpload({ modes })).toEqual({ mediaTypes: ['image/png', 'application/pdf'], maxBytes: 500 * 1000 });
   });
 
   it('skips a mode without a type or without a size above 0: it allows nothing', () => {
-    const empty = [{ fileTypes: ['image/png'], maxFileSizeKB: 0 }, { fileTypes: ['image/gif'] }, { fileTypes: [], maxFileSizeKB: 100 }];
-    expect(fileUpload({ modes: [...empty, modes[1]] })).toEqual({ mediaTypes: ['application/pdf'], maxBytes: 2000 * 1000 });
+    const empty = [
+      { fileTypes: ['image/png'], maxFileSizeKB: 0 },
+      { fileTypes: ['image/gif'] },
+      { fileTypes: [], maxFileSizeKB: 100 },
+    ];
+    expect(fileUpload({ modes: [...empty, modes[1]] })).toEqual({
+      mediaTypes: ['application/pdf'],
+      maxBytes: 2000 * 1000,
+    });
     expect(fileUpload({ modes: empty })).toEqual({ mediaTypes: [], maxBytes: 0 });
   });
 });
@@ -134,7 +150,9 @@ describe('MessengerConfigSource', () => {
       auth: { enabled: false, allowSessionUpgrade: false },
     });
     expect(configRequests()).toHaveLength(1);
-    expect(configRequests()[0]!.url).toBe('api-cdn.mypurecloud.ie/webdeployments/v1/deployments/3e6d2c55-8b0a-4f7e-9c61-5a2b7d4e1f90/config.json');
+    expect(configRequests()[0]!.url).toBe(
+      'api-cdn.mypurecloud.ie/webdeployments/v1/deployments/3e6d2c55-8b0a-4f7e-9c61-5a2b7d4e1f90/config.json',
+    );
     expect(configRequests()[0]!.headers.authorization).toBeUndefined();
     expect(config.state().ok).toBe(true);
   });
@@ -216,13 +234,20 @@ describe('MessengerConfigSource against a scripted CDN', () => {
 
   /** What the check says when the instance could not get a config.json it can read: Genesys is out of reach, the id is not to blame. */
   function expectOutOfReach(config: MessengerConfigSource, reason: string): void {
-    expect(config.state()).toEqual({ ok: false, detail: expect.stringContaining(`from ${CDN_URL} (${reason}): this instance cannot reach Genesys`) });
+    expect(config.state()).toEqual({
+      ok: false,
+      detail: expect.stringContaining(`from ${CDN_URL} (${reason}): this instance cannot reach Genesys`),
+    });
     expect(config.state().detail).not.toContain('GENESYS_DEPLOYMENT_ID');
-    expect(log.lines()).toEqual([expect.objectContaining({ level: 50, msg: config.state().detail, url: `${CDN_URL}${CONFIG_PATH}` })]);
+    expect(log.lines()).toEqual([
+      expect.objectContaining({ level: 50, msg: config.state().detail, url: `${CDN_URL}${CONFIG_PATH}` }),
+    ]);
   }
 
   it('takes a connection that fails as Genesys out of reach, not as an unknown deployment', async () => {
-    nock(CDN_URL).get(CONFIG_PATH).replyWithError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+    nock(CDN_URL)
+      .get(CONFIG_PATH)
+      .replyWithError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
     const config = configSource();
 
     await expect(config.get()).resolves.toEqual(DEFAULT_MESSENGER_FEATURES);
@@ -243,7 +268,9 @@ describe('MessengerConfigSource against a scripted CDN', () => {
   });
 
   it("takes a 200 whose body is not a JSON object (a proxy's page) as Genesys out of reach", async () => {
-    nock(CDN_URL).get(CONFIG_PATH).reply(200, '<html><body>Please sign in to the network</body></html>', { 'Content-Type': 'text/html' });
+    nock(CDN_URL)
+      .get(CONFIG_PATH)
+      .reply(200, '<html><body>Please sign in to the network</body></html>', { 'Content-Type': 'text/html' });
     const config = configSource();
 
     await expect(config.get()).resolves.toEqual(DEFAULT_MESSENGER_FEATURES);
@@ -257,7 +284,10 @@ describe('MessengerConfigSource against a scripted CDN', () => {
     const cdn = {
       get: async () => {
         reads++;
-        return { status: 200, data: { status: 'Active', messenger: { apps: { conversations: { autoStart: { enabled: true } } } } } };
+        return {
+          status: 200,
+          data: { status: 'Active', messenger: { apps: { conversations: { autoStart: { enabled: true } } } } },
+        };
       },
     } as unknown as AxiosInstance;
     const config = configSource(cdn);

@@ -5,7 +5,7 @@ import { TokenCache } from '../../../src/genesys/platform/tokenCache';
 import { PlatformApiError, PlatformClient } from '../../../src/genesys/platform/platformClient';
 import { toProblem } from '../../../src/http/problem';
 import { FIXTURE_GENESYS, useFixture, type Fixture } from '../../support/nockBack';
-import { recordingSleep, testConfig} from '../../support/platform';
+import { recordingSleep, testConfig } from '../../support/platform';
 
 const DEPLOYMENT_PATH = `/api/v2/webdeployments/deployments/${FIXTURE_GENESYS.deploymentId}`;
 
@@ -38,10 +38,17 @@ describe('PlatformClient', () => {
       http: genesysHttp.axios,
       logger: log.logger,
     });
-    return new PlatformClient({ apiUrl: genesys.apiUrl, tokens, http: genesysHttp.axios, logger: log.logger, sleep: recorded.sleep });
+    return new PlatformClient({
+      apiUrl: genesys.apiUrl,
+      tokens,
+      http: genesysHttp.axios,
+      logger: log.logger,
+      sleep: recorded.sleep,
+    });
   }
 
-  const getDeployment = (client: PlatformClient) => client.request<{ status: string }>({ method: 'GET', path: DEPLOYMENT_PATH });
+  const getDeployment = (client: PlatformClient) =>
+    client.request<{ status: string }>({ method: 'GET', path: DEPLOYMENT_PATH });
   const deploymentRequests = () => fixture.requests({ path: DEPLOYMENT_PATH });
   const tokenRequests = () => fixture.requests({ path: '/oauth/token' });
 
@@ -66,7 +73,11 @@ describe('PlatformClient', () => {
     const error = await getDeployment(client).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(PlatformApiError);
-    expect(error).toMatchObject({ code: 'upstream_unavailable', status: 502, upstream: { status: 401, code: 'bad.credentials' } });
+    expect(error).toMatchObject({
+      code: 'upstream_unavailable',
+      status: 502,
+      upstream: { status: 401, code: 'bad.credentials' },
+    });
     expect(tokenRequests()).toHaveLength(2);
     expect(deploymentRequests()).toHaveLength(2);
     expect(fixture.pending()).toEqual([]);
@@ -97,10 +108,17 @@ describe('PlatformClient', () => {
     const problem = JSON.stringify(toProblem(error));
     expect(problem).not.toMatch(/service\.unavailable|contextId|correlation|webdeployments/i);
     expect(error.logDetail).toMatchObject({
-      genesys: { status: 503, code: 'service.unavailable', contextId: '2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e', correlationId: 'd4e2f3a4-5b6c-4d7e-8f9a-0b1c2d3e4f5a' },
+      genesys: {
+        status: 503,
+        code: 'service.unavailable',
+        contextId: '2b3c4d5e-6f7a-4b8c-9d0e-1f2a3b4c5d6e',
+        correlationId: 'd4e2f3a4-5b6c-4d7e-8f9a-0b1c2d3e4f5a',
+      },
     });
     // Every failed attempt is logged with its correlation id.
-    const logged = log.lines().flatMap((l) => ((l.genesys as { correlationId?: string } | undefined)?.correlationId ?? []));
+    const logged = log
+      .lines()
+      .flatMap((l) => (l.genesys as { correlationId?: string } | undefined)?.correlationId ?? []);
     expect(logged).toEqual([1, 2, 3, 4].map((i) => `d${i}e2f3a4-5b6c-4d7e-8f9a-0b1c2d3e4f5a`));
   });
 
@@ -110,7 +128,11 @@ describe('PlatformClient', () => {
 
     const error = await getDeployment(client).catch((e: unknown) => e);
 
-    expect(error).toMatchObject({ status: 502, code: 'upstream_unavailable', upstream: { status: 403, code: 'missing.permissions' } });
+    expect(error).toMatchObject({
+      status: 502,
+      code: 'upstream_unavailable',
+      upstream: { status: 403, code: 'missing.permissions' },
+    });
     expect((error as Error).message).not.toContain('webDeployments');
     expect(deploymentRequests()).toHaveLength(1);
   });
@@ -119,9 +141,13 @@ describe('PlatformClient', () => {
     fixture = await useFixture('token-success.json');
     const client = platformClient();
 
-    await expect(client.request({ method: 'GET', path: 'https://attacker.example.com/api/v2/x' })).rejects.toThrow(/start with \/api\/v2\//);
+    await expect(client.request({ method: 'GET', path: 'https://attacker.example.com/api/v2/x' })).rejects.toThrow(
+      /start with \/api\/v2\//,
+    );
     await expect(client.request({ method: 'GET', path: '/api/v2/../../x' })).rejects.toThrow(/start with \/api\/v2\//);
-    await expect(client.request({ method: 'GET', path: '//attacker.example.com/api/v2/x' })).rejects.toThrow(/stay on https:\/\/api.mypurecloud.ie/);
+    await expect(client.request({ method: 'GET', path: '//attacker.example.com/api/v2/x' })).rejects.toThrow(
+      /stay on https:\/\/api.mypurecloud.ie/,
+    );
     expect(fixture.requests()).toEqual([]);
   });
 });
@@ -130,7 +156,11 @@ describe('PlatformClient', () => {
 describe('PlatformClient rate limited', () => {
   const API_URL = 'https://api.example.test';
   const PATH = '/api/v2/webdeployments/deployments/d-1';
-  const TOO_MANY = { message: 'Rate limit exceeded the maximum. Retry the request in [120] seconds', code: 'too.many.requests.retry.after', status: 429 };
+  const TOO_MANY = {
+    message: 'Rate limit exceeded the maximum. Retry the request in [120] seconds',
+    code: 'too.many.requests.retry.after',
+    status: 429,
+  };
   let genesysHttp: GenesysHttp;
   let delays: number[];
 
@@ -159,11 +189,22 @@ describe('PlatformClient rate limited', () => {
   it('answers 429 at once with the Retry-After Genesys asked for when it is longer than a retry may wait', async () => {
     const api = nock(API_URL).get(PATH).reply(429, TOO_MANY, { 'Retry-After': '120' });
 
-    const error = await platformClient().request({ method: 'GET', path: PATH }).catch((e: unknown) => e);
+    const error = await platformClient()
+      .request({ method: 'GET', path: PATH })
+      .catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(PlatformApiError);
-    expect(error).toMatchObject({ code: 'rate_limited', status: 429, retryAfterSeconds: 120, upstream: { status: 429, code: 'too.many.requests.retry.after' } });
-    expect(toProblem(error as PlatformApiError)).toMatchObject({ status: 429, code: 'rate_limited', detail: expect.stringMatching(/rate limiting this service; retry later/) });
+    expect(error).toMatchObject({
+      code: 'rate_limited',
+      status: 429,
+      retryAfterSeconds: 120,
+      upstream: { status: 429, code: 'too.many.requests.retry.after' },
+    });
+    expect(toProblem(error as PlatformApiError)).toMatchObject({
+      status: 429,
+      code: 'rate_limited',
+      detail: expect.stringMatching(/rate limiting this service; retry later/),
+    });
     expect(delays).toEqual([]);
     expect(api.isDone()).toBe(true);
   });
@@ -171,7 +212,9 @@ describe('PlatformClient rate limited', () => {
   it('answers 429 with Retry-After 1 s when Genesys kept refusing without saying how long to wait', async () => {
     nock(API_URL).get(PATH).times(3).reply(429, { code: 'too.many.requests', status: 429 });
 
-    const error = await platformClient().request({ method: 'GET', path: PATH }).catch((e: unknown) => e);
+    const error = await platformClient()
+      .request({ method: 'GET', path: PATH })
+      .catch((e: unknown) => e);
 
     expect(error).toMatchObject({ code: 'rate_limited', status: 429, retryAfterSeconds: 1 });
     expect(delays).toHaveLength(2);

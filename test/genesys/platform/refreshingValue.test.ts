@@ -54,7 +54,13 @@ describe('RefreshingValue', () => {
     const clock = manualClock();
     const failures: Array<[unknown, number | undefined]> = [];
     const source = scripted(1, new Error('Genesys hiccup'));
-    value = new RefreshingValue({ load: source.load, ttlMs: 1_000, retryMs: 500, now: clock.now, onFailed: (e, stale) => failures.push([e, stale]) });
+    value = new RefreshingValue({
+      load: source.load,
+      ttlMs: 1_000,
+      retryMs: 500,
+      now: clock.now,
+      onFailed: (e, stale) => failures.push([e, stale]),
+    });
     await value.get();
 
     clock.advance(1_000);

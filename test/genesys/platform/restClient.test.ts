@@ -4,7 +4,13 @@ import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-node';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { AxiosError } from 'axios';
 import nock from 'nock';
-import { createGenesysHttp, describeTransportFailure, realSleep, retryAfterMs, type GenesysHttp } from '../../../src/genesys/restClient';
+import {
+  createGenesysHttp,
+  describeTransportFailure,
+  realSleep,
+  retryAfterMs,
+  type GenesysHttp,
+} from '../../../src/genesys/restClient';
 import { flushTracing, startTracing } from '../../../src/observability/tracing';
 import { manualClock } from '../../support/platform';
 import { waitFor } from '../../support/wait';
@@ -70,7 +76,11 @@ describe('createGenesysHttp against a loopback server', () => {
     let stopTracing: () => Promise<void>;
 
     beforeAll(() => {
-      stopTracing = startTracing({ url: 'http://127.0.0.1:9/v1/traces', serviceName: 'rest-client-under-test', exporter });
+      stopTracing = startTracing({
+        url: 'http://127.0.0.1:9/v1/traces',
+        serviceName: 'rest-client-under-test',
+        exporter,
+      });
     });
     afterAll(() => stopTracing());
 
@@ -79,16 +89,28 @@ describe('createGenesysHttp against a loopback server', () => {
       await genesysHttp.axios.post(`${base}/fail`, {});
       await flushTracing();
 
-      const spans = exporter.getFinishedSpans().map((s) => ({ name: s.name, attributes: s.attributes, status: s.status.code }));
+      const spans = exporter
+        .getFinishedSpans()
+        .map((s) => ({ name: s.name, attributes: s.attributes, status: s.status.code }));
       expect(spans).toEqual([
         {
           name: 'GET 127.0.0.1',
-          attributes: { 'http.request.method': 'GET', 'server.address': '127.0.0.1', 'url.path': '/api/v2/webmessaging/messages', 'http.response.status_code': 200 },
+          attributes: {
+            'http.request.method': 'GET',
+            'server.address': '127.0.0.1',
+            'url.path': '/api/v2/webmessaging/messages',
+            'http.response.status_code': 200,
+          },
           status: SpanStatusCode.UNSET,
         },
         {
           name: 'POST 127.0.0.1',
-          attributes: { 'http.request.method': 'POST', 'server.address': '127.0.0.1', 'url.path': '/fail', 'http.response.status_code': 503 },
+          attributes: {
+            'http.request.method': 'POST',
+            'server.address': '127.0.0.1',
+            'url.path': '/fail',
+            'http.response.status_code': 503,
+          },
           status: SpanStatusCode.ERROR,
         },
       ]);
@@ -136,7 +158,11 @@ describe('realSleep', () => {
 
 describe('describeTransportFailure', () => {
   it('names a timeout as one, and otherwise the error code alone', () => {
-    expect(describeTransportFailure(new AxiosError('timeout of 5000ms exceeded', 'ECONNABORTED'))).toEqual({ code: 'ECONNABORTED', message: 'timed out', timedOut: true });
+    expect(describeTransportFailure(new AxiosError('timeout of 5000ms exceeded', 'ECONNABORTED'))).toEqual({
+      code: 'ECONNABORTED',
+      message: 'timed out',
+      timedOut: true,
+    });
     expect(describeTransportFailure(new AxiosError('connect ECONNREFUSED 10.0.0.1:443', 'ECONNREFUSED'))).toEqual({
       code: 'ECONNREFUSED',
       message: 'ECONNREFUSED',
@@ -144,7 +170,7 @@ describe('describeTransportFailure', () => {
     });
   });
 
-  it('takes an error that is not axios\'s (thrown before the call left) by its message, and not as a timeout', () => {
+  it("takes an error that is not axios's (thrown before the call left) by its message, and not as a timeout", () => {
     expect(describeTransportFailure(new Error('Invalid URL'))).toEqual({ message: 'Invalid URL', timedOut: false });
     expect(describeTransportFailure('a string')).toEqual({ message: 'a string', timedOut: false });
   });

@@ -5,7 +5,7 @@ import { createGenesysHttp, type GenesysHttp } from '../../../src/genesys/restCl
 import { refreshMarginMs, TokenCache, type TokenCacheOptions } from '../../../src/genesys/platform/tokenCache';
 import { AppError } from '../../../src/domain/errors';
 import { FIXTURE_GENESYS, useFixture, type Fixture } from '../../support/nockBack';
-import { manualClock, recordingSleep, testConfig} from '../../support/platform';
+import { manualClock, recordingSleep, testConfig } from '../../support/platform';
 
 describe('refreshMarginMs', () => {
   it.each([
@@ -74,7 +74,9 @@ describe('TokenCache against the Genesys login host', () => {
   });
 
   it('does not retry a refused client, fails fast and names the credentials and the region', async () => {
-    fixture = await useFixture('token-invalid-client.json', { GENESYS_CLIENT_SECRET: 'not-the-real-secret-for-this-client' });
+    fixture = await useFixture('token-invalid-client.json', {
+      GENESYS_CLIENT_SECRET: 'not-the-real-secret-for-this-client',
+    });
     const clock = manualClock();
     const tokens = tokenCache({ now: clock.now });
 
@@ -204,14 +206,19 @@ describe('TokenCache with short-lived tokens (loopback login host, fake clock)',
   /** Whether the promise settled before the next event-loop turn, i.e. without waiting for any I/O. */
   async function settlesWithoutIo<T>(promise: Promise<T>): Promise<{ value: T; waited: boolean }> {
     const nextTurn = Symbol('next turn');
-    const first = await Promise.race([promise, new Promise<typeof nextTurn>((resolve) => setImmediate(() => resolve(nextTurn)))]);
+    const first = await Promise.race([
+      promise,
+      new Promise<typeof nextTurn>((resolve) => setImmediate(() => resolve(nextTurn))),
+    ]);
     return first === nextTurn ? { value: await promise, waited: true } : { value: first as T, waited: false };
   }
 
   it('over 6 s of its clock, replaces a 2 s token every second, each at its refresh point, and callers never wait or get an expired one', async () => {
     // Only the clock and timers are fake: the login host is a real server on loopback. The clock stands
     // still while a token request is on the wire, so how long that takes on this machine decides nothing.
-    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'clearImmediate', 'queueMicrotask', 'hrtime', 'performance'] });
+    jest.useFakeTimers({
+      doNotFake: ['nextTick', 'setImmediate', 'clearImmediate', 'queueMicrotask', 'hrtime', 'performance'],
+    });
     const start = Date.now();
     const loads: Array<() => void> = [];
     const log = captureLogger('debug');

@@ -54,7 +54,11 @@ describe('TokenCache against a scripted login host', () => {
   }
 
   const login = () => nock(LOGIN_URL).post('/oauth/token', 'grant_type=client_credentials');
-  const token = (name: string, expiresIn = HOUR_S) => ({ access_token: name, token_type: 'bearer', expires_in: expiresIn });
+  const token = (name: string, expiresIn = HOUR_S) => ({
+    access_token: name,
+    token_type: 'bearer',
+    expires_in: expiresIn,
+  });
   const failure = (e: unknown) => e as TokenUnavailableError;
   const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -66,7 +70,7 @@ describe('TokenCache against a scripted login host', () => {
     expect(states).toEqual([fetching]);
   });
 
-  it('counts a token\'s lifetime from when its request left, and replaces it that far ahead of expiry', async () => {
+  it("counts a token's lifetime from when its request left, and replaces it that far ahead of expiry", async () => {
     const startedAt = clock.now();
     login().reply(() => {
       clock.advance(10_000); // a slow answer: the token has lived 10 s when it arrives
@@ -76,8 +80,15 @@ describe('TokenCache against a scripted login host', () => {
 
     await expect(tokens.getToken()).resolves.toBe('first');
     const expiresAt = startedAt + HOUR_S * 1000;
-    expect(tokens.state()).toEqual({ ok: true, detail: `OAuth token obtained from ${LOGIN_URL}; it is replaced before it expires.`, expiresAt: iso(expiresAt) });
-    expect(log.lines().find((l) => l.msg === 'OAuth token obtained')).toMatchObject({ loginUrl: LOGIN_URL, expiresAt: iso(expiresAt) });
+    expect(tokens.state()).toEqual({
+      ok: true,
+      detail: `OAuth token obtained from ${LOGIN_URL}; it is replaced before it expires.`,
+      expiresAt: iso(expiresAt),
+    });
+    expect(log.lines().find((l) => l.msg === 'OAuth token obtained')).toMatchObject({
+      loginUrl: LOGIN_URL,
+      expiresAt: iso(expiresAt),
+    });
 
     clock.advance(expiresAt - HOUR_MARGIN_MS - 1 - clock.now());
     await expect(tokens.getToken()).resolves.toBe('first');
@@ -99,7 +110,12 @@ describe('TokenCache against a scripted login host', () => {
     await expect(tokens.getToken()).resolves.toBe('created');
     const warnings = log.lines().filter((l) => l.msg === 'OAuth token request failed; retrying');
     expect(warnings).toEqual([
-      expect.objectContaining({ loginUrl: LOGIN_URL, status: 200, reason: 'the answer has no usable access_token and expires_in', attempt: 1 }),
+      expect.objectContaining({
+        loginUrl: LOGIN_URL,
+        status: 200,
+        reason: 'the answer has no usable access_token and expires_in',
+        attempt: 1,
+      }),
       expect.objectContaining({ status: 200, attempt: 2 }),
     ]);
   });
@@ -131,9 +147,14 @@ describe('TokenCache against a scripted login host', () => {
     expect(error).toBeInstanceOf(TokenUnavailableError);
     expect(error).toMatchObject({ code: 'upstream_unavailable', status: 503, retryInMs: 1_500, retryAfterSeconds: 2 });
     expect(error.logDetail).toMatchObject({ reason: 'oauth_credentials_rejected', loginUrl: LOGIN_URL, status });
-    expect(tokens.state()).toEqual({ ok: false, detail: expect.stringContaining(`Genesys rejected the OAuth client credentials ${named} at ${LOGIN_URL}.`) });
+    expect(tokens.state()).toEqual({
+      ok: false,
+      detail: expect.stringContaining(`Genesys rejected the OAuth client credentials ${named} at ${LOGIN_URL}.`),
+    });
     // The operator is told the likeliest cause of a refusal that looks like bad credentials.
-    expect(tokens.state().detail).toMatch(/GENESYS_REGION is the region the OAuth client was created in: credentials sent to the wrong region answer invalid_client\.$/);
+    expect(tokens.state().detail).toMatch(
+      /GENESYS_REGION is the region the OAuth client was created in: credentials sent to the wrong region answer invalid_client\.$/,
+    );
     expect(log.lines().filter((l) => l.level === 50)).toEqual([expect.objectContaining({ status })]);
 
     clock.advance(1_499);
@@ -144,13 +165,25 @@ describe('TokenCache against a scripted login host', () => {
   });
 
   it('retries transport failures, then tells a cold caller how long the service waits before asking again', async () => {
-    login().times(3).replyWithError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+    login()
+      .times(3)
+      .replyWithError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
     const { sleep, delays } = recordingSleep();
     const tokens = tokenCache({ sleep });
 
     const error = failure(await tokens.getToken().catch((e: unknown) => e));
-    expect(error).toMatchObject({ code: 'upstream_unavailable', status: 503, retryInMs: 30_000, retryAfterSeconds: 30 });
-    expect(error.logDetail).toEqual({ reason: 'oauth_unreachable', loginUrl: LOGIN_URL, status: undefined, attempts: 3 });
+    expect(error).toMatchObject({
+      code: 'upstream_unavailable',
+      status: 503,
+      retryInMs: 30_000,
+      retryAfterSeconds: 30,
+    });
+    expect(error.logDetail).toEqual({
+      reason: 'oauth_unreachable',
+      loginUrl: LOGIN_URL,
+      status: undefined,
+      attempts: 3,
+    });
     expect(delays).toHaveLength(2);
     expect(tokens.state()).toEqual({
       ok: false,
@@ -165,7 +198,9 @@ describe('TokenCache against a scripted login host', () => {
     const tokens = tokenCache({ retry: { maxAttempts: 1, baseDelayMs: 500, maxDelayMs: 30_000 } });
 
     await expect(tokens.getToken()).rejects.toMatchObject({ status: 504 });
-    expect(tokens.state().detail).toBe(`Could not obtain an OAuth token from ${LOGIN_URL} (timed out, 1 attempt); retrying in the background.`);
+    expect(tokens.state().detail).toBe(
+      `Could not obtain an OAuth token from ${LOGIN_URL} (timed out, 1 attempt); retrying in the background.`,
+    );
   });
 
   it.each([
@@ -216,13 +251,20 @@ describe('TokenCache against a scripted login host', () => {
     await waitFor(() => expect(tokens.state().detail).toContain('renewing it failed'));
     expect(tokens.state()).toEqual({
       ok: true,
-      detail: expect.stringMatching(new RegExp(`^Serving the current OAuth token until ${iso(expiresAt)}, but renewing it failed: Genesys rejected the OAuth client credentials \\(invalid_client, HTTP 401\\)`)),
+      detail: expect.stringMatching(
+        new RegExp(
+          `^Serving the current OAuth token until ${iso(expiresAt)}, but renewing it failed: Genesys rejected the OAuth client credentials \\(invalid_client, HTTP 401\\)`,
+        ),
+      ),
     });
 
     login().reply(401, { error: 'invalid_client' });
     clock.advance(expiresAt - clock.now());
     await expect(tokens.getToken()).rejects.toMatchObject({ status: 503 });
-    expect(tokens.state()).toEqual({ ok: false, detail: expect.stringMatching(/^Genesys rejected the OAuth client credentials/) });
+    expect(tokens.state()).toEqual({
+      ok: false,
+      detail: expect.stringMatching(/^Genesys rejected the OAuth client credentials/),
+    });
   });
 
   it('says in the log when it drops a token Genesys refused', async () => {
@@ -232,6 +274,8 @@ describe('TokenCache against a scripted login host', () => {
 
     tokens.invalidate('refused-later');
 
-    expect(log.lines().find((l) => l.level === 30 && l.msg === 'Genesys refused the cached OAuth token; fetching a new one')).toMatchObject({ loginUrl: LOGIN_URL });
+    expect(
+      log.lines().find((l) => l.level === 30 && l.msg === 'Genesys refused the cached OAuth token; fetching a new one'),
+    ).toMatchObject({ loginUrl: LOGIN_URL });
   });
 });
