@@ -8,58 +8,42 @@ const upward = (folders) => ({
 });
 
 function layerRules() {
+  // Each layer, and the folders above it that it may never import.
   const above = {
-    domain: [
-      'config',
-      'observability',
-      'store',
-      'genesys',
-      'session',
-      'identity',
-      'http',
-      'tools',
-      'demo',
-      'server',
-      'main',
-      'simulator',
-    ],
-    config: [
-      'observability',
-      'store',
-      'genesys',
-      'session',
-      'identity',
-      'http',
-      'tools',
-      'demo',
-      'server',
-      'main',
-      'simulator',
-    ],
-    observability: ['store', 'genesys', 'session', 'identity', 'http', 'tools', 'demo', 'server', 'main', 'simulator'],
+    domain: ['config', 'observability', 'scheduling', 'store', 'genesys', 'session', 'http', 'tools', 'demo', 'top'],
+    config: ['observability', 'scheduling', 'store', 'genesys', 'session', 'http', 'tools', 'demo', 'top'],
+    observability: ['scheduling', 'store', 'genesys', 'session', 'http', 'tools', 'demo', 'top'],
+    scheduling: ['store', 'genesys', 'session', 'http', 'tools', 'demo', 'top'],
     // The shared store (memory or Redis) sits on the bottom layers: what any layer above may keep across instances.
-    store: ['genesys', 'session', 'identity', 'http', 'tools', 'demo', 'server', 'main', 'simulator'],
-    genesys: ['session', 'identity', 'http', 'tools', 'demo', 'server', 'main', 'simulator'],
-    session: ['http', 'tools', 'demo', 'server', 'main', 'simulator'],
-    identity: ['session', 'http', 'tools', 'demo', 'server', 'main', 'simulator'],
-    http: ['tools', 'demo', 'server', 'main', 'simulator'],
+    store: ['genesys', 'session', 'http', 'tools', 'demo', 'top'],
+    genesys: ['session', 'http', 'tools', 'demo', 'top'],
+    session: ['http', 'tools', 'demo', 'top'],
+    http: ['tools', 'demo', 'top'],
     // Operator tools talk to Genesys like the service does, beside it: never through its HTTP layer.
-    tools: ['session', 'identity', 'http', 'demo', 'server', 'main', 'simulator'],
+    tools: ['session', 'http', 'demo', 'top'],
+  };
+  // `top` stands for the composition root: the modules directly in src/ (chatStack, server, processMain, main).
+  const TOP = ['chatStack', 'server', 'processMain', 'processFailures', 'main'];
+  const patternsFor = (folders) => {
+    const named = folders.filter((f) => f !== 'top');
+    const patterns = [upward([...named, 'simulator'])];
+    if (folders.includes('top')) patterns.push(upward(TOP));
+    return patterns;
   };
   return Object.entries(above)
     .map(([layer, folders]) => ({
       files: [`src/${layer}/**/*.ts`],
-      rules: { 'no-restricted-imports': ['error', { patterns: [upward(folders)] }] },
+      rules: { 'no-restricted-imports': ['error', { patterns: patternsFor(folders) }] },
     }))
     .concat([
       {
-        files: ['src/server.ts'],
+        files: ['src/server.ts', 'src/chatStack.ts'],
         rules: {
           'no-restricted-imports': [
             'error',
             {
               patterns: [
-                upward(['demo', 'main', 'simulator']),
+                upward(['demo', 'simulator']),
                 {
                   regex: '^\\./(demo|main|processMain)(/|$)',
                   message: 'server sits below main, processMain and the demo.',
@@ -141,10 +125,16 @@ module.exports = tseslint.config(
       ],
     },
   },
-  // Layers, from the bottom: domain, config, observability; genesys; session and identity;
-  // http; then server/main. A module imports only from its own layer or below
+  // Layers, from the bottom: domain, config, observability, scheduling, store; genesys; session;
+  // http; then the composition root in src/. A module imports only from its own layer or below
   // (docs/architecture.md); only the demo may load the simulator.
   ...layerRules(),
+  {
+    // A folder with an index.ts is a unit: others import only its front door.
+    files: ['src/**/*.ts'],
+    plugins: { local: require('./scripts/eslint/frontDoors') },
+    rules: { 'local/front-doors': 'error' },
+  },
   {
     // A length limit is a ceiling, not a target: a file is split where a concept ends, so these
     // only warn. Width is a rule: Prettier wraps code at 120, and comments and strings follow.

@@ -1,5 +1,5 @@
 import express from 'express';
-import { createHttpServer } from '../src/http/httpServer';
+import { createHttpServer } from '../src/http/server/httpServer';
 
 /**
  * Bench only (part 1): Express alone. Express 5 on the service's HTTP server

@@ -2,18 +2,22 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Router } from 'express';
 import type { Config } from './config/schema';
-import { corsPolicyOf, createApp, securityHeaders } from './http/app';
-import { answerHealthFirst } from './http/healthFirst';
+import {
+  corsPolicyOf,
+  createApp,
+  securityHeaders,
+  answerHealthFirst,
+  createHttpServer,
+  listen,
+  answerClientError,
+  capConnections,
+  startMetricsListener,
+} from './http';
 import { OriginAllowlist } from './config/originAllowlist';
-import { createHttpServer } from './http/httpServer';
-import { listen } from './http/listen';
-import { answerClientError } from './http/clientError';
-import { capConnections } from './http/connectionCaps';
 import type { Logger } from './observability/logger';
 import { EventLoopCheck, Readiness } from './observability/readiness';
 import { createGenesysPlatform, type GenesysPlatform } from './genesys/platform';
-import { buildChatStack } from './http/chatStack';
-import { startMetricsListener } from './http/metricsListener';
+import { buildChatStack } from './chatStack';
 import { startTracing } from './observability/tracing';
 
 export interface RunningService {

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { deriveKeys, Sealer } from '../../src/session/sealing';
+import { deriveKeys, Sealer } from '../../src/session/tokens/sealing';
 import { requestJson } from './http';
 import { pool } from './load';
 import { PAGE_ORIGIN, SESSION_SECRET } from './procs';

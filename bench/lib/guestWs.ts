@@ -14,7 +14,7 @@ export interface ServerFrame {
  * The floor: a bare Guest API client on a raw WebSocket straight to the
  * simulator, doing the least any client must (configureSession, then
  * onMessage frames matched to their echo by tracingId; getJwt). The frames
- * have the same shape the service sends (src/genesys/guest/frames.ts).
+ * have the same shape the service sends (src/genesys/guest/protocol/frames.ts).
  */
 export class RawGuest {
   private ws!: WebSocket;

@@ -10,7 +10,7 @@
  * The first entry whose prefix a module starts with judges it; `npm run test:mutation` runs the
  * modules of each entry together.
  */
-const GUEST = ['test/genesys/guest/', 'test/session/guestChat.test.ts', 'test/http/liveStreams.test.ts'];
+const GUEST = ['test/genesys/guest/', 'test/session/guestChat.test.ts', 'test/http/streams/liveStreams.test.ts'];
 /** The API suites that state what an upload and an attachment link do. */
 const ATTACHMENT_API = [
   'test/api/attachments.test.ts',
@@ -33,11 +33,14 @@ const DOCUMENTS = 'test/api/publishedDocuments.test.ts';
 
 const AREAS = [
   // Guest API modules whose rules the API suites state (the Guest API suites only pass through them).
-  ['src/genesys/guest/sessionExpiry.ts', [...GUEST, 'test/api/sessionExpiry.test.ts']],
-  ['src/genesys/guest/webDeploymentTokens.ts', [...GUEST, 'test/api/signIn.test.ts']],
-  ['src/genesys/guest/guestSignIn.ts', [...GUEST, 'test/api/signIn.test.ts']],
-  ['src/genesys/guest/sendWindow.ts', [...GUEST, 'test/api/messagePacing.test.ts']],
-  ['src/genesys/guest/untracedRefusals.ts', [...GUEST, 'test/api/messages.test.ts', 'test/api/messagePacing.test.ts']],
+  ['src/genesys/guest/link/sessionExpiry.ts', [...GUEST, 'test/api/sessionExpiry.test.ts']],
+  ['src/genesys/guest/rest/webDeploymentTokens.ts', [...GUEST, 'test/api/signIn.test.ts']],
+  ['src/genesys/guest/rest/guestSignIn.ts', [...GUEST, 'test/api/signIn.test.ts']],
+  ['src/genesys/guest/desk/sendWindow.ts', [...GUEST, 'test/api/messagePacing.test.ts']],
+  [
+    'src/genesys/guest/desk/untracedRefusals.ts',
+    [...GUEST, 'test/api/messages.test.ts', 'test/api/messagePacing.test.ts'],
+  ],
   ['src/genesys/guest/attachment', [...GUEST, ...ATTACHMENT_API]],
   ['src/genesys/guest/', GUEST],
   ['src/genesys/', ['test/genesys/platform/', 'test/config/operation.test.ts', 'test/api/session.test.ts']],
@@ -63,12 +66,15 @@ const AREAS = [
   ],
   // liveStreamRules: each refusal's words and count, a reader behind, final events, resume and replay placement, the answer's head.
   [
-    'src/http/liveStreams.ts',
-    ['test/http/liveStreams.test.ts', 'test/http/liveStreamRules.test.ts', 'test/api/stream.test.ts'],
+    'src/http/streams/liveStreams.ts',
+    ['test/http/streams/liveStreams.test.ts', 'test/http/streams/liveStreamRules.test.ts', 'test/api/stream.test.ts'],
   ],
   ['src/http/routes/attachments.ts', [...UPLOAD_EDGE, 'test/api/attachmentLinks.test.ts', DOCUMENTS]],
   // uploadNames: a name of any script, sent as FormData writes it (UTF-8 bytes in filename=), is kept.
-  ['src/http/multipart.ts', [...UPLOAD_EDGE, 'test/http/multipart.test.ts', 'test/api/uploadNames.test.ts']],
+  [
+    'src/http/uploads/multipart.ts',
+    [...UPLOAD_EDGE, 'test/http/uploads/multipart.test.ts', 'test/api/uploadNames.test.ts'],
+  ],
   ['src/http/routes/signIn.ts', ['test/api/signIn.test.ts', DOCUMENTS]],
   [
     'src/http/routes/',
@@ -94,19 +100,19 @@ const AREAS = [
     ],
   ],
   // The scrape endpoint on METRICS_PORT, and what each request counts: the metrics suites state them.
-  ['src/http/metricsListener.ts', ['test/observability/metrics.test.ts', 'test/config/operation.test.ts']],
+  ['src/http/server/metricsListener.ts', ['test/observability/metrics.test.ts', 'test/config/operation.test.ts']],
   [
-    'src/http/observe.ts',
+    'src/http/middleware/observe.ts',
     ['test/http/', 'test/observability/metrics.test.ts', 'test/hostile/metricsCardinality.test.ts'],
   ],
   // Each limit's refusals through the service: sessions and conversation changes, sign-ins, attribute writes, counted in Redis.
   [
-    'src/http/rateLimits.ts',
+    'src/http/middleware/rateLimits.ts',
     [
-      'test/http/rateLimits.test.ts',
+      'test/http/middleware/rateLimits.test.ts',
       // What counts as a sign-in, each limiter's skips, words and series; the Redis key of each sign-in and attribute limit.
-      'test/http/signInAndAttributeLimits.test.ts',
-      'test/http/limitKeys.test.ts',
+      'test/http/middleware/signInAndAttributeLimits.test.ts',
+      'test/http/middleware/limitKeys.test.ts',
       'test/api/startSessionLimits.test.ts',
       'test/api/endChatRoute.test.ts',
       'test/api/signIn.test.ts',
@@ -143,7 +149,7 @@ const AREAS = [
   ['src/observability/', ['test/observability/', 'test/hostile/logLeaks.test.ts']],
   ['src/domain/', ['test/domain/', 'test/api/session.test.ts', 'test/api/messages.test.ts']],
   ['src/demo/', ['test/demo/']],
-  ['src/server.ts', ['test/server/', 'test/http/httpServer.test.ts']],
+  ['src/server.ts', ['test/server/', 'test/http/server/httpServer.test.ts']],
   ['src/processMain.ts', ['test/server/']],
   ['src/processFailures.ts', ['test/server/']],
 ];

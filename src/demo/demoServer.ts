@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { listen } from '../http/listen';
+import { listen } from '../http';
 
 /**
  * A tiny static server for the demo chat page (examples/static-chat) and the

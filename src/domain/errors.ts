@@ -1,7 +1,7 @@
 /**
  * The one error type for expected failures, with its stable codes. Any layer
  * throws an AppError; the HTTP layer alone turns it into problem+json
- * (src/http/problem.ts) and logs it once (src/http/errorHandler.ts).
+ * (src/http/problem.ts) and logs it once (src/http/middleware/errorHandler.ts).
  */
 export const ERROR_CODES = {
   validation_failed: {

@@ -3,7 +3,7 @@ import { z } from 'zod';
 /**
  * The message shape the browser sees: Genesys's StructuredMessage with its
  * direction, type and entity names normalised and its content split by kind.
- * The Genesys side builds it (src/genesys/guest/normalize.ts), the HTTP layer
+ * The Genesys side builds it (src/genesys/guest/protocol/normalize.ts), the HTTP layer
  * publishes the schema in /openapi.json, and the browser client's copy is held
  * to the inferred type by the type checker: one source for all three.
  */

@@ -8,22 +8,23 @@ import { EXACT_REDACT_PATHS, REDACT_CENSOR, traceFields, type Logger } from '../
 import type { RequestTrace } from '../observability/tracing';
 import { loggableUrlOf } from '../observability/scrub';
 import type { Readiness } from '../observability/readiness';
-import { corsPolicy } from './cors';
-import { deferred, runPendingHeadersBeforeWriting } from './deferredHeaders';
-import { replayedHeaders, replayedPerOrigin } from './recordedHeaders';
-import { errorHandler, notFound } from './errorHandler';
+import {
+  corsPolicy,
+  deferred,
+  runPendingHeadersBeforeWriting,
+  replayedHeaders,
+  replayedPerOrigin,
+  errorHandler,
+  notFound,
+  requestId,
+  observeRequests,
+  authenticator,
+} from './middleware';
 import { OriginAllowlist } from '../config/originAllowlist';
-import { requestId } from './requestId';
-import { observeRequests } from './observe';
-import { asyncApiDocument } from './asyncapi';
-import { healthRoutes } from './routes/health';
-import { problemRoutes } from './routes/problems';
-import { chatRoutes, type ChatRouteDeps } from './routes/chat';
+import { asyncApiDocument, mountRoutes, refuseOtherMethods, type AnyRouteSpec, openApiDocument } from './spec';
+import { healthRoutes, problemRoutes, chatRoutes, type ChatRouteDeps } from './routes';
 import { AppError } from '../domain/errors';
 import { RESERVED_KEYS } from '../domain/reservedKeys';
-import { authenticator } from './authenticate';
-import { mountRoutes, refuseOtherMethods, type AnyRouteSpec } from './routeSpec';
-import { openApiDocument } from './openapi';
 
 interface AppParts {
   config: Config;

@@ -1,9 +1,9 @@
-import type { GuestSession } from '../genesys/guest/guestSession';
-import type { MessengerFeatures } from '../genesys/platform/messengerConfig';
+import type { GuestSession } from '../genesys/guest';
+import type { MessengerFeatures } from '../genesys/platform';
 import type { Logger } from '../observability/logger';
 import { sessionsStarted } from '../observability/metrics';
 import type { Attributes } from './attributes';
-import { fingerprint } from './sessionToken';
+import { fingerprint } from './tokens';
 
 /**
  * Autostart (docs/genesys-protocol.md#onmessage-events-typing-join-clear):

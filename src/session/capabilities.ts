@@ -1,7 +1,7 @@
 import type { Capabilities } from '../domain/api';
-import type { SessionResponse } from '../genesys/guest/frames';
-import { KB, type MessengerFeatures } from '../genesys/platform/messengerConfig';
-import { typeAllowed } from './attachmentPolicy';
+import type { SessionResponse } from '../genesys/guest';
+import { KB, type MessengerFeatures } from '../genesys/platform';
+import { typeAllowed } from './attachments';
 
 /**
  * What a deployment allows a custom UI (GET /capabilities), from its

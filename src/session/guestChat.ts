@@ -1,18 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from '../config/schema';
-import { GuestApiError } from '../genesys/guest/errors';
-import type { SessionResponse } from '../genesys/guest/frames';
-import type { MessengerFeatures } from '../genesys/platform/messengerConfig';
-import type { GuestSession } from '../genesys/guest/guestSession';
-import type { HistoryPage } from '../genesys/guest/history';
+import {
+  GuestApiError,
+  type SessionResponse,
+  type GuestSession,
+  type HistoryPage,
+  type SessionHub,
+} from '../genesys/guest';
+import type { MessengerFeatures } from '../genesys/platform';
 import type { Capabilities, SendInput, SessionView, SignInBody, StartInput } from '../domain/api';
 import type { NormalizedMessage } from '../domain/message';
 import { positionAt } from '../domain/streamPosition';
-import type { SessionHub } from '../genesys/guest/sessionHub';
 import { AppError } from '../domain/errors';
-import type { IdentityVerifier } from '../identity/identityVerifier';
-import type { Logger } from '../observability/logger';
 import {
+  type IdentityVerifier,
   applyBrowserChange,
   checkBudget,
   identityReservedKeys,
@@ -21,24 +22,34 @@ import {
   refuseOtherCustomer,
   refuseReservedKeys,
 } from './attributes';
+import type { Logger } from '../observability/logger';
 import { autoStart } from './autoStart';
 import { capabilitiesOf } from './capabilities';
-import type { CustomerSignIn } from './customerSignIn';
-import { messageIdFor, requestFingerprint } from './idempotency';
-import { answerOf, checkText, MAX_TEXT_BYTES } from './messageInput';
-import { givenAttributes } from './startInput';
-import { SEND_LEASE_MS, SEND_LEASE_RENEW_MS, SendLedger, type KeyedSend } from './sendLedger';
-import { takeSharedSendTurn } from './sharedSendRate';
-import { sessionKeyOf, type SharedStore } from '../store/sharedStore';
-import { bornAtOf, type Revocations } from './revocations';
+import type { CustomerSignIn } from './signIn';
 import {
+  messageIdFor,
+  requestFingerprint,
+  answerOf,
+  checkText,
+  MAX_TEXT_BYTES,
+  SEND_LEASE_MS,
+  SEND_LEASE_RENEW_MS,
+  SendLedger,
+  type KeyedSend,
+  takeSharedSendTurn,
+} from './sending';
+import { givenAttributes } from './startInput';
+import { sessionKeyOf, type SharedStore } from '../store';
+import {
+  bornAtOf,
+  type Revocations,
   fingerprint,
   ROUTING_KEY,
   undeliveredAttributes,
   type SessionClaims,
   type SessionState,
   type SessionTokens,
-} from './sessionToken';
+} from './tokens';
 
 /**
  * The guest's chat as the public API sees it: sessions, attributes and

@@ -1,8 +1,14 @@
 import type { StartInput } from '../domain/api';
 import { AppError } from '../domain/errors';
-import type { IdentityVerifier } from '../identity/identityVerifier';
+import {
+  type IdentityVerifier,
+  copyAttributes,
+  parseAttributeInput,
+  refuseReservedKeys,
+  setAttribute,
+  type Attributes,
+} from './attributes';
 import type { Config } from '../config/schema';
-import { copyAttributes, parseAttributeInput, refuseReservedKeys, setAttribute, type Attributes } from './attributes';
 
 type AttributeKeys = Config['attributeKeys'];
 

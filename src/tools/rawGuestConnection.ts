@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { GuestSocket } from '../genesys/guest/guestSocket';
+import { GuestSocket } from '../genesys/guest';
 import type { Exchange, VerifyTarget } from './verifyGenesys';
 
 export type Frame = { type?: string; class?: string; code?: number; body?: unknown; tracingId?: string };

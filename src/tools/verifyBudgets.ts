@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { getAttachmentFrame } from '../genesys/guest/attachmentFrames';
-import { echoFrame, textMessageFrame } from '../genesys/guest/outboundFrames';
+import { getAttachmentFrame, echoFrame, textMessageFrame } from '../genesys/guest';
 import type { Frame } from './rawGuestConnection';
 import type { Run } from './verifyGenesys';
 

@@ -7,8 +7,8 @@ import {
   getJwtFrame,
   joinFrame,
   textMessageFrame,
-} from '../genesys/guest/outboundFrames';
-import type { SignInGrant } from '../genesys/guest/webDeploymentTokens';
+  type SignInGrant,
+} from '../genesys/guest';
 import { RawConnection, type Frame } from './rawGuestConnection';
 import { agentFile, expirySlides, messageRate } from './verifyBudgets';
 import { verifySignIn } from './verifySignIn';

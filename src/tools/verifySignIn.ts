@@ -4,8 +4,8 @@ import {
   configureAuthenticatedSessionFrame,
   configureSessionFrame,
   getJwtFrame,
-} from '../genesys/guest/outboundFrames';
-import type { SignInGrant } from '../genesys/guest/webDeploymentTokens';
+  type SignInGrant,
+} from '../genesys/guest';
 import { RawConnection, type Frame } from './rawGuestConnection';
 import type { Exchange, VerifyTarget } from './verifyGenesys';
 

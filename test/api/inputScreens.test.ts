@@ -1,4 +1,4 @@
-import { messageIdFor } from '../../src/session/idempotency';
+import { messageIdFor } from '../../src/session/sending/idempotency';
 import { bearer, guestTokenOf, identityToken, PAGE_ORIGIN, type Stack, startStack } from '../support/stack';
 
 /** Each screen on its own: none of these may pass because another layer happens to catch it too. */

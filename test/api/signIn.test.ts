@@ -1,5 +1,5 @@
-import { deriveKeys, Sealer } from '../../src/session/sealing';
-import { SessionTokens } from '../../src/session/sessionToken';
+import { deriveKeys, Sealer } from '../../src/session/tokens/sealing';
+import { SessionTokens } from '../../src/session/tokens/sessionToken';
 import { dataOf, openStream, type SseStream } from '../support/sse';
 import { jwtPayload, REDIRECT_URI, signInAt } from '../support/signIn';
 import { waitFor } from '../support/wait';

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { demoPng } from '../../simulator/richReplies';
-import { DISCARD_MAX_BYTES } from '../../src/http/multipart';
+import { DISCARD_MAX_BYTES } from '../../src/http/uploads/multipart';
 import { peExecutable } from '../support/fileSamples';
 import { scrape } from '../support/metrics';
 import { rawUpload } from '../support/rawUpload';

@@ -2,7 +2,7 @@ import { OriginAllowlist, parseOriginPattern, type OriginPattern } from '../../s
 
 /**
  * The CORS allowlist (README.md#http-behaviour-common-to-every-endpoint), table by table: which entries
- * CORS_ALLOWED_ORIGINS takes, and which Origin each allows. test/http/cors.test.ts shows the edge answering.
+ * CORS_ALLOWED_ORIGINS takes, and which Origin each allows. test/http/middleware/cors.test.ts shows the edge answering.
  */
 
 const ALLOWED: [why: string, origin: string][] = [

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { z } from 'zod';
-import * as schemas from '../../src/http/schemas';
+import * as schemas from '../../src/http/spec/schemas';
 
 /**
  * docs/api.md shows each request and answer as JSON. Every example under a

@@ -49,7 +49,7 @@ const SHRINK = process.env.MODEL_SHRINK === '1';
 const HISTORY_READS = 10;
 /** Kept for the end of a run: the client's last reopen and GET /messages. */
 const FINAL_READS = 2;
-/** The service replays after an upstream reconnect only while fewer than half of the reads are used (src/genesys/guest/history.ts). */
+/** The service replays after an upstream reconnect only while fewer than half of the reads are used (src/genesys/guest/rest/history.ts). */
 const SPARE_READS = 5;
 /** Fewer than the newest history page a replay reads (PROOF_PAGE_SIZE, 50): a replay never falls off the page here. */
 const MAX_MESSAGES = 40;
@@ -860,7 +860,7 @@ test(
 
 // ------------------------------------------------------------------ the catch-up gate, driven directly
 
-describe('a stream that replays what its client missed (src/http/liveStreams.ts): live events wait behind the replay, and the client keeps its place', () => {
+describe('a stream that replays what its client missed (src/http/streams/liveStreams.ts): live events wait behind the replay, and the client keeps its place', () => {
   /** A run whose client has seen one agent message on its open stream. */
   async function runWithOneMessage(): Promise<Run> {
     const { real } = await newRun();

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { startSimulator, type ReceivedFrame, type Simulator } from '../../simulator';
-import { deriveKeys, Sealer } from '../../src/session/sealing';
+import { deriveKeys, Sealer } from '../../src/session/tokens/sealing';
 import { TEST_SESSION_SECRET } from '../support/app';
 import { steerableClock } from '../support/clock';
 import {

@@ -3,8 +3,8 @@ import net from 'node:net';
 import fc from 'fast-check';
 import { SignJWT } from 'jose';
 import { startSimulator, type Simulator } from '../../simulator';
-import { deriveKeys, Sealer } from '../../src/session/sealing';
-import { SessionTokens } from '../../src/session/sessionToken';
+import { deriveKeys, Sealer } from '../../src/session/tokens/sealing';
+import { SessionTokens } from '../../src/session/tokens/sessionToken';
 import { TEST_SESSION_SECRET } from '../support/app';
 import { dataOf, openStream } from '../support/sse';
 import {

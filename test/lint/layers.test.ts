@@ -7,10 +7,12 @@ import { ESLint } from 'eslint';
 const config = require('../../eslint.config.js') as ESLint.Options['overrideConfig'];
 const eslint = new ESLint({ cwd: path.join(__dirname, '../..'), overrideConfigFile: true, overrideConfig: config });
 
-async function layerErrors(file: string, code: string): Promise<string[]> {
+async function errorsOf(rule: string, file: string, code: string): Promise<string[]> {
   const [result] = await eslint.lintText(code, { filePath: path.join(__dirname, '../..', file) });
-  return result!.messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message);
+  return result!.messages.filter((m) => m.ruleId === rule).map((m) => m.message);
 }
+const layerErrors = (file: string, code: string) => errorsOf('no-restricted-imports', file, code);
+const doorErrors = (file: string, code: string) => errorsOf('local/front-doors', file, code);
 
 test.each([
   ['src/session/anything.ts', "import '../http/app';\n"],
@@ -19,6 +21,9 @@ test.each([
   ['src/http/anything.ts', "import '../server';\n"],
   ['src/server.ts', "import './demo/demoServer';\n"],
   ['src/store/anything.ts', "import '../session/guestChat';\n"],
+  ['src/scheduling/anything.ts', "import '../store';\n"],
+  ['src/http/anything.ts', "import '../chatStack';\n"],
+  ['src/chatStack.ts', "import './demo/demoServer';\n"],
 ])(
   '%s may not import upward: %s',
   async (file, code) => {
@@ -39,3 +44,34 @@ test.each([
   },
   30_000,
 );
+
+describe('front doors', () => {
+  test.each([
+    ['src/session/anything.ts', "import '../genesys/guest/desk/requestDesk';\n", 'genesys/guest/'],
+    ['src/genesys/guest/link/anything.ts', "import '../desk/requestDesk';\n", 'genesys/guest/desk/'],
+    ['src/chatStack.ts', "import './store/redis/redisStore';\n", 'store/'],
+    ['src/http/app.ts', "import './middleware/cors';\n", 'http/middleware/'],
+  ])(
+    '%s may not reach past a unit folder: %s',
+    async (file, code, door) => {
+      const errors = await doorErrors(file, code);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toContain(`front door of ${door}`);
+    },
+    30_000,
+  );
+
+  test.each([
+    ['src/session/anything.ts', "import '../genesys/guest';\n"],
+    ['src/genesys/guest/link/anything.ts', "import '../desk';\n"],
+    ['src/genesys/guest/desk/anything.ts', "import './requestDesk';\n"],
+    ['src/genesys/guest/guestSession.ts', "import './link';\n"],
+    ['src/chatStack.ts', "import './config/schema';\n"],
+  ])(
+    '%s goes through the front door or stays inside: %s',
+    async (file, code) => {
+      expect(await doorErrors(file, code)).toEqual([]);
+    },
+    30_000,
+  );
+});

@@ -1,6 +1,6 @@
 import { startSimulator, type Simulator } from '../../simulator';
-import { RedisStore } from '../../src/store/redisStore';
-import { sessionKeyOf } from '../../src/store/sharedStore';
+import { RedisStore } from '../../src/store/redis/redisStore';
+import { sessionKeyOf } from '../../src/store';
 import { captureLogger } from '../support/app';
 import {
   expectEndedStayEnded,

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import * as chatStack from '../../src/http/chatStack';
+import * as chatStack from '../../src/chatStack';
 import * as platform from '../../src/genesys/platform';
 import { EventLoopCheck } from '../../src/observability/readiness';
 import { tracingOn } from '../../src/observability/tracing';

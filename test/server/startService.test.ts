@@ -2,7 +2,7 @@ import net from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import * as chatStack from '../../src/http/chatStack';
+import * as chatStack from '../../src/chatStack';
 import * as platform from '../../src/genesys/platform';
 import { tracingOn } from '../../src/observability/tracing';
 import { startService } from '../../src/server';

@@ -2,7 +2,7 @@ import type { GuestSession } from '../../src/genesys/guest/guestSession';
 import { DEFAULT_MESSENGER_FEATURES, type MessengerFeatures } from '../../src/genesys/platform/messengerConfig';
 import { sessionsStarted } from '../../src/observability/metrics';
 import { autoStart } from '../../src/session/autoStart';
-import { fingerprint } from '../../src/session/sessionToken';
+import { fingerprint } from '../../src/session/tokens/sessionToken';
 import { captureLogger } from '../support/app';
 
 /** Autostart over a stand-in session: what goes out as the Join, what it reports delivered, what it counts and logs. */

@@ -1,4 +1,4 @@
-import type { SessionResponse } from '../../src/genesys/guest/frames';
+import type { SessionResponse } from '../../src/genesys/guest/protocol/frames';
 import { DEFAULT_MESSENGER_FEATURES, type MessengerFeatures } from '../../src/genesys/platform/messengerConfig';
 import { capabilitiesOf } from '../../src/session/capabilities';
 

@@ -1,14 +1,14 @@
 import pino from 'pino';
 import type { NormalizedMessage } from '../../src/domain/message';
-import { DeliveryLedger, type SentMessage } from '../../src/genesys/guest/deliveryProof';
-import { GuestApiError } from '../../src/genesys/guest/errors';
+import { DeliveryLedger, type SentMessage } from '../../src/genesys/guest/desk/deliveryProof';
+import { GuestApiError } from '../../src/genesys/guest/protocol/errors';
 import type { GuestSession } from '../../src/genesys/guest/guestSession';
 import type { SessionHub } from '../../src/genesys/guest/sessionHub';
 import { GuestChat } from '../../src/session/guestChat';
-import { StoreRevocations } from '../../src/session/revocations';
-import { MemoryStore } from '../../src/store/sharedStore';
-import { deriveKeys, Sealer } from '../../src/session/sealing';
-import { SessionTokens, type SessionClaims } from '../../src/session/sessionToken';
+import { StoreRevocations } from '../../src/session/tokens/revocations';
+import { MemoryStore } from '../../src/store';
+import { deriveKeys, Sealer } from '../../src/session/tokens/sealing';
+import { SessionTokens, type SessionClaims } from '../../src/session/tokens/sessionToken';
 import { testConfig } from '../support/app';
 
 /** The guest's chat over a stand-in session, on a clock the test moves. */

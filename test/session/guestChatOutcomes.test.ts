@@ -1,18 +1,18 @@
 import pino from 'pino';
 import type { NormalizedMessage } from '../../src/domain/message';
-import { GuestApiError } from '../../src/genesys/guest/errors';
-import type { SessionResponse } from '../../src/genesys/guest/frames';
+import { GuestApiError } from '../../src/genesys/guest/protocol/errors';
+import type { SessionResponse } from '../../src/genesys/guest/protocol/frames';
 import type { GuestSession } from '../../src/genesys/guest/guestSession';
 import type { SessionHub } from '../../src/genesys/guest/sessionHub';
-import type { WebDeploymentTokens } from '../../src/genesys/guest/webDeploymentTokens';
+import type { WebDeploymentTokens } from '../../src/genesys/guest/rest/webDeploymentTokens';
 import type { MessengerFeatures } from '../../src/genesys/platform/messengerConfig';
-import type { IdentityVerifier } from '../../src/identity/identityVerifier';
-import { CustomerSignIn } from '../../src/session/customerSignIn';
+import type { IdentityVerifier } from '../../src/session/attributes/identityVerifier';
+import { CustomerSignIn } from '../../src/session/signIn/customerSignIn';
 import { GuestChat } from '../../src/session/guestChat';
-import { StoreRevocations } from '../../src/session/revocations';
-import { deriveKeys, Sealer } from '../../src/session/sealing';
-import { fingerprint, SessionTokens, type SessionClaims } from '../../src/session/sessionToken';
-import { MemoryStore } from '../../src/store/sharedStore';
+import { StoreRevocations } from '../../src/session/tokens/revocations';
+import { deriveKeys, Sealer } from '../../src/session/tokens/sealing';
+import { fingerprint, SessionTokens, type SessionClaims } from '../../src/session/tokens/sessionToken';
+import { MemoryStore } from '../../src/store';
 import { testConfig } from '../support/app';
 
 /**

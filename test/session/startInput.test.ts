@@ -1,5 +1,5 @@
 import { AppError } from '../../src/domain/errors';
-import type { IdentityVerifier } from '../../src/identity/identityVerifier';
+import type { IdentityVerifier } from '../../src/session/attributes/identityVerifier';
 import { givenAttributes } from '../../src/session/startInput';
 import { testConfig } from '../support/app';
 

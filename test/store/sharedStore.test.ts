@@ -1,9 +1,9 @@
 import { Redis } from 'ioredis';
 import { AppError } from '../../src/domain/errors';
 import { Readiness } from '../../src/observability/readiness';
-import { RedisStore } from '../../src/store/redisStore';
-import { MemoryStore, type SharedStore } from '../../src/store/sharedStore';
-import { SECURITY_RECORD_PREFIXES, StoreRevocations } from '../../src/session/revocations';
+import { RedisStore } from '../../src/store/redis/redisStore';
+import { MemoryStore, type SharedStore } from '../../src/store';
+import { SECURITY_RECORD_PREFIXES, StoreRevocations } from '../../src/session/tokens/revocations';
 import { captureLogger } from '../support/app';
 import { manualClock } from '../support/platform';
 import { startRedis, type RedisServer } from '../support/redis';

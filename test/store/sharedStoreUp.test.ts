@@ -1,5 +1,5 @@
 import { registry } from '../../src/observability/metrics';
-import { RedisStore } from '../../src/store/redisStore';
+import { RedisStore } from '../../src/store/redis/redisStore';
 import { captureLogger } from '../support/app';
 import { startRedis, type RedisServer } from '../support/redis';
 import { waitFor } from '../support/wait';

@@ -1,9 +1,9 @@
-import { RedisStore } from '../../src/store/redisStore';
+import { RedisStore } from '../../src/store/redis/redisStore';
 import { captureLogger } from '../support/app';
 import { startRedis, startRedisCluster, type RedisCluster, type RedisServer } from '../support/redis';
 
 /**
- * Two edges of src/store/redisStore.ts's life: closing the store is not a lost connection (no
+ * Two edges of src/store/redis/redisStore.ts's life: closing the store is not a lost connection (no
  * error is logged for it), and on a Redis Cluster the rate limiter's raw commands go to the node
  * that holds their key (only its script loads go to every primary).
  *

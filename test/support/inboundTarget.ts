@@ -1,8 +1,8 @@
-import type { AttachmentFailure } from '../../src/genesys/guest/attachmentFrames';
-import type { GuestApiError } from '../../src/genesys/guest/errors';
-import { parseInbound, type SessionResponse } from '../../src/genesys/guest/frames';
-import { dispatchInbound, type GuestEvent, type InboundTarget } from '../../src/genesys/guest/inboundDispatch';
-import { PendingRequests, type Pending, type PendingKind } from '../../src/genesys/guest/pendingRequests';
+import type { AttachmentFailure } from '../../src/genesys/guest/protocol/attachmentFrames';
+import type { GuestApiError } from '../../src/genesys/guest/protocol/errors';
+import { parseInbound, type SessionResponse } from '../../src/genesys/guest/protocol/frames';
+import { dispatchInbound, type GuestEvent, type InboundTarget } from '../../src/genesys/guest/desk/inboundDispatch';
+import { PendingRequests, type Pending, type PendingKind } from '../../src/genesys/guest/desk/pendingRequests';
 import { createLogger } from '../../src/observability/logger';
 
 export type LogLine = Record<string, unknown> & { level: number; msg: string };

@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 
 /**
- * Stands in for authentication in front of the per-session limits (src/http/rateLimits.ts): a Bearer
+ * Stands in for authentication in front of the per-session limits (src/http/middleware/rateLimits.ts): a Bearer
  * value becomes the session's guest token, which those limits count by.
  */
 export const standInAuthentication: RequestHandler = (req, res, next) => {

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type Response } from 'express';
 import pino from 'pino';
 import type { GuestEvent, GuestSession } from '../../src/genesys/guest/guestSession';
-import { LiveStreams, type LiveStreamOptions, type Replay } from '../../src/http/liveStreams';
+import { LiveStreams, type LiveStreamOptions, type Replay } from '../../src/http/streams/liveStreams';
 import type { NormalizedMessage } from '../../src/domain/message';
 
 export function fakeSession() {

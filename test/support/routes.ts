@@ -1,6 +1,6 @@
 import type { Express } from 'express';
 import type { RunningService } from '../../src/server';
-import { openApiPath } from '../../src/http/openapi';
+import { openApiPath } from '../../src/http/spec/openapi';
 
 type Layer = { route?: { path: string; methods: Record<string, boolean> }; handle?: { stack?: unknown[] } };
 
@@ -10,7 +10,7 @@ type Layer = { route?: { path: string; methods: Record<string, boolean> }; handl
  * `{param}` form: `get /attachments/{id}/content`.
  */
 export function servedRoutes(service: Pick<RunningService, 'server'>): string[] {
-  // The app is the request listener behind the connection caps (src/http/connectionCaps.ts) and the health answers (healthFirst.ts).
+  // The app is the request listener behind the connection caps (src/http/server/connectionCaps.ts) and the health answers (healthFirst.ts).
   const app = service.server
     .listeners('request')
     .map(innermost)

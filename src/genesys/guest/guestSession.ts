@@ -1,9 +1,16 @@
 import type { NormalizedMessage } from '../../domain/message';
-import { AttachmentTransfer } from './attachmentTransfer';
-import { DeliveryLedger, type DeliveryVerdict, type SentMessage } from './deliveryProof';
-import { GuestApiError } from './errors';
-import type { SessionResponse } from './frames';
+import { AttachmentTransfer, GuestJwtCache, type GuestJwt, GuestSignIn, type GenesysSignIn } from './rest';
 import {
+  DeliveryLedger,
+  type DeliveryVerdict,
+  type SentMessage,
+  type GuestEvent,
+  type InboundTarget,
+  RequestDesk,
+} from './desk';
+import {
+  GuestApiError,
+  type SessionResponse,
   answerFrame,
   clearFrame,
   closeSessionFrame,
@@ -16,17 +23,10 @@ import {
   typingFrame,
   type AnswerKind,
   type CustomAttributes,
-} from './outboundFrames';
-import type { GuestEvent, InboundTarget } from './inboundDispatch';
-import { withDeadline } from './reconnect';
-import { RequestDesk } from './requestDesk';
-import { GuestJwtCache, type GuestJwt } from './guestJwt';
-import { GuestSignIn } from './guestSignIn';
-import { SessionExpiry } from './sessionExpiry';
-import { SessionLink, type GuestSessionOptions } from './sessionLink';
-import type { GenesysSignIn } from './webDeploymentTokens';
+} from './protocol';
+import { withDeadline, SessionExpiry, SessionLink, type GuestSessionOptions } from './link';
 
-export type { GuestEvent } from './inboundDispatch';
+export type { GuestEvent } from './desk';
 
 /**
  * One guest's Web Messaging session over one upstream socket

@@ -2,12 +2,11 @@ import type { AxiosInstance } from 'axios';
 import type { Logger } from '../../observability/logger';
 import { countGuestSessions, limitsRefused } from '../../observability/metrics';
 import { AppError } from '../../domain/errors';
-import { GuestApiError } from './errors';
-import { GuestHistory } from './history';
+import { GuestApiError } from './protocol';
+import { GuestHistory, type GenesysSignIn } from './rest';
 import { GuestSession } from './guestSession';
-import { MemoryStore, sessionKeyOf, type SharedStore } from '../../store/sharedStore';
-import type { GenesysSignIn } from './webDeploymentTokens';
-import { SessionOwnership } from './sessionOwnership';
+import { MemoryStore, sessionKeyOf, type SharedStore } from '../../store';
+import { SessionOwnership } from './link';
 
 /**
  * One upstream socket per guest session per instance, shared by sends, live

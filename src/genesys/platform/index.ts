@@ -115,3 +115,5 @@ export function createGenesysPlatform(
     },
   };
 }
+export { KB } from './messengerConfig';
+export type { MessengerFeatures } from './messengerConfig';

@@ -3,19 +3,17 @@ import { z } from 'zod';
 import { attachmentViewSchema } from '../../domain/api';
 import { AppError } from '../../domain/errors';
 import { attachments as attachmentsCounted } from '../../observability/metrics';
-import { checkEnabled, MULTIPART_OVERHEAD_BYTES } from '../../session/attachmentPolicy';
-import type { GuestAttachments } from '../../session/attachments';
-import type { Revocations } from '../../session/revocations';
-import { ROUTING_KEY, type SessionTokens } from '../../session/sessionToken';
-import { claimsOf, guestOf, type Guest } from '../authenticate';
 import {
-  checkDeclaredLength,
-  discardRestOfBody,
-  IncomingUpload,
-  type UploadPace,
-  type UploadSpool,
-} from '../multipart';
-import type { AnyRouteSpec, RouteSpec } from '../routeSpec';
+  checkEnabled,
+  MULTIPART_OVERHEAD_BYTES,
+  type GuestAttachments,
+  type Revocations,
+  ROUTING_KEY,
+  type SessionTokens,
+} from '../../session';
+import { claimsOf, guestOf, type Guest } from '../middleware';
+import { checkDeclaredLength, discardRestOfBody, IncomingUpload, type UploadPace, type UploadSpool } from '../uploads';
+import type { AnyRouteSpec, RouteSpec } from '../spec';
 
 export interface AttachmentRouteDeps {
   attachments: GuestAttachments;

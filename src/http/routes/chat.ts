@@ -1,20 +1,16 @@
 import { z } from 'zod';
-import type { SessionHub } from '../../genesys/guest/sessionHub';
+import type { SessionHub } from '../../genesys/guest';
 import type { Request } from 'express';
-import type { GuestAttachments } from '../../session/attachments';
-import type { GuestChat } from '../../session/guestChat';
+import type { GuestAttachments, GuestChat, Revocations, SessionTokens } from '../../session';
 import { attachmentRoutes, publicBase, routingKeyOf, type AttachmentRouteDeps } from './attachments';
 import { signInRoutes } from './signIn';
-import type { Revocations } from '../../session/revocations';
-import type { SessionTokens } from '../../session/sessionToken';
-import { claimsOf, guestOf, spendTicket, type Guest } from '../authenticate';
-import { setHeadersWhileWaiting } from '../deferredHeaders';
-import { resumeAfter, type LiveStreams } from '../liveStreams';
+import { claimsOf, guestOf, spendTicket, type Guest, setHeadersWhileWaiting, type rateLimits } from '../middleware';
+import { resumeAfter, type LiveStreams } from '../streams';
 import { AppError, type ErrorCode } from '../../domain/errors';
 import { STREAM_EVENT_ID } from '../../domain/message';
-import type { rateLimits } from '../rateLimits';
-import type { AnyRouteSpec, RouteSpec } from '../routeSpec';
 import {
+  type AnyRouteSpec,
+  type RouteSpec,
   attributesBodySchema,
   attributesChangedSchema,
   capabilitiesSchema,
@@ -28,7 +24,7 @@ import {
   startSessionBody,
   streamQuery,
   ticketSchema,
-} from '../schemas';
+} from '../spec';
 
 /** The public chat API (README.md#the-chat-api), as route specs; `uploads` is where files in transit go. */
 export interface ChatRouteDeps extends Pick<AttachmentRouteDeps, 'uploads'> {

@@ -1,6 +1,5 @@
 import type { Readiness } from '../../observability/readiness';
-import type { AnyRouteSpec } from '../routeSpec';
-import { healthSchema, readinessSchema } from '../schemas';
+import { type AnyRouteSpec, healthSchema, readinessSchema } from '../spec';
 
 export function healthRoutes(readiness: Readiness): AnyRouteSpec[] {
   return [

@@ -1,6 +1,6 @@
 import { ERROR_CODES, AppError, type ErrorCode } from '../../domain/errors';
 import { PROBLEM_TYPE_BASE } from '../problem';
-import type { AnyRouteSpec } from '../routeSpec';
+import type { AnyRouteSpec } from '../spec';
 
 /** The page each problem's `type` points to: what happened, and what to do. */
 export function problemRoutes(): AnyRouteSpec[] {

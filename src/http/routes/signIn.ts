@@ -1,9 +1,7 @@
 import type { z } from 'zod';
-import type { GuestChat } from '../../session/guestChat';
-import { claimsOf } from '../authenticate';
-import type { rateLimits } from '../rateLimits';
-import type { AnyRouteSpec, RouteSpec } from '../routeSpec';
-import { sessionViewSchema, signInBody } from '../schemas';
+import type { GuestChat } from '../../session';
+import { claimsOf, type rateLimits } from '../middleware';
+import { type AnyRouteSpec, type RouteSpec, sessionViewSchema, signInBody } from '../spec';
 
 const json = (description: string, schema: z.ZodType) => ({ description, schema });
 

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { startSimulator, type Simulator } from '../../../simulator';
-import { GuestApiError } from '../../../src/genesys/guest/errors';
-import { parseInbound, type InboundFrame } from '../../../src/genesys/guest/frames';
+import { GuestApiError } from '../../../src/genesys/guest/protocol/errors';
+import { parseInbound, type InboundFrame } from '../../../src/genesys/guest/protocol/frames';
 import type { GuestSession } from '../../../src/genesys/guest/guestSession';
-import { dispatchInbound, type InboundTarget } from '../../../src/genesys/guest/inboundDispatch';
+import { dispatchInbound, type InboundTarget } from '../../../src/genesys/guest/desk/inboundDispatch';
 import type { SessionHub } from '../../../src/genesys/guest/sessionHub';
 import { createGenesysHttp } from '../../../src/genesys/restClient';
-import { WebDeploymentTokens } from '../../../src/genesys/guest/webDeploymentTokens';
+import { WebDeploymentTokens } from '../../../src/genesys/guest/rest/webDeploymentTokens';
 import { collect, hubFor } from '../../support/guestHub';
 import { signInAt } from '../../support/signIn';
 import { waitFor } from '../../support/wait';

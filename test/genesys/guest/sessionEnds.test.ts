@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { startSimulator, type Simulator } from '../../../simulator';
-import { GuestApiError } from '../../../src/genesys/guest/errors';
-import { parseInbound } from '../../../src/genesys/guest/frames';
+import { GuestApiError } from '../../../src/genesys/guest/protocol/errors';
+import { parseInbound } from '../../../src/genesys/guest/protocol/frames';
 import type { GuestSession } from '../../../src/genesys/guest/guestSession';
-import { dispatchInbound, type InboundTarget } from '../../../src/genesys/guest/inboundDispatch';
+import { dispatchInbound, type InboundTarget } from '../../../src/genesys/guest/desk/inboundDispatch';
 import type { SessionHub } from '../../../src/genesys/guest/sessionHub';
 import { captureLogger } from '../../support/app';
 import { collect, hubFor } from '../../support/guestHub';

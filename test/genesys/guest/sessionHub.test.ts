@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { startSimulator, type Simulator } from '../../../simulator';
 import { AppError } from '../../../src/domain/errors';
-import { GuestApiError } from '../../../src/genesys/guest/errors';
+import { GuestApiError } from '../../../src/genesys/guest/protocol/errors';
 import type { SessionHub } from '../../../src/genesys/guest/sessionHub';
 import { registry } from '../../../src/observability/metrics';
-import { MemoryStore, sessionKeyOf } from '../../../src/store/sharedStore';
+import { MemoryStore, sessionKeyOf } from '../../../src/store';
 import { collect, hubFor } from '../../support/guestHub';
 import { waitFor } from '../../support/wait';
 

@@ -3,7 +3,7 @@ import { startSimulator, type Simulator } from '../../../simulator';
 import { AppError } from '../../../src/domain/errors';
 import type { SessionHub } from '../../../src/genesys/guest/sessionHub';
 import { registry } from '../../../src/observability/metrics';
-import { MemoryStore } from '../../../src/store/sharedStore';
+import { MemoryStore } from '../../../src/store';
 import { hubFor } from '../../support/guestHub';
 
 /** SOCKET_OPENS_PER_SESSION_PER_MINUTE counted in the shared store, on an injected clock. */

@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import type { Config } from './config/schema';
+import { signInCallbacks } from './config/signInCallbacks';
+import { GuestApiHealth, SessionHub, WebDeploymentTokens } from './genesys/guest';
+import type { GenesysPlatform } from './genesys/platform';
+import { LiveStreams, UploadSpool, rateLimits, type ChatRouteDeps } from './http';
+import {
+  IdentityVerifier,
+  GuestAttachments,
+  CustomerSignIn,
+  GuestChat,
+  SECURITY_RECORD_PREFIXES,
+  StoreRevocations,
+  deriveKeys,
+  Sealer,
+  SessionTokens,
+} from './session';
+import type { Logger } from './observability/logger';
+import type { Readiness } from './observability/readiness';
+import { openSharedStore, type RedisStore } from './store';
+
+/** SSE heartbeat: inside the 15 to 25 s that proxies and load balancers tolerate. */
+const STREAM_HEARTBEAT_MS = 20_000;
+/** A reader that has not taken what was written for this long is cut off (the kernel's buffers are not counted otherwise). */
+const STREAM_STALL_MS = 30_000;
+
+interface ChatStack {
+  routes: ChatRouteDeps;
+  /** Work before the service listens: the sweep of upload files a stopped process left behind. */
+  prepare(): Promise<void>;
+  /** Background checks that talk to Genesys (the first guest handshake), once the service listens. */
+  start(): void;
+  /** Tells every live stream to reconnect elsewhere (start of a drain). */
+  endStreams(): void;
+  /** Closes the upstream guest sockets and the shared store (end of a drain). */
+  close(): Promise<void>;
+}
+
+/**
+ * What the chat routes need, built once per instance: the Guest API session
+ * hub, sealed tokens, identity, ended sessions and live streams.
+ */
+export function buildChatStack(
+  config: Config,
+  logger: Logger,
+  platform: GenesysPlatform,
+  readiness: Readiness,
+  now?: () => number,
+): ChatStack {
+  const { genesys } = config;
+  const guestLogger = logger.child({ component: 'guest-api' });
+  const health = new GuestApiHealth({
+    webMessagingUrl: genesys.webMessagingUrl,
+    deploymentId: genesys.deploymentId,
+    origin: genesys.origin,
+    readiness,
+    logger: guestLogger,
+    probeIntervalMs: genesys.deploymentCacheTtlMs,
+    connectTimeoutMs: genesys.timeoutMs,
+  });
+  const signInTokens = new WebDeploymentTokens(platform.http.axios, genesys.apiUrl, genesys.deploymentId, guestLogger);
+  const tokens = new SessionTokens(
+    new Sealer(deriveKeys(config.session.secrets)),
+    config.session.ttlSeconds,
+    undefined,
+    config.session.secrets[0],
+  );
+  const identity = config.identity ? new IdentityVerifier(config.identity, config.attributeKeys) : undefined;
+  const store = openSharedStore(config, logger, readiness, { protectedPrefixes: SECURITY_RECORD_PREFIXES, now });
+  const hub = new SessionHub({
+    deploymentId: genesys.deploymentId,
+    webMessagingUrl: genesys.webMessagingUrl,
+    apiUrl: genesys.apiUrl,
+    origin: genesys.origin,
+    http: platform.http.axios,
+    logger: guestLogger,
+    requestTimeoutMs: genesys.timeoutMs,
+    messagesPerSecond: genesys.messagesPerSecond,
+    requestsPerMinute: genesys.requestsPerMinute,
+    reconnectWindowMs: genesys.reconnectWindowMs,
+    idleMs: config.guestSockets.idleMs,
+    maxSessions: config.guestSockets.max,
+    opensPerSessionPerMinute: config.guestSockets.opensPerSessionPerMinute,
+    // Socket opens and history reads per session, counted once for every instance with Redis.
+    store,
+    onSocketOpened: () => health.succeeded(),
+    onSocketFailed: (error) => health.failed(error),
+    renewSignIn: (signIn) => signInTokens.refresh(signIn),
+    // Each process is its own owner of the sessions whose socket it holds (one socket per session across instances).
+    instanceId: randomUUID(),
+    now,
+  });
+  const revocations = new StoreRevocations(store, tokens.lifetimeMs);
+  const signIns = new CustomerSignIn({
+    tokens: signInTokens,
+    redirectUriAllowed: signInCallbacks(config.signInRedirectUris, config.cors.allowedOrigins),
+    messengerFeatures: platform.messengerConfig,
+    logger: guestLogger,
+  });
+  const chat = new GuestChat({
+    config,
+    hub,
+    tokens,
+    revocations,
+    store,
+    identity,
+    signIns,
+    messengerFeatures: platform.messengerConfig,
+    logger,
+    now,
+  });
+  const attachments = new GuestAttachments({
+    hub,
+    tokens,
+    limits: async (claims) => (await chat.capabilities(claims)).attachments,
+    maxInFlight: config.uploads.maxInFlight,
+    perIp: config.uploads.perIp,
+    now,
+  });
+  const spool = new UploadSpool(config.uploads.tmpDir);
+  const uploads = {
+    spool,
+    pace: { minBytesPerSecond: config.uploads.minBytesPerSecond, windowMs: config.uploads.rateWindowMs },
+  };
+  const streams = new LiveStreams({
+    heartbeatMs: STREAM_HEARTBEAT_MS,
+    maxBufferedBytes: 256 * 1024,
+    stallMs: STREAM_STALL_MS,
+    perSession: config.limits.streamsPerSession,
+    perIp: config.limits.streamsPerIp,
+    logger,
+    now,
+  });
+  return {
+    routes: {
+      chat,
+      attachments,
+      publicUrl: config.publicUrl,
+      hub,
+      tokens,
+      revocations,
+      streams,
+      uploads,
+      limits: rateLimits(config.limits, config.redis ? (store as RedisStore) : undefined),
+    },
+    prepare: async () => {
+      const swept = await spool.sweep().catch((error: NodeJS.ErrnoException) => {
+        throw new Error(
+          `UPLOAD_TMP_DIR ${spool.dir} cannot hold uploads (${error.code ?? error.message}): set it to a writable directory.`,
+          { cause: error },
+        );
+      });
+      if (swept > 0) logger.info({ swept, dir: spool.dir }, 'removed upload files a stopped process left behind');
+    },
+    start: () => health.start(),
+    endStreams: () => streams.endAll('This instance is restarting; reconnect.'),
+    close: async () => {
+      health.close();
+      hub.close();
+      await spool.close();
+      await store.close();
+    },
+  };
+}

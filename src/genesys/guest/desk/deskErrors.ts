@@ -1,0 +1,52 @@
+import { countGenesysError, limitsRefused, sendsInDoubt } from '../../../observability/metrics';
+import { GuestApiError } from '../protocol';
+import type { Pending } from './pendingRequests';
+
+/** How the request desk (requestDesk.ts) words what happened to a request that got no proper answer. */
+
+/** How long Genesys asked to wait: its Retry-After, else a second for a rate refusal and nothing for another. */
+export function waitOf(error: GuestApiError): number {
+  return (error.retryAfterSeconds ?? (error.failure === 'rate_limited' ? 1 : 0)) * 1000;
+}
+
+export function mayHaveArrived(p: Pending): boolean {
+  return p.kind === 'send' && (p.written || p.inDoubt);
+}
+
+export function inDoubtError(cause: GuestApiError): GuestApiError {
+  sendsInDoubt.inc();
+  return new GuestApiError(
+    'connection_lost',
+    'The connection to Genesys was lost before it confirmed the message; it may have been delivered. Retry with the same Idempotency-Key: a delivered message is never sent twice.',
+    { retryAfterSeconds: cause.retryAfterSeconds, cause },
+  );
+}
+
+export function timeoutError(p: Pending): GuestApiError {
+  countGenesysError('timeout');
+  if (p.kind === 'send' && (p.written || p.inDoubt)) {
+    sendsInDoubt.inc();
+    return new GuestApiError(
+      'timeout',
+      'Genesys did not confirm the message in time; it may have been delivered. Retry with the same Idempotency-Key: a delivered message is never sent twice.',
+    );
+  }
+  return new GuestApiError('timeout', 'Genesys did not answer in time; please retry.');
+}
+
+/** A configure whose socket closed before it was answered (or before it could be written): the link opens another. */
+export function configureLost(): GuestApiError {
+  return new GuestApiError('connection_lost', 'The connection to Genesys dropped while configuring.');
+}
+
+/** A request whose turn would come too late (a message past the session's rate, another past the connection's budget): refused now, counted. */
+export function queueRefusal(message: boolean, waitMs: number): GuestApiError {
+  limitsRefused.inc({ limit: message ? 'session_send_rate' : 'genesys_request_budget' });
+  return new GuestApiError(
+    'rate_limited',
+    message
+      ? 'Genesys accepts only a few messages a second in a session; retry shortly.'
+      : 'This chat has used its share of Genesys requests for the moment; retry shortly.',
+    { retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) },
+  );
+}

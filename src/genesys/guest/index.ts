@@ -1,0 +1,23 @@
+/**
+ * The Guest API side of Genesys: one `GuestSession` per guest (its socket, requests and events),
+ * the `SessionHub` that hands them out, and the REST calls a guest makes (history, tokens, sign-in, files).
+ */
+export { GuestApiHealth, GuestSocket } from './link';
+export { SessionHub } from './sessionHub';
+export { WebDeploymentTokens } from './rest';
+export type { UploadBody, HistoryPage, GenesysSignIn, SignInGrant } from './rest';
+export type { GuestEvent, GuestSession } from './guestSession';
+export { PROOF_PAGE_SIZE, MAX_QUEUE_SHARE } from './desk';
+export type { DeliveryVerdict, SentMessage } from './desk';
+export {
+  GuestApiError,
+  getAttachmentFrame,
+  echoFrame,
+  textMessageFrame,
+  clearFrame,
+  configureSessionFrame,
+  getJwtFrame,
+  joinFrame,
+  configureAuthenticatedSessionFrame,
+} from './protocol';
+export type { SessionResponse, AnswerKind } from './protocol';

@@ -1,0 +1,71 @@
+import { AppError } from '../../../domain/errors';
+import { GuestApiError, type SessionResponse } from '../protocol';
+import type { GenesysSignIn } from './webDeploymentTokens';
+
+/** Refreshes after a refused JWT before giving up, as the official SDK does (`MAX_RECONFIGURE_ATTEMPTS`). */
+const MAX_REFRESHES = 3;
+
+/**
+ * A guest session's sign-in (Genesys authenticated messaging), if it has
+ * one: the credentials to configure with, renewed once at a time when
+ * Genesys refuses the JWT (docs/genesys-protocol.md#configureauthenticatedsession).
+ */
+export class GuestSignIn {
+  private current?: GenesysSignIn;
+  private renewing?: Promise<GenesysSignIn>;
+
+  constructor(private readonly renew?: (signIn: GenesysSignIn) => Promise<GenesysSignIn>) {}
+
+  /** The newest credentials (a renewed JWT included), to seal into the next session token. */
+  get value(): GenesysSignIn | undefined {
+    return this.current;
+  }
+
+  /** Takes the credentials a session token carries, unless this session already holds (possibly newer) ones. */
+  adopt(signIn: GenesysSignIn): void {
+    this.current ??= signIn;
+  }
+
+  replace(signIn: GenesysSignIn): void {
+    this.current = signIn;
+  }
+
+  /**
+   * Configures with `send` (given the JWT when signed in): a 401 renews the
+   * JWT and configures again, at most MAX_REFRESHES times; a sign-in that
+   * cannot be renewed ends in `reauthentication_required`.
+   */
+  async configure(send: (jwt: string | undefined) => Promise<SessionResponse>): Promise<SessionResponse> {
+    for (let refreshes = 0; ; refreshes++) {
+      const signIn = this.current;
+      try {
+        return await send(signIn?.jwt);
+      } catch (error) {
+        if (!signIn || !(error instanceof GuestApiError) || error.failure !== 'unauthorized') throw error;
+        if (refreshes === MAX_REFRESHES)
+          throw new GuestApiError('reauthentication_required', 'Genesys keeps refusing the sign-in; sign in again.', {
+            cause: error,
+          });
+        await this.renewed(signIn);
+      }
+    }
+  }
+
+  private async renewed(refused: GenesysSignIn): Promise<void> {
+    // Another request renewed it meanwhile: configure with that one.
+    if (this.current !== refused) return;
+    if (!this.renew)
+      throw new GuestApiError('reauthentication_required', 'The sign-in cannot be renewed here; sign in again.');
+    this.renewing ??= this.renew(refused).finally(() => (this.renewing = undefined));
+    try {
+      const renewed = await this.renewing;
+      if (this.current === refused) this.current = renewed;
+    } catch (error) {
+      // Genesys refused the refresh token: over. Anything else (unreachable) is worth another try later.
+      if (error instanceof AppError && error.code === 'reauthentication_required') {
+        throw new GuestApiError('reauthentication_required', error.message, { cause: error });
+      }
+      throw new GuestApiError('unavailable', 'Genesys did not renew the sign-in; please retry.', { cause: error });
+    }
+  }
+}

@@ -1,0 +1,233 @@
+import { PROOF_PAGE_SIZE } from '../desk';
+import { isAxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
+import type { Logger } from '../../../observability/logger';
+import { limitsRefused } from '../../../observability/metrics';
+import { GuestApiError, historySchema, isReceipt, structuredMessageSchema, normalizeMessage } from '../protocol';
+import type { GuestSession } from '../guestSession';
+import type { NormalizedMessage } from '../../../domain/message';
+import { MemoryStore, sessionKeyOf, type SharedStore } from '../../../store';
+
+/**
+ * Conversation history over REST (docs/genesys-protocol.md#history-rest): `GET {api}/api/v2/webmessaging/messages`
+ * with `Authorization: bearer <guest JWT from getJwt>`. Genesys pages newest
+ * first; each page is returned oldest first.
+ */
+export interface HistoryPage {
+  messages: NormalizedMessage[];
+  page: number;
+  pageSize: number;
+  total: number;
+  pageCount: number;
+}
+
+interface GuestHistoryOptions {
+  /** Told about each entity skipped as unreadable. */
+  logger?: Logger;
+  /** The largest history response read, in bytes; a page of 100 messages is far below it. */
+  maxResponseBytes?: number;
+  /** History reads one session may make a minute, every reader together (Genesys: 10). */
+  readsPerMinute?: number;
+  /**
+   * Where each session's reads are counted, and by whose clock: with Redis,
+   * every instance's reads of a session count together, as Genesys counts
+   * them. By default this instance's memory.
+   */
+  store?: SharedStore;
+  /** The service's clock: when a read happened, for the newest messages Genesys gives no time (default Date.now). */
+  now?: () => number;
+}
+
+/** How a read meets the session's limit: `limit` is refused over it, `spare` once half is used, `force` never. */
+type ReadMode = 'limit' | 'spare' | 'force';
+
+const DEFAULT_MAX_HISTORY_BYTES = 2 * 1024 * 1024;
+/** Sessions whose recent reads the default store remembers; the least recently read is forgotten first. */
+const MAX_TRACKED_SESSIONS = 50_000;
+const MINUTE_MS = 60_000;
+
+export class GuestHistory {
+  private readonly maxResponseBytes: number;
+  private readonly store: SharedStore;
+
+  constructor(
+    private readonly http: AxiosInstance,
+    private readonly apiUrl: string,
+    private readonly origin: string,
+    private readonly options: GuestHistoryOptions = {},
+  ) {
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_HISTORY_BYTES;
+    this.store = options.store ?? new MemoryStore(MAX_TRACKED_SESSIONS);
+  }
+
+  /**
+   * One page of history. Every read counts toward the session's limit of 10 a
+   * minute (docs/genesys-protocol.md#limits-and-timing), whoever asks: the
+   * history route, a stream's replay, a delivery proof. Over it, the history
+   * route and a replay are refused (rate_limited, with the wait) without
+   * asking Genesys; a delivery proof still reads (newestForProof). A store
+   * that cannot count refuses the read (store_unavailable).
+   */
+  async page(session: GuestSession, page: number, pageSize: number): Promise<HistoryPage> {
+    await this.countRead(session.token, 'limit');
+    return this.read(session, page, pageSize);
+  }
+
+  /**
+   * The newest page, for a stream's replay. One a client asked for (`resume`:
+   * it reopened the stream with Last-Event-ID) is counted and limited like any
+   * read. One no client asked for (`reconnect`: the upstream socket came back)
+   * is refused too once half the session's reads of the minute are spent, so
+   * that delivery proofs, which decide whether a message is sent twice, keep
+   * the rest.
+   */
+  async newest(session: GuestSession, reason: 'resume' | 'reconnect' = 'resume'): Promise<NormalizedMessage[]> {
+    await this.countRead(session.token, reason === 'resume' ? 'limit' : 'spare');
+    return (await this.read(session, 1, PROOF_PAGE_SIZE)).messages;
+  }
+
+  /**
+   * The newest page, for proving whether a message in doubt was delivered
+   * (deliveryProof.ts). Counted like any read, but never refused by the
+   * count: it is the read that decides whether a message is sent twice, and
+   * Genesys answers one over its own limit with 429, which the proof reports
+   * as unknown. For the same reason a store that cannot count it (Redis
+   * away) does not stop it: the read goes out uncounted.
+   */
+  async newestForProof(session: GuestSession): Promise<NormalizedMessage[]> {
+    await this.countRead(session.token, 'force');
+    return (await this.read(session, 1, PROOF_PAGE_SIZE)).messages;
+  }
+
+  private async read(session: GuestSession, page: number, pageSize: number): Promise<HistoryPage> {
+    let response = await this.get(session, page, pageSize);
+    if (response.status === 401) {
+      // The cached JWT may have been revoked or be past its real expiry: get a fresh one once.
+      session.forgetJwt();
+      response = await this.get(session, page, pageSize);
+    }
+    return this.parse(response, page, pageSize);
+  }
+
+  private async countRead(token: string, mode: ReadMode): Promise<void> {
+    const key = `rate:history-reads:${sessionKeyOf(token)}`;
+    if (mode === 'force') {
+      await this.store.record(key, MINUTE_MS).catch((error: unknown) => {
+        this.options.logger?.warn(
+          { err: error },
+          'read history to prove a delivery without counting the read: the shared store did not answer',
+        );
+      });
+      return;
+    }
+    const limit = this.options.readsPerMinute ?? 10;
+    const waitMs = await this.store.take(key, mode === 'spare' ? Math.max(1, Math.floor(limit / 2)) : limit, MINUTE_MS);
+    if (waitMs > 0) {
+      limitsRefused.inc({ limit: 'history_reads' });
+      throw new GuestApiError(
+        'rate_limited',
+        `Genesys allows ${limit} history reads a minute in a session; retry later.`,
+        {
+          retryAfterSeconds: Math.ceil(waitMs / 1000),
+        },
+      );
+    }
+  }
+
+  private async get(session: GuestSession, page: number, pageSize: number): Promise<AxiosResponse> {
+    const { jwt } = await session.getJwt();
+    try {
+      return await this.http.get(`${this.apiUrl}/api/v2/webmessaging/messages`, {
+        params: { pageNumber: page, pageSize },
+        headers: { Authorization: `bearer ${jwt}`, Origin: this.origin },
+        validateStatus: () => true,
+        maxContentLength: this.maxResponseBytes,
+        maxBodyLength: this.maxResponseBytes,
+      });
+    } catch (error) {
+      if (isAxiosError(error) && /maxContentLength|maxBodyLength/.test(error.message)) {
+        throw new GuestApiError(
+          'unavailable',
+          'Genesys returned a conversation history larger than this service reads.',
+          {
+            genesysText: `larger than ${this.maxResponseBytes} bytes`,
+            cause: error,
+          },
+        );
+      }
+      throw new GuestApiError('unavailable', 'Could not reach Genesys for the conversation history; please retry.', {
+        cause: error,
+      });
+    }
+  }
+
+  private parse(response: AxiosResponse, page: number, pageSize: number): HistoryPage {
+    if (response.status === 429) {
+      const retryAfter = Number(response.headers['retry-after']);
+      throw new GuestApiError('rate_limited', 'Genesys limits history reads; retry later.', {
+        genesysCode: 429,
+        retryAfterSeconds: Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 6,
+      });
+    }
+    if (response.status !== 200) {
+      throw new GuestApiError('unavailable', 'Genesys could not return the conversation history; please retry.', {
+        genesysCode: response.status,
+        genesysText: `${response.headers['inin-correlation-id'] ?? ''} ${String(JSON.stringify(response.data)).slice(0, 500)}`,
+      });
+    }
+    const parsed = historySchema.safeParse(response.data);
+    if (!parsed.success) {
+      throw new GuestApiError('unavailable', 'Genesys returned a history this service cannot read.', {
+        genesysText: parsed.error.message,
+      });
+    }
+    const body = parsed.data;
+    // Never more than was asked for, whatever Genesys sends; the newest come first.
+    const newestFirst = body.entities.slice(0, pageSize).flatMap((raw, index) => this.entity(raw, index));
+    const messages = dateUntimed(newestFirst, (this.options.now ?? Date.now)()).reverse();
+    return {
+      messages,
+      page: body.pageNumber ?? page,
+      pageSize,
+      total: body.total ?? messages.length,
+      pageCount: body.pageCount ?? 1,
+    };
+  }
+
+  /** One entity, or none: an unreadable one is skipped (and logged) so the rest of the page survives; receipts are not messages. */
+  private entity(raw: unknown, index: number): Entity[] {
+    const parsed = structuredMessageSchema.safeParse(raw);
+    if (!parsed.success) {
+      this.options.logger?.warn(
+        { index, issues: parsed.error.issues.slice(0, 3) },
+        'skipped an unreadable Genesys history entity',
+      );
+      return [];
+    }
+    return isReceipt(parsed.data)
+      ? []
+      : [{ message: normalizeMessage(parsed.data), timed: typeof parsed.data.channel?.time === 'string' }];
+  }
+}
+
+interface Entity {
+  message: NormalizedMessage;
+  /** Genesys gave the message a time. */
+  timed: boolean;
+}
+
+/**
+ * Genesys's own fixtures have history entities with `channel.time: null`. Such a message takes the time
+ * of the next newer message that has one (it came no later than that), and the newest ones the moment
+ * of the read (or the page's latest time, if that is later): the same time on every read once a newer
+ * message has one, never out of the page's order for a client that orders by time, and never before a
+ * time position it may have come after (a stream's replay from one keeps it: src/http/streams/liveStreams.ts).
+ */
+function dateUntimed(newestFirst: Entity[], readAt: number): NormalizedMessage[] {
+  const latest = newestFirst.reduce((t, e) => (e.timed ? Math.max(t, Date.parse(e.message.time) || t) : t), readAt);
+  let newer = new Date(latest).toISOString();
+  return newestFirst.map(({ message, timed }) => {
+    if (!timed) return { ...message, time: newer };
+    newer = message.time;
+    return message;
+  });
+}

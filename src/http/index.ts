@@ -1,0 +1,17 @@
+/**
+ * The HTTP edge: the Express app, its routes and middleware, live streams, uploads, the
+ * listener with its connection caps, and the published API documents.
+ */
+export { LiveStreams } from './streams';
+export { UploadSpool } from './uploads';
+export { rateLimits } from './middleware';
+export type { ChatRouteDeps } from './routes';
+export {
+  listen,
+  answerHealthFirst,
+  createHttpServer,
+  answerClientError,
+  capConnections,
+  startMetricsListener,
+} from './server';
+export { corsPolicyOf, createApp, securityHeaders } from './app';

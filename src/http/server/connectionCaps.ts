@@ -1,0 +1,96 @@
+import type http from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { AppError } from '../../domain/errors';
+import { limitsRefused } from '../../observability/metrics';
+import { toProblem } from '../problem';
+
+/**
+ * How long a socket may stay open after its final answer (an error answer
+ * that closes the connection, or the refusal of a connection over a cap):
+ * long enough for the answer to leave, too short for a client that never
+ * reads (or never closes its side) to keep the file descriptor.
+ */
+export const CLOSE_GRACE_MS = 1000;
+
+/** Ends `socket` with `answer` and destroys it after CLOSE_GRACE_MS, whether or not the client ever closes its side. */
+export function endAndClose(socket: Duplex, answer?: string): void {
+  socket.end(answer);
+  closeSoon(socket);
+}
+
+function closeSoon(socket: Duplex): void {
+  const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+}
+
+interface ConnectionCapOptions {
+  /** Open connections one client address may hold. */
+  perIp: number;
+  /** Open connections the instance holds in all: one more is closed as it is accepted. */
+  max: number;
+  /**
+   * Whether an address is a proxy this service trusts (TRUST_PROXY): its
+   * connections carry many clients, so the per-address cap does not count them.
+   */
+  isTrustedProxy: (address: string) => boolean;
+}
+
+/**
+ * Caps on open client connections (README.md#limits-the-service-enforces): per instance,
+ * `server.maxConnections` closes a connection over the cap as it is accepted
+ * (Node's own ceiling, before any byte is read); per client address, a
+ * connection over the cap gets a minimal 429 problem+json to its first
+ * request and is closed, and is destroyed after CLOSE_GRACE_MS whatever the
+ * client does. `guard` wraps the request handler so that no request of such
+ * a connection reaches the app.
+ */
+export function capConnections(server: http.Server, options: ConnectionCapOptions) {
+  server.maxConnections = options.max;
+  // Node closes a connection over maxConnections itself, before the app sees it: counted when it says so.
+  server.on('drop', () => limitsRefused.inc({ limit: 'connections_max' }));
+  const byAddress = new Map<string, number>();
+  const overCap = new WeakSet<Socket>();
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress;
+    if (address === undefined || options.isTrustedProxy(address)) return;
+    const open = (byAddress.get(address) ?? 0) + 1;
+    byAddress.set(address, open);
+    socket.once('close', () => {
+      const left = (byAddress.get(address) ?? 1) - 1;
+      if (left > 0) byAddress.set(address, left);
+      else byAddress.delete(address);
+    });
+    if (open > options.perIp) {
+      limitsRefused.inc({ limit: 'connections_per_ip' });
+      overCap.add(socket);
+      closeSoon(socket);
+    }
+  });
+  return {
+    /** How many client addresses hold a connection now: none once all have closed, or the count would grow with every address ever seen. */
+    addresses: () => byAddress.size,
+    /** `handler`, for connections within the caps; it stays reachable as `.handler` (tests read the app's routes from it). */
+    guard<H extends (req: http.IncomingMessage, res: http.ServerResponse) => void>(handler: H) {
+      const guarded = (req: http.IncomingMessage, res: http.ServerResponse) => {
+        if (!overCap.has(req.socket)) return handler(req, res);
+        const refusal = new AppError(
+          'rate_limited',
+          `Too many open connections from this address (at most ${options.perIp}); close some, or reuse one.`,
+          { retryAfterSeconds: 1 },
+        );
+        const body = JSON.stringify(toProblem(refusal));
+        res.writeHead(429, {
+          'Content-Type': 'application/problem+json',
+          'Content-Length': Buffer.byteLength(body),
+          'Retry-After': '1',
+          'X-Content-Type-Options': 'nosniff',
+          Connection: 'close',
+        });
+        res.end(body);
+      };
+      return Object.assign(guarded, { handler });
+    },
+  };
+}

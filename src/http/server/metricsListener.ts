@@ -1,0 +1,48 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { listen } from './listen';
+import { collectProcessMetrics, metricsText, registry } from '../../observability/metrics';
+
+export interface MetricsListener {
+  /** Where Prometheus scrapes: `http://host:port/metrics`. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The Prometheus scrape endpoint on its own port (METRICS_PORT), apart from
+ * the public API: `GET /metrics` here, `404` for anything else, and nothing
+ * of it on PORT. Keep the port off the internet; it is for the scraper.
+ */
+export async function startMetricsListener(port: number, host: string): Promise<MetricsListener> {
+  collectProcessMetrics();
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res
+        .writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' })
+        .end('Not found: metrics are at GET /metrics.\n');
+      return;
+    }
+    metricsText().then(
+      (text) =>
+        res
+          .writeHead(200, { 'Content-Type': registry.contentType, 'Cache-Control': 'no-store' })
+          .end(req.method === 'HEAD' ? undefined : text),
+      () => res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end('Collecting the metrics failed.\n'),
+    );
+  });
+  // A scraper keeps its connection alive between scrapes; it must not hold up a stop.
+  server.keepAliveTimeout = 65_000;
+  await listen(server, port, host);
+  const { port: bound } = server.address() as AddressInfo;
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return {
+    url: `http://${shown}:${bound}/metrics`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,26 @@
+/**
+ * Route declarations and what follows from them: the `RouteSpec` shape, request and response
+ * schemas, and the OpenAPI and AsyncAPI documents.
+ */
+export { asyncApiDocument } from './asyncapi';
+export { mountRoutes, refuseOtherMethods } from './routeSpec';
+export type { AnyRouteSpec, RouteSpec } from './routeSpec';
+export { openApiDocument } from './openapi';
+export {
+  attributesBodySchema,
+  attributesChangedSchema,
+  capabilitiesSchema,
+  attributesPatchSchema,
+  attributesViewSchema,
+  historyQuery,
+  historySchema,
+  sendMessageBody,
+  sentMessageSchema,
+  sessionViewSchema,
+  startSessionBody,
+  streamQuery,
+  ticketSchema,
+  healthSchema,
+  readinessSchema,
+  signInBody,
+} from './schemas';

@@ -1,0 +1,358 @@
+import type { Request, Response } from 'express';
+import { type GuestEvent, type GuestSession, PROOF_PAGE_SIZE } from '../../genesys/guest';
+import { AppError } from '../../domain/errors';
+import { STREAM_EVENT_ID, type NormalizedMessage } from '../../domain/message';
+import type { Logger } from '../../observability/logger';
+import { limitsRefused, streamsOpen } from '../../observability/metrics';
+import { POSITION_SKEW_MS, positionAt, timeOfPosition } from '../../domain/streamPosition';
+import { TimerRounds } from '../../scheduling/timerRounds';
+import { expiringEvent, warnBeforeExpiry } from '../middleware';
+
+/**
+ * Server-Sent Events for GET /messages/stream: `message`, `typing`,
+ * `presence` and `session` events from the guest's upstream socket, a
+ * heartbeat comment to keep proxies from timing out, and a final `session`
+ * event whenever the stream ends, so the client knows whether to reconnect.
+ */
+export interface LiveStreamOptions {
+  heartbeatMs: number;
+  /**
+   * A reader this far behind is cut off; it reconnects and reloads history.
+   * Counts what the response and its socket hold in user space.
+   */
+  maxBufferedBytes: number;
+  /**
+   * A reader that has left data unread this long is cut off too: the
+   * kernel's own send buffer (megabytes) cannot be counted from here.
+   */
+  stallMs: number;
+  /** Concurrent streams one session, and one client IP, may hold. */
+  perSession: number;
+  perIp: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+/** Who holds a stream, for the caps. */
+interface StreamHolder {
+  guestToken: string;
+  ip: string;
+  /** How a message is shown to this client (attachment links minted for it). */
+  present?: (message: NormalizedMessage) => NormalizedMessage;
+  /** When Genesys will end the session if nothing happens (epoch ms), as last known; activity moves it. */
+  expiresAt?: () => number | undefined;
+}
+
+interface OpenStream {
+  end(state: string, detail: string, reconnect: boolean): void;
+}
+
+export class LiveStreams {
+  private readonly open = new Set<OpenStream>();
+  private readonly bySession = new Map<string, number>();
+  private readonly byIp = new Map<string, number>();
+  /** Every stream's heartbeat on one timer. */
+  private readonly heartbeats: TimerRounds;
+
+  constructor(private readonly options: LiveStreamOptions) {
+    this.heartbeats = new TimerRounds(options.heartbeatMs);
+  }
+
+  get count(): number {
+    return this.open.size;
+  }
+
+  /** Refuses a stream over the per-session or per-IP cap, before any work is done for it. */
+  admit(holder: StreamHolder): void {
+    const tooMany = (what: string) =>
+      new AppError('rate_limited', `Too many live streams are open for this ${what}; close one first.`, {
+        retryAfterSeconds: 5,
+      });
+    if ((this.bySession.get(holder.guestToken) ?? 0) >= this.options.perSession) {
+      limitsRefused.inc({ limit: 'streams_per_session' });
+      throw tooMany('session');
+    }
+    if ((this.byIp.get(holder.ip) ?? 0) >= this.options.perIp) {
+      limitsRefused.inc({ limit: 'streams_per_ip' });
+      throw tooMany('address');
+    }
+  }
+
+  /**
+   * Streams the session's events. With `history.after` (the client's
+   * Last-Event-ID), the messages after that id are sent first, from history;
+   * after the upstream socket comes back (`reconnected`), what Genesys sent
+   * while it was down is sent the same way. Live events that arrive meanwhile
+   * wait behind, so nothing is missed or doubled.
+   */
+  serve(res: Response, session: GuestSession, holder: StreamHolder, history?: Replay): void {
+    // A client already gone would never fire 'close' again: nothing must be held for it.
+    if (res.destroyed) return;
+    this.admit(holder);
+    count(this.bySession, holder.guestToken, +1);
+    count(this.byIp, holder.ip, +1);
+    openEventStream(res);
+
+    let ended = false;
+    /** Since when the reader has left data unread (undefined while it keeps up). */
+    let behindSince: number | undefined;
+    res.on('drain', () => (behindSince = undefined));
+    const buffered = () => res.writableLength + (res.socket?.writableLength ?? 0);
+    const write = (chunk: string, essential: boolean) => {
+      if (ended) return;
+      // A slow reader is never allowed to grow memory without bound.
+      const now = (this.options.now ?? Date.now)();
+      if (
+        buffered() > this.options.maxBufferedBytes ||
+        (behindSince !== undefined && now - behindSince > this.options.stallMs)
+      ) {
+        this.options.logger.info({ buffered: buffered() }, 'stream reader too slow; closing it');
+        stream.end('slow_reader', 'The stream fell behind; reconnect and reload history.', true);
+        return;
+      }
+      if (!essential && res.writableNeedDrain) return;
+      if (!res.write(chunk)) behindSince ??= now;
+    };
+    // Every event carries the id of the newest message the client has (one found in the conversation, never client text), or before
+    // the first one a time position (domain/streamPosition.ts): so a stream cut before its first message still resumes without a gap.
+    let lastId: string | undefined;
+    const openedAtMs = (this.options.now ?? Date.now)();
+    const openedAt = positionAt(openedAtMs);
+    const delivered = new RecentIds(2 * PROOF_PAGE_SIZE); // what a replay (the newest page) or a Genesys repeat can send again
+    const present = holder.present ?? ((m: NormalizedMessage) => m);
+    const send = (event: string, data: unknown, messageId?: string) => {
+      if (messageId) {
+        // A message comes once per stream, whether from history or live.
+        if (!delivered.add(messageId)) return;
+        if (STREAM_EVENT_ID.test(messageId)) lastId = messageId;
+      }
+      const shown = event === 'message' ? present(data as NormalizedMessage) : data;
+      write(`id: ${lastId ?? openedAt}\nevent: ${event}\ndata: ${JSON.stringify(shown)}\n\n`, event !== 'typing');
+    };
+
+    const live = (event: GuestEvent) =>
+      relay(event, send, (state, detail, reconnect) => stream.end(state, detail, reconnect));
+    // The client's Last-Event-ID becomes the id to resume from once history shows it is a message of this conversation.
+    const found = (id: string) => (lastId ??= placeOf(id, openedAtMs));
+    const replay: ReplayRun = (after, reason, placed) =>
+      history ? replayMissed(after, () => history.readNewest(reason), send, found, placed) : Promise.resolve();
+    const onEvent = catchUpGate(live, replay, () => lastId ?? history?.after ?? openedAt);
+    const stopHeartbeat = this.heartbeats.add(() => write(': heartbeat\n\n', false));
+    const unsubscribe = session.subscribe(onEvent);
+
+    const stream: OpenStream = {
+      end: (state, detail, reconnect) => {
+        if (ended) return;
+        if (buffered() <= this.options.maxBufferedBytes) {
+          res.write(`event: session\ndata: ${JSON.stringify({ state, detail, reconnect })}\n\n`);
+        }
+        ended = true;
+        cleanup();
+        res.end();
+      },
+    };
+    const expiry = warnBeforeExpiry(holder.expiresAt, (at) => send('session', expiringEvent(at)));
+    const cleanup = () => {
+      if (!this.open.has(stream)) return;
+      count(this.bySession, holder.guestToken, -1);
+      count(this.byIp, holder.ip, -1);
+      ended = true;
+      stopHeartbeat();
+      expiry.cancel();
+      unsubscribe();
+      this.open.delete(stream);
+      streamsOpen.dec();
+    };
+    this.open.add(stream);
+    streamsOpen.inc();
+    res.on('close', cleanup);
+    // A resumed stream says `open` once its replay knows the client's place: an id before that would name a later one.
+    if (history?.after !== undefined)
+      onEvent.catchUp(history.after, 'resume', () => send('session', { state: 'open' }));
+    else send('session', { state: 'open' });
+  }
+
+  /** Ends every stream with a final event telling clients to reconnect (shutdown). */
+  endAll(detail: string): void {
+    for (const stream of [...this.open]) stream.end('reconnect', detail, true);
+  }
+}
+
+function count(counts: Map<string, number>, key: string, delta: number): void {
+  const next = (counts.get(key) ?? 0) + delta;
+  if (next > 0) counts.set(key, next);
+  else counts.delete(key);
+}
+
+/**
+ * Where a stream finds what its client missed: the newest history page, read
+ * for a client that resumes (`resume`, from its Last-Event-ID `after`) or
+ * after the upstream socket came back (`reconnect`).
+ */
+export interface Replay {
+  after?: string;
+  readNewest(reason: 'resume' | 'reconnect'): Promise<NormalizedMessage[]>;
+}
+
+/** A replay from `after`; `placed` is told once the client's place is known (or cannot be), before any message is sent. */
+type ReplayRun = (after: string, reason: 'resume' | 'reconnect', placed?: () => void) => Promise<void>;
+
+/** A place to resume from as events name it: a message id, or a time position never later than the stream's own opening. */
+function placeOf(id: string, openedAtMs: number): string {
+  const since = timeOfPosition(id);
+  return since === undefined ? id : positionAt(Math.min(since, openedAtMs));
+}
+
+/**
+ * The stream's event handler, with catch-ups from history: while one runs,
+ * live events wait behind it. One starts on `catchUp(after)` (a resumed
+ * stream) and after every `reconnected` (the upstream socket was down, so
+ * Genesys's messages meanwhile never came live); `lastId()` is where the
+ * client is: its newest message, else a time position.
+ */
+function catchUpGate(live: (event: GuestEvent) => void, replay: ReplayRun, lastId: () => string) {
+  let held: GuestEvent[] | undefined;
+  const catchUp = (after: string, reason: 'resume' | 'reconnect', placed?: () => void) => {
+    held ??= [];
+    void replay(after, reason, placed).then(() => {
+      const waiting = held ?? [];
+      held = undefined;
+      for (const event of waiting) onEvent(event);
+    });
+  };
+  const onEvent = (event: GuestEvent) => {
+    if (held) {
+      held.push(event);
+      return;
+    }
+    live(event);
+    if (event.type === 'session' && event.state === 'reconnected') catchUp(lastId(), 'reconnect');
+  };
+  return Object.assign(onEvent, { catchUp });
+}
+
+/**
+ * Sends the messages after `after` (a message id or a time position); says
+ * so when they cannot all be found (an id older than the newest page, more
+ * since a position than a page holds, history unreadable).
+ */
+async function replayMissed(
+  after: string,
+  readNewest: () => Promise<NormalizedMessage[]>,
+  send: (event: string, data: unknown, messageId?: string) => void,
+  found: (id: string) => void,
+  placed: () => void = () => {},
+): Promise<void> {
+  let messages: NormalizedMessage[];
+  try {
+    messages = await readNewest();
+  } catch {
+    placed();
+    send('session', { state: 'replay_incomplete', detail: 'Could not read what was missed; reload the history.' });
+    return;
+  }
+  const since = timeOfPosition(after);
+  if (since !== undefined) {
+    found(after);
+    placed();
+    // A time position: every message from then on (reaching back for the clocks' skew; the client drops one it has by id).
+    const from = since - POSITION_SKEW_MS;
+    const missed = messages.filter((m) => Date.parse(m.time) >= from);
+    if (messages.length >= PROOF_PAGE_SIZE && missed.length === messages.length) {
+      send('session', {
+        state: 'replay_incomplete',
+        detail: 'More came since the stream position than one history page holds; reload the history.',
+      });
+    }
+    for (const m of missed) if (m.type !== 'event') send('message', m, m.id);
+    return;
+  }
+  const at = messages.findIndex((m) => m.id === after);
+  if (at >= 0) found(messages[at]!.id);
+  placed();
+  if (at < 0)
+    send('session', {
+      state: 'replay_incomplete',
+      detail: 'The last event seen is older than the newest history page; reload the history.',
+    });
+  for (const m of messages.slice(at + 1)) if (m.type !== 'event') send('message', m, m.id);
+}
+
+/** The message ids a stream sent lately (a bounded set: the oldest go first). */
+class RecentIds {
+  private readonly ids = new Set<string>();
+
+  constructor(private readonly max: number) {}
+
+  /** False when `id` was sent already. */
+  add(id: string): boolean {
+    if (this.ids.has(id)) return false;
+    this.ids.add(id);
+    if (this.ids.size > this.max) this.ids.delete(this.ids.values().next().value!);
+    return true;
+  }
+}
+
+/** Session states that end the stream; only `unavailable` and `closed` are worth reconnecting after. */
+const FINAL = new Set(['expired', 'unavailable', 'closed', 'signed_out', 'signed_in_elsewhere']);
+
+/** One guest event as stream events: a message, typing, presence, or a session change that may end the stream. */
+function relay(
+  event: GuestEvent,
+  send: (event: string, data: unknown, id?: string) => void,
+  end: (state: string, detail: string, reconnect: boolean) => void,
+): void {
+  switch (event.type) {
+    case 'message':
+      send('message', event.message, event.message.id);
+      return;
+    case 'typing':
+      send('typing', { durationMs: event.durationMs });
+      return;
+    case 'presence':
+      send('presence', {
+        presence: event.presence,
+        ...(event.readOnly !== undefined ? { readOnly: event.readOnly } : {}),
+      });
+      return;
+    case 'session':
+      if (FINAL.has(event.state)) {
+        end(event.state, event.detail ?? '', event.state === 'unavailable' || event.state === 'closed');
+      } else {
+        send('session', { state: event.state, ...(event.detail ? { detail: event.detail } : {}) });
+      }
+      return;
+  }
+}
+
+/**
+ * The event id a stream resumes after (the Last-Event-ID header, else ?lastEventId=): only ever
+ * one in the format the stream writes (STREAM_EVENT_ID), so no client text can reach an `id:` line.
+ */
+export function resumeAfter(req: Request, fromQuery: string | undefined): string | undefined {
+  const header = req.headers['last-event-id'];
+  const given = typeof header === 'string' && header !== '' ? header : fromQuery;
+  if (given !== undefined && !STREAM_EVENT_ID.test(given)) {
+    throw new AppError(
+      'validation_failed',
+      'Last-Event-ID must be an event id this service sent (1 to 128 of A-Z a-z 0-9 _ -).',
+    );
+  }
+  return given;
+}
+
+/** The answer's head for Server-Sent Events, sent at once, unbuffered by proxies, with the client's reconnect delay. */
+function openEventStream(res: Response): void {
+  res.status(200);
+  res.setHeaders(
+    new Map([
+      ['Content-Type', 'text/event-stream; charset=utf-8'],
+      ['Cache-Control', 'no-cache, no-transform'],
+      ['Connection', 'keep-alive'],
+    ]),
+  );
+  res.setHeader('X-Accel-Buffering', 'no');
+  res.flushHeaders();
+  res.socket?.setNoDelay(true);
+  res.write('retry: 2000\n\n');
+}

@@ -1,0 +1,157 @@
+import type { AttachmentView } from '../../domain/api';
+import { AppError } from '../../domain/errors';
+import { limitsRefused } from '../../observability/metrics';
+import type { NormalizedMessage } from '../../domain/message';
+import { type UploadBody, type SessionHub, GuestApiError } from '../../genesys/guest';
+import type { UploadLimits } from './attachmentPolicy';
+import { DownloadUrls } from './downloadUrls';
+import type { SessionClaims, SessionTokens } from '../tokens';
+
+/**
+ * The guest's files as the public API sees them: uploads checked and handed
+ * to Genesys, and links that never go stale. Genesys's download URLs expire
+ * after minutes; every attachment this service shows carries instead a URL
+ * on the service (`/attachments/{id}/content?link=…`) that redirects to
+ * Genesys's URL while it is valid (downloadUrls.ts), to one Genesys signs
+ * anew (`getAttachment`) once it has expired, and to the last one Genesys
+ * gave when it will not sign another (for an agent's file, unverified). The link is sealed like a session token, names one
+ * attachment of one session, and lives as long as a session token does, so
+ * an `<img src>` (which sends no Authorization header) keeps working.
+ */
+
+interface AttachmentsDeps {
+  hub: SessionHub;
+  tokens: SessionTokens;
+  /** What this session may upload now (capabilities.ts). */
+  limits(claims: SessionClaims): Promise<UploadLimits>;
+  /** Uploads one instance runs at once (each holds a spooled file and a Genesys upload), and one client address. */
+  maxInFlight: number;
+  perIp: number;
+  now?: () => number;
+}
+
+/** Whose attachment a link opens, and the routing key that brings its request to the right instance. */
+type LinkOwner = Pick<SessionClaims, 'guestToken' | 'origin' | 'signIn'> & { routingKey?: string };
+
+export class GuestAttachments {
+  private readonly uploading = new Set<string>();
+  private readonly byIp = new Map<string, number>();
+  /** Genesys's download URLs while they are valid. */
+  private readonly urls: DownloadUrls;
+
+  constructor(private readonly deps: AttachmentsDeps) {
+    this.urls = new DownloadUrls(deps.now);
+  }
+
+  /** What an upload may be now: the deployment's limits, and whether the conversation still takes files. */
+  async limits(claims: SessionClaims): Promise<UploadLimits> {
+    const [limits, info] = await Promise.all([
+      this.deps.limits(claims),
+      this.deps.hub.session(claims.guestToken, claims.signIn).ready(),
+    ]);
+    return { ...limits, readOnly: info.readOnly };
+  }
+
+  /**
+   * Reserves the session's one upload slot (Genesys takes one file at a
+   * time) before the body is read, within the instance's and the client
+   * address's share, so one client cannot hold every slot; the returned
+   * function frees it.
+   */
+  reserve(claims: SessionClaims, ip: string): () => void {
+    if (this.uploading.has(claims.guestToken)) {
+      limitsRefused.inc({ limit: 'uploads_in_flight' });
+      throw new AppError('rate_limited', 'A file is already being uploaded in this session; send one file at a time.', {
+        retryAfterSeconds: 2,
+      });
+    }
+    const fromIp = this.byIp.get(ip) ?? 0;
+    if (fromIp >= this.deps.perIp) {
+      limitsRefused.inc({ limit: 'uploads_per_ip' });
+      throw new AppError(
+        'rate_limited',
+        `At most ${this.deps.perIp} uploads at once from one address; wait for one to finish.`,
+        { retryAfterSeconds: 5 },
+      );
+    }
+    if (this.uploading.size >= this.deps.maxInFlight) {
+      limitsRefused.inc({ limit: 'uploads_in_flight' });
+      throw new AppError('rate_limited', 'This instance is busy uploading files; retry shortly.', {
+        retryAfterSeconds: 5,
+      });
+    }
+    this.uploading.add(claims.guestToken);
+    this.byIp.set(ip, fromIp + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.uploading.delete(claims.guestToken);
+      const left = (this.byIp.get(ip) ?? 1) - 1;
+      if (left > 0) this.byIp.set(ip, left);
+      else this.byIp.delete(ip);
+    };
+  }
+
+  async upload(claims: SessionClaims, file: { fileName: string } & UploadBody, base: string): Promise<AttachmentView> {
+    const { attachmentId, downloadUrl } = await this.deps.hub
+      .session(claims.guestToken, claims.signIn)
+      .attachments.upload(file);
+    this.urls.remember(claims.guestToken, attachmentId, downloadUrl);
+    return {
+      id: attachmentId,
+      fileName: file.fileName,
+      mediaType: file.mediaType,
+      size: file.size,
+      url: this.link(claims, attachmentId, base),
+    };
+  }
+
+  async remove(claims: SessionClaims, attachmentId: string): Promise<void> {
+    await this.deps.hub.session(claims.guestToken, claims.signIn).attachments.remove(attachmentId);
+  }
+
+  /**
+   * A Genesys download URL that works now: the one Genesys gave while it is
+   * valid, else a new one (`getAttachment`), else, when Genesys refuses to
+   * sign one, the last it gave. Waiting is Genesys's to ask for: a request
+   * budget spent is a 429 with its Retry-After, never a stale link.
+   */
+  async freshUrl(owner: Pick<SessionClaims, 'guestToken' | 'signIn'>, attachmentId: string): Promise<string> {
+    const cached = this.urls.fresh(owner.guestToken, attachmentId);
+    if (cached) return cached;
+    try {
+      const url = await this.deps.hub.session(owner.guestToken, owner.signIn).attachments.freshUrl(attachmentId);
+      this.urls.remember(owner.guestToken, attachmentId, url);
+      return url;
+    } catch (error) {
+      const last = this.urls.last(owner.guestToken, attachmentId);
+      if (last && error instanceof GuestApiError && refusedToSign(error)) return last;
+      throw error;
+    }
+  }
+
+  /** The routing key rides along, so a proxy hashing on it brings the `<img>` request to the session's instance. */
+  link(claims: LinkOwner, attachmentId: string, base: string): string {
+    const link = this.deps.tokens.attachmentLink(claims, attachmentId);
+    const route = claims.routingKey ? `routingKey=${claims.routingKey}&` : '';
+    return `${base}/attachments/${encodeURIComponent(attachmentId)}/content?${route}link=${link}`;
+  }
+
+  /** The message with every attachment's `url` replaced by a link on this service. */
+  present(claims: LinkOwner, base: string): (message: NormalizedMessage) => NormalizedMessage {
+    return (message) => {
+      if (!message.attachments?.length) return message;
+      for (const a of message.attachments) if (a.id) this.urls.remember(claims.guestToken, a.id, a.url);
+      return {
+        ...message,
+        attachments: message.attachments.map((a) => (a.id ? { ...a, url: this.link(claims, a.id, base) } : a)),
+      };
+    };
+  }
+}
+
+/** Genesys answered, but would not sign a new URL (not found, refused, failed): the last one it gave is better than none. */
+function refusedToSign(error: GuestApiError): boolean {
+  return !error.fatalForSession && error.failure !== 'rate_limited' && error.failure !== 'store_unavailable';
+}

@@ -1,0 +1,20 @@
+/**
+ * The use cases: a guest's chat as the public API sees it, built on sealed tokens, safe sends,
+ * attributes, attachments and sign-in.
+ */
+export { IdentityVerifier } from './attributes';
+export {
+  GuestAttachments,
+  checkEnabled,
+  MULTIPART_OVERHEAD_BYTES,
+  checkFileName,
+  checkNotDisguised,
+  SNIFF_BYTES,
+  tooLarge,
+  uploadMediaType,
+} from './attachments';
+export type { UploadLimits } from './attachments';
+export { CustomerSignIn } from './signIn';
+export { GuestChat } from './guestChat';
+export { SECURITY_RECORD_PREFIXES, StoreRevocations, deriveKeys, Sealer, SessionTokens, ROUTING_KEY } from './tokens';
+export type { Revocations, SessionClaims } from './tokens';

@@ -1,0 +1,4 @@
+/**
+ * Signed-in customers: Genesys authenticated messaging.
+ */
+export { CustomerSignIn } from './customerSignIn';

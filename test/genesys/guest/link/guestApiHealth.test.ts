@@ -1,0 +1,190 @@
+import { GuestApiError } from '../../../../src/genesys/guest/protocol/errors';
+import { GuestApiHealth } from '../../../../src/genesys/guest/link/guestApiHealth';
+import { createLogger } from '../../../../src/observability/logger';
+import { Readiness } from '../../../../src/observability/readiness';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { waitFor } from '../../../support/wait';
+
+describe('GuestApiHealth (the guestApi readiness check)', () => {
+  let health: GuestApiHealth;
+  let readiness: Readiness;
+  let lines: Array<{ level: number; msg: string; genesysCode?: number }>;
+
+  beforeEach(() => {
+    lines = [];
+    readiness = new Readiness();
+    const logger = createLogger({
+      level: 'debug',
+      destination: { write: (line: string) => lines.push(JSON.parse(line)) },
+    });
+    health = new GuestApiHealth({
+      webMessagingUrl: 'wss://webmessaging.example.invalid',
+      deploymentId: 'deployment-1',
+      origin: 'https://bff.example.org',
+      readiness,
+      logger,
+      // Longer than any test: the background probe never runs here.
+      probeIntervalMs: 600_000,
+      connectTimeoutMs: 1_000,
+    });
+  });
+
+  afterEach(() => health.close());
+
+  const check = () => readiness.report().checks.guestApi;
+  const logged = (level: number) => lines.filter((l) => l.level === level);
+
+  it('starts not ready, saying what it checks, until a handshake succeeds', () => {
+    expect(check()).toEqual({
+      ok: false,
+      detail: 'Checking that Genesys accepts a guest WebSocket at wss://webmessaging.example.invalid.',
+    });
+    expect(readiness.report().ready).toBe(false);
+
+    health.succeeded();
+
+    expect(check()).toEqual({ ok: true, detail: 'Genesys accepts the guest WebSocket.' });
+    expect(logged(30).map((l) => l.msg)).toEqual(['Genesys accepts the guest WebSocket.']);
+  });
+
+  it('turns unready on a refused handshake, naming GENESYS_ORIGIN, and logs the refusal once however often it repeats', () => {
+    const refused = new GuestApiError('handshake_refused', 'refused', { genesysCode: 403 });
+    for (let i = 0; i < 5; i++) health.failed(refused);
+
+    expect(check()).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('GENESYS_ORIGIN (https://bff.example.org)'),
+    });
+    expect(logged(50)).toEqual([expect.objectContaining({ msg: check()!.detail, genesysCode: 403 })]);
+  });
+
+  it('is ready again after a successful handshake, and says so once', () => {
+    health.failed(new GuestApiError('unavailable', 'connect ECONNREFUSED'));
+    expect(check()).toMatchObject({
+      ok: false,
+      detail: expect.stringContaining('could not be opened: connect ECONNREFUSED'),
+    });
+
+    health.succeeded();
+    health.succeeded();
+
+    expect(check()).toEqual({ ok: true, detail: 'Genesys accepts the guest WebSocket again.' });
+    expect(logged(30).map((l) => l.msg)).toEqual(['Genesys accepts the guest WebSocket again.']);
+    expect(logged(50)).toHaveLength(1);
+  });
+
+  it('a failure schedules the next handshake; success and close() cancel it, and a failure during shutdown schedules none', () => {
+    jest.useFakeTimers();
+    try {
+      const unreachable = new GuestApiError('unavailable', 'connect ECONNREFUSED');
+      health.failed(unreachable);
+      expect(jest.getTimerCount()).toBe(1);
+      health.succeeded();
+      expect(jest.getTimerCount()).toBe(0);
+
+      health.failed(unreachable);
+      health.close();
+      expect(jest.getTimerCount()).toBe(0);
+      // A guest socket failing while the instance shuts down.
+      health.failed(unreachable);
+      expect(jest.getTimerCount()).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+});
+
+describe('GuestApiHealth.start(): the first handshake, before any guest', () => {
+  let server: WebSocketServer;
+  let health: GuestApiHealth | undefined;
+  let handshakes: { origin?: string; url?: string }[];
+  let refuse: boolean;
+
+  beforeEach(async () => {
+    handshakes = [];
+    refuse = false;
+    server = new WebSocketServer({
+      host: '127.0.0.1',
+      port: 0,
+      verifyClient: (info: { origin: string; req: { url?: string } }, done: (ok: boolean, status?: number) => void) => {
+        handshakes.push({ origin: info.origin, url: info.req.url });
+        done(!refuse, 403);
+      },
+    });
+    await new Promise((resolve) => server.once('listening', resolve));
+  });
+
+  afterEach(async () => {
+    health?.close();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  function started(probeIntervalMs = 600_000, port = (server.address() as AddressInfo).port): { readiness: Readiness } {
+    const readiness = new Readiness();
+    health = new GuestApiHealth({
+      webMessagingUrl: `ws://127.0.0.1:${port}`,
+      deploymentId: 'deployment-1',
+      origin: 'https://bff.example.org',
+      readiness,
+      logger: createLogger({ level: 'silent' }),
+      probeIntervalMs,
+      connectTimeoutMs: 5_000,
+    });
+    health.start();
+    return { readiness };
+  }
+
+  it('a handshake Genesys accepts makes the instance ready, with no guest involved', async () => {
+    const { readiness } = started();
+    await waitFor(() => readiness.report().checks.guestApi!.ok);
+    expect(readiness.report().checks.guestApi).toEqual({ ok: true, detail: 'Genesys accepts the guest WebSocket.' });
+    expect(handshakes).toEqual([
+      { origin: 'https://bff.example.org', url: expect.stringContaining('deploymentId=deployment-1') },
+    ]);
+  });
+
+  it('a refused first handshake keeps it not ready, and the detail names GENESYS_ORIGIN', async () => {
+    refuse = true;
+    const { readiness } = started();
+    await waitFor(() => handshakes.length === 1 && /refused/.test(readiness.report().checks.guestApi!.detail));
+    expect(readiness.report()).toMatchObject({
+      ready: false,
+      checks: { guestApi: { ok: false, detail: expect.stringContaining('GENESYS_ORIGIN (https://bff.example.org)') } },
+    });
+  });
+
+  it('a refused handshake is tried again every probe interval, without traffic, until Genesys accepts it', async () => {
+    refuse = true;
+    const { readiness } = started(20);
+    await waitFor(() => handshakes.length >= 2);
+    expect(readiness.report().checks.guestApi!.ok).toBe(false);
+    refuse = false;
+    await waitFor(() => readiness.report().checks.guestApi!.ok);
+    expect(readiness.report().checks.guestApi).toEqual({
+      ok: true,
+      detail: 'Genesys accepts the guest WebSocket again.',
+    });
+  });
+
+  it('closing while a handshake is under way ends it, and its outcome changes nothing', async () => {
+    const connections: Socket[] = [];
+    // Takes the connection and never answers the upgrade.
+    const silent = createServer((socket) => connections.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { readiness } = started(20, (silent.address() as AddressInfo).port);
+      await waitFor(() => connections.length === 1);
+      health!.close();
+      // The ended handshake fails on the next tick; by the next turn of the loop the probe has seen it.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(readiness.report().checks.guestApi).toEqual({
+        ok: false,
+        detail: expect.stringMatching(/^Checking that Genesys accepts/),
+      });
+    } finally {
+      for (const c of connections) c.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+});

@@ -1,0 +1,627 @@
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import { WebSocket, WebSocketServer } from 'ws';
+import { GuestApiError } from '../../../../src/genesys/guest/protocol/errors';
+import type { SessionResponse } from '../../../../src/genesys/guest/protocol/frames';
+import { GuestSession } from '../../../../src/genesys/guest/guestSession';
+import type { GuestEvent, InboundTarget } from '../../../../src/genesys/guest/desk/inboundDispatch';
+import { SessionLink, type LinkOptions } from '../../../../src/genesys/guest/link/sessionLink';
+import { waitFor } from '../../../support/wait';
+
+/**
+ * The link's sockets against a Guest API the test scripts frame by frame:
+ * what happens to a socket whose configureSession failed.
+ */
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- frames are whatever the client sent */
+
+interface FakeGuestApi {
+  url: string;
+  /** Every connection, in the order they were opened. */
+  sockets: WebSocket[];
+  /** The TCP socket under each connection (same order). */
+  tcp: Socket[];
+  /** Called with each connection's configureSession frame and its index. */
+  onConfigure?: (frame: any, index: number, socket: WebSocket) => void;
+  close(): Promise<void>;
+}
+
+async function fakeGuestApi(): Promise<FakeGuestApi> {
+  const server = http.createServer((_req, res) => res.writeHead(404).end());
+  const wss = new WebSocketServer({ server, perMessageDeflate: false });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const fake: FakeGuestApi = {
+    url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    sockets: [],
+    tcp: [],
+    async close() {
+      for (const socket of wss.clients) socket.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  wss.on('connection', (socket, req) => {
+    const index = fake.sockets.push(socket) - 1;
+    fake.tcp.push(req.socket);
+    socket.on('message', (data) => {
+      const frame = JSON.parse(data.toString());
+      if (frame.action === 'configureSession') fake.onConfigure?.(frame, index, socket);
+    });
+  });
+  return fake;
+}
+
+const sessionResponse = (body: object, tracingId?: string) =>
+  JSON.stringify({
+    type: 'response',
+    class: 'SessionResponse',
+    code: 200,
+    body: { connected: true, newSession: false, readOnly: false, ...body },
+    ...(tracingId ? { tracingId } : {}),
+  });
+
+let fake: FakeGuestApi;
+let session: GuestSession | undefined;
+beforeEach(async () => {
+  fake = await fakeGuestApi();
+});
+afterEach(async () => {
+  session?.retire('closed by the test');
+  await fake.close();
+});
+
+function linkOf(s: GuestSession): SessionLink {
+  return (s as unknown as { link: SessionLink }).link;
+}
+
+test('a socket whose configure failed is closed, and its late SessionResponse never answers the next socket', async () => {
+  const closed = new Set<number>();
+  fake.onConfigure = (frame, index, socket) => {
+    socket.on('close', () => closed.add(index));
+    if (index === 0) {
+      // Genesys refuses the first configure (not for good: the link tries again on a new socket).
+      socket.send(
+        JSON.stringify({
+          type: 'response',
+          class: 'string',
+          code: 400,
+          body: 'Request failed.',
+          tracingId: frame.tracingId,
+        }),
+      );
+      return;
+    }
+    // The first socket, if still open, now delivers a stale SessionResponse without tracingId; only
+    // once the client has read it (its pong follows) or the socket is gone does the real answer go out.
+    const first = fake.sockets[0]!;
+    const answer = () => socket.send(sessionResponse({ maxCustomDataBytes: 2222 }, frame.tracingId));
+    if (first.readyState !== WebSocket.OPEN) {
+      answer();
+      return;
+    }
+    let answered = false;
+    const once = () => {
+      if (answered) return;
+      answered = true;
+      answer();
+    };
+    first.send(sessionResponse({ maxCustomDataBytes: 1111, readOnly: true }));
+    first.once('pong', once);
+    first.once('close', once);
+    first.ping();
+  };
+  session = new GuestSession({
+    token: randomUUID(),
+    deploymentId: 'deployment',
+    webMessagingUrl: fake.url,
+    origin: 'http://localhost:3000',
+    logger: pino({ level: 'silent' }),
+    requestTimeoutMs: 5000,
+  });
+  const info = await linkOf(session).connect();
+  expect(fake.sockets).toHaveLength(2);
+  expect(info).toMatchObject({ maxCustomDataBytes: 2222, readOnly: false });
+  expect(session.state).toMatchObject({ maxCustomDataBytes: 2222 });
+  // The refused socket is closed by the client, not left open beside the new one.
+  await waitFor(() => closed.has(0));
+  expect(fake.sockets[1]!.readyState).toBe(WebSocket.OPEN);
+});
+
+/*
+ * The link alone, against a stand-in for its session: what it asks of the session (configure,
+ * prove delivery, fail or flush requests, die), what it tells the streams, and when it opens a socket.
+ */
+
+type LinkOwner = ConstructorParameters<typeof SessionLink>[1];
+
+function deferred<T>(): { promise: Promise<T>; resolve(value: T): void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+const INFO = { connected: true, newSession: true, readOnly: false } as SessionResponse;
+
+/** A message from the agent, as Genesys frames it. */
+const agentMessage = (text: string) =>
+  JSON.stringify({
+    type: 'message',
+    class: 'StructuredMessage',
+    code: 200,
+    body: {
+      id: `g-${text}`,
+      type: 'Text',
+      text,
+      direction: 'Outbound',
+      channel: { time: null, messageId: null, from: { image: null } },
+      metadata: null,
+    },
+  });
+
+/** Genesys closing this connection (another took its place). */
+const connectionClosed = JSON.stringify({
+  type: 'message',
+  class: 'ConnectionClosedEvent',
+  code: 200,
+  body: { reason: 'sessionReplaced' },
+});
+
+/** Resolves once the client has read everything sent on `socket` before (its pong follows them). */
+const roundTrip = (socket: WebSocket) =>
+  new Promise<void>((resolve) => {
+    socket.once('pong', () => resolve());
+    socket.ping();
+  });
+
+const label = (e: GuestEvent) =>
+  e.type === 'message' ? `message:${e.message.text}` : `${e.type}:${(e as { state?: string }).state}`;
+
+const harnesses: Array<{ link: SessionLink; state: { dead?: GuestApiError } }> = [];
+afterEach(() => {
+  // Stops retry loops still running (a mutant's) and closes the sockets.
+  for (const h of harnesses.splice(0)) {
+    h.state.dead ??= new GuestApiError('session_expired', 'test over');
+    h.link.close();
+  }
+});
+
+function harness(options: Partial<LinkOptions> = {}) {
+  const logLines: Array<Record<string, unknown>> = [];
+  const logger = pino(
+    { level: 'info' },
+    { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
+  const events: GuestEvent[] = [];
+  const state: { listeners: number; info?: SessionResponse; dead?: GuestApiError; now: number } = {
+    listeners: 0,
+    now: 1_000_000,
+  };
+  const desk = {
+    size: 0,
+    refused: jest.fn(),
+    flush: jest.fn(),
+    failAll: jest.fn(),
+    newConnection: jest.fn(),
+    socketLost: jest.fn(),
+  };
+  const ledger = { settleInDoubt: jest.fn(async (): Promise<void> => undefined) };
+  const configure = jest.fn(async (): Promise<SessionResponse> => INFO);
+  const configured = jest.fn((info: SessionResponse) => {
+    state.info = info;
+  });
+  const die = jest.fn((error: GuestApiError) => {
+    state.dead ??= error;
+  });
+  const emit = (event: GuestEvent) => void events.push(event);
+  const inbound = {
+    logger,
+    now: () => state.now,
+    emit,
+    die,
+    closingByServer: () => {
+      link.closedByServer = true;
+    },
+  } as unknown as InboundTarget;
+  const owner = {
+    desk,
+    ledger,
+    inbound,
+    listeners: () => state.listeners,
+    info: () => state.info,
+    configure,
+    configured,
+    emit,
+    die,
+    dead: () => state.dead,
+    now: () => state.now,
+  };
+  const beforeSocketOpen = jest.fn(async (): Promise<void> => undefined);
+  const link = new SessionLink(
+    {
+      token: randomUUID(),
+      deploymentId: 'deployment',
+      webMessagingUrl: fake.url,
+      origin: 'http://localhost:3000',
+      logger,
+      requestTimeoutMs: 5000,
+      beforeSocketOpen,
+      ...options,
+    },
+    owner as unknown as LinkOwner,
+  );
+  harnesses.push({ link, state });
+  return { link, state, desk, ledger, configure, configured, die, events, logLines, beforeSocketOpen };
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<GuestApiError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(GuestApiError);
+  return error as GuestApiError;
+}
+
+describe('connecting', () => {
+  test('a dead session refuses to connect: its own error, no socket asked for', async () => {
+    const h = harness();
+    const gone = new GuestApiError('session_expired', 'expired');
+    h.state.dead = gone;
+    await expect(h.link.connect()).rejects.toBe(gone);
+    expect(h.beforeSocketOpen).not.toHaveBeenCalled();
+    expect(h.die).not.toHaveBeenCalled();
+    expect(h.link.isConnecting).toBe(false);
+  });
+
+  test('the link is ready only once the open socket is configured, and connecting until then', async () => {
+    const h = harness();
+    const answer = deferred<SessionResponse>();
+    h.configure.mockImplementationOnce(() => answer.promise);
+    const connecting = h.link.connect();
+    expect(h.link.isConnecting).toBe(true);
+    await waitFor(() => h.configure.mock.calls.length === 1);
+    expect(h.link.current()?.isOpen).toBe(true);
+    expect(h.link.isReady()).toBe(false);
+    answer.resolve(INFO);
+    await expect(connecting).resolves.toBe(INFO);
+    expect(h.link.isReady()).toBe(true);
+    expect(h.link.isConnecting).toBe(false);
+    expect(h.desk.flush).toHaveBeenCalledTimes(1);
+  });
+
+  test('a first connect that needs a second attempt tells no stream it is reconnecting', async () => {
+    const h = harness();
+    h.state.listeners = 1;
+    h.beforeSocketOpen.mockRejectedValueOnce(new GuestApiError('unavailable', 'down'));
+    await expect(h.link.connect()).resolves.toBe(INFO);
+    expect(h.beforeSocketOpen).toHaveBeenCalledTimes(2);
+    expect(h.events).toEqual([]);
+  });
+
+  test('a socket that drops while configuring is given up; the next one is configured', async () => {
+    const h = harness();
+    h.configure.mockImplementationOnce(async () => {
+      fake.sockets[0]!.terminate();
+      await waitFor(() => h.desk.socketLost.mock.calls.length === 1);
+      return { ...INFO, maxCustomDataBytes: 1 };
+    });
+    await expect(h.link.connect()).resolves.toBe(INFO);
+    expect(fake.sockets).toHaveLength(2);
+    expect(h.configured).toHaveBeenCalledTimes(1);
+    expect(h.configured).toHaveBeenCalledWith(INFO);
+    expect(h.link.isReady()).toBe(true);
+  });
+
+  test('when every socket drops while configuring, requests fail and streams hear unavailable; the session lives', async () => {
+    const h = harness();
+    h.configure.mockImplementation(async () => {
+      const lost = h.desk.socketLost.mock.calls.length;
+      fake.sockets.at(-1)!.terminate();
+      await waitFor(() => h.desk.socketLost.mock.calls.length === lost + 1);
+      return INFO;
+    });
+    const error = await failureOf(h.link.connect());
+    expect(error.failure).toBe('connection_lost');
+    expect(error.message).toMatch(/dropped/);
+    expect(fake.sockets).toHaveLength(4);
+    expect(h.configured).not.toHaveBeenCalled();
+    expect(h.die).not.toHaveBeenCalled();
+    expect(h.desk.failAll).toHaveBeenCalledWith(error);
+    expect(h.events).toEqual([{ type: 'session', state: 'unavailable', detail: error.message }]);
+  });
+});
+
+describe('reconnecting', () => {
+  test('what the new socket brings before reconnected is told follows it; before the drop, frames pass straight on', async () => {
+    const h = harness();
+    h.state.listeners = 1;
+    await h.link.connect();
+    fake.sockets[0]!.send(agentMessage('before'));
+    await roundTrip(fake.sockets[0]!);
+    expect(h.events.map(label)).toEqual(['message:before']);
+
+    let seenWhileProving: string[] = [];
+    h.ledger.settleInDoubt.mockImplementationOnce(async () => {
+      fake.sockets[1]!.send(agentMessage('overtaking'));
+      await roundTrip(fake.sockets[1]!);
+      seenWhileProving = h.events.map(label);
+    });
+    fake.sockets[0]!.terminate();
+    await waitFor(() => h.events.some((e) => label(e) === 'session:reconnected'));
+    expect(seenWhileProving).toEqual(['message:before']);
+    expect(h.events.map(label)).toEqual(['message:before', 'session:reconnected', 'message:overtaking']);
+  });
+
+  test('what tells of the session itself is not held behind reconnected', async () => {
+    const h = harness();
+    h.state.listeners = 1;
+    await h.link.connect();
+    let seenWhileProving: string[] = [];
+    h.ledger.settleInDoubt.mockImplementationOnce(async () => {
+      fake.sockets[1]!.send(connectionClosed);
+      await roundTrip(fake.sockets[1]!);
+      seenWhileProving = h.events.map(label);
+    });
+    fake.sockets[0]!.terminate();
+    await waitFor(() => h.events.some((e) => label(e) === 'session:reconnected'));
+    expect(seenWhileProving).toEqual(['session:closed']);
+    expect(h.events.map(label)).toEqual(['session:closed', 'session:reconnected']);
+  });
+
+  test('a socket that drops while delivery is proven is replaced before reconnected is told', async () => {
+    const h = harness();
+    h.state.listeners = 1;
+    await h.link.connect();
+    h.ledger.settleInDoubt.mockImplementationOnce(async () => {
+      const lost = h.desk.socketLost.mock.calls.length;
+      fake.sockets[1]!.terminate();
+      await waitFor(() => h.desk.socketLost.mock.calls.length === lost + 1);
+    });
+    fake.sockets[0]!.terminate();
+    await waitFor(() => h.events.some((e) => label(e) === 'session:reconnected'));
+    expect(h.link.isReady()).toBe(true);
+    expect(fake.sockets).toHaveLength(3);
+    expect(h.ledger.settleInDoubt).toHaveBeenCalledTimes(2);
+    expect(h.events.map(label)).toEqual(['session:reconnecting', 'session:reconnected']);
+  });
+  test('when every new socket drops while delivery is proven, requests fail and streams hear unavailable', async () => {
+    const h = harness();
+    await h.link.connect();
+    fake.sockets[0]!.terminate();
+    await waitFor(() => h.desk.socketLost.mock.calls.length === 1);
+    h.ledger.settleInDoubt.mockImplementation(async () => {
+      const lost = h.desk.socketLost.mock.calls.length;
+      fake.sockets.at(-1)!.terminate();
+      await waitFor(() => h.desk.socketLost.mock.calls.length === lost + 1);
+    });
+    const error = await failureOf(h.link.connect());
+    expect(error.failure).toBe('connection_lost');
+    expect(error.message).toMatch(/dropped/);
+    expect(fake.sockets).toHaveLength(5);
+    expect(h.die).not.toHaveBeenCalled();
+    expect(h.desk.failAll).toHaveBeenCalledWith(error);
+    expect(h.events).toEqual([
+      { type: 'session', state: 'reconnecting' },
+      { type: 'session', state: 'unavailable', detail: error.message },
+    ]);
+  });
+});
+
+describe('a 401 mid-session', () => {
+  test('configures again at most once in 10 s; a refusal within that is not written again', async () => {
+    const h = harness();
+    await h.link.connect();
+    const refusal = new GuestApiError('unauthorized', 'refused');
+    const start = h.state.now;
+    h.link.credentialsRefused('a', refusal);
+    expect(h.desk.refused).toHaveBeenLastCalledWith('a', refusal, true);
+    await waitFor(() => !h.link.isConnecting);
+    expect(h.configure).toHaveBeenCalledTimes(2);
+
+    h.state.now = start + 10_000;
+    h.link.credentialsRefused('b', refusal);
+    expect(h.desk.refused).toHaveBeenLastCalledWith('b', refusal, false);
+    expect(h.link.isConnecting).toBe(false);
+    expect(h.configure).toHaveBeenCalledTimes(2);
+
+    h.state.now = start + 10_001;
+    h.link.credentialsRefused(undefined, refusal);
+    expect(h.desk.refused).toHaveBeenLastCalledWith(undefined, refusal, true);
+    await waitFor(() => !h.link.isConnecting);
+    expect(h.configure).toHaveBeenCalledTimes(3);
+  });
+});
+
+describe('configuring again', () => {
+  test('a link that never connected opens its socket first', async () => {
+    const h = harness();
+    await expect(h.link.reconfigure()).resolves.toBe(INFO);
+    expect(fake.sockets).toHaveLength(1);
+    expect(h.link.isReady()).toBe(true);
+  });
+
+  test('a ready link configures again on the same socket; requests wait meanwhile and go out after', async () => {
+    const h = harness();
+    await h.link.connect();
+    const socket = h.link.current();
+    const answer = deferred<SessionResponse>();
+    h.configure.mockImplementationOnce(() => answer.promise);
+    h.desk.flush.mockClear();
+    const again = h.link.reconfigure();
+    expect(h.link.isReady()).toBe(false);
+    expect(h.link.isConnecting).toBe(true);
+    expect(h.link.reconfigure()).toBe(again);
+    const renewed = { ...INFO, newSession: false };
+    answer.resolve(renewed);
+    await expect(again).resolves.toBe(renewed);
+    expect(h.configure).toHaveBeenCalledTimes(2);
+    expect(h.configured).toHaveBeenLastCalledWith(renewed);
+    expect(h.link.current()).toBe(socket);
+    expect(fake.sockets).toHaveLength(1);
+    expect(h.link.isReady()).toBe(true);
+    expect(h.link.isConnecting).toBe(false);
+    expect(h.desk.flush).toHaveBeenCalledTimes(1);
+  });
+
+  test('a socket that drops while configuring again fails it: connection lost, nothing configured', async () => {
+    const h = harness();
+    await h.link.connect();
+    h.configure.mockImplementationOnce(async () => {
+      fake.sockets[0]!.terminate();
+      await waitFor(() => h.desk.socketLost.mock.calls.length === 1);
+      return INFO;
+    });
+    const error = await failureOf(h.link.reconfigure());
+    expect(error.failure).toBe('connection_lost');
+    expect(error.message).toMatch(/dropped/);
+    expect(h.configured).toHaveBeenCalledTimes(1);
+    expect(h.link.isReady()).toBe(false);
+    expect(h.desk.failAll).toHaveBeenCalledWith(error, expect.any(Function));
+  });
+
+  test('a refusal that ends the session ends it', async () => {
+    const h = harness();
+    await h.link.connect();
+    const expired = new GuestApiError('session_expired', 'gone');
+    h.configure.mockRejectedValueOnce(expired);
+    await expect(h.link.reconfigure()).rejects.toBe(expired);
+    expect(h.die).toHaveBeenCalledWith(expired);
+    expect(h.desk.failAll).not.toHaveBeenCalled();
+  });
+
+  test('any other refusal closes the socket and fails the requests not yet written', async () => {
+    const h = harness();
+    await h.link.connect();
+    const refused = new GuestApiError('bad_request', 'no');
+    h.configure.mockRejectedValueOnce(refused);
+    await expect(h.link.reconfigure()).rejects.toBe(refused);
+    expect(h.link.current()).toBeUndefined();
+    expect(h.die).not.toHaveBeenCalled();
+    expect(h.desk.failAll).toHaveBeenCalledTimes(1);
+    const [error, which] = h.desk.failAll.mock.calls[0] as [GuestApiError, (p: { written: boolean }) => boolean];
+    expect(error).toBe(refused);
+    expect(which({ written: false })).toBe(true);
+    expect(which({ written: true })).toBe(false);
+    await waitFor(() => fake.sockets[0]!.readyState === WebSocket.CLOSED);
+  });
+});
+
+describe('a socket closing', () => {
+  test('dropped by Genesys with no request waiting and no stream listening: logged, not reopened', async () => {
+    const h = harness();
+    await h.link.connect();
+    fake.sockets[0]!.close(1011);
+    await waitFor(() => h.desk.socketLost.mock.calls.length === 1);
+    expect(h.link.isConnecting).toBe(false);
+    expect(h.beforeSocketOpen).toHaveBeenCalledTimes(1);
+    expect(h.link.current()).toBeUndefined();
+    expect(h.events).toEqual([]);
+    expect(h.logLines).toContainEqual(expect.objectContaining({ level: 30, code: 1011 }));
+  });
+
+  test('a connection Genesys said it closes is not reopened for streams, and they are told once', async () => {
+    const h = harness();
+    h.state.listeners = 1;
+    await h.link.connect();
+    fake.sockets[0]!.send(connectionClosed);
+    await roundTrip(fake.sockets[0]!);
+    fake.sockets[0]!.close(1000);
+    await waitFor(() => h.desk.socketLost.mock.calls.length === 1);
+    expect(h.link.isConnecting).toBe(false);
+    expect(h.beforeSocketOpen).toHaveBeenCalledTimes(1);
+    expect(h.events.map(label)).toEqual(['session:closed']);
+  });
+
+  test('a request waiting on a dropped socket opens a new one, though no stream listens', async () => {
+    const h = harness();
+    await h.link.connect();
+    h.desk.size = 1;
+    fake.sockets[0]!.terminate();
+    await waitFor(() => h.desk.socketLost.mock.calls.length === 1);
+    expect(h.beforeSocketOpen).toHaveBeenCalledTimes(2);
+    await waitFor(() => h.link.isReady());
+    expect(fake.sockets).toHaveLength(2);
+  });
+
+  test('a socket the link has moved on from, closing late, leaves the new one alone', async () => {
+    const h = harness();
+    await h.link.connect();
+    const old = h.link.current()!;
+    // The old socket's close handshake waits until the new socket is configured.
+    fake.tcp[0]!.pause();
+    h.link.close();
+    await h.link.connect();
+    expect(fake.sockets).toHaveLength(2);
+    fake.tcp[0]!.resume();
+    await waitFor(() => (old as unknown as { ws: WebSocket }).ws.readyState === WebSocket.CLOSED);
+    expect(h.link.current()).not.toBe(old);
+    expect(h.link.isReady()).toBe(true);
+  });
+});
+
+describe('giving up', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  test('for requests alone: four attempts, then the requests fail and streams hear unavailable; the session lives', async () => {
+    const h = harness();
+    const down = new GuestApiError('unavailable', 'down');
+    h.beforeSocketOpen.mockRejectedValue(down);
+    const result = failureOf(h.link.connect());
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(h.beforeSocketOpen).toHaveBeenCalledTimes(4);
+    expect(await result).toBe(down);
+    expect(h.die).not.toHaveBeenCalled();
+    expect(h.desk.failAll).toHaveBeenCalledWith(down);
+    expect(h.events).toEqual([{ type: 'session', state: 'unavailable', detail: 'down' }]);
+  });
+
+  test('a rate limit is not retried', async () => {
+    const h = harness();
+    h.state.listeners = 1;
+    const limited = new GuestApiError('rate_limited', 'slow down', { retryAfterSeconds: 5 });
+    h.beforeSocketOpen.mockRejectedValue(limited);
+    const result = failureOf(h.link.connect());
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(h.beforeSocketOpen).toHaveBeenCalledTimes(1);
+    expect(await result).toBe(limited);
+  });
+
+  test('while streams listen, attempts go on until the reconnect window has passed', async () => {
+    const h = harness({ reconnectWindowMs: 60_000 });
+    h.state.listeners = 1;
+    const start = h.state.now;
+    const down = new GuestApiError('unavailable', 'down');
+    h.beforeSocketOpen.mockImplementation(async () => {
+      const n = h.beforeSocketOpen.mock.calls.length;
+      if (n === 7) h.state.now = start + 59_999;
+      if (n === 8) h.state.now = start + 60_000;
+      throw down;
+    });
+    const result = failureOf(h.link.connect());
+    await jest.advanceTimersByTimeAsync(120_000);
+    expect(h.beforeSocketOpen).toHaveBeenCalledTimes(8);
+    expect(await result).toBe(down);
+    expect(h.die).not.toHaveBeenCalled();
+  });
+
+  test.each(['session_expired', 'handshake_refused'] as const)(
+    '%s ends the session at once: no retry, no unavailable',
+    async (failure) => {
+      const h = harness();
+      h.state.listeners = 1;
+      const error = new GuestApiError(failure, 'refused');
+      h.beforeSocketOpen.mockRejectedValue(error);
+      const result = failureOf(h.link.connect());
+      await jest.advanceTimersByTimeAsync(60_000);
+      expect(h.beforeSocketOpen).toHaveBeenCalledTimes(1);
+      expect(await result).toBe(error);
+      expect(h.die).toHaveBeenCalledWith(error);
+      expect(h.desk.failAll).not.toHaveBeenCalled();
+      expect(h.events).toEqual([]);
+    },
+  );
+});

@@ -1,0 +1,316 @@
+import pino from 'pino';
+import { AppError } from '../../../../src/domain/errors';
+import { GuestApiError, guestErrorFromFrame } from '../../../../src/genesys/guest/protocol/errors';
+import { parseInbound, type Envelope, type SessionResponse } from '../../../../src/genesys/guest/protocol/frames';
+import { GuestSignIn } from '../../../../src/genesys/guest/rest/guestSignIn';
+import {
+  dispatchInbound,
+  type GuestEvent,
+  type InboundTarget,
+} from '../../../../src/genesys/guest/desk/inboundDispatch';
+import { PendingRequests } from '../../../../src/genesys/guest/desk/pendingRequests';
+import type { GenesysSignIn } from '../../../../src/genesys/guest/rest/webDeploymentTokens';
+import { RESPONSE_KT } from '../../../support/sdkFixtures';
+
+/** Authenticated messaging on the Genesys side: configuring with a sign-in, and what Genesys says about it. */
+
+const CONFIGURED = { connected: true, newSession: false } as SessionResponse;
+const unauthorized = () =>
+  guestErrorFromFrame({ type: 'response', class: 'string', code: 401 } as Envelope, 'User is unauthorized');
+
+describe('GuestSignIn.configure', () => {
+  test('anonymous: configures without a JWT, and a 401 is not its business', async () => {
+    const sends: (string | undefined)[] = [];
+    const signIn = new GuestSignIn(() => Promise.reject(new Error('never renewed')));
+    await expect(
+      signIn.configure(async (jwt) => (sends.push(jwt), Promise.reject(unauthorized()))),
+    ).rejects.toMatchObject({ failure: 'unauthorized' });
+    expect(sends).toEqual([undefined]);
+  });
+
+  test('a refused JWT is renewed and the session configured again with the new one', async () => {
+    const renew = jest.fn(async (s: GenesysSignIn) => ({ ...s, jwt: `${s.jwt}+` }));
+    const signIn = new GuestSignIn(renew);
+    signIn.adopt({ jwt: 'j', refreshToken: 'r' });
+    const sends: (string | undefined)[] = [];
+    const info = await signIn.configure(async (jwt) => {
+      sends.push(jwt);
+      if (jwt === 'j') throw unauthorized();
+      return CONFIGURED;
+    });
+    expect(info).toBe(CONFIGURED);
+    expect(sends).toEqual(['j', 'j+']);
+    expect(signIn.value).toEqual({ jwt: 'j+', refreshToken: 'r' });
+  });
+
+  test('at most three renewals, as the official SDK; then the customer must sign in again', async () => {
+    const renew = jest.fn(async (s: GenesysSignIn) => ({ ...s, jwt: `${s.jwt}+` }));
+    const signIn = new GuestSignIn(renew);
+    signIn.adopt({ jwt: 'j', refreshToken: 'r' });
+    const sends: (string | undefined)[] = [];
+    const failure = signIn.configure(async (jwt) => {
+      sends.push(jwt);
+      throw unauthorized();
+    });
+    await expect(failure).rejects.toMatchObject({
+      failure: 'reauthentication_required',
+      code: 'reauthentication_required',
+      fatalForSession: true,
+    });
+    expect(renew).toHaveBeenCalledTimes(3);
+    expect(sends).toEqual(['j', 'j+', 'j++', 'j+++']);
+  });
+
+  test('a refused refresh token ends the sign-in; an unreachable Genesys is worth a later retry', async () => {
+    const over = new GuestSignIn(() => Promise.reject(new AppError('reauthentication_required', 'refused')));
+    over.adopt({ jwt: 'j', refreshToken: 'r' });
+    await expect(over.configure(() => Promise.reject(unauthorized()))).rejects.toMatchObject({
+      failure: 'reauthentication_required',
+      fatalForSession: true,
+    });
+
+    const down = new GuestSignIn(() => Promise.reject(new AppError('upstream_unavailable', 'down')));
+    down.adopt({ jwt: 'j', refreshToken: 'r' });
+    await expect(down.configure(() => Promise.reject(unauthorized()))).rejects.toMatchObject({
+      failure: 'unavailable',
+      fatalForSession: false,
+    });
+  });
+
+  test('configures that fail together share one renewal', async () => {
+    let release!: (s: GenesysSignIn) => void;
+    const renew = jest.fn(() => new Promise<GenesysSignIn>((resolve) => (release = resolve)));
+    const signIn = new GuestSignIn(renew);
+    signIn.adopt({ jwt: 'j', refreshToken: 'r' });
+    const send = async (jwt: string | undefined) => {
+      if (jwt === 'j') throw unauthorized();
+      return CONFIGURED;
+    };
+    const both = Promise.all([signIn.configure(send), signIn.configure(send)]);
+    await new Promise((r) => setImmediate(r));
+    release({ jwt: 'k', refreshToken: 'r' });
+    await both;
+    expect(renew).toHaveBeenCalledTimes(1);
+  });
+
+  test('only a refused JWT (401) is renewed: any other error of a signed-in configure is passed on as it is', async () => {
+    const renew = jest.fn(async (s: GenesysSignIn) => ({ ...s, jwt: `${s.jwt}+` }));
+    const signIn = new GuestSignIn(renew);
+    signIn.adopt({ jwt: 'j', refreshToken: 'r' });
+    const forbidden = guestErrorFromFrame(
+      { type: 'response', class: 'string', code: 403 } as Envelope,
+      'HTTP authorization error',
+    );
+    const sends: (string | undefined)[] = [];
+    await expect(signIn.configure(async (jwt) => (sends.push(jwt), Promise.reject(forbidden)))).rejects.toBe(forbidden);
+    expect(sends).toEqual(['j']);
+    expect(renew).not.toHaveBeenCalled();
+  });
+
+  test('after three renewals the customer is told to sign in again, and the log keeps the last refusal as the cause', async () => {
+    const signIn = new GuestSignIn(async (s) => ({ ...s, jwt: `${s.jwt}+` }));
+    signIn.adopt({ jwt: 'j', refreshToken: 'r' });
+    const refusals: GuestApiError[] = [];
+    const error = await signIn
+      .configure(async () => {
+        refusals.push(unauthorized());
+        throw refusals.at(-1);
+      })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      code: 'reauthentication_required',
+      message: expect.stringMatching(/sign in again/i),
+    });
+    expect((error as Error).cause).toBe(refusals.at(-1));
+  });
+
+  test('a sign-in with nothing to renew it is over at its first refused JWT: sign in again', async () => {
+    const signIn = new GuestSignIn();
+    signIn.adopt({ jwt: 'j', refreshToken: 'r' });
+    const sends: (string | undefined)[] = [];
+    await expect(
+      signIn.configure(async (jwt) => (sends.push(jwt), Promise.reject(unauthorized()))),
+    ).rejects.toMatchObject({
+      failure: 'reauthentication_required',
+      code: 'reauthentication_required',
+      message: expect.stringMatching(/sign in again/i),
+    });
+    expect(sends).toEqual(['j']);
+  });
+
+  test('why a renewal failed stays the cause: a refused refresh token (sign in again), an unreachable Genesys (retry)', async () => {
+    const refusedRefresh = new AppError(
+      'reauthentication_required',
+      'The sign-in has run out or was revoked; sign in again.',
+    );
+    const over = new GuestSignIn(() => Promise.reject(refusedRefresh));
+    over.adopt({ jwt: 'j', refreshToken: 'r' });
+    const ended = await over.configure(() => Promise.reject(unauthorized())).catch((e: unknown) => e);
+    expect(ended).toMatchObject({
+      failure: 'reauthentication_required',
+      message: expect.stringMatching(/sign in again/i),
+    });
+    expect((ended as Error).cause).toBe(refusedRefresh);
+
+    const unreachable = new AppError(
+      'upstream_unavailable',
+      'Genesys did not answer the sign-in request; please retry.',
+      { status: 502 },
+    );
+    const down = new GuestSignIn(() => Promise.reject(unreachable));
+    down.adopt({ jwt: 'j', refreshToken: 'r' });
+    const failed = await down.configure(() => Promise.reject(unauthorized())).catch((e: unknown) => e);
+    expect(failed).toMatchObject({ failure: 'unavailable', message: expect.stringMatching(/retry/i) });
+    expect((failed as Error).cause).toBe(unreachable);
+  });
+
+  test('a configure refused after another one already renewed the JWT configures again with that JWT, without renewing it again', async () => {
+    const renew = jest.fn(async (s: GenesysSignIn) => ({ ...s, jwt: `${s.jwt}+` }));
+    const signIn = new GuestSignIn(renew);
+    signIn.adopt({ jwt: 'j', refreshToken: 'r' });
+    let refuseLate!: () => void;
+    const late = new Promise<void>((resolve) => (refuseLate = resolve));
+    const sends: string[] = [];
+    // The first configure is refused at once and renews; the second one's refusal of the same JWT comes after that.
+    const first = signIn.configure(async (jwt) => {
+      sends.push(`first ${jwt}`);
+      if (jwt === 'j') throw unauthorized();
+      return CONFIGURED;
+    });
+    const second = signIn.configure(async (jwt) => {
+      sends.push(`second ${jwt}`);
+      if (jwt === 'j') {
+        await late;
+        throw unauthorized();
+      }
+      return CONFIGURED;
+    });
+    await first;
+    refuseLate();
+    await second;
+    expect(renew).toHaveBeenCalledTimes(1);
+    expect(sends).toEqual(['first j', 'second j', 'first j+', 'second j+']);
+    expect(signIn.value).toEqual({ jwt: 'j+', refreshToken: 'r' });
+  });
+
+  test('a sign-in replaced while its old JWT was being renewed stays: the renewed old one does not overwrite it', async () => {
+    let release!: (s: GenesysSignIn) => void;
+    const signIn = new GuestSignIn(() => new Promise<GenesysSignIn>((resolve) => (release = resolve)));
+    signIn.adopt({ jwt: 'j', refreshToken: 'r' });
+    const sends: (string | undefined)[] = [];
+    const configured = signIn.configure(async (jwt) => {
+      sends.push(jwt);
+      if (jwt === 'j') throw unauthorized();
+      return CONFIGURED;
+    });
+    await new Promise((r) => setImmediate(r));
+    signIn.replace({ jwt: 'signed in again', refreshToken: 'r2' });
+    release({ jwt: 'j+', refreshToken: 'r' });
+    await configured;
+    expect(signIn.value).toEqual({ jwt: 'signed in again', refreshToken: 'r2' });
+    expect(sends).toEqual(['j', 'signed in again']);
+  });
+
+  test('a session keeps credentials it renewed over the older ones a token brings', () => {
+    const signIn = new GuestSignIn();
+    signIn.adopt({ jwt: 'newer' });
+    signIn.adopt({ jwt: 'older' });
+    expect(signIn.value).toEqual({ jwt: 'newer' });
+    signIn.replace({ jwt: 'signed in again' });
+    expect(signIn.value).toEqual({ jwt: 'signed in again' });
+  });
+});
+
+describe('what Genesys says about a sign-in', () => {
+  const error = (code: number, text: string) =>
+    guestErrorFromFrame({ type: 'response', class: 'string', code } as Envelope, text);
+
+  test.each([
+    ['Session authentication failed: token expired', 'reauthentication_required'],
+    ['session authentication failed', 'reauthentication_required'],
+    ['Try authenticate again', 'reauthentication_required'],
+    ['Try to authenticate again please', 'reauthentication_required'],
+    ['HTTP authorization error', 'forbidden'],
+  ])('403 %j is %s', (text, failure) => {
+    expect(error(403, text).failure).toBe(failure);
+  });
+
+  test('401 asks for a renewal, not the end; 4017 refuses an anonymous configure of a signed-in session', () => {
+    expect(error(401, 'User is unauthorized')).toMatchObject({
+      failure: 'unauthorized',
+      fatalForSession: false,
+      code: 'reauthentication_required',
+      status: 401,
+    });
+    expect(error(4017, '')).toMatchObject({
+      failure: 'cannot_downgrade',
+      fatalForSession: true,
+      code: 'cannot_downgrade',
+      status: 409,
+    });
+  });
+
+  function target(): { events: GuestEvent[]; deaths: GuestApiError[]; closing: number[]; target: InboundTarget } {
+    const events: GuestEvent[] = [];
+    const deaths: GuestApiError[] = [];
+    const closing: number[] = [];
+    return {
+      events,
+      deaths,
+      closing,
+      target: {
+        pending: new PendingRequests(1000, Date.now),
+        logger: pino({ level: 'silent' }),
+        now: Date.now,
+        settle: () => undefined,
+        emit: (e) => events.push(e),
+        die: (e) => deaths.push(e),
+        updateInfo: () => undefined,
+        closingByServer: () => closing.push(1),
+        refused: () => undefined,
+        uploadSettled: () => false,
+        accountFor: () => undefined,
+        lateEcho: () => undefined,
+      },
+    };
+  }
+
+  test('LogoutEvent: the customer signed out, the session is over', () => {
+    const t = target();
+    dispatchInbound(parseInbound(RESPONSE_KT.logoutEvent), t.target);
+    expect(t.deaths.map((e) => [e.failure, e.endState, e.fatalForSession])).toEqual([
+      ['signed_out', 'signed_out', true],
+    ]);
+    expect(t.closing).toHaveLength(1);
+  });
+
+  test('ConnectionClosedEvent signedIn: the conversation went on signed in elsewhere; another reason only closes', () => {
+    const t = target();
+    dispatchInbound(parseInbound(RESPONSE_KT.connectionClosedEventReasonSignIn), t.target);
+    expect(t.deaths.map((e) => e.endState)).toEqual(['signed_in_elsewhere']);
+    dispatchInbound(parseInbound('{"type":"message","class":"ConnectionClosedEvent","code":200,"body":{}}'), t.target);
+    expect(t.deaths).toHaveLength(1);
+    expect(t.events.at(-1)).toMatchObject({ type: 'session', state: 'closed' });
+  });
+
+  test('an Inbound Presence SignIn tells the stream the conversation is signed in; an Outbound one is only presence', () => {
+    const t = target();
+    const signIn = (direction: string) =>
+      JSON.stringify({
+        type: 'message',
+        class: 'StructuredMessage',
+        code: 200,
+        body: {
+          id: `m-${direction}`,
+          direction,
+          type: 'Event',
+          channel: { time: '2026-11-22T10:00:00Z' },
+          events: [{ eventType: 'Presence', presence: { type: 'SignIn' } }],
+        },
+      });
+    dispatchInbound(parseInbound(signIn('Inbound')), t.target);
+    expect(t.events).toEqual([{ type: 'session', state: 'signed_in' }]);
+    dispatchInbound(parseInbound(signIn('Outbound')), t.target);
+    expect(t.events.at(-1)).toEqual({ type: 'presence', presence: 'signin' });
+  });
+});

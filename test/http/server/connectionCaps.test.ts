@@ -1,0 +1,156 @@
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { answerClientError } from '../../../src/http/server/clientError';
+import { registry } from '../../../src/observability/metrics';
+import { startTestService, type TestService } from '../../support/app';
+import { waitFor } from '../../support/wait';
+
+/** How many connections genesys_bff_limits_refused_total has counted under `limit`. */
+async function refused(limit: string): Promise<number> {
+  const metric = await registry.getSingleMetric('genesys_bff_limits_refused_total')!.get();
+  return metric.values.find((v) => v.labels.limit === limit)?.value ?? 0;
+}
+
+/**
+ * Sockets and connections (README.md#limits): an error answer closes its socket in full even when the
+ * client never reads nor closes its side, and open connections are capped per client address and per instance.
+ */
+
+/** A raw client that never closes its side of its own accord (allowHalfOpen), and records all it receives. */
+async function rawClient(port: number): Promise<{ socket: net.Socket; received: () => string; ended: Promise<void> }> {
+  const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+  let data = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => (data += chunk));
+  socket.on('error', () => undefined);
+  // The server's side is done (its FIN, or a reset): the client's own side stays open until the test closes it.
+  const ended = new Promise<void>((resolve) => {
+    socket.once('end', () => resolve());
+    socket.once('close', () => resolve());
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  return { socket, received: () => data, ended };
+}
+
+/** `promise`, or a failure naming `what` after `ms` (a bound on a hang, not a timing verdict). */
+async function within<T>(promise: Promise<T>, what: string, ms = 5000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const bound = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)),
+  );
+  try {
+    return await Promise.race([promise, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const GET_HEALTHZ = 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
+const portOf = (service: TestService) => (service.server.address() as AddressInfo).port;
+const openConnections = (service: TestService) =>
+  new Promise<number>((resolve, reject) => service.server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+
+test('after the 400 for a request Node cannot parse, the socket is closed in full although the client never reads or closes', async () => {
+  const service = await startTestService();
+  try {
+    const client = await rawClient(portOf(service));
+    client.socket.pause();
+    client.socket.write('NOT HTTP AT ALL\r\n\r\n');
+    // The client reads nothing and keeps its side open; the service lets go of the socket anyway.
+    await waitFor(async () => (await openConnections(service)) === 0, 5000, 50);
+    client.socket.destroy();
+  } finally {
+    await service.stop();
+  }
+});
+
+test('after a 408 (a request that did not arrive in time), the socket is closed in full too', async () => {
+  let serverSideClosed!: Promise<void>;
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    serverSideClosed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    answerClientError(Object.assign(new Error('timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const client = await rawClient((server.address() as AddressInfo).port);
+    client.socket.pause();
+    await waitFor(() => serverSideClosed !== undefined, 5000, 10);
+    // Never read and never ended by the client: the server's socket is destroyed anyway, within the grace.
+    await within(serverSideClosed, 'the server closing its socket');
+    client.socket.resume();
+    await within(client.ended, 'the answer ending');
+    expect(client.received()).toMatch(/^HTTP\/1\.1 408 /);
+    client.socket.destroy();
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
+
+test('connections over the per-address cap get a minimal 429 with Retry-After and are closed; a freed place is usable again', async () => {
+  const service = await startTestService({ env: { CONNECTIONS_PER_IP: '2' } });
+  try {
+    const held = [];
+    for (let i = 0; i < 2; i++) {
+      const client = await rawClient(portOf(service));
+      client.socket.write(GET_HEALTHZ);
+      await waitFor(() => / 200 /.test(client.received()), 5000, 20);
+      held.push(client);
+    }
+    const counted = await refused('connections_per_ip');
+    const over = await rawClient(portOf(service));
+    over.socket.write(GET_HEALTHZ);
+    await within(over.ended, 'the connection over the cap ending');
+    expect(await refused('connections_per_ip')).toBe(counted + 1);
+    const answer = over.received();
+    expect(answer).toMatch(/^HTTP\/1\.1 429 /);
+    expect(answer).toMatch(/\r\nRetry-After: 1\r\n/i);
+    expect(answer).toMatch(/\r\nConnection: close\r\n/i);
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({
+      status: 429,
+      code: 'rate_limited',
+    });
+    over.socket.destroy();
+
+    held.shift()!.socket.destroy();
+    await waitFor(
+      async () => {
+        const again = await rawClient(portOf(service));
+        again.socket.write(GET_HEALTHZ);
+        await waitFor(() => / \d{3} /.test(again.received()), 5000, 20);
+        again.socket.destroy();
+        return / 200 /.test(again.received());
+      },
+      5000,
+      50,
+    );
+    for (const client of held) client.socket.destroy();
+  } finally {
+    await service.stop();
+  }
+});
+
+test('a connection over the per-instance cap is closed as it is accepted, before any request is read', async () => {
+  const service = await startTestService({ env: { CONNECTIONS_MAX: '2' } });
+  try {
+    const held = [];
+    for (let i = 0; i < 2; i++) {
+      const client = await rawClient(portOf(service));
+      client.socket.write(GET_HEALTHZ);
+      await waitFor(() => / 200 /.test(client.received()), 5000, 20);
+      held.push(client);
+    }
+    const counted = await refused('connections_max');
+    const over = await rawClient(portOf(service));
+    over.socket.write(GET_HEALTHZ);
+    await within(over.ended, 'the connection over the cap closing');
+    expect(over.received()).toBe('');
+    expect(await refused('connections_max')).toBe(counted + 1);
+    over.socket.destroy();
+    for (const client of held) client.socket.destroy();
+  } finally {
+    await service.stop();
+  }
+});

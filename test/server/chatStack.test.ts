@@ -1,0 +1,145 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Config } from '../../src/config/schema';
+import { GuestApiError } from '../../src/genesys/guest/protocol/errors';
+import type { SessionHub } from '../../src/genesys/guest/sessionHub';
+import { createGenesysPlatform } from '../../src/genesys/platform';
+import { buildChatStack } from '../../src/chatStack';
+import { Readiness } from '../../src/observability/readiness';
+import type { SharedStore } from '../../src/store';
+import { captureLogger, testConfig } from '../support/app';
+import { startRedis, type RedisServer } from '../support/redis';
+import { waitFor } from '../support/wait';
+
+/**
+ * What src/chatStack.ts builds, held to what each part is for: the upload spool prepared before
+ * the service listens (a stale file removed and said, an unusable directory refused in words), the
+ * streams told why they end, a failed guest socket on readiness under the guest API's name, the
+ * in-memory store keeping security records apart, and the Redis store's short command timeout.
+ *
+ * @needs redis-server
+ */
+jest.setTimeout(30_000);
+
+// Genesys on a closed loopback port: nothing leaves the machine.
+const OFFLINE = 'http://127.0.0.1:9';
+const offline = (overrides: Record<string, string> = {}) =>
+  testConfig({
+    GENESYS_LOGIN_URL: OFFLINE,
+    GENESYS_API_URL: OFFLINE,
+    GENESYS_CDN_URL: OFFLINE,
+    GENESYS_WEBMESSAGING_URL: 'ws://127.0.0.1:9',
+    ...overrides,
+  });
+
+const stacks: { close(): Promise<void> }[] = [];
+const dirs: string[] = [];
+
+afterEach(async () => {
+  for (const stack of stacks.splice(0)) await stack.close();
+  for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function build(config: Config) {
+  const log = captureLogger();
+  const readiness = new Readiness();
+  const platform = createGenesysPlatform(config, log.logger, readiness);
+  const stack = buildChatStack(config, log.logger, platform, readiness);
+  stacks.push({ close: async () => (await stack.close(), await platform.close()) });
+  // What the hub was built with (its options are its own): the store it shares and its socket callbacks.
+  const hubOptions = (stack.routes.hub as unknown as { options: ConstructorParameters<typeof SessionHub>[0] }).options;
+  return { stack, log, readiness, hubOptions, store: hubOptions.store as SharedStore };
+}
+
+function tempDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bff-chat-stack-'));
+  dirs.push(dir);
+  return dir;
+}
+
+describe('prepare()', () => {
+  it('removes the upload files a stopped process left behind, and says so', async () => {
+    const dir = tempDir();
+    // A process id above the kernel's largest: no process has it.
+    fs.writeFileSync(path.join(dir, 'bff-upload-4194305-left.bin'), 'stale');
+    const { stack, log } = build(offline({ UPLOAD_TMP_DIR: dir }));
+    await stack.prepare();
+    expect(fs.readdirSync(dir)).toEqual([]);
+    expect(log.lines().filter((l) => l.msg === 'removed upload files a stopped process left behind')).toEqual([
+      expect.objectContaining({ level: 30, swept: 1, dir }),
+    ]);
+  });
+
+  it('says nothing when there was nothing to remove', async () => {
+    const { stack, log } = build(offline({ UPLOAD_TMP_DIR: tempDir() }));
+    await stack.prepare();
+    expect(log.lines().map((l) => l.msg)).not.toContain('removed upload files a stopped process left behind');
+  });
+
+  it('refuses a spool directory that cannot hold uploads, naming the setting, the directory and the cause', async () => {
+    const file = path.join(tempDir(), 'a-file');
+    fs.writeFileSync(file, '');
+    const spool = path.join(file, 'spool');
+    const { stack } = build(offline({ UPLOAD_TMP_DIR: spool }));
+    const refusal = await stack.prepare().then(
+      () => undefined,
+      (error: Error) => error,
+    );
+    expect(refusal?.message).toBe(
+      `UPLOAD_TMP_DIR ${spool} cannot hold uploads (ENOTDIR): set it to a writable directory.`,
+    );
+    expect(refusal?.cause).toMatchObject({ code: 'ENOTDIR' });
+  });
+});
+
+it('tells every live stream that the instance is restarting', () => {
+  const { stack } = build(offline());
+  const endAll = jest.spyOn(stack.routes.streams, 'endAll');
+  stack.endStreams();
+  expect(endAll).toHaveBeenCalledWith('This instance is restarting; reconnect.');
+});
+
+it('puts a guest socket that failed on readiness, logged under the guest API', () => {
+  const { hubOptions, readiness, log } = build(offline());
+  hubOptions.onSocketFailed!(new GuestApiError('unavailable', 'refused by the test'));
+  const report = readiness.report();
+  expect(report.ready).toBe(false);
+  expect(JSON.stringify(report.checks)).toContain('refused by the test');
+  expect(log.lines().find((l) => String(l.msg).includes('refused by the test'))).toMatchObject({
+    component: 'guest-api',
+  });
+});
+
+it('keeps security records apart in memory: a flood of other records cannot refuse an ended session', async () => {
+  const { store } = build(offline());
+  let i = 0;
+  await expect(
+    (async () => {
+      for (; i <= 200_000; i++) await store.claim(`flood:${i}`, 'x', 60_000);
+    })(),
+  ).rejects.toMatchObject({ code: 'store_unavailable' });
+  expect(i).toBe(200_000);
+  await expect(store.claim('standing:session-1', 'ended', 60_000)).resolves.toBe(true);
+  await expect(store.claim('notbefore:session-1', '1', 60_000)).resolves.toBe(true);
+});
+
+describe('with REDIS_URL', () => {
+  let redis: RedisServer;
+  beforeAll(async () => (redis = await startRedis()));
+  afterAll(async () => redis.stop());
+
+  it.each([
+    ['10000', 1000],
+    ['400', 400],
+  ])(
+    'gives each Redis command the shorter of GENESYS_TIMEOUT_MS (%s) and one second, and logs as the shared store',
+    async (timeout, expected) => {
+      const { store, log } = build(offline({ REDIS_URL: redis.url, GENESYS_TIMEOUT_MS: timeout }));
+      expect(store.shared).toBe(true);
+      expect((store as unknown as { options: { commandTimeoutMs: number } }).options.commandTimeoutMs).toBe(expected);
+      // Its first lines (the durability check of a Redis without persistence) carry its name.
+      await waitFor(() => log.lines().some((l) => l.component === 'shared-store'), 10_000, 20);
+    },
+  );
+});

@@ -1,0 +1,143 @@
+import { AppError } from '../../../src/domain/errors';
+import type { GenesysSignIn, WebDeploymentTokens } from '../../../src/genesys/guest/rest/webDeploymentTokens';
+import { DEFAULT_MESSENGER_FEATURES } from '../../../src/genesys/platform/messengerConfig';
+import { CustomerSignIn } from '../../../src/session/signIn/customerSignIn';
+import { captureLogger } from '../../support/app';
+
+/**
+ * Signing out (CustomerSignIn.revoke) over stand-in web-deployment tokens: which JWTs are revoked,
+ * when a sign-in is renewed first, and what is logged. The API suites (test/api/signIn.test.ts)
+ * reach the first revoke only; the renewal branches are stated here.
+ */
+function signOut(options: { known: string[]; refresh: (signIn: GenesysSignIn) => Promise<GenesysSignIn> }) {
+  const revoked: string[] = [];
+  const refreshed: GenesysSignIn[] = [];
+  const tokens = {
+    async revoke(jwt: string) {
+      revoked.push(jwt);
+      return options.known.includes(jwt);
+    },
+    async refresh(signIn: GenesysSignIn) {
+      refreshed.push(signIn);
+      return options.refresh(signIn);
+    },
+  } as unknown as WebDeploymentTokens;
+  const log = captureLogger('info');
+  const signIn = new CustomerSignIn({
+    tokens,
+    redirectUriAllowed: () => true,
+    messengerFeatures: { get: async () => DEFAULT_MESSENGER_FEATURES },
+    logger: log.logger,
+  });
+  return { signIn, revoked, refreshed, log };
+}
+
+const SIGNED_IN: GenesysSignIn = { jwt: 'old-jwt', refreshToken: 'refresh-token' };
+const OUT_OF_DATE = /did not know the renewed sign-in/;
+
+test('a JWT Genesys knows is revoked once, and nothing is renewed', async () => {
+  const s = signOut({ known: ['old-jwt'], refresh: async () => ({ jwt: 'new-jwt' }) });
+  await s.signIn.revoke(SIGNED_IN);
+  expect(s.revoked).toEqual(['old-jwt']);
+  expect(s.refreshed).toEqual([]);
+});
+
+test('a JWT Genesys no longer knows is renewed once and the renewed one revoked, quietly when Genesys knew it', async () => {
+  const s = signOut({ known: ['new-jwt'], refresh: async () => ({ jwt: 'new-jwt' }) });
+  await s.signIn.revoke(SIGNED_IN);
+  expect(s.refreshed).toEqual([SIGNED_IN]);
+  expect(s.revoked).toEqual(['old-jwt', 'new-jwt']);
+  expect(s.log.text()).not.toMatch(OUT_OF_DATE);
+});
+
+test('a renewed JWT Genesys does not know either counts as signed out, and says so in the log', async () => {
+  const s = signOut({ known: [], refresh: async () => ({ jwt: 'new-jwt' }) });
+  await expect(s.signIn.revoke(SIGNED_IN)).resolves.toBeUndefined();
+  expect(s.revoked).toEqual(['old-jwt', 'new-jwt']);
+  expect(s.log.messages('info')).toEqual([expect.stringMatching(OUT_OF_DATE)]);
+});
+
+test('a sign-in that cannot be renewed is over already: no second revoke, no error', async () => {
+  const s = signOut({
+    known: [],
+    refresh: async () => {
+      throw new AppError('reauthentication_required', 'run out');
+    },
+  });
+  await expect(s.signIn.revoke(SIGNED_IN)).resolves.toBeUndefined();
+  expect(s.revoked).toEqual(['old-jwt']);
+});
+
+test('any other failure to renew reaches the caller, and nothing more is revoked', async () => {
+  const unavailable = new AppError('upstream_unavailable', 'Genesys did not answer');
+  const s = signOut({
+    known: [],
+    refresh: async () => {
+      throw unavailable;
+    },
+  });
+  await expect(s.signIn.revoke(SIGNED_IN)).rejects.toBe(unavailable);
+  expect(s.revoked).toEqual(['old-jwt']);
+
+  const plain = new Error('socket hang up');
+  const t = signOut({
+    known: [],
+    refresh: async () => {
+      throw plain;
+    },
+  });
+  await expect(t.signIn.revoke(SIGNED_IN)).rejects.toBe(plain);
+});
+
+describe('exchanging a grant: each refusal says what to do instead, and nothing reaches Genesys', () => {
+  function exchanging(options: { redirectAllowed?: boolean; enabled?: boolean; upgrade?: boolean }) {
+    const exchanged: unknown[] = [];
+    const tokens = {
+      async exchange(grant: unknown) {
+        exchanged.push(grant);
+        return { jwt: 'jwt' };
+      },
+    } as unknown as WebDeploymentTokens;
+    const features = {
+      ...DEFAULT_MESSENGER_FEATURES,
+      auth: { enabled: options.enabled ?? true, allowSessionUpgrade: options.upgrade ?? true },
+    };
+    const signIn = new CustomerSignIn({
+      tokens,
+      redirectUriAllowed: () => options.redirectAllowed ?? true,
+      messengerFeatures: { get: async () => features },
+      logger: captureLogger('info').logger,
+    });
+    return { signIn, exchanged };
+  }
+  const CODE = { code: 'code', redirectUri: 'https://shop.example.com/signed-in' };
+
+  test('a redirect URI that is not a sign-in callback', async () => {
+    const e = exchanging({ redirectAllowed: false });
+    await expect(e.signIn.exchange(CODE, false)).rejects.toMatchObject({
+      code: 'validation_failed',
+      message: expect.stringMatching(/redirectUri.*SIGN_IN_REDIRECT_URIS/),
+    });
+    expect(e.exchanged).toEqual([]);
+  });
+
+  test('a deployment without sign-in', async () => {
+    const e = exchanging({ enabled: false });
+    await expect(e.signIn.exchange(CODE, false)).rejects.toMatchObject({
+      code: 'authentication_disabled',
+      message: expect.stringMatching(/no sign-in set up/),
+    });
+    expect(e.exchanged).toEqual([]);
+  });
+
+  test('a deployment that does not allow signing in mid-chat, only mid-chat', async () => {
+    const e = exchanging({ upgrade: false });
+    await expect(e.signIn.exchange(CODE, true)).rejects.toMatchObject({
+      code: 'authentication_disabled',
+      message: expect.stringMatching(/mid-chat; start a new session/),
+    });
+    expect(e.exchanged).toEqual([]);
+    await expect(e.signIn.exchange(CODE, false)).resolves.toEqual({ jwt: 'jwt' });
+    expect(e.exchanged).toEqual([CODE]);
+  });
+});
