@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The first step of `npm test`: the tests drive real programs from Debian
-# (Chromium for the browser tests, redis-server and nginx for the scale-out
+# (curl for the README's curl quick start, Chromium for the browser tests, redis-server and nginx for the scale-out
 # test, redis-tools for a local Redis Cluster, haproxy to check the HAProxy configuration in deploy/, prometheus for
 # promtool to check the alert rules and Prometheus configuration; podman, runc,
 # podman-compose, debootstrap and iproute2 to run the README's container
@@ -11,12 +11,12 @@
 # not run never count as passed.
 #
 # It looks for each program where the tests do, so the same variables move it:
-# CHROMIUM_PATH, REDIS_SERVER, REDIS_CLI, NGINX_BINARY, HAPROXY_BINARY, PROMTOOL_BINARY, PODMAN_BINARY,
+# CURL_BINARY, CHROMIUM_PATH, REDIS_SERVER, REDIS_CLI, NGINX_BINARY, HAPROXY_BINARY, PROMTOOL_BINARY, PODMAN_BINARY,
 # RUNC_BINARY, PODMAN_COMPOSE_BINARY, DEBOOTSTRAP_BINARY, IP_BINARY.
 set -euo pipefail
 
-packages=(chromium redis-server redis-tools nginx haproxy prometheus podman runc podman-compose debootstrap iproute2)
-binaries=("${CHROMIUM_PATH:-/usr/bin/chromium}" "${REDIS_SERVER:-/usr/bin/redis-server}" "${REDIS_CLI:-/usr/bin/redis-cli}" "${NGINX_BINARY:-/usr/sbin/nginx}" "${HAPROXY_BINARY:-/usr/sbin/haproxy}" "${PROMTOOL_BINARY:-/usr/bin/promtool}"
+packages=(curl chromium redis-server redis-tools nginx haproxy prometheus podman runc podman-compose debootstrap iproute2)
+binaries=("${CURL_BINARY:-/usr/bin/curl}" "${CHROMIUM_PATH:-/usr/bin/chromium}" "${REDIS_SERVER:-/usr/bin/redis-server}" "${REDIS_CLI:-/usr/bin/redis-cli}" "${NGINX_BINARY:-/usr/sbin/nginx}" "${HAPROXY_BINARY:-/usr/sbin/haproxy}" "${PROMTOOL_BINARY:-/usr/bin/promtool}"
   "${PODMAN_BINARY:-/usr/bin/podman}" "${RUNC_BINARY:-/usr/sbin/runc}" "${PODMAN_COMPOSE_BINARY:-/usr/bin/podman-compose}"
   "${DEBOOTSTRAP_BINARY:-/usr/sbin/debootstrap}" "${IP_BINARY:-/sbin/ip}")
 
@@ -43,7 +43,7 @@ else
   refuse "Installing them needs root or passwordless sudo, and this user has neither."
 fi
 
-echo "npm test: installing ${missing[*]} from Debian (the tests run real Chromium, Redis, nginx, HAProxy, promtool and podman)"
+echo "npm test: installing ${missing[*]} from Debian (the tests run real curl, Chromium, Redis, nginx, HAProxy, promtool and podman)"
 # No service may start during the install (nginx and haproxy would try to take port 80, prometheus 9090): the tests start their own.
 policy=/usr/sbin/policy-rc.d
 added_policy=false

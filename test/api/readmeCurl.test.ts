@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { debianProgram } from '../support/programs';
 import { startStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
 
@@ -11,6 +12,8 @@ import { waitFor } from '../support/wait';
  * points at this test's service. The one thing added is a bounded wait, after
  * the line that opens the stream in the background, until the stream is open
  * (the README's `sleep 1`, which a busy machine may outlast).
+ *
+ * @needs curl
  */
 const ROOT = path.resolve(__dirname, '../..');
 const BFF_LINE = 'BFF=http://localhost:8080';
@@ -26,16 +29,20 @@ function curlBlock(): string[] {
 }
 
 let stack: Stack;
-let dir: string;
+let dir = '';
+/** PATH for the block's bash, with the curl the full run installs (CURL_BINARY moves it) first. */
+let shellPath: string;
 beforeAll(async () => {
-  const curl = spawnSync('curl', ['--version']);
-  if (curl.status !== 0) throw new Error('curl is missing: the README block this test runs is curl commands');
+  const curl = debianProgram('curl');
+  if (spawnSync(curl, ['--version']).status !== 0)
+    throw new Error(`${curl} does not run: the README block is curl commands`);
+  shellPath = `${path.dirname(curl)}:${process.env.PATH ?? ''}`;
   stack = await startStack();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'readme-curl-'));
 });
 afterAll(async () => {
   await stack?.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test("the README's curl block starts a session, streams, sends once with an Idempotency-Key sent twice, reads history and ends the chat", async () => {
@@ -45,7 +52,7 @@ test("the README's curl block starts a session, streams, sends once with an Idem
 
   const shell = spawn('bash', ['--noprofile', '--norc'], {
     cwd: dir,
-    env: { PATH: process.env.PATH, HOME: dir },
+    env: { PATH: shellPath, HOME: dir },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let transcript = '';

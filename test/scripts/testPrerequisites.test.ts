@@ -27,6 +27,7 @@ function fake(name: string, code = 0, body = ''): void {
 }
 
 type Binaries = {
+  curl?: string;
   chromium?: string;
   redis?: string;
   nginx?: string;
@@ -42,6 +43,7 @@ function run(binaries: Binaries, PATH = `${dir}:/usr/bin:/bin`) {
   const result = spawnSync(BASH, [SCRIPT], {
     env: {
       PATH,
+      CURL_BINARY: binaries.curl ?? '/bin/true',
       CHROMIUM_PATH: binaries.chromium ?? '/bin/true',
       REDIS_SERVER: binaries.redis ?? '/bin/true',
       NGINX_BINARY: binaries.nginx ?? '/bin/true',
@@ -89,6 +91,16 @@ test("the README container test's programs are among them: podman, runc, podman-
   expect(result.stderr).toContain(
     'sudo apt-get install -y --no-install-recommends podman runc podman-compose debootstrap iproute2',
   );
+});
+
+test("curl is among them: the README's curl quick start runs as a test, and a bare Debian image has no curl", () => {
+  fake('apt-get');
+  fake('id', 0, 'echo 1000');
+  fake('sudo', 1);
+  const result = run({ curl: `${dir}/none` });
+  expect(result.code).toBe(1);
+  expect(result.stderr).toContain('missing: curl.');
+  expect(result.stderr).toContain('sudo apt-get install -y --no-install-recommends curl');
 });
 
 test('without apt-get (not Debian-like) it stops at once, naming what is missing and how to install it', () => {
