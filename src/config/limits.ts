@@ -1,33 +1,109 @@
 import os from 'node:os';
 import { z } from 'zod';
-import { intFrom, optionalString } from './envValues';
+import { doc, intFrom, text } from './envValues';
 
 /**
  * The limits the service enforces itself (README.md#limits-the-service-enforces):
- * their environment variables and what they become in the configuration.
+ * their environment variables, what each is for, and what they become in the configuration.
  */
 
+const SIGN_IN_ATTEMPTS =
+  'Counts `POST /guest-session/sign-in`, `/sign-out`, and `POST /guest-session` with `auth`; past the limit, `429` ' +
+  'before Genesys (and your identity provider) is asked.';
+
+const limit = (summary: string, details?: string) => doc({ group: 'limits', summary, details });
+
 export const limitsEnv = {
-  BODY_LIMIT_BYTES: intFrom('BODY_LIMIT_BYTES', 32 * 1024, 1024, 1024 * 1024),
-  SESSIONS_PER_IP_PER_MINUTE: intFrom('SESSIONS_PER_IP_PER_MINUTE', 30, 1, 100_000),
-  GUEST_SOCKET_IDLE_SECONDS: intFrom('GUEST_SOCKET_IDLE_SECONDS', 120, 1, 3600),
-  GUEST_SOCKET_MAX: intFrom('GUEST_SOCKET_MAX', 10_000, 1, 1_000_000),
-  SOCKET_OPENS_PER_SESSION_PER_MINUTE: intFrom('SOCKET_OPENS_PER_SESSION_PER_MINUTE', 12, 1, 1000),
-  STREAMS_PER_SESSION: intFrom('STREAMS_PER_SESSION', 3, 1, 100),
-  STREAMS_PER_IP: intFrom('STREAMS_PER_IP', 30, 1, 100_000),
-  CONVERSATION_CHANGES_PER_SESSION_PER_MINUTE: intFrom('CONVERSATION_CHANGES_PER_SESSION_PER_MINUTE', 6, 1, 1000),
-  CONVERSATION_CHANGES_PER_IP_PER_MINUTE: intFrom('CONVERSATION_CHANGES_PER_IP_PER_MINUTE', 30, 1, 100_000),
-  UPLOADS_MAX: intFrom('UPLOADS_MAX', 32, 1, 10_000),
-  UPLOADS_PER_IP: intFrom('UPLOADS_PER_IP', 4, 1, 10_000),
-  UPLOAD_MIN_BYTES_PER_SECOND: intFrom('UPLOAD_MIN_BYTES_PER_SECOND', 2048, 0, 100_000_000),
-  UPLOAD_RATE_WINDOW_SECONDS: intFrom('UPLOAD_RATE_WINDOW_SECONDS', 15, 1, 600),
-  UPLOAD_TMP_DIR: optionalString,
-  SIGN_INS_PER_SESSION_PER_MINUTE: intFrom('SIGN_INS_PER_SESSION_PER_MINUTE', 5, 1, 1000),
-  SIGN_INS_PER_IP_PER_MINUTE: intFrom('SIGN_INS_PER_IP_PER_MINUTE', 30, 1, 100_000),
-  ATTRIBUTE_WRITES_PER_SESSION_PER_MINUTE: intFrom('ATTRIBUTE_WRITES_PER_SESSION_PER_MINUTE', 60, 1, 10_000),
-  ATTRIBUTE_WRITES_PER_IP_PER_MINUTE: intFrom('ATTRIBUTE_WRITES_PER_IP_PER_MINUTE', 600, 1, 1_000_000),
-  CONNECTIONS_PER_IP: intFrom('CONNECTIONS_PER_IP', 256, 1, 1_000_000),
-  CONNECTIONS_MAX: intFrom('CONNECTIONS_MAX', 20_000, 1, 1_000_000),
+  BODY_LIMIT_BYTES: intFrom('BODY_LIMIT_BYTES', 32 * 1024, 1024, 1024 * 1024).meta(
+    limit('Largest accepted JSON body, in bytes; a larger one is refused with `413`.'),
+  ),
+  SESSIONS_PER_IP_PER_MINUTE: intFrom('SESSIONS_PER_IP_PER_MINUTE', 30, 1, 100_000).meta(
+    limit('New guest sessions allowed per client IP per minute.'),
+  ),
+  GUEST_SOCKET_IDLE_SECONDS: intFrom('GUEST_SOCKET_IDLE_SECONDS', 120, 1, 3600).meta(
+    limit('How long an idle guest WebSocket to Genesys stays open, in seconds.'),
+  ),
+  GUEST_SOCKET_MAX: intFrom('GUEST_SOCKET_MAX', 10_000, 1, 1_000_000).meta(
+    limit(
+      'Most guest WebSockets one instance keeps open.',
+      'A true ceiling: idle ones make room; when all are busy a new chat gets `503`.',
+    ),
+  ),
+  SOCKET_OPENS_PER_SESSION_PER_MINUTE: intFrom('SOCKET_OPENS_PER_SESSION_PER_MINUTE', 12, 1, 1000).meta(
+    limit(
+      'New guest WebSockets one session may open a minute, reconnects included; with Redis, on all instances together.',
+    ),
+  ),
+  STREAMS_PER_SESSION: intFrom('STREAMS_PER_SESSION', 3, 1, 100).meta(
+    limit('Live streams one session may hold open at once.'),
+  ),
+  STREAMS_PER_IP: intFrom('STREAMS_PER_IP', 30, 1, 100_000).meta(
+    limit('Live streams one client IP may hold open at once.'),
+  ),
+  CONVERSATION_CHANGES_PER_SESSION_PER_MINUTE: intFrom('CONVERSATION_CHANGES_PER_SESSION_PER_MINUTE', 6, 1, 1000).meta(
+    limit('New conversations (`startNew`) and ends (`DELETE /guest-session`) per session per minute.'),
+  ),
+  CONVERSATION_CHANGES_PER_IP_PER_MINUTE: intFrom('CONVERSATION_CHANGES_PER_IP_PER_MINUTE', 30, 1, 100_000).meta(
+    limit('New conversations (`startNew`) and ends (`DELETE /guest-session`) per client IP per minute.'),
+  ),
+  UPLOADS_MAX: intFrom('UPLOADS_MAX', 32, 1, 10_000).meta(
+    limit(
+      'File uploads (`POST /attachments`) one instance runs at once; past it, `429` with `Retry-After`.',
+      'Each holds a spooled file and a Genesys upload.',
+    ),
+  ),
+  UPLOADS_PER_IP: intFrom('UPLOADS_PER_IP', 4, 1, 10_000).meta(
+    limit(
+      'File uploads one client IP runs at once, so one client cannot take every slot; past it, `429` with `Retry-After`.',
+      "Behind a proxy, set `TRUST_PROXY` so that the IP is the client's.",
+    ),
+  ),
+  UPLOAD_MIN_BYTES_PER_SECOND: intFrom('UPLOAD_MIN_BYTES_PER_SECOND', 2048, 0, 100_000_000).meta(
+    limit(
+      "The slowest an upload's body may arrive, in bytes a second over each window; `0` turns the check off.",
+      'Fewer bytes than this rate over any window (`UPLOAD_RATE_WINDOW_SECONDS`) and the upload is cut off with ' +
+        '`408 upload_too_slow`, its file removed and its slot freed, so a client dripping bytes cannot hold a slot.',
+    ),
+  ),
+  UPLOAD_RATE_WINDOW_SECONDS: intFrom('UPLOAD_RATE_WINDOW_SECONDS', 15, 1, 600).meta(
+    limit('The window UPLOAD_MIN_BYTES_PER_SECOND is judged over, in seconds.'),
+  ),
+  UPLOAD_TMP_DIR: text().meta(
+    doc({
+      group: 'limits',
+      summary: 'Where uploads are spooled on their way to Genesys; give instances sharing a volume each their own.',
+      details:
+        'Each file is `bff-upload-<pid>-<uuid>`, mode 0600, and is removed once its upload ends, however it ends; at ' +
+        'start the service removes those a stopped process left. Instances sharing one directory across PID ' +
+        'namespaces, such as containers sharing a volume, should each have their own.',
+      unset: "the system's temporary directory",
+      example: '/tmp',
+    }),
+  ),
+  SIGN_INS_PER_SESSION_PER_MINUTE: intFrom('SIGN_INS_PER_SESSION_PER_MINUTE', 5, 1, 1000).meta(
+    limit('Sign-in and sign-out attempts per session per minute, failed ones included.', SIGN_IN_ATTEMPTS),
+  ),
+  SIGN_INS_PER_IP_PER_MINUTE: intFrom('SIGN_INS_PER_IP_PER_MINUTE', 30, 1, 100_000).meta(
+    limit(
+      'Sign-in and sign-out attempts (and new signed-in sessions) per client IP per minute, failed ones included.',
+      SIGN_IN_ATTEMPTS,
+    ),
+  ),
+  ATTRIBUTE_WRITES_PER_SESSION_PER_MINUTE: intFrom('ATTRIBUTE_WRITES_PER_SESSION_PER_MINUTE', 60, 1, 10_000).meta(
+    limit('`PUT` and `PATCH /guest-attributes` per session per minute.'),
+  ),
+  ATTRIBUTE_WRITES_PER_IP_PER_MINUTE: intFrom('ATTRIBUTE_WRITES_PER_IP_PER_MINUTE', 600, 1, 1_000_000).meta(
+    limit('`PUT` and `PATCH /guest-attributes` per client IP per minute.'),
+  ),
+  CONNECTIONS_PER_IP: intFrom('CONNECTIONS_PER_IP', 256, 1, 1_000_000).meta(
+    limit(
+      'Open client connections per client address; the next gets a `429` and is closed.',
+      'Addresses `TRUST_PROXY` trusts are not counted.',
+    ),
+  ),
+  CONNECTIONS_MAX: intFrom('CONNECTIONS_MAX', 20_000, 1, 1_000_000).meta(
+    limit('Open client connections per instance; the next is closed as it is accepted.'),
+  ),
 };
 
 type LimitsEnv = { [K in keyof typeof limitsEnv]: z.infer<(typeof limitsEnv)[K]> };

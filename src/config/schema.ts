@@ -2,80 +2,17 @@ import { z } from 'zod';
 import { baseUrlsFor, findRegion, REGIONS, type Region } from './regions';
 import { parseOriginPattern } from './originAllowlist';
 import { checkRedirectUris } from './signInCallbacks';
-import { baseUrl, intFrom, optionalString } from './envValues';
 import { checkRedis, type RedisConfig } from './redisTopology';
-import { limitsEnv, limitsOf, type LimitsConfig } from './limits';
+import { limitsOf, type LimitsConfig } from './limits';
+import { envSchema, LOG_LEVELS } from './variables';
 
 export type { RedisConfig, RedisNode, RedisTopology } from './redisTopology';
 
 /**
- * The whole configuration (README.md#configuration) as one schema, validated once before
+ * The whole configuration (docs/configuration.md) as one schema, validated once before
  * the server listens. Every problem is collected and reported together, each
- * with what to do about it.
+ * with what to do about it. The variables themselves, each with its description, are in variables.ts.
  */
-
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-
-const envSchema = z.object({
-  NODE_ENV: optionalString,
-  PORT: intFrom('PORT', 8080, 0, 65535),
-  HOST: optionalString.transform((v) => v ?? '0.0.0.0'),
-  GENESYS_REGION: optionalString,
-  GENESYS_DEPLOYMENT_ID: optionalString,
-  GENESYS_ORIGIN: optionalString,
-  GENESYS_CLIENT_ID: optionalString,
-  GENESYS_CLIENT_SECRET: optionalString,
-  GENESYS_LOGIN_URL: baseUrl('GENESYS_LOGIN_URL', ['https:', 'http:']),
-  GENESYS_API_URL: baseUrl('GENESYS_API_URL', ['https:', 'http:']),
-  GENESYS_WEBMESSAGING_URL: baseUrl('GENESYS_WEBMESSAGING_URL', ['wss:', 'ws:']),
-  GENESYS_CDN_URL: baseUrl('GENESYS_CDN_URL', ['https:', 'http:']),
-  GENESYS_TIMEOUT_MS: intFrom('GENESYS_TIMEOUT_MS', 10_000, 100, 120_000),
-  GENESYS_MESSAGES_PER_SECOND: intFrom('GENESYS_MESSAGES_PER_SECOND', 2, 1, 100),
-  GENESYS_REQUESTS_PER_MINUTE: intFrom('GENESYS_REQUESTS_PER_MINUTE', 60, 1, 10_000),
-  GENESYS_RECONNECT_WINDOW_SECONDS: intFrom('GENESYS_RECONNECT_WINDOW_SECONDS', 300, 1, 3600),
-  DEPLOYMENT_CACHE_TTL_SECONDS: intFrom('DEPLOYMENT_CACHE_TTL_SECONDS', 300, 1, 86_400),
-  CORS_ALLOWED_ORIGINS: optionalString,
-  CORS_MAX_AGE_SECONDS: intFrom('CORS_MAX_AGE_SECONDS', 600, 0, 86_400),
-  SESSION_SECRET: optionalString,
-  SESSION_TTL_SECONDS: intFrom('SESSION_TTL_SECONDS', 86_400, 60, 60 * 60 * 24 * 30),
-  IDENTITY_JWT_SECRET: optionalString,
-  IDENTITY_JWKS_URL: baseUrl('IDENTITY_JWKS_URL', ['https:', 'http:']),
-  IDENTITY_ISSUER: optionalString,
-  IDENTITY_AUDIENCE: optionalString,
-  IDENTITY_CLOCK_TOLERANCE_SECONDS: intFrom('IDENTITY_CLOCK_TOLERANCE_SECONDS', 30, 0, 300),
-  IDENTITY_MAX_TOKEN_AGE_SECONDS: intFrom('IDENTITY_MAX_TOKEN_AGE_SECONDS', 3600, 10, 86_400),
-  ATTRIBUTE_KEY_FIRST_NAME: optionalString.transform((v) => v ?? 'firstName'),
-  ATTRIBUTE_KEY_LAST_NAME: optionalString.transform((v) => v ?? 'lastName'),
-  ATTRIBUTE_KEY_EMAIL: optionalString.transform((v) => v ?? 'email'),
-  ATTRIBUTE_KEY_PHONE: optionalString.transform((v) => v ?? 'phone'),
-  ATTRIBUTE_KEY_CUSTOMER_ID: optionalString.transform((v) => v ?? 'customerId'),
-  ATTRIBUTE_KEY_IDENTITY_VERIFIED: optionalString.transform((v) => v ?? 'identityVerified'),
-  ATTRIBUTE_KEY_IDENTITY_ISSUER: optionalString.transform((v) => v ?? 'identityIssuer'),
-  ...limitsEnv,
-  SIGN_IN_REDIRECT_URIS: optionalString,
-  SHUTDOWN_GRACE_MS: intFrom('SHUTDOWN_GRACE_MS', 10_000, 0, 120_000),
-  LOG_LEVEL: optionalString.transform((v, ctx) => {
-    const level = (v ?? 'info').toLowerCase();
-    if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-      ctx.addIssue({ code: 'custom', message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${v}")` });
-      return z.NEVER;
-    }
-    return level as (typeof LOG_LEVELS)[number];
-  }),
-  TRUST_PROXY: optionalString,
-  REDIS_URL: baseUrl('REDIS_URL', ['redis:', 'rediss:']),
-  PUBLIC_URL: baseUrl('PUBLIC_URL', ['https:', 'http:']),
-  REDIS_KEY_PREFIX: optionalString.transform((v) => v ?? 'genesys-bff:'),
-  METRICS_PORT: intFrom('METRICS_PORT', -1, 0, 65535).transform((n) => (n < 0 ? undefined : n)),
-  OTEL_EXPORTER_OTLP_ENDPOINT: baseUrl('OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']),
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: baseUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', ['http:', 'https:']),
-  OTEL_SERVICE_NAME: optionalString.transform((v) => v ?? 'genesys-messaging-bff'),
-  REDIS_PASSWORD: optionalString,
-  REDIS_SENTINELS: optionalString,
-  REDIS_SENTINEL_NAME: optionalString,
-  REDIS_CLUSTER_NODES: optionalString,
-  REDIS_TLS: optionalString,
-});
 
 interface GenesysConfig {
   region: Region;
@@ -189,7 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
 
   const derived = baseUrlsFor(region.domain);
   return {
-    env: e.NODE_ENV ?? 'development',
+    env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,
     genesys: {

@@ -1,0 +1,407 @@
+import { z } from 'zod';
+import { baseUrlsFor, REGIONS } from './regions';
+import { baseUrl, doc, intFrom, oneOf, optionalIntFrom, text, textOr } from './envValues';
+import { limitsEnv } from './limits';
+
+/**
+ * Every environment variable the service reads: how each is parsed, and beside it (`.meta(doc(...))`) what it is for.
+ * schema.ts validates them together and checks the rules between them; docs/configuration.md and .env.example are
+ * written from this (`npm run docs:config`, reference.ts), so a variable is described here or nowhere.
+ */
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** The base URLs a region implies, with `{domain}` for the region's domain. */
+const DERIVED = baseUrlsFor('{domain}');
+const overrideFor = (host: string) => `Base-URL override of Genesys's ${host}, for a local simulator or tests.`;
+const IDENTITY_KEYS = 'with IDENTITY_JWT_SECRET or IDENTITY_JWKS_URL';
+
+const genesys = {
+  GENESYS_REGION: text().meta(
+    doc({
+      group: 'genesys',
+      required: true,
+      summary:
+        'Region domain (mypurecloud.com, mypurecloud.ie, usw2.pure.cloud, ...) or its AWS name (us-east-1, eu-west-1, ...).',
+      details:
+        'All 18 Genesys Cloud regions are known, in any case and with `_` for `-`; any other value is refused with the list of valid ones.',
+      values: REGIONS.flatMap((r) => [r.domain, r.awsRegion]),
+    }),
+  ),
+  GENESYS_DEPLOYMENT_ID: text().meta(
+    doc({
+      group: 'genesys',
+      required: true,
+      summary: 'The Messenger deployment id, a UUID (Admin > Message > Messenger Deployments).',
+    }),
+  ),
+  GENESYS_ORIGIN: text().meta(
+    doc({
+      group: 'genesys',
+      required: 'when CORS_ALLOWED_ORIGINS has no exact origin',
+      summary:
+        "The Origin the service presents on the guest WebSocket; it must be one of the deployment's allowed domains if it restricts domains.",
+      unset: 'the first exact `CORS_ALLOWED_ORIGINS` entry',
+      example: 'https://shop.example.com',
+    }),
+  ),
+  GENESYS_CLIENT_ID: text().meta(
+    doc({
+      group: 'genesys',
+      required: 'with GENESYS_CLIENT_SECRET',
+      summary: 'OAuth client-credentials client id, set with GENESYS_CLIENT_SECRET: enables the Platform API features.',
+      details:
+        'The Platform API features: the deployment check in `/readyz` and later Platform calls. The token is cached ' +
+        'in memory and refreshed before it expires.',
+    }),
+  ),
+  GENESYS_CLIENT_SECRET: text().meta(
+    doc({
+      group: 'genesys',
+      required: 'with GENESYS_CLIENT_ID',
+      secret: true,
+      summary: "The OAuth client's secret, set with GENESYS_CLIENT_ID.",
+    }),
+  ),
+  GENESYS_LOGIN_URL: baseUrl('GENESYS_LOGIN_URL', ['https:', 'http:']).meta(
+    doc({
+      group: 'genesys',
+      summary: overrideFor('login host'),
+      unset: `\`${DERIVED.loginUrl}\`, from GENESYS_REGION`,
+    }),
+  ),
+  GENESYS_API_URL: baseUrl('GENESYS_API_URL', ['https:', 'http:']).meta(
+    doc({ group: 'genesys', summary: overrideFor('API host'), unset: `\`${DERIVED.apiUrl}\`, from GENESYS_REGION` }),
+  ),
+  GENESYS_WEBMESSAGING_URL: baseUrl('GENESYS_WEBMESSAGING_URL', ['wss:', 'ws:']).meta(
+    doc({
+      group: 'genesys',
+      summary: overrideFor('Web Messaging host'),
+      unset: `\`${DERIVED.webMessagingUrl}\`, from GENESYS_REGION`,
+    }),
+  ),
+  GENESYS_CDN_URL: baseUrl('GENESYS_CDN_URL', ['https:', 'http:']).meta(
+    doc({ group: 'genesys', summary: overrideFor('CDN host'), unset: `\`${DERIVED.cdnUrl}\`, from GENESYS_REGION` }),
+  ),
+  GENESYS_TIMEOUT_MS: intFrom('GENESYS_TIMEOUT_MS', 10_000, 100, 120_000).meta(
+    doc({ group: 'genesys', summary: 'Timeout of each call to Genesys, in milliseconds.' }),
+  ),
+  GENESYS_MESSAGES_PER_SECOND: intFrom('GENESYS_MESSAGES_PER_SECOND', 2, 1, 100).meta(
+    doc({
+      group: 'genesys',
+      summary:
+        "Guest messages sent to Genesys per session per second; a burst is paced, not refused, and Genesys's own 429s are absorbed.",
+      details:
+        'Every `onMessage` frame counts: messages, typing, the autostart Join, ending a chat. Genesys announced 2 in ' +
+        'December 2023; a copy of its limits page says 5.',
+    }),
+  ),
+  GENESYS_REQUESTS_PER_MINUTE: intFrom('GENESYS_REQUESTS_PER_MINUTE', 60, 1, 10_000).meta(
+    doc({
+      group: 'genesys',
+      summary:
+        "Guest API requests one upstream socket sends per minute, Genesys's per-connection budget as its limits page gives it.",
+      details: 'Half is kept for messages; attachment links and the rest share the other half.',
+    }),
+  ),
+  GENESYS_RECONNECT_WINDOW_SECONDS: intFrom('GENESYS_RECONNECT_WINDOW_SECONDS', 300, 1, 3600).meta(
+    doc({
+      group: 'genesys',
+      summary:
+        'How long a session with an open live stream keeps trying to reconnect a dropped Genesys socket, in seconds.',
+      details: "Genesys's transport SDK tries for 300 s.",
+    }),
+  ),
+  DEPLOYMENT_CACHE_TTL_SECONDS: intFrom('DEPLOYMENT_CACHE_TTL_SECONDS', 300, 1, 86_400).meta(
+    doc({ group: 'genesys', summary: "How long the deployment's configuration and status are cached, in seconds." }),
+  ),
+};
+
+const http = {
+  CORS_ALLOWED_ORIGINS: text().meta(
+    doc({
+      group: 'http',
+      required: true,
+      summary:
+        'Comma-separated origins of the websites that may call the service; `https://*.example.com` covers one label; `*` and `null` are refused.',
+      details:
+        'Each is exact (`https://shop.example.com`, `http://localhost:3000`) or a one-label wildcard ' +
+        '(`https://*.example.com` covers `https://shop.example.com`, not `https://a.b.example.com` nor ' +
+        '`https://example.com`). Scheme, host and port must match.',
+      example: 'http://localhost:3000',
+    }),
+  ),
+  CORS_MAX_AGE_SECONDS: intFrom('CORS_MAX_AGE_SECONDS', 600, 0, 86_400).meta(
+    doc({ group: 'http', summary: '`Access-Control-Max-Age` of preflight answers, in seconds.' }),
+  ),
+  SESSION_SECRET: text().meta(
+    doc({
+      group: 'http',
+      required: true,
+      secret: true,
+      summary:
+        'At least 32 characters (`openssl rand -base64 48`) sealing the session tokens handed to browsers; a comma-separated list rotates keys: the first seals, all unseal.',
+      details: 'Every instance needs the same value.',
+    }),
+  ),
+  SESSION_TTL_SECONDS: intFrom('SESSION_TTL_SECONDS', 86_400, 60, 60 * 60 * 24 * 30).meta(
+    doc({ group: 'http', summary: 'Lifetime of a browser session token, in seconds (at most 30 days).' }),
+  ),
+  TRUST_PROXY: text().meta(
+    doc({
+      group: 'http',
+      summary:
+        'Express `trust proxy`: `false`, `true`, a hop count such as `1`, or addresses/subnets such as `10.0.0.0/8`; set it behind a load balancer so that client IPs are right.',
+      details:
+        'Client IPs (rate limits, logs) then come from `X-Forwarded-For`: give the number of proxies in front of the ' +
+        'service, or their addresses. `true` trusts every hop, so a client that can reach the service directly picks ' +
+        'its own address and walks past the per-address limits; the service warns at start-up when it is set.',
+      default: 'false',
+    }),
+  ),
+  PUBLIC_URL: baseUrl('PUBLIC_URL', ['https:', 'http:']).meta(
+    doc({
+      group: 'http',
+      summary: 'Where browsers reach the service: the base of the always-fresh attachment links it hands out.',
+      unset: 'each link uses the scheme and host of the request it answers, as seen through `TRUST_PROXY`',
+      example: 'https://chat-api.example.com',
+    }),
+  ),
+};
+
+const identity = {
+  IDENTITY_JWT_SECRET: text().meta(
+    doc({
+      group: 'identity',
+      secret: true,
+      summary:
+        'Verify identity tokens from your own backend signed with HS256, with this secret of at least 32 characters; set this or IDENTITY_JWKS_URL, not both.',
+    }),
+  ),
+  IDENTITY_JWKS_URL: baseUrl('IDENTITY_JWKS_URL', ['https:', 'http:']).meta(
+    doc({
+      group: 'identity',
+      summary:
+        "Or verify identity tokens signed with asymmetric keys: the URL of your backend's JWKS (its public keys).",
+      example: 'https://shop.example.com/.well-known/jwks.json',
+    }),
+  ),
+  IDENTITY_ISSUER: text().meta(
+    doc({
+      group: 'identity',
+      required: IDENTITY_KEYS,
+      summary: 'The `iss` your backend puts in identity tokens.',
+      example: 'https://shop.example.com',
+    }),
+  ),
+  IDENTITY_AUDIENCE: text().meta(
+    doc({
+      group: 'identity',
+      required: IDENTITY_KEYS,
+      summary: 'The `aud` your backend puts in identity tokens.',
+      example: 'genesys-bff',
+    }),
+  ),
+  IDENTITY_CLOCK_TOLERANCE_SECONDS: intFrom('IDENTITY_CLOCK_TOLERANCE_SECONDS', 30, 0, 300).meta(
+    doc({ group: 'identity', summary: 'Clock skew allowed when checking identity-token times, in seconds.' }),
+  ),
+  IDENTITY_MAX_TOKEN_AGE_SECONDS: intFrom('IDENTITY_MAX_TOKEN_AGE_SECONDS', 3600, 10, 86_400).meta(
+    doc({ group: 'identity', summary: 'The longest lifetime (`exp` - `iat`) an identity token may have, in seconds.' }),
+  ),
+  SIGN_IN_REDIRECT_URIS: text().meta(
+    doc({
+      group: 'identity',
+      summary:
+        "Comma-separated callback URLs of your site's sign-in; a sign-in's `redirectUri` must be one of them exactly, else `400`.",
+      unset: 'any http(s) URL on an origin `CORS_ALLOWED_ORIGINS` allows',
+      example: 'https://shop.example.com/signed-in',
+    }),
+  ),
+};
+
+const attributeKey = (fallback: string, summary: string) =>
+  textOr(fallback).meta(doc({ group: 'attributes', summary }));
+
+const attributes = {
+  ATTRIBUTE_KEY_FIRST_NAME: attributeKey('firstName', "Custom-attribute key for the guest's first name."),
+  ATTRIBUTE_KEY_LAST_NAME: attributeKey('lastName', "Custom-attribute key for the guest's last name."),
+  ATTRIBUTE_KEY_EMAIL: attributeKey('email', "Custom-attribute key for the guest's email."),
+  ATTRIBUTE_KEY_PHONE: attributeKey('phone', "Custom-attribute key for the guest's phone number."),
+  ATTRIBUTE_KEY_CUSTOMER_ID: attributeKey('customerId', "Custom-attribute key for an identity token's `sub`."),
+  ATTRIBUTE_KEY_IDENTITY_VERIFIED: attributeKey(
+    'identityVerified',
+    'Custom-attribute key the service sets to `"true"` after verifying an identity token; the browser can never set it.',
+  ),
+  ATTRIBUTE_KEY_IDENTITY_ISSUER: attributeKey(
+    'identityIssuer',
+    "Custom-attribute key the service sets to the verified identity token's issuer; the browser can never set it.",
+  ),
+};
+
+const processVariables = {
+  NODE_ENV: textOr('development').meta(
+    doc({ group: 'process', summary: '`development` or `production` (the container image sets `production`).' }),
+  ),
+  PORT: intFrom('PORT', 8080, 0, 65535).meta(doc({ group: 'process', summary: 'Listen port.' })),
+  HOST: textOr('0.0.0.0').meta(
+    doc({
+      group: 'process',
+      summary: 'Listen address (`0.0.0.0`: all interfaces).',
+      details:
+        'The embedded demo (no Genesys configuration) listens on `127.0.0.1` unless `HOST` is set: it is a local demo.',
+    }),
+  ),
+  SHUTDOWN_GRACE_MS: intFrom('SHUTDOWN_GRACE_MS', 10_000, 0, 120_000).meta(
+    doc({
+      group: 'process',
+      summary: 'On SIGTERM, how long in-flight requests may finish before connections are cut, in milliseconds.',
+    }),
+  ),
+};
+
+const observability = {
+  LOG_LEVEL: oneOf('LOG_LEVEL', LOG_LEVELS, 'info').meta(
+    doc({
+      group: 'observability',
+      summary: 'The least severe log lines written.',
+      details:
+        'Logs are JSON lines on stdout, each with the request id; authorization headers, tokens and `?ticket=` ' +
+        'values are redacted.',
+    }),
+  ),
+  METRICS_PORT: optionalIntFrom('METRICS_PORT', 0, 65535).meta(
+    doc({
+      group: 'observability',
+      summary:
+        'Serve Prometheus metrics (`GET /metrics`) on this port, a listener of its own; it must differ from PORT.',
+      details:
+        'On `PORT`, `/metrics` is `404`. The container image, compose files and Kubernetes manifests set `9464`; ' +
+        'keep it for the scraper ([docs/operations.md](operations.md#metrics)).',
+      unset: 'off',
+      example: '9464',
+    }),
+  ),
+  OTEL_EXPORTER_OTLP_ENDPOINT: baseUrl('OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']).meta(
+    doc({
+      group: 'observability',
+      summary:
+        "Turn on OpenTelemetry tracing, exported with OTLP over HTTP: the collector's base URL (spans go to `{url}/v1/traces`).",
+      details:
+        'Incoming `traceparent` headers are continued either way, and log lines of a traced request carry ' +
+        '`trace_id` and `span_id` ([docs/operations.md](operations.md#traces)).',
+      unset: 'tracing off',
+      example: 'http://otel-collector:4318',
+    }),
+  ),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: baseUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', ['http:', 'https:']).meta(
+    doc({
+      group: 'observability',
+      summary: 'Or the full OTLP/HTTP traces URL; it wins over OTEL_EXPORTER_OTLP_ENDPOINT.',
+      unset: '`OTEL_EXPORTER_OTLP_ENDPOINT` with `/v1/traces`, or tracing off',
+      example: 'http://otel-collector:4318/v1/traces',
+    }),
+  ),
+  OTEL_SERVICE_NAME: textOr('genesys-messaging-bff').meta(
+    doc({
+      group: 'observability',
+      summary: 'The `service.name` of the spans.',
+      details:
+        'The SDK also reads the standard `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_TRACES_SAMPLER`, ' +
+        '`OTEL_TRACES_SAMPLER_ARG` and `OTEL_RESOURCE_ATTRIBUTES` itself.',
+    }),
+  ),
+};
+
+const REDIS_INSTEAD = 'Instead of REDIS_URL';
+
+const redis = {
+  REDIS_URL: baseUrl('REDIS_URL', ['redis:', 'rediss:']).meta(
+    doc({
+      group: 'redis',
+      required: 'for more than one instance (or REDIS_SENTINELS or REDIS_CLUSTER_NODES)',
+      summary:
+        'The shared store for running more than one instance: `redis://` or `rediss://` (TLS), with any password in the URL.',
+      details:
+        'The instances then share idempotency records, sends in doubt, rate limits, ended sessions and stream ' +
+        'tickets; `/readyz` checks it. Set one of `REDIS_URL`, `REDIS_SENTINELS` and `REDIS_CLUSTER_NODES`.',
+      unset: "state stays in this instance's memory, which is right for one instance only",
+      example: 'redis://redis:6379',
+    }),
+  ),
+  REDIS_KEY_PREFIX: textOr('genesys-bff:').meta(
+    doc({
+      group: 'redis',
+      summary: 'Prefix of every key the service writes in Redis, so that several deployments can share one Redis.',
+    }),
+  ),
+  REDIS_PASSWORD: text().meta(
+    doc({
+      group: 'redis',
+      secret: true,
+      summary: "Redis's password, for every node, when REDIS_URL carries none (one in the URL wins).",
+      details:
+        '`deploy/docker-compose.scale.yml` reads it from `.env` for Redis and the instances alike, and requires it.',
+    }),
+  ),
+  REDIS_SENTINELS: text().meta(
+    doc({
+      group: 'redis',
+      summary: `${REDIS_INSTEAD}: the Sentinels (\`host:port\`, comma-separated) that watch the primary named REDIS_SENTINEL_NAME.`,
+      details: "The service follows a failover to the new primary (the README's Scaling out says what one may lose).",
+      example: 'sentinel-1:26379,sentinel-2:26379,sentinel-3:26379',
+    }),
+  ),
+  REDIS_SENTINEL_NAME: text().meta(
+    doc({
+      group: 'redis',
+      required: 'with REDIS_SENTINELS',
+      summary: 'The name of the primary the Sentinels watch (`sentinel monitor <name> ...`).',
+      example: 'mymaster',
+    }),
+  ),
+  REDIS_CLUSTER_NODES: text().meta(
+    doc({
+      group: 'redis',
+      summary: `${REDIS_INSTEAD}: some nodes of a Redis Cluster (\`host:port\`, comma-separated); the rest are discovered.`,
+      details: "Every key of one session carries the session's hash tag (`{…}`), so that its records live in one slot.",
+      example: 'redis-1:6379,redis-2:6379,redis-3:6379',
+    }),
+  ),
+  REDIS_TLS: text().meta(
+    doc({
+      group: 'redis',
+      summary: 'TLS to the Sentinel primary or the Cluster nodes (REDIS_URL says TLS with `rediss://`).',
+      default: 'false',
+      values: ['true', 'false'],
+    }),
+  ),
+};
+
+/** The variables loadConfig reads. */
+export const envSchema = z.object({
+  ...genesys,
+  ...http,
+  ...identity,
+  ...attributes,
+  ...limitsEnv,
+  ...redis,
+  ...observability,
+  ...processVariables,
+});
+
+/**
+ * Variables read before the configuration, by the embedded demo (src/demo) when no Genesys deployment is
+ * configured: documented with the rest, never in .env.example (a deployment has no use for them).
+ */
+export const demoVariables = {
+  DEMO_PORT: intFrom('DEMO_PORT', 3000, 0, 65535).meta(
+    doc({
+      group: 'demo',
+      summary: 'Port of the demo chat page that `npm start` serves when no Genesys deployment is configured.',
+      details:
+        'With neither `GENESYS_REGION` nor `GENESYS_DEPLOYMENT_ID` set, `npm start` runs a local demo: the Genesys ' +
+        'simulator, the service on `PORT` and the demo page on this port (`docker-compose.demo.yml` does the same ' +
+        'in containers).',
+    }),
+  ),
+};
