@@ -2,7 +2,7 @@ import { OriginAllowlist } from './originAllowlist';
 
 /**
  * Where a sign-in's code may have been sent back to (the `redirectUri` of an
- * authorization-code grant, README.md#configuration): one of
+ * authorization-code grant, docs/configuration.md): one of
  * SIGN_IN_REDIRECT_URIS exactly, as OAuth compares them; or, with that unset,
  * any http(s) URL on an origin CORS_ALLOWED_ORIGINS allows (the site's own
  * pages). A code minted for someone else's callback is then refused before

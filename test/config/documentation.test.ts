@@ -1,9 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadConfig } from '../../src/config/schema';
+import { configurationDocuments, configurationVariables } from '../../src/config/reference';
+import { ConfigError, loadConfig } from '../../src/config/schema';
+import { envSchema } from '../../src/config/variables';
 import { testEnv } from '../support/app';
 
-/** .env.example and the README list exactly the variables loadConfig reads. */
+/**
+ * The configuration reference (docs/configuration.md, .env.example) is written from the schema, where each
+ * variable is described (`npm run docs:config`): the files are what it writes now, they list exactly the
+ * variables loadConfig reads, and what the descriptions say of defaults, bounds and requirement is what
+ * loadConfig does.
+ */
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -93,9 +100,101 @@ describe('configuration documentation', () => {
     }
   });
 
-  it('the README configuration table names every variable', () => {
-    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-    const missing = variables.filter((v) => !readme.includes(`\`${v}\``));
+  it('docs/configuration.md has an entry for every variable', () => {
+    const reference = fs.readFileSync(path.join(ROOT, 'docs/configuration.md'), 'utf8');
+    const missing = variables.filter((v) => !reference.includes(`### \`${v}\``));
     expect(missing).toEqual([]);
+  });
+});
+
+describe('the configuration reference is generated from the schema', () => {
+  it('docs/configuration.md and .env.example are what `npm run docs:config` writes now', () => {
+    const stale = Object.entries(configurationDocuments()).flatMap(([file, expected]) => {
+      const target = path.join(ROOT, file);
+      const actual = fs.existsSync(target) ? fs.readFileSync(target, 'utf8') : '';
+      if (actual === expected) return [];
+      const lines = actual.split('\n');
+      const at = expected.split('\n').findIndex((line, i) => line !== lines[i]);
+      return [`${file} (first difference at line ${at + 1})`];
+    });
+    if (stale.length > 0) {
+      throw new Error(
+        `${stale.join(' and ')} differ from what the configuration schema (src/config/variables.ts, limits.ts) ` +
+          'yields. Do not edit them by hand: change the descriptions in the schema, run `npm run docs:config` and ' +
+          'commit the result.',
+      );
+    }
+  });
+
+  it('every variable loadConfig reads is described in the schema, and no other (the embedded demo aside)', () => {
+    const described = configurationVariables();
+    const listed = described.filter((v) => v.inEnvExample).map((v) => v.name);
+    expect(listed.sort()).toEqual(Object.keys(envSchema.shape).sort());
+    expect([...Object.keys(envSchema.shape)].sort()).toEqual(variablesReadByLoadConfig());
+    expect(described.filter((v) => !v.inEnvExample).map((v) => v.name)).toEqual(['DEMO_PORT']);
+    for (const v of described) expect({ [v.name]: v.summary.trim().length > 0 }).toEqual({ [v.name]: true });
+  });
+
+  const described = configurationVariables().filter((v) => v.inEnvExample);
+  const required = described.filter((v) => v.required === true).map((v) => v.name);
+  /** The problems loadConfig reports for an environment (none when it loads). */
+  const problemsOf = (env: NodeJS.ProcessEnv): string[] => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+  };
+
+  it('the variables documented as required are all a deployment needs, and each is needed', () => {
+    expect(required).toEqual(['GENESYS_REGION', 'GENESYS_DEPLOYMENT_ID', 'CORS_ALLOWED_ORIGINS', 'SESSION_SECRET']);
+    const full = testEnv();
+    const minimal = Object.fromEntries(required.map((name) => [name, full[name]]));
+    expect(problemsOf(minimal)).toEqual([]);
+    for (const name of required) {
+      const { [name]: _dropped, ...without } = minimal;
+      expect({ name, named: problemsOf(without).some((p) => p.includes(name)) }).toEqual({ name, named: true });
+    }
+  });
+
+  it('each documented default is what loadConfig uses when the variable is unset', () => {
+    const withDefaults = described.filter((v) => v.default !== undefined);
+    expect(withDefaults.length).toBeGreaterThan(40);
+    for (const v of withDefaults) {
+      const { [v.name]: _dropped, ...without } = BASES[1]!;
+      expect({ name: v.name, same: outcomeOf({ ...without, [v.name]: String(v.default) }) }).toEqual({
+        name: v.name,
+        same: outcomeOf(without),
+      });
+    }
+  });
+
+  /** Whether loadConfig, in the environment with every optional feature on, has a problem with `name` set so. */
+  const accepts = (name: string, value: string) =>
+    !problemsOf({ ...BASES[1], [name]: value }).some((p) => p.startsWith(name) || p.includes(`${name} "`));
+
+  it('each documented range, URL scheme and list of values is what loadConfig accepts', () => {
+    for (const v of described) {
+      const field = envSchema.shape[v.name as keyof typeof envSchema.shape];
+      const parses = (value: string) => field.safeParse(value).success;
+      const checks: Record<string, boolean> = {};
+      if (v.minimum !== undefined && v.maximum !== undefined) {
+        checks[`${v.minimum}`] = parses(String(v.minimum));
+        checks[`${v.maximum}`] = parses(String(v.maximum));
+        checks[`${v.minimum - 1}`] = !parses(String(v.minimum - 1));
+        checks[`${v.maximum + 1}`] = !parses(String(v.maximum + 1));
+        checks['1.5'] = !parses('1.5');
+      }
+      for (const scheme of v.schemes ?? []) checks[scheme] = parses(`${scheme}//probe.example.com:1`);
+      if (v.schemes) checks['ftp:'] = !parses('ftp://probe.example.com');
+      for (const value of v.values ?? []) checks[value] = accepts(v.name, value);
+      if (v.values) checks['not-a-value'] = !accepts(v.name, 'not-a-value');
+      expect({ name: v.name, checks }).toEqual({
+        name: v.name,
+        checks: Object.fromEntries(Object.keys(checks).map((k) => [k, true])),
+      });
+    }
   });
 });

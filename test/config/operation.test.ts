@@ -1,7 +1,7 @@
 import { ConfigError } from '../../src/config/schema';
 import { testConfig } from '../support/app';
 
-/** METRICS_PORT and the OpenTelemetry variables (README.md#configuration, docs/operations.md). */
+/** METRICS_PORT and the OpenTelemetry variables (docs/configuration.md, docs/operations.md). */
 const refusal = (env: Record<string, string | undefined>) => {
   try {
     testConfig(env);

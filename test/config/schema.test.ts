@@ -96,7 +96,7 @@ describe('loadConfig', () => {
       'http://localhost:3000',
       'https://*.example.org',
     ]);
-    // README.md#configuration: the attribute keys, and the durations (given in seconds) as the service uses them.
+    // docs/configuration.md: the attribute keys, and the durations (given in seconds) as the service uses them.
     expect(config.attributeKeys).toEqual({
       firstName: 'firstName',
       lastName: 'lastName',

@@ -3,7 +3,7 @@ import { signInCallbacks } from '../../src/config/signInCallbacks';
 import { TEST_ORIGINS, testConfig } from '../support/app';
 
 /**
- * Where a sign-in's code may have been sent back to (README.md#configuration,
+ * Where a sign-in's code may have been sent back to (docs/configuration.md,
  * SIGN_IN_REDIRECT_URIS): one of the listed callback URLs exactly, or, with
  * none listed, an http(s) page on an origin CORS_ALLOWED_ORIGINS allows.
  * test/api/signIn.test.ts shows the refusal (400 before Genesys is asked).
