@@ -4,7 +4,7 @@ import path from 'node:path';
 import { IDENTITY_SECRET, PAGE_ORIGIN, type Stack, startStack } from '../support/stack';
 
 /**
- * The README's backend example for identity tokens, run as pasted: a Node
+ * docs/api.md's backend example for identity tokens, run as pasted: a Node
  * ES module next to the project's node_modules (for `jose`), with
  * IDENTITY_JWT_SECRET set. The token it mints must start a session whose
  * claims became locked attributes, against a service configured with the
@@ -18,14 +18,14 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-function readmeBlock(containing: string): string {
-  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const block = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes(containing));
-  if (!block) throw new Error(`no README js block contains ${containing}`);
+function apiDocBlock(containing: string): string {
+  const doc = fs.readFileSync(path.join(ROOT, 'docs/api.md'), 'utf8');
+  const block = [...doc.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes(containing));
+  if (!block) throw new Error(`no docs/api.md js block contains ${containing}`);
   return block;
 }
 
-test("the README's identity-token example mints a token that starts a verified session", async () => {
+test("docs/api.md's identity-token example mints a token that starts a verified session", async () => {
   expect([stack.config.identity?.issuer, stack.config.identity?.audience]).toEqual([
     'https://shop.example.com',
     'genesys-bff',
@@ -34,7 +34,7 @@ test("the README's identity-token example mints a token that starts a verified s
   const dir = fs.mkdtempSync(path.join(ROOT, 'test-output', 'readme-identity-'));
   try {
     const file = path.join(dir, 'mint.mjs');
-    fs.writeFileSync(file, `${readmeBlock("import { SignJWT } from 'jose';")}\nconsole.log(identityToken);\n`);
+    fs.writeFileSync(file, `${apiDocBlock("import { SignJWT } from 'jose';")}\nconsole.log(identityToken);\n`);
     const identityToken = execFileSync(process.execPath, [file], {
       env: { PATH: process.env.PATH, IDENTITY_JWT_SECRET: IDENTITY_SECRET },
       encoding: 'utf8',

@@ -425,9 +425,9 @@ describe('upstream failures', () => {
   });
 });
 
-test("the README's backend example mints an identity token the service accepts, run as pasted (Node, an ES module)", async () => {
-  const readme = readFileSync(path.join(__dirname, '../../README.md'), 'utf8');
-  const block = [...readme.matchAll(/```js\n([\s\S]*?)```/g)]
+test("docs/api.md's backend example mints an identity token the service accepts, run as pasted (Node, an ES module)", async () => {
+  const doc = readFileSync(path.join(__dirname, '../../docs/api.md'), 'utf8');
+  const block = [...doc.matchAll(/```js\n([\s\S]*?)```/g)]
     .map((m) => m[1]!)
     .find((b) => b.includes('// your backend (Node)'));
   expect(block).toBeDefined();

@@ -537,16 +537,16 @@ test('a deployment with file upload, conversation clear and sign-in off: no atta
   }
 });
 
-/** A README code block, found by a line it contains. */
-function readmeBlock(containing: string): string {
-  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  const block = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes(containing));
-  if (!block) throw new Error(`no README js block contains ${containing}`);
+/** A js code block of a document (relative to the repository), found by a line it contains. */
+function documentBlock(document: string, containing: string): string {
+  const text = fs.readFileSync(path.join(ROOT, document), 'utf8');
+  const block = [...text.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes(containing));
+  if (!block) throw new Error(`no ${document} js block contains ${containing}`);
   return block;
 }
 
 /**
- * Runs code as the README says to (a `<script type="module">` on the website's own page, next to
+ * Runs code as the documents say to (a `<script type="module">` on the website's own page, next to
  * bffClient.js), on a blank page of the demo's origin, against the embedded service. Resolves when
  * the module finished; rejects with its error.
  */
@@ -570,7 +570,7 @@ async function runInPage(page: Page, code: string): Promise<void> {
   expect(await page.evaluate(() => (window as unknown as { __readme: string }).__readme)).toBe('done');
 }
 
-test("the README's browser examples run as pasted: the typed client, plain fetch, and an attachment upload", async () => {
+test('the documented browser examples run as pasted: the typed client, plain fetch, and an attachment upload', async () => {
   // The website's own page on its own origin, next to bffClient.js, and a service that allows that origin.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'readme-site-'));
   fs.writeFileSync(path.join(dir, 'index.html'), '<!doctype html><title>README</title><body></body>');
@@ -601,10 +601,15 @@ test("the README's browser examples run as pasted: the typed client, plain fetch
   const typedBefore = sentTexts('Where is my order?');
   await runInPage(
     page,
-    here(readmeBlock("import { BffClient, BffError, sessionStorageTokenStore } from './bff-client/index.js';")),
+    here(
+      documentBlock(
+        'client/README.md',
+        "import { BffClient, BffError, sessionStorageTokenStore } from './bff-client/index.js';",
+      ),
+    ),
   );
   expect(sentTexts('Where is my order?')).toBe(typedBefore + 1);
-  const fetchBlock = here(readmeBlock("const BFF = 'https://chat-bff.example.com';"));
+  const fetchBlock = here(documentBlock('client/README.md', "const BFF = 'https://chat-bff.example.com';"));
   const helloBefore = sentTexts('Hello');
   await runInPage(page, fetchBlock);
   expect(sentTexts('Hello')).toBe(helloBefore + 1);
@@ -648,7 +653,7 @@ test("the README's browser examples run as pasted: the typed client, plain fetch
   const sentBefore = embedded.simulator.received.filter(
     (f) => f.frame?.action === 'onMessage' && f.frame?.message?.content?.[0]?.contentType === 'Attachment',
   ).length;
-  await runInPage(page, readmeBlock("form.append('file', input.files[0]);"));
+  await runInPage(page, documentBlock('docs/api.md', "form.append('file', input.files[0]);"));
   const sentAfter = embedded.simulator.received.filter(
     (f) => f.frame?.action === 'onMessage' && f.frame?.message?.content?.[0]?.contentType === 'Attachment',
   ).length;
@@ -668,7 +673,7 @@ await client.startSession();
 Object.assign(window, { client }, ${JSON.stringify(grant)});`,
   );
   const revokes = embedded.simulator.requests.filter((r) => r.target === 'signInRevoke').length;
-  await runInPage(page, readmeBlock('await client.signIn({ code, redirectUri, codeVerifier })'));
+  await runInPage(page, documentBlock('docs/api.md', 'await client.signIn({ code, redirectUri, codeVerifier })'));
   expect(embedded.simulator.requests.filter((r) => r.target === 'signInRevoke').length).toBe(revokes + 1);
   expect(errors).toEqual([]);
   await context.close();

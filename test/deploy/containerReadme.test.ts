@@ -12,10 +12,10 @@ import { freePort } from '../support/ports';
 import { sleep } from '../support/wait';
 
 /**
- * The README's "## Deployment" commands, run as a user pastes them: the
- * `### Container` block, the `### Docker Compose` block and the demo's
+ * docs/deployment.md's commands, run as a user pastes them: the
+ * `## Container` block, the `## Docker Compose` block and the demo's
  * `docker compose -f docker-compose.demo.yml up --build`, found by their
- * place in the README (a README without them fails here). `docker` is podman
+ * place in that page (a page without them fails here). `docker` is podman
  * and `docker compose` Debian's podman-compose (test/deploy/docker-shim); the
  * base image is a local stand-in of node:22-bookworm-slim with this machine's
  * Node (scripts/node-image-standin.sh). The containers share a network
@@ -31,8 +31,8 @@ import { sleep } from '../support/wait';
 jest.setTimeout(30 * 60_000);
 const BUILD_BOUND_MS = 20 * 60_000;
 const STEP_BOUND_MS = 3 * 60_000;
-const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-const commands = readmeContainerCommands(readme);
+const deployment = fs.readFileSync(path.join(ROOT, 'docs/deployment.md'), 'utf8');
+const commands = readmeContainerCommands(deployment);
 const example = fs.readFileSync(path.join(ROOT, '.env.example'), 'utf8');
 
 let run: ContainerRun | undefined;
@@ -96,7 +96,7 @@ async function answer(url: string, status = 200): Promise<string> {
   throw new Error(`${url} did not answer ${status}: ${JSON.stringify(last)}`);
 }
 
-/** The user and command line of the container's PID 1 (the README: `node dist/src/main.js` as the node user). */
+/** The user and command line of the container's PID 1 (docs/deployment.md: `node dist/src/main.js` as the node user). */
 async function mainProcess(id: string): Promise<{ uid: string; command: string }> {
   const status = await run!.podman('exec', id, 'cat', '/proc/1/status');
   const cmdline = await run!.podman('exec', id, 'cat', '/proc/1/cmdline');
@@ -138,7 +138,7 @@ async function expectReadyAgainstSimulator(service = 'http://127.0.0.1:8080'): P
 
 test('the demo: `docker compose -f docker-compose.demo.yml up --build` with no .env serves the page on DEMO_PORT and the service on PORT; Ctrl+C stops it with exit 0', async () => {
   expect(fs.existsSync(path.join(run!.projectDir, '.env'))).toBe(false);
-  // The README's command with the ports moved, as a user whose 3000 and 8080 are taken would (free ones, chosen now).
+  // The page's command with the ports moved, as a user whose 3000 and 8080 are taken would (free ones, chosen now).
   const [port, demoPort] = [await freePort(), await freePort()];
   const service = `http://127.0.0.1:${port}`;
   const { command, serving } = await runUntilExitOrServing(commands.demo, `${service}/healthz`, {

@@ -7,9 +7,9 @@ import { debianProgram, requireRoot } from './programs';
 import { waitFor } from './wait';
 
 /**
- * What test/deploy/containerReadme.test.ts needs to run the README's container
- * commands as a user pastes them, on a machine with podman and no Docker
- * engine: the commands themselves, read from the README; a copy of the project
+ * What test/deploy/containerReadme.test.ts needs to run the container commands
+ * of docs/deployment.md as a user pastes them, on a machine with podman and no Docker
+ * engine: the commands themselves, read from that page; a copy of the project
  * to run them in; a network namespace of the run's own, where the Genesys
  * simulator listens on 127.0.0.1 and the containers join it
  * (test/deploy/docker-shim); a shell with that `docker` first on PATH; probes
@@ -19,31 +19,31 @@ export const ROOT = path.resolve(__dirname, '../..');
 const SHIM_DIR = path.join(ROOT, 'test/deploy/docker-shim');
 const run = promisify(execFile);
 
-/** The commands of the README's "### Container" and "### Docker Compose" sections; throws when one is missing. */
-export function readmeContainerCommands(readme: string): {
+/** The commands of docs/deployment.md's "## Container" and "## Docker Compose" sections; throws when one is missing. */
+export function readmeContainerCommands(page: string): {
   container: string[];
   compose: string[];
   demo: string;
   image: string;
 } {
   const section = (heading: string): string => {
-    const start = readme.indexOf(`\n${heading}\n`);
-    if (start < 0) throw new Error(`README.md has no "${heading}" section`);
-    const rest = readme.slice(start + heading.length + 2);
+    const start = page.indexOf(`\n${heading}\n`);
+    if (start < 0) throw new Error(`docs/deployment.md has no "${heading}" section`);
+    const rest = page.slice(start + heading.length + 2);
     const end = rest.search(/\n#{1,3} /);
     return end < 0 ? rest : rest.slice(0, end);
   };
   const firstShellBlock = (heading: string): string[] => {
     const block = /```sh\n([\s\S]*?)```/.exec(section(heading))?.[1];
-    if (!block) throw new Error(`README.md's "${heading}" section has no sh block`);
+    if (!block) throw new Error(`docs/deployment.md's "${heading}" section has no sh block`);
     return block.split('\n').filter((line) => line.trim() !== '');
   };
-  const container = firstShellBlock('### Container');
-  const compose = firstShellBlock('### Docker Compose');
-  const demo = /`(docker compose -f docker-compose\.demo\.yml [^`]+)`/.exec(section('### Docker Compose'))?.[1];
-  if (!demo) throw new Error('README.md\'s "### Docker Compose" section no longer names the demo command');
+  const container = firstShellBlock('## Container');
+  const compose = firstShellBlock('## Docker Compose');
+  const demo = /`(docker compose -f docker-compose\.demo\.yml [^`]+)`/.exec(section('## Docker Compose'))?.[1];
+  if (!demo) throw new Error('docs/deployment.md\'s "## Docker Compose" section no longer names the demo command');
   const image = /^docker build (?:.* )?-t (\S+) /m.exec(container.join('\n'))?.[1];
-  if (!image) throw new Error('README.md\'s "### Container" block has no `docker build -t <image>`');
+  if (!image) throw new Error('docs/deployment.md\'s "## Container" block has no `docker build -t <image>`');
   return { container, compose, demo, image };
 }
 
