@@ -159,7 +159,7 @@ test('the demo: `docker compose -f docker-compose.demo.yml up --build` with no .
   expect(await run!.podman('inspect', id, '--format', '{{.State.Running}} {{.State.ExitCode}}')).toBe('false 0\n');
 });
 
-test('### Container: the image builds, and `docker run` answers /healthz and /readyz on 8080 as uid 1000, is healthy, and exits 0 on SIGTERM', async () => {
+test('## Container: the image builds, and `docker run` answers /healthz and /readyz on 8080 as uid 1000, is healthy, and exits 0 on SIGTERM', async () => {
   // The section presumes a configured .env ("The container needs a complete configuration").
   fs.writeFileSync(path.join(run!.projectDir, '.env'), fillEnv(example, run!.simulatorEnv));
   let service: Command | undefined;
@@ -186,7 +186,7 @@ test('### Container: the image builds, and `docker run` answers /healthz and /re
   expect((await run!.containers()).map((c) => c.Id)).not.toContain(id); // --rm
 });
 
-test('### Docker Compose: `cp .env.example .env`, filled in, then `up --build -d`: `docker compose ps` shows the service healthy, on 8080 whatever .env says', async () => {
+test('## Docker Compose: `cp .env.example .env`, filled in, then `up --build -d`: `docker compose ps` shows the service healthy, on 8080 whatever .env says', async () => {
   const envFile = path.join(run!.projectDir, '.env');
   fs.rmSync(envFile, { force: true });
   const outputs: string[] = [];
