@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { doc, intFrom, text } from './envValues';
 
 /**
- * The limits the service enforces itself (README.md#limits-the-service-enforces):
+ * The limits the service enforces itself (docs/api.md#limits-the-service-enforces):
  * their environment variables, what each is for, and what they become in the configuration.
  */
 

@@ -1,5 +1,5 @@
 /**
- * The CORS allowlist (README.md#http-behaviour-common-to-every-endpoint): exact origins, or a wildcard that covers
+ * The CORS allowlist (docs/api.md#http-behaviour-common-to-every-endpoint): exact origins, or a wildcard that covers
  * exactly one subdomain label (`https://*.example.com` matches
  * `https://shop.example.com`, not `https://a.b.example.com` nor
  * `https://example.com`). Scheme, host and port must all match.

@@ -113,7 +113,7 @@ export const attachments = new Counter({
 
 export const limitsRefused = new Counter({
   name: 'genesys_bff_limits_refused_total',
-  help: 'Requests the service refused under one of its own limits (README.md#limits-the-service-enforces), by limit.',
+  help: 'Requests the service refused under one of its own limits (docs/api.md#limits-the-service-enforces), by limit.',
   labelNames: ['limit'] as const,
   registers,
 });

@@ -16,7 +16,7 @@ const ALLOWED_HEADERS = [
 const EXPOSED_HEADERS = ['Retry-After', 'X-Request-Id'].join(',');
 
 /**
- * README.md#http-behaviour-common-to-every-endpoint. A request from an origin off the allowlist is refused with 403
+ * docs/api.md#http-behaviour-common-to-every-endpoint. A request from an origin off the allowlist is refused with 403
  * before any other work, preflight or not, and never gets
  * Access-Control-Allow-Origin. Requests without Origin (servers, curl) pass:
  * the origin check is not authentication, the sealed session token is.

@@ -39,7 +39,7 @@ export function routingKeyOf(req: Request, fallback: string | undefined): string
   return typeof sent === 'string' && ROUTING_KEY.test(sent) ? sent : fallback;
 }
 
-/** Upload, delete, and always-fresh links to attachments (README.md#attachments). */
+/** Upload, delete, and always-fresh links to attachments (docs/api.md#attachments). */
 export function attachmentRoutes({
   attachments,
   tokens,

@@ -7,7 +7,7 @@ import { toProblem } from '../problem';
 /**
  * A request so malformed that Node's HTTP parser refuses it (bad framing,
  * headers over the size limit, a header with a NUL) never reaches Express.
- * It still gets a problem+json answer (README.md#errors-you-will-meet) rather than Node's bare
+ * It still gets a problem+json answer (docs/api.md#errors-you-will-meet) rather than Node's bare
  * one, then the connection closes (in full, after CLOSE_GRACE_MS at most). Mount with `server.on('clientError', ...)`.
  */
 export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {

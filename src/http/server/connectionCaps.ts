@@ -38,7 +38,7 @@ interface ConnectionCapOptions {
 }
 
 /**
- * Caps on open client connections (README.md#limits-the-service-enforces): per instance,
+ * Caps on open client connections (docs/api.md#limits-the-service-enforces): per instance,
  * `server.maxConnections` closes a connection over the cap as it is accepted
  * (Node's own ceiling, before any byte is read); per client address, a
  * connection over the cap gets a minimal 429 problem+json to its first
