@@ -21,7 +21,10 @@ import { openSharedStore, type RedisStore } from './store';
 
 /** SSE heartbeat: inside the 15 to 25 s that proxies and load balancers tolerate. */
 const STREAM_HEARTBEAT_MS = 20_000;
-/** A reader that has not taken what was written for this long is cut off (the kernel's buffers are not counted otherwise). */
+/**
+ * A reader that has not taken what was written for this long
+ * is cut off (the kernel's buffers are not counted otherwise).
+ */
 const STREAM_STALL_MS = 30_000;
 
 interface ChatStack {

@@ -37,7 +37,8 @@ interface ServiceOptions {
   routers?: Router[];
   /**
    * The clock of the chat: the Genesys sessions (rate limits, typing, history reads, socket opens, reconnect
-   * windows, JWT cache), sends in doubt and the in-memory shared store. Tests move it instead of waiting; default Date.now.
+   * windows, JWT cache), sends in doubt and the in-memory shared store. Tests move it instead of waiting;
+   * default Date.now.
    */
   now?: () => number;
 }

@@ -118,7 +118,10 @@ export interface LimitsConfig {
     /** Concurrent live streams per session and per client IP. */
     streamsPerSession: number;
     streamsPerIp: number;
-    /** Sign-in and sign-out attempts (a code exchange or a revocation at Genesys each), and PUT/PATCH /guest-attributes, per minute. */
+    /**
+     * Sign-in and sign-out attempts (a code exchange or a revocation
+     * at Genesys each), and PUT/PATCH /guest-attributes, per minute.
+     */
     signInsPerSessionPerMinute: number;
     signInsPerIpPerMinute: number;
     attributeWritesPerSessionPerMinute: number;

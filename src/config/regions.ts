@@ -29,7 +29,9 @@ export const REGIONS: readonly Region[] = [
   { domain: 'apne3.pure.cloud', awsRegion: 'ap-northeast-3' },
 ];
 
-/** Finds a region by domain or AWS-style name (case-insensitive, `_` or `-`), as the configuration reads it (trimmed). */
+/**
+ * Finds a region by domain or AWS-style name (case-insensitive, `_` or `-`), as the configuration reads it (trimmed).
+ */
 export function findRegion(value: string): Region | undefined {
   const wanted = value.toLowerCase().replace(/_/g, '-');
   return REGIONS.find((r) => r.domain === wanted || r.awsRegion === wanted);

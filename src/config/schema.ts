@@ -238,7 +238,8 @@ function checkAllowedOrigins(e: Env, problems: string[]): string[] {
 function checkGenesysOrigin(e: Env, allowedOrigins: string[], problems: string[]): string | undefined {
   const origin = e.GENESYS_ORIGIN ?? allowedOrigins.find((o) => !o.includes('*'));
   if (origin === undefined) {
-    // With no CORS_ALLOWED_ORIGINS at all, that is the one problem to report (it names the fix); this would only echo it.
+    // With no CORS_ALLOWED_ORIGINS at all, that is the one problem
+    // to report (it names the fix); this would only echo it.
     if (allowedOrigins.length > 0) {
       problems.push(
         "GENESYS_ORIGIN is required when CORS_ALLOWED_ORIGINS has no exact origin: the Origin this service presents to Genesys, one of the deployment's allowed domains",

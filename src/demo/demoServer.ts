@@ -21,7 +21,10 @@ interface DemoServerOptions {
   clientModule(file: string): Promise<string | undefined>;
   /** The service URL the page should call, for the hostname the browser used (localhost or 127.0.0.1). */
   serviceUrlFor(hostname: string): string;
-  /** Where attachment images come from once the service redirects (Genesys's storage; the simulator here). Any https: host is allowed. */
+  /**
+   * Where attachment images come from once the service redirects
+   * (Genesys's storage; the simulator here). Any https: host is allowed.
+   */
   imageOrigins?: string[];
   /** The identity provider the page's "Sign in" button goes to (authenticated messaging); none, no button. */
   signIn?: { authorizeUrl: string; clientId: string };
@@ -75,7 +78,9 @@ function hostnameOf(req: IncomingMessage): string {
   }
 }
 
-/** The client module a path names: its text, null when there is no such module, undefined for a path outside the client. */
+/**
+ * The client module a path names: its text, null when there is no such module, undefined for a path outside the client.
+ */
 async function clientModuleAt(pathname: string, options: DemoServerOptions): Promise<string | null | undefined> {
   if (pathname === '/bffClient.js') return CLIENT_ENTRY;
   const file = CLIENT_FILE.exec(pathname);
@@ -121,7 +126,8 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
           `<meta name="sign-in-client-id" content="${escapeAttribute(signIn?.clientId ?? '')}">`,
         );
       // The page runs under a strict policy: its own scripts and styles only, and fetch/EventSource to the service.
-      // Images: attachments load from the service, which redirects to Genesys's storage (https, or the local simulator).
+      // Images: attachments load from the service, which redirects
+      // to Genesys's storage (https, or the local simulator).
       const images = ['https:', bff, ...(options.imageOrigins ?? [])].join(' ');
       const csp = `default-src 'self'; connect-src 'self' ${bff}; img-src 'self' data: ${images}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
       send(res, 200, TYPES['.html']!, html, { 'Content-Security-Policy': csp });

@@ -12,7 +12,10 @@
  */
 const TIME_POSITION = /^t-(\d{13})$/;
 
-/** Genesys stamps messages with its own clock; a position reaches back this far so that no message is missed (one may come twice). */
+/**
+ * Genesys stamps messages with its own clock; a position reaches
+ * back this far so that no message is missed (one may come twice).
+ */
 export const POSITION_SKEW_MS = 5_000;
 
 export function positionAt(epochMs: number): string {

@@ -13,7 +13,9 @@ import { endClientSpan, startClientSpan, tracingOn } from '../observability/trac
  */
 export interface GenesysHttp {
   readonly axios: AxiosInstance;
-  /** Closes the pooled sockets, those of calls still in flight too (they fail): for when nothing needs Genesys any more. */
+  /**
+   * Closes the pooled sockets, those of calls still in flight too (they fail): for when nothing needs Genesys any more.
+   */
   close(): void;
 }
 

@@ -48,12 +48,15 @@ export function tracingOn(): boolean {
 
 const tracer = () => trace.getTracer('genesys-bff');
 
-/** Starts exporting spans; once per process (a second call while on changes nothing). Returns the way to stop (flushes). */
+/**
+ * Starts exporting spans; once per process (a second call while on changes nothing). Returns the way to stop (flushes).
+ */
 export function startTracing(options: TracingOptions): () => Promise<void> {
   if (provider) return async () => undefined;
   // The SDK and the exporter are loaded only when tracing is on: some 16 MB resident that an instance without an
-  // OTLP endpoint never uses (bench/README.md).
-  /* eslint-disable @typescript-eslint/no-require-imports -- lazy loads; `import()` would make starting the service wait on them */
+  // OTLP endpoint never uses (bench/README.md). Loaded by require(): `import()` would make starting the service
+  // wait on them.
+  /* eslint-disable @typescript-eslint/no-require-imports */
   const { OTLPTraceExporter } =
     require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
   const { defaultResource, detectResources, envDetector, resourceFromAttributes } =
@@ -100,7 +103,9 @@ function idsOf(span: Span): TraceIds {
 
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
 
-/** An HTTP request's trace: its server span (tracing on), or only the ids of an incoming `traceparent` (tracing off). */
+/**
+ * An HTTP request's trace: its server span (tracing on), or only the ids of an incoming `traceparent` (tracing off).
+ */
 export interface RequestTrace {
   ids: TraceIds;
   span?: Span;

@@ -8,7 +8,10 @@
  * late, never early. The timer exists only while there is a job.
  */
 export class TimerRounds {
-  /** Each job and when it is next due; a Map keeps insertion order, and a job that ran is moved to the end, so the first one is always the next due. */
+  /**
+   * Each job and when it is next due; a Map keeps insertion order, and a job
+   * that ran is moved to the end, so the first one is always the next due.
+   */
   private readonly due = new Map<() => void, number>();
   private timer?: NodeJS.Timeout;
   private readonly tickMs: number;

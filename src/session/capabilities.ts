@@ -19,8 +19,9 @@ export function capabilitiesOf(
   const sessionTypes = (inbound?.fileTypes ?? []).flatMap((t) => (t.type ? [t.type] : []));
   const { fromSession } = features.fileUpload;
   const configTypes = features.fileUpload.mediaTypes;
-  // With enableAttachments (true or false) the session alone decides, as the SDK reads it; otherwise what both allow: each list's types the other's (possibly wildcard) types cover.
-  // A session that states a list narrows the config's even when its list is empty (Genesys takes no type then); only one that states none leaves them.
+  // With enableAttachments (true or false) the session alone decides, as the SDK reads it; otherwise what both
+  // allow: each list's types the other's (possibly wildcard) types cover. A session that states a list narrows
+  // the config's even when its list is empty (Genesys takes no type then); only one that states none leaves them.
   const mediaTypes = fromSession
     ? sessionTypes
     : inbound?.fileTypes === undefined

@@ -103,7 +103,8 @@ export class GuestChat {
       // A live sender renews a short lease (a dead one lets go in seconds), for at most three request deadlines.
       ...{ leaseMs: SEND_LEASE_MS, renewMs: SEND_LEASE_RENEW_MS, maxHoldMs: 3 * timeoutMs },
       waitMs: timeoutMs,
-      // Genesys was too slow to confirm: for about another timeout, history may not show the message even if it arrived.
+      // Genesys was too slow to confirm: for about another timeout,
+      // history may not show the message even if it arrived.
       visibilityGraceMs: timeoutMs,
       now: this.now,
     });
@@ -111,7 +112,10 @@ export class GuestChat {
 
   // ------------------------------------------------------------------ sessions
 
-  /** `proposedRoutingKey`: a well-formed `X-Chat-Session` from the client, adopted so the creating request lands where the session lives. */
+  /**
+   * `proposedRoutingKey`: a well-formed `X-Chat-Session` from the client,
+   * adopted so the creating request lands where the session lives.
+   */
   async start(input: StartInput, origin: string | undefined, proposedRoutingKey?: string): Promise<SessionView> {
     const since = this.now();
     const given = await givenAttributes(input, this.deps.config.attributeKeys, this.reserved, this.deps.identity);
@@ -187,7 +191,8 @@ export class GuestChat {
       throw new AppError('conflict', 'The customer is signed in already; sign out first to sign in as someone else.');
     const signIn = await this.signIns().exchange(input.auth, true);
     const info = await this.sessionOf(claims).upgrade(signIn);
-    // The conversation is the signed-in customer's now: no token issued before this one opens it again (session fixation).
+    // The conversation is the signed-in customer's now: no token
+    // issued before this one opens it again (session fixation).
     await this.deps.revocations.cutOff(claims.guestToken, this.deps.tokens.currentTime(), this.deps.tokens.lifetimeMs);
     return this.view({ ...claims, signIn }, info, false, since);
   }
@@ -337,7 +342,10 @@ export class GuestChat {
     };
   }
 
-  /** `whileSending` runs once the frame is handed to the socket, before the echo: work that can overlap Genesys's round trip. */
+  /**
+   * `whileSending` runs once the frame is handed to the socket,
+   * before the echo: work that can overlap Genesys's round trip.
+   */
   private async sendNow(
     session: GuestSession,
     claims: SessionClaims,
@@ -409,7 +417,10 @@ export class GuestChat {
     return this.deps.hub.session(claims.guestToken, claims.signIn);
   }
 
-  /** `newSession`: only for the answer that created the conversation; `since`: when the request began, on the chat's clock (its streamPosition). */
+  /**
+   * `newSession`: only for the answer that created the conversation; `since`:
+   * when the request began, on the chat's clock (its streamPosition).
+   */
   private async view(
     claims: SessionState,
     info: SessionResponse,
@@ -439,7 +450,10 @@ export class GuestChat {
   }
 }
 
-/** The claims a re-issued token carries over (everything but the expiry), with the session's newest sign-in (a renewed JWT). */
+/**
+ * The claims a re-issued token carries over (everything but the
+ * expiry), with the session's newest sign-in (a renewed JWT).
+ */
 function stateOf(claims: SessionState, session?: GuestSession): SessionState {
   const { guestToken, origin, attributes, locked, deliveredFingerprint, maxCustomDataBytes, routingKey, anchor } =
     claims;

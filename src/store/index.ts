@@ -23,12 +23,14 @@ export function openSharedStore(
 ): SharedStore {
   if (!config.redis) return new MemoryStore(undefined, options.now, { protectedPrefixes: options.protectedPrefixes });
   // Loaded only here: the Redis client is some 20 MB resident, which an instance without REDIS_URL never needs.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a lazy load; `import()` would make the whole stack asynchronous to build
+  // Loaded by require(): `import()` would make the whole stack asynchronous to build.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { RedisStore: Store } = require('./redis') as typeof import('./redis');
   return new Store({
     redis: config.redis,
     keyPrefix: config.redis.keyPrefix,
-    // Short: a request that needs Redis answers 503 within about a second when Redis stops answering (docs/operations.md).
+    // Short: a request that needs Redis answers 503 within about
+    // a second when Redis stops answering (docs/operations.md).
     commandTimeoutMs: Math.min(config.genesys.timeoutMs, 1000),
     logger: logger.child({ component: 'shared-store' }),
     readiness,

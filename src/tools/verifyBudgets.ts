@@ -29,7 +29,10 @@ async function echoExpiry(run: Run): Promise<{ expirationDate?: number; duration
   return { expirationDate: num(metadata.expirationDate), durationSeconds: num(metadata.durationSeconds) };
 }
 
-/** The expiry slides with activity: an echo, a message two seconds later, an echo (Genesys answers 2 echoes a minute per connection). */
+/**
+ * The expiry slides with activity: an echo, a message two seconds
+ * later, an echo (Genesys answers 2 echoes a minute per connection).
+ */
 export async function expirySlides(run: Run): Promise<void> {
   const before = await echoExpiry(run);
   await pause(2100);
@@ -61,7 +64,10 @@ export async function expirySlides(run: Run): Promise<void> {
   );
 }
 
-/** Three messages at once, a second after the last: the third is refused when Genesys allows 2 a second (docs/genesys-protocol.md#limits-and-timing). */
+/**
+ * Three messages at once, a second after the last: the third is refused when
+ * Genesys allows 2 a second (docs/genesys-protocol.md#limits-and-timing).
+ */
 export async function messageRate(run: Run): Promise<void> {
   await pause(1100);
   const mark = run.socket.frames.length;
@@ -97,7 +103,10 @@ export async function messageRate(run: Run): Promise<void> {
   await pause(1100);
 }
 
-/** `getAttachment` on a file the agent sent (docs/genesys-protocol.md#download-links): only when something sends one during the run. */
+/**
+ * `getAttachment` on a file the agent sent (docs/genesys-protocol.md#download-links):
+ * only when something sends one during the run.
+ */
 export async function agentFile(run: Run, prompt: string | undefined): Promise<void> {
   const point = "getAttachment on an agent's file";
   const expected =

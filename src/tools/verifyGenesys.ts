@@ -138,7 +138,10 @@ export interface Run {
 export interface VerifyOptions {
   /** A sign-in from the deployment's identity provider, to check authenticated messaging too (verifySignIn.ts). */
   signIn?: SignInGrant;
-  /** A message that makes the deployment's bot (or a waiting agent) send a file, to check `getAttachment` on an agent's file (VERIFY_AGENT_FILE_PROMPT). */
+  /**
+   * A message that makes the deployment's bot (or a waiting agent) send a file,
+   * to check `getAttachment` on an agent's file (VERIFY_AGENT_FILE_PROMPT).
+   */
   agentFilePrompt?: string;
 }
 

@@ -196,7 +196,9 @@ async function revoke(
   );
 }
 
-/** Seconds from `iat` to `exp` in a JWT's claims, read without checking its signature (only the figures are reported). */
+/**
+ * Seconds from `iat` to `exp` in a JWT's claims, read without checking its signature (only the figures are reported).
+ */
 function lifetimeOf(jwt: string): number | undefined {
   try {
     const claims = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as {

@@ -49,7 +49,9 @@ interface SessionHubOptions {
   onSocketFailed?: (error: GuestApiError) => void;
   /** Renews a signed-in customer's JWT (authenticated messaging). */
   renewSignIn?: (signIn: GenesysSignIn) => Promise<GenesysSignIn>;
-  /** This instance's id in the shared store's session owners (sessionOwnership.ts); only used when the store is shared. */
+  /**
+   * This instance's id in the shared store's session owners (sessionOwnership.ts); only used when the store is shared.
+   */
   instanceId?: string;
 }
 

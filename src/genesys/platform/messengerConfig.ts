@@ -15,7 +15,10 @@ const lenient = <S extends z.ZodType>(schema: S) => schema.optional().catch(unde
 const flag = lenient(z.boolean());
 const toggle = lenient(z.object({ enabled: flag }));
 
-/** The parts of config.json this service reads; anything else is ignored, and a field of the wrong type counts as absent. */
+/**
+ * The parts of config.json this service reads; anything else
+ * is ignored, and a field of the wrong type counts as absent.
+ */
 export const messengerDeploymentConfigSchema = z.object({
   id: lenient(z.string()),
   version: lenient(z.string()),
@@ -65,7 +68,9 @@ export interface MessengerFeatures {
   agentTypingIndicator: boolean;
   /** The guest may clear (end and forget) the conversation. */
   conversationClear: boolean;
-  /** What happens when the agent disconnects: `ReadOnly` ends the conversation for the guest, `Send` lets them carry on. */
+  /**
+   * What happens when the agent disconnects: `ReadOnly` ends the conversation for the guest, `Send` lets them carry on.
+   */
   disconnect: { enabled: boolean; type: string };
   /** `Active` or `Inactive`, when the config says. */
   status?: string;
@@ -257,8 +262,8 @@ export class MessengerConfigSource {
       );
       return;
     }
-    // Never read: Genesys may be unreachable from here (a DNS failure, a firewall), so the instance is not ready (it fails
-    // closed). A guest that reaches it anyway gets safe defaults, with nothing optional switched on.
+    // Never read: Genesys may be unreachable from here (a DNS failure, a firewall), so the instance is not ready
+    // (it fails closed). A guest that reaches it anyway gets safe defaults, with nothing optional switched on.
     this.check.set(
       {
         ok: false,

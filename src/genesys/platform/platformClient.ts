@@ -81,7 +81,10 @@ export class PlatformApiError extends AppError {
   }
 }
 
-/** Statuses a Platform request may be retried on (docs/genesys-protocol.md#errors-and-retries: what the Java/.NET SDKs retry). */
+/**
+ * Statuses a Platform request may be retried on
+ * (docs/genesys-protocol.md#errors-and-retries: what the Java/.NET SDKs retry).
+ */
 const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
 /** Methods a lost answer may be replayed for; 429 is safe for all (the request was not processed). */
 const IDEMPOTENT_METHODS = new Set<HttpMethod>(['GET', 'PUT', 'DELETE']);

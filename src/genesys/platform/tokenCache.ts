@@ -119,7 +119,9 @@ export class TokenCache {
     });
   }
 
-  /** A valid access token; waits only when none is cached. Rejects with TokenUnavailableError (upstream_unavailable). */
+  /**
+   * A valid access token; waits only when none is cached. Rejects with TokenUnavailableError (upstream_unavailable).
+   */
   async getToken(): Promise<string> {
     return (await this.tokens.get()).value;
   }

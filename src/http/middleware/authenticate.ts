@@ -51,7 +51,9 @@ function bearer(req: Request): string | undefined {
 }
 
 export function authenticator(tokens: SessionTokens, revocations: Revocations): (spec: AnyRouteSpec) => RequestHandler {
-  /** Refuses a token of an ended or lost chat, and one issued before a sign-in that replaced it (whatever the route). */
+  /**
+   * Refuses a token of an ended or lost chat, and one issued before a sign-in that replaced it (whatever the route).
+   */
   const notEnded = async (claims: { guestToken: string; anchor?: string; issuedAt: number }, spec: AnyRouteSpec) => {
     const standing = await revocations.standing(claims.guestToken, claims.anchor);
     if (claims.issuedAt < standing.cutOffMs) {

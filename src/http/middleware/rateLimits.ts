@@ -114,7 +114,10 @@ export function rateLimits(limits: Config['limits'], redis?: RedisStore) {
       name: 'conversation_changes_per_session',
       store: redisLimitStore(redis, 'conversation-changes-per-session'),
     }),
-    /** Sign-in and sign-out attempts per client IP per minute, counted whether or not they succeed: before Genesys is asked. */
+    /**
+     * Sign-in and sign-out attempts per client IP per minute,
+     * counted whether or not they succeed: before Genesys is asked.
+     */
     signInsPerIp: limiter({
       windowMs: 60_000,
       limit: limits.signInsPerIpPerMinute,

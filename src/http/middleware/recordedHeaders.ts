@@ -48,7 +48,10 @@ export function replayedPerOrigin(
   return Object.assign(replay, { headersFor, rawFor });
 }
 
-/** Recorded headers as Node's raw list of names and values (`writeHead(status, list)`), a repeated header once per value. */
+/**
+ * Recorded headers as Node's raw list of names and values
+ * (`writeHead(status, list)`), a repeated header once per value.
+ */
 export function rawHeaders(headers: Recorded): string[] {
   const raw: string[] = [];
   for (const [name, value] of headers)

@@ -69,9 +69,15 @@ export function capConnections(server: http.Server, options: ConnectionCapOption
     }
   });
   return {
-    /** How many client addresses hold a connection now: none once all have closed, or the count would grow with every address ever seen. */
+    /**
+     * How many client addresses hold a connection now: none once all
+     * have closed, or the count would grow with every address ever seen.
+     */
     addresses: () => byAddress.size,
-    /** `handler`, for connections within the caps; it stays reachable as `.handler` (tests read the app's routes from it). */
+    /**
+     * `handler`, for connections within the caps; it stays reachable
+     * as `.handler` (tests read the app's routes from it).
+     */
     guard<H extends (req: http.IncomingMessage, res: http.ServerResponse) => void>(handler: H) {
       const guarded = (req: http.IncomingMessage, res: http.ServerResponse) => {
         if (!overCap.has(req.socket)) return handler(req, res);

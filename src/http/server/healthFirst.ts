@@ -12,7 +12,10 @@ interface HealthFirstParts {
   allowlist: OriginAllowlist;
   /** The app's own security-headers middleware (helmet): its headers are recorded once and replayed. */
   securityHeaders: RequestHandler;
-  /** The app's own CORS-headers middleware: its headers for each allowed origin are recorded once (bounded) and replayed. */
+  /**
+   * The app's own CORS-headers middleware: its headers for each
+   * allowed origin are recorded once (bounded) and replayed.
+   */
   corsHeaders: RequestHandler;
 }
 

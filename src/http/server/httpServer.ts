@@ -33,7 +33,8 @@ export function createHttpServer(app: Express, options: http.ServerOptions = {})
   });
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- TypeScript extends a constructor only as `new (...args: any[])`.
+// TypeScript extends a constructor only as `new (...args: any[])`.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Extendable = new (...args: any[]) => object;
 
 /**

@@ -113,8 +113,9 @@ export class LiveStreams {
       if (!essential && res.writableNeedDrain) return;
       if (!res.write(chunk)) behindSince ??= now;
     };
-    // Every event carries the id of the newest message the client has (one found in the conversation, never client text), or before
-    // the first one a time position (domain/streamPosition.ts): so a stream cut before its first message still resumes without a gap.
+    // Every event carries the id of the newest message the client has (one found in the conversation,
+    // never client text), or before the first one a time position (domain/streamPosition.ts): so a
+    // stream cut before its first message still resumes without a gap.
     let lastId: string | undefined;
     const openedAtMs = (this.options.now ?? Date.now)();
     const openedAt = positionAt(openedAtMs);
@@ -194,10 +195,14 @@ export interface Replay {
   readNewest(reason: 'resume' | 'reconnect'): Promise<NormalizedMessage[]>;
 }
 
-/** A replay from `after`; `placed` is told once the client's place is known (or cannot be), before any message is sent. */
+/**
+ * A replay from `after`; `placed` is told once the client's place is known (or cannot be), before any message is sent.
+ */
 type ReplayRun = (after: string, reason: 'resume' | 'reconnect', placed?: () => void) => Promise<void>;
 
-/** A place to resume from as events name it: a message id, or a time position never later than the stream's own opening. */
+/**
+ * A place to resume from as events name it: a message id, or a time position never later than the stream's own opening.
+ */
 function placeOf(id: string, openedAtMs: number): string {
   const since = timeOfPosition(id);
   return since === undefined ? id : positionAt(Math.min(since, openedAtMs));
@@ -255,7 +260,8 @@ async function replayMissed(
   if (since !== undefined) {
     found(after);
     placed();
-    // A time position: every message from then on (reaching back for the clocks' skew; the client drops one it has by id).
+    // A time position: every message from then on (reaching back
+    // for the clocks' skew; the client drops one it has by id).
     const from = since - POSITION_SKEW_MS;
     const missed = messages.filter((m) => Date.parse(m.time) >= from);
     if (messages.length >= PROOF_PAGE_SIZE && missed.length === messages.length) {

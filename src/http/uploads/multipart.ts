@@ -56,7 +56,10 @@ export class UploadSpool {
     this.live.delete(file);
   }
 
-  /** Removes the files of processes that are gone (and the older unnamed ones) but another user's; returns how many. Run before serving. */
+  /**
+   * Removes the files of processes that are gone (and the older unnamed
+   * ones) but another user's; returns how many. Run before serving.
+   */
   async sweep(): Promise<number> {
     await fs.promises.mkdir(this.dir, { recursive: true });
     // Files only: a directory of that name is not one of ours, and must not stop a start.
@@ -76,7 +79,9 @@ export class UploadSpool {
   }
 }
 
-/** Removes a file; false when it is another user's (a sticky /tmp): not ours to remove, and no reason to stop a start. */
+/**
+ * Removes a file; false when it is another user's (a sticky /tmp): not ours to remove, and no reason to stop a start.
+ */
 async function removeUnlessAnotherUsers(file: string): Promise<boolean> {
   try {
     await fs.promises.rm(file, { force: true });
@@ -211,7 +216,8 @@ export class IncomingUpload {
         spooled = this.spool(stream, info.filename!, mediaType);
         spooled.catch((error: unknown) => fail(spoolFailure(error)));
       });
-      // With `fields: 0` busboy reports every field as fieldsLimit (never as 'field'), and any second part as partsLimit too.
+      // With `fields: 0` busboy reports every field as fieldsLimit
+      // (never as 'field'), and any second part as partsLimit too.
       parser.on('partsLimit', () =>
         fail(new AppError('validation_failed', `Send one "${field}" part and nothing else.`)),
       );
@@ -318,10 +324,16 @@ export function spoolFailure(error: unknown): AppError {
   return new AppError('validation_failed', 'The upload was interrupted.');
 }
 
-/** A body too large to read through is cut off instead (its client may then see the connection drop rather than the answer). */
+/**
+ * A body too large to read through is cut off instead (its client
+ * may then see the connection drop rather than the answer).
+ */
 export const DISCARD_MAX_BYTES = 32 * 1024 * 1024;
 
-/** The declared body is larger than any file the deployment takes, with room for the multipart framing: 413 before reading it. */
+/**
+ * The declared body is larger than any file the deployment takes,
+ * with room for the multipart framing: 413 before reading it.
+ */
 export function checkDeclaredLength(req: Request, limits: UploadLimits, overhead: number): void {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limits.maxBytes + overhead) throw tooLarge(limits);

@@ -3,7 +3,8 @@ import { AppError } from '../../domain/errors';
 
 /**
  * Whether a file may go to Genesys, decided here before Genesys sees a byte,
- * as Genesys's own transport SDK decides it (docs/genesys-protocol.md#attachments-onattachment-getattachment-deleteattachment):
+ * as Genesys's own transport SDK decides it
+ * (docs/genesys-protocol.md#attachments-onattachment-getattachment-deleteattachment):
  * uploads on, a size within the deployment's, an extension it does not
  * block, a type it lists. The SDK never judges a file by its content; this
  * service looks at the first bytes for one reason only, to refuse a program
@@ -131,7 +132,10 @@ function extensionOf(name: string): string | undefined {
   return dot >= 0 && dot < name.length - 1 ? name.slice(dot) : undefined;
 }
 
-/** The extensions a name carries for a file system: its own, and (NTFS's `name.exe:stream`) the one before a stream name. */
+/**
+ * The extensions a name carries for a file system: its own,
+ * and (NTFS's `name.exe:stream`) the one before a stream name.
+ */
 function extensionsOf(name: string): string[] {
   const beforeStream = name.includes(':') ? extensionOf(name.slice(0, name.indexOf(':'))) : undefined;
   return [extensionOf(name), beforeStream].filter((e): e is string => e !== undefined);
@@ -143,7 +147,10 @@ function blockedSet(limits: UploadLimits): Set<string> {
   );
 }
 
-/** Refuses a name whose extension the deployment blocks (however it is dressed), or that Genesys would refuse (no extension, too long). */
+/**
+ * Refuses a name whose extension the deployment blocks (however it is
+ * dressed), or that Genesys would refuse (no extension, too long).
+ */
 export function checkFileName(fileName: string, limits: UploadLimits): void {
   const unsafe = [...fileName].some((c) => c.charCodeAt(0) < 0x20 || c === '\u007f' || c === '/' || c === '\\');
   if (fileName.length === 0 || fileName.length >= 1024 || unsafe) {

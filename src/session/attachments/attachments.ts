@@ -14,9 +14,10 @@ import type { SessionClaims, SessionTokens } from '../tokens';
  * on the service (`/attachments/{id}/content?link=…`) that redirects to
  * Genesys's URL while it is valid (downloadUrls.ts), to one Genesys signs
  * anew (`getAttachment`) once it has expired, and to the last one Genesys
- * gave when it will not sign another (for an agent's file, unverified). The link is sealed like a session token, names one
- * attachment of one session, and lives as long as a session token does, so
- * an `<img src>` (which sends no Authorization header) keeps working.
+ * gave when it will not sign another (for an agent's file, unverified).
+ * The link is sealed like a session token, names one attachment of one
+ * session, and lives as long as a session token does, so an `<img src>`
+ * (which sends no Authorization header) keeps working.
  */
 
 interface AttachmentsDeps {
@@ -151,7 +152,10 @@ export class GuestAttachments {
   }
 }
 
-/** Genesys answered, but would not sign a new URL (not found, refused, failed): the last one it gave is better than none. */
+/**
+ * Genesys answered, but would not sign a new URL (not found,
+ * refused, failed): the last one it gave is better than none.
+ */
 function refusedToSign(error: GuestApiError): boolean {
   return !error.fatalForSession && error.failure !== 'rate_limited' && error.failure !== 'store_unavailable';
 }

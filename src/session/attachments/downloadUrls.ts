@@ -15,7 +15,10 @@ import { sessionKeyOf } from '../../store';
 
 /** How long a URL whose expiry it does not say is served from the cache (no source gives Genesys's link lifetime). */
 export const UNKNOWN_LIFETIME_MS = 60_000;
-/** A URL is handed out only while it has this much life left (or a quarter of its lifetime, if shorter), so the browser reaches it in time. */
+/**
+ * A URL is handed out only while it has this much life left (or a quarter
+ * of its lifetime, if shorter), so the browser reaches it in time.
+ */
 const MARGIN_MS = 5_000;
 /** Attachments remembered per instance; the oldest go first. */
 const MAX_URLS = 10_000;
@@ -59,7 +62,10 @@ function keyOf(guestToken: string, attachmentId: string): string {
   return `${sessionKeyOf(guestToken)}:${attachmentId}`;
 }
 
-/** When a presigned URL stops working, from its own parameters (epoch ms); `now + UNKNOWN_LIFETIME_MS` when it does not say. */
+/**
+ * When a presigned URL stops working, from its own parameters
+ * (epoch ms); `now + UNKNOWN_LIFETIME_MS` when it does not say.
+ */
 export function expiryOf(url: string, now: number): number {
   let query: URLSearchParams;
   try {

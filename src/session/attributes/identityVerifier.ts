@@ -57,7 +57,8 @@ export class IdentityVerifier {
         `Identity tokens may live at most ${this.config.maxTokenAgeSeconds} seconds (exp - iat); mint a shorter one.`,
       );
     }
-    // jwtVerify bounds only exp; a token "issued" in the future would outlive IDENTITY_MAX_TOKEN_AGE_SECONDS by as much.
+    // jwtVerify bounds only exp; a token "issued" in the future
+    // would outlive IDENTITY_MAX_TOKEN_AGE_SECONDS by as much.
     if (payload.iat! * 1000 > this.now() + this.config.clockToleranceSeconds * 1000) {
       throw new AppError(
         'identity_invalid',

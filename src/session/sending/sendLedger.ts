@@ -77,7 +77,10 @@ interface SendLedgerOptions {
   now?: () => number;
 }
 
-/** A keyed send's claim lapses this long after its sender last renewed it, every SEND_LEASE_RENEW_MS (README "Sending safely"). */
+/**
+ * A keyed send's claim lapses this long after its sender last
+ * renewed it, every SEND_LEASE_RENEW_MS (README "Sending safely").
+ */
 export const SEND_LEASE_MS = 4000;
 export const SEND_LEASE_RENEW_MS = 1000;
 
@@ -193,7 +196,8 @@ export class SendLedger {
 
   private async finish<R>(lease: Lease, send: KeyedSend<R>, result: R): Promise<R> {
     const done = JSON.stringify({ state: 'done', fingerprint: send.fingerprint, result } satisfies SendRecord<R>);
-    // The message is delivered: a store that fails now must not turn that into an error (a lapsed claim is proven later).
+    // The message is delivered: a store that fails now must not
+    // turn that into an error (a lapsed claim is proven later).
     await lease.settle(done).catch(() => undefined);
     return result;
   }
@@ -254,7 +258,9 @@ class Lease {
     this.timer.unref();
   }
 
-  /** Replaces the claim with the outcome (`undefined` deletes it); false when the claim was no longer this attempt's. */
+  /**
+   * Replaces the claim with the outcome (`undefined` deletes it); false when the claim was no longer this attempt's.
+   */
   async settle(value: string | undefined): Promise<boolean> {
     this.stop();
     await this.chain.catch(() => undefined);

@@ -20,7 +20,10 @@ interface CustomerSignInDeps {
 export class CustomerSignIn {
   constructor(private readonly deps: CustomerSignInDeps) {}
 
-  /** The customer's Genesys credentials for an identity-provider grant; `midChat` also needs the deployment to allow upgrades. */
+  /**
+   * The customer's Genesys credentials for an identity-provider
+   * grant; `midChat` also needs the deployment to allow upgrades.
+   */
   async exchange(grant: SignInGrant, midChat: boolean): Promise<GenesysSignIn> {
     if ('redirectUri' in grant && !this.deps.redirectUriAllowed(grant.redirectUri)) {
       throw new AppError(

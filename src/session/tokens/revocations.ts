@@ -60,7 +60,9 @@ export function bornAtOf(anchor: string | undefined): number | undefined {
   return Number.isFinite(at) ? at : undefined;
 }
 
-/** Renewed at most about once a minute per session, and always with a minute to spare beyond any token issued meanwhile. */
+/**
+ * Renewed at most about once a minute per session, and always with a minute to spare beyond any token issued meanwhile.
+ */
 const RENEW_SLACK_MS = 60_000;
 
 /** Standing records and used tickets as keys in the shared store (in memory, or Redis for every instance). */

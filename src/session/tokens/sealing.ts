@@ -104,7 +104,8 @@ export class Sealer {
       string,
       string,
     ];
-    // Whatever fails below is refused alike: a header that is not JSON (or is JSON null) throws, as does a tag that is not 16 bytes.
+    // Whatever fails below is refused alike: a header that is not JSON
+    // (or is JSON null) throws, as does a tag that is not 16 bytes.
     try {
       const { alg, enc, kid, ...other } = JSON.parse(
         Buffer.from(encodedHeader, 'base64url').toString('utf8'),

@@ -361,7 +361,8 @@ export class SessionTokens {
   private admit<T extends { o: string; exp: number }>(claims: T, origin: string | undefined): T {
     if (claims.exp * 1000 <= this.now())
       throw new AppError('unauthorized', 'The session token has expired; start a new session.');
-    // Browsers always send Origin cross-origin; a request without one is judged by the token alone (docs/api.md#http-behaviour-common-to-every-endpoint).
+    // Browsers always send Origin cross-origin; a request without one is judged
+    // by the token alone (docs/api.md#http-behaviour-common-to-every-endpoint).
     if (origin !== undefined && origin !== claims.o) {
       throw new AppError('unauthorized', 'This session token belongs to another website.', {
         logDetail: { origin, tokenOrigin: claims.o },

@@ -26,7 +26,10 @@ export function durabilityProblems(settings: Record<string, string | undefined>)
   return problems;
 }
 
-/** The settings durabilityProblems judges, by their CONFIG GET names (a function, so that each caller gets its own list). */
+/**
+ * The settings durabilityProblems judges, by their CONFIG GET
+ * names (a function, so that each caller gets its own list).
+ */
 export function checkedSettings(): string[] {
   return ['appendonly', 'appendfsync', 'save', 'maxmemory-policy'];
 }

@@ -1,7 +1,10 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { RedisConfig } from '../../config/schema';
 
-/** The connection to Redis (one, Sentinel's primary, or a Cluster) and the scripts the store runs there, each on one key. */
+/**
+ * The connection to Redis (one, Sentinel's primary, or a Cluster)
+ * and the scripts the store runs there, each on one key.
+ */
 
 /** Replaces the value only if it is still the one the caller read. */
 const SWAP = `if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -77,7 +80,10 @@ export function reconnectDelay(attempt: number): number {
   return Math.min(attempt * 200, 2000);
 }
 
-/** What every connection does, whatever the topology: commands never queued while Redis is away, one retry, bounded waits. */
+/**
+ * What every connection does, whatever the topology: commands
+ * never queued while Redis is away, one retry, bounded waits.
+ */
 export function clientOptions(config: RedisConfig, commandTimeoutMs: number): RedisOptions {
   return {
     enableOfflineQueue: false,

@@ -69,7 +69,10 @@ export class RedisStore implements SharedStore {
   /** Each primary this instance has seen, by address: its run id and evictions so far. */
   private readonly primaries = new Map<string, { runId: string; evicted: number }>();
   private recordsLostAt?: number;
-  /** The latest durability check's outcome (the first once Redis first answers): what is wrong, or that it could not be checked. */
+  /**
+   * The latest durability check's outcome (the first once Redis
+   * first answers): what is wrong, or that it could not be checked.
+   */
   durability: Promise<{ checked: boolean; problems: string[] }>;
   private readonly pinger: NodeJS.Timeout;
   private pinging = false;

@@ -39,7 +39,10 @@ export function configureLost(): GuestApiError {
   return new GuestApiError('connection_lost', 'The connection to Genesys dropped while configuring.');
 }
 
-/** A request whose turn would come too late (a message past the session's rate, another past the connection's budget): refused now, counted. */
+/**
+ * A request whose turn would come too late (a message past the session's
+ * rate, another past the connection's budget): refused now, counted.
+ */
 export function queueRefusal(message: boolean, waitMs: number): GuestApiError {
   limitsRefused.inc({ limit: message ? 'session_send_rate' : 'genesys_request_budget' });
   return new GuestApiError(

@@ -42,7 +42,10 @@ export interface InboundTarget {
   readonly logger: Logger;
   now(): number;
   settle(p: Pending, outcome: Error | { value: unknown }): void;
-  /** Genesys refused a frame for its rate or request budget (429/4029): not accepted, written again after the wait (requestDesk.ts). */
+  /**
+   * Genesys refused a frame for its rate or request budget (429/4029):
+   * not accepted, written again after the wait (requestDesk.ts).
+   */
   refused(tracingId: string | undefined, error: GuestApiError): void;
   /** Genesys refused a request with 401 mid-session (no configure waiting): configure again and write it again. */
   unauthorized?(tracingId: string | undefined, error: GuestApiError): void;
@@ -56,7 +59,9 @@ export interface InboundTarget {
   closingByServer(): void;
   /** A Genesys message id that answered one of our sends: no other send may claim it as proof of delivery. */
   accountFor(messageId: string): void;
-  /** Genesys's verdict on an uploaded file (UploadSuccessEvent / UploadFailureEvent); false when no upload waits for it. */
+  /**
+   * Genesys's verdict on an uploaded file (UploadSuccessEvent / UploadFailureEvent); false when no upload waits for it.
+   */
   uploadSettled(attachmentId: string, outcome: { downloadUrl?: string } | { failure: AttachmentFailure }): boolean;
   /** The echo of one of our sends (our id), on time or after it gave up waiting: it proves that send, and no other. */
   lateEcho(messageId: string, message: NormalizedMessage): void;
@@ -181,7 +186,8 @@ function onError(t: InboundTarget, frame: Extract<InboundFrame, { kind: 'error' 
   }
   const target = t.pending.untracedError(frame.envelope.code, text);
   if (error.failure === 'unauthorized' && !('to' in target) && t.unauthorized) {
-    // Not an answer to a configure: a request of the running session was refused for its credentials; it is not left to its deadline.
+    // Not an answer to a configure: a request of the running session
+    // was refused for its credentials; it is not left to its deadline.
     t.logger.info(log, 'Genesys refused a request with 401 mid-session; configuring again');
     t.unauthorized(undefined, error);
     return;

@@ -47,13 +47,19 @@ export interface DeskLimits {
   laneHoldMs?: number;
 }
 
-/** A request not yet written that will be: not in doubt (proven, never re-sent). A configure is never one: it is written when asked for (`request`). */
+/**
+ * A request not yet written that will be: not in doubt (proven, never re-sent).
+ * A configure is never one: it is written when asked for (`request`).
+ */
 const waitingItsTurn = (p: Pending): boolean => !p.written && !p.inDoubt;
 
 /** Requests that are `onMessage` frames, which Genesys counts toward its message rate. */
 const COUNTED: ReadonlySet<PendingKind> = new Set(['send', 'join', 'clear']);
 
-/** How long a message holds the lane while its reply is awaited: a refusal comes quickly, an answer that does not must not hold the session up. */
+/**
+ * How long a message holds the lane while its reply is awaited: a refusal
+ * comes quickly, an answer that does not must not hold the session up.
+ */
 const LANE_HOLD_MS = 1000;
 /** Added to each window: the service's clock and Genesys's see a frame at slightly different times. */
 const CLOCK_SLACK_MS = 100;
@@ -100,7 +106,10 @@ export class RequestDesk {
     return this.pending.size;
   }
 
-  /** The longest a request may wait for its turn before it is refused instead: the rest of its deadline is Genesys's to answer. */
+  /**
+   * The longest a request may wait for its turn before it is refused
+   * instead: the rest of its deadline is Genesys's to answer.
+   */
   private get maxQueueMs(): number {
     return this.requestTimeoutMs * MAX_QUEUE_SHARE;
   }
@@ -112,7 +121,8 @@ export class RequestDesk {
   ): Promise<T> {
     const dead = this.socket.dead();
     if (dead) return Promise.reject(dead);
-    // A configure with no socket to prepare (it closed while a signed-in customer's JWT was renewed) fails now, not at its deadline.
+    // A configure with no socket to prepare (it closed while a signed-in
+    // customer's JWT was renewed) fails now, not at its deadline.
     if (kind === 'configure' && !this.socket.current()) return Promise.reject(configureLost());
     if (kind !== 'configure') {
       const waitMs = this.projectedWaitMs(COUNTED.has(kind));
@@ -252,7 +262,10 @@ export class RequestDesk {
     return Math.max(held, this.budget.waitMs(), this.messages.waitForMs(queued));
   }
 
-  /** Writes every request whose turn has come (what waited for a configured socket too), in order, and wakes up when the next one's will. */
+  /**
+   * Writes every request whose turn has come (what waited for a configured
+   * socket too), in order, and wakes up when the next one's will.
+   */
   flush(): void {
     this.pumping = true;
     try {
@@ -277,7 +290,8 @@ export class RequestDesk {
     // Messages go one at a time and in order: once one cannot go, none after it may.
     let laneBlocked = laneBusy > 0;
     if (laneBusy > 0) wait = laneBusy;
-    // Attachment requests too go one at a time: a refusal without tracingId (a plain 4009) then has one request to belong to.
+    // Attachment requests too go one at a time: a refusal without
+    // tracingId (a plain 4009) then has one request to belong to.
     let fileBusy = this.some((p) => p.kind === 'attachment' && p.written && !p.inDoubt);
     for (const p of [...this.pending.values()]) {
       if (p.written || p.inDoubt) continue;
@@ -318,7 +332,10 @@ export class RequestDesk {
     if (wait < Infinity && this.some(waitingItsTurn)) this.pumpAgainIn(wait);
   }
 
-  /** Genesys asked to wait past some requests' deadlines: those not yet written fail now (not delivered, safe to retry), not at their deadline. */
+  /**
+   * Genesys asked to wait past some requests' deadlines: those not yet
+   * written fail now (not delivered, safe to retry), not at their deadline.
+   */
   private refuseWhatCannotWait(): void {
     const retryAfterSeconds = Math.max(1, Math.ceil((this.holdUntil - this.now()) / 1000));
     for (const p of [...this.pending.values()]) {
@@ -352,7 +369,10 @@ export class RequestDesk {
     return false;
   }
 
-  /** A refused request goes out again after the wait, or fails now (not delivered: safe to retry) when that is past its deadline. */
+  /**
+   * A refused request goes out again after the wait, or fails now
+   * (not delivered: safe to retry) when that is past its deadline.
+   */
   private writeAgainLater(p: Pending, error: GuestApiError): void {
     const notBefore = Math.max(this.holdUntil, this.now() + waitOf(error));
     if (p.kind === 'configure' || notBefore + this.laneHoldMs > (p.deadline ?? Infinity)) {

@@ -69,7 +69,10 @@ export class GuestApiHealth {
     this.probeTimer.unref();
   }
 
-  /** A bare handshake: at start, and from the retry timer, which success and close() clear (so never while ok or closed). */
+  /**
+   * A bare handshake: at start, and from the retry timer, which
+   * success and close() clear (so never while ok or closed).
+   */
   private async probe(): Promise<void> {
     const socket = new GuestSocket(
       {

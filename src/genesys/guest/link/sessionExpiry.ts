@@ -6,7 +6,10 @@
  * `expirationDate` is only a snapshot, and an `echo` reply carries the
  * current `durationSeconds` and `expirationDate` (as strings) to confirm it.
  */
-/** Genesys answers 2 echoes a minute per connection; its SDK asks at most once per 30 s (HEALTH_CHECK_COOL_DOWN_MILLISECONDS). */
+/**
+ * Genesys answers 2 echoes a minute per connection; its SDK asks
+ * at most once per 30 s (HEALTH_CHECK_COOL_DOWN_MILLISECONDS).
+ */
 const CHECK_COOLDOWN_MS = 30_000;
 
 export class SessionExpiry {
@@ -21,7 +24,9 @@ export class SessionExpiry {
     private readonly askGenesys: () => Promise<void> = () => Promise.resolve(),
   ) {}
 
-  /** The expiry, confirmed with an `echo` first when the lifetime is not known yet (at most once per CHECK_COOLDOWN_MS). */
+  /**
+   * The expiry, confirmed with an `echo` first when the lifetime is not known yet (at most once per CHECK_COOLDOWN_MS).
+   */
   async current(): Promise<number | undefined> {
     if (this.durationMs === undefined) await this.confirm();
     return this.expiresAt;
@@ -41,7 +46,10 @@ export class SessionExpiry {
       this.expiresAt = this.now() + this.durationMs;
   }
 
-  /** A message went either way: the expiry moves to a whole lifetime from now (when the lifetime is not known yet, an echo asks). */
+  /**
+   * A message went either way: the expiry moves to a whole lifetime
+   * from now (when the lifetime is not known yet, an echo asks).
+   */
   activity(): void {
     if (this.durationMs === undefined) {
       void this.confirm();

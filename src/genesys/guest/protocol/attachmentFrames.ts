@@ -40,7 +40,10 @@ const nullableString = z
   .nullish()
   .transform((v) => v ?? undefined);
 
-/** `headers` empty means a refreshed download link (the SDK's `isRefreshUrl()`); otherwise where and how to PUT the file. */
+/**
+ * `headers` empty means a refreshed download link (the SDK's
+ * `isRefreshUrl()`); otherwise where and how to PUT the file.
+ */
 export const presignedUrlSchema = z.looseObject({
   attachmentId: z.string(),
   url: z.string().url(),

@@ -69,7 +69,9 @@ const FATAL = new Set<GuestFailure>([
 /** Texts of a 403 that asks for a new sign-in (the official SDK compares their starts, ignoring case). */
 const REAUTHENTICATE = /^(session authentication failed|try (to )?authenticate again)/i;
 
-/** Longer waits than this are not advice a browser can act on; a bogus `retryAfter` must not become `Retry-After: 1e12`. */
+/**
+ * Longer waits than this are not advice a browser can act on; a bogus `retryAfter` must not become `Retry-After: 1e12`.
+ */
 export const MAX_RETRY_AFTER_SECONDS = 300;
 
 /** Keeps a Genesys wait within 0…MAX_RETRY_AFTER_SECONDS; not a number gives undefined. */
@@ -112,7 +114,10 @@ export class GuestApiError extends AppError {
   }
 }
 
-/** Genesys's file refusals 4000-4005 (docs/genesys-protocol.md#error-codes), in this product's terms; other codes are a generic refusal. */
+/**
+ * Genesys's file refusals 4000-4005 (docs/genesys-protocol.md#error-codes),
+ * in this product's terms; other codes are a generic refusal.
+ */
 export function attachmentRefusal(code: number, text: string | undefined): GuestApiError {
   const options = { genesysCode: code, genesysText: text };
   switch (code) {
@@ -139,7 +144,10 @@ export function attachmentRefusal(code: number, text: string | undefined): Guest
   }
 }
 
-/** Maps an error frame (`class:"string"` or TooManyRequestsErrorMessage) to a typed error (docs/genesys-protocol.md#error-codes). */
+/**
+ * Maps an error frame (`class:"string"` or TooManyRequestsErrorMessage)
+ * to a typed error (docs/genesys-protocol.md#error-codes).
+ */
 export function guestErrorFromFrame(envelope: Envelope, text: string, retryAfter?: number): GuestApiError {
   const code = envelope.code;
   const options = { genesysCode: code, genesysText: text };

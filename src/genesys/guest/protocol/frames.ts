@@ -266,7 +266,10 @@ function errorText(body: unknown): string {
   return JSON.stringify(body);
 }
 
-/** An `Error` body may carry the Genesys code (`errorCode`) while the frame says 200: the body's code is the one that means something. */
+/**
+ * An `Error` body may carry the Genesys code (`errorCode`) while the
+ * frame says 200: the body's code is the one that means something.
+ */
 function withErrorCode(e: Envelope): Envelope {
   const errorCode = (e.body as { errorCode?: unknown } | null)?.errorCode;
   return e.code < 400 && typeof errorCode === 'number' ? { ...e, code: errorCode } : e;

@@ -3,7 +3,10 @@ import type { StructuredMessage } from './frames';
 
 /** Turns Genesys's StructuredMessage into the public message shape (src/domain/message.ts). */
 
-/** Genesys's message types that are not text; any other (`Text`, none, one added later) is. A Map, so that a type named like an Object property (`constructor`) is any other too. */
+/**
+ * Genesys's message types that are not text; any other (`Text`, none, one added later) is.
+ * A Map, so that a type named like an Object property (`constructor`) is any other too.
+ */
 const TYPES = new Map<string | undefined, NormalizedMessage['type']>([
   ['Structured', 'structured'],
   ['Event', 'event'],

@@ -10,7 +10,10 @@ interface ChannelMetadata {
   channel?: { metadata: { customAttributes: CustomAttributes } };
 }
 
-/** `message.channel.metadata.customAttributes`: inside `message`, never at the frame's top level (docs/genesys-protocol.md#onmessage-text-and-attributes, docs/genesys-protocol.md#custom-attributes). */
+/**
+ * `message.channel.metadata.customAttributes`: inside `message`, never at the frame's top level
+ * (docs/genesys-protocol.md#onmessage-text-and-attributes, docs/genesys-protocol.md#custom-attributes).
+ */
 function channelWith(customAttributes: CustomAttributes | undefined): ChannelMetadata {
   return customAttributes && Object.keys(customAttributes).length > 0
     ? { channel: { metadata: { customAttributes } } }
@@ -132,7 +135,10 @@ export function typingFrame(p: { token: string; tracingId: string }) {
   };
 }
 
-/** Autostart: Presence Join, which may carry the custom attributes (docs/genesys-protocol.md#onmessage-events-typing-join-clear). */
+/**
+ * Autostart: Presence Join, which may carry the custom attributes
+ * (docs/genesys-protocol.md#onmessage-events-typing-join-clear).
+ */
 export function joinFrame(p: { token: string; tracingId: string; customAttributes?: CustomAttributes }) {
   return {
     action: 'onMessage',

@@ -133,7 +133,8 @@ export class AttachmentTransfer {
     const settled = new Promise<string | undefined>((resolve, reject) =>
       this.waiting.set(attachmentId, { resolve, reject }),
     );
-    // A refusal that comes while the PUT is still going is acted on once the PUT is done; until then it is not an unhandled rejection.
+    // A refusal that comes while the PUT is still going is acted on once
+    // the PUT is done; until then it is not an unhandled rejection.
     settled.catch(() => undefined);
     return settled;
   }

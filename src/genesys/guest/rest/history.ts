@@ -193,7 +193,10 @@ export class GuestHistory {
     };
   }
 
-  /** One entity, or none: an unreadable one is skipped (and logged) so the rest of the page survives; receipts are not messages. */
+  /**
+   * One entity, or none: an unreadable one is skipped (and logged)
+   * so the rest of the page survives; receipts are not messages.
+   */
   private entity(raw: unknown, index: number): Entity[] {
     const parsed = structuredMessageSchema.safeParse(raw);
     if (!parsed.success) {

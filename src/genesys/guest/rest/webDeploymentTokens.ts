@@ -42,7 +42,10 @@ export class WebDeploymentTokens {
     private readonly logger: Logger,
   ) {}
 
-  /** Exchanges the identity provider's code (or ID token) for Genesys credentials; a refused grant is `reauthentication_required`. */
+  /**
+   * Exchanges the identity provider's code (or ID token) for Genesys
+   * credentials; a refused grant is `reauthentication_required`.
+   */
   async exchange(grant: SignInGrant): Promise<GenesysSignIn> {
     const response = await this.call('exchange', () =>
       this.http.post(this.apiUrl + PATHS.exchange, { deploymentId: this.deploymentId, oauth: grant }),
@@ -94,7 +97,8 @@ export class WebDeploymentTokens {
         logDetail: { signInOperation: operation, transport: failure.message },
       });
     }
-    // What Genesys answered is each operation's to judge: a 429 or 5xx is neither a refusal (isRefusal) nor a success (2xx), so upstream_unavailable.
+    // What Genesys answered is each operation's to judge: a 429 or 5xx is neither
+    // a refusal (isRefusal) nor a success (2xx), so upstream_unavailable.
     return response;
   }
 
