@@ -149,7 +149,8 @@ export function buildChatStack(
     prepare: async () => {
       const swept = await spool.sweep().catch((error: NodeJS.ErrnoException) => {
         throw new Error(
-          `UPLOAD_TMP_DIR ${spool.dir} cannot hold uploads (${error.code ?? error.message}): set it to a writable directory.`,
+          `UPLOAD_TMP_DIR ${spool.dir} cannot hold uploads (${error.code ?? error.message}): ` +
+            'set it to a writable directory.',
           { cause: error },
         );
       });

@@ -45,7 +45,8 @@ async function run(proc: ServiceProcess): Promise<void> {
     proc.console.error(error.message);
     if (isUnconfigured(proc.env) && !embeddedDefaultApplies(proc.env)) {
       proc.console.error(
-        '(With no Genesys configuration and NODE_ENV other than production, `npm start` in a checkout runs the embedded demo instead.)',
+        '(With no Genesys configuration and NODE_ENV other than production, ' +
+          '`npm start` in a checkout runs the embedded demo instead.)',
       );
     }
     return proc.exit(1);

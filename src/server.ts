@@ -51,7 +51,9 @@ export async function startService(
 ): Promise<RunningService> {
   if (config.trustProxy === true) {
     logger.warn(
-      'TRUST_PROXY=true trusts every X-Forwarded-For hop: a client that reaches this instance directly can pick its own address and walk past the per-address limits. Set it to the number of proxies in front (e.g. 1) or their addresses.',
+      'TRUST_PROXY=true trusts every X-Forwarded-For hop: a client that reaches this instance directly ' +
+        'can pick its own address and walk past the per-address limits. ' +
+        'Set it to the number of proxies in front (e.g. 1) or their addresses.',
     );
   }
   // Before anything that may make a span: Genesys calls start as soon as the platform does.

@@ -53,7 +53,8 @@ export function checkRedis(e: RedisEnv, problems: string[]): RedisTopology | und
     problems.push(`Set one of REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES, not ${chosen.join(' and ')}`);
   if (e.REDIS_SENTINELS === undefined && e.REDIS_SENTINEL_NAME !== undefined)
     problems.push(
-      'REDIS_SENTINEL_NAME is set without REDIS_SENTINELS; set both (the Sentinels and the name of the primary they watch) or neither',
+      'REDIS_SENTINEL_NAME is set without REDIS_SENTINELS; ' +
+        'set both (the Sentinels and the name of the primary they watch) or neither',
     );
   if (e.REDIS_TLS !== undefined && e.REDIS_TLS !== 'true' && e.REDIS_TLS !== 'false')
     problems.push(`REDIS_TLS must be true or false (got "${e.REDIS_TLS}")`);
@@ -68,7 +69,8 @@ export function checkRedis(e: RedisEnv, problems: string[]): RedisTopology | und
     if (sentinels.length === 0) problems.push('REDIS_SENTINELS must name at least one Sentinel as host:port');
     if (e.REDIS_SENTINEL_NAME === undefined) {
       problems.push(
-        'REDIS_SENTINEL_NAME is required with REDIS_SENTINELS: the name of the primary the Sentinels watch (`sentinel monitor <name> ...`)',
+        'REDIS_SENTINEL_NAME is required with REDIS_SENTINELS: the name of the primary the Sentinels watch ' +
+          '(`sentinel monitor <name> ...`)',
       );
       return undefined;
     }

@@ -192,7 +192,8 @@ function checkGenesys(e: Env, problems: string[]): Region | undefined {
     );
   } else if (!region) {
     problems.push(
-      `GENESYS_REGION "${e.GENESYS_REGION}" is not a Genesys Cloud region; use one of: ${REGIONS.map((r) => `${r.domain} (${r.awsRegion})`).join(', ')}`,
+      `GENESYS_REGION "${e.GENESYS_REGION}" is not a Genesys Cloud region; use one of: ` +
+        REGIONS.map((r) => `${r.domain} (${r.awsRegion})`).join(', '),
     );
   }
 
@@ -202,15 +203,18 @@ function checkGenesys(e: Env, problems: string[]): Region | undefined {
     );
   } else if (!UUID.test(e.GENESYS_DEPLOYMENT_ID)) {
     problems.push(
-      `GENESYS_DEPLOYMENT_ID must be a UUID such as 6f2c3c3e-1b3a-4c55-9d1e-0a1b2c3d4e5f (got "${e.GENESYS_DEPLOYMENT_ID}")`,
+      'GENESYS_DEPLOYMENT_ID must be a UUID such as 6f2c3c3e-1b3a-4c55-9d1e-0a1b2c3d4e5f ' +
+        `(got "${e.GENESYS_DEPLOYMENT_ID}")`,
     );
   }
 
   if ((e.GENESYS_CLIENT_ID === undefined) !== (e.GENESYS_CLIENT_SECRET === undefined)) {
     problems.push(
       e.GENESYS_CLIENT_ID === undefined
-        ? 'GENESYS_CLIENT_SECRET is set without GENESYS_CLIENT_ID; set both (an OAuth client-credentials client) or neither'
-        : 'GENESYS_CLIENT_ID is set without GENESYS_CLIENT_SECRET; set both (an OAuth client-credentials client) or neither',
+        ? 'GENESYS_CLIENT_SECRET is set without GENESYS_CLIENT_ID; ' +
+            'set both (an OAuth client-credentials client) or neither'
+        : 'GENESYS_CLIENT_ID is set without GENESYS_CLIENT_SECRET; ' +
+            'set both (an OAuth client-credentials client) or neither',
     );
   }
 
@@ -224,7 +228,8 @@ function checkAllowedOrigins(e: Env, problems: string[]): string[] {
     .filter(Boolean);
   if (allowedOrigins.length === 0) {
     problems.push(
-      'CORS_ALLOWED_ORIGINS is required: the comma-separated origins of the websites that may call this service, e.g. https://shop.example.com',
+      'CORS_ALLOWED_ORIGINS is required: the comma-separated origins of the websites that may call this service, ' +
+        'e.g. https://shop.example.com',
     );
   }
   for (const entry of allowedOrigins) {
@@ -242,7 +247,8 @@ function checkGenesysOrigin(e: Env, allowedOrigins: string[], problems: string[]
     // to report (it names the fix); this would only echo it.
     if (allowedOrigins.length > 0) {
       problems.push(
-        "GENESYS_ORIGIN is required when CORS_ALLOWED_ORIGINS has no exact origin: the Origin this service presents to Genesys, one of the deployment's allowed domains",
+        'GENESYS_ORIGIN is required when CORS_ALLOWED_ORIGINS has no exact origin: ' +
+          "the Origin this service presents to Genesys, one of the deployment's allowed domains",
       );
     }
   } else if (!/^https?:\/\/[^/\s]+$/.test(origin) || !URL.canParse(origin)) {
@@ -259,7 +265,8 @@ function checkSessionSecrets(e: Env, problems: string[]): string[] {
     .filter(Boolean);
   if (secrets.length === 0) {
     problems.push(
-      'SESSION_SECRET is required: at least 32 random characters (e.g. `openssl rand -base64 48`); a comma-separated list rotates keys',
+      'SESSION_SECRET is required: at least 32 random characters (e.g. `openssl rand -base64 48`); ' +
+        'a comma-separated list rotates keys',
     );
   } else if (secrets.some((s) => s.length < 32)) {
     problems.push('SESSION_SECRET: every key must be at least 32 characters (e.g. `openssl rand -base64 48`)');
@@ -292,7 +299,8 @@ function checkIdentity(e: Env, problems: string[]): IdentityConfig | undefined {
     };
   } else if (e.IDENTITY_ISSUER !== undefined || e.IDENTITY_AUDIENCE !== undefined) {
     problems.push(
-      'IDENTITY_ISSUER/IDENTITY_AUDIENCE are set but neither IDENTITY_JWT_SECRET nor IDENTITY_JWKS_URL is; set one of them',
+      'IDENTITY_ISSUER/IDENTITY_AUDIENCE are set but neither IDENTITY_JWT_SECRET nor IDENTITY_JWKS_URL is; ' +
+        'set one of them',
     );
   }
 

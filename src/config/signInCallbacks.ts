@@ -26,7 +26,10 @@ export function redirectUriProblem(uri: string): string | undefined {
   try {
     url = new URL(uri);
   } catch {
-    return 'is not an absolute URL; write the callback URL as sent to the identity provider, e.g. https://shop.example.com/signed-in';
+    return (
+      'is not an absolute URL; write the callback URL as sent to the identity provider, e.g. ' +
+      'https://shop.example.com/signed-in'
+    );
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must use http or https';
   if (url.username || url.password || url.hash) return 'may not carry credentials or a #fragment';

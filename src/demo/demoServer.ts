@@ -129,7 +129,9 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
       // Images: attachments load from the service, which redirects
       // to Genesys's storage (https, or the local simulator).
       const images = ['https:', bff, ...(options.imageOrigins ?? [])].join(' ');
-      const csp = `default-src 'self'; connect-src 'self' ${bff}; img-src 'self' data: ${images}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+      const csp =
+        `default-src 'self'; connect-src 'self' ${bff}; img-src 'self' data: ${images}; base-uri 'none'; ` +
+        `form-action 'none'; frame-ancestors 'none'`;
       send(res, 200, TYPES['.html']!, html, { 'Content-Security-Policy': csp });
       return;
     }

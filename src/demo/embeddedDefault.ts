@@ -20,7 +20,8 @@ const DEFAULT_DEMO_PORT = 3000;
 const DEFAULT_SERVICE_PORT = 8080;
 
 const GREETING =
-  'Hello! I am the local Genesys simulator’s scripted bot. Write anything and I will echo it; try “quick replies”, “card”, “date picker”, “send image”, “human” or “disconnect”.';
+  'Hello! I am the local Genesys simulator’s scripted bot. Write anything and I will echo it; ' +
+  'try “quick replies”, “card”, “date picker”, “send image”, “human” or “disconnect”.';
 
 export interface EmbeddedDefault {
   /** The environment for loadConfig: the user's, pointed at the simulator, allowing the demo page's origins. */
@@ -102,7 +103,8 @@ function loadSimulator(): typeof import('../../simulator') {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw error;
     throw new ConfigError([
-      'No Genesys configuration is set, and this build has no development simulator for the embedded demo (dist/simulator). ' +
+      'No Genesys configuration is set, ' +
+        'and this build has no development simulator for the embedded demo (dist/simulator). ' +
         'Set GENESYS_REGION, GENESYS_DEPLOYMENT_ID, CORS_ALLOWED_ORIGINS and SESSION_SECRET (see .env.example).',
     ]);
   }
@@ -165,11 +167,15 @@ export async function startEmbeddedDefault(env: NodeJS.ProcessEnv): Promise<Embe
       servicePort = Number(new URL(serviceUrl).port);
       return [
         '',
-        'No Genesys configuration found: running the embedded demo (the BFF, a local Genesys Cloud simulator and a demo chat page).',
+        'No Genesys configuration found: ' +
+          'running the embedded demo (the BFF, a local Genesys Cloud simulator and a demo chat page).',
         `  Open the demo chat:  ${demo.url}`,
-        `  The BFF (the API):   http://localhost:${servicePort}  (reference: http://localhost:${servicePort}/openapi.json)`,
-        `  Genesys simulator:   ${simulator.url}  (scripted bot: echoes your text; try "quick replies", "card", "human" for a human agent, or "disconnect")`,
-        'To use your own Genesys Cloud deployment, set GENESYS_REGION, GENESYS_DEPLOYMENT_ID, CORS_ALLOWED_ORIGINS and SESSION_SECRET',
+        `  The BFF (the API):   http://localhost:${servicePort}  ` +
+          `(reference: http://localhost:${servicePort}/openapi.json)`,
+        `  Genesys simulator:   ${simulator.url}  ` +
+          '(scripted bot: echoes your text; try "quick replies", "card", "human" for a human agent, or "disconnect")',
+        'To use your own Genesys Cloud deployment, set GENESYS_REGION, GENESYS_DEPLOYMENT_ID, ' +
+          'CORS_ALLOWED_ORIGINS and SESSION_SECRET',
         '(cp .env.example .env, then fill it in). Stop with Ctrl+C.',
         '',
       ];

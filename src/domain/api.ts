@@ -37,7 +37,8 @@ export const signInGrantSchema = z
     }),
   ])
   .describe(
-    'A sign-in at the identity provider configured in Genesys (OpenID Connect Messenger Configuration): the service exchanges it, and the credentials Genesys returns stay sealed in the session token',
+    'A sign-in at the identity provider configured in Genesys (OpenID Connect Messenger Configuration): ' +
+      'the service exchanges it, and the credentials Genesys returns stay sealed in the session token',
   );
 
 export const signInBody = z.strictObject({ auth: signInGrantSchema }).describe('Sign the current conversation in');
@@ -71,13 +72,17 @@ const limitsSchema = z.object({
 const routingKey = z
   .string()
   .describe(
-    'Stable for the Genesys session and not a secret: send it as the `routingKey` query parameter of every request (fetch and EventSource alike) so a proxy keeps the session on one instance',
+    'Stable for the Genesys session and not a secret: send it as the `routingKey` query parameter of every ' +
+      'request (fetch and EventSource alike) so a proxy keeps the session on one instance',
   );
 
 const streamPosition = z
   .string()
   .describe(
-    'Where a live stream opened now should start (`t-` and epoch milliseconds): opened (or reopened, while the stream has sent no event id yet) with it as Last-Event-ID, the stream first sends every message from then on, from history. A client keeps the first one since it started or resumed the session',
+    'Where a live stream opened now should start (`t-` and epoch milliseconds): opened (or reopened, ' +
+      'while the stream has sent no event id yet) with it as Last-Event-ID, ' +
+      'the stream first sends every message from then on, from history. ' +
+      'A client keeps the first one since it started or resumed the session',
   );
 
 export const sessionViewSchema = z.object({
@@ -101,7 +106,8 @@ export const sessionViewSchema = z.object({
   authenticated: z
     .boolean()
     .describe(
-      'The customer is signed in (Genesys authenticated messaging): the agent sees a verified customer, and the conversation follows them across devices',
+      'The customer is signed in (Genesys authenticated messaging): the agent sees a verified customer, ' +
+        'and the conversation follows them across devices',
     ),
 });
 
@@ -204,7 +210,8 @@ export const historySchema = z.object({
     .number()
     .int()
     .describe(
-      'What Genesys holds for the conversation, its events (presence, for one) included: a page may hold fewer messages than pageSize, or none; pages go on while page × pageSize < total',
+      'What Genesys holds for the conversation, its events (presence, for one) included: ' +
+        'a page may hold fewer messages than pageSize, or none; pages go on while page × pageSize < total',
     ),
 });
 
@@ -225,7 +232,8 @@ export const capabilitiesSchema = z
     endChat: z
       .boolean()
       .describe(
-        'DELETE /guest-session ends the conversation for the agent too (Presence Clear); otherwise it only closes the connection',
+        'DELETE /guest-session ends the conversation for the agent too (Presence Clear); ' +
+          'otherwise it only closes the connection',
       ),
     disconnect: z.object({
       enabled: z.boolean(),
@@ -279,7 +287,11 @@ export const streamEventSchemas = {
       state: z
         .string()
         .describe(
-          'open, reconnecting, reconnected, cleared, replay_incomplete, expiring (five minutes before the session expires), signed_in (the customer signed in: the conversation is now authenticated), or how the stream ended (closed, expired, unavailable, reconnect, slow_reader; signed_out: the customer signed out, here or on another device; signed_in_elsewhere: the conversation went on in a signed-in session)',
+          'open, reconnecting, reconnected, cleared, replay_incomplete, ' +
+            'expiring (five minutes before the session expires), signed_in (the customer signed in: ' +
+            'the conversation is now authenticated), or how the stream ended (closed, expired, unavailable, ' +
+            'reconnect, slow_reader; signed_out: the customer signed out, here or on another device; ' +
+            'signed_in_elsewhere: the conversation went on in a signed-in session)',
         ),
       expiresAt: z.iso
         .datetime()

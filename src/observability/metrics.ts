@@ -22,7 +22,9 @@ export const httpRequests = new Counter({
 
 export const httpRequestDuration = new Histogram({
   name: 'genesys_bff_http_request_duration_seconds',
-  help: 'Time from a request arriving to its answer ending (a live stream: its whole life), by method and route template.',
+  help:
+    'Time from a request arriving to its answer ending (a live stream: its whole life), ' +
+    'by method and route template.',
   labelNames: ['method', 'route'] as const,
   buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
   registers,
@@ -30,14 +32,18 @@ export const httpRequestDuration = new Histogram({
 
 export const sessionsStarted = new Counter({
   name: 'genesys_bff_sessions_started_total',
-  help: 'Guest sessions (conversations) started, by whether the customer was signed in (Genesys authenticated messaging).',
+  help:
+    'Guest sessions (conversations) started, ' +
+    'by whether the customer was signed in (Genesys authenticated messaging).',
   labelNames: ['authenticated'] as const,
   registers,
 });
 
 export const messages = new Counter({
   name: 'genesys_bff_messages_total',
-  help: 'Chat messages: `inbound` sent by the guest and confirmed by Genesys, `outbound` from an agent or bot to the guest.',
+  help:
+    'Chat messages: `inbound` sent by the guest and confirmed by Genesys, ' +
+    '`outbound` from an agent or bot to the guest.',
   labelNames: ['direction'] as const,
   registers,
 });
@@ -56,7 +62,9 @@ export const genesysSocketOpens = new Counter({
 
 export const genesysErrors = new Counter({
   name: 'genesys_bff_genesys_errors_total',
-  help: 'Errors Genesys answered or caused: a Guest API error code, an HTTP status of a REST call or handshake, `timeout`, `unreachable`, else `other`.',
+  help:
+    'Errors Genesys answered or caused: a Guest API error code, an HTTP status of a REST call or handshake, ' +
+    '`timeout`, `unreachable`, else `other`.',
   labelNames: ['code'] as const,
   registers,
 });
@@ -87,7 +95,9 @@ export const sendsInDoubt = new Counter({
 
 export const idempotentReplays = new Counter({
   name: 'genesys_bff_idempotent_replays_total',
-  help: 'Sends with an Idempotency-Key answered from an earlier attempt (its record, its attempt in flight, or history) instead of sending again.',
+  help:
+    'Sends with an Idempotency-Key answered from an earlier attempt ' +
+    '(its record, its attempt in flight, or history) instead of sending again.',
   registers,
 });
 
@@ -99,14 +109,18 @@ export const sharedStoreUp = new Gauge({
 
 export const oauthTokenRefreshes = new Counter({
   name: 'genesys_bff_oauth_token_refreshes_total',
-  help: 'OAuth client-credentials token requests, by result: `success`, `refused` (credentials or region wrong), `failed` (Genesys unreachable or erring).',
+  help:
+    'OAuth client-credentials token requests, by result: `success`, `refused` (credentials or region wrong), ' +
+    '`failed` (Genesys unreachable or erring).',
   labelNames: ['result'] as const,
   registers,
 });
 
 export const attachments = new Counter({
   name: 'genesys_bff_attachments_total',
-  help: "File uploads (POST /attachments), by result: `uploaded`, `refused` (the guest's file or limits), `failed` (Genesys or the store), `cancelled`.",
+  help:
+    "File uploads (POST /attachments), by result: `uploaded`, `refused` (the guest's file or limits), " +
+    '`failed` (Genesys or the store), `cancelled`.',
   labelNames: ['result'] as const,
   registers,
 });

@@ -109,7 +109,9 @@ export class EventLoopCheck {
       this.samples.length === this.sustained && least > this.maxLagMs
         ? {
             ok: false,
-            detail: `The event loop has been late by more than ${this.maxLagMs} ms (at least ${least} ms) ${this.sustained} times in a row: this instance cannot keep up.`,
+            detail:
+              `The event loop has been late by more than ${this.maxLagMs} ms (at least ${least} ms) ` +
+              `${this.sustained} times in a row: this instance cannot keep up.`,
             lagMs: least,
           }
         : { ok: true, detail: 'The event loop keeps up.', lagMs: this.samples[this.samples.length - 1]! },

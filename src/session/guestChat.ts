@@ -123,7 +123,8 @@ export class GuestChat {
     checkBudget(state.attributes, -1);
     const signIn = input.auth ? await this.signIns().exchange(input.auth, false) : undefined;
     const guestToken = randomUUID();
-    const anchor = await this.deps.revocations.markLive(guestToken); // first: a store that cannot record the session refuses its start
+    // First: a store that cannot record the session refuses its start.
+    const anchor = await this.deps.revocations.markLive(guestToken);
     const session = this.deps.hub.session(guestToken, signIn);
     const info = await session.ready();
     checkBudget(state.attributes, info.maxCustomDataBytes);
@@ -151,7 +152,8 @@ export class GuestChat {
     if (input.auth)
       throw new AppError(
         'validation_failed',
-        'To sign in during a chat, use POST /guest-session/sign-in; `auth` here starts a new, signed-in session (send it without the session token).',
+        'To sign in during a chat, use POST /guest-session/sign-in; `auth` here starts a new, ' +
+          'signed-in session (send it without the session token).',
       );
     const session = this.sessionOf(claims);
     let info = await session.ready();

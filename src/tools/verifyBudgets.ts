@@ -92,7 +92,8 @@ export async function messageRate(run: Run): Promise<void> {
   const accepted = replies.length - refused.length;
   const observed =
     refused.length > 0
-      ? `${accepted} accepted, ${refused.length} refused with 429 (retryAfter ${String((refused[0]!.body as { retryAfter?: unknown })?.retryAfter)}, ${traced(refused[0])})`
+      ? `${accepted} accepted, ${refused.length} refused with 429 ` +
+        `(retryAfter ${String((refused[0]!.body as { retryAfter?: unknown })?.retryAfter)}, ${traced(refused[0])})`
       : `all ${accepted} accepted`;
   run.add(
     'onMessage rate per session',

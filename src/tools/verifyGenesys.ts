@@ -78,8 +78,11 @@ export function targetFromEnv(env: NodeJS.ProcessEnv): VerifyTarget | string[] {
   if (!origin) {
     problems.push(
       allowed
-        ? "GENESYS_ORIGIN is not set and CORS_ALLOWED_ORIGINS has no exact origin to fall back on: set GENESYS_ORIGIN to an origin on the deployment's allowed domains, e.g. https://shop.example.com"
-        : "no origin to present to Genesys: set CORS_ALLOWED_ORIGINS (its first exact origin is used, as by the service) or GENESYS_ORIGIN, e.g. https://shop.example.com, an origin on the deployment's allowed domains",
+        ? 'GENESYS_ORIGIN is not set and CORS_ALLOWED_ORIGINS has no exact origin to fall back on: ' +
+            "set GENESYS_ORIGIN to an origin on the deployment's allowed domains, e.g. https://shop.example.com"
+        : 'no origin to present to Genesys: set CORS_ALLOWED_ORIGINS (its first exact origin is used, ' +
+            'as by the service) or GENESYS_ORIGIN, e.g. https://shop.example.com, ' +
+            "an origin on the deployment's allowed domains",
     );
   }
   if (problems.length > 0 || !region || !deploymentId || !origin) return problems;
@@ -230,7 +233,9 @@ function reportConfig(config: Record<string, unknown> | undefined, add: Run['add
   add(
     'deployment features',
     'read from config.json',
-    `autostart ${featureOn(config, 'autoStart')}, conversation clear ${featureOn(config, 'conversationClear')}, file upload modes ${upload}, auth ${auth?.enabled === true} (session upgrade ${auth?.allowSessionUpgrade === true})`,
+    `autostart ${featureOn(config, 'autoStart')}, conversation clear ${featureOn(config, 'conversationClear')}, ` +
+      `file upload modes ${upload}, ` +
+      `auth ${auth?.enabled === true} (session upgrade ${auth?.allowSessionUpgrade === true})`,
     'holds',
   );
 }
@@ -374,7 +379,8 @@ async function readConfig(
   exchanges: Exchange[],
   timeoutMs: number,
 ): Promise<Record<string, unknown> | undefined> {
-  const url = `${target.cdnUrl.replace(/\/+$/, '')}/webdeployments/v1/deployments/${encodeURIComponent(target.deploymentId)}/config.json`;
+  const base = target.cdnUrl.replace(/\/+$/, '');
+  const url = `${base}/webdeployments/v1/deployments/${encodeURIComponent(target.deploymentId)}/config.json`;
   try {
     const res = await axios.get(url, { timeout: timeoutMs, validateStatus: () => true, maxContentLength: 1024 * 1024 });
     exchanges.push({ kind: 'rest', data: { method: 'GET', url, status: res.status, response: res.data } });
@@ -418,7 +424,8 @@ async function checkHistory(
   add(
     'history (REST)',
     expected,
-    `keys: ${keys}; sent message found ${byId ? 'by its id' : byText ? 'by its text only' : 'not at all'}; nulls: ${nulls.join(', ') || 'none'}`,
+    `keys: ${keys}; sent message found ${byId ? 'by its id' : byText ? 'by its text only' : 'not at all'}; ` +
+      `nulls: ${nulls.join(', ') || 'none'}`,
     byText || byId ? 'holds' : 'differs',
   );
 }
@@ -427,7 +434,9 @@ async function checkHistory(
 export function formatReport(report: VerifyReport): string {
   const rows = report.findings.map(
     (f) =>
-      `${f.verdict === 'holds' ? 'ok  ' : f.verdict === 'differs' ? 'DIFF' : '--  '}  ${f.point}\n      expected: ${f.expected}\n      observed: ${f.observed}`,
+      `${f.verdict === 'holds' ? 'ok  ' : f.verdict === 'differs' ? 'DIFF' : '--  '}  ${f.point}\n` +
+      `      expected: ${f.expected}\n` +
+      `      observed: ${f.observed}`,
   );
   return [`Genesys deployment ${report.target.deploymentId} (${report.target.webMessagingUrl})`, '', ...rows, ''].join(
     '\n',

@@ -54,14 +54,17 @@ export function originMismatches(
     if (typeof pattern === 'string' || domainAllowsHost(policy.allowedDomains, pattern.host)) continue;
     warnings.push(
       pattern.wildcard
-        ? `CORS_ALLOWED_ORIGINS allows ${pattern.source} but the deployment's allowedDomains ${listed} do not cover every host under ${pattern.host}: Genesys may refuse those origins`
-        : `CORS_ALLOWED_ORIGINS allows ${pattern.source} but the deployment's allowedDomains ${listed} do not include ${pattern.host}: Genesys may refuse this origin`,
+        ? `CORS_ALLOWED_ORIGINS allows ${pattern.source} but the deployment's allowedDomains ${listed} ` +
+            `do not cover every host under ${pattern.host}: Genesys may refuse those origins`
+        : `CORS_ALLOWED_ORIGINS allows ${pattern.source} but the deployment's allowedDomains ${listed} ` +
+            `do not include ${pattern.host}: Genesys may refuse this origin`,
     );
   }
   const originHost = hostOf(genesysOrigin);
   if (originHost !== undefined && !domainAllowsHost(policy.allowedDomains, originHost)) {
     warnings.push(
-      `GENESYS_ORIGIN ${genesysOrigin} is not among the deployment's allowedDomains ${listed}: the guest WebSocket handshake will be refused with 403`,
+      `GENESYS_ORIGIN ${genesysOrigin} is not among the deployment's allowedDomains ${listed}: ` +
+        'the guest WebSocket handshake will be refused with 403',
     );
   }
   return warnings;

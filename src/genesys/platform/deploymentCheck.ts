@@ -139,8 +139,9 @@ export class DeploymentCheck {
         {
           ok: false,
           detail:
-            `The OAuth client may not read the Messenger deployment in ${region} (403 ${upstream.code ?? 'forbidden'}): ` +
-            'give the OAuth client a role with the permission webDeployments:deployment:view (Admin > Roles / Permissions), ' +
+            `The OAuth client may not read the Messenger deployment in ${region} ` +
+            `(403 ${upstream.code ?? 'forbidden'}): give the OAuth client a role with the permission ` +
+            'webDeployments:deployment:view (Admin > Roles / Permissions), ' +
             'or unset GENESYS_CLIENT_ID/GENESYS_CLIENT_SECRET to run without the Platform API.',
         },
         { level: 'error' },
@@ -150,8 +151,9 @@ export class DeploymentCheck {
         {
           ok: false,
           detail:
-            `Genesys has no Messenger deployment with this GENESYS_DEPLOYMENT_ID in ${region} (404 ${upstream.code ?? 'not found'}): ` +
-            'copy the id from Admin > Message > Messenger Deployments and check that GENESYS_REGION is the region of your Genesys Cloud org.',
+            `Genesys has no Messenger deployment with this GENESYS_DEPLOYMENT_ID in ${region} ` +
+            `(404 ${upstream.code ?? 'not found'}): copy the id from Admin > Message > Messenger Deployments ` +
+            'and check that GENESYS_REGION is the region of your Genesys Cloud org.',
         },
         { level: 'error' },
       );

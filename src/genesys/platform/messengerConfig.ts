@@ -178,7 +178,8 @@ export class MessengerConfigSource {
   private readonly check: DependencyState;
 
   constructor(private readonly options: MessengerConfigOptions) {
-    this.url = `${options.cdnUrl}/webdeployments/v1/deployments/${encodeURIComponent(options.deploymentId)}/config.json`;
+    const deployment = encodeURIComponent(options.deploymentId);
+    this.url = `${options.cdnUrl}/webdeployments/v1/deployments/${deployment}/config.json`;
     this.check = new DependencyState({
       initial: { ok: false, detail: 'Fetching the Messenger configuration.' },
       logger: options.logger,
@@ -247,8 +248,9 @@ export class MessengerConfigSource {
         {
           ok: false,
           detail:
-            `Genesys has no Messenger configuration for GENESYS_DEPLOYMENT_ID in region ${region} (${reason} from ${cdnUrl}): ` +
-            'copy the id from Admin > Message > Messenger Deployments and check that GENESYS_REGION is the region of your Genesys Cloud org.',
+            `Genesys has no Messenger configuration for GENESYS_DEPLOYMENT_ID in region ${region} ` +
+            `(${reason} from ${cdnUrl}): copy the id from Admin > Message > Messenger Deployments ` +
+            'and check that GENESYS_REGION is the region of your Genesys Cloud org.',
         },
         { level: 'error' },
       );
@@ -267,7 +269,10 @@ export class MessengerConfigSource {
     this.check.set(
       {
         ok: false,
-        detail: `The Messenger configuration could not be read from ${cdnUrl} (${reason}): this instance cannot reach Genesys. Serving safe defaults (autostart and typing indicators off) to any guest, and retrying.`,
+        detail:
+          `The Messenger configuration could not be read from ${cdnUrl} (${reason}): ` +
+          'this instance cannot reach Genesys. Serving safe defaults (autostart and typing indicators off) ' +
+          'to any guest, and retrying.',
       },
       { level: 'error' },
     );
@@ -279,11 +284,14 @@ function stateOf(features: MessengerFeatures): CheckState {
     return {
       ok: false,
       detail:
-        'The Messenger configuration says the deployment is Inactive: activate it under Admin > Message > Messenger Deployments, ' +
+        'The Messenger configuration says the deployment is Inactive: ' +
+        'activate it under Admin > Message > Messenger Deployments, ' +
         'or set GENESYS_DEPLOYMENT_ID to an active deployment.',
     };
   }
-  const summary = `autostart ${onOff(features.autoStart)}, guest typing ${onOff(features.userTypingIndicator)}, agent typing ${onOff(features.agentTypingIndicator)}`;
+  const summary =
+    `autostart ${onOff(features.autoStart)}, guest typing ${onOff(features.userTypingIndicator)}, ` +
+    `agent typing ${onOff(features.agentTypingIndicator)}`;
   return { ok: true, detail: `Messenger configuration read (${summary}).` };
 }
 

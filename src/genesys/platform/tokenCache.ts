@@ -238,8 +238,8 @@ export class TokenCache {
     const why = outcome.oauthError ? `${outcome.oauthError}, HTTP ${outcome.status}` : `HTTP ${outcome.status}`;
     const detail =
       `Genesys rejected the OAuth client credentials (${why}) at ${loginUrl}. ` +
-      'Check GENESYS_CLIENT_ID/GENESYS_CLIENT_SECRET and that GENESYS_REGION is the region the OAuth client was created in: ' +
-      'credentials sent to the wrong region answer invalid_client.';
+      'Check GENESYS_CLIENT_ID/GENESYS_CLIENT_SECRET and that GENESYS_REGION is the region ' +
+      'the OAuth client was created in: credentials sent to the wrong region answer invalid_client.';
     const fields = { status: outcome.status, oauthError: outcome.oauthError };
     this.failed(detail, fields);
     return new TokenUnavailableError(this.recheckAfterMs, {
@@ -250,7 +250,9 @@ export class TokenCache {
 
   private unreachable(outcome: Extract<Attempt, { kind: 'transient' }>, attempts: number): TokenUnavailableError {
     const { loginUrl } = this.options;
-    const detail = `Could not obtain an OAuth token from ${loginUrl} (${outcome.reason}, ${attempts} attempt${attempts === 1 ? '' : 's'}); retrying in the background.`;
+    const detail =
+      `Could not obtain an OAuth token from ${loginUrl} (${outcome.reason}, ` +
+      `${attempts} attempt${attempts === 1 ? '' : 's'}); retrying in the background.`;
     this.failed(detail, { status: outcome.status, reason: outcome.reason, attempts });
     return new TokenUnavailableError(outcome.retryAfterMs ?? this.retry.maxDelayMs, {
       status: outcome.timedOut ? 504 : 503,
@@ -266,7 +268,9 @@ export class TokenCache {
       serving
         ? {
             ok: true,
-            detail: `Serving the current OAuth token until ${new Date(serving.expiresAt).toISOString()}, but renewing it failed: ${detail}`,
+            detail:
+              `Serving the current OAuth token until ${new Date(serving.expiresAt).toISOString()}, ` +
+              `but renewing it failed: ${detail}`,
           }
         : { ok: false, detail },
       { level: 'error', fields },

@@ -59,7 +59,8 @@ export function authenticator(tokens: SessionTokens, revocations: Revocations): 
     if (claims.issuedAt < standing.cutOffMs) {
       throw new AppError(
         'unauthorized',
-        'The customer signed in since this token was issued: it opens nothing now; use the token the sign-in answered with.',
+        'The customer signed in since this token was issued: it opens nothing now; ' +
+          'use the token the sign-in answered with.',
       );
     }
     if (spec.allowEnded) return;
@@ -73,7 +74,9 @@ export function authenticator(tokens: SessionTokens, revocations: Revocations): 
       // The store lost this session's records: whether it was ended (and which messages went out) is unknowable.
       throw new AppError(
         'session_expired',
-        'This service lost the record of this chat (its shared store was emptied), so it cannot tell whether the chat was ended; start a new session (POST /guest-session without the old token).',
+        'This service lost the record of this chat (its shared store was emptied), ' +
+          'so it cannot tell whether the chat was ended; ' +
+          'start a new session (POST /guest-session without the old token).',
         {
           logDetail: { storeLostRecords: true },
         },

@@ -119,7 +119,8 @@ export class LiveStreams {
     let lastId: string | undefined;
     const openedAtMs = (this.options.now ?? Date.now)();
     const openedAt = positionAt(openedAtMs);
-    const delivered = new RecentIds(2 * PROOF_PAGE_SIZE); // what a replay (the newest page) or a Genesys repeat can send again
+    // What a replay (the newest page) or a Genesys repeat can send again.
+    const delivered = new RecentIds(2 * PROOF_PAGE_SIZE);
     const present = holder.present ?? ((m: NormalizedMessage) => m);
     const send = (event: string, data: unknown, messageId?: string) => {
       if (messageId) {

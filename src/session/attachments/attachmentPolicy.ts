@@ -244,7 +244,8 @@ export function checkEnabled(limits: UploadLimits): void {
   if (limits.readOnly) {
     throw new AppError(
       'conflict',
-      'The conversation has ended and takes no more files; start a new one with POST /guest-session and { "startNew": true }.',
+      'The conversation has ended and takes no more files; ' +
+        'start a new one with POST /guest-session and { "startNew": true }.',
     );
   }
 }

@@ -41,7 +41,8 @@ function checkKey(key: string): void {
   if (/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Co}\p{Cn}]/u.test(key) || key.trim() !== key) {
     throw new AppError(
       'validation_failed',
-      'Attribute keys may hold only printable characters, with no invisible, bidi-control or surrounding space characters.',
+      'Attribute keys may hold only printable characters, with no invisible, ' +
+        'bidi-control or surrounding space characters.',
     );
   }
 }
@@ -116,7 +117,8 @@ export function applyBrowserChange(
     if (!locked.has(k) && lookedLike !== undefined) {
       throw new AppError(
         'attribute_locked',
-        `"${k}" looks like "${lookedLike}", which was set by a verified identity; choose a key that cannot be mistaken for it.`,
+        `"${k}" looks like "${lookedLike}", which was set by a verified identity; ` +
+          'choose a key that cannot be mistaken for it.',
         {
           extensions: { key: k },
         },
@@ -178,7 +180,8 @@ export function refuseReservedKeys(change: Record<string, unknown>, reserved: Re
     if (matched !== undefined) {
       throw new AppError(
         'attribute_locked',
-        `"${key}" looks like "${matched}", which only a verified identity token can set; choose a key that cannot be mistaken for it.`,
+        `"${key}" looks like "${matched}", which only a verified identity token can set; ` +
+          'choose a key that cannot be mistaken for it.',
         { extensions: { key } },
       );
     }
@@ -200,7 +203,8 @@ export function refuseOtherCustomer(
   if (!same(keys.customerId) || !same(keys.identityIssuer)) {
     throw new AppError(
       'conflict',
-      'This session belongs to another verified customer; start a new session (POST /guest-session without this token) for this identity.',
+      'This session belongs to another verified customer; ' +
+        'start a new session (POST /guest-session without this token) for this identity.',
     );
   }
 }

@@ -62,7 +62,8 @@ export class IdentityVerifier {
     if (payload.iat! * 1000 > this.now() + this.config.clockToleranceSeconds * 1000) {
       throw new AppError(
         'identity_invalid',
-        'The identity token was issued in the future (`iat` is later than now, beyond the clock tolerance); check the clock of the backend that minted it.',
+        'The identity token was issued in the future (`iat` is later than now, beyond the clock tolerance); ' +
+          'check the clock of the backend that minted it.',
       );
     }
     // Set last, so no claim can stand in for them. jwtVerify has checked that `iss` is the configured issuer.
@@ -119,7 +120,9 @@ export class IdentityVerifier {
         if (shadowed !== undefined) {
           throw new AppError(
             'identity_invalid',
-            `The identity token's "attributes" claim may not hold "${k}": "${shadowed}" comes from the standard claims (sub, given_name, family_name, email, phone_number) or from the service itself.`,
+            `The identity token's "attributes" claim may not hold "${k}": ` +
+              `"${shadowed}" comes from the standard claims (sub, given_name, family_name, email, phone_number) ` +
+              'or from the service itself.',
           );
         }
         entries.push([k, v]);

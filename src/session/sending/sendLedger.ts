@@ -175,7 +175,8 @@ export class SendLedger {
         const waitMs = (earlier.visibleBy ?? 0) - this.now();
         throw new GuestApiError(
           'unavailable',
-          'Could not check whether the earlier attempt of this message was delivered, so it was not sent again; retry shortly with the same Idempotency-Key.',
+          'Could not check whether the earlier attempt of this message was delivered, so it was not sent again; ' +
+            'retry shortly with the same Idempotency-Key.',
           { retryAfterSeconds: waitMs > 0 ? Math.ceil(waitMs / 1000) : undefined },
         );
       }
@@ -283,7 +284,8 @@ function reused(): AppError {
 function stillSending(remainingMs: number): AppError {
   return new AppError(
     'upstream_unavailable',
-    'An earlier attempt of this message is still being sent (or its instance stopped); it was not sent again. Retry after Retry-After seconds with the same Idempotency-Key.',
+    'An earlier attempt of this message is still being sent (or its instance stopped); it was not sent again. ' +
+      'Retry after Retry-After seconds with the same Idempotency-Key.',
     { retryAfterSeconds: Math.max(1, Math.ceil(remainingMs / 1000)) },
   );
 }

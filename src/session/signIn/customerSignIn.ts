@@ -28,7 +28,8 @@ export class CustomerSignIn {
     if ('redirectUri' in grant && !this.deps.redirectUriAllowed(grant.redirectUri)) {
       throw new AppError(
         'validation_failed',
-        "`redirectUri` is not one of this site's sign-in callback URLs (SIGN_IN_REDIRECT_URIS, else a page of an allowed origin); nothing was exchanged.",
+        "`redirectUri` is not one of this site's sign-in callback URLs (SIGN_IN_REDIRECT_URIS, " +
+          'else a page of an allowed origin); nothing was exchanged.',
       );
     }
     const { auth } = await this.deps.messengerFeatures.get();

@@ -84,7 +84,8 @@ export class Sealer {
     const cipher = createCipheriv('aes-256-gcm', this.sealKey, iv);
     cipher.setAAD(Buffer.from(this.sealHeader, 'ascii'));
     const ciphertext = Buffer.concat([cipher.update(JSON.stringify(payload), 'utf8'), cipher.final()]);
-    return `${this.sealHeader}..${iv.toString('base64url')}.${ciphertext.toString('base64url')}.${cipher.getAuthTag().toString('base64url')}`;
+    const parts = [iv, ciphertext, cipher.getAuthTag()].map((part) => part.toString('base64url'));
+    return `${this.sealHeader}..${parts.join('.')}`;
   }
 
   /** The payload, or an `unauthorized` error for anything tampered, foreign or malformed. */

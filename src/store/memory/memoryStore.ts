@@ -54,7 +54,8 @@ class RecordPool {
     if (this.entries.size >= this.max) {
       throw new AppError(
         'store_unavailable',
-        `This instance's in-memory store holds as many ${this.what} as it may (${this.max}), none expired yet; nothing was done. Retry shortly.`,
+        `This instance's in-memory store holds as many ${this.what} as it may (${this.max}), none expired yet; ` +
+          'nothing was done. Retry shortly.',
         {
           retryAfterSeconds: Math.ceil(SWEEP_EVERY_MS / 1000),
         },

@@ -11,7 +11,8 @@ export function durabilityProblems(settings: Record<string, string | undefined>)
     problems.push(
       settings.save === undefined || settings.save === ''
         ? 'appendonly is no and save is "": a restart of Redis loses every record; set appendonly yes'
-        : `appendonly is no: only snapshots (save "${settings.save}") are kept, so a restart loses the writes since the last one; set appendonly yes`,
+        : `appendonly is no: only snapshots (save "${settings.save}") are kept, ` +
+            'so a restart loses the writes since the last one; set appendonly yes',
     );
   } else if (settings.appendfsync === 'no') {
     problems.push(
@@ -20,7 +21,8 @@ export function durabilityProblems(settings: Record<string, string | undefined>)
   }
   if (settings['maxmemory-policy'] !== undefined && settings['maxmemory-policy'] !== 'noeviction') {
     problems.push(
-      `maxmemory-policy is ${settings['maxmemory-policy']}: Redis drops records to make room when full; set maxmemory-policy noeviction`,
+      `maxmemory-policy is ${settings['maxmemory-policy']}: Redis drops records to make room when full; ` +
+        'set maxmemory-policy noeviction',
     );
   }
   return problems;

@@ -266,7 +266,9 @@ export class RedisStore implements SharedStore {
         checked = false;
         logger.warn(
           { redisNode: where, storeError: scrubText(error instanceof Error ? error.message : String(error)) },
-          "Could not check whether the shared store (Redis) keeps its records (CONFIG GET was refused): make sure it runs with appendonly yes (or the provider's persistence) and maxmemory-policy noeviction, or idempotency records and ended sessions can be lost",
+          'Could not check whether the shared store (Redis) keeps its records (CONFIG GET was refused): ' +
+            "make sure it runs with appendonly yes (or the provider's persistence) and maxmemory-policy noeviction, " +
+            'or idempotency records and ended sessions can be lost',
         );
         continue;
       }
@@ -330,7 +332,8 @@ export class RedisStore implements SharedStore {
       if (found.length > 0) {
         this.options.logger.warn(
           { causes: found },
-          `The shared store may have lost some records (${found.join('; ')}): a retried send whose record is missing is checked against Genesys before it is sent again`,
+          `The shared store may have lost some records (${found.join('; ')}): ` +
+            'a retried send whose record is missing is checked against Genesys before it is sent again',
         );
       }
       this.recordsLostAt = at ? Number(at) : undefined;

@@ -126,7 +126,8 @@ export class DeliveryLedger {
           p,
           new GuestApiError(
             'connection_lost',
-            'The connection to Genesys dropped while sending; the message was not delivered. It is safe to send it again.',
+            'The connection to Genesys dropped while sending; the message was not delivered. ' +
+              'It is safe to send it again.',
           ),
         );
       } else {
@@ -135,7 +136,9 @@ export class DeliveryLedger {
           p,
           new GuestApiError(
             'connection_lost',
-            'The connection to Genesys dropped while sending and delivery could not be checked; it may have been delivered. Retry with the same Idempotency-Key: a delivered message is never sent twice.',
+            'The connection to Genesys dropped while sending and delivery could not be checked; ' +
+              'it may have been delivered. Retry with the same Idempotency-Key: ' +
+              'a delivered message is never sent twice.',
           ),
         );
       }

@@ -17,7 +17,8 @@ export function inDoubtError(cause: GuestApiError): GuestApiError {
   sendsInDoubt.inc();
   return new GuestApiError(
     'connection_lost',
-    'The connection to Genesys was lost before it confirmed the message; it may have been delivered. Retry with the same Idempotency-Key: a delivered message is never sent twice.',
+    'The connection to Genesys was lost before it confirmed the message; it may have been delivered. ' +
+      'Retry with the same Idempotency-Key: a delivered message is never sent twice.',
     { retryAfterSeconds: cause.retryAfterSeconds, cause },
   );
 }
@@ -28,7 +29,8 @@ export function timeoutError(p: Pending): GuestApiError {
     sendsInDoubt.inc();
     return new GuestApiError(
       'timeout',
-      'Genesys did not confirm the message in time; it may have been delivered. Retry with the same Idempotency-Key: a delivered message is never sent twice.',
+      'Genesys did not confirm the message in time; it may have been delivered. ' +
+        'Retry with the same Idempotency-Key: a delivered message is never sent twice.',
     );
   }
   return new GuestApiError('timeout', 'Genesys did not answer in time; please retry.');

@@ -196,7 +196,8 @@ function onError(t: InboundTarget, frame: Extract<InboundFrame, { kind: 'error' 
   else if ('ambiguous' in target) {
     t.logger.warn(
       { ...log, candidates: target.ambiguous },
-      'Genesys reported an error without tracingId that more than one request could have caused; left to their own replies and deadlines',
+      'Genesys reported an error without tracingId that more than one request could have caused; ' +
+        'left to their own replies and deadlines',
     );
   } else t.logger.warn(log, 'Genesys reported an error for no waiting request; dropped');
 }

@@ -55,7 +55,9 @@ export class GuestApiHealth {
   failed(error: GuestApiError): void {
     const detail =
       error.failure === 'handshake_refused'
-        ? `Genesys refused the guest WebSocket handshake (HTTP 403) at ${this.options.webMessagingUrl}. Check GENESYS_DEPLOYMENT_ID, that the deployment is active, and that GENESYS_ORIGIN (${this.options.origin}) is one of its allowed domains.`
+        ? `Genesys refused the guest WebSocket handshake (HTTP 403) at ${this.options.webMessagingUrl}. ` +
+          'Check GENESYS_DEPLOYMENT_ID, that the deployment is active, ' +
+          `and that GENESYS_ORIGIN (${this.options.origin}) is one of its allowed domains.`
         : `The guest WebSocket at ${this.options.webMessagingUrl} could not be opened: ${error.message}`;
     this.refused = true;
     this.check.set({ ok: false, detail }, { level: 'error', fields: { genesysCode: error.logDetail?.genesysCode } });

@@ -85,7 +85,8 @@ export class GuestSocket {
           status === 403
             ? new GuestApiError(
                 'handshake_refused',
-                'Genesys refused the chat connection. Check GENESYS_DEPLOYMENT_ID, that the deployment is active, and that GENESYS_ORIGIN is one of its allowed domains.',
+                'Genesys refused the chat connection. Check GENESYS_DEPLOYMENT_ID, that the deployment is active, ' +
+                  'and that GENESYS_ORIGIN is one of its allowed domains.',
                 { genesysCode: status },
               )
             : new GuestApiError('unavailable', 'Genesys chat service is unavailable; please retry shortly.', {

@@ -171,7 +171,8 @@ export class GuestHistory {
     if (response.status !== 200) {
       throw new GuestApiError('unavailable', 'Genesys could not return the conversation history; please retry.', {
         genesysCode: response.status,
-        genesysText: `${response.headers['inin-correlation-id'] ?? ''} ${String(JSON.stringify(response.data)).slice(0, 500)}`,
+        genesysText:
+          `${response.headers['inin-correlation-id'] ?? ''} ` + String(JSON.stringify(response.data)).slice(0, 500),
       });
     }
     const parsed = historySchema.safeParse(response.data);
