@@ -26,39 +26,20 @@ import type { Logger } from '../observability/logger';
 import { autoStart } from './autoStart';
 import { capabilitiesOf } from './capabilities';
 import type { CustomerSignIn } from './signIn';
-import {
-  messageIdFor,
-  requestFingerprint,
-  answerOf,
-  checkText,
-  MAX_TEXT_BYTES,
-  SEND_LEASE_MS,
-  SEND_LEASE_RENEW_MS,
-  SendLedger,
-  type KeyedSend,
-  takeSharedSendTurn,
-} from './sending';
+import { MAX_TEXT_BYTES } from './sending';
+import { GuestMessages } from './guestMessages';
+import { sessionOf, stateOf } from './sessionState';
 import { givenAttributes } from './startInput';
-import { sessionKeyOf, type SharedStore } from '../store';
-import {
-  bornAtOf,
-  type Revocations,
-  fingerprint,
-  ROUTING_KEY,
-  undeliveredAttributes,
-  type SessionClaims,
-  type SessionState,
-  type SessionTokens,
-} from './tokens';
+import type { SharedStore } from '../store';
+import { type Revocations, ROUTING_KEY, type SessionClaims, type SessionState, type SessionTokens } from './tokens';
 
 /**
  * The guest's chat as the public API sees it: sessions, attributes and
  * messages, on top of the Guest API session hub. All state a later request
  * needs travels in the sealed session token, so any instance can serve it.
+ * Sending a message is guestMessages.ts's; what a re-issued token carries
+ * over is sessionState.ts's.
  */
-
-/** How long an Idempotency-Key is remembered: a retry within this window never sends twice. */
-const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
 
 type MessengerFeatureSource = { get(): Promise<MessengerFeatures> };
 
@@ -77,15 +58,9 @@ interface GuestChatDeps {
   now?: () => number;
 }
 
-interface Sent {
-  message: NormalizedMessage;
-  /** Fingerprint of the attributes this send delivered, if it carried any. */
-  delivered?: string;
-}
-
 export class GuestChat {
-  /** Keyed sends: claimed, proven and remembered in the store (sendLedger.ts). */
-  private readonly ledger: SendLedger;
+  /** Sending messages, once each under an Idempotency-Key (guestMessages.ts). */
+  private readonly messages: GuestMessages;
   /** Ends under way, by guest token: a DELETE that arrives meanwhile waits for the same one. */
   private readonly ending = new Map<string, Promise<'cleared' | 'closed' | 'already'>>();
 
@@ -96,18 +71,7 @@ export class GuestChat {
   constructor(private readonly deps: GuestChatDeps) {
     this.reserved = identityReservedKeys(deps.config.attributeKeys, deps.identity !== undefined);
     this.now = deps.now ?? Date.now;
-    const timeoutMs = deps.config.genesys.timeoutMs;
-    this.ledger = new SendLedger({
-      store: deps.store,
-      ttlMs: IDEMPOTENCY_TTL_MS,
-      // A live sender renews a short lease (a dead one lets go in seconds), for at most three request deadlines.
-      ...{ leaseMs: SEND_LEASE_MS, renewMs: SEND_LEASE_RENEW_MS, maxHoldMs: 3 * timeoutMs },
-      waitMs: timeoutMs,
-      // Genesys was too slow to confirm: for about another timeout,
-      // history may not show the message even if it arrived.
-      visibilityGraceMs: timeoutMs,
-      now: this.now,
-    });
+    this.messages = new GuestMessages({ ...deps, now: this.now });
   }
 
   // ------------------------------------------------------------------ sessions
@@ -286,93 +250,13 @@ export class GuestChat {
   // ------------------------------------------------------------------ messages
 
   /** `whileSending`: the caller's own work to do once the message is on its way to Genesys, before the echo. */
-  async send(
+  send(
     claims: SessionClaims,
     input: SendInput,
     idempotencyKey?: string,
     whileSending?: () => void,
   ): Promise<{ message: NormalizedMessage; sessionToken: string; routingKey: string; streamPosition: string }> {
-    const since = this.now();
-    if (input.text !== undefined) checkText(input.text);
-    const session = this.sessionOf(claims);
-    const next = (delivered: string | undefined): SessionState => ({
-      ...stateOf(claims, session),
-      deliveredFingerprint: delivered ?? claims.deliveredFingerprint,
-    });
-    // The answer's token is sealed while Genesys echoes the message (it needs nothing from the echo), off the
-    // request's critical path; sealed again only if the sign-in was renewed meanwhile (bench/README.md).
-    const early: { state?: SessionState; issued?: ReturnType<SessionTokens['issue']> } = {};
-    const sent = idempotencyKey
-      ? await this.ledger.run(
-          sessionKeyOf(claims.guestToken),
-          this.keyedSend(session, claims, input, messageIdFor(claims.guestToken, idempotencyKey)),
-        )
-      : await this.sendNow(session, claims, input, randomUUID(), (delivered) => {
-          early.state = next(delivered);
-          early.issued = this.deps.tokens.refreshed(claims, early.state);
-          early.issued.catch(() => undefined);
-          whileSending?.();
-        });
-    const state = next(sent.delivered);
-    // The early state came from the same `delivered`: only a sign-in renewed meanwhile makes it stale.
-    const reuse = early.issued && early.state!.signIn === state.signIn;
-    const issued = await (reuse ? early.issued! : this.deps.tokens.refreshed(claims, state));
-    return {
-      message: sent.message,
-      sessionToken: issued.token,
-      routingKey: claims.routingKey,
-      streamPosition: positionAt(since),
-    };
-  }
-
-  /** One message under an Idempotency-Key: sent at most once across retries and instances (sendLedger.ts). */
-  private keyedSend(
-    session: GuestSession,
-    claims: SessionClaims,
-    input: SendInput,
-    messageId: string,
-  ): KeyedSend<Sent> {
-    const answer = answerOf(input);
-    return {
-      messageId,
-      bornAt: bornAtOf(claims.anchor),
-      fingerprint: requestFingerprint(input),
-      describe: (sentAt) => ({ messageId, text: answer ? answer.text : input.text, payload: answer?.payload, sentAt }),
-      prove: (earlier) => session.proveDelivery(earlier),
-      send: () => this.sendNow(session, claims, input, messageId),
-      fromHistory: (proof) => ({ message: { ...proof.message, clientMessageId: messageId } }),
-    };
-  }
-
-  /**
-   * `whileSending` runs once the frame is handed to the socket,
-   * before the echo: work that can overlap Genesys's round trip.
-   */
-  private async sendNow(
-    session: GuestSession,
-    claims: SessionClaims,
-    input: SendInput,
-    messageId: string,
-    whileSending?: (delivered: string | undefined) => void,
-  ): Promise<Sent> {
-    // An ended conversation refuses messages; that is the guest's state, not Genesys failing.
-    if ((await session.ready()).readOnly) {
-      throw new AppError(
-        'conflict',
-        'The conversation has ended; start a new one with POST /guest-session and { "startNew": true }.',
-      );
-    }
-    // Counted only for a send that goes out: a retry answered from the ledger sends nothing.
-    await takeSharedSendTurn(this.deps.store, claims.guestToken, this.deps.config.genesys, this.now);
-    const customAttributes = undeliveredAttributes(claims);
-    const delivered = customAttributes ? fingerprint(customAttributes) : undefined;
-    const answer = answerOf(input);
-    const echo = answer
-      ? session.sendAnswer({ ...answer, messageId, customAttributes })
-      : session.sendText({ text: input.text, attachmentIds: input.attachmentIds, messageId, customAttributes });
-    whileSending?.(delivered);
-    // Our own id for the message, whether or not Genesys echoes it as channel.messageId (unverified).
-    return { message: { ...(await echo), clientMessageId: messageId }, delivered };
+    return this.messages.send(claims, input, idempotencyKey, whileSending);
   }
 
   async history(claims: SessionClaims, page: number, pageSize: number): Promise<Omit<HistoryPage, 'pageCount'>> {
@@ -414,9 +298,8 @@ export class GuestChat {
     return this.deps.signIns;
   }
 
-  /** The hub's session for these claims, signed in with their credentials unless it holds newer ones. */
   private sessionOf(claims: SessionState): GuestSession {
-    return this.deps.hub.session(claims.guestToken, claims.signIn);
+    return sessionOf(this.deps.hub, claims);
   }
 
   /**
@@ -450,25 +333,4 @@ export class GuestChat {
       authenticated: state.signIn !== undefined,
     };
   }
-}
-
-/**
- * The claims a re-issued token carries over (everything but the
- * expiry), with the session's newest sign-in (a renewed JWT).
- */
-function stateOf(claims: SessionState, session?: GuestSession): SessionState {
-  const { guestToken, origin, attributes, locked, deliveredFingerprint, maxCustomDataBytes, routingKey, anchor } =
-    claims;
-  const signIn = claims.signIn ? (session?.signIn.value ?? claims.signIn) : undefined;
-  return {
-    guestToken,
-    origin,
-    attributes,
-    locked,
-    deliveredFingerprint,
-    maxCustomDataBytes,
-    routingKey,
-    ...(anchor !== undefined ? { anchor } : {}),
-    ...(signIn ? { signIn } : {}),
-  };
 }
