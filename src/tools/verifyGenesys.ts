@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import axios from 'axios';
 import { baseUrlsFor, findRegion } from '../config/regions';
 import {
   clearFrame,
@@ -11,6 +10,7 @@ import {
 } from '../genesys/guest';
 import { RawConnection, type Frame } from './rawGuestConnection';
 import { agentFile, expirySlides, messageRate } from './verifyBudgets';
+import { checkHistory, featureOn, nullPaths, readConfig, reportConfig } from './verifyRest';
 import { verifySignIn } from './verifySignIn';
 
 /**
@@ -18,7 +18,8 @@ import { verifySignIn } from './verifySignIn';
  * deployment that reports, point by point, each protocol assumption this
  * service relies on (docs/genesys-protocol.md#unverified-points) and what
  * the deployment actually did. It talks to Genesys directly, the way the
- * service does, and looks at the raw frames.
+ * service does, and looks at the raw frames. The REST points are
+ * verifyRest.ts's, the budgets verifyBudgets.ts's, sign-in verifySignIn.ts's.
  */
 
 export interface VerifyTarget {
@@ -116,13 +117,6 @@ const KNOWN_CLASSES = new Set([
   'Error',
 ]);
 
-/** Paths of every `null` in a value, e.g. `body.durationSeconds`. */
-function nullPaths(value: unknown, path = ''): string[] {
-  if (value === null) return [path || '(root)'];
-  if (typeof value !== 'object') return [];
-  return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => nullPaths(v, path ? `${path}.${k}` : k));
-}
-
 const traced = (f: Frame | undefined) =>
   f === undefined ? 'no reply' : f.tracingId === undefined ? 'no tracingId' : 'tracingId present';
 
@@ -209,34 +203,6 @@ function tracingPoint(run: Run, point: string, reply: Frame | undefined): void {
     'tracingId copied from the request, or absent (both handled)',
     traced(reply),
     reply === undefined ? 'not checked' : reply.tracingId ? 'holds' : 'differs',
-  );
-}
-
-function featureOn(config: Record<string, unknown> | undefined, key: string): boolean {
-  const conversations = (
-    config?.messenger as { apps?: { conversations?: Record<string, { enabled?: boolean }> } } | undefined
-  )?.apps?.conversations;
-  return conversations?.[key]?.enabled === true;
-}
-
-function reportConfig(config: Record<string, unknown> | undefined, add: Run['add']): void {
-  add(
-    'config.json readable',
-    'HTTP 200 with the Messenger configuration',
-    config ? 'read' : 'not readable',
-    config ? 'holds' : 'differs',
-  );
-  if (!config) return;
-  const auth = config.auth as { enabled?: boolean; allowSessionUpgrade?: boolean } | undefined;
-  const upload =
-    (config.messenger as { fileUpload?: { modes?: unknown[] } } | undefined)?.fileUpload?.modes?.length ?? 0;
-  add(
-    'deployment features',
-    'read from config.json',
-    `autostart ${featureOn(config, 'autoStart')}, conversation clear ${featureOn(config, 'conversationClear')}, ` +
-      `file upload modes ${upload}, ` +
-      `auth ${auth?.enabled === true} (session upgrade ${auth?.allowSessionUpgrade === true})`,
-    'holds',
   );
 }
 
@@ -372,62 +338,6 @@ async function clear(run: Run): Promise<void> {
 
 function summary(target: VerifyTarget) {
   return { deploymentId: target.deploymentId, webMessagingUrl: target.webMessagingUrl, apiUrl: target.apiUrl };
-}
-
-async function readConfig(
-  target: VerifyTarget,
-  exchanges: Exchange[],
-  timeoutMs: number,
-): Promise<Record<string, unknown> | undefined> {
-  const base = target.cdnUrl.replace(/\/+$/, '');
-  const url = `${base}/webdeployments/v1/deployments/${encodeURIComponent(target.deploymentId)}/config.json`;
-  try {
-    const res = await axios.get(url, { timeout: timeoutMs, validateStatus: () => true, maxContentLength: 1024 * 1024 });
-    exchanges.push({ kind: 'rest', data: { method: 'GET', url, status: res.status, response: res.data } });
-    return res.status === 200 && typeof res.data === 'object' ? (res.data as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-async function checkHistory(
-  target: VerifyTarget,
-  jwt: string | undefined,
-  sent: { messageId: string; text: string },
-  exchanges: Exchange[],
-  add: (point: string, expected: string, observed: string, verdict: Verdict) => void,
-  timeoutMs: number,
-): Promise<void> {
-  const expected = '200 with entities, pageSize, pageNumber, total, pageCount; the message just sent in it';
-  if (!jwt) return add('history (REST)', expected, 'no guest JWT to read it with', 'not checked');
-  const url = `${target.apiUrl.replace(/\/+$/, '')}/api/v2/webmessaging/messages`;
-  const res = await axios
-    .get(url, {
-      params: { pageNumber: 1, pageSize: 25 },
-      headers: { Authorization: `bearer ${jwt}`, Origin: target.origin },
-      timeout: timeoutMs,
-      validateStatus: () => true,
-    })
-    .catch((error: Error) => ({ status: 0, data: error.message }));
-  exchanges.push({
-    kind: 'rest',
-    data: { method: 'GET', url: `${url}?pageNumber=1&pageSize=25`, status: res.status, response: res.data },
-  });
-  if (res.status !== 200) return add('history (REST)', expected, `HTTP ${res.status}`, 'differs');
-  const body = res.data as { entities?: { text?: string; channel?: { messageId?: string } }[] };
-  const keys = Object.keys(body ?? {})
-    .sort()
-    .join(', ');
-  const byId = body.entities?.some((e) => e.channel?.messageId === sent.messageId);
-  const byText = body.entities?.some((e) => e.text === sent.text);
-  const nulls = [...new Set(nullPaths(body.entities ?? []).map((p) => p.replace(/^\d+\./, '')))];
-  add(
-    'history (REST)',
-    expected,
-    `keys: ${keys}; sent message found ${byId ? 'by its id' : byText ? 'by its text only' : 'not at all'}; ` +
-      `nulls: ${nulls.join(', ') || 'none'}`,
-    byText || byId ? 'holds' : 'differs',
-  );
 }
 
 /** The report as a table a person reads. */
