@@ -145,6 +145,29 @@ module.exports = tseslint.config(
     },
   },
   {
+    // The service's own modules are held to 400 lines, as an error. A lint rule rather than a test
+    // that counts lines: it fails `npm run lint` (the first step of `npm test`) and shows in the
+    // editor while the file grows, next to the width rule below, instead of surfacing later in jest.
+    // The simulator and the client keep the warning at 500.
+    files: ['src/**/*.ts'],
+    rules: { 'max-lines': ['error', { max: 400 }] },
+  },
+  {
+    // No line in src/ over 120 characters: Prettier wraps code, comments and strings are wrapped
+    // by hand (a string cut into concatenated pieces keeps its value). A URL cannot be cut.
+    files: ['src/**/*.ts'],
+    // TEMPORARY: these files are being changed elsewhere right now and still have long lines.
+    // Their owners wrap them and take them off this list; do not add to it.
+    ignores: [
+      'src/http/app.ts',
+      'src/http/routes/**',
+      'src/http/spec/**',
+      'src/genesys/guest/link/sessionLink.ts',
+      'src/genesys/guest/guestSession.ts',
+    ],
+    rules: { 'max-len': ['error', { code: 120, ignoreUrls: true }] },
+  },
+  {
     // A React hook's body is one component's state and its callbacks, read top to bottom; the hooks
     // are split by concern into files (useChat, useUploads, conversation) rather than cut to 80 lines.
     files: ['client/src/react/use*.ts'],
