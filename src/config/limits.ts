@@ -54,7 +54,8 @@ export const limitsEnv = {
   ),
   UPLOADS_PER_IP: intFrom('UPLOADS_PER_IP', 4, 1, 10_000).meta(
     limit(
-      'File uploads one client IP runs at once, so one client cannot take every slot; past it, `429` with `Retry-After`.',
+      'File uploads one client IP runs at once, so one client cannot take every slot; past it, `429` with ' +
+        '`Retry-After`.',
       "Behind a proxy, set `TRUST_PROXY` so that the IP is the client's.",
     ),
   ),

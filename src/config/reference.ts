@@ -88,7 +88,9 @@ const anchor = (title: string) =>
     .replace(/[^a-z0-9 -]/g, '')
     .replace(/ /g, '-');
 
-/** docs/configuration.md: every variable, by group, with its description, default, bounds and whether it is required. */
+/**
+ * docs/configuration.md: every variable, by group, with its description, default, bounds and whether it is required.
+ */
 export function configurationMarkdown(variables = configurationVariables()): string {
   const names = new Set(variables.map((v) => v.name));
   const groups = Object.entries(VARIABLE_GROUPS).filter(([group]) => variables.some((v) => v.group === group));
@@ -105,7 +107,8 @@ export function configurationMarkdown(variables = configurationVariables()): str
       `\`${REGENERATE}\`, which writes this page and \`.env.example\` anew; \`test/config/documentation.test.ts\` ` +
       'fails when either differs from what the schema says.',
     '## A first deployment',
-    `These ${firstDeployment.length} are required; every other variable has a default or turns a feature off when unset:`,
+    `These ${firstDeployment.length} are required; every other variable has a default or turns a feature off when ` +
+      `unset:`,
     firstDeployment
       .map((v) => `- [${code(v.name)}](#${v.name.toLowerCase()}): ${linkNames(v.summary, names, v.name)}`)
       .join('\n'),

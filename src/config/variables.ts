@@ -22,9 +22,11 @@ const genesys = {
       group: 'genesys',
       required: true,
       summary:
-        'Region domain (mypurecloud.com, mypurecloud.ie, usw2.pure.cloud, ...) or its AWS name (us-east-1, eu-west-1, ...).',
+        'Region domain (mypurecloud.com, mypurecloud.ie, usw2.pure.cloud, ...) or its AWS name (us-east-1, ' +
+        'eu-west-1, ...).',
       details:
-        'All 18 Genesys Cloud regions are known, in any case and with `_` for `-`; any other value is refused with the list of valid ones.',
+        'All 18 Genesys Cloud regions are known, in any case and with `_` for `-`; any other value is refused with ' +
+        'the list of valid ones.',
       values: REGIONS.flatMap((r) => [r.domain, r.awsRegion]),
     }),
   ),
@@ -40,7 +42,8 @@ const genesys = {
       group: 'genesys',
       required: 'when CORS_ALLOWED_ORIGINS has no exact origin',
       summary:
-        "The Origin the service presents on the guest WebSocket; it must be one of the deployment's allowed domains if it restricts domains.",
+        "The Origin the service presents on the guest WebSocket; it must be one of the deployment's allowed domains " +
+        'if it restricts domains.',
       unset: 'the first exact `CORS_ALLOWED_ORIGINS` entry',
       example: 'https://shop.example.com',
     }),
@@ -90,7 +93,8 @@ const genesys = {
     doc({
       group: 'genesys',
       summary:
-        "Guest messages sent to Genesys per session per second; a burst is paced, not refused, and Genesys's own 429s are absorbed.",
+        "Guest messages sent to Genesys per session per second; a burst is paced, not refused, and Genesys's own " +
+        '429s are absorbed.',
       details:
         'Every `onMessage` frame counts: messages, typing, the autostart Join, ending a chat. Genesys announced 2 in ' +
         'December 2023; a copy of its limits page says 5.',
@@ -100,7 +104,8 @@ const genesys = {
     doc({
       group: 'genesys',
       summary:
-        "Guest API requests one upstream socket sends per minute, Genesys's per-connection budget as its limits page gives it.",
+        "Guest API requests one upstream socket sends per minute, Genesys's per-connection budget as its limits page " +
+        'gives it.',
       details: 'Half is kept for messages; attachment links and the rest share the other half.',
     }),
   ),
@@ -123,7 +128,8 @@ const http = {
       group: 'http',
       required: true,
       summary:
-        'Comma-separated origins of the websites that may call the service; `https://*.example.com` covers one label; `*` and `null` are refused.',
+        'Comma-separated origins of the websites that may call the service; `https://*.example.com` covers one ' +
+        'label; `*` and `null` are refused.',
       details:
         'Each is exact (`https://shop.example.com`, `http://localhost:3000`) or a one-label wildcard ' +
         '(`https://*.example.com` covers `https://shop.example.com`, not `https://a.b.example.com` nor ' +
@@ -140,7 +146,8 @@ const http = {
       required: true,
       secret: true,
       summary:
-        'At least 32 characters (`openssl rand -base64 48`) sealing the session tokens handed to browsers; a comma-separated list rotates keys: the first seals, all unseal.',
+        'At least 32 characters (`openssl rand -base64 48`) sealing the session tokens handed to browsers; a ' +
+        'comma-separated list rotates keys: the first seals, all unseal.',
       details: 'Every instance needs the same value.',
     }),
   ),
@@ -151,7 +158,8 @@ const http = {
     doc({
       group: 'http',
       summary:
-        'Express `trust proxy`: `false`, `true`, a hop count such as `1`, or addresses/subnets such as `10.0.0.0/8`; set it behind a load balancer so that client IPs are right.',
+        'Express `trust proxy`: `false`, `true`, a hop count such as `1`, or addresses/subnets such as `10.0.0.0/8`; ' +
+        'set it behind a load balancer so that client IPs are right.',
       details:
         'Client IPs (rate limits, logs) then come from `X-Forwarded-For`: give the number of proxies in front of the ' +
         'service, or their addresses. `true` trusts every hop, so a client that can reach the service directly picks ' +
@@ -175,7 +183,8 @@ const identity = {
       group: 'identity',
       secret: true,
       summary:
-        'Verify identity tokens from your own backend signed with HS256, with this secret of at least 32 characters; set this or IDENTITY_JWKS_URL, not both.',
+        'Verify identity tokens from your own backend signed with HS256, with this secret of at least 32 characters; ' +
+        'set this or IDENTITY_JWKS_URL, not both.',
     }),
   ),
   IDENTITY_JWKS_URL: baseUrl('IDENTITY_JWKS_URL', ['https:', 'http:']).meta(
@@ -212,7 +221,8 @@ const identity = {
     doc({
       group: 'identity',
       summary:
-        "Comma-separated callback URLs of your site's sign-in; a sign-in's `redirectUri` must be one of them exactly, else `400`.",
+        "Comma-separated callback URLs of your site's sign-in; a sign-in's `redirectUri` must be one of them " +
+        'exactly, else `400`.',
       unset: 'any http(s) URL on an origin `CORS_ALLOWED_ORIGINS` allows',
       example: 'https://shop.example.com/signed-in',
     }),
@@ -230,7 +240,8 @@ const attributes = {
   ATTRIBUTE_KEY_CUSTOMER_ID: attributeKey('customerId', "Custom-attribute key for an identity token's `sub`."),
   ATTRIBUTE_KEY_IDENTITY_VERIFIED: attributeKey(
     'identityVerified',
-    'Custom-attribute key the service sets to `"true"` after verifying an identity token; the browser can never set it.',
+    'Custom-attribute key the service sets to `"true"` after verifying an identity token; the browser can never set ' +
+      'it.',
   ),
   ATTRIBUTE_KEY_IDENTITY_ISSUER: attributeKey(
     'identityIssuer',
@@ -285,7 +296,8 @@ const observability = {
     doc({
       group: 'observability',
       summary:
-        "Turn on OpenTelemetry tracing, exported with OTLP over HTTP: the collector's base URL (spans go to `{url}/v1/traces`).",
+        "Turn on OpenTelemetry tracing, exported with OTLP over HTTP: the collector's base URL (spans go to " +
+        '`{url}/v1/traces`).',
       details:
         'Incoming `traceparent` headers are continued either way, and log lines of a traced request carry ' +
         '`trace_id` and `span_id` ([docs/operations.md](operations.md#traces)).',
@@ -320,7 +332,8 @@ const redis = {
       group: 'redis',
       required: 'for more than one instance (or REDIS_SENTINELS or REDIS_CLUSTER_NODES)',
       summary:
-        'The shared store for running more than one instance: `redis://` or `rediss://` (TLS), with any password in the URL.',
+        'The shared store for running more than one instance: `redis://` or `rediss://` (TLS), with any password in ' +
+        'the URL.',
       details:
         'The instances then share idempotency records, sends in doubt, rate limits, ended sessions and stream ' +
         'tickets; `/readyz` checks it. Set one of `REDIS_URL`, `REDIS_SENTINELS` and `REDIS_CLUSTER_NODES`.',
@@ -346,7 +359,9 @@ const redis = {
   REDIS_SENTINELS: text().meta(
     doc({
       group: 'redis',
-      summary: `${REDIS_INSTEAD}: the Sentinels (\`host:port\`, comma-separated) that watch the primary named REDIS_SENTINEL_NAME.`,
+      summary:
+        `${REDIS_INSTEAD}: the Sentinels (\`host:port\`, comma-separated) that watch the primary named ` +
+        `REDIS_SENTINEL_NAME.`,
       details: "The service follows a failover to the new primary (the README's Scaling out says what one may lose).",
       example: 'sentinel-1:26379,sentinel-2:26379,sentinel-3:26379',
     }),
@@ -362,7 +377,9 @@ const redis = {
   REDIS_CLUSTER_NODES: text().meta(
     doc({
       group: 'redis',
-      summary: `${REDIS_INSTEAD}: some nodes of a Redis Cluster (\`host:port\`, comma-separated); the rest are discovered.`,
+      summary:
+        `${REDIS_INSTEAD}: some nodes of a Redis Cluster (\`host:port\`, comma-separated); the rest are ` +
+        `discovered.`,
       details: "Every key of one session carries the session's hash tag (`{…}`), so that its records live in one slot.",
       example: 'redis-1:6379,redis-2:6379,redis-3:6379',
     }),
