@@ -75,6 +75,13 @@ export const genesysRateLimited = new Counter({
   registers,
 });
 
+export const guestLinkTransitions = new Counter({
+  name: 'genesys_bff_guest_link_transitions_total',
+  help: "Changes of a guest session's upstream link state (linkState.ts), by the state left and the state entered.",
+  labelNames: ['from', 'to'] as const,
+  registers,
+});
+
 export const streamsOpen = new Gauge({
   name: 'genesys_bff_streams_open',
   help: 'Live streams (GET /messages/stream) open now.',

@@ -40,10 +40,8 @@ export type { GuestEvent } from './desk';
 
 export class GuestSession {
   readonly token: string;
-  private info?: SessionResponse;
   private readonly listeners = new Set<(event: GuestEvent) => void>();
-  private dead?: GuestApiError;
-  /** Set while this service ends the chat: Genesys closing the connection then is the end asked for, not a reason to reconnect. */
+  /** While this service ends the chat, Genesys closing the connection is the end asked for: no reason to reconnect. */
   private ending = false;
   private lastTypingAt = -Infinity;
   /** When Genesys ends the session if nothing happens: it slides with every message (sessionExpiry.ts). */
@@ -66,7 +64,7 @@ export class GuestSession {
     this.now = options.now ?? Date.now;
     this.lastUsedAt = this.now();
     this.expiry = new SessionExpiry(this.now, () =>
-      this.dead || !this.isReady ? Promise.resolve() : this.echo().then(() => undefined),
+      this.isDead || !this.isReady ? Promise.resolve() : this.echo().then(() => undefined),
     );
     const read = options.readNewestHistory;
     this.signIn = new GuestSignIn(options.renewSignIn);
@@ -78,7 +76,7 @@ export class GuestSession {
         current: () => this.link.current(),
         isReady: () => this.link.isReady(),
         wake: () => this.link.wake(),
-        dead: () => this.dead,
+        dead: () => this.link.dead(),
       },
       options.requestTimeoutMs,
       { messagesPerSecond: options.messagesPerSecond ?? 2, requestsPerMinute: options.requestsPerMinute ?? 60 },
@@ -94,8 +92,10 @@ export class GuestSession {
       emit: (event) => this.emit(event),
       die: (error) => this.die(error),
       updateInfo: (change) => {
-        this.info = change(this.info);
-        if (this.info) this.expiry.reported(this.info.durationSeconds, this.info.expirationDate);
+        const info = change(this.link.info);
+        if (!info) return;
+        this.link.describe(info);
+        this.expiry.reported(info.durationSeconds, info.expirationDate);
       },
       expiryReported: (durationSeconds, expirationDate) => this.expiry.reported(durationSeconds, expirationDate),
       closingByServer: () => {
@@ -118,22 +118,17 @@ export class GuestSession {
       ledger: this.ledger,
       inbound: this.inbound,
       listeners: () => this.listeners.size,
-      info: () => this.info,
       configure: () => this.configure(false),
-      configured: (info) => {
-        this.info = info;
-        this.expiry.reported(info.durationSeconds, info.expirationDate);
-      },
+      configured: (info) => this.expiry.reported(info.durationSeconds, info.expirationDate),
       emit: (event) => this.emit(event),
       die: (error) => this.die(error),
-      dead: () => this.dead,
       now: this.now,
     });
   }
 
   /** The last SessionResponse, if the session has been configured. */
   get state(): SessionResponse | undefined {
-    return this.info;
+    return this.link.info;
   }
 
   get isReady(): boolean {
@@ -147,14 +142,14 @@ export class GuestSession {
 
   /** For sessionOwnership.ts: the socket is open or opening; a request waits on Genesys. */
   get holdsSocket(): boolean {
-    return !this.dead && (this.link.isReady() || this.link.isConnecting);
+    return !this.isDead && (this.link.isReady() || this.link.isConnecting);
   }
   get hasRequestsInFlight(): boolean {
     return this.desk.size > 0;
   }
 
   get isDead(): boolean {
-    return this.dead !== undefined;
+    return this.link.dead() !== undefined;
   }
 
   touch(): void {
@@ -163,11 +158,13 @@ export class GuestSession {
 
   // ------------------------------------------------------------ public actions
 
-  /** Connects and configures (or resumes) the session, within the request deadline even while streams keep a longer reconnect going. */
+  /** Connects and configures (or resumes) the session within the request deadline, though streams may wait longer. */
   ready(): Promise<SessionResponse> {
     this.touch();
-    if (this.dead) return Promise.reject(this.dead);
-    if (this.isReady && this.info) return Promise.resolve(this.info);
+    const dead = this.link.dead();
+    if (dead) return Promise.reject(dead);
+    const info = this.link.info;
+    if (this.isReady && info) return Promise.resolve(info);
     return withDeadline(
       this.link.connect(),
       this.options.requestTimeoutMs,
@@ -180,16 +177,14 @@ export class GuestSession {
     await this.ready();
     await this.desk.request('close', (t) => closeSessionFrame({ token: this.token, tracingId: t }));
     this.jwt.forget();
-    this.info = await this.configure(true);
-    return this.info;
+    return this.described(await this.configure(true));
   }
 
-  /** Signs the customer in on this session's socket (authenticated messaging step-up): the conversation goes on, signed in. */
+  /** Signs the customer in on this session's socket (authenticated messaging step-up); the conversation goes on. */
   async upgrade(signIn: GenesysSignIn): Promise<SessionResponse> {
     await this.ready();
     this.signIn.replace(signIn);
-    this.info = await this.configure(false);
-    return this.info;
+    return this.described(await this.configure(false));
   }
 
   /** The customer signed out here: live streams hear it, and the session leaves service. */
@@ -241,7 +236,7 @@ export class GuestSession {
     );
   }
 
-  /** Guest typing, at most once per cooldown (Genesys asks for one per 5 s); resolves once written (no reply comes), false when throttled. */
+  /** Guest typing, at most once per cooldown (Genesys asks for 5 s): true once written (no reply comes), else false. */
   async sendTyping(): Promise<boolean> {
     this.touch();
     const now = this.now();
@@ -270,8 +265,10 @@ export class GuestSession {
   /** Closes the connections at Genesys (closeSession) and the socket; the conversation stays open for the agent. */
   async close(): Promise<void> {
     await this.ready();
-    this.info = await this.whileEnding(
-      this.desk.request<SessionResponse>('close', (t) => closeSessionFrame({ token: this.token, tracingId: t })),
+    this.described(
+      await this.whileEnding(
+        this.desk.request<SessionResponse>('close', (t) => closeSessionFrame({ token: this.token, tracingId: t })),
+      ),
     );
     this.disconnect();
   }
@@ -318,12 +315,12 @@ export class GuestSession {
    * makes a new object for the token's next request.
    */
   retire(reason: string): void {
-    if (!this.dead)
-      this.dead = new GuestApiError('unavailable', `The connection to Genesys was ${reason}; please retry.`);
+    if (!this.isDead)
+      this.link.end(new GuestApiError('unavailable', `The connection to Genesys was ${reason}; please retry.`));
     this.disconnect(reason);
   }
 
-  /** Another instance owns the session now (sessionOwnership.ts): streams here reconnect through the proxy; the socket closes. */
+  /** Another instance owns the session (sessionOwnership.ts): the socket closes, streams reconnect via the proxy. */
   handOver(): void {
     this.emit({
       type: 'session',
@@ -353,13 +350,18 @@ export class GuestSession {
     );
   }
 
+  /** The session's end: the link goes `dead` (its socket closes), what waits fails, and streams hear why. */
   private die(error: GuestApiError): void {
-    if (this.dead) return;
-    this.dead = error;
+    if (!this.link.end(error)) return;
     this.desk.failAll(error);
     this.emit({ type: 'session', state: error.endState, detail: error.message });
-    this.link.close();
     this.options.onDead?.(this);
+  }
+
+  /** What Genesys said of the session, held by the link as its `info`. */
+  private described(info: SessionResponse): SessionResponse {
+    this.link.describe(info);
+    return info;
   }
 
   private async whileEnding<T>(request: Promise<T>): Promise<T> {

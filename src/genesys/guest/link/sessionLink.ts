@@ -1,4 +1,5 @@
 import type { Logger } from '../../../observability/logger';
+import { guestLinkTransitions } from '../../../observability/metrics';
 import {
   type DeliveryLedger,
   type ReadNewestPage,
@@ -13,6 +14,17 @@ import type { GenesysSignIn } from '../rest';
 import { GuestApiError, type SessionResponse } from '../protocol';
 import { GuestSocket, type SocketClosed } from './guestSocket';
 import { RECONNECT_ATTEMPTS_FOR_REQUESTS, withRetries } from './reconnect';
+import {
+  attemptOf,
+  endOf,
+  heldOf,
+  isClosedByServer,
+  isConfigured,
+  socketOf,
+  transition,
+  type LinkEvent,
+  type LinkState,
+} from './linkState';
 
 /**
  * A guest session's one upstream socket: opened and configured on demand,
@@ -60,32 +72,30 @@ interface LinkOwner {
   readonly ledger: DeliveryLedger;
   readonly inbound: InboundTarget;
   listeners(): number;
-  info(): SessionResponse | undefined;
   /** Sends the configure frame this session needs (anonymous or signed in) and waits for its answer. */
   configure(): Promise<SessionResponse>;
+  /** Told before the link holds `info` as configured. */
   configured(info: SessionResponse): void;
   emit(event: GuestEvent): void;
+  /** Ends the session; GuestSession ends the link with it (`end`). */
   die(error: GuestApiError): void;
-  dead(): GuestApiError | undefined;
+  /** An end the owner keeps itself, apart from the link's `dead` state (a stand-in for the session may). */
+  dead?(): GuestApiError | undefined;
   now(): number;
+}
+
+/** A connect, or a configure again, under way: later callers join its promise. */
+interface Attempt {
+  promise: Promise<SessionResponse>;
 }
 
 /** A 401 mid-session configures again at most this often; one more within it fails the refused request. */
 const REAUTH_COOLDOWN_MS = 10_000;
 
 export class SessionLink implements DeskSocket {
-  private socket?: GuestSocket;
-  private isConfigured = false;
-  private connecting?: Promise<SessionResponse>;
-  /** Genesys said it is closing this connection: a stream is not reconnected behind its back. */
-  closedByServer = false;
+  /** Socket, configuration, attempt under way, the session's end: one value, changed only by `apply` (linkState.ts). */
+  private state: LinkState<GuestSocket, Attempt> = { kind: 'idle' };
   private lastReconfigureAt = -Infinity;
-  /**
-   * While a reconnect is not yet announced, what the new socket brings for streams waits here and follows
-   * `reconnected`: a stream then catches up from where it was when the old socket dropped, not from a message
-   * that overtook what it missed.
-   */
-  private unannounced?: GuestEvent[];
   private readonly inbound: InboundTarget;
 
   constructor(
@@ -94,27 +104,59 @@ export class SessionLink implements DeskSocket {
   ) {
     this.inbound = {
       ...owner.inbound,
+      // While a reconnect is not yet announced, what the new socket brings for streams is held and follows
+      // `reconnected`: a stream then catches up from where it was when the old socket dropped, not from a
+      // message that overtook what it missed.
       emit: (event) => {
-        if (this.unannounced && event.type !== 'session') this.unannounced.push(event);
+        const held = heldOf(this.state);
+        if (held && event.type !== 'session') held.push(event);
         else owner.inbound.emit(event);
       },
     };
   }
 
   current(): GuestSocket | undefined {
-    return this.socket;
+    return socketOf(this.state);
   }
 
   isReady(): boolean {
-    return this.isConfigured && (this.socket?.isOpen ?? false);
+    return isConfigured(this.state) && (this.current()?.isOpen ?? false);
   }
 
   get isConnecting(): boolean {
-    return this.connecting !== undefined;
+    return attemptOf(this.state) !== undefined;
+  }
+
+  /** What Genesys last said of the session (its SessionResponse), once configured. */
+  get info(): SessionResponse | undefined {
+    return this.state.info;
+  }
+
+  /** Genesys said it is closing this connection: a stream is not reconnected behind its back. */
+  get closedByServer(): boolean {
+    return isClosedByServer(this.state);
+  }
+
+  /** Inbound dispatch marks the current socket as one Genesys closes (ConnectionClosedEvent, logout). */
+  set closedByServer(closing: boolean) {
+    if (closing) this.apply({ type: 'closedByServer' });
   }
 
   dead(): GuestApiError | undefined {
-    return this.owner.dead();
+    return endOf(this.state) ?? this.owner.dead?.();
+  }
+
+  /** Genesys described the session anew: held as the link's `info`. */
+  describe(info: SessionResponse): void {
+    this.apply({ type: 'infoChanged', info });
+  }
+
+  /** The session ended or left service: the socket closes and nothing reopens it. False when it had ended already. */
+  end(error: GuestApiError): boolean {
+    const socket = this.current();
+    if (!this.apply({ type: 'sessionEnded', error })) return false;
+    socket?.close();
+    return true;
   }
 
   wake(): void {
@@ -123,12 +165,15 @@ export class SessionLink implements DeskSocket {
 
   /** Starts (or joins) connecting and configuring, with bounded retries. */
   connect(): Promise<SessionResponse> {
-    const dead = this.owner.dead();
+    const dead = this.dead();
     if (dead) return Promise.reject(dead);
-    this.connecting ??= this.connectWithRetries().finally(() => {
-      this.connecting = undefined;
-    });
-    return this.connecting;
+    const under = attemptOf(this.state);
+    if (under) return under.promise;
+    const isReconnect = this.info !== undefined;
+    const attempt = {} as Attempt;
+    this.apply({ type: 'connectRequested', attempt });
+    attempt.promise = this.connectWithRetries(attempt, isReconnect).finally(() => this.settled(attempt));
+    return attempt.promise;
   }
 
   /**
@@ -151,44 +196,65 @@ export class SessionLink implements DeskSocket {
    * requests wait meanwhile and go out once it is done. Joins a connect under way.
    */
   reconfigure(): Promise<SessionResponse> {
-    if (this.connecting || !this.isReady()) return this.connect();
-    const socket = this.socket;
-    this.isConfigured = false;
-    this.connecting = (async () => {
+    const socket = this.current();
+    if (attemptOf(this.state) || !this.isReady() || !socket) return this.connect();
+    const attempt = {} as Attempt;
+    this.apply({ type: 'reconfigureRequested', attempt });
+    attempt.promise = (async () => {
       try {
         const info = await this.owner.configure();
-        if (this.socket !== socket)
+        if (this.current() !== socket)
           throw new GuestApiError('connection_lost', 'The connection to Genesys dropped while configuring.');
         this.owner.configured(info);
-        this.isConfigured = true;
+        this.apply({ type: 'sessionConfigured', info });
         this.owner.desk.flush();
         return info;
       } catch (error) {
         const e = error as GuestApiError;
         if (e.fatalForSession) this.owner.die(e);
-        else if (socket) {
+        else {
           this.abandon(socket);
           this.owner.desk.failAll(e, (p) => !p.written);
         }
         throw e;
       }
-    })().finally(() => {
-      this.connecting = undefined;
-    });
-    return this.connecting;
+    })().finally(() => this.settled(attempt));
+    return attempt.promise;
   }
 
   /** Closes the socket; the Genesys session is not ended. */
   close(): void {
-    this.isConfigured = false;
-    this.socket?.close();
-    this.socket = undefined;
+    const socket = this.current();
+    if (!socket) return;
+    this.apply({ type: 'socketClosed', socket });
+    socket.close();
   }
 
-  private async connectWithRetries(): Promise<SessionResponse> {
+  /**
+   * The one place the link's state changes: the event is allowed or refused by `transition` (linkState.ts),
+   * and a change of kind is logged and counted. False when refused: the state stays as it was.
+   */
+  private apply(event: LinkEvent<GuestSocket, Attempt>): boolean {
+    const from = this.state;
+    const next = transition(from, event);
+    if (!next) return false;
+    this.state = next;
+    if (next.kind !== from.kind) {
+      this.options.logger.debug({ event: event.type, from: from.kind, to: next.kind }, 'guest link state changed');
+      guestLinkTransitions.inc({ from: from.kind, to: next.kind });
+    }
+    return true;
+  }
+
+  /** The attempt's promise settled; a socket it left unconfigured is closed, not kept open beside nothing. */
+  private settled(attempt: Attempt): void {
+    const socket = this.current();
+    this.apply({ type: 'attemptSettled', attempt });
+    if (socket && this.current() !== socket) socket.close();
+  }
+
+  private async connectWithRetries(attempt: Attempt, isReconnect: boolean): Promise<SessionResponse> {
     const window = this.options.reconnectWindowMs ?? 300_000;
-    const isReconnect = this.owner.info() !== undefined;
-    if (isReconnect) this.unannounced ??= [];
     try {
       return await withRetries(
         async () => {
@@ -198,8 +264,8 @@ export class SessionLink implements DeskSocket {
             // A drop while history was checked found this loop still running and started none: go round again.
             if (!this.isReady())
               throw new GuestApiError('connection_lost', 'The connection to Genesys dropped again while reconnecting.');
-            const held = this.unannounced ?? [];
-            this.unannounced = undefined;
+            const held = heldOf(this.state) ?? [];
+            this.apply({ type: 'reconnectAnnounced' });
             this.owner.emit({ type: 'session', state: 'reconnected' });
             for (const event of held) this.owner.emit(event);
           }
@@ -207,22 +273,22 @@ export class SessionLink implements DeskSocket {
           return info;
         },
         {
-          keepTrying: (e, attempt, startedAt) =>
+          keepTrying: (e, failures, startedAt) =>
             !e.fatalForSession &&
             e.failure !== 'handshake_refused' &&
             e.failure !== 'rate_limited' &&
             e.failure !== 'store_unavailable' &&
-            (attempt + 1 < RECONNECT_ATTEMPTS_FOR_REQUESTS ||
+            (failures + 1 < RECONNECT_ATTEMPTS_FOR_REQUESTS ||
               (this.owner.listeners() > 0 && this.owner.now() - startedAt < window)),
           onFirstRetry: () => {
             if (isReconnect) this.owner.emit({ type: 'session', state: 'reconnecting' });
           },
-          stopped: () => this.owner.dead(),
+          stopped: () => this.dead(),
           now: () => this.owner.now(),
         },
       );
     } catch (error) {
-      this.unannounced = undefined;
+      this.apply({ type: 'attemptFailed', attempt });
       const e = error as GuestApiError;
       if (e.fatalForSession || e.failure === 'handshake_refused') this.owner.die(e);
       else {
@@ -237,10 +303,8 @@ export class SessionLink implements DeskSocket {
     const { options, owner } = this;
     await options.beforeSocketOpen?.();
     // Retired while the budget was asked: nothing may reopen it.
-    const dead = owner.dead();
+    const dead = this.dead();
     if (dead) throw dead;
-    this.isConfigured = false;
-    this.closedByServer = false;
     const socket = new GuestSocket(
       {
         webMessagingUrl: options.webMessagingUrl,
@@ -250,13 +314,14 @@ export class SessionLink implements DeskSocket {
         pingIntervalMs: options.pingIntervalMs ?? 15_000,
         logger: options.logger,
       },
-      // A socket this link has moved on from may still deliver a late reply; it must not settle the current socket's requests.
+      // A socket this link has moved on from may still deliver a late reply; it must not settle the current
+      // socket's requests.
       (frame) => {
-        if (this.socket === socket) dispatchInbound(frame, this.inbound);
+        if (this.current() === socket) dispatchInbound(frame, this.inbound);
       },
       (closed) => this.onSocketClosed(socket, closed),
     );
-    this.socket = socket;
+    this.apply({ type: 'socketOpening', socket });
     owner.desk.newConnection();
     try {
       await socket.connect();
@@ -268,10 +333,10 @@ export class SessionLink implements DeskSocket {
     options.onSocketOpened?.();
     try {
       const info = await owner.configure();
-      if (this.socket !== socket)
+      if (this.current() !== socket)
         throw new GuestApiError('connection_lost', 'The connection to Genesys dropped while configuring.');
       owner.configured(info);
-      this.isConfigured = true;
+      this.apply({ type: 'sessionConfigured', info });
       return info;
     } catch (error) {
       this.abandon(socket);
@@ -281,22 +346,20 @@ export class SessionLink implements DeskSocket {
 
   /** A socket that never got configured is closed, not left open beside the next attempt's. */
   private abandon(socket: GuestSocket): void {
-    if (this.socket === socket) {
-      this.socket = undefined;
-      this.isConfigured = false;
-    }
+    this.apply({ type: 'socketClosed', socket });
     socket.close();
   }
 
   private onSocketClosed(socket: GuestSocket, closed: SocketClosed): void {
-    if (socket !== this.socket) return;
-    this.socket = undefined;
-    this.isConfigured = false;
+    if (socket !== this.current()) return;
+    const closedByServer = this.closedByServer;
+    this.apply({ type: 'socketClosed', socket });
     if (!closed.unexpected) return;
     this.options.logger.info({ code: closed.code }, 'guest socket closed by the other side');
     this.owner.desk.socketLost();
-    // Streams listening on a connection Genesys said it closes were told so by its ConnectionClosedEvent (inboundDispatch.ts).
-    const wanted = this.owner.desk.size > 0 || (this.owner.listeners() > 0 && !this.closedByServer);
-    if (wanted && !this.connecting && !this.owner.dead()) this.wake();
+    // Streams listening on a connection Genesys said it closes were told so by its ConnectionClosedEvent
+    // (inboundDispatch.ts).
+    const wanted = this.owner.desk.size > 0 || (this.owner.listeners() > 0 && !closedByServer);
+    if (wanted && !this.isConnecting && !this.dead()) this.wake();
   }
 }
