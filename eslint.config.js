@@ -162,8 +162,6 @@ module.exports = tseslint.config(
       'src/http/app.ts',
       'src/http/routes/**',
       'src/http/spec/**',
-      'src/genesys/guest/link/sessionLink.ts',
-      'src/genesys/guest/guestSession.ts',
     ],
     rules: { 'max-len': ['error', { code: 120, ignoreUrls: true }] },
   },

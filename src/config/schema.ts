@@ -4,7 +4,8 @@ import { parseOriginPattern } from './originAllowlist';
 import { checkRedirectUris } from './signInCallbacks';
 import { checkRedis, type RedisConfig } from './redisTopology';
 import { limitsOf, type LimitsConfig } from './limits';
-import { envSchema, LOG_LEVELS } from './variables';
+import { LOG_LEVELS } from './operationVariables';
+import { envSchema } from './variables';
 
 export type { RedisConfig, RedisNode, RedisTopology } from './redisTopology';
 
