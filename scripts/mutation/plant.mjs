@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Plants, by hand, a mutant the committed results hold as left (survived or not covered), runs jest on it, and
+// Plants, by hand, a mutant the committed record holds as left (mutation/results.json), runs jest on it, and
 // puts the source back: to see whether a new test kills it without a Stryker run (RELIABILITY.md#mutation-testing).
 //   node scripts/mutation/plant.mjs <module>:<line> [-- <jest arguments>]
 //   node scripts/mutation/plant.mjs <module> [-- <jest arguments>]      every mutant left in the module, one by one
@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 import { createRequire } from 'node:module';
-import { LEFT, ROOT, incrementalReport } from './results.mjs';
+import { ROOT, parseAt, readRecord } from './record.mjs';
 
 const require = createRequire(import.meta.url);
 const { judgesOf } = require('./judges.js');
@@ -26,38 +26,31 @@ if (!target) {
   process.exit(2);
 }
 const [module, lineText] = target.split(':');
-const report = incrementalReport().files[module];
+const report = readRecord().modules[module];
 if (!report) {
-  process.stderr.write(`${module}: no results in the incremental file\n`);
+  process.stderr.write(`${module}: no results in mutation/results.json\n`);
   process.exit(2);
 }
 
-/** Offsets of a location in `source` (1-based lines and columns, end exclusive). */
-function offsets(source, { start, end }) {
-  const lineStarts = [0];
-  for (let i = 0; i < source.length; i += 1) if (source[i] === '\n') lineStarts.push(i + 1);
-  return [lineStarts[start.line - 1] + start.column - 1, lineStarts[end.line - 1] + end.column - 1];
-}
-
 /**
- * The mutated text of `current`: the mutant's first line, unchanged, found nearest where it was recorded,
- * and the code it replaces at the same column there; undefined when either is gone.
+ * The mutated text of `current`: the mutant's first line (as recorded), unchanged, found nearest where it was
+ * recorded, and the code it replaces at the same column there; undefined when either is gone.
  */
 function planted(current, mutant) {
-  const { start } = mutant.location;
-  const [from, to] = offsets(report.source, mutant.location);
-  const original = report.source.slice(from, to);
-  const line = report.source.split('\n')[start.line - 1];
+  const { start } = parseAt(mutant.at);
   const lines = current.split('\n');
   let nearest;
   lines.forEach((text, i) => {
-    if (text === line && (nearest === undefined || Math.abs(i + 1 - start.line) < Math.abs(nearest + 1 - start.line)))
+    if (
+      text === mutant.line &&
+      (nearest === undefined || Math.abs(i + 1 - start.line) < Math.abs(nearest + 1 - start.line))
+    )
       nearest = i;
   });
   if (nearest === undefined) return undefined;
   const at = lines.slice(0, nearest).reduce((sum, text) => sum + text.length + 1, 0) + start.column - 1;
-  if (current.slice(at, at + original.length) !== original) return undefined;
-  return current.slice(0, at) + mutant.replacement + current.slice(at + original.length);
+  if (current.slice(at, at + mutant.original.length) !== mutant.original) return undefined;
+  return current.slice(0, at) + mutant.replacement + current.slice(at + mutant.original.length);
 }
 
 /** jest on `tests`, in its own process group (so that Ctrl-C here ends it too): its exit status and stderr. */
@@ -90,9 +83,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   });
 }
 
-const chosen = report.mutants.filter(
-  (m) => LEFT.includes(m.status) && (!lineText || m.location.start.line === Number(lineText)),
-);
+const chosen = report.left.filter((m) => !lineText || parseAt(m.at).start.line === Number(lineText));
 if (chosen.length === 0) {
   process.stderr.write(`${target}: no mutant left there\n`);
   process.exit(2);
@@ -101,7 +92,7 @@ const tests = jestArgs.length > 0 ? jestArgs : (judgesOf(module) ?? []);
 let survived = 0;
 try {
   for (const mutant of chosen) {
-    const what = `${module}:${mutant.location.start.line} ${mutant.mutatorName} → ${mutant.replacement.replace(/\s+/g, ' ').slice(0, 80)}`;
+    const what = `${module}:${parseAt(mutant.at).start.line} ${mutant.mutator} → ${mutant.replacement.replace(/\s+/g, ' ').slice(0, 80)}`;
     const text = planted(current, mutant);
     if (text === undefined) {
       process.stdout.write(`NOT FOUND ${what} (the code it replaces is no longer in the module)\n`);

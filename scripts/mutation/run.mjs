@@ -1,39 +1,75 @@
 #!/usr/bin/env node
-// Mutation testing of src/, incremental (stryker.config.json; RELIABILITY.md#mutation-testing).
+// Mutation testing of src/ (stryker.config.json; RELIABILITY.md#mutation-testing).
 //   node scripts/mutation/run.mjs changed          npm run test:mutation:changed (CI, .ci/run)
 //   node scripts/mutation/run.mjs modules a.ts,b.ts   those modules, in one run
 //   node scripts/mutation/run.mjs all              npm run test:mutation: every module, area by area
-//   node scripts/mutation/run.mjs confirm [a.ts,b.ts]  re-tests the verdicts that rest on time alone (every run does)
-//   node scripts/mutation/run.mjs trim             shortens the file's failure messages (every run does)
-// Every run reads and rewrites reports/stryker-incremental.json, which is committed: Stryker re-tests
-// only the mutants whose code or covering tests changed and keeps every other module's results.
+//   node scripts/mutation/run.mjs confirm [a.ts,b.ts]  re-tests the verdicts that rest on time alone (every run does;
+//                                                  needs the local cache of the run that gave them)
+//   node scripts/mutation/run.mjs carry <rev> [old=new ...] [--note <text>] [--force]
+//   node scripts/mutation/run.mjs drop <module> [...]
+//
+// The results are committed as a compact record, mutation/results.json (scripts/mutation/record.mjs): per
+// module a hash of its source, a hash of each suite that killed one of its mutants, its counts and score, and
+// each mutant left with the reason it is harmless (written there by hand; `npm run mutation:table` prints the
+// table from it). Every Stryker run rewrites the record of the modules it mutated, keeping the reasons of the
+// mutants still left. Stryker's incremental file (reports/stryker-incremental.json) is only a local cache, not
+// committed: when present, Stryker re-tests only the mutants whose code or covering tests changed.
 // Each module is judged by its area's suites (scripts/mutation/judges.js), passed as --testFiles.
 //
-// `changed` mutates the src/ modules that changed since the incremental file was written:
-// - a module the file holds: its source differs from the source the file recorded (no git needed);
-// - a module the file does not hold yet: changed or added since the commit that last wrote the
-//   file (git diff), or not committed yet; the others are listed as never mutated;
-// - a module with a mutant killed by a test file that has changed since.
-// Nothing changed: it says so and exits 0 in seconds. Otherwise it fails when Stryker fails, when a
-// module it mutated scores under the break threshold (judged per module, not over every result the
-// file holds, which would fail a change because of a module it did not touch), or when it runs over
-// its budget (MUTATION_BUDGET_SECONDS, 1200 by default; 0 for none): those changes are then NOT
-// judged, and the way out is to run `npm run test:mutation:changed` locally without a budget and
-// commit the refreshed file.
-// Environment: MUTATION_BUDGET_SECONDS, MUTATION_CONCURRENCY (Stryker's --concurrency).
+// `changed` mutates the src/ modules whose record no longer holds: the module's source hash differs, or a
+// suite its kills rest on changed or is gone. A module with no record: under
+// MUTATION_HELD_ONLY=1 (CI) it is listed and not run; otherwise it is mutated when changed or added since the
+// commit that last wrote the record (or not committed yet), and listed as never mutated when not. A record of a
+// module that is gone fails the run (carry or drop it). Nothing changed: it says so and exits 0 in seconds.
+// Otherwise it fails when Stryker fails, when a module it mutated scores under the break threshold (judged per
+// module, not over every module's results, which would fail a change because of a module it did not touch), or
+// when it runs over its budget (MUTATION_BUDGET_SECONDS, 1200 by default; 0 for none): those changes are then
+// NOT judged, and the way out is to run `MUTATION_BUDGET_SECONDS=0 npm run test:mutation:changed` locally and
+// commit mutation/results.json.
+//
+// `carry` is for a change that moves or formats code without changing what it does (Prettier, a file moved to a
+// sub-folder with only import lines changed, test files moved or merged): after it every hash differs, and
+// `changed` would re-run every module. It carries each record whose hashes no longer hold to the module's
+// path now and records its hashes now, with "carried": [<note>] so that the table says the results were not
+// measured again. Renames come from `git diff -M --name-status <rev>` (rev: the commit before the move, whose
+// tree the record was written against; the move committed, or at least staged) and from old=new pairs (a
+// module or suite git did not see as renamed, e.g. a test file merged into another). A module is carried only
+// when its source at <rev> is the one recorded and its code now is the same as then once both are formatted by
+// Prettier and their import and re-export declarations left out; otherwise it is listed and not carried
+// (--force carries it anyway: for a change read by eye). Each suite its kills rest on must be at <rev> as it was
+// measured and exist now (renamed or mapped); one that differs from <rev>'s beyond layout and imports (test
+// files merged) is named. The note is the short HEAD commit (src/ and test/ committed) or --note.
+//   node scripts/mutation/run.mjs carry 1367556      the record of 1367556's tree, carried across HEAD (824a92f,
+//                                                    Prettier)
+//   node scripts/mutation/run.mjs carry <rev> test/a.test.ts=test/b.test.ts   a.test.ts merged into b.test.ts
+// It writes the records it carries and fails listing the others; run it again after dealing with them.
+// `drop` removes modules' records, for a change that did change what they do: they show as not mutated yet
+// (CI lists them and does not run them) until `node scripts/mutation/run.mjs modules <module>` measures them.
+// Environment: MUTATION_BUDGET_SECONDS, MUTATION_CONCURRENCY (Stryker's --concurrency), MUTATION_HELD_ONLY.
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
 import { setTimeout, clearTimeout } from 'node:timers';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
-import { killedByBoundAlone } from './results.mjs';
+import {
+  RECORD_FILE,
+  ROOT,
+  changedModules,
+  entryOf,
+  hashOf,
+  hashOfFile,
+  judgesOfAll,
+  killedByBoundAlone,
+  readRecord,
+  sameCode,
+  staleness,
+  writeRecord,
+} from './record.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 process.chdir(ROOT);
 const require = createRequire(import.meta.url);
-const { areaOf, judgesOf, outOfProcess } = require('./judges.js');
+const { areaOf, outOfProcess } = require('./judges.js');
 const config = JSON.parse(fs.readFileSync('stryker.config.json', 'utf8'));
 const INCREMENTAL_FILE = config.incrementalFile;
 const REPORT_FILE = config.jsonReporter.fileName;
@@ -45,7 +81,6 @@ const fail = (line) => {
   process.exit(1);
 };
 const slash = (file) => file.split(path.sep).join('/');
-const readOrUndefined = (file) => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : undefined);
 const git = (...args) => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
 
 function sourceModules(dir = 'src') {
@@ -56,34 +91,16 @@ function sourceModules(dir = 'src') {
   });
 }
 
-/** The suites of stryker.jest.config.js, relative to the repository. */
-const SUITES = require(path.join(ROOT, 'stryker.jest.config.js')).testMatch.map((pattern) =>
-  pattern.replace('<rootDir>/', ''),
-);
-
-/** The suites that judge `modules` together, or undefined when one of them needs every suite. */
-function judgesOfAll(modules) {
-  const paths = new Set();
-  for (const module of modules) {
-    const judges = judgesOf(module);
-    if (!judges) return undefined;
-    for (const judge of judges) paths.add(judge);
-  }
-  return SUITES.filter((suite) =>
-    [...paths].some((judge) => (judge.endsWith('/') ? suite.startsWith(judge) : suite === judge)),
-  );
-}
-
 function incrementalReport() {
   return fs.existsSync(INCREMENTAL_FILE)
     ? JSON.parse(fs.readFileSync(INCREMENTAL_FILE, 'utf8'))
     : { files: {}, testFiles: {} };
 }
 
-/** src/ modules changed or added since the commit that last wrote the incremental file, committed or not. */
+/** src/ modules changed or added since the commit that last wrote the record, committed or not. */
 function changedInGit() {
   try {
-    const base = git('log', '-1', '--format=%H', '--', INCREMENTAL_FILE);
+    const base = git('log', '-1', '--format=%H', '--', RECORD_FILE);
     if (!base) return { base: undefined, files: new Set() };
     const changed = git('diff', '--name-only', base, '--', 'src').split('\n');
     const untracked = git('ls-files', '--others', '--exclude-standard', '--', 'src').split('\n');
@@ -93,49 +110,25 @@ function changedInGit() {
   }
 }
 
-/** What `changed` mutates, each with why. */
-function changedModules() {
-  if (!fs.existsSync(INCREMENTAL_FILE)) fail(`${INCREMENTAL_FILE} is missing: it is committed with the repository`);
-  const incremental = incrementalReport();
-  const recorded = incremental.files ?? {};
+function changed() {
+  if (!fs.existsSync(RECORD_FILE)) fail(`${RECORD_FILE} is missing: it is committed with the repository`);
   const { base, files: changedSinceBase } = changedInGit();
-  if (!base) say(`no commit of ${INCREMENTAL_FILE} in this clone's history: only the modules it holds are compared`);
-  const chosen = new Map();
-  const pending = [];
-  const neverMutated = [];
-  for (const module of sourceModules()) {
-    if (outOfProcess(module)) continue;
-    const held = recorded[module];
-    if (held) {
-      if (held.source !== fs.readFileSync(module, 'utf8'))
-        chosen.set(module, 'changed since its results were recorded');
-    } else if (changedSinceBase.has(module)) {
-      if (HELD_ONLY) neverMutated.push(module);
-      else chosen.set(module, `changed since ${base.slice(0, 10)} and never mutated`);
-    } else pending.push(module);
-  }
+  if (!base && !HELD_ONLY)
+    say(`no commit of ${RECORD_FILE} in this clone's history: only the modules it holds are compared`);
+  const { chosen, pending, neverMutated, gone } = changedModules(readRecord(), sourceModules(), {
+    heldOnly: HELD_ONLY,
+    changedSinceBase,
+    base,
+  });
+  if (gone.length > 0)
+    fail(
+      `${RECORD_FILE} holds records of modules that are gone: ${gone.join(', ')}. Moved without changing what they ` +
+        'do: `node scripts/mutation/run.mjs carry <commit before the move>`; deleted or changed: `node scripts/mutation/run.mjs drop <module>`',
+    );
   if (neverMutated.length > 0) {
     say(
-      `${neverMutated.length} changed module(s) never mutated yet, listed and not run here (CI re-tests only what the incremental file holds; npm run test:mutation covers them): ${neverMutated.join(', ')}`,
+      `${neverMutated.length} module(s) never mutated yet, listed and not run here (CI re-tests only what ${RECORD_FILE} holds; npm run test:mutation or run.mjs modules covers them): ${neverMutated.join(', ')}`,
     );
-  }
-  const testFiles = incremental.testFiles ?? {};
-  const changedTests = new Set(
-    Object.entries(testFiles)
-      .filter(([file, { source }]) => file !== '' && source !== undefined && readOrUndefined(file) !== source)
-      .map(([file]) => file),
-  );
-  if (changedTests.size > 0) {
-    const fileOfTest = new Map();
-    for (const [file, { tests }] of Object.entries(testFiles)) for (const test of tests) fileOfTest.set(test.id, file);
-    for (const [module, { mutants }] of Object.entries(recorded)) {
-      if (chosen.has(module) || !fs.existsSync(module)) continue;
-      const killer = mutants
-        .flatMap((m) => m.killedBy ?? [])
-        .map((id) => fileOfTest.get(id))
-        .find((file) => changedTests.has(file));
-      if (killer) chosen.set(module, `a mutant of it was killed by ${killer}, which changed`);
-    }
   }
   if (pending.length > 0)
     say(`${pending.length} module(s) never mutated and unchanged, not run here (npm run mutation:table lists them)`);
@@ -152,7 +145,7 @@ function changedModules() {
  */
 const byTimeAlone = (mutant) => mutant.status === 'Timeout' || killedByBoundAlone(mutant);
 
-/** Drops from the incremental file the verdicts of `modules` that rest on time alone; how many. */
+/** Drops from the local incremental cache the verdicts of `modules` that rest on time alone; how many. */
 function forgetTimeVerdicts(modules) {
   if (!fs.existsSync(INCREMENTAL_FILE)) return 0;
   const incremental = incrementalReport();
@@ -164,13 +157,13 @@ function forgetTimeVerdicts(modules) {
     forgotten += held.mutants.length - kept.length;
     held.mutants = kept;
   }
-  if (forgotten > 0) fs.writeFileSync(INCREMENTAL_FILE, `${JSON.stringify(incremental, null, 2)}\n`);
+  if (forgotten > 0) fs.writeFileSync(INCREMENTAL_FILE, JSON.stringify(incremental));
   return forgotten;
 }
 
 /**
  * Stryker over `modules` (strykerRun), then again over the verdicts that rest on time alone: the
- * second run re-tests only those (Stryker re-tests the mutants its incremental file does not hold).
+ * second run re-tests only those (Stryker re-tests the mutants its incremental cache does not hold).
  */
 async function stryker(modules, budgetSeconds) {
   const first = await strykerRun(modules, budgetSeconds, []);
@@ -195,8 +188,8 @@ const CORES = Number(process.env.MUTATION_CONFIRM_CONCURRENCY ?? 2);
 /** One Stryker run over `modules`, judged by their suites; resolves to how it ended. */
 async function strykerRun(modules, budgetSeconds, extraArgs) {
   const suites = judgesOfAll(modules);
-  // The break threshold is judged per module below (scoresOf): Stryker's own, over every result the
-  // file holds, would fail a change to a module because of another one it did not touch.
+  // The break threshold is judged per module below (scoresOf): Stryker's own, over every result its
+  // incremental cache holds, would fail a change to a module because of another one it did not touch.
   fs.mkdirSync(config.tempDirName, { recursive: true });
   const runConfig = path.join(config.tempDirName, 'stryker.run.json');
   fs.writeFileSync(
@@ -229,119 +222,255 @@ async function strykerRun(modules, budgetSeconds, extraArgs) {
     }, budgetSeconds * 1000);
   const code = await new Promise((resolve) => child.on('exit', (exitCode, signal) => resolve(exitCode ?? signal)));
   if (budget) clearTimeout(budget);
-  trimReasons();
   return { code, overBudget, seconds: Math.round((Date.now() - started) / 1000) };
 }
 
-/** How much of a killed mutant's failure the committed file keeps (Stryker keeps jest's whole message). */
-const REASON_CHARS = 500;
-
 /**
- * Shortens each mutant's `statusReason` in the incremental file. Stryker stores the failing test's
- * whole message there, a diff of thousands of lines at times: 26 of the file's 28 MB after the
- * Guest API run. Stryker's incremental comparison does not read it; the head says which assertion
- * failed.
+ * Rewrites the record of `modules` from the run's report (REPORT_FILE), keeping the reasons of the mutants
+ * still left; says each module's score and returns the modules under the break threshold.
  */
-function trimReasons() {
-  if (!fs.existsSync(INCREMENTAL_FILE)) return;
-  const incremental = incrementalReport();
-  let trimmed = 0;
-  for (const { mutants } of Object.values(incremental.files ?? {})) {
-    for (const mutant of mutants) {
-      if (typeof mutant.statusReason === 'string' && mutant.statusReason.length > REASON_CHARS) {
-        mutant.statusReason = `${mutant.statusReason.slice(0, REASON_CHARS)}…`;
-        trimmed += 1;
-      }
-    }
-  }
-  if (trimmed > 0) fs.writeFileSync(INCREMENTAL_FILE, `${JSON.stringify(incremental, null, 2)}\n`);
-}
-
-/** Each mutated module's score in the run's report; the modules under the break threshold. */
-function scoresOf(modules) {
+function record(modules) {
   const report = JSON.parse(fs.readFileSync(REPORT_FILE, 'utf8'));
+  const held = readRecord();
   const low = [];
   for (const module of modules) {
-    const mutants = report.files[module]?.mutants ?? [];
-    const count = (...statuses) => mutants.filter((m) => statuses.includes(m.status)).length;
-    const detected = count('Killed', 'Timeout');
-    const valid = detected + count('Survived', 'NoCoverage');
-    const score = valid === 0 ? 100 : (100 * detected) / valid;
-    say(`${module}: ${score.toFixed(1)} % (${detected} of ${valid} detected)`);
-    if (score < BREAK) low.push(module);
+    const file = report.files[module] ?? { source: fs.readFileSync(module, 'utf8'), mutants: [] };
+    const entry = entryOf(file, report.testFiles, held.modules[module]);
+    held.modules[module] = entry;
+    const unexplained = entry.left.filter((m) => !m.why).length;
+    say(
+      `${module}: ${entry.score.toFixed(1)} % (${entry.killed + entry.timeout} of ${entry.mutants} detected; ` +
+        `${entry.scoreWithoutBound.toFixed(1)} % without ${entry.killedByBoundAlone} kill(s) on a test bound alone)` +
+        (unexplained > 0
+          ? `, ${unexplained} mutant(s) left without a reason (npm run mutation:table -- unexplained)`
+          : ''),
+    );
+    if (entry.score < BREAK) low.push(module);
   }
+  writeRecord(held);
   return low;
 }
 
-const [mode = 'changed', list] = process.argv.slice(2);
-/**
- * MUTATION_HELD_ONLY=1 (CI): `changed` re-tests only the modules the incremental file holds results for, so a
- * module once mutated cannot lose its score unnoticed; a changed module never mutated is listed, not run, since
- * mutating a whole new module can take longer than CI has (RELIABILITY.md#mutation-testing).
- */
-const HELD_ONLY = process.env.MUTATION_HELD_ONLY === '1';
-if (mode === 'changed' || mode === 'modules') {
-  let modules;
-  if (mode === 'changed') {
-    const chosen = changedModules();
-    if (chosen.size === 0) {
-      say(`no src/ module changed since ${INCREMENTAL_FILE} was written: nothing to mutate`);
-      process.exit(0);
-    }
-    for (const [module, why] of chosen) say(`mutating ${module}: ${why}`);
-    modules = [...chosen.keys()];
-  } else {
-    modules = (list ?? '').split(',').filter(Boolean);
-    if (modules.length === 0) fail('modules: name the modules, comma-separated');
-    const unjudged = modules.filter((module) => outOfProcess(module));
-    if (unjudged.length > 0) fail(`no in-process suite judges ${unjudged.join(', ')}: ${outOfProcess(unjudged[0])}`);
+/** Old path → new path, from `git diff -M --name-status <rev>` (renames, however many files) and old=new pairs. */
+function renamesSince(rev, pairs) {
+  const renames = new Map();
+  for (const line of git('diff', '-M', '-l0', '--name-status', rev, '--').split('\n')) {
+    const [status, from, to] = line.split('\t');
+    if (status?.startsWith('R')) renames.set(from, to);
   }
-  const budgetSeconds = Number(process.env.MUTATION_BUDGET_SECONDS ?? (mode === 'changed' ? 1200 : 0));
-  const { code, overBudget, seconds } = await stryker(modules, budgetSeconds);
-  if (overBudget) {
-    fail(
-      `over its budget of ${budgetSeconds} s: these changes are NOT judged. Run \`MUTATION_BUDGET_SECONDS=0 npm run ` +
-        `test:mutation:changed\` and commit ${INCREMENTAL_FILE}, so that CI re-tests only what changes after it.`,
-    );
+  for (const pair of pairs) {
+    const [from, to] = pair.split('=');
+    if (!from || !to) fail(`carry: ${pair} is not old=new`);
+    renames.set(from, to);
   }
-  if (code !== 0) fail(`stryker exited with ${code} after ${seconds} s (see above)`);
-  const low = scoresOf(modules);
-  if (low.length > 0) fail(`under the break threshold of ${BREAK} %: ${low.join(', ')}`);
-  say(`passed in ${seconds} s; commit ${INCREMENTAL_FILE} to keep these results`);
-} else if (mode === 'trim') {
-  trimReasons();
-} else if (mode === 'confirm') {
-  // The verdicts that rest on time alone in results recorded before every run confirmed them.
-  const held = incrementalReport().files ?? {};
-  const modules = (list ? list.split(',') : Object.keys(held)).filter(
-    (module) => held[module]?.mutants.some(byTimeAlone) && !outOfProcess(module),
-  );
-  if (modules.length === 0) {
-    say('no verdict rests on time alone');
-    process.exit(0);
+  return renames;
+}
+
+/** The text of `file` at `rev`, or undefined when it was not there. */
+function atRev(rev, file) {
+  try {
+    return execFileSync('git', ['show', `${rev}:${file}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return undefined;
   }
-  const { code, seconds } = await confirmTimeVerdicts(modules, 0);
-  if (code !== 0) fail(`stryker exited with ${code} after ${seconds} s (see above)`);
-  scoresOf(modules);
-  say(`done in ${seconds} s; commit ${INCREMENTAL_FILE} to keep these results`);
-} else if (mode === 'all') {
-  const byArea = new Map();
-  for (const module of sourceModules()) {
-    const why = outOfProcess(module);
-    if (why) {
-      say(`skipping ${module}: ${why}`);
+}
+
+async function carry(args) {
+  const force = args.includes('--force');
+  const noteAt = args.indexOf('--note');
+  const note = noteAt >= 0 ? args[noteAt + 1] : undefined;
+  const rest = args.filter((arg, i) => arg !== '--force' && (noteAt < 0 || (i !== noteAt && i !== noteAt + 1)));
+  const [rev, ...pairs] = rest;
+  if (!rev || rev.includes('='))
+    fail('carry: name the commit the record was written against, before the move: carry <rev> [old=new ...]');
+  let commit = note;
+  if (!commit) {
+    if (git('status', '--porcelain', '--', 'src', 'test') !== '')
+      fail('carry: src/ or test/ has uncommitted changes: commit the move first, or name it with --note <text>');
+    commit = git('rev-parse', '--short', 'HEAD');
+  }
+  const renames = renamesSince(rev, pairs);
+  const held = readRecord();
+  const carried = {};
+  const refused = [];
+  const movedSuites = new Set();
+  let unchanged = 0;
+  for (const [module, entry] of Object.entries(held.modules)) {
+    const now = renames.get(module) ?? module;
+    if (!fs.existsSync(now)) {
+      refused.push(`${module}: gone (name its new path: ${module}=<path>, or drop it)`);
       continue;
     }
-    const area = areaOf(module) ?? 'every suite';
-    byArea.set(area, [...(byArea.get(area) ?? []), module]);
+    const suitesNow = {};
+    const suiteProblems = [];
+    for (const suite of Object.keys(entry.suites ?? {})) {
+      const suiteNow = renames.get(suite) ?? suite;
+      const hash = hashOfFile(suiteNow);
+      if (hash === undefined) suiteProblems.push(`suite ${suite} is gone (name where its tests went: ${suite}=<path>)`);
+      else if (hash !== entry.suites[suite] && hashOf(atRev(rev, suite) ?? '') !== entry.suites[suite])
+        suiteProblems.push(
+          `suite ${suite} at ${rev} is not the one its kills were measured with (changed before ${rev})`,
+        );
+      else {
+        suitesNow[suiteNow] = hash;
+        if (hash !== entry.suites[suite]) movedSuites.add(JSON.stringify([suite, suiteNow]));
+      }
+    }
+    if (suiteProblems.length > 0) {
+      refused.push(`${module}: ${suiteProblems.join('; ')}`);
+      continue;
+    }
+    const sourceNow = hashOfFile(now);
+    if (now === module && sourceNow === entry.source && !staleness(module, entry)) {
+      unchanged += 1;
+      continue;
+    }
+    if (sourceNow !== entry.source) {
+      const before = atRev(rev, module);
+      if (before === undefined) {
+        refused.push(`${module}: not in ${rev}`);
+        continue;
+      }
+      if (hashOf(before) !== entry.source) {
+        refused.push(
+          `${module}: its source at ${rev} is not the one its results were measured on (changed before ${rev})`,
+        );
+        continue;
+      }
+      if (!force && !(await sameCode(before, fs.readFileSync(now, 'utf8'), now))) {
+        refused.push(
+          `${module}${now === module ? '' : ` → ${now}`}: its code differs from ${rev}'s beyond layout and imports (drop it, or --force after reading the change)`,
+        );
+        continue;
+      }
+    }
+    carried[module] = {
+      now,
+      entry: { ...entry, source: sourceNow, suites: suitesNow, carried: [...(entry.carried ?? []), commit] },
+    };
   }
-  let failed = false;
-  for (const [area, modules] of byArea) {
-    say(`area ${area}`);
-    const { code } = await stryker(modules, 0);
-    failed ||= code !== 0;
+  // A suite is carried on the word of whoever moved it (test files are merged, too); those that differ from
+  // <rev>'s beyond layout and imports are named.
+  for (const pair of movedSuites) {
+    const [suite, suiteNow] = JSON.parse(pair);
+    if (!(await sameCode(atRev(rev, suite), fs.readFileSync(suiteNow, 'utf8'), suiteNow)))
+      say(
+        `note: suite ${suite}${suite === suiteNow ? '' : ` → ${suiteNow}`} differs from ${rev}'s beyond layout and imports`,
+      );
   }
-  if (failed) fail('a run failed (above)');
-} else {
-  fail(`unknown mode ${mode}: changed, modules <a.ts,b.ts>, all, confirm [a.ts,b.ts] or trim`);
+  for (const [module, { now, entry }] of Object.entries(carried)) {
+    delete held.modules[module];
+    held.modules[now] = sortedEntry(entry);
+    say(`carried ${module}${now === module ? '' : ` → ${now}`}`);
+  }
+  if (Object.keys(carried).length > 0) writeRecord(held);
+  say(
+    `${Object.keys(carried).length} record(s) carried across ${commit}, ${unchanged} already current, ${refused.length} not carried`,
+  );
+  if (refused.length > 0) fail(`not carried:\n${refused.map((line) => `  ${line}`).join('\n')}`);
 }
+
+/** An entry with its fields in the record's order (carried after the hashes). */
+function sortedEntry({ source, suites, carried, ...rest }) {
+  return { source, suites, ...(carried ? { carried } : {}), ...rest };
+}
+
+function drop(modules) {
+  if (modules.length === 0) fail('drop: name the modules');
+  const held = readRecord();
+  const unknown = modules.filter((module) => !held.modules[module]);
+  if (unknown.length > 0) fail(`drop: no record of ${unknown.join(', ')}`);
+  for (const module of modules) {
+    const reasons = held.modules[module].left.filter((m) => m.why).length;
+    delete held.modules[module];
+    say(`dropped ${module}${reasons > 0 ? ` (its ${reasons} reason(s) stay in git history)` : ''}`);
+  }
+  writeRecord(held);
+}
+
+/**
+ * MUTATION_HELD_ONLY=1 (CI): `changed` re-tests only the modules the record holds results for, so a module once
+ * mutated cannot lose its score unnoticed; a changed module never mutated is listed, not run, since mutating a
+ * whole new module can take longer than CI has (RELIABILITY.md#mutation-testing).
+ */
+const HELD_ONLY = process.env.MUTATION_HELD_ONLY === '1';
+
+async function main(mode = 'changed', ...args) {
+  const list = args[0];
+  if (mode === 'changed' || mode === 'modules') {
+    let modules;
+    if (mode === 'changed') {
+      const chosen = changed();
+      if (chosen.size === 0) {
+        say(`no src/ module or suite changed since ${RECORD_FILE} recorded their results: nothing to mutate`);
+        process.exit(0);
+      }
+      for (const [module, why] of chosen) say(`mutating ${module}: ${why}`);
+      modules = [...chosen.keys()];
+    } else {
+      modules = (list ?? '').split(',').filter(Boolean);
+      if (modules.length === 0) fail('modules: name the modules, comma-separated');
+      const unjudged = modules.filter((module) => outOfProcess(module));
+      if (unjudged.length > 0) fail(`no in-process suite judges ${unjudged.join(', ')}: ${outOfProcess(unjudged[0])}`);
+    }
+    const budgetSeconds = Number(process.env.MUTATION_BUDGET_SECONDS ?? (mode === 'changed' ? 1200 : 0));
+    const { code, overBudget, seconds } = await stryker(modules, budgetSeconds);
+    if (overBudget) {
+      fail(
+        `over its budget of ${budgetSeconds} s: these changes are NOT judged. Run \`MUTATION_BUDGET_SECONDS=0 npm run ` +
+          `test:mutation:changed\` and commit ${RECORD_FILE}, so that CI re-tests only what changes after it ` +
+          '(a change that only moves or formats code: `node scripts/mutation/run.mjs carry <commit before it>` instead).',
+      );
+    }
+    if (code !== 0) fail(`stryker exited with ${code} after ${seconds} s (see above)`);
+    const low = record(modules);
+    if (low.length > 0) fail(`under the break threshold of ${BREAK} %: ${low.join(', ')} (${RECORD_FILE} rewritten)`);
+    say(`passed in ${seconds} s; commit ${RECORD_FILE} to keep these results`);
+  } else if (mode === 'confirm') {
+    // The verdicts that rest on time alone in the local cache's results.
+    if (!fs.existsSync(INCREMENTAL_FILE))
+      fail(`confirm: no local cache (${INCREMENTAL_FILE}): run.mjs modules <a.ts> measures a module afresh`);
+    const held = incrementalReport().files ?? {};
+    const modules = (list ? list.split(',') : Object.keys(held)).filter(
+      (module) => held[module]?.mutants.some(byTimeAlone) && !outOfProcess(module),
+    );
+    if (modules.length === 0) {
+      say('no verdict rests on time alone');
+      process.exit(0);
+    }
+    const { code, seconds } = await confirmTimeVerdicts(modules, 0);
+    if (code !== 0) fail(`stryker exited with ${code} after ${seconds} s (see above)`);
+    record(modules);
+    say(`done in ${seconds} s; commit ${RECORD_FILE} to keep these results`);
+  } else if (mode === 'all') {
+    const byArea = new Map();
+    for (const module of sourceModules()) {
+      const why = outOfProcess(module);
+      if (why) {
+        say(`skipping ${module}: ${why}`);
+        continue;
+      }
+      const area = areaOf(module) ?? 'every suite';
+      byArea.set(area, [...(byArea.get(area) ?? []), module]);
+    }
+    let failed = false;
+    for (const [area, modules] of byArea) {
+      say(`area ${area}`);
+      const { code } = await stryker(modules, 0);
+      if (code === 0) failed = record(modules).length > 0 || failed;
+      else failed = true;
+    }
+    if (failed) fail('a run failed or a module is under the break threshold (above)');
+  } else if (mode === 'carry') {
+    await carry(args);
+  } else if (mode === 'drop') {
+    drop(args);
+  } else {
+    fail(
+      `unknown mode ${mode}: changed, modules <a.ts,b.ts>, all, confirm [a.ts,b.ts], carry <rev> [old=new ...] or drop <module>`,
+    );
+  }
+}
+
+const isMain = process.argv[1] && path.resolve(process.argv[1]) === path.join(ROOT, 'scripts/mutation/run.mjs');
+if (isMain) await main(...process.argv.slice(2));

@@ -1,15 +1,16 @@
 #!/usr/bin/env node
-// The mutation results of RELIABILITY.md#mutation-testing, from the committed incremental file
-// (reports/stryker-incremental.json, every result of every run so far) and the reasons given for the
-// mutants left (scripts/mutation/harmless/*.json).
-//   node scripts/mutation/table.mjs                 npm run mutation:table: the table, every mutant left
-//                                                   with its reason or NOT EXPLAINED, the modules never mutated
+// The mutation results of RELIABILITY.md#mutation-testing, generated from the committed record
+// (mutation/results.json: per module its counts, score and each mutant left with the reason it is harmless;
+// scripts/mutation/record.mjs).
+//   node scripts/mutation/table.mjs                 npm run mutation:table: the table (with the commits a module's
+//                                                   results were carried across unmeasured), every mutant left with
+//                                                   its reason or NOT EXPLAINED, the modules never mutated
 //   node scripts/mutation/table.mjs --write         rewrites RELIABILITY.md's generated part (between its markers)
 //   node scripts/mutation/table.mjs --markdown      prints that part
 //   node scripts/mutation/table.mjs --json          the results as JSON (test/scripts/mutationResults.test.ts)
 //   node scripts/mutation/table.mjs unexplained [prefix]
-//                                                   the mutants left without a reason, as entries of harmless.json
-//                                                   to fill in (or to kill with a test)
+//                                                   the mutants left without a reason: give each its "why" in
+//                                                   mutation/results.json (or kill it with a test)
 import fs from 'node:fs';
 import path from 'node:path';
 import process from 'node:process';
@@ -19,8 +20,9 @@ import {
   config,
   outOfProcess,
   pct,
+  RECORD_FILE,
   results,
-  scoreWithoutBound,
+  scoreWithoutBoundOf,
   sourceModules,
 } from './results.mjs';
 
@@ -45,7 +47,7 @@ const HEADER = [
   'score without the bound kills',
 ];
 const rowLine = (row, name) =>
-  `| ${name} | ${row.valid} | ${row.Killed} | ${row.byBound} | ${row.Timeout} | ${row.Survived} | ${row.NoCoverage} | ${pct(row)} | ${row.valid === 0 ? 'n/a' : `${scoreWithoutBound(row).toFixed(1)} %`} |`;
+  `| ${name} | ${row.valid} | ${row.Killed} | ${row.byBound} | ${row.Timeout} | ${row.Survived} | ${row.NoCoverage} | ${pct(row)} | ${row.valid === 0 ? 'n/a' : `${scoreWithoutBoundOf(row).toFixed(1)} %`} |`;
 
 /** RELIABILITY.md's generated part: the table, then each mutant left with why it is harmless. */
 export function markdown(r = results()) {
@@ -121,10 +123,14 @@ if (isMain) {
   if (mode === '--markdown') {
     out(markdown(r));
   } else if (mode === '--json') {
-    // For test/scripts/mutationResults.test.ts: the results, the generated part, and the break threshold.
+    // For test/scripts/mutationResults.test.ts: the results, src/'s modules, the record's size, the generated part
+    // and the break threshold.
     out(
       JSON.stringify({
         ...r,
+        modules: sourceModules(),
+        outOfProcess: sourceModules().filter((module) => outOfProcess(module)),
+        recordBytes: fs.statSync(path.join(ROOT, RECORD_FILE)).size,
         markdown: markdown(r),
         reliability: fs.readFileSync(RELIABILITY, 'utf8'),
         start: START,
@@ -141,7 +147,7 @@ if (isMain) {
     const entries = {};
     for (const { module, line, mutator, context, original, replacement, why } of r.left) {
       if (why || !module.startsWith(prefix)) continue;
-      (entries[module] ??= []).push({ line, mutator, context, original, replacement, why: '' });
+      (entries[module] ??= []).push({ line, mutator, context, original, replacement });
     }
     out(JSON.stringify(entries, null, 2));
   } else if (mode === undefined) {
@@ -154,10 +160,33 @@ if (isMain) {
       out(
         `- ${m.module}:${m.line} ${m.status} ${m.mutator}: ${m.original} → ${m.replacement}${m.why ? '' : '  NOT EXPLAINED'}`,
       );
-    if (r.stale.length > 0) {
+    const carried = r.rows.filter((row) => row.carried.length > 0);
+    if (carried.length > 0) {
       out();
-      out(`Reasons in scripts/mutation/harmless/*.json that match no mutant left (${r.stale.length}):`);
-      for (const s of r.stale) out(`- ${s.module} ${s.mutator}: ${s.original} → ${s.replacement}`);
+      out(
+        `Carried, not measured again, across commits that only moved or formatted code (lines above as measured, before them):`,
+      );
+      const byCommits = new Map();
+      for (const row of carried) {
+        const key = row.carried.join(', ');
+        byCommits.set(key, [...(byCommits.get(key) ?? []), row.module]);
+      }
+      for (const [commits, modules] of byCommits) {
+        const others = r.rows.map((row) => row.module).filter((module) => !modules.includes(module));
+        const which =
+          others.length === 0
+            ? `all ${modules.length} modules`
+            : others.length < modules.length
+              ? `${modules.length} of ${r.rows.length} modules, all but ${others.join(', ')}`
+              : modules.join(', ');
+        out(`- across ${commits}: ${which}`);
+      }
+    }
+    if (r.gone.length > 0 || r.inconsistent.length > 0) {
+      out();
+      if (r.gone.length > 0) out(`Records of modules that are gone (carry or drop them): ${r.gone.join(', ')}`);
+      if (r.inconsistent.length > 0)
+        out(`Records whose counts disagree with their mutants left: ${r.inconsistent.join(', ')}`);
     }
     const unjudged = sourceModules().filter((module) => outOfProcess(module));
     if (unjudged.length > 0) {
@@ -169,7 +198,7 @@ if (isMain) {
     if (r.pending.length > 0) await notYetMutated(r.pending);
   } else {
     process.stderr.write(
-      `unknown mode ${mode}: --write, --markdown, --json, unexplained [prefix], or none (${config.incrementalFile})\n`,
+      `unknown mode ${mode}: --write, --markdown, --json, unexplained [prefix], or none (${RECORD_FILE})\n`,
     );
     process.exit(2);
   }
