@@ -15,7 +15,8 @@ import { printTable, RESULTS_DIR, type Ctx, type PartOutput, type Row } from './
 /**
  * `npm run bench`: every part against the simulator, the service and the
  * simulator in their own processes, each part bounded in time. Prints the
- * table and writes bench/results/latest.json and a dated copy.
+ * table and writes bench/results/latest.json, over the previous run's (git keeps the earlier ones);
+ * a run of some parts writes bench/results/partial.json instead (not committed).
  *
  *   npm run bench                      all parts
  *   npm run bench -- messages streams  some parts (messages, history, token, sockets, streams, startup, relay)
@@ -172,10 +173,10 @@ async function main(): Promise<void> {
     };
     mkdirSync(RESULTS_DIR, { recursive: true });
     const text = `${JSON.stringify(result, null, 2)}\n`;
-    const file = chosen.length > 0 ? `partial-${stamp}.json` : `${stamp}.json`;
+    // Only the latest full run is kept in the tree: a dated copy per run made the repository grow with every run.
+    const file = chosen.length > 0 ? 'partial.json' : 'latest.json';
     writeFileSync(join(RESULTS_DIR, file), text);
-    if (chosen.length === 0) writeFileSync(join(RESULTS_DIR, 'latest.json'), text);
-    ctx.log(`results: bench/results/${file}${chosen.length === 0 ? ' and bench/results/latest.json' : ''}`);
+    ctx.log(`results: bench/results/${file}`);
   }
   if (sink)
     ctx.log(
