@@ -55,8 +55,10 @@ export function writeRecord(record) {
       .sort()
       .map((m) => [m, record.modules[m]]),
   );
+  // A module measured since it was listed as not mutated yet leaves the list.
+  const notYetMutated = [...new Set(record.notYetMutated ?? [])].filter((m) => !modules[m]).sort();
   fs.mkdirSync(path.dirname(at(RECORD_FILE)), { recursive: true });
-  fs.writeFileSync(at(RECORD_FILE), `${JSON.stringify({ about: ABOUT, modules }, null, 2)}\n`);
+  fs.writeFileSync(at(RECORD_FILE), `${JSON.stringify({ about: ABOUT, notYetMutated, modules }, null, 2)}\n`);
 }
 
 /** The suites of stryker.jest.config.js (those that can judge src/ in process), relative to the repository. */

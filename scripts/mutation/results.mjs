@@ -24,11 +24,31 @@ export { OUT_OF_PROCESS, outOfProcess };
 const at = (file) => path.join(ROOT, file);
 export const config = JSON.parse(fs.readFileSync(at('stryker.config.json'), 'utf8'));
 
+/**
+ * A front door that only hands names on (`export { ... } from`, comments aside) holds no code a mutant could
+ * change: it is no module to mutate.
+ */
+export function reexportsOnly(module) {
+  const code = fs
+    .readFileSync(at(module), 'utf8')
+    .replace(/\/\*[\s\S]*?\*\//g, '')
+    .replace(/^\s*\/\/.*$/gm, '');
+  const statements = code
+    .split(';')
+    .map((statement) => statement.trim())
+    .filter(Boolean);
+  return (
+    statements.length > 0 &&
+    statements.every((statement) => /^export (type )?(\*|\{[\s\S]*\}) from '[^']+'$/.test(statement))
+  );
+}
+
+/** The src/ modules mutation testing judges: every .ts file but the front doors that only re-export. */
 export function sourceModules(dir = 'src') {
   return fs.readdirSync(at(dir), { withFileTypes: true }).flatMap((entry) => {
     const full = path.posix.join(dir, entry.name);
     if (entry.isDirectory()) return sourceModules(full);
-    return entry.name.endsWith('.ts') ? [full] : [];
+    return entry.name.endsWith('.ts') && !reexportsOnly(full) ? [full] : [];
   });
 }
 
@@ -92,7 +112,7 @@ export function results(record = readRecord()) {
   const modules = sourceModules();
   const pending = modules.filter((module) => !record.modules[module] && !outOfProcess(module));
   const gone = Object.keys(record.modules).filter((module) => !modules.includes(module));
-  return { rows, total, left, pending, gone, inconsistent };
+  return { rows, total, left, pending, notYetMutated: record.notYetMutated ?? [], gone, inconsistent };
 }
 
 /** A row's score without the kills that rest on a test's bound alone, as if each of them survived. */

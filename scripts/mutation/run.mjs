@@ -66,6 +66,7 @@ import {
   staleness,
   writeRecord,
 } from './record.mjs';
+import { sourceModules } from './results.mjs';
 
 process.chdir(ROOT);
 const require = createRequire(import.meta.url);
@@ -80,16 +81,8 @@ const fail = (line) => {
   process.stderr.write(`mutation: FAILED: ${line}\n`);
   process.exit(1);
 };
-const slash = (file) => file.split(path.sep).join('/');
-const git = (...args) => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
 
-function sourceModules(dir = 'src') {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = slash(path.join(dir, entry.name));
-    if (entry.isDirectory()) return sourceModules(full);
-    return entry.name.endsWith('.ts') ? [full] : [];
-  });
-}
+const git = (...args) => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
 
 function incrementalReport() {
   return fs.existsSync(INCREMENTAL_FILE)
@@ -378,13 +371,16 @@ function sortedEntry({ source, suites, carried, ...rest }) {
 function drop(modules) {
   if (modules.length === 0) fail('drop: name the modules');
   const held = readRecord();
-  const unknown = modules.filter((module) => !held.modules[module]);
-  if (unknown.length > 0) fail(`drop: no record of ${unknown.join(', ')}`);
+  const unknown = modules.filter((module) => !held.modules[module] && !fs.existsSync(module));
+  if (unknown.length > 0) fail(`drop: no record of ${unknown.join(', ')}, and no such file`);
   for (const module of modules) {
-    const reasons = held.modules[module].left.filter((m) => m.why).length;
+    const reasons = held.modules[module]?.left.filter((m) => m.why).length ?? 0;
     delete held.modules[module];
-    say(`dropped ${module}${reasons > 0 ? ` (its ${reasons} reason(s) stay in git history)` : ''}`);
+    say(
+      `dropped ${module}${reasons > 0 ? ` (its ${reasons} reason(s) stay in git history)` : ''}; listed as not mutated yet`,
+    );
   }
+  held.notYetMutated = [...new Set([...(held.notYetMutated ?? []), ...modules])];
   writeRecord(held);
 }
 

@@ -1,12 +1,11 @@
 #!/usr/bin/env node
-// The mutation results of RELIABILITY.md#mutation-testing, generated from the committed record
+// The mutation results (docs/testing.md#mutation-testing), generated from the committed record
 // (mutation/results.json: per module its counts, score and each mutant left with the reason it is harmless;
 // scripts/mutation/record.mjs).
 //   node scripts/mutation/table.mjs                 npm run mutation:table: the table (with the commits a module's
 //                                                   results were carried across unmeasured), every mutant left with
 //                                                   its reason or NOT EXPLAINED, the modules never mutated
-//   node scripts/mutation/table.mjs --write         rewrites RELIABILITY.md's generated part (between its markers)
-//   node scripts/mutation/table.mjs --markdown      prints that part
+//   node scripts/mutation/table.mjs --markdown      the same as Markdown
 //   node scripts/mutation/table.mjs --json          the results as JSON (test/scripts/mutationResults.test.ts)
 //   node scripts/mutation/table.mjs unexplained [prefix]
 //                                                   the mutants left without a reason: give each its "why" in
@@ -27,8 +26,6 @@ import {
 } from './results.mjs';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
-export const START = '<!-- mutation-results:start (npm run mutation:table -- --write) -->';
-export const END = '<!-- mutation-results:end -->';
 
 const code = (text) => {
   const ticks = text.includes('`') ? '``' : '`';
@@ -49,9 +46,9 @@ const HEADER = [
 const rowLine = (row, name) =>
   `| ${name} | ${row.valid} | ${row.Killed} | ${row.byBound} | ${row.Timeout} | ${row.Survived} | ${row.NoCoverage} | ${pct(row)} | ${row.valid === 0 ? 'n/a' : `${scoreWithoutBoundOf(row).toFixed(1)} %`} |`;
 
-/** RELIABILITY.md's generated part: the table, then each mutant left with why it is harmless. */
+/** The results as Markdown: the table, then each mutant left with why it is harmless. */
 export function markdown(r = results()) {
-  const lines = [START, ''];
+  const lines = [];
   lines.push(`| ${HEADER.join(' | ')} |`, `|${HEADER.map(() => '---|').join('')}`);
   for (const row of [...r.rows, r.total])
     lines.push(rowLine(row, row.module === 'all' ? '**all**' : code(row.module.replace(/^src\//, ''))));
@@ -75,18 +72,7 @@ export function markdown(r = results()) {
       `- line ${m.line}, ${m.mutator}${status}: ${code(m.original)} → ${code(m.replacement)}${where}. ${m.why ?? '**Not explained.**'}`,
     );
   }
-  lines.push('', END);
   return lines.join('\n');
-}
-
-const RELIABILITY = path.join(ROOT, 'RELIABILITY.md');
-
-/** RELIABILITY.md with its generated part replaced by `part`. */
-export function withPart(text, part) {
-  const start = text.indexOf(START);
-  const end = text.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`RELIABILITY.md has no generated part (${START} … ${END})`);
-  return text.slice(0, start) + part + text.slice(end + END.length);
 }
 
 async function notYetMutated(pending) {
@@ -132,16 +118,8 @@ if (isMain) {
         outOfProcess: sourceModules().filter((module) => outOfProcess(module)),
         recordBytes: fs.statSync(path.join(ROOT, RECORD_FILE)).size,
         markdown: markdown(r),
-        reliability: fs.readFileSync(RELIABILITY, 'utf8'),
-        start: START,
-        end: END,
         breakAt: config.thresholds.break,
       }),
-    );
-  } else if (mode === '--write') {
-    fs.writeFileSync(RELIABILITY, withPart(fs.readFileSync(RELIABILITY, 'utf8'), markdown(r)));
-    out(
-      `RELIABILITY.md: ${r.rows.length} modules, ${pct(r.total)}, ${r.left.length} mutants left (${r.left.filter((m) => !m.why).length} not explained)`,
     );
   } else if (mode === 'unexplained') {
     const entries = {};
