@@ -64,11 +64,8 @@ const AREAS = [
       'test/api/sharedStore.test.ts',
     ],
   ],
-  // liveStreamRules: each refusal's words and count, a reader behind, final events, resume and replay placement, the answer's head.
-  [
-    'src/http/streams/liveStreams.ts',
-    ['test/http/streams/liveStreams.test.ts', 'test/http/streams/liveStreamRules.test.ts', 'test/api/stream.test.ts'],
-  ],
+  // liveStreams: the caps and cut-offs, and each refusal's words and count, a reader behind, final events, resume and replay placement, the answer's head.
+  ['src/http/streams/liveStreams.ts', ['test/http/streams/liveStreams.test.ts', 'test/api/stream.test.ts']],
   ['src/http/routes/attachments.ts', [...UPLOAD_EDGE, 'test/api/attachmentLinks.test.ts', DOCUMENTS]],
   // uploadNames: a name of any script, sent as FormData writes it (UTF-8 bytes in filename=), is kept.
   [

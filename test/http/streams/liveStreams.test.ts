@@ -1,5 +1,12 @@
-import express from 'express';
-import { LiveStreams } from '../../../src/http/streams/liveStreams';
+import { once } from 'node:events';
+import { Writable } from 'node:stream';
+import express, { type Request } from 'express';
+import pino from 'pino';
+import type { NormalizedMessage } from '../../../src/domain/message';
+import { POSITION_SKEW_MS, positionAt } from '../../../src/domain/streamPosition';
+import { PROOF_PAGE_SIZE } from '../../../src/genesys/guest/desk/deliveryProof';
+import { LiveStreams, resumeAfter } from '../../../src/http/streams/liveStreams';
+import { limitsRefused, streamsOpen } from '../../../src/observability/metrics';
 import {
   closeAll,
   fakeSession,
@@ -7,138 +14,600 @@ import {
   serveApp,
   serveStreams,
   streamOptions,
+  fillUntilBehind,
+  textMessage,
+  type ServeWith,
 } from '../../support/liveStreamHarness';
-import { openStream } from '../../support/sse';
+import { openStream, dataOf, parseEventStream } from '../../support/sse';
 import { waitFor } from '../../support/wait';
 
+/**
+ * src/http/streams/liveStreams.ts: the caps and the cut-offs themselves (heartbeats, a reader that
+ * stops reading or stalls, the per-session and per-address caps), and the rules the API suites pass
+ * through without stating: what each refusal says and counts, when a reader is behind and what it is
+ * spared meanwhile, what a final event says, how a resume and a replay place the client, and what
+ * the answer's head is.
+ */
 afterEach(() => closeAll());
 
-test('heartbeat comments keep an idle stream alive', async () => {
-  const streams = new LiveStreams(streamOptions({ heartbeatMs: 40, maxBufferedBytes: 64 * 1024 }));
-  const fake = fakeSession();
-  const { url } = await serveStreams(streams, fake.session);
-  const stream = await openStream(url);
-  // However slow the machine, two heartbeats come; the wait is bounded, the verdict is not a clock.
-  await waitFor(() => stream.comments >= 2, 10_000);
-  stream.close();
-  await waitFor(() => fake.subscribers === 0 && streams.count === 0, 10_000);
-});
+describe('the caps and the cut-offs', () => {
+  test('heartbeat comments keep an idle stream alive', async () => {
+    const streams = new LiveStreams(streamOptions({ heartbeatMs: 40, maxBufferedBytes: 64 * 1024 }));
+    const fake = fakeSession();
+    const { url } = await serveStreams(streams, fake.session);
+    const stream = await openStream(url);
+    // However slow the machine, two heartbeats come; the wait is bounded, the verdict is not a clock.
+    await waitFor(() => stream.comments >= 2, 10_000);
+    stream.close();
+    await waitFor(() => fake.subscribers === 0 && streams.count === 0, 10_000);
+  });
 
-test('a reader that stops reading is cut off instead of growing memory without bound', async () => {
-  const cap = 32 * 1024;
-  const streams = new LiveStreams(streamOptions({ maxBufferedBytes: cap }));
-  const fake = fakeSession();
-  const { port } = await serveStreams(streams, fake.session);
-  const { socket } = pausedReader(port); // never read
-  await waitFor(() => fake.subscribers === 1);
-  const text = 'x'.repeat(2000);
-  let sent = 0;
-  while (sent < 5000 && fake.subscribers > 0) {
+  test('a reader that stops reading is cut off instead of growing memory without bound', async () => {
+    const cap = 32 * 1024;
+    const streams = new LiveStreams(streamOptions({ maxBufferedBytes: cap }));
+    const fake = fakeSession();
+    const { port } = await serveStreams(streams, fake.session);
+    const { socket } = pausedReader(port); // never read
+    await waitFor(() => fake.subscribers === 1);
+    const text = 'x'.repeat(2000);
+    let sent = 0;
+    while (sent < 5000 && fake.subscribers > 0) {
+      fake.emit({
+        type: 'message',
+        message: { id: String(sent), direction: 'outbound', type: 'text', text, time: new Date().toISOString() },
+      });
+      sent++;
+    }
+    // Events reached the stream, and it was cut while they kept coming, long before the 10 MB offered.
+    expect(sent).toBeGreaterThan(1);
+    expect(sent).toBeLessThan(5000);
+    expect(fake.subscribers).toBe(0);
+    expect(streams.count).toBe(0);
+    socket.destroy();
+  });
+
+  test('typing and message events reach a reader that keeps up, in order', async () => {
+    const streams = new LiveStreams(streamOptions());
+    const fake = fakeSession();
+    const { url } = await serveStreams(streams, fake.session);
+    const stream = await openStream(url);
+    await stream.next((e) => e.event === 'session');
+    fake.emit({ type: 'typing', durationMs: 5000 });
     fake.emit({
       type: 'message',
-      message: { id: String(sent), direction: 'outbound', type: 'text', text, time: new Date().toISOString() },
+      message: { id: 'm1', direction: 'outbound', type: 'text', text: 'hi', time: new Date().toISOString() },
     });
-    sent++;
-  }
-  // Events reached the stream, and it was cut while they kept coming, long before the 10 MB offered.
-  expect(sent).toBeGreaterThan(1);
-  expect(sent).toBeLessThan(5000);
-  expect(fake.subscribers).toBe(0);
-  expect(streams.count).toBe(0);
-  socket.destroy();
-});
-
-test('typing and message events reach a reader that keeps up, in order', async () => {
-  const streams = new LiveStreams(streamOptions());
-  const fake = fakeSession();
-  const { url } = await serveStreams(streams, fake.session);
-  const stream = await openStream(url);
-  await stream.next((e) => e.event === 'session');
-  fake.emit({ type: 'typing', durationMs: 5000 });
-  fake.emit({
-    type: 'message',
-    message: { id: 'm1', direction: 'outbound', type: 'text', text: 'hi', time: new Date().toISOString() },
+    await stream.next((e) => e.event === 'message');
+    expect(stream.events.map((e) => e.event)).toEqual(['session', 'typing', 'message']);
+    stream.close();
   });
-  await stream.next((e) => e.event === 'message');
-  expect(stream.events.map((e) => e.event)).toEqual(['session', 'typing', 'message']);
-  stream.close();
-});
 
-test('a session may hold only so many streams, and so may one address; a closed stream frees its place', async () => {
-  const streams = new LiveStreams(streamOptions({ perSession: 2, perIp: 3 }));
-  const fake = fakeSession();
-  const { url } = await serveStreams(streams, fake.session);
-  const a1 = await openStream(`${url}?session=a`);
-  const a2 = await openStream(`${url}?session=a`);
-  const refusedA = await fetch(`${url}?session=a`);
-  expect(refusedA.status).toBe(429);
-  const b1 = await openStream(`${url}?session=b`);
-  const refusedIp = await fetch(`${url}?session=c`);
-  expect(refusedIp.status).toBe(429);
-  expect(streams.count).toBe(3);
-  a1.close();
-  await waitFor(() => streams.count === 2, 10_000);
-  const a3 = await openStream(`${url}?session=a`);
-  expect(streams.count).toBe(3);
-  for (const s of [a2, b1, a3]) s.close();
-});
+  test('a session may hold only so many streams, and so may one address; a closed stream frees its place', async () => {
+    const streams = new LiveStreams(streamOptions({ perSession: 2, perIp: 3 }));
+    const fake = fakeSession();
+    const { url } = await serveStreams(streams, fake.session);
+    const a1 = await openStream(`${url}?session=a`);
+    const a2 = await openStream(`${url}?session=a`);
+    const refusedA = await fetch(`${url}?session=a`);
+    expect(refusedA.status).toBe(429);
+    const b1 = await openStream(`${url}?session=b`);
+    const refusedIp = await fetch(`${url}?session=c`);
+    expect(refusedIp.status).toBe(429);
+    expect(streams.count).toBe(3);
+    a1.close();
+    await waitFor(() => streams.count === 2, 10_000);
+    const a3 = await openStream(`${url}?session=a`);
+    expect(streams.count).toBe(3);
+    for (const s of [a2, b1, a3]) s.close();
+  });
 
-test('a reader that leaves data unread past the stall limit is cut off, whatever the kernel still buffers', async () => {
-  let clock = 0;
-  const streams = new LiveStreams(
-    streamOptions({ maxBufferedBytes: 64 * 1024 * 1024, stallMs: 1000, now: () => clock }),
-  );
-  const fake = fakeSession();
-  const { port } = await serveStreams(streams, fake.session);
-  const { socket } = pausedReader(port); // never read
-  await waitFor(() => fake.subscribers === 1);
-  const text = 'x'.repeat(16 * 1024);
-  let sent = 0;
-  while (sent < 20_000 && fake.subscribers > 0) {
-    fake.emit({
-      type: 'message',
-      message: { id: String(sent), direction: 'outbound', type: 'text', text, time: new Date(0).toISOString() },
+  test('a reader that leaves data unread past the stall limit is cut off, whatever the kernel still buffers', async () => {
+    let clock = 0;
+    const streams = new LiveStreams(
+      streamOptions({ maxBufferedBytes: 64 * 1024 * 1024, stallMs: 1000, now: () => clock }),
+    );
+    const fake = fakeSession();
+    const { port } = await serveStreams(streams, fake.session);
+    const { socket } = pausedReader(port); // never read
+    await waitFor(() => fake.subscribers === 1);
+    const text = 'x'.repeat(16 * 1024);
+    let sent = 0;
+    while (sent < 20_000 && fake.subscribers > 0) {
+      fake.emit({
+        type: 'message',
+        message: { id: String(sent), direction: 'outbound', type: 'text', text, time: new Date(0).toISOString() },
+      });
+      sent++;
+      if (sent % 50 === 0) clock += 100;
+    }
+    expect(sent).toBeGreaterThan(0);
+    expect(fake.subscribers).toBe(0);
+    expect(streams.count).toBe(0);
+    // Cut by the stall limit (about a second of the fake clock behind), long before the 64 MB byte cap.
+    expect(sent * text.length).toBeLessThan(32 * 1024 * 1024);
+    socket.destroy();
+  });
+
+  test('a client that left while the stream was being prepared gets nothing held for it', async () => {
+    const streams = new LiveStreams(streamOptions());
+    const fake = fakeSession();
+    const signal = () => {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      return { promise, resolve };
+    };
+    const entered = signal();
+    const prepared = signal();
+    const clientGone = signal();
+    const served = signal();
+    const app = express();
+    app.get('/stream', async (req, res) => {
+      res.on('close', clientGone.resolve);
+      entered.resolve();
+      await prepared.promise; // as the route waits for Genesys
+      streams.serve(res, fake.session, { guestToken: 's', ip: req.ip ?? '' });
+      served.resolve();
     });
-    sent++;
-    if (sent % 50 === 0) clock += 100;
-  }
-  expect(sent).toBeGreaterThan(0);
-  expect(fake.subscribers).toBe(0);
-  expect(streams.count).toBe(0);
-  // Cut by the stall limit (about a second of the fake clock behind), long before the 64 MB byte cap.
-  expect(sent * text.length).toBeLessThan(32 * 1024 * 1024);
-  socket.destroy();
+    const { url } = await serveApp(app);
+    const controller = new AbortController();
+    const request = fetch(url, { signal: controller.signal }).catch(() => undefined);
+    await entered.promise;
+    controller.abort();
+    await request;
+    await clientGone.promise;
+    prepared.resolve();
+    await served.promise;
+    expect(streams.count).toBe(0);
+    expect(fake.subscribers).toBe(0);
+  });
 });
 
-test('a client that left while the stream was being prepared gets nothing held for it', async () => {
-  const streams = new LiveStreams(streamOptions());
-  const fake = fakeSession();
-  const signal = () => {
-    let resolve!: () => void;
-    const promise = new Promise<void>((r) => (resolve = r));
-    return { promise, resolve };
-  };
-  const entered = signal();
-  const prepared = signal();
-  const clientGone = signal();
-  const served = signal();
-  const app = express();
-  app.get('/stream', async (req, res) => {
-    res.on('close', clientGone.resolve);
-    entered.resolve();
-    await prepared.promise; // as the route waits for Genesys
-    streams.serve(res, fake.session, { guestToken: 's', ip: req.ip ?? '' });
-    served.resolve();
+describe('what each answer, refusal and event says', () => {
+  const T0 = 1_800_000_000_000;
+  async function opened(serveWith: ServeWith = {}, over: Parameters<typeof streamOptions>[0] = {}) {
+    const streams = new LiveStreams(streamOptions({ now: () => T0, ...over }));
+    const fake = fakeSession();
+    const { url, port, answers } = await serveStreams(streams, fake.session, serveWith);
+    return { streams, fake, url, port, answers };
+  }
+
+  const refusals = async (limit: string) =>
+    (await limitsRefused.get()).values.find((v) => v.labels.limit === limit)?.value ?? 0;
+
+  describe('a stream refused for a cap says which, when to retry, and is counted under its own limit', () => {
+    test.each([
+      ['session', 'streams_per_session', { perSession: 1 }, ['?session=a&ip=1', '?session=a&ip=2']],
+      ['address', 'streams_per_ip', { perIp: 1 }, ['?session=a&ip=1', '?session=b&ip=1']],
+    ] as const)('too many for one %s', async (what, limit, caps, [first, second]) => {
+      const { streams, fake, url } = await opened({}, caps);
+      const held = await openStream(`${url}${first}`);
+      const before = { perSession: await refusals('streams_per_session'), perIp: await refusals('streams_per_ip') };
+      const refused = await fetch(`${url}${second}`);
+      expect([refused.status, await refused.json()]).toEqual([
+        429,
+        {
+          code: 'rate_limited',
+          detail: `Too many live streams are open for this ${what}; close one first.`,
+          retryAfterSeconds: 5,
+        },
+      ]);
+      const after = { perSession: await refusals('streams_per_session'), perIp: await refusals('streams_per_ip') };
+      expect(after).toEqual(
+        limit === 'streams_per_session'
+          ? { ...before, perSession: before.perSession + 1 }
+          : { ...before, perIp: before.perIp + 1 },
+      );
+      held.close();
+      await waitFor(() => streams.count === 0 && fake.subscribers === 0, 10_000);
+    });
   });
-  const { url } = await serveApp(app);
-  const controller = new AbortController();
-  const request = fetch(url, { signal: controller.signal }).catch(() => undefined);
-  await entered.promise;
-  controller.abort();
-  await request;
-  await clientGone.promise;
-  prepared.resolve();
-  await served.promise;
-  expect(streams.count).toBe(0);
-  expect(fake.subscribers).toBe(0);
+
+  test('a stream that ends is counted out of genesys_bff_streams_open once, though its answer closes after it', async () => {
+    const { streams, fake, url, answers } = await opened();
+    const open = async () => (await streamsOpen.get()).values[0]?.value ?? 0;
+    const before = await open();
+    const stream = await openStream(url);
+    await stream.next((e) => e.event === 'session');
+    expect(await open()).toBe(before + 1);
+    fake.emit({ type: 'session', state: 'expired' });
+    await stream.ended;
+    await waitFor(() => streams.count === 0 && fake.subscribers === 0, 10_000);
+    // The answer's own close comes after the end, and must not count the stream out again.
+    if (!answers[0]!.closed) await once(answers[0]!, 'close');
+    expect(await open()).toBe(before);
+  });
+
+  test('a closed stream leaves nothing counted for its session or address', async () => {
+    const { streams, url } = await opened();
+    for (let i = 0; i < 3; i++) {
+      const stream = await openStream(`${url}?session=s${i}&ip=10.0.0.${i}`);
+      stream.close();
+    }
+    await waitFor(() => streams.count === 0, 10_000);
+    // The counts are private, and no answer shows them: a count left at zero for every client ever seen would grow without bound.
+    const counts = streams as unknown as { bySession: Map<string, number>; byIp: Map<string, number> };
+    expect([counts.bySession.size, counts.byIp.size]).toEqual([0, 0]);
+  });
+
+  test('a reader that keeps up is never behind, however long the stream runs', async () => {
+    let clock = T0;
+    const { fake, url } = await opened({}, { stallMs: 1000, now: () => clock });
+    const stream = await openStream(url);
+    await stream.next((e) => e.event === 'session');
+    fake.emit({ type: 'message', message: textMessage('first') });
+    await stream.next((e) => e.id === 'first');
+    clock += 5000;
+    fake.emit({ type: 'message', message: textMessage('second') });
+    await stream.next((e) => e.id === 'second');
+    expect(fake.subscribers).toBe(1);
+    stream.close();
+  });
+
+  describe('a reader that falls behind', () => {
+    test('is cut off once it has left data unread for longer than the stall limit, not sooner, with a final event that says why', async () => {
+      let clock = T0;
+      const { fake, port, answers } = await opened(
+        {},
+        { maxBufferedBytes: 256 * 1024 * 1024, stallMs: 1000, now: () => clock },
+      );
+      const reader = pausedReader(port);
+      await waitFor(() => fake.subscribers === 1);
+      fillUntilBehind(fake, answers[0]!, { time: T0 });
+      // Behind, on a clock that has not moved: not cut.
+      expect([answers[0]!.writableNeedDrain, fake.subscribers]).toEqual([true, 1]);
+      clock += 1000;
+      fake.emit({ type: 'message', message: textMessage('at-the-limit', 'a', T0) });
+      expect(fake.subscribers).toBe(1);
+      clock += 1;
+      fake.emit({ type: 'message', message: textMessage('past-it', 'b', T0) });
+      expect(fake.subscribers).toBe(0);
+      const blocks = parseEventStream(await reader.readAll());
+      expect(blocks.at(-1)).toEqual({
+        event: 'session',
+        data: JSON.stringify({
+          state: 'slow_reader',
+          detail: 'The stream fell behind; reconnect and reload history.',
+          reconnect: true,
+        }),
+      });
+      expect(blocks.filter((b) => b.event === 'message').at(-1)?.id).toBe('at-the-limit');
+    });
+
+    test('a reader that catches up is behind no longer: the stall limit does not cut it off later', async () => {
+      let clock = T0;
+      const { fake, port, answers } = await opened(
+        {},
+        { maxBufferedBytes: 256 * 1024 * 1024, stallMs: 1000, now: () => clock },
+      );
+      const reader = pausedReader(port);
+      await waitFor(() => fake.subscribers === 1);
+      const pushed = fillUntilBehind(fake, answers[0]!, { time: T0 });
+      expect(answers[0]!.writableNeedDrain).toBe(true);
+      let received = '';
+      reader.socket.on('data', (chunk: Buffer) => (received = (received + chunk.toString('latin1')).slice(-64 * 1024)));
+      reader.socket.resume();
+      await waitFor(() => received.includes(`id: fill-${pushed - 1}`) && !answers[0]!.writableNeedDrain, 10_000);
+      clock += 5000;
+      fake.emit({ type: 'message', message: textMessage('caught-up', 'a', T0) });
+      expect(fake.subscribers).toBe(1);
+      await waitFor(() => received.includes('id: caught-up'), 10_000);
+    });
+
+    test('past the byte cap it is cut off without a final event (that would only add to what it holds), and the cut is logged', async () => {
+      const lines: Record<string, unknown>[] = [];
+      const logger = pino(
+        new Writable({
+          write: (chunk: Buffer, _encoding, done) => (
+            lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>),
+            done()
+          ),
+        }),
+      );
+      const { fake, port } = await opened({}, { maxBufferedBytes: 64 * 1024, logger });
+      const reader = pausedReader(port);
+      await waitFor(() => fake.subscribers === 1);
+      // Until it is cut off: past the kernel's buffers, the answer holds the rest.
+      const big = 'x'.repeat(16 * 1024);
+      for (let i = 0; i < 8192 && fake.subscribers > 0; i++)
+        fake.emit({ type: 'message', message: textMessage(`fill-${i}`, big, T0) });
+      expect(fake.subscribers).toBe(0);
+      const blocks = parseEventStream(await reader.readAll());
+      expect(blocks.filter((b) => b.event === 'session').map((b) => dataOf(b).state)).toEqual(['open']);
+      const cut = lines.find((l) => l.msg === 'stream reader too slow; closing it');
+      expect(cut?.buffered).toBeGreaterThan(64 * 1024);
+    });
+
+    test('is spared typing and heartbeats while it is behind, never a message', async () => {
+      const { fake, port, answers } = await opened({}, { maxBufferedBytes: 256 * 1024 * 1024, heartbeatMs: 20 });
+      const reader = pausedReader(port);
+      await waitFor(() => fake.subscribers === 1);
+      const pushed = fillUntilBehind(fake, answers[0]!, { time: T0 });
+      expect(answers[0]!.writableNeedDrain).toBe(true);
+      fake.emit({ type: 'typing', durationMs: 5000 });
+      fake.emit({ type: 'message', message: textMessage('while-behind', 'c', T0) });
+      await new Promise((resolve) => setTimeout(resolve, 150)); // several heartbeats' time
+      fake.emit({ type: 'session', state: 'expired', detail: 'done' });
+      const blocks = parseEventStream(await reader.readAll());
+      const behind = blocks.slice(blocks.findIndex((b) => b.id === `fill-${pushed - 1}`));
+      expect(behind.filter((b) => b.comment === 'heartbeat' || b.event === 'typing')).toEqual([]);
+      expect(behind.filter((b) => b.event === 'message').map((b) => b.id)).toEqual([
+        `fill-${pushed - 1}`,
+        'while-behind',
+      ]);
+    });
+  });
+
+  describe('what each event says', () => {
+    test('a message as Genesys sent it, or as the holder presents it; the holder presents messages only', async () => {
+      const plain = await opened();
+      const stream = await openStream(plain.url);
+      await stream.next((e) => e.event === 'session');
+      const message = textMessage('m1', 'hello', T0);
+      plain.fake.emit({ type: 'message', message });
+      expect(dataOf(await stream.next((e) => e.event === 'message'))).toEqual(message);
+      stream.close();
+
+      const presented = await opened({ present: (m) => ({ ...m, text: `shown: ${m.text}` }) });
+      const shown = await openStream(presented.url);
+      presented.fake.emit({ type: 'typing', durationMs: 3000 });
+      presented.fake.emit({ type: 'message', message });
+      await shown.next((e) => e.event === 'message');
+      expect(shown.events.map((e) => [e.event, dataOf(e)])).toEqual([
+        ['session', { state: 'open' }],
+        ['typing', { durationMs: 3000 }],
+        ['message', { ...message, text: 'shown: hello' }],
+      ]);
+      shown.close();
+    });
+
+    test('a message comes once; an id the stream would not write is never an id line', async () => {
+      const { fake, url } = await opened();
+      const stream = await openStream(url);
+      fake.emit({ type: 'message', message: textMessage('m1') });
+      fake.emit({ type: 'message', message: textMessage('m1') });
+      fake.emit({ type: 'message', message: textMessage('not an id: it has spaces') });
+      fake.emit({ type: 'message', message: textMessage('m2') });
+      await stream.next((e) => e.id === 'm2');
+      expect(stream.events.map((e) => e.id)).toEqual([positionAt(T0), 'm1', 'm1', 'm2']);
+      stream.close();
+    });
+
+    test(`the last ${2 * PROOF_PAGE_SIZE} message ids are remembered, and no more`, async () => {
+      const { fake, url } = await opened();
+      const stream = await openStream(url);
+      const ids = Array.from({ length: 2 * PROOF_PAGE_SIZE }, (_, i) => `m${i}`);
+      for (const id of ids) fake.emit({ type: 'message', message: textMessage(id) });
+      fake.emit({ type: 'message', message: textMessage('m0') }); // still remembered: not sent again
+      fake.emit({ type: 'message', message: textMessage('newer') }); // m0 is forgotten now
+      fake.emit({ type: 'message', message: textMessage('m0') });
+      await stream.next(
+        (e) => e.event === 'message' && e.id === 'm0' && stream.events.filter((x) => x.id === 'm0').length === 2,
+      );
+      expect(stream.events.filter((e) => e.event === 'message').map((e) => e.id)).toEqual([...ids, 'newer', 'm0']);
+      stream.close();
+    });
+
+    test('session events: a final one says whether to reconnect and ends the stream; any other passes on with its detail', async () => {
+      const finals = [
+        ['expired', false],
+        ['unavailable', true],
+        ['closed', true],
+        ['signed_out', false],
+        ['signed_in_elsewhere', false],
+      ] as const;
+      for (const [state, reconnect] of finals) {
+        const { fake, url } = await opened();
+        const stream = await openStream(url);
+        fake.emit({ type: 'session', state: 'reconnecting', detail: 'socket lost' });
+        fake.emit({ type: 'session', state: 'cleared' });
+        fake.emit({ type: 'session', state });
+        await stream.ended;
+        expect(stream.events.map((e) => dataOf(e))).toEqual([
+          { state: 'open' },
+          { state: 'reconnecting', detail: 'socket lost' },
+          { state: 'cleared' },
+          { state, detail: '', reconnect },
+        ]);
+        expect(fake.subscribers).toBe(0);
+      }
+    });
+  });
+
+  describe('a resumed stream and a replay', () => {
+    const history = (
+      after: string | undefined,
+      messages: NormalizedMessage[] | (() => Promise<NormalizedMessage[]>),
+    ) => {
+      const reads: string[] = [];
+      return {
+        reads,
+        history: {
+          after,
+          readNewest: (reason: 'resume' | 'reconnect') => {
+            reads.push(reason);
+            return typeof messages === 'function' ? messages() : Promise.resolve(messages);
+          },
+        },
+      };
+    };
+
+    test('says `open` with the id the client resumes from, then sends what came after it, messages only', async () => {
+      const page = [
+        textMessage('m0'),
+        textMessage('m1'),
+        textMessage('m2'),
+        textMessage('e3', 'joined', Date.now(), 'event'),
+        textMessage('m4'),
+      ];
+      const { url } = await opened(history('m1', page));
+      const stream = await openStream(url);
+      await stream.next((e) => e.id === 'm4');
+      expect(stream.events.map((e) => [e.event, e.id, e.event === 'session' ? dataOf(e) : undefined])).toEqual([
+        ['session', 'm1', { state: 'open' }],
+        ['message', 'm2', undefined],
+        ['message', 'm4', undefined],
+      ]);
+      stream.close();
+    });
+
+    test('resumed from the newest message there is: nothing to send, and its events keep that id', async () => {
+      const { fake, url } = await opened(history('m1', [textMessage('m1')]));
+      const stream = await openStream(url);
+      await stream.next((e) => e.event === 'session');
+      fake.emit({ type: 'typing', durationMs: 1000 });
+      await stream.next((e) => e.event === 'typing');
+      expect(stream.events.map((e) => e.id)).toEqual(['m1', 'm1']);
+      stream.close();
+    });
+
+    test('from a time position: every message since, reaching back for the clock skew, and a full page says more may have come', async () => {
+      const since = T0 - 60_000;
+      const page = [
+        textMessage('too-old', 'a', since - POSITION_SKEW_MS - 1),
+        textMessage('at-the-skew', 'b', since - POSITION_SKEW_MS),
+        textMessage('since', 'c', since),
+        textMessage('an-event', 'd', since + 1, 'event'),
+      ];
+      const partial = await opened(history(positionAt(since), page));
+      const stream = await openStream(partial.url);
+      await stream.next((e) => e.id === 'since');
+      expect(stream.events.map((e) => [e.event, e.id, e.event === 'session' ? dataOf(e).state : undefined])).toEqual([
+        ['session', positionAt(since), 'open'],
+        ['message', 'at-the-skew', undefined],
+        ['message', 'since', undefined],
+      ]);
+      stream.close();
+
+      const pageOf = (oldest: number) =>
+        Array.from({ length: PROOF_PAGE_SIZE }, (_, i) => textMessage(`p${i}`, 'e', (i === 0 ? oldest : since) + i));
+      const full = await opened(history(positionAt(since), pageOf(since)));
+      const all = await openStream(full.url);
+      await all.next((e) => e.id === `p${PROOF_PAGE_SIZE - 1}`);
+      expect(all.events.slice(0, 2).map((e) => [e.event, dataOf(e)])).toEqual([
+        ['session', { state: 'open' }],
+        [
+          'session',
+          {
+            state: 'replay_incomplete',
+            detail: 'More came since the stream position than one history page holds; reload the history.',
+          },
+        ],
+      ]);
+      all.close();
+
+      // A full page whose oldest message is from before the position holds all that came since.
+      const covered = await opened(history(positionAt(since), pageOf(since - POSITION_SKEW_MS - 1000)));
+      const some = await openStream(covered.url);
+      await some.next((e) => e.id === `p${PROOF_PAGE_SIZE - 1}`);
+      expect(some.events.filter((e) => e.event === 'session').map((e) => dataOf(e).state)).toEqual(['open']);
+      some.close();
+    });
+
+    test("a time position later than the stream itself is taken as the stream's opening", async () => {
+      const { fake, url } = await opened(history(positionAt(T0 + 60_000), []));
+      const stream = await openStream(url);
+      fake.emit({ type: 'typing', durationMs: 1000 });
+      await stream.next((e) => e.event === 'typing');
+      expect(stream.events.map((e) => e.id)).toEqual([positionAt(T0), positionAt(T0)]);
+      stream.close();
+    });
+
+    test('after the upstream socket comes back, history is read once; live events wait behind what was missed', async () => {
+      let release!: (messages: NormalizedMessage[]) => void;
+      const replay = history(undefined, () => new Promise((resolve) => (release = resolve)));
+      const { fake, url } = await opened(replay);
+      const stream = await openStream(url);
+      fake.emit({ type: 'message', message: textMessage('m1') });
+      fake.emit({ type: 'session', state: 'reconnecting' });
+      await stream.next((e) => e.event === 'session' && dataOf(e).state === 'reconnecting');
+      expect(replay.reads).toEqual([]);
+      fake.emit({ type: 'session', state: 'reconnected' });
+      fake.emit({ type: 'message', message: textMessage('live') });
+      await waitFor(() => replay.reads.length === 1);
+      release([textMessage('m1'), textMessage('missed')]);
+      await stream.next((e) => e.id === 'live');
+      expect(stream.events.filter((e) => e.event === 'message').map((e) => e.id)).toEqual(['m1', 'missed', 'live']);
+      expect(replay.reads).toEqual(['reconnect']);
+      stream.close();
+    });
+
+    test('a final event that waited behind a replay ends the stream: nothing that waited after it is written', async () => {
+      let release!: (messages: NormalizedMessage[]) => void;
+      const replay = history(undefined, () => new Promise((resolve) => (release = resolve)));
+      const { fake, url } = await opened(replay);
+      const stream = await openStream(url);
+      fake.emit({ type: 'session', state: 'reconnected' });
+      fake.emit({ type: 'session', state: 'expired', detail: 'gone' });
+      fake.emit({ type: 'message', message: textMessage('after-the-end') });
+      await waitFor(() => replay.reads.length === 1);
+      release([textMessage('missed', 'a', T0 + 1)]);
+      await stream.ended;
+      expect(stream.events.map((e) => [e.event, e.event === 'session' ? dataOf(e).state : e.id])).toEqual([
+        ['session', 'open'],
+        ['session', 'reconnected'],
+        ['message', 'missed'],
+        ['session', 'expired'],
+      ]);
+    });
+
+    test('history that cannot be read says so, and the stream goes on', async () => {
+      const { fake, url } = await opened(history(undefined, () => Promise.reject(new Error('Genesys said 503'))));
+      const stream = await openStream(url);
+      fake.emit({ type: 'session', state: 'reconnected' });
+      const incomplete = await stream.next((e) => e.event === 'session' && dataOf(e).state === 'replay_incomplete');
+      expect(dataOf(incomplete)).toEqual({
+        state: 'replay_incomplete',
+        detail: 'Could not read what was missed; reload the history.',
+      });
+      fake.emit({ type: 'message', message: textMessage('after') });
+      await stream.next((e) => e.id === 'after');
+      stream.close();
+    });
+  });
+
+  describe('the answer', () => {
+    test('is an unbuffered event stream that tells the client how soon to reconnect, first thing', async () => {
+      const { port } = await opened();
+      // The client asks to close: the keep-alive is the stream's own, not Node's default for HTTP/1.1.
+      const reader = pausedReader(port, { Connection: 'close' });
+      const head = await new Promise<string>((resolve) => {
+        let text = '';
+        reader.socket.on('data', (chunk: Buffer) => {
+          text += chunk.toString();
+          if (text.includes('"state":"open"')) resolve(text);
+        });
+        reader.socket.resume();
+      });
+      expect(head).toMatch(/\r\nContent-Type: text\/event-stream; charset=utf-8\r\n/i);
+      expect(head).toMatch(/\r\nCache-Control: no-cache, no-transform\r\n/i);
+      expect(head).toMatch(/\r\nX-Accel-Buffering: no\r\n/i);
+      expect(head).toMatch(/\r\nConnection: keep-alive\r\n/i);
+      expect(parseEventStream(head).slice(0, 2)).toEqual([
+        { retry: '2000' },
+        { event: 'session', id: positionAt(T0), data: '{"state":"open"}' },
+      ]);
+      reader.socket.destroy();
+    });
+  });
+
+  describe('the id a stream resumes after', () => {
+    const request = (lastEventId?: string) =>
+      ({ headers: lastEventId === undefined ? {} : { 'last-event-id': lastEventId } }) as unknown as Request;
+
+    test('the Last-Event-ID header, else ?lastEventId= (an empty header counts as none)', () => {
+      expect(resumeAfter(request('from-header'), 'from-query')).toBe('from-header');
+      expect(resumeAfter(request(), 'from-query')).toBe('from-query');
+      expect(resumeAfter(request(''), 'from-query')).toBe('from-query');
+      expect(resumeAfter(request(), undefined)).toBeUndefined();
+    });
+
+    test('one the stream would not write is refused, with what it must be', () => {
+      expect(() => resumeAfter(request('has spaces'), undefined)).toThrow(
+        expect.objectContaining({
+          code: 'validation_failed',
+          message: 'Last-Event-ID must be an event id this service sent (1 to 128 of A-Z a-z 0-9 _ -).',
+        }),
+      );
+    });
+  });
 });
