@@ -1,156 +1,270 @@
-import net from 'node:net';
-import type { AddressInfo } from 'node:net';
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
 import { answerClientError } from '../../../src/http/server/clientError';
+import { capConnections } from '../../../src/http/server/connectionCaps';
 import { registry } from '../../../src/observability/metrics';
 import { startTestService, type TestService } from '../../support/app';
 import { waitFor } from '../../support/wait';
 
-/** How many connections genesys_bff_limits_refused_total has counted under `limit`. */
-async function refused(limit: string): Promise<number> {
-  const metric = await registry.getSingleMetric('genesys_bff_limits_refused_total')!.get();
-  return metric.values.find((v) => v.labels.limit === limit)?.value ?? 0;
-}
-
 /**
- * Sockets and connections (README.md#limits): an error answer closes its socket in full even when the
- * client never reads nor closes its side, and open connections are capped per client address and per instance.
+ * src/http/server/connectionCaps.ts. On the whole service (README.md#limits): open connections are
+ * capped per client address and per instance, and an error answer closes its socket in full even
+ * when the client never reads nor closes its side. On a bare server: the per-address refusal's every
+ * header and word, the count as connections close, and the trusted proxy it never counts.
  */
 
-/** A raw client that never closes its side of its own accord (allowHalfOpen), and records all it receives. */
-async function rawClient(port: number): Promise<{ socket: net.Socket; received: () => string; ended: Promise<void> }> {
-  const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
-  let data = '';
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk: string) => (data += chunk));
-  socket.on('error', () => undefined);
-  // The server's side is done (its FIN, or a reset): the client's own side stays open until the test closes it.
-  const ended = new Promise<void>((resolve) => {
-    socket.once('end', () => resolve());
-    socket.once('close', () => resolve());
-  });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', reject);
-  });
-  return { socket, received: () => data, ended };
-}
-
-/** `promise`, or a failure naming `what` after `ms` (a bound on a hang, not a timing verdict). */
-async function within<T>(promise: Promise<T>, what: string, ms = 5000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const bound = new Promise<never>(
-    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)),
-  );
-  try {
-    return await Promise.race([promise, bound]);
-  } finally {
-    clearTimeout(timer);
+describe('on the whole service', () => {
+  /** How many connections genesys_bff_limits_refused_total has counted under `limit`. */
+  async function refused(limit: string): Promise<number> {
+    const metric = await registry.getSingleMetric('genesys_bff_limits_refused_total')!.get();
+    return metric.values.find((v) => v.labels.limit === limit)?.value ?? 0;
   }
-}
 
-const GET_HEALTHZ = 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
-const portOf = (service: TestService) => (service.server.address() as AddressInfo).port;
-const openConnections = (service: TestService) =>
-  new Promise<number>((resolve, reject) => service.server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
-
-test('after the 400 for a request Node cannot parse, the socket is closed in full although the client never reads or closes', async () => {
-  const service = await startTestService();
-  try {
-    const client = await rawClient(portOf(service));
-    client.socket.pause();
-    client.socket.write('NOT HTTP AT ALL\r\n\r\n');
-    // The client reads nothing and keeps its side open; the service lets go of the socket anyway.
-    await waitFor(async () => (await openConnections(service)) === 0, 5000, 50);
-    client.socket.destroy();
-  } finally {
-    await service.stop();
+  /** A raw client that never closes its side of its own accord (allowHalfOpen), and records all it receives. */
+  async function rawClient(
+    port: number,
+  ): Promise<{ socket: net.Socket; received: () => string; ended: Promise<void> }> {
+    const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    let data = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (data += chunk));
+    socket.on('error', () => undefined);
+    // The server's side is done (its FIN, or a reset): the client's own side stays open until the test closes it.
+    const ended = new Promise<void>((resolve) => {
+      socket.once('end', () => resolve());
+      socket.once('close', () => resolve());
+    });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', resolve);
+      socket.once('error', reject);
+    });
+    return { socket, received: () => data, ended };
   }
-});
 
-test('after a 408 (a request that did not arrive in time), the socket is closed in full too', async () => {
-  let serverSideClosed!: Promise<void>;
-  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-    serverSideClosed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
-    answerClientError(Object.assign(new Error('timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  try {
-    const client = await rawClient((server.address() as AddressInfo).port);
-    client.socket.pause();
-    await waitFor(() => serverSideClosed !== undefined, 5000, 10);
-    // Never read and never ended by the client: the server's socket is destroyed anyway, within the grace.
-    await within(serverSideClosed, 'the server closing its socket');
-    client.socket.resume();
-    await within(client.ended, 'the answer ending');
-    expect(client.received()).toMatch(/^HTTP\/1\.1 408 /);
-    client.socket.destroy();
-  } finally {
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
-});
-
-test('connections over the per-address cap get a minimal 429 with Retry-After and are closed; a freed place is usable again', async () => {
-  const service = await startTestService({ env: { CONNECTIONS_PER_IP: '2' } });
-  try {
-    const held = [];
-    for (let i = 0; i < 2; i++) {
-      const client = await rawClient(portOf(service));
-      client.socket.write(GET_HEALTHZ);
-      await waitFor(() => / 200 /.test(client.received()), 5000, 20);
-      held.push(client);
+  /** `promise`, or a failure naming `what` after `ms` (a bound on a hang, not a timing verdict). */
+  async function within<T>(promise: Promise<T>, what: string, ms = 5000): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)),
+    );
+    try {
+      return await Promise.race([promise, bound]);
+    } finally {
+      clearTimeout(timer);
     }
-    const counted = await refused('connections_per_ip');
-    const over = await rawClient(portOf(service));
-    over.socket.write(GET_HEALTHZ);
-    await within(over.ended, 'the connection over the cap ending');
-    expect(await refused('connections_per_ip')).toBe(counted + 1);
-    const answer = over.received();
-    expect(answer).toMatch(/^HTTP\/1\.1 429 /);
-    expect(answer).toMatch(/\r\nRetry-After: 1\r\n/i);
-    expect(answer).toMatch(/\r\nConnection: close\r\n/i);
-    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({
+  }
+
+  const GET_HEALTHZ = 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
+  const portOf = (service: TestService) => (service.server.address() as AddressInfo).port;
+  const openConnections = (service: TestService) =>
+    new Promise<number>((resolve, reject) => service.server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+
+  test('after the 400 for a request Node cannot parse, the socket is closed in full although the client never reads or closes', async () => {
+    const service = await startTestService();
+    try {
+      const client = await rawClient(portOf(service));
+      client.socket.pause();
+      client.socket.write('NOT HTTP AT ALL\r\n\r\n');
+      // The client reads nothing and keeps its side open; the service lets go of the socket anyway.
+      await waitFor(async () => (await openConnections(service)) === 0, 5000, 50);
+      client.socket.destroy();
+    } finally {
+      await service.stop();
+    }
+  });
+
+  test('after a 408 (a request that did not arrive in time), the socket is closed in full too', async () => {
+    let serverSideClosed!: Promise<void>;
+    const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+      serverSideClosed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+      answerClientError(Object.assign(new Error('timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }), socket);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = await rawClient((server.address() as AddressInfo).port);
+      client.socket.pause();
+      await waitFor(() => serverSideClosed !== undefined, 5000, 10);
+      // Never read and never ended by the client: the server's socket is destroyed anyway, within the grace.
+      await within(serverSideClosed, 'the server closing its socket');
+      client.socket.resume();
+      await within(client.ended, 'the answer ending');
+      expect(client.received()).toMatch(/^HTTP\/1\.1 408 /);
+      client.socket.destroy();
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  test('connections over the per-address cap get a minimal 429 with Retry-After and are closed; a freed place is usable again', async () => {
+    const service = await startTestService({ env: { CONNECTIONS_PER_IP: '2' } });
+    try {
+      const held = [];
+      for (let i = 0; i < 2; i++) {
+        const client = await rawClient(portOf(service));
+        client.socket.write(GET_HEALTHZ);
+        await waitFor(() => / 200 /.test(client.received()), 5000, 20);
+        held.push(client);
+      }
+      const counted = await refused('connections_per_ip');
+      const over = await rawClient(portOf(service));
+      over.socket.write(GET_HEALTHZ);
+      await within(over.ended, 'the connection over the cap ending');
+      expect(await refused('connections_per_ip')).toBe(counted + 1);
+      const answer = over.received();
+      expect(answer).toMatch(/^HTTP\/1\.1 429 /);
+      expect(answer).toMatch(/\r\nRetry-After: 1\r\n/i);
+      expect(answer).toMatch(/\r\nConnection: close\r\n/i);
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toMatchObject({
+        status: 429,
+        code: 'rate_limited',
+      });
+      over.socket.destroy();
+
+      held.shift()!.socket.destroy();
+      await waitFor(
+        async () => {
+          const again = await rawClient(portOf(service));
+          again.socket.write(GET_HEALTHZ);
+          await waitFor(() => / \d{3} /.test(again.received()), 5000, 20);
+          again.socket.destroy();
+          return / 200 /.test(again.received());
+        },
+        5000,
+        50,
+      );
+      for (const client of held) client.socket.destroy();
+    } finally {
+      await service.stop();
+    }
+  });
+
+  test('a connection over the per-instance cap is closed as it is accepted, before any request is read', async () => {
+    const service = await startTestService({ env: { CONNECTIONS_MAX: '2' } });
+    try {
+      const held = [];
+      for (let i = 0; i < 2; i++) {
+        const client = await rawClient(portOf(service));
+        client.socket.write(GET_HEALTHZ);
+        await waitFor(() => / 200 /.test(client.received()), 5000, 20);
+        held.push(client);
+      }
+      const counted = await refused('connections_max');
+      const over = await rawClient(portOf(service));
+      over.socket.write(GET_HEALTHZ);
+      await within(over.ended, 'the connection over the cap closing');
+      expect(over.received()).toBe('');
+      expect(await refused('connections_max')).toBe(counted + 1);
+      over.socket.destroy();
+      for (const client of held) client.socket.destroy();
+    } finally {
+      await service.stop();
+    }
+  });
+});
+
+describe('the per-address cap on a bare server', () => {
+  interface Client {
+    socket: net.Socket;
+    received: () => string;
+  }
+
+  const servers: http.Server[] = [];
+  const clients: net.Socket[] = [];
+
+  afterEach(async () => {
+    for (const socket of clients.splice(0)) socket.destroy();
+    for (const server of servers.splice(0)) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  async function capped(perIp: number, trusted = false) {
+    const server = http.createServer();
+    servers.push(server);
+    const caps = capConnections(server, { perIp, max: 100, isTrustedProxy: () => trusted });
+    const handler = (_req: http.IncomingMessage, res: http.ServerResponse) => void res.end('ok');
+    const guarded = caps.guard(handler);
+    server.on('request', guarded);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const open = () =>
+      new Promise<number>((resolve, reject) => server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+    return { server, port, open, guarded, handler, addresses: caps.addresses };
+  }
+
+  /** A connection that asks once and keeps its socket. */
+  async function ask(port: number): Promise<Client> {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    clients.push(socket);
+    let data = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => (data += chunk));
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    await waitFor(() => /\r\n\r\n/.test(data), 5000, 5);
+    return { socket, received: () => data };
+  }
+
+  const statusOf = (client: Client) => Number(client.received().split(' ')[1]);
+
+  it('refuses a connection over the cap with a complete 429 problem+json', async () => {
+    const { port } = await capped(1);
+    expect(statusOf(await ask(port))).toBe(200);
+    const over = await ask(port);
+    await waitFor(() => over.received().endsWith('}'), 5000, 5);
+    const [head, body] = over.received().split('\r\n\r\n');
+    const headers = Object.fromEntries(
+      head!
+        .split('\r\n')
+        .slice(1)
+        .map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 2)]),
+    );
+    expect(head!.split('\r\n')[0]).toBe('HTTP/1.1 429 Too Many Requests');
+    expect(headers).toMatchObject({
+      'content-type': 'application/problem+json',
+      'content-length': String(Buffer.byteLength(body!)),
+      'retry-after': '1',
+      'x-content-type-options': 'nosniff',
+      connection: 'close',
+    });
+    expect(JSON.parse(body!)).toEqual({
+      type: '/problems/rate_limited',
+      title: expect.any(String),
       status: 429,
+      detail: 'Too many open connections from this address (at most 1); close some, or reuse one.',
       code: 'rate_limited',
     });
-    over.socket.destroy();
+  });
 
-    held.shift()!.socket.destroy();
-    await waitFor(
-      async () => {
-        const again = await rawClient(portOf(service));
-        again.socket.write(GET_HEALTHZ);
-        await waitFor(() => / \d{3} /.test(again.received()), 5000, 20);
-        again.socket.destroy();
-        return / 200 /.test(again.received());
-      },
-      5000,
-      50,
-    );
-    for (const client of held) client.socket.destroy();
-  } finally {
-    await service.stop();
-  }
-});
+  it('counts an address down as its connections close, one by one', async () => {
+    const { port, open } = await capped(2);
+    const first = await ask(port);
+    await ask(port);
+    first.socket.destroy();
+    await waitFor(async () => (await open()) === 1, 5000, 10);
+    // One of two places is free: one more connection is served, the next is over the cap again.
+    expect(statusOf(await ask(port))).toBe(200);
+    expect(statusOf(await ask(port))).toBe(429);
+  });
 
-test('a connection over the per-instance cap is closed as it is accepted, before any request is read', async () => {
-  const service = await startTestService({ env: { CONNECTIONS_MAX: '2' } });
-  try {
-    const held = [];
-    for (let i = 0; i < 2; i++) {
-      const client = await rawClient(portOf(service));
-      client.socket.write(GET_HEALTHZ);
-      await waitFor(() => / 200 /.test(client.received()), 5000, 20);
-      held.push(client);
-    }
-    const counted = await refused('connections_max');
-    const over = await rawClient(portOf(service));
-    over.socket.write(GET_HEALTHZ);
-    await within(over.ended, 'the connection over the cap closing');
-    expect(over.received()).toBe('');
-    expect(await refused('connections_max')).toBe(counted + 1);
-    over.socket.destroy();
-    for (const client of held) client.socket.destroy();
-  } finally {
-    await service.stop();
-  }
+  it('forgets an address once its last connection closes', async () => {
+    const { port, open, addresses } = await capped(2);
+    const [first, second] = [await ask(port), await ask(port)];
+    expect(addresses()).toBe(1);
+    first.socket.destroy();
+    second.socket.destroy();
+    await waitFor(async () => (await open()) === 0, 5000, 10);
+    expect(addresses()).toBe(0);
+  });
+
+  it('never counts the connections of a trusted proxy', async () => {
+    const { port } = await capped(1, true);
+    for (let i = 0; i < 3; i++) expect(statusOf(await ask(port))).toBe(200);
+  });
+
+  it('keeps the handler it guards reachable', async () => {
+    const { guarded, handler } = await capped(1);
+    expect(guarded.handler).toBe(handler);
+  });
 });
