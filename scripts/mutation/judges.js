@@ -106,10 +106,8 @@ const AREAS = [
   [
     'src/http/middleware/rateLimits.ts',
     [
+      // Also what counts as a sign-in, each limiter's skips, words and series; the Redis key of each sign-in and attribute limit.
       'test/http/middleware/rateLimits.test.ts',
-      // What counts as a sign-in, each limiter's skips, words and series; the Redis key of each sign-in and attribute limit.
-      'test/http/middleware/signInAndAttributeLimits.test.ts',
-      'test/http/middleware/limitKeys.test.ts',
       'test/api/startSessionLimits.test.ts',
       'test/api/endChatRoute.test.ts',
       'test/api/signIn.test.ts',
