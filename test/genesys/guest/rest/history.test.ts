@@ -1,99 +1,437 @@
 import axios from 'axios';
-import { GuestApiError } from '../../../../src/genesys/guest/protocol/errors';
+import nock from 'nock';
+import { AppError } from '../../../../src/domain/errors';
 import type { GuestSession } from '../../../../src/genesys/guest/guestSession';
+import { GuestApiError } from '../../../../src/genesys/guest/protocol/errors';
 import { GuestHistory } from '../../../../src/genesys/guest/rest/history';
+import { MemoryStore } from '../../../../src/store';
+import { captureLogger } from '../../../support/app';
 import { useFixture } from '../../../support/nockBack';
+import {} from '../../../support/platform';
+import {
+  MESSAGE_ENTITY_LIST_WITHOUT_MESSAGES,
+  MESSAGE_ENTITY_RESPONSE_WITH_3_MESSAGES,
+} from '../../../support/sdkFixtures';
 
-/** REST history against nock-recorded Genesys answers (test/fixtures/genesys/history-*.json). */
-const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmaXh0dXJlIn0.c2lnbmF0dXJl';
 /**
- * A guest session as GuestHistory sees it: a cached JWT that stays the same
- * until forgotten, then a new one. Which JWT each request carried is read
- * from the wire, not from this double.
+ * REST history (src/genesys/guest/rest/history.ts): against nock-recorded Genesys answers; the 10
+ * history reads a minute per session Genesys allows, counted in the shared store; and pages shaped
+ * like Genesys's own SDK fixtures, or broken, or too big.
  */
-let issued = 0;
-let cached: string | undefined;
-const session = {
-  getJwt: async () => ({
-    jwt: (cached ??= issued++ === 0 ? JWT : `${JWT}-${issued}`),
-    exp: Math.floor(Date.now() / 1000) + 3600,
-  }),
-  forgetJwt: () => (cached = undefined),
-} as unknown as GuestSession;
-beforeEach(() => {
-  issued = 0;
-  cached = undefined;
-});
-const history = new GuestHistory(axios.create(), 'https://api.mypurecloud.ie', 'https://shop.example.com');
 
-test('GET /api/v2/webmessaging/messages with the guest JWT; newest-first pages come back oldest first, normalised', async () => {
-  const fixture = await useFixture('history-page.json');
-  try {
-    const page = await history.page(session, 1, 25);
-    expect(page.messages.map((m) => [m.direction, m.type, m.text])).toEqual([
-      ['outbound', 'structured', 'What would you like to do?'],
-      ['inbound', 'text', 'Where is my order?'],
-      ['outbound', 'text', 'Your order ships today.'],
-    ]);
-    expect(page.messages[0]!.quickReplies).toEqual([
-      { text: 'Track order', payload: 'track' },
-      { text: 'Talk to us', payload: 'agent' },
-    ]);
-    expect(page.messages[1]!.clientMessageId).toBe('4c6b0a7e-1f2d-4e3a-9b8c-7d6e5f4a3b2c');
-    expect(page.messages[2]).toMatchObject({ originatingEntity: 'human', from: { name: 'Sam' } });
-    expect(page).toMatchObject({ page: 1, pageSize: 25, total: 3 });
-    const [request] = fixture.requests({ path: '/api/v2/webmessaging/messages' });
-    expect(request!.headers.authorization).toBe(`bearer ${JWT}`);
-  } finally {
-    fixture.done();
-  }
+describe('against recorded Genesys answers (test/fixtures/genesys/history-*.json)', () => {
+  const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJmaXh0dXJlIn0.c2lnbmF0dXJl';
+  /**
+   * A guest session as GuestHistory sees it: a cached JWT that stays the same
+   * until forgotten, then a new one. Which JWT each request carried is read
+   * from the wire, not from this double.
+   */
+  let issued = 0;
+  let cached: string | undefined;
+  const session = {
+    getJwt: async () => ({
+      jwt: (cached ??= issued++ === 0 ? JWT : `${JWT}-${issued}`),
+      exp: Math.floor(Date.now() / 1000) + 3600,
+    }),
+    forgetJwt: () => (cached = undefined),
+  } as unknown as GuestSession;
+  beforeEach(() => {
+    issued = 0;
+    cached = undefined;
+  });
+  const history = new GuestHistory(axios.create(), 'https://api.mypurecloud.ie', 'https://shop.example.com');
+
+  test('GET /api/v2/webmessaging/messages with the guest JWT; newest-first pages come back oldest first, normalised', async () => {
+    const fixture = await useFixture('history-page.json');
+    try {
+      const page = await history.page(session, 1, 25);
+      expect(page.messages.map((m) => [m.direction, m.type, m.text])).toEqual([
+        ['outbound', 'structured', 'What would you like to do?'],
+        ['inbound', 'text', 'Where is my order?'],
+        ['outbound', 'text', 'Your order ships today.'],
+      ]);
+      expect(page.messages[0]!.quickReplies).toEqual([
+        { text: 'Track order', payload: 'track' },
+        { text: 'Talk to us', payload: 'agent' },
+      ]);
+      expect(page.messages[1]!.clientMessageId).toBe('4c6b0a7e-1f2d-4e3a-9b8c-7d6e5f4a3b2c');
+      expect(page.messages[2]).toMatchObject({ originatingEntity: 'human', from: { name: 'Sam' } });
+      expect(page).toMatchObject({ page: 1, pageSize: 25, total: 3 });
+      const [request] = fixture.requests({ path: '/api/v2/webmessaging/messages' });
+      expect(request!.headers.authorization).toBe(`bearer ${JWT}`);
+    } finally {
+      fixture.done();
+    }
+  });
+
+  test('an empty conversation is an empty page', async () => {
+    const fixture = await useFixture('history-empty.json');
+    try {
+      await expect(history.page(session, 1, 25)).resolves.toMatchObject({ messages: [], total: 0 });
+    } finally {
+      fixture.done();
+    }
+  });
+
+  test('a rejected JWT is upstream_unavailable, with the Genesys detail kept for the log', async () => {
+    const fixture = await useFixture('history-unauthorized.json');
+    try {
+      const error = (await history.page(session, 1, 25).catch((e: unknown) => e)) as GuestApiError;
+      expect(error).toBeInstanceOf(GuestApiError);
+      expect(error.code).toBe('upstream_unavailable');
+      expect(error.logDetail?.genesysCode).toBe(401);
+      expect(String(error.logDetail?.genesysText)).toContain('bad.credentials');
+      expect(error.message).not.toContain('bad.credentials');
+      expect(fixture.requests({ path: '/api/v2/webmessaging/messages' })).toHaveLength(2);
+    } finally {
+      fixture.done();
+    }
+  });
+
+  test('a 401 gets one fresh JWT and one retry, not more', async () => {
+    const fixture = await useFixture('history-401-then-200.json');
+    try {
+      await expect(history.page(session, 1, 25)).resolves.toMatchObject({ total: 3 });
+      // The retry carried a JWT other than the refused one: the cached JWT was dropped, not re-sent.
+      const sent = fixture.requests({ path: '/api/v2/webmessaging/messages' }).map((r) => r.headers.authorization);
+      expect(sent).toEqual([`bearer ${JWT}`, `bearer ${JWT}-2`]);
+    } finally {
+      fixture.done();
+    }
+  });
+
+  test('a Genesys 429 is rate_limited with its Retry-After', async () => {
+    const fixture = await useFixture('history-rate-limited.json');
+    try {
+      await expect(history.page(session, 1, 25)).rejects.toMatchObject({
+        code: 'rate_limited',
+        status: 429,
+        retryAfterSeconds: 12,
+      });
+    } finally {
+      fixture.done();
+    }
+  });
 });
 
-test('an empty conversation is an empty page', async () => {
-  const fixture = await useFixture('history-empty.json');
-  try {
-    await expect(history.page(session, 1, 25)).resolves.toMatchObject({ messages: [], total: 0 });
-  } finally {
-    fixture.done();
-  }
-});
+describe('the reads a minute per session, in the shared store', () => {
+  /** Genesys's 10 history reads a minute per session, counted in the shared store on an injected clock. */
+  const API = 'https://api.mypurecloud.ie';
+  let clock = 1_000_000;
+  beforeEach(() => {
+    clock = 1_000_000;
+  });
+  afterEach(() => nock.cleanAll());
 
-test('a rejected JWT is upstream_unavailable, with the Genesys detail kept for the log', async () => {
-  const fixture = await useFixture('history-unauthorized.json');
-  try {
-    const error = (await history.page(session, 1, 25).catch((e: unknown) => e)) as GuestApiError;
-    expect(error).toBeInstanceOf(GuestApiError);
-    expect(error.code).toBe('upstream_unavailable');
-    expect(error.logDetail?.genesysCode).toBe(401);
-    expect(String(error.logDetail?.genesysText)).toContain('bad.credentials');
-    expect(error.message).not.toContain('bad.credentials');
-    expect(fixture.requests({ path: '/api/v2/webmessaging/messages' })).toHaveLength(2);
-  } finally {
-    fixture.done();
-  }
-});
+  const sessionNamed = (token: string) =>
+    ({
+      token,
+      getJwt: async () => ({ jwt: 'a.b.c', exp: Math.floor(Date.now() / 1000) + 3600 }),
+      forgetJwt: () => undefined,
+    }) as unknown as GuestSession;
+  const a = sessionNamed('guest-token-a');
+  const b = sessionNamed('guest-token-b');
 
-test('a 401 gets one fresh JWT and one retry, not more', async () => {
-  const fixture = await useFixture('history-401-then-200.json');
-  try {
-    await expect(history.page(session, 1, 25)).resolves.toMatchObject({ total: 3 });
-    // The retry carried a JWT other than the refused one: the cached JWT was dropped, not re-sent.
-    const sent = fixture.requests({ path: '/api/v2/webmessaging/messages' }).map((r) => r.headers.authorization);
-    expect(sent).toEqual([`bearer ${JWT}`, `bearer ${JWT}-2`]);
-  } finally {
-    fixture.done();
-  }
-});
+  /** Genesys answering `times` history reads (nock refuses any more). */
+  const genesysAnswers = (times: number) =>
+    nock(API).get('/api/v2/webmessaging/messages').query(true).times(times).reply(200, { entities: [], total: 0 });
+  const historyOn = (store: MemoryStore, logger = captureLogger().logger) =>
+    new GuestHistory(axios.create(), API, 'https://shop.example.com', { store, logger });
 
-test('a Genesys 429 is rate_limited with its Retry-After', async () => {
-  const fixture = await useFixture('history-rate-limited.json');
-  try {
-    await expect(history.page(session, 1, 25)).rejects.toMatchObject({
-      code: 'rate_limited',
-      status: 429,
-      retryAfterSeconds: 12,
+  test('every reader shares one window of 10 reads a minute per session; over it, a read is refused without asking Genesys', async () => {
+    const scope = genesysAnswers(10);
+    const history = historyOn(new MemoryStore(100, () => clock));
+    for (let i = 0; i < 4; i++) await history.page(a, 1, 25);
+    // A stream's replay and a delivery proof read the newest page: the same budget.
+    for (let i = 0; i < 3; i++) await history.newest(a);
+    for (let i = 0; i < 3; i++) await history.newestForProof(a);
+    expect(scope.isDone()).toBe(true);
+    const refused = await history.page(a, 1, 25).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ failure: 'rate_limited', code: 'rate_limited', retryAfterSeconds: 60 });
+    await expect(history.newest(a)).rejects.toMatchObject({ failure: 'rate_limited' });
+    // A proof is still made (it decides whether a message is sent twice), and counted: the wait grows.
+    genesysAnswers(1);
+    await history.newestForProof(a);
+    clock += 30_000;
+    await expect(history.page(a, 1, 25)).rejects.toMatchObject({ failure: 'rate_limited', retryAfterSeconds: 30 });
+    // Another session has its own window; a minute after the first reads, this one reads again.
+    genesysAnswers(1);
+    await history.page(b, 1, 25);
+    clock += 30_000;
+    genesysAnswers(1);
+    await expect(history.page(a, 1, 25)).resolves.toMatchObject({ messages: [] });
+  });
+
+  test('a catch-up no client asked for is refused once half the minute is used; a resume and the history route read the rest', async () => {
+    const history = historyOn(new MemoryStore(100, () => clock));
+    genesysAnswers(4);
+    for (let i = 0; i < 4; i++) await history.page(a, 1, 25);
+    clock += 10_000;
+    genesysAnswers(1);
+    await history.newest(a, 'reconnect');
+    // Five used: a sixth catch-up waits until the first reads leave the window, 50 s on.
+    await expect(history.newest(a, 'reconnect')).rejects.toMatchObject({
+      failure: 'rate_limited',
+      retryAfterSeconds: 50,
     });
-  } finally {
-    fixture.done();
+    const scope = genesysAnswers(5);
+    for (let i = 0; i < 3; i++) await history.newest(a, 'resume');
+    for (let i = 0; i < 2; i++) await history.page(a, 1, 25);
+    expect(scope.isDone()).toBe(true);
+    await expect(history.page(a, 1, 25)).rejects.toMatchObject({ failure: 'rate_limited' });
+  });
+
+  test('two instances on one store share a session budget: 10 reads between them, the 11th refused on either', async () => {
+    const store = new MemoryStore(100, () => clock);
+    const [first, second] = [historyOn(store), historyOn(store)];
+    const scope = genesysAnswers(10);
+    for (let i = 0; i < 5; i++) {
+      await first.page(a, 1, 25);
+      await second.page(a, 1, 25);
+    }
+    expect(scope.isDone()).toBe(true);
+    await expect(first.page(a, 1, 25)).rejects.toMatchObject({
+      failure: 'rate_limited',
+      status: 429,
+      retryAfterSeconds: 60,
+    });
+    await expect(second.page(a, 1, 25)).rejects.toMatchObject({
+      failure: 'rate_limited',
+      status: 429,
+      retryAfterSeconds: 60,
+    });
+  });
+
+  /** A store whose Redis is away: every count fails as RedisStore's do. */
+  class UnreachableStore extends MemoryStore {
+    override take(): Promise<number> {
+      return Promise.reject(
+        new AppError('store_unavailable', 'The shared store (Redis) did not answer.', { retryAfterSeconds: 1 }),
+      );
+    }
+
+    override record(): Promise<void> {
+      return Promise.reject(
+        new AppError('store_unavailable', 'The shared store (Redis) did not answer.', { retryAfterSeconds: 1 }),
+      );
+    }
   }
+
+  test('store away: the history route and a replay are refused with store_unavailable before Genesys is asked; a delivery proof reads uncounted', async () => {
+    const log = captureLogger('debug');
+    const history = historyOn(new UnreachableStore(), log.logger);
+    const scope = genesysAnswers(1);
+    await expect(history.page(a, 1, 25)).rejects.toMatchObject({ code: 'store_unavailable', status: 503 });
+    await expect(history.newest(a, 'resume')).rejects.toMatchObject({ code: 'store_unavailable' });
+    await expect(history.newest(a, 'reconnect')).rejects.toMatchObject({ code: 'store_unavailable' });
+    expect(scope.isDone()).toBe(false);
+    // The proof is what keeps a message in doubt from being sent twice: it reads all the same.
+    await expect(history.newestForProof(a)).resolves.toEqual([]);
+    expect(scope.isDone()).toBe(true);
+    expect(log.lines().some((l) => /without counting the read/.test(String(l.msg)))).toBe(true);
+  });
+});
+
+describe('pages as the SDK shapes them, broken or too big', () => {
+  /** History pages shaped like Genesys's own SDK fixtures, and pages that are broken or too big. */
+  const API = 'https://api.mypurecloud.ie';
+  const session = {
+    getJwt: async () => ({ jwt: 'a.b.c', exp: Math.floor(Date.now() / 1000) + 3600 }),
+    forgetJwt: () => undefined,
+  } as unknown as GuestSession;
+
+  function historyWith(body: unknown, options: { maxResponseBytes?: number } = {}) {
+    nock(API)
+      .get('/api/v2/webmessaging/messages')
+      .query(true)
+      .reply(200, body as nock.Body);
+    const log = captureLogger('debug');
+    return {
+      log,
+      history: new GuestHistory(axios.create(), API, 'https://shop.example.com', { logger: log.logger, ...options }),
+    };
+  }
+
+  const entity = (id: string, extra: Record<string, unknown> = {}) => ({
+    id,
+    type: 'Text',
+    text: `text ${id}`,
+    direction: 'Outbound',
+    channel: { time: '2024-05-01T10:00:00.000Z' },
+    ...extra,
+  });
+
+  afterEach(() => nock.cleanAll());
+
+  test("the SDK's history fixture parses: entities with channel.time null are kept, their time falling back", async () => {
+    const { history, log } = historyWith(JSON.parse(MESSAGE_ENTITY_RESPONSE_WITH_3_MESSAGES));
+    const page = await history.page(session, 1, 25);
+    expect(page.messages.map((m) => [m.id, m.type, m.text])).toEqual([
+      ['message3_id', 'structured', 'quick reply text'],
+      ['46e7001c24abed05e9bcd1a006eb54b7', 'event', 'customer msg 7'],
+      ['5befde6373a23f32f20b59b4e1cba0e6', 'text', '\u{1F92A}'],
+    ]);
+    expect(page.messages[2]!.time).toBe('2014-04-30T21:09:51.411Z');
+    for (const m of page.messages.slice(0, 2)) expect(Number.isNaN(Date.parse(m.time))).toBe(false);
+    expect(page.messages[0]!.quickReplies).toEqual([
+      { text: 'text_a', payload: 'payload_a' },
+      { text: 'text_b', payload: 'payload_b' },
+    ]);
+    expect(page.messages[1]!.events).toEqual([{ type: 'Presence', value: 'Join' }]);
+    expect(page).toMatchObject({ total: 3, pageCount: 1 });
+    expect(log.messages('warn')).toEqual([]);
+  });
+
+  test('a message Genesys gives no time takes the time of the next newer one that has one: the same on every read, in the page order', async () => {
+    const untimed = { channel: { time: null } };
+    const at = (hms: string) => ({ channel: { time: `2024-05-01T${hms}.000Z` } });
+    // Newest first, as Genesys pages come.
+    const body = {
+      entities: [
+        entity('n5', untimed),
+        entity('n4', at('10:00:05')),
+        entity('n3', untimed),
+        entity('n2', untimed),
+        entity('n1', at('10:00:01')),
+        entity('n0', untimed),
+      ],
+      total: 6,
+    };
+    nock(API).get('/api/v2/webmessaging/messages').query(true).times(2).reply(200, body);
+    let now = Date.parse('2024-05-01T12:00:00.000Z');
+    const history = new GuestHistory(axios.create(), API, 'https://shop.example.com', { now: () => now });
+    const first = await history.page(session, 1, 25);
+    expect(first.messages.map((m) => [m.id, m.time.slice(11)])).toEqual([
+      ['n0', '10:00:01.000Z'],
+      ['n1', '10:00:01.000Z'],
+      ['n2', '10:00:05.000Z'],
+      ['n3', '10:00:05.000Z'],
+      ['n4', '10:00:05.000Z'],
+      // The newest: when it was read, on the service's clock.
+      ['n5', '12:00:00.000Z'],
+    ]);
+    now += 60_000;
+    const second = await history.page(session, 1, 25);
+    expect(second.messages.slice(0, 5)).toEqual(first.messages.slice(0, 5));
+  });
+
+  test("the SDK's empty history fixture is an empty page", async () => {
+    const { history } = historyWith(JSON.parse(MESSAGE_ENTITY_LIST_WITHOUT_MESSAGES));
+    await expect(history.page(session, 1, 25)).resolves.toMatchObject({ messages: [], total: 0 });
+  });
+
+  test('one unreadable entity is skipped with a log line; the rest of the page survives', async () => {
+    const { history, log } = historyWith({
+      entities: [entity('newest'), { type: 'Text', text: 'no id' }, entity('oldest', { channel: { time: null } })],
+      pageSize: 25,
+      pageNumber: 1,
+      total: 3,
+      pageCount: 1,
+    });
+    const page = await history.page(session, 1, 25);
+    expect(page.messages.map((m) => m.id)).toEqual(['oldest', 'newest']);
+    expect(log.messages('warn')).toEqual(['skipped an unreadable Genesys history entity']);
+    expect(log.lines().find((l) => l.level === 40)).toMatchObject({ index: 1 });
+  });
+
+  test('null page fields are absence', async () => {
+    const { history } = historyWith({
+      entities: [entity('only')],
+      pageSize: null,
+      pageNumber: null,
+      total: null,
+      pageCount: null,
+    });
+    await expect(history.page(session, 2, 25)).resolves.toMatchObject({
+      page: 2,
+      total: 1,
+      pageCount: 1,
+      messages: [{ id: 'only' }],
+    });
+  });
+
+  test('receipts in the history are not messages', async () => {
+    const { history } = historyWith({
+      entities: [entity('m1', { type: 'Receipt', status: 'Read', text: null }), entity('m1')],
+      total: 2,
+    });
+    const page = await history.page(session, 1, 25);
+    expect(page.messages).toEqual([expect.objectContaining({ id: 'm1', type: 'text', text: 'text m1' })]);
+  });
+
+  test('never more entities than the page size asked for: the newest are kept', async () => {
+    const entities = Array.from({ length: 40 }, (_, i) => entity(`m${i}`));
+    const { history } = historyWith({ entities, pageSize: 40, pageNumber: 1, total: 40, pageCount: 1 });
+    const page = await history.page(session, 1, 10);
+    expect(page.messages).toHaveLength(10);
+    expect(page.messages[9]!.id).toBe('m0');
+    expect(page.messages[0]!.id).toBe('m9');
+  });
+
+  test('a history response larger than the bound is refused, not buffered', async () => {
+    const entities = Array.from({ length: 50 }, (_, i) => entity(`m${i}`, { text: 'x'.repeat(200) }));
+    const { history } = historyWith({ entities, total: 50 }, { maxResponseBytes: 4096 });
+    await expect(history.page(session, 1, 25)).rejects.toMatchObject({
+      code: 'upstream_unavailable',
+      message: expect.stringContaining('larger than this service reads'),
+    });
+  });
+
+  test('a huge Retry-After on a history 429 is clamped', async () => {
+    nock(API).get('/api/v2/webmessaging/messages').query(true).reply(429, {}, { 'Retry-After': '1000000000000' });
+    const history = new GuestHistory(axios.create(), API, 'https://shop.example.com');
+    await expect(history.page(session, 1, 25)).rejects.toMatchObject({ code: 'rate_limited', retryAfterSeconds: 300 });
+  });
+
+  describe('when Genesys does not answer with a history', () => {
+    const history = () => new GuestHistory(axios.create(), API, 'https://shop.example.com');
+    const failure = (promise: Promise<unknown>) =>
+      promise.then(
+        () => Promise.reject(new Error('expected a failure')),
+        (error: unknown) => error as GuestApiError,
+      );
+
+    test('unreachable: the client is told to retry, and the network error is kept as the cause for the log', async () => {
+      nock(API)
+        .get('/api/v2/webmessaging/messages')
+        .query(true)
+        .replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+      const error = await failure(history().page(session, 1, 25));
+      expect(error).toMatchObject({
+        code: 'upstream_unavailable',
+        message: expect.stringMatching(/Could not reach Genesys.*please retry/),
+      });
+      expect(error.cause).toMatchObject({ code: 'ECONNRESET' });
+    });
+
+    test('an error status: the client is told to retry; the log gets the correlation id and at most 500 characters of the body', async () => {
+      const body = { message: 'x'.repeat(2000), code: 'service.unavailable' };
+      nock(API).get('/api/v2/webmessaging/messages').query(true).reply(503, body, { 'inin-correlation-id': 'corr-42' });
+      const error = await failure(history().page(session, 1, 25));
+      expect(error).toMatchObject({
+        code: 'upstream_unavailable',
+        message: expect.stringMatching(/could not return the conversation history.*please retry/),
+      });
+      expect(error.logDetail).toMatchObject({
+        genesysCode: 503,
+        genesysText: `corr-42 ${JSON.stringify(body).slice(0, 500)}`,
+      });
+    });
+
+    test('an error status without a correlation id: the log gets the body alone', async () => {
+      nock(API).get('/api/v2/webmessaging/messages').query(true).reply(500, { code: 'internal' });
+      const error = await failure(history().page(session, 1, 25));
+      expect(String(error.logDetail?.genesysText).trim()).toBe('{"code":"internal"}');
+    });
+
+    test('a body that is not a history: the client is told so, and the log gets what did not parse', async () => {
+      nock(API).get('/api/v2/webmessaging/messages').query(true).reply(200, { entities: 'none today' });
+      const error = await failure(history().page(session, 1, 25));
+      expect(error).toMatchObject({
+        code: 'upstream_unavailable',
+        message: expect.stringMatching(/history this service cannot read/),
+      });
+      expect(String(error.logDetail?.genesysText)).toContain('entities');
+    });
+  });
 });
