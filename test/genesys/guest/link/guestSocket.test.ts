@@ -1,140 +1,226 @@
 import { createServer, type AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
+import {
+  GuestSocket,
+  DEFAULT_MAX_FRAME_BYTES,
+  type SocketClosed,
+} from '../../../../src/genesys/guest/link/guestSocket';
 import { GuestApiError } from '../../../../src/genesys/guest/protocol/errors';
-import { GuestSocket } from '../../../../src/genesys/guest/link/guestSocket';
+import type { InboundFrame } from '../../../../src/genesys/guest/protocol/frames';
 import { registry } from '../../../../src/observability/metrics';
 import { captureLogger } from '../../../support/app';
+import {} from '../../../support/platform';
 
 /**
- * One Guest API socket's handshake and sends (docs/genesys-protocol.md#guest-websocket): each way it can fail is
- * a typed error whose message the caller answers with, counted in genesys_bff_genesys_errors_total{code}.
+ * One Guest API socket (src/genesys/guest/link/guestSocket.ts; docs/genesys-protocol.md#guest-websocket):
+ * its handshake and sends, each way they can fail a typed error whose message the caller answers
+ * with, counted in genesys_bff_genesys_errors_total{code}; and the bound on an inbound frame, which
+ * it refuses instead of buffering.
  */
 
-let server: WebSocketServer | undefined;
-let answer: { ok: boolean; status?: number };
+describe('the handshake and sends', () => {
+  let server: WebSocketServer | undefined;
+  let answer: { ok: boolean; status?: number };
 
-afterEach(async () => {
-  jest.restoreAllMocks();
-  if (!server) return;
-  for (const client of server.clients) client.terminate();
-  await new Promise((resolve) => server!.close(resolve));
-  server = undefined;
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    if (!server) return;
+    for (const client of server.clients) client.terminate();
+    await new Promise((resolve) => server!.close(resolve));
+    server = undefined;
+  });
+
+  async function startServer(): Promise<string> {
+    answer = { ok: true };
+    server = new WebSocketServer({
+      port: 0,
+      host: '127.0.0.1',
+      verifyClient: (_info: unknown, done: (ok: boolean, status?: number) => void) => done(answer.ok, answer.status),
+    });
+    await new Promise((resolve) => server!.once('listening', resolve));
+    return `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }
+
+  /** A port nothing listens on: one a server had, then gave back. */
+  async function closedPort(): Promise<string> {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise((resolve) => probe.close(resolve));
+    return `ws://127.0.0.1:${port}`;
+  }
+
+  const socketTo = (webMessagingUrl: string) =>
+    new GuestSocket(
+      {
+        webMessagingUrl,
+        deploymentId: 'd',
+        origin: 'https://shop.example.com',
+        connectTimeoutMs: 5000,
+        pingIntervalMs: 60_000,
+        logger: captureLogger('debug').logger,
+      },
+      () => undefined,
+      () => undefined,
+    );
+
+  async function errorsCounted(code: string): Promise<number> {
+    const metric = await registry.getSingleMetric('genesys_bff_genesys_errors_total')!.get();
+    return metric.values.find((v) => v.labels.code === code)?.value ?? 0;
+  }
+
+  async function failure(promise: Promise<unknown>): Promise<GuestApiError> {
+    const error = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(GuestApiError);
+    return error as GuestApiError;
+  }
+
+  describe('the handshake', () => {
+    test('a host that cannot be reached: unavailable, with the network error as its cause, counted once as unreachable', async () => {
+      const before = await errorsCounted('unreachable');
+      const error = await failure(socketTo(await closedPort()).connect());
+      expect(error).toMatchObject({
+        failure: 'unavailable',
+        code: 'upstream_unavailable',
+        message: 'Could not reach the Genesys chat service; please retry shortly.',
+      });
+      expect(error.cause).toMatchObject({ code: 'ECONNREFUSED' });
+      expect(await errorsCounted('unreachable')).toBe(before + 1);
+    });
+
+    test('a handshake answered 503: unavailable, with the status for the log', async () => {
+      const url = await startServer();
+      answer = { ok: false, status: 503 };
+      const before = await errorsCounted('503');
+      const error = await failure(socketTo(url).connect());
+      expect(error).toMatchObject({
+        failure: 'unavailable',
+        message: 'Genesys chat service is unavailable; please retry shortly.',
+        logDetail: { genesysCode: 503 },
+      });
+      expect(await errorsCounted('503')).toBe(before + 1);
+    });
+
+    test('a handshake refused with 403: handshake_refused, with the status for the log', async () => {
+      const url = await startServer();
+      answer = { ok: false, status: 403 };
+      const error = await failure(socketTo(url).connect());
+      expect(error).toMatchObject({ failure: 'handshake_refused', logDetail: { genesysCode: 403 } });
+    });
+
+    test('closed while the handshake is under way: the connect fails and no socket stays open', async () => {
+      const url = await startServer();
+      const socket = socketTo(url);
+      const connecting = socket.connect();
+      socket.close();
+      await failure(connecting);
+      expect(socket.isOpen).toBe(false);
+    });
+  });
+
+  describe('sends', () => {
+    test('before the socket is open: connection_lost, saying so', async () => {
+      const error = await failure(socketTo('ws://127.0.0.1:1').send({ action: 'echo' }));
+      expect(error).toMatchObject({ failure: 'connection_lost', message: 'The connection to Genesys is not open.' });
+    });
+
+    test('a write that fails: connection_lost, with the write error as its cause', async () => {
+      const socket = socketTo(await startServer());
+      await socket.connect();
+      const broken = new Error('write EPIPE');
+      jest.spyOn(WebSocket.prototype, 'send').mockImplementation(function (
+        this: WebSocket,
+        _data: unknown,
+        cb?: unknown,
+      ) {
+        (cb as (error?: Error) => void)(broken);
+      });
+      const error = await failure(socket.send({ action: 'echo' }));
+      expect(error).toMatchObject({
+        failure: 'connection_lost',
+        message: 'The connection to Genesys dropped while sending.',
+      });
+      expect(error.cause).toBe(broken);
+      socket.close();
+    });
+  });
 });
 
-async function startServer(): Promise<string> {
-  answer = { ok: true };
-  server = new WebSocketServer({
-    port: 0,
-    host: '127.0.0.1',
-    verifyClient: (_info: unknown, done: (ok: boolean, status?: number) => void) => done(answer.ok, answer.status),
-  });
-  await new Promise((resolve) => server!.once('listening', resolve));
-  return `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+describe('an inbound frame larger than its bound', () => {
+  /** The socket refuses an inbound frame larger than its bound instead of buffering it. */
+  let server: WebSocketServer;
+  let serverSide: Promise<WebSocket>;
+  let url: string;
 
-/** A port nothing listens on: one a server had, then gave back. */
-async function closedPort(): Promise<string> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return `ws://127.0.0.1:${port}`;
-}
-
-const socketTo = (webMessagingUrl: string) =>
-  new GuestSocket(
-    {
-      webMessagingUrl,
-      deploymentId: 'd',
-      origin: 'https://shop.example.com',
-      connectTimeoutMs: 5000,
-      pingIntervalMs: 60_000,
-      logger: captureLogger('debug').logger,
-    },
-    () => undefined,
-    () => undefined,
-  );
-
-async function errorsCounted(code: string): Promise<number> {
-  const metric = await registry.getSingleMetric('genesys_bff_genesys_errors_total')!.get();
-  return metric.values.find((v) => v.labels.code === code)?.value ?? 0;
-}
-
-async function failure(promise: Promise<unknown>): Promise<GuestApiError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(GuestApiError);
-  return error as GuestApiError;
-}
-
-describe('the handshake', () => {
-  test('a host that cannot be reached: unavailable, with the network error as its cause, counted once as unreachable', async () => {
-    const before = await errorsCounted('unreachable');
-    const error = await failure(socketTo(await closedPort()).connect());
-    expect(error).toMatchObject({
-      failure: 'unavailable',
-      code: 'upstream_unavailable',
-      message: 'Could not reach the Genesys chat service; please retry shortly.',
-    });
-    expect(error.cause).toMatchObject({ code: 'ECONNREFUSED' });
-    expect(await errorsCounted('unreachable')).toBe(before + 1);
+  beforeEach(async () => {
+    server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    serverSide = new Promise((resolve) => server.once('connection', resolve));
+    await new Promise<void>((resolve) => server.once('listening', resolve));
+    url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
 
-  test('a handshake answered 503: unavailable, with the status for the log', async () => {
-    const url = await startServer();
-    answer = { ok: false, status: 503 };
-    const before = await errorsCounted('503');
-    const error = await failure(socketTo(url).connect());
-    expect(error).toMatchObject({
-      failure: 'unavailable',
-      message: 'Genesys chat service is unavailable; please retry shortly.',
-      logDetail: { genesysCode: 503 },
-    });
-    expect(await errorsCounted('503')).toBe(before + 1);
+  afterEach(async () => {
+    for (const client of server.clients) client.terminate();
+    await new Promise((resolve) => server.close(resolve));
   });
 
-  test('a handshake refused with 403: handshake_refused, with the status for the log', async () => {
-    const url = await startServer();
-    answer = { ok: false, status: 403 };
-    const error = await failure(socketTo(url).connect());
-    expect(error).toMatchObject({ failure: 'handshake_refused', logDetail: { genesysCode: 403 } });
-  });
+  function open(maxFrameBytes?: number) {
+    const frames: InboundFrame[] = [];
+    let closed: (c: SocketClosed) => void = () => undefined;
+    const whenClosed = new Promise<SocketClosed>((resolve) => (closed = resolve));
+    const log = captureLogger('debug');
+    const socket = new GuestSocket(
+      {
+        webMessagingUrl: url,
+        deploymentId: 'd',
+        origin: 'https://shop.example.com',
+        connectTimeoutMs: 5000,
+        pingIntervalMs: 60_000,
+        logger: log.logger,
+        maxFrameBytes,
+      },
+      (frame) => frames.push(frame),
+      (c) => closed(c),
+    );
+    return { socket, frames, whenClosed, log };
+  }
 
-  test('closed while the handshake is under way: the connect fails and no socket stays open', async () => {
-    const url = await startServer();
-    const socket = socketTo(url);
-    const connecting = socket.connect();
-    socket.close();
-    await failure(connecting);
-    expect(socket.isOpen).toBe(false);
-  });
-});
+  const frameOfSize = (bytes: number) => {
+    const shell = '{"type":"message","class":"StructuredMessage","code":200,"body":{"id":"x","type":"Text","text":""}}';
+    return shell.replace('"text":""', `"text":"${'a'.repeat(bytes - shell.length)}"`);
+  };
 
-describe('sends', () => {
-  test('before the socket is open: connection_lost, saying so', async () => {
-    const error = await failure(socketTo('ws://127.0.0.1:1').send({ action: 'echo' }));
-    expect(error).toMatchObject({ failure: 'connection_lost', message: 'The connection to Genesys is not open.' });
-  });
-
-  test('a write that fails: connection_lost, with the write error as its cause', async () => {
-    const socket = socketTo(await startServer());
+  test('a frame within the bound is delivered; a larger one closes the socket with 1009 and is never parsed', async () => {
+    const { socket, frames, whenClosed, log } = open(1024);
     await socket.connect();
-    const broken = new Error('write EPIPE');
-    jest.spyOn(WebSocket.prototype, 'send').mockImplementation(function (
-      this: WebSocket,
-      _data: unknown,
-      cb?: unknown,
-    ) {
-      (cb as (error?: Error) => void)(broken);
+    const peer = await serverSide;
+    const peerClosed = new Promise<number>((resolve) => peer.once('close', resolve));
+
+    peer.send(frameOfSize(1024));
+    peer.send(frameOfSize(1025));
+    const closed = await whenClosed;
+
+    expect(frames).toHaveLength(1);
+    expect(frames[0]).toMatchObject({ kind: 'message', body: { id: 'x' } });
+    expect(closed.unexpected).toBe(true);
+    expect(await peerClosed).toBe(1009);
+    expect(log.lines().find((l) => l.msg === 'guest socket error')).toMatchObject({
+      level: 40,
+      err: { message: expect.stringMatching(/max payload size exceeded/i) },
     });
-    const error = await failure(socket.send({ action: 'echo' }));
-    expect(error).toMatchObject({
-      failure: 'connection_lost',
-      message: 'The connection to Genesys dropped while sending.',
-    });
-    expect(error.cause).toBe(broken);
-    socket.close();
+  });
+
+  test('without an option the bound is 512 KiB', async () => {
+    expect(DEFAULT_MAX_FRAME_BYTES).toBe(512 * 1024);
+    const { socket, frames, whenClosed } = open();
+    await socket.connect();
+    const peer = await serverSide;
+    peer.send(frameOfSize(DEFAULT_MAX_FRAME_BYTES));
+    peer.send(frameOfSize(DEFAULT_MAX_FRAME_BYTES + 1));
+    await whenClosed;
+    expect(frames.map((f) => f.kind)).toEqual(['message']);
   });
 });
