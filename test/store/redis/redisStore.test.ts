@@ -1,0 +1,519 @@
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-node';
+import { Redis } from 'ioredis';
+import { AppError } from '../../../src/domain/errors';
+import { Readiness } from '../../../src/observability/readiness';
+import { flushTracing, startTracing } from '../../../src/observability/tracing';
+import { StoreRevocations } from '../../../src/session/tokens/revocations';
+import { RedisStore } from '../../../src/store/redis/redisStore';
+import { captureLogger } from '../../support/app';
+import { startComposeRedis, startRedis, type RedisServer } from '../../support/redis';
+import { waitFor } from '../../support/wait';
+
+/**
+ * What src/store/redis/redisStore.ts tells an operator and its callers as Redis comes and goes: the
+ * readiness detail (with what the durability check found), the lines logged when the connection
+ * closes, fails or stops answering, the raw commands of the rate limiter (its script loads wait
+ * for the first connection, NOSCRIPT reaches it as it is), and one span per command. And what it
+ * says beyond up and down: what a refusal carries for the log, how many spans a failed command
+ * makes, the lines of the durability check, how many keys an eviction report names, that PINGs
+ * neither pile up nor run on a connection that is gone, and that a durability finding outlives the
+ * PINGs after it.
+ *
+ * @needs redis-server
+ */
+
+describe('as Redis comes and goes', () => {
+  /**
+   * What src/store/redis/redisStore.ts tells an operator and its callers as Redis comes and goes: the
+   * readiness detail (with what the durability check found), the lines logged when the connection
+   * closes, fails or stops answering, the raw commands of the rate limiter (its script loads wait
+   * for the first connection, NOSCRIPT reaches it as it is), and one span per command.
+   *
+   * @needs redis-server
+   */
+  const stores: RedisStore[] = [];
+  const servers: RedisServer[] = [];
+
+  afterAll(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+    await Promise.all(servers.map((s) => s.stop()));
+  });
+
+  async function server(start: () => Promise<RedisServer> = () => startRedis()): Promise<RedisServer> {
+    const s = await start();
+    servers.push(s);
+    return s;
+  }
+
+  function storeOn(
+    redis: RedisServer,
+    options: { readiness?: Readiness; pingIntervalMs?: number; pingTimeoutMs?: number } = {},
+  ) {
+    const captured = captureLogger();
+    const store = new RedisStore({
+      redis: {
+        kind: 'single',
+        url: `redis://127.0.0.1:${redis.port}`,
+        password: redis.password || undefined,
+        keyPrefix: 's:',
+        tls: false,
+      },
+      keyPrefix: 's:',
+      commandTimeoutMs: 1000,
+      logger: captured.logger,
+      ...options,
+    });
+    stores.push(store);
+    return { store, captured };
+  }
+
+  describe('readiness says what the durability check found', () => {
+    test('a Redis that can lose records: answering, with the problems named', async () => {
+      const readiness = new Readiness();
+      const { store } = storeOn(await server(), { readiness });
+      await store.durability;
+      await waitFor(() => readiness.report().checks.redis?.durability !== undefined);
+      expect(readiness.report().checks.redis).toMatchObject({
+        ok: true,
+        detail: 'Redis answers.',
+        durability: [expect.stringMatching(/^appendonly is no and save is ""/)],
+      });
+    }, 20_000);
+
+    test('one that keeps them: answering, nothing more to say', async () => {
+      const readiness = new Readiness();
+      const { store } = storeOn(await server(() => startComposeRedis()), { readiness });
+      await store.durability;
+      await waitFor(() => readiness.report().checks.redis?.ok === true);
+      expect(readiness.report().checks.redis).toEqual({ ok: true, detail: 'Redis answers.' });
+    }, 20_000);
+
+    test('one that refuses CONFIG: answering, not checked', async () => {
+      const readiness = new Readiness();
+      const { store } = storeOn(
+        await server(() =>
+          startRedis({ args: ['--save', '', '--appendonly', 'yes', '--rename-command', 'CONFIG', ''] }),
+        ),
+        { readiness },
+      );
+      await store.durability;
+      await waitFor(() => readiness.report().checks.redis?.durability !== undefined);
+      expect(readiness.report().checks.redis).toMatchObject({
+        ok: true,
+        durability: ['not checked: CONFIG GET refused'],
+      });
+    }, 20_000);
+  });
+
+  test('a Redis that dies is logged as an error with what the connection saw, and readiness follows it down and up', async () => {
+    const redis = await server();
+    const readiness = new Readiness();
+    const { store, captured } = storeOn(redis, { readiness });
+    await store.durability;
+    await redis.kill();
+    // The connection may report the reset, or only close and then fail to connect again.
+    await waitFor(() => captured.messages('error').some((m) => m.startsWith('Redis is unavailable: ')), 10_000);
+    expect(captured.messages('error').find((m) => m.startsWith('Redis is unavailable: '))).toMatch(
+      /(ECONNRESET|ECONNREFUSED)/,
+    );
+    expect(readiness.report().checks.redis).toMatchObject({ ok: false });
+    await redis.restart();
+    await waitFor(() => readiness.report().checks.redis?.ok === true, 10_000);
+  }, 30_000);
+
+  test('a connection Redis closes without an error is logged as closed, and made again', async () => {
+    const redis = await server();
+    const readiness = new Readiness();
+    const { store, captured } = storeOn(redis, { readiness });
+    await store.durability;
+    const admin = new Redis(redis.url);
+    try {
+      await admin.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    } finally {
+      admin.disconnect();
+    }
+    await waitFor(() => captured.messages('error').includes('The connection to Redis closed; reconnecting.'), 10_000);
+    await waitFor(() => readiness.report().checks.redis?.ok === true, 10_000);
+    expect(await store.claim('after', 'v', 1000)).toBe(true);
+  }, 30_000);
+
+  test('a Redis that stops answering (SIGSTOP) is down once a PING goes unanswered for its bound, and up again once one is answered', async () => {
+    const redis = await server();
+    const readiness = new Readiness();
+    const { store, captured } = storeOn(redis, { readiness, pingIntervalMs: 50, pingTimeoutMs: 200 });
+    await store.durability;
+    redis.pause();
+    try {
+      await waitFor(() => readiness.report().checks.redis?.ok === false, 5000);
+      expect(readiness.report().checks.redis!.detail).toBe('Redis does not answer: no answer to PING within 200 ms');
+      await expect(store.get('k')).rejects.toMatchObject({
+        code: 'store_unavailable',
+        retryAfterSeconds: 1,
+        message: 'The shared store (Redis) did not answer, so nothing was done; retry shortly.',
+      });
+    } finally {
+      redis.resume();
+    }
+    await waitFor(() => readiness.report().checks.redis?.ok === true, 5000);
+    expect(readiness.report().checks.redis!.detail).toBe('Redis answers.');
+    expect(captured.messages('error')).toContain('Redis does not answer: no answer to PING within 200 ms');
+  }, 30_000);
+
+  describe("the rate limiter's raw commands", () => {
+    test('a script load made before Redis answers waits for it', async () => {
+      const { store } = storeOn(await server());
+      await expect(store.command('SCRIPT', 'LOAD', "return 'ok'")).resolves.toMatch(/^[0-9a-f]{40}$/);
+    }, 20_000);
+
+    test('NOSCRIPT reaches the limiter as Redis said it (it reloads its script); other failures are store_unavailable', async () => {
+      const { store } = storeOn(await server());
+      await store.durability;
+      const noScript = await store.command('EVALSHA', 'f'.repeat(40), '0').catch((e: unknown) => e);
+      expect(noScript).not.toBeInstanceOf(AppError);
+      expect((noScript as Error).message).toMatch(/^NOSCRIPT/);
+      await expect(store.command('NO-SUCH-COMMAND')).rejects.toMatchObject({ code: 'store_unavailable' });
+    }, 20_000);
+
+    test('while Redis is down every other command is refused at once', async () => {
+      const redis = await server();
+      const { store } = storeOn(redis);
+      await store.durability;
+      await redis.kill();
+      await waitFor(() => !store.up, 5000);
+      await expect(store.command('INCR', 'k')).rejects.toMatchObject({
+        code: 'store_unavailable',
+        message: expect.stringContaining('did not answer'),
+      });
+    }, 20_000);
+  });
+
+  test('each operation is one client span named after its Redis command, never after a key', async () => {
+    const exporter = new InMemorySpanExporter();
+    const stopTracing = startTracing({ url: 'http://127.0.0.1:9/v1/traces', serviceName: 'store-spans', exporter });
+    try {
+      const { store } = storeOn(await server());
+      await store.durability;
+      await store.get('k');
+      await store.claim('k', 'v', 1000);
+      await store.swap('k', 'v', 'w', 1000);
+      await store.put('k', 'v', 1000);
+      await store.getRenewing('k', 1000, 500);
+      await store.remove('k');
+      await store.take('r', 1, 1000);
+      await store.record('r', 1000);
+      await store.ping();
+      await store.command('incr', 'c');
+      await flushTracing();
+      const spans = exporter
+        .getFinishedSpans()
+        .map((s) => [s.name, s.attributes['db.system.name'], s.attributes['db.operation.name']]);
+      expect(spans).toEqual([
+        ['redis GET', 'redis', 'GET'],
+        ['redis SET', 'redis', 'SET'],
+        ['redis EVALSHA', 'redis', 'EVALSHA'],
+        ['redis SET', 'redis', 'SET'],
+        ['redis EVALSHA', 'redis', 'EVALSHA'],
+        ['redis DEL', 'redis', 'DEL'],
+        ['redis EVALSHA', 'redis', 'EVALSHA'],
+        ['redis EVALSHA', 'redis', 'EVALSHA'],
+        ['redis PING', 'redis', 'PING'],
+        ['redis INCR', 'redis', 'INCR'],
+      ]);
+    } finally {
+      await stopTracing();
+    }
+  }, 20_000);
+
+  test('a Redis without persistence restarted in place has lost everything: noticed, named, and shared through the store', async () => {
+    const redis = await server();
+    const captured = captureLogger();
+    const store = new RedisStore({
+      redis: { kind: 'single', url: redis.url, keyPrefix: 'lost:', tls: false },
+      keyPrefix: 'lost:',
+      commandTimeoutMs: 1000,
+      logger: captured.logger,
+      lossCheckMs: 50,
+    });
+    stores.push(store);
+    await store.durability;
+    await waitFor(() => store['primaries'].size === 1, 5000);
+    expect(store.recordsLostSince()).toBeUndefined();
+    await redis.kill();
+    await redis.restart();
+    await waitFor(() => store.recordsLostSince() !== undefined, 10_000);
+    expect(captured.messages('warn')).toContainEqual(
+      expect.stringMatching(
+        /^The shared store may have lost some records \(Redis at 127\.0\.0\.1:\d+ restarted without keeping its records\)/,
+      ),
+    );
+  }, 30_000);
+
+  describe('the durability check reads each setting it judges from Redis', () => {
+    test.each([
+      [
+        'snapshots only',
+        ['--save', '3600 1', '--appendonly', 'no'],
+        /^appendonly is no: only snapshots \(save "3600 1"\)/,
+      ],
+      [
+        'an append-only file flushed when the kernel likes',
+        ['--save', '', '--appendonly', 'yes', '--appendfsync', 'no'],
+        /^appendfsync is no/,
+      ],
+      [
+        'eviction',
+        ['--save', '', '--appendonly', 'yes', '--maxmemory-policy', 'allkeys-lru'],
+        /^maxmemory-policy is allkeys-lru/,
+      ],
+    ])(
+      '%s',
+      async (_case, args, problem) => {
+        const { store } = storeOn(await server(() => startRedis({ args })));
+        await expect(store.durability).resolves.toEqual({ checked: true, problems: [expect.stringMatching(problem)] });
+      },
+      20_000,
+    );
+  });
+
+  test('Redis is asked whether it answers once a second by default, or as often as configured', async () => {
+    const redis = await server();
+    const admin = new Redis(redis.url);
+    const pings = async () => Number(/cmdstat_ping:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+    try {
+      const quiet = storeOn(redis).store;
+      await quiet.durability;
+      await admin.config('RESETSTAT');
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(await pings()).toBeLessThanOrEqual(3);
+      await quiet.close();
+
+      const busy = storeOn(redis, { pingIntervalMs: 50 }).store;
+      await busy.durability;
+      await admin.config('RESETSTAT');
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(await pings()).toBeGreaterThanOrEqual(5);
+    } finally {
+      admin.disconnect();
+    }
+  }, 20_000);
+
+  test('until Redis first answers, readiness says it is connecting; once it answers, its primary is known without waiting for the next loss check', async () => {
+    const readiness = new Readiness();
+    const { store } = storeOn(await server(), { readiness });
+    expect(readiness.report().checks.redis).toMatchObject({ ok: false, detail: 'Connecting to Redis (REDIS_URL).' });
+    await store.durability;
+    await waitFor(() => store['primaries'].size === 1, 2000); // the loss check's own round is every 10 s
+  }, 20_000);
+
+  test('its log lines name the component, and a session Redis has never heard of is lost, not live (the store is shared)', async () => {
+    const redis = await server();
+    const { store, captured } = storeOn(redis);
+    await store.durability;
+    expect(store.shared).toBe(true);
+    const revocations = new StoreRevocations(store, 60_000);
+    expect((await revocations.standing('never-seen', 'an-anchor')).state).toBe('lost');
+    await redis.kill();
+    await waitFor(() => captured.lines().some((l) => l.level === 50), 10_000);
+    expect(captured.lines().filter((l) => l.level === 50)[0]).toMatchObject({ component: 'shared-store' });
+  }, 20_000);
+});
+
+describe('beyond up and down', () => {
+  /**
+   * What src/store/redis/redisStore.ts says beyond up and down: what a refusal carries for the log, how
+   * many spans a failed command makes, the lines of the durability check, how many keys an eviction
+   * report names, that PINGs neither pile up nor run on a connection that is gone, and that a
+   * durability finding outlives the PINGs after it.
+   *
+   * @needs redis-server
+   */
+  const stores: RedisStore[] = [];
+  const servers: RedisServer[] = [];
+
+  afterAll(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+    await Promise.all(servers.map((s) => s.stop()));
+  });
+
+  async function server(args?: string[]): Promise<RedisServer> {
+    const s = await startRedis(args ? { args } : {});
+    servers.push(s);
+    return s;
+  }
+
+  function storeOn(
+    redis: RedisServer,
+    options: { readiness?: Readiness; pingIntervalMs?: number; pingTimeoutMs?: number; lossCheckMs?: number } = {},
+  ) {
+    const captured = captureLogger();
+    const store = new RedisStore({
+      redis: { kind: 'single', url: redis.url, keyPrefix: 'o:', tls: false },
+      keyPrefix: 'o:',
+      commandTimeoutMs: 1000,
+      logger: captured.logger,
+      ...options,
+    });
+    stores.push(store);
+    return { store, captured };
+  }
+
+  async function admin<T>(redis: RedisServer, use: (client: Redis) => Promise<T>): Promise<T> {
+    const client = new Redis(redis.url);
+    try {
+      return await use(client);
+    } finally {
+      client.disconnect();
+    }
+  }
+
+  const infoField = (info: string, name: string) =>
+    [...info.matchAll(/^(\w+):(.*)$/gm)].find((m) => m[1] === name)?.[2]?.trim();
+
+  test('a durability finding stays in readiness while the PINGs after it are answered', async () => {
+    const readiness = new Readiness();
+    const { store } = storeOn(await server(), { readiness, pingIntervalMs: 20 });
+    await store.durability;
+    await waitFor(() => readiness.report().checks.redis?.durability !== undefined);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(readiness.report().checks.redis).toMatchObject({
+      ok: true,
+      detail: 'Redis answers.',
+      durability: [expect.stringMatching(/^appendonly is no/)],
+    });
+  }, 20_000);
+
+  test('a command refused while Redis is down says why for the log, without asking Redis; a failed command is one span', async () => {
+    const exporter = new InMemorySpanExporter();
+    const stopTracing = startTracing({ url: 'http://127.0.0.1:9/v1/traces', serviceName: 'store-outcomes', exporter });
+    try {
+      const redis = await server();
+      const { store } = storeOn(redis);
+      await store.durability;
+      await expect(store.command('NO-SUCH-COMMAND')).rejects.toMatchObject({
+        code: 'store_unavailable',
+        logDetail: { storeError: expect.stringMatching(/unknown command/i) },
+      });
+      await flushTracing();
+      expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(['redis NO-SUCH-COMMAND']);
+      exporter.reset();
+
+      await redis.kill();
+      await waitFor(() => !store.up, 5000);
+      const down = { code: 'store_unavailable', logDetail: { storeError: 'Redis did not answer the last PING' } };
+      await expect(store.get('k')).rejects.toMatchObject(down);
+      await expect(store.command('INCR', 'k')).rejects.toMatchObject(down);
+      await flushTracing();
+      expect(exporter.getFinishedSpans()).toEqual([]);
+    } finally {
+      await stopTracing();
+    }
+  }, 20_000);
+
+  test('ping() asks Redis: a Redis that stopped answering fails it even before the next PING check', async () => {
+    const redis = await server();
+    const { store } = storeOn(redis, { pingIntervalMs: 60_000 });
+    await store.durability;
+    await expect(store.ping()).resolves.toBeUndefined();
+    redis.pause();
+    try {
+      await expect(store.ping()).rejects.toMatchObject({ code: 'store_unavailable' });
+    } finally {
+      redis.resume();
+    }
+  }, 20_000);
+
+  test('the durability warning names the node, its settings and every problem; a refused CONFIG GET names the node and what Redis said', async () => {
+    const lossy = await server(['--save', '', '--appendonly', 'no', '--maxmemory-policy', 'allkeys-lru']);
+    const { store, captured } = storeOn(lossy);
+    const { problems } = await store.durability;
+    expect(problems).toHaveLength(2);
+    const warning = captured
+      .lines()
+      .find((l) => String(l.msg).startsWith('The shared store (Redis) can lose its records: '));
+    expect(warning).toMatchObject({
+      msg: `The shared store (Redis) can lose its records: ${problems[0]}; ${problems[1]}`,
+      redisNode: `127.0.0.1:${lossy.port}`,
+      redisSettings: { appendonly: 'no', save: '', 'maxmemory-policy': 'allkeys-lru', appendfsync: 'everysec' },
+      problems,
+    });
+
+    const closed = await server(['--save', '', '--appendonly', 'yes', '--rename-command', 'CONFIG', '']);
+    const refused = storeOn(closed);
+    await expect(refused.store.durability).resolves.toEqual({ checked: false, problems: [] });
+    expect(
+      refused.captured.lines().find((l) => String(l.msg).startsWith('Could not check whether the shared store')),
+    ).toMatchObject({
+      redisNode: `127.0.0.1:${closed.port}`,
+      storeError: expect.stringMatching(/unknown command/i),
+    });
+  }, 20_000);
+
+  test("an eviction report names as many keys as Redis evicted since the last look, and the primary's run_id is Redis's own", async () => {
+    const redis = await server(['--save', '', '--appendonly', 'no', '--maxmemory-policy', 'allkeys-lru']);
+    const fill = (from: number) =>
+      admin(redis, async (client) => {
+        await client.config('SET', 'maxmemory', '3mb');
+        const value = 'x'.repeat(10_000);
+        const batch = client.pipeline();
+        for (let i = from; i < from + 600; i++) batch.set(`fill:${i}`, value);
+        await batch.exec();
+        // No limit between fills: Redis evicts nothing the test did not cause, while the store connects and looks.
+        await client.config('SET', 'maxmemory', '0');
+        return client.info();
+      });
+    const before = await fill(0);
+    const evictedBefore = Number(infoField(before, 'evicted_keys'));
+    expect(evictedBefore).toBeGreaterThanOrEqual(10);
+
+    const { store, captured } = storeOn(redis, { lossCheckMs: 50 });
+    await store.durability;
+    await waitFor(() => store['primaries'].size === 1, 5000);
+    expect([...store['primaries'].values()][0]).toEqual({ runId: infoField(before, 'run_id'), evicted: evictedBefore });
+    expect(infoField(before, 'run_id')).toMatch(/^[0-9a-f]{40}$/);
+
+    const evictedAfter = Number(infoField(await fill(600), 'evicted_keys'));
+    expect(evictedAfter).toBeGreaterThan(evictedBefore);
+    const reported = () =>
+      captured
+        .lines()
+        .filter((l) => String(l.msg).startsWith('The shared store may have lost some records'))
+        .flatMap((l) =>
+          (l.causes as string[]).map((cause) =>
+            Number(/^Redis evicted (\d+) keys at 127\.0\.0\.1:\d+$/.exec(cause)?.[1]),
+          ),
+        );
+    await waitFor(() => reported().reduce((a, b) => a + b, 0) >= evictedAfter - evictedBefore, 5000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(reported().reduce((a, b) => a + b, 0)).toBe(evictedAfter - evictedBefore);
+    expect(store.recordsLostSince()).toBeDefined();
+  }, 30_000);
+
+  test('while the connection is gone no PING is sent, and its closing is logged once however often reconnecting fails', async () => {
+    const redis = await server();
+    const { store, captured } = storeOn(redis, { pingIntervalMs: 20 });
+    await store.durability;
+    await redis.kill();
+    // Reconnecting waits 200, 400, 600, 800 ms…: a few attempts fail in two seconds.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const errors = captured.messages('error');
+    expect(errors.filter((m) => m === 'The connection to Redis closed; reconnecting.').length).toBeLessThanOrEqual(1);
+    expect(errors.filter((m) => m.startsWith('Redis does not answer'))).toEqual([]);
+    expect(errors.filter((m) => m.startsWith('Redis is unavailable: ')).length).toBeGreaterThanOrEqual(1);
+  }, 20_000);
+
+  test('a PING that goes unanswered is not joined by others: at most one is in flight at a time', async () => {
+    const redis = await server();
+    const { store } = storeOn(redis, { pingIntervalMs: 20, pingTimeoutMs: 500 });
+    await store.durability;
+    const pings = () =>
+      admin(redis, async (c) => Number(/cmdstat_ping:calls=(\d+)/.exec(await c.info('commandstats'))?.[1] ?? 0));
+    await admin(redis, (c) => c.config('RESETSTAT'));
+    redis.pause();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    redis.resume();
+    await waitFor(() => store.up, 5000);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // One PING per 500 ms bound while paused, one every 20 ms around it: a few, where sixty would pile up unguarded.
+    expect(await pings()).toBeLessThan(20);
+  }, 20_000);
+});
