@@ -1,373 +1,145 @@
 import pino from 'pino';
 import type { NormalizedMessage } from '../../../../src/domain/message';
 import { DeliveryLedger, type SentMessage } from '../../../../src/genesys/guest/desk/deliveryProof';
-import { GuestApiError } from '../../../../src/genesys/guest/protocol/errors';
-import { parseInbound } from '../../../../src/genesys/guest/protocol/frames';
-import type { GuestSocket } from '../../../../src/genesys/guest/link/guestSocket';
 import { dispatchInbound, type InboundTarget } from '../../../../src/genesys/guest/desk/inboundDispatch';
 import { PendingRequests, type Pending } from '../../../../src/genesys/guest/desk/pendingRequests';
 import { RequestDesk } from '../../../../src/genesys/guest/desk/requestDesk';
+import type { GuestSocket } from '../../../../src/genesys/guest/link/guestSocket';
+import { GuestApiError } from '../../../../src/genesys/guest/protocol/errors';
+import { parseInbound } from '../../../../src/genesys/guest/protocol/frames';
 import { createLogger, type Logger } from '../../../../src/observability/logger';
 import { registry } from '../../../../src/observability/metrics';
 
-const logger = pino({ level: 'silent' });
-const SENT_AT = Date.parse('2026-11-22T10:00:00Z');
-const sent: SentMessage = { messageId: 'our-id', text: 'where is my order?', sentAt: SENT_AT };
+/**
+ * Whether a send reached Genesys (src/genesys/guest/desk/deliveryProof.ts): what in history proves
+ * it, the ledger that keeps one Genesys message from proving two sends, sends in doubt after a
+ * socket dropped; and the ledger's memory, a ceiling rather than a hope.
+ */
 
-const inbound = (over: Partial<NormalizedMessage>): NormalizedMessage => ({
-  id: 'genesys-id',
-  direction: 'inbound',
-  type: 'text',
-  text: 'where is my order?',
-  time: '2026-11-22T10:00:01Z',
-  ...over,
-});
+describe('proving a send from history', () => {
+  const logger = pino({ level: 'silent' });
+  const SENT_AT = Date.parse('2026-11-22T10:00:00Z');
+  const sent: SentMessage = { messageId: 'our-id', text: 'where is my order?', sentAt: SENT_AT };
 
-const page =
-  (...messages: NormalizedMessage[]) =>
-  () =>
-    Promise.resolve(messages);
-
-/** One send proved against one page, by a ledger that already accounts for `accounted` (Genesys ids of answered sends). */
-function prove(
-  what: SentMessage,
-  read: () => Promise<NormalizedMessage[]>,
-  accounted: string[] = [],
-  log: Logger = logger,
-) {
-  const ledger = new DeliveryLedger(read, log, () => SENT_AT + 1000);
-  for (const id of accounted) ledger.accountFor(id);
-  return ledger.prove(what);
-}
-
-/** A logger whose lines the test reads. */
-function capture() {
-  const lines: Record<string, unknown>[] = [];
-  return {
-    lines,
-    logger: createLogger({
-      level: 'info',
-      destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
-    }),
-  };
-}
-
-/** genesys_bff_sends_in_doubt_total: guest messages answered "may have been delivered" (the GenesysBffSendsInDoubt alert). */
-async function inDoubtCount(): Promise<number> {
-  return (await registry.getSingleMetric('genesys_bff_sends_in_doubt_total')!.get()).values[0]?.value ?? 0;
-}
-
-test('our id coming back as channel.messageId proves delivery', async () => {
-  const verdict = await prove(sent, page(inbound({ clientMessageId: 'our-id', text: 'edited?' })));
-  expect(verdict).toMatchObject({ verdict: 'delivered', message: { clientMessageId: 'our-id' } });
-});
-
-test('when Genesys reports its own messageId, the same text from the guest after the send proves delivery, and the log says how', async () => {
-  const { lines, logger: captured } = capture();
-  const verdict = await prove(sent, page(inbound({ clientMessageId: 'genesys-generated' })), [], captured);
-  expect(verdict).toMatchObject({ verdict: 'delivered', message: { id: 'genesys-id' } });
-  expect(lines).toEqual([
-    expect.objectContaining({
-      level: 30,
-      messageId: 'our-id',
-      msg: expect.stringMatching(/by its content, not by its id/),
-    }),
-  ]);
-});
-
-test('the same text already answered another send, or sent before this one, or by the agent, proves nothing', async () => {
-  const messages = [
-    inbound({ id: 'accounted' }),
-    inbound({ id: 'older', time: '2026-11-22T09:50:00Z' }),
-    inbound({ id: 'agent', direction: 'outbound' }),
-    inbound({ id: 'other-text', text: 'something else' }),
-  ];
-  const verdict = await prove(sent, page(...messages), ['accounted']);
-  expect(verdict).toEqual({ verdict: 'not_delivered' });
-});
-
-test("an Inbound event in history that carries the same text (a Join may) is not the guest's message", async () => {
-  const join = inbound({ id: 'join', type: 'event', events: [{ type: 'Presence', value: 'Join' }] });
-  expect(await prove(sent, page(join))).toEqual({ verdict: 'not_delivered' });
-});
-
-test('a message of files only is never proved by content: any other message without text would look the same', async () => {
-  const filesOnly: SentMessage = { messageId: 'f', sentAt: SENT_AT };
-  const other = inbound({
-    id: 'another-file',
-    text: undefined,
-    attachments: [{ id: 'a2', url: 'https://files.example.test/a2' }],
-  });
-  expect(await prove(filesOnly, page(other))).toEqual({ verdict: 'not_delivered' });
-});
-
-test('a quick-reply answer is matched by its payload and text', async () => {
-  const answer: SentMessage = { messageId: 'q', text: 'Yes', payload: 'YES', sentAt: SENT_AT };
-  const wrong = inbound({
-    id: 'w',
-    text: undefined,
-    type: 'structured',
-    buttonResponse: { text: 'Yes', payload: 'NO' },
-  });
-  const otherText = inbound({
-    id: 'o',
-    text: undefined,
-    type: 'structured',
-    buttonResponse: { text: 'Yes, twice', payload: 'YES' },
-  });
-  const right = inbound({
-    id: 'r',
-    text: undefined,
-    type: 'structured',
-    buttonResponse: { text: 'Yes', payload: 'YES' },
-  });
-  const typed = inbound({ id: 't', text: 'Yes' });
-  expect(await prove(answer, page(typed, wrong, otherText))).toEqual({ verdict: 'not_delivered' });
-  expect(await prove(answer, page(typed, wrong, otherText, right))).toMatchObject({
-    verdict: 'delivered',
-    message: { id: 'r' },
-  });
-});
-
-test('history that cannot be read is an honest "unknown", never "not delivered", and the failure is logged', async () => {
-  const { lines, logger: captured } = capture();
-  const verdict = await prove(sent, () => Promise.reject(new Error('ECONNRESET')), [], captured);
-  expect(verdict).toMatchObject({ verdict: 'unknown' });
-  expect(lines).toEqual([
-    expect.objectContaining({
-      level: 40,
-      err: expect.objectContaining({ message: 'ECONNRESET' }),
-      msg: expect.stringMatching(/could not read history.*in doubt/),
-    }),
-  ]);
-});
-
-test('a session without a history reader answers "unknown", and logs no failed read', async () => {
-  const { lines, logger: captured } = capture();
-  const ledger = new DeliveryLedger(undefined, captured, () => SENT_AT + 1000);
-  expect(await ledger.prove(sent)).toEqual({ verdict: 'unknown' });
-  expect(lines).toEqual([]);
-});
-
-describe('the ledger: no Genesys message proves two sends', () => {
-  const now = () => SENT_AT + 1000;
-  const echoOf = (text: string, id: string, tracingId: string) => ({
-    type: 'message',
-    class: 'StructuredMessage',
-    code: 200,
-    body: { id, type: 'Text', text, direction: 'Inbound', channel: { time: '2026-11-22T10:00:01Z', messageId: null } },
-    tracingId,
+  const inbound = (over: Partial<NormalizedMessage>): NormalizedMessage => ({
+    id: 'genesys-id',
+    direction: 'inbound',
+    type: 'text',
+    text: 'where is my order?',
+    time: '2026-11-22T10:00:01Z',
+    ...over,
   });
 
-  /** A desk whose socket takes every frame; the test drops it with socketLost(). */
-  function deskWithSends(texts: string[]) {
-    const socket = { send: async () => undefined } as unknown as GuestSocket;
-    const desk = new RequestDesk(
-      { current: () => socket, isReady: () => true, wake: () => undefined, dead: () => undefined },
-      60_000,
-      { messagesPerSecond: 100, requestsPerMinute: 1000, laneHoldMs: 0 },
-      now,
-    );
-    const outcomes = texts.map((text, i) =>
-      desk
-        .request<NormalizedMessage>('send', () => ({}), { messageId: `m${i}`, text })
-        .then(
-          (message) => ({ delivered: message.id }),
-          (error: Error) => ({ error: error.message }),
-        ),
-    );
-    return { desk, outcomes };
+  const page =
+    (...messages: NormalizedMessage[]) =>
+    () =>
+      Promise.resolve(messages);
+
+  /** One send proved against one page, by a ledger that already accounts for `accounted` (Genesys ids of answered sends). */
+  function prove(
+    what: SentMessage,
+    read: () => Promise<NormalizedMessage[]>,
+    accounted: string[] = [],
+    log: Logger = logger,
+  ) {
+    const ledger = new DeliveryLedger(read, log, () => SENT_AT + 1000);
+    for (const id of accounted) ledger.accountFor(id);
+    return ledger.prove(what);
   }
 
-  test('two sends in doubt with the same text, one such message in history: one is delivered, the other is not; history is read once', async () => {
-    let reads = 0;
-    const ledger = new DeliveryLedger(
-      () => (reads++, Promise.resolve([inbound({ id: 'g1', text: 'twice?' })])),
-      logger,
-      now,
-    );
-    const { desk, outcomes } = deskWithSends(['twice?', 'twice?']);
-    desk.socketLost();
-    await ledger.settleInDoubt(desk);
-    const [first, second] = await Promise.all(outcomes);
-    expect(first).toEqual({ delivered: 'g1' });
-    expect(second).toEqual({ error: expect.stringMatching(/not delivered/) });
-    expect(reads).toBe(1);
-  });
-
-  test('a message proved for one retry is accounted for: another send with the same text is not proved by it', async () => {
-    const ledger = new DeliveryLedger(page(inbound({ id: 'g1', text: 'same words' })), logger, now);
-    const a = await ledger.prove({ messageId: 'a', text: 'same words', sentAt: SENT_AT });
-    const b = await ledger.prove({ messageId: 'b', text: 'same words', sentAt: SENT_AT });
-    expect(a).toMatchObject({ verdict: 'delivered', message: { id: 'g1' } });
-    expect(b).toEqual({ verdict: 'not_delivered' });
-  });
-
-  test('the late echo of a send that timed out proves that send, and never another with the same text', async () => {
-    let reads = 0;
-    const ledger = new DeliveryLedger(
-      () => (reads++, page(inbound({ id: 'g-late', text: 'hello?', clientMessageId: 'genesys-own-id' }))()),
-      logger,
-      now,
-    );
-    const pending = new PendingRequests(120_000, now);
-    const target: InboundTarget = {
-      pending,
-      logger,
-      now,
-      settle: (p, _outcome, gaveUp = false) => void pending.remove(p, gaveUp),
-      emit: () => undefined,
-      die: () => undefined,
-      updateInfo: () => undefined,
-      closingByServer: () => undefined,
-      refused: () => undefined,
-      accountFor: (id) => ledger.accountFor(id),
-      lateEcho: (id, message) => ledger.lateEcho(id, message),
-      uploadSettled: () => false,
-    };
-    const timedOut = {
-      kind: 'send',
-      tracingId: 'T',
-      frame: {},
-      written: true,
-      inDoubt: false,
-      messageId: 'ours',
-      text: 'hello?',
-    } as Pending;
-    pending.add(timedOut);
-    pending.remove(timedOut, true);
-    dispatchInbound(parseInbound(JSON.stringify(echoOf('hello?', 'g-late', 'T'))), target);
-    expect(await ledger.prove({ messageId: 'other', text: 'hello?', sentAt: SENT_AT })).toEqual({
-      verdict: 'not_delivered',
-    });
-    expect(reads).toBe(1);
-    // The late echo proves its own send without a history read (each counts against the session's ten a minute).
-    expect(await ledger.prove({ messageId: 'ours', text: 'hello?', sentAt: SENT_AT })).toMatchObject({
-      verdict: 'delivered',
-      message: { id: 'g-late' },
-    });
-    expect(reads).toBe(1);
-  });
-
-  test('the on-time echo of a send proves that send when its retry has to (its record could not be marked done), and never another', async () => {
-    const ledger = new DeliveryLedger(
-      page(inbound({ id: 'g-echo', text: 'kept?', clientMessageId: 'genesys-own-id' })),
-      logger,
-      now,
-    );
-    const pending = new PendingRequests(120_000, now);
-    const settled: unknown[] = [];
-    const target: InboundTarget = {
-      pending,
-      logger,
-      now,
-      settle: (p, outcome) => void (settled.push(outcome), pending.remove(p, false)),
-      refused: () => undefined,
-      emit: () => undefined,
-      die: () => undefined,
-      updateInfo: () => undefined,
-      closingByServer: () => undefined,
-      accountFor: (id) => ledger.accountFor(id),
-      lateEcho: (id, message) => ledger.lateEcho(id, message),
-      uploadSettled: () => false,
-    };
-    pending.add({
-      kind: 'send',
-      tracingId: 'E',
-      frame: {},
-      written: true,
-      inDoubt: false,
-      messageId: 'ours',
-      text: 'kept?',
-    } as Pending);
-    dispatchInbound(parseInbound(JSON.stringify(echoOf('kept?', 'g-echo', 'E'))), target);
-    expect(settled).toEqual([{ value: expect.objectContaining({ id: 'g-echo' }) }]);
-    expect(await ledger.prove({ messageId: 'other', text: 'kept?', sentAt: SENT_AT })).toEqual({
-      verdict: 'not_delivered',
-    });
-    expect(await ledger.prove({ messageId: 'ours', text: 'kept?', sentAt: SENT_AT })).toMatchObject({
-      verdict: 'delivered',
-      message: { id: 'g-echo' },
-    });
-  });
-});
-
-describe('sends in doubt after a socket dropped', () => {
-  const now = () => SENT_AT + 1000;
-
-  /** A desk whose socket takes every frame; `lose()` drops it under what was written. */
-  function desk() {
-    const socket = { send: async () => undefined } as unknown as GuestSocket;
-    const d = new RequestDesk(
-      { current: () => socket, isReady: () => true, wake: () => undefined, dead: () => undefined },
-      60_000,
-      { messagesPerSecond: 100, requestsPerMinute: 1000, laneHoldMs: 0 },
-      now,
-    );
-    const outcome = (promise: Promise<NormalizedMessage>) =>
-      promise.then(
-        (message) => ({ delivered: message.id }),
-        (error: Error) => ({ error: error.message }),
-      );
+  /** A logger whose lines the test reads. */
+  function capture() {
+    const lines: Record<string, unknown>[] = [];
     return {
-      desk: d,
-      send: (messageId: string, about: { text?: string; payload?: string }) =>
-        outcome(d.request<NormalizedMessage>('send', () => ({}), { messageId, ...about })),
+      lines,
+      logger: createLogger({
+        level: 'info',
+        destination: { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+      }),
     };
   }
 
-  test('a quick-reply answer in doubt, whose echo in history has no text of its own, is proved by its payload and text', async () => {
-    const ledger = new DeliveryLedger(
-      page(
-        inbound({
-          id: 'g-answer',
-          type: 'structured',
-          text: undefined,
-          buttonResponse: { text: 'Yes', payload: 'YES', type: 'QuickReply' },
-        }),
-      ),
-      logger,
-      now,
-    );
-    const { desk: d, send } = desk();
-    const answer = send('ours', { text: 'Yes', payload: 'YES' });
-    d.socketLost();
-    await ledger.settleInDoubt(d);
-    expect(await answer).toEqual({ delivered: 'g-answer' });
+  /** genesys_bff_sends_in_doubt_total: guest messages answered "may have been delivered" (the GenesysBffSendsInDoubt alert). */
+  async function inDoubtCount(): Promise<number> {
+    return (await registry.getSingleMetric('genesys_bff_sends_in_doubt_total')!.get()).values[0]?.value ?? 0;
+  }
+
+  test('our id coming back as channel.messageId proves delivery', async () => {
+    const verdict = await prove(sent, page(inbound({ clientMessageId: 'our-id', text: 'edited?' })));
+    expect(verdict).toMatchObject({ verdict: 'delivered', message: { clientMessageId: 'our-id' } });
   });
 
-  test('only the sends in doubt are judged: one written on the new socket waits for its own echo', async () => {
-    const ledger = new DeliveryLedger(page(), logger, now);
-    const { desk: d, send } = desk();
-    const lost = send('m1', { text: 'first' });
-    d.socketLost();
-    const fresh = send('m2', { text: 'second' });
-    await ledger.settleInDoubt(d);
-    expect(await lost).toEqual({ error: expect.stringMatching(/not delivered/) });
-    expect(d.size).toBe(1);
-    d.failAll(new GuestApiError('session_expired', 'over'));
-    expect(await fresh).toEqual({ error: 'over' });
-  });
-
-  test("with nothing in doubt, history is not read (each read counts against the session's ten a minute)", async () => {
-    let reads = 0;
-    const ledger = new DeliveryLedger(() => (reads++, Promise.resolve([])), logger, now);
-    const { desk: d } = desk();
-    d.socketLost();
-    await ledger.settleInDoubt(d);
-    expect(reads).toBe(0);
-  });
-
-  test('when history cannot be read, a send in doubt is answered "may have been delivered", counted, and the failure logged', async () => {
+  test('when Genesys reports its own messageId, the same text from the guest after the send proves delivery, and the log says how', async () => {
     const { lines, logger: captured } = capture();
-    const ledger = new DeliveryLedger(() => Promise.reject(new Error('ECONNRESET')), captured, now);
-    const { desk: d, send } = desk();
-    const lost = send('m1', { text: 'hello?' });
-    d.socketLost();
-    const before = await inDoubtCount();
-    await ledger.settleInDoubt(d);
-    expect(await lost).toEqual({ error: expect.stringMatching(/may have been delivered.*same Idempotency-Key/) });
-    expect(await inDoubtCount()).toBe(before + 1);
+    const verdict = await prove(sent, page(inbound({ clientMessageId: 'genesys-generated' })), [], captured);
+    expect(verdict).toMatchObject({ verdict: 'delivered', message: { id: 'genesys-id' } });
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 30,
+        messageId: 'our-id',
+        msg: expect.stringMatching(/by its content, not by its id/),
+      }),
+    ]);
+  });
+
+  test('the same text already answered another send, or sent before this one, or by the agent, proves nothing', async () => {
+    const messages = [
+      inbound({ id: 'accounted' }),
+      inbound({ id: 'older', time: '2026-11-22T09:50:00Z' }),
+      inbound({ id: 'agent', direction: 'outbound' }),
+      inbound({ id: 'other-text', text: 'something else' }),
+    ];
+    const verdict = await prove(sent, page(...messages), ['accounted']);
+    expect(verdict).toEqual({ verdict: 'not_delivered' });
+  });
+
+  test("an Inbound event in history that carries the same text (a Join may) is not the guest's message", async () => {
+    const join = inbound({ id: 'join', type: 'event', events: [{ type: 'Presence', value: 'Join' }] });
+    expect(await prove(sent, page(join))).toEqual({ verdict: 'not_delivered' });
+  });
+
+  test('a message of files only is never proved by content: any other message without text would look the same', async () => {
+    const filesOnly: SentMessage = { messageId: 'f', sentAt: SENT_AT };
+    const other = inbound({
+      id: 'another-file',
+      text: undefined,
+      attachments: [{ id: 'a2', url: 'https://files.example.test/a2' }],
+    });
+    expect(await prove(filesOnly, page(other))).toEqual({ verdict: 'not_delivered' });
+  });
+
+  test('a quick-reply answer is matched by its payload and text', async () => {
+    const answer: SentMessage = { messageId: 'q', text: 'Yes', payload: 'YES', sentAt: SENT_AT };
+    const wrong = inbound({
+      id: 'w',
+      text: undefined,
+      type: 'structured',
+      buttonResponse: { text: 'Yes', payload: 'NO' },
+    });
+    const otherText = inbound({
+      id: 'o',
+      text: undefined,
+      type: 'structured',
+      buttonResponse: { text: 'Yes, twice', payload: 'YES' },
+    });
+    const right = inbound({
+      id: 'r',
+      text: undefined,
+      type: 'structured',
+      buttonResponse: { text: 'Yes', payload: 'YES' },
+    });
+    const typed = inbound({ id: 't', text: 'Yes' });
+    expect(await prove(answer, page(typed, wrong, otherText))).toEqual({ verdict: 'not_delivered' });
+    expect(await prove(answer, page(typed, wrong, otherText, right))).toMatchObject({
+      verdict: 'delivered',
+      message: { id: 'r' },
+    });
+  });
+
+  test('history that cannot be read is an honest "unknown", never "not delivered", and the failure is logged', async () => {
+    const { lines, logger: captured } = capture();
+    const verdict = await prove(sent, () => Promise.reject(new Error('ECONNRESET')), [], captured);
+    expect(verdict).toMatchObject({ verdict: 'unknown' });
     expect(lines).toEqual([
       expect.objectContaining({
         level: 40,
@@ -376,21 +148,303 @@ describe('sends in doubt after a socket dropped', () => {
       }),
     ]);
   });
+
+  test('a session without a history reader answers "unknown", and logs no failed read', async () => {
+    const { lines, logger: captured } = capture();
+    const ledger = new DeliveryLedger(undefined, captured, () => SENT_AT + 1000);
+    expect(await ledger.prove(sent)).toEqual({ verdict: 'unknown' });
+    expect(lines).toEqual([]);
+  });
+
+  describe('the ledger: no Genesys message proves two sends', () => {
+    const now = () => SENT_AT + 1000;
+    const echoOf = (text: string, id: string, tracingId: string) => ({
+      type: 'message',
+      class: 'StructuredMessage',
+      code: 200,
+      body: {
+        id,
+        type: 'Text',
+        text,
+        direction: 'Inbound',
+        channel: { time: '2026-11-22T10:00:01Z', messageId: null },
+      },
+      tracingId,
+    });
+
+    /** A desk whose socket takes every frame; the test drops it with socketLost(). */
+    function deskWithSends(texts: string[]) {
+      const socket = { send: async () => undefined } as unknown as GuestSocket;
+      const desk = new RequestDesk(
+        { current: () => socket, isReady: () => true, wake: () => undefined, dead: () => undefined },
+        60_000,
+        { messagesPerSecond: 100, requestsPerMinute: 1000, laneHoldMs: 0 },
+        now,
+      );
+      const outcomes = texts.map((text, i) =>
+        desk
+          .request<NormalizedMessage>('send', () => ({}), { messageId: `m${i}`, text })
+          .then(
+            (message) => ({ delivered: message.id }),
+            (error: Error) => ({ error: error.message }),
+          ),
+      );
+      return { desk, outcomes };
+    }
+
+    test('two sends in doubt with the same text, one such message in history: one is delivered, the other is not; history is read once', async () => {
+      let reads = 0;
+      const ledger = new DeliveryLedger(
+        () => (reads++, Promise.resolve([inbound({ id: 'g1', text: 'twice?' })])),
+        logger,
+        now,
+      );
+      const { desk, outcomes } = deskWithSends(['twice?', 'twice?']);
+      desk.socketLost();
+      await ledger.settleInDoubt(desk);
+      const [first, second] = await Promise.all(outcomes);
+      expect(first).toEqual({ delivered: 'g1' });
+      expect(second).toEqual({ error: expect.stringMatching(/not delivered/) });
+      expect(reads).toBe(1);
+    });
+
+    test('a message proved for one retry is accounted for: another send with the same text is not proved by it', async () => {
+      const ledger = new DeliveryLedger(page(inbound({ id: 'g1', text: 'same words' })), logger, now);
+      const a = await ledger.prove({ messageId: 'a', text: 'same words', sentAt: SENT_AT });
+      const b = await ledger.prove({ messageId: 'b', text: 'same words', sentAt: SENT_AT });
+      expect(a).toMatchObject({ verdict: 'delivered', message: { id: 'g1' } });
+      expect(b).toEqual({ verdict: 'not_delivered' });
+    });
+
+    test('the late echo of a send that timed out proves that send, and never another with the same text', async () => {
+      let reads = 0;
+      const ledger = new DeliveryLedger(
+        () => (reads++, page(inbound({ id: 'g-late', text: 'hello?', clientMessageId: 'genesys-own-id' }))()),
+        logger,
+        now,
+      );
+      const pending = new PendingRequests(120_000, now);
+      const target: InboundTarget = {
+        pending,
+        logger,
+        now,
+        settle: (p, _outcome, gaveUp = false) => void pending.remove(p, gaveUp),
+        emit: () => undefined,
+        die: () => undefined,
+        updateInfo: () => undefined,
+        closingByServer: () => undefined,
+        refused: () => undefined,
+        accountFor: (id) => ledger.accountFor(id),
+        lateEcho: (id, message) => ledger.lateEcho(id, message),
+        uploadSettled: () => false,
+      };
+      const timedOut = {
+        kind: 'send',
+        tracingId: 'T',
+        frame: {},
+        written: true,
+        inDoubt: false,
+        messageId: 'ours',
+        text: 'hello?',
+      } as Pending;
+      pending.add(timedOut);
+      pending.remove(timedOut, true);
+      dispatchInbound(parseInbound(JSON.stringify(echoOf('hello?', 'g-late', 'T'))), target);
+      expect(await ledger.prove({ messageId: 'other', text: 'hello?', sentAt: SENT_AT })).toEqual({
+        verdict: 'not_delivered',
+      });
+      expect(reads).toBe(1);
+      // The late echo proves its own send without a history read (each counts against the session's ten a minute).
+      expect(await ledger.prove({ messageId: 'ours', text: 'hello?', sentAt: SENT_AT })).toMatchObject({
+        verdict: 'delivered',
+        message: { id: 'g-late' },
+      });
+      expect(reads).toBe(1);
+    });
+
+    test('the on-time echo of a send proves that send when its retry has to (its record could not be marked done), and never another', async () => {
+      const ledger = new DeliveryLedger(
+        page(inbound({ id: 'g-echo', text: 'kept?', clientMessageId: 'genesys-own-id' })),
+        logger,
+        now,
+      );
+      const pending = new PendingRequests(120_000, now);
+      const settled: unknown[] = [];
+      const target: InboundTarget = {
+        pending,
+        logger,
+        now,
+        settle: (p, outcome) => void (settled.push(outcome), pending.remove(p, false)),
+        refused: () => undefined,
+        emit: () => undefined,
+        die: () => undefined,
+        updateInfo: () => undefined,
+        closingByServer: () => undefined,
+        accountFor: (id) => ledger.accountFor(id),
+        lateEcho: (id, message) => ledger.lateEcho(id, message),
+        uploadSettled: () => false,
+      };
+      pending.add({
+        kind: 'send',
+        tracingId: 'E',
+        frame: {},
+        written: true,
+        inDoubt: false,
+        messageId: 'ours',
+        text: 'kept?',
+      } as Pending);
+      dispatchInbound(parseInbound(JSON.stringify(echoOf('kept?', 'g-echo', 'E'))), target);
+      expect(settled).toEqual([{ value: expect.objectContaining({ id: 'g-echo' }) }]);
+      expect(await ledger.prove({ messageId: 'other', text: 'kept?', sentAt: SENT_AT })).toEqual({
+        verdict: 'not_delivered',
+      });
+      expect(await ledger.prove({ messageId: 'ours', text: 'kept?', sentAt: SENT_AT })).toMatchObject({
+        verdict: 'delivered',
+        message: { id: 'g-echo' },
+      });
+    });
+  });
+
+  describe('sends in doubt after a socket dropped', () => {
+    const now = () => SENT_AT + 1000;
+
+    /** A desk whose socket takes every frame; `lose()` drops it under what was written. */
+    function desk() {
+      const socket = { send: async () => undefined } as unknown as GuestSocket;
+      const d = new RequestDesk(
+        { current: () => socket, isReady: () => true, wake: () => undefined, dead: () => undefined },
+        60_000,
+        { messagesPerSecond: 100, requestsPerMinute: 1000, laneHoldMs: 0 },
+        now,
+      );
+      const outcome = (promise: Promise<NormalizedMessage>) =>
+        promise.then(
+          (message) => ({ delivered: message.id }),
+          (error: Error) => ({ error: error.message }),
+        );
+      return {
+        desk: d,
+        send: (messageId: string, about: { text?: string; payload?: string }) =>
+          outcome(d.request<NormalizedMessage>('send', () => ({}), { messageId, ...about })),
+      };
+    }
+
+    test('a quick-reply answer in doubt, whose echo in history has no text of its own, is proved by its payload and text', async () => {
+      const ledger = new DeliveryLedger(
+        page(
+          inbound({
+            id: 'g-answer',
+            type: 'structured',
+            text: undefined,
+            buttonResponse: { text: 'Yes', payload: 'YES', type: 'QuickReply' },
+          }),
+        ),
+        logger,
+        now,
+      );
+      const { desk: d, send } = desk();
+      const answer = send('ours', { text: 'Yes', payload: 'YES' });
+      d.socketLost();
+      await ledger.settleInDoubt(d);
+      expect(await answer).toEqual({ delivered: 'g-answer' });
+    });
+
+    test('only the sends in doubt are judged: one written on the new socket waits for its own echo', async () => {
+      const ledger = new DeliveryLedger(page(), logger, now);
+      const { desk: d, send } = desk();
+      const lost = send('m1', { text: 'first' });
+      d.socketLost();
+      const fresh = send('m2', { text: 'second' });
+      await ledger.settleInDoubt(d);
+      expect(await lost).toEqual({ error: expect.stringMatching(/not delivered/) });
+      expect(d.size).toBe(1);
+      d.failAll(new GuestApiError('session_expired', 'over'));
+      expect(await fresh).toEqual({ error: 'over' });
+    });
+
+    test("with nothing in doubt, history is not read (each read counts against the session's ten a minute)", async () => {
+      let reads = 0;
+      const ledger = new DeliveryLedger(() => (reads++, Promise.resolve([])), logger, now);
+      const { desk: d } = desk();
+      d.socketLost();
+      await ledger.settleInDoubt(d);
+      expect(reads).toBe(0);
+    });
+
+    test('when history cannot be read, a send in doubt is answered "may have been delivered", counted, and the failure logged', async () => {
+      const { lines, logger: captured } = capture();
+      const ledger = new DeliveryLedger(() => Promise.reject(new Error('ECONNRESET')), captured, now);
+      const { desk: d, send } = desk();
+      const lost = send('m1', { text: 'hello?' });
+      d.socketLost();
+      const before = await inDoubtCount();
+      await ledger.settleInDoubt(d);
+      expect(await lost).toEqual({ error: expect.stringMatching(/may have been delivered.*same Idempotency-Key/) });
+      expect(await inDoubtCount()).toBe(before + 1);
+      expect(lines).toEqual([
+        expect.objectContaining({
+          level: 40,
+          err: expect.objectContaining({ message: 'ECONNRESET' }),
+          msg: expect.stringMatching(/could not read history.*in doubt/),
+        }),
+      ]);
+    });
+  });
+
+  test('right after a send Genesys was slow to confirm, its absence from history is "unknown" until it should show', async () => {
+    let clock = SENT_AT + 3000;
+    const ledger = new DeliveryLedger(page(), logger, () => clock);
+    const slow: SentMessage = { ...sent, visibleBy: SENT_AT + 6000 };
+    expect(await ledger.prove(slow)).toMatchObject({ verdict: 'unknown' });
+    clock = SENT_AT + 6000;
+    expect(await ledger.prove(slow)).toEqual({ verdict: 'not_delivered' });
+  });
+
+  test('right after a send Genesys was slow to confirm, history that already shows it proves it', async () => {
+    const ledger = new DeliveryLedger(page(inbound({ clientMessageId: 'our-id' })), logger, () => SENT_AT + 3000);
+    expect(await ledger.prove({ ...sent, visibleBy: SENT_AT + 6000 })).toMatchObject({
+      verdict: 'delivered',
+      message: { id: 'genesys-id' },
+    });
+  });
 });
 
-test('right after a send Genesys was slow to confirm, its absence from history is "unknown" until it should show', async () => {
-  let clock = SENT_AT + 3000;
-  const ledger = new DeliveryLedger(page(), logger, () => clock);
-  const slow: SentMessage = { ...sent, visibleBy: SENT_AT + 6000 };
-  expect(await ledger.prove(slow)).toMatchObject({ verdict: 'unknown' });
-  clock = SENT_AT + 6000;
-  expect(await ledger.prove(slow)).toEqual({ verdict: 'not_delivered' });
-});
+describe("the ledger's memory of late echoes and answered ids", () => {
+  /**
+   * The ledger's memory of late echoes is a ceiling, not a hope: a session that sends for hours keeps
+   * the last 200 (deliveryProof.ts, ACCOUNTED_IDS), and a send older than that is proved from history
+   * again, like any other.
+   */
+  const SENT_AT = Date.parse('2026-11-22T10:00:00Z');
+  const echo = (n: number): NormalizedMessage => ({
+    id: `genesys-${n}`,
+    direction: 'inbound',
+    type: 'text',
+    text: `message ${n}`,
+    time: '2026-11-22T10:00:01Z',
+  });
+  const sent = (n: number) => ({ messageId: `our-${n}`, text: `message ${n}`, sentAt: SENT_AT });
 
-test('right after a send Genesys was slow to confirm, history that already shows it proves it', async () => {
-  const ledger = new DeliveryLedger(page(inbound({ clientMessageId: 'our-id' })), logger, () => SENT_AT + 3000);
-  expect(await ledger.prove({ ...sent, visibleBy: SENT_AT + 6000 })).toMatchObject({
-    verdict: 'delivered',
-    message: { id: 'genesys-id' },
+  test('a ledger remembers the last 200 late echoes and forgets the oldest first', async () => {
+    // No history reader: what the ledger does not remember cannot be proved, so it is "unknown".
+    const ledger = new DeliveryLedger(undefined, pino({ level: 'silent' }), () => SENT_AT + 1000);
+    for (let n = 0; n <= 200; n += 1) ledger.lateEcho(`our-${n}`, echo(n));
+
+    await expect(ledger.prove(sent(0))).resolves.toEqual({ verdict: 'unknown' });
+    await expect(ledger.prove(sent(1))).resolves.toEqual({ verdict: 'delivered', message: echo(1) });
+    await expect(ledger.prove(sent(200))).resolves.toEqual({ verdict: 'delivered', message: echo(200) });
+  });
+
+  test('a ledger accounts for the last 200 answered Genesys ids: the oldest can prove a send again once 200 newer ones are in', async () => {
+    const page = [echo(0)];
+    const ledger = new DeliveryLedger(
+      () => Promise.resolve(page),
+      pino({ level: 'silent' }),
+      () => SENT_AT + 1000,
+    );
+    ledger.accountFor('genesys-0');
+    await expect(ledger.prove(sent(0))).resolves.toEqual({ verdict: 'not_delivered' });
+    for (let n = 1; n <= 200; n += 1) ledger.accountFor(`genesys-${n}`);
+    await expect(ledger.prove(sent(0))).resolves.toEqual({ verdict: 'delivered', message: echo(0) });
   });
 });
