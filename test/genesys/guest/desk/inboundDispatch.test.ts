@@ -1,487 +1,719 @@
-import type { AttachmentFailure } from '../../../../src/genesys/guest/protocol/attachmentFrames';
-import { GuestApiError } from '../../../../src/genesys/guest/protocol/errors';
-import { parseInbound, type SessionResponse } from '../../../../src/genesys/guest/protocol/frames';
 import {
   dispatchInbound,
   type GuestEvent,
   type InboundTarget,
 } from '../../../../src/genesys/guest/desk/inboundDispatch';
 import { PendingRequests, type Pending, type PendingKind } from '../../../../src/genesys/guest/desk/pendingRequests';
+import type { AttachmentFailure } from '../../../../src/genesys/guest/protocol/attachmentFrames';
+import { GuestApiError } from '../../../../src/genesys/guest/protocol/errors';
+import { parseInbound, type SessionResponse } from '../../../../src/genesys/guest/protocol/frames';
 import { createLogger } from '../../../../src/observability/logger';
 import { registry } from '../../../../src/observability/metrics';
+import { inboundTarget } from '../../../support/inboundTarget';
 
 /**
- * What each inbound frame does to a session, beyond which request it settles
- * (correlation.test.ts): what the session learns, what the live streams and
- * the customer are told, what an operator reads in the log, and which upload
- * a file's verdict ends. Frames are the shapes of docs/genesys-protocol.md.
+ * What each inbound frame does to a session (src/genesys/guest/desk/inboundDispatch.ts), beyond
+ * which request it settles (correlation.test.ts): what the session learns, what the live streams
+ * and the customer are told, what an operator reads in the log, and which upload a file's verdict
+ * ends. Frames are the shapes of docs/genesys-protocol.md.
  */
-
-type Outcome = Error | { value: unknown };
-type LogLine = Record<string, unknown> & { level: number; msg: string };
 
 const INFO = 30;
 const WARN = 40;
 
-function harness(options: { unauthorized?: boolean; info?: SessionResponse; uploads?: string[] } = {}) {
-  const clock = { now: Date.parse('2026-11-22T10:00:00Z') };
-  const pending = new PendingRequests(60_000, () => clock.now);
-  const settled = new Map<string, Outcome>();
-  const events: GuestEvent[] = [];
-  const died: GuestApiError[] = [];
-  const refused: [string | undefined, GuestApiError][] = [];
-  const unauthorized: [string | undefined, GuestApiError][] = [];
-  const uploads = new Set(options.uploads ?? []);
-  const uploadVerdicts: [string, { downloadUrl?: string } | { failure: AttachmentFailure }][] = [];
-  const lines: LogLine[] = [];
-  const state = { info: options.info, closingByServer: 0 };
-  const settle = (p: Pending, outcome: Outcome, gaveUp = false) => {
-    if (pending.remove(p, gaveUp)) settled.set(p.tracingId, outcome);
-  };
-  const target: InboundTarget = {
-    pending,
-    logger: createLogger({
-      level: 'info',
-      destination: { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) },
-    }),
-    now: () => clock.now,
-    settle,
-    refused: (tracingId, error) => void refused.push([tracingId, error]),
-    ...(options.unauthorized
-      ? {
-          unauthorized: (tracingId: string | undefined, error: GuestApiError) =>
-            void unauthorized.push([tracingId, error]),
-        }
-      : {}),
-    emit: (event) => void events.push(event),
-    die: (error) => void died.push(error),
-    updateInfo: (change) => void (state.info = change(state.info)),
-    closingByServer: () => void state.closingByServer++,
-    accountFor: () => undefined,
-    lateEcho: () => undefined,
-    uploadSettled: (attachmentId, outcome) => {
-      if (!uploads.delete(attachmentId)) return false;
-      uploadVerdicts.push([attachmentId, outcome]);
-      return true;
-    },
-  };
-  return {
-    pending,
-    settled,
-    events,
-    died,
-    refused,
-    unauthorized,
-    uploadVerdicts,
-    lines,
-    state,
-    add(kind: PendingKind, tracingId: string, extra: Partial<Pending> = {}): Pending {
-      const p: Pending = {
-        kind,
-        tracingId,
-        frame: {},
-        written: true,
-        writtenAt: clock.now,
-        inDoubt: false,
-        resolve: () => undefined,
-        reject: () => undefined,
-        timer: setTimeout(() => undefined, 0),
-        ...extra,
-      };
-      pending.add(p);
-      return p;
-    },
-    /** The request's deadline passed: it no longer waits, and a late reply must not land elsewhere. */
-    expire(p: Pending) {
-      settle(p, new GuestApiError('timeout', 'deadline'), true);
-    },
-    feed(frame: object) {
-      dispatchInbound(parseInbound(JSON.stringify(frame)), target);
-    },
-  };
-}
+describe('what each frame does to a session', () => {
+  type Outcome = Error | { value: unknown };
+  type LogLine = Record<string, unknown> & { level: number; msg: string };
 
-const traced = (tracingId?: string) => (tracingId === undefined ? {} : { tracingId });
-const sessionResponse = (body: object, tracingId?: string) => ({
-  type: 'response',
-  class: 'SessionResponse',
-  code: 200,
-  body,
-  ...traced(tracingId),
-});
-const jwtResponse = (tracingId?: string) => ({
-  type: 'response',
-  class: 'JwtResponse',
-  code: 200,
-  body: { jwt: 'x.y.z', exp: 2_000_000_000 },
-  ...traced(tracingId),
-});
-const errorFrame = (code: number, text: string, tracingId?: string) => ({
-  type: 'response',
-  class: 'string',
-  code,
-  body: text,
-  ...traced(tracingId),
-});
-const message = (body: object, tracingId?: string, type = 'message') => ({
-  type,
-  class: 'StructuredMessage',
-  code: 200,
-  body,
-  ...traced(tracingId),
-});
-const agentEvent = (events: object[], metadata?: object) =>
-  message({ id: 'ev', type: 'Event', direction: 'Outbound', events, ...(metadata ? { metadata } : {}) });
-const fileFrame = (cls: string, body: object, tracingId?: string) => ({
-  type: cls === 'PresignedUrlResponse' ? 'response' : 'message',
-  class: cls,
-  code: 200,
-  body,
-  ...traced(tracingId),
-});
-
-const connected: SessionResponse = { connected: true, newSession: false, readOnly: false, maxCustomDataBytes: -1 };
-
-describe('replies no request waits for', () => {
-  test('a SessionResponse nobody asked for tells the session what Genesys now says (here: the conversation is read-only)', () => {
-    const h = harness({ info: connected });
-    h.feed(sessionResponse({ connected: true, readOnly: true }));
-    expect(h.state.info).toMatchObject({ connected: true, readOnly: true });
-  });
-
-  test('a reply to a request that gave up is dropped and logged as late; one whose tracingId nothing sent, as not late', () => {
-    const h = harness();
-    h.expire(h.add('jwt', 'J'));
-    h.feed(jwtResponse('J'));
-    h.feed(jwtResponse('never-sent'));
-    expect(h.settled.get('J')).toMatchObject({ failure: 'timeout' }); // its own deadline, not the late reply
-    expect(h.lines).toEqual([
-      expect.objectContaining({ level: INFO, replyClass: 'jwt', late: true, msg: expect.stringMatching(/dropped/) }),
-      expect.objectContaining({ level: INFO, replyClass: 'jwt', late: false, msg: expect.stringMatching(/dropped/) }),
-    ]);
-  });
-});
-
-describe('error frames', () => {
-  test('a 429 whose body has no text is still logged by the error it carries as rate limiting', () => {
-    const h = harness();
-    h.feed({ type: 'response', class: 'TooManyRequestsErrorMessage', code: 429, body: { retryAfter: 3 } });
-    expect(h.refused).toHaveLength(1);
-    expect(h.refused[0]![1]).toMatchObject({
-      failure: 'rate_limited',
-      retryAfterSeconds: 3,
-      logDetail: { genesysCode: 429, genesysText: 'rate limited' },
-    });
-  });
-
-  test('an error for a request that gave up is dropped with a warning that says it came late; one for nothing sent, not late', () => {
-    const h = harness();
-    h.expire(h.add('send', 'S', { messageId: 'ms', text: 'hello' }));
-    h.feed(errorFrame(4011, 'Message length 5000 is larger than 4096', 'S'));
-    h.feed(errorFrame(4011, 'Message length 5000 is larger than 4096', 'never-sent'));
-    const warnings = h.lines.filter((l) => l.level === WARN);
-    expect(warnings).toEqual([
-      expect.objectContaining({
-        genesysCode: 4011,
-        guestFailure: 'message_too_long',
-        late: true,
-        msg: expect.stringMatching(/no waiting request/),
+  function harness(options: { unauthorized?: boolean; info?: SessionResponse; uploads?: string[] } = {}) {
+    const clock = { now: Date.parse('2026-11-22T10:00:00Z') };
+    const pending = new PendingRequests(60_000, () => clock.now);
+    const settled = new Map<string, Outcome>();
+    const events: GuestEvent[] = [];
+    const died: GuestApiError[] = [];
+    const refused: [string | undefined, GuestApiError][] = [];
+    const unauthorized: [string | undefined, GuestApiError][] = [];
+    const uploads = new Set(options.uploads ?? []);
+    const uploadVerdicts: [string, { downloadUrl?: string } | { failure: AttachmentFailure }][] = [];
+    const lines: LogLine[] = [];
+    const state = { info: options.info, closingByServer: 0 };
+    const settle = (p: Pending, outcome: Outcome, gaveUp = false) => {
+      if (pending.remove(p, gaveUp)) settled.set(p.tracingId, outcome);
+    };
+    const target: InboundTarget = {
+      pending,
+      logger: createLogger({
+        level: 'info',
+        destination: { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) },
       }),
-      expect.objectContaining({
-        genesysCode: 4011,
-        guestFailure: 'message_too_long',
-        late: false,
-        msg: expect.stringMatching(/no waiting request/),
-      }),
-    ]);
+      now: () => clock.now,
+      settle,
+      refused: (tracingId, error) => void refused.push([tracingId, error]),
+      ...(options.unauthorized
+        ? {
+            unauthorized: (tracingId: string | undefined, error: GuestApiError) =>
+              void unauthorized.push([tracingId, error]),
+          }
+        : {}),
+      emit: (event) => void events.push(event),
+      die: (error) => void died.push(error),
+      updateInfo: (change) => void (state.info = change(state.info)),
+      closingByServer: () => void state.closingByServer++,
+      accountFor: () => undefined,
+      lateEcho: () => undefined,
+      uploadSettled: (attachmentId, outcome) => {
+        if (!uploads.delete(attachmentId)) return false;
+        uploadVerdicts.push([attachmentId, outcome]);
+        return true;
+      },
+    };
+    return {
+      pending,
+      settled,
+      events,
+      died,
+      refused,
+      unauthorized,
+      uploadVerdicts,
+      lines,
+      state,
+      add(kind: PendingKind, tracingId: string, extra: Partial<Pending> = {}): Pending {
+        const p: Pending = {
+          kind,
+          tracingId,
+          frame: {},
+          written: true,
+          writtenAt: clock.now,
+          inDoubt: false,
+          resolve: () => undefined,
+          reject: () => undefined,
+          timer: setTimeout(() => undefined, 0),
+          ...extra,
+        };
+        pending.add(p);
+        return p;
+      },
+      /** The request's deadline passed: it no longer waits, and a late reply must not land elsewhere. */
+      expire(p: Pending) {
+        settle(p, new GuestApiError('timeout', 'deadline'), true);
+      },
+      feed(frame: object) {
+        dispatchInbound(parseInbound(JSON.stringify(frame)), target);
+      },
+    };
+  }
+
+  const traced = (tracingId?: string) => (tracingId === undefined ? {} : { tracingId });
+  const sessionResponse = (body: object, tracingId?: string) => ({
+    type: 'response',
+    class: 'SessionResponse',
+    code: 200,
+    body,
+    ...traced(tracingId),
+  });
+  const jwtResponse = (tracingId?: string) => ({
+    type: 'response',
+    class: 'JwtResponse',
+    code: 200,
+    body: { jwt: 'x.y.z', exp: 2_000_000_000 },
+    ...traced(tracingId),
+  });
+  const errorFrame = (code: number, text: string, tracingId?: string) => ({
+    type: 'response',
+    class: 'string',
+    code,
+    body: text,
+    ...traced(tracingId),
+  });
+  const message = (body: object, tracingId?: string, type = 'message') => ({
+    type,
+    class: 'StructuredMessage',
+    code: 200,
+    body,
+    ...traced(tracingId),
+  });
+  const agentEvent = (events: object[], metadata?: object) =>
+    message({ id: 'ev', type: 'Event', direction: 'Outbound', events, ...(metadata ? { metadata } : {}) });
+  const fileFrame = (cls: string, body: object, tracingId?: string) => ({
+    type: cls === 'PresignedUrlResponse' ? 'response' : 'message',
+    class: cls,
+    code: 200,
+    body,
+    ...traced(tracingId),
   });
 
-  test('an untraced error that more than one request could have caused settles none of them and warns with how many', () => {
-    const h = harness({ unauthorized: true });
-    h.add('send', 'S1', { messageId: 'm1', text: 'one' });
-    h.add('send', 'S2', { messageId: 'm2', text: 'two' });
-    h.feed(errorFrame(5000, 'Request failed.'));
-    expect(h.settled.size).toBe(0);
-    expect(h.unauthorized).toEqual([]);
-    expect(h.lines).toEqual([
-      expect.objectContaining({
-        level: WARN,
-        genesysCode: 5000,
-        guestFailure: 'bad_request',
-        candidates: 2,
-        msg: expect.stringMatching(/more than one request/),
-      }),
-    ]);
-  });
+  const connected: SessionResponse = { connected: true, newSession: false, readOnly: false, maxCustomDataBytes: -1 };
 
-  test('an untraced error no waiting request could have caused is dropped with a warning, and never taken for a refused sign-in', () => {
-    const h = harness({ unauthorized: true });
-    h.feed(errorFrame(400, 'Request failed.'));
-    expect(h.unauthorized).toEqual([]);
-    expect(h.lines).toEqual([
-      expect.objectContaining({
-        level: WARN,
-        genesysCode: 400,
-        guestFailure: 'bad_request',
-        msg: expect.stringMatching(/no waiting request/),
-      }),
-    ]);
-  });
-
-  test('an untraced error that only one waiting send could have caused fails that send, even where a refused sign-in is handled', () => {
-    const h = harness({ unauthorized: true });
-    h.add('send', 'S', { messageId: 'ms', text: 'x'.repeat(5000) });
-    h.feed(errorFrame(4011, 'Message length 5000 is larger than 4096'));
-    expect(h.settled.get('S')).toMatchObject({ failure: 'message_too_long' });
-    expect(h.unauthorized).toEqual([]);
-  });
-
-  test('an untraced 401 while a configure waits answers that configure (its own renewals decide), not the running session', () => {
-    const h = harness({ unauthorized: true });
-    h.add('configure', 'C');
-    h.feed(errorFrame(401, 'User is unauthorized'));
-    expect(h.settled.get('C')).toMatchObject({ failure: 'unauthorized' });
-    expect(h.unauthorized).toEqual([]);
-  });
-
-  test('an untraced 401 with no configure waiting refused a request of the running session: configure again, and say so in the log', () => {
-    const h = harness({ unauthorized: true });
-    h.add('send', 'S', { messageId: 'ms', text: 'hello' });
-    h.feed(errorFrame(401, 'User is unauthorized'));
-    expect(h.unauthorized).toEqual([[undefined, expect.objectContaining({ failure: 'unauthorized' })]]);
-    expect(h.settled.size).toBe(0);
-    expect(h.lines).toEqual([
-      expect.objectContaining({
-        level: INFO,
-        genesysCode: 401,
-        guestFailure: 'unauthorized',
-        msg: expect.stringMatching(/401 mid-session/),
-      }),
-    ]);
-  });
-
-  test('a traced 401 answering a configure fails that configure; one answering a send configures again', () => {
-    const h = harness({ unauthorized: true });
-    h.add('configure', 'C');
-    h.add('send', 'S', { messageId: 'ms', text: 'hello' });
-    h.feed(errorFrame(401, 'User is unauthorized', 'C'));
-    h.feed(errorFrame(401, 'User is unauthorized', 'S'));
-    expect(h.settled.get('C')).toMatchObject({ failure: 'unauthorized' });
-    expect(h.settled.has('S')).toBe(false);
-    expect(h.unauthorized).toEqual([['S', expect.objectContaining({ failure: 'unauthorized' })]]);
-  });
-
-  test('a traced error other than 401 fails its request, even where a refused sign-in is handled', () => {
-    const h = harness({ unauthorized: true });
-    h.add('send', 'S', { messageId: 'ms', text: 'hello' });
-    h.feed(errorFrame(4011, 'Message length 5000 is larger than 4096', 'S'));
-    expect(h.settled.get('S')).toMatchObject({ failure: 'message_too_long' });
-    expect(h.unauthorized).toEqual([]);
-  });
-});
-
-describe('the session ending or closing', () => {
-  test('SessionExpiredEvent ends the session, telling the customer to start a new one', () => {
-    const h = harness();
-    h.feed({ type: 'response', class: 'SessionExpiredEvent', code: 200, body: {} });
-    expect(h.died).toHaveLength(1);
-    expect(h.died[0]).toMatchObject({
-      failure: 'session_expired',
-      message: expect.stringMatching(/expired.*start a new one/),
-    });
-  });
-
-  test('ConnectionClosedEvent with reason signedIn ends the session: the conversation went on in the signed-in one', () => {
-    const h = harness();
-    h.feed({ type: 'message', class: 'ConnectionClosedEvent', code: 200, body: { reason: 'signedIn' } });
-    expect(h.state.closingByServer).toBe(1);
-    expect(h.died).toEqual([
-      expect.objectContaining({ failure: 'signed_in_elsewhere', message: expect.stringMatching(/signed-in session/) }),
-    ]);
-    expect(h.events).toEqual([]);
-  });
-
-  test('any other ConnectionClosedEvent tells the streams and the log why Genesys closed the connection, when it says', () => {
-    const h = harness();
-    h.feed({ type: 'message', class: 'ConnectionClosedEvent', code: 200, body: { reasonCode: 'conversationCleared' } });
-    h.feed({ type: 'message', class: 'ConnectionClosedEvent', code: 200, body: {} });
-    expect(h.died).toEqual([]);
-    expect(h.events).toEqual([
-      { type: 'session', state: 'closed', detail: 'Genesys closed this connection (conversationCleared).' },
-      { type: 'session', state: 'closed', detail: 'Genesys closed this connection.' },
-    ]);
-    expect(h.lines).toEqual([
-      expect.objectContaining({
-        level: INFO,
-        reason: 'conversationCleared',
-        msg: expect.stringMatching(/closed this guest connection/),
-      }),
-      expect.objectContaining({ level: INFO, msg: expect.stringMatching(/closed this guest connection/) }),
-    ]);
-  });
-
-  test('SessionClearedEvent leaves the session read-only, with the rest of what it knew', () => {
-    const h = harness({ info: { ...connected, maxCustomDataBytes: 2048 } });
-    h.add('clear', 'CL');
-    h.feed({ type: 'message', class: 'SessionClearedEvent', code: 200, body: {} });
-    expect(h.state.info).toEqual({ ...connected, maxCustomDataBytes: 2048, readOnly: true });
-    expect(h.settled.has('CL')).toBe(true);
-  });
-});
-
-describe('messages and events', () => {
-  test('the reply to an echo health check answers only an echo, never the send whose tracingId it carries', () => {
-    const h = harness();
-    h.add('send', 'S', { messageId: 'ms', text: 'ping' });
-    h.feed(message({ id: 'r1', type: 'Text', text: 'ping', direction: 'Inbound' }, 'S', 'response'));
-    expect(h.settled.has('S')).toBe(false);
-    h.add('echo', 'E');
-    h.feed(message({ id: 'r2', type: 'Text', text: 'ping', direction: 'Inbound' }, 'E', 'response'));
-    expect(h.settled.get('E')).toMatchObject({ value: { id: 'r2', text: 'ping' } });
-  });
-
-  test('each agent or bot message is counted as an outbound message', async () => {
-    const outbound = async () =>
-      (await registry.getSingleMetric('genesys_bff_messages_total')!.get()).values.find(
-        (v) => v.labels.direction === 'outbound',
-      )?.value ?? 0;
-    const before = await outbound();
-    const h = harness();
-    h.feed(
-      message({ id: 'a1', type: 'Text', text: 'How can I help?', direction: 'Outbound', originatingEntity: 'Human' }),
-    );
-    expect(await outbound()).toBe(before + 1);
-    expect(h.events).toEqual([
-      { type: 'message', message: expect.objectContaining({ id: 'a1', direction: 'outbound' }) },
-    ]);
-  });
-
-  test("the untraced echo of a quick-reply answer, which has no text of its own, settles the send by the answer's text", () => {
-    const h = harness();
-    h.add('send', 'Q', { messageId: 'mq', text: 'Yes' });
-    h.feed(
-      message({
-        id: 'g-q',
-        type: 'Structured',
-        direction: 'Inbound',
-        content: [
-          { contentType: 'ButtonResponse', buttonResponse: { text: 'Yes', payload: 'YES', type: 'QuickReply' } },
-        ],
-      }),
-    );
-    expect(h.settled.get('Q')).toMatchObject({ value: { id: 'g-q', buttonResponse: { payload: 'YES' } } });
-  });
-
-  test('an untraced Inbound event never settles a send, even one whose text it carries', () => {
-    const h = harness();
-    h.add('send', 'S', { messageId: 'ms', text: 'hello' });
-    h.feed(
-      message({
-        id: 'ev',
-        type: 'Event',
-        text: 'hello',
-        direction: 'Inbound',
-        events: [{ eventType: 'Presence', presence: { type: 'SignIn' } }],
-      }),
-    );
-    expect(h.settled.has('S')).toBe(false);
-    expect(h.events).toEqual([{ type: 'session', state: 'signed_in' }]);
-  });
-
-  test('agent typing On reaches the streams with its duration; typing Off does not', () => {
-    const h = harness();
-    h.feed(agentEvent([{ eventType: 'Typing', typing: { type: 'On', duration: 5000 } }]));
-    h.feed(agentEvent([{ eventType: 'Typing', typing: { type: 'Off' } }]));
-    expect(h.events).toEqual([{ type: 'typing', durationMs: 5000 }]);
-  });
-
-  test('only a Presence event is presence: an event of a type this service does not know is not, whatever fields it carries', () => {
-    const h = harness();
-    h.feed(agentEvent([{ eventType: 'CoBrowse', presence: { type: 'Join' } }]));
-    expect(h.events).toEqual([]);
-  });
-
-  test('a Disconnect whose metadata says readOnly (as the string Genesys sends, or a boolean) makes the session read-only', () => {
-    for (const readOnly of ['true', true]) {
+  describe('replies no request waits for', () => {
+    test('a SessionResponse nobody asked for tells the session what Genesys now says (here: the conversation is read-only)', () => {
       const h = harness({ info: connected });
-      h.feed(agentEvent([{ eventType: 'Presence', presence: { type: 'Disconnect' } }], { readOnly }));
-      expect(h.state.info).toMatchObject({ readOnly: true });
-      expect(h.events).toEqual([{ type: 'presence', presence: 'disconnect', readOnly: true }]);
-    }
+      h.feed(sessionResponse({ connected: true, readOnly: true }));
+      expect(h.state.info).toMatchObject({ connected: true, readOnly: true });
+    });
+
+    test('a reply to a request that gave up is dropped and logged as late; one whose tracingId nothing sent, as not late', () => {
+      const h = harness();
+      h.expire(h.add('jwt', 'J'));
+      h.feed(jwtResponse('J'));
+      h.feed(jwtResponse('never-sent'));
+      expect(h.settled.get('J')).toMatchObject({ failure: 'timeout' }); // its own deadline, not the late reply
+      expect(h.lines).toEqual([
+        expect.objectContaining({ level: INFO, replyClass: 'jwt', late: true, msg: expect.stringMatching(/dropped/) }),
+        expect.objectContaining({ level: INFO, replyClass: 'jwt', late: false, msg: expect.stringMatching(/dropped/) }),
+      ]);
+    });
   });
 
-  test('only a Disconnect turns the conversation read-only: an agent Join with the same metadata does not', () => {
-    const h = harness({ info: connected });
-    h.feed(agentEvent([{ eventType: 'Presence', presence: { type: 'Join' } }], { readOnly: 'true' }));
-    expect(h.state.info).toMatchObject({ readOnly: false });
-    expect(h.events).toEqual([{ type: 'presence', presence: 'join' }]);
+  describe('error frames', () => {
+    test('a 429 whose body has no text is still logged by the error it carries as rate limiting', () => {
+      const h = harness();
+      h.feed({ type: 'response', class: 'TooManyRequestsErrorMessage', code: 429, body: { retryAfter: 3 } });
+      expect(h.refused).toHaveLength(1);
+      expect(h.refused[0]![1]).toMatchObject({
+        failure: 'rate_limited',
+        retryAfterSeconds: 3,
+        logDetail: { genesysCode: 429, genesysText: 'rate limited' },
+      });
+    });
+
+    test('an error for a request that gave up is dropped with a warning that says it came late; one for nothing sent, not late', () => {
+      const h = harness();
+      h.expire(h.add('send', 'S', { messageId: 'ms', text: 'hello' }));
+      h.feed(errorFrame(4011, 'Message length 5000 is larger than 4096', 'S'));
+      h.feed(errorFrame(4011, 'Message length 5000 is larger than 4096', 'never-sent'));
+      const warnings = h.lines.filter((l) => l.level === WARN);
+      expect(warnings).toEqual([
+        expect.objectContaining({
+          genesysCode: 4011,
+          guestFailure: 'message_too_long',
+          late: true,
+          msg: expect.stringMatching(/no waiting request/),
+        }),
+        expect.objectContaining({
+          genesysCode: 4011,
+          guestFailure: 'message_too_long',
+          late: false,
+          msg: expect.stringMatching(/no waiting request/),
+        }),
+      ]);
+    });
+
+    test('an untraced error that more than one request could have caused settles none of them and warns with how many', () => {
+      const h = harness({ unauthorized: true });
+      h.add('send', 'S1', { messageId: 'm1', text: 'one' });
+      h.add('send', 'S2', { messageId: 'm2', text: 'two' });
+      h.feed(errorFrame(5000, 'Request failed.'));
+      expect(h.settled.size).toBe(0);
+      expect(h.unauthorized).toEqual([]);
+      expect(h.lines).toEqual([
+        expect.objectContaining({
+          level: WARN,
+          genesysCode: 5000,
+          guestFailure: 'bad_request',
+          candidates: 2,
+          msg: expect.stringMatching(/more than one request/),
+        }),
+      ]);
+    });
+
+    test('an untraced error no waiting request could have caused is dropped with a warning, and never taken for a refused sign-in', () => {
+      const h = harness({ unauthorized: true });
+      h.feed(errorFrame(400, 'Request failed.'));
+      expect(h.unauthorized).toEqual([]);
+      expect(h.lines).toEqual([
+        expect.objectContaining({
+          level: WARN,
+          genesysCode: 400,
+          guestFailure: 'bad_request',
+          msg: expect.stringMatching(/no waiting request/),
+        }),
+      ]);
+    });
+
+    test('an untraced error that only one waiting send could have caused fails that send, even where a refused sign-in is handled', () => {
+      const h = harness({ unauthorized: true });
+      h.add('send', 'S', { messageId: 'ms', text: 'x'.repeat(5000) });
+      h.feed(errorFrame(4011, 'Message length 5000 is larger than 4096'));
+      expect(h.settled.get('S')).toMatchObject({ failure: 'message_too_long' });
+      expect(h.unauthorized).toEqual([]);
+    });
+
+    test('an untraced 401 while a configure waits answers that configure (its own renewals decide), not the running session', () => {
+      const h = harness({ unauthorized: true });
+      h.add('configure', 'C');
+      h.feed(errorFrame(401, 'User is unauthorized'));
+      expect(h.settled.get('C')).toMatchObject({ failure: 'unauthorized' });
+      expect(h.unauthorized).toEqual([]);
+    });
+
+    test('an untraced 401 with no configure waiting refused a request of the running session: configure again, and say so in the log', () => {
+      const h = harness({ unauthorized: true });
+      h.add('send', 'S', { messageId: 'ms', text: 'hello' });
+      h.feed(errorFrame(401, 'User is unauthorized'));
+      expect(h.unauthorized).toEqual([[undefined, expect.objectContaining({ failure: 'unauthorized' })]]);
+      expect(h.settled.size).toBe(0);
+      expect(h.lines).toEqual([
+        expect.objectContaining({
+          level: INFO,
+          genesysCode: 401,
+          guestFailure: 'unauthorized',
+          msg: expect.stringMatching(/401 mid-session/),
+        }),
+      ]);
+    });
+
+    test('a traced 401 answering a configure fails that configure; one answering a send configures again', () => {
+      const h = harness({ unauthorized: true });
+      h.add('configure', 'C');
+      h.add('send', 'S', { messageId: 'ms', text: 'hello' });
+      h.feed(errorFrame(401, 'User is unauthorized', 'C'));
+      h.feed(errorFrame(401, 'User is unauthorized', 'S'));
+      expect(h.settled.get('C')).toMatchObject({ failure: 'unauthorized' });
+      expect(h.settled.has('S')).toBe(false);
+      expect(h.unauthorized).toEqual([['S', expect.objectContaining({ failure: 'unauthorized' })]]);
+    });
+
+    test('a traced error other than 401 fails its request, even where a refused sign-in is handled', () => {
+      const h = harness({ unauthorized: true });
+      h.add('send', 'S', { messageId: 'ms', text: 'hello' });
+      h.feed(errorFrame(4011, 'Message length 5000 is larger than 4096', 'S'));
+      expect(h.settled.get('S')).toMatchObject({ failure: 'message_too_long' });
+      expect(h.unauthorized).toEqual([]);
+    });
+  });
+
+  describe('the session ending or closing', () => {
+    test('SessionExpiredEvent ends the session, telling the customer to start a new one', () => {
+      const h = harness();
+      h.feed({ type: 'response', class: 'SessionExpiredEvent', code: 200, body: {} });
+      expect(h.died).toHaveLength(1);
+      expect(h.died[0]).toMatchObject({
+        failure: 'session_expired',
+        message: expect.stringMatching(/expired.*start a new one/),
+      });
+    });
+
+    test('ConnectionClosedEvent with reason signedIn ends the session: the conversation went on in the signed-in one', () => {
+      const h = harness();
+      h.feed({ type: 'message', class: 'ConnectionClosedEvent', code: 200, body: { reason: 'signedIn' } });
+      expect(h.state.closingByServer).toBe(1);
+      expect(h.died).toEqual([
+        expect.objectContaining({
+          failure: 'signed_in_elsewhere',
+          message: expect.stringMatching(/signed-in session/),
+        }),
+      ]);
+      expect(h.events).toEqual([]);
+    });
+
+    test('any other ConnectionClosedEvent tells the streams and the log why Genesys closed the connection, when it says', () => {
+      const h = harness();
+      h.feed({
+        type: 'message',
+        class: 'ConnectionClosedEvent',
+        code: 200,
+        body: { reasonCode: 'conversationCleared' },
+      });
+      h.feed({ type: 'message', class: 'ConnectionClosedEvent', code: 200, body: {} });
+      expect(h.died).toEqual([]);
+      expect(h.events).toEqual([
+        { type: 'session', state: 'closed', detail: 'Genesys closed this connection (conversationCleared).' },
+        { type: 'session', state: 'closed', detail: 'Genesys closed this connection.' },
+      ]);
+      expect(h.lines).toEqual([
+        expect.objectContaining({
+          level: INFO,
+          reason: 'conversationCleared',
+          msg: expect.stringMatching(/closed this guest connection/),
+        }),
+        expect.objectContaining({ level: INFO, msg: expect.stringMatching(/closed this guest connection/) }),
+      ]);
+    });
+
+    test('SessionClearedEvent leaves the session read-only, with the rest of what it knew', () => {
+      const h = harness({ info: { ...connected, maxCustomDataBytes: 2048 } });
+      h.add('clear', 'CL');
+      h.feed({ type: 'message', class: 'SessionClearedEvent', code: 200, body: {} });
+      expect(h.state.info).toEqual({ ...connected, maxCustomDataBytes: 2048, readOnly: true });
+      expect(h.settled.has('CL')).toBe(true);
+    });
+  });
+
+  describe('messages and events', () => {
+    test('the reply to an echo health check answers only an echo, never the send whose tracingId it carries', () => {
+      const h = harness();
+      h.add('send', 'S', { messageId: 'ms', text: 'ping' });
+      h.feed(message({ id: 'r1', type: 'Text', text: 'ping', direction: 'Inbound' }, 'S', 'response'));
+      expect(h.settled.has('S')).toBe(false);
+      h.add('echo', 'E');
+      h.feed(message({ id: 'r2', type: 'Text', text: 'ping', direction: 'Inbound' }, 'E', 'response'));
+      expect(h.settled.get('E')).toMatchObject({ value: { id: 'r2', text: 'ping' } });
+    });
+
+    test('each agent or bot message is counted as an outbound message', async () => {
+      const outbound = async () =>
+        (await registry.getSingleMetric('genesys_bff_messages_total')!.get()).values.find(
+          (v) => v.labels.direction === 'outbound',
+        )?.value ?? 0;
+      const before = await outbound();
+      const h = harness();
+      h.feed(
+        message({ id: 'a1', type: 'Text', text: 'How can I help?', direction: 'Outbound', originatingEntity: 'Human' }),
+      );
+      expect(await outbound()).toBe(before + 1);
+      expect(h.events).toEqual([
+        { type: 'message', message: expect.objectContaining({ id: 'a1', direction: 'outbound' }) },
+      ]);
+    });
+
+    test("the untraced echo of a quick-reply answer, which has no text of its own, settles the send by the answer's text", () => {
+      const h = harness();
+      h.add('send', 'Q', { messageId: 'mq', text: 'Yes' });
+      h.feed(
+        message({
+          id: 'g-q',
+          type: 'Structured',
+          direction: 'Inbound',
+          content: [
+            { contentType: 'ButtonResponse', buttonResponse: { text: 'Yes', payload: 'YES', type: 'QuickReply' } },
+          ],
+        }),
+      );
+      expect(h.settled.get('Q')).toMatchObject({ value: { id: 'g-q', buttonResponse: { payload: 'YES' } } });
+    });
+
+    test('an untraced Inbound event never settles a send, even one whose text it carries', () => {
+      const h = harness();
+      h.add('send', 'S', { messageId: 'ms', text: 'hello' });
+      h.feed(
+        message({
+          id: 'ev',
+          type: 'Event',
+          text: 'hello',
+          direction: 'Inbound',
+          events: [{ eventType: 'Presence', presence: { type: 'SignIn' } }],
+        }),
+      );
+      expect(h.settled.has('S')).toBe(false);
+      expect(h.events).toEqual([{ type: 'session', state: 'signed_in' }]);
+    });
+
+    test('agent typing On reaches the streams with its duration; typing Off does not', () => {
+      const h = harness();
+      h.feed(agentEvent([{ eventType: 'Typing', typing: { type: 'On', duration: 5000 } }]));
+      h.feed(agentEvent([{ eventType: 'Typing', typing: { type: 'Off' } }]));
+      expect(h.events).toEqual([{ type: 'typing', durationMs: 5000 }]);
+    });
+
+    test('only a Presence event is presence: an event of a type this service does not know is not, whatever fields it carries', () => {
+      const h = harness();
+      h.feed(agentEvent([{ eventType: 'CoBrowse', presence: { type: 'Join' } }]));
+      expect(h.events).toEqual([]);
+    });
+
+    test('a Disconnect whose metadata says readOnly (as the string Genesys sends, or a boolean) makes the session read-only', () => {
+      for (const readOnly of ['true', true]) {
+        const h = harness({ info: connected });
+        h.feed(agentEvent([{ eventType: 'Presence', presence: { type: 'Disconnect' } }], { readOnly }));
+        expect(h.state.info).toMatchObject({ readOnly: true });
+        expect(h.events).toEqual([{ type: 'presence', presence: 'disconnect', readOnly: true }]);
+      }
+    });
+
+    test('only a Disconnect turns the conversation read-only: an agent Join with the same metadata does not', () => {
+      const h = harness({ info: connected });
+      h.feed(agentEvent([{ eventType: 'Presence', presence: { type: 'Join' } }], { readOnly: 'true' }));
+      expect(h.state.info).toMatchObject({ readOnly: false });
+      expect(h.events).toEqual([{ type: 'presence', presence: 'join' }]);
+    });
+  });
+
+  describe('attachment frames', () => {
+    const failure = { attachmentId: 'f1', errorCode: 4001, errorMessage: 'File type not allowed' };
+
+    test('an upload verdict for no waiting upload is dropped with the file named in the log', () => {
+      const h = harness();
+      h.feed(
+        fileFrame('UploadSuccessEvent', {
+          attachmentId: 'f1',
+          downloadUrl: 'https://files.example.test/f1',
+          timestamp: null,
+        }),
+      );
+      h.feed(fileFrame('UploadFailureEvent', failure));
+      expect(h.lines).toEqual([
+        expect.objectContaining({
+          level: INFO,
+          attachmentId: 'f1',
+          msg: expect.stringMatching(/upload verdict.*dropped/),
+        }),
+        expect.objectContaining({
+          level: INFO,
+          attachmentId: 'f1',
+          msg: expect.stringMatching(/upload failure.*dropped/),
+        }),
+      ]);
+    });
+
+    test('UploadFailureEvent ends the upload of its file, never a request about the same file', () => {
+      const h = harness({ uploads: ['f1'] });
+      h.add('attachment', 'A', { attachmentId: 'f1' });
+      h.feed(fileFrame('UploadFailureEvent', failure));
+      expect(h.uploadVerdicts).toEqual([['f1', { failure: expect.objectContaining({ errorCode: 4001 }) }]]);
+      expect(h.settled.has('A')).toBe(false);
+      expect(h.lines).toEqual([]);
+    });
+
+    test('GenerateUrlError answers the request about its file, not the upload', () => {
+      const h = harness({ uploads: ['f1'] });
+      h.add('attachment', 'A', { attachmentId: 'f1' });
+      h.feed(fileFrame('GenerateUrlError', failure));
+      expect(h.settled.get('A')).toMatchObject({ code: 'attachment_type_not_allowed' });
+      expect(h.uploadVerdicts).toEqual([]);
+    });
+
+    test('a refusal of a file whose request no longer waits still ends its upload, and is not logged as dropped', () => {
+      const h = harness({ uploads: ['f1'] });
+      h.feed(fileFrame('GenerateUrlError', failure));
+      expect(h.uploadVerdicts).toEqual([['f1', { failure: expect.objectContaining({ errorCode: 4001 }) }]]);
+      expect(h.lines).toEqual([]);
+    });
+
+    test('an attachment reply for no waiting request ends no upload and is dropped with its file and class in the log', () => {
+      const h = harness({ uploads: ['f1'] });
+      h.feed(
+        fileFrame('PresignedUrlResponse', { attachmentId: 'f1', url: 'https://files.example.test/f1', headers: {} }),
+      );
+      expect(h.uploadVerdicts).toEqual([]);
+      expect(h.lines).toEqual([
+        expect.objectContaining({
+          level: INFO,
+          attachmentId: 'f1',
+          class: 'PresignedUrlResponse',
+          msg: expect.stringMatching(/no waiting request; dropped/),
+        }),
+      ]);
+    });
   });
 });
 
-describe('attachment frames', () => {
-  const failure = { attachmentId: 'f1', errorCode: 4001, errorMessage: 'File type not allowed' };
+describe('replies and events the API suites pass through', () => {
+  /**
+   * The replies and events whose handling only the API suites stated: an attachment reply goes to the
+   * request for its own file and kind only, an upload's verdict carries its download URL, a Disconnect
+   * makes the chat read-only only when Genesys says so, and messages are counted by direction.
+   */
+  const fileFrame = (cls: string, body: object, tracingId?: string) => ({
+    type: cls === 'PresignedUrlResponse' ? 'response' : 'message',
+    class: cls,
+    code: 200,
+    body,
+    ...(tracingId ? { tracingId } : {}),
+  });
+  const presigned = {
+    attachmentId: 'f1',
+    url: 'https://files.example.test/f1',
+    headers: { 'x-amz-acl': 'private' },
+    fileName: 'a.png',
+    fileType: 'image/png',
+    fileSize: 3,
+  };
 
-  test('an upload verdict for no waiting upload is dropped with the file named in the log', () => {
-    const h = harness();
-    h.feed(
-      fileFrame('UploadSuccessEvent', {
-        attachmentId: 'f1',
-        downloadUrl: 'https://files.example.test/f1',
-        timestamp: null,
-      }),
-    );
-    h.feed(fileFrame('UploadFailureEvent', failure));
+  describe('attachment replies', () => {
+    test('a PresignedUrlResponse answers the request about its file with the URL and headers to upload to', () => {
+      const h = inboundTarget();
+      h.add('attachment', 'A', { attachmentId: 'f1' });
+      h.feed(fileFrame('PresignedUrlResponse', presigned, 'A'));
+      expect(h.settled.get('A')).toEqual({
+        value: expect.objectContaining({ attachmentId: 'f1', url: presigned.url, headers: presigned.headers }),
+      });
+      expect(h.lines).toEqual([]);
+    });
+
+    test('a reply whose tracingId names a request of another kind, or about another file, settles nothing and is logged as dropped', () => {
+      const h = inboundTarget();
+      h.add('send', 'S');
+      h.add('attachment', 'B', { attachmentId: 'f2' });
+      h.feed(fileFrame('PresignedUrlResponse', presigned, 'S'));
+      h.feed(fileFrame('PresignedUrlResponse', presigned, 'B'));
+      expect(h.settled.size).toBe(0);
+      expect(h.lines).toEqual([
+        expect.objectContaining({
+          level: INFO,
+          attachmentId: 'f1',
+          msg: expect.stringMatching(/no waiting request; dropped/),
+        }),
+        expect.objectContaining({
+          level: INFO,
+          attachmentId: 'f1',
+          msg: expect.stringMatching(/no waiting request; dropped/),
+        }),
+      ]);
+    });
+
+    test('UploadSuccessEvent hands its download URL to the upload waiting for that file, and logs nothing', () => {
+      const h = inboundTarget({ uploads: ['f1'] });
+      h.feed(
+        fileFrame('UploadSuccessEvent', {
+          attachmentId: 'f1',
+          downloadUrl: 'https://files.example.test/f1?dl',
+          timestamp: null,
+        }),
+      );
+      expect(h.uploadVerdicts).toEqual([['f1', { downloadUrl: 'https://files.example.test/f1?dl' }]]);
+      expect(h.lines).toEqual([]);
+    });
+  });
+
+  test("a message echo whose tracingId names a request that is not a send or a Join is never that request's reply", () => {
+    const h = inboundTarget();
+    h.add('jwt', 'X');
+    h.feed({
+      type: 'message',
+      class: 'StructuredMessage',
+      code: 200,
+      tracingId: 'X',
+      body: { id: 'g9', type: 'Text', text: 'hi', direction: 'Inbound' },
+    });
+    expect(h.settled.size).toBe(0);
+  });
+
+  describe('presence and counting', () => {
+    const agentEvent = (events: object[], metadata?: object) => ({
+      type: 'message',
+      class: 'StructuredMessage',
+      code: 200,
+      body: { id: 'ev', type: 'Event', direction: 'Outbound', events, ...(metadata ? { metadata } : {}) },
+    });
+
+    test('a Disconnect without readOnly leaves the chat writable; with readOnly "true" it becomes read-only', () => {
+      const h = inboundTarget({
+        info: { connected: true, newSession: false, readOnly: false, maxCustomDataBytes: -1 },
+      });
+      h.feed(agentEvent([{ eventType: 'Presence', presence: { type: 'Disconnect' } }]));
+      expect(h.events).toEqual([{ type: 'presence', presence: 'disconnect', readOnly: false }]);
+      expect(h.state.updates).toBe(0);
+      h.feed(agentEvent([{ eventType: 'Presence', presence: { type: 'Disconnect' } }], { readOnly: 'true' }));
+      expect(h.events[1]).toEqual({ type: 'presence', presence: 'disconnect', readOnly: true });
+      expect(h.state.info).toMatchObject({ readOnly: true });
+    });
+
+    test("an agent's message counts as outbound, the echo of the guest's send as inbound, and the echo of a Join as neither", async () => {
+      const count = async (direction: string) =>
+        (await registry.getSingleMetric('genesys_bff_messages_total')?.get())?.values.find(
+          (v) => v.labels.direction === direction,
+        )?.value ?? 0;
+      const h = inboundTarget();
+      const [inbound, outbound] = [await count('inbound'), await count('outbound')];
+      h.feed({
+        type: 'message',
+        class: 'StructuredMessage',
+        code: 200,
+        body: { id: 'a1', type: 'Text', text: 'hello', direction: 'Outbound' },
+      });
+      expect([await count('inbound'), await count('outbound')]).toEqual([inbound, outbound + 1]);
+      h.add('send', 'S', { messageId: 'ours', text: 'hi' });
+      h.feed({
+        type: 'message',
+        class: 'StructuredMessage',
+        code: 200,
+        tracingId: 'S',
+        body: { id: 'g1', type: 'Text', text: 'hi', direction: 'Inbound' },
+      });
+      expect(h.settled.get('S')).toEqual({ value: expect.objectContaining({ id: 'g1' }) });
+      expect([await count('inbound'), await count('outbound')]).toEqual([inbound + 1, outbound + 1]);
+      h.add('join', 'J');
+      h.feed({
+        type: 'message',
+        class: 'StructuredMessage',
+        code: 200,
+        tracingId: 'J',
+        body: {
+          id: 'j1',
+          type: 'Event',
+          direction: 'Inbound',
+          events: [{ eventType: 'Presence', presence: { type: 'Join' } }],
+        },
+      });
+      expect(h.settled.get('J')).toEqual({ value: expect.objectContaining({ id: 'j1' }) });
+      expect([await count('inbound'), await count('outbound')]).toEqual([inbound + 1, outbound + 1]);
+    });
+
+    test('only a Presence event of type Join answers a Join: another event carrying a presence is not taken for one', () => {
+      const h = inboundTarget();
+      h.add('join', 'J');
+      const echo = (eventType: string) => ({
+        type: 'message',
+        class: 'StructuredMessage',
+        code: 200,
+        body: {
+          id: `e-${eventType}`,
+          type: 'Event',
+          direction: 'Inbound',
+          events: [{ eventType, presence: { type: 'Join' } }],
+        },
+      });
+      h.feed(echo('Typing'));
+      expect(h.settled.size).toBe(0);
+      h.feed(echo('Presence'));
+      expect(h.settled.get('J')).toEqual({ value: expect.objectContaining({ id: 'e-Presence' }) });
+    });
+  });
+});
+
+describe('what an operator reads of a frame no request waits for', () => {
+  /**
+   * What an operator reads when Genesys sends what no request waits for: a frame of a class this
+   * service does not know, a rate refusal (with or without the tracingId the strict profile may leave
+   * out), a sign-out. Each leaves one line with the fields a search needs; none passes in silence.
+   */
+
+  test('a frame of a class this service does not know is ignored with a warning that names its class', () => {
+    const h = inboundTarget();
+    h.feed({ type: 'response', class: 'SomethingNewFromGenesys', code: 200, body: {} });
     expect(h.lines).toEqual([
       expect.objectContaining({
-        level: INFO,
-        attachmentId: 'f1',
-        msg: expect.stringMatching(/upload verdict.*dropped/),
-      }),
-      expect.objectContaining({
-        level: INFO,
-        attachmentId: 'f1',
-        msg: expect.stringMatching(/upload failure.*dropped/),
+        level: WARN,
+        msg: 'ignored an unknown Guest API frame',
+        class: 'SomethingNewFromGenesys',
+        reason: 'unknown class SomethingNewFromGenesys',
       }),
     ]);
+    expect(h.died).toEqual([]);
   });
 
-  test('UploadFailureEvent ends the upload of its file, never a request about the same file', () => {
-    const h = harness({ uploads: ['f1'] });
-    h.add('attachment', 'A', { attachmentId: 'f1' });
-    h.feed(fileFrame('UploadFailureEvent', failure));
-    expect(h.uploadVerdicts).toEqual([['f1', { failure: expect.objectContaining({ errorCode: 4001 }) }]]);
-    expect(h.settled.has('A')).toBe(false);
-    expect(h.lines).toEqual([]);
-  });
+  test.each([
+    ['without a tracingId', undefined, false],
+    ['with a tracingId', 'T-1', true],
+  ])(
+    'a rate refusal %s is logged once, saying whether it named its request and how long to wait',
+    (_, tracingId, traced) => {
+      const h = inboundTarget();
+      h.feed({
+        type: 'response',
+        class: 'TooManyRequestsErrorMessage',
+        code: 429,
+        body: { retryAfter: 3, errorCode: 4029, errorMessage: 'Message rate too high for this session' },
+        ...(tracingId ? { tracingId } : {}),
+      });
+      expect(h.lines).toEqual([
+        expect.objectContaining({
+          level: INFO,
+          msg: 'Genesys refused a frame for its rate; it goes out again after the wait',
+          genesysCode: 429,
+          guestFailure: 'rate_limited',
+          traced,
+          retryAfterSeconds: 3,
+        }),
+      ]);
+      expect(h.refused.map(([id]) => id)).toEqual([tracingId]);
+    },
+  );
 
-  test('GenerateUrlError answers the request about its file, not the upload', () => {
-    const h = harness({ uploads: ['f1'] });
-    h.add('attachment', 'A', { attachmentId: 'f1' });
-    h.feed(fileFrame('GenerateUrlError', failure));
-    expect(h.settled.get('A')).toMatchObject({ code: 'attachment_type_not_allowed' });
-    expect(h.uploadVerdicts).toEqual([]);
-  });
-
-  test('a refusal of a file whose request no longer waits still ends its upload, and is not logged as dropped', () => {
-    const h = harness({ uploads: ['f1'] });
-    h.feed(fileFrame('GenerateUrlError', failure));
-    expect(h.uploadVerdicts).toEqual([['f1', { failure: expect.objectContaining({ errorCode: 4001 }) }]]);
-    expect(h.lines).toEqual([]);
-  });
-
-  test('an attachment reply for no waiting request ends no upload and is dropped with its file and class in the log', () => {
-    const h = harness({ uploads: ['f1'] });
-    h.feed(
-      fileFrame('PresignedUrlResponse', { attachmentId: 'f1', url: 'https://files.example.test/f1', headers: {} }),
-    );
-    expect(h.uploadVerdicts).toEqual([]);
-    expect(h.lines).toEqual([
-      expect.objectContaining({
-        level: INFO,
-        attachmentId: 'f1',
-        class: 'PresignedUrlResponse',
-        msg: expect.stringMatching(/no waiting request; dropped/),
-      }),
-    ]);
+  test('a sign-out from Genesys ends the session with signed_out and says so', () => {
+    const h = inboundTarget();
+    h.feed({ type: 'message', class: 'LogoutEvent', code: 200, body: {} });
+    expect(h.died).toHaveLength(1);
+    expect(h.died[0]).toMatchObject({ failure: 'signed_out', message: 'The customer signed out.' });
   });
 });
