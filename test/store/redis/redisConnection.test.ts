@@ -11,7 +11,7 @@ import type { RedisConfig } from '../../../src/config/redisTopology';
  * How src/store/redis/redisConnection.ts tells ioredis to behave (RELIABILITY.md and docs/operations.md
  * rest on it): an operation while Redis is away fails instead of waiting in a queue, waits are
  * bounded, reconnections back off to at most 2 s, reads go to primaries, a Sentinel failover is
- * followed at once, and a password in REDIS_URL wins over REDIS_PASSWORD.
+ * followed at once, and a password in REDIS_URL wins over REDIS_PASSWORD (and replaces nothing else).
  */
 const single: RedisConfig = { kind: 'single', url: 'redis://127.0.0.1:6379', keyPrefix: '', tls: false };
 
@@ -71,4 +71,16 @@ test('through Sentinel: the named primary, followed to a new one at once, with T
     failoverDetector: true,
   });
   expect(sentinelOptions({ ...sentinel, tls: true }, options)).toMatchObject({ enableTLSForSentinelMode: true });
+});
+
+describe('singleOptions: a password in REDIS_URL, for one Redis', () => {
+  test("a password in REDIS_URL replaces REDIS_PASSWORD and nothing else of the connection's options", () => {
+    const options = clientOptions(
+      { kind: 'single', url: 'redis://127.0.0.1:6379', password: 'from-env', keyPrefix: 'p:', tls: true },
+      1500,
+    );
+    const { password: _fromEnv, ...rest } = options;
+    expect(singleOptions('redis://:from-url@127.0.0.1:6379', options)).toEqual({ ...rest, password: undefined });
+    expect(singleOptions('redis://127.0.0.1:6379', options)).toBe(options);
+  });
 });
