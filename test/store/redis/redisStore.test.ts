@@ -6,7 +6,13 @@ import { flushTracing, startTracing } from '../../../src/observability/tracing';
 import { StoreRevocations } from '../../../src/session/tokens/revocations';
 import { RedisStore } from '../../../src/store/redis/redisStore';
 import { captureLogger } from '../../support/app';
-import { startComposeRedis, startRedis, type RedisServer } from '../../support/redis';
+import {
+  startComposeRedis,
+  startRedis,
+  startRedisCluster,
+  type RedisCluster,
+  type RedisServer,
+} from '../../support/redis';
 import { waitFor } from '../../support/wait';
 
 /**
@@ -17,20 +23,14 @@ import { waitFor } from '../../support/wait';
  * says beyond up and down: what a refusal carries for the log, how many spans a failed command
  * makes, the lines of the durability check, how many keys an eviction report names, that PINGs
  * neither pile up nor run on a connection that is gone, and that a durability finding outlives the
- * PINGs after it.
+ * PINGs after it. And two edges of its life: closing the store is not a lost connection (no error is
+ * logged for it), and on a Redis Cluster the rate limiter's raw commands go to the node that holds
+ * their key (only its script loads go to every primary).
  *
  * @needs redis-server
  */
 
 describe('as Redis comes and goes', () => {
-  /**
-   * What src/store/redis/redisStore.ts tells an operator and its callers as Redis comes and goes: the
-   * readiness detail (with what the durability check found), the lines logged when the connection
-   * closes, fails or stops answering, the raw commands of the rate limiter (its script loads wait
-   * for the first connection, NOSCRIPT reaches it as it is), and one span per command.
-   *
-   * @needs redis-server
-   */
   const stores: RedisStore[] = [];
   const servers: RedisServer[] = [];
 
@@ -319,14 +319,6 @@ describe('as Redis comes and goes', () => {
 });
 
 describe('beyond up and down', () => {
-  /**
-   * What src/store/redis/redisStore.ts says beyond up and down: what a refusal carries for the log, how
-   * many spans a failed command makes, the lines of the durability check, how many keys an eviction
-   * report names, that PINGs neither pile up nor run on a connection that is gone, and that a
-   * durability finding outlives the PINGs after it.
-   *
-   * @needs redis-server
-   */
   const stores: RedisStore[] = [];
   const servers: RedisServer[] = [];
 
@@ -516,4 +508,53 @@ describe('beyond up and down', () => {
     // One PING per 500 ms bound while paused, one every 20 ms around it: a few, where sixty would pile up unguarded.
     expect(await pings()).toBeLessThan(20);
   }, 20_000);
+});
+
+describe('two edges of its life: a close, and a cluster', () => {
+  let redis: RedisServer | undefined;
+  let cluster: RedisCluster | undefined;
+  const stores: RedisStore[] = [];
+
+  afterAll(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+    await redis?.stop();
+    await cluster?.stop();
+  });
+
+  test('closing the store logs no lost connection', async () => {
+    redis = await startRedis();
+    const captured = captureLogger();
+    const store = new RedisStore({
+      redis: { kind: 'single', url: redis.url, keyPrefix: 'l:', tls: false },
+      keyPrefix: 'l:',
+      commandTimeoutMs: 1000,
+      logger: captured.logger,
+    });
+    await store.durability;
+    await store.close();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(
+      captured
+        .lines()
+        .filter((l) => l.level >= 40)
+        .map((l) => l.msg),
+    ).toEqual([expect.stringMatching(/^The shared store \(Redis\) can lose its records/)]);
+  }, 20_000);
+
+  test('on a cluster, a raw command runs on the node that holds its key', async () => {
+    cluster = await startRedisCluster(3);
+    const nodes = cluster.nodes.map((n) => ({ host: n.split(':')[0]!, port: Number(n.split(':')[1]) }));
+    const store = new RedisStore({
+      redis: { kind: 'cluster', nodes, password: cluster.password, keyPrefix: 'c:', tls: false },
+      keyPrefix: 'c:',
+      commandTimeoutMs: 2000,
+      logger: captureLogger().logger,
+    });
+    stores.push(store);
+    await store.durability;
+    // Keys over every slot range: some live on a primary other than the first.
+    const keys = Array.from({ length: 12 }, (_, i) => `limit:${i}`);
+    for (const key of keys) await store.command('INCR', key);
+    expect(await Promise.all(keys.map((key) => store.command('INCR', key)))).toEqual(keys.map(() => 2));
+  }, 60_000);
 });
