@@ -41,9 +41,11 @@ const AREAS = [
     'src/genesys/guest/desk/untracedRefusals.ts',
     [...GUEST, 'test/api/messages.test.ts', 'test/api/messagePacing.test.ts'],
   ],
-  ['src/genesys/guest/attachment', [...GUEST, ...ATTACHMENT_API]],
+  ['src/genesys/guest/rest/attachment', [...GUEST, ...ATTACHMENT_API]],
   ['src/genesys/guest/', GUEST],
   ['src/genesys/', ['test/genesys/platform/', 'test/config/operation.test.ts', 'test/api/session.test.ts']],
+  // Identity tokens: their keys and their words at a sign-in.
+  ['src/session/attributes/identityVerifier.ts', ['test/session/attributes/', 'test/api/signIn.test.ts']],
   [
     'src/session/',
     [
@@ -140,9 +142,23 @@ const AREAS = [
     ],
   ],
   ['src/config/', ['test/config/']],
-  ['src/identity/', ['test/identity/', 'test/api/signIn.test.ts']],
   ['src/observability/', ['test/observability/', 'test/hostile/logLeaks.test.ts']],
   ['src/domain/', ['test/domain/', 'test/api/session.test.ts', 'test/api/messages.test.ts']],
+  ['src/scheduling/', ['test/scheduling/', 'test/api/session.test.ts', 'test/api/messages.test.ts']],
+  // The chat stack's wiring, judged as it was beside the HTTP edge.
+  [
+    'src/chatStack.ts',
+    [
+      'test/server/chatStack.test.ts',
+      'test/http/',
+      'test/api/session.test.ts',
+      'test/api/openapi.test.ts',
+      DOCUMENTS,
+      'test/hostile/security.test.ts',
+      'test/hostile/earlyRefusal.test.ts',
+      'test/hostile/churn.test.ts',
+    ],
+  ],
   ['src/demo/', ['test/demo/']],
   ['src/server.ts', ['test/server/', 'test/http/server/httpServer.test.ts']],
   ['src/processMain.ts', ['test/server/']],
