@@ -19,12 +19,11 @@ import {
   requestId,
   observeRequests,
   authenticator,
+  jsonBodyReader,
 } from './middleware';
 import { OriginAllowlist } from '../config/originAllowlist';
-import { asyncApiDocument, mountRoutes, refuseOtherMethods, type AnyRouteSpec, openApiDocument } from './spec';
-import { healthRoutes, problemRoutes, chatRoutes, type ChatRouteDeps } from './routes';
-import { AppError } from '../domain/errors';
-import { RESERVED_KEYS } from '../domain/reservedKeys';
+import { mountRoutes } from './spec';
+import { apiRoutes, type ChatRouteDeps } from './routes';
 
 interface AppParts {
   config: Config;
@@ -36,40 +35,6 @@ interface AppParts {
   routers?: Router[];
 }
 
-/** Every route of the public API, as described in /openapi.json. */
-function apiRoutes(parts: Pick<AppParts, 'readiness' | 'chat'>, document: () => unknown): AnyRouteSpec[] {
-  const openapi: AnyRouteSpec = {
-    method: 'get',
-    path: '/openapi.json',
-    summary: 'This document (OpenAPI 3.1)',
-    auth: 'public',
-    responses: { 200: { description: 'The OpenAPI document' } },
-    errors: [],
-    handle(_req, res) {
-      res.json(document());
-    },
-  };
-  let streamDocument: unknown;
-  const asyncapi: AnyRouteSpec = {
-    method: 'get',
-    path: '/asyncapi.json',
-    summary: "The live stream's events (AsyncAPI 3)",
-    auth: 'public',
-    responses: { 200: { description: 'The AsyncAPI document' } },
-    errors: [],
-    handle(_req, res) {
-      res.json((streamDocument ??= asyncApiDocument(API_VERSION)));
-    },
-  };
-  return [
-    ...healthRoutes(parts.readiness),
-    openapi,
-    asyncapi,
-    ...problemRoutes(),
-    ...(parts.chat ? chatRoutes(parts.chat) : []),
-  ];
-}
-
 /** Query parameters whose values are safe to log; every other value is redacted, however its name is spelled. */
 const LOGGABLE_PARAMETERS: ReadonlySet<string> = new Set(['page', 'pageSize']);
 
@@ -78,10 +43,9 @@ function loggableUrl(url: string): string {
 }
 
 export function createApp({ config, logger, readiness, chat, routers = [] }: AppParts): Express {
-  let document: unknown;
-  const specs = apiRoutes({ readiness, chat }, () => (document ??= openApiDocument(specs, API_VERSION)));
-  const publicSpecs = specs.filter((s) => s.auth === 'public');
+  const specs = apiRoutes({ readiness, chat }, API_VERSION);
   const authenticate = chat ? authenticator(chat.tokens, chat.revocations) : () => passThrough;
+  const readJsonBody = jsonBodyReader(config.limits.bodyBytes);
 
   const app = express();
   app.disable('x-powered-by');
@@ -100,24 +64,11 @@ export function createApp({ config, logger, readiness, chat, routers = [] }: App
   app.use(deferred(replayedHeaders(securityHeaders())));
   const cors = corsPolicyOf(config);
   app.use(cors.refuseForeignOrigins, deferred(replayedPerOrigin(cors.headers)));
-  app.use(refuseOtherMethods(specs));
-  app.use(mountRoutes(publicSpecs, authenticate));
-  // Uploads read their own multipart body, streamed; everything else takes JSON.
-  app.use(
-    mountRoutes(
-      specs.filter((s) => s.upload),
-      authenticate,
-    ),
-  );
-  app.use(requireJsonBody);
-  app.use(express.json({ limit: config.limits.bodyBytes, strict: true, type: () => true }));
-  app.use(refuseReservedKeys);
-  app.use(
-    mountRoutes(
-      specs.filter((s) => s.auth !== 'public' && !s.upload),
-      authenticate,
-    ),
-  );
+  // Each route reads its own body, as its spec says (routeSpec.ts).
+  app.use(mountRoutes(specs, { authenticate, readJsonBody }));
+  // A request no route took has its body judged as a route's would be before its 404, and the
+  // extra routers get it read.
+  app.use(readJsonBody);
   for (const router of routers) app.use(router);
   app.use(notFound);
   app.use(errorHandler(logger));
@@ -197,41 +148,3 @@ export function corsPolicyOf(config: Config): ReturnType<typeof corsPolicy> {
 }
 
 const passThrough: express.RequestHandler = (_req, _res, next) => next();
-
-/** The Content-Type clients send: `application/json`, alone or with `; charset=utf-8`. */
-const PLAIN_JSON = /^application\/json(; ?charset=utf-8)?$/i;
-
-/** A body, when there is one, must be JSON; anything else is a 415 before parsing. */
-const requireJsonBody: express.RequestHandler = (req, _res, next) => {
-  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-  // The usual header is checked directly; anything else is judged by type-is as before.
-  if (
-    hasBody &&
-    !PLAIN_JSON.test(req.headers['content-type'] ?? '') &&
-    !req.is(['application/json', 'application/*+json'])
-  ) {
-    next(new AppError('unsupported_media_type', 'Send the request body as application/json.'));
-    return;
-  }
-  next();
-};
-
-/**
- * Keys that reach an object's prototype are refused anywhere in a body,
- * loudly, rather than dropped by a schema on the way.
- */
-const refuseReservedKeys: express.RequestHandler = (req, _res, next) => {
-  const stack: unknown[] = [req.body];
-  while (stack.length > 0) {
-    const value = stack.pop();
-    if (typeof value !== 'object' || value === null) continue;
-    for (const key of Object.keys(value)) {
-      if (RESERVED_KEYS.has(key)) {
-        next(new AppError('validation_failed', `"${key}" is not allowed as a key in a request body.`));
-        return;
-      }
-      stack.push((value as Record<string, unknown>)[key]);
-    }
-  }
-  next();
-};

@@ -1,6 +1,6 @@
 /**
  * What every request passes through: request ids, CORS, recorded and deferred headers,
- * authentication, rate limits, counting and tracing, and the error handler.
+ * authentication, rate limits, JSON bodies, counting and tracing, and the error handler.
  */
 export { rateLimits } from './rateLimits';
 export { corsPolicy } from './cors';
@@ -12,3 +12,4 @@ export { observeRequests } from './observe';
 export { authenticator, claimsOf, guestOf, spendTicket } from './authenticate';
 export type { Guest } from './authenticate';
 export { expiringEvent, warnBeforeExpiry } from './expiryWarning';
+export { jsonBodyReader } from './jsonBody';

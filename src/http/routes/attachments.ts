@@ -26,17 +26,27 @@ export interface AttachmentRouteDeps {
 }
 
 const attachmentId = z.uuid();
+const UPLOAD_FIELD = 'file';
 const contentQuery = z.object({ link: z.string().max(6144).optional(), routingKey: z.string().optional() });
 
 /** Where this service is reached, for absolute links: PUBLIC_URL, else what the request says (behind TRUST_PROXY, the proxy's view). */
-export function publicBase(req: Request, publicUrl: string | undefined): string {
+function publicBase(req: Request, publicUrl: string | undefined): string {
   return publicUrl ?? `${req.protocol}://${req.host}`;
 }
 
 /** The session's routing key as the client sent it, so links come back to the same instance. */
-export function routingKeyOf(req: Request, fallback: string | undefined): string | undefined {
+function routingKeyOf(req: Request, fallback: string | undefined): string | undefined {
   const sent = req.query.routingKey ?? req.headers['x-chat-session'];
   return typeof sent === 'string' && ROUTING_KEY.test(sent) ? sent : fallback;
+}
+
+/** Presents messages to this request's client: every attachment's `url` becomes an always-fresh link on this service. */
+export function presenter(
+  { attachments, publicUrl }: Pick<AttachmentRouteDeps, 'attachments' | 'publicUrl'>,
+  req: Request,
+  owner: Guest & { routingKey?: string },
+) {
+  return attachments.present({ ...owner, routingKey: routingKeyOf(req, owner.routingKey) }, publicBase(req, publicUrl));
 }
 
 /** Upload, delete, and always-fresh links to attachments (docs/api.md#attachments). */
@@ -54,21 +64,21 @@ export function attachmentRoutes({
     description:
       "multipart/form-data with one `file` part (a FormData, an HTML form, `curl -F file=@photo.png`). Checked before Genesys sees it, as Genesys's own SDK checks it: uploads on and the conversation open (409 once it has ended), the deployment's types (wildcards included; the declared type, else the one the name implies), its size limit (a KB is 1000 bytes; a larger Content-Length is refused before the body is read) and blocked extensions (judged on the name as a file system shows it: Unicode spaces, format characters, trailing dots and `::$DATA` ignored, any case). The content is looked at only to refuse a program or script whose name or type says it is something else. Uploads at once are capped per instance (UPLOADS_MAX) and per client address (UPLOADS_PER_IP); a body slower than UPLOAD_MIN_BYTES_PER_SECOND is cut off with 408. A refusal decided before the body is read is still delivered: the rest of the body is read and thrown away. Send the returned id in `attachmentIds` of POST /messages; DELETE it to drop it.",
     auth: 'session',
-    upload: { field: 'file', description: 'The file, with its name (its extension is checked) and media type' },
+    body: {
+      kind: 'multipart',
+      field: UPLOAD_FIELD,
+      description: 'The file, with its name (its extension is checked) and media type',
+    },
     responses: { 201: { description: 'Uploaded to Genesys', schema: attachmentViewSchema } },
     errors: [
-      'validation_failed',
-      'unauthorized',
       'upload_too_slow',
       'conflict',
-      'session_expired',
       'attachment_too_large',
       'attachment_type_not_allowed',
-      'unsupported_media_type',
       'attachments_disabled',
+      // One upload at a time per session, a few per address and per instance.
       'rate_limited',
       'upstream_unavailable',
-      'store_unavailable',
     ],
     handle: uploadHandler(attachments, publicUrl, uploads),
   };
@@ -79,14 +89,7 @@ export function attachmentRoutes({
     summary: 'Drop an uploaded file that was not sent',
     auth: 'session',
     responses: { 204: { description: 'Deleted at Genesys' } },
-    errors: [
-      'validation_failed',
-      'unauthorized',
-      'session_expired',
-      'not_found',
-      'upstream_unavailable',
-      'store_unavailable',
-    ],
+    errors: ['not_found', 'upstream_unavailable'],
     async handle(req, res) {
       await attachments.remove(claimsOf(res), idOf(req));
       res.status(204).end();
@@ -102,15 +105,7 @@ export function attachmentRoutes({
     auth: 'none',
     query: contentQuery,
     responses: { 302: { description: 'To the file at Genesys' } },
-    errors: [
-      'validation_failed',
-      'unauthorized',
-      'session_expired',
-      'not_found',
-      'rate_limited',
-      'upstream_unavailable',
-      'store_unavailable',
-    ],
+    errors: ['not_found', 'rate_limited', 'upstream_unavailable'],
     async handle(req, res, { query }) {
       const id = idOf(req);
       let owner: Pick<Guest, 'guestToken' | 'signIn'>;
@@ -148,7 +143,7 @@ function uploadHandler(
       checkEnabled(limits);
       checkDeclaredLength(req, limits, MULTIPART_OVERHEAD_BYTES);
       release = attachments.reserve(claims, req.ip ?? req.socket.remoteAddress ?? '');
-      incoming = new IncomingUpload(req, { field: 'file', limits, spool, pace });
+      incoming = new IncomingUpload(req, { field: UPLOAD_FIELD, limits, spool, pace });
       const file = await incoming.receive();
       const base = publicBase(req, publicUrl);
       const attachment = await attachments.upload(

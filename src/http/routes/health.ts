@@ -9,7 +9,6 @@ export function healthRoutes(readiness: Readiness): AnyRouteSpec[] {
       summary: 'Liveness: the process answers (no I/O)',
       auth: 'public',
       responses: { 200: { description: 'Alive', schema: healthSchema } },
-      errors: [],
       handle(_req, res) {
         res.json({ status: 'ok' });
       },
@@ -26,7 +25,6 @@ export function healthRoutes(readiness: Readiness): AnyRouteSpec[] {
         200: { description: 'Ready', schema: readinessSchema },
         503: { description: 'Not ready; the failing checks say why', schema: readinessSchema },
       },
-      errors: [],
       handle(_req, res) {
         const { ready, status, checks } = readiness.report();
         res.status(ready ? 200 : 503).json({ status, checks });

@@ -1,7 +1,5 @@
 /**
- * The routes, one file per resource, each declared once as a `RouteSpec`.
+ * The routes, one file per resource, each declared once as a `RouteSpec`; `apiRoutes` lists them all.
  */
-export { chatRoutes } from './chat';
-export type { ChatRouteDeps } from './chat';
-export { healthRoutes } from './health';
-export { problemRoutes } from './problems';
+export { apiRoutes } from './api';
+export type { ChatRouteDeps } from './api';

@@ -3,8 +3,8 @@
  * schemas, and the OpenAPI and AsyncAPI documents.
  */
 export { asyncApiDocument } from './asyncapi';
-export { mountRoutes, refuseOtherMethods } from './routeSpec';
-export type { AnyRouteSpec, RouteSpec } from './routeSpec';
+export { bodyKindOf, jsonResponse, mountRoutes } from './routeSpec';
+export type { AnyRouteSpec, MountParts, RouteBody, RouteSpec } from './routeSpec';
 export { openApiDocument } from './openapi';
 export {
   attributesBodySchema,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ERROR_CODES, type ErrorCode } from '../../domain/errors';
-import type { AnyRouteSpec } from './routeSpec';
+import { bodyKindOf, type AnyRouteSpec } from './routeSpec';
 import { problemSchema } from './schemas';
 
 /** The OpenAPI 3.1 document, generated from the same route specs and zod schemas the routes validate with. */
@@ -32,28 +32,8 @@ export function openApiDocument(specs: AnyRouteSpec[], version: string): Record<
       })),
     ];
     if (parameters.length > 0) operation.parameters = parameters;
-    if (spec.upload) {
-      operation.requestBody = {
-        required: true,
-        content: {
-          'multipart/form-data': {
-            schema: {
-              type: 'object',
-              required: [spec.upload.field],
-              properties: {
-                [spec.upload.field]: { type: 'string', format: 'binary', description: spec.upload.description },
-              },
-            },
-          },
-        },
-      };
-    }
-    if (spec.body) {
-      operation.requestBody = {
-        required: spec.method !== 'post' || spec.path !== '/guest-session',
-        content: { 'application/json': { schema: schemaOf(spec.body, 'input') } },
-      };
-    }
+    const body = requestBody(spec);
+    if (body) operation.requestBody = body;
     (paths[openApiPath(spec.path)] ??= {})[spec.method] = operation;
   }
   return {
@@ -113,6 +93,32 @@ function headersOf(spec: AnyRouteSpec): NonNullable<AnyRouteSpec['headers']> {
   const own = spec.headers ?? [];
   if (spec.auth === 'public' || own.some((h) => h.name === ROUTING_HEADER.name)) return own;
   return [...own, ROUTING_HEADER];
+}
+
+/** The body the operation takes: a multipart upload's file part, or JSON by its schema. */
+function requestBody(spec: AnyRouteSpec): Record<string, unknown> | undefined {
+  const body = spec.body;
+  if (body?.kind === 'multipart') {
+    return {
+      required: true,
+      content: {
+        'multipart/form-data': {
+          schema: {
+            type: 'object',
+            required: [body.field],
+            properties: { [body.field]: { type: 'string', format: 'binary', description: body.description } },
+          },
+        },
+      },
+    };
+  }
+  if (body?.kind === 'json' && body.schema) {
+    return {
+      required: !body.optional,
+      content: { 'application/json': { schema: schemaOf(body.schema, 'input') } },
+    };
+  }
+  return undefined;
 }
 
 function schemaOf(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
@@ -184,24 +190,29 @@ function responses(spec: AnyRouteSpec): Record<string, unknown> {
 const STATUSES_OF: Partial<Record<ErrorCode, number[]>> = { upstream_unavailable: [502, 503, 504] };
 
 /**
- * Every code an operation can answer: its own, those of its rate limits, those
- * of the edge that every operation shares (a refused origin, an internal
- * error), and those of reading a body (any method may send one).
+ * Every code an operation can answer: its own (`errors`), and those its options imply: reading
+ * a token (`unauthorized`; an ended or lost chat, `session_expired`; the store that says so,
+ * `store_unavailable`), reading a body, its rate limits, and the edge every operation shares (a
+ * refused origin, an internal error). Among the codes of one status, `unauthorized` comes first
+ * and the other implied ones after the route's own, as the published document lists them.
  */
 export function answerableCodes(spec: AnyRouteSpec): ErrorCode[] {
-  const codes = new Set<ErrorCode>(spec.errors);
-  // `before` and `after` hold the rate limits wrapped around the handler (routeSpec.ts).
-  if (spec.before?.length || spec.after?.length) codes.add('rate_limited');
-  codes.add('origin_not_allowed');
-  codes.add('internal_error');
-  // Every operation but the public ones reads a body when one is sent, whatever the method.
-  if (spec.auth !== 'public') {
+  const readsToken = spec.auth !== 'public';
+  const codes = new Set<ErrorCode>(readsToken ? ['unauthorized'] : []);
+  for (const code of spec.errors ?? []) codes.add(code);
+  if (bodyKindOf(spec) !== 'none') {
     for (const code of ['validation_failed', 'payload_too_large', 'unsupported_media_type'] as const) codes.add(code);
   }
-  if (spec.auth === 'session' || spec.auth === 'session-or-ticket') {
-    codes.add('unauthorized');
-    // Reaching Genesys may (re)open a signed-in session's guest socket, whose sign-in can have run out.
-    if (codes.has('upstream_unavailable')) codes.add('reauthentication_required');
+  if (spec.limits?.perAddress?.length || spec.limits?.perSession?.length) codes.add('rate_limited');
+  if (readsToken) {
+    codes.add('session_expired');
+    codes.add('store_unavailable');
+  }
+  codes.add('origin_not_allowed');
+  codes.add('internal_error');
+  // Reaching Genesys may (re)open a signed-in session's guest socket, whose sign-in can have run out.
+  if ((spec.auth === 'session' || spec.auth === 'session-or-ticket') && codes.has('upstream_unavailable')) {
+    codes.add('reauthentication_required');
   }
   return [...codes];
 }

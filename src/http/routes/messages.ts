@@ -1,0 +1,92 @@
+import type { z } from 'zod';
+import { claimsOf, setHeadersWhileWaiting } from '../middleware';
+import { AppError } from '../../domain/errors';
+import {
+  type AnyRouteSpec,
+  historyQuery,
+  historySchema,
+  jsonResponse,
+  type RouteSpec,
+  sendMessageBody,
+  sentMessageSchema,
+} from '../spec';
+import { presenter } from './attachments';
+import type { ChatRouteDeps } from './api';
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
+
+/** Send, read history, and say the guest is typing. */
+export function messageRoutes(deps: Pick<ChatRouteDeps, 'chat' | 'attachments' | 'publicUrl'>): AnyRouteSpec[] {
+  const { chat } = deps;
+  const sendMessage: RouteSpec<z.infer<typeof sendMessageBody>> = {
+    method: 'post',
+    path: '/messages',
+    summary: "Send the guest's message",
+    description:
+      'Sends over the Guest API (onMessage), with the attributes in message.channel.metadata.customAttributes when they have not reached Genesys yet. Answers with the message as Genesys echoed it.',
+    auth: 'session',
+    body: { kind: 'json', schema: sendMessageBody },
+    headers: [
+      {
+        name: 'Idempotency-Key',
+        description: 'Makes a retried send safe: the same key never yields two messages',
+        pattern: IDEMPOTENCY_KEY.source,
+      },
+    ],
+    responses: { 201: jsonResponse('Sent', sentMessageSchema) },
+    errors: [
+      'not_found',
+      'message_too_long',
+      'attributes_too_large',
+      'conflict',
+      'idempotency_key_reused',
+      // Genesys's pace of messages, counted where every frame of the session is seen.
+      'rate_limited',
+      'upstream_unavailable',
+    ],
+    async handle(req, res, { body }) {
+      const key = req.headers['idempotency-key'];
+      if (key !== undefined && (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key))) {
+        throw new AppError('validation_failed', 'Idempotency-Key must be 1 to 200 visible ASCII characters.');
+      }
+      const claims = claimsOf(res);
+      const sent = await chat.send(claims, body, key, () => setHeadersWhileWaiting(res));
+      res.status(201).json({ ...sent, message: presenter(deps, req, claims)(sent.message) });
+    },
+  };
+
+  const history: RouteSpec<unknown, z.infer<typeof historyQuery>> = {
+    method: 'get',
+    path: '/messages',
+    summary: 'The conversation history, oldest first',
+    description:
+      'Page 1 is the newest page; messages within a page are oldest first. Events (typing, presence) are left out.',
+    auth: 'session',
+    query: historyQuery,
+    responses: { 200: jsonResponse('History', historySchema) },
+    // History reads, counted where every reader's are seen.
+    errors: ['rate_limited', 'upstream_unavailable'],
+    async handle(req, res, { query }) {
+      const claims = claimsOf(res);
+      const page = await chat.history(claims, query.page, query.pageSize);
+      res.json({ ...page, messages: page.messages.map(presenter(deps, req, claims)) });
+    },
+  };
+
+  const typing: AnyRouteSpec = {
+    method: 'post',
+    path: '/typing',
+    summary: 'The guest is typing (throttled to one event per 5 s, as Genesys asks)',
+    description:
+      'Refused with 409 `conflict` once the conversation has ended (read-only), as a message would be; nothing reaches Genesys then.',
+    auth: 'session',
+    responses: { 204: { description: 'Noted' } },
+    errors: ['conflict', 'upstream_unavailable'],
+    async handle(_req, res) {
+      await chat.typing(claimsOf(res));
+      res.status(204).end();
+    },
+  };
+
+  return [sendMessage, history, typing] as AnyRouteSpec[];
+}

@@ -1,0 +1,73 @@
+import type { z } from 'zod';
+import { claimsOf, guestOf, spendTicket } from '../middleware';
+import { resumeAfter } from '../streams';
+import { STREAM_EVENT_ID } from '../../domain/message';
+import { type AnyRouteSpec, jsonResponse, type RouteSpec, streamQuery, ticketSchema } from '../spec';
+import { presenter } from './attachments';
+import type { ChatRouteDeps } from './api';
+
+type StreamDeps = Pick<ChatRouteDeps, 'hub' | 'tokens' | 'revocations' | 'streams' | 'attachments' | 'publicUrl'>;
+
+/** The live stream and its tickets. */
+export function streamRoutes(deps: StreamDeps): AnyRouteSpec[] {
+  const { hub, tokens, revocations, streams } = deps;
+  const streamTicket: AnyRouteSpec = {
+    method: 'post',
+    path: '/messages/stream-ticket',
+    summary: 'A short-lived ticket for EventSource',
+    auth: 'session',
+    responses: { 201: jsonResponse('A ticket valid for one minute', ticketSchema) },
+    async handle(_req, res) {
+      res.status(201).json(await tokens.issueTicket(claimsOf(res)));
+    },
+  };
+
+  const stream: RouteSpec<unknown, z.infer<typeof streamQuery>> = {
+    method: 'get',
+    path: '/messages/stream',
+    summary: 'Live Server-Sent Events: message, typing, presence, session',
+    description:
+      'Authenticated by the Authorization header (fetch-based readers) or by ?ticket= from POST /messages/stream-ticket (EventSource). Every event has an id (the newest message id so far, or before the first message a time position: a `streamPosition`, the one the stream resumed from or the moment it opened); reopened with `Last-Event-ID` (or ?lastEventId=), the stream first sends the messages missed since, from history, or a `session` event `replay_incomplete` when it cannot, and says `open` once it has found that place; it does the same after `reconnected`, for what Genesys sent while the upstream socket of the service was down. Every stream ends with a `session` event whose data says whether to reconnect.',
+    auth: 'session-or-ticket',
+    query: streamQuery,
+    headers: [
+      {
+        name: 'Last-Event-ID',
+        description: 'The id of the last event the client saw: the messages after it are sent first, from history',
+        pattern: STREAM_EVENT_ID.source,
+      },
+    ],
+    responses: { 200: { description: 'An event stream', contentType: 'text/event-stream' } },
+    // Too many live streams open at once (liveStreams.ts).
+    errors: ['rate_limited', 'upstream_unavailable'],
+    async handle(req, res, { query }) {
+      // Checked before anything is held for the stream; HEAD has no body to stream: the headers, and nothing held open.
+      resumeAfter(req, query.lastEventId);
+      if (req.method === 'HEAD') {
+        res.status(200).type('text/event-stream').end();
+        return;
+      }
+      const guest = guestOf(res);
+      const admitted = { guestToken: guest.guestToken, ip: req.ip ?? 'unknown' };
+      // Refused before the hub holds anything for it.
+      streams.admit(admitted);
+      const session = hub.session(guest.guestToken, guest.signIn);
+      const holder = {
+        ...admitted,
+        present: presenter(deps, req, { ...guest, routingKey: guest.claims?.routingKey }),
+        expiresAt: () => session.expiry.at,
+      };
+      await session.ready();
+      const history = {
+        after: resumeAfter(req, query.lastEventId),
+        readNewest: (reason: 'resume' | 'reconnect') => hub.history.newest(session, reason),
+      };
+      // A client that left while Genesys was reached gets no stream, and keeps its ticket.
+      if (res.destroyed) return;
+      await spendTicket(res, revocations);
+      streams.serve(res, session, holder, history);
+    },
+  };
+
+  return [streamTicket, stream] as AnyRouteSpec[];
+}
