@@ -84,7 +84,10 @@ const accessRequest = (req: IncomingMessage & { originalUrl?: string }) => ({
   remoteAddress: req.socket?.remoteAddress,
 });
 
-/** The request's trace ids on its access line, bound from the request like its id (not from the context, for the same reason). */
+/**
+ * The request's trace ids on its access line, bound from the request like its id (not from the context, for the same
+ * reason).
+ */
 function accessTrace(res: object) {
   const trace = (res as { locals?: { trace?: RequestTrace } }).locals?.trace;
   return trace ? traceFields(trace.ids) : undefined;

@@ -29,7 +29,10 @@ const attachmentId = z.uuid();
 const UPLOAD_FIELD = 'file';
 const contentQuery = z.object({ link: z.string().max(6144).optional(), routingKey: z.string().optional() });
 
-/** Where this service is reached, for absolute links: PUBLIC_URL, else what the request says (behind TRUST_PROXY, the proxy's view). */
+/**
+ * Where this service is reached, for absolute links: PUBLIC_URL, else what the request says (behind TRUST_PROXY, the
+ * proxy's view).
+ */
 function publicBase(req: Request, publicUrl: string | undefined): string {
   return publicUrl ?? `${req.protocol}://${req.host}`;
 }
@@ -40,7 +43,9 @@ function routingKeyOf(req: Request, fallback: string | undefined): string | unde
   return typeof sent === 'string' && ROUTING_KEY.test(sent) ? sent : fallback;
 }
 
-/** Presents messages to this request's client: every attachment's `url` becomes an always-fresh link on this service. */
+/**
+ * Presents messages to this request's client: every attachment's `url` becomes an always-fresh link on this service.
+ */
 export function presenter(
   { attachments, publicUrl }: Pick<AttachmentRouteDeps, 'attachments' | 'publicUrl'>,
   req: Request,
@@ -62,7 +67,16 @@ export function attachmentRoutes({
     path: '/attachments',
     summary: 'Upload a file for the next message',
     description:
-      "multipart/form-data with one `file` part (a FormData, an HTML form, `curl -F file=@photo.png`). Checked before Genesys sees it, as Genesys's own SDK checks it: uploads on and the conversation open (409 once it has ended), the deployment's types (wildcards included; the declared type, else the one the name implies), its size limit (a KB is 1000 bytes; a larger Content-Length is refused before the body is read) and blocked extensions (judged on the name as a file system shows it: Unicode spaces, format characters, trailing dots and `::$DATA` ignored, any case). The content is looked at only to refuse a program or script whose name or type says it is something else. Uploads at once are capped per instance (UPLOADS_MAX) and per client address (UPLOADS_PER_IP); a body slower than UPLOAD_MIN_BYTES_PER_SECOND is cut off with 408. A refusal decided before the body is read is still delivered: the rest of the body is read and thrown away. Send the returned id in `attachmentIds` of POST /messages; DELETE it to drop it.",
+      'multipart/form-data with one `file` part (a FormData, an HTML form, `curl -F file=@photo.png`). Checked ' +
+      "before Genesys sees it, as Genesys's own SDK checks it: uploads on and the conversation open (409 once it " +
+      "has ended), the deployment's types (wildcards included; the declared type, else the one the name implies), " +
+      'its size limit (a KB is 1000 bytes; a larger Content-Length is refused before the body is read) and blocked ' +
+      'extensions (judged on the name as a file system shows it: Unicode spaces, format characters, trailing dots ' +
+      'and `::$DATA` ignored, any case). The content is looked at only to refuse a program or script whose name or ' +
+      'type says it is something else. Uploads at once are capped per instance (UPLOADS_MAX) and per client address ' +
+      '(UPLOADS_PER_IP); a body slower than UPLOAD_MIN_BYTES_PER_SECOND is cut off with 408. A refusal decided ' +
+      'before the body is read is still delivered: the rest of the body is read and thrown away. Send the returned ' +
+      'id in `attachmentIds` of POST /messages; DELETE it to drop it.',
     auth: 'session',
     body: {
       kind: 'multipart',
@@ -101,7 +115,11 @@ export function attachmentRoutes({
     path: '/attachments/:id/content',
     summary: 'Redirect to a valid Genesys download URL',
     description:
-      "The `url` of every attachment this service shows. Authorized by its `link` parameter (so `<img src>` works), or by the session token. Answers 302 to Genesys's own download URL while it is valid (read from its signature), to one Genesys signs anew (`getAttachment`) once it has expired, or, when Genesys will not sign one (a file the agent sent, on some deployments), to the last one it gave. Asking Genesys counts against the session's share of Genesys requests: when it is spent, 429 with Retry-After.",
+      'The `url` of every attachment this service shows. Authorized by its `link` parameter (so `<img src>` works), ' +
+      "or by the session token. Answers 302 to Genesys's own download URL while it is valid (read from its " +
+      'signature), to one Genesys signs anew (`getAttachment`) once it has expired, or, when Genesys will not sign ' +
+      'one (a file the agent sent, on some deployments), to the last one it gave. Asking Genesys counts against the ' +
+      "session's share of Genesys requests: when it is spent, 429 with Retry-After.",
     auth: 'none',
     query: contentQuery,
     responses: { 302: { description: 'To the file at Genesys' } },
@@ -126,7 +144,10 @@ export function attachmentRoutes({
   return [upload, remove, content];
 }
 
-/** POST /attachments: checks, spools, uploads; the spool and the upload slot are always released, and a refusal always reaches the client. */
+/**
+ * POST /attachments: checks, spools, uploads; the spool and the upload slot are always released, and a refusal always
+ * reaches the client.
+ */
 function uploadHandler(
   attachments: GuestAttachments,
   publicUrl: string | undefined,
@@ -160,7 +181,8 @@ function uploadHandler(
     } catch (error) {
       attachmentsCounted.inc({ result: cancelled ? 'cancelled' : uploadFailure(error) });
       if (!req.complete) {
-        // A client too slow to finish is not waited for; any other gets to finish sending, so that it reads the refusal.
+        // A client too slow to finish is not waited for; any other gets to finish sending, so that it reads the
+        // refusal.
         if (error instanceof AppError && error.code === 'upload_too_slow') res.setHeader('Connection', 'close');
         else discardRestOfBody(req, res, pace);
       }
@@ -172,7 +194,10 @@ function uploadHandler(
   };
 }
 
-/** A refused upload is the guest's file or limits (4xx); anything else failed on the way (Genesys, the store, this service). */
+/**
+ * A refused upload is the guest's file or limits (4xx); anything else failed on the way (Genesys, the store, this
+ * service).
+ */
 function uploadFailure(error: unknown): 'refused' | 'failed' {
   return error instanceof AppError && error.status < 500 ? 'refused' : 'failed';
 }

@@ -10,7 +10,8 @@ export function capabilityRoutes({ chat }: Pick<ChatRouteDeps, 'chat'>): AnyRout
       path: '/capabilities',
       summary: 'What this deployment allows a custom UI',
       description:
-        "From the deployment's Messenger configuration (config.json) and this session's SessionResponse: attachments, ending a chat, typing, languages, Markdown, authentication, and when the session expires.",
+        "From the deployment's Messenger configuration (config.json) and this session's SessionResponse: " +
+        'attachments, ending a chat, typing, languages, Markdown, authentication, and when the session expires.',
       auth: 'session',
       responses: { 200: jsonResponse('The capabilities', capabilitiesSchema) },
       errors: ['upstream_unavailable'],

@@ -18,7 +18,12 @@ export function healthRoutes(readiness: Readiness): AnyRouteSpec[] {
       path: '/readyz',
       summary: 'Readiness, with the named checks',
       description:
-        "About this instance: configuration valid, not draining, its event loop keeping up, and each shared dependency answered at least once since start (the deployment's Messenger configuration read; a guest WebSocket handshake accepted; a token obtainable and the deployment Active, with an OAuth client; Redis answering a PING, with REDIS_URL). A later outage of a shared dependency leaves it 200 with `status: degraded` and that check `ok: false, affectsReadiness: false`: every instance shares the outage, so taking them all out of rotation would only close every stream (docs/operations.md).",
+        'About this instance: configuration valid, not draining, its event loop keeping up, and each shared ' +
+        "dependency answered at least once since start (the deployment's Messenger configuration read; a guest " +
+        'WebSocket handshake accepted; a token obtainable and the deployment Active, with an OAuth client; Redis ' +
+        'answering a PING, with REDIS_URL). A later outage of a shared dependency leaves it 200 with `status: ' +
+        'degraded` and that check `ok: false, affectsReadiness: false`: every instance shares the outage, so taking ' +
+        'them all out of rotation would only close every stream (docs/operations.md).',
 
       auth: 'public',
       responses: {

@@ -23,7 +23,8 @@ export function messageRoutes(deps: Pick<ChatRouteDeps, 'chat' | 'attachments' |
     path: '/messages',
     summary: "Send the guest's message",
     description:
-      'Sends over the Guest API (onMessage), with the attributes in message.channel.metadata.customAttributes when they have not reached Genesys yet. Answers with the message as Genesys echoed it.',
+      'Sends over the Guest API (onMessage), with the attributes in message.channel.metadata.customAttributes when ' +
+      'they have not reached Genesys yet. Answers with the message as Genesys echoed it.',
     auth: 'session',
     body: { kind: 'json', schema: sendMessageBody },
     headers: [
@@ -78,7 +79,8 @@ export function messageRoutes(deps: Pick<ChatRouteDeps, 'chat' | 'attachments' |
     path: '/typing',
     summary: 'The guest is typing (throttled to one event per 5 s, as Genesys asks)',
     description:
-      'Refused with 409 `conflict` once the conversation has ended (read-only), as a message would be; nothing reaches Genesys then.',
+      'Refused with 409 `conflict` once the conversation has ended (read-only), as a message would be; nothing ' +
+      'reaches Genesys then.',
     auth: 'session',
     responses: { 204: { description: 'Noted' } },
     errors: ['conflict', 'upstream_unavailable'],

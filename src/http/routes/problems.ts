@@ -27,9 +27,13 @@ const escape = (text: string) =>
   text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
 function page(code: string, status: number, title: string, advice: string): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escape(code)}: ${escape(title)}</title></head>
-<body><h1><code>${escape(code)}</code> (${status})</h1><p>${escape(title)}.</p><h2>What to do</h2><p>${escape(advice)}</p>
-<p>Every problem this service answers is <code>application/problem+json</code> with this <code>code</code>; its <code>detail</code> says more about the one you met.</p></body></html>
-`;
+  const [c, t] = [escape(code), escape(title)];
+  return [
+    '<!doctype html>',
+    `<html lang="en"><head><meta charset="utf-8"><title>${c}: ${t}</title></head>`,
+    `<body><h1><code>${c}</code> (${status})</h1><p>${t}.</p><h2>What to do</h2><p>${escape(advice)}</p>`,
+    '<p>Every problem this service answers is <code>application/problem+json</code> with this <code>code</code>; ' +
+      'its <code>detail</code> says more about the one you met.</p></body></html>',
+    '',
+  ].join('\n');
 }

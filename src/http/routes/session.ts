@@ -11,14 +11,17 @@ export function sessionRoutes({ chat, limits }: Pick<ChatRouteDeps, 'chat' | 'li
     path: '/guest-session',
     summary: 'Start a guest session, or resume the one whose token is sent',
     description:
-      'Without Authorization: starts a new Genesys guest session (201). With a valid session token: resumes it (200), applying any attributes given; `startNew: true` replaces a read-only (ended) conversation.',
+      'Without Authorization: starts a new Genesys guest session (201). With a valid session token: resumes it ' +
+      '(200), applying any attributes given; `startNew: true` replaces a read-only (ended) conversation.',
     auth: 'none',
     body: { kind: 'json', schema: startSessionBody, optional: true },
     headers: [
       {
         name: 'X-Chat-Session',
         description:
-          "From clients older than the routingKey query parameter: a routing key the client proposes (16 to 64 of A-Z a-z 0-9 _ -), adopted as the new session's routingKey unless ?routingKey= proposes one. Send the session's routingKey as ?routingKey= with every request (the proxies hash on the query parameter).",
+          'From clients older than the routingKey query parameter: a routing key the client proposes (16 to 64 of ' +
+          "A-Z a-z 0-9 _ -), adopted as the new session's routingKey unless ?routingKey= proposes one. Send the " +
+          "session's routingKey as ?routingKey= with every request (the proxies hash on the query parameter).",
       },
     ],
     limits: {
@@ -47,7 +50,8 @@ export function sessionRoutes({ chat, limits }: Pick<ChatRouteDeps, 'chat' | 'li
       }
       if (body.startNew)
         throw new AppError('validation_failed', '`startNew` needs the session token of the ended conversation.');
-      const proposed = typeof req.query.routingKey === 'string' ? req.query.routingKey : req.headers['x-chat-session']; // header: older clients
+      // The header: from older clients.
+      const proposed = typeof req.query.routingKey === 'string' ? req.query.routingKey : req.headers['x-chat-session'];
       res
         .status(201)
         .json(await chat.start(body, req.headers.origin, typeof proposed === 'string' ? proposed : undefined));
@@ -71,7 +75,10 @@ export function sessionRoutes({ chat, limits }: Pick<ChatRouteDeps, 'chat' | 'li
     path: '/guest-session',
     summary: 'End the chat',
     description:
-      'Ends the conversation the way Genesys Messenger does: Presence Clear where the deployment allows it (the agent sees the customer leave and the conversation is cleared), else closeSession (the connections close; the conversation stays with the agent until it times out). Live streams get a `session` event. Afterwards the token opens nothing (410 session_expired); repeating the DELETE answers 204 again.',
+      'Ends the conversation the way Genesys Messenger does: Presence Clear where the deployment allows it (the ' +
+      'agent sees the customer leave and the conversation is cleared), else closeSession (the connections close; ' +
+      'the conversation stays with the agent until it times out). Live streams get a `session` event. Afterwards ' +
+      'the token opens nothing (410 session_expired); repeating the DELETE answers 204 again.',
     auth: 'session',
     allowEnded: true,
     limits: { perAddress: [limits.conversationChangesPerIp], perSession: [limits.conversationChangesPerSession] },

@@ -10,7 +10,12 @@ export function signInRoutes({ chat, limits }: Pick<ChatRouteDeps, 'chat' | 'lim
     path: '/guest-session/sign-in',
     summary: 'Sign the customer in, keeping the conversation',
     description:
-      "Exchanges the identity provider's code (or ID token) at Genesys and signs this session in (authenticated messaging): the agent sees a verified customer, and the conversation follows the customer to other devices. Needs the deployment to allow signing in mid-chat (GET /capabilities, `authentication.allowSessionUpgrade`). A code's `redirectUri` must be one of the site's sign-in callbacks (SIGN_IN_REDIRECT_URIS, else a page of an allowed origin). Every token of the conversation issued before the sign-in opens nothing afterwards (401): keep the one this answers with. Attempts are limited per session and per address (429).",
+      "Exchanges the identity provider's code (or ID token) at Genesys and signs this session in (authenticated " +
+      'messaging): the agent sees a verified customer, and the conversation follows the customer to other devices. ' +
+      'Needs the deployment to allow signing in mid-chat (GET /capabilities, `authentication.allowSessionUpgrade`). ' +
+      "A code's `redirectUri` must be one of the site's sign-in callbacks (SIGN_IN_REDIRECT_URIS, else a page of an " +
+      'allowed origin). Every token of the conversation issued before the sign-in opens nothing afterwards (401): ' +
+      'keep the one this answers with. Attempts are limited per session and per address (429).',
     auth: 'session',
     body: { kind: 'json', schema: signInBody },
     limits: { perAddress: [limits.signInsPerIp], perSession: [limits.signInsPerSession] },
@@ -26,7 +31,9 @@ export function signInRoutes({ chat, limits }: Pick<ChatRouteDeps, 'chat' | 'lim
     path: '/guest-session/sign-out',
     summary: 'Sign the customer out, on every device',
     description:
-      "Revokes the customer's sign-in at Genesys, which signs out every device of the customer, and ends this session: its token opens nothing afterwards (410). Every live stream of the customer gets a final `session` event `signed_out`.",
+      "Revokes the customer's sign-in at Genesys, which signs out every device of the customer, and ends this " +
+      'session: its token opens nothing afterwards (410). Every live stream of the customer gets a final `session` ' +
+      'event `signed_out`.',
     auth: 'session',
     limits: { perAddress: [limits.signInsPerIp], perSession: [limits.signInsPerSession] },
     responses: { 204: { description: 'Signed out' } },

@@ -27,7 +27,13 @@ export function streamRoutes(deps: StreamDeps): AnyRouteSpec[] {
     path: '/messages/stream',
     summary: 'Live Server-Sent Events: message, typing, presence, session',
     description:
-      'Authenticated by the Authorization header (fetch-based readers) or by ?ticket= from POST /messages/stream-ticket (EventSource). Every event has an id (the newest message id so far, or before the first message a time position: a `streamPosition`, the one the stream resumed from or the moment it opened); reopened with `Last-Event-ID` (or ?lastEventId=), the stream first sends the messages missed since, from history, or a `session` event `replay_incomplete` when it cannot, and says `open` once it has found that place; it does the same after `reconnected`, for what Genesys sent while the upstream socket of the service was down. Every stream ends with a `session` event whose data says whether to reconnect.',
+      'Authenticated by the Authorization header (fetch-based readers) or by ?ticket= from POST ' +
+      '/messages/stream-ticket (EventSource). Every event has an id (the newest message id so far, or before the ' +
+      'first message a time position: a `streamPosition`, the one the stream resumed from or the moment it opened); ' +
+      'reopened with `Last-Event-ID` (or ?lastEventId=), the stream first sends the messages missed since, from ' +
+      'history, or a `session` event `replay_incomplete` when it cannot, and says `open` once it has found that ' +
+      'place; it does the same after `reconnected`, for what Genesys sent while the upstream socket of the service ' +
+      'was down. Every stream ends with a `session` event whose data says whether to reconnect.',
     auth: 'session-or-ticket',
     query: streamQuery,
     headers: [

@@ -25,7 +25,13 @@ export function asyncApiDocument(version: string): Record<string, unknown> {
       title: 'Genesys Cloud Web Messaging BFF: live stream',
       version,
       description:
-        'Server-Sent Events on GET /messages/stream. Each event has an SSE `event` name (below), an `id` (for Last-Event-ID; 1 to 128 of A-Z a-z 0-9 _ -, never text the client sent: the newest message id, or before the first message a time position `t-` and epoch milliseconds, the form of the `streamPosition` every answer with a sessionToken carries: the one the stream resumed from, written anew from its number and never later than the moment the stream opened, or that moment) and JSON `data`. Opened with Last-Event-ID (header, or ?lastEventId=), the stream first sends from history the messages after that message, or since that time position; its `open` event comes once that place is found.',
+        'Server-Sent Events on GET /messages/stream. Each event has an SSE `event` name (below), an `id` (for ' +
+        'Last-Event-ID; 1 to 128 of A-Z a-z 0-9 _ -, never text the client sent: the newest message id, or before ' +
+        'the first message a time position `t-` and epoch milliseconds, the form of the `streamPosition` every ' +
+        'answer with a sessionToken carries: the one the stream resumed from, written anew from its number and ' +
+        'never later than the moment the stream opened, or that moment) and JSON `data`. Opened with Last-Event-ID ' +
+        '(header, or ?lastEventId=), the stream first sends from history the messages after that message, or since ' +
+        'that time position; its `open` event comes once that place is found.',
     },
     defaultContentType: 'application/json',
     servers: {

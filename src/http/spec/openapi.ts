@@ -42,7 +42,8 @@ export function openApiDocument(specs: AnyRouteSpec[], version: string): Record<
       title: 'Genesys Cloud Web Messaging BFF',
       version,
       description:
-        'Lets a static website run its own chat UI against a Genesys Cloud Web Messaging deployment with plain fetch. Errors are RFC 9457 problem+json with a stable `code`.',
+        'Lets a static website run its own chat UI against a Genesys Cloud Web Messaging deployment with plain ' +
+        'fetch. Errors are RFC 9457 problem+json with a stable `code`.',
     },
     paths,
     components: {
@@ -67,7 +68,9 @@ export function openApiDocument(specs: AnyRouteSpec[], version: string): Record<
 const ROUTING_HEADER = {
   name: 'X-Chat-Session',
   description:
-    "The session's routingKey as a header, from clients older than the routingKey query parameter; the shipped proxies hash on the query parameter only, and the service itself ignores it (except as a proposal on POST /guest-session).",
+    "The session's routingKey as a header, from clients older than the routingKey query parameter; the shipped " +
+    'proxies hash on the query parameter only, and the service itself ignores it (except as a proposal on POST ' +
+    '/guest-session).',
 };
 
 const ROUTING_QUERY = {
@@ -75,7 +78,10 @@ const ROUTING_QUERY = {
   in: 'query',
   required: false,
   description:
-    'The session\'s routingKey, on every request of the session (fetch and EventSource alike): the one value a proxy hashes on to keep the session on one instance (README "Scaling out"). On POST /guest-session without a session, a proposed key (16 to 64 of A-Z a-z 0-9 _ -) that becomes the new session\'s routingKey. Otherwise the service ignores it.',
+    "The session's routingKey, on every request of the session (fetch and EventSource alike): the one value a " +
+    'proxy hashes on to keep the session on one instance (README "Scaling out"). On POST /guest-session without a ' +
+    "session, a proposed key (16 to 64 of A-Z a-z 0-9 _ -) that becomes the new session's routingKey. Otherwise " +
+    'the service ignores it.',
   schema: { type: 'string', maxLength: 64 },
 };
 

@@ -14,7 +14,8 @@ const routingKeyQuery = z
   .max(64)
   .optional()
   .describe(
-    "The session's routingKey, for a proxy that hashes on it (EventSource cannot send X-Chat-Session); the service ignores it",
+    "The session's routingKey, for a proxy that hashes on it (EventSource cannot send X-Chat-Session); the service " +
+      'ignores it',
   );
 
 export const historyQuery = z.strictObject({
@@ -35,7 +36,8 @@ export const streamQuery = z.strictObject({
     .regex(STREAM_EVENT_ID, 'lastEventId must be an event id this service sent (1 to 128 of A-Z a-z 0-9 _ -)')
     .optional()
     .describe(
-      'The id of the last event seen, where a client cannot send the Last-Event-ID header: the messages after it are sent first',
+      'The id of the last event seen, where a client cannot send the Last-Event-ID header: the messages after it ' +
+        'are sent first',
     ),
 });
 
@@ -70,7 +72,8 @@ export const problemSchema = z
 const attributeValue = z.string({
   error: (issue) =>
     typeof issue.input === 'object' && issue.input !== null && !Array.isArray(issue.input)
-      ? 'an attribute value must be a string, not an object: the body is the attributes map itself, like {"cart":"3 items"}, not {"attributes":{"cart":"3 items"}}'
+      ? 'an attribute value must be a string, not an object: the body is the attributes map itself, like {"cart":"3 ' +
+        'items"}, not {"attributes":{"cart":"3 items"}}'
       : undefined,
 });
 
