@@ -89,7 +89,7 @@ const AREAS = [
       'test/hostile/security.test.ts',
       // The problem pages (routes/problems.ts): every code's words, escaped.
       'test/api/problemPages.test.ts',
-      // routes/chat.ts's own rules: HEAD on the stream, a ticket kept by a client gone, its refusals' words, the per-session limit of POST /guest-session.
+      // The chat routes' own rules: HEAD on the stream, a ticket kept by a client gone, its refusals' words, the per-session limit of POST /guest-session.
       'test/api/chatRoutes.test.ts',
       // DELETE /guest-session as declared: repeatable once ended, counted against both limits of conversation changes.
       'test/api/endChatRoute.test.ts',

@@ -5,9 +5,9 @@ import { bearer, PAGE_ORIGIN, type Stack, startStack } from '../support/stack';
 import { waitFor } from '../support/wait';
 
 /**
- * The rules routes/chat.ts holds itself: what HEAD on the stream answers, a ticket kept by a
- * client that left before its stream was served, what a malformed Idempotency-Key and a
- * token-less `startNew` are told, and POST /guest-session's per-session limit.
+ * The rules the chat routes (src/http/routes/) hold themselves: what HEAD on the stream answers, a
+ * ticket kept by a client that left before its stream was served, what a malformed
+ * Idempotency-Key and a token-less `startNew` are told, and POST /guest-session's per-session limit.
  */
 
 let stack: Stack;

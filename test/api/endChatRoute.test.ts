@@ -1,7 +1,7 @@
 import { bearer, type Stack, startStack } from '../support/stack';
 
 /**
- * DELETE /guest-session as routes/chat.ts declares it: repeatable on an ended chat, and counted
+ * DELETE /guest-session as routes/session.ts declares it: repeatable on an ended chat, and counted
  * against the address's and the session's conversation changes, as every change is.
  */
 

@@ -1,6 +1,8 @@
 import { PAGE_ORIGIN, startStack } from '../support/stack';
 
-/** POST /guest-session as routes/chat.ts declares it: new sessions are counted per address before anything starts. */
+/**
+ * POST /guest-session as routes/session.ts declares it: new sessions are counted per address before anything starts.
+ */
 
 test('a new session past SESSIONS_PER_IP_PER_MINUTE is refused with 429 and Retry-After', async () => {
   const stack = await startStack({ env: { SESSIONS_PER_IP_PER_MINUTE: '1' } });
