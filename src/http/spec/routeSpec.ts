@@ -72,8 +72,8 @@ export function mountRoutes(specs: AnyRouteSpec[], { authenticate, readJsonBody 
   for (const [path, onPath] of byPath(specs)) {
     const route = router.route(path);
     for (const spec of onPath) {
+      const schema = spec.body?.kind === 'json' ? spec.body.schema : undefined;
       const validate: RequestHandler = (req, res, next) => {
-        const schema = spec.body?.kind === 'json' ? spec.body.schema : undefined;
         const body = schema ? schema.parse(req.body ?? {}) : undefined;
         const query = spec.query ? spec.query.parse(req.query) : undefined;
         Promise.resolve(spec.handle(req, res, { body, query })).catch(next);
@@ -86,7 +86,7 @@ export function mountRoutes(specs: AnyRouteSpec[], { authenticate, readJsonBody 
         validate,
       );
     }
-    route.all(refuseOtherMethods(path, onPath));
+    route.all(refuseOtherMethods(onPath));
   }
   return router;
 }
@@ -101,7 +101,7 @@ function byPath(specs: AnyRouteSpec[]): Map<string, AnyRouteSpec[]> {
  * A path the API serves, asked with a method it does not serve there: 405 with `Allow`, before
  * any body is read, rather than a 404 saying the path does not exist. OPTIONS goes on.
  */
-function refuseOtherMethods(path: string, onPath: AnyRouteSpec[]): RequestHandler {
+function refuseOtherMethods(onPath: AnyRouteSpec[]): RequestHandler {
   const methods = new Set<string>();
   for (const spec of onPath) {
     methods.add(spec.method.toUpperCase());
