@@ -1,7 +1,7 @@
 import { GuestApiError } from '../../src/genesys/guest/protocol/errors';
 import type { SessionResponse } from '../../src/genesys/guest/protocol/frames';
 import type { GuestEvent } from '../../src/genesys/guest/desk/inboundDispatch';
-import type { LinkEvent, LinkState } from '../../src/genesys/guest/link/linkState';
+import type { LinkEvent, LinkState } from '../../src/genesys/guest/linkState';
 
 /**
  * The upstream link's states and events as the tests of linkState.ts meet

@@ -1,6 +1,7 @@
 import type { NormalizedMessage } from '../../domain/message';
-import { AttachmentTransfer, GuestJwtCache, type GuestJwt, GuestSignIn, type GenesysSignIn } from './rest';
+import { GuestJwtCache, type GuestJwt, GuestSignIn, type GenesysSignIn } from './rest';
 import {
+  AttachmentTransfer,
   DeliveryLedger,
   type DeliveryVerdict,
   type SentMessage,
@@ -24,7 +25,8 @@ import {
   type AnswerKind,
   type CustomAttributes,
 } from './protocol';
-import { withDeadline, SessionExpiry, SessionLink, type GuestSessionOptions } from './link';
+import { withDeadline, SessionExpiry } from './link';
+import { SessionLink, type GuestSessionOptions } from './sessionLink';
 
 export type { GuestEvent } from './desk';
 

@@ -7,7 +7,8 @@ export { SessionHub } from './sessionHub';
 export { WebDeploymentTokens } from './rest';
 export type { UploadBody, HistoryPage, GenesysSignIn, SignInGrant } from './rest';
 export type { GuestEvent, GuestSession } from './guestSession';
-export { PROOF_PAGE_SIZE, MAX_QUEUE_SHARE } from './desk';
+export { MAX_QUEUE_SHARE } from './desk';
+export { PROOF_PAGE_SIZE } from './rest';
 export type { DeliveryVerdict, SentMessage } from './desk';
 export {
   GuestApiError,

@@ -7,7 +7,7 @@ import {
   attributesViewSchema,
   jsonResponse,
 } from '../spec';
-import type { ChatRouteDeps } from './api';
+import type { ChatRouteDeps } from './deps';
 
 /** The guest's custom attributes. */
 export function attributeRoutes({ chat, limits }: Pick<ChatRouteDeps, 'chat' | 'limits'>): AnyRouteSpec[] {

@@ -1,6 +1,6 @@
 import { claimsOf } from '../middleware';
 import { type AnyRouteSpec, capabilitiesSchema, jsonResponse } from '../spec';
-import type { ChatRouteDeps } from './api';
+import type { ChatRouteDeps } from './deps';
 
 /** What this deployment allows a custom UI. */
 export function capabilityRoutes({ chat }: Pick<ChatRouteDeps, 'chat'>): AnyRouteSpec[] {

@@ -11,7 +11,7 @@ import {
   sentMessageSchema,
 } from '../spec';
 import { presenter } from './attachments';
-import type { ChatRouteDeps } from './api';
+import type { ChatRouteDeps } from './deps';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 

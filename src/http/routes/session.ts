@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { claimsOf, type Guest } from '../middleware';
 import { AppError } from '../../domain/errors';
 import { type AnyRouteSpec, jsonResponse, type RouteSpec, sessionViewSchema, startSessionBody } from '../spec';
-import type { ChatRouteDeps } from './api';
+import type { ChatRouteDeps } from './deps';
 
 /** Start, resume, read and end a guest session. */
 export function sessionRoutes({ chat, limits }: Pick<ChatRouteDeps, 'chat' | 'limits'>): AnyRouteSpec[] {

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { claimsOf } from '../middleware';
 import { type AnyRouteSpec, jsonResponse, type RouteSpec, sessionViewSchema, signInBody } from '../spec';
-import type { ChatRouteDeps } from './api';
+import type { ChatRouteDeps } from './deps';
 
 /** Genesys authenticated messaging mid-chat: sign in, sign out. */
 export function signInRoutes({ chat, limits }: Pick<ChatRouteDeps, 'chat' | 'limits'>): AnyRouteSpec[] {

@@ -4,7 +4,7 @@ import { resumeAfter } from '../streams';
 import { STREAM_EVENT_ID } from '../../domain/message';
 import { type AnyRouteSpec, jsonResponse, type RouteSpec, streamQuery, ticketSchema } from '../spec';
 import { presenter } from './attachments';
-import type { ChatRouteDeps } from './api';
+import type { ChatRouteDeps } from './deps';
 
 type StreamDeps = Pick<ChatRouteDeps, 'hub' | 'tokens' | 'revocations' | 'streams' | 'attachments' | 'publicUrl'>;
 

@@ -4,7 +4,7 @@ import express, { type Request } from 'express';
 import pino from 'pino';
 import type { NormalizedMessage } from '../../../src/domain/message';
 import { POSITION_SKEW_MS, positionAt } from '../../../src/domain/streamPosition';
-import { PROOF_PAGE_SIZE } from '../../../src/genesys/guest/desk/deliveryProof';
+import { PROOF_PAGE_SIZE } from '../../../src/genesys/guest/rest/history';
 import { LiveStreams, resumeAfter } from '../../../src/http/streams/liveStreams';
 import { limitsRefused, streamsOpen } from '../../../src/observability/metrics';
 import {

@@ -38,7 +38,6 @@ export type DeliveryVerdict =
 
 /** Genesys stamps messages with its own clock; allow for the two clocks to differ a little. */
 const CLOCK_SKEW_MS = 5_000;
-export const PROOF_PAGE_SIZE = 50;
 
 export type ReadNewestPage = () => Promise<NormalizedMessage[]>;
 

@@ -10,7 +10,7 @@ import {
   type AttachmentFailure,
   normalizeMessage,
 } from '../protocol';
-import { AttachmentTransfer } from '../rest';
+import { AttachmentTransfer } from './attachmentTransfer';
 import { expiryInMetadata } from '../link';
 import type { Pending, PendingRequests, ReplyClass } from './pendingRequests';
 

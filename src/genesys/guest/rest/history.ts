@@ -1,11 +1,21 @@
-import { PROOF_PAGE_SIZE } from '../desk';
 import { isAxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
 import type { Logger } from '../../../observability/logger';
 import { limitsRefused } from '../../../observability/metrics';
 import { GuestApiError, historySchema, isReceipt, structuredMessageSchema, normalizeMessage } from '../protocol';
-import type { GuestSession } from '../guestSession';
+import type { GuestJwt } from './guestJwt';
 import type { NormalizedMessage } from '../../../domain/message';
 import { MemoryStore, sessionKeyOf, type SharedStore } from '../../../store';
+
+/** The newest page a delivery proof or a stream's resume reads: enough to find a send in doubt. */
+export const PROOF_PAGE_SIZE = 50;
+
+/** What a history read needs of a guest's session (a GuestSession is one): its token and its guest JWT. */
+export interface HistorySession {
+  readonly token: string;
+  getJwt(): Promise<GuestJwt>;
+  /** After a 401: the cached JWT may be revoked or past its real expiry. */
+  forgetJwt(): void;
+}
 
 /**
  * Conversation history over REST (docs/genesys-protocol.md#history-rest): `GET {api}/api/v2/webmessaging/messages`
@@ -67,7 +77,7 @@ export class GuestHistory {
    * asking Genesys; a delivery proof still reads (newestForProof). A store
    * that cannot count refuses the read (store_unavailable).
    */
-  async page(session: GuestSession, page: number, pageSize: number): Promise<HistoryPage> {
+  async page(session: HistorySession, page: number, pageSize: number): Promise<HistoryPage> {
     await this.countRead(session.token, 'limit');
     return this.read(session, page, pageSize);
   }
@@ -80,7 +90,7 @@ export class GuestHistory {
    * that delivery proofs, which decide whether a message is sent twice, keep
    * the rest.
    */
-  async newest(session: GuestSession, reason: 'resume' | 'reconnect' = 'resume'): Promise<NormalizedMessage[]> {
+  async newest(session: HistorySession, reason: 'resume' | 'reconnect' = 'resume'): Promise<NormalizedMessage[]> {
     await this.countRead(session.token, reason === 'resume' ? 'limit' : 'spare');
     return (await this.read(session, 1, PROOF_PAGE_SIZE)).messages;
   }
@@ -93,12 +103,12 @@ export class GuestHistory {
    * as unknown. For the same reason a store that cannot count it (Redis
    * away) does not stop it: the read goes out uncounted.
    */
-  async newestForProof(session: GuestSession): Promise<NormalizedMessage[]> {
+  async newestForProof(session: HistorySession): Promise<NormalizedMessage[]> {
     await this.countRead(session.token, 'force');
     return (await this.read(session, 1, PROOF_PAGE_SIZE)).messages;
   }
 
-  private async read(session: GuestSession, page: number, pageSize: number): Promise<HistoryPage> {
+  private async read(session: HistorySession, page: number, pageSize: number): Promise<HistoryPage> {
     let response = await this.get(session, page, pageSize);
     if (response.status === 401) {
       // The cached JWT may have been revoked or be past its real expiry: get a fresh one once.
@@ -133,7 +143,7 @@ export class GuestHistory {
     }
   }
 
-  private async get(session: GuestSession, page: number, pageSize: number): Promise<AxiosResponse> {
+  private async get(session: HistorySession, page: number, pageSize: number): Promise<AxiosResponse> {
     const { jwt } = await session.getJwt();
     try {
       return await this.http.get(`${this.apiUrl}/api/v2/webmessaging/messages`, {

@@ -7,17 +7,8 @@ import {
   socketOf,
   transition,
   type LinkEvent,
-} from '../../../../src/genesys/guest/link/linkState';
-import {
-  GONE,
-  I1,
-  I2,
-  STATES,
-  type Attempt,
-  type Socket,
-  type State,
-  type StateName,
-} from '../../../support/linkStates';
+} from '../../../src/genesys/guest/linkState';
+import { GONE, I1, I2, STATES, type Attempt, type Socket, type State, type StateName } from '../../support/linkStates';
 
 /**
  * What the link's state says without asking anything else (linkState.ts):

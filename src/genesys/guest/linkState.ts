@@ -1,5 +1,5 @@
-import type { GuestEvent } from '../desk';
-import type { GuestApiError, SessionResponse } from '../protocol';
+import type { GuestEvent } from './desk';
+import type { GuestApiError, SessionResponse } from './protocol';
 
 /**
  * The state of a guest session's upstream link (sessionLink.ts) as one value,

@@ -1,5 +1,5 @@
-import type { Logger } from '../../../observability/logger';
-import { guestLinkTransitions } from '../../../observability/metrics';
+import type { Logger } from '../../observability/logger';
+import { guestLinkTransitions } from '../../observability/metrics';
 import {
   type DeliveryLedger,
   type ReadNewestPage,
@@ -8,12 +8,11 @@ import {
   type InboundTarget,
   type DeskSocket,
   type RequestDesk,
-} from '../desk';
-import type { GuestSession } from '../guestSession';
-import type { GenesysSignIn } from '../rest';
-import { GuestApiError, type SessionResponse } from '../protocol';
-import { GuestSocket, type SocketClosed } from './guestSocket';
-import { RECONNECT_ATTEMPTS_FOR_REQUESTS, withRetries } from './reconnect';
+} from './desk';
+import type { GuestSession } from './guestSession';
+import type { GenesysSignIn } from './rest';
+import { GuestApiError, type SessionResponse } from './protocol';
+import { GuestSocket, RECONNECT_ATTEMPTS_FOR_REQUESTS, withRetries, type SocketClosed } from './link';
 import {
   attemptOf,
   endOf,

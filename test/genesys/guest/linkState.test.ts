@@ -1,4 +1,4 @@
-import { LINK_EVENT_TYPES, LINK_KINDS, heldOf, transition } from '../../../../src/genesys/guest/link/linkState';
+import { LINK_EVENT_TYPES, LINK_KINDS, heldOf, transition } from '../../../src/genesys/guest/linkState';
 import {
   ENDED,
   EVENTS,
@@ -12,7 +12,7 @@ import {
   type Socket,
   type State,
   type StateName,
-} from '../../../support/linkStates';
+} from '../../support/linkStates';
 
 /**
  * The upstream link's state machine (linkState.ts) as a table: every event in

@@ -1,8 +1,8 @@
 import pino from 'pino';
-import { GuestApiError } from '../../../../src/genesys/guest/protocol/errors';
-import { SessionLink } from '../../../../src/genesys/guest/link/sessionLink';
-import { metricsText } from '../../../../src/observability/metrics';
-import { parseScrape } from '../../../support/metrics';
+import { GuestApiError } from '../../../src/genesys/guest/protocol/errors';
+import { SessionLink } from '../../../src/genesys/guest/sessionLink';
+import { metricsText } from '../../../src/observability/metrics';
+import { parseScrape } from '../../support/metrics';
 
 /**
  * The one place a link's state changes (SessionLink's `apply`): each change

@@ -8,8 +8,8 @@ import {
   attachmentRefusal,
   GuestApiError,
 } from '../protocol';
-import { putToPresignedUrl, type UploadBody } from './attachmentUpload';
-import type { RequestDesk } from '../desk';
+import { putToPresignedUrl, type UploadBody } from '../rest';
+import type { RequestDesk } from './requestDesk';
 
 /**
  * A guest session's files (docs/genesys-protocol.md#attachments-onattachment-getattachment-deleteattachment):

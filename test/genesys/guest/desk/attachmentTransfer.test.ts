@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
-import { AttachmentTransfer } from '../../../../src/genesys/guest/rest/attachmentTransfer';
+import { AttachmentTransfer } from '../../../../src/genesys/guest/desk/attachmentTransfer';
 import type { GuestApiError } from '../../../../src/genesys/guest/protocol/errors';
 import type { RequestDesk } from '../../../../src/genesys/guest/desk/requestDesk';
 

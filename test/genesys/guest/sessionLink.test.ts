@@ -3,12 +3,12 @@ import type { AddressInfo, Socket } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
 import { WebSocket, WebSocketServer } from 'ws';
-import { GuestApiError } from '../../../../src/genesys/guest/protocol/errors';
-import type { SessionResponse } from '../../../../src/genesys/guest/protocol/frames';
-import { GuestSession } from '../../../../src/genesys/guest/guestSession';
-import type { GuestEvent, InboundTarget } from '../../../../src/genesys/guest/desk/inboundDispatch';
-import { SessionLink, type LinkOptions } from '../../../../src/genesys/guest/link/sessionLink';
-import { waitFor } from '../../../support/wait';
+import { GuestApiError } from '../../../src/genesys/guest/protocol/errors';
+import type { SessionResponse } from '../../../src/genesys/guest/protocol/frames';
+import { GuestSession } from '../../../src/genesys/guest/guestSession';
+import type { GuestEvent, InboundTarget } from '../../../src/genesys/guest/desk/inboundDispatch';
+import { SessionLink, type LinkOptions } from '../../../src/genesys/guest/sessionLink';
+import { waitFor } from '../../support/wait';
 
 /**
  * The link's sockets against a Guest API the test scripts frame by frame:

@@ -1,0 +1,18 @@
+import type { SessionHub } from '../../genesys/guest';
+import type { GuestAttachments, GuestChat, Revocations, SessionTokens } from '../../session';
+import type { rateLimits } from '../middleware';
+import type { LiveStreams } from '../streams';
+import type { AttachmentRouteDeps } from './attachments';
+
+/** What the public chat API (docs/api.md) works with; `uploads` is where files in transit go. */
+export interface ChatRouteDeps extends Pick<AttachmentRouteDeps, 'uploads'> {
+  chat: GuestChat;
+  attachments: GuestAttachments;
+  /** PUBLIC_URL: the base of links this service hands out (else taken from each request). */
+  publicUrl?: string;
+  hub: SessionHub;
+  tokens: SessionTokens;
+  revocations: Revocations;
+  streams: LiveStreams;
+  limits: ReturnType<typeof rateLimits>;
+}
