@@ -132,6 +132,17 @@ export const attachments = new Counter({
   registers,
 });
 
+export const uploadTypeDecisions = new Counter({
+  name: 'genesys_bff_upload_type_decisions_total',
+  help:
+    "How an upload's type was settled, by decision: `declared` (the browser's type, or its alias, is listed), " +
+    '`by_name` (the type the file name implies, where none was declared or the declared one is not listed), ' +
+    '`script_as_text` (content ' +
+    'starting `#!` accepted because it was declared as a text or script type the deployment lists).',
+  labelNames: ['decision'] as const,
+  registers,
+});
+
 export const limitsRefused = new Counter({
   name: 'genesys_bff_limits_refused_total',
   help: 'Requests the service refused under one of its own limits (docs/api.md#limits-the-service-enforces), by limit.',
@@ -166,6 +177,7 @@ for (const direction of ['inbound', 'outbound']) messages.inc({ direction }, 0);
 for (const authenticated of ['true', 'false']) sessionsStarted.inc({ authenticated }, 0);
 for (const result of ['success', 'refused', 'failed']) oauthTokenRefreshes.inc({ result }, 0);
 for (const result of ['uploaded', 'refused', 'failed', 'cancelled']) attachments.inc({ result }, 0);
+for (const decision of ['declared', 'by_name', 'script_as_text']) uploadTypeDecisions.inc({ decision }, 0);
 
 /** Guest API error codes (docs/genesys-protocol.md#error-codes) and the HTTP statuses Genesys answers with. */
 const KNOWN_GENESYS_CODES: ReadonlySet<string> = new Set([

@@ -80,7 +80,7 @@ const disguised: [string, Buffer, string, string][] = [
   ['a Linux program named as a text file', elfExecutable(), 'notes.txt', 'text/plain'],
   ['a macOS program named as a PDF', machOExecutable(), 'report.pdf', 'application/pdf'],
   ['a universal macOS program named as a HEIC photo', fatMachO(), 'IMG_0002.heic', 'image/heic'],
-  ['a shell script named as a text file', shellScript(), 'notes.txt', 'text/plain'],
+  ['a shell script declared as a text file under a PNG name', shellScript(), 'photo.png', 'text/plain'],
   ['a shell script named as a PNG', shellScript(), 'photo.png', 'image/png'],
   ['a shell script sent with no type under a CSV name', shellScript(), 'orders.csv', 'application/octet-stream'],
 ];
@@ -112,4 +112,76 @@ test.each([
   const res = await upload(token, peExecutable(), fileName, 'application/x-msdownload');
   expect([res.status, res.body.code]).toEqual([415, 'attachment_type_not_allowed']);
   expect(presigns()).toHaveLength(before);
+});
+
+describe('a deployment that lists a few types, and blocks .exe', () => {
+  let listed: Stack;
+
+  beforeAll(async () => {
+    listed = await startStack({
+      sim: {
+        profile: 'strict',
+        agent: { enabled: false },
+        enableAttachments: true,
+        allowedMedia: {
+          inbound: {
+            fileTypes: ['text/csv', 'application/xml', 'text/javascript', 'text/plain'].map((type) => ({ type })),
+            maxFileSizeKB: 1024,
+          },
+        },
+        blockedExtensions: ['.exe', '.bat'],
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await listed.close();
+  });
+
+  async function send(fileName: string, declared: string, bytes: Buffer) {
+    const { token } = await listed.newSession();
+    const form = new FormData();
+    form.append('file', new File([new Uint8Array(bytes)], fileName, { type: declared }));
+    const res = await fetch(`${listed.service.url}/attachments`, {
+      method: 'POST',
+      headers: bearer(token),
+      body: form,
+    });
+    const frames = listed.sim.received.filter((f) => f.frame?.action === 'onAttachment');
+    return { status: res.status, body: (await res.json()) as { code?: string }, sent: frames.at(-1)?.frame };
+  }
+
+  test.each([
+    ['a .csv that Excel declares application/vnd.ms-excel', 'orders.csv', 'application/vnd.ms-excel', 'text/csv'],
+    ['an .xml declared text/xml', 'feed.xml', 'text/xml', 'application/xml'],
+  ])('%s reaches Genesys as the listed %s', async (_n, fileName, declared, listedType) => {
+    const res = await send(fileName, declared, Buffer.from('id,total\n1,9.99\n'));
+    expect(res.status).toBe(201);
+    expect(res.sent).toMatchObject({ fileName, fileType: listedType });
+  });
+
+  test.each(['text/csv', 'application/xml', 'application/vnd.ms-excel', 'application/octet-stream'])(
+    'a .exe declared %s is still refused before Genesys sees it',
+    async (declared) => {
+      const before = listed.sim.received.filter((f) => f.frame?.action === 'onAttachment').length;
+      const res = await send('setup.exe', declared, peExecutable());
+      expect([res.status, res.body.code]).toEqual([415, 'attachment_type_not_allowed']);
+      expect(listed.sim.received.filter((f) => f.frame?.action === 'onAttachment')).toHaveLength(before);
+    },
+  );
+
+  describe('content starting #! declared as the text or script it is', () => {
+    test.each([
+      ['a tool.js sent as text/javascript', 'tool.js', 'text/javascript', '#!/usr/bin/env node\nconsole.log("hi");\n'],
+      ['a .txt log whose first line starts #!', 'build.txt', 'text/plain', '#! build 1234 started\nstep 1 ok\n'],
+      ['a shell script sent as the plain text a .txt is', 'notes.txt', 'text/plain', shellScript().toString()],
+    ])(
+      '%s is accepted where its type is allowed, and reaches Genesys as that type',
+      async (_n, fileName, type, text) => {
+        const res = await send(fileName, type, Buffer.from(text));
+        expect(res.status).toBe(201);
+        expect(res.sent).toMatchObject({ fileName, fileType: type });
+      },
+    );
+  });
 });

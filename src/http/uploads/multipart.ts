@@ -213,7 +213,7 @@ export class IncomingUpload {
           return;
         }
         this.fileStream = stream;
-        spooled = this.spool(stream, info.filename!, mediaType);
+        spooled = this.spool(stream, info.filename!, mediaType, info.mimeType);
         spooled.catch((error: unknown) => fail(spoolFailure(error)));
       });
       // With `fields: 0` busboy reports every field as fieldsLimit
@@ -253,7 +253,7 @@ export class IncomingUpload {
     if (this.file) await this.options.spool.remove(this.file);
   }
 
-  private async spool(stream: Readable, fileName: string, mediaType: string): Promise<SpooledFile> {
+  private async spool(stream: Readable, fileName: string, mediaType: string, declared: string): Promise<SpooledFile> {
     const { limits, spool } = this.options;
     const file = (this.file = spool.newFile());
     let size = 0;
@@ -270,7 +270,7 @@ export class IncomingUpload {
     });
     const judge = () => {
       judged = true;
-      checkNotDisguised(head, fileName, mediaType);
+      checkNotDisguised(head, fileName, mediaType, declared);
     };
     const measure = new Transform({
       transform(chunk: Buffer, _encoding, done) {

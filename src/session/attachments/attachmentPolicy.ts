@@ -1,5 +1,6 @@
 import mime from 'mime-types';
 import { AppError } from '../../domain/errors';
+import { uploadTypeDecisions } from '../../observability/metrics';
 
 /**
  * Whether a file may go to Genesys, decided here before Genesys sees a byte,
@@ -197,35 +198,81 @@ export function typeAllowed(type: string, allowed: readonly string[]): boolean {
   return allowed.some((a) => a === '*/*' || a === type || (a.endsWith('/*') && a.slice(0, -2) === major));
 }
 
+/** The declared type as a type name: lower case, without parameters; empty when none was declared. */
+function bareType(declared: string | undefined): string {
+  return (declared ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/** Every extension that names a program (a script too), which the name's type must never make acceptable. */
+const PROGRAM_EXTENSIONS = new Set(Object.values(HONEST_EXTENSIONS).flatMap((set) => [...set]));
+
 /**
- * The media type the file goes to Genesys as: what the browser declared
- * (without parameters), or, when it declared nothing useful, what the name
- * says, as Genesys's SDK derives it. It must be one the deployment lists,
- * under its own name or its common alias (`audio/x-wav` is `audio/wav`).
+ * The media type the file goes to Genesys as, one the deployment lists
+ * (under its own name or its common alias: `audio/x-wav` is `audio/wav`).
+ * Tried in turn: what the browser declared (without parameters), then what
+ * the name says, as Genesys's SDK derives it (`resolveContentType(fileName)`,
+ * docs/genesys-protocol.md#file-types-by-name): a browser declares a `.csv`
+ * as `application/vnd.ms-excel` where Excel is installed, an `.xml` as
+ * `text/xml`, where the deployment lists `text/csv` and `application/xml`.
+ * A program's name never makes its file acceptable this way.
  */
 export function uploadMediaType(declared: string | undefined, fileName: string, limits: UploadLimits): string {
-  const bare = (declared ?? '').split(';')[0]!.trim().toLowerCase();
-  const fromName = mime.lookup(normalizedFileName(fileName)) || 'application/octet-stream';
+  const bare = bareType(declared);
+  const name = normalizedFileName(fileName);
+  const fromName = mime.lookup(name) || 'application/octet-stream';
   const stated = bare === '' || bare === 'application/octet-stream' ? fromName : bare;
-  const candidates = [...new Set([ALIASES[stated] ?? stated, stated])];
+  const byName = extensionsOf(name).some((e) => PROGRAM_EXTENSIONS.has(e))
+    ? []
+    : [ALIASES[fromName] ?? fromName, fromName];
+  const candidates = [...new Set([ALIASES[stated] ?? stated, stated, ...byName])];
   const type = candidates.find((t) => typeAllowed(t, limits.mediaTypes));
   if (type === undefined) {
     throw new AppError('attachment_type_not_allowed', `This deployment does not accept ${stated} files.`, {
       extensions: { mediaType: stated, accepted: limits.mediaTypes },
     });
   }
+  const byDeclared =
+    bare !== '' && bare !== 'application/octet-stream' && (type === stated || type === ALIASES[stated]);
+  uploadTypeDecisions.inc({ decision: byDeclared ? 'declared' : 'by_name' });
   return type;
+}
+
+/** Types a script is honestly sent as: any text, or a script language's own application type. */
+const SCRIPT_LANGUAGES = 'javascript|ecmascript|sh|shellscript|csh|python|perl|ruby|php|httpd-php|tcl|lua|awk';
+const SCRIPT_TYPE = new RegExp(`^(text/[a-z0-9.+-]+|application/(x-)?(${SCRIPT_LANGUAGES}))$`);
+
+/**
+ * A script (`#!`) declared, and sent, as a text or script type: a `tool.js`
+ * sent as `text/javascript`, a `.txt` log whose first line is `#!`. Opened,
+ * it shows as text; only a name that says it is a picture, a recording or a
+ * document (`photo.png` sent as `text/plain`) still makes it a disguise.
+ */
+function honestScript(fileName: string, mediaType: string, declared: string | undefined): boolean {
+  const bare = bareType(declared);
+  const sent = ALIASES[bare] ?? bare;
+  if (!SCRIPT_TYPE.test(bare) || (mediaType !== bare && mediaType !== sent)) return false;
+  const name = normalizedFileName(fileName);
+  const named = mime.lookup(name);
+  return (
+    extensionsOf(name).every((e) => HONEST_EXTENSIONS.script.has(e)) || (named !== false && SCRIPT_TYPE.test(named))
+  );
 }
 
 /**
  * Refuses a program or script whose name or type says it is something
  * else: a Windows executable called `photo.png`, a shell script sent as
- * `text/plain` under `notes.txt`. One honestly named and typed is left to
- * the deployment's own lists, like any other file.
+ * `image/png`, or with no type at all under `orders.csv`. One honestly named
+ * and typed is left to the deployment's own lists, like any other file; so
+ * is a script declared as the text it is, where the deployment takes that
+ * type (`mediaType`, what goes to Genesys, is one it lists).
  */
-export function checkNotDisguised(head: Buffer, fileName: string, mediaType: string): void {
+export function checkNotDisguised(head: Buffer, fileName: string, mediaType: string, declared?: string): void {
   const kind = runnableKind(head);
   if (kind === undefined) return;
+  if (kind === 'script' && honestScript(fileName, mediaType, declared)) {
+    uploadTypeDecisions.inc({ decision: 'script_as_text' });
+    return;
+  }
   const extensions = extensionsOf(normalizedFileName(fileName));
   const honestName = extensions.length > 0 && extensions.every((e) => HONEST_EXTENSIONS[kind].has(e));
   const mediaLike =

@@ -68,6 +68,26 @@ describe('what it lets through', () => {
       expect(uploadMediaType('', 'photo.PNG', limits())).toBe('image/png');
     });
 
+    test("the name's type is tried when the declared one is not listed, as Genesys's SDK types a file", () => {
+      const listed = limits({ mediaTypes: ['text/csv', 'application/xml'] });
+      expect(uploadMediaType('application/vnd.ms-excel', 'orders.csv', listed)).toBe('text/csv');
+      expect(uploadMediaType('text/xml', 'feed.xml', listed)).toBe('application/xml');
+      // The declared type still comes first when the deployment lists it.
+      expect(uploadMediaType('text/xml', 'feed.xml', limits({ mediaTypes: ['text/xml', 'application/xml'] }))).toBe(
+        'text/xml',
+      );
+    });
+
+    test("a program's name never makes its file acceptable by the name's type", () => {
+      const listed = limits({ mediaTypes: ['application/x-msdos-program', 'text/javascript'], blockedExtensions: [] });
+      expect(() => uploadMediaType('image/png', 'setup.exe', listed)).toThrow(
+        expect.objectContaining({ code: 'attachment_type_not_allowed' }),
+      );
+      expect(() => uploadMediaType('text/plain', 'tool.js', listed)).toThrow(
+        expect.objectContaining({ code: 'attachment_type_not_allowed' }),
+      );
+    });
+
     test("a common alias is matched against the deployment's list", () => {
       expect(uploadMediaType('audio/x-wav', 'note.wav', limits())).toBe('audio/wav');
       expect(uploadMediaType('audio/x-wav', 'note.wav', limits({ mediaTypes: ['audio/x-wav'] }))).toBe('audio/x-wav');
@@ -94,9 +114,30 @@ describe('what it lets through', () => {
           expect.objectContaining({ code: 'attachment_type_not_allowed' }),
         );
       }
-      expect(() => checkNotDisguised(Buffer.from('#!/bin/sh\n'), 'notes.txt', 'text/plain')).toThrow(
+      expect(() => checkNotDisguised(Buffer.from('#!/bin/sh\n'), 'photo.png', 'image/png', 'image/png')).toThrow(
         expect.objectContaining({ code: 'attachment_type_not_allowed' }),
       );
+    });
+
+    test('a script declared as a text or script type that goes to Genesys as that type is not a disguise', () => {
+      const script = Buffer.from('#!/usr/bin/env node\nconsole.log(1)\n');
+      expect(() => checkNotDisguised(script, 'tool.js', 'text/javascript', 'text/javascript')).not.toThrow();
+      const log = Buffer.from('#! started 2026-11-26 06:00 UTC\nretrying...\n');
+      expect(() => checkNotDisguised(log, 'build.txt', 'text/plain', 'text/plain; charset=utf-8')).not.toThrow();
+      expect(() => checkNotDisguised(log, 'build.log', 'text/plain', 'text/plain')).not.toThrow();
+    });
+
+    test('a script is still a disguise when its declared type is not text, or its name says it is something else', () => {
+      const script = Buffer.from('#!/bin/sh\n');
+      // Declared as nothing: the name's text/csv decides the type, but nothing declared the content as text.
+      expect(() => checkNotDisguised(script, 'orders.csv', 'text/csv', 'application/octet-stream')).toThrow(AppError);
+      expect(() => checkNotDisguised(script, 'orders.csv', 'text/csv')).toThrow(AppError);
+      // Declared as text under a picture's name.
+      expect(() => checkNotDisguised(script, 'photo.png', 'text/plain', 'text/plain')).toThrow(AppError);
+      // Declared as text, but the deployment took it under another type.
+      expect(() => checkNotDisguised(script, 'notes.txt', 'application/pdf', 'text/plain')).toThrow(AppError);
+      // A program is never text, whatever it is declared as.
+      expect(() => checkNotDisguised(PE, 'notes.txt', 'text/plain', 'text/plain')).toThrow(AppError);
     });
 
     test("one named and typed for what it is is left to the deployment's lists", () => {
@@ -200,9 +241,10 @@ describe('its edges, and what each refusal tells the browser', () => {
       expect(() => checkNotDisguised(PE, 'setup.exe:zone.exe', 'application/octet-stream')).not.toThrow();
     });
 
-    test('a script typed as the script it is (text/x-…) is honest; typed as plain text it is not', () => {
+    test('a script typed as the script it is (text/x-…) or declared as plain text is honest; typed as a picture not', () => {
       expect(() => checkNotDisguised(SCRIPT, 'tool.py', 'text/x-python')).not.toThrow();
-      expect(() => checkNotDisguised(SCRIPT, 'tool.py', 'text/plain')).toThrow(
+      expect(() => checkNotDisguised(SCRIPT, 'tool.py', 'text/plain', 'text/plain')).not.toThrow();
+      expect(() => checkNotDisguised(SCRIPT, 'tool.py', 'image/png', 'image/png')).toThrow(
         expect.objectContaining({ extensions: { content: 'script' } }),
       );
       // text/x- is a script's own type only for a script: a Windows program under it is still in disguise.
