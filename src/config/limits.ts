@@ -102,6 +102,14 @@ export const limitsEnv = {
       'Addresses `TRUST_PROXY` trusts are not counted.',
     ),
   ),
+  IPV6_PREFIX_LENGTH: intFrom('IPV6_PREFIX_LENGTH', 56, 1, 128).meta(
+    limit(
+      'How many leading bits of an IPv6 client address name one client, for every per-address limit and cap.',
+      'The rate limits, `STREAMS_PER_IP`, `UPLOADS_PER_IP` and `CONNECTIONS_PER_IP` count an IPv6 client by this ' +
+        'prefix (an IPv4 client by its address), since one subscriber is given a /56 or a /64 and may use any ' +
+        'address in it. `128` counts each IPv6 address apart.',
+    ),
+  ),
   CONNECTIONS_MAX: intFrom('CONNECTIONS_MAX', 20_000, 1, 1_000_000).meta(
     limit('Open client connections per instance; the next is closed as it is accepted.'),
   ),
@@ -127,6 +135,8 @@ export interface LimitsConfig {
     signInsPerIpPerMinute: number;
     attributeWritesPerSessionPerMinute: number;
     attributeWritesPerIpPerMinute: number;
+    /** The IPv6 prefix that names one client for every per-address limit and cap. */
+    ipv6PrefixLength: number;
   };
   /** Open client connections per client address (not trusted proxies) and per instance. */
   connections: { perIp: number; max: number };
@@ -152,6 +162,7 @@ export function limitsOf(e: LimitsEnv): LimitsConfig {
       signInsPerIpPerMinute: e.SIGN_INS_PER_IP_PER_MINUTE,
       attributeWritesPerSessionPerMinute: e.ATTRIBUTE_WRITES_PER_SESSION_PER_MINUTE,
       attributeWritesPerIpPerMinute: e.ATTRIBUTE_WRITES_PER_IP_PER_MINUTE,
+      ipv6PrefixLength: e.IPV6_PREFIX_LENGTH,
     },
     connections: { perIp: e.CONNECTIONS_PER_IP, max: e.CONNECTIONS_MAX },
     guestSockets: {

@@ -1,11 +1,12 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { ipKeyGenerator, rateLimit, type RateLimitInfo, type Store } from 'express-rate-limit';
+import { rateLimit, type RateLimitInfo, type Store } from 'express-rate-limit';
 import { RedisStore as RedisLimitStore, type RedisReply } from 'rate-limit-redis';
 import type { Config } from '../../config/schema';
 import { AppError } from '../../domain/errors';
 import { limitsRefused, type LimitName } from '../../observability/metrics';
 import { type RedisStore, sessionKeyOf } from '../../store';
 import { guestOf } from './authenticate';
+import { clientAddressKey } from './clientAddress';
 
 /**
  * The service's own limits at the HTTP edge, enforced before Genesys has to.
@@ -66,12 +67,6 @@ const signsIn = (req: Request) => {
 const changesConversation = (req: Request) =>
   req.method === 'DELETE' || (req.body as { startNew?: unknown } | undefined)?.startNew === true;
 
-/**
- * The client's address, IPv6 counted by its /56 (express-rate-limit's ipKeyGenerator). Express
- * has none only for a socket already gone; such requests share one count.
- */
-const byAddress = (req: Request) => ipKeyGenerator(req.ip ?? 'unknown');
-
 /** One counter store per limiter (each has its own window), in Redis under the service's key prefix. */
 function redisLimitStore(redis: RedisStore | undefined, name: string): Store | undefined {
   if (!redis) return undefined;
@@ -82,7 +77,14 @@ function redisLimitStore(redis: RedisStore | undefined, name: string): Store | u
 }
 
 export function rateLimits(limits: Config['limits'], redis?: RedisStore) {
+  /**
+   * The client's address as every per-address limit counts it (clientAddress.ts). Express has none
+   * only for a socket already gone; such requests share one count.
+   */
+  const byAddress = (req: Request) => clientAddressKey(req.ip ?? 'unknown', limits.ipv6PrefixLength);
   return {
+    /** The client's address as the limits count it, for the caps the routes hold (streams, uploads). */
+    clientAddress: byAddress,
     /** New sessions per client IP per minute (resumes are not counted). */
     newSessions: limiter({
       windowMs: 60_000,

@@ -23,6 +23,8 @@ export interface AttachmentRouteDeps {
   publicUrl?: string;
   /** Where files in transit are spooled, and the slowest pace a body may arrive at. */
   uploads: { spool: UploadSpool; pace: UploadPace };
+  /** The client's address as the per-address limits count it (UPLOADS_PER_IP keys on it). */
+  limits: { clientAddress(req: Request): string };
 }
 
 const attachmentId = z.uuid();
@@ -61,6 +63,7 @@ export function attachmentRoutes({
   revocations,
   publicUrl,
   uploads,
+  limits,
 }: AttachmentRouteDeps): AnyRouteSpec[] {
   const upload: AnyRouteSpec = {
     method: 'post',
@@ -94,7 +97,7 @@ export function attachmentRoutes({
       'rate_limited',
       'upstream_unavailable',
     ],
-    handle: uploadHandler(attachments, publicUrl, uploads),
+    handle: uploadHandler(attachments, publicUrl, uploads, limits.clientAddress),
   };
 
   const remove: RouteSpec<unknown, unknown> = {
@@ -152,6 +155,7 @@ function uploadHandler(
   attachments: GuestAttachments,
   publicUrl: string | undefined,
   { spool, pace }: AttachmentRouteDeps['uploads'],
+  clientAddress: (req: Request) => string,
 ) {
   return async (req: Request, res: Response): Promise<void> => {
     const claims = claimsOf(res);
@@ -163,7 +167,7 @@ function uploadHandler(
       const limits = await attachments.limits(claims);
       checkEnabled(limits);
       checkDeclaredLength(req, limits, MULTIPART_OVERHEAD_BYTES);
-      release = attachments.reserve(claims, req.ip ?? req.socket.remoteAddress ?? '');
+      release = attachments.reserve(claims, clientAddress(req));
       incoming = new IncomingUpload(req, { field: UPLOAD_FIELD, limits, spool, pace });
       const file = await incoming.receive();
       const base = publicBase(req, publicUrl);

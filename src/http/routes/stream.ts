@@ -6,7 +6,10 @@ import { type AnyRouteSpec, jsonResponse, type RouteSpec, streamQuery, ticketSch
 import { presenter } from './attachments';
 import type { ChatRouteDeps } from './deps';
 
-type StreamDeps = Pick<ChatRouteDeps, 'hub' | 'tokens' | 'revocations' | 'streams' | 'attachments' | 'publicUrl'>;
+type StreamDeps = Pick<
+  ChatRouteDeps,
+  'hub' | 'tokens' | 'revocations' | 'streams' | 'attachments' | 'publicUrl' | 'limits'
+>;
 
 /** The live stream and its tickets. */
 export function streamRoutes(deps: StreamDeps): AnyRouteSpec[] {
@@ -54,7 +57,7 @@ export function streamRoutes(deps: StreamDeps): AnyRouteSpec[] {
         return;
       }
       const guest = guestOf(res);
-      const admitted = { guestToken: guest.guestToken, ip: req.ip ?? 'unknown' };
+      const admitted = { guestToken: guest.guestToken, ip: deps.limits.clientAddress(req) };
       // Refused before the hub holds anything for it.
       streams.admit(admitted);
       const session = hub.session(guest.guestToken, guest.signIn);

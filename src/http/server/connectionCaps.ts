@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { AppError } from '../../domain/errors';
 import { limitsRefused } from '../../observability/metrics';
+import { clientAddressKey } from '../middleware';
 import { toProblem } from '../problem';
 
 /**
@@ -35,16 +36,19 @@ interface ConnectionCapOptions {
    * connections carry many clients, so the per-address cap does not count them.
    */
   isTrustedProxy: (address: string) => boolean;
+  /** The IPv6 prefix that names one client (IPV6_PREFIX_LENGTH), as the other per-address limits count it. */
+  ipv6PrefixLength: number;
 }
 
 /**
- * Caps on open client connections (docs/api.md#limits-the-service-enforces): per instance,
- * `server.maxConnections` closes a connection over the cap as it is accepted
- * (Node's own ceiling, before any byte is read); per client address, a
- * connection over the cap gets a minimal 429 problem+json to its first
- * request and is closed, and is destroyed after CLOSE_GRACE_MS whatever the
- * client does. `guard` wraps the request handler so that no request of such
- * a connection reaches the app.
+ * Caps on open client connections (docs/api.md#limits-the-service-enforces):
+ * per instance, `server.maxConnections` closes a connection over the cap as
+ * it is accepted (Node's own ceiling, before any byte is read); per client
+ * address (IPv6 by its prefix, as the rate limits count it), a connection
+ * over the cap gets a minimal 429 problem+json to its first request and is
+ * closed, and is destroyed after CLOSE_GRACE_MS whatever the client does.
+ * `guard` wraps the request handler so that no request of such a connection
+ * reaches the app.
  */
 export function capConnections(server: http.Server, options: ConnectionCapOptions) {
   server.maxConnections = options.max;
@@ -53,8 +57,11 @@ export function capConnections(server: http.Server, options: ConnectionCapOption
   const byAddress = new Map<string, number>();
   const overCap = new WeakSet<Socket>();
   server.on('connection', (socket: Socket) => {
-    const address = socket.remoteAddress;
-    if (address === undefined || options.isTrustedProxy(address)) return;
+    // The peer of the socket: before any request there is no X-Forwarded-For to read, and a trusted proxy's
+    // connection carries many clients, so it is not counted at all.
+    const peer = socket.remoteAddress;
+    if (peer === undefined || options.isTrustedProxy(peer)) return;
+    const address = clientAddressKey(peer, options.ipv6PrefixLength);
     const open = (byAddress.get(address) ?? 0) + 1;
     byAddress.set(address, open);
     socket.once('close', () => {

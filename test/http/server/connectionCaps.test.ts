@@ -1,7 +1,8 @@
+import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { answerClientError } from '../../../src/http/server/clientError';
-import { capConnections } from '../../../src/http/server/connectionCaps';
+import { CLOSE_GRACE_MS, capConnections } from '../../../src/http/server/connectionCaps';
 import { registry } from '../../../src/observability/metrics';
 import { startTestService, type TestService } from '../../support/app';
 import { waitFor } from '../../support/wait';
@@ -182,7 +183,7 @@ describe('the per-address cap on a bare server', () => {
   async function capped(perIp: number, trusted = false) {
     const server = http.createServer();
     servers.push(server);
-    const caps = capConnections(server, { perIp, max: 100, isTrustedProxy: () => trusted });
+    const caps = capConnections(server, { perIp, max: 100, isTrustedProxy: () => trusted, ipv6PrefixLength: 56 });
     const handler = (_req: http.IncomingMessage, res: http.ServerResponse) => void res.end('ok');
     const guarded = caps.guard(handler);
     server.on('request', guarded);
@@ -266,5 +267,67 @@ describe('the per-address cap on a bare server', () => {
   it('keeps the handler it guards reachable', async () => {
     const { guarded, handler } = await capped(1);
     expect(guarded.handler).toBe(handler);
+  });
+});
+
+describe('IPv6 peers, counted by their prefix as the rate limits count them', () => {
+  /** A connection from `remoteAddress`, as the server's 'connection' event hands it over; no request is ever sent. */
+  function peer(remoteAddress: string) {
+    return Object.assign(new EventEmitter(), { remoteAddress, destroy: jest.fn() }) as unknown as net.Socket & {
+      destroy: jest.Mock;
+    };
+  }
+
+  function cappedServer(ipv6PrefixLength: number, trusted: (address: string) => boolean = () => false) {
+    const server = new EventEmitter() as unknown as http.Server;
+    const caps = capConnections(server, { perIp: 2, max: 100, isTrustedProxy: trusted, ipv6PrefixLength });
+    const connect = (address: string) => {
+      const socket = peer(address);
+      server.emit('connection', socket);
+      const served = caps.guard((_req, res) => void res.end('ok'));
+      const res = { writeHead: jest.fn(), end: jest.fn() };
+      served({ socket } as unknown as http.IncomingMessage, res as unknown as http.ServerResponse);
+      return { socket, status: res.writeHead.mock.calls[0]?.[0] ?? 200 };
+    };
+    return { connect, addresses: caps.addresses };
+  }
+
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  it('caps the addresses of one /56 together, and another /56 apart', () => {
+    const { connect, addresses } = cappedServer(56);
+    expect(connect('2001:db8:0:100::1').status).toBe(200);
+    expect(connect('2001:db8:0:100::2').status).toBe(200);
+    const over = connect('2001:db8:0:1ff::3');
+    expect(over.status).toBe(429);
+    jest.advanceTimersByTime(CLOSE_GRACE_MS);
+    expect(over.socket.destroy).toHaveBeenCalled();
+    expect(connect('2001:db8:0:200::1').status).toBe(200);
+    expect(addresses()).toBe(2);
+  });
+
+  it('frees the prefix as its connections close', () => {
+    const { connect, addresses } = cappedServer(56);
+    const first = connect('2001:db8:0:100::1');
+    connect('2001:db8:0:100::2');
+    first.socket.emit('close');
+    expect(connect('2001:db8:0:100::3').status).toBe(200);
+    expect(addresses()).toBe(1);
+  });
+
+  it('takes the prefix from the setting (IPV6_PREFIX_LENGTH)', () => {
+    const { connect } = cappedServer(64);
+    connect('2001:db8:0:100::1');
+    connect('2001:db8:0:100::2');
+    expect(connect('2001:db8:0:101::1').status).toBe(200);
+    expect(connect('2001:db8:0:100::3').status).toBe(429);
+  });
+
+  it('asks whether the peer itself is a trusted proxy, before keying it', () => {
+    const asked: string[] = [];
+    const { connect } = cappedServer(56, (address) => (asked.push(address), address === '2001:db8:0:100::9'));
+    for (let i = 0; i < 3; i++) expect(connect('2001:db8:0:100::9').status).toBe(200);
+    expect(asked).toContain('2001:db8:0:100::9');
   });
 });
