@@ -194,7 +194,7 @@ export class SimulatedAttachments {
   /** A file the agent sends: stored as sent, with a download URL like any other. */
   agentFile(session: SimulatedSession, fileName: string, fileType: string, bytes: Buffer): unknown {
     const a: StoredAttachment = {
-      id: randomUUID(),
+      id: this.options.agentAttachmentIds === 'opaque' ? `att_${randomBytes(16).toString('base64url')}` : randomUUID(),
       sessionToken: session.token,
       fileName,
       fileType,

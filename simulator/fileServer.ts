@@ -16,7 +16,7 @@ import type { Recorder } from './recorder';
  * the verdict first and answers the PUT a moment later, so a client must be
  * ready for either order.
  */
-const PATH = /^\/(uploads|downloads)\/([0-9a-f-]{36})$/;
+const PATH = /^\/(uploads|downloads)\/([A-Za-z0-9_-]{1,128})$/;
 const MAX_UPLOAD_BYTES = 20 * 1024 * 1024;
 
 interface FileServerDeps {

@@ -72,6 +72,11 @@ export interface SimulatorOptions {
   blockedExtensions?: string[];
   /** How long a presigned upload URL is valid (default 60 s). */
   uploadUrlTtlSeconds?: number;
+  /**
+   * Ids for the files the agent sends: `uuid` (default) or `opaque` (`att_` and 22 URL-safe base64 characters), since
+   * no source says Genesys's ids are always UUIDs.
+   */
+  agentAttachmentIds?: 'uuid' | 'opaque';
   /** How long a presigned download URL is valid (default 600 s, about what Genesys's links last). */
   downloadUrlTtlSeconds?: number;
   /** config.json `auth.enabled`: customers can sign in (authenticated messaging), default true. */
@@ -133,6 +138,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     allowedMedia: ALLOWED_MEDIA,
     blockedExtensions: BLOCKED_EXTENSIONS,
     uploadUrlTtlSeconds: 60,
+    agentAttachmentIds: 'uuid',
     downloadUrlTtlSeconds: 600,
     authEnabled: true,
     allowSessionUpgrade: true,

@@ -146,6 +146,14 @@ const datePickerAnswerSchema = z.strictObject({
   text: wellFormed(1024).optional().describe('What the guest sees as their answer (default: the date-time)'),
 });
 
+/**
+ * An attachment id as Genesys issues it: no source says it is always a UUID (an agent's file has the id Genesys
+ * gives it), so any id of 1 to 128 letters, digits, `-` and `_` is taken, which keeps it safe in a URL path and a log
+ * line (docs/genesys-protocol.md#attachment-ids).
+ */
+export const ATTACHMENT_ID = /^[A-Za-z0-9_-]{1,128}$/;
+export const attachmentIdSchema = z.string().regex(ATTACHMENT_ID);
+
 /** At most this many files ride on one message. */
 export const MAX_ATTACHMENTS_PER_MESSAGE = 10;
 
@@ -153,7 +161,7 @@ export const sendMessageBody = z
   .strictObject({
     text: z.string().meta(NOT_BLANK).optional().describe('The message text, not blank, at most 4096 UTF-8 bytes'),
     attachmentIds: z
-      .array(z.uuid())
+      .array(attachmentIdSchema)
       .min(1)
       .max(MAX_ATTACHMENTS_PER_MESSAGE)
       .meta({ uniqueItems: true })

@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 afterEach(() => {
-  stack.sim.setOptions({ agent: { enabled: false }, downloadUrlTtlSeconds: 600 });
+  stack.sim.setOptions({ agent: { enabled: false }, downloadUrlTtlSeconds: 600, agentAttachmentIds: 'uuid' });
 });
 
 const frames = (s: Stack, action: string) => s.sim.received.filter((f) => f.frame?.action === action);
@@ -116,6 +116,34 @@ test("an agent's image: Genesys's URL while it lasts, then a new one, or (strict
     const file = await fetch(later.headers.get('location')!);
     expect([file.status, file.headers.get('content-type')]).toEqual([200, 'image/png']);
   }
+});
+
+test("an agent's file whose id Genesys issued as no UUID: shown live and in history, and its link opens", async () => {
+  stack.sim.setOptions({ agent: { enabled: true }, agentAttachmentIds: 'opaque' });
+  const before = stack.sim.received.length;
+  const { token } = await stack.newSession();
+  const gt = guestTokenOf(stack.sim, before);
+  const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(token));
+  await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+  expect((await stack.http.post('/messages').set(bearer(token)).send({ text: 'send image' })).status).toBe(201);
+  const live = await stream.next((e) => e.event === 'message' && Array.isArray(dataOf(e).attachments));
+  stream.close();
+  const [shown] = dataOf(live).attachments as { id: string; url: string }[];
+  expect(shown!.id).toMatch(/^att_[A-Za-z0-9_-]{22}$/);
+  const sent = stack.sim
+    .conversationMessages(gt)
+    .flatMap((m) => (m as { content?: { attachment?: { id: string; url: string } }[] }).content ?? []);
+  const genesysUrl = sent.find((c) => c.attachment?.id === shown!.id)!.attachment!.url;
+  const opened = await fetch(shown!.url, { redirect: 'manual' });
+  expect([opened.status, opened.headers.get('location')]).toEqual([302, genesysUrl]);
+  const file = await fetch(genesysUrl);
+  expect([file.status, file.headers.get('content-type')]).toEqual([200, 'image/png']);
+  const history = await stack.http.get('/messages').set(bearer(token));
+  const inHistory = (history.body.messages as { attachments?: { id: string; url: string }[] }[]).flatMap(
+    (m) => m.attachments ?? [],
+  );
+  const again = inHistory.find((a) => a.id === shown!.id)!;
+  expect((await fetch(again.url, { redirect: 'manual' })).headers.get('location')).toBe(genesysUrl);
 });
 
 test("sends beside a burst of views never wait for a timeout against the strict profile's per-connection budget", async () => {

@@ -232,7 +232,8 @@ test('POST /messages refuses a bad attachment list before Genesys sees it', asyn
   const { token } = await stack.newSession();
   for (const body of [
     { attachmentIds: [] },
-    { attachmentIds: ['not-a-uuid'] },
+    { attachmentIds: ['not an id'] },
+    { attachmentIds: ['a'.repeat(129)] },
     { attachmentIds: Array(11).fill('5d1a7c52-8e0b-4f3a-9c6d-2b7e4f1a9c30') },
   ]) {
     const res = await stack.http.post('/messages').set(bearer(token)).send(body);

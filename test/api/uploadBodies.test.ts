@@ -428,9 +428,15 @@ describe('an attachment link', () => {
     expect(routingKeyIn(await uploadedLink(token, { headers: { 'X-Chat-Session': 'short' } }))).toBe(own);
   });
 
-  test('an id that is not a UUID, and neither a link nor a session token', async () => {
-    const notAnId = await stack.http.get('/attachments/not-a-uuid/content');
-    expect([notAnId.status, notAnId.body.detail]).toEqual([400, 'The attachment id must be a UUID.']);
+  test('an id outside the safe set or too long, and an id with neither a link nor a session token', async () => {
+    const refusal = [400, 'The attachment id must be 1 to 128 letters, digits, "-" or "_", as Genesys issued it.'];
+    const notAnId = await stack.http.get('/attachments/not%20an%20id/content');
+    expect([notAnId.status, notAnId.body.detail]).toEqual(refusal);
+    const tooLong = await stack.http.get(`/attachments/${'a'.repeat(129)}/content`);
+    expect([tooLong.status, tooLong.body.detail]).toEqual(refusal);
+    // Not a UUID, but an id Genesys may issue: what is missing is the link.
+    const opaque = await stack.http.get('/attachments/att_Zm9v-YmFy/content');
+    expect(opaque.status).toBe(401);
     const bare = await stack.http.get('/attachments/5d1a7c52-8e0b-4f3a-9c6d-2b7e4f1a9c30/content');
     expect([bare.status, bare.body.detail]).toEqual([
       401,

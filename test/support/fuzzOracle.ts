@@ -202,7 +202,7 @@ const messageRules: Rules = (body, req) => {
       Array.isArray(ids) &&
       ids.length >= 1 &&
       ids.length <= 10 &&
-      ids.every((id) => typeof id === 'string' && /^[0-9a-f-]{36}$/i.test(id))
+      ids.every((id) => typeof id === 'string' && /^[A-Za-z0-9_-]{1,128}$/.test(id))
     )
   ) {
     out.push(['attachmentIds is not a list of ids', '400 validation_failed']);

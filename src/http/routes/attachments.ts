@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { attachmentViewSchema } from '../../domain/api';
+import { attachmentIdSchema, attachmentViewSchema } from '../../domain/api';
 import { AppError } from '../../domain/errors';
 import { attachments as attachmentsCounted } from '../../observability/metrics';
 import {
@@ -27,7 +27,6 @@ export interface AttachmentRouteDeps {
   limits: { clientAddress(req: Request): string };
 }
 
-const attachmentId = z.uuid();
 const UPLOAD_FIELD = 'file';
 const contentQuery = z.object({ link: z.string().max(6144).optional(), routingKey: z.string().optional() });
 
@@ -207,8 +206,13 @@ function uploadFailure(error: unknown): 'refused' | 'failed' {
 }
 
 function idOf(req: Request): string {
-  const parsed = attachmentId.safeParse(req.params.id);
-  if (!parsed.success) throw new AppError('validation_failed', 'The attachment id must be a UUID.');
+  const parsed = attachmentIdSchema.safeParse(req.params.id);
+  if (!parsed.success) {
+    throw new AppError(
+      'validation_failed',
+      'The attachment id must be 1 to 128 letters, digits, "-" or "_", as Genesys issued it.',
+    );
+  }
   return parsed.data;
 }
 
