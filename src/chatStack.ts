@@ -118,6 +118,7 @@ export function buildChatStack(
     limits: async (claims) => (await chat.capabilities(claims)).attachments,
     maxInFlight: config.uploads.maxInFlight,
     perIp: config.uploads.perIp,
+    unknownLinkLifetimeMs: config.genesys.linkUnknownLifetimeMs,
     now,
   });
   const spool = new UploadSpool(config.uploads.tmpDir);

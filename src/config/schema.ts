@@ -32,6 +32,8 @@ interface GenesysConfig {
   /** How long a session with live streams keeps trying to reconnect (the transport SDK: 300 s). */
   reconnectWindowMs: number;
   deploymentCacheTtlMs: number;
+  /** How long a download link whose URL states no lifetime is reused (DOWNLOAD_LINK_UNKNOWN_LIFETIME_SECONDS). */
+  linkUnknownLifetimeMs: number;
 }
 
 export interface IdentityConfig {
@@ -147,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       requestsPerMinute: e.GENESYS_REQUESTS_PER_MINUTE,
       reconnectWindowMs: e.GENESYS_RECONNECT_WINDOW_SECONDS * 1000,
       deploymentCacheTtlMs: e.DEPLOYMENT_CACHE_TTL_SECONDS * 1000,
+      linkUnknownLifetimeMs: e.DOWNLOAD_LINK_UNKNOWN_LIFETIME_SECONDS * 1000,
     },
     cors: { allowedOrigins, maxAgeSeconds: e.CORS_MAX_AGE_SECONDS },
     session: { secrets, ttlSeconds: e.SESSION_TTL_SECONDS },

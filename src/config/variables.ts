@@ -116,6 +116,19 @@ const genesys = {
       details: "Genesys's transport SDK tries for 300 s.",
     }),
   ),
+  DOWNLOAD_LINK_UNKNOWN_LIFETIME_SECONDS: intFrom('DOWNLOAD_LINK_UNKNOWN_LIFETIME_SECONDS', 60, 0, 86_400).meta(
+    doc({
+      group: 'genesys',
+      summary:
+        'How long a Genesys download link whose URL states no lifetime is reused before Genesys is asked for a new ' +
+        'one, in seconds.',
+      details:
+        'A link that states its expiry (S3 `X-Amz-Date` + `X-Amz-Expires`, or `Expires`) is reused until then, ' +
+        'whatever this says. Each new one costs a `getAttachment` from the per-connection budget. ' +
+        '`npm run verify:genesys` reports the shape and lifetime of the links the deployment gives; set this to ' +
+        'somewhat less than that lifetime; `0` asks Genesys every time.',
+    }),
+  ),
   DEPLOYMENT_CACHE_TTL_SECONDS: intFrom('DEPLOYMENT_CACHE_TTL_SECONDS', 300, 1, 86_400).meta(
     doc({ group: 'genesys', summary: "How long the deployment's configuration and status are cached, in seconds." }),
   ),

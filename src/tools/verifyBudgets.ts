@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { linkShape, statedExpiry } from '../genesys/downloadLinks';
 import { getAttachmentFrame, echoFrame, textMessageFrame } from '../genesys/guest';
 import type { Frame } from './rawGuestConnection';
 import type { Run } from './verifyGenesys';
@@ -124,10 +125,18 @@ export async function agentFile(run: Run, prompt: string | undefined): Promise<v
   const file =
     run.socket.frames.find(isAgentFile) ??
     (prompt ? await run.socket.next(isAgentFile, mark, run.timeoutMs) : undefined);
-  const id = ((file?.body as { content?: { attachment?: { id?: string } }[] } | undefined)?.content ?? []).find(
-    (c) => c.attachment?.id,
-  )?.attachment?.id;
+  const attachment = (
+    (file?.body as { content?: { attachment?: { id?: string; url?: string } }[] } | undefined)?.content ?? []
+  ).find((c) => c.attachment?.id)?.attachment;
+  const id = attachment?.id;
   if (!id) {
+    run.add(
+      LINK_POINT,
+      LINK_EXPECTED,
+      'no agent file in this run, so no agent link to read: only a file a bot or agent sends carries one ' +
+        '(set VERIFY_AGENT_FILE_PROMPT); until then DOWNLOAD_LINK_UNKNOWN_LIFETIME_SECONDS keeps its default',
+      'not checked',
+    );
     run.add(
       point,
       expected,
@@ -138,6 +147,12 @@ export async function agentFile(run: Run, prompt: string | undefined): Promise<v
     );
     return;
   }
+  run.add(
+    LINK_POINT,
+    LINK_EXPECTED,
+    describeLink(id, attachment?.url),
+    attachment?.url ? linkVerdict(attachment.url) : 'differs',
+  );
   const asked = run.socket.frames.length;
   run.socket.send(getAttachmentFrame({ token: run.token, tracingId: randomUUID(), attachmentId: id }));
   const reply = await run.socket.next(
@@ -149,6 +164,8 @@ export async function agentFile(run: Run, prompt: string | undefined): Promise<v
     run.timeoutMs,
   );
   const signed = reply?.class === 'PresignedUrlResponse';
+  const fresh = signed ? (reply.body as { url?: string } | undefined)?.url : undefined;
+  if (fresh) run.add(`${LINK_POINT} (from getAttachment)`, LINK_EXPECTED, describeLink(id, fresh), linkVerdict(fresh));
   run.add(
     point,
     expected,
@@ -156,3 +173,24 @@ export async function agentFile(run: Run, prompt: string | undefined): Promise<v
     reply === undefined ? 'not checked' : signed ? 'holds' : 'differs',
   );
 }
+
+const LINK_POINT = "an agent file's download link";
+const LINK_EXPECTED =
+  'a URL that states its expiry (X-Amz-Date + X-Amz-Expires, or Expires); one that does not is reused for ' +
+  'DOWNLOAD_LINK_UNKNOWN_LIFETIME_SECONDS';
+
+/** The link's shape (no values), how long it says it lasts, and the attachment id's form, for the operator. */
+function describeLink(id: string, url: string | undefined): string {
+  const idForm = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)
+    ? 'id a UUID'
+    : `id not a UUID (${id.length} characters)`;
+  if (!url) return `${idForm}; no url on the attachment`;
+  const expiry = statedExpiry(url);
+  const lifetime =
+    expiry === undefined
+      ? 'states no lifetime: set DOWNLOAD_LINK_UNKNOWN_LIFETIME_SECONDS below how long such links work'
+      : `states it works ${Math.round((expiry - Date.now()) / 1000)} s more`;
+  return `${idForm}; ${linkShape(url)}; ${lifetime}`;
+}
+
+const linkVerdict = (url: string) => (statedExpiry(url) === undefined ? 'differs' : 'holds');

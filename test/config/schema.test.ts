@@ -108,6 +108,8 @@ describe('loadConfig', () => {
     });
     expect(config.genesys.reconnectWindowMs).toBe(300_000);
     expect(config.genesys.deploymentCacheTtlMs).toBe(300_000);
+    expect(config.genesys.linkUnknownLifetimeMs).toBe(60_000);
+    expect(config.limits.ipv6PrefixLength).toBe(56);
     expect(config.guestSockets.idleMs).toBe(120_000);
     expect(config.uploads.rateWindowMs).toBe(15_000);
   });
@@ -119,8 +121,10 @@ describe('loadConfig', () => {
         DEPLOYMENT_CACHE_TTL_SECONDS: '30',
         GUEST_SOCKET_IDLE_SECONDS: '45',
         UPLOAD_RATE_WINDOW_SECONDS: '5',
+        DOWNLOAD_LINK_UNKNOWN_LIFETIME_SECONDS: '240',
       }),
     );
+    expect(config.genesys.linkUnknownLifetimeMs).toBe(240_000);
     expect(config.genesys.reconnectWindowMs).toBe(60_000);
     expect(config.genesys.deploymentCacheTtlMs).toBe(30_000);
     expect(config.guestSockets.idleMs).toBe(45_000);

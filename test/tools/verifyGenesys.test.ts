@@ -25,6 +25,7 @@ const POINTS = [
   'history (REST)',
   'session expiry slides with a message',
   'onMessage rate per session',
+  "an agent file's download link",
   "getAttachment on an agent's file",
   'a text over 4096 bytes is refused with 4011',
   'error frames carry tracingId',
@@ -110,17 +111,33 @@ describe.each(['default', 'strict'] as const)('against the %s simulator profile'
       ),
     });
     expect(observed(report, "getAttachment on an agent's file")).toMatchObject({ verdict: 'not checked' });
+    // Without an agent's file there is no agent link to read, and the report says so.
+    expect(observed(report, "an agent file's download link")).toMatchObject({
+      verdict: 'not checked',
+      observed: expect.stringContaining('no agent file in this run'),
+    });
   });
 
   test("with a prompt the bot answers with a file, getAttachment on the agent's file is checked (strict: refused)", async () => {
     sim.setOptions({ agent: { enabled: true } });
     try {
       const withFile = await verifyGenesys(targetOf(sim), { agentFilePrompt: 'send image' });
+      // The agent link's shape (names, never values) and the lifetime it states (the simulator's: 600 s).
+      const link = observed(withFile, "an agent file's download link")!;
+      expect(link.verdict).toBe('holds');
+      expect(link.observed).toMatch(
+        /^id a UUID; http:\/\/127\.0\.0\.1:\d+\/…\?X-Amz-\w+.*; states it works (59\d|600) s more$/,
+      );
+      expect(link.observed).not.toMatch(/Signature=/);
       expect(observed(withFile, "getAttachment on an agent's file")).toMatchObject(
         profile === 'strict'
           ? { verdict: 'differs', observed: 'refused: string 4009' }
           : { verdict: 'holds', observed: 'a fresh URL' },
       );
+      if (profile === 'default')
+        expect(observed(withFile, "an agent file's download link (from getAttachment)")).toMatchObject({
+          verdict: 'holds',
+        });
     } finally {
       sim.setOptions({ agent: { enabled: false } });
     }

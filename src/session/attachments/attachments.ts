@@ -28,6 +28,8 @@ interface AttachmentsDeps {
   /** Uploads one instance runs at once (each holds a spooled file and a Genesys upload), and one client address. */
   maxInFlight: number;
   perIp: number;
+  /** How long a Genesys URL that states no lifetime is reused (DOWNLOAD_LINK_UNKNOWN_LIFETIME_SECONDS). */
+  unknownLinkLifetimeMs?: number;
   now?: () => number;
 }
 
@@ -41,7 +43,7 @@ export class GuestAttachments {
   private readonly urls: DownloadUrls;
 
   constructor(private readonly deps: AttachmentsDeps) {
-    this.urls = new DownloadUrls(deps.now);
+    this.urls = new DownloadUrls(deps.now, deps.unknownLinkLifetimeMs);
   }
 
   /** What an upload may be now: the deployment's limits, and whether the conversation still takes files. */

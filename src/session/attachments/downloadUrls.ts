@@ -1,3 +1,4 @@
+import { statedExpiry } from '../../genesys/downloadLinks';
 import { sessionKeyOf } from '../../store';
 
 /**
@@ -10,10 +11,15 @@ import { sessionKeyOf } from '../../store';
  *
  * A URL's lifetime is read from its signature: S3 SigV4 (`X-Amz-Date` +
  * `X-Amz-Expires` seconds) or an `Expires` epoch (S3 SigV2, CloudFront).
- * One that says nothing is trusted for `UNKNOWN_LIFETIME_MS` only.
+ * One that says nothing is trusted for the unknown lifetime only
+ * (DOWNLOAD_LINK_UNKNOWN_LIFETIME_SECONDS, `npm run verify:genesys` reports
+ * what the deployment's links say).
  */
 
-/** How long a URL whose expiry it does not say is served from the cache (no source gives Genesys's link lifetime). */
+/**
+ * How long, by default, a URL whose expiry it does not say is served from the cache
+ * (no source gives Genesys's link lifetime).
+ */
 export const UNKNOWN_LIFETIME_MS = 60_000;
 /**
  * A URL is handed out only while it has this much life left (or a quarter
@@ -32,7 +38,10 @@ interface Known {
 export class DownloadUrls {
   private readonly known = new Map<string, Known>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly unknownLifetimeMs: number = UNKNOWN_LIFETIME_MS,
+  ) {}
 
   remember(guestToken: string, attachmentId: string, url: string | undefined): void {
     if (!url) return;
@@ -40,7 +49,7 @@ export class DownloadUrls {
     const previous = this.known.get(key);
     if (previous?.url === url) return;
     const now = this.now();
-    const expiresAt = expiryOf(url, now);
+    const expiresAt = expiryOf(url, now, this.unknownLifetimeMs);
     this.known.delete(key);
     this.known.set(key, { url, expiresAt, margin: Math.min(MARGIN_MS, Math.max(0, expiresAt - now) / 4) });
     if (this.known.size > MAX_URLS) this.known.delete(this.known.keys().next().value!);
@@ -64,26 +73,9 @@ function keyOf(guestToken: string, attachmentId: string): string {
 
 /**
  * When a presigned URL stops working, from its own parameters
- * (epoch ms); `now + UNKNOWN_LIFETIME_MS` when it does not say.
+ * (epoch ms); `now + unknownLifetimeMs` when it does not say.
  */
-export function expiryOf(url: string, now: number): number {
-  let query: URLSearchParams;
-  try {
-    query = new URL(url).searchParams;
-  } catch {
-    return now;
-  }
-  const get = (name: string) => {
-    for (const [k, v] of query) if (k.toLowerCase() === name.toLowerCase()) return v;
-    return undefined;
-  };
-  const date = get('X-Amz-Date');
-  const seconds = Number(get('X-Amz-Expires'));
-  if (date !== undefined && Number.isFinite(seconds)) {
-    const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(date);
-    if (m) return Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) + seconds * 1000;
-  }
-  const expires = Number(get('Expires')); // NaN when absent
-  if (Number.isFinite(expires)) return expires * 1000;
-  return now + UNKNOWN_LIFETIME_MS;
+export function expiryOf(url: string, now: number, unknownLifetimeMs = UNKNOWN_LIFETIME_MS): number {
+  if (!URL.canParse(url)) return now;
+  return statedExpiry(url) ?? now + unknownLifetimeMs;
 }

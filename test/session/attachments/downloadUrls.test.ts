@@ -28,6 +28,22 @@ test('a URL that states no lifetime, or one it cannot read, is trusted for a min
   expect(expiryOf('not a url', NOW)).toBe(NOW);
 });
 
+test('the unknown lifetime is the setting (DOWNLOAD_LINK_UNKNOWN_LIFETIME_SECONDS); a stated one wins over it', () => {
+  expect(expiryOf(BUCKET, NOW, 240_000)).toBe(NOW + 240_000);
+  expect(expiryOf(`${BUCKET}?Expires=${NOW / 1000 + 300}`, NOW, 240_000)).toBe(NOW + 300_000);
+  let clock = NOW;
+  const urls = new DownloadUrls(() => clock, 240_000);
+  urls.remember('guest', 'a1', BUCKET);
+  clock = NOW + 240_000 - 5_001;
+  expect(urls.fresh('guest', 'a1')).toBe(BUCKET);
+  clock = NOW + 240_000 - 5_000;
+  expect(urls.fresh('guest', 'a1')).toBeUndefined();
+  // 0: never reused, Genesys is asked each time.
+  const never = new DownloadUrls(() => NOW, 0);
+  never.remember('guest', 'a1', BUCKET);
+  expect(never.fresh('guest', 'a1')).toBeUndefined();
+});
+
 test('a remembered URL is handed out while more than its margin is left: five seconds, or a quarter of its lifetime when shorter', () => {
   let clock = NOW;
   const urls = new DownloadUrls(() => clock);
