@@ -4,6 +4,7 @@ import { BffClient, BffError, sessionStorageTokenStore } from './bffClient.js';
 import { attachmentsOf, cardsOf, datePickersOf } from './rich.js';
 import { PendingUploads } from './uploads.js';
 import { beginSignIn, completeSignIn, signInConfig } from './signIn.js';
+import { serviceUrlOf } from './serviceUrl.js';
 
 /** @typedef {import('./bffClient.js').ChatMessage} ChatMessage */
 /** @typedef {import('./bffClient.js').StartSessionOptions} StartSessionOptions */
@@ -33,12 +34,13 @@ const ui = {
   chat: /** @type {HTMLElement} */ (document.querySelector('main.chat')),
 };
 
-/** Where the service is: `?bff=` in the page URL, window.BFF_URL, the bff-url meta tag, or the local default. */
+/**
+ * Where the service is: `?bff=` in the page URL (on a loopback page only), window.BFF_URL, the bff-url meta tag, or
+ * the local default.
+ */
 function serviceUrl() {
-  const fromQuery = new URLSearchParams(location.search).get('bff');
-  const fromWindow = Reflect.get(window, 'BFF_URL');
   const meta = /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="bff-url"]'));
-  return fromQuery || (typeof fromWindow === 'string' && fromWindow) || meta?.content || 'http://localhost:8080';
+  return serviceUrlOf(location, Reflect.get(window, 'BFF_URL'), meta?.content);
 }
 
 const client = new BffClient({ baseUrl: serviceUrl(), tokenStore: sessionStorageTokenStore() });

@@ -70,6 +70,12 @@ function httpUrl(value: string | null): string | undefined {
   }
 }
 
+/** `localhost` (and `*.localhost`), 127.0.0.0/8 or `::1`: a page only this machine's browser can open. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  return host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
 function hostnameOf(req: IncomingMessage): string {
   try {
     return new URL(`http://${req.headers.host ?? 'localhost'}`).hostname;
@@ -113,7 +119,10 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
     }
     const url = new URL(req.url ?? '/', 'http://demo.invalid');
     if (url.pathname === '/' || url.pathname === '/index.html') {
-      const bff = httpUrl(url.searchParams.get('bff')) ?? options.serviceUrlFor(hostnameOf(req));
+      // ?bff= only for a page on a loopback origin: a link must not point a page served elsewhere at another service.
+      const hostname = hostnameOf(req);
+      const asked = isLoopbackHost(hostname) ? httpUrl(url.searchParams.get('bff')) : undefined;
+      const bff = asked ?? options.serviceUrlFor(hostname);
       const { signIn } = options;
       const html = (await readFile(path.join(options.pageDir, 'index.html'), 'utf8'))
         .replace(BFF_META, `<meta name="bff-url" content="${escapeAttribute(bff)}">`)

@@ -72,9 +72,9 @@ describe('what it serves', () => {
   }
 
   /** A GET with a Host header fetch would not send. */
-  function getWithHost(port: number, host: string): Promise<{ status: number; body: string }> {
+  function getWithHost(port: number, host: string, path = '/'): Promise<{ status: number; body: string }> {
     return new Promise((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port, path: '/', headers: { host } }, (res) => {
+      const req = http.request({ host: '127.0.0.1', port, path, headers: { host } }, (res) => {
         let body = '';
         res.setEncoding('utf8').on('data', (d: string) => (body += d));
         res.on('end', () => resolve({ status: res.statusCode!, body }));
@@ -132,6 +132,26 @@ describe('what it serves', () => {
         await fetch(`${server.base}/?bff=${encodeURIComponent('https://chat.example.com/x')}`)
       ).headers.get('content-security-policy');
       expect(header).toContain("connect-src 'self' https://chat.example.com;");
+    });
+
+    it('takes ?bff= only for a page on a loopback origin', async () => {
+      const server = await demo({ serviceUrlFor: (hostname) => `https://chat-api.for.${hostname}` });
+      const query = `/?bff=${encodeURIComponent('https://elsewhere.example')}`;
+      const bffAt = async (host: string) =>
+        /name="bff-url" content="([^"]*)"/.exec((await getWithHost(server.port, host, query)).body)?.[1];
+      for (const host of ['localhost', 'localhost:3000', 'demo.localhost', '127.0.0.1:3000', '127.1.2.3', '[::1]:3000'])
+        expect({ host, bff: await bffAt(host) }).toEqual({ host, bff: 'https://elsewhere.example' });
+      for (const host of [
+        'shop.example.com',
+        'shop.example.com:3000',
+        '192.0.2.10',
+        '[2001:db8::1]',
+        'localhost.example',
+      ])
+        expect({ host, bff: await bffAt(host) }).toEqual({
+          host,
+          bff: `https://chat-api.for.${host.replace(/:\d+$/, '')}`,
+        });
     });
 
     it('writes the sign-in button’s settings, each escaped as an attribute', async () => {
