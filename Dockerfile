@@ -23,8 +23,9 @@ CMD ["node", "dist/src/main.js"]
 # ---- runtime: production dependencies and compiled service only --------------
 # The last stage, so a plain `docker build .` produces this image.
 FROM node:22-bookworm-slim AS runtime
-# Prometheus metrics on their own port, never the public one (docs/operations.md).
-ENV NODE_ENV=production METRICS_PORT=9464
+# Prometheus metrics on their own port, never the public one, on every interface of the container so a
+# scraper on the container network reaches them (docs/operations.md); publish or expose the port to it only.
+ENV NODE_ENV=production METRICS_PORT=9464 METRICS_HOST=0.0.0.0
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts \

@@ -107,7 +107,7 @@ export async function startService(
   const metrics =
     config.metricsPort === undefined
       ? undefined
-      : await startMetricsListener(config.metricsPort, config.host).catch(async (error: unknown) => {
+      : await startMetricsListener(config.metricsPort, config.metricsHost).catch(async (error: unknown) => {
           await new Promise((resolve) => server.close(resolve));
           return abandon(error);
         });

@@ -50,6 +50,17 @@ export const observability = {
       example: '9464',
     }),
   ),
+  METRICS_HOST: textOr('127.0.0.1').meta(
+    doc({
+      group: 'observability',
+      summary: 'Listen address of the metrics listener (METRICS_PORT), apart from `HOST`: loopback unless set.',
+      details:
+        'Only a scraper on the same host reaches `127.0.0.1`. The container image, compose files and Kubernetes ' +
+        'manifests set `0.0.0.0`, where Prometheus scrapes across the network; in Kubernetes, ' +
+        '`deploy/kubernetes/networkpolicy.yaml` lets only the `monitoring` namespace reach the port ' +
+        '([docs/operations.md](operations.md#metrics)).',
+    }),
+  ),
   OTEL_EXPORTER_OTLP_ENDPOINT: baseUrl('OTEL_EXPORTER_OTLP_ENDPOINT', ['http:', 'https:']).meta(
     doc({
       group: 'observability',

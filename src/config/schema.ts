@@ -76,6 +76,8 @@ export interface Config extends LimitsConfig {
   publicUrl?: string; // where browsers reach the service (attachment links); else each request's own host
   /** Prometheus metrics on their own port (never PORT); undefined: off. */
   metricsPort?: number;
+  /** Where the metrics listener binds (METRICS_HOST): loopback unless set, apart from `host`. */
+  metricsHost: string;
   /** OpenTelemetry traces: `url` is the OTLP/HTTP traces endpoint, undefined when tracing is off. */
   tracing: { url?: string; serviceName: string };
 }
@@ -176,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     },
     publicUrl: e.PUBLIC_URL,
     metricsPort: e.METRICS_PORT,
+    metricsHost: e.METRICS_HOST,
     tracing: {
       // The OpenTelemetry convention: the traces endpoint as given, else the general one with the signal's path.
       url:

@@ -15,6 +15,9 @@ test('metrics are off unless METRICS_PORT is set; it may not be PORT', () => {
   expect(testConfig().metricsPort).toBeUndefined();
   expect(testConfig({ METRICS_PORT: '9464' }).metricsPort).toBe(9464);
   expect(testConfig({ METRICS_PORT: '0' }).metricsPort).toBe(0);
+  // Its own address, loopback unless set: HOST does not carry over.
+  expect(testConfig({ HOST: '0.0.0.0' }).metricsHost).toBe('127.0.0.1');
+  expect(testConfig({ METRICS_HOST: '0.0.0.0' }).metricsHost).toBe('0.0.0.0');
   expect(refusal({ METRICS_PORT: 'nine' })).toEqual([expect.stringMatching(/^METRICS_PORT must be a whole number/)]);
   expect(refusal({ PORT: '8080', METRICS_PORT: '8080' })).toEqual([
     expect.stringMatching(/^METRICS_PORT must differ from PORT/),

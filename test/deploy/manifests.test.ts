@@ -149,6 +149,37 @@ test("compose: every instance is hardened like docker-compose.yml's and stops af
   }
 });
 
+test('Kubernetes: the metrics port listens on the pod address, and only the monitoring namespace reaches it', () => {
+  expect(kube('configmap.yaml').data).toMatchObject({ METRICS_PORT: '9464', METRICS_HOST: '0.0.0.0' });
+  const deployment = kube('deployment.yaml');
+  const ports = deployment.spec.template.spec.containers[0].ports as { name: string; containerPort: number }[];
+  const policy = kube('networkpolicy.yaml');
+  expect(deployment.spec.template.metadata.labels).toMatchObject(policy.spec.podSelector.matchLabels);
+  expect(policy.spec.policyTypes).toEqual(['Ingress']);
+  const rules = policy.spec.ingress as { from?: unknown[]; ports: { port: string }[] }[];
+  // Every rule names the container's ports by name; the API is open, the metrics port to one namespace only.
+  for (const rule of rules) for (const p of rule.ports) expect(ports.map((c) => c.name)).toContain(p.port);
+  const toMetrics = rules.filter((r) => r.ports.some((p) => p.port === 'metrics'));
+  expect(toMetrics).toEqual([
+    {
+      from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
+      ports: [{ port: 'metrics', protocol: 'TCP' }],
+    },
+  ]);
+  expect(rules.filter((r) => r.ports.some((p) => p.port === 'http'))).toEqual([
+    { ports: [{ port: 'http', protocol: 'TCP' }] },
+  ]);
+  expect(ports.find((c) => c.name === 'metrics')!.containerPort).toBe(9464);
+});
+
+test('the image and the compose files that run it for a scraper bind metrics on every interface', () => {
+  expect(read('Dockerfile')).toMatch(/^ENV NODE_ENV=production METRICS_PORT=9464 METRICS_HOST=0\.0\.0\.0$/m);
+  for (const file of ['docker-compose.yml', 'deploy/docker-compose.scale.yml']) {
+    const instances = composeInstances().filter((i) => i.file === file);
+    for (const { service } of instances) expect(service.environment).toMatchObject({ METRICS_HOST: '0.0.0.0' });
+  }
+});
+
 test('every variable the deployment files set is one the service documents in .env.example', () => {
   const documented = new Set([...read('.env.example').matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]));
   // The demo page's own port: read by the embedded default (src/demo), not by the service's configuration.

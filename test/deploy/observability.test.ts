@@ -212,8 +212,9 @@ test('Prometheus, the PodMonitor and the compose overlay scrape the port the dep
     parse(read('deploy/kubernetes/service.yaml')).spec.ports.map((p: { targetPort: string }) => p.targetPort),
   ).toEqual(['http']);
 
-  // The image and every compose instance set METRICS_PORT=9464; the scaled one exposes it to Prometheus.
-  expect(read('Dockerfile')).toMatch(/^ENV NODE_ENV=production METRICS_PORT=9464$/m);
+  // The image and every compose instance set METRICS_PORT=9464; the scaled one exposes it to Prometheus. The image
+  // binds it on every interface of the container (METRICS_HOST), or no scraper outside it would reach it.
+  expect(read('Dockerfile')).toMatch(/^ENV NODE_ENV=production METRICS_PORT=9464 METRICS_HOST=0\.0\.0\.0$/m);
   expect(read('Dockerfile')).toMatch(/^EXPOSE 8080 9464$/m);
   const compose = (file: string) => parseAllDocuments(read(file), { merge: true })[0]!.toJSON();
   expect(compose('docker-compose.yml').services.bff.environment.METRICS_PORT).toBe('9464');

@@ -98,6 +98,28 @@ describe('what it sets up around the app', () => {
     expect(await refusedAt(Number(new URL(url).port))).toBe('ECONNREFUSED');
   });
 
+  it('binds the metrics listener to METRICS_HOST, loopback unless set, whatever HOST is', async () => {
+    // An address of this machine that is not loopback: what another host on the network would reach.
+    const external = Object.values(os.networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+    if (external === undefined) throw new Error('this test needs a network interface other than loopback');
+    // A plain TCP connection (the network is closed to fetch in tests): whether anything listens there.
+    const reach = (url: string) =>
+      new Promise<string>((resolve) => {
+        const socket = net.connect(Number(new URL(url).port), external);
+        socket.once('connect', () => (socket.destroy(), resolve('connected')));
+        socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+      });
+    service = await startTestService({ env: { HOST: '0.0.0.0', METRICS_PORT: '0' } });
+    expect(await reach(service.url)).toBe('connected');
+    expect(await reach(service.metricsUrl!)).toBe('ECONNREFUSED');
+    expect((await fetch(service.metricsUrl!)).status).toBe(200);
+    await service.stop();
+    service = await startTestService({ env: { HOST: '0.0.0.0', METRICS_PORT: '0', METRICS_HOST: '0.0.0.0' } });
+    expect(await reach(service.metricsUrl!)).toBe('connected');
+  });
+
   it('has no metrics listener without METRICS_PORT', async () => {
     service = await startTestService();
     expect(service.metricsUrl).toBeUndefined();
