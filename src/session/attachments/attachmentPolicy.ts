@@ -252,10 +252,10 @@ function honestScript(fileName: string, mediaType: string, declared: string | un
   const sent = ALIASES[bare] ?? bare;
   if (!SCRIPT_TYPE.test(bare) || (mediaType !== bare && mediaType !== sent)) return false;
   const name = normalizedFileName(fileName);
+  const extensions = extensionsOf(name);
   const named = mime.lookup(name);
-  return (
-    extensionsOf(name).every((e) => HONEST_EXTENSIONS.script.has(e)) || (named !== false && SCRIPT_TYPE.test(named))
-  );
+  if (extensions.length === 0) return false;
+  return extensions.every((e) => HONEST_EXTENSIONS.script.has(e)) || (named !== false && SCRIPT_TYPE.test(named));
 }
 
 /**

@@ -136,6 +136,8 @@ describe('what it lets through', () => {
       expect(() => checkNotDisguised(script, 'photo.png', 'text/plain', 'text/plain')).toThrow(AppError);
       // Declared as text, but the deployment took it under another type.
       expect(() => checkNotDisguised(script, 'notes.txt', 'application/pdf', 'text/plain')).toThrow(AppError);
+      // A name with nothing to be honest about.
+      expect(() => checkNotDisguised(script, 'notes', 'text/plain', 'text/plain')).toThrow(AppError);
       // A program is never text, whatever it is declared as.
       expect(() => checkNotDisguised(PE, 'notes.txt', 'text/plain', 'text/plain')).toThrow(AppError);
     });
