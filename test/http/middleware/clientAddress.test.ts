@@ -1,7 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Request } from 'express';
 import { clientAddressKey } from '../../../src/http/middleware/clientAddress';
+import { rateLimits } from '../../../src/http/middleware/rateLimits';
+import { testConfig } from '../../support/app';
 import { demoPng } from '../../../simulator/richReplies';
 import { rawUpload } from '../../support/rawUpload';
 import { bearer, startStack, type Stack } from '../../support/stack';
@@ -30,6 +33,20 @@ describe('the key of a client address', () => {
   test('the prefix is the setting: /64 tells two /64s of one /56 apart, /128 every address', () => {
     expect(clientAddressKey('2001:db8:0:100::1', 64)).not.toBe(clientAddressKey('2001:db8:0:101::1', 64));
     expect(clientAddressKey('2001:db8:0:100::1', 128)).not.toBe(clientAddressKey('2001:db8:0:100::2', 128));
+  });
+});
+
+describe('the rate limits and the caps share one key, from IPV6_PREFIX_LENGTH', () => {
+  const keyOf = (env: Record<string, string>, ip: string) =>
+    rateLimits(testConfig(env).limits).clientAddress({ ip } as Request);
+
+  test('/56 unless set; the setting moves every per-address count with it', () => {
+    expect(keyOf({}, '2001:db8:0:1ff::3')).toBe(keyOf({}, '2001:db8:0:100::1'));
+    expect(keyOf({ IPV6_PREFIX_LENGTH: '64' }, '2001:db8:0:1ff::3')).not.toBe(
+      keyOf({ IPV6_PREFIX_LENGTH: '64' }, '2001:db8:0:100::1'),
+    );
+    expect(keyOf({ IPV6_PREFIX_LENGTH: '64' }, '2001:db8:0:100::9')).toBe(clientAddressKey('2001:db8:0:100::1', 64));
+    expect(keyOf({}, '203.0.113.7')).toBe('203.0.113.7');
   });
 });
 
