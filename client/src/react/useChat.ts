@@ -99,6 +99,8 @@ export function useChat(options: UseChatOptions): Chat {
   const lastAuthor = useRef('The agent');
   const endedBy = useRef<ChatEnded | undefined>(undefined);
   const generation = useRef(0);
+  /** The session start in flight: StrictMode's mount, unmount, mount joins it rather than opening a second session. */
+  const starting = useRef<Promise<StartedSession> | undefined>(undefined);
 
   const fail = useCallback(
     (e: unknown) =>
@@ -178,7 +180,7 @@ export function useChat(options: UseChatOptions): Chat {
   );
 
   const begin = useCallback(
-    async (start: StartSessionOptions) => {
+    async (start: StartSessionOptions, rejoin = false) => {
       const mine = ++generation.current;
       live.current?.close();
       endedBy.current = undefined;
@@ -186,8 +188,11 @@ export function useChat(options: UseChatOptions): Chat {
       setStatus('connecting');
       setEnded(undefined);
       setExpiring(false);
+      const pending = (rejoin && starting.current) || client.startSession(start);
+      starting.current = pending;
       try {
-        const started = await client.startSession(start);
+        const started = await pending;
+        if (starting.current === pending) starting.current = undefined;
         if (mine !== generation.current) return;
         setSession(started);
         setSignedIn(started.authenticated);
@@ -204,6 +209,7 @@ export function useChat(options: UseChatOptions): Chat {
           () => undefined,
         );
       } catch (e) {
+        if (starting.current === pending) starting.current = undefined;
         if (mine !== generation.current) return;
         setStatus('failed');
         fail(e);
@@ -215,7 +221,8 @@ export function useChat(options: UseChatOptions): Chat {
   const startOptions = useRef(options.start ?? {});
   useEffect(() => {
     if (options.autoStart === false) return;
-    void begin(startOptions.current);
+    // A remount while the first start is still in flight (StrictMode in development) joins that start.
+    void begin(startOptions.current, true);
     return () => {
       generation.current++;
       live.current?.close();

@@ -2,6 +2,7 @@
  * @jest-environment ./test/support/jsdomWithFetch.js
  * @jest-environment-options {"url": "http://localhost:3000/", "customExportConditions": ["node", "node-addons"]}
  */
+import { StrictMode } from 'react';
 import { act, cleanup, fireEvent, render, screen, waitFor as settle, within } from '@testing-library/react';
 import { BffClient, memoryTokenStore, type SignInGrant, type TokenStore } from '../../../client/src';
 import { Composer, MessageList, describeError, useChat, type UseChatOptions } from '../../../client/src/react';
@@ -250,4 +251,28 @@ test('useChat: signing in mid-chat keeps the conversation, signed in; signing ou
   fireEvent.click(screen.getByRole('button', { name: 'Sign out' }));
   await screen.findByText('ended by signed_out', undefined, { timeout: 10_000 });
   expect(screen.queryByRole('button', { name: 'Sign out' })).toBeNull();
+});
+
+test('useChat: under StrictMode (mount, unmount, mount) one POST /guest-session per load, and nothing ended', async () => {
+  const tokens = memoryTokenStore();
+  const before = calls.length;
+  render(
+    <StrictMode>
+      <ChatPage client={clientFor(tokens)} />
+    </StrictMode>,
+  );
+  await screen.findByText('open', { selector: '[role=status]' }, { timeout: 10_000 });
+  await say('hello once');
+  // A reload in development: StrictMode mounts twice again, and resumes the one session.
+  cleanup();
+  render(
+    <StrictMode>
+      <ChatPage client={clientFor(tokens)} />
+    </StrictMode>,
+  );
+  await screen.findByText('open', { selector: '[role=status]' }, { timeout: 10_000 });
+  await bubble('hello once');
+  const made = calls.slice(before);
+  expect(made.filter((c) => c === 'POST /guest-session')).toHaveLength(2);
+  expect(made.filter((c) => c === 'DELETE /guest-session')).toHaveLength(0);
 });
