@@ -10,3 +10,4 @@ export type { SendOptions } from './messages.js';
 export { LiveStream, type StreamHandlers, type StreamOptions, type StreamState, type TicketSource } from './stream.js';
 export { memoryTokenStore, sessionStorageTokenStore, type TokenStore } from './tokenStore.js';
 export type * from './types.js';
+export { followNewest, type ScrollFollow, type ScrollFollowOptions } from './scrollFollow.js';

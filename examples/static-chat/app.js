@@ -1,6 +1,6 @@
 // The demo chat page: plain DOM, the browser client, no build step.
 // Message text is always set with textContent, never parsed as HTML.
-import { BffClient, BffError, sessionStorageTokenStore } from './bffClient.js';
+import { BffClient, BffError, followNewest, sessionStorageTokenStore } from './bffClient.js';
 import { attachmentsOf, cardsOf, datePickersOf } from './rich.js';
 import { PendingUploads } from './uploads.js';
 import { beginSignIn, completeSignIn, signInConfig } from './signIn.js';
@@ -18,6 +18,7 @@ const ui = {
   noticeText: byId('notice-text'),
   noticeAction: /** @type {HTMLButtonElement} */ (byId('notice-action')),
   conversation: byId('conversation'),
+  newMessages: /** @type {HTMLButtonElement} */ (byId('new-messages')),
   messages: byId('messages'),
   typing: byId('typing'),
   form: /** @type {HTMLFormElement} */ (byId('composer')),
@@ -33,6 +34,16 @@ const ui = {
   dropHint: byId('drop-hint'),
   chat: /** @type {HTMLElement} */ (document.querySelector('main.chat')),
 };
+
+// The conversation follows its newest message (late images too) while the reader is at the end, and keeps their
+// place when they scrolled up, offering a jump back down.
+const follow = followNewest(ui.conversation, {
+  unseen(count) {
+    ui.newMessages.hidden = count === 0;
+    ui.newMessages.textContent = count === 1 ? '1 new message' : `${count} new messages`;
+  },
+});
+ui.newMessages.addEventListener('click', () => follow.toNewest());
 
 /**
  * Where the service is: `?bff=` in the page URL (on a loopback page only), window.BFF_URL, the bff-url meta tag, or
@@ -221,7 +232,6 @@ function render(message) {
     setTyping(false);
   }
   refreshQuickReplies();
-  ui.conversation.scrollTop = ui.conversation.scrollHeight;
 }
 
 /** Only the newest message's quick replies, card buttons and date slots can be answered, and only while it is the newest. */

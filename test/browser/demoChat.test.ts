@@ -814,3 +814,64 @@ test('WCAG 2.1 AA (axe-core): no violation in any state of the page, from the gr
   expect(pageErrors).toEqual([]);
   await page.context().close();
 });
+
+/** How far the conversation is from its end, in pixels (0: showing the newest message). */
+const belowTheFold = (page: Page) =>
+  page.evaluate(() => {
+    const log = document.getElementById('conversation')!;
+    return log.scrollHeight - log.scrollTop - log.clientHeight;
+  });
+
+test('scrolling: the conversation follows new messages and a late image at the end, keeps the place when scrolled up with a jump back, and a reload opens at the newest', async () => {
+  const { page, pageErrors } = await openPage(embedded.demo.url);
+  await waitForStatus(page, 'Connected');
+  await waitForBubble(page, 'bot', 'scripted bot');
+  const gt = newestGuestToken();
+  for (let i = 1; i <= 20; i++) embedded.simulator.agent.say(gt, `news ${i}`);
+  await waitForBubble(page, 'bot', 'news 20');
+  expect(await page.evaluate(() => document.getElementById('conversation')!.scrollHeight)).toBeGreaterThan(1000);
+  await waitFor(async () => (await belowTheFold(page)) <= 1);
+
+  // Scrolled up to read: what arrives leaves the place alone, and a button says so.
+  // As a reader scrolls: the page has seen the scroll (its event) before anything else arrives.
+  await page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        const log = document.getElementById('conversation')!;
+        log.addEventListener('scroll', resolve, { once: true });
+        log.scrollTop = 40;
+      }),
+  );
+  embedded.simulator.agent.say(gt, 'while you were reading');
+  await waitForBubble(page, 'bot', 'while you were reading');
+  const jump = page.getByRole('button', { name: '1 new message' });
+  await jump.waitFor();
+  expect(await page.evaluate(() => document.getElementById('conversation')!.scrollTop)).toBe(40);
+  expect(await axeViolations(page)).toEqual([]);
+  await jump.click();
+  await waitFor(async () => (await belowTheFold(page)) <= 1);
+  await jump.waitFor({ state: 'hidden' });
+
+  // An image that loads a second after its message still ends up in view.
+  await page.route('**/*', async (route) => {
+    if (route.request().resourceType() === 'image') await new Promise((resolve) => setTimeout(resolve, 1000));
+    await route.fallback();
+  });
+  embedded.simulator.setOptions({ agent: { typingDelayMs: 10, replyDelayMs: 10 } });
+  try {
+    await page.getByLabel('Your message').fill('send image');
+    await page.getByLabel('Your message').press('Enter');
+    const image = page.locator('#messages li.from-bot img').last();
+    await image.waitFor();
+    await waitFor(() => image.evaluate((img: HTMLImageElement) => img.complete && img.naturalHeight > 0), 10_000);
+    await waitFor(async () => (await belowTheFold(page)) <= 1);
+  } finally {
+    embedded.simulator.setOptions({ agent: { typingDelayMs: 150, replyDelayMs: 700 } });
+  }
+
+  await page.reload();
+  await waitForBubble(page, 'bot', 'while you were reading');
+  await waitFor(async () => (await belowTheFold(page)) <= 1);
+  expect(pageErrors).toEqual([]);
+  await page.context().close();
+});

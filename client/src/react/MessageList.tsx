@@ -1,7 +1,7 @@
 'use client';
 
-import { Fragment, type ReactNode } from 'react';
-import type { ChatMessage, SendInput } from '../index.js';
+import { Fragment, useEffect, useRef, useState, type ReactNode } from 'react';
+import { followNewest, type ChatMessage, type ScrollFollow, type SendInput } from '../index.js';
 import { authorOf, textOf } from './conversation.js';
 import { Attachments, Cards, DatePickers, QuickReplies } from './RichContent.js';
 
@@ -14,9 +14,17 @@ export interface MessageListProps {
   renderMessage?(message: ChatMessage, answerable: boolean): ReactNode | undefined;
   className?: string;
   label?: string;
+  /** The jump to the newest message, shown while the reader is scrolled up and something arrived below. */
+  newMessagesLabel?(count: number): string;
 }
 
-/** The conversation: an ordered list in a polite live region (`role="log"`); only the newest message's answers are offered. */
+const newMessagesInEnglish = (count: number) => (count === 1 ? '1 new message' : `${count} new messages`);
+
+/**
+ * The conversation: an ordered list in a polite live region (`role="log"`); only the newest message's answers are offered.
+ * The region scrolls (give it a height and `overflow-y: auto`): it follows the newest message while the reader is at the
+ * end, images that load late included, and keeps their place when they scrolled up, with a button to jump back down.
+ */
 export function MessageList({
   messages,
   onAnswer,
@@ -24,21 +32,45 @@ export function MessageList({
   renderMessage,
   className = 'messages',
   label = 'Conversation',
+  newMessagesLabel = newMessagesInEnglish,
 }: MessageListProps) {
   const shown = messages.filter((m) => m.type !== 'event');
   const newest = shown[shown.length - 1]?.id;
+  const scroller = useRef<HTMLDivElement>(null);
+  const follow = useRef<ScrollFollow | undefined>(undefined);
+  const [unseen, setUnseen] = useState(0);
+  useEffect(() => {
+    const following = followNewest(scroller.current!, { unseen: setUnseen });
+    follow.current = following;
+    return () => following.stop();
+  }, []);
   return (
-    // The live region wraps the list: a role on the <ol> itself would take away its list semantics.
-    <div className={className} role="log" aria-live="polite" aria-relevant="additions" aria-label={label} tabIndex={0}>
-      <ol>
-        {shown.map((message) => {
-          const answerable = !answersDisabled && message.id === newest;
-          const custom = renderMessage?.(message, answerable);
-          if (custom !== undefined) return <Fragment key={message.id}>{custom}</Fragment>;
-          return <Message key={message.id} message={message} onAnswer={onAnswer} disabled={!answerable} />;
-        })}
-      </ol>
-    </div>
+    <>
+      {/* The live region wraps the list: a role on the <ol> itself would take away its list semantics. */}
+      <div
+        ref={scroller}
+        className={className}
+        role="log"
+        aria-live="polite"
+        aria-relevant="additions"
+        aria-label={label}
+        tabIndex={0}
+      >
+        <ol>
+          {shown.map((message) => {
+            const answerable = !answersDisabled && message.id === newest;
+            const custom = renderMessage?.(message, answerable);
+            if (custom !== undefined) return <Fragment key={message.id}>{custom}</Fragment>;
+            return <Message key={message.id} message={message} onAnswer={onAnswer} disabled={!answerable} />;
+          })}
+        </ol>
+      </div>
+      {unseen > 0 && (
+        <button type="button" className="new-messages" onClick={() => follow.current?.toNewest()}>
+          {newMessagesLabel(unseen)}
+        </button>
+      )}
+    </>
   );
 }
 

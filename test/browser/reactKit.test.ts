@@ -1,0 +1,178 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { build } from 'esbuild';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { debianProgram } from '../support/programs';
+import { PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
+import { waitFor } from '../support/wait';
+
+/**
+ * The React kit (`@genesys-bff/client/react`, from source) in a real browser, with a real layout: a
+ * developer's page (reactKit/page.tsx) bundled by esbuild as a development build, so StrictMode mounts
+ * twice as in Vite and `next dev`, served from its own loopback origin (allowed by CORS), against the
+ * service and the Genesys simulator. Scrolling needs layout, which jsdom has none of.
+ *
+ * @needs chromium
+ */
+
+jest.setTimeout(90_000);
+
+let stack: Stack;
+let browser: Browser;
+let bundle: string;
+let pageServer: http.Server;
+let pageOrigin: string;
+
+const PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Chat</title><link rel="icon" href="data:,">
+<style>
+  body { margin: 0; }
+  .chat { height: 420px; width: 360px; display: flex; flex-direction: column; }
+  .messages { flex: 1; overflow-y: auto; }
+</style>
+<script>window.BFF_URL = __SERVICE__;</script></head>
+<body><div id="root"></div><script src="/kit.js"></script></body></html>`;
+
+beforeAll(async () => {
+  pageServer = http.createServer((req, res) => {
+    if (req.url === '/kit.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
+    else
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end(PAGE.replace('__SERVICE__', JSON.stringify(stack.service.url)));
+  });
+  await new Promise<void>((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
+  pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
+  stack = await startStack({
+    env: { CORS_ALLOWED_ORIGINS: `${PAGE_ORIGIN},${pageOrigin}` },
+    sim: { record: true, agent: { typingDelayMs: 5, replyDelayMs: 20 } },
+  });
+  const built = await build({
+    entryPoints: [path.join(__dirname, 'reactKit/page.tsx')],
+    bundle: true,
+    write: false,
+    format: 'iife',
+    jsx: 'automatic',
+    define: { 'process.env.NODE_ENV': '"development"' },
+    logLevel: 'silent',
+  });
+  bundle = built.outputFiles[0]!.text;
+  browser = await chromium.launch({
+    executablePath: debianProgram('chromium'),
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.close();
+  await new Promise((resolve) => pageServer?.close(resolve));
+});
+
+interface KitPage {
+  page: Page;
+  /** Every `POST /guest-session` the page sent. */
+  starts: string[];
+}
+
+async function openKit(): Promise<KitPage> {
+  const context = await browser.newContext({ viewport: { width: 400, height: 600 }, locale: 'en-US' });
+  const page = await context.newPage();
+  const starts: string[] = [];
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && new URL(r.url()).pathname === '/guest-session') starts.push(r.url());
+  });
+  const said: string[] = [];
+  page.on('console', (m) => said.push(`${m.type()}: ${m.text()}`));
+  page.on('pageerror', (e) => said.push(`error: ${e.message}`));
+  await page.goto(`${pageOrigin}/`);
+  await page
+    .locator('[role=status]', { hasText: 'open' })
+    .waitFor({ timeout: 15_000 })
+    .catch((e: Error) => {
+      throw new Error(`${e.message}\n${said.join('\n')}`);
+    });
+  return { page, starts };
+}
+
+/** How far the conversation is from its end, in pixels (0: showing the newest message). */
+const belowTheFold = (page: Page) =>
+  page.evaluate(() => {
+    const log = document.querySelector('[role=log]')!;
+    return log.scrollHeight - log.scrollTop - log.clientHeight;
+  });
+
+async function say(page: Page, text: string): Promise<void> {
+  await page.getByLabel('Your message').fill(text);
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.locator('.from-bot .bubble', { hasText: `You said: ${text}` }).waitFor();
+}
+
+function newestGuestToken(): string {
+  const frame = [...stack.sim.received].reverse().find((f) => f.frame.action === 'configureSession');
+  return frame!.frame.token as string;
+}
+
+test('under StrictMode a load opens one session, and a reload resumes it at the newest message', async () => {
+  const { page, starts } = await openKit();
+  expect(starts).toHaveLength(1);
+  for (let i = 1; i <= 6; i++) await say(page, `message ${i}`);
+  expect(await page.evaluate(() => document.querySelector('[role=log]')!.scrollHeight)).toBeGreaterThan(500);
+  await waitFor(async () => (await belowTheFold(page)) <= 1);
+
+  await page.reload();
+  await page.locator('[role=status]', { hasText: 'open' }).waitFor();
+  await page.locator('.bubble', { hasText: 'You said: message 6' }).waitFor();
+  expect(starts).toHaveLength(2);
+  await waitFor(async () => (await belowTheFold(page)) <= 1);
+  await page.context().close();
+});
+
+test('the list follows new messages at the end, keeps the place when scrolled up, and offers a jump', async () => {
+  const { page } = await openKit();
+  const gt = newestGuestToken();
+  for (let i = 1; i <= 8; i++) await say(page, `line ${i}`);
+  await waitFor(async () => (await belowTheFold(page)) <= 1);
+
+  // Scrolled up to read: a new message leaves the place alone and says something arrived below.
+  // As a reader scrolls: the page has seen the scroll (its event) before anything else arrives.
+  await page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        const log = document.querySelector('[role=log]')!;
+        log.addEventListener('scroll', resolve, { once: true });
+        log.scrollTop = 40;
+      }),
+  );
+  stack.sim.agent.say(gt, 'while you were reading');
+  await page.locator('.bubble', { hasText: 'while you were reading' }).waitFor();
+  const jump = page.getByRole('button', { name: '1 new message' });
+  await jump.waitFor();
+  expect(await page.evaluate(() => document.querySelector('[role=log]')!.scrollTop)).toBe(40);
+  stack.sim.agent.say(gt, 'and another');
+  await page.getByRole('button', { name: '2 new messages' }).waitFor();
+
+  await page.getByRole('button', { name: '2 new messages' }).click();
+  await waitFor(async () => (await belowTheFold(page)) <= 1);
+  await page.getByRole('button', { name: /new message/ }).waitFor({ state: 'detached' });
+  await page.context().close();
+});
+
+test('an image that loads late keeps the list at its newest message', async () => {
+  const { page } = await openKit();
+  for (let i = 1; i <= 6; i++) await say(page, `before ${i}`);
+  // Images arrive a second after the message that shows them, as on a slow connection.
+  await page.route('**/*', async (route) => {
+    if (route.request().resourceType() === 'image') await new Promise((resolve) => setTimeout(resolve, 1000));
+    await route.fallback();
+  });
+  await page.getByLabel('Your message').fill('send image');
+  await page.getByRole('button', { name: 'Send' }).click();
+  const image = page.locator('[role=log] img').last();
+  await image.waitFor();
+  await waitFor(() => image.evaluate((img: HTMLImageElement) => img.complete && img.naturalHeight > 0), 10_000);
+  expect(await image.evaluate((img) => img.getBoundingClientRect().height)).toBeGreaterThan(20);
+  await waitFor(async () => (await belowTheFold(page)) <= 1);
+  await page.context().close();
+});

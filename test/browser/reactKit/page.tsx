@@ -1,0 +1,33 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { Composer, MessageList, describeError, useChat } from '../../../client/src/react';
+
+/** A developer's page on the React kit, as a Vite or Next.js app runs it in development: under StrictMode. */
+function Chat({ baseUrl }: { baseUrl: string }) {
+  const chat = useChat({ baseUrl });
+  const writable = chat.status === 'open' || chat.status === 'reconnecting';
+  return (
+    <main className="chat" aria-label="Chat">
+      <p role="status">{chat.status}</p>
+      {chat.error && <p role="alert">{describeError(chat.error)}</p>}
+      <MessageList messages={chat.messages} onAnswer={(input) => void chat.send(input)} answersDisabled={!writable} />
+      <Composer
+        onSubmit={chat.submit}
+        onTyping={chat.notifyTyping}
+        disabled={!writable}
+        attachments={chat.capabilities?.attachments}
+        uploads={chat.uploads.uploads}
+        busy={chat.uploads.busy}
+        onFiles={(files) => files.forEach((file) => void chat.uploads.upload(file))}
+        onCancelUpload={chat.uploads.cancel}
+      />
+    </main>
+  );
+}
+
+const baseUrl = (window as unknown as { BFF_URL: string }).BFF_URL;
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <Chat baseUrl={baseUrl} />
+  </StrictMode>,
+);
