@@ -1,7 +1,9 @@
 'use client';
 
 import { useId, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import type { Wording } from '../wording/index.js';
 import type { PendingUpload } from './useUploads.js';
+import { useWording } from './wording.js';
 
 export interface ComposerProps {
   /** Sends the text (with any files ready); resolves false when it failed, and the text is given back. */
@@ -17,6 +19,8 @@ export interface ComposerProps {
   busy?: boolean;
   label?: string;
   className?: string;
+  /** The words to use (default: `ChatWording`'s, else the page's language or English). */
+  wording?: Wording;
 }
 
 /** The guest's text box: Enter sends, Shift+Enter starts a new line; files with their progress and a way to cancel each. */
@@ -29,9 +33,11 @@ export function Composer({
   onFiles,
   onCancelUpload,
   busy,
-  label = 'Your message',
+  label,
   className = 'composer',
+  wording,
 }: ComposerProps) {
+  const { t } = useWording(wording);
   const [text, setText] = useState('');
   const form = useRef<HTMLFormElement>(null);
   const file = useRef<HTMLInputElement>(null);
@@ -54,22 +60,22 @@ export function Composer({
 
   return (
     <form ref={form} className={className} onSubmit={submit}>
-      <label htmlFor={`${id}-text`}>{label}</label>
+      <label htmlFor={`${id}-text`}>{label ?? t('yourMessage')}</label>
       {uploads.length > 0 && (
-        <ul className="pending-files" aria-label="Files to send">
+        <ul className="pending-files" aria-label={t('filesToSend')}>
           {uploads.map((u) => (
             <li className="pending-file" key={u.key} data-state={u.state}>
               <span>{u.fileName}</span>
               {u.state === 'uploading' && (
-                <progress max={1} value={u.progress} aria-label={`Uploading ${u.fileName}`} />
+                <progress max={1} value={u.progress} aria-label={t('uploading', { file: u.fileName })} />
               )}
-              {u.state === 'failed' && <span className="upload-error">{u.error?.message ?? 'Not uploaded'}</span>}
+              {u.state === 'failed' && <span className="upload-error">{u.error?.message ?? t('notUploaded')}</span>}
               <button
                 type="button"
                 onClick={() => onCancelUpload?.(u.key)}
-                aria-label={`${u.state === 'uploading' ? 'Cancel' : 'Remove'} ${u.fileName}`}
+                aria-label={t(u.state === 'uploading' ? 'cancelFile' : 'removeFile', { file: u.fileName })}
               >
-                {u.state === 'uploading' ? 'Cancel' : 'Remove'}
+                {t(u.state === 'uploading' ? 'cancel' : 'remove')}
               </button>
             </li>
           ))}
@@ -79,13 +85,13 @@ export function Composer({
         {attachments?.enabled && (
           <>
             <button type="button" className="attach" onClick={() => file.current?.click()} disabled={disabled}>
-              Attach a file
+              {t('attachFile')}
             </button>
             <input
               ref={file}
               type="file"
               hidden
-              aria-label="File to attach"
+              aria-label={t('fileToAttach')}
               accept={attachments.mediaTypes?.join(',')}
               onChange={(event) => {
                 onFiles?.(Array.from(event.target.files ?? []));
@@ -108,7 +114,7 @@ export function Composer({
           onKeyDown={keyDown}
         />
         <button type="submit" disabled={disabled || busy}>
-          Send
+          {t('send')}
         </button>
       </div>
     </form>

@@ -2,8 +2,10 @@
 
 import { Fragment, useEffect, useRef, useState, type ReactNode } from 'react';
 import { followNewest, type ChatMessage, type ScrollFollow, type SendInput } from '../index.js';
+import type { Wording } from '../wording/index.js';
 import { authorOf, textOf } from './conversation.js';
 import { Attachments, Cards, DatePickers, QuickReplies } from './RichContent.js';
+import { useWording } from './wording.js';
 
 export interface MessageListProps {
   messages: ChatMessage[];
@@ -16,9 +18,9 @@ export interface MessageListProps {
   label?: string;
   /** The jump to the newest message, shown while the reader is scrolled up and something arrived below. */
   newMessagesLabel?(count: number): string;
+  /** The words to use (default: `ChatWording`'s, else the page's language or English). */
+  wording?: Wording;
 }
-
-const newMessagesInEnglish = (count: number) => (count === 1 ? '1 new message' : `${count} new messages`);
 
 /**
  * The conversation: an ordered list in a polite live region (`role="log"`); only the newest message's answers are offered.
@@ -31,9 +33,11 @@ export function MessageList({
   answersDisabled,
   renderMessage,
   className = 'messages',
-  label = 'Conversation',
-  newMessagesLabel = newMessagesInEnglish,
+  label,
+  newMessagesLabel,
+  wording,
 }: MessageListProps) {
+  const words = useWording(wording);
   const shown = messages.filter((m) => m.type !== 'event');
   const newest = shown[shown.length - 1]?.id;
   const scroller = useRef<HTMLDivElement>(null);
@@ -53,7 +57,7 @@ export function MessageList({
         role="log"
         aria-live="polite"
         aria-relevant="additions"
-        aria-label={label}
+        aria-label={label ?? words.t('conversation')}
         tabIndex={0}
       >
         <ol>
@@ -61,13 +65,15 @@ export function MessageList({
             const answerable = !answersDisabled && message.id === newest;
             const custom = renderMessage?.(message, answerable);
             if (custom !== undefined) return <Fragment key={message.id}>{custom}</Fragment>;
-            return <Message key={message.id} message={message} onAnswer={onAnswer} disabled={!answerable} />;
+            return (
+              <Message key={message.id} message={message} onAnswer={onAnswer} disabled={!answerable} wording={words} />
+            );
           })}
         </ol>
       </div>
       {unseen > 0 && (
         <button type="button" className="new-messages" onClick={() => follow.current?.toNewest()}>
-          {newMessagesLabel(unseen)}
+          {newMessagesLabel?.(unseen) ?? words.t('newMessages', { count: unseen })}
         </button>
       )}
     </>
@@ -78,11 +84,13 @@ export interface MessageProps {
   message: ChatMessage;
   onAnswer(input: SendInput): void;
   disabled?: boolean;
+  wording?: Wording;
 }
 
 /** One message: who, the text (as text, never HTML), what it carries, and when. */
-export function Message({ message, onAnswer, disabled }: MessageProps) {
-  const author = authorOf(message);
+export function Message({ message, onAnswer, disabled, wording }: MessageProps) {
+  const words = useWording(wording);
+  const author = authorOf(message, words);
   const text = textOf(message);
   return (
     <li className={`message from-${author.role}`} data-id={message.id}>
@@ -91,13 +99,11 @@ export function Message({ message, onAnswer, disabled }: MessageProps) {
         <span className="visually-hidden">: </span>
       </span>
       {text !== '' && <p className="bubble">{text}</p>}
-      <Attachments message={message} />
-      <Cards message={message} onAnswer={onAnswer} disabled={disabled} />
-      <DatePickers message={message} onAnswer={onAnswer} disabled={disabled} />
-      <QuickReplies message={message} onAnswer={onAnswer} disabled={disabled} />
-      <time dateTime={message.time}>
-        {new Date(message.time).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}
-      </time>
+      <Attachments message={message} wording={words} />
+      <Cards message={message} onAnswer={onAnswer} disabled={disabled} wording={words} />
+      <DatePickers message={message} onAnswer={onAnswer} disabled={disabled} wording={words} />
+      <QuickReplies message={message} onAnswer={onAnswer} disabled={disabled} wording={words} />
+      <time dateTime={message.time}>{words.time(message.time)}</time>
     </li>
   );
 }

@@ -1,7 +1,9 @@
 'use client';
 
 import type { ChatMessage, SendInput } from '../index.js';
+import type { Wording } from '../wording/index.js';
 import { answers, safeUrl } from './conversation.js';
+import { useWording } from './wording.js';
 
 /**
  * What a message carries besides text, as plain accessible markup with stable
@@ -16,12 +18,15 @@ export interface AnswerProps {
   onAnswer(input: SendInput): void;
   /** Answers are offered only on the newest message. */
   disabled?: boolean;
+  /** The words to use (default: `ChatWording`'s, else the page's language or English). */
+  wording?: Wording;
 }
 
-export function QuickReplies({ message, onAnswer, disabled }: AnswerProps) {
+export function QuickReplies({ message, onAnswer, disabled, wording }: AnswerProps) {
+  const { t } = useWording(wording);
   if (!message.quickReplies?.length) return null;
   return (
-    <div className="quick-replies" role="group" aria-label="Quick replies">
+    <div className="quick-replies" role="group" aria-label={t('quickReplies')}>
       {message.quickReplies.map((reply) => (
         <button
           type="button"
@@ -37,14 +42,15 @@ export function QuickReplies({ message, onAnswer, disabled }: AnswerProps) {
   );
 }
 
-export function Cards({ message, onAnswer, disabled }: AnswerProps) {
+export function Cards({ message, onAnswer, disabled, wording }: AnswerProps) {
+  const { t } = useWording(wording);
   const cards = message.cards ?? [];
   if (cards.length === 0) return null;
   return (
     <div
       className={cards.length > 1 ? 'cards carousel' : 'cards'}
       role={cards.length > 1 ? 'group' : undefined}
-      aria-label={cards.length > 1 ? 'Carousel' : undefined}
+      aria-label={cards.length > 1 ? t('carousel') : undefined}
     >
       {cards.map((card, i) => (
         <div className="card" key={i}>
@@ -82,16 +88,18 @@ export function Cards({ message, onAnswer, disabled }: AnswerProps) {
 }
 
 /** A slot's label in the guest's own time zone. */
-export function slotLabel(dateTime: string): string {
+export function slotLabel(dateTime: string, wording?: Wording): string {
+  if (wording) return wording.dateTime(dateTime);
   const when = new Date(dateTime);
   return Number.isNaN(when.getTime()) ? dateTime : when.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
 }
 
-export function DatePickers({ message, onAnswer, disabled }: AnswerProps) {
+export function DatePickers({ message, onAnswer, disabled, wording }: AnswerProps) {
+  const words = useWording(wording);
   return (
     <>
       {(message.datePickers ?? []).map((picker, i) => (
-        <div className="date-picker" role="group" aria-label={picker.title ?? 'Pick a time'} key={i}>
+        <div className="date-picker" role="group" aria-label={picker.title ?? words.t('pickTime')} key={i}>
           {picker.title && <strong className="card-title">{picker.title}</strong>}
           {picker.subtitle && <p className="card-text">{picker.subtitle}</p>}
           {picker.availableTimes.map((slot) => (
@@ -101,10 +109,12 @@ export function DatePickers({ message, onAnswer, disabled }: AnswerProps) {
               key={slot.dateTime}
               disabled={disabled}
               onClick={() =>
-                onAnswer(answers.datePicker(picker.originatingMessageId, slot.dateTime, slotLabel(slot.dateTime)))
+                onAnswer(
+                  answers.datePicker(picker.originatingMessageId, slot.dateTime, slotLabel(slot.dateTime, words)),
+                )
               }
             >
-              {slotLabel(slot.dateTime)}
+              {slotLabel(slot.dateTime, words)}
             </button>
           ))}
         </div>
@@ -114,7 +124,8 @@ export function DatePickers({ message, onAnswer, disabled }: AnswerProps) {
 }
 
 /** Images as thumbnails, other files as links: the service's own URLs, which redirect to a fresh download each time. */
-export function Attachments({ message }: { message: ChatMessage }) {
+export function Attachments({ message, wording }: { message: ChatMessage; wording?: Wording }) {
+  const { t } = useWording(wording);
   return (
     <>
       {(message.attachments ?? []).map((a, i) => {
@@ -124,9 +135,9 @@ export function Attachments({ message }: { message: ChatMessage }) {
         return (
           <a className="attachment" key={a.id ?? i} href={url} target="_blank" rel="noopener noreferrer">
             {image ? (
-              <img className="thumb" src={url} alt={a.filename ?? 'Image'} loading="lazy" />
+              <img className="thumb" src={url} alt={a.filename ?? t('image')} loading="lazy" />
             ) : (
-              `Download ${a.filename ?? 'the file'}`
+              t('download', { file: a.filename ?? t('theFile') })
             )}
           </a>
         );

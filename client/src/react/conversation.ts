@@ -1,4 +1,7 @@
 import type { BffError, ChatMessage, SendInput } from '../index.js';
+import { wordingFor, type Wording } from '../wording/index.js';
+
+const english = wordingFor('en');
 
 /** The conversation as a page shows it: pure helpers the hook and the components share. */
 
@@ -11,10 +14,13 @@ export function mergeMessages(current: readonly ChatMessage[], incoming: readonl
 }
 
 /** Who wrote a message, for a label and a CSS hook: the guest, a bot or a human agent. */
-export function authorOf(message: ChatMessage): { role: 'guest' | 'bot' | 'agent'; name: string } {
-  if (message.direction === 'inbound') return { role: 'guest', name: 'You' };
-  if (message.originatingEntity === 'bot') return { role: 'bot', name: message.from?.name || 'Bot' };
-  return { role: 'agent', name: message.from?.name || 'Agent' };
+export function authorOf(
+  message: ChatMessage,
+  { t }: Wording = english,
+): { role: 'guest' | 'bot' | 'agent'; name: string } {
+  if (message.direction === 'inbound') return { role: 'guest', name: t('you') };
+  if (message.originatingEntity === 'bot') return { role: 'bot', name: message.from?.name || t('bot') };
+  return { role: 'agent', name: message.from?.name || t('agent') };
 }
 
 /** A message's text, or the text of the answer it carries. */
@@ -48,27 +54,34 @@ export function safeUrl(url: string | undefined): string | undefined {
   }
 }
 
-/** Words for an error the service (or the network) gave, for a page to show. */
-export function describeError(error: BffError, limits?: { maxTextBytes?: number }): string {
+/**
+ * Words for an error the service (or the network) gave, for a page to show, in `wording`'s language (default
+ * English), chosen by the problem's `code`: the service's own titles and details are English.
+ */
+export function describeError(error: BffError, limits?: { maxTextBytes?: number }, wording: Wording = english): string {
+  const { t } = wording;
   switch (error.code) {
     case 'cors_refused':
+      // For the page's developer: which origin to allow.
       return error.message;
     case 'network_error':
-      return 'The chat service cannot be reached: it may be down, or your connection is offline. Please try again in a moment.';
+      return t('networkError');
     case 'session_expired':
     case 'unauthorized':
-      return 'Your chat session has expired. Start a new chat to continue.';
+      return t('sessionExpired');
     case 'rate_limited':
-      return `You are sending messages too quickly. Please wait ${error.retryAfterSeconds ?? 'a few'} seconds and try again.`;
+      return error.retryAfterSeconds === undefined
+        ? t('rateLimitedBriefly')
+        : t('rateLimited', { count: error.retryAfterSeconds });
     case 'message_too_long':
-      return `That message is too long (at most ${limits?.maxTextBytes ?? 4096} bytes). Please shorten it.`;
+      return t('messageTooLong', { count: limits?.maxTextBytes ?? 4096 });
     case 'upstream_unavailable':
-      return 'The chat service cannot reach Genesys Cloud right now. Please try again shortly.';
+      return t('upstreamUnavailable');
     case 'reauthentication_required':
-      return 'Your sign-in has run out. Please sign in again.';
+      return t('reauthenticationRequired');
     case 'aborted':
-      return 'The upload was cancelled.';
+      return t('uploadCancelled');
     default:
-      return error.message || 'Something went wrong. Please try again.';
+      return (wording.locale === 'en' && error.message) || t('somethingWentWrong');
   }
 }

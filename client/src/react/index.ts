@@ -10,3 +10,14 @@ export { answers, authorOf, describeError, mergeMessages, safeUrl, textOf } from
 export { MessageList, Message, type MessageListProps, type MessageProps } from './MessageList.js';
 export { Attachments, Cards, DatePickers, QuickReplies, slotLabel, type AnswerProps } from './RichContent.js';
 export { Composer, type ComposerProps } from './Composer.js';
+export { ChatWording, useWording } from './wording.js';
+export {
+  catalogues,
+  chooseLanguage,
+  shippedLanguages,
+  wordingFor,
+  type Catalogue,
+  type Phrase,
+  type WordKey,
+  type Wording,
+} from '../wording/index.js';

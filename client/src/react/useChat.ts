@@ -14,8 +14,10 @@ import {
   type StartSessionOptions,
   type TokenStore,
 } from '../index.js';
+import type { Wording } from '../wording/index.js';
 import { authorOf, mergeMessages } from './conversation.js';
 import { useUploads, type Uploads } from './useUploads.js';
+import { useChosenWording } from './wording.js';
 
 export interface UseChatOptions {
   /** The service's base URL (or pass a `client` of your own). */
@@ -29,6 +31,11 @@ export interface UseChatOptions {
   historyPageSize?: number;
   /** Start (or resume) the session on mount. Default true. */
   autoStart?: boolean;
+  /**
+   * The language of the kit's words (`de`, `fr-CA`…). Default: the page's `<html lang>` when the kit has it,
+   * else the deployment's `defaultLanguage`, else English.
+   */
+  locale?: string;
 }
 
 export type ChatStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'ended' | 'failed';
@@ -39,6 +46,8 @@ export type ChatEnded = 'agent' | 'guest' | 'expired' | 'signed_out' | 'signed_i
 export interface Chat {
   client: BffClient;
   status: ChatStatus;
+  /** The words in the chosen language, for the components (`ChatWording`), `describeError` and the root's `dir`. */
+  wording: Wording;
   /** The conversation, one entry per message id, in time order (events included: `type: 'event'`). */
   messages: ChatMessage[];
   session?: StartedSession;
@@ -221,7 +230,6 @@ export function useChat(options: UseChatOptions): Chat {
   const startOptions = useRef(options.start ?? {});
   useEffect(() => {
     if (options.autoStart === false) return;
-    // A remount while the first start is still in flight (StrictMode in development) joins that start.
     void begin(startOptions.current, true);
     return () => {
       generation.current++;
@@ -304,8 +312,11 @@ export function useChat(options: UseChatOptions): Chat {
     }
   }, [client, fail, finish]);
 
+  const wording = useChosenWording(options.locale, capabilities?.defaultLanguage);
+
   return {
     client,
+    wording,
     status,
     messages,
     session,

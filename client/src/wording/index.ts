@@ -1,0 +1,90 @@
+import { ar } from './ar.js';
+import { de } from './de.js';
+import { en, type Catalogue, type Phrase, type WordKey } from './en.js';
+import { es } from './es.js';
+import { fr } from './fr.js';
+
+/**
+ * The kit's words in several languages: a catalogue per language, plurals
+ * and dates through `Intl`. The service's own problem titles stay English
+ * (they are an API); the kit words a failure by its problem `code`.
+ */
+
+export type { Catalogue, Phrase, WordKey };
+
+export const catalogues: Readonly<Record<string, Catalogue>> = { en, de, fr, es, ar };
+
+/** The languages the kit ships, by their primary subtag. */
+export const shippedLanguages = Object.keys(catalogues);
+
+const RIGHT_TO_LEFT = new Set(['ar', 'he', 'fa', 'ur']);
+
+export interface Wording {
+  /** The language the words are in (`en`, `de`…). */
+  locale: string;
+  /** `rtl` for Arabic: set it as `dir` on the chat's root. */
+  dir: 'ltr' | 'rtl';
+  /** The phrase for `key`, `{name}` slots filled; with a `count`, the plural form `Intl.PluralRules` picks. */
+  t(key: WordKey, values?: Record<string, string | number>): string;
+  /** A message's time of day (hours and minutes). */
+  time(iso: string): string;
+  /** A date and time to pick (a date picker's slot). */
+  dateTime(iso: string): string;
+}
+
+/** The catalogue's language for a tag (`de-AT` → `de`), or undefined when the kit does not have it. */
+export function shippedLanguage(tag: string | null | undefined): string | undefined {
+  const primary = tag?.trim().toLowerCase().split(/[-_]/)[0];
+  return primary && primary in catalogues ? primary : undefined;
+}
+
+/**
+ * The language to speak: the one asked for, else the page's `<html lang>`, else the
+ * deployment's `defaultLanguage` (GET /capabilities), each only when the kit has it; else English.
+ */
+export function chooseLanguage(choices: {
+  locale?: string;
+  pageLanguage?: string | null;
+  defaultLanguage?: string | null;
+}): string {
+  const page = choices.pageLanguage ?? (typeof document === 'undefined' ? undefined : document.documentElement.lang);
+  return shippedLanguage(choices.locale) ?? shippedLanguage(page) ?? shippedLanguage(choices.defaultLanguage) ?? 'en';
+}
+
+const cache = new Map<string, Wording>();
+
+/** The words of a shipped language (English for one the kit does not have). */
+export function wordingFor(locale: string | undefined): Wording {
+  const language = shippedLanguage(locale) ?? 'en';
+  const known = cache.get(language);
+  if (known) return known;
+  const catalogue = catalogues[language]!;
+  const plural = new Intl.PluralRules(language);
+  const clock = new Intl.DateTimeFormat(language, { hour: '2-digit', minute: '2-digit' });
+  const calendar = new Intl.DateTimeFormat(language, { dateStyle: 'medium', timeStyle: 'short' });
+  const number = new Intl.NumberFormat(language, { useGrouping: false });
+  const pick = (phrase: Phrase, count: number | undefined): string =>
+    typeof phrase === 'string'
+      ? phrase
+      : ((count === undefined ? undefined : phrase[plural.select(count)]) ?? phrase.other);
+  const format = (format: Intl.DateTimeFormat, iso: string) => {
+    const when = new Date(iso);
+    return Number.isNaN(when.getTime()) ? iso : format.format(when);
+  };
+  const wording: Wording = {
+    locale: language,
+    dir: RIGHT_TO_LEFT.has(language) ? 'rtl' : 'ltr',
+    t(key, values = {}) {
+      const count = typeof values.count === 'number' ? values.count : undefined;
+      return pick(catalogue[key] ?? en[key], count).replace(/\{(\w+)\}/g, (slot, name: string) => {
+        const value = values[name];
+        if (value === undefined) return slot;
+        return typeof value === 'number' ? number.format(value) : value;
+      });
+    },
+    time: (iso) => format(clock, iso),
+    dateTime: (iso) => format(calendar, iso),
+  };
+  cache.set(language, wording);
+  return wording;
+}

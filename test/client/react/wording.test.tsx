@@ -1,0 +1,225 @@
+/**
+ * @jest-environment ./test/support/jsdomWithFetch.js
+ * @jest-environment-options {"url": "http://localhost:3000/", "customExportConditions": ["node", "node-addons"]}
+ */
+import { cleanup, fireEvent, render, renderHook, screen } from '@testing-library/react';
+import { BffClient, BffError, memoryTokenStore, type ChatMessage } from '../../../client/src';
+import {
+  ChatWording,
+  Composer,
+  MessageList,
+  catalogues,
+  chooseLanguage,
+  describeError,
+  useChat,
+  wordingFor,
+  type WordKey,
+} from '../../../client/src/react';
+
+/** The kit's words: every language has every phrase, the components speak the chosen one, and Arabic reads right to left. */
+
+const english = catalogues.en!;
+const keys = Object.keys(english) as WordKey[];
+const slots = (phrase: unknown) => new Set(JSON.stringify(phrase).match(/\{\w+\}/g) ?? []);
+/** Phrases the components show (the rest are describeError's). */
+const componentKeys = keys.filter(
+  (k) => !/Error|session|rateLimited|TooLong|Unavailable|Required|Cancelled|Wrong/.test(k),
+);
+
+afterEach(() => {
+  cleanup();
+  document.documentElement.lang = '';
+});
+
+describe('the catalogues', () => {
+  test.each(Object.keys(catalogues))(
+    '%s has every English phrase, with its slots and an `other` plural',
+    (language) => {
+      const catalogue = catalogues[language]!;
+      expect(Object.keys(catalogue).sort()).toEqual([...keys].sort());
+      for (const key of keys) {
+        const phrase = catalogue[key];
+        if (typeof phrase !== 'string') expect(phrase.other).toEqual(expect.any(String));
+        // A translation may spell a count in words (Arabic's one and two), never name a slot English lacks.
+        for (const slot of slots(phrase)) expect(slots(english[key])).toContain(slot);
+      }
+    },
+  );
+
+  test('German, French, Spanish and Arabic translate each phrase but the ones that read the same', () => {
+    const same: Record<string, WordKey[]> = { de: ['bot'], fr: ['conversation', 'bot', 'image'], es: ['bot'], ar: [] };
+    for (const [language, alike] of Object.entries(same)) {
+      const untranslated = keys.filter((k) => JSON.stringify(catalogues[language]![k]) === JSON.stringify(english[k]));
+      expect([language, untranslated]).toEqual([language, alike]);
+    }
+  });
+
+  test('plurals and dates go through Intl', () => {
+    expect(wordingFor('de').t('newMessages', { count: 1 })).toBe('1 neue Nachricht');
+    expect(wordingFor('de').t('newMessages', { count: 3 })).toBe('3 neue Nachrichten');
+    expect(wordingFor('ar').t('newMessages', { count: 2 })).toBe('رسالتان جديدتان');
+    expect(wordingFor('ar').t('newMessages', { count: 5 })).toBe('5 رسائل جديدة');
+    expect(wordingFor('en').t('newMessages', { count: 2 })).toBe('2 new messages');
+    const at = '2026-03-04T15:07:00Z';
+    expect(wordingFor('de').time(at)).toBe(
+      new Intl.DateTimeFormat('de', { hour: '2-digit', minute: '2-digit' }).format(new Date(at)),
+    );
+    expect(wordingFor('fr').dateTime(at)).toBe(
+      new Intl.DateTimeFormat('fr', { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(at)),
+    );
+  });
+});
+
+describe('choosing the language', () => {
+  test('the prop, else the page’s <html lang> the kit has, else the deployment’s defaultLanguage, else English', () => {
+    expect(chooseLanguage({ locale: 'fr-CA', pageLanguage: 'de', defaultLanguage: 'es' })).toBe('fr');
+    expect(chooseLanguage({ locale: 'xx', pageLanguage: 'de-AT', defaultLanguage: 'es' })).toBe('de');
+    expect(chooseLanguage({ pageLanguage: 'ja', defaultLanguage: 'es-mx' })).toBe('es');
+    expect(chooseLanguage({ pageLanguage: 'ja', defaultLanguage: 'ja' })).toBe('en');
+    expect(chooseLanguage({})).toBe('en');
+  });
+
+  test('useChat takes its locale from the prop, or the page, and says Arabic is right to left', () => {
+    const client = new BffClient({ baseUrl: 'http://chat.example', tokenStore: memoryTokenStore() });
+    const arabic = renderHook(() => useChat({ client, autoStart: false, locale: 'ar' }));
+    expect([arabic.result.current.wording.locale, arabic.result.current.wording.dir]).toEqual(['ar', 'rtl']);
+    document.documentElement.lang = 'es';
+    const page = renderHook(() => useChat({ client, autoStart: false }));
+    expect([page.result.current.wording.locale, page.result.current.wording.dir]).toEqual(['es', 'ltr']);
+  });
+});
+
+const at = '2026-03-04T15:07:00Z';
+const conversation: ChatMessage[] = [
+  { id: 'm1', direction: 'inbound', type: 'text', text: 'hello', time: at },
+  {
+    id: 'm2',
+    direction: 'outbound',
+    type: 'structured',
+    time: '2026-03-04T15:08:00Z',
+    originatingEntity: 'human',
+    attachments: [
+      { id: 'a1', url: 'https://chat.example/a1', mediaType: 'Image' },
+      { id: 'a2', url: 'https://chat.example/a2', mediaType: 'File' },
+    ],
+    cards: [
+      { title: 'One', actions: [{ type: 'Postback', text: 'Pick', payload: 'p' }] },
+      { title: 'Two', actions: [{ type: 'Postback', text: 'Pick', payload: 'q' }] },
+    ],
+  },
+  {
+    id: 'm3',
+    direction: 'outbound',
+    type: 'structured',
+    time: '2026-03-04T15:09:00Z',
+    originatingEntity: 'bot',
+    datePickers: [{ originatingMessageId: 'm3', availableTimes: [{ dateTime: '2026-03-05T09:00:00Z' }] }],
+    quickReplies: [{ text: 'Yes', payload: 'yes' }],
+  },
+] as ChatMessage[];
+
+/** Every phrase a reader or a screen reader meets, whole: text, labels and alternative text. */
+function everyPhrase(): Set<string> {
+  const phrases = new Set<string>();
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) phrases.add(node.textContent!.trim());
+  for (const element of document.querySelectorAll('[aria-label], [alt]'))
+    for (const name of ['aria-label', 'alt']) if (element.hasAttribute(name)) phrases.add(element.getAttribute(name)!);
+  return phrases;
+}
+
+function renderKit(language: string): void {
+  const wording = wordingFor(language);
+  render(
+    <div dir={wording.dir} lang={wording.locale}>
+      <ChatWording wording={wording}>
+        <MessageList messages={conversation} onAnswer={() => undefined} />
+        <Composer
+          onSubmit={async () => true}
+          attachments={{ enabled: true }}
+          uploads={[
+            { key: 'u1', fileName: 'a.png', progress: 0.5, state: 'uploading' },
+            { key: 'u2', fileName: 'b.png', progress: 1, state: 'failed' },
+            { key: 'u3', fileName: 'c.png', progress: 1, state: 'done' },
+          ]}
+        />
+      </ChatWording>
+    </div>,
+  );
+}
+
+describe('the components speak the chosen language', () => {
+  test.each(['de', 'ar'])('%s: no English phrase left, each translated one shown', (language) => {
+    renderKit(language);
+    const { t } = wordingFor(language);
+    const phrases = everyPhrase();
+    const shown: string[] = [
+      t('conversation'),
+      t('you'),
+      t('agent'),
+      t('bot'),
+      t('yourMessage'),
+      t('send'),
+      t('attachFile'),
+      t('fileToAttach'),
+      t('filesToSend'),
+      t('uploading', { file: 'a.png' }),
+      t('notUploaded'),
+      t('cancel'),
+      t('cancelFile', { file: 'a.png' }),
+      t('remove'),
+      t('removeFile', { file: 'c.png' }),
+      t('quickReplies'),
+      t('carousel'),
+      t('pickTime'),
+      t('image'),
+      t('download', { file: t('theFile') }),
+      wordingFor(language).time(at),
+      wordingFor(language).dateTime('2026-03-05T09:00:00Z'),
+    ];
+    for (const phrase of shown) expect([phrase, phrases.has(phrase)]).toEqual([phrase, true]);
+    const english = wordingFor('en');
+    for (const key of componentKeys.filter((k) => k !== 'newMessages' && k !== 'bot')) {
+      expect([key, phrases.has(english.t(key, { file: 'a.png' }))]).toEqual([key, false]);
+    }
+  });
+
+  test.each(['de', 'ar'])('%s: the jump to new messages', async (language) => {
+    const wording = wordingFor(language);
+    const kit = (messages: ChatMessage[]) => (
+      <ChatWording wording={wording}>
+        <MessageList messages={messages} onAnswer={() => undefined} />
+      </ChatWording>
+    );
+    const { rerender } = render(kit(conversation));
+    const log = screen.getByRole('log');
+    // jsdom has no layout: give the list a height to be scrolled up in, as a reader scrolls.
+    Object.defineProperty(log, 'scrollHeight', { value: 1000 });
+    Object.defineProperty(log, 'clientHeight', { value: 100 });
+    fireEvent.scroll(log);
+    rerender(kit([...conversation, { ...conversation[0]!, id: 'm4', time: '2026-03-04T16:00:00Z' }]));
+    await screen.findByRole('button', { name: wording.t('newMessages', { count: 1 }) });
+  });
+
+  test.each(['de', 'ar'])('%s: describeError words each failure by its code', (language) => {
+    const wording = wordingFor(language);
+    const failure = (code: string, extra: object = {}) =>
+      describeError(
+        new BffError({ status: 0, code, message: 'English detail', ...extra }),
+        { maxTextBytes: 4096 },
+        wording,
+      );
+    expect(failure('network_error')).toBe(wording.t('networkError'));
+    expect(failure('session_expired')).toBe(wording.t('sessionExpired'));
+    expect(failure('unauthorized')).toBe(wording.t('sessionExpired'));
+    expect(failure('rate_limited', { retryAfterSeconds: 3 })).toBe(wording.t('rateLimited', { count: 3 }));
+    expect(failure('rate_limited')).toBe(wording.t('rateLimitedBriefly'));
+    expect(failure('message_too_long')).toContain('4096');
+    expect(failure('upstream_unavailable')).toBe(wording.t('upstreamUnavailable'));
+    expect(failure('reauthentication_required')).toBe(wording.t('reauthenticationRequired'));
+    expect(failure('aborted')).toBe(wording.t('uploadCancelled'));
+    // The service's own detail is English: another language words it generically, by code.
+    expect(failure('something_new')).toBe(wording.t('somethingWentWrong'));
+    expect(describeError(new BffError({ status: 400, code: 'x', message: 'English detail' }))).toBe('English detail');
+  });
+});
