@@ -123,7 +123,7 @@ function everyPhrase(): Set<string> {
   const phrases = new Set<string>();
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) phrases.add(node.textContent!.trim());
-  for (const element of document.querySelectorAll('[aria-label], [alt]'))
+  for (const element of Array.from(document.querySelectorAll('[aria-label], [alt]')))
     for (const name of ['aria-label', 'alt']) if (element.hasAttribute(name)) phrases.add(element.getAttribute(name)!);
   return phrases;
 }
