@@ -245,6 +245,16 @@ test('rich messages in the Next.js example: quick replies that answer, a card’
   await page.getByRole('button', { name: 'Send' }).click();
   await page.locator('.message:not(.from-guest) img.thumb').waitFor();
 
+  // The list followed every message down to the image that arrived last (the package's MessageList).
+  await waitFor(
+    () =>
+      page.evaluate(() => {
+        const log = document.querySelector('[role=log]')!;
+        return log.scrollHeight > log.clientHeight && log.scrollHeight - log.scrollTop - log.clientHeight <= 1;
+      }),
+    10_000,
+    100,
+  );
   fs.mkdirSync(path.resolve(__dirname, '../../test-output/browser'), { recursive: true });
   await page.screenshot({ path: path.resolve(__dirname, '../../test-output/browser/nextjs-rich.png'), fullPage: true });
   expect(await axeViolations(page)).toEqual([]);

@@ -1,8 +1,10 @@
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { axeViolations } from '../support/axe';
 import { debianProgram } from '../support/programs';
 import { PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
@@ -18,6 +20,8 @@ import { waitFor } from '../support/wait';
 
 jest.setTimeout(90_000);
 
+const ROOT = path.resolve(__dirname, '../..');
+
 let stack: Stack;
 let browser: Browser;
 let bundle: string;
@@ -26,10 +30,10 @@ let pageOrigin: string;
 
 const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Chat</title><link rel="icon" href="data:,">
+<link rel="stylesheet" href="/styles.css">
 <style>
   body { margin: 0; }
-  .chat { height: 420px; width: 360px; display: flex; flex-direction: column; }
-  .messages { flex: 1; overflow-y: auto; }
+  .chat { height: 420px; width: min(360px, 100%); }
 </style>
 <script>window.BFF_URL = __SERVICE__;</script></head>
 <body><div id="root"></div><script src="/kit.js"></script></body></html>`;
@@ -37,6 +41,8 @@ const PAGE = `<!doctype html>
 beforeAll(async () => {
   pageServer = http.createServer((req, res) => {
     if (req.url === '/kit.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
+    else if (req.url === '/styles.css')
+      res.writeHead(200, { 'content-type': 'text/css' }).end(fs.readFileSync(path.join(ROOT, 'client/styles.css')));
     else
       res
         .writeHead(200, { 'content-type': 'text/html' })
@@ -76,8 +82,8 @@ interface KitPage {
   starts: string[];
 }
 
-async function openKit(): Promise<KitPage> {
-  const context = await browser.newContext({ viewport: { width: 400, height: 600 }, locale: 'en-US' });
+async function openKit(query = '', width = 400): Promise<KitPage> {
+  const context = await browser.newContext({ viewport: { width, height: 600 }, locale: 'en-US' });
   const page = await context.newPage();
   const starts: string[] = [];
   page.on('request', (r) => {
@@ -86,7 +92,7 @@ async function openKit(): Promise<KitPage> {
   const said: string[] = [];
   page.on('console', (m) => said.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => said.push(`error: ${e.message}`));
-  await page.goto(`${pageOrigin}/`);
+  await page.goto(`${pageOrigin}/${query}`);
   await page
     .locator('[role=status]', { hasText: 'open' })
     .waitFor({ timeout: 15_000 })
@@ -176,3 +182,22 @@ test('an image that loads late keeps the list at its newest message', async () =
   await waitFor(async () => (await belowTheFold(page)) <= 1);
   await page.context().close();
 });
+
+test.each([
+  ['de', 'ltr', 'Senden'],
+  ['ar', 'rtl', 'إرسال'],
+])(
+  'in %s on a 320 px screen with the package stylesheet: translated, %s, nothing wider than the screen, 0 axe violations',
+  async (language, dir, send) => {
+    const { page } = await openKit(`?lang=${language}`, 320);
+    expect(await page.locator('main.chat').getAttribute('dir')).toBe(dir);
+    expect(await page.locator('main.chat').getAttribute('lang')).toBe(language);
+    await page.getByRole('button', { name: send }).waitFor();
+    await page.locator('textarea').fill('quick replies');
+    await page.getByRole('button', { name: send }).click();
+    await page.locator('.quick-replies button').first().waitFor();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
+    expect(await axeViolations(page)).toEqual([]);
+    await page.context().close();
+  },
+);

@@ -1,8 +1,8 @@
 /**
  * @genesys-bff/client/react: the `useChat` hook and unstyled, accessible
- * components to restyle or replace. Class names (`message`, `from-agent`,
- * `bubble`, `quick-replies`, `card`, `date-picker`, `pending-file`…) are the
- * styling hooks.
+ * components to restyle or replace (`@genesys-bff/client/styles.css` is a
+ * start). Class names (`message`, `from-agent`, `bubble`, `quick-replies`,
+ * `card`, `date-picker`, `pending-file`…) are the styling hooks.
  */
 export { useChat, type Chat, type ChatEnded, type ChatStatus, type UseChatOptions } from './useChat.js';
 export { useUploads, type PendingUpload, type Uploads } from './useUploads.js';

@@ -1,6 +1,7 @@
 'use client';
 
 import {
+  ChatWording,
   Composer,
   MessageList,
   describeError,
@@ -29,7 +30,8 @@ const ENDED_TEXT: Record<ChatEnded, string> = {
 /**
  * The chat window, on @genesys-bff/client/react: the hook holds the session, the live stream, history,
  * sending, files and the end of the chat; the package's unstyled components draw the transcript (rich
- * messages included) and the composer. Text is rendered as text, never as HTML.
+ * messages included) and the composer, speaking the page's language (German, French, Spanish, Arabic or
+ * English), and the package's stylesheet gives them their look. Text is rendered as text, never as HTML.
  */
 export function Chat({ baseUrl }: { baseUrl: string }) {
   const chat = useChat({ baseUrl });
@@ -37,69 +39,71 @@ export function Chat({ baseUrl }: { baseUrl: string }) {
   const writable = status === 'open' || status === 'reconnecting';
 
   return (
-    <main className="chat" aria-labelledby="chat-title">
-      <header className="chat-header">
-        <h1 id="chat-title">Chat with us</h1>
-        <p role="status" className="status" data-state={status}>
-          {STATUS_TEXT[status]}
-          {chat.agentPresent && status === 'open' ? ' · an agent is here' : ''}
-        </p>
-        {capabilities?.endChat && !ended && (
-          <button type="button" className="end-chat" disabled={!writable} onClick={() => void chat.endChat()}>
-            End chat
-          </button>
-        )}
-      </header>
-
-      {chat.error && !ended && (
-        <div role="alert" className="notice">
-          <p>{describeError(chat.error, chat.session?.limits)}</p>
-          {status === 'failed' && (
-            <button type="button" onClick={() => void chat.startNew()}>
-              Try again
+    <main className="chat" aria-labelledby="chat-title" dir={chat.wording.dir} lang={chat.wording.locale}>
+      <ChatWording wording={chat.wording}>
+        <header className="chat-header">
+          <h1 id="chat-title">Chat with us</h1>
+          <p role="status" className="status" data-state={status}>
+            {STATUS_TEXT[status]}
+            {chat.agentPresent && status === 'open' ? ' · an agent is here' : ''}
+          </p>
+          {capabilities?.endChat && !ended && (
+            <button type="button" className="end-chat" disabled={!writable} onClick={() => void chat.endChat()}>
+              End chat
             </button>
           )}
-        </div>
-      )}
-      {ended && (
-        <div role="alert" className="notice info">
-          <p>{ENDED_TEXT[ended]}</p>
-          <button type="button" onClick={() => void chat.startNew()}>
-            Start a new chat
+        </header>
+
+        {chat.error && !ended && (
+          <div role="alert" className="notice">
+            <p>{describeError(chat.error, chat.session?.limits, chat.wording)}</p>
+            {status === 'failed' && (
+              <button type="button" onClick={() => void chat.startNew()}>
+                Try again
+              </button>
+            )}
+          </div>
+        )}
+        {ended && (
+          <div role="alert" className="notice info">
+            <p>{ENDED_TEXT[ended]}</p>
+            <button type="button" onClick={() => void chat.startNew()}>
+              Start a new chat
+            </button>
+          </div>
+        )}
+        {chat.expiring && !ended && (
+          <p role="alert" className="notice info">
+            This chat will end soon because nothing has happened for a while. Send a message to keep it open.
+          </p>
+        )}
+
+        {chat.hasOlder && (
+          <button type="button" className="older" onClick={() => void chat.loadOlder()}>
+            Show earlier messages
           </button>
-        </div>
-      )}
-      {chat.expiring && !ended && (
-        <p role="alert" className="notice info">
-          This chat will end soon because nothing has happened for a while. Send a message to keep it open.
+        )}
+        <MessageList
+          messages={chat.messages}
+          onAnswer={(input) => void chat.send(input)}
+          answersDisabled={!writable || ended !== undefined}
+        />
+
+        <p className="typing" aria-live="polite">
+          {chat.typing ? `${chat.typing.name} is typing…` : ''}
         </p>
-      )}
 
-      {chat.hasOlder && (
-        <button type="button" className="older" onClick={() => void chat.loadOlder()}>
-          Show earlier messages
-        </button>
-      )}
-      <MessageList
-        messages={chat.messages}
-        onAnswer={(input) => void chat.send(input)}
-        answersDisabled={!writable || ended !== undefined}
-      />
-
-      <p className="typing" aria-live="polite">
-        {chat.typing ? `${chat.typing.name} is typing…` : ''}
-      </p>
-
-      <Composer
-        onSubmit={chat.submit}
-        onTyping={chat.notifyTyping}
-        disabled={!writable || ended !== undefined}
-        attachments={capabilities?.attachments}
-        uploads={chat.uploads.uploads}
-        busy={chat.uploads.busy}
-        onFiles={(files) => files.forEach((file) => void chat.uploads.upload(file))}
-        onCancelUpload={chat.uploads.cancel}
-      />
+        <Composer
+          onSubmit={chat.submit}
+          onTyping={chat.notifyTyping}
+          disabled={!writable || ended !== undefined}
+          attachments={capabilities?.attachments}
+          uploads={chat.uploads.uploads}
+          busy={chat.uploads.busy}
+          onFiles={(files) => files.forEach((file) => void chat.uploads.upload(file))}
+          onCancelUpload={chat.uploads.cancel}
+        />
+      </ChatWording>
     </main>
   );
 }

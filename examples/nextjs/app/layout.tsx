@@ -1,4 +1,5 @@
 import type { ReactNode } from 'react';
+import '@genesys-bff/client/styles.css';
 import './globals.css';
 
 export const metadata = { title: 'Chat · Next.js on the Genesys Cloud Web Messaging BFF', icons: { icon: 'data:,' } };

@@ -1,26 +1,28 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { Composer, MessageList, describeError, useChat } from '../../../client/src/react';
+import { ChatWording, Composer, MessageList, describeError, useChat } from '../../../client/src/react';
 
 /** A developer's page on the React kit, as a Vite or Next.js app runs it in development: under StrictMode. */
-function Chat({ baseUrl }: { baseUrl: string }) {
-  const chat = useChat({ baseUrl });
+function Chat({ baseUrl, locale }: { baseUrl: string; locale?: string }) {
+  const chat = useChat({ baseUrl, locale });
   const writable = chat.status === 'open' || chat.status === 'reconnecting';
   return (
-    <main className="chat" aria-label="Chat">
-      <p role="status">{chat.status}</p>
-      {chat.error && <p role="alert">{describeError(chat.error)}</p>}
-      <MessageList messages={chat.messages} onAnswer={(input) => void chat.send(input)} answersDisabled={!writable} />
-      <Composer
-        onSubmit={chat.submit}
-        onTyping={chat.notifyTyping}
-        disabled={!writable}
-        attachments={chat.capabilities?.attachments}
-        uploads={chat.uploads.uploads}
-        busy={chat.uploads.busy}
-        onFiles={(files) => files.forEach((file) => void chat.uploads.upload(file))}
-        onCancelUpload={chat.uploads.cancel}
-      />
+    <main className="chat" aria-label="Chat" dir={chat.wording.dir} lang={chat.wording.locale}>
+      <ChatWording wording={chat.wording}>
+        <p role="status">{chat.status}</p>
+        {chat.error && <p role="alert">{describeError(chat.error, chat.session?.limits, chat.wording)}</p>}
+        <MessageList messages={chat.messages} onAnswer={(input) => void chat.send(input)} answersDisabled={!writable} />
+        <Composer
+          onSubmit={chat.submit}
+          onTyping={chat.notifyTyping}
+          disabled={!writable}
+          attachments={chat.capabilities?.attachments}
+          uploads={chat.uploads.uploads}
+          busy={chat.uploads.busy}
+          onFiles={(files) => files.forEach((file) => void chat.uploads.upload(file))}
+          onCancelUpload={chat.uploads.cancel}
+        />
+      </ChatWording>
     </main>
   );
 }
@@ -28,6 +30,6 @@ function Chat({ baseUrl }: { baseUrl: string }) {
 const baseUrl = (window as unknown as { BFF_URL: string }).BFF_URL;
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <Chat baseUrl={baseUrl} />
+    <Chat baseUrl={baseUrl} locale={new URLSearchParams(location.search).get('lang') ?? undefined} />
   </StrictMode>,
 );
