@@ -1,6 +1,6 @@
 'use client';
 
-import { createContext, useContext, useState, type ReactNode } from 'react';
+import { createContext, useContext, useSyncExternalStore, type ReactNode } from 'react';
 import { chooseLanguage, wordingFor, type Wording } from '../wording/index.js';
 
 const WordingContext = createContext<Wording | undefined>(undefined);
@@ -16,8 +16,15 @@ export function useWording(own?: Wording): Wording {
   return own ?? given ?? wordingFor(chooseLanguage({}));
 }
 
-/** useChat's words: the locale asked for, else the page's `<html lang>` (read once), else the deployment's default. */
+const unchanging = () => () => undefined;
+const pageLanguage = () => document.documentElement.lang;
+const noPage = () => undefined;
+
+/**
+ * useChat's words: the locale asked for, else the page's `<html lang>`, else the deployment's default. The page's
+ * language is read as an external store so a server-rendered page (Next.js) hydrates in the words it was rendered in.
+ */
 export function useChosenWording(locale: string | undefined, defaultLanguage: string | null | undefined): Wording {
-  const [pageLanguage] = useState(() => (typeof document === 'undefined' ? undefined : document.documentElement.lang));
-  return wordingFor(chooseLanguage({ locale, pageLanguage, defaultLanguage }));
+  const page = useSyncExternalStore(unchanging, pageLanguage, noPage);
+  return wordingFor(chooseLanguage({ locale, pageLanguage: page ?? null, defaultLanguage }));
 }

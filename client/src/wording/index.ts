@@ -47,7 +47,11 @@ export function chooseLanguage(choices: {
   pageLanguage?: string | null;
   defaultLanguage?: string | null;
 }): string {
-  const page = choices.pageLanguage ?? (typeof document === 'undefined' ? undefined : document.documentElement.lang);
+  // undefined: read the page's; null: the page's is not known (yet), as while a server-rendered page hydrates.
+  const page =
+    choices.pageLanguage !== undefined || typeof document === 'undefined'
+      ? choices.pageLanguage
+      : document.documentElement.lang;
   return shippedLanguage(choices.locale) ?? shippedLanguage(page) ?? shippedLanguage(choices.defaultLanguage) ?? 'en';
 }
 

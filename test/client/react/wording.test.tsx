@@ -2,7 +2,9 @@
  * @jest-environment ./test/support/jsdomWithFetch.js
  * @jest-environment-options {"url": "http://localhost:3000/", "customExportConditions": ["node", "node-addons"]}
  */
-import { cleanup, fireEvent, render, renderHook, screen } from '@testing-library/react';
+import { act, cleanup, fireEvent, render, renderHook, screen } from '@testing-library/react';
+import { hydrateRoot } from 'react-dom/client';
+import { renderToString } from 'react-dom/server';
 import { BffClient, BffError, memoryTokenStore, type ChatMessage } from '../../../client/src';
 import {
   ChatWording,
@@ -86,6 +88,23 @@ describe('choosing the language', () => {
     document.documentElement.lang = 'es';
     const page = renderHook(() => useChat({ client, autoStart: false }));
     expect([page.result.current.wording.locale, page.result.current.wording.dir]).toEqual(['es', 'ltr']);
+  });
+
+  test('a server-rendered page hydrates in the words it was rendered in, then speaks the page’s language', async () => {
+    const client = new BffClient({ baseUrl: 'http://chat.example', tokenStore: memoryTokenStore() });
+    function Page() {
+      return <p>{useChat({ client, autoStart: false }).wording.t('send')}</p>;
+    }
+    const container = document.createElement('div');
+    container.innerHTML = renderToString(<Page />);
+    document.body.append(container);
+    expect(container.textContent).toBe('Send');
+    document.documentElement.lang = 'de';
+    const mismatches: unknown[] = [];
+    await act(async () => void hydrateRoot(container, <Page />, { onRecoverableError: (e) => mismatches.push(e) }));
+    expect(mismatches).toEqual([]);
+    expect(container.textContent).toBe('Senden');
+    container.remove();
   });
 });
 
