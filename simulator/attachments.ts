@@ -48,6 +48,8 @@ export function mediaTypeOf(mime: string): 'Image' | 'Video' | 'Audio' | 'File' 
 export class SimulatedAttachments {
   private readonly byId = new Map<string, StoredAttachment>();
   private readonly secret = randomBytes(32);
+  /** Opaque download links (`downloadLinks: 'opaque'`): the link's token → its file and when it stops working. */
+  private readonly links = new Map<string, { id: string; expiresAt: number }>();
   private failNext = 0;
 
   constructor(
@@ -57,6 +59,7 @@ export class SimulatedAttachments {
 
   reset(): void {
     this.byId.clear();
+    this.links.clear();
     this.failNext = 0;
   }
 
@@ -259,6 +262,8 @@ export class SimulatedAttachments {
   ): { status: number; body?: string | Buffer; headers?: Record<string, string> } {
     const a = this.byId.get(id);
     if (!a || !a.bytes || a.state === 'deleted') return s3Error(404, 'NoSuchKey', 'The specified key does not exist.');
+    const link = query.get('link');
+    if (link !== null) return this.followLink(id, link);
     return (
       this.checkSignature('downloads', id, query) ?? {
         status: 200,
@@ -292,7 +297,27 @@ export class SimulatedAttachments {
   }
 
   private downloadUrl(a: StoredAttachment): string {
-    return this.sign('downloads', a.id, this.options.downloadUrlTtlSeconds);
+    if (!this.opaqueLinks()) return this.sign('downloads', a.id, this.options.downloadUrlTtlSeconds);
+    const token = randomBytes(18).toString('base64url');
+    this.links.set(token, { id: a.id, expiresAt: this.options.clock() + this.options.downloadUrlTtlSeconds * 1000 });
+    return `${this.base()}/downloads/${a.id}?link=${token}`;
+  }
+
+  /**
+   * No source shows the shape of Genesys's download links: a CDN link that states no expiry and redirects to storage
+   * is as likely as a readable S3 signature, so the strict profile gives that kind (options.ts `downloadLinks`).
+   */
+  private opaqueLinks(): boolean {
+    const { downloadLinks, profile } = this.options;
+    return downloadLinks === 'opaque' || (downloadLinks === 'auto' && profile === 'strict');
+  }
+
+  /** An opaque link: while valid, a redirect to a freshly signed storage URL; after, S3's AccessDenied. */
+  private followLink(id: string, token: string) {
+    const link = this.links.get(token);
+    if (!link || link.id !== id) return s3Error(403, 'AccessDenied', 'Access Denied');
+    if (link.expiresAt <= this.options.clock()) return s3Error(403, 'AccessDenied', 'Request has expired');
+    return { status: 302, headers: { location: this.sign('downloads', id, REDIRECT_TTL_SECONDS) } };
   }
 
   /**
@@ -325,6 +350,9 @@ export class SimulatedAttachments {
     return undefined;
   }
 }
+
+/** How long the storage URL an opaque link redirects to is valid: only long enough to be followed. */
+const REDIRECT_TTL_SECONDS = 30;
 
 function s3Error(status: number, code: string, message: string) {
   return {

@@ -37,6 +37,12 @@ export interface FaultControls {
   rateLimit(opts: { retryAfter: number; times?: number; sessionToken?: string }): void;
   /** Answers the next `times` (default 1) onMessage frames with a plain 401 "User is unauthorized" (untraced under the strict profile), as a running session whose credentials lapsed would. */
   refuseUnauthorized(opts?: { times?: number; sessionToken?: string }): void;
+  /**
+   * Answers the next `times` (default 1) frames with this action with an error frame (`class: "string"`) instead of
+   * acting on them: a mid-session 401 or a 403 asking to authenticate again (REAUTHENTICATE), 4008 (attachment expired)
+   * or 5000 on a file frame. Genesys sends each of these (docs/genesys-protocol.md#error-codes); no script here does.
+   */
+  refuseNext(action: string, opts: { code: number; body?: string; times?: number; sessionToken?: string }): void;
   /** The next `times` (default 1) uploads are refused after their PUT: UploadFailureEvent 4003 instead of UploadSuccessEvent. */
   failNextUpload(times?: number): void;
   /** Makes a REST endpoint fail with a status and a real-looking body (default: the ErrorBody for that status). */
@@ -68,6 +74,12 @@ interface DropRule extends Counted {
   sessionToken?: string;
   when: DropWhen;
 }
+interface RefusalRule extends Counted {
+  action: string;
+  code: number;
+  body: string;
+  sessionToken?: string;
+}
 interface RateRule extends Counted {
   retryAfter: number;
   sessionToken?: string;
@@ -84,6 +96,7 @@ export class Faults implements FaultControls {
   private drops: DropRule[] = [];
   private rateRules: RateRule[] = [];
   private unauthorizedRules: (Counted & { sessionToken?: string })[] = [];
+  private refusalRules: RefusalRule[] = [];
   private globalFrameDelay = 0;
   private readonly frameDelays = new Map<string, number>();
   private handshake?: { status: number; remaining: number };
@@ -132,6 +145,17 @@ export class Faults implements FaultControls {
     this.unauthorizedRules.push({ sessionToken: opts.sessionToken, remaining: opts.times ?? 1 });
   }
 
+  refuseNext(action: string, opts: { code: number; body?: string; times?: number; sessionToken?: string }): void {
+    const body = opts.body ?? 'Request failed.';
+    this.refusalRules.push({
+      action,
+      code: opts.code,
+      body,
+      sessionToken: opts.sessionToken,
+      remaining: opts.times ?? 1,
+    });
+  }
+
   failRest(target: RestFaultTarget, opts: RestFault): void {
     this.restFaults.set(target, { ...opts, remaining: opts.times ?? Infinity });
   }
@@ -166,6 +190,7 @@ export class Faults implements FaultControls {
     this.drops = [];
     this.rateRules = [];
     this.unauthorizedRules = [];
+    this.refusalRules = [];
     this.globalFrameDelay = 0;
     this.frameDelays.clear();
     this.handshake = undefined;
@@ -189,6 +214,14 @@ export class Faults implements FaultControls {
     if (this.rateRules.length === 0) return undefined;
     const i = this.rateRules.findIndex((r) => r.sessionToken === undefined || r.sessionToken === sessionToken);
     return i < 0 ? undefined : take(this.rateRules, i).retryAfter;
+  }
+
+  takeRefusal(action: string, sessionToken: string | undefined): { code: number; body: string } | undefined {
+    if (this.refusalRules.length === 0) return undefined;
+    const i = this.refusalRules.findIndex(
+      (r) => r.action === action && (r.sessionToken === undefined || r.sessionToken === sessionToken),
+    );
+    return i < 0 ? undefined : take(this.refusalRules, i);
   }
 
   takeUnauthorized(sessionToken: string): boolean {

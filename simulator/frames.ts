@@ -125,6 +125,9 @@ export const ERRORS = {
   rateTooHigh: 'Message rate too high for this session',
   /** guess: no source quotes how the per-connection request budget refuses; the frame class and code are the rate limit's. */
   connectionBudget: 'Request rate too high for this connection',
+  actionRate: (action: string) => `Request rate too high for ${action}`,
+  /** One of the two bodies the SDK reads as "authenticate again" (core/ErrorCode.kt `ErrorMessage`). */
+  reauthenticate: 'Try authenticate again',
   /** docs/genesys-protocol.md#error-codes gives only "session expired…"; the rest of the text is a guess. */
   sessionExpired: 'session expired',
   /** guess: docs/genesys-protocol.md#error-codes names the code (4007 SessionNotFound) but quotes no text. */

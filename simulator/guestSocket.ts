@@ -2,7 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { originAllowed, refuseUpgrade } from './handshake';
-import { PerMinute, strictFrame, UNKNOWN_CLASS_FRAME } from './profile';
+import { ActionLimits } from './actionLimits';
+import { PerMinute, receiptFor, strictFrame, UNKNOWN_CLASS_FRAME } from './profile';
 import type { ScriptedAgent } from './agent';
 import type { AuthenticatedSessions } from './authenticatedSessions';
 import type { SimulatedAttachments } from './attachments';
@@ -58,9 +59,11 @@ export class GuestSocketServer {
   private readonly open = new Set<GuestConnection>();
   private nextConnectionId = 1;
   private readonly connectionsPerMinute: PerMinute;
+  private readonly actionLimits: ActionLimits;
 
   constructor(private readonly deps: GuestSocketDeps) {
     this.connectionsPerMinute = new PerMinute(deps.options.connectionsPerMinute, deps.options.clock);
+    this.actionLimits = new ActionLimits(deps.options);
   }
 
   get openCount(): number {
@@ -158,11 +161,30 @@ export class GuestSocketServer {
     const tracingId = typeof head.data.tracingId === 'string' ? head.data.tracingId : undefined;
     if (this.deps.options.profile === 'strict' && connection.refusedOverBudget(this.deps.options, tracingId))
       return this.deps.recorder.refusedForBudget();
+    if (this.refusedBeforeHandling(connection, head.data.action, entry.sessionToken, tracingId)) return;
     void this.handle(connection, head.data.action, parsed, tracingId)
       .catch(() => connection.send(errorFrame(5000, ERRORS.requestFailed, tracingId)))
       .finally(() => {
         if (drop === 'after-processing') connection.terminate();
       });
+  }
+
+  /** A refusal armed by a test (faults.ts `refuseNext`), or the strict profile's per-action limits (actionLimits.ts). */
+  private refusedBeforeHandling(
+    connection: GuestConnection,
+    action: string,
+    sessionToken: string | undefined,
+    tracingId: string | undefined,
+  ): boolean {
+    const refusal = this.deps.faults.takeRefusal(action, sessionToken);
+    if (refusal) {
+      connection.send(errorFrame(refusal.code, refusal.body, tracingId));
+      return true;
+    }
+    if (this.deps.options.profile !== 'strict') return false;
+    const retryAfter = this.actionLimits.take(action, connection.id, sessionToken);
+    if (retryAfter > 0) connection.send(tooManyRequests(retryAfter, tracingId, ERRORS.actionRate(action)));
+    return retryAfter > 0;
   }
 
   private async handle(
@@ -263,7 +285,8 @@ export class GuestSocketServer {
       newSession = true;
     }
     sessions.attach(connection, session);
-    sessions.touch(session);
+    // Only messages move the expiry under the strict profile ("72 h after the last message").
+    if (newSession || options.profile !== 'strict') sessions.touch(session);
     connection.send(sessionResponse(sessions.describe(session, { newSession }), tracingId));
     if (options.profile === 'strict') connection.send(UNKNOWN_CLASS_FRAME);
   }
@@ -300,11 +323,9 @@ export class GuestSocketServer {
     }
     const files = message.content ? this.deps.attachments.attach(session, message.content) : undefined;
     if (files && 'error' in files) return connection.send(errorFrame(files.error, ERRORS.requestFailed, tracingId));
-    this.deps.sessions.deliver(
-      session,
-      inboundEcho(files ? { ...message, content: files.content as typeof message.content } : message),
-      { tracingId },
-    );
+    const echo = inboundEcho(files ? { ...message, content: files.content as typeof message.content } : message);
+    this.deps.sessions.deliver(session, echo, { tracingId });
+    if (options.profile === 'strict') this.deps.sessions.deliver(session, receiptFor(echo));
     this.deps.sessions.touch(session);
     this.deps.agent.onGuestMessage(session, message);
   }

@@ -49,7 +49,7 @@ export interface Simulator {
   readonly stats: Stats;
   /** What reached the session's current conversation (participant data). */
   customAttributes(sessionToken: string): Record<string, string>;
-  /** The session's current conversation, oldest first (typing events are not kept). */
+  /** The session's current conversation, oldest first (typing events are not kept; receipts are not messages). */
   conversationMessages(sessionToken: string): object[];
   readonly agent: AgentControls;
   readonly faults: FaultControls;
@@ -162,7 +162,8 @@ export async function startSimulator(input: SimulatorOptions = {}): Promise<Simu
     framesFor: (token, action) => recorder.framesFor(token, action),
     stats: recorder.stats,
     customAttributes: (token) => ({ ...sessions.get(token)?.conversation.customAttributes }),
-    conversationMessages: (token) => [...(sessions.get(token)?.conversation.messages ?? [])],
+    conversationMessages: (token) =>
+      (sessions.get(token)?.conversation.messages ?? []).filter((m) => (m as { type?: string }).type !== 'Receipt'),
     agent,
     faults,
     setOptions(patch) {

@@ -79,6 +79,16 @@ export interface SimulatorOptions {
   agentAttachmentIds?: 'uuid' | 'opaque';
   /** How long a presigned download URL is valid (default 600 s, about what Genesys's links last). */
   downloadUrlTtlSeconds?: number;
+  /**
+   * The shape of download links: `signed`, S3 SigV4 with a readable `X-Amz-Expires`; `opaque`, a link that states no
+   * expiry and answers with a redirect to a freshly signed storage URL; `auto` (default), `opaque` under the strict
+   * profile, else `signed`. No source shows which Genesys sends (docs/genesys-protocol.md#download-links).
+   */
+  downloadLinks?: 'signed' | 'opaque' | 'auto';
+  /** `echo` frames one connection may send a minute under the strict profile, default 2 (docs/genesys-protocol.md#limits-and-timing). */
+  echoesPerConnectionPerMinute?: number;
+  /** `configureSession` frames one session may send a minute under the strict profile, default 60 (same source). */
+  configuresPerSessionPerMinute?: number;
   /** config.json `auth.enabled`: customers can sign in (authenticated messaging), default true. */
   authEnabled?: boolean;
   /** config.json `auth.allowSessionUpgrade`: an anonymous chat can sign in mid-way, default true. */
@@ -140,6 +150,9 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     uploadUrlTtlSeconds: 60,
     agentAttachmentIds: 'uuid',
     downloadUrlTtlSeconds: 600,
+    downloadLinks: 'auto',
+    echoesPerConnectionPerMinute: 2,
+    configuresPerSessionPerMinute: 60,
     authEnabled: true,
     allowSessionUpgrade: true,
     authJwtLifetimeSeconds: 900,

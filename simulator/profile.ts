@@ -24,7 +24,13 @@ import type { ServerFrame, StructuredMessageBody } from './frames';
  *   (`requestsPerConnectionPerMinute`, 60; the excess gets an untraced 429),
  *   enforced;
  * - `getAttachment` refused ("not found") for a file the agent sent, the
- *   unkinder reading of what no source settles.
+ *   unkinder reading of what no source settles;
+ * - the per-action limits, `echo` 2 a minute per connection and `configureSession` 60 a minute per session
+ *   (actionLimits.ts);
+ * - a `Receipt` (Delivered) after each of the guest's messages, live and in history: the REST schema allows the type
+ *   and the SDK has no class for it, so a client must tell it from a message;
+ * - download links that state no expiry and redirect to storage (attachments.ts, `downloadLinks`);
+ * - an expiry that does not slide on configure: only messages move it.
  */
 export type Profile = 'default' | 'strict';
 
@@ -76,6 +82,17 @@ function genesysMessageId(clientId: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
+/** The delivery receipt Genesys may send for a guest's message: the message's id, `type: "Receipt"`, a status. */
+export function receiptFor(message: StructuredMessageBody): StructuredMessageBody {
+  return {
+    id: message.id,
+    type: 'Receipt',
+    status: 'Delivered',
+    direction: 'Outbound',
+    channel: { time: new Date().toISOString() },
+  } as unknown as StructuredMessageBody;
+}
+
 /** A frame class no client knows, sent now and then: a client must log it and go on. */
 export const UNKNOWN_CLASS_FRAME: ServerFrame = {
   type: 'message',
@@ -96,16 +113,18 @@ function isJoinEcho(body: unknown): boolean {
 export class PerMinute {
   private readonly times = new Map<string, number[]>();
 
+  /** `currentLimit`, when given, is read on every use, so a test that changes the option changes the limit. */
   constructor(
     private readonly limit: number,
     private readonly now: () => number,
+    private readonly currentLimit: () => number = () => limit,
   ) {}
 
   /** Seconds to wait when `key` is over the limit, else 0 (and the use is counted). */
   take(key: string): number {
     const now = this.now();
     const recent = (this.times.get(key) ?? []).filter((t) => t > now - 60_000);
-    if (recent.length >= this.limit) return Math.max(1, Math.ceil((recent[0]! + 60_000 - now) / 1000));
+    if (recent.length >= this.currentLimit()) return Math.max(1, Math.ceil((recent[0]! + 60_000 - now) / 1000));
     recent.push(now);
     this.times.set(key, recent);
     return 0;

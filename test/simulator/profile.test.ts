@@ -153,6 +153,8 @@ describe("Genesys's budgets, as the strict profile enforces them", () => {
       agent: { enabled: false },
       clock: standing,
       requestsPerConnectionPerMinute: 4,
+      // Echo's own limit (2 a minute) has its test in strictNeverKinder.test.ts.
+      echoesPerConnectionPerMinute: 10,
     });
     try {
       const guest = await RawGuest.connect(strict);
