@@ -162,8 +162,7 @@ export async function startSimulator(input: SimulatorOptions = {}): Promise<Simu
     framesFor: (token, action) => recorder.framesFor(token, action),
     stats: recorder.stats,
     customAttributes: (token) => ({ ...sessions.get(token)?.conversation.customAttributes }),
-    conversationMessages: (token) =>
-      (sessions.get(token)?.conversation.messages ?? []).filter((m) => (m as { type?: string }).type !== 'Receipt'),
+    conversationMessages: (token) => messagesOf(sessions.get(token)?.conversation.messages ?? []),
     agent,
     faults,
     setOptions(patch) {
@@ -191,4 +190,9 @@ export async function startSimulator(input: SimulatorOptions = {}): Promise<Simu
       return stopped;
     },
   };
+}
+
+/** A conversation's messages, without the receipts that report on them. */
+function messagesOf(stored: object[]): object[] {
+  return stored.filter((m) => (m as { type?: string }).type !== 'Receipt');
 }
