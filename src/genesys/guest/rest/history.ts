@@ -194,7 +194,7 @@ export class GuestHistory {
     const body = parsed.data;
     // Never more than was asked for, whatever Genesys sends; the newest come first.
     const newestFirst = body.entities.slice(0, pageSize).flatMap((raw, index) => this.entity(raw, index));
-    const messages = dateUntimed(newestFirst, (this.options.now ?? Date.now)()).reverse();
+    const messages = dateUntimed(newestFirst, (this.options.now ?? Date.now)(), page > 1).reverse();
     return {
       messages,
       page: body.pageNumber ?? page,
@@ -217,31 +217,41 @@ export class GuestHistory {
       );
       return [];
     }
-    return isReceipt(parsed.data)
-      ? []
-      : [{ message: normalizeMessage(parsed.data), timed: typeof parsed.data.channel?.time === 'string' }];
+    const time = parsed.data.channel?.time;
+    const timed = typeof time === 'string';
+    // A receipt is no message, but its time bounds the message it reports on (which came no later).
+    if (isReceipt(parsed.data)) return timed ? [{ time, timed }] : [];
+    const message = normalizeMessage(parsed.data);
+    return [{ message, time: message.time, timed }];
   }
 }
 
 interface Entity {
-  message: NormalizedMessage;
-  /** Genesys gave the message a time. */
+  /** None for a receipt. */
+  message?: NormalizedMessage;
+  time: string;
+  /** Genesys gave the entity a time. */
   timed: boolean;
 }
 
 /**
  * Genesys's own fixtures have history entities with `channel.time: null`. Such a message takes the time
- * of the next newer message that has one (it came no later than that), and the newest ones the moment
+ * of the next newer message (or receipt) that has one (it came no later than that), and the newest ones the moment
  * of the read (or the page's latest time, if that is later): the same time on every read once a newer
  * message has one, never out of the page's order for a client that orders by time, and never before a
  * time position it may have come after (a stream's replay from one keeps it: src/http/streams/liveStreams.ts).
+ * On an earlier page the newest ones came before every message of the newer pages, so they take the time of the
+ * next older message that has one instead of the moment of the read, which would show them after the newer pages.
  */
-function dateUntimed(newestFirst: Entity[], readAt: number): NormalizedMessage[] {
-  const latest = newestFirst.reduce((t, e) => (e.timed ? Math.max(t, Date.parse(e.message.time) || t) : t), readAt);
+function dateUntimed(newestFirst: Entity[], readAt: number, earlierPage: boolean): NormalizedMessage[] {
+  const older = earlierPage ? newestFirst.find((e) => e.timed && Number.isFinite(Date.parse(e.time))) : undefined;
+  const latest = older
+    ? Date.parse(older.time)
+    : newestFirst.reduce((t, e) => (e.timed ? Math.max(t, Date.parse(e.time) || t) : t), readAt);
   let newer = new Date(latest).toISOString();
-  return newestFirst.map(({ message, timed }) => {
-    if (!timed) return { ...message, time: newer };
-    newer = message.time;
-    return message;
+  return newestFirst.flatMap(({ message, time, timed }) => {
+    if (!timed) return message ? [{ ...message, time: newer }] : [];
+    newer = time;
+    return message ? [message] : [];
   });
 }

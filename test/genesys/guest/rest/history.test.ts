@@ -315,6 +315,41 @@ describe('pages as the SDK shapes them, broken or too big', () => {
     expect(second.messages.slice(0, 5)).toEqual(first.messages.slice(0, 5));
   });
 
+  test('an untimed message takes the time of its receipt (a receipt is no message, but it came no earlier)', async () => {
+    const body = {
+      entities: [
+        entity('m1', { type: 'Receipt', status: 'Delivered', channel: { time: '2024-05-01T10:00:03.000Z' } }),
+        entity('m1', { channel: { time: null } }),
+      ],
+      total: 2,
+    };
+    nock(API).get('/api/v2/webmessaging/messages').query(true).reply(200, body);
+    const now = () => Date.parse('2024-05-01T12:00:00.000Z');
+    const history = new GuestHistory(axios.create(), API, 'https://shop.example.com', { now });
+    const page = await history.page(session, 3, 2);
+    expect(page.messages.map((m) => [m.id, m.time.slice(11)])).toEqual([['m1', '10:00:03.000Z']]);
+  });
+
+  test('on an earlier page, the newest untimed messages take the next older time, not the read: they stay before the newer pages', async () => {
+    const body = {
+      entities: [
+        entity('n2', { channel: { time: null } }),
+        entity('n1', { channel: { time: '2024-05-01T10:00:01.000Z' } }),
+        entity('n0', { channel: { time: '2024-05-01T10:00:00.000Z' } }),
+      ],
+      total: 9,
+    };
+    nock(API).get('/api/v2/webmessaging/messages').query(true).reply(200, body);
+    const now = () => Date.parse('2024-05-01T12:00:00.000Z');
+    const history = new GuestHistory(axios.create(), API, 'https://shop.example.com', { now });
+    const page = await history.page(session, 2, 3);
+    expect(page.messages.map((m) => [m.id, m.time.slice(11)])).toEqual([
+      ['n0', '10:00:00.000Z'],
+      ['n1', '10:00:01.000Z'],
+      ['n2', '10:00:01.000Z'],
+    ]);
+  });
+
   test("the SDK's empty history fixture is an empty page", async () => {
     const { history } = historyWith(JSON.parse(MESSAGE_ENTITY_LIST_WITHOUT_MESSAGES));
     await expect(history.page(session, 1, 25)).resolves.toMatchObject({ messages: [], total: 0 });
