@@ -12,7 +12,7 @@ import { waitFor } from '../support/wait';
  */
 let sim: Simulator;
 beforeAll(async () => {
-  sim = await startSimulator({ agent: { enabled: false } });
+  sim = await startSimulator({ profile: 'strict', agent: { enabled: false } });
 });
 afterAll(() => sim.stop());
 

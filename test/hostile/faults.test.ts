@@ -41,7 +41,7 @@ interface Row {
 
 let sim: Simulator;
 beforeAll(async () => {
-  sim = await startSimulator({ agent: { typingDelayMs: 2, replyDelayMs: 10 } });
+  sim = await startSimulator({ profile: 'strict', agent: { typingDelayMs: 2, replyDelayMs: 10 } });
 });
 afterAll(() => sim.stop());
 beforeEach(() => sim.faults.clear());

@@ -86,7 +86,12 @@ const prototypeNames = Object.getOwnPropertyNames(Object.prototype).sort();
 beforeAll(async () => {
   clock.standStill();
   // Recording what reaches Genesys, for the oracle; the memory property turns it off (the simulator shares this heap).
-  sim = await startSimulator({ record: true, clock: clock.now, agent: { typingDelayMs: 1, replyDelayMs: 2 } });
+  sim = await startSimulator({
+    profile: 'strict',
+    record: true,
+    clock: clock.now,
+    agent: { typingDelayMs: 1, replyDelayMs: 2 },
+  });
   // Few upstream sockets: the hub's LRU bound is part of what keeps memory flat.
   stack = await startStack({ simulator: sim, env: { GUEST_SOCKET_MAX: '32', LOG_LEVEL: 'info' }, now: clock.now });
   // Some conversations have ended: every route must handle read-only and ended sessions too.

@@ -30,7 +30,12 @@ const clock = steerableClock();
 
 beforeAll(async () => {
   // Genesys at 5 messages a second, and the service paced to it: the load's shape, not the rate, is under test here (test/api/messagePacing.test.ts has 2).
-  sim = await startSimulator({ agent: { typingDelayMs: 5, replyDelayMs: 15 }, clock: clock.now, messagesPerSecond: 5 });
+  sim = await startSimulator({
+    profile: 'strict',
+    agent: { typingDelayMs: 5, replyDelayMs: 15 },
+    clock: clock.now,
+    messagesPerSecond: 5,
+  });
   // Hundreds of injected drops: far more reconnects than the per-session socket budget allows a real
   // guest (churn.test.ts tests that budget); here the property is that nothing is lost or doubled.
   // The default Genesys deadline (10 s) only bounds a hang: the faults here are dropped sockets, not slow answers.

@@ -14,7 +14,7 @@ let stack: Stack;
 let resetter: net.Server;
 
 beforeAll(async () => {
-  sim = await startSimulator({ agent: { enabled: false } });
+  sim = await startSimulator({ profile: 'strict', agent: { enabled: false } });
   // Every connection to this "API host" is accepted and reset at once.
   resetter = net.createServer((socket) => socket.resetAndDestroy());
   await new Promise<void>((resolve) => resetter.listen(0, '127.0.0.1', resolve));

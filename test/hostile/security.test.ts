@@ -39,7 +39,7 @@ import { sleep, waitFor } from '../support/wait';
 let sim: Simulator;
 let stack: Stack;
 beforeAll(async () => {
-  sim = await startSimulator({ agent: { typingDelayMs: 2, replyDelayMs: 10 } });
+  sim = await startSimulator({ profile: 'strict', agent: { typingDelayMs: 2, replyDelayMs: 10 } });
   stack = await startStack({ simulator: sim });
 });
 afterAll(async () => {

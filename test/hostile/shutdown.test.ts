@@ -19,7 +19,7 @@ import { freePort } from '../support/ports';
 
 let sim: Simulator;
 beforeAll(async () => {
-  sim = await startSimulator({ agent: { typingDelayMs: 5, replyDelayMs: 15 } });
+  sim = await startSimulator({ profile: 'strict', agent: { typingDelayMs: 5, replyDelayMs: 15 } });
 });
 afterAll(() => sim.stop());
 afterEach(() => sim.faults.clear());

@@ -39,7 +39,7 @@ beforeAll(async () => {
   nock.restore();
   sim = spawn(process.execPath, ['--import', 'tsx', 'simulator/main.ts'], {
     cwd: path.join(__dirname, '../..'),
-    env: { ...process.env, SIM_PORT: '0' },
+    env: { ...process.env, SIM_PORT: '0', SIM_PROFILE: 'strict' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';

@@ -294,7 +294,7 @@ describe('through the whole service', () => {
 
     beforeAll(async () => {
       receiver = await startReceiver();
-      sim = await startSimulator({ agent: { enabled: false } });
+      sim = await startSimulator({ profile: 'strict', agent: { enabled: false } });
       instance = await startInstance(
         simulatorEnv(sim, {
           OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,

@@ -4,6 +4,9 @@ import { demoPng } from '../../simulator/richReplies';
 import { isClass, RawGuest, type Frame } from '../support/rawGuest';
 import { manualClock } from '../support/platform';
 
+/**
+ * @simulator kind it tests the default profile's attachments; the strict one's are in strictNeverKinder.test.ts
+ */
 /** The simulator's attachments, driven with raw frames and plain HTTP, as a client of real Genesys would. */
 let sim: Simulator;
 let guest: RawGuest;

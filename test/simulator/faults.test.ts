@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { startSimulator, type Simulator } from '../../simulator';
 import { handshakeStatus, isClass, isMessage, RawGuest } from '../support/rawGuest';
 
+/**
+ * @simulator kind it tests fault injection in the default profile, which both profiles share
+ */
 let sim: Simulator;
 const guests: RawGuest[] = [];
 

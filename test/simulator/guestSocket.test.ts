@@ -3,6 +3,9 @@ import { startSimulator, type Simulator } from '../../simulator';
 import { handshakeStatus, isClass, isMessage, RawGuest } from '../support/rawGuest';
 import { waitFor } from '../support/wait';
 
+/**
+ * @simulator kind it tests the default profile's socket; profile.test.ts tests what strict changes
+ */
 let sim: Simulator;
 const guests: RawGuest[] = [];
 

@@ -3,6 +3,9 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { startSimulator, type Simulator } from '../../simulator';
 import { isMessage, RawGuest } from '../support/rawGuest';
 
+/**
+ * @simulator kind it tests the default profile's history; profile.test.ts tests what strict changes
+ */
 let sim: Simulator;
 const guests: RawGuest[] = [];
 

@@ -4,6 +4,9 @@ import net from 'node:net';
 import path from 'node:path';
 import { freePort } from '../support/ports';
 
+/**
+ * @simulator kind it tests `npm run sim` as started without SIM_PROFILE, the default profile
+ */
 const ROOT = path.resolve(__dirname, '../..');
 
 /** `npm run sim` starts a standalone simulator and prints the BFF's environment. */

@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { startSimulator, type Simulator } from '../../simulator';
 import { waitFor } from '../support/wait';
 
+/**
+ * @simulator kind it tests the default profile's REST; profile.test.ts tests what strict changes
+ */
 let sim: Simulator;
 
 beforeAll(async () => {

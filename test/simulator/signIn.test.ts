@@ -3,6 +3,9 @@ import { startSimulator, type Simulator } from '../../simulator';
 import { isClass, RawGuest, type Frame } from '../support/rawGuest';
 import { REDIRECT_URI, signInAt } from '../support/signIn';
 
+/**
+ * @simulator kind it tests the default profile's sign-in, which the strict one only reshapes
+ */
 /** The simulator's authenticated messaging: its identity provider, token endpoints and signed-in sessions. */
 let sim: Simulator;
 const guests: RawGuest[] = [];

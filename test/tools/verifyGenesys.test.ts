@@ -9,6 +9,9 @@ import { targetFromEnv, verifyGenesys, type VerifyReport, type VerifyTarget } fr
 import { signInAt } from '../support/signIn';
 
 /**
+ * @simulator kind it runs verify:genesys once per profile, to compare what each reports
+ */
+/**
  * `npm run verify:genesys` against the simulator, in both profiles: every assumption is reported with what was observed.
  *
  * @lane full — runs the verify:genesys tool as its own process, once per profile (about 40 s)

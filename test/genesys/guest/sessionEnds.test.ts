@@ -17,7 +17,7 @@ let sim: Simulator;
 let hub: SessionHub;
 
 beforeAll(async () => {
-  sim = await startSimulator({ agent: { enabled: false } });
+  sim = await startSimulator({ profile: 'strict', agent: { enabled: false } });
 });
 afterAll(() => sim.stop());
 beforeEach(() => {

@@ -22,7 +22,7 @@ describe('sockets, drops, idleness and owners', () => {
   let hub: SessionHub;
 
   beforeAll(async () => {
-    sim = await startSimulator({ agent: { enabled: false } });
+    sim = await startSimulator({ profile: 'strict', agent: { enabled: false } });
   });
   afterAll(() => sim.stop());
   beforeEach(() => {
@@ -346,7 +346,7 @@ describe('a session with a request on its desk is busy', () => {
   let sim: Simulator;
 
   beforeAll(async () => {
-    sim = await startSimulator({ agent: { enabled: false } });
+    sim = await startSimulator({ profile: 'strict', agent: { enabled: false } });
   });
   afterAll(() => sim.stop());
 
@@ -389,7 +389,7 @@ describe('socket opens a minute per session, in the shared store', () => {
   let clock = 1_000_000;
 
   beforeAll(async () => {
-    sim = await startSimulator({ agent: { enabled: false } });
+    sim = await startSimulator({ profile: 'strict', agent: { enabled: false } });
   });
   afterAll(() => sim.stop());
   beforeEach(() => {

@@ -14,7 +14,7 @@ let sim: Simulator;
 let hub: SessionHub;
 
 beforeAll(async () => {
-  sim = await startSimulator({ agent: { enabled: false } });
+  sim = await startSimulator({ profile: 'strict', agent: { enabled: false } });
 });
 afterAll(() => sim.stop());
 beforeEach(() => {
@@ -101,12 +101,13 @@ describe('what session ownership reads', () => {
     const token = randomUUID();
     const session = hub.session(token);
     await session.ready();
-    expect(session.hasRequestsInFlight).toBe(false);
+    // A strict SessionResponse states no lifetime, so activity has the session ask for it with an echo of its own.
+    await waitFor(() => !session.hasRequestsInFlight);
     sim.faults.delayFrames(100, token);
     const sent = session.sendText({ text: 'in flight', messageId: randomUUID() });
     expect(session.hasRequestsInFlight).toBe(true);
     await sent;
-    expect(session.hasRequestsInFlight).toBe(false);
+    await waitFor(() => !session.hasRequestsInFlight);
     sim.faults.clear();
   });
 });

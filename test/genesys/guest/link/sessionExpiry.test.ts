@@ -153,7 +153,7 @@ describe('what moves it in a live session', () => {
   let sim: Simulator;
 
   beforeAll(async () => {
-    sim = await startSimulator({ agent: { enabled: false } });
+    sim = await startSimulator({ profile: 'strict', agent: { enabled: false } });
   });
   afterAll(() => sim.stop());
 

@@ -10,7 +10,7 @@ import { hubFor } from '../../../support/guestHub';
 let sim: Simulator;
 let hub: SessionHub;
 beforeAll(async () => {
-  sim = await startSimulator({ agent: { enabled: false }, jwtLifetimeSeconds: 3600 });
+  sim = await startSimulator({ profile: 'strict', agent: { enabled: false }, jwtLifetimeSeconds: 3600 });
 });
 afterAll(() => sim.stop());
 afterEach(() => hub?.close());

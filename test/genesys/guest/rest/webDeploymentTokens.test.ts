@@ -11,7 +11,7 @@ let tokens: WebDeploymentTokens;
 const log = captureLogger('debug');
 
 beforeAll(async () => {
-  sim = await startSimulator({ agent: { enabled: false } });
+  sim = await startSimulator({ profile: 'strict', agent: { enabled: false } });
   http = createGenesysHttp({ timeoutMs: 2000 });
   tokens = new WebDeploymentTokens(http.axios, sim.urls.apiUrl, sim.deploymentId, log.logger);
 });
