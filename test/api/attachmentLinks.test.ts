@@ -19,7 +19,8 @@ const PNG = Buffer.from(
 );
 
 beforeAll(async () => {
-  stack = await startStack({ sim: { agent: { enabled: false } }, now: clock.now });
+  // These tests read a link's lifetime from its signature; links that state none have their own test below.
+  stack = await startStack({ sim: { agent: { enabled: false }, downloadLinks: 'signed' }, now: clock.now });
 });
 
 afterAll(async () => {
@@ -154,6 +155,7 @@ test("sends beside a burst of views never wait for a timeout against the strict 
       agent: { enabled: false },
       requestsPerConnectionPerMinute: 20,
       downloadUrlTtlSeconds: 0,
+      downloadLinks: 'signed',
       messagesPerSecond: 1000,
     },
     env: { GENESYS_REQUESTS_PER_MINUTE: '20', GENESYS_MESSAGES_PER_SECOND: '50', GENESYS_TIMEOUT_MS: '10000' },
@@ -191,6 +193,7 @@ test('when Genesys refuses for a budget the service did not know, the refusal is
       agent: { enabled: false },
       requestsPerConnectionPerMinute: 12,
       downloadUrlTtlSeconds: 0,
+      downloadLinks: 'signed',
       messagesPerSecond: 1000,
     },
     env: { GENESYS_REQUESTS_PER_MINUTE: '60', GENESYS_MESSAGES_PER_SECOND: '50', GENESYS_TIMEOUT_MS: '10000' },
@@ -216,5 +219,25 @@ test('when Genesys refuses for a budget the service did not know, the refusal is
     }
   } finally {
     await budget.close();
+  }
+});
+
+test('a Genesys link that states no expiry and redirects to storage still shows the file, and is reused a while', async () => {
+  const own = await startStack({ sim: { agent: { enabled: false }, downloadLinks: 'opaque' }, now: clock.now });
+  try {
+    const { token } = await own.newSession();
+    const attachment = await uploaded(own, token);
+    const view = await fetch(attachment.url, { redirect: 'manual' });
+    expect(view.status).toBe(302);
+    const genesysLink = view.headers.get('location')!;
+    expect(genesysLink).not.toMatch(/Expires/i);
+    // The browser follows both hops: this service's, then Genesys's to its storage.
+    const file = await fetch(attachment.url);
+    expect([file.status, Buffer.from(await file.arrayBuffer())]).toEqual([200, PNG]);
+    const asked = frames(own, 'getAttachment').length;
+    expect((await fetch(attachment.url, { redirect: 'manual' })).headers.get('location')).toBe(genesysLink);
+    expect(frames(own, 'getAttachment').length).toBe(asked);
+  } finally {
+    await own.close();
   }
 });
