@@ -296,7 +296,9 @@ export const streamEventSchemas = {
         .string()
         .describe(
           'open, reconnecting, reconnected, cleared, replay_incomplete, ' +
-            'expiring (five minutes before the session expires), signed_in (the customer signed in: ' +
+            'expiring (five minutes before the session expires, once Genesys confirmed when), expiry_cleared ' +
+            '(a message moved the expiry: the notice no longer holds; another comes before the new expiry), ' +
+            'signed_in (the customer signed in: ' +
             'the conversation is now authenticated), or how the stream ended (closed, expired, unavailable, ' +
             'reconnect, slow_reader; signed_out: the customer signed out, here or on another device; ' +
             'signed_in_elsewhere: the conversation went on in a signed-in session)',
@@ -304,7 +306,10 @@ export const streamEventSchemas = {
       expiresAt: z.iso
         .datetime()
         .optional()
-        .describe('With `expiring`: when Genesys ends the session unless the guest sends something'),
+        .describe(
+          'With `expiring`: when Genesys ends the session unless the guest sends something; with ' +
+            '`expiry_cleared`: the new expiry, when already known',
+        ),
       detail: z.string().optional(),
       reconnect: z
         .boolean()

@@ -307,8 +307,20 @@ test('the stream warns five minutes before the session expires', async () => {
     const { expiresAt } = dataOf(warning) as { expiresAt: string };
     expect(Date.parse(expiresAt) - Date.now()).toBeLessThanOrEqual(5 * 60_000);
     expect(Date.parse(expiresAt) - Date.now()).toBeGreaterThan(0);
+    // Confirmed by an echo first, as the SDK's health check before its notice.
+    expect(own.sim.received.some((f) => f.frame?.action === 'echo')).toBe(true);
+    // The guest writes: the notice is withdrawn, and given again before the new expiry.
+    expect((await own.http.post('/messages').set(bearer(token)).send({ text: 'still here' })).status).toBe(201);
+    const cleared = await stream.next((e) => e.event === 'session' && dataOf(e).state === 'expiry_cleared', 10_000);
+    const again = await stream.next(
+      (e) => e.event === 'session' && dataOf(e).state === 'expiring' && dataOf(e).expiresAt !== expiresAt,
+      15_000,
+    );
+    const moved = (dataOf(again) as { expiresAt: string }).expiresAt;
+    expect(Date.parse(moved)).toBeGreaterThan(Date.parse(expiresAt));
+    expect(stream.events.indexOf(cleared)).toBeLessThan(stream.events.indexOf(again));
     stream.close();
   } finally {
     await own.close();
   }
-}, 30_000);
+}, 40_000);

@@ -169,6 +169,7 @@ export function useChat(options: UseChatOptions): Chat {
         },
         session: (event) => {
           if (event.state === 'expiring') setExpiring(true);
+          if (event.state === 'expiry_cleared') setExpiring(false);
           if (event.state === 'signed_in') setSignedIn(true);
           if (event.state === 'signed_out' || event.state === 'signed_in_elsewhere') endedBy.current = event.state;
         },

@@ -12,5 +12,5 @@ export { requestId, SAFE_REQUEST_ID } from './requestId';
 export { observeRequests } from './observe';
 export { authenticator, claimsOf, guestOf, spendTicket } from './authenticate';
 export type { Guest } from './authenticate';
-export { expiringEvent, warnBeforeExpiry } from './expiryWarning';
+export { expiringEvent, expiryClearedEvent, warnBeforeExpiry, type ExpirySource } from './expiryWarning';
 export { jsonBodyReader } from './jsonBody';

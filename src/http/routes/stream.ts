@@ -64,7 +64,7 @@ export function streamRoutes(deps: StreamDeps): AnyRouteSpec[] {
       const holder = {
         ...admitted,
         present: presenter(deps, req, { ...guest, routingKey: guest.claims?.routingKey }),
-        expiresAt: () => session.expiry.at,
+        expiry: { at: () => session.expiry.at, confirm: () => session.expiry.confirm() },
       };
       await session.ready();
       const history = {

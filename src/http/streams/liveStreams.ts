@@ -6,7 +6,7 @@ import type { Logger } from '../../observability/logger';
 import { limitsRefused, streamsOpen } from '../../observability/metrics';
 import { POSITION_SKEW_MS, positionAt, timeOfPosition } from '../../domain/streamPosition';
 import { TimerRounds } from '../../scheduling/timerRounds';
-import { expiringEvent, warnBeforeExpiry } from '../middleware';
+import { expiringEvent, expiryClearedEvent, warnBeforeExpiry, type ExpirySource } from '../middleware';
 
 /**
  * Server-Sent Events for GET /messages/stream: `message`, `typing`,
@@ -39,8 +39,8 @@ interface StreamHolder {
   ip: string;
   /** How a message is shown to this client (attachment links minted for it). */
   present?: (message: NormalizedMessage) => NormalizedMessage;
-  /** When Genesys will end the session if nothing happens (epoch ms), as last known; activity moves it. */
-  expiresAt?: () => number | undefined;
+  /** When Genesys will end the session if nothing happens, as last known (activity moves it), and how to ask. */
+  expiry?: ExpirySource;
 }
 
 interface OpenStream {
@@ -122,12 +122,18 @@ export class LiveStreams {
     // What a replay (the newest page) or a Genesys repeat can send again.
     const delivered = new RecentIds(2 * PROOF_PAGE_SIZE);
     const present = holder.present ?? ((m: NormalizedMessage) => m);
+    // Its first notice comes from a timer, after `send` below exists.
+    const expiry = warnBeforeExpiry(holder.expiry, {
+      expiring: (at) => send('session', expiringEvent(at)),
+      cleared: (at) => send('session', expiryClearedEvent(at)),
+    });
     const send = (event: string, data: unknown, messageId?: string) => {
       if (messageId) {
         // A message comes once per stream, whether from history or live.
         if (!delivered.add(messageId)) return;
         if (STREAM_EVENT_ID.test(messageId)) lastId = messageId;
       }
+      if (event === 'message') expiry.activity();
       const shown = event === 'message' ? present(data as NormalizedMessage) : data;
       write(`id: ${lastId ?? openedAt}\nevent: ${event}\ndata: ${JSON.stringify(shown)}\n\n`, event !== 'typing');
     };
@@ -153,7 +159,6 @@ export class LiveStreams {
         res.end();
       },
     };
-    const expiry = warnBeforeExpiry(holder.expiresAt, (at) => send('session', expiringEvent(at)));
     const cleanup = () => {
       if (!this.open.has(stream)) return;
       count(this.bySession, holder.guestToken, -1);

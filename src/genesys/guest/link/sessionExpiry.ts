@@ -58,7 +58,8 @@ export class SessionExpiry {
     this.expiresAt = Math.max(this.expiresAt ?? 0, this.now() + this.durationMs);
   }
 
-  private confirm(): Promise<void> {
+  /** Asks Genesys with an `echo` (at most once per CHECK_COOLDOWN_MS); resolves once it answered or was not asked. */
+  confirm(): Promise<void> {
     if (this.check) return this.check;
     if (this.now() - this.lastCheckAt < CHECK_COOLDOWN_MS) return Promise.resolve();
     this.lastCheckAt = this.now();
