@@ -97,7 +97,7 @@ export class GuestSession {
         const info = change(this.link.info);
         if (!info) return;
         this.link.describe(info);
-        this.expiry.reported(info.durationSeconds, info.expirationDate);
+        this.sessionResponded(info);
       },
       expiryReported: (durationSeconds, expirationDate) => this.expiry.reported(durationSeconds, expirationDate),
       closingByServer: () => {
@@ -121,11 +121,17 @@ export class GuestSession {
       inbound: this.inbound,
       listeners: () => this.listeners.size,
       configure: () => this.configure(false),
-      configured: (info) => this.expiry.reported(info.durationSeconds, info.expirationDate),
+      configured: (info) => this.sessionResponded(info),
       emit: (event) => this.emit(event),
       die: (error) => this.die(error),
       now: this.now,
     });
+  }
+
+  /** Every SessionResponse, as the SDK's handleSessionResponse takes it: its expiry, and the guest JWT dropped. */
+  private sessionResponded(info: SessionResponse): void {
+    this.expiry.reported(info.durationSeconds, info.expirationDate);
+    this.jwt.forget();
   }
 
   /** The last SessionResponse, if the session has been configured. */
@@ -379,6 +385,8 @@ export class GuestSession {
   private emit(event: GuestEvent): void {
     // Each message, either way, moves the session's expiry (when its lifetime is still unknown, an echo asks).
     if (event.type === 'message') this.expiry.activity();
+    // The guest's own echo ends the typing cooldown, as the SDK's `userTypingProvider.clear()` does on it.
+    if (event.type === 'message' && event.message.direction === 'inbound') this.lastTypingAt = -Infinity;
     // The end this service asked for is announced by end(), not as a closed connection to reopen.
     if (this.ending && event.type === 'session' && event.state === 'closed') return;
     for (const listener of this.listeners) {

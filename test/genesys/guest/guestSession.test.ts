@@ -246,6 +246,24 @@ describe('messages', () => {
     }
   });
 
+  test("the guest's own message echo ends the typing cooldown, as the SDK's does", async () => {
+    let clock = Date.now();
+    const frozen = hubFor(sim, { now: () => clock });
+    try {
+      const session = frozen.session(randomUUID());
+      await session.ready();
+      expect(await session.sendTyping()).toBe(true);
+      expect(await session.sendTyping()).toBe(false);
+      // Past the message pacing's second, well within the 5 s cooldown.
+      clock += 1100;
+      await session.sendText({ text: 'sent', messageId: randomUUID() });
+      clock += 1100;
+      expect(await session.sendTyping()).toBe(true);
+    } finally {
+      frozen.close();
+    }
+  });
+
   test('typing the pacing held back does not start the cooldown: it goes out once the pacing allows', async () => {
     let clock = Date.now();
     const paced = hubFor(sim, { now: () => clock, messagesPerSecond: 1 });
@@ -355,6 +373,22 @@ describe('lifecycle', () => {
     expect(sim.framesFor(token, 'getJwt')).toHaveLength(1);
     const page = await hub.history.page(session, 1, 25);
     expect(page.messages.map((m) => m.text)).toContain('first');
+  });
+
+  test('every SessionResponse drops the guest JWT, as the SDK does: the next read asks Genesys afresh', async () => {
+    const token = randomUUID();
+    const session = hub.session(token);
+    await session.ready();
+    await session.getJwt();
+    expect(await session.getJwt()).toBeDefined();
+    expect(sim.framesFor(token, 'getJwt')).toHaveLength(1);
+    sim.faults.dropSocket(token);
+    // The session configures again on a new socket: a SessionResponse.
+    await waitFor(() => !session.isReady);
+    await session.ready();
+    expect(sim.framesFor(token, 'configureSession').length).toBeGreaterThanOrEqual(2);
+    await session.getJwt();
+    expect(sim.framesFor(token, 'getJwt')).toHaveLength(2);
   });
 });
 
