@@ -19,7 +19,8 @@ export interface StreamHandlers {
    * Session events from the service; the last one of a stream carries `reconnect`.
    * `expiring` (with `expiresAt`) comes five minutes before Genesys would end an idle session.
    * `signed_in`: the conversation is now signed in. A stream ends with `signed_out` when the
-   * customer signed out (here or on another device), or `signed_in_elsewhere`.
+   * customer signed out (here or on another device), `signed_in_elsewhere`, or `reauthentication_required`
+   * when Genesys asked the customer to sign in again.
    */
   session?(event: { state: string; detail?: string; reconnect?: boolean; expiresAt?: string }): void;
   /**

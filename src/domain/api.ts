@@ -301,7 +301,8 @@ export const streamEventSchemas = {
             'signed_in (the customer signed in: ' +
             'the conversation is now authenticated), or how the stream ended (closed, expired, unavailable, ' +
             'reconnect, slow_reader; signed_out: the customer signed out, here or on another device; ' +
-            'signed_in_elsewhere: the conversation went on in a signed-in session)',
+            'signed_in_elsewhere: the conversation went on in a signed-in session; reauthentication_required: ' +
+            'Genesys asked the customer to sign in again)',
         ),
       expiresAt: z.iso
         .datetime()

@@ -41,7 +41,8 @@ export interface UseChatOptions {
 export type ChatStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'ended' | 'failed';
 
 /** Why the conversation can no longer be written to. */
-export type ChatEnded = 'agent' | 'guest' | 'expired' | 'signed_out' | 'signed_in_elsewhere';
+export type ChatEnded =
+  'agent' | 'guest' | 'expired' | 'signed_out' | 'signed_in_elsewhere' | 'reauthentication_required';
 
 export interface Chat {
   client: BffClient;
@@ -171,7 +172,12 @@ export function useChat(options: UseChatOptions): Chat {
           if (event.state === 'expiring') setExpiring(true);
           if (event.state === 'expiry_cleared') setExpiring(false);
           if (event.state === 'signed_in') setSignedIn(true);
-          if (event.state === 'signed_out' || event.state === 'signed_in_elsewhere') endedBy.current = event.state;
+          if (
+            event.state === 'signed_out' ||
+            event.state === 'signed_in_elsewhere' ||
+            event.state === 'reauthentication_required'
+          )
+            endedBy.current = event.state;
         },
         error: (e) => {
           if (mine !== generation.current) return;

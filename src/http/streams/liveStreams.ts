@@ -306,7 +306,14 @@ class RecentIds {
 }
 
 /** Session states that end the stream; only `unavailable` and `closed` are worth reconnecting after. */
-const FINAL = new Set(['expired', 'unavailable', 'closed', 'signed_out', 'signed_in_elsewhere']);
+const FINAL = new Set([
+  'expired',
+  'unavailable',
+  'closed',
+  'signed_out',
+  'signed_in_elsewhere',
+  'reauthentication_required',
+]);
 
 /** One guest event as stream events: a message, typing, presence, or a session change that may end the stream. */
 function relay(

@@ -58,6 +58,22 @@ describe('the end a session meets first is the one that stands', () => {
   });
 });
 
+describe('Genesys asks the customer to authenticate again', () => {
+  test('a 403 "Try authenticate again" mid-session ends streams with reauthentication_required, not signed_out', async () => {
+    const token = randomUUID();
+    const session = hub.session(token);
+    const live = collect(session);
+    await session.ready();
+    sim.faults.refuseNext('onMessage', { code: 403, body: 'Try authenticate again', sessionToken: token });
+    expect(await failure(session.sendText({ text: 'hello?', messageId: randomUUID() }))).toMatchObject({
+      failure: 'reauthentication_required',
+    });
+    await waitFor(() => finals(live.events).length > 0);
+    expect(finals(live.events).map((e) => (e as { state?: string }).state)).toEqual(['reauthentication_required']);
+    live.unsubscribe();
+  });
+});
+
 describe('handed over to another instance', () => {
   test('streams are told to reconnect, and a request still holding the session is told why', async () => {
     const session = hub.session(randomUUID());

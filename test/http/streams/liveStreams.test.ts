@@ -394,6 +394,7 @@ describe('what each answer, refusal and event says', () => {
         ['closed', true],
         ['signed_out', false],
         ['signed_in_elsewhere', false],
+        ['reauthentication_required', false],
       ] as const;
       for (const [state, reconnect] of finals) {
         const { fake, url } = await opened();

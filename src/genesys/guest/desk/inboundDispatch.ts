@@ -35,7 +35,8 @@ type SessionState =
   | 'unavailable'
   | 'signed_in'
   | 'signed_out'
-  | 'signed_in_elsewhere';
+  | 'signed_in_elsewhere'
+  | 'reauthentication_required';
 
 export interface InboundTarget {
   readonly pending: PendingRequests;

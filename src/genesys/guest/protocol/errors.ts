@@ -102,9 +102,11 @@ export class GuestApiError extends AppError {
   }
 
   /** How a live stream hears that the session ended with this error. */
-  get endState(): 'expired' | 'unavailable' | 'signed_out' | 'signed_in_elsewhere' {
+  get endState(): 'expired' | 'unavailable' | 'signed_out' | 'signed_in_elsewhere' | 'reauthentication_required' {
     if (this.failure === 'signed_in_elsewhere') return 'signed_in_elsewhere';
-    if (this.failure === 'signed_out' || this.failure === 'reauthentication_required') return 'signed_out';
+    // Genesys asked the customer to authenticate again: not a sign-out, which the customer did not do.
+    if (this.failure === 'reauthentication_required') return 'reauthentication_required';
+    if (this.failure === 'signed_out') return 'signed_out';
     return this.fatalForSession ? 'expired' : 'unavailable';
   }
 

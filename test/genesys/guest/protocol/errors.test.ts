@@ -77,18 +77,21 @@ describe('guestErrorFromFrame', () => {
     'session AUTHENTICATION failed',
     'Try authenticate again',
     'Try to authenticate again later',
-  ])('reads a 403 saying %j as a sign-in to renew, which ends the session for its streams as signed out', (text) => {
-    const error = guestErrorFromFrame(frame(403), text);
+  ])(
+    'reads a 403 saying %j as a sign-in to renew, which ends the session for its streams with its own reason',
+    (text) => {
+      const error = guestErrorFromFrame(frame(403), text);
 
-    expect(error).toMatchObject({
-      failure: 'reauthentication_required',
-      code: 'reauthentication_required',
-      status: 401,
-      fatalForSession: true,
-      endState: 'signed_out',
-    });
-    expect(error.message).toMatch(/asks the customer to sign in again/);
-  });
+      expect(error).toMatchObject({
+        failure: 'reauthentication_required',
+        code: 'reauthentication_required',
+        status: 401,
+        fatalForSession: true,
+        endState: 'reauthentication_required',
+      });
+      expect(error.message).toMatch(/asks the customer to sign in again/);
+    },
+  );
 
   it.each(['Turn on the Feature Toggle', 'The session authentication failed', 'Please try to authenticate again', ''])(
     'reads a 403 saying %j as a plain refusal: the sign-in texts count only at the start',
@@ -175,7 +178,7 @@ describe('GuestApiError raised by the service itself', () => {
     ['session_not_found', 'session_expired', 410, true, 'expired'],
     ['signed_out', 'session_expired', 410, true, 'signed_out'],
     ['signed_in_elsewhere', 'session_expired', 410, true, 'signed_in_elsewhere'],
-    ['reauthentication_required', 'reauthentication_required', 401, true, 'signed_out'],
+    ['reauthentication_required', 'reauthentication_required', 401, true, 'reauthentication_required'],
   ] as const)('%s is %s (HTTP %i)', (failure, publicCode, status, fatal, endState) => {
     const cause = new Error('socket said no');
     const error = new GuestApiError(failure, 'what the browser reads', { cause });
