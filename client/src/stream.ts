@@ -18,11 +18,19 @@ export interface StreamHandlers {
   /**
    * Session events from the service; the last one of a stream carries `reconnect`.
    * `expiring` (with `expiresAt`) comes five minutes before Genesys would end an idle session.
-   * `signed_in`: the conversation is now signed in. A stream ends with `signed_out` when the
+   * `signed_in`: the conversation is now signed in (with the customer's name, when Genesys gives it);
+   * `existing_session_cleared`: this sign-in ended the customer's older signed-in conversation. A stream ends with `signed_out` when the
    * customer signed out (here or on another device), `signed_in_elsewhere`, or `reauthentication_required`
    * when Genesys asked the customer to sign in again.
    */
-  session?(event: { state: string; detail?: string; reconnect?: boolean; expiresAt?: string }): void;
+  session?(event: {
+    state: string;
+    detail?: string;
+    reconnect?: boolean;
+    expiresAt?: string;
+    /** With `signed_in`: the customer's name, when Genesys gives it. */
+    customer?: { firstName?: string; lastName?: string };
+  }): void;
   /**
    * The stream is open. Load history here on the first open. After a
    * reconnect (`reconnected: true`) the stream itself first sends what came

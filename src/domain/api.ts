@@ -298,6 +298,7 @@ export const streamEventSchemas = {
           'open, reconnecting, reconnected, cleared, replay_incomplete, ' +
             'expiring (five minutes before the session expires, once Genesys confirmed when), expiry_cleared ' +
             '(a message moved the expiry: the notice no longer holds; another comes before the new expiry), ' +
+            "existing_session_cleared (this sign-in ended the customer's older signed-in conversation), " +
             'signed_in (the customer signed in: ' +
             'the conversation is now authenticated), or how the stream ended (closed, expired, unavailable, ' +
             'reconnect, slow_reader; signed_out: the customer signed out, here or on another device; ' +
@@ -312,6 +313,10 @@ export const streamEventSchemas = {
             '`expiry_cleared`: the new expiry, when already known',
         ),
       detail: z.string().optional(),
+      customer: z
+        .object({ firstName: z.string().optional(), lastName: z.string().optional() })
+        .optional()
+        .describe("With `signed_in`: the signed-in customer's name, when Genesys gives it"),
       reconnect: z
         .boolean()
         .optional()

@@ -132,6 +132,8 @@ export class GuestSession {
   private sessionResponded(info: SessionResponse): void {
     this.expiry.reported(info.durationSeconds, info.expirationDate);
     this.jwt.forget();
+    // The SDK's ExistingAuthSessionCleared: this sign-in ended the customer's older signed-in conversation.
+    if (info.clearedExistingSession === true) this.emit({ type: 'session', state: 'existing_session_cleared' });
   }
 
   /** The last SessionResponse, if the session has been configured. */

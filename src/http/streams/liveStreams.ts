@@ -338,7 +338,11 @@ function relay(
       if (FINAL.has(event.state)) {
         end(event.state, event.detail ?? '', event.state === 'unavailable' || event.state === 'closed');
       } else {
-        send('session', { state: event.state, ...(event.detail ? { detail: event.detail } : {}) });
+        send('session', {
+          state: event.state,
+          ...(event.detail ? { detail: event.detail } : {}),
+          ...(event.customer ? { customer: event.customer } : {}),
+        });
       }
       return;
   }

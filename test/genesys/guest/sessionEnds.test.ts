@@ -74,6 +74,25 @@ describe('Genesys asks the customer to authenticate again', () => {
   });
 });
 
+describe('a sign-in that cleared an older signed-in conversation', () => {
+  test("a SessionResponse saying clearedExistingSession reaches the streams (the SDK's ExistingAuthSessionCleared)", async () => {
+    const session = hub.session(randomUUID());
+    const live = collect(session);
+    await session.ready();
+    feed(
+      session,
+      JSON.stringify({
+        type: 'response',
+        class: 'SessionResponse',
+        code: 200,
+        body: { connected: true, newSession: false, readOnly: false, clearedExistingSession: true },
+      }),
+    );
+    expect(finals(live.events)).toEqual([{ type: 'session', state: 'existing_session_cleared' }]);
+    live.unsubscribe();
+  });
+});
+
 describe('handed over to another instance', () => {
   test('streams are told to reconnect, and a request still holding the session is told why', async () => {
     const session = hub.session(randomUUID());

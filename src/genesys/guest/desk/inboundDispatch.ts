@@ -24,7 +24,7 @@ export type GuestEvent =
   | { type: 'message'; message: NormalizedMessage }
   | { type: 'typing'; durationMs?: number }
   | { type: 'presence'; presence: 'join' | 'disconnect' | 'clear' | 'signin'; readOnly?: boolean }
-  | { type: 'session'; state: SessionState; detail?: string };
+  | { type: 'session'; state: SessionState; detail?: string; customer?: { firstName?: string; lastName?: string } };
 
 type SessionState =
   | 'reconnecting'
@@ -36,7 +36,8 @@ type SessionState =
   | 'signed_in'
   | 'signed_out'
   | 'signed_in_elsewhere'
-  | 'reauthentication_required';
+  | 'reauthentication_required'
+  | 'existing_session_cleared';
 
 export interface InboundTarget {
   readonly pending: PendingRequests;
@@ -222,7 +223,7 @@ function onStructuredMessage(
 
   if (message.type === 'event') {
     if (message.direction === 'outbound') emitEvents(t, body);
-    else if (isPresence(body, 'SignIn')) t.emit({ type: 'session', state: 'signed_in' });
+    else if (isPresence(body, 'SignIn')) t.emit({ type: 'session', state: 'signed_in', ...signedInCustomer(body) });
     return;
   }
   if (message.direction === 'outbound') messages.inc({ direction: 'outbound' });
@@ -267,6 +268,16 @@ function settleOwnEcho(
 
 function isJoin(body: StructuredMessage): boolean {
   return isPresence(body, 'Join');
+}
+
+/** The signed-in customer's name, as the SDK reads it off the SignIn event (core/events/EventHandlerImpl.kt). */
+function signedInCustomer(body: StructuredMessage): { customer?: { firstName?: string; lastName?: string } } {
+  const from = body.channel?.from;
+  const customer = {
+    ...(from?.firstName ? { firstName: from.firstName } : {}),
+    ...(from?.lastName ? { lastName: from.lastName } : {}),
+  };
+  return Object.keys(customer).length > 0 ? { customer } : {};
 }
 
 function isPresence(body: StructuredMessage, type: string): boolean {

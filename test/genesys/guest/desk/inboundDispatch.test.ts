@@ -398,6 +398,22 @@ describe('what each frame does to a session', () => {
       expect(h.events).toEqual([{ type: 'session', state: 'signed_in' }]);
     });
 
+    test("the SignIn event carries the signed-in customer's name to the streams, as the SDK's SignedIn does", () => {
+      const h = harness();
+      h.feed(
+        message({
+          id: 'si',
+          type: 'Event',
+          direction: 'Inbound',
+          channel: { from: { firstName: 'Ada', lastName: 'Lovelace' } },
+          events: [{ eventType: 'Presence', presence: { type: 'SignIn' } }],
+        }),
+      );
+      expect(h.events).toEqual([
+        { type: 'session', state: 'signed_in', customer: { firstName: 'Ada', lastName: 'Lovelace' } },
+      ]);
+    });
+
     test('agent typing On reaches the streams with its duration; typing Off does not', () => {
       const h = harness();
       h.feed(agentEvent([{ eventType: 'Typing', typing: { type: 'On', duration: 5000 } }]));
