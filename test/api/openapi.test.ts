@@ -232,6 +232,7 @@ test('GET /asyncapi.json describes every event the stream sends, with the schema
     'state',
     'expiresAt',
     'detail',
+    'customer',
     'reconnect',
   ]);
 });
