@@ -31,13 +31,10 @@ import { SessionLink, type GuestSessionOptions } from './sessionLink';
 export type { GuestEvent } from './desk';
 
 /**
- * One guest's Web Messaging session over one upstream socket
- * (docs/genesys-protocol.md#guest-websocket), in parts: requests wait at the
- * desk (requestDesk.ts) until a reply settles them (inboundDispatch.ts,
- * pendingRequests.ts); the link keeps the socket configured across drops
- * (sessionLink.ts, reconnect.ts); the ledger proves delivery of a message
- * whose reply was lost (deliveryProof.ts). This class is what the rest of
- * the service calls, and fans inbound traffic out to live streams.
+ * One guest's Web Messaging session over one upstream socket (docs/genesys-protocol.md#guest-websocket), in parts:
+ * requests wait at the desk (desk/requestDesk.ts) until a reply settles them (desk/inboundDispatch.ts); the link keeps
+ * the socket configured across drops (sessionLink.ts); the ledger proves delivery of a message whose reply was lost
+ * (desk/deliveryProof.ts). This class is what the rest of the service calls, and fans inbound traffic out to streams.
  */
 
 export class GuestSession {
