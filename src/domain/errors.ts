@@ -179,6 +179,17 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/**
+ * The wait a `503` or `504` advises when the one who threw it named none: every such answer tells the client
+ * when to come back (README "Errors"), so the rule lives in the type, not in each place that throws.
+ */
+export const DEFAULT_RETRY_AFTER_SECONDS = 2;
+
+/** Statuses that always carry `Retry-After`: the service, or Genesys behind it, is away for now. */
+export function mustAdviseRetry(status: number): boolean {
+  return status === 503 || status === 504;
+}
+
 interface AppErrorOptions {
   status?: number;
   retryAfterSeconds?: number;
@@ -201,7 +212,8 @@ export class AppError extends Error {
     this.name = 'AppError';
     this.code = code;
     this.status = options.status ?? ERROR_CODES[code].status;
-    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.retryAfterSeconds =
+      options.retryAfterSeconds ?? (mustAdviseRetry(this.status) ? DEFAULT_RETRY_AFTER_SECONDS : undefined);
     this.logDetail = options.logDetail;
     this.extensions = options.extensions;
   }

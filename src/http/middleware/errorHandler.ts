@@ -2,7 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ZodError } from 'zod';
 import type { Logger } from '../../observability/logger';
 import { scrubDetail, scrubText } from '../../observability/scrub';
-import { AppError } from '../../domain/errors';
+import { AppError, DEFAULT_RETRY_AFTER_SECONDS, mustAdviseRetry } from '../../domain/errors';
 import { toProblem } from '../problem';
 
 interface BodyParserError extends Error {
@@ -67,9 +67,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.destroy();
       return;
     }
-    if (appError.retryAfterSeconds !== undefined) {
-      res.setHeader('Retry-After', String(Math.max(1, Math.ceil(appError.retryAfterSeconds))));
-    }
+    // AppError gives every 503 and 504 a wait; an error that lost it on the way still gets one here.
+    const retryAfter =
+      appError.retryAfterSeconds ?? (mustAdviseRetry(appError.status) ? DEFAULT_RETRY_AFTER_SECONDS : undefined);
+    if (retryAfter !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(retryAfter))));
     res
       .status(appError.status)
       .type('application/problem+json')

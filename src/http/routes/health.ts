@@ -1,3 +1,4 @@
+import { DEFAULT_RETRY_AFTER_SECONDS } from '../../domain/errors';
 import type { Readiness } from '../../observability/readiness';
 import { type AnyRouteSpec, healthSchema, readinessSchema } from '../spec';
 
@@ -32,6 +33,8 @@ export function healthRoutes(readiness: Readiness): AnyRouteSpec[] {
       },
       handle(_req, res) {
         const { ready, status, checks } = readiness.report();
+        // Like every 503 the service sends, an unready answer says when to ask again.
+        if (!ready) res.setHeader('Retry-After', String(DEFAULT_RETRY_AFTER_SECONDS));
         res.status(ready ? 200 : 503).json({ status, checks });
       },
     },

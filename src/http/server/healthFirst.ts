@@ -5,6 +5,7 @@ import type { OriginAllowlist } from '../../config/originAllowlist';
 import { httpRequestDuration, httpRequests } from '../../observability/metrics';
 import type { Readiness } from '../../observability/readiness';
 import { tracingOn } from '../../observability/tracing';
+import { DEFAULT_RETRY_AFTER_SECONDS } from '../../domain/errors';
 import { SAFE_REQUEST_ID, rawHeaders, recordHeaders, replayedPerOrigin } from '../middleware';
 
 interface HealthFirstParts {
@@ -80,6 +81,8 @@ export function answerHealthFirst(
       'application/json; charset=utf-8',
       'Content-Length',
       String(Buffer.byteLength(body)),
+      // Like every 503 the service sends, an unready answer says when to ask again.
+      ...(status === 503 ? ['Retry-After', String(DEFAULT_RETRY_AFTER_SECONDS)] : []),
     ]);
     res.end(body);
     const metric = url === '/healthz' ? counted.healthz : counted.readyz;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ERROR_CODES, type ErrorCode } from '../../domain/errors';
+import { ERROR_CODES, mustAdviseRetry, type ErrorCode } from '../../domain/errors';
 import { bodyKindOf, type AnyRouteSpec } from './routeSpec';
 import { problemSchema } from './schemas';
 
@@ -183,7 +183,7 @@ function responses(spec: AnyRouteSpec): Record<string, unknown> {
   for (const [status, codes] of byStatus) {
     out[String(status)] = {
       description: `Problem: ${codes.join(', ')}`,
-      ...(status === 429 || status === 503
+      ...(status === 429 || mustAdviseRetry(status)
         ? { headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'Seconds to wait' } } }
         : {}),
       content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
