@@ -61,7 +61,13 @@ export function buildChatStack(
     probeIntervalMs: genesys.deploymentCacheTtlMs,
     connectTimeoutMs: genesys.timeoutMs,
   });
-  const signInTokens = new WebDeploymentTokens(platform.http.axios, genesys.apiUrl, genesys.deploymentId, guestLogger);
+  const signInTokens = new WebDeploymentTokens(
+    platform.http.axios,
+    genesys.apiUrl,
+    genesys.deploymentId,
+    guestLogger,
+    health,
+  );
   const tokens = new SessionTokens(
     new Sealer(deriveKeys(config.session.secrets)),
     config.session.ttlSeconds,
@@ -88,6 +94,8 @@ export function buildChatStack(
     store,
     onSocketOpened: () => health.succeeded(),
     onSocketFailed: (error) => health.failed(error),
+    // Fail fast while Genesys is away: calls are refused at once until a background handshake succeeds.
+    upstream: health,
     renewSignIn: (signIn) => signInTokens.refresh(signIn),
     // Each process is its own owner of the sessions whose socket it holds (one socket per session across instances).
     instanceId: randomUUID(),

@@ -82,6 +82,25 @@ export const guestLinkTransitions = new Counter({
   registers,
 });
 
+export const genesysCircuitOpen = new Gauge({
+  name: 'genesys_bff_genesys_circuit_open',
+  help: "1 while this instance's circuit to Genesys is open: calls that need Genesys are refused at once (503).",
+  registers,
+});
+
+export const genesysCircuitTransitions = new Counter({
+  name: 'genesys_bff_genesys_circuit_transitions_total',
+  help: "Changes of this instance's circuit to Genesys, by the state entered (open, closed).",
+  labelNames: ['to'] as const,
+  registers,
+});
+
+export const genesysCircuitRefusals = new Counter({
+  name: 'genesys_bff_genesys_circuit_refusals_total',
+  help: 'Calls to Genesys refused at once (503 upstream_unavailable with Retry-After) while the circuit was open.',
+  registers,
+});
+
 export const streamsOpen = new Gauge({
   name: 'genesys_bff_streams_open',
   help: 'Live streams (GET /messages/stream) open now.',

@@ -37,6 +37,8 @@ export type { GuestEvent } from './desk';
  * (desk/deliveryProof.ts). This class is what the rest of the service calls, and fans inbound traffic out to streams.
  */
 
+const tooLate = () => new GuestApiError('timeout', 'Genesys did not answer in time; please retry.');
+
 export class GuestSession {
   readonly token: string;
   private readonly listeners = new Set<(event: GuestEvent) => void>();
@@ -168,15 +170,18 @@ export class GuestSession {
   /** Connects and configures (or resumes) the session within the request deadline, though streams may wait longer. */
   ready(): Promise<SessionResponse> {
     this.touch();
-    const dead = this.link.dead();
-    if (dead) return Promise.reject(dead);
+    const refused = this.link.dead() ?? this.options.upstream?.refusal();
+    if (refused) return Promise.reject(refused);
     const info = this.link.info;
     if (this.isReady && info) return Promise.resolve(info);
-    return withDeadline(
-      this.link.connect(),
-      this.options.requestTimeoutMs,
-      () => new GuestApiError('timeout', 'Genesys did not answer in time; please retry.'),
-    );
+    // A connect may be a live stream's reconnect loop: a request stops waiting for it once the circuit opens.
+    return this.viaGenesys(() => withDeadline(this.link.connect(), this.options.requestTimeoutMs, tooLate), true);
+  }
+
+  // Refused at once while the circuit is open. Only a connect's failure counts there: a request's repeats
+  // its socket's or its proof's, counted where they fail.
+  private viaGenesys<T>(call: () => Promise<T>, connect = false): Promise<T> {
+    return this.options.upstream?.watch(call, { abandonOnOpen: connect, countFailures: connect }) ?? call();
   }
 
   /** Replaces a read-only (ended) conversation with a new one: closeSession, then configureSession with `startNew`. */
@@ -207,14 +212,12 @@ export class GuestSession {
     customAttributes?: CustomAttributes;
   }): Promise<NormalizedMessage> {
     this.touch();
-    return this.desk.request<NormalizedMessage>(
-      'send',
-      (t) => textMessageFrame({ token: this.token, tracingId: t, ...p }),
-      {
+    return this.viaGenesys(() =>
+      this.desk.request<NormalizedMessage>('send', (t) => textMessageFrame({ token: this.token, tracingId: t, ...p }), {
         messageId: p.messageId,
         text: p.text,
         carriesFiles: (p.attachmentIds?.length ?? 0) > 0,
-      },
+      }),
     );
   }
 
@@ -228,18 +231,22 @@ export class GuestSession {
     customAttributes?: CustomAttributes;
   }): Promise<NormalizedMessage> {
     this.touch();
-    return this.desk.request<NormalizedMessage>('send', (t) => answerFrame({ token: this.token, tracingId: t, ...p }), {
-      messageId: p.messageId,
-      text: p.text,
-      payload: p.payload,
-    });
+    return this.viaGenesys(() =>
+      this.desk.request<NormalizedMessage>('send', (t) => answerFrame({ token: this.token, tracingId: t, ...p }), {
+        messageId: p.messageId,
+        text: p.text,
+        payload: p.payload,
+      }),
+    );
   }
 
   /** Autostart Presence Join, carrying the attributes routing needs. */
   sendJoin(customAttributes?: CustomAttributes): Promise<NormalizedMessage> {
     this.touch();
-    return this.desk.request<NormalizedMessage>('join', (t) =>
-      joinFrame({ token: this.token, tracingId: t, customAttributes }),
+    return this.viaGenesys(() =>
+      this.desk.request<NormalizedMessage>('join', (t) =>
+        joinFrame({ token: this.token, tracingId: t, customAttributes }),
+      ),
     );
   }
 

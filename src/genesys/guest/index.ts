@@ -3,6 +3,7 @@
  * the `SessionHub` that hands them out, and the REST calls a guest makes (history, tokens, sign-in, files).
  */
 export { GuestApiHealth, GuestSocket } from './link';
+export type { GenesysGate } from './link';
 export { SessionHub } from './sessionHub';
 export { WebDeploymentTokens } from './rest';
 export type { UploadBody, HistoryPage, GenesysSignIn, SignInGrant } from './rest';

@@ -6,7 +6,7 @@ import { GuestApiError } from './protocol';
 import { GuestHistory, type GenesysSignIn } from './rest';
 import { GuestSession } from './guestSession';
 import { MemoryStore, sessionKeyOf, type SharedStore } from '../../store';
-import { SessionOwnership } from './link';
+import { SessionOwnership, type GenesysGate } from './link';
 
 /**
  * One upstream socket per guest session per instance, shared by sends, live
@@ -47,6 +47,8 @@ interface SessionHubOptions {
   /** Told about every handshake, for readiness. */
   onSocketOpened?: () => void;
   onSocketFailed?: (error: GuestApiError) => void;
+  /** The circuit to Genesys (link/guestApiHealth.ts): while it is open, calls are refused at once. */
+  upstream?: GenesysGate;
   /** Renews a signed-in customer's JWT (authenticated messaging). */
   renewSignIn?: (signIn: GenesysSignIn) => Promise<GenesysSignIn>;
   /**
@@ -80,6 +82,7 @@ export class SessionHub {
       logger: options.logger,
       store: this.store,
       now: options.now,
+      upstream: options.upstream,
     });
     this.sweepTimer = setInterval(() => this.sweepIdle(), Math.max(1000, Math.floor(options.idleMs / 2)));
     this.sweepTimer.unref();
@@ -131,7 +134,12 @@ export class SessionHub {
       requestsPerMinute: this.options.requestsPerMinute,
       now: this.options.now,
       readNewestHistory: (s) => this.history.newestForProof(s),
-      beforeSocketOpen: () => this.allowOpen(token),
+      upstream: this.options.upstream,
+      beforeSocketOpen: () => {
+        // No socket is opened to a Genesys the circuit holds for away: a stream's reconnect loop waits its turn.
+        const refused = this.options.upstream?.refusal();
+        return refused ? Promise.reject(refused) : this.allowOpen(token);
+      },
       onSocketOpened: () => {
         this.opened++;
         this.ownership?.take(token);

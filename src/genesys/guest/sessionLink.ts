@@ -12,7 +12,7 @@ import {
 import type { GuestSession } from './guestSession';
 import type { GenesysSignIn } from './rest';
 import { GuestApiError, type SessionResponse } from './protocol';
-import { GuestSocket, RECONNECT_ATTEMPTS_FOR_REQUESTS, withRetries, type SocketClosed } from './link';
+import { GuestSocket, RECONNECT_ATTEMPTS_FOR_REQUESTS, withRetries, type GenesysGate, type SocketClosed } from './link';
 import {
   attemptOf,
   endOf,
@@ -47,6 +47,8 @@ export interface LinkOptions {
   onSocketOpened?: () => void;
   /** A handshake failed (refused, unreachable): for the `guestApi` readiness check. */
   onSocketFailed?: (error: GuestApiError) => void;
+  /** The circuit to Genesys (guestApiHealth.ts): while it is open, calls are refused at once. */
+  upstream?: GenesysGate;
 }
 
 /** The link's options (sessionLink.ts), and what the session itself needs. */
@@ -277,7 +279,8 @@ export class SessionLink implements DeskSocket {
             e.failure !== 'handshake_refused' &&
             e.failure !== 'rate_limited' &&
             e.failure !== 'store_unavailable' &&
-            (failures + 1 < RECONNECT_ATTEMPTS_FOR_REQUESTS ||
+            // An open circuit answers a request at once; only live streams keep trying, to be back when it closes.
+            ((e.failure !== 'circuit_open' && failures + 1 < RECONNECT_ATTEMPTS_FOR_REQUESTS) ||
               (this.owner.listeners() > 0 && this.owner.now() - startedAt < window)),
           onFirstRetry: () => {
             if (isReconnect) this.owner.emit({ type: 'session', state: 'reconnecting' });

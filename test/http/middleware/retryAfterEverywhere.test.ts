@@ -60,11 +60,14 @@ describe('every code given 503 or 504 in place of its own status', () => {
 });
 
 describe('every Guest API failure answered 503 or 504', () => {
-  test.each(['unavailable', 'connection_lost', 'timeout', 'store_unavailable'] as const)('%s', async (failure) => {
-    const got = await answered(new GuestApiError(failure, 'Genesys is away.'));
-    expect([503, 504]).toContain(got.status);
-    expect(Number(got.retryAfter)).toBeGreaterThanOrEqual(1);
-  });
+  test.each(['unavailable', 'connection_lost', 'timeout', 'store_unavailable', 'circuit_open'] as const)(
+    '%s',
+    async (failure) => {
+      const got = await answered(new GuestApiError(failure, 'Genesys is away.'));
+      expect([503, 504]).toContain(got.status);
+      expect(Number(got.retryAfter)).toBeGreaterThanOrEqual(1);
+    },
+  );
 });
 
 describe('/readyz when not ready', () => {

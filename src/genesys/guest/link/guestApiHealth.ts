@@ -1,17 +1,31 @@
+import { AppError } from '../../../domain/errors';
 import type { Logger } from '../../../observability/logger';
+import { genesysCircuitOpen, genesysCircuitRefusals, genesysCircuitTransitions } from '../../../observability/metrics';
 import { DependencyState, type Readiness } from '../../../observability/readiness';
-import type { GuestApiError } from '../protocol';
+import { GuestApiError } from '../protocol';
 import { GuestSocket } from './guestSocket';
 
 /**
- * The `guestApi` readiness check: whether Genesys accepts this instance's
- * guest WebSocket handshakes. It starts unready and a bare handshake (no
- * session is configured) is tried at once, so an instance that cannot open
- * a guest socket (a wrong GENESYS_ORIGIN, a host it cannot reach) gets no
- * traffic rather than failing its first guest. A refused or failed
- * handshake turns it unready; while it is, the bare handshake is retried in
- * the background, so the instance proves itself healthy again without
- * needing traffic. Any successful handshake clears it.
+ * The `guestApi` readiness check, and this instance's circuit to Genesys.
+ *
+ * Readiness: whether Genesys accepts this instance's guest WebSocket
+ * handshakes. It starts unready and a bare handshake (no session is
+ * configured) is tried at once, so an instance that cannot open a guest
+ * socket (a wrong GENESYS_ORIGIN, a host it cannot reach) gets no traffic
+ * rather than failing its first guest. A refused or failed handshake turns it
+ * unready; while it is, the bare handshake is retried in the background, so
+ * the instance proves itself healthy again without needing traffic. Any
+ * successful handshake clears it.
+ *
+ * The circuit: calls to Genesys (socket opens and configure, sends, history
+ * and token reads) go through `watch`. A few failures in a row, or a bare
+ * handshake that fails or does not answer within its own short deadline
+ * (tried as soon as a call fails or has run longer than `slowCallMs`), open
+ * it: every call is then refused at once with `503 upstream_unavailable` and
+ * `Retry-After`, instead of each waiting for GENESYS_TIMEOUT_MS. While open,
+ * the bare handshake is tried every `openProbeIntervalMs`; the first that
+ * succeeds closes it. A refused handshake (403: the configuration is wrong)
+ * is not an outage and does not open it: those calls answer 502 at once anyway.
  */
 interface GuestApiHealthOptions {
   webMessagingUrl: string;
@@ -19,24 +33,72 @@ interface GuestApiHealthOptions {
   origin: string;
   readiness: Readiness;
   logger: Logger;
+  /** Between bare handshakes while unready and the circuit closed (a refused handshake). */
   probeIntervalMs: number;
   connectTimeoutMs: number;
+  /** Failed calls in a row that open the circuit (default 3). */
+  failuresToOpen?: number;
+  /** A probe's own deadline, far shorter than a request's: a hung Genesys is found in seconds (default 2 s). */
+  probeTimeoutMs?: number;
+  /** A call still under way after this has a probe check Genesys meanwhile (default 1 s). */
+  slowCallMs?: number;
+  /** Between probes while the circuit is open (default 1 s). */
+  openProbeIntervalMs?: number;
+  /** The fewest milliseconds between probes a slow or failed call asks for while closed (default 3 s). */
+  suspectProbeGapMs?: number;
+  now?: () => number;
 }
 
-export class GuestApiHealth {
+/** What a guest session and the REST calls need from the circuit. */
+export interface GenesysGate {
+  /** The refusal a call gets now, when the circuit is open. */
+  refusal(): GuestApiError | undefined;
+  /**
+   * Runs a call to Genesys unless the circuit is open, and counts its outcome. With `abandonOnOpen`, a call still
+   * under way when the circuit opens is refused then (a connect; never a send, which may have arrived). With
+   * `countFailures: false`, its failure is not counted (a send's failure repeats its socket's or its proof's).
+   */
+  watch<T>(call: () => Promise<T>, options?: WatchOptions): Promise<T>;
+}
+
+interface WatchOptions {
+  abandonOnOpen?: boolean;
+  countFailures?: boolean;
+}
+
+/** Failures that say Genesys is away, not that it refused this request or this configuration. */
+function isOutage(error: unknown): boolean {
+  // A 429 is Genesys answering (the deployment's sockets a minute are spent), not Genesys away.
+  if (error instanceof GuestApiError)
+    return (
+      ['unavailable', 'timeout', 'connection_lost'].includes(error.failure) && error.logDetail?.genesysCode !== 429
+    );
+  return error instanceof AppError && error.code === 'upstream_unavailable';
+}
+
+export class GuestApiHealth implements GenesysGate {
   private readonly check: DependencyState;
   private probeTimer?: NodeJS.Timeout;
   private closed = false;
   private refused = false;
   /** The bare handshake under way, ended if the instance stops first. */
   private probing?: GuestSocket;
+  private open = false;
+  private failures = 0;
+  private lastSuspectProbeAt = -Infinity;
+  private suspectTimer?: NodeJS.Timeout;
+  /** Calls to refuse as soon as the circuit opens (connects under way). */
+  private readonly onOpen = new Set<(error: GuestApiError) => void>();
+  private readonly now: () => number;
 
   constructor(private readonly options: GuestApiHealthOptions) {
+    this.now = options.now ?? Date.now;
     this.check = new DependencyState({
       initial: { ok: false, detail: `Checking that Genesys accepts a guest WebSocket at ${options.webMessagingUrl}.` },
       logger: options.logger,
       onState: (state) => options.readiness.set('guestApi', state),
     });
+    genesysCircuitOpen.set(0);
   }
 
   /** The first handshake, at start-up. */
@@ -44,44 +106,166 @@ export class GuestApiHealth {
     void this.probe();
   }
 
+  get circuitOpen(): boolean {
+    return this.open;
+  }
+
+  /** Seconds a refused caller should wait: until the next probe has had its chance. */
+  private get retryAfterSeconds(): number {
+    return Math.max(1, Math.ceil((this.openProbeIntervalMs + this.probeTimeoutMs) / 1000));
+  }
+
+  private get probeTimeoutMs(): number {
+    return Math.min(this.options.probeTimeoutMs ?? 2000, this.options.connectTimeoutMs);
+  }
+
+  private get openProbeIntervalMs(): number {
+    return this.options.openProbeIntervalMs ?? 1000;
+  }
+
+  refusal(): GuestApiError | undefined {
+    if (!this.open) return undefined;
+    genesysCircuitRefusals.inc();
+    return new GuestApiError('circuit_open', 'Genesys is not answering just now; please retry shortly.', {
+      retryAfterSeconds: this.retryAfterSeconds,
+    });
+  }
+
+  async watch<T>(call: () => Promise<T>, options: WatchOptions = {}): Promise<T> {
+    const refused = this.refusal();
+    if (refused) throw refused;
+    const slow = setTimeout(() => this.suspect(), this.options.slowCallMs ?? 1000);
+    slow.unref();
+    let abandon: ((error: GuestApiError) => void) | undefined;
+    const work = call();
+    const raced = options.abandonOnOpen
+      ? Promise.race([
+          work,
+          new Promise<never>((_, reject) => {
+            abandon = (error) => reject(error);
+            this.onOpen.add(abandon);
+          }),
+        ])
+      : work;
+    try {
+      const value = await raced;
+      this.answered();
+      return value;
+    } catch (error) {
+      if (options.countFailures !== false && isOutage(error)) this.callFailed();
+      throw error;
+    } finally {
+      clearTimeout(slow);
+      if (abandon) this.onOpen.delete(abandon);
+    }
+  }
+
+  /** A handshake succeeded (a guest's socket, or the bare probe). */
   succeeded(): void {
     clearTimeout(this.probeTimer);
+    this.answered();
     this.check.set({
       ok: true,
       detail: this.refused ? 'Genesys accepts the guest WebSocket again.' : 'Genesys accepts the guest WebSocket.',
     });
   }
 
+  /** A handshake failed (a guest's socket, or the bare probe). */
   failed(error: GuestApiError): void {
     const detail =
       error.failure === 'handshake_refused'
         ? `Genesys refused the guest WebSocket handshake (HTTP 403) at ${this.options.webMessagingUrl}. ` +
           'Check GENESYS_DEPLOYMENT_ID, that the deployment is active, ' +
           `and that GENESYS_ORIGIN (${this.options.origin}) is one of its allowed domains.`
-        : `The guest WebSocket at ${this.options.webMessagingUrl} could not be opened: ${error.message}`;
+        : `The guest WebSocket at ${this.options.webMessagingUrl} could not be opened: ${error.message}` +
+          (this.open
+            ? ' Calls that need Genesys are refused with 503 at once until a background handshake succeeds.'
+            : '');
     this.refused = true;
     this.check.set({ ok: false, detail }, { level: 'error', fields: { genesysCode: error.logDetail?.genesysCode } });
+    if (isOutage(error)) this.callFailed();
+    this.scheduleProbe();
+  }
+
+  /** Genesys answered a call: the failures in a row start again, and an open circuit closes. */
+  private answered(): void {
+    this.failures = 0;
+    if (!this.open) return;
+    this.open = false;
+    // A new outage right after this one is checked at once.
+    this.lastSuspectProbeAt = -Infinity;
+    genesysCircuitOpen.set(0);
+    genesysCircuitTransitions.inc({ to: 'closed' });
+    this.options.logger.info('Genesys answers again: the circuit is closed, calls go through');
+  }
+
+  private callFailed(): void {
+    if (this.open) return;
+    this.failures++;
+    if (this.failures >= (this.options.failuresToOpen ?? 3)) this.openCircuit('failures in a row');
+    else this.suspect();
+  }
+
+  /**
+   * A call failed or is slow: a probe finds out now whether Genesys is away. At most one every few seconds (a
+   * send waiting its turn is slow too): one asked for sooner runs when the gap ends.
+   */
+  private suspect(): void {
+    if (this.open || this.closed || this.probing || this.suspectTimer) return;
+    const gapLeft = this.lastSuspectProbeAt + (this.options.suspectProbeGapMs ?? 3000) - this.now();
+    if (gapLeft > 0) {
+      this.suspectTimer = setTimeout(() => {
+        this.suspectTimer = undefined;
+        this.suspect();
+      }, gapLeft);
+      this.suspectTimer.unref();
+      return;
+    }
+    this.lastSuspectProbeAt = this.now();
+    void this.probe();
+  }
+
+  private openCircuit(reason: string): void {
+    if (this.open || this.closed) return;
+    this.open = true;
+    genesysCircuitOpen.set(1);
+    genesysCircuitTransitions.inc({ to: 'open' });
+    this.check.set(
+      {
+        ok: false,
+        detail:
+          `Genesys does not answer at ${this.options.webMessagingUrl} (${reason}): calls that need it are refused ` +
+          'with 503 at once until a background handshake succeeds.',
+      },
+      { level: 'error' },
+    );
+    const refusal = new GuestApiError('circuit_open', 'Genesys stopped answering; please retry shortly.', {
+      retryAfterSeconds: this.retryAfterSeconds,
+    });
+    for (const abandon of [...this.onOpen]) abandon(refusal);
     this.scheduleProbe();
   }
 
   private scheduleProbe(): void {
     clearTimeout(this.probeTimer);
     if (this.closed) return;
-    this.probeTimer = setTimeout(() => void this.probe(), this.options.probeIntervalMs);
+    const delay = this.open ? this.openProbeIntervalMs : this.options.probeIntervalMs;
+    this.probeTimer = setTimeout(() => void this.probe(), delay);
     this.probeTimer.unref();
   }
 
   /**
-   * A bare handshake: at start, and from the retry timer, which
-   * success and close() clear (so never while ok or closed).
+   * A bare handshake, within the probe's own deadline: at start, from the
+   * retry timer (which success and close() clear), and when a call fails or is slow.
    */
   private async probe(): Promise<void> {
+    if (this.probing) return;
     const socket = new GuestSocket(
       {
         webMessagingUrl: this.options.webMessagingUrl,
         deploymentId: this.options.deploymentId,
         origin: this.options.origin,
-        connectTimeoutMs: this.options.connectTimeoutMs,
+        connectTimeoutMs: this.probeTimeoutMs,
         pingIntervalMs: 60_000,
         logger: this.options.logger,
       },
@@ -99,13 +283,16 @@ export class GuestApiHealth {
     this.probing = undefined;
     // Stopped while it ran (shutdown): its outcome says nothing.
     if (this.closed) return;
-    if (failure) this.failed(failure);
-    else this.succeeded();
+    if (!failure) return this.succeeded();
+    if (isOutage(failure)) this.openCircuit('a bare handshake failed or did not answer in time');
+    this.failed(failure);
   }
 
   close(): void {
     this.closed = true;
     clearTimeout(this.probeTimer);
+    clearTimeout(this.suspectTimer);
     this.probing?.close();
+    this.onOpen.clear();
   }
 }

@@ -26,7 +26,8 @@ type GuestFailure =
   | 'cannot_downgrade' // 4017: a signed-in session configured without its sign-in
   | 'signed_out' // LogoutEvent: the customer signed out (on any device)
   | 'signed_in_elsewhere' // ConnectionClosedEvent reason signedIn: the conversation moved to a signed-in session
-  | 'store_unavailable'; // not Genesys: the shared store (Redis) could not count a new socket, so none was opened
+  | 'store_unavailable' // not Genesys: the shared store (Redis) could not count a new socket, so none was opened
+  | 'circuit_open'; // not asked: Genesys failed or hung just now, and nothing goes to it until a probe succeeds
 
 const CONTRACT_CODE: Record<GuestFailure, ErrorCode> = {
   session_expired: 'session_expired',
@@ -48,6 +49,7 @@ const CONTRACT_CODE: Record<GuestFailure, ErrorCode> = {
   signed_out: 'session_expired',
   signed_in_elsewhere: 'session_expired',
   store_unavailable: 'store_unavailable',
+  circuit_open: 'upstream_unavailable',
 };
 
 const STATUS: Partial<Record<GuestFailure, number>> = {

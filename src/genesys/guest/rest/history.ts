@@ -3,6 +3,7 @@ import type { Logger } from '../../../observability/logger';
 import { limitsRefused } from '../../../observability/metrics';
 import { GuestApiError, historySchema, isReceipt, structuredMessageSchema, normalizeMessage } from '../protocol';
 import type { GuestJwt } from './guestJwt';
+import type { GenesysGate } from '../link';
 import type { NormalizedMessage } from '../../../domain/message';
 import { MemoryStore, sessionKeyOf, type SharedStore } from '../../../store';
 
@@ -45,6 +46,8 @@ interface GuestHistoryOptions {
   store?: SharedStore;
   /** The service's clock: when a read happened, for the newest messages Genesys gives no time (default Date.now). */
   now?: () => number;
+  /** The circuit to Genesys (link/guestApiHealth.ts): while it is open, a read is refused at once. */
+  upstream?: GenesysGate;
 }
 
 /** How a read meets the session's limit: `limit` is refused over it, `spare` once half is used, `force` never. */
@@ -108,7 +111,14 @@ export class GuestHistory {
     return (await this.read(session, 1, PROOF_PAGE_SIZE)).messages;
   }
 
-  private async read(session: HistorySession, page: number, pageSize: number): Promise<HistoryPage> {
+  private read(session: HistorySession, page: number, pageSize: number): Promise<HistoryPage> {
+    const upstream = this.options.upstream;
+    return upstream
+      ? upstream.watch(() => this.readOnce(session, page, pageSize))
+      : this.readOnce(session, page, pageSize);
+  }
+
+  private async readOnce(session: HistorySession, page: number, pageSize: number): Promise<HistoryPage> {
     let response = await this.get(session, page, pageSize);
     if (response.status === 401) {
       // The cached JWT may have been revoked or be past its real expiry: get a fresh one once.

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AppError } from '../../../domain/errors';
 import type { Logger } from '../../../observability/logger';
 import { correlationIdOf, describeTransportFailure } from '../../restClient';
+import type { GenesysGate } from '../link';
 
 /**
  * Genesys authenticated messaging's token endpoints
@@ -40,6 +41,8 @@ export class WebDeploymentTokens {
     private readonly apiUrl: string,
     private readonly deploymentId: string,
     private readonly logger: Logger,
+    /** The circuit to Genesys (link/guestApiHealth.ts): while it is open, a call is refused at once. */
+    private readonly upstream?: GenesysGate,
   ) {}
 
   /**
@@ -86,7 +89,13 @@ export class WebDeploymentTokens {
     throw this.unavailable('revoke', response);
   }
 
-  private async call(operation: string, request: () => Promise<AxiosResponse>): Promise<AxiosResponse> {
+  private call(operation: string, request: () => Promise<AxiosResponse>): Promise<AxiosResponse> {
+    return this.upstream
+      ? this.upstream.watch(() => this.callOnce(operation, request))
+      : this.callOnce(operation, request);
+  }
+
+  private async callOnce(operation: string, request: () => Promise<AxiosResponse>): Promise<AxiosResponse> {
     let response: AxiosResponse;
     try {
       response = await request();

@@ -4,6 +4,7 @@ import { createLogger } from '../../../../src/observability/logger';
 import { Readiness } from '../../../../src/observability/readiness';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
+import { genesysCircuitRefusals, genesysCircuitTransitions } from '../../../../src/observability/metrics';
 import { waitFor } from '../../../support/wait';
 
 describe('GuestApiHealth (the guestApi readiness check)', () => {
@@ -77,7 +78,8 @@ describe('GuestApiHealth (the guestApi readiness check)', () => {
   it('a failure schedules the next handshake; success and close() cancel it, and a failure during shutdown schedules none', () => {
     jest.useFakeTimers();
     try {
-      const unreachable = new GuestApiError('unavailable', 'connect ECONNREFUSED');
+      // A configuration refusal: not an outage, so no probe at once (test below) and the circuit stays closed.
+      const unreachable = new GuestApiError('handshake_refused', 'refused', { genesysCode: 403 });
       health.failed(unreachable);
       expect(jest.getTimerCount()).toBe(1);
       health.succeeded();
@@ -183,6 +185,132 @@ describe('GuestApiHealth.start(): the first handshake, before any guest', () => 
         detail: expect.stringMatching(/^Checking that Genesys accepts/),
       });
     } finally {
+      for (const c of connections) c.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+});
+
+describe('the circuit to Genesys', () => {
+  let server: WebSocketServer;
+  let health: GuestApiHealth | undefined;
+  /** The status the handshake is refused with; undefined accepts it. */
+  let refuseWith: number | undefined;
+  let handshakes: number;
+  const away = () => Promise.reject(new GuestApiError('unavailable', 'connect ECONNREFUSED'));
+
+  beforeEach(async () => {
+    refuseWith = undefined;
+    handshakes = 0;
+    server = new WebSocketServer({
+      host: '127.0.0.1',
+      port: 0,
+      verifyClient: (_info: unknown, done: (ok: boolean, status?: number) => void) => {
+        handshakes++;
+        done(refuseWith === undefined, refuseWith);
+      },
+    });
+    await new Promise((resolve) => server.once('listening', resolve));
+  });
+
+  afterEach(async () => {
+    health?.close();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  function circuit(port = (server.address() as AddressInfo).port) {
+    const readiness = new Readiness();
+    health = new GuestApiHealth({
+      webMessagingUrl: `ws://127.0.0.1:${port}`,
+      deploymentId: 'deployment-1',
+      origin: 'https://bff.example.org',
+      readiness,
+      logger: createLogger({ level: 'silent' }),
+      probeIntervalMs: 600_000,
+      connectTimeoutMs: 10_000,
+      probeTimeoutMs: 300,
+      slowCallMs: 100,
+      openProbeIntervalMs: 50,
+    });
+    readiness.set('guestApi', { ok: true, detail: 'warmed up' });
+    return { health, readiness };
+  }
+
+  const counted = async () => ({
+    refusals: (await genesysCircuitRefusals.get()).values[0]?.value ?? 0,
+    opened: (await genesysCircuitTransitions.get()).values.find((v) => v.labels.to === 'open')?.value ?? 0,
+    closed: (await genesysCircuitTransitions.get()).values.find((v) => v.labels.to === 'closed')?.value ?? 0,
+  });
+
+  it('a call failing for Genesys being away has a handshake check at once; refused, the circuit opens', async () => {
+    const { health, readiness } = circuit();
+    const before = await counted();
+    refuseWith = 503;
+    await expect(health.watch(away)).rejects.toMatchObject({ failure: 'unavailable' });
+    await waitFor(() => health.circuitOpen);
+    expect(handshakes).toBeGreaterThanOrEqual(1);
+    expect(readiness.report().checks.guestApi).toMatchObject({ ok: false, affectsReadiness: false });
+
+    // Refused at once, never asked: 503 with a wait, counted.
+    const call = jest.fn(() => Promise.resolve('answered'));
+    await expect(health.watch(call)).rejects.toMatchObject({
+      failure: 'circuit_open',
+      code: 'upstream_unavailable',
+      status: 503,
+      retryAfterSeconds: expect.any(Number),
+    });
+    expect(call).not.toHaveBeenCalled();
+    expect(health.refusal()?.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    expect(await counted()).toEqual({
+      refusals: before.refusals + 2,
+      opened: before.opened + 1,
+      closed: before.closed,
+    });
+
+    // Probed in the background, without traffic: the first handshake accepted closes it.
+    refuseWith = undefined;
+    await waitFor(() => !health.circuitOpen);
+    expect(readiness.report().checks.guestApi!.ok).toBe(true);
+    await expect(health.watch(call)).resolves.toBe('answered');
+    expect((await counted()).closed).toBe(before.closed + 1);
+  });
+
+  it('a call that succeeds, or fails for its own reasons, leaves it closed', async () => {
+    const { health } = circuit();
+    await expect(health.watch(() => Promise.resolve(1))).resolves.toBe(1);
+    await expect(
+      health.watch(() => Promise.reject(new GuestApiError('rate_limited', 'slow down', { genesysCode: 429 }))),
+    ).rejects.toMatchObject({ failure: 'rate_limited' });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect([health.circuitOpen, handshakes]).toEqual([false, 0]);
+  });
+
+  it('three failed calls in a row open it, whatever the handshake check says', async () => {
+    const { health } = circuit();
+    // A refused handshake (403) is a configuration problem, not an outage: it neither opens nor closes it.
+    refuseWith = 403;
+    for (let i = 0; i < 2; i++) await expect(health.watch(away)).rejects.toBeDefined();
+    expect(health.circuitOpen).toBe(false);
+    await expect(health.watch(away)).rejects.toBeDefined();
+    expect(health.circuitOpen).toBe(true);
+  });
+
+  it('a hung Genesys: a slow call has a handshake check within its own short deadline; that opens it, and a connect waiting is refused then', async () => {
+    const connections: Socket[] = [];
+    // Takes the connection and never answers: the handshake check runs into its own deadline (300 ms here).
+    const silent = createServer((socket) => connections.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { health } = circuit((silent.address() as AddressInfo).port);
+      const startedAt = Date.now();
+      const hung = health.watch(() => new Promise(() => undefined), { abandonOnOpen: true });
+      await expect(hung).rejects.toMatchObject({ failure: 'circuit_open', status: 503 });
+      expect(health.circuitOpen).toBe(true);
+      // Slow call (100 ms), then the check's own deadline (300 ms): far inside a request's 10 s.
+      expect(Date.now() - startedAt).toBeLessThan(5000);
+      expect(connections.length).toBeGreaterThanOrEqual(1);
+    } finally {
+      health?.close();
       for (const c of connections) c.destroy();
       await new Promise((resolve) => silent.close(resolve));
     }
