@@ -207,7 +207,46 @@ describe('the rules, with fake timers', () => {
     });
   });
 
+  describe('the message rate', () => {
+    test('the window is a full second plus 100 ms of clock slack: at 2 a second the third message waits exactly that', async () => {
+      const t = desk({ messagesPerSecond: 2, laneHoldMs: 0 });
+      t.send('m1');
+      t.send('m2');
+      t.send('m3');
+      expect(t.written).toEqual(['m1', 'm2']);
+      // A window shorter than a second (900 ms, say) lets the third out here already.
+      await jest.advanceTimersByTimeAsync(1099);
+      expect(t.written).toEqual(['m1', 'm2']);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(t.written).toEqual(['m1', 'm2', 'm3']);
+    });
+  });
+
   describe('the per-connection budget', () => {
+    test('a new connection starts a new budget: from a nearly spent one, what waited for the reconnect goes out at once', async () => {
+      // 6 a minute, the lane free: five frames spend all but one of the first connection's budget.
+      const t = desk({ requestsPerMinute: 6, messagesPerSecond: 10, laneHoldMs: 0 });
+      for (const name of ['m1', 'm2', 'm3', 'm4', 'm5']) t.send(name);
+      for (const name of ['m1', 'm2', 'm3', 'm4', 'm5']) t.answer(name);
+      expect(t.written).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
+      await jest.advanceTimersByTimeAsync(2000);
+
+      // A network blip: the socket drops, sends arrive meanwhile, a new one is opened and configured.
+      t.state.ready = false;
+      t.d.socketLost();
+      t.send('after1');
+      t.send('after2');
+      t.send('after3');
+      t.d.newConnection();
+      t.ask('configure', 'configure');
+      t.answer('configure');
+      t.state.ready = true;
+      t.d.flush();
+      // Configure and three sends: four frames of a fresh six, none held for the old connection's minute.
+      expect(t.written).toEqual(['m1', 'm2', 'm3', 'm4', 'm5', 'configure', 'after1', 'after2', 'after3']);
+      for (const name of ['after1', 'after2', 'after3']) expect(await t.outcome(name)).toEqual({ state: 'waiting' });
+    });
+
     test('past its share of the budget a request waits for the oldest frame to leave the minute (plus 100 ms of clock slack); a message behind it still goes', async () => {
       // 4 a minute: 2 for requests other than messages, the rest kept for messages.
       const t = desk({ ready: false, requestsPerMinute: 4, timeoutMs: 120_000 });
@@ -629,9 +668,11 @@ describe('it wakes the process only when a request waits its turn', () => {
     await first;
     const second = send('two');
     await Promise.resolve();
-    // One a second: the second waits for the window even with the lane free.
+    // One a second: the second waits for the window (a second and 100 ms of slack) even with the lane free.
     expect(written).toHaveLength(1);
-    await jest.advanceTimersByTimeAsync(1200);
+    await jest.advanceTimersByTimeAsync(1099);
+    expect(written).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(1);
     expect(written).toHaveLength(2);
     reply(written[1]!, 'echo two');
     await expect(second).resolves.toBe('echo two');
