@@ -1,5 +1,13 @@
 import { deleteAttachment, uploadAttachment, type UploadOptions } from './attachments.js';
-import { history, send, TypingIndicator, type RetryPolicy, type SendOptions } from './messages.js';
+import {
+  CATCH_UP_POLICY,
+  history,
+  newestPages,
+  send,
+  TypingIndicator,
+  type RetryPolicy,
+  type SendOptions,
+} from './messages.js';
 import {
   capabilities,
   endSession,
@@ -185,6 +193,16 @@ export class BffClient {
   /** A page of history, oldest first within the page; page 1 is the newest. */
   history(options: { page?: number; pageSize?: number } = {}): Promise<HistoryPage> {
     return history(this.transport, options);
+  }
+
+  /**
+   * What a stream's replay could not give (`replay_incomplete`): the messages of the newest `pages` history pages
+   * (default 1), oldest first, each read tried again after the `Retry-After` it was refused with. A stream opened
+   * with `stream()` does this by itself and hands them to its `message` handler (dedupe by `id`).
+   */
+  async catchUp(options: { pageSize?: number; pages?: number } = {}): Promise<ChatMessage[]> {
+    const pages = await newestPages(this.transport, options, { ...this.retry, ...CATCH_UP_POLICY });
+    return pages.reverse().flatMap((page) => page.messages);
   }
 
   /** Tells the agent the guest is typing; at most once every 5 s (more is dropped here). */

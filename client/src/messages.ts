@@ -62,6 +62,39 @@ export async function history(
   return (await transport.request<HistoryPage>('GET', `/messages${qs ? `?${qs}` : ''}`)).body;
 }
 
+/** How hard a catch-up tries: it runs in the background, so it may wait out a longer Retry-After than a send. */
+export const CATCH_UP_POLICY = { retries: 8, maxWaitSeconds: 60 } as const;
+
+/**
+ * The newest `pages` history pages, newest page first, for what a stream's replay could not give
+ * (`replay_incomplete`). A read refused for now (network, 429, 502, 503, 504) is tried again after the
+ * `Retry-After` it carried (or a short backoff), up to `policy.retries` times.
+ */
+export async function newestPages(
+  transport: Transport,
+  options: { pageSize?: number; pages?: number },
+  policy: RetryPolicy,
+): Promise<HistoryPage[]> {
+  const pages: HistoryPage[] = [];
+  for (let page = 1; page <= (options.pages ?? 1); page++) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        pages.push(await history(transport, { page, pageSize: options.pageSize }));
+        break;
+      } catch (error) {
+        if (!(error instanceof BffError) || attempt >= policy.retries) throw error;
+        const retryable = error.code === 'network_error' || RETRYABLE_STATUS.has(error.status);
+        const wait = error.retryAfterSeconds ?? Math.min(0.5 * 2 ** attempt, 8);
+        if (!retryable || wait > policy.maxWaitSeconds) throw error;
+        await policy.sleep(wait * 1000);
+      }
+    }
+    const last = pages[pages.length - 1]!;
+    if (last.page * last.pageSize >= last.total) break;
+  }
+  return pages;
+}
+
 /** The guest's typing indicator, sent at most once every 5 s (more is dropped here). */
 export class TypingIndicator {
   private last = 0;

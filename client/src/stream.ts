@@ -34,8 +34,10 @@ export interface StreamHandlers {
   /**
    * The stream is open. Load history here on the first open. After a
    * reconnect (`reconnected: true`) the stream itself first sends what came
-   * while it was down (it resumes from the last event's id); reloading is
-   * needed only when a `session` event says `replay_incomplete`.
+   * while it was down (it resumes from the last event's id). When it cannot
+   * (a `session` event says `replay_incomplete`), the stream reloads the
+   * newest history itself, waiting out any `Retry-After`, and hands those
+   * messages to `message` (unless `catchUp: false`).
    */
   open?(info: { reconnected: boolean }): void;
   /** The stream's state changed (for a status line). */
@@ -49,12 +51,18 @@ export interface StreamOptions {
   initialDelayMs?: number;
   /** Longest reconnect delay in ms. Default 30000. */
   maxDelayMs?: number;
+  /** Reload the newest history when the stream could not replay what was missed (default true). */
+  catchUp?: boolean;
+  /** Messages per page of that reload (the service's default when unset). */
+  catchUpPageSize?: number;
 }
 
 /** What the stream needs from the client: a fresh ticket per connection, and forgetting an ended session. */
 export interface TicketSource {
   streamTicket(): Promise<{ ticket: string }>;
   forgetSession(): void;
+  /** The newest history's messages, each read retried after its Retry-After (BffClient.catchUp). */
+  catchUp?(options: { pageSize?: number }): Promise<ChatMessage[]>;
 }
 
 /** The live stream: EventSource per connection, a fresh ticket for each, reconnect with backoff. */
@@ -67,6 +75,8 @@ export class LiveStream {
   private closed = false;
   /** The id of the last event received: a reopened stream sends what came after it first. */
   private lastEventId: string | undefined;
+  /** A catch-up after `replay_incomplete` is under way. */
+  private recovering = false;
 
   constructor(
     private readonly client: TicketSource,
@@ -141,6 +151,7 @@ export class LiveStream {
         return;
       }
       this.handlers.session?.(event);
+      if (event.state === 'replay_incomplete') this.recover();
       if (event.reconnect === undefined) return;
       // The stream's final event.
       source.close();
@@ -167,6 +178,27 @@ export class LiveStream {
       this.source = undefined;
       this.retry();
     });
+  }
+
+  /**
+   * The replay could not give what was missed: the newest history does, once Genesys lets it be read
+   * (one catch-up at a time; a second `replay_incomplete` meanwhile is covered by the one under way).
+   */
+  private recover(): void {
+    if (this.options.catchUp === false || !this.client.catchUp || this.recovering || this.closed) return;
+    this.recovering = true;
+    this.client
+      .catchUp({ pageSize: this.options.catchUpPageSize })
+      .then(
+        (messages) => {
+          if (!this.closed) for (const message of messages) this.handlers.message?.(message);
+        },
+        // Still unreadable after every wait: the next reconnect's replay, or the page's own reload, tries again.
+        () => undefined,
+      )
+      .finally(() => {
+        this.recovering = false;
+      });
   }
 
   private retry(retryAfterSeconds?: number): void {

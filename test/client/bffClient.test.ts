@@ -250,6 +250,47 @@ test('the stream: events, reconnect with a new ticket when the instance restarts
   }
 });
 
+test('the stream catches up by itself when it cannot replay a gap: the newest history, read again after its Retry-After', async () => {
+  const before = stack.sim.received.length;
+  const calls: Call[] = [];
+  const client = newClient({ calls });
+  await client.startSession();
+  const gt = guestTokenOf(stack.sim, before);
+  const seen: string[] = [];
+  const sessionEvents: string[] = [];
+  let opens = 0;
+  FetchEventSource.opened = [];
+  // No reload of its own on open: what the gap held can only come from the stream's catch-up.
+  const live = client.stream(
+    {
+      open: () => void opens++,
+      message: (m) => seen.push(`${m.direction}:${m.text}`),
+      session: (e) => sessionEvents.push(e.state),
+    },
+    { initialDelayMs: 50, maxDelayMs: 200 },
+  );
+  try {
+    await waitFor(() => opens === 1);
+    await client.send('before the drop');
+    await waitFor(() => seen.includes('outbound:You said: before the drop'));
+
+    // History is refused twice: the replay of the reopened stream, and the first read of the catch-up.
+    stack.sim.faults.failRest('history', { status: 503, times: 2 });
+    const dropped = FetchEventSource.opened[FetchEventSource.opened.length - 1]!;
+    dropped.close();
+    dropped.dispatchEvent(new Event('error'));
+    stack.sim.agent.say(gt, 'said in the gap');
+    await waitFor(() => opens === 2, 10_000);
+    await waitFor(() => seen.includes('outbound:said in the gap'), 10_000);
+    expect(sessionEvents).toContain('replay_incomplete');
+    const reads = calls.filter((c) => c.method === 'GET' && /\/messages\?/.test(c.url));
+    expect(reads.length).toBeGreaterThanOrEqual(2);
+  } finally {
+    live.close();
+    stack.sim.faults.clear();
+  }
+});
+
 test('capabilities, files (sent with text, sent alone, dropped, refused, cancelled) and answers to a card and a date picker, each as Genesys takes it', async () => {
   const before = stack.sim.received.length;
   const client = newClient();

@@ -143,56 +143,61 @@ export function useChat(options: UseChatOptions): Chat {
 
   const openStream = useCallback(
     (mine: number) => {
-      live.current = client.stream({
-        // Every (re)open: the stream resumes from its last event; reloading the newest page also covers a gap it could not replay.
-        open: () => {
-          if (mine !== generation.current) return;
-          setStatus('open');
-          loadNewest().catch(fail);
+      live.current = client.stream(
+        {
+          // Every (re)open: the stream resumes from its last event. Reloading the newest page after a reconnect also
+          // covers a gap it could not replay, waiting out a Retry-After; the stream itself does the same on
+          // `replay_incomplete`, handing what it reloads to `message`.
+          open: ({ reconnected }) => {
+            if (mine !== generation.current) return;
+            setStatus('open');
+            (reconnected ? client.catchUp({ pageSize }).then(add) : loadNewest()).catch(fail);
+          },
+          state: (state) => mine === generation.current && state === 'reconnecting' && setStatus('reconnecting'),
+          message: (message) => {
+            add([message]);
+            if (message.direction === 'outbound' && message.type !== 'event') {
+              lastAuthor.current = authorOf(message).name;
+              stopTyping();
+            }
+          },
+          typing: (event) => {
+            clearTimeout(typingTimer.current);
+            setTyping({ name: lastAuthor.current });
+            typingTimer.current = setTimeout(() => setTyping(undefined), event.durationMs ?? DEFAULT_TYPING_MS);
+          },
+          presence: (event) => {
+            if (event.presence === 'join') setAgentPresent(true);
+            if (event.presence === 'disconnect') setAgentPresent(false);
+            if (event.presence === 'disconnect' && event.readOnly) finish('agent');
+          },
+          session: (event) => {
+            if (event.state === 'expiring') setExpiring(true);
+            if (event.state === 'expiry_cleared') setExpiring(false);
+            if (event.state === 'signed_in') setSignedIn(true);
+            if (
+              event.state === 'signed_out' ||
+              event.state === 'signed_in_elsewhere' ||
+              event.state === 'reauthentication_required'
+            )
+              endedBy.current = event.state;
+          },
+          error: (e) => {
+            if (mine !== generation.current) return;
+            if (endedBy.current) {
+              setSignedIn(false);
+              finish(endedBy.current);
+              return;
+            }
+            if (e.sessionLost) finish('expired');
+            else setStatus('failed');
+            setError(e);
+          },
         },
-        state: (state) => mine === generation.current && state === 'reconnecting' && setStatus('reconnecting'),
-        message: (message) => {
-          add([message]);
-          if (message.direction === 'outbound' && message.type !== 'event') {
-            lastAuthor.current = authorOf(message).name;
-            stopTyping();
-          }
-        },
-        typing: (event) => {
-          clearTimeout(typingTimer.current);
-          setTyping({ name: lastAuthor.current });
-          typingTimer.current = setTimeout(() => setTyping(undefined), event.durationMs ?? DEFAULT_TYPING_MS);
-        },
-        presence: (event) => {
-          if (event.presence === 'join') setAgentPresent(true);
-          if (event.presence === 'disconnect') setAgentPresent(false);
-          if (event.presence === 'disconnect' && event.readOnly) finish('agent');
-        },
-        session: (event) => {
-          if (event.state === 'expiring') setExpiring(true);
-          if (event.state === 'expiry_cleared') setExpiring(false);
-          if (event.state === 'signed_in') setSignedIn(true);
-          if (
-            event.state === 'signed_out' ||
-            event.state === 'signed_in_elsewhere' ||
-            event.state === 'reauthentication_required'
-          )
-            endedBy.current = event.state;
-        },
-        error: (e) => {
-          if (mine !== generation.current) return;
-          if (endedBy.current) {
-            setSignedIn(false);
-            finish(endedBy.current);
-            return;
-          }
-          if (e.sessionLost) finish('expired');
-          else setStatus('failed');
-          setError(e);
-        },
-      });
+        { catchUpPageSize: pageSize },
+      );
     },
-    [add, client, fail, finish, loadNewest, stopTyping],
+    [add, client, fail, finish, loadNewest, pageSize, stopTyping],
   );
 
   const begin = useCallback(

@@ -276,3 +276,25 @@ test('useChat: under StrictMode (mount, unmount, mount) one POST /guest-session 
   expect(made.filter((c) => c === 'POST /guest-session')).toHaveLength(2);
   expect(made.filter((c) => c === 'DELETE /guest-session')).toHaveLength(0);
 });
+
+test("useChat: its stream dropped and reopened across an outage, the agent's reply from the gap appears, once history answers again", async () => {
+  const { gt } = await connect();
+  await say('before the drop');
+  await bubble('You said: before the drop');
+
+  // Genesys's history fails for a while: the reopened stream cannot replay the gap (replay_incomplete), the
+  // page's own reload after the reconnect is refused too, and so is the first read of the catch-up, which
+  // then waits out the Retry-After it was given and reads again.
+  stack.sim.faults.failRest('history', { status: 503, times: 3 });
+  const dropped = FetchEventSource.opened.filter((s) => s.url.includes('/messages/stream')).pop()!;
+  const opened = FetchEventSource.opened.length;
+  dropped.close();
+  dropped.dispatchEvent(new Event('error'));
+  stack.sim.agent.say(gt, 'said while the stream was down');
+  await settle(() => expect(FetchEventSource.opened.length).toBeGreaterThan(opened), { timeout: 10_000 });
+  await screen.findByText('open', { selector: '[role=status]' }, { timeout: 10_000 });
+
+  await bubble('said while the stream was down');
+  expect(within(log()).getAllByText('said while the stream was down')).toHaveLength(1);
+  stack.sim.faults.clear();
+}, 30_000);
