@@ -81,6 +81,12 @@ export class DeliveryLedger {
    * proof for that send's retry (its own echo is accounted for, so history alone would not count it).
    */
   private readonly answeredLate = new Map<string, NormalizedMessage>();
+  /**
+   * The one history read under way for this session's proofs, and when it started. Proofs share it, so the
+   * retries of many sends in doubt (after an outage, each retried by its client) spend one of the session's
+   * ten reads a minute, not one each, and leave the rest for the streams' catch-up.
+   */
+  private reading?: { startedAt: number; page: Promise<NormalizedMessage[] | undefined> };
 
   constructor(
     private readonly readNewest: ReadNewestPage | undefined,
@@ -104,7 +110,7 @@ export class DeliveryLedger {
   async prove(sent: SentMessage): Promise<DeliveryVerdict> {
     // A late echo already proves it: no history read spent.
     if (this.answeredLate.has(sent.messageId)) return this.judge(sent, undefined);
-    return this.judge(sent, await this.newestPage('could not read history to check a message in doubt'));
+    return this.judge(sent, await this.newestPage('could not read history to check a message in doubt', sent.sentAt));
   }
 
   /** Settles the sends whose reply was lost with the socket: delivered, not delivered, or honestly unknown. */
@@ -112,7 +118,8 @@ export class DeliveryLedger {
     const inDoubt = [...desk.pending.values()].filter((p) => p.inDoubt);
     if (inDoubt.length === 0) return;
     // One page for all of them, judged one send at a time in the order they were sent.
-    const messages = await this.newestPage('could not read history to check messages in doubt');
+    const lastWritten = Math.max(...inDoubt.map((p) => p.writtenAt ?? this.now()));
+    const messages = await this.newestPage('could not read history to check messages in doubt', lastWritten);
     for (const p of inDoubt) {
       const proof = this.judge(
         { messageId: p.messageId ?? '', text: p.text, payload: p.payload, sentAt: p.writtenAt ?? this.now() },
@@ -144,15 +151,30 @@ export class DeliveryLedger {
     }
   }
 
-  /** The newest history page, or undefined when the session has no reader or the read failed (logged as `failed`). */
-  private async newestPage(failed: string): Promise<NormalizedMessage[] | undefined> {
-    if (!this.readNewest) return undefined;
-    try {
-      return await this.readNewest();
-    } catch (error) {
-      this.logger.warn({ err: error }, failed);
-      return undefined;
+  /**
+   * The newest history page, or undefined when the session has no reader or the read failed (logged as `failed`).
+   * A read under way that started no earlier than `notBefore` (the send was written by then) is shared; one that
+   * started earlier may predate the send, so it is waited for and a new one made: one read at a time.
+   */
+  private async newestPage(failed: string, notBefore: number): Promise<NormalizedMessage[] | undefined> {
+    const read = this.readNewest;
+    if (!read) return undefined;
+    for (let current = this.reading; current; current = this.reading) {
+      if (current.startedAt >= notBefore) return current.page;
+      await current.page;
     }
+    const reading = {
+      startedAt: this.now(),
+      page: read().catch((error: unknown) => {
+        this.logger.warn({ err: error }, failed);
+        return undefined;
+      }),
+    };
+    this.reading = reading;
+    void reading.page.then(() => {
+      if (this.reading === reading) this.reading = undefined;
+    });
+    return reading.page;
   }
 
   /** One send against a page read (undefined: none could be), accounting for what it claims. */

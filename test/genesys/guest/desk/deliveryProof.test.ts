@@ -156,6 +156,59 @@ describe('proving a send from history', () => {
     expect(lines).toEqual([]);
   });
 
+  describe('proofs share one history read', () => {
+    test('retries proved while a read is under way share it: one read for many sends in doubt, each judged on it', async () => {
+      let clock = SENT_AT + 1000;
+      const held: Array<(messages: NormalizedMessage[]) => void> = [];
+      const ledger = new DeliveryLedger(
+        () => new Promise<NormalizedMessage[]>((resolve) => held.push(resolve)),
+        logger,
+        () => clock,
+      );
+      const a = ledger.prove({ messageId: 'a', text: 'first', sentAt: SENT_AT });
+      const b = ledger.prove({ messageId: 'b', text: 'second', sentAt: SENT_AT + 500 });
+      const c = ledger.prove({ messageId: 'c', text: 'third', sentAt: SENT_AT });
+      await Promise.resolve();
+      expect(held).toHaveLength(1);
+      held[0]!([inbound({ id: 'g1', text: 'first' }), inbound({ id: 'g2', text: 'second' })]);
+      expect(await Promise.all([a, b, c])).toEqual([
+        { verdict: 'delivered', message: expect.objectContaining({ id: 'g1' }) },
+        { verdict: 'delivered', message: expect.objectContaining({ id: 'g2' }) },
+        { verdict: 'not_delivered' },
+      ]);
+
+      // A read that started before a send was written cannot prove it absent: that send waits for a read of its own.
+      const early = ledger.prove({ messageId: 'd', text: 'fourth', sentAt: clock - 100 });
+      await Promise.resolve();
+      clock += 1000;
+      const late = ledger.prove({ messageId: 'e', text: 'fifth', sentAt: clock - 10 });
+      for (let i = 0; i < 5; i++) await Promise.resolve();
+      expect(held).toHaveLength(2);
+      held[1]!([]);
+      for (let i = 0; i < 10; i++) await Promise.resolve();
+      expect(held).toHaveLength(3);
+      held[2]!([inbound({ id: 'g5', text: 'fifth', time: new Date(clock).toISOString() })]);
+      expect(await Promise.all([early, late])).toEqual([
+        { verdict: 'not_delivered' },
+        { verdict: 'delivered', message: expect.objectContaining({ id: 'g5' }) },
+      ]);
+    });
+
+    test('a read that fails is shared too: every proof waiting on it is an honest "unknown"', async () => {
+      let reads = 0;
+      const ledger = new DeliveryLedger(
+        () => (reads++, Promise.reject(new Error('history 503'))),
+        logger,
+        () => SENT_AT + 1000,
+      );
+      const verdicts = await Promise.all(
+        ['x', 'y', 'z'].map((id) => ledger.prove({ messageId: id, text: id, sentAt: SENT_AT })),
+      );
+      expect(verdicts).toEqual([{ verdict: 'unknown' }, { verdict: 'unknown' }, { verdict: 'unknown' }]);
+      expect(reads).toBe(1);
+    });
+  });
+
   describe('the ledger: no Genesys message proves two sends', () => {
     const now = () => SENT_AT + 1000;
     const echoOf = (text: string, id: string, tracingId: string) => ({
