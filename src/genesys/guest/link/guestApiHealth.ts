@@ -68,11 +68,10 @@ interface WatchOptions {
 
 /** Failures that say Genesys is away, not that it refused this request or this configuration. */
 function isOutage(error: unknown): boolean {
-  // A 429 is Genesys answering (the deployment's sockets a minute are spent), not Genesys away.
+  // A 429 is Genesys answering (the deployment's sockets a minute are spent), not Genesys away; a socket that
+  // dropped is one guest's fault (its reconnect finds out whether Genesys is there).
   if (error instanceof GuestApiError)
-    return (
-      ['unavailable', 'timeout', 'connection_lost'].includes(error.failure) && error.logDetail?.genesysCode !== 429
-    );
+    return ['unavailable', 'timeout'].includes(error.failure) && error.logDetail?.genesysCode !== 429;
   return error instanceof AppError && error.code === 'upstream_unavailable';
 }
 
