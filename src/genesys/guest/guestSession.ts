@@ -8,6 +8,7 @@ import {
   type GuestEvent,
   type InboundTarget,
   RequestDesk,
+  TypingIndicator,
 } from './desk';
 import {
   GuestApiError,
@@ -27,6 +28,7 @@ import {
 } from './protocol';
 import { withDeadline, SessionExpiry } from './link';
 import { SessionLink, type GuestSessionOptions } from './sessionLink';
+import { SessionListeners } from './sessionListeners';
 
 export type { GuestEvent } from './desk';
 
@@ -41,10 +43,10 @@ const tooLate = () => new GuestApiError('timeout', 'Genesys did not answer in ti
 
 export class GuestSession {
   readonly token: string;
-  private readonly listeners = new Set<(event: GuestEvent) => void>();
+  private readonly listeners: SessionListeners;
   /** While this service ends the chat, Genesys closing the connection is the end asked for: no reason to reconnect. */
   private ending = false;
-  private lastTypingAt = -Infinity;
+  private readonly typing: TypingIndicator;
   /** When Genesys ends the session if nothing happens: it slides with every message (sessionExpiry.ts). */
   readonly expiry: SessionExpiry;
   private readonly jwt: GuestJwtCache;
@@ -62,6 +64,7 @@ export class GuestSession {
 
   constructor(private readonly options: GuestSessionOptions) {
     this.token = options.token;
+    this.listeners = new SessionListeners(options.logger);
     this.now = options.now ?? Date.now;
     this.lastUsedAt = this.now();
     this.expiry = new SessionExpiry(this.now, () =>
@@ -71,6 +74,11 @@ export class GuestSession {
     this.signIn = new GuestSignIn(options.renewSignIn);
     const fetchJwt = () => this.desk.request<GuestJwt>('jwt', (t) => getJwtFrame({ token: this.token, tracingId: t }));
     this.jwt = new GuestJwtCache(fetchJwt, options.jwtRefreshMarginMs ?? 60_000, this.now);
+    const typing = async () => {
+      await this.ready();
+      return this.desk.sendWithoutReply((tracingId) => typingFrame({ token: this.token, tracingId }));
+    };
+    this.typing = new TypingIndicator(typing, options.typingCooldownMs ?? 5000, this.now);
     this.ledger = new DeliveryLedger(read ? () => read(this) : undefined, options.logger, this.now);
     this.desk = new RequestDesk(
       {
@@ -165,8 +173,6 @@ export class GuestSession {
     this.lastUsedAt = this.now();
   }
 
-  // ------------------------------------------------------------ public actions
-
   /** Connects and configures (or resumes) the session within the request deadline, though streams may wait longer. */
   ready(): Promise<SessionResponse> {
     this.touch();
@@ -250,15 +256,10 @@ export class GuestSession {
     );
   }
 
-  /** Guest typing, at most once per cooldown (Genesys asks for 5 s): true once written (no reply comes), else false. */
-  async sendTyping(): Promise<boolean> {
+  /** Guest typing, at most once per cooldown (desk/typingIndicator.ts): true once written, else false. */
+  sendTyping(): Promise<boolean> {
     this.touch();
-    const now = this.now();
-    if (now - this.lastTypingAt < (this.options.typingCooldownMs ?? 5000)) return false;
-    await this.ready();
-    const sent = await this.desk.sendWithoutReply((tracingId) => typingFrame({ token: this.token, tracingId }));
-    if (sent) this.lastTypingAt = now;
-    return sent;
+    return this.typing.send();
   }
 
   echo(): Promise<NormalizedMessage> {
@@ -314,11 +315,11 @@ export class GuestSession {
   }
 
   subscribe(listener: (event: GuestEvent) => void): () => void {
-    this.listeners.add(listener);
+    const leave = this.listeners.add(listener);
     this.touch();
     if (!this.isReady) this.link.wake();
     return () => {
-      this.listeners.delete(listener);
+      leave();
       this.touch();
     };
   }
@@ -349,8 +350,6 @@ export class GuestSession {
     this.link.close();
     this.desk.failAll(new GuestApiError('connection_lost', `The connection to Genesys was ${reason}.`));
   }
-
-  // ---------------------------------------------------------------- internals
 
   /** Configures on the current socket: anonymously, or as the signed-in customer (renewing a refused JWT). */
   private configure(startNew: boolean): Promise<SessionResponse> {
@@ -392,15 +391,9 @@ export class GuestSession {
     // Each message, either way, moves the session's expiry (when its lifetime is still unknown, an echo asks).
     if (event.type === 'message') this.expiry.activity();
     // The guest's own echo ends the typing cooldown, as the SDK's `userTypingProvider.clear()` does on it.
-    if (event.type === 'message' && event.message.direction === 'inbound') this.lastTypingAt = -Infinity;
+    if (event.type === 'message' && event.message.direction === 'inbound') this.typing.echoed();
     // The end this service asked for is announced by end(), not as a closed connection to reopen.
     if (this.ending && event.type === 'session' && event.state === 'closed') return;
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch (error) {
-        this.options.logger.error({ err: error }, 'stream listener failed');
-      }
-    }
+    this.listeners.tell(event);
   }
 }

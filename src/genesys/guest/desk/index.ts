@@ -10,3 +10,4 @@ export type { GuestEvent, InboundTarget } from './inboundDispatch';
 export { RequestDesk, MAX_QUEUE_SHARE } from './requestDesk';
 export type { DeskSocket } from './requestDesk';
 export { AttachmentTransfer } from './attachmentTransfer';
+export { TypingIndicator } from './typingIndicator';
