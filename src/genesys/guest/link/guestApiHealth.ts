@@ -36,8 +36,8 @@ interface GuestApiHealthOptions {
   /** Between bare handshakes while unready and the circuit closed (a refused handshake). */
   probeIntervalMs: number;
   connectTimeoutMs: number;
-  /** Failed calls in a row that open the circuit (default 3). */
-  failuresToOpen?: number;
+  /** Failed calls in a row that have a handshake check run at once, whatever the gap between checks (default 3). */
+  failuresToCheck?: number;
   /** A probe's own deadline, far shorter than a request's: a hung Genesys is found in seconds (default 2 s). */
   probeTimeoutMs?: number;
   /** A call still under way after this has a probe check Genesys meanwhile (default 1 s). */
@@ -201,8 +201,11 @@ export class GuestApiHealth implements GenesysGate {
   private callFailed(): void {
     if (this.open) return;
     this.failures++;
-    if (this.failures >= (this.options.failuresToOpen ?? 3)) this.openCircuit('failures in a row');
-    else this.suspect();
+    // Only a failed handshake of its own opens the circuit: calls slowed by this instance's own load (timeouts on a
+    // busy CPU) must not shut every guest out. Failures in a row have that check run at once.
+    if (this.failures < (this.options.failuresToCheck ?? 3)) return this.suspect();
+    this.lastSuspectProbeAt = this.now();
+    void this.probe();
   }
 
   /**

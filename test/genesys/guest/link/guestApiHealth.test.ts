@@ -285,14 +285,14 @@ describe('the circuit to Genesys', () => {
     expect([health.circuitOpen, handshakes]).toEqual([false, 0]);
   });
 
-  it('three failed calls in a row open it, whatever the handshake check says', async () => {
+  it('failed calls in a row alone never open it: only a handshake check of its own that fails does', async () => {
     const { health } = circuit();
-    // A refused handshake (403) is a configuration problem, not an outage: it neither opens nor closes it.
+    // A refused handshake (403) is a configuration problem, not an outage: it neither opens nor closes it. Calls
+    // failing meanwhile (on a busy instance, say) leave the circuit closed, however many in a row.
     refuseWith = 403;
-    for (let i = 0; i < 2; i++) await expect(health.watch(away)).rejects.toBeDefined();
+    for (let i = 0; i < 5; i++) await expect(health.watch(away)).rejects.toBeDefined();
+    await new Promise((resolve) => setTimeout(resolve, 200));
     expect(health.circuitOpen).toBe(false);
-    await expect(health.watch(away)).rejects.toBeDefined();
-    expect(health.circuitOpen).toBe(true);
   });
 
   it('a hung Genesys: a slow call has a handshake check within its own short deadline; that opens it, and a connect waiting is refused then', async () => {
