@@ -358,7 +358,8 @@ function openStream() {
     session: (event) => {
       if (event.state === 'expiring') showExpiryWarning();
       if (event.state === 'signed_in') showSignedIn(true);
-      if (event.state === 'signed_out' || event.state === 'signed_in_elsewhere') endedBecause = event.state;
+      const signedOff = ['signed_out', 'signed_in_elsewhere', 'reauthentication_required'];
+      if (signedOff.includes(event.state)) endedBecause = event.state;
     },
     error: (error) => {
       setStatus('Disconnected', 'down');
@@ -394,7 +395,9 @@ function signedOutHere(why) {
   const text =
     why === 'signed_in_elsewhere'
       ? 'This chat continues in your signed-in session.'
-      : 'You have been signed out of the chat (on this or another device).';
+      : why === 'reauthentication_required'
+        ? 'Please sign in again to continue this chat.'
+        : 'You have been signed out of the chat (on this or another device).';
   showNotice(text, { kind: 'info', action: { label: 'Start a new chat', run: () => void startChat() } });
 }
 

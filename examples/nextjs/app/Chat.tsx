@@ -25,6 +25,7 @@ const ENDED_TEXT: Record<ChatEnded, string> = {
   expired: 'Your chat session has expired.',
   signed_out: 'You have been signed out of the chat.',
   signed_in_elsewhere: 'This chat continues in your signed-in session.',
+  reauthentication_required: 'Please sign in again to continue this chat.',
 };
 
 /**
