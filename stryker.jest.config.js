@@ -3,7 +3,7 @@ const path = require('node:path');
 const base = require('./jest.config.js');
 
 /**
- * The jest configuration for mutation testing (stryker.config.json; RELIABILITY.md#mutation-testing):
+ * The jest configuration for mutation testing (stryker.config.json; docs/testing.md#mutation-testing):
  * the suites that can judge src/ in this process. A run takes those of them that judge the modules it
  * mutates (scripts/mutation/judges.js, as Stryker's --testFiles), and runs for each mutant only the
  * tests that covered it in the initial run (`coverageAnalysis: perTest`), loading only the files

@@ -1,6 +1,6 @@
 /**
  * Which suites judge which part of src/ in mutation testing (scripts/mutation/run.mjs passes them to
- * Stryker as --testFiles; RELIABILITY.md#mutation-testing). Every request passes through most
+ * Stryker as --testFiles; docs/testing.md#mutation-testing). Every request passes through most
  * modules, so with all in-process suites (stryker.jest.config.js) a mutant there is covered by
  * hundreds of API tests, and one that survives runs them all: a minute or more. Each area is
  * judged instead by its own suites and the few API suites that are about it. A module in no area

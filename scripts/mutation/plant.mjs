@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Plants, by hand, a mutant the committed record holds as left (mutation/results.json), runs jest on it, and
-// puts the source back: to see whether a new test kills it without a Stryker run (RELIABILITY.md#mutation-testing).
+// puts the source back: to see whether a new test kills it without a Stryker run (docs/testing.md#mutation-testing).
 //   node scripts/mutation/plant.mjs <module>:<line> [-- <jest arguments>]
 //   node scripts/mutation/plant.mjs <module> [-- <jest arguments>]      every mutant left in the module, one by one
 // Without jest arguments, the module's judges (scripts/mutation/judges.js) run. Each mutant prints KILLED or

@@ -106,7 +106,7 @@ export function parseAt(text) {
 
 /**
  * Killed only because a test ran past its bound in jest (scripts/mutation/environment.js), not by a
- * failed assertion: such a verdict rests on time alone, and some were false (RELIABILITY.md#mutation-testing).
+ * failed assertion: such a verdict rests on time alone, and some were false (docs/testing.md#mutation-testing).
  * The table counts them apart; a reason given for one (a hand plant that passed) makes it a survivor.
  */
 export const killedByBoundAlone = (mutant) =>

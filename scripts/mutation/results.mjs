@@ -1,6 +1,6 @@
 // The mutation results as committed (mutation/results.json, scripts/mutation/record.mjs), each mutant left
 // with the reason given for it, read by table.mjs and by test/scripts/mutationResults.test.ts.
-// RELIABILITY.md#mutation-testing.
+// docs/testing.md#mutation-testing.
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Mutation testing of src/ (stryker.config.json; RELIABILITY.md#mutation-testing).
+// Mutation testing of src/ (stryker.config.json; docs/testing.md#mutation-testing).
 //   node scripts/mutation/run.mjs changed          npm run test:mutation:changed (CI, .ci/run)
 //   node scripts/mutation/run.mjs modules a.ts,b.ts   those modules, in one run
 //   node scripts/mutation/run.mjs all              npm run test:mutation: every module, area by area
@@ -132,7 +132,7 @@ function changed() {
  * A verdict that rests on time alone: a mutant killed only because a test ran past its bound in jest
  * (scripts/mutation/environment.js), or timed out by Stryker. A mutant that makes a test hang earns it;
  * so does a loaded machine. Under four Stryker processes on two cores, mutants that pass their suites
- * when run alone were counted as killed this way (RELIABILITY.md#mutation-testing), so each such verdict
+ * when run alone were counted as killed this way (docs/testing.md#mutation-testing), so each such verdict
  * is confirmed by a second run at MUTATION_CONFIRM_CONCURRENCY (2: the TypeScript checker and one test
  * runner; without the checker the confirmation ran at a third of the speed).
  */
@@ -387,7 +387,7 @@ function drop(modules) {
 /**
  * MUTATION_HELD_ONLY=1 (CI): `changed` re-tests only the modules the record holds results for, so a module once
  * mutated cannot lose its score unnoticed; a changed module never mutated is listed, not run, since mutating a
- * whole new module can take longer than CI has (RELIABILITY.md#mutation-testing).
+ * whole new module can take longer than CI has (docs/testing.md#mutation-testing).
  */
 const HELD_ONLY = process.env.MUTATION_HELD_ONLY === '1';
 
