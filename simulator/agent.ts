@@ -20,12 +20,13 @@ import type { Conversation, SimulatedSession, Sessions } from './sessions';
  * |---|---|
  * | `silence` | nothing at all |
  * | `quick replies` | a Structured message with QuickReply content ("Yes", "No") |
- * | `disconnect` | an Outbound Presence Disconnect with `metadata.readOnly:"true"`; the conversation becomes read-only |
+ * | `disconnect` | an Outbound Presence Disconnect with `metadata.readOnly:"true"` (naming Alex when he is there); the conversation becomes read-only |
  * | `send image` | a message with an image attachment (a PNG with an expiring download URL, richReplies.ts) |
  * | `carousel` | a Structured message with a Carousel of two cards, each with a Postback button |
  * | `card` | a Structured message with a Card: "Track order" and "Talk to a person" Postback buttons |
  * | `date picker` | a Structured message with a DatePicker offering two slots a day ahead |
- * | `human`, `talk to a person` (or the card's "Talk to a person" button) | a (simulated) human agent, "Simulator Agent", takes over: every later answer comes from a Human |
+ * | `human`, `talk to a person` (or the card's "Talk to a person" button) | a (simulated) human agent, "Alex", joins (an Outbound Presence Join naming Alex) and takes over: every later answer comes from a Human |
+ * | `back to the bot` (while Alex is there) | Alex leaves (an Outbound Presence Disconnect, `readOnly:"false"`) and the bot answers again |
  * | anything else | `You said: <text>` |
  *
  * A ButtonResponse answer (a quick reply, a card's button, a date pick) gets `You chose: <text>`.
@@ -47,6 +48,7 @@ export interface AgentControls {
 type Reply =
   | { kind: 'text'; text: string; quickReplies?: string[] }
   | { kind: 'disconnect' }
+  | { kind: 'leave' }
   | { kind: 'image' | 'card' | 'carousel' | 'datePicker' | 'human' };
 
 function scriptFor(message: GuestMessage): Reply | undefined {
@@ -61,6 +63,7 @@ function scriptFor(message: GuestMessage): Reply | undefined {
   if (lower.includes('quick replies'))
     return { kind: 'text', text: 'What would you like to do?', quickReplies: ['Yes', 'No'] };
   if (lower.includes('disconnect')) return { kind: 'disconnect' };
+  if (lower.includes('back to the bot')) return { kind: 'leave' };
   if (lower.includes('send image')) return { kind: 'image' };
   if (lower.includes('carousel')) return { kind: 'carousel' };
   if (lower.includes('card')) return { kind: 'card' };
@@ -93,15 +96,35 @@ export class ScriptedAgent implements AgentControls {
       this.deliverIfCurrent(session, conversation, outboundEvent(typingOnEvent), false),
     );
     this.later(agent.replyDelayMs, () => {
-      if (reply.kind === 'disconnect') {
-        if (this.isCurrent(session, conversation)) this.endConversation(session, true);
-      } else if (this.isCurrent(session, conversation)) {
+      if (!this.isCurrent(session, conversation)) return;
+      if (reply.kind === 'disconnect') this.endConversation(session, true);
+      else if (reply.kind === 'leave') this.handBack(session);
+      else {
+        // A human agent joins before saying hello, as on Genesys: an Outbound Presence Join.
+        if (reply.kind === 'human' && !this.handedOver.has(conversation))
+          this.sessions.deliver(session, outboundEvent(presenceEvent('Join'), undefined, 'Human'));
         this.sessions.deliver(session, this.answer(session, reply));
       }
     });
   }
 
-  private answer(session: SimulatedSession, reply: Exclude<Reply, { kind: 'disconnect' }>): StructuredMessageBody {
+  /** Alex leaves (an Outbound Presence Disconnect that keeps the conversation open) and the bot carries on. */
+  private handBack(session: SimulatedSession): void {
+    const conversation = session.conversation;
+    const entity = this.options.agent.originatingEntity;
+    if (!this.handedOver.has(conversation)) {
+      this.sessions.deliver(session, outboundText('There is no agent here to leave; I am still the bot.', entity));
+      return;
+    }
+    this.handedOver.delete(conversation);
+    this.sessions.deliver(session, outboundEvent(presenceEvent('Disconnect'), { readOnly: 'false' }, 'Human'));
+    this.sessions.deliver(session, outboundText("You're back with the bot. How can I help?", entity));
+  }
+
+  private answer(
+    session: SimulatedSession,
+    reply: Exclude<Reply, { kind: 'disconnect' | 'leave' }>,
+  ): StructuredMessageBody {
     const conversation = session.conversation;
     if (reply.kind === 'human') {
       this.handedOver.add(conversation);
@@ -162,7 +185,8 @@ export class ScriptedAgent implements AgentControls {
 
   /** docs/genesys-protocol.md#structuredmessage "conversation disconnected": the readOnly flag travels as a string in metadata. */
   private endConversation(session: SimulatedSession, readOnly: boolean): void {
-    this.sessions.deliver(session, outboundEvent(presenceEvent('Disconnect'), { readOnly: String(readOnly) }));
+    const from = this.handedOver.has(session.conversation) ? 'Human' : undefined;
+    this.sessions.deliver(session, outboundEvent(presenceEvent('Disconnect'), { readOnly: String(readOnly) }, from));
     if (readOnly) session.conversation.readOnly = true;
   }
 

@@ -255,7 +255,8 @@ export const sessionClearedEvent = (): ServerFrame => frame('message', 'SessionC
 const outboundId = (): string => randomUUID().replaceAll('-', ''); // randomUUID draws from a cached pool: cheap per message
 const inboundId = (): string => randomUUID();
 
-const NICKNAMES = { Bot: 'Simulator Bot', Human: 'Simulator Agent' } as const;
+/** Who a (simulated) participant is: the human agent the `human` script hands over to is Alex. */
+export const NICKNAMES = { Bot: 'Simulator Bot', Human: 'Alex' } as const;
 
 export function outboundText(
   text: string,
@@ -280,7 +281,11 @@ export function outboundText(
   return body;
 }
 
-export function outboundEvent(event: unknown, metadata?: Record<string, string>): StructuredMessageBody {
+export function outboundEvent(
+  event: unknown,
+  metadata?: Record<string, string>,
+  from?: 'Bot' | 'Human',
+): StructuredMessageBody {
   const body: StructuredMessageBody = {
     id: outboundId(),
     type: 'Event',
@@ -288,6 +293,11 @@ export function outboundEvent(event: unknown, metadata?: Record<string, string>)
     channel: { time: new Date().toISOString(), messageId: outboundId() },
     events: [event],
   };
+  // A participant's presence names them as their messages do (channel.from); whether Genesys does is not known.
+  if (from) {
+    body.originatingEntity = from;
+    body.channel.from = { nickname: NICKNAMES[from] };
+  }
   if (metadata) body.metadata = metadata;
   return body;
 }

@@ -14,7 +14,8 @@ export interface StreamHandlers {
   message?(message: ChatMessage): void;
   typing?(event: { durationMs?: number }): void;
   /** `disconnect` with `readOnly: true` means the agent ended the conversation. */
-  presence?(event: { presence: string; readOnly?: boolean }): void;
+  /** A join or a disconnect; `name`: who, when Genesys names them; `readOnly`: the agent ended the conversation. */
+  presence?(event: { presence: string; readOnly?: boolean; name?: string }): void;
   /**
    * Session events from the service; the last one of a stream carries `reconnect`.
    * `expiring` (with `expiresAt`) comes five minutes before Genesys would end an idle session.
@@ -136,7 +137,7 @@ export class LiveStream {
     });
     source.addEventListener('typing', (e) => this.handlers.typing?.((data(e) ?? {}) as { durationMs?: number }));
     source.addEventListener('presence', (e) => {
-      const presence = data(e) as { presence: string; readOnly?: boolean } | undefined;
+      const presence = data(e) as { presence: string; readOnly?: boolean; name?: string } | undefined;
       if (presence) this.handlers.presence?.(presence);
     });
     source.addEventListener('session', (e) => {

@@ -288,7 +288,11 @@ export const streamEventSchemas = {
   message: normalizedMessageSchema.describe("A message: the agent's, the bot's, or the guest's own echo"),
   typing: z.object({ durationMs: z.number().optional() }).describe('The agent is typing'),
   presence: z
-    .object({ presence: z.enum(['join', 'disconnect', 'clear', 'signin']), readOnly: z.boolean().optional() })
+    .object({
+      presence: z.enum(['join', 'disconnect', 'clear', 'signin']),
+      readOnly: z.boolean().optional(),
+      name: z.string().optional().describe("Who joined or left, when Genesys names them (the event's channel.from)"),
+    })
     .describe('A join or a disconnect; readOnly: true when the agent ended the conversation'),
   session: z
     .object({

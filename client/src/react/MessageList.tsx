@@ -3,7 +3,7 @@
 import { Fragment, useEffect, useRef, useState, type ReactNode } from 'react';
 import { followNewest, type ChatMessage, type ScrollFollow, type SendInput } from '../index.js';
 import type { Wording } from '../wording/index.js';
-import { authorOf, textOf } from './conversation.js';
+import { authorOf, presenceLine, textOf } from './conversation.js';
 import { Attachments, Cards, DatePickers, QuickReplies } from './RichContent.js';
 import { useWording } from './wording.js';
 
@@ -12,7 +12,10 @@ export interface MessageListProps {
   onAnswer(input: SendInput): void;
   /** No answers at all (the chat ended, or is not connected). */
   answersDisabled?: boolean;
-  /** Replaces how one message is drawn; return undefined to keep the default. */
+  /**
+   * Replaces how one message is drawn; return undefined to keep the default. `answerable`: its quick replies and
+   * date slots may be answered (the newest message, while answers are on); a card's buttons may be on any message.
+   */
   renderMessage?(message: ChatMessage, answerable: boolean): ReactNode | undefined;
   className?: string;
   label?: string;
@@ -23,7 +26,9 @@ export interface MessageListProps {
 }
 
 /**
- * The conversation: an ordered list in a polite live region (`role="log"`); only the newest message's answers are offered.
+ * The conversation: an ordered list in a polite live region (`role="log"`), with a line when an agent joins or leaves.
+ * A card's links and buttons stay usable on older messages (Genesys takes an answer to any message it sent); quick
+ * replies and date slots only on the newest message, as Genesys Messenger offers them.
  * The region scrolls (give it a height and `overflow-y: auto`): it follows the newest message while the reader is at the
  * end, images that load late included, and keeps their place when they scrolled up, with a button to jump back down.
  */
@@ -38,8 +43,8 @@ export function MessageList({
   wording,
 }: MessageListProps) {
   const words = useWording(wording);
-  const shown = messages.filter((m) => m.type !== 'event');
-  const newest = shown[shown.length - 1]?.id;
+  const shown = messages.filter((m) => m.type !== 'event' || presenceLine(m) !== undefined);
+  const newest = shown.filter((m) => m.type !== 'event').pop()?.id;
   const scroller = useRef<HTMLDivElement>(null);
   const follow = useRef<ScrollFollow | undefined>(undefined);
   const [unseen, setUnseen] = useState(0);
@@ -65,8 +70,23 @@ export function MessageList({
             const answerable = !answersDisabled && message.id === newest;
             const custom = renderMessage?.(message, answerable);
             if (custom !== undefined) return <Fragment key={message.id}>{custom}</Fragment>;
+            const line = presenceLine(message, words);
+            if (line !== undefined) {
+              return (
+                <li key={message.id} className="presence" data-id={message.id}>
+                  {line}
+                </li>
+              );
+            }
             return (
-              <Message key={message.id} message={message} onAnswer={onAnswer} disabled={!answerable} wording={words} />
+              <Message
+                key={message.id}
+                message={message}
+                onAnswer={onAnswer}
+                disabled={answersDisabled}
+                newest={message.id === newest}
+                wording={words}
+              />
             );
           })}
         </ol>
@@ -83,12 +103,15 @@ export function MessageList({
 export interface MessageProps {
   message: ChatMessage;
   onAnswer(input: SendInput): void;
+  /** No answers at all (the chat ended, or is not connected). */
   disabled?: boolean;
+  /** The conversation's newest message: its quick replies and date slots may be answered. Default true. */
+  newest?: boolean;
   wording?: Wording;
 }
 
 /** One message: who, the text (as text, never HTML), what it carries, and when. */
-export function Message({ message, onAnswer, disabled, wording }: MessageProps) {
+export function Message({ message, onAnswer, disabled, newest = true, wording }: MessageProps) {
   const words = useWording(wording);
   const author = authorOf(message, words);
   const text = textOf(message);
@@ -101,8 +124,8 @@ export function Message({ message, onAnswer, disabled, wording }: MessageProps) 
       {text !== '' && <p className="bubble">{text}</p>}
       <Attachments message={message} wording={words} />
       <Cards message={message} onAnswer={onAnswer} disabled={disabled} wording={words} />
-      <DatePickers message={message} onAnswer={onAnswer} disabled={disabled} wording={words} />
-      <QuickReplies message={message} onAnswer={onAnswer} disabled={disabled} wording={words} />
+      <DatePickers message={message} onAnswer={onAnswer} disabled={disabled || !newest} wording={words} />
+      <QuickReplies message={message} onAnswer={onAnswer} disabled={disabled || !newest} wording={words} />
       <time dateTime={message.time}>{words.time(message.time)}</time>
     </li>
   );

@@ -16,7 +16,7 @@ export interface AnswerProps {
   message: ChatMessage;
   /** Sends the guest's answer. */
   onAnswer(input: SendInput): void;
-  /** Answers are offered only on the newest message. */
+  /** No answers (the chat is not writable; for quick replies and date slots, also a message that is not the newest). */
   disabled?: boolean;
   /** The words to use (default: `ChatWording`'s, else the page's language or English). */
   wording?: Wording;

@@ -23,6 +23,33 @@ export function authorOf(
   return { role: 'agent', name: message.from?.name || t('agent') };
 }
 
+/** A presence event (`join` or `disconnect`) as an entry of the conversation, for a "Alex joined" line. */
+export function presenceEntry(
+  event: { presence: string; name?: string },
+  time: Date = new Date(),
+): ChatMessage | undefined {
+  const value = event.presence === 'join' ? 'Join' : event.presence === 'disconnect' ? 'Disconnect' : undefined;
+  if (!value) return undefined;
+  return {
+    id: `presence-${value}-${time.getTime()}-${event.name ?? ''}`,
+    direction: 'outbound',
+    type: 'event',
+    time: time.toISOString(),
+    ...(event.name ? { from: { name: event.name } } : {}),
+    events: [{ type: 'Presence', value }],
+  };
+}
+
+/** The line a presence entry shows ("Alex joined the chat"), or undefined for any other message. */
+export function presenceLine(message: ChatMessage, { t }: Wording = english): string | undefined {
+  if (message.type !== 'event') return undefined;
+  const value = message.events?.find((e) => e.type === 'Presence')?.value;
+  const name = message.from?.name || t('someAgent');
+  if (value === 'Join') return t('agentJoined', { name });
+  if (value === 'Disconnect') return t('agentLeft', { name });
+  return undefined;
+}
+
 /** A message's text, or the text of the answer it carries. */
 export function textOf(message: ChatMessage): string {
   return message.text ?? message.buttonResponse?.text ?? '';

@@ -6,10 +6,20 @@
  */
 export { useChat, type Chat, type ChatEnded, type ChatStatus, type UseChatOptions } from './useChat.js';
 export { useUploads, type PendingUpload, type Uploads } from './useUploads.js';
-export { answers, authorOf, describeError, mergeMessages, safeUrl, textOf } from './conversation.js';
+export {
+  answers,
+  authorOf,
+  describeError,
+  mergeMessages,
+  presenceEntry,
+  presenceLine,
+  safeUrl,
+  textOf,
+} from './conversation.js';
 export { MessageList, Message, type MessageListProps, type MessageProps } from './MessageList.js';
 export { Attachments, Cards, DatePickers, QuickReplies, slotLabel, type AnswerProps } from './RichContent.js';
 export { Composer, type ComposerProps } from './Composer.js';
+export { PreChatForm, type PreChatField, type PreChatFormProps } from './PreChatForm.js';
 export { ChatWording, useWording } from './wording.js';
 export {
   catalogues,

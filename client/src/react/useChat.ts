@@ -15,7 +15,7 @@ import {
   type TokenStore,
 } from '../index.js';
 import type { Wording } from '../wording/index.js';
-import { authorOf, mergeMessages } from './conversation.js';
+import { authorOf, mergeMessages, presenceEntry } from './conversation.js';
 import { useUploads, type Uploads } from './useUploads.js';
 import { useChosenWording } from './wording.js';
 
@@ -25,12 +25,16 @@ export interface UseChatOptions {
   client?: BffClient;
   /** Default: sessionStorage, so a reload resumes the chat. */
   tokenStore?: TokenStore;
-  /** What a new session starts with (name, attributes, an identity token…). */
+  /** What a new session starts with (name, attributes, an identity token…); `start(details)` adds to it. */
   start?: StartSessionOptions;
   /** Messages per history page. Default 50. */
   historyPageSize?: number;
-  /** Start (or resume) the session on mount. Default true. */
-  autoStart?: boolean;
+  /**
+   * Start (or resume) the session on mount. Default true. `'resume'`: resume a session this browser holds on mount,
+   * else wait for `start(details)`, as a pre-chat form does (`status` stays `idle` until then). `false`: wait for
+   * `start()` in any case.
+   */
+  autoStart?: boolean | 'resume';
   /**
    * The language of the kit's words (`de`, `fr-CA`…). Default: the page's `<html lang>` when the kit has it,
    * else the deployment's `defaultLanguage`, else English.
@@ -67,6 +71,11 @@ export interface Chat {
   /** Older history pages remain. */
   hasOlder: boolean;
   loadOlder(): Promise<void>;
+  /**
+   * Starts the session with these details (a pre-chat form's name, email, attributes), added to the `start` option;
+   * they are kept for `startNew()`. Resumes instead when a session is held. While a start is on its way, joins it.
+   */
+  start(details?: StartSessionOptions): Promise<void>;
   /** Text, an answer, or files; retried with one Idempotency-Key. Resolves false (with `error` set) if it failed. */
   send(input: SendInput): Promise<boolean>;
   /** The composer's text together with the files uploaded for it. */
@@ -107,6 +116,7 @@ export function useChat(options: UseChatOptions): Chat {
   const live = useRef<LiveStream | undefined>(undefined);
   const typingTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const lastAuthor = useRef('The agent');
+  const agentHere = useRef(false);
   const endedBy = useRef<ChatEnded | undefined>(undefined);
   const generation = useRef(0);
   /** The session start in flight: StrictMode's mount, unmount, mount joins it rather than opening a second session. */
@@ -167,6 +177,10 @@ export function useChat(options: UseChatOptions): Chat {
             typingTimer.current = setTimeout(() => setTyping(undefined), event.durationMs ?? DEFAULT_TYPING_MS);
           },
           presence: (event) => {
+            // A line in the conversation when an agent joins, and when one who joined (or who is named) leaves.
+            const entry = presenceEntry(event);
+            if (entry && (event.presence === 'join' || event.name || agentHere.current)) add([entry]);
+            agentHere.current = event.presence === 'join' || (agentHere.current && event.presence !== 'disconnect');
             if (event.presence === 'join') setAgentPresent(true);
             if (event.presence === 'disconnect') setAgentPresent(false);
             if (event.presence === 'disconnect' && event.readOnly) finish('agent');
@@ -241,14 +255,29 @@ export function useChat(options: UseChatOptions): Chat {
 
   const startOptions = useRef(options.start ?? {});
   useEffect(() => {
-    if (options.autoStart === false) return;
+    const autoStart = options.autoStart ?? true;
+    if (autoStart === false || (autoStart === 'resume' && client.sessionToken === undefined)) return;
     void begin(startOptions.current, true);
     return () => {
       generation.current++;
       live.current?.close();
       clearTimeout(typingTimer.current);
     };
-  }, [begin, options.autoStart]);
+  }, [begin, client, options.autoStart]);
+
+  const start = useCallback(
+    (details: StartSessionOptions = {}) => {
+      const attributes = { ...startOptions.current.attributes, ...details.attributes };
+      startOptions.current = {
+        ...startOptions.current,
+        ...details,
+        ...(Object.keys(attributes).length > 0 ? { attributes } : {}),
+      };
+      // A second submit (a double click) joins the start on its way: one session.
+      return begin(startOptions.current, true);
+    },
+    [begin],
+  );
 
   const send = useCallback(
     async (input: SendInput) => {
@@ -341,6 +370,7 @@ export function useChat(options: UseChatOptions): Chat {
     expiring,
     hasOlder: olderPage !== undefined,
     loadOlder,
+    start,
     send,
     submit,
     notifyTyping: useCallback(() => void client.typing().catch(() => undefined), [client]),

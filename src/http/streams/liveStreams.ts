@@ -332,6 +332,7 @@ function relay(
       send('presence', {
         presence: event.presence,
         ...(event.readOnly !== undefined ? { readOnly: event.readOnly } : {}),
+        ...(event.name ? { name: event.name } : {}),
       });
       return;
     case 'session':

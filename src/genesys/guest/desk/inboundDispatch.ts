@@ -23,7 +23,7 @@ import type { Pending, PendingRequests, ReplyClass } from './pendingRequests';
 export type GuestEvent =
   | { type: 'message'; message: NormalizedMessage }
   | { type: 'typing'; durationMs?: number }
-  | { type: 'presence'; presence: 'join' | 'disconnect' | 'clear' | 'signin'; readOnly?: boolean }
+  | { type: 'presence'; presence: 'join' | 'disconnect' | 'clear' | 'signin'; readOnly?: boolean; name?: string }
   | { type: 'session'; state: SessionState; detail?: string; customer?: { firstName?: string; lastName?: string } };
 
 type SessionState =
@@ -266,6 +266,11 @@ function settleOwnEcho(
   t.settle(p, { value: message });
 }
 
+function participantName(body: StructuredMessage): string | undefined {
+  const from = body.channel?.from;
+  return from?.nickname || [from?.firstName, from?.lastName].filter(Boolean).join(' ') || undefined;
+}
+
 function isJoin(body: StructuredMessage): boolean {
   return isPresence(body, 'Join');
 }
@@ -292,7 +297,9 @@ function emitEvents(t: InboundTarget, body: StructuredMessage): void {
       const presence = event.presence.type.toLowerCase() as 'join' | 'disconnect' | 'clear' | 'signin';
       const readOnly = body.metadata?.readOnly === 'true' || body.metadata?.readOnly === true;
       if (presence === 'disconnect' && readOnly) t.updateInfo((info) => (info ? { ...info, readOnly: true } : info));
-      t.emit({ type: 'presence', presence, ...(presence === 'disconnect' ? { readOnly } : {}) });
+      // Who joined or left, when Genesys names them, as a message names its author (normalize.ts).
+      const name = participantName(body);
+      t.emit({ type: 'presence', presence, ...(presence === 'disconnect' ? { readOnly } : {}), ...(name ? { name } : {}) });
     }
   }
 }
