@@ -172,7 +172,7 @@ test('a page on an allowed origin: session, send with Enter, typing, the reply, 
 
   await composer.fill('Can I get some quick replies?');
   await composer.press('Enter');
-  await page.locator('#typing', { hasText: 'Simulator Agent is typing' }).waitFor();
+  await page.locator('#typing', { hasText: 'Alex is typing' }).waitFor();
   const yes = page.locator('.quick-replies button', { hasText: 'Yes' });
   await yes.waitFor();
   expect(await yes.isEnabled()).toBe(true);
@@ -213,7 +213,7 @@ test('a page on an allowed origin: session, send with Enter, typing, the reply, 
     `You said: ${markup}`,
   ]);
   expect(await page.locator('#messages li.from-agent .who').allTextContents()).toEqual(
-    Array(4).fill('Simulator Agent: '),
+    Array(4).fill('Alex: '),
   );
   const token = await page.evaluate(() => sessionStorage.getItem('genesys-bff.sessionToken'));
   expect(token).toEqual(expect.any(String));

@@ -197,7 +197,7 @@ test('a card button answer gets "You chose", and "human" hands over to a human a
     (f) => isClass('StructuredMessage')(f) && f.body.direction === 'Outbound' && f.body.originatingEntity === 'Human',
     'the human',
   );
-  expect(human.body.channel.from.nickname).toBe('Simulator Agent');
+  expect(human.body.channel.from.nickname).toBe('Alex');
 });
 
 test('the strict profile pushes the verdict before storage answers the PUT', async () => {
@@ -220,7 +220,7 @@ test('the strict profile pushes the verdict before storage answers the PUT', asy
 test('the card\'s "Talk to a person" button hands over to a human agent too', async () => {
   pressButton('Talk to a person', 'human');
   const answer = await guest.next(isAgentReply, 'the answer');
-  expect([answer.body.originatingEntity, answer.body.channel.from.nickname]).toEqual(['Human', 'Simulator Agent']);
+  expect([answer.body.originatingEntity, answer.body.channel.from.nickname]).toEqual(['Human', 'Alex']);
   expect(answer.body.text).toContain("I'm Alex");
 });
 

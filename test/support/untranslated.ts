@@ -4,13 +4,16 @@ import { catalogues } from '../../client/src/wording';
 /** What the agent, the bot or the guest wrote (the simulator speaks English): not the kit's words. */
 const CONVERSATION_CONTENT = '.bubble, .card, .quick-replies button, .date-picker, script, style, .developer';
 
+/** The simulator's bot and human agent (simulator/frames.ts). */
+const SIMULATOR_NAMES = ['Simulator Bot', 'Alex'];
+
 /**
  * The kit's English phrases a page still shows (as text, or in an accessible name, title or placeholder) while it
  * speaks `language`: each phrase whose slots (`{name}`) match anything, leaving out phrases the language writes the
  * same (a "Bot" is a "Bot" in German).
  */
-export async function englishLeftIn(page: Page, language: string): Promise<string[]> {
-  const shown = await page.evaluate((theirs) => {
+export async function englishLeftIn(page: Page, language: string, names = SIMULATOR_NAMES): Promise<string[]> {
+  const said = await page.evaluate((theirs) => {
     const said: string[] = [];
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
@@ -20,6 +23,8 @@ export async function englishLeftIn(page: Page, language: string): Promise<strin
       for (const name of ['aria-label', 'title', 'placeholder', 'alt']) said.push(element.getAttribute(name) ?? '');
     return said.join('\n');
   }, CONVERSATION_CONTENT);
+  // The participants' names come from Genesys, as they wrote them.
+  const shown = names.reduce((text, name) => text.replaceAll(name, ''), said);
   const english = catalogues.en!;
   const theirs = catalogues[language]!;
   const left: string[] = [];
