@@ -256,8 +256,9 @@ export function useChat(options: UseChatOptions): Chat {
   const startOptions = useRef(options.start ?? {});
   useEffect(() => {
     const autoStart = options.autoStart ?? true;
-    if (autoStart === false || (autoStart === 'resume' && client.sessionToken === undefined)) return;
-    void begin(startOptions.current, true);
+    if (autoStart === true || (autoStart === 'resume' && client.sessionToken !== undefined))
+      void begin(startOptions.current, true);
+    // Unmounted, whatever started the chat (this effect or `start()`): its stream closes.
     return () => {
       generation.current++;
       live.current?.close();

@@ -277,6 +277,58 @@ test('useChat: under StrictMode (mount, unmount, mount) one POST /guest-session 
   expect(made.filter((c) => c === 'DELETE /guest-session')).toHaveLength(0);
 });
 
+/** A page with a pre-chat step: a held session resumes on load, else the guest's submit starts one. */
+function StartLater({ client }: { client: BffClient }) {
+  const chat = useChat({ client, autoStart: 'resume' });
+  return (
+    <main>
+      <p role="status">{chat.status}</p>
+      <MessageList messages={chat.messages} onAnswer={(input) => void chat.send(input)} />
+      <button
+        type="button"
+        onClick={() => {
+          // A double submit, as an impatient click makes it.
+          void chat.start({ attributes: { topic: 'billing' } });
+          void chat.start({ attributes: { topic: 'billing' } });
+        }}
+      >
+        Begin
+      </button>
+      <Composer onSubmit={chat.submit} disabled={chat.status !== 'open'} />
+    </main>
+  );
+}
+
+test("useChat: autoStart 'resume' waits for start(details) under StrictMode, one session for a double submit, and a reload resumes it", async () => {
+  const tokens = memoryTokenStore();
+  const before = calls.length;
+  render(
+    <StrictMode>
+      <StartLater client={clientFor(tokens)} />
+    </StrictMode>,
+  );
+  await screen.findByText('idle', { selector: '[role=status]' });
+  expect(calls.slice(before).filter((c) => c === 'POST /guest-session')).toHaveLength(0);
+
+  const sent = stack.sim.received.length;
+  fireEvent.click(screen.getByRole('button', { name: 'Begin' }));
+  await screen.findByText('open', { selector: '[role=status]' }, { timeout: 10_000 });
+  const gt = guestTokenOf(stack.sim, sent);
+  await say('after the form');
+  expect(stack.sim.customAttributes(gt)).toEqual({ topic: 'billing' });
+  expect(calls.slice(before).filter((c) => c === 'POST /guest-session')).toHaveLength(1);
+
+  cleanup();
+  render(
+    <StrictMode>
+      <StartLater client={clientFor(tokens)} />
+    </StrictMode>,
+  );
+  await screen.findByText('open', { selector: '[role=status]' }, { timeout: 10_000 });
+  await bubble('after the form');
+  expect(calls.slice(before).filter((c) => c === 'POST /guest-session')).toHaveLength(2);
+});
+
 test("useChat: its stream dropped and reopened across an outage, the agent's reply from the gap appears, once history answers again", async () => {
   const { gt } = await connect();
   await say('before the drop');

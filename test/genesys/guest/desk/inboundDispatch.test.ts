@@ -442,6 +442,26 @@ describe('what each frame does to a session', () => {
       expect(h.state.info).toMatchObject({ readOnly: false });
       expect(h.events).toEqual([{ type: 'presence', presence: 'join' }]);
     });
+    test("a Join or Disconnect names who joined or left when Genesys does (channel.from), as a message's author", () => {
+      const h = harness({ info: connected });
+      const named = (type: string, from: object, metadata?: object) =>
+        message({
+          id: `ev-${type}`,
+          type: 'Event',
+          direction: 'Outbound',
+          channel: { from },
+          events: [{ eventType: 'Presence', presence: { type } }],
+          ...(metadata ? { metadata } : {}),
+        });
+      h.feed(named('Join', { nickname: 'Alex', firstName: 'Alexander' }));
+      h.feed(named('Disconnect', { firstName: 'Alex', lastName: 'Smith' }, { readOnly: 'false' }));
+      h.feed(agentEvent([{ eventType: 'Presence', presence: { type: 'Join' } }]));
+      expect(h.events).toEqual([
+        { type: 'presence', presence: 'join', name: 'Alex' },
+        { type: 'presence', presence: 'disconnect', readOnly: false, name: 'Alex Smith' },
+        { type: 'presence', presence: 'join' },
+      ]);
+    });
   });
 
   describe('attachment frames', () => {
