@@ -13,11 +13,7 @@ let token: string;
 
 beforeAll(async () => {
   // Several messages in a second: the message rate (2 a second, as Genesys) has its own tests.
-  sim = await startSimulator({
-    agent: { typingDelayMs: 1, replyDelayMs: 1 },
-    messagesPerSecond: 100,
-    profile: 'strict',
-  });
+  sim = await startSimulator({ agent: { typingDelayMs: 1, replyDelayMs: 1 }, messagesPerSecond: 100 });
 });
 beforeEach(async () => {
   guest = await RawGuest.connect(sim);
