@@ -11,3 +11,13 @@ export { LiveStream, type StreamHandlers, type StreamOptions, type StreamState, 
 export { memoryTokenStore, sessionStorageTokenStore, type TokenStore } from './tokenStore.js';
 export type * from './types.js';
 export { followNewest, type ScrollFollow, type ScrollFollowOptions } from './scrollFollow.js';
+export {
+  catalogues,
+  chooseLanguage,
+  shippedLanguages,
+  wordingFor,
+  type Catalogue,
+  type Phrase,
+  type WordKey,
+  type Wording,
+} from './wording/index.js';

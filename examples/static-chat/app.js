@@ -5,10 +5,13 @@ import { attachmentsOf, cardsOf, datePickersOf } from './rich.js';
 import { PendingUploads } from './uploads.js';
 import { beginSignIn, completeSignIn, signInConfig } from './signIn.js';
 import { serviceUrlOf } from './serviceUrl.js';
+import { chooseLanguageOf, deploymentLanguage, onLanguage, t, words } from './words.js';
+import { askDetails, askFirst } from './preChat.js';
 
 /** @typedef {import('./bffClient.js').ChatMessage} ChatMessage */
 /** @typedef {import('./bffClient.js').StartSessionOptions} StartSessionOptions */
 /** @typedef {import('./bffClient.js').LiveStream} LiveStream */
+/** @typedef {import('./bffClient.js').WordKey} WordKey */
 
 /** @param {string} id */
 const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -33,14 +36,21 @@ const ui = {
   pendingFiles: byId('pending-files'),
   dropHint: byId('drop-hint'),
   chat: /** @type {HTMLElement} */ (document.querySelector('main.chat')),
+  language: /** @type {HTMLSelectElement} */ (byId('language')),
+  preChat: /** @type {HTMLFormElement} */ (byId('pre-chat')),
 };
 
 // The conversation follows its newest message (late images too) while the reader is at the end, and keeps their
 // place when they scrolled up, offering a jump back down.
+let unseen = 0;
+const showUnseen = () => {
+  ui.newMessages.hidden = unseen === 0;
+  ui.newMessages.textContent = unseen === 0 ? '' : t('newMessages', { count: unseen });
+};
 const follow = followNewest(ui.conversation, {
   unseen(count) {
-    ui.newMessages.hidden = count === 0;
-    ui.newMessages.textContent = count === 1 ? '1 new message' : `${count} new messages`;
+    unseen = count;
+    showUnseen();
   },
 });
 ui.newMessages.addEventListener('click', () => follow.toNewest());
@@ -63,7 +73,13 @@ let typingTimer;
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let expiryTimer;
 /** Who spoke last to the guest (the bot or the agent): who "is typing". */
-let lastAuthor = 'The agent';
+let lastAuthor = '';
+/** A human agent joined (presence join) and has not left. */
+let agentPresent = false;
+/** The pre-chat form's answers. @type {StartSessionOptions} */
+let preChatDetails = {};
+/** Every message shown, by id: drawn again in the guest's new language when they switch. */
+const shown = new Map();
 /** The customer is signed in (Genesys authenticated messaging). */
 let signedIn = false;
 /** Why the stream ended, when the service said: the notice then says so rather than "expired". */
@@ -75,23 +91,32 @@ const uploads = new PendingUploads(client, ui.pendingFiles, (text) => showNotice
 
 // ------------------------------------------------------------------ status and notices
 
-/** @param {string} text @param {'open' | 'down' | 'idle'} state */
-function setStatus(text, state) {
-  ui.status.textContent = text;
+/** @type {{ key: WordKey, state: 'open' | 'down' | 'idle' }} */
+let status = { key: 'connecting', state: 'idle' };
+
+/** @param {WordKey} key @param {'open' | 'down' | 'idle'} state */
+function setStatus(key, state) {
+  status = { key, state };
+  ui.status.textContent = t(key) + (agentPresent && state === 'open' ? ` · ${t('agentHere')}` : '');
   ui.status.dataset.state = state;
 }
 
+/** @typedef {{ kind?: 'error' | 'info', action?: { label: WordKey, run: () => void } }} NoticeOptions */
+/** The notice shown, to word again in another language. @type {{ text: () => string, options: NoticeOptions } | undefined} */
+let notice;
+
 /**
  * Shows a message above the conversation, with an optional action button.
- * @param {string} text
- * @param {{ kind?: 'error' | 'info', action?: { label: string, run: () => void } }} [options]
+ * @param {string | (() => string)} text the words, or how to word them (again, when the language changes)
+ * @param {NoticeOptions} [options]
  */
 function showNotice(text, options = {}) {
-  ui.noticeText.textContent = text;
+  notice = { text: typeof text === 'string' ? () => text : text, options };
+  ui.noticeText.textContent = notice.text();
   ui.notice.dataset.kind = options.kind ?? 'error';
   const action = options.action;
   ui.noticeAction.hidden = !action;
-  ui.noticeAction.textContent = action ? action.label : '';
+  ui.noticeAction.textContent = action ? t(action.label) : '';
   ui.noticeAction.onclick = action
     ? () => {
         hideNotice();
@@ -102,36 +127,42 @@ function showNotice(text, options = {}) {
 }
 
 function hideNotice() {
+  notice = undefined;
   ui.notice.hidden = true;
 }
 
-const newChat = { label: 'Start a new chat', run: () => void startChat({ startNew: true }) };
+/** @type {{ label: WordKey, run: () => void }} */
+const newChat = { label: 'startNewChat', run: () => void startChat({ startNew: true }) };
 
 /** Words for every error the service (or the network) can give. @param {unknown} error */
 function describe(error) {
-  if (!(error instanceof BffError)) return 'Something went wrong. Please try again.';
+  if (!(error instanceof BffError)) return t('somethingWentWrong');
   switch (error.code) {
     case 'cors_refused':
+      // For the page's developer, in English: which origin to allow.
       return `The chat service does not allow this page's origin (${error.origin ?? location.origin}). Add it to the service's CORS_ALLOWED_ORIGINS.`;
     case 'network_error':
-      return 'The chat service cannot be reached: it may be down, or your connection is offline. Please try again in a moment.';
+      return t('networkError');
     case 'session_expired':
     case 'unauthorized':
-      return 'Your chat session has expired. Start a new chat to continue.';
+      return t('sessionExpired');
     case 'rate_limited':
-      return `You are sending messages too quickly. Please wait ${error.retryAfterSeconds ?? 'a few'} seconds and try again.`;
+      return error.retryAfterSeconds === undefined
+        ? t('rateLimitedBriefly')
+        : t('rateLimited', { count: error.retryAfterSeconds });
     case 'message_too_long':
-      return `That message is too long (at most ${maxTextBytes} bytes). Please shorten it.`;
+      return t('messageTooLong', { count: maxTextBytes });
     case 'upstream_unavailable':
-      return 'The chat service cannot reach Genesys Cloud right now. Please try again shortly.';
+      return t('upstreamUnavailable');
     case 'origin_not_allowed':
-      return 'This website is not allowed to use the chat service.';
+      return t('originNotAllowed');
     case 'reauthentication_required':
-      return 'Your sign-in has run out. Please sign in again.';
+      return t('reauthenticationRequired');
     case 'authentication_disabled':
-      return 'Signing in is not available for this chat.';
+      return t('signInUnavailable');
     default:
-      return error.message || 'Something went wrong. Please try again.';
+      // The service's own words are English (an API): another language gets the kit's general sentence.
+      return (words().locale === 'en' && error.message) || t('somethingWentWrong');
   }
 }
 
@@ -139,19 +170,19 @@ function describe(error) {
 function showError(error) {
   if (error instanceof BffError && error.sessionLost) {
     setComposerEnabled(false);
-    showNotice(describe(error), { action: { label: 'Start a new chat', run: () => void startChat() } });
+    showNotice(() => describe(error), { action: { label: 'startNewChat', run: () => void startChat() } });
     return;
   }
-  showNotice(describe(error));
+  showNotice(() => describe(error));
 }
 
 // ------------------------------------------------------------------ messages
 
 /** @param {ChatMessage} message */
 function authorOf(message) {
-  if (message.direction === 'inbound') return { css: 'from-guest', label: 'You' };
-  if (message.originatingEntity === 'bot') return { css: 'from-bot', label: message.from?.name || 'Bot' };
-  return { css: 'from-agent', label: message.from?.name || 'Agent' };
+  if (message.direction === 'inbound') return { css: 'from-guest', label: t('you') };
+  if (message.originatingEntity === 'bot') return { css: 'from-bot', label: message.from?.name || t('bot') };
+  return { css: 'from-agent', label: message.from?.name || t('agent') };
 }
 
 /** @param {ChatMessage} message */
@@ -161,9 +192,20 @@ function textOf(message) {
 
 /** @param {ChatMessage} message */
 function render(message) {
-  if (message.type === 'event') return;
   const existing = ui.messages.querySelector(`li[data-id="${CSS.escape(message.id)}"]`);
   if (existing) return;
+  const line = presenceLine(message);
+  if (message.type === 'event' && line === undefined) return;
+  shown.set(message.id, message);
+  if (line !== undefined) {
+    const item = document.createElement('li');
+    item.className = 'presence';
+    item.dataset.id = message.id;
+    item.dataset.time = message.time;
+    item.textContent = line;
+    place(item, message.time);
+    return;
+  }
 
   const author = authorOf(message);
   const item = document.createElement('li');
@@ -196,7 +238,7 @@ function render(message) {
     const group = document.createElement('div');
     group.className = 'quick-replies';
     group.setAttribute('role', 'group');
-    group.setAttribute('aria-label', 'Quick replies');
+    group.setAttribute('aria-label', t('quickReplies'));
     for (const reply of message.quickReplies) {
       const button = document.createElement('button');
       button.type = 'button';
@@ -212,20 +254,9 @@ function render(message) {
 
   const time = document.createElement('time');
   time.dateTime = message.time;
-  time.textContent = new Date(message.time).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  time.textContent = words().time(message.time);
   item.append(time);
-
-  // Keep the list in time order: history reloaded after a reconnect may fill a gap.
-  let after = /** @type {Element | null} */ (ui.messages.lastElementChild);
-  while (
-    after &&
-    /** @type {HTMLElement} */ (after).dataset.time &&
-    /** @type {string} */ (/** @type {HTMLElement} */ (after).dataset.time) > message.time
-  ) {
-    after = after.previousElementSibling;
-  }
-  if (after) after.after(item);
-  else ui.messages.prepend(item);
+  place(item, message.time);
 
   if (message.direction === 'outbound') {
     lastAuthor = author.label;
@@ -234,18 +265,61 @@ function render(message) {
   refreshQuickReplies();
 }
 
-/** Only the newest message's quick replies, card buttons and date slots can be answered, and only while it is the newest. */
+/** Keeps the list in time order: history reloaded after a reconnect may fill a gap. @param {HTMLElement} item @param {string} time */
+function place(item, time) {
+  let after = /** @type {Element | null} */ (ui.messages.lastElementChild);
+  while (
+    after &&
+    /** @type {HTMLElement} */ (after).dataset.time &&
+    /** @type {string} */ (/** @type {HTMLElement} */ (after).dataset.time) > time
+  ) {
+    after = after.previousElementSibling;
+  }
+  if (after) after.after(item);
+  else ui.messages.prepend(item);
+}
+
+/** "Alex joined the chat" for a presence entry (presenceEntry), else undefined. @param {ChatMessage} message */
+function presenceLine(message) {
+  if (message.type !== 'event') return undefined;
+  const value = message.events?.find((e) => e.type === 'Presence')?.value;
+  const name = message.from?.name || t('someAgent');
+  if (value === 'Join') return t('agentJoined', { name });
+  if (value === 'Disconnect') return t('agentLeft', { name });
+  return undefined;
+}
+
+/** An agent joined or left, from the stream's presence event: a line in the conversation. @param {{ presence: string, name?: string }} event */
+function presenceEntry(event) {
+  const value = event.presence === 'join' ? 'Join' : 'Disconnect';
+  const time = new Date();
+  render({
+    id: `presence-${value}-${time.getTime()}`,
+    direction: 'outbound',
+    type: 'event',
+    time: time.toISOString(),
+    ...(event.name ? { from: { name: event.name } } : {}),
+    events: [{ type: 'Presence', value }],
+  });
+}
+
+/**
+ * A card's buttons stay usable on older messages (Genesys takes an answer to any message it sent); quick replies
+ * and date slots only on the newest message, as Genesys Messenger offers them; none while the chat is not writable.
+ */
 function refreshQuickReplies() {
-  const last = ui.messages.lastElementChild;
+  const newest = [...ui.messages.querySelectorAll('li.message')].pop();
   for (const button of ui.messages.querySelectorAll('button.answer')) {
-    /** @type {HTMLButtonElement} */ (button).disabled = ui.text.disabled || button.closest('li') !== last;
+    const newestOnly = button.closest('.quick-replies, .date-picker') !== null;
+    /** @type {HTMLButtonElement} */ (button).disabled =
+      ui.text.disabled || (newestOnly && button.closest('li') !== newest);
   }
 }
 
 /** @param {boolean} on @param {number} [durationMs] */
 function setTyping(on, durationMs = 5000) {
   clearTimeout(typingTimer);
-  ui.typing.textContent = on ? `${lastAuthor} is typing…` : '';
+  ui.typing.textContent = on ? t('isTyping', { name: lastAuthor || t('agent') }) : '';
   if (on) typingTimer = setTimeout(() => setTyping(false), durationMs);
 }
 
@@ -271,6 +345,7 @@ function setComposerEnabled(enabled) {
 async function applyCapabilities() {
   try {
     const caps = await client.capabilities();
+    deploymentLanguage(caps.defaultLanguage);
     uploads.configure(caps.attachments);
     ui.attach.hidden = !caps.attachments.enabled;
     ui.dropHint.hidden = !caps.attachments.enabled;
@@ -303,9 +378,7 @@ function warnBeforeExpiry(expiresAt) {
 /** From the stream's `expiring` event, or the page's own timer from GET /capabilities if the stream was away. */
 function showExpiryWarning() {
   clearTimeout(expiryTimer);
-  showNotice('This chat will end soon because nothing has happened for a while. Send a message to keep it open.', {
-    kind: 'info',
-  });
+  showNotice(() => t('expiringSoon'), { kind: 'info' });
 }
 
 // ------------------------------------------------------------------ session and stream
@@ -315,25 +388,28 @@ async function startChat(options = {}) {
   live?.close();
   setComposerEnabled(false);
   setTyping(false);
-  setStatus('Connecting…', 'idle');
+  setStatus('connecting', 'idle');
   try {
-    const session = await client.startSession(options);
+    // The pre-chat form's details go with every new conversation of this page, a new chat after the end included.
+    const session = await client.startSession({ ...preChatDetails, ...options });
     maxTextBytes = session.limits.maxTextBytes;
     showSignedIn(session.authenticated);
     if (!session.resumed) sessionStorage.removeItem(CHATTED);
     // A new chat starts on a clean page: the old transcript belongs to the old conversation.
-    if (!session.resumed || options.startNew) ui.messages.replaceChildren();
-    if (session.replacedExpired)
-      showNotice('Your previous chat had expired, so a new one has started.', { kind: 'info' });
+    if (!session.resumed || options.startNew) {
+      ui.messages.replaceChildren();
+      shown.clear();
+    }
+    if (session.replacedExpired) showNotice(() => t('previousExpired'), { kind: 'info' });
     else hideNotice();
     openStream();
     if (session.readOnly) endedByAgent();
     else setComposerEnabled(true);
     void applyCapabilities();
   } catch (error) {
-    setStatus('Not connected', 'down');
+    setStatus('notConnected', 'down');
     if (error instanceof BffError && (error.code === 'network_error' || error.code === 'cors_refused')) {
-      showNotice(describe(error), { action: { label: 'Try again', run: () => void startChat(options) } });
+      showNotice(() => describe(error), { action: { label: 'tryAgain', run: () => void startChat(options) } });
     } else {
       showError(error);
     }
@@ -344,15 +420,21 @@ function openStream() {
   live = client.stream({
     // Load history whenever the stream (re)opens: nothing sent meanwhile is missed.
     open: () => {
-      setStatus('Connected', 'open');
+      setStatus('connected', 'open');
       void loadHistory();
     },
     state: (state) => {
-      if (state === 'reconnecting') setStatus('Reconnecting…', 'down');
+      if (state === 'reconnecting') setStatus('reconnecting', 'down');
     },
     message: render,
     typing: (event) => setTyping(true, event.durationMs),
     presence: (event) => {
+      // A line when an agent joins, and when one who joined (or who is named) leaves.
+      if (event.presence === 'join' || (event.presence === 'disconnect' && (event.name || agentPresent)))
+        presenceEntry(event);
+      if (event.presence === 'join') agentPresent = true;
+      if (event.presence === 'disconnect') agentPresent = false;
+      setStatus(status.key, status.state);
       if (event.presence === 'disconnect' && event.readOnly) endedByAgent();
     },
     session: (event) => {
@@ -362,7 +444,7 @@ function openStream() {
       if (signedOff.includes(event.state)) endedBecause = event.state;
     },
     error: (error) => {
-      setStatus('Disconnected', 'down');
+      setStatus('disconnected', 'down');
       if (endedBecause) signedOutHere(endedBecause);
       else showError(error);
     },
@@ -372,8 +454,8 @@ function openStream() {
 function endedByAgent() {
   setComposerEnabled(false);
   setTyping(false);
-  setStatus('Chat ended', 'idle');
-  showNotice('The agent has ended this conversation.', { kind: 'info', action: newChat });
+  setStatus('chatEnded', 'idle');
+  showNotice(() => t('endedByAgent'), { kind: 'info', action: newChat });
 }
 
 /** @param {boolean} on */
@@ -391,14 +473,15 @@ function signedOutHere(why) {
   showSignedIn(false);
   setComposerEnabled(false);
   setTyping(false);
-  setStatus('Signed out', 'idle');
+  setStatus('signedOutStatus', 'idle');
+  /** @type {WordKey} */
   const text =
     why === 'signed_in_elsewhere'
-      ? 'This chat continues in your signed-in session.'
+      ? 'endedSignedInElsewhere'
       : why === 'reauthentication_required'
-        ? 'Please sign in again to continue this chat.'
-        : 'You have been signed out of the chat (on this or another device).';
-  showNotice(text, { kind: 'info', action: { label: 'Start a new chat', run: () => void startChat() } });
+        ? 'endedReauthenticate'
+        : 'endedSignedOut';
+  showNotice(() => t(text), { kind: 'info', action: { label: 'startNewChat', run: () => void startChat() } });
 }
 
 /**
@@ -442,13 +525,13 @@ ui.form.addEventListener('submit', (event) => {
   event.preventDefault();
   const text = ui.text.value.trim();
   if (uploads.busy) {
-    showNotice('Wait for the files to finish uploading, or cancel them.', { kind: 'info' });
+    showNotice(() => t('waitForUploads'), { kind: 'info' });
     return;
   }
   const attachmentIds = uploads.ids;
   if (text === '' && attachmentIds.length === 0) return;
   if (new TextEncoder().encode(text).length > maxTextBytes) {
-    showNotice(`That message is too long (at most ${maxTextBytes} bytes). Please shorten it.`);
+    showNotice(() => t('messageTooLong', { count: maxTextBytes }));
     return;
   }
   ui.text.value = '';
@@ -511,11 +594,11 @@ ui.endChat.addEventListener('click', async () => {
   try {
     await client.endSession();
     live?.close();
-    setStatus('Chat ended', 'idle');
+    setStatus('chatEnded', 'idle');
     // The token is gone with the chat: a plain start makes a new session.
-    showNotice('You ended this chat.', {
+    showNotice(() => t('endedByGuest'), {
       kind: 'info',
-      action: { label: 'Start a new chat', run: () => void startChat() },
+      action: { label: 'startNewChat', run: () => void startChat() },
     });
   } catch (error) {
     setComposerEnabled(true);
@@ -523,10 +606,34 @@ ui.endChat.addEventListener('click', async () => {
   }
 });
 
+// ------------------------------------------------------------------ language
+
+ui.language.addEventListener('change', () => chooseLanguageOf(ui.language.value));
+
+// Everything on the page in the new words: the static text (words.js), the status, the notice, the conversation.
+onLanguage(() => {
+  setStatus(status.key, status.state);
+  if (notice) showNotice(notice.text, notice.options);
+  showUnseen();
+  const messages = [...shown.values()];
+  ui.messages.replaceChildren();
+  shown.clear();
+  for (const message of messages) render(message);
+  setTyping(false);
+});
+setStatus(status.key, status.state);
+
+// ------------------------------------------------------------------ start
+
 const returned = completeSignIn();
 if (returned && 'grant' in returned) void finishSignIn(returned);
 else {
-  if (returned)
-    showNotice('Signing in did not complete. You can carry on without signing in, or try again.', { kind: 'info' });
-  void startChat();
+  if (returned) showNotice(() => t('signInIncomplete'), { kind: 'info' });
+  if (askFirst() && client.sessionToken === undefined) {
+    setStatus('notConnected', 'idle');
+    askDetails(ui.preChat, (details) => {
+      preChatDetails = details;
+      void startChat();
+    });
+  } else void startChat();
 }

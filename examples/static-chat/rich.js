@@ -2,6 +2,7 @@
 // carousel) and date pickers. Every string from a message goes in with
 // textContent or as an attribute value, never as HTML; links open only
 // http(s) URLs.
+import { t, words } from './words.js';
 
 /** @typedef {import('./bffClient.js').ChatMessage} ChatMessage */
 /** @typedef {import('./bffClient.js').SendInput} SendInput */
@@ -51,11 +52,11 @@ export function attachmentsOf(message) {
     if (isImage(a)) {
       const img = element('img', 'thumb');
       img.src = url;
-      img.alt = a.filename ?? 'Image';
+      img.alt = a.filename ?? t('image');
       img.loading = 'lazy';
       link.append(img);
     } else {
-      link.textContent = `Download ${a.filename ?? 'the file'}`;
+      link.textContent = t('download', { file: a.filename ?? t('theFile') });
     }
     nodes.push(link);
   }
@@ -117,14 +118,11 @@ export function datePickersOf(message, answer) {
   return (message.datePickers ?? []).map((picker) => {
     const box = element('div', 'date-picker');
     box.setAttribute('role', 'group');
-    box.setAttribute('aria-label', picker.title ?? 'Pick a time');
+    box.setAttribute('aria-label', picker.title ?? t('pickTime'));
     if (picker.title) box.append(element('strong', 'card-title', picker.title));
     if (picker.subtitle) box.append(element('p', 'card-text', picker.subtitle));
     for (const slot of picker.availableTimes) {
-      const when = new Date(slot.dateTime);
-      const label = Number.isNaN(when.getTime())
-        ? slot.dateTime
-        : when.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
+      const label = words().dateTime(slot.dateTime);
       const button = element('button', 'slot answer', label);
       button.type = 'button';
       button.addEventListener('click', () =>

@@ -1,6 +1,8 @@
 // Files waiting in the composer: picked or dropped, uploaded at once with a
 // progress bar and a Cancel button, removable until the message is sent.
 
+import { t } from './words.js';
+
 /** @typedef {import('./bffClient.js').BffClient} BffClient */
 /** @typedef {import('./bffClient.js').Capabilities} Capabilities */
 
@@ -48,12 +50,12 @@ export class PendingUploads {
     if (!limits?.enabled) return;
     // A first check here for a quick answer; the service checks again (sizes as Genesys counts them: a KB is 1000 bytes).
     if (file.size > limits.maxBytes) {
-      this.warn(`${file.name} is too large (at most ${Math.floor(limits.maxBytes / 1000 / 1000)} MB).`);
+      this.warn(t('fileTooLarge', { file: file.name, count: Math.floor(limits.maxBytes / 1000 / 1000) }));
       return;
     }
     const extension = file.name.includes('.') ? file.name.slice(file.name.lastIndexOf('.')).toLowerCase() : '';
     if (limits.blockedExtensions.includes(extension)) {
-      this.warn(`Files ending in ${extension} cannot be sent.`);
+      this.warn(t('fileTypeBlocked', { extension }));
       return;
     }
     /** @type {PendingFile} */
@@ -69,8 +71,8 @@ export class PendingUploads {
       pending.chip.dataset.state = 'done';
       bar.value = 1;
       const action = /** @type {HTMLButtonElement} */ (pending.chip.querySelector('button'));
-      action.textContent = 'Remove';
-      action.setAttribute('aria-label', `Remove ${file.name}`);
+      action.textContent = t('remove');
+      action.setAttribute('aria-label', t('removeFile', { file: file.name }));
     } catch (error) {
       this.drop(pending);
       if (!pending.abort.signal.aborted)
@@ -94,11 +96,11 @@ export class PendingUploads {
     const bar = document.createElement('progress');
     bar.max = 1;
     bar.value = 0;
-    bar.setAttribute('aria-label', `Uploading ${name}`);
+    bar.setAttribute('aria-label', t('uploading', { file: name }));
     const action = document.createElement('button');
     action.type = 'button';
-    action.textContent = 'Cancel';
-    action.setAttribute('aria-label', `Cancel ${name}`);
+    action.textContent = t('cancel');
+    action.setAttribute('aria-label', t('cancelFile', { file: name }));
     action.addEventListener('click', () => {
       const pending = this.files.find((f) => f.chip === chip);
       if (!pending) return;

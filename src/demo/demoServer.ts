@@ -48,7 +48,8 @@ const TYPES: Record<string, string> = {
 
 const PAGE_FILE = /^\/([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)$/;
 /** The package's core modules (not its /react subpath, which needs a bundler for React itself). */
-const CLIENT_FILE = /^\/bff-client\/([A-Za-z0-9_-]+\.js)$/;
+/** A core module, or one of its word catalogues (wording/de.js…). */
+const CLIENT_FILE = /^\/bff-client\/((?:wording\/)?[A-Za-z0-9_-]+\.js)$/;
 /** Pages written before the package split import one module, `./bffClient.js`: it re-exports the package. */
 const CLIENT_ENTRY = "export * from './bff-client/index.js';\n";
 const BFF_META = /<meta name="bff-url" content="[^"]*">/;

@@ -70,7 +70,10 @@ function clientModuleLoader(root: string): (file: string) => Promise<string | un
   return async (file) => {
     if (__filename.endsWith('.ts')) await build();
     try {
-      return await readFile(path.join(dist, path.basename(file)), 'utf8');
+      // A module of the package's root, or of its wording folder (the demo server lets no other path through).
+      const [folder, name] = file.includes('/') ? file.split('/') : [undefined, file];
+      const safe = folder === 'wording' ? path.join('wording', path.basename(name!)) : path.basename(file);
+      return await readFile(path.join(dist, safe), 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       if (file === 'index.js') throw new Error(`${dist} is missing; run \`npm run build\``);

@@ -19,7 +19,7 @@ export async function englishLeftIn(page: Page, language: string, names = SIMULA
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
       if (!node.parentElement?.closest(theirs)) said.push(node.textContent ?? '');
     }
-    for (const element of document.querySelectorAll('[aria-label], [title], [placeholder], img[alt]'))
+    for (const element of Array.from(document.querySelectorAll('[aria-label], [title], [placeholder], img[alt]')))
       for (const name of ['aria-label', 'title', 'placeholder', 'alt']) said.push(element.getAttribute(name) ?? '');
     return said.join('\n');
   }, CONVERSATION_CONTENT);

@@ -299,7 +299,12 @@ function emitEvents(t: InboundTarget, body: StructuredMessage): void {
       if (presence === 'disconnect' && readOnly) t.updateInfo((info) => (info ? { ...info, readOnly: true } : info));
       // Who joined or left, when Genesys names them, as a message names its author (normalize.ts).
       const name = participantName(body);
-      t.emit({ type: 'presence', presence, ...(presence === 'disconnect' ? { readOnly } : {}), ...(name ? { name } : {}) });
+      t.emit({
+        type: 'presence',
+        presence,
+        ...(presence === 'disconnect' ? { readOnly } : {}),
+        ...(name ? { name } : {}),
+      });
     }
   }
 }

@@ -1,0 +1,153 @@
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { loadConfig } from '../../src/config/schema';
+import { startEmbeddedDefault, type EmbeddedDefault } from '../../src/demo/embeddedDefault';
+import { startService, type RunningService } from '../../src/server';
+import { captureLogger } from '../support/app';
+import { axeViolations } from '../support/axe';
+import { debianProgram } from '../support/programs';
+import { englishLeftIn } from '../support/untranslated';
+
+/**
+ * The demo page's languages, pre-chat form, agent presence lines and older answers, in a real browser (Debian's
+ * Chromium, playwright-core) against the embedded default as `npm start` builds it: the service, the Genesys
+ * simulator (its kind profile, as `npm start` runs it), and the page on its own origin.
+ *
+ * @needs chromium
+ */
+
+jest.setTimeout(90_000);
+
+let embedded: EmbeddedDefault;
+let service: RunningService;
+let browser: Browser;
+
+beforeAll(async () => {
+  embedded = await startEmbeddedDefault({
+    NODE_ENV: 'test',
+    PORT: '0',
+    DEMO_PORT: '0',
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+  });
+  // Recording lets the test find the page's Genesys session; a quick agent keeps the test short.
+  embedded.simulator.setOptions({ record: true, agent: { typingDelayMs: 5, replyDelayMs: 20 } });
+  service = await startService(loadConfig(embedded.env), captureLogger('info').logger);
+  embedded.serviceStarted(service.url);
+  browser = await chromium.launch({
+    executablePath: debianProgram('chromium'),
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await service?.stop();
+  await embedded?.stop();
+});
+
+/** A fresh context (its own sessionStorage), every `POST /guest-session` counted. */
+async function openDemo(query = ''): Promise<{ page: Page; starts: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 760, height: 980 }, locale: 'en-US' });
+  const page = await context.newPage();
+  const starts: string[] = [];
+  page.on('request', (r) => {
+    if (r.method() === 'POST' && new URL(r.url()).pathname === '/guest-session') starts.push(r.url());
+  });
+  await page.goto(`${embedded.demo.url}${query}`);
+  return { page, starts };
+}
+
+function newestGuestToken(): string {
+  const frame = [...embedded.simulator.received].reverse().find((f) => f.frame.action === 'configureSession');
+  return frame!.frame.token as string;
+}
+
+const connected = (page: Page) => page.locator('#status[data-state=open]').waitFor({ timeout: 15_000 });
+
+async function say(page: Page, text: string, answer: string): Promise<void> {
+  await page.locator('#text').fill(text);
+  await page.locator('#send').click();
+  await page.locator('#messages li.message', { hasText: answer }).last().waitFor();
+}
+
+test("?prechat=on: the form asks first, its errors name each field, and the name and email reach Genesys's attributes", async () => {
+  const { page, starts } = await openDemo('?prechat=on');
+  await page.getByRole('heading', { name: 'Before we start' }).waitFor();
+  expect(starts).toHaveLength(0);
+  await page.getByRole('button', { name: 'Start chat' }).click();
+  const name = page.getByLabel('Your name');
+  expect(await name.getAttribute('aria-invalid')).toBe('true');
+  expect(await name.evaluate((el) => el === document.activeElement)).toBe(true);
+  await page.getByText('Please fill in Email.').waitFor();
+  expect(await axeViolations(page)).toEqual([]);
+
+  await name.fill('Ada Lovelace');
+  await page.getByLabel('Email').fill('ada@example.com');
+  await page.getByRole('button', { name: 'Start chat' }).click();
+  await connected(page);
+  expect(starts).toHaveLength(1);
+  expect(await page.locator('#pre-chat').isHidden()).toBe(true);
+  const gt = newestGuestToken();
+  await say(page, 'hello', 'You said: hello');
+  expect(embedded.simulator.customAttributes(gt)).toMatchObject({ firstName: 'Ada Lovelace', email: 'ada@example.com' });
+
+  // A reload resumes the chat: no form.
+  await page.reload();
+  await connected(page);
+  expect(await page.locator('#pre-chat').isHidden()).toBe(true);
+  await page.context().close();
+});
+
+test.each([
+  ['de', 'ltr', 'Verbunden · ein Mitarbeiter ist da', 'Alex ist dem Chat beigetreten', 'Alex hat den Chat verlassen'],
+  ['ar', 'rtl', 'متصل · يوجد موظف الآن', 'انضم Alex إلى الدردشة', 'غادر Alex الدردشة'],
+])(
+  'in %s (%s): every string translated, Alex joins and leaves, an older card answers, 0 axe violations',
+  async (language, dir, present, joined, left) => {
+    const { page } = await openDemo(`?lang=${language}`);
+    await connected(page);
+    expect(await page.evaluate(() => [document.documentElement.lang, document.documentElement.dir])).toEqual([
+      language,
+      dir,
+    ]);
+    await say(page, 'card', 'Track order');
+    await say(page, 'human', "I'm Alex");
+    await page.locator('#messages li.presence', { hasText: joined }).waitFor();
+    await page.locator('#status', { hasText: present }).waitFor();
+    await say(page, 'quick replies', 'What would you like to do?');
+    expect(await englishLeftIn(page, language)).toEqual([]);
+    expect(await axeViolations(page)).toEqual([]);
+
+    await say(page, 'anything', 'You said: anything');
+    expect(await page.locator('.quick-replies button').first().isDisabled()).toBe(true);
+    const track = page.locator('.card button', { hasText: 'Track order' });
+    expect(await track.isEnabled()).toBe(true);
+    await track.click();
+    await page.locator('#messages li.message', { hasText: 'You chose: Track order' }).last().waitFor();
+
+    await say(page, 'back to the bot', "You're back with the bot");
+    await page.locator('#messages li.presence', { hasText: left }).waitFor();
+    expect(await englishLeftIn(page, language)).toEqual([]);
+    expect(await axeViolations(page)).toEqual([]);
+    await page.context().close();
+  },
+);
+
+test('the language switch redraws the page and the conversation in the chosen language, and a reload keeps it', async () => {
+  const { page } = await openDemo();
+  await connected(page);
+  // No <html lang> in the demo and the simulated deployment's default is en-us: English.
+  expect(await page.evaluate(() => document.documentElement.lang)).toBe('en');
+  await say(page, 'hello', 'You said: hello');
+  await page.getByLabel('Language').selectOption('fr');
+  await page.locator('#send', { hasText: 'Envoyer' }).waitFor();
+  expect(await page.locator('#messages li.from-guest .who').first().textContent()).toMatch(/^Vous/);
+  expect(await page.locator('#status').textContent()).toBe('Connecté');
+  expect(await englishLeftIn(page, 'fr')).toEqual([]);
+
+  await page.reload();
+  await page.locator('#send', { hasText: 'Envoyer' }).waitFor();
+  await connected(page);
+  expect(await page.evaluate(() => document.documentElement.lang)).toBe('fr');
+  await page.context().close();
+});
