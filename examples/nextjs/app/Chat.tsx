@@ -1,109 +1,150 @@
 'use client';
 
+import { useEffect, useState } from 'react';
 import {
   ChatWording,
   Composer,
   MessageList,
+  PreChatForm,
   describeError,
   useChat,
   type ChatEnded,
   type ChatStatus,
+  type WordKey,
 } from '@genesys-bff/client/react';
 
-const STATUS_TEXT: Record<ChatStatus, string> = {
-  idle: 'Connecting…',
-  connecting: 'Connecting…',
-  open: 'Connected',
-  reconnecting: 'Reconnecting…',
-  ended: 'Chat ended',
-  failed: 'Not connected',
+/** The status line's words (the package's catalogues: en, de, fr, es, ar). */
+const STATUS_TEXT: Record<ChatStatus, WordKey> = {
+  idle: 'connecting',
+  connecting: 'connecting',
+  open: 'connected',
+  reconnecting: 'reconnecting',
+  ended: 'chatEnded',
+  failed: 'notConnected',
 };
 
-const ENDED_TEXT: Record<ChatEnded, string> = {
-  agent: 'The agent has ended this conversation.',
-  guest: 'You ended this chat.',
-  expired: 'Your chat session has expired.',
-  signed_out: 'You have been signed out of the chat.',
-  signed_in_elsewhere: 'This chat continues in your signed-in session.',
-  reauthentication_required: 'Please sign in again to continue this chat.',
+const ENDED_TEXT: Record<ChatEnded, WordKey> = {
+  agent: 'endedByAgent',
+  guest: 'endedByGuest',
+  expired: 'endedExpired',
+  signed_out: 'endedSignedOut',
+  signed_in_elsewhere: 'endedSignedInElsewhere',
+  reauthentication_required: 'endedReauthenticate',
 };
+
+/** Each language by its own name, as a guest who does not read the current one looks for it. */
+const LANGUAGES = [
+  ['en', 'English'],
+  ['de', 'Deutsch'],
+  ['fr', 'Français'],
+  ['es', 'Español'],
+  ['ar', 'العربية'],
+] as const;
+const CHOSEN = 'chat-language';
 
 /**
  * The chat window, on @genesys-bff/client/react: the hook holds the session, the live stream, history,
  * sending, files and the end of the chat; the package's unstyled components draw the transcript (rich
- * messages included) and the composer, speaking the page's language (German, French, Spanish, Arabic or
- * English), and the package's stylesheet gives them their look. Text is rendered as text, never as HTML.
+ * messages included) and the composer, and the package's stylesheet gives them their look. Every word on
+ * it comes from the package's catalogues, in the language the guest picks on the switch, else the page's
+ * <html lang>, else the deployment's default, else English. With `preChat` (`?prechat=on`), a pre-chat form
+ * asks the guest's name and email first. Text is rendered as text, never as HTML.
  */
-export function Chat({ baseUrl }: { baseUrl: string }) {
-  const chat = useChat({ baseUrl });
+export function Chat({ baseUrl, preChat = false }: { baseUrl: string; preChat?: boolean }) {
+  // The guest's pick lives in sessionStorage, read after hydration so the server's HTML and the first render agree.
+  const [locale, setLocale] = useState<string>();
+  useEffect(() => setLocale(sessionStorage.getItem(CHOSEN) ?? undefined), []);
+  const pick = (language: string) => {
+    sessionStorage.setItem(CHOSEN, language);
+    setLocale(language);
+  };
+  const chat = useChat({ baseUrl, locale, autoStart: preChat ? 'resume' : true });
   const { capabilities, ended, status } = chat;
+  const { t } = chat.wording;
   const writable = status === 'open' || status === 'reconnecting';
+  const asking = preChat && status === 'idle';
 
   return (
     <main className="chat" aria-labelledby="chat-title" dir={chat.wording.dir} lang={chat.wording.locale}>
       <ChatWording wording={chat.wording}>
         <header className="chat-header">
-          <h1 id="chat-title">Chat with us</h1>
-          <p role="status" className="status" data-state={status}>
-            {STATUS_TEXT[status]}
-            {chat.agentPresent && status === 'open' ? ' · an agent is here' : ''}
+          <h1 id="chat-title">{t('chatTitle')}</h1>
+          <p role="status" className="status" data-state={asking ? 'idle' : status}>
+            {asking ? t('notConnected') : t(STATUS_TEXT[status])}
+            {chat.agentPresent && status === 'open' ? ` · ${t('agentHere')}` : ''}
           </p>
           {capabilities?.endChat && !ended && (
             <button type="button" className="end-chat" disabled={!writable} onClick={() => void chat.endChat()}>
-              End chat
+              {t('endChat')}
             </button>
           )}
+          <div className="language">
+            <label htmlFor="language">{t('language')}</label>
+            <select id="language" value={chat.wording.locale} onChange={(e) => pick(e.target.value)}>
+              {LANGUAGES.map(([code, name]) => (
+                <option key={code} value={code} lang={code}>
+                  {name}
+                </option>
+              ))}
+            </select>
+          </div>
         </header>
+
+        {asking && <PreChatForm onSubmit={chat.start} />}
 
         {chat.error && !ended && (
           <div role="alert" className="notice">
             <p>{describeError(chat.error, chat.session?.limits, chat.wording)}</p>
             {status === 'failed' && (
               <button type="button" onClick={() => void chat.startNew()}>
-                Try again
+                {t('tryAgain')}
               </button>
             )}
           </div>
         )}
         {ended && (
           <div role="alert" className="notice info">
-            <p>{ENDED_TEXT[ended]}</p>
+            <p>{t(ENDED_TEXT[ended])}</p>
             <button type="button" onClick={() => void chat.startNew()}>
-              Start a new chat
+              {t('startNewChat')}
             </button>
           </div>
         )}
         {chat.expiring && !ended && (
           <p role="alert" className="notice info">
-            This chat will end soon because nothing has happened for a while. Send a message to keep it open.
+            {t('expiringSoon')}
           </p>
         )}
 
         {chat.hasOlder && (
           <button type="button" className="older" onClick={() => void chat.loadOlder()}>
-            Show earlier messages
+            {t('showEarlier')}
           </button>
         )}
-        <MessageList
-          messages={chat.messages}
-          onAnswer={(input) => void chat.send(input)}
-          answersDisabled={!writable || ended !== undefined}
-        />
+        {!asking && (
+          <>
+            <MessageList
+              messages={chat.messages}
+              onAnswer={(input) => void chat.send(input)}
+              answersDisabled={!writable || ended !== undefined}
+            />
 
-        <p className="typing" aria-live="polite">
-          {chat.typing ? `${chat.typing.name} is typing…` : ''}
-        </p>
+            <p className="typing" aria-live="polite">
+              {chat.typing ? t('isTyping', { name: chat.typing.name }) : ''}
+            </p>
 
-        <Composer
-          onSubmit={chat.submit}
-          onTyping={chat.notifyTyping}
-          disabled={!writable || ended !== undefined}
-          attachments={capabilities?.attachments}
-          uploads={chat.uploads.uploads}
-          busy={chat.uploads.busy}
-          onFiles={(files) => files.forEach((file) => void chat.uploads.upload(file))}
-          onCancelUpload={chat.uploads.cancel}
-        />
+            <Composer
+              onSubmit={chat.submit}
+              onTyping={chat.notifyTyping}
+              disabled={!writable || ended !== undefined}
+              attachments={capabilities?.attachments}
+              uploads={chat.uploads.uploads}
+              busy={chat.uploads.busy}
+              onFiles={(files) => files.forEach((file) => void chat.uploads.upload(file))}
+              onCancelUpload={chat.uploads.cancel}
+            />
+          </>
+        )}
       </ChatWording>
     </main>
   );
