@@ -212,9 +212,7 @@ test('a page on an allowed origin: session, send with Enter, typing, the reply, 
     markup,
     `You said: ${markup}`,
   ]);
-  expect(await page.locator('#messages li.from-agent .who').allTextContents()).toEqual(
-    Array(4).fill('Alex: '),
-  );
+  expect(await page.locator('#messages li.from-agent .who').allTextContents()).toEqual(Array(4).fill('Alex: '));
   const token = await page.evaluate(() => sessionStorage.getItem('genesys-bff.sessionToken'));
   expect(token).toEqual(expect.any(String));
 

@@ -89,7 +89,10 @@ test("?prechat=on: the form asks first, its errors name each field, and the name
   expect(await page.locator('#pre-chat').isHidden()).toBe(true);
   const gt = newestGuestToken();
   await say(page, 'hello', 'You said: hello');
-  expect(embedded.simulator.customAttributes(gt)).toMatchObject({ firstName: 'Ada Lovelace', email: 'ada@example.com' });
+  expect(embedded.simulator.customAttributes(gt)).toMatchObject({
+    firstName: 'Ada Lovelace',
+    email: 'ada@example.com',
+  });
 
   // A reload resumes the chat: no form.
   await page.reload();
