@@ -116,4 +116,5 @@ export function createGenesysPlatform(
   };
 }
 export { KB } from './messengerConfig';
+export { DEFAULT_MESSENGER_FEATURES } from './messengerConfig';
 export type { MessengerFeatures } from './messengerConfig';
