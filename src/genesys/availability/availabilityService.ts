@@ -39,6 +39,8 @@ const FACTS_KEY = 'availability:facts';
 const LEASE_KEY = 'availability:lease';
 /** How often an instance that did not win the lease looks for the answer the winner shares. */
 const SHARED_POLL_MS = 100;
+/** How many times the lease is asked for of a store that does not answer. */
+const STORE_ATTEMPTS = 5;
 /** The soonest a failed tick is tried again. */
 const MIN_TICK_MS = 250;
 
@@ -144,13 +146,12 @@ export class AvailabilityService {
     const { store } = this.options;
     this.adopt(await this.readShared());
     if (this.facts && this.now() < this.dueAt(this.facts)) return;
-    const claimed = await store.claim(LEASE_KEY, this.instanceId, this.options.leaseMs).catch((error: unknown) => {
-      // Without the store each instance refreshes for itself, once per interval still.
-      this.options.logger.warn({ err: error }, 'availability: the shared store is away; refreshing alone');
-      return true;
-    });
+    const claimed = await this.claimLease();
     if (!claimed) return this.awaitShared();
     try {
+      // Another instance may have shared a fresh answer and let the lease go between the read above and the claim.
+      this.adopt(await this.readShared());
+      if (this.facts && this.now() < this.dueAt(this.facts)) return;
       const { facts, result } = await refreshFacts({
         reads: this.options.reads,
         targets: this.options.targets,
@@ -167,6 +168,24 @@ export class AvailabilityService {
     } finally {
       await store.swap(LEASE_KEY, this.instanceId, undefined, this.options.leaseMs).catch(() => undefined);
     }
+  }
+
+  /**
+   * The right to refresh for every instance. A store that does not answer (still connecting, or away) is asked
+   * again a few times; after that this instance refreshes for itself, once per interval still.
+   */
+  private async claimLease(): Promise<boolean> {
+    let failure: unknown;
+    for (let attempt = 0; attempt < STORE_ATTEMPTS && !this.closed; attempt++) {
+      try {
+        return await this.options.store.claim(LEASE_KEY, this.instanceId, this.options.leaseMs);
+      } catch (error) {
+        failure = error;
+        await new Promise((resolve) => setTimeout(resolve, SHARED_POLL_MS * 2).unref());
+      }
+    }
+    this.options.logger.warn({ err: failure }, 'availability: the shared store is away; refreshing alone');
+    return true;
   }
 
   /** Another instance holds the lease: its answer is read once it shares it (bounded by the lease). */
