@@ -8,7 +8,7 @@ import { serviceUrlOf } from './serviceUrl.js';
 
 /** @typedef {import('./bffClient.js').ChatMessage} ChatMessage */
 /** @typedef {import('./bffClient.js').StartSessionOptions} StartSessionOptions */
-/** @typedef {import('./bffClient.js').LiveStream} LiveStream */
+/** @typedef {import('./bffClient.js').ChatStream} ChatStream */
 
 /** @param {string} id */
 const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -55,7 +55,7 @@ function serviceUrl() {
 }
 
 const client = new BffClient({ baseUrl: serviceUrl(), tokenStore: sessionStorageTokenStore() });
-/** @type {LiveStream | undefined} */
+/** @type {ChatStream | undefined} */
 let live;
 let maxTextBytes = 4096;
 /** @type {ReturnType<typeof setTimeout> | undefined} */
