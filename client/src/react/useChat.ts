@@ -276,7 +276,8 @@ export function useChat(options: UseChatOptions): Chat {
         if (event.type === 'ending') endedBy.current = 'guest';
         if (event.type === 'end_failed' && endedBy.current === 'guest') endedBy.current = undefined;
         if (event.type === 'ended') finish('guest');
-        if (event.type === 'started' && event.routingKey !== shown.current)
+        // A start under way here resumes that session anyway (one tab starts at a time, the next resumes).
+        if (event.type === 'started' && event.routingKey !== shown.current && !starting.current)
           void begin(startOptions.current, false, true);
       }),
     [begin, client, finish],
