@@ -58,7 +58,7 @@ function Tab(options: UseChatOptions & { name: string }) {
       <p role="status">{chat.status}</p>
       {chat.ended && <p role="note">ended by {chat.ended}</p>}
       <p data-testid="unread">{chat.unread}</p>
-      <MessageList messages={chat.messages} />
+      <MessageList messages={chat.messages} onAnswer={(input) => void chat.send(input)} />
       <button type="button" onClick={() => void chat.endChat()}>
         End chat
       </button>
