@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { startDemoServer, type DemoServer } from '../../src/demo/demoServer';
+import { demoAssets } from '../../src/demo/embeddedDefault';
 import { axeViolations } from '../support/axe';
 import { scrape } from '../support/metrics';
 import { debianProgram } from '../support/programs';
@@ -13,7 +15,8 @@ import { waitFor } from '../support/wait';
 /**
  * The React kit's defaults in real tabs: one browser context (one site's storage, BroadcastChannel and Web
  * Locks) with two pages on a developer's page (chatTabs/page.tsx, bundled by esbuild as a development build,
- * under StrictMode), against the service and the Genesys simulator. The service's own gauge counts the live
+ * under StrictMode) or on the demo page (examples/static-chat, served as the embedded default serves it),
+ * against the service and the Genesys simulator. The service's own gauge counts the live
  * streams the tabs hold. A hidden page is emulated by the page's own visibility (as a tab in the background
  * reports it), and the notifications the page shows are counted as it makes them.
  *
@@ -29,6 +32,8 @@ let browser: Browser;
 let bundle: string;
 let pageServer: http.Server;
 let pageOrigin: string;
+/** The demo page (examples/static-chat) on its own origin, calling the same service. */
+let demo: DemoServer;
 
 const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Chat</title><link rel="icon" href="data:,">
@@ -49,8 +54,17 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
   pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
+  demo = await startDemoServer({
+    port: 0,
+    host: '127.0.0.1',
+    ...demoAssets(),
+    serviceUrlFor: () => stack.service.url,
+  });
   stack = await startStack({
-    env: { CORS_ALLOWED_ORIGINS: `${PAGE_ORIGIN},${pageOrigin}`, METRICS_PORT: '0' },
+    env: {
+      CORS_ALLOWED_ORIGINS: `${PAGE_ORIGIN},${pageOrigin},${new URL(demo.url).origin}`,
+      METRICS_PORT: '0',
+    },
     sim: { record: true, agent: { typingDelayMs: 5, replyDelayMs: 20 } },
   });
   const built = await build({
@@ -71,6 +85,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  await demo?.stop();
   await stack?.close();
   await new Promise((resolve) => pageServer?.close(resolve));
 });
@@ -100,7 +115,7 @@ async function site(): Promise<BrowserContext> {
 /** The live stream connections each page opened (their URLs). */
 const streamsOf = new Map<Page, URL[]>();
 
-async function openTab(context: BrowserContext): Promise<Page> {
+async function openTab(context: BrowserContext, url = `${pageOrigin}/`, open = 'open'): Promise<Page> {
   const page = await context.newPage();
   const streams: URL[] = [];
   streamsOf.set(page, streams);
@@ -110,9 +125,9 @@ async function openTab(context: BrowserContext): Promise<Page> {
   });
   const said: string[] = [];
   page.on('pageerror', (e) => said.push(`error: ${e.message}`));
-  await page.goto(`${pageOrigin}/`);
+  await page.goto(url);
   await page
-    .locator('[role=status]', { hasText: 'open' })
+    .locator('[role=status]', { hasText: open })
     .waitFor({ timeout: 15_000 })
     .catch((e: Error) => {
       throw new Error(`${e.message}\n${said.join('\n')}`);
@@ -248,4 +263,42 @@ test('without permission the page offers to notify, and asks only when that butt
   expect(await page.evaluate(() => (window as unknown as { asked: number }).asked)).toBe(0);
   await ask.click();
   await waitFor(async () => (await page.evaluate(() => (window as unknown as { asked: number }).asked)) === 1);
+});
+
+describe('the demo page', () => {
+  const openDemo = (context: BrowserContext) => openTab(context, demo.url, 'Connected');
+  const demoBubble = (page: Page, text: string) => page.locator('#messages li .bubble', { hasText: text });
+
+  test('two tabs share one chat on one stream, and ending in one says "You ended this chat" in the other', async () => {
+    const context = await site();
+    const first = await openDemo(context);
+    const second = await openDemo(context);
+    const gt = newestGuestToken();
+    await waitFor(async () => (await streamsAtService()) === 1);
+    stack.sim.agent.say(gt, 'hello to both demo tabs');
+    for (const page of [first, second]) await demoBubble(page, 'hello to both demo tabs').waitFor();
+    expect(await demoBubble(second, 'hello to both demo tabs').count()).toBe(1);
+
+    await first.getByRole('button', { name: 'End chat' }).click();
+    await first.locator('#notice-text', { hasText: 'You ended this chat.' }).waitFor();
+    await second.locator('#notice-text', { hasText: 'You ended this chat.' }).waitFor();
+    expect(await second.locator('#notice-text').textContent()).toBe('You ended this chat.');
+    expect(await axeViolations(second)).toEqual([]);
+    await waitFor(async () => (await streamsAtService()) === 0);
+  });
+
+  test('hidden, an agent message puts the unread count in its title; seen, the title is back', async () => {
+    const context = await site();
+    const page = await openDemo(context);
+    const title = await page.title();
+    const gt = newestGuestToken();
+    await page.getByRole('button', { name: 'Notify me of new messages' }).waitFor();
+    await setVisibility(page, 'hidden');
+    stack.sim.agent.say(gt, 'for the demo while away');
+    await demoBubble(page, 'for the demo while away').waitFor();
+    await waitFor(async () => (await page.title()) === `(1) ${title}`);
+    expect(await axeViolations(page)).toEqual([]);
+    await setVisibility(page, 'visible');
+    expect(await page.title()).toBe(title);
+  });
 });
