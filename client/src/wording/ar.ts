@@ -92,4 +92,15 @@ export const ar: Catalogue = {
   signInUnavailable: 'تسجيل الدخول غير متاح لهذه الدردشة.',
   fileTooLarge: '{file} كبير جدًا (الحد الأقصى {count} ميغابايت).',
   fileTypeBlocked: 'لا يمكن إرسال الملفات المنتهية بـ {extension}.',
+  unreadMessages: {
+    zero: 'لا رسائل غير مقروءة',
+    one: 'رسالة واحدة غير مقروءة',
+    two: 'رسالتان غير مقروءتين',
+    few: '{count} رسائل غير مقروءة',
+    many: '{count} رسالة غير مقروءة',
+    other: '{count} رسالة غير مقروءة',
+  },
+  notificationTitle: 'رسالة جديدة من {name}',
+  notificationNoText: 'أرسل إليك رسالة',
+  notifyMe: 'أعلمني بالرسائل الجديدة',
 };

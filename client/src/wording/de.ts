@@ -87,4 +87,8 @@ export const de: Catalogue = {
   signInUnavailable: 'Anmelden ist für diesen Chat nicht möglich.',
   fileTooLarge: '{file} ist zu groß (höchstens {count} MB).',
   fileTypeBlocked: 'Dateien mit der Endung {extension} können nicht gesendet werden.',
+  unreadMessages: { one: '{count} ungelesene Nachricht', other: '{count} ungelesene Nachrichten' },
+  notificationTitle: 'Neue Nachricht von {name}',
+  notificationNoText: 'Hat Ihnen eine Nachricht geschickt',
+  notifyMe: 'Bei neuen Nachrichten benachrichtigen',
 };

@@ -83,6 +83,10 @@ export const en = {
   signInUnavailable: 'Signing in is not available for this chat.',
   fileTooLarge: '{file} is too large (at most {count} MB).',
   fileTypeBlocked: 'Files ending in {extension} cannot be sent.',
+  unreadMessages: { one: '{count} unread message', other: '{count} unread messages' },
+  notificationTitle: 'New message from {name}',
+  notificationNoText: 'Sent you a message',
+  notifyMe: 'Notify me of new messages',
 } as const;
 
 /** A phrase: text with `{name}` slots, or plural forms chosen by `Intl.PluralRules` (`other` always present). */

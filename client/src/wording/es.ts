@@ -85,4 +85,8 @@ export const es: Catalogue = {
   signInUnavailable: 'No se puede iniciar sesión en este chat.',
   fileTooLarge: '{file} es demasiado grande (como máximo {count} MB).',
   fileTypeBlocked: 'No se pueden enviar archivos que terminan en {extension}.',
+  unreadMessages: { one: '{count} mensaje sin leer', other: '{count} mensajes sin leer' },
+  notificationTitle: 'Nuevo mensaje de {name}',
+  notificationNoText: 'Le ha enviado un mensaje',
+  notifyMe: 'Avisarme de los mensajes nuevos',
 };

@@ -85,4 +85,8 @@ export const fr: Catalogue = {
   signInUnavailable: 'La connexion n’est pas disponible pour ce chat.',
   fileTooLarge: '{file} est trop volumineux ({count} Mo au maximum).',
   fileTypeBlocked: 'Les fichiers se terminant par {extension} ne peuvent pas être envoyés.',
+  unreadMessages: { one: '{count} message non lu', other: '{count} messages non lus' },
+  notificationTitle: 'Nouveau message de {name}',
+  notificationNoText: 'Vous a envoyé un message',
+  notifyMe: 'M’avertir des nouveaux messages',
 };

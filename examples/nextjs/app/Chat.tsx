@@ -58,7 +58,14 @@ export function Chat({ baseUrl, preChat = false }: { baseUrl: string; preChat?: 
     sessionStorage.setItem(CHOSEN, language);
     setLocale(language);
   };
-  const chat = useChat({ baseUrl, locale, autoStart: preChat ? 'resume' : true });
+  // One chat per browser: every tab of the site shows it live, on one stream. While the page is hidden, agent
+  // messages count as unread in the title ("(2) Chat with us") and, once allowed, as notifications.
+  const chat = useChat({
+    baseUrl,
+    locale,
+    autoStart: preChat ? 'resume' : true,
+    attention: { titleBadge: true, notifications: true },
+  });
   const { capabilities, ended, status } = chat;
   const { t } = chat.wording;
   const writable = status === 'open' || status === 'reconnecting';
@@ -73,6 +80,12 @@ export function Chat({ baseUrl, preChat = false }: { baseUrl: string; preChat?: 
             {asking ? t('notConnected') : t(STATUS_TEXT[status])}
             {chat.agentPresent && status === 'open' ? ` · ${t('agentHere')}` : ''}
           </p>
+          {chat.notifications === 'default' && (
+            // Browsers ask for permission only from a click.
+            <button type="button" className="notify" onClick={() => void chat.requestNotifications()}>
+              {chat.wording.t('notifyMe')}
+            </button>
+          )}
           {capabilities?.endChat && !ended && (
             <button type="button" className="end-chat" disabled={!writable} onClick={() => void chat.endChat()}>
               {t('endChat')}
