@@ -4,6 +4,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { demoPng } from '../../simulator/richReplies';
 import { freePort } from '../support/ports';
+import { englishLeftIn } from '../support/untranslated';
 import { waitFor } from '../support/wait';
 
 /**
@@ -293,5 +294,44 @@ test('the Next.js page on an origin the service does not allow names that origin
     `does not allow calls from ${refused}: add ${refused} to its CORS_ALLOWED_ORIGINS`,
   );
   expect(await page.locator('[role=status]').textContent()).toBe('Not connected');
+  await page.context().close();
+});
+
+test('the Next.js example switches to German and Arabic (right to left): every word translated, 0 axe violations', async () => {
+  const { page, errors } = await openChat();
+  await page.locator('[role=status]', { hasText: 'Connected' }).waitFor();
+  for (const [language, dir, send, connected] of [
+    ['de', 'ltr', 'Senden', 'Verbunden'],
+    ['ar', 'rtl', 'إرسال', 'متصل'],
+  ] as const) {
+    await page.getByRole('combobox').selectOption(language);
+    await page.getByRole('button', { name: send }).waitFor();
+    expect(await page.locator('main.chat').getAttribute('dir')).toBe(dir);
+    await page.locator('[role=status]', { hasText: connected }).waitFor();
+    await page.locator('textarea').fill(`quick replies ${language}`);
+    await page.getByRole('button', { name: send }).click();
+    await page.locator('.quick-replies button').last().waitFor();
+    expect(await englishLeftIn(page, language)).toEqual([]);
+    expect(await axeViolations(page)).toEqual([]);
+  }
+  // The pick outlives a reload.
+  await page.reload();
+  await page.getByRole('button', { name: 'إرسال' }).waitFor();
+  expect(errors).toEqual([]);
+  await page.context().close();
+});
+
+test('?prechat=on: the PreChatForm asks first, and its details start the chat', async () => {
+  const { page } = await openChat(`${pageUrl}?prechat=on`);
+  await page.getByRole('heading', { name: 'Before we start' }).waitFor();
+  await page.getByRole('button', { name: 'Start chat' }).click();
+  await page.getByText('Please fill in Your name.').waitFor();
+  expect(await axeViolations(page)).toEqual([]);
+  await page.getByLabel('Your name').fill('Ada');
+  await page.getByLabel('Email').fill('ada@example.com');
+  await page.getByRole('button', { name: 'Start chat' }).click();
+  await page.locator('[role=status]', { hasText: 'Connected' }).waitFor();
+  await say(page, 'hello after the form');
+  await reply(page, 'You said: hello after the form').waitFor();
   await page.context().close();
 });
