@@ -50,6 +50,129 @@ const bytes = (text: string) => new TextEncoder().encode(text).length;
 
 type Values = Record<string, string>;
 
+interface Asked {
+  key: string;
+  label: string;
+  required?: boolean;
+  maxLength: number;
+  type?: 'text' | 'tel' | 'select' | 'email';
+  options?: PreChatField['options'];
+}
+
+/** What the form asks: the name, the email unless `none`, and the page's own fields (keyed `attribute:<key>`). */
+function askedFields(t: Wording['t'], email: PreChatFormProps['email'], fields: PreChatField[]): Asked[] {
+  return [
+    { key: 'name', label: t('yourName'), required: true, maxLength: NAME_MAX, type: 'text' },
+    ...(email === 'none'
+      ? []
+      : [
+          {
+            key: 'email',
+            label: t('email'),
+            required: email === 'required',
+            maxLength: EMAIL_MAX,
+            type: 'email' as const,
+          },
+        ]),
+    ...fields.map((f) => ({ ...f, key: `attribute:${f.attribute}`, maxLength: f.maxLength ?? FIELD_MAX })),
+  ];
+}
+
+/** Each wrong field's error, and the start details the answers make. */
+function checkAnswers(
+  t: Wording['t'],
+  asked: Asked[],
+  values: Values,
+): { found: Values; details: StartSessionOptions } {
+  const found: Values = {};
+  const attributes: Record<string, string> = {};
+  for (const field of asked) {
+    const value = (values[field.key] ?? '').trim();
+    if (value === '') {
+      if (field.required) found[field.key] = t('fieldRequired', { field: field.label });
+    } else if (value.length > field.maxLength) {
+      found[field.key] = t('fieldTooLong', { field: field.label, count: field.maxLength });
+    } else if (field.type === 'email' && !EMAIL.test(value)) {
+      found[field.key] = t('emailInvalid');
+    } else if (field.key.startsWith('attribute:')) {
+      attributes[field.key.slice('attribute:'.length)] = value;
+    }
+  }
+  const name = (values.name ?? '').trim();
+  const mail = asked.some((f) => f.key === 'email') ? (values.email ?? '').trim() : '';
+  const details: StartSessionOptions = {
+    ...(name ? { firstName: name } : {}),
+    ...(mail ? { email: mail } : {}),
+    ...(Object.keys(attributes).length > 0 ? { attributes } : {}),
+  };
+  return { found, details };
+}
+
+/** The attributes the details become, by the service's default keys, fit the deployment's budget. */
+function fits(details: StartSessionOptions, budget: number | undefined): boolean {
+  if (budget === undefined || budget < 0) return true;
+  const all: Record<string, string> = { ...details.attributes };
+  if (details.firstName) all.firstName = details.firstName;
+  if (details.email) all.email = details.email;
+  return Object.entries(all).reduce((sum, [k, v]) => sum + bytes(k) + bytes(v), 0) <= budget;
+}
+
+/** One field: its label (with "(optional)"), its control, and its error tied to it. */
+function Field({
+  field,
+  id,
+  value,
+  error,
+  onChange,
+  t,
+}: {
+  field: Asked;
+  id: string;
+  value: string;
+  error?: string;
+  onChange(value: string): void;
+  t: Wording['t'];
+}) {
+  const common = {
+    id,
+    name: field.key,
+    value,
+    required: field.required,
+    'aria-invalid': error ? true : undefined,
+    'aria-describedby': error ? `${id}-error` : undefined,
+  };
+  return (
+    <div className="field">
+      <label htmlFor={id}>
+        {field.label}
+        {!field.required && <span className="optional"> {t('optional')}</span>}
+      </label>
+      {field.type === 'select' ? (
+        <select {...common} onChange={(e) => onChange(e.target.value)}>
+          <option value="">{t('choose')}</option>
+          {(field.options ?? []).map((o) => (
+            <option key={o.value} value={o.value}>
+              {o.label ?? o.value}
+            </option>
+          ))}
+        </select>
+      ) : (
+        <input
+          {...common}
+          type={field.type === 'email' ? 'email' : field.type === 'tel' ? 'tel' : 'text'}
+          autoComplete={field.key === 'name' ? 'name' : field.type === 'email' ? 'email' : undefined}
+          onChange={(e) => onChange(e.target.value)}
+        />
+      )}
+      {error && (
+        <p className="field-error" id={`${id}-error`}>
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
 /**
  * A pre-chat form: the guest's name, email and any `fields` (sent as custom attributes), checked before the chat
  * starts with words in the page's language. Each error is tied to its field (`aria-invalid`, `aria-describedby`)
@@ -75,61 +198,19 @@ export function PreChatForm({
   useEffect(() => {
     if (attempts > 0) form.current?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
   }, [attempts]);
-
-  const asked = [
-    { key: 'name', label: t('yourName'), required: true, maxLength: NAME_MAX, type: 'text' as const },
-    ...(email === 'none'
-      ? []
-      : [{ key: 'email', label: t('email'), required: email === 'required', maxLength: EMAIL_MAX, type: 'email' }]),
-    ...fields.map((f) => ({ ...f, key: `attribute:${f.attribute}`, maxLength: f.maxLength ?? FIELD_MAX })),
-  ];
-
-  const check = (): { found: Values; details: StartSessionOptions } => {
-    const found: Values = {};
-    const attributes: Record<string, string> = {};
-    for (const field of asked) {
-      const value = (values[field.key] ?? '').trim();
-      if (value === '') {
-        if (field.required) found[field.key] = t('fieldRequired', { field: field.label });
-      } else if (value.length > field.maxLength) {
-        found[field.key] = t('fieldTooLong', { field: field.label, count: field.maxLength });
-      } else if (field.type === 'email' && !EMAIL.test(value)) {
-        found[field.key] = t('emailInvalid');
-      } else if (field.key.startsWith('attribute:')) {
-        attributes[field.key.slice('attribute:'.length)] = value;
-      }
-    }
-    const name = (values.name ?? '').trim();
-    const mail = (values.email ?? '').trim();
-    const details: StartSessionOptions = {
-      ...(name ? { firstName: name } : {}),
-      ...(mail && email !== 'none' ? { email: mail } : {}),
-      ...(Object.keys(attributes).length > 0 ? { attributes } : {}),
-    };
-    return { found, details };
-  };
-
-  /** The attributes the details become, by the service's default keys: more than Genesys takes is refused. */
-  const fits = (details: StartSessionOptions): boolean => {
-    const budget = limits?.maxCustomDataBytes;
-    if (budget === undefined || budget < 0) return true;
-    const all: Record<string, string> = { ...details.attributes };
-    if (details.firstName) all.firstName = details.firstName;
-    if (details.email) all.email = details.email;
-    return Object.entries(all).reduce((sum, [k, v]) => sum + bytes(k) + bytes(v), 0) <= budget;
-  };
+  const asked = askedFields(t, email, fields);
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (busy) return;
-    const { found, details } = check();
+    const { found, details } = checkAnswers(t, asked, values);
     setErrors(found);
     if (Object.keys(found).length > 0) {
       setWhole(undefined);
       setAttempts((n) => n + 1);
       return;
     }
-    if (!fits(details)) {
+    if (!fits(details, limits?.maxCustomDataBytes)) {
       setWhole(t('detailsTooLong'));
       return;
     }
@@ -141,50 +222,17 @@ export function PreChatForm({
     <form ref={form} className={className} onSubmit={submit} noValidate aria-labelledby={`${id}-title`}>
       <h2 id={`${id}-title`}>{t('preChatTitle')}</h2>
       <p className="hint">{t('preChatIntro')}</p>
-      {asked.map((field) => {
-        const control = `${id}-${field.key}`;
-        const error = errors[field.key];
-        const common = {
-          id: control,
-          name: field.key,
-          value: values[field.key] ?? '',
-          required: field.required,
-          'aria-invalid': error ? true : undefined,
-          'aria-describedby': error ? `${control}-error` : undefined,
-        };
-        const change = (value: string) => setValues((now) => ({ ...now, [field.key]: value }));
-        const options = 'options' in field ? field.options : undefined;
-        return (
-          <div className="field" key={field.key}>
-            <label htmlFor={control}>
-              {field.label}
-              {!field.required && <span className="optional"> {t('optional')}</span>}
-            </label>
-            {field.type === 'select' ? (
-              <select {...common} onChange={(e) => change(e.target.value)}>
-                <option value="">{t('choose')}</option>
-                {(options ?? []).map((o) => (
-                  <option key={o.value} value={o.value}>
-                    {o.label ?? o.value}
-                  </option>
-                ))}
-              </select>
-            ) : (
-              <input
-                {...common}
-                type={field.type === 'email' ? 'email' : field.type === 'tel' ? 'tel' : 'text'}
-                autoComplete={field.key === 'name' ? 'name' : field.type === 'email' ? 'email' : undefined}
-                onChange={(e) => change(e.target.value)}
-              />
-            )}
-            {error && (
-              <p className="field-error" id={`${control}-error`}>
-                {error}
-              </p>
-            )}
-          </div>
-        );
-      })}
+      {asked.map((field) => (
+        <Field
+          key={field.key}
+          field={field}
+          id={`${id}-${field.key}`}
+          value={values[field.key] ?? ''}
+          error={errors[field.key]}
+          onChange={(value) => setValues((now) => ({ ...now, [field.key]: value }))}
+          t={t}
+        />
+      ))}
       {whole && (
         <p className="field-error" role="alert">
           {whole}
