@@ -22,6 +22,9 @@ export interface SimulatorOptions {
   autoStart?: boolean;
   /** Default true; when false, guest typing events get 403 (docs/genesys-protocol.md#onmessage-events-typing-join-clear, docs/genesys-protocol.md#error-codes). */
   showUserTypingIndicator?: boolean;
+  /** config.json's `languages` and `defaultLanguage` (default `['en-us']` and `en-us`). */
+  languages?: string[];
+  defaultLanguage?: string;
   /** Default true; when false, Presence Clear gets 403 (docs/genesys-protocol.md#onmessage-events-typing-join-clear). */
   conversationClear?: boolean;
   /** Default 2048 (docs/genesys-protocol.md#limits-and-timing). */
@@ -129,6 +132,8 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     allowedDomains: [],
     autoStart: false,
     showUserTypingIndicator: true,
+    languages: ['en-us'],
+    defaultLanguage: 'en-us',
     conversationClear: true,
     maxCustomDataBytes: 2048,
     maxTextBytes: 4096,

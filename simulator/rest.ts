@@ -311,8 +311,8 @@ export class PlatformRest {
       body: {
         id: options.deploymentId,
         version: '1',
-        languages: ['en-us'],
-        defaultLanguage: 'en-us',
+        languages: options.languages,
+        defaultLanguage: options.defaultLanguage,
         apiEndpoint: http,
         messenger: {
           enabled: true,

@@ -28,7 +28,7 @@ let pageServer: http.Server;
 let pageOrigin: string;
 
 const PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Chat</title><link rel="icon" href="data:,">
+<html__LANG__><head><meta charset="utf-8"><title>Chat</title><link rel="icon" href="data:,">
 <link rel="stylesheet" href="/styles.css">
 <style>body { margin: 0; } .chat { height: 560px; width: min(360px, 100%); }</style>
 <script>window.BFF_URL = __SERVICE__;</script></head>
@@ -40,9 +40,13 @@ beforeAll(async () => {
     else if (req.url === '/styles.css')
       res.writeHead(200, { 'content-type': 'text/css' }).end(fs.readFileSync(path.join(ROOT, 'client/styles.css')));
     else
-      res
-        .writeHead(200, { 'content-type': 'text/html' })
-        .end(PAGE.replace('__SERVICE__', JSON.stringify(stack.service.url)));
+      res.writeHead(200, { 'content-type': 'text/html' }).end(
+        PAGE.replace('__SERVICE__', JSON.stringify(stack.service.url)).replace(
+          '__LANG__',
+          // ?pagelang=none: a page that does not declare its language.
+          req.url?.includes('pagelang=none') ? '' : ' lang="en"',
+        ),
+      );
   });
   await new Promise<void>((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
   pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
@@ -54,7 +58,13 @@ beforeAll(async () => {
       IDENTITY_ISSUER: undefined,
       IDENTITY_AUDIENCE: undefined,
     },
-    sim: { record: true, agent: { typingDelayMs: 5, replyDelayMs: 20 } },
+    // The deployment speaks Spanish by default: only a page that declares no language of its own follows it.
+    sim: {
+      record: true,
+      agent: { typingDelayMs: 5, replyDelayMs: 20 },
+      languages: ['en-us', 'es-mx'],
+      defaultLanguage: 'es-mx',
+    },
   });
   const built = await build({
     entryPoints: [path.join(__dirname, 'reactKit/preChatPage.tsx')],
@@ -212,5 +222,15 @@ test.each([
   await say(page, 'quick replies', 'What would you like to do?', send);
   expect(await englishLeftIn(page, language)).toEqual([]);
   expect(await axeViolations(page)).toEqual([]);
+  await page.context().close();
+});
+
+test("a page that declares no language follows the deployment's defaultLanguage once the chat has started", async () => {
+  const { page } = await openPage('?pagelang=none');
+  // Before a session there is no GET /capabilities (it needs one): the form speaks English.
+  await page.getByRole('heading', { name: 'Before we start' }).waitFor();
+  await startWithForm(page, 'Lin', 'lin@example.com');
+  await page.getByRole('button', { name: 'Enviar' }).waitFor();
+  expect(await page.locator('main.chat').getAttribute('lang')).toBe('es');
   await page.context().close();
 });
