@@ -415,6 +415,7 @@ async function startChat(options = {}) {
     if (!session.resumed || options.startNew) {
       ui.messages.replaceChildren();
       shown.clear();
+      agentPresent = false;
     }
     if (session.replacedExpired) showNotice(() => t('previousExpired'), { kind: 'info' });
     else hideNotice();

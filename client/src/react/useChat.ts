@@ -261,6 +261,8 @@ export function useChat(options: UseChatOptions): Chat {
         setError(undefined);
         // A new conversation starts on a clean page.
         if (!started.resumed || start.startNew || fresh) {
+          agentHere.current = false;
+          setAgentPresent(false);
           known.current.clear();
           setMessages([]);
           setOlderPage(undefined);
