@@ -57,6 +57,39 @@ export interface Capabilities {
   session: { expiresAt: string | null };
 }
 
+/** Why the contact centre is open or not, for the deployment's routing targets. */
+export type AvailabilityReason = 'open' | 'closed' | 'holiday' | 'emergency' | 'no_agents';
+
+/**
+ * GET /availability, and the data of a waiting guest's `availability` stream event: whether anyone is there and how
+ * long the wait is. `configured: false` means the deployment has no availability set up (then `open` is true and the
+ * figures null); `unknown` names the parts the service could not read (a missing permission, say).
+ */
+export interface Availability {
+  configured: boolean;
+  open: boolean;
+  reason: AvailabilityReason;
+  /** ISO 8601 with offset, when a schedule says when it opens next. */
+  nextOpenAt: string | null;
+  /** ISO 8601 with offset, when a schedule says when it closes. */
+  closesAt: string | null;
+  /** Genesys's estimate; null when it gives none. */
+  estimatedWaitSeconds: number | null;
+  agentsAvailable: number | null;
+  waiting: number | null;
+  unknown: string[];
+  /** The last good answer, served while Genesys cannot be read. */
+  stale: boolean;
+  /** When the service read it (ISO 8601). */
+  asOf: string;
+}
+
+/** `client.availability()`'s answer: the service's, and how long it stays fresh. */
+export interface AvailabilityAnswer extends Availability {
+  /** The answer's `Cache-Control: max-age`, in seconds (undefined when the service gave none): when to ask again. */
+  maxAgeSeconds?: number;
+}
+
 export interface StartedSession extends SessionView {
   /** An existing session (its token was held) was resumed rather than a new one created. */
   resumed: boolean;

@@ -36,4 +36,16 @@ export const es: Catalogue = {
   reauthenticationRequired: 'Su inicio de sesión ha caducado. Inicie sesión de nuevo.',
   uploadCancelled: 'Se canceló la subida.',
   somethingWentWrong: 'Algo salió mal. Inténtelo de nuevo.',
+  closedBackAt: 'Cerrado, volvemos: {time}',
+  closedNow: 'Cerrado en este momento',
+  holidayBackAt: 'Cerrado por festivo, volvemos: {time}',
+  holidayNow: 'Cerrado por festivo',
+  emergencyClosed: 'Cerrado por una emergencia. Vuelva a intentarlo más tarde.',
+  noAgents: 'No hay ningún agente disponible en este momento',
+  linesBusy: {
+    one: 'Todas las líneas están ocupadas (unos {count} minuto)',
+    other: 'Todas las líneas están ocupadas (unos {count} minutos)',
+  },
+  linesBusyNoEstimate: 'Todas las líneas están ocupadas',
+  agentAvailable: 'Hay un agente disponible',
 };

@@ -36,4 +36,16 @@ export const fr: Catalogue = {
   reauthenticationRequired: 'Votre connexion a expiré. Veuillez vous reconnecter.',
   uploadCancelled: 'L’envoi a été annulé.',
   somethingWentWrong: 'Une erreur s’est produite. Veuillez réessayer.',
+  closedBackAt: 'Fermé, de retour : {time}',
+  closedNow: 'Fermé pour le moment',
+  holidayBackAt: 'Fermé pour jour férié, de retour : {time}',
+  holidayNow: 'Fermé pour jour férié',
+  emergencyClosed: 'Fermé en raison d’une urgence. Veuillez réessayer plus tard.',
+  noAgents: 'Aucun conseiller n’est disponible pour le moment',
+  linesBusy: {
+    one: 'Toutes les lignes sont occupées (environ {count} minute)',
+    other: 'Toutes les lignes sont occupées (environ {count} minutes)',
+  },
+  linesBusyNoEstimate: 'Toutes les lignes sont occupées',
+  agentAvailable: 'Un conseiller est disponible',
 };
