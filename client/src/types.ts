@@ -55,10 +55,15 @@ export interface Capabilities {
   markdown: boolean;
   authentication: { enabled: boolean; allowSessionUpgrade: boolean };
   session: { expiresAt: string | null };
+  /** Whether GET /availability reads open hours, an emergency or queues from Genesys for this deployment. */
+  availability: { configured: boolean };
 }
 
 /** Why the contact centre is open or not, for the deployment's routing targets. */
 export type AvailabilityReason = 'open' | 'closed' | 'holiday' | 'emergency' | 'no_agents';
+
+/** A part of the answer the service reads from Genesys, named in `unknown` when it could not be read. */
+export type AvailabilityPart = 'schedule' | 'emergency' | 'estimatedWait' | 'agents';
 
 /**
  * GET /availability, and the data of a waiting guest's `availability` stream event: whether anyone is there and how
@@ -77,8 +82,8 @@ export interface Availability {
   estimatedWaitSeconds: number | null;
   agentsAvailable: number | null;
   waiting: number | null;
-  unknown: string[];
-  /** The last good answer, served while Genesys cannot be read. */
+  unknown: AvailabilityPart[];
+  /** Some part is the last good answer, kept through a Genesys failure. */
   stale: boolean;
   /** When the service read it (ISO 8601). */
   asOf: string;
