@@ -251,6 +251,11 @@ function render(message) {
     lastAuthor = author.label;
     setTyping(false);
   }
+  // A person answered: the wait is no longer news.
+  if (message.direction === 'outbound' && message.originatingEntity === 'human' && !agentJoined) {
+    agentJoined = true;
+    showAvailability(availability);
+  }
   refreshQuickReplies();
 }
 

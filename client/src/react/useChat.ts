@@ -64,7 +64,7 @@ export interface Chat {
   agentPresent: boolean;
   /**
    * While waiting for an agent: the newest `availability` stream event (open or not, the estimated wait); cleared when
-   * an agent joins. Give it to `useAvailability({ live })` or `availabilityStatus` to word it.
+   * an agent joins or writes. Give it to `useAvailability({ live })` or `availabilityStatus` to word it.
    */
   availability?: Availability;
   signedIn: boolean;
@@ -167,6 +167,8 @@ export function useChat(options: UseChatOptions): Chat {
               lastAuthor.current = authorOf(message).name;
               stopTyping();
             }
+            // A person answered: the wait is over (and the stream sends no more availability).
+            if (message.direction === 'outbound' && message.originatingEntity === 'human') setAvailability(undefined);
           },
           typing: (event) => {
             clearTimeout(typingTimer.current);
