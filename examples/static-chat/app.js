@@ -82,9 +82,13 @@ let endedBecause = '';
 const CHATTED = 'chat-guest-spoke';
 const identityProvider = signInConfig();
 const uploads = new PendingUploads(client, ui.pendingFiles, (text) => showNotice(text));
-/** While closed, with no chat under way: `disable` the composer, `hide` it, or `show` (start the chat anyway). */
-const whenClosed = /** @type {import('./bffClient.js').WhenClosed} */ (
-  /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="chat-when-closed"]'))?.content || 'disable'
+/**
+ * While closed, with no chat under way: `disable` the composer, `hide` it, or `show` it (start the chat anyway). From
+ * window.CHAT_WHEN_CLOSED or the chat-when-closed meta tag; `disable` by default.
+ */
+const whenClosed = whenClosedOf(
+  Reflect.get(window, 'CHAT_WHEN_CLOSED') ??
+    /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="chat-when-closed"]'))?.content,
 );
 /** @type {Availability | undefined} */
 let availability;
@@ -334,6 +338,11 @@ function showExpiryWarning() {
 }
 
 // ------------------------------------------------------------------ availability
+
+/** @param {unknown} value @returns {import('./bffClient.js').WhenClosed} */
+function whenClosedOf(value) {
+  return value === 'hide' || value === 'show' ? value : 'disable';
+}
 
 /** Shows the newest answer (GET /availability or a stream event); starts the chat held back while closed once open. */
 function showAvailability(/** @type {Availability | undefined} */ answer) {
