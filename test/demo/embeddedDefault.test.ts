@@ -373,6 +373,12 @@ describe('its rules one by one', () => {
       expect(first).not.toBe(second);
     });
 
+    it('points availability at the simulator’s queue, open hours and emergency group, so the page shows it', async () => {
+      const embedded = await start({ PORT: '0', DEMO_PORT: '0' });
+      expect(embedded.env).toMatchObject(simulatorModule.availabilityEnvFor(embedded.simulator));
+      expect(loadConfig(embedded.env).availability.queueIds).toEqual([embedded.simulator.availability.ids.queueId]);
+    });
+
     it('keeps the rest of the user’s environment', async () => {
       const embedded = await start({ PORT: '0', DEMO_PORT: '0', LOG_LEVEL: 'warn', SOMETHING_ELSE: 'kept' });
       expect(embedded.env).toMatchObject({ PORT: '0', LOG_LEVEL: 'warn', SOMETHING_ELSE: 'kept' });
