@@ -55,6 +55,9 @@ export function Chat({ baseUrl, whenClosed = 'disable' }: { baseUrl: string; whe
     if (answered && !heldBack) setStarted(true);
   }, [answered, heldBack]);
   const { capabilities, ended, status } = chat;
+  // Once a person is with the guest, the wait is no longer news.
+  const withAgent =
+    chat.agentPresent || chat.messages.some((m) => m.direction === 'outbound' && m.originatingEntity === 'human');
   const writable = status === 'open' || status === 'reconnecting';
 
   return (
@@ -73,7 +76,7 @@ export function Chat({ baseUrl, whenClosed = 'disable' }: { baseUrl: string; whe
           )}
         </header>
 
-        <AvailabilityNotice status={chat.agentPresent ? { state: 'unknown' } : availability.status} />
+        <AvailabilityNotice status={withAgent ? { state: 'unknown' } : availability.status} />
 
         {chat.error && !ended && (
           <div role="alert" className="notice">
