@@ -145,7 +145,7 @@ export function buildChatStack(
     staleMs: config.availability.staleMs,
     // The first request waits at most this long for the first read; a refresh is bounded by the Genesys deadline.
     firstAnswerWaitMs: Math.min(genesys.timeoutMs, FIRST_AVAILABILITY_WAIT_MS),
-    leaseMs: 2 * genesys.timeoutMs,
+    leaseMs: 3 * genesys.timeoutMs,
     logger: logger.child({ component: 'availability' }),
     now,
   });

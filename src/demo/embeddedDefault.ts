@@ -152,7 +152,7 @@ export async function startEmbeddedDefault(env: NodeJS.ProcessEnv): Promise<Embe
     ...env,
     HOST: host,
     ...genesysEnvFor(simulator),
-    // The simulator's queue, open hours and emergency group: the demo page shows whether anyone is there.
+    // GET /availability reads the simulator's queue, schedule group and emergency group (its controls set them).
     ...availabilityEnvFor(simulator),
     GENESYS_ORIGIN: demoOrigins[0],
     CORS_ALLOWED_ORIGINS: [...demoOrigins, ...userOrigins].join(','),

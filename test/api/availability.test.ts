@@ -183,6 +183,20 @@ describe('when Genesys refuses or goes away', () => {
     expect(after.body).toMatchObject({ estimatedWaitSeconds: 200, stale: false });
   });
 
+  test('a schedule whose RRULE cannot be read fails that part: kept stale a while, then unknown, never a 500', async () => {
+    await refreshed();
+    stack.sim.availability.setSchedules({
+      timeZone: 'Europe/Berlin',
+      open: [{ start: '2027-01-04T09:00:00.000', end: '2027-01-04T17:00:00.000', rrule: 'FREQ=WEEKLY;BYDAY=XX' }],
+    });
+    const kept = await refreshed();
+    expect(kept.body).toMatchObject({ open: true, stale: true, unknown: [] });
+    clock.advance(STALE_SECONDS * 1000);
+    const unknown = await refreshed();
+    expect(unknown.status).toBe(200);
+    expect(unknown.body).toMatchObject({ open: true, stale: false, unknown: ['schedule'], estimatedWaitSeconds: 45 });
+  });
+
   test('Genesys down: the last answer is served stale, then the parts are unknown, and the centre stays open', async () => {
     stack.sim.availability.setEmergency(true);
     const good = await refreshed();

@@ -1,5 +1,6 @@
 import { availabilityEnvFor } from '../../simulator';
 import { PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
+import { waitFor } from '../support/wait';
 
 /**
  * GET /availability costs Genesys one refresh per interval for the deployment, however many browsers ask:
@@ -50,6 +51,29 @@ test('500 concurrent requests from many origins and sessions make one Platform r
       expect([target, sim.availability.reads(target)]).toEqual([target, 1]);
     }
   } finally {
+    await service.close();
+  }
+});
+
+test('a first read Genesys keeps waiting does not hold the first request: it is answered with the parts unknown', async () => {
+  const { sim } = stack;
+  const hold = sim.faults.holdRest('estimatedWait');
+  const service = await startStack({ simulator: sim, env: { ...availabilityEnvFor(sim) } });
+  try {
+    await waitFor(() => hold.held() === 1);
+    const first = await service.http.get('/availability').set('Origin', PAGE_ORIGIN);
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ configured: true, open: true, reason: 'open', stale: false });
+    expect([...first.body.unknown].sort()).toEqual(['agents', 'emergency', 'estimatedWait', 'schedule']);
+    expect(first.headers['cache-control']).toBe('public, max-age=1');
+
+    hold.release();
+    await waitFor(async () => {
+      const { body } = await service.http.get('/availability').set('Origin', PAGE_ORIGIN);
+      return body.unknown.length === 0 && body.estimatedWaitSeconds === 45;
+    });
+  } finally {
+    hold.release();
     await service.close();
   }
 });

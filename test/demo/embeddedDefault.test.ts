@@ -60,6 +60,8 @@ describe('the whole start', () => {
         GENESYS_LOGIN_URL: simulator.url,
         GENESYS_WEBMESSAGING_URL: simulator.urls.webMessagingUrl,
         GENESYS_ORIGIN: page[0],
+        GENESYS_QUEUE_ID: simulator.availability.ids.queueId,
+        GENESYS_SCHEDULE_GROUP_ID: simulator.availability.ids.scheduleGroupId,
       });
       expect(env.SESSION_SECRET!.length).toBeGreaterThanOrEqual(32);
       const config = loadConfig(env);
@@ -371,12 +373,6 @@ describe('its rules one by one', () => {
       expect(first).toMatch(/^[A-Za-z0-9_-]{64}$/);
       expect(second).toMatch(/^[A-Za-z0-9_-]{64}$/);
       expect(first).not.toBe(second);
-    });
-
-    it('points availability at the simulator’s queue, open hours and emergency group, so the page shows it', async () => {
-      const embedded = await start({ PORT: '0', DEMO_PORT: '0' });
-      expect(embedded.env).toMatchObject(simulatorModule.availabilityEnvFor(embedded.simulator));
-      expect(loadConfig(embedded.env).availability.queueIds).toEqual([embedded.simulator.availability.ids.queueId]);
     });
 
     it('keeps the rest of the user’s environment', async () => {

@@ -36,6 +36,7 @@ const POINTS = [
   'Presence Clear ends the conversation',
   'frame classes',
   'authenticated messaging',
+  'availability (Platform API)',
 ];
 
 const SIGN_IN_POINTS = [

@@ -35,17 +35,22 @@ export function composeAnswer(facts: Facts, parts: readonly AvailabilityPart[], 
   const wait = known('estimatedWait', facts.estimatedWait?.value);
   const agents = known('agents', facts.agents?.value);
   const unknown = parts.filter((p) => facts[p]?.value === undefined);
+  let hours: OpenHoursAnswer | undefined;
+  if (schedule) {
+    try {
+      let openHours = hoursCache.get(schedule);
+      if (!openHours) hoursCache.set(schedule, (openHours = new OpenHours(schedule)));
+      hours = openHours.at(now);
+    } catch {
+      // Checked when read (facts.ts); a schedule shared by another version of the service may still not evaluate.
+      unknown.push('schedule');
+    }
+  }
   const stale = parts.some((p) => {
     const readAt = facts[p]?.readAt;
     return readAt !== undefined && readAt < facts.refreshedAt;
   });
 
-  let hours: OpenHoursAnswer | undefined;
-  if (schedule) {
-    let openHours = hoursCache.get(schedule);
-    if (!openHours) hoursCache.set(schedule, (openHours = new OpenHours(schedule)));
-    hours = openHours.at(now);
-  }
   const base = {
     configured: true,
     nextOpenAt: hours?.nextOpenAt ?? null,

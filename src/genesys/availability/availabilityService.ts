@@ -225,7 +225,7 @@ export class AvailabilityService {
   }
 
   private notifyIfChanged(): void {
-    if (!this.facts || this.listeners.size === 0) return;
+    if (!this.facts) return;
     const { answer } = this.compose(this.facts, this.now());
     const before = this.notified;
     this.notified = answer;

@@ -2,7 +2,7 @@ import type { AvailabilityPart } from '../../domain/availability';
 import type { Logger } from '../../observability/logger';
 import { AVAILABILITY_PERMISSIONS, PlatformApiError, type AvailabilityReads } from '../platform';
 import type { ScheduleGroupHours } from './openHours';
-import { knownTimeZone } from './openHours';
+import { knownTimeZone, OpenHours } from './openHours';
 
 /**
  * What one refresh learnt from Genesys, part by part, as instances share it (JSON in the shared store). A part
@@ -118,7 +118,10 @@ async function readHours(reads: AvailabilityReads, groupId: string): Promise<Sch
       }),
     );
   const [open, closed, holiday] = await Promise.all([load(group.open), load(group.closed), load(group.holiday)]);
-  return { timeZone: zone, open, closed, holiday };
+  const hours = { timeZone: zone, open, closed, holiday };
+  // A schedule this service cannot evaluate (an RRULE it cannot parse) fails the part here, not every answer.
+  new OpenHours(hours).at(Date.now());
+  return hours;
 }
 
 /** The longest wait Genesys gives over the queues (a guest may be routed to any); null when it gives none. */
