@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startDemoServer, type DemoServer } from '../../src/demo/demoServer';
 import { demoAssets } from '../../src/demo/embeddedDefault';
@@ -12,6 +14,7 @@ import { waitFor } from '../support/wait';
  * service and the strict simulator, whose availability controls set the state: closed by a schedule (the page waits
  * to start a chat, says when it opens, and starts once it does) and open with every agent busy (the estimated wait,
  * gone once a person answers). The page is on its own origin, so CORS applies; axe-core checks each state.
+ * Screenshots of each state go to test-output/browser/.
  *
  * @needs chromium
  */
@@ -19,6 +22,9 @@ import { waitFor } from '../support/wait';
 jest.setTimeout(90_000);
 
 const HOUR = 3_600_000;
+const OUT = path.resolve(__dirname, '../../test-output/browser');
+
+const shoot = (page: Page, name: string) => page.screenshot({ path: path.join(OUT, `demo-availability-${name}.png`) });
 
 let stack: Stack;
 let demo: DemoServer;
@@ -26,6 +32,7 @@ let browser: Browser;
 let servicePort = 0;
 
 beforeAll(async () => {
+  fs.mkdirSync(OUT, { recursive: true });
   demo = await startDemoServer({
     port: 0,
     host: '127.0.0.1',
@@ -145,6 +152,7 @@ test('closed by the schedule: no chat starts, the line says when it opens, the c
   expect(await page.locator('#send').isDisabled()).toBe(true);
   expect(await page.locator('#composer').isVisible()).toBe(true);
   expect(calls).not.toContain('POST /guest-session');
+  await shoot(page, 'closed');
   expect(await axeViolations(page)).toEqual([]);
 
   // Told to hide the chat while closed, the page shows no composer at all.
@@ -177,6 +185,7 @@ test('every agent busy: the chat starts, the line gives the estimated wait as it
   await page.locator('#status', { hasText: 'Connected' }).waitFor({ timeout: 15_000 });
   await line(page).filter({ hasText: 'All lines are busy (about 4 minutes)' }).waitFor();
   expect(await line(page).getAttribute('data-state')).toBe('busy');
+  await shoot(page, 'busy');
   expect(await axeViolations(page)).toEqual([]);
 
   stack.sim.availability.setEstimatedWait(60);
