@@ -1,4 +1,5 @@
 import { deleteAttachment, uploadAttachment, type UploadOptions } from './attachments.js';
+import { availability } from './availability.js';
 import {
   CATCH_UP_POLICY,
   history,
@@ -26,6 +27,7 @@ import { Transport } from './transport.js';
 import type {
   Attributes,
   AttributesView,
+  AvailabilityAnswer,
   Capabilities,
   ChatMessage,
   HistoryPage,
@@ -158,6 +160,15 @@ export class BffClient {
   /** What the deployment allows a custom UI: show only what is on (attachments, end chat, typing, …). */
   capabilities(): Promise<Capabilities> {
     return capabilities(this.transport);
+  }
+
+  /**
+   * Whether anyone is there and how long the wait is (no session needed): open or why not, when it opens next, the
+   * estimated wait. `maxAgeSeconds` says when to ask again (`useAvailability` does); a refusal for now is retried
+   * after its Retry-After, as a send is.
+   */
+  availability(): Promise<AvailabilityAnswer> {
+    return availability(this.transport, this.retry);
   }
 
   getSession(): Promise<SessionView> {

@@ -5,6 +5,13 @@
  */
 export { BffClient, type BffClientOptions } from './client.js';
 export { BffError, type Problem } from './errors.js';
+export {
+  availabilityStatus,
+  chatButtonState,
+  type AvailabilityStatus,
+  type AvailabilityStatusOptions,
+  type WhenClosed,
+} from './availability.js';
 export type { UploadOptions } from './attachments.js';
 export type { SendOptions } from './messages.js';
 export {

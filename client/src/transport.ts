@@ -117,7 +117,7 @@ export class Transport {
     method: string,
     path: string,
     options: RequestOptions = {},
-  ): Promise<{ status: number; body: T }> {
+  ): Promise<{ status: number; body: T; headers: Headers }> {
     const extra =
       options.body === undefined ? { ...options.headers } : { ...options.headers, 'Content-Type': 'application/json' };
     const useToken = options.auth !== false && this.heldToken !== undefined;
@@ -142,7 +142,7 @@ export class Transport {
       throw error;
     }
     this.keep(body);
-    return { status: res.status, body: body as T };
+    return { status: res.status, body: body as T, headers: res.headers };
   }
 
   /** Keeps the session token and routing key an answer carries. */

@@ -1,6 +1,15 @@
 // The demo chat page: plain DOM, the browser client, no build step.
 // Message text is always set with textContent, never parsed as HTML.
-import { BffClient, BffError, attentionTo, followNewest, localStorageTokenStore } from './bffClient.js';
+import {
+  BffClient,
+  BffError,
+  attentionTo,
+  availabilityStatus,
+  chatButtonState,
+  followNewest,
+  localStorageTokenStore,
+} from './bffClient.js';
+import { describeAvailability, watchAvailability } from './availability.js';
 import { attachmentsOf, cardsOf, datePickersOf } from './rich.js';
 import { PendingUploads } from './uploads.js';
 import { beginSignIn, completeSignIn, signInConfig } from './signIn.js';
@@ -9,11 +18,13 @@ import { serviceUrlOf } from './serviceUrl.js';
 /** @typedef {import('./bffClient.js').ChatMessage} ChatMessage */
 /** @typedef {import('./bffClient.js').StartSessionOptions} StartSessionOptions */
 /** @typedef {import('./bffClient.js').ChatStream} ChatStream */
+/** @typedef {import('./bffClient.js').Availability} Availability */
 
 /** @param {string} id */
 const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const ui = {
   status: byId('status'),
+  availability: byId('availability'),
   notice: byId('notice'),
   noticeText: byId('notice-text'),
   noticeAction: /** @type {HTMLButtonElement} */ (byId('notice-action')),
@@ -85,6 +96,20 @@ let starting = false;
 const CHATTED = 'chat-guest-spoke';
 const identityProvider = signInConfig();
 const uploads = new PendingUploads(client, ui.pendingFiles, (text) => showNotice(text));
+/**
+ * While closed, with no chat under way: `disable` the composer, `hide` it, or `show` it (start the chat anyway). From
+ * window.CHAT_WHEN_CLOSED or the chat-when-closed meta tag; `disable` by default.
+ */
+const whenClosed = whenClosedOf(
+  Reflect.get(window, 'CHAT_WHEN_CLOSED') ??
+    /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="chat-when-closed"]'))?.content,
+);
+/** @type {Availability | undefined} */
+let availability;
+/** A human agent joined: the wait is no longer news. */
+let agentJoined = false;
+/** The page waits for the centre to open before it starts a chat. */
+let waitingToOpen = false;
 
 // ------------------------------------------------------------------ status and notices
 
@@ -244,6 +269,11 @@ function render(message) {
     lastAuthor = author.label;
     setTyping(false);
   }
+  // A person answered: the wait is no longer news.
+  if (message.direction === 'outbound' && message.originatingEntity === 'human' && !agentJoined) {
+    agentJoined = true;
+    showAvailability(availability);
+  }
   refreshQuickReplies();
 }
 
@@ -321,6 +351,41 @@ function showExpiryWarning() {
   });
 }
 
+// ------------------------------------------------------------------ availability
+
+/** @param {unknown} value @returns {import('./bffClient.js').WhenClosed} */
+function whenClosedOf(value) {
+  return value === 'hide' || value === 'show' ? value : 'disable';
+}
+
+/** Shows the newest answer (GET /availability or a stream event); starts the chat held back while closed once open. */
+function showAvailability(/** @type {Availability | undefined} */ answer) {
+  if (answer && availability && Date.parse(answer.asOf) < Date.parse(availability.asOf)) return;
+  availability = answer;
+  const status = availabilityStatus(answer);
+  ui.availability.dataset.state = status.state;
+  ui.availability.textContent = agentJoined ? '' : describeAvailability(status);
+  if (!waitingToOpen) return;
+  const button = chatButtonState(status, whenClosed);
+  ui.form.hidden = button.hidden;
+  if (button.disabled) return;
+  waitingToOpen = false;
+  void startChat();
+}
+
+/** The first answer decides: a page with no chat under way waits while the centre is closed; then keep it fresh. */
+async function startWhenOpen() {
+  const first = await client.availability().catch(() => undefined);
+  const closed = chatButtonState(availabilityStatus(first), whenClosed).disabled;
+  if (closed && client.sessionToken === undefined) {
+    waitingToOpen = true;
+    setStatus('Not started', 'idle');
+  }
+  showAvailability(first);
+  if (!waitingToOpen) void startChat();
+  watchAvailability(client, showAvailability, first?.maxAgeSeconds ?? 30);
+}
+
 // ------------------------------------------------------------------ session and stream
 
 /** @param {StartSessionOptions} [options] */
@@ -331,6 +396,7 @@ async function startChat(options = {}) {
   setStatus('Connecting…', 'idle');
   endedBecause = '';
   starting = true;
+  agentJoined = false;
   try {
     const session = await client.startSession(options);
     shownSession = session.routingKey;
@@ -386,8 +452,13 @@ function openStream() {
     },
     typing: (event) => setTyping(true, event.durationMs),
     presence: (event) => {
+      if (event.presence === 'join') {
+        agentJoined = true;
+        showAvailability(availability);
+      }
       if (event.presence === 'disconnect' && event.readOnly) endedByAgent();
     },
+    availability: showAvailability,
     session: (event) => {
       if (event.state === 'expiring') showExpiryWarning();
       if (event.state === 'signed_in') showSignedIn(true);
@@ -569,9 +640,12 @@ ui.endChat.addEventListener('click', async () => {
 });
 
 const returned = completeSignIn();
-if (returned && 'grant' in returned) void finishSignIn(returned);
-else {
+if (returned && 'grant' in returned) {
+  // Back from signing in: a chat is under way; the availability line follows it.
+  void finishSignIn(returned);
+  watchAvailability(client, showAvailability, 0);
+} else {
   if (returned)
     showNotice('Signing in did not complete. You can carry on without signing in, or try again.', { kind: 'info' });
-  void startChat();
+  void startWhenOpen();
 }

@@ -6,6 +6,7 @@ import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { axeViolations } from '../support/axe';
 import { debianProgram } from '../support/programs';
+import { DEFAULT_EMERGENCY_GROUP_ID, DEFAULT_QUEUE_ID, DEFAULT_SCHEDULE_GROUP_ID } from '../../simulator';
 import { PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
 
@@ -51,7 +52,15 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
   pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
   stack = await startStack({
-    env: { CORS_ALLOWED_ORIGINS: `${PAGE_ORIGIN},${pageOrigin}` },
+    env: {
+      CORS_ALLOWED_ORIGINS: `${PAGE_ORIGIN},${pageOrigin}`,
+      // The page shows whether anyone is there, read from the simulator every few seconds.
+      GENESYS_QUEUE_ID: DEFAULT_QUEUE_ID,
+      GENESYS_SCHEDULE_GROUP_ID: DEFAULT_SCHEDULE_GROUP_ID,
+      GENESYS_EMERGENCY_GROUP_ID: DEFAULT_EMERGENCY_GROUP_ID,
+      AVAILABILITY_REFRESH_SECONDS: '5',
+      AVAILABILITY_READS_PER_IP_PER_MINUTE: '100000',
+    },
     sim: { record: true, agent: { typingDelayMs: 5, replyDelayMs: 20 } },
   });
   const built = await build({
@@ -80,14 +89,22 @@ interface KitPage {
   page: Page;
   /** Every `POST /guest-session` the page sent. */
   starts: string[];
+  /** The `GET /availability` requests the page sent before the first answer came. */
+  asks: string[];
 }
 
 async function openKit(query = '', width = 400): Promise<KitPage> {
   const context = await browser.newContext({ viewport: { width, height: 600 }, locale: 'en-US' });
   const page = await context.newPage();
   const starts: string[] = [];
+  const asks: string[] = [];
   page.on('request', (r) => {
     if (r.method() === 'POST' && new URL(r.url()).pathname === '/guest-session') starts.push(r.url());
+    if (r.method() === 'GET' && new URL(r.url()).pathname === '/availability' && !answered) asks.push(r.url());
+  });
+  let answered = false;
+  page.on('response', (r) => {
+    if (new URL(r.url()).pathname === '/availability' && r.request().method() === 'GET') answered = true;
   });
   const said: string[] = [];
   page.on('console', (m) => said.push(`${m.type()}: ${m.text()}`));
@@ -99,7 +116,7 @@ async function openKit(query = '', width = 400): Promise<KitPage> {
     .catch((e: Error) => {
       throw new Error(`${e.message}\n${said.join('\n')}`);
     });
-  return { page, starts };
+  return { page, starts, asks };
 }
 
 /** How far the conversation is from its end, in pixels (0: showing the newest message). */
@@ -198,6 +215,34 @@ test.each([
     await page.locator('.quick-replies button').first().waitFor();
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
     expect(await axeViolations(page)).toEqual([]);
+    await page.context().close();
+  },
+);
+
+test.each([
+  ['de', 'Alle Leitungen sind belegt (etwa 3 Minuten)', 'Wegen eines Notfalls geschlossen.'],
+  ['ar', 'جميع الخطوط مشغولة (نحو 3 دقائق)', 'مغلق بسبب حالة طارئة.'],
+])(
+  'in %s, the availability line: one request per load under StrictMode, busy then closed, 0 axe violations at 320 px',
+  async (language, busy, closed) => {
+    stack.sim.availability.reset();
+    stack.sim.availability.setAgents({ INTERACTING: 2 });
+    stack.sim.availability.setEstimatedWait(180);
+    await waitFor(async () => (await stack.http.get('/availability')).body.estimatedWaitSeconds === 180, 15_000);
+    const { page, asks } = await openKit(`?lang=${language}`, 320);
+    const line = page.locator('.availability[role=status]');
+    await line.filter({ hasText: busy }).waitFor();
+    // StrictMode mounted the hook twice; the second mount joined the first one's request rather than asking again.
+    expect(asks).toHaveLength(1);
+    expect(await line.getAttribute('data-state')).toBe('busy');
+    expect(await axeViolations(page)).toEqual([]);
+
+    // The centre closes: the hook asks again when the answer's max-age runs out.
+    stack.sim.availability.setEmergency(true);
+    await line.filter({ hasText: closed }).waitFor({ timeout: 15_000 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
+    expect(await axeViolations(page)).toEqual([]);
+    stack.sim.availability.reset();
     await page.context().close();
   },
 );

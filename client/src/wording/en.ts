@@ -39,6 +39,18 @@ export const en = {
   notificationTitle: 'New message from {name}',
   notificationNoText: 'Sent you a message',
   notifyMe: 'Notify me of new messages',
+  closedBackAt: 'Closed, back at {time}',
+  closedNow: 'Closed right now',
+  holidayBackAt: 'Closed for a holiday, back at {time}',
+  holidayNow: 'Closed for a holiday',
+  emergencyClosed: 'Closed because of an emergency. Please try again later.',
+  noAgents: 'No agent is available right now',
+  linesBusy: {
+    one: 'All lines are busy (about {count} minute)',
+    other: 'All lines are busy (about {count} minutes)',
+  },
+  linesBusyNoEstimate: 'All lines are busy',
+  agentAvailable: 'An agent is available',
 } as const;
 
 /** A phrase: text with `{name}` slots, or plural forms chosen by `Intl.PluralRules` (`other` always present). */
