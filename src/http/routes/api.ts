@@ -11,6 +11,7 @@ import { problemRoutes } from './problems';
 import { sessionRoutes } from './session';
 import { signInRoutes } from './signIn';
 import { streamRoutes } from './stream';
+import { transcriptRoutes } from './transcript';
 
 /**
  * Every route of the public API, in the order /openapi.json lists them; without `chat`, only
@@ -27,6 +28,7 @@ export function apiRoutes({ readiness, chat }: { readiness: Readiness; chat?: Ch
           ...signInRoutes(chat),
           ...attributeRoutes(chat),
           ...messageRoutes(chat),
+          ...transcriptRoutes(chat),
           ...capabilityRoutes(chat),
           ...streamRoutes(chat),
           ...attachmentRoutes(chat),

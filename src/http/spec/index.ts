@@ -19,6 +19,7 @@ export {
   sessionViewSchema,
   startSessionBody,
   streamQuery,
+  transcriptQuery,
   ticketSchema,
   healthSchema,
   readinessSchema,
