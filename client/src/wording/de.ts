@@ -37,4 +37,13 @@ export const de: Catalogue = {
   reauthenticationRequired: 'Ihre Anmeldung ist abgelaufen. Bitte melden Sie sich erneut an.',
   uploadCancelled: 'Das Hochladen wurde abgebrochen.',
   somethingWentWrong: 'Etwas ist schiefgegangen. Bitte versuchen Sie es erneut.',
+  downloadTranscript: 'Verlauf herunterladen',
+  transcriptTitle: 'Chatverlauf',
+  transcriptSaved: 'Gespeichert',
+  transcriptMessages: { one: '{count} Nachricht', other: '{count} Nachrichten' },
+  transcriptIncomplete:
+    'Die ältesten Nachrichten fehlen: Das Gespräch ist länger, als der Dienst auf einmal liest. ' +
+    'Dieser Verlauf enthält die neuesten.',
+  transcriptList: 'Nachrichten',
+  opensInNewTab: '(öffnet in einem neuen Tab)',
 };

@@ -35,6 +35,15 @@ export const en = {
   reauthenticationRequired: 'Your sign-in has run out. Please sign in again.',
   uploadCancelled: 'The upload was cancelled.',
   somethingWentWrong: 'Something went wrong. Please try again.',
+  downloadTranscript: 'Download transcript',
+  transcriptTitle: 'Chat transcript',
+  transcriptSaved: 'Saved',
+  transcriptMessages: { one: '{count} message', other: '{count} messages' },
+  transcriptIncomplete:
+    'The oldest messages are not included: the conversation is longer than the service reads at once. ' +
+    'This transcript holds the newest ones.',
+  transcriptList: 'Messages',
+  opensInNewTab: '(opens in a new tab)',
 } as const;
 
 /** A phrase: text with `{name}` slots, or plural forms chosen by `Intl.PluralRules` (`other` always present). */

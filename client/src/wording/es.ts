@@ -36,4 +36,13 @@ export const es: Catalogue = {
   reauthenticationRequired: 'Su inicio de sesión ha caducado. Inicie sesión de nuevo.',
   uploadCancelled: 'Se canceló la subida.',
   somethingWentWrong: 'Algo salió mal. Inténtelo de nuevo.',
+  downloadTranscript: 'Descargar la transcripción',
+  transcriptTitle: 'Transcripción del chat',
+  transcriptSaved: 'Guardada',
+  transcriptMessages: { one: '{count} mensaje', other: '{count} mensajes' },
+  transcriptIncomplete:
+    'No se incluyen los mensajes más antiguos: la conversación es más larga de lo que el servicio lee de una vez. ' +
+    'Esta transcripción contiene los más recientes.',
+  transcriptList: 'Mensajes',
+  opensInNewTab: '(se abre en una pestaña nueva)',
 };

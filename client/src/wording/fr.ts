@@ -36,4 +36,13 @@ export const fr: Catalogue = {
   reauthenticationRequired: 'Votre connexion a expiré. Veuillez vous reconnecter.',
   uploadCancelled: 'L’envoi a été annulé.',
   somethingWentWrong: 'Une erreur s’est produite. Veuillez réessayer.',
+  downloadTranscript: 'Télécharger la transcription',
+  transcriptTitle: 'Transcription de la conversation',
+  transcriptSaved: 'Enregistrée',
+  transcriptMessages: { one: '{count} message', other: '{count} messages' },
+  transcriptIncomplete:
+    'Les messages les plus anciens ne sont pas inclus : la conversation est plus longue que ce que le service lit ' +
+    'en une fois. Cette transcription contient les plus récents.',
+  transcriptList: 'Messages',
+  opensInNewTab: '(s’ouvre dans un nouvel onglet)',
 };
