@@ -24,11 +24,11 @@ function shown(source: string, renderer = markdown): HTMLElement {
 /** Everything in a rendered bubble that could run, load or navigate somewhere unsafe. */
 function dangers(bubble: HTMLElement): string[] {
   const found: string[] = [];
-  for (const element of bubble.querySelectorAll('*')) {
+  for (const element of Array.from(bubble.querySelectorAll('*'))) {
     const tag = element.tagName.toLowerCase();
     if (['script', 'img', 'iframe', 'object', 'embed', 'svg', 'math', 'style', 'form', 'input', 'link'].includes(tag))
       found.push(`<${tag}>`);
-    for (const { name, value } of element.attributes) {
+    for (const { name, value } of Array.from(element.attributes)) {
       if (/^on/i.test(name) || name === 'style' || name === 'src' || name === 'srcset') found.push(`${tag}[${name}]`);
       if (name === 'href' && !/^(https?:|mailto:|tel:)/i.test(value)) found.push(`${tag}[href=${value}]`);
     }
@@ -41,8 +41,8 @@ describe('formatting', () => {
     const bubble = shown('**Your order** is *on its way*:\n\n- shipped\n- tracked\n\n1. one\n2. two');
     expect(bubble.querySelector('strong')?.textContent).toBe('Your order');
     expect(bubble.querySelector('em')?.textContent).toBe('on its way');
-    expect([...bubble.querySelectorAll('ul > li')].map((li) => li.textContent)).toEqual(['shipped', 'tracked']);
-    expect([...bubble.querySelectorAll('ol > li')].map((li) => li.textContent)).toEqual(['one', 'two']);
+    expect(Array.from(bubble.querySelectorAll('ul > li')).map((li) => li.textContent)).toEqual(['shipped', 'tracked']);
+    expect(Array.from(bubble.querySelectorAll('ol > li')).map((li) => li.textContent)).toEqual(['one', 'two']);
   });
 
   test('a link opens in a new tab with rel="noopener noreferrer", and says so to a screen reader', () => {
@@ -56,7 +56,7 @@ describe('formatting', () => {
 
   test('a bare address becomes a safe link; mailto and tel are links too', () => {
     const bubble = shown('Write to help@example.com, call [us](tel:+15551234) or see https://example.com/help');
-    const hrefs = [...bubble.querySelectorAll('a')].map((a) => [a.getAttribute('href'), a.getAttribute('rel')]);
+    const hrefs = Array.from(bubble.querySelectorAll('a')).map((a) => [a.getAttribute('href'), a.getAttribute('rel')]);
     expect(hrefs).toEqual([
       ['mailto:help@example.com', 'noopener noreferrer'],
       ['tel:+15551234', 'noopener noreferrer'],
@@ -116,7 +116,7 @@ describe('hostile messages render inert', () => {
 
   test('a class only on the new-tab hint', () => {
     const bubble = shown('```visually-hidden\ncode\n```\n\n[a](https://example.com)');
-    expect([...bubble.querySelectorAll('[class]')].map((e) => e.className)).toEqual(['visually-hidden']);
+    expect(Array.from(bubble.querySelectorAll('[class]')).map((e) => e.className)).toEqual(['visually-hidden']);
   });
 
   test('where nothing can sanitise (a server render), the text is escaped text', () => {

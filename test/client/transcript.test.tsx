@@ -228,7 +228,7 @@ describe('MessageList with markdown', () => {
     const { container } = render(<MessageList messages={messages} onAnswer={() => undefined} markdown />);
     const bold = await screen.findByText('Yes.');
     expect(bold.tagName).toBe('STRONG');
-    expect([...container.querySelectorAll('.markdown li')].map((li) => li.textContent)).toEqual(['one', 'two']);
+    expect(Array.from(container.querySelectorAll('.markdown li')).map((li) => li.textContent)).toEqual(['one', 'two']);
     const link = screen.getByRole('link', { name: 'help (opens in a new tab)' });
     expect(link.getAttribute('rel')).toBe('noopener noreferrer');
     expect(container.querySelectorAll('a')).toHaveLength(1);
