@@ -87,5 +87,6 @@ export function createMarkdownRenderer(libraries: MarkdownLibraries, options: Ma
     ALLOW_DATA_ATTR: false,
     ALLOW_ARIA_ATTR: false,
   };
-  return { html: (source) => purify.sanitize(parser.render(source), config) };
+  // markdown-it ends every block with a line break; the last one would add a blank to the bubble's text.
+  return { html: (source) => purify.sanitize(parser.render(source).trimEnd(), config) };
 }
