@@ -1,6 +1,13 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { ChatWording, Composer, MessageList, describeError, useChat } from '../../../client/src/react';
+import {
+  ChatWording,
+  Composer,
+  MessageList,
+  TranscriptButton,
+  describeError,
+  useChat,
+} from '../../../client/src/react';
 
 /** A developer's page on the React kit, as a Vite or Next.js app runs it in development: under StrictMode. */
 function Chat({ baseUrl, locale }: { baseUrl: string; locale?: string }) {
@@ -11,7 +18,12 @@ function Chat({ baseUrl, locale }: { baseUrl: string; locale?: string }) {
       <ChatWording wording={chat.wording}>
         <p role="status">{chat.status}</p>
         {chat.error && <p role="alert">{describeError(chat.error, chat.session?.limits, chat.wording)}</p>}
-        <MessageList messages={chat.messages} onAnswer={(input) => void chat.send(input)} answersDisabled={!writable} />
+        <MessageList
+          messages={chat.messages}
+          onAnswer={(input) => void chat.send(input)}
+          answersDisabled={!writable}
+          markdown={chat.capabilities?.markdown}
+        />
         <Composer
           onSubmit={chat.submit}
           onTyping={chat.notifyTyping}
@@ -22,6 +34,7 @@ function Chat({ baseUrl, locale }: { baseUrl: string; locale?: string }) {
           onFiles={(files) => files.forEach((file) => void chat.uploads.upload(file))}
           onCancelUpload={chat.uploads.cancel}
         />
+        <TranscriptButton client={chat.client} messages={chat.messages} />
       </ChatWording>
     </main>
   );
