@@ -174,6 +174,12 @@ const TABLE: Record<string, Entry> = {
       { how: 'a page of history', path: () => '/messages?page=1&pageSize=5', headers: withToken },
     ],
   },
+  'get /messages/transcript': {
+    ended: [
+      { how: 'as text', path: () => '/messages/transcript', headers: withToken },
+      { how: 'as a page', path: () => '/messages/transcript?format=html', headers: withToken },
+    ],
+  },
   'get /messages/stream': {
     ended: [
       { how: 'with the token', path: () => '/messages/stream', headers: withToken },
@@ -200,6 +206,10 @@ const TABLE: Record<string, Entry> = {
   },
   'post /typing': { ended: [{ how: 'with the token', path: () => '/typing', headers: withToken, body: json({}) }] },
   'get /capabilities': { ended: [{ how: 'with the token', path: () => '/capabilities', headers: withToken }] },
+  'get /availability': PUBLIC(
+    '/availability',
+    "the deployment's availability, the same for everyone; no session needed",
+  ),
   'post /attachments': { ended: [{ how: 'a file', path: () => '/attachments', headers: withToken, body: fileForm }] },
   'delete /attachments/{id}': {
     ended: [

@@ -383,6 +383,23 @@ describe('two instances over one store', () => {
       });
       expect(genesys.proofs).toEqual([{ messageId: 'm-1', text: 'hello', sentAt: T0 }]);
     });
+
+    test("a proof Genesys's history limit refused tells the retry Genesys's wait, or history's grace if longer", async () => {
+      const store = new MemoryStore();
+      const genesys = fakeGenesys();
+      await expect(
+        at(store).run('s', genesys.keyed({ send: () => Promise.reject(new GuestApiError('timeout', 'x')) })),
+      ).rejects.toThrow();
+      const limited = (retryAfterSeconds: number) =>
+        genesys.keyed({ prove: async () => ({ verdict: 'unknown', retryAfterSeconds }) });
+      clock = T0 + 2_500;
+      await expect(at(store).run('s', limited(40))).rejects.toMatchObject({
+        failure: 'unavailable',
+        retryAfterSeconds: 40,
+      });
+      await expect(at(store).run('s', limited(3))).rejects.toMatchObject({ retryAfterSeconds: 8 });
+      expect(genesys.delivered).toEqual([]);
+    });
   });
 
   describe('a retry waiting on a live claim (fake timers)', () => {

@@ -32,9 +32,13 @@ export interface SentMessage {
 /**
  * `unknown`: history could not be read (or the session has no reader), or it
  * may not show the message yet. Either way the send is never re-sent blindly.
+ * `retryAfterSeconds`: Genesys refused the read over the session's history
+ * limit, and said when one will be taken again (a retry sooner proves nothing).
  */
 export type DeliveryVerdict =
-  { verdict: 'delivered'; message: NormalizedMessage } | { verdict: 'not_delivered' } | { verdict: 'unknown' };
+  | { verdict: 'delivered'; message: NormalizedMessage }
+  | { verdict: 'not_delivered' }
+  | { verdict: 'unknown'; retryAfterSeconds?: number };
 
 /** Genesys stamps messages with its own clock; allow for the two clocks to differ a little. */
 const CLOCK_SKEW_MS = 5_000;
@@ -87,6 +91,11 @@ export class DeliveryLedger {
    * ten reads a minute, not one each, and leave the rest for the streams' catch-up.
    */
   private reading?: { startedAt: number; page: Promise<NormalizedMessage[] | undefined> };
+  /**
+   * Until when Genesys refuses this session's history reads (its 429 said so): proofs until then read nothing, so a
+   * client retrying a send in doubt is told the real wait instead of spending a refused read each time.
+   */
+  private historyClosedUntil = -Infinity;
 
   constructor(
     private readonly readNewest: ReadNewestPage | undefined,
@@ -145,6 +154,7 @@ export class DeliveryLedger {
             'The connection to Genesys dropped while sending and delivery could not be checked; ' +
               'it may have been delivered. Retry with the same Idempotency-Key: ' +
               'a delivered message is never sent twice.',
+            { retryAfterSeconds: proof.retryAfterSeconds },
           ),
         );
       }
@@ -158,7 +168,7 @@ export class DeliveryLedger {
    */
   private async newestPage(failed: string, notBefore: number): Promise<NormalizedMessage[] | undefined> {
     const read = this.readNewest;
-    if (!read) return undefined;
+    if (!read || this.now() < this.historyClosedUntil) return undefined;
     for (let current = this.reading; current; current = this.reading) {
       if (current.startedAt >= notBefore) return current.page;
       await current.page;
@@ -167,6 +177,8 @@ export class DeliveryLedger {
       startedAt: this.now(),
       page: read().catch((error: unknown) => {
         this.logger.warn({ err: error }, failed);
+        if (error instanceof GuestApiError && error.failure === 'rate_limited' && error.retryAfterSeconds)
+          this.historyClosedUntil = Math.max(this.historyClosedUntil, this.now() + error.retryAfterSeconds * 1000);
         return undefined;
       }),
     };
@@ -181,12 +193,18 @@ export class DeliveryLedger {
   private judge(sent: SentMessage, messages: NormalizedMessage[] | undefined): DeliveryVerdict {
     const late = this.answeredLate.get(sent.messageId);
     if (late) return { verdict: 'delivered', message: late };
-    if (messages === undefined) return { verdict: 'unknown' };
+    if (messages === undefined) return this.unread();
     const verdict = verdictFrom(sent, messages, this.accounted, this.logger);
     if (verdict.verdict === 'delivered') this.accountFor(verdict.message.id);
     // Absent before history should show it: that proves nothing yet.
     if (verdict.verdict === 'not_delivered' && sent.visibleBy !== undefined && this.now() < sent.visibleBy)
       return { verdict: 'unknown' };
     return verdict;
+  }
+
+  /** No page to judge by: with the wait Genesys gave, when its history limit is why. */
+  private unread(): DeliveryVerdict {
+    const waitMs = this.historyClosedUntil - this.now();
+    return waitMs > 0 ? { verdict: 'unknown', retryAfterSeconds: Math.ceil(waitMs / 1000) } : { verdict: 'unknown' };
   }
 }
