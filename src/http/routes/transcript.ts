@@ -31,7 +31,6 @@ export function transcriptRoutes(
         'Retry-After, nothing read. A conversation longer than that half holds (500 messages) is given newest ' +
         'first as far as it goes, saying so at its top.',
       auth: 'session',
-      body: { kind: 'none' },
       query: transcriptQuery,
       responses: {
         200: {
