@@ -78,7 +78,9 @@ describe('GET /messages/transcript', () => {
       expect(res.status).toBe(200);
       expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
       expect(res.headers['content-disposition']).toMatch(/^attachment; filename="chat-transcript-[\d-]+\.html"$/);
-      expect(res.headers['content-security-policy']).toMatch(/^default-src 'none'; style-src 'sha256-[^']+'; /);
+      expect(res.headers['content-security-policy']).toMatch(
+        /^default-src 'none'; style-src 'sha256-[^']+'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'$/,
+      );
       const html = res.text;
       expect(html).toMatch(/^<!doctype html>\n<html lang="en">/);
       expectInOrder(html, texts.map(escapeHtml));

@@ -54,7 +54,8 @@ export function transcriptRoutes(
         res.vary('Accept');
         res.setHeader('Content-Disposition', `attachment; filename="${name}"`);
         if (format === 'html') {
-          res.setHeader('Content-Security-Policy', TRANSCRIPT_CSP);
+          // frame-ancestors holds only in a header, not in the page's own copy of the policy.
+          res.setHeader('Content-Security-Policy', `${TRANSCRIPT_CSP}; frame-ancestors 'none'`);
           res.type('text/html; charset=utf-8').send(transcriptHtml(input));
         } else {
           res.type('text/plain; charset=utf-8').send(transcriptText(input));
