@@ -23,6 +23,7 @@ import { SharedStream } from './sharedStream.js';
 import { LiveStream, type ChatStream, type StreamHandlers, type StreamOptions } from './stream.js';
 import { ChatTabs, type TabEvent, type TabPlatform } from './tabs.js';
 import type { TokenStore } from './tokenStore.js';
+import { fetchTranscript, type Transcript, type TranscriptFormat } from './transcript.js';
 import { Transport } from './transport.js';
 import type {
   Attributes,
@@ -260,6 +261,16 @@ export class BffClient {
   async catchUp(options: { pageSize?: number; pages?: number } = {}): Promise<ChatMessage[]> {
     const pages = await newestPages(this.transport, options, { ...this.retry, ...CATCH_UP_POLICY });
     return pages.reverse().flatMap((page) => page.messages);
+  }
+
+  /**
+   * The whole conversation as a file to keep (`GET /messages/transcript`): plain text (default) or a
+   * self-contained HTML page. Refused (a BffError) once the guest ended the session (410) or while the session's
+   * history reads are spent (429, `retryAfterSeconds`); `buildTranscript(messages)` makes the same file from the
+   * messages the page holds, and `saveTranscript` offers either as a download.
+   */
+  transcript(options: { format?: TranscriptFormat } = {}): Promise<Transcript> {
+    return fetchTranscript(this.transport, options.format ?? 'text');
   }
 
   /** Tells the agent the guest is typing; at most once every 5 s (more is dropped here). */

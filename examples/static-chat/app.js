@@ -1,5 +1,6 @@
 // The demo chat page: plain DOM, the browser client, no build step.
-// Message text is always set with textContent, never parsed as HTML.
+// Message text is set with textContent, never parsed as HTML, except an agent's Markdown when the deployment enables
+// it, which markdown.js renders with raw HTML off and sanitises with DOMPurify.
 import {
   BffClient,
   BffError,
@@ -10,6 +11,8 @@ import {
   localStorageTokenStore,
 } from './bffClient.js';
 import { describeAvailability, watchAvailability } from './availability.js';
+import { loadMarkdown } from './markdown.js';
+import { offerTranscript } from './transcript.js';
 import { attachmentsOf, cardsOf, datePickersOf } from './rich.js';
 import { PendingUploads } from './uploads.js';
 import { beginSignIn, completeSignIn, signInConfig } from './signIn.js';
@@ -37,6 +40,7 @@ const ui = {
   send: /** @type {HTMLButtonElement} */ (byId('send')),
   endChat: /** @type {HTMLButtonElement} */ (byId('end-chat')),
   notify: /** @type {HTMLButtonElement} */ (byId('notify')),
+  transcript: /** @type {HTMLButtonElement} */ (byId('transcript')),
   signIn: /** @type {HTMLButtonElement} */ (byId('sign-in')),
   signOut: /** @type {HTMLButtonElement} */ (byId('sign-out')),
   signedIn: byId('signed-in'),
@@ -92,6 +96,12 @@ let endedBecause = '';
 /** The session on the page (its routing key): another tab's new session replaces it. */
 let shownSession = '';
 let starting = false;
+/** The messages shown, by id: what the transcript button builds from when the service cannot give it. */
+/** @type {Map<string, ChatMessage>} */
+const held = new Map();
+/** Renders an agent's Markdown once the deployment is known to enable it (GET /capabilities). */
+/** @type {import('./bffClient.js').MarkdownRenderer | undefined} */
+let markdown;
 /** The guest has said something in this conversation: signing in then keeps it (mid-chat). */
 const CHATTED = 'chat-guest-spoke';
 const identityProvider = signInConfig();
@@ -202,6 +212,7 @@ function render(message) {
   if (message.type === 'event') return;
   const existing = ui.messages.querySelector(`li[data-id="${CSS.escape(message.id)}"]`);
   if (existing) return;
+  held.set(message.id, message);
 
   const author = authorOf(message);
   const item = document.createElement('li');
@@ -219,12 +230,7 @@ function render(message) {
 
   item.append(who);
   const text = textOf(message);
-  if (text !== '') {
-    const bubble = document.createElement('p');
-    bubble.className = 'bubble';
-    bubble.textContent = text;
-    item.append(bubble);
-  }
+  if (text !== '') item.append(bubbleOf(message, text));
   // After an answer, the keyboard goes back to the composer rather than to the page.
   const answer = (/** @type {import('./bffClient.js').SendInput} */ input) =>
     void sendMessage(input).then(() => ui.text.focus());
@@ -277,6 +283,31 @@ function render(message) {
   refreshQuickReplies();
 }
 
+/**
+ * A message's text: as text, or an agent's as Markdown made safe (bold, lists, links; no raw HTML, no images).
+ * @param {ChatMessage} message @param {string} text
+ */
+function bubbleOf(message, text) {
+  if (markdown && message.direction === 'outbound') {
+    const bubble = document.createElement('div');
+    bubble.className = 'bubble markdown';
+    bubble.innerHTML = markdown.html(text);
+    return bubble;
+  }
+  const bubble = document.createElement('p');
+  bubble.className = 'bubble';
+  bubble.textContent = text;
+  return bubble;
+}
+
+/** Markdown has just loaded: the agent's messages already shown are drawn again from their text. */
+function redrawAgentText() {
+  for (const bubble of ui.messages.querySelectorAll('li.message:not(.from-guest) > p.bubble')) {
+    const message = held.get(/** @type {HTMLElement} */ (bubble.closest('li')).dataset.id ?? '');
+    if (message) bubble.replaceWith(bubbleOf(message, textOf(message)));
+  }
+}
+
 /** Only the newest message's quick replies, card buttons and date slots can be answered, and only while it is the newest. */
 function refreshQuickReplies() {
   const last = ui.messages.lastElementChild;
@@ -319,6 +350,11 @@ async function applyCapabilities() {
     ui.dropHint.hidden = !caps.attachments.enabled;
     ui.file.accept = caps.attachments.mediaTypes.join(',');
     ui.endChat.hidden = !caps.endChat;
+    if (caps.markdown && !markdown)
+      void loadMarkdown().then((renderer) => {
+        markdown = renderer;
+        redrawAgentText();
+      });
     ui.signIn.hidden = signedIn || !caps.authentication.enabled || !identityProvider;
     ui.signIn.onclick = identityProvider
       ? () =>
@@ -404,7 +440,10 @@ async function startChat(options = {}) {
     showSignedIn(session.authenticated);
     if (!session.resumed) sessionStorage.removeItem(CHATTED);
     // A new chat starts on a clean page: the old transcript belongs to the old conversation.
-    if (!session.resumed || options.startNew) ui.messages.replaceChildren();
+    if (!session.resumed || options.startNew) {
+      ui.messages.replaceChildren();
+      held.clear();
+    }
     if (session.replacedExpired)
       showNotice('Your previous chat had expired, so a new one has started.', { kind: 'info' });
     else hideNotice();
@@ -431,6 +470,7 @@ client.onOtherTab((event) => {
   if (event.type === 'ended') endedByGuest();
   if (event.type === 'started' && event.routingKey !== shownSession && !starting) {
     ui.messages.replaceChildren();
+    held.clear();
     void startChat();
   }
 });
@@ -638,6 +678,10 @@ ui.endChat.addEventListener('click', async () => {
     showError(error);
   }
 });
+
+offerTranscript(ui.transcript, client, () =>
+  [...held.values()].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)),
+);
 
 const returned = completeSignIn();
 if (returned && 'grant' in returned) {

@@ -246,3 +246,55 @@ test.each([
     await page.context().close();
   },
 );
+/** The next download the page offers: its file name and text. */
+async function downloaded(page: Page, click: () => Promise<void>): Promise<{ name: string; text: string }> {
+  const [download] = await Promise.all([page.waitForEvent('download'), click()]);
+  return { name: download.suggestedFilename(), text: fs.readFileSync((await download.path())!, 'utf8') };
+}
+
+test('agent Markdown formatted and hostile Markdown inert; the transcript from the service, or built on the page when it fails', async () => {
+  const { page } = await openKit();
+  const gt = newestGuestToken();
+  await page.getByLabel('Your message').fill('is **this** bold?');
+  await page.getByRole('button', { name: 'Send' }).click();
+  // The bot's echo is Markdown: its asterisks make bold.
+  await page.locator('.from-bot .bubble.markdown strong', { hasText: 'this' }).waitFor();
+  stack.sim.agent.say(gt, '**Yes.** Two steps:\n\n- one\n- two\n\nSee [the help](https://help.example/a).');
+  const formatted = page.locator('.from-bot .bubble.markdown', { hasText: 'Two steps' });
+  await formatted.waitFor();
+  expect(await formatted.locator('strong').textContent()).toBe('Yes.');
+  expect(await formatted.locator('li').allTextContents()).toEqual(['one', 'two']);
+  const link = formatted.getByRole('link', { name: 'the help (opens in a new tab)' });
+  expect([await link.getAttribute('rel'), await link.getAttribute('target')]).toEqual([
+    'noopener noreferrer',
+    '_blank',
+  ]);
+  // The guest's own text is never Markdown.
+  expect(await page.locator('.from-guest p.bubble', { hasText: 'is **this** bold?' }).count()).toBe(1);
+
+  stack.sim.agent.say(
+    gt,
+    'Hostile <script>window.ran = 1</script> <img src=x onerror="window.ran = 2"> [x](javascript:window.ran=3)',
+  );
+  const hostile = page.locator('.from-bot .bubble.markdown', { hasText: 'Hostile' });
+  await hostile.waitFor();
+  for (const anchor of await hostile.locator('a').all()) await anchor.click({ force: true, noWaitAfter: true });
+  expect(await hostile.locator('script, img, [onerror], a[href]').count()).toBe(0);
+  expect(await page.evaluate(() => (window as { ran?: number }).ran)).toBeUndefined();
+  expect(await axeViolations(page)).toEqual([]);
+
+  const button = page.getByRole('button', { name: 'Download transcript' });
+  const answers: number[] = [];
+  page.on('response', (r) => new URL(r.url()).pathname === '/messages/transcript' && answers.push(r.status()));
+  const fromService = await downloaded(page, () => button.click());
+  expect(fromService.name).toMatch(/^chat-transcript-[\d-]+\.html$/);
+  expect(fromService.text).toContain('**Yes.** Two steps:');
+  // Genesys's history fails: the same file from the messages the page holds.
+  stack.sim.faults.failRest('history', { status: 500, times: 1 });
+  const fromPage = await downloaded(page, () => button.click());
+  expect(answers).toEqual([200, 503]);
+  // The same file but for the times: Genesys's history may date a message otherwise than its live event did.
+  const strip = (html: string) => html.replace(/<time[^>]*>[^<]*<\/time>/g, '');
+  expect(strip(fromPage.text)).toBe(strip(fromService.text));
+  await page.context().close();
+});

@@ -12,6 +12,8 @@ export { answers, authorOf, describeError, mergeMessages, safeUrl, textOf } from
 export { MessageList, Message, type MessageListProps, type MessageProps } from './MessageList.js';
 export { Attachments, Cards, DatePickers, QuickReplies, slotLabel, type AnswerProps } from './RichContent.js';
 export { Composer, type ComposerProps } from './Composer.js';
+export { TranscriptButton, type TranscriptButtonProps } from './TranscriptButton.js';
+export { loadMarkdownLibraries, useMarkdown } from './markdown.js';
 export { ChatWording, useWording } from './wording.js';
 export {
   catalogues,

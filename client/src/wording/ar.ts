@@ -71,4 +71,19 @@ export const ar: Catalogue = {
   },
   linesBusyNoEstimate: 'جميع الخطوط مشغولة',
   agentAvailable: 'يوجد موظف متاح',
+  downloadTranscript: 'تنزيل نص المحادثة',
+  transcriptTitle: 'نص المحادثة',
+  transcriptSaved: 'حُفظ في',
+  transcriptMessages: {
+    zero: 'لا رسائل',
+    one: 'رسالة واحدة',
+    two: 'رسالتان',
+    few: '{count} رسائل',
+    many: '{count} رسالة',
+    other: '{count} رسالة',
+  },
+  transcriptIncomplete:
+    'لم تُضمَّن أقدم الرسائل: المحادثة أطول مما تقرؤه الخدمة في مرة واحدة. يتضمن هذا النص أحدث الرسائل.',
+  transcriptList: 'الرسائل',
+  opensInNewTab: '(يُفتح في علامة تبويب جديدة)',
 };

@@ -53,4 +53,13 @@ export const de: Catalogue = {
   },
   linesBusyNoEstimate: 'Alle Leitungen sind belegt',
   agentAvailable: 'Ein Mitarbeiter ist verfügbar',
+  downloadTranscript: 'Verlauf herunterladen',
+  transcriptTitle: 'Chatverlauf',
+  transcriptSaved: 'Gespeichert',
+  transcriptMessages: { one: '{count} Nachricht', other: '{count} Nachrichten' },
+  transcriptIncomplete:
+    'Die ältesten Nachrichten fehlen: Das Gespräch ist länger, als der Dienst auf einmal liest. ' +
+    'Dieser Verlauf enthält die neuesten.',
+  transcriptList: 'Nachrichten',
+  opensInNewTab: '(öffnet in einem neuen Tab)',
 };

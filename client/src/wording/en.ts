@@ -51,6 +51,15 @@ export const en = {
   },
   linesBusyNoEstimate: 'All lines are busy',
   agentAvailable: 'An agent is available',
+  downloadTranscript: 'Download transcript',
+  transcriptTitle: 'Chat transcript',
+  transcriptSaved: 'Saved',
+  transcriptMessages: { one: '{count} message', other: '{count} messages' },
+  transcriptIncomplete:
+    'The oldest messages are not included: the conversation is longer than the service reads at once. ' +
+    'This transcript holds the newest ones.',
+  transcriptList: 'Messages',
+  opensInNewTab: '(opens in a new tab)',
 } as const;
 
 /** A phrase: text with `{name}` slots, or plural forms chosen by `Intl.PluralRules` (`other` always present). */

@@ -52,4 +52,13 @@ export const es: Catalogue = {
   },
   linesBusyNoEstimate: 'Todas las líneas están ocupadas',
   agentAvailable: 'Hay un agente disponible',
+  downloadTranscript: 'Descargar la transcripción',
+  transcriptTitle: 'Transcripción del chat',
+  transcriptSaved: 'Guardada',
+  transcriptMessages: { one: '{count} mensaje', other: '{count} mensajes' },
+  transcriptIncomplete:
+    'No se incluyen los mensajes más antiguos: la conversación es más larga de lo que el servicio lee de una vez. ' +
+    'Esta transcripción contiene los más recientes.',
+  transcriptList: 'Mensajes',
+  opensInNewTab: '(se abre en una pestaña nueva)',
 };

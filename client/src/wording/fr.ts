@@ -52,4 +52,13 @@ export const fr: Catalogue = {
   },
   linesBusyNoEstimate: 'Toutes les lignes sont occupées',
   agentAvailable: 'Un conseiller est disponible',
+  downloadTranscript: 'Télécharger la transcription',
+  transcriptTitle: 'Transcription de la conversation',
+  transcriptSaved: 'Enregistrée',
+  transcriptMessages: { one: '{count} message', other: '{count} messages' },
+  transcriptIncomplete:
+    'Les messages les plus anciens ne sont pas inclus : la conversation est plus longue que ce que le service lit ' +
+    'en une fois. Cette transcription contient les plus récents.',
+  transcriptList: 'Messages',
+  opensInNewTab: '(s’ouvre dans un nouvel onglet)',
 };

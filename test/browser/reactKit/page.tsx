@@ -5,6 +5,7 @@ import {
   ChatWording,
   Composer,
   MessageList,
+  TranscriptButton,
   describeError,
   useAvailability,
   useChat,
@@ -21,7 +22,12 @@ function Chat({ baseUrl, locale }: { baseUrl: string; locale?: string }) {
         <p role="status">{chat.status}</p>
         <AvailabilityNotice status={status} />
         {chat.error && <p role="alert">{describeError(chat.error, chat.session?.limits, chat.wording)}</p>}
-        <MessageList messages={chat.messages} onAnswer={(input) => void chat.send(input)} answersDisabled={!writable} />
+        <MessageList
+          messages={chat.messages}
+          onAnswer={(input) => void chat.send(input)}
+          answersDisabled={!writable}
+          markdown={chat.capabilities?.markdown}
+        />
         <Composer
           onSubmit={chat.submit}
           onTyping={chat.notifyTyping}
@@ -32,6 +38,7 @@ function Chat({ baseUrl, locale }: { baseUrl: string; locale?: string }) {
           onFiles={(files) => files.forEach((file) => void chat.uploads.upload(file))}
           onCancelUpload={chat.uploads.cancel}
         />
+        <TranscriptButton client={chat.client} messages={chat.messages} />
       </ChatWording>
     </main>
   );

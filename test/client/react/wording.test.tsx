@@ -11,6 +11,7 @@ import {
   ChatWording,
   Composer,
   MessageList,
+  TranscriptButton,
   catalogues,
   chooseLanguage,
   describeAvailability,
@@ -51,7 +52,12 @@ describe('the catalogues', () => {
   );
 
   test('German, French, Spanish and Arabic translate each phrase but the ones that read the same', () => {
-    const same: Record<string, WordKey[]> = { de: ['bot'], fr: ['conversation', 'bot', 'image'], es: ['bot'], ar: [] };
+    const same: Record<string, WordKey[]> = {
+      de: ['bot'],
+      fr: ['conversation', 'bot', 'image', 'transcriptMessages', 'transcriptList'],
+      es: ['bot'],
+      ar: [],
+    };
     for (const [language, alike] of Object.entries(same)) {
       const untranslated = keys.filter((k) => JSON.stringify(catalogues[language]![k]) === JSON.stringify(english[k]));
       expect([language, untranslated]).toEqual([language, alike]);
@@ -155,6 +161,7 @@ function renderKit(language: string): void {
     <div dir={wording.dir} lang={wording.locale}>
       <ChatWording wording={wording}>
         <MessageList messages={conversation} onAnswer={() => undefined} />
+        <TranscriptButton client={{ transcript: () => Promise.reject(new Error('unused')) }} messages={conversation} />
         <Composer
           onSubmit={async () => true}
           attachments={{ enabled: true }}
@@ -195,6 +202,7 @@ describe('the components speak the chosen language', () => {
       t('pickTime'),
       t('image'),
       t('download', { file: t('theFile') }),
+      t('downloadTranscript'),
       wordingFor(language).time(at),
       wordingFor(language).dateTime('2026-03-05T09:00:00Z'),
     ];

@@ -9,6 +9,8 @@ import { MemoryStore, sessionKeyOf, type SharedStore } from '../../../store';
 
 /** The newest page a delivery proof or a stream's resume reads: enough to find a send in doubt. */
 export const PROOF_PAGE_SIZE = 50;
+/** The page size a whole-conversation read asks for: the most the service asks for anywhere. */
+export const CONVERSATION_PAGE_SIZE = 100;
 
 /** What a history read needs of a guest's session (a GuestSession is one): its token and its guest JWT. */
 export interface HistorySession {
@@ -52,6 +54,15 @@ interface GuestHistoryOptions {
 
 /** How a read meets the session's limit: `limit` is refused over it, `spare` once half is used, `force` never. */
 type ReadMode = 'limit' | 'spare' | 'force';
+
+/** The whole conversation as one read of every page: oldest first, each message once. */
+export interface WholeConversation {
+  messages: NormalizedMessage[];
+  /** How many messages Genesys counts in the conversation (receipts and events included). */
+  total: number;
+  /** False when the conversation has more pages than the reads a session may spare: the oldest are missing. */
+  complete: boolean;
+}
 
 const DEFAULT_MAX_HISTORY_BYTES = 2 * 1024 * 1024;
 /** Sessions whose recent reads the default store remembers; the least recently read is forgotten first. */
@@ -111,6 +122,36 @@ export class GuestHistory {
     return (await this.read(session, 1, PROOF_PAGE_SIZE)).messages;
   }
 
+  /**
+   * Every page of the conversation, for a transcript. Its reads come out of the
+   * half of the session's minute that delivery proofs never need to share
+   * (`spare`, as a reconnect's replay): page 1 first, then the older pages
+   * only when all of them fit in what is left of that half, so a transcript
+   * never starts reads it cannot finish, and the other half stays for the
+   * proofs. Refused with rate_limited (and the wait) when it does not fit.
+   * A conversation of more pages than that half holds is read newest first
+   * as far as it goes (`complete: false`). A message that arrives between two
+   * reads shifts the older pages by one: it is kept once.
+   */
+  async wholeConversation(session: HistorySession): Promise<WholeConversation> {
+    const spare = Math.max(1, Math.floor((this.options.readsPerMinute ?? 10) / 2));
+    await this.countRead(session.token, 'spare');
+    const first = await this.read(session, 1, CONVERSATION_PAGE_SIZE);
+    const pages = Math.min(first.pageCount, spare);
+    const newestFirst: HistoryPage[] = [first];
+    for (let page = 2; page <= pages; page++) {
+      // Of the pages still to read, this one and every later one must fit under the spare half.
+      await this.countRead(session.token, spare - (pages - page));
+      newestFirst.push(await this.read(session, page, CONVERSATION_PAGE_SIZE));
+    }
+    const seen = new Set<string>();
+    const messages = newestFirst
+      .reverse()
+      .flatMap((p) => p.messages)
+      .filter((m) => !seen.has(m.id) && seen.add(m.id));
+    return { messages, total: first.total, complete: first.pageCount <= spare };
+  }
+
   private read(session: HistorySession, page: number, pageSize: number): Promise<HistoryPage> {
     const upstream = this.options.upstream;
     return upstream
@@ -128,7 +169,8 @@ export class GuestHistory {
     return this.parse(response, page, pageSize);
   }
 
-  private async countRead(token: string, mode: ReadMode): Promise<void> {
+  /** `mode` a number: counted like `spare`, within that many reads of the minute. */
+  private async countRead(token: string, mode: ReadMode | number): Promise<void> {
     const key = `rate:history-reads:${sessionKeyOf(token)}`;
     if (mode === 'force') {
       await this.store.record(key, MINUTE_MS).catch((error: unknown) => {
@@ -140,7 +182,9 @@ export class GuestHistory {
       return;
     }
     const limit = this.options.readsPerMinute ?? 10;
-    const waitMs = await this.store.take(key, mode === 'spare' ? Math.max(1, Math.floor(limit / 2)) : limit, MINUTE_MS);
+    const within =
+      typeof mode === 'number' ? Math.max(1, mode) : mode === 'spare' ? Math.max(1, Math.floor(limit / 2)) : limit;
+    const waitMs = await this.store.take(key, within, MINUTE_MS);
     if (waitMs > 0) {
       limitsRefused.inc({ limit: 'history_reads' });
       throw new GuestApiError(
