@@ -172,7 +172,8 @@ export class SendLedger {
       }
       if (proof.verdict === 'unknown') {
         await lease.settle(doubt(earlier)).catch(() => undefined);
-        const waitMs = (earlier.visibleBy ?? 0) - this.now();
+        // Until history may show it, or until a proof may read history again (its share of the reads is spent).
+        const waitMs = Math.max((earlier.visibleBy ?? 0) - this.now(), (proof.retryAfterSeconds ?? 0) * 1000);
         throw new GuestApiError(
           'unavailable',
           'Could not check whether the earlier attempt of this message was delivered, so it was not sent again; ' +

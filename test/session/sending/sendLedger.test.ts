@@ -131,6 +131,22 @@ describe('two instances over one store', () => {
     expect(genesys.proofs).toHaveLength(1);
   });
 
+  test("a proof refused for now answers with the proof's wait, sends nothing and keeps the doubt", async () => {
+    const store = new MemoryStore();
+    const genesys = fakeGenesys();
+    await expect(
+      ledger(store).run('s', genesys.keyed({ send: () => Promise.reject(new GuestApiError('timeout', 'x')) })),
+    ).rejects.toThrow();
+    const refused = genesys.keyed({ prove: async () => ({ verdict: 'unknown', retryAfterSeconds: 41 }) });
+    await expect(ledger(store).run('s', refused)).rejects.toMatchObject({
+      failure: 'unavailable',
+      retryAfterSeconds: 41,
+    });
+    expect(genesys.delivered).toEqual([]);
+    await expect(ledger(store).run('s', genesys.keyed())).resolves.toBe('sent:hello');
+    expect(genesys.proofs).toHaveLength(1);
+  });
+
   test('a definite refusal is forgotten, so a retry may send, on another instance or this one', async () => {
     const store = new MemoryStore();
     const genesys = fakeGenesys();

@@ -149,6 +149,24 @@ describe('proving a send from history', () => {
     ]);
   });
 
+  test('a read refused for now (the proofs\' share of the reads spent) is "unknown" with the wait it was given', async () => {
+    const { logger: captured } = capture();
+    const refused = new GuestApiError('rate_limited', 'share spent', { retryAfterSeconds: 41 });
+    const ledger = new DeliveryLedger(
+      () => Promise.reject(refused),
+      captured,
+      () => SENT_AT + 1000,
+    );
+    expect(await ledger.prove(sent)).toEqual({ verdict: 'unknown', retryAfterSeconds: 41 });
+    // Any other failure has no wait to tell.
+    const failing = new DeliveryLedger(
+      () => Promise.reject(new Error('ECONNRESET')),
+      captured,
+      () => SENT_AT + 1000,
+    );
+    expect(await failing.prove(sent)).toEqual({ verdict: 'unknown' });
+  });
+
   test('a session without a history reader answers "unknown", and logs no failed read', async () => {
     const { lines, logger: captured } = capture();
     const ledger = new DeliveryLedger(undefined, captured, () => SENT_AT + 1000);
