@@ -197,7 +197,7 @@ export class SimulatedAttachments {
   /** A file the agent sends: stored as sent, with a download URL like any other. */
   agentFile(session: SimulatedSession, fileName: string, fileType: string, bytes: Buffer): unknown {
     const a: StoredAttachment = {
-      id: this.options.agentAttachmentIds === 'opaque' ? `att_${randomBytes(16).toString('base64url')}` : randomUUID(),
+      id: this.opaqueIds() ? `att_${randomBytes(16).toString('base64url')}` : randomUUID(),
       sessionToken: session.token,
       fileName,
       fileType,
@@ -310,6 +310,12 @@ export class SimulatedAttachments {
   private opaqueLinks(): boolean {
     const { downloadLinks, profile } = this.options;
     return downloadLinks === 'opaque' || (downloadLinks === 'auto' && profile === 'strict');
+  }
+
+  /** No source says the ids Genesys gives the agent's files are UUIDs: the strict profile's are not (`agentAttachmentIds`). */
+  private opaqueIds(): boolean {
+    const { agentAttachmentIds, profile } = this.options;
+    return agentAttachmentIds === 'opaque' || (agentAttachmentIds === 'auto' && profile === 'strict');
   }
 
   /** An opaque link: while valid, a redirect to a freshly signed storage URL; after, S3's AccessDenied. */

@@ -21,3 +21,14 @@ export function genesysEnvFor(sim: SimulatorAddress): Record<string, string> {
     GENESYS_WEBMESSAGING_URL: sim.urls.webMessagingUrl,
   };
 }
+
+/** The availability variables that point GET /availability at the simulator's queue, schedule and emergency groups. */
+export function availabilityEnvFor(sim: {
+  availability: { ids: { queueId: string; scheduleGroupId: string; emergencyGroupId: string } };
+}): Record<string, string> {
+  return {
+    GENESYS_QUEUE_ID: sim.availability.ids.queueId,
+    GENESYS_SCHEDULE_GROUP_ID: sim.availability.ids.scheduleGroupId,
+    GENESYS_EMERGENCY_GROUP_ID: sim.availability.ids.emergencyGroupId,
+  };
+}

@@ -14,6 +14,7 @@ import { Sessions } from './sessions';
 import { AuthenticatedSessions } from './authenticatedSessions';
 import { isOidcRequest, OIDC_CLIENT_ID, serveOidc } from './oidcProvider';
 import { SimulatedSignIn } from './signIn';
+import { SimulatedAvailability, type AvailabilityControls } from './availability';
 
 /**
  * A local, protocol-faithful Genesys Cloud for tests, the benchmark and the
@@ -24,11 +25,13 @@ import { SimulatedSignIn } from './signIn';
  * those mark something unverified, the code says which choice it made.
  */
 
-export { genesysEnvFor, type SimulatorAddress } from './env';
+export { availabilityEnvFor, genesysEnvFor, type SimulatorAddress } from './env';
 export { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_DEPLOYMENT_ID } from './options';
 export type { AgentOptions, SimulatorOptions } from './options';
 export type { ReceivedFrame, RecordedRequest, Stats } from './recorder';
 export type { AgentControls } from './agent';
+export type { AvailabilityControls, AvailabilityTarget, SimSchedule } from './availability';
+export { DEFAULT_EMERGENCY_GROUP_ID, DEFAULT_QUEUE_ID, DEFAULT_SCHEDULE_GROUP_ID } from './availability';
 export type { FaultControls, RestFault, RestFaultTarget, RestHold, DropWhen } from './faults';
 
 export interface Simulator {
@@ -53,6 +56,8 @@ export interface Simulator {
   conversationMessages(sessionToken: string): object[];
   readonly agent: AgentControls;
   readonly faults: FaultControls;
+  /** Open hours, emergency, agents and the estimated wait the Platform API reports (availability.ts). */
+  readonly availability: AvailabilityControls;
   /** Changes options between tests (port and host are fixed once listening). */
   setOptions(patch: Partial<SimulatorOptions>): void;
   /** Forgets sessions, records, counters, issued tokens and faults; open sockets are terminated. */
@@ -125,7 +130,9 @@ export async function startSimulator(input: SimulatorOptions = {}): Promise<Simu
     attachments,
     authenticated,
   });
+  const availability = new SimulatedAvailability(faults);
   const rest = new PlatformRest({
+    availability,
     options,
     recorder,
     faults,
@@ -165,6 +172,7 @@ export async function startSimulator(input: SimulatorOptions = {}): Promise<Simu
     conversationMessages: (token) => messagesOf(sessions.get(token)?.conversation.messages ?? []),
     agent,
     faults,
+    availability,
     setOptions(patch) {
       applyOptions(options, patch);
       recorder.enabled = options.record;
@@ -175,6 +183,7 @@ export async function startSimulator(input: SimulatorOptions = {}): Promise<Simu
       sockets.dropSockets();
       sessions.clear();
       rest.reset();
+      availability.reset();
       signIn.reset();
       attachments.reset();
       recorder.reset();

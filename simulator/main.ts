@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { genesysEnvFor, startSimulator } from './index';
+import { availabilityEnvFor, genesysEnvFor, startSimulator } from './index';
 
 /**
  * `npm run sim`: the simulator on its own, printing the environment a BFF
@@ -35,6 +35,7 @@ async function main(): Promise<void> {
   // Everything the service needs to start, so the lines can be pasted as they are (a fresh secret each run).
   const env = {
     ...genesysEnvFor(sim),
+    ...availabilityEnvFor(sim),
     CORS_ALLOWED_ORIGINS: 'http://localhost:3000',
     SESSION_SECRET: randomBytes(36).toString('base64url'),
   };

@@ -73,10 +73,10 @@ export interface SimulatorOptions {
   /** How long a presigned upload URL is valid (default 60 s). */
   uploadUrlTtlSeconds?: number;
   /**
-   * Ids for the files the agent sends: `uuid` (default) or `opaque` (`att_` and 22 URL-safe base64 characters), since
-   * no source says Genesys's ids are always UUIDs.
+   * Ids for the files the agent sends: `uuid`, `opaque` (`att_` and 22 URL-safe base64 characters), since no source
+   * says Genesys's ids are always UUIDs, or `auto` (default), `opaque` under the strict profile, else `uuid`.
    */
-  agentAttachmentIds?: 'uuid' | 'opaque';
+  agentAttachmentIds?: 'uuid' | 'opaque' | 'auto';
   /** How long a presigned download URL is valid (default 600 s, about what Genesys's links last). */
   downloadUrlTtlSeconds?: number;
   /**
@@ -148,7 +148,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     allowedMedia: ALLOWED_MEDIA,
     blockedExtensions: BLOCKED_EXTENSIONS,
     uploadUrlTtlSeconds: 60,
-    agentAttachmentIds: 'uuid',
+    agentAttachmentIds: 'auto',
     downloadUrlTtlSeconds: 600,
     downloadLinks: 'auto',
     echoesPerConnectionPerMinute: 2,

@@ -30,6 +30,7 @@ import type { ServerFrame, StructuredMessageBody } from './frames';
  * - a `Receipt` (Delivered) after each of the guest's messages, live and in history: the REST schema allows the type
  *   and the SDK has no class for it, so a client must tell it from a message;
  * - download links that state no expiry and redirect to storage (attachments.ts, `downloadLinks`);
+ * - ids for the agent's files that are no UUIDs (attachments.ts, `agentAttachmentIds`);
  * - an expiry that does not slide on configure: only messages move it.
  */
 export type Profile = 'default' | 'strict';

@@ -34,7 +34,12 @@ export type RestTarget =
   | 'download'
   | 'signInExchange'
   | 'signInRefresh'
-  | 'signInRevoke';
+  | 'signInRevoke'
+  | 'estimatedWait'
+  | 'queueObservations'
+  | 'scheduleGroup'
+  | 'schedule'
+  | 'emergencyGroup';
 
 export interface Stats {
   connectionsOpened: number;

@@ -9,6 +9,7 @@ import type { ResolvedOptions } from './options';
 import type { Recorder, RestTarget } from './recorder';
 import type { Sessions } from './sessions';
 import type { SimulatedSignIn } from './signIn';
+import { SimulatedAvailability } from './availability';
 
 /**
  * The HTTP side of the simulated org, one server for every host role:
@@ -25,6 +26,8 @@ interface RestDeps {
   jwt: GuestJwtIssuer;
   /** Authenticated messaging's token endpoints (signIn.ts). */
   signIn: SimulatedSignIn;
+  /** The availability endpoints' state (availability.ts). */
+  availability: SimulatedAvailability;
   /** http://host:port and ws://host:port once listening. */
   baseUrls(): { http: string; ws: string };
 }
@@ -135,6 +138,8 @@ export class PlatformRest {
       ? { 'inin-correlation-id': correlationId }
       : { 'access-control-allow-origin': '*' };
 
+    const availability = SimulatedAvailability.route(method, url.pathname);
+    if (availability) this.deps.availability.count(availability);
     if (target !== undefined && target !== 'domains') {
       await this.deps.faults.waitForRestHold(target);
       const delay = this.deps.faults.takeRestDelay(target);
@@ -168,6 +173,15 @@ export class PlatformRest {
       case 'signInRevoke':
         reply = await this.deps.signIn.revoke(req);
         break;
+      case 'estimatedWait':
+      case 'queueObservations':
+      case 'scheduleGroup':
+      case 'schedule':
+      case 'emergencyGroup':
+        reply =
+          this.checkAccessToken(req, correlationId) ??
+          this.deps.availability.answer(target, url.pathname, body, correlationId);
+        break;
       default:
         reply = { status: 404, body: errorBody(404, correlationId) };
     }
@@ -178,6 +192,8 @@ export class PlatformRest {
     if (method === 'POST' && path === '/oauth/token') return 'token';
     const signIn = SIGN_IN_PATHS[`${method} ${path}`];
     if (signIn) return signIn;
+    const availability = SimulatedAvailability.route(method, path);
+    if (availability) return availability;
     if (method !== 'GET') return undefined;
     if (path === '/api/v2/webmessaging/messages') return 'history';
     if (DEPLOYMENT_PATH.test(path)) return 'deployment';

@@ -3,6 +3,7 @@ import type { Config } from './config/schema';
 import { signInCallbacks } from './config/signInCallbacks';
 import { GuestApiHealth, SessionHub, WebDeploymentTokens } from './genesys/guest';
 import type { GenesysPlatform } from './genesys/platform';
+import { AvailabilityService } from './genesys/availability';
 import { LiveStreams, UploadSpool, rateLimits, type ChatRouteDeps } from './http';
 import {
   IdentityVerifier,
@@ -26,6 +27,8 @@ const STREAM_HEARTBEAT_MS = 20_000;
  * is cut off (the kernel's buffers are not counted otherwise).
  */
 const STREAM_STALL_MS = 30_000;
+/** The longest the first GET /availability waits for the first read from Genesys. */
+const FIRST_AVAILABILITY_WAIT_MS = 3_000;
 
 interface ChatStack {
   routes: ChatRouteDeps;
@@ -136,6 +139,18 @@ export function buildChatStack(
     spool,
     pace: { minBytesPerSecond: config.uploads.minBytesPerSecond, windowMs: config.uploads.rateWindowMs },
   };
+  const availability = new AvailabilityService({
+    targets: config.availability,
+    reads: platform.availability,
+    store,
+    refreshMs: config.availability.refreshMs,
+    staleMs: config.availability.staleMs,
+    // The first request waits at most this long for the first read; a refresh is bounded by the Genesys deadline.
+    firstAnswerWaitMs: Math.min(genesys.timeoutMs, FIRST_AVAILABILITY_WAIT_MS),
+    leaseMs: 3 * genesys.timeoutMs,
+    logger: logger.child({ component: 'availability' }),
+    now,
+  });
   const streams = new LiveStreams({
     heartbeatMs: STREAM_HEARTBEAT_MS,
     maxBufferedBytes: 256 * 1024,
@@ -144,6 +159,7 @@ export function buildChatStack(
     perIp: config.limits.streamsPerIp,
     logger,
     now,
+    availability,
   });
   return {
     routes: {
@@ -155,6 +171,7 @@ export function buildChatStack(
       revocations,
       streams,
       uploads,
+      availability,
       limits: rateLimits(config.limits, config.redis ? (store as RedisStore) : undefined),
     },
     prepare: async () => {
@@ -167,9 +184,13 @@ export function buildChatStack(
       });
       if (swept > 0) logger.info({ swept, dir: spool.dir }, 'removed upload files a stopped process left behind');
     },
-    start: () => health.start(),
+    start: () => {
+      health.start();
+      availability.start();
+    },
     endStreams: () => streams.endAll('This instance is restarting; reconnect.'),
     close: async () => {
+      availability.close();
       health.close();
       hub.close();
       await spool.close();

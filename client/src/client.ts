@@ -18,7 +18,9 @@ import {
   updateAttributes,
 } from './session.js';
 import { signIn, signOut } from './signIn.js';
-import { LiveStream, type StreamHandlers, type StreamOptions } from './stream.js';
+import { SharedStream } from './sharedStream.js';
+import { LiveStream, type ChatStream, type StreamHandlers, type StreamOptions } from './stream.js';
+import { ChatTabs, type TabEvent, type TabPlatform } from './tabs.js';
 import type { TokenStore } from './tokenStore.js';
 import { Transport } from './transport.js';
 import type {
@@ -51,6 +53,14 @@ export interface BffClientOptions {
   sleep?: (ms: number) => Promise<void>;
   /** The page's origin, named when the service refuses it (CORS). Default: `location.origin`. */
   pageOrigin?: string;
+  /**
+   * Share one chat among the site's tabs: one live stream for all (held by one tab, relayed over a
+   * BroadcastChannel, taken over when that tab goes), one session start at a time, and each tab told when
+   * another ends or starts the chat. Default: on when the token store is shared (`localStorageTokenStore`).
+   * Without BroadcastChannel or Web Locks each tab keeps its own stream. An object passes the browser pieces
+   * (tests) and, as `name`, the channel's name (default: one per service URL).
+   */
+  shareTabs?: boolean | (TabPlatform & { name?: string });
 }
 
 /**
@@ -70,6 +80,8 @@ export class BffClient {
   private readonly fetchImpl: typeof fetch;
   private readonly retry: RetryPolicy;
   private readonly typingIndicator: TypingIndicator;
+  /** The site's other tabs, when the chat is shared with them. */
+  private readonly tabs: ChatTabs | undefined;
 
   constructor(private readonly options: BffClientOptions) {
     // Unbound fetch throws "Illegal invocation" in browsers.
@@ -86,6 +98,24 @@ export class BffClient {
       sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     };
     this.typingIndicator = new TypingIndicator(this.transport);
+    const share = options.shareTabs ?? options.tokenStore?.subscribe !== undefined;
+    if (share) {
+      const platform = typeof share === 'object' ? share : {};
+      this.tabs = new ChatTabs(platform.name ?? `genesys-bff:${this.transport.baseUrl}`, platform);
+    }
+  }
+
+  /** Whether this client shares its chat with the site's other tabs (`shareTabs`). */
+  get sharedWithTabs(): boolean {
+    return this.tabs !== undefined;
+  }
+
+  /**
+   * Hears what the site's other tabs did to the chat (ended it, started a new one): show the same here.
+   * Returns the way to stop listening. Nothing is heard unless the chat is shared with other tabs.
+   */
+  onOtherTab(listener: (event: TabEvent) => void): () => void {
+    return this.tabs?.onAnnouncement(listener) ?? (() => undefined);
   }
 
   /** The service's base URL, without a trailing slash. */
@@ -113,8 +143,16 @@ export class BffClient {
    * (201). A held token that is no longer valid is dropped and a new session
    * started; `replacedExpired` says so.
    */
-  startSession(options: StartSessionOptions = {}): Promise<StartedSession> {
-    return startSession(this.transport, options);
+  async startSession(options: StartSessionOptions = {}): Promise<StartedSession> {
+    const { tabs } = this;
+    if (!tabs) return startSession(this.transport, options);
+    // One tab at a time: a tab that waited resumes the session the one before it started.
+    const started = await tabs.exclusive('start', () => {
+      this.transport.reload();
+      return startSession(this.transport, options);
+    });
+    if (!started.resumed) tabs.announce({ type: 'started', routingKey: started.routingKey });
+    return started;
   }
 
   /** What the deployment allows a custom UI: show only what is on (attachments, end chat, typing, …). */
@@ -137,8 +175,16 @@ export class BffClient {
   }
 
   /** Ends the conversation (Genesys closeSession) and forgets the token. */
-  endSession(): Promise<void> {
-    return endSession(this.transport);
+  async endSession(): Promise<void> {
+    // Told first: the other tabs' streams end as soon as the service has it, and that end is the guest's.
+    this.tabs?.announce({ type: 'ending' });
+    try {
+      await endSession(this.transport);
+    } catch (error) {
+      this.tabs?.announce({ type: 'end_failed' });
+      throw error;
+    }
+    this.tabs?.announce({ type: 'ended' });
   }
 
   getAttributes(): Promise<AttributesView> {
@@ -216,8 +262,18 @@ export class BffClient {
       .body;
   }
 
-  /** Opens the live event stream; it reconnects by itself until closed or the session ends. */
-  stream(handlers: StreamHandlers, options: StreamOptions = {}): LiveStream {
+  /**
+   * Opens the live event stream; it reconnects by itself until closed or the session ends. Shared with the
+   * site's other tabs (`shareTabs`), one tab holds the connection and the others hear its events.
+   */
+  stream(handlers: StreamHandlers, options: StreamOptions = {}): ChatStream {
+    if (this.tabs?.canShareStream) {
+      return new SharedStream(this.tabs, (relay, opened) => this.liveStream(relay, opened), handlers, options);
+    }
+    return this.liveStream(handlers, options);
+  }
+
+  private liveStream(handlers: StreamHandlers, options: StreamOptions): LiveStream {
     const EventSourceImpl = this.options.EventSource ?? EventSource;
     // No event id seen yet: start from the session's stream position, so nothing before the first event is missed.
     const open = (ticket: string, lastEventId: string | undefined) =>

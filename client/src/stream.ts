@@ -55,6 +55,16 @@ export interface StreamOptions {
   catchUp?: boolean;
   /** Messages per page of that reload (the service's default when unset). */
   catchUpPageSize?: number;
+  /** Resume after this event id (one another tab's stream saw): the first connection sends what came after it. */
+  lastEventId?: string;
+}
+
+/** A live stream as the page holds it: its own connection, or its share of one another tab holds. */
+export interface ChatStream {
+  readonly state: StreamState;
+  /** This tab holds the connection (always, unless the stream is shared with other tabs and another holds it). */
+  readonly leading: boolean;
+  close(): void;
 }
 
 /** What the stream needs from the client: a fresh ticket per connection, and forgetting an ended session. */
@@ -66,7 +76,8 @@ export interface TicketSource {
 }
 
 /** The live stream: EventSource per connection, a fresh ticket for each, reconnect with backoff. */
-export class LiveStream {
+export class LiveStream implements ChatStream {
+  readonly leading = true;
   private source: EventSource | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private failures = 0;
@@ -84,11 +95,17 @@ export class LiveStream {
     private readonly handlers: StreamHandlers,
     private readonly options: StreamOptions,
   ) {
+    this.lastEventId = options.lastEventId;
     void this.connect();
   }
 
   get state(): StreamState {
     return this.current;
+  }
+
+  /** The id of the last event received (where a stream opened elsewhere would resume). */
+  get lastEvent(): string | undefined {
+    return this.lastEventId;
   }
 
   close(): void {

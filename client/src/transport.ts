@@ -38,6 +38,8 @@ export class Transport {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.tokens = options.tokenStore ?? memoryTokenStore();
     this.heldToken = this.tokens.get();
+    // Another tab of the site stored a newer token (or ended the session): the next request uses what it left.
+    this.tokens.subscribe?.((token) => this.adopt(token));
     // Unbound fetch throws "Illegal invocation" in browsers.
     this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
     this.pageOrigin = options.pageOrigin ?? (globalThis as { location?: { origin?: string } }).location?.origin;
@@ -52,6 +54,20 @@ export class Transport {
     this.routingKey = undefined;
     this.position = undefined;
     this.tokens.clear();
+  }
+
+  /** Takes the token the store holds now: another tab may have started a session since this one looked. */
+  reload(): void {
+    this.adopt(this.tokens.get());
+  }
+
+  private adopt(token: string | undefined): void {
+    if (token === this.heldToken) return;
+    this.heldToken = token;
+    if (token === undefined) {
+      this.routingKey = undefined;
+      this.position = undefined;
+    }
   }
 
   /** A session is being started or resumed here: its stream starts from that answer's position. */

@@ -1,6 +1,6 @@
 // The demo chat page: plain DOM, the browser client, no build step.
 // Message text is always set with textContent, never parsed as HTML.
-import { BffClient, BffError, followNewest, sessionStorageTokenStore } from './bffClient.js';
+import { BffClient, BffError, attentionTo, followNewest, localStorageTokenStore } from './bffClient.js';
 import { attachmentsOf, cardsOf, datePickersOf } from './rich.js';
 import { PendingUploads } from './uploads.js';
 import { beginSignIn, completeSignIn, signInConfig } from './signIn.js';
@@ -8,7 +8,7 @@ import { serviceUrlOf } from './serviceUrl.js';
 
 /** @typedef {import('./bffClient.js').ChatMessage} ChatMessage */
 /** @typedef {import('./bffClient.js').StartSessionOptions} StartSessionOptions */
-/** @typedef {import('./bffClient.js').LiveStream} LiveStream */
+/** @typedef {import('./bffClient.js').ChatStream} ChatStream */
 
 /** @param {string} id */
 const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -25,6 +25,7 @@ const ui = {
   text: /** @type {HTMLTextAreaElement} */ (byId('text')),
   send: /** @type {HTMLButtonElement} */ (byId('send')),
   endChat: /** @type {HTMLButtonElement} */ (byId('end-chat')),
+  notify: /** @type {HTMLButtonElement} */ (byId('notify')),
   signIn: /** @type {HTMLButtonElement} */ (byId('sign-in')),
   signOut: /** @type {HTMLButtonElement} */ (byId('sign-out')),
   signedIn: byId('signed-in'),
@@ -54,8 +55,17 @@ function serviceUrl() {
   return serviceUrlOf(location, Reflect.get(window, 'BFF_URL'), meta?.content);
 }
 
-const client = new BffClient({ baseUrl: serviceUrl(), tokenStore: sessionStorageTokenStore() });
-/** @type {LiveStream | undefined} */
+// localStorage: one chat per browser, shared by the site's tabs (one of them holds the live stream for all).
+const client = new BffClient({ baseUrl: serviceUrl(), tokenStore: localStorageTokenStore() });
+// While the page is hidden: the unread count in the title, and a notification once the customer allowed them.
+const attention = attentionTo({ titleBadge: true, notifications: true });
+ui.notify.hidden = attention.permission !== 'default';
+// Browsers ask for permission only from a click.
+ui.notify.addEventListener('click', async () => {
+  await attention.requestNotifications();
+  ui.notify.hidden = attention.permission !== 'default';
+});
+/** @type {ChatStream | undefined} */
 let live;
 let maxTextBytes = 4096;
 /** @type {ReturnType<typeof setTimeout> | undefined} */
@@ -66,8 +76,11 @@ let expiryTimer;
 let lastAuthor = 'The agent';
 /** The customer is signed in (Genesys authenticated messaging). */
 let signedIn = false;
-/** Why the stream ended, when the service said: the notice then says so rather than "expired". */
+/** Why the stream ended, when the service (or another tab) said: the notice then says so rather than "expired". */
 let endedBecause = '';
+/** The session on the page (its routing key): another tab's new session replaces it. */
+let shownSession = '';
+let starting = false;
 /** The guest has said something in this conversation: signing in then keeps it (mid-chat). */
 const CHATTED = 'chat-guest-spoke';
 const identityProvider = signInConfig();
@@ -316,8 +329,11 @@ async function startChat(options = {}) {
   setComposerEnabled(false);
   setTyping(false);
   setStatus('Connecting…', 'idle');
+  endedBecause = '';
+  starting = true;
   try {
     const session = await client.startSession(options);
+    shownSession = session.routingKey;
     maxTextBytes = session.limits.maxTextBytes;
     showSignedIn(session.authenticated);
     if (!session.resumed) sessionStorage.removeItem(CHATTED);
@@ -337,8 +353,21 @@ async function startChat(options = {}) {
     } else {
       showError(error);
     }
+  } finally {
+    starting = false;
   }
 }
+
+// The site's other tabs share this chat: what one does to it shows here, with its reason.
+client.onOtherTab((event) => {
+  if (event.type === 'ending') endedBecause = 'guest';
+  if (event.type === 'end_failed' && endedBecause === 'guest') endedBecause = '';
+  if (event.type === 'ended') endedByGuest();
+  if (event.type === 'started' && event.routingKey !== shownSession && !starting) {
+    ui.messages.replaceChildren();
+    void startChat();
+  }
+});
 
 function openStream() {
   live = client.stream({
@@ -350,7 +379,11 @@ function openStream() {
     state: (state) => {
       if (state === 'reconnecting') setStatus('Reconnecting…', 'down');
     },
-    message: render,
+    message: (message) => {
+      // Sounded (when asked) only by the tab holding the stream; each hidden tab counts it.
+      attention.arrived(message, { sound: live?.leading ?? true });
+      render(message);
+    },
     typing: (event) => setTyping(true, event.durationMs),
     presence: (event) => {
       if (event.presence === 'disconnect' && event.readOnly) endedByAgent();
@@ -363,9 +396,24 @@ function openStream() {
     },
     error: (error) => {
       setStatus('Disconnected', 'down');
-      if (endedBecause) signedOutHere(endedBecause);
+      if (endedBecause === 'guest') endedByGuest();
+      else if (endedBecause) signedOutHere(endedBecause);
       else showError(error);
     },
+  });
+}
+
+/** The guest ended the chat, here or in another tab. */
+function endedByGuest() {
+  endedBecause = '';
+  live?.close();
+  setComposerEnabled(false);
+  setTyping(false);
+  setStatus('Chat ended', 'idle');
+  // The token is gone with the chat: a plain start makes a new session.
+  showNotice('You ended this chat.', {
+    kind: 'info',
+    action: { label: 'Start a new chat', run: () => void startChat() },
   });
 }
 
@@ -508,16 +556,13 @@ ui.signOut.addEventListener('click', async () => {
 
 ui.endChat.addEventListener('click', async () => {
   setComposerEnabled(false);
+  // The stream may hear the end before the answer comes: it is the guest's, not an expiry.
+  endedBecause = 'guest';
   try {
     await client.endSession();
-    live?.close();
-    setStatus('Chat ended', 'idle');
-    // The token is gone with the chat: a plain start makes a new session.
-    showNotice('You ended this chat.', {
-      kind: 'info',
-      action: { label: 'Start a new chat', run: () => void startChat() },
-    });
+    endedByGuest();
   } catch (error) {
+    endedBecause = '';
     setComposerEnabled(true);
     showError(error);
   }

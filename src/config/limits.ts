@@ -96,6 +96,12 @@ export const limitsEnv = {
   ATTRIBUTE_WRITES_PER_IP_PER_MINUTE: intFrom('ATTRIBUTE_WRITES_PER_IP_PER_MINUTE', 600, 1, 1_000_000).meta(
     limit('`PUT` and `PATCH /guest-attributes` per client IP per minute.'),
   ),
+  AVAILABILITY_READS_PER_IP_PER_MINUTE: intFrom('AVAILABILITY_READS_PER_IP_PER_MINUTE', 120, 1, 1_000_000).meta(
+    limit(
+      '`GET /availability` per client IP per minute.',
+      'Each is answered from the shared answer, never from Genesys, so this only bounds the work of one client.',
+    ),
+  ),
   CONNECTIONS_PER_IP: intFrom('CONNECTIONS_PER_IP', 256, 1, 1_000_000).meta(
     limit(
       'Open client connections per client address; the next gets a `429` and is closed.',
@@ -135,6 +141,8 @@ export interface LimitsConfig {
     signInsPerIpPerMinute: number;
     attributeWritesPerSessionPerMinute: number;
     attributeWritesPerIpPerMinute: number;
+    /** GET /availability per client IP per minute. */
+    availabilityReadsPerIpPerMinute: number;
     /** The IPv6 prefix that names one client for every per-address limit and cap. */
     ipv6PrefixLength: number;
   };
@@ -162,6 +170,7 @@ export function limitsOf(e: LimitsEnv): LimitsConfig {
       signInsPerIpPerMinute: e.SIGN_INS_PER_IP_PER_MINUTE,
       attributeWritesPerSessionPerMinute: e.ATTRIBUTE_WRITES_PER_SESSION_PER_MINUTE,
       attributeWritesPerIpPerMinute: e.ATTRIBUTE_WRITES_PER_IP_PER_MINUTE,
+      availabilityReadsPerIpPerMinute: e.AVAILABILITY_READS_PER_IP_PER_MINUTE,
       ipv6PrefixLength: e.IPV6_PREFIX_LENGTH,
     },
     connections: { perIp: e.CONNECTIONS_PER_IP, max: e.CONNECTIONS_MAX },

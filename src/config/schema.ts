@@ -4,6 +4,7 @@ import { parseOriginPattern } from './originAllowlist';
 import { checkRedirectUris } from './signInCallbacks';
 import { checkRedis, type RedisConfig } from './redisTopology';
 import { limitsOf, type LimitsConfig } from './limits';
+import { availabilityOf, type AvailabilityConfig } from './availabilityVariables';
 import { LOG_LEVELS } from './operationVariables';
 import { envSchema } from './variables';
 
@@ -51,6 +52,8 @@ export interface Config extends LimitsConfig {
   port: number;
   host: string;
   genesys: GenesysConfig;
+  /** GET /availability: the Genesys routing targets it reads and how often. */
+  availability: AvailabilityConfig;
   cors: { allowedOrigins: string[]; maxAgeSeconds: number };
   session: { secrets: string[]; ttlSeconds: number };
   identity?: IdentityConfig;
@@ -153,6 +156,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       deploymentCacheTtlMs: e.DEPLOYMENT_CACHE_TTL_SECONDS * 1000,
       linkUnknownLifetimeMs: e.DOWNLOAD_LINK_UNKNOWN_LIFETIME_SECONDS * 1000,
     },
+    availability: availabilityOf(e),
     cors: { allowedOrigins, maxAgeSeconds: e.CORS_MAX_AGE_SECONDS },
     session: { secrets, ttlSeconds: e.SESSION_TTL_SECONDS },
     identity,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { baseUrlsFor, REGIONS } from './regions';
 import { baseUrl, doc, intFrom, text, textOr } from './envValues';
 import { limitsEnv } from './limits';
+import { availabilityEnv } from './availabilityVariables';
 import { observability, processVariables, redis } from './operationVariables';
 
 /**
@@ -264,6 +265,7 @@ const attributes = {
 /** The variables loadConfig reads. */
 export const envSchema = z.object({
   ...genesys,
+  ...availabilityEnv,
   ...http,
   ...identity,
   ...attributes,

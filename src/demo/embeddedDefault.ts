@@ -115,7 +115,7 @@ export async function startEmbeddedDefault(env: NodeJS.ProcessEnv): Promise<Embe
   let servicePort = port(env, 'PORT', DEFAULT_SERVICE_PORT);
   // Loopback unless told otherwise: this is a local demo (a container sets HOST=0.0.0.0).
   const host = env.HOST?.trim() || '127.0.0.1';
-  const { startSimulator, genesysEnvFor } = loadSimulator();
+  const { startSimulator, genesysEnvFor, availabilityEnvFor } = loadSimulator();
   const assets = demoAssets();
 
   const simulator = await startSimulator({
@@ -152,6 +152,8 @@ export async function startEmbeddedDefault(env: NodeJS.ProcessEnv): Promise<Embe
     ...env,
     HOST: host,
     ...genesysEnvFor(simulator),
+    // GET /availability reads the simulator's queue, schedule group and emergency group (its controls set them).
+    ...availabilityEnvFor(simulator),
     GENESYS_ORIGIN: demoOrigins[0],
     CORS_ALLOWED_ORIGINS: [...demoOrigins, ...userOrigins].join(','),
     // A fresh key per run: sessions do not outlive the process, nor does the simulator.

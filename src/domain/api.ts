@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { availabilitySchema } from './availability';
 import { normalizedMessageSchema } from './message';
 
 /**
@@ -273,6 +274,17 @@ export const capabilitiesSchema = z
     "What this deployment allows a custom UI, from its Messenger configuration and this session's SessionResponse",
   );
 
+/** GET /capabilities: the session's capabilities and whether GET /availability reads anything. */
+export const capabilitiesViewSchema = capabilitiesSchema.extend({
+  availability: z.object({
+    configured: z
+      .boolean()
+      .describe('GET /availability reads open hours, an emergency or queues from Genesys for this deployment'),
+  }),
+});
+
+export { availabilitySchema };
+
 export const ticketSchema = z.object({ ticket: z.string(), expiresAt: z.iso.datetime() });
 
 export type StartInput = z.infer<typeof startSessionBody>;
@@ -290,6 +302,10 @@ export const streamEventSchemas = {
   presence: z
     .object({ presence: z.enum(['join', 'disconnect', 'clear', 'signin']), readOnly: z.boolean().optional() })
     .describe('A join or a disconnect; readOnly: true when the agent ended the conversation'),
+  availability: availabilitySchema.describe(
+    'While no agent has joined: the availability (GET /availability) changed, the centre opened or closed, or the ' +
+      'estimated wait moved by a minute or a fifth',
+  ),
   session: z
     .object({
       state: z

@@ -127,8 +127,9 @@ export const ERROR_CODES = {
     status: 422,
     title: 'Authenticated messaging is off for this deployment',
     advice:
-      'The Messenger deployment has no sign-in set up (GET /capabilities says `authentication.enabled: false`), ' +
-      'or does not allow signing in mid-chat (`allowSessionUpgrade: false`). ' +
+      'Genesys refused the sign-in: the Messenger deployment has no sign-in set up ' +
+      '(GET /capabilities says `authentication.enabled: false`), or does not allow signing in mid-chat ' +
+      '(`allowSessionUpgrade: false`); a chat signing in goes on as it was. ' +
       'Set up the OpenID Connect Messenger Configuration in Genesys Cloud, or hide the sign-in button.',
   },
   unsupported_media_type: {

@@ -187,6 +187,7 @@ export type LimitName =
   | 'sign_ins_per_session'
   | 'attribute_writes_per_ip'
   | 'attribute_writes_per_session'
+  | 'availability_reads_per_ip'
   | 'connections_per_ip'
   | 'connections_max';
 
@@ -243,4 +244,34 @@ export async function metricsText(): Promise<string> {
   for (const source of guestSessionSources) held += source();
   guestSessions.set(held);
   return registry.metrics();
+}
+
+export const availabilityRefreshes = new Counter({
+  name: 'genesys_bff_availability_refreshes_total',
+  help:
+    'Reads of availability from the Platform API (GET /availability), by result: `ok` (every part read), ' +
+    '`partial` (some part not), `failed` (none), `rate_limited` (Genesys answered 429; the next waits its ' +
+    'Retry-After). An instance that reads the answer another instance shared counts nothing.',
+  labelNames: ['result'] as const,
+  registers,
+});
+for (const result of ['ok', 'partial', 'failed', 'rate_limited']) availabilityRefreshes.inc({ result }, 0);
+
+/** Sources of the availability answer's age (one per availability service), read at each scrape. */
+const availabilityAgeSources = new Set<() => number | undefined>();
+
+export const availabilityAnswerAge = new Gauge({
+  name: 'genesys_bff_availability_answer_age_seconds',
+  help: 'How old the availability answer this instance serves is, in seconds (since Genesys was last read for it).',
+  registers,
+  collect() {
+    const ages = [...availabilityAgeSources].map((source) => source()).filter((age) => age !== undefined);
+    this.set(ages.length > 0 ? Math.max(...ages) : 0);
+  },
+});
+
+/** Adds a source of the availability answer's age in seconds; the returned function removes it. */
+export function countAvailabilityAge(source: () => number | undefined): () => void {
+  availabilityAgeSources.add(source);
+  return () => availabilityAgeSources.delete(source);
 }

@@ -85,7 +85,7 @@ export class GuestChat {
     const given = await givenAttributes(input, this.deps.config.attributeKeys, this.reserved, this.deps.identity);
     const state = lockIdentity({ attributes: given.browser, locked: [] }, given.identity);
     checkBudget(state.attributes, -1);
-    const signIn = input.auth ? await this.signIns().exchange(input.auth, false) : undefined;
+    const signIn = input.auth ? await this.signIns().exchange(input.auth) : undefined;
     const guestToken = randomUUID();
     // First: a store that cannot record the session refuses its start.
     const anchor = await this.deps.revocations.markLive(guestToken);
@@ -155,7 +155,7 @@ export class GuestChat {
     const since = this.now();
     if (claims.signIn)
       throw new AppError('conflict', 'The customer is signed in already; sign out first to sign in as someone else.');
-    const signIn = await this.signIns().exchange(input.auth, true);
+    const signIn = await this.signIns().exchange(input.auth);
     const info = await this.sessionOf(claims).upgrade(signIn);
     // The conversation is the signed-in customer's now: no token
     // issued before this one opens it again (session fixation).

@@ -12,6 +12,7 @@ import { RawConnection, type Frame } from './rawGuestConnection';
 import { agentFile, expirySlides, messageRate } from './verifyBudgets';
 import { checkHistory, featureOn, nullPaths, readConfig, reportConfig } from './verifyRest';
 import { verifySignIn } from './verifySignIn';
+import { availabilityTargetFromEnv, verifyAvailability, type AvailabilityTarget } from './verifyAvailability';
 
 /**
  * `npm run verify:genesys`: a short scripted conversation against a real
@@ -29,6 +30,8 @@ export interface VerifyTarget {
   apiUrl: string;
   cdnUrl: string;
   timeoutMs?: number;
+  /** The OAuth client and ids GET /availability reads (verifyAvailability.ts). */
+  availability?: AvailabilityTarget;
 }
 
 export type Verdict = 'holds' | 'differs' | 'not checked';
@@ -96,6 +99,10 @@ export function targetFromEnv(env: NodeJS.ProcessEnv): VerifyTarget | string[] {
     apiUrl: value('GENESYS_API_URL') ?? derived.apiUrl,
     cdnUrl: value('GENESYS_CDN_URL') ?? derived.cdnUrl,
     timeoutMs: timeout ? Number(timeout) : undefined,
+    availability: availabilityTargetFromEnv(env, {
+      loginUrl: derived.loginUrl,
+      apiUrl: value('GENESYS_API_URL') ?? derived.apiUrl,
+    }),
   };
 }
 
@@ -194,6 +201,7 @@ export async function verifyGenesys(target: VerifyTarget, options: VerifyOptions
   if (options.signIn)
     secrets.push(...Object.values(options.signIn).filter((v): v is string => typeof v === 'string' && v.length >= 8));
   await verifySignIn({ target, exchanges, secrets, timeoutMs, add }, options.signIn);
+  await verifyAvailability(target.availability, { add, timeoutMs, exchanges, secrets });
   return report();
 }
 

@@ -28,7 +28,7 @@ afterAll(async () => {
 });
 
 afterEach(() => {
-  stack.sim.setOptions({ agent: { enabled: false }, downloadUrlTtlSeconds: 600, agentAttachmentIds: 'uuid' });
+  stack.sim.setOptions({ agent: { enabled: false }, downloadUrlTtlSeconds: 600, agentAttachmentIds: 'auto' });
 });
 
 const frames = (s: Stack, action: string) => s.sim.received.filter((f) => f.frame?.action === action);

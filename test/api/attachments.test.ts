@@ -240,3 +240,47 @@ test('POST /messages refuses a bad attachment list before Genesys sees it', asyn
     expect(res.status).toBe(400);
   }
 });
+
+describe('file refusals Genesys sends that no script predicts', () => {
+  test('5000 to onAttachment: the upload is 502, nothing reaches storage, and the next upload goes through', async () => {
+    const before = stack.sim.received.length;
+    const { token } = await stack.newSession();
+    const gt = guestTokenOf(stack.sim, before);
+    const stored = uploads().length;
+    stack.sim.faults.refuseNext('onAttachment', { code: 5000, body: 'Request failed.', sessionToken: gt });
+    const refused = await upload(token, PNG, 'photo.png', 'image/png');
+    expect([refused.status, refused.body.code]).toEqual([502, 'upstream_unavailable']);
+    expect(uploads()).toHaveLength(stored);
+    expect((await upload(token, PNG, 'photo.png', 'image/png')).status).toBe(201);
+  });
+
+  test('5000 to deleteAttachment: the delete is 502, and the file can still be sent', async () => {
+    const before = stack.sim.received.length;
+    const { token } = await stack.newSession();
+    const gt = guestTokenOf(stack.sim, before);
+    const { attachment } = (await upload(token, PNG, 'photo.png', 'image/png')).body as { attachment: { id: string } };
+    stack.sim.faults.refuseNext('deleteAttachment', { code: 5000, body: 'Request failed.', sessionToken: gt });
+    const removed = await stack.http.delete(`/attachments/${attachment.id}`).set(bearer(token));
+    expect([removed.status, removed.body.code]).toEqual([502, 'upstream_unavailable']);
+    const sent = await stack.http
+      .post('/messages')
+      .set(bearer(token))
+      .send({ attachmentIds: [attachment.id] });
+    expect(sent.status).toBe(201);
+  });
+
+  test('4008 (the attachment expired) to a message naming it: 400 "upload it again", and no message at Genesys', async () => {
+    const before = stack.sim.received.length;
+    const { token } = await stack.newSession();
+    const gt = guestTokenOf(stack.sim, before);
+    const { attachment } = (await upload(token, PNG, 'photo.png', 'image/png')).body as { attachment: { id: string } };
+    stack.sim.faults.refuseNext('onMessage', { code: 4008, body: 'Attachment has expired', sessionToken: gt });
+    const sent = await stack.http
+      .post('/messages')
+      .set(bearer(token))
+      .send({ text: 'my parcel', attachmentIds: [attachment.id] });
+    expect([sent.status, sent.body.code]).toEqual([400, 'validation_failed']);
+    expect(sent.body.detail).toMatch(/expired.*upload it again/);
+    expect(stack.sim.conversationMessages(gt).filter((m) => (m as { text?: string }).text === 'my parcel')).toEqual([]);
+  });
+});

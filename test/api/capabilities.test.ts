@@ -27,6 +27,7 @@ test("the deployment's settings, the session's media limits and its expiry", asy
     markdown: true,
     authentication: { enabled: true, allowSessionUpgrade: true },
     session: { expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
+    availability: { configured: false },
   });
   expect(Date.parse(res.body.session.expiresAt)).toBeGreaterThan(Date.now());
 });

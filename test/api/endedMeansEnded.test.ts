@@ -200,6 +200,10 @@ const TABLE: Record<string, Entry> = {
   },
   'post /typing': { ended: [{ how: 'with the token', path: () => '/typing', headers: withToken, body: json({}) }] },
   'get /capabilities': { ended: [{ how: 'with the token', path: () => '/capabilities', headers: withToken }] },
+  'get /availability': PUBLIC(
+    '/availability',
+    "the deployment's availability, the same for everyone; no session needed",
+  ),
   'post /attachments': { ended: [{ how: 'a file', path: () => '/attachments', headers: withToken, body: fileForm }] },
   'delete /attachments/{id}': {
     ended: [

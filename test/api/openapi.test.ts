@@ -45,6 +45,7 @@ test('every route is in the document, and nothing else is', () => {
       'post /messages/stream-ticket',
       'post /typing',
       'get /capabilities',
+      'get /availability',
       'post /attachments',
       'delete /attachments/{id}',
       'get /attachments/{id}/content',
@@ -224,7 +225,13 @@ test('GET /asyncapi.json describes every event the stream sends, with the schema
   };
   expect(doc.asyncapi).toBe('3.0.0');
   expect(doc.channels.stream!.address).toBe('/messages/stream');
-  expect(Object.keys(doc.channels.stream!.messages).sort()).toEqual(['message', 'presence', 'session', 'typing']);
+  expect(Object.keys(doc.channels.stream!.messages).sort()).toEqual([
+    'availability',
+    'message',
+    'presence',
+    'session',
+    'typing',
+  ]);
   expect(doc.components.messages.message!.payload.required).toEqual(
     expect.arrayContaining(['id', 'direction', 'type', 'time']),
   );

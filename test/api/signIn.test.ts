@@ -120,9 +120,10 @@ test('a bad or reused code is 401 reauthentication_required, and nothing reaches
   expect(stack.sim.received.slice(before)).toEqual([]);
 });
 
-test('without sign-in set up for the deployment: 422 authentication_disabled, before any exchange', async () => {
+test('without sign-in set up for the deployment: Genesys refuses the exchange, answered 422 authentication_disabled', async () => {
   stack.sim.setOptions({ authEnabled: false });
-  // The deployment's configuration is cached for a second (DEPLOYMENT_CACHE_TTL_SECONDS in the test stack).
+  // The deployment's configuration is cached for a second (DEPLOYMENT_CACHE_TTL_SECONDS in the test stack); only the
+  // explanation of Genesys's refusal waits for it, never the decision.
   await waitFor(
     async () =>
       (await post('/guest-session', { auth: { code: 'c', redirectUri: REDIRECT_URI } })).body.code ===
@@ -131,15 +132,23 @@ test('without sign-in set up for the deployment: 422 authentication_disabled, be
     100,
   );
   const exchanges = restCalls('signInExchange').length;
+  const guestFrames = stack.sim.received.length;
   const res = await post('/guest-session', { auth: await signInAt(stack.sim, 'customer-c') });
   expect([res.status, res.body.code]).toEqual([422, 'authentication_disabled']);
-  expect(restCalls('signInExchange').length).toBe(exchanges);
+  expect(res.body.detail).toMatch(/Genesys refused the sign-in/);
+  // The SDK asks Genesys (MT `AuthHandlerImpl.authorize` checks no configuration): so does the service.
+  expect(restCalls('signInExchange').length).toBe(exchanges + 1);
+  expect(stack.sim.received.slice(guestFrames)).toEqual([]);
   stack.sim.setOptions({ authEnabled: true });
+  // Later tests expect a refused code explained as one to renew: wait until the configuration is read anew.
   await waitFor(
-    async () => (await post('/guest-session', { auth: await signInAt(stack.sim, 'customer-c') })).status === 201,
+    async () =>
+      (await post('/guest-session', { auth: { code: 'c', redirectUri: REDIRECT_URI } })).body.code ===
+      'reauthentication_required',
     15_000,
     100,
   );
+  expect((await post('/guest-session', { auth: await signInAt(stack.sim, 'customer-c') })).status).toBe(201);
 });
 
 test('a JWT Genesys refuses (401) is refreshed and the session configured again; the renewed JWT goes into the next token', async () => {
@@ -303,29 +312,27 @@ test('sign-in and sign-out attempts are limited per session and per address (429
   expect(restCalls('signInExchange').length).toBe(exchanges);
 });
 
-test('sign-in mid-chat where the deployment does not allow upgrades: 422, and the chat goes on anonymously', async () => {
+test('sign-in mid-chat where the deployment does not allow upgrades: Genesys refuses the step-up, 422, and the chat goes on anonymously', async () => {
   stack.sim.setOptions({ allowSessionUpgrade: false });
-  const anonymous = await stack.newSession();
-  // Polled on /capabilities: sign-in attempts are limited per session (SIGN_INS_PER_SESSION_PER_MINUTE).
-  await waitFor(
-    async () => (await get('/capabilities', anonymous.token)).body.authentication?.allowSessionUpgrade === false,
-    15_000,
-    100,
-  );
+  const anonymous = await stack.newGuest();
+  const steps = configures(anonymous.gt).length;
   const refused = await post(
     '/guest-session/sign-in',
     { auth: await signInAt(stack.sim, 'customer-f') },
     anonymous.token,
   );
-  expect(refused.body.code).toBe('authentication_disabled');
+  expect([refused.status, refused.body.code]).toEqual([422, 'authentication_disabled']);
+  // Asked of Genesys on the session's socket, as the SDK's `stepUpToAuthenticatedSession` does, whatever config.json says.
+  expect(configures(anonymous.gt).length).toBe(steps + 1);
+  // The session stays anonymous: a reconnect configures it so, and sends go on.
+  const anonymousConfigures = () =>
+    stack.sim.received.filter((f) => f.frame?.action === 'configureSession' && f.frame.token === anonymous.gt);
+  const before = anonymousConfigures().length;
+  stack.sim.faults.dropSocket(anonymous.gt);
   expect((await post('/messages', { text: 'anonymous still' }, anonymous.token)).status).toBe(201);
-  // Later tests sign in mid-chat: wait until the service has read the deployment's configuration anew (cached a second here).
+  expect(anonymousConfigures().length).toBeGreaterThan(before);
+  expect(configures(anonymous.gt).length).toBe(steps + 1);
   stack.sim.setOptions({ allowSessionUpgrade: true });
-  await waitFor(
-    async () => (await get('/capabilities', anonymous.token)).body.authentication?.allowSessionUpgrade === true,
-    15_000,
-    100,
-  );
 });
 
 test('one conversation across devices; signing out revokes at Genesys and every device is told', async () => {

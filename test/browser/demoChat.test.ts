@@ -80,7 +80,7 @@ interface OpenedPage {
   pageErrors: string[];
 }
 
-/** A fresh browser context (its own sessionStorage) with the page's console captured. */
+/** A fresh browser context (its own storage) with the page's console captured. */
 async function openPage(url: string): Promise<OpenedPage> {
   const context = await browser.newContext({
     viewport: { width: 760, height: 980 },
@@ -215,10 +215,10 @@ test('a page on an allowed origin: session, send with Enter, typing, the reply, 
   expect(await page.locator('#messages li.from-agent .who').allTextContents()).toEqual(
     Array(4).fill('Simulator Agent: '),
   );
-  const token = await page.evaluate(() => sessionStorage.getItem('genesys-bff.sessionToken'));
+  const token = await page.evaluate(() => localStorage.getItem('genesys-bff.sessionToken'));
   expect(token).toEqual(expect.any(String));
 
-  // Reload: the token in sessionStorage resumes the same conversation, and history fills the page again.
+  // Reload: the token in localStorage resumes the same conversation, and history fills the page again.
   await page.reload();
   await waitForStatus(page, 'Connected');
   await waitForBubble(page, 'agent', `You said: ${markup}`);

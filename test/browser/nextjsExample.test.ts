@@ -150,7 +150,7 @@ test('the Next.js example chats through the service: session, history, a message
   await page.locator('.from-guest .bubble', { hasText: 'Hello from Next.js' }).waitFor();
   await page.locator('.from-bot .bubble', { hasText: 'You said: Hello from Next.js' }).waitFor();
 
-  // A reload resumes the same chat (the token is in sessionStorage) and shows it from history.
+  // A reload resumes the same chat (the token is in localStorage) and shows it from history.
   await page.reload();
   await page.locator('.from-guest .bubble', { hasText: 'Hello from Next.js' }).waitFor();
   expect(await page.locator('.from-guest .bubble', { hasText: 'Hello from Next.js' }).count()).toBe(1);
@@ -160,7 +160,7 @@ test('the Next.js example chats through the service: session, history, a message
   await context.close();
 });
 
-/** A fresh context (its own sessionStorage) on the example, connected, the greeting shown; errors collected. */
+/** A fresh context (its own storage) on the example, connected, the greeting shown; errors collected. */
 async function openChat(url = pageUrl): Promise<{ page: Page; errors: string[] }> {
   const context = await browser.newContext({ locale: 'en-US', timezoneId: 'UTC' });
   const page = await context.newPage();

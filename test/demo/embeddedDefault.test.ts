@@ -60,6 +60,8 @@ describe('the whole start', () => {
         GENESYS_LOGIN_URL: simulator.url,
         GENESYS_WEBMESSAGING_URL: simulator.urls.webMessagingUrl,
         GENESYS_ORIGIN: page[0],
+        GENESYS_QUEUE_ID: simulator.availability.ids.queueId,
+        GENESYS_SCHEDULE_GROUP_ID: simulator.availability.ids.scheduleGroupId,
       });
       expect(env.SESSION_SECRET!.length).toBeGreaterThanOrEqual(32);
       const config = loadConfig(env);

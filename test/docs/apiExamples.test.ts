@@ -27,7 +27,8 @@ test('docs/api.md shows the main requests and answers', () => {
     'historySchema',
     'ticketSchema',
     'attachmentViewSchema',
-    'capabilitiesSchema',
+    'capabilitiesViewSchema',
+    'availabilitySchema',
     'problemSchema',
   ]) {
     expect({ shape, shown: shown.has(shape) }).toEqual({ shape, shown: true });

@@ -138,6 +138,7 @@ const ENDPOINTS: [string, string][] = [
   ['POST', '/messages/stream-ticket'],
   ['POST', '/typing'],
   ['GET', '/capabilities'],
+  ['GET', '/availability'],
   ['POST', '/attachments'],
   ['DELETE', '/attachments/5d1a7c52-8e0b-4f3a-9c6d-2b7e4f1a9c30'],
   ['GET', '/attachments/5d1a7c52-8e0b-4f3a-9c6d-2b7e4f1a9c30/content'],

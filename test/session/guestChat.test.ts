@@ -369,13 +369,23 @@ describe("what each of the guest's requests leads to", () => {
   });
 
   describe('signing in and out', () => {
-    test('a new signed-in session needs no permission to upgrade: that is for signing in mid-chat', async () => {
-      const h = chatOver({}, { signIns: true, features: { auth: { enabled: true, allowSessionUpgrade: false } } });
+    test('config.json decides no sign-in here: both go to Genesys, and its refusal of a step-up is authentication_disabled', async () => {
+      const upgrades: unknown[] = [];
+      const h = chatOver(
+        {
+          upgrade: async (signIn: unknown) => {
+            upgrades.push(signIn);
+            throw new GuestApiError('sign_in_refused', 'Genesys refused the sign-in.');
+          },
+        },
+        { signIns: true, features: { auth: { enabled: false, allowSessionUpgrade: false } } },
+      );
       const view = await h.chat.start({ auth: { idToken: 'id-token', nonce: 'nonce' } }, 'https://shop.example');
       expect(view.authenticated).toBe(true);
       await expect(
         h.chat.signIn(await claimsOf(h), { auth: { idToken: 'id-token', nonce: 'nonce' } }),
-      ).rejects.toMatchObject({ code: 'authentication_disabled' });
+      ).rejects.toMatchObject({ code: 'authentication_disabled', status: 422 });
+      expect(upgrades).toEqual([signedIn]);
     });
 
     test('mid-chat, the same conversation goes on: the answer is no new session', async () => {

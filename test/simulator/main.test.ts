@@ -38,8 +38,11 @@ it('npm run sim prints the env lines, serves on the SIM_PORT and SIM_HOST it was
       'GENESYS_CLIENT_ID',
       'GENESYS_CLIENT_SECRET',
       'GENESYS_DEPLOYMENT_ID',
+      'GENESYS_EMERGENCY_GROUP_ID',
       'GENESYS_LOGIN_URL',
+      'GENESYS_QUEUE_ID',
       'GENESYS_REGION',
+      'GENESYS_SCHEDULE_GROUP_ID',
       'GENESYS_WEBMESSAGING_URL',
       'SESSION_SECRET',
     ]);
@@ -64,6 +67,13 @@ it('npm run sim prints the env lines, serves on the SIM_PORT and SIM_HOST it was
       body: 'grant_type=client_credentials',
     });
     expect(token.status).toBe(200);
+    // The availability ids name the simulator's own queue: its estimated wait answers with the printed token.
+    const { access_token: accessToken } = (await token.json()) as { access_token: string };
+    const wait = await fetch(
+      `${env.GENESYS_API_URL}/api/v2/routing/queues/${env.GENESYS_QUEUE_ID}/mediatypes/message/estimatedwaittime`,
+      { headers: { authorization: `Bearer ${accessToken}` } },
+    );
+    expect(wait.status).toBe(200);
   } finally {
     if (child.exitCode === null) process.kill(-child.pid!, 'SIGTERM');
   }

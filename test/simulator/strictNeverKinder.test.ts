@@ -6,7 +6,8 @@ import { isClass, isMessage, RawGuest } from '../support/rawGuest';
 
 /**
  * Where Genesys is harder than a kind simulator, the strict profile is too (simulator/profile.ts): the per-action
- * limits, receipts, links that state no expiry and redirect, an expiry that only messages move, and the refusals a
+ * limits, receipts, links that state no expiry and redirect, agent file ids that are no UUIDs, an expiry that only
+ * messages move, and the refusals a
  * test can ask for (401, 403 "authenticate again", 4008, 5000).
  */
 let sim: Simulator;
@@ -117,6 +118,27 @@ test('a download link states no expiry and redirects to storage while valid; Acc
   clock.advance(601_000);
   expect((await fetch(downloadUrl, { redirect: 'manual' })).status).toBe(403);
   await guest.close();
+});
+
+test("the agent's files have ids that are no UUIDs; the kind profile's are", async () => {
+  const agentFileId = async () => {
+    const { guest, token } = await configured();
+    guest.send({ action: 'onMessage', token, tracingId: 'i', message: { type: 'Text', text: 'send image' } });
+    const message = await guest.next(
+      (f) => isMessage('Outbound', 'Text')(f) && Array.isArray(f.body?.content),
+      "the agent's file",
+    );
+    await guest.close();
+    return (message.body.content as { attachment: { id: string } }[])[0]!.attachment.id;
+  };
+  sim.setOptions({ agent: { enabled: true, typingDelayMs: 1, replyDelayMs: 1 } });
+  try {
+    expect(await agentFileId()).toMatch(/^att_[A-Za-z0-9_-]{22}$/);
+    sim.setOptions({ profile: 'default' });
+    expect(await agentFileId()).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
+  } finally {
+    sim.setOptions({ agent: { enabled: false } });
+  }
 });
 
 describe('refusals Genesys sends that no script does (faults.refuseNext), untraced under the strict profile', () => {

@@ -67,14 +67,15 @@ function routedPath(req: RawRequest): string {
   return path.length > 1 ? path.replace(/\/$/, '') : path;
 }
 
-/** Routes answered before any body is read: public GETs and the multipart upload. */
+/** Routes answered before any body is read: public GETs (availability among them) and the multipart upload. */
 function readsNoJsonBody(req: RawRequest): boolean {
   const method = req.method.toUpperCase();
   const path = routedPath(req);
   if (method === 'OPTIONS') return true;
   if (
     (method === 'GET' || method === 'HEAD') &&
-    (['/healthz', '/readyz', '/openapi.json', '/asyncapi.json'].includes(path) || /^\/problems\/[^/]+$/.test(path))
+    (['/healthz', '/readyz', '/openapi.json', '/asyncapi.json', '/availability'].includes(path) ||
+      /^\/problems\/[^/]+$/.test(path))
   )
     return true;
   return method === 'POST' && path === '/attachments';

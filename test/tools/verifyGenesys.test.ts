@@ -36,6 +36,7 @@ const POINTS = [
   'Presence Clear ends the conversation',
   'frame classes',
   'authenticated messaging',
+  'availability (Platform API)',
 ];
 
 const SIGN_IN_POINTS = [
@@ -127,12 +128,12 @@ describe.each(['default', 'strict'] as const)('against the %s simulator profile'
       const withFile = await verifyGenesys(targetOf(sim), { agentFilePrompt: 'send image' });
       // The agent link's shape (names, never values) and the lifetime it states: the default simulator's signed
       // links say 600 s (a second either way for the clock's rounding); the strict one's, like Genesys's own
-      // links may, state none, and the report says what to set then.
+      // links may, state none, and the report says what to set then. The strict one's file ids are no UUIDs.
       const link = observed(withFile, "an agent file's download link")!;
       if (profile === 'strict') {
         expect(link.verdict).toBe('differs');
         expect(link.observed).toMatch(
-          /^id a UUID; http:\/\/127\.0\.0\.1:\d+\/.*; states no lifetime: set DOWNLOAD_LINK_UNKNOWN_LIFETIME_SECONDS/,
+          /^id not a UUID \(26 characters\); http:\/\/127\.0\.0\.1:\d+\/.*; states no lifetime: set DOWNLOAD_LINK_UNKNOWN_LIFETIME_SECONDS/,
         );
       } else {
         expect(link.verdict).toBe('holds');

@@ -4,10 +4,10 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import {
   BffClient,
   BffError,
-  sessionStorageTokenStore,
+  localStorageTokenStore,
   type Capabilities,
   type ChatMessage,
-  type LiveStream,
+  type ChatStream,
   type SendInput,
   type SignInGrant,
   type StartedSession,
@@ -16,6 +16,7 @@ import {
 } from '../index.js';
 import type { Wording } from '../wording/index.js';
 import { authorOf, mergeMessages } from './conversation.js';
+import { useAttention, type AttentionSettings } from './useAttention.js';
 import { useUploads, type Uploads } from './useUploads.js';
 import { useChosenWording } from './wording.js';
 
@@ -23,7 +24,10 @@ export interface UseChatOptions {
   /** The service's base URL (or pass a `client` of your own). */
   baseUrl?: string;
   client?: BffClient;
-  /** Default: sessionStorage, so a reload resumes the chat. */
+  /**
+   * Default: localStorage, shared by the site's tabs: one chat per browser, every tab live on one stream
+   * (`BffClientOptions.shareTabs`), and a reload or a new tab resumes the chat.
+   */
   tokenStore?: TokenStore;
   /** What a new session starts with (name, attributes, an identity token…). */
   start?: StartSessionOptions;
@@ -36,6 +40,8 @@ export interface UseChatOptions {
    * else the deployment's `defaultLanguage`, else English.
    */
   locale?: string;
+  /** While the page is hidden: the unread count in the title, notifications, a sound (each off by default). */
+  attention?: AttentionSettings;
 }
 
 export type ChatStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'ended' | 'failed';
@@ -64,6 +70,14 @@ export interface Chat {
   signedIn: boolean;
   /** The service warned that the session is about to end for lack of activity. */
   expiring: boolean;
+  /** Agent and bot messages that came while the page was hidden; 0 again once it is seen. */
+  unread: number;
+  /** The reader has seen the conversation (done by itself when the page becomes visible). */
+  markSeen(): void;
+  /** The browser's notification permission: offer `requestNotifications` while it is `default`. */
+  notifications: NotificationPermission | 'unsupported';
+  /** Asks to notify (call it from a click: browsers ask only then); when allowed, notifications are on. */
+  requestNotifications(): Promise<NotificationPermission | 'unsupported'>;
   /** Older history pages remain. */
   hasOlder: boolean;
   loadOlder(): Promise<void>;
@@ -90,7 +104,7 @@ export function useChat(options: UseChatOptions): Chat {
   const [client] = useState(
     () =>
       options.client ??
-      new BffClient({ baseUrl: options.baseUrl ?? '', tokenStore: options.tokenStore ?? sessionStorageTokenStore() }),
+      new BffClient({ baseUrl: options.baseUrl ?? '', tokenStore: options.tokenStore ?? localStorageTokenStore() }),
   );
   const pageSize = options.historyPageSize ?? 50;
   const [status, setStatus] = useState<ChatStatus>('idle');
@@ -104,7 +118,11 @@ export function useChat(options: UseChatOptions): Chat {
   const [signedIn, setSignedIn] = useState(false);
   const [expiring, setExpiring] = useState(false);
   const [olderPage, setOlderPage] = useState<number | undefined>();
-  const live = useRef<LiveStream | undefined>(undefined);
+  const live = useRef<ChatStream | undefined>(undefined);
+  /** The session shown: another tab's new session (`started`) replaces it. */
+  const shown = useRef<string | undefined>(undefined);
+  /** Every message id on the page: only a new one counts as unread. */
+  const known = useRef(new Set<string>());
   const typingTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const lastAuthor = useRef('The agent');
   const endedBy = useRef<ChatEnded | undefined>(undefined);
@@ -118,7 +136,12 @@ export function useChat(options: UseChatOptions): Chat {
     [],
   );
   const uploads = useUploads(client, fail);
-  const add = useCallback((incoming: ChatMessage[]) => setMessages((current) => mergeMessages(current, incoming)), []);
+  const add = useCallback((incoming: ChatMessage[]) => {
+    for (const message of incoming) known.current.add(message.id);
+    setMessages((current) => mergeMessages(current, incoming));
+  }, []);
+  const wording = useChosenWording(options.locale, capabilities?.defaultLanguage);
+  const attention = useAttention(options.attention, wording);
 
   const stopTyping = useCallback(() => {
     clearTimeout(typingTimer.current);
@@ -155,6 +178,8 @@ export function useChat(options: UseChatOptions): Chat {
           },
           state: (state) => mine === generation.current && state === 'reconnecting' && setStatus('reconnecting'),
           message: (message) => {
+            // Sounded by the tab holding the stream only; every hidden tab counts it and may notify (one per id).
+            if (!known.current.has(message.id)) attention.arrived(message, { sound: live.current?.leading ?? true });
             add([message]);
             if (message.direction === 'outbound' && message.type !== 'event') {
               lastAuthor.current = authorOf(message).name;
@@ -197,11 +222,12 @@ export function useChat(options: UseChatOptions): Chat {
         { catchUpPageSize: pageSize },
       );
     },
-    [add, client, fail, finish, loadNewest, pageSize, stopTyping],
+    [add, attention.arrived, client, fail, finish, loadNewest, pageSize, stopTyping],
   );
 
   const begin = useCallback(
-    async (start: StartSessionOptions, rejoin = false) => {
+    /** `fresh`: another tab started this session, so none of what the page shows belongs to it. */
+    async (start: StartSessionOptions, rejoin = false, fresh = false) => {
       const mine = ++generation.current;
       live.current?.close();
       endedBy.current = undefined;
@@ -216,10 +242,12 @@ export function useChat(options: UseChatOptions): Chat {
         if (starting.current === pending) starting.current = undefined;
         if (mine !== generation.current) return;
         setSession(started);
+        shown.current = started.routingKey;
         setSignedIn(started.authenticated);
         setError(undefined);
         // A new conversation starts on a clean page.
-        if (!started.resumed || start.startNew) {
+        if (!started.resumed || start.startNew || fresh) {
+          known.current.clear();
           setMessages([]);
           setOlderPage(undefined);
         }
@@ -240,6 +268,20 @@ export function useChat(options: UseChatOptions): Chat {
   );
 
   const startOptions = useRef(options.start ?? {});
+
+  // The site's other tabs share this chat: what one does to it shows in all, with the reason it happened.
+  useEffect(
+    () =>
+      client.onOtherTab((event) => {
+        if (event.type === 'ending') endedBy.current = 'guest';
+        if (event.type === 'end_failed' && endedBy.current === 'guest') endedBy.current = undefined;
+        if (event.type === 'ended') finish('guest');
+        // A start under way here resumes that session anyway (one tab starts at a time, the next resumes).
+        if (event.type === 'started' && event.routingKey !== shown.current && !starting.current)
+          void begin(startOptions.current, false, true);
+      }),
+    [begin, client, finish],
+  );
   useEffect(() => {
     if (options.autoStart === false) return;
     void begin(startOptions.current, true);
@@ -292,10 +334,13 @@ export function useChat(options: UseChatOptions): Chat {
   }, [add, client, fail, olderPage, pageSize]);
 
   const endChat = useCallback(async () => {
+    // The stream may hear the end before the answer comes: it is the guest's, not an expiry.
+    endedBy.current = 'guest';
     try {
       await client.endSession();
       finish('guest');
     } catch (e) {
+      endedBy.current = undefined;
       fail(e);
     }
   }, [client, fail, finish]);
@@ -324,8 +369,6 @@ export function useChat(options: UseChatOptions): Chat {
     }
   }, [client, fail, finish]);
 
-  const wording = useChosenWording(options.locale, capabilities?.defaultLanguage);
-
   return {
     client,
     wording,
@@ -339,6 +382,10 @@ export function useChat(options: UseChatOptions): Chat {
     agentPresent,
     signedIn,
     expiring,
+    unread: attention.unread,
+    markSeen: attention.markSeen,
+    notifications: attention.notifications,
+    requestNotifications: attention.requestNotifications,
     hasOlder: olderPage !== undefined,
     loadOlder,
     send,

@@ -44,4 +44,15 @@ export const ar: Catalogue = {
   reauthenticationRequired: 'انتهت صلاحية تسجيل دخولك. يُرجى تسجيل الدخول مرة أخرى.',
   uploadCancelled: 'أُلغي الرفع.',
   somethingWentWrong: 'حدث خطأ ما. يُرجى المحاولة مرة أخرى.',
+  unreadMessages: {
+    zero: 'لا رسائل غير مقروءة',
+    one: 'رسالة واحدة غير مقروءة',
+    two: 'رسالتان غير مقروءتين',
+    few: '{count} رسائل غير مقروءة',
+    many: '{count} رسالة غير مقروءة',
+    other: '{count} رسالة غير مقروءة',
+  },
+  notificationTitle: 'رسالة جديدة من {name}',
+  notificationNoText: 'أرسل إليك رسالة',
+  notifyMe: 'أعلمني بالرسائل الجديدة',
 };

@@ -37,4 +37,8 @@ export const de: Catalogue = {
   reauthenticationRequired: 'Ihre Anmeldung ist abgelaufen. Bitte melden Sie sich erneut an.',
   uploadCancelled: 'Das Hochladen wurde abgebrochen.',
   somethingWentWrong: 'Etwas ist schiefgegangen. Bitte versuchen Sie es erneut.',
+  unreadMessages: { one: '{count} ungelesene Nachricht', other: '{count} ungelesene Nachrichten' },
+  notificationTitle: 'Neue Nachricht von {name}',
+  notificationNoText: 'Hat Ihnen eine Nachricht geschickt',
+  notifyMe: 'Bei neuen Nachrichten benachrichtigen',
 };

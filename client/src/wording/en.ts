@@ -35,6 +35,10 @@ export const en = {
   reauthenticationRequired: 'Your sign-in has run out. Please sign in again.',
   uploadCancelled: 'The upload was cancelled.',
   somethingWentWrong: 'Something went wrong. Please try again.',
+  unreadMessages: { one: '{count} unread message', other: '{count} unread messages' },
+  notificationTitle: 'New message from {name}',
+  notificationNoText: 'Sent you a message',
+  notifyMe: 'Notify me of new messages',
 } as const;
 
 /** A phrase: text with `{name}` slots, or plural forms chosen by `Intl.PluralRules` (`other` always present). */

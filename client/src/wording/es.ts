@@ -36,4 +36,8 @@ export const es: Catalogue = {
   reauthenticationRequired: 'Su inicio de sesión ha caducado. Inicie sesión de nuevo.',
   uploadCancelled: 'Se canceló la subida.',
   somethingWentWrong: 'Algo salió mal. Inténtelo de nuevo.',
+  unreadMessages: { one: '{count} mensaje sin leer', other: '{count} mensajes sin leer' },
+  notificationTitle: 'Nuevo mensaje de {name}',
+  notificationNoText: 'Le ha enviado un mensaje',
+  notifyMe: 'Avisarme de los mensajes nuevos',
 };

@@ -36,4 +36,8 @@ export const fr: Catalogue = {
   reauthenticationRequired: 'Votre connexion a expiré. Veuillez vous reconnecter.',
   uploadCancelled: 'L’envoi a été annulé.',
   somethingWentWrong: 'Une erreur s’est produite. Veuillez réessayer.',
+  unreadMessages: { one: '{count} message non lu', other: '{count} messages non lus' },
+  notificationTitle: 'Nouveau message de {name}',
+  notificationNoText: 'Vous a envoyé un message',
+  notifyMe: 'M’avertir des nouveaux messages',
 };

@@ -35,7 +35,9 @@ const ENDED_TEXT: Record<ChatEnded, string> = {
  * English), and the package's stylesheet gives them their look. Text is rendered as text, never as HTML.
  */
 export function Chat({ baseUrl }: { baseUrl: string }) {
-  const chat = useChat({ baseUrl });
+  // One chat per browser: every tab of the site shows it live, on one stream. While the page is hidden, agent
+  // messages count as unread in the title ("(2) Chat with us") and, once allowed, as notifications.
+  const chat = useChat({ baseUrl, attention: { titleBadge: true, notifications: true } });
   const { capabilities, ended, status } = chat;
   const writable = status === 'open' || status === 'reconnecting';
 
@@ -48,6 +50,12 @@ export function Chat({ baseUrl }: { baseUrl: string }) {
             {STATUS_TEXT[status]}
             {chat.agentPresent && status === 'open' ? ' · an agent is here' : ''}
           </p>
+          {chat.notifications === 'default' && (
+            // Browsers ask for permission only from a click.
+            <button type="button" className="notify" onClick={() => void chat.requestNotifications()}>
+              {chat.wording.t('notifyMe')}
+            </button>
+          )}
           {capabilities?.endChat && !ended && (
             <button type="button" className="end-chat" disabled={!writable} onClick={() => void chat.endChat()}>
               End chat

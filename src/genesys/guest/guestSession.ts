@@ -201,8 +201,7 @@ export class GuestSession {
   /** Signs the customer in on this session's socket (authenticated messaging step-up); the conversation goes on. */
   async upgrade(signIn: GenesysSignIn): Promise<SessionResponse> {
     await this.ready();
-    this.signIn.replace(signIn);
-    return this.described(await this.configure(false));
+    return this.described(await this.signIn.stepUp(signIn, () => this.configure(false)));
   }
 
   /** The customer signed out here: live streams hear it, and the session leaves service. */

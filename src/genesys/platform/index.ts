@@ -6,6 +6,7 @@ import { MessengerConfigSource } from './messengerConfig';
 import { TokenCache } from './tokenCache';
 import { DeploymentCheck } from './deploymentCheck';
 import { PlatformClient } from './platformClient';
+import { AvailabilityReads } from './availabilityReads';
 
 /**
  * Everything this service does with the Platform API and the public Messenger
@@ -19,6 +20,8 @@ export interface GenesysPlatform {
   tokenCache?: TokenCache;
   platform?: PlatformClient;
   deployment?: DeploymentCheck;
+  /** The Platform reads behind GET /availability; they never retry (a 429 delays the next refresh instead). */
+  availability?: AvailabilityReads;
   messengerConfig: MessengerConfigSource;
   /** Starts the background work (token, deployment preflight, Messenger config); never throws. */
   start(): void;
@@ -57,6 +60,7 @@ export function createGenesysPlatform(
   let tokenCache: TokenCache | undefined;
   let platform: PlatformClient | undefined;
   let deployment: DeploymentCheck | undefined;
+  let availability: AvailabilityReads | undefined;
   if (genesys.credentials) {
     tokenCache = new TokenCache({
       loginUrl: genesys.loginUrl,
@@ -78,6 +82,16 @@ export function createGenesysPlatform(
       sleep: options.sleep,
       retry: options.retry,
     });
+    availability = new AvailabilityReads(
+      new PlatformClient({
+        apiUrl: genesys.apiUrl,
+        tokens: tokenCache,
+        http: http.axios,
+        logger: log,
+        now: options.now,
+        retry: { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0 },
+      }),
+    );
     deployment = new DeploymentCheck({
       platform,
       deploymentId: genesys.deploymentId,
@@ -100,6 +114,7 @@ export function createGenesysPlatform(
     tokenCache,
     platform,
     deployment,
+    availability,
     messengerConfig,
     start() {
       messengerConfig.start();
@@ -116,4 +131,8 @@ export function createGenesysPlatform(
   };
 }
 export { KB } from './messengerConfig';
+export { DEFAULT_MESSENGER_FEATURES } from './messengerConfig';
 export type { MessengerFeatures } from './messengerConfig';
+export { AvailabilityReads, AVAILABILITY_PERMISSIONS } from './availabilityReads';
+export type { EstimatedWait, QueueObservations, ScheduleGroupRead, ScheduleRead } from './availabilityReads';
+export { PlatformApiError } from './platformClient';

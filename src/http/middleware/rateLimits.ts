@@ -157,5 +157,14 @@ export function rateLimits(limits: Config['limits'], redis?: RedisStore) {
       name: 'attribute_writes_per_session',
       store: redisLimitStore(redis, 'attribute-writes-per-session'),
     }),
+    /** GET /availability per client IP per minute. */
+    availabilityReadsPerIp: limiter({
+      windowMs: 60_000,
+      limit: limits.availabilityReadsPerIpPerMinute,
+      key: byAddress,
+      what: 'availability reads from this address',
+      name: 'availability_reads_per_ip',
+      store: redisLimitStore(redis, 'availability-reads-per-ip'),
+    }),
   };
 }

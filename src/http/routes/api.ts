@@ -3,6 +3,7 @@ import type { AnyRouteSpec } from '../spec';
 import { attachmentRoutes } from './attachments';
 import type { ChatRouteDeps } from './deps';
 import { attributeRoutes } from './attributes';
+import { availabilityRoutes } from './availability';
 import { capabilityRoutes } from './capabilities';
 import { documentRoutes } from './documents';
 import { healthRoutes } from './health';
@@ -28,6 +29,7 @@ export function apiRoutes({ readiness, chat }: { readiness: Readiness; chat?: Ch
           ...attributeRoutes(chat),
           ...messageRoutes(chat),
           ...capabilityRoutes(chat),
+          ...availabilityRoutes(chat),
           ...streamRoutes(chat),
           ...attachmentRoutes(chat),
         ]

@@ -1,3 +1,4 @@
+import type { AvailabilityService } from '../../genesys/availability';
 import type { SessionHub } from '../../genesys/guest';
 import type { GuestAttachments, GuestChat, Revocations, SessionTokens } from '../../session';
 import type { rateLimits } from '../middleware';
@@ -15,4 +16,6 @@ export interface ChatRouteDeps extends Pick<AttachmentRouteDeps, 'uploads'> {
   revocations: Revocations;
   streams: LiveStreams;
   limits: ReturnType<typeof rateLimits>;
+  /** GET /availability's answer, and its changes for the live streams. */
+  availability: Pick<AvailabilityService, 'configured' | 'current' | 'subscribe'>;
 }

@@ -12,7 +12,8 @@ export function signInRoutes({ chat, limits }: Pick<ChatRouteDeps, 'chat' | 'lim
     description:
       "Exchanges the identity provider's code (or ID token) at Genesys and signs this session in (authenticated " +
       'messaging): the agent sees a verified customer, and the conversation follows the customer to other devices. ' +
-      'Needs the deployment to allow signing in mid-chat (GET /capabilities, `authentication.allowSessionUpgrade`). ' +
+      'Needs the deployment to allow signing in mid-chat (GET /capabilities, `authentication.allowSessionUpgrade`); ' +
+      'Genesys decides, and its refusal (422) leaves the chat as it was. ' +
       "A code's `redirectUri` must be one of the site's sign-in callbacks (SIGN_IN_REDIRECT_URIS, else a page of an " +
       'allowed origin). Every token of the conversation issued before the sign-in opens nothing afterwards (401): ' +
       'keep the one this answers with. Attempts are limited per session and per address (429).',

@@ -9,7 +9,9 @@ export { openApiDocument } from './openapi';
 export {
   attributesBodySchema,
   attributesChangedSchema,
+  availabilitySchema,
   capabilitiesSchema,
+  capabilitiesViewSchema,
   attributesPatchSchema,
   attributesViewSchema,
   historyQuery,

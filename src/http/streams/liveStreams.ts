@@ -2,6 +2,7 @@ import type { Request, Response } from 'express';
 import { type GuestEvent, type GuestSession, PROOF_PAGE_SIZE } from '../../genesys/guest';
 import { AppError } from '../../domain/errors';
 import { STREAM_EVENT_ID, type NormalizedMessage } from '../../domain/message';
+import type { Availability } from '../../domain/availability';
 import type { Logger } from '../../observability/logger';
 import { limitsRefused, streamsOpen } from '../../observability/metrics';
 import { POSITION_SKEW_MS, positionAt, timeOfPosition } from '../../domain/streamPosition';
@@ -31,6 +32,8 @@ export interface LiveStreamOptions {
   perIp: number;
   logger: Logger;
   now?: () => number;
+  /** GET /availability's noticeable changes, sent as `availability` events until an agent has written. */
+  availability?: { subscribe(listener: (answer: Availability) => void): () => void };
 }
 
 /** Who holds a stream, for the caps. */
@@ -127,7 +130,11 @@ export class LiveStreams {
       expiring: (at) => send('session', expiringEvent(at)),
       cleared: (at) => send('session', expiryClearedEvent(at)),
     });
+    // A guest still waiting for an agent hears when the centre closes or the wait moves; once an agent wrote, not.
+    let agentJoined = false;
     const send = (event: string, data: unknown, messageId?: string) => {
+      if (event === 'availability' && agentJoined) return;
+      if (event === 'message' && isAgentMessage(data)) agentJoined = true;
       if (messageId) {
         // A message comes once per stream, whether from history or live.
         if (!delivered.add(messageId)) return;
@@ -147,6 +154,7 @@ export class LiveStreams {
     const onEvent = catchUpGate(live, replay, () => lastId ?? history?.after ?? openedAt);
     const stopHeartbeat = this.heartbeats.add(() => write(': heartbeat\n\n', false));
     const unsubscribe = session.subscribe(onEvent);
+    const unsubscribeAvailability = this.options.availability?.subscribe((answer) => send('availability', answer));
 
     const stream: OpenStream = {
       end: (state, detail, reconnect) => {
@@ -167,6 +175,7 @@ export class LiveStreams {
       stopHeartbeat();
       expiry.cancel();
       unsubscribe();
+      unsubscribeAvailability?.();
       this.open.delete(stream);
       streamsOpen.dec();
     };
@@ -183,6 +192,12 @@ export class LiveStreams {
   endAll(detail: string): void {
     for (const stream of [...this.open]) stream.end('reconnect', detail, true);
   }
+}
+
+/** A message an agent (a person, not a bot) sent to the guest. */
+function isAgentMessage(data: unknown): boolean {
+  const message = data as Partial<NormalizedMessage>;
+  return message.direction === 'outbound' && message.originatingEntity === 'human';
 }
 
 function count(counts: Map<string, number>, key: string, delta: number): void {

@@ -172,12 +172,12 @@ export class SendLedger {
       }
       if (proof.verdict === 'unknown') {
         await lease.settle(doubt(earlier)).catch(() => undefined);
-        // Until history may show it, or until a proof may read history again (its share of the reads is spent).
+        // The longer of the two waits: until history may show the attempt, and until Genesys takes a read again.
         const waitMs = Math.max((earlier.visibleBy ?? 0) - this.now(), (proof.retryAfterSeconds ?? 0) * 1000);
         throw new GuestApiError(
           'unavailable',
           'Could not check whether the earlier attempt of this message was delivered, so it was not sent again; ' +
-            'retry shortly with the same Idempotency-Key.',
+            'retry after Retry-After seconds with the same Idempotency-Key.',
           { retryAfterSeconds: waitMs > 0 ? Math.ceil(waitMs / 1000) : undefined },
         );
       }

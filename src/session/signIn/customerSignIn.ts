@@ -1,13 +1,14 @@
 import { AppError } from '../../domain/errors';
-import type { MessengerFeatures } from '../../genesys/platform';
+import { DEFAULT_MESSENGER_FEATURES, type MessengerFeatures } from '../../genesys/platform';
 import type { GenesysSignIn, SignInGrant, WebDeploymentTokens } from '../../genesys/guest';
 import type { Logger } from '../../observability/logger';
 
 /**
  * Genesys authenticated messaging as the use cases need it
- * (docs/genesys-protocol.md#configureauthenticatedsession): a sign-in is
- * exchanged only when the deployment has it on (and, mid-chat, allows the
- * upgrade), and signing out revokes at Genesys, which tells every device.
+ * (docs/genesys-protocol.md#configureauthenticatedsession): whether the
+ * deployment takes a sign-in is Genesys's to decide, as in its own SDK; a
+ * refusal is explained by the deployment's configuration when it comes.
+ * Signing out revokes at Genesys, which tells every device.
  */
 interface CustomerSignInDeps {
   tokens: WebDeploymentTokens;
@@ -21,10 +22,11 @@ export class CustomerSignIn {
   constructor(private readonly deps: CustomerSignInDeps) {}
 
   /**
-   * The customer's Genesys credentials for an identity-provider
-   * grant; `midChat` also needs the deployment to allow upgrades.
+   * The customer's Genesys credentials for an identity-provider grant. Only
+   * the redirect URI is judged here (it is this site's); whether the
+   * deployment has sign-in on is Genesys's answer to the exchange.
    */
-  async exchange(grant: SignInGrant, midChat: boolean): Promise<GenesysSignIn> {
+  async exchange(grant: SignInGrant): Promise<GenesysSignIn> {
     if ('redirectUri' in grant && !this.deps.redirectUriAllowed(grant.redirectUri)) {
       throw new AppError(
         'validation_failed',
@@ -32,20 +34,21 @@ export class CustomerSignIn {
           'else a page of an allowed origin); nothing was exchanged.',
       );
     }
-    const { auth } = await this.deps.messengerFeatures.get();
-    if (!auth.enabled) {
+    try {
+      return await this.deps.tokens.exchange(grant);
+    } catch (error) {
+      if (!(error instanceof AppError) || error.code !== 'reauthentication_required') throw error;
+      // Genesys's answer does not say why (docs/genesys-protocol.md); a configuration read (not the
+      // defaults served while none was) with sign-in off does.
+      const features = await this.deps.messengerFeatures.get();
+      if (features === DEFAULT_MESSENGER_FEATURES || features.auth.enabled) throw error;
       throw new AppError(
         'authentication_disabled',
-        'This Messenger deployment has no sign-in set up (authenticated messaging is off in its configuration).',
+        'Genesys refused the sign-in: this Messenger deployment has no sign-in set up ' +
+          '(authenticated messaging is off in its configuration).',
+        { cause: error },
       );
     }
-    if (midChat && !auth.allowSessionUpgrade) {
-      throw new AppError(
-        'authentication_disabled',
-        'This Messenger deployment does not allow signing in mid-chat; start a new session with `auth` instead.',
-      );
-    }
-    return this.deps.tokens.exchange(grant);
   }
 
   /**

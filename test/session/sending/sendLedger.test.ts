@@ -131,22 +131,6 @@ describe('two instances over one store', () => {
     expect(genesys.proofs).toHaveLength(1);
   });
 
-  test("a proof refused for now answers with the proof's wait, sends nothing and keeps the doubt", async () => {
-    const store = new MemoryStore();
-    const genesys = fakeGenesys();
-    await expect(
-      ledger(store).run('s', genesys.keyed({ send: () => Promise.reject(new GuestApiError('timeout', 'x')) })),
-    ).rejects.toThrow();
-    const refused = genesys.keyed({ prove: async () => ({ verdict: 'unknown', retryAfterSeconds: 41 }) });
-    await expect(ledger(store).run('s', refused)).rejects.toMatchObject({
-      failure: 'unavailable',
-      retryAfterSeconds: 41,
-    });
-    expect(genesys.delivered).toEqual([]);
-    await expect(ledger(store).run('s', genesys.keyed())).resolves.toBe('sent:hello');
-    expect(genesys.proofs).toHaveLength(1);
-  });
-
   test('a definite refusal is forgotten, so a retry may send, on another instance or this one', async () => {
     const store = new MemoryStore();
     const genesys = fakeGenesys();
@@ -398,6 +382,23 @@ describe('two instances over one store', () => {
         retryAfterSeconds: DEFAULT_RETRY_AFTER_SECONDS,
       });
       expect(genesys.proofs).toEqual([{ messageId: 'm-1', text: 'hello', sentAt: T0 }]);
+    });
+
+    test("a proof Genesys's history limit refused tells the retry Genesys's wait, or history's grace if longer", async () => {
+      const store = new MemoryStore();
+      const genesys = fakeGenesys();
+      await expect(
+        at(store).run('s', genesys.keyed({ send: () => Promise.reject(new GuestApiError('timeout', 'x')) })),
+      ).rejects.toThrow();
+      const limited = (retryAfterSeconds: number) =>
+        genesys.keyed({ prove: async () => ({ verdict: 'unknown', retryAfterSeconds }) });
+      clock = T0 + 2_500;
+      await expect(at(store).run('s', limited(40))).rejects.toMatchObject({
+        failure: 'unavailable',
+        retryAfterSeconds: 40,
+      });
+      await expect(at(store).run('s', limited(3))).rejects.toMatchObject({ retryAfterSeconds: 8 });
+      expect(genesys.delivered).toEqual([]);
     });
   });
 

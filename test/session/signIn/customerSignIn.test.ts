@@ -1,6 +1,6 @@
 import { AppError } from '../../../src/domain/errors';
 import type { GenesysSignIn, WebDeploymentTokens } from '../../../src/genesys/guest/rest/webDeploymentTokens';
-import { DEFAULT_MESSENGER_FEATURES } from '../../../src/genesys/platform/messengerConfig';
+import { DEFAULT_MESSENGER_FEATURES, type MessengerFeatures } from '../../../src/genesys/platform/messengerConfig';
 import { CustomerSignIn } from '../../../src/session/signIn/customerSignIn';
 import { captureLogger } from '../../support/app';
 
@@ -89,16 +89,23 @@ test('any other failure to renew reaches the caller, and nothing more is revoked
   await expect(t.signIn.revoke(SIGNED_IN)).rejects.toBe(plain);
 });
 
-describe('exchanging a grant: each refusal says what to do instead, and nothing reaches Genesys', () => {
-  function exchanging(options: { redirectAllowed?: boolean; enabled?: boolean; upgrade?: boolean }) {
+describe('exchanging a grant: Genesys decides whether the deployment takes it; its refusal is explained', () => {
+  function exchanging(options: {
+    redirectAllowed?: boolean;
+    features?: MessengerFeatures;
+    enabled?: boolean;
+    upgrade?: boolean;
+    refuse?: AppError;
+  }) {
     const exchanged: unknown[] = [];
     const tokens = {
       async exchange(grant: unknown) {
         exchanged.push(grant);
+        if (options.refuse) throw options.refuse;
         return { jwt: 'jwt' };
       },
     } as unknown as WebDeploymentTokens;
-    const features = {
+    const features = options.features ?? {
       ...DEFAULT_MESSENGER_FEATURES,
       auth: { enabled: options.enabled ?? true, allowSessionUpgrade: options.upgrade ?? true },
     };
@@ -111,33 +118,43 @@ describe('exchanging a grant: each refusal says what to do instead, and nothing 
     return { signIn, exchanged };
   }
   const CODE = { code: 'code', redirectUri: 'https://shop.example.com/signed-in' };
+  const REFUSED = new AppError('reauthentication_required', 'Genesys did not accept this sign-in');
 
-  test('a redirect URI that is not a sign-in callback', async () => {
+  test("a redirect URI that is not a sign-in callback is this site's to refuse: nothing reaches Genesys", async () => {
     const e = exchanging({ redirectAllowed: false });
-    await expect(e.signIn.exchange(CODE, false)).rejects.toMatchObject({
+    await expect(e.signIn.exchange(CODE)).rejects.toMatchObject({
       code: 'validation_failed',
       message: expect.stringMatching(/redirectUri.*SIGN_IN_REDIRECT_URIS/),
     });
     expect(e.exchanged).toEqual([]);
   });
 
-  test('a deployment without sign-in', async () => {
-    const e = exchanging({ enabled: false });
-    await expect(e.signIn.exchange(CODE, false)).rejects.toMatchObject({
-      code: 'authentication_disabled',
-      message: expect.stringMatching(/no sign-in set up/),
-    });
-    expect(e.exchanged).toEqual([]);
+  test.each([
+    ['sign-in off', { enabled: false }],
+    ['no mid-chat sign-in', { upgrade: false }],
+    ['a configuration never read', { features: DEFAULT_MESSENGER_FEATURES }],
+  ])('a deployment whose configuration says %s: the grant still goes to Genesys, as in its SDK', async (_, o) => {
+    const e = exchanging(o);
+    await expect(e.signIn.exchange(CODE)).resolves.toEqual({ jwt: 'jwt' });
+    expect(e.exchanged).toEqual([CODE]);
   });
 
-  test('a deployment that does not allow signing in mid-chat, only mid-chat', async () => {
-    const e = exchanging({ upgrade: false });
-    await expect(e.signIn.exchange(CODE, true)).rejects.toMatchObject({
+  test('Genesys refusing the grant of a deployment read with sign-in off: authentication_disabled', async () => {
+    const e = exchanging({ enabled: false, refuse: REFUSED });
+    await expect(e.signIn.exchange(CODE)).rejects.toMatchObject({
       code: 'authentication_disabled',
-      message: expect.stringMatching(/mid-chat; start a new session/),
+      status: 422,
+      message: expect.stringMatching(/Genesys refused the sign-in: .*no sign-in set up/),
     });
-    expect(e.exchanged).toEqual([]);
-    await expect(e.signIn.exchange(CODE, false)).resolves.toEqual({ jwt: 'jwt' });
     expect(e.exchanged).toEqual([CODE]);
+  });
+
+  test('a refusal where sign-in is on, or nothing was read, stays a grant to renew; other failures pass', async () => {
+    await expect(exchanging({ refuse: REFUSED }).signIn.exchange(CODE)).rejects.toBe(REFUSED);
+    await expect(
+      exchanging({ features: DEFAULT_MESSENGER_FEATURES, refuse: REFUSED }).signIn.exchange(CODE),
+    ).rejects.toBe(REFUSED);
+    const away = new AppError('upstream_unavailable', 'Genesys did not answer');
+    await expect(exchanging({ enabled: false, refuse: away }).signIn.exchange(CODE)).rejects.toBe(away);
   });
 });

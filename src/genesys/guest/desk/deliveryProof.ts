@@ -32,23 +32,18 @@ export interface SentMessage {
 /**
  * `unknown`: history could not be read (or the session has no reader), or it
  * may not show the message yet. Either way the send is never re-sent blindly.
+ * `retryAfterSeconds`: Genesys refused the read over the session's history
+ * limit, and said when one will be taken again (a retry sooner proves nothing).
  */
 export type DeliveryVerdict =
   | { verdict: 'delivered'; message: NormalizedMessage }
   | { verdict: 'not_delivered' }
-  /** `retryAfterSeconds`: the read was refused for now (the proofs' share of the session's reads is spent). */
   | { verdict: 'unknown'; retryAfterSeconds?: number };
 
 /** Genesys stamps messages with its own clock; allow for the two clocks to differ a little. */
 const CLOCK_SKEW_MS = 5_000;
 
 export type ReadNewestPage = () => Promise<NormalizedMessage[]>;
-
-/** The newest page, or why there is none: no reader, a failed read, or one refused for `retryAfterSeconds`. */
-interface PageRead {
-  messages?: NormalizedMessage[];
-  retryAfterSeconds?: number;
-}
 
 /** What one history page says about one send. */
 function verdictFrom(
@@ -95,7 +90,12 @@ export class DeliveryLedger {
    * retries of many sends in doubt (after an outage, each retried by its client) spend one of the session's
    * ten reads a minute, not one each, and leave the rest for the streams' catch-up.
    */
-  private reading?: { startedAt: number; page: Promise<PageRead> };
+  private reading?: { startedAt: number; page: Promise<NormalizedMessage[] | undefined> };
+  /**
+   * Until when Genesys refuses this session's history reads (its 429 said so): proofs until then read nothing, so a
+   * client retrying a send in doubt is told the real wait instead of spending a refused read each time.
+   */
+  private historyClosedUntil = -Infinity;
 
   constructor(
     private readonly readNewest: ReadNewestPage | undefined,
@@ -118,7 +118,7 @@ export class DeliveryLedger {
 
   async prove(sent: SentMessage): Promise<DeliveryVerdict> {
     // A late echo already proves it: no history read spent.
-    if (this.answeredLate.has(sent.messageId)) return this.judge(sent, {});
+    if (this.answeredLate.has(sent.messageId)) return this.judge(sent, undefined);
     return this.judge(sent, await this.newestPage('could not read history to check a message in doubt', sent.sentAt));
   }
 
@@ -128,11 +128,11 @@ export class DeliveryLedger {
     if (inDoubt.length === 0) return;
     // One page for all of them, judged one send at a time in the order they were sent.
     const lastWritten = Math.max(...inDoubt.map((p) => p.writtenAt ?? this.now()));
-    const read = await this.newestPage('could not read history to check messages in doubt', lastWritten);
+    const messages = await this.newestPage('could not read history to check messages in doubt', lastWritten);
     for (const p of inDoubt) {
       const proof = this.judge(
         { messageId: p.messageId ?? '', text: p.text, payload: p.payload, sentAt: p.writtenAt ?? this.now() },
-        read,
+        messages,
       );
       if (proof.verdict === 'delivered') {
         desk.settle(p, { value: proof.message });
@@ -154,6 +154,7 @@ export class DeliveryLedger {
             'The connection to Genesys dropped while sending and delivery could not be checked; ' +
               'it may have been delivered. Retry with the same Idempotency-Key: ' +
               'a delivered message is never sent twice.',
+            { retryAfterSeconds: proof.retryAfterSeconds },
           ),
         );
       }
@@ -161,27 +162,25 @@ export class DeliveryLedger {
   }
 
   /**
-   * The newest history page, or none when the session has no reader or the read failed (logged as `failed`).
+   * The newest history page, or undefined when the session has no reader or the read failed (logged as `failed`).
    * A read under way that started no earlier than `notBefore` (the send was written by then) is shared; one that
    * started earlier may predate the send, so it is waited for and a new one made: one read at a time.
    */
-  private async newestPage(failed: string, notBefore: number): Promise<PageRead> {
+  private async newestPage(failed: string, notBefore: number): Promise<NormalizedMessage[] | undefined> {
     const read = this.readNewest;
-    if (!read) return {};
+    if (!read || this.now() < this.historyClosedUntil) return undefined;
     for (let current = this.reading; current; current = this.reading) {
       if (current.startedAt >= notBefore) return current.page;
       await current.page;
     }
     const reading = {
       startedAt: this.now(),
-      page: read().then(
-        (messages): PageRead => ({ messages }),
-        (error: unknown): PageRead => {
-          this.logger.warn({ err: error }, failed);
-          const refused = error instanceof GuestApiError && error.failure === 'rate_limited';
-          return refused ? { retryAfterSeconds: error.retryAfterSeconds } : {};
-        },
-      ),
+      page: read().catch((error: unknown) => {
+        this.logger.warn({ err: error }, failed);
+        if (error instanceof GuestApiError && error.failure === 'rate_limited' && error.retryAfterSeconds)
+          this.historyClosedUntil = Math.max(this.historyClosedUntil, this.now() + error.retryAfterSeconds * 1000);
+        return undefined;
+      }),
     };
     this.reading = reading;
     void reading.page.then(() => {
@@ -190,17 +189,22 @@ export class DeliveryLedger {
     return reading.page;
   }
 
-  /** One send against a page read (no messages: none could be), accounting for what it claims. */
-  private judge(sent: SentMessage, { messages, retryAfterSeconds }: PageRead): DeliveryVerdict {
+  /** One send against a page read (undefined: none could be), accounting for what it claims. */
+  private judge(sent: SentMessage, messages: NormalizedMessage[] | undefined): DeliveryVerdict {
     const late = this.answeredLate.get(sent.messageId);
     if (late) return { verdict: 'delivered', message: late };
-    if (messages === undefined)
-      return retryAfterSeconds === undefined ? { verdict: 'unknown' } : { verdict: 'unknown', retryAfterSeconds };
+    if (messages === undefined) return this.unread();
     const verdict = verdictFrom(sent, messages, this.accounted, this.logger);
     if (verdict.verdict === 'delivered') this.accountFor(verdict.message.id);
     // Absent before history should show it: that proves nothing yet.
     if (verdict.verdict === 'not_delivered' && sent.visibleBy !== undefined && this.now() < sent.visibleBy)
       return { verdict: 'unknown' };
     return verdict;
+  }
+
+  /** No page to judge by: with the wait Genesys gave, when its history limit is why. */
+  private unread(): DeliveryVerdict {
+    const waitMs = this.historyClosedUntil - this.now();
+    return waitMs > 0 ? { verdict: 'unknown', retryAfterSeconds: Math.ceil(waitMs / 1000) } : { verdict: 'unknown' };
   }
 }

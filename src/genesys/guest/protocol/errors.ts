@@ -24,6 +24,7 @@ type GuestFailure =
   | 'unauthorized' // class "string" 401: the sign-in JWT was refused (refresh it, configure again)
   | 'reauthentication_required' // 403 "Session authentication failed…" / "Try authenticate again…"
   | 'cannot_downgrade' // 4017: a signed-in session configured without its sign-in
+  | 'sign_in_refused' // class "string" 403 to configureAuthenticatedSession but the re-auth texts: sign-in off here
   | 'signed_out' // LogoutEvent: the customer signed out (on any device)
   | 'signed_in_elsewhere' // ConnectionClosedEvent reason signedIn: the conversation moved to a signed-in session
   | 'store_unavailable' // not Genesys: the shared store (Redis) could not count a new socket, so none was opened
@@ -46,6 +47,7 @@ const CONTRACT_CODE: Record<GuestFailure, ErrorCode> = {
   unauthorized: 'reauthentication_required',
   reauthentication_required: 'reauthentication_required',
   cannot_downgrade: 'cannot_downgrade',
+  sign_in_refused: 'authentication_disabled',
   signed_out: 'session_expired',
   signed_in_elsewhere: 'session_expired',
   store_unavailable: 'store_unavailable',

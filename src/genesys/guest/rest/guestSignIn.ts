@@ -30,10 +30,26 @@ export class GuestSignIn {
     this.current = signIn;
   }
 
+  /** Configures as `signIn` from now on (a step-up); when Genesys declines it, the session stays as it was. */
+  async stepUp(signIn: GenesysSignIn, configure: () => Promise<SessionResponse>): Promise<SessionResponse> {
+    const before = this.current;
+    this.current = signIn;
+    try {
+      return await configure();
+    } catch (error) {
+      // Reconnects then configure the session as Genesys still knows it, not with the declined sign-in.
+      if (error instanceof GuestApiError && error.failure === 'sign_in_refused' && this.current === signIn)
+        this.current = before;
+      throw error;
+    }
+  }
+
   /**
    * Configures with `send` (given the JWT when signed in): a 401 renews the
    * JWT and configures again, at most MAX_REFRESHES times; a sign-in that
-   * cannot be renewed ends in `reauthentication_required`.
+   * cannot be renewed ends in `reauthentication_required`. Any other 403 to a
+   * signed-in configure is Genesys declining the sign-in itself (sign-in off,
+   * or no step-up on this deployment): `sign_in_refused`, which the session survives.
    */
   async configure(send: (jwt: string | undefined) => Promise<SessionResponse>): Promise<SessionResponse> {
     for (let refreshes = 0; ; refreshes++) {
@@ -41,6 +57,13 @@ export class GuestSignIn {
       try {
         return await send(signIn?.jwt);
       } catch (error) {
+        if (signIn && error instanceof GuestApiError && error.failure === 'forbidden')
+          throw new GuestApiError(
+            'sign_in_refused',
+            'Genesys refused the sign-in: this Messenger deployment does not take one here ' +
+              '(sign-in off, or no signing in mid-chat); the chat goes on as it was.',
+            { cause: error },
+          );
         if (!signIn || !(error instanceof GuestApiError) || error.failure !== 'unauthorized') throw error;
         if (refreshes === MAX_REFRESHES)
           throw new GuestApiError('reauthentication_required', 'Genesys keeps refusing the sign-in; sign in again.', {

@@ -149,29 +149,41 @@ describe('proving a send from history', () => {
     ]);
   });
 
-  test('a read refused for now (the proofs\' share of the reads spent) is "unknown" with the wait it was given', async () => {
-    const { logger: captured } = capture();
-    const refused = new GuestApiError('rate_limited', 'share spent', { retryAfterSeconds: 41 });
-    const ledger = new DeliveryLedger(
-      () => Promise.reject(refused),
-      captured,
-      () => SENT_AT + 1000,
-    );
-    expect(await ledger.prove(sent)).toEqual({ verdict: 'unknown', retryAfterSeconds: 41 });
-    // Any other failure has no wait to tell.
-    const failing = new DeliveryLedger(
-      () => Promise.reject(new Error('ECONNRESET')),
-      captured,
-      () => SENT_AT + 1000,
-    );
-    expect(await failing.prove(sent)).toEqual({ verdict: 'unknown' });
-  });
-
   test('a session without a history reader answers "unknown", and logs no failed read', async () => {
     const { lines, logger: captured } = capture();
     const ledger = new DeliveryLedger(undefined, captured, () => SENT_AT + 1000);
     expect(await ledger.prove(sent)).toEqual({ verdict: 'unknown' });
     expect(lines).toEqual([]);
+  });
+
+  test('Genesys refusing the read over its history limit: "unknown" with its wait, and no read until then', async () => {
+    let clock = SENT_AT + 1000;
+    let reads = 0;
+    const limited = new GuestApiError('rate_limited', 'Genesys limits history reads', {
+      genesysCode: 429,
+      retryAfterSeconds: 40,
+    });
+    const ledger = new DeliveryLedger(
+      () => (++reads === 1 ? Promise.reject(limited) : Promise.resolve([inbound({ id: 'g' })])),
+      logger,
+      () => clock,
+    );
+    expect(await ledger.prove(sent)).toEqual({ verdict: 'unknown', retryAfterSeconds: 40 });
+    clock += 15_500;
+    expect(await ledger.prove(sent)).toEqual({ verdict: 'unknown', retryAfterSeconds: 25 });
+    expect(reads).toBe(1);
+    clock += 25_000;
+    expect(await ledger.prove(sent)).toMatchObject({ verdict: 'delivered', message: { id: 'g' } });
+    expect(reads).toBe(2);
+    // Any other failure gives no wait: the next proof reads again.
+    const failing = new DeliveryLedger(
+      () => (reads++, Promise.reject(new Error('ECONNRESET'))),
+      logger,
+      () => clock,
+    );
+    expect(await failing.prove(sent)).toEqual({ verdict: 'unknown' });
+    expect(await failing.prove(sent)).toEqual({ verdict: 'unknown' });
+    expect(reads).toBe(4);
   });
 
   describe('proofs share one history read', () => {
@@ -440,6 +452,16 @@ describe('proving a send from history', () => {
       d.socketLost();
       await ledger.settleInDoubt(d);
       expect(reads).toBe(0);
+    });
+
+    test("a send in doubt whose history read Genesys's limit refused carries Genesys's wait to its client", async () => {
+      const limited = new GuestApiError('rate_limited', 'Genesys limits history reads', { retryAfterSeconds: 30 });
+      const ledger = new DeliveryLedger(() => Promise.reject(limited), logger, now);
+      const { desk: d } = desk();
+      const lost = d.request<NormalizedMessage>('send', () => ({}), { messageId: 'm1', text: 'hello?' });
+      d.socketLost();
+      await ledger.settleInDoubt(d);
+      await expect(lost).rejects.toMatchObject({ failure: 'connection_lost', retryAfterSeconds: 30 });
     });
 
     test('when history cannot be read, a send in doubt is answered "may have been delivered", counted, and the failure logged', async () => {

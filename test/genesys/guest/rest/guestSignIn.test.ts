@@ -93,16 +93,16 @@ describe('GuestSignIn.configure', () => {
     expect(renew).toHaveBeenCalledTimes(1);
   });
 
-  test('only a refused JWT (401) is renewed: any other error of a signed-in configure is passed on as it is', async () => {
+  test('only a refused JWT (401) is renewed: any other error of a signed-in configure but a 403 is passed on as it is', async () => {
     const renew = jest.fn(async (s: GenesysSignIn) => ({ ...s, jwt: `${s.jwt}+` }));
     const signIn = new GuestSignIn(renew);
     signIn.adopt({ jwt: 'j', refreshToken: 'r' });
-    const forbidden = guestErrorFromFrame(
-      { type: 'response', class: 'string', code: 403 } as Envelope,
-      'HTTP authorization error',
+    const expired = guestErrorFromFrame(
+      { type: 'response', class: 'string', code: 4006 } as Envelope,
+      'Session expired',
     );
     const sends: (string | undefined)[] = [];
-    await expect(signIn.configure(async (jwt) => (sends.push(jwt), Promise.reject(forbidden)))).rejects.toBe(forbidden);
+    await expect(signIn.configure(async (jwt) => (sends.push(jwt), Promise.reject(expired)))).rejects.toBe(expired);
     expect(sends).toEqual(['j']);
     expect(renew).not.toHaveBeenCalled();
   });
@@ -209,6 +209,49 @@ describe('GuestSignIn.configure', () => {
     await configured;
     expect(signIn.value).toEqual({ jwt: 'signed in again', refreshToken: 'r2' });
     expect(sends).toEqual(['j', 'signed in again']);
+  });
+
+  test('any other 403 to a signed-in configure is Genesys declining the sign-in: authentication_disabled, not fatal', async () => {
+    const renew = jest.fn(async (s: GenesysSignIn) => s);
+    const signIn = new GuestSignIn(renew);
+    signIn.adopt({ jwt: 'j', refreshToken: 'r' });
+    const declined = guestErrorFromFrame(
+      { type: 'response', class: 'string', code: 403 } as Envelope,
+      'Authenticated sessions are not enabled for this deployment',
+    );
+    await expect(signIn.configure(async () => Promise.reject(declined))).rejects.toMatchObject({
+      failure: 'sign_in_refused',
+      code: 'authentication_disabled',
+      status: 422,
+      fatalForSession: false,
+    });
+    expect(renew).not.toHaveBeenCalled();
+    // Anonymous, the same 403 is no sign-in's: a feature of the deployment is off.
+    await expect(new GuestSignIn().configure(async () => Promise.reject(declined))).rejects.toMatchObject({
+      failure: 'forbidden',
+      code: 'upstream_unavailable',
+    });
+  });
+
+  test('a step-up Genesys declines leaves the session anonymous; one it takes, or that fails otherwise, stays', async () => {
+    const declined = guestErrorFromFrame({ type: 'response', class: 'string', code: 403 } as Envelope, 'refused');
+    const signIn = new GuestSignIn();
+    const sends: (string | undefined)[] = [];
+    await expect(
+      signIn.stepUp({ jwt: 'declined' }, () =>
+        signIn.configure(async (jwt) => (sends.push(jwt), Promise.reject(declined))),
+      ),
+    ).rejects.toMatchObject({ code: 'authentication_disabled' });
+    expect(sends).toEqual(['declined']);
+    expect(signIn.value).toBeUndefined();
+    await signIn.configure(async (jwt) => (sends.push(jwt), CONFIGURED));
+    expect(sends).toEqual(['declined', undefined]);
+
+    const timeout = new GuestApiError('timeout', 'no answer');
+    await expect(signIn.stepUp({ jwt: 'unanswered' }, () => Promise.reject(timeout))).rejects.toBe(timeout);
+    expect(signIn.value).toEqual({ jwt: 'unanswered' });
+    await expect(signIn.stepUp({ jwt: 'taken' }, async () => CONFIGURED)).resolves.toBe(CONFIGURED);
+    expect(signIn.value).toEqual({ jwt: 'taken' });
   });
 
   test('a session keeps credentials it renewed over the older ones a token brings', () => {

@@ -1,0 +1,306 @@
+import { errorBody } from './platformErrors';
+import type { Faults } from './faults';
+
+/**
+ * The Platform API endpoints behind availability, with the shapes of Genesys's Platform SDK models
+ * (docs/genesys-protocol.md#availability): a queue's estimated wait (`EstimatedWaitTimePredictions`), queue
+ * observations (`QueueObservationQueryResponse`), an Architect schedule group (`ScheduleGroup`), its schedules
+ * (`Schedule`) and an emergency group (`EmergencyGroup`). Tests and the demo set their state through the controls.
+ */
+
+export const DEFAULT_QUEUE_ID = '5b0d6a54-1f7e-4c3a-9a5e-2f6c8d1e0a71';
+export const DEFAULT_SCHEDULE_GROUP_ID = '7c1e2f3a-4b5d-4e6f-8a9b-0c1d2e3f4a5b';
+export const DEFAULT_EMERGENCY_GROUP_ID = '9d2f3a4b-5c6e-4f7a-8b9c-1d2e3f4a5b6c';
+
+export type AvailabilityTarget =
+  'estimatedWait' | 'queueObservations' | 'scheduleGroup' | 'schedule' | 'emergencyGroup';
+
+export interface SimSchedule {
+  name?: string;
+  /** Local date-time without an offset, e.g. `2026-03-02T09:00:00.000`. */
+  start: string;
+  end: string;
+  /** iCal RRULE, e.g. `FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR`. */
+  rrule?: string;
+}
+
+export interface AvailabilityControls {
+  /** The ids the simulator knows: its one queue, schedule group and emergency group. */
+  readonly ids: { queueId: string; scheduleGroupId: string; emergencyGroupId: string };
+  /** Replaces the schedule group's time zone and schedules (each kind left out becomes empty). */
+  setSchedules(group: {
+    timeZone?: string;
+    open?: SimSchedule[];
+    closed?: SimSchedule[];
+    holiday?: SimSchedule[];
+  }): void;
+  setEmergency(enabled: boolean): void;
+  /** Agents on queue by routing status (IDLE, INTERACTING, ...); `{}` means nobody on queue. */
+  setAgents(byStatus: Record<string, number>): void;
+  /** Interactions waiting in the queue (oWaiting). */
+  setWaiting(count: number): void;
+  /** The estimated wait in seconds; null: Genesys gives no prediction (an empty `results`). */
+  setEstimatedWait(seconds: number | null): void;
+  /**
+   * Refuses an endpoint: `permission` (403 `missing.permissions` naming the permission), `rateLimit` (429 with
+   * Retry-After, default 3 s) or `down` (503); `times` requests, or until `reset()` / `faults.clear()`.
+   */
+  refuse(
+    target: AvailabilityTarget,
+    how: 'permission' | 'rateLimit' | 'down',
+    opts?: { times?: number; retryAfterSeconds?: number },
+  ): void;
+  /** Requests each endpoint answered or refused since the last reset. */
+  reads(target: AvailabilityTarget): number;
+  /** Back to the default: open around the clock in Europe/Berlin, 2 agents idle and 1 busy, nobody waiting, 45 s. */
+  reset(): void;
+}
+
+/** The permission each endpoint needs (the SDK docs' "Requires ALL/ANY permissions"). */
+const PERMISSIONS: Record<AvailabilityTarget, string> = {
+  estimatedWait: 'routing:queue:view',
+  queueObservations: 'analytics:queueObservation:view',
+  scheduleGroup: 'routing:scheduleGroup:view',
+  schedule: 'routing:schedule:view',
+  emergencyGroup: 'routing:emergencyGroup:view',
+};
+
+const ALWAYS_OPEN: SimSchedule = {
+  name: 'Around the clock',
+  start: '2024-01-01T00:00:00.000',
+  end: '2024-01-02T00:00:00.000',
+  rrule: 'FREQ=DAILY;INTERVAL=1',
+};
+
+interface Reply {
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+const EWT_PATH = /^\/api\/v2\/routing\/queues\/([^/]+)\/mediatypes\/([^/]+)\/estimatedwaittime$/;
+const GROUP_PATH = /^\/api\/v2\/architect\/schedulegroups\/([^/]+)$/;
+const SCHEDULE_PATH = /^\/api\/v2\/architect\/schedules\/([^/]+)$/;
+const EMERGENCY_PATH = /^\/api\/v2\/architect\/emergencygroups\/([^/]+)$/;
+const MEDIA_TYPES = new Set(['all', 'call', 'chat', 'callback', 'email', 'videoComm', 'message']);
+
+export class SimulatedAvailability implements AvailabilityControls {
+  readonly ids = {
+    queueId: DEFAULT_QUEUE_ID,
+    scheduleGroupId: DEFAULT_SCHEDULE_GROUP_ID,
+    emergencyGroupId: DEFAULT_EMERGENCY_GROUP_ID,
+  };
+  private timeZone = 'Europe/Berlin';
+  private schedules = new Map<string, SimSchedule & { kind: 'open' | 'closed' | 'holiday' }>();
+  private emergency = false;
+  private agents: Record<string, number> = {};
+  private waiting = 0;
+  private estimatedWait: number | null = 45;
+  private counts = new Map<AvailabilityTarget, number>();
+  private nextScheduleId = 1;
+
+  constructor(private readonly faults: Faults) {
+    this.reset();
+  }
+
+  /** Which endpoint a request is for, if any. */
+  static route(method: string, path: string): AvailabilityTarget | undefined {
+    if (method === 'POST')
+      return path === '/api/v2/analytics/queues/observations/query' ? 'queueObservations' : undefined;
+    if (method !== 'GET') return undefined;
+    if (EWT_PATH.test(path)) return 'estimatedWait';
+    if (GROUP_PATH.test(path)) return 'scheduleGroup';
+    if (SCHEDULE_PATH.test(path)) return 'schedule';
+    if (EMERGENCY_PATH.test(path)) return 'emergencyGroup';
+    return undefined;
+  }
+
+  count(target: AvailabilityTarget): void {
+    this.counts.set(target, (this.counts.get(target) ?? 0) + 1);
+  }
+
+  setSchedules(group: { timeZone?: string; open?: SimSchedule[]; closed?: SimSchedule[]; holiday?: SimSchedule[] }) {
+    if (group.timeZone) this.timeZone = group.timeZone;
+    this.schedules.clear();
+    for (const kind of ['open', 'closed', 'holiday'] as const) {
+      for (const schedule of group[kind] ?? []) this.schedules.set(this.scheduleId(), { ...schedule, kind });
+    }
+  }
+
+  setEmergency(enabled: boolean): void {
+    this.emergency = enabled;
+  }
+
+  setAgents(byStatus: Record<string, number>): void {
+    this.agents = { ...byStatus };
+  }
+
+  setWaiting(count: number): void {
+    this.waiting = count;
+  }
+
+  setEstimatedWait(seconds: number | null): void {
+    this.estimatedWait = seconds;
+  }
+
+  refuse(
+    target: AvailabilityTarget,
+    how: 'permission' | 'rateLimit' | 'down',
+    opts: { times?: number; retryAfterSeconds?: number } = {},
+  ) {
+    const { times } = opts;
+    if (how === 'permission') {
+      const permission = PERMISSIONS[target];
+      const body = {
+        ...errorBody(403, 'sim-context', {
+          code: 'missing.permissions',
+          message: `Unable to perform the requested action. You are missing the following permission(s): ${permission}`,
+        }),
+        messageWithParams:
+          'Unable to perform the requested action. You are missing the following permission(s): {permissions}',
+        messageParams: { permissions: permission },
+      };
+      this.faults.failRest(target, { status: 403, body, times });
+    } else if (how === 'rateLimit') {
+      const seconds = opts.retryAfterSeconds ?? 3;
+      const body = errorBody(429, 'sim-context', {
+        code: 'too.many.requests.retry.after',
+        message: `Rate limit exceeded the maximum. Retry the request in [${seconds}] seconds`,
+      });
+      this.faults.failRest(target, { status: 429, body, headers: { 'retry-after': String(seconds) }, times });
+    } else {
+      this.faults.failRest(target, { status: 503, times });
+    }
+  }
+
+  reads(target: AvailabilityTarget): number {
+    return this.counts.get(target) ?? 0;
+  }
+
+  reset(): void {
+    this.timeZone = 'Europe/Berlin';
+    this.nextScheduleId = 1;
+    this.setSchedules({ open: [ALWAYS_OPEN] });
+    this.emergency = false;
+    this.agents = { IDLE: 2, INTERACTING: 1 };
+    this.waiting = 0;
+    this.estimatedWait = 45;
+    this.counts.clear();
+  }
+
+  answer(target: AvailabilityTarget, path: string, body: string, correlationId: string): Reply {
+    const notFound = { status: 404, body: errorBody(404, correlationId) };
+    const badRequest = { status: 400, body: errorBody(400, correlationId) };
+    switch (target) {
+      case 'estimatedWait': {
+        const [, queueId, mediaType] = EWT_PATH.exec(path)!;
+        if (!MEDIA_TYPES.has(decodeURIComponent(mediaType!))) return badRequest;
+        if (decodeURIComponent(queueId!) !== this.ids.queueId) return notFound;
+        const results =
+          this.estimatedWait === null ? [] : [{ formula: 'Estimated', estimatedWaitTimeSeconds: this.estimatedWait }];
+        return { status: 200, body: { results } };
+      }
+      case 'queueObservations':
+        return this.observations(body, correlationId);
+      case 'scheduleGroup': {
+        if (decodeURIComponent(GROUP_PATH.exec(path)![1]!) !== this.ids.scheduleGroupId) return notFound;
+        const refs = (kind: string) =>
+          [...this.schedules]
+            .filter(([, s]) => s.kind === kind)
+            .map(([id, s]) => ({ id, name: s.name ?? id, selfUri: `/api/v2/architect/schedules/${id}` }));
+        const id = this.ids.scheduleGroupId;
+        return {
+          status: 200,
+          body: {
+            id,
+            name: 'Simulator opening hours',
+            version: 1,
+            state: 'active',
+            timeZone: this.timeZone,
+            openSchedules: refs('open'),
+            closedSchedules: refs('closed'),
+            holidaySchedules: refs('holiday'),
+            selfUri: `/api/v2/architect/schedulegroups/${id}`,
+          },
+        };
+      }
+      case 'schedule': {
+        const id = decodeURIComponent(SCHEDULE_PATH.exec(path)![1]!);
+        const schedule = this.schedules.get(id);
+        if (!schedule) return notFound;
+        const { start, end, rrule, name } = schedule;
+        return {
+          status: 200,
+          body: {
+            id,
+            name: name ?? id,
+            version: 1,
+            state: 'active',
+            start,
+            end,
+            ...(rrule ? { rrule } : {}),
+            selfUri: `/api/v2/architect/schedules/${id}`,
+          },
+        };
+      }
+      case 'emergencyGroup': {
+        const id = decodeURIComponent(EMERGENCY_PATH.exec(path)![1]!);
+        if (id !== this.ids.emergencyGroupId) return notFound;
+        return {
+          status: 200,
+          body: {
+            id,
+            name: 'Simulator emergency',
+            version: 1,
+            state: 'active',
+            enabled: this.emergency,
+            emergencyCallFlows: [],
+            selfUri: `/api/v2/architect/emergencygroups/${id}`,
+          },
+        };
+      }
+    }
+  }
+
+  /** `QueueObservationQuery`: a filter on queueId predicates and the metrics wanted; one result per queue. */
+  private observations(text: string, correlationId: string): Reply {
+    let query: {
+      filter?: { type?: string; predicates?: { dimension?: string; value?: string }[] };
+      metrics?: string[];
+    };
+    try {
+      query = JSON.parse(text) as typeof query;
+    } catch {
+      return { status: 400, body: errorBody(400, correlationId) };
+    }
+    const predicates = query.filter?.predicates;
+    if (
+      !query.filter?.type ||
+      !Array.isArray(predicates) ||
+      !Array.isArray(query.metrics) ||
+      query.metrics.length === 0
+    ) {
+      return { status: 400, body: errorBody(400, correlationId) };
+    }
+    const queueIds = predicates.filter((p) => p.dimension === 'queueId').map((p) => p.value ?? '');
+    const results = queueIds.map((queueId) => {
+      const known = queueId === this.ids.queueId;
+      const data: object[] = [];
+      if (query.metrics!.includes('oOnQueueUsers')) {
+        for (const [qualifier, count] of Object.entries(known ? this.agents : {})) {
+          data.push({ metric: 'oOnQueueUsers', qualifier, stats: { count } });
+        }
+      }
+      if (query.metrics!.includes('oWaiting')) {
+        data.push({ metric: 'oWaiting', stats: { count: known ? this.waiting : 0 } });
+      }
+      return { group: { queueId }, data };
+    });
+    return { status: 200, body: { results } };
+  }
+
+  private scheduleId(): string {
+    const n = this.nextScheduleId++;
+    return `0f0e0d0c-0b0a-4908-8706-${String(n).padStart(12, '0')}`;
+  }
+}

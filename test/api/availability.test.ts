@@ -1,0 +1,257 @@
+import { availabilityEnvFor } from '../../simulator';
+import { steerableClock } from '../support/clock';
+import { PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
+import { waitFor, sleep } from '../support/wait';
+
+/**
+ * GET /availability against the strict simulator: open hours from a schedule group in its own time zone, an
+ * emergency, agents and the estimated wait, and what Genesys refusing or going away does to the answer. The
+ * service's clock stands still; a refresh happens only when the test moves it past the refresh interval.
+ */
+const REFRESH_SECONDS = 60;
+const STALE_SECONDS = 120;
+
+let stack: Stack;
+const clock = steerableClock();
+
+const get = () => stack.http.get('/availability').set('Origin', PAGE_ORIGIN);
+
+/** Moves the clock to `iso` (never back) and waits for the answer Genesys gives then. */
+async function answerAt(iso: string) {
+  const target = Date.parse(iso);
+  if (target < clock.now()) throw new Error(`the clock is already past ${iso}`);
+  clock.advance(target - clock.now());
+  return refreshed();
+}
+
+/** The answer after one more refresh (the clock moved past the interval, or just now). */
+async function refreshed() {
+  const before = (await get()).body.asOf as string;
+  if (clock.now() - Date.parse(before) < REFRESH_SECONDS * 1000) clock.advance(REFRESH_SECONDS * 1000);
+  let res = await get();
+  await waitFor(async () => {
+    res = await get();
+    return res.body.asOf !== before;
+  });
+  return res;
+}
+
+beforeAll(async () => {
+  clock.standStill();
+  // 2027-03-12 is the Friday before the United States move to daylight-saving time (Sunday 2027-03-14).
+  clock.advance(Date.parse('2027-03-12T12:00:00Z') - clock.now());
+  stack = await startStack({
+    now: clock.now,
+    env: {
+      GENESYS_QUEUE_ID: '5b0d6a54-1f7e-4c3a-9a5e-2f6c8d1e0a71',
+      GENESYS_SCHEDULE_GROUP_ID: '7c1e2f3a-4b5d-4e6f-8a9b-0c1d2e3f4a5b',
+      GENESYS_EMERGENCY_GROUP_ID: '9d2f3a4b-5c6e-4f7a-8b9c-1d2e3f4a5b6c',
+      AVAILABILITY_REFRESH_SECONDS: String(REFRESH_SECONDS),
+      AVAILABILITY_STALE_SECONDS: String(STALE_SECONDS),
+    },
+  });
+  expect(availabilityEnvFor(stack.sim)).toMatchObject({ GENESYS_QUEUE_ID: stack.config.availability.queueIds[0] });
+});
+afterAll(() => stack.close());
+beforeEach(() => {
+  stack.sim.availability.reset();
+  stack.sim.faults.clear();
+});
+
+const WEEKDAYS_NEW_YORK = {
+  timeZone: 'America/New_York',
+  open: [
+    {
+      name: 'Weekdays',
+      start: '2027-01-04T09:00:00.000',
+      end: '2027-01-04T17:00:00.000',
+      rrule: 'FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR',
+    },
+  ],
+};
+
+describe('open hours', () => {
+  test('a weekly schedule in New York holds 09:00 to 17:00 local on both sides of the daylight-saving change', async () => {
+    stack.sim.availability.setSchedules(WEEKDAYS_NEW_YORK);
+
+    const friday = await answerAt('2027-03-12T21:00:00Z'); // 16:00 EST
+    expect(friday.status).toBe(200);
+    expect(friday.body).toMatchObject({
+      configured: true,
+      open: true,
+      reason: 'open',
+      closesAt: '2027-03-12T17:00:00-05:00',
+      nextOpenAt: null,
+      unknown: [],
+      stale: false,
+    });
+
+    const evening = await answerAt('2027-03-12T23:00:00Z'); // 18:00 EST
+    expect(evening.body).toMatchObject({
+      open: false,
+      reason: 'closed',
+      nextOpenAt: '2027-03-15T09:00:00-04:00',
+      closesAt: null,
+    });
+    // Closed until Monday: the answer may be cached until the next refresh, never past it.
+    expect(evening.headers['cache-control']).toBe(`public, max-age=${REFRESH_SECONDS}`);
+
+    // Monday 08:30 EDT is 12:30 UTC: an hour earlier in UTC than before the change, and still closed.
+    const early = await answerAt('2027-03-15T12:30:00Z');
+    expect(early.body).toMatchObject({ open: false, reason: 'closed', nextOpenAt: '2027-03-15T09:00:00-04:00' });
+
+    const monday = await answerAt('2027-03-15T13:00:00Z'); // 09:00 EDT
+    expect(monday.body).toMatchObject({ open: true, reason: 'open', closesAt: '2027-03-15T17:00:00-04:00' });
+  });
+
+  test('a holiday outranks the open hours, and says when the centre opens again', async () => {
+    stack.sim.availability.setSchedules({
+      ...WEEKDAYS_NEW_YORK,
+      holiday: [{ name: 'Spring holiday', start: '2027-03-16T00:00:00.000', end: '2027-03-17T00:00:00.000' }],
+    });
+    const res = await answerAt('2027-03-16T15:00:00Z');
+    expect(res.body).toMatchObject({ open: false, reason: 'holiday', nextOpenAt: '2027-03-17T09:00:00-04:00' });
+  });
+
+  test('an emergency closes the centre whatever the schedule says', async () => {
+    stack.sim.availability.setEmergency(true);
+    const res = await refreshed();
+    expect(res.body).toMatchObject({ open: false, reason: 'emergency', nextOpenAt: null, closesAt: null });
+  });
+});
+
+describe('agents and the wait', () => {
+  test('agents idle and waiting, and the estimated wait, come from the queue', async () => {
+    stack.sim.availability.setAgents({ IDLE: 3, INTERACTING: 2 });
+    stack.sim.availability.setWaiting(4);
+    stack.sim.availability.setEstimatedWait(240);
+    const res = await refreshed();
+    expect(res.body).toMatchObject({ open: true, agentsAvailable: 3, waiting: 4, estimatedWaitSeconds: 240 });
+    const observation = stack.sim.requests.filter((r) => r.target === 'queueObservations').at(-1);
+    expect(JSON.parse(observation!.body)).toMatchObject({
+      filter: { type: 'or', predicates: [{ dimension: 'queueId', value: stack.sim.availability.ids.queueId }] },
+      metrics: ['oOnQueueUsers', 'oWaiting'],
+    });
+  });
+
+  test('no agent on queue is no_agents', async () => {
+    stack.sim.availability.setAgents({});
+    const res = await refreshed();
+    expect(res.body).toMatchObject({ open: false, reason: 'no_agents', agentsAvailable: 0 });
+  });
+
+  test('no prediction from Genesys is a null estimate, not an unknown part', async () => {
+    stack.sim.availability.setEstimatedWait(null);
+    const res = await refreshed();
+    expect(res.body).toMatchObject({ open: true, estimatedWaitSeconds: null, unknown: [] });
+  });
+});
+
+describe('when Genesys refuses or goes away', () => {
+  test('a missing permission makes that part unknown and is logged by name', async () => {
+    stack.sim.availability.refuse('queueObservations', 'permission');
+    const res = await refreshed();
+    expect(res.body).toMatchObject({
+      open: true,
+      reason: 'open',
+      agentsAvailable: null,
+      waiting: null,
+      unknown: ['agents'],
+    });
+    expect(res.body.estimatedWaitSeconds).toBe(45);
+    expect(stack.log.messages('warn').join('\n')).toContain('analytics:queueObservation:view');
+  });
+
+  test('a 429 keeps the last estimate (stale) and the next read waits for its Retry-After', async () => {
+    stack.sim.availability.setEstimatedWait(100);
+    await refreshed();
+    stack.sim.availability.setEstimatedWait(200);
+    stack.sim.availability.refuse('estimatedWait', 'rateLimit', { retryAfterSeconds: 150, times: 1 });
+    const limited = await refreshed();
+    expect(limited.body).toMatchObject({ estimatedWaitSeconds: 100, stale: true, unknown: [] });
+    expect(limited.headers['cache-control']).toBe('public, max-age=150');
+
+    const reads = stack.sim.availability.reads('estimatedWait');
+    clock.advance(REFRESH_SECONDS * 1000); // past the interval, not past the Retry-After
+    await get();
+    await sleep(200);
+    expect((await get()).body.estimatedWaitSeconds).toBe(100);
+    expect(stack.sim.availability.reads('estimatedWait')).toBe(reads);
+
+    clock.advance(90_000);
+    const after = await refreshed();
+    expect(after.body).toMatchObject({ estimatedWaitSeconds: 200, stale: false });
+  });
+
+  test('a schedule whose RRULE cannot be read fails that part: kept stale a while, then unknown, never a 500', async () => {
+    await refreshed();
+    stack.sim.availability.setSchedules({
+      timeZone: 'Europe/Berlin',
+      open: [{ start: '2027-01-04T09:00:00.000', end: '2027-01-04T17:00:00.000', rrule: 'FREQ=WEEKLY;BYDAY=XX' }],
+    });
+    const kept = await refreshed();
+    expect(kept.body).toMatchObject({ open: true, stale: true, unknown: [] });
+    clock.advance(STALE_SECONDS * 1000);
+    const unknown = await refreshed();
+    expect(unknown.status).toBe(200);
+    expect(unknown.body).toMatchObject({ open: true, stale: false, unknown: ['schedule'], estimatedWaitSeconds: 45 });
+  });
+
+  test('Genesys down: the last answer is served stale, then the parts are unknown, and the centre stays open', async () => {
+    stack.sim.availability.setEmergency(true);
+    const good = await refreshed();
+    expect(good.body.reason).toBe('emergency');
+    for (const target of [
+      'estimatedWait',
+      'queueObservations',
+      'scheduleGroup',
+      'schedule',
+      'emergencyGroup',
+    ] as const) {
+      stack.sim.availability.refuse(target, 'down');
+    }
+    const stale = await refreshed();
+    expect(stale.body).toMatchObject({ open: false, reason: 'emergency', stale: true, unknown: [] });
+
+    clock.advance(STALE_SECONDS * 1000);
+    const unknown = await refreshed();
+    expect(unknown.status).toBe(200);
+    expect(unknown.body).toMatchObject({
+      configured: true,
+      open: true,
+      reason: 'open',
+      estimatedWaitSeconds: null,
+      agentsAvailable: null,
+      stale: false,
+    });
+    expect([...unknown.body.unknown].sort()).toEqual(['agents', 'emergency', 'estimatedWait', 'schedule']);
+  });
+});
+
+test('not configured: open, nothing known, and /capabilities says so', async () => {
+  const bare = await startStack();
+  try {
+    const res = await bare.http.get('/availability').set('Origin', PAGE_ORIGIN);
+    expect(res.status).toBe(200);
+    expect(res.headers['access-control-allow-origin']).toBe(PAGE_ORIGIN);
+    expect(res.body).toEqual({
+      configured: false,
+      open: true,
+      reason: 'open',
+      nextOpenAt: null,
+      closesAt: null,
+      estimatedWaitSeconds: null,
+      agentsAvailable: null,
+      waiting: null,
+      unknown: [],
+      stale: false,
+      asOf: expect.any(String),
+    });
+    const { token } = await bare.newSession();
+    const caps = await bare.http.get('/capabilities').set({ Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN });
+    expect(caps.body.availability).toEqual({ configured: false });
+    expect(bare.sim.availability.reads('estimatedWait') + bare.sim.availability.reads('scheduleGroup')).toBe(0);
+  } finally {
+    await bare.close();
+  }
+});

@@ -1,0 +1,69 @@
+import { availabilityEnvFor, startSimulator } from '../../simulator';
+import { dataOf, openStream } from '../support/sse';
+import { bearer, simProfile, startStack, type Stack } from '../support/stack';
+import { sleep, waitFor } from '../support/wait';
+
+/**
+ * A guest waiting for an agent hears on its live stream when the centre closes or the wait moves noticeably:
+ * an `availability` event with the GET /availability answer. Once an agent has written, it hears no more.
+ */
+let stack: Stack;
+beforeAll(async () => {
+  const sim = await startSimulator({ profile: simProfile(), agent: { enabled: false } });
+  stack = await startStack({
+    simulator: sim,
+    env: { ...availabilityEnvFor(sim), AVAILABILITY_REFRESH_SECONDS: '1' },
+  });
+});
+afterAll(async () => {
+  await stack.close();
+  await stack.sim.stop();
+});
+beforeEach(async () => {
+  stack.sim.availability.reset();
+  // The service has read the reset state before a stream opens, so no stream hears of the reset itself.
+  await waitFor(async () => {
+    const { body } = await stack.http.get('/availability');
+    return body.open === true && body.estimatedWaitSeconds === 45;
+  });
+});
+
+test("a waiting guest's stream carries the new estimate, then the closing", async () => {
+  const { token } = await stack.newSession();
+  const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(token));
+  try {
+    await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+    stack.sim.availability.setEstimatedWait(600);
+    const longer = await stream.next((e) => e.event === 'availability' && dataOf(e).estimatedWaitSeconds === 600);
+    expect(dataOf(longer)).toMatchObject({ configured: true, open: true, reason: 'open' });
+
+    stack.sim.availability.setEmergency(true);
+    const closed = await stream.next((e) => e.event === 'availability' && dataOf(e).open === false);
+    expect(dataOf(closed)).toMatchObject({ reason: 'emergency', estimatedWaitSeconds: 600 });
+  } finally {
+    stream.close();
+  }
+});
+
+test('once an agent has written, the stream carries no availability events', async () => {
+  const { token, gt } = await stack.newGuest();
+  const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(token));
+  try {
+    await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+    stack.sim.agent.say(gt, 'Hello, this is Sam', { originatingEntity: 'Human' });
+    await stream.next((e) => e.event === 'message');
+    stack.sim.availability.setEstimatedWait(900);
+    // Another stream, still waiting, hears of it: so the first would have by now.
+    const { token: waiting } = await stack.newSession();
+    const other = await openStream(`${stack.service.url}/messages/stream`, bearer(waiting));
+    try {
+      await other.next((e) => e.event === 'availability' && dataOf(e).estimatedWaitSeconds === 900);
+      await sleep(50);
+      expect(stream.events.filter((e) => e.event === 'availability')).toEqual([]);
+    } finally {
+      other.close();
+    }
+  } finally {
+    stream.close();
+  }
+});

@@ -1,0 +1,304 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { build } from 'esbuild';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { startDemoServer, type DemoServer } from '../../src/demo/demoServer';
+import { demoAssets } from '../../src/demo/embeddedDefault';
+import { axeViolations } from '../support/axe';
+import { scrape } from '../support/metrics';
+import { debianProgram } from '../support/programs';
+import { PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
+import { waitFor } from '../support/wait';
+
+/**
+ * The React kit's defaults in real tabs: one browser context (one site's storage, BroadcastChannel and Web
+ * Locks) with two pages on a developer's page (chatTabs/page.tsx, bundled by esbuild as a development build,
+ * under StrictMode) or on the demo page (examples/static-chat, served as the embedded default serves it),
+ * against the service and the Genesys simulator. The service's own gauge counts the live
+ * streams the tabs hold. A hidden page is emulated by the page's own visibility (as a tab in the background
+ * reports it), and the notifications the page shows are counted as it makes them.
+ *
+ * @needs chromium
+ */
+
+jest.setTimeout(90_000);
+
+const ROOT = path.resolve(__dirname, '../..');
+
+let stack: Stack;
+let browser: Browser;
+let bundle: string;
+let pageServer: http.Server;
+let pageOrigin: string;
+/** The demo page (examples/static-chat) on its own origin, calling the same service. */
+let demo: DemoServer;
+
+const PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Chat</title><link rel="icon" href="data:,">
+<link rel="stylesheet" href="/styles.css">
+<style>body { margin: 0; } .chat { height: 420px; width: min(360px, 100%); }</style>
+<script>window.BFF_URL = __SERVICE__;</script></head>
+<body><div id="root"></div><script src="/kit.js"></script></body></html>`;
+
+beforeAll(async () => {
+  pageServer = http.createServer((req, res) => {
+    if (req.url === '/kit.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
+    else if (req.url === '/styles.css')
+      res.writeHead(200, { 'content-type': 'text/css' }).end(fs.readFileSync(path.join(ROOT, 'client/styles.css')));
+    else
+      res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end(PAGE.replace('__SERVICE__', JSON.stringify(stack.service.url)));
+  });
+  await new Promise<void>((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
+  pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
+  demo = await startDemoServer({
+    port: 0,
+    host: '127.0.0.1',
+    ...demoAssets(),
+    serviceUrlFor: () => stack.service.url,
+  });
+  stack = await startStack({
+    env: {
+      CORS_ALLOWED_ORIGINS: `${PAGE_ORIGIN},${pageOrigin},${new URL(demo.url).origin}`,
+      METRICS_PORT: '0',
+    },
+    sim: { record: true, agent: { typingDelayMs: 5, replyDelayMs: 20 } },
+  });
+  const built = await build({
+    entryPoints: [path.join(__dirname, 'chatTabs/page.tsx')],
+    bundle: true,
+    write: false,
+    format: 'iife',
+    jsx: 'automatic',
+    define: { 'process.env.NODE_ENV': '"development"' },
+    logLevel: 'silent',
+  });
+  bundle = built.outputFiles[0]!.text;
+  browser = await chromium.launch({
+    executablePath: debianProgram('chromium'),
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await demo?.stop();
+  await stack?.close();
+  await new Promise((resolve) => pageServer?.close(resolve));
+});
+
+/** Live streams open at the service now. */
+const streamsAtService = async () => (await scrape(stack.service.metricsUrl!)).value('genesys_bff_streams_open');
+
+/** A site's browser: its tabs share storage, BroadcastChannel and locks. Notifications shown are written down. */
+const sites: BrowserContext[] = [];
+async function site(): Promise<BrowserContext> {
+  const context = await browser.newContext({ viewport: { width: 400, height: 600 }, locale: 'en-US' });
+  sites.push(context);
+  await context.addInitScript(() => {
+    const shown: { title: string; body?: string }[] = [];
+    (window as unknown as { shown: typeof shown }).shown = shown;
+    if (!('Notification' in window)) return;
+    window.Notification = new Proxy(window.Notification, {
+      construct(target, args: [string, NotificationOptions?]) {
+        shown.push({ title: args[0], body: args[1]?.body });
+        return Reflect.construct(target, args) as object;
+      },
+    });
+  });
+  return context;
+}
+
+/** The live stream connections each page opened (their URLs). */
+const streamsOf = new Map<Page, URL[]>();
+
+async function openTab(context: BrowserContext, url = `${pageOrigin}/`, open = 'open'): Promise<Page> {
+  const page = await context.newPage();
+  const streams: URL[] = [];
+  streamsOf.set(page, streams);
+  page.on('request', (r) => {
+    const url = new URL(r.url());
+    if (url.pathname === '/messages/stream') streams.push(url);
+  });
+  const said: string[] = [];
+  page.on('pageerror', (e) => said.push(`error: ${e.message}`));
+  await page.goto(url);
+  await page
+    .locator('[role=status]', { hasText: open })
+    .waitFor({ timeout: 15_000 })
+    .catch((e: Error) => {
+      throw new Error(`${e.message}\n${said.join('\n')}`);
+    });
+  return page;
+}
+
+function newestGuestToken(): string {
+  const frame = [...stack.sim.received].reverse().find((f) => f.frame.action === 'configureSession');
+  return frame!.frame.token as string;
+}
+
+const bubbles = (page: Page, text: string) => page.locator('.bubble', { hasText: text });
+
+async function say(page: Page, text: string): Promise<void> {
+  await page.getByLabel('Your message').fill(text);
+  await page.getByRole('button', { name: 'Send' }).click();
+}
+
+/** The page as a tab in the background (or in front again) reports itself. */
+const setVisibility = (page: Page, state: 'hidden' | 'visible') =>
+  page.evaluate((to) => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => to });
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => to === 'hidden' });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, state);
+
+afterEach(async () => {
+  for (const context of sites.splice(0)) await context.close();
+  // Each test starts with no stream held, so the gauge counts only its own.
+  await waitFor(async () => (await streamsAtService()) === 0, 15_000);
+});
+
+test('two tabs share one chat on one stream held, each shows every message, and ending in one is "you ended" in the other', async () => {
+  const context = await site();
+  const first = await openTab(context);
+  const second = await openTab(context);
+  const gt = newestGuestToken();
+  await waitFor(async () => (await streamsAtService()) === 1);
+
+  stack.sim.agent.say(gt, 'hello to every tab');
+  await say(second, 'sent from the second tab');
+  for (const page of [first, second]) {
+    await bubbles(page, 'hello to every tab').waitFor();
+    await bubbles(page, 'You said: sent from the second tab').waitFor();
+    await bubbles(page, 'sent from the second tab').first().waitFor();
+  }
+  expect(await streamsAtService()).toBe(1);
+  expect(await axeViolations(second)).toEqual([]);
+
+  await first.getByRole('button', { name: 'End chat' }).click();
+  await first.getByRole('alert').filter({ hasText: 'You ended the chat.' }).waitFor();
+  await second.getByRole('alert').filter({ hasText: 'You ended the chat.' }).waitFor();
+  expect(await second.getByRole('alert').textContent()).toBe('You ended the chat.');
+  await waitFor(async () => (await streamsAtService()) === 0);
+
+  // A new chat started in one tab is the new chat in the other, on a clean page and one stream.
+  await second.getByRole('button', { name: 'Start a new chat' }).click();
+  for (const page of [first, second]) await page.locator('[role=status]', { hasText: 'open' }).waitFor();
+  expect(await bubbles(first, 'hello to every tab').count()).toBe(0);
+  await waitFor(async () => (await streamsAtService()) === 1);
+  expect(await axeViolations(first)).toEqual([]);
+});
+
+test('when the tab holding the stream closes, the other takes over: a message sent meanwhile shows once', async () => {
+  const context = await site();
+  const first = await openTab(context);
+  const second = await openTab(context);
+  const gt = newestGuestToken();
+  stack.sim.agent.say(gt, 'before the handover');
+  await bubbles(second, 'before the handover').waitFor();
+  await waitFor(async () => (await streamsAtService()) === 1);
+
+  // The first tab holds the stream; the second only hears it.
+  expect(streamsOf.get(first)!.length).toBeGreaterThan(0);
+  expect(streamsOf.get(second)).toEqual([]);
+
+  await first.close();
+  stack.sim.agent.say(gt, 'during the handover');
+  await bubbles(second, 'during the handover').waitFor({ timeout: 15_000 });
+  // Taken over, resuming after the last event the first tab relayed.
+  expect(streamsOf.get(second)!.map((url) => url.searchParams.has('lastEventId'))).toEqual([true]);
+  stack.sim.agent.say(gt, 'after the handover');
+  await bubbles(second, 'after the handover').waitFor();
+  await waitFor(async () => (await streamsAtService()) === 1);
+  for (const text of ['before the handover', 'during the handover', 'after the handover'])
+    expect(await bubbles(second, text).count()).toBe(1);
+});
+
+test('with the page hidden, an agent message raises the unread count, the title badge and a notification; seeing the page clears them', async () => {
+  const context = await site();
+  await context.grantPermissions(['notifications'], { origin: pageOrigin });
+  const page = await openTab(context);
+  // Permission already granted: nothing to ask for.
+  expect(await page.getByRole('button', { name: 'Notify me of new messages' }).count()).toBe(0);
+  const gt = newestGuestToken();
+
+  stack.sim.agent.say(gt, 'while you look');
+  await bubbles(page, 'while you look').waitFor();
+  expect(await page.title()).toBe('Chat');
+
+  await setVisibility(page, 'hidden');
+  stack.sim.agent.say(gt, 'while you are away');
+  stack.sim.agent.say(gt, 'still away');
+  await page.locator('.unread', { hasText: '2 unread messages' }).waitFor();
+  expect(await page.title()).toBe('(2) Chat');
+  const shown = await page.evaluate(() => (window as unknown as { shown: { title: string }[] }).shown);
+  expect(shown).toEqual([
+    { title: 'New message from Simulator Bot', body: 'while you are away' },
+    { title: 'New message from Simulator Bot', body: 'still away' },
+  ]);
+  expect(await axeViolations(page)).toEqual([]);
+
+  await setVisibility(page, 'visible');
+  await waitFor(async () => (await page.title()) === 'Chat');
+  expect(await page.locator('.unread').textContent()).toBe('');
+});
+
+test('without permission the page offers to notify, and asks only when that button is pressed', async () => {
+  const context = await site();
+  const page = await openTab(context);
+  const ask = page.getByRole('button', { name: 'Notify me of new messages' });
+  await ask.waitFor();
+  expect(await axeViolations(page)).toEqual([]);
+  await page.evaluate(() => {
+    (window as unknown as { asked: number }).asked = 0;
+    const real = Notification.requestPermission.bind(Notification);
+    Notification.requestPermission = () => {
+      (window as unknown as { asked: number }).asked++;
+      return real();
+    };
+  });
+  expect(await page.evaluate(() => (window as unknown as { asked: number }).asked)).toBe(0);
+  await ask.click();
+  await waitFor(async () => (await page.evaluate(() => (window as unknown as { asked: number }).asked)) === 1);
+});
+
+describe('the demo page', () => {
+  const openDemo = (context: BrowserContext) => openTab(context, demo.url, 'Connected');
+  const demoBubble = (page: Page, text: string) => page.locator('#messages li .bubble', { hasText: text });
+
+  test('two tabs share one chat on one stream, and ending in one says "You ended this chat" in the other', async () => {
+    const context = await site();
+    const first = await openDemo(context);
+    const second = await openDemo(context);
+    const gt = newestGuestToken();
+    await waitFor(async () => (await streamsAtService()) === 1);
+    stack.sim.agent.say(gt, 'hello to both demo tabs');
+    for (const page of [first, second]) await demoBubble(page, 'hello to both demo tabs').waitFor();
+    expect(await demoBubble(second, 'hello to both demo tabs').count()).toBe(1);
+
+    await first.getByRole('button', { name: 'End chat' }).click();
+    await first.locator('#notice-text', { hasText: 'You ended this chat.' }).waitFor();
+    await second.locator('#notice-text', { hasText: 'You ended this chat.' }).waitFor();
+    expect(await second.locator('#notice-text').textContent()).toBe('You ended this chat.');
+    expect(await axeViolations(second)).toEqual([]);
+    await waitFor(async () => (await streamsAtService()) === 0);
+  });
+
+  test('hidden, an agent message puts the unread count in its title; seen, the title is back', async () => {
+    const context = await site();
+    const page = await openDemo(context);
+    const title = await page.title();
+    const gt = newestGuestToken();
+    await page.getByRole('button', { name: 'Notify me of new messages' }).waitFor();
+    await setVisibility(page, 'hidden');
+    stack.sim.agent.say(gt, 'for the demo while away');
+    await demoBubble(page, 'for the demo while away').waitFor();
+    await waitFor(async () => (await page.title()) === `(1) ${title}`);
+    expect(await axeViolations(page)).toEqual([]);
+    await setVisibility(page, 'visible');
+    expect(await page.title()).toBe(title);
+  });
+});

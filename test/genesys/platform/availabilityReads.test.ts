@@ -1,0 +1,108 @@
+import { AvailabilityReads } from '../../../src/genesys/platform/availabilityReads';
+import { PlatformApiError, PlatformClient } from '../../../src/genesys/platform/platformClient';
+import { TokenCache } from '../../../src/genesys/platform/tokenCache';
+import { createGenesysHttp, type GenesysHttp } from '../../../src/genesys/restClient';
+import { captureLogger } from '../../support/app';
+import { useFixture, type Fixture } from '../../support/nockBack';
+import { testConfig } from '../../support/platform';
+
+/**
+ * The Platform reads behind GET /availability against Genesys's answers (nock.back fixtures in the shapes of the
+ * Platform SDK models): what each request sends, what is taken from each answer, and the refusals (a 403
+ * naming the missing permission, a 429 with Retry-After) surfaced at once for the caller to act on, not retried.
+ */
+const QUEUE = '8a3c5e7f-1b2d-4c6e-9f0a-2b4c6d8e0f1a';
+const GROUP = '4e6a8c0e-2f4b-4d6f-8a1c-3e5f7a9b1c3d';
+const EMERGENCY = '2d4f6b8d-0a2c-4e6a-9c1e-5b7d9f1a3c5e';
+
+let fixture: Fixture;
+let genesysHttp: GenesysHttp;
+let tokens: TokenCache;
+
+beforeEach(() => {
+  genesysHttp = createGenesysHttp({ timeoutMs: 5_000 });
+});
+afterEach(() => {
+  tokens?.close();
+  fixture?.done();
+  genesysHttp.close();
+});
+
+function reads(): AvailabilityReads {
+  const { genesys } = testConfig(fixture.env);
+  const { logger } = captureLogger('debug');
+  tokens = new TokenCache({
+    loginUrl: genesys.loginUrl,
+    clientId: genesys.credentials!.clientId,
+    clientSecret: genesys.credentials!.clientSecret,
+    http: genesysHttp.axios,
+    logger,
+  });
+  const platform = new PlatformClient({
+    apiUrl: genesys.apiUrl,
+    tokens,
+    http: genesysHttp.axios,
+    logger,
+    retry: { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0 },
+  });
+  return new AvailabilityReads(platform);
+}
+
+describe('reading availability', () => {
+  test('the estimated wait, the queue observations, the schedule group, its schedules and the emergency group', async () => {
+    fixture = await useFixture('availability-reads.json');
+    const r = reads();
+    await expect(r.estimatedWait(QUEUE)).resolves.toEqual({ seconds: 174, formula: 'EstimatedWithDelay' });
+    // oOnQueueUsers by routing status; oWaiting for message interactions only (the voice group is left out).
+    await expect(r.observations([QUEUE])).resolves.toEqual({
+      onQueueByStatus: { IDLE: 2, INTERACTING: 5, NOT_RESPONDING: 1 },
+      waiting: 3,
+    });
+    const group = await r.scheduleGroup(GROUP);
+    expect(group).toMatchObject({ timeZone: 'Europe/Dublin', closed: [] });
+    expect(group.open.map((s) => s.name)).toEqual(['Weekdays']);
+    await expect(r.schedule(group.open[0]!.id)).resolves.toMatchObject({
+      start: '2026-01-05T08:30:00.000',
+      end: '2026-01-05T18:00:00.000',
+      rrule: 'FREQ=WEEKLY;INTERVAL=1;BYDAY=MO,TU,WE,TH,FR',
+    });
+    await expect(r.schedule(group.holiday[0]!.id)).resolves.toMatchObject({ rrule: 'FREQ=YEARLY;INTERVAL=1' });
+    await expect(r.emergencyEnabled(EMERGENCY)).resolves.toBe(true);
+
+    const [observation] = fixture.requests({ method: 'POST', path: '/api/v2/analytics/queues/observations/query' });
+    expect(JSON.parse(observation!.body!)).toEqual({
+      filter: {
+        type: 'or',
+        predicates: [{ type: 'dimension', dimension: 'queueId', operator: 'matches', value: QUEUE }],
+      },
+      metrics: ['oOnQueueUsers', 'oWaiting'],
+    });
+    expect(fixture.pending()).toEqual([]);
+  });
+
+  test('no prediction is no estimate', async () => {
+    fixture = await useFixture('availability-no-prediction.json');
+    await expect(reads().estimatedWait(QUEUE)).resolves.toEqual({ seconds: undefined, formula: undefined });
+  });
+
+  test('a 403 missing.permissions is surfaced with its code, at once', async () => {
+    fixture = await useFixture('availability-forbidden.json');
+    const error = await reads()
+      .observations([QUEUE])
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PlatformApiError);
+    expect(error).toMatchObject({ upstream: { status: 403, code: 'missing.permissions' } });
+    expect(fixture.requests({ path: '/api/v2/analytics/queues/observations/query' })).toHaveLength(1);
+  });
+
+  test("a 429 is surfaced with Genesys's Retry-After, not retried", async () => {
+    fixture = await useFixture('availability-rate-limited.json');
+    const error = await reads()
+      .estimatedWait(QUEUE)
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 429, code: 'rate_limited', retryAfterSeconds: 7 });
+    expect(
+      fixture.requests({ path: `/api/v2/routing/queues/${QUEUE}/mediatypes/message/estimatedwaittime` }),
+    ).toHaveLength(1);
+  });
+});

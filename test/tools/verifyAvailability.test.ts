@@ -1,0 +1,55 @@
+import { availabilityEnvFor, genesysEnvFor, startSimulator, type Simulator } from '../../simulator';
+import { availabilityTargetFromEnv, verifyAvailability } from '../../src/tools/verifyAvailability';
+import { simProfile } from '../support/stack';
+
+/**
+ * `npm run verify:genesys` reads each availability endpoint with the configured ids and reports what the
+ * OAuth client may not read, by permission.
+ */
+let sim: Simulator;
+beforeAll(async () => {
+  sim = await startSimulator({ profile: simProfile(), agent: { enabled: false } });
+});
+afterAll(() => sim.stop());
+beforeEach(() => sim.reset());
+
+async function run(env: Record<string, string> = {}) {
+  const findings: { point: string; observed: string; verdict: string }[] = [];
+  const target = availabilityTargetFromEnv({ ...genesysEnvFor(sim), ...availabilityEnvFor(sim), ...env }, sim.urls);
+  await verifyAvailability(target, {
+    add: (point, _expected, observed, verdict) => findings.push({ point, observed, verdict }),
+    timeoutMs: 3000,
+    exchanges: [],
+    secrets: [],
+  });
+  return findings;
+}
+
+test('every endpoint read holds against the simulator', async () => {
+  const findings = await run();
+  expect(findings.map((f) => f.point)).toEqual([
+    `availability: estimated wait (queue ${sim.availability.ids.queueId})`,
+    'availability: queue observations',
+    'availability: schedule group',
+    'availability: emergency group',
+    'availability: schedules (1)',
+  ]);
+  expect(findings.filter((f) => f.verdict !== 'holds')).toEqual([]);
+});
+
+test('a missing permission is reported by name', async () => {
+  sim.availability.refuse('queueObservations', 'permission');
+  const findings = await run();
+  expect(findings.find((f) => f.point === 'availability: queue observations')).toEqual({
+    point: 'availability: queue observations',
+    observed: 'HTTP 403 missing.permissions: the OAuth client lacks analytics:queueObservation:view',
+    verdict: 'differs',
+  });
+});
+
+test('without ids it checks nothing, and says so', async () => {
+  const findings = await run({ GENESYS_QUEUE_ID: '', GENESYS_SCHEDULE_GROUP_ID: '', GENESYS_EMERGENCY_GROUP_ID: '' });
+  expect(findings).toEqual([
+    { point: 'availability (Platform API)', observed: 'no availability ids set', verdict: 'not checked' },
+  ]);
+});
