@@ -377,3 +377,41 @@ test('useChat: while the guest waits for an agent, the stream’s availability e
     await own.close();
   }
 }, 30_000);
+
+test("useChat: Genesys's socket dropped under an open stream while history fails, the agent's reply from the gap appears without the stream reopening", async () => {
+  const { gt } = await connect();
+  await say('before the socket drop');
+  await bubble('You said: before the socket drop');
+  const streams = () => FetchEventSource.opened.filter((s) => s.url.includes('/messages/stream')).length;
+  const streamsBefore = streams();
+
+  // The reply is stored at once and its frame held back, then lost with the socket: only history has it. The
+  // service's replay after its reconnect is refused (replay_incomplete on the open stream); the page's stream
+  // reloads the newest page by itself, with no reopen that could make the hook reload.
+  stack.sim.faults.delayFrames(2000, gt);
+  stack.sim.agent.say(gt, 'said as the socket dropped');
+  stack.sim.faults.failRest('history', { status: 503, times: 1 });
+  stack.sim.faults.dropSocket(gt);
+  stack.sim.faults.delayFrames(0, gt);
+
+  await bubble('said as the socket dropped');
+  expect(within(log()).getAllByText('said as the socket dropped')).toHaveLength(1);
+  expect(streams()).toBe(streamsBefore);
+  stack.sim.faults.clear();
+}, 30_000);
+
+test('useChat: its stream reopened with nothing missed, the hook still reloads the newest page once', async () => {
+  await connect();
+  await say('before the reopen');
+  await bubble('You said: before the reopen');
+  const dropped = FetchEventSource.opened.filter((s) => s.url.includes('/messages/stream')).pop()!;
+  const opened = FetchEventSource.opened.length;
+  const before = calls.length;
+  dropped.close();
+  dropped.dispatchEvent(new Event('error'));
+  await settle(() => expect(FetchEventSource.opened.length).toBeGreaterThan(opened), { timeout: 10_000 });
+  // The documented recovery after every reconnect: whatever the replay could not know it missed is read back.
+  await settle(() => expect(calls.slice(before).filter((c) => c === 'GET /messages')).toHaveLength(1), {
+    timeout: 10_000,
+  });
+}, 30_000);

@@ -246,6 +246,50 @@ describe('the reads a minute per session, in the shared store', () => {
     expect(whole).toMatchObject({ total: 720, complete: false });
   });
 
+  test('delivery proofs take at most 7 of the 10 reads a minute: the catch-up a stream asks for always finds 3', async () => {
+    const history = historyOn(new MemoryStore(100, () => clock));
+    const proofs = genesysAnswers(7);
+    for (let i = 0; i < 7; i++) {
+      await history.newestForProof(a);
+      clock += 1_000;
+    }
+    expect(proofs.isDone()).toBe(true);
+    // The eighth proof is refused without asking Genesys, with the wait until the first leaves the minute.
+    await expect(history.newestForProof(a)).rejects.toMatchObject({
+      failure: 'rate_limited',
+      retryAfterSeconds: 53,
+    });
+    const catchUp = genesysAnswers(3);
+    for (let i = 0; i < 3; i++) await history.page(a, 1, 25);
+    expect(catchUp.isDone()).toBe(true);
+    await expect(history.page(a, 1, 25)).rejects.toMatchObject({ failure: 'rate_limited' });
+  });
+
+  test('while the circuit to Genesys is open, a read of any kind is refused before it is counted', async () => {
+    let open = true;
+    const gate = {
+      refusal: () => (open ? new GuestApiError('circuit_open', 'away', { retryAfterSeconds: 3 }) : undefined),
+      watch: <T>(call: () => Promise<T>) => call(),
+    };
+    const history = new GuestHistory(axios.create(), API, 'https://shop.example.com', {
+      store: new MemoryStore(100, () => clock),
+      logger: captureLogger().logger,
+      upstream: gate,
+    });
+    for (let i = 0; i < 12; i++) {
+      await expect(history.newestForProof(a)).rejects.toMatchObject({ failure: 'circuit_open' });
+      await expect(history.page(a, 1, 25)).rejects.toMatchObject({ failure: 'circuit_open' });
+      await expect(history.newest(a, 'reconnect')).rejects.toMatchObject({ failure: 'circuit_open' });
+    }
+    // Genesys is back: the whole minute's reads are there, none spent on the outage.
+    open = false;
+    const scope = genesysAnswers(10);
+    await history.newest(a, 'reconnect');
+    for (let i = 0; i < 3; i++) await history.newestForProof(a);
+    for (let i = 0; i < 6; i++) await history.page(a, 1, 25);
+    expect(scope.isDone()).toBe(true);
+  });
+
   test('two instances on one store share a session budget: 10 reads between them, the 11th refused on either', async () => {
     const store = new MemoryStore(100, () => clock);
     const [first, second] = [historyOn(store), historyOn(store)];
