@@ -222,7 +222,10 @@ function deploymentOf(e: Entry, env: NodeJS.ProcessEnv): Deployment {
   };
 }
 
-export type DeploymentsRead = { deployments: Deployment[] } | { problems: string[] };
+export type DeploymentsRead = ({ deployments: Deployment[] } | { problems: string[] }) & {
+  /** The environment variables the file names as holding its secrets. */
+  variablesRead: string[];
+};
 
 /** `deployments[0].origins[1]`: where an issue is, as the file's author finds it. */
 function keyPath(path: readonly PropertyKey[]): string {
@@ -241,6 +244,7 @@ export function parseDeploymentsFile(text: string, file: string, env: NodeJS.Pro
   const document = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (document.errors.length > 0) {
     return {
+      variablesRead: [],
       problems: document.errors.map((e) => {
         const { line, col } = lines.linePos(e.pos[0]);
         return `${file}: line ${line}, column ${col}: ${e.message}`;
@@ -249,10 +253,20 @@ export function parseDeploymentsFile(text: string, file: string, env: NodeJS.Pro
   }
   const data: unknown = document.toJS({ maxAliasCount: 100 });
   if (data === null || data === undefined) {
-    return { problems: [`${file}: is empty; it must hold \`deployments:\`, a list of at least one deployment`] };
+    return {
+      variablesRead: [],
+      problems: [`${file}: is empty; it must hold \`deployments:\`, a list of at least one deployment`],
+    };
   }
   const top = fileSchema.safeParse(data);
-  if (!top.success) return { problems: top.error.issues.map((i) => problemAt(file, i.path, i.message)) };
+  if (!top.success) {
+    return { variablesRead: [], problems: top.error.issues.map((i) => problemAt(file, i.path, i.message)) };
+  }
+  const variablesRead = top.data.deployments.flatMap((raw) => {
+    const { clientSecretEnv, identity } = (raw ?? {}) as Raw;
+    const { jwtSecretEnv } = (identity ?? {}) as Raw;
+    return [asText(clientSecretEnv), asText(jwtSecretEnv)].filter((v): v is string => v !== undefined);
+  });
   const problems: string[] = [];
   const deployments: Deployment[] = [];
   top.data.deployments.forEach((raw, index) => {
@@ -265,7 +279,7 @@ export function parseDeploymentsFile(text: string, file: string, env: NodeJS.Pro
     if (parsed.success && pairing.length === 0) deployments.push(deploymentOf(parsed.data, env));
   });
   problems.push(...acrossEntries(top.data.deployments, file));
-  return problems.length > 0 ? { problems } : { deployments };
+  return problems.length > 0 ? { problems, variablesRead } : { deployments, variablesRead };
 }
 
 /** What is wrong between entries (a name used twice, an origin two deployments share), read as written. */
@@ -303,7 +317,68 @@ export function readDeploymentsFile(
   try {
     text = read(file);
   } catch (error) {
-    return { problems: [`DEPLOYMENTS_FILE: cannot read "${file}": ${(error as Error).message}`] };
+    return { problems: [`DEPLOYMENTS_FILE: cannot read "${file}": ${(error as Error).message}`], variablesRead: [] };
   }
   return parseDeploymentsFile(text, file, env);
+}
+
+/** The variables of one deployment, with the file key that takes each one's place in a deployments file. */
+export const DEPLOYMENT_VARIABLES = {
+  GENESYS_REGION: 'region',
+  GENESYS_DEPLOYMENT_ID: 'deploymentId',
+  CORS_ALLOWED_ORIGINS: 'origins',
+  GENESYS_ORIGIN: 'genesysOrigin',
+  GENESYS_CLIENT_ID: 'clientId',
+  GENESYS_CLIENT_SECRET: 'clientSecret or clientSecretEnv',
+  GENESYS_LOGIN_URL: 'loginUrl',
+  GENESYS_API_URL: 'apiUrl',
+  GENESYS_WEBMESSAGING_URL: 'webMessagingUrl',
+  GENESYS_CDN_URL: 'cdnUrl',
+  IDENTITY_JWT_SECRET: 'identity.jwtSecret or identity.jwtSecretEnv',
+  IDENTITY_JWKS_URL: 'identity.jwksUrl',
+  IDENTITY_ISSUER: 'identity.issuer',
+  IDENTITY_AUDIENCE: 'identity.audience',
+  IDENTITY_CLOCK_TOLERANCE_SECONDS: 'identity.clockToleranceSeconds',
+  IDENTITY_MAX_TOKEN_AGE_SECONDS: 'identity.maxTokenAgeSeconds',
+  SIGN_IN_REDIRECT_URIS: 'signIn.redirectUris',
+  GENESYS_QUEUE_ID: 'availability.queueIds',
+  GENESYS_SCHEDULE_GROUP_ID: 'availability.scheduleGroupId',
+  GENESYS_EMERGENCY_GROUP_ID: 'availability.emergencyGroupId',
+  AVAILABILITY_REFRESH_SECONDS: 'availability.refreshSeconds',
+  AVAILABILITY_STALE_SECONDS: 'availability.staleSeconds',
+} as const satisfies Partial<Record<keyof typeof envSchema.shape, string>>;
+
+/**
+ * The deployment DEPLOYMENTS_FILE gives, for loadConfig, its problems added to `problems`: the file's own, a
+ * deployment variable set beside it (unless the file names it as a secret's source), and more than one entry, as
+ * one process serves one deployment today.
+ */
+export function deploymentFromFile(
+  file: string,
+  env: NodeJS.ProcessEnv,
+  problems: string[],
+  read?: (file: string) => string,
+): Deployment | undefined {
+  const result = readDeploymentsFile(file, env, read);
+  for (const [variable, key] of Object.entries(DEPLOYMENT_VARIABLES)) {
+    if (env[variable]?.trim() && !result.variablesRead.includes(variable)) {
+      problems.push(
+        `${variable} is set with DEPLOYMENTS_FILE: the deployment's settings come from the file alone; ` +
+          `give it as \`${key}\` in ${file} and unset ${variable}`,
+      );
+    }
+  }
+  if ('problems' in result) {
+    problems.push(...result.problems);
+    return undefined;
+  }
+  const { deployments } = result;
+  if (deployments.length > 1) {
+    problems.push(
+      `DEPLOYMENTS_FILE: ${file} lists ${deployments.length} deployments (${deployments.map((d) => d.name).join(', ')}) ` +
+        'but one process serves one deployment today: list one deployment in the file, or run one process for each',
+    );
+    return undefined;
+  }
+  return deployments[0];
 }
