@@ -48,11 +48,7 @@ export class DeploymentResolver {
    */
   resolve(origin: string | undefined, name?: string): Resolution {
     const deployment =
-      origin === undefined
-        ? this.sites.length === 1
-          ? this.sites[0]!.deployment
-          : undefined
-        : this.forOrigin(origin);
+      origin === undefined ? (this.sites.length === 1 ? this.sites[0]!.deployment : undefined) : this.forOrigin(origin);
     if (deployment === undefined) return { refused: origin === undefined ? 'origin-required' : 'unknown-origin' };
     if (name !== undefined && name !== deployment.name) return { refused: 'not-for-origin' };
     return { deployment };

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEPLOYMENT_VARIABLES } from './deploymentsFile';
+import { DEPLOYMENT_VARIABLES } from './servedDeployment';
 
 /**
  * The deployments file's section of docs/configuration.md, written by reference.ts with the rest of the page: the
@@ -76,7 +76,7 @@ export function deploymentsFileMarkdown(root: string): string {
       '- A key the file does not know is refused, so a misspelt key is never ignored.',
     ].join('\n'),
     keyTable(),
-    `A complete example ([${DEPLOYMENTS_EXAMPLE.replace('docs/', '')}](${DEPLOYMENTS_EXAMPLE.replace('docs/', '')})), ` +
+    `A complete example ([${path.basename(DEPLOYMENTS_EXAMPLE)}](${path.basename(DEPLOYMENTS_EXAMPLE)})), ` +
       'with two deployments, so refused at start until one process serves several; with one entry it is served. ' +
       'As JSON it is `{ "deployments": [ { "name": "brand-a", ... } ] }`.',
     `\`\`\`yaml\n${example}\n\`\`\``,

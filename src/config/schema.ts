@@ -8,7 +8,7 @@ import { availabilityOf, type AvailabilityConfig } from './availabilityVariables
 import { LOG_LEVELS } from './operationVariables';
 import { envSchema } from './variables';
 import { DEFAULT_DEPLOYMENT_NAME, type Deployment, type DeploymentGenesys } from './deployments';
-import { deploymentFromFile } from './deploymentsFile';
+import { deploymentFromFile } from './servedDeployment';
 
 export type { RedisConfig, RedisNode, RedisTopology } from './redisTopology';
 
