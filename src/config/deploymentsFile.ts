@@ -185,7 +185,7 @@ function pairingProblems(raw: Raw, env: NodeJS.ProcessEnv): Problems {
 }
 
 /** A valid entry (its pairing problems none) as a Deployment, its secrets read from `env`. */
-function deploymentOf(e: Entry, env: NodeJS.ProcessEnv): Deployment {
+function deploymentFromEntry(e: Entry, env: NodeJS.ProcessEnv): Deployment {
   const read = (inline: string | undefined, variable: string | undefined) => inline ?? env[variable ?? '']?.trim();
   const clientSecret = read(e.clientSecret, e.clientSecretEnv);
   const derived = baseUrlsFor(e.region.domain);
@@ -276,7 +276,7 @@ export function parseDeploymentsFile(text: string, file: string, env: NodeJS.Pro
       problems.push(...parsed.error.issues.map((i) => problemAt(file, [...at, ...i.path], i.message)));
     const pairing = parsed.success || (raw !== null && typeof raw === 'object') ? pairingProblems(raw as Raw, env) : [];
     for (const [key, message] of pairing) problems.push(`${file}: ${keyPath(at)}.${key}: ${message}`);
-    if (parsed.success && pairing.length === 0) deployments.push(deploymentOf(parsed.data, env));
+    if (parsed.success && pairing.length === 0) deployments.push(deploymentFromEntry(parsed.data, env));
   });
   problems.push(...acrossEntries(top.data.deployments, file));
   return problems.length > 0 ? { problems, variablesRead } : { deployments, variablesRead };
