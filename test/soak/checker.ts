@@ -3,7 +3,8 @@
  * Pure: test/soak/checker.test.ts feeds it fabricated sessions.
  *
  * The promises (docs/reliability.md):
- * - `missing`: a message in Genesys's history that the client's view never got;
+ * - `missing`: a message in Genesys's history that the client's view never got (for a chat its customer
+ *   ended, one that was in history END_GRACE_MS before the end was asked for);
  * - `unknown`: a message in the view that is not in history (a phantom, or one message under two ids);
  * - `out_of_order`: the view's order is not history's;
  * - `stream_duplicate`: one stream connection sent a message id twice;
@@ -65,12 +66,15 @@ export interface SessionFacts {
   view: { id: string }[];
   connections: { resumedFrom?: string; messageIds: string[]; replayIncomplete: boolean }[];
   acked: { text: string; id: string }[];
-  ended?: { at: number; probes: { what: string; status: number }[] };
+  /** `requestedAt`: when the customer asked to end; `at`: when the end was answered. */
+  ended?: { requestedAt: number; at: number; probes: { what: string; status: number }[] };
   /** Open Genesys sockets for the session once the bound has passed (undefined: never reached Genesys). */
   sockets?: number;
   retryAfterMissing: string[];
 }
 
+/** What a chat ended by its customer may still have had on its way to the page. */
+export const END_GRACE_MS = 15_000;
 const SAMPLE = 5;
 const some = (items: string[]) =>
   items.slice(0, SAMPLE).join(', ') + (items.length > SAMPLE ? ` and ${items.length - SAMPLE} more` : '');
@@ -83,7 +87,9 @@ export function checkSession(s: SessionFacts): Violation[] {
   // The view against history: every message, once, in history's order.
   const inHistory = new Map(s.history.map((m) => [m.id, m]));
   const inView = new Set(s.view.map((m) => m.id));
-  const missing = s.history.filter((m) => !inView.has(m.id));
+  // A chat ended while a message was still on its way owes the view nothing newer than the grace.
+  const owed = (m: TruthMessage) => s.ended === undefined || m.at <= s.ended.requestedAt - END_GRACE_MS;
+  const missing = s.history.filter((m) => !inView.has(m.id) && owed(m));
   if (missing.length > 0) flag('missing', `${missing.length} in history, not in the view: ${some(missing.map(label))}`);
   const unknown = s.view.filter((m) => !inHistory.has(m.id)).map((m) => m.id);
   if (unknown.length > 0) flag('unknown', `${unknown.length} in the view, not in history: ${some(unknown)}`);

@@ -41,7 +41,7 @@ export interface SessionLog {
   /** Texts sent (at least once tried), whether acknowledged or not. */
   tried: string[];
   gaveUp: string[];
-  ended?: { at: number; probes: { what: string; status: number }[] };
+  ended?: { requestedAt: number; at: number; probes: { what: string; status: number }[] };
   /** The service answered 401/410 to a session this client never ended (counted, not a violation: see the report). */
   lost?: string;
   signedIn: boolean;
@@ -67,6 +67,8 @@ export interface ClientContext {
   hardStopAt: number;
   latencies: Latencies;
   png: Blob;
+  /** Called just before a chat is ended: Genesys clears the conversation then. */
+  beforeEnd?: (name: string) => void;
 }
 
 const TIMELINE_MAX = 600;
@@ -179,7 +181,10 @@ export class SoakSession {
       else if (roll < 0.9 && !this.log.signedIn) await this.signIn();
       else await this.page!.client.typing().catch(() => undefined);
     }
-    if (this.acting && this.rng.chance(0.6)) await this.end();
+    if (this.acting && this.rng.chance(0.6)) {
+      await sleep(this.rng.int(600, 3500));
+      if (this.acting) await this.end();
+    }
   }
 
   /** Starts (or, `resume`, resumes) the chat on a new page and opens its stream; false when it never could. */
@@ -335,11 +340,13 @@ export class SoakSession {
     if (token === undefined) return;
     const url = (path: string) => `${this.ctx.baseUrl}${path}?routingKey=${this.log.routingKey ?? ''}`;
     const auth = { Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN };
+    this.ctx.beforeEnd?.(this.log.name);
+    const requestedAt = Date.now();
     for (let attempt = 0; Date.now() < this.ctx.hardStopAt; attempt++) {
       const res = await fetch(url('/guest-session'), { method: 'DELETE', headers: auth }).catch(() => undefined);
       if (res && (res.status === 204 || res.status === 410)) {
         await res.text();
-        this.log.ended = { at: Date.now(), probes: [] };
+        this.log.ended = { requestedAt, at: Date.now(), probes: [] };
         this.note(`ended (${res.status})`);
         break;
       }
@@ -351,19 +358,32 @@ export class SoakSession {
     if (!this.log.ended) return;
     await sleep(this.rng.int(200, 1500));
     const probes = this.log.ended.probes;
-    const read = await fetch(url('/guest-session'), { headers: auth }).catch(() => undefined);
-    probes.push({ what: 'GET /guest-session', status: read?.status ?? 0 });
-    await read?.text();
-    const send = await fetch(url('/messages'), {
-      method: 'POST',
-      headers: { ...auth, 'Content-Type': 'application/json', 'Idempotency-Key': randomUUID() },
-      body: JSON.stringify({ text: `${this.log.name} after the end` }),
-    }).catch(() => undefined);
-    probes.push({ what: 'POST /messages', status: send?.status ?? 0 });
-    await send?.text();
+    probes.push(
+      await this.probe('GET /guest-session', () => fetch(url('/guest-session'), { headers: auth })),
+      await this.probe('POST /messages', () =>
+        fetch(url('/messages'), {
+          method: 'POST',
+          headers: { ...auth, 'Content-Type': 'application/json', 'Idempotency-Key': randomUUID() },
+          body: JSON.stringify({ text: `${this.log.name} after the end` }),
+        }),
+      ),
+    );
     this.note(`after the end: ${probes.map((p) => `${p.what} ${p.status}`).join(', ')}`);
     // The stream should have ended by itself; a page closes it in any case.
     setTimeout(() => page.stream?.close(), 5000).unref();
+  }
+
+  /** A call with the ended chat's token, asked again while the answer is a 5xx (an outage says nothing), for up to 15 s. */
+  private async probe(what: string, call: () => Promise<Response>): Promise<{ what: string; status: number }> {
+    let status = 0;
+    for (const until = Date.now() + 15_000; Date.now() < until; ) {
+      const res = await call().catch(() => undefined);
+      status = res?.status ?? 0;
+      await res?.text();
+      if (status !== 0 && status < 500) break;
+      await sleep(1000);
+    }
+    return { what, status };
   }
 
   private lose(error: BffError): false {

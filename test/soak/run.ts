@@ -4,6 +4,7 @@ import { checkSession, type SessionFacts, type TruthMessage, type Violation } fr
 import { SoakSession, type ClientContext, type Latencies } from './client';
 import { apply, describeFault, schedule, type Fault } from './faults';
 import { seeded } from './random';
+import { Truth } from './truth';
 import { countViolations, emptyFaultCounts, percentiles, writeReport, type SoakReport } from './report';
 import { killChildrenNow, startWorld, type World } from './world';
 
@@ -63,13 +64,6 @@ const PNG = Buffer.from(
   'base64',
 );
 
-interface StoredMessage {
-  id: string;
-  direction?: string;
-  text?: string;
-  channel?: { time?: string | null };
-}
-
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const command = `npm run soak -- --minutes ${args.minutes} --seed ${args.seed} --instances ${args.instances} --sessions ${args.sessions}`;
@@ -110,19 +104,10 @@ async function main(): Promise<number> {
     png: new Blob([PNG], { type: 'image/png' }),
   };
 
-  // Which Genesys session is whose: each customer's texts start with its name.
-  const guestTokens = new Map<string, string>();
-  let indexed = 0;
-  const index = () => {
-    const received = world!.sim.received;
-    for (; indexed < received.length; indexed += 1) {
-      const f = received[indexed]!;
-      const text = f.frame?.action === 'onMessage' ? f.frame?.message?.text : undefined;
-      const name = typeof text === 'string' ? /^(s\d+\.\d+) /.exec(text)?.[1] : undefined;
-      if (name && f.sessionToken && !guestTokens.has(name)) guestTokens.set(name, f.sessionToken);
-    }
-    return [...guestTokens.values()];
-  };
+  // What Genesys holds for each customer, gathered as the run goes.
+  const truth = new Truth(world.sim);
+  ctx.beforeEnd = (name) => truth.gather(name);
+  const gathering = setInterval(() => truth.gather(), 500);
 
   // The faults, in real time.
   const applied: { fault: Fault; at: number; endedAt?: number; error?: string }[] = [];
@@ -136,7 +121,7 @@ async function main(): Promise<number> {
       applied.push(entry);
       console.log(`soak: ${(entry.at / 1000).toFixed(1)} s ${describeFault(fault)}`);
       running.push(
-        apply(world!, fault, faultRng, index).then(
+        apply(world!, fault, faultRng, () => truth.guestTokens()).then(
           () => void (entry.endedAt = Date.now() - t0),
           (error: unknown) => {
             entry.endedAt = Date.now() - t0;
@@ -165,19 +150,8 @@ async function main(): Promise<number> {
   console.log(`soak: customers stopped at ${((Date.now() - t0) / 1000).toFixed(1)} s; faults ended at ${(lastFaultEnd / 1000).toFixed(1)} s`);
 
   // Settle: every view catches up with history, bounded.
-  const truthOf = (name: string): TruthMessage[] => {
-    const token = guestTokens.get(name);
-    if (!token) return [];
-    return (world!.sim.conversationMessages(token) as StoredMessage[])
-      .filter((m) => m.id)
-      .map((m) => ({
-        id: m.id,
-        direction: m.direction === 'Outbound' ? 'outbound' : 'inbound',
-        text: m.text,
-        at: Date.parse(m.channel?.time ?? '') || 0,
-      }));
-  };
-  index();
+  const truthOf = (name: string): TruthMessage[] => truth.history(name);
+  truth.gather();
   const caughtUp = () =>
     sessions.every((s) => {
       const view = new Set(s.log.view.map((m) => m.id));
@@ -190,20 +164,26 @@ async function main(): Promise<number> {
   while (Date.now() < socketsDue) await sleep(500);
   const sockets = new Map<string, number>();
   for (let i = 0; i < 3; i += 1) {
-    for (const [name, token] of guestTokens)
+    for (const s of sessions) {
+      const token = truth.tokenOf(s.log.name);
+      if (token === undefined) continue;
+      const name = s.log.name;
       sockets.set(name, Math.max(sockets.get(name) ?? 0, world.sim.stats.openConnectionsBySession(token)));
+    }
     await sleep(1000);
   }
 
+  truth.gather();
+  clearInterval(gathering);
   const violations: Violation[] = [];
   for (const s of sessions) {
     const facts: SessionFacts = {
       name: s.log.name,
       history: truthOf(s.log.name),
-      view: s.log.view,
+      view: s.log.view.filter((m) => m.type !== 'event'),
       connections: s.log.connections,
       acked: s.log.acked,
-      ended: s.log.ended ? { at: s.log.ended.at, probes: s.log.ended.probes } : undefined,
+      ended: s.log.ended,
       sockets: sockets.get(s.log.name),
       retryAfterMissing: s.log.retryAfterMissing,
     };
