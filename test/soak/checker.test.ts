@@ -48,7 +48,7 @@ test('a message in history that never reached the view is missing', () => {
   const facts = clean();
   facts.view = facts.view.filter((m) => m.id !== 'm3');
   facts.connections[1]!.messageIds = ['m4'];
-  expect(kinds(facts)).toEqual(['missing']);
+  expect(kinds(facts)).toEqual(['missing', 'stream_gap']);
   expect(checkSession(facts)[0]!.detail).toContain('s1.0 m1 thanks');
 });
 
@@ -58,10 +58,36 @@ test('a message shown in another place than history has it is out of order', () 
   expect(kinds(facts)).toEqual(['out_of_order']);
 });
 
+test('a page that orders by time contradicts history only with an earlier time, not an equal one', () => {
+  const facts = clean();
+  const time = (n: number) => new Date(T0 + n * 1000).toISOString();
+  facts.view = [
+    { id: 'm1', time: time(1) },
+    { id: 'm3', time: time(3) },
+    { id: 'm2', time: time(3) },
+    { id: 'm4', time: time(4) },
+  ];
+  expect(kinds(facts)).toEqual([]);
+  facts.view[1] = { id: 'm3', time: time(2.5) };
+  expect(kinds(facts)).toEqual(['out_of_order']);
+});
+
 test('a message one stream connection sent twice is a duplicate', () => {
   const facts = clean();
   facts.connections[1]!.messageIds = ['m3', 'm4', 'm3'];
   expect(kinds(facts)).toEqual(['stream_duplicate']);
+});
+
+test('a stream connection that skips a message of history has a gap, resumed or not, unless it said replay_incomplete', () => {
+  const resumed = clean();
+  resumed.connections[1]!.messageIds = ['m4'];
+  expect(kinds(resumed)).toEqual(['stream_gap']);
+  expect(checkSession(resumed)[0]!.detail).toContain('m3');
+  const live = clean();
+  live.connections = [{ resumedFrom: 't-1767261599000', messageIds: ['m1', 'm2', 'm4'], replayIncomplete: false }];
+  expect(kinds(live)).toEqual(['stream_gap']);
+  live.connections[0]!.replayIncomplete = true;
+  expect(kinds(live)).toEqual([]);
 });
 
 test('a resumed stream that sends again what an earlier one sent redelivers, unless it said replay_incomplete', () => {

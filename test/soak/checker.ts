@@ -6,8 +6,13 @@
  * - `missing`: a message in Genesys's history that the client's view never got (for a chat its customer
  *   ended, one that was in history END_GRACE_MS before the end was asked for);
  * - `unknown`: a message in the view that is not in history (a phantom, or one message under two ids);
- * - `out_of_order`: the view's order is not history's;
+ * - `out_of_order`: the view contradicts history's order: a page that orders by time (the React hook's
+ *   `mergeMessages`) holds a message with an earlier time than one before it in history (equal times
+ *   contradict nothing); without times, the view's positions are compared;
  * - `stream_duplicate`: one stream connection sent a message id twice;
+ * - `stream_gap`: a stream connection that did not say `replay_incomplete` skipped a message: what it sent
+ *   is not a run of consecutive messages of history, or, resumed from a message id, does not start right
+ *   after that message;
  * - `redelivered`: a stream resumed from an event id sent a message an earlier connection had sent, without
  *   saying `replay_incomplete`;
  * - `sent_twice`: a guest message reached Genesys more than once;
@@ -23,6 +28,7 @@ export type ViolationKind =
   | 'unknown'
   | 'out_of_order'
   | 'stream_duplicate'
+  | 'stream_gap'
   | 'redelivered'
   | 'sent_twice'
   | 'lost_ack'
@@ -35,6 +41,7 @@ export const VIOLATION_KINDS: readonly ViolationKind[] = [
   'unknown',
   'out_of_order',
   'stream_duplicate',
+  'stream_gap',
   'redelivered',
   'sent_twice',
   'lost_ack',
@@ -62,8 +69,8 @@ export interface SessionFacts {
   name: string;
   /** The conversation in Genesys, oldest first: what the view must hold. */
   history: TruthMessage[];
-  /** The last page's view, in the order it shows it. */
-  view: { id: string }[];
+  /** The last page's view, in the order it shows it, with each message's time as the page has it. */
+  view: { id: string; time?: string }[];
   connections: { resumedFrom?: string; messageIds: string[]; replayIncomplete: boolean }[];
   acked: { text: string; id: string }[];
   /** `requestedAt`: when the customer asked to end; `at`: when the end was answered. */
@@ -93,15 +100,10 @@ export function checkSession(s: SessionFacts): Violation[] {
   if (missing.length > 0) flag('missing', `${missing.length} in history, not in the view: ${some(missing.map(label))}`);
   const unknown = s.view.filter((m) => !inHistory.has(m.id)).map((m) => m.id);
   if (unknown.length > 0) flag('unknown', `${unknown.length} in the view, not in history: ${some(unknown)}`);
-  const viewOrder = s.view.filter((m) => inHistory.has(m.id)).map((m) => m.id);
-  const historyOrder = s.history.filter((m) => inView.has(m.id)).map((m) => m.id);
-  const at = viewOrder.findIndex((id, i) => id !== historyOrder[i]);
-  if (at >= 0)
-    flag(
-      'out_of_order',
-      `view position ${at}: ${viewOrder[at]} where history has ${historyOrder[at]} (${historyOrder.length} compared)`,
-    );
+  const disorder = orderProblem(s);
+  if (disorder) flag('out_of_order', disorder);
 
+  const historyIndex = new Map(s.history.map((m, i) => [m.id, i]));
   // The stream: no connection sends an id twice; a resumed one sends nothing an earlier one sent.
   const sentBefore = new Set<string>();
   s.connections.forEach((c, i) => {
@@ -115,12 +117,16 @@ export function checkSession(s: SessionFacts): Violation[] {
         flag('redelivered', `connection #${i + 1}, resumed from ${c.resumedFrom}, sent again ${some(again)}`);
     }
     for (const id of seen) sentBefore.add(id);
+    if (!c.replayIncomplete) {
+      const skipped = gapOf(c, historyIndex, s.history);
+      if (skipped)
+        flag('stream_gap', `connection #${i + 1}${c.resumedFrom ? `, resumed from ${c.resumedFrom},` : ''} ${skipped}`);
+    }
   });
 
   // Genesys: each guest text once; each acknowledged send there, under the id its 201 gave.
   const counts = new Map<string, number>();
-  for (const m of s.history)
-    if (m.direction === 'inbound' && m.text) counts.set(m.text, (counts.get(m.text) ?? 0) + 1);
+  for (const m of s.history) if (m.direction === 'inbound' && m.text) counts.set(m.text, (counts.get(m.text) ?? 0) + 1);
   const doubled = [...counts].filter(([, n]) => n > 1).map(([text, n]) => `"${text}" ×${n}`);
   if (doubled.length > 0) flag('sent_twice', some(doubled));
   const lost = s.acked.filter((a) => inHistory.get(a.id)?.text !== a.text).map((a) => `"${a.text}" (${a.id})`);
@@ -137,4 +143,41 @@ export function checkSession(s: SessionFacts): Violation[] {
   if (s.sockets !== undefined && s.sockets > 1) flag('sockets', `${s.sockets} Genesys sockets open past the bound`);
   if (s.retryAfterMissing.length > 0) flag('retry_after_missing', some(s.retryAfterMissing));
   return found;
+}
+
+/** Where the view contradicts history's order, or undefined. */
+function orderProblem(s: SessionFacts): string | undefined {
+  const shown = new Map(s.view.map((m, i) => [m.id, { at: i, time: m.time === undefined ? NaN : Date.parse(m.time) }]));
+  const inOrder = s.history.filter((m) => shown.has(m.id));
+  const byTime = inOrder.every((m) => Number.isFinite(shown.get(m.id)!.time));
+  for (let i = 1; i < inOrder.length; i += 1) {
+    const [before, after] = [shown.get(inOrder[i - 1]!.id)!, shown.get(inOrder[i]!.id)!];
+    const contradicts = byTime ? after.time < before.time : after.at < before.at;
+    if (contradicts)
+      return (
+        `history has ${inOrder[i - 1]!.id} before ${inOrder[i]!.id}; the view shows them the other way` +
+        (byTime ? ` (times ${new Date(before.time).toISOString()} and ${new Date(after.time).toISOString()})` : '')
+      );
+  }
+  return undefined;
+}
+
+/** What a connection skipped of history, or undefined: its messages must follow each other in history. */
+function gapOf(
+  c: SessionFacts['connections'][number],
+  historyIndex: Map<string, number>,
+  history: TruthMessage[],
+): string | undefined {
+  const at = c.messageIds.map((id) => historyIndex.get(id)).filter((i): i is number => i !== undefined);
+  const from = c.resumedFrom === undefined ? undefined : historyIndex.get(c.resumedFrom);
+  let previous = from;
+  for (const i of at) {
+    if (previous !== undefined && i > previous + 1)
+      return `skipped ${history
+        .slice(previous + 1, i)
+        .map((m) => `${m.id.slice(0, 8)} "${m.text ?? ''}"`)
+        .join(', ')}`;
+    previous = previous === undefined ? i : Math.max(previous, i);
+  }
+  return undefined;
 }

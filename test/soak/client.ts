@@ -376,7 +376,7 @@ export class SoakSession {
   /** A call with the ended chat's token, asked again while the answer is a 5xx (an outage says nothing), for up to 15 s. */
   private async probe(what: string, call: () => Promise<Response>): Promise<{ what: string; status: number }> {
     let status = 0;
-    for (const until = Date.now() + 15_000; Date.now() < until; ) {
+    for (const until = Date.now() + 15_000; Date.now() < until;) {
       const res = await call().catch(() => undefined);
       status = res?.status ?? 0;
       await res?.text();

@@ -61,7 +61,7 @@ export function schedule(rng: Random, instances: number, from: number, until: nu
   const busy = new Map<string, number>();
   const bag = FAULT_KINDS.flatMap((k) => Array<FaultKind>(WEIGHTS[k]).fill(k));
   // Bounded: at most one fault per 1.5 s of the window.
-  for (let at = from + rng.int(1000, 4000); at < until && faults.length < (until - from) / 1500; ) {
+  for (let at = from + rng.int(1000, 4000); at < until && faults.length < (until - from) / 1500;) {
     const kind = rng.pick(bag);
     const f: Fault = { kind, at, durationMs: 0 };
     switch (kind) {

@@ -36,10 +36,13 @@ function forward(from: Socket, to: Socket, delayMs: () => number, hung: () => bo
     last = last.then(
       () =>
         new Promise<void>((resolve) =>
-          setTimeout(() => {
-            if (!to.destroyed && !hung()) to.write(chunk);
-            resolve();
-          }, Math.max(0, due - Date.now())),
+          setTimeout(
+            () => {
+              if (!to.destroyed && !hung()) to.write(chunk);
+              resolve();
+            },
+            Math.max(0, due - Date.now()),
+          ),
         ),
     );
   });

@@ -69,11 +69,14 @@ async function main(): Promise<number> {
   const command = `npm run soak -- --minutes ${args.minutes} --seed ${args.seed} --instances ${args.instances} --sessions ${args.sessions}`;
   console.log(`soak: seed ${args.seed}; reproduce with: ${command}`);
   const runMs = args.minutes * 60_000;
-  const watchdog = setTimeout(() => {
-    console.error('soak: the watchdog ended the run (M + 5 minutes)');
-    killChildrenNow();
-    process.exit(3);
-  }, runMs + 5 * 60_000);
+  const watchdog = setTimeout(
+    () => {
+      console.error('soak: the watchdog ended the run (M + 5 minutes)');
+      killChildrenNow();
+      process.exit(3);
+    },
+    runMs + 5 * 60_000,
+  );
   watchdog.unref();
 
   let world: World | undefined;
@@ -147,7 +150,9 @@ async function main(): Promise<number> {
   await Promise.all(slots);
   await faultRun;
   const lastFaultEnd = Math.max(0, ...applied.map((a) => a.endedAt ?? 0));
-  console.log(`soak: customers stopped at ${((Date.now() - t0) / 1000).toFixed(1)} s; faults ended at ${(lastFaultEnd / 1000).toFixed(1)} s`);
+  console.log(
+    `soak: customers stopped at ${((Date.now() - t0) / 1000).toFixed(1)} s; faults ended at ${(lastFaultEnd / 1000).toFixed(1)} s`,
+  );
 
   // Settle: every view catches up with history, bounded.
   const truthOf = (name: string): TruthMessage[] => truth.history(name);
@@ -157,7 +162,7 @@ async function main(): Promise<number> {
       const view = new Set(s.log.view.map((m) => m.id));
       return s.log.ended !== undefined || s.log.lost !== undefined || truthOf(s.log.name).every((m) => view.has(m.id));
     });
-  for (const until = Date.now() + CONVERGE_MS; !caughtUp() && Date.now() < until; ) await sleep(500);
+  for (const until = Date.now() + CONVERGE_MS; !caughtUp() && Date.now() < until;) await sleep(500);
 
   // Sockets: from the bound on, sampled each second until the checks.
   const socketsDue = t0 + lastFaultEnd + SOCKET_BOUND_MS;
@@ -232,7 +237,9 @@ async function main(): Promise<number> {
   await world.stop();
   world = undefined;
 
-  console.log(JSON.stringify({ sessions: report.sessions, messages: report.messages, faults, violations: report.violations }));
+  console.log(
+    JSON.stringify({ sessions: report.sessions, messages: report.messages, faults, violations: report.violations }),
+  );
   console.log(`soak: report in ${written.join(' and ')}`);
   if (violations.length === 0) {
     console.log(`soak: no violation (seed ${args.seed})`);
@@ -245,7 +252,8 @@ async function main(): Promise<number> {
     for (const v of violations.filter((x) => x.session === name)) console.error(`  VIOLATION ${v.kind}: ${v.detail}`);
     const faultLines = applied.map((a) => ({ t: a.at, what: `FAULT ${describeFault(a.fault)}` }));
     const lines = [...s.log.timeline, ...faultLines].sort((a, b) => a.t - b.t);
-    for (const line of lines.slice(-TIMELINE_LINES)) console.error(`  ${(line.t / 1000).toFixed(2).padStart(8)} s  ${line.what}`);
+    for (const line of lines.slice(-TIMELINE_LINES))
+      console.error(`  ${(line.t / 1000).toFixed(2).padStart(8)} s  ${line.what}`);
   }
   return 1;
 }
