@@ -29,6 +29,8 @@ export interface SoakReport {
   latencyMs: Record<'start' | 'send' | 'history' | 'delivery', Percentiles>;
   socketBoundSeconds: number;
   offending: string[];
+  /** The first violations, each with its session and what was wrong. */
+  details: Violation[];
 }
 
 export function percentiles(values: number[]): Percentiles {

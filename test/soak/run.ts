@@ -232,6 +232,7 @@ async function main(): Promise<number> {
     },
     socketBoundSeconds: SOCKET_BOUND_MS / 1000,
     offending,
+    details: violations.slice(0, 50),
   };
   const written = writeReport(args.out, report);
   await world.stop();
