@@ -82,8 +82,13 @@ async function main(): Promise<number> {
   let world: World | undefined;
   const stopOnSignal = (signal: NodeJS.Signals) => {
     console.error(`soak: ${signal}; stopping every process it started`);
-    killChildrenNow();
-    process.exit(130);
+    // Stopped in order (their temporary directories removed too), else killed outright after 10 s.
+    const done = () => {
+      killChildrenNow();
+      process.exit(130);
+    };
+    setTimeout(done, 10_000).unref();
+    void (world?.stop() ?? Promise.resolve()).then(done, done);
   };
   process.once('SIGINT', stopOnSignal);
   process.once('SIGTERM', stopOnSignal);

@@ -130,20 +130,26 @@ async function stopWorld(parts: Partial<World>): Promise<void> {
 }
 
 /**
- * The last resort, run synchronously on exit (Ctrl-C, an uncaught error): every process this one started
- * (its direct children, found by parent id) is continued and killed with SIGKILL.
+ * The last resort, run synchronously on exit (Ctrl-C, an uncaught error): every process this one started,
+ * and theirs (nginx's workers), found by parent id before any is killed, is continued and killed with SIGKILL.
  */
 export function killChildrenNow(): void {
-  let pids: number[] = [];
+  let table: [number, number][] = [];
   try {
-    pids = execFileSync('ps', ['-o', 'pid=', '--ppid', String(process.pid)], { encoding: 'utf8' })
+    table = execFileSync('ps', ['-e', '-o', 'pid=,ppid='], { encoding: 'utf8' })
       .split('\n')
-      .map((l) => Number(l.trim()))
-      .filter((pid) => Number.isInteger(pid) && pid > 0);
+      .map((l) => l.trim().split(/\s+/).map(Number) as [number, number])
+      .filter(([pid, ppid]) => Number.isInteger(pid) && Number.isInteger(ppid));
   } catch {
     return;
   }
-  for (const pid of pids) {
+  const descendants: number[] = [];
+  for (let parents = [process.pid]; parents.length > 0;) {
+    const children = table.filter(([, ppid]) => parents.includes(ppid)).map(([pid]) => pid);
+    descendants.push(...children);
+    parents = children;
+  }
+  for (const pid of descendants) {
     try {
       process.kill(pid, 'SIGCONT');
       process.kill(pid, 'SIGKILL');
