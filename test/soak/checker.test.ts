@@ -90,6 +90,12 @@ test('a stream connection that skips a message of history has a gap, resumed or 
   expect(kinds(live)).toEqual([]);
 });
 
+test('a stream connection that sends two messages the other way round, as Genesys may, skips nothing', () => {
+  const facts = clean();
+  facts.connections[1]!.messageIds = ['m4', 'm3'];
+  expect(kinds(facts)).toEqual([]);
+});
+
 test('a resumed stream that sends again what an earlier one sent redelivers, unless it said replay_incomplete', () => {
   const facts = clean();
   facts.connections[1]!.messageIds = ['m2', 'm3', 'm4'];

@@ -10,9 +10,8 @@
  *   `mergeMessages`) holds a message with an earlier time than one before it in history (equal times
  *   contradict nothing); without times, the view's positions are compared;
  * - `stream_duplicate`: one stream connection sent a message id twice;
- * - `stream_gap`: a stream connection that did not say `replay_incomplete` skipped a message: what it sent
- *   is not a run of consecutive messages of history, or, resumed from a message id, does not start right
- *   after that message;
+ * - `stream_gap`: a stream connection that did not say `replay_incomplete` skipped a message of history
+ *   between its place (the message it resumed from, else the first it sent) and the newest it sent;
  * - `redelivered`: a stream resumed from an event id sent a message an earlier connection had sent, without
  *   saying `replay_incomplete`;
  * - `sent_twice`: a guest message reached Genesys more than once;
@@ -162,22 +161,21 @@ function orderProblem(s: SessionFacts): string | undefined {
   return undefined;
 }
 
-/** What a connection skipped of history, or undefined: its messages must follow each other in history. */
+/**
+ * What a connection skipped of history, or undefined: every message of history between its place (the one it
+ * resumed from, else the first it sent) and the newest it sent must be among what it sent. The order it sent
+ * them in is not judged here: where Genesys itself reorders, a stream may follow it (the view's order is judged).
+ */
 function gapOf(
   c: SessionFacts['connections'][number],
   historyIndex: Map<string, number>,
   history: TruthMessage[],
 ): string | undefined {
-  const at = c.messageIds.map((id) => historyIndex.get(id)).filter((i): i is number => i !== undefined);
-  const from = c.resumedFrom === undefined ? undefined : historyIndex.get(c.resumedFrom);
-  let previous = from;
-  for (const i of at) {
-    if (previous !== undefined && i > previous + 1)
-      return `skipped ${history
-        .slice(previous + 1, i)
-        .map((m) => `${m.id.slice(0, 8)} "${m.text ?? ''}"`)
-        .join(', ')}`;
-    previous = previous === undefined ? i : Math.max(previous, i);
-  }
-  return undefined;
+  const sent = new Set(c.messageIds.map((id) => historyIndex.get(id)).filter((i): i is number => i !== undefined));
+  if (sent.size === 0) return undefined;
+  const resumedAt = c.resumedFrom === undefined ? undefined : historyIndex.get(c.resumedFrom);
+  const from = resumedAt === undefined ? Math.min(...sent) : resumedAt + 1;
+  const skipped = history.slice(from, Math.max(...sent)).filter((_, k) => !sent.has(from + k));
+  if (skipped.length === 0) return undefined;
+  return `skipped ${skipped.map((m) => `${m.id.slice(0, 8)} "${m.text ?? ''}"`).join(', ')}`;
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { VIOLATION_KINDS, type Violation } from './checker';
+import { VIOLATION_KINDS, type SessionFacts, type Violation } from './checker';
 import { FAULT_KINDS, type FaultKind } from './faults';
 
 /** The soak's report: JSON for tools, a short markdown page for people (linked from docs/reliability.md). */
@@ -31,6 +31,8 @@ export interface SoakReport {
   offending: string[];
   /** The first violations, each with its session and what was wrong. */
   details: Violation[];
+  /** What the checker was given for the first offending sessions: history, view and stream connections. */
+  offendingFacts: SessionFacts[];
 }
 
 export function percentiles(values: number[]): Percentiles {

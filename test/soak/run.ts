@@ -186,6 +186,7 @@ async function main(): Promise<number> {
   truth.gather();
   clearInterval(gathering);
   const violations: Violation[] = [];
+  const allFacts: SessionFacts[] = [];
   for (const s of sessions) {
     const facts: SessionFacts = {
       name: s.log.name,
@@ -199,6 +200,7 @@ async function main(): Promise<number> {
     };
     // A chat refused as lost (a Redis that lost its standing record) is held to what it was told before.
     if (s.log.lost !== undefined) facts.view = facts.history.filter((m) => s.log.view.some((v) => v.id === m.id));
+    allFacts.push(facts);
     violations.push(...checkSession(facts));
   }
   for (const s of sessions) s.close();
@@ -238,6 +240,9 @@ async function main(): Promise<number> {
     socketBoundSeconds: SOCKET_BOUND_MS / 1000,
     offending,
     details: violations.slice(0, 50),
+    offendingFacts: allFacts
+      .filter((f) => offending.slice(0, 5).includes(f.name))
+      .map((f) => ({ ...f, view: f.view.map((m) => ({ id: m.id, time: m.time })) })),
   };
   const written = writeReport(args.out, report);
   await world.stop();
