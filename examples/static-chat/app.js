@@ -1,6 +1,18 @@
 // The demo chat page: plain DOM, the browser client, no build step.
-// Message text is always set with textContent, never parsed as HTML.
-import { BffClient, BffError, attentionTo, followNewest, localStorageTokenStore } from './bffClient.js';
+// Message text is set with textContent, never parsed as HTML, except an agent's Markdown when the deployment enables
+// it, which markdown.js renders with raw HTML off and sanitises with DOMPurify.
+import {
+  BffClient,
+  BffError,
+  attentionTo,
+  availabilityStatus,
+  chatButtonState,
+  followNewest,
+  localStorageTokenStore,
+} from './bffClient.js';
+import { describeAvailability, watchAvailability } from './availability.js';
+import { loadMarkdown } from './markdown.js';
+import { offerTranscript } from './transcript.js';
 import { attachmentsOf, cardsOf, datePickersOf } from './rich.js';
 import { PendingUploads } from './uploads.js';
 import { beginSignIn, completeSignIn, signInConfig } from './signIn.js';
@@ -12,11 +24,13 @@ import { askDetails, askFirst } from './preChat.js';
 /** @typedef {import('./bffClient.js').StartSessionOptions} StartSessionOptions */
 /** @typedef {import('./bffClient.js').ChatStream} ChatStream */
 /** @typedef {import('./bffClient.js').WordKey} WordKey */
+/** @typedef {import('./bffClient.js').Availability} Availability */
 
 /** @param {string} id */
 const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const ui = {
   status: byId('status'),
+  availability: byId('availability'),
   notice: byId('notice'),
   noticeText: byId('notice-text'),
   noticeAction: /** @type {HTMLButtonElement} */ (byId('notice-action')),
@@ -29,6 +43,7 @@ const ui = {
   send: /** @type {HTMLButtonElement} */ (byId('send')),
   endChat: /** @type {HTMLButtonElement} */ (byId('end-chat')),
   notify: /** @type {HTMLButtonElement} */ (byId('notify')),
+  transcript: /** @type {HTMLButtonElement} */ (byId('transcript')),
   signIn: /** @type {HTMLButtonElement} */ (byId('sign-in')),
   signOut: /** @type {HTMLButtonElement} */ (byId('sign-out')),
   signedIn: byId('signed-in'),
@@ -97,10 +112,30 @@ let endedBecause = '';
 /** The session on the page (its routing key): another tab's new session replaces it. */
 let shownSession = '';
 let starting = false;
+/** The messages shown, by id: what the transcript button builds from when the service cannot give it. */
+/** @type {Map<string, ChatMessage>} */
+const held = new Map();
+/** Renders an agent's Markdown once the deployment is known to enable it (GET /capabilities). */
+/** @type {import('./bffClient.js').MarkdownRenderer | undefined} */
+let markdown;
 /** The guest has said something in this conversation: signing in then keeps it (mid-chat). */
 const CHATTED = 'chat-guest-spoke';
 const identityProvider = signInConfig();
 const uploads = new PendingUploads(client, ui.pendingFiles, (text) => showNotice(text));
+/**
+ * While closed, with no chat under way: `disable` the composer, `hide` it, or `show` it (start the chat anyway). From
+ * window.CHAT_WHEN_CLOSED or the chat-when-closed meta tag; `disable` by default.
+ */
+const whenClosed = whenClosedOf(
+  Reflect.get(window, 'CHAT_WHEN_CLOSED') ??
+    /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="chat-when-closed"]'))?.content,
+);
+/** @type {Availability | undefined} */
+let availability;
+/** A human agent joined: the wait is no longer news. */
+let agentJoined = false;
+/** The page waits for the centre to open before it starts a chat. */
+let waitingToOpen = false;
 
 // ------------------------------------------------------------------ status and notices
 
@@ -219,6 +254,7 @@ function render(message) {
     place(item, message.time);
     return;
   }
+  held.set(message.id, message);
 
   const author = authorOf(message);
   const item = document.createElement('li');
@@ -236,12 +272,7 @@ function render(message) {
 
   item.append(who);
   const text = textOf(message);
-  if (text !== '') {
-    const bubble = document.createElement('p');
-    bubble.className = 'bubble';
-    bubble.textContent = text;
-    item.append(bubble);
-  }
+  if (text !== '') item.append(bubbleOf(message, text));
   // After an answer, the keyboard goes back to the composer rather than to the page.
   const answer = (/** @type {import('./bffClient.js').SendInput} */ input) =>
     void sendMessage(input).then(() => ui.text.focus());
@@ -274,6 +305,11 @@ function render(message) {
   if (message.direction === 'outbound') {
     lastAuthor = author.label;
     setTyping(false);
+  }
+  // A person answered: the wait is no longer news.
+  if (message.direction === 'outbound' && message.originatingEntity === 'human' && !agentJoined) {
+    agentJoined = true;
+    showAvailability(availability);
   }
   refreshQuickReplies();
 }
@@ -314,6 +350,31 @@ function presenceEntry(event) {
     ...(event.name ? { from: { name: event.name } } : {}),
     events: [{ type: 'Presence', value }],
   });
+}
+
+/**
+ * A message's text: as text, or an agent's as Markdown made safe (bold, lists, links; no raw HTML, no images).
+ * @param {ChatMessage} message @param {string} text
+ */
+function bubbleOf(message, text) {
+  if (markdown && message.direction === 'outbound') {
+    const bubble = document.createElement('div');
+    bubble.className = 'bubble markdown';
+    bubble.innerHTML = markdown.html(text);
+    return bubble;
+  }
+  const bubble = document.createElement('p');
+  bubble.className = 'bubble';
+  bubble.textContent = text;
+  return bubble;
+}
+
+/** Markdown has just loaded: the agent's messages already shown are drawn again from their text. */
+function redrawAgentText() {
+  for (const bubble of ui.messages.querySelectorAll('li.message:not(.from-guest) > p.bubble')) {
+    const message = held.get(/** @type {HTMLElement} */ (bubble.closest('li')).dataset.id ?? '');
+    if (message) bubble.replaceWith(bubbleOf(message, textOf(message)));
+  }
 }
 
 /**
@@ -364,6 +425,11 @@ async function applyCapabilities() {
     ui.dropHint.hidden = !caps.attachments.enabled;
     ui.file.accept = caps.attachments.mediaTypes.join(',');
     ui.endChat.hidden = !caps.endChat;
+    if (caps.markdown && !markdown)
+      void loadMarkdown().then((renderer) => {
+        markdown = renderer;
+        redrawAgentText();
+      });
     ui.signIn.hidden = signedIn || !caps.authentication.enabled || !identityProvider;
     ui.signIn.onclick = identityProvider
       ? () =>
@@ -394,6 +460,52 @@ function showExpiryWarning() {
   showNotice(() => t('expiringSoon'), { kind: 'info' });
 }
 
+// ------------------------------------------------------------------ availability
+
+/** @param {unknown} value @returns {import('./bffClient.js').WhenClosed} */
+function whenClosedOf(value) {
+  return value === 'hide' || value === 'show' ? value : 'disable';
+}
+
+/** Shows the newest answer (GET /availability or a stream event); starts the chat held back while closed once open. */
+function showAvailability(/** @type {Availability | undefined} */ answer) {
+  if (answer && availability && Date.parse(answer.asOf) < Date.parse(availability.asOf)) return;
+  availability = answer;
+  const status = availabilityStatus(answer);
+  ui.availability.dataset.state = status.state;
+  ui.availability.textContent = agentJoined ? '' : describeAvailability(status);
+  if (!waitingToOpen) return;
+  const button = chatButtonState(status, whenClosed);
+  ui.form.hidden = button.hidden;
+  if (button.disabled) return;
+  waitingToOpen = false;
+  beginChat();
+}
+
+/** The chat may start: with the pre-chat form first when the page asks for it and no chat is under way. */
+function beginChat() {
+  if (askFirst() && client.sessionToken === undefined) {
+    setStatus('notStarted', 'idle');
+    askDetails(ui.preChat, (details) => {
+      preChatDetails = details;
+      void startChat();
+    });
+  } else void startChat();
+}
+
+/** The first answer decides: a page with no chat under way waits while the centre is closed; then keep it fresh. */
+async function startWhenOpen() {
+  const first = await client.availability().catch(() => undefined);
+  const closed = chatButtonState(availabilityStatus(first), whenClosed).disabled;
+  if (closed && client.sessionToken === undefined) {
+    waitingToOpen = true;
+    setStatus('notStarted', 'idle');
+  }
+  showAvailability(first);
+  if (!waitingToOpen) beginChat();
+  watchAvailability(client, showAvailability, first?.maxAgeSeconds ?? 30);
+}
+
 // ------------------------------------------------------------------ session and stream
 
 /** @param {StartSessionOptions} [options] */
@@ -404,6 +516,7 @@ async function startChat(options = {}) {
   setStatus('connecting', 'idle');
   endedBecause = '';
   starting = true;
+  agentJoined = false;
   try {
     // The pre-chat form's details go with every new conversation of this page, a new chat after the end included.
     const session = await client.startSession({ ...preChatDetails, ...options });
@@ -415,6 +528,7 @@ async function startChat(options = {}) {
     if (!session.resumed || options.startNew) {
       ui.messages.replaceChildren();
       shown.clear();
+      held.clear();
       agentPresent = false;
     }
     if (session.replacedExpired) showNotice(() => t('previousExpired'), { kind: 'info' });
@@ -442,6 +556,7 @@ client.onOtherTab((event) => {
   if (event.type === 'ended') endedByGuest();
   if (event.type === 'started' && event.routingKey !== shownSession && !starting) {
     ui.messages.replaceChildren();
+    held.clear();
     void startChat();
   }
 });
@@ -469,8 +584,13 @@ function openStream() {
       if (event.presence === 'join') agentPresent = true;
       if (event.presence === 'disconnect') agentPresent = false;
       setStatus(status.key, status.state);
+      if (event.presence === 'join') {
+        agentJoined = true;
+        showAvailability(availability);
+      }
       if (event.presence === 'disconnect' && event.readOnly) endedByAgent();
     },
+    availability: showAvailability,
     session: (event) => {
       if (event.state === 'expiring') showExpiryWarning();
       if (event.state === 'signed_in') showSignedIn(true);
@@ -656,11 +776,13 @@ ui.endChat.addEventListener('click', async () => {
 
 ui.language.addEventListener('change', () => chooseLanguageOf(ui.language.value));
 
-// Everything on the page in the new words: the static text (words.js), the status, the notice, the conversation.
+// Everything on the page in the new words: the static text (words.js), the status, the notice, the availability
+// line and the conversation.
 onLanguage(() => {
   setStatus(status.key, status.state);
   if (notice) showNotice(notice.text, notice.options);
   showUnseen();
+  showAvailability(availability);
   const messages = [...shown.values()];
   ui.messages.replaceChildren();
   shown.clear();
@@ -671,15 +793,16 @@ setStatus(status.key, status.state);
 
 // ------------------------------------------------------------------ start
 
+offerTranscript(ui.transcript, client, () =>
+  [...held.values()].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)),
+);
+
 const returned = completeSignIn();
-if (returned && 'grant' in returned) void finishSignIn(returned);
-else {
+if (returned && 'grant' in returned) {
+  // Back from signing in: a chat is under way; the availability line follows it.
+  void finishSignIn(returned);
+  watchAvailability(client, showAvailability, 0);
+} else {
   if (returned) showNotice(() => t('signInIncomplete'), { kind: 'info' });
-  if (askFirst() && client.sessionToken === undefined) {
-    setStatus('notConnected', 'idle');
-    askDetails(ui.preChat, (details) => {
-      preChatDetails = details;
-      void startChat();
-    });
-  } else void startChat();
+  void startWhenOpen();
 }

@@ -6,6 +6,8 @@
  */
 export { useChat, type Chat, type ChatEnded, type ChatStatus, type UseChatOptions } from './useChat.js';
 export { useUploads, type PendingUpload, type Uploads } from './useUploads.js';
+export { useAvailability, type AvailabilityView, type UseAvailabilityOptions } from './useAvailability.js';
+export { AvailabilityNotice, describeAvailability, type AvailabilityNoticeProps } from './AvailabilityNotice.js';
 export {
   answers,
   authorOf,
@@ -20,6 +22,8 @@ export { MessageList, Message, type MessageListProps, type MessageProps } from '
 export { Attachments, Cards, DatePickers, QuickReplies, slotLabel, type AnswerProps } from './RichContent.js';
 export { Composer, type ComposerProps } from './Composer.js';
 export { PreChatForm, type PreChatField, type PreChatFormProps } from './PreChatForm.js';
+export { TranscriptButton, type TranscriptButtonProps } from './TranscriptButton.js';
+export { loadMarkdownLibraries, useMarkdown } from './markdown.js';
 export { ChatWording, useWording } from './wording.js';
 export {
   catalogues,

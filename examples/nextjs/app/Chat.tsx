@@ -1,12 +1,15 @@
 'use client';
 
 import { useEffect, useState } from 'react';
+import { BffClient, localStorageTokenStore, type WhenClosed } from '@genesys-bff/client';
 import {
+  AvailabilityNotice,
   ChatWording,
   Composer,
   MessageList,
   PreChatForm,
   describeError,
+  useAvailability,
   useChat,
   type ChatEnded,
   type ChatStatus,
@@ -49,8 +52,20 @@ const CHOSEN = 'chat-language';
  * it comes from the package's catalogues, in the language the guest picks on the switch, else the page's
  * <html lang>, else the deployment's default, else English. With `preChat` (`?prechat=on`), a pre-chat form
  * asks the guest's name and email first. Text is rendered as text, never as HTML.
+ *
+ * Before a chat starts, it asks whether anyone is there (GET /availability): while the centre is closed, a page with
+ * no chat under way waits for it to open, its composer disabled (`whenClosed="disable"`), hidden (`"hide"`), or the
+ * chat started anyway (`"show"`). While the guest waits for an agent, the line says how long the wait is.
  */
-export function Chat({ baseUrl, preChat = false }: { baseUrl: string; preChat?: boolean }) {
+export function Chat({
+  baseUrl,
+  whenClosed = 'disable',
+  preChat = false,
+}: {
+  baseUrl: string;
+  whenClosed?: WhenClosed;
+  preChat?: boolean;
+}) {
   // The guest's pick lives in sessionStorage, read after hydration so the server's HTML and the first render agree.
   const [locale, setLocale] = useState<string>();
   useEffect(() => setLocale(sessionStorage.getItem(CHOSEN) ?? undefined), []);
@@ -58,32 +73,46 @@ export function Chat({ baseUrl, preChat = false }: { baseUrl: string; preChat?: 
     sessionStorage.setItem(CHOSEN, language);
     setLocale(language);
   };
-  // One chat per browser: every tab of the site shows it live, on one stream. While the page is hidden, agent
-  // messages count as unread in the title ("(2) Chat with us") and, once allowed, as notifications.
+  // One client for both hooks: the availability asks carry the chat's session, and the chat sees the held token.
+  // One chat per browser: the token is kept for every tab of the site, and they share one stream. While the page
+  // is hidden, agent messages count as unread in the title ("(2) Chat with us") and, once allowed, as notifications.
+  const [client] = useState(() => new BffClient({ baseUrl, tokenStore: localStorageTokenStore() }));
+  const [started, setStarted] = useState(false);
+  // With the pre-chat form, a held chat resumes at once and a new one waits for the form (shown once open).
   const chat = useChat({
-    baseUrl,
+    client,
     locale,
-    autoStart: preChat ? 'resume' : true,
+    autoStart: preChat ? 'resume' : started,
     attention: { titleBadge: true, notifications: true },
   });
+  const availability = useAvailability({ client, live: chat.availability, whenClosed });
+  const answered = availability.availability !== undefined || availability.error !== undefined;
+  const heldBack = !started && availability.chatButton.disabled && client.sessionToken === undefined;
+  // Start once the first answer is in and the centre is open (or says nothing); a chat under way is never stopped.
+  useEffect(() => {
+    if (answered && !heldBack) setStarted(true);
+  }, [answered, heldBack]);
   const { capabilities, ended, status } = chat;
   const { t } = chat.wording;
+  // Once a person is with the guest, the wait is no longer news.
+  const withAgent =
+    chat.agentPresent || chat.messages.some((m) => m.direction === 'outbound' && m.originatingEntity === 'human');
   const writable = status === 'open' || status === 'reconnecting';
-  const asking = preChat && status === 'idle';
+  const asking = preChat && status === 'idle' && !heldBack;
 
   return (
     <main className="chat" aria-labelledby="chat-title" dir={chat.wording.dir} lang={chat.wording.locale}>
       <ChatWording wording={chat.wording}>
         <header className="chat-header">
           <h1 id="chat-title">{t('chatTitle')}</h1>
-          <p role="status" className="status" data-state={asking ? 'idle' : status}>
-            {asking ? t('notConnected') : t(STATUS_TEXT[status])}
+          <p role="status" className="status" data-state={status}>
+            {heldBack || asking ? t('notStarted') : t(STATUS_TEXT[status])}
             {chat.agentPresent && status === 'open' ? ` · ${t('agentHere')}` : ''}
           </p>
           {chat.notifications === 'default' && (
             // Browsers ask for permission only from a click.
             <button type="button" className="notify" onClick={() => void chat.requestNotifications()}>
-              {chat.wording.t('notifyMe')}
+              {t('notifyMe')}
             </button>
           )}
           {capabilities?.endChat && !ended && (
@@ -103,6 +132,7 @@ export function Chat({ baseUrl, preChat = false }: { baseUrl: string; preChat?: 
           </div>
         </header>
 
+        <AvailabilityNotice status={withAgent ? { state: 'unknown' } : availability.status} />
         {asking && <PreChatForm onSubmit={chat.start} />}
 
         {chat.error && !ended && (
@@ -135,28 +165,28 @@ export function Chat({ baseUrl, preChat = false }: { baseUrl: string; preChat?: 
           </button>
         )}
         {!asking && (
-          <>
-            <MessageList
-              messages={chat.messages}
-              onAnswer={(input) => void chat.send(input)}
-              answersDisabled={!writable || ended !== undefined}
-            />
+          <MessageList
+            messages={chat.messages}
+            onAnswer={(input) => void chat.send(input)}
+            answersDisabled={!writable || ended !== undefined}
+          />
+        )}
 
-            <p className="typing" aria-live="polite">
-              {chat.typing ? t('isTyping', { name: chat.typing.name }) : ''}
-            </p>
+        <p className="typing" aria-live="polite">
+          {chat.typing ? t('isTyping', { name: chat.typing.name }) : ''}
+        </p>
 
-            <Composer
-              onSubmit={chat.submit}
-              onTyping={chat.notifyTyping}
-              disabled={!writable || ended !== undefined}
-              attachments={capabilities?.attachments}
-              uploads={chat.uploads.uploads}
-              busy={chat.uploads.busy}
-              onFiles={(files) => files.forEach((file) => void chat.uploads.upload(file))}
-              onCancelUpload={chat.uploads.cancel}
-            />
-          </>
+        {!(heldBack && availability.chatButton.hidden) && !asking && (
+          <Composer
+            onSubmit={chat.submit}
+            onTyping={chat.notifyTyping}
+            disabled={!writable || ended !== undefined}
+            attachments={capabilities?.attachments}
+            uploads={chat.uploads.uploads}
+            busy={chat.uploads.busy}
+            onFiles={(files) => files.forEach((file) => void chat.uploads.upload(file))}
+            onCancelUpload={chat.uploads.cancel}
+          />
         )}
       </ChatWording>
     </main>
