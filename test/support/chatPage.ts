@@ -18,15 +18,21 @@ export const belowTheFold = (page: Page): Promise<number> =>
 
 /** Waits until the list shows its newest message, and has more than fits (so the check means something). */
 export async function atTheNewest(page: Page, timeoutMs = 10_000): Promise<void> {
+  const measure = () =>
+    page.evaluate(() => {
+      const log = document.querySelector('[role=log]')!;
+      return { scrollHeight: log.scrollHeight, scrollTop: log.scrollTop, clientHeight: log.clientHeight };
+    });
   await waitFor(
-    () =>
-      page.evaluate(() => {
-        const log = document.querySelector('[role=log]')!;
-        return log.scrollHeight > log.clientHeight && log.scrollHeight - log.scrollTop - log.clientHeight <= 1;
-      }),
+    async () => {
+      const { scrollHeight, scrollTop, clientHeight } = await measure();
+      return scrollHeight > clientHeight && scrollHeight - scrollTop - clientHeight <= 1;
+    },
     timeoutMs,
     50,
-  );
+  ).catch(async () => {
+    throw new Error(`the list is not at its newest message: ${JSON.stringify(await measure())}`);
+  });
 }
 
 /** The list's scroll position now. */
