@@ -39,12 +39,22 @@ export function followNewest(scroller: HTMLElement, options: ScrollFollowOptions
     unseen = count;
     options.unseen?.(count);
   };
+  /** Where the list last put itself at the end. */
+  let stuckAt = 0;
   const stick = () => {
     scroller.scrollTop = scroller.scrollHeight;
+    stuckAt = scroller.scrollTop;
   };
-  // Only the reader's scrolling decides whether the list follows: growth alone never unsticks it.
+  // Only the reader's scrolling decides whether the list follows: growth alone never unsticks it. The scroll
+  // event of the list's own move comes a frame later, after what grew meanwhile (an image loading): not having
+  // moved up from where the list put itself, it is no reader's, and the list follows on.
   const onScroll = () => {
-    atNewest = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight <= slack;
+    const away = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight;
+    if (atNewest && away > slack && scroller.scrollTop >= stuckAt - 1) {
+      stick();
+      return;
+    }
+    atNewest = away <= slack;
     if (atNewest) report(0);
   };
   const grown = () => {
