@@ -55,6 +55,7 @@ export function buildChatStack(
 ): ChatStack {
   const { genesys } = config;
   const guestLogger = logger.child({ component: 'guest-api' });
+  const store = openSharedStore(config, logger, readiness, { protectedPrefixes: SECURITY_RECORD_PREFIXES, now });
   const health = new GuestApiHealth({
     webMessagingUrl: genesys.webMessagingUrl,
     deploymentId: genesys.deploymentId,
@@ -63,6 +64,8 @@ export function buildChatStack(
     logger: guestLogger,
     probeIntervalMs: genesys.deploymentCacheTtlMs,
     connectTimeoutMs: genesys.timeoutMs,
+    // With Redis, an outage one instance finds has every instance of the deployment check Genesys at once.
+    ...(store.shared ? { shared: { store } } : {}),
   });
   const signInTokens = new WebDeploymentTokens(
     platform.http.axios,
@@ -78,7 +81,6 @@ export function buildChatStack(
     config.session.secrets[0],
   );
   const identity = config.identity ? new IdentityVerifier(config.identity, config.attributeKeys) : undefined;
-  const store = openSharedStore(config, logger, readiness, { protectedPrefixes: SECURITY_RECORD_PREFIXES, now });
   const hub = new SessionHub({
     deploymentId: genesys.deploymentId,
     webMessagingUrl: genesys.webMessagingUrl,

@@ -1,4 +1,5 @@
 import { deleteAttachment, uploadAttachment, type UploadOptions } from './attachments.js';
+import { availability } from './availability.js';
 import {
   CATCH_UP_POLICY,
   history,
@@ -22,10 +23,12 @@ import { SharedStream } from './sharedStream.js';
 import { LiveStream, type ChatStream, type StreamHandlers, type StreamOptions } from './stream.js';
 import { ChatTabs, type TabEvent, type TabPlatform } from './tabs.js';
 import type { TokenStore } from './tokenStore.js';
+import { fetchTranscript, type Transcript, type TranscriptFormat } from './transcript.js';
 import { Transport } from './transport.js';
 import type {
   Attributes,
   AttributesView,
+  AvailabilityAnswer,
   Capabilities,
   ChatMessage,
   HistoryPage,
@@ -160,6 +163,15 @@ export class BffClient {
     return capabilities(this.transport);
   }
 
+  /**
+   * Whether anyone is there and how long the wait is (no session needed): open or why not, when it opens next, the
+   * estimated wait. `maxAgeSeconds` says when to ask again (`useAvailability` does); a refusal for now is retried
+   * after its Retry-After, as a send is.
+   */
+  availability(): Promise<AvailabilityAnswer> {
+    return availability(this.transport, this.retry);
+  }
+
   getSession(): Promise<SessionView> {
     return getSession(this.transport);
   }
@@ -249,6 +261,16 @@ export class BffClient {
   async catchUp(options: { pageSize?: number; pages?: number } = {}): Promise<ChatMessage[]> {
     const pages = await newestPages(this.transport, options, { ...this.retry, ...CATCH_UP_POLICY });
     return pages.reverse().flatMap((page) => page.messages);
+  }
+
+  /**
+   * The whole conversation as a file to keep (`GET /messages/transcript`): plain text (default) or a
+   * self-contained HTML page. Refused (a BffError) once the guest ended the session (410) or while the session's
+   * history reads are spent (429, `retryAfterSeconds`); `buildTranscript(messages)` makes the same file from the
+   * messages the page holds, and `saveTranscript` offers either as a download.
+   */
+  transcript(options: { format?: TranscriptFormat } = {}): Promise<Transcript> {
+    return fetchTranscript(this.transport, options.format ?? 'text');
   }
 
   /** Tells the agent the guest is typing; at most once every 5 s (more is dropped here). */

@@ -1,10 +1,17 @@
 /**
  * @genesys-bff/client: the browser client for the Genesys Cloud Web
- * Messaging BFF. No dependencies; the React bindings are in
- * `@genesys-bff/client/react`.
+ * Messaging BFF. It loads no other package itself (Markdown takes markdown-it and DOMPurify as
+ * arguments); the React bindings are in `@genesys-bff/client/react`.
  */
 export { BffClient, type BffClientOptions } from './client.js';
 export { BffError, type Problem } from './errors.js';
+export {
+  availabilityStatus,
+  chatButtonState,
+  type AvailabilityStatus,
+  type AvailabilityStatusOptions,
+  type WhenClosed,
+} from './availability.js';
 export type { UploadOptions } from './attachments.js';
 export type { SendOptions } from './messages.js';
 export {
@@ -20,3 +27,21 @@ export { localStorageTokenStore, memoryTokenStore, sessionStorageTokenStore, typ
 export { attentionTo, type Attention, type AttentionOptions } from './attention.js';
 export type * from './types.js';
 export { followNewest, type ScrollFollow, type ScrollFollowOptions } from './scrollFollow.js';
+export {
+  buildTranscript,
+  ENGLISH_TRANSCRIPT_LABELS,
+  saveTranscript,
+  transcriptLabelsOf,
+  type BuildTranscriptOptions,
+  type Transcript,
+  type TranscriptFormat,
+  type TranscriptLabels,
+} from './transcript.js';
+export {
+  createMarkdownRenderer,
+  type MarkdownLibraries,
+  type MarkdownOptions,
+  type MarkdownParserClass,
+  type MarkdownRenderer,
+  type SanitizerFactory,
+} from './markdown.js';

@@ -17,7 +17,7 @@ export interface RetryPolicy {
   sleep(ms: number): Promise<void>;
 }
 
-const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+export const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 export const TYPING_INTERVAL_MS = 5000;
 
 /**

@@ -1,5 +1,5 @@
 import { BffError } from './errors.js';
-import type { ChatMessage } from './types.js';
+import type { Availability, ChatMessage } from './types.js';
 
 /**
  * The live event stream with resume: one EventSource per connection, a fresh
@@ -31,6 +31,11 @@ export interface StreamHandlers {
     /** With `signed_in`: the customer's name, when Genesys gives it. */
     customer?: { firstName?: string; lastName?: string };
   }): void;
+  /**
+   * While the guest waits for an agent (none has joined yet): whether anyone is there and the estimated wait, when
+   * the estimate changes noticeably or the centre closes. The same shape as `client.availability()`.
+   */
+  availability?(event: Availability): void;
   /**
    * The stream is open. Load history here on the first open. After a
    * reconnect (`reconnected: true`) the stream itself first sends what came
@@ -155,6 +160,10 @@ export class LiveStream implements ChatStream {
     source.addEventListener('presence', (e) => {
       const presence = data(e) as { presence: string; readOnly?: boolean } | undefined;
       if (presence) this.handlers.presence?.(presence);
+    });
+    source.addEventListener('availability', (e) => {
+      const availability = data(e) as Availability | undefined;
+      if (availability) this.handlers.availability?.(availability);
     });
     source.addEventListener('session', (e) => {
       const event = data(e) as { state: string; detail?: string; reconnect?: boolean } | undefined;

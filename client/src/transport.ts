@@ -117,7 +117,7 @@ export class Transport {
     method: string,
     path: string,
     options: RequestOptions = {},
-  ): Promise<{ status: number; body: T }> {
+  ): Promise<{ status: number; body: T; headers: Headers }> {
     const extra =
       options.body === undefined ? { ...options.headers } : { ...options.headers, 'Content-Type': 'application/json' };
     const useToken = options.auth !== false && this.heldToken !== undefined;
@@ -142,7 +142,34 @@ export class Transport {
       throw error;
     }
     this.keep(body);
-    return { status: res.status, body: body as T };
+    return { status: res.status, body: body as T, headers: res.headers };
+  }
+
+  /**
+   * A GET whose answer is a document, not JSON (a transcript): its text and headers. A failure is a BffError, as
+   * from `request`.
+   */
+  async requestText(path: string, accept: string): Promise<{ text: string; header(name: string): string | null }> {
+    const useToken = this.heldToken !== undefined;
+    let res: Response;
+    try {
+      res = await this.fetchImpl(this.url(path), {
+        method: 'GET',
+        headers: this.headers({ Accept: accept }),
+        mode: 'cors',
+        credentials: 'omit',
+        cache: 'no-store',
+      });
+    } catch {
+      throw await this.unreachable();
+    }
+    const text = await res.text().catch(() => '');
+    if (!res.ok) {
+      const error = problemError(res.status, parseJson(text), (name) => res.headers.get(name));
+      if (useToken && error.sessionLost) this.forget();
+      throw error;
+    }
+    return { text, header: (name) => res.headers.get(name) };
   }
 
   /** Keeps the session token and routing key an answer carries. */

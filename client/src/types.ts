@@ -55,6 +55,44 @@ export interface Capabilities {
   markdown: boolean;
   authentication: { enabled: boolean; allowSessionUpgrade: boolean };
   session: { expiresAt: string | null };
+  /** Whether GET /availability reads open hours, an emergency or queues from Genesys for this deployment. */
+  availability: { configured: boolean };
+}
+
+/** Why the contact centre is open or not, for the deployment's routing targets. */
+export type AvailabilityReason = 'open' | 'closed' | 'holiday' | 'emergency' | 'no_agents';
+
+/** A part of the answer the service reads from Genesys, named in `unknown` when it could not be read. */
+export type AvailabilityPart = 'schedule' | 'emergency' | 'estimatedWait' | 'agents';
+
+/**
+ * GET /availability, and the data of a waiting guest's `availability` stream event: whether anyone is there and how
+ * long the wait is. `configured: false` means the deployment has no availability set up (then `open` is true and the
+ * figures null); `unknown` names the parts the service could not read (a missing permission, say).
+ */
+export interface Availability {
+  configured: boolean;
+  open: boolean;
+  reason: AvailabilityReason;
+  /** ISO 8601 with offset, when a schedule says when it opens next. */
+  nextOpenAt: string | null;
+  /** ISO 8601 with offset, when a schedule says when it closes. */
+  closesAt: string | null;
+  /** Genesys's estimate; null when it gives none. */
+  estimatedWaitSeconds: number | null;
+  agentsAvailable: number | null;
+  waiting: number | null;
+  unknown: AvailabilityPart[];
+  /** Some part is the last good answer, kept through a Genesys failure. */
+  stale: boolean;
+  /** When the service read it (ISO 8601). */
+  asOf: string;
+}
+
+/** `client.availability()`'s answer: the service's, and how long it stays fresh. */
+export interface AvailabilityAnswer extends Availability {
+  /** The answer's `Cache-Control: max-age`, in seconds (undefined when the service gave none): when to ask again. */
+  maxAgeSeconds?: number;
 }
 
 export interface StartedSession extends SessionView {

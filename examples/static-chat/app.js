@@ -1,6 +1,18 @@
 // The demo chat page: plain DOM, the browser client, no build step.
-// Message text is always set with textContent, never parsed as HTML.
-import { BffClient, BffError, attentionTo, followNewest, localStorageTokenStore } from './bffClient.js';
+// Message text is set with textContent, never parsed as HTML, except an agent's Markdown when the deployment enables
+// it, which markdown.js renders with raw HTML off and sanitises with DOMPurify.
+import {
+  BffClient,
+  BffError,
+  attentionTo,
+  availabilityStatus,
+  chatButtonState,
+  followNewest,
+  localStorageTokenStore,
+} from './bffClient.js';
+import { describeAvailability, watchAvailability } from './availability.js';
+import { loadMarkdown } from './markdown.js';
+import { offerTranscript } from './transcript.js';
 import { attachmentsOf, cardsOf, datePickersOf } from './rich.js';
 import { PendingUploads } from './uploads.js';
 import { beginSignIn, completeSignIn, signInConfig } from './signIn.js';
@@ -9,11 +21,13 @@ import { serviceUrlOf } from './serviceUrl.js';
 /** @typedef {import('./bffClient.js').ChatMessage} ChatMessage */
 /** @typedef {import('./bffClient.js').StartSessionOptions} StartSessionOptions */
 /** @typedef {import('./bffClient.js').ChatStream} ChatStream */
+/** @typedef {import('./bffClient.js').Availability} Availability */
 
 /** @param {string} id */
 const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const ui = {
   status: byId('status'),
+  availability: byId('availability'),
   notice: byId('notice'),
   noticeText: byId('notice-text'),
   noticeAction: /** @type {HTMLButtonElement} */ (byId('notice-action')),
@@ -26,6 +40,7 @@ const ui = {
   send: /** @type {HTMLButtonElement} */ (byId('send')),
   endChat: /** @type {HTMLButtonElement} */ (byId('end-chat')),
   notify: /** @type {HTMLButtonElement} */ (byId('notify')),
+  transcript: /** @type {HTMLButtonElement} */ (byId('transcript')),
   signIn: /** @type {HTMLButtonElement} */ (byId('sign-in')),
   signOut: /** @type {HTMLButtonElement} */ (byId('sign-out')),
   signedIn: byId('signed-in'),
@@ -81,10 +96,30 @@ let endedBecause = '';
 /** The session on the page (its routing key): another tab's new session replaces it. */
 let shownSession = '';
 let starting = false;
+/** The messages shown, by id: what the transcript button builds from when the service cannot give it. */
+/** @type {Map<string, ChatMessage>} */
+const held = new Map();
+/** Renders an agent's Markdown once the deployment is known to enable it (GET /capabilities). */
+/** @type {import('./bffClient.js').MarkdownRenderer | undefined} */
+let markdown;
 /** The guest has said something in this conversation: signing in then keeps it (mid-chat). */
 const CHATTED = 'chat-guest-spoke';
 const identityProvider = signInConfig();
 const uploads = new PendingUploads(client, ui.pendingFiles, (text) => showNotice(text));
+/**
+ * While closed, with no chat under way: `disable` the composer, `hide` it, or `show` it (start the chat anyway). From
+ * window.CHAT_WHEN_CLOSED or the chat-when-closed meta tag; `disable` by default.
+ */
+const whenClosed = whenClosedOf(
+  Reflect.get(window, 'CHAT_WHEN_CLOSED') ??
+    /** @type {HTMLMetaElement | null} */ (document.querySelector('meta[name="chat-when-closed"]'))?.content,
+);
+/** @type {Availability | undefined} */
+let availability;
+/** A human agent joined: the wait is no longer news. */
+let agentJoined = false;
+/** The page waits for the centre to open before it starts a chat. */
+let waitingToOpen = false;
 
 // ------------------------------------------------------------------ status and notices
 
@@ -177,6 +212,7 @@ function render(message) {
   if (message.type === 'event') return;
   const existing = ui.messages.querySelector(`li[data-id="${CSS.escape(message.id)}"]`);
   if (existing) return;
+  held.set(message.id, message);
 
   const author = authorOf(message);
   const item = document.createElement('li');
@@ -194,12 +230,7 @@ function render(message) {
 
   item.append(who);
   const text = textOf(message);
-  if (text !== '') {
-    const bubble = document.createElement('p');
-    bubble.className = 'bubble';
-    bubble.textContent = text;
-    item.append(bubble);
-  }
+  if (text !== '') item.append(bubbleOf(message, text));
   // After an answer, the keyboard goes back to the composer rather than to the page.
   const answer = (/** @type {import('./bffClient.js').SendInput} */ input) =>
     void sendMessage(input).then(() => ui.text.focus());
@@ -244,7 +275,37 @@ function render(message) {
     lastAuthor = author.label;
     setTyping(false);
   }
+  // A person answered: the wait is no longer news.
+  if (message.direction === 'outbound' && message.originatingEntity === 'human' && !agentJoined) {
+    agentJoined = true;
+    showAvailability(availability);
+  }
   refreshQuickReplies();
+}
+
+/**
+ * A message's text: as text, or an agent's as Markdown made safe (bold, lists, links; no raw HTML, no images).
+ * @param {ChatMessage} message @param {string} text
+ */
+function bubbleOf(message, text) {
+  if (markdown && message.direction === 'outbound') {
+    const bubble = document.createElement('div');
+    bubble.className = 'bubble markdown';
+    bubble.innerHTML = markdown.html(text);
+    return bubble;
+  }
+  const bubble = document.createElement('p');
+  bubble.className = 'bubble';
+  bubble.textContent = text;
+  return bubble;
+}
+
+/** Markdown has just loaded: the agent's messages already shown are drawn again from their text. */
+function redrawAgentText() {
+  for (const bubble of ui.messages.querySelectorAll('li.message:not(.from-guest) > p.bubble')) {
+    const message = held.get(/** @type {HTMLElement} */ (bubble.closest('li')).dataset.id ?? '');
+    if (message) bubble.replaceWith(bubbleOf(message, textOf(message)));
+  }
 }
 
 /** Only the newest message's quick replies, card buttons and date slots can be answered, and only while it is the newest. */
@@ -289,6 +350,11 @@ async function applyCapabilities() {
     ui.dropHint.hidden = !caps.attachments.enabled;
     ui.file.accept = caps.attachments.mediaTypes.join(',');
     ui.endChat.hidden = !caps.endChat;
+    if (caps.markdown && !markdown)
+      void loadMarkdown().then((renderer) => {
+        markdown = renderer;
+        redrawAgentText();
+      });
     ui.signIn.hidden = signedIn || !caps.authentication.enabled || !identityProvider;
     ui.signIn.onclick = identityProvider
       ? () =>
@@ -321,6 +387,41 @@ function showExpiryWarning() {
   });
 }
 
+// ------------------------------------------------------------------ availability
+
+/** @param {unknown} value @returns {import('./bffClient.js').WhenClosed} */
+function whenClosedOf(value) {
+  return value === 'hide' || value === 'show' ? value : 'disable';
+}
+
+/** Shows the newest answer (GET /availability or a stream event); starts the chat held back while closed once open. */
+function showAvailability(/** @type {Availability | undefined} */ answer) {
+  if (answer && availability && Date.parse(answer.asOf) < Date.parse(availability.asOf)) return;
+  availability = answer;
+  const status = availabilityStatus(answer);
+  ui.availability.dataset.state = status.state;
+  ui.availability.textContent = agentJoined ? '' : describeAvailability(status);
+  if (!waitingToOpen) return;
+  const button = chatButtonState(status, whenClosed);
+  ui.form.hidden = button.hidden;
+  if (button.disabled) return;
+  waitingToOpen = false;
+  void startChat();
+}
+
+/** The first answer decides: a page with no chat under way waits while the centre is closed; then keep it fresh. */
+async function startWhenOpen() {
+  const first = await client.availability().catch(() => undefined);
+  const closed = chatButtonState(availabilityStatus(first), whenClosed).disabled;
+  if (closed && client.sessionToken === undefined) {
+    waitingToOpen = true;
+    setStatus('Not started', 'idle');
+  }
+  showAvailability(first);
+  if (!waitingToOpen) void startChat();
+  watchAvailability(client, showAvailability, first?.maxAgeSeconds ?? 30);
+}
+
 // ------------------------------------------------------------------ session and stream
 
 /** @param {StartSessionOptions} [options] */
@@ -331,6 +432,7 @@ async function startChat(options = {}) {
   setStatus('Connecting…', 'idle');
   endedBecause = '';
   starting = true;
+  agentJoined = false;
   try {
     const session = await client.startSession(options);
     shownSession = session.routingKey;
@@ -338,7 +440,10 @@ async function startChat(options = {}) {
     showSignedIn(session.authenticated);
     if (!session.resumed) sessionStorage.removeItem(CHATTED);
     // A new chat starts on a clean page: the old transcript belongs to the old conversation.
-    if (!session.resumed || options.startNew) ui.messages.replaceChildren();
+    if (!session.resumed || options.startNew) {
+      ui.messages.replaceChildren();
+      held.clear();
+    }
     if (session.replacedExpired)
       showNotice('Your previous chat had expired, so a new one has started.', { kind: 'info' });
     else hideNotice();
@@ -365,6 +470,7 @@ client.onOtherTab((event) => {
   if (event.type === 'ended') endedByGuest();
   if (event.type === 'started' && event.routingKey !== shownSession && !starting) {
     ui.messages.replaceChildren();
+    held.clear();
     void startChat();
   }
 });
@@ -386,8 +492,13 @@ function openStream() {
     },
     typing: (event) => setTyping(true, event.durationMs),
     presence: (event) => {
+      if (event.presence === 'join') {
+        agentJoined = true;
+        showAvailability(availability);
+      }
       if (event.presence === 'disconnect' && event.readOnly) endedByAgent();
     },
+    availability: showAvailability,
     session: (event) => {
       if (event.state === 'expiring') showExpiryWarning();
       if (event.state === 'signed_in') showSignedIn(true);
@@ -568,10 +679,17 @@ ui.endChat.addEventListener('click', async () => {
   }
 });
 
+offerTranscript(ui.transcript, client, () =>
+  [...held.values()].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)),
+);
+
 const returned = completeSignIn();
-if (returned && 'grant' in returned) void finishSignIn(returned);
-else {
+if (returned && 'grant' in returned) {
+  // Back from signing in: a chat is under way; the availability line follows it.
+  void finishSignIn(returned);
+  watchAvailability(client, showAvailability, 0);
+} else {
   if (returned)
     showNotice('Signing in did not complete. You can carry on without signing in, or try again.', { kind: 'info' });
-  void startChat();
+  void startWhenOpen();
 }

@@ -7,6 +7,8 @@ import { limitsOf, type LimitsConfig } from './limits';
 import { availabilityOf, type AvailabilityConfig } from './availabilityVariables';
 import { LOG_LEVELS } from './operationVariables';
 import { envSchema } from './variables';
+import { DEFAULT_DEPLOYMENT_NAME, type Deployment, type DeploymentGenesys } from './deployments';
+import { deploymentFromFile } from './servedDeployment';
 
 export type { RedisConfig, RedisNode, RedisTopology } from './redisTopology';
 
@@ -16,15 +18,7 @@ export type { RedisConfig, RedisNode, RedisTopology } from './redisTopology';
  * with what to do about it. The variables themselves, each with its description, are in variables.ts.
  */
 
-interface GenesysConfig {
-  region: Region;
-  deploymentId: string;
-  origin: string;
-  loginUrl: string;
-  apiUrl: string;
-  webMessagingUrl: string;
-  cdnUrl: string;
-  credentials?: { clientId: string; clientSecret: string };
+interface GenesysConfig extends DeploymentGenesys {
   timeoutMs: number;
   /** `onMessage` frames a session sends a second (Genesys: 2, announced Dec 2023; 5 on a copy of the limits page). */
   messagesPerSecond: number;
@@ -111,44 +105,32 @@ function parseTrustProxy(value: string | undefined): boolean | number | string {
 }
 
 /**
- * Validates the environment. Throws a ConfigError listing every problem.
+ * Validates the environment, and DEPLOYMENTS_FILE when it is set. Throws a ConfigError listing every problem.
  */
 export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const parsed = envSchema.safeParse(env);
   const problems: string[] = parsed.success ? [] : parsed.error.issues.map((i) => i.message);
   // Cross-field rules read the raw strings so that they are reported even when a field above failed.
   const e = { ...rawStrings(env), ...(parsed.success ? parsed.data : {}) } as Env;
-  const region = checkGenesys(e, problems);
-  const allowedOrigins = checkAllowedOrigins(e, problems);
-  const origin = checkGenesysOrigin(e, allowedOrigins, problems);
+  const deployment =
+    e.DEPLOYMENTS_FILE === undefined
+      ? deploymentFromVariables(e, problems)
+      : deploymentFromFile(e.DEPLOYMENTS_FILE, env, problems);
   const secrets = checkSessionSecrets(e, problems);
-  const identity = checkIdentity(e, problems);
   if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) {
     problems.push(
       `METRICS_PORT must differ from PORT (both are ${e.PORT}): metrics are never served on the public port`,
     );
   }
-  const signInRedirectUris = checkRedirectUris(e.SIGN_IN_REDIRECT_URIS, problems);
   const topology = checkRedis(e, problems);
-  if (problems.length > 0 || !parsed.success || !region || !origin) throw new ConfigError(problems);
+  if (problems.length > 0 || !parsed.success || !deployment) throw new ConfigError(problems);
 
-  const derived = baseUrlsFor(region.domain);
   return {
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,
     genesys: {
-      region,
-      deploymentId: e.GENESYS_DEPLOYMENT_ID!,
-      origin,
-      loginUrl: e.GENESYS_LOGIN_URL ?? derived.loginUrl,
-      apiUrl: e.GENESYS_API_URL ?? derived.apiUrl,
-      webMessagingUrl: e.GENESYS_WEBMESSAGING_URL ?? derived.webMessagingUrl,
-      cdnUrl: e.GENESYS_CDN_URL ?? derived.cdnUrl,
-      credentials:
-        e.GENESYS_CLIENT_ID !== undefined && e.GENESYS_CLIENT_SECRET !== undefined
-          ? { clientId: e.GENESYS_CLIENT_ID, clientSecret: e.GENESYS_CLIENT_SECRET }
-          : undefined,
+      ...deployment.genesys,
       timeoutMs: e.GENESYS_TIMEOUT_MS,
       messagesPerSecond: e.GENESYS_MESSAGES_PER_SECOND,
       requestsPerMinute: e.GENESYS_REQUESTS_PER_MINUTE,
@@ -156,10 +138,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       deploymentCacheTtlMs: e.DEPLOYMENT_CACHE_TTL_SECONDS * 1000,
       linkUnknownLifetimeMs: e.DOWNLOAD_LINK_UNKNOWN_LIFETIME_SECONDS * 1000,
     },
-    availability: availabilityOf(e),
-    cors: { allowedOrigins, maxAgeSeconds: e.CORS_MAX_AGE_SECONDS },
+    availability: deployment.availability,
+    cors: { allowedOrigins: deployment.allowedOrigins, maxAgeSeconds: e.CORS_MAX_AGE_SECONDS },
     session: { secrets, ttlSeconds: e.SESSION_TTL_SECONDS },
-    identity,
+    identity: deployment.identity,
     attributeKeys: {
       firstName: e.ATTRIBUTE_KEY_FIRST_NAME,
       lastName: e.ATTRIBUTE_KEY_LAST_NAME,
@@ -170,7 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       identityIssuer: e.ATTRIBUTE_KEY_IDENTITY_ISSUER,
     },
     ...limitsOf(e),
-    signInRedirectUris,
+    signInRedirectUris: deployment.signInRedirectUris,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     logLevel: e.LOG_LEVEL,
     trustProxy: parseTrustProxy(e.TRUST_PROXY),
@@ -194,6 +176,37 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
 }
 
 type Env = z.infer<typeof envSchema>;
+
+/** The deployment the single-deployment variables give (its name DEFAULT_DEPLOYMENT_NAME), or undefined. */
+function deploymentFromVariables(e: Env, problems: string[]): Deployment | undefined {
+  const region = checkGenesys(e, problems);
+  const allowedOrigins = checkAllowedOrigins(e, problems);
+  const origin = checkGenesysOrigin(e, allowedOrigins, problems);
+  const identity = checkIdentity(e, problems);
+  const signInRedirectUris = checkRedirectUris(e.SIGN_IN_REDIRECT_URIS, problems);
+  if (!region || !origin) return undefined;
+  const derived = baseUrlsFor(region.domain);
+  return {
+    name: DEFAULT_DEPLOYMENT_NAME,
+    genesys: {
+      region,
+      deploymentId: e.GENESYS_DEPLOYMENT_ID!,
+      origin,
+      loginUrl: e.GENESYS_LOGIN_URL ?? derived.loginUrl,
+      apiUrl: e.GENESYS_API_URL ?? derived.apiUrl,
+      webMessagingUrl: e.GENESYS_WEBMESSAGING_URL ?? derived.webMessagingUrl,
+      cdnUrl: e.GENESYS_CDN_URL ?? derived.cdnUrl,
+      credentials:
+        e.GENESYS_CLIENT_ID !== undefined && e.GENESYS_CLIENT_SECRET !== undefined
+          ? { clientId: e.GENESYS_CLIENT_ID, clientSecret: e.GENESYS_CLIENT_SECRET }
+          : undefined,
+    },
+    allowedOrigins,
+    identity,
+    signInRedirectUris,
+    availability: availabilityOf(e),
+  };
+}
 
 function checkGenesys(e: Env, problems: string[]): Region | undefined {
   const region = e.GENESYS_REGION === undefined ? undefined : findRegion(e.GENESYS_REGION);
@@ -320,5 +333,5 @@ function checkIdentity(e: Env, problems: string[]): IdentityConfig | undefined {
 
 /** True when no Genesys deployment is configured at all: the embedded default applies. */
 export function isUnconfigured(env: NodeJS.ProcessEnv): boolean {
-  return !env.GENESYS_REGION && !env.GENESYS_DEPLOYMENT_ID;
+  return !env.GENESYS_REGION && !env.GENESYS_DEPLOYMENT_ID && !env.DEPLOYMENTS_FILE?.trim();
 }

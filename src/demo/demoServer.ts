@@ -19,6 +19,11 @@ interface DemoServerOptions {
    * /bff-client/ (its core modules import each other by relative path); undefined when there is none.
    */
   clientModule(file: string): Promise<string | undefined>;
+  /**
+   * The browser build (one ES module, no imports) of a library the page loads itself, served as
+   * /vendor/NAME.js: `markdown-it` and `dompurify`, for agent Markdown. None, no such path.
+   */
+  vendorModule?(name: 'markdown-it' | 'dompurify'): Promise<string | undefined>;
   /** The service URL the page should call, for the hostname the browser used (localhost or 127.0.0.1). */
   serviceUrlFor(hostname: string): string;
   /**
@@ -49,6 +54,7 @@ const TYPES: Record<string, string> = {
 const PAGE_FILE = /^\/([A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*)$/;
 /** The package's core modules (not its /react subpath, which needs a bundler for React itself). */
 const CLIENT_FILE = /^\/bff-client\/([A-Za-z0-9_-]+\.js)$/;
+const VENDOR_FILE = /^\/vendor\/(markdown-it|dompurify)\.js$/;
 /** Pages written before the package split import one module, `./bffClient.js`: it re-exports the package. */
 const CLIENT_ENTRY = "export * from './bff-client/index.js';\n";
 const BFF_META = /<meta name="bff-url" content="[^"]*">/;
@@ -89,6 +95,8 @@ function hostnameOf(req: IncomingMessage): string {
  */
 async function clientModuleAt(pathname: string, options: DemoServerOptions): Promise<string | null | undefined> {
   if (pathname === '/bffClient.js') return CLIENT_ENTRY;
+  const vendor = VENDOR_FILE.exec(pathname);
+  if (vendor) return (await options.vendorModule?.(vendor[1] as 'markdown-it' | 'dompurify')) ?? null;
   const file = CLIENT_FILE.exec(pathname);
   if (!file) return undefined;
   return (await options.clientModule(file[1]!)) ?? null;

@@ -79,10 +79,33 @@ function clientModuleLoader(root: string): (file: string) => Promise<string | un
   };
 }
 
-/** The demo page's folder and the client package's modules it imports. */
-export function demoAssets(): { pageDir: string; clientModule: (file: string) => Promise<string | undefined> } {
+/** Where each library's browser build is, beside the CommonJS entry `require` finds. */
+const VENDOR_BUILDS = {
+  'markdown-it': (main: string) => path.join(path.dirname(main), 'browser/markdown-it.esm.min.mjs'),
+  dompurify: (main: string) => path.join(path.dirname(main), 'purify.es.mjs'),
+} as const;
+
+/**
+ * The client package's Markdown libraries as the demo page loads them (markdown.ts takes them as arguments):
+ * each one's own browser build, one ES module with no imports, its source-map comment left off.
+ */
+async function vendorModule(name: keyof typeof VENDOR_BUILDS): Promise<string | undefined> {
+  try {
+    const text = await readFile(VENDOR_BUILDS[name](require.resolve(name)), 'utf8');
+    return text.replace(/^\/\/# sourceMappingURL=.*$/m, '');
+  } catch {
+    return undefined;
+  }
+}
+
+/** The demo page's folder, the client package's modules it imports, and the libraries those take. */
+export function demoAssets(): {
+  pageDir: string;
+  clientModule: (file: string) => Promise<string | undefined>;
+  vendorModule: typeof vendorModule;
+} {
   const root = repositoryRoot();
-  return { pageDir: path.join(root, 'examples/static-chat'), clientModule: clientModuleLoader(root) };
+  return { pageDir: path.join(root, 'examples/static-chat'), clientModule: clientModuleLoader(root), vendorModule };
 }
 
 function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

@@ -6,6 +6,7 @@ import {
   type GuestSession,
   type HistoryPage,
   type SessionHub,
+  type WholeConversation,
 } from '../genesys/guest';
 import type { MessengerFeatures } from '../genesys/platform';
 import type { Capabilities, SendInput, SessionView, SignInBody, StartInput } from '../domain/api';
@@ -267,6 +268,15 @@ export class GuestChat {
       pageSize: result.pageSize,
       total: result.total,
     };
+  }
+
+  /**
+   * The whole conversation the session may read, oldest first, for a transcript: every history page, within the
+   * reads a session may spare beside its delivery proofs (GuestHistory.wholeConversation). Events are left out.
+   */
+  async transcript(claims: SessionClaims): Promise<WholeConversation> {
+    const whole = await this.deps.hub.history.wholeConversation(this.sessionOf(claims));
+    return { ...whole, messages: whole.messages.filter((m) => m.type !== 'event') };
   }
 
   /** What the deployment allows a custom UI, from its config.json and this session's SessionResponse. */

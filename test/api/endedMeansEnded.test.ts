@@ -174,6 +174,12 @@ const TABLE: Record<string, Entry> = {
       { how: 'a page of history', path: () => '/messages?page=1&pageSize=5', headers: withToken },
     ],
   },
+  'get /messages/transcript': {
+    ended: [
+      { how: 'as text', path: () => '/messages/transcript', headers: withToken },
+      { how: 'as a page', path: () => '/messages/transcript?format=html', headers: withToken },
+    ],
+  },
   'get /messages/stream': {
     ended: [
       { how: 'with the token', path: () => '/messages/stream', headers: withToken },

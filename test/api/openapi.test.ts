@@ -41,6 +41,7 @@ test('every route is in the document, and nothing else is', () => {
       'patch /guest-attributes',
       'post /messages',
       'get /messages',
+      'get /messages/transcript',
       'get /messages/stream',
       'post /messages/stream-ticket',
       'post /typing',

@@ -180,6 +180,8 @@ test('the Next.js example chats through the service: session, history, a message
   page.on('response', (r) => r.status() >= 400 && errors.push(`${r.status()} ${r.url()}`));
   await page.goto(pageUrl);
   await page.locator('[role=status]', { hasText: 'Connected' }).waitFor();
+  // The embedded default reads availability from its simulator: open, with agents free.
+  await page.locator('.availability[role=status]', { hasText: 'An agent is available' }).waitFor();
   // The autostart greeting, from history or the stream.
   await page.locator('.from-bot .bubble', { hasText: 'scripted bot' }).first().waitFor();
 
@@ -305,7 +307,7 @@ test('the agent ends the chat: the Next.js example says so and offers a new one'
   await page.locator('[role=status]', { hasText: 'Connected' }).waitFor();
   await say(page, 'disconnect');
   await page.getByRole('alert').filter({ hasText: 'The agent has ended this conversation.' }).waitFor();
-  expect(await page.locator('[role=status]').textContent()).toContain('Chat ended');
+  expect(await page.locator('.status[role=status]').textContent()).toContain('Chat ended');
   expect(await page.getByLabel('Your message').isDisabled()).toBe(true);
   await page.getByRole('button', { name: 'Start a new chat' }).click();
   await page.locator('[role=status]', { hasText: 'Connected' }).waitFor();
@@ -323,7 +325,7 @@ test('the Next.js page on an origin the service does not allow names that origin
   expect(await alert.textContent()).toContain(
     `does not allow calls from ${refused}: add ${refused} to its CORS_ALLOWED_ORIGINS`,
   );
-  expect(await page.locator('[role=status]').textContent()).toBe('Not connected');
+  expect(await page.locator('.status[role=status]').textContent()).toBe('Not connected');
   await page.context().close();
 });
 

@@ -7,6 +7,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { axeViolations } from '../support/axe';
 import { belowTheFold, scrollListTo, scrollTopOf, sessionStarts } from '../support/chatPage';
 import { debianProgram } from '../support/programs';
+import { DEFAULT_EMERGENCY_GROUP_ID, DEFAULT_QUEUE_ID, DEFAULT_SCHEDULE_GROUP_ID } from '../../simulator';
 import { PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
 
@@ -52,7 +53,15 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
   pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
   stack = await startStack({
-    env: { CORS_ALLOWED_ORIGINS: `${PAGE_ORIGIN},${pageOrigin}` },
+    env: {
+      CORS_ALLOWED_ORIGINS: `${PAGE_ORIGIN},${pageOrigin}`,
+      // The page shows whether anyone is there, read from the simulator every few seconds.
+      GENESYS_QUEUE_ID: DEFAULT_QUEUE_ID,
+      GENESYS_SCHEDULE_GROUP_ID: DEFAULT_SCHEDULE_GROUP_ID,
+      GENESYS_EMERGENCY_GROUP_ID: DEFAULT_EMERGENCY_GROUP_ID,
+      AVAILABILITY_REFRESH_SECONDS: '5',
+      AVAILABILITY_READS_PER_IP_PER_MINUTE: '100000',
+    },
     sim: { record: true, agent: { typingDelayMs: 5, replyDelayMs: 20 } },
   });
   const built = await build({
@@ -81,12 +90,22 @@ interface KitPage {
   page: Page;
   /** Every `POST /guest-session` the page sent. */
   starts: ReturnType<typeof sessionStarts>;
+  /** The `GET /availability` requests the page sent before the first answer came. */
+  asks: string[];
 }
 
 async function openKit(query = '', width = 400): Promise<KitPage> {
   const context = await browser.newContext({ viewport: { width, height: 600 }, locale: 'en-US' });
   const page = await context.newPage();
   const starts = sessionStarts(page);
+  const asks: string[] = [];
+  page.on('request', (r) => {
+    if (r.method() === 'GET' && new URL(r.url()).pathname === '/availability' && !answered) asks.push(r.url());
+  });
+  let answered = false;
+  page.on('response', (r) => {
+    if (new URL(r.url()).pathname === '/availability' && r.request().method() === 'GET') answered = true;
+  });
   const said: string[] = [];
   page.on('console', (m) => said.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => said.push(`error: ${e.message}`));
@@ -97,7 +116,7 @@ async function openKit(query = '', width = 400): Promise<KitPage> {
     .catch((e: Error) => {
       throw new Error(`${e.message}\n${said.join('\n')}`);
     });
-  return { page, starts };
+  return { page, starts, asks };
 }
 
 async function say(page: Page, text: string): Promise<void> {
@@ -185,3 +204,83 @@ test.each([
     await page.context().close();
   },
 );
+
+test.each([
+  ['de', 'Alle Leitungen sind belegt (etwa 3 Minuten)', 'Wegen eines Notfalls geschlossen.'],
+  ['ar', 'جميع الخطوط مشغولة (نحو 3 دقائق)', 'مغلق بسبب حالة طارئة.'],
+])(
+  'in %s, the availability line: one request per load under StrictMode, busy then closed, 0 axe violations at 320 px',
+  async (language, busy, closed) => {
+    stack.sim.availability.reset();
+    stack.sim.availability.setAgents({ INTERACTING: 2 });
+    stack.sim.availability.setEstimatedWait(180);
+    await waitFor(async () => (await stack.http.get('/availability')).body.estimatedWaitSeconds === 180, 15_000);
+    const { page, asks } = await openKit(`?lang=${language}`, 320);
+    const line = page.locator('.availability[role=status]');
+    await line.filter({ hasText: busy }).waitFor();
+    // StrictMode mounted the hook twice; the second mount joined the first one's request rather than asking again.
+    expect(asks).toHaveLength(1);
+    expect(await line.getAttribute('data-state')).toBe('busy');
+    expect(await axeViolations(page)).toEqual([]);
+
+    // The centre closes: the hook asks again when the answer's max-age runs out.
+    stack.sim.availability.setEmergency(true);
+    await line.filter({ hasText: closed }).waitFor({ timeout: 15_000 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
+    expect(await axeViolations(page)).toEqual([]);
+    stack.sim.availability.reset();
+    await page.context().close();
+  },
+);
+/** The next download the page offers: its file name and text. */
+async function downloaded(page: Page, click: () => Promise<void>): Promise<{ name: string; text: string }> {
+  const [download] = await Promise.all([page.waitForEvent('download'), click()]);
+  return { name: download.suggestedFilename(), text: fs.readFileSync((await download.path())!, 'utf8') };
+}
+
+test('agent Markdown formatted and hostile Markdown inert; the transcript from the service, or built on the page when it fails', async () => {
+  const { page } = await openKit();
+  const gt = newestGuestToken();
+  await page.getByLabel('Your message').fill('is **this** bold?');
+  await page.getByRole('button', { name: 'Send' }).click();
+  // The bot's echo is Markdown: its asterisks make bold.
+  await page.locator('.from-bot .bubble.markdown strong', { hasText: 'this' }).waitFor();
+  stack.sim.agent.say(gt, '**Yes.** Two steps:\n\n- one\n- two\n\nSee [the help](https://help.example/a).');
+  const formatted = page.locator('.from-bot .bubble.markdown', { hasText: 'Two steps' });
+  await formatted.waitFor();
+  expect(await formatted.locator('strong').textContent()).toBe('Yes.');
+  expect(await formatted.locator('li').allTextContents()).toEqual(['one', 'two']);
+  const link = formatted.getByRole('link', { name: 'the help (opens in a new tab)' });
+  expect([await link.getAttribute('rel'), await link.getAttribute('target')]).toEqual([
+    'noopener noreferrer',
+    '_blank',
+  ]);
+  // The guest's own text is never Markdown.
+  expect(await page.locator('.from-guest p.bubble', { hasText: 'is **this** bold?' }).count()).toBe(1);
+
+  stack.sim.agent.say(
+    gt,
+    'Hostile <script>window.ran = 1</script> <img src=x onerror="window.ran = 2"> [x](javascript:window.ran=3)',
+  );
+  const hostile = page.locator('.from-bot .bubble.markdown', { hasText: 'Hostile' });
+  await hostile.waitFor();
+  for (const anchor of await hostile.locator('a').all()) await anchor.click({ force: true, noWaitAfter: true });
+  expect(await hostile.locator('script, img, [onerror], a[href]').count()).toBe(0);
+  expect(await page.evaluate(() => (window as { ran?: number }).ran)).toBeUndefined();
+  expect(await axeViolations(page)).toEqual([]);
+
+  const button = page.getByRole('button', { name: 'Download transcript' });
+  const answers: number[] = [];
+  page.on('response', (r) => new URL(r.url()).pathname === '/messages/transcript' && answers.push(r.status()));
+  const fromService = await downloaded(page, () => button.click());
+  expect(fromService.name).toMatch(/^chat-transcript-[\d-]+\.html$/);
+  expect(fromService.text).toContain('**Yes.** Two steps:');
+  // Genesys's history fails: the same file from the messages the page holds.
+  stack.sim.faults.failRest('history', { status: 500, times: 1 });
+  const fromPage = await downloaded(page, () => button.click());
+  expect(answers).toEqual([200, 503]);
+  // The same file but for the times: Genesys's history may date a message otherwise than its live event did.
+  const strip = (html: string) => html.replace(/<time[^>]*>[^<]*<\/time>/g, '');
+  expect(strip(fromPage.text)).toBe(strip(fromService.text));
+  await page.context().close();
+});

@@ -432,3 +432,17 @@ test('a network error is told apart: the service up behind a CORS refusal names 
   });
   await expect(down.startSession()).rejects.toMatchObject({ status: 0, code: 'network_error', corsRefused: false });
 });
+
+test('availability against the service: no session needed, its freshness read from Cache-Control; capabilities say whether it is configured', async () => {
+  const calls: Call[] = [];
+  const client = newClient({ calls });
+  const answer = await client.availability();
+  // This deployment reads no availability from Genesys: open, nothing known.
+  expect(answer).toMatchObject({ configured: false, open: true, reason: 'open', estimatedWaitSeconds: null });
+  expect(answer.maxAgeSeconds).toEqual(expect.any(Number));
+  expect(calls.map((c) => [c.method, new URL(c.url).pathname, c.headers.Authorization])).toEqual([
+    ['GET', '/availability', undefined],
+  ]);
+  await client.startSession();
+  expect((await client.capabilities()).availability).toEqual({ configured: false });
+});

@@ -109,7 +109,7 @@ test('npm pack of the client installs into a fresh Vite + React + TypeScript pro
     'src/main.tsx',
     `import { createRoot } from 'react-dom/client';
 import { BffClient, BffError, memoryTokenStore, type ChatMessage } from '@genesys-bff/client';
-import { Composer, MessageList, describeError, useChat } from '@genesys-bff/client/react';
+import { Composer, MessageList, TranscriptButton, describeError, useChat } from '@genesys-bff/client/react';
 
 const client = new BffClient({ baseUrl: 'http://localhost:8080', tokenStore: memoryTokenStore() });
 const first: Promise<ChatMessage[]> = client.history({ pageSize: 10 }).then((page) => page.messages);
@@ -121,7 +121,8 @@ function App() {
     <main>
       <p role="status">{chat.status}</p>
       {chat.error && <p role="alert">{describeError(chat.error)}</p>}
-      <MessageList messages={chat.messages} onAnswer={(input) => void chat.send(input)} answersDisabled={chat.ended !== undefined} />
+      <MessageList messages={chat.messages} onAnswer={(input) => void chat.send(input)} answersDisabled={chat.ended !== undefined} markdown={chat.capabilities?.markdown} />
+      <TranscriptButton client={chat.client} messages={chat.messages} />
       <Composer onSubmit={chat.submit} onTyping={chat.notifyTyping} uploads={chat.uploads.uploads} onFiles={(files) => files.forEach((f) => void chat.uploads.upload(f))} />
       {chat.typing && <p>{chat.typing.name} is typing…</p>}
     </main>
@@ -134,8 +135,10 @@ createRoot(document.getElementById('root')!).render(<App />);
   npm(['install', '--no-package-lock'], app);
   const installed = JSON.parse(
     fs.readFileSync(path.join(app, 'node_modules/@genesys-bff/client/package.json'), 'utf8'),
-  ) as { version: string; dependencies?: object };
-  expect(installed.dependencies).toBeUndefined(); // nothing at run time beyond the optional React peer
+  ) as { version: string; dependencies?: Record<string, string> };
+  // At run time, beyond the optional React peer, only the Markdown parser and sanitiser, each at one exact version.
+  expect(installed.dependencies).toEqual({ dompurify: expect.any(String), 'markdown-it': expect.any(String) });
+  for (const version of Object.values(installed.dependencies!)) expect(version).toMatch(/^\d+\.\d+\.\d+$/);
   execFileSync(path.join(app, 'node_modules/.bin/tsc'), ['--noEmit', '-p', 'tsconfig.json'], {
     cwd: app,
     stdio: 'pipe',

@@ -1,5 +1,7 @@
 import type * as Client from '../../client/src';
+import type { z } from 'zod';
 import type * as Api from '../../src/domain/api';
+import type { Availability } from '../../src/domain/availability';
 import type { NormalizedMessage } from '../../src/domain/message';
 
 /**
@@ -19,5 +21,8 @@ export const publicTypesMatch: [
   Same<Client.StartSessionOptions, Api.StartInput>,
   // The client also takes a bare string as a text message.
   Same<Exclude<Client.SendInput, string>, Api.SendInput>,
-  Same<Client.Capabilities, Api.Capabilities>,
-] = [true, true, true, true, true, true, true];
+  // GET /capabilities: the session's capabilities and whether availability is configured.
+  Same<Client.Capabilities, z.infer<typeof Api.capabilitiesViewSchema>>,
+  // GET /availability and the stream's `availability` event.
+  Same<Client.Availability, Availability>,
+] = [true, true, true, true, true, true, true, true];

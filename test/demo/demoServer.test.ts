@@ -45,6 +45,7 @@ describe('what it serves', () => {
   interface Options {
     pageDir?: string;
     clientModule?: (file: string) => Promise<string | undefined>;
+    vendorModule?: (name: 'markdown-it' | 'dompurify') => Promise<string | undefined>;
     imageOrigins?: string[];
     signIn?: { authorizeUrl: string; clientId: string };
     serviceUrlFor?: (hostname: string) => string;
@@ -64,6 +65,7 @@ describe('what it serves', () => {
           hostnames.push(hostname);
           return 'http://127.0.0.1:8080';
         }),
+      vendorModule: options.vendorModule,
       imageOrigins: options.imageOrigins,
       signIn: options.signIn,
     });
@@ -221,6 +223,33 @@ describe('what it serves', () => {
       for (const p of ['/bff-client/react/index.js', '/bff-client/index.css', '/x/bff-client/index.js'])
         expect({ p, status: (await fetch(`${server.base}${p}`)).status }).toEqual({ p, status: 404 });
       expect(asked).toEqual(['index.js', 'other.js']);
+    });
+
+    it('serves the Markdown libraries by name under /vendor/, and nothing else there', async () => {
+      const asked: string[] = [];
+      const server = await demo({
+        vendorModule: async (name) => (
+          asked.push(name),
+          name === 'dompurify' ? undefined : `export default '${name}';`
+        ),
+      });
+      const parser = await fetch(`${server.base}/vendor/markdown-it.js`);
+      expect({ status: parser.status, type: parser.headers.get('content-type'), text: await parser.text() }).toEqual({
+        status: 200,
+        type: 'text/javascript; charset=utf-8',
+        text: "export default 'markdown-it';",
+      });
+      expect((await fetch(`${server.base}/vendor/dompurify.js`)).status).toBe(404);
+      for (const p of [
+        '/vendor/react.js',
+        '/vendor/markdown-it.mjs',
+        '/vendor/dompurify.js.map',
+        '/x/vendor/dompurify.js',
+      ])
+        expect({ p, status: (await fetch(`${server.base}${p}`)).status }).toEqual({ p, status: 404 });
+      expect(asked).toEqual(['markdown-it', 'dompurify']);
+      const without = await demo();
+      expect((await fetch(`${without.base}/vendor/markdown-it.js`)).status).toBe(404);
     });
 
     it('is a 500 naming the failure when a module cannot be read', async () => {

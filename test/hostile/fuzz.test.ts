@@ -134,6 +134,7 @@ const ENDPOINTS: [string, string][] = [
   ['PATCH', '/guest-attributes'],
   ['POST', '/messages'],
   ['GET', '/messages'],
+  ['GET', '/messages/transcript'],
   ['GET', '/messages/stream'],
   ['POST', '/messages/stream-ticket'],
   ['POST', '/typing'],

@@ -25,7 +25,8 @@ import { sleep, waitFor } from '../support/wait';
  * comes back, every session holds one Genesys socket again within the bound
  * README "Scaling out" states (nginx's fail_timeout of 5 s, then one
  * ownership round of 1 s and a stream reconnect: this test allows 15 s),
- * never 3 at once.
+ * never 3 at once; and no session opens more than one new socket per takeover (one when its instance dies, one
+ * when it moves back to the restarted instance).
  *
  * @needs redis-server nginx
  */
@@ -229,6 +230,14 @@ function expectEachSentOnce(): void {
   }
 }
 
+/** Every session opened at most `most` Genesys sockets since it started (the simulator counts each handshake). */
+function expectSocketsOpenedAtMost(most: number): void {
+  const over = browsers
+    .map((c) => [c.name, sim.stats.connectionsBySession(guestTokenOf(c))] as const)
+    .filter(([, opened]) => opened > most);
+  expect(over).toEqual([]);
+}
+
 test('SIGKILL with first messages in flight: each delivered once, each retry done within 10 s of the kill, every message in history on its stream', async () => {
   for (let i = 0; i < SESSIONS; i += 10)
     browsers.push(...(await Promise.all(Array.from({ length: 10 }, (_, j) => newBrowser(i + j)))));
@@ -255,6 +264,9 @@ test('SIGKILL with first messages in flight: each delivered once, each retry don
   await waitFor(everythingOnTheStreams, 30_000, 100);
   expectEachSentOnce();
   expect(sim.stats.connectionsEvicted).toBe(0);
+  // One new socket per takeover, whatever the order its stream and its retried send arrived in: the one its start
+  // opened, and at most one more on the instance that took it over.
+  expectSocketsOpenedAtMost(2);
 }, 180_000);
 
 test('after the killed instance restarts, every session is back to one Genesys socket within the bound, never three at once', async () => {
@@ -291,4 +303,6 @@ test('after the killed instance restarts, every session is back to one Genesys s
   expect(sim.stats.connectionsEvicted).toBe(0);
   await waitFor(everythingOnTheStreams, 30_000, 100);
   expectEachSentOnce();
+  // And one more when it moved back to the restarted instance: never a socket opened and replaced within a takeover.
+  expectSocketsOpenedAtMost(3);
 }, 180_000);

@@ -1,5 +1,8 @@
 import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { runProcess, type ServiceProcess } from '../../src/processMain';
 import * as server from '../../src/server';
 import { captureLogger, testEnv, type CapturedLogger } from '../support/app';
@@ -135,6 +138,54 @@ describe('each way a start or a stop can go', () => {
       expect(s.exits).toEqual([1]);
       expect(s.errors).toHaveLength(1);
       expect(s.errors[0]).toContain('GENESYS_DEPLOYMENT_ID');
+    });
+  });
+
+  describe('a deployments file', () => {
+    const entry = (name: string, origin: string) => ({
+      name,
+      region: 'mypurecloud.de',
+      deploymentId: '6f2c3c3e-1b3a-4c55-9d1e-0a1b2c3d4e5f',
+      origins: [origin],
+      // Genesys hosts on a closed loopback port: the service never leaves the machine.
+      loginUrl: OFFLINE,
+      apiUrl: OFFLINE,
+      cdnUrl: OFFLINE,
+      webMessagingUrl: 'ws://127.0.0.1:9',
+    });
+    /** The environment beside a deployments file of these entries: no deployment variable, outside production. */
+    const dirs: string[] = [];
+    afterAll(() => dirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+    const withFile = (entries: unknown[]) => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'process-deployments-'));
+      dirs.push(dir);
+      const file = path.join(dir, 'deployments.json');
+      fs.writeFileSync(file, JSON.stringify({ deployments: entries }));
+      const { GENESYS_REGION: _r, GENESYS_DEPLOYMENT_ID: _d, CORS_ALLOWED_ORIGINS: _c, ...env } = testEnv();
+      return { ...env, NODE_ENV: 'development', DEPLOYMENTS_FILE: file };
+    };
+
+    it('of several deployments is refused at start, plainly, and the embedded demo does not stand in', async () => {
+      const s = standIn(withFile([entry('brand-a', 'https://a.example'), entry('brand-b', 'https://b.example')]));
+      await runProcess(s.proc);
+      expect(s.exits).toEqual([1]);
+      expect(s.errors).toHaveLength(1);
+      expect(s.errors[0]).toContain(
+        'lists 2 deployments (brand-a, brand-b) but one process serves one deployment today',
+      );
+      expect(server.startService).not.toHaveBeenCalled();
+    });
+
+    it('of one deployment is served', async () => {
+      const s = standIn(withFile([entry('brand-a', 'https://a.example')]));
+      await runProcess(s.proc);
+      const service = await s.started();
+      expect(s.log.lines().find((l) => l.msg === 'listening')).toMatchObject({ region: 'mypurecloud.de' });
+      const preflight = await fetch(`${service.url}/guest-session`, {
+        method: 'OPTIONS',
+        headers: { Origin: 'https://a.example', 'Access-Control-Request-Method': 'POST' },
+      });
+      expect(preflight.headers.get('access-control-allow-origin')).toBe('https://a.example');
     });
   });
 

@@ -1,9 +1,10 @@
 'use client';
 
 import { Fragment, useEffect, useRef, useState, type ReactNode } from 'react';
-import { followNewest, type ChatMessage, type ScrollFollow, type SendInput } from '../index.js';
+import { followNewest, type ChatMessage, type MarkdownRenderer, type ScrollFollow, type SendInput } from '../index.js';
 import type { Wording } from '../wording/index.js';
 import { authorOf, textOf } from './conversation.js';
+import { useMarkdown } from './markdown.js';
 import { Attachments, Cards, DatePickers, QuickReplies } from './RichContent.js';
 import { useWording } from './wording.js';
 
@@ -20,6 +21,11 @@ export interface MessageListProps {
   newMessagesLabel?(count: number): string;
   /** The words to use (default: `ChatWording`'s, else the page's language or English). */
   wording?: Wording;
+  /**
+   * Show agent and bot text as Markdown (bold, lists, links; never raw HTML or images): pass
+   * `chat.capabilities?.markdown`, the deployment's setting. markdown-it and DOMPurify load when it is first true.
+   */
+  markdown?: boolean;
 }
 
 /**
@@ -36,8 +42,10 @@ export function MessageList({
   label,
   newMessagesLabel,
   wording,
+  markdown,
 }: MessageListProps) {
   const words = useWording(wording);
+  const renderer = useMarkdown(markdown === true, words.t('opensInNewTab'));
   const shown = messages.filter((m) => m.type !== 'event');
   const newest = shown[shown.length - 1]?.id;
   const scroller = useRef<HTMLDivElement>(null);
@@ -66,7 +74,14 @@ export function MessageList({
             const custom = renderMessage?.(message, answerable);
             if (custom !== undefined) return <Fragment key={message.id}>{custom}</Fragment>;
             return (
-              <Message key={message.id} message={message} onAnswer={onAnswer} disabled={!answerable} wording={words} />
+              <Message
+                key={message.id}
+                message={message}
+                onAnswer={onAnswer}
+                disabled={!answerable}
+                wording={words}
+                markdown={renderer}
+              />
             );
           })}
         </ol>
@@ -85,10 +100,15 @@ export interface MessageProps {
   onAnswer(input: SendInput): void;
   disabled?: boolean;
   wording?: Wording;
+  /** Renders an agent's or bot's text from Markdown to sanitised HTML; without it, text stays text. */
+  markdown?: MarkdownRenderer;
 }
 
-/** One message: who, the text (as text, never HTML), what it carries, and when. */
-export function Message({ message, onAnswer, disabled, wording }: MessageProps) {
+/**
+ * One message: who, the text, what it carries, and when. The text is text, never HTML, except an agent's or
+ * bot's through `markdown`, whose HTML is sanitised (markdown.ts).
+ */
+export function Message({ message, onAnswer, disabled, wording, markdown }: MessageProps) {
   const words = useWording(wording);
   const author = authorOf(message, words);
   const text = textOf(message);
@@ -98,7 +118,12 @@ export function Message({ message, onAnswer, disabled, wording }: MessageProps) 
         {author.name}
         <span className="visually-hidden">: </span>
       </span>
-      {text !== '' && <p className="bubble">{text}</p>}
+      {text !== '' &&
+        (markdown && message.direction === 'outbound' ? (
+          <div className="bubble markdown" dangerouslySetInnerHTML={{ __html: markdown.html(text) }} />
+        ) : (
+          <p className="bubble">{text}</p>
+        ))}
       <Attachments message={message} wording={words} />
       <Cards message={message} onAnswer={onAnswer} disabled={disabled} wording={words} />
       <DatePickers message={message} onAnswer={onAnswer} disabled={disabled} wording={words} />

@@ -6,10 +6,14 @@
  */
 export { useChat, type Chat, type ChatEnded, type ChatStatus, type UseChatOptions } from './useChat.js';
 export { useUploads, type PendingUpload, type Uploads } from './useUploads.js';
+export { useAvailability, type AvailabilityView, type UseAvailabilityOptions } from './useAvailability.js';
+export { AvailabilityNotice, describeAvailability, type AvailabilityNoticeProps } from './AvailabilityNotice.js';
 export { answers, authorOf, describeError, mergeMessages, safeUrl, textOf } from './conversation.js';
 export { MessageList, Message, type MessageListProps, type MessageProps } from './MessageList.js';
 export { Attachments, Cards, DatePickers, QuickReplies, slotLabel, type AnswerProps } from './RichContent.js';
 export { Composer, type ComposerProps } from './Composer.js';
+export { TranscriptButton, type TranscriptButtonProps } from './TranscriptButton.js';
+export { loadMarkdownLibraries, useMarkdown } from './markdown.js';
 export { ChatWording, useWording } from './wording.js';
 export {
   catalogues,

@@ -5,6 +5,7 @@ import {
   BffClient,
   BffError,
   localStorageTokenStore,
+  type Availability,
   type Capabilities,
   type ChatMessage,
   type ChatStream,
@@ -67,6 +68,11 @@ export interface Chat {
   typing?: { name: string };
   /** A human agent joined the conversation (presence `join`). */
   agentPresent: boolean;
+  /**
+   * While waiting for an agent: the newest `availability` stream event (open or not, the estimated wait); cleared when
+   * an agent joins or writes. Give it to `useAvailability({ live })` or `availabilityStatus` to word it.
+   */
+  availability?: Availability;
   signedIn: boolean;
   /** The service warned that the session is about to end for lack of activity. */
   expiring: boolean;
@@ -115,6 +121,7 @@ export function useChat(options: UseChatOptions): Chat {
   const [ended, setEnded] = useState<ChatEnded>();
   const [typing, setTyping] = useState<{ name: string }>();
   const [agentPresent, setAgentPresent] = useState(false);
+  const [availability, setAvailability] = useState<Availability>();
   const [signedIn, setSignedIn] = useState(false);
   const [expiring, setExpiring] = useState(false);
   const [olderPage, setOlderPage] = useState<number | undefined>();
@@ -185,6 +192,8 @@ export function useChat(options: UseChatOptions): Chat {
               lastAuthor.current = authorOf(message).name;
               stopTyping();
             }
+            // A person answered: the wait is over (and the stream sends no more availability).
+            if (message.direction === 'outbound' && message.originatingEntity === 'human') setAvailability(undefined);
           },
           typing: (event) => {
             clearTimeout(typingTimer.current);
@@ -192,10 +201,14 @@ export function useChat(options: UseChatOptions): Chat {
             typingTimer.current = setTimeout(() => setTyping(undefined), event.durationMs ?? DEFAULT_TYPING_MS);
           },
           presence: (event) => {
-            if (event.presence === 'join') setAgentPresent(true);
+            if (event.presence === 'join') {
+              setAgentPresent(true);
+              setAvailability(undefined);
+            }
             if (event.presence === 'disconnect') setAgentPresent(false);
             if (event.presence === 'disconnect' && event.readOnly) finish('agent');
           },
+          availability: (event) => mine === generation.current && setAvailability(event),
           session: (event) => {
             if (event.state === 'expiring') setExpiring(true);
             if (event.state === 'expiry_cleared') setExpiring(false);
@@ -235,6 +248,7 @@ export function useChat(options: UseChatOptions): Chat {
       setStatus('connecting');
       setEnded(undefined);
       setExpiring(false);
+      setAvailability(undefined);
       const pending = (rejoin && starting.current) || client.startSession(start);
       starting.current = pending;
       try {
@@ -380,6 +394,7 @@ export function useChat(options: UseChatOptions): Chat {
     ended,
     typing,
     agentPresent,
+    availability,
     signedIn,
     expiring,
     unread: attention.unread,

@@ -41,4 +41,25 @@ export const de: Catalogue = {
   notificationTitle: 'Neue Nachricht von {name}',
   notificationNoText: 'Hat Ihnen eine Nachricht geschickt',
   notifyMe: 'Bei neuen Nachrichten benachrichtigen',
+  closedBackAt: 'Geschlossen, wieder da ab {time}',
+  closedNow: 'Gerade geschlossen',
+  holidayBackAt: 'Feiertags geschlossen, wieder da ab {time}',
+  holidayNow: 'Feiertags geschlossen',
+  emergencyClosed: 'Wegen eines Notfalls geschlossen. Bitte versuchen Sie es später erneut.',
+  noAgents: 'Gerade ist kein Mitarbeiter verfügbar',
+  linesBusy: {
+    one: 'Alle Leitungen sind belegt (etwa {count} Minute)',
+    other: 'Alle Leitungen sind belegt (etwa {count} Minuten)',
+  },
+  linesBusyNoEstimate: 'Alle Leitungen sind belegt',
+  agentAvailable: 'Ein Mitarbeiter ist verfügbar',
+  downloadTranscript: 'Verlauf herunterladen',
+  transcriptTitle: 'Chatverlauf',
+  transcriptSaved: 'Gespeichert',
+  transcriptMessages: { one: '{count} Nachricht', other: '{count} Nachrichten' },
+  transcriptIncomplete:
+    'Die ältesten Nachrichten fehlen: Das Gespräch ist länger, als der Dienst auf einmal liest. ' +
+    'Dieser Verlauf enthält die neuesten.',
+  transcriptList: 'Nachrichten',
+  opensInNewTab: '(öffnet in einem neuen Tab)',
 };

@@ -39,6 +39,27 @@ export const en = {
   notificationTitle: 'New message from {name}',
   notificationNoText: 'Sent you a message',
   notifyMe: 'Notify me of new messages',
+  closedBackAt: 'Closed, back at {time}',
+  closedNow: 'Closed right now',
+  holidayBackAt: 'Closed for a holiday, back at {time}',
+  holidayNow: 'Closed for a holiday',
+  emergencyClosed: 'Closed because of an emergency. Please try again later.',
+  noAgents: 'No agent is available right now',
+  linesBusy: {
+    one: 'All lines are busy (about {count} minute)',
+    other: 'All lines are busy (about {count} minutes)',
+  },
+  linesBusyNoEstimate: 'All lines are busy',
+  agentAvailable: 'An agent is available',
+  downloadTranscript: 'Download transcript',
+  transcriptTitle: 'Chat transcript',
+  transcriptSaved: 'Saved',
+  transcriptMessages: { one: '{count} message', other: '{count} messages' },
+  transcriptIncomplete:
+    'The oldest messages are not included: the conversation is longer than the service reads at once. ' +
+    'This transcript holds the newest ones.',
+  transcriptList: 'Messages',
+  opensInNewTab: '(opens in a new tab)',
 } as const;
 
 /** A phrase: text with `{name}` slots, or plural forms chosen by `Intl.PluralRules` (`other` always present). */

@@ -40,4 +40,25 @@ export const es: Catalogue = {
   notificationTitle: 'Nuevo mensaje de {name}',
   notificationNoText: 'Le ha enviado un mensaje',
   notifyMe: 'Avisarme de los mensajes nuevos',
+  closedBackAt: 'Cerrado, volvemos: {time}',
+  closedNow: 'Cerrado en este momento',
+  holidayBackAt: 'Cerrado por festivo, volvemos: {time}',
+  holidayNow: 'Cerrado por festivo',
+  emergencyClosed: 'Cerrado por una emergencia. Vuelva a intentarlo más tarde.',
+  noAgents: 'No hay ningún agente disponible en este momento',
+  linesBusy: {
+    one: 'Todas las líneas están ocupadas (unos {count} minuto)',
+    other: 'Todas las líneas están ocupadas (unos {count} minutos)',
+  },
+  linesBusyNoEstimate: 'Todas las líneas están ocupadas',
+  agentAvailable: 'Hay un agente disponible',
+  downloadTranscript: 'Descargar la transcripción',
+  transcriptTitle: 'Transcripción del chat',
+  transcriptSaved: 'Guardada',
+  transcriptMessages: { one: '{count} mensaje', other: '{count} mensajes' },
+  transcriptIncomplete:
+    'No se incluyen los mensajes más antiguos: la conversación es más larga de lo que el servicio lee de una vez. ' +
+    'Esta transcripción contiene los más recientes.',
+  transcriptList: 'Mensajes',
+  opensInNewTab: '(se abre en una pestaña nueva)',
 };

@@ -40,4 +40,25 @@ export const fr: Catalogue = {
   notificationTitle: 'Nouveau message de {name}',
   notificationNoText: 'Vous a envoyé un message',
   notifyMe: 'M’avertir des nouveaux messages',
+  closedBackAt: 'Fermé, de retour : {time}',
+  closedNow: 'Fermé pour le moment',
+  holidayBackAt: 'Fermé pour jour férié, de retour : {time}',
+  holidayNow: 'Fermé pour jour férié',
+  emergencyClosed: 'Fermé en raison d’une urgence. Veuillez réessayer plus tard.',
+  noAgents: 'Aucun conseiller n’est disponible pour le moment',
+  linesBusy: {
+    one: 'Toutes les lignes sont occupées (environ {count} minute)',
+    other: 'Toutes les lignes sont occupées (environ {count} minutes)',
+  },
+  linesBusyNoEstimate: 'Toutes les lignes sont occupées',
+  agentAvailable: 'Un conseiller est disponible',
+  downloadTranscript: 'Télécharger la transcription',
+  transcriptTitle: 'Transcription de la conversation',
+  transcriptSaved: 'Enregistrée',
+  transcriptMessages: { one: '{count} message', other: '{count} messages' },
+  transcriptIncomplete:
+    'Les messages les plus anciens ne sont pas inclus : la conversation est plus longue que ce que le service lit ' +
+    'en une fois. Cette transcription contient les plus récents.',
+  transcriptList: 'Messages',
+  opensInNewTab: '(s’ouvre dans un nouvel onglet)',
 };

@@ -30,6 +30,11 @@ export interface Wording {
   time(iso: string): string;
   /** A date and time to pick (a date picker's slot). */
   dateTime(iso: string): string;
+  /**
+   * When something happens next (a centre opening), in the reader's time zone: the time alone today, the weekday and
+   * time within the week ahead, else the date and time.
+   */
+  when(iso: string, now?: Date): string;
 }
 
 /** The catalogue's language for a tag (`de-AT` → `de`), or undefined when the kit does not have it. */
@@ -66,6 +71,7 @@ export function wordingFor(locale: string | undefined): Wording {
   const plural = new Intl.PluralRules(language);
   const clock = new Intl.DateTimeFormat(language, { hour: '2-digit', minute: '2-digit' });
   const calendar = new Intl.DateTimeFormat(language, { dateStyle: 'medium', timeStyle: 'short' });
+  const weekday = new Intl.DateTimeFormat(language, { weekday: 'long', hour: '2-digit', minute: '2-digit' });
   const number = new Intl.NumberFormat(language, { useGrouping: false });
   const pick = (phrase: Phrase, count: number | undefined): string =>
     typeof phrase === 'string'
@@ -88,6 +94,14 @@ export function wordingFor(locale: string | undefined): Wording {
     },
     time: (iso) => format(clock, iso),
     dateTime: (iso) => format(calendar, iso),
+    when(iso, now = new Date()) {
+      const at = new Date(iso).getTime();
+      // Local midnights, so a daylight-saving change does not move a day's edge.
+      const day = (n: number) => new Date(now.getFullYear(), now.getMonth(), now.getDate() + n).getTime();
+      if (Number.isNaN(at) || at < day(0)) return format(calendar, iso);
+      if (at < day(1)) return clock.format(at);
+      return (at < day(7) ? weekday : calendar).format(at);
+    },
   };
   cache.set(language, wording);
   return wording;

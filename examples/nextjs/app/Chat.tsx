@@ -1,10 +1,14 @@
 'use client';
 
+import { useEffect, useState } from 'react';
+import { BffClient, localStorageTokenStore, type WhenClosed } from '@genesys-bff/client';
 import {
+  AvailabilityNotice,
   ChatWording,
   Composer,
   MessageList,
   describeError,
+  useAvailability,
   useChat,
   type ChatEnded,
   type ChatStatus,
@@ -33,12 +37,29 @@ const ENDED_TEXT: Record<ChatEnded, string> = {
  * sending, files and the end of the chat; the package's unstyled components draw the transcript (rich
  * messages included) and the composer, speaking the page's language (German, French, Spanish, Arabic or
  * English), and the package's stylesheet gives them their look. Text is rendered as text, never as HTML.
+ *
+ * Before a chat starts, it asks whether anyone is there (GET /availability): while the centre is closed, a page with
+ * no chat under way waits for it to open, its composer disabled (`whenClosed="disable"`), hidden (`"hide"`), or the
+ * chat started anyway (`"show"`). While the guest waits for an agent, the line says how long the wait is.
  */
-export function Chat({ baseUrl }: { baseUrl: string }) {
-  // One chat per browser: every tab of the site shows it live, on one stream. While the page is hidden, agent
-  // messages count as unread in the title ("(2) Chat with us") and, once allowed, as notifications.
-  const chat = useChat({ baseUrl, attention: { titleBadge: true, notifications: true } });
+export function Chat({ baseUrl, whenClosed = 'disable' }: { baseUrl: string; whenClosed?: WhenClosed }) {
+  // One client for both hooks: the availability asks carry the chat's session, and the chat sees the held token.
+  // One chat per browser: the token is kept for every tab of the site, and they share one stream. While the page
+  // is hidden, agent messages count as unread in the title ("(2) Chat with us") and, once allowed, as notifications.
+  const [client] = useState(() => new BffClient({ baseUrl, tokenStore: localStorageTokenStore() }));
+  const [started, setStarted] = useState(false);
+  const chat = useChat({ client, autoStart: started, attention: { titleBadge: true, notifications: true } });
+  const availability = useAvailability({ client, live: chat.availability, whenClosed });
+  const answered = availability.availability !== undefined || availability.error !== undefined;
+  const heldBack = !started && availability.chatButton.disabled && client.sessionToken === undefined;
+  // Start once the first answer is in and the centre is open (or says nothing); a chat under way is never stopped.
+  useEffect(() => {
+    if (answered && !heldBack) setStarted(true);
+  }, [answered, heldBack]);
   const { capabilities, ended, status } = chat;
+  // Once a person is with the guest, the wait is no longer news.
+  const withAgent =
+    chat.agentPresent || chat.messages.some((m) => m.direction === 'outbound' && m.originatingEntity === 'human');
   const writable = status === 'open' || status === 'reconnecting';
 
   return (
@@ -47,7 +68,7 @@ export function Chat({ baseUrl }: { baseUrl: string }) {
         <header className="chat-header">
           <h1 id="chat-title">Chat with us</h1>
           <p role="status" className="status" data-state={status}>
-            {STATUS_TEXT[status]}
+            {heldBack ? 'Not started' : STATUS_TEXT[status]}
             {chat.agentPresent && status === 'open' ? ' · an agent is here' : ''}
           </p>
           {chat.notifications === 'default' && (
@@ -62,6 +83,8 @@ export function Chat({ baseUrl }: { baseUrl: string }) {
             </button>
           )}
         </header>
+
+        <AvailabilityNotice status={withAgent ? { state: 'unknown' } : availability.status} />
 
         {chat.error && !ended && (
           <div role="alert" className="notice">
@@ -102,16 +125,18 @@ export function Chat({ baseUrl }: { baseUrl: string }) {
           {chat.typing ? `${chat.typing.name} is typing…` : ''}
         </p>
 
-        <Composer
-          onSubmit={chat.submit}
-          onTyping={chat.notifyTyping}
-          disabled={!writable || ended !== undefined}
-          attachments={capabilities?.attachments}
-          uploads={chat.uploads.uploads}
-          busy={chat.uploads.busy}
-          onFiles={(files) => files.forEach((file) => void chat.uploads.upload(file))}
-          onCancelUpload={chat.uploads.cancel}
-        />
+        {!(heldBack && availability.chatButton.hidden) && (
+          <Composer
+            onSubmit={chat.submit}
+            onTyping={chat.notifyTyping}
+            disabled={!writable || ended !== undefined}
+            attachments={capabilities?.attachments}
+            uploads={chat.uploads.uploads}
+            busy={chat.uploads.busy}
+            onFiles={(files) => files.forEach((file) => void chat.uploads.upload(file))}
+            onCancelUpload={chat.uploads.cancel}
+          />
+        )}
       </ChatWording>
     </main>
   );

@@ -6,7 +6,7 @@ export { GuestApiHealth, GuestSocket } from './link';
 export type { GenesysGate } from './link';
 export { SessionHub } from './sessionHub';
 export { WebDeploymentTokens } from './rest';
-export type { UploadBody, HistoryPage, GenesysSignIn, SignInGrant } from './rest';
+export type { UploadBody, HistoryPage, WholeConversation, GenesysSignIn, SignInGrant } from './rest';
 export type { GuestEvent, GuestSession } from './guestSession';
 export { MAX_QUEUE_SHARE } from './desk';
 export { PROOF_PAGE_SIZE } from './rest';

@@ -141,7 +141,7 @@ function connectRequested<S, A>(state: Live<S, A>, attempt: A): LinkState<S, A> 
 function socketOpening<S, A>(state: Live<S, A>, socket: S): LinkState<S, A> | undefined {
   const fresh = { socket, closedByServer: false };
   if (state.kind === 'connecting') return { kind: 'connecting', attempt: state.attempt, info: state.info, ...fresh };
-  // The socket a reconnect had configured is let go here, not closed (as before the state was one value).
+  // The socket a reconnect had configured is let go here; the link closes it (sessionLink.ts).
   if (state.kind === 'reconnecting' || state.kind === 'proving')
     return { kind: 'reconnecting', attempt: state.attempt, info: state.info, held: state.held, ...fresh };
   return undefined;

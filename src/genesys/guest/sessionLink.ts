@@ -170,6 +170,9 @@ export class SessionLink implements DeskSocket {
     if (dead) return Promise.reject(dead);
     const under = attemptOf(this.state);
     if (under) return under.promise;
+    // A ready link has its socket: asking again opens no second one.
+    const info = this.info;
+    if (info && this.isReady()) return Promise.resolve(info);
     const isReconnect = this.info !== undefined;
     const attempt = {} as Attempt;
     this.apply({ type: 'connectRequested', attempt });
@@ -323,7 +326,11 @@ export class SessionLink implements DeskSocket {
       },
       (closed) => this.onSocketClosed(socket, closed),
     );
+    const previous = this.current();
     this.apply({ type: 'socketOpening', socket });
+    // The socket this link had configured (a reconnect going round again after its proof, or a connect asked of a
+    // configured link) is closed, not left open beside the new one: one socket per session at Genesys.
+    previous?.close();
     owner.desk.newConnection();
     try {
       await socket.connect();

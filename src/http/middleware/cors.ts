@@ -13,7 +13,7 @@ const ALLOWED_HEADERS = [
   'X-Chat-Session',
   'Last-Event-ID',
 ].join(',');
-const EXPOSED_HEADERS = ['Retry-After', 'X-Request-Id'].join(',');
+const EXPOSED_HEADERS = ['Retry-After', 'X-Request-Id', 'Content-Disposition'].join(',');
 
 /**
  * docs/api.md#http-behaviour-common-to-every-endpoint. A request from an origin off the allowlist is refused with 403

@@ -12,6 +12,7 @@ import { problemRoutes } from './problems';
 import { sessionRoutes } from './session';
 import { signInRoutes } from './signIn';
 import { streamRoutes } from './stream';
+import { transcriptRoutes } from './transcript';
 
 /**
  * Every route of the public API, in the order /openapi.json lists them; without `chat`, only
@@ -28,6 +29,7 @@ export function apiRoutes({ readiness, chat }: { readiness: Readiness; chat?: Ch
           ...signInRoutes(chat),
           ...attributeRoutes(chat),
           ...messageRoutes(chat),
+          ...transcriptRoutes(chat),
           ...capabilityRoutes(chat),
           ...availabilityRoutes(chat),
           ...streamRoutes(chat),

@@ -21,6 +21,7 @@ export {
   sessionViewSchema,
   startSessionBody,
   streamQuery,
+  transcriptQuery,
   ticketSchema,
   healthSchema,
   readinessSchema,

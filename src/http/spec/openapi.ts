@@ -166,12 +166,25 @@ function security(auth: AnyRouteSpec['auth']): Record<string, string[]>[] {
 function responses(spec: AnyRouteSpec): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [status, r] of Object.entries(spec.responses)) {
+    const types = r.contentType === undefined ? undefined : [r.contentType].flat();
     out[status] = {
       description: r.description,
-      ...(r.schema
-        ? { content: { [r.contentType ?? 'application/json']: { schema: schemaOf(r.schema, 'output') } } }
+      ...(r.headers
+        ? {
+            headers: Object.fromEntries(
+              Object.entries(r.headers).map(([name, description]) => [
+                name,
+                { schema: { type: 'string' }, description },
+              ]),
+            ),
+          }
         : {}),
-      ...(!r.schema && r.contentType ? { content: { [r.contentType]: { schema: { type: 'string' } } } } : {}),
+      ...(r.schema
+        ? { content: { [types?.[0] ?? 'application/json']: { schema: schemaOf(r.schema, 'output') } } }
+        : {}),
+      ...(!r.schema && types
+        ? { content: Object.fromEntries(types.map((type) => [type, { schema: { type: 'string' } }])) }
+        : {}),
     };
   }
   const byStatus = new Map<number, string[]>();

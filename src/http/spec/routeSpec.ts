@@ -38,7 +38,14 @@ export interface RouteSpec<Body = unknown, Query = unknown> {
   query?: z.ZodType<Query>;
   /** Request headers the handler reads; `pattern` when it refuses (400) a value that does not match. */
   headers?: { name: string; description: string; pattern?: string }[];
-  responses: Record<number, { description: string; schema?: z.ZodType; contentType?: string }>;
+  /**
+   * Each status's answer: a JSON `schema`, or a body of each of `contentType` (a document the route writes itself,
+   * one of several the client may ask for); `headers`, each response header it sets with what it says.
+   */
+  responses: Record<
+    number,
+    { description: string; schema?: z.ZodType; contentType?: string | string[]; headers?: Record<string, string> }
+  >;
   /** The refusals of the route's own work; those its auth, body and limits imply are added (answerableCodes). */
   errors?: ErrorCode[];
   /** Rate limits: per client address before authentication, per session after it; either implies a 429. */

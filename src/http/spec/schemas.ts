@@ -24,6 +24,14 @@ export const historyQuery = z.strictObject({
   routingKey: routingKeyQuery,
 });
 
+export const transcriptQuery = z.strictObject({
+  format: z
+    .enum(['text', 'html'])
+    .optional()
+    .describe('text (text/plain) or html (a self-contained page); absent, the Accept header chooses, else text'),
+  routingKey: routingKeyQuery,
+});
+
 export const streamQuery = z.strictObject({
   ticket: z
     .string()

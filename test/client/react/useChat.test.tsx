@@ -4,8 +4,23 @@
  */
 import { StrictMode } from 'react';
 import { act, cleanup, fireEvent, render, screen, waitFor as settle, within } from '@testing-library/react';
-import { BffClient, memoryTokenStore, type SignInGrant, type TokenStore } from '../../../client/src';
-import { Composer, MessageList, describeError, useChat, type UseChatOptions } from '../../../client/src/react';
+import {
+  BffClient,
+  availabilityStatus,
+  memoryTokenStore,
+  type SignInGrant,
+  type TokenStore,
+} from '../../../client/src';
+import {
+  Composer,
+  MessageList,
+  describeAvailability,
+  describeError,
+  useChat,
+  type Chat,
+  type UseChatOptions,
+} from '../../../client/src/react';
+import { DEFAULT_EMERGENCY_GROUP_ID, DEFAULT_QUEUE_ID, DEFAULT_SCHEDULE_GROUP_ID } from '../../../simulator';
 import { demoPng } from '../../../simulator/richReplies';
 import { FetchEventSource } from '../../support/eventSource';
 import { signInAt } from '../../support/signIn';
@@ -297,4 +312,106 @@ test("useChat: its stream dropped and reopened across an outage, the agent's rep
   await bubble('said while the stream was down');
   expect(within(log()).getAllByText('said while the stream was down')).toHaveLength(1);
   stack.sim.faults.clear();
+}, 30_000);
+
+test('useChat: while the guest waits for an agent, the stream’s availability events keep `availability` current; a person answering clears it', async () => {
+  // A stack of its own, whose availability is read from the simulator every second.
+  const own = await startStack({
+    sim: { record: true, agent: { typingDelayMs: 5, replyDelayMs: 20 } },
+    env: {
+      GENESYS_QUEUE_ID: DEFAULT_QUEUE_ID,
+      GENESYS_SCHEDULE_GROUP_ID: DEFAULT_SCHEDULE_GROUP_ID,
+      GENESYS_EMERGENCY_GROUP_ID: DEFAULT_EMERGENCY_GROUP_ID,
+      AVAILABILITY_REFRESH_SECONDS: '1',
+    },
+  });
+  try {
+    own.sim.availability.setAgents({ INTERACTING: 2 });
+    own.sim.availability.setWaiting(3);
+    own.sim.availability.setEstimatedWait(120);
+    let chat!: Chat;
+    function Waiting() {
+      chat = useChat({
+        client: new BffClient({
+          baseUrl: own.service.url,
+          fetch: pageFetch,
+          EventSource: FetchEventSource as unknown as typeof EventSource,
+        }),
+      });
+      return (
+        <main>
+          <p role="status">{chat.status}</p>
+          <p data-testid="availability">{describeAvailability(availabilityStatus(chat.availability))}</p>
+        </main>
+      );
+    }
+    render(<Waiting />);
+    await screen.findByText('open', { selector: '[role=status]' }, { timeout: 10_000 });
+    const line = () => screen.getByTestId('availability').textContent;
+    expect(line()).toBe('');
+
+    // An event says what changed since the stream opened: wait until a refresh after the opening has completed (the
+    // next one has begun), so the change below is one.
+    const reads = own.sim.availability.reads('estimatedWait');
+    await settle(() => expect(own.sim.availability.reads('estimatedWait')).toBeGreaterThanOrEqual(reads + 2), {
+      timeout: 10_000,
+    });
+    // useChat asks nothing itself: what it knows comes from the stream.
+    const asked = calls.filter((c) => c === 'GET /availability').length;
+    own.sim.availability.setEstimatedWait(600);
+    await settle(() => expect(line()).toBe('All lines are busy (about 10 minutes)'), { timeout: 10_000 });
+    own.sim.availability.setEmergency(true);
+    await settle(() => expect(line()).toBe('Closed because of an emergency. Please try again later.'), {
+      timeout: 10_000,
+    });
+    expect(chat.availability).toMatchObject({ configured: true, open: false, reason: 'emergency' });
+    expect(calls.filter((c) => c === 'GET /availability').length).toBe(asked);
+
+    own.sim.availability.setEmergency(false);
+    await settle(() => expect(chat.availability?.open).toBe(true), { timeout: 10_000 });
+    await act(() => chat.send('human please'));
+    await settle(() => expect(line()).toBe(''), { timeout: 10_000 });
+    expect(chat.availability).toBeUndefined();
+  } finally {
+    cleanup();
+    await own.close();
+  }
+}, 30_000);
+
+test("useChat: Genesys's socket dropped under an open stream while history fails, the agent's reply from the gap appears without the stream reopening", async () => {
+  const { gt } = await connect();
+  await say('before the socket drop');
+  await bubble('You said: before the socket drop');
+  const streams = () => FetchEventSource.opened.filter((s) => s.url.includes('/messages/stream')).length;
+  const streamsBefore = streams();
+
+  // The reply is stored at once and its frame held back, then lost with the socket: only history has it. The
+  // service's replay after its reconnect is refused (replay_incomplete on the open stream); the page's stream
+  // reloads the newest page by itself, with no reopen that could make the hook reload.
+  stack.sim.faults.delayFrames(2000, gt);
+  stack.sim.agent.say(gt, 'said as the socket dropped');
+  stack.sim.faults.failRest('history', { status: 503, times: 1 });
+  stack.sim.faults.dropSocket(gt);
+  stack.sim.faults.delayFrames(0, gt);
+
+  await bubble('said as the socket dropped');
+  expect(within(log()).getAllByText('said as the socket dropped')).toHaveLength(1);
+  expect(streams()).toBe(streamsBefore);
+  stack.sim.faults.clear();
+}, 30_000);
+
+test('useChat: its stream reopened with nothing missed, the hook still reloads the newest page once', async () => {
+  await connect();
+  await say('before the reopen');
+  await bubble('You said: before the reopen');
+  const dropped = FetchEventSource.opened.filter((s) => s.url.includes('/messages/stream')).pop()!;
+  const opened = FetchEventSource.opened.length;
+  const before = calls.length;
+  dropped.close();
+  dropped.dispatchEvent(new Event('error'));
+  await settle(() => expect(FetchEventSource.opened.length).toBeGreaterThan(opened), { timeout: 10_000 });
+  // The documented recovery after every reconnect: whatever the replay could not know it missed is read back.
+  await settle(() => expect(calls.slice(before).filter((c) => c === 'GET /messages')).toHaveLength(1), {
+    timeout: 10_000,
+  });
 }, 30_000);

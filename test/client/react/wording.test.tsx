@@ -7,11 +7,14 @@ import { hydrateRoot } from 'react-dom/client';
 import { renderToString } from 'react-dom/server';
 import { BffClient, BffError, memoryTokenStore, type ChatMessage } from '../../../client/src';
 import {
+  AvailabilityNotice,
   ChatWording,
   Composer,
   MessageList,
+  TranscriptButton,
   catalogues,
   chooseLanguage,
+  describeAvailability,
   describeError,
   useChat,
   wordingFor,
@@ -49,7 +52,12 @@ describe('the catalogues', () => {
   );
 
   test('German, French, Spanish and Arabic translate each phrase but the ones that read the same', () => {
-    const same: Record<string, WordKey[]> = { de: ['bot'], fr: ['conversation', 'bot', 'image'], es: ['bot'], ar: [] };
+    const same: Record<string, WordKey[]> = {
+      de: ['bot'],
+      fr: ['conversation', 'bot', 'image', 'transcriptMessages', 'transcriptList'],
+      es: ['bot'],
+      ar: [],
+    };
     for (const [language, alike] of Object.entries(same)) {
       const untranslated = keys.filter((k) => JSON.stringify(catalogues[language]![k]) === JSON.stringify(english[k]));
       expect([language, untranslated]).toEqual([language, alike]);
@@ -153,6 +161,7 @@ function renderKit(language: string): void {
     <div dir={wording.dir} lang={wording.locale}>
       <ChatWording wording={wording}>
         <MessageList messages={conversation} onAnswer={() => undefined} />
+        <TranscriptButton client={{ transcript: () => Promise.reject(new Error('unused')) }} messages={conversation} />
         <Composer
           onSubmit={async () => true}
           attachments={{ enabled: true }}
@@ -193,6 +202,7 @@ describe('the components speak the chosen language', () => {
       t('pickTime'),
       t('image'),
       t('download', { file: t('theFile') }),
+      t('downloadTranscript'),
       wordingFor(language).time(at),
       wordingFor(language).dateTime('2026-03-05T09:00:00Z'),
     ];
@@ -241,4 +251,91 @@ describe('the components speak the chosen language', () => {
     expect(failure('something_new')).toBe(wording.t('somethingWentWrong'));
     expect(describeError(new BffError({ status: 400, code: 'x', message: 'English detail' }))).toBe('English detail');
   });
+});
+
+describe('availability in the chosen language', () => {
+  // A Friday morning, local time: the centre opens again at 17:30 today, Monday 09:00, or in two weeks.
+  const now = new Date(2026, 2, 6, 10, 0);
+  const today = new Date(2026, 2, 6, 17, 30).toISOString();
+  const monday = new Date(2026, 2, 9, 9, 0).toISOString();
+  const later = new Date(2026, 2, 20, 9, 0).toISOString();
+
+  test.each(['en', 'de', 'fr', 'es', 'ar'])(
+    '%s: when the centre opens: the time today, the weekday this week, else the date',
+    (language) => {
+      const { when } = wordingFor(language);
+      const clock = new Intl.DateTimeFormat(language, { hour: '2-digit', minute: '2-digit' });
+      expect(when(today, now)).toBe(clock.format(new Date(today)));
+      const weekday = new Intl.DateTimeFormat(language, { weekday: 'long', hour: '2-digit', minute: '2-digit' });
+      expect(when(monday, now)).toBe(weekday.format(new Date(monday)));
+      expect(when(monday, now)).toContain(
+        new Intl.DateTimeFormat(language, { weekday: 'long' }).format(new Date(monday)),
+      );
+      const calendar = new Intl.DateTimeFormat(language, { dateStyle: 'medium', timeStyle: 'short' });
+      expect(when(later, now)).toBe(calendar.format(new Date(later)));
+      expect(when('not a date', now)).toBe('not a date');
+    },
+  );
+
+  test('German: closed, back on Monday; busy for about a minute or four; an agent is available', () => {
+    const de = wordingFor('de');
+    expect(describeAvailability({ state: 'closed', reason: 'closed', backAt: monday }, de, now)).toBe(
+      `Geschlossen, wieder da ab ${de.when(monday, now)}`,
+    );
+    expect(describeAvailability({ state: 'closed', reason: 'closed', backAt: monday }, de, now)).toMatch(
+      /^Geschlossen, wieder da ab Montag/,
+    );
+    expect(describeAvailability({ state: 'closed', reason: 'holiday' }, de)).toBe('Feiertags geschlossen');
+    expect(describeAvailability({ state: 'closed', reason: 'emergency' }, de)).toBe(de.t('emergencyClosed'));
+    expect(describeAvailability({ state: 'closed', reason: 'no_agents' }, de)).toBe(
+      'Gerade ist kein Mitarbeiter verfügbar',
+    );
+    expect(describeAvailability({ state: 'busy', waitMinutes: 1 }, de)).toBe(
+      'Alle Leitungen sind belegt (etwa 1 Minute)',
+    );
+    expect(describeAvailability({ state: 'busy', waitMinutes: 4 }, de)).toBe(
+      'Alle Leitungen sind belegt (etwa 4 Minuten)',
+    );
+    expect(describeAvailability({ state: 'busy' }, de)).toBe('Alle Leitungen sind belegt');
+    expect(describeAvailability({ state: 'open' }, de)).toBe('Ein Mitarbeiter ist verfügbar');
+    expect(describeAvailability({ state: 'unknown' }, de)).toBe('');
+  });
+
+  test('Arabic: the minutes take the plural form Intl.PluralRules picks', () => {
+    const ar = wordingFor('ar');
+    const busy = (waitMinutes: number) => describeAvailability({ state: 'busy', waitMinutes }, ar);
+    expect(busy(1)).toBe('جميع الخطوط مشغولة (نحو دقيقة واحدة)');
+    expect(busy(2)).toBe('جميع الخطوط مشغولة (نحو دقيقتين)');
+    expect(busy(4)).toBe('جميع الخطوط مشغولة (نحو 4 دقائق)');
+    expect(busy(11)).toBe('جميع الخطوط مشغولة (نحو 11 دقيقة)');
+    expect(describeAvailability({ state: 'closed', reason: 'closed', backAt: today }, ar, now)).toBe(
+      `مغلق، نعود في ${ar.when(today, now)}`,
+    );
+    expect(describeAvailability({ state: 'open' }, ar)).toBe('يوجد موظف متاح');
+  });
+
+  test.each(['de', 'ar'])(
+    '%s: AvailabilityNotice is a status line in ChatWording’s words, empty while unknown',
+    (language) => {
+      const wording = wordingFor(language);
+      const notice = (status: Parameters<typeof describeAvailability>[0]) => (
+        <div dir={wording.dir} lang={wording.locale}>
+          <ChatWording wording={wording}>
+            <AvailabilityNotice status={status} />
+          </ChatWording>
+        </div>
+      );
+      const { rerender } = render(notice({ state: 'unknown' }));
+      const line = screen.getByRole('status');
+      expect(line.textContent).toBe('');
+      rerender(notice({ state: 'busy', waitMinutes: 3 }));
+      // The same live region, so a screen reader hears the change.
+      expect(screen.getByRole('status')).toBe(line);
+      expect(line.textContent).toBe(wording.t('linesBusy', { count: 3 }));
+      expect(line.dataset.state).toBe('busy');
+      rerender(notice({ state: 'closed', reason: 'closed' }));
+      expect(line.textContent).toBe(wording.t('closedNow'));
+      expect(line.textContent).not.toBe(wordingFor('en').t('closedNow'));
+    },
+  );
 });

@@ -303,6 +303,19 @@ describe('connecting', () => {
     expect(h.events).toEqual([]);
   });
 
+  test('a ready link asked to connect again opens no second socket; one that lost its socket opens one', async () => {
+    const h = harness();
+    const first = await h.link.connect();
+    await expect(h.link.connect()).resolves.toBe(first);
+    expect(fake.sockets).toHaveLength(1);
+    expect(h.beforeSocketOpen).toHaveBeenCalledTimes(1);
+    fake.sockets[0]!.terminate();
+    await waitFor(() => !h.link.isReady());
+    await h.link.connect();
+    expect(fake.sockets).toHaveLength(2);
+    expect(fake.sockets[1]!.readyState).toBe(WebSocket.OPEN);
+  });
+
   test('a socket that drops while configuring is given up; the next one is configured', async () => {
     const h = harness();
     h.configure.mockImplementationOnce(async () => {
@@ -389,6 +402,34 @@ describe('reconnecting', () => {
     expect(h.ledger.settleInDoubt).toHaveBeenCalledTimes(2);
     expect(h.events.map(label)).toEqual(['session:reconnecting', 'session:reconnected']);
   });
+  test('a reconnect that goes round again after its proof failed closes the socket it had configured', async () => {
+    const h = harness();
+    h.state.listeners = 1;
+    await h.link.connect();
+    h.ledger.settleInDoubt.mockRejectedValueOnce(new GuestApiError('unavailable', 'history could not be read'));
+    fake.sockets[0]!.terminate();
+    await waitFor(() => h.events.some((e) => label(e) === 'session:reconnected'));
+    expect(fake.sockets).toHaveLength(3);
+    // One socket per session at Genesys: the one configured before the failed proof is closed, not let go open.
+    await waitFor(() => fake.sockets[1]!.readyState === WebSocket.CLOSED);
+    expect(fake.sockets[2]!.readyState).toBe(WebSocket.OPEN);
+    expect(h.link.isReady()).toBe(true);
+  });
+
+  test('each new socket starts a new request budget before its configure goes out', async () => {
+    const h = harness();
+    h.state.listeners = 1;
+    await h.link.connect();
+    fake.sockets[0]!.terminate();
+    await waitFor(() => h.events.some((e) => label(e) === 'session:reconnected'));
+    const resets = h.desk.newConnection.mock.invocationCallOrder;
+    const configures = h.configure.mock.invocationCallOrder;
+    expect([resets.length, configures.length]).toEqual([2, 2]);
+    expect(resets[0]).toBeLessThan(configures[0]!);
+    expect(resets[1]).toBeGreaterThan(configures[0]!);
+    expect(resets[1]).toBeLessThan(configures[1]!);
+  });
+
   test('when every new socket drops while delivery is proven, requests fail and streams hear unavailable', async () => {
     const h = harness();
     await h.link.connect();

@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { AppError } from '../../../domain/errors';
 import type { Logger } from '../../../observability/logger';
 import { genesysCircuitOpen, genesysCircuitRefusals, genesysCircuitTransitions } from '../../../observability/metrics';
 import { DependencyState, type Readiness } from '../../../observability/readiness';
 import { GuestApiError } from '../protocol';
+import type { SharedStore } from '../../../store';
 import { GuestSocket } from './guestSocket';
 
 /**
@@ -26,6 +28,14 @@ import { GuestSocket } from './guestSocket';
  * the bare handshake is tried every `openProbeIntervalMs`; the first that
  * succeeds closes it. A refused handshake (403: the configuration is wrong)
  * is not an outage and does not open it: those calls answer 502 at once anyway.
+ *
+ * Shared (`shared`, Redis): an instance whose circuit opens says so in the
+ * shared store, and keeps saying so while it stays open. Every instance of
+ * the deployment reads that alarm every second; one that has not found the
+ * outage itself checks Genesys at once with a bare handshake of its own, and
+ * opens if that fails too. So the instances open together, within a second
+ * and a handshake's deadline, however little traffic each has, and one
+ * instance's own network trouble shuts no other out.
  */
 interface GuestApiHealthOptions {
   webMessagingUrl: string;
@@ -46,8 +56,13 @@ interface GuestApiHealthOptions {
   openProbeIntervalMs?: number;
   /** The fewest milliseconds between probes a slow or failed call asks for while closed (default 3 s). */
   suspectProbeGapMs?: number;
+  /** Where the deployment's instances tell each other of an outage one of them found (Redis). */
+  shared?: { store: Pick<SharedStore, 'get' | 'put'>; pollMs?: number };
   now?: () => number;
 }
+
+/** How long an alarm outlives the last failed handshake of the instance that raised it. */
+const ALARM_TTL_MS = 10_000;
 
 /** What a guest session and the REST calls need from the circuit. */
 export interface GenesysGate {
@@ -89,6 +104,12 @@ export class GuestApiHealth implements GenesysGate {
   /** Calls to refuse as soon as the circuit opens (connects under way). */
   private readonly onOpen = new Set<(error: GuestApiError) => void>();
   private readonly now: () => number;
+  private readonly instance = randomUUID();
+  /** The alarm this instance raised for its open circuit, renewed while it stays open. */
+  private alarm?: string;
+  /** The last alarm read or raised: each is acted on once. */
+  private alarmSeen?: string;
+  private alarmPoll?: NodeJS.Timeout;
 
   constructor(private readonly options: GuestApiHealthOptions) {
     this.now = options.now ?? Date.now;
@@ -103,6 +124,10 @@ export class GuestApiHealth implements GenesysGate {
   /** The first handshake, at start-up. */
   start(): void {
     void this.probe();
+    const shared = this.options.shared;
+    if (!shared) return;
+    this.alarmPoll = setInterval(() => void this.readAlarm(), shared.pollMs ?? 1000);
+    this.alarmPoll.unref();
   }
 
   get circuitOpen(): boolean {
@@ -191,6 +216,7 @@ export class GuestApiHealth implements GenesysGate {
     this.failures = 0;
     if (!this.open) return;
     this.open = false;
+    this.alarm = undefined;
     // A new outage right after this one is checked at once.
     this.lastSuspectProbeAt = -Infinity;
     genesysCircuitOpen.set(0);
@@ -245,7 +271,35 @@ export class GuestApiHealth implements GenesysGate {
       retryAfterSeconds: this.retryAfterSeconds,
     });
     for (const abandon of [...this.onOpen]) abandon(refusal);
+    this.alarm = `${this.instance}:${this.now()}`;
+    this.alarmSeen = this.alarm;
     this.scheduleProbe();
+  }
+
+  /** Raises (or renews) this instance's alarm while its circuit is open; a store that fails only loses the sharing. */
+  private async raiseAlarm(): Promise<void> {
+    const { shared } = this.options;
+    if (!shared || !this.alarm) return;
+    await shared.store.put(this.alarmKey, this.alarm, ALARM_TTL_MS).catch((error: unknown) => {
+      this.options.logger.debug({ err: error }, 'could not tell the other instances that Genesys is away');
+    });
+  }
+
+  /** Another instance's new alarm: a handshake of this instance's own checks Genesys now. */
+  private async readAlarm(): Promise<void> {
+    const { shared } = this.options;
+    if (!shared || this.closed) return;
+    const alarm = await shared.store.get(this.alarmKey).catch(() => undefined);
+    if (alarm === undefined || alarm === this.alarmSeen) return;
+    this.alarmSeen = alarm;
+    if (this.open || this.closed) return;
+    this.options.logger.info('another instance found Genesys away: checking with a handshake of this one');
+    this.lastSuspectProbeAt = this.now();
+    void this.probe();
+  }
+
+  private get alarmKey(): string {
+    return `genesys-circuit:${this.options.deploymentId}`;
   }
 
   private scheduleProbe(): void {
@@ -286,7 +340,10 @@ export class GuestApiHealth implements GenesysGate {
     // Stopped while it ran (shutdown): its outcome says nothing.
     if (this.closed) return;
     if (!failure) return this.succeeded();
-    if (isOutage(failure)) this.openCircuit('a bare handshake failed or did not answer in time');
+    if (isOutage(failure)) {
+      this.openCircuit('a bare handshake failed or did not answer in time');
+      void this.raiseAlarm();
+    }
     this.failed(failure);
   }
 
@@ -294,6 +351,7 @@ export class GuestApiHealth implements GenesysGate {
     this.closed = true;
     clearTimeout(this.probeTimer);
     clearTimeout(this.suspectTimer);
+    clearInterval(this.alarmPoll);
     this.probing?.close();
     this.onOpen.clear();
   }

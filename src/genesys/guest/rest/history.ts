@@ -9,6 +9,8 @@ import { MemoryStore, sessionKeyOf, type SharedStore } from '../../../store';
 
 /** The newest page a delivery proof or a stream's resume reads: enough to find a send in doubt. */
 export const PROOF_PAGE_SIZE = 50;
+/** The page size a whole-conversation read asks for: the most the service asks for anywhere. */
+export const CONVERSATION_PAGE_SIZE = 100;
 
 /** What a history read needs of a guest's session (a GuestSession is one): its token and its guest JWT. */
 export interface HistorySession {
@@ -50,8 +52,26 @@ interface GuestHistoryOptions {
   upstream?: GenesysGate;
 }
 
-/** How a read meets the session's limit: `limit` is refused over it, `spare` once half is used, `force` never. */
-type ReadMode = 'limit' | 'spare' | 'force';
+/**
+ * How a read meets the session's limit: `limit` is refused over it, `spare` once half is used, `proof` never by
+ * it, only once the proofs' own share is spent.
+ */
+type ReadMode = 'limit' | 'spare' | 'proof';
+
+/**
+ * Reads of a session's minute that delivery proofs can never take: the reload a stream's `replay_incomplete` asks
+ * for (and a resumed stream's replay) always finds them, however many sends are in doubt.
+ */
+export const CATCH_UP_RESERVE = 3;
+
+/** The whole conversation as one read of every page: oldest first, each message once. */
+export interface WholeConversation {
+  messages: NormalizedMessage[];
+  /** How many messages Genesys counts in the conversation (receipts and events included). */
+  total: number;
+  /** False when the conversation has more pages than the reads a session may spare: the oldest are missing. */
+  complete: boolean;
+}
 
 const DEFAULT_MAX_HISTORY_BYTES = 2 * 1024 * 1024;
 /** Sessions whose recent reads the default store remembers; the least recently read is forgotten first. */
@@ -81,6 +101,7 @@ export class GuestHistory {
    * that cannot count refuses the read (store_unavailable).
    */
   async page(session: HistorySession, page: number, pageSize: number): Promise<HistoryPage> {
+    this.refuseWhileAway();
     await this.countRead(session.token, 'limit');
     return this.read(session, page, pageSize);
   }
@@ -94,6 +115,7 @@ export class GuestHistory {
    * the rest.
    */
   async newest(session: HistorySession, reason: 'resume' | 'reconnect' = 'resume'): Promise<NormalizedMessage[]> {
+    this.refuseWhileAway();
     await this.countRead(session.token, reason === 'resume' ? 'limit' : 'spare');
     return (await this.read(session, 1, PROOF_PAGE_SIZE)).messages;
   }
@@ -103,12 +125,48 @@ export class GuestHistory {
    * (deliveryProof.ts). Counted like any read, but never refused by the
    * count: it is the read that decides whether a message is sent twice, and
    * Genesys answers one over its own limit with 429, which the proof reports
-   * as unknown. For the same reason a store that cannot count it (Redis
-   * away) does not stop it: the read goes out uncounted.
+   * as unknown. Proofs have a share of their own, though: all the minute's
+   * reads but CATCH_UP_RESERVE, so that sends in doubt, each retried by its
+   * client, never leave a stream's catch-up waiting a minute. Over that share
+   * a proof is refused (rate_limited, with the wait) without asking Genesys.
+   * A store that cannot count it (Redis away) does not stop it: the read
+   * goes out uncounted.
    */
   async newestForProof(session: HistorySession): Promise<NormalizedMessage[]> {
-    await this.countRead(session.token, 'force');
+    this.refuseWhileAway();
+    await this.countRead(session.token, 'proof');
     return (await this.read(session, 1, PROOF_PAGE_SIZE)).messages;
+  }
+
+  /**
+   * Every page of the conversation, for a transcript. Its reads come out of the
+   * half of the session's minute that delivery proofs never need to share
+   * (`spare`, as a reconnect's replay): page 1 first, then the older pages
+   * only when all of them fit in what is left of that half, so a transcript
+   * never starts reads it cannot finish, and the other half stays for the
+   * proofs. Refused with rate_limited (and the wait) when it does not fit.
+   * A conversation of more pages than that half holds is read newest first
+   * as far as it goes (`complete: false`). A message that arrives between two
+   * reads shifts the older pages by one: it is kept once.
+   */
+  async wholeConversation(session: HistorySession): Promise<WholeConversation> {
+    const spare = Math.max(1, Math.floor((this.options.readsPerMinute ?? 10) / 2));
+    this.refuseWhileAway();
+    await this.countRead(session.token, 'spare');
+    const first = await this.read(session, 1, CONVERSATION_PAGE_SIZE);
+    const pages = Math.min(first.pageCount, spare);
+    const newestFirst: HistoryPage[] = [first];
+    for (let page = 2; page <= pages; page++) {
+      // Of the pages still to read, this one and every later one must fit under the spare half.
+      await this.countRead(session.token, spare - (pages - page));
+      newestFirst.push(await this.read(session, page, CONVERSATION_PAGE_SIZE));
+    }
+    const seen = new Set<string>();
+    const messages = newestFirst
+      .reverse()
+      .flatMap((p) => p.messages)
+      .filter((m) => !seen.has(m.id) && seen.add(m.id));
+    return { messages, total: first.total, complete: first.pageCount <= spare };
   }
 
   private read(session: HistorySession, page: number, pageSize: number): Promise<HistoryPage> {
@@ -128,29 +186,46 @@ export class GuestHistory {
     return this.parse(response, page, pageSize);
   }
 
-  private async countRead(token: string, mode: ReadMode): Promise<void> {
-    const key = `rate:history-reads:${sessionKeyOf(token)}`;
-    if (mode === 'force') {
-      await this.store.record(key, MINUTE_MS).catch((error: unknown) => {
+  /**
+   * While the circuit to Genesys is open a read is refused before it is counted: the reads a client's retries
+   * would spend on an outage are kept for when Genesys is back.
+   */
+  private refuseWhileAway(): void {
+    const refused = this.options.upstream?.refusal();
+    if (refused) throw refused;
+  }
+
+  /** `mode` a number: counted like `spare`, within that many reads of the minute. */
+  private async countRead(token: string, mode: ReadMode | number): Promise<void> {
+    const session = sessionKeyOf(token);
+    const key = `rate:history-reads:${session}`;
+    const limit = this.options.readsPerMinute ?? 10;
+    if (mode === 'proof') {
+      const share = Math.max(1, limit - CATCH_UP_RESERVE);
+      const counted = async () => {
+        const waitMs = await this.store.take(`rate:history-proofs:${session}`, share, MINUTE_MS);
+        if (waitMs === 0) await this.store.record(key, MINUTE_MS);
+        return waitMs;
+      };
+      const waitMs = await counted().catch((error: unknown) => {
         this.options.logger?.warn(
           { err: error },
           'read history to prove a delivery without counting the read: the shared store did not answer',
         );
+        return 0;
       });
+      if (waitMs > 0)
+        throw refusedRead(
+          `Checking messages in doubt may use ${share} of a session's ${limit} history reads a minute; retry later.`,
+          waitMs,
+        );
       return;
     }
-    const limit = this.options.readsPerMinute ?? 10;
-    const waitMs = await this.store.take(key, mode === 'spare' ? Math.max(1, Math.floor(limit / 2)) : limit, MINUTE_MS);
-    if (waitMs > 0) {
-      limitsRefused.inc({ limit: 'history_reads' });
-      throw new GuestApiError(
-        'rate_limited',
-        `Genesys allows ${limit} history reads a minute in a session; retry later.`,
-        {
-          retryAfterSeconds: Math.ceil(waitMs / 1000),
-        },
-      );
-    }
+    const within =
+      typeof mode === 'number' ? Math.max(1, mode) : mode === 'spare' ? Math.max(1, Math.floor(limit / 2)) : limit;
+    const waitMs = await this.store.take(key, within, MINUTE_MS);
+    if (waitMs > 0)
+      throw refusedRead(`Genesys allows ${limit} history reads a minute in a session; retry later.`, waitMs);
   }
 
   private async get(session: HistorySession, page: number, pageSize: number): Promise<AxiosResponse> {
@@ -234,6 +309,13 @@ export class GuestHistory {
     const message = normalizeMessage(parsed.data);
     return [{ message, time: message.time, timed }];
   }
+}
+
+function refusedRead(message: string, waitMs: number): GuestApiError {
+  limitsRefused.inc({ limit: 'history_reads' });
+  return new GuestApiError('rate_limited', message, {
+    retryAfterSeconds: Math.ceil(waitMs / 1000),
+  });
 }
 
 interface Entity {

@@ -5,6 +5,7 @@ import { Readiness } from '../../../../src/observability/readiness';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { genesysCircuitRefusals, genesysCircuitTransitions } from '../../../../src/observability/metrics';
+import { MemoryStore } from '../../../../src/store';
 import { waitFor } from '../../../support/wait';
 
 describe('GuestApiHealth (the guestApi readiness check)', () => {
@@ -314,5 +315,88 @@ describe('the circuit to Genesys', () => {
       for (const c of connections) c.destroy();
       await new Promise((resolve) => silent.close(resolve));
     }
+  });
+});
+
+describe('the circuit shared by the instances of a deployment', () => {
+  let server: WebSocketServer;
+  let refuseWith: number | undefined;
+  let handshakes: number;
+  const instances: GuestApiHealth[] = [];
+  const away = () => Promise.reject(new GuestApiError('unavailable', 'connect ECONNREFUSED'));
+
+  beforeEach(async () => {
+    refuseWith = undefined;
+    handshakes = 0;
+    server = new WebSocketServer({
+      host: '127.0.0.1',
+      port: 0,
+      verifyClient: (_info: unknown, done: (ok: boolean, status?: number) => void) => {
+        handshakes++;
+        done(refuseWith === undefined, refuseWith);
+      },
+    });
+    await new Promise((resolve) => server.once('listening', resolve));
+  });
+
+  afterEach(async () => {
+    for (const health of instances.splice(0)) health.close();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  /** One instance, its handshakes to `port`, sharing `store` with the others; started, its first handshake over. */
+  async function instance(store: MemoryStore, port = (server.address() as AddressInfo).port) {
+    const readiness = new Readiness();
+    const health = new GuestApiHealth({
+      webMessagingUrl: `ws://127.0.0.1:${port}`,
+      deploymentId: 'deployment-1',
+      origin: 'https://bff.example.org',
+      readiness,
+      logger: createLogger({ level: 'silent' }),
+      probeIntervalMs: 600_000,
+      connectTimeoutMs: 10_000,
+      probeTimeoutMs: 300,
+      slowCallMs: 100,
+      openProbeIntervalMs: 50,
+      shared: { store, pollMs: 50 },
+    });
+    instances.push(health);
+    health.start();
+    await waitFor(() => !readiness.report().checks.guestApi!.detail.startsWith('Checking'));
+    return health;
+  }
+
+  it('an outage one instance finds opens the circuit of another that had no traffic; both close once Genesys answers', async () => {
+    const store = new MemoryStore();
+    const [first, idle] = [await instance(store), await instance(store)];
+    refuseWith = 503;
+    await expect(first.watch(away)).rejects.toBeDefined();
+    await waitFor(() => first.circuitOpen);
+    // The idle instance had no call fail: it checked Genesys itself on the alarm, and opened.
+    await waitFor(() => idle.circuitOpen, 3000);
+    const call = jest.fn(() => Promise.resolve('answered'));
+    await expect(idle.watch(call)).rejects.toMatchObject({ failure: 'circuit_open', status: 503 });
+    expect(call).not.toHaveBeenCalled();
+    refuseWith = undefined;
+    await waitFor(() => !first.circuitOpen && !idle.circuitOpen);
+  });
+
+  it("one instance's own network trouble opens its circuit alone: the others check once and stay closed", async () => {
+    const store = new MemoryStore();
+    // Nothing listens where the first instance looks for Genesys.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const nowhere = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const healthy = await instance(store);
+    const before = handshakes;
+    const cut = await instance(store, nowhere);
+    await expect(cut.watch(away)).rejects.toBeDefined();
+    await waitFor(() => cut.circuitOpen);
+    await waitFor(() => handshakes > before, 3000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // One check for the one alarm, however often the open instance renews it; and no refusal here.
+    expect([healthy.circuitOpen, handshakes - before]).toEqual([false, 1]);
+    await expect(healthy.watch(() => Promise.resolve('answered'))).resolves.toBe('answered');
   });
 });

@@ -181,6 +181,115 @@ describe('the reads a minute per session, in the shared store', () => {
     await expect(history.page(a, 1, 25)).rejects.toMatchObject({ failure: 'rate_limited' });
   });
 
+  /** A Genesys text entity, newest-first pages being made of them. */
+  const entity = (n: number) => ({
+    id: `m${n}`,
+    type: 'Text',
+    text: `message ${n}`,
+    direction: 'Outbound',
+    channel: { time: new Date(1_700_000_000_000 + n * 1000).toISOString() },
+  });
+  /** Page `page` of 100 of a conversation of messages 1..`total`, newest first, as Genesys pages it. */
+  const pageOf = (total: number, page: number) => ({
+    entities: Array.from({ length: total }, (_, i) => entity(total - i)).slice((page - 1) * 100, page * 100),
+    pageSize: 100,
+    pageNumber: page,
+    total,
+    pageCount: Math.ceil(total / 100),
+  });
+
+  test('the whole conversation: every page once, oldest first; a message that arrives between reads is kept once', async () => {
+    const history = historyOn(new MemoryStore(100, () => clock));
+    // Page 1 is read with 250 messages; message 251 arrives before page 2, shifting every older page by one.
+    const scope = nock(API)
+      .get('/api/v2/webmessaging/messages')
+      .query({ pageNumber: '1', pageSize: '100' })
+      .reply(200, pageOf(250, 1))
+      .get('/api/v2/webmessaging/messages')
+      .query({ pageNumber: '2', pageSize: '100' })
+      .reply(200, pageOf(251, 2))
+      .get('/api/v2/webmessaging/messages')
+      .query({ pageNumber: '3', pageSize: '100' })
+      .reply(200, pageOf(251, 3));
+    const whole = await history.wholeConversation(a);
+    expect(scope.isDone()).toBe(true);
+    expect(whole.messages.map((m) => m.id)).toEqual(Array.from({ length: 250 }, (_, i) => `m${i + 1}`));
+    expect(whole).toMatchObject({ total: 250, complete: true });
+  });
+
+  test('the older pages are read only when all of them fit in the spare half of the minute; page 1 tells how many', async () => {
+    const history = historyOn(new MemoryStore(100, () => clock));
+    genesysAnswers(3);
+    for (let i = 0; i < 3; i++) await history.page(a, 1, 25);
+    // Three used: page 1 fits (the fourth read), but its three older pages would take the spare half to six.
+    const scope = nock(API).get('/api/v2/webmessaging/messages').query(true).once().reply(200, pageOf(400, 1));
+    await expect(history.wholeConversation(a)).rejects.toMatchObject({ failure: 'rate_limited' });
+    expect(scope.isDone()).toBe(true);
+    // The other half is left for the reads that need it.
+    const rest = genesysAnswers(6);
+    for (let i = 0; i < 6; i++) await history.page(a, 1, 25);
+    expect(rest.isDone()).toBe(true);
+  });
+
+  test('a conversation longer than the spare half holds: the newest five pages, marked incomplete', async () => {
+    const history = historyOn(new MemoryStore(100, () => clock));
+    const scope = nock(API);
+    for (let page = 1; page <= 5; page++)
+      scope
+        .get('/api/v2/webmessaging/messages')
+        .query({ pageNumber: String(page), pageSize: '100' })
+        .reply(200, pageOf(720, page));
+    const whole = await history.wholeConversation(a);
+    expect(scope.isDone()).toBe(true);
+    expect(whole.messages).toHaveLength(500);
+    expect(whole.messages[0]!.id).toBe('m221');
+    expect(whole).toMatchObject({ total: 720, complete: false });
+  });
+
+  test('delivery proofs take at most 7 of the 10 reads a minute: the catch-up a stream asks for always finds 3', async () => {
+    const history = historyOn(new MemoryStore(100, () => clock));
+    const proofs = genesysAnswers(7);
+    for (let i = 0; i < 7; i++) {
+      await history.newestForProof(a);
+      clock += 1_000;
+    }
+    expect(proofs.isDone()).toBe(true);
+    // The eighth proof is refused without asking Genesys, with the wait until the first leaves the minute.
+    await expect(history.newestForProof(a)).rejects.toMatchObject({
+      failure: 'rate_limited',
+      retryAfterSeconds: 53,
+    });
+    const catchUp = genesysAnswers(3);
+    for (let i = 0; i < 3; i++) await history.page(a, 1, 25);
+    expect(catchUp.isDone()).toBe(true);
+    await expect(history.page(a, 1, 25)).rejects.toMatchObject({ failure: 'rate_limited' });
+  });
+
+  test('while the circuit to Genesys is open, a read of any kind is refused before it is counted', async () => {
+    let open = true;
+    const gate = {
+      refusal: () => (open ? new GuestApiError('circuit_open', 'away', { retryAfterSeconds: 3 }) : undefined),
+      watch: <T>(call: () => Promise<T>) => call(),
+    };
+    const history = new GuestHistory(axios.create(), API, 'https://shop.example.com', {
+      store: new MemoryStore(100, () => clock),
+      logger: captureLogger().logger,
+      upstream: gate,
+    });
+    for (let i = 0; i < 12; i++) {
+      await expect(history.newestForProof(a)).rejects.toMatchObject({ failure: 'circuit_open' });
+      await expect(history.page(a, 1, 25)).rejects.toMatchObject({ failure: 'circuit_open' });
+      await expect(history.newest(a, 'reconnect')).rejects.toMatchObject({ failure: 'circuit_open' });
+    }
+    // Genesys is back: the whole minute's reads are there, none spent on the outage.
+    open = false;
+    const scope = genesysAnswers(10);
+    await history.newest(a, 'reconnect');
+    for (let i = 0; i < 3; i++) await history.newestForProof(a);
+    for (let i = 0; i < 6; i++) await history.page(a, 1, 25);
+    expect(scope.isDone()).toBe(true);
+  });
+
   test('two instances on one store share a session budget: 10 reads between them, the 11th refused on either', async () => {
     const store = new MemoryStore(100, () => clock);
     const [first, second] = [historyOn(store), historyOn(store)];

@@ -1,0 +1,25 @@
+// The transcript button: the whole conversation from the service, or, when the service refuses (the guest ended
+// the chat: 410; the history budget is spent: 429) or cannot be reached, the same file built from what the page holds.
+import { buildTranscript, saveTranscript } from './bffClient.js';
+
+/**
+ * @param {HTMLButtonElement} button
+ * @param {import('./bffClient.js').BffClient} client
+ * @param {() => import('./bffClient.js').ChatMessage[]} held the messages the page shows, oldest first
+ */
+export function offerTranscript(button, client, held) {
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    button.setAttribute('aria-busy', 'true');
+    try {
+      const transcript = await client
+        .transcript({ format: 'html' })
+        .catch(() => buildTranscript(held(), { format: 'html', lang: document.documentElement.lang || 'en' }));
+      saveTranscript(transcript);
+      button.dataset.source = transcript.source;
+    } finally {
+      button.disabled = false;
+      button.removeAttribute('aria-busy');
+    }
+  });
+}

@@ -1,0 +1,2 @@
+// Types for the demo server's /vendor/dompurify.js: DOMPurify's own browser build.
+export { default } from 'dompurify';

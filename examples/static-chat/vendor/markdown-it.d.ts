@@ -1,0 +1,2 @@
+// Types for the demo server's /vendor/markdown-it.js: markdown-it's own browser build.
+export { default } from 'markdown-it';

@@ -1,0 +1,101 @@
+import type { AvailabilityConfig } from './availabilityVariables';
+import { parseOriginPattern, type OriginPattern } from './originAllowlist';
+import type { Region } from './regions';
+import type { Config, IdentityConfig } from './schema';
+
+/**
+ * One Messenger deployment the service serves (docs/configuration.md#the-deployments-file): what the single-deployment
+ * variables configure today, and what each entry of a deployments file (deploymentsFile.ts) configures.
+ */
+
+export interface DeploymentGenesys {
+  region: Region;
+  deploymentId: string;
+  /** The Origin presented to Genesys on the guest WebSocket. */
+  origin: string;
+  loginUrl: string;
+  apiUrl: string;
+  webMessagingUrl: string;
+  cdnUrl: string;
+  credentials?: { clientId: string; clientSecret: string };
+}
+
+export interface Deployment {
+  /** A short id for metrics and logs: DEPLOYMENT_NAME, so a label made of it stays bounded. */
+  name: string;
+  genesys: DeploymentGenesys;
+  /** The websites this deployment serves (CORS allowlist entries); no two deployments share an origin. */
+  allowedOrigins: string[];
+  identity?: IdentityConfig;
+  /** The site's sign-in callback URLs; unset: pages of the allowed origins. */
+  signInRedirectUris?: string[];
+  availability: AvailabilityConfig;
+}
+
+/** A deployment's name: lower case, a letter first, at most 32 characters. */
+export const DEPLOYMENT_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+
+/** The name the single-deployment variables' deployment goes by. */
+export const DEFAULT_DEPLOYMENT_NAME = 'default';
+
+/** The deployment the single-deployment variables configured (the whole of it, as a file entry would give it). */
+export function deploymentOf(config: Config, name = DEFAULT_DEPLOYMENT_NAME): Deployment {
+  const { region, deploymentId, origin, loginUrl, apiUrl, webMessagingUrl, cdnUrl, credentials } = config.genesys;
+  return {
+    name,
+    genesys: { region, deploymentId, origin, loginUrl, apiUrl, webMessagingUrl, cdnUrl, credentials },
+    allowedOrigins: config.cors.allowedOrigins,
+    identity: config.identity,
+    signInRedirectUris: config.signInRedirectUris,
+    availability: config.availability,
+  };
+}
+
+const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** Whether some browser Origin is allowed by both allowlist entries. */
+export function patternsOverlap(a: OriginPattern, b: OriginPattern): boolean {
+  if (a.scheme !== b.scheme || a.port !== b.port) return false;
+  // Two wildcards each cover one label under their host: the same host or nothing in common.
+  if (a.wildcard === b.wildcard) return a.host === b.host;
+  const [exact, wildcard] = a.wildcard ? [b, a] : [a, b];
+  const dot = exact.host.indexOf('.');
+  return dot > 0 && exact.host.slice(dot + 1) === wildcard.host && LABEL.test(exact.host.slice(0, dot));
+}
+
+/** Where an origin entry sits: its deployment's index and name, and its own index. */
+export interface OriginEntry {
+  deployment: number;
+  name: string;
+  origin: number;
+  pattern: OriginPattern;
+}
+
+export interface OriginOverlap {
+  entry: OriginEntry;
+  /** The earlier entry, of another deployment, it overlaps. */
+  earlier: OriginEntry;
+}
+
+/**
+ * Origin entries of different deployments that some browser Origin matches both of: each is a start-up error, as
+ * a request from that origin could not tell which deployment it is for. Entries that do not parse are skipped
+ * (their own problem is reported where they are read).
+ */
+export function originOverlaps(deployments: ReadonlyArray<{ name: string; allowedOrigins: readonly string[] }>) {
+  const entries: OriginEntry[] = [];
+  deployments.forEach((d, deployment) =>
+    d.allowedOrigins.forEach((source, origin) => {
+      const pattern = parseOriginPattern(source);
+      if (typeof pattern !== 'string') entries.push({ deployment, name: d.name, origin, pattern });
+    }),
+  );
+  const overlaps: OriginOverlap[] = [];
+  entries.forEach((entry, i) => {
+    const earlier = entries
+      .slice(0, i)
+      .find((e) => e.deployment !== entry.deployment && patternsOverlap(e.pattern, entry.pattern));
+    if (earlier) overlaps.push({ entry, earlier });
+  });
+  return overlaps;
+}

@@ -1,0 +1,162 @@
+import { manualClock } from '../support/platform';
+import { bearer, type Stack, startStack } from '../support/stack';
+import { waitFor } from '../support/wait';
+
+let stack: Stack;
+/** The history budget's clock: it stands still unless a test moves it. */
+const clock = manualClock(Date.now());
+beforeAll(async () => {
+  stack = await startStack({
+    sim: { agent: { enabled: false }, messagesPerSecond: 5 },
+    env: { GENESYS_MESSAGES_PER_SECOND: '5' },
+    now: clock.now,
+  });
+});
+afterAll(() => stack.close());
+beforeEach(() => clock.advance(60_000));
+
+const GUEST_MESSAGES = 6;
+const TOTAL = 120;
+const HOSTILE = '<script>alert("x")</script> & <img src=x onerror=alert(1)>';
+
+/** A conversation of 120 messages (more than one history page of 100): a few from the guest, the rest from the agent. */
+async function longConversation() {
+  const { token, gt } = await stack.newGuest();
+  const texts: string[] = [];
+  for (let i = 1; i <= GUEST_MESSAGES; i++) {
+    const text = `guest message ${i}`;
+    const sent = await stack.http.post('/messages').set(bearer(token)).send({ text });
+    expect(sent.status).toBe(201);
+    texts.push(text);
+    clock.advance(1000);
+  }
+  for (let i = 1; i <= TOTAL - GUEST_MESSAGES; i++) {
+    const text = i === 7 ? HOSTILE : `agent message ${i}`;
+    stack.sim.agent.say(gt, text, { originatingEntity: 'Human' });
+    texts.push(text);
+  }
+  return { token, gt, texts };
+}
+
+const historyReads = () => stack.sim.requests.filter((r) => r.target === 'history').length;
+
+/** Each text found after the one before it. */
+function expectInOrder(document: string, texts: string[]) {
+  let from = 0;
+  for (const text of texts) {
+    const at = document.indexOf(text, from);
+    expect({ text, found: at >= 0 }).toEqual({ text, found: true });
+    from = at + text.length;
+  }
+}
+
+const escapeHtml = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+describe('GET /messages/transcript', () => {
+  test('plain text by default: every message of a 120-message conversation, oldest first, as an attachment', async () => {
+    const { token, texts } = await longConversation();
+    const before = historyReads();
+    const res = await stack.http.get('/messages/transcript').set(bearer(token));
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('text/plain; charset=utf-8');
+    expect(res.headers['content-disposition']).toMatch(/^attachment; filename="chat-transcript-\d{4}-\d\d-\d\d\.txt"$/);
+    expect(historyReads() - before).toBe(2);
+    expectInOrder(res.text, texts);
+    expect(res.text.match(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\] /gm)).toHaveLength(TOTAL);
+    expect(res.text).toMatch(/^\[[^\]]+\] You: guest message 1$/m);
+    expect(res.text).toContain(`${TOTAL} messages`);
+  });
+
+  test('HTML by ?format=html or by Accept: a self-contained page, every message escaped', async () => {
+    const { token, texts } = await longConversation();
+    const asked = await stack.http.get('/messages/transcript?format=html').set(bearer(token));
+    const negotiated = await stack.http
+      .get('/messages/transcript')
+      .set({ ...bearer(token), Accept: 'text/html,application/xhtml+xml,*/*;q=0.8' });
+    for (const res of [asked, negotiated]) {
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(res.headers['content-disposition']).toMatch(/^attachment; filename="chat-transcript-[\d-]+\.html"$/);
+      expect(res.headers['content-security-policy']).toMatch(
+        /^default-src 'none'; style-src 'sha256-[^']+'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'$/,
+      );
+      const html = res.text;
+      expect(html).toMatch(/^<!doctype html>\n<html lang="en">/);
+      expectInOrder(html, texts.map(escapeHtml));
+      expect(html.match(/<li class="message (inbound|outbound)">/g)).toHaveLength(TOTAL);
+      // Nothing runs and nothing loads: no script, no handler, no outside reference in any tag.
+      const tags = new Set(html.match(/<[a-z][^>]*>/gi)!.map((tag) => tag.match(/^<(\w+)/)![1]!.toLowerCase()));
+      expect([...tags].sort()).toEqual(
+        ['body', 'h1', 'head', 'html', 'li', 'main', 'meta', 'ol', 'p', 'span', 'style', 'time', 'title'].sort(),
+      );
+      expect(html.match(/<[a-z][^>]*>/gi)!.filter((tag) => /\s(on\w+|src|href)=/i.test(tag))).toEqual([]);
+      expect(html).not.toContain('url(');
+    }
+    expect(negotiated.headers.vary).toMatch(/Accept/);
+  });
+
+  test('served while the conversation is read-only after the agent left', async () => {
+    const { token, gt, texts } = await longConversation();
+    stack.sim.agent.disconnect(gt, { readOnly: true });
+    await waitFor(async () => (await stack.http.get('/guest-session').set(bearer(token))).body.readOnly === true);
+    const res = await stack.http.get('/messages/transcript').set(bearer(token));
+    expect(res.status).toBe(200);
+    expectInOrder(res.text, texts);
+  });
+
+  test('refused 410 once the guest ended the session', async () => {
+    const { token } = await stack.newGuest();
+    expect((await stack.http.delete('/guest-session').set(bearer(token))).status).toBe(204);
+    const res = await stack.http.get('/messages/transcript').set(bearer(token));
+    expect(res.status).toBe(410);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body.code).toBe('session_expired');
+  });
+
+  test('a format it does not make is a 400 problem naming the parameter, and reads nothing', async () => {
+    const { token } = await stack.newGuest();
+    const before = historyReads();
+    for (const query of ['format=pdf', 'format=', 'style=html']) {
+      const res = await stack.http.get(`/messages/transcript?${query}`).set(bearer(token));
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body.code).toBe('validation_failed');
+    }
+    const bad = await stack.http.get('/messages/transcript?format=pdf').set(bearer(token));
+    expect(bad.body.detail).toMatch(/format/);
+    expect(historyReads()).toBe(before);
+  });
+
+  test('a conversation longer than the spare reads hold: the newest five pages, saying the oldest are left out', async () => {
+    const { token, gt } = await stack.newGuest();
+    for (let i = 1; i <= 560; i++) stack.sim.agent.say(gt, `agent message ${i}`);
+    const before = historyReads();
+    const res = await stack.http.get('/messages/transcript').set(bearer(token));
+    expect(res.status).toBe(200);
+    expect(historyReads() - before).toBe(5);
+    expect(res.text).toContain('The oldest messages are not included');
+    expect(res.text.match(/^\[[^\]]+\] /gm)).toHaveLength(500);
+    expect(res.text).toMatch(/: agent message 61\n/);
+    expect(res.text).not.toMatch(/: agent message 60\n/);
+    expect(res.text).toMatch(/: agent message 560\n$/);
+  });
+
+  test("takes only the half of the session's history reads that delivery proofs leave: then 429 with Retry-After", async () => {
+    const { token } = await longConversation();
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await stack.http.get('/messages/transcript').set(bearer(token))).status);
+    // Two pages a transcript: two fit in the spare five reads of the minute, a third does not start its second page.
+    expect(statuses).toEqual([200, 200, 429, 429]);
+    const refused = await stack.http.get('/messages/transcript').set(bearer(token));
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(refused.body.code).toBe('rate_limited');
+    // The other half of the minute is still there for the reads that need it.
+    const reads = [];
+    for (let i = 0; i < 5; i++) reads.push((await stack.http.get('/messages').set(bearer(token))).status);
+    expect(reads).toEqual([200, 200, 200, 200, 200]);
+    clock.advance(60_000);
+    expect((await stack.http.get('/messages/transcript').set(bearer(token))).status).toBe(200);
+  });
+});

@@ -1,0 +1,247 @@
+/**
+ * @jest-environment ./test/support/jsdomWithFetch.js
+ * @jest-environment-options {"url": "http://localhost:3000/", "customExportConditions": ["node", "node-addons"]}
+ */
+import { createHash } from 'node:crypto';
+import { act, cleanup, fireEvent, render, screen } from '@testing-library/react';
+import {
+  BffClient,
+  BffError,
+  buildTranscript,
+  transcriptLabelsOf,
+  type ChatMessage,
+  type Transcript,
+} from '../../client/src';
+import { MessageList, TranscriptButton, wordingFor } from '../../client/src/react';
+import { transcriptHtml, transcriptText } from '../../src/http/routes/transcriptDocument';
+import { TRANSCRIPT_STYLE } from '../../client/src/transcript';
+
+/** A transcript from the service, or built on the page in the same layout; and agent Markdown in the list. */
+
+const readAt = new Date('2026-03-04T16:00:00Z');
+const conversation: ChatMessage[] = [
+  { id: 'm1', direction: 'inbound', type: 'text', text: 'Where is my parcel?', time: '2026-03-04T15:00:00Z' },
+  {
+    id: 'm2',
+    direction: 'outbound',
+    type: 'structured',
+    text: 'It left **today**.\nTrack it below <b>now</b>.',
+    time: '2026-03-04T15:00:05Z',
+    originatingEntity: 'human',
+    from: { name: 'Alex' },
+    cards: [
+      { title: 'Parcel', description: 'In transit', actions: [{ type: 'Link', text: 'Track', url: 'https://x' }] },
+    ],
+    quickReplies: [{ text: 'Thanks', payload: 't' }],
+  },
+  { id: 'e1', direction: 'outbound', type: 'event', time: '2026-03-04T15:00:06Z', events: [{ type: 'Presence' }] },
+  {
+    id: 'm3',
+    direction: 'inbound',
+    type: 'text',
+    time: '2026-03-04T15:00:07Z',
+    attachments: [{ filename: 'receipt.pdf', mediaType: 'application/pdf' }],
+  },
+  {
+    id: 'm4',
+    direction: 'outbound',
+    type: 'text',
+    text: 'Bye',
+    time: '2026-03-04T15:00:09Z',
+    originatingEntity: 'bot',
+  },
+];
+
+afterEach(cleanup);
+
+describe('built on the page', () => {
+  test('the same file the service makes, in text and in HTML', () => {
+    const served = { messages: conversation.filter((m) => m.type !== 'event'), complete: true, readAt };
+    expect(buildTranscript(conversation, { readAt }).content).toBe(transcriptText(served));
+    expect(buildTranscript(conversation, { readAt, format: 'html' }).content).toBe(transcriptHtml(served));
+    expect(buildTranscript(conversation, { readAt, complete: false }).content).toBe(
+      transcriptText({ ...served, complete: false }),
+    );
+  });
+
+  test('its layout: every message once, events left out, its lines and contents below it', () => {
+    const built = buildTranscript(conversation, { readAt });
+    expect(built).toMatchObject({
+      format: 'text',
+      mediaType: 'text/plain;charset=utf-8',
+      fileName: 'chat-transcript-2026-03-04.txt',
+      source: 'page',
+    });
+    expect(built.content).toBe(
+      [
+        'Chat transcript',
+        'Saved 2026-03-04 16:00:00 UTC · 4 messages',
+        '',
+        '[2026-03-04 15:00:00 UTC] You: Where is my parcel?',
+        '[2026-03-04 15:00:05 UTC] Alex: It left **today**.',
+        '    Track it below <b>now</b>.',
+        '    Card: Parcel: In transit [Track]',
+        '    Quick replies: Thanks',
+        '[2026-03-04 15:00:07 UTC] You: File: receipt.pdf',
+        '[2026-03-04 15:00:09 UTC] Bot: Bye',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('the HTML page admits its one style by its hash, and escapes every text', () => {
+    const html = buildTranscript(conversation, { readAt, format: 'html' }).content;
+    const style = /<style>(.*)<\/style>/.exec(html)![1]!;
+    expect(style).toBe(TRANSCRIPT_STYLE);
+    const hash = createHash('sha256').update(style).digest('base64');
+    expect(html).toContain(`style-src 'sha256-${hash}'`);
+    expect(html).toContain('Track it below &lt;b&gt;now&lt;/b&gt;.');
+    expect(html).not.toContain('<b>');
+  });
+
+  test('in the kit’s language, right to left for Arabic', () => {
+    const wording = wordingFor('ar');
+    const html = buildTranscript(conversation, {
+      readAt,
+      format: 'html',
+      labels: transcriptLabelsOf(wording),
+      lang: wording.locale,
+      dir: wording.dir,
+    }).content;
+    expect(html).toContain('<html lang="ar" dir="rtl">');
+    expect(html).toContain(`<title>${wording.t('transcriptTitle')}</title>`);
+    expect(html).toContain(`<span class="author">${wording.t('you')}</span>`);
+    expect(html).toContain(wording.t('transcriptMessages', { count: 4 }));
+  });
+});
+
+describe('client.transcript()', () => {
+  function clientAnswering(status: number, body: string, headers: Record<string, string>) {
+    const calls: { url: string; accept: string | null }[] = [];
+    const client = new BffClient({
+      baseUrl: 'http://bff.test',
+      fetch: async (input, init) => {
+        calls.push({ url: String(input), accept: new Headers(init?.headers).get('accept') });
+        return new Response(body, { status, headers });
+      },
+    });
+    return { client, calls };
+  }
+
+  test('asks for the format, and keeps the file name the service gave', async () => {
+    const { client, calls } = clientAnswering(200, '<!doctype html>', {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Content-Disposition': 'attachment; filename="chat-transcript-2026-03-04.html"',
+    });
+    const transcript = await client.transcript({ format: 'html' });
+    expect(calls).toEqual([{ url: 'http://bff.test/messages/transcript?format=html', accept: 'text/html' }]);
+    expect(transcript).toEqual({
+      format: 'html',
+      mediaType: 'text/html;charset=utf-8',
+      fileName: 'chat-transcript-2026-03-04.html',
+      content: '<!doctype html>',
+      source: 'service',
+    });
+  });
+
+  test('a refusal is a BffError with its code', async () => {
+    const { client } = clientAnswering(410, JSON.stringify({ status: 410, code: 'session_expired', title: 'Gone' }), {
+      'Content-Type': 'application/problem+json',
+    });
+    await expect(client.transcript()).rejects.toMatchObject({ status: 410, code: 'session_expired' });
+  });
+});
+
+/** What the page offered for download: the blob behind each object URL, and the file name of the link clicked. */
+function captureDownloads() {
+  const saved: { fileName: string; content: Promise<string> }[] = [];
+  const blobs = new Map<string, Blob>();
+  Object.assign(URL, {
+    createObjectURL: (blob: Blob) => {
+      const url = `blob:test/${blobs.size}`;
+      blobs.set(url, blob);
+      return url;
+    },
+    revokeObjectURL: () => undefined,
+  });
+  jest.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+    saved.push({ fileName: this.download, content: blobs.get(this.href)!.text() });
+  });
+  return saved;
+}
+
+describe('TranscriptButton', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  test('offers the service’s transcript', async () => {
+    const saved = captureDownloads();
+    const fromService: Transcript = {
+      format: 'html',
+      mediaType: 'text/html;charset=utf-8',
+      fileName: 'chat-transcript-2026-03-04.html',
+      content: 'the whole conversation',
+      source: 'service',
+    };
+    const onSaved = jest.fn();
+    render(<TranscriptButton client={{ transcript: async () => fromService }} messages={[]} onSaved={onSaved} />);
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Download transcript' })));
+    expect(onSaved).toHaveBeenCalledWith(fromService);
+    expect(saved).toHaveLength(1);
+    expect(saved[0]!.fileName).toBe('chat-transcript-2026-03-04.html');
+    expect(await saved[0]!.content).toBe('the whole conversation');
+  });
+
+  test('refused 410 after the guest ended the chat, builds the same file from the messages on the page', async () => {
+    const saved = captureDownloads();
+    const gone = new BffError({ status: 410, code: 'session_expired', message: 'ended' });
+    const onSaved = jest.fn();
+    render(
+      <TranscriptButton
+        client={{ transcript: () => Promise.reject(gone) }}
+        messages={conversation}
+        format="text"
+        onSaved={onSaved}
+      />,
+    );
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Download transcript' })));
+    expect(onSaved.mock.calls[0]![0]).toMatchObject({ source: 'page', format: 'text' });
+    const content = await saved[0]!.content;
+    for (const line of ['You: Where is my parcel?', 'Alex: It left **today**.', 'Bot: Bye']) {
+      expect(content).toContain(line);
+    }
+    expect(saved[0]!.fileName).toMatch(/^chat-transcript-\d{4}-\d\d-\d\d\.txt$/);
+  });
+});
+
+describe('MessageList with markdown', () => {
+  test('agent text formatted, the guest’s left as typed, hostile markup inert', async () => {
+    const messages: ChatMessage[] = [
+      { id: 'g', direction: 'inbound', type: 'text', text: 'is **this** bold?', time: '2026-03-04T15:00:00Z' },
+      {
+        id: 'a',
+        direction: 'outbound',
+        type: 'text',
+        text: '**Yes.** Steps:\n\n- one\n- two\n\n[help](https://example.com) [bad](javascript:alert(1)) <img src=x onerror=alert(1)>',
+        time: '2026-03-04T15:00:01Z',
+      },
+    ];
+    const { container } = render(<MessageList messages={messages} onAnswer={() => undefined} markdown />);
+    const bold = await screen.findByText('Yes.');
+    expect(bold.tagName).toBe('STRONG');
+    expect(Array.from(container.querySelectorAll('.markdown li')).map((li) => li.textContent)).toEqual(['one', 'two']);
+    const link = screen.getByRole('link', { name: 'help (opens in a new tab)' });
+    expect(link.getAttribute('rel')).toBe('noopener noreferrer');
+    expect(container.querySelectorAll('a')).toHaveLength(1);
+    expect(container.querySelector('img, [onerror]')).toBeNull();
+    expect(screen.getByText('is **this** bold?').tagName).toBe('P');
+  });
+
+  test('without markdown, the text is shown as written', () => {
+    const messages: ChatMessage[] = [
+      { id: 'a', direction: 'outbound', type: 'text', text: '**Yes.**', time: '2026-03-04T15:00:01Z' },
+    ];
+    const { container } = render(<MessageList messages={messages} onAnswer={() => undefined} />);
+    expect(screen.getByText('**Yes.**').tagName).toBe('P');
+    expect(container.querySelector('strong')).toBeNull();
+  });
+});

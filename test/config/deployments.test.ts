@@ -1,0 +1,233 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import fc from 'fast-check';
+import { stringify } from 'yaml';
+import { parseOriginPattern, OriginAllowlist, type OriginPattern } from '../../src/config/originAllowlist';
+import { deploymentOf, patternsOverlap } from '../../src/config/deployments';
+import { parseDeploymentsFile } from '../../src/config/deploymentsFile';
+import { DEPLOYMENT_VARIABLES } from '../../src/config/servedDeployment';
+import { ConfigError, isUnconfigured, loadConfig, type Config } from '../../src/config/schema';
+import { envSchema } from '../../src/config/variables';
+import { TEST_DEPLOYMENT_ID, TEST_ORIGINS, testEnv } from '../support/app';
+
+/**
+ * The single-deployment variables and a one-entry deployments file are two spellings of one deployment: they agree,
+ * and loadConfig serves a one-entry DEPLOYMENTS_FILE exactly as it serves the variables. A file of several
+ * deployments is refused at start, as one process serves one today.
+ */
+
+const JWT_SECRET = 'identity-secret-for-tests-0123456789abcdef';
+const QUEUE = '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d';
+const GROUP = '1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b';
+
+/** Every per-deployment setting given, as variables and as the file entry that says the same. */
+const FULL_VARIABLES = {
+  GENESYS_ORIGIN: 'https://www.example.com',
+  GENESYS_CLIENT_ID: 'client-id',
+  GENESYS_CLIENT_SECRET: 'client-secret',
+  GENESYS_LOGIN_URL: 'http://127.0.0.1:9000',
+  GENESYS_API_URL: 'http://127.0.0.1:9001',
+  GENESYS_WEBMESSAGING_URL: 'ws://127.0.0.1:9002',
+  GENESYS_CDN_URL: 'http://127.0.0.1:9003',
+  IDENTITY_JWT_SECRET: JWT_SECRET,
+  IDENTITY_ISSUER: 'https://shop.example.com',
+  IDENTITY_AUDIENCE: 'genesys-bff',
+  IDENTITY_CLOCK_TOLERANCE_SECONDS: '5',
+  IDENTITY_MAX_TOKEN_AGE_SECONDS: '600',
+  SIGN_IN_REDIRECT_URIS: 'https://shop.example.com/signed-in,https://shop.example.com/again',
+  GENESYS_QUEUE_ID: QUEUE,
+  GENESYS_SCHEDULE_GROUP_ID: GROUP,
+  GENESYS_EMERGENCY_GROUP_ID: QUEUE,
+  AVAILABILITY_REFRESH_SECONDS: '10',
+  AVAILABILITY_STALE_SECONDS: '0',
+};
+
+const minimalEntry = {
+  name: 'default',
+  region: 'mypurecloud.ie',
+  deploymentId: TEST_DEPLOYMENT_ID,
+  origins: TEST_ORIGINS,
+};
+const fullEntry = {
+  ...minimalEntry,
+  genesysOrigin: 'https://www.example.com',
+  clientId: 'client-id',
+  clientSecret: 'client-secret',
+  loginUrl: 'http://127.0.0.1:9000',
+  apiUrl: 'http://127.0.0.1:9001',
+  webMessagingUrl: 'ws://127.0.0.1:9002',
+  cdnUrl: 'http://127.0.0.1:9003',
+  identity: {
+    jwtSecret: JWT_SECRET,
+    issuer: 'https://shop.example.com',
+    audience: 'genesys-bff',
+    clockToleranceSeconds: 5,
+    maxTokenAgeSeconds: 600,
+  },
+  signIn: { redirectUris: ['https://shop.example.com/signed-in', 'https://shop.example.com/again'] },
+  availability: {
+    queueIds: [QUEUE],
+    scheduleGroupId: GROUP,
+    emergencyGroupId: QUEUE,
+    refreshSeconds: 10,
+    staleSeconds: 0,
+  },
+};
+
+/** testEnv without the variables a deployments file replaces: what stays beside DEPLOYMENTS_FILE. */
+function processEnv(overrides: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env = testEnv();
+  for (const variable of Object.keys(DEPLOYMENT_VARIABLES)) delete env[variable];
+  return { ...env, ...overrides };
+}
+
+let dir: string;
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deployments-file-'));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+let files = 0;
+function writeFile(entries: unknown[], as: 'yaml' | 'json' = 'yaml'): string {
+  const file = path.join(dir, `deployments-${++files}.${as}`);
+  const data = { deployments: entries };
+  fs.writeFileSync(file, as === 'yaml' ? stringify(data) : JSON.stringify(data));
+  return file;
+}
+
+function problemsOf(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('the variables and a one-entry file', () => {
+  it.each([
+    ['the required variables only', {}, minimalEntry],
+    ['every per-deployment variable set', FULL_VARIABLES, fullEntry],
+  ])('agree, with %s', (_, variables, entry) => {
+    const fromVariables = deploymentOf(loadConfig(testEnv(variables)));
+    const read = parseDeploymentsFile(stringify({ deployments: [entry] }), 'deployments.yaml', {});
+    expect(read).toEqual({ deployments: [fromVariables], variablesRead: [] });
+  });
+
+  it.each([
+    ['YAML', 'yaml'],
+    ['JSON', 'json'],
+  ] as const)('configure the same service: a one-entry %s DEPLOYMENTS_FILE loads as the variables do', (_, as) => {
+    for (const [variables, entry] of [
+      [{}, minimalEntry],
+      [FULL_VARIABLES, fullEntry],
+    ] as const) {
+      const fromVariables: Config = loadConfig(testEnv(variables));
+      const fromFile: Config = loadConfig(processEnv({ DEPLOYMENTS_FILE: writeFile([entry], as) }));
+      expect(fromFile).toEqual(fromVariables);
+    }
+  });
+
+  it('keeps a file secret out of the file: clientSecretEnv may name GENESYS_CLIENT_SECRET itself', () => {
+    const { clientSecret: _inline, ...entry } = fullEntry;
+    const file = writeFile([{ ...entry, clientSecretEnv: 'GENESYS_CLIENT_SECRET' }]);
+    const config = loadConfig(processEnv({ DEPLOYMENTS_FILE: file, GENESYS_CLIENT_SECRET: 'from-the-environment' }));
+    expect(config.genesys.credentials).toEqual({ clientId: 'client-id', clientSecret: 'from-the-environment' });
+  });
+});
+
+describe('loadConfig with DEPLOYMENTS_FILE', () => {
+  it('refuses a file of more than one deployment, saying one is served today', () => {
+    const file = writeFile([
+      minimalEntry,
+      { ...minimalEntry, name: 'brand-b', origins: ['https://brand-b.example'], region: 'us-east-1' },
+    ]);
+    expect(problemsOf(processEnv({ DEPLOYMENTS_FILE: file }))).toEqual([
+      `DEPLOYMENTS_FILE: ${file} lists 2 deployments (default, brand-b) but one process serves one deployment ` +
+        'today: list one deployment in the file, or run one process for each',
+    ]);
+  });
+
+  it("refuses each of the deployment's variables set beside it, naming the key that replaces it", () => {
+    const file = writeFile([minimalEntry]);
+    const everyVariable = {
+      ...testEnv({ ...FULL_VARIABLES, IDENTITY_JWKS_URL: 'https://shop.example.com/keys' }),
+      DEPLOYMENTS_FILE: file,
+    };
+    const problems = problemsOf(everyVariable);
+    expect(problems).toHaveLength(Object.keys(DEPLOYMENT_VARIABLES).length);
+    for (const [variable, key] of Object.entries(DEPLOYMENT_VARIABLES)) {
+      expect(problems).toContain(
+        `${variable} is set with DEPLOYMENTS_FILE: the deployment's settings come from the file alone; ` +
+          `give it as \`${key}\` in ${file} and unset ${variable}`,
+      );
+    }
+  });
+
+  it('names only variables the service reads, each a key of an entry', () => {
+    for (const variable of Object.keys(DEPLOYMENT_VARIABLES)) expect(Object.keys(envSchema.shape)).toContain(variable);
+  });
+
+  it("reports the file's problems together with the other variables'", () => {
+    const file = writeFile([{ ...minimalEntry, region: 'mars' }]);
+    const problems = problemsOf(processEnv({ DEPLOYMENTS_FILE: file, SESSION_SECRET: 'short', PORT: 'x' }));
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^PORT must be/),
+        expect.stringMatching(/^SESSION_SECRET: every key must be at least 32 characters/),
+        expect.stringContaining(`${file}: deployments[0].region: "mars" is not a Genesys Cloud region`),
+      ]),
+    );
+    expect(problems.some((p) => p.includes('GENESYS_REGION is required'))).toBe(false);
+  });
+
+  it('refuses a file that cannot be read', () => {
+    const missing = path.join(dir, 'absent.yaml');
+    expect(problemsOf(processEnv({ DEPLOYMENTS_FILE: missing }))).toEqual([
+      expect.stringMatching(new RegExp(`^DEPLOYMENTS_FILE: cannot read "${missing}"`)),
+    ]);
+  });
+
+  it('counts as configured: the embedded demo does not take over', () => {
+    expect(isUnconfigured(processEnv())).toBe(true);
+    expect(isUnconfigured(processEnv({ DEPLOYMENTS_FILE: 'deployments.yaml' }))).toBe(false);
+    expect(isUnconfigured(processEnv({ DEPLOYMENTS_FILE: ' ' }))).toBe(true);
+  });
+});
+
+describe('two origin entries overlap', () => {
+  // A small world of hosts: every label from three, up to three deep, so that each overlap has a witness in it.
+  const LABELS = ['a', 'b', 'c'];
+  const hosts = (depth: number): string[] =>
+    depth === 1 ? LABELS : hosts(depth - 1).flatMap((h) => LABELS.map((l) => `${l}.${h}`));
+  const ALL_HOSTS = [...hosts(1), ...hosts(2), ...hosts(3)];
+  const ORIGINS = ['http:', 'https:'].flatMap((s) =>
+    ['', ':8443', ':443'].flatMap((p) => ALL_HOSTS.map((h) => `${s}//${h}${p}`)),
+  );
+
+  const entry = fc
+    .record({
+      scheme: fc.constantFrom('http:', 'https:'),
+      port: fc.constantFrom('', ':8443', ':443'),
+      wildcard: fc.boolean(),
+      exactHost: fc.constantFrom(...hosts(1), ...hosts(2), ...hosts(3)),
+      wildcardHost: fc.constantFrom(...hosts(2)),
+    })
+    .map(({ scheme, port, wildcard, exactHost, wildcardHost }) => {
+      const source = `${scheme}//${wildcard ? `*.${wildcardHost}` : exactHost}${port}`;
+      return parseOriginPattern(source) as OriginPattern;
+    });
+
+  it('exactly when some browser origin is allowed by both', () => {
+    fc.assert(
+      fc.property(entry, entry, (a, b) => {
+        const both = ORIGINS.some((o) => new OriginAllowlist([a]).allows(o) && new OriginAllowlist([b]).allows(o));
+        expect(patternsOverlap(a, b)).toBe(both);
+        expect(patternsOverlap(b, a)).toBe(both);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

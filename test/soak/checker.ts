@@ -1,0 +1,181 @@
+/**
+ * The soak's verdict on one session, from what the client saw and what Genesys (the simulator) holds.
+ * Pure: test/soak/checker.test.ts feeds it fabricated sessions.
+ *
+ * The promises (docs/reliability.md):
+ * - `missing`: a message in Genesys's history that the client's view never got (for a chat its customer
+ *   ended, one that was in history END_GRACE_MS before the end was asked for);
+ * - `unknown`: a message in the view that is not in history (a phantom, or one message under two ids);
+ * - `out_of_order`: the view contradicts history's order: a page that orders by time (the React hook's
+ *   `mergeMessages`) holds a message with an earlier time than one before it in history (equal times
+ *   contradict nothing); without times, the view's positions are compared;
+ * - `stream_duplicate`: one stream connection sent a message id twice;
+ * - `stream_gap`: a stream connection that did not say `replay_incomplete` skipped a message of history
+ *   between its place (the message it resumed from, else the first it sent) and the newest it sent;
+ * - `redelivered`: a stream resumed from an event id sent a message an earlier connection had sent, without
+ *   saying `replay_incomplete`;
+ * - `sent_twice`: a guest message reached Genesys more than once;
+ * - `lost_ack`: a send answered 201 that is not in history (or under another id);
+ * - `not_ended`: after its end was answered 204, the chat's token still opened something, or a guest
+ *   message reached Genesys;
+ * - `sockets`: more than one Genesys socket for the session once the faults stopped, past the bound;
+ * - `retry_after_missing`: a 503 or 504 without Retry-After.
+ */
+
+export type ViolationKind =
+  | 'missing'
+  | 'unknown'
+  | 'out_of_order'
+  | 'stream_duplicate'
+  | 'stream_gap'
+  | 'redelivered'
+  | 'sent_twice'
+  | 'lost_ack'
+  | 'not_ended'
+  | 'sockets'
+  | 'retry_after_missing';
+
+export const VIOLATION_KINDS: readonly ViolationKind[] = [
+  'missing',
+  'unknown',
+  'out_of_order',
+  'stream_duplicate',
+  'stream_gap',
+  'redelivered',
+  'sent_twice',
+  'lost_ack',
+  'not_ended',
+  'sockets',
+  'retry_after_missing',
+];
+
+export interface Violation {
+  kind: ViolationKind;
+  session: string;
+  detail: string;
+}
+
+/** A message as Genesys holds it. */
+export interface TruthMessage {
+  id: string;
+  direction: 'inbound' | 'outbound';
+  text?: string;
+  /** When it reached the conversation (epoch ms). */
+  at: number;
+}
+
+export interface SessionFacts {
+  name: string;
+  /** The conversation in Genesys, oldest first: what the view must hold. */
+  history: TruthMessage[];
+  /** The last page's view, in the order it shows it, with each message's time as the page has it. */
+  view: { id: string; time?: string }[];
+  connections: { resumedFrom?: string; messageIds: string[]; replayIncomplete: boolean }[];
+  acked: { text: string; id: string }[];
+  /** `requestedAt`: when the customer asked to end; `at`: when the end was answered. */
+  ended?: { requestedAt: number; at: number; probes: { what: string; status: number }[] };
+  /** Open Genesys sockets for the session once the bound has passed (undefined: never reached Genesys). */
+  sockets?: number;
+  retryAfterMissing: string[];
+}
+
+/** What a chat ended by its customer may still have had on its way to the page. */
+export const END_GRACE_MS = 15_000;
+const SAMPLE = 5;
+const some = (items: string[]) =>
+  items.slice(0, SAMPLE).join(', ') + (items.length > SAMPLE ? ` and ${items.length - SAMPLE} more` : '');
+
+export function checkSession(s: SessionFacts): Violation[] {
+  const found: Violation[] = [];
+  const flag = (kind: ViolationKind, detail: string) => found.push({ kind, session: s.name, detail });
+  const label = (m: TruthMessage) => `${m.id.slice(0, 8)} "${m.text ?? '(no text)'}"`;
+
+  // The view against history: every message, once, in history's order.
+  const inHistory = new Map(s.history.map((m) => [m.id, m]));
+  const inView = new Set(s.view.map((m) => m.id));
+  // A chat ended while a message was still on its way owes the view nothing newer than the grace.
+  const owed = (m: TruthMessage) => s.ended === undefined || m.at <= s.ended.requestedAt - END_GRACE_MS;
+  const missing = s.history.filter((m) => !inView.has(m.id) && owed(m));
+  if (missing.length > 0) flag('missing', `${missing.length} in history, not in the view: ${some(missing.map(label))}`);
+  const unknown = s.view.filter((m) => !inHistory.has(m.id)).map((m) => m.id);
+  if (unknown.length > 0) flag('unknown', `${unknown.length} in the view, not in history: ${some(unknown)}`);
+  const disorder = orderProblem(s);
+  if (disorder) flag('out_of_order', disorder);
+
+  const historyIndex = new Map(s.history.map((m, i) => [m.id, i]));
+  // The stream: no connection sends an id twice; a resumed one sends nothing an earlier one sent.
+  const sentBefore = new Set<string>();
+  s.connections.forEach((c, i) => {
+    const seen = new Set<string>();
+    const twice = c.messageIds.filter((id) => (seen.has(id) ? true : (seen.add(id), false)));
+    if (twice.length > 0) flag('stream_duplicate', `connection #${i + 1} sent ${some(twice)} twice`);
+    const resumed = c.resumedFrom !== undefined && !c.resumedFrom.startsWith('t-');
+    if (resumed && !c.replayIncomplete) {
+      const again = [...seen].filter((id) => sentBefore.has(id));
+      if (again.length > 0)
+        flag('redelivered', `connection #${i + 1}, resumed from ${c.resumedFrom}, sent again ${some(again)}`);
+    }
+    for (const id of seen) sentBefore.add(id);
+    if (!c.replayIncomplete) {
+      const skipped = gapOf(c, historyIndex, s.history);
+      if (skipped)
+        flag('stream_gap', `connection #${i + 1}${c.resumedFrom ? `, resumed from ${c.resumedFrom},` : ''} ${skipped}`);
+    }
+  });
+
+  // Genesys: each guest text once; each acknowledged send there, under the id its 201 gave.
+  const counts = new Map<string, number>();
+  for (const m of s.history) if (m.direction === 'inbound' && m.text) counts.set(m.text, (counts.get(m.text) ?? 0) + 1);
+  const doubled = [...counts].filter(([, n]) => n > 1).map(([text, n]) => `"${text}" ×${n}`);
+  if (doubled.length > 0) flag('sent_twice', some(doubled));
+  const lost = s.acked.filter((a) => inHistory.get(a.id)?.text !== a.text).map((a) => `"${a.text}" (${a.id})`);
+  if (lost.length > 0) flag('lost_ack', `${lost.length} answered 201, not in history as answered: ${some(lost)}`);
+
+  // Ended means ended.
+  if (s.ended) {
+    const opened = s.ended.probes.filter((p) => p.status >= 200 && p.status < 300);
+    if (opened.length > 0) flag('not_ended', `after the end: ${opened.map((p) => `${p.what} ${p.status}`).join(', ')}`);
+    const late = s.history.filter((m) => m.direction === 'inbound' && m.at > s.ended!.at);
+    if (late.length > 0) flag('not_ended', `guest messages reached Genesys after the end: ${some(late.map(label))}`);
+  }
+
+  if (s.sockets !== undefined && s.sockets > 1) flag('sockets', `${s.sockets} Genesys sockets open past the bound`);
+  if (s.retryAfterMissing.length > 0) flag('retry_after_missing', some(s.retryAfterMissing));
+  return found;
+}
+
+/** Where the view contradicts history's order, or undefined. */
+function orderProblem(s: SessionFacts): string | undefined {
+  const shown = new Map(s.view.map((m, i) => [m.id, { at: i, time: m.time === undefined ? NaN : Date.parse(m.time) }]));
+  const inOrder = s.history.filter((m) => shown.has(m.id));
+  const byTime = inOrder.every((m) => Number.isFinite(shown.get(m.id)!.time));
+  for (let i = 1; i < inOrder.length; i += 1) {
+    const [before, after] = [shown.get(inOrder[i - 1]!.id)!, shown.get(inOrder[i]!.id)!];
+    const contradicts = byTime ? after.time < before.time : after.at < before.at;
+    if (contradicts)
+      return (
+        `history has ${inOrder[i - 1]!.id} before ${inOrder[i]!.id}; the view shows them the other way` +
+        (byTime ? ` (times ${new Date(before.time).toISOString()} and ${new Date(after.time).toISOString()})` : '')
+      );
+  }
+  return undefined;
+}
+
+/**
+ * What a connection skipped of history, or undefined: every message of history between its place (the one it
+ * resumed from, else the first it sent) and the newest it sent must be among what it sent. The order it sent
+ * them in is not judged here: where Genesys itself reorders, a stream may follow it (the view's order is judged).
+ */
+function gapOf(
+  c: SessionFacts['connections'][number],
+  historyIndex: Map<string, number>,
+  history: TruthMessage[],
+): string | undefined {
+  const sent = new Set(c.messageIds.map((id) => historyIndex.get(id)).filter((i): i is number => i !== undefined));
+  if (sent.size === 0) return undefined;
+  const resumedAt = c.resumedFrom === undefined ? undefined : historyIndex.get(c.resumedFrom);
+  const from = resumedAt === undefined ? Math.min(...sent) : resumedAt + 1;
+  const skipped = history.slice(from, Math.max(...sent)).filter((_, k) => !sent.has(from + k));
+  if (skipped.length === 0) return undefined;
+  return `skipped ${skipped.map((m) => `${m.id.slice(0, 8)} "${m.text ?? ''}"`).join(', ')}`;
+}

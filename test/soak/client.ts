@@ -1,0 +1,410 @@
+import { randomUUID } from 'node:crypto';
+import { BffClient, BffError, memoryTokenStore, type ChatMessage, type LiveStream } from '../../client/src';
+import { mergeMessages } from '../../client/src/react/conversation';
+import type { Simulator } from '../../simulator';
+import { signInAt } from '../support/signIn';
+import { PAGE_ORIGIN } from '../support/stack';
+import { eventSourceFor, type ConnectionLog } from './eventSource';
+import type { Random } from './random';
+
+/**
+ * A model customer: the shipped browser client (client/src, BffClient) driven in Node as a page drives it.
+ * It starts a chat, opens the live stream (which resumes from the last event id by itself, and reloads the
+ * newest history on `replay_incomplete`), loads the history on the stream's first open, sends texts and
+ * files with an Idempotency-Key and sends again with the same key after any answer that says to (honouring
+ * Retry-After), reads history, reloads the page (a new client resuming the held token), signs in at the
+ * simulator's identity provider, and ends the chat. Everything it sees is logged for the checker.
+ */
+
+export interface TimelineEntry {
+  t: number;
+  what: string;
+}
+
+export interface Ack {
+  key: string;
+  text: string;
+  id: string;
+  at: number;
+}
+
+export interface SessionLog {
+  name: string;
+  startedAt?: number;
+  routingKey?: string;
+  timeline: TimelineEntry[];
+  /** Every stream connection of the page the check looks at (the last one). */
+  connections: ConnectionLog[];
+  /** The last page's view: one entry per id, in the order the page shows them (time order, as useChat does). */
+  view: ChatMessage[];
+  acked: Ack[];
+  /** Texts sent (at least once tried), whether acknowledged or not. */
+  tried: string[];
+  gaveUp: string[];
+  ended?: { requestedAt: number; at: number; probes: { what: string; status: number }[] };
+  /** The service answered 401/410 to a session this client never ended (counted, not a violation: see the report). */
+  lost?: string;
+  signedIn: boolean;
+  /** 503 and 504 answers without Retry-After. */
+  retryAfterMissing: string[];
+}
+
+export interface Latencies {
+  start: number[];
+  send: number[];
+  history: number[];
+  delivery: number[];
+}
+
+export interface ClientContext {
+  baseUrl: string;
+  sim: Simulator;
+  /** Run-relative clock for timelines. */
+  t0: number;
+  /** No new action after this. */
+  stopActionsAt: number;
+  /** Nothing waits past this. */
+  hardStopAt: number;
+  latencies: Latencies;
+  png: Blob;
+  /** Called just before a chat is ended: Genesys clears the conversation then. */
+  beforeEnd?: (name: string) => void;
+}
+
+const TIMELINE_MAX = 600;
+const RETRYABLE = new Set([429, 502, 503, 504]);
+
+function retryable(error: unknown): error is BffError {
+  return error instanceof BffError && (error.code === 'network_error' || RETRYABLE.has(error.status));
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** One page of the chat: a BffClient, its stream and what it shows. */
+interface Page {
+  client: BffClient;
+  stream?: LiveStream;
+  view: ChatMessage[];
+  connections: ConnectionLog[];
+  historyLoaded: boolean;
+}
+
+export class SoakSession {
+  readonly log: SessionLog;
+  private page?: Page;
+  private readonly tokens = memoryTokenStore();
+  private sent = 0;
+
+  constructor(
+    name: string,
+    private readonly ctx: ClientContext,
+    private readonly rng: Random,
+  ) {
+    this.log = {
+      name,
+      timeline: [],
+      connections: [],
+      view: [],
+      acked: [],
+      tried: [],
+      gaveUp: [],
+      signedIn: false,
+      retryAfterMissing: [],
+    };
+  }
+
+  note(what: string): void {
+    const timeline = this.log.timeline;
+    timeline.push({ t: Date.now() - this.ctx.t0, what });
+    if (timeline.length > TIMELINE_MAX) timeline.splice(0, timeline.length - TIMELINE_MAX);
+  }
+
+  private get acting(): boolean {
+    return Date.now() < this.ctx.stopActionsAt && this.log.ended === undefined && this.log.lost === undefined;
+  }
+
+  /** fetch as a browser on the page's origin sends it, each 503/504 checked for Retry-After. */
+  private readonly fetch: typeof fetch = async (input, init) => {
+    const headers = new Headers(init?.headers);
+    headers.set('Origin', PAGE_ORIGIN);
+    const res = await fetch(input, { ...init, headers });
+    if ((res.status === 503 || res.status === 504) && !res.headers.get('retry-after')) {
+      const path = new URL(String(input instanceof Request ? input.url : input)).pathname;
+      this.log.retryAfterMissing.push(`${init?.method ?? 'GET'} ${path} ${res.status}`);
+    }
+    return res;
+  };
+
+  private newPage(): Page {
+    const connections: ConnectionLog[] = [];
+    const client = new BffClient({
+      baseUrl: this.ctx.baseUrl,
+      tokenStore: this.tokens,
+      fetch: this.fetch,
+      EventSource: eventSourceFor((c) => {
+        connections.push(c);
+        this.note(`stream #${connections.length} opens${c.resumedFrom ? ` from ${c.resumedFrom}` : ''}`);
+      }),
+      pageOrigin: PAGE_ORIGIN,
+    });
+    const page: Page = { client, view: [], connections, historyLoaded: false };
+    this.log.connections = connections;
+    this.page = page;
+    return page;
+  }
+
+  private show(page: Page, messages: ChatMessage[], via: 'stream' | 'history'): void {
+    if (via === 'stream') {
+      const known = new Set(page.view.map((m) => m.id));
+      for (const m of messages) {
+        if (known.has(m.id)) continue;
+        const late = Date.now() - Date.parse(m.time);
+        if (Number.isFinite(late) && late >= 0) this.ctx.latencies.delivery.push(late);
+      }
+    }
+    page.view = mergeMessages(page.view, messages);
+    if (page === this.page) this.log.view = page.view;
+  }
+
+  /** Runs the chat to its end (or to the run's stop): the plan comes from the session's own random source. */
+  async run(): Promise<void> {
+    if (!(await this.open(false))) return;
+    const sends = this.rng.int(4, 18);
+    while (this.acting && this.sent < sends) {
+      await sleep(this.rng.int(600, 3500));
+      if (!this.acting) break;
+      const roll = this.rng.next();
+      if (roll < 0.7) await this.sendText();
+      else if (roll < 0.78) await this.sendFile();
+      else if (roll < 0.83) await this.readHistory();
+      else if (roll < 0.87) await this.reload();
+      else if (roll < 0.9 && !this.log.signedIn) await this.signIn();
+      else await this.page!.client.typing().catch(() => undefined);
+    }
+    if (this.acting && this.rng.chance(0.6)) {
+      await sleep(this.rng.int(600, 3500));
+      if (this.acting) await this.end();
+    }
+  }
+
+  /** Starts (or, `resume`, resumes) the chat on a new page and opens its stream; false when it never could. */
+  private async open(resume: boolean): Promise<boolean> {
+    const page = this.newPage();
+    const began = Date.now();
+    for (let attempt = 0; Date.now() < this.ctx.hardStopAt; attempt++) {
+      try {
+        const started = await page.client.startSession();
+        if (!resume) {
+          this.ctx.latencies.start.push(Date.now() - began);
+          this.log.startedAt = Date.now();
+        }
+        this.log.routingKey = started.routingKey;
+        this.note(`${resume ? 'resumed' : 'started'} (${started.resumed ? 200 : 201})`);
+        break;
+      } catch (error) {
+        if (error instanceof BffError && error.sessionLost && resume) return this.lose(error);
+        if (!retryable(error) || Date.now() > this.ctx.stopActionsAt) {
+          this.note(`start refused: ${describe(error)}`);
+          return false;
+        }
+        await sleep(waitFor(error, attempt));
+      }
+    }
+    if (page.client.sessionToken === undefined) return false;
+    page.stream = page.client.stream({
+      message: (m) => this.show(page, [m], 'stream'),
+      open: ({ reconnected }) => {
+        this.note(`stream open${reconnected ? ' (reconnected)' : ''}`);
+        if (!page.historyLoaded) {
+          page.historyLoaded = true;
+          void this.loadHistory(page);
+        }
+      },
+      session: (e) => {
+        this.note(`stream session ${e.state}${e.reconnect === undefined ? '' : ` reconnect=${e.reconnect}`}`);
+      },
+      error: (e) => this.note(`stream stopped: ${e.code}`),
+    });
+    return true;
+  }
+
+  /** The first open's history, read again after each refusal as a page would (bounded by the run). */
+  private async loadHistory(page: Page): Promise<void> {
+    for (let attempt = 0; Date.now() < this.ctx.hardStopAt && page === this.page; attempt++) {
+      const began = Date.now();
+      try {
+        const history = await page.client.history({ pageSize: 100 });
+        this.ctx.latencies.history.push(Date.now() - began);
+        this.show(page, history.messages, 'history');
+        this.note(`history loaded: ${history.messages.length} messages`);
+        return;
+      } catch (error) {
+        if (!retryable(error)) {
+          this.note(`history refused: ${describe(error)}`);
+          return;
+        }
+        await sleep(waitFor(error, attempt));
+      }
+    }
+  }
+
+  private async readHistory(): Promise<void> {
+    const page = this.page!;
+    const began = Date.now();
+    try {
+      const history = await page.client.history({ pageSize: 100 });
+      this.ctx.latencies.history.push(Date.now() - began);
+      this.show(page, history.messages, 'history');
+      this.note(`history read: ${history.messages.length} messages`);
+    } catch (error) {
+      this.note(`history read refused: ${describe(error)}`);
+      if (error instanceof BffError && error.sessionLost) this.lose(error);
+    }
+  }
+
+  private async sendText(): Promise<void> {
+    const extra = this.rng.pick(['hello', 'a card please', 'quick replies', 'human', 'thanks', 'how are you']);
+    await this.send({ text: `${this.log.name} m${this.sent} ${extra}` });
+  }
+
+  private async sendFile(): Promise<void> {
+    const page = this.page!;
+    let attachmentId: string | undefined;
+    for (let attempt = 0; attempt < 5 && attachmentId === undefined && this.acting; attempt++) {
+      try {
+        attachmentId = (await page.client.uploadAttachment(this.ctx.png, { fileName: 'soak.png' })).id;
+        this.note(`uploaded ${attachmentId}`);
+      } catch (error) {
+        this.note(`upload refused: ${describe(error)}`);
+        if (!retryable(error)) return;
+        await sleep(waitFor(error, attempt));
+      }
+    }
+    if (attachmentId !== undefined)
+      await this.send({ text: `${this.log.name} m${this.sent} file`, attachmentIds: [attachmentId] });
+  }
+
+  /** One message, sent again with the same key after every answer that says to, until acknowledged or the run ends. */
+  private async send(body: { text: string; attachmentIds?: string[] }): Promise<void> {
+    const key = randomUUID();
+    const began = Date.now();
+    this.sent += 1;
+    this.log.tried.push(body.text);
+    for (let attempt = 0; Date.now() < this.ctx.hardStopAt; attempt++) {
+      try {
+        // The page's client retries on its own first (its default policy); this loop is the page trying again.
+        const message = await this.page!.client.send(body, { idempotencyKey: key });
+        this.ctx.latencies.send.push(Date.now() - began);
+        this.log.acked.push({ key, text: body.text, id: message.id, at: Date.now() });
+        this.note(`sent "${body.text}" (${message.id}) after ${attempt + 1} tries`);
+        return;
+      } catch (error) {
+        this.note(`send "${body.text}" refused: ${describe(error)}`);
+        if (error instanceof BffError && error.sessionLost) return void this.lose(error);
+        if (!retryable(error)) break;
+        await sleep(waitFor(error, attempt));
+      }
+    }
+    this.log.gaveUp.push(body.text);
+  }
+
+  /** A page reload: the stream closes, a new client resumes the held token and opens its own stream. */
+  private async reload(): Promise<void> {
+    this.note('page reload');
+    this.page!.stream?.close();
+    await this.open(true);
+  }
+
+  private async signIn(): Promise<void> {
+    for (let attempt = 0; attempt < 4 && this.acting; attempt++) {
+      try {
+        const grant = await signInAt(this.ctx.sim, `soak-${this.log.name}`);
+        await this.page!.client.signIn(grant);
+        this.log.signedIn = true;
+        this.note('signed in');
+        return;
+      } catch (error) {
+        this.note(`sign-in refused: ${describe(error)}`);
+        if (error instanceof BffError && error.status === 401 && error.code !== 'reauthentication_required')
+          return void this.lose(error);
+        if (!retryable(error) && !(error instanceof BffError && error.code === 'reauthentication_required')) return;
+        await sleep(waitFor(error, attempt));
+      }
+    }
+  }
+
+  /** DELETE /guest-session until it answers 204 (or 410), then what the old token still opens. */
+  async end(): Promise<void> {
+    const page = this.page!;
+    const token = page.client.sessionToken;
+    if (token === undefined) return;
+    const url = (path: string) => `${this.ctx.baseUrl}${path}?routingKey=${this.log.routingKey ?? ''}`;
+    const auth = { Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN };
+    this.ctx.beforeEnd?.(this.log.name);
+    const requestedAt = Date.now();
+    for (let attempt = 0; Date.now() < this.ctx.hardStopAt; attempt++) {
+      const res = await fetch(url('/guest-session'), { method: 'DELETE', headers: auth }).catch(() => undefined);
+      if (res && (res.status === 204 || res.status === 410)) {
+        await res.text();
+        this.log.ended = { requestedAt, at: Date.now(), probes: [] };
+        this.note(`ended (${res.status})`);
+        break;
+      }
+      const retryAfter = Number(res?.headers.get('retry-after') ?? 1);
+      await res?.text();
+      await sleep(Math.min(retryAfter, 10) * 1000);
+    }
+    page.client.forgetSession();
+    if (!this.log.ended) return;
+    await sleep(this.rng.int(200, 1500));
+    const probes = this.log.ended.probes;
+    probes.push(
+      await this.probe('GET /guest-session', () => fetch(url('/guest-session'), { headers: auth })),
+      await this.probe('POST /messages', () =>
+        fetch(url('/messages'), {
+          method: 'POST',
+          headers: { ...auth, 'Content-Type': 'application/json', 'Idempotency-Key': randomUUID() },
+          body: JSON.stringify({ text: `${this.log.name} after the end` }),
+        }),
+      ),
+    );
+    this.note(`after the end: ${probes.map((p) => `${p.what} ${p.status}`).join(', ')}`);
+    // The stream should have ended by itself; a page closes it in any case.
+    setTimeout(() => page.stream?.close(), 5000).unref();
+  }
+
+  /** A call with the ended chat's token, asked again while the answer is a 5xx (an outage says nothing), for up to 15 s. */
+  private async probe(what: string, call: () => Promise<Response>): Promise<{ what: string; status: number }> {
+    let status = 0;
+    for (const until = Date.now() + 15_000; Date.now() < until;) {
+      const res = await call().catch(() => undefined);
+      status = res?.status ?? 0;
+      await res?.text();
+      if (status !== 0 && status < 500) break;
+      await sleep(1000);
+    }
+    return { what, status };
+  }
+
+  private lose(error: BffError): false {
+    this.log.lost = `${error.status} ${error.code}`;
+    this.note(`session lost: ${this.log.lost}`);
+    return false;
+  }
+
+  /** Closes the page's stream at the end of the run. */
+  close(): void {
+    this.page?.stream?.close();
+  }
+}
+
+function waitFor(error: unknown, attempt: number): number {
+  const seconds = error instanceof BffError ? error.retryAfterSeconds : undefined;
+  return Math.min(seconds ?? Math.min(0.5 * 2 ** attempt, 4), 15) * 1000;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof BffError)
+    return `${error.status} ${error.code}${error.retryAfterSeconds === undefined ? '' : ` retry after ${error.retryAfterSeconds} s`}`;
+  return error instanceof Error ? error.message : String(error);
+}

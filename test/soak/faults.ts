@@ -1,0 +1,167 @@
+import type { Random } from './random';
+import type { World } from './world';
+
+/**
+ * The fault schedule: generated from the seed before the run, then applied in real time. Each fault holds
+ * one resource (an instance, Redis, or the way to Genesys) for its duration, so two faults never fight over
+ * one process; faults on different resources overlap freely.
+ */
+
+export const FAULT_KINDS = [
+  'instance_sigkill',
+  'instance_sigterm',
+  'redis_sigkill',
+  'redis_sigstop',
+  'redis_restart',
+  'genesys_refusing',
+  'genesys_hanging',
+  'genesys_slow',
+  'network_delay',
+  'socket_drop',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface Fault {
+  kind: FaultKind;
+  /** Run-relative start, ms. */
+  at: number;
+  /** How long the resource stays faulty, ms (0: a single event). */
+  durationMs: number;
+  /** The instance, for instance faults. */
+  instance?: number;
+  /** Frame or network delay, ms. */
+  delayMs?: number;
+  /** socket_drop: every session's sockets, or one random session's. */
+  all?: boolean;
+}
+
+const WEIGHTS: Record<FaultKind, number> = {
+  instance_sigkill: 3,
+  instance_sigterm: 2,
+  redis_sigkill: 1,
+  redis_sigstop: 1,
+  redis_restart: 1,
+  genesys_refusing: 2,
+  genesys_hanging: 1,
+  genesys_slow: 2,
+  network_delay: 2,
+  socket_drop: 4,
+};
+
+function resourceOf(f: Fault): string {
+  if (f.instance !== undefined) return `instance ${f.instance}`;
+  if (f.kind.startsWith('redis')) return 'redis';
+  if (f.kind === 'socket_drop') return 'sockets';
+  return 'genesys';
+}
+
+/** The schedule between `from` and `until` (run-relative ms): every fault is over by `until`. */
+export function schedule(rng: Random, instances: number, from: number, until: number): Fault[] {
+  const faults: Fault[] = [];
+  const busy = new Map<string, number>();
+  const bag = FAULT_KINDS.flatMap((k) => Array<FaultKind>(WEIGHTS[k]).fill(k));
+  // Bounded: at most one fault per 1.5 s of the window.
+  for (let at = from + rng.int(1000, 4000); at < until && faults.length < (until - from) / 1500;) {
+    const kind = rng.pick(bag);
+    const f: Fault = { kind, at, durationMs: 0 };
+    switch (kind) {
+      case 'instance_sigkill':
+      case 'instance_sigterm':
+        f.instance = rng.int(0, instances - 1);
+        f.durationMs = rng.int(1000, 8000); // down this long before it is started again
+        break;
+      case 'redis_sigkill':
+      case 'redis_restart':
+        f.durationMs = rng.int(500, 4000);
+        break;
+      case 'redis_sigstop':
+        f.durationMs = rng.int(2000, 15_000);
+        break;
+      case 'genesys_refusing':
+        f.durationMs = rng.int(3000, 30_000);
+        break;
+      case 'genesys_hanging':
+        f.durationMs = rng.int(3000, 15_000);
+        break;
+      case 'genesys_slow':
+        f.durationMs = rng.int(5000, 20_000);
+        f.delayMs = rng.int(300, 3000);
+        break;
+      case 'network_delay':
+        f.durationMs = rng.int(5000, 20_000);
+        f.delayMs = rng.int(20, 400);
+        break;
+      case 'socket_drop':
+        f.all = rng.chance(0.25);
+        break;
+    }
+    // Restarting takes a few seconds of its own; every fault ends in the window.
+    const end = f.at + f.durationMs + (f.instance !== undefined ? 5000 : 0);
+    const resource = resourceOf(f);
+    if (end < until && (busy.get(resource) ?? 0) <= f.at) {
+      faults.push(f);
+      busy.set(resource, end + 1000);
+    }
+    at += rng.int(1500, 9000);
+  }
+  return faults;
+}
+
+export function describeFault(f: Fault): string {
+  const target = f.instance !== undefined ? ` instance ${f.instance}` : '';
+  const delay = f.delayMs !== undefined ? ` +${f.delayMs} ms` : '';
+  const drop = f.kind === 'socket_drop' ? (f.all ? ' (every session)' : ' (one session)') : '';
+  return `${f.kind}${target}${delay}${drop}${f.durationMs ? ` for ${(f.durationMs / 1000).toFixed(1)} s` : ''}`;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Applies one fault and undoes it after its duration; resolves when the resource is whole again. */
+export async function apply(world: World, f: Fault, rng: Random, guestTokens: () => string[]): Promise<void> {
+  const { sim, relay, redis } = world;
+  switch (f.kind) {
+    case 'instance_sigkill':
+    case 'instance_sigterm': {
+      const instance = world.instances[f.instance!]!;
+      await instance.signal(f.kind === 'instance_sigkill' ? 'SIGKILL' : 'SIGTERM');
+      await sleep(f.durationMs);
+      await instance.start();
+      return;
+    }
+    case 'redis_sigkill':
+    case 'redis_restart':
+      await redis.kill(f.kind === 'redis_sigkill' ? 'SIGKILL' : 'SIGTERM');
+      await sleep(f.durationMs);
+      await redis.restart();
+      return;
+    case 'redis_sigstop':
+      redis.pause();
+      await sleep(f.durationMs);
+      redis.resume();
+      return;
+    case 'genesys_refusing':
+    case 'genesys_hanging':
+      relay.set(f.kind === 'genesys_refusing' ? 'refuse' : 'hang');
+      await sleep(f.durationMs);
+      relay.set('pass');
+      return;
+    case 'genesys_slow':
+      sim.faults.delayFrames(f.delayMs!);
+      sim.faults.delayRest('history', f.delayMs!);
+      await sleep(f.durationMs);
+      sim.faults.delayFrames(0);
+      sim.faults.clear();
+      return;
+    case 'network_delay':
+      relay.delay(f.delayMs!);
+      await sleep(f.durationMs);
+      relay.delay(0);
+      return;
+    case 'socket_drop': {
+      if (f.all) return sim.faults.dropSocket();
+      const tokens = guestTokens();
+      if (tokens.length > 0) sim.faults.dropSocket(rng.pick(tokens));
+      return;
+    }
+  }
+}
