@@ -39,12 +39,27 @@ export function followNewest(scroller: HTMLElement, options: ScrollFollowOptions
     unseen = count;
     options.unseen?.(count);
   };
+  /** Where the list last put itself at the end, and whether the scroll event of that move is still to come. */
+  let stuckAt = 0;
+  let ownScrollPending = false;
   const stick = () => {
+    const from = scroller.scrollTop;
     scroller.scrollTop = scroller.scrollHeight;
+    stuckAt = scroller.scrollTop;
+    if (stuckAt !== from) ownScrollPending = true;
   };
-  // Only the reader's scrolling decides whether the list follows: growth alone never unsticks it.
+  // Only the reader's scrolling decides whether the list follows: growth alone never unsticks it. The scroll
+  // event of the list's own move comes a frame later, after what grew meanwhile (an image loading): not moved
+  // up from where the list put itself, it is no reader's, and the list follows on.
   const onScroll = () => {
-    atNewest = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight <= slack;
+    const own = ownScrollPending && scroller.scrollTop >= stuckAt - 1;
+    ownScrollPending = false;
+    const away = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight;
+    if (own && atNewest) {
+      if (away > slack) stick();
+      return;
+    }
+    atNewest = away <= slack;
     if (atNewest) report(0);
   };
   const grown = () => {

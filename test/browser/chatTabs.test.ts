@@ -7,7 +7,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { startDemoServer, type DemoServer } from '../../src/demo/demoServer';
 import { demoAssets } from '../../src/demo/embeddedDefault';
 import { axeViolations } from '../support/axe';
-import { scrape } from '../support/metrics';
+import { streamsAtService as streamsHeld } from '../support/chatPage';
 import { debianProgram } from '../support/programs';
 import { PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
@@ -91,7 +91,7 @@ afterAll(async () => {
 });
 
 /** Live streams open at the service now. */
-const streamsAtService = async () => (await scrape(stack.service.metricsUrl!)).value('genesys_bff_streams_open');
+const streamsAtService = () => streamsHeld(stack.service.metricsUrl!);
 
 /** A site's browser: its tabs share storage, BroadcastChannel and locks. Notifications shown are written down. */
 const sites: BrowserContext[] = [];

@@ -1,8 +1,9 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { demoPng } from '../../simulator/richReplies';
+import { atTheNewest, scrollListTo, scrollTopOf, sessionStarts, streamsAtService } from '../support/chatPage';
 import { freePort } from '../support/ports';
 import { englishLeftIn } from '../support/untranslated';
 import { waitFor } from '../support/wait';
@@ -26,6 +27,11 @@ const { JEST_WORKER_ID: _worker, NODE_ENV: _mode, ...outside } = process.env;
 const ENV = { ...outside, NEXT_TELEMETRY_DISABLED: '1' };
 
 jest.setTimeout(240_000);
+// Each test's contexts, closed after it (a failed test leaves no tab holding a stream).
+const contexts: BrowserContext[] = [];
+afterEach(async () => {
+  for (const context of contexts.splice(0)) await context.close();
+});
 
 let service: ChildProcess | undefined;
 let serviceOutput = '';
@@ -34,6 +40,11 @@ let next: ChildProcess | undefined;
 let nextOutput = '';
 let pageUrl: string;
 let port: number;
+/** `npm run dev` (next dev, StrictMode mounting twice) on the same example, pointed at the same service. */
+let dev: ChildProcess | undefined;
+let devOutput = '';
+let devUrl: string;
+let metricsUrl: string;
 
 /** Runs a README command in its own process group (npm and what it starts), collecting its output. */
 function run(command: string, cwd: string, env: NodeJS.ProcessEnv, output: (text: string) => void): ChildProcess {
@@ -63,16 +74,26 @@ beforeAll(async () => {
       `Chromium is missing at ${CHROMIUM}: apt-get install -y chromium (this test never downloads a browser).`,
     );
   const [serviceBlock, buildBlock, startBlock] = readmeBlocks();
-  let servicePort: number, demoPort: number;
-  [port, servicePort, demoPort] = [await freePort(), await freePort(), await freePort()];
+  let servicePort: number, demoPort: number, devPort: number, metricsPort: number;
+  [port, servicePort, demoPort, devPort, metricsPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   pageUrl = `http://127.0.0.1:${port}/`;
+  devUrl = `http://127.0.0.1:${devPort}/`;
+  metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
 
   // The service as the README starts it, in the repository root, from a newcomer's shell (no Genesys
-  // variables, no .env); this page's origin and the demo page's port are this test's free ones.
+  // variables, no .env); this page's origins (next start, next dev) and the demo page's port are this test's free
+  // ones, and its metrics listener counts the live streams the tabs hold.
+  const origins = `http://127.0.0.1:${port},http://127.0.0.1:${devPort}`;
   const serviceCommand = serviceBlock!
     .replace('DEMO_PORT=3001', `DEMO_PORT=${demoPort}`)
-    .replace('http://localhost:3000', `http://127.0.0.1:${port}`);
-  expect(serviceCommand).toBe(`DEMO_PORT=${demoPort} CORS_ALLOWED_ORIGINS=http://127.0.0.1:${port} npm start`);
+    .replace('http://localhost:3000', origins);
+  expect(serviceCommand).toBe(`DEMO_PORT=${demoPort} CORS_ALLOWED_ORIGINS=${origins} npm start`);
   service = run(
     serviceCommand,
     ROOT,
@@ -80,6 +101,7 @@ beforeAll(async () => {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       PORT: String(servicePort),
+      METRICS_PORT: String(metricsPort),
       DOTENV_CONFIG_PATH: path.join(ROOT, 'test/demo/no-such.env'),
     },
     (text) => (serviceOutput += text),
@@ -115,6 +137,21 @@ beforeAll(async () => {
     60_000,
     200,
   );
+  // And `npm run dev`, as the README says it works the same way, beside it (next dev builds into .next/dev).
+  dev = run(
+    start.replace('npm start', 'npm run dev'),
+    EXAMPLE,
+    { ...ENV, HOST: '127.0.0.1', PORT: String(devPort) },
+    (text) => (devOutput += text),
+  );
+  await waitFor(
+    async () => {
+      if (dev!.exitCode !== null) throw new Error(`next dev exited: ${devOutput}`);
+      return (await fetch(devUrl)).ok;
+    },
+    120_000,
+    500,
+  );
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -130,6 +167,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  await stop(dev);
   await stop(next);
   await stop(service);
 });
@@ -166,6 +204,7 @@ test('the Next.js example chats through the service: session, history, a message
 /** A fresh context (its own storage) on the example, connected, the greeting shown; errors collected. */
 async function openChat(url = pageUrl): Promise<{ page: Page; errors: string[] }> {
   const context = await browser.newContext({ locale: 'en-US', timezoneId: 'UTC' });
+  contexts.push(context);
   const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -249,15 +288,7 @@ test('rich messages in the Next.js example: quick replies that answer, a card’
   await page.locator('.message:not(.from-guest) img.thumb').waitFor();
 
   // The list followed every message down to the image that arrived last (the package's MessageList).
-  await waitFor(
-    () =>
-      page.evaluate(() => {
-        const log = document.querySelector('[role=log]')!;
-        return log.scrollHeight > log.clientHeight && log.scrollHeight - log.scrollTop - log.clientHeight <= 1;
-      }),
-    10_000,
-    100,
-  );
+  await atTheNewest(page);
   fs.mkdirSync(path.resolve(__dirname, '../../test-output/browser'), { recursive: true });
   await page.screenshot({ path: path.resolve(__dirname, '../../test-output/browser/nextjs-rich.png'), fullPage: true });
   expect(await axeViolations(page)).toEqual([]);
@@ -336,4 +367,78 @@ test('?prechat=on: the PreChatForm asks first, and its details start the chat', 
   await say(page, 'hello after the form');
   await reply(page, 'You said: hello after the form').waitFor();
   await page.context().close();
+});
+
+/** A tab on the example (in a site's context, whose tabs share storage), connected; its session POSTs written down. */
+async function openTab(context: BrowserContext, url = pageUrl): Promise<{ page: Page; starts: ('new' | 'resume')[] }> {
+  const page = await context.newPage();
+  const starts = sessionStarts(page);
+  await page.goto(url);
+  await page.locator('[role=status]', { hasText: 'Connected' }).waitFor({ timeout: 60_000 });
+  return { page, starts };
+}
+
+async function site(): Promise<BrowserContext> {
+  const context = await browser.newContext({
+    locale: 'en-US',
+    timezoneId: 'UTC',
+    viewport: { width: 800, height: 600 },
+  });
+  contexts.push(context);
+  return context;
+}
+
+/** Sends and waits for the bot's echo. */
+async function exchange(page: Page, text: string): Promise<void> {
+  await say(page, text);
+  await reply(page, `You said: ${text}`).waitFor();
+}
+
+test.each([
+  ['next dev', 'development: StrictMode mounts twice', () => devUrl],
+  ['next start', 'production', () => pageUrl],
+])(
+  'under %s (%s) a load sends one POST /guest-session, and a reload resumes the chat at its newest message',
+  async (server, _mode, url) => {
+    // StrictMode is on, as create-next-app sets it.
+    expect(fs.readFileSync(path.join(EXAMPLE, 'next.config.ts'), 'utf8')).toContain('reactStrictMode: true');
+    const { page, starts } = await openTab(await site(), url());
+    expect(starts).toEqual(['new']);
+    for (let i = 1; i <= 8; i++) await exchange(page, `${server} line ${i}`);
+    await atTheNewest(page);
+
+    await page.reload();
+    await page.locator('[role=status]', { hasText: 'Connected' }).waitFor();
+    await reply(page, `You said: ${server} line 8`).waitFor();
+    expect(starts).toEqual(['new', 'resume']);
+    await atTheNewest(page);
+  },
+);
+
+test('two tabs share one chat on one stream held at the service; a tab scrolled up keeps its place while the other sends', async () => {
+  await waitFor(async () => (await streamsAtService(metricsUrl)) === 0, 15_000, 200);
+  const context = await site();
+  const first = await openTab(context);
+  for (let i = 1; i <= 8; i++) await exchange(first.page, `first tab line ${i}`);
+  await atTheNewest(first.page);
+  const second = await openTab(context);
+  expect([first.starts, second.starts]).toEqual([['new'], ['resume']]);
+  await reply(second.page, 'You said: first tab line 8').waitFor();
+  await waitFor(async () => (await streamsAtService(metricsUrl)) === 1, 10_000, 100);
+
+  // The first tab's reader scrolls up; the other tab sends: both show it, the first keeps its place.
+  await scrollListTo(first.page, 40);
+  await exchange(second.page, 'from the second tab');
+  await reply(first.page, 'You said: from the second tab').waitFor();
+  await first.page.getByRole('button', { name: '2 new messages' }).waitFor();
+  expect(await scrollTopOf(first.page)).toBe(40);
+  for (const { page } of [first, second]) {
+    expect(await page.locator('.from-guest .bubble', { hasText: 'from the second tab' }).count()).toBe(1);
+    expect(await page.locator('.bubble', { hasText: 'You said: from the second tab' }).count()).toBe(1);
+  }
+  expect(await streamsAtService(metricsUrl)).toBe(1);
+
+  await first.page.getByRole('button', { name: '2 new messages' }).click();
+  await atTheNewest(first.page);
+  await atTheNewest(second.page);
 });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { axeViolations } from '../support/axe';
+import { belowTheFold, scrollListTo, scrollTopOf, sessionStarts } from '../support/chatPage';
 import { debianProgram } from '../support/programs';
 import { DEFAULT_EMERGENCY_GROUP_ID, DEFAULT_QUEUE_ID, DEFAULT_SCHEDULE_GROUP_ID } from '../../simulator';
 import { PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
@@ -88,7 +89,7 @@ afterAll(async () => {
 interface KitPage {
   page: Page;
   /** Every `POST /guest-session` the page sent. */
-  starts: string[];
+  starts: ReturnType<typeof sessionStarts>;
   /** The `GET /availability` requests the page sent before the first answer came. */
   asks: string[];
 }
@@ -96,10 +97,9 @@ interface KitPage {
 async function openKit(query = '', width = 400): Promise<KitPage> {
   const context = await browser.newContext({ viewport: { width, height: 600 }, locale: 'en-US' });
   const page = await context.newPage();
-  const starts: string[] = [];
+  const starts = sessionStarts(page);
   const asks: string[] = [];
   page.on('request', (r) => {
-    if (r.method() === 'POST' && new URL(r.url()).pathname === '/guest-session') starts.push(r.url());
     if (r.method() === 'GET' && new URL(r.url()).pathname === '/availability' && !answered) asks.push(r.url());
   });
   let answered = false;
@@ -119,13 +119,6 @@ async function openKit(query = '', width = 400): Promise<KitPage> {
   return { page, starts, asks };
 }
 
-/** How far the conversation is from its end, in pixels (0: showing the newest message). */
-const belowTheFold = (page: Page) =>
-  page.evaluate(() => {
-    const log = document.querySelector('[role=log]')!;
-    return log.scrollHeight - log.scrollTop - log.clientHeight;
-  });
-
 async function say(page: Page, text: string): Promise<void> {
   await page.getByLabel('Your message').fill(text);
   await page.getByRole('button', { name: 'Send' }).click();
@@ -139,7 +132,7 @@ function newestGuestToken(): string {
 
 test('under StrictMode a load opens one session, and a reload resumes it at the newest message', async () => {
   const { page, starts } = await openKit();
-  expect(starts).toHaveLength(1);
+  expect(starts).toEqual(['new']);
   for (let i = 1; i <= 6; i++) await say(page, `message ${i}`);
   expect(await page.evaluate(() => document.querySelector('[role=log]')!.scrollHeight)).toBeGreaterThan(500);
   await waitFor(async () => (await belowTheFold(page)) <= 1);
@@ -147,7 +140,7 @@ test('under StrictMode a load opens one session, and a reload resumes it at the 
   await page.reload();
   await page.locator('[role=status]', { hasText: 'open' }).waitFor();
   await page.locator('.bubble', { hasText: 'You said: message 6' }).waitFor();
-  expect(starts).toHaveLength(2);
+  expect(starts).toEqual(['new', 'resume']);
   await waitFor(async () => (await belowTheFold(page)) <= 1);
   await page.context().close();
 });
@@ -160,19 +153,12 @@ test('the list follows new messages at the end, keeps the place when scrolled up
 
   // Scrolled up to read: a new message leaves the place alone and says something arrived below.
   // As a reader scrolls: the page has seen the scroll (its event) before anything else arrives.
-  await page.evaluate(
-    () =>
-      new Promise((resolve) => {
-        const log = document.querySelector('[role=log]')!;
-        log.addEventListener('scroll', resolve, { once: true });
-        log.scrollTop = 40;
-      }),
-  );
+  await scrollListTo(page, 40);
   stack.sim.agent.say(gt, 'while you were reading');
   await page.locator('.bubble', { hasText: 'while you were reading' }).waitFor();
   const jump = page.getByRole('button', { name: '1 new message' });
   await jump.waitFor();
-  expect(await page.evaluate(() => document.querySelector('[role=log]')!.scrollTop)).toBe(40);
+  expect(await scrollTopOf(page)).toBe(40);
   stack.sim.agent.say(gt, 'and another');
   await page.getByRole('button', { name: '2 new messages' }).waitFor();
 
