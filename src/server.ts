@@ -89,7 +89,7 @@ export async function startService(
   const caps = capConnections(server, {
     ...config.connections,
     ipv6PrefixLength: config.limits.ipv6PrefixLength,
-    isTrustedProxy: (address) => (app.get('trust proxy fn') as (a: string, i: number) => boolean)(address, 0),
+    isTrustedProxy: app.get('trust proxy fn') as (address: string, hop: number) => boolean,
   });
   const health = answerHealthFirst(
     {

@@ -105,7 +105,9 @@ export const limitsEnv = {
   CONNECTIONS_PER_IP: intFrom('CONNECTIONS_PER_IP', 256, 1, 1_000_000).meta(
     limit(
       'Open client connections per client address; the next gets a `429` and is closed.',
-      'Addresses `TRUST_PROXY` trusts are not counted.',
+      'A connection from a proxy `TRUST_PROXY` trusts is not counted; instead each client it forwards for ' +
+        '(`X-Forwarded-For`) may have this many requests in flight, a live stream holding one, and the next ' +
+        'request gets a `429` on a connection left open.',
     ),
   ),
   IPV6_PREFIX_LENGTH: intFrom('IPV6_PREFIX_LENGTH', 56, 1, 128).meta(

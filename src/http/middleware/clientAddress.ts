@@ -10,3 +10,27 @@ import { ipKeyGenerator } from 'express-rate-limit';
 export function clientAddressKey(address: string, ipv6PrefixLength: number): string {
   return ipKeyGenerator(address, ipv6PrefixLength);
 }
+
+/**
+ * The client a request through trusted proxies comes from, as Express's `req.ip` names it (proxy-addr): walking
+ * from the socket's peer back through `X-Forwarded-For` (nearest hop first), the first address `trust` does not
+ * trust, or the farthest one given. `trust` is Express's compiled `trust proxy fn` (an address, its hop index).
+ * For layers below Express (the listener's caps), which see the raw request only.
+ */
+export function forwardedClient(
+  peer: string,
+  forwardedFor: string,
+  trust: (address: string, hop: number) => boolean,
+): string {
+  const hops = [
+    peer,
+    ...forwardedFor
+      .split(',')
+      .map((hop) => hop.trim())
+      .filter((hop) => hop !== '')
+      .reverse(),
+  ];
+  let hop = 0;
+  while (hop < hops.length - 1 && trust(hops[hop]!, hop)) hop++;
+  return hops[hop]!;
+}

@@ -3,7 +3,7 @@
  * authentication, rate limits, JSON bodies, counting and tracing, and the error handler.
  */
 export { rateLimits } from './rateLimits';
-export { clientAddressKey } from './clientAddress';
+export { clientAddressKey, forwardedClient } from './clientAddress';
 export { corsPolicy } from './cors';
 export { deferred, runPendingHeadersBeforeWriting, setHeadersWhileWaiting } from './deferredHeaders';
 export { replayedHeaders, replayedPerOrigin, rawHeaders, recordHeaders } from './recordedHeaders';

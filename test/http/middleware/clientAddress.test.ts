@@ -6,6 +6,7 @@ import { clientAddressKey } from '../../../src/http/middleware/clientAddress';
 import { rateLimits } from '../../../src/http/middleware/rateLimits';
 import { testConfig } from '../../support/app';
 import { demoPng } from '../../../simulator/richReplies';
+import { peExecutable } from '../../support/fileSamples';
 import { rawUpload } from '../../support/rawUpload';
 import { bearer, startStack, type Stack } from '../../support/stack';
 import { waitFor } from '../../support/wait';
@@ -14,7 +15,8 @@ import { waitFor } from '../../support/wait';
  * One client as every per-address limit and cap counts it (src/http/middleware/clientAddress.ts): IPv4 by its
  * address, IPv6 by its prefix (IPV6_PREFIX_LENGTH, /56 by default). Through a trusted proxy (TRUST_PROXY) with
  * IPv6 X-Forwarded-For, live streams (STREAMS_PER_IP) and uploads (UPLOADS_PER_IP) are capped per /56: other
- * addresses of the same /56 share the cap, another /56 has its own. Connections are capped by the socket's peer
+ * addresses of the same /56 share the cap, another /56 has its own; so are connections (CONNECTIONS_PER_IP), as
+ * the requests each forwarded client has in flight. A direct peer's connections are capped by the socket's peer
  * (test/http/server/connectionCaps.test.ts), keyed the same way.
  */
 
@@ -129,6 +131,81 @@ describe('uploads through a trusted proxy, per /56', () => {
       expect(await upload(OTHER_56)).toBe(201);
     } finally {
       hog.socket.destroy();
+    }
+  });
+});
+
+describe('connections through a trusted proxy, per /56', () => {
+  let stack: Stack;
+  const open: AbortController[] = [];
+
+  beforeAll(async () => {
+    stack = await startStack({ env: { TRUST_PROXY: '1', CONNECTIONS_PER_IP: '2', STREAMS_PER_IP: '10' } });
+  });
+
+  afterAll(async () => {
+    for (const c of open) c.abort();
+    await stack.close();
+  });
+
+  /** A live stream forwarded for `forwardedFor`: its answer, held open until `controller` aborts it. */
+  async function stream(forwardedFor: string) {
+    const { token } = await stack.newSession();
+    const controller = new AbortController();
+    open.push(controller);
+    const res = await fetch(`${stack.service.url}/messages/stream`, {
+      headers: { ...bearer(token), 'X-Forwarded-For': forwardedFor },
+      signal: controller.signal,
+    });
+    return { res, controller };
+  }
+
+  /** A quick request (GET /healthz) forwarded for `forwardedFor`: its status. */
+  async function probe(forwardedFor: string): Promise<number> {
+    const res = await fetch(`${stack.service.url}/healthz`, { headers: { 'X-Forwarded-For': forwardedFor } });
+    await res.body?.cancel();
+    return res.status;
+  }
+
+  test('two clients of one /56 hold its two places; a third request is refused, another /56 is not', async () => {
+    const first = await stream(SAME_56[0]!);
+    const second = await stream(SAME_56[1]!);
+    expect([first.res.status, second.res.status]).toEqual([200, 200]);
+    const over = await stream(SAME_56[2]!);
+    expect(over.res.status).toBe(429);
+    expect(over.res.headers.get('content-type')).toBe('application/problem+json');
+    expect(over.res.headers.get('retry-after')).toBe('1');
+    expect(await over.res.json()).toMatchObject({ code: 'rate_limited', detail: expect.stringMatching(/connections/) });
+    expect(await probe(SAME_56[2]!)).toBe(429);
+    const other = await stream(OTHER_56);
+    expect(other.res.status).toBe(200);
+
+    // An aborted stream gives its place back.
+    first.controller.abort();
+    await waitFor(async () => (await probe(SAME_56[2]!)) === 200, 5_000, 50);
+    second.controller.abort();
+    other.controller.abort();
+  });
+
+  test('finished requests and an upload refused mid-body give their places back', async () => {
+    await waitFor(async () => (await probe(SAME_56[0]!)) === 200, 5_000, 50);
+    for (let i = 0; i < 5; i++) expect(await probe(SAME_56[i % 3]!)).toBe(200);
+    const held = await stream(SAME_56[0]!);
+    expect(held.res.status).toBe(200);
+    // A program found out by its first bytes (415) before the rest of its body arrives; the client never sends it.
+    const refused = rawUpload(stack, (await stack.newSession()).token, {
+      contentLength: 60_000,
+      forwardedFor: SAME_56[1],
+    });
+    try {
+      refused.write(peExecutable());
+      refused.write(Buffer.alloc(2_000));
+      expect(await refused.status()).toBe(415);
+      await waitFor(async () => (await probe(SAME_56[2]!)) === 200, 5_000, 50);
+      expect(await probe(OTHER_56)).toBe(200);
+    } finally {
+      refused.socket.destroy();
+      held.controller.abort();
     }
   });
 });

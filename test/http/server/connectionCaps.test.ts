@@ -286,7 +286,7 @@ describe('IPv6 peers, counted by their prefix as the rate limits count them', ()
       server.emit('connection', socket);
       const served = caps.guard((_req, res) => void res.end('ok'));
       const res = { writeHead: jest.fn(), end: jest.fn() };
-      served({ socket } as unknown as http.IncomingMessage, res as unknown as http.ServerResponse);
+      served({ socket, headers: {} } as unknown as http.IncomingMessage, res as unknown as http.ServerResponse);
       return { socket, status: res.writeHead.mock.calls[0]?.[0] ?? 200 };
     };
     return { connect, addresses: caps.addresses };
@@ -329,5 +329,128 @@ describe('IPv6 peers, counted by their prefix as the rate limits count them', ()
     const { connect } = cappedServer(56, (address) => (asked.push(address), address === '2001:db8:0:100::9'));
     for (let i = 0; i < 3; i++) expect(connect('2001:db8:0:100::9').status).toBe(200);
     expect(asked).toContain('2001:db8:0:100::9');
+  });
+});
+
+describe('requests a trusted proxy forwards, counted per forwarded client', () => {
+  const servers: http.Server[] = [];
+  const clients: net.Socket[] = [];
+
+  afterEach(async () => {
+    for (const socket of clients.splice(0)) socket.destroy();
+    for (const server of servers.splice(0)) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  /** A capped server whose handler holds each response open until the test lets it finish (`finishAll`). */
+  async function proxied(perIp: number, trust: (address: string, hop: number) => boolean) {
+    const server = http.createServer();
+    servers.push(server);
+    const caps = capConnections(server, { perIp, max: 100, isTrustedProxy: trust, ipv6PrefixLength: 56 });
+    const held: http.ServerResponse[] = [];
+    server.on(
+      'request',
+      caps.guard((req, res) => {
+        if (req.url === '/hold') {
+          res.writeHead(200, { 'Content-Type': 'text/plain' }).flushHeaders();
+          held.push(res);
+        } else if (req.url === '/fail') req.socket.destroy();
+        else res.end('ok');
+      }),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    return {
+      port,
+      proxiedClients: caps.proxiedClients,
+      held: () => held.length,
+      finishAll: () => held.splice(0).forEach((res) => res.end('done')),
+    };
+  }
+
+  /** One request on its own connection from the proxy (the loopback peer), forwarded for `forwardedFor`. */
+  async function ask(port: number, forwardedFor: string | undefined, url = '/') {
+    const socket = net.connect({ port, host: '127.0.0.1' });
+    clients.push(socket);
+    let data = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => (data += chunk));
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('connect', resolve));
+    const header = forwardedFor === undefined ? '' : `X-Forwarded-For: ${forwardedFor}\r\n`;
+    socket.write(`GET ${url} HTTP/1.1\r\nHost: 127.0.0.1\r\n${header}\r\n`);
+    if (url !== '/fail') await waitFor(() => /\r\n\r\n/.test(data), 5000, 5);
+    return { socket, status: () => Number(data.split(' ')[1]), received: () => data };
+  }
+
+  const trustAll = () => true;
+
+  it('shares the cap among the clients of one /56; another /56 and the proxy itself are apart', async () => {
+    const { port, held } = await proxied(2, trustAll);
+    expect((await ask(port, '2001:db8:0:1::1', '/hold')).status()).toBe(200);
+    expect((await ask(port, '2001:db8:0:1::2', '/hold')).status()).toBe(200);
+    const counted = await registry.getSingleMetric('genesys_bff_limits_refused_total')!.get();
+    const before = counted.values.find((v) => v.labels.limit === 'connections_per_ip')?.value ?? 0;
+    const over = await ask(port, '2001:db8:0:1::3', '/hold');
+    await waitFor(() => over.received().endsWith('}'), 5000, 5);
+    expect(over.status()).toBe(429);
+    expect(over.received()).toMatch(/\r\nRetry-After: 1\r\n/i);
+    // The proxy's connection carries other clients: the refusal does not close it.
+    expect(over.received()).not.toMatch(/\r\nConnection: close\r\n/i);
+    const [, body] = over.received().split('\r\n\r\n');
+    expect(JSON.parse(body!)).toMatchObject({ status: 429, code: 'rate_limited' });
+    const after = await registry.getSingleMetric('genesys_bff_limits_refused_total')!.get();
+    expect(after.values.find((v) => v.labels.limit === 'connections_per_ip')?.value).toBe(before + 1);
+    // The refused request reached nothing.
+    expect(held()).toBe(2);
+    expect((await ask(port, '2001:db8:1:1::1', '/hold')).status()).toBe(200);
+    // The proxy's own request (no X-Forwarded-For) is not a forwarded client.
+    expect((await ask(port, undefined)).status()).toBe(200);
+  });
+
+  it('releases the count when responses finish, and forgets the client at zero', async () => {
+    const { port, proxiedClients, finishAll } = await proxied(1, trustAll);
+    const first = await ask(port, '2001:db8:0:1::1', '/hold');
+    expect(proxiedClients()).toBe(1);
+    expect((await ask(port, '2001:db8:0:1::2')).status()).toBe(429);
+    finishAll();
+    await waitFor(() => first.received().endsWith('done\r\n0\r\n\r\n'), 5000, 5);
+    await waitFor(() => proxiedClients() === 0, 5000, 5);
+    // Each request after the last has finished is within the cap again.
+    for (let i = 0; i < 3; i++) expect((await ask(port, '2001:db8:0:1::2')).status()).toBe(200);
+    expect(proxiedClients()).toBe(0);
+  });
+
+  it('releases the count when the client aborts, and when the service closes the connection unanswered', async () => {
+    const { port, proxiedClients } = await proxied(1, trustAll);
+    const stream = await ask(port, '2001:db8:0:1::1', '/hold');
+    expect((await ask(port, '2001:db8:0:1::9')).status()).toBe(429);
+    stream.socket.destroy();
+    await waitFor(() => proxiedClients() === 0, 5000, 5);
+    expect((await ask(port, '2001:db8:0:1::9')).status()).toBe(200);
+    await ask(port, '2001:db8:0:1::1', '/fail');
+    await waitFor(() => proxiedClients() === 0, 5000, 5);
+    expect((await ask(port, '2001:db8:0:1::9')).status()).toBe(200);
+  });
+
+  it('names the client as Express does: the first untrusted hop from the peer, so a spoofed first entry is ignored', async () => {
+    // TRUST_PROXY=1: the peer is the proxy, and the hop it appended is the client, whatever the client wrote before it.
+    const { port } = await proxied(1, (_address, hop) => hop < 1);
+    await ask(port, '2001:db8:3::1, 2001:db8:0:1::1', '/hold');
+    expect((await ask(port, '2001:db8:4::1, 2001:db8:0:1::2')).status()).toBe(429);
+    expect((await ask(port, '2001:db8:0:1::1, 2001:db8:5::1')).status()).toBe(200);
+  });
+
+  it('counts an untrusted peer by its connection as before, whatever X-Forwarded-For it sends', async () => {
+    const { port, proxiedClients } = await proxied(1, () => false);
+    const first = await ask(port, '2001:db8:0:1::1', '/hold');
+    expect(first.status()).toBe(200);
+    expect(proxiedClients()).toBe(0);
+    // A second connection from the same peer is over its cap, whichever client it claims to forward for.
+    const over = await ask(port, '2001:db8:9::1');
+    await waitFor(() => over.received().endsWith('}'), 5000, 5);
+    expect(over.status()).toBe(429);
+    expect(over.received()).toMatch(/\r\nConnection: close\r\n/i);
   });
 });
