@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BffClient, BffError, memoryTokenStore, type ChatMessage, type LiveStream } from '../../client/src';
+import { BffClient, BffError, memoryTokenStore, type ChatMessage, type ChatStream } from '../../client/src';
 import { mergeMessages } from '../../client/src/react/conversation';
 import type { Simulator } from '../../simulator';
 import { signInAt } from '../support/signIn';
@@ -83,7 +83,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 /** One page of the chat: a BffClient, its stream and what it shows. */
 interface Page {
   client: BffClient;
-  stream?: LiveStream;
+  stream?: ChatStream;
   view: ChatMessage[];
   connections: ConnectionLog[];
   historyLoaded: boolean;
