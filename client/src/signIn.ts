@@ -10,7 +10,9 @@ import type { SessionView, SignInGrant } from './types.js';
  */
 export async function signIn(transport: Transport, auth: SignInGrant): Promise<SessionView> {
   if (transport.token === undefined) return startSession(transport, { auth });
-  return (await transport.request<SessionView>('POST', '/guest-session/sign-in', { body: { auth } })).body;
+  return (
+    await transport.request<SessionView>('POST', '/guest-session/sign-in', { body: { auth }, replacesToken: true })
+  ).body;
 }
 
 /** Signs the customer out on every device (streams hear `signed_out`) and forgets the token. */

@@ -21,6 +21,11 @@ export interface RequestOptions {
   headers?: Record<string, string>;
   /** Send the held token (default true). */
   auth?: boolean;
+  /**
+   * This request's answer replaces the held token (a sign-in): the service refuses the old one from the moment it
+   * signed in, so a request refused for it meanwhile waits for this answer and goes again with the new token.
+   */
+  replacesToken?: boolean;
 }
 
 export class Transport {
@@ -33,6 +38,8 @@ export class Transport {
   private routingKey: string | undefined;
   /** The first stream position since the session was started or resumed here: where a stream without event ids yet starts. */
   private position: string | undefined;
+  /** A request whose answer replaces the held token (a sign-in), while it is under way. */
+  private replacing: Promise<unknown> | undefined;
 
   constructor(options: TransportOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -118,9 +125,26 @@ export class Transport {
     path: string,
     options: RequestOptions = {},
   ): Promise<{ status: number; body: T; headers: Headers }> {
+    if (!options.replacesToken) return this.requestOnce<T>(method, path, options, true);
+    const answer = this.requestOnce<T>(method, path, options, false);
+    this.replacing = answer;
+    try {
+      return await answer;
+    } finally {
+      if (this.replacing === answer) this.replacing = undefined;
+    }
+  }
+
+  private async requestOnce<T>(
+    method: string,
+    path: string,
+    options: RequestOptions,
+    mayRepeat: boolean,
+  ): Promise<{ status: number; body: T; headers: Headers }> {
     const extra =
       options.body === undefined ? { ...options.headers } : { ...options.headers, 'Content-Type': 'application/json' };
     const useToken = options.auth !== false && this.heldToken !== undefined;
+    const sent = this.heldToken;
     let res: Response;
     try {
       res = await this.fetchImpl(this.url(path), {
@@ -137,8 +161,12 @@ export class Transport {
     const body = parseJson(await res.text().catch(() => ''));
     if (!res.ok) {
       const error = problemError(res.status, body, (name) => res.headers.get(name));
-      // A token the service refuses (or a session that ended) is of no further use.
-      if (useToken && error.sessionLost) this.forget();
+      if (useToken && error.sessionLost) {
+        // Refused for a token a sign-in (or another tab) has replaced since: the same request, with the new one.
+        if (mayRepeat && (await this.replacedSince(sent))) return this.requestOnce<T>(method, path, options, false);
+        // A token the service refuses (or a session that ended) is of no further use; a newer one is kept.
+        if (this.heldToken === sent) this.forget();
+      }
       throw error;
     }
     this.keep(body);
@@ -151,6 +179,7 @@ export class Transport {
    */
   async requestText(path: string, accept: string): Promise<{ text: string; header(name: string): string | null }> {
     const useToken = this.heldToken !== undefined;
+    const sent = this.heldToken;
     let res: Response;
     try {
       res = await this.fetchImpl(this.url(path), {
@@ -166,10 +195,16 @@ export class Transport {
     const text = await res.text().catch(() => '');
     if (!res.ok) {
       const error = problemError(res.status, parseJson(text), (name) => res.headers.get(name));
-      if (useToken && error.sessionLost) this.forget();
+      if (useToken && error.sessionLost && this.heldToken === sent) this.forget();
       throw error;
     }
     return { text, header: (name) => res.headers.get(name) };
+  }
+
+  /** Whether the held token is a newer one than `sent`, once a sign-in under way has answered. */
+  private async replacedSince(sent: string | undefined): Promise<boolean> {
+    if (this.heldToken === sent && this.replacing) await this.replacing.catch(() => undefined);
+    return this.heldToken !== undefined && this.heldToken !== sent;
   }
 
   /** Keeps the session token and routing key an answer carries. */

@@ -424,6 +424,28 @@ test("a customer signs in mid-chat on another device: the older signed-in device
   expect(history.body.messages.map((m: { text?: string }) => m.text)).toContain('written anonymously');
 });
 
+test('a sign-in through another instance (the stream stayed on the first) ends that stream with reconnect: true, and the chat goes on', async () => {
+  // Around a restart a session's requests move while its stream stays; Genesys closes the stream's
+  // connection with signedIn when the sign-in goes through the other instance: the same chat, not another.
+  const anonymous = await stack.newSession();
+  const live = await stream(anonymous.token);
+  const other = await startStack({ simulator: stack.sim });
+  try {
+    const auth = await signInAt(stack.sim, 'customer-m');
+    const res = await post('/guest-session/sign-in', { auth }, anonymous.token, other.http);
+    expect([res.status, res.body.authenticated]).toEqual([200, true]);
+    const last = await live.next((e) => e.event === 'session' && dataOf(e).reconnect !== undefined);
+    expect(dataOf(last)).toMatchObject({ state: 'unavailable', reconnect: true });
+    const again = await openStream(`${other.service.url}/messages/stream`, bearer(res.body.sessionToken));
+    streams.push(again);
+    await again.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+    expect((await post('/messages', { text: 'signed in now' }, res.body.sessionToken, other.http)).status).toBe(201);
+    await again.next((e) => e.event === 'message' && dataOf(e).text === 'signed in now');
+  } finally {
+    await other.close();
+  }
+});
+
 test('a signed-in session resumed on another instance configures with the JWT sealed in its token, and renews it once Genesys refuses it', async () => {
   const { token, gt, jwt } = await signedInSession('customer-k');
   const other = await startStack({ simulator: stack.sim });

@@ -388,6 +388,65 @@ test('signIn mid-chat and signOut: the stream hears signed_in, then ends with si
   live.close();
 });
 
+describe('a request refused for the token a sign-in is replacing', () => {
+  /**
+   * fetch that holds back the answers to the sign-in and to GET /guest-session (the service has answered them
+   * already) until released: the order in which a page reads them.
+   */
+  function holdingFetch() {
+    const held = new Map<string, () => void>();
+    const seen: { what: string; status: number }[] = [];
+    const page = pageFetch();
+    const fetchImpl: typeof fetch = async (input, init = {}) => {
+      const method = init.method ?? 'GET';
+      const url = new URL(String(input));
+      const res = await page(input, init);
+      const what = `${method} ${url.pathname}`;
+      seen.push({ what, status: res.status });
+      // The first answer of each: a request sent again is answered at once.
+      if ((what === 'POST /guest-session/sign-in' || what === 'GET /guest-session') && !held.has(what))
+        await new Promise<void>((resolve) => held.set(what, resolve));
+      return res;
+    };
+    const answered = (what: string, status?: number) =>
+      waitFor(() => seen.some((c) => c.what === what && (status === undefined || c.status === status)));
+    return { fetchImpl, answered, release: (what: string) => held.get(what)!() };
+  }
+
+  async function signingIn() {
+    const gate = holdingFetch();
+    const store = memoryTokenStore();
+    const client = newClient({ fetch: gate.fetchImpl, tokenStore: store });
+    const before = (await client.startSession()).sessionToken;
+    const signIn = client.signIn(await signInAt(stack.sim, `client-race-${Math.random().toString(36).slice(2)}`));
+    // The service signed in (and cut the old token off); the page has not read its answer yet.
+    await gate.answered('POST /guest-session/sign-in');
+    const state = client.getSession();
+    await gate.answered('GET /guest-session', 401);
+    return { gate, store, client, before, signIn, state };
+  }
+
+  test('refused before the sign-in answered: it waits for that answer and goes again with the new token', async () => {
+    const { gate, store, client, before, signIn, state } = await signingIn();
+    gate.release('POST /guest-session/sign-in');
+    await expect(signIn).resolves.toMatchObject({ authenticated: true });
+    gate.release('GET /guest-session');
+    await expect(state).resolves.toMatchObject({ authenticated: true });
+    expect(client.sessionToken).not.toBe(before);
+    expect(store.get()).toBe(client.sessionToken);
+  });
+
+  test('its refusal read after the sign-in answer: the newer token is kept, and the request goes again with it', async () => {
+    const { gate, store, client, before, signIn, state } = await signingIn();
+    gate.release('POST /guest-session/sign-in');
+    await expect(signIn).resolves.toMatchObject({ authenticated: true });
+    gate.release('GET /guest-session');
+    await expect(state).resolves.toMatchObject({ authenticated: true });
+    expect(client.sessionToken).not.toBe(before);
+    expect(store.get()).toBe(client.sessionToken);
+  });
+});
+
 test('a network error is told apart: the service up behind a CORS refusal names the page origin and CORS_ALLOWED_ORIGINS; the service down is network_error', async () => {
   const probes: RequestInit[] = [];
   // What a browser gives a page whose origin the service refuses: every CORS call fails like the network,

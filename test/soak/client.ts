@@ -243,6 +243,7 @@ export class SoakSession {
           this.note(`history refused: ${describe(error)}`);
           return;
         }
+        this.note(`history refused for now: ${describe(error)}`);
         await sleep(waitFor(error, attempt));
       }
     }

@@ -37,6 +37,8 @@ export function inboundTarget(options: { uploads?: string[]; info?: SessionRespo
     die: (error) => void died.push(error),
     updateInfo: (change) => void ((state.info = change(state.info)), (state.updates += 1)),
     closingByServer: () => undefined,
+    configuredSignedIn: () => false,
+    signedInOnAnotherConnection: () => undefined,
     accountFor: () => undefined,
     lateEcho: () => undefined,
     uploadSettled: (attachmentId, outcome) => {

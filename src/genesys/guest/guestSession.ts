@@ -60,6 +60,8 @@ export class GuestSession {
   readonly signIn: GuestSignIn;
   /** What inboundDispatch.ts may do to this session. */
   private readonly inbound: InboundTarget;
+  /** The last configure that Genesys accepted was a signed-in one (configureAuthenticatedSession). */
+  private configuredSignedIn = false;
   lastUsedAt: number;
 
   constructor(private readonly options: GuestSessionOptions) {
@@ -110,6 +112,8 @@ export class GuestSession {
       closingByServer: () => {
         this.link.closedByServer = true;
       },
+      configuredSignedIn: () => this.configuredSignedIn,
+      signedInOnAnotherConnection: () => this.handOver('This chat was signed in on another instance; reconnect.'),
       accountFor: (id) => this.ledger.accountFor(id),
       uploadSettled: (id, outcome) => this.attachments.uploadSettled(id, outcome),
       lateEcho: (id, message) => this.ledger.lateEcho(id, message),
@@ -335,12 +339,8 @@ export class GuestSession {
   }
 
   /** Another instance owns the session (sessionOwnership.ts): the socket closes, streams reconnect via the proxy. */
-  handOver(): void {
-    this.emit({
-      type: 'session',
-      state: 'unavailable',
-      detail: 'This chat moved to another instance of the service; reconnect.',
-    });
+  handOver(detail = 'This chat moved to another instance of the service; reconnect.'): void {
+    this.emit({ type: 'session', state: 'unavailable', detail });
     this.retire('handed over to another instance');
   }
 
@@ -353,13 +353,15 @@ export class GuestSession {
   /** Configures on the current socket: anonymously, or as the signed-in customer (renewing a refused JWT). */
   private configure(startNew: boolean): Promise<SessionResponse> {
     const { token, deploymentId } = this.options;
-    return this.signIn.configure((jwt) =>
-      this.desk.request<SessionResponse>('configure', (tracingId) =>
+    return this.signIn.configure(async (jwt) => {
+      const info = await this.desk.request<SessionResponse>('configure', (tracingId) =>
         jwt
           ? configureAuthenticatedSessionFrame({ token, deploymentId, startNew, tracingId, jwt })
           : configureSessionFrame({ token, deploymentId, startNew, tracingId }),
-      ),
-    );
+      );
+      this.configuredSignedIn = jwt !== undefined;
+      return info;
+    });
   }
 
   /** The session's end: the link goes `dead` (its socket closes), what waits fails, and streams hear why. */

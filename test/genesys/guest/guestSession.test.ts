@@ -124,6 +124,58 @@ describe('configure and resume', () => {
   });
 });
 
+describe('a sign-in through another instance', () => {
+  async function exchanged(customer: string) {
+    const http = createGenesysHttp({ timeoutMs: 2000 });
+    try {
+      const tokens = new WebDeploymentTokens(http.axios, sim.urls.apiUrl, sim.deploymentId, pino({ level: 'silent' }));
+      return await tokens.exchange(await signInAt(sim, customer));
+    } finally {
+      http.close();
+    }
+  }
+
+  test('the anonymous session it took over hands over: its streams reconnect, nothing says signed_in_elsewhere', async () => {
+    // Around a restart a session's requests move to one instance while its stream stays on another; Genesys
+    // closes the other's connection with signedIn when the sign-in goes through the first.
+    const token = randomUUID();
+    const before = hub.session(token);
+    const live = collect(before);
+    await before.sendText({ text: 'before signing in', messageId: randomUUID() });
+    const other = hubFor(sim);
+    try {
+      await other.session(token).upgrade(await exchanged('customer-moved'));
+      const last = await live.next((e) => e.type === 'session' && e.state !== 'reconnecting');
+      expect(last).toEqual({ type: 'session', state: 'unavailable', detail: expect.stringMatching(/reconnect/) });
+      expect(live.events).not.toContainEqual(expect.objectContaining({ state: 'signed_in_elsewhere' }));
+      // The old object left service; the token's next use here is a new session, not a dead one.
+      await waitFor(() => before.isDead);
+      expect(hub.session(token)).not.toBe(before);
+      await waitFor(() => sim.stats.openConnectionsBySession(token) === 1);
+      live.unsubscribe();
+    } finally {
+      other.close();
+    }
+  });
+
+  test("a signed-in session cleared by the customer's newer sign-in still ends with signed_in_elsewhere", async () => {
+    const older = randomUUID();
+    const customer = 'customer-two-devices';
+    const session = hub.session(older, await exchanged(customer));
+    const live = collect(session);
+    await session.ready();
+    const other = hubFor(sim);
+    try {
+      await other.session(randomUUID()).upgrade(await exchanged(customer));
+      const last = await live.next((e) => e.type === 'session' && !['reconnecting', 'signed_in'].includes(e.state));
+      expect(last).toMatchObject({ type: 'session', state: 'signed_in_elsewhere' });
+      live.unsubscribe();
+    } finally {
+      other.close();
+    }
+  });
+});
+
 describe('messages', () => {
   test('a text is sent in the reference shape and resolves with its Inbound echo', async () => {
     const token = randomUUID();

@@ -59,6 +59,13 @@ export interface InboundTarget {
   updateInfo(change: (info: SessionResponse | undefined) => SessionResponse | undefined): void;
   /** Genesys announced it is closing this connection (another took its place, or the chat was cleared). */
   closingByServer(): void;
+  /** Whether this connection was configured as a signed-in customer (configureAuthenticatedSession). */
+  configuredSignedIn(): boolean;
+  /**
+   * This session's own token was signed in on another of its connections (the instance that holds the session
+   * now): nothing ended, the chat goes on there, so the streams here reconnect to it.
+   */
+  signedInOnAnotherConnection(): void;
   /** A Genesys message id that answered one of our sends: no other send may claim it as proof of delivery. */
   accountFor(messageId: string): void;
   /**
@@ -96,6 +103,14 @@ export function dispatchInbound(frame: InboundFrame, t: InboundTarget): void {
       // Another connection took this one's place, the chat was cleared, or the customer signed in elsewhere.
       const reason = frame.body.reason ?? frame.body.reasonCode;
       t.closingByServer();
+      if (reason === 'signedIn' && !t.configuredSignedIn()) {
+        // A step-up closes the session's other connections (docs/genesys-protocol.md#configureauthenticatedsession),
+        // and only an anonymous session steps up: on an anonymous connection this is this very token signed in
+        // through another connection (another instance took the session over), not a conversation gone elsewhere.
+        t.logger.info('this session was signed in through another connection; its streams reconnect there');
+        t.signedInOnAnotherConnection();
+        return;
+      }
       if (reason === 'signedIn') {
         t.die(
           new GuestApiError(

@@ -50,6 +50,8 @@ function harness(): Harness {
     die: (error) => pending.failAll(error, (p, e) => settle(p, e)),
     updateInfo: () => undefined,
     closingByServer: () => undefined,
+    configuredSignedIn: () => false,
+    signedInOnAnotherConnection: () => undefined,
     refused: () => undefined,
     uploadSettled: () => false,
     accountFor: () => undefined,

@@ -25,7 +25,9 @@ describe('what each frame does to a session', () => {
   type Outcome = Error | { value: unknown };
   type LogLine = Record<string, unknown> & { level: number; msg: string };
 
-  function harness(options: { unauthorized?: boolean; info?: SessionResponse; uploads?: string[] } = {}) {
+  function harness(
+    options: { unauthorized?: boolean; info?: SessionResponse; uploads?: string[]; signedIn?: boolean } = {},
+  ) {
     const clock = { now: Date.parse('2026-11-22T10:00:00Z') };
     const pending = new PendingRequests(60_000, () => clock.now);
     const settled = new Map<string, Outcome>();
@@ -36,7 +38,7 @@ describe('what each frame does to a session', () => {
     const uploads = new Set(options.uploads ?? []);
     const uploadVerdicts: [string, { downloadUrl?: string } | { failure: AttachmentFailure }][] = [];
     const lines: LogLine[] = [];
-    const state = { info: options.info, closingByServer: 0 };
+    const state = { info: options.info, closingByServer: 0, signedInOnAnotherConnection: 0 };
     const settle = (p: Pending, outcome: Outcome, gaveUp = false) => {
       if (pending.remove(p, gaveUp)) settled.set(p.tracingId, outcome);
     };
@@ -59,6 +61,8 @@ describe('what each frame does to a session', () => {
       die: (error) => void died.push(error),
       updateInfo: (change) => void (state.info = change(state.info)),
       closingByServer: () => void state.closingByServer++,
+      configuredSignedIn: () => options.signedIn ?? false,
+      signedInOnAnotherConnection: () => void state.signedInOnAnotherConnection++,
       accountFor: () => undefined,
       lateEcho: () => undefined,
       uploadSettled: (attachmentId, outcome) => {
@@ -293,8 +297,10 @@ describe('what each frame does to a session', () => {
       });
     });
 
-    test('ConnectionClosedEvent with reason signedIn ends the session: the conversation went on in the signed-in one', () => {
-      const h = harness();
+    test('ConnectionClosedEvent signedIn on a signed-in connection ends the session: the conversation went on in another', () => {
+      // Only an anonymous session steps up, so a signed-in one hears signedIn only when the customer's
+      // newer sign-in cleared it (SessionResponse.clearedExistingSession on the other side).
+      const h = harness({ signedIn: true });
       h.feed({ type: 'message', class: 'ConnectionClosedEvent', code: 200, body: { reason: 'signedIn' } });
       expect(h.state.closingByServer).toBe(1);
       expect(h.died).toEqual([
@@ -303,7 +309,21 @@ describe('what each frame does to a session', () => {
           message: expect.stringMatching(/signed-in session/),
         }),
       ]);
+      expect(h.state.signedInOnAnotherConnection).toBe(0);
       expect(h.events).toEqual([]);
+    });
+
+    test('ConnectionClosedEvent signedIn on an anonymous connection is this session signed in elsewhere: it goes on', () => {
+      // The step-up of this very token through another connection (another instance that took the session
+      // over) closes this one: nothing ended, so the session is handed over rather than ended.
+      for (const body of [{ reason: 'signedIn' }, { reasonCode: 'signedIn' }]) {
+        const h = harness({ signedIn: false });
+        h.feed({ type: 'message', class: 'ConnectionClosedEvent', code: 200, body });
+        expect(h.state.closingByServer).toBe(1);
+        expect(h.state.signedInOnAnotherConnection).toBe(1);
+        expect(h.died).toEqual([]);
+        expect(h.events).toEqual([]);
+      }
     });
 
     test('any other ConnectionClosedEvent tells the streams and the log why Genesys closed the connection, when it says', () => {

@@ -310,6 +310,9 @@ describe('what Genesys says about a sign-in', () => {
         die: (e) => deaths.push(e),
         updateInfo: () => undefined,
         closingByServer: () => closing.push(1),
+        // Configured as the signed-in customer: a signedIn close means the conversation went on elsewhere.
+        configuredSignedIn: () => true,
+        signedInOnAnotherConnection: () => undefined,
         refused: () => undefined,
         uploadSettled: () => false,
         accountFor: () => undefined,
