@@ -87,6 +87,8 @@ interface Page {
   view: ChatMessage[];
   connections: ConnectionLog[];
   historyLoaded: boolean;
+  /** The first open's history is on the page. */
+  historyShown: boolean;
 }
 
 export class SoakSession {
@@ -147,7 +149,7 @@ export class SoakSession {
       }),
       pageOrigin: PAGE_ORIGIN,
     });
-    const page: Page = { client, view: [], connections, historyLoaded: false };
+    const page: Page = { client, view: [], connections, historyLoaded: false, historyShown: false };
     this.log.connections = connections;
     this.page = page;
     return page;
@@ -183,6 +185,7 @@ export class SoakSession {
     }
     if (this.acting && this.rng.chance(0.6)) {
       await sleep(this.rng.int(600, 3500));
+      await this.untilHistoryShown();
       if (this.acting) await this.end();
     }
   }
@@ -236,6 +239,7 @@ export class SoakSession {
         const history = await page.client.history({ pageSize: 100 });
         this.ctx.latencies.history.push(Date.now() - began);
         this.show(page, history.messages, 'history');
+        page.historyShown = true;
         this.note(`history loaded: ${history.messages.length} messages`);
         return;
       } catch (error) {
@@ -332,6 +336,19 @@ export class SoakSession {
         await sleep(waitFor(error, attempt));
       }
     }
+  }
+
+  /**
+   * A customer ends a chat they can see: a page whose first history read was refused (Genesys's ten reads a
+   * minute spent on reloads, resumes and delivery proofs, and a `Retry-After` to wait) is given up to a minute,
+   * that budget's window, to show it before the end is asked for. A service that never serves the history still
+   * fails: the end then comes, and everything older than END_GRACE_MS before it is owed to the view.
+   */
+  private async untilHistoryShown(): Promise<void> {
+    const until = Math.min(Date.now() + 60_000, this.ctx.hardStopAt);
+    const page = this.page;
+    while (page && !page.historyShown && page === this.page && this.acting && Date.now() < until) await sleep(250);
+    if (page && !page.historyShown) this.note('ending with the first history not shown');
   }
 
   /** DELETE /guest-session until it answers 204 (or 410), then what the old token still opens. */
