@@ -96,12 +96,23 @@ test('a stream connection that sends two messages the other way round, as Genesy
   expect(kinds(facts)).toEqual([]);
 });
 
-test('a resumed stream that sends again what an earlier one sent redelivers, unless it said replay_incomplete', () => {
+test('a resumed stream that sends again what an earlier one sent up to its place redelivers, unless it said replay_incomplete', () => {
   const facts = clean();
   facts.connections[1]!.messageIds = ['m2', 'm3', 'm4'];
   expect(kinds(facts)).toEqual(['redelivered']);
   facts.connections[1]!.replayIncomplete = true;
   expect(kinds(facts)).toEqual([]);
+});
+
+test("a message live delivered ahead of history's order may come again after the place it resumed from", () => {
+  const facts = clean();
+  // Genesys sent m3 before m2 live; the page resumed from m2, and the replay, in history's order, sends m3 again.
+  facts.connections[0]!.messageIds = ['m1', 'm3', 'm2'];
+  facts.connections[1]!.messageIds = ['m3', 'm4'];
+  expect(kinds(facts)).toEqual([]);
+  // Going back past the place is still a redelivery.
+  facts.connections[1]!.messageIds = ['m1', 'm3', 'm4'];
+  expect(kinds(facts)).toEqual(['redelivered']);
 });
 
 test('an acknowledged send that is not in history is a lost ack; one under another id too', () => {

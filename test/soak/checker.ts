@@ -12,8 +12,11 @@
  * - `stream_duplicate`: one stream connection sent a message id twice;
  * - `stream_gap`: a stream connection that did not say `replay_incomplete` skipped a message of history
  *   between its place (the message it resumed from, else the first it sent) and the newest it sent;
- * - `redelivered`: a stream resumed from an event id sent a message an earlier connection had sent, without
- *   saying `replay_incomplete`;
+ * - `redelivered`: a stream resumed from an event id sent again a message an earlier connection had sent
+ *   and that history places at or before the message it resumed from (it went back past its place), without
+ *   saying `replay_incomplete`. One that history places after that message may come again: Genesys may
+ *   deliver live in another order than its history keeps, the replay follows history, and the client keeps
+ *   messages by id (docs/reliability.md, "Gap-free resume");
  * - `sent_twice`: a guest message reached Genesys more than once;
  * - `lost_ack`: a send answered 201 that is not in history (or under another id);
  * - `not_ended`: after its end was answered 204, the chat's token still opened something, or a guest
@@ -103,15 +106,17 @@ export function checkSession(s: SessionFacts): Violation[] {
   if (disorder) flag('out_of_order', disorder);
 
   const historyIndex = new Map(s.history.map((m, i) => [m.id, i]));
-  // The stream: no connection sends an id twice; a resumed one sends nothing an earlier one sent.
+  // The stream: no connection sends an id twice; a resumed one sends nothing from before its place again.
   const sentBefore = new Set<string>();
   s.connections.forEach((c, i) => {
     const seen = new Set<string>();
     const twice = c.messageIds.filter((id) => (seen.has(id) ? true : (seen.add(id), false)));
     if (twice.length > 0) flag('stream_duplicate', `connection #${i + 1} sent ${some(twice)} twice`);
     const resumed = c.resumedFrom !== undefined && !c.resumedFrom.startsWith('t-');
+    const place = resumed ? historyIndex.get(c.resumedFrom!) : undefined;
     if (resumed && !c.replayIncomplete) {
-      const again = [...seen].filter((id) => sentBefore.has(id));
+      const behind = (id: string) => place === undefined || (historyIndex.get(id) ?? -1) <= place;
+      const again = [...seen].filter((id) => sentBefore.has(id) && behind(id));
       if (again.length > 0)
         flag('redelivered', `connection #${i + 1}, resumed from ${c.resumedFrom}, sent again ${some(again)}`);
     }
