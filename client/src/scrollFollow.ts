@@ -39,23 +39,22 @@ export function followNewest(scroller: HTMLElement, options: ScrollFollowOptions
     unseen = count;
     options.unseen?.(count);
   };
-  /** Where the list last put itself at the end, and whether the scroll event of that move is still to come. */
-  let stuckAt = 0;
-  let ownScrollPending = false;
+  /** Where the list was at its last scroll event, or where it last put itself at the end. */
+  let lastTop = scroller.scrollTop;
   const stick = () => {
-    const from = scroller.scrollTop;
     scroller.scrollTop = scroller.scrollHeight;
-    stuckAt = scroller.scrollTop;
-    if (stuckAt !== from) ownScrollPending = true;
+    lastTop = scroller.scrollTop;
   };
-  // Only the reader's scrolling decides whether the list follows: growth alone never unsticks it. The scroll
-  // event of the list's own move comes a frame later, after what grew meanwhile (an image loading): not moved
-  // up from where the list put itself, it is no reader's, and the list follows on.
+  // Only a reader moving up unsticks the list: growth alone never does. A scroll that is not a move up (the
+  // list's own move, whose event comes a frame later after an image grew meanwhile; the browser's scroll
+  // anchoring keeping the content in view as something above it grows) leaves it following, and it sticks
+  // to the end again.
   const onScroll = () => {
-    const own = ownScrollPending && scroller.scrollTop >= stuckAt - 1;
-    ownScrollPending = false;
-    const away = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight;
-    if (own && atNewest) {
+    const top = scroller.scrollTop;
+    const movedUp = top < lastTop - 1;
+    lastTop = top;
+    const away = scroller.scrollHeight - top - scroller.clientHeight;
+    if (atNewest && !movedUp) {
       if (away > slack) stick();
       return;
     }

@@ -130,7 +130,13 @@ describe('POST /guest-session', () => {
         if (method === 'get' && !path.includes('{') && path !== '/messages/stream') reads.push(path);
       }
     }
-    expect(reads.sort()).toEqual(['/capabilities', '/guest-attributes', '/guest-session', '/messages']);
+    expect(reads.sort()).toEqual([
+      '/capabilities',
+      '/guest-attributes',
+      '/guest-session',
+      '/messages',
+      '/messages/transcript',
+    ]);
     for (const path of reads) {
       const routed = await stack.http.get(`${path}?routingKey=${key}`).set({ ...bearer(token), 'X-Chat-Session': key });
       expect([path, routed.status]).toEqual([path, 200]);

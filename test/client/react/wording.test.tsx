@@ -222,9 +222,12 @@ describe('the components speak the chosen language', () => {
     );
     const { rerender } = render(kit(conversation));
     const log = screen.getByRole('log');
-    // jsdom has no layout: give the list a height to be scrolled up in, as a reader scrolls.
+    // jsdom has no layout: give the list a height, at its end, then scroll it up as a reader does.
     Object.defineProperty(log, 'scrollHeight', { value: 1000 });
     Object.defineProperty(log, 'clientHeight', { value: 100 });
+    Object.defineProperty(log, 'scrollTop', { value: 900, writable: true });
+    fireEvent.scroll(log);
+    log.scrollTop = 0;
     fireEvent.scroll(log);
     rerender(kit([...conversation, { ...conversation[0]!, id: 'm4', time: '2026-03-04T16:00:00Z' }]));
     await screen.findByRole('button', { name: wording.t('newMessages', { count: 1 }) });
