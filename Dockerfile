@@ -5,6 +5,8 @@
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The browser client is a workspace with dependencies of its own (Markdown), compiled by `npm run build`.
+COPY client/package.json client/package.json
 RUN npm ci --no-audit --no-fund
 # Sources only (.dockerignore keeps out node_modules, dist, tests, .env, .git).
 # The build also compiles the dev-only simulator when present; it is not shipped.
