@@ -53,7 +53,7 @@ test('500 concurrent requests from many origins and sessions make one Platform r
   } finally {
     await service.close();
   }
-});
+}, 120_000);
 
 test('a first read Genesys keeps waiting does not hold the first request: it is answered with the parts unknown', async () => {
   const { sim } = stack;
