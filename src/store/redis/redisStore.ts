@@ -75,6 +75,8 @@ export class RedisStore implements SharedStore {
    */
   durability: Promise<{ checked: boolean; problems: string[] }>;
   private readonly pinger: NodeJS.Timeout;
+  /** Set by close(): errors of the connection being closed are not an outage. */
+  private closing = false;
   private pinging = false;
 
   constructor(private readonly options: RedisStoreOptions) {
@@ -109,9 +111,11 @@ export class RedisStore implements SharedStore {
           });
       });
     });
-    this.redis.on('error', (error: Error) =>
-      this.state.set({ ok: false, detail: `Redis is unavailable: ${scrubText(error.message)}` }, { level: 'error' }),
-    );
+    this.redis.on('error', (error: Error) => {
+      // A connection reset while it is being closed on purpose is no outage.
+      if (this.closing) return;
+      this.state.set({ ok: false, detail: `Redis is unavailable: ${scrubText(error.message)}` }, { level: 'error' });
+    });
     this.redis.on('close', () => {
       if (this.state.current.ok)
         this.state.set({ ok: false, detail: 'The connection to Redis closed; reconnecting.' }, { level: 'error' });
@@ -235,6 +239,7 @@ export class RedisStore implements SharedStore {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     clearInterval(this.pinger);
     clearInterval(this.lossWatch);
     this.redis.removeAllListeners('close');
