@@ -1,10 +1,10 @@
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { loadConfig } from '../../src/config/schema';
 import { startEmbeddedDefault, type EmbeddedDefault } from '../../src/demo/embeddedDefault';
 import { startService, type RunningService } from '../../src/server';
 import { captureLogger } from '../support/app';
 import { axeViolations } from '../support/axe';
-import { debianProgram } from '../support/programs';
+import { launchChromium } from '../support/browser';
 import { englishLeftIn } from '../support/untranslated';
 
 /**
@@ -33,10 +33,7 @@ beforeAll(async () => {
   embedded.simulator.setOptions({ record: true, agent: { typingDelayMs: 5, replyDelayMs: 20 } });
   service = await startService(loadConfig(embedded.env), captureLogger('info').logger);
   embedded.serviceStarted(service.url);
-  browser = await chromium.launch({
-    executablePath: debianProgram('chromium'),
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -2,11 +2,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { build } from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { axeViolations } from '../support/axe';
 import { belowTheFold, scrollListTo, scrollTopOf, sessionStarts } from '../support/chatPage';
-import { debianProgram } from '../support/programs';
+import { bundleKitPage, launchChromium } from '../support/browser';
 import { DEFAULT_EMERGENCY_GROUP_ID, DEFAULT_QUEUE_ID, DEFAULT_SCHEDULE_GROUP_ID } from '../../simulator';
 import { PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
@@ -64,20 +63,8 @@ beforeAll(async () => {
     },
     sim: { record: true, agent: { typingDelayMs: 5, replyDelayMs: 20 } },
   });
-  const built = await build({
-    entryPoints: [path.join(__dirname, 'reactKit/page.tsx')],
-    bundle: true,
-    write: false,
-    format: 'iife',
-    jsx: 'automatic',
-    define: { 'process.env.NODE_ENV': '"development"' },
-    logLevel: 'silent',
-  });
-  bundle = built.outputFiles[0]!.text;
-  browser = await chromium.launch({
-    executablePath: debianProgram('chromium'),
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-  });
+  bundle = await bundleKitPage(path.join(__dirname, 'reactKit/page.tsx'));
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

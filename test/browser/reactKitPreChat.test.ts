@@ -2,10 +2,9 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { build } from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { axeViolations } from '../support/axe';
-import { debianProgram } from '../support/programs';
+import { bundleKitPage, launchChromium } from '../support/browser';
 import { PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
 import { englishLeftIn } from '../support/untranslated';
 
@@ -66,20 +65,8 @@ beforeAll(async () => {
       defaultLanguage: 'es-mx',
     },
   });
-  const built = await build({
-    entryPoints: [path.join(__dirname, 'reactKit/preChatPage.tsx')],
-    bundle: true,
-    write: false,
-    format: 'iife',
-    jsx: 'automatic',
-    define: { 'process.env.NODE_ENV': '"development"' },
-    logLevel: 'silent',
-  });
-  bundle = built.outputFiles[0]!.text;
-  browser = await chromium.launch({
-    executablePath: debianProgram('chromium'),
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-  });
+  bundle = await bundleKitPage(path.join(__dirname, 'reactKit/preChatPage.tsx'));
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -4,7 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { axeViolations } from '../support/axe';
 import {
   atTheNewest,
@@ -14,7 +14,7 @@ import {
   sessionStarts,
   streamsAtService,
 } from '../support/chatPage';
-import { debianProgram } from '../support/programs';
+import { launchChromium } from '../support/browser';
 import { PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
 
@@ -194,10 +194,7 @@ createRoot(document.getElementById('root')!).render(
   run('npm', ['run', 'build'], dir, { NODE_ENV: 'production' });
   run(path.join(dir, 'node_modules/.bin/vite'), ['build', '--outDir', 'dist-dev'], dir, { NODE_ENV: 'development' });
 
-  browser = await chromium.launch({
-    executablePath: debianProgram('chromium'),
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
-  });
+  browser = await launchChromium();
 }, 300_000);
 
 afterAll(async () => {
