@@ -65,6 +65,8 @@ describe.each(['refuse', 'hang'] as const)('Genesys that starts to %s', (mode) =
       await timed(() => stack.http.post('/messages').set(bearer(token)).send({ text: 'again' })),
       await timed(() => stack.http.get('/messages').set(bearer(token))),
       await timed(() => stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({})),
+      // EventSource cannot read a refused stream's Retry-After: the ticket's fetch is refused with it instead.
+      await timed(() => stack.http.post('/messages/stream-ticket').set(bearer(token))),
     ];
     for (const answer of answers) {
       expect(answer).toEqual({

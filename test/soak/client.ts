@@ -185,7 +185,7 @@ export class SoakSession {
     }
     if (this.acting && this.rng.chance(0.6)) {
       await sleep(this.rng.int(600, 3500));
-      await this.untilHistoryShown();
+      await this.untilChatShown();
       if (this.acting) await this.end();
     }
   }
@@ -339,16 +339,20 @@ export class SoakSession {
   }
 
   /**
-   * A customer ends a chat they can see: a page whose first history read was refused (Genesys's ten reads a
-   * minute spent on reloads, resumes and delivery proofs, and a `Retry-After` to wait) is given up to a minute,
-   * that budget's window, to show it before the end is asked for. A service that never serves the history still
-   * fails: the end then comes, and everything older than END_GRACE_MS before it is owed to the view.
+   * A customer ends a chat they can see: the page shows its history and its stream is open (not "reconnecting").
+   * A page whose first history read was refused (Genesys's ten reads a minute spent on reloads, resumes and
+   * delivery proofs, and a `Retry-After` to wait), or whose stream is still coming back from an outage, is given
+   * up to a minute, that budget's window, before the end is asked for. A service that never serves the history
+   * or never reopens the stream still fails: the end then comes, and everything older than END_GRACE_MS before it
+   * is owed to the view.
    */
-  private async untilHistoryShown(): Promise<void> {
+  private async untilChatShown(): Promise<void> {
     const until = Math.min(Date.now() + 60_000, this.ctx.hardStopAt);
     const page = this.page;
-    while (page && !page.historyShown && page === this.page && this.acting && Date.now() < until) await sleep(250);
+    const shown = () => page!.historyShown && page!.stream?.state === 'open';
+    while (page && !shown() && page === this.page && this.acting && Date.now() < until) await sleep(250);
     if (page && !page.historyShown) this.note('ending with the first history not shown');
+    else if (page && page.stream?.state !== 'open') this.note(`ending with the stream ${page.stream?.state}`);
   }
 
   /** DELETE /guest-session until it answers 204 (or 410), then what the old token still opens. */

@@ -109,6 +109,14 @@ export class SessionHub {
     return session;
   }
 
+  /**
+   * Why nothing that needs Genesys can be served now: the circuit holds Genesys for away (as it refuses sends, a
+   * socket still open is no proof Genesys answers). Its Retry-After says when to come back.
+   */
+  upstreamRefusal(): GuestApiError | undefined {
+    return this.options.upstream?.refusal();
+  }
+
   private sessionFor(token: string): GuestSession {
     let session = this.sessions.get(token);
     if (session && session.isDead) {

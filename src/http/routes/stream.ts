@@ -20,8 +20,14 @@ export function streamRoutes(deps: StreamDeps): AnyRouteSpec[] {
     summary: 'A short-lived ticket for EventSource',
     auth: 'session',
     responses: { 201: jsonResponse('A ticket valid for one minute', ticketSchema) },
+    // EventSource cannot read a refusal's Retry-After; the ticket's fetch can. While the circuit holds Genesys for
+    // away, a stream is refused here, with the wait, rather than after the ticket where the client cannot see it.
+    errors: ['upstream_unavailable'],
     async handle(_req, res) {
-      res.status(201).json(await tokens.issueTicket(claimsOf(res)));
+      const claims = claimsOf(res);
+      const refused = hub.upstreamRefusal();
+      if (refused) throw refused;
+      res.status(201).json(await tokens.issueTicket(claims));
     },
   };
 

@@ -1,0 +1,93 @@
+/**
+ * When the stream tries again after a failure: a refusal's Retry-After is honoured as given (the service knows
+ * when its outage ends), a failure that says nothing backs off, doubling.
+ */
+import { BffError } from '../../client/src/errors';
+import { LiveStream, type TicketSource } from '../../client/src/stream';
+
+class FakeSource extends EventTarget {
+  closed = false;
+  close(): void {
+    this.closed = true;
+  }
+}
+
+const unavailable = (retryAfterSeconds?: number) =>
+  new BffError({ status: 503, code: 'upstream_unavailable', message: 'Genesys is away.', retryAfterSeconds });
+
+/** A ticket source refusing with each of `refusals` in turn, then issuing tickets; the time of every request. */
+function ticketsRefused(refusals: BffError[]) {
+  const asked: number[] = [];
+  const source: TicketSource = {
+    async streamTicket() {
+      asked.push(Date.now());
+      const refusal = refusals[asked.length - 1];
+      if (refusal) throw refusal;
+      return { ticket: 'ticket' };
+    },
+    forgetSession() {},
+  };
+  return { source, asked };
+}
+
+beforeEach(() => jest.useFakeTimers({ now: 0 }));
+afterEach(() => jest.useRealTimers());
+
+test('after a run of silent failures, a refusal with Retry-After 2 is retried 2-2.4 s later, not after the grown backoff', async () => {
+  // Five failures that say nothing (1, 2, 4, 8 and 16 s of backoff, ±20 %), then one that says 2 s.
+  const { source, asked } = ticketsRefused([...Array.from({ length: 5 }, () => unavailable()), unavailable(2)]);
+  const opened: FakeSource[] = [];
+  const stream = new LiveStream(
+    source,
+    () => {
+      const s = new FakeSource();
+      opened.push(s);
+      return s as unknown as EventSource;
+    },
+    {},
+    { initialDelayMs: 1000, maxDelayMs: 60_000 },
+  );
+  try {
+    await jest.advanceTimersByTimeAsync(40_000);
+    expect(asked).toHaveLength(7);
+    const gaps = asked.slice(1).map((at, i) => at - asked[i]!);
+    // The silent failures double.
+    for (let i = 1; i < 5; i++) expect(gaps[i]! / gaps[i - 1]!).toBeGreaterThan(1.3);
+    // The guided one waits what it was told, however long the backoff had grown.
+    expect(gaps[5]).toBeGreaterThanOrEqual(2000);
+    expect(gaps[5]).toBeLessThanOrEqual(2400);
+    expect(opened).toHaveLength(1);
+  } finally {
+    stream.close();
+  }
+});
+
+test('refusals with Retry-After do not grow the backoff of a later silent failure', async () => {
+  // Ten refusals of 1 s each (an outage of ten seconds), a ticket, then the stream itself fails without a status.
+  const { source, asked } = ticketsRefused(Array.from({ length: 10 }, () => unavailable(1)));
+  const opened: FakeSource[] = [];
+  const stream = new LiveStream(
+    source,
+    () => {
+      const s = new FakeSource();
+      opened.push(s);
+      return s as unknown as EventSource;
+    },
+    {},
+    { initialDelayMs: 1000, maxDelayMs: 60_000 },
+  );
+  try {
+    await jest.advanceTimersByTimeAsync(13_000);
+    expect(asked).toHaveLength(11);
+    expect(opened).toHaveLength(1);
+    const failedAt = Date.now();
+    opened[0]!.dispatchEvent(new Event('error'));
+    // The first silent failure: 1 s ±20 %, as if nothing had failed before.
+    await jest.advanceTimersByTimeAsync(1300);
+    expect(asked).toHaveLength(12);
+    expect(asked[11]! - failedAt).toBeGreaterThanOrEqual(800);
+    expect(opened).toHaveLength(2);
+  } finally {
+    stream.close();
+  }
+});
