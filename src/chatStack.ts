@@ -30,7 +30,7 @@ const STREAM_STALL_MS = 30_000;
 /** The longest the first GET /availability waits for the first read from Genesys. */
 const FIRST_AVAILABILITY_WAIT_MS = 3_000;
 
-interface ChatStack {
+export interface ChatStack {
   routes: ChatRouteDeps;
   /** Work before the service listens: the sweep of upload files a stopped process left behind. */
   prepare(): Promise<void>;
@@ -51,8 +51,13 @@ export function buildChatStack(
   logger: Logger,
   platform: GenesysPlatform,
   readiness: Readiness,
-  now?: () => number,
+  options: {
+    now?: () => number;
+    /** Seals session tokens with keys of this deployment's own (one of several: src/sites.ts). */
+    sealScope?: string;
+  } = {},
 ): ChatStack {
+  const { now } = options;
   const { genesys } = config;
   const guestLogger = logger.child({ component: 'guest-api' });
   const store = openSharedStore(config, logger, readiness, { protectedPrefixes: SECURITY_RECORD_PREFIXES, now });
@@ -75,7 +80,7 @@ export function buildChatStack(
     health,
   );
   const tokens = new SessionTokens(
-    new Sealer(deriveKeys(config.session.secrets)),
+    new Sealer(deriveKeys(config.session.secrets, options.sealScope)),
     config.session.ttlSeconds,
     undefined,
     config.session.secrets[0],

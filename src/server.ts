@@ -4,7 +4,6 @@ import type { Router } from 'express';
 import type { Config } from './config/schema';
 import {
   corsPolicyOf,
-  createApp,
   securityHeaders,
   answerHealthFirst,
   createHttpServer,
@@ -16,15 +15,16 @@ import {
 import { OriginAllowlist } from './config/originAllowlist';
 import type { Logger } from './observability/logger';
 import { EventLoopCheck, Readiness } from './observability/readiness';
-import { createGenesysPlatform, type GenesysPlatform } from './genesys/platform';
-import { buildChatStack } from './chatStack';
+import type { GenesysPlatform } from './genesys/platform';
+import { buildSite, dispatchToSites, type Site } from './sites';
+import { inDeployment } from './observability/deploymentContext';
 import { startTracing } from './observability/tracing';
 
 export interface RunningService {
   server: http.Server;
   url: string;
   readiness: Readiness;
-  /** The Platform side (OAuth token cache, Platform client), for health tooling and the benchmark. */
+  /** The first deployment's Platform side (OAuth token cache, Platform client), for health tools and the benchmark. */
   platform: GenesysPlatform;
   /** The Prometheus endpoint (METRICS_PORT), when on. */
   metricsUrl?: string;
@@ -63,40 +63,43 @@ export async function startService(
   const readiness = new Readiness();
   readiness.set('config', { ok: true, detail: 'Configuration is valid.' });
   const eventLoop = new EventLoopCheck(readiness);
-  const platform = createGenesysPlatform(config, logger, readiness);
-  const chat = buildChatStack(config, logger, platform, readiness, options.now);
+  const sites = config.deployments.map((deployment) =>
+    buildSite(config, deployment, logger, readiness, { now: options.now, routers: options.routers }),
+  );
   /** A start that fails closes what it built, so that nothing of it is left open, listening or timing. */
   const abandon = async (error: unknown): Promise<never> => {
-    await chat.close();
-    await platform.close();
+    await closeSites(sites);
     eventLoop.close();
     await stopTracing?.();
     throw error;
   };
-  await chat.prepare().catch(abandon);
-  const app = createApp({ config, logger, readiness, chat: chat.routes, routers: options.routers });
+  // The upload directory is one for every site: swept once.
+  await sites[0]!.chat.prepare().catch(abandon);
+  const app = dispatchToSites(sites);
 
   // Without Connection: close, a keep-alive client holds its socket (and so the
   // drain) open until the idle timeout; while draining, every response not yet
   // started closes its connection so clients move to other instances.
   const inFlight = new Set<http.ServerResponse>();
-  const server = createHttpServer(app, { keepAliveTimeout: 65_000 });
+  const server = createHttpServer(sites[0]!.app, { keepAliveTimeout: 65_000 });
   server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
     if (readiness.draining) res.setHeader('Connection', 'close');
     inFlight.add(res);
     res.once('close', () => inFlight.delete(res));
   });
+  const everyOrigin = config.deployments.flatMap((d) => d.allowedOrigins);
   const caps = capConnections(server, {
     ...config.connections,
     ipv6PrefixLength: config.limits.ipv6PrefixLength,
-    isTrustedProxy: app.get('trust proxy fn') as (address: string, hop: number) => boolean,
+    isTrustedProxy: sites[0]!.app.get('trust proxy fn') as (address: string, hop: number) => boolean,
   });
   const health = answerHealthFirst(
     {
       readiness,
-      allowlist: OriginAllowlist.parse(config.cors.allowedOrigins),
+      // Health answers to a page of any site.
+      allowlist: OriginAllowlist.parse(everyOrigin),
       securityHeaders: securityHeaders(),
-      corsHeaders: corsPolicyOf(config).headers,
+      corsHeaders: corsPolicyOf({ ...config, cors: { ...config.cors, allowedOrigins: everyOrigin } }).headers,
     },
     app,
   );
@@ -111,8 +114,7 @@ export async function startService(
           await new Promise((resolve) => server.close(resolve));
           return abandon(error);
         });
-  platform.start();
-  chat.start();
+  for (const site of sites) inDeployment(site.deployment.name, () => (site.platform.start(), site.chat.start()));
   const { port } = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${host}:${port}`;
@@ -121,7 +123,7 @@ export async function startService(
   const stop = () =>
     (stopping ??= (async () => {
       readiness.startDraining();
-      chat.endStreams();
+      for (const site of sites) site.chat.endStreams();
       for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
       logger.info({ graceMs: config.shutdownGraceMs }, 'draining: no new connections, finishing in-flight work');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -130,13 +132,19 @@ export async function startService(
       grace.unref();
       await closed;
       clearTimeout(grace);
-      await chat.close();
-      await platform.close();
+      await closeSites(sites);
       eventLoop.close();
       await metrics?.close();
       await stopTracing?.();
       logger.info('stopped');
     })());
 
-  return { server, url, readiness, platform, metricsUrl: metrics?.url, stop };
+  return { server, url, readiness, platform: sites[0]!.platform, metricsUrl: metrics?.url, stop };
+}
+
+async function closeSites(sites: readonly Site[]): Promise<void> {
+  for (const site of sites) {
+    await site.chat.close();
+    await site.platform.close();
+  }
 }

@@ -8,7 +8,7 @@ import { availabilityOf, type AvailabilityConfig } from './availabilityVariables
 import { LOG_LEVELS } from './operationVariables';
 import { envSchema } from './variables';
 import { DEFAULT_DEPLOYMENT_NAME, type Deployment, type DeploymentGenesys } from './deployments';
-import { deploymentFromFile } from './servedDeployment';
+import { deploymentsFromFile } from './servedDeployment';
 
 export type { RedisConfig, RedisNode, RedisTopology } from './redisTopology';
 
@@ -43,6 +43,13 @@ export interface IdentityConfig {
 
 export interface Config extends LimitsConfig {
   env: string;
+  /**
+   * Every deployment this process serves (src/sites.ts): the file's entries, or the one the variables configure.
+   * The fields below (genesys, availability, cors.allowedOrigins, identity, signInRedirectUris) are the first's.
+   */
+  deployments: Deployment[];
+  /** DEPLOYMENTS_FILE, when the deployments come from it: then each one's shared-store keys are its own. */
+  deploymentsFile?: string;
   port: number;
   host: string;
   genesys: GenesysConfig;
@@ -112,10 +119,13 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const problems: string[] = parsed.success ? [] : parsed.error.issues.map((i) => i.message);
   // Cross-field rules read the raw strings so that they are reported even when a field above failed.
   const e = { ...rawStrings(env), ...(parsed.success ? parsed.data : {}) } as Env;
-  const deployment =
+  const fromVariables = e.DEPLOYMENTS_FILE === undefined ? deploymentFromVariables(e, problems) : undefined;
+  const deployments =
     e.DEPLOYMENTS_FILE === undefined
-      ? deploymentFromVariables(e, problems)
-      : deploymentFromFile(e.DEPLOYMENTS_FILE, env, problems);
+      ? fromVariables && [fromVariables]
+      : deploymentsFromFile(e.DEPLOYMENTS_FILE, env, problems);
+  // The first deployment's settings fill the single-deployment fields; `deployments` lists every one served.
+  const deployment = deployments?.[0];
   const secrets = checkSessionSecrets(e, problems);
   if (e.METRICS_PORT !== undefined && e.METRICS_PORT !== 0 && e.METRICS_PORT === e.PORT) {
     problems.push(
@@ -127,6 +137,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
 
   return {
     env: e.NODE_ENV,
+    deployments: deployments!,
+    deploymentsFile: e.DEPLOYMENTS_FILE,
     port: e.PORT,
     host: e.HOST,
     genesys: {

@@ -3,8 +3,8 @@ import { readDeploymentsFile } from './deploymentsFile';
 import type { envSchema } from './variables';
 
 /**
- * The deployment loadConfig takes from DEPLOYMENTS_FILE (docs/configuration.md#the-deployments-file). One process
- * serves one deployment today, so a file that lists several is refused here, plainly, rather than half served.
+ * The deployments loadConfig takes from DEPLOYMENTS_FILE (docs/configuration.md#the-deployments-file): every entry
+ * of the file, each served by this one process (src/sites.ts).
  */
 
 /** The variables of one deployment, with the file key that takes each one's place in a deployments file. */
@@ -34,16 +34,15 @@ export const DEPLOYMENT_VARIABLES = {
 } as const satisfies Partial<Record<keyof typeof envSchema.shape, string>>;
 
 /**
- * The deployment DEPLOYMENTS_FILE gives, for loadConfig, its problems added to `problems`: the file's own, a
- * deployment variable set beside it (unless the file names it as a secret's source), and more than one entry, as
- * one process serves one deployment today.
+ * The deployments DEPLOYMENTS_FILE gives, for loadConfig, their problems added to `problems`: the file's own, and a
+ * deployment variable set beside it (unless the file names it as a secret's source).
  */
-export function deploymentFromFile(
+export function deploymentsFromFile(
   file: string,
   env: NodeJS.ProcessEnv,
   problems: string[],
   read?: (file: string) => string,
-): Deployment | undefined {
+): Deployment[] | undefined {
   const result = readDeploymentsFile(file, env, read);
   for (const [variable, key] of Object.entries(DEPLOYMENT_VARIABLES)) {
     if (env[variable]?.trim() && !result.variablesRead.includes(variable)) {
@@ -57,14 +56,5 @@ export function deploymentFromFile(
     problems.push(...result.problems);
     return undefined;
   }
-  const { deployments } = result;
-  if (deployments.length > 1) {
-    problems.push(
-      `DEPLOYMENTS_FILE: ${file} lists ${deployments.length} deployments ` +
-        `(${deployments.map((d) => d.name).join(', ')}) but one process serves one deployment today: ` +
-        'list one deployment in the file, or run one process for each',
-    );
-    return undefined;
-  }
-  return deployments[0];
+  return result.deployments;
 }

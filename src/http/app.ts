@@ -64,6 +64,8 @@ export function createApp({ config, logger, readiness, chat, routers = [] }: App
   app.use(deferred(replayedHeaders(securityHeaders())));
   const cors = corsPolicyOf(config);
   app.use(cors.refuseForeignOrigins, deferred(replayedPerOrigin(cors.headers)));
+  // A request no site of several could be chosen for (src/sites.ts) is refused here, with the headers any gets.
+  app.use((_req, res, next) => next(res.locals.refusal as Error | undefined));
   // Each route reads its own body, as its spec says (routeSpec.ts).
   app.use(mountRoutes(specs, { authenticate, readJsonBody }));
   // A request no route took has its body judged as a route's would be before its 404, and the

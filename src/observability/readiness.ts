@@ -60,7 +60,7 @@ export class Readiness {
     let ready = true;
     let degraded = false;
     for (const [name, state] of this.checks) {
-      const outage = !state.ok && SHARED_DEPENDENCIES.has(name) && this.warmedUp.has(name);
+      const outage = !state.ok && SHARED_DEPENDENCIES.has(checkOf(name)) && this.warmedUp.has(name);
       checks[name] = outage ? { ...state, affectsReadiness: false } : state;
       if (outage) degraded = true;
       else if (!state.ok) ready = false;
@@ -70,6 +70,38 @@ export class Readiness {
       : { ok: true, detail: 'Accepting requests.' };
     if (this.draining) ready = false;
     return { ready, status: !ready ? 'not_ready' : degraded ? 'degraded' : 'ready', checks };
+  }
+}
+
+/** A check's own name: `guestApi` of `brand-a/guestApi`. */
+const checkOf = (name: string) => name.slice(name.indexOf('/') + 1);
+
+/**
+ * The checks of one deployment among several (src/sites.ts), kept in the instance's readiness as `name/check`:
+ * /readyz lists each deployment's Redis and Genesys, and one deployment's Genesys outage degrades only its check.
+ */
+export class DeploymentReadiness extends Readiness {
+  constructor(
+    private readonly instance: Readiness,
+    private readonly deployment: string,
+  ) {
+    super();
+  }
+
+  override set(name: string, state: CheckState): void {
+    this.instance.set(`${this.deployment}/${name}`, state);
+  }
+
+  override startDraining(): void {
+    this.instance.startDraining();
+  }
+
+  override get draining(): boolean {
+    return this.instance.draining;
+  }
+
+  override report() {
+    return this.instance.report();
   }
 }
 

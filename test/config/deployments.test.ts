@@ -14,7 +14,7 @@ import { TEST_DEPLOYMENT_ID, TEST_ORIGINS, testEnv } from '../support/app';
 /**
  * The single-deployment variables and a one-entry deployments file are two spellings of one deployment: they agree,
  * and loadConfig serves a one-entry DEPLOYMENTS_FILE exactly as it serves the variables. A file of several
- * deployments is refused at start, as one process serves one today.
+ * deployments gives every one of them.
  */
 
 const JWT_SECRET = 'identity-secret-for-tests-0123456789abcdef';
@@ -125,8 +125,10 @@ describe('the variables and a one-entry file', () => {
       [FULL_VARIABLES, fullEntry],
     ] as const) {
       const fromVariables: Config = loadConfig(testEnv(variables));
-      const fromFile: Config = loadConfig(processEnv({ DEPLOYMENTS_FILE: writeFile([entry], as) }));
-      expect(fromFile).toEqual(fromVariables);
+      const file = writeFile([entry], as);
+      const fromFile: Config = loadConfig(processEnv({ DEPLOYMENTS_FILE: file }));
+      // The same in all but the file's own name (with which its shared-store keys are its deployment's: sites.ts).
+      expect(fromFile).toEqual({ ...fromVariables, deploymentsFile: file });
     }
   });
 
@@ -139,15 +141,18 @@ describe('the variables and a one-entry file', () => {
 });
 
 describe('loadConfig with DEPLOYMENTS_FILE', () => {
-  it('refuses a file of more than one deployment, saying one is served today', () => {
+  it('serves every deployment a file lists; the first fills the single-deployment fields', () => {
     const file = writeFile([
       minimalEntry,
       { ...minimalEntry, name: 'brand-b', origins: ['https://brand-b.example'], region: 'us-east-1' },
     ]);
-    expect(problemsOf(processEnv({ DEPLOYMENTS_FILE: file }))).toEqual([
-      `DEPLOYMENTS_FILE: ${file} lists 2 deployments (default, brand-b) but one process serves one deployment ` +
-        'today: list one deployment in the file, or run one process for each',
+    const config = loadConfig(processEnv({ DEPLOYMENTS_FILE: file }));
+    expect(config.deployments.map((d) => [d.name, d.genesys.region.domain, d.allowedOrigins])).toEqual([
+      ['default', minimalEntry.region, minimalEntry.origins],
+      ['brand-b', 'mypurecloud.com', ['https://brand-b.example']],
     ]);
+    expect(config.deploymentsFile).toBe(file);
+    expect(config.cors.allowedOrigins).toEqual(minimalEntry.origins);
   });
 
   it("refuses each of the deployment's variables set beside it, naming the key that replaces it", () => {

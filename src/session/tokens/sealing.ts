@@ -30,9 +30,11 @@ interface SealedKey {
 
 const PURPOSE = 'genesys-messaging-bff sealed token v1';
 
-export function deriveKeys(secrets: readonly string[]): SealedKey[] {
+export function deriveKeys(secrets: readonly string[], deployment?: string): SealedKey[] {
+  // One deployment among several seals with keys of its own: its tokens open nowhere else (src/sites.ts).
+  const info = deployment === undefined ? 'A256GCM' : `A256GCM deployment:${deployment}`;
   return secrets.map((secret) => {
-    const key = new Uint8Array(hkdfSync('sha256', secret, PURPOSE, 'A256GCM', 32));
+    const key = new Uint8Array(hkdfSync('sha256', secret, PURPOSE, info, 32));
     const kid = createHash('sha256').update(key).digest('base64url').slice(0, 8);
     return { kid, key };
   });
