@@ -1,8 +1,8 @@
-import { ConfigError, isUnconfigured, loadConfig } from './config/schema';
+import { ConfigError, isUnconfigured, loadConfig, type Config } from './config/schema';
 import { embeddedDefaultApplies, startEmbeddedDefault, type EmbeddedDefault } from './demo/embeddedDefault';
 import type { Logger } from './observability/logger';
 import { stopOnProcessFailure } from './processFailures';
-import { startService } from './server';
+import { startService, type RunningService } from './server';
 
 /**
  * What the service's process life needs of its process (src/main.ts passes the real one): its
@@ -11,7 +11,7 @@ import { startService } from './server';
  */
 export interface ServiceProcess {
   env: NodeJS.ProcessEnv;
-  /** Emits SIGTERM, SIGINT, `unhandledRejection` and `uncaughtException`. */
+  /** Emits SIGTERM, SIGINT, SIGHUP, `unhandledRejection` and `uncaughtException`. */
   events: NodeJS.EventEmitter;
   /** Ends the process; returns only where the process is a test's stand-in. */
   exit(code: number): void;
@@ -21,8 +21,9 @@ export interface ServiceProcess {
 
 /**
  * The service's process life: its configuration (or the embedded demo when there is none outside
- * production, README.md#configuration), the service, one drain on SIGTERM, SIGINT or a failure
- * nothing handled, and the exit code that tells the orchestrator how it went. It never rejects:
+ * production, README.md#configuration), the service, a reload of the deployments file on SIGHUP, one drain on
+ * SIGTERM, SIGINT or a failure nothing handled, and the exit code that tells the orchestrator how it went. It never
+ * rejects:
  * anything unexpected is printed and exits 1.
  */
 export async function runProcess(proc: ServiceProcess): Promise<void> {
@@ -80,6 +81,7 @@ async function run(proc: ServiceProcess): Promise<void> {
     await embedded?.stop();
     return proc.exit(1);
   }
+  proc.events.on('SIGHUP', () => void reloadDeployments(proc, config, service!, logger));
   proc.events.on('SIGTERM', () => shutdown({ signal: 'SIGTERM' }));
   proc.events.on('SIGINT', () => shutdown({ signal: 'SIGINT' }));
 
@@ -96,4 +98,38 @@ async function run(proc: ServiceProcess): Promise<void> {
     'listening',
   );
   if (embedded) proc.console.log(embedded.serviceStarted(service.url).join('\n'));
+}
+
+/**
+ * SIGHUP: reads DEPLOYMENTS_FILE again and serves what it lists now (docs/configuration.md#the-deployments-file). A
+ * file that fails validation is refused with every problem logged, and the running deployments stay. Only the
+ * deployments are reloaded: the process's variables are as they were at start.
+ */
+async function reloadDeployments(
+  proc: ServiceProcess,
+  running: Config,
+  service: RunningService,
+  logger: Logger,
+): Promise<void> {
+  if (running.deploymentsFile === undefined) {
+    logger.warn('SIGHUP: nothing to reload; the deployment comes from variables, read once at start');
+    return;
+  }
+  let next: Config;
+  try {
+    next = loadConfig({ ...proc.env, DEPLOYMENTS_FILE: running.deploymentsFile });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    logger.error(
+      { file: running.deploymentsFile, problems: error.problems },
+      'SIGHUP: the deployments file was refused; the running deployments stay',
+    );
+    return;
+  }
+  try {
+    const outcome = await service.reload(next);
+    logger.info({ file: running.deploymentsFile, ...outcome }, 'SIGHUP: deployments reloaded');
+  } catch (error) {
+    logger.error({ err: error }, 'SIGHUP: the reload failed');
+  }
 }

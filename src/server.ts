@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Router } from 'express';
 import type { Config } from './config/schema';
+import type { Deployment } from './config/deployments';
 import {
   corsPolicyOf,
   securityHeaders,
@@ -16,7 +17,7 @@ import { OriginAllowlist } from './config/originAllowlist';
 import type { Logger } from './observability/logger';
 import { EventLoopCheck, Readiness } from './observability/readiness';
 import type { GenesysPlatform } from './genesys/platform';
-import { buildSite, dispatchToSites, type Site } from './sites';
+import { buildSite, reloadSites, Sites, type ReloadOutcome, type Site } from './sites';
 import { inDeployment } from './observability/deploymentContext';
 import { startTracing } from './observability/tracing';
 
@@ -30,6 +31,11 @@ export interface RunningService {
   metricsUrl?: string;
   /** Graceful stop: readiness 503, no new connections, drain, close upstreams. */
   stop(): Promise<void>;
+  /**
+   * Serves the deployments of `next` (a reloaded deployments file; its other settings are not read): sites added,
+   * removed, their OAuth client rotated or rebuilt, the unchanged ones untouched (sites.ts).
+   */
+  reload(next: Config): Promise<ReloadOutcome>;
 }
 
 interface ServiceOptions {
@@ -63,9 +69,9 @@ export async function startService(
   const readiness = new Readiness();
   readiness.set('config', { ok: true, detail: 'Configuration is valid.' });
   const eventLoop = new EventLoopCheck(readiness);
-  const sites = config.deployments.map((deployment) =>
-    buildSite(config, deployment, logger, readiness, { now: options.now, routers: options.routers }),
-  );
+  const build = (deployment: Deployment) =>
+    buildSite(config, deployment, logger, readiness, { now: options.now, routers: options.routers });
+  const sites = config.deployments.map(build);
   /** A start that fails closes what it built, so that nothing of it is left open, listening or timing. */
   const abandon = async (error: unknown): Promise<never> => {
     await closeSites(sites);
@@ -75,7 +81,7 @@ export async function startService(
   };
   // The upload directory is one for every site: swept once.
   await sites[0]!.chat.prepare().catch(abandon);
-  const app = dispatchToSites(sites);
+  const served = new Sites(sites);
 
   // Without Connection: close, a keep-alive client holds its socket (and so the
   // drain) open until the idle timeout; while draining, every response not yet
@@ -101,9 +107,9 @@ export async function startService(
       securityHeaders: securityHeaders(),
       corsHeaders: corsPolicyOf({ ...config, cors: { ...config.cors, allowedOrigins: everyOrigin } }).headers,
     },
-    app,
+    served.handle,
   );
-  server.on('request', caps.guard(Object.assign(health, { handler: app })));
+  server.on('request', caps.guard(Object.assign(health, { handler: served.handle })));
   server.on('clientError', answerClientError);
   server.headersTimeout = 66_000;
   await listen(server, config.port, config.host).catch(abandon);
@@ -114,7 +120,7 @@ export async function startService(
           await new Promise((resolve) => server.close(resolve));
           return abandon(error);
         });
-  for (const site of sites) inDeployment(site.deployment.name, () => (site.platform.start(), site.chat.start()));
+  for (const site of sites) startSite(site);
   const { port } = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${host}:${port}`;
@@ -123,7 +129,7 @@ export async function startService(
   const stop = () =>
     (stopping ??= (async () => {
       readiness.startDraining();
-      for (const site of sites) site.chat.endStreams();
+      for (const site of served.all) site.chat.endStreams();
       for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
       logger.info({ graceMs: config.shutdownGraceMs }, 'draining: no new connections, finishing in-flight work');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -132,14 +138,31 @@ export async function startService(
       grace.unref();
       await closed;
       clearTimeout(grace);
-      await closeSites(sites);
+      await closeSites(served.all);
       eventLoop.close();
       await metrics?.close();
       await stopTracing?.();
       logger.info('stopped');
     })());
 
-  return { server, url, readiness, platform: sites[0]!.platform, metricsUrl: metrics?.url, stop };
+  /** One reload at a time: a second SIGHUP waits for the first. */
+  let reloading = Promise.resolve() as Promise<unknown>;
+  const reload = (next: Config) => {
+    const done = reloading.then(() =>
+      reloadSites(served, next.deployments, (deployment) => startSite(build(deployment))),
+    );
+    reloading = done.catch(() => undefined);
+    return done;
+  };
+  return { server, url, readiness, platform: sites[0]!.platform, metricsUrl: metrics?.url, stop, reload };
+}
+
+function startSite(site: Site): Site {
+  inDeployment(site.deployment.name, () => {
+    site.platform.start();
+    site.chat.start();
+  });
+  return site;
 }
 
 async function closeSites(sites: readonly Site[]): Promise<void> {

@@ -64,9 +64,10 @@ export function buildSite(
 ): Site {
   return inDeployment(deployment.name, () => {
     const own = siteConfig(config, deployment);
-    const several = config.deployments.length > 1;
-    const checks = several ? new DeploymentReadiness(readiness, deployment.name) : readiness;
-    const log = several ? logger.child({ deployment: deployment.name }) : logger;
+    // A file's deployments are named in /readyz and on log lines; the variables' one keeps today's names.
+    const named = config.deploymentsFile !== undefined;
+    const checks = named ? new DeploymentReadiness(readiness, deployment.name) : readiness;
+    const log = named ? logger.child({ deployment: deployment.name }) : logger;
     const sealScope = sealScopeOf(config, deployment);
     const platform = createGenesysPlatform(own, log, checks);
     const chat = buildChatStack(own, log, platform, checks, { now: options.now, sealScope });
@@ -77,25 +78,50 @@ export function buildSite(
 }
 
 /**
- * The handler that hands each request to its site, run as that site's work. The request's `Origin` chooses (each
- * origin belongs to one deployment); without one (a server's or a tool's request), its session token's key does,
- * else an `X-Deployment` header naming the deployment. A request from an origin no deployment allows goes to the
- * first site, whose CORS policy refuses it as a single site would.
+ * The sites a process serves, and the handler that hands each request to its site, run as that site's work. The
+ * request's `Origin` chooses (each origin belongs to one deployment); without one (a server's or a tool's request),
+ * its session token's key does, else an `X-Deployment` header naming the deployment. A request from an origin no
+ * deployment allows goes to the first site, whose CORS policy refuses it as a single site would.
  */
-export function dispatchToSites(sites: readonly Site[]): (req: IncomingMessage, res: ServerResponse) => void {
-  if (sites.length === 1) {
-    const [only] = sites;
-    return (req, res) => inDeployment(only!.deployment.name, () => only!.app(req, res));
+export class Sites {
+  private current: readonly Site[] = [];
+  private resolver = new DeploymentResolver([]);
+  private byName = new Map<string, Site>();
+
+  constructor(sites: readonly Site[]) {
+    this.replace(sites);
   }
-  const resolver = new DeploymentResolver(sites.map((s) => s.deployment));
-  const byName = new Map(sites.map((s) => [s.deployment.name, s]));
-  return (req, res) => {
-    const site = siteFor(req, resolver, byName, sites);
+
+  get all(): readonly Site[] {
+    return this.current;
+  }
+
+  /** Serves `sites` from the next request on. */
+  replace(sites: readonly Site[]): void {
+    this.resolver = new DeploymentResolver(sites.map((s) => s.deployment));
+    this.byName = new Map(sites.map((s) => [s.deployment.name, s]));
+    this.current = sites;
+  }
+
+  /**
+   * The request listener. Its `handler` is the first site's app: every site routes the same paths, so a tool that
+   * walks a listener's `handler`s to the app (connection caps, health answers) finds them there.
+   */
+  readonly handle = Object.defineProperty(
+    (req: IncomingMessage, res: ServerResponse) => this.dispatch(req, res),
+    'handler',
+    { get: () => this.current[0]?.app },
+  );
+
+  private dispatch(req: IncomingMessage, res: ServerResponse): void {
+    const sites = this.current;
+    if (sites.length === 1) return inDeployment(sites[0]!.deployment.name, () => sites[0]!.app(req, res));
+    const site = siteFor(req, this.resolver, this.byName, sites);
     if (!(site instanceof AppError)) return inDeployment(site.deployment.name, () => site.app(req, res));
     // Refused as any site refuses (its headers, its problem+json): createApp answers `refusal` before any route.
     Object.assign(res, { locals: { refusal: site } });
     return sites[0]!.app(req, res);
-  };
+  }
 }
 
 function siteFor(
@@ -143,4 +169,70 @@ function kidOf(req: IncomingMessage, url: URL): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** What a reload did, by deployment name. */
+export interface ReloadOutcome {
+  added: string[];
+  removed: string[];
+  /** Only the OAuth client changed: the site kept its chats and takes its next token with the new one. */
+  rotated: string[];
+  /** Anything else changed: a new site serves it; the old one's streams were told to reconnect. */
+  rebuilt: string[];
+  unchanged: string[];
+}
+
+/** How a deployment's settings changed. */
+function changeOf(before: Deployment, after: Deployment): 'none' | 'credentials' | 'other' {
+  const without = (d: Deployment) => JSON.stringify({ ...d, genesys: { ...d.genesys, credentials: undefined } });
+  if (without(before) !== without(after)) return 'other';
+  if (JSON.stringify(before.genesys.credentials) === JSON.stringify(after.genesys.credentials)) return 'none';
+  // Credentials taken away, or given where there were none, change which Platform features exist: a new site.
+  return before.genesys.credentials && after.genesys.credentials ? 'credentials' : 'other';
+}
+
+/**
+ * Serves `next`'s deployments (a reload of the deployments file): a site for each new one, none for a removed
+ * one, the new OAuth client for one whose only change it is, and a new site for one otherwise changed. The sites
+ * of deployments that did not change go on untouched, with their chats. `build` makes and starts a site.
+ */
+export async function reloadSites(
+  sites: Sites,
+  next: readonly Deployment[],
+  build: (deployment: Deployment) => Site,
+): Promise<ReloadOutcome> {
+  const outcome: ReloadOutcome = { added: [], removed: [], rotated: [], rebuilt: [], unchanged: [] };
+  const before = new Map(sites.all.map((s) => [s.deployment.name, s]));
+  const serving: Site[] = [];
+  const retired: Site[] = [];
+  for (const deployment of next) {
+    const site = before.get(deployment.name);
+    before.delete(deployment.name);
+    const change = site ? changeOf(site.deployment, deployment) : 'new';
+    if (site && change === 'none') {
+      outcome.unchanged.push(deployment.name);
+      serving.push(site);
+    } else if (site && change === 'credentials') {
+      site.platform.tokenCache!.rotate(deployment.genesys.credentials!);
+      outcome.rotated.push(deployment.name);
+      serving.push({
+        ...site,
+        deployment,
+        config: { ...site.config, genesys: { ...site.config.genesys, ...deployment.genesys } },
+      });
+    } else {
+      (site ? outcome.rebuilt : outcome.added).push(deployment.name);
+      if (site) retired.push(site);
+      serving.push(build(deployment));
+    }
+  }
+  outcome.removed = [...before.keys()];
+  retired.push(...before.values());
+  sites.replace(serving);
+  for (const site of retired) {
+    site.chat.endStreams();
+    await site.chat.close();
+    await site.platform.close();
+  }
+  return outcome;
 }

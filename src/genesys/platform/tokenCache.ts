@@ -85,9 +85,12 @@ type Attempt =
   | { kind: 'refused'; status: number; oauthError?: string }
   | { kind: 'transient'; reason: string; status?: number; timedOut: boolean; retryAfterMs?: number };
 
+const basicAuthOf = ({ clientId, clientSecret }: { clientId: string; clientSecret: string }) =>
+  `Basic ${Buffer.from(`${clientId}:${clientSecret}`, 'utf8').toString('base64')}`;
+
 export class TokenCache {
   private readonly tokenUrl: string;
-  private readonly basicAuth: string;
+  private basicAuth: string;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
   private readonly retry: RetryPolicy;
@@ -98,7 +101,7 @@ export class TokenCache {
 
   constructor(private readonly options: TokenCacheOptions) {
     this.tokenUrl = `${options.loginUrl}/oauth/token`;
-    this.basicAuth = `Basic ${Buffer.from(`${options.clientId}:${options.clientSecret}`, 'utf8').toString('base64')}`;
+    this.basicAuth = basicAuthOf(options);
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? realSleep;
     this.retry = options.retry ?? DEFAULT_RETRY_POLICY;
@@ -124,6 +127,17 @@ export class TokenCache {
    */
   async getToken(): Promise<string> {
     return (await this.tokens.get()).value;
+  }
+
+  /**
+   * New client credentials (a rotated secret): the cached token is dropped, so the next call fetches one with them
+   * and a secret Genesys no longer takes shows at once in readiness, not when the old token runs out.
+   */
+  rotate(credentials: { clientId: string; clientSecret: string }): void {
+    this.basicAuth = basicAuthOf(credentials);
+    this.tokens.discard();
+    this.options.logger.info({ loginUrl: this.options.loginUrl }, 'OAuth client credentials replaced; fetching a token');
+    this.getToken().catch(() => undefined);
   }
 
   /** Drops a token Genesys refused (401), unless it has already been replaced. */
