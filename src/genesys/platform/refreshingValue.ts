@@ -65,6 +65,12 @@ export class RefreshingValue<T> {
     this.current = undefined;
   }
 
+  /** Forgets the value and any failure (what it is loaded with changed), so the next get() loads at once. */
+  reset(): void {
+    this.current = undefined;
+    this.failure = undefined;
+  }
+
   /** Starts a load unless one is running; never rejects (onFailed reports). */
   refresh(): void {
     if (this.closed || this.inFlight) return;

@@ -135,7 +135,7 @@ export class TokenCache {
    */
   rotate(credentials: { clientId: string; clientSecret: string }): void {
     this.basicAuth = basicAuthOf(credentials);
-    this.tokens.discard();
+    this.tokens.reset();
     this.options.logger.info({ loginUrl: this.options.loginUrl }, 'OAuth client credentials replaced; fetching a token');
     this.getToken().catch(() => undefined);
   }

@@ -1,0 +1,159 @@
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startSimulator, type Simulator } from '../../simulator';
+import { DEPLOYMENT_VARIABLES } from '../../src/config/servedDeployment';
+import { runProcess, type ServiceProcess } from '../../src/processMain';
+import * as server from '../../src/server';
+import { captureLogger, testEnv } from '../support/app';
+import { openStream, type SseStream } from '../support/sse';
+import { guestTokenOf, simProfile } from '../support/stack';
+import { waitFor } from '../support/wait';
+
+/**
+ * SIGHUP reloads the deployments file in a running process (src/processMain.ts, src/sites.ts): a site added and
+ * another's OAuth secret rotated while a chat on a third streams on, untouched; a file that fails validation is
+ * refused with its problems logged, and the running deployments stay.
+ */
+jest.setTimeout(60_000);
+
+const SHOP = 'https://shop.example';
+const CLINIC = 'https://clinic.example';
+const OUTLET = 'https://outlet.example';
+
+let shopSim: Simulator;
+let clinicSim: Simulator;
+let outletSim: Simulator;
+let dir: string;
+let file: string;
+const events = new EventEmitter();
+const log = captureLogger();
+let service: server.RunningService;
+let exited: number | undefined;
+
+const entry = (sim: Simulator, name: string, origin: string, clientSecret = sim.credentials.clientSecret) => ({
+  name,
+  region: 'mypurecloud.com',
+  deploymentId: sim.deploymentId,
+  origins: [origin],
+  clientId: sim.credentials.clientId,
+  clientSecret,
+  loginUrl: sim.urls.loginUrl,
+  apiUrl: sim.urls.apiUrl,
+  webMessagingUrl: sim.urls.webMessagingUrl,
+  cdnUrl: sim.urls.cdnUrl,
+});
+const write = (deployments: unknown[]) => fs.writeFileSync(file, JSON.stringify({ deployments }));
+const reloads = () => log.lines().filter((l) => l.msg.startsWith('SIGHUP'));
+
+beforeAll(async () => {
+  shopSim = await startSimulator({ profile: simProfile(), agent: { enabled: false } });
+  // The clinic's Genesys takes only the new secret: the file starts with the old one.
+  clinicSim = await startSimulator({
+    profile: simProfile(),
+    agent: { enabled: false },
+    deploymentId: '0f1e2d3c-4b5a-4697-8877-665544332211',
+    clientId: 'clinic-client',
+    clientSecret: 'clinic-new-secret',
+  });
+  outletSim = await startSimulator({
+    profile: simProfile(),
+    agent: { enabled: false },
+    deploymentId: '5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d',
+  });
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deployments-reload-'));
+  file = path.join(dir, 'deployments.json');
+  write([entry(shopSim, 'shop', SHOP), entry(clinicSim, 'clinic', CLINIC, 'clinic-old-secret')]);
+  const env = testEnv({ DEPLOYMENTS_FILE: file, DEPLOYMENT_CACHE_TTL_SECONDS: '1' });
+  for (const variable of Object.keys(DEPLOYMENT_VARIABLES)) delete env[variable];
+  const start = jest.spyOn(server, 'startService');
+  const proc: ServiceProcess = {
+    env,
+    events,
+    exit: (code) => void (exited = code),
+    console: { log: () => undefined, error: () => undefined },
+    logger: () => log.logger,
+  };
+  void runProcess(proc);
+  await waitFor(() => start.mock.results.length > 0, 10_000);
+  service = await (start.mock.results[0]!.value as Promise<server.RunningService>);
+});
+
+afterAll(async () => {
+  await service?.stop();
+  for (const sim of [shopSim, clinicSim, outletSim]) await sim?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function start(origin: string): Promise<{ status: number; token?: string }> {
+  const res = await fetch(`${service.url}/guest-session`, {
+    method: 'POST',
+    headers: { Origin: origin, 'Content-Type': 'application/json' },
+    body: '{}',
+  });
+  const body = (await res.json()) as { sessionToken?: string };
+  return { status: res.status, token: body.sessionToken };
+}
+
+const readyz = async () =>
+  (await (await fetch(`${service.url}/readyz`)).json()) as { checks: Record<string, { ok: boolean }> };
+
+test('SIGHUP adds a site and rotates another’s secret while a chat on a third streams on', async () => {
+  const before = shopSim.received.length;
+  const shop = await start(SHOP);
+  expect(shop.status).toBe(201);
+  const gt = guestTokenOf(shopSim, before);
+  let stream: SseStream | undefined;
+  try {
+    stream = await openStream(`${service.url}/messages/stream`, {
+      Origin: SHOP,
+      Authorization: `Bearer ${shop.token}`,
+    });
+    await stream.next((e) => e.event === 'session' && e.data.includes('"open"'));
+    // The clinic's token cannot be had with the old secret; the outlet is not served yet.
+    await waitFor(async () => (await readyz()).checks['clinic/token']?.ok === false, 10_000);
+    expect((await start(OUTLET)).status).toBe(403);
+
+    write([
+      entry(shopSim, 'shop', SHOP),
+      entry(clinicSim, 'clinic', CLINIC, 'clinic-new-secret'),
+      entry(outletSim, 'outlet', OUTLET),
+    ]);
+    events.emit('SIGHUP');
+    await waitFor(() => reloads().length === 1, 10_000);
+    expect(reloads()[0]).toMatchObject({
+      msg: 'SIGHUP: deployments reloaded',
+      added: ['outlet'],
+      rotated: ['clinic'],
+      unchanged: ['shop'],
+      removed: [],
+      rebuilt: [],
+    });
+    // The clinic's next token came with the new secret; the outlet serves chats.
+    await waitFor(async () => (await readyz()).checks['clinic/token']?.ok === true, 10_000);
+    expect((await start(OUTLET)).status).toBe(201);
+    expect((await start(CLINIC)).status).toBe(201);
+
+    // The shop's stream was never cut: it carries what the agent says after the reload, on the same connection.
+    shopSim.agent.say(gt, 'still here after the reload');
+    await stream.next((e) => e.event === 'message' && e.data.includes('still here after the reload'));
+    expect(stream.events.filter((e) => e.event === 'session').map((e) => JSON.parse(e.data).state)).toEqual(['open']);
+  } finally {
+    stream?.close();
+  }
+});
+
+test('a file that fails validation is refused with its problems logged, and nothing changes', async () => {
+  const served = reloads().length;
+  write([entry(shopSim, 'shop', SHOP), { ...entry(outletSim, 'outlet', OUTLET), origins: [SHOP] }]);
+  events.emit('SIGHUP');
+  await waitFor(() => reloads().length === served + 1, 10_000);
+  const refusal = reloads()[served]!;
+  expect(refusal.msg).toBe('SIGHUP: the deployments file was refused; the running deployments stay');
+  expect(JSON.stringify(refusal.problems)).toMatch(/overlaps/);
+  // Still served as before: the clinic and the outlet chat, the process runs.
+  expect((await start(CLINIC)).status).toBe(201);
+  expect((await start(OUTLET)).status).toBe(201);
+  expect(exited).toBeUndefined();
+});
