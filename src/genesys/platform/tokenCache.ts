@@ -136,7 +136,8 @@ export class TokenCache {
   rotate(credentials: { clientId: string; clientSecret: string }): void {
     this.basicAuth = basicAuthOf(credentials);
     this.tokens.reset();
-    this.options.logger.info({ loginUrl: this.options.loginUrl }, 'OAuth client credentials replaced; fetching a token');
+    const { loginUrl } = this.options;
+    this.options.logger.info({ loginUrl }, 'OAuth client credentials replaced; fetching a token');
     this.getToken().catch(() => undefined);
   }
 
