@@ -46,19 +46,33 @@ export function deploymentsFileMarkdown(root: string): string {
       'origins, the Origin presented to Genesys, its own OAuth client, identity tokens, sign-in callbacks and ' +
       'availability settings. What applies to the whole process (`SESSION_SECRET`, `PORT`, limits, Redis, logs, ' +
       'metrics and traces) stays in variables.',
-    'What it does today:',
+    'How it is served:',
     [
       '- The file is read and validated at start, before the service listens, with the same rules, bounds and ' +
         'defaults as the variables it replaces. Every problem is reported together, each with the file and the key ' +
         'it is at, for example `deployments.yaml: deployments[1].origins[0]: "https://*.example.com" overlaps ' +
         '"https://shop.example.com" of deployments[0] ("brand-a"); each origin must belong to one deployment`.',
-      '- Serving several deployments from one process is not wired yet: one process serves one deployment. A file ' +
-        'with one entry configures the service exactly as the variables would; a file that lists more than one ' +
-        'deployment is refused at start. To serve several sites now, run one process for each, each with its own ' +
-        'one-entry file or variables.',
+      '- Each deployment is a site of its own in the one process: its own OAuth token, Messenger configuration, ' +
+        'Genesys sockets and request budgets, its own circuit to Genesys, and its own capabilities, file rules, ' +
+        'sign-in and availability. No state crosses deployments.',
+      "- The request's `Origin` chooses the deployment: each origin belongs to one. A request without an `Origin` (a " +
+        "server's or a tool's) goes to the deployment of its session token, else to the one named by an " +
+        '`X-Deployment` header; with neither, it is refused with `400`. A session token works only on its own ' +
+        "deployment: each seals with keys derived from `SESSION_SECRET` and its name, and another deployment's " +
+        'origin gets `401`.',
+      "- With Redis, each deployment's keys sit under `REDIS_KEY_PREFIX` followed by its name and a colon " +
+        '(`genesys-bff:brand-a:`): idempotency records, ended chats, limits and routing are per deployment. ' +
+        'Limits such as `SESSIONS_PER_IP_PER_MINUTE` apply to each deployment on its own.',
+      "- `/readyz` lists each deployment's checks as `name/check` (`brand-a/guestApi`), so one deployment's Genesys " +
+        'outage shows as `degraded` in its own check and the others serve on. Log lines carry `deployment`, and ' +
+        'the metrics a `deployment` label whose values are the names in the file.',
       "- With `DEPLOYMENTS_FILE` set, each of the deployment's variables in the table below is refused at start, " +
         'with the key that takes its place.',
-      '- The file is read once, at start; a change takes effect when the service starts again.',
+      '- `SIGHUP` reads the file again. A new deployment is served; a removed one stops, its streams told to ' +
+        'reconnect (and refused after); one whose only change is its OAuth client keeps its chats and fetches its ' +
+        'next token with the new one; one changed otherwise is built anew, its streams told to reconnect. The ' +
+        "other deployments' chats go on untouched. A file that fails validation is refused, every problem logged, " +
+        'and the running set stays. The process-wide variables are read at start only.',
     ].join('\n'),
     'The rules of an entry:',
     [
@@ -77,8 +91,7 @@ export function deploymentsFileMarkdown(root: string): string {
     ].join('\n'),
     keyTable(),
     `A complete example ([${path.basename(DEPLOYMENTS_EXAMPLE)}](${path.basename(DEPLOYMENTS_EXAMPLE)})), ` +
-      'with two deployments, so refused at start until one process serves several; with one entry it is served. ' +
-      'As JSON it is `{ "deployments": [ { "name": "brand-a", ... } ] }`.',
+      'with two deployments. As JSON it is `{ "deployments": [ { "name": "brand-a", ... } ] }`.',
     `\`\`\`yaml\n${example}\n\`\`\``,
   ].join('\n\n');
 }

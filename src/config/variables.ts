@@ -137,11 +137,11 @@ const genesys = {
     doc({
       group: 'genesys',
       summary:
-        'Path of a deployments file (YAML or JSON) that gives the Messenger deployment instead of the variables of ' +
-        'one deployment; see [The deployments file](#the-deployments-file).',
+        'Path of a deployments file (YAML or JSON) that lists the Messenger deployments to serve, instead of the ' +
+        'variables of one deployment; see [The deployments file](#the-deployments-file).',
       details:
-        'It is read and validated at start, every problem reported with the file and key it is at. One process ' +
-        'serves one deployment today: a file that lists more than one is refused at start. With it set, the ' +
+        'It is read and validated at start (and again on SIGHUP), every problem reported with the file and key it ' +
+        'is at; every deployment it lists is served, chosen by the request Origin. With it set, the ' +
         "deployment's variables (GENESYS_REGION, GENESYS_DEPLOYMENT_ID, CORS_ALLOWED_ORIGINS, GENESYS_ORIGIN, the " +
         'OAuth client, base-URL overrides, identity, sign-in and availability variables) are refused: their values ' +
         'go in the file. A path that is not absolute is read from the working directory.',
