@@ -270,7 +270,7 @@ export function countGenesysError(code: number | string | undefined): void {
   if (label === '429' || label === '4029') genesysRateLimited.inc();
 }
 
-/** Adds a source of held guest sessions (a session hub's) to the current deployment's gauge; the returned function removes it. */
+/** Adds a source of held guest sessions (a session hub's) to the current deployment's; returns its removal. */
 export function countGuestSessions(source: () => number): () => void {
   return addSource(guestSessionSources, source);
 }
@@ -309,7 +309,7 @@ export const availabilityAnswerAge = perDeploymentGauge(
   (ages) => Math.max(...ages),
 );
 
-/** Adds a source of the availability answer's age in seconds (the current deployment's); the returned function removes it. */
+/** Adds a source of the availability answer's age in seconds (the current deployment's); returns its removal. */
 export function countAvailabilityAge(source: () => number | undefined): () => void {
   return addSource(availabilityAgeSources, source);
 }

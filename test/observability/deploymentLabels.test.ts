@@ -118,8 +118,7 @@ test("the gauges read at each scrape report each deployment's own sources", asyn
   const stopAgeB = inDeployment('site-b', () => countAvailabilityAge(() => 5));
   const stopAgeB2 = inDeployment('site-b', () => countAvailabilityAge(() => 12));
   try {
-    const chats = async (deployment: string) =>
-      (await scraped()).value('genesys_bff_guest_sessions', { deployment });
+    const chats = async (deployment: string) => (await scraped()).value('genesys_bff_guest_sessions', { deployment });
     expect([await chats('site-a'), await chats('site-b')]).toEqual([3, 6]);
     held = 7;
     expect(await chats('site-a')).toBe(7);

@@ -57,13 +57,13 @@ export const observeRequests: RequestHandler = (req, res, next) => {
   res.once(
     'close',
     AsyncResource.bind(() => {
-    const method = METHODS.has(req.method) ? req.method : 'other';
-    const route = routeOf(req);
-    const status = res.headersSent ? res.statusCode : 499;
-    countedAs(method, route, status).inc();
-    if (served(req)) timedAs(method, route).observe((performance.now() - startedAt) / 1000);
-    const span = (res.locals.trace as RequestTrace | undefined)?.span;
-    if (span) endRequestSpan(span, method, route, status);
+      const method = METHODS.has(req.method) ? req.method : 'other';
+      const route = routeOf(req);
+      const status = res.headersSent ? res.statusCode : 499;
+      countedAs(method, route, status).inc();
+      if (served(req)) timedAs(method, route).observe((performance.now() - startedAt) / 1000);
+      const span = (res.locals.trace as RequestTrace | undefined)?.span;
+      if (span) endRequestSpan(span, method, route, status);
     }),
   );
   next();

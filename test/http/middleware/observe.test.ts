@@ -118,13 +118,15 @@ it('counts a request whose client left before any answer as 499', async () => {
 
 it("counts a request under the deployment that served it, though its client left and the close came from the connection's", async () => {
   const served = (status: string) =>
-    httpRequests.get().then(
-      ({ values }) =>
-        values.find(
-          (v) =>
-            v.labels.route === '/observed/hang' && v.labels.status === status && v.labels.deployment === 'site-a',
-        )?.value ?? 0,
-    );
+    httpRequests
+      .get()
+      .then(
+        ({ values }) =>
+          values.find(
+            (v) =>
+              v.labels.route === '/observed/hang' && v.labels.status === status && v.labels.deployment === 'site-a',
+          )?.value ?? 0,
+      );
   // A site's requests are dispatched inside its deployment (src/server.ts); the connection is nobody's.
   const site = express();
   site.use(observeRequests);
