@@ -1,4 +1,12 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import {
+  DEPLOYMENT_LABEL,
+  DeploymentCounter,
+  DeploymentGauge,
+  DeploymentHistogram,
+  deploymentNow,
+  deploymentsSeen,
+} from './deploymentMetrics';
 
 /**
  * The service's Prometheus metrics (docs/operations.md), defined once here at
@@ -8,19 +16,25 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
  * token, key, id or raw path, so the number of series stays bounded whatever
  * clients send. Counting costs a few hundred nanoseconds and happens whether
  * or not METRICS_PORT serves them.
+ *
+ * Every metric below also carries `deployment` (deploymentMetrics.ts): the
+ * deployment the work was for, from the deployments configured (`default`
+ * for the single-deployment variables and for work outside any deployment),
+ * so one install's series are those of one deployment times the deployments.
+ * The process and Node metrics carry none.
  */
 export const registry = new Registry();
 
 const registers = [registry];
 
-export const httpRequests = new Counter({
+export const httpRequests = new DeploymentCounter({
   name: 'genesys_bff_http_requests_total',
   help: 'HTTP requests answered, by method, route template (`unmatched` for no route) and status.',
   labelNames: ['method', 'route', 'status'] as const,
   registers,
 });
 
-export const httpRequestDuration = new Histogram({
+export const httpRequestDuration = new DeploymentHistogram({
   name: 'genesys_bff_http_request_duration_seconds',
   help:
     'Time from a request arriving to its answer ending (a live stream: its whole life), ' +
@@ -30,37 +44,39 @@ export const httpRequestDuration = new Histogram({
   registers,
 });
 
-export const sessionsStarted = new Counter({
+export const sessionsStarted = new DeploymentCounter({
   name: 'genesys_bff_sessions_started_total',
   help:
     'Guest sessions (conversations) started, ' +
     'by whether the customer was signed in (Genesys authenticated messaging).',
   labelNames: ['authenticated'] as const,
+  startAtZero: [{ authenticated: 'true' }, { authenticated: 'false' }],
   registers,
 });
 
-export const messages = new Counter({
+export const messages = new DeploymentCounter({
   name: 'genesys_bff_messages_total',
   help:
     'Chat messages: `inbound` sent by the guest and confirmed by Genesys, ' +
     '`outbound` from an agent or bot to the guest.',
   labelNames: ['direction'] as const,
+  startAtZero: [{ direction: 'inbound' }, { direction: 'outbound' }],
   registers,
 });
 
-export const genesysSocketsOpen = new Gauge({
+export const genesysSocketsOpen = new DeploymentGauge({
   name: 'genesys_bff_genesys_sockets_open',
   help: 'Guest API WebSockets to Genesys open now.',
   registers,
 });
 
-export const genesysSocketOpens = new Counter({
+export const genesysSocketOpens = new DeploymentCounter({
   name: 'genesys_bff_genesys_socket_opens_total',
   help: 'Guest API WebSockets opened (handshake accepted) since start.',
   registers,
 });
 
-export const genesysErrors = new Counter({
+export const genesysErrors = new DeploymentCounter({
   name: 'genesys_bff_genesys_errors_total',
   help:
     'Errors Genesys answered or caused: a Guest API error code, an HTTP status of a REST call or handshake, ' +
@@ -69,57 +85,91 @@ export const genesysErrors = new Counter({
   registers,
 });
 
-export const genesysRateLimited = new Counter({
+export const genesysRateLimited = new DeploymentCounter({
   name: 'genesys_bff_genesys_rate_limited_total',
   help: 'Times Genesys asked the service to slow down (Guest API 429/4029, REST 429).',
   registers,
 });
 
-export const guestLinkTransitions = new Counter({
+export const guestLinkTransitions = new DeploymentCounter({
   name: 'genesys_bff_guest_link_transitions_total',
   help: "Changes of a guest session's upstream link state (linkState.ts), by the state left and the state entered.",
   labelNames: ['from', 'to'] as const,
   registers,
 });
 
-export const genesysCircuitOpen = new Gauge({
+export const genesysCircuitOpen = new DeploymentGauge({
   name: 'genesys_bff_genesys_circuit_open',
   help: "1 while this instance's circuit to Genesys is open: calls that need Genesys are refused at once (503).",
   registers,
 });
 
-export const genesysCircuitTransitions = new Counter({
+export const genesysCircuitTransitions = new DeploymentCounter({
   name: 'genesys_bff_genesys_circuit_transitions_total',
   help: "Changes of this instance's circuit to Genesys, by the state entered (open, closed).",
   labelNames: ['to'] as const,
   registers,
 });
 
-export const genesysCircuitRefusals = new Counter({
+export const genesysCircuitRefusals = new DeploymentCounter({
   name: 'genesys_bff_genesys_circuit_refusals_total',
   help: 'Calls to Genesys refused at once (503 upstream_unavailable with Retry-After) while the circuit was open.',
   registers,
 });
 
-export const streamsOpen = new Gauge({
+export const streamsOpen = new DeploymentGauge({
   name: 'genesys_bff_streams_open',
   help: 'Live streams (GET /messages/stream) open now.',
   registers,
 });
 
-export const guestSessions = new Gauge({
-  name: 'genesys_bff_guest_sessions',
-  help: 'Guest sessions this instance holds (each with at most one socket to Genesys): the live chats it serves.',
-  registers,
-});
+/**
+ * Sources read at each scrape (one per session hub, one per availability service), each with the deployment it was
+ * registered for: each deployment's series sums (or takes the largest of) its own, and a deployment seen without any
+ * reads 0.
+ */
+type Sources = Map<() => number | undefined, string>;
 
-export const sendsInDoubt = new Counter({
+function perDeploymentGauge(name: string, help: string, sources: Sources, combine: (values: number[]) => number) {
+  return new Gauge({
+    name,
+    help,
+    labelNames: [DEPLOYMENT_LABEL],
+    registers,
+    collect() {
+      const values = new Map<string, number[]>([...deploymentsSeen()].map((deployment) => [deployment, []]));
+      for (const [source, deployment] of sources) {
+        const value = source();
+        if (value !== undefined) values.get(deployment)?.push(value);
+      }
+      this.reset();
+      for (const [deployment, read] of values) this.set({ deployment }, read.length > 0 ? combine(read) : 0);
+    },
+  });
+}
+
+/** Adds a source to `sources` for the current deployment; the returned function removes it. */
+function addSource(sources: Sources, source: () => number | undefined): () => void {
+  sources.set(source, deploymentNow());
+  return () => sources.delete(source);
+}
+
+const guestSessionSources: Sources = new Map();
+
+export const guestSessions = perDeploymentGauge(
+  'genesys_bff_guest_sessions',
+  'Guest sessions this instance holds (each with at most one socket to Genesys): the live chats it serves.',
+  guestSessionSources,
+  (held) => held.reduce((sum, n) => sum + n, 0),
+);
+
+export const sendsInDoubt = new DeploymentCounter({
   name: 'genesys_bff_sends_in_doubt_total',
   help: 'Guest messages answered "may have been delivered": written to Genesys, but no confirmation came back.',
   registers,
 });
 
-export const idempotentReplays = new Counter({
+export const idempotentReplays = new DeploymentCounter({
   name: 'genesys_bff_idempotent_replays_total',
   help:
     'Sends with an Idempotency-Key answered from an earlier attempt ' +
@@ -127,31 +177,34 @@ export const idempotentReplays = new Counter({
   registers,
 });
 
-export const sharedStoreUp = new Gauge({
+export const sharedStoreUp = new DeploymentGauge({
   name: 'genesys_bff_shared_store_up',
   help: "1 while the shared store answers (Redis, or this instance's memory without REDIS_URL), 0 while Redis is away.",
+  startAtZero: false,
   registers,
 });
 
-export const oauthTokenRefreshes = new Counter({
+export const oauthTokenRefreshes = new DeploymentCounter({
   name: 'genesys_bff_oauth_token_refreshes_total',
   help:
     'OAuth client-credentials token requests, by result: `success`, `refused` (credentials or region wrong), ' +
     '`failed` (Genesys unreachable or erring).',
   labelNames: ['result'] as const,
+  startAtZero: [{ result: 'success' }, { result: 'refused' }, { result: 'failed' }],
   registers,
 });
 
-export const attachments = new Counter({
+export const attachments = new DeploymentCounter({
   name: 'genesys_bff_attachments_total',
   help:
     "File uploads (POST /attachments), by result: `uploaded`, `refused` (the guest's file or limits), " +
     '`failed` (Genesys or the store), `cancelled`.',
   labelNames: ['result'] as const,
+  startAtZero: [{ result: 'uploaded' }, { result: 'refused' }, { result: 'failed' }, { result: 'cancelled' }],
   registers,
 });
 
-export const uploadTypeDecisions = new Counter({
+export const uploadTypeDecisions = new DeploymentCounter({
   name: 'genesys_bff_upload_type_decisions_total',
   help:
     "How an upload's type was settled, by decision: `declared` (the browser's type, or its alias, is listed), " +
@@ -159,10 +212,11 @@ export const uploadTypeDecisions = new Counter({
     '`script_as_text` (content ' +
     'starting `#!` accepted because it was declared as a text or script type the deployment lists).',
   labelNames: ['decision'] as const,
+  startAtZero: [{ decision: 'declared' }, { decision: 'by_name' }, { decision: 'script_as_text' }],
   registers,
 });
 
-export const limitsRefused = new Counter({
+export const limitsRefused = new DeploymentCounter({
   name: 'genesys_bff_limits_refused_total',
   help: 'Requests the service refused under one of its own limits (docs/api.md#limits-the-service-enforces), by limit.',
   labelNames: ['limit'] as const,
@@ -191,13 +245,9 @@ export type LimitName =
   | 'connections_per_ip'
   | 'connections_max';
 
-// Series that exist from the start, at zero: a rate over them is 0, not "no data".
+// The store answers until it says otherwise: the memory store never does. A store is the deployment's it was made
+// for; none starts at 0 for a deployment that has none of its own.
 sharedStoreUp.set(1);
-for (const direction of ['inbound', 'outbound']) messages.inc({ direction }, 0);
-for (const authenticated of ['true', 'false']) sessionsStarted.inc({ authenticated }, 0);
-for (const result of ['success', 'refused', 'failed']) oauthTokenRefreshes.inc({ result }, 0);
-for (const result of ['uploaded', 'refused', 'failed', 'cancelled']) attachments.inc({ result }, 0);
-for (const decision of ['declared', 'by_name', 'script_as_text']) uploadTypeDecisions.inc({ decision }, 0);
 
 /** Guest API error codes (docs/genesys-protocol.md#error-codes) and the HTTP statuses Genesys answers with. */
 const KNOWN_GENESYS_CODES: ReadonlySet<string> = new Set([
@@ -220,13 +270,9 @@ export function countGenesysError(code: number | string | undefined): void {
   if (label === '429' || label === '4029') genesysRateLimited.inc();
 }
 
-/** Sources of the guest-session gauge (one per session hub), read at each scrape. */
-const guestSessionSources = new Set<() => number>();
-
-/** Adds a source of held guest sessions to the gauge; the returned function removes it. */
+/** Adds a source of held guest sessions (a session hub's) to the current deployment's; returns its removal. */
 export function countGuestSessions(source: () => number): () => void {
-  guestSessionSources.add(source);
-  return () => guestSessionSources.delete(source);
+  return addSource(guestSessionSources, source);
 }
 
 let defaultsCollected = false;
@@ -240,38 +286,30 @@ export function collectProcessMetrics(): void {
 
 /** The exposition text (Prometheus text format). */
 export async function metricsText(): Promise<string> {
-  let held = 0;
-  for (const source of guestSessionSources) held += source();
-  guestSessions.set(held);
   return registry.metrics();
 }
 
-export const availabilityRefreshes = new Counter({
+export const availabilityRefreshes = new DeploymentCounter({
   name: 'genesys_bff_availability_refreshes_total',
   help:
     'Reads of availability from the Platform API (GET /availability), by result: `ok` (every part read), ' +
     '`partial` (some part not), `failed` (none), `rate_limited` (Genesys answered 429; the next waits its ' +
     'Retry-After). An instance that reads the answer another instance shared counts nothing.',
   labelNames: ['result'] as const,
+  startAtZero: [{ result: 'ok' }, { result: 'partial' }, { result: 'failed' }, { result: 'rate_limited' }],
   registers,
 });
-for (const result of ['ok', 'partial', 'failed', 'rate_limited']) availabilityRefreshes.inc({ result }, 0);
 
-/** Sources of the availability answer's age (one per availability service), read at each scrape. */
-const availabilityAgeSources = new Set<() => number | undefined>();
+const availabilityAgeSources: Sources = new Map();
 
-export const availabilityAnswerAge = new Gauge({
-  name: 'genesys_bff_availability_answer_age_seconds',
-  help: 'How old the availability answer this instance serves is, in seconds (since Genesys was last read for it).',
-  registers,
-  collect() {
-    const ages = [...availabilityAgeSources].map((source) => source()).filter((age) => age !== undefined);
-    this.set(ages.length > 0 ? Math.max(...ages) : 0);
-  },
-});
+export const availabilityAnswerAge = perDeploymentGauge(
+  'genesys_bff_availability_answer_age_seconds',
+  'How old the availability answer this instance serves is, in seconds (since Genesys was last read for it).',
+  availabilityAgeSources,
+  (ages) => Math.max(...ages),
+);
 
-/** Adds a source of the availability answer's age in seconds; the returned function removes it. */
+/** Adds a source of the availability answer's age in seconds (the current deployment's); returns its removal. */
 export function countAvailabilityAge(source: () => number | undefined): () => void {
-  availabilityAgeSources.add(source);
-  return () => availabilityAgeSources.delete(source);
+  return addSource(availabilityAgeSources, source);
 }

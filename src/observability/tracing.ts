@@ -12,6 +12,7 @@ import {
   type Span,
 } from '@opentelemetry/api';
 import type { NodeTracerProvider, SpanExporter } from '@opentelemetry/sdk-trace-node';
+import { currentDeployment } from './deploymentContext';
 
 /**
  * OpenTelemetry traces (docs/operations.md#traces), off unless an OTLP endpoint
@@ -114,8 +115,9 @@ export interface RequestTrace {
 
 /**
  * The trace of a request arriving: with tracing on, a server span continuing
- * its `traceparent`; with it off, the incoming trace id and a span id of its
- * own for this hop, or nothing when no `traceparent` came.
+ * its `traceparent`, carrying the deployment that serves it (`deployment`);
+ * with it off, the incoming trace id and a span id of its own for this hop,
+ * or nothing when no `traceparent` came.
  */
 export function traceRequest(method: string, headers: IncomingHttpHeaders): RequestTrace | undefined {
   if (provider) {
@@ -123,7 +125,7 @@ export function traceRequest(method: string, headers: IncomingHttpHeaders): Requ
     const parent = propagation.extract(ROOT_CONTEXT, headers);
     const span = tracer().startSpan(
       method,
-      { kind: SpanKind.SERVER, attributes: { 'http.request.method': method } },
+      { kind: SpanKind.SERVER, attributes: { 'http.request.method': method, deployment: currentDeployment() } },
       parent,
     );
     return { ids: idsOf(span), span, context: trace.setSpan(parent, span) };

@@ -1,3 +1,5 @@
+import { AsyncResource } from 'node:async_hooks';
+
 /**
  * Many periodic jobs of the same interval on one timer: each job runs once
  * per `intervalMs`, counted from when it was added, checked on a tick every
@@ -5,7 +7,10 @@
  * ping per Guest API socket, a heartbeat per live stream) woke the process
  * hundreds of times a second with thousands of chats (bench/README.md); this
  * wakes it once per tick and runs what is due. A job runs up to one tick
- * late, never early. The timer exists only while there is a job.
+ * late, never early. The timer exists only while there is a job. Each job
+ * runs in the asynchronous context it was added from, not the timer's: a
+ * job added for one deployment (observability/deploymentContext.ts) runs,
+ * logs and counts as that deployment's work.
  */
 export class TimerRounds {
   /**
@@ -29,12 +34,13 @@ export class TimerRounds {
 
   /** Runs `job` every interval until the returned function is called. */
   add(job: () => void): () => void {
-    this.due.set(job, this.now() + this.intervalMs);
+    const run = AsyncResource.bind(job);
+    this.due.set(run, this.now() + this.intervalMs);
     if (!this.timer) {
       this.timer = setInterval(() => this.tick(), this.tickMs);
       this.timer.unref();
     }
-    return () => this.remove(job);
+    return () => this.remove(run);
   }
 
   private remove(job: () => void): void {

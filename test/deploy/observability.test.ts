@@ -33,7 +33,15 @@ interface Panel {
   title: string;
   targets: { expr: string }[];
 }
-const dashboard = () => JSON.parse(read(DASHBOARD)) as { uid: string; panels: Panel[] };
+interface Variable {
+  name: string;
+  type: string;
+  definition?: string;
+  multi?: boolean;
+  includeAll?: boolean;
+}
+const dashboard = () =>
+  JSON.parse(read(DASHBOARD)) as { uid: string; panels: Panel[]; templating: { list: Variable[] } };
 
 /** PromQL's own words: functions, aggregations, keywords; whatever else names a series is a metric name. */
 const PROMQL_WORDS = new Set([
@@ -154,6 +162,31 @@ test('the dashboard has the panels an operator needs, each with a query', () => 
     expect(titles).toContain(needed);
   }
   for (const panel of panels) expect([panel.title, panel.targets.length > 0]).toEqual([panel.title, true]);
+});
+
+test("the dashboard shows the deployments chosen: every chat metric's selector filters by the `deployment` variable", () => {
+  const { panels, templating } = dashboard();
+  const variable = templating.list.find((v) => v.name === 'deployment');
+  expect(variable).toMatchObject({ type: 'query', multi: true, includeAll: true });
+  expect(variable!.definition).toMatch(/^label_values\(genesys_bff_\w+\{[^}]*\}, deployment\)$/);
+  let filtered = 0;
+  for (const panel of panels)
+    for (const { expr } of panel.targets)
+      for (const [selector, name] of expr.matchAll(/\b(genesys_bff_\w+)\{[^}]*\}/g)) {
+        // The shared store is not a deployment's: it pages whichever deployment is chosen.
+        if (name === 'genesys_bff_shared_store_up') continue;
+        expect([panel.title, selector.includes('deployment=~"$deployment"')]).toEqual([panel.title, true]);
+        filtered++;
+      }
+  expect(filtered).toBeGreaterThan(15);
+});
+
+test('an alert about a deployment is raised per deployment', () => {
+  const perDeployment = rules().filter((r) => /by \((?:[\w, ]*\b)?deployment\b/.test(r.expr));
+  expect(perDeployment.map((r) => r.alert)).toEqual(
+    expect.arrayContaining(['GenesysBffGenesysCircuitOpen', 'GenesysBffSocketChurn', 'GenesysBffHighErrorRate']),
+  );
+  for (const rule of perDeployment) expect(rule.annotations.summary).toContain('{{ $labels.deployment }}');
 });
 
 describe('the names the dashboard and the alerts query', () => {

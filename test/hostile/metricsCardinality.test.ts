@@ -10,7 +10,9 @@ import { PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
  * every route label a template of the API or `unmatched`, and no label
  * holding anything a client sent. (What bounds them: a route template, a
  * method, a status; the duration histogram only for requests a route served,
- * one set of buckets per operation. docs/operations.md has the arithmetic.)
+ * one set of buckets per operation; `deployment` only the deployments
+ * configured, here the one, whatever `Origin` came. docs/operations.md has
+ * the arithmetic.)
  *
  * @lane full — a fuzz loop of 3,000 requests (about 20 s)
  */
@@ -115,6 +117,9 @@ test(
     for (const method of labelValues(s, 'method')) expect([...METHODS, 'other']).toContain(method);
     for (const status of labelValues(s, 'status')) expect(status).toMatch(/^[1-5]\d\d$/);
     for (const code of labelValues(s, 'code')) expect(code).toMatch(/^(\d{3,4}|timeout|unreachable|other)$/);
+    // Every series names its deployment, and the only one is the deployment the variables configure.
+    expect(serviceSeries(s).filter((series) => !/[{,]deployment="/.test(series))).toEqual([]);
+    expect([...labelValues(s, 'deployment')]).toEqual(['default']);
     const exposition = s.text;
     expect(sentFragments.filter((fragment) => exposition.includes(fragment))).toEqual([]);
   },

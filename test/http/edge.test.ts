@@ -291,8 +291,18 @@ describe('HTTP edge', () => {
       const access = log.lines().filter((l) => l.msg === 'request completed' || l.msg === 'request errored');
       expect(access).toHaveLength(2);
       const [first, second] = access as unknown as [Record<string, unknown>, Record<string, unknown>];
-      expect(Object.keys(first).sort()).toEqual(['level', 'msg', 'req', 'requestId', 'res', 'responseTime', 'time']);
+      expect(Object.keys(first).sort()).toEqual([
+        'deployment',
+        'level',
+        'msg',
+        'req',
+        'requestId',
+        'res',
+        'responseTime',
+        'time',
+      ]);
       expect(first.requestId).toBe(ok.headers['x-request-id']);
+      expect(first.deployment).toBe('default');
       expect(first.req).toEqual({
         method: 'GET',
         url: '/no/such/thing?ticket=[redacted]',

@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import { createLogger } from '../../src/observability/logger';
+import { inDeployment } from '../../src/observability/deploymentContext';
 import { runWithContext } from '../../src/observability/requestContext';
 
 /**
  * What every log line carries (docs/operations.md#traces, README's logging):
- * the request it was written for, its trace when it has one, and no secret
- * under a key known to hold one.
+ * the deployment its work is for, the request it was written for, its trace
+ * when it has one, and no secret under a key known to hold one.
  */
 function capture() {
   let text = '';
@@ -36,6 +37,23 @@ test('a line written while serving a request names the request, and its trace wh
       span_id: '00f067aa0ba902b7',
     },
     { msg: 'background work', requestId: undefined, trace_id: undefined, span_id: undefined },
+  ]);
+});
+
+test('a line names the deployment its work is for, through what the work awaits; outside any, `default`', async () => {
+  const { logger, lines } = capture();
+  await inDeployment('site-b', async () => {
+    logger.info('serving site b');
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    runWithContext({ requestId: 'req-b' }, () => logger.info('a request of site b'));
+  });
+  inDeployment('site-a', () => logger.info('serving site a'));
+  logger.info('background work');
+  expect(lines().map(({ msg, deployment, requestId }) => ({ msg, deployment, requestId }))).toEqual([
+    { msg: 'serving site b', deployment: 'site-b', requestId: undefined },
+    { msg: 'a request of site b', deployment: 'site-b', requestId: 'req-b' },
+    { msg: 'serving site a', deployment: 'site-a', requestId: undefined },
+    { msg: 'background work', deployment: 'default', requestId: undefined },
   ]);
 });
 

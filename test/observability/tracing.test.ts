@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-node';
 import { startSimulator, type Simulator } from '../../simulator';
+import { inDeployment } from '../../src/observability/deploymentContext';
 import {
   endClientSpan,
   endRequestSpan,
@@ -93,6 +94,17 @@ describe('function by function', () => {
       });
       expect(span!.spanContext().traceId).toBe(TRACE_ID);
       expect(span!.resource.attributes['service.name']).toBe('trace-under-test');
+    });
+
+    test("a request's server span names the deployment serving it (`default` outside any)", async () => {
+      const served = inDeployment('site-b', () => traceRequest('GET', {})!);
+      endRequestSpan(served.span!, 'GET', '/capabilities', 200);
+      endRequestSpan(traceRequest('GET', {})!.span!, 'GET', '/healthz', 200);
+      const deployments = (await exported()).map((span) => [span.name, span.attributes.deployment]);
+      expect(deployments).toEqual([
+        ['GET /capabilities', 'site-b'],
+        ['GET /healthz', 'default'],
+      ]);
     });
 
     test('a request without traceparent starts a trace of its own', async () => {

@@ -1,3 +1,4 @@
+import { currentDeployment, inDeployment } from '../../src/observability/deploymentContext';
 import { TimerRounds } from '../../src/scheduling/timerRounds';
 
 /** Periodic jobs on one timer (src/scheduling/timerRounds.ts): each runs once per interval, never early, at most a tick late. */
@@ -54,4 +55,19 @@ test('a job that removes itself while running stops, and the others still run', 
   jest.advanceTimersByTime(5000);
   expect(once).toBe(1);
   expect(other).toBe(5);
+});
+
+test("each job runs in the context it was added from (its deployment's), not the timer's", () => {
+  const rounds = new TimerRounds(1000);
+  const ranFor: string[] = [];
+  // The timer is made by the first job's add, inside site-a; site-b's job must still run as site-b's.
+  const stops = [
+    inDeployment('site-a', () => rounds.add(() => ranFor.push(currentDeployment()))),
+    inDeployment('site-b', () => rounds.add(() => ranFor.push(currentDeployment()))),
+    rounds.add(() => ranFor.push(currentDeployment())),
+  ];
+  jest.advanceTimersByTime(1000);
+  expect(ranFor).toEqual(['site-a', 'site-b', 'default']);
+  for (const stop of stops) stop();
+  expect(rounds.size).toBe(0);
 });

@@ -11,6 +11,7 @@ import pino from 'pino';
 import type { GuestEvent, GuestSession } from '../../src/genesys/guest/guestSession';
 import { LiveStreams, type LiveStreamOptions, type Replay } from '../../src/http/streams/liveStreams';
 import type { NormalizedMessage } from '../../src/domain/message';
+import { inDeployment } from '../../src/observability/deploymentContext';
 
 export function fakeSession() {
   const listeners = new Set<(e: GuestEvent) => void>();
@@ -51,6 +52,8 @@ export const textMessage = (
 export interface ServeWith {
   present?: (message: NormalizedMessage) => NormalizedMessage;
   history?: Replay;
+  /** Served inside this deployment (as src/server.ts dispatches a site's requests); else outside any. */
+  deployment?: string;
 }
 
 const servers = new Set<http.Server>();
@@ -82,7 +85,7 @@ export async function serveStreams(streams: LiveStreams, session: GuestSession, 
   const answers: Response[] = [];
   app.get('/stream', (req, res) => {
     answers.push(res);
-    try {
+    const serve = () =>
       streams.serve(
         res,
         session,
@@ -93,6 +96,9 @@ export async function serveStreams(streams: LiveStreams, session: GuestSession, 
         },
         serveWith.history,
       );
+    try {
+      if (serveWith.deployment === undefined) serve();
+      else inDeployment(serveWith.deployment, serve);
     } catch (error) {
       const { code, message, retryAfterSeconds } = error as {
         code?: string;

@@ -4,7 +4,10 @@
  */
 export interface Scrape {
   text: string;
-  /** A sample's value; 0 when the series does not exist (yet). */
+  /**
+   * The sum of the samples of `name` whose labels include `labels` (PromQL's `sum(name{labels})`): every
+   * deployment's unless `labels` names one; 0 when no such series exists (yet).
+   */
   value(name: string, labels?: Record<string, string>): number;
   /** The series (name and labels as written) of every sample. */
   series(): string[];
@@ -13,13 +16,6 @@ export interface Scrape {
 }
 
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})?\s+(\S+)$/;
-
-function labelsKey(labels: Record<string, string>): string {
-  return Object.keys(labels)
-    .sort()
-    .map((k) => `${k}="${labels[k]}"`)
-    .join(',');
-}
 
 /** Parses `{a="x",b="y"}` (values as prom-client escapes them). */
 function parseLabels(text: string | undefined): Record<string, string> {
@@ -30,7 +26,7 @@ function parseLabels(text: string | undefined): Record<string, string> {
 }
 
 export function parseScrape(text: string): Scrape {
-  const samples = new Map<string, number>();
+  const samples: { name: string; labels: Record<string, string>; value: number }[] = [];
   const series: string[] = [];
   const families = new Map<string, string>();
   for (const line of text.split('\n')) {
@@ -40,11 +36,14 @@ export function parseScrape(text: string): Scrape {
     const m = SAMPLE.exec(line);
     if (!m) throw new Error(`not a sample line: ${line}`);
     series.push(`${m[1]}${m[2] ?? ''}`);
-    samples.set(`${m[1]}{${labelsKey(parseLabels(m[2]))}}`, Number(m[3]));
+    samples.push({ name: m[1]!, labels: parseLabels(m[2]), value: Number(m[3]) });
   }
   return {
     text,
-    value: (name, labels = {}) => samples.get(`${name}{${labelsKey(labels)}}`) ?? 0,
+    value: (name, labels = {}) =>
+      samples
+        .filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))
+        .reduce((sum, s) => sum + s.value, 0),
     series: () => series,
     families: () => families,
   };

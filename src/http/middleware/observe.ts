@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import type { Request, RequestHandler } from 'express';
 import { httpRequestDuration, httpRequests } from '../../observability/metrics';
 import { endRequestSpan, type RequestTrace } from '../../observability/tracing';
@@ -51,14 +52,19 @@ const timedAs = (method: string, route: string) =>
  */
 export const observeRequests: RequestHandler = (req, res, next) => {
   const startedAt = performance.now();
-  res.once('close', () => {
-    const method = METHODS.has(req.method) ? req.method : 'other';
-    const route = routeOf(req);
-    const status = res.headersSent ? res.statusCode : 499;
-    countedAs(method, route, status).inc();
-    if (served(req)) timedAs(method, route).observe((performance.now() - startedAt) / 1000);
-    const span = (res.locals.trace as RequestTrace | undefined)?.span;
-    if (span) endRequestSpan(span, method, route, status);
-  });
+  // Bound to the request's context: a client that leaves closes the response from its connection's, which is no
+  // deployment's, and the request still counts under the deployment that served it.
+  res.once(
+    'close',
+    AsyncResource.bind(() => {
+      const method = METHODS.has(req.method) ? req.method : 'other';
+      const route = routeOf(req);
+      const status = res.headersSent ? res.statusCode : 499;
+      countedAs(method, route, status).inc();
+      if (served(req)) timedAs(method, route).observe((performance.now() - startedAt) / 1000);
+      const span = (res.locals.trace as RequestTrace | undefined)?.span;
+      if (span) endRequestSpan(span, method, route, status);
+    }),
+  );
   next();
 };

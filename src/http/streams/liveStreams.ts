@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import type { Request, Response } from 'express';
 import { type GuestEvent, type GuestSession, PROOF_PAGE_SIZE } from '../../genesys/guest';
 import { AppError } from '../../domain/errors';
@@ -167,7 +168,9 @@ export class LiveStreams {
         res.end();
       },
     };
-    const cleanup = () => {
+    // Bound to the stream's context: it may end from its connection's (the client left) or at shutdown, and the
+    // gauge goes down under the deployment it went up under.
+    const cleanup = AsyncResource.bind(() => {
       if (!this.open.has(stream)) return;
       count(this.bySession, holder.guestToken, -1);
       count(this.byIp, holder.ip, -1);
@@ -178,7 +181,7 @@ export class LiveStreams {
       unsubscribeAvailability?.();
       this.open.delete(stream);
       streamsOpen.dec();
-    };
+    });
     this.open.add(stream);
     streamsOpen.inc();
     res.on('close', cleanup);

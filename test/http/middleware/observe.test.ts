@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { observeRequests, UNMATCHED_ROUTE } from '../../../src/http/middleware/observe';
+import { inDeployment } from '../../../src/observability/deploymentContext';
 import { httpRequestDuration, httpRequests } from '../../../src/observability/metrics';
 import { waitFor } from '../../support/wait';
 
@@ -113,4 +114,50 @@ it('counts a request whose client left before any answer as 499', async () => {
     '499',
   );
   hung = [];
+});
+
+it("counts a request under the deployment that served it, though its client left and the close came from the connection's", async () => {
+  const served = (status: string) =>
+    httpRequests
+      .get()
+      .then(
+        ({ values }) =>
+          values.find(
+            (v) =>
+              v.labels.route === '/observed/hang' && v.labels.status === status && v.labels.deployment === 'site-a',
+          )?.value ?? 0,
+      );
+  // A site's requests are dispatched inside its deployment (src/server.ts); the connection is nobody's.
+  const site = express();
+  site.use(observeRequests);
+  site.get('/observed/hang', (_req, res) => void hung.push(res));
+  site.get('/observed/things/:id', (_req, res) => void res.json({ ok: true }));
+  const siteServer = http.createServer((req, res) => inDeployment('site-a', () => site(req, res)));
+  await new Promise<void>((resolve) => siteServer.listen(0, '127.0.0.1', resolve));
+  const siteBase = `http://127.0.0.1:${(siteServer.address() as AddressInfo).port}`;
+  try {
+    const before = await served('499');
+    const controller = new AbortController();
+    const gone = fetch(`${siteBase}/observed/hang`, { signal: controller.signal }).catch(() => undefined);
+    await waitFor(() => hung.length > 0, 5000, 5);
+    controller.abort();
+    await gone;
+    await waitFor(async () => (await served('499')) === before + 1, 2000, 5);
+    await fetch(`${siteBase}/observed/things/9`).then((r) => r.arrayBuffer());
+    await waitFor(
+      async () =>
+        (await httpRequestDuration.get()).values.some(
+          (v) =>
+            v.metricName === 'genesys_bff_http_request_duration_seconds_count' &&
+            v.labels.route === '/observed/things/:id' &&
+            v.labels.deployment === 'site-a',
+        ),
+      2000,
+      5,
+    );
+  } finally {
+    hung = [];
+    siteServer.closeAllConnections();
+    await new Promise<void>((resolve) => siteServer.close(() => resolve()));
+  }
 });

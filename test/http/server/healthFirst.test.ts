@@ -8,6 +8,7 @@ import { answerHealthFirst } from '../../../src/http/server/healthFirst';
 import { httpRequestDuration, httpRequests, metricsText } from '../../../src/observability/metrics';
 import { Readiness } from '../../../src/observability/readiness';
 import { startTracing } from '../../../src/observability/tracing';
+import { parseScrape } from '../../support/metrics';
 import { PAGE_ORIGIN, startStack, type Stack } from '../../support/stack';
 
 /**
@@ -62,11 +63,8 @@ describe('answers as the app does, before Express', () => {
 
   /** The request went through Express: its router, the access log and the request context ran (an answer header only Express writes proves nothing, so the route label is read). */
   async function routeCount(route: string, status: number): Promise<number> {
-    const text = await metricsText();
-    const line = text
-      .split('\n')
-      .find((l) => l.startsWith(`genesys_bff_http_requests_total{method="GET",route="${route}",status="${status}"}`));
-    return line ? Number(line.split(' ').pop()) : 0;
+    const scrape = parseScrape(await metricsText());
+    return scrape.value('genesys_bff_http_requests_total', { method: 'GET', route, status: String(status) });
   }
 
   describe.each(['/healthz', '/readyz'])('%s', (path) => {

@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import WebSocket from 'ws';
 import type { Logger } from '../../../observability/logger';
 import { countGenesysError, genesysSocketOpens, genesysSocketsOpen } from '../../../observability/metrics';
@@ -132,11 +133,16 @@ export class GuestSocket {
       ws.ping();
     });
     this.stopPinging = stopPinging;
-    ws.once('close', (code) => {
-      genesysSocketsOpen.dec();
-      stopPinging();
-      this.onClosed({ code, unexpected: !this.closedByUs });
-    });
+    // Bound to the socket's context: a socket ended from elsewhere (a ping round another deployment's socket
+    // started, a shutdown) still closes as its deployment's, its gauge and what follows included.
+    ws.once(
+      'close',
+      AsyncResource.bind((code: number) => {
+        genesysSocketsOpen.dec();
+        stopPinging();
+        this.onClosed({ code, unexpected: !this.closedByUs });
+      }),
+    );
   }
 
   /** Resolves once the frame is handed to the operating system. */
