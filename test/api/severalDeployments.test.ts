@@ -6,7 +6,9 @@ import { startSimulator, type Simulator } from '../../simulator';
 import { loadConfig } from '../../src/config/schema';
 import { DEPLOYMENT_VARIABLES } from '../../src/config/servedDeployment';
 import { startService, type RunningService } from '../../src/server';
+import { metricsText } from '../../src/observability/metrics';
 import { captureLogger, testEnv } from '../support/app';
+import { parseScrape } from '../support/metrics';
 import { startGenesysSwitch, type GenesysSwitch } from '../support/genesysSwitch';
 import { simProfile } from '../support/stack';
 import { waitFor } from '../support/wait';
@@ -107,6 +109,34 @@ test("each site's chat reaches only its own deployment", async () => {
     new Set(sim.received.map((r) => (r.frame as { deploymentId?: string }).deploymentId).filter(Boolean));
   expect([...deploymentsSeen(shopSim)]).toEqual([shopSim.deploymentId]);
   expect([...deploymentsSeen(clinicSim)]).toEqual([clinicSim.deploymentId]);
+});
+
+test('metrics count each deployment under its name, and its log lines name it', async () => {
+  const before = parseScrape(await metricsText());
+  const count = (scrape: typeof before, deployment: string) =>
+    scrape.value('genesys_bff_messages_total', { direction: 'inbound', deployment });
+  const shop = await start(SHOP);
+  const res = await http()
+    .post('/messages')
+    .set('Origin', SHOP)
+    .set('Authorization', `Bearer ${shop}`)
+    .send({ text: 'counted' });
+  expect(res.status).toBe(201);
+  const after = parseScrape(await metricsText());
+  expect(count(after, 'shop') - count(before, 'shop')).toBe(1);
+  expect(count(after, 'clinic') - count(before, 'clinic')).toBe(0);
+  // The deployment label takes only the file's names (and `default` for work outside any site).
+  const values = new Set(
+    after
+      .series()
+      .map((series) => /deployment="([^"]*)"/.exec(series)?.[1])
+      .filter((value) => value !== undefined),
+  );
+  for (const value of values) expect(['shop', 'clinic', 'default']).toContain(value);
+  expect([values.has('shop'), values.has('clinic')]).toEqual([true, true]);
+  // The send's access line names its site.
+  const line = captured.lines().find((l) => l.requestId === res.headers['x-request-id'] && l.res !== undefined);
+  expect(line).toMatchObject({ deployment: 'shop' });
 });
 
 test("a token from one site's origin is refused on the other's, and its own site still takes it", async () => {
