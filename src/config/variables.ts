@@ -306,4 +306,15 @@ export const demoVariables = {
         'in containers).',
     }),
   ),
+  DEMO_DEPLOYMENTS: intFrom('DEMO_DEPLOYMENTS', 1, 1, 2).meta(
+    doc({
+      group: 'demo',
+      summary: 'How many Messenger deployments the demo serves: 1, or 2 to see one install serve two sites.',
+      details:
+        'With 2, the demo starts a second simulator and serves both through a deployments file ' +
+        '([The deployments file](#the-deployments-file)): the page at `http://localhost:<DEMO_PORT>` chats with ' +
+        'the first deployment, the same page at `http://127.0.0.1:<DEMO_PORT>` with the second (another origin, so ' +
+        'another deployment), whose bot greets differently, takes PDF files only and has sign-in off.',
+    }),
+  ),
 };

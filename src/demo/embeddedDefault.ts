@@ -1,10 +1,13 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import type { Simulator } from '../../simulator';
 import { ConfigError, isUnconfigured } from '../config/schema';
+import { DEPLOYMENT_VARIABLES } from '../config/servedDeployment';
+import { demoVariables } from '../config/variables';
 import { startDemoServer, type DemoServer } from './demoServer';
 
 /**
@@ -17,6 +20,11 @@ import { startDemoServer, type DemoServer } from './demoServer';
  */
 
 const DEFAULT_DEMO_PORT = 3000;
+/** The second simulator's deployment (DEMO_DEPLOYMENTS=2). */
+const SECOND_DEPLOYMENT_ID = '2b7e151a-628a-4d2b-9e3c-4f5a6b7c8d9e';
+const SECOND_GREETING =
+  'Hello from the second deployment: another site of the same install, with its own simulator. ' +
+  'It takes PDF files only, and has sign-in off.';
 const DEFAULT_SERVICE_PORT = 8080;
 
 const GREETING =
@@ -138,6 +146,7 @@ function loadSimulator(): typeof import('../../simulator') {
 
 export async function startEmbeddedDefault(env: NodeJS.ProcessEnv): Promise<EmbeddedDefault> {
   const demoPort = port(env, 'DEMO_PORT', DEFAULT_DEMO_PORT);
+  const deployments = demoDeployments(env);
   let servicePort = port(env, 'PORT', DEFAULT_SERVICE_PORT);
   // Loopback unless told otherwise: this is a local demo (a container sets HOST=0.0.0.0).
   const host = env.HOST?.trim() || '127.0.0.1';
@@ -150,6 +159,9 @@ export async function startEmbeddedDefault(env: NodeJS.ProcessEnv): Promise<Embe
     agent: { typingDelayMs: 300, replyDelayMs: 900, greeting: GREETING },
   });
 
+  // DEMO_DEPLOYMENTS=2: a second deployment, on a simulator of its own.
+  const secondSimulator = deployments === 2 ? await startSecondSimulator() : undefined;
+
   let demo: DemoServer;
   try {
     demo = await startDemoServer({
@@ -157,11 +169,12 @@ export async function startEmbeddedDefault(env: NodeJS.ProcessEnv): Promise<Embe
       host,
       ...assets,
       serviceUrlFor: (hostname) => `http://${hostname === '127.0.0.1' ? '127.0.0.1' : 'localhost'}:${servicePort}`,
-      imageOrigins: [simulator.url],
+      imageOrigins: [simulator.url, ...(secondSimulator ? [secondSimulator.url] : [])],
       signIn: simulator.signIn,
     });
   } catch (error) {
     await simulator.stop();
+    await secondSimulator?.stop();
     if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new ConfigError([`DEMO_PORT: port ${demoPort} is in use; set DEMO_PORT to a free port for the demo page`]);
     }
@@ -185,9 +198,11 @@ export async function startEmbeddedDefault(env: NodeJS.ProcessEnv): Promise<Embe
     // A fresh key per run: sessions do not outlive the process, nor does the simulator.
     SESSION_SECRET: env.SESSION_SECRET?.trim() || randomBytes(48).toString('base64url'),
   };
+  const second =
+    secondSimulator && (await servedTogether(embeddedEnv, simulator, secondSimulator, demoOrigins, userOrigins));
 
   return {
-    env: embeddedEnv,
+    env: second?.env ?? embeddedEnv,
     simulator,
     demo,
     demoOrigins,
@@ -202,6 +217,12 @@ export async function startEmbeddedDefault(env: NodeJS.ProcessEnv): Promise<Embe
           `(reference: http://localhost:${servicePort}/openapi.json)`,
         `  Genesys simulator:   ${simulator.url}  ` +
           '(scripted bot: echoes your text; try "quick replies", "card", "human" for a human agent, or "disconnect")',
+        ...(second
+          ? [
+              `  Two deployments: ${demoOrigins[0]} chats with the first, ${demoOrigins[1]} with the second ` +
+                `(its own simulator, ${second.simulator.url}: PDF files only, sign-in off)`,
+            ]
+          : []),
         'To use your own Genesys Cloud deployment, set GENESYS_REGION, GENESYS_DEPLOYMENT_ID, ' +
           'CORS_ALLOWED_ORIGINS and SESSION_SECRET',
         '(cp .env.example .env, then fill it in). Stop with Ctrl+C.',
@@ -211,6 +232,77 @@ export async function startEmbeddedDefault(env: NodeJS.ProcessEnv): Promise<Embe
     async stop() {
       await demo.stop();
       await simulator.stop();
+      await second?.stop();
+    },
+  };
+}
+
+function demoDeployments(env: NodeJS.ProcessEnv): number {
+  const parsed = demoVariables.DEMO_DEPLOYMENTS.safeParse(env.DEMO_DEPLOYMENTS);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => i.message));
+  return parsed.data;
+}
+
+/** DEMO_DEPLOYMENTS=2: the second deployment's simulator, told apart by its greeting, its file types and no sign-in. */
+function startSecondSimulator(): Promise<Simulator> {
+  return loadSimulator().startSimulator({
+    record: false,
+    autoStart: true,
+    deploymentId: SECOND_DEPLOYMENT_ID,
+    authEnabled: false,
+    fileUploadModes: [{ fileTypes: ['application/pdf'], maxFileSizeKB: 10_240 }],
+    agent: { typingDelayMs: 300, replyDelayMs: 900, greeting: SECOND_GREETING },
+  });
+}
+
+/**
+ * DEMO_DEPLOYMENTS=2: a deployments file serving both simulators, each page origin its own deployment (`localhost`
+ * the first, `127.0.0.1` the second), so one install serving two sites can be seen in one browser.
+ */
+async function servedTogether(
+  single: NodeJS.ProcessEnv,
+  first: Simulator,
+  simulator: Simulator,
+  demoOrigins: string[],
+  userOrigins: string[],
+): Promise<{ env: NodeJS.ProcessEnv; simulator: Simulator; stop(): Promise<void> }> {
+  const { genesysEnvFor } = loadSimulator();
+  const entry = (sim: Simulator, name: string, origins: string[]) => {
+    const g = genesysEnvFor(sim);
+    return {
+      name,
+      region: g.GENESYS_REGION,
+      deploymentId: g.GENESYS_DEPLOYMENT_ID,
+      origins,
+      genesysOrigin: origins[0],
+      clientId: g.GENESYS_CLIENT_ID,
+      clientSecret: g.GENESYS_CLIENT_SECRET,
+      loginUrl: g.GENESYS_LOGIN_URL,
+      apiUrl: g.GENESYS_API_URL,
+      webMessagingUrl: g.GENESYS_WEBMESSAGING_URL,
+      cdnUrl: g.GENESYS_CDN_URL,
+    };
+  };
+  const firstEntry = {
+    ...entry(first, 'first', [demoOrigins[0]!, ...userOrigins]),
+    availability: {
+      queueIds: [single.GENESYS_QUEUE_ID],
+      scheduleGroupId: single.GENESYS_SCHEDULE_GROUP_ID,
+      emergencyGroupId: single.GENESYS_EMERGENCY_GROUP_ID,
+    },
+  };
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bff-demo-'));
+  const file = path.join(dir, 'deployments.json');
+  const deployments = [firstEntry, entry(simulator, 'second', [demoOrigins[1]!])];
+  await writeFile(file, JSON.stringify({ deployments }, null, 2));
+  const env: NodeJS.ProcessEnv = { ...single, DEPLOYMENTS_FILE: file };
+  for (const variable of Object.keys(DEPLOYMENT_VARIABLES)) delete env[variable];
+  return {
+    env,
+    simulator,
+    async stop() {
+      await simulator.stop();
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }
