@@ -165,15 +165,26 @@ describe('each way a start or a stop can go', () => {
       return { ...env, NODE_ENV: 'development', DEPLOYMENTS_FILE: file };
     };
 
-    it('of several deployments is refused at start, plainly, and the embedded demo does not stand in', async () => {
-      const s = standIn(withFile([entry('brand-a', 'https://a.example'), entry('brand-b', 'https://b.example')]));
+    it('that fails validation is refused at start, every problem at once, and the embedded demo does not stand in', async () => {
+      const s = standIn(withFile([entry('brand-a', 'https://a.example'), entry('brand-b', 'https://a.example')]));
       await runProcess(s.proc);
       expect(s.exits).toEqual([1]);
       expect(s.errors).toHaveLength(1);
-      expect(s.errors[0]).toContain(
-        'lists 2 deployments (brand-a, brand-b) but one process serves one deployment today',
-      );
+      expect(s.errors[0]).toContain('overlaps');
       expect(server.startService).not.toHaveBeenCalled();
+    });
+
+    it('of several deployments serves each one on its own origins', async () => {
+      const s = standIn(withFile([entry('brand-a', 'https://a.example'), entry('brand-b', 'https://b.example')]));
+      await runProcess(s.proc);
+      const service = await s.started();
+      for (const origin of ['https://a.example', 'https://b.example']) {
+        const preflight = await fetch(`${service.url}/guest-session`, {
+          method: 'OPTIONS',
+          headers: { Origin: origin, 'Access-Control-Request-Method': 'POST' },
+        });
+        expect(preflight.headers.get('access-control-allow-origin')).toBe(origin);
+      }
     });
 
     it('of one deployment is served', async () => {
