@@ -55,6 +55,10 @@ export class SharedStream implements ChatStream {
     return this.live !== undefined;
   }
 
+  get catchingUp(): boolean {
+    return this.live?.catchingUp ?? false;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

@@ -70,6 +70,11 @@ export interface ChatStream {
   readonly state: StreamState;
   /** This tab holds the connection (always, unless the stream is shared with other tabs and another holds it). */
   readonly leading: boolean;
+  /**
+   * The stream is reloading what a reopened stream could not replay (after `replay_incomplete`, waiting out any
+   * `Retry-After`): messages from the gap are still on their way, worth a "loading" line on the page.
+   */
+  readonly catchingUp: boolean;
   close(): void;
 }
 
@@ -107,6 +112,10 @@ export class LiveStream implements ChatStream {
 
   get state(): StreamState {
     return this.current;
+  }
+
+  get catchingUp(): boolean {
+    return this.recovering;
   }
 
   /** The id of the last event received (where a stream opened elsewhere would resume). */

@@ -91,3 +91,37 @@ test('refusals with Retry-After do not grow the backoff of a later silent failur
     stream.close();
   }
 });
+
+test('catchingUp says a reload of what a replay could not give is under way, until its messages are handed over', async () => {
+  let finish: (messages: never[]) => void = () => undefined;
+  const source: TicketSource = {
+    streamTicket: async () => ({ ticket: 'ticket' }),
+    forgetSession() {},
+    catchUp: () => new Promise((resolve) => (finish = resolve)),
+  };
+  const opened: FakeSource[] = [];
+  const stream = new LiveStream(
+    source,
+    () => {
+      const s = new FakeSource();
+      opened.push(s);
+      return s as unknown as EventSource;
+    },
+    {},
+    {},
+  );
+  try {
+    await jest.advanceTimersByTimeAsync(0);
+    const session = (state: string) =>
+      opened[0]!.dispatchEvent(Object.assign(new Event('session'), { data: JSON.stringify({ state }) }));
+    session('open');
+    expect(stream.catchingUp).toBe(false);
+    session('replay_incomplete');
+    expect(stream.catchingUp).toBe(true);
+    finish([]);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(stream.catchingUp).toBe(false);
+  } finally {
+    stream.close();
+  }
+});

@@ -339,7 +339,8 @@ export class SoakSession {
   }
 
   /**
-   * A customer ends a chat they can see: the page shows its history and its stream is open (not "reconnecting").
+   * A customer ends a chat they can see: the page shows its history and its stream is open (not "reconnecting"),
+   * with nothing still loading from a gap its replay could not fill (`catchingUp`).
    * A page whose first history read was refused (Genesys's ten reads a minute spent on reloads, resumes and
    * delivery proofs, and a `Retry-After` to wait), or whose stream is still coming back from an outage, is given
    * up to a minute, that budget's window, before the end is asked for. A service that never serves the history
@@ -349,10 +350,11 @@ export class SoakSession {
   private async untilChatShown(): Promise<void> {
     const until = Math.min(Date.now() + 60_000, this.ctx.hardStopAt);
     const page = this.page;
-    const shown = () => page!.historyShown && page!.stream?.state === 'open';
+    const shown = () => page!.historyShown && page!.stream?.state === 'open' && !page!.stream.catchingUp;
     while (page && !shown() && page === this.page && this.acting && Date.now() < until) await sleep(250);
     if (page && !page.historyShown) this.note('ending with the first history not shown');
-    else if (page && page.stream?.state !== 'open') this.note(`ending with the stream ${page.stream?.state}`);
+    else if (page && !shown())
+      this.note(`ending with the stream ${page.stream?.state}, catching up: ${page.stream?.catchingUp}`);
   }
 
   /** DELETE /guest-session until it answers 204 (or 410), then what the old token still opens. */

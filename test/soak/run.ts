@@ -242,7 +242,12 @@ async function main(): Promise<number> {
     details: violations.slice(0, 50),
     offendingFacts: allFacts
       .filter((f) => offending.slice(0, 5).includes(f.name))
-      .map((f) => ({ ...f, view: f.view.map((m) => ({ id: m.id, time: m.time })) })),
+      .map((f) => ({
+        ...f,
+        view: f.view.map((m) => ({ id: m.id, time: m.time })),
+        // What its customer did and saw, run-relative: enough to replay the session by hand.
+        timeline: sessions.find((x) => x.log.name === f.name)?.log.timeline ?? [],
+      })),
   };
   const written = writeReport(args.out, report);
   await world.stop();
@@ -252,6 +257,13 @@ async function main(): Promise<number> {
     JSON.stringify({ sessions: report.sessions, messages: report.messages, faults, violations: report.violations }),
   );
   console.log(`soak: report in ${written.join(' and ')}`);
+  // SOAK_TRACE=s6.0,s12.6: those sessions' own notes, violation or not (to follow one across a rerun).
+  for (const name of (process.env.SOAK_TRACE ?? '').split(',').filter(Boolean)) {
+    const traced = sessions.find((x) => x.log.name === name);
+    console.log(`\n--- trace ${name}${traced ? '' : ' (no such session)'}`);
+    for (const line of traced?.log.timeline ?? [])
+      console.log(`  ${(line.t / 1000).toFixed(2).padStart(8)} s  ${line.what}`);
+  }
   if (violations.length === 0) {
     console.log(`soak: no violation (seed ${args.seed})`);
     return 0;
@@ -261,8 +273,13 @@ async function main(): Promise<number> {
     const s = sessions.find((x) => x.log.name === name)!;
     console.error(`\n--- session ${name}`);
     for (const v of violations.filter((x) => x.session === name)) console.error(`  VIOLATION ${v.kind}: ${v.detail}`);
-    const faultLines = applied.map((a) => ({ t: a.at, what: `FAULT ${describeFault(a.fault)}` }));
-    const lines = [...s.log.timeline, ...faultLines].sort((a, b) => a.t - b.t);
+    // The faults while the session lived (from its first note to its last), among its own notes.
+    const notes = s.log.timeline;
+    const [from, to] = [(notes[0]?.t ?? 0) - 10_000, (notes[notes.length - 1]?.t ?? Infinity) + 1000];
+    const faultLines = applied
+      .filter((a) => a.at >= from && a.at <= to)
+      .map((a) => ({ t: a.at, what: `FAULT ${describeFault(a.fault)}` }));
+    const lines = [...notes, ...faultLines].sort((a, b) => a.t - b.t);
     for (const line of lines.slice(-TIMELINE_LINES))
       console.error(`  ${(line.t / 1000).toFixed(2).padStart(8)} s  ${line.what}`);
   }
