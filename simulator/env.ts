@@ -32,3 +32,23 @@ export function availabilityEnvFor(sim: {
     GENESYS_EMERGENCY_GROUP_ID: sim.availability.ids.emergencyGroupId,
   };
 }
+
+/**
+ * A deployments-file entry (docs/configuration.md#the-deployments-file) for a running simulator: the same settings
+ * genesysEnvFor gives as variables, under the file's keys, for the site `name` on `origins`.
+ */
+export function deploymentEntryFor(sim: SimulatorAddress, name: string, origins: string[]) {
+  return {
+    name,
+    region: 'mypurecloud.com',
+    deploymentId: sim.deploymentId,
+    origins,
+    genesysOrigin: origins[0],
+    clientId: sim.credentials.clientId,
+    clientSecret: sim.credentials.clientSecret,
+    loginUrl: sim.urls.loginUrl,
+    apiUrl: sim.urls.apiUrl,
+    webMessagingUrl: sim.urls.webMessagingUrl,
+    cdnUrl: sim.urls.cdnUrl,
+  };
+}

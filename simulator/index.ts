@@ -25,7 +25,7 @@ import { SimulatedAvailability, type AvailabilityControls } from './availability
  * those mark something unverified, the code says which choice it made.
  */
 
-export { availabilityEnvFor, genesysEnvFor, type SimulatorAddress } from './env';
+export { availabilityEnvFor, deploymentEntryFor, genesysEnvFor, type SimulatorAddress } from './env';
 export { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_DEPLOYMENT_ID } from './options';
 export type { AgentOptions, SimulatorOptions } from './options';
 export type { ReceivedFrame, RecordedRequest, Stats } from './recorder';

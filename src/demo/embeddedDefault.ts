@@ -266,25 +266,9 @@ async function servedTogether(
   demoOrigins: string[],
   userOrigins: string[],
 ): Promise<{ env: NodeJS.ProcessEnv; simulator: Simulator; stop(): Promise<void> }> {
-  const { genesysEnvFor } = loadSimulator();
-  const entry = (sim: Simulator, name: string, origins: string[]) => {
-    const g = genesysEnvFor(sim);
-    return {
-      name,
-      region: g.GENESYS_REGION,
-      deploymentId: g.GENESYS_DEPLOYMENT_ID,
-      origins,
-      genesysOrigin: origins[0],
-      clientId: g.GENESYS_CLIENT_ID,
-      clientSecret: g.GENESYS_CLIENT_SECRET,
-      loginUrl: g.GENESYS_LOGIN_URL,
-      apiUrl: g.GENESYS_API_URL,
-      webMessagingUrl: g.GENESYS_WEBMESSAGING_URL,
-      cdnUrl: g.GENESYS_CDN_URL,
-    };
-  };
+  const { deploymentEntryFor } = loadSimulator();
   const firstEntry = {
-    ...entry(first, 'first', [demoOrigins[0]!, ...userOrigins]),
+    ...deploymentEntryFor(first, 'first', [demoOrigins[0]!, ...userOrigins]),
     availability: {
       queueIds: [single.GENESYS_QUEUE_ID],
       scheduleGroupId: single.GENESYS_SCHEDULE_GROUP_ID,
@@ -293,7 +277,7 @@ async function servedTogether(
   };
   const dir = await mkdtemp(path.join(os.tmpdir(), 'bff-demo-'));
   const file = path.join(dir, 'deployments.json');
-  const deployments = [firstEntry, entry(simulator, 'second', [demoOrigins[1]!])];
+  const deployments = [firstEntry, deploymentEntryFor(simulator, 'second', [demoOrigins[1]!])];
   await writeFile(file, JSON.stringify({ deployments }, null, 2));
   const env: NodeJS.ProcessEnv = { ...single, DEPLOYMENTS_FILE: file };
   for (const variable of Object.keys(DEPLOYMENT_VARIABLES)) delete env[variable];

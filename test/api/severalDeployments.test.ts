@@ -2,12 +2,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { startSimulator, type Simulator } from '../../simulator';
+import { deploymentEntryFor, startSimulator, type Simulator } from '../../simulator';
 import { loadConfig } from '../../src/config/schema';
-import { DEPLOYMENT_VARIABLES } from '../../src/config/servedDeployment';
 import { startService, type RunningService } from '../../src/server';
 import { metricsText } from '../../src/observability/metrics';
-import { captureLogger, testEnv } from '../support/app';
+import { captureLogger, deploymentsFileEnv } from '../support/app';
 import { parseScrape } from '../support/metrics';
 import { startGenesysSwitch, type GenesysSwitch } from '../support/genesysSwitch';
 import { simProfile } from '../support/stack';
@@ -49,27 +48,14 @@ beforeAll(async () => {
   clinicSwitch = await startGenesysSwitch(clinicSim.port);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'several-deployments-'));
   const file = path.join(dir, 'deployments.json');
-  const entry = (sim: Simulator, name: string, region: string, origin: string) => ({
-    name,
-    region,
-    deploymentId: sim.deploymentId,
-    origins: [origin],
-    genesysOrigin: origin,
-    clientId: sim.credentials.clientId,
-    clientSecret: sim.credentials.clientSecret,
-    loginUrl: sim.urls.loginUrl,
-    apiUrl: sim.urls.apiUrl,
-    webMessagingUrl: sim.urls.webMessagingUrl,
-    cdnUrl: sim.urls.cdnUrl,
-  });
   const clinic = {
-    ...entry(clinicSim, 'clinic', 'mypurecloud.ie', CLINIC),
+    ...deploymentEntryFor(clinicSim, 'clinic', [CLINIC]),
+    region: 'mypurecloud.ie',
     apiUrl: clinicSwitch.url,
     webMessagingUrl: clinicSwitch.wsUrl,
   };
-  fs.writeFileSync(file, JSON.stringify({ deployments: [entry(shopSim, 'shop', 'mypurecloud.com', SHOP), clinic] }));
-  const env = testEnv({ DEPLOYMENTS_FILE: file, GENESYS_TIMEOUT_MS: '10000', DEPLOYMENT_CACHE_TTL_SECONDS: '1' });
-  for (const variable of Object.keys(DEPLOYMENT_VARIABLES)) delete env[variable];
+  fs.writeFileSync(file, JSON.stringify({ deployments: [deploymentEntryFor(shopSim, 'shop', [SHOP]), clinic] }));
+  const env = deploymentsFileEnv(file, { GENESYS_TIMEOUT_MS: '10000', DEPLOYMENT_CACHE_TTL_SECONDS: '1' });
   service = await startService(loadConfig(env), captured.logger);
   await waitFor(async () => (await request(service.url).get('/readyz')).body.status === 'ready', 10_000);
 });

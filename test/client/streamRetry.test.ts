@@ -30,12 +30,8 @@ function ticketsRefused(refusals: BffError[]) {
   return { source, asked };
 }
 
-beforeEach(() => jest.useFakeTimers({ now: 0 }));
-afterEach(() => jest.useRealTimers());
-
-test('after a run of silent failures, a refusal with Retry-After 2 is retried 2-2.4 s later, not after the grown backoff', async () => {
-  // Five failures that say nothing (1, 2, 4, 8 and 16 s of backoff, ±20 %), then one that says 2 s.
-  const { source, asked } = ticketsRefused([...Array.from({ length: 5 }, () => unavailable()), unavailable(2)]);
+/** A LiveStream over `source`, each connection a FakeSource, in `opened`. */
+function streamOver(source: TicketSource, options: ConstructorParameters<typeof LiveStream>[3]) {
   const opened: FakeSource[] = [];
   const stream = new LiveStream(
     source,
@@ -45,8 +41,18 @@ test('after a run of silent failures, a refusal with Retry-After 2 is retried 2-
       return s as unknown as EventSource;
     },
     {},
-    { initialDelayMs: 1000, maxDelayMs: 60_000 },
+    options,
   );
+  return { stream, opened };
+}
+
+beforeEach(() => jest.useFakeTimers({ now: 0 }));
+afterEach(() => jest.useRealTimers());
+
+test('after a run of silent failures, a refusal with Retry-After 2 is retried 2-2.4 s later, not after the grown backoff', async () => {
+  // Five failures that say nothing (1, 2, 4, 8 and 16 s of backoff, ±20 %), then one that says 2 s.
+  const { source, asked } = ticketsRefused([...Array.from({ length: 5 }, () => unavailable()), unavailable(2)]);
+  const { stream, opened } = streamOver(source, { initialDelayMs: 1000, maxDelayMs: 60_000 });
   try {
     await jest.advanceTimersByTimeAsync(40_000);
     expect(asked).toHaveLength(7);
@@ -65,17 +71,7 @@ test('after a run of silent failures, a refusal with Retry-After 2 is retried 2-
 test('refusals with Retry-After do not grow the backoff of a later silent failure', async () => {
   // Ten refusals of 1 s each (an outage of ten seconds), a ticket, then the stream itself fails without a status.
   const { source, asked } = ticketsRefused(Array.from({ length: 10 }, () => unavailable(1)));
-  const opened: FakeSource[] = [];
-  const stream = new LiveStream(
-    source,
-    () => {
-      const s = new FakeSource();
-      opened.push(s);
-      return s as unknown as EventSource;
-    },
-    {},
-    { initialDelayMs: 1000, maxDelayMs: 60_000 },
-  );
+  const { stream, opened } = streamOver(source, { initialDelayMs: 1000, maxDelayMs: 60_000 });
   try {
     await jest.advanceTimersByTimeAsync(13_000);
     expect(asked).toHaveLength(11);
@@ -99,17 +95,7 @@ test('catchingUp says a reload of what a replay could not give is under way, unt
     forgetSession() {},
     catchUp: () => new Promise((resolve) => (finish = resolve)),
   };
-  const opened: FakeSource[] = [];
-  const stream = new LiveStream(
-    source,
-    () => {
-      const s = new FakeSource();
-      opened.push(s);
-      return s as unknown as EventSource;
-    },
-    {},
-    {},
-  );
+  const { stream, opened } = streamOver(source, {});
   try {
     await jest.advanceTimersByTimeAsync(0);
     const session = (state: string) =>

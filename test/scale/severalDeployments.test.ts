@@ -3,11 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import request from 'supertest';
-import { startSimulator, type Simulator } from '../../simulator';
+import { deploymentEntryFor, startSimulator, type Simulator } from '../../simulator';
 import { loadConfig } from '../../src/config/schema';
-import { DEPLOYMENT_VARIABLES } from '../../src/config/servedDeployment';
 import { startService, type RunningService } from '../../src/server';
-import { captureLogger, testEnv } from '../support/app';
+import { captureLogger, deploymentsFileEnv } from '../support/app';
 import { startRedis, type RedisServer } from '../support/redis';
 import { simProfile } from '../support/stack';
 
@@ -42,29 +41,13 @@ beforeAll(async () => {
   });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'several-deployments-redis-'));
   const file = path.join(dir, 'deployments.json');
-  const entry = (sim: Simulator, name: string, origin: string) => ({
-    name,
-    region: 'mypurecloud.com',
-    deploymentId: sim.deploymentId,
-    origins: [origin],
-    clientId: sim.credentials.clientId,
-    clientSecret: sim.credentials.clientSecret,
-    loginUrl: sim.urls.loginUrl,
-    apiUrl: sim.urls.apiUrl,
-    webMessagingUrl: sim.urls.webMessagingUrl,
-    cdnUrl: sim.urls.cdnUrl,
-  });
-  fs.writeFileSync(
-    file,
-    JSON.stringify({ deployments: [entry(shopSim, 'shop', SHOP), entry(clinicSim, 'clinic', CLINIC)] }),
-  );
-  const env = testEnv({
-    DEPLOYMENTS_FILE: file,
+  const deployments = [deploymentEntryFor(shopSim, 'shop', [SHOP]), deploymentEntryFor(clinicSim, 'clinic', [CLINIC])];
+  fs.writeFileSync(file, JSON.stringify({ deployments }));
+  const env = deploymentsFileEnv(file, {
     REDIS_URL: redis.url,
     REDIS_KEY_PREFIX: PREFIX,
     SESSIONS_PER_IP_PER_MINUTE: String(SESSIONS_PER_MINUTE),
   });
-  for (const variable of Object.keys(DEPLOYMENT_VARIABLES)) delete env[variable];
   for (let i = 0; i < 2; i++) instances.push(await startService(loadConfig(env), captureLogger().logger));
 }, 30_000);
 

@@ -2,11 +2,10 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startSimulator, type Simulator } from '../../simulator';
-import { DEPLOYMENT_VARIABLES } from '../../src/config/servedDeployment';
+import { deploymentEntryFor, startSimulator, type Simulator } from '../../simulator';
 import { runProcess, type ServiceProcess } from '../../src/processMain';
 import * as server from '../../src/server';
-import { captureLogger, testEnv } from '../support/app';
+import { captureLogger, deploymentsFileEnv } from '../support/app';
 import { openStream, type SseStream } from '../support/sse';
 import { guestTokenOf, simProfile } from '../support/stack';
 import { waitFor } from '../support/wait';
@@ -33,16 +32,8 @@ let service: server.RunningService;
 let exited: number | undefined;
 
 const entry = (sim: Simulator, name: string, origin: string, clientSecret = sim.credentials.clientSecret) => ({
-  name,
-  region: 'mypurecloud.com',
-  deploymentId: sim.deploymentId,
-  origins: [origin],
-  clientId: sim.credentials.clientId,
+  ...deploymentEntryFor(sim, name, [origin]),
   clientSecret,
-  loginUrl: sim.urls.loginUrl,
-  apiUrl: sim.urls.apiUrl,
-  webMessagingUrl: sim.urls.webMessagingUrl,
-  cdnUrl: sim.urls.cdnUrl,
 });
 const write = (deployments: unknown[]) => fs.writeFileSync(file, JSON.stringify({ deployments }));
 const reloads = () => log.lines().filter((l) => l.msg.startsWith('SIGHUP'));
@@ -65,8 +56,7 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deployments-reload-'));
   file = path.join(dir, 'deployments.json');
   write([entry(shopSim, 'shop', SHOP), entry(clinicSim, 'clinic', CLINIC, 'clinic-old-secret')]);
-  const env = testEnv({ DEPLOYMENTS_FILE: file, DEPLOYMENT_CACHE_TTL_SECONDS: '1' });
-  for (const variable of Object.keys(DEPLOYMENT_VARIABLES)) delete env[variable];
+  const env = deploymentsFileEnv(file, { DEPLOYMENT_CACHE_TTL_SECONDS: '1' });
   const start = jest.spyOn(server, 'startService');
   const proc: ServiceProcess = {
     env,

@@ -1,5 +1,6 @@
 import type { Express, Router } from 'express';
 import { loadConfig, type Config } from '../../src/config/schema';
+import { DEPLOYMENT_VARIABLES } from '../../src/config/servedDeployment';
 import { createApp } from '../../src/http/app';
 import { createLogger, type Logger } from '../../src/observability/logger';
 import { Readiness } from '../../src/observability/readiness';
@@ -33,6 +34,13 @@ export function testEnv(overrides: EnvOverrides = {}): NodeJS.ProcessEnv {
     ...overrides,
   };
   for (const key of Object.keys(env)) if (env[key] === undefined) delete env[key];
+  return env;
+}
+
+/** testEnv with the deployments from `file` (DEPLOYMENTS_FILE) instead of the single deployment's variables. */
+export function deploymentsFileEnv(file: string, overrides: EnvOverrides = {}): NodeJS.ProcessEnv {
+  const env = testEnv({ DEPLOYMENTS_FILE: file, ...overrides });
+  for (const variable of Object.keys(DEPLOYMENT_VARIABLES)) if (!(variable in overrides)) delete env[variable];
   return env;
 }
 
