@@ -62,7 +62,5 @@ test('the page at localhost chats with the first deployment, at 127.0.0.1 with t
 });
 
 test('DEMO_DEPLOYMENTS takes 1 or 2', async () => {
-  await expect(startEmbeddedDefault({ PORT: '0', DEMO_PORT: '0', DEMO_DEPLOYMENTS: '3' })).rejects.toThrow(
-    ConfigError,
-  );
+  await expect(startEmbeddedDefault({ PORT: '0', DEMO_PORT: '0', DEMO_DEPLOYMENTS: '3' })).rejects.toThrow(ConfigError);
 });
