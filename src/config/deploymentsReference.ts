@@ -72,7 +72,9 @@ export function deploymentsFileMarkdown(root: string): string {
         'reconnect (and refused after); one whose only change is its OAuth client keeps its chats and fetches its ' +
         'next token with the new one; one changed otherwise is built anew, its streams told to reconnect. The ' +
         "other deployments' chats go on untouched. A file that fails validation is refused, every problem logged, " +
-        'and the running set stays. The process-wide variables are read at start only.',
+        'and the running set stays. The process-wide variables are read at start only. Without Redis, a ' +
+        'deployment built anew starts with empty records (ended chats, idempotency keys, limits); `/healthz` and ' +
+        '`/readyz` answer browsers of the origins the file listed at start.',
     ].join('\n'),
     'The rules of an entry:',
     [
