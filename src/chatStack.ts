@@ -18,7 +18,7 @@ import {
 } from './session';
 import type { Logger } from './observability/logger';
 import type { Readiness } from './observability/readiness';
-import { openSharedStore, type RedisStore } from './store';
+import { openSharedStore, type RedisStore, type SharedStore } from './store';
 
 /** SSE heartbeat: inside the 15 to 25 s that proxies and load balancers tolerate. */
 const STREAM_HEARTBEAT_MS = 20_000;
@@ -58,27 +58,9 @@ export function buildChatStack(
   } = {},
 ): ChatStack {
   const { now } = options;
-  const { genesys } = config;
   const guestLogger = logger.child({ component: 'guest-api' });
   const store = openSharedStore(config, logger, readiness, { protectedPrefixes: SECURITY_RECORD_PREFIXES, now });
-  const health = new GuestApiHealth({
-    webMessagingUrl: genesys.webMessagingUrl,
-    deploymentId: genesys.deploymentId,
-    origin: genesys.origin,
-    readiness,
-    logger: guestLogger,
-    probeIntervalMs: genesys.deploymentCacheTtlMs,
-    connectTimeoutMs: genesys.timeoutMs,
-    // With Redis, an outage one instance finds has every instance of the deployment check Genesys at once.
-    ...(store.shared ? { shared: { store } } : {}),
-  });
-  const signInTokens = new WebDeploymentTokens(
-    platform.http.axios,
-    genesys.apiUrl,
-    genesys.deploymentId,
-    guestLogger,
-    health,
-  );
+  const { health, signInTokens, hub } = guestApiSide(config, guestLogger, platform, readiness, store, now);
   const tokens = new SessionTokens(
     new Sealer(deriveKeys(config.session.secrets, options.sealScope)),
     config.session.ttlSeconds,
@@ -86,31 +68,6 @@ export function buildChatStack(
     config.session.secrets[0],
   );
   const identity = config.identity ? new IdentityVerifier(config.identity, config.attributeKeys) : undefined;
-  const hub = new SessionHub({
-    deploymentId: genesys.deploymentId,
-    webMessagingUrl: genesys.webMessagingUrl,
-    apiUrl: genesys.apiUrl,
-    origin: genesys.origin,
-    http: platform.http.axios,
-    logger: guestLogger,
-    requestTimeoutMs: genesys.timeoutMs,
-    messagesPerSecond: genesys.messagesPerSecond,
-    requestsPerMinute: genesys.requestsPerMinute,
-    reconnectWindowMs: genesys.reconnectWindowMs,
-    idleMs: config.guestSockets.idleMs,
-    maxSessions: config.guestSockets.max,
-    opensPerSessionPerMinute: config.guestSockets.opensPerSessionPerMinute,
-    // Socket opens and history reads per session, counted once for every instance with Redis.
-    store,
-    onSocketOpened: () => health.succeeded(),
-    onSocketFailed: (error) => health.failed(error),
-    // Fail fast while Genesys is away: calls are refused at once until a background handshake succeeds.
-    upstream: health,
-    renewSignIn: (signIn) => signInTokens.refresh(signIn),
-    // Each process is its own owner of the sessions whose socket it holds (one socket per session across instances).
-    instanceId: randomUUID(),
-    now,
-  });
   const revocations = new StoreRevocations(store, tokens.lifetimeMs);
   const signIns = new CustomerSignIn({
     tokens: signInTokens,
@@ -144,28 +101,7 @@ export function buildChatStack(
     spool,
     pace: { minBytesPerSecond: config.uploads.minBytesPerSecond, windowMs: config.uploads.rateWindowMs },
   };
-  const availability = new AvailabilityService({
-    targets: config.availability,
-    reads: platform.availability,
-    store,
-    refreshMs: config.availability.refreshMs,
-    staleMs: config.availability.staleMs,
-    // The first request waits at most this long for the first read; a refresh is bounded by the Genesys deadline.
-    firstAnswerWaitMs: Math.min(genesys.timeoutMs, FIRST_AVAILABILITY_WAIT_MS),
-    leaseMs: 3 * genesys.timeoutMs,
-    logger: logger.child({ component: 'availability' }),
-    now,
-  });
-  const streams = new LiveStreams({
-    heartbeatMs: STREAM_HEARTBEAT_MS,
-    maxBufferedBytes: 256 * 1024,
-    stallMs: STREAM_STALL_MS,
-    perSession: config.limits.streamsPerSession,
-    perIp: config.limits.streamsPerIp,
-    logger,
-    now,
-    availability,
-  });
+  const { availability, streams } = liveParts(config, logger, platform, store, now);
   return {
     routes: {
       chat,
@@ -202,4 +138,94 @@ export function buildChatStack(
       await store.close();
     },
   };
+}
+
+/** The Guest API side: the circuit to Genesys, the sign-in tokens of the web deployment, and the session hub. */
+function guestApiSide(
+  config: Config,
+  guestLogger: Logger,
+  platform: GenesysPlatform,
+  readiness: Readiness,
+  store: SharedStore,
+  now: (() => number) | undefined,
+) {
+  const { genesys } = config;
+  const health = new GuestApiHealth({
+    webMessagingUrl: genesys.webMessagingUrl,
+    deploymentId: genesys.deploymentId,
+    origin: genesys.origin,
+    readiness,
+    logger: guestLogger,
+    probeIntervalMs: genesys.deploymentCacheTtlMs,
+    connectTimeoutMs: genesys.timeoutMs,
+    // With Redis, an outage one instance finds has every instance of the deployment check Genesys at once.
+    ...(store.shared ? { shared: { store } } : {}),
+  });
+  const signInTokens = new WebDeploymentTokens(
+    platform.http.axios,
+    genesys.apiUrl,
+    genesys.deploymentId,
+    guestLogger,
+    health,
+  );
+  const hub = new SessionHub({
+    deploymentId: genesys.deploymentId,
+    webMessagingUrl: genesys.webMessagingUrl,
+    apiUrl: genesys.apiUrl,
+    origin: genesys.origin,
+    http: platform.http.axios,
+    logger: guestLogger,
+    requestTimeoutMs: genesys.timeoutMs,
+    messagesPerSecond: genesys.messagesPerSecond,
+    requestsPerMinute: genesys.requestsPerMinute,
+    reconnectWindowMs: genesys.reconnectWindowMs,
+    idleMs: config.guestSockets.idleMs,
+    maxSessions: config.guestSockets.max,
+    opensPerSessionPerMinute: config.guestSockets.opensPerSessionPerMinute,
+    // Socket opens and history reads per session, counted once for every instance with Redis.
+    store,
+    onSocketOpened: () => health.succeeded(),
+    onSocketFailed: (error) => health.failed(error),
+    // Fail fast while Genesys is away: calls are refused at once until a background handshake succeeds.
+    upstream: health,
+    renewSignIn: (signIn) => signInTokens.refresh(signIn),
+    // Each process is its own owner of the sessions whose socket it holds (one socket per session across instances).
+    instanceId: randomUUID(),
+    now,
+  });
+  return { health, signInTokens, hub };
+}
+
+/** What is pushed to pages: availability, read from Genesys for the whole deployment, and the live streams. */
+function liveParts(
+  config: Config,
+  logger: Logger,
+  platform: GenesysPlatform,
+  store: SharedStore,
+  now: (() => number) | undefined,
+) {
+  const { genesys } = config;
+  const availability = new AvailabilityService({
+    targets: config.availability,
+    reads: platform.availability,
+    store,
+    refreshMs: config.availability.refreshMs,
+    staleMs: config.availability.staleMs,
+    // The first request waits at most this long for the first read; a refresh is bounded by the Genesys deadline.
+    firstAnswerWaitMs: Math.min(genesys.timeoutMs, FIRST_AVAILABILITY_WAIT_MS),
+    leaseMs: 3 * genesys.timeoutMs,
+    logger: logger.child({ component: 'availability' }),
+    now,
+  });
+  const streams = new LiveStreams({
+    heartbeatMs: STREAM_HEARTBEAT_MS,
+    maxBufferedBytes: 256 * 1024,
+    stallMs: STREAM_STALL_MS,
+    perSession: config.limits.streamsPerSession,
+    perIp: config.limits.streamsPerIp,
+    logger,
+    now,
+    availability,
+  });
+  return { availability, streams };
 }
