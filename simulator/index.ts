@@ -91,6 +91,19 @@ function requestRouter(
   };
 }
 
+/** The faults a test injects, over the parts they reach (`sockets` comes last, so it is reached when used). */
+function faultsOver(attachments: SimulatedAttachments, sessions: Sessions, sockets: () => GuestSocketServer): Faults {
+  return new Faults({
+    failNextUploads: (times) => attachments.failNextUploads(times),
+    dropSocket: (token) => sockets().dropSockets(token),
+    expireSession: (token) => {
+      const session = sessions.get(token);
+      if (!session) throw new Error(`simulator faults: no session with token ${token}`);
+      sessions.expire(session);
+    },
+  });
+}
+
 export async function startSimulator(input: SimulatorOptions = {}): Promise<Simulator> {
   const options = resolveOptions(input);
   // The closures below reach `sockets`, created last because it needs all the others.
@@ -109,15 +122,7 @@ export async function startSimulator(input: SimulatorOptions = {}): Promise<Simu
   const attachments = new SimulatedAttachments(options, () => httpBase);
   const agent = new ScriptedAgent(sessions, options, attachments);
   const jwt = new GuestJwtIssuer(() => options.deploymentId);
-  const faults = new Faults({
-    failNextUploads: (times) => attachments.failNextUploads(times),
-    dropSocket: (token) => sockets.dropSockets(token),
-    expireSession: (token) => {
-      const session = sessions.get(token);
-      if (!session) throw new Error(`simulator faults: no session with token ${token}`);
-      sessions.expire(session);
-    },
-  });
+  const faults = faultsOver(attachments, sessions, () => sockets);
   const signIn: SimulatedSignIn = new SimulatedSignIn(options, (customer) => authenticated.signOut(customer));
   const authenticated = new AuthenticatedSessions({ options, sessions, signIn });
   const sockets = new GuestSocketServer({
