@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { loadConfig } from '../../src/config/schema';
 import { startDemoServer, type DemoServer } from '../../src/demo/demoServer';
 import { demoAssets, startEmbeddedDefault, type EmbeddedDefault } from '../../src/demo/embeddedDefault';
@@ -9,10 +9,10 @@ import { startService, type RunningService } from '../../src/server';
 import { demoPng } from '../../simulator/richReplies';
 import { captureLogger, type CapturedLogger } from '../support/app';
 import { axeViolations } from '../support/axe';
-import { debianProgram } from '../support/programs';
 import { signInAt } from '../support/signIn';
 import { steerableClock } from '../support/clock';
 import { waitFor } from '../support/wait';
+import { launchChromium } from '../support/browser';
 
 /**
  * The demo page in a real browser (Debian's Chromium driven by
@@ -40,7 +40,6 @@ let foreign: DemoServer | undefined;
 const clock = steerableClock();
 
 beforeAll(async () => {
-  const chromiumPath = debianProgram('chromium'); // never a downloaded browser
   fs.mkdirSync(OUT, { recursive: true });
   embedded = await startEmbeddedDefault({
     NODE_ENV: 'test',
@@ -54,17 +53,7 @@ beforeAll(async () => {
   serviceLog = captureLogger('info');
   service = await startService(loadConfig(embedded.env), serviceLog.logger, { now: clock.now });
   embedded.serviceStarted(service.url);
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -1,12 +1,13 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { demoPng } from '../../simulator/richReplies';
 import { atTheNewest, scrollListTo, scrollTopOf, sessionStarts, streamsAtService } from '../support/chatPage';
 import { freePort } from '../support/ports';
 import { englishLeftIn } from '../support/untranslated';
 import { waitFor } from '../support/wait';
+import { launchChromium } from '../support/browser';
 
 /**
  * examples/nextjs as its README says to run it: the service with `npm start` in the repository
@@ -19,7 +20,6 @@ import { waitFor } from '../support/wait';
  * @needs chromium
  */
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROOT = path.resolve(__dirname, '../..');
 const EXAMPLE = path.join(ROOT, 'examples/nextjs');
 // Next's build runs its own jest-worker pool, whose children take a JEST_WORKER_ID they inherit for their own and hang.
@@ -69,10 +69,6 @@ function readmeBlocks(): string[] {
 }
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM))
-    throw new Error(
-      `Chromium is missing at ${CHROMIUM}: apt-get install -y chromium (this test never downloads a browser).`,
-    );
   const [serviceBlock, buildBlock, startBlock] = readmeBlocks();
   let servicePort: number, demoPort: number, devPort: number, metricsPort: number;
   [port, servicePort, demoPort, devPort, metricsPort] = [
@@ -152,17 +148,7 @@ beforeAll(async () => {
     120_000,
     500,
   );
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

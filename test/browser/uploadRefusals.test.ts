@@ -3,11 +3,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { demoPng } from '../../simulator/richReplies';
 import { rawUpload } from '../support/rawUpload';
 import { simProfile, startStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
+import { launchChromium } from '../support/browser';
 
 /**
  * A page in Chromium uploads 5 MB with fetch and FormData, as a chat UI
@@ -18,7 +19,6 @@ import { waitFor } from '../support/wait';
  *
  * @needs chromium
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 jest.setTimeout(90_000);
 
@@ -30,10 +30,6 @@ let pageOrigin: string;
 const spool = fs.mkdtempSync(path.join(os.tmpdir(), 'bff-browser-refusal-'));
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM))
-    throw new Error(
-      `Chromium is missing at ${CHROMIUM}. Install Debian's package: \`apt-get update && apt-get install -y chromium\`. This test never downloads a browser.`,
-    );
   pages = http.createServer((_req, res) =>
     res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>chat</title><p>chat</p>'),
   );
@@ -53,17 +49,7 @@ beforeAll(async () => {
       CORS_ALLOWED_ORIGINS: `http://localhost:3000,${pageOrigin}`,
     },
   });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
   page = await (await browser.newContext()).newPage();
   await page.goto(`${pageOrigin}/`);
 });
