@@ -145,14 +145,6 @@ module.exports = tseslint.config(
     },
   },
   {
-    // The service's own modules are held to 400 lines, as an error. A lint rule rather than a test
-    // that counts lines: it fails `npm run lint` (the first step of `npm test`) and shows in the
-    // editor while the file grows, next to the width rule below, instead of surfacing later in jest.
-    // The simulator and the client keep the warning at 500.
-    files: ['src/**/*.ts'],
-    rules: { 'max-lines': ['error', { max: 400 }] },
-  },
-  {
     // No line in src/ over 120 characters: Prettier wraps code, comments and strings are wrapped
     // by hand (a string cut into concatenated pieces keeps its value). A URL cannot be cut.
     files: ['src/**/*.ts'],

@@ -1,7 +1,10 @@
 import path from 'node:path';
 import { ESLint } from 'eslint';
 
-/** The length rules in eslint.config.js: in src/, 400 lines a file and 120 characters a line, as errors. */
+/**
+ * The length rules in eslint.config.js: a file past 500 lines is a warning (a file ends where its concept ends, not at a
+ * number), a line in src/ past 120 characters an error.
+ */
 // The project's own config, passed in (ESLint cannot load a config file by dynamic import under jest).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const config = require('../../eslint.config.js') as ESLint.Options['overrideConfig'];
@@ -18,9 +21,9 @@ const linesOf = (count: number) => Array.from({ length: count }, (_, i) => `expo
 const wideLine = `export const wide = '${'x'.repeat(110)}';\n`;
 
 test.each([
-  ['src/session/anything.ts', 400, []],
-  ['src/session/anything.ts', 401, [{ severity: ERROR }]],
-  ['src/anything.ts', 401, [{ severity: ERROR }]],
+  ['src/session/anything.ts', 500, []],
+  ['src/session/anything.ts', 501, [{ severity: WARNING }]],
+  ['src/anything.ts', 501, [{ severity: WARNING }]],
   ['simulator/anything.ts', 401, []],
   ['simulator/anything.ts', 501, [{ severity: WARNING }]],
 ])(
