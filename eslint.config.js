@@ -10,20 +10,45 @@ const upward = (folders) => ({
 function layerRules() {
   // Each layer, and the folders above it that it may never import.
   const above = {
-    domain: ['config', 'observability', 'scheduling', 'store', 'genesys', 'session', 'http', 'tools', 'demo', 'top'],
-    config: ['observability', 'scheduling', 'store', 'genesys', 'session', 'http', 'tools', 'demo', 'top'],
-    observability: ['scheduling', 'store', 'genesys', 'session', 'http', 'tools', 'demo', 'top'],
-    scheduling: ['store', 'genesys', 'session', 'http', 'tools', 'demo', 'top'],
+    domain: [
+      'config',
+      'observability',
+      'scheduling',
+      'store',
+      'genesys',
+      'session',
+      'http',
+      'deployments',
+      'tools',
+      'demo',
+      'top',
+    ],
+    config: [
+      'observability',
+      'scheduling',
+      'store',
+      'genesys',
+      'session',
+      'http',
+      'deployments',
+      'tools',
+      'demo',
+      'top',
+    ],
+    observability: ['scheduling', 'store', 'genesys', 'session', 'http', 'deployments', 'tools', 'demo', 'top'],
+    scheduling: ['store', 'genesys', 'session', 'http', 'deployments', 'tools', 'demo', 'top'],
     // The shared store (memory or Redis) sits on the bottom layers: what any layer above may keep across instances.
-    store: ['genesys', 'session', 'http', 'tools', 'demo', 'top'],
-    genesys: ['session', 'http', 'tools', 'demo', 'top'],
-    session: ['http', 'tools', 'demo', 'top'],
-    http: ['tools', 'demo', 'top'],
+    store: ['genesys', 'session', 'http', 'deployments', 'tools', 'demo', 'top'],
+    genesys: ['session', 'http', 'deployments', 'tools', 'demo', 'top'],
+    session: ['http', 'deployments', 'tools', 'demo', 'top'],
+    http: ['deployments', 'tools', 'demo', 'top'],
+    // The deployments: what the process builds once, each deployment's parts on it, and which a request is for.
+    deployments: ['tools', 'demo', 'top'],
     // Operator tools talk to Genesys like the service does, beside it: never through its HTTP layer.
-    tools: ['session', 'http', 'demo', 'top'],
+    tools: ['session', 'http', 'deployments', 'demo', 'top'],
   };
-  // `top` stands for the composition root: the modules directly in src/ (chatStack, server, processMain, main).
-  const TOP = ['chatStack', 'server', 'processMain', 'processFailures', 'main'];
+  // `top` stands for the process's life: the modules directly in src/ (server, processMain, main).
+  const TOP = ['server', 'processMain', 'processFailures', 'main'];
   const patternsFor = (folders) => {
     const named = folders.filter((f) => f !== 'top');
     const patterns = [upward([...named, 'simulator'])];
@@ -37,7 +62,7 @@ function layerRules() {
     }))
     .concat([
       {
-        files: ['src/server.ts', 'src/chatStack.ts'],
+        files: ['src/server.ts'],
         rules: {
           'no-restricted-imports': [
             'error',

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { loadConfig } from '../src/config/schema';
+import { readConfig } from '../src/config/schema';
 import { createLogger } from '../src/observability/logger';
 import { startService, type RunningService } from '../src/server';
 
@@ -13,12 +13,12 @@ import { startService, type RunningService } from '../src/server';
  *   GET /__bench/token  -> 200 {waitedUs}: how long getToken() kept this request waiting
  */
 async function main(): Promise<void> {
-  const config = loadConfig(process.env);
-  const logger = createLogger({ level: config.logLevel });
+  const config = await readConfig(process.env);
+  const logger = createLogger({ level: config.process.logLevel });
   const running: { service?: RunningService } = {};
   const router = Router();
   router.get('/__bench/token', (_req, res, next) => {
-    const cache = running.service?.platform.tokenCache;
+    const cache = running.service?.deployments.all[0]?.platform.tokenCache;
     if (!cache) {
       res.status(503).json({ error: 'not started, or no OAuth client configured' });
       return;

@@ -1,4 +1,5 @@
-import { ConfigError, isUnconfigured, loadConfig, type Config } from './config/schema';
+import { ConfigError, isUnconfigured, readConfig, type Config } from './config/schema';
+import { loadDeploymentsFile } from './config/deploymentsFile';
 import { embeddedDefaultApplies, startEmbeddedDefault, type EmbeddedDefault } from './demo/embeddedDefault';
 import type { Logger } from './observability/logger';
 import { stopOnProcessFailure } from './processFailures';
@@ -40,7 +41,7 @@ async function run(proc: ServiceProcess): Promise<void> {
   let embedded: EmbeddedDefault | undefined;
   try {
     if (embeddedDefaultApplies(proc.env)) embedded = await startEmbeddedDefault(proc.env);
-    config = loadConfig(embedded?.env ?? proc.env);
+    config = await readConfig(embedded?.env ?? proc.env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     proc.console.error(error.message);
@@ -52,7 +53,8 @@ async function run(proc: ServiceProcess): Promise<void> {
     }
     return proc.exit(1);
   }
-  const logger = proc.logger(config.logLevel);
+  const { process: settings } = config;
+  const logger = proc.logger(settings.logLevel);
   let service: Awaited<ReturnType<typeof startService>> | undefined;
   let stopping = false;
   const shutdown = (cause: { signal: string } | { failure: true }, exitCode = 0) => {
@@ -76,7 +78,8 @@ async function run(proc: ServiceProcess): Promise<void> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
     proc.console.error(
-      `Port ${config.port} on ${config.host} is already in use: stop what listens there, or set PORT to another port.`,
+      `Port ${settings.port} on ${settings.host} is already in use: ` +
+        'stop what listens there, or set PORT to another port.',
     );
     await embedded?.stop();
     return proc.exit(1);
@@ -89,11 +92,11 @@ async function run(proc: ServiceProcess): Promise<void> {
   // The address it is bound to, and a URL that reaches it from this machine (0.0.0.0 is not one).
   logger.info(
     {
-      listen: `${config.host}:${new URL(service.url).port}`,
+      listen: `${settings.host}:${new URL(service.url).port}`,
       url: service.url,
-      region: config.genesys.region.domain,
+      deployments: config.deployments.map((d) => `${d.name} (${d.genesys.region.domain})`),
       metrics: service.metricsUrl,
-      tracing: config.tracing.url !== undefined,
+      tracing: settings.tracing.url !== undefined,
     },
     'listening',
   );
@@ -102,8 +105,9 @@ async function run(proc: ServiceProcess): Promise<void> {
 
 /**
  * SIGHUP: reads DEPLOYMENTS_FILE again and serves what it lists now (docs/configuration.md#the-deployments-file). A
- * file that fails validation is refused with every problem logged, and the running deployments stay. Only the
- * deployments are reloaded: the process's variables are as they were at start.
+ * file that fails in any way (unreadable, too large, unparsable, invalid) is refused with every problem logged, and
+ * the running deployments stay; nothing a reload meets ends the process. Only the deployments are reloaded: the
+ * process's variables are as they were at start.
  */
 async function reloadDeployments(
   proc: ServiceProcess,
@@ -111,25 +115,21 @@ async function reloadDeployments(
   service: RunningService,
   logger: Logger,
 ): Promise<void> {
-  if (running.deploymentsFile === undefined) {
+  const file = running.process.deploymentsFile;
+  if (file === undefined) {
     logger.warn('SIGHUP: nothing to reload; the deployment comes from variables, read once at start');
     return;
   }
-  let next: Config;
   try {
-    next = loadConfig({ ...proc.env, DEPLOYMENTS_FILE: running.deploymentsFile });
+    const read = await loadDeploymentsFile(file, proc.env);
+    if ('problems' in read) {
+      const refused = 'SIGHUP: the deployments file was refused; the running deployments stay';
+      logger.error({ file, problems: read.problems }, refused);
+      return;
+    }
+    const outcome = await service.reload(read.deployments);
+    logger.info({ file, ...outcome }, 'SIGHUP: deployments reloaded');
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    logger.error(
-      { file: running.deploymentsFile, problems: error.problems },
-      'SIGHUP: the deployments file was refused; the running deployments stay',
-    );
-    return;
-  }
-  try {
-    const outcome = await service.reload(next);
-    logger.info({ file: running.deploymentsFile, ...outcome }, 'SIGHUP: deployments reloaded');
-  } catch (error) {
-    logger.error({ err: error }, 'SIGHUP: the reload failed');
+    logger.error({ file, err: error }, 'SIGHUP: the reload failed; the running deployments stay');
   }
 }

@@ -1,12 +1,11 @@
 import { z } from 'zod';
 import { doc, intFrom, optionalString } from './envValues';
+import { GENESYS_ID } from './deployment';
 
 /**
  * GET /availability's variables: which Genesys routing targets it reads (docs/genesys-protocol.md#availability)
  * and how often. Each target is optional; with none set the route answers open, with nothing known.
  */
-
-const GENESYS_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Genesys ids (UUIDs), comma-separated; unset when blank. */
 const genesysIds = (name: string, many: boolean) =>
@@ -70,22 +69,10 @@ export const availabilityEnv = {
   ),
 };
 
-type AvailabilityEnv = { [K in keyof typeof availabilityEnv]: z.infer<(typeof availabilityEnv)[K]> };
-
 export interface AvailabilityConfig {
   queueIds: string[];
   scheduleGroupId?: string;
   emergencyGroupId?: string;
   refreshMs: number;
   staleMs: number;
-}
-
-export function availabilityOf(e: AvailabilityEnv): AvailabilityConfig {
-  return {
-    queueIds: e.GENESYS_QUEUE_ID ?? [],
-    scheduleGroupId: e.GENESYS_SCHEDULE_GROUP_ID?.[0],
-    emergencyGroupId: e.GENESYS_EMERGENCY_GROUP_ID?.[0],
-    refreshMs: e.AVAILABILITY_REFRESH_SECONDS * 1000,
-    staleMs: e.AVAILABILITY_STALE_SECONDS * 1000,
-  };
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DEPLOYMENT_VARIABLES } from './servedDeployment';
+import { DEPLOYMENT_VARIABLES, SECRET_KEYS } from './deploymentVariables';
 
 /**
  * The deployments file's section of docs/configuration.md, written by reference.ts with the rest of the page: the
@@ -17,10 +17,7 @@ function keyTable(): string {
   const rows = [
     ['`name`', 'yes', 'none: a short id for metrics and logs, `^[a-z][a-z0-9-]{0,31}$`, unique in the file'],
     ...Object.entries(DEPLOYMENT_VARIABLES).map(([variable, key]) => [
-      key
-        .split(' or ')
-        .map((k) => code(k))
-        .join(' or '),
+      SECRET_KEYS.has(key) ? `${code(key)} or ${code(`${key}Env`)}` : code(key),
       ['region', 'deploymentId', 'origins'].includes(key)
         ? 'yes'
         : ['identity.issuer', 'identity.audience'].includes(key)

@@ -106,8 +106,10 @@ export const oneOf = <const V extends readonly string[]>(name: string, values: V
     })
     .meta({ default: fallback, values });
 
-export const baseUrl = (name: string, schemes: string[]) =>
-  optionalString
+/** An absolute URL of one of `schemes`, its trailing slashes dropped; `name` (if any) starts its problems. */
+export const baseUrl = (name: string, schemes: string[]) => {
+  const subject = name === '' ? '' : `${name} `;
+  return optionalString
     .transform((v, ctx) => {
       if (v === undefined) return undefined;
       let url: URL;
@@ -116,14 +118,15 @@ export const baseUrl = (name: string, schemes: string[]) =>
       } catch {
         ctx.addIssue({
           code: 'custom',
-          message: `${name} must be an absolute URL such as ${schemes[0]}//127.0.0.1:9000 (got "${v}")`,
+          message: `${subject}must be an absolute URL such as ${schemes[0]}//127.0.0.1:9000 (got "${v}")`,
         });
         return z.NEVER;
       }
       if (!schemes.includes(url.protocol)) {
-        ctx.addIssue({ code: 'custom', message: `${name} must use ${schemes.join(' or ')} (got "${v}")` });
+        ctx.addIssue({ code: 'custom', message: `${subject}must use ${schemes.join(' or ')} (got "${v}")` });
         return z.NEVER;
       }
       return v.replace(/\/+$/, '');
     })
     .meta({ schemes });
+};

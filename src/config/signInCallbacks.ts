@@ -35,17 +35,3 @@ export function redirectUriProblem(uri: string): string | undefined {
   if (url.username || url.password || url.hash) return 'may not carry credentials or a #fragment';
   return undefined;
 }
-
-/** SIGN_IN_REDIRECT_URIS as a list, each entry checked (its problems added to `problems`). */
-export function checkRedirectUris(value: string | undefined, problems: string[]): string[] | undefined {
-  if (value === undefined) return undefined;
-  const uris = value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const uri of uris) {
-    const problem = redirectUriProblem(uri);
-    if (problem) problems.push(`SIGN_IN_REDIRECT_URIS: "${uri}" ${problem}`);
-  }
-  return uris;
-}

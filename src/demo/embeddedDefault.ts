@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Simulator } from '../../simulator';
 import { ConfigError, isUnconfigured } from '../config/schema';
-import { DEPLOYMENT_VARIABLES } from '../config/servedDeployment';
+import { DEPLOYMENT_VARIABLES } from '../config/deploymentVariables';
 import { demoVariables } from '../config/variables';
 import { startDemoServer, type DemoServer } from './demoServer';
 

@@ -1,15 +1,19 @@
-import express, { type Express, type Router } from 'express';
+import express, { type Express, type RequestHandler, type Router } from 'express';
 import helmet from 'helmet';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { stdSerializers } from 'pino';
 import { pinoHttp } from 'pino-http';
-import type { Config } from '../config/schema';
+import type { ProcessConfig } from '../config/schema';
+import type { OriginAllowlist } from '../config/originAllowlist';
+import type { AppError } from '../domain/errors';
+import { inDeployment } from '../observability/deploymentContext';
 import { EXACT_REDACT_PATHS, REDACT_CENSOR, traceFields, type Logger } from '../observability/logger';
 import type { RequestTrace } from '../observability/tracing';
 import { loggableUrlOf } from '../observability/scrub';
 import type { Readiness } from '../observability/readiness';
 import {
-  corsPolicy,
+  corsHeaders,
+  refuseForeignOrigins,
   deferred,
   runPendingHeadersBeforeWriting,
   replayedHeaders,
@@ -21,17 +25,37 @@ import {
   authenticator,
   jsonBodyReader,
 } from './middleware';
-import { OriginAllowlist } from '../config/originAllowlist';
-import { mountRoutes } from './spec';
-import { apiRoutes, type ChatRouteDeps } from './routes';
+import { mountRoutes, type AnyRouteSpec } from './spec';
+import { chatRoutes, processRoutes, type ChatRouteDeps } from './routes';
+
+/** A deployment as the edge serves it: its name, the origins it allows, and its routes (a router of its own). */
+export interface EdgeDeployment {
+  name: string;
+  origins: OriginAllowlist;
+  routes: RequestHandler;
+  /** What its routes are, for the published document. */
+  specs: AnyRouteSpec[];
+}
+
+/**
+ * Which deployment a request is for, chosen before the app runs (the deployments unit decides it). A `refusal` is
+ * answered like any error, with the headers every answer gets; neither: the request is for no deployment, which
+ * only the process's own routes (health, documents, problem pages) serve.
+ */
+export interface DeploymentChoice {
+  deployment?: EdgeDeployment;
+  refusal?: AppError;
+  /** The request headers that chose (or could have chosen) the deployment: every answer varies on them. */
+  vary: readonly string[];
+}
 
 interface AppParts {
-  config: Config;
+  process: Pick<ProcessConfig, 'trustProxy' | 'limits' | 'cors'>;
   logger: Logger;
   readiness: Readiness;
-  /** The chat API (sessions, attributes, messages); without it only health and the document are served. */
-  chat?: ChatRouteDeps;
-  /** Extra routers mounted after the chat API (tests). */
+  /** The routes of the API, as one deployment mounts them, for the published document (none: only the process's). */
+  deploymentSpecs?: () => AnyRouteSpec[];
+  /** Extra routers mounted after the API (tests). */
   routers?: Router[];
 }
 
@@ -42,14 +66,37 @@ function loggableUrl(url: string): string {
   return loggableUrlOf(url, LOGGABLE_PARAMETERS)!;
 }
 
-export function createApp({ config, logger, readiness, chat, routers = [] }: AppParts): Express {
-  const specs = apiRoutes({ readiness, chat }, API_VERSION);
-  const authenticate = chat ? authenticator(chat.tokens, chat.revocations) : () => passThrough;
-  const readJsonBody = jsonBodyReader(config.limits.bodyBytes);
+const CHOICE = Symbol('the deployment this request is for');
+type Chosen = { [CHOICE]?: DeploymentChoice };
+
+/** The request listener: chooses the request's deployment, then runs `app` as that deployment's work. */
+export function servingDeployments(
+  app: Express,
+  choose: (req: IncomingMessage) => DeploymentChoice,
+): ((req: IncomingMessage, res: ServerResponse) => void) & { handler: Express } {
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
+    const choice = choose(req);
+    (res as Chosen)[CHOICE] = choice;
+    if (choice.deployment === undefined) return app(req, res);
+    return inDeployment(choice.deployment.name, () => app(req, res));
+  };
+  return Object.assign(serve, { handler: app });
+}
+
+const choiceOf = (res: ServerResponse): DeploymentChoice => (res as Chosen)[CHOICE] ?? { vary: [] };
+
+/**
+ * The one app of the process (docs/architecture.md#a-request-end-to-end): what every request passes through, the
+ * process's own routes, then the routes of the deployment the request is for, chosen before it runs
+ * (servingDeployments).
+ */
+export function createApp({ process, logger, readiness, deploymentSpecs, routers = [] }: AppParts): Express {
+  const specs = processRoutes(readiness, () => [...specs, ...(deploymentSpecs?.() ?? [])], API_VERSION);
+  const readJsonBody = jsonBodyReader(process.limits.bodyBytes);
 
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', config.trustProxy);
+  app.set('trust proxy', process.trustProxy);
   app.set('query parser', 'simple');
   // API answers change with every call (a fresh sessionToken): hashing each body for an ETag is wasted work.
   app.set('etag', false);
@@ -62,12 +109,19 @@ export function createApp({ config, logger, readiness, chat, routers = [] }: App
   // refusal never gets CORS headers.
   runPendingHeadersBeforeWriting(app);
   app.use(deferred(replayedHeaders(securityHeaders())));
-  const cors = corsPolicyOf(config);
-  app.use(cors.refuseForeignOrigins, deferred(replayedPerOrigin(cors.headers)));
-  // A request no site of several could be chosen for (src/sites.ts) is refused here, with the headers any gets.
-  app.use((_req, res, next) => next(res.locals.refusal as Error | undefined));
-  // Each route reads its own body, as its spec says (routeSpec.ts).
-  app.use(mountRoutes(specs, { authenticate, readJsonBody }));
+  app.use((_req, res, next) => {
+    for (const header of choiceOf(res).vary) res.vary(header);
+    next();
+  });
+  app.use(refuseForeignOrigins((res) => choiceOf(res).deployment?.origins));
+  app.use(deferred(replayedPerOrigin(corsHeaders(process.cors.maxAgeSeconds))));
+  // The process's own routes need no deployment; every other needs the one the request is for.
+  app.use(mountRoutes(specs, { authenticate: () => passThrough, readJsonBody }));
+  app.use((req, res, next) => {
+    const { deployment, refusal } = choiceOf(res);
+    if (deployment) return deployment.routes(req, res, next);
+    next(refusal);
+  });
   // A request no route took has its body judged as a route's would be before its 404, and the
   // extra routers get it read.
   app.use(readJsonBody);
@@ -75,6 +129,19 @@ export function createApp({ config, logger, readiness, chat, routers = [] }: App
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;
+}
+
+/** The routes of one deployment: the chat API on its parts, with the process's body limit. */
+export function deploymentRoutes(
+  chat: ChatRouteDeps,
+  bodyLimitBytes: number,
+): Pick<EdgeDeployment, 'routes' | 'specs'> {
+  const specs = chatRoutes(chat);
+  const routes = mountRoutes(specs, {
+    authenticate: authenticator(chat.tokens, chat.revocations),
+    readJsonBody: jsonBodyReader(bodyLimitBytes),
+  });
+  return { routes, specs };
 }
 
 /** The request as its access line shows it: whitelisted fields, the URL's query values redacted. */
@@ -145,11 +212,6 @@ const API_VERSION = '1.0.0';
 /** The security headers on every answer (helmet); `/healthz` and `/readyz` replay the same ones (healthFirst.ts). */
 export function securityHeaders(): express.RequestHandler {
   return helmet({ crossOriginResourcePolicy: { policy: 'cross-origin' } });
-}
-
-/** The CORS policy of this configuration (cors.ts). */
-export function corsPolicyOf(config: Config): ReturnType<typeof corsPolicy> {
-  return corsPolicy(OriginAllowlist.parse(config.cors.allowedOrigins), config.cors.maxAgeSeconds);
 }
 
 const passThrough: express.RequestHandler = (_req, _res, next) => next();

@@ -2,9 +2,9 @@
  * The HTTP edge: the Express app, its routes and middleware, live streams, uploads, the
  * listener with its connection caps, and the published API documents.
  */
-export { LiveStreams } from './streams';
+export { LiveStreams, StreamCaps } from './streams';
 export { UploadSpool } from './uploads';
-export { rateLimits } from './middleware';
+export { corsHeaders, rateLimits } from './middleware';
 export type { ChatRouteDeps } from './routes';
 export {
   listen,
@@ -14,4 +14,5 @@ export {
   capConnections,
   startMetricsListener,
 } from './server';
-export { corsPolicyOf, createApp, securityHeaders } from './app';
+export { createApp, deploymentRoutes, securityHeaders, servingDeployments } from './app';
+export type { DeploymentChoice, EdgeDeployment } from './app';

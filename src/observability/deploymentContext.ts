@@ -1,9 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 /**
- * Which deployment (docs/configuration.md#the-deployments-file) the work under way is for. Each site's stack is
- * built, and each of its requests served, inside `inDeployment(name, …)`, so its timers, sockets and awaits carry
- * the name; metrics label with it and log lines name it. Outside any, the work is the only deployment's.
+ * Which deployment (docs/configuration.md#deployments) the work under way is for. Each deployment's parts are built,
+ * and each request for it served, inside `inDeployment(name, …)` (src/deployments, src/http/app.ts), so its timers,
+ * sockets and awaits carry the name: the one way it reaches metric labels, log lines and spans, once each.
  */
 
 /** The name of the deployment the single-deployment variables configure (deployments.ts keeps it in step). */
@@ -16,7 +16,12 @@ export function inDeployment<T>(name: string, work: () => T): T {
   return storage.run(name, work);
 }
 
-/** The deployment the current work is for. */
+/** The deployment the current work is for, as a metric label: `default` for work of the process itself. */
 export function currentDeployment(): string {
   return storage.getStore() ?? DEFAULT_NAME;
+}
+
+/** The deployment the current work is for; undefined for work of the process itself (its store, its listener). */
+export function deploymentOfWork(): string | undefined {
+  return storage.getStore();
 }

@@ -1,5 +1,5 @@
 import pino, { type Logger } from 'pino';
-import { currentDeployment } from './deploymentContext';
+import { deploymentOfWork } from './deploymentContext';
 import { currentContext } from './requestContext';
 import { serializeError } from './scrub';
 import type { TraceIds } from './tracing';
@@ -77,14 +77,15 @@ export function createLogger(options: LoggerOptions): Logger {
       redact: { paths: REDACT_PATHS, censor: REDACT_CENSOR },
       // An error is logged as a whitelist of fields (scrub.ts), never with its request config or headers.
       serializers: { err: serializeError, error: serializeError },
-      // Every line names the deployment its work is for (`default` outside any), and a request's its request and trace.
+      // A line names the deployment its work is for (none for the process's own), a request's its request and trace.
       mixin() {
-        const deployment = currentDeployment();
+        const deployment = deploymentOfWork();
         const ctx = currentContext();
-        if (!ctx) return { deployment };
+        const fields = deployment === undefined ? {} : { deployment };
+        if (!ctx) return fields;
         return ctx.trace
-          ? { deployment, requestId: ctx.requestId, ...traceFields(ctx.trace) }
-          : { deployment, requestId: ctx.requestId };
+          ? { ...fields, requestId: ctx.requestId, ...traceFields(ctx.trace) }
+          : { ...fields, requestId: ctx.requestId };
       },
     },
     options.destination ?? pino.destination({ dest: 1, minLength: BATCH_BYTES, periodicFlush: BATCH_MS }),

@@ -12,7 +12,7 @@ import {
   type Span,
 } from '@opentelemetry/api';
 import type { NodeTracerProvider, SpanExporter } from '@opentelemetry/sdk-trace-node';
-import { currentDeployment } from './deploymentContext';
+import { deploymentOfWork } from './deploymentContext';
 
 /**
  * OpenTelemetry traces (docs/operations.md#traces), off unless an OTLP endpoint
@@ -125,7 +125,10 @@ export function traceRequest(method: string, headers: IncomingHttpHeaders): Requ
     const parent = propagation.extract(ROOT_CONTEXT, headers);
     const span = tracer().startSpan(
       method,
-      { kind: SpanKind.SERVER, attributes: { 'http.request.method': method, deployment: currentDeployment() } },
+      {
+        kind: SpanKind.SERVER,
+        attributes: { 'http.request.method': method, ...deploymentAttribute() },
+      },
       parent,
     );
     return { ids: idsOf(span), span, context: trace.setSpan(parent, span) };
@@ -180,4 +183,10 @@ export async function inClientSpan<T>(name: string, attributes: Attributes, oper
     endClientSpan(span, error);
     throw error;
   }
+}
+
+/** The span attribute naming the deployment a request is for (none for the process's own routes). */
+function deploymentAttribute(): { deployment?: string } {
+  const deployment = deploymentOfWork();
+  return deployment === undefined ? {} : { deployment };
 }

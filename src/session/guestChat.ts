@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Config } from '../config/schema';
+import type { ProcessConfig } from '../config/schema';
 import {
   GuestApiError,
   type SessionResponse,
@@ -45,7 +45,8 @@ import { type Revocations, ROUTING_KEY, type SessionClaims, type SessionState, t
 type MessengerFeatureSource = { get(): Promise<MessengerFeatures> };
 
 interface GuestChatDeps {
-  config: Config;
+  /** The process's settings it reads: the attribute names, and how to pace and time Genesys. */
+  config: Pick<ProcessConfig, 'attributeKeys' | 'genesys'>;
   hub: SessionHub;
   tokens: SessionTokens;
   revocations: Revocations;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Config } from '../config/schema';
+import type { ProcessConfig } from '../config/schema';
 import type { GuestSession, SessionHub } from '../genesys/guest';
 import type { SendInput } from '../domain/api';
 import type { NormalizedMessage } from '../domain/message';
@@ -38,7 +38,8 @@ import {
 const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
 
 interface GuestMessagesDeps {
-  config: Config;
+  /** The process's settings it reads: the attribute names, and how to pace and time Genesys. */
+  config: Pick<ProcessConfig, 'attributeKeys' | 'genesys'>;
   hub: SessionHub;
   tokens: SessionTokens;
   /** Idempotency records and, when shared, the cross-instance message rate. */

@@ -5,6 +5,8 @@
 export { IdentityVerifier } from './attributes';
 export {
   GuestAttachments,
+  UploadSlots,
+  DownloadUrls,
   checkEnabled,
   MULTIPART_OVERHEAD_BYTES,
   checkFileName,
@@ -16,5 +18,13 @@ export {
 export type { UploadLimits } from './attachments';
 export { CustomerSignIn } from './signIn';
 export { GuestChat } from './guestChat';
-export { SECURITY_RECORD_PREFIXES, StoreRevocations, deriveKeys, Sealer, SessionTokens, ROUTING_KEY } from './tokens';
+export {
+  SECURITY_RECORD_PREFIXES,
+  StoreRevocations,
+  deriveKeys,
+  keyIdOf,
+  Sealer,
+  SessionTokens,
+  ROUTING_KEY,
+} from './tokens';
 export type { Revocations, SessionClaims } from './tokens';

@@ -8,9 +8,9 @@ import {
   setAttribute,
   type Attributes,
 } from './attributes';
-import type { Config } from '../config/schema';
+import type { ProcessConfig } from '../config/schema';
 
-type AttributeKeys = Config['attributeKeys'];
+type AttributeKeys = ProcessConfig['attributeKeys'];
 
 /** Attributes from a start body's well-known fields and `attributes`, and the identity token's claims. */
 export async function givenAttributes(

@@ -1,4 +1,4 @@
-import type { Config } from '../config/schema';
+import type { ProcessConfig } from '../config/schema';
 import type { Logger } from '../observability/logger';
 import type { Readiness } from '../observability/readiness';
 import { MemoryStore } from './memory';
@@ -6,17 +6,17 @@ import type { SharedStore } from './sharedStore';
 
 /** The state instances share: the `SharedStore` interface and its memory and Redis implementations. */
 
-export { sessionKeyOf, type SharedStore } from './sharedStore';
+export { sessionKeyOf, ScopedStore, type SharedStore } from './sharedStore';
 export { MemoryStore, type MemoryStoreOptions } from './memory';
 export type { RedisStore } from './redis';
 
 /**
  * The store the instances share: Redis when REDIS_URL is set (every instance sees the same state),
- * else this instance's memory. `protectedPrefixes` name the security records a full memory store
- * must still find room for.
+ * else this instance's memory; one per process, each deployment's records in a scope of it.
+ * `protectedPrefixes` name the security records a full memory store must still find room for.
  */
 export function openSharedStore(
-  config: Config,
+  config: ProcessConfig,
   logger: Logger,
   readiness: Readiness,
   options: { protectedPrefixes: readonly string[]; now?: () => number },

@@ -46,7 +46,70 @@ export interface SharedStore {
   recordsLostSince(): number | undefined;
   /** Throws when the store cannot be reached. */
   ping(): Promise<void>;
+  /**
+   * The same store with every key under `scope`: one deployment's records apart from another's, on the one
+   * connection (or the one memory) of the process. Closing the scope leaves the store open.
+   */
+  scoped(scope: string): SharedStore;
   close(): Promise<void>;
+}
+
+/** `store` with every key under `scope` (a store without scopes of its own). */
+export class ScopedStore implements SharedStore {
+  constructor(
+    private readonly store: SharedStore,
+    private readonly scope: string,
+  ) {}
+
+  get shared(): boolean {
+    return this.store.shared;
+  }
+
+  get(key: string) {
+    return this.store.get(this.scope + key);
+  }
+
+  claim(key: string, value: string, ttlMs: number) {
+    return this.store.claim(this.scope + key, value, ttlMs);
+  }
+
+  swap(key: string, expected: string, value: string | undefined, ttlMs: number) {
+    return this.store.swap(this.scope + key, expected, value, ttlMs);
+  }
+
+  put(key: string, value: string, ttlMs: number) {
+    return this.store.put(this.scope + key, value, ttlMs);
+  }
+
+  getRenewing(key: string, ttlMs: number, renewBelowMs: number) {
+    return this.store.getRenewing(this.scope + key, ttlMs, renewBelowMs);
+  }
+
+  remove(key: string) {
+    return this.store.remove(this.scope + key);
+  }
+
+  take(key: string, limit: number, windowMs: number) {
+    return this.store.take(this.scope + key, limit, windowMs);
+  }
+
+  record(key: string, windowMs: number) {
+    return this.store.record(this.scope + key, windowMs);
+  }
+
+  recordsLostSince() {
+    return this.store.recordsLostSince();
+  }
+
+  ping() {
+    return this.store.ping();
+  }
+
+  scoped(scope: string): SharedStore {
+    return new ScopedStore(this.store, this.scope + scope);
+  }
+
+  async close(): Promise<void> {}
 }
 
 /**

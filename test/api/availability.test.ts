@@ -50,7 +50,9 @@ beforeAll(async () => {
       AVAILABILITY_STALE_SECONDS: String(STALE_SECONDS),
     },
   });
-  expect(availabilityEnvFor(stack.sim)).toMatchObject({ GENESYS_QUEUE_ID: stack.config.availability.queueIds[0] });
+  expect(availabilityEnvFor(stack.sim)).toMatchObject({
+    GENESYS_QUEUE_ID: stack.config.deployments[0]!.availability.queueIds[0],
+  });
 });
 afterAll(() => stack.close());
 beforeEach(() => {

@@ -227,7 +227,7 @@ describe('a send Genesys leaves unconfirmed (an instance with a 3 s deadline, be
     const { token } = await doubt.newSession();
     const gt = guestTokenOf(stack.sim, before);
     // Held twice as long as the deadline, which starts before the frame is written.
-    stack.sim.faults.delayFrames(2 * doubt.config.genesys.timeoutMs, gt);
+    stack.sim.faults.delayFrames(2 * doubt.config.process.genesys.timeoutMs, gt);
     const key = 'slow-one';
     const first = await doubt.http
       .post('/messages')
@@ -369,7 +369,7 @@ describe('against a Genesys whose channel.messageId is not the metadata.id sent 
     const before = strict.sim.received.length;
     const { token } = await strict.newSession();
     const gt = guestTokenOf(strict.sim, before);
-    strict.sim.faults.delayFrames(2 * strict.config.genesys.timeoutMs, gt);
+    strict.sim.faults.delayFrames(2 * strict.config.process.genesys.timeoutMs, gt);
     const auth = { Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN, 'Idempotency-Key': 'strict-doubt' };
     const first = await strict.http.post('/messages').set(auth).send({ text: 'is this delivered?' });
     expect(first.status).toBe(504);

@@ -26,7 +26,7 @@ function apiDocBlock(containing: string): string {
 }
 
 test("docs/api.md's identity-token example mints a token that starts a verified session", async () => {
-  expect([stack.config.identity?.issuer, stack.config.identity?.audience]).toEqual([
+  expect([stack.config.deployments[0]!.identity?.issuer, stack.config.deployments[0]!.identity?.audience]).toEqual([
     'https://shop.example.com',
     'genesys-bff',
   ]);

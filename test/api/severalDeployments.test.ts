@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
 import { deploymentEntryFor, startSimulator, type Simulator } from '../../simulator';
-import { loadConfig } from '../../src/config/schema';
+import { readConfig } from '../../src/config/schema';
 import { startService, type RunningService } from '../../src/server';
 import { metricsText } from '../../src/observability/metrics';
 import { captureLogger, deploymentsFileEnv } from '../support/app';
@@ -13,7 +13,7 @@ import { simProfile } from '../support/stack';
 import { waitFor } from '../support/wait';
 
 /**
- * One process serving two sites from a deployments file (src/sites.ts), each on its own simulator: a deployment of
+ * One process serving two sites from a deployments file (src/deployments/), each on its own simulator: a deployment of
  * region mypurecloud.com that takes PNG files and lets customers sign in, and one of mypurecloud.ie that takes PDF
  * files and does not. Each site's requests reach only its Genesys; a token is good only on its own site; an outage
  * of one Genesys leaves the instance ready and the other site chatting.
@@ -56,7 +56,7 @@ beforeAll(async () => {
   };
   fs.writeFileSync(file, JSON.stringify({ deployments: [deploymentEntryFor(shopSim, 'shop', [SHOP]), clinic] }));
   const env = deploymentsFileEnv(file, { GENESYS_TIMEOUT_MS: '10000', DEPLOYMENT_CACHE_TTL_SECONDS: '1' });
-  service = await startService(loadConfig(env), captured.logger);
+  service = await startService(await readConfig(env), captured.logger);
   await waitFor(async () => (await request(service.url).get('/readyz')).body.status === 'ready', 10_000);
 });
 

@@ -171,8 +171,8 @@ test('a JWT Genesys refuses (401) is refreshed and the session configured again;
 
   // The answer's session token carries the renewed JWT (sealed), for whichever instance serves it next.
   const tokens = new SessionTokens(
-    new Sealer(deriveKeys(stack.config.session.secrets)),
-    stack.config.session.ttlSeconds,
+    new Sealer(deriveKeys(stack.config.process.session.secrets)),
+    stack.config.process.session.ttlSeconds,
   );
   expect((await tokens.open(sent.body.sessionToken, PAGE_ORIGIN)).signIn).toEqual({ jwt: renewed, refreshToken });
   // Another socket drop: the renewed JWT is used with no second refresh.
@@ -485,8 +485,8 @@ test('a signed-in session resumed on another instance configures with the JWT se
 test('no JWT or refresh token Genesys issued in this file ever reached a response body, a stream event or a log line', async () => {
   for (const s of streams) s.close();
   const tokens = new SessionTokens(
-    new Sealer(deriveKeys(stack.config.session.secrets)),
-    stack.config.session.ttlSeconds,
+    new Sealer(deriveKeys(stack.config.process.session.secrets)),
+    stack.config.process.session.ttlSeconds,
   );
   const secrets = new Set<string>();
   for (const f of configures()) secrets.add(f.frame.data.code as string);

@@ -244,7 +244,7 @@ test('a ticket refused because the session holds too many streams is not used up
   const { token } = await session();
   const url = `${stack.service.url}/messages/stream`;
   const held = [];
-  for (let i = 0; i < stack.config.limits.streamsPerSession; i++) {
+  for (let i = 0; i < stack.config.process.limits.streamsPerSession; i++) {
     const s = await openStream(url, bearer(token));
     expect(s.status).toBe(200);
     held.push(s);

@@ -6,7 +6,7 @@ const QUEUE_A = '5b0d6a54-1f7e-4c3a-9a5e-2f6c8d1e0a71';
 const QUEUE_B = '8a3c5e7f-1b2d-4c6e-9f0a-2b4c6d8e0f1a';
 const GROUP = '7c1e2f3a-4b5d-4e6f-8a9b-0c1d2e3f4a5b';
 
-const load = (overrides: EnvOverrides) => loadConfig(testEnv(overrides));
+const load = (overrides: EnvOverrides) => loadConfig(testEnv(overrides)).deployments[0]!;
 
 function problemsOf(overrides: EnvOverrides): string[] {
   try {

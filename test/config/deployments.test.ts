@@ -4,17 +4,17 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { parseOriginPattern, OriginAllowlist, type OriginPattern } from '../../src/config/originAllowlist';
-import { deploymentOf, patternsOverlap } from '../../src/config/deployments';
+import { patternsOverlap } from '../../src/config/deployment';
 import { parseDeploymentsFile } from '../../src/config/deploymentsFile';
-import { DEPLOYMENT_VARIABLES } from '../../src/config/servedDeployment';
-import { ConfigError, isUnconfigured, loadConfig, type Config } from '../../src/config/schema';
+import { DEPLOYMENT_VARIABLES } from '../../src/config/deploymentVariables';
+import { ConfigError, isUnconfigured, loadConfig, readConfig, type Config } from '../../src/config/schema';
 import { envSchema } from '../../src/config/variables';
 import { TEST_DEPLOYMENT_ID, TEST_ORIGINS, testEnv } from '../support/app';
 
 /**
- * The single-deployment variables and a one-entry deployments file are two spellings of one deployment: they agree,
- * and loadConfig serves a one-entry DEPLOYMENTS_FILE exactly as it serves the variables. A file of several
- * deployments gives every one of them.
+ * The single-deployment variables and a one-entry deployments file are two spellings of one deployment, read by one
+ * set of rules: they agree, and a one-entry DEPLOYMENTS_FILE configures the service exactly as the variables do. A
+ * file of several deployments gives every one of them.
  */
 
 const JWT_SECRET = 'identity-secret-for-tests-0123456789abcdef';
@@ -96,9 +96,9 @@ function writeFile(entries: unknown[], as: 'yaml' | 'json' = 'yaml'): string {
   return file;
 }
 
-function problemsOf(env: NodeJS.ProcessEnv): string[] {
+async function problemsOf(env: NodeJS.ProcessEnv): Promise<string[]> {
   try {
-    loadConfig(env);
+    await readConfig(env);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
     return (error as ConfigError).problems;
@@ -110,63 +110,70 @@ describe('the variables and a one-entry file', () => {
   it.each([
     ['the required variables only', {}, minimalEntry],
     ['every per-deployment variable set', FULL_VARIABLES, fullEntry],
-  ])('agree, with %s', (_, variables, entry) => {
-    const fromVariables = deploymentOf(loadConfig(testEnv(variables)));
-    const read = parseDeploymentsFile(stringify({ deployments: [entry] }), 'deployments.yaml', {});
-    expect(read).toEqual({ deployments: [fromVariables], variablesRead: [] });
+  ])('agree, with %s', async (_, variables, entry) => {
+    const fromVariables = loadConfig(testEnv(variables)).deployments;
+    const read = await parseDeploymentsFile(stringify({ deployments: [entry] }), 'deployments.yaml', {});
+    expect(read).toEqual({ deployments: fromVariables, variablesRead: [] });
   });
 
   it.each([
     ['YAML', 'yaml'],
     ['JSON', 'json'],
-  ] as const)('configure the same service: a one-entry %s DEPLOYMENTS_FILE loads as the variables do', (_, as) => {
-    for (const [variables, entry] of [
-      [{}, minimalEntry],
-      [FULL_VARIABLES, fullEntry],
-    ] as const) {
-      const fromVariables: Config = loadConfig(testEnv(variables));
-      const file = writeFile([entry], as);
-      const fromFile: Config = loadConfig(processEnv({ DEPLOYMENTS_FILE: file }));
-      // The same in all but the file's own name (with which its shared-store keys are its deployment's: sites.ts).
-      expect(fromFile).toEqual({ ...fromVariables, deploymentsFile: file });
-    }
-  });
+  ] as const)(
+    'configure the same service: a one-entry %s DEPLOYMENTS_FILE loads as the variables do',
+    async (_, as) => {
+      for (const [variables, entry] of [
+        [{}, minimalEntry],
+        [FULL_VARIABLES, fullEntry],
+      ] as const) {
+        const fromVariables: Config = loadConfig(testEnv(variables));
+        const file = writeFile([entry], as);
+        const fromFile: Config = await readConfig(processEnv({ DEPLOYMENTS_FILE: file }));
+        // The same in all but where the deployments came from.
+        expect(fromFile).toEqual({ ...fromVariables, process: { ...fromVariables.process, deploymentsFile: file } });
+      }
+    },
+  );
 
-  it('keeps a file secret out of the file: clientSecretEnv may name GENESYS_CLIENT_SECRET itself', () => {
+  it('keeps a file secret out of the file: clientSecretEnv may name GENESYS_CLIENT_SECRET itself', async () => {
     const { clientSecret: _inline, ...entry } = fullEntry;
     const file = writeFile([{ ...entry, clientSecretEnv: 'GENESYS_CLIENT_SECRET' }]);
-    const config = loadConfig(processEnv({ DEPLOYMENTS_FILE: file, GENESYS_CLIENT_SECRET: 'from-the-environment' }));
-    expect(config.genesys.credentials).toEqual({ clientId: 'client-id', clientSecret: 'from-the-environment' });
+    const config = await readConfig(
+      processEnv({ DEPLOYMENTS_FILE: file, GENESYS_CLIENT_SECRET: 'from-the-environment' }),
+    );
+    expect(config.deployments[0]!.genesys.credentials).toEqual({
+      clientId: 'client-id',
+      clientSecret: 'from-the-environment',
+    });
   });
 });
 
 describe('loadConfig with DEPLOYMENTS_FILE', () => {
-  it('serves every deployment a file lists; the first fills the single-deployment fields', () => {
+  it('serves every deployment a file lists', async () => {
     const file = writeFile([
       minimalEntry,
       { ...minimalEntry, name: 'brand-b', origins: ['https://brand-b.example'], region: 'us-east-1' },
     ]);
-    const config = loadConfig(processEnv({ DEPLOYMENTS_FILE: file }));
+    const config = await readConfig(processEnv({ DEPLOYMENTS_FILE: file }));
     expect(config.deployments.map((d) => [d.name, d.genesys.region.domain, d.allowedOrigins])).toEqual([
       ['default', minimalEntry.region, minimalEntry.origins],
       ['brand-b', 'mypurecloud.com', ['https://brand-b.example']],
     ]);
-    expect(config.deploymentsFile).toBe(file);
-    expect(config.cors.allowedOrigins).toEqual(minimalEntry.origins);
+    expect(config.process.deploymentsFile).toBe(file);
   });
 
-  it("refuses each of the deployment's variables set beside it, naming the key that replaces it", () => {
+  it("refuses each of the deployment's variables set beside it, naming the key that replaces it", async () => {
     const file = writeFile([minimalEntry]);
     const everyVariable = {
       ...testEnv({ ...FULL_VARIABLES, IDENTITY_JWKS_URL: 'https://shop.example.com/keys' }),
       DEPLOYMENTS_FILE: file,
     };
-    const problems = problemsOf(everyVariable);
+    const problems = await problemsOf(everyVariable);
     expect(problems).toHaveLength(Object.keys(DEPLOYMENT_VARIABLES).length);
     for (const [variable, key] of Object.entries(DEPLOYMENT_VARIABLES)) {
       expect(problems).toContain(
-        `${variable} is set with DEPLOYMENTS_FILE: the deployment's settings come from the file alone; ` +
-          `give it as \`${key}\` in ${file} and unset ${variable}`,
+        `${variable} is set with DEPLOYMENTS_FILE: the deployments come from the file alone; ` +
+          `give it as \`${key}\` of an entry in ${file} and unset ${variable}`,
       );
     }
   });
@@ -175,9 +182,9 @@ describe('loadConfig with DEPLOYMENTS_FILE', () => {
     for (const variable of Object.keys(DEPLOYMENT_VARIABLES)) expect(Object.keys(envSchema.shape)).toContain(variable);
   });
 
-  it("reports the file's problems together with the other variables'", () => {
+  it("reports the file's problems together with the other variables'", async () => {
     const file = writeFile([{ ...minimalEntry, region: 'mars' }]);
-    const problems = problemsOf(processEnv({ DEPLOYMENTS_FILE: file, SESSION_SECRET: 'short', PORT: 'x' }));
+    const problems = await problemsOf(processEnv({ DEPLOYMENTS_FILE: file, SESSION_SECRET: 'short', PORT: 'x' }));
     expect(problems).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^PORT must be/),
@@ -188,11 +195,17 @@ describe('loadConfig with DEPLOYMENTS_FILE', () => {
     expect(problems.some((p) => p.includes('GENESYS_REGION is required'))).toBe(false);
   });
 
-  it('refuses a file that cannot be read', () => {
+  it('refuses a file that cannot be read', async () => {
     const missing = path.join(dir, 'absent.yaml');
-    expect(problemsOf(processEnv({ DEPLOYMENTS_FILE: missing }))).toEqual([
-      expect.stringMatching(new RegExp(`^DEPLOYMENTS_FILE: cannot read "${missing}"`)),
+    expect(await problemsOf(processEnv({ DEPLOYMENTS_FILE: missing }))).toEqual([
+      `DEPLOYMENTS_FILE: ${missing}: cannot be read (ENOENT)`,
     ]);
+  });
+
+  it('is read only by readConfig: loadConfig given no file says so rather than read it', () => {
+    expect(() => loadConfig(processEnv({ DEPLOYMENTS_FILE: 'deployments.yaml' }))).toThrow(
+      'DEPLOYMENTS_FILE: deployments.yaml was not read (readConfig reads it)',
+    );
   });
 
   it('counts as configured: the embedded demo does not take over', () => {

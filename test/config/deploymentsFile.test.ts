@@ -1,8 +1,16 @@
 import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { parseDeploymentsFile, readDeploymentsFile, type DeploymentsRead } from '../../src/config/deploymentsFile';
-import type { Deployment } from '../../src/config/deployments';
+import {
+  MAX_FILE_BYTES,
+  parseDeploymentsFile,
+  readDeploymentsFile,
+  type FileText,
+} from '../../src/config/deploymentsFile';
+import type { DeploymentsRead } from '../../src/config/deploymentRules';
+import type { Deployment } from '../../src/config/deployment';
 import { DEPLOYMENTS_EXAMPLE } from '../../src/config/deploymentsReference';
 
 /**
@@ -43,9 +51,9 @@ const parse = (entries: unknown[], env: NodeJS.ProcessEnv = {}) =>
   parseDeploymentsFile(yamlOf(entries), 'deployments.yaml', env);
 
 describe('an entry', () => {
-  it('with only the required keys takes the defaults the variables have', () => {
+  it('with only the required keys takes the defaults the variables have', async () => {
     const [d] = deploymentsOf(
-      parse([minimal({ origins: ['https://*.brand-a.example', 'https://shop.brand-a.example'] })]),
+      await parse([minimal({ origins: ['https://*.brand-a.example', 'https://shop.brand-a.example'] })]),
     );
     expect(d).toEqual({
       name: 'brand-a',
@@ -73,9 +81,9 @@ describe('an entry', () => {
     });
   });
 
-  it('with every key set carries each one through', () => {
+  it('with every key set carries each one through', async () => {
     const [d] = deploymentsOf(
-      parse([
+      await parse([
         minimal({
           genesysOrigin: 'https://www.brand-a.example',
           clientId: 'client-a',
@@ -128,8 +136,8 @@ describe('an entry', () => {
     });
   });
 
-  it('reads a secret from the variable it names, and says so', () => {
-    const read = parse(
+  it('reads a secret from the variable it names, and says so', async () => {
+    const read = await parse(
       [
         minimal({
           clientId: 'client-a',
@@ -150,20 +158,20 @@ describe('an entry', () => {
 });
 
 describe('a file', () => {
-  it('in JSON reads as the same file in YAML', () => {
+  it('in JSON reads as the same file in YAML', async () => {
     const entries = [
       minimal({ clientId: 'c', clientSecret: 's' }),
       minimal({ name: 'brand-b', deploymentId: ID_B, region: 'mypurecloud.com', origins: ['https://brand-b.example'] }),
     ];
-    const json = parseDeploymentsFile(JSON.stringify({ deployments: entries }, null, 2), 'deployments.json', {});
-    expect(deploymentsOf(json)).toEqual(deploymentsOf(parse(entries)));
+    const json = await parseDeploymentsFile(JSON.stringify({ deployments: entries }, null, 2), 'deployments.json', {});
+    expect(deploymentsOf(json)).toEqual(deploymentsOf(await parse(entries)));
     expect(deploymentsOf(json).map((d) => d.name)).toEqual(['brand-a', 'brand-b']);
   });
 
-  it('the documented example is a valid file of two deployments', () => {
+  it('the documented example is a valid file of two deployments', async () => {
     const text = fs.readFileSync(path.join(ROOT, DEPLOYMENTS_EXAMPLE), 'utf8');
     const deployments = deploymentsOf(
-      parseDeploymentsFile(text, DEPLOYMENTS_EXAMPLE, { BRAND_A_CLIENT_SECRET: 'secret' }),
+      await parseDeploymentsFile(text, DEPLOYMENTS_EXAMPLE, { BRAND_A_CLIENT_SECRET: 'secret' }),
     );
     expect(deployments.map((d) => [d.name, d.genesys.region.domain])).toEqual([
       ['brand-a', 'mypurecloud.ie'],
@@ -175,9 +183,9 @@ describe('a file', () => {
     expect(fs.readFileSync(path.join(ROOT, 'docs/configuration.md'), 'utf8')).toContain(text.trimEnd());
   });
 
-  it('reports every problem at once, each with the file and the key path it is at', () => {
+  it('reports every problem at once, each with the file and the key path it is at', async () => {
     const problems = problemsOf(
-      parse(
+      await parse(
         [
           {
             name: 'Brand A',
@@ -234,7 +242,7 @@ describe('a file', () => {
     }
     expect(at('deployments[0]')).toEqual(['deployments.yaml: deployments[0]: Unrecognized key: "typo"']);
     expect(at('deployments[0].clientSecretEnv')).toEqual([
-      'deployments.yaml: deployments[0].clientSecretEnv: the environment variable UNSET_SECRET is not set',
+      'deployments.yaml: deployments[0].clientSecretEnv: names the environment variable UNSET_SECRET, which is not set',
     ]);
     expect(at('deployments[2].origins[0]')[0]).toMatch(/overlaps "https:\/\/\*\.example\.com" of deployments\[1\]/);
     expect(at('deployments[0].availability.refreshSeconds')[0]).toMatch(/whole number from 1 to 3600/);
@@ -248,8 +256,8 @@ describe('a file', () => {
     ['a wildcard over an exact origin', ['https://shop.example.com'], ['https://*.example.com']],
     ['a wildcard twice', ['https://*.example.com'], ['https://*.example.com']],
     ['the same origin with its default port spelt out', ['https://shop.example.com'], ['https://shop.example.com:443']],
-  ])('refuses two deployments sharing an origin: %s', (_, a, b) => {
-    const problems = problemsOf(parse([presenting({ origins: a }), presenting({ name: 'brand-b', origins: b })]));
+  ])('refuses two deployments sharing an origin: %s', async (_, a, b) => {
+    const problems = problemsOf(await parse([presenting({ origins: a }), presenting({ name: 'brand-b', origins: b })]));
     expect(problems).toEqual([
       expect.stringMatching(/^deployments\.yaml: deployments\[1\]\.origins\[0\]: .* overlaps /),
     ]);
@@ -262,15 +270,15 @@ describe('a file', () => {
     ['nested wildcards', ['https://*.example.com'], ['https://*.shop.example.com']],
     ['different schemes', ['https://shop.example.com'], ['http://shop.example.com']],
     ['different ports', ['https://shop.example.com'], ['https://shop.example.com:8443']],
-  ])('accepts two deployments whose origins do not meet: %s', (_, a, b) => {
+  ])('accepts two deployments whose origins do not meet: %s', async (_, a, b) => {
     expect(
-      deploymentsOf(parse([presenting({ origins: a }), presenting({ name: 'brand-b', origins: b })])),
+      deploymentsOf(await parse([presenting({ origins: a }), presenting({ name: 'brand-b', origins: b })])),
     ).toHaveLength(2);
   });
 
-  it('lets the origins of one deployment overlap each other', () => {
+  it('lets the origins of one deployment overlap each other', async () => {
     const origins = ['https://*.example.com', 'https://shop.example.com', 'https://shop.example.com'];
-    expect(deploymentsOf(parse([minimal({ origins })]))).toHaveLength(1);
+    expect(deploymentsOf(await parse([minimal({ origins })]))).toHaveLength(1);
   });
 
   it.each([
@@ -283,8 +291,8 @@ describe('a file', () => {
     ['brand_a', false],
     ['brand a', false],
     ['', false],
-  ])('takes %j as a name: %s (names are metric label values, so bounded)', (name, ok) => {
-    const read = parse([minimal({ name })]);
+  ])('takes %j as a name: %s (names are metric label values, so bounded)', async (name, ok) => {
+    const read = await parse([minimal({ name })]);
     expect('deployments' in read).toBe(ok);
   });
 
@@ -297,26 +305,12 @@ describe('a file', () => {
     ['a key given twice', 'deployments: []\ndeployments: []\n', /^d\.yaml: line 2, column 1: Map keys must be unique/],
     ['an empty file', '', /^d\.yaml: is empty/],
     ['a list at the top', '- name: a\n', /^d\.yaml: must be a mapping with `deployments:`/],
-    ['no deployments', 'other: 1\n', /^d\.yaml: deployments: is required/],
+    ['no deployments', 'other: 1\n', /^d\.yaml: other: is not a key of a deployments file/],
     ['an empty list', 'deployments: []\n', /^d\.yaml: deployments: must list at least one deployment/],
     ['deployments not a list', 'deployments: 3\n', /^d\.yaml: deployments: must be a list/],
     ['an entry that is not a mapping', 'deployments: [3]\n', /^d\.yaml: deployments\[0\]: /],
-  ])('refuses %s, naming the file', (_, text, problem) => {
-    expect(problemsOf(parseDeploymentsFile(text, 'd.yaml', {}))[0]).toMatch(problem);
-  });
-
-  it('that cannot be read is a problem naming the variable and the path', () => {
-    const problems = problemsOf(readDeploymentsFile(path.join(ROOT, 'no-such-deployments.yaml'), {}));
-    expect(problems).toEqual([
-      expect.stringMatching(/^DEPLOYMENTS_FILE: cannot read ".*no-such-deployments\.yaml": ENOENT/),
-    ]);
-  });
-
-  it('is read through the reader it is given', () => {
-    const read = readDeploymentsFile('virtual.yaml', {}, (file) =>
-      file === 'virtual.yaml' ? yamlOf([minimal()]) : '',
-    );
-    expect(deploymentsOf(read).map((d) => d.name)).toEqual(['brand-a']);
+  ])('refuses %s, naming the file', async (_, text, problem) => {
+    expect(problemsOf(await parseDeploymentsFile(text, 'd.yaml', {}))[0]).toMatch(problem);
   });
 });
 
@@ -329,7 +323,7 @@ describe('secrets and their pairs', () => {
       /not both/,
     ],
     ['a client secret without its id', { clientSecret: 's' }, 'clientId', /is required with clientSecret/],
-    ['a client id without its secret', { clientId: 'c' }, 'clientSecret', /or clientSecretEnv is required/],
+    ['a client id without its secret', { clientId: 'c' }, 'clientSecret', /is required with clientId/],
     [
       'a variable name that cannot be one',
       { clientId: 'c', clientSecretEnv: 'not a name' },
@@ -361,11 +355,147 @@ describe('secrets and their pairs', () => {
       'identity.jwtSecret',
       /at least 32/,
     ],
-  ])('refuses %s', (_, overrides, key, message) => {
-    const problems = problemsOf(parse([minimal(overrides)], { S: 'x', SHORT: 'short' }));
+  ])('refuses %s', async (_, overrides, key, message) => {
+    const problems = problemsOf(await parse([minimal(overrides)], { S: 'x', SHORT: 'short' }));
     expect(problems).toEqual([
       expect.stringMatching(new RegExp(`^deployments\\.yaml: deployments\\[0\\]\\.${key.replace('.', '\\.')}: `)),
     ]);
     expect(problems[0]).toMatch(message);
   });
 });
+
+describe('reading the file, whatever is in it', () => {
+  let dir: string;
+  beforeAll(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deployments-read-'))));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  let files = 0;
+  const write = (text: string | Buffer) => {
+    const file = path.join(dir, `d${++files}.yaml`);
+    fs.writeFileSync(file, text);
+    return file;
+  };
+  const refusal = (read: FileText) => ('problems' in read ? read.problems : []);
+
+  it('reads a file as it is', async () => {
+    const file = write(yamlOf([minimal()]));
+    expect(await readDeploymentsFile(file)).toEqual({ text: yamlOf([minimal()]) });
+  });
+
+  it.each([
+    ['a missing file', () => path.join(dir, 'missing.yaml'), /cannot be read \(ENOENT\)/],
+    [
+      'a symlink to a missing file',
+      () => {
+        const link = path.join(dir, `dangling-${++files}.yaml`);
+        fs.symlinkSync(path.join(dir, 'nowhere.yaml'), link);
+        return link;
+      },
+      /cannot be read \(ENOENT\)/,
+    ],
+    ['a directory', () => dir, /is not a regular file/],
+    [
+      'a FIFO, without waiting for a writer',
+      () => {
+        const fifo = path.join(dir, `fifo-${++files}`);
+        execFileSync('mkfifo', [fifo]);
+        return fifo;
+      },
+      /is not a regular file/,
+    ],
+    [
+      'a file over the size it may be',
+      () => write(Buffer.alloc(MAX_FILE_BYTES + 1, 'a')),
+      /more than the 1048576 bytes/,
+    ],
+  ])('refuses %s, naming DEPLOYMENTS_FILE and the path', async (_, fileOf, why) => {
+    const file = fileOf();
+    const problems = refusal(await readDeploymentsFile(file));
+    expect(problems).toEqual([expect.stringMatching(new RegExp(`^DEPLOYMENTS_FILE: ${escape(file)}: `))]);
+    expect(problems[0]).toMatch(why);
+  });
+
+  it('refuses a 60 MB file after reading no more than its limit', async () => {
+    const file = write(Buffer.alloc(60 * 1024 * 1024, 'a'));
+    const read = jest.fn();
+    const problems = refusal(
+      await readDeploymentsFile(file, {
+        open: async (p) => {
+          const handle = await fs.promises.open(p, 'r');
+          const real = handle.read.bind(handle);
+          return Object.assign(handle, { read: (...args: Parameters<typeof real>) => (read(), real(...args)) });
+        },
+        stat: (p) => fs.promises.stat(p),
+      }),
+    );
+    expect(problems[0]).toMatch(/is 62914560 bytes or more/);
+    // Its size was known before a byte was read.
+    expect(read).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['replaced (renamed over)', (file: string) => fs.renameSync(write(yamlOf([minimal({ name: 'other' })])), file)],
+    ['rewritten in place', (file: string) => fs.writeFileSync(file, yamlOf([minimal(), minimal({ name: 'more' })]))],
+    ['cut short', (file: string) => fs.truncateSync(file, 10)],
+  ])('refuses a file %s while it was read, never a half-read one', async (_, change) => {
+    const file = write(yamlOf([minimal()]));
+    let changed = false;
+    const problems = refusal(
+      await readDeploymentsFile(file, undefined, async () => {
+        if (changed) return;
+        changed = true;
+        change(file);
+      }),
+    );
+    expect(problems).toEqual([expect.stringMatching(/changed while it was read; it was not loaded/)]);
+  });
+});
+
+describe('parsing a file no parser should be trusted with', () => {
+  const problemsOfText = async (text: string) => problemsOf(await parseDeploymentsFile(text, 'd.yaml', {}));
+
+  it('takes aliases up to the limit: entries may share an anchored mapping', async () => {
+    const entry = (i: number) => [
+      `  - name: d${i}`,
+      '    region: eu-west-1',
+      `    deploymentId: ${ID_A}`,
+      `    origins: [https://s${i}.example.com]`,
+      i === 0 ? '    availability: &shared { refreshSeconds: 10, staleSeconds: 0 }' : '    availability: *shared',
+    ];
+    const text = ['deployments:', ...Array.from({ length: 50 }, (_, i) => entry(i)).flat()].join('\n');
+    const deployments = deploymentsOf(await parseDeploymentsFile(text, 'd.yaml', {}));
+    expect(deployments).toHaveLength(50);
+    expect(deployments[49]!.availability).toMatchObject({ refreshMs: 10_000, staleMs: 0 });
+  });
+
+  it('refuses a file of 200 aliases, saying so', async () => {
+    const text = ['a: &a [x]', 'deployments:', ...Array.from({ length: 200 }, () => '  - *a')].join('\n');
+    expect(await problemsOfText(text)).toEqual([
+      'd.yaml: uses aliases (*name) more than 100 times; write the values out instead',
+    ]);
+  });
+
+  it('refuses an alias bomb (each list nine times the last) at once', async () => {
+    const levels = ['a0: &a0 [x]'];
+    for (let i = 1; i <= 9; i++)
+      levels.push(
+        `a${i}: &a${i} [${Array(9)
+          .fill(`*a${i - 1}`)
+          .join(', ')}]`,
+      );
+    expect(await problemsOfText([...levels, 'deployments: *a9'].join('\n'))).toEqual([
+      expect.stringMatching(/uses aliases \(\*name\) more than 100 times/),
+    ]);
+  });
+
+  it.each([
+    ['1,000 levels of flow lists', `deployments: ${'['.repeat(1000)}${']'.repeat(1000)}`],
+    ['1,000 levels of block mappings', Array.from({ length: 1000 }, (_, i) => `${' '.repeat(i)}k${i}:`).join('\n')],
+    ['10,000 levels of flow mappings', `deployments: ${'{a: '.repeat(10_000)}1${'}'.repeat(10_000)}`],
+  ])('refuses %s without harm to the process', async (_, text) => {
+    const problems = await problemsOfText(text);
+    expect(problems.length).toBeGreaterThan(0);
+    expect(problems.every((p) => p.startsWith('d.yaml: '))).toBe(true);
+  });
+});
+
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -45,12 +45,12 @@ describe('regions', () => {
   it.each(REFERENCE_REGIONS)('%s and %s both configure the same region', (aws, domain) => {
     for (const value of [domain, aws, aws.toUpperCase(), aws.replace(/-/g, '_'), ` ${domain} `]) {
       const config = loadConfig(testEnv({ GENESYS_REGION: value }));
-      expect(config.genesys.region).toEqual({ domain, awsRegion: aws });
+      expect(config.deployments[0]!.genesys.region).toEqual({ domain, awsRegion: aws });
     }
   });
 
   it('derives every Genesys base URL from the region domain', () => {
-    const { genesys } = loadConfig(testEnv({ GENESYS_REGION: 'ap-southeast-2' }));
+    const { genesys } = loadConfig(testEnv({ GENESYS_REGION: 'ap-southeast-2' })).deployments[0]!;
     expect(genesys.loginUrl).toBe('https://login.mypurecloud.com.au');
     expect(genesys.apiUrl).toBe('https://api.mypurecloud.com.au');
     expect(genesys.webMessagingUrl).toBe('wss://webmessaging.mypurecloud.com.au');
@@ -83,21 +83,21 @@ describe('loadConfig', () => {
         NODE_ENV: undefined,
       }),
     );
-    expect(config.port).toBe(8080);
-    expect(config.host).toBe('0.0.0.0');
-    expect(config.logLevel).toBe('info');
-    expect(config.env).toBe('development');
-    expect(config.genesys.credentials).toBeUndefined();
-    expect(config.identity).toBeUndefined();
-    expect(config.trustProxy).toBe(false);
-    expect(config.session.secrets).toEqual([TEST_SESSION_SECRET]);
-    expect(config.cors.allowedOrigins).toEqual([
+    expect(config.process.port).toBe(8080);
+    expect(config.process.host).toBe('0.0.0.0');
+    expect(config.process.logLevel).toBe('info');
+    expect(config.process.env).toBe('development');
+    expect(config.deployments[0]!.genesys.credentials).toBeUndefined();
+    expect(config.deployments[0]!.identity).toBeUndefined();
+    expect(config.process.trustProxy).toBe(false);
+    expect(config.process.session.secrets).toEqual([TEST_SESSION_SECRET]);
+    expect(config.deployments[0]!.allowedOrigins).toEqual([
       'https://shop.example.com',
       'http://localhost:3000',
       'https://*.example.org',
     ]);
     // docs/configuration.md: the attribute keys, and the durations (given in seconds) as the service uses them.
-    expect(config.attributeKeys).toEqual({
+    expect(config.process.attributeKeys).toEqual({
       firstName: 'firstName',
       lastName: 'lastName',
       email: 'email',
@@ -106,12 +106,12 @@ describe('loadConfig', () => {
       identityVerified: 'identityVerified',
       identityIssuer: 'identityIssuer',
     });
-    expect(config.genesys.reconnectWindowMs).toBe(300_000);
-    expect(config.genesys.deploymentCacheTtlMs).toBe(300_000);
-    expect(config.genesys.linkUnknownLifetimeMs).toBe(60_000);
-    expect(config.limits.ipv6PrefixLength).toBe(56);
-    expect(config.guestSockets.idleMs).toBe(120_000);
-    expect(config.uploads.rateWindowMs).toBe(15_000);
+    expect(config.process.genesys.reconnectWindowMs).toBe(300_000);
+    expect(config.process.genesys.deploymentCacheTtlMs).toBe(300_000);
+    expect(config.process.genesys.linkUnknownLifetimeMs).toBe(60_000);
+    expect(config.process.limits.ipv6PrefixLength).toBe(56);
+    expect(config.process.guestSockets.idleMs).toBe(120_000);
+    expect(config.process.uploads.rateWindowMs).toBe(15_000);
   });
 
   it('reads durations given in seconds', () => {
@@ -124,11 +124,11 @@ describe('loadConfig', () => {
         DOWNLOAD_LINK_UNKNOWN_LIFETIME_SECONDS: '240',
       }),
     );
-    expect(config.genesys.linkUnknownLifetimeMs).toBe(240_000);
-    expect(config.genesys.reconnectWindowMs).toBe(60_000);
-    expect(config.genesys.deploymentCacheTtlMs).toBe(30_000);
-    expect(config.guestSockets.idleMs).toBe(45_000);
-    expect(config.uploads.rateWindowMs).toBe(5_000);
+    expect(config.process.genesys.linkUnknownLifetimeMs).toBe(240_000);
+    expect(config.process.genesys.reconnectWindowMs).toBe(60_000);
+    expect(config.process.genesys.deploymentCacheTtlMs).toBe(30_000);
+    expect(config.process.guestSockets.idleMs).toBe(45_000);
+    expect(config.process.uploads.rateWindowMs).toBe(5_000);
   });
 
   it('reports every problem at once', () => {
@@ -143,9 +143,9 @@ describe('loadConfig', () => {
       GENESYS_API_URL: 'ftp://example.com',
     });
     const expected = [
-      /GENESYS_REGION "atlantis" is not a Genesys Cloud region/,
-      /GENESYS_DEPLOYMENT_ID must be a UUID/,
-      /GENESYS_CLIENT_ID is set without GENESYS_CLIENT_SECRET/,
+      /GENESYS_REGION: "atlantis" is not a Genesys Cloud region/,
+      /GENESYS_DEPLOYMENT_ID must be a Genesys id \(a UUID\)/,
+      /GENESYS_CLIENT_SECRET is required with GENESYS_CLIENT_ID/,
       /CORS_ALLOWED_ORIGINS: "\*" would allow every website/,
       /SESSION_SECRET: every key must be at least 32 characters/,
       /PORT must be a whole number/,
@@ -192,9 +192,9 @@ describe('loadConfig', () => {
         REDIS_SENTINEL_NAME: ' mymaster ',
       }),
     );
-    expect(config.genesys.deploymentId).toBe(TEST_DEPLOYMENT_ID);
-    expect(config.host).toBe('::1');
-    expect(config.redis).toMatchObject({ name: 'mymaster' });
+    expect(config.deployments[0]!.genesys.deploymentId).toBe(TEST_DEPLOYMENT_ID);
+    expect(config.process.host).toBe('::1');
+    expect(config.process.redis).toMatchObject({ name: 'mymaster' });
   });
 
   describe('OAuth client', () => {
@@ -202,18 +202,21 @@ describe('loadConfig', () => {
       const config = loadConfig(
         testEnv({ GENESYS_CLIENT_ID: 'client-id', GENESYS_CLIENT_SECRET: 'client-secret-value' }),
       );
-      expect(config.genesys.credentials).toEqual({ clientId: 'client-id', clientSecret: 'client-secret-value' });
+      expect(config.deployments[0]!.genesys.credentials).toEqual({
+        clientId: 'client-id',
+        clientSecret: 'client-secret-value',
+      });
     });
 
     it('refuses an id without a secret', () => {
       expect(problemsOf({ GENESYS_CLIENT_ID: 'client-id' }).problems).toEqual([
-        expect.stringContaining('GENESYS_CLIENT_ID is set without GENESYS_CLIENT_SECRET'),
+        'GENESYS_CLIENT_SECRET is required with GENESYS_CLIENT_ID',
       ]);
     });
 
     it('refuses a secret without an id, without printing the secret', () => {
       const { problems, message } = problemsOf({ GENESYS_CLIENT_SECRET: 'super-secret-client-value' });
-      expect(problems).toEqual([expect.stringContaining('GENESYS_CLIENT_SECRET is set without GENESYS_CLIENT_ID')]);
+      expect(problems).toEqual(['GENESYS_CLIENT_ID is required with GENESYS_CLIENT_SECRET']);
       expect(message).not.toContain('super-secret-client-value');
     });
   });
@@ -238,7 +241,7 @@ describe('loadConfig', () => {
       const config = loadConfig(
         testEnv({ CORS_ALLOWED_ORIGINS: ' https://a.example.com , ,http://localhost:3000,https://*.example.net ' }),
       );
-      expect(config.cors.allowedOrigins).toEqual([
+      expect(config.deployments[0]!.allowedOrigins).toEqual([
         'https://a.example.com',
         'http://localhost:3000',
         'https://*.example.net',
@@ -255,13 +258,13 @@ describe('loadConfig', () => {
     });
 
     it('accepts exactly 32 characters', () => {
-      expect(loadConfig(testEnv({ SESSION_SECRET: 'x'.repeat(32) })).session.secrets).toEqual(['x'.repeat(32)]);
+      expect(loadConfig(testEnv({ SESSION_SECRET: 'x'.repeat(32) })).process.session.secrets).toEqual(['x'.repeat(32)]);
     });
 
     it('reads a comma-separated list as rotating keys, the first one sealing', () => {
       const a = 'a'.repeat(40);
       const b = 'b'.repeat(40);
-      expect(loadConfig(testEnv({ SESSION_SECRET: ` ${a} , ${b} ` })).session.secrets).toEqual([a, b]);
+      expect(loadConfig(testEnv({ SESSION_SECRET: ` ${a} , ${b} ` })).process.session.secrets).toEqual([a, b]);
     });
 
     it('refuses a rotation list with one short key, without printing any key', () => {
@@ -293,7 +296,7 @@ describe('loadConfig', () => {
           GENESYS_WEBMESSAGING_URL: 'ws://127.0.0.1:9002',
           GENESYS_CDN_URL: 'http://127.0.0.1:9003',
         }),
-      );
+      ).deployments[0]!;
       expect(genesys.loginUrl).toBe('http://127.0.0.1:9000');
       expect(genesys.apiUrl).toBe('http://127.0.0.1:9001');
       expect(genesys.webMessagingUrl).toBe('ws://127.0.0.1:9002');
@@ -301,7 +304,7 @@ describe('loadConfig', () => {
     });
 
     it('keeps the derived ones for any override left unset', () => {
-      const { genesys } = loadConfig(testEnv({ GENESYS_API_URL: 'http://127.0.0.1:9001' }));
+      const { genesys } = loadConfig(testEnv({ GENESYS_API_URL: 'http://127.0.0.1:9001' })).deployments[0]!;
       expect(genesys.apiUrl).toBe('http://127.0.0.1:9001');
       expect(genesys.loginUrl).toBe('https://login.mypurecloud.ie');
       expect(genesys.webMessagingUrl).toBe('wss://webmessaging.mypurecloud.ie');
@@ -324,11 +327,11 @@ describe('loadConfig', () => {
       const config = loadConfig(
         testEnv({ CORS_ALLOWED_ORIGINS: 'https://*.example.org,https://www.example.com,https://b.example.com' }),
       );
-      expect(config.genesys.origin).toBe('https://www.example.com');
+      expect(config.deployments[0]!.genesys.origin).toBe('https://www.example.com');
     });
 
     it('is taken as given when set', () => {
-      expect(loadConfig(testEnv({ GENESYS_ORIGIN: 'https://chat.example.com' })).genesys.origin).toBe(
+      expect(loadConfig(testEnv({ GENESYS_ORIGIN: 'https://chat.example.com' })).deployments[0]!.genesys.origin).toBe(
         'https://chat.example.com',
       );
     });
@@ -344,12 +347,12 @@ describe('loadConfig', () => {
       expect(
         loadConfig(
           testEnv({ CORS_ALLOWED_ORIGINS: 'https://*.example.org', GENESYS_ORIGIN: 'https://www.example.org' }),
-        ).genesys.origin,
+        ).deployments[0]!.genesys.origin,
       ).toBe('https://www.example.org');
     });
 
     it('may be a plain-http origin with a port (a local site)', () => {
-      expect(loadConfig(testEnv({ GENESYS_ORIGIN: 'http://localhost:3000' })).genesys.origin).toBe(
+      expect(loadConfig(testEnv({ GENESYS_ORIGIN: 'http://localhost:3000' })).deployments[0]!.genesys.origin).toBe(
         'http://localhost:3000',
       );
     });
@@ -374,7 +377,7 @@ describe('loadConfig', () => {
     const jwtSecret = 'identity-jwt-secret-0123456789-abcdef';
 
     it('are off unless a secret or a JWKS URL is set', () => {
-      expect(loadConfig(testEnv()).identity).toBeUndefined();
+      expect(loadConfig(testEnv()).deployments[0]!.identity).toBeUndefined();
     });
 
     it('verify with an HS256 secret, issuer and audience', () => {
@@ -385,7 +388,7 @@ describe('loadConfig', () => {
           IDENTITY_AUDIENCE: 'genesys-bff',
         }),
       );
-      expect(config.identity).toEqual({
+      expect(config.deployments[0]!.identity).toEqual({
         jwtSecret,
         jwksUrl: undefined,
         issuer: 'https://shop.example.com',
@@ -404,11 +407,11 @@ describe('loadConfig', () => {
           IDENTITY_CLOCK_TOLERANCE_SECONDS: '5',
         }),
       );
-      expect(config.identity).toMatchObject({
+      expect(config.deployments[0]!.identity).toMatchObject({
         jwksUrl: 'https://shop.example.com/.well-known/jwks.json',
         clockToleranceSeconds: 5,
       });
-      expect(config.identity?.jwtSecret).toBeUndefined();
+      expect(config.deployments[0]!.identity?.jwtSecret).toBeUndefined();
     });
 
     it('need an issuer and an audience', () => {
@@ -425,7 +428,9 @@ describe('loadConfig', () => {
         IDENTITY_ISSUER: 'i',
         IDENTITY_AUDIENCE: 'a',
       });
-      expect(problems).toEqual([expect.stringContaining('not both')]);
+      expect(problems).toEqual([
+        'Give IDENTITY_JWT_SECRET (HS256) or IDENTITY_JWKS_URL (asymmetric keys): exactly one',
+      ]);
     });
 
     it('refuse a short HS256 secret without printing it', () => {
@@ -441,17 +446,20 @@ describe('loadConfig', () => {
     it('take an HS256 secret of exactly 32 characters', () => {
       const secret = 'k'.repeat(32);
       expect(
-        loadConfig(testEnv({ IDENTITY_JWT_SECRET: secret, IDENTITY_ISSUER: 'i', IDENTITY_AUDIENCE: 'a' })).identity
-          ?.jwtSecret,
+        loadConfig(testEnv({ IDENTITY_JWT_SECRET: secret, IDENTITY_ISSUER: 'i', IDENTITY_AUDIENCE: 'a' }))
+          .deployments[0]!.identity?.jwtSecret,
       ).toBe(secret);
     });
 
-    it('refuse an issuer or audience with no way to verify', () => {
+    it('refuse an issuer or audience with no way to verify, naming what is missing', () => {
+      const noWay = 'Give IDENTITY_JWT_SECRET (HS256) or IDENTITY_JWKS_URL (asymmetric keys): exactly one';
       expect(problemsOf({ IDENTITY_ISSUER: 'https://shop.example.com' }).problems).toEqual([
-        expect.stringContaining('neither IDENTITY_JWT_SECRET nor IDENTITY_JWKS_URL'),
+        expect.stringMatching(/^IDENTITY_AUDIENCE is required: /),
+        noWay,
       ]);
       expect(problemsOf({ IDENTITY_AUDIENCE: 'genesys-bff' }).problems).toEqual([
-        expect.stringContaining('neither IDENTITY_JWT_SECRET nor IDENTITY_JWKS_URL'),
+        expect.stringMatching(/^IDENTITY_ISSUER is required: /),
+        noWay,
       ]);
     });
   });
@@ -467,11 +475,11 @@ describe('loadConfig', () => {
           SESSION_TTL_SECONDS: '3600',
         }),
       );
-      expect(config.port).toBe(3001);
-      expect(config.limits.bodyBytes).toBe(2048);
-      expect(config.genesys.timeoutMs).toBe(1500);
-      expect(config.shutdownGraceMs).toBe(0);
-      expect(config.session.ttlSeconds).toBe(3600);
+      expect(config.process.port).toBe(3001);
+      expect(config.process.limits.bodyBytes).toBe(2048);
+      expect(config.process.genesys.timeoutMs).toBe(1500);
+      expect(config.process.shutdownGraceMs).toBe(0);
+      expect(config.process.session.ttlSeconds).toBe(3600);
     });
 
     it.each(['65536', '-1', '80.5', 'http'])('refuses PORT=%s', (value) => {
@@ -481,9 +489,9 @@ describe('loadConfig', () => {
     });
 
     it('takes both ends of a range', () => {
-      expect(loadConfig(testEnv({ PORT: '65535' })).port).toBe(65535);
-      expect(loadConfig(testEnv({ SESSION_TTL_SECONDS: '60' })).session.ttlSeconds).toBe(60);
-      expect(loadConfig(testEnv({ SESSION_TTL_SECONDS: String(60 * 60 * 24 * 30) })).session.ttlSeconds).toBe(
+      expect(loadConfig(testEnv({ PORT: '65535' })).process.port).toBe(65535);
+      expect(loadConfig(testEnv({ SESSION_TTL_SECONDS: '60' })).process.session.ttlSeconds).toBe(60);
+      expect(loadConfig(testEnv({ SESSION_TTL_SECONDS: String(60 * 60 * 24 * 30) })).process.session.ttlSeconds).toBe(
         2_592_000,
       );
     });
@@ -498,11 +506,11 @@ describe('loadConfig', () => {
       ['1, 10.0.0.1', '1, 10.0.0.1'],
       ['loopback, uniquelocal', 'loopback, uniquelocal'],
     ])('reads TRUST_PROXY=%s', (value, expected) => {
-      expect(loadConfig(testEnv({ TRUST_PROXY: value })).trustProxy).toEqual(expected);
+      expect(loadConfig(testEnv({ TRUST_PROXY: value })).process.trustProxy).toEqual(expected);
     });
 
     it('reads LOG_LEVEL case-insensitively', () => {
-      expect(loadConfig(testEnv({ LOG_LEVEL: 'DEBUG' })).logLevel).toBe('debug');
+      expect(loadConfig(testEnv({ LOG_LEVEL: 'DEBUG' })).process.logLevel).toBe('debug');
     });
 
     it('refuses another LOG_LEVEL, listing the levels it takes', () => {
@@ -516,7 +524,7 @@ describe('loadConfig', () => {
 
 describe('the shared store (REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES)', () => {
   it('reads one Redis, a Sentinel-watched primary or a cluster, with the password and TLS beside it', () => {
-    expect(loadConfig(testEnv({ REDIS_URL: 'redis://redis:6379', REDIS_PASSWORD: 'pw' })).redis).toEqual({
+    expect(loadConfig(testEnv({ REDIS_URL: 'redis://redis:6379', REDIS_PASSWORD: 'pw' })).process.redis).toEqual({
       kind: 'single',
       url: 'redis://redis:6379',
       keyPrefix: 'genesys-bff:',
@@ -524,7 +532,7 @@ describe('the shared store (REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES)', (
       tls: false,
     });
     expect(
-      loadConfig(testEnv({ REDIS_SENTINELS: 's1:26379, s2:26380', REDIS_SENTINEL_NAME: 'mymaster' })).redis,
+      loadConfig(testEnv({ REDIS_SENTINELS: 's1:26379, s2:26380', REDIS_SENTINEL_NAME: 'mymaster' })).process.redis,
     ).toMatchObject({
       kind: 'sentinel',
       sentinels: [
@@ -534,7 +542,7 @@ describe('the shared store (REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES)', (
       name: 'mymaster',
     });
     expect(
-      loadConfig(testEnv({ REDIS_CLUSTER_NODES: '10.0.0.1:6379,[fd00::2]:6380', REDIS_TLS: 'true' })).redis,
+      loadConfig(testEnv({ REDIS_CLUSTER_NODES: '10.0.0.1:6379,[fd00::2]:6380', REDIS_TLS: 'true' })).process.redis,
     ).toMatchObject({
       kind: 'cluster',
       nodes: [
@@ -543,7 +551,7 @@ describe('the shared store (REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES)', (
       ],
       tls: true,
     });
-    expect(loadConfig(testEnv()).redis).toBeUndefined();
+    expect(loadConfig(testEnv()).process.redis).toBeUndefined();
   });
 
   it("refuses two at once, a Sentinel without the primary's name, a node that is not host:port, and settings without a Redis", () => {
@@ -571,7 +579,9 @@ describe('the shared store (REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES)', (
   });
 
   it('reads REDIS_TLS=false as no TLS', () => {
-    expect(loadConfig(testEnv({ REDIS_CLUSTER_NODES: 'redis-1:6379', REDIS_TLS: 'false' })).redis).toMatchObject({
+    expect(
+      loadConfig(testEnv({ REDIS_CLUSTER_NODES: 'redis-1:6379', REDIS_TLS: 'false' })).process.redis,
+    ).toMatchObject({
       kind: 'cluster',
       tls: false,
     });
@@ -579,7 +589,7 @@ describe('the shared store (REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES)', (
 
   it('reads a list of nodes with blanks and a trailing comma, ports 1 to 65535', () => {
     expect(
-      loadConfig(testEnv({ REDIS_SENTINELS: ' s1:1 ,, s2:65535, ', REDIS_SENTINEL_NAME: 'mymaster' })).redis,
+      loadConfig(testEnv({ REDIS_SENTINELS: ' s1:1 ,, s2:65535, ', REDIS_SENTINEL_NAME: 'mymaster' })).process.redis,
     ).toMatchObject({
       sentinels: [
         { host: 's1', port: 1 },

@@ -21,10 +21,10 @@ const refusal = (env: Record<string, string>): string[] => {
 
 describe('SIGN_IN_REDIRECT_URIS', () => {
   it('is read as a list of callback URLs, blanks dropped', () => {
-    expect(testConfig().signInRedirectUris).toBeUndefined();
+    expect(testConfig().deployments[0]!.signInRedirectUris).toBeUndefined();
     expect(
       testConfig({ SIGN_IN_REDIRECT_URIS: ' https://shop.example.com/signed-in , ,http://localhost:3000/cb,' })
-        .signInRedirectUris,
+        .deployments[0]!.signInRedirectUris,
     ).toEqual(['https://shop.example.com/signed-in', 'http://localhost:3000/cb']);
   });
 

@@ -65,8 +65,8 @@ describe('the whole start', () => {
       });
       expect(env.SESSION_SECRET!.length).toBeGreaterThanOrEqual(32);
       const config = loadConfig(env);
-      expect(config.genesys.credentials).toEqual(simulator.credentials);
-      expect(config.host).toBe('127.0.0.1');
+      expect(config.deployments[0]!.genesys.credentials).toEqual(simulator.credentials);
+      expect(config.process.host).toBe('127.0.0.1');
 
       const again = await startEmbeddedDefault({
         PORT: '0',

@@ -12,7 +12,7 @@ const ROOT = path.join(__dirname, '../..');
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');
 
 /** How long an instance drains after SIGTERM with `value` as SHUTDOWN_GRACE_MS (unset: the service's default). */
-const drainMs = (value?: string) => loadConfig(testEnv({ SHUTDOWN_GRACE_MS: value })).shutdownGraceMs;
+const drainMs = (value?: string) => loadConfig(testEnv({ SHUTDOWN_GRACE_MS: value })).process.shutdownGraceMs;
 /** A compose duration such as `20s` or `1m30s`, in milliseconds. */
 function composeDurationMs(text: string): number {
   const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };

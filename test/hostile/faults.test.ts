@@ -491,7 +491,7 @@ describe('Guest API and history faults, through the public API', () => {
         impatient = await startStack({ simulator: sim, env: { GENESYS_TIMEOUT_MS: '3000' } });
         const g = await newGuest(impatient);
         // Twice the deadline, which starts before the frame is even written.
-        sim.faults.delayFrames(2 * impatient.config.genesys.timeoutMs, g.gt);
+        sim.faults.delayFrames(2 * impatient.config.process.genesys.timeoutMs, g.gt);
         const first = await send(g, 'too slow to confirm', 'k-too-slow', impatient);
         expectProblem(first, 504, 'upstream_unavailable');
         expect(first.body.detail).toMatch(/same Idempotency-Key/);

@@ -61,7 +61,7 @@ test('a history read that times out logs no JWT and no token', async () => {
   const own = await startStack({ simulator: sim, env: { GENESYS_TIMEOUT_MS: '3000' } });
   try {
     const g = await guest(own);
-    sim.faults.delayRest('history', 2 * own.config.genesys.timeoutMs, { times: 2 });
+    sim.faults.delayRest('history', 2 * own.config.process.genesys.timeoutMs, { times: 2 });
     const res = await own.http.get('/messages').set(bearer(g.token));
     expect(res.status).toBeGreaterThanOrEqual(500);
     expectNoSecretIn(own.log.text(), [g.token, g.guestToken]);

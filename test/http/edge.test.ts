@@ -1,7 +1,8 @@
 import { once, EventEmitter } from 'node:events';
+import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { Router, type Express } from 'express';
+import { Router } from 'express';
 import request from 'supertest';
 import { AppError } from '../../src/domain/errors';
 import { ALLOWED_ORIGIN, testApp } from '../support/app';
@@ -318,7 +319,7 @@ describe('HTTP edge', () => {
 
     it("tags the access line of a request the client gave up on with that request's id", async () => {
       const { app, log } = edgeApp();
-      const server = app.listen(0, '127.0.0.1');
+      const server = http.createServer(app).listen(0, '127.0.0.1');
       await once(server, 'listening');
       try {
         const { port } = server.address() as AddressInfo;
@@ -344,8 +345,8 @@ describe('HTTP edge', () => {
 });
 
 /** Writes `text` on one TCP connection to the app and returns every byte until the server closes it. */
-async function onOneConnection(app: Express, text: string): Promise<string> {
-  const server = app.listen(0, '127.0.0.1');
+async function onOneConnection(app: http.RequestListener, text: string): Promise<string> {
+  const server = http.createServer(app).listen(0, '127.0.0.1');
   await once(server, 'listening');
   try {
     const socket = net.connect((server.address() as AddressInfo).port, '127.0.0.1');

@@ -22,8 +22,11 @@ test.each([
   ['src/server.ts', "import './demo/demoServer';\n"],
   ['src/store/anything.ts', "import '../session/guestChat';\n"],
   ['src/scheduling/anything.ts', "import '../store';\n"],
-  ['src/http/anything.ts', "import '../chatStack';\n"],
-  ['src/chatStack.ts', "import './demo/demoServer';\n"],
+  ['src/http/anything.ts', "import '../deployments';\n"],
+  ['src/session/anything.ts', "import '../deployments/servedDeployment';\n"],
+  ['src/deployments/anything.ts', "import '../server';\n"],
+  ['src/deployments/anything.ts', "import '../demo/demoServer';\n"],
+  ['src/tools/anything.ts', "import '../deployments';\n"],
 ])(
   '%s may not import upward: %s',
   async (file, code) => {
@@ -37,6 +40,9 @@ test.each([
   ['src/session/anything.ts', "import '../genesys/guest/sessionHub';\n"],
   ['src/genesys/guest/anything.ts', "import '../../domain/errors';\n"],
   ['src/session/anything.ts', "import '../store/sharedStore';\n"],
+  ['src/deployments/anything.ts', "import '../http';\n"],
+  ['src/deployments/anything.ts', "import '../session';\n"],
+  ['src/server.ts', "import './deployments';\n"],
 ])(
   '%s may import downward: %s',
   async (file, code) => {
@@ -49,7 +55,8 @@ describe('front doors', () => {
   test.each([
     ['src/session/anything.ts', "import '../genesys/guest/desk/requestDesk';\n", 'genesys/guest/'],
     ['src/genesys/guest/link/anything.ts', "import '../desk/requestDesk';\n", 'genesys/guest/desk/'],
-    ['src/chatStack.ts', "import './store/redis/redisStore';\n", 'store/'],
+    ['src/deployments/servedDeployment.ts', "import '../store/redis/redisStore';\n", 'store/'],
+    ['src/server.ts', "import './deployments/reload';\n", 'deployments/'],
     ['src/http/app.ts', "import './middleware/cors';\n", 'http/middleware/'],
   ])(
     '%s may not reach past a unit folder: %s',
@@ -66,7 +73,8 @@ describe('front doors', () => {
     ['src/genesys/guest/link/anything.ts', "import '../desk';\n"],
     ['src/genesys/guest/desk/anything.ts', "import './requestDesk';\n"],
     ['src/genesys/guest/guestSession.ts', "import './link';\n"],
-    ['src/chatStack.ts', "import './config/schema';\n"],
+    ['src/server.ts', "import './config/schema';\n"],
+    ['src/deployments/reload.ts', "import './servedDeployments';\n"],
   ])(
     '%s goes through the front door or stays inside: %s',
     async (file, code) => {

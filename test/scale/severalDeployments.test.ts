@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import request from 'supertest';
 import { deploymentEntryFor, startSimulator, type Simulator } from '../../simulator';
-import { loadConfig } from '../../src/config/schema';
+import { readConfig } from '../../src/config/schema';
 import { startService, type RunningService } from '../../src/server';
 import { captureLogger, deploymentsFileEnv } from '../support/app';
 import { startRedis, type RedisServer } from '../support/redis';
@@ -48,7 +48,7 @@ beforeAll(async () => {
     REDIS_KEY_PREFIX: PREFIX,
     SESSIONS_PER_IP_PER_MINUTE: String(SESSIONS_PER_MINUTE),
   });
-  for (let i = 0; i < 2; i++) instances.push(await startService(loadConfig(env), captureLogger().logger));
+  for (let i = 0; i < 2; i++) instances.push(await startService(await readConfig(env), captureLogger().logger));
 }, 30_000);
 
 afterAll(async () => {

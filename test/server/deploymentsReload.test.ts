@@ -6,14 +6,17 @@ import { deploymentEntryFor, startSimulator, type Simulator } from '../../simula
 import { runProcess, type ServiceProcess } from '../../src/processMain';
 import * as server from '../../src/server';
 import { captureLogger, deploymentsFileEnv } from '../support/app';
+import { BAD_DEPLOYMENTS_FILES } from '../support/badDeploymentsFiles';
 import { openStream, type SseStream } from '../support/sse';
 import { guestTokenOf, simProfile } from '../support/stack';
 import { waitFor } from '../support/wait';
 
 /**
- * SIGHUP reloads the deployments file in a running process (src/processMain.ts, src/sites.ts): a site added and
- * another's OAuth secret rotated while a chat on a third streams on, untouched; a file that fails validation is
- * refused with its problems logged, and the running deployments stay.
+ * SIGHUP reloads the deployments file in a running process (src/processMain.ts, src/deployments/reload.ts): a
+ * deployment added and another's OAuth secret rotated while a chat on a third streams on, untouched; a file that fails
+ * in any way (invalid, unparsable, too large, too deep, missing, changing while read) is refused with why logged, and
+ * the running deployments stay serving; a deployment rebuilt keeps its records (without Redis, in the process's
+ * memory).
  */
 jest.setTimeout(60_000);
 
@@ -146,4 +149,110 @@ test('a file that fails validation is refused with its problems logged, and noth
   expect((await start(CLINIC)).status).toBe(201);
   expect((await start(OUTLET)).status).toBe(201);
   expect(exited).toBeUndefined();
+});
+
+describe('a file that fails in any way is refused, and every chat goes on', () => {
+  const good = () => [
+    entry(shopSim, 'shop', SHOP),
+    entry(clinicSim, 'clinic', CLINIC, 'clinic-new-secret'),
+    entry(outletSim, 'outlet', OUTLET),
+  ];
+
+  test.each(BAD_DEPLOYMENTS_FILES)('%s', async (_, put, refusal) => {
+    const shop = await start(SHOP);
+    const stream = await openStream(`${service.url}/messages/stream`, {
+      Origin: SHOP,
+      Authorization: `Bearer ${shop.token}`,
+    });
+    try {
+      await stream.next((e) => e.event === 'session' && e.data.includes('"open"'));
+      const served = reloads().length;
+      put(file);
+      events.emit('SIGHUP');
+      await waitFor(() => reloads().length === served + 1, 20_000);
+      const refused = reloads()[served]!;
+      expect(refused.msg).toBe('SIGHUP: the deployments file was refused; the running deployments stay');
+      expect(JSON.stringify(refused.problems)).toMatch(refusal);
+      // Every deployment still serves, the open stream with them; the process runs.
+      for (const origin of [SHOP, CLINIC, OUTLET]) expect((await start(origin)).status).toBe(201);
+      expect(stream.events.filter((e) => e.event === 'session').map((e) => JSON.parse(e.data).state)).toEqual(['open']);
+      expect(exited).toBeUndefined();
+    } finally {
+      stream.close();
+      fs.rmSync(file, { force: true });
+      write(good());
+    }
+  });
+
+  test('a file rewritten while reloads read it is refused or read whole, never half', async () => {
+    const text = JSON.stringify({ deployments: good() }, null, 2);
+    const served = reloads().length;
+    let writes = 0;
+    const writer = setInterval(() => {
+      // In place, in two pieces: a reader may meet it empty, half written or whole.
+      const fd = fs.openSync(file, 'w');
+      fs.writeSync(fd, text.slice(0, text.length / 2));
+      fs.writeSync(fd, text.slice(text.length / 2));
+      fs.closeSync(fd);
+      writes++;
+    }, 1);
+    try {
+      for (let i = 0; i < 20; i++) {
+        events.emit('SIGHUP');
+        await waitFor(() => reloads().length === served + i + 1, 20_000);
+      }
+    } finally {
+      clearInterval(writer);
+      write(good());
+    }
+    expect(writes).toBeGreaterThan(0);
+    for (const reload of reloads().slice(served)) {
+      if (reload.msg === 'SIGHUP: deployments reloaded')
+        expect(reload).toMatchObject({ unchanged: ['shop', 'clinic', 'outlet'], removed: [], added: [] });
+      else expect(reload.msg).toBe('SIGHUP: the deployments file was refused; the running deployments stay');
+    }
+    for (const origin of [SHOP, CLINIC, OUTLET]) expect((await start(origin)).status).toBe(201);
+  });
+});
+
+test("without Redis, a deployment rebuilt by a reload keeps its ended chats ended and its sends' first answers", async () => {
+  const auth = (token: string) => ({
+    Origin: CLINIC,
+    Authorization: `Bearer ${token}`,
+    'Content-Type': 'application/json',
+  });
+  const ended = (await start(CLINIC)).token!;
+  expect((await fetch(`${service.url}/guest-session`, { method: 'DELETE', headers: auth(ended) })).status).toBe(204);
+  const endedAnswer = (await fetch(`${service.url}/guest-session`, { headers: auth(ended) })).status;
+  expect(endedAnswer).not.toBe(200);
+  const sending = (await start(CLINIC)).token!;
+  const send = () =>
+    fetch(`${service.url}/messages`, {
+      method: 'POST',
+      headers: { ...auth(sending), 'Idempotency-Key': 'reload-kept' },
+      body: JSON.stringify({ text: 'sent before the reload' }),
+    });
+  const first = await send();
+  expect(first.status).toBe(201);
+  const firstMessage = ((await first.json()) as { message: unknown }).message;
+
+  // Another origin for the clinic: a change other than its OAuth client, so it is built anew.
+  const served = reloads().length;
+  write([
+    entry(shopSim, 'shop', SHOP),
+    { ...entry(clinicSim, 'clinic', CLINIC, 'clinic-new-secret'), origins: [CLINIC, 'https://clinic-two.example'] },
+    entry(outletSim, 'outlet', OUTLET),
+  ]);
+  events.emit('SIGHUP');
+  await waitFor(() => reloads().length === served + 1, 10_000);
+  expect(reloads()[served]).toMatchObject({ msg: 'SIGHUP: deployments reloaded', rebuilt: ['clinic'] });
+
+  expect((await fetch(`${service.url}/guest-session`, { headers: auth(ended) })).status).toBe(endedAnswer);
+  const retried = await send();
+  expect(retried.status).toBe(201);
+  expect(((await retried.json()) as { message: unknown }).message).toEqual(firstMessage);
+  const sent = clinicSim.received.filter(
+    (r) => (r.frame as { message?: { text?: string } }).message?.text === 'sent before the reload',
+  );
+  expect(sent).toHaveLength(1);
 });

@@ -368,9 +368,9 @@ describe('src/main.ts as a process', () => {
     expect(code).not.toBe(0);
     const err = proc.stderr();
     for (const expected of [
-      'GENESYS_REGION "atlantis" is not a Genesys Cloud region',
-      'GENESYS_DEPLOYMENT_ID must be a UUID',
-      'GENESYS_CLIENT_SECRET is set without GENESYS_CLIENT_ID',
+      'GENESYS_REGION: "atlantis" is not a Genesys Cloud region',
+      'GENESYS_DEPLOYMENT_ID must be a Genesys id (a UUID)',
+      'GENESYS_CLIENT_ID is required with GENESYS_CLIENT_SECRET',
       '"*" would allow every website',
       'SESSION_SECRET: every key must be at least 32 characters',
     ]) {

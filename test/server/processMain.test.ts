@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { runProcess, type ServiceProcess } from '../../src/processMain';
 import * as server from '../../src/server';
+import { BAD_DEPLOYMENTS_FILES } from '../support/badDeploymentsFiles';
 import { captureLogger, testEnv, type CapturedLogger } from '../support/app';
 import { waitFor } from '../support/wait';
 
@@ -115,8 +116,8 @@ describe('each way a start or a stop can go', () => {
       await runProcess(s.proc);
       expect(s.exits).toEqual([1]);
       expect(s.errors).toHaveLength(1);
-      expect(s.errors[0]).toContain('GENESYS_REGION "atlantis" is not a Genesys Cloud region');
-      expect(s.errors[0]).toContain('GENESYS_DEPLOYMENT_ID must be a UUID');
+      expect(s.errors[0]).toContain('GENESYS_REGION: "atlantis" is not a Genesys Cloud region');
+      expect(s.errors[0]).toContain('GENESYS_DEPLOYMENT_ID must be a Genesys id (a UUID)');
       expect(s.errors[0]).not.toContain('session-secret-too-short');
       expect(s.levels).toEqual([]);
       expect(server.startService).not.toHaveBeenCalled();
@@ -174,6 +175,22 @@ describe('each way a start or a stop can go', () => {
       expect(server.startService).not.toHaveBeenCalled();
     });
 
+    it.each(BAD_DEPLOYMENTS_FILES)(
+      'that is %s is refused at start: the problem, exit 1, no stack trace',
+      async (_, put, refusal) => {
+        const env = withFile([entry('brand-a', 'https://a.example')]);
+        put(env.DEPLOYMENTS_FILE);
+        const s = standIn(env);
+        await runProcess(s.proc);
+        expect(s.exits).toEqual([1]);
+        expect(s.errors).toHaveLength(1);
+        expect(s.errors[0]).toMatch(/^Invalid configuration:\n {2}- /);
+        expect(s.errors[0]).toMatch(refusal);
+        expect(s.errors[0]).not.toMatch(/\n\s+at /);
+        expect(server.startService).not.toHaveBeenCalled();
+      },
+    );
+
     it('of several deployments serves each one on its own origins', async () => {
       const s = standIn(withFile([entry('brand-a', 'https://a.example'), entry('brand-b', 'https://b.example')]));
       await runProcess(s.proc);
@@ -191,7 +208,10 @@ describe('each way a start or a stop can go', () => {
       const s = standIn(withFile([entry('brand-a', 'https://a.example')]));
       await runProcess(s.proc);
       const service = await s.started();
-      expect(s.log.lines().find((l) => l.msg === 'listening')).toMatchObject({ region: 'mypurecloud.de' });
+      const listening = s.log.lines().find((l) => l.msg === 'listening');
+      // Every deployment with its region; the line is the process's own, of no deployment.
+      expect(listening).toMatchObject({ deployments: ['brand-a (mypurecloud.de)'] });
+      expect(listening).not.toHaveProperty('deployment');
       const preflight = await fetch(`${service.url}/guest-session`, {
         method: 'OPTIONS',
         headers: { Origin: 'https://a.example', 'Access-Control-Request-Method': 'POST' },
@@ -238,7 +258,7 @@ describe('each way a start or a stop can go', () => {
       expect(s.log.lines().find((l) => l.msg === 'listening')).toMatchObject({
         listen: `127.0.0.1:${port}`,
         url: `http://127.0.0.1:${port}`,
-        region: 'mypurecloud.ie',
+        deployments: ['default (mypurecloud.ie)'],
         tracing: false,
       });
       expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
@@ -320,7 +340,7 @@ describe('each way a start or a stop can go', () => {
         let demoUrl: string | undefined;
         jest.spyOn(server, 'startService').mockImplementation((config, logger, options) => {
           // The demo page's origin comes first on the embedded allowlist.
-          demoUrl = `${config.cors.allowedOrigins[0]}/`;
+          demoUrl = `${config.deployments[0]!.allowedOrigins[0]}/`;
           return realStart(config, logger, options);
         });
         await runProcess(s.proc);

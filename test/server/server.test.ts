@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import * as chatStack from '../../src/chatStack';
+import * as processParts from '../../src/deployments/processParts';
+import * as servedDeployment from '../../src/deployments/servedDeployment';
 import * as platform from '../../src/genesys/platform';
 import { EventLoopCheck } from '../../src/observability/readiness';
 import { tracingOn } from '../../src/observability/tracing';
@@ -63,11 +64,17 @@ describe('what it sets up around the app', () => {
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bff-start-')), 'a-file');
     fs.writeFileSync(file, '');
     const closed: string[] = [];
-    const realStack = chatStack.buildChatStack;
-    jest.spyOn(chatStack, 'buildChatStack').mockImplementation((...args) => {
-      const stack = realStack(...args);
-      const close = stack.close;
-      return { ...stack, close: async () => (closed.push('chat'), close()) };
+    const realDeployment = servedDeployment.buildDeployment;
+    jest.spyOn(servedDeployment, 'buildDeployment').mockImplementation((...args) => {
+      const built = realDeployment(...args);
+      const close = built.close;
+      return { ...built, close: async () => (closed.push('deployment'), close()) };
+    });
+    const realParts = processParts.buildProcessParts;
+    jest.spyOn(processParts, 'buildProcessParts').mockImplementation((...args) => {
+      const built = realParts(...args);
+      const close = built.close;
+      return { ...built, close: async () => (closed.push('process'), close()) };
     });
     const realPlatform = platform.createGenesysPlatform;
     jest.spyOn(platform, 'createGenesysPlatform').mockImplementation((...args) => {
@@ -83,7 +90,7 @@ describe('what it sets up around the app', () => {
     await expect(start).rejects.toThrow(
       `UPLOAD_TMP_DIR ${path.join(file, 'spool')} cannot hold uploads (ENOTDIR): set it to a writable directory.`,
     );
-    expect(closed).toEqual(['chat', 'platform']);
+    expect(closed).toEqual(['deployment', 'platform', 'process']);
     expect(await refusedAt(port)).toBe('ECONNREFUSED');
     fs.rmSync(path.dirname(file), { recursive: true, force: true });
   });
@@ -147,14 +154,20 @@ describe('what it sets up around the app', () => {
 });
 
 describe('its listening sockets', () => {
-  /** Records what a start closes: the chat stack, the Platform side, the event-loop check. */
+  /** Records what a start closes: the deployment, its Platform side, the process's parts, the event-loop check. */
   function closesRecorded(): string[] {
     const closed: string[] = [];
-    const realStack = chatStack.buildChatStack;
-    jest.spyOn(chatStack, 'buildChatStack').mockImplementation((...args) => {
-      const stack = realStack(...args);
-      const close = stack.close;
-      return { ...stack, close: async () => (closed.push('chat'), close()) };
+    const realDeployment = servedDeployment.buildDeployment;
+    jest.spyOn(servedDeployment, 'buildDeployment').mockImplementation((...args) => {
+      const built = realDeployment(...args);
+      const close = built.close;
+      return { ...built, close: async () => (closed.push('deployment'), close()) };
+    });
+    const realParts = processParts.buildProcessParts;
+    jest.spyOn(processParts, 'buildProcessParts').mockImplementation((...args) => {
+      const built = realParts(...args);
+      const close = built.close;
+      return { ...built, close: async () => (closed.push('process'), close()) };
     });
     const realPlatform = platform.createGenesysPlatform;
     jest.spyOn(platform, 'createGenesysPlatform').mockImplementation((...args) => {
@@ -195,7 +208,7 @@ describe('its listening sockets', () => {
         startTestService({ env: { PORT: String(port), OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9' } }),
       ).rejects.toMatchObject({ code: 'EADDRINUSE', port }),
     );
-    expect(closed).toEqual(['chat', 'platform', 'eventLoop']);
+    expect(closed).toEqual(['deployment', 'platform', 'process', 'eventLoop']);
     expect(tracingOn()).toBe(false);
   });
 
@@ -210,7 +223,7 @@ describe('its listening sockets', () => {
         port: metricsPort,
       }),
     );
-    expect(closed).toEqual(['chat', 'platform', 'eventLoop']);
+    expect(closed).toEqual(['deployment', 'platform', 'process', 'eventLoop']);
     expect(await connects(port)).toBe(false);
   });
 

@@ -39,7 +39,7 @@ describe('retries, the end Genesys makes, and the session token', () => {
   } as SessionClaims;
 
   test('a retry right after a timeout does not send again while history may not show the first attempt yet', async () => {
-    const config = testConfig();
+    const config = testConfig().process;
     let clock = Date.parse('2026-11-22T10:00:00Z');
     const ledger = new DeliveryLedger(
       async () => [],
@@ -92,7 +92,7 @@ describe('retries, the end Genesys makes, and the session token', () => {
     const revocations = new StoreRevocations(new MemoryStore(), 3600_000);
     revocations.markEnded = () => Promise.reject(new Error('store unavailable'));
     const chat = new GuestChat({
-      config: testConfig(),
+      config: testConfig().process,
       hub: { session: () => session } as unknown as SessionHub,
       tokens: { lifetimeMs: 60_000 } as unknown as SessionTokens,
       revocations,
@@ -126,7 +126,7 @@ describe('retries, the end Genesys makes, and the session token', () => {
         return issue(state);
       };
       const chat = new GuestChat({
-        config: testConfig(),
+        config: testConfig().process,
         hub: { session: () => session } as unknown as SessionHub,
         tokens,
         revocations: new StoreRevocations(new MemoryStore(), 3600_000),
@@ -221,7 +221,7 @@ describe("what each of the guest's requests leads to", () => {
       ...session,
     } as unknown as GuestSession;
     const chat = new GuestChat({
-      config: testConfig(),
+      config: testConfig().process,
       hub: { session: () => full } as unknown as SessionHub,
       tokens,
       revocations,
@@ -494,7 +494,7 @@ describe("what each of the guest's requests leads to", () => {
 
   describe('attributes the browser may touch', () => {
     test('with identity verification set up, the name and contact keys are reserved for it; without, they are the browser’s', async () => {
-      const keys = testConfig().attributeKeys;
+      const keys = testConfig().process.attributeKeys;
       const withIdentity = chatOver({}, { identity: true });
       await expect(
         withIdentity.chat.changeAttributes(await claimsOf(withIdentity), { [keys.email]: 'a@example.com' }, 'merge'),
@@ -521,7 +521,7 @@ describe("what each of the guest's requests leads to", () => {
   test('a keyed send slower than its lease keeps its claim: a retry on another instance waits for it and sends nothing', async () => {
     jest.useFakeTimers({ now: Date.parse('2026-11-25T10:00:00Z') });
     try {
-      const config = testConfig();
+      const config = testConfig().process;
       config.genesys.timeoutMs = 10_000;
       const store = new MemoryStore(1000, () => Date.now());
       const sent: string[] = [];

@@ -4,7 +4,7 @@ import { givenAttributes } from '../../src/session/startInput';
 import { testConfig } from '../support/app';
 
 /** The attributes a start body gives: its well-known fields under the configured keys, `attributes`, and a verified identity's claims. */
-const keys = { ...testConfig().attributeKeys, firstName: 'fn', lastName: 'ln', email: 'mail', phone: 'tel' };
+const keys = { ...testConfig().process.attributeKeys, firstName: 'fn', lastName: 'ln', email: 'mail', phone: 'tel' };
 const none: ReadonlySet<string> = new Set();
 
 test("the well-known fields go under the configured keys, beside the body's own attributes", async () => {

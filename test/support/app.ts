@@ -1,7 +1,9 @@
-import type { Express, Router } from 'express';
-import { loadConfig, type Config } from '../../src/config/schema';
-import { DEPLOYMENT_VARIABLES } from '../../src/config/servedDeployment';
-import { createApp } from '../../src/http/app';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Router, type Express } from 'express';
+import { loadConfig, readConfig, type Config } from '../../src/config/schema';
+import { DEPLOYMENT_VARIABLES } from '../../src/config/deploymentVariables';
+import { OriginAllowlist } from '../../src/config/originAllowlist';
+import { createApp, servingDeployments } from '../../src/http/app';
 import { createLogger, type Logger } from '../../src/observability/logger';
 import { Readiness } from '../../src/observability/readiness';
 import { startService, type RunningService } from '../../src/server';
@@ -48,6 +50,11 @@ export function testConfig(overrides: EnvOverrides = {}): Config {
   return loadConfig(testEnv(overrides));
 }
 
+/** The configuration of an environment with DEPLOYMENTS_FILE (read as the process reads it, asynchronously). */
+export function fileConfig(env: NodeJS.ProcessEnv): Promise<Config> {
+  return readConfig(env);
+}
+
 export interface CapturedLogger {
   logger: Logger;
   /** Every line written so far, parsed. */
@@ -89,19 +96,30 @@ export interface TestAppOptions {
 }
 
 export interface TestApp {
-  app: Express;
+  /** The request listener: the app, for the test's one deployment (its origins, no chat routes). */
+  app: ((req: IncomingMessage, res: ServerResponse) => void) & { handler: Express };
   config: Config;
   readiness: Readiness;
   log: CapturedLogger;
 }
 
-/** The real HTTP edge (createApp) with a ready Readiness, for supertest. */
+/**
+ * The real HTTP edge (createApp) with a ready Readiness, for supertest: every request is for the configuration's
+ * first deployment, whose origins it allows and which has no chat routes.
+ */
 export function testApp(options: TestAppOptions = {}): TestApp {
   const config = options.config ?? testConfig(options.env);
   const log = captureLogger();
   const readiness = options.readiness ?? new Readiness();
   if (!options.readiness) readiness.set('config', { ok: true, detail: 'Configuration is valid.' });
-  const app = createApp({ config, logger: log.logger, readiness, routers: options.routers });
+  const express = createApp({ process: config.process, logger: log.logger, readiness, routers: options.routers });
+  const deployment = {
+    name: config.deployments[0]!.name,
+    origins: OriginAllowlist.parse(config.deployments[0]!.allowedOrigins),
+    routes: Router(),
+    specs: [],
+  };
+  const app = servingDeployments(express, () => ({ deployment, vary: [] }));
   return { app, config, readiness, log };
 }
 

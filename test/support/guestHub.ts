@@ -1,6 +1,7 @@
 import axios from 'axios';
 import pino from 'pino';
 import { SessionHub } from '../../src/genesys/guest/sessionHub';
+import { SessionCeiling } from '../../src/genesys/guest/sessionCeiling';
 import type { GuestEvent, GuestSession } from '../../src/genesys/guest/guestSession';
 import type { Simulator } from '../../simulator';
 
@@ -20,7 +21,7 @@ export function hubFor(
     // Only bounds a hang: a test of the deadline sets its own (a busy machine takes seconds for what takes milliseconds alone).
     requestTimeoutMs: 30_000,
     idleMs: 60_000,
-    maxSessions: 10_000,
+    ceiling: new SessionCeiling(10_000),
     ...overrides,
   });
 }

@@ -10,6 +10,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { Simulator } from '../../simulator';
 import { loadConfig, type Config } from '../../src/config/schema';
 import { createGenesysPlatform, type GenesysPlatform } from '../../src/genesys/platform';
+import { createGenesysHttp } from '../../src/genesys/restClient';
 import { createApp } from '../../src/http/app';
 import { Readiness } from '../../src/observability/readiness';
 import { captureLogger, type CapturedLogger, type EnvOverrides } from './app';
@@ -260,14 +261,24 @@ export function platformHarness(sim: Simulator, env: EnvOverrides = {}): Platfor
   readiness.set('config', { ok: true, detail: 'Configuration is valid.' });
   let skew = 0;
   const sleeps: number[] = [];
-  const side = createGenesysPlatform(config, log.logger, readiness, {
-    now: () => Date.now() + skew,
-    sleep: (ms) => {
-      sleeps.push(ms);
-      return sleep(Math.min(ms, 20));
+  const genesysHttp = createGenesysHttp({ timeoutMs: config.process.genesys.timeoutMs });
+  const side = createGenesysPlatform(
+    {
+      deployment: config.deployments[0]!,
+      settings: config.process.genesys,
+      http: genesysHttp,
+      logger: log.logger,
+      readiness,
     },
-  });
-  const app = createApp({ config, logger: log.logger, readiness });
+    {
+      now: () => Date.now() + skew,
+      sleep: (ms: number) => {
+        sleeps.push(ms);
+        return sleep(Math.min(ms, 20));
+      },
+    },
+  );
+  const app = createApp({ process: config.process, logger: log.logger, readiness });
   side.start();
   return {
     side,
@@ -277,7 +288,10 @@ export function platformHarness(sim: Simulator, env: EnvOverrides = {}): Platfor
     config,
     sleeps,
     advance: (ms) => void (skew += ms),
-    close: () => side.close(),
+    close: async () => {
+      await side.close();
+      genesysHttp.close();
+    },
   };
 }
 

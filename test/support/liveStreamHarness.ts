@@ -12,6 +12,7 @@ import type { GuestEvent, GuestSession } from '../../src/genesys/guest/guestSess
 import { LiveStreams, type LiveStreamOptions, type Replay } from '../../src/http/streams/liveStreams';
 import type { NormalizedMessage } from '../../src/domain/message';
 import { inDeployment } from '../../src/observability/deploymentContext';
+import { StreamCaps } from '../../src/http/streams/streamCaps';
 
 export function fakeSession() {
   const listeners = new Set<(e: GuestEvent) => void>();
@@ -33,8 +34,7 @@ export const streamOptions = (over: Partial<LiveStreamOptions> = {}): LiveStream
   heartbeatMs: 60_000,
   maxBufferedBytes: 1024 * 1024,
   stallMs: 60_000,
-  perSession: 100,
-  perIp: 100,
+  caps: new StreamCaps({ perSession: 100, perIp: 100 }),
   logger: pino({ level: 'silent' }),
   ...over,
 });

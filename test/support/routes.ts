@@ -6,10 +6,10 @@ type Layer = { route?: { path: string; methods: Record<string, boolean> }; handl
 
 /**
  * Every method and path the running service routes, read from its Express
- * router (not from a list a test keeps), as `method /path` with OpenAPI's
- * `{param}` form: `get /attachments/{id}/content`.
+ * router and its deployment's (not from a list a test keeps), as `method /path`
+ * with OpenAPI's `{param}` form: `get /attachments/{id}/content`.
  */
-export function servedRoutes(service: Pick<RunningService, 'server'>): string[] {
+export function servedRoutes(service: Pick<RunningService, 'server' | 'deployments'>): string[] {
   // The app is the request listener behind the connection caps (src/http/server/connectionCaps.ts) and the health answers (healthFirst.ts).
   const app = service.server
     .listeners('request')
@@ -27,6 +27,8 @@ export function servedRoutes(service: Pick<RunningService, 'server'>): string[] 
     }
   };
   walk((app as unknown as { router: { stack: Layer[] } }).router.stack);
+  // Every deployment routes the same paths: the first one's router stands for all.
+  walk((service.deployments.all[0]!.edge.routes as unknown as { stack: Layer[] }).stack);
   return found.sort();
 }
 

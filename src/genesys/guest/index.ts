@@ -5,6 +5,7 @@
 export { GuestApiHealth, GuestSocket } from './link';
 export type { GenesysGate } from './link';
 export { SessionHub } from './sessionHub';
+export { SessionCeiling } from './sessionCeiling';
 export { WebDeploymentTokens } from './rest';
 export type { UploadBody, HistoryPage, WholeConversation, GenesysSignIn, SignInGrant } from './rest';
 export type { GuestEvent, GuestSession } from './guestSession';

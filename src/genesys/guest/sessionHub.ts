@@ -1,23 +1,22 @@
 import type { AxiosInstance } from 'axios';
 import type { Logger } from '../../observability/logger';
 import { countGuestSessions, limitsRefused } from '../../observability/metrics';
-import { AppError } from '../../domain/errors';
 import { GuestApiError } from './protocol';
 import { GuestHistory, type GenesysSignIn } from './rest';
 import { GuestSession } from './guestSession';
 import { MemoryStore, sessionKeyOf, type SharedStore } from '../../store';
 import { SessionOwnership, type GenesysGate } from './link';
+import type { SessionCeiling } from './sessionCeiling';
 
 /**
  * One upstream socket per guest session per instance, shared by sends, live
  * streams and JWT fetches. Genesys allows 3 connections per session and
  * 1,000 new connections a minute per deployment
  * (docs/genesys-protocol.md#limits-and-timing), so sockets are reused across
- * requests, closed when idle, and bounded: `maxSessions` is a true ceiling.
- * When it is reached the least recently used idle session makes room; when
- * none is idle the request is refused (503 with Retry-After) and nothing is
- * opened. A session may also open only so many sockets a minute, so no one
- * guest can churn through the deployment's connection budget.
+ * requests, closed when idle, and bounded by the instance's `ceiling`, which
+ * every deployment's hub shares (sessionCeiling.ts). A session may also open
+ * only so many sockets a minute, so no one guest can churn through the
+ * deployment's connection budget.
  */
 interface SessionHubOptions {
   deploymentId: string;
@@ -28,7 +27,8 @@ interface SessionHubOptions {
   logger: Logger;
   requestTimeoutMs: number;
   idleMs: number;
-  maxSessions: number;
+  /** The most sessions this instance holds, across every deployment's hub. */
+  ceiling: SessionCeiling;
   /** New upstream sockets one session may open per minute (reconnects included). */
   opensPerSessionPerMinute?: number;
   /**
@@ -120,16 +120,17 @@ export class SessionHub {
   private sessionFor(token: string): GuestSession {
     let session = this.sessions.get(token);
     if (session && session.isDead) {
-      this.sessions.delete(token);
+      this.forget(token, session);
       session = undefined;
     }
     if (session) {
       this.sessions.delete(token);
       this.sessions.set(token, session);
+      this.options.ceiling.touch(session);
       return session;
     }
-    this.makeRoom();
-    session = new GuestSession({
+    this.options.ceiling.admit();
+    const created: GuestSession = new GuestSession({
       token,
       deploymentId: this.options.deploymentId,
       webMessagingUrl: this.options.webMessagingUrl,
@@ -156,31 +157,17 @@ export class SessionHub {
       onSocketFailed: this.options.onSocketFailed,
       renewSignIn: this.options.renewSignIn,
       // Only a live session dies (retire() marks one dead before it leaves), and a live session is its token's entry.
-      onDead: () => this.sessions.delete(token),
+      onDead: () => this.forget(token, created),
     });
-    this.sessions.set(token, session);
-    return session;
+    this.sessions.set(token, created);
+    this.options.ceiling.hold(created, () => this.sessions.delete(token));
+    return created;
   }
 
-  /** Frees a place for one more session: the least recently used idle one goes, or the caller is refused. */
-  private makeRoom(): void {
-    if (this.sessions.size < this.options.maxSessions) return;
-    for (const s of this.sessions.values()) {
-      if (s.busy) continue;
-      this.sessions.delete(s.token);
-      s.retire('closed to make room for newer sessions');
-      return;
-    }
-    limitsRefused.inc({ limit: 'guest_socket_max' });
-    throw new AppError(
-      'upstream_unavailable',
-      'This instance is serving as many chats as it may (GUEST_SOCKET_MAX); retry shortly.',
-      {
-        status: 503,
-        retryAfterSeconds: 5,
-        logDetail: { guestSockets: this.sessions.size },
-      },
-    );
+  /** Lets a session go from this hub and from the instance's ceiling. */
+  private forget(token: string, session: GuestSession): void {
+    if (this.sessions.get(token) === session) this.sessions.delete(token);
+    this.options.ceiling.drop(session);
   }
 
   /** The per-session budget of new sockets (a sliding minute), counted across instances when the store is shared. */
@@ -214,7 +201,7 @@ export class SessionHub {
     const cutoff = (this.options.now ?? Date.now)() - this.options.idleMs;
     for (const s of this.sessions.values()) {
       if (s.lastUsedAt > cutoff || s.busy) continue;
-      this.sessions.delete(s.token);
+      this.forget(s.token, s);
       s.retire('closed after being idle');
     }
   }
@@ -224,7 +211,10 @@ export class SessionHub {
     clearInterval(this.sweepTimer);
     this.uncount();
     this.ownership?.close();
-    for (const s of this.sessions.values()) s.retire('closed because this instance is shutting down');
+    for (const s of this.sessions.values()) {
+      this.options.ceiling.drop(s);
+      s.retire('closed because this instance is shutting down');
+    }
     this.sessions.clear();
   }
 }

@@ -1,7 +1,7 @@
-import type { Config } from '../../config/schema';
+import type { Deployment, GenesysSettings } from '../../config/schema';
 import type { Logger } from '../../observability/logger';
 import type { Readiness } from '../../observability/readiness';
-import { createGenesysHttp, type GenesysHttp, type RetryPolicy } from '../restClient';
+import type { GenesysHttp, RetryPolicy } from '../restClient';
 import { MessengerConfigSource } from './messengerConfig';
 import { TokenCache } from './tokenCache';
 import { DeploymentCheck } from './deploymentCheck';
@@ -10,12 +10,12 @@ import { AvailabilityReads } from './availabilityReads';
 
 /**
  * Everything this service does with the Platform API and the public Messenger
- * config. The OAuth token, the Platform client and the deployment preflight
- * exist only when GENESYS_CLIENT_ID/GENESYS_CLIENT_SECRET are set; the
- * Messenger config needs no credentials.
+ * config for one deployment. The OAuth token, the Platform client and the
+ * deployment preflight exist only when the deployment has an OAuth client;
+ * the Messenger config needs no credentials.
  */
 export interface GenesysPlatform {
-  /** The shared keep-alive HTTP client for Genesys REST calls. */
+  /** The process's keep-alive HTTP client for Genesys REST calls. */
   http: GenesysHttp;
   tokenCache?: TokenCache;
   platform?: PlatformClient;
@@ -35,15 +35,23 @@ interface GenesysPlatformOptions {
   retry?: RetryPolicy;
 }
 
+/** What one deployment's Platform side is built from. */
+export interface PlatformParts {
+  deployment: Deployment;
+  settings: GenesysSettings;
+  /** The process's HTTP client for Genesys (restClient.ts); the platform uses it and leaves it open. */
+  http: GenesysHttp;
+  logger: Logger;
+  /** Where its checks report (token, deployment, messengerConfig). */
+  readiness: Readiness;
+}
+
 export function createGenesysPlatform(
-  config: Config,
-  logger: Logger,
-  readiness: Readiness,
+  { deployment: served, settings, http, logger, readiness }: PlatformParts,
   options: GenesysPlatformOptions = {},
 ): GenesysPlatform {
-  const { genesys } = config;
+  const genesys = served.genesys;
   const region = genesys.region.domain;
-  const http = createGenesysHttp({ timeoutMs: genesys.timeoutMs });
   const log = logger.child({ component: 'genesys-platform' });
 
   const messengerConfig = new MessengerConfigSource({
@@ -52,7 +60,7 @@ export function createGenesysPlatform(
     region,
     http: http.axios,
     logger: log,
-    ttlMs: genesys.deploymentCacheTtlMs,
+    ttlMs: settings.deploymentCacheTtlMs,
     now: options.now,
     onState: (state) => readiness.set('messengerConfig', state),
   });
@@ -96,8 +104,8 @@ export function createGenesysPlatform(
       platform,
       deploymentId: genesys.deploymentId,
       region,
-      ttlMs: genesys.deploymentCacheTtlMs,
-      allowedOrigins: config.cors.allowedOrigins,
+      ttlMs: settings.deploymentCacheTtlMs,
+      allowedOrigins: served.allowedOrigins,
       genesysOrigin: genesys.origin,
       logger: log,
       now: options.now,
@@ -105,7 +113,7 @@ export function createGenesysPlatform(
     });
   } else {
     log.info(
-      'No GENESYS_CLIENT_ID/GENESYS_CLIENT_SECRET: the Platform API features and the deployment preflight are off',
+      'No OAuth client (GENESYS_CLIENT_ID or clientId): the Platform API features and the deployment preflight are off',
     );
   }
 
@@ -126,7 +134,6 @@ export function createGenesysPlatform(
       messengerConfig.close();
       deployment?.close();
       tokenCache?.close();
-      http.close();
     },
   };
 }

@@ -1,5 +1,5 @@
 import cors from 'cors';
-import type { RequestHandler } from 'express';
+import type { RequestHandler, Response } from 'express';
 import { OriginAllowlist } from '../../config/originAllowlist';
 import { AppError } from '../../domain/errors';
 
@@ -11,29 +11,27 @@ const ALLOWED_HEADERS = [
   'Idempotency-Key',
   'X-Request-Id',
   'X-Chat-Session',
+  'X-Deployment',
   'Last-Event-ID',
 ].join(',');
 const EXPOSED_HEADERS = ['Retry-After', 'X-Request-Id', 'Content-Disposition'].join(',');
 
 /**
- * docs/api.md#http-behaviour-common-to-every-endpoint. A request from an origin off the allowlist is refused with 403
- * before any other work, preflight or not, and never gets
- * Access-Control-Allow-Origin. Requests without Origin (servers, curl) pass:
- * the origin check is not authentication, the sealed session token is.
+ * docs/api.md#http-behaviour-common-to-every-endpoint. A request from an origin off the allowlist of the deployment
+ * it is for (`allowlistOf`; none when no deployment allows the origin) is refused with 403 before any other work,
+ * preflight or not, and never gets Access-Control-Allow-Origin. Requests without Origin (servers, curl) pass: the
+ * origin check is not authentication, the sealed session token is.
  */
-export function corsPolicy(
-  allowlist: OriginAllowlist,
-  maxAgeSeconds: number,
-): { refuseForeignOrigins: RequestHandler; headers: RequestHandler } {
-  const refuseForeignOrigins: RequestHandler = (req, res, next) => {
+export function refuseForeignOrigins(allowlistOf: (res: Response) => OriginAllowlist | undefined): RequestHandler {
+  return (req, res, next) => {
     const origin = req.headers.origin;
-    if (origin !== undefined && !allowlist.allows(origin)) {
+    if (origin !== undefined && !allowlistOf(res)?.allows(origin)) {
       // Every other answer gets Vary: Origin from `cors` below.
       res.vary('Origin');
       next(
         new AppError(
           'origin_not_allowed',
-          "This website is not on the service's CORS allowlist (CORS_ALLOWED_ORIGINS).",
+          "This website is not on the service's CORS allowlist (CORS_ALLOWED_ORIGINS, or a deployment's origins).",
           {
             logDetail: { origin },
           },
@@ -43,7 +41,11 @@ export function corsPolicy(
     }
     next();
   };
-  const headers = cors({
+}
+
+/** The CORS headers of an answer to an origin already let through (they depend on the origin alone). */
+export function corsHeaders(maxAgeSeconds: number): RequestHandler {
+  return cors({
     // Only allowlisted origins reach this point, so reflecting the origin is exact.
     origin: true,
     methods: ALLOWED_METHODS,
@@ -52,5 +54,12 @@ export function corsPolicy(
     maxAge: maxAgeSeconds,
     optionsSuccessStatus: 204,
   });
-  return { refuseForeignOrigins, headers };
+}
+
+/** Both, for one allowlist. */
+export function corsPolicy(
+  allowlist: OriginAllowlist,
+  maxAgeSeconds: number,
+): { refuseForeignOrigins: RequestHandler; headers: RequestHandler } {
+  return { refuseForeignOrigins: refuseForeignOrigins(() => allowlist), headers: corsHeaders(maxAgeSeconds) };
 }

@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { rateLimit, type RateLimitInfo, type Store } from 'express-rate-limit';
 import { RedisStore as RedisLimitStore, type RedisReply } from 'rate-limit-redis';
-import type { Config } from '../../config/schema';
+import type { ProcessConfig } from '../../config/schema';
 import { AppError } from '../../domain/errors';
 import { limitsRefused, type LimitName } from '../../observability/metrics';
 import { type RedisStore, sessionKeyOf } from '../../store';
@@ -76,7 +76,12 @@ function redisLimitStore(redis: RedisStore | undefined, name: string): Store | u
   });
 }
 
-export function rateLimits(limits: Config['limits'], redis?: RedisStore) {
+/**
+ * The process's rate limits, built once and shared by every deployment's routes: a per-address limit counts the
+ * client's requests whichever deployment each is for, and a per-session one its session's (a session is of one
+ * deployment).
+ */
+export function rateLimits(limits: ProcessConfig['limits'], redis?: RedisStore) {
   /**
    * The client's address as every per-address limit counts it (clientAddress.ts). Express has none
    * only for a socket already gone; such requests share one count.

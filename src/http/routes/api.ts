@@ -15,27 +15,24 @@ import { streamRoutes } from './stream';
 import { transcriptRoutes } from './transcript';
 
 /**
- * Every route of the public API, in the order /openapi.json lists them; without `chat`, only
- * health, the documents and the problem pages.
+ * The routes of the process itself, the same whichever deployment a request is for: health, the published documents
+ * (of these and `allSpecs`, every route in the order /openapi.json lists them) and the problem pages.
  */
-export function apiRoutes({ readiness, chat }: { readiness: Readiness; chat?: ChatRouteDeps }, version: string) {
-  const specs: AnyRouteSpec[] = [
-    ...healthRoutes(readiness),
-    ...documentRoutes(() => specs, version),
-    ...problemRoutes(),
-    ...(chat
-      ? [
-          ...sessionRoutes(chat),
-          ...signInRoutes(chat),
-          ...attributeRoutes(chat),
-          ...messageRoutes(chat),
-          ...transcriptRoutes(chat),
-          ...capabilityRoutes(chat),
-          ...availabilityRoutes(chat),
-          ...streamRoutes(chat),
-          ...attachmentRoutes(chat),
-        ]
-      : []),
+export function processRoutes(readiness: Readiness, allSpecs: () => AnyRouteSpec[], version: string): AnyRouteSpec[] {
+  return [...healthRoutes(readiness), ...documentRoutes(allSpecs, version), ...problemRoutes()];
+}
+
+/** The chat API of one deployment, on its parts. */
+export function chatRoutes(chat: ChatRouteDeps): AnyRouteSpec[] {
+  return [
+    ...sessionRoutes(chat),
+    ...signInRoutes(chat),
+    ...attributeRoutes(chat),
+    ...messageRoutes(chat),
+    ...transcriptRoutes(chat),
+    ...capabilityRoutes(chat),
+    ...availabilityRoutes(chat),
+    ...streamRoutes(chat),
+    ...attachmentRoutes(chat),
   ];
-  return specs;
 }

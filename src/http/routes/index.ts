@@ -1,5 +1,6 @@
 /**
- * The routes, one file per resource, each declared once as a `RouteSpec`; `apiRoutes` lists them all.
+ * The routes, one file per resource, each declared once as a `RouteSpec`: the process's own (`processRoutes`) and
+ * one deployment's chat API (`chatRoutes`).
  */
-export { apiRoutes } from './api';
+export { chatRoutes, processRoutes } from './api';
 export type { ChatRouteDeps } from './deps';

@@ -10,7 +10,8 @@ import { SAFE_REQUEST_ID, rawHeaders, recordHeaders, replayedPerOrigin } from '.
 
 interface HealthFirstParts {
   readiness: Readiness;
-  allowlist: OriginAllowlist;
+  /** The origins whose pages may read the answers: every served deployment's, as they are now. */
+  allowlist: Pick<OriginAllowlist, 'allows'>;
   /** The app's own security-headers middleware (helmet): its headers are recorded once and replayed. */
   securityHeaders: RequestHandler;
   /**

@@ -5,10 +5,11 @@ import { AppError } from '../../domain/errors';
 import { STREAM_EVENT_ID, type NormalizedMessage } from '../../domain/message';
 import type { Availability } from '../../domain/availability';
 import type { Logger } from '../../observability/logger';
-import { limitsRefused, streamsOpen } from '../../observability/metrics';
+import { streamsOpen } from '../../observability/metrics';
 import { POSITION_SKEW_MS, positionAt, timeOfPosition } from '../../domain/streamPosition';
 import { TimerRounds } from '../../scheduling/timerRounds';
 import { expiringEvent, expiryClearedEvent, warnBeforeExpiry, type ExpirySource } from '../middleware';
+import type { StreamCaps } from './streamCaps';
 
 /**
  * Server-Sent Events for GET /messages/stream: `message`, `typing`,
@@ -28,9 +29,8 @@ export interface LiveStreamOptions {
    * kernel's own send buffer (megabytes) cannot be counted from here.
    */
   stallMs: number;
-  /** Concurrent streams one session, and one client IP, may hold. */
-  perSession: number;
-  perIp: number;
+  /** Concurrent streams per session and per client address: the instance's, shared by every deployment. */
+  caps: StreamCaps;
   logger: Logger;
   now?: () => number;
   /** GET /availability's noticeable changes, sent as `availability` events until an agent has written. */
@@ -53,8 +53,6 @@ interface OpenStream {
 
 export class LiveStreams {
   private readonly open = new Set<OpenStream>();
-  private readonly bySession = new Map<string, number>();
-  private readonly byIp = new Map<string, number>();
   /** Every stream's heartbeat on one timer. */
   private readonly heartbeats: TimerRounds;
 
@@ -68,18 +66,7 @@ export class LiveStreams {
 
   /** Refuses a stream over the per-session or per-IP cap, before any work is done for it. */
   admit(holder: StreamHolder): void {
-    const tooMany = (what: string) =>
-      new AppError('rate_limited', `Too many live streams are open for this ${what}; close one first.`, {
-        retryAfterSeconds: 5,
-      });
-    if ((this.bySession.get(holder.guestToken) ?? 0) >= this.options.perSession) {
-      limitsRefused.inc({ limit: 'streams_per_session' });
-      throw tooMany('session');
-    }
-    if ((this.byIp.get(holder.ip) ?? 0) >= this.options.perIp) {
-      limitsRefused.inc({ limit: 'streams_per_ip' });
-      throw tooMany('address');
-    }
+    this.options.caps.admit(holder.guestToken, holder.ip);
   }
 
   /**
@@ -93,8 +80,7 @@ export class LiveStreams {
     // A client already gone would never fire 'close' again: nothing must be held for it.
     if (res.destroyed) return;
     this.admit(holder);
-    count(this.bySession, holder.guestToken, +1);
-    count(this.byIp, holder.ip, +1);
+    const uncount = this.options.caps.hold(holder.guestToken, holder.ip);
     openEventStream(res);
 
     let ended = false;
@@ -172,8 +158,7 @@ export class LiveStreams {
     // gauge goes down under the deployment it went up under.
     const cleanup = AsyncResource.bind(() => {
       if (!this.open.has(stream)) return;
-      count(this.bySession, holder.guestToken, -1);
-      count(this.byIp, holder.ip, -1);
+      uncount();
       ended = true;
       stopHeartbeat();
       expiry.cancel();
@@ -201,12 +186,6 @@ export class LiveStreams {
 function isAgentMessage(data: unknown): boolean {
   const message = data as Partial<NormalizedMessage>;
   return message.direction === 'outbound' && message.originatingEntity === 'human';
-}
-
-function count(counts: Map<string, number>, key: string, delta: number): void {
-  const next = (counts.get(key) ?? 0) + delta;
-  if (next > 0) counts.set(key, next);
-  else counts.delete(key);
 }
 
 /**

@@ -1,10 +1,9 @@
 import type { AttachmentView } from '../../domain/api';
-import { AppError } from '../../domain/errors';
-import { limitsRefused } from '../../observability/metrics';
 import type { NormalizedMessage } from '../../domain/message';
 import { type UploadBody, type SessionHub, GuestApiError } from '../../genesys/guest';
 import type { UploadLimits } from './attachmentPolicy';
-import { DownloadUrls } from './downloadUrls';
+import type { DownloadUrls } from './downloadUrls';
+import type { UploadSlots } from './uploadSlots';
 import type { SessionClaims, SessionTokens } from '../tokens';
 
 /**
@@ -25,25 +24,21 @@ interface AttachmentsDeps {
   tokens: SessionTokens;
   /** What this session may upload now (capabilities.ts). */
   limits(claims: SessionClaims): Promise<UploadLimits>;
-  /** Uploads one instance runs at once (each holds a spooled file and a Genesys upload), and one client address. */
-  maxInFlight: number;
-  perIp: number;
-  /** How long a Genesys URL that states no lifetime is reused (DOWNLOAD_LINK_UNKNOWN_LIFETIME_SECONDS). */
-  unknownLinkLifetimeMs?: number;
-  now?: () => number;
+  /** The instance's upload slots, shared by every deployment. */
+  slots: UploadSlots;
+  /** Genesys's download URLs while they are valid: the instance's, shared by every deployment. */
+  urls: DownloadUrls;
 }
 
 /** Whose attachment a link opens, and the routing key that brings its request to the right instance. */
 type LinkOwner = Pick<SessionClaims, 'guestToken' | 'origin' | 'signIn'> & { routingKey?: string };
 
 export class GuestAttachments {
-  private readonly uploading = new Set<string>();
-  private readonly byIp = new Map<string, number>();
   /** Genesys's download URLs while they are valid. */
   private readonly urls: DownloadUrls;
 
   constructor(private readonly deps: AttachmentsDeps) {
-    this.urls = new DownloadUrls(deps.now, deps.unknownLinkLifetimeMs);
+    this.urls = deps.urls;
   }
 
   /** What an upload may be now: the deployment's limits, and whether the conversation still takes files. */
@@ -62,38 +57,7 @@ export class GuestAttachments {
    * function frees it.
    */
   reserve(claims: SessionClaims, ip: string): () => void {
-    if (this.uploading.has(claims.guestToken)) {
-      limitsRefused.inc({ limit: 'uploads_in_flight' });
-      throw new AppError('rate_limited', 'A file is already being uploaded in this session; send one file at a time.', {
-        retryAfterSeconds: 2,
-      });
-    }
-    const fromIp = this.byIp.get(ip) ?? 0;
-    if (fromIp >= this.deps.perIp) {
-      limitsRefused.inc({ limit: 'uploads_per_ip' });
-      throw new AppError(
-        'rate_limited',
-        `At most ${this.deps.perIp} uploads at once from one address; wait for one to finish.`,
-        { retryAfterSeconds: 5 },
-      );
-    }
-    if (this.uploading.size >= this.deps.maxInFlight) {
-      limitsRefused.inc({ limit: 'uploads_in_flight' });
-      throw new AppError('rate_limited', 'This instance is busy uploading files; retry shortly.', {
-        retryAfterSeconds: 5,
-      });
-    }
-    this.uploading.add(claims.guestToken);
-    this.byIp.set(ip, fromIp + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.uploading.delete(claims.guestToken);
-      const left = (this.byIp.get(ip) ?? 1) - 1;
-      if (left > 0) this.byIp.set(ip, left);
-      else this.byIp.delete(ip);
-    };
+    return this.deps.slots.reserve(claims.guestToken, ip);
   }
 
   async upload(claims: SessionClaims, file: { fileName: string } & UploadBody, base: string): Promise<AttachmentView> {

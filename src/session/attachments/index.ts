@@ -2,6 +2,8 @@
  * Attachments: what may be uploaded, upload slots, and download links that never go stale.
  */
 export { GuestAttachments } from './attachments';
+export { UploadSlots } from './uploadSlots';
+export { DownloadUrls } from './downloadUrls';
 export {
   checkEnabled,
   MULTIPART_OVERHEAD_BYTES,

@@ -1,4 +1,4 @@
-import type { Config } from '../../config/schema';
+import type { ProcessConfig } from '../../config/schema';
 import { AppError } from '../../domain/errors';
 import { keyForm, RESERVED_KEYS } from '../../domain/reservedKeys';
 
@@ -154,7 +154,10 @@ export function lockIdentity(state: AttributeState, identity: Attributes): Attri
  * configured, every key they fill. A browser value for any of them could
  * otherwise pass for a verified one.
  */
-export function identityReservedKeys(keys: Config['attributeKeys'], identityConfigured: boolean): ReadonlySet<string> {
+export function identityReservedKeys(
+  keys: ProcessConfig['attributeKeys'],
+  identityConfigured: boolean,
+): ReadonlySet<string> {
   const reserved = [keys.customerId, keys.identityVerified, keys.identityIssuer];
   if (identityConfigured) reserved.push(keys.firstName, keys.lastName, keys.email, keys.phone);
   return new Set(reserved);
@@ -196,7 +199,7 @@ export function refuseReservedKeys(change: Record<string, unknown>, reserved: Re
 export function refuseOtherCustomer(
   current: AttributeState,
   identity: Attributes,
-  keys: Config['attributeKeys'],
+  keys: ProcessConfig['attributeKeys'],
 ): void {
   if (Object.keys(identity).length === 0 || !current.locked.includes(keys.identityVerified)) return;
   const same = (key: string) => current.attributes[key] === identity[key];

@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import type { Config, IdentityConfig } from '../../config/schema';
+import type { IdentityConfig, ProcessConfig } from '../../config/schema';
 import { AppError } from '../../domain/errors';
 import { keyForm } from '../../domain/reservedKeys';
 
@@ -16,7 +16,7 @@ export class IdentityVerifier {
 
   constructor(
     private readonly config: IdentityConfig,
-    private readonly attributeKeys: Config['attributeKeys'],
+    private readonly attributeKeys: ProcessConfig['attributeKeys'],
     private readonly now: () => number = Date.now,
   ) {
     if (config.jwtSecret !== undefined) {

@@ -4,6 +4,6 @@
  */
 export { SECURITY_RECORD_PREFIXES, StoreRevocations, bornAtOf } from './revocations';
 export type { Revocations } from './revocations';
-export { deriveKeys, Sealer } from './sealing';
+export { deriveKeys, keyIdOf, Sealer } from './sealing';
 export { SessionTokens, ROUTING_KEY, fingerprint, undeliveredAttributes } from './sessionToken';
 export type { SessionClaims, SessionState } from './sessionToken';

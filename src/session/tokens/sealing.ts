@@ -30,8 +30,12 @@ interface SealedKey {
 
 const PURPOSE = 'genesys-messaging-bff sealed token v1';
 
+/**
+ * The keys of `secrets` for a deployment: each deployment seals with keys of its own, so its tokens open nowhere
+ * else. The deployment named `default` (undefined here) keeps the keys the single-deployment variables have always
+ * had, so its chats survive the move to a deployments file.
+ */
 export function deriveKeys(secrets: readonly string[], deployment?: string): SealedKey[] {
-  // One deployment among several seals with keys of its own: its tokens open nowhere else (src/sites.ts).
   const info = deployment === undefined ? 'A256GCM' : `A256GCM deployment:${deployment}`;
   return secrets.map((secret) => {
     const key = new Uint8Array(hkdfSync('sha256', secret, PURPOSE, info, 32));
@@ -41,6 +45,21 @@ export function deriveKeys(secrets: readonly string[], deployment?: string): Sea
 }
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * The key id in a sealed token's header, read without opening it: it names the key (and so the deployment) that
+ * sealed it. Undefined for anything that is not a token's shape; whether the token is genuine is unseal's to say.
+ */
+export function keyIdOf(token: string): string | undefined {
+  const header = token.slice(0, token.indexOf('.'));
+  if (header === '' || header.length > 200 || !BASE64URL.test(header)) return undefined;
+  try {
+    const { kid } = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as { kid?: unknown };
+    return typeof kid === 'string' ? kid : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Fresh random 96-bit IVs, drawn from the CSPRNG a batch at a time (as

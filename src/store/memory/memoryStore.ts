@@ -76,66 +76,86 @@ export class MemoryStore implements SharedStore {
   private readonly records: RecordPool;
   private readonly securityRecords: RecordPool;
   private readonly protectedPrefixes: readonly string[];
-  private readonly windows = new Map<string, number[]>();
+  private readonly windows: Map<string, number[]>;
+
+  /** Prepended to every key of this view (scoped()); the pools and windows are the store's, shared by its scopes. */
+  private readonly scope: string;
 
   constructor(
     private readonly maxEntries = 200_000,
     private readonly now: () => number = Date.now,
     options: MemoryStoreOptions = {},
+    of?: { store: MemoryStore; scope: string },
   ) {
-    this.records = new RecordPool(maxEntries, 'records');
-    this.securityRecords = new RecordPool(maxEntries, 'security records (ended sessions, sign-in cut-offs)');
+    this.records = of?.store.records ?? new RecordPool(maxEntries, 'records');
+    this.securityRecords =
+      of?.store.securityRecords ?? new RecordPool(maxEntries, 'security records (ended sessions, sign-in cut-offs)');
+    this.windows = of?.store.windows ?? new Map();
     this.protectedPrefixes = options.protectedPrefixes ?? [];
+    this.scope = of?.scope ?? '';
+  }
+
+  /** The same memory with every key under `scope`; a security record is told by its key within the scope. */
+  scoped(scope: string): SharedStore {
+    return new MemoryStore(
+      this.maxEntries,
+      this.now,
+      { protectedPrefixes: this.protectedPrefixes },
+      {
+        store: this,
+        scope: this.scope + scope,
+      },
+    );
   }
 
   async get(key: string): Promise<string | undefined> {
-    return this.poolOf(key).live(key, this.now())?.value;
+    return this.poolOf(key).live(this.scope + key, this.now())?.value;
   }
 
   async claim(key: string, value: string, ttlMs: number): Promise<boolean> {
     const pool = this.poolOf(key);
-    if (pool.live(key, this.now())) return false;
-    pool.write(key, value, ttlMs, this.now());
+    if (pool.live(this.scope + key, this.now())) return false;
+    pool.write(this.scope + key, value, ttlMs, this.now());
     return true;
   }
 
   async swap(key: string, expected: string, value: string | undefined, ttlMs: number): Promise<boolean> {
     const pool = this.poolOf(key);
-    if (pool.live(key, this.now())?.value !== expected) return false;
-    if (value === undefined) pool.entries.delete(key);
-    else pool.write(key, value, ttlMs, this.now());
+    if (pool.live(this.scope + key, this.now())?.value !== expected) return false;
+    if (value === undefined) pool.entries.delete(this.scope + key);
+    else pool.write(this.scope + key, value, ttlMs, this.now());
     return true;
   }
 
   async put(key: string, value: string, ttlMs: number): Promise<void> {
-    this.poolOf(key).write(key, value, ttlMs, this.now());
+    this.poolOf(key).write(this.scope + key, value, ttlMs, this.now());
   }
 
   async getRenewing(key: string, ttlMs: number, renewBelowMs: number): Promise<string | undefined> {
-    const entry = this.poolOf(key).live(key, this.now());
+    const entry = this.poolOf(key).live(this.scope + key, this.now());
     if (entry && entry.expiresAt - this.now() < renewBelowMs) entry.expiresAt = this.now() + ttlMs;
     return entry?.value;
   }
 
   async remove(key: string): Promise<void> {
-    this.poolOf(key).entries.delete(key);
+    this.poolOf(key).entries.delete(this.scope + key);
   }
 
   async take(key: string, limit: number, windowMs: number): Promise<number> {
     const now = this.now();
-    const uses = this.usesIn(key, windowMs, now);
+    const uses = this.usesIn(this.scope + key, windowMs, now);
     if (uses.length >= limit) {
-      this.windows.set(key, uses);
+      this.windows.set(this.scope + key, uses);
       // Recorded uses may have pushed the count past the limit: wait until enough of them leave.
       return Math.max(1, uses[uses.length - limit]! + windowMs - now);
     }
-    this.count(key, uses, now);
+    this.count(this.scope + key, uses, now);
     return 0;
   }
 
   async record(key: string, windowMs: number): Promise<void> {
     const now = this.now();
-    this.count(key, this.usesIn(key, windowMs, now), now);
+    this.count(this.scope + key, this.usesIn(this.scope + key, windowMs, now), now);
   }
 
   recordsLostSince(): number | undefined {
@@ -146,6 +166,7 @@ export class MemoryStore implements SharedStore {
 
   async close(): Promise<void> {}
 
+  /** The pool of a key as its scope's user names it (a security record's prefix starts it). */
   private poolOf(key: string): RecordPool {
     return this.protectedPrefixes.some((p) => key.startsWith(p)) ? this.securityRecords : this.records;
   }

@@ -9,7 +9,7 @@ import { scrubText } from '../../observability/scrub';
 import { inClientSpan } from '../../observability/tracing';
 import { checkedSettings, durabilityProblems } from './durability';
 import { connect, type Scripted } from './redisConnection';
-import type { SharedStore } from '../sharedStore';
+import { ScopedStore, type SharedStore } from '../sharedStore';
 
 export { durabilityProblems } from './durability';
 
@@ -208,6 +208,10 @@ export class RedisStore implements SharedStore {
     return this.run('PING', async () => {
       await this.redis.ping();
     });
+  }
+
+  scoped(scope: string): SharedStore {
+    return new ScopedStore(this, scope);
   }
 
   /**

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { startSimulator, type Simulator } from '../../../simulator';
 import { AppError } from '../../../src/domain/errors';
 import { GuestApiError } from '../../../src/genesys/guest/protocol/errors';
+import { SessionCeiling } from '../../../src/genesys/guest/sessionCeiling';
 import type { SessionHub } from '../../../src/genesys/guest/sessionHub';
 import { registry } from '../../../src/observability/metrics';
 import { MemoryStore, sessionKeyOf } from '../../../src/store';
@@ -215,7 +216,7 @@ describe('sockets, drops, idleness and owners', () => {
   });
 
   test('the number of sockets is bounded; the least recently used idle one goes first', async () => {
-    const small = hubFor(sim, { maxSessions: 3 });
+    const small = hubFor(sim, { ceiling: new SessionCeiling(3) });
     const tokens = Array.from({ length: 4 }, () => randomUUID());
     for (const t of tokens.slice(0, 3)) await small.session(t).ready();
     await small.session(tokens[0]!).ready(); // most recent now
@@ -240,7 +241,7 @@ describe('sockets, drops, idleness and owners', () => {
 
   describe('room for one more session (GUEST_SOCKET_MAX)', () => {
     test('a session something waits on is never closed to make room: the least recently used idle one goes, and is told why', async () => {
-      const small = hubFor(sim, { maxSessions: 2 });
+      const small = hubFor(sim, { ceiling: new SessionCeiling(2) });
       try {
         const [streamed, idle, fresh] = [randomUUID(), randomUUID(), randomUUID()];
         const watched = small.session(streamed);
@@ -264,7 +265,7 @@ describe('sockets, drops, idleness and owners', () => {
     });
 
     test('when every session is busy the request is refused with 503 and Retry-After, counted, and nothing is opened', async () => {
-      const small = hubFor(sim, { maxSessions: 1 });
+      const small = hubFor(sim, { ceiling: new SessionCeiling(1) });
       try {
         const busy = small.session(randomUUID());
         const live = collect(busy);
@@ -290,6 +291,49 @@ describe('sockets, drops, idleness and owners', () => {
         live.unsubscribe();
       } finally {
         small.close();
+      }
+    });
+  });
+
+  describe('one ceiling for every deployment: the hubs of two deployments share GUEST_SOCKET_MAX', () => {
+    test("a full instance makes room by closing the least recently used idle session of either deployment's hub", async () => {
+      const ceiling = new SessionCeiling(2);
+      const [shop, clinic] = [hubFor(sim, { ceiling }), hubFor(sim, { ceiling })];
+      try {
+        const [oldest, newer, third] = [randomUUID(), randomUUID(), randomUUID()];
+        const evicted = shop.session(oldest);
+        await evicted.ready();
+        await clinic.session(newer).ready();
+        await clinic.session(third).ready();
+        expect(shop.size + clinic.size).toBe(2);
+        expect(shop.size).toBe(0);
+        expect(await rejection(evicted.ready())).toMatchObject({
+          message: 'The connection to Genesys was closed to make room for newer sessions; please retry.',
+        });
+        await waitFor(() => sim.stats.openConnections() === 2);
+      } finally {
+        shop.close();
+        clinic.close();
+      }
+    });
+
+    test("a session busy in one deployment is never closed for the other's: the other's new chat gets 503", async () => {
+      const ceiling = new SessionCeiling(1);
+      const [shop, clinic] = [hubFor(sim, { ceiling }), hubFor(sim, { ceiling })];
+      try {
+        const busy = shop.session(randomUUID());
+        const live = collect(busy);
+        await busy.ready();
+        expect(() => clinic.session(randomUUID())).toThrow(
+          expect.objectContaining({ code: 'upstream_unavailable', status: 503, retryAfterSeconds: 5 }),
+        );
+        live.unsubscribe();
+        // Idle again, it makes room for the other deployment's chat.
+        await clinic.session(randomUUID()).ready();
+        expect([shop.size, clinic.size]).toEqual([0, 1]);
+      } finally {
+        shop.close();
+        clinic.close();
       }
     });
   });
@@ -351,7 +395,7 @@ describe('a session with a request on its desk is busy', () => {
   afterAll(() => sim.stop());
 
   test('a session whose send awaits its echo is not closed to make room: the newcomer is refused, and the send completes', async () => {
-    const small = hubFor(sim, { maxSessions: 1 });
+    const small = hubFor(sim, { ceiling: new SessionCeiling(1) });
     try {
       const token = randomUUID();
       const sending = small.session(token);

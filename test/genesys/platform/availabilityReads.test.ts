@@ -29,7 +29,7 @@ afterEach(() => {
 });
 
 function reads(): AvailabilityReads {
-  const { genesys } = testConfig(fixture.env);
+  const { genesys } = testConfig(fixture.env).deployments[0]!;
   const { logger } = captureLogger('debug');
   tokens = new TokenCache({
     loginUrl: genesys.loginUrl,

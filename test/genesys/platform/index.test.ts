@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { captureLogger, type CapturedLogger } from '../../support/app';
+import { createGenesysHttp, type GenesysHttp } from '../../../src/genesys/restClient';
 import { createGenesysPlatform, type GenesysPlatform } from '../../../src/genesys/platform';
 import { createApp } from '../../../src/http/app';
 import { Readiness } from '../../../src/observability/readiness';
@@ -13,9 +14,11 @@ describe('/readyz with the Platform side', () => {
   let log: CapturedLogger;
   let side: GenesysPlatform;
   let readiness: Readiness;
+  let http: GenesysHttp | undefined;
 
   afterEach(async () => {
     await side?.close();
+    http?.close();
     fixture?.done();
   });
 
@@ -24,8 +27,12 @@ describe('/readyz with the Platform side', () => {
     log = captureLogger('debug');
     readiness = new Readiness();
     readiness.set('config', { ok: true, detail: 'Configuration is valid.' });
-    side = createGenesysPlatform(config, log.logger, readiness, { sleep: recordingSleep().sleep });
-    const app = createApp({ config, logger: log.logger, readiness });
+    http = createGenesysHttp({ timeoutMs: config.process.genesys.timeoutMs });
+    side = createGenesysPlatform(
+      { deployment: config.deployments[0]!, settings: config.process.genesys, http, logger: log.logger, readiness },
+      { sleep: recordingSleep().sleep },
+    );
+    const app = createApp({ process: config.process, logger: log.logger, readiness });
     side.start();
     return app;
   }
@@ -172,7 +179,7 @@ describe('/readyz with the Platform side', () => {
       expect.objectContaining({
         level: 30,
         component: 'genesys-platform',
-        msg: expect.stringContaining('No GENESYS_CLIENT_ID/GENESYS_CLIENT_SECRET'),
+        msg: expect.stringContaining('No OAuth client (GENESYS_CLIENT_ID or clientId)'),
       }),
     );
   });

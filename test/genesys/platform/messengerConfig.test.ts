@@ -113,7 +113,7 @@ describe('MessengerConfigSource', () => {
   });
 
   function configSource(overrides: Partial<MessengerConfigOptions> = {}): MessengerConfigSource {
-    const { genesys } = testConfig(fixture.env);
+    const { genesys } = testConfig(fixture.env).deployments[0]!;
     source = new MessengerConfigSource({
       cdnUrl: genesys.cdnUrl,
       deploymentId: genesys.deploymentId,

@@ -28,7 +28,7 @@ describe('PlatformClient', () => {
   });
 
   function platformClient(): PlatformClient {
-    const { genesys } = testConfig(fixture.env);
+    const { genesys } = testConfig(fixture.env).deployments[0]!;
     const recorded = recordingSleep();
     delays = recorded.delays;
     tokens = new TokenCache({

@@ -53,7 +53,7 @@ describe('TokenCache against the Genesys login host', () => {
   });
 
   function tokenCache(overrides: Partial<TokenCacheOptions> = {}): TokenCache {
-    const { genesys } = testConfig(fixture.env);
+    const { genesys } = testConfig(fixture.env).deployments[0]!;
     cache = new TokenCache({
       loginUrl: genesys.loginUrl,
       clientId: genesys.credentials!.clientId,

@@ -40,7 +40,7 @@ describe('the key of a client address', () => {
 
 describe('the rate limits and the caps share one key, from IPV6_PREFIX_LENGTH', () => {
   const keyOf = (env: Record<string, string>, ip: string) =>
-    rateLimits(testConfig(env).limits).clientAddress({ ip } as Request);
+    rateLimits(testConfig(env).process.limits).clientAddress({ ip } as Request);
 
   test('/56 unless set; the setting moves every per-address count with it', () => {
     expect(keyOf({}, '2001:db8:0:1ff::3')).toBe(keyOf({}, '2001:db8:0:100::1'));

@@ -131,7 +131,9 @@ describe('CORS', () => {
   it('tells the page what to change, and the operator which origin was refused', async () => {
     const { app, log } = testApp({ routers: [] });
     const res = await request(app).get('/healthz').set('Origin', 'https://evil.example');
-    expect(res.body.detail).toBe("This website is not on the service's CORS allowlist (CORS_ALLOWED_ORIGINS).");
+    expect(res.body.detail).toBe(
+      "This website is not on the service's CORS allowlist (CORS_ALLOWED_ORIGINS, or a deployment's origins).",
+    );
     const refusal = log.lines().find((l) => l.code === 'origin_not_allowed');
     expect(refusal).toMatchObject({ origin: 'https://evil.example', msg: res.body.detail });
   });

@@ -37,7 +37,7 @@ describe('new sessions and conversation changes', () => {
 
   function limitedApp(redis?: RedisStore) {
     const config = testConfig(LIMIT_ENV);
-    const limits = rateLimits(config.limits, redis);
+    const limits = rateLimits(config.process.limits, redis);
     const router = Router();
     router.post(
       '/guest-session',
@@ -247,7 +247,7 @@ describe('new sessions and conversation changes', () => {
 describe('sign-ins and attribute writes', () => {
   function limitedApp(env: Record<string, string>) {
     const config = testConfig({ TRUST_PROXY: '1', ...env });
-    const limits = rateLimits(config.limits);
+    const limits = rateLimits(config.process.limits);
     const router = Router();
     const ok: RequestHandler = (_req, res) => void res.status(200).json({ ok: true });
     // One route per path, as the service mounts them (src/http/spec/routeSpec.ts).
@@ -390,7 +390,7 @@ describe('where the sign-in and attribute limits keep their counts in Redis', ()
 
   it('keeps each sign-in and attribute limit in a key of its own, named for the limit', async () => {
     const config = testConfig({ TRUST_PROXY: '1' });
-    const limits = rateLimits(config.limits, store);
+    const limits = rateLimits(config.process.limits, store);
     const router = Router();
     const ok: RequestHandler = (_req, res) => void res.status(200).end();
     router.post('/guest-session/sign-in', limits.signInsPerIp, standInAuthentication, limits.signInsPerSession, ok);

@@ -6,6 +6,7 @@ import type { NormalizedMessage } from '../../../src/domain/message';
 import { POSITION_SKEW_MS, positionAt } from '../../../src/domain/streamPosition';
 import { PROOF_PAGE_SIZE } from '../../../src/genesys/guest/rest/history';
 import { LiveStreams, resumeAfter } from '../../../src/http/streams/liveStreams';
+import { StreamCaps } from '../../../src/http/streams/streamCaps';
 import { limitsRefused, streamsOpen } from '../../../src/observability/metrics';
 import {
   closeAll,
@@ -83,7 +84,7 @@ describe('the caps and the cut-offs', () => {
   });
 
   test('a session may hold only so many streams, and so may one address; a closed stream frees its place', async () => {
-    const streams = new LiveStreams(streamOptions({ perSession: 2, perIp: 3 }));
+    const streams = new LiveStreams(streamOptions({ caps: new StreamCaps({ perSession: 2, perIp: 3 }) }));
     const fake = fakeSession();
     const { url } = await serveStreams(streams, fake.session);
     const a1 = await openStream(`${url}?session=a`);
@@ -99,6 +100,20 @@ describe('the caps and the cut-offs', () => {
     const a3 = await openStream(`${url}?session=a`);
     expect(streams.count).toBe(3);
     for (const s of [a2, b1, a3]) s.close();
+  });
+
+  test("one address's cap holds across deployments: their streams share the instance's caps", async () => {
+    const caps = new StreamCaps({ perSession: 5, perIp: 2 });
+    const [shop, clinic] = [new LiveStreams(streamOptions({ caps })), new LiveStreams(streamOptions({ caps }))];
+    const [a, b] = [await serveStreams(shop, fakeSession().session), await serveStreams(clinic, fakeSession().session)];
+    const held = [await openStream(`${a.url}?session=a`), await openStream(`${b.url}?session=b`)];
+    expect((await fetch(`${b.url}?session=c`)).status).toBe(429);
+    expect((await fetch(`${a.url}?session=d`)).status).toBe(429);
+    held[0]!.close();
+    await waitFor(() => shop.count === 0, 10_000);
+    const again = await openStream(`${b.url}?session=c`);
+    expect(clinic.count).toBe(2);
+    for (const s of [held[1]!, again]) s.close();
   });
 
   test('a reader that leaves data unread past the stall limit is cut off, whatever the kernel still buffers', async () => {
@@ -176,10 +191,10 @@ describe('what each answer, refusal and event says', () => {
 
   describe('a stream refused for a cap says which, when to retry, and is counted under its own limit', () => {
     test.each([
-      ['session', 'streams_per_session', { perSession: 1 }, ['?session=a&ip=1', '?session=a&ip=2']],
-      ['address', 'streams_per_ip', { perIp: 1 }, ['?session=a&ip=1', '?session=b&ip=1']],
+      ['session', 'streams_per_session', { perSession: 1, perIp: 100 }, ['?session=a&ip=1', '?session=a&ip=2']],
+      ['address', 'streams_per_ip', { perSession: 100, perIp: 1 }, ['?session=a&ip=1', '?session=b&ip=1']],
     ] as const)('too many for one %s', async (what, limit, caps, [first, second]) => {
-      const { streams, fake, url } = await opened({}, caps);
+      const { streams, fake, url } = await opened({}, { caps: new StreamCaps(caps) });
       const held = await openStream(`${url}${first}`);
       const before = { perSession: await refusals('streams_per_session'), perIp: await refusals('streams_per_ip') };
       const refused = await fetch(`${url}${second}`);
@@ -231,14 +246,15 @@ describe('what each answer, refusal and event says', () => {
   });
 
   test('a closed stream leaves nothing counted for its session or address', async () => {
-    const { streams, url } = await opened();
+    const caps = new StreamCaps({ perSession: 100, perIp: 100 });
+    const { streams, url } = await opened({}, { caps });
     for (let i = 0; i < 3; i++) {
       const stream = await openStream(`${url}?session=s${i}&ip=10.0.0.${i}`);
       stream.close();
     }
     await waitFor(() => streams.count === 0, 10_000);
     // The counts are private, and no answer shows them: a count left at zero for every client ever seen would grow without bound.
-    const counts = streams as unknown as { bySession: Map<string, number>; byIp: Map<string, number> };
+    const counts = caps as unknown as { bySession: Map<string, number>; byIp: Map<string, number> };
     expect([counts.bySession.size, counts.byIp.size]).toEqual([0, 0]);
   });
 

@@ -2,12 +2,15 @@ import { GuestApiError } from '../../../src/genesys/guest/protocol/errors';
 import type { SessionHub } from '../../../src/genesys/guest/sessionHub';
 import { limitsRefused } from '../../../src/observability/metrics';
 import { GuestAttachments } from '../../../src/session/attachments/attachments';
+import { DownloadUrls } from '../../../src/session/attachments/downloadUrls';
+import { UploadSlots } from '../../../src/session/attachments/uploadSlots';
 import type { SessionClaims, SessionTokens } from '../../../src/session/tokens/sessionToken';
 
 /**
- * What src/session/attachments/attachments.ts decides on its own, over stand-ins for the session hub and tokens:
- * the upload slots (one per session, a share per client address, a ceiling per instance), each
- * refusal with its Retry-After and its metric, and when a link falls back to the last URL Genesys gave.
+ * The upload slots (src/session/attachments/uploadSlots.ts: one per session, a share per client address, a ceiling
+ * per instance that every deployment's attachments share), each refusal with its Retry-After and its metric, as
+ * GuestAttachments (attachments.ts) takes them over stand-ins for the session hub and tokens; and when a link falls
+ * back to the last URL Genesys gave.
  */
 type GuestFailure = ConstructorParameters<typeof GuestApiError>[0];
 const claims = (guestToken: string) => ({ guestToken, origin: 'https://shop.example.com' }) as SessionClaims;
@@ -16,6 +19,7 @@ function attachments(
   options: {
     freshUrl?: () => Promise<string>;
     upload?: () => Promise<{ attachmentId: string; downloadUrl?: string }>;
+    slots?: UploadSlots;
   } = {},
 ) {
   const session = {
@@ -30,9 +34,8 @@ function attachments(
     hub,
     tokens,
     limits: async () => ({}) as never,
-    maxInFlight: 3,
-    perIp: 2,
-    now: () => Date.UTC(2026, 10, 25),
+    slots: options.slots ?? new UploadSlots({ max: 3, perIp: 2 }),
+    urls: new DownloadUrls(() => Date.UTC(2026, 10, 25)),
   });
 }
 
@@ -92,6 +95,19 @@ test('an instance runs at most its ceiling of uploads at once, from any addresse
   expect(await refusals('uploads_in_flight')).toBe(before + 1);
   releases[0]!();
   expect(() => a.reserve(claims('s9'), '10.0.0.9')).not.toThrow();
+});
+
+test('the ceiling and the per-address share hold across deployments: their attachments share one set of slots', () => {
+  const slots = new UploadSlots({ max: 3, perIp: 2 });
+  const [shop, clinic] = [attachments({ slots }), attachments({ slots })];
+  shop.reserve(claims('s1'), '10.0.0.1');
+  expect(() => clinic.reserve(claims('s2'), '10.0.0.1')).not.toThrow();
+  // The address has its share from the two deployments together; the instance its ceiling.
+  expect(() => clinic.reserve(claims('s3'), '10.0.0.1')).toThrow(expect.objectContaining({ retryAfterSeconds: 5 }));
+  shop.reserve(claims('s4'), '10.0.0.2');
+  expect(() => clinic.reserve(claims('s5'), '10.0.0.3')).toThrow(
+    expect.objectContaining({ message: expect.stringMatching(/busy uploading/) }),
+  );
 });
 
 describe('a link whose URL has expired', () => {

@@ -282,7 +282,7 @@ describe('keys, values, the byte budget, locks', () => {
   });
 
   describe('identity-reserved keys', () => {
-    const keys = testConfig({ ATTRIBUTE_KEY_EMAIL: 'mail', ATTRIBUTE_KEY_CUSTOMER_ID: 'cid' }).attributeKeys;
+    const keys = testConfig({ ATTRIBUTE_KEY_EMAIL: 'mail', ATTRIBUTE_KEY_CUSTOMER_ID: 'cid' }).process.attributeKeys;
 
     it('reserves the customer id and the verification markers always', () => {
       expect([...identityReservedKeys(keys, false)].sort()).toEqual(['cid', 'identityIssuer', 'identityVerified']);
@@ -314,7 +314,7 @@ describe('keys, values, the byte budget, locks', () => {
 });
 
 describe('what a verified identity owns', () => {
-  const keys = testConfig().attributeKeys;
+  const keys = testConfig().process.attributeKeys;
 
   function refusal(fn: () => unknown): { code: string; detail: string; extensions?: Record<string, unknown> } {
     try {

@@ -21,7 +21,7 @@ const keys = testConfig({
   ATTRIBUTE_KEY_LAST_NAME: 'last',
   ATTRIBUTE_KEY_EMAIL: 'mail',
   ATTRIBUTE_KEY_PHONE: 'tel',
-}).attributeKeys;
+}).process.attributeKeys;
 
 function secretConfig(overrides: Partial<IdentityConfig> = {}): IdentityConfig {
   return {

@@ -70,7 +70,7 @@ const storeThrough = (
       REDIS_PASSWORD: password,
     }),
   );
-  return new RedisStore({ redis: config.redis!, keyPrefix: 's:', commandTimeoutMs: 2000, logger, lossCheckMs });
+  return new RedisStore({ redis: config.process.redis!, keyPrefix: 's:', commandTimeoutMs: 2000, logger, lossCheckMs });
 };
 
 test('through Sentinel: the primary is found, answers with the password, and is checked for durability', async () => {

@@ -2,10 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../../src/config/schema';
+import { buildDeployment, buildProcessParts, storeOf } from '../../src/deployments';
 import { GuestApiError } from '../../src/genesys/guest/protocol/errors';
 import type { SessionHub } from '../../src/genesys/guest/sessionHub';
-import { createGenesysPlatform } from '../../src/genesys/platform';
-import { buildChatStack } from '../../src/chatStack';
 import { Readiness } from '../../src/observability/readiness';
 import type { SharedStore } from '../../src/store';
 import { captureLogger, testConfig } from '../support/app';
@@ -13,10 +12,12 @@ import { startRedis, type RedisServer } from '../support/redis';
 import { waitFor } from '../support/wait';
 
 /**
- * What src/chatStack.ts builds, held to what each part is for: the upload spool prepared before
- * the service listens (a stale file removed and said, an unusable directory refused in words), the
+ * What the process builds once (src/deployments/processParts.ts) and one deployment on it
+ * (servedDeployment.ts), held to what each part is for: the upload spool prepared before the
+ * service listens (a stale file removed and said, an unusable directory refused in words), the
  * streams told why they end, a failed guest socket on readiness under the guest API's name, the
- * in-memory store keeping security records apart, and the Redis store's short command timeout.
+ * in-memory store keeping security records apart (in a deployment's scope too), and the Redis
+ * store's short command timeout.
  *
  * @needs redis-server
  */
@@ -44,12 +45,12 @@ afterEach(async () => {
 function build(config: Config) {
   const log = captureLogger();
   const readiness = new Readiness();
-  const platform = createGenesysPlatform(config, log.logger, readiness);
-  const stack = buildChatStack(config, log.logger, platform, readiness);
-  stacks.push({ close: async () => (await stack.close(), await platform.close()) });
+  const parts = buildProcessParts(config.process, log.logger, readiness);
+  const deployment = buildDeployment(config.deployments[0]!, parts);
+  stacks.push({ close: async () => (await deployment.close(), await parts.close()) });
   // What the hub was built with (its options are its own): the store it shares and its socket callbacks.
-  const hubOptions = (stack.routes.hub as unknown as { options: ConstructorParameters<typeof SessionHub>[0] }).options;
-  return { stack, log, readiness, hubOptions, store: hubOptions.store as SharedStore };
+  const hub = deployment.chat.hub as unknown as { options: ConstructorParameters<typeof SessionHub>[0] };
+  return { parts, deployment, log, readiness, hubOptions: hub.options, store: hub.options.store as SharedStore };
 }
 
 function tempDir(): string {
@@ -63,8 +64,8 @@ describe('prepare()', () => {
     const dir = tempDir();
     // A process id above the kernel's largest: no process has it.
     fs.writeFileSync(path.join(dir, 'bff-upload-4194305-left.bin'), 'stale');
-    const { stack, log } = build(offline({ UPLOAD_TMP_DIR: dir }));
-    await stack.prepare();
+    const { parts, log } = build(offline({ UPLOAD_TMP_DIR: dir }));
+    await parts.prepare();
     expect(fs.readdirSync(dir)).toEqual([]);
     expect(log.lines().filter((l) => l.msg === 'removed upload files a stopped process left behind')).toEqual([
       expect.objectContaining({ level: 30, swept: 1, dir }),
@@ -72,8 +73,8 @@ describe('prepare()', () => {
   });
 
   it('says nothing when there was nothing to remove', async () => {
-    const { stack, log } = build(offline({ UPLOAD_TMP_DIR: tempDir() }));
-    await stack.prepare();
+    const { parts, log } = build(offline({ UPLOAD_TMP_DIR: tempDir() }));
+    await parts.prepare();
     expect(log.lines().map((l) => l.msg)).not.toContain('removed upload files a stopped process left behind');
   });
 
@@ -81,8 +82,8 @@ describe('prepare()', () => {
     const file = path.join(tempDir(), 'a-file');
     fs.writeFileSync(file, '');
     const spool = path.join(file, 'spool');
-    const { stack } = build(offline({ UPLOAD_TMP_DIR: spool }));
-    const refusal = await stack.prepare().then(
+    const { parts } = build(offline({ UPLOAD_TMP_DIR: spool }));
+    const refusal = await parts.prepare().then(
       () => undefined,
       (error: Error) => error,
     );
@@ -94,9 +95,9 @@ describe('prepare()', () => {
 });
 
 it('tells every live stream that the instance is restarting', () => {
-  const { stack } = build(offline());
-  const endAll = jest.spyOn(stack.routes.streams, 'endAll');
-  stack.endStreams();
+  const { deployment } = build(offline());
+  const endAll = jest.spyOn(deployment.chat.streams, 'endAll');
+  deployment.endStreams();
   expect(endAll).toHaveBeenCalledWith('This instance is restarting; reconnect.');
 });
 
@@ -111,18 +112,25 @@ it('puts a guest socket that failed on readiness, logged under the guest API', (
   });
 });
 
-it('keeps security records apart in memory: a flood of other records cannot refuse an ended session', async () => {
-  const { store } = build(offline());
-  let i = 0;
-  await expect(
-    (async () => {
-      for (; i <= 200_000; i++) await store.claim(`flood:${i}`, 'x', 60_000);
-    })(),
-  ).rejects.toMatchObject({ code: 'store_unavailable' });
-  expect(i).toBe(200_000);
-  await expect(store.claim('standing:session-1', 'ended', 60_000)).resolves.toBe(true);
-  await expect(store.claim('notbefore:session-1', '1', 60_000)).resolves.toBe(true);
-});
+it.each([
+  ['the default deployment', 'default'],
+  ['a named deployment, in its scope of the store', 'brand-a'],
+])(
+  'keeps security records apart in memory for %s: a flood of other records cannot refuse an ended session',
+  async (_, name) => {
+    const { parts } = build(offline());
+    const store = storeOf(parts, name);
+    let i = 0;
+    await expect(
+      (async () => {
+        for (; i <= 200_000; i++) await store.claim(`flood:${i}`, 'x', 60_000);
+      })(),
+    ).rejects.toMatchObject({ code: 'store_unavailable' });
+    expect(i).toBe(200_000);
+    await expect(store.claim('standing:session-1', 'ended', 60_000)).resolves.toBe(true);
+    await expect(store.claim('notbefore:session-1', '1', 60_000)).resolves.toBe(true);
+  },
+);
 
 describe('with REDIS_URL', () => {
   let redis: RedisServer;
@@ -135,9 +143,10 @@ describe('with REDIS_URL', () => {
   ])(
     'gives each Redis command the shorter of GENESYS_TIMEOUT_MS (%s) and one second, and logs as the shared store',
     async (timeout, expected) => {
-      const { store, log } = build(offline({ REDIS_URL: redis.url, GENESYS_TIMEOUT_MS: timeout }));
-      expect(store.shared).toBe(true);
-      expect((store as unknown as { options: { commandTimeoutMs: number } }).options.commandTimeoutMs).toBe(expected);
+      const { parts, log } = build(offline({ REDIS_URL: redis.url, GENESYS_TIMEOUT_MS: timeout }));
+      expect(parts.store.shared).toBe(true);
+      const options = (parts.store as unknown as { options: { commandTimeoutMs: number } }).options;
+      expect(options.commandTimeoutMs).toBe(expected);
       // Its first lines (the durability check of a Redis without persistence) carry its name.
       await waitFor(() => log.lines().some((l) => l.component === 'shared-store'), 10_000, 20);
     },

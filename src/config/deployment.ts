@@ -1,11 +1,11 @@
 import type { AvailabilityConfig } from './availabilityVariables';
 import { parseOriginPattern, type OriginPattern } from './originAllowlist';
 import type { Region } from './regions';
-import type { Config, IdentityConfig } from './schema';
 
 /**
- * One Messenger deployment the service serves (docs/configuration.md#the-deployments-file): what the single-deployment
- * variables configure today, and what each entry of a deployments file (deploymentsFile.ts) configures.
+ * One Messenger deployment the service serves (docs/configuration.md#deployments): each entry of a deployments file,
+ * or the one entry the single-deployment variables describe. Both are validated by the same rules
+ * (deploymentRules.ts) into this one shape.
  */
 
 export interface DeploymentGenesys {
@@ -20,8 +20,18 @@ export interface DeploymentGenesys {
   credentials?: { clientId: string; clientSecret: string };
 }
 
+export interface IdentityConfig {
+  jwtSecret?: string;
+  jwksUrl?: string;
+  issuer: string;
+  audience: string;
+  clockToleranceSeconds: number;
+  /** The longest lifetime (exp - iat) an identity token may have. */
+  maxTokenAgeSeconds: number;
+}
+
 export interface Deployment {
-  /** A short id for metrics and logs: DEPLOYMENT_NAME, so a label made of it stays bounded. */
+  /** A short id for metrics, logs and shared-store keys; bounded by the configuration, so a label made of it is. */
   name: string;
   genesys: DeploymentGenesys;
   /** The websites this deployment serves (CORS allowlist entries); no two deployments share an origin. */
@@ -35,20 +45,15 @@ export interface Deployment {
 /** A deployment's name: lower case, a letter first, at most 32 characters. */
 export const DEPLOYMENT_NAME = /^[a-z][a-z0-9-]{0,31}$/;
 
-/** The name the single-deployment variables' deployment goes by. */
+/** The name of the deployment the single-deployment variables describe. */
 export const DEFAULT_DEPLOYMENT_NAME = 'default';
 
-/** The deployment the single-deployment variables configured (the whole of it, as a file entry would give it). */
-export function deploymentOf(config: Config, name = DEFAULT_DEPLOYMENT_NAME): Deployment {
-  const { region, deploymentId, origin, loginUrl, apiUrl, webMessagingUrl, cdnUrl, credentials } = config.genesys;
-  return {
-    name,
-    genesys: { region, deploymentId, origin, loginUrl, apiUrl, webMessagingUrl, cdnUrl, credentials },
-    allowedOrigins: config.cors.allowedOrigins,
-    identity: config.identity,
-    signInRedirectUris: config.signInRedirectUris,
-    availability: config.availability,
-  };
+/** A Genesys id: a UUID, in any case. */
+export const GENESYS_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Whether the two describe the same deployment at Genesys: its conversations are the same conversations. */
+export function sameGenesysDeployment(a: Deployment, b: Deployment): boolean {
+  return a.genesys.region.domain === b.genesys.region.domain && a.genesys.deploymentId === b.genesys.deploymentId;
 }
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -78,11 +83,13 @@ export interface OriginOverlap {
 }
 
 /**
- * Origin entries of different deployments that some browser Origin matches both of: each is a start-up error, as
- * a request from that origin could not tell which deployment it is for. Entries that do not parse are skipped
- * (their own problem is reported where they are read).
+ * Origin entries of different deployments that some browser Origin matches both of: each is a configuration error, as
+ * a request from that origin could not tell which deployment it is for. Entries that do not parse are skipped (their
+ * own problem is reported where they are read).
  */
-export function originOverlaps(deployments: ReadonlyArray<{ name: string; allowedOrigins: readonly string[] }>) {
+export function originOverlaps(
+  deployments: ReadonlyArray<{ name: string; allowedOrigins: readonly string[] }>,
+): OriginOverlap[] {
   const entries: OriginEntry[] = [];
   deployments.forEach((d, deployment) =>
     d.allowedOrigins.forEach((source, origin) => {

@@ -1,0 +1,247 @@
+import { DEFAULT_DEPLOYMENT_NAME, type Deployment } from '../config/deployment';
+import { OriginAllowlist } from '../config/originAllowlist';
+import { signInCallbacks } from '../config/signInCallbacks';
+import { AvailabilityService } from '../genesys/availability';
+import { GuestApiHealth, SessionHub, WebDeploymentTokens } from '../genesys/guest';
+import { createGenesysPlatform, type GenesysPlatform } from '../genesys/platform';
+import { deploymentRoutes, LiveStreams, type ChatRouteDeps, type EdgeDeployment } from '../http';
+import { inDeployment } from '../observability/deploymentContext';
+import { DeploymentReadiness, type Readiness } from '../observability/readiness';
+import {
+  CustomerSignIn,
+  deriveKeys,
+  GuestAttachments,
+  GuestChat,
+  IdentityVerifier,
+  Sealer,
+  SessionTokens,
+  StoreRevocations,
+} from '../session';
+import type { SharedStore } from '../store';
+import type { ProcessParts } from './processParts';
+
+/** SSE heartbeat: inside the 15 to 25 s that proxies and load balancers tolerate. */
+const STREAM_HEARTBEAT_MS = 20_000;
+/** A reader that has not taken what was written for this long is cut off (the kernel's buffers are not counted). */
+const STREAM_STALL_MS = 30_000;
+/** The longest the first GET /availability waits for the first read from Genesys. */
+const FIRST_AVAILABILITY_WAIT_MS = 3_000;
+
+/**
+ * One deployment as the process serves it: its Genesys side (OAuth token, Messenger configuration, the circuit to
+ * its Guest API, its session hub), its chat (sealed tokens, identity, sign-in, attachments, availability, live
+ * streams) and its routes, all on the process's shared parts.
+ */
+export interface ServedDeployment {
+  deployment: Deployment;
+  platform: GenesysPlatform;
+  chat: ChatRouteDeps;
+  /** What the edge needs of it: its name, its origins and its routes. */
+  edge: EdgeDeployment;
+  /** The ids of the keys its tokens are sealed with: a token names its deployment. */
+  keyIds: ReadonlySet<string>;
+  /** Background work that talks to Genesys (the first handshake, the token, availability), once the service listens. */
+  start(): void;
+  /** Tells every live stream of it to reconnect (a drain, or the deployment rebuilt or removed by a reload). */
+  endStreams(): void;
+  /** Closes its upstream sockets and background work. */
+  close(): Promise<void>;
+}
+
+/**
+ * How a deployment's records are kept apart in the shared store and its tokens sealed: the deployment named
+ * `default` (the single-deployment variables', or a file entry so named) keeps the keys those variables have always
+ * used, so its chats live on across the move from variables to a file; any other has keys under its name.
+ */
+export const scopeOf = (name: string) => (name === DEFAULT_DEPLOYMENT_NAME ? undefined : name);
+
+/** The shared store as one deployment sees it: its keys under `REDIS_KEY_PREFIX` + its name + `:`. */
+export function storeOf(parts: Pick<ProcessParts, 'store'>, name: string): SharedStore {
+  const scope = scopeOf(name);
+  return scope === undefined ? parts.store : parts.store.scoped(`${scope}:`);
+}
+
+/** Builds one deployment on the process's parts; everything it starts (timers, sockets) runs as that deployment's. */
+export function buildDeployment(deployment: Deployment, parts: ProcessParts): ServedDeployment {
+  return inDeployment(deployment.name, () => {
+    const scope = scopeOf(deployment.name);
+    // Named `brand-a/guestApi` in /readyz, but for `default`, whose checks keep their names.
+    const readiness: Readiness =
+      scope === undefined ? parts.readiness : new DeploymentReadiness(parts.readiness, deployment.name);
+    const store = storeOf(parts, deployment.name);
+    const platform = createGenesysPlatform({
+      deployment,
+      settings: parts.config.genesys,
+      http: parts.http,
+      logger: parts.logger,
+      readiness,
+    });
+    const keys = deriveKeys(parts.config.session.secrets, scope);
+    const tokens = new SessionTokens(
+      new Sealer(keys),
+      parts.config.session.ttlSeconds,
+      undefined,
+      parts.config.session.secrets[0],
+    );
+    const { health, hub, signInTokens } = guestApi(deployment, parts, platform, readiness, store);
+    const chat = chatOf(deployment, parts, platform, { hub, signInTokens, tokens, store });
+    return {
+      deployment,
+      platform,
+      chat,
+      edge: {
+        name: deployment.name,
+        origins: OriginAllowlist.parse(deployment.allowedOrigins),
+        ...deploymentRoutes(chat, parts.config.limits.bodyBytes),
+      },
+      keyIds: new Set(keys.map((k) => k.kid)),
+      start: () =>
+        inDeployment(deployment.name, () => {
+          platform.start();
+          health.start();
+          chat.availability.start();
+        }),
+      endStreams: () => chat.streams.endAll('This instance is restarting; reconnect.'),
+      close: async () => {
+        chat.availability.close();
+        health.close();
+        hub.close();
+        await platform.close();
+      },
+    };
+  });
+}
+
+/**
+ * The deployment's Guest API side: the circuit to Genesys, the web deployment's sign-in tokens, and the session hub
+ * under the instance's ceiling.
+ */
+function guestApi(
+  deployment: Deployment,
+  parts: ProcessParts,
+  platform: GenesysPlatform,
+  readiness: Readiness,
+  store: SharedStore,
+) {
+  const { genesys } = deployment;
+  const settings = parts.config.genesys;
+  const logger = parts.logger.child({ component: 'guest-api' });
+  const health = new GuestApiHealth({
+    webMessagingUrl: genesys.webMessagingUrl,
+    deploymentId: genesys.deploymentId,
+    origin: genesys.origin,
+    readiness,
+    logger,
+    probeIntervalMs: settings.deploymentCacheTtlMs,
+    connectTimeoutMs: settings.timeoutMs,
+    // With Redis, an outage one instance finds has every instance of the deployment check Genesys at once.
+    ...(store.shared ? { shared: { store } } : {}),
+  });
+  const signInTokens = new WebDeploymentTokens(
+    platform.http.axios,
+    genesys.apiUrl,
+    genesys.deploymentId,
+    logger,
+    health,
+  );
+  const hub = new SessionHub({
+    deploymentId: genesys.deploymentId,
+    webMessagingUrl: genesys.webMessagingUrl,
+    apiUrl: genesys.apiUrl,
+    origin: genesys.origin,
+    http: platform.http.axios,
+    logger,
+    requestTimeoutMs: settings.timeoutMs,
+    messagesPerSecond: settings.messagesPerSecond,
+    requestsPerMinute: settings.requestsPerMinute,
+    reconnectWindowMs: settings.reconnectWindowMs,
+    idleMs: parts.config.guestSockets.idleMs,
+    ceiling: parts.sessions,
+    opensPerSessionPerMinute: parts.config.guestSockets.opensPerSessionPerMinute,
+    // Socket opens and history reads per session, counted once for every instance with Redis.
+    store,
+    onSocketOpened: () => health.succeeded(),
+    onSocketFailed: (error) => health.failed(error),
+    // Fail fast while Genesys is away: calls are refused at once until a background handshake succeeds.
+    upstream: health,
+    renewSignIn: (signIn) => signInTokens.refresh(signIn),
+    instanceId: parts.instanceId,
+    now: parts.now,
+  });
+  return { health, hub, signInTokens };
+}
+
+/** The deployment's chat as the routes use it: sessions, sign-in, attachments, availability and live streams. */
+function chatOf(
+  deployment: Deployment,
+  parts: ProcessParts,
+  platform: GenesysPlatform,
+  own: { hub: SessionHub; signInTokens: WebDeploymentTokens; tokens: SessionTokens; store: SharedStore },
+): ChatRouteDeps & { availability: AvailabilityService } {
+  const { now, config, logger } = parts;
+  const { hub, signInTokens, tokens, store } = own;
+  const guestLogger = logger.child({ component: 'guest-api' });
+  const identity = deployment.identity ? new IdentityVerifier(deployment.identity, config.attributeKeys) : undefined;
+  const revocations = new StoreRevocations(store, tokens.lifetimeMs);
+  const signIns = new CustomerSignIn({
+    tokens: signInTokens,
+    redirectUriAllowed: signInCallbacks(deployment.signInRedirectUris, deployment.allowedOrigins),
+    messengerFeatures: platform.messengerConfig,
+    logger: guestLogger,
+  });
+  const chat = new GuestChat({
+    config,
+    hub,
+    tokens,
+    revocations,
+    store,
+    identity,
+    signIns,
+    messengerFeatures: platform.messengerConfig,
+    logger,
+    now,
+  });
+  const attachments = new GuestAttachments({
+    hub,
+    tokens,
+    limits: async (claims) => (await chat.capabilities(claims)).attachments,
+    slots: parts.uploads,
+    urls: parts.downloadUrls,
+  });
+  const availability = new AvailabilityService({
+    targets: deployment.availability,
+    reads: platform.availability,
+    store,
+    refreshMs: deployment.availability.refreshMs,
+    staleMs: deployment.availability.staleMs,
+    // The first request waits at most this long for the first read; a refresh is bounded by the Genesys deadline.
+    firstAnswerWaitMs: Math.min(config.genesys.timeoutMs, FIRST_AVAILABILITY_WAIT_MS),
+    leaseMs: 3 * config.genesys.timeoutMs,
+    logger: logger.child({ component: 'availability' }),
+    now,
+  });
+  const streams = new LiveStreams({
+    heartbeatMs: STREAM_HEARTBEAT_MS,
+    maxBufferedBytes: 256 * 1024,
+    stallMs: STREAM_STALL_MS,
+    caps: parts.streams,
+    logger,
+    now,
+    availability,
+  });
+  return {
+    chat,
+    attachments,
+    publicUrl: config.publicUrl,
+    hub,
+    tokens,
+    revocations,
+    streams,
+    uploads: {
+      spool: parts.spool,
+      pace: { minBytesPerSecond: config.uploads.minBytesPerSecond, windowMs: config.uploads.rateWindowMs },
+    },
+    availability,
+    limits: parts.limits,
+  };
+}
