@@ -1,14 +1,13 @@
 'use client';
 
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import {
   BffClient,
-  BffError,
   localStorageTokenStore,
   type Availability,
+  type BffError,
   type Capabilities,
   type ChatMessage,
-  type ChatStream,
   type SendInput,
   type SignInGrant,
   type StartedSession,
@@ -16,7 +15,8 @@ import {
   type TokenStore,
 } from '../index.js';
 import type { Wording } from '../wording/index.js';
-import { authorOf, mergeMessages, presenceEntry } from './conversation.js';
+import { statusOf, type ChatEnded, type ChatState, type ChatStatus } from './chatState.js';
+import { GuestChat } from './guestChat.js';
 import { useAttention, type AttentionSettings } from './useAttention.js';
 import { useUploads, type Uploads } from './useUploads.js';
 import { useChosenWording } from './wording.js';
@@ -32,7 +32,7 @@ export interface UseChatOptions {
   tokenStore?: TokenStore;
   /** What a new session starts with (name, attributes, an identity token…); `start(details)` adds to it. */
   start?: StartSessionOptions;
-  /** Messages per history page. Default 50. */
+  /** Messages per history page. Default 50. Read on mount, as `client` and `start` are. */
   historyPageSize?: number;
   /**
    * Start (or resume) the session on mount. Default true. `'resume'`: resume a session this browser holds on mount,
@@ -49,11 +49,7 @@ export interface UseChatOptions {
   attention?: AttentionSettings;
 }
 
-export type ChatStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'ended' | 'failed';
-
-/** Why the conversation can no longer be written to. */
-export type ChatEnded =
-  'agent' | 'guest' | 'expired' | 'signed_out' | 'signed_in_elsewhere' | 'reauthentication_required';
+export type { ChatEnded, ChatStatus } from './chatState.js';
 
 export interface Chat {
   client: BffClient;
@@ -103,257 +99,47 @@ export interface Chat {
   /** The guest is typing (throttled to what Genesys asks). */
   notifyTyping(): void;
   uploads: Uploads;
+  /**
+   * Ends the conversation. The client forgets the session's token whatever the answer, so the chat ends here even
+   * when the service cannot confirm it; `error` then says why.
+   */
   endChat(): Promise<void>;
   /** Starts a fresh conversation (after one ended). */
   startNew(): Promise<void>;
   signIn(grant: SignInGrant): Promise<void>;
+  /** Signs out and ends the chat here (`ended: 'signed_out'`), as `endChat()` does, even when refused. */
   signOut(): Promise<void>;
   dismissError(): void;
 }
 
-const DEFAULT_TYPING_MS = 5000;
-
-/** A chat against the service: session, live stream (resumed after a drop), history, sending, files and sign-in. */
+/**
+ * A chat against the service: session, live stream (resumed after a drop), history, sending, files and sign-in. Its
+ * state and what changes it are a `GuestChat` (guestChat.ts, over chatState.ts); this hook shows it, adds the page's
+ * words, attention and uploads, and ties the chat's start and end to the component's life.
+ */
 export function useChat(options: UseChatOptions): Chat {
-  // One client for the component's life: a new one would drop the session.
-  const [client] = useState(
+  // One chat for the component's life: a new one would drop the session.
+  const [chat] = useState(
     () =>
-      options.client ??
-      new BffClient({ baseUrl: options.baseUrl ?? '', tokenStore: options.tokenStore ?? localStorageTokenStore() }),
+      new GuestChat(
+        options.client ??
+          new BffClient({ baseUrl: options.baseUrl ?? '', tokenStore: options.tokenStore ?? localStorageTokenStore() }),
+        { start: options.start, pageSize: options.historyPageSize ?? 50 },
+      ),
   );
-  const pageSize = options.historyPageSize ?? 50;
-  const [status, setStatus] = useState<ChatStatus>('idle');
-  const [messages, setMessages] = useState<ChatMessage[]>([]);
-  const [session, setSession] = useState<StartedSession>();
-  const [capabilities, setCapabilities] = useState<Capabilities>();
-  const [error, setError] = useState<BffError>();
-  const [ended, setEnded] = useState<ChatEnded>();
-  const [typing, setTyping] = useState<{ name: string }>();
-  const [agentPresent, setAgentPresent] = useState(false);
-  const [availability, setAvailability] = useState<Availability>();
-  const [signedIn, setSignedIn] = useState(false);
-  const [expiring, setExpiring] = useState(false);
-  const [olderPage, setOlderPage] = useState<number | undefined>();
-  const live = useRef<ChatStream | undefined>(undefined);
-  /** The session shown: another tab's new session (`started`) replaces it. */
-  const shown = useRef<string | undefined>(undefined);
-  /** Every message id on the page: only a new one counts as unread. */
-  const known = useRef(new Set<string>());
-  const typingTimer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
-  const lastAuthor = useRef('The agent');
-  const agentHere = useRef(false);
-  const endedBy = useRef<ChatEnded | undefined>(undefined);
-  const generation = useRef(0);
-  /** The session start in flight: StrictMode's mount, unmount, mount joins it rather than opening a second session. */
-  const starting = useRef<Promise<StartedSession> | undefined>(undefined);
-
-  const fail = useCallback(
-    (e: unknown) =>
-      setError(e instanceof BffError ? e : new BffError({ status: 0, code: 'unknown', message: String(e) })),
-    [],
-  );
-  const uploads = useUploads(client, fail);
-  const add = useCallback((incoming: ChatMessage[]) => {
-    for (const message of incoming) known.current.add(message.id);
-    setMessages((current) => mergeMessages(current, incoming));
-  }, []);
-  const wording = useChosenWording(options.locale, capabilities?.defaultLanguage);
+  // The server's render sees the same first state as the browser's.
+  const state = useSyncExternalStore(chat.subscribe, chat.snapshot, chat.snapshot);
+  const view = useMemo(() => viewOf(state), [state]);
+  const wording = useChosenWording(options.locale, state.capabilities?.defaultLanguage);
   const attention = useAttention(options.attention, wording);
+  const uploads = useUploads(chat.client, chat.showFailure);
+  const autoStart = options.autoStart ?? true;
 
-  const stopTyping = useCallback(() => {
-    clearTimeout(typingTimer.current);
-    setTyping(undefined);
-  }, []);
+  useEffect(() => chat.onArrival(attention.arrived), [chat, attention.arrived]);
+  useEffect(() => chat.followOtherTabs(), [chat]);
+  useEffect(() => chat.attach(autoStart), [chat, autoStart]);
 
-  const loadNewest = useCallback(async () => {
-    const page = await client.history({ page: 1, pageSize });
-    add(page.messages);
-    setOlderPage((known) => known ?? (page.page * page.pageSize < page.total ? 2 : undefined));
-  }, [add, client, pageSize]);
-
-  const finish = useCallback(
-    (why: ChatEnded) => {
-      live.current?.close();
-      stopTyping();
-      setEnded(why);
-      setStatus('ended');
-    },
-    [stopTyping],
-  );
-
-  const openStream = useCallback(
-    (mine: number) => {
-      live.current = client.stream(
-        {
-          // Every (re)open: the stream resumes from its last event. Reloading the newest page after a reconnect also
-          // covers a gap it could not replay, waiting out a Retry-After; the stream itself does the same on
-          // `replay_incomplete`, handing what it reloads to `message`.
-          open: ({ reconnected }) => {
-            if (mine !== generation.current) return;
-            setStatus('open');
-            (reconnected ? client.catchUp({ pageSize }).then(add) : loadNewest()).catch(fail);
-          },
-          state: (state) => mine === generation.current && state === 'reconnecting' && setStatus('reconnecting'),
-          message: (message) => {
-            // Sounded by the tab holding the stream only; every hidden tab counts it and may notify (one per id).
-            if (!known.current.has(message.id)) attention.arrived(message, { sound: live.current?.leading ?? true });
-            add([message]);
-            if (message.direction === 'outbound' && message.type !== 'event') {
-              lastAuthor.current = authorOf(message).name;
-              stopTyping();
-            }
-            // A person answered: the wait is over (and the stream sends no more availability).
-            if (message.direction === 'outbound' && message.originatingEntity === 'human') setAvailability(undefined);
-          },
-          typing: (event) => {
-            clearTimeout(typingTimer.current);
-            setTyping({ name: lastAuthor.current });
-            typingTimer.current = setTimeout(() => setTyping(undefined), event.durationMs ?? DEFAULT_TYPING_MS);
-          },
-          presence: (event) => {
-            // A line in the conversation when an agent joins, and when one who joined (or who is named) leaves.
-            const entry = presenceEntry(event);
-            if (entry && (event.presence === 'join' || event.name || agentHere.current)) add([entry]);
-            agentHere.current = event.presence === 'join' || (agentHere.current && event.presence !== 'disconnect');
-            if (event.presence === 'join') {
-              setAgentPresent(true);
-              setAvailability(undefined);
-            }
-            if (event.presence === 'disconnect') setAgentPresent(false);
-            if (event.presence === 'disconnect' && event.readOnly) finish('agent');
-          },
-          availability: (event) => mine === generation.current && setAvailability(event),
-          session: (event) => {
-            if (event.state === 'expiring') setExpiring(true);
-            if (event.state === 'expiry_cleared') setExpiring(false);
-            if (event.state === 'signed_in') setSignedIn(true);
-            if (
-              event.state === 'signed_out' ||
-              event.state === 'signed_in_elsewhere' ||
-              event.state === 'reauthentication_required'
-            )
-              endedBy.current = event.state;
-          },
-          error: (e) => {
-            if (mine !== generation.current) return;
-            if (endedBy.current) {
-              setSignedIn(false);
-              finish(endedBy.current);
-              return;
-            }
-            if (e.sessionLost) finish('expired');
-            else setStatus('failed');
-            setError(e);
-          },
-        },
-        { catchUpPageSize: pageSize },
-      );
-    },
-    [add, attention.arrived, client, fail, finish, loadNewest, pageSize, stopTyping],
-  );
-
-  const begin = useCallback(
-    /** `fresh`: another tab started this session, so none of what the page shows belongs to it. */
-    async (start: StartSessionOptions, rejoin = false, fresh = false) => {
-      const mine = ++generation.current;
-      live.current?.close();
-      endedBy.current = undefined;
-      stopTyping();
-      setStatus('connecting');
-      setEnded(undefined);
-      setExpiring(false);
-      setAvailability(undefined);
-      const pending = (rejoin && starting.current) || client.startSession(start);
-      starting.current = pending;
-      try {
-        const started = await pending;
-        if (starting.current === pending) starting.current = undefined;
-        if (mine !== generation.current) return;
-        setSession(started);
-        shown.current = started.routingKey;
-        setSignedIn(started.authenticated);
-        setError(undefined);
-        // A new conversation starts on a clean page.
-        if (!started.resumed || start.startNew || fresh) {
-          agentHere.current = false;
-          setAgentPresent(false);
-          known.current.clear();
-          setMessages([]);
-          setOlderPage(undefined);
-        }
-        openStream(mine);
-        if (started.readOnly) finish('agent');
-        client.capabilities().then(
-          (caps) => mine === generation.current && setCapabilities(caps),
-          () => undefined,
-        );
-      } catch (e) {
-        if (starting.current === pending) starting.current = undefined;
-        if (mine !== generation.current) return;
-        setStatus('failed');
-        fail(e);
-      }
-    },
-    [client, fail, finish, openStream, stopTyping],
-  );
-
-  const startOptions = useRef(options.start ?? {});
-
-  // The site's other tabs share this chat: what one does to it shows in all, with the reason it happened.
-  useEffect(
-    () =>
-      client.onOtherTab((event) => {
-        if (event.type === 'ending') endedBy.current = 'guest';
-        if (event.type === 'end_failed' && endedBy.current === 'guest') endedBy.current = undefined;
-        if (event.type === 'ended') finish('guest');
-        // A start under way here resumes that session anyway (one tab starts at a time, the next resumes).
-        if (event.type === 'started' && event.routingKey !== shown.current && !starting.current)
-          void begin(startOptions.current, false, true);
-      }),
-    [begin, client, finish],
-  );
-  useEffect(() => {
-    const autoStart = options.autoStart ?? true;
-    if (autoStart === true || (autoStart === 'resume' && client.sessionToken !== undefined))
-      void begin(startOptions.current, true);
-    // Unmounted, whatever started the chat (this effect or `start()`): its stream closes.
-    return () => {
-      generation.current++;
-      live.current?.close();
-      clearTimeout(typingTimer.current);
-    };
-  }, [begin, client, options.autoStart]);
-
-  const start = useCallback(
-    (details: StartSessionOptions = {}) => {
-      const attributes = { ...startOptions.current.attributes, ...details.attributes };
-      startOptions.current = {
-        ...startOptions.current,
-        ...details,
-        ...(Object.keys(attributes).length > 0 ? { attributes } : {}),
-      };
-      // A second submit (a double click) joins the start on its way: one session.
-      return begin(startOptions.current, true);
-    },
-    [begin],
-  );
-
-  const send = useCallback(
-    async (input: SendInput) => {
-      try {
-        add([await client.send(input)]);
-        setError(undefined);
-        setExpiring(false);
-        return true;
-      } catch (e) {
-        fail(e);
-        if (e instanceof BffError && e.sessionLost) finish('expired');
-        return false;
-      }
-    },
-    [add, client, fail, finish],
-  );
-
+  const { send } = chat;
   const submit = useCallback(
     async (text: string) => {
       const attachmentIds = uploads.readyIds();
@@ -368,86 +154,59 @@ export function useChat(options: UseChatOptions): Chat {
     [send, uploads],
   );
 
-  const loadOlder = useCallback(async () => {
-    if (olderPage === undefined) return;
-    try {
-      const page = await client.history({ page: olderPage, pageSize });
-      add(page.messages);
-      setOlderPage(page.page * page.pageSize < page.total ? page.page + 1 : undefined);
-    } catch (e) {
-      fail(e);
-    }
-  }, [add, client, fail, olderPage, pageSize]);
-
-  const endChat = useCallback(async () => {
-    // The stream may hear the end before the answer comes: it is the guest's, not an expiry.
-    endedBy.current = 'guest';
-    try {
-      await client.endSession();
-      finish('guest');
-    } catch (e) {
-      endedBy.current = undefined;
-      fail(e);
-    }
-  }, [client, fail, finish]);
-
-  const signIn = useCallback(
-    async (grant: SignInGrant) => {
-      try {
-        await client.signIn(grant);
-        setSignedIn(true);
-      } catch (e) {
-        fail(e);
-      }
-    },
-    [client, fail],
-  );
-
-  const signOut = useCallback(async () => {
-    endedBy.current = 'signed_out';
-    live.current?.close();
-    try {
-      await client.signOut();
-      setSignedIn(false);
-      finish('signed_out');
-    } catch (e) {
-      fail(e);
-    }
-  }, [client, fail, finish]);
-
   return {
-    client,
+    client: chat.client,
     wording,
-    status,
-    messages,
-    session,
-    capabilities,
-    error,
-    ended,
-    typing,
-    agentPresent,
-    availability,
-    signedIn,
-    expiring,
+    ...view,
     unread: attention.unread,
     markSeen: attention.markSeen,
     notifications: attention.notifications,
     requestNotifications: attention.requestNotifications,
-    hasOlder: olderPage !== undefined,
-    loadOlder,
-    start,
+    loadOlder: chat.loadOlder,
+    start: chat.start,
     send,
     submit,
-    notifyTyping: useCallback(() => void client.typing().catch(() => undefined), [client]),
+    notifyTyping: chat.notifyTyping,
     uploads,
-    endChat,
-    // An ended conversation still held (the agent ended it) is replaced; without a token, a plain start is new anyway.
-    startNew: useCallback(
-      () => begin({ ...startOptions.current, ...(client.sessionToken ? { startNew: true } : {}) }),
-      [begin, client],
-    ),
-    signIn,
-    signOut,
-    dismissError: useCallback(() => setError(undefined), []),
+    endChat: chat.endChat,
+    startNew: chat.startNew,
+    signIn: chat.signIn,
+    signOut: chat.signOut,
+    dismissError: chat.dismissError,
+  };
+}
+
+type ChatView = Pick<
+  Chat,
+  | 'status'
+  | 'messages'
+  | 'session'
+  | 'capabilities'
+  | 'error'
+  | 'ended'
+  | 'typing'
+  | 'agentPresent'
+  | 'availability'
+  | 'signedIn'
+  | 'expiring'
+  | 'hasOlder'
+>;
+
+/** What the state says, as `Chat` names it. */
+function viewOf(state: ChatState): ChatView {
+  const live = state.phase === 'live' ? state : undefined;
+  return {
+    status: statusOf(state),
+    messages: state.messages,
+    session: state.session,
+    capabilities: state.capabilities,
+    error: state.error,
+    ended: state.phase === 'ended' ? state.ended : undefined,
+    typing: live?.typing && { name: live.typing.name },
+    agentPresent: state.agentPresent,
+    availability: live?.availability,
+    signedIn: state.signedIn,
+    expiring: live?.expiring ?? false,
+    hasOlder: typeof state.older === 'number',
   };
 }

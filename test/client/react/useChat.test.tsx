@@ -6,6 +6,7 @@ import { StrictMode } from 'react';
 import { act, cleanup, fireEvent, render, screen, waitFor as settle, within } from '@testing-library/react';
 import {
   BffClient,
+  BffError,
   availabilityStatus,
   memoryTokenStore,
   type SignInGrant,
@@ -43,11 +44,20 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-/** Every call the page made, as `METHOD path`. */
+/** Every call the page made, as `METHOD path`, and those answered (or failed), in the order they were. */
 const calls: string[] = [];
-const pageFetch: typeof fetch = (input, init = {}) => {
-  calls.push(`${init.method ?? 'GET'} ${new URL(String(input)).pathname}`);
-  return fetch(input, { ...init, headers: { ...(init.headers as Record<string, string>), Origin: PAGE_ORIGIN } });
+const answered: string[] = [];
+const pageFetch: typeof fetch = async (input, init = {}) => {
+  const call = `${init.method ?? 'GET'} ${new URL(String(input)).pathname}`;
+  calls.push(call);
+  try {
+    return await fetch(input, {
+      ...init,
+      headers: { ...(init.headers as Record<string, string>), Origin: PAGE_ORIGIN },
+    });
+  } finally {
+    answered.push(call);
+  }
 };
 
 function clientFor(tokenStore: TokenStore = memoryTokenStore()): BffClient {
@@ -466,4 +476,44 @@ test('useChat: its stream reopened with nothing missed, the hook still reloads t
   await settle(() => expect(calls.slice(before).filter((c) => c === 'GET /messages')).toHaveLength(1), {
     timeout: 10_000,
   });
+  // Answered before the test ends: a read cut off by the service closing would be tried again long after.
+  const reads = (list: string[]) => list.filter((c) => c === 'GET /messages').length;
+  await settle(() => expect(reads(answered)).toBe(reads(calls)), { timeout: 10_000 });
 }, 30_000);
+
+test.each([
+  { action: 'End chat', refused: 'DELETE /guest-session', ended: 'guest' },
+  { action: 'Sign out', refused: 'POST /guest-session/sign-out', ended: 'signed_out' },
+])(
+  'useChat: $action refused by the service still ends the chat here (the client let go of its token), with the failure shown',
+  async ({ action, refused, ended }) => {
+    const grant = await signInAt(stack.sim, `react-refused-${Date.now().toString(36)}`);
+    let refuse = true;
+    const client = new BffClient({
+      baseUrl: stack.service.url,
+      tokenStore: memoryTokenStore(),
+      fetch: (input, init) => {
+        if (!refuse || `${init?.method} ${new URL(String(input)).pathname}` !== refused) return pageFetch(input, init);
+        refuse = false;
+        const problem = { title: 'Unavailable', status: 503, code: 'upstream_unavailable', detail: 'Try again.' };
+        const headers = { 'Content-Type': 'application/problem+json' };
+        return Promise.resolve(new Response(JSON.stringify(problem), { status: 503, headers }));
+      },
+      EventSource: FetchEventSource as unknown as typeof EventSource,
+    });
+    await connect({ client, grant });
+    fireEvent.click(screen.getByRole('button', { name: 'Sign in' }));
+    await screen.findByRole('button', { name: 'Sign out' }, { timeout: 10_000 });
+    const stream = FetchEventSource.opened.filter((s) => s.url.includes('/messages/stream')).pop()!;
+
+    fireEvent.click(screen.getByRole('button', { name: action }));
+    await screen.findByText(`ended by ${ended}`, undefined, { timeout: 10_000 });
+    expect(refuse).toBe(false);
+    expect(screen.getByRole('status').textContent).toBe('ended');
+    expect(screen.getByRole('alert').textContent).toBe(
+      describeError(new BffError({ status: 503, code: 'upstream_unavailable', message: '' })),
+    );
+    expect((stream as unknown as { closed: boolean }).closed).toBe(true);
+  },
+  30_000,
+);
