@@ -1,11 +1,9 @@
 import WebSocket from 'ws';
 import { GuestSocket } from '../genesys/guest';
-import type { Exchange, VerifyTarget } from './verifyGenesys';
-
-export type Frame = { type?: string; class?: string; code?: number; body?: unknown; tracingId?: string };
+import type { Exchange, Frame, RunSocket, VerifyTarget } from './verifyRun';
 
 /** A raw Guest API connection that keeps every frame, so the shapes themselves can be inspected. */
-export class RawConnection {
+export class RawConnection implements RunSocket {
   readonly frames: Frame[] = [];
   private waiters: (() => void)[] = [];
   closed = false;
@@ -50,7 +48,6 @@ export class RawConnection {
     this.ws.send(JSON.stringify(frame));
   }
 
-  /** The first frame from `from` on that matches, or undefined after the timeout. */
   async next(match: (f: Frame) => boolean, from: number, timeoutMs: number): Promise<Frame | undefined> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {

@@ -1,21 +1,11 @@
 import axios from 'axios';
-import type { Exchange, Run } from './verifyGenesys';
+import type { AvailabilityTarget, Exchange, Run } from './verifyRun';
 
 /**
  * The availability points of `npm run verify:genesys`: with the OAuth client and the ids GET /availability
  * reads (GENESYS_QUEUE_ID, GENESYS_SCHEDULE_GROUP_ID, GENESYS_EMERGENCY_GROUP_ID), each Platform endpoint is read
  * once and its answer checked against the SDK model's shape; a 403 names the permission the OAuth client lacks.
  */
-export interface AvailabilityTarget {
-  loginUrl: string;
-  apiUrl: string;
-  clientId?: string;
-  clientSecret?: string;
-  queueIds: string[];
-  scheduleGroupId?: string;
-  emergencyGroupId?: string;
-}
-
 interface Check {
   point: string;
   permission: string;

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { linkShape, statedExpiry } from '../genesys/downloadLinks';
 import { getAttachmentFrame, echoFrame, textMessageFrame } from '../genesys/guest';
-import type { Frame } from './rawGuestConnection';
-import type { Run } from './verifyGenesys';
+import type { Frame, Run } from './verifyRun';
 
 const traced = (f: Frame | undefined) =>
   f === undefined ? 'no reply' : f.tracingId === undefined ? 'no tracingId' : 'tracingId present';

@@ -1,5 +1,5 @@
 import { AUTH_VALUE, EMAIL_SHAPED, JWT_SHAPED } from '../observability/scrub';
-import type { VerifyReport } from './verifyGenesys';
+import type { VerifyReport } from './verifyRun';
 
 /** A fixture file's content: every secret and guest id replaced, JWT- and email-shaped strings too. */
 function scrubForFixture(value: unknown, secrets: readonly string[]): unknown {

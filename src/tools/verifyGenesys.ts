@@ -8,11 +8,12 @@ import {
   textMessageFrame,
   type SignInGrant,
 } from '../genesys/guest';
-import { RawConnection, type Frame } from './rawGuestConnection';
+import { RawConnection } from './rawGuestConnection';
 import { agentFile, expirySlides, messageRate } from './verifyBudgets';
 import { checkHistory, featureOn, nullPaths, readConfig, reportConfig } from './verifyRest';
+import type { Exchange, Finding, Frame, Run, Verdict, VerifyReport, VerifyTarget } from './verifyRun';
 import { verifySignIn } from './verifySignIn';
-import { availabilityTargetFromEnv, verifyAvailability, type AvailabilityTarget } from './verifyAvailability';
+import { availabilityTargetFromEnv, verifyAvailability } from './verifyAvailability';
 
 /**
  * `npm run verify:genesys`: a short scripted conversation against a real
@@ -20,42 +21,10 @@ import { availabilityTargetFromEnv, verifyAvailability, type AvailabilityTarget 
  * service relies on (docs/genesys-protocol.md#unverified-points) and what
  * the deployment actually did. It talks to Genesys directly, the way the
  * service does, and looks at the raw frames. The REST points are
- * verifyRest.ts's, the budgets verifyBudgets.ts's, sign-in verifySignIn.ts's.
+ * verifyRest.ts's, the budgets verifyBudgets.ts's, sign-in verifySignIn.ts's;
+ * what they all speak of (the target, the run, its exchanges and verdicts)
+ * is verifyRun.ts's.
  */
-
-export interface VerifyTarget {
-  deploymentId: string;
-  origin: string;
-  webMessagingUrl: string;
-  apiUrl: string;
-  cdnUrl: string;
-  timeoutMs?: number;
-  /** The OAuth client and ids GET /availability reads (verifyAvailability.ts). */
-  availability?: AvailabilityTarget;
-}
-
-export type Verdict = 'holds' | 'differs' | 'not checked';
-
-interface Finding {
-  point: string;
-  expected: string;
-  observed: string;
-  verdict: Verdict;
-}
-
-/** A frame or REST answer seen on the way, for `--record` (scrubbed before it is written). */
-export interface Exchange {
-  kind: 'frame-out' | 'frame-in' | 'rest';
-  data: unknown;
-}
-
-export interface VerifyReport {
-  target: { deploymentId: string; webMessagingUrl: string; apiUrl: string };
-  findings: Finding[];
-  exchanges: Exchange[];
-  /** What the run must keep out of any file it writes. */
-  secrets: string[];
-}
 
 /**
  * The Genesys part of the service's environment, read as the service reads it
@@ -126,18 +95,6 @@ const KNOWN_CLASSES = new Set([
 
 const traced = (f: Frame | undefined) =>
   f === undefined ? 'no reply' : f.tracingId === undefined ? 'no tracingId' : 'tracingId present';
-
-/** What each step of the run shares. */
-export interface Run {
-  target: VerifyTarget;
-  socket: RawConnection;
-  token: string;
-  timeoutMs: number;
-  exchanges: Exchange[];
-  secrets: string[];
-  config?: Record<string, unknown>;
-  add(point: string, expected: string, observed: string, verdict: Verdict): void;
-}
 
 export interface VerifyOptions {
   /** A sign-in from the deployment's identity provider, to check authenticated messaging too (verifySignIn.ts). */

@@ -1,5 +1,5 @@
 import axios from 'axios';
-import type { Exchange, Run, Verdict, VerifyTarget } from './verifyGenesys';
+import type { Exchange, Run, Verdict, VerifyTarget } from './verifyRun';
 
 /**
  * The REST points of `npm run verify:genesys` (verifyGenesys.ts runs them):

@@ -6,8 +6,8 @@ import {
   getJwtFrame,
   type SignInGrant,
 } from '../genesys/guest';
-import { RawConnection, type Frame } from './rawGuestConnection';
-import type { Exchange, VerifyTarget } from './verifyGenesys';
+import { RawConnection } from './rawGuestConnection';
+import type { Frame, Run } from './verifyRun';
 
 /**
  * The authenticated-messaging part of `npm run verify:genesys`
@@ -20,13 +20,7 @@ import type { Exchange, VerifyTarget } from './verifyGenesys';
  * and that the revoke sends LogoutEvent and ends the credentials.
  */
 
-interface SignInRun {
-  target: VerifyTarget;
-  exchanges: Exchange[];
-  secrets: string[];
-  timeoutMs: number;
-  add(point: string, expected: string, observed: string, verdict: 'holds' | 'differs' | 'not checked'): void;
-}
+type SignInRun = Pick<Run, 'target' | 'exchanges' | 'secrets' | 'timeoutMs' | 'add'>;
 
 /** The operator's sign-in from the environment, or undefined when none was given. */
 export function grantFromEnv(env: NodeJS.ProcessEnv): SignInGrant | undefined {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Cluster, type Redis } from 'ioredis';
+import { Cluster, Command, type Redis } from 'ioredis';
 import type { RedisConfig } from '../../config/schema';
 import { AppError } from '../../domain/errors';
 import type { Logger } from '../../observability/logger';
@@ -8,6 +8,7 @@ import { sharedStoreUp } from '../../observability/metrics';
 import { scrubText } from '../../observability/scrub';
 import { inClientSpan } from '../../observability/tracing';
 import { checkedSettings, durabilityProblems } from './durability';
+import { PingCheck, type PingVerdict } from './pingCheck';
 import { connect, type Scripted } from './redisConnection';
 import { ScopedStore, type SharedStore } from '../sharedStore';
 
@@ -20,9 +21,11 @@ const addressOf = (node: Redis) =>
 /** A Redis span's attributes (OpenTelemetry database conventions): the command, never a key or value. */
 const redisSpan = (command: string) => ({ 'db.system.name': 'redis', 'db.operation.name': command.toUpperCase() });
 
-/** How often the store is asked whether it answers, and how long a PING may take before it counts as down. */
+/** How often the store is asked whether it answers, and how long a PING may take before it counts as unanswered. */
 const PING_INTERVAL_MS = 1000;
 const PING_TIMEOUT_MS = 500;
+/** When ioredis lets go of a PING the check has long judged (pingCheck.ts keeps the deadline that counts). */
+const PING_ABANDON_MS = 30_000;
 
 interface RedisStoreOptions {
   redis: RedisConfig;
@@ -51,13 +54,14 @@ const RECORDS_LOST_AT = 'store:records-lost-at';
  * it. Every time it connects it checks (CONFIG GET, where Redis allows it)
  * that Redis keeps what it acknowledged, and warns by name when it does not.
  *
- * Whether Redis answers is judged by a PING bounded in time, every second,
- * not by the connection's events alone: a Redis that is stopped (SIGSTOP) or
- * cut off by the network keeps its TCP connection up and answers nothing.
- * While the last PING failed, operations fail at once instead of each
- * waiting out the command timeout; the next PING that answers ends that.
- * /readyz reports the state (a Redis down after start-up leaves the
- * instance ready and `degraded`: src/observability/readiness.ts).
+ * Redis is down when its connection fails or closes, or when two PINGs in a
+ * row go unanswered (pingCheck.ts: each bounded in time, every second, and
+ * judged apart from this instance's own event loop lag), so a stopped or
+ * cut-off Redis, whose TCP connection stays up, is found too. While it is
+ * down, operations fail at once instead of each waiting out the command
+ * timeout; a new connection or a PING that answers ends that. /readyz reports
+ * the state (a Redis down after start-up leaves the instance ready and
+ * `degraded`: src/observability/readiness.ts).
  */
 export class RedisStore implements SharedStore {
   readonly shared = true;
@@ -74,10 +78,9 @@ export class RedisStore implements SharedStore {
    * first answers): what is wrong, or that it could not be checked.
    */
   durability: Promise<{ checked: boolean; problems: string[] }>;
-  private readonly pinger: NodeJS.Timeout;
+  private readonly answers: PingCheck;
   /** Set by close(): errors of the connection being closed are not an outage. */
   private closing = false;
-  private pinging = false;
 
   constructor(private readonly options: RedisStoreOptions) {
     this.prefix = options.keyPrefix;
@@ -98,6 +101,7 @@ export class RedisStore implements SharedStore {
     });
     this.connected = new Promise((resolve) => this.redis.once('ready', () => resolve()));
     this.redis.on('ready', () => {
+      this.answers.reset();
       this.state.set({ ok: true, detail: 'Redis answers.' });
       this.durability = this.checkDurability();
       firstCheck(this.durability);
@@ -120,8 +124,13 @@ export class RedisStore implements SharedStore {
       if (this.state.current.ok)
         this.state.set({ ok: false, detail: 'The connection to Redis closed; reconnecting.' }, { level: 'error' });
     });
-    this.pinger = setInterval(() => void this.checkAnswers(), options.pingIntervalMs ?? PING_INTERVAL_MS);
-    this.pinger.unref();
+    this.answers = new PingCheck({
+      ping: () => this.checkedPing(),
+      connected: () => this.redis.status === 'ready',
+      intervalMs: options.pingIntervalMs ?? PING_INTERVAL_MS,
+      timeoutMs: options.pingTimeoutMs ?? PING_TIMEOUT_MS,
+      onVerdict: (verdict) => this.heard(verdict),
+    });
   }
 
   /** True while the last check found Redis answering. */
@@ -129,32 +138,36 @@ export class RedisStore implements SharedStore {
     return this.state.current.ok;
   }
 
-  /** One bounded PING; its verdict is the store's state until the next. */
-  private async checkAnswers(): Promise<void> {
-    if (this.pinging || this.redis.status !== 'ready') return;
-    this.pinging = true;
-    const timeoutMs = this.options.pingTimeoutMs ?? PING_TIMEOUT_MS;
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([
-        this.redis.ping(),
-        new Promise((_resolve, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer to PING within ${timeoutMs} ms`)), timeoutMs);
-        }),
-      ]);
+  /**
+   * A PING for the check, without ioredis's command timeout: that timer runs on this loop's timers like the check's
+   * deadline, before the turn's I/O, and would fail an answer still unread in a busy loop's socket. ioredis arms one
+   * timer a command, so one armed first, long after any verdict, stands in for it.
+   */
+  private checkedPing(): Promise<unknown> {
+    const ping = new Command('ping', [], { replyEncoding: 'utf8' });
+    ping.setTimeout(PING_ABANDON_MS);
+    void this.redis.sendCommand(ping);
+    return ping.promise;
+  }
+
+  /** What the PINGs found, as the store's state: one unanswered is logged, two in a row are down. */
+  private heard(verdict: PingVerdict): void {
+    if (verdict.state === 'answering') {
       if (!this.state.current.ok) this.state.set({ ok: true, detail: 'Redis answers.' });
-    } catch (error) {
-      this.state.set(
-        {
-          ok: false,
-          detail: `Redis does not answer: ${scrubText(error instanceof Error ? error.message : String(error))}`,
-        },
-        { level: 'error' },
-      );
-    } finally {
-      clearTimeout(timer);
-      this.pinging = false;
+      return;
     }
+    const reason = scrubText(verdict.miss.reason);
+    if (verdict.state === 'suspect') {
+      this.options.logger.warn(
+        { eventLoopLagMs: verdict.miss.lagMs, storeError: reason },
+        'Redis did not answer a PING in time: asking again before calling it down',
+      );
+      return;
+    }
+    this.state.set(
+      { ok: false, detail: `Redis does not answer: ${reason}, twice in a row` },
+      { level: 'error', fields: { eventLoopLagMs: verdict.miss.lagMs } },
+    );
   }
 
   get(key: string): Promise<string | undefined> {
@@ -244,7 +257,7 @@ export class RedisStore implements SharedStore {
 
   async close(): Promise<void> {
     this.closing = true;
-    clearInterval(this.pinger);
+    this.answers.close();
     clearInterval(this.lossWatch);
     this.redis.removeAllListeners('close');
     await this.redis.quit().catch(() => undefined);
