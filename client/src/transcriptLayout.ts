@@ -23,6 +23,8 @@ export interface TranscriptMessage {
   listPickers?: readonly { title?: string }[];
   forms?: readonly { title?: string }[];
   attachments?: readonly { filename?: string; mediaType?: string }[];
+  /** The guest's answer to a quick reply, a card's button or a date picker; its text is what they chose. */
+  buttonResponse?: { text?: string };
 }
 
 /** The words of a transcript. The customer's and the agent's own words are kept as written. */
@@ -180,9 +182,12 @@ function messagesOf({ messages }: TranscriptInput): readonly TranscriptMessage[]
   return messages.filter((m) => m.type !== 'event');
 }
 
-/** What the message says. */
+/**
+ * What the message says: its text, or the answer it carries. Genesys takes a quick reply's or a date pick's answer
+ * as a Text message with empty text, the choice in its ButtonResponse.
+ */
 function textOf(message: TranscriptMessage): string | undefined {
-  return message.text;
+  return message.text || message.buttonResponse?.text;
 }
 
 /** The name a message is shown under. */

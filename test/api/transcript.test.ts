@@ -103,6 +103,29 @@ describe('GET /messages/transcript', () => {
     expect(negotiated.headers.vary).toMatch(/Accept/);
   });
 
+  test("the guest's answers to a quick reply and a date picker read as what they chose, not as an empty line", async () => {
+    const { token, gt } = await stack.newGuest();
+    stack.sim.agent.say(gt, 'Shall we book?', { quickReplies: ['Yes please', 'No'] });
+    const shown = (await stack.http.get('/messages').set(bearer(token))).body.messages as ChatMessage[];
+    const offer = shown.find((m) => m.quickReplies);
+    const answers = [
+      { quickReply: { text: 'Yes please', payload: 'payload-1', originatingMessageId: offer!.id } },
+      {
+        datePicker: { dateTime: '2026-12-01T10:00:00.000Z', originatingMessageId: offer!.id, text: 'Tue 1 Dec, 10:00' },
+      },
+    ];
+    for (const answer of answers)
+      expect((await stack.http.post('/messages').set(bearer(token)).send(answer)).status).toBe(201);
+    const text = (await stack.http.get('/messages/transcript').set(bearer(token))).text;
+    expect(text.split('\n').filter((line) => / You: /.test(line))).toEqual([
+      expect.stringMatching(/ You: Yes please$/),
+      expect.stringMatching(/ You: Tue 1 Dec, 10:00$/),
+    ]);
+    const html = (await stack.http.get('/messages/transcript?format=html').set(bearer(token))).text;
+    expect(html).toContain('<p class="text" dir="auto">Yes please</p>');
+    expect(html).toContain('<p class="text" dir="auto">Tue 1 Dec, 10:00</p>');
+  });
+
   test("the service's file is byte for byte the one the browser kit builds from the same messages", async () => {
     const { token, gt } = await stack.newGuest();
     await stack.http.post('/messages').set(bearer(token)).send({ text: 'Where is my parcel?\nIt is late.' });
@@ -122,6 +145,7 @@ describe('GET /messages/transcript', () => {
     const html = (await stack.http.get('/messages/transcript?format=html').set(bearer(token))).text;
     const readAt = new Date(/<p class="summary">[^<]*<time datetime="([^"]+)">/.exec(html)![1]!);
     expect(html).toBe(buildTranscript(shown, { format: 'html', readAt }).content);
+    expect(html).toContain('<p class="text" dir="auto">Track</p>');
   });
 
   test('served while the conversation is read-only after the agent left', async () => {

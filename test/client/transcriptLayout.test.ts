@@ -107,7 +107,29 @@ describe('the service and the kit write one file', () => {
 });
 
 describe('what each message reads as', () => {
+  const text = (messages: TranscriptMessage[]) =>
+    transcriptText({ messages, complete: true, readAt }, ENGLISH_TRANSCRIPT_LOCALE).split('\n').slice(3, -1);
   const at = '2026-03-04T15:00:00Z';
+
+  test('the guest’s answer to a quick reply or a date picker is what they chose (Genesys has its text empty)', () => {
+    const messages: TranscriptMessage[] = [
+      { direction: 'inbound', type: 'text', time: at, buttonResponse: { text: 'Yes please' } },
+      { direction: 'inbound', type: 'text', time: at, text: '', buttonResponse: { text: 'Tue 1 Dec, 10:00' } },
+      // A card's button goes with its text as well: said once.
+      { direction: 'inbound', type: 'structured', time: at, text: 'Track', buttonResponse: { text: 'Track' } },
+    ];
+    expect(text(messages)).toEqual([
+      '[2026-03-04 15:00:00 UTC] You: Yes please',
+      '[2026-03-04 15:00:00 UTC] You: Tue 1 Dec, 10:00',
+      '[2026-03-04 15:00:00 UTC] You: Track',
+    ]);
+    const html = transcriptHtml({ messages, complete: true, readAt }, ENGLISH_TRANSCRIPT_LOCALE);
+    expect(html.match(/<p class="text" dir="auto">[^<]*<\/p>/g)).toEqual([
+      '<p class="text" dir="auto">Yes please</p>',
+      '<p class="text" dir="auto">Tue 1 Dec, 10:00</p>',
+      '<p class="text" dir="auto">Track</p>',
+    ]);
+  });
 
   test('the HTML page admits its one style by its hash, and escapes every text', () => {
     const hash = createHash('sha256').update(TRANSCRIPT_STYLE).digest('base64');
