@@ -7,6 +7,17 @@ const upward = (folders) => ({
   message: 'Layers point downward: this module may not import from a higher layer (docs/architecture.md).',
 });
 
+/**
+ * The browser client, reached from src/: only its transcript layout (pure, compiled with the service into
+ * dist/client/src/ and shipped in its image); everything else in client/ needs a browser.
+ */
+const clientDoor = {
+  regex: '^(\\.\\./)+client/(?!src/transcriptLayout(\\.js)?$)',
+  message:
+    'The service takes one module from the browser client, client/src/transcriptLayout, ' +
+    'built with it and copied into its image (docs/architecture.md).',
+};
+
 function layerRules() {
   // Each layer, and the folders above it that it may never import.
   const above = {
@@ -51,7 +62,7 @@ function layerRules() {
   const TOP = ['server', 'processMain', 'processFailures', 'main'];
   const patternsFor = (folders) => {
     const named = folders.filter((f) => f !== 'top');
-    const patterns = [upward([...named, 'simulator'])];
+    const patterns = [upward([...named, 'simulator']), clientDoor];
     if (folders.includes('top')) patterns.push(upward(TOP));
     return patterns;
   };
@@ -69,6 +80,7 @@ function layerRules() {
             {
               patterns: [
                 upward(['demo', 'simulator']),
+                clientDoor,
                 {
                   regex: '^\\./(demo|main|processMain)(/|$)',
                   message: 'server sits below main, processMain and the demo.',
@@ -147,6 +159,21 @@ module.exports = tseslint.config(
         'error',
         { object: 'req', property: 'log', message: 'Log through the service logger, which redacts every path.' },
         { object: 'res', property: 'log', message: 'Log through the service logger, which redacts every path.' },
+      ],
+    },
+  },
+  {
+    // Every module of src/ that no layer rule below covers (a later rule replaces this one's patterns).
+    files: ['src/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [clientDoor] }] },
+  },
+  {
+    // Compiled into the service as well as the client: it stays self-contained, so the service takes nothing else.
+    files: ['client/src/transcriptLayout.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '.', message: 'The transcript layout imports nothing: the service compiles it too.' }] },
       ],
     },
   },

@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { buildTranscript } from '../../client/src/transcript';
+import type { ChatMessage } from '../../client/src/types';
 import { manualClock } from '../support/platform';
 import { bearer, type Stack, startStack } from '../support/stack';
 import { waitFor } from '../support/wait';
@@ -82,6 +85,10 @@ describe('GET /messages/transcript', () => {
         /^default-src 'none'; style-src 'sha256-[^']+'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'$/,
       );
       const html = res.text;
+      // The header's policy admits the page's one style by its hash, and nothing else.
+      const style = /<style>(.*)<\/style>/.exec(html)![1]!;
+      const hash = createHash('sha256').update(style).digest('base64');
+      expect(res.headers['content-security-policy']).toContain(`style-src 'sha256-${hash}'`);
       expect(html).toMatch(/^<!doctype html>\n<html lang="en">/);
       expectInOrder(html, texts.map(escapeHtml));
       expect(html.match(/<li class="message (inbound|outbound)">/g)).toHaveLength(TOTAL);
@@ -94,6 +101,51 @@ describe('GET /messages/transcript', () => {
       expect(html).not.toContain('url(');
     }
     expect(negotiated.headers.vary).toMatch(/Accept/);
+  });
+
+  test("the guest's answers to a quick reply and a date picker read as what they chose, not as an empty line", async () => {
+    const { token, gt } = await stack.newGuest();
+    stack.sim.agent.say(gt, 'Shall we book?', { quickReplies: ['Yes please', 'No'] });
+    const shown = (await stack.http.get('/messages').set(bearer(token))).body.messages as ChatMessage[];
+    const offer = shown.find((m) => m.quickReplies);
+    const answers = [
+      { quickReply: { text: 'Yes please', payload: 'payload-1', originatingMessageId: offer!.id } },
+      {
+        datePicker: { dateTime: '2026-12-01T10:00:00.000Z', originatingMessageId: offer!.id, text: 'Tue 1 Dec, 10:00' },
+      },
+    ];
+    for (const answer of answers)
+      expect((await stack.http.post('/messages').set(bearer(token)).send(answer)).status).toBe(201);
+    const text = (await stack.http.get('/messages/transcript').set(bearer(token))).text;
+    expect(text.split('\n').filter((line) => / You: /.test(line))).toEqual([
+      expect.stringMatching(/ You: Yes please$/),
+      expect.stringMatching(/ You: Tue 1 Dec, 10:00$/),
+    ]);
+    const html = (await stack.http.get('/messages/transcript?format=html').set(bearer(token))).text;
+    expect(html).toContain('<p class="text" dir="auto">Yes please</p>');
+    expect(html).toContain('<p class="text" dir="auto">Tue 1 Dec, 10:00</p>');
+  });
+
+  test("the service's file is byte for byte the one the browser kit builds from the same messages", async () => {
+    const { token, gt } = await stack.newGuest();
+    await stack.http.post('/messages').set(bearer(token)).send({ text: 'Where is my parcel?\nIt is late.' });
+    stack.sim.agent.say(gt, HOSTILE, { originatingEntity: 'Human', quickReplies: ['Track', 'Call me'] });
+    stack.sim.agent.say(gt, 'A bot speaks', { originatingEntity: 'Bot' });
+    const offered = (await stack.http.get('/messages').set(bearer(token))).body.messages as ChatMessage[];
+    const originatingMessageId = offered.find((m) => m.quickReplies)!.id;
+    await stack.http
+      .post('/messages')
+      .set(bearer(token))
+      .send({ quickReply: { text: 'Track', payload: 'payload-1', originatingMessageId } });
+    const shown = (await stack.http.get('/messages?pageSize=100').set(bearer(token))).body.messages as ChatMessage[];
+    // The moment the service read the conversation: to the millisecond in the page, to the second in the text.
+    const text = (await stack.http.get('/messages/transcript?format=text').set(bearer(token))).text;
+    const savedAt = new Date(`${/^Saved (\S+) (\S+) UTC/m.exec(text)!.slice(1).join('T')}Z`);
+    expect(text).toBe(buildTranscript(shown, { format: 'text', readAt: savedAt }).content);
+    const html = (await stack.http.get('/messages/transcript?format=html').set(bearer(token))).text;
+    const readAt = new Date(/<p class="summary">[^<]*<time datetime="([^"]+)">/.exec(html)![1]!);
+    expect(html).toBe(buildTranscript(shown, { format: 'html', readAt }).content);
+    expect(html).toContain('<p class="text" dir="auto">Track</p>');
   });
 
   test('served while the conversation is read-only after the agent left', async () => {

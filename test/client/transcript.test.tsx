@@ -2,7 +2,6 @@
  * @jest-environment ./test/support/jsdomWithFetch.js
  * @jest-environment-options {"url": "http://localhost:3000/", "customExportConditions": ["node", "node-addons"]}
  */
-import { createHash } from 'node:crypto';
 import { act, cleanup, fireEvent, render, screen } from '@testing-library/react';
 import {
   BffClient,
@@ -13,10 +12,11 @@ import {
   type Transcript,
 } from '../../client/src';
 import { MessageList, TranscriptButton, wordingFor } from '../../client/src/react';
-import { transcriptHtml, transcriptText } from '../../src/http/routes/transcriptDocument';
-import { TRANSCRIPT_STYLE } from '../../client/src/transcript';
 
-/** A transcript from the service, or built on the page in the same layout; and agent Markdown in the list. */
+/**
+ * A transcript from the service, or built on the page in the same layout (its layout and its sameness to the
+ * service's file: transcriptLayout.test.ts); and agent Markdown in the list.
+ */
 
 const readAt = new Date('2026-03-04T16:00:00Z');
 const conversation: ChatMessage[] = [
@@ -55,15 +55,6 @@ const conversation: ChatMessage[] = [
 afterEach(cleanup);
 
 describe('built on the page', () => {
-  test('the same file the service makes, in text and in HTML', () => {
-    const served = { messages: conversation.filter((m) => m.type !== 'event'), complete: true, readAt };
-    expect(buildTranscript(conversation, { readAt }).content).toBe(transcriptText(served));
-    expect(buildTranscript(conversation, { readAt, format: 'html' }).content).toBe(transcriptHtml(served));
-    expect(buildTranscript(conversation, { readAt, complete: false }).content).toBe(
-      transcriptText({ ...served, complete: false }),
-    );
-  });
-
   test('its layout: every message once, events left out, its lines and contents below it', () => {
     const built = buildTranscript(conversation, { readAt });
     expect(built).toMatchObject({
@@ -87,16 +78,6 @@ describe('built on the page', () => {
         '',
       ].join('\n'),
     );
-  });
-
-  test('the HTML page admits its one style by its hash, and escapes every text', () => {
-    const html = buildTranscript(conversation, { readAt, format: 'html' }).content;
-    const style = /<style>(.*)<\/style>/.exec(html)![1]!;
-    expect(style).toBe(TRANSCRIPT_STYLE);
-    const hash = createHash('sha256').update(style).digest('base64');
-    expect(html).toContain(`style-src 'sha256-${hash}'`);
-    expect(html).toContain('Track it below &lt;b&gt;now&lt;/b&gt;.');
-    expect(html).not.toContain('<b>');
   });
 
   test('in the kit’s language, right to left for Arabic', () => {

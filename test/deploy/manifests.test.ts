@@ -274,3 +274,34 @@ test('issue 26: the HPA waits out short bursts before scaling up, the CPU reques
     /error_page 502 504 =503 @no_instance;[\s\S]*default_type application\/problem\+json;/,
   );
 });
+
+/** The relative modules `file` imports as values (type-only imports are erased), resolved to source files. */
+function valueImports(file: string): string[] {
+  const source = fs.readFileSync(file, 'utf8');
+  const specifiers = [...source.matchAll(/^\s*(?:import|export)\s+(?!type\b)(?:[^'";]*?\bfrom\s+)?'(\.[^']+)'/gm)];
+  return specifiers.map(([, specifier]) => {
+    const base = path.resolve(path.dirname(file), specifier!.replace(/\.js$/, ''));
+    const found = [`${base}.ts`, `${base}/index.ts`].find((candidate) => fs.existsSync(candidate));
+    if (!found) throw new Error(`${path.relative(ROOT, file)}: cannot resolve ${specifier}`);
+    return found;
+  });
+}
+
+test('the image holds every module the service loads, the one it takes from the browser client too', () => {
+  const loaded = new Set<string>();
+  const visit = (file: string) => {
+    if (loaded.has(file)) return;
+    loaded.add(file);
+    valueImports(file).forEach(visit);
+  };
+  visit(path.join(ROOT, 'src/main.ts'));
+  const files = [...loaded].map((file) => path.relative(ROOT, file).split(path.sep).join('/'));
+  expect(files.filter((file) => !file.startsWith('src/'))).toEqual(['client/src/transcriptLayout.ts']);
+  // tsc compiles each to dist/ by its path from the root; the runtime stage copies folders of it from the build.
+  const runtime = read('Dockerfile').split(/^FROM .* AS runtime$/m)[1]!;
+  const copied = [...runtime.matchAll(/^COPY --from=build \/app\/(\S+) \.\/(\S+)$/gm)]
+    .filter(([, from, to]) => from === to)
+    .map(([, from]) => `${from}/`);
+  const missing = files.map((file) => `dist/${file.replace(/\.ts$/, '.js')}`);
+  expect(missing.filter((built) => !copied.some((folder) => built.startsWith(folder)))).toEqual([]);
+});

@@ -83,3 +83,38 @@ describe('front doors', () => {
     30_000,
   );
 });
+
+describe('the browser client', () => {
+  test.each([
+    ['src/http/routes/anything.ts', "import '../../../client/src/transcript';\n"],
+    ['src/session/anything.ts', "import '../../client/src/markdown';\n"],
+    ['src/server.ts', "import '../client/src';\n"],
+    ['src/main.ts', "import '../client/src/wording';\n"],
+    ['src/demo/anything.ts', "import '../../client/src/react';\n"],
+  ])(
+    '%s takes nothing from client/ but the transcript layout: %s',
+    async (file, code) => {
+      expect(await layerErrors(file, code)).toEqual([expect.stringContaining('client/src/transcriptLayout')]);
+    },
+    30_000,
+  );
+
+  test.each([
+    ['src/http/routes/anything.ts', "import '../../../client/src/transcriptLayout';\n"],
+    ['src/main.ts', "import '../client/src/transcriptLayout.js';\n"],
+  ])(
+    '%s may take the transcript layout: %s',
+    async (file, code) => {
+      expect(await layerErrors(file, code)).toEqual([]);
+    },
+    30_000,
+  );
+
+  test('the transcript layout imports nothing, not even a type: the service compiles it too', async () => {
+    const errors = await layerErrors(
+      'client/src/transcriptLayout.ts',
+      "import type { ChatMessage } from './types.js';\n",
+    );
+    expect(errors).toEqual([expect.stringContaining('imports nothing')]);
+  });
+});

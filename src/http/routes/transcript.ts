@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { claimsOf, setHeadersWhileWaiting } from '../middleware';
 import { type RouteSpec, transcriptQuery } from '../spec';
 import type { ChatRouteDeps } from './deps';
-import { TRANSCRIPT_CSP, transcriptHtml, transcriptText } from './transcriptDocument';
+import { TRANSCRIPT_CSP, transcriptDocument } from './transcriptDocument';
 
 const TYPES = { text: 'text/plain', html: 'text/html' } as const;
 
@@ -53,13 +53,9 @@ export function transcriptRoutes(
         setHeadersWhileWaiting(res);
         res.vary('Accept');
         res.setHeader('Content-Disposition', `attachment; filename="${name}"`);
-        if (format === 'html') {
-          // frame-ancestors holds only in a header, not in the page's own copy of the policy.
-          res.setHeader('Content-Security-Policy', `${TRANSCRIPT_CSP}; frame-ancestors 'none'`);
-          res.type('text/html; charset=utf-8').send(transcriptHtml(input));
-        } else {
-          res.type('text/plain; charset=utf-8').send(transcriptText(input));
-        }
+        // frame-ancestors holds only in a header, not in the page's own copy of the policy.
+        if (format === 'html') res.setHeader('Content-Security-Policy', `${TRANSCRIPT_CSP}; frame-ancestors 'none'`);
+        res.type(`${TYPES[format]}; charset=utf-8`).send(transcriptDocument(format, input));
       },
     },
   ];

@@ -280,12 +280,15 @@ export class GuestHistory {
     // Never more than was asked for, whatever Genesys sends; the newest come first.
     const newestFirst = body.entities.slice(0, pageSize).flatMap((raw, index) => this.entity(raw, index));
     const messages = dateUntimed(newestFirst, (this.options.now ?? Date.now)(), page > 1).reverse();
+    const total = body.total ?? messages.length;
+    // Without pageCount, the pages its total fills at the size Genesys says it used (else the size asked for).
+    const size = body.pageSize && body.pageSize > 0 ? body.pageSize : pageSize;
     return {
       messages,
       page: body.pageNumber ?? page,
       pageSize,
-      total: body.total ?? messages.length,
-      pageCount: body.pageCount ?? 1,
+      total,
+      pageCount: body.pageCount ?? Math.ceil(total / size),
     };
   }
 

@@ -1,4 +1,5 @@
 import axios from 'axios';
+import fc from 'fast-check';
 import nock from 'nock';
 import { AppError } from '../../../../src/domain/errors';
 import type { GuestSession } from '../../../../src/genesys/guest/guestSession';
@@ -244,6 +245,44 @@ describe('the reads a minute per session, in the shared store', () => {
     expect(whole.messages).toHaveLength(500);
     expect(whole.messages[0]!.id).toBe('m221');
     expect(whole).toMatchObject({ total: 720, complete: false });
+  });
+
+  test('without pageCount, total and the page size tell the pages: read to the oldest, or marked incomplete', async () => {
+    // Which of the page fields an answer leaves out; without pageSize, the size asked for counts.
+    const left = fc.record({ pageCount: fc.boolean(), pageSize: fc.boolean() });
+    // Every boundary of pages and of the spare half, with both fields given and both left out.
+    const boundaries = [0, 1, 100, 101, 250, 500, 501, 720].flatMap((total) => [
+      [total, { pageCount: true, pageSize: true }],
+      [total, { pageCount: false, pageSize: false }],
+    ]) as [number, { pageCount: boolean; pageSize: boolean }][];
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: 800 }), left, async (total, given) => {
+        nock.cleanAll();
+        const pages = Math.ceil(total / 100);
+        const scope = nock(API)
+          .get('/api/v2/webmessaging/messages')
+          .query(true)
+          .times(Math.min(Math.max(pages, 1), 5))
+          .reply((uri) => {
+            const { pageCount, pageSize, ...rest } = pageOf(
+              total,
+              Number(new URL(uri, API).searchParams.get('pageNumber')),
+            );
+            return [
+              200,
+              { ...rest, ...(given.pageCount ? { pageCount } : {}), ...(given.pageSize ? { pageSize } : {}) },
+            ];
+          });
+        const whole = await historyOn(new MemoryStore(100, () => clock)).wholeConversation(a);
+        expect(scope.isDone()).toBe(true);
+        const kept = Math.min(total, 500);
+        expect(whole.messages.map((m) => m.id)).toEqual(
+          Array.from({ length: kept }, (_, i) => `m${total - kept + i + 1}`),
+        );
+        expect(whole).toMatchObject({ total, complete: pages <= 5 });
+      }),
+      { examples: boundaries, numRuns: 40 },
+    );
   });
 
   test('delivery proofs take at most 7 of the 10 reads a minute: the catch-up a stream asks for always finds 3', async () => {
