@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { doc, intFrom, optionalString } from './envValues';
 import { GENESYS_ID } from './deployment';
 
+
 /**
  * GET /availability's variables: which Genesys routing targets it reads (docs/genesys-protocol.md#availability)
  * and how often. Each target is optional; with none set the route answers open, with nothing known.
@@ -68,11 +69,3 @@ export const availabilityEnv = {
     ),
   ),
 };
-
-export interface AvailabilityConfig {
-  queueIds: string[];
-  scheduleGroupId?: string;
-  emergencyGroupId?: string;
-  refreshMs: number;
-  staleMs: number;
-}

@@ -1,4 +1,3 @@
-import type { AvailabilityConfig } from './availabilityVariables';
 import { parseOriginPattern, type OriginPattern } from './originAllowlist';
 import type { Region } from './regions';
 
@@ -28,6 +27,15 @@ export interface IdentityConfig {
   clockToleranceSeconds: number;
   /** The longest lifetime (exp - iat) an identity token may have. */
   maxTokenAgeSeconds: number;
+}
+
+/** What GET /availability reads of Genesys for the deployment, and how often. */
+export interface AvailabilityConfig {
+  queueIds: string[];
+  scheduleGroupId?: string;
+  emergencyGroupId?: string;
+  refreshMs: number;
+  staleMs: number;
 }
 
 export interface Deployment {
