@@ -44,7 +44,7 @@ const DAY_MS = 86_400_000;
  * and one that stays shut past it no next opening.
  */
 export const HORIZON_MS = 367 * DAY_MS;
-/** The search looks at this much at a time: most answers are in the first window. */
+/** The first window the search looks at: most answers are in it. */
 const WINDOW_MS = 8 * DAY_MS;
 /** How far a rule is first expanded past the start of what is asked. */
 const FIRST_REACH_MS = 16 * DAY_MS;
@@ -77,17 +77,18 @@ class Recurring {
   /** The local start times (floating ms) of the occurrences that start between `from` and `to`, inclusive. */
   startsBetween(from: number, to: number): number[] {
     if (!this.rule) return from <= this.startMs && this.startMs <= to ? [this.startMs] : [];
-    if (!this.expanded || from < this.expanded.from || to > this.expanded.to) {
+    let kept = this.expanded;
+    if (!kept || from < kept.from || to > kept.to) {
       // rrule walks from the rule's first occurrence at each call: each walk reaches at least as far past `from`
       // as the rule's start is before it, and four times as far as the last, so a search across many windows (a
       // centre open for months) walks a few times at most, and the search for an answer this week walks little.
-      const before = from - this.startMs;
-      this.reachMs = Math.min(HORIZON_MS, Math.max(this.expanded ? 4 * this.reachMs : FIRST_REACH_MS, before));
-      const until = Math.max(to, from + this.reachMs);
-      const starts = this.rule.between(new Date(from), new Date(until), true).map((d) => d.getTime());
-      this.expanded = { from, to: until, starts };
+      this.reachMs = Math.min(HORIZON_MS, Math.max(kept ? 4 * this.reachMs : FIRST_REACH_MS, from - this.startMs));
+      const lo = Math.min(from, kept?.from ?? from);
+      const hi = Math.max(to, from + this.reachMs, kept?.to ?? to);
+      const starts = this.rule.between(new Date(lo), new Date(hi), true).map((d) => d.getTime());
+      this.expanded = kept = { from: lo, to: hi, starts };
     }
-    return this.expanded.starts.filter((start) => from <= start && start <= to);
+    return kept.starts.filter((start) => from <= start && start <= to);
   }
 }
 
@@ -139,8 +140,9 @@ export class OpenHours {
   /** The first instant after `from`, within the horizon, where an occurrence starts or ends into a wanted state. */
   private first(from: number, wanted: (state: Kind) => boolean): number | undefined {
     const horizon = from + HORIZON_MS;
-    for (let start = from; start < horizon; start += WINDOW_MS) {
-      const end = Math.min(start + WINDOW_MS, horizon);
+    // Each window twice the last: a year is a few windows, and the usual answer is in the first.
+    for (let start = from, window = WINDOW_MS; start < horizon; start += window, window *= 2) {
+      const end = Math.min(start + window, horizon);
       const occurrences = this.occurrences(start, end);
       const edges = new Set(occurrences.flatMap((o) => [o.start, o.end]).filter((t) => start < t && t <= end));
       for (const edge of [...edges].sort((a, b) => a - b)) {
