@@ -156,6 +156,23 @@ describe('open hours', () => {
     const res = await refreshed();
     expect(res.body).toMatchObject({ open: false, reason: 'emergency', nextOpenAt: null, closesAt: null });
   });
+
+  test("the simulator's default, open around the clock (an all-day daily schedule), has no closesAt", async () => {
+    const res = await refreshed();
+    expect(res.body).toMatchObject({ open: true, reason: 'open', closesAt: null, nextOpenAt: null });
+  });
+
+  test('open schedules that touch (09:00-12:00 and 12:00-17:00) close at 17:00, not at noon', async () => {
+    stack.sim.availability.setSchedules({
+      timeZone: 'Europe/Berlin',
+      open: [
+        { name: 'Mornings', start: '2027-01-04T09:00:00.000', end: '2027-01-04T12:00:00.000', rrule: 'FREQ=DAILY' },
+        { name: 'Afternoons', start: '2027-01-04T12:00:00.000', end: '2027-01-04T17:00:00.000', rrule: 'FREQ=DAILY' },
+      ],
+    });
+    const res = await answerAt('2027-03-19T09:00:00Z'); // Friday 10:00 CET
+    expect(res.body).toMatchObject({ open: true, reason: 'open', closesAt: '2027-03-19T17:00:00+01:00' });
+  });
 });
 
 describe('agents and the wait', () => {
