@@ -11,7 +11,7 @@ module.exports = {
   },
   // The client package's ES modules import their siblings as `./x.js` (for browsers and bundlers); here they are `./x.ts`.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(jose|temporal-polyfill|temporal-utils)/)'],
   // Only bounds a hang: the machines that run this share their cores, and a test that takes
   // seconds alone can take several times that there. No verdict may depend on it.
   testTimeout: 60000,

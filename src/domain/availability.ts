@@ -31,7 +31,10 @@ export const availabilitySchema = z
       .describe("When the schedule opens next, with the schedule group's UTC offset; null when open or unknown"),
     closesAt: offsetDateTime
       .nullable()
-      .describe("When the schedule closes next, with the schedule group's UTC offset; null when closed or unknown"),
+      .describe(
+        "When the open period ends (open schedules that touch or overlap make one), with the schedule group's " +
+          'UTC offset; null when closed, unknown, or open for more than a year',
+      ),
     estimatedWaitSeconds: z
       .number()
       .nullable()

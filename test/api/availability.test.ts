@@ -115,10 +115,65 @@ describe('open hours', () => {
     expect(res.body).toMatchObject({ open: false, reason: 'holiday', nextOpenAt: '2027-03-17T09:00:00-04:00' });
   });
 
+  // Every other emergency test runs under the simulator's around-the-clock schedule.
+  test('an emergency outside the open hours is an emergency, not "closed, opens at …"', async () => {
+    stack.sim.availability.setSchedules(WEEKDAYS_NEW_YORK);
+    stack.sim.availability.setEmergency(true);
+    const res = await answerAt('2027-03-17T02:00:00Z'); // Tuesday 22:00 EDT
+    expect(res.body).toMatchObject({ open: false, reason: 'emergency', nextOpenAt: null, closesAt: null });
+  });
+
+  test('an answer is not served as open past its closesAt, nor as closed past its nextOpenAt, until a refresh', async () => {
+    stack.sim.availability.setSchedules(WEEKDAYS_NEW_YORK);
+    const open = await answerAt('2027-03-17T20:59:30Z'); // Wednesday 16:59:30 EDT
+    expect(open.body).toMatchObject({ open: true, closesAt: '2027-03-17T17:00:00-04:00' });
+    expect(open.headers['cache-control']).toBe('public, max-age=30');
+
+    clock.advance(31_000); // past 17:00, not past the refresh interval
+    const closed = await get();
+    expect(closed.body).toMatchObject({
+      open: false,
+      reason: 'closed',
+      closesAt: null,
+      nextOpenAt: '2027-03-18T09:00:00-04:00',
+      asOf: open.body.asOf,
+    });
+
+    const before = await answerAt('2027-03-18T12:59:30Z'); // Thursday 08:59:30 EDT
+    expect(before.body).toMatchObject({ open: false, nextOpenAt: '2027-03-18T09:00:00-04:00' });
+    expect(before.headers['cache-control']).toBe('public, max-age=30');
+    clock.advance(31_000);
+    const opened = await get();
+    expect(opened.body).toMatchObject({
+      open: true,
+      reason: 'open',
+      nextOpenAt: null,
+      closesAt: '2027-03-18T17:00:00-04:00',
+      asOf: before.body.asOf,
+    });
+  });
+
   test('an emergency closes the centre whatever the schedule says', async () => {
     stack.sim.availability.setEmergency(true);
     const res = await refreshed();
     expect(res.body).toMatchObject({ open: false, reason: 'emergency', nextOpenAt: null, closesAt: null });
+  });
+
+  test("the simulator's default, open around the clock (an all-day daily schedule), has no closesAt", async () => {
+    const res = await refreshed();
+    expect(res.body).toMatchObject({ open: true, reason: 'open', closesAt: null, nextOpenAt: null });
+  });
+
+  test('open schedules that touch (09:00-12:00 and 12:00-17:00) close at 17:00, not at noon', async () => {
+    stack.sim.availability.setSchedules({
+      timeZone: 'Europe/Berlin',
+      open: [
+        { name: 'Mornings', start: '2027-01-04T09:00:00.000', end: '2027-01-04T12:00:00.000', rrule: 'FREQ=DAILY' },
+        { name: 'Afternoons', start: '2027-01-04T12:00:00.000', end: '2027-01-04T17:00:00.000', rrule: 'FREQ=DAILY' },
+      ],
+    });
+    const res = await answerAt('2027-03-19T09:00:00Z'); // Friday 10:00 CET
+    expect(res.body).toMatchObject({ open: true, reason: 'open', closesAt: '2027-03-19T17:00:00+01:00' });
   });
 });
 

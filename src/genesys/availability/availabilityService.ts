@@ -1,17 +1,17 @@
-import { randomUUID } from 'node:crypto';
 import type { Availability, AvailabilityPart } from '../../domain/availability';
 import type { Logger } from '../../observability/logger';
 import { availabilityRefreshes, countAvailabilityAge } from '../../observability/metrics';
 import type { SharedStore } from '../../store';
-import type { AvailabilityReads } from '../platform';
+import { NothingShared, RefreshingValue, type AvailabilityReads } from '../platform';
 import { changedNoticeably, composeAnswer, NOT_CONFIGURED, type ComposedAnswer } from './answer';
 import { configuredParts, refreshFacts, type AvailabilityTargets, type Facts } from './facts';
 
 /**
- * GET /availability's answer, read from the Platform API once per interval for the whole deployment: one refresh
- * at a time per instance, and through the shared store one instance refreshes for all (it holds a short lease;
- * the others read the answer it shares). A Platform 429 puts the next refresh after its Retry-After, for every
- * instance. Requests never wait on a refresh, except the very first, once and for a bounded time.
+ * GET /availability's answer, read from the Platform API once per interval for the whole deployment: a
+ * RefreshingValue shared through the store, so one refresh runs at a time per instance and one instance refreshes
+ * for all (it holds a short lease; the others read the answer it shares). A Platform 429 puts the next refresh
+ * after its Retry-After, for every instance. Requests never wait on a refresh, except the very first, once and
+ * for a bounded time.
  */
 export interface AvailabilityOptions {
   targets: AvailabilityTargets;
@@ -35,28 +35,20 @@ export interface AvailabilityAnswer {
   maxAgeSeconds: number;
 }
 
-const FACTS_KEY = 'availability:facts';
-const LEASE_KEY = 'availability:lease';
-/** How often an instance that did not win the lease looks for the answer the winner shares. */
-const SHARED_POLL_MS = 100;
-/** How many times the lease is asked for of a store that does not answer. */
-const STORE_ATTEMPTS = 5;
-/** The soonest a failed tick is tried again. */
-const MIN_TICK_MS = 250;
+const SHARED_KEYS = { value: 'availability:facts', lease: 'availability:lease' };
+/** The soonest a refresh that found nothing to adopt (or failed) is tried again. */
+const RETRY_MS = 250;
 
 export class AvailabilityService {
   readonly configured: boolean;
   private readonly parts: AvailabilityPart[];
   private readonly now: () => number;
-  private readonly instanceId = randomUUID();
   private readonly warned = new Set<string>();
   private readonly listeners = new Set<(answer: Availability) => void>();
   private readonly stopAgeMetric: () => void;
-  private facts?: Facts;
-  private ticking?: Promise<void>;
-  private timer?: NodeJS.Timeout;
+  /** What Genesys last said, refreshed once per interval (or after a Retry-After) and shared between instances. */
+  private readonly facts: RefreshingValue<Facts>;
   private firstWaited = false;
-  private closed = false;
   private notified?: Availability;
   private cached?: { facts: Facts; composed: ComposedAnswer };
 
@@ -64,9 +56,31 @@ export class AvailabilityService {
     this.parts = configuredParts(options.targets);
     this.configured = this.parts.length > 0;
     this.now = options.now ?? Date.now;
-    this.stopAgeMetric = countAvailabilityAge(() =>
-      this.facts ? Math.max(0, (this.now() - this.facts.refreshedAt) / 1000) : undefined,
-    );
+    const { logger } = options;
+    this.facts = new RefreshingValue<Facts>({
+      load: () => this.read(),
+      // A refresh records Genesys's refusals in the facts, so only the store or a lease ending unshared fails one.
+      lifetime: (facts) => ({ refreshAt: this.dueAt(facts) }),
+      retryMs: RETRY_MS,
+      now: this.now,
+      onLoaded: () => this.notifyIfChanged(),
+      onFailed: (error) => {
+        if (error instanceof NothingShared) logger.debug('availability: no answer shared yet; asking again');
+        else logger.error({ err: error }, 'availability: refresh failed');
+      },
+      shared: {
+        store: options.store,
+        keys: SHARED_KEYS,
+        leaseMs: options.leaseMs,
+        keepMs: options.staleMs + 2 * options.refreshMs,
+        loadedAt: (facts) => facts.refreshedAt,
+        onStoreAway: (error) => logger.warn({ err: error }, 'availability: the shared store is away; refreshing alone'),
+      },
+    });
+    this.stopAgeMetric = countAvailabilityAge(() => {
+      const facts = this.facts.peek();
+      return facts ? Math.max(0, (this.now() - facts.refreshedAt) / 1000) : undefined;
+    });
   }
 
   /** Starts the first refresh; later ones follow every interval. */
@@ -79,7 +93,7 @@ export class AvailabilityService {
           'GET /availability reports every part unknown',
       );
     }
-    void this.tick();
+    this.facts.refresh();
   }
 
   async current(): Promise<AvailabilityAnswer> {
@@ -88,18 +102,20 @@ export class AvailabilityService {
     if (!this.configured) {
       return { answer: { ...NOT_CONFIGURED, asOf: new Date(now).toISOString() }, maxAgeSeconds: refreshSeconds };
     }
-    if (!this.facts && !this.firstWaited) {
+    // Served at once (a due refresh runs behind it), except the very first, which waits a bounded time.
+    const loading = this.facts.get().catch(() => undefined);
+    if (!this.facts.peek() && !this.firstWaited) {
       this.firstWaited = true;
       let timer: NodeJS.Timeout | undefined;
       const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.firstAnswerWaitMs)));
-      await Promise.race([this.tick(), waited]);
+      await Promise.race([loading, waited]);
       clearTimeout(timer);
     }
     const at = this.now();
-    if (this.facts && at >= this.dueAt(this.facts)) void this.tick();
-    const facts = this.facts ?? { refreshedAt: at, notBefore: at };
+    const known = this.facts.peek();
+    const facts = known ?? { refreshedAt: at, notBefore: at };
     const { answer, changesAt } = this.compose(facts, at);
-    const until = Math.min(this.facts ? this.dueAt(this.facts) : at + MIN_TICK_MS, changesAt ?? Infinity);
+    const until = Math.min(known ? this.dueAt(known) : at + RETRY_MS, changesAt ?? Infinity);
     return { answer, maxAgeSeconds: Math.max(1, Math.ceil((until - at) / 1000)) };
   }
 
@@ -110,10 +126,24 @@ export class AvailabilityService {
   }
 
   close(): void {
-    this.closed = true;
-    clearTimeout(this.timer);
+    this.facts.close();
     this.stopAgeMetric();
     this.listeners.clear();
+  }
+
+  /** One refresh from Genesys, for every instance. */
+  private async read(): Promise<Facts> {
+    const { facts, result } = await refreshFacts({
+      reads: this.options.reads,
+      targets: this.options.targets,
+      previous: this.facts.peek(),
+      now: this.now(),
+      staleMs: this.options.staleMs,
+      logger: this.options.logger,
+      onMissingPermission: (permission, part) => this.warnPermission(permission, part),
+    });
+    if (this.options.reads) availabilityRefreshes.inc({ result });
+    return facts;
   }
 
   private compose(facts: Facts, at: number): ComposedAnswer {
@@ -122,111 +152,19 @@ export class AvailabilityService {
       return cached.composed;
     }
     const composed = composeAnswer(facts, this.parts, at);
-    if (facts === this.facts) this.cached = { facts, composed };
+    if (facts === this.facts.peek()) this.cached = { facts, composed };
     return composed;
   }
 
+  /** When the next refresh is due: an interval after the last, and never before a Platform Retry-After. */
   private dueAt(facts: Facts): number {
     return Math.max(facts.refreshedAt + this.options.refreshMs, facts.notBefore);
   }
 
-  /** One refresh (or a read of the shared one) at a time on this instance. */
-  private tick(): Promise<void> {
-    this.ticking ??= this.runTick()
-      .catch((error: unknown) => this.options.logger.error({ err: error }, 'availability: refresh failed'))
-      .finally(() => {
-        this.ticking = undefined;
-        this.scheduleNext();
-        this.notifyIfChanged();
-      });
-    return this.ticking;
-  }
-
-  private async runTick(): Promise<void> {
-    const { store } = this.options;
-    this.adopt(await this.readShared());
-    if (this.facts && this.now() < this.dueAt(this.facts)) return;
-    const claimed = await this.claimLease();
-    if (!claimed) return this.awaitShared();
-    try {
-      // Another instance may have shared a fresh answer and let the lease go between the read above and the claim.
-      this.adopt(await this.readShared());
-      if (this.facts && this.now() < this.dueAt(this.facts)) return;
-      const { facts, result } = await refreshFacts({
-        reads: this.options.reads,
-        targets: this.options.targets,
-        previous: this.facts,
-        now: this.now(),
-        staleMs: this.options.staleMs,
-        logger: this.options.logger,
-        onMissingPermission: (permission, part) => this.warnPermission(permission, part),
-      });
-      if (this.options.reads) availabilityRefreshes.inc({ result });
-      this.facts = facts;
-      const ttlMs = this.options.staleMs + 2 * this.options.refreshMs;
-      await store.put(FACTS_KEY, JSON.stringify(facts), ttlMs).catch(() => undefined);
-    } finally {
-      await store.swap(LEASE_KEY, this.instanceId, undefined, this.options.leaseMs).catch(() => undefined);
-    }
-  }
-
-  /**
-   * The right to refresh for every instance. A store that does not answer (still connecting, or away) is asked
-   * again a few times; after that this instance refreshes for itself, once per interval still.
-   */
-  private async claimLease(): Promise<boolean> {
-    let failure: unknown;
-    for (let attempt = 0; attempt < STORE_ATTEMPTS && !this.closed; attempt++) {
-      try {
-        return await this.options.store.claim(LEASE_KEY, this.instanceId, this.options.leaseMs);
-      } catch (error) {
-        failure = error;
-        await new Promise((resolve) => setTimeout(resolve, SHARED_POLL_MS * 2).unref());
-      }
-    }
-    this.options.logger.warn({ err: failure }, 'availability: the shared store is away; refreshing alone');
-    return true;
-  }
-
-  /** Another instance holds the lease: its answer is read once it shares it (bounded by the lease). */
-  private async awaitShared(): Promise<void> {
-    const before = this.facts?.refreshedAt ?? -Infinity;
-    const deadline = Date.now() + this.options.leaseMs;
-    while (!this.closed && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, SHARED_POLL_MS).unref());
-      this.adopt(await this.readShared());
-      if ((this.facts?.refreshedAt ?? -Infinity) > before) return;
-      const leased = await this.options.store.get(LEASE_KEY).catch(() => undefined);
-      if (leased === undefined) return;
-    }
-  }
-
-  private async readShared(): Promise<Facts | undefined> {
-    const text = await this.options.store.get(FACTS_KEY).catch(() => undefined);
-    if (text === undefined) return undefined;
-    try {
-      return JSON.parse(text) as Facts;
-    } catch {
-      return undefined;
-    }
-  }
-
-  private adopt(shared: Facts | undefined): void {
-    if (shared && shared.refreshedAt > (this.facts?.refreshedAt ?? -Infinity)) this.facts = shared;
-  }
-
-  private scheduleNext(): void {
-    clearTimeout(this.timer);
-    if (this.closed) return;
-    const delay = this.facts ? this.dueAt(this.facts) - this.now() : this.options.refreshMs;
-    // Up to a tenth of a second apart, so instances do not all ask the store at the same instant.
-    this.timer = setTimeout(() => void this.tick(), Math.max(MIN_TICK_MS, delay) + Math.random() * 100);
-    this.timer.unref();
-  }
-
   private notifyIfChanged(): void {
-    if (!this.facts) return;
-    const { answer } = this.compose(this.facts, this.now());
+    const facts = this.facts.peek();
+    if (!facts) return;
+    const { answer } = this.compose(facts, this.now());
     const before = this.notified;
     this.notified = answer;
     if (!before || !changedNoticeably(before, answer)) return;

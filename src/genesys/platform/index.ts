@@ -143,3 +143,5 @@ export type { MessengerFeatures } from './messengerConfig';
 export { AvailabilityReads, AVAILABILITY_PERMISSIONS } from './availabilityReads';
 export type { EstimatedWait, QueueObservations, ScheduleGroupRead, ScheduleRead } from './availabilityReads';
 export { PlatformApiError } from './platformClient';
+export { NothingShared, RefreshingValue } from './refreshingValue';
+export type { SharedLoad } from './refreshingValue';

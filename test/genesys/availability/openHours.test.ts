@@ -65,3 +65,131 @@ describe('precedence', () => {
     expect(at(hours, '2026-06-02T15:00:00Z')).toEqual({ state: 'closed' });
   });
 });
+
+/** A daily schedule from `from` to `to` local time in `timeZone`, starting well before the dates below. */
+const daily = (timeZone: string, from: string, to: string) =>
+  new OpenHours({
+    timeZone,
+    open: [{ start: `2026-01-01T${from}:00.000`, end: `2026-01-01T${to}:00.000`, rrule: 'FREQ=DAILY' }],
+    closed: [],
+    holiday: [],
+  });
+
+describe('a local time on a clock-change day names the instant the wall clock shows it', () => {
+  test.each([
+    ['America/Los_Angeles', '2027-03-14T08:00:00-07:00'],
+    ['America/Denver', '2027-03-14T08:00:00-06:00'],
+    ['America/Chicago', '2027-03-14T08:00:00-05:00'],
+  ])('spring-forward Sunday in %s opens at 08:00', (zone, opens) => {
+    // Saturday evening, local time, with the change still to come.
+    expect(at(daily(zone, '08:00', '17:00'), '2027-03-14T04:00:00Z')).toMatchObject({
+      state: 'closed',
+      nextOpenAt: opens,
+    });
+    expect(daily(zone, '08:00', '17:00').at(Date.parse(opens) - 1)).toMatchObject({ state: 'closed' });
+    expect(daily(zone, '08:00', '17:00').at(Date.parse(opens))).toMatchObject({ state: 'open' });
+  });
+
+  test('spring-forward Sunday in Los Angeles opens at 08:00', () => {
+    expect(at(daily('America/Los_Angeles', '08:00', '17:00'), '2027-03-14T09:00:00Z')).toMatchObject({
+      nextOpenAt: '2027-03-14T08:00:00-07:00',
+      changesAt: Date.parse('2027-03-14T15:00:00Z'),
+    });
+  });
+
+  // Read in one pass (the offset at the wall time read as UTC), 08:00 would be 07:00: 15:00 UTC is still summer time.
+  test('fall-back Sunday in Los Angeles opens at 08:00, not an hour early', () => {
+    const hours = daily('America/Los_Angeles', '08:00', '17:00');
+    expect(at(hours, '2026-11-01T12:00:00Z')).toMatchObject({
+      state: 'closed',
+      nextOpenAt: '2026-11-01T08:00:00-08:00',
+      changesAt: Date.parse('2026-11-01T16:00:00Z'),
+    });
+    expect(at(hours, '2026-11-01T15:30:00Z')).toMatchObject({ state: 'closed' });
+  });
+
+  test('spring-forward Sunday in Berlin opens at 01:30 CET, not an hour early', () => {
+    expect(at(daily('Europe/Berlin', '01:30', '17:00'), '2026-03-28T22:00:00Z')).toMatchObject({
+      nextOpenAt: '2026-03-29T01:30:00+01:00',
+    });
+  });
+
+  test("Berlin's 01:30 on the fall-back day is 01:30 summer time, not 02:30", () => {
+    expect(at(daily('Europe/Berlin', '01:30', '17:00'), '2026-10-24T22:00:00Z')).toMatchObject({
+      nextOpenAt: '2026-10-25T01:30:00+02:00',
+    });
+  });
+
+  test('a time the fall-back shows twice is its first showing (RFC 5545, Temporal "compatible")', () => {
+    const hours = daily('Europe/Berlin', '02:30', '17:00');
+    expect(at(hours, '2026-10-24T22:00:00Z')).toMatchObject({ nextOpenAt: '2026-10-25T02:30:00+02:00' });
+    // The second showing of 02:30 is inside the open hours that began at the first.
+    expect(at(hours, '2026-10-25T01:30:00Z')).toMatchObject({ state: 'open', closesAt: '2026-10-25T17:00:00+01:00' });
+  });
+
+  test('a time the spring-forward skips lands as far past the change as it was into the gap', () => {
+    expect(at(daily('America/Los_Angeles', '02:30', '17:00'), '2027-03-14T08:00:00Z')).toMatchObject({
+      nextOpenAt: '2027-03-14T03:30:00-07:00',
+    });
+  });
+});
+
+describe('closesAt is the end of the whole open period', () => {
+  const ALL_DAY = { start: '2024-01-01T00:00:00.000', end: '2024-01-02T00:00:00.000', rrule: 'FREQ=DAILY' };
+
+  test('a 24/7 centre (one all-day daily schedule) has no midnight closesAt', () => {
+    const hours = new OpenHours({ timeZone: 'Europe/Berlin', open: [ALL_DAY], closed: [], holiday: [] });
+    for (const instant of ['2026-06-02T21:59:59Z', '2026-06-02T22:00:00Z', '2026-10-24T23:30:00Z']) {
+      expect(at(hours, instant)).toEqual({ state: 'open' });
+    }
+  });
+
+  test('09:00-12:00 and 12:00-17:00 close at 17:00, not at noon', () => {
+    const hours = new OpenHours({
+      timeZone: 'Europe/Berlin',
+      open: [
+        { start: '2026-01-05T09:00:00.000', end: '2026-01-05T12:00:00.000', rrule: 'FREQ=DAILY' },
+        { start: '2026-01-05T12:00:00.000', end: '2026-01-05T17:00:00.000', rrule: 'FREQ=DAILY' },
+      ],
+      closed: [],
+      holiday: [],
+    });
+    expect(at(hours, '2026-06-02T08:00:00Z')).toMatchObject({ state: 'open', closesAt: '2026-06-02T17:00:00+02:00' });
+  });
+
+  test('overlapping open schedules close when the later one ends', () => {
+    const hours = new OpenHours({
+      timeZone: 'Europe/Berlin',
+      open: [
+        { start: '2026-01-05T12:00:00.000', end: '2026-01-05T20:00:00.000', rrule: 'FREQ=WEEKLY;BYDAY=MO' },
+        { start: '2026-01-05T09:00:00.000', end: '2026-01-05T13:00:00.000', rrule: WEEKDAYS.rrule },
+      ],
+      closed: [],
+      holiday: [],
+    });
+    expect(at(hours, '2026-06-01T08:00:00Z')).toMatchObject({ state: 'open', closesAt: '2026-06-01T20:00:00+02:00' });
+    expect(at(hours, '2026-06-02T08:00:00Z')).toMatchObject({ state: 'open', closesAt: '2026-06-02T13:00:00+02:00' });
+  });
+
+  test('open around the clock across days, cut short by a closed schedule or a holiday that starts inside', () => {
+    const hours = new OpenHours({
+      timeZone: 'America/New_York',
+      open: [ALL_DAY],
+      closed: [{ start: '2026-06-06T22:00:00.000', end: '2026-06-07T06:00:00.000' }],
+      holiday: [{ start: '2026-07-04T00:00:00.000', end: '2026-07-05T00:00:00.000', rrule: 'FREQ=YEARLY' }],
+    });
+    expect(at(hours, '2026-06-02T12:00:00Z')).toMatchObject({ state: 'open', closesAt: '2026-06-06T22:00:00-04:00' });
+    expect(at(hours, '2026-06-07T12:00:00Z')).toMatchObject({ state: 'open', closesAt: '2026-07-04T00:00:00-04:00' });
+  });
+
+  test('a centre that stays open past the horizon (a year and two days) has no closesAt', () => {
+    const hours = new OpenHours({
+      timeZone: 'UTC',
+      open: [ALL_DAY],
+      closed: [],
+      holiday: [{ start: '2028-01-01T00:00:00.000', end: '2028-01-02T00:00:00.000' }],
+    });
+    expect(at(hours, '2027-01-01T00:00:00Z')).toMatchObject({ state: 'open', closesAt: '2028-01-01T00:00:00+00:00' });
+    expect(at(hours, '2026-12-01T00:00:00Z')).toEqual({ state: 'open' });
+  });
+});

@@ -1,4 +1,5 @@
-import { RefreshingValue } from '../../../src/genesys/platform/refreshingValue';
+import { NothingShared, RefreshingValue } from '../../../src/genesys/platform';
+import { MemoryStore, type SharedStore } from '../../../src/store';
 import { manualClock } from '../../support/platform';
 import { waitFor } from '../../support/wait';
 
@@ -194,5 +195,120 @@ describe('RefreshingValue on its own schedule (fake timers)', () => {
     const next = loaded.get();
     source.calls[1]!.resolve(2);
     await expect(next).resolves.toBe(2);
+  });
+});
+
+describe('RefreshingValue shared between instances (a shared store and a lease)', () => {
+  const KEYS = { value: 'shared:value', lease: 'shared:lease' };
+  const values: RefreshingValue<Stamped>[] = [];
+  afterEach(() => values.splice(0).forEach((v) => v.close()));
+
+  /** A value that says when it was loaded and by whom, as the shared store keeps it (JSON). */
+  interface Stamped {
+    by: string;
+    at: number;
+  }
+
+  /** An instance of the value over `store`, loading through `load` (which counts its calls). */
+  function instance(
+    by: string,
+    store: SharedStore,
+    clock: { now: () => number },
+    options: { leaseMs?: number; load?: () => Promise<Stamped>; onStoreAway?: (e: unknown) => void } = {},
+  ) {
+    let loads = 0;
+    const value = new RefreshingValue<Stamped>({
+      load: async () => {
+        loads++;
+        return options.load ? options.load() : { by, at: clock.now() };
+      },
+      ttlMs: 60_000,
+      retryMs: 50,
+      now: clock.now,
+      shared: {
+        store,
+        keys: KEYS,
+        leaseMs: options.leaseMs ?? 5_000,
+        keepMs: 600_000,
+        loadedAt: (v) => v.at,
+        onStoreAway: options.onStoreAway,
+      },
+    });
+    values.push(value);
+    return { value, loads: () => loads };
+  }
+
+  it('one instance loads for all: another reads the value it shared until that is due, then loads for all', async () => {
+    const clock = manualClock();
+    const store = new MemoryStore();
+    const claims: string[] = [];
+    const counted = Object.assign(Object.create(store) as SharedStore, {
+      claim: (key: string, value: string, ttlMs: number) => {
+        claims.push(key);
+        return store.claim(key, value, ttlMs);
+      },
+    });
+    const a = instance('a', store, clock);
+    const b = instance('b', counted, clock);
+
+    await expect(a.value.get()).resolves.toEqual({ by: 'a', at: clock.now() });
+    await expect(b.value.get()).resolves.toEqual({ by: 'a', at: clock.now() });
+    expect([a.loads(), b.loads()]).toEqual([1, 0]);
+    expect(claims).toEqual([]); // a fresh shared value is read without asking for the lease
+
+    clock.advance(60_000);
+    await b.value.get(); // due: b refreshes behind the caller, for both
+    await waitFor(() => expect(b.value.peek()).toEqual({ by: 'b', at: clock.now() }));
+    a.value.refresh();
+    await waitFor(() => expect(a.value.peek()).toEqual({ by: 'b', at: clock.now() }));
+    expect([a.loads(), b.loads()]).toEqual([1, 1]);
+    expect(await store.get(KEYS.lease)).toBeUndefined();
+  });
+
+  it('an instance that does not win the lease waits for the value the winner shares, loading nothing', async () => {
+    const clock = manualClock();
+    const store = new MemoryStore();
+    let release!: (v: Stamped) => void;
+    const a = instance('a', store, clock, { load: () => new Promise<Stamped>((resolve) => (release = resolve)) });
+    const b = instance('b', store, clock);
+
+    const first = a.value.get();
+    await waitFor(async () => expect(await store.get(KEYS.lease)).toBeDefined());
+    const waiting = b.value.get();
+    release({ by: 'a', at: clock.now() });
+    await expect(first).resolves.toEqual({ by: 'a', at: clock.now() });
+    await expect(waiting).resolves.toEqual({ by: 'a', at: clock.now() });
+    expect(b.loads()).toBe(0);
+  });
+
+  it('when the lease ends with nothing shared, the waiting instance fails that load and tries again itself', async () => {
+    const clock = manualClock();
+    const store = new MemoryStore();
+    await store.claim(KEYS.lease, 'an instance that stopped', 300);
+    const b = instance('b', store, clock, { leaseMs: 300 });
+
+    await expect(b.value.get()).rejects.toBeInstanceOf(NothingShared);
+    await waitFor(() => expect(b.value.peek()).toEqual({ by: 'b', at: clock.now() }));
+    expect(b.loads()).toBe(1);
+  });
+
+  it('lets the lease go after a load that failed', async () => {
+    const clock = manualClock();
+    const store = new MemoryStore();
+    const a = instance('a', store, clock, { load: async () => Promise.reject(new Error('Genesys down')) });
+    await expect(a.value.get()).rejects.toThrow('Genesys down');
+    expect(await store.get(KEYS.lease)).toBeUndefined();
+  });
+
+  it('a store that does not answer: the instance loads alone after a few tries, and says so', async () => {
+    const clock = manualClock();
+    const store = new MemoryStore();
+    const away = Object.assign(Object.create(store) as SharedStore, {
+      claim: async () => Promise.reject(new Error('store away')),
+    });
+    const told: unknown[] = [];
+    const a = instance('a', away, clock, { onStoreAway: (e) => told.push(e) });
+    await expect(a.value.get()).resolves.toEqual({ by: 'a', at: clock.now() });
+    expect(told).toEqual([new Error('store away')]);
   });
 });

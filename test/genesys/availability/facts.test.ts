@@ -1,0 +1,60 @@
+import { AvailabilityReads } from '../../../src/genesys/platform';
+import { composeAnswer } from '../../../src/genesys/availability/answer';
+import { refreshFacts } from '../../../src/genesys/availability/facts';
+import { captureLogger } from '../../support/app';
+
+/**
+ * What one refresh takes from Genesys's answers, part by part, before the answer is composed: here the
+ * estimated wait over several queues (docs/api.md#get-availability: "the longest over the queues").
+ */
+const EWT_PATH = /^\/api\/v2\/routing\/queues\/([^/]+)\/mediatypes\/message\/estimatedwaittime$/;
+
+/** AvailabilityReads over a Platform that answers each queue's estimated wait from `waits` (null: no prediction). */
+function readsOf(waits: Record<string, number | null>) {
+  const asked: string[] = [];
+  const reads = new AvailabilityReads({
+    request: async <T>({ path }: { path: string }): Promise<T> => {
+      const queue = EWT_PATH.exec(path)?.[1];
+      if (queue === undefined) return { results: [] } as T; // the queue observations
+      asked.push(decodeURIComponent(queue));
+      const seconds = waits[decodeURIComponent(queue)];
+      const results = seconds === null ? [] : [{ formula: 'Estimated', estimatedWaitTimeSeconds: seconds }];
+      return { results } as T;
+    },
+  });
+  return { reads, asked };
+}
+
+async function waitShown(waits: Record<string, number | null>) {
+  const { reads, asked } = readsOf(waits);
+  const { facts } = await refreshFacts({
+    reads,
+    targets: { queueIds: Object.keys(waits) },
+    now: 0,
+    staleMs: 0,
+    logger: captureLogger().logger,
+    onMissingPermission: () => undefined,
+  });
+  return { seconds: composeAnswer(facts, ['estimatedWait'], 0).answer.estimatedWaitSeconds, asked };
+}
+
+describe('the estimated wait over several queues', () => {
+  test('with several queues, the longest estimated wait is shown (a guest may be routed to any)', async () => {
+    for (const order of [
+      ['queue-a', 'queue-b', 'queue-c'],
+      ['queue-c', 'queue-b', 'queue-a'],
+    ]) {
+      const waits = { 'queue-a': 30, 'queue-b': 600, 'queue-c': 120 };
+      const { seconds, asked } = await waitShown(
+        Object.fromEntries(order.map((q) => [q, waits[q as keyof typeof waits]])),
+      );
+      expect(seconds).toBe(600);
+      expect(asked.sort()).toEqual(['queue-a', 'queue-b', 'queue-c']);
+    }
+  });
+
+  test('a queue with no prediction leaves the others: the longest of those given', async () => {
+    expect((await waitShown({ 'queue-a': null, 'queue-b': 90, 'queue-c': 45 })).seconds).toBe(90);
+    expect((await waitShown({ 'queue-a': null, 'queue-b': null })).seconds).toBeNull();
+  });
+});
