@@ -109,12 +109,15 @@ export function createApp({ process, logger, readiness, deploymentSpecs, routers
   // refusal never gets CORS headers.
   runPendingHeadersBeforeWriting(app);
   app.use(deferred(replayedHeaders(securityHeaders())));
-  app.use((_req, res, next) => {
-    for (const header of choiceOf(res).vary) res.vary(header);
-    next();
-  });
   app.use(refuseForeignOrigins((res) => choiceOf(res).deployment?.origins));
   app.use(deferred(replayedPerOrigin(corsHeaders(process.cors.maxAgeSeconds))));
+  // After CORS's own `Vary: Origin`: what else could have chosen the deployment.
+  app.use(
+    deferred((_req, res, next) => {
+      for (const header of choiceOf(res).vary) res.vary(header);
+      next();
+    }),
+  );
   // The process's own routes need no deployment; every other needs the one the request is for.
   app.use(mountRoutes(specs, { authenticate: () => passThrough, readJsonBody }));
   app.use((req, res, next) => {

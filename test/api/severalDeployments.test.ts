@@ -123,6 +123,13 @@ test('metrics count each deployment under its name, and its log lines name it', 
   // The send's access line names its site.
   const line = captured.lines().find((l) => l.requestId === res.headers['x-request-id'] && l.res !== undefined);
   expect(line).toMatchObject({ deployment: 'shop' });
+  // Every line of the send names it once, as written (a line with a key twice parses to one).
+  const written = captured
+    .text()
+    .split('\n')
+    .filter((l) => l.includes(String(res.headers['x-request-id'])));
+  expect(written.length).toBeGreaterThan(0);
+  for (const l of written) expect(l.match(/"deployment":"shop"/g)).toHaveLength(1);
 });
 
 test("a token from one site's origin is refused on the other's, and its own site still takes it", async () => {

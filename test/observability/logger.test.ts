@@ -16,7 +16,7 @@ function capture() {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { logger, lines };
+  return { logger, lines, text: () => text };
 }
 
 test('a line written while serving a request names the request, and its trace when it has one; a line outside any request names neither', () => {
@@ -40,10 +40,10 @@ test('a line written while serving a request names the request, and its trace wh
   ]);
 });
 
-test('a line names the deployment its work is for, through what the work awaits; outside any, `default`', async () => {
-  const { logger, lines } = capture();
+test('a line names the deployment its work is for, through what the work awaits, once; the process’s own none', async () => {
+  const { logger, lines, text } = capture();
   await inDeployment('site-b', async () => {
-    logger.info('serving site b');
+    logger.child({ component: 'guest-api' }).info('serving site b');
     await new Promise((resolve) => setTimeout(resolve, 1));
     runWithContext({ requestId: 'req-b' }, () => logger.info('a request of site b'));
   });
@@ -53,8 +53,11 @@ test('a line names the deployment its work is for, through what the work awaits;
     { msg: 'serving site b', deployment: 'site-b', requestId: undefined },
     { msg: 'a request of site b', deployment: 'site-b', requestId: 'req-b' },
     { msg: 'serving site a', deployment: 'site-a', requestId: undefined },
-    { msg: 'background work', deployment: 'default', requestId: undefined },
+    { msg: 'background work', deployment: undefined, requestId: undefined },
   ]);
+  // Written once on each line as it goes out, a child logger's line too.
+  for (const line of text().trim().split('\n'))
+    expect(line.match(/"deployment":/g)?.length ?? 0).toBeLessThanOrEqual(1);
 });
 
 test('a value under a key that holds a secret is replaced, at the top and one level down', () => {

@@ -96,14 +96,14 @@ describe('function by function', () => {
       expect(span!.resource.attributes['service.name']).toBe('trace-under-test');
     });
 
-    test("a request's server span names the deployment serving it (`default` outside any)", async () => {
+    test("a request's server span names the deployment serving it (none for the process's own routes)", async () => {
       const served = inDeployment('site-b', () => traceRequest('GET', {})!);
       endRequestSpan(served.span!, 'GET', '/capabilities', 200);
       endRequestSpan(traceRequest('GET', {})!.span!, 'GET', '/healthz', 200);
       const deployments = (await exported()).map((span) => [span.name, span.attributes.deployment]);
       expect(deployments).toEqual([
         ['GET /capabilities', 'site-b'],
-        ['GET /healthz', 'default'],
+        ['GET /healthz', undefined],
       ]);
     });
 
