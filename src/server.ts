@@ -97,36 +97,7 @@ export async function startService(
     routers: options.routers,
   });
 
-  // Without Connection: close, a keep-alive client holds its socket (and so the
-  // drain) open until the idle timeout; while draining, every response not yet
-  // started closes its connection so clients move to other instances.
-  const inFlight = new Set<http.ServerResponse>();
-  const server = createHttpServer(app, { keepAliveTimeout: 65_000 });
-  server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (readiness.draining) res.setHeader('Connection', 'close');
-    inFlight.add(res);
-    res.once('close', () => inFlight.delete(res));
-  });
-  const caps = capConnections(server, {
-    ...settings.connections,
-    ipv6PrefixLength: settings.limits.ipv6PrefixLength,
-    isTrustedProxy: app.get('trust proxy fn') as (address: string, hop: number) => boolean,
-  });
-  // The deployment is chosen before the app runs; the health answers come first of all.
-  const serve = servingDeployments(app, (req) => served.choose(req));
-  const health = answerHealthFirst(
-    {
-      readiness,
-      // Health answers to a page of any deployment served now.
-      allowlist: served,
-      securityHeaders: securityHeaders(),
-      corsHeaders: corsHeaders(settings.cors.maxAgeSeconds),
-    },
-    serve,
-  );
-  server.on('request', caps.guard(Object.assign(health, { handler: serve })));
-  server.on('clientError', answerClientError);
-  server.headersTimeout = 66_000;
+  const { server, inFlight } = listenerFor(app, served, settings, readiness);
   await listen(server, settings.port, settings.host).catch(abandon);
   const metrics =
     settings.metricsPort === undefined
@@ -179,4 +150,45 @@ export async function startService(
 
 async function closeAll(deployments: readonly ServedDeployment[]): Promise<void> {
   for (const deployment of deployments) await deployment.close();
+}
+
+/**
+ * The listener: connection caps, the health answers first, then the request's deployment chosen and the app run.
+ * Without Connection: close, a keep-alive client holds its socket (and so the drain) open until the idle timeout;
+ * while draining, every response not yet started closes its connection so clients move to other instances.
+ */
+function listenerFor(
+  app: ReturnType<typeof createApp>,
+  served: ServedDeployments,
+  settings: Config['process'],
+  readiness: Readiness,
+): { server: http.Server; inFlight: Set<http.ServerResponse> } {
+  const inFlight = new Set<http.ServerResponse>();
+  const server = createHttpServer(app, { keepAliveTimeout: 65_000 });
+  server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (readiness.draining) res.setHeader('Connection', 'close');
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
+  });
+  const caps = capConnections(server, {
+    ...settings.connections,
+    ipv6PrefixLength: settings.limits.ipv6PrefixLength,
+    isTrustedProxy: app.get('trust proxy fn') as (address: string, hop: number) => boolean,
+  });
+  // The deployment is chosen before the app runs; the health answers come first of all.
+  const serve = servingDeployments(app, (req) => served.choose(req));
+  const health = answerHealthFirst(
+    {
+      readiness,
+      // Health answers to a page of any deployment served now.
+      allowlist: served,
+      securityHeaders: securityHeaders(),
+      corsHeaders: corsHeaders(settings.cors.maxAgeSeconds),
+    },
+    serve,
+  );
+  server.on('request', caps.guard(Object.assign(health, { handler: serve })));
+  server.on('clientError', answerClientError);
+  server.headersTimeout = 66_000;
+  return { server, inFlight };
 }

@@ -145,18 +145,17 @@ const AREAS = [
   ['src/observability/', ['test/observability/', 'test/hostile/logLeaks.test.ts']],
   ['src/domain/', ['test/domain/', 'test/api/session.test.ts', 'test/api/messages.test.ts']],
   ['src/scheduling/', ['test/scheduling/', 'test/api/session.test.ts', 'test/api/messages.test.ts']],
-  // The chat stack's wiring, judged as it was beside the HTTP edge.
+  // The deployments: what the process builds once, each deployment on it, the choice of a request's, reloads.
   [
-    'src/chatStack.ts',
+    'src/deployments/',
     [
-      'test/server/chatStack.test.ts',
-      'test/http/',
+      'test/deployments/',
+      'test/api/severalDeployments.test.ts',
+      'test/api/deploymentCeilings.test.ts',
+      'test/server/deploymentsReload.test.ts',
       'test/api/session.test.ts',
       'test/api/openapi.test.ts',
       DOCUMENTS,
-      'test/hostile/security.test.ts',
-      'test/hostile/earlyRefusal.test.ts',
-      'test/hostile/churn.test.ts',
     ],
   ],
   ['src/demo/', ['test/demo/']],

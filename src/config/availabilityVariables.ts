@@ -2,7 +2,6 @@ import { z } from 'zod';
 import { doc, intFrom, optionalString } from './envValues';
 import { GENESYS_ID } from './deployment';
 
-
 /**
  * GET /availability's variables: which Genesys routing targets it reads (docs/genesys-protocol.md#availability)
  * and how often. Each target is optional; with none set the route answers open, with nothing known.

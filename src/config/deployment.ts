@@ -2,8 +2,8 @@ import { parseOriginPattern, type OriginPattern } from './originAllowlist';
 import type { Region } from './regions';
 
 /**
- * One Messenger deployment the service serves (docs/configuration.md#deployments): each entry of a deployments file,
- * or the one entry the single-deployment variables describe. Both are validated by the same rules
+ * One Messenger deployment the service serves (docs/configuration.md#the-deployments-file): each entry of a
+ * deployments file, or the one entry the single-deployment variables describe. Both are validated by the same rules
  * (deploymentRules.ts) into this one shape.
  */
 

@@ -8,9 +8,9 @@ import { redirectUriProblem } from './signInCallbacks';
 import { envSchema } from './variables';
 
 /**
- * The rules of a deployment (docs/configuration.md#deployments), written once: an entry of a deployments file is
- * checked by them, and so is the entry the single-deployment variables describe (deploymentVariables.ts). Every
- * problem is reported, each where its reader finds it: `Naming` says how (a key of the file, or a variable).
+ * The rules of a deployment (docs/configuration.md#the-deployments-file), written once: an entry of a deployments
+ * file is checked by them, and so is the entry the single-deployment variables describe (deploymentVariables.ts).
+ * Every problem is reported, each where its reader finds it: `Naming` says how (a key of the file, or a variable).
  */
 
 /** How problems name what they are about: the file's keys, or the variables that stand for them. */

@@ -21,6 +21,13 @@ export const VARIABLE_GROUPS = {
 
 export type VariableGroup = keyof typeof VARIABLE_GROUPS;
 
+/**
+ * Where a limit holds, whatever number of deployments the instance serves (docs/configuration.md#limits): the
+ * instance's own ceiling, each client address's, each chat session's, each request's; `-shared`: with Redis, counted
+ * once across every instance.
+ */
+export type LimitScope = 'instance' | 'address' | 'address-shared' | 'session' | 'session-shared' | 'request';
+
 /** What a variable is for: written beside its schema with `.meta()`. */
 export type VariableDoc = {
   group: VariableGroup;
@@ -39,6 +46,8 @@ export type VariableDoc = {
   example?: string;
   /** Holds a credential: .env.example never shows a value for it. */
   secret?: true;
+  /** A limit: where it holds. */
+  holds?: LimitScope;
 };
 
 /** What the parsing itself knows, recorded by the shapes below. */

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { z } from 'zod';
-import { doc, intFrom, text } from './envValues';
+import { doc, intFrom, text, type LimitScope } from './envValues';
 
 /**
  * The limits the service enforces itself (docs/api.md#limits-the-service-enforces):
@@ -11,67 +11,218 @@ const SIGN_IN_ATTEMPTS =
   'Counts `POST /guest-session/sign-in`, `/sign-out`, and `POST /guest-session` with `auth`; past the limit, `429` ' +
   'before Genesys (and your identity provider) is asked.';
 
-const limit = (summary: string, details?: string) => doc({ group: 'limits', summary, details });
+const limit = (summary: string, details?: string) => ({ summary, details });
 
-export const limitsEnv = {
-  BODY_LIMIT_BYTES: intFrom('BODY_LIMIT_BYTES', 32 * 1024, 1024, 1024 * 1024).meta(
-    limit('Largest accepted JSON body, in bytes; a larger one is refused with `413`.'),
-  ),
-  SESSIONS_PER_IP_PER_MINUTE: intFrom('SESSIONS_PER_IP_PER_MINUTE', 30, 1, 100_000).meta(
-    limit('New guest sessions allowed per client IP per minute.'),
-  ),
-  GUEST_SOCKET_IDLE_SECONDS: intFrom('GUEST_SOCKET_IDLE_SECONDS', 120, 1, 3600).meta(
-    limit('How long an idle guest WebSocket to Genesys stays open, in seconds.'),
-  ),
-  GUEST_SOCKET_MAX: intFrom('GUEST_SOCKET_MAX', 10_000, 1, 1_000_000).meta(
-    limit(
+/**
+ * A limit that is a whole number: its default and bounds, where it holds (the whole instance, each client address,
+ * each session, each request; `-shared` where Redis counts it across every instance), and what it is for.
+ */
+interface WholeLimit {
+  holds: LimitScope;
+  fallback: number;
+  min: number;
+  max: number;
+  summary: string;
+  details?: string;
+}
+
+/** Every limit that is a whole number, each declared once: its variable's name is its key here. */
+const WHOLE_LIMITS = {
+  BODY_LIMIT_BYTES: {
+    holds: 'request',
+    fallback: 32 * 1024,
+    min: 1024,
+    max: 1024 * 1024,
+    ...limit('Largest accepted JSON body, in bytes; a larger one is refused with `413`.'),
+  },
+  SESSIONS_PER_IP_PER_MINUTE: {
+    holds: 'address-shared',
+    fallback: 30,
+    min: 1,
+    max: 100_000,
+    ...limit('New guest sessions allowed per client IP per minute.'),
+  },
+  GUEST_SOCKET_IDLE_SECONDS: {
+    holds: 'session',
+    fallback: 120,
+    min: 1,
+    max: 3600,
+    ...limit('How long an idle guest WebSocket to Genesys stays open, in seconds.'),
+  },
+  GUEST_SOCKET_MAX: {
+    holds: 'instance',
+    fallback: 10_000,
+    min: 1,
+    max: 1_000_000,
+    ...limit(
       'Most guest WebSockets one instance keeps open.',
       'A true ceiling: idle ones make room; when all are busy a new chat gets `503`.',
     ),
-  ),
-  SOCKET_OPENS_PER_SESSION_PER_MINUTE: intFrom('SOCKET_OPENS_PER_SESSION_PER_MINUTE', 12, 1, 1000).meta(
-    limit(
+  },
+  SOCKET_OPENS_PER_SESSION_PER_MINUTE: {
+    holds: 'session-shared',
+    fallback: 12,
+    min: 1,
+    max: 1000,
+    ...limit(
       'New guest WebSockets one session may open a minute, reconnects included; with Redis, on all instances together.',
     ),
-  ),
-  STREAMS_PER_SESSION: intFrom('STREAMS_PER_SESSION', 3, 1, 100).meta(
-    limit('Live streams one session may hold open at once.'),
-  ),
-  STREAMS_PER_IP: intFrom('STREAMS_PER_IP', 30, 1, 100_000).meta(
-    limit('Live streams one client IP may hold open at once.'),
-  ),
-  CONVERSATION_CHANGES_PER_SESSION_PER_MINUTE: intFrom('CONVERSATION_CHANGES_PER_SESSION_PER_MINUTE', 6, 1, 1000).meta(
-    limit('New conversations (`startNew`) and ends (`DELETE /guest-session`) per session per minute.'),
-  ),
-  CONVERSATION_CHANGES_PER_IP_PER_MINUTE: intFrom('CONVERSATION_CHANGES_PER_IP_PER_MINUTE', 30, 1, 100_000).meta(
-    limit('New conversations (`startNew`) and ends (`DELETE /guest-session`) per client IP per minute.'),
-  ),
-  UPLOADS_MAX: intFrom('UPLOADS_MAX', 32, 1, 10_000).meta(
-    limit(
+  },
+  STREAMS_PER_SESSION: {
+    holds: 'session',
+    fallback: 3,
+    min: 1,
+    max: 100,
+    ...limit('Live streams one session may hold open at once.'),
+  },
+  STREAMS_PER_IP: {
+    holds: 'address',
+    fallback: 30,
+    min: 1,
+    max: 100_000,
+    ...limit('Live streams one client IP may hold open at once.'),
+  },
+  CONVERSATION_CHANGES_PER_SESSION_PER_MINUTE: {
+    holds: 'session-shared',
+    fallback: 6,
+    min: 1,
+    max: 1000,
+    ...limit('New conversations (`startNew`) and ends (`DELETE /guest-session`) per session per minute.'),
+  },
+  CONVERSATION_CHANGES_PER_IP_PER_MINUTE: {
+    holds: 'address-shared',
+    fallback: 30,
+    min: 1,
+    max: 100_000,
+    ...limit('New conversations (`startNew`) and ends (`DELETE /guest-session`) per client IP per minute.'),
+  },
+  UPLOADS_MAX: {
+    holds: 'instance',
+    fallback: 32,
+    min: 1,
+    max: 10_000,
+    ...limit(
       'File uploads (`POST /attachments`) one instance runs at once; past it, `429` with `Retry-After`.',
       'Each holds a spooled file and a Genesys upload.',
     ),
-  ),
-  UPLOADS_PER_IP: intFrom('UPLOADS_PER_IP', 4, 1, 10_000).meta(
-    limit(
+  },
+  UPLOADS_PER_IP: {
+    holds: 'address',
+    fallback: 4,
+    min: 1,
+    max: 10_000,
+    ...limit(
       'File uploads one client IP runs at once, so one client cannot take every slot; past it, `429` with ' +
         '`Retry-After`.',
       "Behind a proxy, set `TRUST_PROXY` so that the IP is the client's.",
     ),
-  ),
-  UPLOAD_MIN_BYTES_PER_SECOND: intFrom('UPLOAD_MIN_BYTES_PER_SECOND', 2048, 0, 100_000_000).meta(
-    limit(
+  },
+  UPLOAD_MIN_BYTES_PER_SECOND: {
+    holds: 'request',
+    fallback: 2048,
+    min: 0,
+    max: 100_000_000,
+    ...limit(
       "The slowest an upload's body may arrive, in bytes a second over each window; `0` turns the check off.",
       'Fewer bytes than this rate over any window (`UPLOAD_RATE_WINDOW_SECONDS`) and the upload is cut off with ' +
         '`408 upload_too_slow`, its file removed and its slot freed, so a client dripping bytes cannot hold a slot.',
     ),
-  ),
-  UPLOAD_RATE_WINDOW_SECONDS: intFrom('UPLOAD_RATE_WINDOW_SECONDS', 15, 1, 600).meta(
-    limit('The window UPLOAD_MIN_BYTES_PER_SECOND is judged over, in seconds.'),
-  ),
+  },
+  UPLOAD_RATE_WINDOW_SECONDS: {
+    holds: 'request',
+    fallback: 15,
+    min: 1,
+    max: 600,
+    ...limit('The window UPLOAD_MIN_BYTES_PER_SECOND is judged over, in seconds.'),
+  },
+  SIGN_INS_PER_SESSION_PER_MINUTE: {
+    holds: 'session-shared',
+    fallback: 5,
+    min: 1,
+    max: 1000,
+    ...limit('Sign-in and sign-out attempts per session per minute, failed ones included.', SIGN_IN_ATTEMPTS),
+  },
+  SIGN_INS_PER_IP_PER_MINUTE: {
+    holds: 'address-shared',
+    fallback: 30,
+    min: 1,
+    max: 100_000,
+    ...limit(
+      'Sign-in and sign-out attempts (and new signed-in sessions) per client IP per minute, failed ones included.',
+      SIGN_IN_ATTEMPTS,
+    ),
+  },
+  ATTRIBUTE_WRITES_PER_SESSION_PER_MINUTE: {
+    holds: 'session-shared',
+    fallback: 60,
+    min: 1,
+    max: 10_000,
+    ...limit('`PUT` and `PATCH /guest-attributes` per session per minute.'),
+  },
+  ATTRIBUTE_WRITES_PER_IP_PER_MINUTE: {
+    holds: 'address-shared',
+    fallback: 600,
+    min: 1,
+    max: 1_000_000,
+    ...limit('`PUT` and `PATCH /guest-attributes` per client IP per minute.'),
+  },
+  AVAILABILITY_READS_PER_IP_PER_MINUTE: {
+    holds: 'address-shared',
+    fallback: 120,
+    min: 1,
+    max: 1_000_000,
+    ...limit(
+      '`GET /availability` per client IP per minute.',
+      'Each is answered from the shared answer, never from Genesys, so this only bounds the work of one client.',
+    ),
+  },
+  CONNECTIONS_PER_IP: {
+    holds: 'address',
+    fallback: 256,
+    min: 1,
+    max: 1_000_000,
+    ...limit(
+      'Open client connections per client address; the next gets a `429` and is closed.',
+      'A connection from a proxy `TRUST_PROXY` trusts is not counted; instead each client it forwards for ' +
+        '(`X-Forwarded-For`) may have this many requests in flight, a live stream holding one, and the next ' +
+        'request gets a `429` on a connection left open.',
+    ),
+  },
+  IPV6_PREFIX_LENGTH: {
+    holds: 'address',
+    fallback: 56,
+    min: 1,
+    max: 128,
+    ...limit(
+      'How many leading bits of an IPv6 client address name one client, for every per-address limit and cap.',
+      'The rate limits, `STREAMS_PER_IP`, `UPLOADS_PER_IP` and `CONNECTIONS_PER_IP` count an IPv6 client by this ' +
+        'prefix (an IPv4 client by its address), since one subscriber is given a /56 or a /64 and may use any ' +
+        'address in it. `128` counts each IPv6 address apart.',
+    ),
+  },
+  CONNECTIONS_MAX: {
+    holds: 'instance',
+    fallback: 20_000,
+    min: 1,
+    max: 1_000_000,
+    ...limit('Open client connections per instance; the next is closed as it is accepted.'),
+  },
+} satisfies Record<string, WholeLimit>;
+
+type WholeLimits = typeof WHOLE_LIMITS;
+
+/** The variables of the limits: each whole limit's, and where uploads are spooled. */
+export const limitsEnv = {
+  ...(Object.fromEntries(
+    Object.entries(WHOLE_LIMITS).map(([name, { holds, fallback, min, max, summary, details }]) => [
+      name,
+      intFrom(name, fallback, min, max).meta(doc({ group: 'limits', holds, summary, details })),
+    ]),
+  ) as { [K in keyof WholeLimits]: ReturnType<typeof intFrom> }),
   UPLOAD_TMP_DIR: text().meta(
     doc({
       group: 'limits',
+      holds: 'instance',
       summary: 'Where uploads are spooled on their way to Genesys; give instances sharing a volume each their own.',
       details:
         'Each file is `bff-upload-<pid>-<uuid>`, mode 0600, and is removed once its upload ends, however it ends; at ' +
@@ -80,46 +231,6 @@ export const limitsEnv = {
       unset: "the system's temporary directory",
       example: '/tmp',
     }),
-  ),
-  SIGN_INS_PER_SESSION_PER_MINUTE: intFrom('SIGN_INS_PER_SESSION_PER_MINUTE', 5, 1, 1000).meta(
-    limit('Sign-in and sign-out attempts per session per minute, failed ones included.', SIGN_IN_ATTEMPTS),
-  ),
-  SIGN_INS_PER_IP_PER_MINUTE: intFrom('SIGN_INS_PER_IP_PER_MINUTE', 30, 1, 100_000).meta(
-    limit(
-      'Sign-in and sign-out attempts (and new signed-in sessions) per client IP per minute, failed ones included.',
-      SIGN_IN_ATTEMPTS,
-    ),
-  ),
-  ATTRIBUTE_WRITES_PER_SESSION_PER_MINUTE: intFrom('ATTRIBUTE_WRITES_PER_SESSION_PER_MINUTE', 60, 1, 10_000).meta(
-    limit('`PUT` and `PATCH /guest-attributes` per session per minute.'),
-  ),
-  ATTRIBUTE_WRITES_PER_IP_PER_MINUTE: intFrom('ATTRIBUTE_WRITES_PER_IP_PER_MINUTE', 600, 1, 1_000_000).meta(
-    limit('`PUT` and `PATCH /guest-attributes` per client IP per minute.'),
-  ),
-  AVAILABILITY_READS_PER_IP_PER_MINUTE: intFrom('AVAILABILITY_READS_PER_IP_PER_MINUTE', 120, 1, 1_000_000).meta(
-    limit(
-      '`GET /availability` per client IP per minute.',
-      'Each is answered from the shared answer, never from Genesys, so this only bounds the work of one client.',
-    ),
-  ),
-  CONNECTIONS_PER_IP: intFrom('CONNECTIONS_PER_IP', 256, 1, 1_000_000).meta(
-    limit(
-      'Open client connections per client address; the next gets a `429` and is closed.',
-      'A connection from a proxy `TRUST_PROXY` trusts is not counted; instead each client it forwards for ' +
-        '(`X-Forwarded-For`) may have this many requests in flight, a live stream holding one, and the next ' +
-        'request gets a `429` on a connection left open.',
-    ),
-  ),
-  IPV6_PREFIX_LENGTH: intFrom('IPV6_PREFIX_LENGTH', 56, 1, 128).meta(
-    limit(
-      'How many leading bits of an IPv6 client address name one client, for every per-address limit and cap.',
-      'The rate limits, `STREAMS_PER_IP`, `UPLOADS_PER_IP` and `CONNECTIONS_PER_IP` count an IPv6 client by this ' +
-        'prefix (an IPv4 client by its address), since one subscriber is given a /56 or a /64 and may use any ' +
-        'address in it. `128` counts each IPv6 address apart.',
-    ),
-  ),
-  CONNECTIONS_MAX: intFrom('CONNECTIONS_MAX', 20_000, 1, 1_000_000).meta(
-    limit('Open client connections per instance; the next is closed as it is accepted.'),
   ),
 };
 

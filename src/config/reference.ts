@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { z } from 'zod';
 import { deploymentsFileMarkdown } from './deploymentsReference';
-import { metaOf, VARIABLE_GROUPS, type VariableGroup, type VariableMeta } from './envValues';
+import { metaOf, VARIABLE_GROUPS, type LimitScope, type VariableGroup, type VariableMeta } from './envValues';
 import { demoVariables, envSchema } from './variables';
 
 /**
@@ -74,6 +74,16 @@ function linkNames(markdown: string, names: ReadonlySet<string>, self: string): 
     .join('');
 }
 
+/** Where a limit holds, in the words of docs/configuration.md (the same whatever number of deployments is served). */
+const HOLDS: Record<LimitScope, string> = {
+  instance: 'for the whole instance, across every deployment it serves',
+  address: 'per client address on each instance, across every deployment',
+  'address-shared': 'per client address, across every deployment; with Redis, across every instance too',
+  session: 'per chat session',
+  'session-shared': 'per chat session; with Redis, across every instance',
+  request: 'per request',
+};
+
 function markdownEntry(v: Variable, names: ReadonlySet<string>): string {
   const facts = [
     `- Required: ${requirement(v)}`,
@@ -82,6 +92,7 @@ function markdownEntry(v: Variable, names: ReadonlySet<string>): string {
   const allowed = allowedValues(v);
   if (allowed) facts.push(`- Allowed: ${allowed}`);
   if (v.secret) facts.push('- Secret: keep it out of version control and logs');
+  if (v.holds) facts.push(`- Holds: ${HOLDS[v.holds]}`);
   const text = v.details ? `${v.summary} ${v.details}` : v.summary;
   return [`### ${code(v.name)}`, text, facts.join('\n')].map((part) => linkNames(part, names, v.name)).join('\n\n');
 }

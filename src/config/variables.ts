@@ -92,6 +92,7 @@ const genesys = {
   GENESYS_MESSAGES_PER_SECOND: intFrom('GENESYS_MESSAGES_PER_SECOND', 2, 1, 100).meta(
     doc({
       group: 'genesys',
+      holds: 'session-shared',
       summary:
         "Guest messages sent to Genesys per session per second; a burst is paced, not refused, and Genesys's own " +
         '429s are absorbed.',
@@ -103,6 +104,7 @@ const genesys = {
   GENESYS_REQUESTS_PER_MINUTE: intFrom('GENESYS_REQUESTS_PER_MINUTE', 60, 1, 10_000).meta(
     doc({
       group: 'genesys',
+      holds: 'session',
       summary:
         "Guest API requests one upstream socket sends per minute, Genesys's per-connection budget as its limits page " +
         'gives it.',

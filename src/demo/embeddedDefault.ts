@@ -23,7 +23,7 @@ const DEFAULT_DEMO_PORT = 3000;
 /** The second simulator's deployment (DEMO_DEPLOYMENTS=2). */
 const SECOND_DEPLOYMENT_ID = '2b7e151a-628a-4d2b-9e3c-4f5a6b7c8d9e';
 const SECOND_GREETING =
-  'Hello from the second deployment: another site of the same install, with its own simulator. ' +
+  'Hello from the second deployment of the same install, with its own simulator. ' +
   'It takes PDF files only, and has sign-in off.';
 const DEFAULT_SERVICE_PORT = 8080;
 

@@ -6,7 +6,8 @@ import { keyIdOf } from '../session';
 import type { ServedDeployment } from './servedDeployment';
 
 /**
- * The deployments the process serves now, and which of them a request is for (docs/configuration.md#deployments):
+ * The deployments the process serves now, and which of them a request is for
+ * (docs/configuration.md#the-deployments-file):
  *
  * - a browser's request names its page's `Origin`, which belongs to one deployment (no two share one);
  * - a request without an `Origin` carrying something this service sealed (a bearer session token, a stream
@@ -87,7 +88,7 @@ export class ServedDeployments {
         'validation_failed',
         named === undefined
           ? `This service serves several deployments (${names}): send the page's Origin, a session token, or ` +
-            'X-Deployment naming one.'
+              'X-Deployment naming one.'
           : `X-Deployment names "${named.slice(0, 40)}", which this service does not serve; it serves ${names}.`,
       ),
     };

@@ -1,9 +1,9 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
 /**
- * Which deployment (docs/configuration.md#deployments) the work under way is for. Each deployment's parts are built,
- * and each request for it served, inside `inDeployment(name, …)` (src/deployments, src/http/app.ts), so its timers,
- * sockets and awaits carry the name: the one way it reaches metric labels, log lines and spans, once each.
+ * Which deployment (docs/configuration.md#the-deployments-file) the work under way is for. Each deployment's parts are
+ * built, and each request for it served, inside `inDeployment(name, …)` (src/deployments, src/http/app.ts), so its
+ * timers, sockets and awaits carry the name: the one way it reaches metric labels, log lines and spans, once each.
  */
 
 /** The name of the deployment the single-deployment variables configure (deployments.ts keeps it in step). */

@@ -77,7 +77,7 @@ export class Readiness {
 const checkOf = (name: string) => name.slice(name.indexOf('/') + 1);
 
 /**
- * The checks of one deployment among several (src/sites.ts), kept in the instance's readiness as `name/check`:
+ * The checks of one deployment among several (src/deployments/), kept in the instance's readiness as `name/check`:
  * /readyz lists each deployment's Redis and Genesys, and one deployment's Genesys outage degrades only its check.
  */
 export class DeploymentReadiness extends Readiness {

@@ -13,10 +13,10 @@ import { simProfile } from '../support/stack';
 import { waitFor } from '../support/wait';
 
 /**
- * One process serving two sites from a deployments file (src/deployments/), each on its own simulator: a deployment of
+ * One process serving two deployments from a deployments file (src/deployments/), each on its own simulator: one of
  * region mypurecloud.com that takes PNG files and lets customers sign in, and one of mypurecloud.ie that takes PDF
- * files and does not. Each site's requests reach only its Genesys; a token is good only on its own site; an outage
- * of one Genesys leaves the instance ready and the other site chatting.
+ * files and does not. Each deployment's requests reach only its Genesys; a token is good only on its own deployment;
+ * an outage of one Genesys leaves the instance ready and the other deployment chatting.
  */
 
 const SHOP = 'https://shop.example';
@@ -79,7 +79,7 @@ async function start(origin: string): Promise<string> {
 const sent = (sim: Simulator, text: string) =>
   sim.received.some((r) => (r.frame as { message?: { text?: string } }).message?.text === text);
 
-test("each site's chat reaches only its own deployment", async () => {
+test("each deployment's chat reaches only its own Genesys", async () => {
   const shop = await start(SHOP);
   const clinic = await start(CLINIC);
   const auth = (token: string) => ({ Authorization: `Bearer ${token}` });
@@ -111,7 +111,7 @@ test('metrics count each deployment under its name, and its log lines name it', 
   const after = parseScrape(await metricsText());
   expect(count(after, 'shop') - count(before, 'shop')).toBe(1);
   expect(count(after, 'clinic') - count(before, 'clinic')).toBe(0);
-  // The deployment label takes only the file's names (and `default` for work outside any site).
+  // The deployment label takes only the file's names (and `default` for the process's own work).
   const values = new Set(
     after
       .series()
@@ -120,7 +120,7 @@ test('metrics count each deployment under its name, and its log lines name it', 
   );
   for (const value of values) expect(['shop', 'clinic', 'default']).toContain(value);
   expect([values.has('shop'), values.has('clinic')]).toEqual([true, true]);
-  // The send's access line names its site.
+  // The send's access line names its deployment.
   const line = captured.lines().find((l) => l.requestId === res.headers['x-request-id'] && l.res !== undefined);
   expect(line).toMatchObject({ deployment: 'shop' });
   // Every line of the send names it once, as written (a line with a key twice parses to one).
@@ -132,14 +132,14 @@ test('metrics count each deployment under its name, and its log lines name it', 
   for (const l of written) expect(l.match(/"deployment":"shop"/g)).toHaveLength(1);
 });
 
-test("a token from one site's origin is refused on the other's, and its own site still takes it", async () => {
+test("a token from one deployment's origin is refused on the other's, and its own deployment still takes it", async () => {
   const shop = await start(SHOP);
   const onClinic = await http().get('/guest-session').set('Origin', CLINIC).set('Authorization', `Bearer ${shop}`);
   expect(onClinic.status).toBe(401);
   expect(onClinic.headers['content-type']).toMatch(/application\/problem\+json/);
   const onShop = await http().get('/guest-session').set('Origin', SHOP).set('Authorization', `Bearer ${shop}`);
   expect(onShop.status).toBe(200);
-  // Without an Origin (a server's call), the token's own site serves it: each site seals with keys of its own.
+  // Without an Origin (a server's call), the token's own deployment serves it: each seals with keys of its own.
   expect((await http().get('/guest-session').set('Authorization', `Bearer ${shop}`)).status).toBe(200);
   const clinic = await start(CLINIC);
   const before = clinicSim.received.length;
@@ -170,7 +170,7 @@ test('/capabilities is each deployment’s own: its file types and whether custo
   expect(await capabilities(CLINIC)).toEqual({ types: ['application/pdf'], signIn: false });
 });
 
-test('a request no site can be chosen for is refused with a problem naming the ways to choose', async () => {
+test('a request no deployment can be chosen for is refused with a problem naming the ways to choose', async () => {
   const res = await http().post('/guest-session').send({});
   expect(res.status).toBe(400);
   expect(res.body.detail).toMatch(/X-Deployment/);
@@ -182,7 +182,7 @@ test('a request no site can be chosen for is refused with a problem naming the w
   expect(foreign.status).toBe(403);
 });
 
-test("one deployment's Genesys outage leaves /readyz 200 and the other site chatting", async () => {
+test("one deployment's Genesys outage leaves /readyz 200 and the other deployment chatting", async () => {
   const shop = await start(SHOP);
   const clinic = await start(CLINIC);
   clinicSwitch.set('refuse');

@@ -26,13 +26,13 @@ async function scraped(): Promise<Scrape> {
 
 test('counted inside two deployments, each has its own series, and the default one does not move', async () => {
   const before = await scraped();
-  inDeployment('site-a', () => {
+  inDeployment('brand-a', () => {
     countGenesysError(503);
     countGenesysError(4029);
     messages.inc({ direction: 'inbound' });
     streamsOpen.inc();
   });
-  inDeployment('site-b', () => {
+  inDeployment('brand-b', () => {
     countGenesysError(503);
     streamsOpen.inc();
     streamsOpen.inc();
@@ -41,32 +41,32 @@ test('counted inside two deployments, each has its own series, and the default o
   const errors = (deployment: string) =>
     after.value('genesys_bff_genesys_errors_total', { code: '503', deployment }) -
     before.value('genesys_bff_genesys_errors_total', { code: '503', deployment });
-  expect([errors('site-a'), errors('site-b'), errors('default')]).toEqual([1, 1, 0]);
-  expect(after.value('genesys_bff_genesys_rate_limited_total', { deployment: 'site-a' })).toBe(1);
-  expect(after.value('genesys_bff_genesys_rate_limited_total', { deployment: 'site-b' })).toBe(0);
-  expect(after.value('genesys_bff_messages_total', { direction: 'inbound', deployment: 'site-a' })).toBe(1);
-  expect(after.value('genesys_bff_streams_open', { deployment: 'site-a' })).toBe(1);
-  expect(after.value('genesys_bff_streams_open', { deployment: 'site-b' })).toBe(2);
+  expect([errors('brand-a'), errors('brand-b'), errors('default')]).toEqual([1, 1, 0]);
+  expect(after.value('genesys_bff_genesys_rate_limited_total', { deployment: 'brand-a' })).toBe(1);
+  expect(after.value('genesys_bff_genesys_rate_limited_total', { deployment: 'brand-b' })).toBe(0);
+  expect(after.value('genesys_bff_messages_total', { direction: 'inbound', deployment: 'brand-a' })).toBe(1);
+  expect(after.value('genesys_bff_streams_open', { deployment: 'brand-a' })).toBe(1);
+  expect(after.value('genesys_bff_streams_open', { deployment: 'brand-b' })).toBe(2);
   // The exposition itself names them, as Prometheus reads it.
-  expect(after.text).toContain('genesys_bff_genesys_errors_total{code="503",deployment="site-a"} 1');
-  expect(after.text).toContain('genesys_bff_genesys_errors_total{code="503",deployment="site-b"} 1');
+  expect(after.text).toContain('genesys_bff_genesys_errors_total{code="503",deployment="brand-a"} 1');
+  expect(after.text).toContain('genesys_bff_genesys_errors_total{code="503",deployment="brand-b"} 1');
 });
 
 test("a series held from `labels()` (as the request counter caches it) counts under each use's deployment", async () => {
   const series = httpRequests.labels('GET', '/held', '200');
-  inDeployment('site-a', () => series.inc());
-  inDeployment('site-b', () => series.inc());
-  inDeployment('site-b', () => series.inc());
+  inDeployment('brand-a', () => series.inc());
+  inDeployment('brand-b', () => series.inc());
+  inDeployment('brand-b', () => series.inc());
   const s = await scraped();
   const count = (deployment: string) =>
     s.value('genesys_bff_http_requests_total', { method: 'GET', route: '/held', status: '200', deployment });
-  expect([count('site-a'), count('site-b'), count('default')]).toEqual([1, 2, 0]);
+  expect([count('brand-a'), count('brand-b'), count('default')]).toEqual([1, 2, 0]);
   expect(() => httpRequests.labels('GET', '/held')).toThrow(/3 label values/);
 });
 
 test('what the work starts carries its deployment: a timer and an await count under it, wherever they end', async () => {
   let endTimer: ((labels?: object) => number) | undefined;
-  await inDeployment('site-a', async () => {
+  await inDeployment('brand-a', async () => {
     await new Promise<void>((resolve) =>
       setTimeout(() => {
         countGenesysError('timeout');
@@ -79,54 +79,54 @@ test('what the work starts carries its deployment: a timer and an await count un
   });
   // Ended outside any deployment (a response closing from its connection): still the one it was started for.
   endTimer!();
-  const held = inDeployment('site-b', () => httpRequestDuration.labels('POST', '/timed').startTimer());
+  const held = inDeployment('brand-b', () => httpRequestDuration.labels('POST', '/timed').startTimer());
   held();
   const s = await scraped();
-  expect(s.value('genesys_bff_genesys_errors_total', { code: 'timeout', deployment: 'site-a' })).toBe(1);
+  expect(s.value('genesys_bff_genesys_errors_total', { code: 'timeout', deployment: 'brand-a' })).toBe(1);
   expect(s.value('genesys_bff_genesys_errors_total', { code: 'timeout', deployment: 'default' })).toBe(0);
-  expect(s.value('genesys_bff_messages_total', { direction: 'outbound', deployment: 'site-a' })).toBe(1);
+  expect(s.value('genesys_bff_messages_total', { direction: 'outbound', deployment: 'brand-a' })).toBe(1);
   const timed = (method: string, deployment: string) =>
     s.value('genesys_bff_http_request_duration_seconds_count', { method, route: '/timed', deployment });
-  expect([timed('GET', 'site-a'), timed('GET', 'default')]).toEqual([1, 0]);
-  expect([timed('POST', 'site-b'), timed('POST', 'default')]).toEqual([1, 0]);
+  expect([timed('GET', 'brand-a'), timed('GET', 'default')]).toEqual([1, 0]);
+  expect([timed('POST', 'brand-b'), timed('POST', 'default')]).toEqual([1, 0]);
 });
 
 test("a deployment's first sight makes its series that exist from the start, at zero", async () => {
-  inDeployment('site-c', () => genesysCircuitOpen.set(0));
+  inDeployment('brand-c', () => genesysCircuitOpen.set(0));
   const s = await scraped();
   for (const series of [
-    'genesys_bff_messages_total{direction="inbound",deployment="site-c"} 0',
-    'genesys_bff_messages_total{direction="outbound",deployment="site-c"} 0',
-    'genesys_bff_sessions_started_total{authenticated="false",deployment="site-c"} 0',
-    'genesys_bff_genesys_socket_opens_total{deployment="site-c"} 0',
-    'genesys_bff_genesys_sockets_open{deployment="site-c"} 0',
-    'genesys_bff_genesys_circuit_open{deployment="site-c"} 0',
-    'genesys_bff_availability_refreshes_total{result="rate_limited",deployment="site-c"} 0',
-    'genesys_bff_guest_sessions{deployment="site-c"} 0',
+    'genesys_bff_messages_total{direction="inbound",deployment="brand-c"} 0',
+    'genesys_bff_messages_total{direction="outbound",deployment="brand-c"} 0',
+    'genesys_bff_sessions_started_total{authenticated="false",deployment="brand-c"} 0',
+    'genesys_bff_genesys_socket_opens_total{deployment="brand-c"} 0',
+    'genesys_bff_genesys_sockets_open{deployment="brand-c"} 0',
+    'genesys_bff_genesys_circuit_open{deployment="brand-c"} 0',
+    'genesys_bff_availability_refreshes_total{result="rate_limited",deployment="brand-c"} 0',
+    'genesys_bff_guest_sessions{deployment="brand-c"} 0',
   ])
     expect(s.text.split('\n')).toContain(series);
-  // The shared store's gauge is its store's: no store was made for site-c.
-  expect(s.text).not.toContain('genesys_bff_shared_store_up{deployment="site-c"}');
+  // The shared store's gauge is its store's: no store was made for brand-c.
+  expect(s.text).not.toContain('genesys_bff_shared_store_up{deployment="brand-c"}');
 });
 
 test("the gauges read at each scrape report each deployment's own sources", async () => {
   let held = 3;
-  const removeA = inDeployment('site-a', () => countGuestSessions(() => held));
-  const removeB = inDeployment('site-b', () => countGuestSessions(() => 2));
-  const removeB2 = inDeployment('site-b', () => countGuestSessions(() => 4));
-  const stopAgeA = inDeployment('site-a', () => countAvailabilityAge(() => 30));
-  const stopAgeB = inDeployment('site-b', () => countAvailabilityAge(() => 5));
-  const stopAgeB2 = inDeployment('site-b', () => countAvailabilityAge(() => 12));
+  const removeA = inDeployment('brand-a', () => countGuestSessions(() => held));
+  const removeB = inDeployment('brand-b', () => countGuestSessions(() => 2));
+  const removeB2 = inDeployment('brand-b', () => countGuestSessions(() => 4));
+  const stopAgeA = inDeployment('brand-a', () => countAvailabilityAge(() => 30));
+  const stopAgeB = inDeployment('brand-b', () => countAvailabilityAge(() => 5));
+  const stopAgeB2 = inDeployment('brand-b', () => countAvailabilityAge(() => 12));
   try {
     const chats = async (deployment: string) => (await scraped()).value('genesys_bff_guest_sessions', { deployment });
-    expect([await chats('site-a'), await chats('site-b')]).toEqual([3, 6]);
+    expect([await chats('brand-a'), await chats('brand-b')]).toEqual([3, 6]);
     held = 7;
-    expect(await chats('site-a')).toBe(7);
+    expect(await chats('brand-a')).toBe(7);
     const s = await scraped();
     const age = (deployment: string) => s.value('genesys_bff_availability_answer_age_seconds', { deployment });
-    expect([age('site-a'), age('site-b')]).toEqual([30, 12]);
+    expect([age('brand-a'), age('brand-b')]).toEqual([30, 12]);
     removeA();
-    expect([await chats('site-a'), await chats('site-b')]).toEqual([0, 6]);
+    expect([await chats('brand-a'), await chats('brand-b')]).toEqual([0, 6]);
   } finally {
     for (const stop of [removeA, removeB, removeB2, stopAgeA, stopAgeB, stopAgeB2]) stop();
   }
@@ -134,7 +134,7 @@ test("the gauges read at each scrape report each deployment's own sources", asyn
 
 test("every series of the service's own carries `deployment`; the process and Node metrics carry none", async () => {
   collectProcessMetrics();
-  inDeployment('site-a', () => countGenesysError(500));
+  inDeployment('brand-a', () => countGenesysError(500));
   const series = (await scraped()).series();
   const own = series.filter((name) => name.startsWith('genesys_bff_'));
   expect(own.length).toBeGreaterThan(20);

@@ -42,17 +42,17 @@ test('a line written while serving a request names the request, and its trace wh
 
 test('a line names the deployment its work is for, through what the work awaits, once; the process’s own none', async () => {
   const { logger, lines, text } = capture();
-  await inDeployment('site-b', async () => {
-    logger.child({ component: 'guest-api' }).info('serving site b');
+  await inDeployment('brand-b', async () => {
+    logger.child({ component: 'guest-api' }).info('serving brand b');
     await new Promise((resolve) => setTimeout(resolve, 1));
-    runWithContext({ requestId: 'req-b' }, () => logger.info('a request of site b'));
+    runWithContext({ requestId: 'req-b' }, () => logger.info('a request of brand b'));
   });
-  inDeployment('site-a', () => logger.info('serving site a'));
+  inDeployment('brand-a', () => logger.info('serving brand a'));
   logger.info('background work');
   expect(lines().map(({ msg, deployment, requestId }) => ({ msg, deployment, requestId }))).toEqual([
-    { msg: 'serving site b', deployment: 'site-b', requestId: undefined },
-    { msg: 'a request of site b', deployment: 'site-b', requestId: 'req-b' },
-    { msg: 'serving site a', deployment: 'site-a', requestId: undefined },
+    { msg: 'serving brand b', deployment: 'brand-b', requestId: undefined },
+    { msg: 'a request of brand b', deployment: 'brand-b', requestId: 'req-b' },
+    { msg: 'serving brand a', deployment: 'brand-a', requestId: undefined },
     { msg: 'background work', deployment: undefined, requestId: undefined },
   ]);
   // Written once on each line as it goes out, a child logger's line too.

@@ -97,12 +97,12 @@ describe('function by function', () => {
     });
 
     test("a request's server span names the deployment serving it (none for the process's own routes)", async () => {
-      const served = inDeployment('site-b', () => traceRequest('GET', {})!);
+      const served = inDeployment('brand-b', () => traceRequest('GET', {})!);
       endRequestSpan(served.span!, 'GET', '/capabilities', 200);
       endRequestSpan(traceRequest('GET', {})!.span!, 'GET', '/healthz', 200);
       const deployments = (await exported()).map((span) => [span.name, span.attributes.deployment]);
       expect(deployments).toEqual([
-        ['GET /capabilities', 'site-b'],
+        ['GET /capabilities', 'brand-b'],
         ['GET /healthz', undefined],
       ]);
     });

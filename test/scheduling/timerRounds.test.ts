@@ -60,14 +60,14 @@ test('a job that removes itself while running stops, and the others still run', 
 test("each job runs in the context it was added from (its deployment's), not the timer's", () => {
   const rounds = new TimerRounds(1000);
   const ranFor: string[] = [];
-  // The timer is made by the first job's add, inside site-a; site-b's job must still run as site-b's.
+  // The timer is made by the first job's add, inside brand-a; brand-b's job must still run as brand-b's.
   const stops = [
-    inDeployment('site-a', () => rounds.add(() => ranFor.push(currentDeployment()))),
-    inDeployment('site-b', () => rounds.add(() => ranFor.push(currentDeployment()))),
+    inDeployment('brand-a', () => rounds.add(() => ranFor.push(currentDeployment()))),
+    inDeployment('brand-b', () => rounds.add(() => ranFor.push(currentDeployment()))),
     rounds.add(() => ranFor.push(currentDeployment())),
   ];
   jest.advanceTimersByTime(1000);
-  expect(ranFor).toEqual(['site-a', 'site-b', 'default']);
+  expect(ranFor).toEqual(['brand-a', 'brand-b', 'default']);
   for (const stop of stops) stop();
   expect(rounds.size).toBe(0);
 });

@@ -92,7 +92,7 @@ async function start(origin: string): Promise<{ status: number; token?: string }
 const readyz = async () =>
   (await (await fetch(`${service.url}/readyz`)).json()) as { checks: Record<string, { ok: boolean }> };
 
-test('SIGHUP adds a site and rotates another’s secret while a chat on a third streams on', async () => {
+test('SIGHUP adds a deployment and rotates another’s secret while a chat on a third streams on', async () => {
   const before = shopSim.received.length;
   const shop = await start(SHOP);
   expect(shop.status).toBe(201);

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 
 /**
  * The Redis client and the OpenTelemetry SDK are loaded only when REDIS_URL
- * or an OTLP endpoint is set (chatStack.ts, tracing.ts): together some tens
+ * or an OTLP endpoint is set (store/index.ts, tracing.ts): together some tens
  * of megabytes resident that an instance without them never uses
  * (bench/README.md). A child process loads the service and lists what came in.
  */

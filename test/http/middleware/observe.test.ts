@@ -124,7 +124,7 @@ it("counts a request under the deployment that served it, though its client left
         ({ values }) =>
           values.find(
             (v) =>
-              v.labels.route === '/observed/hang' && v.labels.status === status && v.labels.deployment === 'site-a',
+              v.labels.route === '/observed/hang' && v.labels.status === status && v.labels.deployment === 'brand-a',
           )?.value ?? 0,
       );
   // A site's requests are dispatched inside its deployment (src/server.ts); the connection is nobody's.
@@ -132,7 +132,7 @@ it("counts a request under the deployment that served it, though its client left
   site.use(observeRequests);
   site.get('/observed/hang', (_req, res) => void hung.push(res));
   site.get('/observed/things/:id', (_req, res) => void res.json({ ok: true }));
-  const siteServer = http.createServer((req, res) => inDeployment('site-a', () => site(req, res)));
+  const siteServer = http.createServer((req, res) => inDeployment('brand-a', () => site(req, res)));
   await new Promise<void>((resolve) => siteServer.listen(0, '127.0.0.1', resolve));
   const siteBase = `http://127.0.0.1:${(siteServer.address() as AddressInfo).port}`;
   try {
@@ -150,7 +150,7 @@ it("counts a request under the deployment that served it, though its client left
           (v) =>
             v.metricName === 'genesys_bff_http_request_duration_seconds_count' &&
             v.labels.route === '/observed/things/:id' &&
-            v.labels.deployment === 'site-a',
+            v.labels.deployment === 'brand-a',
         ),
       2000,
       5,

@@ -233,16 +233,16 @@ describe('what each answer, refusal and event says', () => {
   });
 
   test("a stream whose client leaves is counted out under the deployment that served it, not the connection's", async () => {
-    const { streams, url } = await opened({ deployment: 'site-a' });
+    const { streams, url } = await opened({ deployment: 'brand-a' });
     const open = async (deployment: string) =>
       (await streamsOpen.get()).values.find((v) => v.labels.deployment === deployment)?.value ?? 0;
-    const before = { a: await open('site-a'), other: await open('default') };
+    const before = { a: await open('brand-a'), other: await open('default') };
     const stream = await openStream(url);
     await stream.next((e) => e.event === 'session');
-    expect(await open('site-a')).toBe(before.a + 1);
+    expect(await open('brand-a')).toBe(before.a + 1);
     stream.close();
     await waitFor(() => streams.count === 0, 10_000);
-    expect({ a: await open('site-a'), other: await open('default') }).toEqual(before);
+    expect({ a: await open('brand-a'), other: await open('default') }).toEqual(before);
   });
 
   test('a closed stream leaves nothing counted for its session or address', async () => {
