@@ -3,6 +3,7 @@ import { endClientSpan, startClientSpan, tracingOn } from '../../../observabilit
 import { GuestApiError } from '../protocol';
 import { configureLost, inDoubtError, mayHaveArrived, queueRefusal, timeoutError, waitOf } from './deskErrors';
 import type { GuestSocket } from '../link';
+import type { ReplyDesk } from './inboundDispatch';
 import { PendingRequests, type Pending, type PendingKind } from './pendingRequests';
 import { SendWindow } from './sendWindow';
 import { UntracedRefusals } from './untracedRefusals';
@@ -66,7 +67,7 @@ const CLOCK_SLACK_MS = 100;
 /** The share of its deadline a request may wait for its turn (a 10-message burst at 2 a second fits in 10 s). */
 export const MAX_QUEUE_SHARE = 0.7;
 
-export class RequestDesk {
+export class RequestDesk implements ReplyDesk {
   readonly pending: PendingRequests;
   private readonly messages: SendWindow;
   private readonly budget: SendWindow;
