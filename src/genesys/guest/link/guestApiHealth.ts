@@ -46,16 +46,12 @@ interface GuestApiHealthOptions {
   /** Between bare handshakes while unready and the circuit closed (a refused handshake). */
   probeIntervalMs: number;
   connectTimeoutMs: number;
-  /** Failed calls in a row that have a handshake check run at once, whatever the gap between checks (default 3). */
-  failuresToCheck?: number;
   /** A probe's own deadline, far shorter than a request's: a hung Genesys is found in seconds (default 2 s). */
   probeTimeoutMs?: number;
   /** A call still under way after this has a probe check Genesys meanwhile (default 1 s). */
   slowCallMs?: number;
   /** Between probes while the circuit is open (default 1 s). */
   openProbeIntervalMs?: number;
-  /** The fewest milliseconds between probes a slow or failed call asks for while closed (default 3 s). */
-  suspectProbeGapMs?: number;
   /** Where the deployment's instances tell each other of an outage one of them found (Redis). */
   shared?: { store: Pick<SharedStore, 'get' | 'put'>; pollMs?: number };
   now?: () => number;
@@ -63,6 +59,10 @@ interface GuestApiHealthOptions {
 
 /** How long an alarm outlives the last failed handshake of the instance that raised it. */
 const ALARM_TTL_MS = 10_000;
+/** Failed calls in a row that have a handshake check run at once, whatever the gap between checks. */
+const FAILURES_TO_CHECK = 3;
+/** The fewest milliseconds between the checks slow or failed calls ask for while the circuit is closed. */
+const SUSPECT_PROBE_GAP_MS = 3000;
 
 /** What a guest session and the REST calls need from the circuit. */
 export interface GenesysGate {
@@ -229,7 +229,7 @@ export class GuestApiHealth implements GenesysGate {
     this.failures++;
     // Only a failed handshake of its own opens the circuit: calls slowed by this instance's own load (timeouts on a
     // busy CPU) must not shut every guest out. Failures in a row have that check run at once.
-    if (this.failures < (this.options.failuresToCheck ?? 3)) return this.suspect();
+    if (this.failures < FAILURES_TO_CHECK) return this.suspect();
     this.lastSuspectProbeAt = this.now();
     void this.probe();
   }
@@ -240,7 +240,7 @@ export class GuestApiHealth implements GenesysGate {
    */
   private suspect(): void {
     if (this.open || this.closed || this.probing || this.suspectTimer) return;
-    const gapLeft = this.lastSuspectProbeAt + (this.options.suspectProbeGapMs ?? 3000) - this.now();
+    const gapLeft = this.lastSuspectProbeAt + SUSPECT_PROBE_GAP_MS - this.now();
     if (gapLeft > 0) {
       this.suspectTimer = setTimeout(() => {
         this.suspectTimer = undefined;
