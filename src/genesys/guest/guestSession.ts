@@ -354,6 +354,11 @@ export class GuestSession implements LinkSession {
     this.retire('handed over to another instance');
   }
 
+  /** The circuit to Genesys opened: what waits on Genesys is answered now, with the circuit's wait. */
+  release(refusal: GuestApiError): void {
+    this.desk.release(refusal);
+  }
+
   /** Closes the socket without ending the Genesys session. */
   disconnect(reason = 'closed by this service'): void {
     this.link.close();

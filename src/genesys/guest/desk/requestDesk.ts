@@ -1,7 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { endClientSpan, startClientSpan, tracingOn } from '../../../observability/tracing';
 import { GuestApiError } from '../protocol';
-import { configureLost, inDoubtError, mayHaveArrived, queueRefusal, timeoutError, waitOf } from './deskErrors';
+import { genesysCircuitReleases } from '../../../observability/metrics';
+import {
+  configureLost,
+  inDoubtError,
+  mayHaveArrived,
+  queueRefusal,
+  releasedError,
+  timeoutError,
+  waitOf,
+} from './deskErrors';
 import type { GuestSocket } from '../link';
 import type { ReplyDesk } from './inboundDispatch';
 import { PendingRequests, type Pending, type PendingKind } from './pendingRequests';
@@ -235,6 +244,21 @@ export class RequestDesk implements ReplyDesk {
       (p, e) => this.settle(p, mayHaveArrived(p) && !e.fatalForSession ? inDoubtError(e) : e),
       filter,
     );
+  }
+
+  /**
+   * The circuit to Genesys opened: every request still waiting is answered now (deskErrors.ts `releasedError`),
+   * as at its deadline but sooner. None is written meanwhile, and a late reply to one is known for what it answers.
+   */
+  release(refusal: GuestApiError): void {
+    const waiting = [...this.pending.values()];
+    this.pumping = true;
+    try {
+      for (const p of waiting) this.settle(p, releasedError(p, refusal), true);
+    } finally {
+      this.pumping = false;
+    }
+    if (waiting.length > 0) genesysCircuitReleases.inc(waiting.length);
   }
 
   /**

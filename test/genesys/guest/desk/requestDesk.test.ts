@@ -543,6 +543,41 @@ describe('the rules, with fake timers', () => {
       expect(t.written).toEqual(['j1', 'j2']);
     });
   });
+  test('when the circuit opens, what still waits is answered at once: a written send in doubt, the rest refused', async () => {
+    const h = desk();
+    h.send('first');
+    h.send('second'); // waits for the first to free the lane
+    h.ask('jwt', 'token');
+    expect(h.written).toEqual(['first', 'token']);
+    const [inDoubt, released] = [
+      await counted('genesys_bff_sends_in_doubt_total'),
+      await counted('genesys_bff_genesys_circuit_releases_total'),
+    ];
+    const refusal = new GuestApiError('circuit_open', 'Genesys stopped answering; please retry shortly.', {
+      retryAfterSeconds: 3,
+    });
+    h.d.release(refusal);
+    // The send Genesys has: may have arrived, so in doubt as at its deadline, but with the circuit's 503 and wait.
+    expect(await h.outcome('first')).toMatchObject({
+      state: 'failed',
+      error: {
+        failure: 'timeout',
+        status: 503,
+        code: 'upstream_unavailable',
+        retryAfterSeconds: 3,
+        message: expect.stringMatching(/may have been delivered.*same Idempotency-Key/),
+      },
+    });
+    // Never written, or not a message: refused as the circuit refuses, safe to ask again.
+    expect(await h.outcome('second')).toEqual({ state: 'failed', error: refusal });
+    expect(await h.outcome('token')).toEqual({ state: 'failed', error: refusal });
+    expect(await counted('genesys_bff_sends_in_doubt_total')).toBe(inDoubt + 1);
+    expect(await counted('genesys_bff_genesys_circuit_releases_total')).toBe(released + 3);
+    // Nothing more goes out, and a late echo of the released send is still known for the send it answers.
+    await jest.advanceTimersByTimeAsync(20_000);
+    expect([h.written, h.d.size]).toEqual([['first', 'token'], 0]);
+    expect(h.d.pending.retiredSend(h.tracingId('first'))).toBe('first');
+  });
 });
 
 describe('with tracing on, each request a client span', () => {
