@@ -13,7 +13,7 @@ import { waitFor } from '../support/wait';
  * needs Genesys is then answered 503 upstream_unavailable with Retry-After at once; once Genesys answers
  * again a background handshake closes it and requests go through. The bounds are generous: the targets
  * themselves are the benchmark's. A send already written when Genesys hangs is answered when the circuit
- * opens, in doubt.
+ * opens, in doubt; and a handshake Genesys refuses for its rate (429) is no outage.
  */
 
 /** GENESYS_TIMEOUT_MS, as the service runs here. */
@@ -109,6 +109,27 @@ describe.each(['refuse', 'hang'] as const)('Genesys that starts to %s', (mode) =
     const after = await stack.http.post('/messages').set(bearer(token)).send({ text: 'after' });
     expect(after.status).toBe(201);
   }, 40_000);
+});
+
+describe('Genesys refusing new sockets for its rate (HTTP 429 on the handshake)', () => {
+  test('a chat that needs a new socket is answered 429 with Retry-After; the circuit stays closed and a connected chat sends on', async () => {
+    const { token } = await stack.newSession();
+    const send = (text: string) => stack.http.post('/messages').set(bearer(token)).send({ text });
+    expect((await send('connected')).status).toBe(201);
+    // The deployment's 1,000 new sockets a minute are spent: Genesys answers every new handshake with 429.
+    sim.faults.refuseHandshake(429);
+    try {
+      const refused = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({});
+      expect([refused.status, refused.body.code]).toEqual([429, 'rate_limited']);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      for (const text of ['still here', 'and here']) expect((await send(text)).status).toBe(201);
+      expect(await circuitOpen()).toBe(false);
+      const ready = await stack.http.get('/readyz');
+      expect([ready.status, ready.body.checks.guestApi.ok]).toEqual([200, true]);
+    } finally {
+      sim.faults.clear();
+    }
+  });
 });
 
 describe('a send already written when Genesys hangs', () => {

@@ -30,6 +30,8 @@ import { GuestSocket } from './guestSocket';
  * succeeds closes it, and `Retry-After` says when that next handshake will
  * have had its chance. A refused handshake (403: the configuration is wrong)
  * is not an outage and does not open it: those calls answer 502 at once anyway.
+ * Nor is a handshake answered 429: Genesys is there, and the deployment's new
+ * sockets a minute are spent for now; it opens and closes nothing.
  *
  * Shared (`shared`, Redis): an instance whose circuit opens says so in the
  * shared store, and keeps saying so while it stays open. Every instance of
@@ -89,8 +91,8 @@ interface WatchOptions {
 
 /** Failures that say Genesys is away, not that it refused this request or this configuration. */
 function isOutage(error: unknown): boolean {
-  // A 429 is Genesys answering (the deployment's sockets a minute are spent), not Genesys away; a socket that
-  // dropped is one guest's fault (its reconnect finds out whether Genesys is there).
+  // A 429 (a handshake's is `rate_limited`) is Genesys answering: the deployment's sockets a minute are spent, Genesys
+  // is not away. A socket that dropped is one guest's fault (its reconnect finds out whether Genesys is there).
   if (error instanceof GuestApiError)
     return ['unavailable', 'timeout'].includes(error.failure) && error.logDetail?.genesysCode !== 429;
   return error instanceof AppError && error.code === 'upstream_unavailable';
@@ -221,6 +223,12 @@ export class GuestApiHealth implements GenesysGate {
 
   /** A handshake failed (a guest's socket, or the bare probe). */
   failed(error: GuestApiError): void {
+    // Refused for the deployment's rate (429): readiness and the circuit stay as they are, and an instance not yet
+    // known to be ready checks again once the wait Genesys gave is over.
+    if (error.failure === 'rate_limited') {
+      if (!this.check.current.ok) this.scheduleProbe((error.retryAfterSeconds ?? 1) * 1000);
+      return;
+    }
     const detail =
       error.failure === 'handshake_refused'
         ? `Genesys refused the guest WebSocket handshake (HTTP 403) at ${this.options.webMessagingUrl}. ` +
@@ -332,10 +340,11 @@ export class GuestApiHealth implements GenesysGate {
     return `genesys-circuit:${this.options.deploymentId}`;
   }
 
-  private scheduleProbe(): void {
+  /** The next bare handshake, after `delayMs` (by default the interval for the circuit's state). */
+  private scheduleProbe(delayMs?: number): void {
     clearTimeout(this.probeTimer);
     if (this.closed) return;
-    const delay = this.open ? this.openProbeIntervalMs : this.options.probeIntervalMs;
+    const delay = delayMs ?? (this.open ? this.openProbeIntervalMs : this.options.probeIntervalMs);
     this.nextProbeAt = this.now() + delay;
     this.probeTimer = setTimeout(() => void this.probe(), delay);
     this.probeTimer.unref();

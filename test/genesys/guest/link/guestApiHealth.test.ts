@@ -4,7 +4,7 @@ import { createLogger } from '../../../../src/observability/logger';
 import { Readiness } from '../../../../src/observability/readiness';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { genesysCircuitRefusals, genesysCircuitTransitions } from '../../../../src/observability/metrics';
+import { genesysCircuitRefusals, genesysCircuitTransitions, registry } from '../../../../src/observability/metrics';
 import { MemoryStore } from '../../../../src/store';
 import { waitFor } from '../../../support/wait';
 
@@ -307,6 +307,26 @@ describe('the circuit to Genesys', () => {
     await expect(health.watch(away)).rejects.toBeDefined();
     await waitFor(() => health.circuitOpen);
     expect(heard).toEqual(['first']);
+  });
+
+  it("a handshake answered 429 (the deployment's new sockets a minute spent) is no outage: closed, still ready", async () => {
+    const { health, readiness } = circuit();
+    const rateLimited = async () =>
+      (await registry.getSingleMetric('genesys_bff_genesys_errors_total')!.get()).values.find(
+        (v) => v.labels.code === '429',
+      )?.value ?? 0;
+    const before = await rateLimited();
+    refuseWith = 429;
+    // Calls that fail as if Genesys were away have the handshake check run; it is answered 429.
+    for (let i = 0; i < 3; i++) await expect(health.watch(away)).rejects.toBeDefined();
+    await waitFor(async () => (await rateLimited()) > before);
+    expect(handshakes).toBeGreaterThanOrEqual(1);
+    // A guest's own socket refused with 429 says no more.
+    health.failed(new GuestApiError('rate_limited', 'spent', { genesysCode: 429, retryAfterSeconds: 3 }));
+    expect([health.circuitOpen, readiness.report().checks.guestApi]).toEqual([
+      false,
+      { ok: true, detail: 'warmed up' },
+    ]);
   });
 
   it('a call that succeeds, or fails for its own reasons, leaves it closed', async () => {
