@@ -18,9 +18,13 @@ export class StandInSocket implements DeskSocket {
   private readonly socket = {
     send: (frame: Record<string, unknown>) => {
       this.frames.push(frame);
+      this.onFrame?.(frame);
       return Promise.resolve();
     },
   } as unknown as GuestSocket;
+
+  /** `onFrame` is told of each frame as it is written. */
+  constructor(private readonly onFrame?: (frame: Record<string, unknown>) => void) {}
 
   current(): GuestSocket | undefined {
     return this.open ? this.socket : undefined;

@@ -3,10 +3,10 @@ import type { NormalizedMessage } from '../../../../src/domain/message';
 import { DeliveryLedger, type SentMessage } from '../../../../src/genesys/guest/desk/deliveryProof';
 import type { Pending } from '../../../../src/genesys/guest/desk/pendingRequests';
 import { RequestDesk } from '../../../../src/genesys/guest/desk/requestDesk';
-import type { GuestSocket } from '../../../../src/genesys/guest/link/guestSocket';
 import { GuestApiError } from '../../../../src/genesys/guest/protocol/errors';
 import { createLogger, type Logger } from '../../../../src/observability/logger';
 import { registry } from '../../../../src/observability/metrics';
+import { StandInSocket } from '../../../support/deskSocket';
 import { inboundHarness } from '../../../support/inbound';
 
 /**
@@ -256,9 +256,8 @@ describe('proving a send from history', () => {
 
     /** A desk whose socket takes every frame; the test drops it with socketLost(). */
     function deskWithSends(texts: string[]) {
-      const socket = { send: async () => undefined } as unknown as GuestSocket;
       const desk = new RequestDesk(
-        { current: () => socket, isReady: () => true, wake: () => undefined, dead: () => undefined },
+        new StandInSocket(),
         60_000,
         { messagesPerSecond: 100, requestsPerMinute: 1000, laneHoldMs: 0 },
         now,
@@ -363,9 +362,8 @@ describe('proving a send from history', () => {
 
     /** A desk whose socket takes every frame; `lose()` drops it under what was written. */
     function desk() {
-      const socket = { send: async () => undefined } as unknown as GuestSocket;
       const d = new RequestDesk(
-        { current: () => socket, isReady: () => true, wake: () => undefined, dead: () => undefined },
+        new StandInSocket(),
         60_000,
         { messagesPerSecond: 100, requestsPerMinute: 1000, laneHoldMs: 0 },
         now,
