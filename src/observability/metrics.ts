@@ -117,6 +117,14 @@ export const genesysCircuitRefusals = new DeploymentCounter({
   registers,
 });
 
+export const genesysCircuitReleases = new DeploymentCounter({
+  name: 'genesys_bff_genesys_circuit_releases_total',
+  help:
+    'Requests already waiting on Genesys answered at once (503 upstream_unavailable with Retry-After) when the ' +
+    'circuit opened, instead of at their deadline.',
+  registers,
+});
+
 export const streamsOpen = new DeploymentGauge({
   name: 'genesys_bff_streams_open',
   help: 'Live streams (GET /messages/stream) open now.',

@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { startSimulator, type Simulator } from '../../simulator';
-import { genesysCircuitOpen } from '../../src/observability/metrics';
+import { genesysCircuitOpen, sendsInDoubt } from '../../src/observability/metrics';
+import { steerableClock } from '../support/clock';
 import { startGenesysSwitch, type GenesysSwitch } from '../support/genesysSwitch';
-import { bearer, PAGE_ORIGIN, simProfile, startStack, type Stack } from '../support/stack';
+import { bearer, guestTokenOf, PAGE_ORIGIN, simProfile, startStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
 
 /**
@@ -10,19 +12,33 @@ import { waitFor } from '../support/wait';
  * seconds of the outage's start, not after GENESYS_TIMEOUT_MS (left at 10 s here), and every request that
  * needs Genesys is then answered 503 upstream_unavailable with Retry-After at once; once Genesys answers
  * again a background handshake closes it and requests go through. The bounds are generous: the targets
- * themselves are the benchmark's.
+ * themselves are the benchmark's. A send already written when Genesys hangs is answered when the circuit
+ * opens, in doubt; and a handshake Genesys refuses for its rate (429) is no outage.
  */
+
+/** GENESYS_TIMEOUT_MS, as the service runs here. */
+const TIMEOUT_MS = 10_000;
+/** The circuit's bare handshakes while it is open: one a second, each given 2 s (guestApiHealth.ts). */
+const NEXT_PROBE_DECIDED_S = Math.ceil((1000 + 2000) / 1000);
 
 let sim: Simulator;
 let sw: GenesysSwitch;
 let stack: Stack;
+/** The service's clock: it follows the wall clock unless a test moves it on. */
+const clock = steerableClock();
 
 beforeAll(async () => {
   sim = await startSimulator({ agent: { enabled: false }, profile: simProfile() });
   sw = await startGenesysSwitch(sim.port);
   stack = await startStack({
     simulator: sim,
-    env: { GENESYS_API_URL: sw.url, GENESYS_WEBMESSAGING_URL: sw.wsUrl, GENESYS_MESSAGES_PER_SECOND: '5' },
+    now: clock.now,
+    env: {
+      GENESYS_API_URL: sw.url,
+      GENESYS_WEBMESSAGING_URL: sw.wsUrl,
+      GENESYS_MESSAGES_PER_SECOND: '5',
+      GENESYS_TIMEOUT_MS: String(TIMEOUT_MS),
+    },
   });
 });
 afterAll(async () => {
@@ -75,7 +91,9 @@ describe.each(['refuse', 'hang'] as const)('Genesys that starts to %s', (mode) =
         retryAfter: expect.any(Number),
         ms: expect.any(Number),
       });
+      // In seconds, and no longer than the circuit's next handshake takes to have its chance.
       expect(answer.retryAfter).toBeGreaterThanOrEqual(1);
+      expect(answer.retryAfter).toBeLessThanOrEqual(NEXT_PROBE_DECIDED_S);
       expect(answer.ms).toBeLessThan(1000);
     }
     const ready = await stack.http.get('/readyz');
@@ -90,5 +108,71 @@ describe.each(['refuse', 'hang'] as const)('Genesys that starts to %s', (mode) =
     await waitFor(async () => !(await circuitOpen()), 8000, 50);
     const after = await stack.http.post('/messages').set(bearer(token)).send({ text: 'after' });
     expect(after.status).toBe(201);
+  }, 40_000);
+});
+
+describe('Genesys refusing new sockets for its rate (HTTP 429 on the handshake)', () => {
+  test('a chat that needs a new socket is answered 429 with Retry-After; the circuit stays closed and a connected chat sends on', async () => {
+    const { token } = await stack.newSession();
+    const send = (text: string) => stack.http.post('/messages').set(bearer(token)).send({ text });
+    expect((await send('connected')).status).toBe(201);
+    // The deployment's 1,000 new sockets a minute are spent: Genesys answers every new handshake with 429.
+    sim.faults.refuseHandshake(429);
+    try {
+      const refused = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({});
+      expect([refused.status, refused.body.code]).toEqual([429, 'rate_limited']);
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      for (const text of ['still here', 'and here']) expect((await send(text)).status).toBe(201);
+      expect(await circuitOpen()).toBe(false);
+      const ready = await stack.http.get('/readyz');
+      expect([ready.status, ready.body.checks.guestApi.ok]).toEqual([200, true]);
+    } finally {
+      sim.faults.clear();
+    }
+  });
+});
+
+describe('a send already written when Genesys hangs', () => {
+  test('is answered 503 with Retry-After when the circuit opens, within 4 s, in doubt: its retry is proved against history first', async () => {
+    const before = sim.received.length;
+    const { token } = await stack.newSession();
+    const gt = guestTokenOf(sim, before);
+    const key = randomUUID();
+    const send = (text: string, idempotencyKey = randomUUID()) =>
+      stack.http.post('/messages').set(bearer(token)).set('Idempotency-Key', idempotencyKey).send({ text });
+    // Genesys is slow just before it hangs: the check this slow send asks for must not delay the next send's own.
+    sim.faults.delayFrames(1500, gt);
+    expect((await send('before')).status).toBe(201);
+    sim.faults.delayFrames(0, gt);
+    const inDoubt = (await sendsInDoubt.get()).values.reduce((n, v) => n + v.value, 0);
+
+    sw.set('hang');
+    // A sequential client's next send: written, then nothing comes back.
+    const started = Date.now();
+    const hung = await send('in the hang', key);
+    const answeredAfterMs = Date.now() - started;
+    expect([hung.status, hung.body.code]).toEqual([503, 'upstream_unavailable']);
+    expect(hung.body.detail).toMatch(/may have been delivered/);
+    expect(Number(hung.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(Number(hung.headers['retry-after'])).toBeLessThanOrEqual(NEXT_PROBE_DECIDED_S);
+    expect(answeredAfterMs).toBeLessThan(4000);
+    expect(await circuitOpen()).toBe(true);
+    expect((await sendsInDoubt.get()).values.reduce((n, v) => n + v.value, 0)).toBe(inDoubt + 1);
+
+    sw.set('pass');
+    await waitFor(async () => !(await circuitOpen()), 8000, 50);
+    const texts = () => (sim.conversationMessages(gt) as Array<{ text?: string }>).map((m) => m.text);
+    // In doubt as after a timeout: history is given as long as a timeout to show the message, and until then
+    // the retry sends nothing, saying when to come back.
+    const early = await send('in the hang', key);
+    expect([early.status, early.body.code]).toEqual([503, 'upstream_unavailable']);
+    expect(early.body.detail).toMatch(/not sent again/);
+    expect(Number(early.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(texts()).toEqual(['before']);
+    // Past that, history proves it never arrived: the retry sends it, once.
+    clock.advance(TIMEOUT_MS);
+    const late = await send('in the hang', key);
+    expect(late.status).toBe(201);
+    expect(texts()).toEqual(['before', 'in the hang']);
   }, 40_000);
 });

@@ -12,15 +12,6 @@ import ts from 'typescript';
 const ROOT = path.resolve(__dirname, '../..');
 const SRC = path.join(ROOT, 'src');
 
-/**
- * Circles on main that other changes are removing: each entry is one circle's files. A circle passes while all its
- * files are in one entry, so a new circle, or a known one that takes in another file, fails. Delete an entry with
- * the change that removes its circle (the check says when one is gone).
- */
-const KNOWN_CIRCLES_BEING_REMOVED: readonly (readonly string[])[] = [
-  ['src/genesys/guest/guestSession.ts', 'src/genesys/guest/sessionLink.ts'],
-];
-
 /** Each file (relative to the repository) and the files it imports. */
 type Graph = ReadonlyMap<string, readonly string[]>;
 
@@ -110,11 +101,6 @@ function wayRound(graph: Graph, circle: readonly string[]): string[] {
   return [start];
 }
 
-/** The circles that no known entry holds whole. */
-function unexpectedCircles(circles: string[][], known: readonly (readonly string[])[]): string[][] {
-  return circles.filter((circle) => !known.some((entry) => circle.every((file) => entry.includes(file))));
-}
-
 const report = (graph: Graph, circles: string[][]) =>
   circles.map((circle) => `${circle.join(', ')} import each other: ${wayRound(graph, circle).join(' -> ')}`);
 
@@ -132,15 +118,7 @@ describe('src/', () => {
   });
 
   test('no module imports itself, directly or through others', () => {
-    expect(report(graph, unexpectedCircles(circlesOf(graph), KNOWN_CIRCLES_BEING_REMOVED))).toEqual([]);
-  });
-
-  test('each circle known to be on its way out is still there (else delete its entry)', () => {
-    const circles = circlesOf(graph);
-    const gone = KNOWN_CIRCLES_BEING_REMOVED.filter(
-      (entry) => !circles.some((circle) => circle.every((file) => entry.includes(file))),
-    );
-    expect(gone).toEqual([]);
+    expect(report(graph, circlesOf(graph))).toEqual([]);
   });
 });
 
@@ -161,15 +139,6 @@ describe('the check, on a graph made up for it', () => {
 
   test('a file importing itself is a circle; two separate circles are two', () => {
     expect(circlesOf(graphOf({ a: ['a'], b: ['c'], c: ['b'] }))).toEqual([['a'], ['b', 'c']]);
-  });
-
-  test('a known circle passes; a new one, or a known one grown by a file, fails', () => {
-    const known = [['x', 'y']];
-    expect(unexpectedCircles(circlesOf(graphOf({ x: ['y'], y: ['x'] })), known)).toEqual([]);
-    expect(unexpectedCircles(circlesOf(graphOf({ x: ['y'], y: ['x'], p: ['q'], q: ['p'] })), known)).toEqual([
-      ['p', 'q'],
-    ]);
-    expect(unexpectedCircles(circlesOf(graphOf({ x: ['y'], y: ['z'], z: ['x'] })), known)).toEqual([['x', 'y', 'z']]);
   });
 
   test('every form of import is an edge, type-only ones included', () => {

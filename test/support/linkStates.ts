@@ -1,6 +1,6 @@
 import { GuestApiError } from '../../src/genesys/guest/protocol/errors';
 import type { SessionResponse } from '../../src/genesys/guest/protocol/frames';
-import type { GuestEvent } from '../../src/genesys/guest/desk/inboundDispatch';
+import type { GuestEvent } from '../../src/genesys/guest/desk/sessionNews';
 import type { LinkEvent, LinkState } from '../../src/genesys/guest/linkState';
 
 /**

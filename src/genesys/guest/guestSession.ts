@@ -3,15 +3,18 @@ import { GuestJwtCache, type GuestJwt, GuestSignIn, type GenesysSignIn } from '.
 import {
   AttachmentTransfer,
   DeliveryLedger,
+  InboundDispatch,
   type DeliveryVerdict,
   type SentMessage,
   type GuestEvent,
-  type InboundTarget,
-  RequestDesk,
+  type ReadNewestPage,
+  type RequestDesk,
+  type SessionNews,
   TypingIndicator,
 } from './desk';
 import {
   GuestApiError,
+  type InboundFrame,
   type SessionResponse,
   answerFrame,
   clearFrame,
@@ -26,22 +29,37 @@ import {
   type AnswerKind,
   type CustomAttributes,
 } from './protocol';
-import { withDeadline, SessionExpiry } from './link';
-import { SessionLink, type GuestSessionOptions } from './sessionLink';
+import { withDeadline, SessionExpiry, type GenesysGate } from './link';
+import { SessionLink, type LinkOptions, type LinkSession } from './sessionLink';
 import { SessionListeners } from './sessionListeners';
 
 export type { GuestEvent } from './desk';
 
+/** The link's options (sessionLink.ts), and what the session itself needs. */
+export interface GuestSessionOptions extends LinkOptions {
+  typingCooldownMs?: number;
+  jwtRefreshMarginMs?: number;
+  /** The newest history page, for proving delivery after a dropped socket. */
+  readNewestHistory?: (session: GuestSession) => ReturnType<ReadNewestPage>;
+  onDead?: (session: GuestSession) => void;
+  /** Renews a signed-in customer's JWT (authenticated messaging); without it a refused JWT ends the session. */
+  renewSignIn?: (signIn: GenesysSignIn) => Promise<GenesysSignIn>;
+  /** The circuit to Genesys (guestApiHealth.ts): while it is open, calls are refused at once. */
+  upstream?: GenesysGate;
+}
+
 /**
  * One guest's Web Messaging session over one upstream socket (docs/genesys-protocol.md#guest-websocket), in parts:
- * requests wait at the desk (desk/requestDesk.ts) until a reply settles them (desk/inboundDispatch.ts); the link keeps
- * the socket configured across drops (sessionLink.ts); the ledger proves delivery of a message whose reply was lost
- * (desk/deliveryProof.ts). This class is what the rest of the service calls, and fans inbound traffic out to streams.
+ * the link keeps the socket configured across drops (sessionLink.ts), and its requests wait at the desk
+ * (desk/requestDesk.ts) until a reply settles them; what each frame means is read by the inbound dispatch
+ * (desk/inboundDispatch.ts), and what it tells the session is applied here, in `hear`; the ledger proves delivery
+ * of a message whose reply was lost (desk/deliveryProof.ts). This class is what the rest of the service calls, and
+ * fans inbound traffic out to streams.
  */
 
 const tooLate = () => new GuestApiError('timeout', 'Genesys did not answer in time; please retry.');
 
-export class GuestSession {
+export class GuestSession implements LinkSession {
   readonly token: string;
   private readonly listeners: SessionListeners;
   /** While this service ends the chat, Genesys closing the connection is the end asked for: no reason to reconnect. */
@@ -51,73 +69,30 @@ export class GuestSession {
   readonly expiry: SessionExpiry;
   private readonly jwt: GuestJwtCache;
   private readonly now: () => number;
-  private readonly desk: RequestDesk;
   private readonly link: SessionLink;
+  private readonly desk: RequestDesk;
   private readonly ledger: DeliveryLedger;
+  /** What each frame off the socket answers and tells this session. */
+  private readonly inbound: InboundDispatch;
   /** Files: upload, fresh links, delete (attachmentTransfer.ts). */
   readonly attachments: AttachmentTransfer;
   /** The customer's sign-in, when the session is authenticated (guestSignIn.ts). */
   readonly signIn: GuestSignIn;
-  /** What inboundDispatch.ts may do to this session. */
-  private readonly inbound: InboundTarget;
-  /** The last configure that Genesys accepted was a signed-in one (configureAuthenticatedSession). */
-  private configuredSignedIn = false;
   lastUsedAt: number;
 
   constructor(private readonly options: GuestSessionOptions) {
+    const { logger, readNewestHistory: read } = options;
     this.token = options.token;
-    this.listeners = new SessionListeners(options.logger);
     this.now = options.now ?? Date.now;
     this.lastUsedAt = this.now();
-    this.expiry = new SessionExpiry(this.now, () =>
-      this.isDead || !this.isReady ? Promise.resolve() : this.echo().then(() => undefined),
-    );
-    const read = options.readNewestHistory;
+    this.listeners = new SessionListeners(logger);
     this.signIn = new GuestSignIn(options.renewSignIn);
-    const fetchJwt = () => this.desk.request<GuestJwt>('jwt', (t) => getJwtFrame({ token: this.token, tracingId: t }));
-    this.jwt = new GuestJwtCache(fetchJwt, options.jwtRefreshMarginMs ?? 60_000, this.now);
-    const typing = async () => {
-      await this.ready();
-      return this.desk.sendWithoutReply((tracingId) => typingFrame({ token: this.token, tracingId }));
-    };
-    this.typing = new TypingIndicator(typing, options.typingCooldownMs ?? 5000, this.now);
-    this.ledger = new DeliveryLedger(read ? () => read(this) : undefined, options.logger, this.now);
-    this.desk = new RequestDesk(
-      {
-        current: () => this.link.current(),
-        isReady: () => this.link.isReady(),
-        wake: () => this.link.wake(),
-        dead: () => this.link.dead(),
-      },
-      options.requestTimeoutMs,
-      { messagesPerSecond: options.messagesPerSecond ?? 2, requestsPerMinute: options.requestsPerMinute ?? 60 },
-      this.now,
-    );
-    this.inbound = {
-      pending: this.desk.pending,
-      logger: options.logger,
-      now: this.now,
-      settle: (p, outcome) => this.desk.settle(p, outcome),
-      refused: (tracingId, error) => this.desk.refused(tracingId, error),
-      unauthorized: (tracingId, error) => this.link.credentialsRefused(tracingId, error),
-      emit: (event) => this.emit(event),
-      die: (error) => this.die(error),
-      updateInfo: (change) => {
-        const info = change(this.link.info);
-        if (!info) return;
-        this.link.describe(info);
-        this.sessionResponded(info);
-      },
-      expiryReported: (durationSeconds, expirationDate) => this.expiry.reported(durationSeconds, expirationDate),
-      closingByServer: () => {
-        this.link.closedByServer = true;
-      },
-      configuredSignedIn: () => this.configuredSignedIn,
-      signedInOnAnotherConnection: () => this.handOver('This chat was signed in on another instance; reconnect.'),
-      accountFor: (id) => this.ledger.accountFor(id),
-      uploadSettled: (id, outcome) => this.attachments.uploadSettled(id, outcome),
-      lateEcho: (id, message) => this.ledger.lateEcho(id, message),
-    };
+    this.ledger = new DeliveryLedger(read ? () => read(this) : undefined, logger, this.now);
+    this.link = new SessionLink({ ...options, now: this.now }, this, this.ledger);
+    this.desk = this.link.desk;
+    this.expiry = new SessionExpiry(this.now, () => this.askExpiry());
+    this.jwt = new GuestJwtCache(() => this.fetchJwt(), options.jwtRefreshMarginMs ?? 60_000, this.now);
+    this.typing = new TypingIndicator(() => this.writeTyping(), options.typingCooldownMs ?? 5000, this.now);
     this.attachments = new AttachmentTransfer({
       token: this.token,
       desk: this.desk,
@@ -126,17 +101,52 @@ export class GuestSession {
       // Real upload URLs are HTTPS; plain HTTP only against a local simulator on ws://.
       allowHttpUploads: options.webMessagingUrl.startsWith('ws:'),
     });
-    this.link = new SessionLink(options, {
-      desk: this.desk,
-      ledger: this.ledger,
-      inbound: this.inbound,
-      listeners: () => this.listeners.size,
-      configure: () => this.configure(false),
-      configured: (info) => this.sessionResponded(info),
-      emit: (event) => this.emit(event),
-      die: (error) => this.die(error),
-      now: this.now,
-    });
+    const { desk, ledger, attachments: uploads, signIn } = this;
+    this.inbound = new InboundDispatch({ desk, ledger, uploads, signIn, session: this, logger, now: this.now });
+  }
+
+  /** Whether live streams listen to this session. */
+  get listening(): boolean {
+    return this.listeners.size > 0;
+  }
+
+  /** A frame off the link's socket. */
+  received(frame: InboundFrame): void {
+    this.inbound.dispatch(frame);
+  }
+
+  /** What a frame or the link tells the session: the one place it is applied. */
+  hear(news: SessionNews): void {
+    switch (news.type) {
+      case 'event':
+        if (!this.link.hold(news.event)) this.emit(news.event);
+        return;
+      case 'ended':
+        return this.die(news.error);
+      case 'configured':
+        return this.sessionResponded(news.info);
+      case 'described':
+        return this.sessionResponded(this.described(news.info));
+      case 'readOnly': {
+        const info = this.link.info;
+        if (info) this.sessionResponded(this.described({ ...info, readOnly: true }));
+        return;
+      }
+      case 'expiry':
+        return this.expiry.reported(news.durationSeconds, news.expirationDate);
+      case 'closing':
+        this.link.closedByServer = true;
+        return;
+      case 'signedInElsewhere':
+        return this.handOver('This chat was signed in on another instance; reconnect.');
+      case 'credentialsRefused':
+        return this.link.credentialsRefused(news.tracingId, news.error);
+    }
+  }
+
+  /** The configure the link's new socket needs: anonymous, or as the signed-in customer. */
+  configureLink(): Promise<SessionResponse> {
+    return this.configure(false);
   }
 
   /** Every SessionResponse, as the SDK's handleSessionResponse takes it: its expiry, and the guest JWT dropped. */
@@ -344,6 +354,11 @@ export class GuestSession {
     this.retire('handed over to another instance');
   }
 
+  /** The circuit to Genesys opened: what waits on Genesys is answered now, with the circuit's wait. */
+  release(refusal: GuestApiError): void {
+    this.desk.release(refusal);
+  }
+
   /** Closes the socket without ending the Genesys session. */
   disconnect(reason = 'closed by this service'): void {
     this.link.close();
@@ -353,15 +368,27 @@ export class GuestSession {
   /** Configures on the current socket: anonymously, or as the signed-in customer (renewing a refused JWT). */
   private configure(startNew: boolean): Promise<SessionResponse> {
     const { token, deploymentId } = this.options;
-    return this.signIn.configure(async (jwt) => {
-      const info = await this.desk.request<SessionResponse>('configure', (tracingId) =>
+    return this.signIn.configure((jwt) =>
+      this.desk.request<SessionResponse>('configure', (tracingId) =>
         jwt
           ? configureAuthenticatedSessionFrame({ token, deploymentId, startNew, tracingId, jwt })
           : configureSessionFrame({ token, deploymentId, startNew, tracingId }),
-      );
-      this.configuredSignedIn = jwt !== undefined;
-      return info;
-    });
+      ),
+    );
+  }
+
+  /** The expiry asks Genesys with an echo, on a socket that is there. */
+  private async askExpiry(): Promise<void> {
+    if (!this.isDead && this.isReady) await this.echo();
+  }
+
+  private fetchJwt(): Promise<GuestJwt> {
+    return this.desk.request<GuestJwt>('jwt', (tracingId) => getJwtFrame({ token: this.token, tracingId }));
+  }
+
+  private async writeTyping(): Promise<boolean> {
+    await this.ready();
+    return this.desk.sendWithoutReply((tracingId) => typingFrame({ token: this.token, tracingId }));
   }
 
   /** The session's end: the link goes `dead` (its socket closes), what waits fails, and streams hear why. */

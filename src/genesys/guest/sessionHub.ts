@@ -67,6 +67,7 @@ export class SessionHub {
   private readonly ownership?: SessionOwnership;
   readonly history: GuestHistory;
   private readonly uncount: () => void;
+  private readonly unwatch: () => void;
 
   constructor(private readonly options: SessionHubOptions) {
     this.store = options.store ?? new MemoryStore(undefined, options.now);
@@ -87,6 +88,11 @@ export class SessionHub {
     this.sweepTimer = setInterval(() => this.sweepIdle(), Math.max(1000, Math.floor(options.idleMs / 2)));
     this.sweepTimer.unref();
     this.uncount = countGuestSessions(() => this.sessions.size);
+    // Genesys found away: each session's waiting requests are answered at once, not at their deadline.
+    this.unwatch =
+      options.upstream?.onOpen((refusal) => {
+        for (const session of this.sessions.values()) session.release(refusal);
+      }) ?? (() => undefined);
   }
 
   /** Sockets opened since start, for tests, benchmarks and metrics. */
@@ -210,6 +216,7 @@ export class SessionHub {
   close(): void {
     clearInterval(this.sweepTimer);
     this.uncount();
+    this.unwatch();
     this.ownership?.close();
     for (const s of this.sessions.values()) {
       this.options.ceiling.drop(s);

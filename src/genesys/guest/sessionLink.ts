@@ -1,18 +1,8 @@
 import type { Logger } from '../../observability/logger';
 import { guestLinkTransitions } from '../../observability/metrics';
-import {
-  type DeliveryLedger,
-  type ReadNewestPage,
-  dispatchInbound,
-  type GuestEvent,
-  type InboundTarget,
-  type DeskSocket,
-  type RequestDesk,
-} from './desk';
-import type { GuestSession } from './guestSession';
-import type { GenesysSignIn } from './rest';
-import { GuestApiError, type SessionResponse } from './protocol';
-import { GuestSocket, RECONNECT_ATTEMPTS_FOR_REQUESTS, withRetries, type GenesysGate, type SocketClosed } from './link';
+import { RequestDesk, type DeskSocket, type GuestEvent, type InboundSession } from './desk';
+import { GuestApiError, type InboundFrame, type SessionResponse } from './protocol';
+import { GuestSocket, RECONNECT_ATTEMPTS_FOR_REQUESTS, withRetries, type SocketClosed } from './link';
 import {
   attemptOf,
   endOf,
@@ -26,11 +16,11 @@ import {
 } from './linkState';
 
 /**
- * A guest session's one upstream socket: opened and configured on demand,
- * reopened with bounded retries when it drops (longer while live streams
- * listen), and on the way back the messages in doubt are proven before
- * anything else goes out. The session (guestSession.ts) owns what the
- * socket carries.
+ * A guest session's one upstream socket and the requests on it (its desk):
+ * opened and configured on demand, reopened with bounded retries when it
+ * drops (longer while live streams listen), and on the way back the messages
+ * in doubt are proven before anything else goes out. The session
+ * (guestSession.ts) owns what the socket carries.
  */
 export interface LinkOptions {
   token: string;
@@ -42,47 +32,34 @@ export interface LinkOptions {
   pingIntervalMs?: number;
   /** How long a session with live streams keeps trying to reconnect. */
   reconnectWindowMs?: number;
+  /** `onMessage` frames allowed per second (GENESYS_MESSAGES_PER_SECOND; Genesys announced 2). */
+  messagesPerSecond?: number;
+  /** Frames one connection may send a minute (GENESYS_REQUESTS_PER_MINUTE; Genesys's limits page: 60). */
+  requestsPerMinute?: number;
   /** Asked before each new socket; rejects to refuse it (the hub's per-session budget). */
   beforeSocketOpen?: () => Promise<void>;
   onSocketOpened?: () => void;
   /** A handshake failed (refused, unreachable): for the `guestApi` readiness check. */
   onSocketFailed?: (error: GuestApiError) => void;
-  /** The circuit to Genesys (guestApiHealth.ts): while it is open, calls are refused at once. */
-  upstream?: GenesysGate;
-}
-
-/** The link's options (sessionLink.ts), and what the session itself needs. */
-export interface GuestSessionOptions extends LinkOptions {
-  typingCooldownMs?: number;
-  jwtRefreshMarginMs?: number;
-  /** `onMessage` frames allowed per second (GENESYS_MESSAGES_PER_SECOND; Genesys announced 2). */
-  messagesPerSecond?: number;
-  /** Frames one connection may send a minute (GENESYS_REQUESTS_PER_MINUTE; Genesys's limits page: 60). */
-  requestsPerMinute?: number;
   now?: () => number;
-  /** The newest history page, for proving delivery after a dropped socket. */
-  readNewestHistory?: (session: GuestSession) => ReturnType<ReadNewestPage>;
-  onDead?: (session: GuestSession) => void;
-  /** Renews a signed-in customer's JWT (authenticated messaging); without it a refused JWT ends the session. */
-  renewSignIn?: (signIn: GenesysSignIn) => Promise<GenesysSignIn>;
 }
 
-/** What the link needs from its session. */
-interface LinkOwner {
-  readonly desk: RequestDesk;
-  readonly ledger: DeliveryLedger;
-  readonly inbound: InboundTarget;
-  listeners(): number;
-  /** Sends the configure frame this session needs (anonymous or signed in) and waits for its answer. */
-  configure(): Promise<SessionResponse>;
-  /** Told before the link holds `info` as configured. */
-  configured(info: SessionResponse): void;
-  emit(event: GuestEvent): void;
-  /** Ends the session; GuestSession ends the link with it (`end`). */
-  die(error: GuestApiError): void;
-  /** An end the owner keeps itself, apart from the link's `dead` state (a stand-in for the session may). */
-  dead?(): GuestApiError | undefined;
-  now(): number;
+/**
+ * What the link needs of its session (guestSession.ts). It tells the session what became of the link (`hear`:
+ * configured, what its streams hear, its end) as its frames do.
+ */
+export interface LinkSession extends InboundSession {
+  /** Sends the configure this session needs on the link's socket (anonymous or signed in) and waits for its answer. */
+  configureLink(): Promise<SessionResponse>;
+  /** A frame off the link's current socket: the session reads what it means (desk/inboundDispatch.ts). */
+  received(frame: InboundFrame): void;
+  /** Whether live streams listen: a dropped socket is reopened for them, and a reconnect keeps trying longer. */
+  readonly listening: boolean;
+}
+
+/** The messages whose reply was lost with a socket, proven from history before a reconnect is announced. */
+export interface InDoubtSends {
+  settleInDoubt(desk: RequestDesk): Promise<void>;
 }
 
 /** A connect, or a configure again, under way: later callers join its promise. */
@@ -97,23 +74,22 @@ export class SessionLink implements DeskSocket {
   /** Socket, configuration, attempt under way, the session's end: one value, changed only by `apply` (linkState.ts). */
   private state: LinkState<GuestSocket, Attempt> = { kind: 'idle' };
   private lastReconfigureAt = -Infinity;
-  private readonly inbound: InboundTarget;
+  /** The requests written on this link's sockets, within each connection's budget (desk/requestDesk.ts). */
+  readonly desk: RequestDesk;
+  private readonly now: () => number;
 
   constructor(
     private readonly options: LinkOptions,
-    private readonly owner: LinkOwner,
+    private readonly session: LinkSession,
+    private readonly inDoubt: InDoubtSends,
   ) {
-    this.inbound = {
-      ...owner.inbound,
-      // While a reconnect is not yet announced, what the new socket brings for streams is held and follows
-      // `reconnected`: a stream then catches up from where it was when the old socket dropped, not from a
-      // message that overtook what it missed.
-      emit: (event) => {
-        const held = heldOf(this.state);
-        if (held && event.type !== 'session') held.push(event);
-        else owner.inbound.emit(event);
-      },
-    };
+    this.now = options.now ?? Date.now;
+    this.desk = new RequestDesk(
+      this,
+      options.requestTimeoutMs,
+      { messagesPerSecond: options.messagesPerSecond ?? 2, requestsPerMinute: options.requestsPerMinute ?? 60 },
+      this.now,
+    );
   }
 
   current(): GuestSocket | undefined {
@@ -138,13 +114,25 @@ export class SessionLink implements DeskSocket {
     return isClosedByServer(this.state);
   }
 
-  /** Inbound dispatch marks the current socket as one Genesys closes (ConnectionClosedEvent, logout). */
+  /** The session marks the current socket as one Genesys closes (its `closing` news: ConnectionClosedEvent, logout). */
   set closedByServer(closing: boolean) {
     if (closing) this.apply({ type: 'closedByServer' });
   }
 
   dead(): GuestApiError | undefined {
-    return endOf(this.state) ?? this.owner.dead?.();
+    return endOf(this.state);
+  }
+
+  /**
+   * While a reconnect is not yet announced, what the new socket brings for streams is held and follows
+   * `reconnected`: a stream then catches up from where it was when the old socket dropped, not from a message
+   * that overtook what it missed. True when `event` was held; news of the session itself never is.
+   */
+  hold(event: GuestEvent): boolean {
+    const held = heldOf(this.state);
+    if (!held || event.type === 'session') return false;
+    held.push(event);
+    return true;
   }
 
   /** Genesys described the session anew: held as the link's `info`. */
@@ -187,10 +175,10 @@ export class SessionLink implements DeskSocket {
    * refused requests instead: not delivered, safe to retry.
    */
   credentialsRefused(tracingId: string | undefined, error: GuestApiError): void {
-    const renew = this.owner.now() - this.lastReconfigureAt > REAUTH_COOLDOWN_MS;
-    this.owner.desk.refused(tracingId, error, renew);
+    const renew = this.now() - this.lastReconfigureAt > REAUTH_COOLDOWN_MS;
+    this.desk.refused(tracingId, error, renew);
     if (!renew) return;
-    this.lastReconfigureAt = this.owner.now();
+    this.lastReconfigureAt = this.now();
     this.reconfigure().catch(() => undefined);
   }
 
@@ -206,19 +194,19 @@ export class SessionLink implements DeskSocket {
     this.apply({ type: 'reconfigureRequested', attempt });
     attempt.promise = (async () => {
       try {
-        const info = await this.owner.configure();
+        const info = await this.session.configureLink();
         if (this.current() !== socket)
           throw new GuestApiError('connection_lost', 'The connection to Genesys dropped while configuring.');
-        this.owner.configured(info);
+        this.session.hear({ type: 'configured', info });
         this.apply({ type: 'sessionConfigured', info });
-        this.owner.desk.flush();
+        this.desk.flush();
         return info;
       } catch (error) {
         const e = error as GuestApiError;
-        if (e.fatalForSession) this.owner.die(e);
+        if (e.fatalForSession) this.session.hear({ type: 'ended', error: e });
         else {
           this.abandon(socket);
-          this.owner.desk.failAll(e, (p) => !p.written);
+          this.desk.failAll(e, (p) => !p.written);
         }
         throw e;
       }
@@ -264,16 +252,16 @@ export class SessionLink implements DeskSocket {
         async () => {
           const info = await this.connectAndConfigure();
           if (isReconnect) {
-            await this.owner.ledger.settleInDoubt(this.owner.desk);
+            await this.inDoubt.settleInDoubt(this.desk);
             // A drop while history was checked found this loop still running and started none: go round again.
             if (!this.isReady())
               throw new GuestApiError('connection_lost', 'The connection to Genesys dropped again while reconnecting.');
             const held = heldOf(this.state) ?? [];
             this.apply({ type: 'reconnectAnnounced' });
-            this.owner.emit({ type: 'session', state: 'reconnected' });
-            for (const event of held) this.owner.emit(event);
+            this.session.hear({ type: 'event', event: { type: 'session', state: 'reconnected' } });
+            for (const event of held) this.session.hear({ type: 'event', event });
           }
-          this.owner.desk.flush();
+          this.desk.flush();
           return info;
         },
         {
@@ -284,28 +272,28 @@ export class SessionLink implements DeskSocket {
             e.failure !== 'store_unavailable' &&
             // An open circuit answers a request at once; only live streams keep trying, to be back when it closes.
             ((e.failure !== 'circuit_open' && failures + 1 < RECONNECT_ATTEMPTS_FOR_REQUESTS) ||
-              (this.owner.listeners() > 0 && this.owner.now() - startedAt < window)),
+              (this.session.listening && this.now() - startedAt < window)),
           onFirstRetry: () => {
-            if (isReconnect) this.owner.emit({ type: 'session', state: 'reconnecting' });
+            if (isReconnect) this.session.hear({ type: 'event', event: { type: 'session', state: 'reconnecting' } });
           },
           stopped: () => this.dead(),
-          now: () => this.owner.now(),
+          now: this.now,
         },
       );
     } catch (error) {
       this.apply({ type: 'attemptFailed', attempt });
       const e = error as GuestApiError;
-      if (e.fatalForSession || e.failure === 'handshake_refused') this.owner.die(e);
+      if (e.fatalForSession || e.failure === 'handshake_refused') this.session.hear({ type: 'ended', error: e });
       else {
-        this.owner.desk.failAll(e);
-        this.owner.emit({ type: 'session', state: 'unavailable', detail: e.message });
+        this.desk.failAll(e);
+        this.session.hear({ type: 'event', event: { type: 'session', state: 'unavailable', detail: e.message } });
       }
       throw e;
     }
   }
 
   private async connectAndConfigure(): Promise<SessionResponse> {
-    const { options, owner } = this;
+    const { options } = this;
     await options.beforeSocketOpen?.();
     // Retired while the budget was asked: nothing may reopen it.
     const dead = this.dead();
@@ -322,7 +310,7 @@ export class SessionLink implements DeskSocket {
       // A socket this link has moved on from may still deliver a late reply; it must not settle the current
       // socket's requests.
       (frame) => {
-        if (this.current() === socket) dispatchInbound(frame, this.inbound);
+        if (this.current() === socket) this.session.received(frame);
       },
       (closed) => this.onSocketClosed(socket, closed),
     );
@@ -331,7 +319,7 @@ export class SessionLink implements DeskSocket {
     // The socket this link had configured (a reconnect going round again after its proof, or a connect asked of a
     // configured link) is closed, not left open beside the new one: one socket per session at Genesys.
     previous?.close();
-    owner.desk.newConnection();
+    this.desk.newConnection();
     try {
       await socket.connect();
     } catch (error) {
@@ -341,10 +329,10 @@ export class SessionLink implements DeskSocket {
     }
     options.onSocketOpened?.();
     try {
-      const info = await owner.configure();
+      const info = await this.session.configureLink();
       if (this.current() !== socket)
         throw new GuestApiError('connection_lost', 'The connection to Genesys dropped while configuring.');
-      owner.configured(info);
+      this.session.hear({ type: 'configured', info });
       this.apply({ type: 'sessionConfigured', info });
       return info;
     } catch (error) {
@@ -365,10 +353,10 @@ export class SessionLink implements DeskSocket {
     this.apply({ type: 'socketClosed', socket });
     if (!closed.unexpected) return;
     this.options.logger.info({ code: closed.code }, 'guest socket closed by the other side');
-    this.owner.desk.socketLost();
+    this.desk.socketLost();
     // Streams listening on a connection Genesys said it closes were told so by its ConnectionClosedEvent
     // (inboundDispatch.ts).
-    const wanted = this.owner.desk.size > 0 || (this.owner.listeners() > 0 && !closedByServer);
+    const wanted = this.desk.size > 0 || (this.session.listening && !closedByServer);
     if (wanted && !this.isConnecting && !this.dead()) this.wake();
   }
 }

@@ -4,7 +4,6 @@ import { startSimulator, type Simulator } from '../../../simulator';
 import { GuestApiError } from '../../../src/genesys/guest/protocol/errors';
 import { parseInbound, type InboundFrame } from '../../../src/genesys/guest/protocol/frames';
 import type { GuestSession } from '../../../src/genesys/guest/guestSession';
-import { dispatchInbound, type InboundTarget } from '../../../src/genesys/guest/desk/inboundDispatch';
 import type { SessionHub } from '../../../src/genesys/guest/sessionHub';
 import { createGenesysHttp } from '../../../src/genesys/restClient';
 import { WebDeploymentTokens } from '../../../src/genesys/guest/rest/webDeploymentTokens';
@@ -31,8 +30,7 @@ afterEach(() => hub.close());
 
 /** Feeds a raw frame to a session as if it came off its socket. */
 function frameFeed(session: GuestSession): (frame: InboundFrame) => void {
-  const target = (session as unknown as { inbound: InboundTarget }).inbound;
-  return (frame) => dispatchInbound(frame, target);
+  return (frame) => session.received(frame);
 }
 
 async function failure(promise: Promise<unknown>): Promise<GuestApiError> {

@@ -3,7 +3,6 @@ import { startSimulator, type Simulator } from '../../../simulator';
 import { GuestApiError } from '../../../src/genesys/guest/protocol/errors';
 import { parseInbound } from '../../../src/genesys/guest/protocol/frames';
 import type { GuestSession } from '../../../src/genesys/guest/guestSession';
-import { dispatchInbound, type InboundTarget } from '../../../src/genesys/guest/desk/inboundDispatch';
 import type { SessionHub } from '../../../src/genesys/guest/sessionHub';
 import { captureLogger } from '../../support/app';
 import { collect, hubFor } from '../../support/guestHub';
@@ -29,7 +28,7 @@ afterEach(() => hub.close());
 
 /** Feeds a raw frame to a session as if it came off its socket. */
 function feed(session: GuestSession, raw: string): void {
-  dispatchInbound(parseInbound(raw), (session as unknown as { inbound: InboundTarget }).inbound);
+  session.received(parseInbound(raw));
 }
 
 async function failure(promise: Promise<unknown>): Promise<GuestApiError> {

@@ -6,6 +6,7 @@ import { SessionCeiling } from '../../../src/genesys/guest/sessionCeiling';
 import type { SessionHub } from '../../../src/genesys/guest/sessionHub';
 import { registry } from '../../../src/observability/metrics';
 import { MemoryStore, sessionKeyOf } from '../../../src/store';
+import { StandInGate } from '../../support/genesysGate';
 import { collect, hubFor } from '../../support/guestHub';
 import { waitFor } from '../../support/wait';
 
@@ -423,6 +424,43 @@ describe('a session with a request on its desk is busy', () => {
     } finally {
       small.close();
     }
+  });
+});
+
+describe('the circuit to Genesys opening', () => {
+  let sim: Simulator;
+
+  beforeAll(async () => {
+    sim = await startSimulator({ profile: 'strict', agent: { enabled: false } });
+  });
+  afterAll(() => sim.stop());
+
+  test("answers at once what waits on every session's desk, not at its deadline; a closed hub stops listening", async () => {
+    const gate = new StandInGate(3);
+    const hub = hubFor(sim, { upstream: gate, requestTimeoutMs: 60_000 });
+    try {
+      const [a, b] = [randomUUID(), randomUUID()];
+      await Promise.all([hub.session(a).ready(), hub.session(b).ready()]);
+      // Genesys stops answering both sessions: a send on one, a JWT request on the other, wait on their desks.
+      sim.faults.delayFrames(120_000, a);
+      sim.faults.delayFrames(120_000, b);
+      const outcome = (p: Promise<unknown>) =>
+        p.then(
+          () => 'answered',
+          (error: unknown) => error,
+        );
+      const send = outcome(hub.session(a).sendText({ text: 'anyone there?', messageId: randomUUID() }));
+      const jwt = outcome(hub.session(b).getJwt());
+      await waitFor(() => sim.framesFor(a, 'onMessage').length === 1 && sim.framesFor(b, 'getJwt').length === 1);
+      gate.open();
+      expect(await send).toMatchObject({ failure: 'timeout', status: 503, retryAfterSeconds: 3 });
+      expect(await jwt).toMatchObject({ failure: 'circuit_open', status: 503, retryAfterSeconds: 3 });
+      expect(hub.session(a).busy).toBe(false);
+      expect(gate.listening).toBe(1);
+    } finally {
+      hub.close();
+    }
+    expect(gate.listening).toBe(0);
   });
 });
 

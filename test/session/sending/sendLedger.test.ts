@@ -1,9 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError, DEFAULT_RETRY_AFTER_SECONDS } from '../../../src/domain/errors';
 import type { DeliveryVerdict, SentMessage } from '../../../src/genesys/guest/desk/deliveryProof';
+import { RequestDesk } from '../../../src/genesys/guest/desk/requestDesk';
 import { GuestApiError } from '../../../src/genesys/guest/protocol/errors';
 import { SendLedger, type KeyedSend } from '../../../src/session/sending/sendLedger';
 import { MemoryStore, type SharedStore } from '../../../src/store';
+import { StandInSocket } from '../../support/deskSocket';
 
 /**
  * The send ledger (src/session/sending/sendLedger.ts): as two instances see it, two ledgers over
@@ -367,6 +369,37 @@ describe('two instances over one store', () => {
       for (const later of answers.slice(1))
         expect(later).toMatchObject({ failure: 'unavailable', retryAfterSeconds: DEFAULT_RETRY_AFTER_SECONDS });
       expect(genesys.proofs.map((p) => p.visibleBy)).toEqual([T0 + 10_000, T0 + 10_000, T0 + 10_000]);
+      expect(genesys.delivered).toEqual([]);
+    });
+
+    test('a send the circuit answered while Genesys hung is held as a timed-out one: proved with the same grace', async () => {
+      const store = new MemoryStore();
+      const genesys = fakeGenesys();
+      const desk = new RequestDesk(
+        new StandInSocket(),
+        10_000,
+        { messagesPerSecond: 2, requestsPerMinute: 60 },
+        () => clock,
+      );
+      // Written to Genesys, then the circuit opens before any answer (requestDesk.ts `release`).
+      const released = genesys.keyed({
+        send: () => {
+          const echo = desk.request<string>('send', (tracingId) => ({ tracingId }), {
+            messageId: 'm-1',
+            text: 'hello',
+          });
+          desk.release(new GuestApiError('circuit_open', 'Genesys stopped answering.', { retryAfterSeconds: 3 }));
+          return echo;
+        },
+      });
+      await expect(at(store).run('s', released)).rejects.toMatchObject({ status: 503, retryAfterSeconds: 3 });
+      clock = T0 + 2_500;
+      await expect(at(store).run('s', blindRetry(genesys))).rejects.toMatchObject({
+        failure: 'unavailable',
+        retryAfterSeconds: 8,
+        message: expect.stringMatching(/not sent again/),
+      });
+      expect(genesys.proofs.map((p) => p.visibleBy)).toEqual([T0 + 10_000]);
       expect(genesys.delivered).toEqual([]);
     });
 

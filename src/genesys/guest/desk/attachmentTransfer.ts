@@ -9,6 +9,7 @@ import {
   GuestApiError,
 } from '../protocol';
 import { putToPresignedUrl, type UploadBody } from '../rest';
+import type { UploadVerdict, UploadVerdicts } from './inboundDispatch';
 import type { RequestDesk } from './requestDesk';
 
 /**
@@ -37,7 +38,7 @@ function failureError(f: AttachmentFailure): GuestApiError {
 /** Uploads given up on that one session remembers, waiting for a late verdict. */
 const MAX_ABANDONED = 64;
 
-export class AttachmentTransfer {
+export class AttachmentTransfer implements UploadVerdicts {
   /** Uploads waiting for Genesys's verdict, by attachment id. */
   private readonly waiting = new Map<
     string,
@@ -104,7 +105,7 @@ export class AttachmentTransfer {
   }
 
   /** UploadSuccessEvent or UploadFailureEvent for one of this session's uploads. */
-  uploadSettled(attachmentId: string, outcome: { downloadUrl?: string } | { failure: AttachmentFailure }): boolean {
+  uploadSettled(attachmentId: string, outcome: UploadVerdict): boolean {
     if (this.abandoned.delete(attachmentId)) {
       if (!('failure' in outcome)) void this.remove(attachmentId).catch(() => undefined);
       return true;
@@ -115,11 +116,6 @@ export class AttachmentTransfer {
     if ('failure' in outcome) waiter.reject(failureError(outcome.failure));
     else waiter.resolve(outcome.downloadUrl);
     return true;
-  }
-
-  /** A request refused with a GenerateUrlError body. */
-  static refusal(failure: AttachmentFailure): GuestApiError {
-    return failureError(failure);
   }
 
   /** Remembers an upload given up on before Genesys confirmed it (the oldest forgotten past a bound). */

@@ -2,6 +2,7 @@ import type { NormalizedMessage } from '../../../domain/message';
 import type { Logger } from '../../../observability/logger';
 import { sendsInDoubt } from '../../../observability/metrics';
 import { GuestApiError } from '../protocol';
+import type { EchoLedger } from './inboundDispatch';
 import type { RequestDesk } from './requestDesk';
 
 /**
@@ -78,7 +79,7 @@ const ACCOUNTED_IDS = 200;
  * proofs for the rest. Every verdict of "delivered" is accounted for at once,
  * so no two sends (proved together or one after another) claim the same message.
  */
-export class DeliveryLedger {
+export class DeliveryLedger implements EchoLedger {
   private readonly accounted = new Set<string>();
   /**
    * Echoes of this session's sends, by our id, on time or after their send had given up: the

@@ -23,6 +23,23 @@ export function inDoubtError(cause: GuestApiError): GuestApiError {
   );
 }
 
+/**
+ * The circuit to Genesys opened while the request waited (link/guestApiHealth.ts): answered now with the
+ * circuit's refusal and wait, not at its deadline. A guest message already written may have arrived: it is in
+ * doubt as when its deadline passes (a retry proves it from history, allowing Genesys the time a timeout does),
+ * answered 503 with the circuit's Retry-After rather than 504.
+ */
+export function releasedError(p: Pending, refusal: GuestApiError): GuestApiError {
+  if (!mayHaveArrived(p)) return refusal;
+  sendsInDoubt.inc();
+  return new GuestApiError(
+    'timeout',
+    'Genesys stopped answering before it confirmed the message; it may have been delivered. ' +
+      'Retry after Retry-After seconds with the same Idempotency-Key: a delivered message is never sent twice.',
+    { status: 503, retryAfterSeconds: refusal.retryAfterSeconds, cause: refusal },
+  );
+}
+
 export function timeoutError(p: Pending): GuestApiError {
   countGenesysError('timeout');
   if (p.kind === 'send' && (p.written || p.inDoubt)) {

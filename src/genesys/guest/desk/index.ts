@@ -5,8 +5,9 @@
  */
 export { DeliveryLedger } from './deliveryProof';
 export type { DeliveryVerdict, SentMessage, ReadNewestPage } from './deliveryProof';
-export { dispatchInbound } from './inboundDispatch';
-export type { GuestEvent, InboundTarget } from './inboundDispatch';
+export { InboundDispatch } from './inboundDispatch';
+export type { InboundSession } from './inboundDispatch';
+export type { GuestEvent, SessionNews } from './sessionNews';
 export { RequestDesk, MAX_QUEUE_SHARE } from './requestDesk';
 export type { DeskSocket } from './requestDesk';
 export { AttachmentTransfer } from './attachmentTransfer';

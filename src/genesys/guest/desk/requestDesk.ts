@@ -1,8 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { endClientSpan, startClientSpan, tracingOn } from '../../../observability/tracing';
 import { GuestApiError } from '../protocol';
-import { configureLost, inDoubtError, mayHaveArrived, queueRefusal, timeoutError, waitOf } from './deskErrors';
+import { genesysCircuitReleases } from '../../../observability/metrics';
+import {
+  configureLost,
+  inDoubtError,
+  mayHaveArrived,
+  queueRefusal,
+  releasedError,
+  timeoutError,
+  waitOf,
+} from './deskErrors';
 import type { GuestSocket } from '../link';
+import type { ReplyDesk } from './inboundDispatch';
 import { PendingRequests, type Pending, type PendingKind } from './pendingRequests';
 import { SendWindow } from './sendWindow';
 import { UntracedRefusals } from './untracedRefusals';
@@ -66,7 +76,7 @@ const CLOCK_SLACK_MS = 100;
 /** The share of its deadline a request may wait for its turn (a 10-message burst at 2 a second fits in 10 s). */
 export const MAX_QUEUE_SHARE = 0.7;
 
-export class RequestDesk {
+export class RequestDesk implements ReplyDesk {
   readonly pending: PendingRequests;
   private readonly messages: SendWindow;
   private readonly budget: SendWindow;
@@ -234,6 +244,21 @@ export class RequestDesk {
       (p, e) => this.settle(p, mayHaveArrived(p) && !e.fatalForSession ? inDoubtError(e) : e),
       filter,
     );
+  }
+
+  /**
+   * The circuit to Genesys opened: every request still waiting is answered now (deskErrors.ts `releasedError`),
+   * as at its deadline but sooner. None is written meanwhile, and a late reply to one is known for what it answers.
+   */
+  release(refusal: GuestApiError): void {
+    const waiting = [...this.pending.values()];
+    this.pumping = true;
+    try {
+      for (const p of waiting) this.settle(p, releasedError(p, refusal), true);
+    } finally {
+      this.pumping = false;
+    }
+    if (waiting.length > 0) genesysCircuitReleases.inc(waiting.length);
   }
 
   /**

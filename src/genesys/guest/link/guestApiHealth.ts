@@ -24,10 +24,14 @@ import { GuestSocket } from './guestSocket';
  * handshake that fails or does not answer within its own short deadline
  * (tried as soon as a call fails or has run longer than `slowCallMs`), open
  * it: every call is then refused at once with `503 upstream_unavailable` and
- * `Retry-After`, instead of each waiting for GENESYS_TIMEOUT_MS. While open,
+ * `Retry-After`, instead of each waiting for GENESYS_TIMEOUT_MS, and the calls
+ * already waiting on Genesys are answered then too (`onOpen`). While open,
  * the bare handshake is tried every `openProbeIntervalMs`; the first that
- * succeeds closes it. A refused handshake (403: the configuration is wrong)
+ * succeeds closes it, and `Retry-After` says when that next handshake will
+ * have had its chance. A refused handshake (403: the configuration is wrong)
  * is not an outage and does not open it: those calls answer 502 at once anyway.
+ * Nor is a handshake answered 429: Genesys is there, and the deployment's new
+ * sockets a minute are spent for now; it opens and closes nothing.
  *
  * Shared (`shared`, Redis): an instance whose circuit opens says so in the
  * shared store, and keeps saying so while it stays open. Every instance of
@@ -46,16 +50,12 @@ interface GuestApiHealthOptions {
   /** Between bare handshakes while unready and the circuit closed (a refused handshake). */
   probeIntervalMs: number;
   connectTimeoutMs: number;
-  /** Failed calls in a row that have a handshake check run at once, whatever the gap between checks (default 3). */
-  failuresToCheck?: number;
   /** A probe's own deadline, far shorter than a request's: a hung Genesys is found in seconds (default 2 s). */
   probeTimeoutMs?: number;
   /** A call still under way after this has a probe check Genesys meanwhile (default 1 s). */
   slowCallMs?: number;
-  /** Between probes while the circuit is open (default 1 s). */
+  /** Between probes while the circuit is open (default 1 s): how long a refused caller is told to wait, at most. */
   openProbeIntervalMs?: number;
-  /** The fewest milliseconds between probes a slow or failed call asks for while closed (default 3 s). */
-  suspectProbeGapMs?: number;
   /** Where the deployment's instances tell each other of an outage one of them found (Redis). */
   shared?: { store: Pick<SharedStore, 'get' | 'put'>; pollMs?: number };
   now?: () => number;
@@ -63,6 +63,8 @@ interface GuestApiHealthOptions {
 
 /** How long an alarm outlives the last failed handshake of the instance that raised it. */
 const ALARM_TTL_MS = 10_000;
+/** Failed calls in a row that have a handshake check run at once, whatever the gap between checks. */
+const FAILURES_TO_CHECK = 3;
 
 /** What a guest session and the REST calls need from the circuit. */
 export interface GenesysGate {
@@ -70,10 +72,16 @@ export interface GenesysGate {
   refusal(): GuestApiError | undefined;
   /**
    * Runs a call to Genesys unless the circuit is open, and counts its outcome. With `abandonOnOpen`, a call still
-   * under way when the circuit opens is refused then (a connect; never a send, which may have arrived). With
+   * under way when the circuit opens is refused then (a connect, a history read: what is safe to ask again; a send,
+   * which may have arrived, is answered by its desk, which knows whether it was written: `onOpen`). With
    * `countFailures: false`, its failure is not counted (a send's failure repeats its socket's or its proof's).
    */
   watch<T>(call: () => Promise<T>, options?: WatchOptions): Promise<T>;
+  /**
+   * Tells `listener` each time the circuit opens, with the refusal calls get now (503, Retry-After), so what
+   * already waits on Genesys is answered then rather than at its deadline. The function returned stops it.
+   */
+  onOpen(listener: (refusal: GuestApiError) => void): () => void;
 }
 
 interface WatchOptions {
@@ -83,8 +91,8 @@ interface WatchOptions {
 
 /** Failures that say Genesys is away, not that it refused this request or this configuration. */
 function isOutage(error: unknown): boolean {
-  // A 429 is Genesys answering (the deployment's sockets a minute are spent), not Genesys away; a socket that
-  // dropped is one guest's fault (its reconnect finds out whether Genesys is there).
+  // A 429 (a handshake's is `rate_limited`) is Genesys answering: the deployment's sockets a minute are spent, Genesys
+  // is not away. A socket that dropped is one guest's fault (its reconnect finds out whether Genesys is there).
   if (error instanceof GuestApiError)
     return ['unavailable', 'timeout'].includes(error.failure) && error.logDetail?.genesysCode !== 429;
   return error instanceof AppError && error.code === 'upstream_unavailable';
@@ -97,12 +105,17 @@ export class GuestApiHealth implements GenesysGate {
   private refused = false;
   /** The bare handshake under way, ended if the instance stops first. */
   private probing?: GuestSocket;
+  /** When the bare handshake under way gives up, or the next one starts (this instance's clock). */
+  private probeDeadline = 0;
+  private nextProbeAt = 0;
   private open = false;
   private failures = 0;
   private lastSuspectProbeAt = -Infinity;
+  /** A call asked for a check while one was under way, which may have begun before that call: check again after. */
+  private checkAgain = false;
   private suspectTimer?: NodeJS.Timeout;
-  /** Calls to refuse as soon as the circuit opens (connects under way). */
-  private readonly onOpen = new Set<(error: GuestApiError) => void>();
+  /** Told as soon as the circuit opens: connects under way, and the requests waiting at each session's desk. */
+  private readonly openListeners = new Set<(refusal: GuestApiError) => void>();
   private readonly now: () => number;
   private readonly instance = randomUUID();
   /** The alarm this instance raised for its open circuit, renewed while it stays open. */
@@ -134,13 +147,22 @@ export class GuestApiHealth implements GenesysGate {
     return this.open;
   }
 
-  /** Seconds a refused caller should wait: until the next probe has had its chance. */
+  /**
+   * Seconds a refused caller should wait: until the probe under way, or else the next one, has had its chance to
+   * close the circuit (at most `openProbeIntervalMs` and a probe's deadline).
+   */
   private get retryAfterSeconds(): number {
-    return Math.max(1, Math.ceil((this.openProbeIntervalMs + this.probeTimeoutMs) / 1000));
+    const now = this.now();
+    const decidedAt = this.probing ? this.probeDeadline : Math.max(now, this.nextProbeAt) + this.probeTimeoutMs;
+    return Math.max(1, Math.ceil((decidedAt - now) / 1000));
   }
 
   private get probeTimeoutMs(): number {
     return Math.min(this.options.probeTimeoutMs ?? 2000, this.options.connectTimeoutMs);
+  }
+
+  private get slowCallMs(): number {
+    return this.options.slowCallMs ?? 1000;
   }
 
   private get openProbeIntervalMs(): number {
@@ -158,7 +180,7 @@ export class GuestApiHealth implements GenesysGate {
   async watch<T>(call: () => Promise<T>, options: WatchOptions = {}): Promise<T> {
     const refused = this.refusal();
     if (refused) throw refused;
-    const slow = setTimeout(() => this.suspect(), this.options.slowCallMs ?? 1000);
+    const slow = setTimeout(() => this.suspect(), this.slowCallMs);
     slow.unref();
     let abandon: ((error: GuestApiError) => void) | undefined;
     const work = call();
@@ -167,7 +189,7 @@ export class GuestApiHealth implements GenesysGate {
           work,
           new Promise<never>((_, reject) => {
             abandon = (error) => reject(error);
-            this.onOpen.add(abandon);
+            this.openListeners.add(abandon);
           }),
         ])
       : work;
@@ -180,8 +202,13 @@ export class GuestApiHealth implements GenesysGate {
       throw error;
     } finally {
       clearTimeout(slow);
-      if (abandon) this.onOpen.delete(abandon);
+      if (abandon) this.openListeners.delete(abandon);
     }
+  }
+
+  onOpen(listener: (refusal: GuestApiError) => void): () => void {
+    this.openListeners.add(listener);
+    return () => void this.openListeners.delete(listener);
   }
 
   /** A handshake succeeded (a guest's socket, or the bare probe). */
@@ -196,6 +223,12 @@ export class GuestApiHealth implements GenesysGate {
 
   /** A handshake failed (a guest's socket, or the bare probe). */
   failed(error: GuestApiError): void {
+    // Refused for the deployment's rate (429): readiness and the circuit stay as they are, and an instance not yet
+    // known to be ready checks again once the wait Genesys gave is over.
+    if (error.failure === 'rate_limited') {
+      if (!this.check.current.ok) this.scheduleProbe((error.retryAfterSeconds ?? 1) * 1000);
+      return;
+    }
     const detail =
       error.failure === 'handshake_refused'
         ? `Genesys refused the guest WebSocket handshake (HTTP 403) at ${this.options.webMessagingUrl}. ` +
@@ -229,18 +262,23 @@ export class GuestApiHealth implements GenesysGate {
     this.failures++;
     // Only a failed handshake of its own opens the circuit: calls slowed by this instance's own load (timeouts on a
     // busy CPU) must not shut every guest out. Failures in a row have that check run at once.
-    if (this.failures < (this.options.failuresToCheck ?? 3)) return this.suspect();
+    if (this.failures < FAILURES_TO_CHECK) return this.suspect();
     this.lastSuspectProbeAt = this.now();
     void this.probe();
   }
 
   /**
-   * A call failed or is slow: a probe finds out now whether Genesys is away. At most one every few seconds (a
-   * send waiting its turn is slow too): one asked for sooner runs when the gap ends.
+   * A call failed or is slow: a probe finds out now whether Genesys is away. At most one every `slowCallMs` (a send
+   * waiting its turn is slow too): one asked for sooner runs when the gap ends. No longer a gap than a call waits
+   * before it asks: a check made before that call began says nothing of it, so it never delays the call's own.
    */
   private suspect(): void {
-    if (this.open || this.closed || this.probing || this.suspectTimer) return;
-    const gapLeft = this.lastSuspectProbeAt + (this.options.suspectProbeGapMs ?? 3000) - this.now();
+    if (this.open || this.closed || this.suspectTimer) return;
+    if (this.probing) {
+      this.checkAgain = true;
+      return;
+    }
+    const gapLeft = this.lastSuspectProbeAt + this.slowCallMs - this.now();
     if (gapLeft > 0) {
       this.suspectTimer = setTimeout(() => {
         this.suspectTimer = undefined;
@@ -267,13 +305,13 @@ export class GuestApiHealth implements GenesysGate {
       },
       { level: 'error' },
     );
+    this.scheduleProbe();
     const refusal = new GuestApiError('circuit_open', 'Genesys stopped answering; please retry shortly.', {
       retryAfterSeconds: this.retryAfterSeconds,
     });
-    for (const abandon of [...this.onOpen]) abandon(refusal);
+    for (const listener of [...this.openListeners]) listener(refusal);
     this.alarm = `${this.instance}:${this.now()}`;
     this.alarmSeen = this.alarm;
-    this.scheduleProbe();
   }
 
   /** Raises (or renews) this instance's alarm while its circuit is open; a store that fails only loses the sharing. */
@@ -302,10 +340,12 @@ export class GuestApiHealth implements GenesysGate {
     return `genesys-circuit:${this.options.deploymentId}`;
   }
 
-  private scheduleProbe(): void {
+  /** The next bare handshake, after `delayMs` (by default the interval for the circuit's state). */
+  private scheduleProbe(delayMs?: number): void {
     clearTimeout(this.probeTimer);
     if (this.closed) return;
-    const delay = this.open ? this.openProbeIntervalMs : this.options.probeIntervalMs;
+    const delay = delayMs ?? (this.open ? this.openProbeIntervalMs : this.options.probeIntervalMs);
+    this.nextProbeAt = this.now() + delay;
     this.probeTimer = setTimeout(() => void this.probe(), delay);
     this.probeTimer.unref();
   }
@@ -329,6 +369,7 @@ export class GuestApiHealth implements GenesysGate {
       () => undefined,
     );
     this.probing = socket;
+    this.probeDeadline = this.now() + this.probeTimeoutMs;
     let failure: GuestApiError | undefined;
     try {
       await socket.connect();
@@ -339,12 +380,16 @@ export class GuestApiHealth implements GenesysGate {
     this.probing = undefined;
     // Stopped while it ran (shutdown): its outcome says nothing.
     if (this.closed) return;
-    if (!failure) return this.succeeded();
-    if (isOutage(failure)) {
+    if (!failure) this.succeeded();
+    else if (isOutage(failure)) {
       this.openCircuit('a bare handshake failed or did not answer in time');
       void this.raiseAlarm();
     }
-    this.failed(failure);
+    if (failure) this.failed(failure);
+    if (this.checkAgain) {
+      this.checkAgain = false;
+      this.suspect();
+    }
   }
 
   close(): void {
@@ -353,6 +398,6 @@ export class GuestApiHealth implements GenesysGate {
     clearTimeout(this.suspectTimer);
     clearInterval(this.alarmPoll);
     this.probing?.close();
-    this.onOpen.clear();
+    this.openListeners.clear();
   }
 }

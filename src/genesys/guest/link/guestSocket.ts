@@ -32,6 +32,39 @@ export interface SocketClosed {
   unexpected: boolean;
 }
 
+/**
+ * The wait a handshake refused for the deployment's rate (429) advises when Genesys names none: whether it sends
+ * `Retry-After` on the upgrade is not in the sources; Genesys's own REST SDKs wait 3 s when a 429 says nothing
+ * (docs/genesys-protocol.md#errors-and-retries).
+ */
+const HANDSHAKE_RETRY_AFTER_SECONDS = 3;
+
+/** What an upgrade Genesys answered with an HTTP status instead of a WebSocket means. */
+function handshakeRefusal(status: number, retryAfter: string | undefined): GuestApiError {
+  if (status === 403)
+    return new GuestApiError(
+      'handshake_refused',
+      'Genesys refused the chat connection. Check GENESYS_DEPLOYMENT_ID, that the deployment is active, ' +
+        'and that GENESYS_ORIGIN is one of its allowed domains.',
+      { genesysCode: status },
+    );
+  // 1,000 new connections a minute per deployment (docs/genesys-protocol.md#limits-and-timing): Genesys is there.
+  if (status === 429) {
+    const named = Number(retryAfter);
+    return new GuestApiError(
+      'rate_limited',
+      'Genesys accepts only so many new chat connections a minute; retry after the given time.',
+      {
+        genesysCode: status,
+        retryAfterSeconds: retryAfter && named >= 0 ? Math.ceil(named) : HANDSHAKE_RETRY_AFTER_SECONDS,
+      },
+    );
+  }
+  return new GuestApiError('unavailable', 'Genesys chat service is unavailable; please retry shortly.', {
+    genesysCode: status,
+  });
+}
+
 /** The keep-alive rounds of every socket, one timer per interval (domain/timerRounds.ts). */
 const pingRounds = new Map<number, TimerRounds>();
 const pingRoundsOf = (intervalMs: number): TimerRounds => {
@@ -82,18 +115,7 @@ export class GuestSocket {
         const status = res.statusCode ?? 0;
         res.resume();
         countGenesysError(status);
-        fail(
-          status === 403
-            ? new GuestApiError(
-                'handshake_refused',
-                'Genesys refused the chat connection. Check GENESYS_DEPLOYMENT_ID, that the deployment is active, ' +
-                  'and that GENESYS_ORIGIN is one of its allowed domains.',
-                { genesysCode: status },
-              )
-            : new GuestApiError('unavailable', 'Genesys chat service is unavailable; please retry shortly.', {
-                genesysCode: status,
-              }),
-        );
+        fail(handshakeRefusal(status, res.headers['retry-after']));
       });
       ws.once('error', (error) => {
         countGenesysError('unreachable');

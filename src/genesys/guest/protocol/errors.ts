@@ -19,7 +19,7 @@ type GuestFailure =
   | 'handshake_refused' // HTTP 403 on the WebSocket upgrade
   | 'unavailable' // socket could not be opened, 5xx
   | 'connection_lost' // the socket dropped while waiting
-  | 'timeout' // no reply in time
+  | 'timeout' // no reply in time (or none before the circuit found Genesys away: then 503, not 504)
   | 'attachment_refused' // 4000-4005 on a file: disabled, type, size, name (the public code says which)
   | 'unauthorized' // class "string" 401: the sign-in JWT was refused (refresh it, configure again)
   | 'reauthentication_required' // 403 "Session authentication failed…" / "Try authenticate again…"
@@ -94,10 +94,12 @@ export class GuestApiError extends AppError {
       retryAfterSeconds?: number;
       cause?: unknown;
       refusal?: ErrorCode;
+      /** Instead of the failure's own status. */
+      status?: number;
     } = {},
   ) {
     super(options.refusal ?? CONTRACT_CODE[failure], detail, {
-      status: STATUS[failure],
+      status: options.status ?? STATUS[failure],
       retryAfterSeconds: clampRetryAfterSeconds(options.retryAfterSeconds),
       logDetail: { guestFailure: failure, genesysCode: options.genesysCode, genesysText: options.genesysText },
       cause: options.cause,

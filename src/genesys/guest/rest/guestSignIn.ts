@@ -13,12 +13,18 @@ const MAX_REFRESHES = 3;
 export class GuestSignIn {
   private current?: GenesysSignIn;
   private renewing?: Promise<GenesysSignIn>;
+  private signedInConfigure = false;
 
   constructor(private readonly renew?: (signIn: GenesysSignIn) => Promise<GenesysSignIn>) {}
 
   /** The newest credentials (a renewed JWT included), to seal into the next session token. */
   get value(): GenesysSignIn | undefined {
     return this.current;
+  }
+
+  /** Whether the last configure Genesys accepted was a signed-in one (configureAuthenticatedSession). */
+  get configuredSignedIn(): boolean {
+    return this.signedInConfigure;
   }
 
   /** Takes the credentials a session token carries, unless this session already holds (possibly newer) ones. */
@@ -55,7 +61,9 @@ export class GuestSignIn {
     for (let refreshes = 0; ; refreshes++) {
       const signIn = this.current;
       try {
-        return await send(signIn?.jwt);
+        const info = await send(signIn?.jwt);
+        this.signedInConfigure = signIn !== undefined;
+        return info;
       } catch (error) {
         if (signIn && error instanceof GuestApiError && error.failure === 'forbidden')
           throw new GuestApiError(

@@ -169,10 +169,11 @@ export class GuestHistory {
     return { messages, total: first.total, complete: first.pageCount <= spare };
   }
 
+  /** A read still under way when the circuit opens is answered then, not at its deadline: reading again is safe. */
   private read(session: HistorySession, page: number, pageSize: number): Promise<HistoryPage> {
     const upstream = this.options.upstream;
     return upstream
-      ? upstream.watch(() => this.readOnce(session, page, pageSize))
+      ? upstream.watch(() => this.readOnce(session, page, pageSize), { abandonOnOpen: true })
       : this.readOnce(session, page, pageSize);
   }
 

@@ -1,13 +1,5 @@
 import fc from 'fast-check';
-import pino from 'pino';
-import { GuestApiError } from '../../../../src/genesys/guest/protocol/errors';
-import { parseInbound } from '../../../../src/genesys/guest/protocol/frames';
-import {
-  dispatchInbound,
-  type GuestEvent,
-  type InboundTarget,
-} from '../../../../src/genesys/guest/desk/inboundDispatch';
-import { PendingRequests, type Pending, type PendingKind } from '../../../../src/genesys/guest/desk/pendingRequests';
+import { inboundHarness } from '../../../support/inbound';
 
 /**
  * Which request an inbound frame settles, fed the shapes Genesys's own SDK
@@ -17,76 +9,14 @@ import { PendingRequests, type Pending, type PendingKind } from '../../../../src
 
 const TIMEOUT_MS = 1000;
 
-interface Harness {
-  pending: PendingRequests;
-  target: InboundTarget;
-  settled: Map<string, { value?: unknown; error?: Error }>;
-  events: GuestEvent[];
-  /** Late echoes recognised for sends that gave up: [our id, Genesys id]. */
-  late: [string, string][];
-  clock: { now: number };
-  add(kind: PendingKind, tracingId: string, extra?: Partial<Pending>): Pending;
-  /** The request gives up (its deadline passed): a late reply must not land elsewhere. */
-  expire(p: Pending): void;
-  feed(frame: object | string): void;
-}
-
-function harness(): Harness {
-  const clock = { now: 1_000_000 };
-  const pending = new PendingRequests(2 * TIMEOUT_MS, () => clock.now);
-  const settled = new Map<string, { value?: unknown; error?: Error }>();
-  const events: GuestEvent[] = [];
-  const late: [string, string][] = [];
-  const settle = (p: Pending, outcome: Error | { value: unknown }, gaveUp = false) => {
-    if (!pending.remove(p, gaveUp)) return;
-    settled.set(p.tracingId, outcome instanceof Error ? { error: outcome } : { value: outcome.value });
+/** The requests settled, as `{ value }` or `{ error }`, by tracingId. */
+function harness() {
+  const h = inboundHarness({ now: 1_000_000, lateWindowMs: 2 * TIMEOUT_MS });
+  const outcome = (id: string): { value?: unknown; error?: Error } | undefined => {
+    const settled = h.desk.settled.get(id);
+    return settled instanceof Error ? { error: settled } : settled;
   };
-  const target: InboundTarget = {
-    pending,
-    logger: pino({ level: 'silent' }),
-    now: () => clock.now,
-    settle,
-    emit: (e) => events.push(e),
-    die: (error) => pending.failAll(error, (p, e) => settle(p, e)),
-    updateInfo: () => undefined,
-    closingByServer: () => undefined,
-    configuredSignedIn: () => false,
-    signedInOnAnotherConnection: () => undefined,
-    refused: () => undefined,
-    uploadSettled: () => false,
-    accountFor: () => undefined,
-    lateEcho: (id, message) => void late.push([id, message.id]),
-  };
-  return {
-    pending,
-    target,
-    settled,
-    events,
-    late,
-    clock,
-    add(kind, tracingId, extra = {}) {
-      const p: Pending = {
-        kind,
-        tracingId,
-        frame: {},
-        written: true,
-        writtenAt: clock.now,
-        inDoubt: false,
-        resolve: () => undefined,
-        reject: () => undefined,
-        timer: setTimeout(() => undefined, 0),
-        ...extra,
-      };
-      pending.add(p);
-      return p;
-    },
-    expire(p) {
-      settle(p, new GuestApiError('timeout', 'deadline'), true);
-    },
-    feed(frame) {
-      dispatchInbound(parseInbound(typeof frame === 'string' ? frame : JSON.stringify(frame)), target);
-    },
-  };
+  return { ...h, settled: { get: outcome, has: (id: string) => h.desk.settled.has(id) } };
 }
 
 const errorFrame = (code: number, body: string, tracingId?: string) => ({
@@ -121,9 +51,9 @@ const echoOf = (text: string, messageId: string | null, tracingId?: string) => (
 describe('replies without a tracingId', () => {
   test('a late 429 for a send that already gave up never reaches the next send', () => {
     const h = harness();
-    const a = h.add('send', 'A', { messageId: 'ma', text: 'A text' });
-    h.expire(a);
-    const b = h.add('send', 'B', { messageId: 'mb', text: 'B text' });
+    const a = h.desk.add('send', 'A', { messageId: 'ma', text: 'A text' });
+    h.desk.expire(a);
+    const b = h.desk.add('send', 'B', { messageId: 'mb', text: 'B text' });
     h.feed(tooMany()); // untraced: A (gone) or B could have caused it
     h.feed(tooMany('A')); // traced to A, which no longer waits
     expect(h.settled.has('B')).toBe(false);
@@ -134,8 +64,8 @@ describe('replies without a tracingId', () => {
 
   test('an error without tracingId never rejects an unrelated request', () => {
     const h = harness();
-    h.add('send', 'S', { messageId: 'ms', text: 'long text' });
-    h.add('jwt', 'J');
+    h.desk.add('send', 'S', { messageId: 'ms', text: 'long text' });
+    h.desk.add('jwt', 'J');
     h.feed(errorFrame(4011, 'Message length 5000 is larger than 4096')); // only a send can be too long
     expect(h.settled.get('S')?.error).toMatchObject({ failure: 'message_too_long' });
     expect(h.settled.has('J')).toBe(false);
@@ -145,16 +75,16 @@ describe('replies without a tracingId', () => {
 
   test('an error without tracingId on a new socket never fails a send in doubt from the socket that dropped', () => {
     const h = harness();
-    h.add('send', 'S', { messageId: 'ms', text: 'hello', inDoubt: true });
+    h.desk.add('send', 'S', { messageId: 'ms', text: 'hello', inDoubt: true });
     h.feed(errorFrame(4020, 'Invalid request'));
     expect(h.settled.has('S')).toBe(false);
   });
 
   test('an echo without tracingId or our id, whose text a send that gave up also had, settles no other send with that text', () => {
     const h = harness();
-    const gone = h.add('send', 'A', { messageId: 'ma', text: 'yes' });
-    h.expire(gone);
-    h.add('send', 'B', { messageId: 'mb', text: 'yes' });
+    const gone = h.desk.add('send', 'A', { messageId: 'ma', text: 'yes' });
+    h.desk.expire(gone);
+    h.desk.add('send', 'B', { messageId: 'mb', text: 'yes' });
     h.feed(echoOf('yes', null)); // A's late echo, or B's: no telling
     expect(h.settled.has('B')).toBe(false);
     h.feed(echoOf('yes', null, 'B'));
@@ -163,7 +93,7 @@ describe('replies without a tracingId', () => {
 
   test('an echo without tracingId or our id never settles a send in doubt by its text; one with our id does', () => {
     const h = harness();
-    h.add('send', 'D', { messageId: 'md', text: 'still there?', inDoubt: true });
+    h.desk.add('send', 'D', { messageId: 'md', text: 'still there?', inDoubt: true });
     h.feed(echoOf('still there?', null));
     expect(h.settled.has('D')).toBe(false);
     h.feed(echoOf('still there?', 'md'));
@@ -172,18 +102,18 @@ describe('replies without a tracingId', () => {
 
   test("an echo without tracingId that carries the id of a send that gave up is that send's late echo", () => {
     const h = harness();
-    const gone = h.add('send', 'A', { messageId: 'ma', text: 'late' });
-    h.expire(gone);
-    h.add('send', 'B', { messageId: 'mb', text: 'late' });
+    const gone = h.desk.add('send', 'A', { messageId: 'ma', text: 'late' });
+    h.desk.expire(gone);
+    h.desk.add('send', 'B', { messageId: 'mb', text: 'late' });
     h.feed(echoOf('late', 'ma'));
     expect(h.settled.has('B')).toBe(false);
-    expect(h.late).toEqual([['ma', 'g-late']]);
+    expect(h.ledger.late).toEqual([['ma', 'g-late']]);
   });
 
   test('a typing 403 without tracingId does not reject a send written at the same time', () => {
     const h = harness();
-    h.pending.sentWithoutReply('T', 'typing');
-    h.add('send', 'S', { messageId: 'ms', text: 'hello' });
+    h.desk.pending.sentWithoutReply('T', 'typing');
+    h.desk.add('send', 'S', { messageId: 'ms', text: 'hello' });
     h.feed(errorFrame(403, 'Turn on the Feature Toggle or fix the configuration.'));
     expect(h.settled.has('S')).toBe(false);
     h.feed(echoOf('hello', 'ms'));
@@ -192,9 +122,9 @@ describe('replies without a tracingId', () => {
 
   test('a 403 that names conversation clear fails the pending Clear even right after a typing frame', () => {
     const h = harness();
-    h.pending.sentWithoutReply('T', 'typing');
-    h.add('clear', 'CL');
-    h.add('send', 'S', { messageId: 'ms', text: 'hello' });
+    h.desk.pending.sentWithoutReply('T', 'typing');
+    h.desk.add('clear', 'CL');
+    h.desk.add('send', 'S', { messageId: 'ms', text: 'hello' });
     h.feed(errorFrame(403, 'Presence events Conversation Clear are not supported'));
     expect(h.settled.get('CL')?.error).toMatchObject({ failure: 'forbidden' });
     expect(h.settled.has('S')).toBe(false);
@@ -202,8 +132,8 @@ describe('replies without a tracingId', () => {
 
   test('a SessionResponse with nulls answers the pending configure; a JwtResponse the pending getJwt', () => {
     const h = harness();
-    h.add('configure', 'C');
-    h.add('jwt', 'J');
+    h.desk.add('configure', 'C');
+    h.desk.add('jwt', 'J');
     h.feed({
       type: 'response',
       class: 'SessionResponse',
@@ -222,8 +152,8 @@ describe('replies without a tracingId', () => {
 
   test('a Presence Join echo without tracingId answers the pending join, not a send', () => {
     const h = harness();
-    h.add('send', 'S', { messageId: 'ms', text: 'hi' });
-    h.add('join', 'JN');
+    h.desk.add('send', 'S', { messageId: 'ms', text: 'hi' });
+    h.desk.add('join', 'JN');
     h.feed({
       type: 'message',
       class: 'StructuredMessage',
@@ -242,7 +172,7 @@ describe('replies without a tracingId', () => {
 
   test('a reply whose tracingId matches nothing waiting is dropped, never handed to another request', () => {
     const h = harness();
-    h.add('configure', 'C');
+    h.desk.add('configure', 'C');
     h.feed({
       type: 'response',
       class: 'SessionResponse',
@@ -255,10 +185,10 @@ describe('replies without a tracingId', () => {
 
   test('SessionClearedEvent answers the pending Clear and tells the streams', () => {
     const h = harness();
-    h.add('clear', 'CL');
+    h.desk.add('clear', 'CL');
     h.feed({ type: 'message', class: 'SessionClearedEvent', code: 200, body: {} });
     expect(h.settled.has('CL')).toBe(true);
-    expect(h.events).toContainEqual({ type: 'session', state: 'cleared' });
+    expect(h.session.events).toContainEqual({ type: 'session', state: 'cleared' });
   });
 });
 
@@ -437,14 +367,14 @@ test("property: no crash, no request settled by another request's reply, no agen
   fc.assert(
     fc.property(scenarioArb, ({ scenarios, agentMessages, noise, typing, seed }) => {
       const h = harness();
-      if (typing) h.pending.sentWithoutReply('typing-1', 'typing');
+      if (typing) h.desk.pending.sentWithoutReply('typing-1', 'typing');
       const pendings = new Map(
         scenarios.map((s) => [
           s.id,
-          h.add(s.kind, s.id, s.kind === 'send' ? { messageId: `m-${s.id}`, text: `text of ${s.id}` } : {}),
+          h.desk.add(s.kind, s.id, s.kind === 'send' ? { messageId: `m-${s.id}`, text: `text of ${s.id}` } : {}),
         ]),
       );
-      for (const s of scenarios) if (s.expires) h.expire(pendings.get(s.id)!);
+      for (const s of scenarios) if (s.expires) h.desk.expire(pendings.get(s.id)!);
       const frames: (object | string)[] = scenarios.map(replyFor);
       for (let i = 0; i < agentMessages; i++) frames.push(agentMessage(i, i % 2 === 0));
       for (const n of noise) frames.push(NOISE[n]!);
@@ -455,7 +385,7 @@ test("property: no crash, no request settled by another request's reply, no agen
         if (outcome && !ownReply(s, outcome))
           throw new Error(`${s.id} was settled by another reply: ${JSON.stringify(outcome)}`);
       }
-      const streamed = h.events
+      const streamed = h.session.events
         .filter((e) => e.type === 'message')
         .map((e) => (e as { message: { id: string } }).message.id);
       for (let i = 0; i < agentMessages; i++) expect(streamed).toContain(`agent-${i}`);
@@ -470,7 +400,7 @@ test('property: a traced reply always reaches its own request, whatever arrives 
     fc.property(scenarioArb, ({ scenarios, seed }) => {
       const h = harness();
       for (const s of scenarios)
-        h.add(s.kind, s.id, s.kind === 'send' ? { messageId: `m-${s.id}`, text: `text of ${s.id}` } : {});
+        h.desk.add(s.kind, s.id, s.kind === 'send' ? { messageId: `m-${s.id}`, text: `text of ${s.id}` } : {});
       const traced = scenarios.map((s) => ({ ...s, traced: true, expires: false }));
       for (const frame of shuffled(traced.map(replyFor), seed)) h.feed(frame);
       for (const s of traced) {

@@ -1,14 +1,13 @@
 import pino from 'pino';
 import type { NormalizedMessage } from '../../../../src/domain/message';
 import { DeliveryLedger, type SentMessage } from '../../../../src/genesys/guest/desk/deliveryProof';
-import { dispatchInbound, type InboundTarget } from '../../../../src/genesys/guest/desk/inboundDispatch';
-import { PendingRequests, type Pending } from '../../../../src/genesys/guest/desk/pendingRequests';
+import type { Pending } from '../../../../src/genesys/guest/desk/pendingRequests';
 import { RequestDesk } from '../../../../src/genesys/guest/desk/requestDesk';
-import type { GuestSocket } from '../../../../src/genesys/guest/link/guestSocket';
 import { GuestApiError } from '../../../../src/genesys/guest/protocol/errors';
-import { parseInbound } from '../../../../src/genesys/guest/protocol/frames';
 import { createLogger, type Logger } from '../../../../src/observability/logger';
 import { registry } from '../../../../src/observability/metrics';
+import { StandInSocket } from '../../../support/deskSocket';
+import { inboundHarness } from '../../../support/inbound';
 
 /**
  * Whether a send reached Genesys (src/genesys/guest/desk/deliveryProof.ts): what in history proves
@@ -257,9 +256,8 @@ describe('proving a send from history', () => {
 
     /** A desk whose socket takes every frame; the test drops it with socketLost(). */
     function deskWithSends(texts: string[]) {
-      const socket = { send: async () => undefined } as unknown as GuestSocket;
       const desk = new RequestDesk(
-        { current: () => socket, isReady: () => true, wake: () => undefined, dead: () => undefined },
+        new StandInSocket(),
         60_000,
         { messagesPerSecond: 100, requestsPerMinute: 1000, laneHoldMs: 0 },
         now,
@@ -306,23 +304,7 @@ describe('proving a send from history', () => {
         logger,
         now,
       );
-      const pending = new PendingRequests(120_000, now);
-      const target: InboundTarget = {
-        pending,
-        logger,
-        now,
-        settle: (p, _outcome, gaveUp = false) => void pending.remove(p, gaveUp),
-        emit: () => undefined,
-        die: () => undefined,
-        updateInfo: () => undefined,
-        closingByServer: () => undefined,
-        configuredSignedIn: () => false,
-        signedInOnAnotherConnection: () => undefined,
-        refused: () => undefined,
-        accountFor: (id) => ledger.accountFor(id),
-        lateEcho: (id, message) => ledger.lateEcho(id, message),
-        uploadSettled: () => false,
-      };
+      const h = inboundHarness({ now: now(), lateWindowMs: 120_000, ledger });
       const timedOut = {
         kind: 'send',
         tracingId: 'T',
@@ -332,9 +314,9 @@ describe('proving a send from history', () => {
         messageId: 'ours',
         text: 'hello?',
       } as Pending;
-      pending.add(timedOut);
-      pending.remove(timedOut, true);
-      dispatchInbound(parseInbound(JSON.stringify(echoOf('hello?', 'g-late', 'T'))), target);
+      h.desk.pending.add(timedOut);
+      h.desk.pending.remove(timedOut, true);
+      h.feed(echoOf('hello?', 'g-late', 'T'));
       expect(await ledger.prove({ messageId: 'other', text: 'hello?', sentAt: SENT_AT })).toEqual({
         verdict: 'not_delivered',
       });
@@ -353,25 +335,8 @@ describe('proving a send from history', () => {
         logger,
         now,
       );
-      const pending = new PendingRequests(120_000, now);
-      const settled: unknown[] = [];
-      const target: InboundTarget = {
-        pending,
-        logger,
-        now,
-        settle: (p, outcome) => void (settled.push(outcome), pending.remove(p, false)),
-        refused: () => undefined,
-        emit: () => undefined,
-        die: () => undefined,
-        updateInfo: () => undefined,
-        closingByServer: () => undefined,
-        configuredSignedIn: () => false,
-        signedInOnAnotherConnection: () => undefined,
-        accountFor: (id) => ledger.accountFor(id),
-        lateEcho: (id, message) => ledger.lateEcho(id, message),
-        uploadSettled: () => false,
-      };
-      pending.add({
+      const h = inboundHarness({ now: now(), lateWindowMs: 120_000, ledger });
+      h.desk.pending.add({
         kind: 'send',
         tracingId: 'E',
         frame: {},
@@ -380,8 +345,8 @@ describe('proving a send from history', () => {
         messageId: 'ours',
         text: 'kept?',
       } as Pending);
-      dispatchInbound(parseInbound(JSON.stringify(echoOf('kept?', 'g-echo', 'E'))), target);
-      expect(settled).toEqual([{ value: expect.objectContaining({ id: 'g-echo' }) }]);
+      h.feed(echoOf('kept?', 'g-echo', 'E'));
+      expect([...h.desk.settled.values()]).toEqual([{ value: expect.objectContaining({ id: 'g-echo' }) }]);
       expect(await ledger.prove({ messageId: 'other', text: 'kept?', sentAt: SENT_AT })).toEqual({
         verdict: 'not_delivered',
       });
@@ -397,9 +362,8 @@ describe('proving a send from history', () => {
 
     /** A desk whose socket takes every frame; `lose()` drops it under what was written. */
     function desk() {
-      const socket = { send: async () => undefined } as unknown as GuestSocket;
       const d = new RequestDesk(
-        { current: () => socket, isReady: () => true, wake: () => undefined, dead: () => undefined },
+        new StandInSocket(),
         60_000,
         { messagesPerSecond: 100, requestsPerMinute: 1000, laneHoldMs: 0 },
         now,

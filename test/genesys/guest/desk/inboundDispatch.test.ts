@@ -1,15 +1,6 @@
-import {
-  dispatchInbound,
-  type GuestEvent,
-  type InboundTarget,
-} from '../../../../src/genesys/guest/desk/inboundDispatch';
-import { PendingRequests, type Pending, type PendingKind } from '../../../../src/genesys/guest/desk/pendingRequests';
-import type { AttachmentFailure } from '../../../../src/genesys/guest/protocol/attachmentFrames';
-import { GuestApiError } from '../../../../src/genesys/guest/protocol/errors';
-import { parseInbound, type SessionResponse } from '../../../../src/genesys/guest/protocol/frames';
-import { createLogger } from '../../../../src/observability/logger';
+import type { SessionResponse } from '../../../../src/genesys/guest/protocol/frames';
 import { registry } from '../../../../src/observability/metrics';
-import { inboundTarget } from '../../../support/inboundTarget';
+import { inboundHarness } from '../../../support/inbound';
 
 /**
  * What each inbound frame does to a session (src/genesys/guest/desk/inboundDispatch.ts), beyond
@@ -22,90 +13,8 @@ const INFO = 30;
 const WARN = 40;
 
 describe('what each frame does to a session', () => {
-  type Outcome = Error | { value: unknown };
-  type LogLine = Record<string, unknown> & { level: number; msg: string };
-
-  function harness(
-    options: { unauthorized?: boolean; info?: SessionResponse; uploads?: string[]; signedIn?: boolean } = {},
-  ) {
-    const clock = { now: Date.parse('2026-11-22T10:00:00Z') };
-    const pending = new PendingRequests(60_000, () => clock.now);
-    const settled = new Map<string, Outcome>();
-    const events: GuestEvent[] = [];
-    const died: GuestApiError[] = [];
-    const refused: [string | undefined, GuestApiError][] = [];
-    const unauthorized: [string | undefined, GuestApiError][] = [];
-    const uploads = new Set(options.uploads ?? []);
-    const uploadVerdicts: [string, { downloadUrl?: string } | { failure: AttachmentFailure }][] = [];
-    const lines: LogLine[] = [];
-    const state = { info: options.info, closingByServer: 0, signedInOnAnotherConnection: 0 };
-    const settle = (p: Pending, outcome: Outcome, gaveUp = false) => {
-      if (pending.remove(p, gaveUp)) settled.set(p.tracingId, outcome);
-    };
-    const target: InboundTarget = {
-      pending,
-      logger: createLogger({
-        level: 'info',
-        destination: { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) },
-      }),
-      now: () => clock.now,
-      settle,
-      refused: (tracingId, error) => void refused.push([tracingId, error]),
-      ...(options.unauthorized
-        ? {
-            unauthorized: (tracingId: string | undefined, error: GuestApiError) =>
-              void unauthorized.push([tracingId, error]),
-          }
-        : {}),
-      emit: (event) => void events.push(event),
-      die: (error) => void died.push(error),
-      updateInfo: (change) => void (state.info = change(state.info)),
-      closingByServer: () => void state.closingByServer++,
-      configuredSignedIn: () => options.signedIn ?? false,
-      signedInOnAnotherConnection: () => void state.signedInOnAnotherConnection++,
-      accountFor: () => undefined,
-      lateEcho: () => undefined,
-      uploadSettled: (attachmentId, outcome) => {
-        if (!uploads.delete(attachmentId)) return false;
-        uploadVerdicts.push([attachmentId, outcome]);
-        return true;
-      },
-    };
-    return {
-      pending,
-      settled,
-      events,
-      died,
-      refused,
-      unauthorized,
-      uploadVerdicts,
-      lines,
-      state,
-      add(kind: PendingKind, tracingId: string, extra: Partial<Pending> = {}): Pending {
-        const p: Pending = {
-          kind,
-          tracingId,
-          frame: {},
-          written: true,
-          writtenAt: clock.now,
-          inDoubt: false,
-          resolve: () => undefined,
-          reject: () => undefined,
-          timer: setTimeout(() => undefined, 0),
-          ...extra,
-        };
-        pending.add(p);
-        return p;
-      },
-      /** The request's deadline passed: it no longer waits, and a late reply must not land elsewhere. */
-      expire(p: Pending) {
-        settle(p, new GuestApiError('timeout', 'deadline'), true);
-      },
-      feed(frame: object) {
-        dispatchInbound(parseInbound(JSON.stringify(frame)), target);
-      },
-    };
-  }
+  const harness = (options: Parameters<typeof inboundHarness>[0] = {}) =>
+    inboundHarness({ now: Date.parse('2026-11-22T10:00:00Z'), ...options });
 
   const traced = (tracingId?: string) => (tracingId === undefined ? {} : { tracingId });
   const sessionResponse = (body: object, tracingId?: string) => ({
@@ -152,15 +61,15 @@ describe('what each frame does to a session', () => {
     test('a SessionResponse nobody asked for tells the session what Genesys now says (here: the conversation is read-only)', () => {
       const h = harness({ info: connected });
       h.feed(sessionResponse({ connected: true, readOnly: true }));
-      expect(h.state.info).toMatchObject({ connected: true, readOnly: true });
+      expect(h.session.info).toMatchObject({ connected: true, readOnly: true });
     });
 
     test('a reply to a request that gave up is dropped and logged as late; one whose tracingId nothing sent, as not late', () => {
       const h = harness();
-      h.expire(h.add('jwt', 'J'));
+      h.desk.expire(h.desk.add('jwt', 'J'));
       h.feed(jwtResponse('J'));
       h.feed(jwtResponse('never-sent'));
-      expect(h.settled.get('J')).toMatchObject({ failure: 'timeout' }); // its own deadline, not the late reply
+      expect(h.desk.settled.get('J')).toMatchObject({ failure: 'timeout' }); // its own deadline, not the late reply
       expect(h.lines).toEqual([
         expect.objectContaining({ level: INFO, replyClass: 'jwt', late: true, msg: expect.stringMatching(/dropped/) }),
         expect.objectContaining({ level: INFO, replyClass: 'jwt', late: false, msg: expect.stringMatching(/dropped/) }),
@@ -172,8 +81,8 @@ describe('what each frame does to a session', () => {
     test('a 429 whose body has no text is still logged by the error it carries as rate limiting', () => {
       const h = harness();
       h.feed({ type: 'response', class: 'TooManyRequestsErrorMessage', code: 429, body: { retryAfter: 3 } });
-      expect(h.refused).toHaveLength(1);
-      expect(h.refused[0]![1]).toMatchObject({
+      expect(h.desk.refusals).toHaveLength(1);
+      expect(h.desk.refusals[0]![1]).toMatchObject({
         failure: 'rate_limited',
         retryAfterSeconds: 3,
         logDetail: { genesysCode: 429, genesysText: 'rate limited' },
@@ -182,7 +91,7 @@ describe('what each frame does to a session', () => {
 
     test('an error for a request that gave up is dropped with a warning that says it came late; one for nothing sent, not late', () => {
       const h = harness();
-      h.expire(h.add('send', 'S', { messageId: 'ms', text: 'hello' }));
+      h.desk.expire(h.desk.add('send', 'S', { messageId: 'ms', text: 'hello' }));
       h.feed(errorFrame(4011, 'Message length 5000 is larger than 4096', 'S'));
       h.feed(errorFrame(4011, 'Message length 5000 is larger than 4096', 'never-sent'));
       const warnings = h.lines.filter((l) => l.level === WARN);
@@ -203,12 +112,12 @@ describe('what each frame does to a session', () => {
     });
 
     test('an untraced error that more than one request could have caused settles none of them and warns with how many', () => {
-      const h = harness({ unauthorized: true });
-      h.add('send', 'S1', { messageId: 'm1', text: 'one' });
-      h.add('send', 'S2', { messageId: 'm2', text: 'two' });
+      const h = harness();
+      h.desk.add('send', 'S1', { messageId: 'm1', text: 'one' });
+      h.desk.add('send', 'S2', { messageId: 'm2', text: 'two' });
       h.feed(errorFrame(5000, 'Request failed.'));
-      expect(h.settled.size).toBe(0);
-      expect(h.unauthorized).toEqual([]);
+      expect(h.desk.settled.size).toBe(0);
+      expect(h.session.credentialsRefused).toEqual([]);
       expect(h.lines).toEqual([
         expect.objectContaining({
           level: WARN,
@@ -221,9 +130,9 @@ describe('what each frame does to a session', () => {
     });
 
     test('an untraced error no waiting request could have caused is dropped with a warning, and never taken for a refused sign-in', () => {
-      const h = harness({ unauthorized: true });
+      const h = harness();
       h.feed(errorFrame(400, 'Request failed.'));
-      expect(h.unauthorized).toEqual([]);
+      expect(h.session.credentialsRefused).toEqual([]);
       expect(h.lines).toEqual([
         expect.objectContaining({
           level: WARN,
@@ -235,27 +144,27 @@ describe('what each frame does to a session', () => {
     });
 
     test('an untraced error that only one waiting send could have caused fails that send, even where a refused sign-in is handled', () => {
-      const h = harness({ unauthorized: true });
-      h.add('send', 'S', { messageId: 'ms', text: 'x'.repeat(5000) });
+      const h = harness();
+      h.desk.add('send', 'S', { messageId: 'ms', text: 'x'.repeat(5000) });
       h.feed(errorFrame(4011, 'Message length 5000 is larger than 4096'));
-      expect(h.settled.get('S')).toMatchObject({ failure: 'message_too_long' });
-      expect(h.unauthorized).toEqual([]);
+      expect(h.desk.settled.get('S')).toMatchObject({ failure: 'message_too_long' });
+      expect(h.session.credentialsRefused).toEqual([]);
     });
 
     test('an untraced 401 while a configure waits answers that configure (its own renewals decide), not the running session', () => {
-      const h = harness({ unauthorized: true });
-      h.add('configure', 'C');
+      const h = harness();
+      h.desk.add('configure', 'C');
       h.feed(errorFrame(401, 'User is unauthorized'));
-      expect(h.settled.get('C')).toMatchObject({ failure: 'unauthorized' });
-      expect(h.unauthorized).toEqual([]);
+      expect(h.desk.settled.get('C')).toMatchObject({ failure: 'unauthorized' });
+      expect(h.session.credentialsRefused).toEqual([]);
     });
 
     test('an untraced 401 with no configure waiting refused a request of the running session: configure again, and say so in the log', () => {
-      const h = harness({ unauthorized: true });
-      h.add('send', 'S', { messageId: 'ms', text: 'hello' });
+      const h = harness();
+      h.desk.add('send', 'S', { messageId: 'ms', text: 'hello' });
       h.feed(errorFrame(401, 'User is unauthorized'));
-      expect(h.unauthorized).toEqual([[undefined, expect.objectContaining({ failure: 'unauthorized' })]]);
-      expect(h.settled.size).toBe(0);
+      expect(h.session.credentialsRefused).toEqual([[undefined, expect.objectContaining({ failure: 'unauthorized' })]]);
+      expect(h.desk.settled.size).toBe(0);
       expect(h.lines).toEqual([
         expect.objectContaining({
           level: INFO,
@@ -267,22 +176,22 @@ describe('what each frame does to a session', () => {
     });
 
     test('a traced 401 answering a configure fails that configure; one answering a send configures again', () => {
-      const h = harness({ unauthorized: true });
-      h.add('configure', 'C');
-      h.add('send', 'S', { messageId: 'ms', text: 'hello' });
+      const h = harness();
+      h.desk.add('configure', 'C');
+      h.desk.add('send', 'S', { messageId: 'ms', text: 'hello' });
       h.feed(errorFrame(401, 'User is unauthorized', 'C'));
       h.feed(errorFrame(401, 'User is unauthorized', 'S'));
-      expect(h.settled.get('C')).toMatchObject({ failure: 'unauthorized' });
-      expect(h.settled.has('S')).toBe(false);
-      expect(h.unauthorized).toEqual([['S', expect.objectContaining({ failure: 'unauthorized' })]]);
+      expect(h.desk.settled.get('C')).toMatchObject({ failure: 'unauthorized' });
+      expect(h.desk.settled.has('S')).toBe(false);
+      expect(h.session.credentialsRefused).toEqual([['S', expect.objectContaining({ failure: 'unauthorized' })]]);
     });
 
     test('a traced error other than 401 fails its request, even where a refused sign-in is handled', () => {
-      const h = harness({ unauthorized: true });
-      h.add('send', 'S', { messageId: 'ms', text: 'hello' });
+      const h = harness();
+      h.desk.add('send', 'S', { messageId: 'ms', text: 'hello' });
       h.feed(errorFrame(4011, 'Message length 5000 is larger than 4096', 'S'));
-      expect(h.settled.get('S')).toMatchObject({ failure: 'message_too_long' });
-      expect(h.unauthorized).toEqual([]);
+      expect(h.desk.settled.get('S')).toMatchObject({ failure: 'message_too_long' });
+      expect(h.session.credentialsRefused).toEqual([]);
     });
   });
 
@@ -290,8 +199,8 @@ describe('what each frame does to a session', () => {
     test('SessionExpiredEvent ends the session, telling the customer to start a new one', () => {
       const h = harness();
       h.feed({ type: 'response', class: 'SessionExpiredEvent', code: 200, body: {} });
-      expect(h.died).toHaveLength(1);
-      expect(h.died[0]).toMatchObject({
+      expect(h.session.ended).toHaveLength(1);
+      expect(h.session.ended[0]).toMatchObject({
         failure: 'session_expired',
         message: expect.stringMatching(/expired.*start a new one/),
       });
@@ -302,15 +211,15 @@ describe('what each frame does to a session', () => {
       // newer sign-in cleared it (SessionResponse.clearedExistingSession on the other side).
       const h = harness({ signedIn: true });
       h.feed({ type: 'message', class: 'ConnectionClosedEvent', code: 200, body: { reason: 'signedIn' } });
-      expect(h.state.closingByServer).toBe(1);
-      expect(h.died).toEqual([
+      expect(h.session.heard('closing')).toBe(1);
+      expect(h.session.ended).toEqual([
         expect.objectContaining({
           failure: 'signed_in_elsewhere',
           message: expect.stringMatching(/signed-in session/),
         }),
       ]);
-      expect(h.state.signedInOnAnotherConnection).toBe(0);
-      expect(h.events).toEqual([]);
+      expect(h.session.heard('signedInElsewhere')).toBe(0);
+      expect(h.session.events).toEqual([]);
     });
 
     test('ConnectionClosedEvent signedIn on an anonymous connection is this session signed in elsewhere: it goes on', () => {
@@ -319,10 +228,10 @@ describe('what each frame does to a session', () => {
       for (const body of [{ reason: 'signedIn' }, { reasonCode: 'signedIn' }]) {
         const h = harness({ signedIn: false });
         h.feed({ type: 'message', class: 'ConnectionClosedEvent', code: 200, body });
-        expect(h.state.closingByServer).toBe(1);
-        expect(h.state.signedInOnAnotherConnection).toBe(1);
-        expect(h.died).toEqual([]);
-        expect(h.events).toEqual([]);
+        expect(h.session.heard('closing')).toBe(1);
+        expect(h.session.heard('signedInElsewhere')).toBe(1);
+        expect(h.session.ended).toEqual([]);
+        expect(h.session.events).toEqual([]);
       }
     });
 
@@ -335,8 +244,8 @@ describe('what each frame does to a session', () => {
         body: { reasonCode: 'conversationCleared' },
       });
       h.feed({ type: 'message', class: 'ConnectionClosedEvent', code: 200, body: {} });
-      expect(h.died).toEqual([]);
-      expect(h.events).toEqual([
+      expect(h.session.ended).toEqual([]);
+      expect(h.session.events).toEqual([
         { type: 'session', state: 'closed', detail: 'Genesys closed this connection (conversationCleared).' },
         { type: 'session', state: 'closed', detail: 'Genesys closed this connection.' },
       ]);
@@ -352,22 +261,22 @@ describe('what each frame does to a session', () => {
 
     test('SessionClearedEvent leaves the session read-only, with the rest of what it knew', () => {
       const h = harness({ info: { ...connected, maxCustomDataBytes: 2048 } });
-      h.add('clear', 'CL');
+      h.desk.add('clear', 'CL');
       h.feed({ type: 'message', class: 'SessionClearedEvent', code: 200, body: {} });
-      expect(h.state.info).toEqual({ ...connected, maxCustomDataBytes: 2048, readOnly: true });
-      expect(h.settled.has('CL')).toBe(true);
+      expect(h.session.info).toEqual({ ...connected, maxCustomDataBytes: 2048, readOnly: true });
+      expect(h.desk.settled.has('CL')).toBe(true);
     });
   });
 
   describe('messages and events', () => {
     test('the reply to an echo health check answers only an echo, never the send whose tracingId it carries', () => {
       const h = harness();
-      h.add('send', 'S', { messageId: 'ms', text: 'ping' });
+      h.desk.add('send', 'S', { messageId: 'ms', text: 'ping' });
       h.feed(message({ id: 'r1', type: 'Text', text: 'ping', direction: 'Inbound' }, 'S', 'response'));
-      expect(h.settled.has('S')).toBe(false);
-      h.add('echo', 'E');
+      expect(h.desk.settled.has('S')).toBe(false);
+      h.desk.add('echo', 'E');
       h.feed(message({ id: 'r2', type: 'Text', text: 'ping', direction: 'Inbound' }, 'E', 'response'));
-      expect(h.settled.get('E')).toMatchObject({ value: { id: 'r2', text: 'ping' } });
+      expect(h.desk.settled.get('E')).toMatchObject({ value: { id: 'r2', text: 'ping' } });
     });
 
     test('each agent or bot message is counted as an outbound message', async () => {
@@ -381,14 +290,14 @@ describe('what each frame does to a session', () => {
         message({ id: 'a1', type: 'Text', text: 'How can I help?', direction: 'Outbound', originatingEntity: 'Human' }),
       );
       expect(await outbound()).toBe(before + 1);
-      expect(h.events).toEqual([
+      expect(h.session.events).toEqual([
         { type: 'message', message: expect.objectContaining({ id: 'a1', direction: 'outbound' }) },
       ]);
     });
 
     test("the untraced echo of a quick-reply answer, which has no text of its own, settles the send by the answer's text", () => {
       const h = harness();
-      h.add('send', 'Q', { messageId: 'mq', text: 'Yes' });
+      h.desk.add('send', 'Q', { messageId: 'mq', text: 'Yes' });
       h.feed(
         message({
           id: 'g-q',
@@ -399,12 +308,12 @@ describe('what each frame does to a session', () => {
           ],
         }),
       );
-      expect(h.settled.get('Q')).toMatchObject({ value: { id: 'g-q', buttonResponse: { payload: 'YES' } } });
+      expect(h.desk.settled.get('Q')).toMatchObject({ value: { id: 'g-q', buttonResponse: { payload: 'YES' } } });
     });
 
     test('an untraced Inbound event never settles a send, even one whose text it carries', () => {
       const h = harness();
-      h.add('send', 'S', { messageId: 'ms', text: 'hello' });
+      h.desk.add('send', 'S', { messageId: 'ms', text: 'hello' });
       h.feed(
         message({
           id: 'ev',
@@ -414,8 +323,8 @@ describe('what each frame does to a session', () => {
           events: [{ eventType: 'Presence', presence: { type: 'SignIn' } }],
         }),
       );
-      expect(h.settled.has('S')).toBe(false);
-      expect(h.events).toEqual([{ type: 'session', state: 'signed_in' }]);
+      expect(h.desk.settled.has('S')).toBe(false);
+      expect(h.session.events).toEqual([{ type: 'session', state: 'signed_in' }]);
     });
 
     test("the SignIn event carries the signed-in customer's name to the streams, as the SDK's SignedIn does", () => {
@@ -429,7 +338,7 @@ describe('what each frame does to a session', () => {
           events: [{ eventType: 'Presence', presence: { type: 'SignIn' } }],
         }),
       );
-      expect(h.events).toEqual([
+      expect(h.session.events).toEqual([
         { type: 'session', state: 'signed_in', customer: { firstName: 'Ada', lastName: 'Lovelace' } },
       ]);
     });
@@ -438,29 +347,29 @@ describe('what each frame does to a session', () => {
       const h = harness();
       h.feed(agentEvent([{ eventType: 'Typing', typing: { type: 'On', duration: 5000 } }]));
       h.feed(agentEvent([{ eventType: 'Typing', typing: { type: 'Off' } }]));
-      expect(h.events).toEqual([{ type: 'typing', durationMs: 5000 }]);
+      expect(h.session.events).toEqual([{ type: 'typing', durationMs: 5000 }]);
     });
 
     test('only a Presence event is presence: an event of a type this service does not know is not, whatever fields it carries', () => {
       const h = harness();
       h.feed(agentEvent([{ eventType: 'CoBrowse', presence: { type: 'Join' } }]));
-      expect(h.events).toEqual([]);
+      expect(h.session.events).toEqual([]);
     });
 
     test('a Disconnect whose metadata says readOnly (as the string Genesys sends, or a boolean) makes the session read-only', () => {
       for (const readOnly of ['true', true]) {
         const h = harness({ info: connected });
         h.feed(agentEvent([{ eventType: 'Presence', presence: { type: 'Disconnect' } }], { readOnly }));
-        expect(h.state.info).toMatchObject({ readOnly: true });
-        expect(h.events).toEqual([{ type: 'presence', presence: 'disconnect', readOnly: true }]);
+        expect(h.session.info).toMatchObject({ readOnly: true });
+        expect(h.session.events).toEqual([{ type: 'presence', presence: 'disconnect', readOnly: true }]);
       }
     });
 
     test('only a Disconnect turns the conversation read-only: an agent Join with the same metadata does not', () => {
       const h = harness({ info: connected });
       h.feed(agentEvent([{ eventType: 'Presence', presence: { type: 'Join' } }], { readOnly: 'true' }));
-      expect(h.state.info).toMatchObject({ readOnly: false });
-      expect(h.events).toEqual([{ type: 'presence', presence: 'join' }]);
+      expect(h.session.info).toMatchObject({ readOnly: false });
+      expect(h.session.events).toEqual([{ type: 'presence', presence: 'join' }]);
     });
     test("a Join or Disconnect names who joined or left when Genesys does (channel.from), as a message's author", () => {
       const h = harness({ info: connected });
@@ -476,7 +385,7 @@ describe('what each frame does to a session', () => {
       h.feed(named('Join', { nickname: 'Alex', firstName: 'Alexander' }));
       h.feed(named('Disconnect', { firstName: 'Alex', lastName: 'Smith' }, { readOnly: 'false' }));
       h.feed(agentEvent([{ eventType: 'Presence', presence: { type: 'Join' } }]));
-      expect(h.events).toEqual([
+      expect(h.session.events).toEqual([
         { type: 'presence', presence: 'join', name: 'Alex' },
         { type: 'presence', presence: 'disconnect', readOnly: false, name: 'Alex Smith' },
         { type: 'presence', presence: 'join' },
@@ -513,25 +422,25 @@ describe('what each frame does to a session', () => {
 
     test('UploadFailureEvent ends the upload of its file, never a request about the same file', () => {
       const h = harness({ uploads: ['f1'] });
-      h.add('attachment', 'A', { attachmentId: 'f1' });
+      h.desk.add('attachment', 'A', { attachmentId: 'f1' });
       h.feed(fileFrame('UploadFailureEvent', failure));
-      expect(h.uploadVerdicts).toEqual([['f1', { failure: expect.objectContaining({ errorCode: 4001 }) }]]);
-      expect(h.settled.has('A')).toBe(false);
+      expect(h.uploads.verdicts).toEqual([['f1', { failure: expect.objectContaining({ errorCode: 4001 }) }]]);
+      expect(h.desk.settled.has('A')).toBe(false);
       expect(h.lines).toEqual([]);
     });
 
     test('GenerateUrlError answers the request about its file, not the upload', () => {
       const h = harness({ uploads: ['f1'] });
-      h.add('attachment', 'A', { attachmentId: 'f1' });
+      h.desk.add('attachment', 'A', { attachmentId: 'f1' });
       h.feed(fileFrame('GenerateUrlError', failure));
-      expect(h.settled.get('A')).toMatchObject({ code: 'attachment_type_not_allowed' });
-      expect(h.uploadVerdicts).toEqual([]);
+      expect(h.desk.settled.get('A')).toMatchObject({ code: 'attachment_type_not_allowed' });
+      expect(h.uploads.verdicts).toEqual([]);
     });
 
     test('a refusal of a file whose request no longer waits still ends its upload, and is not logged as dropped', () => {
       const h = harness({ uploads: ['f1'] });
       h.feed(fileFrame('GenerateUrlError', failure));
-      expect(h.uploadVerdicts).toEqual([['f1', { failure: expect.objectContaining({ errorCode: 4001 }) }]]);
+      expect(h.uploads.verdicts).toEqual([['f1', { failure: expect.objectContaining({ errorCode: 4001 }) }]]);
       expect(h.lines).toEqual([]);
     });
 
@@ -540,7 +449,7 @@ describe('what each frame does to a session', () => {
       h.feed(
         fileFrame('PresignedUrlResponse', { attachmentId: 'f1', url: 'https://files.example.test/f1', headers: {} }),
       );
-      expect(h.uploadVerdicts).toEqual([]);
+      expect(h.uploads.verdicts).toEqual([]);
       expect(h.lines).toEqual([
         expect.objectContaining({
           level: INFO,
@@ -577,22 +486,22 @@ describe('replies and events the API suites pass through', () => {
 
   describe('attachment replies', () => {
     test('a PresignedUrlResponse answers the request about its file with the URL and headers to upload to', () => {
-      const h = inboundTarget();
-      h.add('attachment', 'A', { attachmentId: 'f1' });
+      const h = inboundHarness();
+      h.desk.add('attachment', 'A', { attachmentId: 'f1' });
       h.feed(fileFrame('PresignedUrlResponse', presigned, 'A'));
-      expect(h.settled.get('A')).toEqual({
+      expect(h.desk.settled.get('A')).toEqual({
         value: expect.objectContaining({ attachmentId: 'f1', url: presigned.url, headers: presigned.headers }),
       });
       expect(h.lines).toEqual([]);
     });
 
     test('a reply whose tracingId names a request of another kind, or about another file, settles nothing and is logged as dropped', () => {
-      const h = inboundTarget();
-      h.add('send', 'S');
-      h.add('attachment', 'B', { attachmentId: 'f2' });
+      const h = inboundHarness();
+      h.desk.add('send', 'S');
+      h.desk.add('attachment', 'B', { attachmentId: 'f2' });
       h.feed(fileFrame('PresignedUrlResponse', presigned, 'S'));
       h.feed(fileFrame('PresignedUrlResponse', presigned, 'B'));
-      expect(h.settled.size).toBe(0);
+      expect(h.desk.settled.size).toBe(0);
       expect(h.lines).toEqual([
         expect.objectContaining({
           level: INFO,
@@ -608,7 +517,7 @@ describe('replies and events the API suites pass through', () => {
     });
 
     test('UploadSuccessEvent hands its download URL to the upload waiting for that file, and logs nothing', () => {
-      const h = inboundTarget({ uploads: ['f1'] });
+      const h = inboundHarness({ uploads: ['f1'] });
       h.feed(
         fileFrame('UploadSuccessEvent', {
           attachmentId: 'f1',
@@ -616,14 +525,14 @@ describe('replies and events the API suites pass through', () => {
           timestamp: null,
         }),
       );
-      expect(h.uploadVerdicts).toEqual([['f1', { downloadUrl: 'https://files.example.test/f1?dl' }]]);
+      expect(h.uploads.verdicts).toEqual([['f1', { downloadUrl: 'https://files.example.test/f1?dl' }]]);
       expect(h.lines).toEqual([]);
     });
   });
 
   test("a message echo whose tracingId names a request that is not a send or a Join is never that request's reply", () => {
-    const h = inboundTarget();
-    h.add('jwt', 'X');
+    const h = inboundHarness();
+    h.desk.add('jwt', 'X');
     h.feed({
       type: 'message',
       class: 'StructuredMessage',
@@ -631,7 +540,7 @@ describe('replies and events the API suites pass through', () => {
       tracingId: 'X',
       body: { id: 'g9', type: 'Text', text: 'hi', direction: 'Inbound' },
     });
-    expect(h.settled.size).toBe(0);
+    expect(h.desk.settled.size).toBe(0);
   });
 
   describe('presence and counting', () => {
@@ -643,15 +552,15 @@ describe('replies and events the API suites pass through', () => {
     });
 
     test('a Disconnect without readOnly leaves the chat writable; with readOnly "true" it becomes read-only', () => {
-      const h = inboundTarget({
+      const h = inboundHarness({
         info: { connected: true, newSession: false, readOnly: false, maxCustomDataBytes: -1 },
       });
       h.feed(agentEvent([{ eventType: 'Presence', presence: { type: 'Disconnect' } }]));
-      expect(h.events).toEqual([{ type: 'presence', presence: 'disconnect', readOnly: false }]);
-      expect(h.state.updates).toBe(0);
+      expect(h.session.events).toEqual([{ type: 'presence', presence: 'disconnect', readOnly: false }]);
+      expect(h.session.heard('readOnly')).toBe(0);
       h.feed(agentEvent([{ eventType: 'Presence', presence: { type: 'Disconnect' } }], { readOnly: 'true' }));
-      expect(h.events[1]).toEqual({ type: 'presence', presence: 'disconnect', readOnly: true });
-      expect(h.state.info).toMatchObject({ readOnly: true });
+      expect(h.session.events[1]).toEqual({ type: 'presence', presence: 'disconnect', readOnly: true });
+      expect(h.session.info).toMatchObject({ readOnly: true });
     });
 
     test("an agent's message counts as outbound, the echo of the guest's send as inbound, and the echo of a Join as neither", async () => {
@@ -659,7 +568,7 @@ describe('replies and events the API suites pass through', () => {
         (await registry.getSingleMetric('genesys_bff_messages_total')?.get())?.values.find(
           (v) => v.labels.direction === direction,
         )?.value ?? 0;
-      const h = inboundTarget();
+      const h = inboundHarness();
       const [inbound, outbound] = [await count('inbound'), await count('outbound')];
       h.feed({
         type: 'message',
@@ -668,7 +577,7 @@ describe('replies and events the API suites pass through', () => {
         body: { id: 'a1', type: 'Text', text: 'hello', direction: 'Outbound' },
       });
       expect([await count('inbound'), await count('outbound')]).toEqual([inbound, outbound + 1]);
-      h.add('send', 'S', { messageId: 'ours', text: 'hi' });
+      h.desk.add('send', 'S', { messageId: 'ours', text: 'hi' });
       h.feed({
         type: 'message',
         class: 'StructuredMessage',
@@ -676,9 +585,9 @@ describe('replies and events the API suites pass through', () => {
         tracingId: 'S',
         body: { id: 'g1', type: 'Text', text: 'hi', direction: 'Inbound' },
       });
-      expect(h.settled.get('S')).toEqual({ value: expect.objectContaining({ id: 'g1' }) });
+      expect(h.desk.settled.get('S')).toEqual({ value: expect.objectContaining({ id: 'g1' }) });
       expect([await count('inbound'), await count('outbound')]).toEqual([inbound + 1, outbound + 1]);
-      h.add('join', 'J');
+      h.desk.add('join', 'J');
       h.feed({
         type: 'message',
         class: 'StructuredMessage',
@@ -691,13 +600,13 @@ describe('replies and events the API suites pass through', () => {
           events: [{ eventType: 'Presence', presence: { type: 'Join' } }],
         },
       });
-      expect(h.settled.get('J')).toEqual({ value: expect.objectContaining({ id: 'j1' }) });
+      expect(h.desk.settled.get('J')).toEqual({ value: expect.objectContaining({ id: 'j1' }) });
       expect([await count('inbound'), await count('outbound')]).toEqual([inbound + 1, outbound + 1]);
     });
 
     test('only a Presence event of type Join answers a Join: another event carrying a presence is not taken for one', () => {
-      const h = inboundTarget();
-      h.add('join', 'J');
+      const h = inboundHarness();
+      h.desk.add('join', 'J');
       const echo = (eventType: string) => ({
         type: 'message',
         class: 'StructuredMessage',
@@ -710,9 +619,9 @@ describe('replies and events the API suites pass through', () => {
         },
       });
       h.feed(echo('Typing'));
-      expect(h.settled.size).toBe(0);
+      expect(h.desk.settled.size).toBe(0);
       h.feed(echo('Presence'));
-      expect(h.settled.get('J')).toEqual({ value: expect.objectContaining({ id: 'e-Presence' }) });
+      expect(h.desk.settled.get('J')).toEqual({ value: expect.objectContaining({ id: 'e-Presence' }) });
     });
   });
 });
@@ -725,7 +634,7 @@ describe('what an operator reads of a frame no request waits for', () => {
    */
 
   test('a frame of a class this service does not know is ignored with a warning that names its class', () => {
-    const h = inboundTarget();
+    const h = inboundHarness();
     h.feed({ type: 'response', class: 'SomethingNewFromGenesys', code: 200, body: {} });
     expect(h.lines).toEqual([
       expect.objectContaining({
@@ -735,7 +644,7 @@ describe('what an operator reads of a frame no request waits for', () => {
         reason: 'unknown class SomethingNewFromGenesys',
       }),
     ]);
-    expect(h.died).toEqual([]);
+    expect(h.session.ended).toEqual([]);
   });
 
   test.each([
@@ -744,7 +653,7 @@ describe('what an operator reads of a frame no request waits for', () => {
   ])(
     'a rate refusal %s is logged once, saying whether it named its request and how long to wait',
     (_, tracingId, traced) => {
-      const h = inboundTarget();
+      const h = inboundHarness();
       h.feed({
         type: 'response',
         class: 'TooManyRequestsErrorMessage',
@@ -762,14 +671,14 @@ describe('what an operator reads of a frame no request waits for', () => {
           retryAfterSeconds: 3,
         }),
       ]);
-      expect(h.refused.map(([id]) => id)).toEqual([tracingId]);
+      expect(h.desk.refusals.map(([id]) => id)).toEqual([tracingId]);
     },
   );
 
   test('a sign-out from Genesys ends the session with signed_out and says so', () => {
-    const h = inboundTarget();
+    const h = inboundHarness();
     h.feed({ type: 'message', class: 'LogoutEvent', code: 200, body: {} });
-    expect(h.died).toHaveLength(1);
-    expect(h.died[0]).toMatchObject({ failure: 'signed_out', message: 'The customer signed out.' });
+    expect(h.session.ended).toHaveLength(1);
+    expect(h.session.ended[0]).toMatchObject({ failure: 'signed_out', message: 'The customer signed out.' });
   });
 });

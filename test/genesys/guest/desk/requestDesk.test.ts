@@ -2,10 +2,10 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-node';
 import type { Pending, PendingKind } from '../../../../src/genesys/guest/desk/pendingRequests';
 import { RequestDesk, type DeskLimits } from '../../../../src/genesys/guest/desk/requestDesk';
-import type { GuestSocket } from '../../../../src/genesys/guest/link/guestSocket';
 import { GuestApiError } from '../../../../src/genesys/guest/protocol/errors';
 import { registry } from '../../../../src/observability/metrics';
 import { flushTracing, startTracing } from '../../../../src/observability/tracing';
+import { StandInSocket } from '../../../support/deskSocket';
 
 /**
  * The request desk on its own (src/genesys/guest/desk/requestDesk.ts;
@@ -39,30 +39,9 @@ describe('the rules, with fake timers', () => {
     requestsPerMinute = 60,
     laneHoldMs = 1000,
   }: Options = {}) {
-    const state: { ready: boolean; open: boolean; woken: number; dead?: GuestApiError } = {
-      ready,
-      open: true,
-      woken: 0,
-    };
-    /** What went out, by the test's name for each request ('typing' for a typing frame), in order. */
-    const written: string[] = [];
-    const socket = {
-      send: (frame: { name: string }) => {
-        written.push(frame.name);
-        return Promise.resolve();
-      },
-    } as unknown as GuestSocket;
-    const d = new RequestDesk(
-      {
-        current: () => (state.open ? socket : undefined),
-        isReady: () => state.ready,
-        wake: () => void state.woken++,
-        dead: () => state.dead,
-      },
-      timeoutMs,
-      { messagesPerSecond, requestsPerMinute, laneHoldMs },
-      Date.now,
-    );
+    const state = new StandInSocket();
+    state.ready = ready;
+    const d = new RequestDesk(state, timeoutMs, { messagesPerSecond, requestsPerMinute, laneHoldMs }, Date.now);
     const ids = new Map<string, string>();
     const outcomes = new Map<string, Outcome>();
     /** A request named `name` (its frame carries the name, so `written` shows it). */
@@ -105,7 +84,10 @@ describe('the rules, with fake timers', () => {
     return {
       d,
       state,
-      written,
+      /** What went out, by the test's name for each request ('typing' for a typing frame), in order. */
+      get written(): string[] {
+        return state.frames.map((frame) => frame.name as string);
+      },
       ask,
       send,
       answer,
@@ -459,7 +441,7 @@ describe('the rules, with fake timers', () => {
       t.send('m1');
       t.send('m2');
       const ended = new GuestApiError('signed_out', 'The customer signed out.');
-      t.state.dead = ended;
+      t.state.ended = ended;
       t.d.failAll(ended);
       expect(await t.outcome('m1')).toEqual({ state: 'failed', error: ended });
       expect(await t.outcome('m2')).toEqual({ state: 'failed', error: ended });
@@ -543,6 +525,41 @@ describe('the rules, with fake timers', () => {
       expect(t.written).toEqual(['j1', 'j2']);
     });
   });
+  test('when the circuit opens, what still waits is answered at once: a written send in doubt, the rest refused', async () => {
+    const h = desk();
+    h.send('first');
+    h.send('second'); // waits for the first to free the lane
+    h.ask('jwt', 'token');
+    expect(h.written).toEqual(['first', 'token']);
+    const [inDoubt, released] = [
+      await counted('genesys_bff_sends_in_doubt_total'),
+      await counted('genesys_bff_genesys_circuit_releases_total'),
+    ];
+    const refusal = new GuestApiError('circuit_open', 'Genesys stopped answering; please retry shortly.', {
+      retryAfterSeconds: 3,
+    });
+    h.d.release(refusal);
+    // The send Genesys has: may have arrived, so in doubt as at its deadline, but with the circuit's 503 and wait.
+    expect(await h.outcome('first')).toMatchObject({
+      state: 'failed',
+      error: {
+        failure: 'timeout',
+        status: 503,
+        code: 'upstream_unavailable',
+        retryAfterSeconds: 3,
+        message: expect.stringMatching(/may have been delivered.*same Idempotency-Key/),
+      },
+    });
+    // Never written, or not a message: refused as the circuit refuses, safe to ask again.
+    expect(await h.outcome('second')).toEqual({ state: 'failed', error: refusal });
+    expect(await h.outcome('token')).toEqual({ state: 'failed', error: refusal });
+    expect(await counted('genesys_bff_sends_in_doubt_total')).toBe(inDoubt + 1);
+    expect(await counted('genesys_bff_genesys_circuit_releases_total')).toBe(released + 3);
+    // Nothing more goes out, and a late echo of the released send is still known for the send it answers.
+    await jest.advanceTimersByTimeAsync(20_000);
+    expect([h.written, h.d.size]).toEqual([['first', 'token'], 0]);
+    expect(h.d.pending.retiredSend(h.tracingId('first'))).toBe('first');
+  });
 });
 
 describe('with tracing on, each request a client span', () => {
@@ -562,14 +579,8 @@ describe('with tracing on, each request a client span', () => {
 
   function desk() {
     const written: string[] = [];
-    const socket = {
-      send: (frame: { tracingId: string }) => {
-        written.push(frame.tracingId);
-        return Promise.resolve();
-      },
-    } as unknown as GuestSocket;
     const d = new RequestDesk(
-      { current: () => socket, isReady: () => true, wake: () => undefined, dead: () => undefined },
+      new StandInSocket((frame) => written.push(frame.tracingId as string)),
       10_000,
       { messagesPerSecond: 2, requestsPerMinute: 60 },
       Date.now,
@@ -613,14 +624,8 @@ describe('it wakes the process only when a request waits its turn', () => {
 
   function desk(messagesPerSecond = 2) {
     const written: string[] = [];
-    const socket = {
-      send: (frame: { tracingId: string }) => {
-        written.push(frame.tracingId);
-        return Promise.resolve();
-      },
-    } as unknown as GuestSocket;
     const d = new RequestDesk(
-      { current: () => socket, isReady: () => true, wake: () => undefined, dead: () => undefined },
+      new StandInSocket((frame) => written.push(frame.tracingId as string)),
       10_000,
       { messagesPerSecond, requestsPerMinute: 60, laneHoldMs: 1000 },
       Date.now,

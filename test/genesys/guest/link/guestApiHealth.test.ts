@@ -4,7 +4,7 @@ import { createLogger } from '../../../../src/observability/logger';
 import { Readiness } from '../../../../src/observability/readiness';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { genesysCircuitRefusals, genesysCircuitTransitions } from '../../../../src/observability/metrics';
+import { genesysCircuitRefusals, genesysCircuitTransitions, registry } from '../../../../src/observability/metrics';
 import { MemoryStore } from '../../../../src/store';
 import { waitFor } from '../../../support/wait';
 
@@ -219,7 +219,10 @@ describe('the circuit to Genesys', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
-  function circuit(port = (server.address() as AddressInfo).port) {
+  function circuit(
+    port = (server.address() as AddressInfo).port,
+    options: { openProbeIntervalMs?: number; now?: () => number } = {},
+  ) {
     const readiness = new Readiness();
     health = new GuestApiHealth({
       webMessagingUrl: `ws://127.0.0.1:${port}`,
@@ -232,6 +235,7 @@ describe('the circuit to Genesys', () => {
       probeTimeoutMs: 300,
       slowCallMs: 100,
       openProbeIntervalMs: 50,
+      ...options,
     });
     readiness.set('guestApi', { ok: true, detail: 'warmed up' });
     return { health, readiness };
@@ -274,6 +278,55 @@ describe('the circuit to Genesys', () => {
     expect(readiness.report().checks.guestApi!.ok).toBe(true);
     await expect(health.watch(call)).resolves.toBe('answered');
     expect((await counted()).closed).toBe(before.closed + 1);
+  });
+
+  it('Retry-After is the seconds until the next handshake has had its chance, never more, never milliseconds', async () => {
+    // The clock stands still: the wait is read as the circuit opens, with the whole interval to the next probe left.
+    const { health } = circuit(undefined, { openProbeIntervalMs: 4_000, now: () => 1_000_000 });
+    const told: GuestApiError[] = [];
+    health.onOpen((refusal) => told.push(refusal));
+    refuseWith = 503;
+    await expect(health.watch(away)).rejects.toBeDefined();
+    await waitFor(() => health.circuitOpen);
+    // The next probe in 4 s, and its own deadline of 300 ms: 4.3 s, so 5 s; never 4300 (or the 300 s cap of one).
+    const nextProbeHadItsChance = Math.ceil((4_000 + 300) / 1000);
+    expect(told.map((r) => [r.failure, r.retryAfterSeconds])).toEqual([['circuit_open', nextProbeHadItsChance]]);
+    expect(health.refusal()?.retryAfterSeconds).toBe(nextProbeHadItsChance);
+    await expect(health.watch(() => Promise.resolve('asked'))).rejects.toMatchObject({
+      retryAfterSeconds: nextProbeHadItsChance,
+    });
+  });
+
+  it('tells whoever listens each time it opens, with the refusal; one that stopped listening hears nothing', async () => {
+    const { health } = circuit();
+    const heard: string[] = [];
+    health.onOpen(() => heard.push('first'));
+    const stop = health.onOpen(() => heard.push('second'));
+    stop();
+    refuseWith = 503;
+    await expect(health.watch(away)).rejects.toBeDefined();
+    await waitFor(() => health.circuitOpen);
+    expect(heard).toEqual(['first']);
+  });
+
+  it("a handshake answered 429 (the deployment's new sockets a minute spent) is no outage: closed, still ready", async () => {
+    const { health, readiness } = circuit();
+    const rateLimited = async () =>
+      (await registry.getSingleMetric('genesys_bff_genesys_errors_total')!.get()).values.find(
+        (v) => v.labels.code === '429',
+      )?.value ?? 0;
+    const before = await rateLimited();
+    refuseWith = 429;
+    // Calls that fail as if Genesys were away have the handshake check run; it is answered 429.
+    for (let i = 0; i < 3; i++) await expect(health.watch(away)).rejects.toBeDefined();
+    await waitFor(async () => (await rateLimited()) > before);
+    expect(handshakes).toBeGreaterThanOrEqual(1);
+    // A guest's own socket refused with 429 says no more.
+    health.failed(new GuestApiError('rate_limited', 'spent', { genesysCode: 429, retryAfterSeconds: 3 }));
+    expect([health.circuitOpen, readiness.report().checks.guestApi]).toEqual([
+      false,
+      { ok: true, detail: 'warmed up' },
+    ]);
   });
 
   it('a call that succeeds, or fails for its own reasons, leaves it closed', async () => {

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
 import {
@@ -110,6 +111,32 @@ describe('the handshake and sends', () => {
       answer = { ok: false, status: 403 };
       const error = await failure(socketTo(url).connect());
       expect(error).toMatchObject({ failure: 'handshake_refused', logDetail: { genesysCode: 403 } });
+    });
+
+    test('a handshake refused with 429: rate_limited (429), waiting as Genesys says, else 3 s', async () => {
+      const refusing = http.createServer();
+      let retryAfter: string | undefined = '7';
+      refusing.on('upgrade', (_req, socket) => {
+        const headers = retryAfter === undefined ? '' : `Retry-After: ${retryAfter}\r\n`;
+        socket.end(`HTTP/1.1 429 Too Many Requests\r\n${headers}Connection: close\r\nContent-Length: 0\r\n\r\n`);
+      });
+      await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+      try {
+        const url = `ws://127.0.0.1:${(refusing.address() as AddressInfo).port}`;
+        const before = await errorsCounted('429');
+        expect(await failure(socketTo(url).connect())).toMatchObject({
+          failure: 'rate_limited',
+          code: 'rate_limited',
+          status: 429,
+          retryAfterSeconds: 7,
+          logDetail: { genesysCode: 429 },
+        });
+        retryAfter = undefined;
+        expect(await failure(socketTo(url).connect())).toMatchObject({ failure: 'rate_limited', retryAfterSeconds: 3 });
+        expect(await errorsCounted('429')).toBe(before + 2);
+      } finally {
+        await new Promise((resolve) => refusing.close(resolve));
+      }
     });
 
     test('closed while the handshake is under way: the connect fails and no socket stays open', async () => {

@@ -1,15 +1,9 @@
-import pino from 'pino';
 import { AppError } from '../../../../src/domain/errors';
 import { GuestApiError, guestErrorFromFrame } from '../../../../src/genesys/guest/protocol/errors';
-import { parseInbound, type Envelope, type SessionResponse } from '../../../../src/genesys/guest/protocol/frames';
+import type { Envelope, SessionResponse } from '../../../../src/genesys/guest/protocol/frames';
 import { GuestSignIn } from '../../../../src/genesys/guest/rest/guestSignIn';
-import {
-  dispatchInbound,
-  type GuestEvent,
-  type InboundTarget,
-} from '../../../../src/genesys/guest/desk/inboundDispatch';
-import { PendingRequests } from '../../../../src/genesys/guest/desk/pendingRequests';
 import type { GenesysSignIn } from '../../../../src/genesys/guest/rest/webDeploymentTokens';
+import { inboundHarness } from '../../../support/inbound';
 import { RESPONSE_KT } from '../../../support/sdkFixtures';
 
 /** Authenticated messaging on the Genesys side: configuring with a sign-in, and what Genesys says about it. */
@@ -41,6 +35,20 @@ describe('GuestSignIn.configure', () => {
     expect(info).toBe(CONFIGURED);
     expect(sends).toEqual(['j', 'j+']);
     expect(signIn.value).toEqual({ jwt: 'j+', refreshToken: 'r' });
+  });
+
+  test('says whether the last configure Genesys accepted was signed in; a refused one changes nothing', async () => {
+    const signIn = new GuestSignIn();
+    expect(signIn.configuredSignedIn).toBe(false);
+    signIn.adopt({ jwt: 'j', refreshToken: 'r' });
+    await signIn.configure(async () => CONFIGURED);
+    expect(signIn.configuredSignedIn).toBe(true);
+    const anonymous = new GuestSignIn();
+    await anonymous.configure(async () => CONFIGURED);
+    expect(anonymous.configuredSignedIn).toBe(false);
+    anonymous.replace({ jwt: 'k', refreshToken: 'r' });
+    await expect(anonymous.configure(() => Promise.reject(new GuestApiError('bad_request', 'no')))).rejects.toThrow();
+    expect(anonymous.configuredSignedIn).toBe(false);
   });
 
   test('at most three renewals, as the official SDK; then the customer must sign in again', async () => {
@@ -293,50 +301,25 @@ describe('what Genesys says about a sign-in', () => {
     });
   });
 
-  function target(): { events: GuestEvent[]; deaths: GuestApiError[]; closing: number[]; target: InboundTarget } {
-    const events: GuestEvent[] = [];
-    const deaths: GuestApiError[] = [];
-    const closing: number[] = [];
-    return {
-      events,
-      deaths,
-      closing,
-      target: {
-        pending: new PendingRequests(1000, Date.now),
-        logger: pino({ level: 'silent' }),
-        now: Date.now,
-        settle: () => undefined,
-        emit: (e) => events.push(e),
-        die: (e) => deaths.push(e),
-        updateInfo: () => undefined,
-        closingByServer: () => closing.push(1),
-        // Configured as the signed-in customer: a signedIn close means the conversation went on elsewhere.
-        configuredSignedIn: () => true,
-        signedInOnAnotherConnection: () => undefined,
-        refused: () => undefined,
-        uploadSettled: () => false,
-        accountFor: () => undefined,
-        lateEcho: () => undefined,
-      },
-    };
-  }
+  /** Configured as the signed-in customer: a signedIn close means the conversation went on elsewhere. */
+  const target = () => inboundHarness({ signedIn: true });
 
   test('LogoutEvent: the customer signed out, the session is over', () => {
     const t = target();
-    dispatchInbound(parseInbound(RESPONSE_KT.logoutEvent), t.target);
-    expect(t.deaths.map((e) => [e.failure, e.endState, e.fatalForSession])).toEqual([
+    t.feed(RESPONSE_KT.logoutEvent);
+    expect(t.session.ended.map((e) => [e.failure, e.endState, e.fatalForSession])).toEqual([
       ['signed_out', 'signed_out', true],
     ]);
-    expect(t.closing).toHaveLength(1);
+    expect(t.session.heard('closing')).toBe(1);
   });
 
   test('ConnectionClosedEvent signedIn: the conversation went on signed in elsewhere; another reason only closes', () => {
     const t = target();
-    dispatchInbound(parseInbound(RESPONSE_KT.connectionClosedEventReasonSignIn), t.target);
-    expect(t.deaths.map((e) => e.endState)).toEqual(['signed_in_elsewhere']);
-    dispatchInbound(parseInbound('{"type":"message","class":"ConnectionClosedEvent","code":200,"body":{}}'), t.target);
-    expect(t.deaths).toHaveLength(1);
-    expect(t.events.at(-1)).toMatchObject({ type: 'session', state: 'closed' });
+    t.feed(RESPONSE_KT.connectionClosedEventReasonSignIn);
+    expect(t.session.ended.map((e) => e.endState)).toEqual(['signed_in_elsewhere']);
+    t.feed('{"type":"message","class":"ConnectionClosedEvent","code":200,"body":{}}');
+    expect(t.session.ended).toHaveLength(1);
+    expect(t.session.events.at(-1)).toMatchObject({ type: 'session', state: 'closed' });
   });
 
   test('an Inbound Presence SignIn tells the stream the conversation is signed in; an Outbound one is only presence', () => {
@@ -354,9 +337,9 @@ describe('what Genesys says about a sign-in', () => {
           events: [{ eventType: 'Presence', presence: { type: 'SignIn' } }],
         },
       });
-    dispatchInbound(parseInbound(signIn('Inbound')), t.target);
-    expect(t.events).toEqual([{ type: 'session', state: 'signed_in' }]);
-    dispatchInbound(parseInbound(signIn('Outbound')), t.target);
-    expect(t.events.at(-1)).toEqual({ type: 'presence', presence: 'signin' });
+    t.feed(signIn('Inbound'));
+    expect(t.session.events).toEqual([{ type: 'session', state: 'signed_in' }]);
+    t.feed(signIn('Outbound'));
+    expect(t.session.events.at(-1)).toEqual({ type: 'presence', presence: 'signin' });
   });
 });

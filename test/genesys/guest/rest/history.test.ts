@@ -7,6 +7,7 @@ import { GuestApiError } from '../../../../src/genesys/guest/protocol/errors';
 import { GuestHistory } from '../../../../src/genesys/guest/rest/history';
 import { MemoryStore } from '../../../../src/store';
 import { captureLogger } from '../../../support/app';
+import { StandInGate } from '../../../support/genesysGate';
 import { useFixture } from '../../../support/nockBack';
 import {} from '../../../support/platform';
 import {
@@ -305,11 +306,8 @@ describe('the reads a minute per session, in the shared store', () => {
   });
 
   test('while the circuit to Genesys is open, a read of any kind is refused before it is counted', async () => {
-    let open = true;
-    const gate = {
-      refusal: () => (open ? new GuestApiError('circuit_open', 'away', { retryAfterSeconds: 3 }) : undefined),
-      watch: <T>(call: () => Promise<T>) => call(),
-    };
+    const gate = new StandInGate();
+    gate.open();
     const history = new GuestHistory(axios.create(), API, 'https://shop.example.com', {
       store: new MemoryStore(100, () => clock),
       logger: captureLogger().logger,
@@ -321,7 +319,7 @@ describe('the reads a minute per session, in the shared store', () => {
       await expect(history.newest(a, 'reconnect')).rejects.toMatchObject({ failure: 'circuit_open' });
     }
     // Genesys is back: the whole minute's reads are there, none spent on the outage.
-    open = false;
+    gate.close();
     const scope = genesysAnswers(10);
     await history.newest(a, 'reconnect');
     for (let i = 0; i < 3; i++) await history.newestForProof(a);
