@@ -1,12 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { requestJson } from './http';
 import { InspectorProfiler } from './profiler';
-import { genesysEnvFor } from '../../simulator/env';
+import { deploymentEntryFor, genesysEnvFor } from '../../simulator/env';
 import { startSimWithAdmin } from './simAdmin';
 
 /**
@@ -223,8 +224,37 @@ function adminOf(adminUrl: string) {
   };
 }
 
-/** The environment a user would write for this simulator. */
+/**
+ * The environment a user would write for this simulator. With BENCH_DEPLOYMENTS=N (N > 1) the same deployment is
+ * served with N - 1 more beside it, from a deployments file: each of its own name and origin, all on this simulator,
+ * idle but for their background work; the load goes to the first, as a page of `PAGE_ORIGIN` chooses it.
+ */
 export function serviceEnv(sim: SimInfo, port: number, overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = singleDeploymentEnv(sim, port, overrides);
+  const count = Number(process.env.BENCH_DEPLOYMENTS ?? 1);
+  return count > 1 ? withDeploymentsFile(env, sim, count) : env;
+}
+
+/** `env` with its deployment and `count - 1` others in a deployments file instead of its variables. */
+function withDeploymentsFile(env: NodeJS.ProcessEnv, sim: SimInfo, count: number): NodeJS.ProcessEnv {
+  const entry = (name: string, origins: string[]) => ({
+    ...deploymentEntryFor(sim, name, origins),
+    genesysOrigin: PAGE_ORIGIN,
+  });
+  const deployments = [
+    entry('default', env.CORS_ALLOWED_ORIGINS!.split(',')),
+    ...Array.from({ length: count - 1 }, (_, i) => entry(`brand-${i + 2}`, [`https://brand-${i + 2}.example`])),
+  ];
+  const dir = mkdtempSync(join(tmpdir(), 'bench-deployments-'));
+  const file = join(dir, 'deployments.json');
+  writeFileSync(file, JSON.stringify({ deployments }));
+  const { GENESYS_ORIGIN: _o, CORS_ALLOWED_ORIGINS: _c, ...rest } = env;
+  for (const key of Object.keys(rest))
+    if (/^GENESYS_(REGION|DEPLOYMENT_ID|CLIENT_|.*_URL$)/.test(key)) delete rest[key];
+  return { ...rest, DEPLOYMENTS_FILE: file };
+}
+
+function singleDeploymentEnv(sim: SimInfo, port: number, overrides: Record<string, string>): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
     NODE_ENV: 'production',
