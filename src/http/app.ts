@@ -91,7 +91,7 @@ const choiceOf = (res: ServerResponse): DeploymentChoice => (res as Chosen)[CHOI
  * (servingDeployments).
  */
 export function createApp({ process, logger, readiness, deploymentSpecs, routers = [] }: AppParts): Express {
-  const specs = processRoutes(readiness, () => [...specs, ...(deploymentSpecs?.() ?? [])], API_VERSION);
+  const specs = processRoutes(readiness, () => deploymentSpecs?.() ?? [], API_VERSION);
   const readJsonBody = jsonBodyReader(process.limits.bodyBytes);
 
   const app = express();

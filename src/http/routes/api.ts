@@ -16,10 +16,19 @@ import { transcriptRoutes } from './transcript';
 
 /**
  * The routes of the process itself, the same whichever deployment a request is for: health, the published documents
- * (of these and `allSpecs`, every route in the order /openapi.json lists them) and the problem pages.
+ * (of these and of a deployment's, `deploymentSpecs`, in the order /openapi.json lists them) and the problem pages.
  */
-export function processRoutes(readiness: Readiness, allSpecs: () => AnyRouteSpec[], version: string): AnyRouteSpec[] {
-  return [...healthRoutes(readiness), ...documentRoutes(allSpecs, version), ...problemRoutes()];
+export function processRoutes(
+  readiness: Readiness,
+  deploymentSpecs: () => AnyRouteSpec[],
+  version: string,
+): AnyRouteSpec[] {
+  const specs: AnyRouteSpec[] = [
+    ...healthRoutes(readiness),
+    ...documentRoutes(() => specs, deploymentSpecs, version),
+    ...problemRoutes(),
+  ];
+  return specs;
 }
 
 /** The chat API of one deployment, on its parts. */

@@ -1,7 +1,14 @@
 import { type AnyRouteSpec, asyncApiDocument, openApiDocument } from '../spec';
 
-/** The API's own documents, each built once, when first asked for. */
-export function documentRoutes(specs: () => AnyRouteSpec[], version: string): AnyRouteSpec[] {
+/**
+ * The API's own documents, each built once, when first asked for: of `own` (the process's routes) and of a
+ * deployment's routes (`perDeployment`).
+ */
+export function documentRoutes(
+  own: () => AnyRouteSpec[],
+  perDeployment: () => AnyRouteSpec[],
+  version: string,
+): AnyRouteSpec[] {
   let openapi: unknown;
   let asyncapi: unknown;
   return [
@@ -12,7 +19,7 @@ export function documentRoutes(specs: () => AnyRouteSpec[], version: string): An
       auth: 'public',
       responses: { 200: { description: 'The OpenAPI document' } },
       handle(_req, res) {
-        res.json((openapi ??= openApiDocument(specs(), version)));
+        res.json((openapi ??= openApiDocument([...own(), ...perDeployment()], version, new Set(perDeployment()))));
       },
     },
     {

@@ -3,8 +3,15 @@ import { ERROR_CODES, mustAdviseRetry, type ErrorCode } from '../../domain/error
 import { bodyKindOf, type AnyRouteSpec } from './routeSpec';
 import { problemSchema } from './schemas';
 
-/** The OpenAPI 3.1 document, generated from the same route specs and zod schemas the routes validate with. */
-export function openApiDocument(specs: AnyRouteSpec[], version: string): Record<string, unknown> {
+/**
+ * The OpenAPI 3.1 document, generated from the same route specs and zod schemas the routes validate with.
+ * `perDeployment`: the routes a deployment serves (with several, the request chooses it; X-Deployment may name it).
+ */
+export function openApiDocument(
+  specs: AnyRouteSpec[],
+  version: string,
+  perDeployment: ReadonlySet<AnyRouteSpec> = new Set(),
+): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const spec of specs) {
     const operation: Record<string, unknown> = {
@@ -23,7 +30,7 @@ export function openApiDocument(specs: AnyRouteSpec[], version: string): Record<
       })),
       ...(spec.query ? queryParameters(spec.query) : []),
       ...routingQueryOf(spec),
-      ...headersOf(spec).map((h) => ({
+      ...headersOf(spec, perDeployment.has(spec)).map((h) => ({
         name: h.name,
         in: 'header',
         required: false,
@@ -94,9 +101,18 @@ function routingQueryOf(spec: AnyRouteSpec): Record<string, unknown>[] {
   return 'routingKey' in own ? [] : [ROUTING_QUERY];
 }
 
-/** The operation's own headers, and X-Chat-Session wherever a session may be named. */
-function headersOf(spec: AnyRouteSpec): NonNullable<AnyRouteSpec['headers']> {
-  const own = spec.headers ?? [];
+const DEPLOYMENT_HEADER = {
+  name: 'X-Deployment',
+  description:
+    'With several deployments (DEPLOYMENTS_FILE), the name of the one a request without an Origin is for, when it ' +
+    "carries nothing sealed that names it (a session token, a ticket, a link). With an Origin it must be the Origin's " +
+    'deployment, or the request is refused with 400. Ignored when the service serves one deployment.',
+  pattern: '^[a-z][a-z0-9-]{0,31}$',
+};
+
+/** The operation's own headers, X-Deployment on a deployment's routes, and X-Chat-Session where a session is named. */
+function headersOf(spec: AnyRouteSpec, perDeployment: boolean): NonNullable<AnyRouteSpec['headers']> {
+  const own = [...(spec.headers ?? []), ...(perDeployment ? [DEPLOYMENT_HEADER] : [])];
   if (spec.auth === 'public' || own.some((h) => h.name === ROUTING_HEADER.name)) return own;
   return [...own, ROUTING_HEADER];
 }
