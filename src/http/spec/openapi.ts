@@ -105,12 +105,12 @@ const DEPLOYMENT_HEADER = {
   name: 'X-Deployment',
   description:
     'With several deployments (DEPLOYMENTS_FILE), the name of the one a request without an Origin is for, when it ' +
-    "carries nothing sealed that names it (a session token, a ticket, a link). With an Origin it must be the Origin's " +
-    'deployment, or the request is refused with 400. Ignored when the service serves one deployment.',
+    'carries nothing sealed that names it (a session token, a ticket, a link). With an Origin it must be the ' +
+    "Origin's deployment, or the request is refused with 400. Ignored when the service serves one deployment.",
   pattern: '^[a-z][a-z0-9-]{0,31}$',
 };
 
-/** The operation's own headers, X-Deployment on a deployment's routes, and X-Chat-Session where a session is named. */
+/** The operation's own headers, X-Deployment on a deployment's routes, X-Chat-Session where a session is named. */
 function headersOf(spec: AnyRouteSpec, perDeployment: boolean): NonNullable<AnyRouteSpec['headers']> {
   const own = [...(spec.headers ?? []), ...(perDeployment ? [DEPLOYMENT_HEADER] : [])];
   if (spec.auth === 'public' || own.some((h) => h.name === ROUTING_HEADER.name)) return own;
