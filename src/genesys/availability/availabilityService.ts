@@ -176,8 +176,9 @@ export class AvailabilityService {
     this.warned.add(permission);
     this.options.logger.warn(
       { permission, part },
-      `The OAuth client lacks the permission ${permission}: GET /availability reports "${part}" unknown. ` +
-        'Give the OAuth client a role with it (Admin > Roles / Permissions).',
+      `The OAuth client lacks the permission ${permission}, or holds it in another division than the object's: ` +
+        `GET /availability reports "${part}" unknown. Give the OAuth client a role with it, granted for the ` +
+        "object's division (docs/genesys-setup.md).",
     );
   }
 }

@@ -7,6 +7,9 @@ import { originMismatches } from './allowedDomains';
 import { PlatformApiError, type PlatformClient } from './platformClient';
 import { RefreshingValue } from './refreshingValue';
 
+/** The permission the deployment check reads with (docs/genesys-protocol.md#web-deployments). */
+export const DEPLOYMENT_CHECK_PERMISSION = 'webDeployments:deployment:view';
+
 /**
  * The deployment preflight: reads the Messenger deployment with the Platform
  * API (`GET /api/v2/webdeployments/deployments/{id}`, docs/genesys-protocol.md#web-deployments),
@@ -141,7 +144,7 @@ export class DeploymentCheck {
           detail:
             `The OAuth client may not read the Messenger deployment in ${region} ` +
             `(403 ${upstream.code ?? 'forbidden'}): give the OAuth client a role with the permission ` +
-            'webDeployments:deployment:view (Admin > Roles / Permissions), ' +
+            `${DEPLOYMENT_CHECK_PERMISSION} (Admin > Roles / Permissions, docs/genesys-setup.md), ` +
             'or unset GENESYS_CLIENT_ID/GENESYS_CLIENT_SECRET to run without the Platform API.',
         },
         { level: 'error' },

@@ -141,6 +141,7 @@ export { KB } from './messengerConfig';
 export { DEFAULT_MESSENGER_FEATURES } from './messengerConfig';
 export type { MessengerFeatures } from './messengerConfig';
 export { AvailabilityReads, AVAILABILITY_PERMISSIONS } from './availabilityReads';
+export { PLATFORM_PERMISSIONS } from './permissions';
 export type { EstimatedWait, QueueObservations, ScheduleGroupRead, ScheduleRead } from './availabilityReads';
 export { PlatformApiError } from './platformClient';
 export { NothingShared, RefreshingValue } from './refreshingValue';
