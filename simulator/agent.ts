@@ -7,6 +7,8 @@ import {
   type StructuredMessageBody,
 } from './frames';
 import type { SimulatedAttachments } from './attachments';
+import type { AvailabilityControls } from './availability';
+import { isAvailabilityState, setAvailabilityState, type AvailabilityState } from './availabilityStates';
 import type { ResolvedOptions } from './options';
 import { cardReply, carouselReply, datePickerReply, demoPng, imageReply } from './richReplies';
 import type { Conversation, SimulatedSession, Sessions } from './sessions';
@@ -49,7 +51,18 @@ type Reply =
   | { kind: 'text'; text: string; quickReplies?: string[] }
   | { kind: 'disconnect' }
   | { kind: 'leave' }
-  | { kind: 'image' | 'card' | 'carousel' | 'datePicker' | 'human' };
+  | { kind: 'image' | 'card' | 'carousel' | 'datePicker' | 'human' }
+  | { kind: 'availability'; state: AvailabilityState };
+
+/** What the bot says when a keyword set the centre's availability. */
+const AVAILABILITY_SAID: Record<AvailabilityState, string> = {
+  open: 'The contact centre is now open, with agents free.',
+  closed: 'The contact centre is now closed; it opens in about two hours.',
+  busy: 'The contact centre is now open and busy: every agent is in a conversation.',
+  holiday: 'The contact centre is now closed for a holiday until tomorrow.',
+  emergency: 'The contact centre is now closed for an emergency.',
+  no_agents: 'The contact centre is now open with nobody on the queue.',
+};
 
 function scriptFor(message: GuestMessage): Reply | undefined {
   const chosen = message.content?.find((c) => c.contentType === 'ButtonResponse') as
@@ -59,6 +72,9 @@ function scriptFor(message: GuestMessage): Reply | undefined {
   if (chosen) return { kind: 'text', text: `You chose: ${chosen.buttonResponse?.text ?? ''}` };
   const text = message.text ?? '';
   const lower = text.toLowerCase();
+  // A state's name alone, and only alone: "open" in a sentence is the customer's, not the demo's.
+  const state = lower.trim().replace(/ /g, '_');
+  if (isAvailabilityState(state)) return { kind: 'availability', state };
   if (lower.includes('silence')) return undefined;
   if (lower.includes('quick replies'))
     return { kind: 'text', text: 'What would you like to do?', quickReplies: ['Yes', 'No'] };
@@ -83,6 +99,8 @@ export class ScriptedAgent implements AgentControls {
     private readonly sessions: Sessions,
     private readonly options: ResolvedOptions,
     private readonly attachments: SimulatedAttachments,
+    /** The centre's availability, which the demo's keywords set (availabilityStates.ts). */
+    private readonly availability: () => AvailabilityControls,
   ) {}
 
   /** A guest Text or Structured message reached the conversation. */
@@ -135,6 +153,9 @@ export class ScriptedAgent implements AgentControls {
     }
     const entity = this.handedOver.has(conversation) ? 'Human' : this.options.agent.originatingEntity;
     switch (reply.kind) {
+      case 'availability':
+        setAvailabilityState(this.availability(), reply.state);
+        return outboundText(AVAILABILITY_SAID[reply.state], entity);
       case 'image':
         return imageReply(entity, this.attachments.agentFile(session, 'picture.png', 'image/png', demoPng()));
       case 'card':

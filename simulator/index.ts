@@ -15,6 +15,7 @@ import { AuthenticatedSessions } from './authenticatedSessions';
 import { isOidcRequest, OIDC_CLIENT_ID, serveOidc } from './oidcProvider';
 import { SimulatedSignIn } from './signIn';
 import { SimulatedAvailability, type AvailabilityControls } from './availability';
+import { setAvailabilityState } from './availabilityStates';
 
 /**
  * A local, protocol-faithful Genesys Cloud for tests, the benchmark and the
@@ -32,6 +33,12 @@ export type { ReceivedFrame, RecordedRequest, Stats } from './recorder';
 export type { AgentControls } from './agent';
 export type { AvailabilityControls, AvailabilityTarget, SimSchedule } from './availability';
 export { DEFAULT_EMERGENCY_GROUP_ID, DEFAULT_QUEUE_ID, DEFAULT_SCHEDULE_GROUP_ID } from './availability';
+export {
+  AVAILABILITY_STATES,
+  isAvailabilityState,
+  setAvailabilityState,
+  type AvailabilityState,
+} from './availabilityStates';
 export type { FaultControls, RestFault, RestFaultTarget, RestHold, DropWhen } from './faults';
 
 export interface Simulator {
@@ -120,7 +127,7 @@ export async function startSimulator(input: SimulatorOptions = {}): Promise<Simu
   let httpBase = '';
   let wsBase = '';
   const attachments = new SimulatedAttachments(options, () => httpBase);
-  const agent = new ScriptedAgent(sessions, options, attachments);
+  const agent = new ScriptedAgent(sessions, options, attachments, () => availability);
   const jwt = new GuestJwtIssuer(() => options.deploymentId);
   const faults = faultsOver(attachments, sessions, () => sockets);
   const signIn: SimulatedSignIn = new SimulatedSignIn(options, (customer) => authenticated.signOut(customer));
@@ -136,6 +143,7 @@ export async function startSimulator(input: SimulatorOptions = {}): Promise<Simu
     authenticated,
   });
   const availability = new SimulatedAvailability(faults);
+  if (options.availabilityState !== 'open') setAvailabilityState(availability, options.availabilityState);
   const rest = new PlatformRest({
     availability,
     options,

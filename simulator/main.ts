@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { availabilityEnvFor, genesysEnvFor, startSimulator } from './index';
+import { AVAILABILITY_STATES, availabilityEnvFor, genesysEnvFor, isAvailabilityState, startSimulator } from './index';
 
 /**
  * `npm run sim`: the simulator on its own, printing the environment a BFF
@@ -7,6 +7,7 @@ import { availabilityEnvFor, genesysEnvFor, startSimulator } from './index';
  * SIM_HOST (default 127.0.0.1), blank meaning unset as for the service;
  * SIM_PROFILE=strict for the strict profile (profile.ts). Recording is off
  * unless SIM_RECORD=1, so a long benchmark run does not grow without bound.
+ * DEMO_AVAILABILITY (open, closed, busy, holiday, emergency, no_agents) sets the contact centre's state at start.
  */
 async function main(): Promise<void> {
   const setting = process.env.SIM_PORT?.trim() || '9100';
@@ -18,7 +19,13 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const host = process.env.SIM_HOST?.trim() || '127.0.0.1';
+  const state = process.env.DEMO_AVAILABILITY?.trim().toLowerCase() || 'open';
+  if (!isAvailabilityState(state)) {
+    console.error(`DEMO_AVAILABILITY must be one of ${AVAILABILITY_STATES.join(', ')} (got "${state}")`);
+    process.exit(2);
+  }
   const sim = await startSimulator({
+    availabilityState: state,
     port,
     host,
     record: process.env.SIM_RECORD === '1',

@@ -1,3 +1,4 @@
+import type { AvailabilityState } from './availabilityStates';
 import { ALLOWED_MEDIA, BLOCKED_EXTENSIONS } from './frames';
 import type { Profile } from './profile';
 
@@ -43,6 +44,8 @@ export interface SimulatorOptions {
   jwtLifetimeSeconds?: number;
   /** The scripted agent/bot. Defaults: enabled, typing after 20 ms, reply after 60 ms, 'Bot'. */
   agent?: AgentOptions;
+  /** The contact centre's state at start (availabilityStates.ts); default `open`, around the clock. */
+  availabilityState?: AvailabilityState;
   /**
    * Record every received frame and REST request (default true). A long
    * benchmark run can turn it off; the counters in `stats` keep working.
@@ -154,6 +157,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     blockedExtensions: BLOCKED_EXTENSIONS,
     uploadUrlTtlSeconds: 60,
     agentAttachmentIds: 'auto',
+    availabilityState: 'open',
     downloadUrlTtlSeconds: 600,
     downloadLinks: 'auto',
     echoesPerConnectionPerMinute: 2,

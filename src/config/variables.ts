@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { baseUrlsFor, REGIONS } from './regions';
-import { baseUrl, doc, intFrom, text, textOr } from './envValues';
+import { baseUrl, doc, intFrom, oneOf, text, textOr } from './envValues';
 import { limitsEnv } from './limits';
 import { availabilityEnv } from './availabilityVariables';
 import { observability, processVariables, redis } from './operationVariables';
@@ -293,6 +293,9 @@ export const envSchema = z.object({
   ...processVariables,
 });
 
+/** The contact centre's states the embedded demo's simulator can be started in (DEMO_AVAILABILITY). */
+export const DEMO_AVAILABILITY_STATES = ['open', 'closed', 'busy', 'holiday', 'emergency', 'no_agents'] as const;
+
 /**
  * Variables read before the configuration, by the embedded demo (src/demo) when no Genesys deployment is
  * configured: documented with the rest, never in .env.example (a deployment has no use for them).
@@ -306,6 +309,19 @@ export const demoVariables = {
         'With neither `GENESYS_REGION` nor `GENESYS_DEPLOYMENT_ID` set, `npm start` runs a local demo: the Genesys ' +
         'simulator, the service on `PORT` and the demo page on this port (`docker-compose.demo.yml` does the same ' +
         'in containers).',
+    }),
+  ),
+  DEMO_AVAILABILITY: oneOf('DEMO_AVAILABILITY', DEMO_AVAILABILITY_STATES, 'open').meta(
+    doc({
+      group: 'demo',
+      summary: "The contact centre's state the demo starts in, as `GET /availability` and the demo page show it.",
+      details:
+        '`open` (around the clock, agents free), `closed` (opens in about two hours), `busy` (every agent in a ' +
+        'conversation, a long wait), `holiday` (closed until tomorrow), `emergency`, `no_agents` (open, nobody on ' +
+        "the queue). In a chat, the bot's keywords change it: send one of these words alone (`no agents` for " +
+        '`no_agents`).',
+      default: 'open',
+      values: DEMO_AVAILABILITY_STATES,
     }),
   ),
   DEMO_DEPLOYMENTS: intFrom('DEMO_DEPLOYMENTS', 1, 1, 2).meta(

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { Simulator } from '../../simulator';
 import { ConfigError, isUnconfigured } from '../config/schema';
 import { DEPLOYMENT_VARIABLES } from '../config/deploymentVariables';
-import { demoVariables } from '../config/variables';
+import { DEMO_AVAILABILITY_STATES, demoVariables } from '../config/variables';
 import { startDemoServer, type DemoServer } from './demoServer';
 
 /**
@@ -147,6 +147,7 @@ function loadSimulator(): typeof import('../../simulator') {
 export async function startEmbeddedDefault(env: NodeJS.ProcessEnv): Promise<EmbeddedDefault> {
   const demoPort = port(env, 'DEMO_PORT', DEFAULT_DEMO_PORT);
   const deployments = demoDeployments(env);
+  const availabilityState = demoAvailability(env);
   let servicePort = port(env, 'PORT', DEFAULT_SERVICE_PORT);
   // Loopback unless told otherwise: this is a local demo (a container sets HOST=0.0.0.0).
   const host = env.HOST?.trim() || '127.0.0.1';
@@ -157,6 +158,7 @@ export async function startEmbeddedDefault(env: NodeJS.ProcessEnv): Promise<Embe
     record: false, // runs for as long as the user likes; recording would grow without bound
     autoStart: true,
     agent: { typingDelayMs: 300, replyDelayMs: 900, greeting: GREETING },
+    availabilityState,
   });
 
   // DEMO_DEPLOYMENTS=2: a second deployment, on a simulator of its own.
@@ -235,6 +237,12 @@ export async function startEmbeddedDefault(env: NodeJS.ProcessEnv): Promise<Embe
       await second?.stop();
     },
   };
+}
+
+function demoAvailability(env: NodeJS.ProcessEnv): (typeof DEMO_AVAILABILITY_STATES)[number] {
+  const parsed = demoVariables.DEMO_AVAILABILITY.safeParse(env.DEMO_AVAILABILITY);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => i.message));
+  return parsed.data;
 }
 
 function demoDeployments(env: NodeJS.ProcessEnv): number {

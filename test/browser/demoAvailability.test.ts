@@ -3,7 +3,12 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startDemoServer, type DemoServer } from '../../src/demo/demoServer';
 import { demoAssets } from '../../src/demo/embeddedDefault';
-import { DEFAULT_EMERGENCY_GROUP_ID, DEFAULT_QUEUE_ID, DEFAULT_SCHEDULE_GROUP_ID } from '../../simulator';
+import {
+  DEFAULT_EMERGENCY_GROUP_ID,
+  DEFAULT_QUEUE_ID,
+  DEFAULT_SCHEDULE_GROUP_ID,
+  setAvailabilityState,
+} from '../../simulator';
 import { axeViolations } from '../support/axe';
 import { debianProgram } from '../support/programs';
 import { startStack, type Stack } from '../support/stack';
@@ -199,4 +204,40 @@ test('every agent busy: the chat starts, the line gives the estimated wait as it
   expect(await axeViolations(page)).toEqual([]);
   expect(pageErrors).toEqual([]);
   await page.context().close();
+});
+
+describe('each state the demo names (DEMO_AVAILABILITY, and the bot keywords that set it)', () => {
+  test.each([
+    ['closed', 'Closed, back at'],
+    ['busy', 'All lines are busy (about 15 minutes)'],
+    ['holiday', 'Closed for a holiday, back at'],
+    ['emergency', 'Closed because of an emergency'],
+    ['no_agents', 'No agent is available right now'],
+  ] as const)('%s: the page says so, accessibly', async (state, says) => {
+    setAvailabilityState(stack.sim.availability, state);
+    const { page, pageErrors } = await openDemo();
+    await line(page).filter({ hasText: says }).waitFor({ timeout: 15_000 });
+    await shoot(page, `state-${state}`);
+    expect(await axeViolations(page)).toEqual([]);
+    expect(pageErrors).toEqual([]);
+    await page.context().close();
+  });
+
+  test('a keyword in the chat sets the state, and the page follows', async () => {
+    const { page, pageErrors } = await openDemo();
+    await page.locator('#status', { hasText: 'Connected' }).waitFor({ timeout: 15_000 });
+    await page.getByLabel('Your message').fill('busy');
+    await page.getByLabel('Your message').press('Enter');
+    await page.locator('#messages li', { hasText: 'The contact centre is now open and busy' }).waitFor();
+    await line(page).filter({ hasText: 'All lines are busy' }).waitFor({ timeout: 15_000 });
+    await page.getByLabel('Your message').fill('emergency');
+    await page.getByLabel('Your message').press('Enter');
+    await line(page).filter({ hasText: 'Closed because of an emergency' }).waitFor({ timeout: 15_000 });
+    expect(await axeViolations(page)).toEqual([]);
+    await page.getByLabel('Your message').fill('open');
+    await page.getByLabel('Your message').press('Enter');
+    await line(page).filter({ hasText: 'An agent is available' }).waitFor({ timeout: 15_000 });
+    expect(pageErrors).toEqual([]);
+    await page.context().close();
+  });
 });

@@ -7,8 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import * as simulatorModule from '../../simulator';
 import { ConfigError, loadConfig } from '../../src/config/schema';
+import { DEMO_AVAILABILITY_STATES } from '../../src/config/variables';
 import { embeddedDefaultApplies, startEmbeddedDefault, type EmbeddedDefault } from '../../src/demo/embeddedDefault';
 import { freePort } from '../support/ports';
+import { startService } from '../../src/server';
+import { captureLogger } from '../support/app';
 
 /**
  * The embedded default (src/demo/embeddedDefault.ts): when it applies (NODE_ENV as a deployment
@@ -20,6 +23,8 @@ import { freePort } from '../support/ports';
  */
 
 jest.setTimeout(60_000);
+
+const HOUR = 3_600_000;
 
 describe('the whole start', () => {
   const ROOT = path.resolve(__dirname, '../..');
@@ -284,6 +289,35 @@ describe('its rules one by one', () => {
     });
     return simulators;
   }
+
+  describe('DEMO_AVAILABILITY', () => {
+    it('starts the centre in the state it names, as GET /availability then answers it', async () => {
+      const embedded = await start({ PORT: '0', DEMO_PORT: '0', DEMO_AVAILABILITY: 'closed' });
+      const service = await startService(loadConfig(embedded.env), captureLogger().logger);
+      try {
+        const answer = (await (await fetch(`${service.url}/availability`)).json()) as Record<string, unknown>;
+        expect(answer).toMatchObject({ configured: true, open: false, reason: 'closed' });
+        // It opens in about two hours, on the hour.
+        const opensIn = Date.parse(answer.nextOpenAt as string) - Date.now();
+        expect(opensIn).toBeGreaterThan(HOUR);
+        expect(opensIn).toBeLessThanOrEqual(3 * HOUR);
+      } finally {
+        await service.stop();
+      }
+    });
+
+    it('refuses a state it does not know, naming the ones it does, before starting anything', async () => {
+      const simulators = simulatorsStarted();
+      await expect(start({ PORT: '0', DEMO_PORT: '0', DEMO_AVAILABILITY: 'sleepy' })).rejects.toThrow(
+        'DEMO_AVAILABILITY must be one of open, closed, busy, holiday, emergency, no_agents (got "sleepy")',
+      );
+      expect(simulators).toEqual([]);
+    });
+
+    it('names the same states as the simulator', () => {
+      expect([...DEMO_AVAILABILITY_STATES]).toEqual([...simulatorModule.AVAILABILITY_STATES]);
+    });
+  });
 
   describe('ports', () => {
     it.each(['http', '-1', '65536', '1.5'])(
