@@ -264,7 +264,9 @@ function render(message) {
 
   const who = document.createElement('span');
   who.className = 'who';
-  who.textContent = author.label;
+  const name = document.createElement('bdi');
+  name.textContent = author.label;
+  who.append(name);
   const separator = document.createElement('span');
   separator.className = 'visually-hidden';
   separator.textContent = ': ';
@@ -287,6 +289,7 @@ function render(message) {
       const button = document.createElement('button');
       button.type = 'button';
       button.className = 'answer';
+      button.dir = 'auto';
       button.textContent = reply.text;
       button.addEventListener('click', () =>
         answer({ quickReply: { text: reply.text, payload: reply.payload, originatingMessageId: message.id } }),
@@ -360,11 +363,14 @@ function bubbleOf(message, text) {
   if (markdown && message.direction === 'outbound') {
     const bubble = document.createElement('div');
     bubble.className = 'bubble markdown';
+    bubble.dir = 'auto';
     bubble.innerHTML = markdown.html(text);
     return bubble;
   }
   const bubble = document.createElement('p');
   bubble.className = 'bubble';
+  // Its direction from its own letters: "What would you like to do?" keeps its question mark at its end in Arabic.
+  bubble.dir = 'auto';
   bubble.textContent = text;
   return bubble;
 }

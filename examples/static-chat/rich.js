@@ -25,7 +25,11 @@ function safeUrl(url) {
 function element(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
+  if (text !== undefined) {
+    node.textContent = text;
+    // The sender's words take their direction from their own letters: English keeps its punctuation in Arabic.
+    node.dir = 'auto';
+  }
   return node;
 }
 

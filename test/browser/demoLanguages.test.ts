@@ -6,6 +6,7 @@ import { captureLogger } from '../support/app';
 import { axeViolations } from '../support/axe';
 import { launchChromium } from '../support/browser';
 import { englishLeftIn } from '../support/untranslated';
+import { lastCharacterSide } from '../support/bidi';
 
 /**
  * The demo page's languages, pre-chat form, agent presence lines and older answers, in a real browser (Debian's
@@ -115,6 +116,8 @@ test.each([
     await page.locator('#messages li.presence', { hasText: joined }).waitFor();
     await page.locator('#status', { hasText: present }).waitFor();
     await say(page, 'quick replies', 'What would you like to do?');
+    // An English sentence keeps its question mark at its end in either direction of the page; so do the answers.
+    expect(await lastCharacterSide(page, 'What would you like to do?')).toBe('end');
     expect(await englishLeftIn(page, language)).toEqual([]);
     expect(await axeViolations(page)).toEqual([]);
 

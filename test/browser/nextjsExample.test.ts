@@ -8,6 +8,7 @@ import { freePort } from '../support/ports';
 import { englishLeftIn } from '../support/untranslated';
 import { waitFor } from '../support/wait';
 import { launchChromium } from '../support/browser';
+import { lastCharacterSide } from '../support/bidi';
 
 /**
  * examples/nextjs as its README says to run it: the service with `npm start` in the repository
@@ -330,6 +331,8 @@ test('the Next.js example switches to German and Arabic (right to left): every w
     await page.locator('textarea').fill(`quick replies ${language}`);
     await page.getByRole('button', { name: send }).click();
     await page.locator('.quick-replies button').last().waitFor();
+    // The bot's English sentence keeps its question mark at its end in the right-to-left page too.
+    expect(await lastCharacterSide(page, 'What would you like to do?')).toBe('end');
     expect(await englishLeftIn(page, language)).toEqual([]);
     expect(await axeViolations(page)).toEqual([]);
   }

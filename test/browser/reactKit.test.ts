@@ -9,6 +9,7 @@ import { bundleKitPage, launchChromium } from '../support/browser';
 import { DEFAULT_EMERGENCY_GROUP_ID, DEFAULT_QUEUE_ID, DEFAULT_SCHEDULE_GROUP_ID } from '../../simulator';
 import { PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
+import { lastCharacterSide } from '../support/bidi';
 
 /**
  * The React kit (`@genesys-bff/client/react`, from source) in a real browser, with a real layout: a
@@ -186,6 +187,8 @@ test.each([
     await page.locator('textarea').fill('quick replies');
     await page.getByRole('button', { name: send }).click();
     await page.locator('.quick-replies button').first().waitFor();
+    // The bot's English sentence keeps its question mark at its end, right to left around it or not.
+    expect(await lastCharacterSide(page, 'What would you like to do?')).toBe('end');
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(320);
     expect(await axeViolations(page)).toEqual([]);
     await page.context().close();

@@ -103,6 +103,7 @@ export function Composer({
         <textarea
           id={`${id}-text`}
           name="text"
+          dir="auto"
           rows={2}
           autoComplete="off"
           value={text}

@@ -132,14 +132,16 @@ export function Message({ message, onAnswer, disabled, newest = true, wording, m
   return (
     <li className={`message from-${author.role}`} data-id={message.id}>
       <span className="who">
-        {author.name}
+        <bdi>{author.name}</bdi>
         <span className="visually-hidden">: </span>
       </span>
       {text !== '' &&
         (markdown && message.direction === 'outbound' ? (
-          <div className="bubble markdown" dangerouslySetInnerHTML={{ __html: markdown.html(text) }} />
+          <div className="bubble markdown" dir="auto" dangerouslySetInnerHTML={{ __html: markdown.html(text) }} />
         ) : (
-          <p className="bubble">{text}</p>
+          <p className="bubble" dir="auto">
+            {text}
+          </p>
         ))}
       <Attachments message={message} wording={words} />
       <Cards message={message} onAnswer={onAnswer} disabled={disabled} wording={words} />

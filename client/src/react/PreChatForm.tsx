@@ -159,6 +159,7 @@ function Field({
       ) : (
         <input
           {...common}
+          dir="auto"
           type={field.type === 'email' ? 'email' : field.type === 'tel' ? 'tel' : 'text'}
           autoComplete={field.key === 'name' ? 'name' : field.type === 'email' ? 'email' : undefined}
           onChange={(e) => onChange(e.target.value)}

@@ -9,7 +9,9 @@ import { useWording } from './wording.js';
  * What a message carries besides text, as plain accessible markup with stable
  * class names to style: quick replies, cards (one, or a carousel), date
  * pickers and attachments. Every string goes in as text, never as HTML; links
- * open only http(s) URLs.
+ * open only http(s) URLs. Each of the sender's strings takes its direction from
+ * its own letters (`dir="auto"`), so English in an Arabic page (or the other way
+ * round) keeps its punctuation where it belongs.
  */
 
 export interface AnswerProps {
@@ -31,6 +33,7 @@ export function QuickReplies({ message, onAnswer, disabled, wording }: AnswerPro
         <button
           type="button"
           className="answer"
+          dir="auto"
           key={reply.payload + reply.text}
           disabled={disabled}
           onClick={() => onAnswer(answers.quickReply(message, reply))}
@@ -55,14 +58,22 @@ export function Cards({ message, onAnswer, disabled, wording }: AnswerProps) {
       {cards.map((card, i) => (
         <div className="card" key={i}>
           {safeUrl(card.image) && <img className="card-image" src={safeUrl(card.image)} alt="" />}
-          {card.title && <strong className="card-title">{card.title}</strong>}
-          {card.description && <p className="card-text">{card.description}</p>}
+          {card.title && (
+            <strong className="card-title" dir="auto">
+              {card.title}
+            </strong>
+          )}
+          {card.description && (
+            <p className="card-text" dir="auto">
+              {card.description}
+            </p>
+          )}
           <div className="card-actions">
             {card.actions.map((action, j) => {
               const url = safeUrl(action.url);
               if (action.type === 'Link' && url) {
                 return (
-                  <a className="card-link" key={j} href={url} target="_blank" rel="noopener noreferrer">
+                  <a className="card-link" key={j} href={url} target="_blank" rel="noopener noreferrer" dir="auto">
                     {action.text ?? url}
                   </a>
                 );
@@ -72,6 +83,7 @@ export function Cards({ message, onAnswer, disabled, wording }: AnswerProps) {
                 <button
                   type="button"
                   className="card-button answer"
+                  dir="auto"
                   key={j}
                   disabled={disabled}
                   onClick={() => onAnswer(answers.button(message, action))}
@@ -100,8 +112,16 @@ export function DatePickers({ message, onAnswer, disabled, wording }: AnswerProp
     <>
       {(message.datePickers ?? []).map((picker, i) => (
         <div className="date-picker" role="group" aria-label={picker.title ?? words.t('pickTime')} key={i}>
-          {picker.title && <strong className="card-title">{picker.title}</strong>}
-          {picker.subtitle && <p className="card-text">{picker.subtitle}</p>}
+          {picker.title && (
+            <strong className="card-title" dir="auto">
+              {picker.title}
+            </strong>
+          )}
+          {picker.subtitle && (
+            <p className="card-text" dir="auto">
+              {picker.subtitle}
+            </p>
+          )}
           {picker.availableTimes.map((slot) => (
             <button
               type="button"
@@ -133,7 +153,7 @@ export function Attachments({ message, wording }: { message: ChatMessage; wordin
         if (!url) return null;
         const image = a.mediaType === 'Image' || (a.mime ?? '').startsWith('image/');
         return (
-          <a className="attachment" key={a.id ?? i} href={url} target="_blank" rel="noopener noreferrer">
+          <a className="attachment" key={a.id ?? i} href={url} target="_blank" rel="noopener noreferrer" dir="auto">
             {image ? (
               <img className="thumb" src={url} alt={a.filename ?? t('image')} loading="lazy" />
             ) : (
