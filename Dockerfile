@@ -33,8 +33,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts \
     && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
-# The one module the service takes from the browser client: the transcript layout (client/src/transcriptLayout.ts),
-# compiled with the service to dist/client/src/ and required from dist/src/ by relative path.
+# What the service takes from the browser client: the transcript's layout and locale (client/src/transcriptLayout.ts,
+# transcriptLocale.ts) and the word catalogues the locale reads, compiled with the service to dist/client/src/ and
+# required from dist/src/ by relative path.
 COPY --from=build /app/dist/client ./dist/client
 
 # Files stay root-owned and read-only to the service user.

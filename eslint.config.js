@@ -8,13 +8,14 @@ const upward = (folders) => ({
 });
 
 /**
- * The browser client, reached from src/: only its transcript layout (pure, compiled with the service into
- * dist/client/src/ and shipped in its image); everything else in client/ needs a browser.
+ * The browser client, reached from src/: only its transcript layout and locale (pure, compiled with the service into
+ * dist/client/src/ with the word catalogues the locale reads, and shipped in its image); everything else in client/
+ * needs a browser.
  */
 const clientDoor = {
-  regex: '^(\\.\\./)+client/(?!src/transcriptLayout(\\.js)?$)',
+  regex: '^(\\.\\./)+client/(?!src/transcript(Layout|Locale)(\\.js)?$)',
   message:
-    'The service takes one module from the browser client, client/src/transcriptLayout, ' +
+    'The service takes two modules from the browser client, client/src/transcriptLayout and transcriptLocale, ' +
     'built with it and copied into its image (docs/architecture.md).',
 };
 
@@ -166,6 +167,40 @@ module.exports = tseslint.config(
     // Every module of src/ that no layer rule below covers (a later rule replaces this one's patterns).
     files: ['src/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [clientDoor] }] },
+  },
+  {
+    // Compiled into the service too: the locale reads the layout and the catalogues, nothing that needs a browser.
+    files: ['client/src/transcriptLocale.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!\\./transcriptLayout\\.js$|\\./wording/index\\.js$)',
+              message: 'The transcript locale reads only the layout and the word catalogues: the service compiles it.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The catalogues the service compiles with the locale: they read nothing but each other.
+    files: ['client/src/wording/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!\\./[^/]+$)',
+              message: 'A word catalogue reads only its sibling catalogues: the service compiles them.',
+            },
+          ],
+        },
+      ],
+    },
   },
   {
     // Compiled into the service as well as the client: it stays self-contained, so the service takes nothing else.

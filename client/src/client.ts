@@ -23,7 +23,7 @@ import { SharedStream } from './sharedStream.js';
 import { LiveStream, type ChatStream, type StreamHandlers, type StreamOptions } from './stream.js';
 import { ChatTabs, type TabEvent, type TabPlatform } from './tabs.js';
 import type { TokenStore } from './tokenStore.js';
-import { fetchTranscript, type Transcript, type TranscriptFormat } from './transcript.js';
+import { fetchTranscript, type Transcript, type TranscriptFormat, type TranscriptReader } from './transcript.js';
 import { Transport } from './transport.js';
 import type {
   Attributes,
@@ -267,10 +267,12 @@ export class BffClient {
    * The whole conversation as a file to keep (`GET /messages/transcript`): plain text (default) or a
    * self-contained HTML page. Refused (a BffError) once the guest ended the session (410) or while the session's
    * history reads are spent (429, `retryAfterSeconds`); `buildTranscript(messages)` makes the same file from the
-   * messages the page holds, and `saveTranscript` offers either as a download.
+   * messages the page holds, and `saveTranscript` offers either as a download. With `lang` (a language the kit
+   * ships) and `timeZone` (an IANA zone), in that language with every moment in that zone; else English and UTC.
    */
-  transcript(options: { format?: TranscriptFormat } = {}): Promise<Transcript> {
-    return fetchTranscript(this.transport, options.format ?? 'text');
+  transcript(options: { format?: TranscriptFormat } & TranscriptReader = {}): Promise<Transcript> {
+    const { format = 'text', ...reader } = options;
+    return fetchTranscript(this.transport, format, reader);
   }
 
   /** Tells the agent the guest is typing; at most once every 5 s (more is dropped here). */

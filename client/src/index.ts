@@ -36,6 +36,7 @@ export {
   type Transcript,
   type TranscriptFormat,
   type TranscriptLabels,
+  type TranscriptReader,
 } from './transcript.js';
 export {
   createMarkdownRenderer,

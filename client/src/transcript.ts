@@ -9,6 +9,7 @@ import {
   type TranscriptLocale,
   type TranscriptWords,
 } from './transcriptLayout.js';
+import { knownTimeZone, transcriptWordsOf, zonedTime } from './transcriptLocale.js';
 
 /**
  * A copy of the conversation to keep: fetched from the service (`GET /messages/transcript`, every history
@@ -37,21 +38,17 @@ export type TranscriptLabels = TranscriptWords;
 
 export const ENGLISH_TRANSCRIPT_LABELS: TranscriptLabels = ENGLISH_TRANSCRIPT_WORDS;
 
-/** The kit's words for a transcript built on the page, in `wording`'s language. */
+/** The kit's words for a transcript built on the page, in `wording`'s language: the service's for that language. */
 export function transcriptLabelsOf(wording: Wording): TranscriptLabels {
-  const { t } = wording;
-  return {
-    // What a message holds besides its text has no words in the catalogues yet: English, as the service writes it.
-    ...ENGLISH_TRANSCRIPT_WORDS,
-    title: t('transcriptTitle'),
-    you: t('you'),
-    agent: t('agent'),
-    bot: t('bot'),
-    saved: t('transcriptSaved'),
-    messages: (count) => t('transcriptMessages', { count }),
-    incomplete: t('transcriptIncomplete'),
-    list: t('transcriptList'),
-  };
+  return transcriptWordsOf(wording);
+}
+
+/** For whom the service writes the transcript: the page's language and the reader's time zone, each optional. */
+export interface TranscriptReader {
+  /** A language the kit ships (`de`, `ar-EG`); the service answers in English otherwise. */
+  lang?: string;
+  /** An IANA time zone (`Europe/Berlin`); every moment is in UTC otherwise. */
+  timeZone?: string;
 }
 
 const MEDIA_TYPES = { text: 'text/plain;charset=utf-8', html: 'text/html;charset=utf-8' } as const;
@@ -67,8 +64,15 @@ function fileNameOf(disposition: string | null): string | undefined {
   return name && /^[\w.-]+$/.test(name) ? name : undefined;
 }
 
-export async function fetchTranscript(transport: Transport, format: TranscriptFormat): Promise<Transcript> {
-  const answer = await transport.requestText(`/messages/transcript?format=${format}`, ACCEPT[format]);
+export async function fetchTranscript(
+  transport: Transport,
+  format: TranscriptFormat,
+  reader: TranscriptReader = {},
+): Promise<Transcript> {
+  const query = new URLSearchParams({ format });
+  if (reader.lang) query.set('lang', reader.lang);
+  if (reader.timeZone) query.set('timeZone', reader.timeZone);
+  const answer = await transport.requestText(`/messages/transcript?${query}`, ACCEPT[format]);
   return {
     format,
     mediaType: MEDIA_TYPES[format],
@@ -87,19 +91,26 @@ export interface BuildTranscriptOptions {
   /** The page's language and direction, on the HTML page's root. Default `en`, left to right. */
   lang?: string;
   dir?: 'ltr' | 'rtl';
+  /** The reader's IANA time zone, every moment in it, as the service writes for it; default UTC. */
+  timeZone?: string;
   /** Default: now. */
   readAt?: Date;
   /** False when the oldest messages are missing. Default true. */
   complete?: boolean;
 }
 
-/** The transcript of `messages` (events left out), laid out as the service lays it out, every time in UTC as it does. */
+/**
+ * The transcript of `messages` (events left out), laid out as the service lays it out: for the same language, time
+ * zone and messages, the same file (every moment in UTC unless `timeZone` names a zone).
+ */
 export function buildTranscript(messages: readonly ChatMessage[], options: BuildTranscriptOptions = {}): Transcript {
   const format = options.format ?? 'text';
   const readAt = options.readAt ?? new Date();
   const input = { messages, complete: options.complete ?? true, readAt };
+  const zone = options.timeZone && knownTimeZone(options.timeZone) ? options.timeZone : undefined;
   const locale: TranscriptLocale = {
     ...ENGLISH_TRANSCRIPT_LOCALE,
+    ...(zone === undefined ? {} : { time: zonedTime(zone) }),
     words: options.labels ?? ENGLISH_TRANSCRIPT_WORDS,
     lang: options.lang ?? 'en',
     dir: options.dir ?? 'ltr',

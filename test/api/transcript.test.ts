@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import { buildTranscript } from '../../client/src/transcript';
+import { buildTranscript, transcriptLabelsOf } from '../../client/src/transcript';
+import { wordingFor } from '../../client/src/wording';
+import { zonedTime } from '../../client/src/transcriptLocale';
 import type { ChatMessage } from '../../client/src/types';
 import { manualClock } from '../support/platform';
 import { bearer, type Stack, startStack } from '../support/stack';
@@ -146,6 +148,41 @@ describe('GET /messages/transcript', () => {
     const readAt = new Date(/<p class="summary">[^<]*<time datetime="([^"]+)">/.exec(html)![1]!);
     expect(html).toBe(buildTranscript(shown, { format: 'html', readAt }).content);
     expect(html).toContain('<p class="text" dir="auto">Track</p>');
+  });
+
+  test('in the reader’s language and time zone (?lang, Accept-Language, ?timeZone), the file the kit would build', async () => {
+    const { token } = await stack.newGuest();
+    await stack.http.post('/messages').set(bearer(token)).send({ text: 'Hallo' });
+    const shown = (await stack.http.get('/messages?pageSize=100').set(bearer(token))).body.messages as ChatMessage[];
+    const german = (
+      await stack.http.get('/messages/transcript?format=text&lang=de&timeZone=Europe/Berlin').set(bearer(token))
+    ).text;
+    expect(german).toMatch(/^Chatverlauf\n/);
+    // The second the service read the conversation, as Berlin's clock shows it: the instant of that second is the
+    // one, within the last minute, that the same clock shows the same.
+    const saved = /^Gespeichert (.+?) ·/m.exec(german)![1]!;
+    const berlin = zonedTime('Europe/Berlin');
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    const second = Array.from({ length: 120 }, (_, i) => now - i * 1000).find((t) => berlin(new Date(t)) === saved)!;
+    const readAt = new Date(second);
+    const words = wordingFor('de');
+    const built = buildTranscript(shown, {
+      format: 'text',
+      readAt,
+      labels: transcriptLabelsOf(words),
+      lang: 'de',
+      dir: 'ltr',
+      timeZone: 'Europe/Berlin',
+    });
+    expect(german).toBe(built.content);
+    // Accept-Language chooses when ?lang is absent; an unknown zone is refused in words.
+    const arabic = await stack.http
+      .get('/messages/transcript?format=html')
+      .set({ ...bearer(token), 'Accept-Language': 'ar-EG, en;q=0.5' });
+    expect(arabic.text).toContain('<html lang="ar" dir="rtl">');
+    expect(arabic.headers.vary).toMatch(/Accept-Language/);
+    const refused = await stack.http.get('/messages/transcript?timeZone=Mars/Olympus').set(bearer(token));
+    expect([refused.status, refused.body.code]).toEqual([400, 'validation_failed']);
   });
 
   test('served while the conversation is read-only after the agent left', async () => {

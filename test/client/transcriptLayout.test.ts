@@ -11,6 +11,7 @@ import {
   type TranscriptMessage,
 } from '../../client/src/transcriptLayout';
 import { wordingFor } from '../../client/src/wording';
+import { transcriptLocaleOf } from '../../client/src/transcriptLocale';
 import type { NormalizedMessage } from '../../src/domain/message';
 import { transcriptDocument } from '../../src/http/routes/transcriptDocument';
 
@@ -103,6 +104,69 @@ describe('the service and the kit write one file', () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('for the reader: the service writes in the kit’s words and the reader’s zone', () => {
+  const zones = ['Europe/Berlin', 'America/Los_Angeles', 'Asia/Kolkata', 'UTC'];
+  test('in each of the kit’s languages and a time zone, the service’s file is the fallback the kit’s button builds', () => {
+    fc.assert(
+      fc.property(
+        fc.array(message, { maxLength: 6 }),
+        fc.constantFrom('en', 'de', 'fr', 'es', 'ar'),
+        fc.constantFrom(...zones),
+        fc.constantFrom('text' as const, 'html' as const),
+        (messages, lang, timeZone, format) => {
+          const served = transcriptDocument(
+            format,
+            { messages, complete: true, readAt },
+            transcriptLocaleOf(lang, timeZone),
+          );
+          const words = wordingFor(lang);
+          const button = buildTranscript(messages, {
+            format,
+            readAt,
+            labels: transcriptLabelsOf(words),
+            lang: words.locale,
+            dir: words.dir,
+            timeZone,
+          });
+          expect(button.content).toBe(served);
+        },
+      ),
+    );
+  });
+
+  test('a German transcript says Chatverlauf, each word of the kit’s, and local times named by their zone', () => {
+    const messages = [
+      { id: 'a', direction: 'inbound', type: 'text', text: 'Hallo', time: '2026-03-04T15:30:00.000Z' },
+      {
+        id: 'b',
+        direction: 'outbound',
+        type: 'structured',
+        text: 'Was möchten Sie tun?',
+        time: '2026-03-04T15:31:05.000Z',
+        originatingEntity: 'bot',
+        quickReplies: [{ text: 'Ja', payload: 'y' }],
+      },
+    ] as NormalizedMessage[];
+    const text = transcriptDocument(
+      'text',
+      { messages, complete: true, readAt },
+      transcriptLocaleOf('de', 'Europe/Berlin'),
+    );
+    expect(text).toMatch(/^Chatverlauf\n/);
+    expect(text).toContain('2026-03-04 16:30:00 Europe/Berlin');
+    expect(text).toContain('Sie: Hallo');
+    expect(text).toContain('Schnellantworten');
+    expect(text).not.toMatch(/\b(You|Agent|Quick replies|UTC)\b/);
+  });
+
+  test('without a language or a zone it is the service’s English in UTC; an unknown language is English', () => {
+    expect(transcriptLocaleOf()).toBe(ENGLISH_TRANSCRIPT_LOCALE);
+    expect(transcriptLocaleOf('tlh', undefined)).toBe(ENGLISH_TRANSCRIPT_LOCALE);
+    expect(transcriptLocaleOf('de-AT', undefined).words.title).toBe('Chatverlauf');
+    expect(transcriptLocaleOf(undefined, 'Mars/Olympus')).toBe(ENGLISH_TRANSCRIPT_LOCALE);
   });
 });
 

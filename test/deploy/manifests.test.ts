@@ -296,7 +296,17 @@ test('the image holds every module the service loads, the one it takes from the 
   };
   visit(path.join(ROOT, 'src/main.ts'));
   const files = [...loaded].map((file) => path.relative(ROOT, file).split(path.sep).join('/'));
-  expect(files.filter((file) => !file.startsWith('src/'))).toEqual(['client/src/transcriptLayout.ts']);
+  // The transcript's layout and locale, and the word catalogues the locale reads: pure modules, nothing of a browser.
+  expect(files.filter((file) => !file.startsWith('src/')).sort()).toEqual([
+    'client/src/transcriptLayout.ts',
+    'client/src/transcriptLocale.ts',
+    'client/src/wording/ar.ts',
+    'client/src/wording/de.ts',
+    'client/src/wording/en.ts',
+    'client/src/wording/es.ts',
+    'client/src/wording/fr.ts',
+    'client/src/wording/index.ts',
+  ]);
   // tsc compiles each to dist/ by its path from the root; the runtime stage copies folders of it from the build.
   const runtime = read('Dockerfile').split(/^FROM .* AS runtime$/m)[1]!;
   const copied = [...runtime.matchAll(/^COPY --from=build \/app\/(\S+) \.\/(\S+)$/gm)]

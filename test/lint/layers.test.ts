@@ -102,13 +102,26 @@ describe('the browser client', () => {
   test.each([
     ['src/http/routes/anything.ts', "import '../../../client/src/transcriptLayout';\n"],
     ['src/main.ts', "import '../client/src/transcriptLayout.js';\n"],
+    ['src/http/routes/anything.ts', "import '../../../client/src/transcriptLocale';\n"],
   ])(
-    '%s may take the transcript layout: %s',
+    '%s may take the transcript layout and locale: %s',
     async (file, code) => {
       expect(await layerErrors(file, code)).toEqual([]);
     },
     30_000,
   );
+
+  test.each([
+    [
+      'client/src/transcriptLocale.ts',
+      "import './react/wording.js';\n",
+      'reads only the layout and the word catalogues',
+    ],
+    ['client/src/transcriptLocale.ts', "import './types.js';\n", 'reads only the layout and the word catalogues'],
+    ['client/src/wording/de.ts', "import '../transport.js';\n", 'reads only its sibling catalogues'],
+  ])('%s, compiled into the service, takes nothing that needs a browser: %s', async (file, code, says) => {
+    expect(await layerErrors(file, code)).toEqual([expect.stringContaining(says)]);
+  });
 
   test('the transcript layout imports nothing, not even a type: the service compiles it too', async () => {
     const errors = await layerErrors(

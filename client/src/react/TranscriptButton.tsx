@@ -46,11 +46,17 @@ export function TranscriptButton({
   const save = async () => {
     setBusy(true);
     try {
-      const transcript = await client
-        .transcript({ format })
-        .catch(() =>
-          buildTranscript(messages, { format, labels: transcriptLabelsOf(words), lang: words.locale, dir: words.dir }),
-        );
+      // For this reader: the kit's language and the browser's time zone, from the service or, failing it, the page.
+      const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      const transcript = await client.transcript({ format, lang: words.locale, timeZone }).catch(() =>
+        buildTranscript(messages, {
+          format,
+          labels: transcriptLabelsOf(words),
+          lang: words.locale,
+          dir: words.dir,
+          timeZone,
+        }),
+      );
       saveTranscript(transcript);
       onSaved?.(transcript);
     } finally {

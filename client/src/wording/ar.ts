@@ -134,5 +134,12 @@ export const ar: Catalogue = {
   transcriptIncomplete:
     'لم تُضمَّن أقدم الرسائل: المحادثة أطول مما تقرؤه الخدمة في مرة واحدة. يتضمن هذا النص أحدث الرسائل.',
   transcriptList: 'الرسائل',
+  transcriptCard: 'بطاقة',
+  transcriptQuickReplies: 'ردود سريعة',
+  transcriptDatePicker: 'اختيار موعد',
+  transcriptListPicker: 'قائمة',
+  transcriptForm: 'نموذج',
+  transcriptFile: 'ملف',
+  transcriptAttachment: 'مرفق',
   opensInNewTab: '(يُفتح في علامة تبويب جديدة)',
 };

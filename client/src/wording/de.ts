@@ -112,5 +112,12 @@ export const de: Catalogue = {
     'Die ältesten Nachrichten fehlen: Das Gespräch ist länger, als der Dienst auf einmal liest. ' +
     'Dieser Verlauf enthält die neuesten.',
   transcriptList: 'Nachrichten',
+  transcriptCard: 'Karte',
+  transcriptQuickReplies: 'Schnellantworten',
+  transcriptDatePicker: 'Terminauswahl',
+  transcriptListPicker: 'Liste',
+  transcriptForm: 'Formular',
+  transcriptFile: 'Datei',
+  transcriptAttachment: 'Anhang',
   opensInNewTab: '(öffnet in einem neuen Tab)',
 };

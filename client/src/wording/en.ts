@@ -108,6 +108,14 @@ export const en = {
     'The oldest messages are not included: the conversation is longer than the service reads at once. ' +
     'This transcript holds the newest ones.',
   transcriptList: 'Messages',
+  /** What a transcript line holds besides its text, before the item's title or name. */
+  transcriptCard: 'Card',
+  transcriptQuickReplies: 'Quick replies',
+  transcriptDatePicker: 'Date picker',
+  transcriptListPicker: 'List',
+  transcriptForm: 'Form',
+  transcriptFile: 'File',
+  transcriptAttachment: 'attachment',
   opensInNewTab: '(opens in a new tab)',
 } as const;
 

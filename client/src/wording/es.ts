@@ -110,5 +110,12 @@ export const es: Catalogue = {
     'No se incluyen los mensajes más antiguos: la conversación es más larga de lo que el servicio lee de una vez. ' +
     'Esta transcripción contiene los más recientes.',
   transcriptList: 'Mensajes',
+  transcriptCard: 'Tarjeta',
+  transcriptQuickReplies: 'Respuestas rápidas',
+  transcriptDatePicker: 'Selector de fecha',
+  transcriptListPicker: 'Lista',
+  transcriptForm: 'Formulario',
+  transcriptFile: 'Archivo',
+  transcriptAttachment: 'adjunto',
   opensInNewTab: '(se abre en una pestaña nueva)',
 };

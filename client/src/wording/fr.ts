@@ -110,5 +110,12 @@ export const fr: Catalogue = {
     'Les messages les plus anciens ne sont pas inclus : la conversation est plus longue que ce que le service lit ' +
     'en une fois. Cette transcription contient les plus récents.',
   transcriptList: 'Messages',
+  transcriptCard: 'Carte',
+  transcriptQuickReplies: 'Réponses rapides',
+  transcriptDatePicker: 'Choix de date',
+  transcriptListPicker: 'Liste',
+  transcriptForm: 'Formulaire',
+  transcriptFile: 'Fichier',
+  transcriptAttachment: 'pièce jointe',
   opensInNewTab: '(s’ouvre dans un nouvel onglet)',
 };

@@ -53,10 +53,11 @@ export function chooseLanguage(choices: {
   defaultLanguage?: string | null;
 }): string {
   // undefined: read the page's; null: the page's is not known (yet), as while a server-rendered page hydrates.
+  // Through globalThis: the service compiles these catalogues too, without the DOM's types.
   const page =
-    choices.pageLanguage !== undefined || typeof document === 'undefined'
+    choices.pageLanguage !== undefined
       ? choices.pageLanguage
-      : document.documentElement.lang;
+      : (globalThis as { document?: { documentElement: { lang: string } } }).document?.documentElement.lang;
   return shippedLanguage(choices.locale) ?? shippedLanguage(page) ?? shippedLanguage(choices.defaultLanguage) ?? 'en';
 }
 

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { claimsOf, setHeadersWhileWaiting } from '../middleware';
 import { type RouteSpec, transcriptQuery } from '../spec';
 import type { ChatRouteDeps } from './deps';
-import { TRANSCRIPT_CSP, transcriptDocument } from './transcriptDocument';
+import { shippedLanguages, TRANSCRIPT_CSP, transcriptDocument, transcriptLocaleOf } from './transcriptDocument';
 
 const TYPES = { text: 'text/plain', html: 'text/html' } as const;
 
@@ -24,7 +24,9 @@ export function transcriptRoutes(
       summary: 'The whole conversation as a file: plain text or a self-contained HTML page',
       description:
         'Every message the session may read, oldest first, from every history page. `?format=` chooses text or ' +
-        'html; without it the Accept header does (text/html, else text/plain). The HTML page has no script and ' +
+        'html; without it the Accept header does (text/html, else text/plain). `?lang=` (else Accept-Language) ' +
+        "and `?timeZone=` write it for the reader: the browser kit's words in that language, every moment in that " +
+        "zone; the kit's own fallback for the same messages is the same file. The HTML page has no script and " +
         'loads nothing, with a Content-Security-Policy of its own. Also served once the conversation has ended ' +
         '(read-only), never after the guest ended the session (410). Its reads of Genesys history come out of the ' +
         "half of the session's reads that delivery proofs do not need: when they do not fit, 429 with " +
@@ -45,6 +47,9 @@ export function transcriptRoutes(
       errors: ['validation_failed', 'rate_limited', 'upstream_unavailable'],
       async handle(req, res, { query }) {
         const format = formatOf(req, query.format);
+        // `?lang=` first, else the first of the kit's languages Accept-Language takes (none: English).
+        const accepted = req.headers['accept-language'] ? req.acceptsLanguages(shippedLanguages) : false;
+        const locale = transcriptLocaleOf(query.lang ?? (accepted || undefined), query.timeZone);
         const whole = await deps.chat.transcript(claimsOf(res));
         const readAt = new Date();
         const input = { messages: whole.messages, complete: whole.complete, readAt };
@@ -52,10 +57,11 @@ export function transcriptRoutes(
         // The shared security and CORS headers first (they wait until the answer is written), then this answer's own.
         setHeadersWhileWaiting(res);
         res.vary('Accept');
+        res.vary('Accept-Language');
         res.setHeader('Content-Disposition', `attachment; filename="${name}"`);
         // frame-ancestors holds only in a header, not in the page's own copy of the policy.
         if (format === 'html') res.setHeader('Content-Security-Policy', `${TRANSCRIPT_CSP}; frame-ancestors 'none'`);
-        res.type(`${TYPES[format]}; charset=utf-8`).send(transcriptDocument(format, input));
+        res.type(`${TYPES[format]}; charset=utf-8`).send(transcriptDocument(format, input, locale));
       },
     },
   ];

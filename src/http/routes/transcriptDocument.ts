@@ -4,7 +4,10 @@ import {
   TRANSCRIPT_CSP,
   transcriptHtml,
   transcriptText,
+  type TranscriptLocale,
 } from '../../../client/src/transcriptLayout';
+
+export { shippedLanguages, transcriptLocaleOf } from '../../../client/src/transcriptLocale';
 
 export { TRANSCRIPT_CSP };
 
@@ -20,11 +23,14 @@ export interface TranscriptInput {
 
 /**
  * The service's transcript in the one layout it shares with the browser kit's fallback
- * (client/src/transcriptLayout.ts, compiled into the service as dist/client/src/): English, as its problem titles
- * are, every time in UTC. The same messages give the kit's `buildTranscript` the same bytes.
+ * (client/src/transcriptLayout.ts, compiled into the service as dist/client/src/), for `locale`
+ * (client/src/transcriptLocale.ts: the reader's language and time zone; English and UTC by default). The same
+ * messages, language and time zone give the kit's `buildTranscript` the same bytes.
  */
-export function transcriptDocument(format: TranscriptFormat, input: TranscriptInput): string {
-  return format === 'html'
-    ? transcriptHtml(input, ENGLISH_TRANSCRIPT_LOCALE)
-    : transcriptText(input, ENGLISH_TRANSCRIPT_LOCALE);
+export function transcriptDocument(
+  format: TranscriptFormat,
+  input: TranscriptInput,
+  locale: TranscriptLocale = ENGLISH_TRANSCRIPT_LOCALE,
+): string {
+  return format === 'html' ? transcriptHtml(input, locale) : transcriptText(input, locale);
 }

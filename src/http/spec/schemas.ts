@@ -1,3 +1,4 @@
+import { knownTimeZone } from '../../../client/src/transcriptLocale';
 import { z } from 'zod';
 
 /**
@@ -29,6 +30,21 @@ export const transcriptQuery = z.strictObject({
     .enum(['text', 'html'])
     .optional()
     .describe('text (text/plain) or html (a self-contained page); absent, the Accept header chooses, else text'),
+  lang: z
+    .string()
+    .max(35)
+    .regex(/^[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8})*$/, 'must be a language tag such as de or ar-EG')
+    .optional()
+    .describe(
+      "The reader's language (a language tag): the transcript's words in it where the browser kit has them (en, de, " +
+        'fr, es, ar), else English; absent, the Accept-Language header chooses',
+    ),
+  timeZone: z
+    .string()
+    .max(64)
+    .refine(knownTimeZone, 'must be an IANA time zone such as Europe/Berlin')
+    .optional()
+    .describe("The reader's IANA time zone (Europe/Berlin): every moment in it, the zone named; absent, UTC"),
   routingKey: routingKeyQuery,
 });
 
