@@ -218,12 +218,17 @@ export async function startEmbeddedDefault(env: NodeJS.ProcessEnv): Promise<Embe
         `  The BFF (the API):   http://localhost:${servicePort}  ` +
           `(reference: http://localhost:${servicePort}/openapi.json)`,
         `  Genesys simulator:   ${simulator.url}  ` +
-          '(scripted bot: echoes your text; try "quick replies", "card", "human" for a human agent, or "disconnect")',
+          '(scripted bot: echoes your text; try "quick replies", "card", "human" for a human agent, "disconnect", ' +
+          'or "closed" alone to close the contact centre)',
         ...(second
           ? [
               `  Two deployments: ${demoOrigins[0]} chats with the first, ${demoOrigins[1]} with the second ` +
                 `(its own simulator, ${second.simulator.url}: PDF files only, sign-in off)`,
             ]
+          : []),
+        // CORS_ALLOWED_ORIGINS given for a page of one's own: say it was taken, so nobody wonders.
+        ...(userOrigins.length > 0
+          ? [`  Also allowed:        ${userOrigins.join(', ')} (from CORS_ALLOWED_ORIGINS, beside the demo's page)`]
           : []),
         'To use your own Genesys Cloud deployment, set GENESYS_REGION, GENESYS_DEPLOYMENT_ID, ' +
           'CORS_ALLOWED_ORIGINS and SESSION_SECRET',

@@ -398,6 +398,10 @@ describe('its rules one by one', () => {
         CORS_ALLOWED_ORIGINS: ` ,${page[1]}, https://shop.example.com ,,${page[0]}`,
       });
       expect(embedded.env.CORS_ALLOWED_ORIGINS).toBe(`${page[0]},${page[1]},https://shop.example.com`);
+      // And says so when it starts, so that whoever set it knows it was taken.
+      expect(embedded.serviceStarted('http://127.0.0.1:18096')).toContain(
+        "  Also allowed:        https://shop.example.com (from CORS_ALLOWED_ORIGINS, beside the demo's page)",
+      );
       expect(embedded.env.GENESYS_ORIGIN).toBe(page[0]);
     });
 
@@ -458,7 +462,7 @@ describe('its rules one by one', () => {
       'No Genesys configuration found: running the embedded demo (the BFF, a local Genesys Cloud simulator and a demo chat page).',
       `  Open the demo chat:  ${embedded.demo.url}`,
       '  The BFF (the API):   http://localhost:18095  (reference: http://localhost:18095/openapi.json)',
-      `  Genesys simulator:   ${embedded.simulator.url}  (scripted bot: echoes your text; try "quick replies", "card", "human" for a human agent, or "disconnect")`,
+      `  Genesys simulator:   ${embedded.simulator.url}  (scripted bot: echoes your text; try "quick replies", "card", "human" for a human agent, "disconnect", or "closed" alone to close the contact centre)`,
       'To use your own Genesys Cloud deployment, set GENESYS_REGION, GENESYS_DEPLOYMENT_ID, CORS_ALLOWED_ORIGINS and SESSION_SECRET',
       '(cp .env.example .env, then fill it in). Stop with Ctrl+C.',
     ]);
@@ -484,6 +488,7 @@ describe('its rules one by one', () => {
       {
         record: false,
         autoStart: true,
+        availabilityState: 'open',
         agent: {
           typingDelayMs: 300,
           replyDelayMs: 900,
