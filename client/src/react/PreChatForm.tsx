@@ -1,8 +1,9 @@
 'use client';
 
 import { useEffect, useId, useRef, useState, type FormEvent } from 'react';
-import type { StartSessionOptions } from '../index.js';
+import type { AvailabilityStatus, StartSessionOptions } from '../index.js';
 import type { Wording } from '../wording/index.js';
+import { describeAvailability } from './AvailabilityNotice.js';
 import { useWording } from './wording.js';
 
 /** One more thing to ask before the chat, sent to Genesys as the custom attribute `attribute`. */
@@ -34,6 +35,11 @@ export interface PreChatFormProps {
   limits?: { maxCustomDataBytes?: number };
   /** While the chat is starting: the button waits. */
   busy?: boolean;
+  /**
+   * Whether anyone is there (`useAvailability().status`): while the centre is closed the form says so and starts
+   * no chat, its button waiting until it opens. Without it, the form does not know, and starts one whenever asked.
+   */
+  availability?: AvailabilityStatus;
   className?: string;
   /** The words to use (default: `ChatWording`'s, else the page's language or English). */
   wording?: Wording;
@@ -185,10 +191,13 @@ export function PreChatForm({
   email = 'required',
   limits,
   busy,
+  availability,
   className = 'pre-chat',
   wording,
 }: PreChatFormProps) {
-  const { t } = useWording(wording);
+  const words = useWording(wording);
+  const { t } = words;
+  const closed = availability?.state === 'closed';
   const id = useId();
   const form = useRef<HTMLFormElement>(null);
   const [values, setValues] = useState<Values>({});
@@ -203,7 +212,7 @@ export function PreChatForm({
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    if (busy) return;
+    if (busy || closed) return;
     const { found, details } = checkAnswers(t, asked, values);
     setErrors(found);
     if (Object.keys(found).length > 0) {
@@ -239,7 +248,12 @@ export function PreChatForm({
           {whole}
         </p>
       )}
-      <button type="submit" disabled={busy}>
+      {closed && (
+        <p className="availability" data-state="closed" role="status">
+          {describeAvailability(availability, words)}
+        </p>
+      )}
+      <button type="submit" disabled={busy || closed}>
         {t('startChat')}
       </button>
     </form>

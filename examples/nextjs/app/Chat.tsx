@@ -133,7 +133,7 @@ export function Chat({
         </header>
 
         <AvailabilityNotice status={withAgent ? { state: 'unknown' } : availability.status} />
-        {asking && <PreChatForm onSubmit={chat.start} />}
+        {asking && <PreChatForm onSubmit={chat.start} availability={availability.status} />}
 
         {chat.error && !ended && (
           <div role="alert" className="notice">

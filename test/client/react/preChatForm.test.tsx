@@ -75,3 +75,27 @@ test('without an email, and in German: the German words, and no email in the det
   submit('Chat starten');
   expect(sent).toEqual([{ firstName: 'Grete' }]);
 });
+
+test('while the centre is closed, the form says so and starts no chat; once open, it starts one', () => {
+  const sent: StartSessionOptions[] = [];
+  const closed = { state: 'closed' as const, reason: 'holiday' as const };
+  const { rerender } = render(
+    <PreChatForm onSubmit={(d) => sent.push(d)} email="none" availability={closed} wording={wordingFor('de')} />,
+  );
+  type('Ihr Name', 'Ada');
+  expect(screen.getByRole('status').textContent).toBe('Feiertags geschlossen');
+  expect((screen.getByRole('button', { name: 'Chat starten' }) as HTMLButtonElement).disabled).toBe(true);
+  fireEvent.submit(screen.getByRole('button', { name: 'Chat starten' }).closest('form')!);
+  expect(sent).toEqual([]);
+  rerender(
+    <PreChatForm
+      onSubmit={(d) => sent.push(d)}
+      email="none"
+      availability={{ state: 'open' }}
+      wording={wordingFor('de')}
+    />,
+  );
+  expect(screen.queryByRole('status')).toBeNull();
+  submit('Chat starten');
+  expect(sent).toEqual([{ firstName: 'Ada' }]);
+});
