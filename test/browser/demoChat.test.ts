@@ -260,6 +260,21 @@ test('every error is shown in words: rate limited, then an expired session, and 
   expect(await notice.textContent()).toContain('30 seconds');
   expect(await composer.inputValue()).toBe('one message too many'); // nothing typed is lost
   await shoot(page, 'rate-limited');
+  // The notice sits above the conversation, on a phone and on a desktop: it covers no message, and the newest one's
+  // end stays in view below it.
+  for (const width of [360, 1280]) {
+    await page.setViewportSize({ width, height: 800 });
+    await waitFor(async () => {
+      const [box, log, newest] = await Promise.all([
+        notice.boundingBox(),
+        page.locator('#conversation').boundingBox(),
+        page.locator('#messages li').last().boundingBox(),
+      ]);
+      // The notice ends where the conversation begins; the newest message's end is in the conversation's view.
+      const end = newest!.y + newest!.height;
+      return box!.y + box!.height <= log!.y + 0.5 && end > log!.y && end <= log!.y + log!.height + 0.5;
+    }, 5_000);
+  }
 
   embedded.simulator.faults.expireSession(gt);
   await notice.filter({ hasText: 'session has expired' }).waitFor();
