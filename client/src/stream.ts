@@ -83,6 +83,8 @@ export interface ChatStream {
 export interface TicketSource {
   streamTicket(): Promise<{ ticket: string }>;
   forgetSession(): void;
+  /** A sign-in under way or in doubt may have replaced the token: a refusal of it is not the session's end. */
+  readonly signInInDoubt?: boolean;
   /** The newest history's messages, each read retried after its Retry-After (BffClient.catchUp). */
   catchUp?(options: { pageSize?: number }): Promise<ChatMessage[]>;
 }
@@ -149,6 +151,9 @@ export class LiveStream implements ChatStream {
     try {
       ticket = (await this.client.streamTicket()).ticket;
     } catch (error) {
+      // Refused for a token a sign-in may have replaced (its answer lost, or refused for now): the sign-in, or the
+      // same one again, brings the new token, and the stream goes on with it.
+      if (error instanceof BffError && error.sessionLost && this.client.signInInDoubt) return this.retry();
       // A lost session, a refused ticket or a refused origin: reconnecting cannot help.
       if (error instanceof BffError && (error.sessionLost || error.status === 403 || error.corsRefused))
         return this.stop(error);

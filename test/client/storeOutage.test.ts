@@ -1,6 +1,7 @@
 import { BffClient, type ChatStream } from '../../client/src';
 import { FetchEventSource } from '../support/eventSource';
 import { startRedis, type RedisServer } from '../support/redis';
+import { signInAt } from '../support/signIn';
 import { guestTokenOf, PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
 
@@ -15,7 +16,8 @@ let stack: Stack;
 
 beforeAll(async () => {
   redis = await startRedis();
-  stack = await startStack({ env: { REDIS_URL: redis.url } });
+  // A request waits on Genesys, and on recording what Genesys did, this long at most.
+  stack = await startStack({ env: { REDIS_URL: redis.url, GENESYS_TIMEOUT_MS: '3000' } });
   await waitFor(async () => (await stack.http.get('/readyz')).status === 200, 10_000);
 }, 30_000);
 
@@ -35,7 +37,11 @@ function pageFetch(answers: { method: string; path: string; status: number }[] =
   };
 }
 
-const storeDown = async () => (await stack.http.get('/readyz')).body.checks?.redis?.ok === false;
+const redisCheck = async (): Promise<boolean | undefined> => (await stack.http.get('/readyz')).body.checks?.redis?.ok;
+const storeDown = async () => (await redisCheck()) === false;
+
+// Each test starts with Redis answering again after the last one's outage.
+beforeEach(() => waitFor(async () => (await redisCheck()) === true, 10_000));
 
 describe('a stream whose replay was incomplete', () => {
   test('catches up through a Redis pause longer than its reads are retried: every message shown, then catchingUp clears', async () => {
@@ -87,4 +93,77 @@ describe('a stream whose replay was incomplete', () => {
       stack.sim.faults.clear();
     }
   }, 90_000);
+});
+
+describe('a sign-in while Redis stops answering', () => {
+  type Answer = { method: string; path: string; status: number };
+
+  /** A page's client with a session, a message sent and its stream open; the session's states the stream told. */
+  async function signedInPage() {
+    const answers: Answer[] = [];
+    const client = new BffClient({
+      baseUrl: stack.service.url,
+      fetch: pageFetch(answers),
+      EventSource: FetchEventSource as unknown as typeof EventSource,
+    });
+    await client.startSession();
+    const anonymous = client.sessionToken;
+    await client.send('before signing in');
+    const states: string[] = [];
+    let opens = 0;
+    const live = client.stream(
+      { open: () => void opens++, session: (e) => states.push(e.state) },
+      { initialDelayMs: 50, maxDelayMs: 500 },
+    );
+    await waitFor(() => opens === 1);
+    const exchangesBefore = exchanges();
+    // Genesys is asked to exchange the code once Redis has stopped answering: the request got past every check
+    // that reads Redis, and what Genesys then does cannot be recorded.
+    const hold = stack.sim.faults.holdRest('signInExchange', { times: 1 });
+    const signingIn = client.signIn(await signInAt(stack.sim, `outage-${Math.random().toString(36).slice(2)}`));
+    // Judged by the test; not an unhandled rejection meanwhile.
+    signingIn.catch(() => undefined);
+    await waitFor(() => hold.held() === 1);
+    redis.pause();
+    await waitFor(storeDown, 10_000);
+    hold.release();
+    // Genesys signed the session in (its SignIn comes after its answer to the step-up, which the service has
+    // then tried to record, refused).
+    await waitFor(() => states.includes('signed_in'), 10_000);
+    return { client, anonymous, answers, live, signingIn, exchanged: () => exchanges() - exchangesBefore };
+  }
+
+  const exchanges = () =>
+    stack.sim.requests.filter((r) => r.path.endsWith('/webdeployments/token/oauthcodegrantjwtexchange')).length;
+
+  test('Redis back within the wait: the sign-in answers with the signed-in token, and the chat sends on', async () => {
+    const { client, anonymous, live, signingIn } = await signedInPage();
+    try {
+      redis.resume();
+      await expect(signingIn).resolves.toMatchObject({ authenticated: true });
+      expect(client.sessionToken).not.toBe(anonymous);
+      await expect(client.send('after signing in')).resolves.toMatchObject({ text: 'after signing in' });
+      expect((await client.getSession()).authenticated).toBe(true);
+    } finally {
+      redis.resume();
+      live.close();
+    }
+  }, 60_000);
+
+  test('Redis away for longer: refused for now, the retry of the same sign-in gets its token, and the chat sends on', async () => {
+    const { client, anonymous, answers, live, signingIn, exchanged } = await signedInPage();
+    try {
+      // The service gave up waiting for Redis: 503, Retry-After.
+      await waitFor(() => answers.some((a) => a.path === '/guest-session/sign-in' && a.status === 503), 20_000);
+      redis.resume();
+      await expect(signingIn).resolves.toMatchObject({ authenticated: true });
+      expect(client.sessionToken).not.toBe(anonymous);
+      await expect(client.send('after signing in')).resolves.toMatchObject({ text: 'after signing in' });
+      // The code was exchanged once: the retry was handed what Genesys gave the first attempt.
+      expect(exchanged()).toBe(1);
+    } finally {
+      redis.resume();
+      live.close();
+    }
+  }, 60_000);
 });

@@ -183,3 +183,59 @@ test('a catch-up that gives up is tried again, backed off, until its messages ar
   await jest.advanceTimersByTimeAsync(120_000);
   expect(after).toHaveLength(1);
 });
+
+test('a ticket refused for a token a sign-in in doubt may have replaced: tried again, not the end; once that is settled, the end', async () => {
+  const refused = new BffError({ status: 401, code: 'unauthorized', message: 'The customer signed in since.' });
+  let inDoubt = true;
+  let signedIn = false;
+  const asked: number[] = [];
+  const errors: BffError[] = [];
+  const source: TicketSource = {
+    async streamTicket() {
+      asked.push(Date.now());
+      if (!signedIn) throw refused;
+      return { ticket: 'ticket' };
+    },
+    forgetSession() {},
+    get signInInDoubt() {
+      return inDoubt;
+    },
+  };
+  const opened: FakeSource[] = [];
+  const stream = new LiveStream(
+    source,
+    () => {
+      const s = new FakeSource();
+      opened.push(s);
+      return s as unknown as EventSource;
+    },
+    { error: (e) => errors.push(e) },
+    { initialDelayMs: 1000, maxDelayMs: 4000 },
+  );
+  try {
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(asked.length).toBeGreaterThan(2);
+    expect(stream.state).toBe('reconnecting');
+    expect(errors).toEqual([]);
+    // The same sign-in again brought the new token: the next try opens the stream.
+    signedIn = true;
+    inDoubt = false;
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(opened).toHaveLength(1);
+  } finally {
+    stream.close();
+  }
+
+  // Settled without a new token: a refusal is the end, as always.
+  signedIn = false;
+  inDoubt = false;
+  const ended = new LiveStream(
+    source,
+    () => new FakeSource() as unknown as EventSource,
+    { error: (e) => errors.push(e) },
+    {},
+  );
+  await jest.advanceTimersByTimeAsync(0);
+  expect(ended.state).toBe('closed');
+  expect(errors).toEqual([refused]);
+});
