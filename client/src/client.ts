@@ -18,7 +18,7 @@ import {
   startSession,
   updateAttributes,
 } from './session.js';
-import { signIn, signOut } from './signIn.js';
+import { SIGN_IN_POLICY, signIn, signOut } from './signIn.js';
 import { SharedStream } from './sharedStream.js';
 import { LiveStream, type ChatStream, type StreamHandlers, type StreamOptions } from './stream.js';
 import { ChatTabs, type TabEvent, type TabPlatform } from './tabs.js';
@@ -176,9 +176,21 @@ export class BffClient {
     return getSession(this.transport);
   }
 
-  /** Signs the customer in: mid-chat with a session held, or starting a signed-in session without one. */
+  /**
+   * Signs the customer in: mid-chat with a session held, or starting a signed-in session without one. Mid-chat, an
+   * answer lost or refused for now (network error, 429, 502, 503, 504) is asked for again with the same grant, up to
+   * 8 times, as `Retry-After` says: the service hands a sign-in Genesys took its token.
+   */
   signIn(auth: SignInGrant): Promise<SessionView> {
-    return signIn(this.transport, auth);
+    return signIn(this.transport, auth, { ...this.retry, ...SIGN_IN_POLICY });
+  }
+
+  /**
+   * A sign-in is under way, or the last one ended without an answer to go by: the service may have signed in and
+   * refuse the held token meanwhile. The held token is kept, for the same sign-in again; the live stream waits.
+   */
+  get signInInDoubt(): boolean {
+    return this.transport.replacementPending;
   }
 
   /** Signs the customer out on every device (streams hear `signed_out`) and forgets the token. */

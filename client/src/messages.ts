@@ -33,13 +33,21 @@ export async function send(
 ): Promise<ChatMessage> {
   const body = typeof input === 'string' ? { text: input } : input;
   const key = options.idempotencyKey ?? randomKey();
+  const sent = await retried(policy, () =>
+    transport.request<{ message: ChatMessage }>('POST', '/messages', { body, headers: { 'Idempotency-Key': key } }),
+  );
+  return sent.body.message;
+}
+
+/**
+ * `call`, tried again as it was after a network error, 429, 502, 503 or 504, each time after the refusal's
+ * Retry-After (else a backoff from half a second, doubling), up to `policy.retries` times; a wait longer than
+ * `policy.maxWaitSeconds` is not waited for.
+ */
+export async function retried<T>(policy: RetryPolicy, call: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
-      const sent = await transport.request<{ message: ChatMessage }>('POST', '/messages', {
-        body,
-        headers: { 'Idempotency-Key': key },
-      });
-      return sent.body.message;
+      return await call();
     } catch (error) {
       if (!(error instanceof BffError) || attempt >= policy.retries) throw error;
       const retryable = error.code === 'network_error' || RETRYABLE_STATUS.has(error.status);

@@ -42,8 +42,9 @@ export interface StreamHandlers {
    * reconnect (`reconnected: true`) the stream itself first sends what came
    * while it was down (it resumes from the last event's id). When it cannot
    * (a `session` event says `replay_incomplete`), the stream reloads the
-   * newest history itself, waiting out any `Retry-After`, and hands those
-   * messages to `message` (unless `catchUp: false`).
+   * newest history itself, waiting out any `Retry-After` and trying again
+   * until it has it (or the stream closes), and hands those messages to
+   * `message` (unless `catchUp: false`).
    */
   open?(info: { reconnected: boolean }): void;
   /** The stream's state changed (for a status line). */
@@ -82,6 +83,8 @@ export interface ChatStream {
 export interface TicketSource {
   streamTicket(): Promise<{ ticket: string }>;
   forgetSession(): void;
+  /** A sign-in under way or in doubt may have replaced the token: a refusal of it is not the session's end. */
+  readonly signInInDoubt?: boolean;
   /** The newest history's messages, each read retried after its Retry-After (BffClient.catchUp). */
   catchUp?(options: { pageSize?: number }): Promise<ChatMessage[]>;
 }
@@ -99,6 +102,8 @@ export class LiveStream implements ChatStream {
   private lastEventId: string | undefined;
   /** A catch-up after `replay_incomplete` is under way. */
   private recovering = false;
+  /** Ends the wait between two catch-up rounds (the stream closed). */
+  private wakeCatchUp: (() => void) | undefined;
 
   constructor(
     private readonly client: TicketSource,
@@ -127,6 +132,7 @@ export class LiveStream implements ChatStream {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.timer);
+    this.wakeCatchUp?.();
     this.source?.close();
     this.source = undefined;
     this.setState('closed');
@@ -145,6 +151,9 @@ export class LiveStream implements ChatStream {
     try {
       ticket = (await this.client.streamTicket()).ticket;
     } catch (error) {
+      // Refused for a token a sign-in may have replaced (its answer lost, or refused for now): the sign-in, or the
+      // same one again, brings the new token, and the stream goes on with it.
+      if (error instanceof BffError && error.sessionLost && this.client.signInInDoubt) return this.retry();
       // A lost session, a refused ticket or a refused origin: reconnecting cannot help.
       if (error instanceof BffError && (error.sessionLost || error.status === 403 || error.corsRefused))
         return this.stop(error);
@@ -217,24 +226,48 @@ export class LiveStream implements ChatStream {
   }
 
   /**
-   * The replay could not give what was missed: the newest history does, once Genesys lets it be read
-   * (one catch-up at a time; a second `replay_incomplete` meanwhile is covered by the one under way).
+   * The replay could not give what was missed: the newest history does, once it can be read (one catch-up at a time;
+   * a second `replay_incomplete` meanwhile is covered by the one under way). Nothing else reads that gap again while
+   * the stream stays open, so the catch-up goes on until it has it or the stream closes: each round retries its reads
+   * after their Retry-After (BffClient.catchUp), and a round that gives up is followed by another after a wait that
+   * doubles up to `maxDelayMs`, or as long as the last refusal's Retry-After when that is longer. Only a refusal no
+   * wait can change (the session lost, this origin refused) ends it.
    */
   private recover(): void {
     if (this.options.catchUp === false || !this.client.catchUp || this.recovering || this.closed) return;
     this.recovering = true;
-    this.client
-      .catchUp({ pageSize: this.options.catchUpPageSize })
-      .then(
-        (messages) => {
-          if (!this.closed) for (const message of messages) this.handlers.message?.(message);
-        },
-        // Still unreadable after every wait: the next reconnect's replay, or the page's own reload, tries again.
-        () => undefined,
-      )
-      .finally(() => {
-        this.recovering = false;
-      });
+    void this.catchUpUntilShown(this.client.catchUp.bind(this.client)).finally(() => {
+      this.recovering = false;
+    });
+  }
+
+  private async catchUpUntilShown(catchUp: NonNullable<TicketSource['catchUp']>): Promise<void> {
+    for (let round = 0; !this.closed; round++) {
+      try {
+        const messages = await catchUp({ pageSize: this.options.catchUpPageSize });
+        if (!this.closed) for (const message of messages) this.handlers.message?.(message);
+        return;
+      } catch (error) {
+        if (error instanceof BffError && (error.sessionLost || error.status === 403 || error.corsRefused)) return;
+        const initial = this.options.initialDelayMs ?? 1000;
+        const backoff = Math.min(this.options.maxDelayMs ?? 30_000, initial * 2 ** round);
+        const told = error instanceof BffError ? (error.retryAfterSeconds ?? 0) * 1000 : 0;
+        await this.pause(Math.max(backoff, told) * (0.8 + Math.random() * 0.4));
+      }
+    }
+  }
+
+  /** Waits `ms`, or less when the stream closes meanwhile. */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeCatchUp = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeCatchUp = done;
+    });
   }
 
   /**

@@ -22,8 +22,8 @@ export interface RequestOptions {
   /** Send the held token (default true). */
   auth?: boolean;
   /**
-   * This request's answer replaces the held token (a sign-in): the service refuses the old one from the moment it
-   * signed in, so a request refused for it meanwhile waits for this answer and goes again with the new token.
+   * This request's answer replaces the held token (a sign-in, within `replacingToken`): it is not sent again for a
+   * refusal of the token it replaces.
    */
   replacesToken?: boolean;
 }
@@ -38,8 +38,13 @@ export class Transport {
   private routingKey: string | undefined;
   /** The first stream position since the session was started or resumed here: where a stream without event ids yet starts. */
   private position: string | undefined;
-  /** A request whose answer replaces the held token (a sign-in), while it is under way. */
+  /** Work whose answer replaces the held token (a sign-in and its retries), while it is under way. */
   private replacing: Promise<unknown> | undefined;
+  /**
+   * The last sign-in ended without an answer to go by (the network, a 502, 503 or 504): the service may have signed
+   * in and refuse the held token, which the same sign-in again still needs.
+   */
+  private replacementInDoubt = false;
 
   constructor(options: TransportOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -57,6 +62,7 @@ export class Transport {
   }
 
   forget(): void {
+    this.replacementInDoubt = false;
     this.heldToken = undefined;
     this.routingKey = undefined;
     this.position = undefined;
@@ -125,14 +131,35 @@ export class Transport {
     path: string,
     options: RequestOptions = {},
   ): Promise<{ status: number; body: T; headers: Headers }> {
-    if (!options.replacesToken) return this.requestOnce<T>(method, path, options, true);
-    const answer = this.requestOnce<T>(method, path, options, false);
-    this.replacing = answer;
+    return this.requestOnce<T>(method, path, options, !options.replacesToken);
+  }
+
+  /**
+   * Runs `work` (a sign-in, retries and all), whose answer replaces the held token: the service refuses the old one
+   * from the moment it signed in, so a request refused for it meanwhile waits for `work` and goes again with the new
+   * token. Ended without an answer to go by, the sign-in is in doubt until the next one (`replacementPending`).
+   */
+  async replacingToken<T>(work: () => Promise<T>): Promise<T> {
+    this.replacementInDoubt = false;
+    const done = work();
+    this.replacing = done;
     try {
-      return await answer;
+      return await done;
+    } catch (error) {
+      this.replacementInDoubt =
+        error instanceof BffError && (error.code === 'network_error' || [502, 503, 504].includes(error.status));
+      throw error;
     } finally {
-      if (this.replacing === answer) this.replacing = undefined;
+      if (this.replacing === done) this.replacing = undefined;
     }
+  }
+
+  /**
+   * A sign-in under way, or one whose outcome is unknown, may have replaced the held token: a refusal of the token
+   * is then no sign the session is lost (the sign-in, or the same one again, brings its successor).
+   */
+  get replacementPending(): boolean {
+    return this.replacing !== undefined || this.replacementInDoubt;
   }
 
   private async requestOnce<T>(
@@ -164,8 +191,10 @@ export class Transport {
       if (useToken && error.sessionLost) {
         // Refused for a token a sign-in (or another tab) has replaced since: the same request, with the new one.
         if (mayRepeat && (await this.replacedSince(sent))) return this.requestOnce<T>(method, path, options, false);
-        // A token the service refuses (or a session that ended) is of no further use; a newer one is kept.
-        if (this.heldToken === sent) this.forget();
+        // A token the service refuses (or a session that ended) is of no further use; a newer one is kept, and
+        // so is one a sign-in in doubt may have replaced: the same sign-in again needs it.
+        const replacement = options.replacesToken ? this.replacementInDoubt : this.replacementPending;
+        if (this.heldToken === sent && !replacement) this.forget();
       }
       throw error;
     }
@@ -195,7 +224,7 @@ export class Transport {
     const text = await res.text().catch(() => '');
     if (!res.ok) {
       const error = problemError(res.status, parseJson(text), (name) => res.headers.get(name));
-      if (useToken && error.sessionLost && this.heldToken === sent) this.forget();
+      if (useToken && error.sessionLost && this.heldToken === sent && !this.replacementPending) this.forget();
       throw error;
     }
     return { text, header: (name) => res.headers.get(name) };

@@ -54,6 +54,17 @@ export const sessionsStarted = new DeploymentCounter({
   registers,
 });
 
+export const signIns = new DeploymentCounter({
+  name: 'genesys_bff_sign_ins_total',
+  help:
+    'Sign-ins mid-chat Genesys took (POST /guest-session/sign-in), by result: `signed_in` (answered with the ' +
+    'signed-in token), `retried` (a retry of one answered with what Genesys gave an earlier attempt: a code is ' +
+    'exchanged once), `unrecorded` (the shared store would not record it in time: 503, its retry gets the token).',
+  labelNames: ['result'] as const,
+  startAtZero: [{ result: 'signed_in' }, { result: 'retried' }, { result: 'unrecorded' }],
+  registers,
+});
+
 export const messages = new DeploymentCounter({
   name: 'genesys_bff_messages_total',
   help:

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ProcessConfig } from '../config/schema';
 import {
+  type GenesysSignIn,
   GuestApiError,
   type SessionResponse,
   type GuestSession,
@@ -26,7 +27,7 @@ import {
 import type { Logger } from '../observability/logger';
 import { autoStart } from './autoStart';
 import { capabilitiesOf } from './capabilities';
-import type { CustomerSignIn } from './signIn';
+import { type CustomerSignIn, grantDigest, SignInLedger } from './signIn';
 import { MAX_TEXT_BYTES } from './sending';
 import { GuestMessages } from './guestMessages';
 import { sessionOf, stateOf } from './sessionState';
@@ -60,9 +61,24 @@ interface GuestChatDeps {
   now?: () => number;
 }
 
+/**
+ * What the shared store says of a sign-in before this one: whether it cut the request's token off (a sign-in replaced
+ * it), and what it got from Genesys, sealed (Revocations' standing).
+ */
+export interface EarlierSignIn {
+  replaced: boolean;
+  recorded?: string;
+}
+
+/** A token a sign-in replaced opens nothing: said alike by the authentication and by a sign-in it may not retry. */
+export const REPLACED_TOKEN =
+  'The customer signed in since this token was issued: it opens nothing now; use the token the sign-in answered with.';
+
 export class GuestChat {
   /** Sending messages, once each under an Idempotency-Key (guestMessages.ts). */
   private readonly messages: GuestMessages;
+  /** What each sign-in got from Genesys, for its retry (signIn/signInLedger.ts). */
+  private readonly signInLedger: SignInLedger;
   /** Ends under way, by guest token: a DELETE that arrives meanwhile waits for the same one. */
   private readonly ending = new Map<string, Promise<'cleared' | 'closed' | 'already'>>();
 
@@ -74,6 +90,12 @@ export class GuestChat {
     this.reserved = identityReservedKeys(deps.config.attributeKeys, deps.identity !== undefined);
     this.now = deps.now ?? Date.now;
     this.messages = new GuestMessages({ ...deps, now: this.now });
+    this.signInLedger = new SignInLedger({
+      tokens: deps.tokens,
+      revocations: deps.revocations,
+      patienceMs: deps.config.genesys.timeoutMs,
+      logger: deps.logger,
+    });
   }
 
   // ------------------------------------------------------------------ sessions
@@ -152,17 +174,45 @@ export class GuestChat {
     return this.view(claims, info, false, since);
   }
 
-  /** Signs the customer in mid-chat (authenticated messaging step-up): the same conversation goes on, signed in. */
-  async signIn(claims: SessionClaims, input: SignInBody): Promise<SessionView> {
+  /**
+   * Signs the customer in mid-chat (authenticated messaging step-up): the same conversation goes on, signed in.
+   * A retry of a sign-in Genesys already took (the same grant: its answer lost, or refused for a store that would
+   * not record it) is answered with what Genesys gave it, even with a token that sign-in has replaced (`earlier`).
+   */
+  async signIn(
+    claims: SessionClaims,
+    input: SignInBody,
+    earlier: EarlierSignIn = { replaced: false },
+  ): Promise<SessionView> {
     const since = this.now();
-    if (claims.signIn)
+    const grant = grantDigest(input.auth);
+    const done = await this.signInLedger.earlier(claims.guestToken, grant, earlier.recorded);
+    // Only the grant that replaced a token opens anything with it: nobody else's sign-in takes the conversation.
+    if (earlier.replaced && !done) throw new AppError('unauthorized', REPLACED_TOKEN);
+    if (claims.signIn && !done)
       throw new AppError('conflict', 'The customer is signed in already; sign out first to sign in as someone else.');
-    const signIn = await this.signIns().exchange(input.auth);
-    const info = await this.sessionOf(claims).upgrade(signIn);
+    const signIn = done?.signIn ?? (await this.signIns().exchange(input.auth));
+    this.signInLedger.remember(claims.guestToken, grant, signIn);
+    const info = await this.upgraded(claims, signIn, done !== undefined);
     // The conversation is the signed-in customer's now: no token
     // issued before this one opens it again (session fixation).
-    await this.deps.revocations.cutOff(claims.guestToken, this.deps.tokens.currentTime(), this.deps.tokens.lifetimeMs);
+    if (done?.recorded) this.signInLedger.retriedFromRecord();
+    else await this.signInLedger.record(claims.guestToken, grant, signIn, done !== undefined);
     return this.view({ ...claims, signIn }, info, false, since);
+  }
+
+  /**
+   * The session signed in with `signIn`. Genesys refusing to configure the conversation anonymously (4017) says it
+   * has it signed in already, by an earlier sign-in whose answer never came back: configured with this one then,
+   * Genesys judges whether it is the same customer's.
+   */
+  private async upgraded(claims: SessionClaims, signIn: GenesysSignIn, again: boolean): Promise<SessionResponse> {
+    try {
+      return await this.sessionOf(claims).upgrade(signIn, again);
+    } catch (error) {
+      if (again || !(error instanceof GuestApiError) || error.failure !== 'cannot_downgrade') throw error;
+      return this.sessionOf(claims).upgrade(signIn, true);
+    }
   }
 
   /**

@@ -17,7 +17,8 @@ export {
 } from './attachments';
 export type { UploadLimits } from './attachments';
 export { CustomerSignIn } from './signIn';
-export { GuestChat } from './guestChat';
+export { GuestChat, REPLACED_TOKEN } from './guestChat';
+export type { EarlierSignIn } from './guestChat';
 export {
   SECURITY_RECORD_PREFIXES,
   StoreRevocations,

@@ -111,6 +111,51 @@ describe.each(['refuse', 'hang'] as const)('Genesys that starts to %s', (mode) =
   }, 40_000);
 });
 
+describe("this instance's own event loop stalled across a handshake check's deadline", () => {
+  test('is not taken for Genesys away: the circuit stays closed and a chat starts; a real hang still opens it', async () => {
+    const { token } = await stack.newSession();
+    // The loop is busy for longer than a check's 2 s from the moment the check's handshake reaches the switch (a
+    // WebSocket upgrade: REST calls pass the same switch); Genesys answers it meanwhile.
+    let checked: Promise<void> | undefined;
+    const stop = sw.onConnection((client) =>
+      client.once('data', (head: Buffer) => {
+        if (checked || !/^GET \/v1\?deploymentId=/.test(head.toString('latin1'))) return;
+        checked = new Promise((resolve) => client.once('close', () => resolve()));
+        const until = Date.now() + 2500;
+        while (Date.now() < until);
+      }),
+    );
+    // A failed history read has the circuit check Genesys with a bare handshake at once.
+    sim.faults.failRest('history', { status: 503, times: 1 });
+    try {
+      expect((await stack.http.get('/messages').set(bearer(token))).status).toBe(503);
+      await waitFor(() => checked !== undefined);
+      await checked;
+      expect(await circuitOpen()).toBe(false);
+      const started = await stack.http.post('/guest-session').set('Origin', PAGE_ORIGIN).send({});
+      expect(started.status).toBe(201);
+    } finally {
+      stop();
+      sim.faults.clear();
+    }
+
+    sw.set('hang');
+    try {
+      const outageAt = Date.now();
+      const hung = stack.http
+        .get('/messages')
+        .set(bearer(token))
+        .then((res) => res);
+      await waitFor(circuitOpen, 8000, 50);
+      expect(Date.now() - outageAt).toBeLessThan(6000);
+      expect((await hung).status).toBe(503);
+    } finally {
+      sw.set('pass');
+      await waitFor(async () => !(await circuitOpen()), 8000, 50);
+    }
+  }, 40_000);
+});
+
 describe('Genesys refusing new sockets for its rate (HTTP 429 on the handshake)', () => {
   test('a chat that needs a new socket is answered 429 with Retry-After; the circuit stays closed and a connected chat sends on', async () => {
     const { token } = await stack.newSession();

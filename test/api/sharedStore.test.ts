@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { startRedis, type RedisServer } from '../support/redis';
+import { signInAt } from '../support/signIn';
 import { bearer, guestTokenOf, startStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
 
@@ -106,6 +107,39 @@ test('Redis is never handed a Genesys guest token, in a key or a value: a sessio
   } finally {
     monitor.disconnect();
     watcher.disconnect();
+  }
+});
+
+test('a sign-in sent again through another instance (the first answer lost) gets its token from the record in Redis, the code exchanged once, the session configured signed in there from the start', async () => {
+  stack.sim.setOptions({ authEnabled: true, allowSessionUpgrade: true });
+  const exchanges = () => stack.sim.requests.filter((r) => r.path.endsWith('/oauthcodegrantjwtexchange')).length;
+  const before = stack.sim.received.length;
+  const { token } = await stack.newSession();
+  const gt = guestTokenOf(stack.sim, before);
+  const auth = await signInAt(stack.sim, `redis-record-${randomUUID()}`);
+  const exchanged = exchanges();
+  const first = await stack.http.post('/guest-session/sign-in').set(bearer(token)).send({ auth });
+  expect([first.status, first.body.authenticated]).toEqual([200, true]);
+  const other = await startStack({ simulator: stack.sim, env: { REDIS_URL: redis.url } });
+  try {
+    await waitFor(async () => (await other.http.get('/readyz')).status === 200, 10_000);
+    // Another instance refuses the token the sign-in replaced, as every instance does...
+    expect((await other.http.get('/messages').set(bearer(token))).status).toBe(401);
+    const framesBefore = stack.sim.received.length;
+    // ...but for the same sign-in again, which it answers from what the first left in Redis.
+    const again = await other.http.post('/guest-session/sign-in').set(bearer(token)).send({ auth });
+    expect([again.status, again.body.authenticated]).toEqual([200, true]);
+    expect(exchanges()).toBe(exchanged + 1);
+    const actions = stack.sim.received
+      .slice(framesBefore)
+      .filter((f) => f.frame?.token === gt)
+      .map((f) => f.frame.action as string);
+    expect(actions[0]).toBe('configureAuthenticatedSession');
+    expect(actions).not.toContain('configureSession');
+    const sent = await other.http.post('/messages').set(bearer(again.body.sessionToken)).send({ text: 'signed in' });
+    expect(sent.status).toBe(201);
+  } finally {
+    await other.close();
   }
 });
 

@@ -234,6 +234,72 @@ test('a sign-in mid-chat refuses every token of the conversation issued before i
   expect((await get('/messages', res.body.sessionToken)).status).toBe(200);
 });
 
+describe('a sign-in sent again (its answer lost on the way)', () => {
+  const exchanges = () => stack.sim.requests.filter((r) => r.path.endsWith('/oauthcodegrantjwtexchange')).length;
+
+  test('with the same grant and the token it replaced: the signed-in token, the code exchanged once; with any other grant, 401 and nothing asked of Genesys', async () => {
+    const anonymous = await stack.newSession();
+    const auth = await signInAt(stack.sim, 'customer-lost-answer');
+    const before = exchanges();
+    const first = await post('/guest-session/sign-in', { auth }, anonymous.token);
+    expect([first.status, first.body.authenticated]).toEqual([200, true]);
+    // The page never read that answer: it holds the anonymous token, which opens nothing else now.
+    expect((await get('/messages', anonymous.token)).status).toBe(401);
+
+    const stepUps = configures().length;
+    const again = await post('/guest-session/sign-in', { auth }, anonymous.token);
+    expect([again.status, again.body.authenticated]).toEqual([200, true]);
+    // Nothing asked of Genesys again: the code is not exchanged twice, the socket is signed in already.
+    expect(exchanges()).toBe(before + 1);
+    expect(configures()).toHaveLength(stepUps);
+    expect((await post('/messages', { text: 'signed in after all' }, again.body.sessionToken)).status).toBe(201);
+    // The token the lost answer carried still works too: the retry cut nothing more off.
+    expect((await get('/messages', first.body.sessionToken)).status).toBe(200);
+
+    // Someone else holding the replaced token, with a grant of their own: refused before Genesys is asked.
+    const intruder = await signInAt(stack.sim, 'customer-intruder');
+    const configuresBefore = configures().length;
+    const refused = await post('/guest-session/sign-in', { auth: intruder }, anonymous.token);
+    expect([refused.status, refused.body.code]).toEqual([401, 'unauthorized']);
+    expect(exchanges()).toBe(before + 1);
+    expect(configures()).toHaveLength(configuresBefore);
+  });
+
+  test('with a new grant through another instance, where Genesys refuses an anonymous configure (4017): signed in there, for the same customer only', async () => {
+    // The sign-in went through this instance, whose answer was lost; the page, sent to another instance that never
+    // heard of it (no shared store here), signs in again with a new code.
+    const anonymous = await stack.newSession();
+    const first = await post(
+      '/guest-session/sign-in',
+      { auth: await signInAt(stack.sim, 'customer-n') },
+      anonymous.token,
+    );
+    expect([first.status, first.body.authenticated]).toEqual([200, true]);
+    const other = await startStack({ simulator: stack.sim });
+    try {
+      const intruder = await post(
+        '/guest-session/sign-in',
+        { auth: await signInAt(stack.sim, 'customer-not-n') },
+        anonymous.token,
+        other.http,
+      );
+      expect(intruder.status).not.toBe(200);
+      const again = await post(
+        '/guest-session/sign-in',
+        { auth: await signInAt(stack.sim, 'customer-n') },
+        anonymous.token,
+        other.http,
+      );
+      expect([again.status, again.body.authenticated]).toEqual([200, true]);
+      expect((await post('/messages', { text: 'signed in again' }, again.body.sessionToken, other.http)).status).toBe(
+        201,
+      );
+    } finally {
+      await other.close();
+    }
+  });
+});
+
 test('sign-in and sign-out attempts are limited per session and per address (429 with Retry-After) before Genesys is asked; redirectUri must be a callback of the site', async () => {
   const limited = await startStack({
     simulator: stack.sim,

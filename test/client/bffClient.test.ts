@@ -447,6 +447,69 @@ describe('a request refused for the token a sign-in is replacing', () => {
   });
 });
 
+describe('a stream refused for the token a sign-in replaced', () => {
+  test('its sign-in answer lost on the way: the stream resumes with the new token, and every message is shown', async () => {
+    const before = stack.sim.received.length;
+    let loseNext = false;
+    let signInAnswersLost = 0;
+    let whenLost: () => void = () => undefined;
+    const page = pageFetch();
+    // The service signed in (and cut the old token off), and the answer never reached the page: a connection cut.
+    const fetchImpl: typeof fetch = async (input, init = {}) => {
+      const res = await page(input, init);
+      if (loseNext && new URL(String(input)).pathname === '/guest-session/sign-in') {
+        loseNext = false;
+        signInAnswersLost++;
+        await res.text();
+        whenLost();
+        throw new TypeError('fetch failed');
+      }
+      return res;
+    };
+    const client = newClient({ fetch: fetchImpl });
+    await client.startSession();
+    const gt = guestTokenOf(stack.sim, before);
+    const anonymous = client.sessionToken;
+    const seen: string[] = [];
+    const errors: BffError[] = [];
+    let opens = 0;
+    FetchEventSource.opened = [];
+    const live = client.stream(
+      {
+        open: () => void opens++,
+        message: (m) => seen.push(m.text ?? ''),
+        error: (e) => errors.push(e),
+      },
+      { initialDelayMs: 50, maxDelayMs: 200 },
+    );
+    try {
+      await waitFor(() => opens === 1);
+      await client.send('before signing in');
+      await waitFor(() => seen.includes('You said: before signing in'));
+      // As the answer is lost, the stream drops too: it reconnects with the token the sign-in has just replaced.
+      whenLost = () => {
+        const dropped = FetchEventSource.opened[FetchEventSource.opened.length - 1]!;
+        dropped.close();
+        dropped.dispatchEvent(new Event('error'));
+        stack.sim.agent.say(gt, 'said while signing in');
+      };
+      loseNext = true;
+      const signedIn = await client.signIn(await signInAt(stack.sim, `lost-${Math.random().toString(36).slice(2)}`));
+      expect(signInAnswersLost).toBe(1);
+      expect(signedIn.authenticated).toBe(true);
+      expect(client.sessionToken).not.toBe(anonymous);
+      await waitFor(() => opens === 2, 10_000);
+      await waitFor(() => seen.includes('said while signing in'), 10_000);
+      await client.send('after signing in');
+      await waitFor(() => seen.includes('You said: after signing in'), 10_000);
+      expect(errors).toEqual([]);
+      expect(live.state).toBe('open');
+    } finally {
+      live.close();
+    }
+  });
+});
+
 test('a network error is told apart: the service up behind a CORS refusal names the page origin and CORS_ALLOWED_ORIGINS; the service down is network_error', async () => {
   const probes: RequestInit[] = [];
   // What a browser gives a page whose origin the service refuses: every CORS call fails like the network,

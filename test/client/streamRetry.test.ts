@@ -111,3 +111,131 @@ test('catchingUp says a reload of what a replay could not give is under way, unt
     stream.close();
   }
 });
+
+test('a catch-up that gives up is tried again, backed off, until its messages are handed over; closing ends it', async () => {
+  const rounds: number[] = [];
+  const shown: string[] = [];
+  const source: TicketSource = {
+    streamTicket: async () => ({ ticket: 'ticket' }),
+    forgetSession() {},
+    async catchUp() {
+      rounds.push(Date.now());
+      if (rounds.length <= 4) throw unavailable(1);
+      return [{ id: 'gap', text: 'said in the gap' } as never];
+    },
+  };
+  const opened: FakeSource[] = [];
+  const stream = new LiveStream(
+    source,
+    () => {
+      const s = new FakeSource();
+      opened.push(s);
+      return s as unknown as EventSource;
+    },
+    { message: (m) => shown.push(m.id) },
+    { initialDelayMs: 1000, maxDelayMs: 8000 },
+  );
+  try {
+    await jest.advanceTimersByTimeAsync(0);
+    const session = (state: string) =>
+      opened[0]!.dispatchEvent(Object.assign(new Event('session'), { data: JSON.stringify({ state }) }));
+    session('open');
+    session('replay_incomplete');
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(shown).toEqual(['gap']);
+    expect(stream.catchingUp).toBe(false);
+    // Backed off: 1, 2, 4 and 8 s (±20 %) between the rounds, never sooner than a refusal's Retry-After.
+    const gaps = rounds.slice(1).map((at, i) => at - rounds[i]!);
+    expect(gaps.map((gap) => gap >= 800)).toEqual([true, true, true, true]);
+    for (let i = 1; i < gaps.length; i++) expect(gaps[i]! / gaps[i - 1]!).toBeGreaterThan(1.3);
+  } finally {
+    stream.close();
+  }
+
+  // A stream that closes while its catch-up waits stops reading.
+  const after: number[] = [];
+  const closing = new LiveStream(
+    {
+      streamTicket: async () => ({ ticket: 'ticket' }),
+      forgetSession() {},
+      async catchUp() {
+        after.push(Date.now());
+        throw unavailable(1);
+      },
+    },
+    () => {
+      const s = new FakeSource();
+      opened.push(s);
+      return s as unknown as EventSource;
+    },
+    {},
+    {},
+  );
+  await jest.advanceTimersByTimeAsync(0);
+  const source2 = opened[opened.length - 1]!;
+  source2.dispatchEvent(Object.assign(new Event('session'), { data: JSON.stringify({ state: 'open' }) }));
+  source2.dispatchEvent(Object.assign(new Event('session'), { data: JSON.stringify({ state: 'replay_incomplete' }) }));
+  await jest.advanceTimersByTimeAsync(0);
+  expect(after).toHaveLength(1);
+  closing.close();
+  await jest.advanceTimersByTimeAsync(0);
+  expect(closing.catchingUp).toBe(false);
+  await jest.advanceTimersByTimeAsync(120_000);
+  expect(after).toHaveLength(1);
+});
+
+test('a ticket refused for a token a sign-in in doubt may have replaced: tried again, not the end; once that is settled, the end', async () => {
+  const refused = new BffError({ status: 401, code: 'unauthorized', message: 'The customer signed in since.' });
+  let inDoubt = true;
+  let signedIn = false;
+  const asked: number[] = [];
+  const errors: BffError[] = [];
+  const source: TicketSource = {
+    async streamTicket() {
+      asked.push(Date.now());
+      if (!signedIn) throw refused;
+      return { ticket: 'ticket' };
+    },
+    forgetSession() {},
+    get signInInDoubt() {
+      return inDoubt;
+    },
+  };
+  const opened: FakeSource[] = [];
+  const stream = new LiveStream(
+    source,
+    () => {
+      const s = new FakeSource();
+      opened.push(s);
+      return s as unknown as EventSource;
+    },
+    { error: (e) => errors.push(e) },
+    { initialDelayMs: 1000, maxDelayMs: 4000 },
+  );
+  try {
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(asked.length).toBeGreaterThan(2);
+    expect(stream.state).toBe('reconnecting');
+    expect(errors).toEqual([]);
+    // The same sign-in again brought the new token: the next try opens the stream.
+    signedIn = true;
+    inDoubt = false;
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(opened).toHaveLength(1);
+  } finally {
+    stream.close();
+  }
+
+  // Settled without a new token: a refusal is the end, as always.
+  signedIn = false;
+  inDoubt = false;
+  const ended = new LiveStream(
+    source,
+    () => new FakeSource() as unknown as EventSource,
+    { error: (e) => errors.push(e) },
+    {},
+  );
+  await jest.advanceTimersByTimeAsync(0);
+  expect(ended.state).toBe('closed');
+  expect(errors).toEqual([refused]);
+});

@@ -320,10 +320,16 @@ export class SoakSession {
     await this.open(true);
   }
 
+  /**
+   * As a page signs in after the identity provider's redirect: with the code the redirect brought, sent again as it
+   * was (the client's own retries first, then the page's) until the service says the code itself is refused; only
+   * then does the customer sign in again for a new one.
+   */
   private async signIn(): Promise<void> {
+    let grant: Awaited<ReturnType<typeof signInAt>> | undefined;
     for (let attempt = 0; attempt < 4 && this.acting; attempt++) {
       try {
-        const grant = await signInAt(this.ctx.sim, `soak-${this.log.name}`);
+        grant ??= await signInAt(this.ctx.sim, `soak-${this.log.name}`);
         await this.page!.client.signIn(grant);
         this.log.signedIn = true;
         this.note('signed in');
@@ -332,7 +338,8 @@ export class SoakSession {
         this.note(`sign-in refused: ${describe(error)}`);
         if (error instanceof BffError && error.status === 401 && error.code !== 'reauthentication_required')
           return void this.lose(error);
-        if (!retryable(error) && !(error instanceof BffError && error.code === 'reauthentication_required')) return;
+        if (error instanceof BffError && error.code === 'reauthentication_required') grant = undefined;
+        else if (!retryable(error)) return;
         await sleep(waitFor(error, attempt));
       }
     }

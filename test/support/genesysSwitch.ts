@@ -13,6 +13,8 @@ export interface GenesysSwitch {
   /** The same address as ws://, for GENESYS_WEBMESSAGING_URL. */
   readonly wsUrl: string;
   set(mode: SwitchMode): void;
+  /** Calls `listener` with each connection the switch takes, before anything passes on it; returns how to stop. */
+  onConnection(listener: (client: Socket) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -24,9 +26,11 @@ interface Pair {
 
 export async function startGenesysSwitch(targetPort: number): Promise<GenesysSwitch> {
   let mode: SwitchMode = 'pass';
+  const connectionListeners = new Set<(client: Socket) => void>();
   const pairs = new Set<Pair>();
   const server: Server = createServer((client) => {
     client.on('error', () => undefined);
+    for (const listener of connectionListeners) listener(client);
     if (mode === 'refuse') return void client.resetAndDestroy();
     const pair: Pair = { client, hung: mode === 'hang' };
     pairs.add(pair);
@@ -62,6 +66,10 @@ export async function startGenesysSwitch(targetPort: number): Promise<GenesysSwi
           pair.hung = true;
         } else if (next === 'hang') pair.hung = true;
       }
+    },
+    onConnection(listener) {
+      connectionListeners.add(listener);
+      return () => void connectionListeners.delete(listener);
     },
     async close() {
       for (const pair of pairs) {

@@ -212,8 +212,15 @@ export class GuestSession implements LinkSession {
     return this.described(await this.configure(true));
   }
 
-  /** Signs the customer in on this session's socket (authenticated messaging step-up); the conversation goes on. */
-  async upgrade(signIn: GenesysSignIn): Promise<SessionResponse> {
+  /**
+   * Signs the customer in on this session's socket (authenticated messaging step-up); the conversation goes on.
+   * `again`: Genesys may have taken this sign-in already (a retry of it): a socket configured signed in here needs
+   * nothing more, and one still to be opened is configured signed in from the start, since Genesys refuses an
+   * anonymous configure of a signed-in conversation (4017).
+   */
+  async upgrade(signIn: GenesysSignIn, again = false): Promise<SessionResponse> {
+    if (again && this.isReady && this.signIn.configuredSignedIn) return this.ready();
+    if (again && !this.isReady) return this.described(await this.signIn.stepUp(signIn, () => this.ready()));
     await this.ready();
     return this.described(await this.signIn.stepUp(signIn, () => this.configure(false)));
   }

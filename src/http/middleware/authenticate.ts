@@ -1,7 +1,13 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { AppError } from '../../domain/errors';
 import type { AnyRouteSpec } from '../spec';
-import type { Revocations, SessionClaims, SessionTokens } from '../../session';
+import {
+  type EarlierSignIn,
+  REPLACED_TOKEN,
+  type Revocations,
+  type SessionClaims,
+  type SessionTokens,
+} from '../../session';
 
 /** The guest behind a request, once its token or ticket is verified. */
 export interface Guest {
@@ -15,6 +21,8 @@ export interface Guest {
   signIn?: SessionClaims['signIn'];
   /** The stream ticket the request came with, not yet spent (spendTicket). */
   ticket?: { id: string; untilMs: number };
+  /** On a route that `retriesSignIn`: whether a sign-in replaced the token, and what that sign-in recorded. */
+  earlierSignIn?: EarlierSignIn;
 }
 
 const TICKET_USED = 'This stream ticket was already used; ask for a new one (POST /messages/stream-ticket).';
@@ -52,18 +60,20 @@ function bearer(req: Request): string | undefined {
 
 export function authenticator(tokens: SessionTokens, revocations: Revocations): (spec: AnyRouteSpec) => RequestHandler {
   /**
-   * Refuses a token of an ended or lost chat, and one issued before a sign-in that replaced it (whatever the route).
+   * Refuses a token of an ended or lost chat, and one issued before a sign-in that replaced it (but on a route that
+   * `retriesSignIn`, which judges it with what that sign-in recorded). Answers what it found of an earlier sign-in.
    */
-  const notEnded = async (claims: { guestToken: string; anchor?: string; issuedAt: number }, spec: AnyRouteSpec) => {
+  const notEnded = async (
+    claims: { guestToken: string; anchor?: string; issuedAt: number },
+    spec: AnyRouteSpec,
+  ): Promise<EarlierSignIn> => {
     const standing = await revocations.standing(claims.guestToken, claims.anchor);
-    if (claims.issuedAt < standing.cutOffMs) {
-      throw new AppError(
-        'unauthorized',
-        'The customer signed in since this token was issued: it opens nothing now; ' +
-          'use the token the sign-in answered with.',
-      );
-    }
-    if (spec.allowEnded) return;
+    const earlier = {
+      replaced: claims.issuedAt < standing.cutOffMs,
+      ...(standing.signedIn !== undefined ? { recorded: standing.signedIn } : {}),
+    };
+    if (earlier.replaced && !spec.retriesSignIn) throw new AppError('unauthorized', REPLACED_TOKEN);
+    if (spec.allowEnded) return earlier;
     if (standing.state === 'ended') {
       throw new AppError(
         'session_expired',
@@ -82,6 +92,7 @@ export function authenticator(tokens: SessionTokens, revocations: Revocations): 
         },
       );
     }
+    return earlier;
   };
   return (spec) => async (req, res, next) => {
     try {
@@ -91,8 +102,8 @@ export function authenticator(tokens: SessionTokens, revocations: Revocations): 
       if (token !== undefined) {
         // POST /guest-session (auth `none`) resumes when a token comes along.
         const guest = await asGuest(tokens.open(token, origin));
-        await notEnded(guest.claims!, spec);
-        res.locals.guest = guest;
+        const earlier = await notEnded(guest.claims!, spec);
+        res.locals.guest = spec.retriesSignIn ? { ...guest, earlierSignIn: earlier } : guest;
         return next();
       }
       if (spec.auth === 'none') return next();

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { claimsOf } from '../middleware';
+import { claimsOf, guestOf } from '../middleware';
 import { type AnyRouteSpec, jsonResponse, type RouteSpec, sessionViewSchema, signInBody } from '../spec';
 import type { ChatRouteDeps } from './deps';
 
@@ -16,14 +16,17 @@ export function signInRoutes({ chat, limits }: Pick<ChatRouteDeps, 'chat' | 'lim
       'Genesys decides, and its refusal (422) leaves the chat as it was. ' +
       "A code's `redirectUri` must be one of the site's sign-in callbacks (SIGN_IN_REDIRECT_URIS, else a page of an " +
       'allowed origin). Every token of the conversation issued before the sign-in opens nothing afterwards (401): ' +
-      'keep the one this answers with. Attempts are limited per session and per address (429).',
+      'keep the one this answers with. A sign-in whose answer did not arrive, or was 503, is sent again as it was ' +
+      '(the same token and grant): once Genesys has taken it, that answers with its token, even though the token ' +
+      'sent opens nothing else now (a code is exchanged once). Attempts are limited per session and per address (429).',
     auth: 'session',
+    retriesSignIn: true,
     body: { kind: 'json', schema: signInBody },
     limits: { perAddress: [limits.signInsPerIp], perSession: [limits.signInsPerSession] },
     responses: { 200: jsonResponse('The session, now signed in', sessionViewSchema) },
     errors: ['reauthentication_required', 'authentication_disabled', 'conflict', 'upstream_unavailable'],
     async handle(_req, res, { body }) {
-      res.json(await chat.signIn(claimsOf(res), body));
+      res.json(await chat.signIn(claimsOf(res), body, guestOf(res).earlierSignIn));
     },
   };
 

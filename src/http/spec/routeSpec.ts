@@ -33,6 +33,11 @@ export interface RouteSpec<Body = unknown, Query = unknown> {
   auth: 'public' | 'none' | 'session' | 'session-or-ticket';
   /** The token of an ended chat is accepted (DELETE /guest-session is idempotent). */
   allowEnded?: boolean;
+  /**
+   * A token a sign-in has replaced is let through, with what that sign-in recorded (`Guest.earlierSignIn`), for the
+   * route to judge: the same sign-in again is answered with its token (POST /guest-session/sign-in).
+   */
+  retriesSignIn?: boolean;
   /** Absent: `none` on a public route; on any other, `json` without a schema (a body sent to it is still judged). */
   body?: RouteBody<Body>;
   query?: z.ZodType<Query>;

@@ -109,7 +109,8 @@ export class LiveStreams {
     let lastId: string | undefined;
     const openedAtMs = (this.options.now ?? Date.now)();
     const openedAt = positionAt(openedAtMs);
-    // What a replay (the newest page) or a Genesys repeat can send again.
+    // What the client has: sent on this stream, or at or before its place (what a replay, a Genesys repeat, or
+    // another instance's socket delivering late could send again).
     const delivered = new RecentIds(2 * PROOF_PAGE_SIZE);
     const present = holder.present ?? ((m: NormalizedMessage) => m);
     // Its first notice comes from a timer, after `send` below exists.
@@ -123,7 +124,7 @@ export class LiveStreams {
       if (event === 'availability' && agentJoined) return;
       if (event === 'message' && isAgentMessage(data)) agentJoined = true;
       if (messageId) {
-        // A message comes once per stream, whether from history or live.
+        // A message comes once per stream, whether from history or live, and never from behind the client's place.
         if (!delivered.add(messageId)) return;
         if (STREAM_EVENT_ID.test(messageId)) lastId = messageId;
       }
@@ -136,8 +137,14 @@ export class LiveStreams {
       relay(event, send, (state, detail, reconnect) => stream.end(state, detail, reconnect));
     // The client's Last-Event-ID becomes the id to resume from once history shows it is a message of this conversation.
     const found = (id: string) => (lastId ??= placeOf(id, openedAtMs));
+    // The messages a page holds up to the client's place: it has them, whichever socket delivers them again.
+    const behind = (page: NormalizedMessage[]) => {
+      for (const m of page) delivered.add(m.id);
+    };
     const replay: ReplayRun = (after, reason, placed) =>
-      history ? replayMissed(after, () => history.readNewest(reason), send, found, placed) : Promise.resolve();
+      history
+        ? replayMissed(after, () => history.readNewest(reason), { send, found, behind }, placed)
+        : Promise.resolve();
     const onEvent = catchUpGate(live, replay, () => lastId ?? history?.after ?? openedAt);
     const stopHeartbeat = this.heartbeats.add(() => write(': heartbeat\n\n', false));
     const unsubscribe = session.subscribe(onEvent);
@@ -239,16 +246,27 @@ function catchUpGate(live: (event: GuestEvent) => void, replay: ReplayRun, lastI
   return Object.assign(onEvent, { catchUp });
 }
 
+/** What a replay does to its stream. */
+interface ReplayTarget {
+  send(event: string, data: unknown, messageId?: string): void;
+  /** The client's place, found in history. */
+  found(id: string): void;
+  /** Messages of a page at or before the client's place (oldest first): never sent on this stream. */
+  behind(page: NormalizedMessage[]): void;
+}
+
 /**
  * Sends the messages after `after` (a message id or a time position); says
  * so when they cannot all be found (an id older than the newest page, more
- * since a position than a page holds, history unreadable).
+ * since a position than a page holds, history unreadable). Found at an id,
+ * what the page holds up to it is the client's already: a copy that comes
+ * live later (another instance's socket during a handover, Genesys slowed or
+ * repeating) is not sent again.
  */
 async function replayMissed(
   after: string,
   readNewest: () => Promise<NormalizedMessage[]>,
-  send: (event: string, data: unknown, messageId?: string) => void,
-  found: (id: string) => void,
+  { send, found, behind }: ReplayTarget,
   placed: () => void = () => {},
 ): Promise<void> {
   let messages: NormalizedMessage[];
@@ -277,7 +295,10 @@ async function replayMissed(
     return;
   }
   const at = messages.findIndex((m) => m.id === after);
-  if (at >= 0) found(messages[at]!.id);
+  if (at >= 0) {
+    found(messages[at]!.id);
+    behind(messages.slice(0, at + 1));
+  }
   placed();
   if (at < 0)
     send('session', {
@@ -287,7 +308,7 @@ async function replayMissed(
   for (const m of messages.slice(at + 1)) if (m.type !== 'event') send('message', m, m.id);
 }
 
-/** The message ids a stream sent lately (a bounded set: the oldest go first). */
+/** The message ids a stream sent lately, or found its client has (a bounded set: the oldest go first). */
 class RecentIds {
   private readonly ids = new Set<string>();
 

@@ -8,8 +8,10 @@ import { sessionKeyOf, type SharedStore } from '../../store';
  * store, `standing:{session}`: `live:<anchor>` from its start, `ended` once
  * ended, kept alive by use as long as any token for it could still be valid.
  * A sign-in records a cut-off, `notbefore:{session}`: every token of the
- * conversation sealed before it is refused. Each ticket's id is remembered
- * until the ticket expires.
+ * conversation sealed before it is refused. With the cut-off, in the same
+ * record, goes what that sign-in got from Genesys, sealed: a retry of the same
+ * sign-in (whose answer was lost) reads it there, as a code is exchanged
+ * once. Each ticket's id is remembered until the ticket expires.
  *
  * The anchor is a random word sealed into every token of the session. A
  * token whose session has no standing record although it carries an anchor
@@ -27,6 +29,8 @@ export interface Standing {
   state: 'live' | 'ended' | 'lost';
   /** Tokens of the conversation sealed before this (epoch ms; 0: none) open nothing: a sign-in replaced them. */
   cutOffMs: number;
+  /** What the sign-in that set the cut-off got from Genesys, sealed (SessionTokens.sealSignIn), when it says. */
+  signedIn?: string;
 }
 
 /**
@@ -49,9 +53,10 @@ export interface Revocations {
   ticketUsed(ticketId: string): Promise<boolean>;
   /**
    * Refuses every token of `guestToken`'s conversation issued before `atMs` (a sign-in changed who the
-   * conversation belongs to), for `lifetimeMs`, after which any of them would have expired anyway.
+   * conversation belongs to), for `lifetimeMs`, after which any of them would have expired anyway; `signedIn`, what
+   * that sign-in got from Genesys (sealed), is kept with it for the sign-in's retry.
    */
-  cutOff(guestToken: string, atMs: number, lifetimeMs: number): Promise<void>;
+  cutOff(guestToken: string, atMs: number, lifetimeMs: number, signedIn?: string): Promise<void>;
 }
 
 /** When the session an anchor names began (epoch ms); undefined for a token sealed before anchors carried it. */
@@ -101,14 +106,18 @@ export class StoreRevocations implements Revocations {
       this.store.getRenewing(`standing:${key}`, this.recordMs, this.recordMs - RENEW_SLACK_MS),
       this.store.get(`notbefore:${key}`),
     ]);
+    // `<atMs>`, or `<atMs> <sealed sign-in>`.
+    const [at, signedIn] = (cutOff ?? '').split(' ');
     return {
       state: stateOf(value, anchor, this.store.shared),
-      cutOffMs: cutOff === undefined ? 0 : Number(cutOff) || 0,
+      cutOffMs: Number(at) || 0,
+      ...(signedIn ? { signedIn } : {}),
     };
   }
 
-  async cutOff(guestToken: string, atMs: number, lifetimeMs: number): Promise<void> {
-    await this.store.put(`notbefore:${sessionKeyOf(guestToken)}`, String(atMs), lifetimeMs);
+  async cutOff(guestToken: string, atMs: number, lifetimeMs: number, signedIn?: string): Promise<void> {
+    const record = signedIn === undefined ? String(atMs) : `${atMs} ${signedIn}`;
+    await this.store.put(`notbefore:${sessionKeyOf(guestToken)}`, record, lifetimeMs);
   }
 
   async isEnded(guestToken: string): Promise<boolean> {

@@ -141,6 +141,15 @@ const linkWireSchema = z.strictObject({
   exp: z.number(),
 });
 
+/** A sign-in Genesys did, sealed for the shared store: whose session, which grant, and the credentials it gave. */
+const signInRecordWireSchema = z.strictObject({
+  typ: z.literal('signin'),
+  gt: z.string().min(1),
+  g: z.string().min(1),
+  au: signInWire.unwrap(),
+  exp: z.number().int(),
+});
+
 export function fingerprint(attrs: Record<string, string>): string {
   if (Object.keys(attrs).length === 0) return '';
   const sorted = Object.keys(attrs)
@@ -306,6 +315,25 @@ export class SessionTokens {
       exp,
     } satisfies z.infer<typeof linkWireSchema>;
     return this.sealer.sealSync(wire);
+  }
+
+  /**
+   * The credentials a sign-in got from Genesys, sealed for the record its retry reads (session/signIn/signInLedger.ts):
+   * they open only for the same session and grant, and not after a token issued now would have expired.
+   */
+  sealSignIn(guestToken: string, grant: string, signIn: GenesysSignIn): Promise<string> {
+    const exp = Math.floor(this.now() / 1000) + this.ttlSeconds;
+    const wire = { typ: 'signin', gt: guestToken, g: grant, ...signInToWire(signIn), exp };
+    return this.sealer.seal(wire);
+  }
+
+  /** What `sealSignIn` sealed, for that session and grant; undefined for anything else. */
+  async openSignIn(sealed: string, guestToken: string, grant: string): Promise<GenesysSignIn | undefined> {
+    const parsed = signInRecordWireSchema.safeParse(await this.sealer.unseal(sealed).catch(() => undefined));
+    if (!parsed.success) return undefined;
+    const wire = parsed.data;
+    if (wire.gt !== guestToken || wire.g !== grant || wire.exp * 1000 <= this.now()) return undefined;
+    return signInFromWire(wire.au).signIn;
   }
 
   /** The session and attachment a link names; `unauthorized` for anything else. */

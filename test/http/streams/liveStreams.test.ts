@@ -490,6 +490,33 @@ describe('what each answer, refusal and event says', () => {
       stream.close();
     });
 
+    test('a message from before the place that comes live again (a handover with Genesys slowed) is not sent again', async () => {
+      // The client had all four from the old instance's socket. The new instance's socket was open beside it for
+      // the handover, and Genesys, slowed, delivers it the last two only now: one while the replay reads history,
+      // one after it.
+      let release!: (messages: NormalizedMessage[]) => void;
+      const replay = history('r2', () => new Promise((resolve) => (release = resolve)));
+      const { fake, url } = await opened(replay);
+      const stream = await openStream(url);
+      await waitFor(() => replay.reads.length === 1);
+      fake.emit({ type: 'message', message: textMessage('g2', 'guest', T0 - 3000) });
+      release([
+        textMessage('g1', 'guest', T0 - 5000),
+        textMessage('r1', 'agent', T0 - 4000),
+        textMessage('g2', 'guest', T0 - 3000),
+        textMessage('r2', 'agent', T0 - 2000),
+      ]);
+      await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+      fake.emit({ type: 'message', message: textMessage('r2', 'agent', T0 - 2000) });
+      fake.emit({ type: 'message', message: textMessage('new', 'agent', T0 + 1000) });
+      await stream.next((e) => e.id === 'new');
+      expect(stream.events.map((e) => [e.event, e.id])).toEqual([
+        ['session', 'r2'],
+        ['message', 'new'],
+      ]);
+      stream.close();
+    });
+
     test('from a time position: every message since, reaching back for the clock skew, and a full page says more may have come', async () => {
       const since = T0 - 60_000;
       const page = [

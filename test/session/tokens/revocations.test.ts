@@ -89,6 +89,22 @@ test('a sign-in cut-off is read back as a time; an unreadable one counts as none
   expect((await revocations.standing('other', undefined)).cutOffMs).toBe(0);
 });
 
+test("a sign-in's cut-off keeps what the sign-in got from Genesys (sealed) beside its time, in the same record", async () => {
+  const { revocations, records } = recordingStore();
+  await revocations.cutOff('guest', NOW - 1, 5_000, 'sealed.sign.in');
+  expect(records.get(`notbefore:${sessionKeyOf('guest')}`)).toEqual({
+    value: `${NOW - 1} sealed.sign.in`,
+    ttlMs: 5_000,
+  });
+  expect(await revocations.standing('guest', undefined)).toEqual({
+    state: 'live',
+    cutOffMs: NOW - 1,
+    signedIn: 'sealed.sign.in',
+  });
+  await revocations.cutOff('guest', NOW, 5_000);
+  expect(await revocations.standing('guest', undefined)).toEqual({ state: 'live', cutOffMs: NOW });
+});
+
 test('in memory alone, a session with no record is live whatever its anchor; with a shared store, an anchored one is lost', async () => {
   expect((await recordingStore(false).revocations.standing('guest', 'an.anchor')).state).toBe('live');
   expect((await recordingStore(true).revocations.standing('guest', 'an.anchor')).state).toBe('lost');

@@ -299,6 +299,21 @@ describe('what each carries back, how long it lives, where it is accepted', () =
         expect(fingerprint(other)).not.toBe(base);
     });
 
+    test('a sign-in sealed for its retry opens to its credentials for that session and grant only, and not once a token issued with it would have expired', async () => {
+      const sealed = await tokens.sealSignIn('guest-token', 'grant-digest', signIn);
+      expect(sealed).not.toContain(signIn.jwt);
+      await expect(tokens.openSignIn(sealed, 'guest-token', 'grant-digest')).resolves.toEqual(signIn);
+      await expect(tokens.openSignIn(sealed, 'another-guest', 'grant-digest')).resolves.toBeUndefined();
+      await expect(tokens.openSignIn(sealed, 'guest-token', 'another-grant')).resolves.toBeUndefined();
+      // Neither a session token nor garbage opens as one.
+      await expect(
+        tokens.openSignIn((await tokens.issue(state)).token, 'guest-token', 'grant-digest'),
+      ).resolves.toBeUndefined();
+      await expect(tokens.openSignIn('not sealed', 'guest-token', 'grant-digest')).resolves.toBeUndefined();
+      clock += TTL_SECONDS * 1000;
+      await expect(tokens.openSignIn(sealed, 'guest-token', 'grant-digest')).resolves.toBeUndefined();
+    });
+
     test('attributes are undelivered until their current form has reached Genesys', () => {
       const attributes = { name: 'Zoë' };
       expect(undeliveredAttributes({ ...state, attributes: {}, deliveredFingerprint: '' })).toBeUndefined();

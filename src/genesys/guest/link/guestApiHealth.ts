@@ -3,6 +3,7 @@ import { AppError } from '../../../domain/errors';
 import type { Logger } from '../../../observability/logger';
 import { genesysCircuitOpen, genesysCircuitRefusals, genesysCircuitTransitions } from '../../../observability/metrics';
 import { DependencyState, type Readiness } from '../../../observability/readiness';
+import { fairDeadline, type FairDeadline } from '../../../scheduling/fairDeadline';
 import { GuestApiError } from '../protocol';
 import type { SharedStore } from '../../../store';
 import { GuestSocket } from './guestSocket';
@@ -103,10 +104,9 @@ export class GuestApiHealth implements GenesysGate {
   private probeTimer?: NodeJS.Timeout;
   private closed = false;
   private refused = false;
-  /** The bare handshake under way, ended if the instance stops first. */
-  private probing?: GuestSocket;
-  /** When the bare handshake under way gives up, or the next one starts (this instance's clock). */
-  private probeDeadline = 0;
+  /** The bare handshake under way, ended if the instance stops first, and when it gives up. */
+  private probing?: { socket: GuestSocket; deadline: FairDeadline };
+  /** When the next bare handshake starts (this instance's clock). */
   private nextProbeAt = 0;
   private open = false;
   private failures = 0;
@@ -153,7 +153,9 @@ export class GuestApiHealth implements GenesysGate {
    */
   private get retryAfterSeconds(): number {
     const now = this.now();
-    const decidedAt = this.probing ? this.probeDeadline : Math.max(now, this.nextProbeAt) + this.probeTimeoutMs;
+    const decidedAt = this.probing
+      ? now + this.probing.deadline.leftMs
+      : Math.max(now, this.nextProbeAt) + this.probeTimeoutMs;
     return Math.max(1, Math.ceil((decidedAt - now) / 1000));
   }
 
@@ -353,29 +355,45 @@ export class GuestApiHealth implements GenesysGate {
   /**
    * A bare handshake, within the probe's own deadline: at start, from the
    * retry timer (which success and close() clear), and when a call fails or is slow.
+   *
+   * The deadline is this instance's to keep, and a starved event loop keeps it late: it would read Genesys's
+   * answer only after judging it missing, and the handshake's steps waited on it too. So the deadline is judged once
+   * the loop has read what arrived, and gives back the time the loop was stalled meanwhile (up to the connect
+   * timeout): only Genesys's own silence opens the circuit (scheduling/fairDeadline.ts).
    */
   private async probe(): Promise<void> {
     if (this.probing) return;
+    const timeoutMs = this.probeTimeoutMs;
     const socket = new GuestSocket(
       {
         webMessagingUrl: this.options.webMessagingUrl,
         deploymentId: this.options.deploymentId,
         origin: this.options.origin,
-        connectTimeoutMs: this.probeTimeoutMs,
+        connectTimeoutMs: Math.max(timeoutMs, this.options.connectTimeoutMs),
         pingIntervalMs: 60_000,
         logger: this.options.logger,
       },
       () => undefined,
       () => undefined,
     );
-    this.probing = socket;
-    this.probeDeadline = this.now() + this.probeTimeoutMs;
+    let late = false;
+    const deadline = fairDeadline(timeoutMs, this.options.connectTimeoutMs, () => {
+      late = true;
+      socket.close();
+    });
+    this.probing = { socket, deadline };
     let failure: GuestApiError | undefined;
     try {
       await socket.connect();
       socket.close();
     } catch (error) {
-      failure = error as GuestApiError;
+      failure = late
+        ? new GuestApiError('unavailable', `Genesys did not answer the handshake within ${timeoutMs} ms.`, {
+            cause: error,
+          })
+        : (error as GuestApiError);
+    } finally {
+      deadline.cancel();
     }
     this.probing = undefined;
     // Stopped while it ran (shutdown): its outcome says nothing.
@@ -397,7 +415,8 @@ export class GuestApiHealth implements GenesysGate {
     clearTimeout(this.probeTimer);
     clearTimeout(this.suspectTimer);
     clearInterval(this.alarmPoll);
-    this.probing?.close();
+    this.probing?.socket.close();
+    this.probing?.deadline.cancel();
     this.openListeners.clear();
   }
 }
