@@ -15,7 +15,7 @@ export interface StreamHandlers {
   typing?(event: { durationMs?: number }): void;
   /** `disconnect` with `readOnly: true` means the agent ended the conversation. */
   /** A join or a disconnect; `name`: who, when Genesys names them; `readOnly`: the agent ended the conversation. */
-  presence?(event: { presence: string; readOnly?: boolean; name?: string }): void;
+  presence?(event: { presence: string; readOnly?: boolean; name?: string; time?: string }): void;
   /**
    * Session events from the service; the last one of a stream carries `reconnect`.
    * `expiring` (with `expiresAt`) comes five minutes before Genesys would end an idle session.
@@ -177,7 +177,7 @@ export class LiveStream implements ChatStream {
     });
     source.addEventListener('typing', (e) => this.handlers.typing?.((data(e) ?? {}) as { durationMs?: number }));
     source.addEventListener('presence', (e) => {
-      const presence = data(e) as { presence: string; readOnly?: boolean; name?: string } | undefined;
+      const presence = data(e) as { presence: string; readOnly?: boolean; name?: string; time?: string } | undefined;
       if (presence) this.handlers.presence?.(presence);
     });
     source.addEventListener('availability', (e) => {

@@ -341,10 +341,15 @@ function presenceLine(message) {
   return undefined;
 }
 
-/** An agent joined or left, from the stream's presence event: a line in the conversation. @param {{ presence: string, name?: string }} event */
+/**
+ * An agent joined or left, from the stream's presence event: a line in the conversation, placed at the time
+ * Genesys gives it (so it sits among the messages where it happened), else now.
+ * @param {{ presence: string, name?: string, time?: string }} event
+ */
 function presenceEntry(event) {
   const value = event.presence === 'join' ? 'Join' : 'Disconnect';
-  const time = new Date();
+  const given = event.time === undefined ? Number.NaN : Date.parse(event.time);
+  const time = Number.isNaN(given) ? new Date() : new Date(given);
   render({
     id: `presence-${value}-${time.getTime()}`,
     direction: 'outbound',

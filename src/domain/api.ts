@@ -304,6 +304,12 @@ export const streamEventSchemas = {
       presence: z.enum(['join', 'disconnect', 'clear', 'signin']),
       readOnly: z.boolean().optional(),
       name: z.string().optional().describe("Who joined or left, when Genesys names them (the event's channel.from)"),
+      time: z
+        .string()
+        .optional()
+        .describe(
+          "When Genesys says it happened (the event's channel.time, ISO 8601): where it goes among the messages",
+        ),
     })
     .describe('A join or a disconnect; readOnly: true when the agent ended the conversation'),
   availability: availabilitySchema.describe(

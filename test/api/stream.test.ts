@@ -51,7 +51,9 @@ test('GET /messages/stream with the Authorization header: message, typing and pr
 
   stack.sim.agent.disconnect(gt, { readOnly: true });
   const presence = await stream.next((e) => e.event === 'presence');
-  expect(dataOf(presence)).toEqual({ presence: 'disconnect', readOnly: true });
+  expect(dataOf(presence)).toEqual({ presence: 'disconnect', readOnly: true, time: expect.any(String) });
+  // Genesys's own time for it (channel.time), so a page places the line where it happened.
+  expect(Date.parse(dataOf(presence).time as string)).not.toBeNaN();
   // The stream rides on the session's one upstream socket.
   expect(stack.sim.stats.connectionsBySession(gt)).toBe(socketsBefore);
   stream.close();

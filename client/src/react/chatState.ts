@@ -101,6 +101,8 @@ export interface Presence {
   presence: string;
   name?: string;
   readOnly?: boolean;
+  /** When Genesys says it happened (ISO 8601); the line goes there among the messages, not where it arrived. */
+  time?: string;
 }
 
 /** What the stream of one attempt says; heard only while that attempt is live. */
@@ -328,12 +330,18 @@ function presenceChanged(state: Live, presence: Presence, at: number): ChatState
   const joined = presence.presence === 'join';
   const left = presence.presence === 'disconnect';
   // A line when an agent joins, and when one who joined (or who is named) leaves.
-  const entry = presenceEntry(presence, new Date(at));
+  const entry = presenceEntry(presence, new Date(placedAt(presence.time) ?? at));
   const messages =
     entry && (joined || presence.name || state.agentPresent) ? mergeMessages(state.messages, [entry]) : state.messages;
   const agentPresent = joined || (state.agentPresent && !left);
   if (left && presence.readOnly) return { ...shown(state), messages, agentPresent, phase: 'ended', ended: 'agent' };
   return joined ? { ...state, messages, agentPresent, availability: undefined } : { ...state, messages, agentPresent };
+}
+
+/** Genesys's own time for an event, when it sent a readable one. */
+function placedAt(time: string | undefined): number | undefined {
+  const at = time === undefined ? Number.NaN : Date.parse(time);
+  return Number.isNaN(at) ? undefined : at;
 }
 
 function withMessages<S extends ChatState>(state: S, incoming: readonly ChatMessage[]): S {

@@ -351,6 +351,7 @@ function relay(
         presence: event.presence,
         ...(event.readOnly !== undefined ? { readOnly: event.readOnly } : {}),
         ...(event.name ? { name: event.name } : {}),
+        ...(event.time ? { time: event.time } : {}),
       });
       return;
     case 'session':

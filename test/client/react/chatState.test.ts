@@ -423,6 +423,25 @@ describe('what the state says on its own', () => {
     ]).toEqual([true, false, false, true, true]);
   });
 
+  test("a join goes among the messages at Genesys's time for it, not when it arrived; an unreadable time falls back", () => {
+    // waiting shows M1 (10:00); the join happened at 10:00:30 but reaches the page at NOW (10:05), after M2 (10:01).
+    const withM2 = transition(waiting, { type: 'messageArrived', attempt: 2, message: M2 }) ?? waiting;
+    const join = (time: string) =>
+      transition(withM2, {
+        type: 'presenceChanged',
+        attempt: 2,
+        presence: { presence: 'join', name: 'Alex', time },
+        at: NOW,
+      });
+    const placed = join('2026-03-02T10:00:30.000Z');
+    expect(placed?.messages.map((m) => m.id)).toEqual([
+      M1.id,
+      `presence-Join-${Date.parse('2026-03-02T10:00:30Z')}-Alex`,
+      M2.id,
+    ]);
+    expect(join('not a time')?.messages.map((m) => m.id)).toEqual([M1.id, M2.id, JOINED.id]);
+  });
+
   test("the agent's typing lapses only at the time it was shown until", () => {
     let state: ChatState = waiting;
     const step = (event: Parameters<typeof transition>[1]) => (state = transition(state, event) ?? state);

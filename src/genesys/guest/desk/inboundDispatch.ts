@@ -300,11 +300,13 @@ export class InboundDispatch {
         if (presence === 'disconnect' && readOnly) this.session.hear({ type: 'readOnly' });
         // Who joined or left, when Genesys names them, as a message names its author (normalize.ts).
         const name = participantName(body);
+        const time = body.channel?.time;
         this.emit({
           type: 'presence',
           presence,
           ...(presence === 'disconnect' ? { readOnly } : {}),
           ...(name ? { name } : {}),
+          ...(typeof time === 'string' && !Number.isNaN(Date.parse(time)) ? { time } : {}),
         });
       }
     }

@@ -5,7 +5,14 @@ import type { GuestApiError, SessionResponse } from '../protocol';
 export type GuestEvent =
   | { type: 'message'; message: NormalizedMessage }
   | { type: 'typing'; durationMs?: number }
-  | { type: 'presence'; presence: 'join' | 'disconnect' | 'clear' | 'signin'; readOnly?: boolean; name?: string }
+  | {
+      type: 'presence';
+      presence: 'join' | 'disconnect' | 'clear' | 'signin';
+      readOnly?: boolean;
+      name?: string;
+      /** When Genesys says it happened (the event's `channel.time`), so a page can place it among the messages. */
+      time?: string;
+    }
   | { type: 'session'; state: SessionState; detail?: string; customer?: { firstName?: string; lastName?: string } };
 
 type SessionState =

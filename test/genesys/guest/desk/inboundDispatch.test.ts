@@ -391,6 +391,23 @@ describe('what each frame does to a session', () => {
         { type: 'presence', presence: 'join' },
       ]);
     });
+    test("a Join or Disconnect carries Genesys's time for it (channel.time) when it is a readable time, else none", () => {
+      const h = harness({ info: connected });
+      const at = (id: string, time: unknown) =>
+        message({
+          id,
+          type: 'Event',
+          direction: 'Outbound',
+          channel: { time },
+          events: [{ eventType: 'Presence', presence: { type: 'Join' } }],
+        });
+      h.feed(at('ev-1', '2026-03-02T10:00:30.000Z'));
+      h.feed(at('ev-2', 'yesterday-ish'));
+      expect(h.session.events).toEqual([
+        { type: 'presence', presence: 'join', time: '2026-03-02T10:00:30.000Z' },
+        { type: 'presence', presence: 'join' },
+      ]);
+    });
   });
 
   describe('attachment frames', () => {
