@@ -15,4 +15,7 @@ module.exports = {
   // Only bounds a hang: the machines that run this share their cores, and a test that takes
   // seconds alone can take several times that there. No verdict may depend on it.
   testTimeout: 60000,
+  // Tests run in a worker that is replaced once it holds more than this after a file, rather than in band: on a
+  // two-core machine Jest would run every file in one process, whose heap then grows until Node aborts.
+  workerIdleMemoryLimit: '1GB',
 };

@@ -59,8 +59,12 @@ export type Scripted = (Redis | Cluster) & Scripts;
  * the store is away, and fail after `commandTimeoutMs`. The service's
  * scripts are defined on it as commands.
  */
-export function connect(config: RedisConfig, commandTimeoutMs: number): Scripted {
-  const redis = open(config, commandTimeoutMs) as Scripted;
+export function connect(
+  config: RedisConfig,
+  commandTimeoutMs: number,
+  connectTimeoutMs = Math.max(commandTimeoutMs, 2000),
+): Scripted {
+  const redis = open(config, clientOptions(config, commandTimeoutMs, connectTimeoutMs)) as Scripted;
   redis.defineCommand('bffSwap', { numberOfKeys: 1, lua: SWAP });
   redis.defineCommand('bffTake', { numberOfKeys: 1, lua: TAKE });
   redis.defineCommand('bffRenew', { numberOfKeys: 1, lua: RENEW });
@@ -68,8 +72,7 @@ export function connect(config: RedisConfig, commandTimeoutMs: number): Scripted
   return redis;
 }
 
-function open(config: RedisConfig, commandTimeoutMs: number): Redis | Cluster {
-  const options = clientOptions(config, commandTimeoutMs);
+function open(config: RedisConfig, options: RedisOptions): Redis | Cluster {
   if (config.kind === 'cluster') return new Cluster(config.nodes, clusterOptions(options));
   if (config.kind === 'sentinel') return new Redis(sentinelOptions(config, options));
   return new Redis(config.url, singleOptions(config.url, options));
@@ -84,12 +87,16 @@ export function reconnectDelay(attempt: number): number {
  * What every connection does, whatever the topology: commands
  * never queued while Redis is away, one retry, bounded waits.
  */
-export function clientOptions(config: RedisConfig, commandTimeoutMs: number): RedisOptions {
+export function clientOptions(
+  config: RedisConfig,
+  commandTimeoutMs: number,
+  connectTimeoutMs = Math.max(commandTimeoutMs, 2000),
+): RedisOptions {
   return {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     commandTimeout: commandTimeoutMs,
-    connectTimeout: Math.max(commandTimeoutMs, 2000),
+    connectTimeout: connectTimeoutMs,
     retryStrategy: reconnectDelay,
     lazyConnect: false,
     ...(config.password !== undefined ? { password: config.password } : {}),

@@ -7,6 +7,7 @@ import { DependencyState, type Readiness } from '../../observability/readiness';
 import { sharedStoreUp } from '../../observability/metrics';
 import { scrubText } from '../../observability/scrub';
 import { inClientSpan } from '../../observability/tracing';
+import { fairDeadline } from '../../scheduling/fairDeadline';
 import { checkedSettings, durabilityProblems } from './durability';
 import { PingCheck, type PingVerdict } from './pingCheck';
 import { connect, type Scripted } from './redisConnection';
@@ -26,6 +27,13 @@ const PING_INTERVAL_MS = 1000;
 const PING_TIMEOUT_MS = 500;
 /** When ioredis lets go of a PING the check has long judged (pingCheck.ts keeps the deadline that counts). */
 const PING_ABANDON_MS = 30_000;
+/**
+ * An operation's deadline is `commandTimeoutMs` of Redis's time: what this loop spent stalled meanwhile is given
+ * back, up to this many times the deadline in all (scheduling/fairDeadline.ts). ioredis's own timeout, after that,
+ * only lets go of a command nobody waits for any more.
+ */
+const STALL_ALLOWANCE = 3;
+const abandonAfterMs = (commandTimeoutMs: number) => commandTimeoutMs * STALL_ALLOWANCE + 1000;
 
 interface RedisStoreOptions {
   redis: RedisConfig;
@@ -86,7 +94,11 @@ export class RedisStore implements SharedStore {
     this.prefix = options.keyPrefix;
     let firstCheck!: (check: Promise<{ checked: boolean; problems: string[] }>) => void;
     this.durability = new Promise((resolve) => (firstCheck = resolve));
-    this.redis = connect(options.redis, options.commandTimeoutMs);
+    this.redis = connect(
+      options.redis,
+      abandonAfterMs(options.commandTimeoutMs),
+      Math.max(options.commandTimeoutMs, 2000),
+    );
     this.lossWatch = setInterval(() => void this.watchLosses(), options.lossCheckMs ?? 10_000);
     this.lossWatch.unref();
     const readiness = options.readiness;
@@ -364,12 +376,18 @@ export class RedisStore implements SharedStore {
     }
   }
 
-  /** One operation on Redis (a span named after its command, tracing on); a failure is `store_unavailable`. */
+  /**
+   * One operation on Redis (a span named after its command, tracing on); a failure is `store_unavailable`. Its
+   * deadline is fair to Redis: an answer that waits unread while this loop is busy is read before it is judged late,
+   * as the PINGs' is (pingCheck.ts), so a starved instance does not refuse what Redis answered in time.
+   */
   private async run<T>(command: string, operation: () => Promise<T>): Promise<T> {
     try {
       // Known down (the last PING failed, or the connection is gone): refuse at once rather than wait out a timeout.
       if (!this.up) throw new Error('Redis did not answer the last PING');
-      return await inClientSpan(`redis ${command}`, redisSpan(command), operation);
+      return await inClientSpan(`redis ${command}`, redisSpan(command), () =>
+        withinFairDeadline(operation, this.options.commandTimeoutMs),
+      );
     } catch (error) {
       throw new AppError(
         'store_unavailable',
@@ -382,4 +400,23 @@ export class RedisStore implements SharedStore {
       );
     }
   }
+}
+
+/** `operation`, refused once `ms` of Redis's time pass without its answer (this loop's own stalls given back). */
+function withinFairDeadline<T>(operation: () => Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const deadline = fairDeadline(ms, ms * STALL_ALLOWANCE, () =>
+      reject(new Error(`Redis did not answer within ${ms} ms`)),
+    );
+    operation().then(
+      (value) => {
+        deadline.cancel();
+        resolve(value);
+      },
+      (error: unknown) => {
+        deadline.cancel();
+        reject(error);
+      },
+    );
+  });
 }

@@ -624,6 +624,16 @@ describe('on an instance whose event loop lags, the verdict follows Redis, not t
     }
   }, 30_000);
 
+  test('an operation whose answer waits unread while the loop is busy past its deadline is served, not refused', async () => {
+    const { store, outages } = await storeOnOwnRedis();
+    await store.put('k', 'v', 60_000);
+    // Sent now, answered by Redis at once, read only after the loop comes back: 1.5 s past its 1 s deadline.
+    const answered = store.get('k');
+    busyFor(1500);
+    await expect(answered).resolves.toBe('v');
+    expect(outages()).toEqual([]);
+  }, 30_000);
+
   test('with every PING late on a busy loop, Redis stays up while it answers, and is down within the bound once it stops (SIGSTOP)', async () => {
     const { redis, store, readiness, outages } = await storeOnOwnRedis();
     const busy = busyAfterPings(store, BLOCK_MS);
