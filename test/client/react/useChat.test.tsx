@@ -389,6 +389,8 @@ test('useChat: while the guest waits for an agent, the stream’s availability e
     own.sim.availability.setAgents({ INTERACTING: 2 });
     own.sim.availability.setWaiting(3);
     own.sim.availability.setEstimatedWait(120);
+    // The service has read this state before the stream opens, so the stream hears of no change before the test's.
+    await settle(async () => expect((await own.http.get('/availability')).body.estimatedWaitSeconds).toBe(120));
     let chat!: Chat;
     function Waiting() {
       chat = useChat({
