@@ -1,5 +1,5 @@
 import { bearer, guestTokenOf, startStack, type Stack } from '../support/stack';
-import { waitFor } from '../support/wait';
+import { EVENT_WAIT_MS, waitFor } from '../support/wait';
 
 /** Files from the guest: checked here, uploaded to Genesys (onAttachment, PUT, verdict), sent, and linked for good. */
 let stack: Stack;
@@ -208,11 +208,11 @@ test('an upload the guest cancels while Genesys takes the file is deleted there 
     () => 'cancelled',
   );
   // The file reached storage; storage has not answered yet. The guest cancels.
-  await waitFor(() => uploads().length > puts, 10_000, 20);
+  await waitFor(() => uploads().length > puts, EVENT_WAIT_MS, 20);
   request.abort();
   expect(await outcome).toBe('cancelled');
   const id = frames('onAttachment').at(-1)!.frame.attachmentId as string;
-  await waitFor(() => frames('deleteAttachment').some((f) => f.frame.attachmentId === id), 10_000, 50);
+  await waitFor(() => frames('deleteAttachment').some((f) => f.frame.attachmentId === id), EVENT_WAIT_MS, 50);
 });
 
 test('DELETE /attachments/{id} drops an uploaded file; it can no longer be sent', async () => {

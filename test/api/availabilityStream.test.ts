@@ -1,7 +1,7 @@
 import { availabilityEnvFor, startSimulator } from '../../simulator';
 import { dataOf, openStream } from '../support/sse';
 import { bearer, simProfile, startStack, type Stack } from '../support/stack';
-import { sleep, waitFor } from '../support/wait';
+import { waitFor } from '../support/wait';
 
 /**
  * A guest waiting for an agent hears on its live stream when the centre closes or the wait moves noticeably:
@@ -53,12 +53,14 @@ test('once an agent has written, the stream carries no availability events', asy
     stack.sim.agent.say(gt, 'Hello, this is Sam', { originatingEntity: 'Human' });
     await stream.next((e) => e.event === 'message');
     stack.sim.availability.setEstimatedWait(900);
-    // Another stream, still waiting, hears of it: so the first would have by now.
+    // Another stream, still waiting, hears of it: so the first would have been sent it too.
     const { token: waiting } = await stack.newSession();
     const other = await openStream(`${stack.service.url}/messages/stream`, bearer(waiting));
     try {
       await other.next((e) => e.event === 'availability' && dataOf(e).estimatedWaitSeconds === 900);
-      await sleep(50);
+      // Streams hear of a change together; whatever the first was sent then comes before what the agent says next.
+      stack.sim.agent.say(gt, 'still here', { originatingEntity: 'Human' });
+      await stream.next((e) => e.event === 'message' && dataOf(e).text === 'still here');
       expect(stream.events.filter((e) => e.event === 'availability')).toEqual([]);
     } finally {
       other.close();

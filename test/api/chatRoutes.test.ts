@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { streamsOpen } from '../../src/observability/metrics';
 import { openStream } from '../support/sse';
 import { bearer, PAGE_ORIGIN, type Stack, startStack } from '../support/stack';
-import { waitFor } from '../support/wait';
+import { EVENT_WAIT_MS, waitFor } from '../support/wait';
 
 /**
  * The rules the chat routes (src/http/routes/) hold themselves: what HEAD on the stream answers, a
@@ -19,12 +19,12 @@ afterEach(() => stack.sim.faults.clear());
 
 test('HEAD /messages/stream answers the event-stream headers and holds nothing open', async () => {
   const { token } = await stack.newSession();
-  // The answer comes at once; a stream held open would never end a HEAD.
+  // The answer comes at once; a stream held open would never end a HEAD (bounded as a hang, not timed).
   const head = stack.http
     .head('/messages/stream')
     .set(bearer(token))
     .then((res) => res);
-  const res = await Promise.race([head, sleep(3000).then(() => 'still open' as const)]);
+  const res = await Promise.race([head, sleep(EVENT_WAIT_MS).then(() => 'still open' as const)]);
   expect(res).not.toBe('still open');
   if (res === 'still open') return;
   expect(res.status).toBe(200);
@@ -49,8 +49,11 @@ test('a client that leaves while its stream waits for Genesys keeps its ticket, 
   await waitFor(() => stack.sim.framesFor(gt, 'configureSession').length > configures);
   controller.abort();
   await left;
-  // Genesys answers; the route finds its client gone and spends nothing.
-  await sleep(1800);
+  // Genesys answers; the route finds its client gone and spends nothing. Another stream of the session opens only
+  // once that answer is in, and the route, which waited on it first, has found its client gone by then.
+  const witness = await openStream(`${stack.service.url}/messages/stream`, bearer(token));
+  expect(witness.status).toBe(200);
+  witness.close();
   stack.sim.faults.clear();
   const stream = await openStream(url, { Origin: PAGE_ORIGIN });
   try {

@@ -54,7 +54,7 @@ beforeAll(async () => {
     SESSIONS_PER_IP_PER_MINUTE: '1000',
   });
   service = await startService(await readConfig(env), captureLogger().logger);
-  await waitFor(async () => (await request(service.url).get('/readyz')).body.status === 'ready', 15_000);
+  await waitFor(async () => (await request(service.url).get('/readyz')).body.status === 'ready');
 });
 
 afterAll(async () => {

@@ -4,7 +4,7 @@ import { genesysCircuitOpen, sendsInDoubt } from '../../src/observability/metric
 import { steerableClock } from '../support/clock';
 import { startGenesysSwitch, type GenesysSwitch } from '../support/genesysSwitch';
 import { bearer, guestTokenOf, PAGE_ORIGIN, simProfile, startStack, type Stack } from '../support/stack';
-import { waitFor } from '../support/wait';
+import { EVENT_WAIT_MS, waitFor } from '../support/wait';
 
 /**
  * Fail fast on Genesys, as on Redis (src/genesys/guest/link/guestApiHealth.ts): with the Guest API refusing
@@ -73,7 +73,7 @@ describe.each(['refuse', 'hang'] as const)('Genesys that starts to %s', (mode) =
       .set(bearer(token))
       .send({ text: 'during' })
       .then((res) => res);
-    await waitFor(circuitOpen, 8000, 50);
+    await waitFor(circuitOpen, EVENT_WAIT_MS, 50);
     const openedAfterMs = Date.now() - outageAt;
     expect(openedAfterMs).toBeLessThan(6000);
 
@@ -105,7 +105,7 @@ describe.each(['refuse', 'hang'] as const)('Genesys that starts to %s', (mode) =
     expect(Number(firstAnswer.headers['retry-after'])).toBeGreaterThanOrEqual(1);
 
     sw.set('pass');
-    await waitFor(async () => !(await circuitOpen()), 8000, 50);
+    await waitFor(async () => !(await circuitOpen()), EVENT_WAIT_MS, 50);
     const after = await stack.http.post('/messages').set(bearer(token)).send({ text: 'after' });
     expect(after.status).toBe(201);
   }, 40_000);
@@ -205,7 +205,7 @@ describe('a send already written when Genesys hangs', () => {
     expect((await sendsInDoubt.get()).values.reduce((n, v) => n + v.value, 0)).toBe(inDoubt + 1);
 
     sw.set('pass');
-    await waitFor(async () => !(await circuitOpen()), 8000, 50);
+    await waitFor(async () => !(await circuitOpen()), EVENT_WAIT_MS, 50);
     const texts = () => (sim.conversationMessages(gt) as Array<{ text?: string }>).map((m) => m.text);
     // In doubt as after a timeout: history is given as long as a timeout to show the message, and until then
     // the retry sends nothing, saying when to come back.

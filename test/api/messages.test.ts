@@ -1,3 +1,4 @@
+import { CLOCK_SKEW_MS } from '../../src/genesys/guest/desk/deliveryProof';
 import { manualClock } from '../support/platform';
 import { bearer, guestTokenOf, PAGE_ORIGIN, simProfile, type Stack, startStack } from '../support/stack';
 import { waitFor } from '../support/wait';
@@ -380,5 +381,35 @@ describe('against a Genesys whose channel.messageId is not the metadata.id sent 
     const sent = strict.sim.framesFor(gt, 'onMessage');
     expect(sent).toHaveLength(1);
     expect(retry.body.message.clientMessageId).toBe(sent[0]!.frame.message.metadata.id);
+  });
+});
+
+describe("against a Genesys whose clock runs behind this instance's (strict simulator profile)", () => {
+  /** How far behind this instance's clock Genesys's runs: it stamps each message's channel.time. */
+  const BEHIND_MS = CLOCK_SKEW_MS - 1000;
+  let skewed: Stack;
+  beforeAll(async () => {
+    skewed = await startStack({
+      sim: { agent: { enabled: false }, clock: () => Date.now() - BEHIND_MS, clockTimesMessages: true },
+      env: { GENESYS_TIMEOUT_MS: '3000' },
+    });
+  });
+  afterAll(() => skewed.close());
+
+  test('an in-doubt retry finds the first attempt Genesys stamped before the send, within the allowance, and never sends twice', async () => {
+    const before = skewed.sim.received.length;
+    const { token } = await skewed.newSession();
+    const gt = guestTokenOf(skewed.sim, before);
+    skewed.sim.faults.delayFrames(2 * skewed.config.process.genesys.timeoutMs, gt);
+    const auth = { Authorization: `Bearer ${token}`, Origin: PAGE_ORIGIN, 'Idempotency-Key': 'skewed-doubt' };
+    const sentAfter = Date.now();
+    const first = await skewed.http.post('/messages').set(auth).send({ text: 'did it arrive despite the clocks?' });
+    expect(first.status).toBe(504);
+    skewed.sim.faults.clear();
+    const retry = await skewed.http.post('/messages').set(auth).send({ text: 'did it arrive despite the clocks?' });
+    expect(retry.status).toBe(201);
+    // Genesys's time for it is before this instance sent it: only the allowance lets its content prove it.
+    expect(Date.parse(retry.body.message.time)).toBeLessThan(sentAfter);
+    expect(skewed.sim.framesFor(gt, 'onMessage')).toHaveLength(1);
   });
 });

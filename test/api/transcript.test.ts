@@ -3,6 +3,7 @@ import { buildTranscript, transcriptLabelsOf } from '../../client/src/transcript
 import { wordingFor } from '../../client/src/wording';
 import { zonedTime } from '../../client/src/transcriptLocale';
 import type { ChatMessage } from '../../client/src/types';
+import { CONVERSATION_PAGE_SIZE, CONVERSATION_PAGES } from '../../src/genesys/guest/rest/history';
 import { manualClock } from '../support/platform';
 import { bearer, type Stack, startStack } from '../support/stack';
 import { waitFor } from '../support/wait';
@@ -215,6 +216,28 @@ describe('GET /messages/transcript', () => {
     const bad = await stack.http.get('/messages/transcript?format=pdf').set(bearer(token));
     expect(bad.body.detail).toMatch(/format/);
     expect(historyReads()).toBe(before);
+  });
+
+  test(`a conversation of exactly ${CONVERSATION_PAGES} pages: every message, not marked incomplete`, async () => {
+    const held = CONVERSATION_PAGES * CONVERSATION_PAGE_SIZE;
+    for (const total of [held - CONVERSATION_PAGE_SIZE + 1, held]) {
+      const { token, gt } = await stack.newGuest();
+      // Whatever Genesys keeps of a new conversation (a Join) counts in its total and pages like a message.
+      const said = total - stack.sim.conversationMessages(gt).length;
+      for (let i = 1; i <= said; i++) stack.sim.agent.say(gt, `agent message ${i}`);
+      expect(stack.sim.conversationMessages(gt)).toHaveLength(total);
+      const before = historyReads();
+      const res = await stack.http.get('/messages/transcript').set(bearer(token));
+      expect(res.status).toBe(200);
+      expect({ total, reads: historyReads() - before }).toEqual({ total, reads: CONVERSATION_PAGES });
+      expect({ total, incomplete: res.text.includes('The oldest messages are not included') }).toEqual({
+        total,
+        incomplete: false,
+      });
+      expect(res.text.match(/^\[[^\]]+\] /gm)).toHaveLength(said);
+      expect(res.text).toMatch(/: agent message 1\n/);
+      expect(res.text).toMatch(new RegExp(`: agent message ${said}\\n$`));
+    }
   });
 
   test('a conversation longer than the spare reads hold: the newest five pages, saying the oldest are left out', async () => {

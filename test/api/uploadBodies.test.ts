@@ -9,7 +9,7 @@ import { peExecutable } from '../support/fileSamples';
 import { scrape } from '../support/metrics';
 import { rawUpload } from '../support/rawUpload';
 import { bearer, startStack, type Stack } from '../support/stack';
-import { waitFor } from '../support/wait';
+import { EVENT_WAIT_MS, waitFor } from '../support/wait';
 
 /**
  * What an upload body may be, as POST /attachments holds it (http/multipart.ts and
@@ -167,13 +167,13 @@ test('a program whose first bytes arrive a few at a time is judged on them all: 
   const program = Buffer.concat([peExecutable(), Buffer.alloc(2_000)]);
   // One byte, then the rest: the file's first read holds `M` alone.
   upload.write(program.subarray(0, 1));
-  await waitFor(() => spooled().length === 1, 5_000);
+  await waitFor(() => spooled().length === 1);
   await sleep(20);
   upload.write(program.subarray(1));
   upload.finish();
   expect(await upload.status()).toBe(415);
   upload.socket.destroy();
-  await waitFor(() => spooled().length === 0, 5_000);
+  await waitFor(() => spooled().length === 0);
 });
 
 describe('the pace floor (UPLOAD_MIN_BYTES_PER_SECOND)', () => {
@@ -236,7 +236,7 @@ function connection() {
       }),
     /** The head (status line and headers) of the n-th answer on the connection, once it is in. */
     async head(n: number): Promise<string> {
-      await waitFor(() => heads().length >= n, 10_000);
+      await waitFor(() => heads().length >= n);
       return heads()[n - 1]!;
     },
   };
@@ -325,10 +325,10 @@ describe('each outcome counted (genesys_bff_attachments_total)', () => {
       body: form(),
       signal: cancel.signal,
     }).catch(() => 'cancelled');
-    await waitFor(() => stack.sim.requests.filter((r) => r.target === 'upload').length > puts, 10_000, 20);
+    await waitFor(() => stack.sim.requests.filter((r) => r.target === 'upload').length > puts, EVENT_WAIT_MS, 20);
     cancel.abort();
     expect(await cancelled).toBe('cancelled');
-    await waitFor(async () => (await counted()).cancelled > before.cancelled, 10_000);
+    await waitFor(async () => (await counted()).cancelled > before.cancelled);
     expect(await counted()).toEqual({
       uploaded: before.uploaded + 1,
       refused: before.refused + 1,
@@ -342,9 +342,9 @@ describe('each outcome counted (genesys_bff_attachments_total)', () => {
     const before = await counted();
     const upload = rawUploadHere(stack, token, { contentLength: 60_000 });
     upload.write(PNG);
-    await waitFor(() => spooled().length === 1, 5_000);
+    await waitFor(() => spooled().length === 1);
     upload.socket.destroy();
-    await waitFor(async () => (await counted()).cancelled > before.cancelled, 10_000);
+    await waitFor(async () => (await counted()).cancelled > before.cancelled);
     expect(await counted()).toEqual({ ...before, cancelled: before.cancelled + 1 });
   });
 

@@ -228,7 +228,7 @@ test('the stream: events, reconnect with a new ticket when the instance restarts
     await own.service.stop();
     await waitFor(() => states.includes('reconnecting'));
     replacement = await startService(loadConfig(simulatorEnv(stack.sim, { PORT: port })), captureLogger().logger);
-    await waitFor(() => opens.length === 2, 10_000);
+    await waitFor(() => opens.length === 2);
     expect(opens).toEqual([false, true]);
     expect(live.state).toBe('open');
     const tickets = FetchEventSource.opened.map((s) => new URL(s.url).searchParams.get('ticket'));
@@ -280,8 +280,8 @@ test('the stream catches up by itself when it cannot replay a gap: the newest hi
     dropped.close();
     dropped.dispatchEvent(new Event('error'));
     stack.sim.agent.say(gt, 'said in the gap');
-    await waitFor(() => opens === 2, 10_000);
-    await waitFor(() => seen.includes('outbound:said in the gap'), 10_000);
+    await waitFor(() => opens === 2);
+    await waitFor(() => seen.includes('outbound:said in the gap'));
     expect(sessionEvents).toContain('replay_incomplete');
     const reads = calls.filter((c) => c.method === 'GET' && /\/messages\?/.test(c.url));
     expect(reads.length).toBeGreaterThanOrEqual(2);

@@ -2,7 +2,7 @@
  * @jest-environment ./test/support/jsdomWithFetch.js
  * @jest-environment-options {"url": "http://localhost:3000/", "customExportConditions": ["node", "node-addons"]}
  */
-import { act, cleanup, fireEvent, render, screen } from '@testing-library/react';
+import { act, cleanup, fireEvent, render, screen } from '../support/dom';
 import {
   BffClient,
   BffError,

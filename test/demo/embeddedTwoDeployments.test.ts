@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../../src/config/schema';
+import { ConfigError, readConfig } from '../../src/config/schema';
 import { startEmbeddedDefault, type EmbeddedDefault } from '../../src/demo/embeddedDefault';
 import { startService, type RunningService } from '../../src/server';
 import { captureLogger } from '../support/app';
@@ -16,7 +16,7 @@ let service: RunningService;
 
 beforeAll(async () => {
   embedded = await startEmbeddedDefault({ PORT: '0', DEMO_PORT: '0', DEMO_DEPLOYMENTS: '2' });
-  service = await startService(loadConfig(embedded.env), captureLogger().logger);
+  service = await startService(await readConfig(embedded.env), captureLogger().logger);
 });
 
 afterAll(async () => {
@@ -42,8 +42,8 @@ async function chat(origin: string) {
   return { types: body.attachments.mediaTypes, signIn: body.authentication.enabled };
 }
 
-test('serves the two deployments from a deployments file, one per page origin', () => {
-  const config = loadConfig(embedded.env);
+test('serves the two deployments from a deployments file, one per page origin', async () => {
+  const config = await readConfig(embedded.env);
   expect(embedded.env.GENESYS_DEPLOYMENT_ID).toBeUndefined();
   expect(config.deployments.map((d) => [d.name, d.allowedOrigins])).toEqual([
     ['first', [embedded.demoOrigins[0]]],

@@ -10,7 +10,7 @@ import { steerableClock, type SteerableClock } from '../support/clock';
 import { GuestApiProxy } from '../support/hostile';
 import { dataOf, openStream, type SseEvent, type SseStream } from '../support/sse';
 import { bearer, guestTokenOf, startStack, type Stack } from '../support/stack';
-import { sleep, waitFor } from '../support/wait';
+import { EVENT_WAIT_MS, sleep, waitFor } from '../support/wait';
 
 /**
  * What a client sees, as a model (RELIABILITY.md, "What a client sees"). fast-check generates a
@@ -55,8 +55,8 @@ const SPARE_READS = 5;
 const MAX_MESSAGES = 40;
 /** A client's time away moves the clock this far at most in a run, so that every read of the run counts within one minute. */
 const MAX_AWAY_MS = 30_000;
-/** Bounds every wait for something the service does on its own. */
-const WAIT_MS = 8_000;
+/** Bounds every wait for something the service does on its own: a hang, not a verdict. */
+const WAIT_MS = EVENT_WAIT_MS;
 
 /** Waits (bounded) for `check`, failing with what was awaited. */
 async function until(what: string, check: () => unknown, intervalMs = 20): Promise<void> {

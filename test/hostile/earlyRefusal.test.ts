@@ -94,7 +94,7 @@ async function sendAllThenRead(token: string, fileName: string, type: string): P
     let answer = '';
     socket.setEncoding('latin1').on('data', (d: string) => (answer += d));
     socket.resume();
-    await waitFor(() => failed !== undefined || /\r\n\r\n/.test(answer), 10_000);
+    await waitFor(() => failed !== undefined || /\r\n\r\n/.test(answer));
     return answer ? answer.slice(0, answer.indexOf('\r\n')) : `error ${(failed as NodeJS.ErrnoException).code}`;
   } finally {
     socket.destroy();
@@ -105,14 +105,14 @@ test('a client that reads only after sending everything still reads its 429 and 
   const holder = rawUpload(stack, (await stack.newSession()).token, { contentLength: FIVE_MB });
   try {
     holder.write(demoPng(8, 8));
-    await waitFor(() => fs.readdirSync(spool).length === 1, 5_000);
+    await waitFor(() => fs.readdirSync(spool).length === 1);
     expect(await sendAllThenRead((await stack.newSession()).token, 'photo.png', 'image/png')).toBe(
       'HTTP/1.1 429 Too Many Requests',
     );
   } finally {
     holder.socket.destroy();
   }
-  await waitFor(() => fs.readdirSync(spool).length === 0, 5_000);
+  await waitFor(() => fs.readdirSync(spool).length === 0);
   expect(await sendAllThenRead((await stack.newSession()).token, 'report.pdf', 'application/pdf')).toBe(
     'HTTP/1.1 415 Unsupported Media Type',
   );
@@ -123,7 +123,7 @@ test('a busy instance: the 5 MB upload gets its 429 with Retry-After, not a netw
   try {
     holder.write(demoPng(8, 8));
     // The one upload slot is taken once that upload is spooling.
-    await waitFor(() => fs.readdirSync(spool).length === 1, 5_000);
+    await waitFor(() => fs.readdirSync(spool).length === 1);
     const { token } = await stack.newSession();
     for (let i = 0; i < 3; i++) {
       expect(await uploadWithFetch(token, 'photo.png', 'image/png')).toEqual({

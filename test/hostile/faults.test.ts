@@ -99,7 +99,7 @@ describe('Platform faults: OAuth token and deployment preflight', () => {
     sim.faults.clear();
     h.advance(coolDownMs);
     // Recovery needs no restart and no caller: the deployment check's next round asks for a token again.
-    await waitFor(async () => (await readyz(h!.http)).status === 200, 10_000);
+    await waitFor(async () => (await readyz(h!.http)).status === 200);
     return {
       answer,
       serviceRetries: retries,
@@ -122,7 +122,7 @@ describe('Platform faults: OAuth token and deployment preflight', () => {
     await waitFor(() => sim.stats.deploymentRequests > reads);
     expect(notReady(await readyz(h.http))).toBe(notReady(during));
     sim.faults.clear();
-    await waitFor(async () => (await readyz(h!.http)).status === 200, 10_000);
+    await waitFor(async () => (await readyz(h!.http)).status === 200);
     return {
       answer,
       serviceRetries: h.sleeps.length,
@@ -444,7 +444,7 @@ describe('Guest API and history faults, through the public API', () => {
         await stream.next((e) => e.event === 'session' && dataOf(e).state === 'reconnected');
         sim.agent.say(g.gt, 'still streaming?');
         const delivered = await stream
-          .next((e) => e.event === 'message' && dataOf(e).text === 'still streaming?', 15_000)
+          .next((e) => e.event === 'message' && dataOf(e).text === 'still streaming?')
           .then(
             () => true,
             () => false,

@@ -123,11 +123,11 @@ describe('logs', () => {
     harvest();
     // A refused Platform token: the service logs in again (a new OAuth token) and retries once.
     sim.reset();
-    await waitFor(() => sim.stats.tokenRequests > 0, 10_000);
+    await waitFor(() => sim.stats.tokenRequests > 0);
     stream.close();
     await stack.http.delete('/guest-session').set(auth);
 
-    await waitFor(() => sim.stats.deploymentRequests > 0, 10_000);
+    await waitFor(() => sim.stats.deploymentRequests > 0);
     harvest();
     expect({ oauth: upstream.oauth.size >= 2, jwt: upstream.jwt.size >= 1 }).toEqual({ oauth: true, jwt: true });
     const secrets = [
@@ -489,7 +489,7 @@ describe('egress', () => {
       );
       // Give the background work (deployment re-read, config refresh, token) its rounds with the faults armed.
       const reads = sim.stats.deploymentRequests;
-      await waitFor(() => sim.stats.deploymentRequests >= reads + 2, 10_000);
+      await waitFor(() => sim.stats.deploymentRequests >= reads + 2);
     } finally {
       egress.restore();
       await own?.close();

@@ -43,7 +43,9 @@ beforeAll(async () => {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
-  const env = await new Promise<Record<string, string>>((resolve) => {
+  // The simulator's environment, once it prints it; a simulator that exits first fails the suite, saying so.
+  const env = await new Promise<Record<string, string>>((resolve, reject) => {
+    sim.once('exit', (code) => reject(new Error(`the simulator exited with ${code} before it listened: ${out}`)));
     sim.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       if (!out.includes('SESSION_SECRET=')) return;
@@ -66,7 +68,8 @@ beforeAll(async () => {
     LOG_LEVEL: 'warn',
   });
   service = await startService(config, captureLogger('warn').logger);
-}, 60_000);
+  // A bound on a hang: tsx compiles the simulator as it starts, a minute and more of a loaded machine's time.
+}, 180_000);
 
 afterAll(async () => {
   await service?.stop();

@@ -86,9 +86,9 @@ describe('nothing is left behind', () => {
     const upload = rawUpload(stack, token, { contentLength: 60_000 });
     upload.write(PNG);
     upload.write(Buffer.alloc(20_000));
-    await waitFor(() => spooled(dir).length === 1, 5_000);
+    await waitFor(() => spooled(dir).length === 1);
     upload.socket.destroy();
-    await waitFor(() => spooled(dir).length === 0, 5_000);
+    await waitFor(() => spooled(dir).length === 0);
   });
 
   test('a file over the limit, declared (413 before the body is read) or found out mid-stream (413): nothing left', async () => {
@@ -133,7 +133,7 @@ describe('nothing is left behind', () => {
     const { token } = await stack.newSession();
     const upload = rawUpload(stack, token, { contentLength: 60_000 });
     upload.write(PNG);
-    await waitFor(() => spooled(dir).length === 1, 5_000);
+    await waitFor(() => spooled(dir).length === 1);
     // One byte every 100 ms: far below 1000 bytes a second.
     const drip = setInterval(() => upload.write('x'), 100);
     try {
@@ -184,7 +184,7 @@ test('one client address cannot take every upload slot while another uploads', a
       hog.write(PNG);
       hogs.push(hog);
     }
-    await waitFor(() => spooled(dir).length === 2, 5_000);
+    await waitFor(() => spooled(dir).length === 2);
     const third = await upload('203.0.113.7');
     expect([third.status, third.body.code]).toEqual([429, 'rate_limited']);
     expect(Number(third.retryAfter)).toBeGreaterThan(0);
@@ -192,8 +192,8 @@ test('one client address cannot take every upload slot while another uploads', a
     expect((await upload('198.51.100.20')).status).toBe(201);
     // Once the first address lets go, its slots are free again.
     for (const hog of hogs) hog.socket.destroy();
-    await waitFor(() => spooled(dir).length === 0, 5_000);
-    await waitFor(async () => (await upload('203.0.113.7')).status === 201, 5_000);
+    await waitFor(() => spooled(dir).length === 0);
+    await waitFor(async () => (await upload('203.0.113.7')).status === 201);
   } finally {
     for (const hog of hogs) hog.socket.destroy();
     await stack.close();
@@ -205,7 +205,7 @@ test('a shutdown removes the files of uploads still coming in', async () => {
   const stack = await stackWith(dir, { UPLOAD_MIN_BYTES_PER_SECOND: '0', SHUTDOWN_GRACE_MS: '200' });
   const upload = rawUpload(stack, (await stack.newSession()).token, { contentLength: 60_000 });
   upload.write(PNG);
-  await waitFor(() => spooled(dir).length === 1, 5_000);
+  await waitFor(() => spooled(dir).length === 1);
   await stack.service.stop();
   expect(spooled(dir)).toEqual([]);
   upload.socket.destroy();

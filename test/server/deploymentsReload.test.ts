@@ -33,6 +33,8 @@ const events = new EventEmitter();
 const log = captureLogger();
 let service: server.RunningService;
 let exited: number | undefined;
+/** Fails the start of the suite when the process exits before it serves. */
+let exitedEarly: (code: number) => void = () => undefined;
 
 const entry = (sim: Simulator, name: string, origin: string, clientSecret = sim.credentials.clientSecret) => ({
   ...deploymentEntryFor(sim, name, [origin]),
@@ -60,17 +62,28 @@ beforeAll(async () => {
   file = path.join(dir, 'deployments.json');
   write([entry(shopSim, 'shop', SHOP), entry(clinicSim, 'clinic', CLINIC, 'clinic-old-secret')]);
   const env = deploymentsFileEnv(file, { DEPLOYMENT_CACHE_TTL_SECONDS: '1' });
-  const start = jest.spyOn(server, 'startService');
+  // The process's service, as soon as runProcess starts it; a process that exits first fails the suite, saying so.
+  const started = new Promise<server.RunningService>((resolve, reject) => {
+    const startService = server.startService;
+    jest.spyOn(server, 'startService').mockImplementation((...args) => {
+      const starting = startService(...args);
+      starting.then(resolve, reject);
+      return starting;
+    });
+    exitedEarly = (code) => reject(new Error(`the process exited with ${code} before it served`));
+  });
   const proc: ServiceProcess = {
     env,
     events,
-    exit: (code) => void (exited = code),
+    exit: (code) => {
+      exited = code;
+      exitedEarly(code);
+    },
     console: { log: () => undefined, error: () => undefined },
     logger: () => log.logger,
   };
   void runProcess(proc);
-  await waitFor(() => start.mock.results.length > 0, 10_000);
-  service = await (start.mock.results[0]!.value as Promise<server.RunningService>);
+  service = await started;
 });
 
 afterAll(async () => {
@@ -105,7 +118,7 @@ test('SIGHUP adds a deployment and rotates another’s secret while a chat on a 
     });
     await stream.next((e) => e.event === 'session' && e.data.includes('"open"'));
     // The clinic's token cannot be had with the old secret; the outlet is not served yet.
-    await waitFor(async () => (await readyz()).checks['clinic/token']?.ok === false, 10_000);
+    await waitFor(async () => (await readyz()).checks['clinic/token']?.ok === false);
     expect((await start(OUTLET)).status).toBe(403);
 
     write([
@@ -114,7 +127,7 @@ test('SIGHUP adds a deployment and rotates another’s secret while a chat on a 
       entry(outletSim, 'outlet', OUTLET),
     ]);
     events.emit('SIGHUP');
-    await waitFor(() => reloads().length === 1, 10_000);
+    await waitFor(() => reloads().length === 1);
     expect(reloads()[0]).toMatchObject({
       msg: 'SIGHUP: deployments reloaded',
       added: ['outlet'],
@@ -124,7 +137,7 @@ test('SIGHUP adds a deployment and rotates another’s secret while a chat on a 
       rebuilt: [],
     });
     // The clinic's next token came with the new secret; the outlet serves chats.
-    await waitFor(async () => (await readyz()).checks['clinic/token']?.ok === true, 10_000);
+    await waitFor(async () => (await readyz()).checks['clinic/token']?.ok === true);
     expect((await start(OUTLET)).status).toBe(201);
     expect((await start(CLINIC)).status).toBe(201);
 
@@ -141,7 +154,7 @@ test('a file that fails validation is refused with its problems logged, and noth
   const served = reloads().length;
   write([entry(shopSim, 'shop', SHOP), { ...entry(outletSim, 'outlet', OUTLET), origins: [SHOP] }]);
   events.emit('SIGHUP');
-  await waitFor(() => reloads().length === served + 1, 10_000);
+  await waitFor(() => reloads().length === served + 1);
   const refusal = reloads()[served]!;
   expect(refusal.msg).toBe('SIGHUP: the deployments file was refused; the running deployments stay');
   expect(JSON.stringify(refusal.problems)).toMatch(/overlaps/);
@@ -169,7 +182,7 @@ describe('a file that fails in any way is refused, and every chat goes on', () =
       const served = reloads().length;
       put(file);
       events.emit('SIGHUP');
-      await waitFor(() => reloads().length === served + 1, 20_000);
+      await waitFor(() => reloads().length === served + 1);
       const refused = reloads()[served]!;
       expect(refused.msg).toBe('SIGHUP: the deployments file was refused; the running deployments stay');
       expect(JSON.stringify(refused.problems)).toMatch(refusal);
@@ -199,7 +212,7 @@ describe('a file that fails in any way is refused, and every chat goes on', () =
     try {
       for (let i = 0; i < 20; i++) {
         events.emit('SIGHUP');
-        await waitFor(() => reloads().length === served + i + 1, 20_000);
+        await waitFor(() => reloads().length === served + i + 1);
       }
     } finally {
       clearInterval(writer);
@@ -244,7 +257,7 @@ test("without Redis, a deployment rebuilt by a reload keeps its ended chats ende
     entry(outletSim, 'outlet', OUTLET),
   ]);
   events.emit('SIGHUP');
-  await waitFor(() => reloads().length === served + 1, 10_000);
+  await waitFor(() => reloads().length === served + 1);
   expect(reloads()[served]).toMatchObject({ msg: 'SIGHUP: deployments reloaded', rebuilt: ['clinic'] });
 
   expect((await fetch(`${service.url}/guest-session`, { headers: auth(ended) })).status).toBe(endedAnswer);

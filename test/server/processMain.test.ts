@@ -7,7 +7,7 @@ import { runProcess, type ServiceProcess } from '../../src/processMain';
 import * as server from '../../src/server';
 import { BAD_DEPLOYMENTS_FILES } from '../support/badDeploymentsFiles';
 import { captureLogger, testEnv, type CapturedLogger } from '../support/app';
-import { waitFor } from '../support/wait';
+import { EVENT_WAIT_MS, waitFor } from '../support/wait';
 
 /**
  * The service's process life (src/processMain.ts) run in this process with a stand-in process:
@@ -380,7 +380,7 @@ describe('with an OTLP endpoint set', () => {
       expect(log.lines().find((l) => l.msg === 'listening')).toMatchObject({ tracing: true });
     } finally {
       events.emit('SIGTERM');
-      await waitFor(() => exits.length > 0, 10_000, 10);
+      await waitFor(() => exits.length > 0, EVENT_WAIT_MS, 10);
     }
     expect(exits).toEqual([0]);
   });

@@ -4,6 +4,7 @@ import { SessionHub } from '../../src/genesys/guest/sessionHub';
 import { SessionCeiling } from '../../src/genesys/guest/sessionCeiling';
 import type { GuestEvent, GuestSession } from '../../src/genesys/guest/guestSession';
 import type { Simulator } from '../../simulator';
+import { EVENT_WAIT_MS } from './wait';
 
 export const ORIGIN = 'http://localhost:3000';
 
@@ -42,7 +43,7 @@ export function collect(session: GuestSession) {
   return {
     events,
     unsubscribe,
-    next(predicate: (e: GuestEvent) => boolean, timeoutMs = 10_000): Promise<GuestEvent> {
+    next(predicate: (e: GuestEvent) => boolean, timeoutMs = EVENT_WAIT_MS): Promise<GuestEvent> {
       const found = events.find(predicate);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {

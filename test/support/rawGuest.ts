@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
 import type { Simulator } from '../../simulator';
+import { EVENT_WAIT_MS } from './wait';
 
 /**
  * A bare Guest API client for the simulator's tests: raw frames in, raw
@@ -10,8 +11,6 @@ import type { Simulator } from '../../simulator';
 /* eslint-disable @typescript-eslint/no-explicit-any -- frames are whatever the server sent */
 
 export type Frame = any;
-
-const WAIT_MS = 10_000;
 
 export class RawGuest {
   /** Every frame received, in order. */
@@ -50,7 +49,7 @@ export class RawGuest {
 
   /** The next not-yet-consumed frame that matches; earlier non-matching frames stay available. */
   async next(match: (f: Frame) => boolean = () => true, what = 'a frame'): Promise<Frame> {
-    const deadline = Date.now() + WAIT_MS;
+    const deadline = Date.now() + EVENT_WAIT_MS;
     for (;;) {
       for (let i = this.cursor; i < this.frames.length; i++) {
         if (match(this.frames[i])) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import type { Stack } from './stack';
-import { waitFor } from './wait';
+import { EVENT_WAIT_MS, waitFor } from './wait';
 
 /** An upload written by hand on a raw socket, so the test decides when each byte goes and when the client vanishes. */
 export function rawUpload(
@@ -43,7 +43,7 @@ export function rawUpload(
       if (chunked && !socket.destroyed) socket.write('0\r\n\r\n');
     },
     /** The answer's status, once its status line is in. */
-    async status(timeoutMs = 10_000): Promise<number> {
+    async status(timeoutMs = EVENT_WAIT_MS): Promise<number> {
       await waitFor(() => /^HTTP\/1\.1 \d{3}/.test(answer), timeoutMs);
       return Number(answer.slice(9, 12));
     },

@@ -1,4 +1,6 @@
 /** A minimal Server-Sent Events reader over fetch, for tests and benchmarks. */
+import { EVENT_WAIT_MS } from './wait';
+
 export interface SseEvent {
   event: string;
   data: string;
@@ -25,7 +27,7 @@ export async function openStream(url: string, headers: Record<string, string> = 
     headers: res.headers,
     events,
     comments: 0,
-    next(predicate, timeoutMs = 5000) {
+    next(predicate, timeoutMs = EVENT_WAIT_MS) {
       const found = events.find(predicate);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {

@@ -3,7 +3,7 @@
  * @jest-environment-options {"url": "http://localhost:3000/", "customExportConditions": ["node", "node-addons"]}
  */
 import { StrictMode } from 'react';
-import { act, cleanup, fireEvent, render, screen, waitFor as settle, within } from '@testing-library/react';
+import { act, cleanup, fireEvent, render, screen, waitFor as settle, within } from '../../support/dom';
 import { BffClient, type TokenStore } from '../../../client/src';
 import { MessageList, useChat, type UseChatOptions } from '../../../client/src/react';
 import { FetchEventSource } from '../../support/eventSource';
@@ -83,7 +83,7 @@ async function twoTabs(site = fakeTabs()) {
     </>,
   );
   for (const name of ['First tab', 'Second tab'])
-    await tabNamed(name).findByText('open', { selector: '[role=status]' }, { timeout: 10_000 });
+    await tabNamed(name).findByText('open', { selector: '[role=status]' });
   return { gt: guestTokenOf(stack.sim, before), site };
 }
 
@@ -97,17 +97,17 @@ test('two tabs share one chat on one stream: each shows every message, and endin
 
   stack.sim.agent.say(gt, 'one for both tabs');
   for (const name of ['First tab', 'Second tab'])
-    await tabNamed(name).findByText('one for both tabs', { selector: '.bubble' }, { timeout: 10_000 });
+    await tabNamed(name).findByText('one for both tabs', { selector: '.bubble' });
 
   fireEvent.click(tabNamed('Second tab').getByRole('button', { name: 'End chat' }));
-  await tabNamed('Second tab').findByText('ended by guest', undefined, { timeout: 10_000 });
-  await tabNamed('First tab').findByText('ended by guest', undefined, { timeout: 10_000 });
+  await tabNamed('Second tab').findByText('ended by guest');
+  await tabNamed('First tab').findByText('ended by guest');
   expect(calls.slice(before).filter((c) => c === 'DELETE /guest-session')).toHaveLength(1);
 
   // A new chat started in one tab is the new chat in both, on a clean page.
   fireEvent.click(tabNamed('First tab').getByRole('button', { name: 'New chat' }));
   for (const name of ['First tab', 'Second tab'])
-    await tabNamed(name).findByText('open', { selector: '[role=status]' }, { timeout: 10_000 });
+    await tabNamed(name).findByText('open', { selector: '[role=status]' });
   expect(tabNamed('Second tab').queryByText('one for both tabs')).toBeNull();
   await settle(async () => expect(await streamsAtService()).toBe(1));
 });
@@ -115,11 +115,11 @@ test('two tabs share one chat on one stream: each shows every message, and endin
 test('without shared tabs, the other tab of the same session hears the end as an expiry (what sharing fixes)', async () => {
   const [first, second] = sharedTokenStores(2);
   render(<Tab name="First tab" client={tabClient(first!, undefined)} />);
-  await tabNamed('First tab').findByText('open', { selector: '[role=status]' }, { timeout: 10_000 });
+  await tabNamed('First tab').findByText('open', { selector: '[role=status]' });
   render(<Tab name="Second tab" client={tabClient(second!, undefined)} />);
-  await tabNamed('Second tab').findByText('open', { selector: '[role=status]' }, { timeout: 10_000 });
+  await tabNamed('Second tab').findByText('open', { selector: '[role=status]' });
   fireEvent.click(tabNamed('Second tab').getByRole('button', { name: 'End chat' }));
-  await tabNamed('First tab').findByText('ended', { selector: '[role=status]' }, { timeout: 10_000 });
+  await tabNamed('First tab').findByText('ended', { selector: '[role=status]' });
   expect(tabNamed('First tab').getByRole('note').textContent).toBe('ended by expired');
 });
 
@@ -134,7 +134,7 @@ test('under StrictMode, two tabs sharing the chat start one session between them
     </StrictMode>,
   );
   for (const name of ['First tab', 'Second tab'])
-    await tabNamed(name).findByText('open', { selector: '[role=status]' }, { timeout: 10_000 });
+    await tabNamed(name).findByText('open', { selector: '[role=status]' });
   const made = calls.slice(before);
   expect(made.filter((c) => c === 'POST /guest-session')).toHaveLength(2);
   expect(made.filter((c) => c === 'DELETE /guest-session')).toHaveLength(0);
@@ -155,17 +155,17 @@ describe('unread while the page is hidden', () => {
     const [store] = sharedTokenStores(1);
     const before = stack.sim.received.length;
     render(<Tab name="Only tab" client={tabClient(store!, fakeTabs())} attention={{ titleBadge: true }} />);
-    await tabNamed('Only tab').findByText('open', { selector: '[role=status]' }, { timeout: 10_000 });
+    await tabNamed('Only tab').findByText('open', { selector: '[role=status]' });
     const gt = guestTokenOf(stack.sim, before);
 
     stack.sim.agent.say(gt, 'seen at once');
-    await tabNamed('Only tab').findByText('seen at once', { selector: '.bubble' }, { timeout: 10_000 });
+    await tabNamed('Only tab').findByText('seen at once', { selector: '.bubble' });
     expect(screen.getByTestId('unread').textContent).toBe('0');
 
     show('hidden');
     stack.sim.agent.say(gt, 'while away');
     stack.sim.agent.say(gt, 'and again');
-    await tabNamed('Only tab').findByText('and again', { selector: '.bubble' }, { timeout: 10_000 });
+    await tabNamed('Only tab').findByText('and again', { selector: '.bubble' });
     await settle(() => expect(screen.getByTestId('unread').textContent).toBe('2'));
     expect(document.title).toBe('(2) Shop');
 

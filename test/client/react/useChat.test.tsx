@@ -3,7 +3,7 @@
  * @jest-environment-options {"url": "http://localhost:3000/", "customExportConditions": ["node", "node-addons"]}
  */
 import { StrictMode } from 'react';
-import { act, cleanup, fireEvent, render, screen, waitFor as settle, within } from '@testing-library/react';
+import { act, cleanup, fireEvent, render, screen, waitFor as settle, within } from '../../support/dom';
 import {
   BffClient,
   BffError,
@@ -69,6 +69,9 @@ function clientFor(tokenStore: TokenStore = memoryTokenStore()): BffClient {
   });
 }
 
+/** The page's last load of earlier messages: a test that pages waits for it, not for a while. */
+let loadingOlder: Promise<void> = Promise.resolve();
+
 /** A page of the developer's own: the hook and the package's components. */
 function ChatPage(options: UseChatOptions & { grant?: SignInGrant }) {
   const chat = useChat(options);
@@ -79,7 +82,7 @@ function ChatPage(options: UseChatOptions & { grant?: SignInGrant }) {
       {chat.ended && <p role="note">ended by {chat.ended}</p>}
       {chat.agentPresent && <p>agent here</p>}
       {chat.hasOlder && (
-        <button type="button" onClick={() => void chat.loadOlder()}>
+        <button type="button" onClick={() => void (loadingOlder = chat.loadOlder())}>
           Earlier
         </button>
       )}
@@ -120,7 +123,7 @@ function ChatPage(options: UseChatOptions & { grant?: SignInGrant }) {
 }
 
 const log = () => screen.getByRole('log', { name: 'Conversation' });
-const bubble = (text: string) => within(log()).findByText(text, { selector: '.bubble' }, { timeout: 10_000 });
+const bubble = (text: string) => within(log()).findByText(text, { selector: '.bubble' });
 
 async function connect(
   options: Partial<UseChatOptions> & { grant?: SignInGrant } = {},
@@ -128,7 +131,7 @@ async function connect(
   const before = stack.sim.received.length;
   const client = options.client ?? clientFor();
   render(<ChatPage client={client} {...options} />);
-  await screen.findByText('open', { selector: '[role=status]' }, { timeout: 10_000 });
+  await screen.findByText('open', { selector: '[role=status]' });
   return { gt: guestTokenOf(stack.sim, before), client };
 }
 
@@ -146,18 +149,18 @@ const sentToGenesys = (gt: string) =>
 test('useChat: a session, send with an Idempotency-Key, quick replies, a card button and a date picker that answer as Genesys takes them, typing both ways', async () => {
   const { gt } = await connect();
   await say('Can I get some quick replies?');
-  const yes = await within(log()).findByRole('button', { name: 'Yes' }, { timeout: 10_000 });
+  const yes = await within(log()).findByRole('button', { name: 'Yes' });
   fireEvent.click(yes);
   await bubble('You chose: Yes');
   // The earlier offer cannot be answered twice.
   expect((within(log()).getByRole('button', { name: 'Yes' }) as HTMLButtonElement).disabled).toBe(true);
 
   await say('show me a card');
-  fireEvent.click(await within(log()).findByRole('button', { name: 'Track order' }, { timeout: 10_000 }));
+  fireEvent.click(await within(log()).findByRole('button', { name: 'Track order' }));
   await bubble('You chose: Track order');
 
   await say('a date picker please');
-  const group = await within(log()).findByRole('group', { name: 'Book a call' }, { timeout: 10_000 });
+  const group = await within(log()).findByRole('group', { name: 'Book a call' });
   const slot = within(group).getAllByRole('button')[0]!;
   fireEvent.click(slot);
   await bubble(`You chose: ${slot.textContent}`);
@@ -190,15 +193,12 @@ test('useChat: a session, send with an Idempotency-Key, quick replies, a card bu
 test('useChat: an image uploaded and sent with text, one removed (deleted at Genesys), End chat, and a new chat', async () => {
   const { gt } = await connect();
   // The attach control appears once capabilities say the deployment takes files.
-  const fileInput = (await screen.findByLabelText('File to attach', undefined, {
-    timeout: 10_000,
-  })) as HTMLInputElement;
+  const fileInput = (await screen.findByLabelText('File to attach')) as HTMLInputElement;
   fireEvent.change(fileInput, {
     target: { files: [new File([new Uint8Array(demoPng(40, 40))], 'parcel.png', { type: 'image/png' })] },
   });
-  await settle(
-    () => expect(document.querySelector('.pending-file[data-state="done"]')?.textContent).toContain('parcel.png'),
-    { timeout: 10_000 },
+  await settle(() =>
+    expect(document.querySelector('.pending-file[data-state="done"]')?.textContent).toContain('parcel.png'),
   );
   await say('my parcel');
   await settle(() => expect(document.querySelector('.from-guest img.thumb')?.getAttribute('alt')).toBe('parcel.png'));
@@ -212,23 +212,21 @@ test('useChat: an image uploaded and sent with text, one removed (deleted at Gen
   fireEvent.change(fileInput, {
     target: { files: [new File([new Uint8Array(demoPng(8, 8))], 'unwanted.png', { type: 'image/png' })] },
   });
-  await settle(() => expect(document.querySelector('.pending-file[data-state="done"]')).not.toBeNull(), {
-    timeout: 10_000,
-  });
+  await settle(() => expect(document.querySelector('.pending-file[data-state="done"]')).not.toBeNull());
   const deletesBefore = stack.sim.framesFor(gt, 'deleteAttachment').length;
   fireEvent.click(screen.getByRole('button', { name: 'Remove unwanted.png' }));
   expect(document.querySelectorAll('.pending-file')).toHaveLength(0);
   await settle(() => expect(stack.sim.framesFor(gt, 'deleteAttachment').length).toBe(deletesBefore + 1));
 
   fireEvent.click(screen.getByRole('button', { name: 'End chat' }));
-  await screen.findByText('ended by guest', undefined, { timeout: 10_000 });
+  await screen.findByText('ended by guest');
   expect(screen.getByRole('status').textContent).toBe('ended');
   // Ended for the agent too: a Presence Clear (conversation clear is on in this deployment).
   expect(
     stack.sim.framesFor(gt, 'onMessage').filter((f) => JSON.stringify(f.frame.message).includes('"Clear"')),
   ).toHaveLength(1);
   fireEvent.click(screen.getByRole('button', { name: 'New chat' }));
-  await screen.findByText('open', { selector: '[role=status]' }, { timeout: 10_000 });
+  await screen.findByText('open', { selector: '[role=status]' });
   expect(document.querySelectorAll('.from-guest')).toHaveLength(0);
 });
 
@@ -247,21 +245,21 @@ test('useChat: a reload resumes the chat and pages its history; the agent ends i
   clock.advance(POSITION_SKEW_MS + 1000);
   cleanup();
   render(<ChatPage client={clientFor(tokens)} historyPageSize={2} />);
-  await screen.findByText('open', { selector: '[role=status]' }, { timeout: 10_000 });
+  await screen.findByText('open', { selector: '[role=status]' });
   await settle(() => expect(screen.getByRole('button', { name: 'Earlier' })).toBeTruthy());
   expect(within(log()).queryByText('one')).toBeNull();
   for (let pages = 0; screen.queryByRole('button', { name: 'Earlier' }) && pages < 20; pages++) {
     const before = calls.length;
     fireEvent.click(screen.getByRole('button', { name: 'Earlier' }));
-    await settle(() => expect(calls.length).toBeGreaterThan(before));
-    await act(() => new Promise((r) => setTimeout(r, 50)));
+    await act(() => loadingOlder);
+    expect(calls.length).toBeGreaterThan(before);
   }
   await bubble('one');
   const texts = Array.from(document.querySelectorAll('.bubble'), (b) => b.textContent);
   expect(texts).toEqual(['one', 'You said: one', 'two', 'You said: two', 'three', 'You said: three']);
 
   stack.sim.agent.disconnect(gt, { readOnly: true });
-  await screen.findByText('ended by agent', undefined, { timeout: 10_000 });
+  await screen.findByText('ended by agent');
   expect((screen.getByLabelText('Your message') as HTMLTextAreaElement).disabled).toBe(true);
 });
 
@@ -270,11 +268,11 @@ test('useChat: signing in mid-chat keeps the conversation, signed in; signing ou
   await connect({ grant });
   await say('before signing in');
   fireEvent.click(screen.getByRole('button', { name: 'Sign in' }));
-  await screen.findByRole('button', { name: 'Sign out' }, { timeout: 10_000 });
+  await screen.findByRole('button', { name: 'Sign out' });
   expect(screen.getByRole('status').textContent).toBe('open');
   await bubble('before signing in');
   fireEvent.click(screen.getByRole('button', { name: 'Sign out' }));
-  await screen.findByText('ended by signed_out', undefined, { timeout: 10_000 });
+  await screen.findByText('ended by signed_out');
   expect(screen.queryByRole('button', { name: 'Sign out' })).toBeNull();
 });
 
@@ -286,7 +284,7 @@ test('useChat: under StrictMode (mount, unmount, mount) one POST /guest-session 
       <ChatPage client={clientFor(tokens)} />
     </StrictMode>,
   );
-  await screen.findByText('open', { selector: '[role=status]' }, { timeout: 10_000 });
+  await screen.findByText('open', { selector: '[role=status]' });
   await say('hello once');
   // A reload in development: StrictMode mounts twice again, and resumes the one session.
   cleanup();
@@ -295,7 +293,7 @@ test('useChat: under StrictMode (mount, unmount, mount) one POST /guest-session 
       <ChatPage client={clientFor(tokens)} />
     </StrictMode>,
   );
-  await screen.findByText('open', { selector: '[role=status]' }, { timeout: 10_000 });
+  await screen.findByText('open', { selector: '[role=status]' });
   await bubble('hello once');
   const made = calls.slice(before);
   expect(made.filter((c) => c === 'POST /guest-session')).toHaveLength(2);
@@ -337,7 +335,7 @@ test("useChat: autoStart 'resume' waits for start(details) under StrictMode, one
 
   const sent = stack.sim.received.length;
   fireEvent.click(screen.getByRole('button', { name: 'Begin' }));
-  await screen.findByText('open', { selector: '[role=status]' }, { timeout: 10_000 });
+  await screen.findByText('open', { selector: '[role=status]' });
   const gt = guestTokenOf(stack.sim, sent);
   await say('after the form');
   expect(stack.sim.customAttributes(gt)).toEqual({ topic: 'billing' });
@@ -349,7 +347,7 @@ test("useChat: autoStart 'resume' waits for start(details) under StrictMode, one
       <StartLater client={clientFor(tokens)} />
     </StrictMode>,
   );
-  await screen.findByText('open', { selector: '[role=status]' }, { timeout: 10_000 });
+  await screen.findByText('open', { selector: '[role=status]' });
   await bubble('after the form');
   expect(calls.slice(before).filter((c) => c === 'POST /guest-session')).toHaveLength(2);
 });
@@ -368,8 +366,8 @@ test("useChat: its stream dropped and reopened across an outage, the agent's rep
   dropped.close();
   dropped.dispatchEvent(new Event('error'));
   stack.sim.agent.say(gt, 'said while the stream was down');
-  await settle(() => expect(FetchEventSource.opened.length).toBeGreaterThan(opened), { timeout: 10_000 });
-  await screen.findByText('open', { selector: '[role=status]' }, { timeout: 10_000 });
+  await settle(() => expect(FetchEventSource.opened.length).toBeGreaterThan(opened));
+  await screen.findByText('open', { selector: '[role=status]' });
 
   await bubble('said while the stream was down');
   expect(within(log()).getAllByText('said while the stream was down')).toHaveLength(1);
@@ -391,6 +389,8 @@ test('useChat: while the guest waits for an agent, the stream’s availability e
     own.sim.availability.setAgents({ INTERACTING: 2 });
     own.sim.availability.setWaiting(3);
     own.sim.availability.setEstimatedWait(120);
+    // The service has read this state before the stream opens, so the stream hears of no change before the test's.
+    await settle(async () => expect((await own.http.get('/availability')).body.estimatedWaitSeconds).toBe(120));
     let chat!: Chat;
     function Waiting() {
       chat = useChat({
@@ -408,31 +408,27 @@ test('useChat: while the guest waits for an agent, the stream’s availability e
       );
     }
     render(<Waiting />);
-    await screen.findByText('open', { selector: '[role=status]' }, { timeout: 10_000 });
+    await screen.findByText('open', { selector: '[role=status]' });
     const line = () => screen.getByTestId('availability').textContent;
     expect(line()).toBe('');
 
     // An event says what changed since the stream opened: wait until a refresh after the opening has completed (the
     // next one has begun), so the change below is one.
     const reads = own.sim.availability.reads('estimatedWait');
-    await settle(() => expect(own.sim.availability.reads('estimatedWait')).toBeGreaterThanOrEqual(reads + 2), {
-      timeout: 10_000,
-    });
+    await settle(() => expect(own.sim.availability.reads('estimatedWait')).toBeGreaterThanOrEqual(reads + 2));
     // useChat asks nothing itself: what it knows comes from the stream.
     const asked = calls.filter((c) => c === 'GET /availability').length;
     own.sim.availability.setEstimatedWait(600);
-    await settle(() => expect(line()).toBe('All lines are busy (about 10 minutes)'), { timeout: 10_000 });
+    await settle(() => expect(line()).toBe('All lines are busy (about 10 minutes)'));
     own.sim.availability.setEmergency(true);
-    await settle(() => expect(line()).toBe('Closed because of an emergency. Please try again later.'), {
-      timeout: 10_000,
-    });
+    await settle(() => expect(line()).toBe('Closed because of an emergency. Please try again later.'));
     expect(chat.availability).toMatchObject({ configured: true, open: false, reason: 'emergency' });
     expect(calls.filter((c) => c === 'GET /availability').length).toBe(asked);
 
     own.sim.availability.setEmergency(false);
-    await settle(() => expect(chat.availability?.open).toBe(true), { timeout: 10_000 });
+    await settle(() => expect(chat.availability?.open).toBe(true));
     await act(() => chat.send('human please'));
-    await settle(() => expect(line()).toBe(''), { timeout: 10_000 });
+    await settle(() => expect(line()).toBe(''));
     expect(chat.availability).toBeUndefined();
   } finally {
     cleanup();
@@ -471,14 +467,12 @@ test('useChat: its stream reopened with nothing missed, the hook still reloads t
   const before = calls.length;
   dropped.close();
   dropped.dispatchEvent(new Event('error'));
-  await settle(() => expect(FetchEventSource.opened.length).toBeGreaterThan(opened), { timeout: 10_000 });
+  await settle(() => expect(FetchEventSource.opened.length).toBeGreaterThan(opened));
   // The documented recovery after every reconnect: whatever the replay could not know it missed is read back.
-  await settle(() => expect(calls.slice(before).filter((c) => c === 'GET /messages')).toHaveLength(1), {
-    timeout: 10_000,
-  });
+  await settle(() => expect(calls.slice(before).filter((c) => c === 'GET /messages')).toHaveLength(1));
   // Answered before the test ends: a read cut off by the service closing would be tried again long after.
   const reads = (list: string[]) => list.filter((c) => c === 'GET /messages').length;
-  await settle(() => expect(reads(answered)).toBe(reads(calls)), { timeout: 10_000 });
+  await settle(() => expect(reads(answered)).toBe(reads(calls)));
 }, 30_000);
 
 test.each([
@@ -503,11 +497,11 @@ test.each([
     });
     await connect({ client, grant });
     fireEvent.click(screen.getByRole('button', { name: 'Sign in' }));
-    await screen.findByRole('button', { name: 'Sign out' }, { timeout: 10_000 });
+    await screen.findByRole('button', { name: 'Sign out' });
     const stream = FetchEventSource.opened.filter((s) => s.url.includes('/messages/stream')).pop()!;
 
     fireEvent.click(screen.getByRole('button', { name: action }));
-    await screen.findByText(`ended by ${ended}`, undefined, { timeout: 10_000 });
+    await screen.findByText(`ended by ${ended}`);
     expect(refuse).toBe(false);
     expect(screen.getByRole('status').textContent).toBe('ended');
     expect(screen.getByRole('alert').textContent).toBe(

@@ -2,7 +2,7 @@
  * @jest-environment ./test/support/jsdomWithFetch.js
  * @jest-environment-options {"url": "http://localhost:3000/", "customExportConditions": ["node", "node-addons"]}
  */
-import { act, cleanup, fireEvent, render, renderHook, screen } from '@testing-library/react';
+import { act, cleanup, fireEvent, render, renderHook, screen } from '../../support/dom';
 import { hydrateRoot } from 'react-dom/client';
 import { renderToString } from 'react-dom/server';
 import { BffClient, BffError, memoryTokenStore, type ChatMessage } from '../../../client/src';

@@ -50,7 +50,7 @@ describe('createGenesysHttp against a loopback server', () => {
 
   beforeEach(async () => {
     // The last test's client has closed its connections; the server sees it a moment later.
-    await waitFor(() => open.size === 0, 2_000);
+    await waitFor(() => open.size === 0);
     genesysHttp = createGenesysHttp({ timeoutMs: 5_000 });
   });
 
@@ -68,7 +68,7 @@ describe('createGenesysHttp against a loopback server', () => {
 
     genesysHttp.close();
 
-    await waitFor(() => open.size === 0, 2_000);
+    await waitFor(() => open.size === 0);
   });
 
   describe('with tracing on', () => {

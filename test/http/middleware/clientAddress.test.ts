@@ -9,7 +9,7 @@ import { demoPng } from '../../../simulator/richReplies';
 import { peExecutable } from '../../support/fileSamples';
 import { rawUpload } from '../../support/rawUpload';
 import { bearer, startStack, type Stack } from '../../support/stack';
-import { waitFor } from '../../support/wait';
+import { EVENT_WAIT_MS, waitFor } from '../../support/wait';
 
 /**
  * One client as every per-address limit and cap counts it (src/http/middleware/clientAddress.ts): IPv4 by its
@@ -125,7 +125,7 @@ describe('uploads through a trusted proxy, per /56', () => {
     });
     try {
       hog.write(PNG);
-      await waitFor(() => fs.readdirSync(dir).some((f) => f.startsWith('bff-upload-')), 5_000);
+      await waitFor(() => fs.readdirSync(dir).some((f) => f.startsWith('bff-upload-')));
       expect(await upload(SAME_56[1]!)).toBe(429);
       expect(await upload(SAME_56[2]!)).toBe(429);
       expect(await upload(OTHER_56)).toBe(201);
@@ -182,13 +182,13 @@ describe('connections through a trusted proxy, per /56', () => {
 
     // An aborted stream gives its place back.
     first.controller.abort();
-    await waitFor(async () => (await probe(SAME_56[2]!)) === 200, 5_000, 50);
+    await waitFor(async () => (await probe(SAME_56[2]!)) === 200, EVENT_WAIT_MS, 50);
     second.controller.abort();
     other.controller.abort();
   });
 
   test('finished requests and an upload refused mid-body give their places back', async () => {
-    await waitFor(async () => (await probe(SAME_56[0]!)) === 200, 5_000, 50);
+    await waitFor(async () => (await probe(SAME_56[0]!)) === 200, EVENT_WAIT_MS, 50);
     for (let i = 0; i < 5; i++) expect(await probe(SAME_56[i % 3]!)).toBe(200);
     const held = await stream(SAME_56[0]!);
     expect(held.res.status).toBe(200);
@@ -201,7 +201,7 @@ describe('connections through a trusted proxy, per /56', () => {
       refused.write(peExecutable());
       refused.write(Buffer.alloc(2_000));
       expect(await refused.status()).toBe(415);
-      await waitFor(async () => (await probe(SAME_56[2]!)) === 200, 5_000, 50);
+      await waitFor(async () => (await probe(SAME_56[2]!)) === 200, EVENT_WAIT_MS, 50);
       expect(await probe(OTHER_56)).toBe(200);
     } finally {
       refused.socket.destroy();

@@ -5,7 +5,7 @@ import { answerClientError } from '../../../src/http/server/clientError';
 import { CLOSE_GRACE_MS, capConnections } from '../../../src/http/server/connectionCaps';
 import { registry } from '../../../src/observability/metrics';
 import { startTestService, type TestService } from '../../support/app';
-import { waitFor } from '../../support/wait';
+import { EVENT_WAIT_MS, waitFor } from '../../support/wait';
 
 /**
  * src/http/server/connectionCaps.ts. On the whole service (README.md#limits): open connections are
@@ -43,7 +43,7 @@ describe('on the whole service', () => {
   }
 
   /** `promise`, or a failure naming `what` after `ms` (a bound on a hang, not a timing verdict). */
-  async function within<T>(promise: Promise<T>, what: string, ms = 5000): Promise<T> {
+  async function within<T>(promise: Promise<T>, what: string, ms = EVENT_WAIT_MS): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const bound = new Promise<never>(
       (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)),
@@ -67,7 +67,7 @@ describe('on the whole service', () => {
       client.socket.pause();
       client.socket.write('NOT HTTP AT ALL\r\n\r\n');
       // The client reads nothing and keeps its side open; the service lets go of the socket anyway.
-      await waitFor(async () => (await openConnections(service)) === 0, 5000, 50);
+      await waitFor(async () => (await openConnections(service)) === 0, EVENT_WAIT_MS, 50);
       client.socket.destroy();
     } finally {
       await service.stop();
@@ -84,7 +84,7 @@ describe('on the whole service', () => {
     try {
       const client = await rawClient((server.address() as AddressInfo).port);
       client.socket.pause();
-      await waitFor(() => serverSideClosed !== undefined, 5000, 10);
+      await waitFor(() => serverSideClosed !== undefined, EVENT_WAIT_MS, 10);
       // Never read and never ended by the client: the server's socket is destroyed anyway, within the grace.
       await within(serverSideClosed, 'the server closing its socket');
       client.socket.resume();
@@ -103,7 +103,7 @@ describe('on the whole service', () => {
       for (let i = 0; i < 2; i++) {
         const client = await rawClient(portOf(service));
         client.socket.write(GET_HEALTHZ);
-        await waitFor(() => / 200 /.test(client.received()), 5000, 20);
+        await waitFor(() => / 200 /.test(client.received()), EVENT_WAIT_MS, 20);
         held.push(client);
       }
       const counted = await refused('connections_per_ip');
@@ -126,7 +126,7 @@ describe('on the whole service', () => {
         async () => {
           const again = await rawClient(portOf(service));
           again.socket.write(GET_HEALTHZ);
-          await waitFor(() => / \d{3} /.test(again.received()), 5000, 20);
+          await waitFor(() => / \d{3} /.test(again.received()), EVENT_WAIT_MS, 20);
           again.socket.destroy();
           return / 200 /.test(again.received());
         },
@@ -146,7 +146,7 @@ describe('on the whole service', () => {
       for (let i = 0; i < 2; i++) {
         const client = await rawClient(portOf(service));
         client.socket.write(GET_HEALTHZ);
-        await waitFor(() => / 200 /.test(client.received()), 5000, 20);
+        await waitFor(() => / 200 /.test(client.received()), EVENT_WAIT_MS, 20);
         held.push(client);
       }
       const counted = await refused('connections_max');
@@ -203,7 +203,7 @@ describe('the per-address cap on a bare server', () => {
     socket.on('error', () => undefined);
     await new Promise<void>((resolve) => socket.once('connect', resolve));
     socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
-    await waitFor(() => /\r\n\r\n/.test(data), 5000, 5);
+    await waitFor(() => /\r\n\r\n/.test(data), EVENT_WAIT_MS, 5);
     return { socket, received: () => data };
   }
 
@@ -213,7 +213,7 @@ describe('the per-address cap on a bare server', () => {
     const { port } = await capped(1);
     expect(statusOf(await ask(port))).toBe(200);
     const over = await ask(port);
-    await waitFor(() => over.received().endsWith('}'), 5000, 5);
+    await waitFor(() => over.received().endsWith('}'), EVENT_WAIT_MS, 5);
     const [head, body] = over.received().split('\r\n\r\n');
     const headers = Object.fromEntries(
       head!
@@ -243,7 +243,7 @@ describe('the per-address cap on a bare server', () => {
     const first = await ask(port);
     await ask(port);
     first.socket.destroy();
-    await waitFor(async () => (await open()) === 1, 5000, 10);
+    await waitFor(async () => (await open()) === 1, EVENT_WAIT_MS, 10);
     // One of two places is free: one more connection is served, the next is over the cap again.
     expect(statusOf(await ask(port))).toBe(200);
     expect(statusOf(await ask(port))).toBe(429);
@@ -255,7 +255,7 @@ describe('the per-address cap on a bare server', () => {
     expect(addresses()).toBe(1);
     first.socket.destroy();
     second.socket.destroy();
-    await waitFor(async () => (await open()) === 0, 5000, 10);
+    await waitFor(async () => (await open()) === 0, EVENT_WAIT_MS, 10);
     expect(addresses()).toBe(0);
   });
 
@@ -380,7 +380,7 @@ describe('requests a trusted proxy forwards, counted per forwarded client', () =
     await new Promise<void>((resolve) => socket.once('connect', resolve));
     const header = forwardedFor === undefined ? '' : `X-Forwarded-For: ${forwardedFor}\r\n`;
     socket.write(`GET ${url} HTTP/1.1\r\nHost: 127.0.0.1\r\n${header}\r\n`);
-    if (url !== '/fail') await waitFor(() => /\r\n\r\n/.test(data), 5000, 5);
+    if (url !== '/fail') await waitFor(() => /\r\n\r\n/.test(data), EVENT_WAIT_MS, 5);
     return { socket, status: () => Number(data.split(' ')[1]), received: () => data };
   }
 
@@ -393,7 +393,7 @@ describe('requests a trusted proxy forwards, counted per forwarded client', () =
     const counted = await registry.getSingleMetric('genesys_bff_limits_refused_total')!.get();
     const before = counted.values.find((v) => v.labels.limit === 'connections_per_ip')?.value ?? 0;
     const over = await ask(port, '2001:db8:0:1::3', '/hold');
-    await waitFor(() => over.received().endsWith('}'), 5000, 5);
+    await waitFor(() => over.received().endsWith('}'), EVENT_WAIT_MS, 5);
     expect(over.status()).toBe(429);
     expect(over.received()).toMatch(/\r\nRetry-After: 1\r\n/i);
     // The proxy's connection carries other clients: the refusal does not close it.
@@ -415,8 +415,8 @@ describe('requests a trusted proxy forwards, counted per forwarded client', () =
     expect(proxiedClients()).toBe(1);
     expect((await ask(port, '2001:db8:0:1::2')).status()).toBe(429);
     finishAll();
-    await waitFor(() => first.received().endsWith('done\r\n0\r\n\r\n'), 5000, 5);
-    await waitFor(() => proxiedClients() === 0, 5000, 5);
+    await waitFor(() => first.received().endsWith('done\r\n0\r\n\r\n'), EVENT_WAIT_MS, 5);
+    await waitFor(() => proxiedClients() === 0, EVENT_WAIT_MS, 5);
     // Each request after the last has finished is within the cap again.
     for (let i = 0; i < 3; i++) expect((await ask(port, '2001:db8:0:1::2')).status()).toBe(200);
     expect(proxiedClients()).toBe(0);
@@ -427,10 +427,10 @@ describe('requests a trusted proxy forwards, counted per forwarded client', () =
     const stream = await ask(port, '2001:db8:0:1::1', '/hold');
     expect((await ask(port, '2001:db8:0:1::9')).status()).toBe(429);
     stream.socket.destroy();
-    await waitFor(() => proxiedClients() === 0, 5000, 5);
+    await waitFor(() => proxiedClients() === 0, EVENT_WAIT_MS, 5);
     expect((await ask(port, '2001:db8:0:1::9')).status()).toBe(200);
     await ask(port, '2001:db8:0:1::1', '/fail');
-    await waitFor(() => proxiedClients() === 0, 5000, 5);
+    await waitFor(() => proxiedClients() === 0, EVENT_WAIT_MS, 5);
     expect((await ask(port, '2001:db8:0:1::9')).status()).toBe(200);
   });
 
@@ -449,7 +449,7 @@ describe('requests a trusted proxy forwards, counted per forwarded client', () =
     expect(proxiedClients()).toBe(0);
     // A second connection from the same peer is over its cap, whichever client it claims to forward for.
     const over = await ask(port, '2001:db8:9::1');
-    await waitFor(() => over.received().endsWith('}'), 5000, 5);
+    await waitFor(() => over.received().endsWith('}'), EVENT_WAIT_MS, 5);
     expect(over.status()).toBe(429);
     expect(over.received()).toMatch(/\r\nConnection: close\r\n/i);
   });

@@ -38,9 +38,9 @@ describe('the caps and the cut-offs', () => {
     const { url } = await serveStreams(streams, fake.session);
     const stream = await openStream(url);
     // However slow the machine, two heartbeats come; the wait is bounded, the verdict is not a clock.
-    await waitFor(() => stream.comments >= 2, 10_000);
+    await waitFor(() => stream.comments >= 2);
     stream.close();
-    await waitFor(() => fake.subscribers === 0 && streams.count === 0, 10_000);
+    await waitFor(() => fake.subscribers === 0 && streams.count === 0);
   });
 
   test('a reader that stops reading is cut off instead of growing memory without bound', async () => {
@@ -96,7 +96,7 @@ describe('the caps and the cut-offs', () => {
     expect(refusedIp.status).toBe(429);
     expect(streams.count).toBe(3);
     a1.close();
-    await waitFor(() => streams.count === 2, 10_000);
+    await waitFor(() => streams.count === 2);
     const a3 = await openStream(`${url}?session=a`);
     expect(streams.count).toBe(3);
     for (const s of [a2, b1, a3]) s.close();
@@ -110,7 +110,7 @@ describe('the caps and the cut-offs', () => {
     expect((await fetch(`${b.url}?session=c`)).status).toBe(429);
     expect((await fetch(`${a.url}?session=d`)).status).toBe(429);
     held[0]!.close();
-    await waitFor(() => shop.count === 0, 10_000);
+    await waitFor(() => shop.count === 0);
     const again = await openStream(`${b.url}?session=c`);
     expect(clinic.count).toBe(2);
     for (const s of [held[1]!, again]) s.close();
@@ -213,7 +213,7 @@ describe('what each answer, refusal and event says', () => {
           : { ...before, perIp: before.perIp + 1 },
       );
       held.close();
-      await waitFor(() => streams.count === 0 && fake.subscribers === 0, 10_000);
+      await waitFor(() => streams.count === 0 && fake.subscribers === 0);
     });
   });
 
@@ -226,7 +226,7 @@ describe('what each answer, refusal and event says', () => {
     expect(await open()).toBe(before + 1);
     fake.emit({ type: 'session', state: 'expired' });
     await stream.ended;
-    await waitFor(() => streams.count === 0 && fake.subscribers === 0, 10_000);
+    await waitFor(() => streams.count === 0 && fake.subscribers === 0);
     // The answer's own close comes after the end, and must not count the stream out again.
     if (!answers[0]!.closed) await once(answers[0]!, 'close');
     expect(await open()).toBe(before);
@@ -241,7 +241,7 @@ describe('what each answer, refusal and event says', () => {
     await stream.next((e) => e.event === 'session');
     expect(await open('brand-a')).toBe(before.a + 1);
     stream.close();
-    await waitFor(() => streams.count === 0, 10_000);
+    await waitFor(() => streams.count === 0);
     expect({ a: await open('brand-a'), other: await open('default') }).toEqual(before);
   });
 
@@ -252,7 +252,7 @@ describe('what each answer, refusal and event says', () => {
       const stream = await openStream(`${url}?session=s${i}&ip=10.0.0.${i}`);
       stream.close();
     }
-    await waitFor(() => streams.count === 0, 10_000);
+    await waitFor(() => streams.count === 0);
     // The counts are private, and no answer shows them: a count left at zero for every client ever seen would grow without bound.
     const counts = caps as unknown as { bySession: Map<string, number>; byIp: Map<string, number> };
     expect([counts.bySession.size, counts.byIp.size]).toEqual([0, 0]);
@@ -315,11 +315,11 @@ describe('what each answer, refusal and event says', () => {
       let received = '';
       reader.socket.on('data', (chunk: Buffer) => (received = (received + chunk.toString('latin1')).slice(-64 * 1024)));
       reader.socket.resume();
-      await waitFor(() => received.includes(`id: fill-${pushed - 1}`) && !answers[0]!.writableNeedDrain, 10_000);
+      await waitFor(() => received.includes(`id: fill-${pushed - 1}`) && !answers[0]!.writableNeedDrain);
       clock += 5000;
       fake.emit({ type: 'message', message: textMessage('caught-up', 'a', T0) });
       expect(fake.subscribers).toBe(1);
-      await waitFor(() => received.includes('id: caught-up'), 10_000);
+      await waitFor(() => received.includes('id: caught-up'));
     });
 
     test('past the byte cap it is cut off without a final event (that would only add to what it holds), and the cut is logged', async () => {

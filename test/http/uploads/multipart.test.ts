@@ -6,6 +6,7 @@ import path from 'node:path';
 import { AppError } from '../../../src/domain/errors';
 import type { Request, Response } from 'express';
 import { checkDeclaredLength, discardRestOfBody, spoolFailure, UploadSpool } from '../../../src/http/uploads/multipart';
+import { waitFor } from '../../support/wait';
 
 /**
  * multipart.ts where a socket cannot show it. The upload spool first. The sweep a start runs over its directory:
@@ -172,7 +173,6 @@ describe('the rest of a refused body is read only while there is a rest to read'
   test('a body still arriving is read and thrown away, and cut off when it arrives too slowly', async () => {
     const { req } = refused({ complete: false, destroyed: false });
     expect(req.resume).toHaveBeenCalled();
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    expect(req.socket.destroy).toHaveBeenCalled();
+    await waitFor(() => expect(req.socket.destroy).toHaveBeenCalled());
   });
 });

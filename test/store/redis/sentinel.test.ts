@@ -9,7 +9,7 @@ import { captureLogger, testEnv } from '../../support/app';
 import { freePort } from '../../support/ports';
 import { debianProgram } from '../../support/programs';
 import { composeRedisSettings, startComposeRedis, startRedis, type RedisServer } from '../../support/redis';
-import { waitFor } from '../../support/wait';
+import { EVENT_WAIT_MS, waitFor } from '../../support/wait';
 
 /**
  * REDIS_SENTINELS + REDIS_SENTINEL_NAME: the store asks a Sentinel (Debian's
@@ -41,7 +41,7 @@ async function startSentinel(primary: RedisServer) {
         const socket = net.connect(port, '127.0.0.1', () => (socket.destroy(), resolve(true)));
         socket.once('error', () => resolve(false));
       }),
-    10_000,
+    EVENT_WAIT_MS,
     25,
   );
   return {
@@ -80,7 +80,7 @@ test('through Sentinel: the primary is found, answers with the password, and is 
   let store: RedisStore | undefined;
   try {
     store = storeThrough(sentinel.port, primary.password, captured.logger);
-    await waitFor(() => store!.ping(), 10_000, 50);
+    await waitFor(() => store!.ping(), EVENT_WAIT_MS, 50);
     expect(await store.claim('k', 'v', 10_000)).toBe(true);
     expect(await store.get('k')).toBe('v');
     expect(await store.durability).toEqual({ checked: true, problems: [] });
@@ -109,8 +109,8 @@ test('a failover to the replica is noticed and shared: records written just befo
   const captured = captureLogger();
   const store = storeThrough(sentinel.port, primary.password, captured.logger, 50);
   try {
-    await waitFor(() => store.ping(), 10_000, 50);
-    await waitFor(() => store['primaries'].size === 1, 5000);
+    await waitFor(() => store.ping(), EVENT_WAIT_MS, 50);
+    await waitFor(() => store['primaries'].size === 1);
     expect(store.recordsLostSince()).toBeUndefined();
     await waitFor(
       async () =>

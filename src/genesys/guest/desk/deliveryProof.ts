@@ -13,7 +13,7 @@ import type { RequestDesk } from './requestDesk';
  * Genesys source confirms that mapping
  * (docs/genesys-protocol.md#unverified-points), so the second does not rely
  * on it: an inbound message with the same text or answer, at or after the
- * send, that no other send of this session already accounts for. The
+ * send (less CLOCK_SKEW_MS), that no other send of this session already accounts for. The
  * answer is "not delivered" only when both checks find nothing.
  */
 export interface SentMessage {
@@ -41,8 +41,11 @@ export type DeliveryVerdict =
   | { verdict: 'not_delivered' }
   | { verdict: 'unknown'; retryAfterSeconds?: number };
 
-/** Genesys stamps messages with its own clock; allow for the two clocks to differ a little. */
-const CLOCK_SKEW_MS = 5_000;
+/**
+ * Genesys stamps messages with its own clock, which may run behind this instance's: a message stamped up to this
+ * long before the send still proves it by its content. One stamped earlier is taken for an earlier message.
+ */
+export const CLOCK_SKEW_MS = 5_000;
 
 export type ReadNewestPage = () => Promise<NormalizedMessage[]>;
 

@@ -11,6 +11,19 @@ import { MemoryStore, sessionKeyOf, type SharedStore } from '../../../store';
 export const PROOF_PAGE_SIZE = 50;
 /** The page size a whole-conversation read asks for: the most the service asks for anywhere. */
 export const CONVERSATION_PAGE_SIZE = 100;
+/** History reads Genesys allows one session a minute (docs/genesys-protocol.md#limits-and-timing). */
+export const HISTORY_READS_PER_MINUTE = 10;
+
+/** The half of a session's reads a minute that delivery proofs never need to share: at least one. */
+export function spareReadsOf(readsPerMinute: number): number {
+  return Math.max(1, Math.floor(readsPerMinute / 2));
+}
+
+/**
+ * The most pages a whole-conversation read reads under Genesys's limit (5 of 100 messages): a conversation of
+ * this many pages is complete, one of more is read newest first as far as it goes.
+ */
+export const CONVERSATION_PAGES = spareReadsOf(HISTORY_READS_PER_MINUTE);
 
 /** What a history read needs of a guest's session (a GuestSession is one): its token and its guest JWT. */
 export interface HistorySession {
@@ -38,7 +51,7 @@ interface GuestHistoryOptions {
   logger?: Logger;
   /** The largest history response read, in bytes; a page of 100 messages is far below it. */
   maxResponseBytes?: number;
-  /** History reads one session may make a minute, every reader together (Genesys: 10). */
+  /** History reads one session may make a minute, every reader together (default HISTORY_READS_PER_MINUTE). */
   readsPerMinute?: number;
   /**
    * Where each session's reads are counted, and by whose clock: with Redis,
@@ -150,7 +163,7 @@ export class GuestHistory {
    * reads shifts the older pages by one: it is kept once.
    */
   async wholeConversation(session: HistorySession): Promise<WholeConversation> {
-    const spare = Math.max(1, Math.floor((this.options.readsPerMinute ?? 10) / 2));
+    const spare = spareReadsOf(this.options.readsPerMinute ?? HISTORY_READS_PER_MINUTE);
     this.refuseWhileAway();
     await this.countRead(session.token, 'spare');
     const first = await this.read(session, 1, CONVERSATION_PAGE_SIZE);
@@ -200,7 +213,7 @@ export class GuestHistory {
   private async countRead(token: string, mode: ReadMode | number): Promise<void> {
     const session = sessionKeyOf(token);
     const key = `rate:history-reads:${session}`;
-    const limit = this.options.readsPerMinute ?? 10;
+    const limit = this.options.readsPerMinute ?? HISTORY_READS_PER_MINUTE;
     if (mode === 'proof') {
       const share = Math.max(1, limit - CATCH_UP_RESERVE);
       const counted = async () => {
@@ -222,8 +235,7 @@ export class GuestHistory {
         );
       return;
     }
-    const within =
-      typeof mode === 'number' ? Math.max(1, mode) : mode === 'spare' ? Math.max(1, Math.floor(limit / 2)) : limit;
+    const within = typeof mode === 'number' ? Math.max(1, mode) : mode === 'spare' ? spareReadsOf(limit) : limit;
     const waitMs = await this.store.take(key, within, MINUTE_MS);
     if (waitMs > 0)
       throw refusedRead(`Genesys allows ${limit} history reads a minute in a session; retry later.`, waitMs);

@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import pino from 'pino';
 import type { NormalizedMessage } from '../../../../src/domain/message';
-import { DeliveryLedger, type SentMessage } from '../../../../src/genesys/guest/desk/deliveryProof';
+import { CLOCK_SKEW_MS, DeliveryLedger, type SentMessage } from '../../../../src/genesys/guest/desk/deliveryProof';
 import type { Pending } from '../../../../src/genesys/guest/desk/pendingRequests';
 import { RequestDesk } from '../../../../src/genesys/guest/desk/requestDesk';
 import { GuestApiError } from '../../../../src/genesys/guest/protocol/errors';
@@ -11,7 +12,7 @@ import { inboundHarness } from '../../../support/inbound';
 
 /**
  * Whether a send reached Genesys (src/genesys/guest/desk/deliveryProof.ts): what in history proves
- * it, the ledger that keeps one Genesys message from proving two sends, sends in doubt after a
+ * it (allowing for Genesys's clock to run behind this instance's), the ledger that keeps one Genesys message from proving two sends, sends in doubt after a
  * socket dropped; and the ledger's memory, a ceiling rather than a hope.
  */
 
@@ -132,6 +133,43 @@ describe('proving a send from history', () => {
     expect(await prove(answer, page(typed, wrong, otherText, right))).toMatchObject({
       verdict: 'delivered',
       message: { id: 'r' },
+    });
+  });
+
+  describe(`the clock-skew allowance: Genesys's time may be up to ${CLOCK_SKEW_MS} ms before the send`, () => {
+    /** The guest's message in history under Genesys's own id, stamped `offsetMs` from this instance's send time. */
+    const stampedAt = (offsetMs: number) =>
+      inbound({ clientMessageId: 'genesys-generated', time: new Date(SENT_AT + offsetMs).toISOString() });
+
+    test('stamped by Genesys a little before the send, within the allowance: delivered, so the retry is not sent again', async () => {
+      for (const offset of [-1, -CLOCK_SKEW_MS / 2, -CLOCK_SKEW_MS]) {
+        expect({ offset, proof: await prove(sent, page(stampedAt(offset))) }).toMatchObject({
+          offset,
+          proof: { verdict: 'delivered', message: { id: 'genesys-id' } },
+        });
+      }
+    });
+
+    test('stamped just further before the send than the allowance: an earlier message with the same text, not delivered', async () => {
+      for (const offset of [-CLOCK_SKEW_MS - 1, -2 * CLOCK_SKEW_MS]) {
+        expect({ offset, proof: await prove(sent, page(stampedAt(offset))) }).toEqual({
+          offset,
+          proof: { verdict: 'not_delivered' },
+        });
+      }
+    });
+
+    test('delivered exactly when stamped no earlier than the allowance before the send, at any offset', async () => {
+      const edges = [-CLOCK_SKEW_MS - 1, -CLOCK_SKEW_MS, -CLOCK_SKEW_MS + 1, -1, 0].map((offset) => [offset]) as [
+        number,
+      ][];
+      await fc.assert(
+        fc.asyncProperty(fc.integer({ min: -3 * CLOCK_SKEW_MS, max: CLOCK_SKEW_MS }), async (offset) => {
+          const proof = await prove(sent, page(stampedAt(offset)));
+          expect(proof.verdict).toBe(offset >= -CLOCK_SKEW_MS ? 'delivered' : 'not_delivered');
+        }),
+        { examples: edges, numRuns: 100 },
+      );
     });
   });
 
@@ -398,6 +436,17 @@ describe('proving a send from history', () => {
       d.socketLost();
       await ledger.settleInDoubt(d);
       expect(await answer).toEqual({ delivered: 'g-answer' });
+    });
+
+    test('a send in doubt that Genesys stamped within the clock-skew allowance before it was written is delivered, not "safe to send again"', async () => {
+      const written = now();
+      const echo = inbound({ id: 'g-early', time: new Date(written - CLOCK_SKEW_MS).toISOString() });
+      const ledger = new DeliveryLedger(page(echo), logger, now);
+      const { desk: d, send } = desk();
+      const lost = send('ours', { text: 'where is my order?' });
+      d.socketLost();
+      await ledger.settleInDoubt(d);
+      expect(await lost).toEqual({ delivered: 'g-early' });
     });
 
     test('only the sends in doubt are judged: one written on the new socket waits for its own echo', async () => {

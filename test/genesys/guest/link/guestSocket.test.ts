@@ -11,6 +11,7 @@ import type { InboundFrame } from '../../../../src/genesys/guest/protocol/frames
 import { registry } from '../../../../src/observability/metrics';
 import { captureLogger } from '../../../support/app';
 import {} from '../../../support/platform';
+import { waitFor } from '../../../support/wait';
 
 /**
  * One Guest API socket (src/genesys/guest/link/guestSocket.ts; docs/genesys-protocol.md#guest-websocket):
@@ -298,10 +299,6 @@ describe('keep-alive pings', () => {
     return { socket, whenClosed };
   }
 
-  const until = async (done: () => boolean) => {
-    for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 20));
-  };
-
   test('twenty sockets are each pinged every interval, from one timer', async () => {
     await startServer(true);
     const intervals = jest.spyOn(global, 'setInterval');
@@ -310,7 +307,7 @@ describe('keep-alive pings', () => {
       const sockets = Array.from({ length: 20 }, (_, i) => open(`d${i}`, 100));
       await Promise.all(sockets.map((s) => s.socket.connect()));
       expect(intervals).toHaveBeenCalledTimes(1);
-      await until(() => pings.size === 20 && [...pings.values()].every((n) => n >= 2));
+      await waitFor(() => pings.size === 20 && [...pings.values()].every((n) => n >= 2));
       expect(pings.size).toBe(20);
       expect(Math.min(...pings.values())).toBeGreaterThanOrEqual(2);
       for (const s of sockets) s.socket.close();

@@ -4,7 +4,7 @@ import nock from 'nock';
 import { AppError } from '../../../../src/domain/errors';
 import type { GuestSession } from '../../../../src/genesys/guest/guestSession';
 import { GuestApiError } from '../../../../src/genesys/guest/protocol/errors';
-import { GuestHistory } from '../../../../src/genesys/guest/rest/history';
+import { CONVERSATION_PAGE_SIZE, CONVERSATION_PAGES, GuestHistory } from '../../../../src/genesys/guest/rest/history';
 import { MemoryStore } from '../../../../src/store';
 import { captureLogger } from '../../../support/app';
 import { StandInGate } from '../../../support/genesysGate';
@@ -17,8 +17,8 @@ import {
 
 /**
  * REST history (src/genesys/guest/rest/history.ts): against nock-recorded Genesys answers; the 10
- * history reads a minute per session Genesys allows, counted in the shared store; and pages shaped
- * like Genesys's own SDK fixtures, or broken, or too big.
+ * history reads a minute per session Genesys allows, counted in the shared store; when a whole
+ * conversation is complete; and pages shaped like Genesys's own SDK fixtures, or broken, or too big.
  */
 
 describe('against recorded Genesys answers (test/fixtures/genesys/history-*.json)', () => {
@@ -375,6 +375,109 @@ describe('the reads a minute per session, in the shared store', () => {
     await expect(history.newestForProof(a)).resolves.toEqual([]);
     expect(scope.isDone()).toBe(true);
     expect(log.lines().some((l) => /without counting the read/.test(String(l.msg)))).toBe(true);
+  });
+});
+
+describe(`a whole conversation is complete when it has at most ${CONVERSATION_PAGES} pages`, () => {
+  /**
+   * A transcript reads at most CONVERSATION_PAGES pages of CONVERSATION_PAGE_SIZE (the spare half of Genesys's
+   * reads a minute): a conversation that fills exactly that many pages is read whole and complete; only one with
+   * more is marked incomplete. Every boundary of the last page, against a fake of the history endpoint.
+   */
+  const API = 'https://api.mypurecloud.ie';
+  const session = {
+    token: 'guest-token-pages',
+    getJwt: async () => ({ jwt: 'a.b.c', exp: Math.floor(Date.now() / 1000) + 3600 }),
+    forgetJwt: () => undefined,
+  } as unknown as GuestSession;
+  const SIZE = CONVERSATION_PAGE_SIZE;
+  const HELD = CONVERSATION_PAGES * SIZE;
+  afterEach(() => nock.cleanAll());
+
+  /**
+   * Genesys holding messages 1..`total`: each page asked for, newest first, of the size asked, with the
+   * total and pageCount Genesys gives. Returns the page numbers read, in order.
+   */
+  function genesysHolding(total: number): number[] {
+    const read: number[] = [];
+    nock(API)
+      .persist()
+      .get('/api/v2/webmessaging/messages')
+      .query(true)
+      .reply((uri) => {
+        const params = new URL(uri, API).searchParams;
+        const page = Number(params.get('pageNumber'));
+        const pageSize = Number(params.get('pageSize'));
+        read.push(page);
+        const newest = total - (page - 1) * pageSize;
+        const entities = Array.from({ length: Math.max(0, Math.min(pageSize, newest)) }, (_, i) => ({
+          id: `m${newest - i}`,
+          type: 'Text',
+          text: `message ${newest - i}`,
+          direction: 'Outbound',
+          channel: { time: new Date(1_700_000_000_000 + (newest - i) * 1000).toISOString() },
+        }));
+        return [200, { entities, pageSize, pageNumber: page, total, pageCount: Math.ceil(total / pageSize) }];
+      });
+    return read;
+  }
+
+  /** The whole conversation of `total` messages as a fresh instance reads it (a fresh minute of reads). */
+  async function readWhole(total: number) {
+    nock.cleanAll();
+    const read = genesysHolding(total);
+    const history = new GuestHistory(axios.create(), API, 'https://shop.example.com', {
+      store: new MemoryStore(100),
+      logger: captureLogger().logger,
+    });
+    return { whole: await history.wholeConversation(session), read };
+  }
+
+  /** What the transcript must be for `total` messages: the newest it can hold, oldest first, and whether that is all. */
+  function expected(total: number) {
+    const kept = Math.min(total, HELD);
+    return {
+      ids: Array.from({ length: kept }, (_, i) => `m${total - kept + i + 1}`),
+      pagesRead: Array.from(
+        { length: Math.min(Math.max(1, Math.ceil(total / SIZE)), CONVERSATION_PAGES) },
+        (_, i) => i + 1,
+      ),
+      complete: total <= HELD,
+    };
+  }
+
+  test(`exactly ${CONVERSATION_PAGES} pages (${HELD - SIZE + 1} to ${HELD} messages): every message, complete`, async () => {
+    for (const total of [HELD - SIZE + 1, HELD - SIZE / 2, HELD - 1, HELD]) {
+      const { whole, read } = await readWhole(total);
+      expect({ total, pagesRead: read }).toEqual({ total, pagesRead: expected(total).pagesRead });
+      expect(whole.messages.map((m) => m.id)).toEqual(expected(total).ids);
+      expect({ total, complete: whole.complete }).toEqual({ total, complete: true });
+    }
+  });
+
+  test(`one message past ${CONVERSATION_PAGES} pages: the newest ${HELD} messages, marked incomplete`, async () => {
+    const { whole, read } = await readWhole(HELD + 1);
+    expect(read).toEqual(expected(HELD + 1).pagesRead);
+    expect(whole.messages).toHaveLength(HELD);
+    expect(whole.messages[0]!.id).toBe('m2');
+    expect(whole).toMatchObject({ total: HELD + 1, complete: false });
+  });
+
+  test(`complete exactly when the pages fit in ${CONVERSATION_PAGES}: every total from 0 to ${HELD + 2 * SIZE}`, async () => {
+    // The boundaries of the last page read and of the one after it, always tried, whatever the seed draws.
+    const boundaries = [0, 1, HELD - SIZE, HELD - SIZE + 1, HELD - 1, HELD, HELD + 1].map((total) => [total]) as [
+      number,
+    ][];
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: HELD + 2 * SIZE }), async (total) => {
+        const { whole, read } = await readWhole(total);
+        const want = expected(total);
+        expect(read).toEqual(want.pagesRead);
+        expect(whole.messages.map((m) => m.id)).toEqual(want.ids);
+        expect(whole).toMatchObject({ total, complete: want.complete });
+      }),
+      { examples: boundaries, numRuns: 60 },
+    );
   });
 });
 
