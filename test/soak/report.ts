@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { VIOLATION_KINDS, type SessionFacts, type Violation } from './checker';
+import { VIOLATION_KINDS, type SessionFacts, type Violation, type ViolationKind } from './checker';
 import { FAULT_KINDS, type FaultKind } from './faults';
 
 /** The soak's report: JSON for tools, a short markdown page for people (linked from docs/reliability.md). */
@@ -13,6 +13,11 @@ export interface Percentiles {
   max: number;
 }
 
+export interface TimelineLine {
+  t: number;
+  what: string;
+}
+
 export interface SoakReport {
   seed: number;
   command: string;
@@ -21,18 +26,30 @@ export interface SoakReport {
   instances: number;
   concurrentSessions: number;
   wallSeconds: number;
-  sessions: { started: number; ended: number; signedIn: number; lost: number };
-  messages: { inHistory: number; sendsAcknowledged: number; sendsGivenUp: number; streamConnections: number };
+  sessions: { started: number; ended: number; signedIn: number; lost: number; neverStarted: number };
+  messages: {
+    inHistory: number;
+    sendsAcknowledged: number;
+    sendsGivenUp: number;
+    /** Why each given-up send was given up: its outcome and last refusal by code. */
+    givenUpBy: Record<string, number>;
+    /** Sends the customers made invalid on purpose, refused with the code they expected. */
+    invalidOnPurpose: number;
+    streamConnections: number;
+  };
   replayIncomplete: number;
   faults: Record<FaultKind, number>;
-  violations: Record<string, number>;
+  /** Genesys sockets: sessions by the most they had at once, and how many Genesys evicted for a 4th. */
+  genesysSockets: { sessionsByPeak: Record<string, number>; evicted: number };
+  violations: Record<ViolationKind, number>;
   latencyMs: Record<'start' | 'send' | 'history' | 'delivery', Percentiles>;
   socketBoundSeconds: number;
+  stuckBoundSeconds: number;
   offending: string[];
   /** The first violations, each with its session and what was wrong. */
   details: Violation[];
-  /** What the checker was given for the first offending sessions: history, view and stream connections. */
-  offendingFacts: SessionFacts[];
+  /** What the checker was given for some offending sessions (one per kind first), with their timelines. */
+  offendingFacts: (Omit<SessionFacts, 'view'> & { view: { id: string; time?: string }[]; timeline: TimelineLine[] })[];
 }
 
 export function percentiles(values: number[]): Percentiles {
@@ -42,9 +59,9 @@ export function percentiles(values: number[]): Percentiles {
   return { count: sorted.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0 };
 }
 
-export function countViolations(violations: Violation[]): Record<string, number> {
-  const counts: Record<string, number> = Object.fromEntries(VIOLATION_KINDS.map((k) => [k, 0]));
-  for (const v of violations) counts[v.kind] = (counts[v.kind] ?? 0) + 1;
+export function countViolations(violations: Violation[]): Record<ViolationKind, number> {
+  const counts = Object.fromEntries(VIOLATION_KINDS.map((k) => [k, 0])) as Record<ViolationKind, number>;
+  for (const v of violations) counts[v.kind] += 1;
   return counts;
 }
 
@@ -55,6 +72,8 @@ export function emptyFaultCounts(): Record<FaultKind, number> {
 export function markdown(r: SoakReport): string {
   const total = Object.values(r.violations).reduce((a, b) => a + b, 0);
   const row = (name: string, p: Percentiles) => `| ${name} | ${p.count} | ${p.p50} | ${p.p90} | ${p.p99} | ${p.max} |`;
+  const givenUp = Object.entries(r.messages.givenUpBy).map(([why, n]) => `${n} ${why}`);
+  const peaks = Object.entries(r.genesysSockets.sessionsByPeak).map(([peak, n]) => `${n} at ${peak}`);
   return [
     '# Chaos soak: latest report',
     '',
@@ -63,8 +82,10 @@ export function markdown(r: SoakReport): string {
     `- Command: \`${r.command}\``,
     `- Seed: ${r.seed}; started ${r.startedAt}; ${r.minutes} min asked, ${r.wallSeconds} s in all`,
     `- ${r.instances} instances behind nginx (deploy/nginx/bff.conf), Redis as deploy/docker-compose.scale.yml runs it, the strict simulator; ${r.concurrentSessions} customers at a time`,
-    `- Sessions: ${r.sessions.started} started, ${r.sessions.ended} ended, ${r.sessions.signedIn} signed in, ${r.sessions.lost} refused as lost`,
-    `- Messages: ${r.messages.inHistory} in history, ${r.messages.sendsAcknowledged} sends acknowledged, ${r.messages.sendsGivenUp} given up by the customer; ${r.messages.streamConnections} stream connections, ${r.replayIncomplete} \`replay_incomplete\``,
+    `- Sessions: ${r.sessions.started} started, ${r.sessions.neverStarted} never started, ${r.sessions.ended} ended, ${r.sessions.signedIn} signed in, ${r.sessions.lost} refused as lost`,
+    `- Messages: ${r.messages.inHistory} in history, ${r.messages.sendsAcknowledged} sends acknowledged, ${r.messages.invalidOnPurpose} invalid on purpose and refused as expected; ${r.messages.streamConnections} stream connections, ${r.replayIncomplete} \`replay_incomplete\``,
+    `- Sends given up by the customer: ${r.messages.sendsGivenUp}${givenUp.length ? ` (${givenUp.join('; ')})` : ''}`,
+    `- Genesys sockets per session, the most at once: ${peaks.join(', ') || 'none'}; ${r.genesysSockets.evicted} evicted by Genesys`,
     `- **Violations: ${total}**${total === 0 ? '' : ` (sessions: ${r.offending.join(', ')})`}`,
     '',
     '| fault | applied |',
@@ -82,7 +103,19 @@ export function markdown(r: SoakReport): string {
     row('history read', r.latencyMs.history),
     row('message time to the stream', r.latencyMs.delivery),
     '',
+    ...violationDetails(r),
   ].join('\n');
+}
+
+function violationDetails(r: SoakReport): string[] {
+  const lines: string[] = [];
+  for (const v of r.details.slice(0, 20)) lines.push(`- ${v.kind} in ${v.session}: ${v.detail}`);
+  for (const f of r.offendingFacts) {
+    lines.push('', `Timeline of ${f.name}, run-relative, with the faults of its life:`, '', '```');
+    for (const l of f.timeline) lines.push(`${(l.t / 1000).toFixed(2).padStart(8)} s  ${l.what}`);
+    lines.push('```');
+  }
+  return lines;
 }
 
 export function writeReport(dir: string, r: SoakReport): string[] {

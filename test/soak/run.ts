@@ -1,11 +1,27 @@
 /* eslint-disable no-console -- a command-line program: the console is its output */
 import path from 'node:path';
-import { checkSession, type SessionFacts, type TruthMessage, type Violation } from './checker';
+import {
+  checkSession,
+  STUCK_BOUND_MS,
+  VIOLATION_KINDS,
+  type FaultWindow,
+  type RunFacts,
+  type SessionFacts,
+  type TruthMessage,
+  type Violation,
+} from './checker';
 import { SoakSession, type ClientContext, type Latencies } from './client';
 import { apply, describeFault, schedule, type Fault } from './faults';
 import { seeded } from './random';
 import { Truth } from './truth';
-import { countViolations, emptyFaultCounts, percentiles, writeReport, type SoakReport } from './report';
+import {
+  countViolations,
+  emptyFaultCounts,
+  percentiles,
+  writeReport,
+  type SoakReport,
+  type TimelineLine,
+} from './report';
 import { killChildrenNow, startWorld, type World } from './world';
 
 /**
@@ -55,6 +71,8 @@ const SOCKET_BOUND_MS = 30_000;
 /** After the customers stop, how long their views may take to hold every message in history. */
 const CONVERGE_MS = 30_000;
 const TIMELINE_LINES = 80;
+/** Offending sessions whose facts and timelines the report keeps: one per violation kind first. */
+const KEPT_SESSIONS = 6;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -118,14 +136,14 @@ async function main(): Promise<number> {
   const gathering = setInterval(() => truth.gather(), 500);
 
   // The faults, in real time.
-  const applied: { fault: Fault; at: number; endedAt?: number; error?: string }[] = [];
+  const applied: Applied[] = [];
   const faultRun = (async () => {
     const faultRng = rng.fork('fault-targets');
     const running: Promise<void>[] = [];
     for (const fault of plan) {
       const wait = t0 + fault.at - Date.now();
       if (wait > 0) await sleep(wait);
-      const entry: (typeof applied)[number] = { fault, at: Date.now() - t0 };
+      const entry: Applied = { fault, at: Date.now() - t0 };
       applied.push(entry);
       console.log(`soak: ${(entry.at / 1000).toFixed(1)} s ${describeFault(fault)}`);
       running.push(
@@ -185,9 +203,17 @@ async function main(): Promise<number> {
 
   truth.gather();
   clearInterval(gathering);
+  const faultWindows: FaultWindow[] = applied.map((a) => ({
+    kind: a.fault.kind,
+    from: t0 + a.at,
+    to: t0 + (a.endedAt ?? a.at),
+  }));
+  const run: RunFacts = { t0, faults: faultWindows };
   const violations: Violation[] = [];
   const allFacts: SessionFacts[] = [];
+  const stats = world.sim.stats;
   for (const s of sessions) {
+    const token = truth.tokenOf(s.log.name);
     const facts: SessionFacts = {
       name: s.log.name,
       history: truthOf(s.log.name),
@@ -196,18 +222,38 @@ async function main(): Promise<number> {
       acked: s.log.acked,
       ended: s.log.ended,
       sockets: sockets.get(s.log.name),
+      socketPeak: token === undefined ? undefined : stats.peakConnectionsBySession(token),
+      evictions: token === undefined ? undefined : stats.evictionsBySession(token),
       retryAfterMissing: s.log.retryAfterMissing,
+      operations: s.log.operations,
+      lost: s.log.lost,
     };
     // A chat refused as lost (a Redis that lost its standing record) is held to what it was told before.
     if (s.log.lost !== undefined) facts.view = facts.history.filter((m) => s.log.view.some((v) => v.id === m.id));
     allFacts.push(facts);
-    violations.push(...checkSession(facts));
+    violations.push(...checkSession(facts, run));
   }
   for (const s of sessions) s.close();
 
   const faults = emptyFaultCounts();
   for (const a of applied) faults[a.fault.kind] += 1;
   const offending = [...new Set(violations.map((v) => v.session))];
+  // One offending session per kind first, so each kind's timeline is kept, then the first others.
+  const kept = [
+    ...new Set([...VIOLATION_KINDS.map((k) => violations.find((v) => v.kind === k)?.session), ...offending]),
+  ]
+    .filter((name): name is string => name !== undefined)
+    .slice(0, KEPT_SESSIONS);
+  const timelineOf = (name: string) =>
+    withFaults(
+      sessions.find((x) => x.log.name === name)!,
+      applied,
+    );
+  const givenUpBy: Record<string, number> = {};
+  for (const s of sessions) for (const g of s.log.gaveUp) givenUpBy[g.why] = (givenUpBy[g.why] ?? 0) + 1;
+  const sessionsByPeak: Record<string, number> = {};
+  for (const f of allFacts)
+    if (f.socketPeak) sessionsByPeak[String(f.socketPeak)] = (sessionsByPeak[String(f.socketPeak)] ?? 0) + 1;
   const report: SoakReport = {
     seed: args.seed,
     command,
@@ -218,6 +264,7 @@ async function main(): Promise<number> {
     wallSeconds: Math.round((Date.now() - t0) / 1000),
     sessions: {
       started: sessions.filter((s) => s.log.startedAt !== undefined).length,
+      neverStarted: sessions.filter((s) => s.log.startedAt === undefined).length,
       ended: sessions.filter((s) => s.log.ended).length,
       signedIn: sessions.filter((s) => s.log.signedIn).length,
       lost: sessions.filter((s) => s.log.lost !== undefined).length,
@@ -226,10 +273,16 @@ async function main(): Promise<number> {
       inHistory: sessions.reduce((n, s) => n + truthOf(s.log.name).length, 0),
       sendsAcknowledged: sessions.reduce((n, s) => n + s.log.acked.length, 0),
       sendsGivenUp: sessions.reduce((n, s) => n + s.log.gaveUp.length, 0),
+      givenUpBy,
+      invalidOnPurpose: sessions.reduce(
+        (n, s) => n + s.log.operations.filter((op) => op.deliberate && op.last === op.deliberate).length,
+        0,
+      ),
       streamConnections: sessions.reduce((n, s) => n + s.log.connections.length, 0),
     },
     replayIncomplete: sessions.reduce((n, s) => n + s.log.connections.filter((c) => c.replayIncomplete).length, 0),
     faults,
+    genesysSockets: { sessionsByPeak, evicted: stats.connectionsEvicted },
     violations: countViolations(violations),
     latencyMs: {
       start: percentiles(latencies.start),
@@ -238,15 +291,16 @@ async function main(): Promise<number> {
       delivery: percentiles(latencies.delivery),
     },
     socketBoundSeconds: SOCKET_BOUND_MS / 1000,
+    stuckBoundSeconds: STUCK_BOUND_MS / 1000,
     offending,
     details: violations.slice(0, 50),
     offendingFacts: allFacts
-      .filter((f) => offending.slice(0, 5).includes(f.name))
+      .filter((f) => kept.includes(f.name))
       .map((f) => ({
         ...f,
         view: f.view.map((m) => ({ id: m.id, time: m.time })),
-        // What its customer did and saw, run-relative: enough to replay the session by hand.
-        timeline: sessions.find((x) => x.log.name === f.name)?.log.timeline ?? [],
+        // What its customer did and saw, run-relative, with the faults: enough to replay the session by hand.
+        timeline: timelineOf(f.name).slice(-TIMELINE_LINES),
       })),
   };
   const written = writeReport(args.out, report);
@@ -269,21 +323,34 @@ async function main(): Promise<number> {
     return 0;
   }
   console.error(`\nsoak: ${violations.length} violations; seed ${args.seed}; reproduce with: ${command}`);
-  for (const name of offending.slice(0, 3)) {
-    const s = sessions.find((x) => x.log.name === name)!;
+  for (const name of kept.slice(0, 3)) {
     console.error(`\n--- session ${name}`);
     for (const v of violations.filter((x) => x.session === name)) console.error(`  VIOLATION ${v.kind}: ${v.detail}`);
-    // The faults while the session lived (from its first note to its last), among its own notes.
-    const notes = s.log.timeline;
-    const [from, to] = [(notes[0]?.t ?? 0) - 10_000, (notes[notes.length - 1]?.t ?? Infinity) + 1000];
-    const faultLines = applied
-      .filter((a) => a.at >= from && a.at <= to)
-      .map((a) => ({ t: a.at, what: `FAULT ${describeFault(a.fault)}` }));
-    const lines = [...notes, ...faultLines].sort((a, b) => a.t - b.t);
-    for (const line of lines.slice(-TIMELINE_LINES))
-      console.error(`  ${(line.t / 1000).toFixed(2).padStart(8)} s  ${line.what}`);
+    for (const line of timelineOf(name).slice(-TIMELINE_LINES)) console.error(`  ${clock(line.t)}  ${line.what}`);
   }
   return 1;
+}
+
+interface Applied {
+  fault: Fault;
+  at: number;
+  endedAt?: number;
+  error?: string;
+}
+
+const clock = (ms: number) => `${(ms / 1000).toFixed(2).padStart(8)} s`;
+
+/** A session's own notes with the faults of its lifetime (from 10 s before its first note to its last) among them. */
+function withFaults(s: SoakSession, applied: Applied[]): TimelineLine[] {
+  const notes = s.log.timeline;
+  const [from, to] = [(notes[0]?.t ?? 0) - 10_000, (notes[notes.length - 1]?.t ?? Infinity) + 1000];
+  const faultLines = applied
+    .filter((a) => a.at >= from && a.at <= to)
+    .map((a) => ({
+      t: a.at,
+      what: `FAULT ${describeFault(a.fault)}${a.endedAt ? `, over at ${(a.endedAt / 1000).toFixed(1)} s` : ''}`,
+    }));
+  return [...notes, ...faultLines].sort((a, b) => a.t - b.t);
 }
 
 main().then(
