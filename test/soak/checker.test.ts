@@ -1,8 +1,15 @@
 import {
+  checkLatency,
   checkSession,
+  FAULT_AFTERMATH_MS,
+  LATENCY_BOUNDS_MS,
+  LATENCY_MIN_SAMPLES,
   STUCK_BOUND_MS,
   UNSYNCED_WRITE_MS,
+  WARM_UP_MS,
   type FaultWindow,
+  type LatencyOperation,
+  type LatencySample,
   type Operation,
   type RunFacts,
   type SessionFacts,
@@ -359,5 +366,84 @@ describe("Genesys's sockets per session, faults or not", () => {
   ])('%s', (_, peak, evictions, expected) => {
     const facts = { ...clean(), socketPeak: peak, evictions };
     expect(checkSession(facts).map((v) => v.kind)).toEqual(expected);
+  });
+});
+
+describe('latency outside fault windows', () => {
+  const t0 = T0;
+  const at = (seconds: number) => t0 + seconds * 1000;
+  /** `count` samples of `ms` each, one a second from `from` s. */
+  const samples = (from: number, count: number, ms: number): LatencySample[] =>
+    Array.from({ length: count }, (_, i) => ({ at: at(from + i), ms }));
+  const only = (operation: LatencyOperation, xs: LatencySample[]) => ({
+    start: [],
+    send: [],
+    history: [],
+    delivery: [],
+    [operation]: xs,
+  });
+  const run = (...faults: [number, number][]): RunFacts => ({
+    t0,
+    faults: faults.map(([from, to]) => ({ kind: 'genesys_slow', from: at(from), to: at(to) })),
+  });
+  const bound = LATENCY_BOUNDS_MS.send;
+  const warm = WARM_UP_MS / 1000;
+  const after = FAULT_AFTERMATH_MS / 1000;
+  const n = LATENCY_MIN_SAMPLES;
+
+  test.each<[string, LatencySample[], RunFacts, string[]]>([
+    ['quick sends, no fault', samples(warm, 100, bound), run(), []],
+    ['slow sends, no fault', samples(warm, 100, bound + 1), run(), ['slow']],
+    [
+      'one slow send in a hundred is the p99',
+      [...samples(warm, 99, 10), ...samples(warm + 99, 1, bound * 5)],
+      run(),
+      [],
+    ],
+    ['two slow sends in a hundred', [...samples(warm, 98, 10), ...samples(warm + 98, 2, bound * 5)], run(), ['slow']],
+    ['slow sends during a fault', [...samples(warm, 100, 10), ...samples(100, 50, bound * 5)], run([100, 150]), []],
+    [
+      'slow sends in its aftermath',
+      [...samples(warm, 100, 10), ...samples(150, after, bound * 5)],
+      run([100, 150]),
+      [],
+    ],
+    [
+      'slow sends past its aftermath',
+      [...samples(warm, 100, 10), ...samples(151 + after, 10, bound * 5)],
+      run([100, 150]),
+      ['slow'],
+    ],
+    [
+      'slow sends begun before a fault and overlapping it',
+      [...samples(warm, 100, 10), ...samples(90, 5, 20_000)],
+      run([100, 150]),
+      [],
+    ],
+    ['slow sends in the warm-up', [...samples(0, warm, bound * 5), ...samples(warm, 100, 10)], run(), []],
+    ['too few sends outside faults to judge', samples(warm, n - 1, bound * 5), run(), []],
+    ['just enough to judge', samples(warm, n, bound * 5), run(), ['slow']],
+  ])('%s', (_, xs, facts, expected) => {
+    expect(checkLatency(only('send', xs), facts).violations.map((v) => v.kind)).toEqual(expected);
+  });
+
+  test('each operation is reported against its own bound, judged or not', () => {
+    const { rows, violations } = checkLatency(
+      { start: samples(warm, 5, 10), send: [], history: samples(warm, 50, 10), delivery: samples(warm, 50, 60_000) },
+      run(),
+    );
+    expect(rows.map((r) => [r.operation, r.count, r.p99, r.boundMs, r.judged])).toEqual([
+      ['start', 5, 10, LATENCY_BOUNDS_MS.start, false],
+      ['send', 0, 0, LATENCY_BOUNDS_MS.send, false],
+      ['history', 50, 10, LATENCY_BOUNDS_MS.history, true],
+      ['delivery', 50, 60_000, LATENCY_BOUNDS_MS.delivery, true],
+    ]);
+    expect(violations).toEqual([
+      {
+        kind: 'slow',
+        session: '(run)',
+        detail: `delivery: p99 60000 ms outside faults over 50 samples, bound ${LATENCY_BOUNDS_MS.delivery} ms`,
+      },
+    ]);
   });
 });

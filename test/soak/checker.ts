@@ -29,7 +29,8 @@
  *   STUCK_BOUND_MS, whatever the answer in the end;
  * - `refused`: a start or a send answered with a status the model client does not retry (by code), a request
  *   the model client got wrong on purpose answered otherwise than the refusal it expects, or a chat refused as
- *   lost (401/410 before its customer ended it) that no Redis SIGKILL soon after its start explains.
+ *   lost (401/410 before its customer ended it) that no Redis SIGKILL soon after its start explains;
+ * - `slow` (the run's, not a session's: checkLatency): an operation's p99, outside fault windows, over its bound.
  */
 
 export type ViolationKind =
@@ -46,7 +47,8 @@ export type ViolationKind =
   | 'socket_peak'
   | 'retry_after_missing'
   | 'stuck'
-  | 'refused';
+  | 'refused'
+  | 'slow';
 
 export const VIOLATION_KINDS: readonly ViolationKind[] = [
   'missing',
@@ -63,6 +65,7 @@ export const VIOLATION_KINDS: readonly ViolationKind[] = [
   'retry_after_missing',
   'stuck',
   'refused',
+  'slow',
 ];
 
 export interface Violation {
@@ -274,6 +277,81 @@ function allowance(longest: FaultWindow | undefined): string {
   const bound = `${STUCK_BOUND_MS / 1000} s`;
   if (!longest) return `no fault meanwhile, bound ${bound}`;
   return `longest fault meanwhile ${longest.kind} for ${seconds(longest.to - longest.from)}, bound that + ${bound}`;
+}
+
+export interface Percentiles {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** Nearest-rank percentiles: the p99 of a hundred samples is the 99th smallest. */
+export function percentiles(values: number[]): Percentiles {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => (sorted.length === 0 ? 0 : sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!);
+  return { count: sorted.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0 };
+}
+
+export const LATENCY_OPERATIONS = ['start', 'send', 'history', 'delivery'] as const;
+export type LatencyOperation = (typeof LATENCY_OPERATIONS)[number];
+/** One operation's latency: it began at `at` (epoch ms; for a delivery, the message's time) and took `ms`. */
+export interface LatencySample {
+  at: number;
+  ms: number;
+}
+
+/**
+ * How long after a fault the service may still be recovering from it (nginx finding a restarted instance, the
+ * sessions it served moving back with their streams and sockets, a circuit probing each second): a sample that
+ * overlaps a fault or this aftermath is not held to the bound. So is one begun in the run's first WARM_UP_MS,
+ * while the instances are cold and every customer starts at once.
+ */
+export const FAULT_AFTERMATH_MS = 10_000;
+export const WARM_UP_MS = 10_000;
+/** Fewer samples outside faults than this say nothing about a p99: the row is shown, not judged. */
+export const LATENCY_MIN_SAMPLES = 20;
+/**
+ * The bound on each operation's p99 outside fault windows: a start, a send to its 201 (retries included), a history
+ * read, and a message's time to the stream. Each is a few hops on loopback (nginx, an instance, Redis, Genesys) that
+ * take milliseconds alone; 3 s is what a loaded 2-core machine allows them, four instances, nginx, Redis, the
+ * simulator and the customers sharing its cores with whatever else it runs.
+ */
+export const LATENCY_BOUNDS_MS: Record<LatencyOperation, number> = {
+  start: 3000,
+  send: 3000,
+  history: 3000,
+  delivery: 3000,
+};
+
+export interface LatencyVerdict extends Percentiles {
+  operation: LatencyOperation;
+  boundMs: number;
+  /** Enough samples outside faults to judge the p99. */
+  judged: boolean;
+}
+
+/** Each operation's latency outside fault windows against its bound: one row each, and a `slow` violation per miss. */
+export function checkLatency(
+  samples: Record<LatencyOperation, readonly LatencySample[]>,
+  run: RunFacts,
+  bounds: Record<LatencyOperation, number> = LATENCY_BOUNDS_MS,
+): { rows: LatencyVerdict[]; violations: Violation[] } {
+  const quiet = (x: LatencySample) =>
+    x.at >= run.t0 + WARM_UP_MS && !run.faults.some((f) => f.from <= x.at + x.ms && f.to + FAULT_AFTERMATH_MS >= x.at);
+  const rows = LATENCY_OPERATIONS.map((operation) => {
+    const p = percentiles(samples[operation].filter(quiet).map((x) => x.ms));
+    return { operation, boundMs: bounds[operation], judged: p.count >= LATENCY_MIN_SAMPLES, ...p };
+  });
+  const violations = rows
+    .filter((r) => r.judged && r.p99 > r.boundMs)
+    .map((r) => ({
+      kind: 'slow' as const,
+      session: '(run)',
+      detail: `${r.operation}: p99 ${r.p99} ms outside faults over ${r.count} samples, bound ${r.boundMs} ms`,
+    }));
+  return { rows, violations };
 }
 
 /** Where the view contradicts history's order, or undefined. */

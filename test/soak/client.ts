@@ -4,7 +4,7 @@ import { mergeMessages } from '../../client/src/react/conversation';
 import type { Simulator } from '../../simulator';
 import { signInAt } from '../support/signIn';
 import { PAGE_ORIGIN } from '../support/stack';
-import type { Operation } from './checker';
+import type { LatencyOperation, LatencySample, Operation } from './checker';
 import { eventSourceFor, type ConnectionLog } from './eventSource';
 import type { Random } from './random';
 
@@ -53,12 +53,7 @@ export interface SessionLog {
   retryAfterMissing: string[];
 }
 
-export interface Latencies {
-  start: number[];
-  send: number[];
-  history: number[];
-  delivery: number[];
-}
+export type Latencies = Record<LatencyOperation, LatencySample[]>;
 
 export interface ClientContext {
   baseUrl: string;
@@ -100,6 +95,8 @@ export class SoakSession {
   private page?: Page;
   private readonly tokens = memoryTokenStore();
   private sent = 0;
+  /** Every message id any page of this chat has shown. */
+  private readonly seen = new Set<string>();
 
   constructor(
     name: string,
@@ -159,14 +156,17 @@ export class SoakSession {
     return page;
   }
 
+  /**
+   * Puts messages on the page. A message's delivery latency is counted the first time the customer sees it on any
+   * page, through the stream: a reloaded page's stream replays what the page before it showed, which is no delivery.
+   */
   private show(page: Page, messages: ChatMessage[], via: 'stream' | 'history'): void {
-    if (via === 'stream') {
-      const known = new Set(page.view.map((m) => m.id));
-      for (const m of messages) {
-        if (known.has(m.id)) continue;
-        const late = Date.now() - Date.parse(m.time);
-        if (Number.isFinite(late) && late >= 0) this.ctx.latencies.delivery.push(late);
-      }
+    for (const m of messages) {
+      if (this.seen.has(m.id)) continue;
+      this.seen.add(m.id);
+      const at = Date.parse(m.time);
+      const late = Date.now() - at;
+      if (via === 'stream' && Number.isFinite(late) && late >= 0) this.ctx.latencies.delivery.push({ at, ms: late });
     }
     page.view = mergeMessages(page.view, messages);
     if (page === this.page) this.log.view = page.view;
@@ -209,7 +209,7 @@ export class SoakSession {
         }
         this.finish(op, 'ok');
         if (!resume) {
-          this.ctx.latencies.start.push(op.ended - op.began);
+          this.ctx.latencies.start.push({ at: op.began, ms: op.ended - op.began });
           this.log.startedAt = op.ended;
         }
         this.log.routingKey = started.routingKey;
@@ -253,7 +253,7 @@ export class SoakSession {
       const began = Date.now();
       try {
         const history = await page.client.history({ pageSize: 100 });
-        this.ctx.latencies.history.push(Date.now() - began);
+        this.ctx.latencies.history.push({ at: began, ms: Date.now() - began });
         this.show(page, history.messages, 'history');
         page.historyShown = true;
         this.note(`history loaded: ${history.messages.length} messages`);
@@ -274,7 +274,7 @@ export class SoakSession {
     const began = Date.now();
     try {
       const history = await page.client.history({ pageSize: 100 });
-      this.ctx.latencies.history.push(Date.now() - began);
+      this.ctx.latencies.history.push({ at: began, ms: Date.now() - began });
       this.show(page, history.messages, 'history');
       this.note(`history read: ${history.messages.length} messages`);
     } catch (error) {
@@ -329,7 +329,7 @@ export class SoakSession {
         // The page's client retries on its own first (its default policy); this loop is the page trying again.
         const message = await this.page!.client.send(body, { idempotencyKey: key });
         this.finish(op, 'ok');
-        this.ctx.latencies.send.push(op.ended - op.began);
+        this.ctx.latencies.send.push({ at: op.began, ms: op.ended - op.began });
         this.log.acked.push({ key, text: body.text, id: message.id, at: op.ended });
         this.note(`sent "${label}" (${message.id}) after ${attempt + 1} tries`);
       } catch (error) {

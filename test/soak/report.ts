@@ -1,17 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { VIOLATION_KINDS, type SessionFacts, type Violation, type ViolationKind } from './checker';
+import {
+  LATENCY_MIN_SAMPLES,
+  VIOLATION_KINDS,
+  type LatencyVerdict,
+  type Percentiles,
+  type SessionFacts,
+  type Violation,
+  type ViolationKind,
+} from './checker';
 import { FAULT_KINDS, type FaultKind } from './faults';
 
 /** The soak's report: JSON for tools, a short markdown page for people (linked from docs/reliability.md). */
-
-export interface Percentiles {
-  count: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-}
 
 export interface TimelineLine {
   t: number;
@@ -41,8 +41,20 @@ export interface SoakReport {
   faults: Record<FaultKind, number>;
   /** Genesys sockets: sessions by the most they had at once, and how many Genesys evicted for a 4th. */
   genesysSockets: { sessionsByPeak: Record<string, number>; evicted: number };
+  /**
+   * The machine while the customers acted: its 1-minute load average, sampled every 5 s, and how late the soak's own
+   * process (the simulator, the relay and every customer) ran its callbacks. A latency is judged either way.
+   */
+  machine: {
+    cores: number;
+    loadAverage: { mean: number; max: number };
+    eventLoopDelayMs: { p99: number; max: number };
+  };
   violations: Record<ViolationKind, number>;
+  /** Every sample, faults or not. */
   latencyMs: Record<'start' | 'send' | 'history' | 'delivery', Percentiles>;
+  /** Outside fault windows, against each operation's bound. */
+  latencyOutsideFaults: LatencyVerdict[];
   socketBoundSeconds: number;
   stuckBoundSeconds: number;
   offending: string[];
@@ -50,13 +62,6 @@ export interface SoakReport {
   details: Violation[];
   /** What the checker was given for some offending sessions (one per kind first), with their timelines. */
   offendingFacts: (Omit<SessionFacts, 'view'> & { view: { id: string; time?: string }[]; timeline: TimelineLine[] })[];
-}
-
-export function percentiles(values: number[]): Percentiles {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) =>
-    sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return { count: sorted.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0 };
 }
 
 export function countViolations(violations: Violation[]): Record<ViolationKind, number> {
@@ -86,6 +91,7 @@ export function markdown(r: SoakReport): string {
     `- Messages: ${r.messages.inHistory} in history, ${r.messages.sendsAcknowledged} sends acknowledged, ${r.messages.invalidOnPurpose} invalid on purpose and refused as expected; ${r.messages.streamConnections} stream connections, ${r.replayIncomplete} \`replay_incomplete\``,
     `- Sends given up by the customer: ${r.messages.sendsGivenUp}${givenUp.length ? ` (${givenUp.join('; ')})` : ''}`,
     `- Genesys sockets per session, the most at once: ${peaks.join(', ') || 'none'}; ${r.genesysSockets.evicted} evicted by Genesys`,
+    `- The machine: ${r.machine.cores} cores, load average ${r.machine.loadAverage.mean} (at most ${r.machine.loadAverage.max}); the soak's own process (simulator, relay, customers) ran its callbacks up to ${r.machine.eventLoopDelayMs.p99} ms late at p99 (${r.machine.eventLoopDelayMs.max} ms at most)`,
     `- **Violations: ${total}**${total === 0 ? '' : ` (sessions: ${r.offending.join(', ')})`}`,
     '',
     '| fault | applied |',
@@ -96,12 +102,20 @@ export function markdown(r: SoakReport): string {
     '|---|---|',
     ...Object.entries(r.violations).map(([k, n]) => `| ${k} | ${n} |`),
     '',
-    '| latency (ms) | count | p50 | p90 | p99 | max |',
+    '| latency, every sample (ms) | count | p50 | p90 | p99 | max |',
     '|---|---|---|---|---|---|',
     row('session start', r.latencyMs.start),
     row('send, to its 201 (retries included)', r.latencyMs.send),
     row('history read', r.latencyMs.history),
     row('message time to the stream', r.latencyMs.delivery),
+    '',
+    '| latency outside fault windows (ms) | count | p50 | p99 | bound on p99 |',
+    '|---|---|---|---|---|',
+    ...r.latencyOutsideFaults.map(
+      (v) =>
+        `| ${v.operation} | ${v.count} | ${v.p50} | ${v.judged && v.p99 > v.boundMs ? `**${v.p99}**` : v.p99} | ` +
+        `${v.boundMs}${v.judged ? '' : ` (not judged: fewer than ${LATENCY_MIN_SAMPLES} samples)`} |`,
+    ),
     '',
     ...violationDetails(r),
   ].join('\n');

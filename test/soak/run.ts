@@ -1,7 +1,11 @@
 /* eslint-disable no-console -- a command-line program: the console is its output */
+import os from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
+  checkLatency,
   checkSession,
+  percentiles,
   STUCK_BOUND_MS,
   VIOLATION_KINDS,
   type FaultWindow,
@@ -14,14 +18,7 @@ import { SoakSession, type ClientContext, type Latencies } from './client';
 import { apply, describeFault, schedule, type Fault } from './faults';
 import { seeded } from './random';
 import { Truth } from './truth';
-import {
-  countViolations,
-  emptyFaultCounts,
-  percentiles,
-  writeReport,
-  type SoakReport,
-  type TimelineLine,
-} from './report';
+import { countViolations, emptyFaultCounts, writeReport, type SoakReport, type TimelineLine } from './report';
 import { killChildrenNow, startWorld, type World } from './world';
 
 /**
@@ -130,6 +127,13 @@ async function main(): Promise<number> {
     png: new Blob([PNG], { type: 'image/png' }),
   };
 
+  // How loaded the machine is, and how late this process (the simulator and the customers) runs its callbacks:
+  // what a reader of a latency figure needs to know beside it.
+  const lag = monitorEventLoopDelay({ resolution: 20 });
+  lag.enable();
+  const loads: number[] = [];
+  const sampling = setInterval(() => loads.push(os.loadavg()[0]!), 5000);
+
   // What Genesys holds for each customer, gathered as the run goes.
   const truth = new Truth(world.sim);
   ctx.beforeEnd = (name) => truth.gather(name);
@@ -172,6 +176,8 @@ async function main(): Promise<number> {
   });
   await Promise.all(slots);
   await faultRun;
+  clearInterval(sampling);
+  lag.disable();
   const lastFaultEnd = Math.max(0, ...applied.map((a) => a.endedAt ?? 0));
   console.log(
     `soak: customers stopped at ${((Date.now() - t0) / 1000).toFixed(1)} s; faults ended at ${(lastFaultEnd / 1000).toFixed(1)} s`,
@@ -233,6 +239,8 @@ async function main(): Promise<number> {
     allFacts.push(facts);
     violations.push(...checkSession(facts, run));
   }
+  const latency = checkLatency(latencies, run);
+  violations.push(...latency.violations);
   for (const s of sessions) s.close();
 
   const faults = emptyFaultCounts();
@@ -242,7 +250,7 @@ async function main(): Promise<number> {
   const kept = [
     ...new Set([...VIOLATION_KINDS.map((k) => violations.find((v) => v.kind === k)?.session), ...offending]),
   ]
-    .filter((name): name is string => name !== undefined)
+    .filter((name): name is string => name !== undefined && name !== '(run)')
     .slice(0, KEPT_SESSIONS);
   const timelineOf = (name: string) =>
     withFaults(
@@ -283,17 +291,29 @@ async function main(): Promise<number> {
     replayIncomplete: sessions.reduce((n, s) => n + s.log.connections.filter((c) => c.replayIncomplete).length, 0),
     faults,
     genesysSockets: { sessionsByPeak, evicted: stats.connectionsEvicted },
+    machine: {
+      cores: os.availableParallelism(),
+      loadAverage: {
+        mean: Math.round((loads.reduce((a, b) => a + b, 0) / Math.max(1, loads.length)) * 10) / 10,
+        max: Math.round(Math.max(0, ...loads) * 10) / 10,
+      },
+      eventLoopDelayMs: { p99: Math.round(lag.percentile(99) / 1e6), max: Math.round(lag.max / 1e6) },
+    },
     violations: countViolations(violations),
     latencyMs: {
-      start: percentiles(latencies.start),
-      send: percentiles(latencies.send),
-      history: percentiles(latencies.history),
-      delivery: percentiles(latencies.delivery),
+      start: percentiles(latencies.start.map((x) => x.ms)),
+      send: percentiles(latencies.send.map((x) => x.ms)),
+      history: percentiles(latencies.history.map((x) => x.ms)),
+      delivery: percentiles(latencies.delivery.map((x) => x.ms)),
     },
+    latencyOutsideFaults: latency.rows,
     socketBoundSeconds: SOCKET_BOUND_MS / 1000,
     stuckBoundSeconds: STUCK_BOUND_MS / 1000,
     offending,
-    details: violations.slice(0, 50),
+    details: [
+      ...violations.filter((v) => v.session === '(run)'),
+      ...violations.filter((v) => v.session !== '(run)'),
+    ].slice(0, 50),
     offendingFacts: allFacts
       .filter((f) => kept.includes(f.name))
       .map((f) => ({
@@ -323,6 +343,7 @@ async function main(): Promise<number> {
     return 0;
   }
   console.error(`\nsoak: ${violations.length} violations; seed ${args.seed}; reproduce with: ${command}`);
+  for (const v of violations.filter((x) => x.session === '(run)')) console.error(`  VIOLATION ${v.kind}: ${v.detail}`);
   for (const name of kept.slice(0, 3)) {
     console.error(`\n--- session ${name}`);
     for (const v of violations.filter((x) => x.session === name)) console.error(`  VIOLATION ${v.kind}: ${v.detail}`);
