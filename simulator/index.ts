@@ -122,7 +122,7 @@ export async function startSimulator(input: SimulatorOptions = {}): Promise<Simu
   const sessions = new Sessions(
     options,
     (token, open) => recorder.connectionJoined(token, open),
-    () => recorder.connectionEvicted(),
+    (token) => recorder.connectionEvicted(token),
   );
   let httpBase = '';
   let wsBase = '';

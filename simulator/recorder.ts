@@ -45,6 +45,8 @@ export interface Stats {
   connectionsOpened: number;
   /** Connections closed because their session had more than `maxConnectionsPerSession`. */
   connectionsEvicted: number;
+  /** Of those, the session's: connections Genesys closed because it had a 4th. */
+  evictionsBySession(token: string): number;
   /** WebSocket upgrades refused with 429 (new connections a minute per deployment, strict profile). */
   upgradesRefused: number;
   /** Requests refused with 429 for the per-connection budget (strict profile). */
@@ -74,6 +76,7 @@ class Counters implements Stats {
   configRequests = 0;
   readonly perSession = new Map<string, number>();
   readonly peakPerSession = new Map<string, number>();
+  readonly evictedPerSession = new Map<string, number>();
 
   constructor(
     readonly openConnections: () => number,
@@ -92,6 +95,10 @@ class Counters implements Stats {
     return this.peakPerSession.get(token) ?? 0;
   }
 
+  evictionsBySession(token: string): number {
+    return this.evictedPerSession.get(token) ?? 0;
+  }
+
   reset(): void {
     this.connectionsOpened = 0;
     this.connectionsEvicted = 0;
@@ -103,6 +110,7 @@ class Counters implements Stats {
     this.configRequests = 0;
     this.perSession.clear();
     this.peakPerSession.clear();
+    this.evictedPerSession.clear();
   }
 }
 
@@ -136,8 +144,10 @@ export class Recorder {
     return action === undefined ? [...list] : list.filter((f) => f.frame?.action === action);
   }
 
-  connectionEvicted(): void {
+  connectionEvicted(token: string): void {
+    const { evictedPerSession } = this.counters;
     this.counters.connectionsEvicted += 1;
+    evictedPerSession.set(token, (evictedPerSession.get(token) ?? 0) + 1);
   }
 
   refusedForBudget(): void {

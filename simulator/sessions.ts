@@ -174,8 +174,8 @@ export class Sessions {
     private readonly options: ResolvedOptions,
     /** `open`: how many connections the session has now, the new one included (before any eviction). */
     private readonly onConnectionJoined: (token: string, open: number) => void,
-    /** Told when a connection is closed because its session has too many. */
-    private readonly onConnectionEvicted: () => void = () => {},
+    /** Told when a connection is closed because its session (`token`) has too many. */
+    private readonly onConnectionEvicted: (token: string) => void = () => {},
   ) {}
 
   get(token: string): SimulatedSession | undefined {
@@ -243,7 +243,7 @@ export class Sessions {
     while (session.connections.size > this.options.maxConnectionsPerSession) {
       const oldest = session.connections.values().next().value!;
       this.detach(oldest);
-      this.onConnectionEvicted();
+      this.onConnectionEvicted(session.token);
       oldest.sendAndClose(connectionClosedEvent());
     }
   }

@@ -517,6 +517,9 @@ describe('connections per session', () => {
     await conns[0]!.closed;
     for (const c of conns.slice(1)) expect(c.pending().some(isClass('ConnectionClosedEvent'))).toBe(false);
     expect(sim.stats.connectionsBySession(token)).toBe(4);
+    expect(sim.stats.peakConnectionsBySession(token)).toBe(4);
+    expect(sim.stats.evictionsBySession(token)).toBe(1);
+    expect(sim.stats.connectionsEvicted).toBe(1);
     await waitFor(() => expect(sim.stats.openConnections()).toBe(3));
   });
 });

@@ -1,4 +1,20 @@
-import { checkSession, type SessionFacts, type TruthMessage } from './checker';
+import {
+  checkLatency,
+  checkSession,
+  FAULT_AFTERMATH_MS,
+  LATENCY_BOUNDS_MS,
+  LATENCY_MIN_SAMPLES,
+  STUCK_BOUND_MS,
+  UNSYNCED_WRITE_MS,
+  WARM_UP_MS,
+  type FaultWindow,
+  type LatencyOperation,
+  type LatencySample,
+  type Operation,
+  type RunFacts,
+  type SessionFacts,
+  type TruthMessage,
+} from './checker';
 
 /**
  * The soak's own checker (test/soak/checker.ts), fed fabricated sessions: a clean one passes, and each
@@ -35,6 +51,11 @@ function clean(): SessionFacts {
     ],
     sockets: 1,
     retryAfterMissing: [],
+    operations: [
+      { what: 'start', began: T0 - 500, ended: T0 - 400, outcome: 'ok' },
+      { what: 'send', label: 's1.0 m0 hello', began: T0 + 900, ended: T0 + 1000, outcome: 'ok' },
+      { what: 'send', label: 's1.0 m1 thanks', began: T0 + 2900, ended: T0 + 3000, outcome: 'ok' },
+    ],
   };
 }
 
@@ -172,4 +193,257 @@ test('more than one socket past the bound, and a 503 without Retry-After, are fl
   facts.sockets = 2;
   facts.retryAfterMissing = ['POST /messages 503'];
   expect(kinds(facts)).toEqual(['sockets', 'retry_after_missing']);
+});
+
+/** A run that began a minute before the session, with these faults (seconds from T0, as [kind, from, to]). */
+function runWith(...faults: [string, number, number][]): RunFacts {
+  const windows: FaultWindow[] = faults.map(([kind, from, to]) => ({
+    kind,
+    from: T0 + from * 1000,
+    to: T0 + to * 1000,
+  }));
+  return { t0: T0 - 60_000, faults: windows };
+}
+
+/** The clean session with one more send: begun at `from` s, over at `to` s (from T0). */
+function withSend(from: number, to: number, change: Partial<Operation> = {}): SessionFacts {
+  const facts = clean();
+  const began = T0 + from * 1000;
+  facts.operations.push({
+    what: 'send',
+    label: 's1.0 m2 human',
+    began,
+    ended: T0 + to * 1000,
+    outcome: 'ok',
+    ...change,
+  });
+  return facts;
+}
+
+describe('a chat stuck longer than its faults', () => {
+  const bound = STUCK_BOUND_MS / 1000;
+  test.each<[string, SessionFacts, RunFacts, string[]]>([
+    ['a send answered within the bound, no fault', withSend(10, 10 + bound - 1), runWith(), []],
+    ['a send waiting past the bound, no fault', withSend(10, 10 + bound + 1), runWith(), ['stuck']],
+    [
+      'a send waiting out a 30 s fault and the bound',
+      withSend(10, 10 + 30 + bound - 1),
+      runWith(['genesys_refusing', 15, 45]),
+      [],
+    ],
+    [
+      'a send waiting past a 30 s fault and the bound',
+      withSend(10, 10 + 30 + bound + 1),
+      runWith(['genesys_refusing', 15, 45]),
+      ['stuck'],
+    ],
+    [
+      'only the longest of the faults meanwhile counts',
+      withSend(10, 10 + 30 + bound + 1),
+      runWith(['redis_sigstop', 12, 27], ['genesys_hanging', 20, 50], ['socket_drop', 30, 30]),
+      ['stuck'],
+    ],
+    [
+      'a fault over before the wait began does not count',
+      withSend(50, 50 + bound + 1),
+      runWith(['genesys_refusing', 10, 45]),
+      ['stuck'],
+    ],
+    [
+      'a fault begun after the wait ended does not count',
+      withSend(10, 10 + bound + 1),
+      runWith(['genesys_refusing', 80, 120]),
+      ['stuck'],
+    ],
+    [
+      'a send still tried when the run ended',
+      withSend(10, 10 + bound + 1, { outcome: 'run_over', last: '503 genesys_unavailable' }),
+      runWith(),
+      ['stuck'],
+    ],
+  ])('%s', (_, facts, run, expected) => {
+    expect(checkSession(facts, run).map((v) => v.kind)).toEqual(expected);
+  });
+
+  test('a start stuck past the bound is flagged with its wait, its last refusal and the fault that was allowed for', () => {
+    const facts = clean();
+    facts.operations[0] = {
+      what: 'start',
+      began: T0,
+      ended: T0 + 95_000,
+      outcome: 'ok',
+      last: '503 store_unavailable',
+    };
+    const [violation] = checkSession(facts, runWith(['redis_sigkill', 1, 4]));
+    expect(violation).toEqual({
+      kind: 'stuck',
+      session: 's1.0',
+      detail: expect.stringMatching(
+        /^start from 60\.0 s waited 95\.0 s \(answered, last refusal 503 store_unavailable\); longest fault meanwhile redis_sigkill for 3\.0 s/,
+      ),
+    });
+  });
+});
+
+describe('refusals the model client does not retry', () => {
+  const deliberate = (outcome: Operation['outcome'], last?: string) =>
+    withSend(10, 10.1, { label: 's1.0 too long xxx', deliberate: '413 message_too_long', outcome, last });
+  test.each<[string, SessionFacts, string[]]>([
+    ['a send refused for good', withSend(10, 10.1, { outcome: 'refused', last: '400 validation_failed' }), ['refused']],
+    [
+      'a send the run ended while it was retried',
+      withSend(10, 20, { outcome: 'run_over', last: '503 upstream_unavailable' }),
+      [],
+    ],
+    ['a send invalid on purpose, refused as expected', deliberate('refused', '413 message_too_long'), []],
+    [
+      'a send invalid on purpose, refused with another code',
+      deliberate('refused', '400 validation_failed'),
+      ['refused'],
+    ],
+    ['a send invalid on purpose, accepted', deliberate('ok'), ['refused']],
+    ['a send invalid on purpose the run ended while it was retried', deliberate('run_over', '502 bad_gateway'), []],
+  ])('%s', (_, facts, expected) => {
+    expect(checkSession(facts).map((v) => v.kind)).toEqual(expected);
+  });
+
+  test('a refusal is reported by its code', () => {
+    const facts = withSend(10, 10.1, { outcome: 'refused', last: '409 idempotency_conflict' });
+    expect(checkSession(facts, runWith())[0]!.detail).toBe(
+      'send "s1.0 m2 human" from 70.0 s refused: 409 idempotency_conflict',
+    );
+  });
+
+  test('a chat whose start is refused is checked too', () => {
+    const facts: SessionFacts = {
+      ...clean(),
+      history: [],
+      view: [],
+      connections: [],
+      acked: [],
+      sockets: undefined,
+      operations: [{ what: 'start', began: T0, ended: T0 + 50, outcome: 'refused', last: '403 origin_not_allowed' }],
+    };
+    expect(checkSession(facts, runWith()).map((v) => [v.kind, v.detail])).toEqual([
+      ['refused', 'start from 60.0 s refused: 403 origin_not_allowed'],
+    ]);
+  });
+
+  const lostAt = (seconds: number): SessionFacts => ({
+    ...clean(),
+    lost: { at: T0 + seconds * 1000, answer: '410 session_expired' },
+  });
+  const startEnded = (T0 - 400 - T0) / 1000;
+  const sync = UNSYNCED_WRITE_MS / 1000;
+  test.each<[string, RunFacts, string[]]>([
+    ['a chat refused as lost with no Redis fault', runWith(), ['refused']],
+    [
+      'a chat refused as lost after a Redis SIGKILL just after its start',
+      runWith(['redis_sigkill', startEnded + sync - 0.1, 10]),
+      [],
+    ],
+    [
+      'a chat refused as lost after a Redis SIGKILL long after its start',
+      runWith(['redis_sigkill', startEnded + sync + 0.1, 10]),
+      ['refused'],
+    ],
+    [
+      'a chat refused as lost after a Redis restart (SIGTERM syncs)',
+      runWith(['redis_restart', startEnded, 10]),
+      ['refused'],
+    ],
+  ])('%s', (_, run, expected) => {
+    expect(checkSession(lostAt(20), run).map((v) => v.kind)).toEqual(expected);
+  });
+});
+
+describe("Genesys's sockets per session, faults or not", () => {
+  test.each<[string, number | undefined, number | undefined, string[]]>([
+    ['three at once, none evicted', 3, 0, []],
+    ['never reached Genesys', undefined, undefined, []],
+    ['a fourth at once', 4, 1, ['socket_peak']],
+    ['one evicted, whatever the peak seen', 3, 1, ['socket_peak']],
+  ])('%s', (_, peak, evictions, expected) => {
+    const facts = { ...clean(), socketPeak: peak, evictions };
+    expect(checkSession(facts).map((v) => v.kind)).toEqual(expected);
+  });
+});
+
+describe('latency outside fault windows', () => {
+  const t0 = T0;
+  const at = (seconds: number) => t0 + seconds * 1000;
+  /** `count` samples of `ms` each, one a second from `from` s. */
+  const samples = (from: number, count: number, ms: number): LatencySample[] =>
+    Array.from({ length: count }, (_, i) => ({ at: at(from + i), ms }));
+  const only = (operation: LatencyOperation, xs: LatencySample[]) => ({
+    start: [],
+    send: [],
+    history: [],
+    delivery: [],
+    [operation]: xs,
+  });
+  const run = (...faults: [number, number][]): RunFacts => ({
+    t0,
+    faults: faults.map(([from, to]) => ({ kind: 'genesys_slow', from: at(from), to: at(to) })),
+  });
+  const bound = LATENCY_BOUNDS_MS.send;
+  const warm = WARM_UP_MS / 1000;
+  const after = FAULT_AFTERMATH_MS / 1000;
+  const n = LATENCY_MIN_SAMPLES;
+
+  test.each<[string, LatencySample[], RunFacts, string[]]>([
+    ['quick sends, no fault', samples(warm, 100, bound), run(), []],
+    ['slow sends, no fault', samples(warm, 100, bound + 1), run(), ['slow']],
+    [
+      'one slow send in a hundred is the p99',
+      [...samples(warm, 99, 10), ...samples(warm + 99, 1, bound * 5)],
+      run(),
+      [],
+    ],
+    ['two slow sends in a hundred', [...samples(warm, 98, 10), ...samples(warm + 98, 2, bound * 5)], run(), ['slow']],
+    ['slow sends during a fault', [...samples(warm, 100, 10), ...samples(100, 50, bound * 5)], run([100, 150]), []],
+    [
+      'slow sends in its aftermath',
+      [...samples(warm, 100, 10), ...samples(150, after, bound * 5)],
+      run([100, 150]),
+      [],
+    ],
+    [
+      'slow sends past its aftermath',
+      [...samples(warm, 100, 10), ...samples(151 + after, 10, bound * 5)],
+      run([100, 150]),
+      ['slow'],
+    ],
+    [
+      'slow sends begun before a fault and overlapping it',
+      [...samples(warm, 100, 10), ...samples(90, 5, 20_000)],
+      run([100, 150]),
+      [],
+    ],
+    ['slow sends in the warm-up', [...samples(0, warm, bound * 5), ...samples(warm, 100, 10)], run(), []],
+    ['too few sends outside faults to judge', samples(warm, n - 1, bound * 5), run(), []],
+    ['just enough to judge', samples(warm, n, bound * 5), run(), ['slow']],
+  ])('%s', (_, xs, facts, expected) => {
+    expect(checkLatency(only('send', xs), facts).violations.map((v) => v.kind)).toEqual(expected);
+  });
+
+  test('each operation is reported against its own bound, judged or not', () => {
+    const { rows, violations } = checkLatency(
+      { start: samples(warm, 5, 10), send: [], history: samples(warm, 50, 10), delivery: samples(warm, 50, 60_000) },
+      run(),
+    );
+    expect(rows.map((r) => [r.operation, r.count, r.p99, r.boundMs, r.judged])).toEqual([
+      ['start', 5, 10, LATENCY_BOUNDS_MS.start, false],
+      ['send', 0, 0, LATENCY_BOUNDS_MS.send, false],
+      ['history', 50, 10, LATENCY_BOUNDS_MS.history, true],
+      ['delivery', 50, 60_000, LATENCY_BOUNDS_MS.delivery, true],
+    ]);
+    expect(violations).toEqual([
+      {
+        kind: 'slow',
+        session: '(run)',
+        detail: `delivery: p99 60000 ms outside faults over 50 samples, bound ${LATENCY_BOUNDS_MS.delivery} ms`,
+      },
+    ]);
+  });
 });

@@ -22,7 +22,15 @@
  * - `not_ended`: after its end was answered 204, the chat's token still opened something, or a guest
  *   message reached Genesys;
  * - `sockets`: more than one Genesys socket for the session once the faults stopped, past the bound;
- * - `retry_after_missing`: a 503 or 504 without Retry-After.
+ * - `socket_peak`: at some moment, faults or not, more Genesys sockets for the session than Genesys allows
+ *   (GENESYS_SOCKETS_PER_SESSION), or one of them evicted by Genesys for a newer one;
+ * - `retry_after_missing`: a 503 or 504 without Retry-After;
+ * - `stuck`: the customer waited for a start or a send longer than the longest fault active meanwhile plus
+ *   STUCK_BOUND_MS, whatever the answer in the end;
+ * - `refused`: a start or a send answered with a status the model client does not retry (by code), a request
+ *   the model client got wrong on purpose answered otherwise than the refusal it expects, or a chat refused as
+ *   lost (401/410 before its customer ended it) that no Redis SIGKILL soon after its start explains;
+ * - `slow` (the run's, not a session's: checkLatency): an operation's p99, outside fault windows, over its bound.
  */
 
 export type ViolationKind =
@@ -36,7 +44,11 @@ export type ViolationKind =
   | 'lost_ack'
   | 'not_ended'
   | 'sockets'
-  | 'retry_after_missing';
+  | 'socket_peak'
+  | 'retry_after_missing'
+  | 'stuck'
+  | 'refused'
+  | 'slow';
 
 export const VIOLATION_KINDS: readonly ViolationKind[] = [
   'missing',
@@ -49,7 +61,11 @@ export const VIOLATION_KINDS: readonly ViolationKind[] = [
   'lost_ack',
   'not_ended',
   'sockets',
+  'socket_peak',
   'retry_after_missing',
+  'stuck',
+  'refused',
+  'slow',
 ];
 
 export interface Violation {
@@ -67,6 +83,37 @@ export interface TruthMessage {
   at: number;
 }
 
+/**
+ * One thing the customer waited on: a chat's start, a page's resume of it, or a send (its retries included).
+ * Epoch ms. `outcome`: `ok` (answered 2xx), `refused` (a status the model client does not retry), `lost` (401/410
+ * on a chat its customer never ended), `run_over` (still being tried when the run stopped waiting).
+ */
+export interface Operation {
+  what: 'start' | 'resume' | 'send';
+  /** The text, for a send. */
+  label?: string;
+  began: number;
+  ended: number;
+  outcome: 'ok' | 'refused' | 'lost' | 'run_over';
+  /** The last refusal by status and code (`503 genesys_unavailable`, `network_error`), if any. */
+  last?: string;
+  /** A request the model client got wrong on purpose, and the refusal it expects (`413 message_too_long`). */
+  deliberate?: string;
+}
+
+/** A fault as it was applied: from its start until its resource was whole again (epoch ms). */
+export interface FaultWindow {
+  kind: string;
+  from: number;
+  to: number;
+}
+
+/** What the run knows beyond each session: when it began (epoch ms; details give run-relative times) and its faults. */
+export interface RunFacts {
+  t0: number;
+  faults: readonly FaultWindow[];
+}
+
 export interface SessionFacts {
   name: string;
   /** The conversation in Genesys, oldest first: what the view must hold. */
@@ -79,16 +126,38 @@ export interface SessionFacts {
   ended?: { requestedAt: number; at: number; probes: { what: string; status: number }[] };
   /** Open Genesys sockets for the session once the bound has passed (undefined: never reached Genesys). */
   sockets?: number;
+  /** The most Genesys sockets the session had at once over its life, and how many Genesys evicted for a newer one. */
+  socketPeak?: number;
+  evictions?: number;
   retryAfterMissing: string[];
+  /** Every start, resume and send, in order. */
+  operations: Operation[];
+  /** The chat was refused as lost (401/410 before its customer ended it): when, and the answer. */
+  lost?: { at: number; answer: string };
 }
 
 /** What a chat ended by its customer may still have had on its way to the page. */
 export const END_GRACE_MS = 15_000;
+/**
+ * How much longer than the longest fault meanwhile a customer may wait for a start or a send: one window of
+ * Genesys's ten history reads a minute per session, which a send in doubt may have to wait out for its delivery
+ * proof once a fault is over (docs/reliability.md, "Exactly-once sends").
+ */
+export const STUCK_BOUND_MS = 60_000;
+/** Genesys's own limit: a 4th socket for a session closes the oldest. */
+export const GENESYS_SOCKETS_PER_SESSION = 3;
+/**
+ * With Redis's `appendfsync everysec`, a SIGKILL can lose the last second or so of writes: a chat whose standing
+ * record was written that close before the kill is refused as lost by design (docs/reliability.md, "Known gaps").
+ */
+export const UNSYNCED_WRITE_MS = 2000;
 const SAMPLE = 5;
 const some = (items: string[]) =>
   items.slice(0, SAMPLE).join(', ') + (items.length > SAMPLE ? ` and ${items.length - SAMPLE} more` : '');
 
-export function checkSession(s: SessionFacts): Violation[] {
+/** The verdict on one session; the run's faults are for the rules that allow for them. */
+export function checkSession(s: SessionFacts, run: RunFacts = { t0: 0, faults: [] }): Violation[] {
+  const { faults } = run;
   const found: Violation[] = [];
   const flag = (kind: ViolationKind, detail: string) => found.push({ kind, session: s.name, detail });
   const label = (m: TruthMessage) => `${m.id.slice(0, 8)} "${m.text ?? '(no text)'}"`;
@@ -145,8 +214,144 @@ export function checkSession(s: SessionFacts): Violation[] {
   }
 
   if (s.sockets !== undefined && s.sockets > 1) flag('sockets', `${s.sockets} Genesys sockets open past the bound`);
+  const peak = s.socketPeak ?? 0;
+  if (peak > GENESYS_SOCKETS_PER_SESSION || (s.evictions ?? 0) > 0)
+    flag('socket_peak', `${peak} Genesys sockets at once (Genesys allows 3), ${s.evictions ?? 0} evicted by Genesys`);
   if (s.retryAfterMissing.length > 0) flag('retry_after_missing', some(s.retryAfterMissing));
+
+  for (const op of s.operations) {
+    const waited = op.ended - op.began;
+    const longest = longestFault(faults, op.began, op.ended);
+    if (waited > (longest?.to ?? 0) - (longest?.from ?? 0) + STUCK_BOUND_MS)
+      flag(
+        'stuck',
+        `${describeOperation(run, op)} waited ${seconds(waited)} (${outcomeOf(op)}); ${allowance(longest)}`,
+      );
+    const refusal = refusalOf(op);
+    if (refusal) flag('refused', `${describeOperation(run, op)} ${refusal}`);
+  }
+  if (s.lost && !lossExplained(s, faults))
+    flag('refused', `the chat was refused as lost (${s.lost.answer}) with no Redis SIGKILL soon after its start`);
   return found;
+}
+
+/** The longest fault that was on at some point between `from` and `to`, if any. */
+function longestFault(faults: readonly FaultWindow[], from: number, to: number): FaultWindow | undefined {
+  let longest: FaultWindow | undefined;
+  for (const f of faults)
+    if (f.from <= to && f.to >= from && (!longest || f.to - f.from > longest.to - longest.from)) longest = f;
+  return longest;
+}
+
+/** Why an operation counts as refused, or undefined: its own refusal, or a deliberate mistake answered otherwise. */
+function refusalOf(op: Operation): string | undefined {
+  if (op.deliberate === undefined) return op.outcome === 'refused' ? `refused: ${op.last}` : undefined;
+  if (op.outcome === 'ok') return `made invalid on purpose, answered 2xx, not ${op.deliberate}`;
+  if (op.outcome === 'refused' && op.last !== op.deliberate)
+    return `made invalid on purpose, answered ${op.last}, not ${op.deliberate}`;
+  return undefined;
+}
+
+/** A chat refused as lost is explained by a Redis SIGKILL that came before its standing record could be synced. */
+function lossExplained(s: SessionFacts, faults: readonly FaultWindow[]): boolean {
+  const start = s.operations.find((op) => op.what === 'start' && op.outcome === 'ok');
+  if (!start) return false;
+  return faults.some(
+    (f) => f.kind === 'redis_sigkill' && f.from >= start.began && f.from <= start.ended + UNSYNCED_WRITE_MS,
+  );
+}
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+function describeOperation(run: RunFacts, op: Operation): string {
+  const what = op.what === 'send' ? `send "${(op.label ?? '').slice(0, 60)}"` : op.what;
+  return `${what} from ${seconds(op.began - run.t0)}`;
+}
+
+function outcomeOf(op: Operation): string {
+  const last = op.last === undefined ? '' : `, last refusal ${op.last}`;
+  return op.outcome === 'ok' ? `answered${last}` : `${op.outcome.replace('_', ' ')}${last}`;
+}
+
+function allowance(longest: FaultWindow | undefined): string {
+  const bound = `${STUCK_BOUND_MS / 1000} s`;
+  if (!longest) return `no fault meanwhile, bound ${bound}`;
+  return `longest fault meanwhile ${longest.kind} for ${seconds(longest.to - longest.from)}, bound that + ${bound}`;
+}
+
+export interface Percentiles {
+  count: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** Nearest-rank percentiles: the p99 of a hundred samples is the 99th smallest. */
+export function percentiles(values: number[]): Percentiles {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => (sorted.length === 0 ? 0 : sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!);
+  return { count: sorted.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0 };
+}
+
+export const LATENCY_OPERATIONS = ['start', 'send', 'history', 'delivery'] as const;
+export type LatencyOperation = (typeof LATENCY_OPERATIONS)[number];
+/** One operation's latency: it began at `at` (epoch ms; for a delivery, the message's time) and took `ms`. */
+export interface LatencySample {
+  at: number;
+  ms: number;
+}
+
+/**
+ * How long after a fault the service may still be recovering from it (nginx finding a restarted instance, the
+ * sessions it served moving back with their streams and sockets, a circuit probing each second): a sample that
+ * overlaps a fault or this aftermath is not held to the bound. So is one begun in the run's first WARM_UP_MS,
+ * while the instances are cold and every customer starts at once.
+ */
+export const FAULT_AFTERMATH_MS = 10_000;
+export const WARM_UP_MS = 10_000;
+/** Fewer samples outside faults than this say nothing about a p99: the row is shown, not judged. */
+export const LATENCY_MIN_SAMPLES = 20;
+/**
+ * The bound on each operation's p99 outside fault windows: a start, a send to its 201 (retries included), a history
+ * read, and a message's time to the stream. Each is a few hops on loopback (nginx, an instance, Redis, Genesys) that
+ * take milliseconds alone; 3 s is what a loaded 2-core machine allows them, four instances, nginx, Redis, the
+ * simulator and the customers sharing its cores with whatever else it runs.
+ */
+export const LATENCY_BOUNDS_MS: Record<LatencyOperation, number> = {
+  start: 3000,
+  send: 3000,
+  history: 3000,
+  delivery: 3000,
+};
+
+export interface LatencyVerdict extends Percentiles {
+  operation: LatencyOperation;
+  boundMs: number;
+  /** Enough samples outside faults to judge the p99. */
+  judged: boolean;
+}
+
+/** Each operation's latency outside fault windows against its bound: one row each, and a `slow` violation per miss. */
+export function checkLatency(
+  samples: Record<LatencyOperation, readonly LatencySample[]>,
+  run: RunFacts,
+  bounds: Record<LatencyOperation, number> = LATENCY_BOUNDS_MS,
+): { rows: LatencyVerdict[]; violations: Violation[] } {
+  const quiet = (x: LatencySample) =>
+    x.at >= run.t0 + WARM_UP_MS && !run.faults.some((f) => f.from <= x.at + x.ms && f.to + FAULT_AFTERMATH_MS >= x.at);
+  const rows = LATENCY_OPERATIONS.map((operation) => {
+    const p = percentiles(samples[operation].filter(quiet).map((x) => x.ms));
+    return { operation, boundMs: bounds[operation], judged: p.count >= LATENCY_MIN_SAMPLES, ...p };
+  });
+  const violations = rows
+    .filter((r) => r.judged && r.p99 > r.boundMs)
+    .map((r) => ({
+      kind: 'slow' as const,
+      session: '(run)',
+      detail: `${r.operation}: p99 ${r.p99} ms outside faults over ${r.count} samples, bound ${r.boundMs} ms`,
+    }));
+  return { rows, violations };
 }
 
 /** Where the view contradicts history's order, or undefined. */

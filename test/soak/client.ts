@@ -4,6 +4,7 @@ import { mergeMessages } from '../../client/src/react/conversation';
 import type { Simulator } from '../../simulator';
 import { signInAt } from '../support/signIn';
 import { PAGE_ORIGIN } from '../support/stack';
+import type { LatencyOperation, LatencySample, Operation } from './checker';
 import { eventSourceFor, type ConnectionLog } from './eventSource';
 import type { Random } from './random';
 
@@ -13,7 +14,9 @@ import type { Random } from './random';
  * newest history on `replay_incomplete`), loads the history on the stream's first open, sends texts and
  * files with an Idempotency-Key and sends again with the same key after any answer that says to (honouring
  * Retry-After), reads history, reloads the page (a new client resuming the held token), signs in at the
- * simulator's identity provider, and ends the chat. Everything it sees is logged for the checker.
+ * simulator's identity provider, and ends the chat. Now and then it sends a message wrong on purpose (a text
+ * over Genesys's 4,096 bytes, or no text at all) and marks it with the refusal it expects. Everything it sees is
+ * logged for the checker.
  */
 
 export interface TimelineEntry {
@@ -38,23 +41,19 @@ export interface SessionLog {
   /** The last page's view: one entry per id, in the order the page shows them (time order, as useChat does). */
   view: ChatMessage[];
   acked: Ack[];
-  /** Texts sent (at least once tried), whether acknowledged or not. */
-  tried: string[];
-  gaveUp: string[];
+  /** Every start, resume and send, with how it ended. */
+  operations: Operation[];
+  /** The sends the customer stopped trying, each with why: its outcome and the last refusal by code. */
+  gaveUp: { text: string; why: string }[];
   ended?: { requestedAt: number; at: number; probes: { what: string; status: number }[] };
-  /** The service answered 401/410 to a session this client never ended (counted, not a violation: see the report). */
-  lost?: string;
+  /** The service answered 401/410 to a session this client never ended: when, and the answer. */
+  lost?: { at: number; answer: string };
   signedIn: boolean;
   /** 503 and 504 answers without Retry-After. */
   retryAfterMissing: string[];
 }
 
-export interface Latencies {
-  start: number[];
-  send: number[];
-  history: number[];
-  delivery: number[];
-}
+export type Latencies = Record<LatencyOperation, LatencySample[]>;
 
 export interface ClientContext {
   baseUrl: string;
@@ -96,6 +95,8 @@ export class SoakSession {
   private page?: Page;
   private readonly tokens = memoryTokenStore();
   private sent = 0;
+  /** Every message id any page of this chat has shown. */
+  private readonly seen = new Set<string>();
 
   constructor(
     name: string,
@@ -108,7 +109,7 @@ export class SoakSession {
       connections: [],
       view: [],
       acked: [],
-      tried: [],
+      operations: [],
       gaveUp: [],
       signedIn: false,
       retryAfterMissing: [],
@@ -155,14 +156,17 @@ export class SoakSession {
     return page;
   }
 
+  /**
+   * Puts messages on the page. A message's delivery latency is counted the first time the customer sees it on any
+   * page, through the stream: a reloaded page's stream replays what the page before it showed, which is no delivery.
+   */
   private show(page: Page, messages: ChatMessage[], via: 'stream' | 'history'): void {
-    if (via === 'stream') {
-      const known = new Set(page.view.map((m) => m.id));
-      for (const m of messages) {
-        if (known.has(m.id)) continue;
-        const late = Date.now() - Date.parse(m.time);
-        if (Number.isFinite(late) && late >= 0) this.ctx.latencies.delivery.push(late);
-      }
+    for (const m of messages) {
+      if (this.seen.has(m.id)) continue;
+      this.seen.add(m.id);
+      const at = Date.parse(m.time);
+      const late = Date.now() - at;
+      if (via === 'stream' && Number.isFinite(late) && late >= 0) this.ctx.latencies.delivery.push({ at, ms: late });
     }
     page.view = mergeMessages(page.view, messages);
     if (page === this.page) this.log.view = page.view;
@@ -181,7 +185,8 @@ export class SoakSession {
       else if (roll < 0.83) await this.readHistory();
       else if (roll < 0.87) await this.reload();
       else if (roll < 0.9 && !this.log.signedIn) await this.signIn();
-      else await this.page!.client.typing().catch(() => undefined);
+      else if (roll < 0.97) await this.page!.client.typing().catch(() => undefined);
+      else await this.sendInvalid();
     }
     if (this.acting && this.rng.chance(0.6)) {
       await sleep(this.rng.int(600, 3500));
@@ -193,26 +198,37 @@ export class SoakSession {
   /** Starts (or, `resume`, resumes) the chat on a new page and opens its stream; false when it never could. */
   private async open(resume: boolean): Promise<boolean> {
     const page = this.newPage();
-    const began = Date.now();
-    for (let attempt = 0; Date.now() < this.ctx.hardStopAt; attempt++) {
+    const op = this.operation(resume ? 'resume' : 'start');
+    for (let attempt = 0; Date.now() < this.ctx.hardStopAt && op.ended === 0; attempt++) {
       try {
         const started = await page.client.startSession();
+        if (resume && started.replacedExpired) {
+          // The client started a new chat in place of the held one: for this customer, the chat was lost.
+          this.finish(op, 'lost');
+          return this.lose('the held token refused on resume; the client started a new chat');
+        }
+        this.finish(op, 'ok');
         if (!resume) {
-          this.ctx.latencies.start.push(Date.now() - began);
-          this.log.startedAt = Date.now();
+          this.ctx.latencies.start.push({ at: op.began, ms: op.ended - op.began });
+          this.log.startedAt = op.ended;
         }
         this.log.routingKey = started.routingKey;
         this.note(`${resume ? 'resumed' : 'started'} (${started.resumed ? 200 : 201})`);
-        break;
       } catch (error) {
-        if (error instanceof BffError && error.sessionLost && resume) return this.lose(error);
+        op.last = codeOf(error);
+        if (error instanceof BffError && error.sessionLost && resume) {
+          this.finish(op, 'lost');
+          return this.lose(op.last);
+        }
         if (!retryable(error) || Date.now() > this.ctx.stopActionsAt) {
+          this.finish(op, retryable(error) ? 'run_over' : 'refused');
           this.note(`start refused: ${describe(error)}`);
           return false;
         }
         await sleep(waitFor(error, attempt));
       }
     }
+    if (op.ended === 0) this.finish(op, 'run_over');
     if (page.client.sessionToken === undefined) return false;
     page.stream = page.client.stream({
       message: (m) => this.show(page, [m], 'stream'),
@@ -237,7 +253,7 @@ export class SoakSession {
       const began = Date.now();
       try {
         const history = await page.client.history({ pageSize: 100 });
-        this.ctx.latencies.history.push(Date.now() - began);
+        this.ctx.latencies.history.push({ at: began, ms: Date.now() - began });
         this.show(page, history.messages, 'history');
         page.historyShown = true;
         this.note(`history loaded: ${history.messages.length} messages`);
@@ -258,12 +274,12 @@ export class SoakSession {
     const began = Date.now();
     try {
       const history = await page.client.history({ pageSize: 100 });
-      this.ctx.latencies.history.push(Date.now() - began);
+      this.ctx.latencies.history.push({ at: began, ms: Date.now() - began });
       this.show(page, history.messages, 'history');
       this.note(`history read: ${history.messages.length} messages`);
     } catch (error) {
       this.note(`history read refused: ${describe(error)}`);
-      if (error instanceof BffError && error.sessionLost) this.lose(error);
+      if (error instanceof BffError && error.sessionLost) this.lose(codeOf(error));
     }
   }
 
@@ -289,28 +305,58 @@ export class SoakSession {
       await this.send({ text: `${this.log.name} m${this.sent} file`, attachmentIds: [attachmentId] });
   }
 
-  /** One message, sent again with the same key after every answer that says to, until acknowledged or the run ends. */
-  private async send(body: { text: string; attachmentIds?: string[] }): Promise<void> {
+  /**
+   * A message the page gets wrong on purpose: a text over Genesys's 4,096 bytes, or no text and no file. It must be
+   * refused with the code it is marked with, and nothing sent.
+   */
+  private async sendInvalid(): Promise<void> {
+    if (this.rng.chance(0.5))
+      await this.send({ text: `${this.log.name} too long ${'x'.repeat(4100)}` }, '413 message_too_long');
+    else await this.send({ text: '' }, '400 validation_failed');
+  }
+
+  /**
+   * One message, sent again with the same key after every answer that says to, until acknowledged or the run ends.
+   * `deliberate`: the page made it invalid on purpose, and expects this refusal.
+   */
+  private async send(body: { text: string; attachmentIds?: string[] }, deliberate?: string): Promise<void> {
     const key = randomUUID();
-    const began = Date.now();
-    this.sent += 1;
-    this.log.tried.push(body.text);
-    for (let attempt = 0; Date.now() < this.ctx.hardStopAt; attempt++) {
+    const label = body.text.length > 60 ? `${body.text.slice(0, 40)}... (${body.text.length} characters)` : body.text;
+    const op = this.operation('send', label, deliberate);
+    if (deliberate === undefined) this.sent += 1;
+    for (let attempt = 0; Date.now() < this.ctx.hardStopAt && op.ended === 0; attempt++) {
       try {
         // The page's client retries on its own first (its default policy); this loop is the page trying again.
         const message = await this.page!.client.send(body, { idempotencyKey: key });
-        this.ctx.latencies.send.push(Date.now() - began);
-        this.log.acked.push({ key, text: body.text, id: message.id, at: Date.now() });
-        this.note(`sent "${body.text}" (${message.id}) after ${attempt + 1} tries`);
-        return;
+        this.finish(op, 'ok');
+        this.ctx.latencies.send.push({ at: op.began, ms: op.ended - op.began });
+        this.log.acked.push({ key, text: body.text, id: message.id, at: op.ended });
+        this.note(`sent "${label}" (${message.id}) after ${attempt + 1} tries`);
       } catch (error) {
-        this.note(`send "${body.text}" refused: ${describe(error)}`);
-        if (error instanceof BffError && error.sessionLost) return void this.lose(error);
-        if (!retryable(error)) break;
-        await sleep(waitFor(error, attempt));
+        op.last = codeOf(error);
+        this.note(`send "${label}" refused: ${describe(error)}${deliberate ? ` (expected ${deliberate})` : ''}`);
+        if (error instanceof BffError && error.sessionLost) {
+          this.finish(op, 'lost');
+          this.lose(op.last);
+        } else if (!retryable(error)) this.finish(op, 'refused');
+        else await sleep(waitFor(error, attempt));
       }
     }
-    this.log.gaveUp.push(body.text);
+    if (op.ended === 0) this.finish(op, 'run_over');
+    const expected = op.outcome === 'refused' && op.last === deliberate;
+    if (op.outcome !== 'ok' && op.outcome !== 'lost' && !expected)
+      this.log.gaveUp.push({ text: label, why: `${op.outcome.replace('_', ' ')}, ${op.last ?? 'never answered'}` });
+  }
+
+  private operation(what: Operation['what'], label?: string, deliberate?: string): Operation {
+    const op: Operation = { what, label, began: Date.now(), ended: 0, outcome: 'run_over', deliberate };
+    this.log.operations.push(op);
+    return op;
+  }
+
+  private finish(op: Operation, outcome: Operation['outcome']): void {
+    op.ended = Date.now();
+    op.outcome = outcome;
   }
 
   /** A page reload: the stream closes, a new client resumes the held token and opens its own stream. */
@@ -337,7 +383,7 @@ export class SoakSession {
       } catch (error) {
         this.note(`sign-in refused: ${describe(error)}`);
         if (error instanceof BffError && error.status === 401 && error.code !== 'reauthentication_required')
-          return void this.lose(error);
+          return void this.lose(codeOf(error));
         if (error instanceof BffError && error.code === 'reauthentication_required') grant = undefined;
         else if (!retryable(error)) return;
         await sleep(waitFor(error, attempt));
@@ -417,9 +463,9 @@ export class SoakSession {
     return { what, status };
   }
 
-  private lose(error: BffError): false {
-    this.log.lost = `${error.status} ${error.code}`;
-    this.note(`session lost: ${this.log.lost}`);
+  private lose(answer: string): false {
+    this.log.lost ??= { at: Date.now(), answer };
+    this.note(`session lost: ${answer}`);
     return false;
   }
 
@@ -432,6 +478,12 @@ export class SoakSession {
 function waitFor(error: unknown, attempt: number): number {
   const seconds = error instanceof BffError ? error.retryAfterSeconds : undefined;
   return Math.min(seconds ?? Math.min(0.5 * 2 ** attempt, 4), 15) * 1000;
+}
+
+/** A refusal by status and code, without its wait: what the report counts by. */
+function codeOf(error: unknown): string {
+  if (error instanceof BffError) return error.status === 0 ? error.code : `${error.status} ${error.code}`;
+  return error instanceof Error ? error.name : 'unknown';
 }
 
 function describe(error: unknown): string {

@@ -1,85 +1,46 @@
 /* eslint-disable no-console -- a command-line program: the console is its output */
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { checkSession, type SessionFacts, type TruthMessage, type Violation } from './checker';
-import { SoakSession, type ClientContext, type Latencies } from './client';
-import { apply, describeFault, schedule, type Fault } from './faults';
-import { seeded } from './random';
-import { Truth } from './truth';
-import { countViolations, emptyFaultCounts, percentiles, writeReport, type SoakReport } from './report';
-import { killChildrenNow, startWorld, type World } from './world';
+import { VIOLATION_KINDS } from './checker';
+import { writeReport, type RunReport } from './report';
+import { runSeed, type RunHandle } from './seedRun';
+import { keepRegression, planRuns, readRegressions, replayCommand, type RunPlan } from './seeds';
+import { killChildrenNow } from './world';
 
 /**
- * `npm run soak -- [--minutes M] [--seed S] [--instances N] [--sessions K] [--out DIR]`: the chaos soak
- * (docs/reliability.md#the-chaos-soak). Bounded: the run takes M minutes plus start-up and at most a minute
- * of checks; a watchdog ends it M + 5 minutes in whatever happens. Exits 1 on any violation, printing the
- * seed and the offending sessions' timelines.
+ * `npm run soak -- [--minutes M] [--seed S | --seed commit | --seeds N | --seeds A..B | --regressions]
+ * [--instances N] [--sessions K] [--out DIR]`: the chaos soak (docs/reliability.md#the-chaos-soak), one seed or
+ * several in sequence, each printed with the command that replays it. Bounded: each run takes M minutes plus
+ * start-up and checks; a watchdog ends a run M + 5 minutes in whatever happens. A failing seed is added to
+ * test/soak/regressions.json. Exits 1 when any run found a violation.
  */
 
-interface Args {
-  minutes: number;
-  seed: number;
-  instances: number;
-  sessions: number;
-  out: string;
-}
+const OUT = path.join(__dirname, '../../bench/soak');
 
-function parseArgs(argv: string[]): Args {
-  const args: Args = {
-    minutes: 10,
-    seed: Math.floor(Math.random() * 1_000_000_000),
-    instances: 4,
-    sessions: 24,
-    out: path.join(__dirname, '../../bench/soak'),
-  };
-  for (let i = 0; i < argv.length; i += 2) {
-    const [flag, value] = [argv[i], argv[i + 1]];
-    const n = Number(value);
-    if (flag === '--out' && value) args.out = path.resolve(value);
-    else if (flag === '--minutes' && n > 0 && n <= 240) args.minutes = n;
-    else if (flag === '--seed' && Number.isInteger(n) && n >= 0) args.seed = n;
-    else if (flag === '--instances' && Number.isInteger(n) && n >= 2 && n <= 8) args.instances = n;
-    else if (flag === '--sessions' && Number.isInteger(n) && n >= 1 && n <= 200) args.sessions = n;
-    else {
-      console.error(
-        `soak: bad argument ${flag} ${value ?? ''}\n` +
-          'usage: npm run soak -- [--minutes 0<M<=240] [--seed S] [--instances 2..8] [--sessions 1..200] [--out DIR]',
-      );
-      process.exit(2);
-    }
+function gitHead(): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return undefined;
   }
-  return args;
 }
 
-/** Every session holds at most one Genesys socket from this long after the last fault ended. */
-const SOCKET_BOUND_MS = 30_000;
-/** After the customers stop, how long their views may take to hold every message in history. */
-const CONVERGE_MS = 30_000;
-const TIMELINE_LINES = 80;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** A 1×1 PNG, for the customers' attachments. */
-const PNG = Buffer.from(
-  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
-  'base64',
-);
+function plan(): RunPlan {
+  try {
+    return planRuns(process.argv.slice(2), { head: gitHead, now: Date.now, regressions: () => readRegressions() });
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exit(2);
+  }
+}
 
 async function main(): Promise<number> {
-  const args = parseArgs(process.argv.slice(2));
-  const command = `npm run soak -- --minutes ${args.minutes} --seed ${args.seed} --instances ${args.instances} --sessions ${args.sessions}`;
-  console.log(`soak: seed ${args.seed}; reproduce with: ${command}`);
-  const runMs = args.minutes * 60_000;
-  const watchdog = setTimeout(
-    () => {
-      console.error('soak: the watchdog ended the run (M + 5 minutes)');
-      killChildrenNow();
-      process.exit(3);
-    },
-    runMs + 5 * 60_000,
-  );
-  watchdog.unref();
+  const { choice, runs, origin, out = OUT } = plan();
+  const startedAt = new Date().toISOString();
+  const argv = process.argv.slice(2).join(' ');
+  console.log(`soak: ${runs.length === 1 ? 'seed' : 'seeds'} ${runs.map((r) => r.seed).join(', ')} (${origin})`);
 
-  let world: World | undefined;
+  const handle: RunHandle = {};
   const stopOnSignal = (signal: NodeJS.Signals) => {
     console.error(`soak: ${signal}; stopping every process it started`);
     // Stopped in order (their temporary directories removed too), else killed outright after 10 s.
@@ -88,202 +49,46 @@ async function main(): Promise<number> {
       process.exit(130);
     };
     setTimeout(done, 10_000).unref();
-    void (world?.stop() ?? Promise.resolve()).then(done, done);
+    void (handle.world?.stop() ?? Promise.resolve()).then(done, done);
   };
   process.once('SIGINT', stopOnSignal);
   process.once('SIGTERM', stopOnSignal);
   process.once('exit', killChildrenNow);
 
-  world = await startWorld(args.instances);
-  console.log(`soak: ${args.instances} instances, Redis, nginx at ${world.proxy.url} and the simulator are up`);
-  const rng = seeded(args.seed);
-  const settleMs = Math.min(120_000, Math.max(30_000, runMs * 0.2));
-  const faultsUntil = runMs - settleMs;
-  const plan = schedule(rng.fork('faults'), args.instances, 5000, faultsUntil);
-  const t0 = Date.now();
-  const latencies: Latencies = { start: [], send: [], history: [], delivery: [] };
-  const ctx: ClientContext = {
-    baseUrl: world.proxy.url,
-    sim: world.sim,
-    t0,
-    stopActionsAt: t0 + runMs - settleMs / 2,
-    hardStopAt: t0 + runMs + 15_000,
-    latencies,
-    png: new Blob([PNG], { type: 'image/png' }),
-  };
-
-  // What Genesys holds for each customer, gathered as the run goes.
-  const truth = new Truth(world.sim);
-  ctx.beforeEnd = (name) => truth.gather(name);
-  const gathering = setInterval(() => truth.gather(), 500);
-
-  // The faults, in real time.
-  const applied: { fault: Fault; at: number; endedAt?: number; error?: string }[] = [];
-  const faultRun = (async () => {
-    const faultRng = rng.fork('fault-targets');
-    const running: Promise<void>[] = [];
-    for (const fault of plan) {
-      const wait = t0 + fault.at - Date.now();
-      if (wait > 0) await sleep(wait);
-      const entry: (typeof applied)[number] = { fault, at: Date.now() - t0 };
-      applied.push(entry);
-      console.log(`soak: ${(entry.at / 1000).toFixed(1)} s ${describeFault(fault)}`);
-      running.push(
-        apply(world!, fault, faultRng, () => truth.guestTokens()).then(
-          () => void (entry.endedAt = Date.now() - t0),
-          (error: unknown) => {
-            entry.endedAt = Date.now() - t0;
-            entry.error = error instanceof Error ? error.message.slice(0, 300) : String(error);
-            console.error(`soak: ${fault.kind} failed to apply or undo: ${entry.error}`);
-          },
-        ),
-      );
+  const reports: RunReport[] = [];
+  for (const [i, settings] of runs.entries()) {
+    console.log(
+      `\nsoak: run ${i + 1} of ${runs.length}: seed ${settings.seed}; replay with: ${replayCommand(settings)}`,
+    );
+    const watchdog = setTimeout(
+      () => {
+        console.error(`soak: the watchdog ended the run of seed ${settings.seed} (M + 5 minutes)`);
+        killChildrenNow();
+        process.exit(3);
+      },
+      (settings.minutes + 5) * 60_000,
+    );
+    watchdog.unref();
+    const report = await runSeed(settings, handle);
+    clearTimeout(watchdog);
+    reports.push(report);
+    const found = VIOLATION_KINDS.filter((k) => report.violations[k] > 0);
+    if (found.length === 0) console.log(`soak: no violation (seed ${settings.seed})`);
+    else if (choice !== 'regressions') {
+      const commit = gitHead()?.trim().slice(0, 12);
+      const day = startedAt.slice(0, 10);
+      if (keepRegression({ ...settings, failedWith: found, found: day, ...(commit ? { commit } : {}) }))
+        console.error(`soak: seed ${settings.seed} kept as a regression case in test/soak/regressions.json`);
     }
-    await Promise.all(running);
-  })();
-
-  // The customers: K at a time, each slot starting a new chat when its last one is over.
-  const sessions: SoakSession[] = [];
-  const slots = Array.from({ length: args.sessions }, async (_, slot) => {
-    await sleep(Math.floor((slot * 3000) / args.sessions));
-    for (let n = 0; Date.now() < ctx.stopActionsAt && n < 100; n += 1) {
-      const session = new SoakSession(`s${slot}.${n}`, ctx, rng.fork(`session ${slot}.${n}`));
-      sessions.push(session);
-      await session.run().catch((error: unknown) => session.note(`customer failed: ${String(error)}`));
-    }
-  });
-  await Promise.all(slots);
-  await faultRun;
-  const lastFaultEnd = Math.max(0, ...applied.map((a) => a.endedAt ?? 0));
-  console.log(
-    `soak: customers stopped at ${((Date.now() - t0) / 1000).toFixed(1)} s; faults ended at ${(lastFaultEnd / 1000).toFixed(1)} s`,
-  );
-
-  // Settle: every view catches up with history, bounded.
-  const truthOf = (name: string): TruthMessage[] => truth.history(name);
-  truth.gather();
-  const caughtUp = () =>
-    sessions.every((s) => {
-      const view = new Set(s.log.view.map((m) => m.id));
-      return s.log.ended !== undefined || s.log.lost !== undefined || truthOf(s.log.name).every((m) => view.has(m.id));
-    });
-  for (const until = Date.now() + CONVERGE_MS; !caughtUp() && Date.now() < until;) await sleep(500);
-
-  // Sockets: from the bound on, sampled each second until the checks.
-  const socketsDue = t0 + lastFaultEnd + SOCKET_BOUND_MS;
-  while (Date.now() < socketsDue) await sleep(500);
-  const sockets = new Map<string, number>();
-  for (let i = 0; i < 3; i += 1) {
-    for (const s of sessions) {
-      const token = truth.tokenOf(s.log.name);
-      if (token === undefined) continue;
-      const name = s.log.name;
-      sockets.set(name, Math.max(sockets.get(name) ?? 0, world.sim.stats.openConnectionsBySession(token)));
-    }
-    await sleep(1000);
   }
 
-  truth.gather();
-  clearInterval(gathering);
-  const violations: Violation[] = [];
-  const allFacts: SessionFacts[] = [];
-  for (const s of sessions) {
-    const facts: SessionFacts = {
-      name: s.log.name,
-      history: truthOf(s.log.name),
-      view: s.log.view.filter((m) => m.type !== 'event'),
-      connections: s.log.connections,
-      acked: s.log.acked,
-      ended: s.log.ended,
-      sockets: sockets.get(s.log.name),
-      retryAfterMissing: s.log.retryAfterMissing,
-    };
-    // A chat refused as lost (a Redis that lost its standing record) is held to what it was told before.
-    if (s.log.lost !== undefined) facts.view = facts.history.filter((m) => s.log.view.some((v) => v.id === m.id));
-    allFacts.push(facts);
-    violations.push(...checkSession(facts));
-  }
-  for (const s of sessions) s.close();
-
-  const faults = emptyFaultCounts();
-  for (const a of applied) faults[a.fault.kind] += 1;
-  const offending = [...new Set(violations.map((v) => v.session))];
-  const report: SoakReport = {
-    seed: args.seed,
-    command,
-    startedAt: new Date(t0).toISOString(),
-    minutes: args.minutes,
-    instances: args.instances,
-    concurrentSessions: args.sessions,
-    wallSeconds: Math.round((Date.now() - t0) / 1000),
-    sessions: {
-      started: sessions.filter((s) => s.log.startedAt !== undefined).length,
-      ended: sessions.filter((s) => s.log.ended).length,
-      signedIn: sessions.filter((s) => s.log.signedIn).length,
-      lost: sessions.filter((s) => s.log.lost !== undefined).length,
-    },
-    messages: {
-      inHistory: sessions.reduce((n, s) => n + truthOf(s.log.name).length, 0),
-      sendsAcknowledged: sessions.reduce((n, s) => n + s.log.acked.length, 0),
-      sendsGivenUp: sessions.reduce((n, s) => n + s.log.gaveUp.length, 0),
-      streamConnections: sessions.reduce((n, s) => n + s.log.connections.length, 0),
-    },
-    replayIncomplete: sessions.reduce((n, s) => n + s.log.connections.filter((c) => c.replayIncomplete).length, 0),
-    faults,
-    violations: countViolations(violations),
-    latencyMs: {
-      start: percentiles(latencies.start),
-      send: percentiles(latencies.send),
-      history: percentiles(latencies.history),
-      delivery: percentiles(latencies.delivery),
-    },
-    socketBoundSeconds: SOCKET_BOUND_MS / 1000,
-    offending,
-    details: violations.slice(0, 50),
-    offendingFacts: allFacts
-      .filter((f) => offending.slice(0, 5).includes(f.name))
-      .map((f) => ({
-        ...f,
-        view: f.view.map((m) => ({ id: m.id, time: m.time })),
-        // What its customer did and saw, run-relative: enough to replay the session by hand.
-        timeline: sessions.find((x) => x.log.name === f.name)?.log.timeline ?? [],
-      })),
-  };
-  const written = writeReport(args.out, report);
-  await world.stop();
-  world = undefined;
-
-  console.log(
-    JSON.stringify({ sessions: report.sessions, messages: report.messages, faults, violations: report.violations }),
-  );
-  console.log(`soak: report in ${written.join(' and ')}`);
-  // SOAK_TRACE=s6.0,s12.6: those sessions' own notes, violation or not (to follow one across a rerun).
-  for (const name of (process.env.SOAK_TRACE ?? '').split(',').filter(Boolean)) {
-    const traced = sessions.find((x) => x.log.name === name);
-    console.log(`\n--- trace ${name}${traced ? '' : ' (no such session)'}`);
-    for (const line of traced?.log.timeline ?? [])
-      console.log(`  ${(line.t / 1000).toFixed(2).padStart(8)} s  ${line.what}`);
-  }
-  if (violations.length === 0) {
-    console.log(`soak: no violation (seed ${args.seed})`);
-    return 0;
-  }
-  console.error(`\nsoak: ${violations.length} violations; seed ${args.seed}; reproduce with: ${command}`);
-  for (const name of offending.slice(0, 3)) {
-    const s = sessions.find((x) => x.log.name === name)!;
-    console.error(`\n--- session ${name}`);
-    for (const v of violations.filter((x) => x.session === name)) console.error(`  VIOLATION ${v.kind}: ${v.detail}`);
-    // The faults while the session lived (from its first note to its last), among its own notes.
-    const notes = s.log.timeline;
-    const [from, to] = [(notes[0]?.t ?? 0) - 10_000, (notes[notes.length - 1]?.t ?? Infinity) + 1000];
-    const faultLines = applied
-      .filter((a) => a.at >= from && a.at <= to)
-      .map((a) => ({ t: a.at, what: `FAULT ${describeFault(a.fault)}` }));
-    const lines = [...notes, ...faultLines].sort((a, b) => a.t - b.t);
-    for (const line of lines.slice(-TIMELINE_LINES))
-      console.error(`  ${(line.t / 1000).toFixed(2).padStart(8)} s  ${line.what}`);
-  }
-  return 1;
+  const command = `npm run soak${argv ? ` -- ${argv}` : ''}`;
+  const written = writeReport(out, choice, reports, { command, startedAt, origin });
+  console.log(`\nsoak: report in ${written.join(' and ')}`);
+  const failed = reports.filter((r) => VIOLATION_KINDS.some((k) => r.violations[k] > 0));
+  for (const r of reports)
+    console.log(`soak: seed ${r.seed}: ${failed.includes(r) ? 'FAILED' : 'passed'}; replay with: ${r.command}`);
+  return failed.length === 0 ? 0 : 1;
 }
 
 main().then(
