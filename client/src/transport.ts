@@ -45,6 +45,8 @@ export class Transport {
    * in and refuse the held token, which the same sign-in again still needs.
    */
   private replacementInDoubt = false;
+  /** Whether the console was told that the service refuses this page's origin (once a client, not once a call). */
+  private toldDeveloper = false;
 
   constructor(options: TransportOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -267,12 +269,12 @@ export class Transport {
     }
     if (up) {
       const origin = this.pageOrigin ?? 'this page’s origin';
-      return new BffError({
-        status: 0,
-        code: 'cors_refused',
-        origin: this.pageOrigin,
-        message: `The chat service at ${this.baseUrl} is up but does not allow calls from ${origin}: add ${origin} to its CORS_ALLOWED_ORIGINS.`,
-      });
+      const message = `The chat service at ${this.baseUrl} is up but does not allow calls from ${origin}: add ${origin} to its CORS_ALLOWED_ORIGINS.`;
+      // For the page's developer, once: a customer is shown only that chat is not available here.
+      // eslint-disable-next-line no-console -- the one word for the page's developer: no customer can act on it
+      if (!this.toldDeveloper) console.error(message);
+      this.toldDeveloper = true;
+      return new BffError({ status: 0, code: 'cors_refused', origin: this.pageOrigin, message });
     }
     return new BffError({
       status: 0,

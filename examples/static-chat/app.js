@@ -187,8 +187,8 @@ function describe(error) {
   if (!(error instanceof BffError)) return t('somethingWentWrong');
   switch (error.code) {
     case 'cors_refused':
-      // For the page's developer, in English: which origin to allow.
-      return `The chat service does not allow this page's origin (${error.origin ?? location.origin}). Add it to the service's CORS_ALLOWED_ORIGINS.`;
+      // The customer cannot fix it; the page's developer reads which origin to allow in the console (the client's).
+      return t('chatUnavailableHere');
     case 'network_error':
       return t('networkError');
     case 'session_expired':

@@ -292,7 +292,7 @@ test('every error is shown in words: rate limited, then an expired session, and 
   await page.context().close();
 });
 
-test('a page on an origin that is not allowed says which origin to add to CORS_ALLOWED_ORIGINS (the browser’s own CORS error underneath), and the service logs origin_not_allowed', async () => {
+test('a page on an origin that is not allowed tells the customer chat is not available, its developer (the console) which origin to add, and the service logs origin_not_allowed', async () => {
   const servicePort = new URL(service.url).port;
   foreign = await startDemoServer({
     port: 0,
@@ -305,11 +305,15 @@ test('a page on an origin that is not allowed says which origin to add to CORS_A
 
   const opened = await openPage(`${origin}/`);
   const { page } = opened;
-  // Not "cannot be reached": the client asked /healthz without CORS, found the service up, and names the cause.
-  const notice = page.getByRole('alert').filter({ hasText: 'CORS_ALLOWED_ORIGINS' });
+  // Not "cannot be reached": the client asked /healthz without CORS, found the service up, and names the cause: in
+  // words for the customer, and for the page's developer in the console.
+  const notice = page.getByRole('alert').filter({ hasText: 'Chat is not available on this page' });
   await notice.waitFor();
-  expect(await notice.textContent()).toContain(
-    `The chat service does not allow this page's origin (${origin}). Add it to the service's CORS_ALLOWED_ORIGINS.`,
+  expect(await notice.textContent()).not.toContain('CORS_ALLOWED_ORIGINS');
+  expect(opened.console).toContainEqual(
+    expect.stringMatching(
+      new RegExp(`^error: .*does not allow calls from ${origin}: add ${origin} to its CORS_ALLOWED_ORIGINS`),
+    ),
   );
   await waitForStatus(page, 'Not connected');
 

@@ -529,6 +529,7 @@ test('a network error is told apart: the service up behind a CORS refusal names 
     pageOrigin: 'https://shop.example.com',
     sleep: async () => undefined,
   });
+  const told = jest.spyOn(console, 'error').mockImplementation(() => undefined);
   const error = await refused.startSession().catch((e: unknown) => e);
   expect(error).toBeInstanceOf(BffError);
   expect(error).toMatchObject({
@@ -544,6 +545,9 @@ test('a network error is told apart: the service up behind a CORS refusal names 
   // Waiting does not help a refused origin: a send is not retried.
   await expect(refused.send('hello')).rejects.toMatchObject({ code: 'cors_refused' });
   expect(probes).toHaveLength(2);
+  // The page's developer reads in the console which origin to allow, once, however often it is refused.
+  expect(told.mock.calls).toEqual([[(error as BffError).message]]);
+  told.mockRestore();
 
   // Nothing answers at all: an outage, not CORS.
   const down = new BffClient({

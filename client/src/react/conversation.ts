@@ -89,8 +89,8 @@ export function describeError(error: BffError, limits?: { maxTextBytes?: number 
   const { t } = wording;
   switch (error.code) {
     case 'cors_refused':
-      // For the page's developer: which origin to allow.
-      return error.message;
+      // The customer cannot fix it; the page's developer reads which origin to allow in the console (transport.ts).
+      return t('chatUnavailableHere');
     case 'network_error':
       return t('networkError');
     case 'session_expired':

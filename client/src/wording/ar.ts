@@ -43,6 +43,7 @@ export const ar: Catalogue = {
   upstreamUnavailable: 'لا تستطيع خدمة الدردشة الوصول إلى Genesys Cloud الآن. يُرجى المحاولة بعد قليل.',
   reauthenticationRequired: 'انتهت صلاحية تسجيل دخولك. يُرجى تسجيل الدخول مرة أخرى.',
   uploadCancelled: 'أُلغي الرفع.',
+  chatUnavailableHere: 'الدردشة غير متاحة على هذه الصفحة. يُرجى المحاولة لاحقًا.',
   somethingWentWrong: 'حدث خطأ ما. يُرجى المحاولة مرة أخرى.',
   preChatTitle: 'قبل أن نبدأ',
   preChatIntro: 'أخبرنا من أنت، ليعرف من يجيبك.',

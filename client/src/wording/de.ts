@@ -36,6 +36,7 @@ export const de: Catalogue = {
     'Der Chat-Dienst erreicht Genesys Cloud gerade nicht. Bitte versuchen Sie es gleich noch einmal.',
   reauthenticationRequired: 'Ihre Anmeldung ist abgelaufen. Bitte melden Sie sich erneut an.',
   uploadCancelled: 'Das Hochladen wurde abgebrochen.',
+  chatUnavailableHere: 'Der Chat ist auf dieser Seite nicht verfügbar. Bitte versuchen Sie es später erneut.',
   somethingWentWrong: 'Etwas ist schiefgegangen. Bitte versuchen Sie es erneut.',
   preChatTitle: 'Bevor es losgeht',
   preChatIntro: 'Sagen Sie uns, wer Sie sind, damit die Person, die antwortet, es weiß.',

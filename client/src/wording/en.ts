@@ -34,6 +34,7 @@ export const en = {
   upstreamUnavailable: 'The chat service cannot reach Genesys Cloud right now. Please try again shortly.',
   reauthenticationRequired: 'Your sign-in has run out. Please sign in again.',
   uploadCancelled: 'The upload was cancelled.',
+  chatUnavailableHere: 'Chat is not available on this page. Please try again later.',
   somethingWentWrong: 'Something went wrong. Please try again.',
   preChatTitle: 'Before we start',
   preChatIntro: 'Tell us who you are, so that whoever answers knows.',

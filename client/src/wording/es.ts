@@ -35,6 +35,7 @@ export const es: Catalogue = {
   upstreamUnavailable: 'El servicio de chat no puede contactar con Genesys Cloud ahora. Inténtelo de nuevo en breve.',
   reauthenticationRequired: 'Su inicio de sesión ha caducado. Inicie sesión de nuevo.',
   uploadCancelled: 'Se canceló la subida.',
+  chatUnavailableHere: 'El chat no está disponible en esta página. Inténtelo de nuevo más tarde.',
   somethingWentWrong: 'Algo salió mal. Inténtelo de nuevo.',
   preChatTitle: 'Antes de empezar',
   preChatIntro: 'Díganos quién es, para que quien le responda lo sepa.',

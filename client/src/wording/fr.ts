@@ -35,6 +35,7 @@ export const fr: Catalogue = {
   upstreamUnavailable: 'Le service de chat ne parvient pas à joindre Genesys Cloud. Veuillez réessayer bientôt.',
   reauthenticationRequired: 'Votre connexion a expiré. Veuillez vous reconnecter.',
   uploadCancelled: 'L’envoi a été annulé.',
+  chatUnavailableHere: 'Le chat n’est pas disponible sur cette page. Veuillez réessayer plus tard.',
   somethingWentWrong: 'Une erreur s’est produite. Veuillez réessayer.',
   preChatTitle: 'Avant de commencer',
   preChatIntro: 'Dites-nous qui vous êtes, pour que la personne qui vous répond le sache.',

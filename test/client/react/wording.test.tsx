@@ -250,9 +250,14 @@ describe('the components speak the chosen language', () => {
     expect(failure('upstream_unavailable')).toBe(wording.t('upstreamUnavailable'));
     expect(failure('reauthentication_required')).toBe(wording.t('reauthenticationRequired'));
     expect(failure('aborted')).toBe(wording.t('uploadCancelled'));
+    // A refused origin is the page's developer's to fix (the console says how): the customer reads it in words.
+    expect(failure('cors_refused', { origin: 'https://shop.example.com' })).toBe(wording.t('chatUnavailableHere'));
     // The service's own detail is English: another language words it generically, by code.
     expect(failure('something_new')).toBe(wording.t('somethingWentWrong'));
     expect(describeError(new BffError({ status: 400, code: 'x', message: 'English detail' }))).toBe('English detail');
+    expect(
+      describeError(new BffError({ status: 0, code: 'cors_refused', message: 'add it to CORS_ALLOWED_ORIGINS' })),
+    ).toBe(wordingFor('en').t('chatUnavailableHere'));
   });
 });
 
