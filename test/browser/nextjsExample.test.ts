@@ -345,6 +345,30 @@ test('the Next.js example switches to German and Arabic (right to left): every w
   await page.context().close();
 });
 
+test('?lang=de opens the Next.js example in German; a pick on the switch in one tab reaches the other tabs of the chat', async () => {
+  const context = await site();
+  const first = await context.newPage();
+  await first.goto(`${pageUrl}?lang=de`);
+  // In German from the server's HTML on: the address's language needs no pick.
+  await first.locator('[role=status]', { hasText: 'Verbunden' }).waitFor({ timeout: 60_000 });
+  expect(await first.getByRole('combobox').inputValue()).toBe('de');
+  const { page: second } = await openTab(context);
+  // The second tab has no ?lang and nothing picked yet: English.
+  expect(await second.getByRole('combobox').inputValue()).toBe('en');
+  await second.getByRole('combobox').selectOption('ar');
+  await second.getByRole('button', { name: 'إرسال' }).waitFor();
+  // A third tab of the same chat opens in the language picked in the second.
+  const third = await context.newPage();
+  await third.goto(pageUrl);
+  await third.getByRole('button', { name: 'إرسال' }).waitFor({ timeout: 60_000 });
+  expect(await third.locator('main.chat').getAttribute('dir')).toBe('rtl');
+  // A pick in the third reaches every open tab, the one opened in German by its address too: one guest, one chat.
+  await third.getByRole('combobox').selectOption('fr');
+  await second.getByRole('button', { name: 'Envoyer' }).waitFor();
+  await first.getByRole('button', { name: 'Envoyer' }).waitFor();
+  await context.close();
+});
+
 test('?prechat=on: the PreChatForm asks first, and its details start the chat', async () => {
   const { page } = await openChat(`${pageUrl}?prechat=on`);
   await page.getByRole('heading', { name: 'Before we start' }).waitFor();

@@ -45,12 +45,22 @@ const LANGUAGES = [
 ] as const;
 const CHOSEN = 'chat-language';
 
+/** The guest's last pick on the switch, in any tab; null when none, or storage is refused. */
+function stored(): string | null {
+  try {
+    return localStorage.getItem(CHOSEN);
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The chat window, on @genesys-bff/client/react: the hook holds the session, the live stream, history,
  * sending, files and the end of the chat; the package's unstyled components draw the transcript (rich
  * messages included) and the composer, and the package's stylesheet gives them their look. Every word on
- * it comes from the package's catalogues, in the language the guest picks on the switch, else the page's
- * <html lang>, else the deployment's default, else English. With `preChat` (`?prechat=on`), a pre-chat form
+ * it comes from the package's catalogues, in the language the page's address asks for (`?lang=`), else the one
+ * the guest last picked on the switch (in any tab), else the page's <html lang>, else the deployment's default,
+ * else English. With `preChat` (`?prechat=on`), a pre-chat form
  * asks the guest's name and email first. Text is rendered as text, never as HTML.
  *
  * Before a chat starts, it asks whether anyone is there (GET /availability): while the centre is closed, a page with
@@ -61,16 +71,33 @@ export function Chat({
   baseUrl,
   whenClosed = 'disable',
   preChat = false,
+  lang,
 }: {
   baseUrl: string;
   whenClosed?: WhenClosed;
   preChat?: boolean;
+  /** The language the page's address asks for (`?lang=de`): it wins over an earlier pick, until the next one. */
+  lang?: string;
 }) {
-  // The guest's pick lives in sessionStorage, read after hydration so the server's HTML and the first render agree.
-  const [locale, setLocale] = useState<string>();
-  useEffect(() => setLocale(sessionStorage.getItem(CHOSEN) ?? undefined), []);
+  // The address's language is known to the server, so its HTML is already in it. The guest's pick on the switch is
+  // kept in localStorage, as the chat is: every tab of the site shows the one chat in the one language, and a pick in
+  // one tab reaches the others (the storage event). Read after hydration, so the server's HTML and the first render
+  // agree.
+  const [locale, setLocale] = useState(lang);
+  useEffect(() => {
+    if (!lang) setLocale(stored() ?? undefined);
+    const follow = (event: StorageEvent) => {
+      if (event.key === CHOSEN && event.newValue) setLocale(event.newValue);
+    };
+    window.addEventListener('storage', follow);
+    return () => window.removeEventListener('storage', follow);
+  }, [lang]);
   const pick = (language: string) => {
-    sessionStorage.setItem(CHOSEN, language);
+    try {
+      localStorage.setItem(CHOSEN, language);
+    } catch {
+      // Storage refused (a private window's quota): the pick holds for this page only.
+    }
     setLocale(language);
   };
   // One client for both hooks: the availability asks carry the chat's session, and the chat sees the held token.
