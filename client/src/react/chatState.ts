@@ -1,5 +1,5 @@
 import type { Availability, BffError, Capabilities, ChatMessage, HistoryPage, StartedSession } from '../index.js';
-import { authorOf, mergeMessages, presenceEntry } from './conversation.js';
+import { mergeMessages, presenceEntry } from './conversation.js';
 
 /**
  * A chat as the page holds it, as one value changed only by `transition` over named events, the way the service
@@ -51,16 +51,22 @@ export interface Shown {
   /** The next older history page; `none` once the oldest is in, `unknown` until the newest page came. */
   older: number | 'none' | 'unknown';
   agentPresent: boolean;
-  /** Who wrote the newest agent or bot message: the name the agent's typing shows. */
-  lastAuthor: string;
+  /** Who wrote the newest agent or bot message: whom the agent's typing names (worded when shown, not here). */
+  lastAuthor: Author;
   session?: StartedSession;
   capabilities?: Capabilities;
   signedIn: boolean;
   error?: BffError;
 }
 
+/** An agent or bot as the conversation knows them: their name when Genesys gives one, worded only when shown. */
+export interface Author {
+  role: 'bot' | 'agent';
+  name?: string;
+}
+
 export interface AgentTyping {
-  name: string;
+  author: Author;
   /** When it lapses (ms since the epoch), unless a message or a new typing event comes first. */
   until: number;
 }
@@ -92,7 +98,7 @@ export const initialChatState: ChatState = {
   messages: [],
   older: 'unknown',
   agentPresent: false,
-  lastAuthor: 'The agent',
+  lastAuthor: { role: 'agent' },
   signedIn: false,
 };
 
@@ -294,7 +300,7 @@ function heard(state: Live, event: StreamEvent): ChatState {
     case 'messageArrived':
       return messageArrived(state, event.message);
     case 'agentTyping':
-      return { ...state, typing: { name: state.lastAuthor, until: event.until } };
+      return { ...state, typing: { author: state.lastAuthor, until: event.until } };
     case 'presenceChanged':
       return presenceChanged(state, event.presence, event.at);
     case 'availabilityChanged':
@@ -318,7 +324,10 @@ function streamFailed(state: Live, error: BffError): ChatState {
 function messageArrived(state: Live, message: ChatMessage): ChatState {
   const next: Live = { ...withMessages(state, [message]) };
   if (message.direction === 'outbound' && message.type !== 'event') {
-    next.lastAuthor = authorOf(message).name;
+    next.lastAuthor = {
+      role: message.originatingEntity === 'bot' ? 'bot' : 'agent',
+      ...(message.from?.name ? { name: message.from.name } : {}),
+    };
     next.typing = undefined;
   }
   // A person answered: the wait is over (and the stream sends no more availability).

@@ -129,8 +129,8 @@ export function useChat(options: UseChatOptions): Chat {
   );
   // The server's render sees the same first state as the browser's.
   const state = useSyncExternalStore(chat.subscribe, chat.snapshot, chat.snapshot);
-  const view = useMemo(() => viewOf(state), [state]);
   const wording = useChosenWording(options.locale, state.capabilities?.defaultLanguage);
+  const view = useMemo(() => viewOf(state, wording), [state, wording]);
   const attention = useAttention(options.attention, wording);
   const uploads = useUploads(chat.client, chat.showFailure);
   const autoStart = options.autoStart ?? true;
@@ -193,7 +193,7 @@ type ChatView = Pick<
 >;
 
 /** What the state says, as `Chat` names it. */
-function viewOf(state: ChatState): ChatView {
+function viewOf(state: ChatState, { t }: Wording): ChatView {
   const live = state.phase === 'live' ? state : undefined;
   return {
     status: statusOf(state),
@@ -202,7 +202,10 @@ function viewOf(state: ChatState): ChatView {
     capabilities: state.capabilities,
     error: state.error,
     ended: state.phase === 'ended' ? state.ended : undefined,
-    typing: live?.typing && { name: live.typing.name },
+    // Worded now, so a switch of language rewords who is typing too.
+    typing: live?.typing && {
+      name: live.typing.author.name ?? t(live.typing.author.role === 'bot' ? 'bot' : 'someAgent'),
+    },
     agentPresent: state.agentPresent,
     availability: live?.availability,
     signedIn: state.signedIn,

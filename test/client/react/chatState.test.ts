@@ -206,10 +206,14 @@ const ALLOWED: Record<StateName, Partial<Record<EventName, ChatState>>> = {
     'caught up': { ...connecting, messages: [M2] },
     'stream failed': { ...shownBy(connecting), error: NETWORK, phase: 'failed' },
     'stream failed, session lost': { ...shownBy(connecting), error: EXPIRED, phase: 'ended', ended: 'expired' },
-    'a bot message arrived': { ...connecting, messages: [BOT], lastAuthor: 'Kit' },
-    "a human agent's message arrived": { ...connecting, messages: [HUMAN], lastAuthor: 'Alex' },
+    'a bot message arrived': { ...connecting, messages: [BOT], lastAuthor: { role: 'bot', name: 'Kit' } },
+    "a human agent's message arrived": {
+      ...connecting,
+      messages: [HUMAN],
+      lastAuthor: { role: 'agent', name: 'Alex' },
+    },
     "the guest's echo arrived": { ...connecting, messages: [ECHO] },
-    'agent typing': { ...connecting, typing: { name: 'Bo', until: NOW + 3000 } },
+    'agent typing': { ...connecting, typing: { author: { role: 'bot', name: 'Bo' }, until: NOW + 3000 } },
     'agent joined': { ...connecting, messages: [JOINED], agentPresent: true },
     'agent left': { ...connecting, messages: [LEFT] },
     // No agent had joined and none is named: no line.
@@ -226,16 +230,16 @@ const ALLOWED: Record<StateName, Partial<Record<EventName, ChatState>>> = {
     'caught up': { ...waiting, messages: [M1, M2] },
     'stream failed': { ...shownBy(waiting), error: NETWORK, phase: 'failed' },
     'stream failed, session lost': { ...shownBy(waiting), error: EXPIRED, phase: 'ended', ended: 'expired' },
-    'a bot message arrived': { ...waiting, messages: [M1, BOT], lastAuthor: 'Kit' },
+    'a bot message arrived': { ...waiting, messages: [M1, BOT], lastAuthor: { role: 'bot', name: 'Kit' } },
     // A person answered: the wait is over.
     "a human agent's message arrived": {
       ...waiting,
       messages: [M1, HUMAN],
-      lastAuthor: 'Alex',
+      lastAuthor: { role: 'agent', name: 'Alex' },
       availability: undefined,
     },
     "the guest's echo arrived": { ...waiting, messages: [M1, ECHO] },
-    'agent typing': { ...waiting, typing: { name: 'Bo', until: NOW + 3000 } },
+    'agent typing': { ...waiting, typing: { author: { role: 'bot', name: 'Bo' }, until: NOW + 3000 } },
     'agent joined': { ...waiting, messages: [M1, JOINED], agentPresent: true, availability: undefined },
     'agent left': { ...waiting, messages: [M1, LEFT] },
     'an unnamed agent left': waiting,
@@ -251,10 +255,15 @@ const ALLOWED: Record<StateName, Partial<Record<EventName, ChatState>>> = {
     'stream failed': { ...shownBy(typing), error: NETWORK, phase: 'failed' },
     'stream failed, session lost': { ...shownBy(typing), error: EXPIRED, phase: 'ended', ended: 'expired' },
     // Their message ends their typing.
-    'a bot message arrived': { ...typing, messages: [M1, BOT], lastAuthor: 'Kit', typing: undefined },
+    'a bot message arrived': {
+      ...typing,
+      messages: [M1, BOT],
+      lastAuthor: { role: 'bot', name: 'Kit' },
+      typing: undefined,
+    },
     "a human agent's message arrived": { ...typing, messages: [M1, HUMAN], typing: undefined },
     "the guest's echo arrived": { ...typing, messages: [M1, ECHO] },
-    'agent typing': { ...typing, typing: { name: 'Alex', until: NOW + 3000 } },
+    'agent typing': { ...typing, typing: { author: { role: 'agent', name: 'Alex' }, until: NOW + 3000 } },
     'typing lapsed': { ...typing, typing: undefined },
     'agent joined': { ...typing, messages: [M1, JOINED] },
     'agent left': { ...typing, messages: [M1, LEFT], agentPresent: false },
@@ -278,15 +287,15 @@ const ALLOWED: Record<StateName, Partial<Record<EventName, ChatState>>> = {
     // The stop the page expected is the guest's end, not a failure or an expiry.
     'stream failed': { ...shownBy(ending), phase: 'ended', ended: 'guest' },
     'stream failed, session lost': { ...shownBy(ending), phase: 'ended', ended: 'guest' },
-    'a bot message arrived': { ...ending, messages: [M1, BOT], lastAuthor: 'Kit' },
+    'a bot message arrived': { ...ending, messages: [M1, BOT], lastAuthor: { role: 'bot', name: 'Kit' } },
     "a human agent's message arrived": {
       ...ending,
       messages: [M1, HUMAN],
-      lastAuthor: 'Alex',
+      lastAuthor: { role: 'agent', name: 'Alex' },
       availability: undefined,
     },
     "the guest's echo arrived": { ...ending, messages: [M1, ECHO] },
-    'agent typing': { ...ending, typing: { name: 'Bo', until: NOW + 3000 } },
+    'agent typing': { ...ending, typing: { author: { role: 'bot', name: 'Bo' }, until: NOW + 3000 } },
     'agent joined': { ...ending, messages: [M1, JOINED], agentPresent: true, availability: undefined },
     'agent left': { ...ending, messages: [M1, LEFT] },
     'an unnamed agent left': ending,
@@ -448,7 +457,7 @@ describe('what the state says on its own', () => {
     step({ type: 'agentTyping', attempt: 2, until: TYPING_UNTIL });
     step({ type: 'agentTyping', attempt: 2, until: TYPING_UNTIL + 2000 });
     step({ type: 'typingLapsed', until: TYPING_UNTIL });
-    expect(state).toMatchObject({ typing: { name: 'Bo', until: TYPING_UNTIL + 2000 } });
+    expect(state).toMatchObject({ typing: { author: { role: 'bot', name: 'Bo' }, until: TYPING_UNTIL + 2000 } });
     step({ type: 'typingLapsed', until: TYPING_UNTIL + 2000 });
     expect(state).toEqual(waiting);
   });

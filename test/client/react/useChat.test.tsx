@@ -9,6 +9,7 @@ import {
   BffError,
   availabilityStatus,
   memoryTokenStore,
+  wordingFor,
   type SignInGrant,
   type TokenStore,
 } from '../../../client/src';
@@ -188,6 +189,24 @@ test('useChat: a session, send with an Idempotency-Key, quick replies, a card bu
   act(() => void source.dispatchEvent(new MessageEvent('typing', { data: JSON.stringify({ durationMs: 40 }) })));
   expect(screen.getByTestId('typing').textContent).toBe('Simulator Bot is typing');
   await settle(() => expect(screen.getByTestId('typing').textContent).toBe(''));
+});
+
+test("useChat: who is typing is worded in the chat's language when shown, so a switch of language rewords it", async () => {
+  const client = clientFor();
+  const { rerender } = render(<ChatPage client={client} locale="de" />);
+  await screen.findByText('open', { selector: '[role=status]' });
+  const source = FetchEventSource.opened[FetchEventSource.opened.length - 1]!;
+  // A human agent's message that Genesys names no one for, then their typing.
+  const hello = { id: 'unnamed-1', direction: 'outbound', type: 'text', text: 'Hallo', originatingEntity: 'human' };
+  act(() => {
+    source.dispatchEvent(
+      new MessageEvent('message', { data: JSON.stringify({ ...hello, time: new Date().toISOString() }) }),
+    );
+    source.dispatchEvent(new MessageEvent('typing', { data: JSON.stringify({ durationMs: 60_000 }) }));
+  });
+  expect(screen.getByTestId('typing').textContent).toBe(`${wordingFor('de').t('someAgent')} is typing`);
+  rerender(<ChatPage client={client} locale="fr" />);
+  expect(screen.getByTestId('typing').textContent).toBe(`${wordingFor('fr').t('someAgent')} is typing`);
 });
 
 test('useChat: an image uploaded and sent with text, one removed (deleted at Genesys), End chat, and a new chat', async () => {
