@@ -4,7 +4,7 @@
  * start). Class names (`message`, `from-agent`, `bubble`, `quick-replies`,
  * `card`, `date-picker`, `pending-file`…) are the styling hooks.
  */
-export { useChat, type Chat, type ChatEnded, type ChatStatus, type UseChatOptions } from './useChat.js';
+export { describeStatus, useChat, type Chat, type ChatEnded, type ChatStatus, type UseChatOptions } from './useChat.js';
 export { useUploads, type PendingUpload, type Uploads } from './useUploads.js';
 export { useAvailability, type AvailabilityView, type UseAvailabilityOptions } from './useAvailability.js';
 export { AvailabilityNotice, describeAvailability, type AvailabilityNoticeProps } from './AvailabilityNotice.js';

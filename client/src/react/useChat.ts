@@ -14,7 +14,7 @@ import {
   type StartSessionOptions,
   type TokenStore,
 } from '../index.js';
-import type { Wording } from '../wording/index.js';
+import { wordingFor, type WordKey, type Wording } from '../wording/index.js';
 import { statusOf, type ChatEnded, type ChatState, type ChatStatus } from './chatState.js';
 import { GuestChat } from './guestChat.js';
 import { useAttention, type AttentionSettings } from './useAttention.js';
@@ -212,4 +212,18 @@ function viewOf(state: ChatState, { t }: Wording): ChatView {
     expiring: live?.expiring ?? false,
     hasOlder: typeof state.older === 'number',
   };
+}
+
+const STATUS_WORDS: Record<ChatStatus, WordKey> = {
+  idle: 'notConnected',
+  connecting: 'connecting',
+  open: 'connected',
+  reconnecting: 'reconnecting',
+  ended: 'chatEnded',
+  failed: 'notConnected',
+};
+
+/** A status line's words for `chat.status`, in the chat's language: "Connected", "Verbunden", "متصل". */
+export function describeStatus(status: ChatStatus, { t }: Wording = wordingFor('en')): string {
+  return t(STATUS_WORDS[status]);
 }

@@ -16,6 +16,7 @@ import {
   chooseLanguage,
   describeAvailability,
   describeError,
+  describeStatus,
   useChat,
   wordingFor,
   type WordKey,
@@ -231,6 +232,20 @@ describe('the components speak the chosen language', () => {
     fireEvent.scroll(log);
     rerender(kit([...conversation, { ...conversation[0]!, id: 'm4', time: '2026-03-04T16:00:00Z' }]));
     await screen.findByRole('button', { name: wording.t('newMessages', { count: 1 }) });
+  });
+
+  test.each(['de', 'ar'])("%s: describeStatus words each of a chat's statuses", (language) => {
+    const { t } = wordingFor(language);
+    const statuses = ['idle', 'connecting', 'open', 'reconnecting', 'ended', 'failed'] as const;
+    expect(statuses.map((status) => describeStatus(status, wordingFor(language)))).toEqual([
+      t('notConnected'),
+      t('connecting'),
+      t('connected'),
+      t('reconnecting'),
+      t('chatEnded'),
+      t('notConnected'),
+    ]);
+    expect(describeStatus('open')).toBe('Connected');
   });
 
   test.each(['de', 'ar'])('%s: describeError words each failure by its code', (language) => {
