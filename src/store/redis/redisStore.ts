@@ -352,8 +352,6 @@ export class RedisStore implements SharedStore {
     const arrived = [...now.keys()].filter((a) => !this.primaries.has(a));
     if (gone.length > 0 && arrived.length > 0)
       found.push(`${arrived.join(', ')} took over from ${gone.join(', ')} (a failover)`);
-    for (const a of gone) this.primaries.delete(a);
-    for (const [a, seen] of now) this.primaries.set(a, seen);
     try {
       const at =
         found.length > 0
@@ -372,8 +370,13 @@ export class RedisStore implements SharedStore {
       }
       this.recordsLostAt = at ? Number(at) : undefined;
     } catch {
-      // Unreachable now: the next round (or the next connection) looks again.
+      // Unreachable now (or not ready yet: INFO is answered while a new connection is made, a script is not): the
+      // next round looks again, and finds again what this one could not record.
+      return;
     }
+    // What this round saw becomes what the next one compares with only once what it found is in the store.
+    for (const a of gone) this.primaries.delete(a);
+    for (const [a, seen] of now) this.primaries.set(a, seen);
   }
 
   /**
