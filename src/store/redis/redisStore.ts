@@ -7,7 +7,6 @@ import { DependencyState, type Readiness } from '../../observability/readiness';
 import { sharedStoreUp } from '../../observability/metrics';
 import { scrubText } from '../../observability/scrub';
 import { inClientSpan } from '../../observability/tracing';
-import { fairDeadline } from '../../scheduling/fairDeadline';
 import { checkedSettings, durabilityProblems } from './durability';
 import { PingCheck, type PingVerdict } from './pingCheck';
 import { connect, type Scripted } from './redisConnection';
@@ -28,12 +27,10 @@ const PING_TIMEOUT_MS = 500;
 /** When ioredis lets go of a PING the check has long judged (pingCheck.ts keeps the deadline that counts). */
 const PING_ABANDON_MS = 30_000;
 /**
- * An operation's deadline is `commandTimeoutMs` of Redis's time: what this loop spent stalled meanwhile is given
- * back, up to this many times the deadline in all (scheduling/fairDeadline.ts). ioredis's own timeout, after that,
- * only lets go of a command nobody waits for any more.
+ * When ioredis lets go of a command: later than the store's own deadline (`withinDeadline`, judged after the loop
+ * has read what arrived), so that a loop stalled past both does not have ioredis refuse an answer waiting unread.
  */
-const STALL_ALLOWANCE = 3;
-const abandonAfterMs = (commandTimeoutMs: number) => commandTimeoutMs * STALL_ALLOWANCE + 1000;
+const abandonAfterMs = (commandTimeoutMs: number) => commandTimeoutMs * 3 + 1000;
 
 interface RedisStoreOptions {
   redis: RedisConfig;
@@ -89,6 +86,9 @@ export class RedisStore implements SharedStore {
   private readonly answers: PingCheck;
   /** Set by close(): errors of the connection being closed are not an outage. */
   private closing = false;
+  /** The loss watch's rounds, one at a time: each compares with what the one before it recorded. */
+  private lossRounds: Promise<void> = Promise.resolve();
+  private lossRoundWaiting = false;
 
   constructor(private readonly options: RedisStoreOptions) {
     this.prefix = options.keyPrefix;
@@ -99,7 +99,7 @@ export class RedisStore implements SharedStore {
       abandonAfterMs(options.commandTimeoutMs),
       Math.max(options.commandTimeoutMs, 2000),
     );
-    this.lossWatch = setInterval(() => void this.watchLosses(), options.lossCheckMs ?? 10_000);
+    this.lossWatch = setInterval(() => this.watchLossesNext(), options.lossCheckMs ?? 10_000);
     this.lossWatch.unref();
     const readiness = options.readiness;
     this.state = new DependencyState({
@@ -117,7 +117,7 @@ export class RedisStore implements SharedStore {
       this.state.set({ ok: true, detail: 'Redis answers.' });
       this.durability = this.checkDurability();
       firstCheck(this.durability);
-      void this.durability.then(() => this.watchLosses());
+      void this.durability.then(() => this.watchLossesNext());
       void this.durability.then(({ checked, problems }) => {
         if (this.state.current.ok && (problems.length > 0 || !checked))
           this.state.set({
@@ -293,7 +293,10 @@ export class RedisStore implements SharedStore {
       try {
         for (const name of checkedSettings()) {
           // [name, value], or [] for a setting this Redis does not have (undefined: never logged).
-          const [, value] = (await node.call('CONFIG', 'GET', name)) as string[];
+          const [, value] = (await withinDeadline(
+            () => node.call('CONFIG', 'GET', name),
+            this.options.commandTimeoutMs,
+          )) as string[];
           settings[name] = value;
         }
       } catch (error) {
@@ -319,6 +322,20 @@ export class RedisStore implements SharedStore {
   }
 
   /**
+   * A round of the loss watch after the one under way (a round already waiting is enough): each compares with what
+   * the one before it recorded, so two never report the same loss.
+   */
+  private watchLossesNext(): void {
+    if (this.lossRoundWaiting) return;
+    this.lossRoundWaiting = true;
+    this.lossRounds = this.lossRounds.then(() => {
+      this.lossRoundWaiting = false;
+      // A round that fails found nothing it could record: the next one looks again.
+      return this.watchLosses().catch(() => undefined);
+    });
+  }
+
+  /**
    * Looks for a loss the per-session standing records cannot see (some keys
    * gone, others kept): evictions (INFO evicted_keys rising), and a primary
    * replaced by another node (a new run_id at another address: a failover, whose
@@ -333,7 +350,10 @@ export class RedisStore implements SharedStore {
     const durable = (await this.durability.catch(() => ({ checked: false, problems: ['?'] }))).problems.length === 0;
     const now = new Map<string, { runId: string; evicted: number }>();
     for (const node of nodes) {
-      const info = await node.call('INFO').then(String, () => undefined);
+      const info = await withinDeadline(() => node.call('INFO'), this.options.commandTimeoutMs).then(
+        String,
+        () => undefined,
+      );
       const runId = info && /^run_id:(\w+)/m.exec(info)?.[1];
       if (!info || !runId) continue;
       now.set(addressOf(node), { runId, evicted: Number(/^evicted_keys:(\d+)/m.exec(info)?.[1] ?? 0) });
@@ -353,14 +373,13 @@ export class RedisStore implements SharedStore {
     if (gone.length > 0 && arrived.length > 0)
       found.push(`${arrived.join(', ')} took over from ${gone.join(', ')} (a failover)`);
     try {
-      const at =
-        found.length > 0
-          ? await this.redis.bffRaise(
-              this.prefix + RECORDS_LOST_AT,
-              Date.now(),
-              this.options.lossWindowMs ?? 24 * 3600_000,
-            )
-          : await this.redis.get(this.prefix + RECORDS_LOST_AT);
+      const at = await withinDeadline(
+        () =>
+          found.length > 0
+            ? this.redis.bffRaise(this.prefix + RECORDS_LOST_AT, Date.now(), this.options.lossWindowMs ?? 24 * 3600_000)
+            : this.redis.get(this.prefix + RECORDS_LOST_AT),
+        this.options.commandTimeoutMs,
+      );
       if (found.length > 0) {
         this.options.logger.warn(
           { causes: found },
@@ -381,15 +400,14 @@ export class RedisStore implements SharedStore {
 
   /**
    * One operation on Redis (a span named after its command, tracing on); a failure is `store_unavailable`. Its
-   * deadline is fair to Redis: an answer that waits unread while this loop is busy is read before it is judged late,
-   * as the PINGs' is (pingCheck.ts), so a starved instance does not refuse what Redis answered in time.
+   * deadline is fair to Redis (`withinDeadline`), so a starved instance does not refuse what Redis answered in time.
    */
   private async run<T>(command: string, operation: () => Promise<T>): Promise<T> {
     try {
       // Known down (the last PING failed, or the connection is gone): refuse at once rather than wait out a timeout.
       if (!this.up) throw new Error('Redis did not answer the last PING');
       return await inClientSpan(`redis ${command}`, redisSpan(command), () =>
-        withinFairDeadline(operation, this.options.commandTimeoutMs),
+        withinDeadline(operation, this.options.commandTimeoutMs),
       );
     } catch (error) {
       throw new AppError(
@@ -405,21 +423,34 @@ export class RedisStore implements SharedStore {
   }
 }
 
-/** `operation`, refused once `ms` of Redis's time pass without its answer (this loop's own stalls given back). */
-function withinFairDeadline<T>(operation: () => Promise<T>, ms: number): Promise<T> {
+/**
+ * `operation`, refused once `ms` pass without its answer. The deadline is judged as the PINGs' is (pingCheck.ts):
+ * only once the loop has read what arrived meanwhile, since a loop busy past the deadline runs its due timers before
+ * it reads its sockets, where Redis's answer may be waiting.
+ */
+function withinDeadline<T>(operation: () => Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const deadline = fairDeadline(ms, ms * STALL_ALLOWANCE, () =>
-      reject(new Error(`Redis did not answer within ${ms} ms`)),
+    let settled = false;
+    const timer = setTimeout(
+      () =>
+        setImmediate(() => {
+          if (settled) return;
+          settled = true;
+          reject(new Error(`Redis did not answer within ${ms} ms`));
+        }),
+      ms,
     );
-    operation().then(
-      (value) => {
-        deadline.cancel();
-        resolve(value);
-      },
-      (error: unknown) => {
-        deadline.cancel();
-        reject(error);
-      },
-    );
+    const settle = (done: () => void) => {
+      clearTimeout(timer);
+      if (settled) return;
+      settled = true;
+      done();
+    };
+    Promise.resolve()
+      .then(operation)
+      .then(
+        (value) => settle(() => resolve(value)),
+        (error: unknown) => settle(() => reject(error)),
+      );
   });
 }
