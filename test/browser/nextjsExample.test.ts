@@ -167,7 +167,7 @@ test('the Next.js example chats through the service: session, history, a message
   page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
   page.on('response', (r) => r.status() >= 400 && errors.push(`${r.status()} ${r.url()}`));
   await page.goto(pageUrl);
-  await page.locator('[role=status]', { hasText: 'Connected' }).waitFor();
+  await page.locator('[role=status]', { hasText: /^Connected/ }).waitFor();
   // The embedded default reads availability from its simulator: open, with agents free.
   await page.locator('.availability[role=status]', { hasText: 'An agent is available' }).waitFor();
   // The autostart greeting, from history or the stream.
@@ -231,7 +231,7 @@ async function axeViolations(page: Page): Promise<{ id: string; nodes: string[] 
 
 test('rich messages in the Next.js example: quick replies that answer, a card’s button, a carousel, a date picker, the bot typing, an image each way, no axe-core violations, then End chat', async () => {
   const { page, errors } = await openChat();
-  await page.locator('[role=status]', { hasText: 'Connected' }).waitFor();
+  await page.locator('[role=status]', { hasText: /^Connected/ }).waitFor();
   await reply(page, 'scripted bot').waitFor();
 
   await say(page, 'Can I get some quick replies?');
@@ -284,7 +284,7 @@ test('rich messages in the Next.js example: quick replies that answer, a card’
   await page.getByRole('alert').filter({ hasText: 'You ended this chat.' }).waitFor();
   expect(await page.getByLabel('Your message').isDisabled()).toBe(true);
   await page.getByRole('button', { name: 'Start a new chat' }).click();
-  await page.locator('[role=status]', { hasText: 'Connected' }).waitFor();
+  await page.locator('[role=status]', { hasText: /^Connected/ }).waitFor();
   expect(await page.locator('.from-guest').count()).toBe(0);
   expect(errors).toEqual([]);
   await page.context().close();
@@ -292,13 +292,13 @@ test('rich messages in the Next.js example: quick replies that answer, a card’
 
 test('the agent ends the chat: the Next.js example says so and offers a new one', async () => {
   const { page, errors } = await openChat();
-  await page.locator('[role=status]', { hasText: 'Connected' }).waitFor();
+  await page.locator('[role=status]', { hasText: /^Connected/ }).waitFor();
   await say(page, 'disconnect');
   await page.getByRole('alert').filter({ hasText: 'The agent has ended this conversation.' }).waitFor();
   expect(await page.locator('.status[role=status]').textContent()).toContain('Chat ended');
   expect(await page.getByLabel('Your message').isDisabled()).toBe(true);
   await page.getByRole('button', { name: 'Start a new chat' }).click();
-  await page.locator('[role=status]', { hasText: 'Connected' }).waitFor();
+  await page.locator('[role=status]', { hasText: /^Connected/ }).waitFor();
   expect(await page.getByLabel('Your message').isDisabled()).toBe(false);
   expect(errors).toEqual([]);
   await page.context().close();
@@ -321,7 +321,7 @@ test("the Next.js page on an origin the service does not allow says so in the cu
 
 test('the Next.js example switches to German and Arabic (right to left): every word translated, 0 axe violations', async () => {
   const { page, errors } = await openChat();
-  await page.locator('[role=status]', { hasText: 'Connected' }).waitFor();
+  await page.locator('[role=status]', { hasText: /^Connected/ }).waitFor();
   for (const [language, dir, send, connected] of [
     ['de', 'ltr', 'Senden', 'Verbunden'],
     ['ar', 'rtl', 'إرسال', 'متصل'],
@@ -329,7 +329,7 @@ test('the Next.js example switches to German and Arabic (right to left): every w
     await page.getByRole('combobox').selectOption(language);
     await page.getByRole('button', { name: send }).waitFor();
     expect(await page.locator('main.chat').getAttribute('dir')).toBe(dir);
-    await page.locator('[role=status]', { hasText: connected }).waitFor();
+    await page.locator('[role=status]', { hasText: new RegExp(`^${connected}`) }).waitFor();
     await page.locator('textarea').fill(`quick replies ${language}`);
     await page.getByRole('button', { name: send }).click();
     await page.locator('.quick-replies button').last().waitFor();
@@ -350,7 +350,7 @@ test('?lang=de opens the Next.js example in German; a pick on the switch in one 
   const first = await context.newPage();
   await first.goto(`${pageUrl}?lang=de`);
   // In German from the server's HTML on: the address's language needs no pick.
-  await first.locator('[role=status]', { hasText: 'Verbunden' }).waitFor({ timeout: 60_000 });
+  await first.locator('[role=status]', { hasText: /^Verbunden/ }).waitFor({ timeout: 60_000 });
   expect(await first.getByRole('combobox').inputValue()).toBe('de');
   const { page: second } = await openTab(context);
   // The second tab has no ?lang and nothing picked yet: English.
@@ -378,7 +378,7 @@ test('?prechat=on: the PreChatForm asks first, and its details start the chat', 
   await page.getByLabel('Your name').fill('Ada');
   await page.getByLabel('Email').fill('ada@example.com');
   await page.getByRole('button', { name: 'Start chat' }).click();
-  await page.locator('[role=status]', { hasText: 'Connected' }).waitFor();
+  await page.locator('[role=status]', { hasText: /^Connected/ }).waitFor();
   await say(page, 'hello after the form');
   await reply(page, 'You said: hello after the form').waitFor();
   await page.context().close();
@@ -389,7 +389,7 @@ async function openTab(context: BrowserContext, url = pageUrl): Promise<{ page: 
   const page = await context.newPage();
   const starts = sessionStarts(page);
   await page.goto(url);
-  await page.locator('[role=status]', { hasText: 'Connected' }).waitFor({ timeout: 60_000 });
+  await page.locator('[role=status]', { hasText: /^Connected/ }).waitFor({ timeout: 60_000 });
   return { page, starts };
 }
 
@@ -423,7 +423,7 @@ test.each([
     await atTheNewest(page);
 
     await page.reload();
-    await page.locator('[role=status]', { hasText: 'Connected' }).waitFor();
+    await page.locator('[role=status]', { hasText: /^Connected/ }).waitFor();
     await reply(page, `You said: ${server} line 8`).waitFor();
     expect(starts).toEqual(['new', 'resume']);
     await atTheNewest(page);

@@ -230,7 +230,7 @@ async function openApp(
   page.on('pageerror', (e) => said.push(`error: ${e.message}`));
   await page.goto(`${origin[build]}/`);
   await page
-    .locator('[role=status]', { hasText: 'Connected' })
+    .locator('[role=status]', { hasText: /^Connected$/ })
     .waitFor({ timeout: 15_000 })
     .catch((e: Error) => {
       throw new Error(`${e.message}\n${said.join('\n')}`);
@@ -264,7 +264,7 @@ test.each([
     await atTheNewest(page);
 
     await page.reload();
-    await page.locator('[role=status]', { hasText: 'Connected' }).waitFor();
+    await page.locator('[role=status]', { hasText: /^Connected$/ }).waitFor();
     await page.locator('.bubble', { hasText: `You said: ${build} message 6` }).waitFor();
     expect(await appMounts(page)).toBe(mounts);
     // One POST for the reload too, which resumed the stored session: nothing new started.

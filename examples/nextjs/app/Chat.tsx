@@ -85,7 +85,7 @@ export function Chat({
   // agree.
   const [locale, setLocale] = useState(lang);
   useEffect(() => {
-    if (!lang) setLocale(stored() ?? undefined);
+    setLocale(lang ?? stored() ?? undefined);
     const follow = (event: StorageEvent) => {
       if (event.key === CHOSEN && event.newValue) setLocale(event.newValue);
     };
