@@ -19,13 +19,18 @@ let base: string;
 /** Called when a PUT arrives, before the storage answers it. */
 let onPut: () => void = () => undefined;
 let putStatus = 200;
+/** How long the storage stays silent after a PUT's body before it answers (real time). */
+let putSilenceMs = 0;
+/** The real timer: the test's fake timers are the service's, not the storage's. */
+const { setTimeout: realSetTimeout } = jest.requireActual<typeof import('node:timers')>('node:timers');
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       onPut();
-      res.writeHead(putStatus).end();
+      if (putSilenceMs === 0) res.writeHead(putStatus).end();
+      else realSetTimeout(() => res.writeHead(putStatus).end(), putSilenceMs);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -52,6 +57,7 @@ beforeEach(() => {
   });
   onPut = () => undefined;
   putStatus = 200;
+  putSilenceMs = 0;
 });
 afterEach(() => jest.useRealTimers());
 
@@ -66,11 +72,15 @@ const file = {
 
 function transfer(uploadUrl: () => string = () => `${base}/upload`) {
   /** The attachment frames sent to Genesys, in order. */
-  const frames: { action: string; attachmentId: string }[] = [];
+  const frames: { action: string; attachmentId: string; about?: unknown }[] = [];
   const desk = {
-    request: (_kind: string, build: (tracingId: string) => { action: string; attachmentId: string }) => {
+    request: (
+      _kind: string,
+      build: (tracingId: string) => { action: string; attachmentId: string },
+      about?: unknown,
+    ) => {
       const frame = build(`trace-${frames.length}`);
-      frames.push(frame);
+      frames.push({ ...frame, about });
       return Promise.resolve(
         frame.action === 'onAttachment'
           ? { attachmentId: frame.attachmentId, url: uploadUrl(), headers: {} }
@@ -113,6 +123,27 @@ test('a verdict that comes with the PUT settles the upload, and leaves no timer 
   const uploaded = await t.upload(file);
   expect(uploaded).toEqual({ attachmentId: idOf(0), downloadUrl: 'https://files.example/a.pdf' });
   expect(jest.getTimerCount()).toBe(0);
+});
+
+test('each request about a file names it to the desk, so that a reply without a tracingId still finds its request', async () => {
+  const { t, frames, idOf } = transfer();
+  onPut = () => t.uploadSettled(idOf(0), { downloadUrl: 'https://files.example/a.pdf' });
+  await t.upload(file);
+  await t.freshUrl(idOf(0));
+  await t.remove(idOf(0));
+  expect(frames.map((f) => [f.action, f.about])).toEqual([
+    ['onAttachment', { attachmentId: idOf(0) }],
+    ['getAttachment', { attachmentId: idOf(0) }],
+    ['deleteAttachment', { attachmentId: idOf(0) }],
+  ]);
+});
+
+test('a storage silent for half a request timeout before it answers the PUT is waited for: the PUT has six', async () => {
+  const { t, idOf } = transfer();
+  putSilenceMs = REQUEST_TIMEOUT_MS / 2;
+  onPut = () => t.uploadSettled(idOf(0), { downloadUrl: 'https://files.example/a.pdf' });
+  const uploaded = await t.upload(file).catch((error: GuestApiError) => error.genesysText ?? error.message);
+  expect(uploaded).toEqual({ attachmentId: idOf(0), downloadUrl: 'https://files.example/a.pdf' });
 });
 
 test('no verdict within three request timeouts of the PUT: the upload fails as a timeout; a success after that is deleted, a failure is not', async () => {
