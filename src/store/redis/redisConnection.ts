@@ -56,14 +56,12 @@ export type Scripted = (Redis | Cluster) & Scripts;
 /**
  * One Redis (REDIS_URL), a primary found through Sentinel (REDIS_SENTINELS),
  * or a Redis Cluster (REDIS_CLUSTER_NODES). Commands are never queued while
- * the store is away, and fail after `commandTimeoutMs`. The service's
- * scripts are defined on it as commands.
+ * the store is away, and ioredis lets go of them after `commandTimeoutMs`
+ * (the store judges its own deadline before that); a connection attempt
+ * fails after `connectTimeoutMs`. The service's scripts are defined on it
+ * as commands.
  */
-export function connect(
-  config: RedisConfig,
-  commandTimeoutMs: number,
-  connectTimeoutMs = Math.max(commandTimeoutMs, 2000),
-): Scripted {
+export function connect(config: RedisConfig, commandTimeoutMs: number, connectTimeoutMs: number): Scripted {
   const redis = open(config, clientOptions(config, commandTimeoutMs, connectTimeoutMs)) as Scripted;
   redis.defineCommand('bffSwap', { numberOfKeys: 1, lua: SWAP });
   redis.defineCommand('bffTake', { numberOfKeys: 1, lua: TAKE });
