@@ -251,7 +251,13 @@ export class GuestChat {
     // A repeated DELETE opens no socket; once ended, no token for the session opens anything again.
     if (await this.deps.revocations.isEnded(claims.guestToken)) return 'already';
     const session = this.sessionOf(claims);
-    const ended = await this.endAtGenesys(session);
+    const ended = await this.endAtGenesys(session).catch((error: unknown) => {
+      // Genesys knows the session no more (4006, 4007): over, as asked, perhaps by this very Clear, its answer
+      // overtaken by another request's "no such session". Recorded all the same: a token left live would configure
+      // the conversation anew.
+      if (error instanceof GuestApiError && error.failure === 'session_expired') return 'already' as const;
+      throw error;
+    });
     try {
       // Remembered only once Genesys has it: a DELETE that failed can be retried and still end the chat.
       await this.deps.revocations.markEnded(claims.guestToken, this.now() + this.deps.tokens.lifetimeMs);

@@ -430,6 +430,39 @@ test('after DELETE /guest-session, every session-bound call answers 410 session_
   expect(await afterTheEnd(held)).toEqual(expected());
 });
 
+test.each([
+  ['an anonymous', undefined],
+  ['a signed-in', 'customer-overtaken'],
+])(
+  'after DELETE of %s chat whose Clear Genesys took while a request meanwhile heard 4007 first: 204, and then every session-bound call answers 410 session_expired',
+  async (_kind, customer) => {
+    const held = await liveSession(customer);
+    const clears = () =>
+      stack.sim
+        .framesFor(held.guestToken, 'onMessage')
+        .filter((f) => JSON.stringify(f.frame.message).includes('"Clear"'));
+    try {
+      // Genesys clears the session at once, but its answer to the Clear is slow to come back (its frames delayed)...
+      stack.sim.faults.delayFrames(10_000);
+      const ending = stack.http
+        .delete('/guest-session')
+        .set(bearer(held.token))
+        .then((res) => res);
+      await waitFor(() => clears().length === 1);
+      // ...and a message sent meanwhile hears at once that the session is gone (4007) before the Clear's answer comes.
+      stack.sim.faults.delayFrames(0);
+      const overtaking = await stack.http.post('/messages').set(bearer(held.token)).send({ text: 'one more' });
+      expect([overtaking.status, overtaking.body.code]).toEqual([410, 'session_expired']);
+      expect((await ending).status).toBe(204);
+    } finally {
+      stack.sim.faults.clear();
+    }
+    // Gone at Genesys, as the customer asked: the token configures it anew nowhere.
+    expect(await afterTheEnd(held)).toEqual(expected());
+    expect(clears()).toHaveLength(1);
+  },
+);
+
 test('after POST /guest-session/sign-out, every session-bound call answers 410 session_expired, and nothing reaches Genesys', async () => {
   const held = await liveSession('customer-ended');
   expect((await stack.http.post('/guest-session/sign-out').set(bearer(held.token))).status).toBe(204);
