@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { availabilitySchema } from './availability';
-import { normalizedMessageSchema } from './message';
+import { normalizedMessageSchema, receiptEventSchema } from './message';
 
 /**
  * The shapes of the public API (README.md#the-chat-api), as zod schemas: the
@@ -298,6 +298,10 @@ export type Capabilities = z.infer<typeof capabilitiesSchema>;
 /** The live stream's events (GET /messages/stream), as /asyncapi.json describes them. */
 export const streamEventSchemas = {
   message: normalizedMessageSchema.describe("A message: the agent's, the bot's, or the guest's own echo"),
+  receipt: receiptEventSchema.describe(
+    "What Genesys said of one of the guest's messages: delivered, read, or failed with its reasons. Replayed on " +
+      'resume from history; a status only moves forward, so one the client had changes nothing',
+  ),
   typing: z.object({ durationMs: z.number().optional() }).describe('The agent is typing'),
   presence: z
     .object({

@@ -311,7 +311,11 @@ export class GuestChat {
     return this.messages.send(claims, input, idempotencyKey, whileSending);
   }
 
-  async history(claims: SessionClaims, page: number, pageSize: number): Promise<Omit<HistoryPage, 'pageCount'>> {
+  async history(
+    claims: SessionClaims,
+    page: number,
+    pageSize: number,
+  ): Promise<Omit<HistoryPage, 'pageCount' | 'receipts'>> {
     const result = await this.deps.hub.history.page(this.sessionOf(claims), page, pageSize);
     return {
       messages: result.messages.filter((m) => m.type !== 'event'),

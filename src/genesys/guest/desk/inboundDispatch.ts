@@ -1,6 +1,6 @@
 import type { NormalizedMessage } from '../../../domain/message';
 import type { Logger } from '../../../observability/logger';
-import { messages } from '../../../observability/metrics';
+import { messages, receipts } from '../../../observability/metrics';
 import {
   attachmentRefusal,
   GuestApiError,
@@ -99,6 +99,16 @@ export class InboundDispatch {
       case 'message':
         this.onStructuredMessage(frame.envelope.type, frame.envelope.tracingId, frame.body);
         return;
+      case 'receipt': {
+        const { at, ...receipt } = frame.body;
+        const said = { messageId: receipt.messageId, status: receipt.status };
+        if (receipt.status === 'failed')
+          this.logger.warn({ ...said, reasons: receipt.reasons?.map((r) => r.code) }, 'Genesys failed a guest message');
+        else this.logger.debug(said, 'Genesys sent a receipt');
+        receipts.inc({ status: receipt.status });
+        this.emit({ type: 'receipt', receipt: { ...receipt, at: at ?? new Date(this.parts.now()).toISOString() } });
+        return;
+      }
       case 'tooManyRequests':
       case 'error':
         this.onError(frame);
