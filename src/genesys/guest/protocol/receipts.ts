@@ -1,5 +1,4 @@
 import { RECEIPT_REASON_CODES, type DeliveryStatus, type ReceiptReason } from '../../../domain/message';
-import type { StructuredMessage } from './frames';
 
 /**
  * A receipt as this service reads it (docs/genesys-protocol.md#receipts): Genesys's `Receipt` message, whose `id`
@@ -27,8 +26,16 @@ const STATUSES = new Map<string, Receipt['status']>([
 
 const KNOWN_CODES = new Set<string>(RECEIPT_REASON_CODES);
 
+/** What a receipt is read from: a parsed StructuredMessage (frames.ts) of `type: "Receipt"`. */
+interface ReceiptMessage {
+  id: string;
+  status?: string | undefined;
+  reasons?: { code?: string | undefined; message?: string | undefined }[] | undefined;
+  channel?: { time?: string | undefined } | undefined;
+}
+
 /** The receipt a `Receipt` message carries; undefined for one no guest is told of (Sent, Published, Removed...). */
-export function receiptOf(message: StructuredMessage): Receipt | undefined {
+export function receiptOf(message: ReceiptMessage): Receipt | undefined {
   const status = message.status === undefined ? undefined : STATUSES.get(message.status);
   if (status === undefined) return undefined;
   const receipt: Receipt = { messageId: message.id, status };
