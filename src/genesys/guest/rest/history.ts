@@ -324,7 +324,8 @@ export class GuestHistory {
       messages,
       receipts,
       page: body.pageNumber ?? page,
-      pageSize,
+      // The size Genesys paged by, when it says it capped the one asked for: the next page starts after it.
+      pageSize: Math.min(size, pageSize),
       total,
       pageCount: body.pageCount ?? Math.ceil(total / size),
     };

@@ -733,6 +733,19 @@ describe('pages as the SDK shapes them, broken or too big', () => {
     );
   });
 
+  test('a page Genesys capped below the size asked for says the size it used, so paging by it misses nothing', async () => {
+    const entities = Array.from({ length: 20 }, (_, i) => entity(`m${i}`));
+    const capped = historyWith({ entities, pageSize: 20, pageNumber: 1, total: 45 });
+    await expect(capped.history.page(session, 1, 25)).resolves.toMatchObject({ pageSize: 20, pageCount: 3 });
+    nock.cleanAll();
+    // One that says nothing of its size, or a larger one than asked, is the size asked for.
+    const silent = historyWith({ entities, total: 45 });
+    await expect(silent.history.page(session, 1, 25)).resolves.toMatchObject({ pageSize: 25, pageCount: 2 });
+    nock.cleanAll();
+    const larger = historyWith({ entities, pageSize: 100, total: 45 });
+    await expect(larger.history.page(session, 1, 25)).resolves.toMatchObject({ pageSize: 25 });
+  });
+
   test('never more entities than the page size asked for: the newest are kept', async () => {
     const entities = Array.from({ length: 40 }, (_, i) => entity(`m${i}`));
     const { history } = historyWith({ entities, pageSize: 40, pageNumber: 1, total: 40, pageCount: 1 });
