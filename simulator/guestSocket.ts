@@ -309,6 +309,11 @@ export class GuestSocketServer {
 
     const { message } = parsed.data;
     if (message.type === 'Event') return this.onEvent(connection, session, parsed.data, tracingId);
+    if (message.type === 'Receipt') {
+      // Taken without a reply, as typing is; the recorder keeps it for the tests to count.
+      const taken = options.guestReceipts === 'accepted' && message.status === 'Read' && message.id !== undefined;
+      return taken ? undefined : connection.send(errorFrame(CODES.badRequest, ERRORS.requestFailed, tracingId));
+    }
     if (session.conversation.readOnly) return connection.send(errorFrame(CODES.forbidden, ERRORS.readOnly, tracingId));
 
     const textBytes = utf8Bytes(message.text ?? '');

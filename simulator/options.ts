@@ -38,6 +38,12 @@ export interface SimulatorOptions {
    * Default: a card number (13 to 16 digits, spaces or dashes between); `''` filters nothing.
    */
   dataFilter?: string;
+  /**
+   * What a guest's `Receipt` (status `Read`, naming an agent's message by `id`) gets: `refused` (the default: no
+   * source shows Genesys taking one from a web guest, so the unkinder reading) answers it 400 as a malformed
+   * message; `accepted` takes it without a reply, as typing is taken.
+   */
+  guestReceipts?: 'accepted' | 'refused';
   /** `onMessage` frames a session may send a second, default 2 (Genesys's Dec 2023 announcement; a copy of the limits page says 5): docs/genesys-protocol.md#limits-and-timing. */
   messagesPerSecond?: number;
   /** Frames one connection may send a minute under the strict profile, default 60 (docs/genesys-protocol.md#limits-and-timing); the excess gets an untraced 429. */
@@ -150,6 +156,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     maxCustomDataBytes: 2048,
     maxTextBytes: 4096,
     dataFilter: DATA_FILTER,
+    guestReceipts: 'refused',
     messagesPerSecond: 2,
     requestsPerConnectionPerMinute: 60,
     maxConnectionsPerSession: 3,

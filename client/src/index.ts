@@ -27,7 +27,14 @@ export { localStorageTokenStore, memoryTokenStore, sessionStorageTokenStore, typ
 export { attentionTo, type Attention, type AttentionOptions } from './attention.js';
 export type * from './types.js';
 export { followNewest, type ScrollFollow, type ScrollFollowOptions } from './scrollFollow.js';
-export { applyReceipt, deliveryLine, describeFailure, furthestStatus } from './receipts.js';
+export {
+  applyReceipt,
+  deliveryLine,
+  describeFailure,
+  furthestStatus,
+  readReporter,
+  type ReadReporter,
+} from './receipts.js';
 export {
   buildTranscript,
   ENGLISH_TRANSCRIPT_LABELS,

@@ -70,3 +70,51 @@ export function deliveryLine(message: ChatMessage, { t }: Wording = english): st
       return undefined;
   }
 }
+
+/** Tells the service which messages the customer saw (`readReporter`). */
+export interface ReadReporter {
+  /** The page now shows these messages: the newest agent or bot message is reported read once the tab is visible. */
+  shown(messages: readonly ChatMessage[]): void;
+  /** Stops listening to the page's visibility. */
+  stop(): void;
+}
+
+/**
+ * Read receipts from the customer's side (only where `capabilities().readReceipts` is on): the newest agent or bot
+ * message the page shows is reported read (`markRead`) while the tab is visible, once; a hidden tab reports it when
+ * it is shown again. A report that fails is made again with the next message or the next time the tab is shown.
+ */
+export function readReporter(
+  client: { markRead(messageId: string): Promise<void> },
+  page: Pick<Document, 'visibilityState' | 'addEventListener' | 'removeEventListener'> | undefined = typeof document ===
+  'undefined'
+    ? undefined
+    : document,
+): ReadReporter {
+  let newest: string | undefined;
+  let reported: string | undefined;
+  const report = () => {
+    if (newest === undefined || newest === reported || page?.visibilityState !== 'visible') return;
+    const id = newest;
+    reported = id;
+    client.markRead(id).catch(() => {
+      if (reported === id) reported = undefined;
+    });
+  };
+  page?.addEventListener('visibilitychange', report);
+  return {
+    shown(messages) {
+      for (let i = messages.length - 1; i >= 0; i--) {
+        const m = messages[i]!;
+        if (m.direction === 'outbound' && m.type !== 'event') {
+          newest = m.id;
+          break;
+        }
+      }
+      report();
+    },
+    stop() {
+      page?.removeEventListener('visibilitychange', report);
+    },
+  };
+}

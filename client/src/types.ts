@@ -53,6 +53,8 @@ export interface Capabilities {
   languages: string[];
   defaultLanguage: string | null;
   markdown: boolean;
+  /** `markRead` tells Genesys the page showed an agent's or bot's message (the deployment's READ_RECEIPTS). */
+  readReceipts: boolean;
   authentication: { enabled: boolean; allowSessionUpgrade: boolean };
   session: { expiresAt: string | null };
   /** Whether GET /availability reads open hours, an emergency or queues from Genesys for this deployment. */

@@ -11,6 +11,7 @@ import {
   describeFailure,
   followNewest,
   furthestStatus,
+  readReporter,
   localStorageTokenStore,
 } from './bffClient.js';
 import { describeAvailability, watchAvailability } from './availability.js';
@@ -115,6 +116,14 @@ let endedBecause = '';
 /** The session on the page (its routing key): another tab's new session replaces it. */
 let shownSession = '';
 let starting = false;
+/** Reports the newest agent message shown as read, where the deployment sends read receipts. @type {import('./bffClient.js').ReadReporter | undefined} */
+let reads;
+
+/** The messages held, in time order. */
+function timeOrdered() {
+  return [...held.values()].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+}
+
 /** The messages shown, by id: what the transcript button builds from when the service cannot give it. */
 /** @type {Map<string, ChatMessage>} */
 const held = new Map();
@@ -317,6 +326,7 @@ function render(message) {
   if (message.direction === 'outbound') {
     lastAuthor = author.label;
     setTyping(false);
+    reads?.shown(timeOrdered());
   }
   // A person answered: the wait is no longer news.
   if (message.direction === 'outbound' && message.originatingEntity === 'human' && !agentJoined) {
@@ -501,6 +511,11 @@ async function applyCapabilities() {
     ui.dropHint.hidden = !caps.attachments.enabled;
     ui.file.accept = caps.attachments.mediaTypes.join(',');
     ui.endChat.hidden = !caps.endChat;
+    // Where the deployment sends read receipts, the newest agent message shown in a visible tab is reported read.
+    if (caps.readReceipts && !reads) {
+      reads = readReporter(client);
+      reads.shown(timeOrdered());
+    }
     if (caps.markdown && !markdown)
       void loadMarkdown().then((renderer) => {
         markdown = renderer;
@@ -875,9 +890,7 @@ setStatus(status.key, status.state);
 
 // ------------------------------------------------------------------ start
 
-offerTranscript(ui.transcript, client, () =>
-  [...held.values()].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)),
-);
+offerTranscript(ui.transcript, client, timeOrdered);
 
 const returned = completeSignIn();
 if (returned && 'grant' in returned) {

@@ -108,3 +108,72 @@ test('receipts lost in a stream drop come back on resume, from history', async (
   ]);
   resumed.close();
 });
+
+describe('read receipts from the customer (READ_RECEIPTS)', () => {
+  let on: Stack;
+  beforeAll(async () => {
+    on = await startStack({ env: { READ_RECEIPTS: 'on' }, sim: { guestReceipts: 'accepted' } });
+  });
+  afterAll(() => on.close());
+
+  const receiptsAt = (s: Stack, gt: string) =>
+    s.sim
+      .framesFor(gt, 'onMessage')
+      .map((f) => (f.frame as { message?: { type?: string; status?: string; id?: string } }).message)
+      .filter((m) => m?.type === 'Receipt');
+
+  test('on: capabilities say so; Genesys hears Read once per message, whatever reports it again', async () => {
+    const { token, gt } = await on.newGuest();
+    expect((await on.http.get('/capabilities').set(bearer(token))).body).toMatchObject({ readReceipts: true });
+    on.sim.agent.say(gt, 'first');
+    on.sim.agent.say(gt, 'second');
+    const page = await on.http.get('/messages').set(bearer(token));
+    const [first, second] = page.body.messages.map((m: { id: string }) => m.id) as string[];
+
+    expect((await on.http.post('/messages/read').set(bearer(token)).send({ messageId: first })).status).toBe(204);
+    // Another tab, a reload, and the same one again: nothing more reaches Genesys.
+    for (let i = 0; i < 3; i++)
+      expect((await on.http.post('/messages/read').set(bearer(token)).send({ messageId: first })).status).toBe(204);
+    expect((await on.http.post('/messages/read').set(bearer(token)).send({ messageId: second })).status).toBe(204);
+    await waitFor(() => receiptsAt(on, gt).length === 2);
+    expect(receiptsAt(on, gt)).toEqual([
+      { type: 'Receipt', status: 'Read', id: first },
+      { type: 'Receipt', status: 'Read', id: second },
+    ]);
+  });
+
+  test('a message id that is no id is refused with a clear problem, and nothing is sent', async () => {
+    const { token, gt } = await on.newGuest();
+    for (const body of [{}, { messageId: '' }, { messageId: 'a\nid' }, { messageId: 'x'.repeat(129) }, { id: 'm' }]) {
+      const res = await on.http.post('/messages/read').set(bearer(token)).send(body);
+      expect([res.status, res.body.code]).toEqual([400, 'validation_failed']);
+    }
+    expect(receiptsAt(on, gt)).toEqual([]);
+  });
+
+  test('where Genesys refuses them, the operator is told to turn them off', async () => {
+    const { token, gt } = await on.newGuest();
+    on.sim.setOptions({ guestReceipts: 'refused' });
+    try {
+      on.sim.agent.say(gt, 'refused');
+      const [message] = (await on.http.get('/messages').set(bearer(token))).body.messages as { id: string }[];
+      expect((await on.http.post('/messages/read').set(bearer(token)).send({ messageId: message!.id })).status).toBe(
+        204,
+      );
+      await waitFor(() => on.log.messages('warn').includes(REFUSED));
+    } finally {
+      on.sim.setOptions({ guestReceipts: 'accepted' });
+    }
+  });
+
+  test('off (the default): capabilities say so, and POST /messages/read is refused with nothing sent', async () => {
+    const { token, gt } = await stack.newGuest();
+    expect((await stack.http.get('/capabilities').set(bearer(token))).body).toMatchObject({ readReceipts: false });
+    stack.sim.agent.say(gt, 'unread');
+    const res = await stack.http.post('/messages/read').set(bearer(token)).send({ messageId: 'abc' });
+    expect([res.status, res.body.code]).toEqual([409, 'conflict']);
+    expect(receiptsAt(stack, gt)).toEqual([]);
+  });
+});
+
+const REFUSED = 'Genesys refused a read receipt: set READ_RECEIPTS=off for this deployment';

@@ -21,6 +21,7 @@ export {
   configureSessionFrame,
   getJwtFrame,
   joinFrame,
+  readReceiptFrame,
   configureAuthenticatedSessionFrame,
 } from './protocol';
 export type { SessionResponse, AnswerKind } from './protocol';

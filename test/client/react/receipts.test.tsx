@@ -13,6 +13,7 @@ import {
   mergeMessages,
   wordingFor,
 } from '../../../client/src/react';
+import { readReporter } from '../../../client/src';
 import { transition, type ChatState } from '../../../client/src/react/chatState';
 import { STATES } from '../../support/chatStates';
 
@@ -187,5 +188,74 @@ describe('the list shows where the guest’s messages stand', () => {
     render(<MessageList messages={[limited]} onAnswer={() => undefined} answersDisabled />);
     expect(screen.queryByRole('button', { name: 'Send again' })).toBeNull();
     expect(screen.getByRole('status').textContent).toContain(wordingFor('en').t('failedRateLimited'));
+  });
+});
+
+describe('read receipts from the page (readReporter)', () => {
+  /** A page whose visibility the test sets, as a browser tab reports it. */
+  function tab(initially: DocumentVisibilityState) {
+    const events = new EventTarget();
+    const page = {
+      visibilityState: initially,
+      addEventListener: events.addEventListener.bind(events),
+      removeEventListener: events.removeEventListener.bind(events),
+    };
+    const show = (state: DocumentVisibilityState) => {
+      page.visibilityState = state;
+      events.dispatchEvent(new Event('visibilitychange'));
+    };
+    return { page: page as unknown as Document, show };
+  }
+  const agent = (id: string): ChatMessage => ({
+    id,
+    direction: 'outbound',
+    type: 'text',
+    text: id,
+    time: '2026-03-04T15:00:00Z',
+  });
+
+  test('the newest agent message shown in a visible tab is reported once; none while the tab is hidden', async () => {
+    const reported: string[] = [];
+    const { page, show } = tab('hidden');
+    const reads = readReporter({ markRead: async (id) => void reported.push(id) }, page);
+    reads.shown([agent('a1'), guest('g1', '2026-03-04T15:00:01Z')]);
+    reads.shown([agent('a1'), agent('a2')]);
+    expect(reported).toEqual([]);
+    show('visible');
+    expect(reported).toEqual(['a2']);
+    reads.shown([agent('a1'), agent('a2'), guest('g2', '2026-03-04T15:00:02Z')]);
+    show('hidden');
+    show('visible');
+    expect(reported).toEqual(['a2']);
+    reads.shown([agent('a2'), agent('a3')]);
+    expect(reported).toEqual(['a2', 'a3']);
+    reads.stop();
+    show('hidden');
+    reads.shown([agent('a4')]);
+    show('visible');
+    expect(reported).toEqual(['a2', 'a3']);
+  });
+
+  test('a report that failed is made again the next time the tab is shown', async () => {
+    const tries: string[] = [];
+    let refuse = true;
+    const { page, show } = tab('visible');
+    const reads = readReporter(
+      {
+        markRead: async (id) => {
+          tries.push(id);
+          if (refuse) throw new Error('503');
+        },
+      },
+      page,
+    );
+    reads.shown([agent('a1')]);
+    await Promise.resolve();
+    await Promise.resolve();
+    refuse = false;
+    show('hidden');
+    show('visible');
+    expect(tries).toEqual(['a1', 'a1']);
+    reads.stop();
   });
 });

@@ -19,6 +19,7 @@ export {
   echoFrame,
   getJwtFrame,
   joinFrame,
+  readReceiptFrame,
   textMessageFrame,
   typingFrame,
 } from './outboundFrames';
