@@ -10,6 +10,7 @@ import type { SimulatedAttachments } from './attachments';
 import type { AvailabilityControls } from './availability';
 import { isAvailabilityState, setAvailabilityState, type AvailabilityState } from './availabilityStates';
 import type { ResolvedOptions } from './options';
+import { receiptFor } from './profile';
 import { cardReply, carouselReply, datePickerReply, demoPng, imageReply } from './richReplies';
 import type { Conversation, SimulatedSession, Sessions } from './sessions';
 
@@ -103,8 +104,11 @@ export class ScriptedAgent implements AgentControls {
     private readonly availability: () => AvailabilityControls,
   ) {}
 
-  /** A guest Text or Structured message reached the conversation. */
-  onGuestMessage(session: SimulatedSession, message: GuestMessage): void {
+  /**
+   * A guest Text or Structured message reached the conversation. `readId`: the message's id, to say `Read` of when
+   * the agent answers it (the strict profile's receipts).
+   */
+  onGuestMessage(session: SimulatedSession, message: GuestMessage, readId?: string): void {
     const agent = this.options.agent;
     if (!agent.enabled) return;
     const reply = scriptFor(message);
@@ -121,6 +125,7 @@ export class ScriptedAgent implements AgentControls {
         // A human agent joins before saying hello, as on Genesys: an Outbound Presence Join.
         if (reply.kind === 'human' && !this.handedOver.has(conversation))
           this.sessions.deliver(session, outboundEvent(presenceEvent('Join'), undefined, 'Human'));
+        if (readId !== undefined) this.sessions.deliver(session, receiptFor(readId, 'Read'));
         this.sessions.deliver(session, this.answer(session, reply));
       }
     });

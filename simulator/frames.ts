@@ -28,7 +28,10 @@ const eventSchema = z.looseObject({
 
 /** docs/genesys-protocol.md#onmessage-text-and-attributes: `message` of an onMessage frame. `type`/`text` may be absent on attachment-only messages (docs/genesys-protocol.md#onmessage-text-and-attributes). */
 const guestMessageSchema = z.looseObject({
-  type: z.enum(['Text', 'Structured', 'Event']).optional(),
+  type: z.enum(['Text', 'Structured', 'Event', 'Receipt']).optional(),
+  /** A guest's `Receipt` names the message it reports on by `id`, with a `status` (options.ts `guestReceipts`). */
+  id: z.string().optional(),
+  status: z.string().optional(),
   text: z.string().optional(),
   metadata: stringMap.optional(),
   content: z.array(z.looseObject({ contentType: z.string() })).optional(),
@@ -317,7 +320,8 @@ export const presenceEvent = (type: 'Join' | 'Disconnect' | 'Clear' | 'SignIn') 
 export function inboundEcho(message: GuestMessage): StructuredMessageBody {
   const body: StructuredMessageBody = {
     id: inboundId(),
-    type: message.type ?? 'Text',
+    // A guest's Receipt is never echoed (guestSocket.ts): it is no message.
+    type: message.type === undefined || message.type === 'Receipt' ? 'Text' : message.type,
     direction: 'Inbound',
     originatingEntity: '',
     channel: { time: new Date().toISOString(), messageId: message.metadata?.id ?? randomUUID() },

@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { originAllowed, refuseUpgrade } from './handshake';
 import { ActionLimits } from './actionLimits';
-import { PerMinute, receiptFor, strictFrame, UNKNOWN_CLASS_FRAME } from './profile';
+import { DATA_FILTERED, PerMinute, receiptFor, strictFrame, UNKNOWN_CLASS_FRAME } from './profile';
 import type { ScriptedAgent } from './agent';
 import type { AuthenticatedSessions } from './authenticatedSessions';
 import type { SimulatedAttachments } from './attachments';
@@ -309,6 +309,11 @@ export class GuestSocketServer {
 
     const { message } = parsed.data;
     if (message.type === 'Event') return this.onEvent(connection, session, parsed.data, tracingId);
+    if (message.type === 'Receipt') {
+      // Taken without a reply, as typing is; the recorder keeps it for the tests to count.
+      const taken = options.guestReceipts === 'accepted' && message.status === 'Read' && message.id !== undefined;
+      return taken ? undefined : connection.send(errorFrame(CODES.badRequest, ERRORS.requestFailed, tracingId));
+    }
     if (session.conversation.readOnly) return connection.send(errorFrame(CODES.forbidden, ERRORS.readOnly, tracingId));
 
     const textBytes = utf8Bytes(message.text ?? '');
@@ -325,9 +330,12 @@ export class GuestSocketServer {
     if (files && 'error' in files) return connection.send(errorFrame(files.error, ERRORS.requestFailed, tracingId));
     const echo = inboundEcho(files ? { ...message, content: files.content as typeof message.content } : message);
     this.deps.sessions.deliver(session, echo, { tracingId });
-    if (options.profile === 'strict') this.deps.sessions.deliver(session, receiptFor(echo));
     this.deps.sessions.touch(session);
-    this.deps.agent.onGuestMessage(session, message);
+    if (options.profile !== 'strict') return this.deps.agent.onGuestMessage(session, message);
+    if (filtered(message.text, options.dataFilter))
+      return this.deps.sessions.deliver(session, receiptFor(echo.id, 'Failed', [DATA_FILTERED]));
+    this.deps.sessions.deliver(session, receiptFor(echo.id));
+    this.deps.agent.onGuestMessage(session, message, echo.id);
   }
 
   /**
@@ -448,4 +456,9 @@ export class GuestSocketServer {
     connection.send(sessionResponse(sessions.describe(session, { connected: false, readOnly: true }), tracingId));
     sessions.detach(connection);
   }
+}
+
+/** Whether the deployment's data filter (a regular expression; empty for none) catches a guest's text. */
+function filtered(text: string | undefined, filter: string): boolean {
+  return filter !== '' && text !== undefined && new RegExp(filter, 'u').test(text);
 }

@@ -32,6 +32,18 @@ export interface SimulatorOptions {
   maxCustomDataBytes?: number;
   /** Default 4096 (docs/genesys-protocol.md#limits-and-timing). */
   maxTextBytes?: number;
+  /**
+   * A guest's text this matches (a regular expression) is refused by the deployment's data filtering: Genesys
+   * answers its echo with a `Failed` receipt (reason `DataFiltered`) under the strict profile, and no agent sees it.
+   * Default: a card number (13 to 16 digits, spaces or dashes between); `''` filters nothing.
+   */
+  dataFilter?: string;
+  /**
+   * What a guest's `Receipt` (status `Read`, naming an agent's message by `id`) gets: `refused` (the default: no
+   * source shows Genesys taking one from a web guest, so the unkinder reading) answers it 400 as a malformed
+   * message; `accepted` takes it without a reply, as typing is taken.
+   */
+  guestReceipts?: 'accepted' | 'refused';
   /** `onMessage` frames a session may send a second, default 2 (Genesys's Dec 2023 announcement; a copy of the limits page says 5): docs/genesys-protocol.md#limits-and-timing. */
   messagesPerSecond?: number;
   /** Frames one connection may send a minute under the strict profile, default 60 (docs/genesys-protocol.md#limits-and-timing); the excess gets an untraced 429. */
@@ -114,6 +126,9 @@ export interface AgentOptions {
   greeting?: string;
 }
 
+/** What a data filter catches by default: a card number. */
+export const DATA_FILTER = String.raw`\b\d(?:[ -]?\d){12,15}\b`;
+
 /** A fixed v4 UUID, so a standalone simulator and its tests agree without configuration. */
 export const DEFAULT_DEPLOYMENT_ID = '5d1a7c52-8e0b-4f3a-9c6d-2b7e4f1a9c30';
 export const DEFAULT_CLIENT_ID = 'sim-client-id';
@@ -140,6 +155,8 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     conversationClear: true,
     maxCustomDataBytes: 2048,
     maxTextBytes: 4096,
+    dataFilter: DATA_FILTER,
+    guestReceipts: 'refused',
     messagesPerSecond: 2,
     requestsPerConnectionPerMinute: 60,
     maxConnectionsPerSession: 3,

@@ -27,8 +27,10 @@ import type { ServerFrame, StructuredMessageBody } from './frames';
  *   unkinder reading of what no source settles;
  * - the per-action limits, `echo` 2 a minute per connection and `configureSession` 60 a minute per session
  *   (actionLimits.ts);
- * - a `Receipt` (Delivered) after each of the guest's messages, live and in history: the REST schema allows the type
- *   and the SDK has no class for it, so a client must tell it from a message;
+ * - a `Receipt` after each of the guest's messages, live and in history: `Delivered`, or `Failed` with the reason
+ *   `DataFiltered` for a text the deployment's data filter catches (options.ts `dataFilter`), then `Read` when the
+ *   agent answers it: the REST schema allows the type and the SDK has no class for it, so a client must tell it
+ *   from a message;
  * - download links that state no expiry and redirect to storage (attachments.ts, `downloadLinks`);
  * - ids for the agent's files that are no UUIDs (attachments.ts, `agentAttachmentIds`);
  * - an expiry that does not slide on configure: only messages move it.
@@ -85,16 +87,27 @@ function genesysMessageId(clientId: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-/** The delivery receipt Genesys may send for a guest's message: the message's id, `type: "Receipt"`, a status. */
-export function receiptFor(message: StructuredMessageBody): StructuredMessageBody {
+/**
+ * A receipt Genesys may send for a guest's message: the message's id, `type: "Receipt"`, a status, and for `Failed`
+ * its reasons (`{code, message}`, the Platform SDKs' receipt model).
+ */
+export function receiptFor(
+  messageId: string,
+  status: 'Delivered' | 'Read' | 'Failed' = 'Delivered',
+  reasons?: { code: string; message: string }[],
+): StructuredMessageBody {
   return {
-    id: message.id,
+    id: messageId,
     type: 'Receipt',
-    status: 'Delivered',
+    status,
+    ...(reasons ? { reasons } : {}),
     direction: 'Outbound',
     channel: { time: new Date().toISOString() },
   } as unknown as StructuredMessageBody;
 }
+
+/** The reason a data-filtered message failed, in the Platform SDKs' receipt reason shape. */
+export const DATA_FILTERED = { code: 'DataFiltered', message: 'The message was blocked by data filtering.' };
 
 /** A frame class no client knows, sent now and then: a client must log it and go on. */
 export const UNKNOWN_CLASS_FRAME: ServerFrame = {

@@ -292,6 +292,15 @@ export class BffClient {
     return this.typingIndicator.typing();
   }
 
+  /**
+   * Tells Genesys the page showed the message `messageId` (the newest agent or bot message it shows in a visible
+   * tab): only where `capabilities().readReceipts` is on. The service tells Genesys once per message, whatever
+   * tabs and reloads report it again.
+   */
+  async markRead(messageId: string): Promise<void> {
+    await this.transport.request('POST', '/messages/read', { body: { messageId } });
+  }
+
   /** A short-lived, origin-bound ticket for EventSource (which cannot send headers). */
   async streamTicket(): Promise<{ ticket: string; expiresAt: string }> {
     return (await this.transport.request<{ ticket: string; expiresAt: string }>('POST', '/messages/stream-ticket'))

@@ -28,6 +28,14 @@ export { attentionTo, type Attention, type AttentionOptions } from './attention.
 export type * from './types.js';
 export { followNewest, type ScrollFollow, type ScrollFollowOptions } from './scrollFollow.js';
 export {
+  applyReceipt,
+  deliveryLine,
+  describeFailure,
+  furthestStatus,
+  readReporter,
+  type ReadReporter,
+} from './receipts.js';
+export {
   buildTranscript,
   ENGLISH_TRANSCRIPT_LABELS,
   saveTranscript,

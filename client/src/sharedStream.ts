@@ -1,7 +1,7 @@
 import { BffError } from './errors.js';
 import type { ChatStream, LiveStream, StreamHandlers, StreamOptions, StreamState } from './stream.js';
 import type { ChatTabs, TabNote } from './tabs.js';
-import type { ChatMessage } from './types.js';
+import type { ChatMessage, ReceiptEvent } from './types.js';
 
 /**
  * One live stream for every tab of the site: the tab holding the `stream` lock (Web Locks) keeps the
@@ -14,6 +14,7 @@ import type { ChatMessage } from './types.js';
 
 type Relayed =
   | { what: 'message'; message: ChatMessage }
+  | { what: 'receipt'; event: ReceiptEvent }
   | { what: 'typing'; event: { durationMs?: number } }
   | { what: 'presence'; event: { presence: string; readOnly?: boolean } }
   | { what: 'session'; event: Parameters<NonNullable<StreamHandlers['session']>>[0] }
@@ -91,6 +92,10 @@ export class SharedStream implements ChatStream {
         tell({ what: 'message', message });
         handlers.message?.(message);
       },
+      receipt: (event) => {
+        tell({ what: 'receipt', event });
+        handlers.receipt?.(event);
+      },
       typing: (event) => {
         tell({ what: 'typing', event });
         handlers.typing?.(event);
@@ -133,6 +138,8 @@ export class SharedStream implements ChatStream {
     switch (relayed.what) {
       case 'message':
         return this.handlers.message?.(relayed.message);
+      case 'receipt':
+        return this.handlers.receipt?.(relayed.event);
       case 'typing':
         return this.handlers.typing?.(relayed.event);
       case 'presence':

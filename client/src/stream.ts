@@ -1,5 +1,5 @@
 import { BffError } from './errors.js';
-import type { Availability, ChatMessage } from './types.js';
+import type { Availability, ChatMessage, ReceiptEvent } from './types.js';
 
 /**
  * The live event stream with resume: one EventSource per connection, a fresh
@@ -12,8 +12,12 @@ export type StreamState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 export interface StreamHandlers {
   /** Every message: the agent's and bot's, and the guest's own echoes (dedupe by `id`). */
   message?(message: ChatMessage): void;
+  /**
+   * What Genesys said of one of the guest's messages (delivered, read, failed with its reasons). A reopened stream
+   * sends again those since its place: apply them by message id, a status only moving forward (`applyReceipt`).
+   */
+  receipt?(event: ReceiptEvent): void;
   typing?(event: { durationMs?: number }): void;
-  /** `disconnect` with `readOnly: true` means the agent ended the conversation. */
   /** A join or a disconnect; `name`: who, when Genesys names them; `readOnly`: the agent ended the conversation. */
   presence?(event: { presence: string; readOnly?: boolean; name?: string; time?: string }): void;
   /**
@@ -174,6 +178,10 @@ export class LiveStream implements ChatStream {
     source.addEventListener('message', (e) => {
       const message = data(e) as ChatMessage | undefined;
       if (message) this.handlers.message?.(message);
+    });
+    source.addEventListener('receipt', (e) => {
+      const receipt = data(e) as ReceiptEvent | undefined;
+      if (receipt) this.handlers.receipt?.(receipt);
     });
     source.addEventListener('typing', (e) => this.handlers.typing?.((data(e) ?? {}) as { durationMs?: number }));
     source.addEventListener('presence', (e) => {

@@ -25,6 +25,8 @@ export interface TranscriptMessage {
   attachments?: readonly { filename?: string; mediaType?: string }[];
   /** The guest's answer to a quick reply, a card's button or a date picker; its text is what they chose. */
   buttonResponse?: { text?: string };
+  /** A guest's message: `failed` is marked (Genesys did not deliver it). */
+  status?: 'sent' | 'delivered' | 'read' | 'failed';
 }
 
 /** The words of a transcript. The customer's and the agent's own words are kept as written. */
@@ -47,6 +49,8 @@ export interface TranscriptWords {
   file: string;
   /** A file that has neither a name nor a type. */
   attachment: string;
+  /** The mark of a message Genesys failed. */
+  notDelivered: string;
 }
 
 /** Whom a transcript is written for: its words, how a moment reads, and the HTML page's language and direction. */
@@ -84,6 +88,7 @@ export const ENGLISH_TRANSCRIPT_WORDS: TranscriptWords = {
   form: 'Form',
   file: 'File',
   attachment: 'attachment',
+  notDelivered: 'Not delivered',
 };
 
 /** `2026-11-26 09:15:02 UTC`: one reading for every customer, whatever their time zone. */
@@ -213,6 +218,7 @@ function contentLines(message: TranscriptMessage, words: TranscriptWords): strin
   for (const file of message.attachments ?? []) {
     lines.push(`${words.file}: ${file.filename ?? file.mediaType ?? words.attachment}`);
   }
+  if (message.status === 'failed') lines.push(`(${words.notDelivered})`);
   return lines;
 }
 

@@ -29,6 +29,7 @@ export function transcriptWordsOf(wording: Wording): TranscriptWords {
     form: t('transcriptForm'),
     file: t('transcriptFile'),
     attachment: t('transcriptAttachment'),
+    notDelivered: t('transcriptNotDelivered'),
   };
 }
 

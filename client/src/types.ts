@@ -53,6 +53,8 @@ export interface Capabilities {
   languages: string[];
   defaultLanguage: string | null;
   markdown: boolean;
+  /** `markRead` tells Genesys the page showed an agent's or bot's message (the deployment's READ_RECEIPTS). */
+  readReceipts: boolean;
   authentication: { enabled: boolean; allowSessionUpgrade: boolean };
   session: { expiresAt: string | null };
   /** Whether GET /availability reads open hours, an emergency or queues from Genesys for this deployment. */
@@ -180,6 +182,42 @@ export interface FormComponent {
   wheelPicker?: { items: { id: string; title?: string; value?: string }[] };
 }
 
+/** Where a guest's message stands, as Genesys's receipts tell it: `sent` until Genesys says more. */
+export type DeliveryStatus = 'sent' | 'delivered' | 'read' | 'failed';
+
+/**
+ * Why Genesys failed a message: its stable code (`other` for one this kit does not know) and Genesys's own text,
+ * which is not for customers (`describeFailure` words it for them).
+ */
+export interface ReceiptReason {
+  code:
+    | 'MessageExpired'
+    | 'RateLimited'
+    | 'MessageNotAllowed'
+    | 'GeneralError'
+    | 'UnsupportedMessage'
+    | 'UnknownMessage'
+    | 'InvalidMessageStructure'
+    | 'InvalidDestination'
+    | 'ServerError'
+    | 'MediaTypeNotAllowed'
+    | 'InvalidMediaContentLength'
+    | 'RecipientOptedOut'
+    | 'DataFiltered'
+    | 'other';
+  message?: string;
+}
+
+/** The stream's `receipt` event: what Genesys said of one of the guest's messages. */
+export interface ReceiptEvent {
+  messageId: string;
+  status: 'delivered' | 'read' | 'failed';
+  /** Only with `failed`. */
+  reasons?: ReceiptReason[];
+  /** ISO 8601. */
+  at: string;
+}
+
 export interface ChatMessage {
   id: string;
   clientMessageId?: string;
@@ -190,6 +228,10 @@ export interface ChatMessage {
   /** ISO 8601. */
   time: string;
   originatingEntity?: 'human' | 'bot';
+  /** A guest's message: where it stands (receipt events move it on). */
+  status?: DeliveryStatus;
+  /** Why a failed message failed. */
+  reasons?: ReceiptReason[];
   from?: { name?: string; image?: string };
   quickReplies?: QuickReply[];
   /** Single cards and every carousel's cards, in order. */

@@ -7,7 +7,11 @@ import {
   attentionTo,
   availabilityStatus,
   chatButtonState,
+  deliveryLine,
+  describeFailure,
   followNewest,
+  furthestStatus,
+  readReporter,
   localStorageTokenStore,
 } from './bffClient.js';
 import { describeAvailability, watchAvailability } from './availability.js';
@@ -112,6 +116,14 @@ let endedBecause = '';
 /** The session on the page (its routing key): another tab's new session replaces it. */
 let shownSession = '';
 let starting = false;
+/** Reports the newest agent message shown as read, where the deployment sends read receipts. @type {import('./bffClient.js').ReadReporter | undefined} */
+let reads;
+
+/** The messages held, in time order. */
+function timeOrdered() {
+  return [...held.values()].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+}
+
 /** The messages shown, by id: what the transcript button builds from when the service cannot give it. */
 /** @type {Map<string, ChatMessage>} */
 const held = new Map();
@@ -241,7 +253,12 @@ function textOf(message) {
 /** @param {ChatMessage} message */
 function render(message) {
   const existing = ui.messages.querySelector(`li[data-id="${CSS.escape(message.id)}"]`);
-  if (existing) return;
+  if (existing) {
+    // Drawn already; a copy read later (history after a receipt) may say more of where it stands, never less.
+    const before = shown.get(message.id);
+    if (before && message.status !== before.status) moveOn(furthestStatus(message, before));
+    return;
+  }
   const line = presenceLine(message);
   if (message.type === 'event' && line === undefined) return;
   shown.set(message.id, message);
@@ -304,10 +321,12 @@ function render(message) {
   time.textContent = words().time(message.time);
   item.append(time);
   place(item, message.time);
+  if (message.status !== undefined) showDelivery();
 
   if (message.direction === 'outbound') {
     lastAuthor = author.label;
     setTyping(false);
+    reads?.shown(timeOrdered());
   }
   // A person answered: the wait is no longer news.
   if (message.direction === 'outbound' && message.originatingEntity === 'human' && !agentJoined) {
@@ -315,6 +334,62 @@ function render(message) {
     showAvailability(availability);
   }
   refreshQuickReplies();
+}
+
+/**
+ * A receipt (or a later copy of a message) moved one of the guest's messages on: it is held and shown so.
+ * @param {ChatMessage} message
+ */
+function moveOn(message) {
+  if (!shown.has(message.id)) return;
+  shown.set(message.id, message);
+  held.set(message.id, message);
+  showDelivery();
+}
+
+/**
+ * Where the guest's messages stand: "Sent", "Delivered" or "Read" under the newest one, and under every message
+ * Genesys failed, why, with a button that sends it again where that can help.
+ */
+function showDelivery() {
+  for (const old of ui.messages.querySelectorAll('.delivery')) old.remove();
+  const own = [...shown.values()].filter((m) => m.direction === 'inbound' && m.status !== undefined);
+  own.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+  const newest = own[own.length - 1];
+  for (const message of own) {
+    if (message.status !== 'failed' && message !== newest) continue;
+    const item = ui.messages.querySelector(`li[data-id="${CSS.escape(message.id)}"]`);
+    if (!item) continue;
+    const line = deliveryLine(message, words()) ?? '';
+    if (message.status !== 'failed') {
+      const status = document.createElement('span');
+      status.className = 'delivery';
+      status.dataset.status = message.status ?? '';
+      status.textContent = line;
+      item.append(status);
+      continue;
+    }
+    const { text, retry } = describeFailure(message.reasons, words());
+    const failure = document.createElement('div');
+    failure.className = 'delivery failed';
+    failure.dataset.status = 'failed';
+    failure.setAttribute('role', 'status');
+    const title = document.createElement('strong');
+    title.textContent = line;
+    const why = document.createElement('span');
+    why.dir = 'auto';
+    why.textContent = text;
+    failure.append(title, ' ', why);
+    const again = message.text;
+    if (retry && again) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = t('sendAgain');
+      button.addEventListener('click', () => void sendMessage({ text: again }).then(() => ui.text.focus()));
+      failure.append(button);
+    }
+    item.append(failure);
+  }
 }
 
 /** Keeps the list in time order: history reloaded after a reconnect may fill a gap. @param {HTMLElement} item @param {string} time */
@@ -436,6 +511,11 @@ async function applyCapabilities() {
     ui.dropHint.hidden = !caps.attachments.enabled;
     ui.file.accept = caps.attachments.mediaTypes.join(',');
     ui.endChat.hidden = !caps.endChat;
+    // Where the deployment sends read receipts, the newest agent message shown in a visible tab is reported read.
+    if (caps.readReceipts && !reads) {
+      reads = readReporter(client);
+      reads.shown(timeOrdered());
+    }
     if (caps.markdown && !markdown)
       void loadMarkdown().then((renderer) => {
         markdown = renderer;
@@ -586,6 +666,12 @@ function openStream() {
       // Sounded (when asked) only by the tab holding the stream; each hidden tab counts it.
       attention.arrived(message, { sound: live?.leading ?? true });
       render(message);
+    },
+    receipt: (receipt) => {
+      const message = shown.get(receipt.messageId);
+      if (!message) return;
+      const { status, reasons } = receipt;
+      moveOn(furthestStatus(message, { ...message, status, ...(reasons ? { reasons } : {}) }));
     },
     typing: (event) => setTyping(true, event.durationMs),
     presence: (event) => {
@@ -804,9 +890,7 @@ setStatus(status.key, status.state);
 
 // ------------------------------------------------------------------ start
 
-offerTranscript(ui.transcript, client, () =>
-  [...held.values()].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)),
-);
+offerTranscript(ui.transcript, client, timeOrdered);
 
 const returned = completeSignIn();
 if (returned && 'grant' in returned) {

@@ -38,20 +38,21 @@ export const availabilityEnv = {
       'The queue ids (comma-separated) whose estimated wait and agents GET /availability reports.',
       'Needs the OAuth client (GENESYS_CLIENT_ID) with `routing:queue:view` for the estimated wait (message media ' +
         'type; the longest over the queues) and `analytics:queueObservation:view` for agents on queue and ' +
-        'interactions waiting (summed). Unset: neither is read.',
+        'interactions waiting (summed), each in the division that holds the queue. Unset: neither is read.',
     ),
   ),
   GENESYS_SCHEDULE_GROUP_ID: genesysIds('GENESYS_SCHEDULE_GROUP_ID', false).meta(
     availability(
       "The Architect schedule group whose open, closed and holiday schedules give GET /availability's open hours.",
-      "Needs `routing:scheduleGroup:view` and `routing:schedule:view`. Evaluated in the group's time zone. " +
+      'Needs `routing:scheduleGroup:view` and `routing:schedule:view`, in the division that holds the group and its ' +
+        "schedules (a role granted in another division reads as missing). Evaluated in the group's time zone. " +
         'Unset: no open hours (open unless another part says otherwise).',
     ),
   ),
   GENESYS_EMERGENCY_GROUP_ID: genesysIds('GENESYS_EMERGENCY_GROUP_ID', false).meta(
     availability(
       'The Architect emergency group that, while enabled, makes GET /availability answer closed (`emergency`).',
-      'Needs `routing:emergencyGroup:view`.',
+      "Needs `routing:emergencyGroup:view`, in the emergency group's division.",
     ),
   ),
   AVAILABILITY_REFRESH_SECONDS: intFrom('AVAILABILITY_REFRESH_SECONDS', 30, 1, 3600).meta(

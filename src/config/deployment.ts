@@ -44,6 +44,8 @@ export interface Deployment {
   genesys: DeploymentGenesys;
   /** The websites this deployment serves (CORS allowlist entries); no two deployments share an origin. */
   allowedOrigins: string[];
+  /** Tell Genesys when the customer's page shows an agent's or bot's message (POST /messages/read). */
+  readReceipts: boolean;
   identity?: IdentityConfig;
   /** The site's sign-in callback URLs; unset: pages of the allowed origins. */
   signInRedirectUris?: string[];

@@ -133,6 +133,11 @@ export const entrySchema = z.strictObject({
   apiUrl: url(['https:', 'http:']),
   webMessagingUrl: url(['wss:', 'ws:']),
   cdnUrl: url(['https:', 'http:']),
+  // `on` or `off` as the variable says it, true or false in a file.
+  readReceipts: z
+    .union([z.boolean(), z.enum(['on', 'off'])], { error: 'must be true or false' })
+    .optional()
+    .transform((v) => v === true || v === 'on'),
   identity: identity.optional(),
   signIn: z.strictObject({ redirectUris: z.array(signInUri) }).optional(),
   // Parsed when absent too, so that its numbers take their defaults.
@@ -207,6 +212,7 @@ function deploymentFromEntry(e: Entry, env: NodeJS.ProcessEnv): Deployment {
         e.clientId !== undefined && clientSecret !== undefined ? { clientId: e.clientId, clientSecret } : undefined,
     },
     allowedOrigins: e.origins,
+    readReceipts: e.readReceipts,
     identity: e.identity && {
       jwtSecret: read(e.identity.jwtSecret, e.identity.jwtSecretEnv),
       jwksUrl: e.identity.jwksUrl,

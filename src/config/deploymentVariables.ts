@@ -22,6 +22,7 @@ export const DEPLOYMENT_VARIABLES = {
   GENESYS_API_URL: 'apiUrl',
   GENESYS_WEBMESSAGING_URL: 'webMessagingUrl',
   GENESYS_CDN_URL: 'cdnUrl',
+  READ_RECEIPTS: 'readReceipts',
   IDENTITY_JWT_SECRET: 'identity.jwtSecret',
   IDENTITY_JWKS_URL: 'identity.jwksUrl',
   IDENTITY_ISSUER: 'identity.issuer',

@@ -86,6 +86,18 @@ const genesys = {
   GENESYS_CDN_URL: baseUrl('GENESYS_CDN_URL', ['https:', 'http:']).meta(
     doc({ group: 'genesys', summary: overrideFor('CDN host'), unset: `\`${DERIVED.cdnUrl}\`, from GENESYS_REGION` }),
   ),
+  READ_RECEIPTS: oneOf('READ_RECEIPTS', ['off', 'on'], 'off').meta(
+    doc({
+      group: 'genesys',
+      summary:
+        "Tell Genesys an agent's or bot's message was read when the page shows it (`POST /messages/read`; " +
+        '`capabilities.readReceipts`).',
+      details:
+        'Sent as a `Receipt` message with status `Read` on the guest socket, once per message. No source says ' +
+        'whether Genesys takes one from a web guest: `npm run verify:genesys` reads whether it refuses it; leave it ' +
+        'off where it does.',
+    }),
+  ),
   GENESYS_TIMEOUT_MS: intFrom('GENESYS_TIMEOUT_MS', 10_000, 100, 120_000).meta(
     doc({ group: 'genesys', summary: 'Timeout of each call to Genesys, in milliseconds.' }),
   ),

@@ -198,6 +198,7 @@ function chatOf(
     identity,
     signIns,
     messengerFeatures: platform.messengerConfig,
+    readReceipts: deployment.readReceipts,
     logger,
     now,
   });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { availabilitySchema } from './availability';
-import { normalizedMessageSchema } from './message';
+import { normalizedMessageSchema, receiptEventSchema, STREAM_EVENT_ID } from './message';
 
 /**
  * The shapes of the public API (README.md#the-chat-api), as zod schemas: the
@@ -158,6 +158,14 @@ export const attachmentIdSchema = z.string().regex(ATTACHMENT_ID);
 /** At most this many files ride on one message. */
 export const MAX_ATTACHMENTS_PER_MESSAGE = 10;
 
+/** POST /messages/read: the newest agent or bot message the customer's page shows. */
+export const readBody = z.strictObject({
+  messageId: z
+    .string()
+    .regex(STREAM_EVENT_ID, 'must be a message id as the service gave it (1 to 128 of A-Z a-z 0-9 _ -)')
+    .describe("The id of the newest agent's or bot's message the page shows, as a `message` event or history gave it"),
+});
+
 export const sendMessageBody = z
   .strictObject({
     text: z.string().meta(NOT_BLANK).optional().describe('The message text, not blank, at most 4096 UTF-8 bytes'),
@@ -258,6 +266,11 @@ export const capabilitiesSchema = z
     languages: z.array(z.string()),
     defaultLanguage: z.string().nullable(),
     markdown: z.boolean().describe("Agents' messages may hold Markdown"),
+    readReceipts: z
+      .boolean()
+      .describe(
+        "POST /messages/read tells Genesys the customer's page showed an agent's or bot's message (READ_RECEIPTS)",
+      ),
     authentication: z.object({
       enabled: z
         .boolean()
@@ -298,6 +311,10 @@ export type Capabilities = z.infer<typeof capabilitiesSchema>;
 /** The live stream's events (GET /messages/stream), as /asyncapi.json describes them. */
 export const streamEventSchemas = {
   message: normalizedMessageSchema.describe("A message: the agent's, the bot's, or the guest's own echo"),
+  receipt: receiptEventSchema.describe(
+    "What Genesys said of one of the guest's messages: delivered, read, or failed with its reasons. Replayed on " +
+      'resume from history; a status only moves forward, so one the client had changes nothing',
+  ),
   typing: z.object({ durationMs: z.number().optional() }).describe('The agent is typing'),
   presence: z
     .object({

@@ -77,6 +77,54 @@ const answersMessage = z
   .string()
   .describe('The message id an answer to this content refers to (`originatingMessageId`)');
 
+/**
+ * Where a guest's message stands, as Genesys's receipts tell it (docs/genesys-protocol.md#receipts): `sent` until
+ * Genesys says more. A later status never goes back to an earlier one (deliveryRank).
+ */
+export const deliveryStatusSchema = z.enum(['sent', 'delivered', 'read', 'failed']);
+export type DeliveryStatus = z.infer<typeof deliveryStatusSchema>;
+
+/**
+ * Genesys's reasons for a failed message (the Platform SDKs' receipt reason codes); any other code is `other`, with
+ * Genesys's text in `message`.
+ */
+export const RECEIPT_REASON_CODES = [
+  'MessageExpired',
+  'RateLimited',
+  'MessageNotAllowed',
+  'GeneralError',
+  'UnsupportedMessage',
+  'UnknownMessage',
+  'InvalidMessageStructure',
+  'InvalidDestination',
+  'ServerError',
+  'MediaTypeNotAllowed',
+  'InvalidMediaContentLength',
+  'RecipientOptedOut',
+  'DataFiltered',
+  'other',
+] as const;
+
+export const receiptReasonSchema = z.object({
+  code: z.enum(RECEIPT_REASON_CODES),
+  message: z.string().optional().describe("Genesys's own text, in Genesys's words (not for customers)"),
+});
+export type ReceiptReason = z.infer<typeof receiptReasonSchema>;
+
+/** The stream's `receipt` event: what Genesys said of one of the guest's messages. */
+export const receiptEventSchema = z.object({
+  messageId: z.string().describe('The id of the message it is about'),
+  status: z.enum(['delivered', 'read', 'failed']),
+  reasons: z.array(receiptReasonSchema).optional().describe('Only with failed'),
+  at: z.string().describe('ISO 8601: when Genesys said it'),
+});
+export type ReceiptEvent = z.infer<typeof receiptEventSchema>;
+
+/** A status only moves forward: a late `delivered` never hides a `read`, and a failure is final. */
+export function deliveryRank(status: DeliveryStatus): number {
+  return deliveryStatusSchema.options.indexOf(status);
+}
+
 export const normalizedMessageSchema = z.object({
   id: z.string(),
   clientMessageId: z
@@ -88,6 +136,10 @@ export const normalizedMessageSchema = z.object({
   text: z.string().optional(),
   time: z.string().describe('ISO 8601'),
   originatingEntity: z.enum(['human', 'bot']).optional(),
+  status: deliveryStatusSchema
+    .optional()
+    .describe("A guest's message: where it stands, as Genesys's receipts tell (sent until Genesys says more)"),
+  reasons: z.array(receiptReasonSchema).optional().describe('Why a failed message failed'),
   from: z.object({ name: z.string().optional(), image: z.string().optional() }).optional(),
   quickReplies: z.array(z.object({ text: z.string(), payload: z.string() })).optional(),
   cards: z

@@ -75,6 +75,14 @@ export const messages = new DeploymentCounter({
   registers,
 });
 
+export const receipts = new DeploymentCounter({
+  name: 'genesys_bff_receipts_total',
+  help: "Receipts Genesys sent for the guest's messages, by status (a `failed` one also logs its reasons).",
+  labelNames: ['status'] as const,
+  startAtZero: [{ status: 'delivered' }, { status: 'read' }, { status: 'failed' }],
+  registers,
+});
+
 export const genesysSocketsOpen = new DeploymentGauge({
   name: 'genesys_bff_genesys_sockets_open',
   help: 'Guest API WebSockets to Genesys open now.',

@@ -14,6 +14,7 @@ export function capabilitiesOf(
   info: SessionResponse,
   now: number,
   slidingExpiresAt?: number,
+  readReceipts = false,
 ): Capabilities {
   const inbound = info.allowedMedia?.inbound;
   const sessionTypes = (inbound?.fileTypes ?? []).flatMap((t) => (t.type ? [t.type] : []));
@@ -58,6 +59,8 @@ export function capabilitiesOf(
     languages: features.languages,
     defaultLanguage: features.defaultLanguage ?? null,
     markdown: features.markdown,
+    // The deployment's own setting (READ_RECEIPTS): nothing Genesys publishes says whether it takes them.
+    readReceipts,
     authentication: {
       enabled: features.auth.enabled,
       allowSessionUpgrade: features.auth.enabled && features.auth.allowSessionUpgrade,

@@ -32,7 +32,7 @@ import { MAX_TEXT_BYTES } from './sending';
 import { GuestMessages } from './guestMessages';
 import { sessionOf, stateOf } from './sessionState';
 import { givenAttributes } from './startInput';
-import type { SharedStore } from '../store';
+import { sessionKeyOf, type SharedStore } from '../store';
 import { type Revocations, ROUTING_KEY, type SessionClaims, type SessionState, type SessionTokens } from './tokens';
 
 /**
@@ -57,6 +57,8 @@ interface GuestChatDeps {
   /** Genesys authenticated messaging: exchange and revoke (customerSignIn.ts); without it, sign-in is off. */
   signIns?: CustomerSignIn;
   messengerFeatures: MessengerFeatureSource;
+  /** Tell Genesys when the customer's page shows an agent's or bot's message (READ_RECEIPTS). */
+  readReceipts?: boolean;
   logger: Logger;
   now?: () => number;
 }
@@ -73,6 +75,9 @@ export interface EarlierSignIn {
 /** A token a sign-in replaced opens nothing: said alike by the authentication and by a sign-in it may not retry. */
 export const REPLACED_TOKEN =
   'The customer signed in since this token was issued: it opens nothing now; use the token the sign-in answered with.';
+
+/** How long the newest message a session was told read is remembered: Genesys's longest session lifetime. */
+const READ_RECEIPT_TTL_MS = 72 * 3600_000;
 
 export class GuestChat {
   /** Sending messages, once each under an Idempotency-Key (guestMessages.ts). */
@@ -317,7 +322,11 @@ export class GuestChat {
     return this.messages.send(claims, input, idempotencyKey, whileSending);
   }
 
-  async history(claims: SessionClaims, page: number, pageSize: number): Promise<Omit<HistoryPage, 'pageCount'>> {
+  async history(
+    claims: SessionClaims,
+    page: number,
+    pageSize: number,
+  ): Promise<Omit<HistoryPage, 'pageCount' | 'receipts'>> {
     const result = await this.deps.hub.history.page(this.sessionOf(claims), page, pageSize);
     return {
       messages: result.messages.filter((m) => m.type !== 'event'),
@@ -340,7 +349,33 @@ export class GuestChat {
   async capabilities(claims: SessionClaims): Promise<Capabilities> {
     const session = this.sessionOf(claims);
     const [features, info] = await Promise.all([this.deps.messengerFeatures.get(), session.ready()]);
-    return capabilitiesOf(features, info, this.now(), await session.expiry.current());
+    return capabilitiesOf(features, info, this.now(), await session.expiry.current(), this.deps.readReceipts === true);
+  }
+
+  /**
+   * The customer's page showed the message `messageId` (the newest agent or bot message it shows): Genesys hears it
+   * was read, once per message (desk/readReceipts.ts). Refused when the deployment does not send read receipts.
+   */
+  async markRead(claims: SessionClaims, messageId: string): Promise<void> {
+    if (this.deps.readReceipts !== true)
+      throw new AppError(
+        'conflict',
+        'This deployment does not send read receipts (READ_RECEIPTS is off); GET /capabilities says so.',
+      );
+    const session = this.sessionOf(claims);
+    if ((await session.ready()).readOnly) return;
+    // Once per message across reloads, tabs and instances: the newest message Genesys was told of, per session.
+    const key = `read-receipt:${sessionKeyOf(claims.guestToken)}`;
+    const told = await this.deps.store.get(key);
+    if (told === messageId) return;
+    if (!(await session.markRead(messageId))) {
+      throw new AppError('rate_limited', "The session's Genesys request budget is spent for now; retry shortly.", {
+        retryAfterSeconds: 2,
+      });
+    }
+    await (told === undefined
+      ? this.deps.store.claim(key, messageId, READ_RECEIPT_TTL_MS)
+      : this.deps.store.swap(key, told, messageId, READ_RECEIPT_TTL_MS));
   }
 
   /** Forwards guest typing when the deployment accepts it (Genesys refuses it with 403 otherwise). */

@@ -5,6 +5,7 @@ import {
   configureSessionFrame,
   getJwtFrame,
   joinFrame,
+  readReceiptFrame,
   textMessageFrame,
   type SignInGrant,
 } from '../genesys/guest';
@@ -130,6 +131,7 @@ export async function verifyGenesys(target: VerifyTarget, options: VerifyOptions
     if (!(await configure(run))) return report();
     await join(run);
     const sent = await message(run);
+    await receipts(run, sent);
     await jwtAndHistory(run, sent);
     await expirySlides(run);
     await messageRate(run);
@@ -222,7 +224,7 @@ async function join(run: Run): Promise<void> {
   tracingPoint(run, 'Presence Join echo carries tracingId', echo);
 }
 
-async function message(run: Run): Promise<{ messageId: string; text: string }> {
+async function message(run: Run): Promise<{ messageId: string; text: string; echoId?: string }> {
   const messageId = randomUUID();
   const text = `verify:genesys ${new Date().toISOString()}`;
   const mark = run.socket.frames.length;
@@ -244,7 +246,58 @@ async function message(run: Run): Promise<{ messageId: string; text: string }> {
         : `another id (${echoedId === undefined ? 'none' : 'Genesys-generated'})`,
     echo === undefined ? 'not checked' : echoedId === messageId ? 'holds' : 'differs',
   );
-  return { messageId, text };
+  return { messageId, text, echoId: (echo?.body as { id?: string } | undefined)?.id };
+}
+
+/** The start of a frame's body, as text. */
+const bodyText = (f: Frame) => String(JSON.stringify(f.body)).slice(0, 120);
+
+/** How long the receipts of the run's message, and a refusal of the guest's own, are waited for. */
+const RECEIPT_WAIT_MS = 3000;
+
+/**
+ * Receipts (docs/genesys-protocol.md#receipts): which ones the deployment sends a guest about its message, and
+ * whether it takes the guest's own `Read` (READ_RECEIPTS). Either answer is one the service handles: the findings say
+ * which this deployment gives.
+ */
+async function receipts(run: Run, sent: { echoId?: string }): Promise<void> {
+  const { socket, token, timeoutMs } = run;
+  if (sent.echoId === undefined) {
+    run.add('receipts Genesys sends a guest', 'Delivered, Read or Failed receipts, or none', 'no echo', 'not checked');
+    run.add('a guest Read receipt', 'taken or refused', 'no echo to name', 'not checked');
+    return;
+  }
+  const isReceipt = (f: Frame) =>
+    f.class === 'StructuredMessage' && (f.body as { type?: string; id?: string })?.type === 'Receipt';
+  await socket.next(
+    (f) => isReceipt(f) && ['Read', 'Failed'].includes((f.body as { status?: string }).status ?? ''),
+    0,
+    Math.min(RECEIPT_WAIT_MS, timeoutMs),
+  );
+  const statuses = socket.frames
+    .filter((f) => isReceipt(f) && (f.body as { id?: string }).id === sent.echoId)
+    .map((f) => (f.body as { status?: string }).status ?? '(no status)');
+  run.add(
+    'receipts Genesys sends a guest',
+    "Delivered, Read or Failed receipts about the guest's message (shown on the stream), or none (it stays sent)",
+    statuses.length > 0 ? statuses.join(', ') : `none within ${RECEIPT_WAIT_MS / 1000} s`,
+    'holds',
+  );
+  const mark = socket.frames.length;
+  socket.send(readReceiptFrame({ token, tracingId: randomUUID(), messageId: sent.echoId }));
+  const refused = await socket.next(
+    (f) => f.class === 'string' || f.class === 'Error' || f.class === 'TooManyRequestsErrorMessage',
+    mark,
+    Math.min(RECEIPT_WAIT_MS, timeoutMs),
+  );
+  run.add(
+    'a guest Read receipt',
+    'taken without an error (READ_RECEIPTS=on may be set), or refused (leave it off)',
+    refused
+      ? `refused: ${refused.class} ${refused.code}: ${bodyText(refused)}; leave READ_RECEIPTS off`
+      : `taken: no error within ${RECEIPT_WAIT_MS / 1000} s; READ_RECEIPTS=on may be set`,
+    'holds',
+  );
 }
 
 async function jwtAndHistory(run: Run, sent: { messageId: string; text: string }): Promise<void> {

@@ -230,6 +230,7 @@ test('GET /asyncapi.json describes every event the stream sends, with the schema
     'availability',
     'message',
     'presence',
+    'receipt',
     'session',
     'typing',
   ]);
@@ -410,7 +411,8 @@ test("the events a real stream sends are what the AsyncAPI document's payload sc
   });
   try {
     await stream.next((e) => e.event === 'session');
-    // A text, quick replies, the agent ends the chat, the guest ends it too: messages, typing, presence, and the stream's last session event.
+    // A text, quick replies, the agent ends the chat, the guest ends it too: messages, receipts, typing, presence, and
+    // the stream's last session event.
     const outbound = (text: string) => (e: { event: string; data: string }) =>
       e.event === 'message' && e.data.includes(text);
     for (const [text, reply] of [
@@ -436,5 +438,7 @@ test("the events a real stream sends are what the AsyncAPI document's payload sc
     return ajv.validate(schema, JSON.parse(e.data)) ? [] : [`${e.event} ${e.data}: ${ajv.errorsText()}`];
   });
   expect(outside).toEqual([]);
-  expect(new Set(stream.events.map((e) => e.event))).toEqual(new Set(['session', 'message', 'typing', 'presence']));
+  expect(new Set(stream.events.map((e) => e.event))).toEqual(
+    new Set(['session', 'message', 'receipt', 'typing', 'presence']),
+  );
 }, 60_000);

@@ -10,6 +10,7 @@ import { streamsAtService as streamsHeld } from '../support/chatPage';
 import { bundleKitPage, launchChromium } from '../support/browser';
 import { PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
+import { wordingFor } from '../../client/src/wording';
 
 /**
  * The React kit's defaults in real tabs: one browser context (one site's storage, BroadcastChannel and Web
@@ -250,6 +251,53 @@ test('without permission the page offers to notify, and asks only when that butt
   expect(await page.evaluate(() => (window as unknown as { asked: number }).asked)).toBe(0);
   await ask.click();
   await waitFor(async () => (await page.evaluate(() => (window as unknown as { asked: number }).asked)) === 1);
+});
+
+describe("receipts: where the guest's messages stand, the same in every tab, in the customer's language", () => {
+  const CARD = '4111 1111 1111 1111';
+
+  test.each(['en', 'de', 'ar'])('%s: the newest says read, a filtered one why, with no retry', async (language) => {
+    const { t, dir } = wordingFor(language);
+    const context = await site();
+    const [first, second] = [
+      await openTab(context, `${pageOrigin}/?lang=${language}`),
+      await openTab(context, `${pageOrigin}/?lang=${language}`),
+    ];
+    await first.getByLabel(t('yourMessage')).fill('where is my parcel?');
+    await first.getByRole('button', { name: t('send'), exact: true }).click();
+    for (const page of [first, second])
+      await page.locator('.delivery[data-status=read]', { hasText: t('messageRead') }).waitFor();
+
+    await second.getByLabel(t('yourMessage')).fill(`my card is ${CARD}`);
+    await second.getByRole('button', { name: t('send'), exact: true }).click();
+    for (const page of [first, second]) {
+      const failure = page.locator('.delivery.failed');
+      await failure.filter({ hasText: t('failedDataFiltered') }).waitFor();
+      expect(await failure.getByRole('button').count()).toBe(0);
+      expect(await failure.locator('strong').textContent()).toBe(t('messageNotDelivered'));
+      expect(await page.locator('main').getAttribute('dir')).toBe(dir);
+      // The read message above is no longer the newest guest message: only the failure says where one stands.
+      expect(await page.locator('.delivery').count()).toBe(1);
+    }
+    expect(await axeViolations(second)).toEqual([]);
+  });
+
+  test('the demo page, in Arabic: read, then a filtered message says why, in both tabs', async () => {
+    const { t } = wordingFor('ar');
+    const context = await site();
+    const first = await openTab(context, `${demo.url}?lang=ar`, t('connected'));
+    const second = await openTab(context, `${demo.url}?lang=ar`, t('connected'));
+    await first.locator('#text').fill('where is my parcel?');
+    await first.locator('#send').click();
+    for (const page of [first, second])
+      await page.locator('#messages .delivery[data-status=read]', { hasText: t('messageRead') }).waitFor();
+    await first.locator('#text').fill(`my card is ${CARD}`);
+    await first.locator('#send').click();
+    for (const page of [first, second])
+      await page.locator('#messages .delivery.failed', { hasText: t('failedDataFiltered') }).waitFor();
+    expect(await second.locator('html').getAttribute('dir')).toBe('rtl');
+    expect(await axeViolations(second)).toEqual([]);
+  });
 });
 
 describe('the demo page', () => {

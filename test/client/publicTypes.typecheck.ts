@@ -2,7 +2,7 @@ import type * as Client from '../../client/src';
 import type { z } from 'zod';
 import type * as Api from '../../src/domain/api';
 import type { Availability } from '../../src/domain/availability';
-import type { NormalizedMessage } from '../../src/domain/message';
+import type { NormalizedMessage, ReceiptEvent } from '../../src/domain/message';
 
 /**
  * Checked by `npm run typecheck`, not run: the browser client is a standalone
@@ -25,4 +25,6 @@ export const publicTypesMatch: [
   Same<Client.Capabilities, z.infer<typeof Api.capabilitiesViewSchema>>,
   // GET /availability and the stream's `availability` event.
   Same<Client.Availability, Availability>,
-] = [true, true, true, true, true, true, true, true];
+  // The stream's `receipt` event.
+  Same<Client.ReceiptEvent, ReceiptEvent>,
+] = [true, true, true, true, true, true, true, true, true];

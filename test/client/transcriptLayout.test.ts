@@ -232,13 +232,14 @@ describe('its words and its clock are the locale’s', () => {
       form: '‹form›',
       file: '‹file›',
       attachment: '‹attachment›',
+      notDelivered: '‹not delivered›',
     },
     time: (at) => `‹${at.getTime()}›`,
     lang: 'ar',
     dir: 'rtl',
   };
   const messages: TranscriptMessage[] = [
-    { direction: 'inbound', type: 'text', time: '2026-03-04T15:00:00Z', text: 'hello' },
+    { direction: 'inbound', type: 'text', time: '2026-03-04T15:00:00Z', text: 'hello', status: 'failed' },
     {
       direction: 'outbound',
       type: 'structured',
@@ -263,6 +264,7 @@ describe('its words and its clock are the locale’s', () => {
         '‹incomplete›',
         '',
         `[‹${Date.parse('2026-03-04T15:00:00Z')}›] ‹you›: hello`,
+        '    (‹not delivered›)',
         '[yesterday] ‹agent›: ‹card›: Parcel [https://x]',
         '    ‹quick replies›: Thanks',
         '    ‹date picker›: When?',

@@ -30,6 +30,7 @@ const FULL_VARIABLES = {
   GENESYS_API_URL: 'http://127.0.0.1:9001',
   GENESYS_WEBMESSAGING_URL: 'ws://127.0.0.1:9002',
   GENESYS_CDN_URL: 'http://127.0.0.1:9003',
+  READ_RECEIPTS: 'on',
   IDENTITY_JWT_SECRET: JWT_SECRET,
   IDENTITY_ISSUER: 'https://shop.example.com',
   IDENTITY_AUDIENCE: 'genesys-bff',
@@ -58,6 +59,7 @@ const fullEntry = {
   apiUrl: 'http://127.0.0.1:9001',
   webMessagingUrl: 'ws://127.0.0.1:9002',
   cdnUrl: 'http://127.0.0.1:9003',
+  readReceipts: true,
   identity: {
     jwtSecret: JWT_SECRET,
     issuer: 'https://shop.example.com',

@@ -69,6 +69,7 @@ describe('an entry', () => {
         credentials: undefined,
       },
       allowedOrigins: ['https://*.brand-a.example', 'https://shop.brand-a.example'],
+      readReceipts: false,
       identity: undefined,
       signInRedirectUris: undefined,
       availability: {
@@ -92,6 +93,7 @@ describe('an entry', () => {
           apiUrl: 'http://127.0.0.1:9001',
           webMessagingUrl: 'ws://127.0.0.1:9002',
           cdnUrl: 'http://127.0.0.1:9003',
+          readReceipts: true,
           identity: {
             jwtSecret: JWT_SECRET,
             issuer: 'https://shop.brand-a.example',
@@ -127,6 +129,7 @@ describe('an entry', () => {
       maxTokenAgeSeconds: 600,
     });
     expect(d!.signInRedirectUris).toEqual(['https://shop.brand-a.example/signed-in']);
+    expect(d!.readReceipts).toBe(true);
     expect(d!.availability).toEqual({
       queueIds: [QUEUE],
       scheduleGroupId: ID_B,

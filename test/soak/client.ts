@@ -51,6 +51,8 @@ export interface SessionLog {
   signedIn: boolean;
   /** 503 and 504 answers without Retry-After. */
   retryAfterMissing: string[];
+  /** While the last page's history is refused for now: when the service said to read it again (epoch ms). */
+  readDueAt?: number;
 }
 
 export type Latencies = Record<LatencyOperation, LatencySample[]>;
@@ -256,6 +258,7 @@ export class SoakSession {
         this.ctx.latencies.history.push({ at: began, ms: Date.now() - began });
         this.show(page, history.messages, 'history');
         page.historyShown = true;
+        this.log.readDueAt = undefined;
         this.note(`history loaded: ${history.messages.length} messages`);
         return;
       } catch (error) {
@@ -264,6 +267,8 @@ export class SoakSession {
           return;
         }
         this.note(`history refused for now: ${describe(error)}`);
+        if (error instanceof BffError && error.retryAfterSeconds !== undefined)
+          this.log.readDueAt = Date.now() + error.retryAfterSeconds * 1000;
         await sleep(waitFor(error, attempt));
       }
     }

@@ -29,8 +29,15 @@ import { startWorld, type World } from './world';
 
 /** Every session holds at most one Genesys socket from this long after the last fault ended. */
 const SOCKET_BOUND_MS = 30_000;
-/** After the customers stop, how long their views may take to hold every message in history. */
+/**
+ * After the customers stop, how long their views may take to hold every message in history: 30 s, or longer while
+ * the service has told a customer whose view lacks some to wait before reading history again (Genesys's limit of
+ * reads a session makes a minute), until that wait is over and READ_MARGIN_MS more, never past CONVERGE_MAX_MS.
+ */
 const CONVERGE_MS = 30_000;
+const READ_MARGIN_MS = 5_000;
+/** Genesys's read window is a minute: no wait it causes outlasts this. */
+const CONVERGE_MAX_MS = 75_000;
 const TIMELINE_LINES = 80;
 /** Offending sessions whose facts and timelines the report keeps: one per violation kind first. */
 const KEPT_SESSIONS = 6;
@@ -73,7 +80,8 @@ export async function runSeed(args: RunSettings, handle: RunHandle): Promise<Run
     sim: world.sim,
     t0,
     stopActionsAt: t0 + runMs - settleMs / 2,
-    hardStopAt: t0 + runMs + 15_000,
+    // A read refused for now is tried again through the longest wait the views may converge for.
+    hardStopAt: t0 + runMs + CONVERGE_MAX_MS,
     latencies,
     png: new Blob([PNG], { type: 'image/png' }),
   };
@@ -137,12 +145,18 @@ export async function runSeed(args: RunSettings, handle: RunHandle): Promise<Run
   // Settle: every view catches up with history, bounded.
   const truthOf = (name: string): TruthMessage[] => truth.history(name);
   truth.gather();
-  const caughtUp = () =>
-    sessions.every((s) => {
+  const behind = () =>
+    sessions.filter((s) => {
       const view = new Set(s.log.view.map((m) => m.id));
-      return s.log.ended !== undefined || s.log.lost !== undefined || truthOf(s.log.name).every((m) => view.has(m.id));
+      return s.log.ended === undefined && s.log.lost === undefined && !truthOf(s.log.name).every((m) => view.has(m.id));
     });
-  for (const until = Date.now() + CONVERGE_MS; !caughtUp() && Date.now() < until;) await sleep(500);
+  const convergeFrom = Date.now();
+  for (let waiting = behind(); waiting.length > 0; waiting = behind()) {
+    const told = Math.max(0, ...waiting.map((s) => s.log.readDueAt ?? 0));
+    const until = Math.min(convergeFrom + CONVERGE_MAX_MS, Math.max(convergeFrom + CONVERGE_MS, told + READ_MARGIN_MS));
+    if (Date.now() >= until) break;
+    await sleep(500);
+  }
 
   // Sockets: from the bound on, sampled each second until the checks.
   const socketsDue = t0 + lastFaultEnd + SOCKET_BOUND_MS;

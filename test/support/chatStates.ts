@@ -167,6 +167,18 @@ export const EVENTS = {
   "a human agent's message arrived": { type: 'messageArrived', attempt: 2, message: HUMAN },
   "the guest's echo arrived": { type: 'messageArrived', attempt: 2, message: ECHO },
   "an earlier stream's message": { type: 'messageArrived', attempt: 1, message: BOT },
+  // About a message no state below holds as the guest's: the list is as it was (test/client/react/receipts.test.tsx
+  // holds what a receipt does to one).
+  'a receipt arrived': {
+    type: 'receiptArrived',
+    attempt: 2,
+    receipt: { messageId: 'm1', status: 'read', at: '2026-03-02T10:04:30Z' },
+  },
+  "an earlier stream's receipt": {
+    type: 'receiptArrived',
+    attempt: 1,
+    receipt: { messageId: 'm1', status: 'read', at: '2026-03-02T10:04:30Z' },
+  },
   'agent typing': { type: 'agentTyping', attempt: 2, until: NOW + 3000 },
   'typing lapsed': { type: 'typingLapsed', until: TYPING_UNTIL },
   'an earlier typing lapsed': { type: 'typingLapsed', until: TYPING_UNTIL - 1000 },

@@ -25,6 +25,8 @@ const POINTS = [
   'Presence Join echo carries tracingId',
   'message echo carries tracingId',
   'metadata.id comes back as channel.messageId',
+  'receipts Genesys sends a guest',
+  'a guest Read receipt',
   'JwtResponse carries tracingId',
   'history (REST)',
   'session expiry slides with a message',
@@ -95,6 +97,9 @@ describe.each(['default', 'strict'] as const)('against the %s simulator profile'
       verdict: strict ? 'differs' : 'holds',
     });
     expect(observed(report, 'a text over 4096 bytes is refused with 4011')).toMatchObject({ verdict: 'holds' });
+    // The strict simulator says Delivered (its agent is off here, so nobody reads) and refuses a guest's Read.
+    expect(observed(report, 'receipts Genesys sends a guest')!.observed).toBe(strict ? 'Delivered' : 'none within 3 s');
+    expect(observed(report, 'a guest Read receipt')!.observed).toMatch(/^refused: (Error|string) 400: /);
     expect(observed(report, 'Presence Clear ends the conversation')).toMatchObject({
       verdict: 'holds',
       observed: 'SessionClearedEvent then ConnectionClosedEvent',

@@ -3,6 +3,7 @@
 import { Fragment, useEffect, useRef, useState, type ReactNode } from 'react';
 import { followNewest, type ChatMessage, type MarkdownRenderer, type ScrollFollow, type SendInput } from '../index.js';
 import type { Wording } from '../wording/index.js';
+import { deliveryLine, describeFailure } from '../receipts.js';
 import { authorOf, presenceLine, textOf } from './conversation.js';
 import { useMarkdown } from './markdown.js';
 import { Attachments, Cards, DatePickers, QuickReplies } from './RichContent.js';
@@ -53,6 +54,8 @@ export function MessageList({
   const renderer = useMarkdown(markdown === true, words.t('opensInNewTab'));
   const shown = messages.filter((m) => m.type !== 'event' || presenceLine(m) !== undefined);
   const newest = shown.filter((m) => m.type !== 'event').pop()?.id;
+  // Where the guest's newest message stands is shown under it; a failure under every message it holds for.
+  const newestOwn = shown.filter((m) => m.direction === 'inbound' && m.status !== undefined).pop()?.id;
   const scroller = useRef<HTMLDivElement>(null);
   const follow = useRef<ScrollFollow | undefined>(undefined);
   const [unseen, setUnseen] = useState(0);
@@ -93,6 +96,7 @@ export function MessageList({
                 onAnswer={onAnswer}
                 disabled={answersDisabled}
                 newest={message.id === newest}
+                showStatus={message.id === newestOwn}
                 wording={words}
                 markdown={renderer}
               />
@@ -119,13 +123,26 @@ export interface MessageProps {
   wording?: Wording;
   /** Renders an agent's or bot's text from Markdown to sanitised HTML; without it, text stays text. */
   markdown?: MarkdownRenderer;
+  /**
+   * Show where this guest message stands (Sent, Delivered, Read) under it: MessageList shows it for the newest
+   * one. A failure is shown whatever this says. Default true.
+   */
+  showStatus?: boolean;
 }
 
 /**
  * One message: who, the text, what it carries, and when. The text is text, never HTML, except an agent's or
  * bot's through `markdown`, whose HTML is sanitised (markdown.ts).
  */
-export function Message({ message, onAnswer, disabled, newest = true, wording, markdown }: MessageProps) {
+export function Message({
+  message,
+  onAnswer,
+  disabled,
+  newest = true,
+  wording,
+  markdown,
+  showStatus = true,
+}: MessageProps) {
   const words = useWording(wording);
   const author = authorOf(message, words);
   const text = textOf(message);
@@ -148,6 +165,45 @@ export function Message({ message, onAnswer, disabled, newest = true, wording, m
       <DatePickers message={message} onAnswer={onAnswer} disabled={disabled || !newest} wording={words} />
       <QuickReplies message={message} onAnswer={onAnswer} disabled={disabled || !newest} wording={words} />
       <time dateTime={message.time}>{words.time(message.time)}</time>
+      {message.status === 'failed' ? (
+        <Failure message={message} onAnswer={onAnswer} disabled={disabled} wording={words} />
+      ) : (
+        showStatus &&
+        message.status !== undefined && (
+          <span className="delivery" data-status={message.status}>
+            {deliveryLine(message, words)}
+          </span>
+        )
+      )}
     </li>
+  );
+}
+
+/**
+ * A message Genesys failed: that it was not delivered and why, in the customer's words, and a button that sends its
+ * text again where that can help (a rate limit, a fault); where it cannot (data filtering), the words say so.
+ */
+function Failure({
+  message,
+  onAnswer,
+  disabled,
+  wording,
+}: {
+  message: ChatMessage;
+  onAnswer(input: SendInput): void;
+  disabled?: boolean;
+  wording: Wording;
+}) {
+  const { text, retry } = describeFailure(message.reasons, wording);
+  const again = message.text && retry && !disabled ? message.text : undefined;
+  return (
+    <div className="delivery failed" data-status="failed" role="status">
+      <strong>{deliveryLine(message, wording)}</strong> <span dir="auto">{text}</span>
+      {again !== undefined && (
+        <button type="button" onClick={() => onAnswer({ text: again })}>
+          {wording.t('sendAgain')}
+        </button>
+      )}
+    </div>
   );
 }

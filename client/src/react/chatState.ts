@@ -1,4 +1,13 @@
-import type { Availability, BffError, Capabilities, ChatMessage, HistoryPage, StartedSession } from '../index.js';
+import type {
+  Availability,
+  BffError,
+  Capabilities,
+  ChatMessage,
+  HistoryPage,
+  ReceiptEvent,
+  StartedSession,
+} from '../index.js';
+import { applyReceipt } from '../receipts.js';
 import { mergeMessages, presenceEntry } from './conversation.js';
 
 /**
@@ -118,6 +127,8 @@ export type StreamEvent =
   /** The stream stopped for good. */
   | { type: 'streamFailed'; attempt: number; error: BffError }
   | { type: 'messageArrived'; attempt: number; message: ChatMessage }
+  /** Genesys said more of one of the guest's messages: it moves on to that status (never back). */
+  | { type: 'receiptArrived'; attempt: number; receipt: ReceiptEvent }
   | { type: 'agentTyping'; attempt: number; until: number }
   | { type: 'presenceChanged'; attempt: number; presence: Presence; at: number }
   | { type: 'availabilityChanged'; attempt: number; availability: Availability }
@@ -165,6 +176,7 @@ const STREAM_EVENT_TYPES: readonly StreamEvent['type'][] = [
   'streamReconnecting',
   'streamFailed',
   'messageArrived',
+  'receiptArrived',
   'agentTyping',
   'presenceChanged',
   'availabilityChanged',
@@ -299,6 +311,10 @@ function heard(state: Live, event: StreamEvent): ChatState {
       return streamFailed(state, event.error);
     case 'messageArrived':
       return messageArrived(state, event.message);
+    case 'receiptArrived': {
+      const messages = applyReceipt(state.messages, event.receipt);
+      return messages === state.messages ? state : { ...state, messages };
+    }
     case 'agentTyping':
       return { ...state, typing: { author: state.lastAuthor, until: event.until } };
     case 'presenceChanged':

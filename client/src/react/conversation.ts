@@ -1,15 +1,23 @@
 import type { BffError, ChatMessage, SendInput } from '../index.js';
+import { furthestStatus } from '../receipts.js';
 import { wordingFor, type Wording } from '../wording/index.js';
 
 const english = wordingFor('en');
 
 /** The conversation as a page shows it: pure helpers the hook and the components share. */
 
-/** Adds messages (from history or the stream, in any order, any number of times): one per id, in time order. */
+/**
+ * Adds messages (from history or the stream, in any order, any number of times): one per id, in time order. A
+ * message's status only moves forward: an older copy (a history page read before a receipt came) never takes back
+ * what a receipt said.
+ */
 export function mergeMessages(current: readonly ChatMessage[], incoming: readonly ChatMessage[]): ChatMessage[] {
   if (incoming.length === 0) return current as ChatMessage[];
   const byId = new Map(current.map((m) => [m.id, m]));
-  for (const message of incoming) byId.set(message.id, message);
+  for (const message of incoming) {
+    const held = byId.get(message.id);
+    byId.set(message.id, held ? furthestStatus(message, held) : message);
+  }
   return [...byId.values()].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
 }
 

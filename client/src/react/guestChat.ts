@@ -219,6 +219,7 @@ export class GuestChat {
           if (state === 'reconnecting') this.apply({ type: 'streamReconnecting', attempt });
         },
         message: (message) => this.arrived(attempt, message),
+        receipt: (receipt) => this.apply({ type: 'receiptArrived', attempt, receipt }),
         typing: (event) => this.showTyping(attempt, event.durationMs ?? DEFAULT_TYPING_MS),
         presence: (presence) => this.apply({ type: 'presenceChanged', attempt, presence, at: this.now() }),
         availability: (availability) => this.apply({ type: 'availabilityChanged', attempt, availability }),

@@ -18,6 +18,7 @@ export {
   safeUrl,
   textOf,
 } from './conversation.js';
+export { applyReceipt, deliveryLine, describeFailure } from '../receipts.js';
 export { MessageList, Message, type MessageListProps, type MessageProps } from './MessageList.js';
 export { Attachments, Cards, DatePickers, QuickReplies, slotLabel, type AnswerProps } from './RichContent.js';
 export { Composer, type ComposerProps } from './Composer.js';

@@ -15,6 +15,7 @@ import {
   type TokenStore,
 } from '../index.js';
 import { wordingFor, type WordKey, type Wording } from '../wording/index.js';
+import { readReporter, type ReadReporter } from '../receipts.js';
 import { statusOf, type ChatEnded, type ChatState, type ChatStatus } from './chatState.js';
 import { GuestChat } from './guestChat.js';
 import { useAttention, type AttentionSettings } from './useAttention.js';
@@ -138,6 +139,19 @@ export function useChat(options: UseChatOptions): Chat {
   useEffect(() => chat.onArrival(attention.arrived), [chat, attention.arrived]);
   useEffect(() => chat.followOtherTabs(), [chat]);
   useEffect(() => chat.attach(autoStart), [chat, autoStart]);
+  // Where the deployment sends read receipts, the newest agent message shown in a visible tab is reported read.
+  const reportsReads = state.capabilities?.readReceipts === true;
+  const [reads, setReads] = useState<ReadReporter | undefined>(undefined);
+  useEffect(() => {
+    if (!reportsReads) return;
+    const reporter = readReporter(chat.client);
+    setReads(reporter);
+    return () => {
+      reporter.stop();
+      setReads(undefined);
+    };
+  }, [chat, reportsReads]);
+  useEffect(() => reads?.shown(state.messages), [reads, state.messages]);
 
   const { send } = chat;
   const submit = useCallback(

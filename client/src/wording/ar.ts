@@ -142,5 +142,16 @@ export const ar: Catalogue = {
   transcriptForm: 'نموذج',
   transcriptFile: 'ملف',
   transcriptAttachment: 'مرفق',
+  messageSent: 'أُرسلت',
+  messageDelivered: 'تم التسليم',
+  messageRead: 'تمت القراءة',
+  messageNotDelivered: 'لم تُسلَّم',
+  failedDataFiltered:
+    'لم تُسلَّم هذه الرسالة لأنها تحتوي على بيانات لا تقبلها هذه المحادثة، مثل رقم بطاقة. لن تفيد إعادة الإرسال؛ احذف هذه البيانات أولاً.',
+  failedRateLimited: 'لم تُسلَّم هذه الرسالة لأن عدداً كبيراً من الرسائل أُرسل دفعة واحدة. أعد إرسالها بعد لحظة.',
+  failedNotAccepted: 'لا يمكن تسليم هذا النوع من الرسائل في هذه المحادثة.',
+  failedTryAgain: 'تعذّر تسليم هذه الرسالة. أعد إرسالها.',
+  sendAgain: 'إعادة الإرسال',
+  transcriptNotDelivered: 'لم تُسلَّم',
   opensInNewTab: '(يُفتح في علامة تبويب جديدة)',
 };

@@ -120,5 +120,17 @@ export const de: Catalogue = {
   transcriptForm: 'Formular',
   transcriptFile: 'Datei',
   transcriptAttachment: 'Anhang',
+  messageSent: 'Gesendet',
+  messageDelivered: 'Zugestellt',
+  messageRead: 'Gelesen',
+  messageNotDelivered: 'Nicht zugestellt',
+  failedDataFiltered:
+    'Diese Nachricht wurde nicht zugestellt: Sie enthält Angaben, die dieser Chat nicht annimmt, etwa eine Kartennummer. Erneutes Senden hilft nicht; entfernen Sie diese Angaben zuerst.',
+  failedRateLimited:
+    'Diese Nachricht wurde nicht zugestellt, weil zu viele auf einmal gesendet wurden. Senden Sie sie gleich noch einmal.',
+  failedNotAccepted: 'Diese Art von Nachricht kann in diesem Chat nicht zugestellt werden.',
+  failedTryAgain: 'Diese Nachricht konnte nicht zugestellt werden. Senden Sie sie noch einmal.',
+  sendAgain: 'Erneut senden',
+  transcriptNotDelivered: 'Nicht zugestellt',
   opensInNewTab: '(öffnet in einem neuen Tab)',
 };

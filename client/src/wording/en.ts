@@ -117,6 +117,19 @@ export const en = {
   transcriptForm: 'Form',
   transcriptFile: 'File',
   transcriptAttachment: 'attachment',
+  /** Where the guest's own message stands, under it (receipts). */
+  messageSent: 'Sent',
+  messageDelivered: 'Delivered',
+  messageRead: 'Read',
+  messageNotDelivered: 'Not delivered',
+  /** Why a message failed, for the customer: whether sending it again can help. */
+  failedDataFiltered:
+    'This message was not delivered: it contains details this chat does not accept, such as a card number. Sending it again will not help; remove those details first.',
+  failedRateLimited: 'This message was not delivered because too many were sent at once. Send it again in a moment.',
+  failedNotAccepted: 'This kind of message cannot be delivered in this chat.',
+  failedTryAgain: 'This message could not be delivered. Send it again.',
+  sendAgain: 'Send again',
+  transcriptNotDelivered: 'Not delivered',
   opensInNewTab: '(opens in a new tab)',
 } as const;
 

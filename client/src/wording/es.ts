@@ -118,5 +118,17 @@ export const es: Catalogue = {
   transcriptForm: 'Formulario',
   transcriptFile: 'Archivo',
   transcriptAttachment: 'adjunto',
+  messageSent: 'Enviado',
+  messageDelivered: 'Entregado',
+  messageRead: 'Leído',
+  messageNotDelivered: 'No entregado',
+  failedDataFiltered:
+    'Este mensaje no se entregó: contiene datos que este chat no acepta, como un número de tarjeta. Volver a enviarlo no servirá; quite primero esos datos.',
+  failedRateLimited:
+    'Este mensaje no se entregó porque se enviaron demasiados a la vez. Vuelva a enviarlo en un momento.',
+  failedNotAccepted: 'Este tipo de mensaje no se puede entregar en este chat.',
+  failedTryAgain: 'No se pudo entregar este mensaje. Vuelva a enviarlo.',
+  sendAgain: 'Volver a enviar',
+  transcriptNotDelivered: 'No entregado',
   opensInNewTab: '(se abre en una pestaña nueva)',
 };

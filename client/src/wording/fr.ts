@@ -118,5 +118,17 @@ export const fr: Catalogue = {
   transcriptForm: 'Formulaire',
   transcriptFile: 'Fichier',
   transcriptAttachment: 'pièce jointe',
+  messageSent: 'Envoyé',
+  messageDelivered: 'Distribué',
+  messageRead: 'Lu',
+  messageNotDelivered: 'Non distribué',
+  failedDataFiltered:
+    'Ce message n’a pas été distribué : il contient des informations que ce chat n’accepte pas, comme un numéro de carte. Le renvoyer ne servira à rien ; retirez d’abord ces informations.',
+  failedRateLimited:
+    'Ce message n’a pas été distribué, car trop de messages ont été envoyés à la fois. Renvoyez-le dans un instant.',
+  failedNotAccepted: 'Ce type de message ne peut pas être distribué dans ce chat.',
+  failedTryAgain: 'Ce message n’a pas pu être distribué. Renvoyez-le.',
+  sendAgain: 'Renvoyer',
+  transcriptNotDelivered: 'Non distribué',
   opensInNewTab: '(s’ouvre dans un nouvel onglet)',
 };

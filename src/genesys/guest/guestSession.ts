@@ -24,6 +24,7 @@ import {
   echoFrame,
   getJwtFrame,
   joinFrame,
+  readReceiptFrame,
   textMessageFrame,
   typingFrame,
   type AnswerKind,
@@ -280,6 +281,19 @@ export class GuestSession implements LinkSession {
   sendTyping(): Promise<boolean> {
     this.touch();
     return this.typing.send();
+  }
+
+  /**
+   * Tells Genesys the guest read the message `messageId` (a read receipt): true once written, false when the
+   * session's request budget has no room for it now.
+   */
+  async markRead(messageId: string): Promise<boolean> {
+    this.touch();
+    await this.ready();
+    return this.desk.sendWithoutReply(
+      (tracingId) => readReceiptFrame({ token: this.token, tracingId, messageId }),
+      'read',
+    );
   }
 
   echo(): Promise<NormalizedMessage> {

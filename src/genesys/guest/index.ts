@@ -7,7 +7,7 @@ export type { GenesysGate } from './link';
 export { SessionHub } from './sessionHub';
 export { SessionCeiling } from './sessionCeiling';
 export { WebDeploymentTokens } from './rest';
-export type { UploadBody, HistoryPage, WholeConversation, GenesysSignIn, SignInGrant } from './rest';
+export type { UploadBody, HistoryPage, NewestPage, WholeConversation, GenesysSignIn, SignInGrant } from './rest';
 export type { GuestEvent, GuestSession } from './guestSession';
 export { MAX_QUEUE_SHARE } from './desk';
 export { PROOF_PAGE_SIZE } from './rest';
@@ -21,6 +21,7 @@ export {
   configureSessionFrame,
   getJwtFrame,
   joinFrame,
+  readReceiptFrame,
   configureAuthenticatedSessionFrame,
 } from './protocol';
 export type { SessionResponse, AnswerKind } from './protocol';

@@ -6,6 +6,7 @@ import {
   historyQuery,
   historySchema,
   jsonResponse,
+  readBody,
   type RouteSpec,
   sendMessageBody,
   sentMessageSchema,
@@ -15,7 +16,7 @@ import type { ChatRouteDeps } from './deps';
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,200}$/;
 
-/** Send, read history, and say the guest is typing. */
+/** Send, read history, say the guest is typing, and say the guest read a message. */
 export function messageRoutes(deps: Pick<ChatRouteDeps, 'chat' | 'attachments' | 'publicUrl'>): AnyRouteSpec[] {
   const { chat } = deps;
   const sendMessage: RouteSpec<z.infer<typeof sendMessageBody>> = {
@@ -90,5 +91,24 @@ export function messageRoutes(deps: Pick<ChatRouteDeps, 'chat' | 'attachments' |
     },
   };
 
-  return [sendMessage, history, typing] as AnyRouteSpec[];
+  const read: RouteSpec<z.infer<typeof readBody>> = {
+    method: 'post',
+    path: '/messages/read',
+    summary: "The customer's page shows an agent's or bot's message: Genesys hears it was read",
+    description:
+      'Only where the deployment sends read receipts (`capabilities.readReceipts`, READ_RECEIPTS); otherwise 409 ' +
+      '`conflict`. Name the newest message the page shows in a visible tab; Genesys is told once per message, ' +
+      'however many tabs, reloads or instances report it. Nothing is sent for an ended conversation.',
+    auth: 'session',
+    body: { kind: 'json', schema: readBody },
+    responses: { 204: { description: 'Noted' } },
+    // The session's Genesys request budget, when it has no room now.
+    errors: ['conflict', 'rate_limited', 'upstream_unavailable'],
+    async handle(_req, res, { body }) {
+      await chat.markRead(claimsOf(res), body.messageId);
+      res.status(204).end();
+    },
+  };
+
+  return [sendMessage, history, typing, read] as AnyRouteSpec[];
 }

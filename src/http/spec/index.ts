@@ -16,6 +16,7 @@ export {
   attributesViewSchema,
   historyQuery,
   historySchema,
+  readBody,
   sendMessageBody,
   sentMessageSchema,
   sessionViewSchema,

@@ -1,8 +1,8 @@
 import { AsyncResource } from 'node:async_hooks';
 import type { Request, Response } from 'express';
-import { type GuestEvent, type GuestSession, PROOF_PAGE_SIZE } from '../../genesys/guest';
+import { type GuestEvent, type GuestSession, type NewestPage, PROOF_PAGE_SIZE } from '../../genesys/guest';
 import { AppError } from '../../domain/errors';
-import { STREAM_EVENT_ID, type NormalizedMessage } from '../../domain/message';
+import { STREAM_EVENT_ID, type NormalizedMessage, type ReceiptEvent } from '../../domain/message';
 import type { Availability } from '../../domain/availability';
 import type { Logger } from '../../observability/logger';
 import { streamsOpen } from '../../observability/metrics';
@@ -202,7 +202,7 @@ function isAgentMessage(data: unknown): boolean {
  */
 export interface Replay {
   after?: string;
-  readNewest(reason: 'resume' | 'reconnect'): Promise<NormalizedMessage[]>;
+  readNewest(reason: 'resume' | 'reconnect'): Promise<NewestPage>;
 }
 
 /**
@@ -265,13 +265,14 @@ interface ReplayTarget {
  */
 async function replayMissed(
   after: string,
-  readNewest: () => Promise<NormalizedMessage[]>,
+  readNewest: () => Promise<NewestPage>,
   { send, found, behind }: ReplayTarget,
   placed: () => void = () => {},
 ): Promise<void> {
   let messages: NormalizedMessage[];
+  let receipts: ReceiptEvent[];
   try {
-    messages = await readNewest();
+    ({ messages, receipts } = await readNewest());
   } catch {
     placed();
     send('session', { state: 'replay_incomplete', detail: 'Could not read what was missed; reload the history.' });
@@ -292,6 +293,7 @@ async function replayMissed(
       });
     }
     for (const m of missed) if (m.type !== 'event') send('message', m, m.id);
+    sendReceiptsSince(from, receipts, send);
     return;
   }
   const at = messages.findIndex((m) => m.id === after);
@@ -306,6 +308,16 @@ async function replayMissed(
       detail: 'The last event seen is older than the newest history page; reload the history.',
     });
   for (const m of messages.slice(at + 1)) if (m.type !== 'event') send('message', m, m.id);
+  if (at >= 0) sendReceiptsSince(Date.parse(messages[at]!.time) - POSITION_SKEW_MS, receipts, send);
+}
+
+/**
+ * The receipts Genesys sent since `from` (ms), each again: one the stream lost in a drop comes back, and a receipt
+ * only ever moves a message forward, so one the client had changes nothing. A message sent above carries its
+ * status already; these are for the messages the client had.
+ */
+function sendReceiptsSince(from: number, receipts: ReceiptEvent[], send: ReplayTarget['send']): void {
+  for (const r of receipts) if (!(Date.parse(r.at) < from)) send('receipt', r);
 }
 
 /** The message ids a stream sent lately, or found its client has (a bounded set: the oldest go first). */
@@ -342,6 +354,9 @@ function relay(
   switch (event.type) {
     case 'message':
       send('message', event.message, event.message.id);
+      return;
+    case 'receipt':
+      send('receipt', event.receipt);
       return;
     case 'typing':
       send('typing', { durationMs: event.durationMs });

@@ -11,9 +11,13 @@ const ENDED: Record<ChatEnded, string> = {
   reauthentication_required: 'Please sign in again.',
 };
 
-/** A page on the React kit with its defaults (one chat per browser, shared by the tabs) and the unread count shown. */
+/**
+ * A page on the React kit with its defaults (one chat per browser, shared by the tabs) and the unread count shown;
+ * in the language `?lang=` names, else the page's.
+ */
 function Chat({ baseUrl }: { baseUrl: string }) {
-  const chat = useChat({ baseUrl, attention: { titleBadge: true, notifications: true } });
+  const locale = new URLSearchParams(location.search).get('lang') ?? undefined;
+  const chat = useChat({ baseUrl, locale, attention: { titleBadge: true, notifications: true } });
   const { t } = chat.wording;
   const writable = chat.status === 'open' || chat.status === 'reconnecting';
   return (

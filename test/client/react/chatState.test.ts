@@ -68,6 +68,7 @@ function liveRows(from: Extract<ChatState, { phase: 'live' }>): Partial<Record<E
     'capabilities read': { ...from, capabilities: CAPABILITIES },
     'stream opened': { ...from, stream: 'open' },
     'stream reconnecting': { ...from, stream: 'reconnecting' },
+    'a receipt arrived': from,
     'availability changed': { ...from, availability: LONGER_WAIT },
     'expiry warned': { ...from, expiring: true },
     'expiry cleared': { ...from, expiring: false },

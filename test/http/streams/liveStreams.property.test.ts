@@ -81,7 +81,10 @@ test('a resumed stream sends nothing at or before its place and everything after
         after: conversation[c.place]!.id,
         readNewest: () => {
           reads++;
-          return new Promise<NormalizedMessage[]>((resolve) => (release = resolve));
+          return new Promise<NormalizedMessage[]>((resolve) => (release = resolve)).then((messages) => ({
+            messages,
+            receipts: [],
+          }));
         },
       };
       const fake = fakeSession();

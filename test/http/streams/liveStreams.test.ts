@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import express, { type Request } from 'express';
 import pino from 'pino';
-import type { NormalizedMessage } from '../../../src/domain/message';
+import type { NormalizedMessage, ReceiptEvent } from '../../../src/domain/message';
 import { POSITION_SKEW_MS, positionAt } from '../../../src/domain/streamPosition';
 import { PROOF_PAGE_SIZE } from '../../../src/genesys/guest/rest/history';
 import { LiveStreams, resumeAfter } from '../../../src/http/streams/liveStreams';
@@ -447,15 +447,16 @@ describe('what each answer, refusal and event says', () => {
     const history = (
       after: string | undefined,
       messages: NormalizedMessage[] | (() => Promise<NormalizedMessage[]>),
+      receipts: ReceiptEvent[] = [],
     ) => {
       const reads: string[] = [];
       return {
         reads,
         history: {
           after,
-          readNewest: (reason: 'resume' | 'reconnect') => {
+          readNewest: async (reason: 'resume' | 'reconnect') => {
             reads.push(reason);
-            return typeof messages === 'function' ? messages() : Promise.resolve(messages);
+            return { messages: typeof messages === 'function' ? await messages() : messages, receipts };
           },
         },
       };
@@ -476,6 +477,40 @@ describe('what each answer, refusal and event says', () => {
         ['session', 'm1', { state: 'open' }],
         ['message', 'm2', undefined],
         ['message', 'm4', undefined],
+      ]);
+      stream.close();
+    });
+
+    test("a receipt comes live as a `receipt` event; a resume sends again those since the client's place, lost or not", async () => {
+      const receipt = (messageId: string, status: ReceiptEvent['status'], at: number): ReceiptEvent => ({
+        messageId,
+        status,
+        at: new Date(at).toISOString(),
+        ...(status === 'failed' ? { reasons: [{ code: 'DataFiltered' as const }] } : {}),
+      });
+      // The client's place is g2 (T0 - 3000); g1's Read came after it, g1's Delivered before it, further back than
+      // the clocks' skew (the client had it).
+      const page = [
+        textMessage('g1', 'guest', T0 - 3000 - POSITION_SKEW_MS - 2000),
+        textMessage('g2', 'guest', T0 - 3000),
+        textMessage('r1', 'agent', T0 - 1000),
+      ];
+      const receipts = [
+        receipt('g1', 'delivered', T0 - 3000 - POSITION_SKEW_MS - 1),
+        receipt('g1', 'read', T0 - 2000),
+        receipt('g2', 'failed', T0 - 2000),
+      ];
+      const { fake, url } = await opened(history('g2', page, receipts));
+      const stream = await openStream(url);
+      await stream.next((e) => e.event === 'receipt' && dataOf(e).messageId === 'g2');
+      fake.emit({ type: 'receipt', receipt: receipt('r1', 'read', T0) });
+      await stream.next((e) => e.event === 'receipt' && dataOf(e).messageId === 'r1');
+      expect(stream.events.map((e) => [e.event, e.id, e.event === 'receipt' ? dataOf(e) : undefined])).toEqual([
+        ['session', 'g2', undefined],
+        ['message', 'r1', undefined],
+        ['receipt', 'r1', receipts[1]],
+        ['receipt', 'r1', receipts[2]],
+        ['receipt', 'r1', receipt('r1', 'read', T0)],
       ]);
       stream.close();
     });

@@ -1,6 +1,6 @@
 import type { NormalizedMessage } from '../../../domain/message';
 import type { Logger } from '../../../observability/logger';
-import { messages } from '../../../observability/metrics';
+import { messages, receipts } from '../../../observability/metrics';
 import {
   attachmentRefusal,
   GuestApiError,
@@ -13,6 +13,9 @@ import {
 import { expiryInMetadata } from '../link';
 import type { Pending, PendingRequests, ReplyClass } from './pendingRequests';
 import type { GuestEvent, SessionNews } from './sessionNews';
+
+/** An untraced error this soon after a read receipt (the newest frame waiting for nothing) reads as its refusal. */
+const READ_REFUSAL_WINDOW_MS = 5000;
 
 /** The requests a reply can answer (requestDesk.ts). */
 export interface ReplyDesk {
@@ -99,6 +102,16 @@ export class InboundDispatch {
       case 'message':
         this.onStructuredMessage(frame.envelope.type, frame.envelope.tracingId, frame.body);
         return;
+      case 'receipt': {
+        const { at, ...receipt } = frame.body;
+        const said = { messageId: receipt.messageId, status: receipt.status };
+        if (receipt.status === 'failed')
+          this.logger.warn({ ...said, reasons: receipt.reasons?.map((r) => r.code) }, 'Genesys failed a guest message');
+        else this.logger.debug(said, 'Genesys sent a receipt');
+        receipts.inc({ status: receipt.status });
+        this.emit({ type: 'receipt', receipt: { ...receipt, at: at ?? new Date(this.parts.now()).toISOString() } });
+        return;
+      }
       case 'tooManyRequests':
       case 'error':
         this.onError(frame);
@@ -209,6 +222,12 @@ export class InboundDispatch {
       if (error.failure === 'unauthorized' && p !== undefined && p !== 'retired' && p.kind !== 'configure')
         return this.session.hear({ type: 'credentialsRefused', tracingId, error });
       if (p !== undefined && p !== 'retired') this.desk.settle(p, error);
+      else if (p === 'retired' && this.desk.pending.retiredKind(tracingId) === 'read')
+        // Nothing says whether Genesys takes a web guest's read receipt (docs/genesys-protocol.md#receipts).
+        this.logger.warn(
+          { ...log, genesysText: text.slice(0, 200) },
+          'Genesys refused a read receipt: set READ_RECEIPTS=off for this deployment',
+        );
       else
         this.logger.warn(
           { ...log, late: p === 'retired' },
@@ -225,7 +244,14 @@ export class InboundDispatch {
       return;
     }
     if ('to' in target) this.desk.settle(target.to, error);
-    else if ('ambiguous' in target) {
+    else if (this.desk.pending.lastRetiredWas('read', READ_REFUSAL_WINDOW_MS)) {
+      // Untraced, and the newest frame written that waits for nothing is a read receipt just sent: most likely Genesys
+      // refusing it, as no source says it takes one (docs/genesys-protocol.md#receipts). A log line, nothing settled.
+      this.logger.warn(
+        { ...log, genesysText: text.slice(0, 200), traced: false },
+        'Genesys refused a read receipt: set READ_RECEIPTS=off for this deployment',
+      );
+    } else if ('ambiguous' in target) {
       this.logger.warn(
         { ...log, candidates: target.ambiguous },
         'Genesys reported an error without tracingId that more than one request could have caused; ' +

@@ -50,9 +50,12 @@ export interface Pending {
   span?: Span;
 }
 
+/** Frames sent with no reply expected: the guest typing, a read receipt. */
+export type NoReplyKind = 'typing' | 'read';
+
 /** What a request that is no longer waiting leaves behind, so its late replies are recognised. */
 interface Retired {
-  kind: PendingKind | 'typing';
+  kind: PendingKind | NoReplyKind;
   at: number;
   /** Our id of a guest message, so its late echo is known for what it answers. */
   messageId?: string;
@@ -74,7 +77,7 @@ const ANSWERS: Record<ReplyClass, readonly PendingKind[]> = {
  * Which kinds of request can provoke an error code (docs/genesys-protocol.md#error-codes).
  * Codes not listed can come from any request.
  */
-const ERROR_SOURCES: Partial<Record<number, readonly (PendingKind | 'typing')[]>> = {
+const ERROR_SOURCES: Partial<Record<number, readonly (PendingKind | NoReplyKind)[]>> = {
   401: ['configure'],
   4000: ['attachment'],
   4001: ['attachment'],
@@ -96,7 +99,7 @@ const ERROR_SOURCES: Partial<Record<number, readonly (PendingKind | 'typing')[]>
  * a 403 about conversation clear answers a Clear, one about the feature
  * toggle answers typing, whatever else was waiting.
  */
-const ERROR_TEXT_SOURCES: [RegExp, readonly (PendingKind | 'typing')[]][] = [
+const ERROR_TEXT_SOURCES: [RegExp, readonly (PendingKind | NoReplyKind)[]][] = [
   [/conversation clear/i, ['clear']],
   [/feature toggle/i, ['typing']],
 ];
@@ -137,8 +140,8 @@ export class PendingRequests {
     return true;
   }
 
-  /** A frame sent with no reply expected (typing): its errors must not land on another request. */
-  sentWithoutReply(tracingId: string, kind: 'typing'): void {
+  /** A frame sent with no reply expected (typing, a read receipt): its errors must not land on another request. */
+  sentWithoutReply(tracingId: string, kind: NoReplyKind): void {
     this.retire(tracingId, { kind });
   }
 
@@ -148,6 +151,20 @@ export class PendingRequests {
     if (p) return p;
     this.prune();
     return this.retired.has(tracingId) ? 'retired' : undefined;
+  }
+
+  /** Whether the newest frame written on this socket that no longer waits is of `kind`, and was written within `ms`. */
+  lastRetiredWas(kind: PendingKind | NoReplyKind, ms: number): boolean {
+    this.prune();
+    let last: Retired | undefined;
+    for (const r of this.retired.values()) last = r;
+    return last !== undefined && last.kind === kind && this.now() - last.at <= ms;
+  }
+
+  /** What kind of request a no-longer-waiting tracingId was sent by, if it is remembered. */
+  retiredKind(tracingId: string): PendingKind | NoReplyKind | undefined {
+    this.prune();
+    return this.retired.get(tracingId)?.kind;
   }
 
   /** Our id of the guest message a no-longer-waiting send with this tracingId carried. */
@@ -198,7 +215,7 @@ export class PendingRequests {
   untracedError(code: number, text: string): ErrorTarget {
     this.prune();
     const sources = ERROR_TEXT_SOURCES.find(([pattern]) => pattern.test(text))?.[1] ?? ERROR_SOURCES[code];
-    const could = (kind: PendingKind | 'typing') => sources === undefined || sources.includes(kind);
+    const could = (kind: PendingKind | NoReplyKind) => sources === undefined || sources.includes(kind);
     const fileCode = code === 4008 || code === 4009 || code === 4010;
     // A send in doubt was written on a socket that is gone: no frame on this one answers it.
     const live = [...this.pending.values()].filter(
@@ -215,7 +232,7 @@ export class PendingRequests {
    * What an untraced 429 received at `at` can answer: the requests written
    * before it on this socket and still unanswered (`live`), and how many
    * others it could belong to instead (`gone`): requests that gave up
-   * recently, and typing frames (no reply) younger than `typingMs`.
+   * recently, and frames with no reply (typing, read receipts) younger than `typingMs`.
    */
   refusalCandidates(at: number, typingMs: number): { live: Pending[]; gone: number } {
     this.prune();
@@ -223,7 +240,8 @@ export class PendingRequests {
       (p) => p.written && !p.inDoubt && (p.lastWrittenAt ?? p.writtenAt ?? 0) <= at,
     );
     let gone = 0;
-    for (const r of this.retired.values()) if (r.kind !== 'typing' || r.at > at - typingMs) gone++;
+    for (const r of this.retired.values())
+      if ((r.kind !== 'typing' && r.kind !== 'read') || r.at > at - typingMs) gone++;
     return { live, gone };
   }
 

@@ -13,7 +13,7 @@ import {
 } from './deskErrors';
 import type { GuestSocket } from '../link';
 import type { ReplyDesk } from './inboundDispatch';
-import { PendingRequests, type Pending, type PendingKind } from './pendingRequests';
+import { PendingRequests, type NoReplyKind, type Pending, type PendingKind } from './pendingRequests';
 import { SendWindow } from './sendWindow';
 import { UntracedRefusals } from './untracedRefusals';
 
@@ -173,11 +173,11 @@ export class RequestDesk implements ReplyDesk {
   }
 
   /**
-   * A frame Genesys sends no reply to (typing): it takes a message slot and
+   * A frame Genesys sends no reply to (typing, a read receipt): it takes a message slot and
    * the request budget, and its errors must not land on another request.
-   * False when it does not fit now (typing is dropped, never queued).
+   * False when it does not fit now (it is dropped, never queued).
    */
-  async sendWithoutReply(build: (tracingId: string) => object): Promise<boolean> {
+  async sendWithoutReply(build: (tracingId: string) => object, kind: NoReplyKind = 'typing'): Promise<boolean> {
     const socket = this.socket.current();
     const now = this.now();
     if (
@@ -190,7 +190,7 @@ export class RequestDesk implements ReplyDesk {
     if (this.budget.waitMs(this.budgetLimit - this.reserve) > 0 || !this.messages.take()) return false;
     this.budget.force();
     const tracingId = randomUUID();
-    this.pending.sentWithoutReply(tracingId, 'typing');
+    this.pending.sentWithoutReply(tracingId, kind);
     await socket.send(build(tracingId));
     return true;
   }

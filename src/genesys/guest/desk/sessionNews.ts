@@ -1,9 +1,10 @@
-import type { NormalizedMessage } from '../../../domain/message';
+import type { NormalizedMessage, ReceiptEvent } from '../../../domain/message';
 import type { GuestApiError, SessionResponse } from '../protocol';
 
 /** What a guest session's live streams hear (http/streams/ turns each into a Server-Sent Event). */
 export type GuestEvent =
   | { type: 'message'; message: NormalizedMessage }
+  | { type: 'receipt'; receipt: ReceiptEvent }
   | { type: 'typing'; durationMs?: number }
   | {
       type: 'presence';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { receiptOf, type Receipt } from './receipts';
 import {
   attachmentDeletedSchema,
   attachmentFailureSchema,
@@ -183,8 +184,10 @@ export const structuredMessageSchema = loose({
   direction: text(),
   originatingEntity: text(),
   originatingMessageId: text(),
-  /** Only on `type: "Receipt"`: Sent, Delivered, Read, Failed... */
+  /** Only on `type: "Receipt"`: Sent, Delivered, Read, Failed, Published, Removed (receipts.ts). */
   status: text(),
+  /** Only on a Failed receipt: `{code, message}` each. */
+  reasons: itemsOf(loose({ code: text(), message: text() })),
   channel: optional(
     loose({
       time: text(),
@@ -237,6 +240,7 @@ export const historySchema = loose({
 export type InboundFrame =
   | { kind: 'session'; envelope: Envelope; body: SessionResponse }
   | { kind: 'message'; envelope: Envelope; body: StructuredMessage }
+  | { kind: 'receipt'; envelope: Envelope; body: Receipt }
   | { kind: 'jwt'; envelope: Envelope; body: z.infer<typeof jwtResponseSchema> }
   | { kind: 'tooManyRequests'; envelope: Envelope; body: z.infer<typeof tooManyRequestsSchema> }
   | { kind: 'error'; envelope: Envelope; body: string }
@@ -277,14 +281,17 @@ function withErrorCode(e: Envelope): Envelope {
 
 function structuredMessage(e: Envelope): InboundFrame {
   const body = structuredMessageSchema.parse(e.body);
-  // Dropped rather than published: it carries the id of the message it reports on, and the
-  // browser keys messages by id, so it would overwrite that message with an empty one.
-  if (isReceipt(body))
+  // Never a message: it carries the id of the message it reports on, and the browser keys messages by id, so as
+  // one it would overwrite that message with an empty one.
+  if (isReceipt(body)) {
+    const receipt = receiptOf(body);
+    if (receipt) return { kind: 'receipt', envelope: e, body: receipt };
     return {
       kind: 'unknown',
       envelope: e,
-      reason: `receipt (${body.status ?? 'no status'}) for message ${body.id}, not a chat message`,
+      reason: `receipt (${body.status ?? 'no status'}) for message ${body.id}, not one a guest is told of`,
     };
+  }
   return { kind: 'message', envelope: e, body };
 }
 

@@ -8,6 +8,8 @@ export type { InboundFrame, SessionResponse, StructuredMessage } from './frames'
 export { deleteAttachmentFrame, getAttachmentFrame, onAttachmentFrame } from './attachmentFrames';
 export type { AttachmentFailure, PresignedUrl } from './attachmentFrames';
 export { normalizeMessage } from './normalize';
+export { receiptOf } from './receipts';
+export type { Receipt } from './receipts';
 export {
   answerFrame,
   clearFrame,
@@ -17,6 +19,7 @@ export {
   echoFrame,
   getJwtFrame,
   joinFrame,
+  readReceiptFrame,
   textMessageFrame,
   typingFrame,
 } from './outboundFrames';

@@ -35,6 +35,8 @@ export function normalizeMessage(m: StructuredMessage, receivedAt: Date = new Da
   // Only a guest's message can carry our id; on agent and bot messages channel.messageId is Genesys's own.
   if (m.channel?.messageId && m.direction !== 'Outbound') out.clientMessageId = m.channel.messageId;
   if (m.text !== undefined && m.text !== '') out.text = m.text;
+  // What a receipt may say more of (receipts.ts): a guest's message is sent once Genesys has it.
+  if (out.direction === 'inbound' && out.type !== 'event') out.status = 'sent';
   if (m.originatingEntity === 'Human' || m.originatingEntity === 'Bot') {
     out.originatingEntity = m.originatingEntity === 'Human' ? 'human' : 'bot';
   }

@@ -136,6 +136,20 @@ export function typingFrame(p: { token: string; tracingId: string }) {
 }
 
 /**
+ * The guest read a message (docs/genesys-protocol.md#receipts): a `Receipt` with status `Read` naming the message by
+ * its id, as the receipts Genesys sends name theirs. Unverified: no source shows Genesys taking one from a web guest,
+ * so it is sent only where the deployment turns read receipts on (READ_RECEIPTS).
+ */
+export function readReceiptFrame(p: { token: string; tracingId: string; messageId: string }) {
+  return {
+    action: 'onMessage',
+    token: p.token,
+    tracingId: p.tracingId,
+    message: { type: 'Receipt', status: 'Read', id: p.messageId },
+  };
+}
+
+/**
  * Autostart: Presence Join, which may carry the custom attributes
  * (docs/genesys-protocol.md#onmessage-events-typing-join-clear).
  */

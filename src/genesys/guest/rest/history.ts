@@ -1,10 +1,18 @@
 import { isAxiosError, type AxiosInstance, type AxiosResponse } from 'axios';
 import type { Logger } from '../../../observability/logger';
 import { limitsRefused } from '../../../observability/metrics';
-import { GuestApiError, historySchema, isReceipt, structuredMessageSchema, normalizeMessage } from '../protocol';
+import {
+  GuestApiError,
+  historySchema,
+  isReceipt,
+  normalizeMessage,
+  receiptOf,
+  structuredMessageSchema,
+  type Receipt,
+} from '../protocol';
 import type { GuestJwt } from './guestJwt';
 import type { GenesysGate } from '../link';
-import type { NormalizedMessage } from '../../../domain/message';
+import { deliveryRank, type NormalizedMessage, type ReceiptEvent } from '../../../domain/message';
 import { MemoryStore, sessionKeyOf, type SharedStore } from '../../../store';
 
 /** The newest page a delivery proof or a stream's resume reads: enough to find a send in doubt. */
@@ -39,7 +47,10 @@ export interface HistorySession {
  * first; each page is returned oldest first.
  */
 export interface HistoryPage {
+  /** Each guest message with the status its receipts on this page give it (foldReceipts). */
   messages: NormalizedMessage[];
+  /** The receipts this page holds, oldest first, whichever page holds the messages they report on. */
+  receipts: ReceiptEvent[];
   page: number;
   pageSize: number;
   total: number;
@@ -76,6 +87,13 @@ type ReadMode = 'limit' | 'spare' | 'proof';
  * for (and a resumed stream's replay) always finds them, however many sends are in doubt.
  */
 export const CATCH_UP_RESERVE = 3;
+
+/** The newest page as a stream's replay reads it. */
+export interface NewestPage {
+  /** Oldest first. */
+  messages: NormalizedMessage[];
+  receipts: ReceiptEvent[];
+}
 
 /** The whole conversation as one read of every page: oldest first, each message once. */
 export interface WholeConversation {
@@ -127,10 +145,11 @@ export class GuestHistory {
    * that delivery proofs, which decide whether a message is sent twice, keep
    * the rest.
    */
-  async newest(session: HistorySession, reason: 'resume' | 'reconnect' = 'resume'): Promise<NormalizedMessage[]> {
+  async newest(session: HistorySession, reason: 'resume' | 'reconnect' = 'resume'): Promise<NewestPage> {
     this.refuseWhileAway();
     await this.countRead(session.token, reason === 'resume' ? 'limit' : 'spare');
-    return (await this.read(session, 1, PROOF_PAGE_SIZE)).messages;
+    const { messages, receipts } = await this.read(session, 1, PROOF_PAGE_SIZE);
+    return { messages, receipts };
   }
 
   /**
@@ -175,11 +194,11 @@ export class GuestHistory {
       newestFirst.push(await this.read(session, page, CONVERSATION_PAGE_SIZE));
     }
     const seen = new Set<string>();
-    const messages = newestFirst
-      .reverse()
-      .flatMap((p) => p.messages)
-      .filter((m) => !seen.has(m.id) && seen.add(m.id));
-    return { messages, total: first.total, complete: first.pageCount <= spare };
+    const oldestFirst = newestFirst.reverse();
+    const messages = oldestFirst.flatMap((p) => p.messages).filter((m) => !seen.has(m.id) && seen.add(m.id));
+    // A receipt may be on a newer page than its message.
+    const receipts = oldestFirst.flatMap((p) => p.receipts);
+    return { messages: foldReceipts(messages, receipts), total: first.total, complete: first.pageCount <= spare };
   }
 
   /** A read still under way when the circuit opens is answered then, not at its deadline: reading again is safe. */
@@ -292,14 +311,21 @@ export class GuestHistory {
     const body = parsed.data;
     // Never more than was asked for, whatever Genesys sends; the newest come first.
     const newestFirst = body.entities.slice(0, pageSize).flatMap((raw, index) => this.entity(raw, index));
-    const messages = dateUntimed(newestFirst, (this.options.now ?? Date.now)(), page > 1).reverse();
-    const total = body.total ?? messages.length;
+    const entities = dateUntimed(newestFirst, (this.options.now ?? Date.now)(), page > 1).reverse();
+    const receipts = entities.flatMap((e) => (e.receipt ? [{ ...e.receipt, at: e.time }] : []));
+    const messages = foldReceipts(
+      entities.flatMap((e) => (e.message ? [e.message] : [])),
+      receipts,
+    );
+    const total = body.total ?? entities.length;
     // Without pageCount, the pages its total fills at the size Genesys says it used (else the size asked for).
     const size = body.pageSize && body.pageSize > 0 ? body.pageSize : pageSize;
     return {
       messages,
+      receipts,
       page: body.pageNumber ?? page,
-      pageSize,
+      // The size Genesys paged by, when it says it capped the one asked for: the next page starts after it.
+      pageSize: Math.min(size, pageSize),
       total,
       pageCount: body.pageCount ?? Math.ceil(total / size),
     };
@@ -321,7 +347,10 @@ export class GuestHistory {
     const time = parsed.data.channel?.time;
     const timed = typeof time === 'string';
     // A receipt is no message, but its time bounds the message it reports on (which came no later).
-    if (isReceipt(parsed.data)) return timed ? [{ time, timed }] : [];
+    if (isReceipt(parsed.data)) {
+      const receipt = receiptOf(parsed.data);
+      return receipt || timed ? [{ ...(receipt ? { receipt } : {}), time: time ?? '', timed }] : [];
+    }
     const message = normalizeMessage(parsed.data);
     return [{ message, time: message.time, timed }];
   }
@@ -337,6 +366,8 @@ function refusedRead(message: string, waitMs: number): GuestApiError {
 interface Entity {
   /** None for a receipt. */
   message?: NormalizedMessage;
+  /** Only for a receipt a guest is told of. */
+  receipt?: Receipt;
   time: string;
   /** Genesys gave the entity a time. */
   timed: boolean;
@@ -351,15 +382,34 @@ interface Entity {
  * On an earlier page the newest ones came before every message of the newer pages, so they take the time of the
  * next older message that has one instead of the moment of the read, which would show them after the newer pages.
  */
-function dateUntimed(newestFirst: Entity[], readAt: number, earlierPage: boolean): NormalizedMessage[] {
+function dateUntimed(newestFirst: Entity[], readAt: number, earlierPage: boolean): Entity[] {
   const older = earlierPage ? newestFirst.find((e) => e.timed && Number.isFinite(Date.parse(e.time))) : undefined;
   const latest = older
     ? Date.parse(older.time)
     : newestFirst.reduce((t, e) => (e.timed ? Math.max(t, Date.parse(e.time) || t) : t), readAt);
   let newer = new Date(latest).toISOString();
-  return newestFirst.flatMap(({ message, time, timed }) => {
-    if (!timed) return message ? [{ ...message, time: newer }] : [];
-    newer = time;
-    return message ? [message] : [];
+  return newestFirst.map((entity) => {
+    if (!entity.timed)
+      return { ...entity, time: newer, ...(entity.message ? { message: { ...entity.message, time: newer } } : {}) };
+    newer = entity.time;
+    return entity;
+  });
+}
+
+/**
+ * Each guest message with the furthest status its receipts give it (a late `delivered` never hides a `read`), and
+ * a failure's reasons. Receipts about messages not among `messages` are left out.
+ */
+export function foldReceipts(messages: NormalizedMessage[], receipts: ReceiptEvent[]): NormalizedMessage[] {
+  if (receipts.length === 0) return messages;
+  const furthest = new Map<string, ReceiptEvent>();
+  for (const r of receipts) {
+    const held = furthest.get(r.messageId);
+    if (!held || deliveryRank(r.status) > deliveryRank(held.status)) furthest.set(r.messageId, r);
+  }
+  return messages.map((m) => {
+    const r = m.status === undefined ? undefined : furthest.get(m.id);
+    if (!r || deliveryRank(r.status) <= deliveryRank(m.status!)) return m;
+    return { ...m, status: r.status, ...(r.reasons ? { reasons: r.reasons } : {}) };
   });
 }

@@ -8,5 +8,5 @@ export { GuestJwtCache } from './guestJwt';
 export type { GuestJwt } from './guestJwt';
 export { GuestSignIn } from './guestSignIn';
 export { GuestHistory, PROOF_PAGE_SIZE } from './history';
-export type { HistoryPage, WholeConversation } from './history';
+export type { HistoryPage, NewestPage, WholeConversation } from './history';
 export { putToPresignedUrl, type UploadBody } from './attachmentUpload';

@@ -117,7 +117,7 @@ describe('as the reference records them', () => {
       );
       expect(receipt).toMatchObject({
         kind: 'unknown',
-        reason: 'receipt (no status) for message msg-1, not a chat message',
+        reason: 'receipt (no status) for message msg-1, not one a guest is told of',
       });
     });
   });
@@ -174,7 +174,7 @@ describe('as the reference records them', () => {
       });
     });
 
-    test('the echo of a guest message keeps our id and has no entity', () => {
+    test('the echo of a guest message keeps our id, has no entity, and is `sent` until a receipt says more', () => {
       const m = normalizeMessage({
         id: 'srv-1',
         type: 'Text',
@@ -190,6 +190,7 @@ describe('as the reference records them', () => {
         type: 'text',
         text: 'Hello world!',
         time: '2022-08-22T19:24:26.704Z',
+        status: 'sent',
       });
     });
 
@@ -462,21 +463,55 @@ describe("as tolerantly as the SDK's fixtures require", () => {
   });
 
   describe('receipts', () => {
-    test('a Receipt is never a chat message: it carries the id of the message it reports on', () => {
-      const parsed = frame(
+    const receiptFrame = (body: Record<string, unknown>) =>
+      frame(
         'StructuredMessage',
-        {
-          id: 'msg-1',
-          type: 'Receipt',
-          status: 'Delivered',
-          direction: 'Outbound',
-          channel: { time: '2024-05-01T10:00:00.000Z' },
-        },
+        { id: 'msg-1', type: 'Receipt', direction: 'Outbound', channel: { time: '2024-05-01T10:00:00.000Z' }, ...body },
         { tracingId: 't-1' },
       );
-      expect(parsed.kind).toBe('unknown');
-      expect(parsed).toMatchObject({ reason: expect.stringContaining('receipt (Delivered) for message msg-1') });
+
+    test('a Receipt is never a chat message: it is a receipt about the message whose id it carries', () => {
+      expect(receiptFrame({ status: 'Delivered' })).toMatchObject({
+        kind: 'receipt',
+        body: { messageId: 'msg-1', status: 'delivered', at: '2024-05-01T10:00:00.000Z' },
+      });
+      expect(receiptFrame({ status: 'Read' })).toMatchObject({ kind: 'receipt', body: { status: 'read' } });
+      const delivered = receiptFrame({ status: 'Delivered' });
+      expect(delivered.kind === 'receipt' && 'reasons' in delivered.body).toBe(false);
     });
+
+    test("a Failed receipt keeps Genesys's reason codes; one it does not know is `other` with its text", () => {
+      const failed = receiptFrame({
+        status: 'Failed',
+        reasons: [
+          { code: 'DataFiltered', message: 'blocked by a filter' },
+          { code: 'RateLimited' },
+          { code: 'SomethingNew', message: 'a new reason' },
+          { code: 'AlsoNew' },
+          null,
+        ],
+      });
+      expect(failed).toMatchObject({ kind: 'receipt', body: { status: 'failed' } });
+      expect(failed.kind === 'receipt' && failed.body.reasons).toEqual([
+        { code: 'DataFiltered', message: 'blocked by a filter' },
+        { code: 'RateLimited' },
+        { code: 'other', message: 'a new reason' },
+        { code: 'other', message: 'AlsoNew' },
+      ]);
+      const none = receiptFrame({ status: 'Failed', reasons: null });
+      expect(none.kind === 'receipt' && none.body.reasons).toEqual([]);
+    });
+
+    test.each(['Sent', 'Published', 'Removed', 'Seen', undefined])(
+      'a %s receipt is no news for a guest: ignored, never a message',
+      (status) => {
+        const parsed = receiptFrame(status === undefined ? {} : { status });
+        expect(parsed).toMatchObject({
+          kind: 'unknown',
+          reason: `receipt (${status ?? 'no status'}) for message msg-1, not one a guest is told of`,
+        });
+      },
+    );
   });
 
   describe('structured content', () => {

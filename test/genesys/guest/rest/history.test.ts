@@ -4,7 +4,12 @@ import nock from 'nock';
 import { AppError } from '../../../../src/domain/errors';
 import type { GuestSession } from '../../../../src/genesys/guest/guestSession';
 import { GuestApiError } from '../../../../src/genesys/guest/protocol/errors';
-import { CONVERSATION_PAGE_SIZE, CONVERSATION_PAGES, GuestHistory } from '../../../../src/genesys/guest/rest/history';
+import {
+  CONVERSATION_PAGE_SIZE,
+  CONVERSATION_PAGES,
+  GuestHistory,
+  foldReceipts,
+} from '../../../../src/genesys/guest/rest/history';
 import { MemoryStore } from '../../../../src/store';
 import { captureLogger } from '../../../support/app';
 import { StandInGate } from '../../../support/genesysGate';
@@ -641,6 +646,104 @@ describe('pages as the SDK shapes them, broken or too big', () => {
     });
     const page = await history.page(session, 1, 25);
     expect(page.messages).toEqual([expect.objectContaining({ id: 'm1', type: 'text', text: 'text m1' })]);
+  });
+
+  test("a guest message's status is the furthest its receipts on the page say; the page lists them, oldest first", async () => {
+    const guest = (id: string, second: number) =>
+      entity(id, { direction: 'Inbound', channel: { time: `2024-05-01T10:00:0${second}.000Z` } });
+    const receipt = (id: string, status: string, second: number | null, extra: Record<string, unknown> = {}) =>
+      entity(id, {
+        type: 'Receipt',
+        status,
+        text: null,
+        channel: { time: second === null ? null : `2024-05-01T10:00:0${second}.000Z` },
+        ...extra,
+      });
+    const { history } = historyWith({
+      // Newest first, as Genesys pages: g1's late Delivered never hides its Read; g3 failed; g4 has no receipt.
+      entities: [
+        receipt('g1', 'Delivered', 9),
+        receipt('g3', 'Failed', 8, { reasons: [{ code: 'DataFiltered', message: 'filtered' }] }),
+        guest('g4', 7),
+        receipt('g1', 'Read', null),
+        receipt('g2', 'Sent', 5),
+        receipt('g1', 'Delivered', 4),
+        guest('g3', 3),
+        guest('g2', 2),
+        guest('g1', 1),
+        entity('a0'),
+      ],
+      total: 10,
+    });
+    const page = await history.page(session, 1, 25);
+    expect(page.messages.map((m) => [m.id, m.status, m.reasons])).toEqual([
+      ['a0', undefined, undefined],
+      ['g1', 'read', undefined],
+      ['g2', 'sent', undefined],
+      ['g3', 'failed', [{ code: 'DataFiltered', message: 'filtered' }]],
+      ['g4', 'sent', undefined],
+    ]);
+    // The untimed Read takes the time of the next newer entity with one (g4's), as an untimed message would.
+    expect(page.receipts).toEqual([
+      { messageId: 'g1', status: 'delivered', at: '2024-05-01T10:00:04.000Z' },
+      { messageId: 'g1', status: 'read', at: '2024-05-01T10:00:07.000Z' },
+      {
+        messageId: 'g3',
+        status: 'failed',
+        reasons: [{ code: 'DataFiltered', message: 'filtered' }],
+        at: '2024-05-01T10:00:08.000Z',
+      },
+      { messageId: 'g1', status: 'delivered', at: '2024-05-01T10:00:09.000Z' },
+    ]);
+  });
+
+  test('whatever receipts come in whatever order, each guest message ends at the furthest status any of them says', () => {
+    const RANK = ['sent', 'delivered', 'read', 'failed'] as const;
+    const receiptArb = fc.record({
+      messageId: fc.constantFrom('g0', 'g1', 'g2', 'elsewhere'),
+      status: fc.constantFrom('delivered' as const, 'read' as const, 'failed' as const),
+    });
+    fc.assert(
+      fc.property(fc.array(receiptArb, { maxLength: 12 }), (given) => {
+        const receipts = given.map((r) => ({
+          ...r,
+          at: '2024-05-01T10:00:00.000Z',
+          ...(r.status === 'failed' ? { reasons: [{ code: 'GeneralError' as const }] } : {}),
+        }));
+        const messages = ['g0', 'g1', 'g2'].map((id) => ({
+          id,
+          direction: 'inbound' as const,
+          type: 'text' as const,
+          time: '2024-05-01T10:00:00.000Z',
+          status: 'sent' as const,
+        }));
+        const agent = { id: 'a', direction: 'outbound' as const, type: 'text' as const, time: messages[0]!.time };
+        const folded = foldReceipts([agent, ...messages], receipts);
+        expect(folded[0]).toBe(agent);
+        for (const m of folded.slice(1)) {
+          // The oracle: the highest rank named for this id, counted from the list by hand.
+          let best = 0;
+          for (const r of given) if (r.messageId === m.id) best = Math.max(best, RANK.indexOf(r.status));
+          expect(m.status).toBe(RANK[best]);
+          expect(m.reasons !== undefined).toBe(RANK[best] === 'failed');
+        }
+        // The order they came in changes nothing.
+        expect(foldReceipts([agent, ...messages], [...receipts].reverse())).toEqual(folded);
+      }),
+    );
+  });
+
+  test('a page Genesys capped below the size asked for says the size it used, so paging by it misses nothing', async () => {
+    const entities = Array.from({ length: 20 }, (_, i) => entity(`m${i}`));
+    const capped = historyWith({ entities, pageSize: 20, pageNumber: 1, total: 45 });
+    await expect(capped.history.page(session, 1, 25)).resolves.toMatchObject({ pageSize: 20, pageCount: 3 });
+    nock.cleanAll();
+    // One that says nothing of its size, or a larger one than asked, is the size asked for.
+    const silent = historyWith({ entities, total: 45 });
+    await expect(silent.history.page(session, 1, 25)).resolves.toMatchObject({ pageSize: 25, pageCount: 2 });
+    nock.cleanAll();
+    const larger = historyWith({ entities, pageSize: 100, total: 45 });
+    await expect(larger.history.page(session, 1, 25)).resolves.toMatchObject({ pageSize: 25 });
   });
 
   test('never more entities than the page size asked for: the newest are kept', async () => {
