@@ -197,7 +197,9 @@ export class SimulatedAvailability implements AvailabilityControls {
         if (!MEDIA_TYPES.has(decodeURIComponent(mediaType!))) return badRequest;
         if (decodeURIComponent(queueId!) !== this.ids.queueId) return notFound;
         const results =
-          this.estimatedWait === null ? [] : [{ formula: 'Estimated', estimatedWaitTimeSeconds: this.estimatedWait }];
+          this.estimatedWait === null
+            ? []
+            : [{ intent: 'MESSAGE', formula: 'BEST', estimatedWaitTimeSeconds: this.estimatedWait }];
         return { status: 200, body: { results } };
       }
       case 'queueObservations':

@@ -128,7 +128,10 @@ async function readHours(reads: AvailabilityReads, groupId: string): Promise<Sch
 async function readWait(reads: AvailabilityReads, queueIds: readonly string[], logger: Logger) {
   const waits = await Promise.all(queueIds.map((id) => reads.estimatedWait(id)));
   const seconds = waits.flatMap((w) => (w.seconds === undefined ? [] : [w.seconds]));
-  logger.debug({ formulas: waits.map((w) => w.formula ?? null) }, 'availability: estimated wait read');
+  logger.debug(
+    { predictions: waits.map((w) => ({ formula: w.formula ?? null, intent: w.intent ?? null })) },
+    'availability: estimated wait read',
+  );
   return { seconds: seconds.length > 0 ? Math.max(...seconds) : null };
 }
 
