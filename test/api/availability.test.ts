@@ -217,6 +217,10 @@ describe('when Genesys refuses or goes away', () => {
     });
     expect(res.body.estimatedWaitSeconds).toBe(45);
     expect(stack.log.messages('warn').join('\n')).toContain('analytics:queueObservation:view');
+    expect(stack.log.lines().find((l) => l.permission === 'analytics:queueObservation:view')).toMatchObject({
+      part: 'agents',
+      request: 'POST /api/v2/analytics/queues/observations/query',
+    });
   });
 
   test('a 429 keeps the last estimate (stale) and the next read waits for its Retry-After', async () => {

@@ -36,6 +36,7 @@ async function waitShown(waits: Record<string, number | null>) {
     staleMs: 0,
     logger: captureLogger().logger,
     onMissingPermission: () => undefined,
+    onNoTimeZone: () => undefined,
   });
   return { seconds: composeAnswer(facts, ['estimatedWait'], 0).answer.estimatedWaitSeconds, asked };
 }
@@ -79,5 +80,33 @@ describe("which of a queue's predictions is shown", () => {
     ).toBe(60);
     expect(await shown([{ formula: 'POSITION-IN-QUEUE', estimatedWaitTimeSeconds: 75 }])).toBe(75);
     expect(await shown([{ intent: 'ALL', formula: 'BEST', estimatedWaitTimeSeconds: 10 }])).toBeUndefined();
+  });
+});
+
+describe('a schedule group that states no time zone', () => {
+  test('is read in UTC, and the listener hears of it', async () => {
+    const group = '4e6a8c0e-2f4b-4d6f-8a1c-3e5f7a9b1c3d';
+    const schedule = { id: 's-1', name: 'Days', start: '2027-01-04T09:00:00.000', end: '2027-01-04T17:00:00.000' };
+    const reads = new AvailabilityReads({
+      request: async <T>({ path }: { path: string }): Promise<T> =>
+        (path.includes('/schedulegroups/')
+          ? { id: group, name: 'Hours', openSchedules: [{ id: 's-1' }] }
+          : { ...schedule, rrule: 'FREQ=DAILY' }) as T,
+    });
+    const told: [string, string][] = [];
+    const { facts } = await refreshFacts({
+      reads,
+      targets: { queueIds: [], scheduleGroupId: group },
+      now: Date.parse('2027-03-22T16:30:00Z'),
+      staleMs: 0,
+      logger: captureLogger().logger,
+      onMissingPermission: () => undefined,
+      onNoTimeZone: (id, zone) => told.push([id, zone]),
+    });
+    expect(facts.schedule?.value?.timeZone).toBe('UTC');
+    expect(told).toEqual([[group, 'UTC']]);
+    // 16:30 UTC is inside 09:00-17:00 read in UTC.
+    const { answer } = composeAnswer(facts, ['schedule'], Date.parse('2027-03-22T16:30:00Z'));
+    expect(answer).toMatchObject({ open: true, closesAt: '2027-03-22T17:00:00+00:00' });
   });
 });
