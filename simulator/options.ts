@@ -81,6 +81,12 @@ export interface SimulatorOptions {
   /** History reads a minute per session under the strict profile (default 10). */
   historyReadsPerMinute?: number;
   /**
+   * Platform API requests one OAuth token may make in a minute under the strict profile, default 300 (the limit
+   * `client.credentials.token.rate.per.minute`, docs/genesys-protocol.md#errors-and-retries); the excess gets 429
+   * with `Retry-After` (platformAccess.ts).
+   */
+  platformRequestsPerMinute?: number;
+  /**
    * SessionResponse `allowedMedia` (default: any type, `*\/*`, and video/3gpp, up to 10240 KB), which uploads are checked against.
    * Without `maxFileSizeKB` the session states no size, and `'absent'` leaves `allowedMedia` out: no capture shows either
    * (unverified), and the simulator then checks nothing the session did not state (any size; any type when absent).
@@ -170,6 +176,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     enableAttachments: 'absent',
     connectionsPerMinute: 1000,
     historyReadsPerMinute: 10,
+    platformRequestsPerMinute: 300,
     allowedMedia: ALLOWED_MEDIA,
     blockedExtensions: BLOCKED_EXTENSIONS,
     uploadUrlTtlSeconds: 60,

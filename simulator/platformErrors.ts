@@ -26,3 +26,11 @@ export function errorBody(status: number, contextId: string, override?: { code: 
   const known = override ?? PLATFORM_ERRORS[status] ?? { code: 'error', message: 'The request failed.' };
   return { message: known.message, code: known.code, status, contextId, details: [], errors: [] };
 }
+
+/** The 429 for a spent budget, with the wait in its message as Genesys words it. */
+export function rateLimitedBody(retryAfterSeconds: number, contextId: string) {
+  return errorBody(429, contextId, {
+    code: 'too.many.requests.retry.after',
+    message: `Rate limit exceeded the maximum. Retry the request in [${retryAfterSeconds}] seconds`,
+  });
+}

@@ -33,7 +33,10 @@ import type { ServerFrame, StructuredMessageBody } from './frames';
  *   from a message;
  * - download links that state no expiry and redirect to storage (attachments.ts, `downloadLinks`);
  * - ids for the agent's files that are no UUIDs (attachments.ts, `agentAttachmentIds`);
- * - an expiry that does not slide on configure: only messages move it.
+ * - an expiry that does not slide on configure: only messages move it;
+ * - on the Platform API (platformAccess.ts): each OAuth token's budget, `platformRequestsPerMinute` (300,
+ *   `client.credentials.token.rate.per.minute`), then 429 with Retry-After, and the `inin-ratelimit-*` headers on
+ *   every answer.
  */
 export type Profile = 'default' | 'strict';
 

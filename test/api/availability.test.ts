@@ -1,6 +1,6 @@
 import { availabilityEnvFor } from '../../simulator';
 import { steerableClock } from '../support/clock';
-import { PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
+import { PAGE_ORIGIN, simProfile, startStack, type Stack } from '../support/stack';
 import { waitFor, sleep } from '../support/wait';
 
 /**
@@ -48,6 +48,8 @@ beforeAll(async () => {
       GENESYS_EMERGENCY_GROUP_ID: '9d2f3a4b-5c6e-4f7a-8b9c-1d2e3f4a5b6c',
       AVAILABILITY_REFRESH_SECONDS: String(REFRESH_SECONDS),
       AVAILABILITY_STALE_SECONDS: String(STALE_SECONDS),
+      // Each refresh is awaited by polling the answer; the per-address limit has its own tests.
+      AVAILABILITY_READS_PER_IP_PER_MINUTE: '100000',
     },
   });
   expect(availabilityEnvFor(stack.sim)).toMatchObject({
@@ -58,7 +60,11 @@ afterAll(() => stack.close());
 beforeEach(() => {
   stack.sim.availability.reset();
   stack.sim.faults.clear();
+  stack.sim.setOptions({ platformRequestsPerMinute: 300 });
 });
+
+/** What needs the strict profile's behaviour to mean anything (the kind one has no request budget). */
+const strictOnly = simProfile() === 'strict' ? test : test.skip;
 
 const WEEKDAYS_NEW_YORK = {
   timeZone: 'America/New_York',
@@ -222,6 +228,39 @@ describe('when Genesys refuses or goes away', () => {
       request: 'POST /api/v2/analytics/queues/observations/query',
     });
   });
+
+  strictOnly(
+    "the OAuth token's request budget spent: the parts kept stale, read again in the next window",
+    async () => {
+      stack.sim.availability.setEstimatedWait(100);
+      expect((await refreshed()).body).toMatchObject({ estimatedWaitSeconds: 100, stale: false });
+      stack.sim.availability.setEstimatedWait(200);
+      stack.sim.setOptions({ platformRequestsPerMinute: 20 });
+      // The service's own token, spent by the test as the client's other reads would spend it.
+      const authorization = String(
+        stack.sim.requests.filter((r) => r.target === 'estimatedWait').at(-1)!.headers.authorization,
+      );
+      clock.advance(REFRESH_SECONDS * 1000);
+      const spend = () =>
+        fetch(`${stack.sim.urls.apiUrl}/api/v2/architect/emergencygroups/none`, {
+          headers: { authorization },
+        });
+      let spent = await spend();
+      for (let i = 0; i < 25 && spent.status !== 429; i++) spent = await spend();
+      expect(spent.status).toBe(429);
+      expect(spent.headers.get('retry-after')).toBe('60');
+
+      clock.advance(20_000); // 40 s left in Genesys's window
+      const reads = stack.sim.availability.reads('estimatedWait');
+      const limited = await refreshed();
+      expect(limited.body).toMatchObject({ estimatedWaitSeconds: 100, stale: true, unknown: [] });
+      // Refused once, not retried in place; the next refresh, an interval later, falls in Genesys's next window.
+      expect(stack.sim.availability.reads('estimatedWait')).toBe(reads + 1);
+      expect(limited.headers['cache-control']).toBe(`public, max-age=${REFRESH_SECONDS}`);
+      const after = await refreshed();
+      expect(after.body).toMatchObject({ estimatedWaitSeconds: 200, stale: false });
+    },
+  );
 
   test('a 429 keeps the last estimate (stale) and the next read waits for its Retry-After', async () => {
     stack.sim.availability.setEstimatedWait(100);
