@@ -1,19 +1,22 @@
-import { errorBody } from './platformErrors';
+import { errorBody, missingPermissionBody, rateLimitedBody } from './platformErrors';
 import type { Faults } from './faults';
+import type { ResolvedOptions } from './options';
+import { AVAILABILITY_PERMISSIONS, divisionRef, HOME_DIVISION_ID, holds } from './platformAccess';
 
 /**
  * The Platform API endpoints behind availability, with the shapes of Genesys's Platform SDK models
  * (docs/genesys-protocol.md#availability): a queue's estimated wait (`EstimatedWaitTimePredictions`), queue
  * observations (`QueueObservationQueryResponse`), an Architect schedule group (`ScheduleGroup`), its schedules
- * (`Schedule`) and an emergency group (`EmergencyGroup`). Tests and the demo set their state through the controls.
+ * (`Schedule`) and an emergency group (`EmergencyGroup`). Each object belongs to a division, and a read the OAuth
+ * client's grants do not cover there answers 403 (platformAccess.ts). Tests and the demo set their state through the
+ * controls.
  */
 
 export const DEFAULT_QUEUE_ID = '5b0d6a54-1f7e-4c3a-9a5e-2f6c8d1e0a71';
 export const DEFAULT_SCHEDULE_GROUP_ID = '7c1e2f3a-4b5d-4e6f-8a9b-0c1d2e3f4a5b';
 export const DEFAULT_EMERGENCY_GROUP_ID = '9d2f3a4b-5c6e-4f7a-8b9c-1d2e3f4a5b6c';
 
-export type AvailabilityTarget =
-  'estimatedWait' | 'queueObservations' | 'scheduleGroup' | 'schedule' | 'emergencyGroup';
+export type AvailabilityTarget = keyof typeof AVAILABILITY_PERMISSIONS;
 
 export interface SimSchedule {
   name?: string;
@@ -22,7 +25,12 @@ export interface SimSchedule {
   end: string;
   /** iCal RRULE, e.g. `FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR`. */
   rrule?: string;
+  /** The schedule's division (default the Home division). */
+  divisionId?: string;
 }
+
+/** The objects that belong to a division, besides the schedules (which name theirs in `SimSchedule`). */
+export type DivisionHolder = 'queue' | 'scheduleGroup' | 'emergencyGroup';
 
 export interface AvailabilityControls {
   /** The ids the simulator knows: its one queue, schedule group and emergency group. */
@@ -41,9 +49,12 @@ export interface AvailabilityControls {
   setWaiting(count: number): void;
   /** The estimated wait in seconds; null: Genesys gives no prediction (an empty `results`). */
   setEstimatedWait(seconds: number | null): void;
+  /** Moves the queue, the schedule group or the emergency group to a division. */
+  setDivision(object: DivisionHolder, divisionId: string): void;
   /**
-   * Refuses an endpoint: `permission` (403 `missing.permissions` naming the permission), `rateLimit` (429 with
-   * Retry-After, default 3 s) or `down` (503); `times` requests, or until `reset()` / `faults.clear()`.
+   * Refuses an endpoint: `permission` (403 naming the permission, `missing.permissions` or, for the queue
+   * observations, `missing.any.permissions`), `rateLimit` (429 with Retry-After, default 3 s) or `down` (503);
+   * `times` requests, or until `reset()` / `faults.clear()`.
    */
   refuse(
     target: AvailabilityTarget,
@@ -52,18 +63,12 @@ export interface AvailabilityControls {
   ): void;
   /** Requests each endpoint answered or refused since the last reset. */
   reads(target: AvailabilityTarget): number;
-  /** Back to the default: open around the clock in Europe/Berlin, 2 agents idle and 1 busy, nobody waiting, 45 s. */
+  /**
+   * Back to the default: open around the clock in Europe/Berlin, 2 agents idle and 1 busy, nobody waiting, 45 s,
+   * everything in the Home division.
+   */
   reset(): void;
 }
-
-/** The permission each endpoint needs (the SDK docs' "Requires ALL/ANY permissions"). */
-const PERMISSIONS: Record<AvailabilityTarget, string> = {
-  estimatedWait: 'routing:queue:view',
-  queueObservations: 'analytics:queueObservation:view',
-  scheduleGroup: 'routing:scheduleGroup:view',
-  schedule: 'routing:schedule:view',
-  emergencyGroup: 'routing:emergencyGroup:view',
-};
 
 const ALWAYS_OPEN: SimSchedule = {
   name: 'Around the clock',
@@ -84,6 +89,8 @@ const SCHEDULE_PATH = /^\/api\/v2\/architect\/schedules\/([^/]+)$/;
 const EMERGENCY_PATH = /^\/api\/v2\/architect\/emergencygroups\/([^/]+)$/;
 const MEDIA_TYPES = new Set(['all', 'call', 'chat', 'callback', 'email', 'videoComm', 'message']);
 
+type Options = Pick<ResolvedOptions, 'clientGrants'>;
+
 export class SimulatedAvailability implements AvailabilityControls {
   readonly ids = {
     queueId: DEFAULT_QUEUE_ID,
@@ -96,10 +103,18 @@ export class SimulatedAvailability implements AvailabilityControls {
   private agents: Record<string, number> = {};
   private waiting = 0;
   private estimatedWait: number | null = 45;
+  private divisions: Record<DivisionHolder, string> = {
+    queue: HOME_DIVISION_ID,
+    scheduleGroup: HOME_DIVISION_ID,
+    emergencyGroup: HOME_DIVISION_ID,
+  };
   private counts = new Map<AvailabilityTarget, number>();
   private nextScheduleId = 1;
 
-  constructor(private readonly faults: Faults) {
+  constructor(
+    private readonly faults: Faults,
+    private readonly options: Options,
+  ) {
     this.reset();
   }
 
@@ -143,6 +158,10 @@ export class SimulatedAvailability implements AvailabilityControls {
     this.estimatedWait = seconds;
   }
 
+  setDivision(object: DivisionHolder, divisionId: string): void {
+    this.divisions[object] = divisionId;
+  }
+
   refuse(
     target: AvailabilityTarget,
     how: 'permission' | 'rateLimit' | 'down',
@@ -150,23 +169,11 @@ export class SimulatedAvailability implements AvailabilityControls {
   ) {
     const { times } = opts;
     if (how === 'permission') {
-      const permission = PERMISSIONS[target];
-      const body = {
-        ...errorBody(403, 'sim-context', {
-          code: 'missing.permissions',
-          message: `Unable to perform the requested action. You are missing the following permission(s): ${permission}`,
-        }),
-        messageWithParams:
-          'Unable to perform the requested action. You are missing the following permission(s): {permissions}',
-        messageParams: { permissions: permission },
-      };
-      this.faults.failRest(target, { status: 403, body, times });
+      const { permission, any } = AVAILABILITY_PERMISSIONS[target];
+      this.faults.failRest(target, { status: 403, body: missingPermissionBody(permission, any, 'sim-context'), times });
     } else if (how === 'rateLimit') {
       const seconds = opts.retryAfterSeconds ?? 3;
-      const body = errorBody(429, 'sim-context', {
-        code: 'too.many.requests.retry.after',
-        message: `Rate limit exceeded the maximum. Retry the request in [${seconds}] seconds`,
-      });
+      const body = rateLimitedBody(seconds, 'sim-context');
       this.faults.failRest(target, { status: 429, body, headers: { 'retry-after': String(seconds) }, times });
     } else {
       this.faults.failRest(target, { status: 503, times });
@@ -185,12 +192,14 @@ export class SimulatedAvailability implements AvailabilityControls {
     this.agents = { IDLE: 2, INTERACTING: 1 };
     this.waiting = 0;
     this.estimatedWait = 45;
+    this.divisions = { queue: HOME_DIVISION_ID, scheduleGroup: HOME_DIVISION_ID, emergencyGroup: HOME_DIVISION_ID };
     this.counts.clear();
   }
 
   answer(target: AvailabilityTarget, path: string, body: string, correlationId: string): Reply {
     const notFound = { status: 404, body: errorBody(404, correlationId) };
     const badRequest = { status: 400, body: errorBody(400, correlationId) };
+    const denied = (...divisions: string[]) => this.denied(target, divisions, correlationId);
     switch (target) {
       case 'estimatedWait': {
         const [, queueId, mediaType] = EWT_PATH.exec(path)!;
@@ -200,7 +209,7 @@ export class SimulatedAvailability implements AvailabilityControls {
           this.estimatedWait === null
             ? []
             : [{ intent: 'MESSAGE', formula: 'BEST', estimatedWaitTimeSeconds: this.estimatedWait }];
-        return { status: 200, body: { results } };
+        return denied(this.divisions.queue) ?? { status: 200, body: { results } };
       }
       case 'queueObservations':
         return this.observations(body, correlationId);
@@ -211,57 +220,73 @@ export class SimulatedAvailability implements AvailabilityControls {
             .filter(([, s]) => s.kind === kind)
             .map(([id, s]) => ({ id, name: s.name ?? id, selfUri: `/api/v2/architect/schedules/${id}` }));
         const id = this.ids.scheduleGroupId;
-        return {
-          status: 200,
-          body: {
-            id,
-            name: 'Simulator opening hours',
-            version: 1,
-            state: 'active',
-            timeZone: this.timeZone,
-            openSchedules: refs('open'),
-            closedSchedules: refs('closed'),
-            holidaySchedules: refs('holiday'),
-            selfUri: `/api/v2/architect/schedulegroups/${id}`,
-          },
-        };
+        return (
+          denied(this.divisions.scheduleGroup) ?? {
+            status: 200,
+            body: {
+              id,
+              name: 'Simulator opening hours',
+              division: divisionRef(this.divisions.scheduleGroup),
+              version: 1,
+              state: 'active',
+              timeZone: this.timeZone,
+              openSchedules: refs('open'),
+              closedSchedules: refs('closed'),
+              holidaySchedules: refs('holiday'),
+              selfUri: `/api/v2/architect/schedulegroups/${id}`,
+            },
+          }
+        );
       }
       case 'schedule': {
         const id = decodeURIComponent(SCHEDULE_PATH.exec(path)![1]!);
         const schedule = this.schedules.get(id);
         if (!schedule) return notFound;
-        const { start, end, rrule, name } = schedule;
-        return {
-          status: 200,
-          body: {
-            id,
-            name: name ?? id,
-            version: 1,
-            state: 'active',
-            start,
-            end,
-            ...(rrule ? { rrule } : {}),
-            selfUri: `/api/v2/architect/schedules/${id}`,
-          },
-        };
+        const { start, end, rrule, name, divisionId = HOME_DIVISION_ID } = schedule;
+        return (
+          denied(divisionId) ?? {
+            status: 200,
+            body: {
+              id,
+              name: name ?? id,
+              division: divisionRef(divisionId),
+              version: 1,
+              state: 'active',
+              start,
+              end,
+              ...(rrule ? { rrule } : {}),
+              selfUri: `/api/v2/architect/schedules/${id}`,
+            },
+          }
+        );
       }
       case 'emergencyGroup': {
         const id = decodeURIComponent(EMERGENCY_PATH.exec(path)![1]!);
         if (id !== this.ids.emergencyGroupId) return notFound;
-        return {
-          status: 200,
-          body: {
-            id,
-            name: 'Simulator emergency',
-            version: 1,
-            state: 'active',
-            enabled: this.emergency,
-            emergencyCallFlows: [],
-            selfUri: `/api/v2/architect/emergencygroups/${id}`,
-          },
-        };
+        return (
+          denied(this.divisions.emergencyGroup) ?? {
+            status: 200,
+            body: {
+              id,
+              name: 'Simulator emergency',
+              division: divisionRef(this.divisions.emergencyGroup),
+              version: 1,
+              state: 'active',
+              enabled: this.emergency,
+              emergencyCallFlows: [],
+              selfUri: `/api/v2/architect/emergencygroups/${id}`,
+            },
+          }
+        );
       }
     }
+  }
+
+  /** The 403 when the OAuth client's grants miss the endpoint's permission in one of these divisions. */
+  private denied(target: AvailabilityTarget, divisions: string[], correlationId: string): Reply | undefined {
+    const { permission, any } = AVAILABILITY_PERMISSIONS[target];
+    if (divisions.every((d) => holds(this.options.clientGrants, permission, d))) return undefined;
+    return { status: 403, body: missingPermissionBody(permission, any, correlationId) };
   }
 
   /** `QueueObservationQuery`: a filter on queueId predicates and the metrics wanted; one result per queue. */
@@ -285,6 +310,9 @@ export class SimulatedAvailability implements AvailabilityControls {
       return { status: 400, body: errorBody(400, correlationId) };
     }
     const queueIds = predicates.filter((p) => p.dimension === 'queueId').map((p) => p.value ?? '');
+    const known = queueIds.filter((id) => id === this.ids.queueId).map(() => this.divisions.queue);
+    const refused = this.denied('queueObservations', known, correlationId);
+    if (refused) return refused;
     const results = queueIds.map((queueId) => {
       const known = queueId === this.ids.queueId;
       const data: object[] = [];

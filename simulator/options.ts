@@ -1,6 +1,7 @@
 import type { AvailabilityState } from './availabilityStates';
 import { ALLOWED_MEDIA, BLOCKED_EXTENSIONS } from './frames';
 import type { Profile } from './profile';
+import { ALL_AVAILABILITY_GRANTS } from './platformAccess';
 
 /** Options of the simulated Genesys org, with the defaults a real deployment has (docs/genesys-protocol.md#sessionresponse, docs/genesys-protocol.md#limits-and-timing). */
 export interface SimulatorOptions {
@@ -86,6 +87,12 @@ export interface SimulatorOptions {
    * with `Retry-After` (platformAccess.ts).
    */
   platformRequestsPerMinute?: number;
+  /**
+   * What the OAuth client's roles grant: each permission, with the divisions it holds it in (`'*'`: all of them).
+   * A read of an availability object (queue, schedule group, schedule, emergency group) whose division the
+   * permission does not cover answers 403. Default: the availability permissions, in every division.
+   */
+  clientGrants?: Record<string, readonly string[] | '*'>;
   /**
    * SessionResponse `allowedMedia` (default: any type, `*\/*`, and video/3gpp, up to 10240 KB), which uploads are checked against.
    * Without `maxFileSizeKB` the session states no size, and `'absent'` leaves `allowedMedia` out: no capture shows either
@@ -177,6 +184,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     connectionsPerMinute: 1000,
     historyReadsPerMinute: 10,
     platformRequestsPerMinute: 300,
+    clientGrants: ALL_AVAILABILITY_GRANTS,
     allowedMedia: ALLOWED_MEDIA,
     blockedExtensions: BLOCKED_EXTENSIONS,
     uploadUrlTtlSeconds: 60,

@@ -36,7 +36,7 @@ import type { ServerFrame, StructuredMessageBody } from './frames';
  * - an expiry that does not slide on configure: only messages move it;
  * - on the Platform API (platformAccess.ts): each OAuth token's budget, `platformRequestsPerMinute` (300,
  *   `client.credentials.token.rate.per.minute`), then 429 with Retry-After, and the `inin-ratelimit-*` headers on
- *   every answer.
+ *   every answer. The OAuth client's permissions by division (`clientGrants`) are checked under both profiles.
  */
 export type Profile = 'default' | 'strict';
 

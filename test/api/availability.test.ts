@@ -1,4 +1,4 @@
-import { availabilityEnvFor } from '../../simulator';
+import { ALL_AVAILABILITY_GRANTS, availabilityEnvFor, HOME_DIVISION_ID } from '../../simulator';
 import { steerableClock } from '../support/clock';
 import { PAGE_ORIGIN, simProfile, startStack, type Stack } from '../support/stack';
 import { waitFor, sleep } from '../support/wait';
@@ -60,11 +60,12 @@ afterAll(() => stack.close());
 beforeEach(() => {
   stack.sim.availability.reset();
   stack.sim.faults.clear();
-  stack.sim.setOptions({ platformRequestsPerMinute: 300 });
+  stack.sim.setOptions({ clientGrants: ALL_AVAILABILITY_GRANTS, platformRequestsPerMinute: 300 });
 });
 
 /** What needs the strict profile's behaviour to mean anything (the kind one has no request budget). */
 const strictOnly = simProfile() === 'strict' ? test : test.skip;
+const OTHER_DIVISION = 'c4d6e8f0-1a3b-4c5d-8e7f-9a0b1c2d3e4f';
 
 const WEEKDAYS_NEW_YORK = {
   timeZone: 'America/New_York',
@@ -227,6 +228,34 @@ describe('when Genesys refuses or goes away', () => {
       part: 'agents',
       request: 'POST /api/v2/analytics/queues/observations/query',
     });
+  });
+
+  test('a schedule in a division the OAuth client may not read: the schedule unknown, the permission logged', async () => {
+    stack.sim.setOptions({
+      clientGrants: { ...ALL_AVAILABILITY_GRANTS, 'routing:schedule:view': [HOME_DIVISION_ID] },
+    });
+    stack.sim.availability.setSchedules({
+      timeZone: 'Europe/Berlin',
+      open: [{ start: '2027-01-04T09:00:00.000', end: '2027-01-04T17:00:00.000', divisionId: OTHER_DIVISION }],
+    });
+    const res = await refreshed();
+    expect(res.body).toMatchObject({ open: true, reason: 'open', unknown: ['schedule'], estimatedWaitSeconds: 45 });
+    const warning = stack.log.lines().find((l) => l.permission === 'routing:schedule:view');
+    expect(warning).toMatchObject({
+      part: 'schedule',
+      request: expect.stringMatching(/^GET \/api\/v2\/architect\/schedules\//),
+    });
+    expect(warning!.msg).toContain("another division than the object's");
+  });
+
+  test('queues in a division the client may not observe (missing.any.permissions): agents unknown', async () => {
+    stack.sim.availability.setDivision('queue', OTHER_DIVISION);
+    stack.sim.setOptions({
+      clientGrants: { ...ALL_AVAILABILITY_GRANTS, 'analytics:queueObservation:view': [HOME_DIVISION_ID] },
+    });
+    const res = await refreshed();
+    expect(res.body).toMatchObject({ open: true, agentsAvailable: null, waiting: null, unknown: ['agents'] });
+    expect(res.body.estimatedWaitSeconds).toBe(45);
   });
 
   strictOnly(
