@@ -31,7 +31,13 @@ export { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_DEPLOYMENT_ID } from 
 export type { AgentOptions, SimulatorOptions } from './options';
 export type { ReceivedFrame, RecordedRequest, Stats } from './recorder';
 export type { AgentControls } from './agent';
-export type { AvailabilityControls, AvailabilityTarget, DivisionHolder, SimSchedule } from './availability';
+export type {
+  AvailabilityControls,
+  AvailabilityTarget,
+  DivisionHolder,
+  SimPrediction,
+  SimSchedule,
+} from './availability';
 export { ALL_AVAILABILITY_GRANTS, HOME_DIVISION_ID } from './platformAccess';
 export { DEFAULT_EMERGENCY_GROUP_ID, DEFAULT_QUEUE_ID, DEFAULT_SCHEDULE_GROUP_ID } from './availability';
 export {

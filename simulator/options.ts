@@ -94,6 +94,12 @@ export interface SimulatorOptions {
    */
   clientGrants?: Record<string, readonly string[] | '*'>;
   /**
+   * The media types queue observations come grouped by under the strict profile, one result per queue and media type
+   * (default voice, chat, email, callback, message). No source says which groups Genesys sends; these are analytics'
+   * names for them (`voice`, not the routing API's `call`).
+   */
+  observationMediaTypes?: string[];
+  /**
    * SessionResponse `allowedMedia` (default: any type, `*\/*`, and video/3gpp, up to 10240 KB), which uploads are checked against.
    * Without `maxFileSizeKB` the session states no size, and `'absent'` leaves `allowedMedia` out: no capture shows either
    * (unverified), and the simulator then checks nothing the session did not state (any size; any type when absent).
@@ -185,6 +191,7 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     historyReadsPerMinute: 10,
     platformRequestsPerMinute: 300,
     clientGrants: ALL_AVAILABILITY_GRANTS,
+    observationMediaTypes: ['voice', 'chat', 'email', 'callback', 'message'],
     allowedMedia: ALLOWED_MEDIA,
     blockedExtensions: BLOCKED_EXTENSIONS,
     uploadUrlTtlSeconds: 60,

@@ -182,6 +182,26 @@ describe('open hours', () => {
     const res = await answerAt('2027-03-19T09:00:00Z'); // Friday 10:00 CET
     expect(res.body).toMatchObject({ open: true, reason: 'open', closesAt: '2027-03-19T17:00:00+01:00' });
   });
+
+  test('a schedule group that states no time zone is read in UTC, and the log says so', async () => {
+    stack.sim.availability.setSchedules({
+      timeZone: null,
+      open: [{ name: 'Days', start: '2027-01-04T09:00:00.000', end: '2027-01-04T17:00:00.000', rrule: 'FREQ=DAILY' }],
+    });
+    // 16:30 UTC is 17:30 in Berlin, the simulator's zone until now: open only if read in UTC.
+    const res = await answerAt('2027-03-22T16:30:00Z');
+    expect(res.body).toMatchObject({ open: true, reason: 'open', unknown: [] });
+    expect(Date.parse(res.body.closesAt)).toBe(Date.parse('2027-03-22T17:00:00Z'));
+    const warning = stack.log.lines().find((l) => l.scheduleGroupId === stack.sim.availability.ids.scheduleGroupId);
+    expect(warning).toMatchObject({ timeZone: 'UTC' });
+    expect(warning!.msg).toContain('states no time zone');
+  });
+
+  test('a group without schedules is never open, and an emergency group without its flag is no emergency', async () => {
+    stack.sim.availability.setSchedules({ timeZone: 'Europe/Berlin' });
+    const res = await refreshed();
+    expect(res.body).toMatchObject({ open: false, reason: 'closed', nextOpenAt: null, unknown: [] });
+  });
 });
 
 describe('agents and the wait', () => {
@@ -202,6 +222,38 @@ describe('agents and the wait', () => {
     stack.sim.availability.setAgents({});
     const res = await refreshed();
     expect(res.body).toMatchObject({ open: false, reason: 'no_agents', agentsAvailable: 0 });
+  });
+
+  test('observations grouped by media type: only messages waiting count, and each agent once', async () => {
+    stack.sim.availability.setAgents({ IDLE: 1, INTERACTING: 4 });
+    stack.sim.availability.setWaiting(2);
+    stack.sim.availability.setWaiting(7, 'voice');
+    stack.sim.availability.setWaiting(3, 'chat');
+    const res = await refreshed();
+    expect(res.body).toMatchObject({ open: true, agentsAvailable: 1, waiting: 2, unknown: [] });
+  });
+
+  test('observations with no results at all: nobody on queue, nobody waiting', async () => {
+    stack.sim.availability.setAgents({});
+    for (const media of ['message', 'voice', 'email']) stack.sim.availability.setWaiting(0, media);
+    const res = await refreshed();
+    expect(res.body).toMatchObject({ open: false, reason: 'no_agents', agentsAvailable: 0, waiting: 0, unknown: [] });
+  });
+
+  test("the estimate is Genesys's first prediction for messages, whatever formulas follow it", async () => {
+    stack.sim.availability.setEstimatedWait(240); // BEST 240, then SIMPLE 540, PATIENCE_ABANDON 120, ...
+    expect((await refreshed()).body.estimatedWaitSeconds).toBe(240);
+    stack.sim.availability.setPredictions([
+      { intent: 'CALL', formula: 'BEST', estimatedWaitTimeSeconds: 30 },
+      { intent: 'MESSAGE', formula: 'AI-ADJUSTED-AHT', estimatedWaitTimeSeconds: 360 },
+      { intent: 'MESSAGE', formula: 'BEST', estimatedWaitTimeSeconds: 200 },
+    ]);
+    expect((await refreshed()).body.estimatedWaitSeconds).toBe(360);
+    stack.sim.availability.setPredictions([
+      { intent: 'ALL', formula: 'SIMPLE', estimatedWaitTimeSeconds: 30 },
+      { formula: 'POSITION-IN-QUEUE', estimatedWaitTimeSeconds: 90 },
+    ]);
+    expect((await refreshed()).body.estimatedWaitSeconds).toBe(90);
   });
 
   test('no prediction from Genesys is a null estimate, not an unknown part', async () => {

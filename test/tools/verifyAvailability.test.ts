@@ -70,6 +70,20 @@ test("a permission held only in another division than the object's is reported b
   }
 });
 
+test('optional fields Genesys leaves out hold, and say how the service reads them', async () => {
+  sim.availability.setSchedules({ timeZone: null, open: [] });
+  const findings = await run();
+  const observed = (point: string) => findings.find((f) => f.point === point);
+  expect(observed('availability: schedule group')).toMatchObject({ verdict: 'holds' });
+  expect(observed('availability: emergency group')).toMatchObject({ verdict: 'holds' });
+  if (simProfile() === 'strict') {
+    expect(observed('availability: schedule group')!.observed).toBe(
+      'read; no timeZone (read in UTC); no openSchedules (never open)',
+    );
+    expect(observed('availability: emergency group')!.observed).toBe('read; no enabled flag (read as off)');
+  }
+});
+
 test('without ids it checks nothing, and says so', async () => {
   const findings = await run({ GENESYS_QUEUE_ID: '', GENESYS_SCHEDULE_GROUP_ID: '', GENESYS_EMERGENCY_GROUP_ID: '' });
   expect(findings).toEqual([
