@@ -66,7 +66,8 @@ import {
   staleness,
   writeRecord,
 } from './record.mjs';
-import { sourceModules } from './results.mjs';
+import { results, sourceModules } from './results.mjs';
+import { areasMarkdown, DOCS_FILE, withAreas } from './table.mjs';
 
 process.chdir(ROOT);
 const require = createRequire(import.meta.url);
@@ -81,6 +82,13 @@ const fail = (line) => {
   process.stderr.write(`mutation: FAILED: ${line}\n`);
   process.exit(1);
 };
+
+/** Writes the record, and the scores by area docs/testing.md shows from it (test/scripts/mutationResults.test.ts). */
+function writeRecordAndAreas(record) {
+  writeRecord(record);
+  const docs = path.join(ROOT, DOCS_FILE);
+  fs.writeFileSync(docs, withAreas(fs.readFileSync(docs, 'utf8'), areasMarkdown(results(record))));
+}
 
 const git = (...args) => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
 
@@ -240,7 +248,7 @@ function record(modules) {
     );
     if (entry.score < BREAK) low.push(module);
   }
-  writeRecord(held);
+  writeRecordAndAreas(held);
   return low;
 }
 
@@ -356,7 +364,7 @@ async function carry(args) {
     held.modules[now] = sortedEntry(entry);
     say(`carried ${module}${now === module ? '' : ` → ${now}`}`);
   }
-  if (Object.keys(carried).length > 0) writeRecord(held);
+  if (Object.keys(carried).length > 0) writeRecordAndAreas(held);
   say(
     `${Object.keys(carried).length} record(s) carried across ${commit}, ${unchanged} already current, ${refused.length} not carried`,
   );
@@ -381,7 +389,7 @@ function drop(modules) {
     );
   }
   held.notYetMutated = [...new Set([...(held.notYetMutated ?? []), ...modules])];
-  writeRecord(held);
+  writeRecordAndAreas(held);
 }
 
 /**

@@ -25,6 +25,8 @@ test("the deployment's settings, the session's media limits and its expiry", asy
     languages: ['en-us'],
     defaultLanguage: 'en-us',
     markdown: true,
+    // The deployment's READ_RECEIPTS, off unless set (test/api/receipts.test.ts has it on).
+    readReceipts: false,
     authentication: { enabled: true, allowSessionUpgrade: true },
     session: { expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
     availability: { configured: false },

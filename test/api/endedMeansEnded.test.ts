@@ -205,6 +205,11 @@ const TABLE: Record<string, Entry> = {
     ended: [{ how: 'with the token', path: () => '/messages/stream-ticket', headers: withToken, body: json({}) }],
   },
   'post /typing': { ended: [{ how: 'with the token', path: () => '/typing', headers: withToken, body: json({}) }] },
+  'post /messages/read': {
+    ended: [
+      { how: 'a message read', path: () => '/messages/read', headers: withToken, body: json({ messageId: 'm1' }) },
+    ],
+  },
   'get /capabilities': { ended: [{ how: 'with the token', path: () => '/capabilities', headers: withToken }] },
   'get /availability': PUBLIC(
     '/availability',

@@ -45,6 +45,7 @@ test('every route is in the document, and nothing else is', () => {
       'get /messages/stream',
       'post /messages/stream-ticket',
       'post /typing',
+      'post /messages/read',
       'get /capabilities',
       'get /availability',
       'post /attachments',

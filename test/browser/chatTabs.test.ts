@@ -28,6 +28,8 @@ jest.setTimeout(90_000);
 const ROOT = path.resolve(__dirname, '../..');
 
 let stack: Stack;
+/** A service whose deployment sends read receipts (READ_RECEIPTS=on), on a simulator that takes them. */
+let readsStack: Stack;
 let browser: Browser;
 let bundle: string;
 let pageServer: http.Server;
@@ -48,9 +50,13 @@ beforeAll(async () => {
     else if (req.url === '/styles.css')
       res.writeHead(200, { 'content-type': 'text/css' }).end(fs.readFileSync(path.join(ROOT, 'client/styles.css')));
     else
-      res
-        .writeHead(200, { 'content-type': 'text/html' })
-        .end(PAGE.replace('__SERVICE__', JSON.stringify(stack.service.url)));
+      res.writeHead(200, { 'content-type': 'text/html' }).end(
+        PAGE.replace(
+          '__SERVICE__',
+          // `?service=reads`: the service that sends read receipts (the read receipts tests' own).
+          JSON.stringify(req.url?.includes('service=reads') ? readsStack.service.url : stack.service.url),
+        ),
+      );
   });
   await new Promise<void>((resolve) => pageServer.listen(0, '127.0.0.1', resolve));
   pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
@@ -67,6 +73,10 @@ beforeAll(async () => {
     },
     sim: { record: true, agent: { typingDelayMs: 5, replyDelayMs: 20 } },
   });
+  readsStack = await startStack({
+    env: { CORS_ALLOWED_ORIGINS: `${PAGE_ORIGIN},${pageOrigin}`, READ_RECEIPTS: 'on' },
+    sim: { guestReceipts: 'accepted', agent: { enabled: false } },
+  });
   bundle = await bundleKitPage(path.join(__dirname, 'chatTabs/page.tsx'));
   browser = await launchChromium();
 });
@@ -75,6 +85,7 @@ afterAll(async () => {
   await browser?.close();
   await demo?.stop();
   await stack?.close();
+  await readsStack?.close();
   await new Promise((resolve) => pageServer?.close(resolve));
 });
 
@@ -297,6 +308,50 @@ describe("receipts: where the guest's messages stand, the same in every tab, in 
       await page.locator('#messages .delivery.failed', { hasText: t('failedDataFiltered') }).waitFor();
     expect(await second.locator('html').getAttribute('dir')).toBe('rtl');
     expect(await axeViolations(second)).toEqual([]);
+  });
+});
+
+describe('read receipts from the page, where the deployment sends them', () => {
+  const readsAt = (gt: string) =>
+    readsStack.sim
+      .framesFor(gt, 'onMessage')
+      .map((f) => (f.frame as { message?: { type?: string; id?: string } }).message)
+      .filter((m) => m?.type === 'Receipt')
+      .map((m) => m!.id);
+
+  test('an agent message shown in a hidden tab is reported read once the tab is shown, once, whatever tabs show it', async () => {
+    const context = await site();
+    const before = readsStack.sim.received.length;
+    const first = await openTab(context, `${pageOrigin}/?service=reads`);
+    const gt = readsStack.sim.received.slice(before).find((f) => f.frame.action === 'configureSession')!.frame
+      .token as string;
+    const second = await openTab(context, `${pageOrigin}/?service=reads`);
+    const reports: string[] = [];
+    for (const page of [first, second]) {
+      page.on('request', (r) => {
+        if (new URL(r.url()).pathname === '/messages/read') reports.push(r.postData() ?? '');
+      });
+      await setVisibility(page, 'hidden');
+    }
+    readsStack.sim.agent.say(gt, 'read me when you can');
+    for (const page of [first, second]) {
+      await bubbles(page, 'read me when you can').waitFor();
+      // Two frames: React has run the effects of the render that showed it.
+      await page.evaluate(() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done))));
+    }
+    expect(reports).toEqual([]);
+
+    await setVisibility(first, 'visible');
+    await waitFor(() => readsAt(gt).length === 1);
+    await setVisibility(second, 'visible');
+    await first.reload();
+    await bubbles(first, 'read me when you can').waitFor();
+    await waitFor(() => reports.length >= 2);
+    const agentMessage = readsStack.sim
+      .conversationMessages(gt)
+      .find((m) => (m as { text?: string }).text === 'read me when you can') as { id: string };
+    // Each tab said so when it was shown, and the reload said it again: Genesys heard it once.
+    expect(readsAt(gt)).toEqual([agentMessage.id]);
   });
 });
 

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 
 /**
@@ -35,6 +36,7 @@ interface Results {
   outOfProcess: string[];
   recordBytes: number;
   markdown: string;
+  areas: string;
   breakAt: number;
 }
 
@@ -53,6 +55,15 @@ test('every src/ module has a record, is listed as not mutated yet, or is out of
   // A module without results is a decision, written in the record (`run.mjs drop`), never an accident.
   expect([...results.pending].sort()).toEqual([...results.notYetMutated].sort());
   for (const module of results.pending) expect(results.markdown).toContain(`\`${module}\``);
+});
+
+test('docs/testing.md shows the scores by area as the record has them now', () => {
+  const docs = fs.readFileSync(path.join(__dirname, '../../docs/testing.md'), 'utf8');
+  const block = /<!-- mutation-areas: [^>]*-->\n([\s\S]*?)\n<!-- \/mutation-areas -->/.exec(docs);
+  expect(block?.[1]).toBe(results.areas);
+  // Every module to measure is in some area's count, and the last line is all of them.
+  const all = results.areas.split('\n').pop()!;
+  expect(all).toContain(`| ${results.rows.length} of ${results.rows.length + results.pending.length} |`);
 });
 
 test("each record's counts and scores agree with its mutants left", () => {

@@ -226,7 +226,7 @@ describe("the deployment's switches, each from its own feature", () => {
       markdown: true,
       auth: { enabled: true, allowSessionUpgrade: true },
     });
-    const { attachments: _, session: __, ...rest } = capabilitiesOf(on, session(), NOW);
+    const { attachments: _, session: __, ...rest } = capabilitiesOf(on, session(), NOW, undefined, true);
     expect(rest).toEqual({
       endChat: true,
       disconnect: { enabled: true, type: 'ReadOnly' },
@@ -235,6 +235,8 @@ describe("the deployment's switches, each from its own feature", () => {
       languages: ['en-us', 'fr'],
       defaultLanguage: 'fr',
       markdown: true,
+      // Not from config.json: the deployment's own READ_RECEIPTS, as given.
+      readReceipts: true,
       authentication: { enabled: true, allowSessionUpgrade: true },
     });
     const off = features({ agentTypingIndicator: false, userTypingIndicator: true });
@@ -247,6 +249,7 @@ describe("the deployment's switches, each from its own feature", () => {
       languages: [],
       defaultLanguage: null,
       markdown: false,
+      readReceipts: false,
       authentication: { enabled: false, allowSessionUpgrade: false },
     });
   });
