@@ -31,7 +31,14 @@ export { DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_DEPLOYMENT_ID } from 
 export type { AgentOptions, SimulatorOptions } from './options';
 export type { ReceivedFrame, RecordedRequest, Stats } from './recorder';
 export type { AgentControls } from './agent';
-export type { AvailabilityControls, AvailabilityTarget, SimSchedule } from './availability';
+export type {
+  AvailabilityControls,
+  AvailabilityTarget,
+  DivisionHolder,
+  SimPrediction,
+  SimSchedule,
+} from './availability';
+export { ALL_AVAILABILITY_GRANTS, HOME_DIVISION_ID } from './platformAccess';
 export { DEFAULT_EMERGENCY_GROUP_ID, DEFAULT_QUEUE_ID, DEFAULT_SCHEDULE_GROUP_ID } from './availability';
 export {
   AVAILABILITY_STATES,
@@ -142,7 +149,7 @@ export async function startSimulator(input: SimulatorOptions = {}): Promise<Simu
     attachments,
     authenticated,
   });
-  const availability = new SimulatedAvailability(faults);
+  const availability = new SimulatedAvailability(faults, options);
   if (options.availabilityState !== 'open') setAvailabilityState(availability, options.availabilityState);
   const rest = new PlatformRest({
     availability,

@@ -1,6 +1,7 @@
 import type { AvailabilityState } from './availabilityStates';
 import { ALLOWED_MEDIA, BLOCKED_EXTENSIONS } from './frames';
 import type { Profile } from './profile';
+import { ALL_AVAILABILITY_GRANTS } from './platformAccess';
 
 /** Options of the simulated Genesys org, with the defaults a real deployment has (docs/genesys-protocol.md#sessionresponse, docs/genesys-protocol.md#limits-and-timing). */
 export interface SimulatorOptions {
@@ -80,6 +81,24 @@ export interface SimulatorOptions {
   connectionsPerMinute?: number;
   /** History reads a minute per session under the strict profile (default 10). */
   historyReadsPerMinute?: number;
+  /**
+   * Platform API requests one OAuth token may make in a minute under the strict profile, default 300 (the limit
+   * `client.credentials.token.rate.per.minute`, docs/genesys-protocol.md#errors-and-retries); the excess gets 429
+   * with `Retry-After` (platformAccess.ts).
+   */
+  platformRequestsPerMinute?: number;
+  /**
+   * What the OAuth client's roles grant: each permission, with the divisions it holds it in (`'*'`: all of them).
+   * A read of an availability object (queue, schedule group, schedule, emergency group) whose division the
+   * permission does not cover answers 403. Default: the availability permissions, in every division.
+   */
+  clientGrants?: Record<string, readonly string[] | '*'>;
+  /**
+   * The media types queue observations come grouped by under the strict profile, one result per queue and media type
+   * (default voice, chat, email, callback, message). No source says which groups Genesys sends; these are analytics'
+   * names for them (`voice`, not the routing API's `call`).
+   */
+  observationMediaTypes?: string[];
   /**
    * SessionResponse `allowedMedia` (default: any type, `*\/*`, and video/3gpp, up to 10240 KB), which uploads are checked against.
    * Without `maxFileSizeKB` the session states no size, and `'absent'` leaves `allowedMedia` out: no capture shows either
@@ -170,6 +189,9 @@ export function resolveOptions(options: SimulatorOptions = {}): ResolvedOptions 
     enableAttachments: 'absent',
     connectionsPerMinute: 1000,
     historyReadsPerMinute: 10,
+    platformRequestsPerMinute: 300,
+    clientGrants: ALL_AVAILABILITY_GRANTS,
+    observationMediaTypes: ['voice', 'chat', 'email', 'callback', 'message'],
     allowedMedia: ALLOWED_MEDIA,
     blockedExtensions: BLOCKED_EXTENSIONS,
     uploadUrlTtlSeconds: 60,

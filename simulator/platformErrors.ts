@@ -26,3 +26,31 @@ export function errorBody(status: number, contextId: string, override?: { code: 
   const known = override ?? PLATFORM_ERRORS[status] ?? { code: 'error', message: 'The request failed.' };
   return { message: known.message, code: known.code, status, contextId, details: [], errors: [] };
 }
+
+/**
+ * The 403 for a permission the OAuth client lacks (in the object's division): `missing.permissions` where the SDK
+ * docs say the endpoint "Requires ALL permissions", `missing.any.permissions` where it says ANY. That pairing, and the
+ * `messageParams` key, are inferences: the reference gives both codes and their messages, not which endpoint sends
+ * which (docs/genesys-protocol.md#errors-and-retries).
+ */
+export function missingPermissionBody(permission: string, any: boolean, contextId: string) {
+  const template = any
+    ? 'Unable to perform the requested action. You must have at least one of the following permissions assigned: '
+    : 'Unable to perform the requested action. You are missing the following permission(s): ';
+  return {
+    ...errorBody(403, contextId, {
+      code: any ? 'missing.any.permissions' : 'missing.permissions',
+      message: `${template}${permission}`,
+    }),
+    messageWithParams: `${template}{permissions}`,
+    messageParams: { permissions: permission },
+  };
+}
+
+/** The 429 for a spent budget, with the wait in its message as Genesys words it. */
+export function rateLimitedBody(retryAfterSeconds: number, contextId: string) {
+  return errorBody(429, contextId, {
+    code: 'too.many.requests.retry.after',
+    message: `Rate limit exceeded the maximum. Retry the request in [${retryAfterSeconds}] seconds`,
+  });
+}

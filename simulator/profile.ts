@@ -33,7 +33,15 @@ import type { ServerFrame, StructuredMessageBody } from './frames';
  *   from a message;
  * - download links that state no expiry and redirect to storage (attachments.ts, `downloadLinks`);
  * - ids for the agent's files that are no UUIDs (attachments.ts, `agentAttachmentIds`);
- * - an expiry that does not slide on configure: only messages move it.
+ * - an expiry that does not slide on configure: only messages move it;
+ * - on the Platform API (platformAccess.ts, availability.ts, observations.ts): each OAuth token's budget,
+ *   `platformRequestsPerMinute` (300, `client.credentials.token.rate.per.minute`), then 429 with Retry-After, and
+ *   the `inin-ratelimit-*` headers on every answer; only the fields the SDK models promise (no empty schedule lists,
+ *   no `timeZone` a group does not state, no `enabled` on an emergency that is off, no observation that counts
+ *   nothing, no `results` when none is left); queue observations one result per media type
+ *   (`observationMediaTypes`); a query off the SDK's enums refused with 400; the estimated wait as several
+ *   predictions, `BEST` first, then other formulas' with other values. The OAuth client's permissions by division
+ *   (`clientGrants`) are checked under both profiles.
  */
 export type Profile = 'default' | 'strict';
 

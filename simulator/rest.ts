@@ -3,7 +3,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Faults, RestFault, RestFaultTarget } from './faults';
-import { errorBody } from './platformErrors';
+import { errorBody, rateLimitedBody } from './platformErrors';
+import { TokenRateLimit } from './platformAccess';
 import type { GuestJwtIssuer } from './jwt';
 import type { ResolvedOptions } from './options';
 import type { Recorder, RestTarget } from './recorder';
@@ -53,6 +54,16 @@ const SIGN_IN_PATHS: Record<string, RestTarget | undefined> = {
   'DELETE /api/v2/webdeployments/token/revoke': 'signInRevoke',
 };
 
+/** The Platform API reads made with the OAuth client's token, each counted against its budget under the strict profile. */
+const TOKEN_TARGETS = new Set<RestTarget>([
+  'deployment',
+  'estimatedWait',
+  'queueObservations',
+  'scheduleGroup',
+  'schedule',
+  'emergencyGroup',
+]);
+
 const DEPLOYMENT_PATH = /^\/api\/v2\/webdeployments\/deployments\/([^/]+)$/;
 const CDN_PATH = /^\/webdeployments\/v1\/deployments\/([^/]+)\/(config|domains)\.json$/;
 
@@ -101,14 +112,21 @@ export class PlatformRest {
   private readonly createdAt = new Date().toISOString();
 
   private readonly historyReads: PerMinute;
+  private readonly tokenRequests: TokenRateLimit;
 
   constructor(private readonly deps: RestDeps) {
-    this.historyReads = new PerMinute(deps.options.historyReadsPerMinute, deps.options.clock);
+    const { options } = deps;
+    this.historyReads = new PerMinute(options.historyReadsPerMinute, options.clock);
+    this.tokenRequests = new TokenRateLimit(
+      () => options.platformRequestsPerMinute,
+      () => options.clock(),
+    );
   }
 
   /** Forgets issued access tokens (simulator reset). */
   reset(): void {
     this.historyReads.reset();
+    this.tokenRequests.reset();
     this.accessTokens.clear();
   }
 
@@ -140,6 +158,11 @@ export class PlatformRest {
 
     const availability = SimulatedAvailability.route(method, url.pathname);
     if (availability) this.deps.availability.count(availability);
+    const spent = this.takeBudget(req, target, headers);
+    if (spent !== undefined) {
+      const body = rateLimitedBody(spent, correlationId);
+      return send(res, { status: 429, headers: { ...headers, 'retry-after': String(spent) }, body });
+    }
     if (target !== undefined && target !== 'domains') {
       await this.deps.faults.waitForRestHold(target);
       const delay = this.deps.faults.takeRestDelay(target);
@@ -186,6 +209,25 @@ export class PlatformRest {
         reply = { status: 404, body: errorBody(404, correlationId) };
     }
     send(res, { ...reply, headers: { ...headers, ...reply.headers } });
+  }
+
+  /**
+   * Strict: counts a Platform read against its token's budget and adds the `inin-ratelimit-*` headers Genesys puts
+   * on every answer (docs/genesys-protocol.md#errors-and-retries); the seconds to wait when the budget is spent.
+   * A request without a valid token is left to the endpoint's 401.
+   */
+  private takeBudget(
+    req: IncomingMessage,
+    target: RestTarget | undefined,
+    headers: Record<string, string>,
+  ): number | undefined {
+    if (this.deps.options.profile !== 'strict' || target === undefined || !TOKEN_TARGETS.has(target)) return undefined;
+    const token = bearer(req);
+    const expiresAt = token === undefined ? undefined : this.accessTokens.get(token);
+    if (token === undefined || expiresAt === undefined || expiresAt <= Date.now()) return undefined;
+    const budget = this.tokenRequests.take(token);
+    Object.assign(headers, budget.headers);
+    return budget.retryAfterSeconds;
   }
 
   private route(method: string, path: string): RestTarget | undefined {

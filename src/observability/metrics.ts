@@ -77,9 +77,9 @@ export const messages = new DeploymentCounter({
 
 export const receipts = new DeploymentCounter({
   name: 'genesys_bff_receipts_total',
-  help: "Receipts Genesys sent for the guest's messages, by status (a `failed` one also logs its reasons).",
-  labelNames: ['status'] as const,
-  startAtZero: [{ status: 'delivered' }, { status: 'read' }, { status: 'failed' }],
+  help: "Receipts Genesys sent for the guest's messages, by what they say (a `failed` one also logs its reasons).",
+  labelNames: ['receipt'] as const,
+  startAtZero: [{ receipt: 'delivered' }, { receipt: 'read' }, { receipt: 'failed' }],
   registers,
 });
 

@@ -14,6 +14,8 @@ interface Check {
   body?: unknown;
   /** What the answer must hold; the empty string when it does. */
   shape(data: Record<string, unknown>): string;
+  /** Optional fields the answer left out, each with how the service reads it without them. */
+  absent?(data: Record<string, unknown>): string[];
 }
 
 const has = (data: Record<string, unknown>, keys: string[]) =>
@@ -60,7 +62,12 @@ function checksOf(target: AvailabilityTarget): Check[] {
       permission: 'routing:scheduleGroup:view',
       method: 'GET',
       path: `/api/v2/architect/schedulegroups/${encodeURIComponent(target.scheduleGroupId)}`,
-      shape: (d) => has(d, ['timeZone', 'openSchedules']),
+      // The SDK marks the zone and the three lists optional: their absence is reported, not a difference.
+      shape: () => '',
+      absent: (d) => [
+        ...('timeZone' in d ? [] : ['no timeZone (read in UTC)']),
+        ...('openSchedules' in d ? [] : ['no openSchedules (never open)']),
+      ],
     });
   }
   if (target.emergencyGroupId) {
@@ -69,7 +76,8 @@ function checksOf(target: AvailabilityTarget): Check[] {
       permission: 'routing:emergencyGroup:view',
       method: 'GET',
       path: `/api/v2/architect/emergencygroups/${encodeURIComponent(target.emergencyGroupId)}`,
-      shape: (d) => (typeof d.enabled === 'boolean' ? '' : 'no enabled flag'),
+      shape: (d) => (d.enabled === undefined || typeof d.enabled === 'boolean' ? '' : 'enabled is not a boolean'),
+      absent: (d) => ('enabled' in d ? [] : ['no enabled flag (read as off)']),
     });
   }
   return checks;
@@ -103,7 +111,9 @@ export async function verifyAvailability(
       continue;
     }
     const wrong = check.shape(data);
-    context.add(check.point, expected, wrong || 'read', wrong ? 'differs' : 'holds');
+    const absent = check.absent?.(data) ?? [];
+    const observed = wrong || ['read', ...absent].join('; ');
+    context.add(check.point, expected, observed, wrong ? 'differs' : 'holds');
     if (check.point === 'availability: schedule group') {
       const refs = ['openSchedules', 'closedSchedules', 'holidaySchedules'].flatMap(
         (k) => (data[k] as { id?: string }[] | undefined) ?? [],

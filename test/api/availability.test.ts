@@ -1,6 +1,6 @@
-import { availabilityEnvFor } from '../../simulator';
+import { ALL_AVAILABILITY_GRANTS, availabilityEnvFor, HOME_DIVISION_ID } from '../../simulator';
 import { steerableClock } from '../support/clock';
-import { PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
+import { PAGE_ORIGIN, simProfile, startStack, type Stack } from '../support/stack';
 import { waitFor, sleep } from '../support/wait';
 
 /**
@@ -48,6 +48,8 @@ beforeAll(async () => {
       GENESYS_EMERGENCY_GROUP_ID: '9d2f3a4b-5c6e-4f7a-8b9c-1d2e3f4a5b6c',
       AVAILABILITY_REFRESH_SECONDS: String(REFRESH_SECONDS),
       AVAILABILITY_STALE_SECONDS: String(STALE_SECONDS),
+      // Each refresh is awaited by polling the answer; the per-address limit has its own tests.
+      AVAILABILITY_READS_PER_IP_PER_MINUTE: '100000',
     },
   });
   expect(availabilityEnvFor(stack.sim)).toMatchObject({
@@ -58,7 +60,12 @@ afterAll(() => stack.close());
 beforeEach(() => {
   stack.sim.availability.reset();
   stack.sim.faults.clear();
+  stack.sim.setOptions({ clientGrants: ALL_AVAILABILITY_GRANTS, platformRequestsPerMinute: 300 });
 });
+
+/** What needs the strict profile's behaviour to mean anything (the kind one has no request budget). */
+const strictOnly = simProfile() === 'strict' ? test : test.skip;
+const OTHER_DIVISION = 'c4d6e8f0-1a3b-4c5d-8e7f-9a0b1c2d3e4f';
 
 const WEEKDAYS_NEW_YORK = {
   timeZone: 'America/New_York',
@@ -175,6 +182,26 @@ describe('open hours', () => {
     const res = await answerAt('2027-03-19T09:00:00Z'); // Friday 10:00 CET
     expect(res.body).toMatchObject({ open: true, reason: 'open', closesAt: '2027-03-19T17:00:00+01:00' });
   });
+
+  test('a schedule group that states no time zone is read in UTC, and the log says so', async () => {
+    stack.sim.availability.setSchedules({
+      timeZone: null,
+      open: [{ name: 'Days', start: '2027-01-04T09:00:00.000', end: '2027-01-04T17:00:00.000', rrule: 'FREQ=DAILY' }],
+    });
+    // 16:30 UTC is 17:30 in Berlin, the simulator's zone until now: open only if read in UTC.
+    const res = await answerAt('2027-03-22T16:30:00Z');
+    expect(res.body).toMatchObject({ open: true, reason: 'open', unknown: [] });
+    expect(Date.parse(res.body.closesAt)).toBe(Date.parse('2027-03-22T17:00:00Z'));
+    const warning = stack.log.lines().find((l) => l.scheduleGroupId === stack.sim.availability.ids.scheduleGroupId);
+    expect(warning).toMatchObject({ timeZone: 'UTC' });
+    expect(warning!.msg).toContain('states no time zone');
+  });
+
+  test('a group without schedules is never open, and an emergency group without its flag is no emergency', async () => {
+    stack.sim.availability.setSchedules({ timeZone: 'Europe/Berlin' });
+    const res = await refreshed();
+    expect(res.body).toMatchObject({ open: false, reason: 'closed', nextOpenAt: null, unknown: [] });
+  });
 });
 
 describe('agents and the wait', () => {
@@ -197,6 +224,38 @@ describe('agents and the wait', () => {
     expect(res.body).toMatchObject({ open: false, reason: 'no_agents', agentsAvailable: 0 });
   });
 
+  test('observations grouped by media type: only messages waiting count, and each agent once', async () => {
+    stack.sim.availability.setAgents({ IDLE: 1, INTERACTING: 4 });
+    stack.sim.availability.setWaiting(2);
+    stack.sim.availability.setWaiting(7, 'voice');
+    stack.sim.availability.setWaiting(3, 'chat');
+    const res = await refreshed();
+    expect(res.body).toMatchObject({ open: true, agentsAvailable: 1, waiting: 2, unknown: [] });
+  });
+
+  test('observations with no results at all: nobody on queue, nobody waiting', async () => {
+    stack.sim.availability.setAgents({});
+    for (const media of ['message', 'voice', 'email']) stack.sim.availability.setWaiting(0, media);
+    const res = await refreshed();
+    expect(res.body).toMatchObject({ open: false, reason: 'no_agents', agentsAvailable: 0, waiting: 0, unknown: [] });
+  });
+
+  test("the estimate is Genesys's first prediction for messages, whatever formulas follow it", async () => {
+    stack.sim.availability.setEstimatedWait(240); // BEST 240, then SIMPLE 540, PATIENCE_ABANDON 120, ...
+    expect((await refreshed()).body.estimatedWaitSeconds).toBe(240);
+    stack.sim.availability.setPredictions([
+      { intent: 'CALL', formula: 'BEST', estimatedWaitTimeSeconds: 30 },
+      { intent: 'MESSAGE', formula: 'AI-ADJUSTED-AHT', estimatedWaitTimeSeconds: 360 },
+      { intent: 'MESSAGE', formula: 'BEST', estimatedWaitTimeSeconds: 200 },
+    ]);
+    expect((await refreshed()).body.estimatedWaitSeconds).toBe(360);
+    stack.sim.availability.setPredictions([
+      { intent: 'ALL', formula: 'SIMPLE', estimatedWaitTimeSeconds: 30 },
+      { formula: 'POSITION-IN-QUEUE', estimatedWaitTimeSeconds: 90 },
+    ]);
+    expect((await refreshed()).body.estimatedWaitSeconds).toBe(90);
+  });
+
   test('no prediction from Genesys is a null estimate, not an unknown part', async () => {
     stack.sim.availability.setEstimatedWait(null);
     const res = await refreshed();
@@ -217,7 +276,72 @@ describe('when Genesys refuses or goes away', () => {
     });
     expect(res.body.estimatedWaitSeconds).toBe(45);
     expect(stack.log.messages('warn').join('\n')).toContain('analytics:queueObservation:view');
+    expect(stack.log.lines().find((l) => l.permission === 'analytics:queueObservation:view')).toMatchObject({
+      part: 'agents',
+      request: 'POST /api/v2/analytics/queues/observations/query',
+    });
   });
+
+  test('a schedule in a division the OAuth client may not read: the schedule unknown, the permission logged', async () => {
+    stack.sim.setOptions({
+      clientGrants: { ...ALL_AVAILABILITY_GRANTS, 'routing:schedule:view': [HOME_DIVISION_ID] },
+    });
+    stack.sim.availability.setSchedules({
+      timeZone: 'Europe/Berlin',
+      open: [{ start: '2027-01-04T09:00:00.000', end: '2027-01-04T17:00:00.000', divisionId: OTHER_DIVISION }],
+    });
+    const res = await refreshed();
+    expect(res.body).toMatchObject({ open: true, reason: 'open', unknown: ['schedule'], estimatedWaitSeconds: 45 });
+    const warning = stack.log.lines().find((l) => l.permission === 'routing:schedule:view');
+    expect(warning).toMatchObject({
+      part: 'schedule',
+      request: expect.stringMatching(/^GET \/api\/v2\/architect\/schedules\//),
+    });
+    expect(warning!.msg).toContain("another division than the object's");
+  });
+
+  test('queues in a division the client may not observe (missing.any.permissions): agents unknown', async () => {
+    stack.sim.availability.setDivision('queue', OTHER_DIVISION);
+    stack.sim.setOptions({
+      clientGrants: { ...ALL_AVAILABILITY_GRANTS, 'analytics:queueObservation:view': [HOME_DIVISION_ID] },
+    });
+    const res = await refreshed();
+    expect(res.body).toMatchObject({ open: true, agentsAvailable: null, waiting: null, unknown: ['agents'] });
+    expect(res.body.estimatedWaitSeconds).toBe(45);
+  });
+
+  strictOnly(
+    "the OAuth token's request budget spent: the parts kept stale, read again in the next window",
+    async () => {
+      stack.sim.availability.setEstimatedWait(100);
+      expect((await refreshed()).body).toMatchObject({ estimatedWaitSeconds: 100, stale: false });
+      stack.sim.availability.setEstimatedWait(200);
+      stack.sim.setOptions({ platformRequestsPerMinute: 20 });
+      // The service's own token, spent by the test as the client's other reads would spend it.
+      const authorization = String(
+        stack.sim.requests.filter((r) => r.target === 'estimatedWait').at(-1)!.headers.authorization,
+      );
+      clock.advance(REFRESH_SECONDS * 1000);
+      const spend = () =>
+        fetch(`${stack.sim.urls.apiUrl}/api/v2/architect/emergencygroups/none`, {
+          headers: { authorization },
+        });
+      let spent = await spend();
+      for (let i = 0; i < 25 && spent.status !== 429; i++) spent = await spend();
+      expect(spent.status).toBe(429);
+      expect(spent.headers.get('retry-after')).toBe('60');
+
+      clock.advance(20_000); // 40 s left in Genesys's window
+      const reads = stack.sim.availability.reads('estimatedWait');
+      const limited = await refreshed();
+      expect(limited.body).toMatchObject({ estimatedWaitSeconds: 100, stale: true, unknown: [] });
+      // Refused once, not retried in place; the next refresh, an interval later, falls in Genesys's next window.
+      expect(stack.sim.availability.reads('estimatedWait')).toBe(reads + 1);
+      expect(limited.headers['cache-control']).toBe(`public, max-age=${REFRESH_SECONDS}`);
+      const after = await refreshed();
+      expect(after.body).toMatchObject({ estimatedWaitSeconds: 200, stale: false });
+    },
+  );
 
   test('a 429 keeps the last estimate (stale) and the next read waits for its Retry-After', async () => {
     stack.sim.availability.setEstimatedWait(100);

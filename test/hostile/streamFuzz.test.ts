@@ -17,7 +17,7 @@ const RUNS = Number(process.env.FUZZ_RUNS ?? 1);
 const TIMEOUT_MS = 300_000;
 /** The ids a stream writes, as README.md documents them: message ids, 1 to 128 of A-Z a-z 0-9 _ -. */
 const STREAM_EVENT_ID = /^[A-Za-z0-9_-]{1,128}$/;
-const EVENTS = new Set(['message', 'typing', 'presence', 'session']);
+const EVENTS = new Set(['message', 'receipt', 'typing', 'presence', 'session']);
 const FIELDS = new Set(['retry', 'id', 'event', 'data']);
 
 let stack: Stack;

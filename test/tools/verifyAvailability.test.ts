@@ -1,4 +1,11 @@
-import { availabilityEnvFor, genesysEnvFor, startSimulator, type Simulator } from '../../simulator';
+import {
+  ALL_AVAILABILITY_GRANTS,
+  availabilityEnvFor,
+  genesysEnvFor,
+  HOME_DIVISION_ID,
+  startSimulator,
+  type Simulator,
+} from '../../simulator';
 import { availabilityTargetFromEnv, verifyAvailability } from '../../src/tools/verifyAvailability';
 import { simProfile } from '../support/stack';
 
@@ -38,13 +45,43 @@ test('every endpoint read holds against the simulator', async () => {
 });
 
 test('a missing permission is reported by name', async () => {
+  // The observations query "Requires ANY permissions": its refusal is missing.any.permissions.
   sim.availability.refuse('queueObservations', 'permission');
   const findings = await run();
   expect(findings.find((f) => f.point === 'availability: queue observations')).toEqual({
     point: 'availability: queue observations',
-    observed: 'HTTP 403 missing.permissions: the OAuth client lacks analytics:queueObservation:view',
+    observed: 'HTTP 403 missing.any.permissions: the OAuth client lacks analytics:queueObservation:view',
     verdict: 'differs',
   });
+});
+
+test("a permission held only in another division than the object's is reported by name", async () => {
+  sim.availability.setDivision('emergencyGroup', 'a9e1c3d5-7b2f-4e6a-8c0d-2f4b6d8e0a1c');
+  sim.setOptions({ clientGrants: { ...ALL_AVAILABILITY_GRANTS, 'routing:emergencyGroup:view': [HOME_DIVISION_ID] } });
+  try {
+    const findings = await run();
+    expect(findings.find((f) => f.point === 'availability: emergency group')).toEqual({
+      point: 'availability: emergency group',
+      observed: 'HTTP 403 missing.permissions: the OAuth client lacks routing:emergencyGroup:view',
+      verdict: 'differs',
+    });
+  } finally {
+    sim.setOptions({ clientGrants: ALL_AVAILABILITY_GRANTS });
+  }
+});
+
+test('optional fields Genesys leaves out hold, and say how the service reads them', async () => {
+  sim.availability.setSchedules({ timeZone: null, open: [] });
+  const findings = await run();
+  const observed = (point: string) => findings.find((f) => f.point === point);
+  expect(observed('availability: schedule group')).toMatchObject({ verdict: 'holds' });
+  expect(observed('availability: emergency group')).toMatchObject({ verdict: 'holds' });
+  if (simProfile() === 'strict') {
+    expect(observed('availability: schedule group')!.observed).toBe(
+      'read; no timeZone (read in UTC); no openSchedules (never open)',
+    );
+    expect(observed('availability: emergency group')!.observed).toBe('read; no enabled flag (read as off)');
+  }
 });
 
 test('without ids it checks nothing, and says so', async () => {

@@ -140,7 +140,8 @@ export class AvailabilityService {
       now: this.now(),
       staleMs: this.options.staleMs,
       logger: this.options.logger,
-      onMissingPermission: (permission, part) => this.warnPermission(permission, part),
+      onMissingPermission: (permission, part, request) => this.warnPermission(permission, part, request),
+      onNoTimeZone: (groupId, assumed) => this.warnNoTimeZone(groupId, assumed),
     });
     if (this.options.reads) availabilityRefreshes.inc({ result });
     return facts;
@@ -171,12 +172,23 @@ export class AvailabilityService {
     for (const listener of this.listeners) listener(answer);
   }
 
-  private warnPermission(permission: string, part: AvailabilityPart): void {
+  private warnNoTimeZone(groupId: string, assumed: string): void {
+    if (this.warned.has(`timeZone:${groupId}`)) return;
+    this.warned.add(`timeZone:${groupId}`);
+    this.options.logger.warn(
+      { scheduleGroupId: groupId, timeZone: assumed },
+      `The schedule group ${groupId} states no time zone: GET /availability reads its schedules in ${assumed}. ` +
+        'Set the time zone on the schedule group in Architect (docs/genesys-protocol.md#availability).',
+    );
+  }
+
+  private warnPermission(permission: string, part: AvailabilityPart, request: string): void {
     if (this.warned.has(permission)) return;
     this.warned.add(permission);
     this.options.logger.warn(
-      { permission, part },
-      `The OAuth client lacks the permission ${permission}, or holds it in another division than the object's: ` +
+      { permission, part, request },
+      `The OAuth client lacks the permission ${permission}, or holds it in another division than the object's ` +
+        `(${request}): ` +
         `GET /availability reports "${part}" unknown. Give the OAuth client a role with it, granted for the ` +
         "object's division (docs/genesys-setup.md).",
     );

@@ -54,9 +54,17 @@ interface RefreshContext {
   now: number;
   staleMs: number;
   logger: Logger;
-  /** Told once per permission found missing. */
-  onMissingPermission(permission: string, part: AvailabilityPart): void;
+  /** Told of each permission found missing, with the read Genesys refused (which names the object). */
+  onMissingPermission(permission: string, part: AvailabilityPart, request: string): void;
+  /** Told of a schedule group that states no time zone, every refresh; the listener says it once. */
+  onNoTimeZone(groupId: string, assumed: string): void;
 }
+
+/**
+ * The zone a schedule group that states none is read in. The SDK marks `timeZone` optional and no source says what
+ * Genesys assumes then (docs/genesys-protocol.md#availability), so the service picks UTC and says so in the log.
+ */
+export const ZONE_WHEN_NONE = 'UTC';
 
 /** The parts the configured targets imply. */
 export function configuredParts(targets: AvailabilityTargets): AvailabilityPart[] {
@@ -78,7 +86,7 @@ export async function refreshFacts(context: RefreshContext): Promise<RefreshOutc
     } catch (error) {
       const upstream = error instanceof PlatformApiError ? error.upstream : undefined;
       if (upstream?.status === 403) {
-        context.onMissingPermission(permissionOf(upstream.path), name);
+        context.onMissingPermission(permissionOf(upstream.path), name, `${upstream.method} ${upstream.path}`);
         return { missing: 'permission' } as Part<T>;
       }
       if (error instanceof PlatformApiError && error.status === 429) {
@@ -92,7 +100,9 @@ export async function refreshFacts(context: RefreshContext): Promise<RefreshOutc
   };
 
   const [schedule, emergency, estimatedWait, agents] = await Promise.all([
-    targets.scheduleGroupId ? part('schedule', (r) => readHours(r, targets.scheduleGroupId!)) : undefined,
+    targets.scheduleGroupId
+      ? part('schedule', (r) => readHours(r, targets.scheduleGroupId!, context.onNoTimeZone))
+      : undefined,
     targets.emergencyGroupId ? part('emergency', (r) => r.emergencyEnabled(targets.emergencyGroupId!)) : undefined,
     targets.queueIds.length > 0
       ? part('estimatedWait', (r) => readWait(r, targets.queueIds, context.logger))
@@ -106,9 +116,14 @@ export async function refreshFacts(context: RefreshContext): Promise<RefreshOutc
   return { facts, result };
 }
 
-async function readHours(reads: AvailabilityReads, groupId: string): Promise<ScheduleGroupHours> {
+async function readHours(
+  reads: AvailabilityReads,
+  groupId: string,
+  onNoTimeZone: RefreshContext['onNoTimeZone'],
+): Promise<ScheduleGroupHours> {
   const group = await reads.scheduleGroup(groupId);
-  const zone = group.timeZone ?? 'UTC';
+  if (group.timeZone === undefined) onNoTimeZone(groupId, ZONE_WHEN_NONE);
+  const zone = group.timeZone ?? ZONE_WHEN_NONE;
   if (!knownTimeZone(zone)) throw new Error(`the schedule group's time zone "${zone}" is not known to this runtime`);
   const load = (refs: { id: string }[]) =>
     Promise.all(
@@ -128,7 +143,10 @@ async function readHours(reads: AvailabilityReads, groupId: string): Promise<Sch
 async function readWait(reads: AvailabilityReads, queueIds: readonly string[], logger: Logger) {
   const waits = await Promise.all(queueIds.map((id) => reads.estimatedWait(id)));
   const seconds = waits.flatMap((w) => (w.seconds === undefined ? [] : [w.seconds]));
-  logger.debug({ formulas: waits.map((w) => w.formula ?? null) }, 'availability: estimated wait read');
+  logger.debug(
+    { predictions: waits.map((w) => ({ formula: w.formula ?? null, intent: w.intent ?? null })) },
+    'availability: estimated wait read',
+  );
   return { seconds: seconds.length > 0 ? Math.max(...seconds) : null };
 }
 

@@ -78,10 +78,12 @@ const scheduleSchema = z
 const emergencyGroupSchema = z.object({ id: z.string(), enabled: z.boolean().optional() }).loose();
 
 export interface EstimatedWait {
-  /** The first prediction's seconds; undefined when Genesys gives none. */
+  /** The chosen prediction's seconds (`choosePrediction`); undefined when Genesys gives none. */
   seconds?: number;
-  /** How Genesys computed it (`Estimated`, `EstimatedWithDelay`, ...), for the log. */
+  /** How Genesys computed it (`BEST`, `SIMPLE`, `ABANDON`, `PATIENCE_ABANDON`, ...), for the log. */
   formula?: string;
+  /** The media type scope Genesys gave it (`MESSAGE`), for the log. */
+  intent?: string;
 }
 
 export interface QueueObservations {
@@ -115,6 +117,21 @@ export interface ScheduleRead {
 
 const MEDIA_TYPE = 'message';
 
+/**
+ * Which of Genesys's predictions the service shows (docs/genesys-protocol.md#availability): the first, in Genesys's
+ * order, that gives seconds, among those scoped to messages (`intent` MESSAGE, or none). Genesys publishes neither
+ * the order nor which formula (`BEST`, `SIMPLE`, ...) to prefer, so the service takes the order it is given and never
+ * a wait scoped to another media type.
+ */
+function choosePrediction<T extends { estimatedWaitTimeSeconds?: number; intent?: string }>(
+  results: readonly T[],
+): T | undefined {
+  return results.find(
+    (r) =>
+      r.estimatedWaitTimeSeconds !== undefined && (r.intent === undefined || r.intent.toLowerCase() === MEDIA_TYPE),
+  );
+}
+
 export class AvailabilityReads {
   constructor(private readonly platform: Pick<PlatformClient, 'request'>) {}
 
@@ -124,10 +141,8 @@ export class AvailabilityReads {
       method: 'GET',
       path: `/api/v2/routing/queues/${encodeURIComponent(queueId)}/mediatypes/${MEDIA_TYPE}/estimatedwaittime`,
     });
-    const first = parse(estimatedWaitSchema, data, 'estimated wait').results.find(
-      (r) => r.estimatedWaitTimeSeconds !== undefined,
-    );
-    return { seconds: first?.estimatedWaitTimeSeconds, formula: first?.formula };
+    const chosen = choosePrediction(parse(estimatedWaitSchema, data, 'estimated wait').results);
+    return { seconds: chosen?.estimatedWaitTimeSeconds, formula: chosen?.formula, intent: chosen?.intent };
   }
 
   /** `POST /api/v2/analytics/queues/observations/query`: `oOnQueueUsers` and `oWaiting` of the queues. */

@@ -89,6 +89,16 @@ const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
 /** Methods a lost answer may be replayed for; 429 is safe for all (the request was not processed). */
 const IDEMPOTENT_METHODS = new Set<HttpMethod>(['GET', 'PUT', 'DELETE']);
 
+/**
+ * A 429 without `Retry-After`: the seconds `inin-ratelimit-reset` says are left in the token's window, which Genesys
+ * puts on every answer (docs/genesys-protocol.md#errors-and-retries).
+ */
+function rateLimitResetMs(response: AxiosResponse): number | undefined {
+  if (response.status !== 429) return undefined;
+  const reset = String(response.headers?.['inin-ratelimit-reset'] ?? '').trim();
+  return /^\d+$/.test(reset) ? Number(reset) * 1000 : undefined;
+}
+
 export class PlatformClient {
   private readonly apiOrigin: string;
   private readonly now: () => number;
@@ -141,7 +151,7 @@ export class PlatformClient {
       }
       const retryable =
         RETRYABLE_STATUSES.has(response.status) && (response.status === 429 || IDEMPOTENT_METHODS.has(request.method));
-      const retryAfter = retryAfterMs(response.headers, this.now());
+      const retryAfter = retryAfterMs(response.headers, this.now()) ?? rateLimitResetMs(response);
       const delayMs = retryable ? nextRetryDelayMs(this.retry, attempt, retryAfter) : undefined;
       this.logFailure(failure, attempt, delayMs);
       if (delayMs === undefined) throw this.toError(failure, response.status, retryAfter);

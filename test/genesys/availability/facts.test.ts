@@ -5,7 +5,8 @@ import { captureLogger } from '../../support/app';
 
 /**
  * What one refresh takes from Genesys's answers, part by part, before the answer is composed: here the
- * estimated wait over several queues (docs/api.md#get-availability: "the longest over the queues").
+ * estimated wait over several queues (docs/api.md#get-availability: "the longest over the queues"), and which of a
+ * queue's predictions counts (docs/genesys-protocol.md#availability).
  */
 const EWT_PATH = /^\/api\/v2\/routing\/queues\/([^/]+)\/mediatypes\/message\/estimatedwaittime$/;
 
@@ -18,7 +19,8 @@ function readsOf(waits: Record<string, number | null>) {
       if (queue === undefined) return { results: [] } as T; // the queue observations
       asked.push(decodeURIComponent(queue));
       const seconds = waits[decodeURIComponent(queue)];
-      const results = seconds === null ? [] : [{ formula: 'Estimated', estimatedWaitTimeSeconds: seconds }];
+      const results =
+        seconds === null ? [] : [{ intent: 'MESSAGE', formula: 'BEST', estimatedWaitTimeSeconds: seconds }];
       return { results } as T;
     },
   });
@@ -34,6 +36,7 @@ async function waitShown(waits: Record<string, number | null>) {
     staleMs: 0,
     logger: captureLogger().logger,
     onMissingPermission: () => undefined,
+    onNoTimeZone: () => undefined,
   });
   return { seconds: composeAnswer(facts, ['estimatedWait'], 0).answer.estimatedWaitSeconds, asked };
 }
@@ -56,5 +59,54 @@ describe('the estimated wait over several queues', () => {
   test('a queue with no prediction leaves the others: the longest of those given', async () => {
     expect((await waitShown({ 'queue-a': null, 'queue-b': 90, 'queue-c': 45 })).seconds).toBe(90);
     expect((await waitShown({ 'queue-a': null, 'queue-b': null })).seconds).toBeNull();
+  });
+});
+
+describe("which of a queue's predictions is shown", () => {
+  test('the first in Genesys order that is scoped to messages (or to nothing), whatever its formula', async () => {
+    const shown = async (results: object[]) => {
+      const reads = new AvailabilityReads({ request: async <T>() => ({ results }) as T });
+      return (await reads.estimatedWait('queue-a')).seconds;
+    };
+    const message = (formula: string, seconds: number) => ({
+      intent: 'MESSAGE',
+      formula,
+      estimatedWaitTimeSeconds: seconds,
+    });
+    expect(await shown([message('BEST', 120), message('SIMPLE', 300)])).toBe(120);
+    expect(await shown([message('PATIENCE_ABANDON', 90), message('BEST', 120)])).toBe(90);
+    expect(
+      await shown([{ intent: 'CALL', formula: 'BEST', estimatedWaitTimeSeconds: 10 }, message('ABANDON', 60)]),
+    ).toBe(60);
+    expect(await shown([{ formula: 'POSITION-IN-QUEUE', estimatedWaitTimeSeconds: 75 }])).toBe(75);
+    expect(await shown([{ intent: 'ALL', formula: 'BEST', estimatedWaitTimeSeconds: 10 }])).toBeUndefined();
+  });
+});
+
+describe('a schedule group that states no time zone', () => {
+  test('is read in UTC, and the listener hears of it', async () => {
+    const group = '4e6a8c0e-2f4b-4d6f-8a1c-3e5f7a9b1c3d';
+    const schedule = { id: 's-1', name: 'Days', start: '2027-01-04T09:00:00.000', end: '2027-01-04T17:00:00.000' };
+    const reads = new AvailabilityReads({
+      request: async <T>({ path }: { path: string }): Promise<T> =>
+        (path.includes('/schedulegroups/')
+          ? { id: group, name: 'Hours', openSchedules: [{ id: 's-1' }] }
+          : { ...schedule, rrule: 'FREQ=DAILY' }) as T,
+    });
+    const told: [string, string][] = [];
+    const { facts } = await refreshFacts({
+      reads,
+      targets: { queueIds: [], scheduleGroupId: group },
+      now: Date.parse('2027-03-22T16:30:00Z'),
+      staleMs: 0,
+      logger: captureLogger().logger,
+      onMissingPermission: () => undefined,
+      onNoTimeZone: (id, zone) => told.push([id, zone]),
+    });
+    expect(facts.schedule?.value?.timeZone).toBe('UTC');
+    expect(told).toEqual([[group, 'UTC']]);
+    // 16:30 UTC is inside 09:00-17:00 read in UTC.
+    const { answer } = composeAnswer(facts, ['schedule'], Date.parse('2027-03-22T16:30:00Z'));
+    expect(answer).toMatchObject({ open: true, closesAt: '2027-03-22T17:00:00+00:00' });
   });
 });

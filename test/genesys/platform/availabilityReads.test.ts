@@ -52,7 +52,8 @@ describe('reading availability', () => {
   test('the estimated wait, the queue observations, the schedule group, its schedules and the emergency group', async () => {
     fixture = await useFixture('availability-reads.json');
     const r = reads();
-    await expect(r.estimatedWait(QUEUE)).resolves.toEqual({ seconds: 174, formula: 'EstimatedWithDelay' });
+    // The first prediction in Genesys's order (BEST here), not the other formulas after it.
+    await expect(r.estimatedWait(QUEUE)).resolves.toEqual({ seconds: 174, formula: 'BEST', intent: 'MESSAGE' });
     // oOnQueueUsers by routing status; oWaiting for message interactions only (the voice group is left out).
     await expect(r.observations([QUEUE])).resolves.toEqual({
       onQueueByStatus: { IDLE: 2, INTERACTING: 5, NOT_RESPONDING: 1 },
@@ -82,7 +83,11 @@ describe('reading availability', () => {
 
   test('no prediction is no estimate', async () => {
     fixture = await useFixture('availability-no-prediction.json');
-    await expect(reads().estimatedWait(QUEUE)).resolves.toEqual({ seconds: undefined, formula: undefined });
+    await expect(reads().estimatedWait(QUEUE)).resolves.toEqual({
+      seconds: undefined,
+      formula: undefined,
+      intent: undefined,
+    });
   });
 
   test('a 403 missing.permissions is surfaced with its code, at once', async () => {

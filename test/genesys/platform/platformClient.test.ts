@@ -220,4 +220,22 @@ describe('PlatformClient rate limited', () => {
     expect(delays).toHaveLength(2);
     expect(nock.pendingMocks()).toEqual([]);
   });
+
+  it('waits out the inin-ratelimit-reset of a 429 that sends no Retry-After', async () => {
+    const window = { 'inin-ratelimit-allowed': '300', 'inin-ratelimit-count': '301' };
+    nock(API_URL)
+      .get(PATH)
+      .reply(429, TOO_MANY, { ...window, 'inin-ratelimit-reset': '12' })
+      .get(PATH)
+      .reply(429, TOO_MANY, { ...window, 'inin-ratelimit-reset': '45' });
+
+    const error = await platformClient()
+      .request({ method: 'GET', path: PATH })
+      .catch((e: unknown) => e);
+
+    // 12 s fits a retry's wait; 45 s does not, so the caller is told to come back then.
+    expect(delays).toEqual([12_000]);
+    expect(error).toMatchObject({ code: 'rate_limited', status: 429, retryAfterSeconds: 45 });
+    expect(nock.pendingMocks()).toEqual([]);
+  });
 });

@@ -108,7 +108,7 @@ export class InboundDispatch {
         if (receipt.status === 'failed')
           this.logger.warn({ ...said, reasons: receipt.reasons?.map((r) => r.code) }, 'Genesys failed a guest message');
         else this.logger.debug(said, 'Genesys sent a receipt');
-        receipts.inc({ status: receipt.status });
+        receipts.inc({ receipt: receipt.status });
         this.emit({ type: 'receipt', receipt: { ...receipt, at: at ?? new Date(this.parts.now()).toISOString() } });
         return;
       }
