@@ -500,6 +500,11 @@ describe("as tolerantly as the SDK's fixtures require", () => {
       ]);
       const none = receiptFrame({ status: 'Failed', reasons: null });
       expect(none.kind === 'receipt' && none.body.reasons).toEqual([]);
+      // Genesys's text rides on a stream event and a log line: never more than 500 characters of it.
+      const long = receiptFrame({ status: 'Failed', reasons: [{ code: 'GeneralError', message: 'x'.repeat(600) }] });
+      expect(long.kind === 'receipt' && long.body.reasons).toEqual([
+        { code: 'GeneralError', message: 'x'.repeat(500) },
+      ]);
     });
 
     test.each(['Sent', 'Published', 'Removed', 'Seen', undefined])(
