@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
+import fc from 'fast-check';
 import { stringify } from 'yaml';
 import {
   MAX_FILE_BYTES,
@@ -9,7 +10,7 @@ import {
   readDeploymentsFile,
   type FileText,
 } from '../../src/config/deploymentsFile';
-import type { DeploymentsRead } from '../../src/config/deploymentRules';
+import { entrySchema, likelyMeant, type DeploymentsRead } from '../../src/config/deploymentRules';
 import type { Deployment } from '../../src/config/deployment';
 import { DEPLOYMENTS_EXAMPLE } from '../../src/config/deploymentsReference';
 
@@ -227,7 +228,7 @@ describe('a file', () => {
       'deployments[0].origins[0]',
       'deployments[0].origins[1]',
       'deployments[0].loginUrl',
-      'deployments[0]',
+      'deployments[0].typo',
       'deployments[0].clientSecret',
       'deployments[0].clientSecretEnv',
       'deployments[0].clientId',
@@ -243,7 +244,11 @@ describe('a file', () => {
     ]) {
       expect({ key, reported: at(key).length > 0 }).toEqual({ key, reported: true });
     }
-    expect(at('deployments[0]')).toEqual(['deployments.yaml: deployments[0]: Unrecognized key: "typo"']);
+    expect(at('deployments[0].typo')).toEqual([
+      expect.stringMatching(
+        /^deployments\.yaml: deployments\[0\]\.typo: is not a key of a deployment; its keys are name, region, /,
+      ),
+    ]);
     expect(at('deployments[0].clientSecretEnv')).toEqual([
       'deployments.yaml: deployments[0].clientSecretEnv: names the environment variable UNSET_SECRET, which is not set',
     ]);
@@ -498,6 +503,86 @@ describe('parsing a file no parser should be trusted with', () => {
     const problems = await problemsOfText(text);
     expect(problems.length).toBeGreaterThan(0);
     expect(problems.every((p) => p.startsWith('d.yaml: '))).toBe(true);
+  });
+});
+
+describe('a mistyped or misplaced key', () => {
+  it('is named where it is, with the key it most likely meant', async () => {
+    const problems = problemsOf(
+      await parse([
+        {
+          ...minimal({ deploymentID: ID_A }),
+          availability: { queueId: [QUEUE], refreshSeconds: 30 },
+          signIn: { redirectUri: [] },
+        },
+      ]),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'deployments.yaml: deployments[0].deploymentID: is not a key of a deployment; did you mean `deploymentId`?',
+        'deployments.yaml: deployments[0].availability.queueId: is not a key of `availability`; did you mean `queueIds`?',
+        'deployments.yaml: deployments[0].signIn.redirectUri: is not a key of `signIn`; did you mean `redirectUris`?',
+      ]),
+    );
+    expect(problems.join('\n')).not.toMatch(/Unrecognized|Invalid input/);
+  });
+
+  it('says what a mapping should hold when it is something else', async () => {
+    const problems = problemsOf(await parse([5, { ...minimal(), identity: 'yes', availability: [] }]));
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'deployments.yaml: deployments[0]: must be a mapping: a deployment with name, region, deploymentId and origins',
+        expect.stringMatching(
+          /^deployments\.yaml: deployments\[1\]\.identity: must be a mapping: `identity` with jwtSecret, /,
+        ),
+        expect.stringMatching(
+          /^deployments\.yaml: deployments\[1\]\.availability: must be a mapping: `availability` with queueIds, /,
+        ),
+      ]),
+    );
+  });
+
+  it('suggests a key only when it is near, whatever the key and the slip', () => {
+    const keys = Object.keys(entrySchema.shape);
+    const edits = (a: string, b: string): number => {
+      // Independent of the suggester: the recursive definition of edit distance, memoised.
+      const memo = new Map<string, number>();
+      const d = (i: number, j: number): number => {
+        if (i === 0 || j === 0) return i + j;
+        const k = `${i},${j}`;
+        if (!memo.has(k))
+          memo.set(k, Math.min(d(i - 1, j) + 1, d(i, j - 1) + 1, d(i - 1, j - 1) + (a[i - 1] === b[j - 1] ? 0 : 1)));
+        return memo.get(k)!;
+      };
+      return d(a.length, b.length);
+    };
+    const slip = fc
+      .tuple(
+        fc.constantFrom(...keys),
+        fc.nat(),
+        fc.constantFrom('drop', 'swap', 'case', 'add'),
+        fc.string({ minLength: 1, maxLength: 1 }),
+      )
+      .map(([key, at, how, c]) => {
+        const i = at % key.length;
+        if (how === 'drop') return key.slice(0, i) + key.slice(i + 1);
+        if (how === 'add') return key.slice(0, i) + c + key.slice(i);
+        if (how === 'case') return key.toUpperCase();
+        return key.slice(0, i) + (key[i] === 'x' ? 'y' : 'x') + key.slice(i + 1);
+      });
+    fc.assert(
+      fc.property(fc.oneof(slip, fc.string({ maxLength: 20 })), (typed) => {
+        const meant = likelyMeant(typed, keys);
+        if (meant === undefined) return;
+        expect(keys).toContain(meant);
+        const near = edits(typed.toLowerCase(), meant.toLowerCase());
+        expect(near).toBeLessThanOrEqual(2);
+        // Nothing nearer was passed over.
+        for (const k of keys) expect(edits(typed.toLowerCase(), k.toLowerCase())).toBeGreaterThanOrEqual(near);
+      }),
+    );
+    for (const key of keys.filter((k) => k.length >= 6))
+      expect(likelyMeant(key.slice(0, 2) + key.slice(3), keys)).toBe(key);
   });
 });
 

@@ -15,7 +15,7 @@ export const BAD_DEPLOYMENTS_FILES: [what: string, put: (file: string) => void, 
     'a 1,000-level nesting',
     (file) => fs.writeFileSync(file, `deployments: ${'['.repeat(1000)}${']'.repeat(1000)}`),
     // Parsed in its worker, it is a list of lists where entries belong; deeper, the parser's own limits refuse it.
-    /deployments\[0\]: Invalid input: expected object|nests deeper than a deployments file may|needs more memory|took longer/,
+    /deployments\[0\]: must be a mapping|nests deeper than a deployments file may|needs more memory|took longer/,
   ],
   ['a 60 MB file', (file) => fs.writeFileSync(file, Buffer.alloc(60 * 1024 * 1024, ' ')), /bytes or more, more than/],
   [
