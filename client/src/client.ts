@@ -18,7 +18,9 @@ import {
   startSession,
   updateAttributes,
 } from './session.js';
+import { PageEvents, SeenIds, type PageEventsOptions } from './pageEvents.js';
 import { SIGN_IN_POLICY, signIn, signOut } from './signIn.js';
+import { BffError } from './errors.js';
 import { SharedStream } from './sharedStream.js';
 import { LiveStream, type ChatStream, type StreamHandlers, type StreamOptions } from './stream.js';
 import { ChatTabs, type TabEvent, type TabPlatform } from './tabs.js';
@@ -28,6 +30,7 @@ import { Transport } from './transport.js';
 import type {
   Attributes,
   AttributesView,
+  Availability,
   AvailabilityAnswer,
   Capabilities,
   ChatMessage,
@@ -64,6 +67,12 @@ export interface BffClientOptions {
    * (tests) and, as `name`, the channel's name (default: one per service URL).
    */
   shareTabs?: boolean | (TabPlatform & { name?: string });
+  /**
+   * Tell the site's analytics what the chat did: `genesys-bff:<event>` CustomEvents on `window` (default on;
+   * `false` for none), and with `dataLayer` the same pushed to Google Tag Manager's data layer. No message text
+   * unless `messageText` (client/README.md#analytics-events).
+   */
+  pageEvents?: boolean | PageEventsOptions;
 }
 
 /**
@@ -85,6 +94,13 @@ export class BffClient {
   private readonly typingIndicator: TypingIndicator;
   /** The site's other tabs, when the chat is shared with them. */
   private readonly tabs: ChatTabs | undefined;
+  private readonly events: PageEvents;
+  /** Agent and bot messages already told to the page. */
+  private readonly told = new SeenIds();
+  /** The chat's end was told to the page (once per chat), or is the ending tab's to tell. */
+  private endTold = false;
+  /** The last availability told to the page (`open:reason`): told again only when it changes. */
+  private availabilityTold: string | undefined;
 
   constructor(private readonly options: BffClientOptions) {
     // Unbound fetch throws "Illegal invocation" in browsers.
@@ -101,10 +117,16 @@ export class BffClient {
       sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     };
     this.typingIndicator = new TypingIndicator(this.transport);
+    this.events = new PageEvents(options.pageEvents);
     const share = options.shareTabs ?? options.tokenStore?.subscribe !== undefined;
     if (share) {
       const platform = typeof share === 'object' ? share : {};
       this.tabs = new ChatTabs(platform.name ?? `genesys-bff:${this.transport.baseUrl}`, platform);
+      // The tab where the guest ends the chat tells the page; this one's stream hearing the end does not.
+      this.tabs.onAnnouncement((event) => {
+        if (event.type === 'ending') this.endTold = true;
+        if (event.type === 'end_failed') this.endTold = false;
+      });
     }
   }
 
@@ -147,6 +169,13 @@ export class BffClient {
    * started; `replacedExpired` says so.
    */
   async startSession(options: StartSessionOptions = {}): Promise<StartedSession> {
+    const started = await this.reporting('startSession', () => this.startOrResume(options));
+    if (!started.resumed || started.replacedExpired) this.endTold = false;
+    this.events.emit('chat-opened', { resumed: started.resumed });
+    return started;
+  }
+
+  private async startOrResume(options: StartSessionOptions): Promise<StartedSession> {
     const { tabs } = this;
     if (!tabs) return startSession(this.transport, options);
     // One tab at a time: a tab that waited resumes the session the one before it started.
@@ -156,6 +185,29 @@ export class BffClient {
     });
     if (!started.resumed) tabs.announce({ type: 'started', routingKey: started.routingKey });
     return started;
+  }
+
+  /** `work`'s answer; a refusal is told to the page (`error`, with what was being done) and thrown on. */
+  private async reporting<T>(during: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof BffError)
+        this.events.emit('error', {
+          code: error.code,
+          status: error.status,
+          retryAfterSeconds: error.retryAfterSeconds,
+          during,
+        });
+      throw error;
+    }
+  }
+
+  /** The chat is over (`by` whom): told to the page once. */
+  private ended(by: 'guest' | 'agent' | 'expiry'): void {
+    if (this.endTold) return;
+    this.endTold = true;
+    this.events.emit('chat-ended', { by });
   }
 
   /** What the deployment allows a custom UI: show only what is on (attachments, end chat, typing, …). */
@@ -168,8 +220,18 @@ export class BffClient {
    * estimated wait. `maxAgeSeconds` says when to ask again (`useAvailability` does); a refusal for now is retried
    * after its Retry-After, as a send is.
    */
-  availability(): Promise<AvailabilityAnswer> {
-    return availability(this.transport, this.retry);
+  async availability(): Promise<AvailabilityAnswer> {
+    const answer = await this.reporting('availability', () => availability(this.transport, this.retry));
+    this.tellAvailability(answer);
+    return answer;
+  }
+
+  /** An availability the page read, told when it is open or closed for another reason than the last one told. */
+  private tellAvailability({ open, reason, estimatedWaitSeconds }: Availability): void {
+    const key = `${open}:${reason}`;
+    if (key === this.availabilityTold) return;
+    this.availabilityTold = key;
+    this.events.emit('availability', { open, reason, estimatedWaitSeconds });
   }
 
   getSession(): Promise<SessionView> {
@@ -182,7 +244,7 @@ export class BffClient {
    * 8 times, as `Retry-After` says: the service hands a sign-in Genesys took its token.
    */
   signIn(auth: SignInGrant): Promise<SessionView> {
-    return signIn(this.transport, auth, { ...this.retry, ...SIGN_IN_POLICY });
+    return this.reporting('signIn', () => signIn(this.transport, auth, { ...this.retry, ...SIGN_IN_POLICY }));
   }
 
   /**
@@ -202,13 +264,18 @@ export class BffClient {
   async endSession(): Promise<void> {
     // Told first: the other tabs' streams end as soon as the service has it, and that end is the guest's.
     this.tabs?.announce({ type: 'ending' });
+    // The stream may hear the end before the answer comes: it is the guest's, told below.
+    const told = this.endTold;
+    this.endTold = true;
     try {
-      await endSession(this.transport);
+      await this.reporting('endSession', () => endSession(this.transport));
     } catch (error) {
+      this.endTold = told;
       this.tabs?.announce({ type: 'end_failed' });
       throw error;
     }
     this.tabs?.announce({ type: 'ended' });
+    if (!told) this.events.emit('chat-ended', { by: 'guest' });
   }
 
   getAttributes(): Promise<AttributesView> {
@@ -230,8 +297,22 @@ export class BffClient {
    * echoed it. Retried after a network error or a 429/502/503/504 with the
    * same Idempotency-Key, so a retry never makes a second message.
    */
-  send(input: SendInput, options: SendOptions = {}): Promise<ChatMessage> {
-    return send(this.transport, input, options, this.retry);
+  async send(input: SendInput, options: SendOptions = {}): Promise<ChatMessage> {
+    const sent = await this.reporting('send', () => send(this.transport, input, options, this.retry));
+    const kind =
+      typeof input === 'string'
+        ? 'text'
+        : input.button
+          ? 'button'
+          : input.datePicker
+            ? 'datePicker'
+            : input.quickReply
+              ? 'quickReply'
+              : 'text';
+    const attachments = typeof input === 'string' ? 0 : (input.attachmentIds?.length ?? 0);
+    const text = this.events.withText && sent.text ? { text: sent.text } : {};
+    this.events.emit('message-sent', { messageId: sent.id, kind, attachments, ...text });
+    return sent;
   }
 
   /** The guest pressed a card's button (a postback). */
@@ -252,7 +333,7 @@ export class BffClient {
 
   /** Uploads a file for the next message; send it with `send({ text, attachmentIds: [attachment.id] })`. */
   uploadAttachment(file: Blob, options: UploadOptions = {}): Promise<UploadedAttachment> {
-    return uploadAttachment(this.transport, this.fetchImpl, file, options);
+    return this.reporting('uploadAttachment', () => uploadAttachment(this.transport, this.fetchImpl, file, options));
   }
 
   /** Drops an uploaded file that was not sent. */
@@ -323,6 +404,43 @@ export class BffClient {
     // No event id seen yet: start from the session's stream position, so nothing before the first event is missed.
     const open = (ticket: string, lastEventId: string | undefined) =>
       new EventSourceImpl(this.transport.streamUrl(ticket, lastEventId ?? this.transport.streamPosition));
-    return new LiveStream(this, open, handlers, options);
+    return new LiveStream(this, open, this.tellingPage(handlers), options);
+  }
+
+  /**
+   * `handlers`, with what the conversation did told to the page as it happens: only the tab holding the live
+   * stream runs these, so the site's other tabs do not tell the same event again.
+   */
+  private tellingPage(handlers: StreamHandlers): StreamHandlers {
+    const { events } = this;
+    return {
+      ...handlers,
+      message: (message) => {
+        if (message.direction === 'outbound' && message.type !== 'event' && this.told.first(message.id)) {
+          const text = events.withText && message.text ? { text: message.text } : {};
+          const from = message.originatingEntity === 'bot' ? 'bot' : 'agent';
+          events.emit('message-received', { messageId: message.id, from, kind: message.type, ...text });
+        }
+        handlers.message?.(message);
+      },
+      presence: (event) => {
+        if (event.presence === 'join') events.emit('agent-joined', event.name ? { name: event.name } : {});
+        if (event.presence === 'disconnect' && event.readOnly) this.ended('agent');
+        handlers.presence?.(event);
+      },
+      availability: (event) => {
+        this.tellAvailability(event);
+        handlers.availability?.(event);
+      },
+      session: (event) => {
+        if (event.state === 'expired') this.ended('expiry');
+        handlers.session?.(event);
+      },
+      error: (error) => {
+        if (error.code === 'session_expired') this.ended('expiry');
+        else events.emit('error', { code: error.code, status: error.status, during: 'stream' });
+        handlers.error?.(error);
+      },
+    };
   }
 }

@@ -5,6 +5,7 @@
  */
 export { BffClient, type BffClientOptions } from './client.js';
 export { BffError, type Problem } from './errors.js';
+export { PAGE_EVENT_PREFIX, type PageEventDetails, type PageEventName, type PageEventsOptions } from './pageEvents.js';
 export {
   availabilityStatus,
   chatButtonState,

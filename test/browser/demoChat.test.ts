@@ -544,6 +544,17 @@ test('a deployment with file upload, conversation clear and sign-in off: no atta
 });
 
 /** A js code block of a document (relative to the repository), found by a line it contains. */
+/** Every event the kit tells the page (client/src/pageEvents.ts). */
+const PAGE_EVENTS = [
+  'chat-opened',
+  'message-sent',
+  'message-received',
+  'agent-joined',
+  'chat-ended',
+  'availability',
+  'error',
+];
+
 function documentBlock(document: string, containing: string): string {
   const text = fs.readFileSync(path.join(ROOT, document), 'utf8');
   const block = [...text.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes(containing));
@@ -681,6 +692,41 @@ Object.assign(window, { client }, ${JSON.stringify(grant)});`,
   const revokes = embedded.simulator.requests.filter((r) => r.target === 'signInRevoke').length;
   await runInPage(page, documentBlock('docs/api.md', 'await client.signIn({ code, redirectUri, codeVerifier })'));
   expect(embedded.simulator.requests.filter((r) => r.target === 'signInRevoke').length).toBe(revokes + 1);
+
+  // The analytics example, on a page of its own: each event once, as a CustomEvent on window and in the data layer.
+  const analytics = await context.newPage();
+  analytics.on('pageerror', (e) => errors.push(e.message));
+  await analytics.goto(`${origin}/page.html`);
+  await analytics.evaluate((names) => {
+    const heard: Array<{ type: string; detail: unknown }> = [];
+    for (const name of names)
+      window.addEventListener(`genesys-bff:${name}`, (e) =>
+        heard.push({ type: e.type, detail: (e as CustomEvent).detail }),
+      );
+    Object.assign(window, { heard });
+  }, PAGE_EVENTS);
+  await runInPage(analytics, here(documentBlock('client/README.md', 'pageEvents: { dataLayer: true }')));
+  await analytics.waitForFunction(
+    () =>
+      (window as unknown as { heard: { type: string }[] }).heard.some((h) => h.type === 'genesys-bff:message-received'),
+    undefined,
+    { timeout: 30_000 },
+  );
+  const told = await analytics.evaluate(() => {
+    const w = window as unknown as {
+      heard: Array<{ type: string; detail: Record<string, unknown> }>;
+      dataLayer: unknown[];
+    };
+    return { heard: w.heard, layer: w.dataLayer };
+  });
+  const kinds = told.heard.map((h) => h.type);
+  expect(kinds.filter((k) => k === 'genesys-bff:chat-opened')).toHaveLength(1);
+  expect(kinds.filter((k) => k === 'genesys-bff:message-sent')).toHaveLength(1);
+  const replies = told.heard.filter((h) => h.type === 'genesys-bff:message-received').map((h) => h.detail.messageId);
+  expect(new Set(replies).size).toBe(replies.length);
+  expect(told.layer).toEqual(told.heard.map((h) => ({ event: h.type, ...h.detail })));
+  expect(JSON.stringify(told.heard)).not.toContain('Where is my order?');
+  await analytics.close();
   expect(errors).toEqual([]);
   await context.close();
   await own.stop();
