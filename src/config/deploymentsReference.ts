@@ -42,7 +42,7 @@ export function deploymentsFileMarkdown(root: string): string {
       'describe a list of one, named `default`; [`DEPLOYMENTS_FILE`](#deployments_file) can instead name a file, ' +
       'YAML or JSON, that lists deployments under `deployments:`, each with its region, deployment id, allowed ' +
       'origins, the Origin presented to Genesys, its own OAuth client, identity tokens, sign-in callbacks and ' +
-      'availability settings. Both are read by the same rules into the same list. What applies to the whole ' +
+      'availability and canary settings. Both are read by the same rules into the same list. What applies to the whole ' +
       'process (`SESSION_SECRET`, `PORT`, limits, Redis, logs, metrics and traces) stays in variables.',
     'How it is served:',
     [
