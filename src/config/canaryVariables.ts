@@ -36,7 +36,9 @@ export const canaryEnv = {
   CANARY_EXPECT: text().meta(
     canary(
       "Text the flow's first answer to a canary must contain.",
-      'Compared as given, case included; the run fails at its `first_answer` step when the answer lacks it.',
+      "Compared as given, case included: the first message to the guest after the canary's that contains it is " +
+        'the answer, so a greeting sent as the chat starts is not taken for it; the run fails at its ' +
+        '`first_answer` step when none comes in time. Set it when the deployment greets on autostart.',
       'any answer will do',
     ),
   ),

@@ -87,25 +87,37 @@ function skipOf(error: unknown): { reason: string; backOffSeconds?: number } | u
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Waits for `promise` at most `ms`, else rejects with `what`. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+/** Waits for `promise` at most `ms`, else rejects with what `late` says then. */
+function within<T>(promise: Promise<T>, ms: number, late: string | (() => string)): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(what)), ms)));
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+  const what = () => (typeof late === 'string' ? late : late());
+  const timedOut = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(what())), ms)));
+  return Promise.race([promise, timedOut]).finally(() => clearTimeout(timer));
 }
 
-/** The first message the flow sends the guest on `session` (an agent's or bot's), as the session hears it. */
-function firstAnswer(session: GuestSession): { answer: Promise<NormalizedMessage>; stop: () => void } {
+/**
+ * The flow's answer to the canary's message, as the session hears it: the first message to the guest (an agent's or
+ * bot's) once `arm` is called that holds `expected` (any, when unset). With `expected`, a greeting the deployment sends
+ * as the session starts is told from the answer; without it, a greeting that comes after the message was sent is
+ * taken for the answer. `seen` holds the first few messages to the guest, for a failure to name.
+ */
+function answerTo(session: GuestSession, expected: string | undefined) {
+  let armed = false;
+  const seen: string[] = [];
   let stop = () => {};
   const answer = new Promise<NormalizedMessage>((resolve) => {
     stop = session.subscribe((event) => {
-      if (event.type === 'message' && event.message.direction === 'outbound' && event.message.type !== 'event') {
-        stop();
-        resolve(event.message);
-      }
+      if (!armed || event.type !== 'message') return;
+      const { message } = event;
+      if (message.direction !== 'outbound' || message.type === 'event') return;
+      const text = message.text ?? '';
+      if (seen.length < 3) seen.push(JSON.stringify(text.slice(0, 120)));
+      if (expected !== undefined && !text.includes(expected)) return;
+      stop();
+      resolve(message);
     });
   });
-  return { answer, stop: () => stop() };
+  return { answer, seen, arm: () => (armed = true), stop: () => stop() };
 }
 
 /** Runs one canary conversation saying `text`; `key` makes its send idempotent. Never throws. */
@@ -139,7 +151,7 @@ export async function runCanary(parts: CanaryParts, text: string, key: string): 
   let claims: SessionClaims | undefined;
   let session: GuestSession | undefined;
   const witness = new StreamWitness();
-  let listening: ReturnType<typeof firstAnswer> | undefined;
+  let listening: ReturnType<typeof answerTo> | undefined;
   try {
     await step('session', async () => {
       await parts.platformCheck?.();
@@ -147,25 +159,22 @@ export async function runCanary(parts: CanaryParts, text: string, key: string): 
       claims = await tokens.open(view.sessionToken, undefined);
       session = hub.session(claims.guestToken);
       // Listening before the message leaves, as a customer's page does: the answer can come at once.
-      listening = firstAnswer(session);
+      listening = answerTo(session, canary.expect);
       parts.streams.serve(witness.response, session, { guestToken: claims.guestToken, ip: 'canary' });
     });
     await step('send', async () => {
+      listening!.arm();
       const sent = await chat.send(claims!, { text }, key);
       claims = await tokens.open(sent.sessionToken, undefined);
     });
-    const answer = await step('first_answer', async () => {
-      const message = await within(
-        listening!.answer,
-        parts.answerWaitMs,
-        `the flow sent no answer within ${parts.answerWaitMs} ms`,
+    const answer = await step('first_answer', () => {
+      const { expect } = canary;
+      const wanted = expect === undefined ? 'no answer' : `no answer containing ${JSON.stringify(expect)}`;
+      return within(listening!.answer, parts.answerWaitMs, () =>
+        listening!.seen.length === 0
+          ? `the flow sent no answer within ${parts.answerWaitMs} ms`
+          : `the flow sent ${wanted} within ${parts.answerWaitMs} ms; it sent ${listening!.seen.join(', ')}`,
       );
-      if (canary.expect !== undefined && !(message.text ?? '').includes(canary.expect)) {
-        throw new Error(
-          `the first answer does not contain the expected text: ${JSON.stringify((message.text ?? '').slice(0, 120))}`,
-        );
-      }
-      return message;
     });
     await step('stream', () => witness.sawMessage(answer!.id, parts.answerWaitMs));
     await step('history', async () => {

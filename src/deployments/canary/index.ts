@@ -5,4 +5,5 @@
 export { DeploymentCanary, canaryText } from './deploymentCanary';
 export type { DeploymentCanaryOptions } from './deploymentCanary';
 export type { CanaryRecord } from './canaryRecords';
-export type { CanaryParts, CanaryStep, CanaryOutcome } from './canaryRun';
+export { runCanary } from './canaryRun';
+export type { CanaryParts, CanaryResult, CanaryStep, CanaryOutcome } from './canaryRun';
