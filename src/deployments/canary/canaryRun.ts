@@ -149,7 +149,6 @@ export async function runCanary(parts: CanaryParts, text: string, key: string): 
   };
 
   let claims: SessionClaims | undefined;
-  let session: GuestSession | undefined;
   const witness = new StreamWitness();
   let listening: ReturnType<typeof answerTo> | undefined;
   try {
@@ -157,7 +156,7 @@ export async function runCanary(parts: CanaryParts, text: string, key: string): 
       await parts.platformCheck?.();
       const view = await chat.start({ attributes: { [canary.attribute.name]: canary.attribute.value } }, undefined);
       claims = await tokens.open(view.sessionToken, undefined);
-      session = hub.session(claims.guestToken);
+      const session = hub.session(claims.guestToken);
       // Listening before the message leaves, as a customer's page does: the answer can come at once.
       listening = answerTo(session, canary.expect);
       parts.streams.serve(witness.response, session, { guestToken: claims.guestToken, ip: 'canary' });
