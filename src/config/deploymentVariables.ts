@@ -35,6 +35,9 @@ export const DEPLOYMENT_VARIABLES = {
   GENESYS_EMERGENCY_GROUP_ID: 'availability.emergencyGroupId',
   AVAILABILITY_REFRESH_SECONDS: 'availability.refreshSeconds',
   AVAILABILITY_STALE_SECONDS: 'availability.staleSeconds',
+  CANARY_INTERVAL_SECONDS: 'canary.intervalSeconds',
+  CANARY_ATTRIBUTE: 'canary.attribute',
+  CANARY_EXPECT: 'canary.expect',
 } as const satisfies Partial<Record<Variable, string>>;
 
 export type DeploymentVariable = keyof typeof DEPLOYMENT_VARIABLES;

@@ -3,6 +3,7 @@ import { baseUrlsFor, REGIONS } from './regions';
 import { baseUrl, doc, intFrom, oneOf, text, textOr } from './envValues';
 import { limitsEnv } from './limits';
 import { availabilityEnv } from './availabilityVariables';
+import { canaryEnv } from './canaryVariables';
 import { observability, processVariables, redis } from './operationVariables';
 
 /**
@@ -302,6 +303,7 @@ export const envSchema = z.object({
   ...limitsEnv,
   ...redis,
   ...observability,
+  ...canaryEnv,
   ...processVariables,
 });
 

@@ -42,6 +42,9 @@ const FULL_VARIABLES = {
   GENESYS_EMERGENCY_GROUP_ID: QUEUE,
   AVAILABILITY_REFRESH_SECONDS: '10',
   AVAILABILITY_STALE_SECONDS: '0',
+  CANARY_INTERVAL_SECONDS: '60',
+  CANARY_ATTRIBUTE: 'synthetic=yes',
+  CANARY_EXPECT: 'You said',
 };
 
 const minimalEntry = {
@@ -75,6 +78,7 @@ const fullEntry = {
     refreshSeconds: 10,
     staleSeconds: 0,
   },
+  canary: { intervalSeconds: 60, attribute: 'synthetic=yes', expect: 'You said' },
 };
 
 /** testEnv without the variables a deployments file replaces: what stays beside DEPLOYMENTS_FILE. */
