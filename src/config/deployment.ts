@@ -1,4 +1,5 @@
 import { parseOriginPattern, type OriginPattern } from './originAllowlist';
+import type { MaskingConfig } from './masking';
 import type { Region } from './regions';
 
 /**
@@ -50,6 +51,8 @@ export interface Deployment {
   /** The site's sign-in callback URLs; unset: pages of the allowed origins. */
   signInRedirectUris?: string[];
   availability: AvailabilityConfig;
+  /** What is hidden of the guest's input before anything sees it (docs/api.md#masking); undefined: nothing. */
+  masking?: MaskingConfig;
 }
 
 /** A deployment's name: lower case, a letter first, at most 32 characters. */

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { availabilityEnv } from './availabilityVariables';
 import { DEPLOYMENT_NAME, GENESYS_ID, originOverlaps, type Deployment } from './deployment';
 import { baseUrl, metaOf } from './envValues';
+import { maskingOf, maskingSchema } from './masking';
 import { parseOriginPattern } from './originAllowlist';
 import { baseUrlsFor, findRegion, REGIONS } from './regions';
 import { redirectUriProblem } from './signInCallbacks';
@@ -142,6 +143,7 @@ export const entrySchema = z.strictObject({
   signIn: z.strictObject({ redirectUris: z.array(signInUri) }).optional(),
   // Parsed when absent too, so that its numbers take their defaults.
   availability: availability.prefault({}),
+  masking: maskingSchema.optional(),
 });
 
 type Entry = z.infer<typeof entrySchema>;
@@ -229,6 +231,7 @@ function deploymentFromEntry(e: Entry, env: NodeJS.ProcessEnv): Deployment {
       refreshMs: e.availability.refreshSeconds * 1000,
       staleMs: e.availability.staleSeconds * 1000,
     },
+    masking: maskingOf(e.masking),
   };
 }
 

@@ -42,6 +42,9 @@ const FULL_VARIABLES = {
   GENESYS_EMERGENCY_GROUP_ID: QUEUE,
   AVAILABILITY_REFRESH_SECONDS: '10',
   AVAILABILITY_STALE_SECONDS: '0',
+  MASKING: 'card, iban,email',
+  MASKING_MODE: 'refuse',
+  MASKING_PATTERNS: '{"email":"/[\\\\w.+-]+@[\\\\w-]+\\\\.[\\\\w.-]+/i"}',
 };
 
 const minimalEntry = {
@@ -74,6 +77,11 @@ const fullEntry = {
     emergencyGroupId: QUEUE,
     refreshSeconds: 10,
     staleSeconds: 0,
+  },
+  masking: {
+    detectors: ['card', 'iban', 'email'],
+    mode: 'refuse',
+    patterns: { email: '/[\\w.+-]+@[\\w-]+\\.[\\w.-]+/i' },
   },
 };
 
