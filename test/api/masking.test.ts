@@ -1,5 +1,6 @@
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-node';
 import { Redis } from 'ioredis';
+import { registry } from '../../src/observability/metrics';
 import { flushTracing, startTracing } from '../../src/observability/tracing';
 import { startRedis, type RedisServer } from '../support/redis';
 import { dataOf, openStream } from '../support/sse';
@@ -130,8 +131,21 @@ test('a card and an IBAN reach Genesys masked, the stream says so once, and the 
   const answers = [sent.text, again.text, JSON.stringify(history.body), transcript.text, html.text];
   const logs = stack.log.text();
   expect(logs).toContain('guest input masked');
+  // One line per find, with the request's trace and its deployment, naming the detectors only.
   expect(stack.log.lines().filter((l) => l.masking)).toContainEqual(
-    expect.objectContaining({ masking: { field: 'text', detectors: ['card', 'iban'], mode: 'mask' } }),
+    expect.objectContaining({
+      masking: { field: 'text', detectors: ['card', 'iban'], mode: 'mask' },
+      deployment: 'default',
+      requestId: expect.any(String),
+      trace_id: expect.stringMatching(/^[0-9a-f]{32}$/),
+    }),
+  );
+  const counted = (await registry.getSingleMetric('genesys_bff_masked_total')!.get()).values.map((v) => v.labels);
+  expect(counted).toEqual(
+    expect.arrayContaining([
+      { deployment: 'default', detector: 'card', mode: 'mask' },
+      { deployment: 'default', detector: 'iban', mode: 'mask' },
+    ]),
   );
   expect({
     logs: holdsSecret(logs),
