@@ -227,6 +227,13 @@ describe('refuse mode', () => {
       ['iban'],
     ]);
 
+    const upload = await refusing.http
+      .post('/attachments')
+      .set(bearer(token))
+      .attach('file', PNG, { filename: `iban ${IBAN}.png`, contentType: 'image/png' });
+    expect([upload.status, upload.body.code, upload.body.detectors]).toEqual([422, 'sensitive_data', ['iban']]);
+    expect(refusing.sim.received.filter((f) => f.frame?.action === 'onAttachment')).toEqual([]);
+
     // What holds nothing is sent: the socket works, and it is the only text Genesys has.
     const fine = await refusing.http.post('/messages').set(bearer(token)).send({ text: 'no numbers here' });
     expect(fine.status).toBe(201);
