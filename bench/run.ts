@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { historyPart } from './parts/history';
+import { maskingPart } from './parts/masking';
 import { messagesPart } from './parts/messages';
 import { receiptsPart } from './parts/receipts';
 import { relayPart } from './parts/relay';
@@ -21,7 +22,7 @@ import { printTable, RESULTS_DIR, type Ctx, type PartOutput, type Row } from './
  *
  *   npm run bench                      all parts
  *   npm run bench -- messages streams  some parts (messages, history, token, sockets, streams, startup, relay,
- *                                      receipts)
+ *                                      receipts, masking)
  *   npm run bench -- --profile         also write the service's CPU profiles (parts 1 and 5) to bench/results/profiles
  *   npm run bench -- --no-save         do not write results
  *   BENCH_METRICS=1 npm run bench      the service with METRICS_PORT set (metrics served)
@@ -38,6 +39,7 @@ const PARTS: Record<string, { run: (ctx: Ctx) => Promise<PartOutput>; budgetMs: 
   startup: { run: startupPart, budgetMs: 30_000 },
   relay: { run: relayPart, budgetMs: 420_000 },
   receipts: { run: receiptsPart, budgetMs: 60_000 },
+  masking: { run: maskingPart, budgetMs: 60_000 },
 };
 
 function git(args: string[]): string {

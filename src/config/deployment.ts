@@ -1,4 +1,5 @@
 import { parseOriginPattern, type OriginPattern } from './originAllowlist';
+import type { MaskingConfig } from './masking';
 import type { Region } from './regions';
 
 /**
@@ -61,6 +62,8 @@ export interface Deployment {
   signInRedirectUris?: string[];
   availability: AvailabilityConfig;
   canary: CanaryConfig;
+  /** What is hidden of the guest's input before anything sees it (docs/api.md#masking); undefined: nothing. */
+  masking?: MaskingConfig;
 }
 
 /** A deployment's name: lower case, a letter first, at most 32 characters. */

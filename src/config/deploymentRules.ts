@@ -3,6 +3,7 @@ import { availabilityEnv } from './availabilityVariables';
 import { canaryEnv, DEFAULT_CANARY_ATTRIBUTE } from './canaryVariables';
 import { DEPLOYMENT_NAME, GENESYS_ID, originOverlaps, type Deployment } from './deployment';
 import { baseUrl, metaOf } from './envValues';
+import { maskingOf, maskingSchema } from './masking';
 import { parseOriginPattern } from './originAllowlist';
 import { baseUrlsFor, findRegion, REGIONS } from './regions';
 import { redirectUriProblem } from './signInCallbacks';
@@ -184,6 +185,7 @@ export const entrySchema = z.strictObject({
   // Parsed when absent too, so that its numbers take their defaults.
   availability: availability.prefault({}),
   canary: canary.optional(),
+  masking: maskingSchema.optional(),
 });
 
 type Entry = z.infer<typeof entrySchema>;
@@ -281,6 +283,7 @@ function deploymentFromEntry(e: Entry, env: NodeJS.ProcessEnv): Deployment {
       attribute: e.canary?.attribute ?? defaultCanaryAttribute(),
       expect: e.canary?.expect,
     },
+    masking: maskingOf(e.masking),
   };
 }
 

@@ -12,6 +12,7 @@ import {
   deriveKeys,
   GuestAttachments,
   GuestChat,
+  GuestInputMask,
   IdentityVerifier,
   Sealer,
   SessionTokens,
@@ -237,8 +238,11 @@ function chatOf(
     messengerFeatures: platform.messengerConfig,
     logger: guestLogger,
   });
+  // The guest's input is screened once, where it enters: nothing after it sees what was hidden.
+  const mask = new GuestInputMask(deployment.masking, logger.child({ component: 'masking' }));
   const chat = new GuestChat({
     config,
+    mask,
     hub,
     tokens,
     revocations,
@@ -252,6 +256,7 @@ function chatOf(
   });
   const attachments = new GuestAttachments({
     hub,
+    mask,
     tokens,
     limits: async (claims) => (await chat.capabilities(claims)).attachments,
     slots: parts.uploads,

@@ -83,6 +83,15 @@ export const receipts = new DeploymentCounter({
   registers,
 });
 
+export const masked = new DeploymentCounter({
+  name: 'genesys_bff_masked_total',
+  help:
+    "Finds in the guest's input (text, attribute values, file names) before anything saw them, by detector " +
+    '(`card`, `iban`, or a MASKING_PATTERNS name) and mode (`mask`: hidden and sent, `refuse`: 422, nothing sent).',
+  labelNames: ['detector', 'mode'] as const,
+  registers,
+});
+
 export const genesysSocketsOpen = new DeploymentGauge({
   name: 'genesys_bff_genesys_sockets_open',
   help: 'Guest API WebSockets to Genesys open now.',

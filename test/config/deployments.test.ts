@@ -45,6 +45,9 @@ const FULL_VARIABLES = {
   CANARY_INTERVAL_SECONDS: '60',
   CANARY_ATTRIBUTE: 'synthetic=yes',
   CANARY_EXPECT: 'You said',
+  MASKING: 'card, iban,email',
+  MASKING_MODE: 'refuse',
+  MASKING_PATTERNS: '{"email":"/[\\\\w.+-]+@[\\\\w-]+\\\\.[\\\\w.-]+/i"}',
 };
 
 const minimalEntry = {
@@ -79,6 +82,11 @@ const fullEntry = {
     staleSeconds: 0,
   },
   canary: { intervalSeconds: 60, attribute: 'synthetic=yes', expect: 'You said' },
+  masking: {
+    detectors: ['card', 'iban', 'email'],
+    mode: 'refuse',
+    patterns: { email: '/[\\w.+-]+@[\\w-]+\\.[\\w.-]+/i' },
+  },
 };
 
 /** testEnv without the variables a deployments file replaces: what stays beside DEPLOYMENTS_FILE. */

@@ -81,6 +81,7 @@ describe('an entry', () => {
         staleMs: 300_000,
       },
       canary: { intervalMs: undefined, attribute: { name: 'genesysBffCanary', value: 'true' }, expect: undefined },
+      masking: undefined,
     });
   });
 
