@@ -1,4 +1,5 @@
 import { AppError } from '../../../domain/errors';
+import type { Logger } from '../../../observability/logger';
 import { GuestApiError, type SessionResponse } from '../protocol';
 import type { GenesysSignIn } from './webDeploymentTokens';
 
@@ -15,7 +16,10 @@ export class GuestSignIn {
   private renewing?: Promise<GenesysSignIn>;
   private signedInConfigure = false;
 
-  constructor(private readonly renew?: (signIn: GenesysSignIn) => Promise<GenesysSignIn>) {}
+  constructor(
+    private readonly renew?: (signIn: GenesysSignIn) => Promise<GenesysSignIn>,
+    private readonly logger?: Pick<Logger, 'info'>,
+  ) {}
 
   /** The newest credentials (a renewed JWT included), to seal into the next session token. */
   get value(): GenesysSignIn | undefined {
@@ -73,6 +77,10 @@ export class GuestSignIn {
         if (!signIn && this.current && !downgradeRefused && isDowngradeRefusal(error)) {
           downgradeRefused = true;
           refreshes--;
+          this.logger?.info(
+            'Genesys refused an anonymous configure of this conversation, signed in meanwhile (4017); ' +
+              'configuring it again with the sign-in a request brought',
+          );
           continue;
         }
         if (signIn && error instanceof GuestApiError && error.failure === 'forbidden')

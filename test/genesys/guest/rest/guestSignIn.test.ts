@@ -264,7 +264,8 @@ describe('GuestSignIn.configure', () => {
 
   test('an anonymous configure refused with 4017 goes again signed in once credentials came meanwhile; without them it is refused', async () => {
     const downgrade = () => guestErrorFromFrame({ type: 'response', class: 'string', code: 4017 } as Envelope, '');
-    const signIn = new GuestSignIn();
+    const logger = { info: jest.fn() };
+    const signIn = new GuestSignIn(undefined, logger);
     const sends: (string | undefined)[] = [];
     const info = await signIn.configure(async (jwt) => {
       sends.push(jwt);
@@ -276,13 +277,16 @@ describe('GuestSignIn.configure', () => {
     expect(info).toBe(CONFIGURED);
     expect(sends).toEqual([undefined, 'j']);
     expect(signIn.configuredSignedIn).toBe(true);
+    expect(logger.info).toHaveBeenCalledTimes(1);
+    expect(logger.info.mock.calls[0]![0]).toMatch(/4017/);
 
-    const anonymous = new GuestSignIn();
+    const anonymous = new GuestSignIn(undefined, logger);
     const refused: (string | undefined)[] = [];
     await expect(
       anonymous.configure(async (jwt) => (refused.push(jwt), Promise.reject(downgrade()))),
     ).rejects.toMatchObject({ failure: 'cannot_downgrade' });
     expect(refused).toEqual([undefined]);
+    expect(logger.info).toHaveBeenCalledTimes(1);
   });
 
   test('a session keeps credentials it renewed over the older ones a token brings', () => {
