@@ -45,6 +45,11 @@ export class Transport {
    * in and refuse the held token, which the same sign-in again still needs.
    */
   private replacementInDoubt = false;
+  /**
+   * Counts the times the held token was replaced other than by an ordinary answer: a sign-in's answer, another tab's
+   * token, a forget. An answer to a request sent before then carries a token that was replaced: it is not kept.
+   */
+  private tokenEra = 0;
   /** Whether the console was told that the service refuses this page's origin (once a client, not once a call). */
   private toldDeveloper = false;
 
@@ -64,6 +69,7 @@ export class Transport {
   }
 
   forget(): void {
+    this.tokenEra++;
     this.replacementInDoubt = false;
     this.heldToken = undefined;
     this.routingKey = undefined;
@@ -78,6 +84,7 @@ export class Transport {
 
   private adopt(token: string | undefined): void {
     if (token === this.heldToken) return;
+    this.tokenEra++;
     this.heldToken = token;
     if (token === undefined) {
       this.routingKey = undefined;
@@ -174,6 +181,7 @@ export class Transport {
       options.body === undefined ? { ...options.headers } : { ...options.headers, 'Content-Type': 'application/json' };
     const useToken = options.auth !== false && this.heldToken !== undefined;
     const sent = this.heldToken;
+    const era = this.tokenEra;
     let res: Response;
     try {
       res = await this.fetchImpl(this.url(path), {
@@ -200,7 +208,7 @@ export class Transport {
       }
       throw error;
     }
-    this.keep(body);
+    this.keep(body, options.replacesToken ? 'replaces' : era === this.tokenEra ? 'current' : 'replaced');
     return { status: res.status, body: body as T, headers: res.headers };
   }
 
@@ -238,12 +246,17 @@ export class Transport {
     return this.heldToken !== undefined && this.heldToken !== sent;
   }
 
-  /** Keeps the session token and routing key an answer carries. */
-  keep(body: unknown): void {
-    const { sessionToken: token, routingKey } = (body ?? {}) as { sessionToken?: unknown; routingKey?: unknown };
-    if (typeof token === 'string' && token !== '') {
-      this.heldToken = token;
-      this.tokens.set(token);
+  /**
+   * Keeps the session token and routing key an answer carries. `token`: whether the answer's token replaces the held
+   * one (`replaces`: a sign-in's), is the newest of it (`current`), or came to a request sent before the held token
+   * was replaced (`replaced`), which the service may already refuse: not kept.
+   */
+  keep(body: unknown, token: 'replaces' | 'current' | 'replaced' = 'current'): void {
+    const { sessionToken, routingKey } = (body ?? {}) as { sessionToken?: unknown; routingKey?: unknown };
+    if (typeof sessionToken === 'string' && sessionToken !== '' && token !== 'replaced') {
+      this.heldToken = sessionToken;
+      this.tokens.set(sessionToken);
+      if (token === 'replaces') this.tokenEra++;
     }
     if (typeof routingKey === 'string' && routingKey !== '') this.routingKey = routingKey;
     const { streamPosition } = (body ?? {}) as { streamPosition?: unknown };

@@ -447,6 +447,35 @@ describe('a request refused for the token a sign-in is replacing', () => {
   });
 });
 
+test('an answer to a send made before a sign-in, read after the sign-in answered, leaves the signed-in token held', async () => {
+  // The page sends, then signs in while the send's answer is on its way: that answer carries the token the send went
+  // with, which the sign-in replaced. Kept, it would have the next request refused (401) and the chat forgotten.
+  let releaseSend: (() => void) | undefined;
+  let sendAnswered = false;
+  const page = pageFetch();
+  const fetchImpl: typeof fetch = async (input, init = {}) => {
+    const res = await page(input, init);
+    if (init.method === 'POST' && new URL(String(input)).pathname === '/messages' && releaseSend === undefined) {
+      sendAnswered = true;
+      await new Promise<void>((resolve) => (releaseSend = resolve));
+    }
+    return res;
+  };
+  const client = newClient({ fetch: fetchImpl });
+  await client.startSession();
+  const early = client.send({ text: 'sent before signing in' });
+  await waitFor(() => sendAnswered);
+  const signedIn = await client.signIn(await signInAt(stack.sim, `stale-${Math.random().toString(36).slice(2)}`));
+  expect(client.sessionToken).toBe(signedIn.sessionToken);
+  releaseSend!();
+  await expect(early).resolves.toMatchObject({ text: 'sent before signing in' });
+  expect(client.sessionToken).toBe(signedIn.sessionToken);
+  await expect(client.send({ text: 'sent after signing in' })).resolves.toMatchObject({
+    text: 'sent after signing in',
+  });
+  await expect(client.getSession()).resolves.toMatchObject({ authenticated: true });
+});
+
 describe('a stream refused for the token a sign-in replaced', () => {
   test('its sign-in answer lost on the way: the stream resumes with the new token, and every message is shown', async () => {
     const before = stack.sim.received.length;

@@ -25,6 +25,8 @@
  * - `socket_peak`: at some moment, faults or not, more Genesys sockets for the session than Genesys allows
  *   (GENESYS_SOCKETS_PER_SESSION), or one of them evicted by Genesys for a newer one;
  * - `retry_after_missing`: a 503 or 504 without Retry-After;
+ * - `false_outage`: a `503 store_unavailable` while Redis was whole: no Redis fault, nor an instance starting
+ *   again, within STORE_RECOVERY_MS before it (a starved instance's late timers are not Redis's silence);
  * - `stuck`: the customer waited for a start or a send longer than the longest fault active meanwhile plus
  *   STUCK_BOUND_MS, whatever the answer in the end;
  * - `refused`: a start or a send answered with a status the model client does not retry (by code), a request
@@ -46,6 +48,7 @@ export type ViolationKind =
   | 'sockets'
   | 'socket_peak'
   | 'retry_after_missing'
+  | 'false_outage'
   | 'stuck'
   | 'refused'
   | 'slow';
@@ -63,6 +66,7 @@ export const VIOLATION_KINDS: readonly ViolationKind[] = [
   'sockets',
   'socket_peak',
   'retry_after_missing',
+  'false_outage',
   'stuck',
   'refused',
   'slow',
@@ -130,6 +134,8 @@ export interface SessionFacts {
   socketPeak?: number;
   evictions?: number;
   retryAfterMissing: string[];
+  /** When a request was answered `503 store_unavailable` (epoch ms). */
+  storeRefusals?: number[];
   /** Every start, resume and send, in order. */
   operations: Operation[];
   /** The chat was refused as lost (401/410 before its customer ended it): when, and the answer. */
@@ -151,6 +157,11 @@ export const GENESYS_SOCKETS_PER_SESSION = 3;
  * record was written that close before the kill is refused as lost by design (docs/reliability.md, "Known gaps").
  */
 export const UNSYNCED_WRITE_MS = 2000;
+/**
+ * How long after Redis is whole again (or an instance started again, connecting to it) an instance may still
+ * refuse with `store_unavailable`: the client's reconnection backoff and the PING that finds it answering.
+ */
+export const STORE_RECOVERY_MS = 10_000;
 const SAMPLE = 5;
 const some = (items: string[]) =>
   items.slice(0, SAMPLE).join(', ') + (items.length > SAMPLE ? ` and ${items.length - SAMPLE} more` : '');
@@ -218,6 +229,15 @@ export function checkSession(s: SessionFacts, run: RunFacts = { t0: 0, faults: [
   if (peak > GENESYS_SOCKETS_PER_SESSION || (s.evictions ?? 0) > 0)
     flag('socket_peak', `${peak} Genesys sockets at once (Genesys allows 3), ${s.evictions ?? 0} evicted by Genesys`);
   if (s.retryAfterMissing.length > 0) flag('retry_after_missing', some(s.retryAfterMissing));
+  const excused = faults.filter((f) => f.kind.startsWith('redis') || /^instance_sig(kill|term)$/.test(f.kind));
+  const falseOutages = (s.storeRefusals ?? []).filter(
+    (at) => !excused.some((f) => f.from <= at && at <= f.to + STORE_RECOVERY_MS),
+  );
+  if (falseOutages.length > 0)
+    flag(
+      'false_outage',
+      `${falseOutages.length} answered 503 store_unavailable with Redis whole, at ${some(falseOutages.map((at) => `${((at - run.t0) / 1000).toFixed(1)} s`))}`,
+    );
 
   for (const op of s.operations) {
     const waited = op.ended - op.began;

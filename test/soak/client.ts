@@ -51,6 +51,8 @@ export interface SessionLog {
   signedIn: boolean;
   /** 503 and 504 answers without Retry-After. */
   retryAfterMissing: string[];
+  /** When a request was answered `503 store_unavailable` (epoch ms). */
+  storeRefusals: number[];
   /** While the last page's history is refused for now: when the service said to read it again (epoch ms). */
   readDueAt?: number;
 }
@@ -92,6 +94,9 @@ interface Page {
   historyShown: boolean;
 }
 
+/** The share of customers who only write (`quiet`): enough that a gap the stream leaves meets one in minutes. */
+export const QUIET_SHARE = 0.3;
+
 export class SoakSession {
   readonly log: SessionLog;
   private page?: Page;
@@ -99,6 +104,12 @@ export class SoakSession {
   private sent = 0;
   /** Every message id any page of this chat has shown. */
   private readonly seen = new Set<string>();
+  /**
+   * A customer who keeps one tab open and only writes: never reads history nor reloads, so whatever the live
+   * stream leaves out stays out of the view (the others' reads and reloads would fill a gap a catch-up left).
+   * Drawn from a source of its own, so that the other customers' plans stay what their seed made them.
+   */
+  private readonly quiet: boolean;
 
   constructor(
     name: string,
@@ -115,7 +126,9 @@ export class SoakSession {
       gaveUp: [],
       signedIn: false,
       retryAfterMissing: [],
+      storeRefusals: [],
     };
+    this.quiet = rng.fork('habits').chance(QUIET_SHARE);
   }
 
   note(what: string): void {
@@ -136,6 +149,15 @@ export class SoakSession {
     if ((res.status === 503 || res.status === 504) && !res.headers.get('retry-after')) {
       const path = new URL(String(input instanceof Request ? input.url : input)).pathname;
       this.log.retryAfterMissing.push(`${init?.method ?? 'GET'} ${path} ${res.status}`);
+    }
+    if (res.status === 503) {
+      const answeredAt = Date.now();
+      const code = await res
+        .clone()
+        .json()
+        .then((body: { code?: unknown }) => body.code)
+        .catch(() => undefined);
+      if (code === 'store_unavailable') this.log.storeRefusals.push(answeredAt);
     }
     return res;
   };
@@ -176,6 +198,7 @@ export class SoakSession {
 
   /** Runs the chat to its end (or to the run's stop): the plan comes from the session's own random source. */
   async run(): Promise<void> {
+    if (this.quiet) this.note('a quiet customer: one tab, no history reads, no reloads');
     if (!(await this.open(false))) return;
     const sends = this.rng.int(4, 18);
     while (this.acting && this.sent < sends) {
@@ -184,6 +207,7 @@ export class SoakSession {
       const roll = this.rng.next();
       if (roll < 0.7) await this.sendText();
       else if (roll < 0.78) await this.sendFile();
+      else if (roll < 0.87 && this.quiet) await this.sendText();
       else if (roll < 0.83) await this.readHistory();
       else if (roll < 0.87) await this.reload();
       else if (roll < 0.9 && !this.log.signedIn) await this.signIn();

@@ -10,6 +10,7 @@ import type { World } from './world';
 export const FAULT_KINDS = [
   'instance_sigkill',
   'instance_sigterm',
+  'instance_throttled',
   'redis_sigkill',
   'redis_sigstop',
   'redis_restart',
@@ -38,6 +39,7 @@ export interface Fault {
 const WEIGHTS: Record<FaultKind, number> = {
   instance_sigkill: 3,
   instance_sigterm: 2,
+  instance_throttled: 2,
   redis_sigkill: 1,
   redis_sigstop: 1,
   redis_restart: 1,
@@ -69,6 +71,11 @@ export function schedule(rng: Random, instances: number, from: number, until: nu
       case 'instance_sigterm':
         f.instance = rng.int(0, instances - 1);
         f.durationMs = rng.int(1000, 8000); // down this long before it is started again
+        break;
+      case 'instance_throttled':
+        f.instance = rng.int(0, instances - 1);
+        f.durationMs = rng.int(5000, 20_000);
+        f.delayMs = rng.int(200, 900); // each stall
         break;
       case 'redis_sigkill':
       case 'redis_restart':
@@ -126,6 +133,19 @@ export async function apply(world: World, f: Fault, rng: Random, guestTokens: ()
       await instance.signal(f.kind === 'instance_sigkill' ? 'SIGKILL' : 'SIGTERM');
       await sleep(f.durationMs);
       await instance.start();
+      return;
+    }
+    case 'instance_throttled': {
+      // A CPU quota spent (a container's limit, a busy node): the process is frozen for most of each period and
+      // runs for the rest, so its timers come due while it cannot run. Redis and Genesys are untouched.
+      const instance = world.instances[f.instance!]!;
+      const until = Date.now() + f.durationMs;
+      while (Date.now() < until && instance.freeze(true)) {
+        await sleep(f.delayMs!);
+        instance.freeze(false);
+        await sleep(rng.int(30, 150));
+      }
+      instance.freeze(false);
       return;
     }
     case 'redis_sigkill':

@@ -196,6 +196,7 @@ export async function runSeed(args: RunSettings, handle: RunHandle): Promise<Run
       socketPeak: token === undefined ? undefined : stats.peakConnectionsBySession(token),
       evictions: token === undefined ? undefined : stats.evictionsBySession(token),
       retryAfterMissing: s.log.retryAfterMissing,
+      storeRefusals: s.log.storeRefusals,
       operations: s.log.operations,
       lost: s.log.lost,
     };

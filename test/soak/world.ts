@@ -61,6 +61,12 @@ export class SoakInstance {
     );
   }
 
+  /** Freezes the running process (SIGSTOP) or lets it run again (SIGCONT); false when it is not running. */
+  freeze(frozen: boolean): boolean {
+    if (!this.running) return false;
+    return this.child!.kill(frozen ? 'SIGSTOP' : 'SIGCONT');
+  }
+
   /** Sends `signal` and waits (bounded) for the exit; SIGKILL after 20 s. */
   async signal(signal: NodeJS.Signals): Promise<void> {
     const child = this.child;

@@ -88,7 +88,7 @@ export class GuestSession implements LinkSession {
     this.now = options.now ?? Date.now;
     this.lastUsedAt = this.now();
     this.listeners = new SessionListeners(logger);
-    this.signIn = new GuestSignIn(options.renewSignIn);
+    this.signIn = new GuestSignIn(options.renewSignIn, logger);
     this.ledger = new DeliveryLedger(read ? () => read(this) : undefined, logger, this.now);
     this.link = new SessionLink({ ...options, now: this.now }, this, this.ledger);
     this.desk = this.link.desk;

@@ -270,6 +270,8 @@ export class SessionLink implements DeskSocket {
             e.failure !== 'handshake_refused' &&
             e.failure !== 'rate_limited' &&
             e.failure !== 'store_unavailable' &&
+            // Signed in meanwhile, elsewhere: an anonymous configure again is refused again (guestSignIn.ts).
+            e.failure !== 'cannot_downgrade' &&
             // An open circuit answers a request at once; only live streams keep trying, to be back when it closes.
             ((e.failure !== 'circuit_open' && failures + 1 < RECONNECT_ATTEMPTS_FOR_REQUESTS) ||
               (this.session.listening && this.now() - startedAt < window)),

@@ -60,16 +60,19 @@ function bearer(req: Request): string | undefined {
 
 export function authenticator(tokens: SessionTokens, revocations: Revocations): (spec: AnyRouteSpec) => RequestHandler {
   /**
-   * Refuses a token of an ended or lost chat, and one issued before a sign-in that replaced it (but on a route that
-   * `retriesSignIn`, which judges it with what that sign-in recorded). Answers what it found of an earlier sign-in.
+   * Refuses a token of an ended or lost chat, and one a sign-in replaced: issued before it, or without it (but on a
+   * route that `retriesSignIn`, which judges it with what that sign-in recorded). Answers what it found of an earlier
+   * sign-in.
    */
   const notEnded = async (
-    claims: { guestToken: string; anchor?: string; issuedAt: number },
+    claims: { guestToken: string; anchor?: string; issuedAt: number; signIn?: SessionClaims['signIn'] },
     spec: AnyRouteSpec,
   ): Promise<EarlierSignIn> => {
     const standing = await revocations.standing(claims.guestToken, claims.anchor);
     const earlier = {
-      replaced: claims.issuedAt < standing.cutOffMs,
+      // Issued before the sign-in's cut-off; or after it without the sign-in, sealed for a request that was
+      // authenticated before the cut-off and answered after it: every token the sign-in leaves carries it.
+      replaced: claims.issuedAt < standing.cutOffMs || (standing.cutOffMs > 0 && claims.signIn === undefined),
       ...(standing.signedIn !== undefined ? { recorded: standing.signedIn } : {}),
     };
     if (earlier.replaced && !spec.retriesSignIn) throw new AppError('unauthorized', REPLACED_TOKEN);

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import pino from 'pino';
+import WebSocket, { WebSocketServer } from 'ws';
 import { startSimulator, type Simulator } from '../../../simulator';
 import { GuestApiError } from '../../../src/genesys/guest/protocol/errors';
 import { parseInbound, type InboundFrame } from '../../../src/genesys/guest/protocol/frames';
@@ -153,6 +155,106 @@ describe('a sign-in through another instance', () => {
       live.unsubscribe();
     } finally {
       other.close();
+    }
+  });
+
+  /**
+   * A relay in front of the simulator whose frames from the service wait while `hold` is on: a frame the service
+   * wrote before something it did next, reaching Genesys after it (as on a slowed network).
+   */
+  async function heldRelay() {
+    const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => server.once('listening', resolve));
+    let held: (() => void)[] | undefined;
+    const heldActions: string[] = [];
+    server.on('connection', (client, req) => {
+      const upstream = new WebSocket(`${sim.urls.webMessagingUrl.replace(/\/+$/, '')}${req.url}`, {
+        origin: req.headers.origin,
+      });
+      // Text frames stay text: Genesys speaks JSON in text frames.
+      const queued: string[] = [];
+      upstream.on('open', () => queued.splice(0).forEach((data) => upstream.send(data)));
+      upstream.on('message', (data: Buffer) => client.send(data.toString()));
+      upstream.on('close', () => client.close());
+      upstream.on('error', () => client.terminate());
+      client.on('close', () => upstream.close());
+      client.on('message', (raw: Buffer) => {
+        const data = raw.toString();
+        const pass = () => (upstream.readyState === WebSocket.OPEN ? upstream.send(data) : queued.push(data));
+        if (!held) return pass();
+        heldActions.push((JSON.parse(data) as { action?: string }).action ?? '');
+        held.push(pass);
+      });
+    });
+    return {
+      url: `ws://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      heldActions,
+      hold: () => void (held = []),
+      release: () => {
+        const waiting = held ?? [];
+        held = undefined;
+        waiting.forEach((pass) => pass());
+      },
+      close: () => {
+        for (const client of server.clients) client.terminate();
+        return new Promise((resolve) => server.close(resolve));
+      },
+    };
+  }
+
+  test('a signed-in request joining an anonymous configure Genesys refuses (4017) configures again signed in: sent once', async () => {
+    // Around a restart: a stream reconnects here with a ticket from before the customer's sign-in, and its anonymous
+    // configure reaches Genesys after the sign-in through another instance; the customer's next send, with the
+    // signed-in token, comes here meanwhile and waits on that same configure.
+    const token = randomUUID();
+    await hub.session(token).sendText({ text: 'before signing in', messageId: randomUUID() });
+    const signIn = await exchanged('customer-racing');
+    await hub.session(token).upgrade(signIn);
+    const relay = await heldRelay();
+    const here = hubFor(sim, { webMessagingUrl: relay.url });
+    try {
+      relay.hold();
+      const streamConnect = here.session(token).ready();
+      streamConnect.catch(() => undefined);
+      await waitFor(() => relay.heldActions.includes('configureSession'));
+      const sent = here.session(token, signIn).sendText({ text: 'right after signing in', messageId: randomUUID() });
+      sent.catch(() => undefined);
+      relay.release();
+      await expect(sent).resolves.toMatchObject({ text: 'right after signing in' });
+      await expect(streamConnect).resolves.toMatchObject({ connected: true });
+      expect(here.session(token).signIn.configuredSignedIn).toBe(true);
+      const texts = (sim.conversationMessages(token) as { text?: string }[]).map((m) => m.text);
+      expect(texts.filter((t) => t === 'right after signing in')).toHaveLength(1);
+    } finally {
+      here.close();
+      await relay.close();
+    }
+  });
+
+  test('an anonymous configure Genesys refuses (4017) leaves the session to a signed-in request: streams reconnect, nothing says expired', async () => {
+    // The session a send took before its wait on the shared store; meanwhile the stream's anonymous configure was
+    // refused. The send then configures it with the credentials its token carries.
+    const token = randomUUID();
+    await hub.session(token).sendText({ text: 'before signing in', messageId: randomUUID() });
+    const signIn = await exchanged('customer-later');
+    await hub.session(token).upgrade(signIn);
+    const here = hubFor(sim);
+    try {
+      const session = here.session(token);
+      const live = collect(session);
+      const refused = await failure(session.ready());
+      expect(refused).toMatchObject({ failure: 'cannot_downgrade', code: 'cannot_downgrade', status: 409 });
+      expect(session.isDead).toBe(false);
+      expect(live.events).toContainEqual(expect.objectContaining({ type: 'session', state: 'unavailable' }));
+      expect(live.events).not.toContainEqual(expect.objectContaining({ state: 'expired' }));
+      expect(here.session(token, signIn)).toBe(session);
+      await expect(session.sendText({ text: 'signed in here', messageId: randomUUID() })).resolves.toMatchObject({
+        text: 'signed in here',
+      });
+      expect(sim.framesFor(token, 'configureSession')).toHaveLength(2);
+      live.unsubscribe();
+    } finally {
+      here.close();
     }
   });
 

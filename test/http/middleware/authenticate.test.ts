@@ -37,6 +37,8 @@ const TICKET = {
 
 interface World {
   standing: Standing;
+  /** What the token opens to. */
+  tokenClaims: SessionClaims;
   used: boolean;
   claimed: boolean;
   opened: [string, string | undefined][];
@@ -48,6 +50,7 @@ interface World {
 function world(overrides: Partial<World> = {}) {
   const w: World = {
     standing: { state: 'live', cutOffMs: 0 },
+    tokenClaims: CLAIMS,
     used: false,
     claimed: true,
     opened: [],
@@ -60,7 +63,7 @@ function world(overrides: Partial<World> = {}) {
     open: async (token: string, origin: string | undefined) => {
       w.opened.push([token, origin]);
       if (token !== 'good-token') throw new AppError('unauthorized', 'not a token of ours');
-      return CLAIMS;
+      return w.tokenClaims;
     },
     openTicket: async (ticket: string, origin: string | undefined) => {
       w.openedTickets.push([ticket, origin]);
@@ -199,6 +202,22 @@ describe('an ended, lost or replaced session', () => {
     }
     const { authenticate } = world({ standing: { state: 'live', cutOffMs: ISSUED_AT } });
     expect((await run(authenticate(spec('session')), { authorization: 'Bearer good-token' })).error).toBeUndefined();
+  });
+
+  it('refuses a token without the sign-in sealed after its cut-off (for a request answered after it), not one with it', async () => {
+    const { signIn: _signedIn, ...anonymous } = CLAIMS;
+    const cutOff = { state: 'live', cutOffMs: ISSUED_AT - 1, signedIn: 'sealed' } as const;
+    const refused = world({ standing: cutOff, tokenClaims: anonymous });
+    const { error } = await run(refused.authenticate(spec('session')), { authorization: 'Bearer good-token' });
+    expect(refusal(error)).toEqual({ code: 'unauthorized', status: 401, message: REPLACED, logDetail: undefined });
+    const neverSignedIn = world({ tokenClaims: anonymous });
+    expect((await run(neverSignedIn.authenticate(spec('session')), { authorization: 'Bearer good-token' })).error).toBe(
+      undefined,
+    );
+    const signedIn = world({ standing: cutOff });
+    expect((await run(signedIn.authenticate(spec('session')), { authorization: 'Bearer good-token' })).error).toBe(
+      undefined,
+    );
   });
 
   it('refuses a ticket of an ended session before looking whether it was used', async () => {

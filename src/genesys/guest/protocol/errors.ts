@@ -61,11 +61,15 @@ const STATUS: Partial<Record<GuestFailure, number>> = {
   timeout: 504,
 };
 
+/**
+ * Failures after which the session token is of no further use. Not `cannot_downgrade`: 4017 refuses an anonymous
+ * configure of a conversation signed in meanwhile (through another connection or instance), which a request with
+ * the signed-in token configures again with its credentials.
+ */
 const FATAL = new Set<GuestFailure>([
   'session_expired',
   'session_not_found',
   'reauthentication_required',
-  'cannot_downgrade',
   'signed_out',
   'signed_in_elsewhere',
 ]);

@@ -1,4 +1,5 @@
 import { AppError } from '../../../domain/errors';
+import type { Logger } from '../../../observability/logger';
 import { GuestApiError, type SessionResponse } from '../protocol';
 import type { GenesysSignIn } from './webDeploymentTokens';
 
@@ -15,7 +16,10 @@ export class GuestSignIn {
   private renewing?: Promise<GenesysSignIn>;
   private signedInConfigure = false;
 
-  constructor(private readonly renew?: (signIn: GenesysSignIn) => Promise<GenesysSignIn>) {}
+  constructor(
+    private readonly renew?: (signIn: GenesysSignIn) => Promise<GenesysSignIn>,
+    private readonly logger?: Pick<Logger, 'info'>,
+  ) {}
 
   /** The newest credentials (a renewed JWT included), to seal into the next session token. */
   get value(): GenesysSignIn | undefined {
@@ -56,8 +60,11 @@ export class GuestSignIn {
    * cannot be renewed ends in `reauthentication_required`. Any other 403 to a
    * signed-in configure is Genesys declining the sign-in itself (sign-in off,
    * or no step-up on this deployment): `sign_in_refused`, which the session survives.
+   * An anonymous configure refused with 4017 while credentials arrived meanwhile
+   * goes again with them.
    */
   async configure(send: (jwt: string | undefined) => Promise<SessionResponse>): Promise<SessionResponse> {
+    let downgradeRefused = false;
     for (let refreshes = 0; ; refreshes++) {
       const signIn = this.current;
       try {
@@ -65,6 +72,17 @@ export class GuestSignIn {
         this.signedInConfigure = signIn !== undefined;
         return info;
       } catch (error) {
+        // An anonymous configure that went out before a signed-in request brought its credentials here, refused
+        // because the conversation was signed in meanwhile (4017): configured again with them, once.
+        if (!signIn && this.current && !downgradeRefused && isDowngradeRefusal(error)) {
+          downgradeRefused = true;
+          refreshes--;
+          this.logger?.info(
+            'Genesys refused an anonymous configure of this conversation, signed in meanwhile (4017); ' +
+              'configuring it again with the sign-in a request brought',
+          );
+          continue;
+        }
         if (signIn && error instanceof GuestApiError && error.failure === 'forbidden')
           throw new GuestApiError(
             'sign_in_refused',
@@ -99,4 +117,9 @@ export class GuestSignIn {
       throw new GuestApiError('unavailable', 'Genesys did not renew the sign-in; please retry.', { cause: error });
     }
   }
+}
+
+/** Genesys refusing an anonymous configure of a signed-in conversation (4017). */
+function isDowngradeRefusal(error: unknown): boolean {
+  return error instanceof GuestApiError && error.failure === 'cannot_downgrade';
 }

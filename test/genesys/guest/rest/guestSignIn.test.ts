@@ -262,6 +262,33 @@ describe('GuestSignIn.configure', () => {
     expect(signIn.value).toEqual({ jwt: 'taken' });
   });
 
+  test('an anonymous configure refused with 4017 goes again signed in once credentials came meanwhile; without them it is refused', async () => {
+    const downgrade = () => guestErrorFromFrame({ type: 'response', class: 'string', code: 4017 } as Envelope, '');
+    const logger = { info: jest.fn() };
+    const signIn = new GuestSignIn(undefined, logger);
+    const sends: (string | undefined)[] = [];
+    const info = await signIn.configure(async (jwt) => {
+      sends.push(jwt);
+      if (jwt !== undefined) return CONFIGURED;
+      // A signed-in request brings its credentials while the anonymous configure is on its way.
+      signIn.adopt({ jwt: 'j', refreshToken: 'r' });
+      throw downgrade();
+    });
+    expect(info).toBe(CONFIGURED);
+    expect(sends).toEqual([undefined, 'j']);
+    expect(signIn.configuredSignedIn).toBe(true);
+    expect(logger.info).toHaveBeenCalledTimes(1);
+    expect(logger.info.mock.calls[0]![0]).toMatch(/4017/);
+
+    const anonymous = new GuestSignIn(undefined, logger);
+    const refused: (string | undefined)[] = [];
+    await expect(
+      anonymous.configure(async (jwt) => (refused.push(jwt), Promise.reject(downgrade()))),
+    ).rejects.toMatchObject({ failure: 'cannot_downgrade' });
+    expect(refused).toEqual([undefined]);
+    expect(logger.info).toHaveBeenCalledTimes(1);
+  });
+
   test('a session keeps credentials it renewed over the older ones a token brings', () => {
     const signIn = new GuestSignIn();
     signIn.adopt({ jwt: 'newer' });
@@ -293,9 +320,10 @@ describe('what Genesys says about a sign-in', () => {
       code: 'reauthentication_required',
       status: 401,
     });
+    // Not the end of the session: a request with the signed-in token configures it with its credentials.
     expect(error(4017, '')).toMatchObject({
       failure: 'cannot_downgrade',
-      fatalForSession: true,
+      fatalForSession: false,
       code: 'cannot_downgrade',
       status: 409,
     });
