@@ -1,5 +1,6 @@
 import { parseOriginPattern, type OriginPattern } from './originAllowlist';
 import type { Region } from './regions';
+import type { WebhookEventType } from '../domain/webhookEvent';
 
 /**
  * One Messenger deployment the service serves (docs/configuration.md#the-deployments-file): each entry of a
@@ -38,6 +39,15 @@ export interface AvailabilityConfig {
   staleMs: number;
 }
 
+/** One endpoint the deployment's webhooks go to (docs/api.md#webhooks). */
+export interface WebhookEndpoint {
+  url: string;
+  /** `whsec_` and base64: the Standard Webhooks signing secret. Never logged. */
+  secret: string;
+  /** The events it gets; undefined: every event. */
+  events?: readonly WebhookEventType[];
+}
+
 export interface Deployment {
   /** A short id for metrics, logs and shared-store keys; bounded by the configuration, so a label made of it is. */
   name: string;
@@ -50,6 +60,8 @@ export interface Deployment {
   /** The site's sign-in callback URLs; unset: pages of the allowed origins. */
   signInRedirectUris?: string[];
   availability: AvailabilityConfig;
+  /** Where its chats' events are posted, signed; empty: no webhooks. */
+  webhooks: WebhookEndpoint[];
 }
 
 /** A deployment's name: lower case, a letter first, at most 32 characters. */

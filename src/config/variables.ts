@@ -3,6 +3,7 @@ import { baseUrlsFor, REGIONS } from './regions';
 import { baseUrl, doc, intFrom, oneOf, text, textOr } from './envValues';
 import { limitsEnv } from './limits';
 import { availabilityEnv } from './availabilityVariables';
+import { webhookEnv } from './webhookVariables';
 import { observability, processVariables, redis } from './operationVariables';
 
 /**
@@ -301,6 +302,7 @@ export const envSchema = z.object({
   ...attributes,
   ...limitsEnv,
   ...redis,
+  ...webhookEnv,
   ...observability,
   ...processVariables,
 });

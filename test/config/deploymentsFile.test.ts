@@ -79,6 +79,7 @@ describe('an entry', () => {
         refreshMs: 30_000,
         staleMs: 300_000,
       },
+      webhooks: [],
     });
   });
 
