@@ -340,3 +340,42 @@ export const availabilityAnswerAge = perDeploymentGauge(
 export function countAvailabilityAge(source: () => number | undefined): () => void {
   return addSource(availabilityAgeSources, source);
 }
+
+export const webhookEvents = new DeploymentCounter({
+  name: 'genesys_bff_webhook_events_total',
+  help:
+    'Chat events for webhooks, by what became of them: `queued` (in the outbox), `duplicate` (another instance or ' +
+    'tab queued it already), `outbox_full` (dropped: the outbox is at WEBHOOK_OUTBOX_MAX), `store_failed` (dropped: ' +
+    'the shared store could not take it).',
+  labelNames: ['outcome'] as const,
+  startAtZero: [
+    { outcome: 'queued' },
+    { outcome: 'duplicate' },
+    { outcome: 'outbox_full' },
+    { outcome: 'store_failed' },
+  ],
+  registers,
+});
+
+export const webhookDeliveries = new DeploymentCounter({
+  name: 'genesys_bff_webhook_deliveries_total',
+  help:
+    'Webhook delivery attempts, by outcome: `delivered` (2xx), `failed` (another status, a timeout or no ' +
+    'connection: retried later), `disabled` (410: the endpoint is disabled), `dead_lettered` (retried for ' +
+    'WEBHOOK_RETRY_HOURS, or its endpoint disabled or removed).',
+  labelNames: ['outcome'] as const,
+  startAtZero: [{ outcome: 'delivered' }, { outcome: 'failed' }, { outcome: 'disabled' }, { outcome: 'dead_lettered' }],
+  registers,
+});
+
+export const webhookOutboxDepth = new DeploymentGauge({
+  name: 'genesys_bff_webhook_outbox_depth',
+  help: 'Webhook events waiting for delivery (the outbox, shared with Redis), as this instance last read it.',
+  registers,
+});
+
+export const webhookDeadLetters = new DeploymentGauge({
+  name: 'genesys_bff_webhook_dead_letters',
+  help: 'Webhook events in the dead-letter list, as this instance last read it.',
+  registers,
+});

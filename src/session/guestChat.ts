@@ -30,6 +30,7 @@ import { capabilitiesOf } from './capabilities';
 import { type CustomerSignIn, grantDigest, SignInLedger } from './signIn';
 import { MAX_TEXT_BYTES } from './sending';
 import { GuestMessages } from './guestMessages';
+import type { ChatWebhooks } from './chatWebhooks';
 import { sessionOf, stateOf } from './sessionState';
 import { givenAttributes } from './startInput';
 import { sessionKeyOf, type SharedStore } from '../store';
@@ -59,6 +60,8 @@ interface GuestChatDeps {
   messengerFeatures: MessengerFeatureSource;
   /** Tell Genesys when the customer's page shows an agent's or bot's message (READ_RECEIPTS). */
   readReceipts?: boolean;
+  /** The deployment's webhook events (chatWebhooks.ts); without it, none. */
+  webhooks?: ChatWebhooks;
   logger: Logger;
   now?: () => number;
 }
@@ -136,6 +139,7 @@ export class GuestChat {
       anchor,
       signIn,
     };
+    this.deps.webhooks?.started(guestToken, signIn !== undefined);
     return this.view(claims, info, info.newSession, since);
   }
 
@@ -203,6 +207,7 @@ export class GuestChat {
     // issued before this one opens it again (session fixation).
     if (done?.recorded) this.signInLedger.retriedFromRecord();
     else await this.signInLedger.record(claims.guestToken, grant, signIn, done !== undefined);
+    this.deps.webhooks?.signedIn(claims.guestToken);
     return this.view({ ...claims, signIn }, info, false, since);
   }
 
@@ -266,6 +271,7 @@ export class GuestChat {
     try {
       // Remembered only once Genesys has it: a DELETE that failed can be retried and still end the chat.
       await this.deps.revocations.markEnded(claims.guestToken, this.now() + this.deps.tokens.lifetimeMs);
+      this.deps.webhooks?.ended(claims.guestToken, 'guest');
     } finally {
       // Over at Genesys either way: live streams hear it (not to reconnect), and the hub lets the session go.
       session.end();
@@ -313,13 +319,16 @@ export class GuestChat {
   // ------------------------------------------------------------------ messages
 
   /** `whileSending`: the caller's own work to do once the message is on its way to Genesys, before the echo. */
-  send(
+  async send(
     claims: SessionClaims,
     input: SendInput,
     idempotencyKey?: string,
     whileSending?: () => void,
   ): Promise<{ message: NormalizedMessage; sessionToken: string; routingKey: string; streamPosition: string }> {
-    return this.messages.send(claims, input, idempotencyKey, whileSending);
+    const sent = await this.messages.send(claims, input, idempotencyKey, whileSending);
+    // A replayed Idempotency-Key answers the same message: its event was queued once, under the message's id.
+    this.deps.webhooks?.sent(claims.guestToken, sent.message);
+    return sent;
   }
 
   async history(

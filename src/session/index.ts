@@ -18,6 +18,7 @@ export {
 export type { UploadLimits } from './attachments';
 export { CustomerSignIn } from './signIn';
 export { GuestChat, REPLACED_TOKEN } from './guestChat';
+export { ChatWebhooks } from './chatWebhooks';
 export type { EarlierSignIn } from './guestChat';
 export {
   SECURITY_RECORD_PREFIXES,

@@ -2,6 +2,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { listen } from './listen';
 import { collectProcessMetrics, metricsText, registry } from '../../observability/metrics';
+import type { Logger } from '../../observability/logger';
+import { answerDeadLetters, type DeadLetterSource } from './deadLetterRoutes';
 
 export interface MetricsListener {
   /** Where Prometheus scrapes: `http://host:port/metrics`. */
@@ -11,12 +13,18 @@ export interface MetricsListener {
 
 /**
  * The Prometheus scrape endpoint on its own port (METRICS_PORT), apart from
- * the public API: `GET /metrics` here, `404` for anything else, and nothing
- * of it on PORT. Keep the port off the internet; it is for the scraper.
+ * the public API: `GET /metrics` here, the operator's webhook dead letters
+ * (deadLetterRoutes.ts) when given, `404` for anything else, and nothing
+ * of it on PORT. Keep the port off the internet; it is for the scraper and the operator.
  */
-export async function startMetricsListener(port: number, host: string): Promise<MetricsListener> {
+export async function startMetricsListener(
+  port: number,
+  host: string,
+  operator?: { deadLetters: DeadLetterSource; logger: Logger },
+): Promise<MetricsListener> {
   collectProcessMetrics();
   const server = http.createServer((req, res) => {
+    if (operator && answerDeadLetters(req, res, operator.deadLetters, operator.logger)) return;
     const path = (req.url ?? '').split('?')[0];
     if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
       res

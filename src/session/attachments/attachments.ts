@@ -28,6 +28,8 @@ interface AttachmentsDeps {
   slots: UploadSlots;
   /** Genesys's download URLs while they are valid: the instance's, shared by every deployment. */
   urls: DownloadUrls;
+  /** Told of each file uploaded (webhooks). */
+  uploaded?: (guestToken: string, attachment: AttachmentView) => void;
 }
 
 /** Whose attachment a link opens, and the routing key that brings its request to the right instance. */
@@ -65,13 +67,15 @@ export class GuestAttachments {
       .session(claims.guestToken, claims.signIn)
       .attachments.upload(file);
     this.urls.remember(claims.guestToken, attachmentId, downloadUrl);
-    return {
+    const view = {
       id: attachmentId,
       fileName: file.fileName,
       mediaType: file.mediaType,
       size: file.size,
       url: this.link(claims, attachmentId, base),
     };
+    this.deps.uploaded?.(claims.guestToken, view);
+    return view;
   }
 
   async remove(claims: SessionClaims, attachmentId: string): Promise<void> {
