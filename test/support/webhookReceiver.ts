@@ -30,7 +30,7 @@ export interface WebhookReceiver {
   unverified: string[];
   /** Those answered 2xx. */
   accepted(): Delivery[];
-  /** The status it answers with from now on (default 204). */
+  /** The status it answers with from now on (default 204); 0 holds each request open, unanswered. */
   answer(status: number): void;
   /** Stops listening (connections are refused) until `start()`. */
   stop(): Promise<void>;
@@ -70,7 +70,8 @@ export async function startWebhookReceiver(secret = WEBHOOK_SECRET): Promise<Web
             return;
           }
           received.push({ id: headers['webhook-id']!, headers, raw, body, status });
-          res.writeHead(status).end();
+          // 0: held open unanswered, until the sender gives up or the receiver stops.
+          if (status !== 0) res.writeHead(status).end();
         });
       });
       server.once('error', reject);
