@@ -51,6 +51,7 @@ export class Courier {
   private timer?: NodeJS.Timeout;
   private running = false;
   private closed = false;
+  private started = false;
   /** A round asked for while one runs: it runs again at its end. */
   private again = false;
   private storeDown = false;
@@ -65,14 +66,19 @@ export class Courier {
     this.pollMs = Math.min(POLL_MS, options.settings.firstRetryMs);
   }
 
+  /**
+   * Starts the rounds. Without endpoints (all removed by a reload) one round still runs: what waits for an endpoint
+   * that is gone moves to the dead-letter list, for the operator to see, rather than waiting for ever.
+   */
   start(): void {
-    if (this.closed || this.timer || this.byKey.size === 0) return;
+    if (this.closed || this.started) return;
+    this.started = true;
     this.schedule(0);
   }
 
   /** Something was queued: deliver now rather than at the next poll. */
   nudge(): void {
-    if (this.closed || this.byKey.size === 0) return;
+    if (this.closed || !this.started || this.byKey.size === 0) return;
     if (this.running) this.again = true;
     else this.schedule(0);
   }
@@ -116,7 +122,7 @@ export class Courier {
       this.storeDown = true;
     } finally {
       this.running = false;
-      if (!this.closed) this.schedule(this.again ? 0 : this.pollMs);
+      if (!this.closed && this.byKey.size > 0) this.schedule(this.again ? 0 : this.pollMs);
     }
   }
 
@@ -143,7 +149,7 @@ export class Courier {
       );
     } finally {
       this.inFlight--;
-      if (!this.closed && !this.running) this.schedule(0);
+      if (!this.closed && !this.running && this.byKey.size > 0) this.schedule(0);
     }
   }
 

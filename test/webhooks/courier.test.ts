@@ -118,3 +118,19 @@ test('the same event told twice (two tabs, two instances) is queued once', async
   expect(await counted('genesys_bff_webhook_events_total', 'duplicate')).toBe(duplicates + 1);
   hooks.close();
 });
+
+test('events left for an endpoint no longer configured go to the dead-letter list', async () => {
+  const log = captureLogger('debug');
+  const store = new MemoryStore();
+  const never = (() => new Promise(() => undefined)) as unknown as typeof fetch;
+  const before = buildWebhooks({ name: 'default', webhooks: [endpoint] }, store, settings(), log.logger, {
+    fetch: never,
+  });
+  await before.events.publish(event(40));
+  // Rebuilt by a reload without the endpoint, before anything was delivered.
+  const after = buildWebhooks({ name: 'default', webhooks: [] }, store, settings(), log.logger, { fetch: never });
+  after.start();
+  await waitFor(async () => (await after.deadLetters.list()).length === 1);
+  expect((await after.deadLetters.list())[0]).toMatchObject({ type: 'chat.started', reason: 'endpoint_removed' });
+  after.close();
+});
