@@ -2,14 +2,14 @@ import fc from 'fast-check';
 import { MemoryStore, type DurableQueue, type SharedStore } from '../../src/store';
 import { RedisStore } from '../../src/store/redis/redisStore';
 import { captureLogger } from '../support/app';
-import { startRedis, type RedisServer } from '../support/redis';
+import { startRedis, startRedisCluster, type RedisServer } from '../support/redis';
 import { waitFor } from '../support/wait';
 
 /**
  * The durable queue (src/store/durableQueue.ts), the same in memory and in a real Redis: entries come due, a lease
  * holds one for one worker, the ceiling refuses, a once key refuses a second add, dead letters are kept within their
  * bounds and come back; and the store's counter. Redis is checked against the memory queue with generated sequences
- * of operations.
+ * of operations, and on a Redis Cluster, where every script of a queue runs on the one node of its hash tag.
  *
  * @needs redis-server
  */
@@ -198,5 +198,42 @@ describe('the Redis queue answers as the memory queue does', () => {
       }),
       { numRuns: 60 },
     );
+  }, 60_000);
+});
+
+describe('on a Redis Cluster', () => {
+  test("a queue's scripts find all of its keys in one slot, for each deployment's scope", async () => {
+    const cluster = await startRedisCluster(3);
+    const store = new RedisStore({
+      redis: {
+        kind: 'cluster',
+        nodes: cluster.nodes.map((n) => ({ host: '127.0.0.1', port: Number(n.split(':')[1]) })),
+        password: cluster.password,
+        keyPrefix: 'genesys-bff:',
+        tls: false,
+      },
+      keyPrefix: 'genesys-bff:',
+      commandTimeoutMs: 2000,
+      logger: captureLogger().logger,
+    });
+    try {
+      await waitFor(() => store.ping());
+      for (const scope of ['brand-a:', 'brand-b:', 'brand-c:', '']) {
+        const queue = (scope ? store.scoped(scope) : store).queue('webhooks:outbox');
+        expect(await add(queue, ['a', 'b'], 0, `once-${scope}`)).toBe('added');
+        expect(await add(queue, ['c'], 0, `once-${scope}`)).toBe('duplicate');
+        expect((await queue.lease(0, 1000, 10)).map((x) => x.id).sort()).toEqual(['a', 'b']);
+        await queue.retry(e('a', 'again'), 5);
+        expect(await queue.bury(e('b', 'dead'), 10, { max: 5, keepMs: 1000 })).toBe(0);
+        expect(await queue.dead(5)).toEqual([e('b', 'dead')]);
+        expect(await queue.revive([e('b', 'back')], 20, 10)).toBe(1);
+        await queue.remove('a');
+        expect(await queue.depth()).toEqual({ queued: 1, dead: 0 });
+        expect(await store.increment(`${scope}seq`, 60_000)).toBe(1);
+      }
+    } finally {
+      await store.close();
+      await cluster.stop();
+    }
   }, 60_000);
 });
