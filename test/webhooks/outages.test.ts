@@ -16,6 +16,7 @@ import { startWebhookReceiver, WEBHOOK_SECRET, type WebhookReceiver } from '../s
  * second of `appendfsync everysec` had not written, webhooks as every other record (docs/operations.md).
  *
  * @needs redis-server
+ * @lane full — runs two instances of the service as processes of their own (about 20 s)
  */
 
 let sim: Simulator;
