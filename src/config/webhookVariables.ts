@@ -23,16 +23,19 @@ export function webhookSecretProblem(secret: string): string | undefined {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
-/** An endpoint URL: https, or http on loopback (a receiver on the same host, or a test). */
+/**
+ * An endpoint URL: https, or http on loopback (a receiver on the same host, or a test). A problem names only its
+ * scheme and host: the rest of a webhook URL is often a credential of its own.
+ */
 export function webhookUrlProblem(value: string): string | undefined {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    return `must be an absolute https URL (got "${value}")`;
+    return 'must be an absolute https URL such as https://hooks.example.com/genesys';
   }
   if (url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname))) return undefined;
-  return `must be an https URL (http only on loopback) (got "${value}")`;
+  return `must be an https URL (http only on loopback) (got ${url.protocol}//${url.host}/…)`;
 }
 
 export const webhookEnv = {

@@ -240,6 +240,7 @@ export class GuestChat {
     await this.signIns().revoke(session.signIn.value ?? claims.signIn);
     try {
       await this.deps.revocations.markEnded(claims.guestToken, this.now() + this.deps.tokens.lifetimeMs);
+      this.deps.webhooks?.ended(claims.guestToken, 'guest');
     } finally {
       session.signedOut();
     }

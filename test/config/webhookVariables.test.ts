@@ -58,7 +58,10 @@ describe('the single-deployment variables', () => {
       { WEBHOOK_URL: 'https://hooks.example.com', WEBHOOK_SECRET: `whsec_${Buffer.alloc(8).toString('base64')}` },
       /^WEBHOOK_SECRET must be `whsec_` followed by the base64 of 24 to 64/,
     ],
-    [{ WEBHOOK_URL: 'http://hooks.example.com', WEBHOOK_SECRET: SECRET }, /^WEBHOOK_URL must be an https URL/],
+    [
+      { WEBHOOK_URL: 'http://hooks.example.com/t/0123456789abcdef', WEBHOOK_SECRET: SECRET },
+      /^WEBHOOK_URL must be an https URL \(http only on loopback\) \(got http:\/\/hooks\.example\.com\/…\)$/,
+    ],
     [
       { WEBHOOK_URL: 'https://hooks.example.com', WEBHOOK_SECRET: SECRET, WEBHOOK_EVENTS: 'chat.started,chat.lost' },
       /^WEBHOOK_EVENTS: "chat.lost" is not a webhook event/,
@@ -68,6 +71,8 @@ describe('the single-deployment variables', () => {
     const problems = problemsOf(() => testConfig(env));
     expect(problems).toEqual([expect.stringMatching(problem)]);
     expect(problems.join('\n')).not.toContain(SECRET);
+    // A webhook URL's path is often a credential: never echoed.
+    expect(problems.join('\n')).not.toContain('0123456789abcdef');
   });
 });
 

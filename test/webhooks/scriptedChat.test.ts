@@ -117,3 +117,21 @@ test('every event of a scripted chat arrives once, verified, in the chat sequenc
   expect(JSON.stringify(deliveries.map((d) => d.raw))).not.toContain(first);
   expect(deliveries.every((d) => d.body.deployment === 'default')).toBe(true);
 }, 60_000);
+
+test('a chat started signed in says so, and signing out ends it', async () => {
+  const start = await stack.http
+    .post('/guest-session')
+    .set('Origin', PAGE_ORIGIN)
+    .send({ auth: await signInAt(stack.sim, 'customer-signs-out') });
+  expect(start.status).toBe(201);
+  const token = start.body.sessionToken as string;
+  const ended = () => receiver.accepted().filter((d) => d.body.type === 'chat.ended');
+  const endedBefore = ended().length;
+  expect((await stack.http.post('/guest-session/sign-out').set(bearer(token))).status).toBe(204);
+  await waitFor(() => ended().length > endedBefore);
+  const chat = ended().at(-1)!.body.chat.id;
+  const events = receiver.accepted().filter((d) => d.body.chat.id === chat);
+  const started = events.find((d) => d.body.type === 'chat.started');
+  expect(started?.body.data).toEqual({ authenticated: true });
+  expect(events.filter((d) => d.body.type === 'chat.ended').map((d) => d.body.data)).toEqual([{ by: 'guest' }]);
+});
