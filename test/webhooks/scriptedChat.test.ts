@@ -23,7 +23,7 @@ let receiver: WebhookReceiver;
 beforeAll(async () => {
   receiver = await startWebhookReceiver();
   stack = await startStack({
-    sim: { agent: { typingDelayMs: 5, replyDelayMs: 20 } },
+    sim: { agent: { typingDelayMs: 5, replyDelayMs: 20 }, dataFilter: 'forbidden phrase' },
     env: { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET },
   });
   stack.sim.setOptions({ authEnabled: true, allowSessionUpgrade: true, authJwtLifetimeSeconds: 900, clock: Date.now });
@@ -61,6 +61,9 @@ test('every event of a scripted chat arrives once, verified, in the chat sequenc
   await stream.next(
     (e) => e.event === 'message' && dataOf(e).direction === 'outbound' && dataOf(e).originatingEntity === 'bot',
   );
+  // Genesys's data filter refuses this one: a Failed receipt.
+  const filtered = await send('a forbidden phrase');
+  await stream.next((e) => e.event === 'receipt' && dataOf(e).status === 'failed');
   const signedIn = await stack.http
     .post('/guest-session/sign-in')
     .set(bearer(token))
@@ -74,7 +77,8 @@ test('every event of a scripted chat arrives once, verified, in the chat sequenc
   expect((await stack.http.delete('/guest-session').set(bearer(token))).status).toBe(204);
   stream.close();
 
-  const expected = 1 + 2 + outbound.length + 1 + 1 + 1 + 1 + 1;
+  // Started, three sent, the answers, joined, left, uploaded, the failed receipt, signed in, ended.
+  const expected = 1 + 3 + outbound.length + 1 + 1 + 1 + 1 + 1 + 1;
   await waitFor(
     () => receiver.accepted().length >= expected && receiver.accepted().some((d) => d.body.type === 'chat.ended'),
   );
@@ -100,7 +104,13 @@ test('every event of a scripted chat arrives once, verified, in the chat sequenc
   expect(at('agent.joined')).toBeLessThan(at('attachment.uploaded'));
   expect(at('attachment.uploaded')).toBeLessThan(at('message.sent', sent(back.id)));
   expect(at('message.sent', sent(back.id))).toBeLessThan(at('agent.left'));
-  expect(at('agent.left')).toBeLessThan(at('customer.signed_in'));
+  expect(at('agent.left')).toBeLessThan(at('message.sent', sent(filtered.id)));
+  expect(at('message.sent', sent(filtered.id))).toBeLessThan(at('receipt.failed'));
+  expect(at('receipt.failed')).toBeLessThan(at('customer.signed_in'));
+  expect(inOrder[at('receipt.failed')]!.body.data).toEqual({
+    messageId: filtered.id,
+    reasons: [expect.objectContaining({ code: 'DataFiltered' })],
+  });
   expect(
     inOrder
       .filter((d) => d.body.type === 'message.received')
