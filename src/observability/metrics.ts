@@ -344,9 +344,10 @@ export function countAvailabilityAge(source: () => number | undefined): () => vo
 export const webhookEvents = new DeploymentCounter({
   name: 'genesys_bff_webhook_events_total',
   help:
-    'Chat events for webhooks, by what became of them: `queued` (in the outbox), `duplicate` (another instance or ' +
-    'tab queued it already), `outbox_full` (dropped: the outbox is at WEBHOOK_OUTBOX_MAX), `store_failed` (dropped: ' +
-    'the shared store could not take it).',
+    'Chat events for webhooks, by what became of them: `queued` (in the outbox), `duplicate` (queued already: ' +
+    'a send is told by its answer and its echo, and an event may be heard by another instance or tab), ' +
+    '`outbox_full` (dropped: the outbox is at WEBHOOK_OUTBOX_MAX), `store_failed` (dropped: the shared store ' +
+    'could not take it).',
   labelNames: ['outcome'] as const,
   startAtZero: [
     { outcome: 'queued' },
