@@ -347,7 +347,7 @@ export const webhookEvents = new DeploymentCounter({
     'Chat events for webhooks, by what became of them: `queued` (in the outbox), `duplicate` (queued already: ' +
     'a send is told by its answer and its echo, and an event may be heard by another instance or tab), ' +
     '`outbox_full` (dropped: the outbox is at WEBHOOK_OUTBOX_MAX), `store_failed` (dropped: the shared store ' +
-    'could not take it).',
+    'did not take it for a minute).',
   labelNames: ['outcome'] as const,
   startAtZero: [
     { outcome: 'queued' },

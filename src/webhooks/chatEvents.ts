@@ -25,6 +25,10 @@ export interface ChatEvent {
 export const OUTBOX = 'webhooks:outbox';
 /** How long a chat's sequence counts on: Genesys's longest session lifetime, and a day. */
 const SEQUENCE_TTL_MS = 96 * 3600_000;
+/** How long an event waits in this instance's memory for a shared store that does not answer (a Redis restart). */
+const STORE_PATIENCE_MS = 60_000;
+/** The wait between two tries to queue it, at first and at most. */
+const STORE_RETRY_MS = [200, 5_000] as const;
 
 /**
  * A deployment's chat events, into its webhook outbox (docs/api.md#webhooks): each event is numbered in its chat's
@@ -36,6 +40,8 @@ export class ChatEvents {
   private readonly queue: DurableQueue;
   /** Each chat's events on this instance, in the order they happened: numbered and queued one after another. */
   private readonly chains = new Map<string, Promise<void>>();
+  /** Events told and not yet queued or dropped: at most the outbox's ceiling wait here for the store. */
+  private waiting = 0;
 
   constructor(
     private readonly options: {
@@ -62,7 +68,19 @@ export class ChatEvents {
     if (!this.wants(event.type)) return Promise.resolve();
     const chat = chatIdOf(event.guestToken);
     const at = event.at ?? (this.options.now ?? Date.now)();
-    const next = (this.chains.get(chat) ?? Promise.resolve()).then(() => this.queueNow(chat, event, at));
+    const msgId = messageIdOf(this.options.deployment, `${event.type}\n${chat}\n${event.key}`);
+    if (this.waiting >= this.options.settings.outboxMax) {
+      webhookEvents.inc({ outcome: 'store_failed' });
+      this.options.logger.error(
+        { webhookId: msgId, webhookEvent: event.type, waiting: this.waiting },
+        'webhook event dropped: as many wait for the shared store as the outbox may hold (WEBHOOK_OUTBOX_MAX)',
+      );
+      return Promise.resolve();
+    }
+    this.waiting++;
+    const next = (this.chains.get(chat) ?? Promise.resolve())
+      .then(() => this.queuePatiently(chat, msgId, event, at))
+      .finally(() => this.waiting--);
     this.chains.set(chat, next);
     void next.then(() => {
       if (this.chains.get(chat) === next) this.chains.delete(chat);
@@ -70,9 +88,37 @@ export class ChatEvents {
     return next;
   }
 
-  private async queueNow(chat: string, event: ChatEvent, at: number): Promise<void> {
+  /**
+   * Queues the event, trying again while the shared store does not answer (a Redis restart takes seconds), for at
+   * most STORE_PATIENCE_MS: then it is dropped, logged and counted. The chat's later events wait behind it, in order.
+   */
+  private async queuePatiently(chat: string, msgId: string, event: ChatEvent, at: number): Promise<void> {
+    const now = this.options.now ?? Date.now;
+    const giveUpAt = now() + STORE_PATIENCE_MS;
+    for (let attempt = 0; ; attempt++) {
+      const failure = await this.queueNow(chat, msgId, event, at);
+      if (failure === undefined) return;
+      const wait = Math.min(STORE_RETRY_MS[1], STORE_RETRY_MS[0] * 2 ** attempt);
+      if (now() + wait > giveUpAt) {
+        webhookEvents.inc({ outcome: 'store_failed' });
+        this.options.logger.error(
+          { webhookId: msgId, webhookEvent: event.type, storeError: failure },
+          `webhook event could not be queued for ${STORE_PATIENCE_MS / 1000} s (shared store unavailable): dropped`,
+        );
+        return;
+      }
+      if (attempt === 0)
+        this.options.logger.warn(
+          { webhookId: msgId, webhookEvent: event.type, storeError: failure },
+          'webhook event waits for the shared store',
+        );
+      await new Promise((resolve) => setTimeout(resolve, wait).unref());
+    }
+  }
+
+  /** Queues the event once; what went wrong with the store, or undefined when it was settled. */
+  private async queueNow(chat: string, msgId: string, event: ChatEvent, at: number): Promise<string | undefined> {
     const { deployment, store, settings, logger } = this.options;
-    const msgId = messageIdOf(deployment, `${event.type}\n${chat}\n${event.key}`);
     const log = { webhookId: msgId, webhookEvent: event.type };
     try {
       // Numbered first: a number an event that turns out a duplicate took is skipped, never given twice.
@@ -112,12 +158,9 @@ export class ChatEvents {
           'webhook outbox is full (WEBHOOK_OUTBOX_MAX): event dropped; is the endpoint down?',
         );
       }
+      return undefined;
     } catch (error) {
-      webhookEvents.inc({ outcome: 'store_failed' });
-      logger.error(
-        { ...log, storeError: error instanceof Error ? error.message : String(error) },
-        'webhook event could not be queued (shared store unavailable): event dropped',
-      );
+      return error instanceof Error ? error.message : String(error);
     }
   }
 }

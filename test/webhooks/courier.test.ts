@@ -1,4 +1,5 @@
 import type { WebhookSettings } from '../../src/config/schema';
+import { AppError } from '../../src/domain/errors';
 import { registry } from '../../src/observability/metrics';
 import { MemoryStore } from '../../src/store';
 import { buildWebhooks } from '../../src/webhooks';
@@ -133,4 +134,31 @@ test('events left for an endpoint no longer configured go to the dead-letter lis
   await waitFor(async () => (await after.deadLetters.list()).length === 1);
   expect((await after.deadLetters.list())[0]).toMatchObject({ type: 'chat.started', reason: 'endpoint_removed' });
   after.close();
+});
+
+test('an event told while the shared store does not answer waits for it, then is queued and delivered', async () => {
+  let refusals = 2;
+  class Restarting extends MemoryStore {
+    override async increment(key: string, ttlMs: number): Promise<number> {
+      if (refusals-- > 0) throw new AppError('store_unavailable', 'Redis is restarting');
+      return super.increment(key, ttlMs);
+    }
+  }
+  const delivered: string[] = [];
+  const fetch = (async (_url: string, init: RequestInit) => {
+    delivered.push(JSON.parse(String(init.body)).type);
+    return new Response(null, { status: 204 });
+  }) as unknown as typeof globalThis.fetch;
+  const log = captureLogger('debug');
+  const hooks = buildWebhooks({ name: 'default', webhooks: [endpoint] }, new Restarting(), settings(), log.logger, {
+    fetch,
+  });
+  hooks.start();
+  const dropped = await counted('genesys_bff_webhook_events_total', 'store_failed');
+  await hooks.events.publish(event(50));
+  await waitFor(() => delivered.length === 1);
+  expect(delivered).toEqual(['chat.started']);
+  expect(await counted('genesys_bff_webhook_events_total', 'store_failed')).toBe(dropped);
+  expect(log.lines().some((l) => l.msg === 'webhook event waits for the shared store')).toBe(true);
+  hooks.close();
 });
