@@ -1,6 +1,7 @@
 import { parseOriginPattern, type OriginPattern } from './originAllowlist';
 import type { MaskingConfig } from './masking';
 import type { Region } from './regions';
+import type { WebhookEventType } from '../domain/webhookEvent';
 
 /**
  * One Messenger deployment the service serves (docs/configuration.md#the-deployments-file): each entry of a
@@ -49,6 +50,15 @@ export interface CanaryConfig {
   expect?: string;
 }
 
+/** One endpoint the deployment's webhooks go to (docs/api.md#webhooks). */
+export interface WebhookEndpoint {
+  url: string;
+  /** `whsec_` and base64: the Standard Webhooks signing secret. Never logged. */
+  secret: string;
+  /** The events it gets; undefined: every event. */
+  events?: readonly WebhookEventType[];
+}
+
 export interface Deployment {
   /** A short id for metrics, logs and shared-store keys; bounded by the configuration, so a label made of it is. */
   name: string;
@@ -64,6 +74,8 @@ export interface Deployment {
   canary: CanaryConfig;
   /** What is hidden of the guest's input before anything sees it (docs/api.md#masking); undefined: nothing. */
   masking?: MaskingConfig;
+  /** Where its chats' events are posted, signed; empty: no webhooks. */
+  webhooks: WebhookEndpoint[];
 }
 
 /** A deployment's name: lower case, a letter first, at most 32 characters. */

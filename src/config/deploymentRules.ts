@@ -8,6 +8,7 @@ import { parseOriginPattern } from './originAllowlist';
 import { baseUrlsFor, findRegion, REGIONS } from './regions';
 import { redirectUriProblem } from './signInCallbacks';
 import { envSchema } from './variables';
+import { eventList, webhookSecretProblem, webhookUrlProblem } from './webhookVariables';
 
 /**
  * The rules of a deployment (docs/configuration.md#the-deployments-file), written once: an entry of a deployments
@@ -152,6 +153,19 @@ const signInUri = textFor('a sign-in callback URL').superRefine((v, ctx) => {
   if (problem) issue(ctx, `"${v}" ${problem}`);
 });
 
+/** The most webhook endpoints one deployment may have. */
+export const MAX_WEBHOOK_ENDPOINTS = 10;
+
+const webhook = z.strictObject({
+  url: textFor('the https URL the events are posted to').superRefine((v, ctx) => {
+    const problem = webhookUrlProblem(v);
+    if (problem) issue(ctx, problem);
+  }),
+  secret: textFor('the whsec_ signing secret').optional(),
+  secretEnv: variableName.optional(),
+  events: eventList.optional(),
+});
+
 /** One deployment as written: a file's entry, or what the variables say. */
 export const entrySchema = z.strictObject({
   name: textFor('a short id for metrics and logs, e.g. brand-a').regex(
@@ -186,6 +200,10 @@ export const entrySchema = z.strictObject({
   availability: availability.prefault({}),
   canary: canary.optional(),
   masking: maskingSchema.optional(),
+  webhooks: z
+    .array(webhook)
+    .max(MAX_WEBHOOK_ENDPOINTS, `may list at most ${MAX_WEBHOOK_ENDPOINTS} endpoints`)
+    .optional(),
 });
 
 type Entry = z.infer<typeof entrySchema>;
@@ -234,6 +252,20 @@ function pairingProblems(raw: Raw, env: NodeJS.ProcessEnv, name: Naming['key']):
     const jwtSecret = asText(i.jwtSecret) ?? env[asText(i.jwtSecretEnv) ?? '']?.trim();
     if (jwtSecret && jwtSecret.length < 32) problems.push(['identity.jwtSecret', 'must be at least 32 characters']);
   }
+  if (Array.isArray(raw.webhooks)) {
+    raw.webhooks.forEach((w: unknown, i) => {
+      if (!isObject(w)) return;
+      const at = `webhooks.${i}.`;
+      secret(at, w, 'secret');
+      const value = asText(w.secret) ?? env[asText(w.secretEnv) ?? '']?.trim();
+      if (!given(w.secret) && !given(w.secretEnv))
+        problems.push([`${at}secret`, `is required: give ${name('webhooks.secret')}, the whsec_ signing secret`]);
+      else if (value) {
+        const problem = webhookSecretProblem(value);
+        if (problem) problems.push([`${at}secret`, problem]);
+      }
+    });
+  }
   return problems;
 }
 
@@ -271,6 +303,11 @@ function deploymentFromEntry(e: Entry, env: NodeJS.ProcessEnv): Deployment {
       maxTokenAgeSeconds: e.identity.maxTokenAgeSeconds,
     },
     signInRedirectUris: e.signIn?.redirectUris,
+    webhooks: (e.webhooks ?? []).map((w) => ({
+      url: w.url,
+      secret: read(w.secret, w.secretEnv)!,
+      ...(w.events ? { events: [...new Set(w.events)] } : {}),
+    })),
     availability: {
       queueIds: e.availability.queueIds ?? [],
       scheduleGroupId: e.availability.scheduleGroupId,
@@ -369,7 +406,14 @@ export function deploymentsOf(entries: readonly unknown[], env: NodeJS.ProcessEn
     const parsed = entrySchema.safeParse(raw);
     if (!parsed.success) problems.push(...parsed.error.issues.flatMap((i) => inWords(i, index, naming)));
     const pairing = isObject(raw) ? pairingProblems(raw, env, naming.key) : [];
-    for (const [key, message] of pairing) problems.push(naming.problem(index, key.split('.'), message));
+    for (const [key, message] of pairing)
+      problems.push(
+        naming.problem(
+          index,
+          key.split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p)),
+          message,
+        ),
+      );
     if (parsed.success && pairing.length === 0) deployments.push(deploymentFromEntry(parsed.data, env));
   });
   problems.push(...acrossEntries(entries, naming));

@@ -41,12 +41,15 @@ export const DEPLOYMENT_VARIABLES = {
   MASKING: 'masking.detectors',
   MASKING_MODE: 'masking.mode',
   MASKING_PATTERNS: 'masking.patterns',
+  WEBHOOK_URL: 'webhooks.url',
+  WEBHOOK_SECRET: 'webhooks.secret',
+  WEBHOOK_EVENTS: 'webhooks.events',
 } as const satisfies Partial<Record<Variable, string>>;
 
 export type DeploymentVariable = keyof typeof DEPLOYMENT_VARIABLES;
 
 /** Keys a file may give as the name of the variable holding the secret instead (`clientSecretEnv`). */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['clientSecret', 'identity.jwtSecret']);
+export const SECRET_KEYS: ReadonlySet<string> = new Set(['clientSecret', 'identity.jwtSecret', 'webhooks.secret']);
 
 const VARIABLE_OF: ReadonlyMap<string, DeploymentVariable> = new Map(
   Object.entries(DEPLOYMENT_VARIABLES).map(([variable, key]) => [key, variable as DeploymentVariable]),
@@ -57,6 +60,7 @@ const LIST_KEYS: ReadonlySet<string> = new Set([
   'signIn.redirectUris',
   'availability.queueIds',
   'masking.detectors',
+  'webhooks.events',
 ]);
 
 /** What loadConfig has of each variable: the parsed value where it parsed, else the raw string (or nothing). */
@@ -104,6 +108,8 @@ export function entryOfVariables(values: VariableValues): Record<string, unknown
   const availability = entry.availability as Record<string, unknown>;
   for (const one of ['scheduleGroupId', 'emergencyGroupId'])
     if (Array.isArray(availability[one])) availability[one] = (availability[one] as unknown[])[0];
+  // The webhook variables describe one endpoint of the list a file gives.
+  if (entry.webhooks !== undefined) entry.webhooks = [entry.webhooks];
   // CORS_ALLOWED_ORIGINS unset or blank: the origins are missing, however the variable was written.
   if (Array.isArray(entry.origins) && entry.origins.length === 0) delete entry.origins;
   return entry;

@@ -181,9 +181,12 @@ function topProblems(data: unknown): string[] {
 /** The variables the entries name as holding their secrets. */
 function variablesNamed(entries: readonly unknown[]): string[] {
   return entries.flatMap((raw) => {
-    const { clientSecretEnv, identity } = isObject(raw) ? raw : {};
+    const { clientSecretEnv, identity, webhooks } = isObject(raw) ? raw : {};
     const { jwtSecretEnv } = isObject(identity) ? identity : {};
-    return [clientSecretEnv, jwtSecretEnv].filter((v): v is string => typeof v === 'string').map((v) => v.trim());
+    const hooks = Array.isArray(webhooks) ? webhooks.map((w: unknown) => (isObject(w) ? w.secretEnv : undefined)) : [];
+    return [clientSecretEnv, jwtSecretEnv, ...hooks]
+      .filter((v): v is string => typeof v === 'string')
+      .map((v) => v.trim());
   });
 }
 

@@ -16,13 +16,18 @@ const code = (value: string) => `\`${value}\``;
 function keyTable(): string {
   const rows = [
     ['`name`', 'yes', 'none: a short id for metrics and logs, `^[a-z][a-z0-9-]{0,31}$`, unique in the file'],
-    ...Object.entries(DEPLOYMENT_VARIABLES).map(([variable, key]) => [
-      SECRET_KEYS.has(key) ? `${code(key)} or ${code(`${key}Env`)}` : code(key),
-      ['region', 'deploymentId', 'origins'].includes(key)
+    ...Object.entries(DEPLOYMENT_VARIABLES).map(([variable, written]) => [
+      // A webhook key is a key of each entry of the `webhooks` list.
+      ((key) => (SECRET_KEYS.has(written) ? `${code(key)} or ${code(`${key}Env`)}` : code(key)))(
+        written.replace(/^webhooks\./, 'webhooks[].'),
+      ),
+      ['region', 'deploymentId', 'origins'].includes(written)
         ? 'yes'
-        : ['identity.issuer', 'identity.audience'].includes(key)
+        : ['identity.issuer', 'identity.audience'].includes(written)
           ? 'with `identity`'
-          : 'no',
+          : ['webhooks.url', 'webhooks.secret'].includes(written)
+            ? 'with `webhooks`'
+            : 'no',
       `[${code(variable)}](#${variable.toLowerCase()})`,
     ]),
   ];
@@ -99,6 +104,9 @@ export function deploymentsFileMarkdown(root: string): string {
         'as `GENESYS_CLIENT_SECRET`).',
       '- `clientId` goes with a client secret; `identity` takes exactly one of `jwtSecret`, `jwtSecretEnv` and ' +
         '`jwksUrl`, and needs `issuer` and `audience`.',
+      '- `webhooks` lists at most 10 endpoints, each `{ url, secret (or secretEnv), events? }`: the URL https ' +
+        '(http only on loopback), the secret `whsec_` and base64, `events` a subset of the events ' +
+        '([docs/api.md](api.md#webhooks)); `WEBHOOK_URL`, `WEBHOOK_SECRET` and `WEBHOOK_EVENTS` describe one.',
       '- `genesysOrigin` defaults to the first exact entry of `origins`; the base URLs default to those of the ' +
         'region; numbers take the defaults and bounds of their variables.',
       '- A key the file does not know is refused, so a misspelt key is never ignored.',

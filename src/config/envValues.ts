@@ -15,6 +15,7 @@ export const VARIABLE_GROUPS = {
   masking: 'Masking sensitive data',
   limits: 'Limits',
   redis: 'Redis and scaling out',
+  webhooks: 'Webhooks',
   observability: 'Logs, metrics and traces',
   process: 'Process',
   demo: 'The embedded demo',
@@ -24,10 +25,11 @@ export type VariableGroup = keyof typeof VARIABLE_GROUPS;
 
 /**
  * Where a limit holds, whatever number of deployments the instance serves (docs/configuration.md#limits): the
- * instance's own ceiling, each client address's, each chat session's, each request's; `-shared`: with Redis, counted
- * once across every instance.
+ * instance's own ceiling, each client address's, each chat session's, each deployment's, each request's;
+ * `-shared`: with Redis, counted once across every instance.
  */
-export type LimitScope = 'instance' | 'address' | 'address-shared' | 'session' | 'session-shared' | 'request';
+export type LimitScope =
+  'instance' | 'address' | 'address-shared' | 'session' | 'session-shared' | 'deployment-shared' | 'request';
 
 /** What a variable is for: written beside its schema with `.meta()`. */
 export type VariableDoc = {

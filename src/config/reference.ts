@@ -81,6 +81,7 @@ const HOLDS: Record<LimitScope, string> = {
   'address-shared': 'per client address, across every deployment; with Redis, across every instance too',
   session: 'per chat session',
   'session-shared': 'per chat session; with Redis, across every instance',
+  'deployment-shared': 'per deployment; with Redis, across every instance',
   request: 'per request',
 };
 

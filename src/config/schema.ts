@@ -15,7 +15,7 @@ import {
 import { loadDeploymentsFile, type DeploymentsFileRead } from './deploymentsFile';
 
 export type { RedisConfig, RedisNode, RedisTopology } from './redisTopology';
-export type { Deployment, DeploymentGenesys, IdentityConfig } from './deployment';
+export type { Deployment, DeploymentGenesys, IdentityConfig, WebhookEndpoint } from './deployment';
 
 /**
  * The whole configuration (docs/configuration.md) as one schema, validated once before
@@ -71,6 +71,21 @@ export interface ProcessConfig extends LimitsConfig {
   metricsHost: string;
   /** OpenTelemetry traces: `url` is the OTLP/HTTP traces endpoint, undefined when tracing is off. */
   tracing: { url?: string; serviceName: string };
+  /** How every deployment's webhooks are delivered (docs/api.md#webhooks). */
+  webhooks: WebhookSettings;
+}
+
+/** How webhooks are delivered, retried and bounded, the same for every deployment. */
+export interface WebhookSettings {
+  /** How long an event is retried before it is a dead letter (WEBHOOK_RETRY_HOURS). */
+  retryMs: number;
+  /** The longest wait before the first retry; each later one may wait twice as long, up to an hour. */
+  firstRetryMs: number;
+  timeoutMs: number;
+  /** Deliveries at once per deployment on this instance. */
+  concurrency: number;
+  /** Events waiting per deployment (and dead letters kept). */
+  outboxMax: number;
 }
 
 /**
@@ -173,6 +188,13 @@ export function loadConfig(env: NodeJS.ProcessEnv, file?: DeploymentsFileRead): 
           e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
           (e.OTEL_EXPORTER_OTLP_ENDPOINT === undefined ? undefined : `${e.OTEL_EXPORTER_OTLP_ENDPOINT}/v1/traces`),
         serviceName: e.OTEL_SERVICE_NAME,
+      },
+      webhooks: {
+        retryMs: e.WEBHOOK_RETRY_HOURS * 3600_000,
+        firstRetryMs: e.WEBHOOK_RETRY_FIRST_MS,
+        timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+        concurrency: e.WEBHOOK_CONCURRENCY,
+        outboxMax: e.WEBHOOK_OUTBOX_MAX,
       },
     },
   };

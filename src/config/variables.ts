@@ -4,6 +4,7 @@ import { baseUrl, doc, intFrom, oneOf, text, textOr } from './envValues';
 import { limitsEnv } from './limits';
 import { availabilityEnv } from './availabilityVariables';
 import { canaryEnv } from './canaryVariables';
+import { webhookEnv } from './webhookVariables';
 import { observability, processVariables, redis } from './operationVariables';
 import { MASKING_MODES, MAX_PATTERN_LENGTH, MAX_PATTERNS, MAX_REPEAT } from './masking';
 
@@ -350,6 +351,7 @@ export const envSchema = z.object({
   ...masking,
   ...limitsEnv,
   ...redis,
+  ...webhookEnv,
   ...observability,
   ...canaryEnv,
   ...processVariables,

@@ -8,6 +8,7 @@ import { deploymentRoutes, LiveStreams, type ChatRouteDeps, type EdgeDeployment 
 import { inDeployment } from '../observability/deploymentContext';
 import { DeploymentReadiness, type Readiness } from '../observability/readiness';
 import {
+  ChatWebhooks,
   CustomerSignIn,
   deriveKeys,
   GuestAttachments,
@@ -20,6 +21,7 @@ import {
 } from '../session';
 import type { SharedStore } from '../store';
 import { DeploymentCanary } from './canary';
+import { buildWebhooks, type DeploymentWebhooks } from '../webhooks';
 import type { ProcessParts } from './processParts';
 
 /** SSE heartbeat: inside the 15 to 25 s that proxies and load balancers tolerate. */
@@ -44,6 +46,8 @@ export interface ServedDeployment {
   chat: ChatRouteDeps;
   /** What the edge needs of it: its name, its origins and its routes. */
   edge: EdgeDeployment;
+  /** Its webhooks: the outbox its chats' events go to, their delivery, and the dead letters. */
+  webhooks: DeploymentWebhooks;
   /** The ids of the keys its tokens are sealed with: a token names its deployment. */
   keyIds: ReadonlySet<string>;
   /** Its canary, when CANARY_INTERVAL_SECONDS (or `canary.intervalSeconds`) turns it on. */
@@ -91,8 +95,10 @@ export function buildDeployment(deployment: Deployment, parts: ProcessParts): Se
       undefined,
       parts.config.session.secrets[0],
     );
-    const { health, hub, signInTokens } = guestApi(deployment, parts, platform, readiness, store);
-    const chat = chatOf(deployment, parts, platform, { hub, signInTokens, tokens, store });
+    const webhooks = buildWebhooks(deployment, store, parts.config.webhooks, parts.logger);
+    const chatWebhooks = new ChatWebhooks(deployment.webhooks.length > 0 ? webhooks.events : undefined);
+    const { health, hub, signInTokens } = guestApi(deployment, parts, platform, readiness, store, chatWebhooks);
+    const chat = chatOf(deployment, parts, platform, { hub, signInTokens, tokens, store, chatWebhooks });
     const canary = canaryOf(deployment, parts, platform, { chat, health, store });
     return {
       deployment,
@@ -103,6 +109,7 @@ export function buildDeployment(deployment: Deployment, parts: ProcessParts): Se
         origins: OriginAllowlist.parse(deployment.allowedOrigins),
         ...deploymentRoutes(chat, parts.config.limits.bodyBytes),
       },
+      webhooks,
       keyIds: new Set(keys.map((k) => k.kid)),
       canary,
       start: () =>
@@ -111,10 +118,12 @@ export function buildDeployment(deployment: Deployment, parts: ProcessParts): Se
           health.start();
           chat.availability.start();
           canary?.start();
+          webhooks.start();
         }),
       endStreams: () => chat.streams.endAll('This instance is restarting; reconnect.'),
       close: async () => {
         await canary?.close();
+        webhooks.close();
         chat.availability.close();
         health.close();
         hub.close();
@@ -171,6 +180,7 @@ function guestApi(
   platform: GenesysPlatform,
   readiness: Readiness,
   store: SharedStore,
+  chatWebhooks: ChatWebhooks,
 ) {
   const { genesys } = deployment;
   const settings = parts.config.genesys;
@@ -216,6 +226,8 @@ function guestApi(
     renewSignIn: (signIn) => signInTokens.refresh(signIn),
     instanceId: parts.instanceId,
     now: parts.now,
+    // Whichever instance holds the session's socket hears Genesys: its webhook events are told from there.
+    observe: (token, event) => chatWebhooks.heard(token, event),
   });
   return { health, hub, signInTokens };
 }
@@ -225,10 +237,16 @@ function chatOf(
   deployment: Deployment,
   parts: ProcessParts,
   platform: GenesysPlatform,
-  own: { hub: SessionHub; signInTokens: WebDeploymentTokens; tokens: SessionTokens; store: SharedStore },
+  own: {
+    hub: SessionHub;
+    signInTokens: WebDeploymentTokens;
+    tokens: SessionTokens;
+    store: SharedStore;
+    chatWebhooks: ChatWebhooks;
+  },
 ): ChatRouteDeps & { availability: AvailabilityService } {
   const { now, config, logger } = parts;
-  const { hub, signInTokens, tokens, store } = own;
+  const { hub, signInTokens, tokens, store, chatWebhooks } = own;
   const guestLogger = logger.child({ component: 'guest-api' });
   const identity = deployment.identity ? new IdentityVerifier(deployment.identity, config.attributeKeys) : undefined;
   const revocations = new StoreRevocations(store, tokens.lifetimeMs);
@@ -251,6 +269,7 @@ function chatOf(
     signIns,
     messengerFeatures: platform.messengerConfig,
     readReceipts: deployment.readReceipts,
+    webhooks: chatWebhooks,
     logger,
     now,
   });
@@ -261,6 +280,7 @@ function chatOf(
     limits: async (claims) => (await chat.capabilities(claims)).attachments,
     slots: parts.uploads,
     urls: parts.downloadUrls,
+    uploaded: (guestToken, attachment) => chatWebhooks.uploaded(guestToken, attachment),
   });
   const availability = new AvailabilityService({
     targets: deployment.availability,

@@ -379,3 +379,43 @@ export const canaryStepFailures = new DeploymentCounter({
   startAtZero: CANARY_STEPS.map((step) => ({ step })),
   registers,
 });
+
+export const webhookEvents = new DeploymentCounter({
+  name: 'genesys_bff_webhook_events_total',
+  help:
+    'Chat events for webhooks, by what became of them: `queued` (in the outbox), `duplicate` (queued already: ' +
+    'a send is told by its answer and its echo, and an event may be heard by another instance or tab), ' +
+    '`outbox_full` (dropped: the outbox is at WEBHOOK_OUTBOX_MAX), `store_failed` (dropped: the shared store ' +
+    'did not take it for a minute).',
+  labelNames: ['outcome'] as const,
+  startAtZero: [
+    { outcome: 'queued' },
+    { outcome: 'duplicate' },
+    { outcome: 'outbox_full' },
+    { outcome: 'store_failed' },
+  ],
+  registers,
+});
+
+export const webhookDeliveries = new DeploymentCounter({
+  name: 'genesys_bff_webhook_deliveries_total',
+  help:
+    'Webhook delivery attempts, by outcome: `delivered` (2xx), `failed` (another status, a timeout or no ' +
+    'connection: retried later), `disabled` (410: the endpoint is disabled), `dead_lettered` (retried for ' +
+    'WEBHOOK_RETRY_HOURS, or its endpoint disabled or removed).',
+  labelNames: ['outcome'] as const,
+  startAtZero: [{ outcome: 'delivered' }, { outcome: 'failed' }, { outcome: 'disabled' }, { outcome: 'dead_lettered' }],
+  registers,
+});
+
+export const webhookOutboxDepth = new DeploymentGauge({
+  name: 'genesys_bff_webhook_outbox_depth',
+  help: 'Webhook events waiting for delivery (the outbox, shared with Redis), as this instance last read it.',
+  registers,
+});
+
+export const webhookDeadLetters = new DeploymentGauge({
+  name: 'genesys_bff_webhook_dead_letters',
+  help: 'Webhook events in the dead-letter list, as this instance last read it.',
+  registers,
+});

@@ -31,6 +31,7 @@ import { type CustomerSignIn, grantDigest, SignInLedger } from './signIn';
 import { MAX_TEXT_BYTES } from './sending';
 import { GuestMessages } from './guestMessages';
 import { GuestInputMask, type Masked } from './masking';
+import type { ChatWebhooks } from './chatWebhooks';
 import { sessionOf, stateOf } from './sessionState';
 import { givenAttributes } from './startInput';
 import { sessionKeyOf, type SharedStore } from '../store';
@@ -62,6 +63,8 @@ interface GuestChatDeps {
   messengerFeatures: MessengerFeatureSource;
   /** Tell Genesys when the customer's page shows an agent's or bot's message (READ_RECEIPTS). */
   readReceipts?: boolean;
+  /** The deployment's webhook events (chatWebhooks.ts); without it, none. */
+  webhooks?: ChatWebhooks;
   logger: Logger;
   now?: () => number;
 }
@@ -143,6 +146,7 @@ export class GuestChat {
       anchor,
       signIn,
     };
+    this.deps.webhooks?.started(guestToken, signIn !== undefined);
     return this.view(claims, info, info.newSession, since);
   }
 
@@ -211,6 +215,7 @@ export class GuestChat {
     // issued before this one opens it again (session fixation).
     if (done?.recorded) this.signInLedger.retriedFromRecord();
     else await this.signInLedger.record(claims.guestToken, grant, signIn, done !== undefined);
+    this.deps.webhooks?.signedIn(claims.guestToken);
     return this.view({ ...claims, signIn }, info, false, since);
   }
 
@@ -243,6 +248,7 @@ export class GuestChat {
     await this.signIns().revoke(session.signIn.value ?? claims.signIn);
     try {
       await this.deps.revocations.markEnded(claims.guestToken, this.now() + this.deps.tokens.lifetimeMs);
+      this.deps.webhooks?.ended(claims.guestToken, 'guest');
     } finally {
       session.signedOut();
     }
@@ -274,6 +280,7 @@ export class GuestChat {
     try {
       // Remembered only once Genesys has it: a DELETE that failed can be retried and still end the chat.
       await this.deps.revocations.markEnded(claims.guestToken, this.now() + this.deps.tokens.lifetimeMs);
+      this.deps.webhooks?.ended(claims.guestToken, 'guest');
     } finally {
       // Over at Genesys either way: live streams hear it (not to reconnect), and the hub lets the session go.
       session.end();
@@ -340,6 +347,8 @@ export class GuestChat {
         detectors,
         messageId: sent.message.id,
       });
+    // A replayed Idempotency-Key answers the same message: its event was queued once, under the message's id.
+    this.deps.webhooks?.sent(claims.guestToken, sent.message);
     return sent;
   }
 

@@ -19,6 +19,7 @@ export type { UploadLimits } from './attachments';
 export { CustomerSignIn } from './signIn';
 export { GuestInputMask } from './masking';
 export { GuestChat, REPLACED_TOKEN } from './guestChat';
+export { ChatWebhooks } from './chatWebhooks';
 export type { EarlierSignIn } from './guestChat';
 export {
   SECURITY_RECORD_PREFIXES,

@@ -7,6 +7,7 @@ import type { SharedStore } from './sharedStore';
 /** The state instances share: the `SharedStore` interface and its memory and Redis implementations. */
 
 export { sessionKeyOf, ScopedStore, type SharedStore } from './sharedStore';
+export type { AddOutcome, DurableQueue, QueuedEntry } from './durableQueue';
 export { MemoryStore, type MemoryStoreOptions } from './memory';
 export type { RedisStore } from './redis';
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { DurableQueue } from './durableQueue';
 
 /**
  * The little state instances must agree on: idempotency records and sends in
@@ -37,6 +38,10 @@ export interface SharedStore {
   take(key: string, limit: number, windowMs: number): Promise<number>;
   /** Counts one use that happens whatever the window holds; later takes wait until it leaves the window. */
   record(key: string, windowMs: number): Promise<void>;
+  /** Adds one to the number at `key` (0 when absent) and answers the new number; the key expires `ttlMs` after. */
+  increment(key: string, ttlMs: number): Promise<number>;
+  /** The durable queue named `name` (outbox.ts): entries due at a time, leased to one worker at a time. */
+  queue(name: string): DurableQueue;
   /**
    * Since when (epoch ms) the store may be missing some records although it
    * kept others (Redis evicted keys, or a failover to a replica that had not
@@ -95,6 +100,14 @@ export class ScopedStore implements SharedStore {
 
   record(key: string, windowMs: number) {
     return this.store.record(this.scope + key, windowMs);
+  }
+
+  increment(key: string, ttlMs: number) {
+    return this.store.increment(this.scope + key, ttlMs);
+  }
+
+  queue(name: string): DurableQueue {
+    return this.store.queue(this.scope + name);
   }
 
   recordsLostSince() {

@@ -22,6 +22,8 @@ const QUEUE = '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d';
 const GROUP = '1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b';
 
 /** Every per-deployment setting given, as variables and as the file entry that says the same. */
+const WEBHOOK_SECRET = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
+
 const FULL_VARIABLES = {
   GENESYS_ORIGIN: 'https://www.example.com',
   GENESYS_CLIENT_ID: 'client-id',
@@ -48,6 +50,9 @@ const FULL_VARIABLES = {
   MASKING: 'card, iban,email',
   MASKING_MODE: 'refuse',
   MASKING_PATTERNS: '{"email":"/[\\\\w.+-]+@[\\\\w-]+\\\\.[\\\\w.-]+/i"}',
+  WEBHOOK_URL: 'https://hooks.example.com/bff',
+  WEBHOOK_SECRET: WEBHOOK_SECRET,
+  WEBHOOK_EVENTS: 'chat.started,message.received',
 };
 
 const minimalEntry = {
@@ -74,6 +79,9 @@ const fullEntry = {
     maxTokenAgeSeconds: 600,
   },
   signIn: { redirectUris: ['https://shop.example.com/signed-in', 'https://shop.example.com/again'] },
+  webhooks: [
+    { url: 'https://hooks.example.com/bff', secret: WEBHOOK_SECRET, events: ['chat.started', 'message.received'] },
+  ],
   availability: {
     queueIds: [QUEUE],
     scheduleGroupId: GROUP,

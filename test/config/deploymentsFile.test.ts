@@ -82,6 +82,7 @@ describe('an entry', () => {
       },
       canary: { intervalMs: undefined, attribute: { name: 'genesysBffCanary', value: 'true' }, expect: undefined },
       masking: undefined,
+      webhooks: [],
     });
   });
 

@@ -48,6 +48,8 @@ export interface GuestSessionOptions extends LinkOptions {
   renewSignIn?: (signIn: GenesysSignIn) => Promise<GenesysSignIn>;
   /** The circuit to Genesys (guestApiHealth.ts): while it is open, calls are refused at once. */
   upstream?: GenesysGate;
+  /** Told every event the streams are told, whether or not one listens. */
+  observe?: (event: GuestEvent) => void;
 }
 
 /**
@@ -449,6 +451,7 @@ export class GuestSession implements LinkSession {
     if (event.type === 'message' && event.message.direction === 'inbound') this.typing.echoed();
     // The end this service asked for is announced by end(), not as a closed connection to reopen.
     if (this.ending && event.type === 'session' && event.state === 'closed') return;
+    this.options.observe?.(event);
     this.listeners.tell(event);
   }
 }

@@ -3,7 +3,7 @@ import type { Logger } from '../../observability/logger';
 import { countGuestSessions, limitsRefused } from '../../observability/metrics';
 import { GuestApiError } from './protocol';
 import { GuestHistory, type GenesysSignIn } from './rest';
-import { GuestSession } from './guestSession';
+import { GuestSession, type GuestEvent } from './guestSession';
 import { MemoryStore, sessionKeyOf, type SharedStore } from '../../store';
 import { SessionOwnership, type GenesysGate } from './link';
 import type { SessionCeiling } from './sessionCeiling';
@@ -51,6 +51,8 @@ interface SessionHubOptions {
   upstream?: GenesysGate;
   /** Renews a signed-in customer's JWT (authenticated messaging). */
   renewSignIn?: (signIn: GenesysSignIn) => Promise<GenesysSignIn>;
+  /** Told every event any session of the hub tells its streams, whether or not a stream listens (webhooks). */
+  observe?: (token: string, event: GuestEvent) => void;
   /**
    * This instance's id in the shared store's session owners (sessionOwnership.ts); only used when the store is shared.
    */
@@ -162,6 +164,7 @@ export class SessionHub {
       },
       onSocketFailed: this.options.onSocketFailed,
       renewSignIn: this.options.renewSignIn,
+      observe: this.options.observe && ((event) => this.options.observe!(token, event)),
       // Only a live session dies (retire() marks one dead before it leaves), and a live session is its token's entry.
       onDead: () => this.forget(token, created),
     });

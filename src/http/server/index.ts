@@ -8,3 +8,4 @@ export { createHttpServer } from './httpServer';
 export { answerClientError } from './clientError';
 export { capConnections } from './connectionCaps';
 export { startMetricsListener } from './metricsListener';
+export type { DeadLetterSource } from './deadLetterRoutes';

@@ -2,6 +2,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { listen } from './listen';
 import { collectProcessMetrics, metricsText, registry } from '../../observability/metrics';
+import type { Logger } from '../../observability/logger';
+import { answerDeadLetters, type DeadLetterSource } from './deadLetterRoutes';
 
 export interface MetricsListener {
   /** Where Prometheus scrapes: `http://host:port/metrics`. */
@@ -15,16 +17,19 @@ export type CanaryReport = () => Promise<unknown>;
 /**
  * The operator's listener on its own port (METRICS_PORT), apart from the
  * public API: `GET /metrics` for the scraper, `GET /canary` for the last
- * canary runs, `404` for anything else, and nothing of it on PORT. Keep the
- * port off the internet; it is for the scraper and the operator.
+ * canary runs, the webhook dead letters (deadLetterRoutes.ts) when given,
+ * `404` for anything else, and nothing of it on PORT. Keep the port off the
+ * internet; it is for the scraper and the operator.
  */
 export async function startMetricsListener(
   port: number,
   host: string,
   canary?: CanaryReport,
+  operator?: { deadLetters: DeadLetterSource; logger: Logger },
 ): Promise<MetricsListener> {
   collectProcessMetrics();
   const server = http.createServer((req, res) => {
+    if (operator && answerDeadLetters(req, res, operator.deadLetters, operator.logger)) return;
     const path = (req.url ?? '').split('?')[0];
     const readable = req.method === 'GET' || req.method === 'HEAD';
     if (path === '/canary' && readable && canary) {

@@ -31,6 +31,8 @@ interface AttachmentsDeps {
   slots: UploadSlots;
   /** Genesys's download URLs while they are valid: the instance's, shared by every deployment. */
   urls: DownloadUrls;
+  /** Told of each file uploaded (webhooks). */
+  uploaded?: (guestToken: string, attachment: AttachmentView) => void;
 }
 
 /** Whose attachment a link opens, and the routing key that brings its request to the right instance. */
@@ -70,13 +72,15 @@ export class GuestAttachments {
     this.urls.remember(claims.guestToken, attachmentId, downloadUrl);
     if (name.detectors.length > 0)
       session.notice({ type: 'notice', code: 'masked', detectors: name.detectors, attachmentId });
-    return {
+    const view = {
       id: attachmentId,
       fileName: name.value,
       mediaType: file.mediaType,
       size: file.size,
       url: this.link(claims, attachmentId, base),
     };
+    this.deps.uploaded?.(claims.guestToken, view);
+    return view;
   }
 
   async remove(claims: SessionClaims, attachmentId: string): Promise<void> {

@@ -1,5 +1,7 @@
 import { AppError } from '../../domain/errors';
+import type { DurableQueue } from '../durableQueue';
 import type { SharedStore } from '../sharedStore';
+import { MemoryQueue } from './memoryQueue';
 
 interface Entry {
   value: string;
@@ -77,6 +79,8 @@ export class MemoryStore implements SharedStore {
   private readonly securityRecords: RecordPool;
   private readonly protectedPrefixes: readonly string[];
   private readonly windows: Map<string, number[]>;
+  /** The durable queues, by full name; shared by the store's scopes. */
+  private readonly queues: Map<string, MemoryQueue>;
 
   /** Prepended to every key of this view (scoped()); the pools and windows are the store's, shared by its scopes. */
   private readonly scope: string;
@@ -91,6 +95,7 @@ export class MemoryStore implements SharedStore {
     this.securityRecords =
       of?.store.securityRecords ?? new RecordPool(maxEntries, 'security records (ended sessions, sign-in cut-offs)');
     this.windows = of?.store.windows ?? new Map();
+    this.queues = of?.store.queues ?? new Map();
     this.protectedPrefixes = options.protectedPrefixes ?? [];
     this.scope = of?.scope ?? '';
   }
@@ -156,6 +161,26 @@ export class MemoryStore implements SharedStore {
   async record(key: string, windowMs: number): Promise<void> {
     const now = this.now();
     this.count(this.scope + key, this.usesIn(this.scope + key, windowMs, now), now);
+  }
+
+  async increment(key: string, ttlMs: number): Promise<number> {
+    const pool = this.poolOf(key);
+    const next = Number(pool.live(this.scope + key, this.now())?.value ?? 0) + 1;
+    pool.write(this.scope + key, String(next), ttlMs, this.now());
+    return next;
+  }
+
+  queue(name: string): DurableQueue {
+    const full = this.scope + name;
+    let queue = this.queues.get(full);
+    if (!queue) {
+      queue = new MemoryQueue(
+        (key, ttlMs) => this.claim(`${name}:once:${key}`, '1', ttlMs),
+        (key) => this.remove(`${name}:once:${key}`),
+      );
+      this.queues.set(full, queue);
+    }
+    return queue;
   }
 
   recordsLostSince(): number | undefined {

@@ -1,5 +1,14 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { RedisConfig } from '../../config/schema';
+import {
+  QUEUE_ADD,
+  QUEUE_BURY,
+  QUEUE_LEASE,
+  QUEUE_REMOVE,
+  QUEUE_RETRY,
+  QUEUE_REVIVE,
+  type QueueScripts,
+} from './redisQueue';
 
 /**
  * The connection to Redis (one, Sentinel's primary, or a Cluster)
@@ -45,7 +54,13 @@ redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], window)
 return 0`;
 
-interface Scripts {
+/** Adds one to KEYS[1] and keeps it ARGV[1] ms. */
+const INCREMENT = `local n = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return n`;
+
+interface Scripts extends QueueScripts {
+  bffIncrement(key: string, ttlMs: number): Promise<number>;
   bffSwap(key: string, expected: string, value: string, ttlMs: number): Promise<number>;
   bffTake(key: string, windowMs: number, limit: number | '', member: string): Promise<number>;
   bffRenew(key: string, ttlMs: number, renewBelowMs: number): Promise<string | null>;
@@ -67,6 +82,13 @@ export function connect(config: RedisConfig, commandTimeoutMs: number, connectTi
   redis.defineCommand('bffTake', { numberOfKeys: 1, lua: TAKE });
   redis.defineCommand('bffRenew', { numberOfKeys: 1, lua: RENEW });
   redis.defineCommand('bffRaise', { numberOfKeys: 1, lua: RAISE });
+  redis.defineCommand('bffIncrement', { numberOfKeys: 1, lua: INCREMENT });
+  redis.defineCommand('bffQueueAdd', { numberOfKeys: 3, lua: QUEUE_ADD });
+  redis.defineCommand('bffQueueLease', { numberOfKeys: 2, lua: QUEUE_LEASE });
+  redis.defineCommand('bffQueueRetry', { numberOfKeys: 2, lua: QUEUE_RETRY });
+  redis.defineCommand('bffQueueBury', { numberOfKeys: 3, lua: QUEUE_BURY });
+  redis.defineCommand('bffQueueRevive', { numberOfKeys: 3, lua: QUEUE_REVIVE });
+  redis.defineCommand('bffQueueRemove', { numberOfKeys: 3, lua: QUEUE_REMOVE });
   return redis;
 }
 

@@ -11,6 +11,8 @@ import { checkedSettings, durabilityProblems } from './durability';
 import { PingCheck, type PingVerdict } from './pingCheck';
 import { connect, type Scripted } from './redisConnection';
 import { ScopedStore, type SharedStore } from '../sharedStore';
+import type { DurableQueue } from '../durableQueue';
+import { RedisQueue } from './redisQueue';
 
 export { durabilityProblems } from './durability';
 
@@ -227,6 +229,14 @@ export class RedisStore implements SharedStore {
     return this.run('EVALSHA', async () => {
       await this.redis.bffTake(this.prefix + key, windowMs, '', randomUUID());
     });
+  }
+
+  increment(key: string, ttlMs: number): Promise<number> {
+    return this.run('EVALSHA', async () => Number(await this.redis.bffIncrement(this.prefix + key, ttlMs)));
+  }
+
+  queue(name: string): DurableQueue {
+    return new RedisQueue(this.redis, (command, work) => this.run(command, work), this.prefix + name);
   }
 
   ping(): Promise<void> {

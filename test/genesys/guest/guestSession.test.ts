@@ -461,7 +461,13 @@ describe('lifecycle', () => {
     await session.ready();
     sim.agent.disconnect(token, { readOnly: true });
     const presence = await live.next((e) => e.type === 'presence');
-    expect(presence).toEqual({ type: 'presence', presence: 'disconnect', readOnly: true, time: expect.any(String) });
+    expect(presence).toEqual({
+      type: 'presence',
+      genesysId: expect.any(String),
+      presence: 'disconnect',
+      readOnly: true,
+      time: expect.any(String),
+    });
     expect(session.state?.readOnly).toBe(true);
 
     const fresh = await session.startNew();

@@ -333,6 +333,7 @@ export class InboundDispatch {
           ...(presence === 'disconnect' ? { readOnly } : {}),
           ...(name ? { name } : {}),
           ...(typeof time === 'string' && !Number.isNaN(Date.parse(time)) ? { time } : {}),
+          ...(typeof body.id === 'string' ? { genesysId: body.id } : {}),
         });
       }
     }

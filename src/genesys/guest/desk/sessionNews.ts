@@ -13,6 +13,8 @@ export type GuestEvent =
       name?: string;
       /** When Genesys says it happened (the event's `channel.time`), so a page can place it among the messages. */
       time?: string;
+      /** Genesys's id of the event's message: the same on every connection that hears it (never streamed). */
+      genesysId?: string;
     }
   | { type: 'session'; state: SessionState; detail?: string; customer?: { firstName?: string; lastName?: string } }
   | NoticeEvent;

@@ -361,7 +361,9 @@ describe('what each frame does to a session', () => {
         const h = harness({ info: connected });
         h.feed(agentEvent([{ eventType: 'Presence', presence: { type: 'Disconnect' } }], { readOnly }));
         expect(h.session.info).toMatchObject({ readOnly: true });
-        expect(h.session.events).toEqual([{ type: 'presence', presence: 'disconnect', readOnly: true }]);
+        expect(h.session.events).toEqual([
+          { type: 'presence', genesysId: expect.any(String), presence: 'disconnect', readOnly: true },
+        ]);
       }
     });
 
@@ -369,7 +371,7 @@ describe('what each frame does to a session', () => {
       const h = harness({ info: connected });
       h.feed(agentEvent([{ eventType: 'Presence', presence: { type: 'Join' } }], { readOnly: 'true' }));
       expect(h.session.info).toMatchObject({ readOnly: false });
-      expect(h.session.events).toEqual([{ type: 'presence', presence: 'join' }]);
+      expect(h.session.events).toEqual([{ type: 'presence', genesysId: expect.any(String), presence: 'join' }]);
     });
     test("a Join or Disconnect names who joined or left when Genesys does (channel.from), as a message's author", () => {
       const h = harness({ info: connected });
@@ -386,9 +388,15 @@ describe('what each frame does to a session', () => {
       h.feed(named('Disconnect', { firstName: 'Alex', lastName: 'Smith' }, { readOnly: 'false' }));
       h.feed(agentEvent([{ eventType: 'Presence', presence: { type: 'Join' } }]));
       expect(h.session.events).toEqual([
-        { type: 'presence', presence: 'join', name: 'Alex' },
-        { type: 'presence', presence: 'disconnect', readOnly: false, name: 'Alex Smith' },
-        { type: 'presence', presence: 'join' },
+        { type: 'presence', genesysId: expect.any(String), presence: 'join', name: 'Alex' },
+        {
+          type: 'presence',
+          genesysId: expect.any(String),
+          presence: 'disconnect',
+          readOnly: false,
+          name: 'Alex Smith',
+        },
+        { type: 'presence', genesysId: expect.any(String), presence: 'join' },
       ]);
     });
     test("a Join or Disconnect carries Genesys's time for it (channel.time) when it is a readable time, else none", () => {
@@ -404,8 +412,8 @@ describe('what each frame does to a session', () => {
       h.feed(at('ev-1', '2026-03-02T10:00:30.000Z'));
       h.feed(at('ev-2', 'yesterday-ish'));
       expect(h.session.events).toEqual([
-        { type: 'presence', presence: 'join', time: '2026-03-02T10:00:30.000Z' },
-        { type: 'presence', presence: 'join' },
+        { type: 'presence', genesysId: expect.any(String), presence: 'join', time: '2026-03-02T10:00:30.000Z' },
+        { type: 'presence', genesysId: expect.any(String), presence: 'join' },
       ]);
     });
   });
@@ -573,10 +581,17 @@ describe('replies and events the API suites pass through', () => {
         info: { connected: true, newSession: false, readOnly: false, maxCustomDataBytes: -1 },
       });
       h.feed(agentEvent([{ eventType: 'Presence', presence: { type: 'Disconnect' } }]));
-      expect(h.session.events).toEqual([{ type: 'presence', presence: 'disconnect', readOnly: false }]);
+      expect(h.session.events).toEqual([
+        { type: 'presence', genesysId: expect.any(String), presence: 'disconnect', readOnly: false },
+      ]);
       expect(h.session.heard('readOnly')).toBe(0);
       h.feed(agentEvent([{ eventType: 'Presence', presence: { type: 'Disconnect' } }], { readOnly: 'true' }));
-      expect(h.session.events[1]).toEqual({ type: 'presence', presence: 'disconnect', readOnly: true });
+      expect(h.session.events[1]).toEqual({
+        type: 'presence',
+        genesysId: expect.any(String),
+        presence: 'disconnect',
+        readOnly: true,
+      });
       expect(h.session.info).toMatchObject({ readOnly: true });
     });
 

@@ -1,0 +1,108 @@
+import type { GuestEvent } from '../genesys/guest';
+import type { NormalizedMessage } from '../domain/message';
+import type { ChatEndedBy } from '../domain/webhookEvent';
+import type { AttachmentView } from '../domain/api';
+import type { ChatEvent, ChatEvents } from '../webhooks';
+
+/**
+ * What of a chat becomes a webhook event (docs/api.md#webhooks), said once: the use cases tell it what they did
+ * (a start, a send, an upload, a sign-in, an end), and the deployment's sessions tell it what Genesys said (an
+ * agent's message, a join, a leave, a failed receipt, the end). Each event's key is what makes it that event
+ * wherever it is seen: Genesys's id for a message or a presence event, the chat itself for its start and end.
+ */
+export class ChatWebhooks {
+  constructor(private readonly events?: ChatEvents) {}
+
+  /** Queued in the background: a chat never waits for its webhooks (ChatEvents never rejects). */
+  private publish(event: ChatEvent): void {
+    if (this.events) void this.events.publish(event);
+  }
+
+  started(guestToken: string, authenticated: boolean): void {
+    this.publish({ type: 'chat.started', guestToken, key: 'chat', data: { authenticated } });
+  }
+
+  ended(guestToken: string, by: ChatEndedBy): void {
+    // One end per chat, whoever saw it first: the customer's DELETE, the agent's disconnect, or the expiry.
+    this.publish({ type: 'chat.ended', guestToken, key: 'chat', data: { by } });
+  }
+
+  sent(guestToken: string, message: NormalizedMessage): void {
+    this.publish({ type: 'message.sent', guestToken, key: message.id, data: { message: messageData(message) } });
+  }
+
+  uploaded(guestToken: string, attachment: AttachmentView): void {
+    const { id, fileName, mediaType, size } = attachment;
+    this.publish({
+      type: 'attachment.uploaded',
+      guestToken,
+      key: id,
+      data: { attachment: { id, fileName, mediaType, size } },
+    });
+  }
+
+  signedIn(guestToken: string): void {
+    this.publish({ type: 'customer.signed_in', guestToken, key: 'chat', data: {} });
+  }
+
+  /** What a session heard from Genesys, on whichever instance holds its socket. */
+  heard(guestToken: string, event: GuestEvent): void {
+    switch (event.type) {
+      case 'message':
+        // The guest's own echo comes in the conversation's order, ahead of what the agent answers it; the send's
+        // answer (sent()) tells the same event again, for a send proven from history without an echo.
+        if (event.message.direction === 'inbound') this.sent(guestToken, event.message);
+        else
+          this.publish({
+            type: 'message.received',
+            guestToken,
+            key: event.message.id,
+            data: { message: messageData(event.message) },
+          });
+        return;
+      case 'presence': {
+        const key = event.genesysId ?? `${event.presence}:${event.time ?? ''}`;
+        const agent = event.name ? { agent: { name: event.name } } : {};
+        if (event.presence === 'join') this.publish({ type: 'agent.joined', guestToken, key, data: agent });
+        else if (event.presence === 'disconnect' && event.readOnly) this.ended(guestToken, 'agent');
+        else if (event.presence === 'disconnect') this.publish({ type: 'agent.left', guestToken, key, data: agent });
+        return;
+      }
+      case 'receipt':
+        if (event.receipt.status === 'failed')
+          this.publish({
+            type: 'receipt.failed',
+            guestToken,
+            key: event.receipt.messageId,
+            data: { messageId: event.receipt.messageId, reasons: event.receipt.reasons ?? [] },
+          });
+        return;
+      case 'session':
+        if (event.state === 'expired') this.ended(guestToken, 'expiry');
+        return;
+      default:
+        return;
+    }
+  }
+}
+
+/** A message as a webhook carries it: what it said and who said it, without links that expire. */
+function messageData(m: NormalizedMessage): Record<string, unknown> {
+  return {
+    id: m.id,
+    type: m.type,
+    ...(m.text !== undefined ? { text: m.text } : {}),
+    time: m.time,
+    ...(m.originatingEntity ? { originatingEntity: m.originatingEntity } : {}),
+    ...(m.from?.name ? { from: { name: m.from.name } } : {}),
+    ...(m.attachments?.length
+      ? {
+          attachments: m.attachments.map((a) => ({
+            ...(a.id ? { id: a.id } : {}),
+            ...(a.filename ? { fileName: a.filename } : {}),
+            ...(a.mediaType ? { mediaType: a.mediaType } : {}),
+          })),
+        }
+      : {}),
+  };
+}
