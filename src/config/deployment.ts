@@ -38,6 +38,15 @@ export interface AvailabilityConfig {
   staleMs: number;
 }
 
+/** Reaching a customer who left: Web Push with the deployment's VAPID pair (unset: push is off). */
+export interface NotificationsConfig {
+  push?: { publicKey: string; privateKey: string; subject: string };
+  /** How long no page stream of a chat has been open before its replies are pushed. */
+  afterMs: number;
+  /** Whether a push carries the reply's first characters. */
+  preview: boolean;
+}
+
 export interface Deployment {
   /** A short id for metrics, logs and shared-store keys; bounded by the configuration, so a label made of it is. */
   name: string;
@@ -50,6 +59,7 @@ export interface Deployment {
   /** The site's sign-in callback URLs; unset: pages of the allowed origins. */
   signInRedirectUris?: string[];
   availability: AvailabilityConfig;
+  notifications: NotificationsConfig;
 }
 
 /** A deployment's name: lower case, a letter first, at most 32 characters. */

@@ -3,6 +3,7 @@ import { baseUrlsFor, REGIONS } from './regions';
 import { baseUrl, doc, intFrom, oneOf, text, textOr } from './envValues';
 import { limitsEnv } from './limits';
 import { availabilityEnv } from './availabilityVariables';
+import { notificationEnv } from './notificationVariables';
 import { observability, processVariables, redis } from './operationVariables';
 
 /**
@@ -296,6 +297,7 @@ const attributes = {
 export const envSchema = z.object({
   ...genesys,
   ...availabilityEnv,
+  ...notificationEnv,
   ...http,
   ...identity,
   ...attributes,

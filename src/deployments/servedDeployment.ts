@@ -8,6 +8,7 @@ import { deploymentRoutes, LiveStreams, type ChatRouteDeps, type EdgeDeployment 
 import { inDeployment } from '../observability/deploymentContext';
 import { DeploymentReadiness, type Readiness } from '../observability/readiness';
 import {
+  ChatNotifications,
   CustomerSignIn,
   deriveKeys,
   GuestAttachments,
@@ -36,6 +37,8 @@ export interface ServedDeployment {
   deployment: Deployment;
   platform: GenesysPlatform;
   chat: ChatRouteDeps;
+  /** Its scope of the shared store (tests read its records). */
+  store: SharedStore;
   /** What the edge needs of it: its name, its origins and its routes. */
   edge: EdgeDeployment;
   /** The ids of the keys its tokens are sealed with: a token names its deployment. */
@@ -83,12 +86,13 @@ export function buildDeployment(deployment: Deployment, parts: ProcessParts): Se
       undefined,
       parts.config.session.secrets[0],
     );
-    const { health, hub, signInTokens } = guestApi(deployment, parts, platform, readiness, store);
-    const chat = chatOf(deployment, parts, platform, { hub, signInTokens, tokens, store });
+    const { health, hub, watchHub, signInTokens } = guestApi(deployment, parts, platform, readiness, store);
+    const chat = chatOf(deployment, parts, platform, { hub, watchHub, signInTokens, tokens, store, keys });
     return {
       deployment,
       platform,
       chat,
+      store,
       edge: {
         name: deployment.name,
         origins: OriginAllowlist.parse(deployment.allowedOrigins),
@@ -104,8 +108,10 @@ export function buildDeployment(deployment: Deployment, parts: ProcessParts): Se
       endStreams: () => chat.streams.endAll('This instance is restarting; reconnect.'),
       close: async () => {
         chat.availability.close();
+        chat.notifications.close();
         health.close();
         hub.close();
+        watchHub.close();
         await platform.close();
       },
     };
@@ -144,7 +150,7 @@ function guestApi(
     logger,
     health,
   );
-  const hub = new SessionHub({
+  const hubOptions: ConstructorParameters<typeof SessionHub>[0] = {
     deploymentId: genesys.deploymentId,
     webMessagingUrl: genesys.webMessagingUrl,
     apiUrl: genesys.apiUrl,
@@ -167,8 +173,11 @@ function guestApi(
     renewSignIn: (signIn) => signInTokens.refresh(signIn),
     instanceId: parts.instanceId,
     now: parts.now,
-  });
-  return { health, hub, signInTokens };
+  };
+  const hub = new SessionHub(hubOptions);
+  // The sockets that watch chats nobody is looking at (Web Push), under a ceiling of their own.
+  const watchHub = new SessionHub({ ...hubOptions, ceiling: parts.notifySockets });
+  return { health, hub, watchHub, signInTokens };
 }
 
 /** The deployment's chat as the routes use it: sessions, sign-in, attachments, availability and live streams. */
@@ -176,10 +185,17 @@ function chatOf(
   deployment: Deployment,
   parts: ProcessParts,
   platform: GenesysPlatform,
-  own: { hub: SessionHub; signInTokens: WebDeploymentTokens; tokens: SessionTokens; store: SharedStore },
-): ChatRouteDeps & { availability: AvailabilityService } {
+  own: {
+    hub: SessionHub;
+    watchHub: SessionHub;
+    signInTokens: WebDeploymentTokens;
+    tokens: SessionTokens;
+    store: SharedStore;
+    keys: ReturnType<typeof deriveKeys>;
+  },
+): ChatRouteDeps & { availability: AvailabilityService; notifications: ChatNotifications } {
   const { now, config, logger } = parts;
-  const { hub, signInTokens, tokens, store } = own;
+  const { hub, watchHub, signInTokens, tokens, store, keys } = own;
   const guestLogger = logger.child({ component: 'guest-api' });
   const identity = deployment.identity ? new IdentityVerifier(deployment.identity, config.attributeKeys) : undefined;
   const revocations = new StoreRevocations(store, tokens.lifetimeMs);
@@ -230,8 +246,24 @@ function chatOf(
     now,
     availability,
   });
+  const notifications = new ChatNotifications({
+    config: deployment.notifications,
+    store,
+    watchHub,
+    room: () => parts.notifySockets.size < parts.notifySockets.max,
+    sealer: new Sealer(keys),
+    revocations,
+    // A standing record's lifetime (session/tokens/revocations.ts): as long as a token of the chat could be valid.
+    recordMs: tokens.lifetimeMs + 120_000,
+    instanceId: parts.instanceId,
+    production: config.env === 'production',
+    timeoutMs: config.genesys.timeoutMs,
+    logger,
+    now,
+  });
   return {
     chat,
+    notifications,
     attachments,
     publicUrl: config.publicUrl,
     hub,

@@ -29,3 +29,4 @@ export {
   ROUTING_KEY,
 } from './tokens';
 export type { Revocations, SessionClaims } from './tokens';
+export { ChatNotifications } from './notifications';

@@ -80,6 +80,7 @@ describe('an entry', () => {
         refreshMs: 30_000,
         staleMs: 300_000,
       },
+      notifications: { push: undefined, afterMs: 60_000, preview: false },
     });
   });
 
