@@ -134,7 +134,8 @@ export class ChatWatch {
     const watch = new Watch(sk, record, this.options, this.leaseMs, this.now, () => this.watches.delete(sk));
     this.watches.set(sk, watch);
     notifyWatchedChats.inc();
-    await watch.start();
+    // Not awaited: a chat whose socket is slow to open does not hold up the scan of the others.
+    void watch.start();
   }
 }
 
