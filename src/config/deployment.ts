@@ -59,6 +59,15 @@ export interface WebhookEndpoint {
   events?: readonly WebhookEventType[];
 }
 
+/** Reaching a customer who left: Web Push with the deployment's VAPID pair (unset: push is off). */
+export interface NotificationsConfig {
+  push?: { publicKey: string; privateKey: string; subject: string };
+  /** How long no page stream of a chat has been open before its replies are pushed. */
+  afterMs: number;
+  /** Whether a push carries the reply's first characters. */
+  preview: boolean;
+}
+
 export interface Deployment {
   /** A short id for metrics, logs and shared-store keys; bounded by the configuration, so a label made of it is. */
   name: string;
@@ -76,6 +85,7 @@ export interface Deployment {
   masking?: MaskingConfig;
   /** Where its chats' events are posted, signed; empty: no webhooks. */
   webhooks: WebhookEndpoint[];
+  notifications: NotificationsConfig;
 }
 
 /** A deployment's name: lower case, a letter first, at most 32 characters. */

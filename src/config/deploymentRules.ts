@@ -1,7 +1,9 @@
 import { z } from 'zod';
+import { createECDH } from 'node:crypto';
 import { availabilityEnv } from './availabilityVariables';
 import { canaryEnv, DEFAULT_CANARY_ATTRIBUTE } from './canaryVariables';
-import { DEPLOYMENT_NAME, GENESYS_ID, originOverlaps, type Deployment } from './deployment';
+import { notificationEnv } from './notificationVariables';
+import { DEPLOYMENT_NAME, GENESYS_ID, originOverlaps, type Deployment, type NotificationsConfig } from './deployment';
 import { baseUrl, metaOf } from './envValues';
 import { maskingOf, maskingSchema } from './masking';
 import { parseOriginPattern } from './originAllowlist';
@@ -148,6 +150,39 @@ const canary = z.strictObject({
   expect: textFor("text the flow's first answer must contain").optional(),
 });
 
+const notifications = z.strictObject({
+  vapidPublicKey: textFor('the VAPID public key (base64url)').optional(),
+  vapidPrivateKey: textFor('the VAPID private key (base64url)').optional(),
+  vapidPrivateKeyEnv: variableName.optional(),
+  vapidSubject: textFor('a mailto: address or an https: URL')
+    .refine((v) => /^mailto:[^\s@]+@[^\s@]+$/.test(v) || (v.startsWith('https://') && URL.canParse(v)), {
+      error: (i) => `must be a mailto: address or an https: URL (got "${String(i.input)}")`,
+    })
+    .optional(),
+  afterSeconds: wholeLike(notificationEnv.NOTIFY_AFTER_SECONDS),
+  // `on` or `off` as the variable says it, true or false in a file.
+  preview: z
+    .union([z.boolean(), z.enum(['on', 'off'])], { error: 'must be true or false' })
+    .optional()
+    .transform((v) => v === true || v === 'on'),
+});
+
+/** What is wrong with a VAPID key pair (base64url P-256), or undefined. */
+export function vapidPairProblem(publicKey: string, privateKey: string): string | undefined {
+  const pub = Buffer.from(publicKey, 'base64url');
+  if (pub.length !== 65 || pub[0] !== 4) return 'must be an uncompressed P-256 public key, base64url (87 characters)';
+  const priv = Buffer.from(privateKey, 'base64url');
+  if (priv.length !== 32) return 'must be a P-256 private key, base64url (43 characters)';
+  try {
+    const ecdh = createECDH('prime256v1');
+    ecdh.setPrivateKey(priv);
+    if (!ecdh.getPublicKey().equals(pub)) return 'is not the public key of the private key given with it';
+  } catch {
+    return 'must be a P-256 private key, base64url (43 characters)';
+  }
+  return undefined;
+}
+
 const signInUri = textFor('a sign-in callback URL').superRefine((v, ctx) => {
   const problem = redirectUriProblem(v);
   if (problem) issue(ctx, `"${v}" ${problem}`);
@@ -204,6 +239,7 @@ export const entrySchema = z.strictObject({
     .array(webhook)
     .max(MAX_WEBHOOK_ENDPOINTS, `may list at most ${MAX_WEBHOOK_ENDPOINTS} endpoints`)
     .optional(),
+  notifications: notifications.prefault({}),
 });
 
 type Entry = z.infer<typeof entrySchema>;
@@ -266,6 +302,22 @@ function pairingProblems(raw: Raw, env: NodeJS.ProcessEnv, name: Naming['key']):
       }
     });
   }
+  if (isObject(raw.notifications)) {
+    const n = raw.notifications;
+    secret('notifications.', n, 'vapidPrivateKey');
+    const privateKey = asText(n.vapidPrivateKey) ?? env[asText(n.vapidPrivateKeyEnv) ?? '']?.trim();
+    const parts = [n.vapidPublicKey, n.vapidPrivateKey ?? n.vapidPrivateKeyEnv, n.vapidSubject].filter(given).length;
+    if (parts !== 0 && parts !== 3) {
+      problems.push([
+        'notifications',
+        `give ${name('notifications.vapidPublicKey')}, ${name('notifications.vapidPrivateKey')} and ` +
+          `${name('notifications.vapidSubject')} together (Web Push), or none of them`,
+      ]);
+    }
+    const publicKey = asText(n.vapidPublicKey);
+    const problem = publicKey && privateKey ? vapidPairProblem(publicKey, privateKey) : undefined;
+    if (problem) problems.push(['notifications.vapidPublicKey', problem]);
+  }
   return problems;
 }
 
@@ -321,6 +373,20 @@ function deploymentFromEntry(e: Entry, env: NodeJS.ProcessEnv): Deployment {
       expect: e.canary?.expect,
     },
     masking: maskingOf(e.masking),
+    notifications: notificationsOf(
+      e.notifications,
+      read(e.notifications.vapidPrivateKey, e.notifications.vapidPrivateKeyEnv),
+    ),
+  };
+}
+
+/** The entry's notification settings (its VAPID pair only when all three parts are given: pairingProblems). */
+function notificationsOf(n: Entry['notifications'], privateKey: string | undefined): NotificationsConfig {
+  const { vapidPublicKey: publicKey, vapidSubject: subject } = n;
+  return {
+    push: publicKey && privateKey && subject ? { publicKey, privateKey, subject } : undefined,
+    afterMs: n.afterSeconds * 1000,
+    preview: n.preview,
   };
 }
 

@@ -44,12 +44,22 @@ export const DEPLOYMENT_VARIABLES = {
   WEBHOOK_URL: 'webhooks.url',
   WEBHOOK_SECRET: 'webhooks.secret',
   WEBHOOK_EVENTS: 'webhooks.events',
+  VAPID_PUBLIC_KEY: 'notifications.vapidPublicKey',
+  VAPID_PRIVATE_KEY: 'notifications.vapidPrivateKey',
+  VAPID_SUBJECT: 'notifications.vapidSubject',
+  NOTIFY_AFTER_SECONDS: 'notifications.afterSeconds',
+  NOTIFY_PREVIEW: 'notifications.preview',
 } as const satisfies Partial<Record<Variable, string>>;
 
 export type DeploymentVariable = keyof typeof DEPLOYMENT_VARIABLES;
 
 /** Keys a file may give as the name of the variable holding the secret instead (`clientSecretEnv`). */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['clientSecret', 'identity.jwtSecret', 'webhooks.secret']);
+export const SECRET_KEYS: ReadonlySet<string> = new Set([
+  'clientSecret',
+  'identity.jwtSecret',
+  'webhooks.secret',
+  'notifications.vapidPrivateKey',
+]);
 
 const VARIABLE_OF: ReadonlyMap<string, DeploymentVariable> = new Map(
   Object.entries(DEPLOYMENT_VARIABLES).map(([variable, key]) => [key, variable as DeploymentVariable]),
@@ -95,7 +105,7 @@ function list(value: unknown): unknown {
  * own shape parsed it (numbers, URLs) and left out where that failed (the variable's own problem is reported).
  */
 export function entryOfVariables(values: VariableValues): Record<string, unknown> {
-  const entry: Record<string, unknown> = { name: DEFAULT_DEPLOYMENT_NAME, availability: {} };
+  const entry: Record<string, unknown> = { name: DEFAULT_DEPLOYMENT_NAME, availability: {}, notifications: {} };
   for (const [variable, key] of Object.entries(DEPLOYMENT_VARIABLES)) {
     const value = values[variable as DeploymentVariable];
     if (value === undefined) continue;

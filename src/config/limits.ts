@@ -59,6 +59,17 @@ const WHOLE_LIMITS = {
       'A true ceiling: idle ones make room; when all are busy a new chat gets `503`.',
     ),
   },
+  NOTIFY_SOCKETS_MAX: {
+    holds: 'instance',
+    fallback: 1000,
+    min: 0,
+    max: 1_000_000,
+    ...limit(
+      'Most guest WebSockets one instance keeps open to watch chats nobody is looking at (Web Push).',
+      "Counted apart from `GUEST_SOCKET_MAX`: a watched chat never takes a live chat's place. Past it, a chat " +
+        'waits unwatched until an instance has room (another instance takes it when it can).',
+    ),
+  },
   SOCKET_OPENS_PER_SESSION_PER_MINUTE: {
     holds: 'session-shared',
     fallback: 12,
@@ -262,6 +273,8 @@ export interface LimitsConfig {
   /** Open client connections per client address (not trusted proxies) and per instance. */
   connections: { perIp: number; max: number };
   guestSockets: { idleMs: number; max: number; opensPerSessionPerMinute: number };
+  /** Chats watched for Web Push per instance, on a kept socket each. */
+  notifyWatch: { sockets: number };
   /**
    * Files in transit (POST /attachments): concurrent uploads per instance and
    * per client IP, the slowest rate a body may arrive at (bytes a second,
@@ -292,6 +305,7 @@ export function limitsOf(e: LimitsEnv): LimitsConfig {
       max: e.GUEST_SOCKET_MAX,
       opensPerSessionPerMinute: e.SOCKET_OPENS_PER_SESSION_PER_MINUTE,
     },
+    notifyWatch: { sockets: e.NOTIFY_SOCKETS_MAX },
     uploads: {
       maxInFlight: e.UPLOADS_MAX,
       perIp: e.UPLOADS_PER_IP,

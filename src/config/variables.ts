@@ -5,6 +5,7 @@ import { limitsEnv } from './limits';
 import { availabilityEnv } from './availabilityVariables';
 import { canaryEnv } from './canaryVariables';
 import { webhookEnv } from './webhookVariables';
+import { notificationEnv } from './notificationVariables';
 import { observability, processVariables, redis } from './operationVariables';
 import { MASKING_MODES, MAX_PATTERN_LENGTH, MAX_PATTERNS, MAX_REPEAT } from './masking';
 
@@ -345,6 +346,7 @@ const masking = {
 export const envSchema = z.object({
   ...genesys,
   ...availabilityEnv,
+  ...notificationEnv,
   ...http,
   ...identity,
   ...attributes,

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { generateVAPIDKeys } from 'web-push';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -199,6 +200,8 @@ export async function startEmbeddedDefault(env: NodeJS.ProcessEnv): Promise<Embe
     CORS_ALLOWED_ORIGINS: [...demoOrigins, ...userOrigins].join(','),
     // A fresh key per run: sessions do not outlive the process, nor does the simulator.
     SESSION_SECRET: env.SESSION_SECRET?.trim() || randomBytes(48).toString('base64url'),
+    // Web Push on, with a pair made for this run (a page's subscriptions do not outlive the process either).
+    ...vapidFor(env),
   };
   const second =
     secondSimulator && (await servedTogether(embeddedEnv, simulator, secondSimulator, demoOrigins, userOrigins));
@@ -268,6 +271,17 @@ function startSecondSimulator(): Promise<Simulator> {
   });
 }
 
+/** The VAPID variables the user set, else a P-256 pair made now (the demo's subject is a placeholder). */
+function vapidFor(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (env.VAPID_PUBLIC_KEY?.trim()) return {};
+  const pair = generateVAPIDKeys();
+  return {
+    VAPID_PUBLIC_KEY: pair.publicKey,
+    VAPID_PRIVATE_KEY: pair.privateKey,
+    VAPID_SUBJECT: 'mailto:demo@example.com',
+  };
+}
+
 /**
  * DEMO_DEPLOYMENTS=2: a deployments file serving both simulators, each page origin its own deployment (`localhost`
  * the first, `127.0.0.1` the second), so one install serving two sites can be seen in one browser.
@@ -282,6 +296,11 @@ async function servedTogether(
   const { deploymentEntryFor } = loadSimulator();
   const firstEntry = {
     ...deploymentEntryFor(first, 'first', [demoOrigins[0]!, ...userOrigins]),
+    notifications: {
+      vapidPublicKey: single.VAPID_PUBLIC_KEY,
+      vapidPrivateKey: single.VAPID_PRIVATE_KEY,
+      vapidSubject: single.VAPID_SUBJECT,
+    },
     availability: {
       queueIds: [single.GENESYS_QUEUE_ID],
       scheduleGroupId: single.GENESYS_SCHEDULE_GROUP_ID,

@@ -22,6 +22,8 @@ export interface ProcessParts {
   store: SharedStore;
   http: GenesysHttp;
   sessions: SessionCeiling;
+  /** The guest sockets this instance keeps to watch chats for Web Push (NOTIFY_SOCKETS_MAX), apart from `sessions`. */
+  notifySockets: SessionCeiling;
   uploads: UploadSlots;
   streams: StreamCaps;
   downloadUrls: DownloadUrls;
@@ -55,6 +57,7 @@ export function buildProcessParts(
     store,
     http,
     sessions: new SessionCeiling(config.guestSockets.max),
+    notifySockets: new SessionCeiling(config.notifyWatch.sockets),
     uploads: new UploadSlots({ max: config.uploads.maxInFlight, perIp: config.uploads.perIp }),
     streams: new StreamCaps({ perSession: config.limits.streamsPerSession, perIp: config.limits.streamsPerIp }),
     downloadUrls: new DownloadUrls(now, config.genesys.linkUnknownLifetimeMs),

@@ -9,6 +9,7 @@ import { inDeployment } from '../observability/deploymentContext';
 import { DeploymentReadiness, type Readiness } from '../observability/readiness';
 import {
   ChatWebhooks,
+  ChatNotifications,
   CustomerSignIn,
   deriveKeys,
   GuestAttachments,
@@ -44,6 +45,8 @@ export interface ServedDeployment {
   deployment: Deployment;
   platform: GenesysPlatform;
   chat: ChatRouteDeps;
+  /** Its scope of the shared store (tests read its records). */
+  store: SharedStore;
   /** What the edge needs of it: its name, its origins and its routes. */
   edge: EdgeDeployment;
   /** Its webhooks: the outbox its chats' events go to, their delivery, and the dead letters. */
@@ -97,13 +100,29 @@ export function buildDeployment(deployment: Deployment, parts: ProcessParts): Se
     );
     const webhooks = buildWebhooks(deployment, store, parts.config.webhooks, parts.logger);
     const chatWebhooks = new ChatWebhooks(deployment.webhooks.length > 0 ? webhooks.events : undefined);
-    const { health, hub, signInTokens } = guestApi(deployment, parts, platform, readiness, store, chatWebhooks);
-    const chat = chatOf(deployment, parts, platform, { hub, signInTokens, tokens, store, chatWebhooks });
+    const { health, hub, watchHub, signInTokens } = guestApi(
+      deployment,
+      parts,
+      platform,
+      readiness,
+      store,
+      chatWebhooks,
+    );
+    const chat = chatOf(deployment, parts, platform, {
+      hub,
+      watchHub,
+      signInTokens,
+      tokens,
+      store,
+      keys,
+      chatWebhooks,
+    });
     const canary = canaryOf(deployment, parts, platform, { chat, health, store });
     return {
       deployment,
       platform,
       chat,
+      store,
       edge: {
         name: deployment.name,
         origins: OriginAllowlist.parse(deployment.allowedOrigins),
@@ -125,8 +144,10 @@ export function buildDeployment(deployment: Deployment, parts: ProcessParts): Se
         await canary?.close();
         webhooks.close();
         chat.availability.close();
+        chat.notifications.close();
         health.close();
         hub.close();
+        watchHub.close();
         await platform.close();
       },
     };
@@ -203,7 +224,7 @@ function guestApi(
     logger,
     health,
   );
-  const hub = new SessionHub({
+  const hubOptions: ConstructorParameters<typeof SessionHub>[0] = {
     deploymentId: genesys.deploymentId,
     webMessagingUrl: genesys.webMessagingUrl,
     apiUrl: genesys.apiUrl,
@@ -228,8 +249,11 @@ function guestApi(
     now: parts.now,
     // Whichever instance holds the session's socket hears Genesys: its webhook events are told from there.
     observe: (token, event) => chatWebhooks.heard(token, event),
-  });
-  return { health, hub, signInTokens };
+  };
+  const hub = new SessionHub(hubOptions);
+  // The sockets that watch chats nobody is looking at (Web Push), under a ceiling of their own.
+  const watchHub = new SessionHub({ ...hubOptions, ceiling: parts.notifySockets });
+  return { health, hub, watchHub, signInTokens };
 }
 
 /** The deployment's chat as the routes use it: sessions, sign-in, attachments, availability and live streams. */
@@ -239,14 +263,16 @@ function chatOf(
   platform: GenesysPlatform,
   own: {
     hub: SessionHub;
+    watchHub: SessionHub;
     signInTokens: WebDeploymentTokens;
     tokens: SessionTokens;
     store: SharedStore;
+    keys: ReturnType<typeof deriveKeys>;
     chatWebhooks: ChatWebhooks;
   },
-): ChatRouteDeps & { availability: AvailabilityService } {
+): ChatRouteDeps & { availability: AvailabilityService; notifications: ChatNotifications } {
   const { now, config, logger } = parts;
-  const { hub, signInTokens, tokens, store, chatWebhooks } = own;
+  const { hub, watchHub, signInTokens, tokens, store, keys, chatWebhooks } = own;
   const guestLogger = logger.child({ component: 'guest-api' });
   const identity = deployment.identity ? new IdentityVerifier(deployment.identity, config.attributeKeys) : undefined;
   const revocations = new StoreRevocations(store, tokens.lifetimeMs);
@@ -303,8 +329,24 @@ function chatOf(
     now,
     availability,
   });
+  const notifications = new ChatNotifications({
+    config: deployment.notifications,
+    store,
+    watchHub,
+    room: () => parts.notifySockets.size < parts.notifySockets.max,
+    sealer: new Sealer(keys),
+    revocations,
+    // A standing record's lifetime (session/tokens/revocations.ts): as long as a token of the chat could be valid.
+    recordMs: tokens.lifetimeMs + 120_000,
+    instanceId: parts.instanceId,
+    production: config.env === 'production',
+    timeoutMs: config.genesys.timeoutMs,
+    logger,
+    now,
+  });
   return {
     chat,
+    notifications,
     attachments,
     publicUrl: config.publicUrl,
     hub,

@@ -287,8 +287,66 @@ export const capabilitiesSchema = z
     "What this deployment allows a custom UI, from its Messenger configuration and this session's SessionResponse",
   );
 
+/** Text that is base64url (RFC 4648 section 5, unpadded) of exactly `bytes` bytes. */
+const base64urlOf = (bytes: number, what: string) =>
+  z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+={0,2}$/, `must be base64url: ${what}`)
+    .refine((v) => Buffer.from(v, 'base64url').length === bytes, `must be ${bytes} bytes, base64url: ${what}`);
+
+/**
+ * PUT /notifications/push: the page's `PushSubscription.toJSON()`, and optionally the page a push opens. The
+ * endpoint's scheme is judged by the use case (https:, or loopback http: outside production).
+ */
+export const pushSubscriptionBody = z.strictObject({
+  endpoint: z
+    .string()
+    .max(2048, 'must be at most 2048 characters')
+    .refine((v) => URL.canParse(v), 'must be an absolute URL (the push service gave it)')
+    .describe("The push service's URL for this subscription (`PushSubscription.endpoint`)"),
+  expirationTime: z.number().nullable().optional().describe('As the browser gives it; not used'),
+  keys: z.strictObject({
+    p256dh: base64urlOf(65, "the subscription's P-256 public key (uncompressed point)")
+      .refine((v) => Buffer.from(v, 'base64url')[0] === 4, 'must be an uncompressed P-256 point (first byte 4)')
+      .describe("The browser's ECDH P-256 public key, base64url (RFC 8291 ua_public)"),
+    auth: base64urlOf(16, "the subscription's authentication secret").describe(
+      'The 16-byte authentication secret, base64url (RFC 8291 auth_secret)',
+    ),
+  }),
+  url: z
+    .string()
+    .max(2048, 'must be at most 2048 characters')
+    .refine((v) => URL.canParse(v), 'must be an absolute URL')
+    .optional()
+    .describe(
+      "The page a push opens (its `url`): of the session's own origin; unset: the session's origin with path `/`",
+    ),
+});
+
+export type PushSubscriptionInput = z.infer<typeof pushSubscriptionBody>;
+
+/** GET /capabilities's `notifications`: how this deployment can reach a customer who left. */
+export const notificationsCapabilitySchema = z.object({
+  push: z
+    .object({
+      vapidPublicKey: z.string().describe("The deployment's VAPID public key, for PushManager.subscribe's key"),
+    })
+    .nullable()
+    .describe('Web Push (PUT /notifications/push); null when the deployment has no VAPID key pair'),
+  email: z.boolean().describe('E-mail (not offered yet: always false)'),
+});
+
+/** A push's payload (RFC 8291 encrypted): what the service worker's `push` event reads as JSON. */
+export const pushPayloadSchema = z.object({
+  type: z.literal('reply'),
+  from: z.string().describe("Who wrote: the agent's name where Genesys gives it, else `agent` or `bot`"),
+  preview: z.string().optional().describe("The newest reply's first 120 characters, where the deployment allows it"),
+  url: z.string().describe('The page to open'),
+});
+
 /** GET /capabilities: the session's capabilities and whether GET /availability reads anything. */
 export const capabilitiesViewSchema = capabilitiesSchema.extend({
+  notifications: notificationsCapabilitySchema,
   availability: z.object({
     configured: z
       .boolean()

@@ -92,6 +92,22 @@ export const masked = new DeploymentCounter({
   registers,
 });
 
+export const notifyWatchedChats = new DeploymentGauge({
+  name: 'genesys_bff_notify_watched_chats',
+  help: 'Chats this instance watches now for replies to push (no page stream open), each on a kept guest socket.',
+  registers,
+});
+
+export const pushes = new DeploymentCounter({
+  name: 'genesys_bff_pushes_total',
+  help:
+    'Web Push deliveries by outcome: `sent` (the push service took it), `gone` (404/410: the subscription was ' +
+    'removed), `failed` (refused, or still failing after its retries), `retried` (a 429, 5xx or timeout tried again).',
+  labelNames: ['outcome'] as const,
+  startAtZero: [{ outcome: 'sent' }, { outcome: 'gone' }, { outcome: 'failed' }, { outcome: 'retried' }],
+  registers,
+});
+
 export const genesysSocketsOpen = new DeploymentGauge({
   name: 'genesys_bff_genesys_sockets_open',
   help: 'Guest API WebSockets to Genesys open now.',

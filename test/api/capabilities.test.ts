@@ -27,6 +27,8 @@ test("the deployment's settings, the session's media limits and its expiry", asy
     markdown: true,
     // The deployment's READ_RECEIPTS, off unless set (test/api/receipts.test.ts has it on).
     readReceipts: false,
+    // No VAPID pair configured: Web Push is off.
+    notifications: { push: null, email: false },
     authentication: { enabled: true, allowSessionUpgrade: true },
     session: { expiresAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) },
     availability: { configured: false },

@@ -51,6 +51,8 @@ test('every route is in the document, and nothing else is', () => {
       'post /attachments',
       'delete /attachments/{id}',
       'get /attachments/{id}/content',
+      'put /notifications/push',
+      'delete /notifications/push',
     ].sort(),
   );
 });

@@ -20,6 +20,8 @@ import { TEST_DEPLOYMENT_ID, TEST_ORIGINS, testEnv } from '../support/app';
 const JWT_SECRET = 'identity-secret-for-tests-0123456789abcdef';
 const QUEUE = '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d';
 const GROUP = '1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b';
+const VAPID_PUBLIC = 'BKNbmwIznlykH9q9Bv3ZKh_biNbbJo_LpgyoXLgdtYDODedI3Ba2pv42JIcT1DCVOYWtngW1oooL8Z4ODUo5T8k';
+const VAPID_PRIVATE = 'i5ddqel5FYN5bUju3ZxVlb-D0QbHFJfIy_W8NCBfkFk';
 
 /** Every per-deployment setting given, as variables and as the file entry that says the same. */
 const WEBHOOK_SECRET = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
@@ -53,6 +55,11 @@ const FULL_VARIABLES = {
   WEBHOOK_URL: 'https://hooks.example.com/bff',
   WEBHOOK_SECRET: WEBHOOK_SECRET,
   WEBHOOK_EVENTS: 'chat.started,message.received',
+  VAPID_PUBLIC_KEY: VAPID_PUBLIC,
+  VAPID_PRIVATE_KEY: VAPID_PRIVATE,
+  VAPID_SUBJECT: 'mailto:ops@example.com',
+  NOTIFY_AFTER_SECONDS: '30',
+  NOTIFY_PREVIEW: 'on',
 };
 
 const minimalEntry = {
@@ -94,6 +101,13 @@ const fullEntry = {
     detectors: ['card', 'iban', 'email'],
     mode: 'refuse',
     patterns: { email: '/[\\w.+-]+@[\\w-]+\\.[\\w.-]+/i' },
+  },
+  notifications: {
+    vapidPublicKey: VAPID_PUBLIC,
+    vapidPrivateKey: VAPID_PRIVATE,
+    vapidSubject: 'mailto:ops@example.com',
+    afterSeconds: 30,
+    preview: true,
   },
 };
 

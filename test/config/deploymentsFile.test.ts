@@ -83,6 +83,7 @@ describe('an entry', () => {
       canary: { intervalMs: undefined, attribute: { name: 'genesysBffCanary', value: 'true' }, expect: undefined },
       masking: undefined,
       webhooks: [],
+      notifications: { push: undefined, afterMs: 60_000, preview: false },
     });
   });
 

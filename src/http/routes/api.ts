@@ -8,6 +8,7 @@ import { capabilityRoutes } from './capabilities';
 import { documentRoutes } from './documents';
 import { healthRoutes } from './health';
 import { messageRoutes } from './messages';
+import { notificationRoutes } from './notifications';
 import { problemRoutes } from './problems';
 import { sessionRoutes } from './session';
 import { signInRoutes } from './signIn';
@@ -43,5 +44,6 @@ export function chatRoutes(chat: ChatRouteDeps): AnyRouteSpec[] {
     ...availabilityRoutes(chat),
     ...streamRoutes(chat),
     ...attachmentRoutes(chat),
+    ...notificationRoutes(chat),
   ];
 }

@@ -3,7 +3,11 @@ import { type AnyRouteSpec, capabilitiesViewSchema, jsonResponse } from '../spec
 import type { ChatRouteDeps } from './deps';
 
 /** What this deployment allows a custom UI. */
-export function capabilityRoutes({ chat, availability }: Pick<ChatRouteDeps, 'chat' | 'availability'>): AnyRouteSpec[] {
+export function capabilityRoutes({
+  chat,
+  availability,
+  notifications,
+}: Pick<ChatRouteDeps, 'chat' | 'availability' | 'notifications'>): AnyRouteSpec[] {
   return [
     {
       method: 'get',
@@ -12,7 +16,8 @@ export function capabilityRoutes({ chat, availability }: Pick<ChatRouteDeps, 'ch
       description:
         "From the deployment's Messenger configuration (config.json) and this session's SessionResponse: " +
         'attachments, ending a chat, typing, languages, Markdown, authentication, and when the session expires; ' +
-        'and whether GET /availability reads anything from Genesys.',
+        'whether GET /availability reads anything from Genesys; and how the chat can reach a customer who left ' +
+        '(`notifications`: the VAPID public key for Web Push, or null).',
       auth: 'session',
       responses: { 200: jsonResponse('The capabilities', capabilitiesViewSchema) },
       errors: ['upstream_unavailable'],
@@ -20,6 +25,7 @@ export function capabilityRoutes({ chat, availability }: Pick<ChatRouteDeps, 'ch
         res.json({
           ...(await chat.capabilities(claimsOf(res))),
           availability: { configured: availability.configured },
+          notifications: notifications.capabilities,
         });
       },
     },

@@ -5,7 +5,11 @@ import { type AnyRouteSpec, jsonResponse, type RouteSpec, sessionViewSchema, sta
 import type { ChatRouteDeps } from './deps';
 
 /** Start, resume, read and end a guest session. */
-export function sessionRoutes({ chat, limits }: Pick<ChatRouteDeps, 'chat' | 'limits'>): AnyRouteSpec[] {
+export function sessionRoutes({
+  chat,
+  limits,
+  notifications,
+}: Pick<ChatRouteDeps, 'chat' | 'limits' | 'notifications'>): AnyRouteSpec[] {
   const startSession: RouteSpec<z.infer<typeof startSessionBody>> = {
     method: 'post',
     path: '/guest-session',
@@ -87,7 +91,10 @@ export function sessionRoutes({ chat, limits }: Pick<ChatRouteDeps, 'chat' | 'li
     responses: { 204: { description: 'Ended (also when it already was)' } },
     errors: ['upstream_unavailable'],
     async handle(_req, res) {
-      await chat.end(claimsOf(res));
+      const claims = claimsOf(res);
+      await chat.end(claims);
+      // Nothing is pushed for an ended chat (a watch elsewhere also ends when it sees the chat's standing).
+      await notifications.chatEnded(claims.guestToken);
       res.status(204).end();
     },
   };

@@ -4,7 +4,11 @@ import { type AnyRouteSpec, jsonResponse, type RouteSpec, sessionViewSchema, sig
 import type { ChatRouteDeps } from './deps';
 
 /** Genesys authenticated messaging mid-chat: sign in, sign out. */
-export function signInRoutes({ chat, limits }: Pick<ChatRouteDeps, 'chat' | 'limits'>): AnyRouteSpec[] {
+export function signInRoutes({
+  chat,
+  limits,
+  notifications,
+}: Pick<ChatRouteDeps, 'chat' | 'limits' | 'notifications'>): AnyRouteSpec[] {
   const signIn: RouteSpec<z.infer<typeof signInBody>> = {
     method: 'post',
     path: '/guest-session/sign-in',
@@ -43,7 +47,9 @@ export function signInRoutes({ chat, limits }: Pick<ChatRouteDeps, 'chat' | 'lim
     responses: { 204: { description: 'Signed out' } },
     errors: ['conflict', 'upstream_unavailable'],
     async handle(_req, res) {
-      await chat.signOut(claimsOf(res));
+      const claims = claimsOf(res);
+      await chat.signOut(claims);
+      await notifications.chatEnded(claims.guestToken);
       res.status(204).end();
     },
   };

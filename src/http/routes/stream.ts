@@ -1,14 +1,14 @@
 import type { z } from 'zod';
 import { claimsOf, guestOf, spendTicket } from '../middleware';
 import { resumeAfter } from '../streams';
-import { STREAM_EVENT_ID } from '../../domain/message';
+import { type NormalizedMessage, STREAM_EVENT_ID } from '../../domain/message';
 import { type AnyRouteSpec, jsonResponse, type RouteSpec, streamQuery, ticketSchema } from '../spec';
 import { presenter } from './attachments';
 import type { ChatRouteDeps } from './deps';
 
 type StreamDeps = Pick<
   ChatRouteDeps,
-  'hub' | 'tokens' | 'revocations' | 'streams' | 'attachments' | 'publicUrl' | 'limits'
+  'hub' | 'tokens' | 'revocations' | 'streams' | 'attachments' | 'publicUrl' | 'limits' | 'notifications'
 >;
 
 /** The live stream and its tickets. */
@@ -69,7 +69,9 @@ export function streamRoutes(deps: StreamDeps): AnyRouteSpec[] {
       const session = hub.session(guest.guestToken, guest.signIn);
       const holder = {
         ...admitted,
-        present: presenter(deps, req, { ...guest, routingKey: guest.claims?.routingKey }),
+        present: shownBy(presenter(deps, req, { ...guest, routingKey: guest.claims?.routingKey }), (message) =>
+          deps.notifications.shown(guest.guestToken, message),
+        ),
         expiry: { at: () => session.expiry.at, confirm: () => session.expiry.confirm() },
       };
       await session.ready();
@@ -81,8 +83,21 @@ export function streamRoutes(deps: StreamDeps): AnyRouteSpec[] {
       if (res.destroyed) return;
       await spendTicket(res, revocations);
       streams.serve(res, session, holder, history);
+      // The chat is looked at while this stream is open: nothing is pushed for it (docs/api.md).
+      if (!res.destroyed) res.once('close', deps.notifications.pageOpened(guest.guestToken));
     },
   };
 
   return [streamTicket, stream] as AnyRouteSpec[];
+}
+
+/** `present`, telling `shown` of each message it presents (what the page shows is never pushed). */
+function shownBy(
+  present: (message: NormalizedMessage) => NormalizedMessage,
+  shown: (message: NormalizedMessage) => void,
+): (message: NormalizedMessage) => NormalizedMessage {
+  return (message) => {
+    shown(message);
+    return present(message);
+  };
 }

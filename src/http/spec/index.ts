@@ -17,6 +17,7 @@ export {
   historyQuery,
   historySchema,
   readBody,
+  pushSubscriptionBody,
   sendMessageBody,
   sentMessageSchema,
   sessionViewSchema,

@@ -1,0 +1,216 @@
+import type { NotificationsConfig } from '../../config/deployment';
+import type { PushSubscriptionInput } from '../../domain/api';
+import { AppError } from '../../domain/errors';
+import type { NormalizedMessage } from '../../domain/message';
+import type { SessionHub } from '../../genesys/guest';
+import type { Logger } from '../../observability/logger';
+import { sessionKeyOf, type SharedStore } from '../../store';
+import type { Revocations, Sealer, SessionClaims } from '../tokens';
+import { ChatWatch } from './chatWatch';
+import { changeIndex, type PushRecord, recordKeys } from './pushRecords';
+import { PushSender } from './pushSender';
+
+/** How often an open page stream renews its `notify-seen` record, and the least that record lives. */
+const SEEN_RENEW_MS = 20_000;
+const SEEN_MIN_MS = 60_000;
+
+export interface ChatNotificationsOptions {
+  config: NotificationsConfig;
+  store: SharedStore;
+  /** The deployment's hub of watching sockets (its ceiling NOTIFY_SOCKETS_MAX, apart from live chats). */
+  watchHub: SessionHub;
+  /** The most chats this instance watches at once, across deployments (the watch hubs' shared ceiling). */
+  room: () => boolean;
+  sealer: Sealer;
+  revocations: Pick<Revocations, 'isEnded'>;
+  /** How long a subscription lives: as long as a token of its chat could (its standing record's lifetime). */
+  recordMs: number;
+  instanceId: string;
+  /** NODE_ENV is production: a push endpoint must be https:. */
+  production: boolean;
+  /** Each push request's deadline (GENESYS_TIMEOUT_MS). */
+  timeoutMs: number;
+  logger: Logger;
+  now?: () => number;
+  /** Tests shorten the coalescing of replies into one push. */
+  coalesceMs?: number;
+}
+
+/**
+ * Reaching a customer who left, by Web Push (docs/api.md#notifications-reaching-a-customer-who-left): the page
+ * subscribes the chat (PUT /notifications/push), its live streams say when it is looked at, and once none has been
+ * open for NOTIFY_AFTER_SECONDS one instance watches the chat and pushes its replies (chatWatch.ts). Everything
+ * lives in the shared store with the chat (pushRecords.ts), so any instance serves the routes and any can take over
+ * the watch.
+ */
+export class ChatNotifications {
+  private readonly watch?: ChatWatch;
+  /** This instance's open page streams, per chat: their `notify-seen` records are renewed while they are open. */
+  private readonly pages = new Map<string, number>();
+  private readonly renewTimer?: NodeJS.Timeout;
+  private readonly now: () => number;
+
+  constructor(private readonly options: ChatNotificationsOptions) {
+    this.now = options.now ?? Date.now;
+    const push = options.config.push;
+    if (!push) return;
+    const sender = new PushSender({
+      vapid: push,
+      timeoutMs: options.timeoutMs,
+      logger: options.logger.child({ component: 'web-push' }),
+    });
+    this.watch = new ChatWatch({
+      store: options.store,
+      hub: options.watchHub,
+      sealer: options.sealer,
+      sender,
+      revocations: options.revocations,
+      instanceId: options.instanceId,
+      afterMs: options.config.afterMs,
+      preview: options.config.preview,
+      recordMs: options.recordMs,
+      room: options.room,
+      logger: options.logger,
+      now: options.now,
+      coalesceMs: options.coalesceMs,
+    });
+    this.renewTimer = setInterval(() => this.renewSeen(), SEEN_RENEW_MS);
+    this.renewTimer.unref();
+  }
+
+  /** GET /capabilities's `notifications`. */
+  get capabilities(): { push: { vapidPublicKey: string } | null; email: boolean } {
+    const push = this.options.config.push;
+    return { push: push ? { vapidPublicKey: push.publicKey } : null, email: false };
+  }
+
+  /** PUT /notifications/push: the chat's replies are pushed to `input` once nobody looks at it. */
+  async subscribe(claims: SessionClaims, input: PushSubscriptionInput): Promise<void> {
+    if (!this.options.config.push) {
+      throw new AppError('conflict', 'Web Push is not set up for this deployment; GET /capabilities says so.');
+    }
+    const endpoint = new URL(input.endpoint);
+    const problem = endpointProblem(endpoint, this.options.production);
+    if (problem) throw new AppError('validation_failed', `endpoint ${problem}`);
+    const url = pageUrl(input.url, claims.origin);
+    const { store, recordMs } = this.options;
+    const sk = sessionKeyOf(claims.guestToken);
+    const keys = recordKeys(sk);
+    const record: PushRecord = {
+      v: 1,
+      chat: await this.options.sealer.seal({
+        typ: 'watch',
+        gt: claims.guestToken,
+        ...(claims.signIn ? { au: claims.signIn } : {}),
+      }),
+      endpoint: input.endpoint,
+      p256dh: input.keys.p256dh,
+      auth: input.keys.auth,
+      url,
+      since: this.now(),
+    };
+    // Listed before the record is written: a record no list names would never be watched.
+    await changeIndex(store, sk, true, recordMs);
+    // The page that subscribes is looked at now.
+    await store.put(keys.seen, '1', this.seenMs(false));
+    await store.put(keys.record, JSON.stringify(record), recordMs);
+    this.options.logger.info('push subscription stored for the chat');
+  }
+
+  /** DELETE /notifications/push: nothing more is pushed for the chat. */
+  async unsubscribe(claims: Pick<SessionClaims, 'guestToken'>): Promise<void> {
+    const sk = sessionKeyOf(claims.guestToken);
+    const keys = recordKeys(sk);
+    await this.options.store.remove(keys.record);
+    this.watch?.forget(sk);
+    await changeIndex(this.options.store, sk, false, this.options.recordMs);
+  }
+
+  /** The chat ended (DELETE /guest-session, sign-out): its subscription goes with it. */
+  async chatEnded(guestToken: string): Promise<void> {
+    if (!this.options.config.push) return;
+    await this.unsubscribe({ guestToken }).catch((error: unknown) =>
+      // Every instance's watch ends on its own at its next renewal (the chat's standing says ended).
+      this.options.logger.info({ err: error }, 'could not remove the ended chat’s push subscription now'),
+    );
+  }
+
+  /**
+   * A page stream showed `message`: an agent's or bot's reply is recorded as shown (`notify-msg:{sk}:<id>`), so
+   * no watch pushes it, now or in a catch-up from history.
+   */
+  shown(guestToken: string, message: NormalizedMessage): void {
+    if (!this.options.config.push || message.direction !== 'outbound' || message.type === 'event') return;
+    const key = recordKeys(sessionKeyOf(guestToken)).message(message.id);
+    this.options.store
+      .claim(key, 'shown', this.options.recordMs)
+      .catch((error: unknown) => this.options.logger.info({ err: error }, 'could not record a reply as shown'));
+  }
+
+  /** A page stream of the chat opened here; the function returned is called when it closes. */
+  pageOpened(guestToken: string): () => void {
+    if (!this.options.config.push) return () => undefined;
+    const sk = sessionKeyOf(guestToken);
+    this.pages.set(sk, (this.pages.get(sk) ?? 0) + 1);
+    this.watch?.pageOpened(sk);
+    this.writeSeen(sk, false);
+    let closed = false;
+    return () => {
+      if (closed) return;
+      closed = true;
+      const left = (this.pages.get(sk) ?? 1) - 1;
+      if (left > 0) return void this.pages.set(sk, left);
+      this.pages.delete(sk);
+      this.writeSeen(sk, true);
+    };
+  }
+
+  close(): void {
+    clearInterval(this.renewTimer);
+    this.watch?.close();
+  }
+
+  /** While a stream is open, at least a minute (renewed every 20 s); after the last closes, NOTIFY_AFTER_SECONDS. */
+  private seenMs(lastClosed: boolean): number {
+    const after = this.options.config.afterMs;
+    return lastClosed ? after : Math.max(after, SEEN_MIN_MS);
+  }
+
+  private writeSeen(sk: string, lastClosed: boolean): void {
+    this.options.store
+      .put(recordKeys(sk).seen, '1', this.seenMs(lastClosed))
+      .catch((error: unknown) =>
+        this.options.logger.info({ err: error }, 'could not record whether a page is looking at the chat'),
+      );
+  }
+
+  private renewSeen(): void {
+    for (const sk of this.pages.keys()) this.writeSeen(sk, false);
+  }
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+/** What is wrong with a push endpoint: https: only, but for loopback http: outside production. */
+export function endpointProblem(endpoint: URL, production: boolean): string | undefined {
+  if (endpoint.username || endpoint.password) return 'may not carry credentials';
+  if (endpoint.protocol === 'https:') return undefined;
+  if (endpoint.protocol === 'http:' && !production && LOOPBACK.has(endpoint.hostname)) return undefined;
+  return production
+    ? 'must be an https: URL (a push service gave it)'
+    : 'must be an https: URL (a push service gave it), or http: on loopback outside production';
+}
+
+/** The page a push opens: `given`, which must be of the session's origin, else that origin's root. */
+export function pageUrl(given: string | undefined, origin: string): string {
+  if (given === undefined) {
+    if (origin === '')
+      throw new AppError('validation_failed', 'url is required for a session created without an Origin');
+    return `${origin}/`;
+  }
+  const url = new URL(given);
+  if (origin === '' ? !['https:', 'http:'].includes(url.protocol) : url.origin !== origin) {
+    throw new AppError('validation_failed', `url must be a page of the session's own origin (${origin || 'http(s)'})`);
+  }
+  return url.href;
+}

@@ -1,0 +1,312 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { NormalizedMessage } from '../../domain/message';
+import {
+  type GenesysSignIn,
+  type GuestEvent,
+  GuestApiError,
+  type GuestSession,
+  type SessionHub,
+} from '../../genesys/guest';
+import type { Logger } from '../../observability/logger';
+import { limitsRefused, notifyWatchedChats } from '../../observability/metrics';
+import { runWithContext } from '../../observability/requestContext';
+import type { SharedStore } from '../../store';
+import type { Revocations, Sealer } from '../tokens';
+import { type PushRecord, INDEX_BUCKETS, changeIndex, listed, parseRecord, recordKeys } from './pushRecords';
+import type { PushSender } from './pushSender';
+
+/** What a subscription's `chat` holds, sealed: the guest token and a signed-in customer's credentials. */
+export const watchedChatSchema = z.object({
+  typ: z.literal('watch'),
+  gt: z.string().min(1),
+  au: z.object({ jwt: z.string().min(1), refreshToken: z.string().optional() }).optional(),
+});
+
+/** How long a message is held as `pending` by the instance pushing it: longer than its tries can take. */
+const PENDING_MS = 60_000;
+/** Replies that arrive within this of the first are one push. */
+const COALESCE_MS = 3000;
+/** A preview's length, in characters. */
+const PREVIEW_CHARS = 120;
+
+export interface ChatWatchOptions {
+  store: SharedStore;
+  /** The deployment's hub of watching sockets, under the instance's NOTIFY_SOCKETS_MAX ceiling. */
+  hub: SessionHub;
+  sealer: Sealer;
+  sender: PushSender;
+  revocations: Pick<Revocations, 'isEnded'>;
+  instanceId: string;
+  /** NOTIFY_AFTER_SECONDS, in ms. */
+  afterMs: number;
+  preview: boolean;
+  /** How long a subscription's records live (the chat's lifetime). */
+  recordMs: number;
+  /** Whether this instance may watch one more chat (its NOTIFY_SOCKETS_MAX). */
+  room: () => boolean;
+  logger: Logger;
+  now?: () => number;
+  coalesceMs?: number;
+}
+
+/**
+ * Watches chats nobody is looking at, and pushes their agent's and bot's replies. Every `scanMs` an instance reads
+ * the subscription lists (pushRecords.ts) and takes the lease of each chat that no page stream has had open for
+ * NOTIFY_AFTER_SECONDS and that no instance watches (a lease it takes over when the watching instance dies and
+ * stops renewing it), up to its ceiling. A watched chat keeps a guest socket open (its own hub, counted apart from
+ * live chats); on start and after a reconnect it reads the newest history page for what came since the page left.
+ * Each reply is claimed in the store before it is pushed (one push per message across instances), replies within
+ * a few seconds go as one push, and a push service's 404/410 removes the subscription. The watch ends when a page
+ * stream opens again, the chat ends or expires, the subscription goes, or the lease is lost.
+ */
+export class ChatWatch {
+  private readonly watches = new Map<string, Watch>();
+  private readonly now: () => number;
+  private readonly timer: NodeJS.Timeout;
+  readonly leaseMs: number;
+  readonly scanMs: number;
+  private scanning = false;
+  private closed = false;
+
+  constructor(private readonly options: ChatWatchOptions) {
+    this.now = options.now ?? Date.now;
+    this.leaseMs = Math.min(15_000, Math.max(3000, options.afterMs));
+    this.scanMs = Math.min(10_000, Math.max(500, Math.floor(options.afterMs / 2)));
+    this.timer = setInterval(() => void this.scan(), this.scanMs);
+    this.timer.unref();
+  }
+
+  get size(): number {
+    return this.watches.size;
+  }
+
+  /** A page stream of the chat opened here: a watch of it here ends at once (elsewhere, at its next renewal). */
+  pageOpened(sk: string): void {
+    this.watches.get(sk)?.stop('a page is open again', true);
+  }
+
+  /** The chat's subscription was removed (DELETE, the chat ended): a watch of it here ends. */
+  forget(sk: string): void {
+    this.watches.get(sk)?.stop('the subscription was removed', true);
+  }
+
+  close(): void {
+    this.closed = true;
+    clearInterval(this.timer);
+    for (const watch of [...this.watches.values()]) watch.stop('this instance is shutting down', true);
+  }
+
+  private async scan(): Promise<void> {
+    if (this.scanning || this.closed) return;
+    this.scanning = true;
+    try {
+      for (let bucket = 0; bucket < INDEX_BUCKETS; bucket++) {
+        for (const sk of await listed(this.options.store, bucket)) {
+          if (this.closed) return;
+          if (!this.watches.has(sk)) await this.consider(sk);
+        }
+      }
+    } catch (error) {
+      this.options.logger.debug({ err: error }, 'push watch scan stopped; the shared store did not answer');
+    } finally {
+      this.scanning = false;
+    }
+  }
+
+  /** Takes the chat's watch when nobody looks at it and nobody watches it, and this instance has room. */
+  private async consider(sk: string): Promise<void> {
+    const { store } = this.options;
+    const keys = recordKeys(sk);
+    if ((await store.get(keys.lease)) !== undefined) return;
+    if ((await store.get(keys.seen)) !== undefined) return;
+    const record = parseRecord(await store.get(keys.record));
+    if (!record) {
+      // The subscription expired or was removed: the list forgets it.
+      await changeIndex(store, sk, false, this.options.recordMs);
+      return;
+    }
+    if (!this.options.room()) {
+      limitsRefused.inc({ limit: 'notify_socket_max' });
+      return;
+    }
+    if (!(await store.claim(keys.lease, this.options.instanceId, this.leaseMs))) return;
+    const watch = new Watch(sk, record, this.options, this.leaseMs, this.now, () => this.watches.delete(sk));
+    this.watches.set(sk, watch);
+    notifyWatchedChats.inc();
+    // Not awaited: a chat whose socket is slow to open does not hold up the scan of the others.
+    void watch.start();
+  }
+}
+
+/** One chat watched by this instance. */
+class Watch {
+  private session?: GuestSession;
+  private unsubscribe?: () => void;
+  private renewTimer?: NodeJS.Timeout;
+  private flushTimer?: NodeJS.Timeout;
+  private pending: NormalizedMessage[] = [];
+  private stopped = false;
+  private readonly keys: ReturnType<typeof recordKeys>;
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly sk: string,
+    private readonly record: PushRecord,
+    private readonly options: ChatWatchOptions,
+    private readonly leaseMs: number,
+    private readonly now: () => number,
+    private readonly done: () => void,
+  ) {
+    this.keys = recordKeys(sk);
+    this.logger = options.logger.child({ component: 'push-watch' });
+  }
+
+  async start(): Promise<void> {
+    const { sealer, hub, revocations } = this.options;
+    try {
+      const chat = watchedChatSchema.parse(await sealer.unseal(this.record.chat));
+      if (await revocations.isEnded(chat.gt)) return await this.remove('the chat was ended');
+      this.renewTimer = setInterval(() => void this.renew(chat.gt), Math.floor(this.leaseMs / 3));
+      this.renewTimer.unref();
+      const signIn: GenesysSignIn | undefined = chat.au;
+      const session = hub.session(chat.gt, signIn);
+      this.session = session;
+      this.unsubscribe = session.subscribe((event) => this.heard(event));
+      await session.ready();
+      if (this.stopped) return;
+      this.logger.info('watching a chat nobody is looking at, for replies to push');
+      await this.catchUp();
+    } catch (error) {
+      if (error instanceof GuestApiError && error.failure === 'session_expired')
+        return this.remove('the chat expired at Genesys');
+      this.logger.info({ err: error }, 'could not watch a chat for replies; another round will try again');
+      this.stop('it could not start', true);
+    }
+  }
+
+  /** Ends the watch; `release`: the lease goes at once, so another instance (or a later round) may take it. */
+  stop(reason: string, release: boolean): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.renewTimer);
+    clearTimeout(this.flushTimer);
+    this.unsubscribe?.();
+    this.session?.retire('closed after watching for replies');
+    this.done();
+    notifyWatchedChats.dec();
+    this.logger.info({ reason }, 'stopped watching a chat');
+    if (release) this.options.store.swap(this.keys.lease, this.options.instanceId, undefined, 1).catch(() => undefined);
+  }
+
+  /** The chat is over or its subscription gone: every record of it goes. */
+  private async remove(reason: string): Promise<void> {
+    this.stop(reason, true);
+    const { store } = this.options;
+    await store.remove(this.keys.record).catch(() => undefined);
+    await changeIndex(store, this.sk, false, this.options.recordMs).catch(() => undefined);
+  }
+
+  private heard(event: GuestEvent): void {
+    if (this.stopped) return;
+    if (event.type === 'message') return this.reply(event.message);
+    if (event.type !== 'session') return;
+    switch (event.state) {
+      case 'expired':
+      case 'signed_out':
+      case 'reauthentication_required':
+        void this.remove(`the chat is over (${event.state})`);
+        return;
+      case 'unavailable':
+      case 'closed':
+      case 'signed_in_elsewhere':
+        this.stop(`the chat's connection ended (${event.state})`, true);
+        return;
+      case 'reconnected':
+        void this.catchUp();
+        return;
+    }
+  }
+
+  /** An agent's or bot's message (not the guest's own, not an event) is pushed, with those that follow it shortly. */
+  private reply(message: NormalizedMessage): void {
+    if (message.direction !== 'outbound' || message.type === 'event') return;
+    if (this.pending.some((m) => m.id === message.id)) return;
+    this.pending.push(message);
+    this.flushTimer ??= setTimeout(() => void this.flush(), this.options.coalesceMs ?? COALESCE_MS);
+  }
+
+  /**
+   * What came while nobody watched (before this watch, or while its socket was down), from the newest history page:
+   * the replies after the newest message that a page showed, that was pushed, or that the guest wrote. History
+   * times are not to be trusted for this (Genesys gives some entities none), so it goes by the per-message records.
+   */
+  private async catchUp(): Promise<void> {
+    const session = this.session;
+    if (!session || this.stopped) return;
+    try {
+      const page = await this.options.hub.history.newest(session, 'reconnect');
+      const missed: NormalizedMessage[] = [];
+      for (const m of [...page.messages].reverse()) {
+        if (m.direction === 'inbound') break;
+        if (m.type === 'event') continue;
+        if ((await this.options.store.get(this.keys.message(m.id))) !== undefined) break;
+        missed.unshift(m);
+      }
+      // Older than any reply heard live meanwhile: the newest of a batch, whose preview a push shows, stays last.
+      const fresh = missed.filter((m) => !this.pending.some((p) => p.id === m.id));
+      if (fresh.length === 0 || this.stopped) return;
+      this.pending = [...fresh, ...this.pending];
+      this.flushTimer ??= setTimeout(() => void this.flush(), this.options.coalesceMs ?? COALESCE_MS);
+    } catch (error) {
+      this.logger.info({ err: error }, 'could not read what came while nobody watched; live replies are still pushed');
+    }
+  }
+
+  /** Pushes what is pending: each message claimed first, so no instance pushes it again. */
+  private async flush(): Promise<void> {
+    this.flushTimer = undefined;
+    const batch = this.pending;
+    this.pending = [];
+    const { store, sender, instanceId } = this.options;
+    const claimed: NormalizedMessage[] = [];
+    for (const m of batch) {
+      if (await store.claim(this.keys.message(m.id), `pending:${instanceId}`, PENDING_MS).catch(() => false))
+        claimed.push(m);
+    }
+    if (claimed.length === 0) return;
+    const newest = claimed[claimed.length - 1]!;
+    const payload = {
+      type: 'reply' as const,
+      from: newest.from?.name ?? (newest.originatingEntity === 'bot' ? 'bot' : 'agent'),
+      ...(this.options.preview && newest.text ? { preview: newest.text.slice(0, PREVIEW_CHARS) } : {}),
+      url: this.record.url,
+    };
+    // Each push's log lines carry a trace id of their own, as a request's do.
+    const trace = { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex') };
+    const outcome = await runWithContext({ requestId: `push-${trace.spanId}`, trace }, () =>
+      sender.send(this.record, payload),
+    );
+    await Promise.all(
+      claimed.map((m) =>
+        store.swap(this.keys.message(m.id), `pending:${instanceId}`, outcome, this.options.recordMs).catch(() => false),
+      ),
+    );
+    if (outcome === 'gone') await this.remove('the push service says the subscription is gone');
+  }
+
+  /** Keeps the lease, and ends the watch when a page is back, the chat ended or the subscription went. */
+  private async renew(guestToken: string): Promise<void> {
+    if (this.stopped) return;
+    const { store, instanceId, revocations } = this.options;
+    try {
+      if (!(await store.swap(this.keys.lease, instanceId, instanceId, this.leaseMs)))
+        return this.stop('another instance watches it now', false);
+      if ((await store.get(this.keys.seen)) !== undefined) return this.stop('a page is open again', true);
+      if ((await store.get(this.keys.record)) === undefined) return this.stop('the subscription was removed', true);
+      if (await revocations.isEnded(guestToken)) return await this.remove('the chat was ended');
+    } catch {
+      // The store did not answer: the watch goes on; the lease lapses if this lasts, and another instance takes it.
+    }
+  }
+}

@@ -1,0 +1,54 @@
+import { ConfigError, loadConfig } from '../../src/config/schema';
+import { testEnv } from '../support/app';
+
+/** The Web Push settings of the single-deployment variables: a VAPID pair, whole or not at all. */
+const PUBLIC = 'BKNbmwIznlykH9q9Bv3ZKh_biNbbJo_LpgyoXLgdtYDODedI3Ba2pv42JIcT1DCVOYWtngW1oooL8Z4ODUo5T8k';
+const PRIVATE = 'i5ddqel5FYN5bUju3ZxVlb-D0QbHFJfIy_W8NCBfkFk';
+/** The private key of another pair. */
+const OTHER_PRIVATE = 'Yd8Chez5G4NFbnvL9E2rPr8cUUPWAi91q1P1eKoZ7-I';
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(testEnv(env));
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('VAPID variables', () => {
+  it('turn Web Push on when all three are given', () => {
+    const config = loadConfig(
+      testEnv({ VAPID_PUBLIC_KEY: PUBLIC, VAPID_PRIVATE_KEY: PRIVATE, VAPID_SUBJECT: 'https://shop.example.com/ops' }),
+    );
+    expect(config.deployments[0]!.notifications).toEqual({
+      push: { publicKey: PUBLIC, privateKey: PRIVATE, subject: 'https://shop.example.com/ops' },
+      afterMs: 60_000,
+      preview: false,
+    });
+  });
+
+  it('leave it off when none is given', () => {
+    expect(loadConfig(testEnv()).deployments[0]!.notifications.push).toBeUndefined();
+  });
+
+  it.each([
+    [{ VAPID_PUBLIC_KEY: PUBLIC }, /VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT together/],
+    [
+      { VAPID_PUBLIC_KEY: PUBLIC, VAPID_PRIVATE_KEY: OTHER_PRIVATE, VAPID_SUBJECT: 'mailto:a@b.c' },
+      /not the public key/,
+    ],
+    [{ VAPID_PUBLIC_KEY: 'abc', VAPID_PRIVATE_KEY: PRIVATE, VAPID_SUBJECT: 'mailto:a@b.c' }, /uncompressed P-256/],
+    [
+      { VAPID_PUBLIC_KEY: PUBLIC, VAPID_PRIVATE_KEY: PRIVATE, VAPID_SUBJECT: 'http://x.example' },
+      /mailto: address or an https: URL/,
+    ],
+    [{ NOTIFY_AFTER_SECONDS: '0' }, /NOTIFY_AFTER_SECONDS must be a whole number from 1/],
+  ])('refuse %j', (env, expected) => {
+    const found = problems(env);
+    expect(found.some((p) => expected.test(p))).toBe(true);
+    // A secret never appears in a problem.
+    expect(found.join('\n')).not.toContain(PRIVATE);
+  });
+});

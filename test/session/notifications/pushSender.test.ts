@@ -1,0 +1,110 @@
+import fc from 'fast-check';
+import { pushes } from '../../../src/observability/metrics';
+import { PushSender } from '../../../src/session/notifications';
+import { captureLogger } from '../../support/app';
+import {
+  browserKeys,
+  decryptPush,
+  startPushReceiver,
+  vapidPair,
+  verifyVapid,
+  type PushReceiver,
+} from '../../support/pushReceiver';
+
+/**
+ * One Web Push and its outcomes, against a push service on loopback: what it carries is judged by the test's own
+ * RFC 8291 decryption and RFC 8292 check (test/support/pushReceiver.ts), over generated payloads.
+ */
+
+const vapid = { ...vapidPair(), subject: 'mailto:ops@example.com' };
+let receiver: PushReceiver;
+
+beforeAll(async () => {
+  receiver = await startPushReceiver();
+});
+afterAll(() => receiver.close());
+afterEach(() => receiver.answerWith(201));
+
+const sender = (log = captureLogger('debug')) =>
+  new PushSender({ vapid, logger: log.logger, timeoutMs: 2000, baseDelayMs: 1, maxDelayMs: 5 });
+
+const count = async (outcome: string) =>
+  (await pushes.get()).values.find((v) => v.labels.outcome === outcome && v.labels.deployment === 'default')?.value ??
+  0;
+
+let paths = 0;
+
+describe('what a push carries', () => {
+  it('decrypts, for the subscription it was made for, to the payload sent, with a VAPID header for the service', async () => {
+    const one = sender();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          type: fc.constant('reply'),
+          from: fc.string(),
+          preview: fc.string({ maxLength: 120 }),
+          url: fc.webUrl(),
+        }),
+        async (payload) => {
+          const keys = browserKeys();
+          const path = `/p${++paths}`;
+          const target = { endpoint: `${receiver.origin}${path}`, p256dh: keys.p256dh, auth: keys.auth };
+          expect(await one.send(target, payload)).toBe('sent');
+          const push = await receiver.nth(path, 1);
+          expect(push.headers['content-encoding']).toBe('aes128gcm');
+          expect(JSON.parse(decryptPush(push.body, keys))).toEqual(payload);
+          const claims = await verifyVapid(push.headers, vapid.publicKey, receiver.origin);
+          expect(claims.sub).toBe(vapid.subject);
+          // Another browser's keys do not open it.
+          expect(() => decryptPush(push.body, browserKeys())).toThrow();
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+});
+
+describe('outcomes', () => {
+  const target = () => {
+    const keys = browserKeys();
+    const path = `/o${++paths}`;
+    return { path, target: { endpoint: `${receiver.origin}${path}`, p256dh: keys.p256dh, auth: keys.auth } };
+  };
+  const payload = { type: 'reply', from: 'agent', url: 'https://shop.example.com/' };
+
+  it.each([404, 410])('a %i is `gone`, not retried', async (status) => {
+    receiver.answerWith(status);
+    const before = await count('gone');
+    const { path, target: t } = target();
+    expect(await sender().send(t, payload)).toBe('gone');
+    expect(receiver.received.filter((r) => r.path === path)).toHaveLength(1);
+    expect(await count('gone')).toBe(before + 1);
+  });
+
+  it.each([429, 500, 503])('a %i is retried, a bounded number of times, then `failed`', async (status) => {
+    receiver.answerWith(status);
+    const [retried, failed] = [await count('retried'), await count('failed')];
+    const { path, target: t } = target();
+    const log = captureLogger('debug');
+    expect(await sender(log).send(t, payload)).toBe('failed');
+    expect(receiver.received.filter((r) => r.path === path)).toHaveLength(3);
+    expect(await count('retried')).toBe(retried + 2);
+    expect(await count('failed')).toBe(failed + 1);
+    expect(log.messages('warn')).toContain('push failed');
+  });
+
+  it('a 400 is `failed` at once', async () => {
+    receiver.answerWith(400);
+    const { path, target: t } = target();
+    expect(await sender().send(t, payload)).toBe('failed');
+    expect(receiver.received.filter((r) => r.path === path)).toHaveLength(1);
+  });
+
+  it('a push service that is not there is retried, then `failed`', async () => {
+    const keys = browserKeys();
+    const closed = await startPushReceiver();
+    const endpoint = `${closed.origin}/x`;
+    await closed.close();
+    expect(await sender().send({ endpoint, p256dh: keys.p256dh, auth: keys.auth }, payload)).toBe('failed');
+  });
+});

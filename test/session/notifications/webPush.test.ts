@@ -1,0 +1,205 @@
+import { sessionKeyOf } from '../../../src/store';
+import { openStream, type SseStream } from '../../support/sse';
+import { bearer, PAGE_ORIGIN, startStack, type Stack } from '../../support/stack';
+import { waitFor } from '../../support/wait';
+import {
+  browserKeys,
+  decryptPush,
+  startPushReceiver,
+  verifyVapid,
+  vapidPair,
+  type BrowserKeys,
+  type PushReceiver,
+} from '../../support/pushReceiver';
+
+/**
+ * Web Push for a customer who left (docs/api.md#notifications), against the strict simulator: a subscription whose
+ * endpoint is a push service on loopback, judged by an RFC 8291 decryption and an RFC 8292 check written in the test
+ * (test/support/pushReceiver.ts).
+ */
+
+const vapid = vapidPair();
+let stack: Stack;
+let receiver: PushReceiver;
+
+beforeAll(async () => {
+  receiver = await startPushReceiver();
+  stack = await startStack({
+    env: {
+      VAPID_PUBLIC_KEY: vapid.publicKey,
+      VAPID_PRIVATE_KEY: vapid.privateKey,
+      VAPID_SUBJECT: 'mailto:ops@example.com',
+      NOTIFY_AFTER_SECONDS: '1',
+      NOTIFY_PREVIEW: 'on',
+    },
+  });
+});
+
+afterAll(async () => {
+  await stack?.close();
+  await receiver?.close();
+});
+
+const store = () => stack.service.deployments.all[0]!.store;
+
+/** How many times this instance has started watching a chat: a watch starting is an event to wait on. */
+const watchesStarted = () =>
+  stack.log.lines().filter((l) => l.msg === 'watching a chat nobody is looking at, for replies to push').length;
+
+async function pageStream(token: string): Promise<SseStream> {
+  const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(token));
+  await stream.next((e) => e.event === 'session' && JSON.parse(e.data).state === 'open');
+  return stream;
+}
+
+function subscribe(token: string, path: string, keys: BrowserKeys, extra: object = {}) {
+  return stack.http
+    .put('/notifications/push')
+    .set(bearer(token))
+    .send({
+      endpoint: `${receiver.origin}${path}`,
+      expirationTime: null,
+      keys: { p256dh: keys.p256dh, auth: keys.auth },
+      ...extra,
+    });
+}
+
+/** Closes the page's stream and waits until a watch of the chat has started (the `n`th since the suite began). */
+async function leave(stream: SseStream, startedBefore: number): Promise<void> {
+  stream.close();
+  await waitFor(() => expect(watchesStarted()).toBeGreaterThan(startedBefore));
+}
+
+describe('capabilities', () => {
+  it('names the VAPID public key, and no e-mail', async () => {
+    const { token } = await stack.newSession();
+    const res = await stack.http.get('/capabilities').set(bearer(token));
+    expect(res.status).toBe(200);
+    expect(res.body.notifications).toEqual({ push: { vapidPublicKey: vapid.publicKey }, email: false });
+  });
+});
+
+describe('a reply to a customer who left', () => {
+  it('is pushed once, encrypted for the browser and signed with VAPID; a 410 removes the subscription', async () => {
+    const { token, gt } = await stack.newGuest();
+    const keys = browserKeys();
+    const stream = await pageStream(token);
+    expect((await subscribe(token, '/one', keys)).status).toBe(204);
+    await leave(stream, watchesStarted());
+
+    stack.sim.agent.say(gt, 'Your parcel has shipped');
+    const push = await receiver.nth('/one', 1);
+    expect(push.headers['content-encoding']).toBe('aes128gcm');
+    const claims = await verifyVapid(push.headers, vapid.publicKey, receiver.origin);
+    expect(claims.sub).toBe('mailto:ops@example.com');
+    expect(JSON.parse(decryptPush(push.body, keys))).toEqual({
+      type: 'reply',
+      from: 'Simulator Bot',
+      preview: 'Your parcel has shipped',
+      url: `${PAGE_ORIGIN}/`,
+    });
+
+    // The push service says the subscription is gone: it is removed, and the watch ends.
+    receiver.answerWith(410);
+    stack.sim.agent.say(gt, 'Anything else?');
+    await receiver.nth('/one', 2);
+    const sk = sessionKeyOf(gt);
+    await waitFor(async () => expect(await store().get(`notify:${sk}`)).toBeUndefined());
+    receiver.answerWith(201);
+
+    // A later reply goes nowhere: a new subscription (to /two) gets the reply after it, and /one nothing more.
+    stack.sim.agent.say(gt, 'Hello?');
+    const again = await pageStream(token);
+    await again.next((e) => e.event === 'session');
+    expect((await subscribe(token, '/two', keys)).status).toBe(204);
+    await leave(again, watchesStarted());
+    stack.sim.agent.say(gt, 'Still there?');
+    // "Hello?" no page showed (the stream reopened without Last-Event-ID): it is pushed too, alone or coalesced
+    // with the newer reply, whose preview the push then shows.
+    const first = JSON.parse(decryptPush((await receiver.nth('/two', 1)).body, keys)).preview;
+    if (first === 'Hello?') {
+      expect(JSON.parse(decryptPush((await receiver.nth('/two', 2)).body, keys)).preview).toBe('Still there?');
+    } else {
+      expect(first).toBe('Still there?');
+    }
+    expect(receiver.received.filter((r) => r.path === '/one')).toHaveLength(2);
+  });
+
+  it('is not pushed while a page stream of the chat is open', async () => {
+    const { token, gt } = await stack.newGuest();
+    const keys = browserKeys();
+    const stream = await pageStream(token);
+    expect((await subscribe(token, '/open', keys, { url: `${PAGE_ORIGIN}/shop/chat?x=1` })).status).toBe(204);
+    stack.sim.agent.say(gt, 'Seen on the page');
+    await stream.next((e) => e.event === 'message' && JSON.parse(e.data).text === 'Seen on the page');
+    await leave(stream, watchesStarted());
+    stack.sim.agent.say(gt, 'After you left');
+    const push = await receiver.nth('/open', 1);
+    expect(JSON.parse(decryptPush(push.body, keys))).toEqual({
+      type: 'reply',
+      from: 'Simulator Bot',
+      preview: 'After you left',
+      url: `${PAGE_ORIGIN}/shop/chat?x=1`,
+    });
+    // The reply the page showed was never pushed: the first push is the later one.
+    expect(receiver.received.filter((r) => r.path === '/open')).toHaveLength(1);
+  });
+});
+
+describe('PUT /notifications/push', () => {
+  const good = () => {
+    const keys = browserKeys();
+    return { endpoint: 'https://push.example.com/send/abc', keys: { p256dh: keys.p256dh, auth: keys.auth } };
+  };
+  const bad: Array<[string, (b: ReturnType<typeof good>) => object]> = [
+    ['a non-loopback http: endpoint', (b) => ({ ...b, endpoint: 'http://push.example.com/send/abc' })],
+    ['an ftp: endpoint', (b) => ({ ...b, endpoint: 'ftp://push.example.com/x' })],
+    ['an endpoint that is no URL', (b) => ({ ...b, endpoint: 'not a url' })],
+    ['an endpoint with credentials', (b) => ({ ...b, endpoint: 'https://u:p@push.example.com/x' })],
+    ['no keys', (b) => ({ endpoint: b.endpoint })],
+    ['a short auth secret', (b) => ({ ...b, keys: { ...b.keys, auth: 'AAAA' } })],
+    ['a p256dh of the wrong length', (b) => ({ ...b, keys: { ...b.keys, p256dh: b.keys.auth } })],
+    ['a compressed p256dh', (b) => ({ ...b, keys: { ...b.keys, p256dh: compressed(b.keys.p256dh) } })],
+    ['an unknown field', (b) => ({ ...b, extra: 1 })],
+    ['a url of another origin', (b) => ({ ...b, url: 'https://evil.example.com/' })],
+  ];
+
+  it.each(bad)('refuses %s with 400 problem+json and stores nothing', async (_what, make) => {
+    const { token, gt } = await stack.newGuest();
+    const res = await stack.http.put('/notifications/push').set(bearer(token)).send(make(good()));
+    expect(res.status).toBe(400);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.body.code).toBe('validation_failed');
+    expect(await store().get(`notify:${sessionKeyOf(gt)}`)).toBeUndefined();
+  });
+
+  it('needs the session token', async () => {
+    const res = await stack.http.put('/notifications/push').set('Origin', PAGE_ORIGIN).send(good());
+    expect(res.status).toBe(401);
+  });
+
+  it('stores a good one with the chat, and DELETE removes it', async () => {
+    const { token, gt } = await stack.newGuest();
+    expect((await stack.http.put('/notifications/push').set(bearer(token)).send(good())).status).toBe(204);
+    const key = `notify:${sessionKeyOf(gt)}`;
+    const record = JSON.parse((await store().get(key))!);
+    expect(record).toMatchObject({ v: 1, endpoint: 'https://push.example.com/send/abc', url: `${PAGE_ORIGIN}/` });
+    // The guest token is sealed, never stored as it is.
+    expect(JSON.stringify(record)).not.toContain(gt);
+    expect((await stack.http.delete('/notifications/push').set(bearer(token))).status).toBe(204);
+    expect(await store().get(key)).toBeUndefined();
+  });
+
+  it('is removed when the chat ends', async () => {
+    const { token, gt } = await stack.newGuest();
+    expect((await stack.http.put('/notifications/push').set(bearer(token)).send(good())).status).toBe(204);
+    expect((await stack.http.delete('/guest-session').set(bearer(token))).status).toBe(204);
+    expect(await store().get(`notify:${sessionKeyOf(gt)}`)).toBeUndefined();
+  });
+});
+
+/** The same point, compressed (33 bytes): what a subscription's key is not. */
+function compressed(p256dh: string): string {
+  const point = Buffer.from(p256dh, 'base64url');
+  return Buffer.concat([Buffer.from([2 + (point[64]! & 1)]), point.subarray(1, 33)]).toString('base64url');
+}
