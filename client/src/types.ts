@@ -59,6 +59,11 @@ export interface Capabilities {
   session: { expiresAt: string | null };
   /** Whether GET /availability reads open hours, an emergency or queues from Genesys for this deployment. */
   availability: { configured: boolean };
+  /**
+   * How the service can reach a customer who left: Web Push with the deployment's VAPID key (null when it cannot),
+   * and whether it can e-mail unread replies.
+   */
+  notifications: { push: { vapidPublicKey: string } | null; email: boolean };
 }
 
 /** Why the contact centre is open or not, for the deployment's routing targets. */

@@ -154,4 +154,10 @@ export const ar: Catalogue = {
   sendAgain: 'إعادة الإرسال',
   transcriptNotDelivered: 'لم تُسلَّم',
   opensInNewTab: '(يُفتح في علامة تبويب جديدة)',
+  notifyReplies: 'أعلمني عند وصول رد',
+  notifyOn: 'سنُعلمك عند وصول رد.',
+  notifyStop: 'إيقاف الإشعارات',
+  notifyDenied: 'الإشعارات محظورة في هذا المتصفح؛ اسمح بها في إعدادات الموقع لتعرف بوصول رد.',
+  notifyReplyFrom: 'رد جديد من {from}',
+  notifyReply: 'رد جديد في محادثتك',
 };

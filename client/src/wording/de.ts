@@ -133,4 +133,11 @@ export const de: Catalogue = {
   sendAgain: 'Erneut senden',
   transcriptNotDelivered: 'Nicht zugestellt',
   opensInNewTab: '(öffnet in einem neuen Tab)',
+  notifyReplies: 'Benachrichtigen, wenn eine Antwort kommt',
+  notifyOn: 'Sie werden benachrichtigt, wenn eine Antwort kommt.',
+  notifyStop: 'Benachrichtigungen beenden',
+  notifyDenied:
+    'Benachrichtigungen sind in diesem Browser blockiert; erlauben Sie sie in den Website-Einstellungen, um von einer Antwort zu erfahren.',
+  notifyReplyFrom: 'Neue Antwort von {from}',
+  notifyReply: 'Neue Antwort in Ihrem Chat',
 };

@@ -131,6 +131,13 @@ export const en = {
   sendAgain: 'Send again',
   transcriptNotDelivered: 'Not delivered',
   opensInNewTab: '(opens in a new tab)',
+  /** The opt-in to a notification when an agent answers while no page of the chat is open. */
+  notifyReplies: 'Notify me when there is a reply',
+  notifyOn: 'You will be notified when there is a reply.',
+  notifyStop: 'Stop notifications',
+  notifyDenied: 'Notifications are blocked in this browser; allow them in its site settings to be told of a reply.',
+  notifyReplyFrom: 'New reply from {from}',
+  notifyReply: 'New reply in your chat',
 } as const;
 
 /** A phrase: text with `{name}` slots, or plural forms chosen by `Intl.PluralRules` (`other` always present). */

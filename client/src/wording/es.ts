@@ -131,4 +131,11 @@ export const es: Catalogue = {
   sendAgain: 'Volver a enviar',
   transcriptNotDelivered: 'No entregado',
   opensInNewTab: '(se abre en una pestaña nueva)',
+  notifyReplies: 'Avisarme cuando haya una respuesta',
+  notifyOn: 'Te avisaremos cuando haya una respuesta.',
+  notifyStop: 'Dejar de avisarme',
+  notifyDenied:
+    'Las notificaciones están bloqueadas en este navegador; permítelas en la configuración del sitio para saber de una respuesta.',
+  notifyReplyFrom: 'Nueva respuesta de {from}',
+  notifyReply: 'Nueva respuesta en tu chat',
 };

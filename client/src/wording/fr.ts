@@ -131,4 +131,11 @@ export const fr: Catalogue = {
   sendAgain: 'Renvoyer',
   transcriptNotDelivered: 'Non distribué',
   opensInNewTab: '(s’ouvre dans un nouvel onglet)',
+  notifyReplies: 'Me prévenir quand une réponse arrive',
+  notifyOn: 'Vous serez prévenu quand une réponse arrivera.',
+  notifyStop: 'Arrêter les notifications',
+  notifyDenied:
+    'Les notifications sont bloquées dans ce navigateur ; autorisez-les dans les paramètres du site pour être prévenu d’une réponse.',
+  notifyReplyFrom: 'Nouvelle réponse de {from}',
+  notifyReply: 'Nouvelle réponse dans votre chat',
 };
