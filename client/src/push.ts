@@ -12,6 +12,8 @@ export interface PushSubscriptionBody {
   endpoint: string;
   expirationTime?: number | null;
   keys: { p256dh: string; auth: string };
+  /** The page a notification opens: the chat's page, of the site's own origin. */
+  url?: string;
 }
 
 /** Where the push pieces of the browser are: the page's own unless given (tests, other runtimes). */
@@ -24,6 +26,8 @@ export interface PushPlatform {
 export interface PushOptions {
   /** The site's copy of `@genesys-bff/client/sw.js`. Default `/chat-sw.js`. */
   serviceWorkerUrl?: string;
+  /** The page a notification opens. Default: this page (`location.href`, without its fragment). */
+  url?: string;
   /** The notification's words, in the customer's language (`useChat`'s wording has them). */
   words?: { replyFrom: string; reply: string; lang?: string; dir?: 'ltr' | 'rtl' };
   platform?: PushPlatform;
@@ -98,7 +102,8 @@ export async function subscribeToReplies(
       userVisibleOnly: true,
       applicationServerKey: keyBytes(vapidPublicKey),
     }));
-  await client.enablePush(subscription.toJSON() as PushSubscriptionBody);
+  const page = options.url ?? (typeof location === 'undefined' ? undefined : location.href.split('#')[0]);
+  await client.enablePush({ ...(subscription.toJSON() as PushSubscriptionBody), ...(page ? { url: page } : {}) });
   return 'subscribed';
 }
 

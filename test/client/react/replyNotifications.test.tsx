@@ -93,7 +93,10 @@ test('offered after the first message; pressed, it asks, subscribes with the key
     dir: 'ltr',
   });
   expect(calls[2]).toBe('subscribe true 65');
-  expect(held).toEqual([{ endpoint: 'https://push.example.com/s/1', keys: { p256dh: 'p', auth: 'a' } }]);
+  // With the page to open: this chat page.
+  expect(held).toEqual([
+    { endpoint: 'https://push.example.com/s/1', keys: { p256dh: 'p', auth: 'a' }, url: 'http://localhost:3000/' },
+  ]);
   expect(screen.getByText('Sie werden benachrichtigt, wenn eine Antwort kommt.')).toBeTruthy();
 
   await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Benachrichtigungen beenden' })));
