@@ -19,6 +19,7 @@ import {
   updateAttributes,
 } from './session.js';
 import { PageEvents, SeenIds, type PageEventsOptions } from './pageEvents.js';
+import type { PushSubscriptionBody } from './push.js';
 import { SIGN_IN_POLICY, signIn, signOut } from './signIn.js';
 import { BffError } from './errors.js';
 import { SharedStream } from './sharedStream.js';
@@ -380,6 +381,19 @@ export class BffClient {
    */
   async markRead(messageId: string): Promise<void> {
     await this.transport.request('POST', '/messages/read', { body: { messageId } });
+  }
+
+  /**
+   * Hands the service this browser's push subscription (`PushSubscription.toJSON()`): while no page of the chat is
+   * open, a reply comes as a notification. `subscribeToReplies` asks the customer and calls this.
+   */
+  async enablePush(subscription: PushSubscriptionBody): Promise<void> {
+    await this.transport.request('PUT', '/notifications/push', { body: subscription });
+  }
+
+  /** No more notifications for this chat. */
+  async disablePush(): Promise<void> {
+    await this.transport.request('DELETE', '/notifications/push');
   }
 
   /** A short-lived, origin-bound ticket for EventSource (which cannot send headers). */

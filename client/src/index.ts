@@ -5,6 +5,17 @@
  */
 export { BffClient, type BffClientOptions } from './client.js';
 export { BffError, type Problem } from './errors.js';
+export {
+  keyBytes,
+  pushKeyOf,
+  serviceWorkerUrlOf,
+  subscribeToReplies,
+  unsubscribeFromReplies,
+  type PushOptions,
+  type PushOutcome,
+  type PushPlatform,
+  type PushSubscriptionBody,
+} from './push.js';
 export { PAGE_EVENT_PREFIX, type PageEventDetails, type PageEventName, type PageEventsOptions } from './pageEvents.js';
 export {
   availabilityStatus,

@@ -13,6 +13,9 @@ import {
   furthestStatus,
   readReporter,
   localStorageTokenStore,
+  pushKeyOf,
+  subscribeToReplies,
+  unsubscribeFromReplies,
 } from './bffClient.js';
 import { describeAvailability, watchAvailability } from './availability.js';
 import { loadMarkdown } from './markdown.js';
@@ -47,6 +50,7 @@ const ui = {
   send: /** @type {HTMLButtonElement} */ (byId('send')),
   endChat: /** @type {HTMLButtonElement} */ (byId('end-chat')),
   notify: /** @type {HTMLButtonElement} */ (byId('notify')),
+  notifyReplies: /** @type {HTMLButtonElement} */ (byId('notify-replies')),
   transcript: /** @type {HTMLButtonElement} */ (byId('transcript')),
   signIn: /** @type {HTMLButtonElement} */ (byId('sign-in')),
   signOut: /** @type {HTMLButtonElement} */ (byId('sign-out')),
@@ -94,6 +98,43 @@ ui.notify.addEventListener('click', async () => {
   await attention.requestNotifications();
   ui.notify.hidden = attention.permission !== 'default';
 });
+// After the customer wrote, where the deployment and the browser can push: a reply while no page of the chat is open
+// comes as a notification (the site serves @genesys-bff/client/sw.js as /chat-sw.js; the demo server does).
+/** @type {string | undefined} */
+let pushKey;
+let repliesNotified = false;
+function offerReplyNotifications() {
+  ui.notifyReplies.hidden = !pushKey || sessionStorage.getItem(CHATTED) !== '1';
+  ui.notifyReplies.textContent = t(repliesNotified ? 'notifyStop' : 'notifyReplies');
+}
+ui.notifyReplies.addEventListener('click', async () => {
+  try {
+    if (repliesNotified) {
+      await unsubscribeFromReplies(client);
+      repliesNotified = false;
+    } else if (pushKey) {
+      const html = document.documentElement;
+      const outcome = await subscribeToReplies(client, pushKey, {
+        words: {
+          replyFrom: t('notifyReplyFrom'),
+          reply: t('notifyReply'),
+          lang: html.lang,
+          dir: html.dir === 'rtl' ? 'rtl' : 'ltr',
+        },
+      });
+      repliesNotified = outcome === 'subscribed';
+      showNotice(() => t(outcome === 'subscribed' ? 'notifyOn' : 'notifyDenied'), { kind: 'info' });
+    }
+  } catch (error) {
+    showError(error);
+  }
+  offerReplyNotifications();
+});
+/** The chat is over: the service dropped its subscription with it. */
+function stopOfferingReplyNotifications() {
+  repliesNotified = false;
+  ui.notifyReplies.hidden = true;
+}
 /** @type {ChatStream | undefined} */
 let live;
 let maxTextBytes = 4096;
@@ -515,6 +556,8 @@ async function applyCapabilities() {
     ui.dropHint.hidden = !caps.attachments.enabled;
     ui.file.accept = caps.attachments.mediaTypes.join(',');
     ui.endChat.hidden = !caps.endChat;
+    pushKey = pushKeyOf(caps);
+    offerReplyNotifications();
     // Where the deployment sends read receipts, the newest agent message shown in a visible tab is reported read.
     if (caps.readReceipts && !reads) {
       reads = readReporter(client);
@@ -717,6 +760,7 @@ function openStream() {
 /** The guest ended the chat, here or in another tab. */
 function endedByGuest() {
   endedBecause = '';
+  stopOfferingReplyNotifications();
   live?.close();
   setComposerEnabled(false);
   setTyping(false);
@@ -729,6 +773,7 @@ function endedByGuest() {
 }
 
 function endedByAgent() {
+  stopOfferingReplyNotifications();
   setComposerEnabled(false);
   setTyping(false);
   setStatus('chatEnded', 'idle');
@@ -786,6 +831,7 @@ async function sendMessage(input) {
     const message = await client.send(input);
     sessionStorage.setItem(CHATTED, '1');
     hideNotice();
+    offerReplyNotifications();
     render(message);
     // Activity moves the session's expiry.
     void applyCapabilities();
@@ -890,6 +936,7 @@ onLanguage(() => {
   setStatus(status.key, status.state);
   if (notice) showNotice(notice.text, notice.options);
   showUnseen();
+  if (!ui.notifyReplies.hidden) offerReplyNotifications();
   showAvailability(availability);
   const messages = [...shown.values()];
   ui.messages.replaceChildren();

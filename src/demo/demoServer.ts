@@ -24,6 +24,8 @@ interface DemoServerOptions {
    * /vendor/NAME.js: `markdown-it` and `dompurify`, for agent Markdown. None, no such path.
    */
   vendorModule?(name: 'markdown-it' | 'dompurify'): Promise<string | undefined>;
+  /** The kit's service worker (client/sw.js), served as the page's own `/chat-sw.js`. */
+  serviceWorker?(): Promise<string | undefined>;
   /** The service URL the page should call, for the hostname the browser used (localhost or 127.0.0.1). */
   serviceUrlFor(hostname: string): string;
   /**
@@ -151,6 +153,12 @@ export async function startDemoServer(options: DemoServerOptions): Promise<DemoS
         `default-src 'self'; connect-src 'self' ${bff}; img-src 'self' data: ${images}; base-uri 'none'; ` +
         `form-action 'none'; frame-ancestors 'none'`;
       send(res, 200, TYPES['.html']!, html, { 'Content-Security-Policy': csp });
+      return;
+    }
+    if (url.pathname === '/chat-sw.js') {
+      const worker = await options.serviceWorker?.();
+      if (worker === undefined) send(res, 404, 'text/plain; charset=utf-8', 'Not found');
+      else send(res, 200, TYPES['.js']!, worker);
       return;
     }
     const client = await clientModuleAt(url.pathname, options);

@@ -115,9 +115,15 @@ export function demoAssets(): {
   pageDir: string;
   clientModule: (file: string) => Promise<string | undefined>;
   vendorModule: typeof vendorModule;
+  serviceWorker: () => Promise<string | undefined>;
 } {
   const root = repositoryRoot();
-  return { pageDir: path.join(root, 'examples/static-chat'), clientModule: clientModuleLoader(root), vendorModule };
+  return {
+    pageDir: path.join(root, 'examples/static-chat'),
+    clientModule: clientModuleLoader(root),
+    vendorModule,
+    serviceWorker: () => readFile(path.join(root, 'client/sw.js'), 'utf8').catch(() => undefined),
+  };
 }
 
 function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

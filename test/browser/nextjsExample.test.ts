@@ -178,6 +178,15 @@ test('the Next.js example chats through the service: session, history, a message
   await page.locator('.from-guest .bubble', { hasText: 'Hello from Next.js' }).waitFor();
   await page.locator('.from-bot .bubble', { hasText: 'You said: Hello from Next.js' }).waitFor();
 
+  // The kit's service worker, copied into public/ by the example's build, registers from the example's origin.
+  const worker = await page.evaluate(async () => {
+    const registration = await navigator.serviceWorker.register('/chat-sw.js');
+    await navigator.serviceWorker.ready;
+    return registration.active?.scriptURL ?? registration.installing?.scriptURL ?? registration.waiting?.scriptURL;
+  });
+  expect(worker).toBe(new URL('/chat-sw.js', pageUrl).href);
+  expect(await (await fetch(worker!)).text()).toBe(fs.readFileSync(path.join(ROOT, 'client/sw.js'), 'utf8'));
+
   // A reload resumes the same chat (the token is in localStorage) and shows it from history.
   await page.reload();
   await page.locator('.from-guest .bubble', { hasText: 'Hello from Next.js' }).waitFor();

@@ -24,6 +24,7 @@ export { Attachments, Cards, DatePickers, QuickReplies, slotLabel, type AnswerPr
 export { Composer, type ComposerProps } from './Composer.js';
 export { PreChatForm, type PreChatField, type PreChatFormProps } from './PreChatForm.js';
 export { TranscriptButton, type TranscriptButtonProps } from './TranscriptButton.js';
+export { ReplyNotifications, type ReplyNotificationsProps } from './ReplyNotifications.js';
 export { loadMarkdownLibraries, useMarkdown } from './markdown.js';
 export { ChatWording, useWording } from './wording.js';
 export {

@@ -137,4 +137,11 @@ export const de: Catalogue = {
     'Zu Ihrer Sicherheit wurde eine Karten- oder Kontonummer in dieser Nachricht vor dem Senden unkenntlich gemacht.',
   sensitiveData:
     'Diese Nachricht scheint eine Karten- oder Kontonummer zu enthalten und wurde darum nicht gesendet. Bitte entfernen Sie sie und senden Sie die Nachricht erneut.',
+  notifyReplies: 'Benachrichtigen, wenn eine Antwort kommt',
+  notifyOn: 'Sie werden benachrichtigt, wenn eine Antwort kommt.',
+  notifyStop: 'Benachrichtigungen beenden',
+  notifyDenied:
+    'Benachrichtigungen sind in diesem Browser blockiert; erlauben Sie sie in den Website-Einstellungen, um von einer Antwort zu erfahren.',
+  notifyReplyFrom: 'Neue Antwort von {from}',
+  notifyReply: 'Neue Antwort in Ihrem Chat',
 };

@@ -135,6 +135,13 @@ export const en = {
   maskedNotice: 'For your safety, a card or account number in this message was hidden before it was sent.',
   sensitiveData:
     'This message seems to hold a card or account number, so it was not sent. Please remove it and send it again.',
+  /** The opt-in to a notification when an agent answers while no page of the chat is open. */
+  notifyReplies: 'Notify me when there is a reply',
+  notifyOn: 'You will be notified when there is a reply.',
+  notifyStop: 'Stop notifications',
+  notifyDenied: 'Notifications are blocked in this browser; allow them in its site settings to be told of a reply.',
+  notifyReplyFrom: 'New reply from {from}',
+  notifyReply: 'New reply in your chat',
 } as const;
 
 /** A phrase: text with `{name}` slots, or plural forms chosen by `Intl.PluralRules` (`other` always present). */

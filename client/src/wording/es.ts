@@ -134,4 +134,11 @@ export const es: Catalogue = {
   maskedNotice: 'Por su seguridad, se ocultó un número de tarjeta o de cuenta de este mensaje antes de enviarlo.',
   sensitiveData:
     'Este mensaje parece contener un número de tarjeta o de cuenta, así que no se ha enviado. Elimínelo y vuelva a enviarlo.',
+  notifyReplies: 'Avisarme cuando haya una respuesta',
+  notifyOn: 'Te avisaremos cuando haya una respuesta.',
+  notifyStop: 'Dejar de avisarme',
+  notifyDenied:
+    'Las notificaciones están bloqueadas en este navegador; permítelas en la configuración del sitio para saber de una respuesta.',
+  notifyReplyFrom: 'Nueva respuesta de {from}',
+  notifyReply: 'Nueva respuesta en tu chat',
 };

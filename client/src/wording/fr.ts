@@ -134,4 +134,11 @@ export const fr: Catalogue = {
   maskedNotice: 'Pour votre sécurité, un numéro de carte ou de compte a été masqué dans ce message avant son envoi.',
   sensitiveData:
     'Ce message semble contenir un numéro de carte ou de compte : il n’a donc pas été envoyé. Veuillez le retirer et renvoyer le message.',
+  notifyReplies: 'Me prévenir quand une réponse arrive',
+  notifyOn: 'Vous serez prévenu quand une réponse arrivera.',
+  notifyStop: 'Arrêter les notifications',
+  notifyDenied:
+    'Les notifications sont bloquées dans ce navigateur ; autorisez-les dans les paramètres du site pour être prévenu d’une réponse.',
+  notifyReplyFrom: 'Nouvelle réponse de {from}',
+  notifyReply: 'Nouvelle réponse dans votre chat',
 };

@@ -8,6 +8,7 @@ import {
   Composer,
   MessageList,
   PreChatForm,
+  ReplyNotifications,
   describeError,
   useAvailability,
   useChat,
@@ -142,6 +143,8 @@ export function Chat({
               {t('notifyMe')}
             </button>
           )}
+          {/* After the customer wrote: a reply while no page is open comes as a notification (public/chat-sw.js). */}
+          <ReplyNotifications chat={chat} />
           {capabilities?.endChat && !ended && (
             <button type="button" className="end-chat" disabled={!writable} onClick={() => void chat.endChat()}>
               {t('endChat')}
