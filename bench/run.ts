@@ -3,7 +3,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { historyPart } from './parts/history';
+import { maskingPart } from './parts/masking';
 import { messagesPart } from './parts/messages';
+import { receiptsPart } from './parts/receipts';
 import { relayPart } from './parts/relay';
 import { socketsPart } from './parts/sockets';
 import { startupPart } from './parts/startup';
@@ -19,7 +21,8 @@ import { printTable, RESULTS_DIR, type Ctx, type PartOutput, type Row } from './
  * a run of some parts writes bench/results/partial.json instead (not committed).
  *
  *   npm run bench                      all parts
- *   npm run bench -- messages streams  some parts (messages, history, token, sockets, streams, startup, relay)
+ *   npm run bench -- messages streams  some parts (messages, history, token, sockets, streams, startup, relay,
+ *                                      receipts, masking)
  *   npm run bench -- --profile         also write the service's CPU profiles (parts 1 and 5) to bench/results/profiles
  *   npm run bench -- --no-save         do not write results
  *   BENCH_METRICS=1 npm run bench      the service with METRICS_PORT set (metrics served)
@@ -35,6 +38,8 @@ const PARTS: Record<string, { run: (ctx: Ctx) => Promise<PartOutput>; budgetMs: 
   streams: { run: streamsPart, budgetMs: 150_000 },
   startup: { run: startupPart, budgetMs: 30_000 },
   relay: { run: relayPart, budgetMs: 420_000 },
+  receipts: { run: receiptsPart, budgetMs: 60_000 },
+  masking: { run: maskingPart, budgetMs: 60_000 },
 };
 
 function git(args: string[]): string {

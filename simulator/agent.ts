@@ -46,6 +46,16 @@ export interface AgentControls {
   typing(sessionToken: string): void;
   /** An Outbound Presence Disconnect; `readOnly` (default true) ends the conversation for sending. */
   disconnect(sessionToken: string, opts?: { readOnly?: boolean }): void;
+  /**
+   * A `Receipt` about one of the guest's messages (`messageId`: its echo's id), now, as the strict profile sends them
+   * (profile.ts `receiptFor`): `Failed` with `reasons`, or `Delivered` or `Read`.
+   */
+  receipt(
+    sessionToken: string,
+    messageId: string,
+    status: 'Delivered' | 'Read' | 'Failed',
+    reasons?: { code: string; message: string }[],
+  ): void;
 }
 
 type Reply =
@@ -201,6 +211,15 @@ export class ScriptedAgent implements AgentControls {
 
   disconnect(sessionToken: string, opts: { readOnly?: boolean } = {}): void {
     this.endConversation(this.sessionFor(sessionToken), opts.readOnly ?? true);
+  }
+
+  receipt(
+    sessionToken: string,
+    messageId: string,
+    status: 'Delivered' | 'Read' | 'Failed',
+    reasons?: { code: string; message: string }[],
+  ): void {
+    this.sessions.deliver(this.sessionFor(sessionToken), receiptFor(messageId, status, reasons));
   }
 
   /** Cancels every scheduled answer (reset, stop). */

@@ -72,6 +72,11 @@ export interface Simulator {
   readonly faults: FaultControls;
   /** Open hours, emergency, agents and the estimated wait the Platform API reports (availability.ts). */
   readonly availability: AvailabilityControls;
+  /**
+   * The OAuth client is deleted in Genesys: the access tokens it was given answer 401 and `POST /oauth/token` refuses
+   * it (`invalid_client`) until `reset()`.
+   */
+  revokeClient(): void;
   /** Changes options between tests (port and host are fixed once listening). */
   setOptions(patch: Partial<SimulatorOptions>): void;
   /** Forgets sessions, records, counters, issued tokens and faults; open sockets are terminated. */
@@ -193,6 +198,7 @@ export async function startSimulator(input: SimulatorOptions = {}): Promise<Simu
     agent,
     faults,
     availability,
+    revokeClient: () => rest.revokeClient(),
     setOptions(patch) {
       applyOptions(options, patch);
       recorder.enabled = options.record;

@@ -110,6 +110,8 @@ export class PlatformRest {
   /** Issued OAuth access tokens → expiry (ms). */
   private readonly accessTokens = new Map<string, number>();
   private readonly createdAt = new Date().toISOString();
+  /** The OAuth client was revoked in Genesys: its tokens answer 401 and it gets no new one. */
+  private clientRevoked = false;
 
   private readonly historyReads: PerMinute;
   private readonly tokenRequests: TokenRateLimit;
@@ -125,8 +127,15 @@ export class PlatformRest {
 
   /** Forgets issued access tokens (simulator reset). */
   reset(): void {
+    this.clientRevoked = false;
     this.historyReads.reset();
     this.tokenRequests.reset();
+    this.accessTokens.clear();
+  }
+
+  /** An admin deleted the OAuth client: the tokens it holds stop working, and a new one is refused, until reset. */
+  revokeClient(): void {
+    this.clientRevoked = true;
     this.accessTokens.clear();
   }
 
@@ -272,7 +281,7 @@ export class PlatformRest {
     const { clientId, clientSecret, tokenExpiresIn } = this.deps.options;
     const basic = /^basic\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
     const expected = Buffer.from(`${clientId}:${clientSecret}`, 'utf8').toString('base64');
-    if (basic !== expected) return { status: 401, body: INVALID_CLIENT };
+    if (basic !== expected || this.clientRevoked) return { status: 401, body: INVALID_CLIENT };
     const grant = new URLSearchParams(body).get('grant_type');
     if (grant !== 'client_credentials') {
       const description = `grant type ${grant ?? '(none)'} is not supported`;

@@ -102,10 +102,12 @@ export async function startService(
   const metrics =
     settings.metricsPort === undefined
       ? undefined
-      : await startMetricsListener(settings.metricsPort, settings.metricsHost).catch(async (error: unknown) => {
-          await new Promise((resolve) => server.close(resolve));
-          return abandon(error);
-        });
+      : await startMetricsListener(settings.metricsPort, settings.metricsHost, () => canaryReport(served)).catch(
+          async (error: unknown) => {
+            await new Promise((resolve) => server.close(resolve));
+            return abandon(error);
+          },
+        );
   for (const deployment of built) deployment.start();
   const { port } = server.address() as AddressInfo;
   const host = settings.host === '0.0.0.0' || settings.host === '::' ? '127.0.0.1' : settings.host;
@@ -146,6 +148,20 @@ export async function startService(
     return done;
   };
   return { server, url, readiness, deployments: served, metricsUrl: metrics?.url, stop, reload };
+}
+
+/** GET /canary on the metrics listener: each deployment with a canary, its interval and its last runs, newest first. */
+async function canaryReport(served: ServedDeployments) {
+  const deployments = await Promise.all(
+    served.all
+      .filter((d) => d.canary)
+      .map(async (d) => ({
+        deployment: d.deployment.name,
+        intervalSeconds: d.deployment.canary.intervalMs! / 1000,
+        runs: await d.canary!.recent(),
+      })),
+  );
+  return { deployments };
 }
 
 async function closeAll(deployments: readonly ServedDeployment[]): Promise<void> {

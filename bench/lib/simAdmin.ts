@@ -18,6 +18,8 @@ import { startSimulator, type Simulator, type SimulatorOptions } from '../../sim
  *   POST /seed               {tokens, count} -> `count` agent messages into each conversation
  *   POST /say                {tokens, ratePerSecond} -> one stamped agent message per token,
  *                            paced; text is `bench:<process.hrtime.bigint() at send>`
+ *   POST /receipt            {tokens, ratePerSecond} -> one stamped `Failed` receipt per token about the newest guest
+ *                            message of its conversation, paced; its reason's message is `bench:<hrtime at send>`
  */
 
 const hrNow = (): bigint => process.hrtime.bigint();
@@ -131,26 +133,45 @@ async function handle(sim: Simulator, tokenTimes: number[], req: IncomingMessage
     return reply(res, 200, { seeded: tokens.length * count - failed, failed });
   }
   if (req.method === 'POST' && path === '/say') {
-    const tokens = body.tokens as string[];
-    const rate = Number(body.ratePerSecond ?? 1000);
-    const started = performance.now();
-    let sent = 0;
-    let failed = 0;
-    // Paced: at each tick send what is due, so a burst never measures queueing instead of delivery.
-    while (sent + failed < tokens.length) {
-      const due = Math.min(tokens.length, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
-      while (sent + failed < due) {
-        const token = tokens[sent + failed]!;
-        try {
-          sim.agent.say(token, `bench:${hrNow()}`);
-          sent++;
-        } catch {
-          failed++;
-        }
-      }
-      await new Promise<void>((resolve) => setTimeout(resolve, 1));
-    }
-    return reply(res, 200, { sent, failed, ms: performance.now() - started });
+    const said = await paced(body, (token) => sim.agent.say(token, `bench:${hrNow()}`));
+    return reply(res, 200, said);
+  }
+  if (req.method === 'POST' && path === '/receipt') {
+    const said = await paced(body, (token) => {
+      const messages = sim.conversationMessages(token) as { id?: string; direction?: string }[];
+      const guest = messages.findLast((m) => m.direction === 'Inbound' && m.id !== undefined);
+      if (!guest) throw new Error('no guest message to report on');
+      sim.agent.receipt(token, guest.id!, 'Failed', [{ code: 'DataFiltered', message: `bench:${hrNow()}` }]);
+    });
+    return reply(res, 200, said);
   }
   reply(res, 404, { error: `no admin route ${req.method} ${path}` });
+}
+
+/**
+ * `send` once per token of `body.tokens`, paced at `body.ratePerSecond`: at each tick what is due is sent, so a burst
+ * never measures queueing instead of delivery.
+ */
+async function paced(
+  body: Record<string, unknown>,
+  send: (token: string) => void,
+): Promise<{ sent: number; failed: number; ms: number }> {
+  const tokens = body.tokens as string[];
+  const rate = Number(body.ratePerSecond ?? 1000);
+  const started = performance.now();
+  let sent = 0;
+  let failed = 0;
+  while (sent + failed < tokens.length) {
+    const due = Math.min(tokens.length, Math.floor(((performance.now() - started) / 1000) * rate) + 1);
+    while (sent + failed < due) {
+      try {
+        send(tokens[sent + failed]!);
+        sent++;
+      } catch {
+        failed++;
+      }
+    }
+    await new Promise<void>((resolve) => setTimeout(resolve, 1));
+  }
+  return { sent, failed, ms: performance.now() - started };
 }

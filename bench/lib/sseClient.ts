@@ -4,7 +4,8 @@ import http from 'node:http';
  * Many Server-Sent Events streams from one process, on raw node:http (one
  * connection each, no pooling). Each stream reports when it is open (the
  * service's first `session` event) and hands every `message` event's data
- * to `onMessage` with the arrival time (process.hrtime.bigint()).
+ * to `onMessage` with the arrival time (process.hrtime.bigint()); the events
+ * named in `others` (a `receipt`, say) go to their own handler the same way.
  */
 export interface StreamHandle {
   opened: Promise<void>;
@@ -17,6 +18,7 @@ export function openSse(
   agent: http.Agent,
   onMessage: (data: string, arrivedNs: bigint) => void,
   onEnd: (reason: string) => void,
+  others: Record<string, (data: string, arrivedNs: bigint) => void> = {},
 ): StreamHandle {
   let resolveOpen!: () => void;
   let rejectOpen!: (e: Error) => void;
@@ -46,6 +48,10 @@ export function openSse(
         } else if (!isOpen && block.includes('event: session\n') && block.includes('"state":"open"')) {
           isOpen = true;
           resolveOpen();
+        } else {
+          const event = /^event: (\w+)$/m.exec(block)?.[1];
+          if (event !== undefined && Object.hasOwn(others, event))
+            others[event]!(block.slice(block.indexOf('data: ') + 6), arrived);
         }
       }
     });

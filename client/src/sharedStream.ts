@@ -1,7 +1,7 @@
 import { BffError } from './errors.js';
 import type { ChatStream, LiveStream, StreamHandlers, StreamOptions, StreamState } from './stream.js';
 import type { ChatTabs, TabNote } from './tabs.js';
-import type { ChatMessage, ReceiptEvent } from './types.js';
+import type { ChatMessage, NoticeEvent, ReceiptEvent } from './types.js';
 
 /**
  * One live stream for every tab of the site: the tab holding the `stream` lock (Web Locks) keeps the
@@ -15,6 +15,7 @@ import type { ChatMessage, ReceiptEvent } from './types.js';
 type Relayed =
   | { what: 'message'; message: ChatMessage }
   | { what: 'receipt'; event: ReceiptEvent }
+  | { what: 'notice'; event: NoticeEvent }
   | { what: 'typing'; event: { durationMs?: number } }
   | { what: 'presence'; event: { presence: string; readOnly?: boolean } }
   | { what: 'session'; event: Parameters<NonNullable<StreamHandlers['session']>>[0] }
@@ -96,6 +97,10 @@ export class SharedStream implements ChatStream {
         tell({ what: 'receipt', event });
         handlers.receipt?.(event);
       },
+      notice: (event) => {
+        tell({ what: 'notice', event });
+        handlers.notice?.(event);
+      },
       typing: (event) => {
         tell({ what: 'typing', event });
         handlers.typing?.(event);
@@ -140,6 +145,8 @@ export class SharedStream implements ChatStream {
         return this.handlers.message?.(relayed.message);
       case 'receipt':
         return this.handlers.receipt?.(relayed.event);
+      case 'notice':
+        return this.handlers.notice?.(relayed.event);
       case 'typing':
         return this.handlers.typing?.(relayed.event);
       case 'presence':

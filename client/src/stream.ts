@@ -1,5 +1,5 @@
 import { BffError } from './errors.js';
-import type { Availability, ChatMessage, ReceiptEvent } from './types.js';
+import type { Availability, ChatMessage, NoticeEvent, ReceiptEvent } from './types.js';
 
 /**
  * The live event stream with resume: one EventSource per connection, a fresh
@@ -17,6 +17,8 @@ export interface StreamHandlers {
    * sends again those since its place: apply them by message id, a status only moving forward (`applyReceipt`).
    */
   receipt?(event: ReceiptEvent): void;
+  /** The service hid sensitive data in the guest's message (or file name) before Genesys saw it (`NoticeEvent`). */
+  notice?(event: NoticeEvent): void;
   typing?(event: { durationMs?: number }): void;
   /** A join or a disconnect; `name`: who, when Genesys names them; `readOnly`: the agent ended the conversation. */
   presence?(event: { presence: string; readOnly?: boolean; name?: string; time?: string }): void;
@@ -182,6 +184,10 @@ export class LiveStream implements ChatStream {
     source.addEventListener('receipt', (e) => {
       const receipt = data(e) as ReceiptEvent | undefined;
       if (receipt) this.handlers.receipt?.(receipt);
+    });
+    source.addEventListener('notice', (e) => {
+      const notice = data(e) as NoticeEvent | undefined;
+      if (notice) this.handlers.notice?.(notice);
     });
     source.addEventListener('typing', (e) => this.handlers.typing?.((data(e) ?? {}) as { durationMs?: number }));
     source.addEventListener('presence', (e) => {

@@ -208,6 +208,19 @@ export interface ReceiptReason {
   message?: string;
 }
 
+/**
+ * The stream's `notice` event: what the service did to the guest's own input. `masked`: the deployment hides
+ * sensitive data (a card number, an IBAN, a pattern of its own; `detectors` says which, never the value) and hid it
+ * in the message `messageId` (or the name of the file `attachmentId`) before Genesys saw it. Once per message; tell
+ * the customer once (`MessageList` does, under the message).
+ */
+export interface NoticeEvent {
+  code: 'masked';
+  detectors: string[];
+  messageId?: string;
+  attachmentId?: string;
+}
+
 /** The stream's `receipt` event: what Genesys said of one of the guest's messages. */
 export interface ReceiptEvent {
   messageId: string;

@@ -109,6 +109,8 @@ let agentPresent = false;
 let preChatDetails = {};
 /** Every message shown, by id: drawn again in the guest's new language when they switch. */
 const shown = new Map();
+/** The messages (and files) whose masking the customer was told of: once each. @type {Set<string>} */
+const maskedTold = new Set();
 /** The customer is signed in (Genesys authenticated messaging). */
 let signedIn = false;
 /** Why the stream ended, when the service (or another tab) said: the notice then says so rather than "expired". */
@@ -212,6 +214,8 @@ function describe(error) {
         : t('rateLimited', { count: error.retryAfterSeconds });
     case 'message_too_long':
       return t('messageTooLong', { count: maxTextBytes });
+    case 'sensitive_data':
+      return t('sensitiveData');
     case 'upstream_unavailable':
       return t('upstreamUnavailable');
     case 'origin_not_allowed':
@@ -672,6 +676,13 @@ function openStream() {
       if (!message) return;
       const { status, reasons } = receipt;
       moveOn(furthestStatus(message, { ...message, status, ...(reasons ? { reasons } : {}) }));
+    },
+    // The service hid a card number (or the like) before Genesys saw it: said once per message (or file).
+    notice: (event) => {
+      const id = event.code === 'masked' ? (event.messageId ?? event.attachmentId) : undefined;
+      if (id === undefined || maskedTold.has(id)) return;
+      maskedTold.add(id);
+      showNotice(() => t('maskedNotice'), { kind: 'info' });
     },
     typing: (event) => setTyping(true, event.durationMs),
     presence: (event) => {

@@ -52,7 +52,9 @@ export const availabilityEnv = {
   GENESYS_EMERGENCY_GROUP_ID: genesysIds('GENESYS_EMERGENCY_GROUP_ID', false).meta(
     availability(
       'The Architect emergency group that, while enabled, makes GET /availability answer closed (`emergency`).',
-      "Needs `routing:emergencyGroup:view`, in the emergency group's division.",
+      "Name the group your inbound message flow's Evaluate Schedule Group action names: an emergency group changes " +
+        'where messages go only there (docs/genesys-protocol.md#availability). ' +
+        "Needs `routing:emergencyGroup:view`, in the emergency group's division.",
     ),
   ),
   AVAILABILITY_REFRESH_SECONDS: intFrom('AVAILABILITY_REFRESH_SECONDS', 30, 1, 3600).meta(

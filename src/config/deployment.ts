@@ -1,4 +1,5 @@
 import { parseOriginPattern, type OriginPattern } from './originAllowlist';
+import type { MaskingConfig } from './masking';
 import type { Region } from './regions';
 
 /**
@@ -38,6 +39,16 @@ export interface AvailabilityConfig {
   staleMs: number;
 }
 
+/** The deployment's canary: a synthetic conversation once per interval (docs/operations.md#canaries). */
+export interface CanaryConfig {
+  /** Between runs; undefined: no canary. */
+  intervalMs?: number;
+  /** The custom attribute a canary carries, for the flow to route on. */
+  attribute: { name: string; value: string };
+  /** Text the flow's first answer must contain. */
+  expect?: string;
+}
+
 export interface Deployment {
   /** A short id for metrics, logs and shared-store keys; bounded by the configuration, so a label made of it is. */
   name: string;
@@ -50,6 +61,9 @@ export interface Deployment {
   /** The site's sign-in callback URLs; unset: pages of the allowed origins. */
   signInRedirectUris?: string[];
   availability: AvailabilityConfig;
+  canary: CanaryConfig;
+  /** What is hidden of the guest's input before anything sees it (docs/api.md#masking); undefined: nothing. */
+  masking?: MaskingConfig;
 }
 
 /** A deployment's name: lower case, a letter first, at most 32 characters. */

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { availabilityEnv } from './availabilityVariables';
+import { canaryEnv, DEFAULT_CANARY_ATTRIBUTE } from './canaryVariables';
 import { DEPLOYMENT_NAME, GENESYS_ID, originOverlaps, type Deployment } from './deployment';
 import { baseUrl, metaOf } from './envValues';
+import { maskingOf, maskingSchema } from './masking';
 import { parseOriginPattern } from './originAllowlist';
 import { baseUrlsFor, findRegion, REGIONS } from './regions';
 import { redirectUriProblem } from './signInCallbacks';
@@ -105,6 +107,46 @@ const availability = z.strictObject({
   staleSeconds: wholeLike(availabilityEnv.AVAILABILITY_STALE_SECONDS),
 });
 
+/** A whole number within the bounds of the variable that sets it, or nothing (a feature that is off until given). */
+function optionalWholeLike(variable: z.ZodType) {
+  const { minimum: min = 0, maximum: max = Number.MAX_SAFE_INTEGER } = metaOf(variable);
+  return z
+    .unknown()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined) return undefined;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+        issue(ctx, `must be a whole number from ${min} to ${max} (got ${JSON.stringify(v)})`);
+        return z.NEVER;
+      }
+      return v;
+    });
+}
+
+/** A custom attribute's name as a canary gives it: letters, digits, `_`, `-` and `.`, a letter first. */
+const ATTRIBUTE_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+
+const canaryAttribute = textFor('a custom attribute as name=value, e.g. genesysBffCanary=true').transform((v, ctx) => {
+  const at = v.indexOf('=');
+  const name = at < 0 ? '' : v.slice(0, at).trim();
+  const value = at < 0 ? '' : v.slice(at + 1).trim();
+  if (!ATTRIBUTE_NAME.test(name) || value === '' || value.length > 256 || /\p{Cc}/u.test(value)) {
+    issue(
+      ctx,
+      'must be a custom attribute as name=value (a name of letters, digits, _ - and ., a letter first, at most 64; ' +
+        `a value of 1 to 256 characters), e.g. ${DEFAULT_CANARY_ATTRIBUTE} (got "${v}")`,
+    );
+    return z.NEVER;
+  }
+  return { name, value };
+});
+
+const canary = z.strictObject({
+  intervalSeconds: optionalWholeLike(canaryEnv.CANARY_INTERVAL_SECONDS),
+  attribute: canaryAttribute.optional(),
+  expect: textFor("text the flow's first answer must contain").optional(),
+});
+
 const signInUri = textFor('a sign-in callback URL').superRefine((v, ctx) => {
   const problem = redirectUriProblem(v);
   if (problem) issue(ctx, `"${v}" ${problem}`);
@@ -142,6 +184,8 @@ export const entrySchema = z.strictObject({
   signIn: z.strictObject({ redirectUris: z.array(signInUri) }).optional(),
   // Parsed when absent too, so that its numbers take their defaults.
   availability: availability.prefault({}),
+  canary: canary.optional(),
+  masking: maskingSchema.optional(),
 });
 
 type Entry = z.infer<typeof entrySchema>;
@@ -193,6 +237,11 @@ function pairingProblems(raw: Raw, env: NodeJS.ProcessEnv, name: Naming['key']):
   return problems;
 }
 
+function defaultCanaryAttribute(): { name: string; value: string } {
+  const [name, value] = DEFAULT_CANARY_ATTRIBUTE.split('=');
+  return { name: name!, value: value! };
+}
+
 /** A valid entry (its pairing problems none) as a Deployment, its secrets read from `env`. */
 function deploymentFromEntry(e: Entry, env: NodeJS.ProcessEnv): Deployment {
   const read = (inline: string | undefined, variable: string | undefined) => inline ?? env[variable ?? '']?.trim();
@@ -229,6 +278,12 @@ function deploymentFromEntry(e: Entry, env: NodeJS.ProcessEnv): Deployment {
       refreshMs: e.availability.refreshSeconds * 1000,
       staleMs: e.availability.staleSeconds * 1000,
     },
+    canary: {
+      intervalMs: e.canary?.intervalSeconds === undefined ? undefined : e.canary.intervalSeconds * 1000,
+      attribute: e.canary?.attribute ?? defaultCanaryAttribute(),
+      expect: e.canary?.expect,
+    },
+    masking: maskingOf(e.masking),
   };
 }
 

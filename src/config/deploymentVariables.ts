@@ -35,6 +35,12 @@ export const DEPLOYMENT_VARIABLES = {
   GENESYS_EMERGENCY_GROUP_ID: 'availability.emergencyGroupId',
   AVAILABILITY_REFRESH_SECONDS: 'availability.refreshSeconds',
   AVAILABILITY_STALE_SECONDS: 'availability.staleSeconds',
+  CANARY_INTERVAL_SECONDS: 'canary.intervalSeconds',
+  CANARY_ATTRIBUTE: 'canary.attribute',
+  CANARY_EXPECT: 'canary.expect',
+  MASKING: 'masking.detectors',
+  MASKING_MODE: 'masking.mode',
+  MASKING_PATTERNS: 'masking.patterns',
 } as const satisfies Partial<Record<Variable, string>>;
 
 export type DeploymentVariable = keyof typeof DEPLOYMENT_VARIABLES;
@@ -46,7 +52,12 @@ const VARIABLE_OF: ReadonlyMap<string, DeploymentVariable> = new Map(
   Object.entries(DEPLOYMENT_VARIABLES).map(([variable, key]) => [key, variable as DeploymentVariable]),
 );
 
-const LIST_KEYS: ReadonlySet<string> = new Set(['origins', 'signIn.redirectUris', 'availability.queueIds']);
+const LIST_KEYS: ReadonlySet<string> = new Set([
+  'origins',
+  'signIn.redirectUris',
+  'availability.queueIds',
+  'masking.detectors',
+]);
 
 /** What loadConfig has of each variable: the parsed value where it parsed, else the raw string (or nothing). */
 export type VariableValues = Partial<Record<DeploymentVariable, unknown>>;

@@ -41,9 +41,9 @@ export function deploymentsFileMarkdown(root: string): string {
     'One install serves one Messenger deployment or several. The variables of one deployment (the table below) ' +
       'describe a list of one, named `default`; [`DEPLOYMENTS_FILE`](#deployments_file) can instead name a file, ' +
       'YAML or JSON, that lists deployments under `deployments:`, each with its region, deployment id, allowed ' +
-      'origins, the Origin presented to Genesys, its own OAuth client, identity tokens, sign-in callbacks and ' +
-      'availability settings. Both are read by the same rules into the same list. What applies to the whole ' +
-      'process (`SESSION_SECRET`, `PORT`, limits, Redis, logs, metrics and traces) stays in variables.',
+      'origins, the Origin presented to Genesys, its own OAuth client, identity tokens, sign-in callbacks, ' +
+      'availability, canary and masking settings. Both are read by the same rules into the same list. What applies ' +
+      'to the whole process (`SESSION_SECRET`, `PORT`, limits, Redis, logs, metrics and traces) stays in variables.',
     'How it is served:',
     [
       '- The file is read and validated at start, before the service listens, with the same rules, bounds and ' +

@@ -12,6 +12,7 @@ export const VARIABLE_GROUPS = {
   http: 'Browsers: CORS, session tokens and the public address',
   identity: 'Sign-in and identity tokens',
   attributes: 'Custom-attribute names',
+  masking: 'Masking sensitive data',
   limits: 'Limits',
   redis: 'Redis and scaling out',
   observability: 'Logs, metrics and traces',

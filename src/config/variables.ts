@@ -3,7 +3,9 @@ import { baseUrlsFor, REGIONS } from './regions';
 import { baseUrl, doc, intFrom, oneOf, text, textOr } from './envValues';
 import { limitsEnv } from './limits';
 import { availabilityEnv } from './availabilityVariables';
+import { canaryEnv } from './canaryVariables';
 import { observability, processVariables, redis } from './operationVariables';
+import { MASKING_MODES, MAX_PATTERN_LENGTH, MAX_PATTERNS, MAX_REPEAT } from './masking';
 
 /**
  * Every environment variable the service reads: how each is parsed, and beside it (`.meta(doc(...))`) what it is for.
@@ -157,8 +159,8 @@ const genesys = {
         'It is read and validated at start (and again on SIGHUP), every problem reported with the file and key it ' +
         'is at; every deployment it lists is served, chosen by the request Origin. With it set, the ' +
         "deployment's variables (GENESYS_REGION, GENESYS_DEPLOYMENT_ID, CORS_ALLOWED_ORIGINS, GENESYS_ORIGIN, the " +
-        'OAuth client, base-URL overrides, identity, sign-in and availability variables) are refused: their values ' +
-        'go in the file. A path that is not absolute is read from the working directory.',
+        'OAuth client, base-URL overrides, identity, sign-in, availability and masking variables) are refused: ' +
+        'their values go in the file. A path that is not absolute is read from the working directory.',
       unset: 'the deployment comes from the variables',
       example: 'deployments.yaml',
     }),
@@ -292,6 +294,52 @@ const attributes = {
   ),
 };
 
+const masking = {
+  MASKING: text().meta(
+    doc({
+      group: 'masking',
+      summary:
+        "Comma-separated detectors whose finds in the guest's text, attribute values and file names are hidden " +
+        'before Genesys, logs, spans, the shared store or anything else sees them: `card`, `iban`, and the names ' +
+        'of MASKING_PATTERNS.',
+      details:
+        '`card`: 13 to 19 digits, alone or grouped with single spaces or dashes, that pass the Luhn check. `iban`: ' +
+        'a country code, two check digits and up to 30 letters and digits, spaced in fours or not, that pass the ' +
+        'mod-97 check. A number that fails its check is left as it is. What a masked text looks like, the notice ' +
+        'the guest gets and the `422` of `refuse`: [docs/api.md](api.md#masking).',
+      unset: 'off: nothing is masked',
+      example: 'card,iban',
+    }),
+  ),
+  MASKING_MODE: text().meta(
+    doc({
+      group: 'masking',
+      summary:
+        'What a find does: `mask` hides it and sends the rest; `refuse` answers `422 sensitive_data` and sends ' +
+        'nothing.',
+      default: 'mask',
+      values: [...MASKING_MODES],
+    }),
+  ),
+  MASKING_PATTERNS: text().meta(
+    doc({
+      group: 'masking',
+      summary:
+        'Extra detectors as a JSON object of names to regular expressions (`/…/i` ignores case); each is on once ' +
+        'MASKING names it.',
+      details:
+        `A name is lower-case letters, digits, \`-\` and \`_\`, a letter first (at most 32); at most ${MAX_PATTERNS} ` +
+        'patterns. Node has no linear-time regular expressions, so a pattern that could backtrack without end ' +
+        `is refused at start: at most ${MAX_PATTERN_LENGTH} characters; no backreference; no repeated group that ` +
+        'holds a repetition or alternatives (`(a+)+`, `(\\.\\w+)*`, `(a|ab)+`: write `[\\w.]+` instead); ' +
+        `counts at most ${MAX_REPEAT}; and it must not match empty text. What it cannot refuse is the polynomial ` +
+        "cost of repetitions side by side (`\\d+\\s*\\d+`), which the text's 4096-byte cap bounds. Every " +
+        'letter and digit of a match is hidden.',
+      example: '{"email":"[\\w.+-]+@[\\w-]+\\.[\\w.-]+"}',
+    }),
+  ),
+};
+
 /** The variables loadConfig reads. */
 export const envSchema = z.object({
   ...genesys,
@@ -299,9 +347,11 @@ export const envSchema = z.object({
   ...http,
   ...identity,
   ...attributes,
+  ...masking,
   ...limitsEnv,
   ...redis,
   ...observability,
+  ...canaryEnv,
   ...processVariables,
 });
 

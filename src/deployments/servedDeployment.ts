@@ -12,12 +12,14 @@ import {
   deriveKeys,
   GuestAttachments,
   GuestChat,
+  GuestInputMask,
   IdentityVerifier,
   Sealer,
   SessionTokens,
   StoreRevocations,
 } from '../session';
 import type { SharedStore } from '../store';
+import { DeploymentCanary } from './canary';
 import type { ProcessParts } from './processParts';
 
 /** SSE heartbeat: inside the 15 to 25 s that proxies and load balancers tolerate. */
@@ -26,6 +28,10 @@ const STREAM_HEARTBEAT_MS = 20_000;
 const STREAM_STALL_MS = 30_000;
 /** The longest the first GET /availability waits for the first read from Genesys. */
 const FIRST_AVAILABILITY_WAIT_MS = 3_000;
+/** The canary's objective: a run that takes longer fails (docs/operations.md#canaries). */
+const CANARY_OBJECTIVE_MS = 10_000;
+/** Canary runs GET /canary shows, per deployment. */
+const CANARY_RUNS_KEPT = 20;
 
 /**
  * One deployment as the process serves it: its Genesys side (OAuth token, Messenger configuration, the circuit to
@@ -40,6 +46,8 @@ export interface ServedDeployment {
   edge: EdgeDeployment;
   /** The ids of the keys its tokens are sealed with: a token names its deployment. */
   keyIds: ReadonlySet<string>;
+  /** Its canary, when CANARY_INTERVAL_SECONDS (or `canary.intervalSeconds`) turns it on. */
+  canary?: DeploymentCanary;
   /** Background work that talks to Genesys (the first handshake, the token, availability), once the service listens. */
   start(): void;
   /** Tells every live stream of it to reconnect (a drain, or the deployment rebuilt or removed by a reload). */
@@ -85,6 +93,7 @@ export function buildDeployment(deployment: Deployment, parts: ProcessParts): Se
     );
     const { health, hub, signInTokens } = guestApi(deployment, parts, platform, readiness, store);
     const chat = chatOf(deployment, parts, platform, { hub, signInTokens, tokens, store });
+    const canary = canaryOf(deployment, parts, platform, { chat, health, store });
     return {
       deployment,
       platform,
@@ -95,20 +104,60 @@ export function buildDeployment(deployment: Deployment, parts: ProcessParts): Se
         ...deploymentRoutes(chat, parts.config.limits.bodyBytes),
       },
       keyIds: new Set(keys.map((k) => k.kid)),
+      canary,
       start: () =>
         inDeployment(deployment.name, () => {
           platform.start();
           health.start();
           chat.availability.start();
+          canary?.start();
         }),
       endStreams: () => chat.streams.endAll('This instance is restarting; reconnect.'),
       close: async () => {
+        await canary?.close();
         chat.availability.close();
         health.close();
         hub.close();
         await platform.close();
       },
     };
+  });
+}
+
+/**
+ * The deployment's canary, when it has one: a conversation through the same chat, hub and live streams its customers'
+ * requests use, and the deployment read with its OAuth client, as the deployment's checks read it.
+ */
+function canaryOf(
+  deployment: Deployment,
+  parts: ProcessParts,
+  platform: GenesysPlatform,
+  own: { chat: ChatRouteDeps; health: GuestApiHealth; store: SharedStore },
+): DeploymentCanary | undefined {
+  const { intervalMs, attribute, expect } = deployment.canary;
+  if (intervalMs === undefined) return undefined;
+  const { chat, hub, tokens, streams } = own.chat;
+  const client = platform.platform;
+  const path = `/api/v2/webdeployments/deployments/${encodeURIComponent(deployment.genesys.deploymentId)}`;
+  return new DeploymentCanary({
+    deployment: deployment.name,
+    intervalMs,
+    parts: {
+      chat,
+      tokens,
+      hub,
+      streams,
+      platformCheck: client && (() => client.request({ method: 'GET', path })),
+      canary: { attribute, expect },
+      answerWaitMs: Math.min(CANARY_OBJECTIVE_MS, intervalMs / 2),
+      objectiveMs: CANARY_OBJECTIVE_MS,
+      now: parts.now ?? Date.now,
+    },
+    store: own.store,
+    circuit: own.health,
+    instanceId: parts.instanceId,
+    logger: parts.logger.child({ component: 'canary' }),
+    keep: CANARY_RUNS_KEPT,
   });
 }
 
@@ -189,8 +238,11 @@ function chatOf(
     messengerFeatures: platform.messengerConfig,
     logger: guestLogger,
   });
+  // The guest's input is screened once, where it enters: nothing after it sees what was hidden.
+  const mask = new GuestInputMask(deployment.masking, logger.child({ component: 'masking' }));
   const chat = new GuestChat({
     config,
+    mask,
     hub,
     tokens,
     revocations,
@@ -204,6 +256,7 @@ function chatOf(
   });
   const attachments = new GuestAttachments({
     hub,
+    mask,
     tokens,
     limits: async (claims) => (await chat.capabilities(claims)).attachments,
     slots: parts.uploads,

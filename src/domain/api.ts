@@ -316,6 +316,21 @@ export const streamEventSchemas = {
       'resume from history; a status only moves forward, so one the client had changes nothing',
   ),
   typing: z.object({ durationMs: z.number().optional() }).describe('The agent is typing'),
+  notice: z
+    .object({
+      code: z
+        .enum(['masked'])
+        .describe("`masked`: sensitive data in the guest's input was hidden before Genesys saw it"),
+      detectors: z
+        .array(z.string())
+        .describe("What was found: `card`, `iban`, or the name of one of the deployment's patterns; never the value"),
+      messageId: z.string().optional().describe('The message whose text was masked (its `id`)'),
+      attachmentId: z.string().optional().describe('The file whose name was masked (its `id`)'),
+    })
+    .describe(
+      "What the service did to the guest's own input: once per message (or file) whose text (or name) it masked " +
+        '(docs/api.md#masking). Live only: not replayed on resume',
+    ),
   presence: z
     .object({
       presence: z.enum(['join', 'disconnect', 'clear', 'signin']),

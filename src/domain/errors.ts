@@ -132,6 +132,14 @@ export const ERROR_CODES = {
       '(`allowSessionUpgrade: false`); a chat signing in goes on as it was. ' +
       'Set up the OpenID Connect Messenger Configuration in Genesys Cloud, or hide the sign-in button.',
   },
+  sensitive_data: {
+    status: 422,
+    title: 'The input holds sensitive data',
+    advice:
+      'This deployment refuses what looks like a payment card number, an IBAN or another kind of data it names ' +
+      '(`detectors` says which; the value is never echoed): nothing was sent to Genesys. Ask the customer to send it ' +
+      'without, by a safer channel.',
+  },
   unsupported_media_type: {
     status: 415,
     title: 'The request body must be JSON',

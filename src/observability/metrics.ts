@@ -83,6 +83,15 @@ export const receipts = new DeploymentCounter({
   registers,
 });
 
+export const masked = new DeploymentCounter({
+  name: 'genesys_bff_masked_total',
+  help:
+    "Finds in the guest's input (text, attribute values, file names) before anything saw them, by detector " +
+    '(`card`, `iban`, or a MASKING_PATTERNS name) and mode (`mask`: hidden and sent, `refuse`: 422, nothing sent).',
+  labelNames: ['detector', 'mode'] as const,
+  registers,
+});
+
 export const genesysSocketsOpen = new DeploymentGauge({
   name: 'genesys_bff_genesys_sockets_open',
   help: 'Guest API WebSockets to Genesys open now.',
@@ -340,3 +349,33 @@ export const availabilityAnswerAge = perDeploymentGauge(
 export function countAvailabilityAge(source: () => number | undefined): () => void {
   return addSource(availabilityAgeSources, source);
 }
+
+/** A canary's steps, in the order a run takes them (docs/operations.md#canaries). */
+export const CANARY_STEPS = ['session', 'send', 'first_answer', 'stream', 'history', 'end'] as const;
+
+export const canaryRuns = new DeploymentCounter({
+  name: 'genesys_bff_canary_runs_total',
+  help:
+    'Canary conversations, one per interval across the instances, by outcome: `ok` (every step within the ' +
+    "objective's 10 s), `failed` (a step failed, or the run took longer), `skipped` (not run: Genesys unavailable, " +
+    'the circuit open, or backing off after a 429). Counted by the instance that ran it.',
+  labelNames: ['outcome'] as const,
+  startAtZero: [{ outcome: 'ok' }, { outcome: 'failed' }, { outcome: 'skipped' }],
+  registers,
+});
+
+export const canaryStepSeconds = new DeploymentHistogram({
+  name: 'genesys_bff_canary_step_seconds',
+  help: 'How long each step of a canary took, ok or failed (a skipped step is not observed), by step.',
+  labelNames: ['step'] as const,
+  buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  registers,
+});
+
+export const canaryStepFailures = new DeploymentCounter({
+  name: 'genesys_bff_canary_step_failures_total',
+  help: 'Canary runs that failed, by the step that failed (the first; the steps after it are skipped).',
+  labelNames: ['step'] as const,
+  startAtZero: CANARY_STEPS.map((step) => ({ step })),
+  registers,
+});

@@ -30,6 +30,7 @@ import { capabilitiesOf } from './capabilities';
 import { type CustomerSignIn, grantDigest, SignInLedger } from './signIn';
 import { MAX_TEXT_BYTES } from './sending';
 import { GuestMessages } from './guestMessages';
+import { GuestInputMask, type Masked } from './masking';
 import { sessionOf, stateOf } from './sessionState';
 import { givenAttributes } from './startInput';
 import { sessionKeyOf, type SharedStore } from '../store';
@@ -49,6 +50,8 @@ interface GuestChatDeps {
   /** The process's settings it reads: the attribute names, and how to pace and time Genesys. */
   config: Pick<ProcessConfig, 'attributeKeys' | 'genesys'>;
   hub: SessionHub;
+  /** Sensitive data in the guest's text and attribute values, hidden (or refused) before anything else sees it. */
+  mask?: GuestInputMask;
   tokens: SessionTokens;
   revocations: Revocations;
   /** Idempotency records and, when shared, the cross-instance message rate. */
@@ -89,10 +92,12 @@ export class GuestChat {
 
   /** Attribute keys the browser may never set (attributes.ts). */
   private readonly reserved: ReadonlySet<string>;
+  private readonly mask: GuestInputMask;
   private readonly now: () => number;
 
   constructor(private readonly deps: GuestChatDeps) {
     this.reserved = identityReservedKeys(deps.config.attributeKeys, deps.identity !== undefined);
+    this.mask = deps.mask ?? GuestInputMask.off;
     this.now = deps.now ?? Date.now;
     this.messages = new GuestMessages({ ...deps, now: this.now });
     this.signInLedger = new SignInLedger({
@@ -112,7 +117,9 @@ export class GuestChat {
   async start(input: StartInput, origin: string | undefined, proposedRoutingKey?: string): Promise<SessionView> {
     const since = this.now();
     const given = await givenAttributes(input, this.deps.config.attributeKeys, this.reserved, this.deps.identity);
-    const state = lockIdentity({ attributes: given.browser, locked: [] }, given.identity);
+    // What the browser set is the guest's input; what a verified identity token says is the site's own.
+    const browser = this.mask.attributes(given.browser).value;
+    const state = lockIdentity({ attributes: browser, locked: [] }, given.identity);
     checkBudget(state.attributes, -1);
     const signIn = input.auth ? await this.signIns().exchange(input.auth) : undefined;
     const guestToken = randomUUID();
@@ -152,7 +159,8 @@ export class GuestChat {
     let info = await session.ready();
     const given = await givenAttributes(input, this.deps.config.attributeKeys, this.reserved, this.deps.identity);
     refuseOtherCustomer(claims, given.identity, this.deps.config.attributeKeys);
-    const merged = applyBrowserChange(claims, given.browser, 'merge', info.maxCustomDataBytes);
+    const browser = this.mask.attributes(given.browser).value;
+    const merged = applyBrowserChange(claims, browser, 'merge', info.maxCustomDataBytes);
     const state = lockIdentity({ attributes: merged, locked: claims.locked }, given.identity);
     checkBudget(state.attributes, info.maxCustomDataBytes);
     let current: SessionState = { ...stateOf(claims), ...state, maxCustomDataBytes: info.maxCustomDataBytes };
@@ -297,7 +305,7 @@ export class GuestChat {
 
   async changeAttributes(claims: SessionClaims, input: unknown, mode: 'replace' | 'merge') {
     const since = this.now();
-    const change = parseAttributeInput(input, mode === 'merge');
+    const change = this.mask.attributes(parseAttributeInput(input, mode === 'merge')).value;
     refuseReservedKeys(change, this.reserved);
     const attributes = applyBrowserChange(claims, change, mode, claims.maxCustomDataBytes);
     const issued = await this.deps.tokens.issue({ ...stateOf(claims), attributes });
@@ -312,14 +320,40 @@ export class GuestChat {
 
   // ------------------------------------------------------------------ messages
 
-  /** `whileSending`: the caller's own work to do once the message is on its way to Genesys, before the echo. */
-  send(
+  /**
+   * `whileSending`: the caller's own work to do once the message is on its way to Genesys, before the echo. The text
+   * is masked first: Genesys, the send ledger and the answer have only the masked form, and the guest's streams hear
+   * a `masked` notice once it is sent.
+   */
+  async send(
     claims: SessionClaims,
     input: SendInput,
     idempotencyKey?: string,
     whileSending?: () => void,
   ): Promise<{ message: NormalizedMessage; sessionToken: string; routingKey: string; streamPosition: string }> {
-    return this.messages.send(claims, input, idempotencyKey, whileSending);
+    const { value: masked, detectors } = this.maskedInput(input);
+    const sent = await this.messages.send(claims, masked, idempotencyKey, whileSending);
+    if (detectors.length > 0)
+      sessionOf(this.deps.hub, claims).notice({
+        type: 'notice',
+        code: 'masked',
+        detectors,
+        messageId: sent.message.id,
+      });
+    return sent;
+  }
+
+  /** The message with its text (or its answer's text) masked; an answer's payload is the bot's, sent as it was. */
+  private maskedInput(input: SendInput): Masked<SendInput> {
+    const answer = input.quickReply ? 'quickReply' : input.button ? 'button' : input.datePicker ? 'datePicker' : '';
+    const text = answer ? input[answer]?.text : input.text;
+    if (text === undefined) return { value: input, detectors: [] };
+    const masked = this.mask.text(text);
+    if (masked.detectors.length === 0) return { value: input, detectors: [] };
+    const value = answer
+      ? { ...input, [answer]: { ...input[answer], text: masked.value } }
+      : { ...input, text: masked.value };
+    return { value, detectors: masked.detectors };
   }
 
   async history(

@@ -17,6 +17,7 @@ export {
 } from './attachments';
 export type { UploadLimits } from './attachments';
 export { CustomerSignIn } from './signIn';
+export { GuestInputMask } from './masking';
 export { GuestChat, REPLACED_TOKEN } from './guestChat';
 export type { EarlierSignIn } from './guestChat';
 export {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { baseUrlsFor, findRegion } from '../config/regions';
 import {
   clearFrame,
   configureSessionFrame,
@@ -14,7 +13,7 @@ import { agentFile, expirySlides, messageRate } from './verifyBudgets';
 import { checkHistory, featureOn, nullPaths, readConfig, reportConfig } from './verifyRest';
 import type { Exchange, Finding, Frame, Run, Verdict, VerifyReport, VerifyTarget } from './verifyRun';
 import { verifySignIn } from './verifySignIn';
-import { availabilityTargetFromEnv, verifyAvailability } from './verifyAvailability';
+import { verifyAvailability } from './verifyAvailability';
 
 /**
  * `npm run verify:genesys`: a short scripted conversation against a real
@@ -26,55 +25,6 @@ import { availabilityTargetFromEnv, verifyAvailability } from './verifyAvailabil
  * what they all speak of (the target, the run, its exchanges and verdicts)
  * is verifyRun.ts's.
  */
-
-/**
- * The Genesys part of the service's environment, read as the service reads it
- * (a blank value is unset; the origin falls back to the first exact
- * CORS_ALLOWED_ORIGINS entry); nothing else is needed. What is missing is
- * named, and only that.
- */
-export function targetFromEnv(env: NodeJS.ProcessEnv): VerifyTarget | string[] {
-  const value = (name: string) => env[name]?.trim() || undefined;
-  const problems: string[] = [];
-  const regionName = value('GENESYS_REGION');
-  const region = regionName ? findRegion(regionName) : undefined;
-  if (!regionName) problems.push('GENESYS_REGION is not set (e.g. mypurecloud.ie)');
-  else if (!region) problems.push(`GENESYS_REGION "${regionName}" is not a Genesys Cloud region`);
-  const deploymentId = value('GENESYS_DEPLOYMENT_ID');
-  if (!deploymentId) problems.push('GENESYS_DEPLOYMENT_ID is not set (the Messenger deployment id)');
-  const allowed = value('CORS_ALLOWED_ORIGINS');
-  const origin =
-    value('GENESYS_ORIGIN') ??
-    allowed
-      ?.split(',')
-      .map((o) => o.trim())
-      .find((o) => o && !o.includes('*'));
-  if (!origin) {
-    problems.push(
-      allowed
-        ? 'GENESYS_ORIGIN is not set and CORS_ALLOWED_ORIGINS has no exact origin to fall back on: ' +
-            "set GENESYS_ORIGIN to an origin on the deployment's allowed domains, e.g. https://shop.example.com"
-        : 'no origin to present to Genesys: set CORS_ALLOWED_ORIGINS (its first exact origin is used, ' +
-            'as by the service) or GENESYS_ORIGIN, e.g. https://shop.example.com, ' +
-            "an origin on the deployment's allowed domains",
-    );
-  }
-  if (problems.length > 0 || !region || !deploymentId || !origin) return problems;
-  const derived = baseUrlsFor(region.domain);
-  const timeout = value('GENESYS_TIMEOUT_MS');
-  return {
-    deploymentId,
-    origin,
-    webMessagingUrl: value('GENESYS_WEBMESSAGING_URL') ?? derived.webMessagingUrl,
-    apiUrl: value('GENESYS_API_URL') ?? derived.apiUrl,
-    cdnUrl: value('GENESYS_CDN_URL') ?? derived.cdnUrl,
-    timeoutMs: timeout ? Number(timeout) : undefined,
-    availability: availabilityTargetFromEnv(env, {
-      loginUrl: derived.loginUrl,
-      apiUrl: value('GENESYS_API_URL') ?? derived.apiUrl,
-    }),
-  };
-}
 
 const KNOWN_CLASSES = new Set([
   'SessionResponse',
@@ -355,7 +305,8 @@ async function clear(run: Run): Promise<void> {
 }
 
 function summary(target: VerifyTarget) {
-  return { deploymentId: target.deploymentId, webMessagingUrl: target.webMessagingUrl, apiUrl: target.apiUrl };
+  const { name, deploymentId, webMessagingUrl, apiUrl } = target;
+  return { name, deploymentId, webMessagingUrl, apiUrl };
 }
 
 /** The report as a table a person reads. */
@@ -366,7 +317,6 @@ export function formatReport(report: VerifyReport): string {
       `      expected: ${f.expected}\n` +
       `      observed: ${f.observed}`,
   );
-  return [`Genesys deployment ${report.target.deploymentId} (${report.target.webMessagingUrl})`, '', ...rows, ''].join(
-    '\n',
-  );
+  const { name, deploymentId, webMessagingUrl } = report.target;
+  return [`Deployment ${name}: Genesys deployment ${deploymentId} (${webMessagingUrl})`, '', ...rows, ''].join('\n');
 }

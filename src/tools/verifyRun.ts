@@ -16,6 +16,8 @@ export interface AvailabilityTarget {
 }
 
 export interface VerifyTarget {
+  /** The deployment's name: its entry's in DEPLOYMENTS_FILE, `default` for the single-deployment variables. */
+  name: string;
   deploymentId: string;
   origin: string;
   webMessagingUrl: string;
@@ -41,7 +43,7 @@ export interface Exchange {
 }
 
 export interface VerifyReport {
-  target: { deploymentId: string; webMessagingUrl: string; apiUrl: string };
+  target: { name: string; deploymentId: string; webMessagingUrl: string; apiUrl: string };
   findings: Finding[];
   exchanges: Exchange[];
   /** What the run must keep out of any file it writes. */

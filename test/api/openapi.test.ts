@@ -230,6 +230,7 @@ test('GET /asyncapi.json describes every event the stream sends, with the schema
   expect(Object.keys(doc.channels.stream!.messages).sort()).toEqual([
     'availability',
     'message',
+    'notice',
     'presence',
     'receipt',
     'session',

@@ -27,4 +27,6 @@ export const publicTypesMatch: [
   Same<Client.Availability, Availability>,
   // The stream's `receipt` event.
   Same<Client.ReceiptEvent, ReceiptEvent>,
-] = [true, true, true, true, true, true, true, true, true];
+  // The stream's `notice` event.
+  Same<Client.NoticeEvent, z.infer<typeof Api.streamEventSchemas.notice>>,
+] = [true, true, true, true, true, true, true, true, true, true];

@@ -42,6 +42,12 @@ const FULL_VARIABLES = {
   GENESYS_EMERGENCY_GROUP_ID: QUEUE,
   AVAILABILITY_REFRESH_SECONDS: '10',
   AVAILABILITY_STALE_SECONDS: '0',
+  CANARY_INTERVAL_SECONDS: '60',
+  CANARY_ATTRIBUTE: 'synthetic=yes',
+  CANARY_EXPECT: 'You said',
+  MASKING: 'card, iban,email',
+  MASKING_MODE: 'refuse',
+  MASKING_PATTERNS: '{"email":"/[\\\\w.+-]+@[\\\\w-]+\\\\.[\\\\w.-]+/i"}',
 };
 
 const minimalEntry = {
@@ -74,6 +80,12 @@ const fullEntry = {
     emergencyGroupId: QUEUE,
     refreshSeconds: 10,
     staleSeconds: 0,
+  },
+  canary: { intervalSeconds: 60, attribute: 'synthetic=yes', expect: 'You said' },
+  masking: {
+    detectors: ['card', 'iban', 'email'],
+    mode: 'refuse',
+    patterns: { email: '/[\\w.+-]+@[\\w-]+\\.[\\w.-]+/i' },
   },
 };
 

@@ -80,6 +80,8 @@ describe('an entry', () => {
         refreshMs: 30_000,
         staleMs: 300_000,
       },
+      canary: { intervalMs: undefined, attribute: { name: 'genesysBffCanary', value: 'true' }, expect: undefined },
+      masking: undefined,
     });
   });
 

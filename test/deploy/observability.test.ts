@@ -31,7 +31,10 @@ const rules = (): Rule[] => (parse(read(RULES)) as { groups: { rules: Rule[] }[]
 
 interface Panel {
   title: string;
+  type: string;
   targets: { expr: string }[];
+  repeat?: string;
+  gridPos: { y: number };
 }
 interface Variable {
   name: string;
@@ -40,8 +43,15 @@ interface Variable {
   multi?: boolean;
   includeAll?: boolean;
 }
-const dashboard = () =>
-  JSON.parse(read(DASHBOARD)) as { uid: string; panels: Panel[]; templating: { list: Variable[] } };
+const dashboard = () => {
+  const board = JSON.parse(read(DASHBOARD)) as { uid: string; panels: Panel[]; templating: { list: Variable[] } };
+  // A row holds no query of its own: it groups the panels below it.
+  return {
+    ...board,
+    rows: board.panels.filter((p) => p.type === 'row'),
+    panels: board.panels.filter((p) => p.type !== 'row'),
+  };
+};
 
 /** PromQL's own words: functions, aggregations, keywords; whatever else names a series is a metric name. */
 const PROMQL_WORDS = new Set([
@@ -162,6 +172,20 @@ test('the dashboard has the panels an operator needs, each with a query', () => 
     expect(titles).toContain(needed);
   }
   for (const panel of panels) expect([panel.title, panel.targets.length > 0]).toEqual([panel.title, true]);
+});
+
+test('the dashboard has a canary row per deployment, with the error budget left against the objective', () => {
+  const { rows, panels } = dashboard();
+  const row = rows.find((r) => r.title === 'Canary: $deployment');
+  expect(row).toMatchObject({ repeat: 'deployment' });
+  const below = panels.filter((p) => p.gridPos.y > row!.gridPos.y).map((p) => p.title);
+  expect(below).toEqual(['Canary error budget left (30 days)', 'Canary runs by outcome', 'Canary failures by step']);
+  const budget = panels.find((p) => p.title === 'Canary error budget left (30 days)')!.targets[0]!.expr;
+  // The objective the alerts hold the canaries to: 0.5 % of the runs that were not skipped, over 30 days.
+  expect(budget).toContain('/ 0.005');
+  expect(budget).toMatch(/outcome="failed"\}\[30d\]/);
+  expect(budget).toMatch(/outcome=~"ok\|failed"\}\[30d\]/);
+  expect(read(RULES)).toContain('(14.4 * 0.005)');
 });
 
 test("the dashboard shows the deployments chosen: every chat metric's selector filters by the `deployment` variable", () => {

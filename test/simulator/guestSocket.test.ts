@@ -215,6 +215,19 @@ describe('onMessage text', () => {
     expect((await guest.next(isMessage('Outbound', 'Structured'))).body.content).toHaveLength(2);
     expect(() => sim.agent.say('no-such-token', 'x')).toThrow(/no session/);
   });
+
+  it("lets a test send Genesys's receipt about a guest message", async () => {
+    const token = randomUUID();
+    const guest = await connect();
+    await guest.configure(sim, token);
+    sim.agent.receipt(token, 'the-echo-id', 'Failed', [{ code: 'DataFiltered', message: 'Blocked' }]);
+    expect((await guest.next(isMessage('Outbound', 'Receipt'))).body).toMatchObject({
+      id: 'the-echo-id',
+      status: 'Failed',
+      reasons: [{ code: 'DataFiltered', message: 'Blocked' }],
+    });
+    expect(() => sim.agent.receipt('no-such-token', 'x', 'Read')).toThrow(/no session/);
+  });
 });
 
 describe('custom attributes', () => {

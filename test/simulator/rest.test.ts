@@ -36,6 +36,20 @@ const getDeployment = (token: string | undefined, id = sim.deploymentId) =>
     headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
   });
 
+describe('revokeClient', () => {
+  it('makes the tokens given out answer 401 and refuses the client a new one, until reset', async () => {
+    const token = await accessToken();
+    expect((await getDeployment(token)).status).toBe(200);
+    sim.revokeClient();
+    expect((await getDeployment(token)).status).toBe(401);
+    const refused = await requestToken(basic(sim.credentials.clientId, sim.credentials.clientSecret));
+    expect(refused.status).toBe(401);
+    expect(await refused.json()).toMatchObject({ error: 'invalid_client' });
+    sim.reset();
+    expect((await getDeployment(await accessToken())).status).toBe(200);
+  });
+});
+
 describe('POST /oauth/token', () => {
   it('issues a bearer token for the right client credentials', async () => {
     const res = await requestToken(basic(sim.credentials.clientId, sim.credentials.clientSecret));

@@ -179,6 +179,8 @@ export const EVENTS = {
     attempt: 1,
     receipt: { messageId: 'm1', status: 'read', at: '2026-03-02T10:04:30Z' },
   },
+  'input masked': { type: 'inputMasked', attempt: 2, id: 'g1' },
+  "an earlier stream's masking": { type: 'inputMasked', attempt: 1, id: 'g1' },
   'agent typing': { type: 'agentTyping', attempt: 2, until: NOW + 3000 },
   'typing lapsed': { type: 'typingLapsed', until: TYPING_UNTIL },
   'an earlier typing lapsed': { type: 'typingLapsed', until: TYPING_UNTIL - 1000 },

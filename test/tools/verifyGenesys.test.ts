@@ -5,7 +5,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { genesysEnvFor, startSimulator, type Simulator } from '../../simulator';
 import { fixturesOf } from '../../src/tools/verifyFixtures';
-import { targetFromEnv, verifyGenesys } from '../../src/tools/verifyGenesys';
+import { verifyGenesys } from '../../src/tools/verifyGenesys';
+import { targetFromEnv } from '../../src/tools/verifyTargets';
 import type { VerifyReport, VerifyTarget } from '../../src/tools/verifyRun';
 import { signInAt } from '../support/signIn';
 

@@ -30,6 +30,11 @@ export interface MessageListProps {
    * `chat.capabilities?.markdown`, the deployment's setting. markdown-it and DOMPurify load when it is first true.
    */
   markdown?: boolean;
+  /**
+   * Ids of the guest's messages (and files) whose sensitive data the service hid (`chat.masked`): under each, the
+   * customer reads once, in their language, that a number was hidden before it was sent.
+   */
+  masked?: readonly string[];
 }
 
 /**
@@ -49,6 +54,7 @@ export function MessageList({
   newMessagesLabel,
   wording,
   markdown,
+  masked,
 }: MessageListProps) {
   const words = useWording(wording);
   const renderer = useMarkdown(markdown === true, words.t('opensInNewTab'));
@@ -99,6 +105,7 @@ export function MessageList({
                 showStatus={message.id === newestOwn}
                 wording={words}
                 markdown={renderer}
+                masked={wasMasked(message, masked)}
               />
             );
           })}
@@ -128,6 +135,14 @@ export interface MessageProps {
    * one. A failure is shown whatever this says. Default true.
    */
   showStatus?: boolean;
+  /** The service hid sensitive data in it before Genesys saw it: a line under it tells the customer. */
+  masked?: boolean;
+}
+
+/** Whether the service masked the message's text, or the name of one of its files. */
+function wasMasked(message: ChatMessage, masked: readonly string[] | undefined): boolean {
+  if (!masked?.length) return false;
+  return masked.includes(message.id) || (message.attachments ?? []).some((a) => a.id && masked.includes(a.id));
 }
 
 /**
@@ -142,6 +157,7 @@ export function Message({
   wording,
   markdown,
   showStatus = true,
+  masked = false,
 }: MessageProps) {
   const words = useWording(wording);
   const author = authorOf(message, words);
@@ -165,6 +181,7 @@ export function Message({
       <DatePickers message={message} onAnswer={onAnswer} disabled={disabled || !newest} wording={words} />
       <QuickReplies message={message} onAnswer={onAnswer} disabled={disabled || !newest} wording={words} />
       <time dateTime={message.time}>{words.time(message.time)}</time>
+      {masked && <p className="masked-notice">{words.t('maskedNotice')}</p>}
       {message.status === 'failed' ? (
         <Failure message={message} onAnswer={onAnswer} disabled={disabled} wording={words} />
       ) : (

@@ -66,6 +66,11 @@ export interface Shown {
   capabilities?: Capabilities;
   signedIn: boolean;
   error?: BffError;
+  /**
+   * The guest's messages (and files) whose text (or name) the service masked before Genesys saw it, by id, each
+   * once: the page tells the customer once per message (`MessageList`'s `masked`).
+   */
+  masked?: readonly string[];
 }
 
 /** An agent or bot as the conversation knows them: their name when Genesys gives one, worded only when shown. */
@@ -129,6 +134,8 @@ export type StreamEvent =
   | { type: 'messageArrived'; attempt: number; message: ChatMessage }
   /** Genesys said more of one of the guest's messages: it moves on to that status (never back). */
   | { type: 'receiptArrived'; attempt: number; receipt: ReceiptEvent }
+  /** The service masked sensitive data in the guest's message (or file name) `id` before Genesys saw it. */
+  | { type: 'inputMasked'; attempt: number; id: string }
   | { type: 'agentTyping'; attempt: number; until: number }
   | { type: 'presenceChanged'; attempt: number; presence: Presence; at: number }
   | { type: 'availabilityChanged'; attempt: number; availability: Availability }
@@ -177,6 +184,7 @@ const STREAM_EVENT_TYPES: readonly StreamEvent['type'][] = [
   'streamFailed',
   'messageArrived',
   'receiptArrived',
+  'inputMasked',
   'agentTyping',
   'presenceChanged',
   'availabilityChanged',
@@ -294,7 +302,7 @@ function sessionStarted(state: Starting, session: StartedSession): ChatState {
     session,
     signedIn: session.authenticated,
     error: undefined,
-    ...(clean ? { messages: [], older: 'unknown' as const, agentPresent: false } : {}),
+    ...(clean ? { messages: [], older: 'unknown' as const, agentPresent: false, masked: undefined } : {}),
   };
   if (session.readOnly) return { ...next, phase: 'ended', ended: 'agent' };
   return { ...next, phase: 'live', stream: 'connecting', expiring: false };
@@ -315,6 +323,9 @@ function heard(state: Live, event: StreamEvent): ChatState {
       const messages = applyReceipt(state.messages, event.receipt);
       return messages === state.messages ? state : { ...state, messages };
     }
+    case 'inputMasked':
+      if (state.masked?.includes(event.id)) return state;
+      return { ...state, masked: [...(state.masked ?? []), event.id] };
     case 'agentTyping':
       return { ...state, typing: { author: state.lastAuthor, until: event.until } };
     case 'presenceChanged':
@@ -379,8 +390,8 @@ function olderAfter(page: HistoryPage): Shown['older'] {
 
 /** The state without what its phase holds, for a change of phase. */
 function shown(state: ChatState): Shown {
-  const { attempt, messages, older, agentPresent, lastAuthor, session, capabilities, signedIn, error } = state;
-  return { attempt, messages, older, agentPresent, lastAuthor, session, capabilities, signedIn, error };
+  const { attempt, messages, older, agentPresent, lastAuthor, session, capabilities, signedIn, error, masked } = state;
+  return { attempt, messages, older, agentPresent, lastAuthor, session, capabilities, signedIn, error, masked };
 }
 
 // ------------------------------------------------------------ derived facts

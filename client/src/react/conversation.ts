@@ -110,6 +110,8 @@ export function describeError(error: BffError, limits?: { maxTextBytes?: number 
         : t('rateLimited', { count: error.retryAfterSeconds });
     case 'message_too_long':
       return t('messageTooLong', { count: limits?.maxTextBytes ?? 4096 });
+    case 'sensitive_data':
+      return t('sensitiveData');
     case 'upstream_unavailable':
       return t('upstreamUnavailable');
     case 'reauthentication_required':

@@ -220,6 +220,10 @@ export class GuestChat {
         },
         message: (message) => this.arrived(attempt, message),
         receipt: (receipt) => this.apply({ type: 'receiptArrived', attempt, receipt }),
+        notice: (notice) => {
+          const id = notice.code === 'masked' ? (notice.messageId ?? notice.attachmentId) : undefined;
+          if (id !== undefined) this.apply({ type: 'inputMasked', attempt, id });
+        },
         typing: (event) => this.showTyping(attempt, event.durationMs ?? DEFAULT_TYPING_MS),
         presence: (presence) => this.apply({ type: 'presenceChanged', attempt, presence, at: this.now() }),
         availability: (availability) => this.apply({ type: 'availabilityChanged', attempt, availability }),

@@ -77,6 +77,11 @@ export interface Chat {
   signedIn: boolean;
   /** The service warned that the session is about to end for lack of activity. */
   expiring: boolean;
+  /**
+   * Ids of the guest's messages (and files) whose card number, IBAN or other sensitive data the service hid before
+   * Genesys saw it, each once: give it to `MessageList` (`masked`), which tells the customer under each of them.
+   */
+  masked: readonly string[];
   /** Agent and bot messages that came while the page was hidden; 0 again once it is seen. */
   unread: number;
   /** The reader has seen the conversation (done by itself when the page becomes visible). */
@@ -203,8 +208,11 @@ type ChatView = Pick<
   | 'availability'
   | 'signedIn'
   | 'expiring'
+  | 'masked'
   | 'hasOlder'
 >;
+
+const NONE_MASKED: readonly string[] = [];
 
 /** What the state says, as `Chat` names it. */
 function viewOf(state: ChatState, { t }: Wording): ChatView {
@@ -224,6 +232,7 @@ function viewOf(state: ChatState, { t }: Wording): ChatView {
     availability: live?.availability,
     signedIn: state.signedIn,
     expiring: live?.expiring ?? false,
+    masked: state.masked ?? NONE_MASKED,
     hasOlder: typeof state.older === 'number',
   };
 }

@@ -133,4 +133,8 @@ export const de: Catalogue = {
   sendAgain: 'Erneut senden',
   transcriptNotDelivered: 'Nicht zugestellt',
   opensInNewTab: '(öffnet in einem neuen Tab)',
+  maskedNotice:
+    'Zu Ihrer Sicherheit wurde eine Karten- oder Kontonummer in dieser Nachricht vor dem Senden unkenntlich gemacht.',
+  sensitiveData:
+    'Diese Nachricht scheint eine Karten- oder Kontonummer zu enthalten und wurde darum nicht gesendet. Bitte entfernen Sie sie und senden Sie die Nachricht erneut.',
 };

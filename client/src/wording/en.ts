@@ -131,6 +131,10 @@ export const en = {
   sendAgain: 'Send again',
   transcriptNotDelivered: 'Not delivered',
   opensInNewTab: '(opens in a new tab)',
+  /** The service hid sensitive data in the guest's message before sending it (masking), and why a send was refused. */
+  maskedNotice: 'For your safety, a card or account number in this message was hidden before it was sent.',
+  sensitiveData:
+    'This message seems to hold a card or account number, so it was not sent. Please remove it and send it again.',
 } as const;
 
 /** A phrase: text with `{name}` slots, or plural forms chosen by `Intl.PluralRules` (`other` always present). */

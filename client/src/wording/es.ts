@@ -131,4 +131,7 @@ export const es: Catalogue = {
   sendAgain: 'Volver a enviar',
   transcriptNotDelivered: 'No entregado',
   opensInNewTab: '(se abre en una pestaña nueva)',
+  maskedNotice: 'Por su seguridad, se ocultó un número de tarjeta o de cuenta de este mensaje antes de enviarlo.',
+  sensitiveData:
+    'Este mensaje parece contener un número de tarjeta o de cuenta, así que no se ha enviado. Elimínelo y vuelva a enviarlo.',
 };

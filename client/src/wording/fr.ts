@@ -131,4 +131,7 @@ export const fr: Catalogue = {
   sendAgain: 'Renvoyer',
   transcriptNotDelivered: 'Non distribué',
   opensInNewTab: '(s’ouvre dans un nouvel onglet)',
+  maskedNotice: 'Pour votre sécurité, un numéro de carte ou de compte a été masqué dans ce message avant son envoi.',
+  sensitiveData:
+    'Ce message semble contenir un numéro de carte ou de compte : il n’a donc pas été envoyé. Veuillez le retirer et renvoyer le message.',
 };

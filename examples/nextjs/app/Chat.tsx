@@ -194,6 +194,7 @@ export function Chat({
         {!asking && (
           <MessageList
             messages={chat.messages}
+            masked={chat.masked}
             onAnswer={(input) => void chat.send(input)}
             answersDisabled={!writable || ended !== undefined}
           />

@@ -92,14 +92,21 @@ class Recurring {
   }
 }
 
-type Kind = 'holiday' | 'closed' | 'open';
+export type Kind = 'holiday' | 'closed' | 'open';
 const RANKED: readonly Kind[] = ['holiday', 'closed', 'open'];
 
-/** One occurrence of a schedule, as instants: `[start, end)`. */
+/** One occurrence of a schedule, as instants: `[start, end)`; `index` is the schedule's place in its kind's list. */
 interface Occurrence {
   kind: Kind;
+  index: number;
   start: number;
   end: number;
+}
+
+/** The schedule that decides the state at an instant: its kind and its place in the group's list of that kind. */
+export interface DecidingSchedule {
+  kind: Kind;
+  index: number;
 }
 
 export class OpenHours {
@@ -132,6 +139,19 @@ export class OpenHours {
     };
   }
 
+  /**
+   * The schedule whose occurrence holds the instant and outranks the others there (the first of its kind in the
+   * group's list, when several do); undefined when none holds it, which is closed.
+   */
+  decidedBy(instant: number): DecidingSchedule | undefined {
+    const holding = this.occurrences(instant, instant).filter((o) => o.start <= instant && instant < o.end);
+    for (const kind of RANKED) {
+      const first = holding.filter((o) => o.kind === kind).sort((a, b) => a.index - b.index)[0];
+      if (first) return { kind, index: first.index };
+    }
+    return undefined;
+  }
+
   /** ISO 8601 with the zone's offset at that instant. */
   format(instant: number): string {
     return this.clock.format(instant);
@@ -159,12 +179,12 @@ export class OpenHours {
     const wallTo = to + DAY_MS;
     const found: Occurrence[] = [];
     for (const [kind, list] of this.kinds) {
-      for (const recurring of list) {
+      for (const [index, recurring] of list.entries()) {
         for (const wall of recurring.startsBetween(wallFrom, wallTo)) {
           const start = this.clock.instantOf(wall);
           const end = this.clock.instantOf(wall + recurring.durationMs);
           // An occurrence that starts in a spring-forward gap may end before it starts: it holds no instant.
-          if (start < end && start <= to && from < end) found.push({ kind, start, end });
+          if (start < end && start <= to && from < end) found.push({ kind, index, start, end });
         }
       }
     }

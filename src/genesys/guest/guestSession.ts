@@ -7,6 +7,7 @@ import {
   type DeliveryVerdict,
   type SentMessage,
   type GuestEvent,
+  type NoticeEvent,
   type ReadNewestPage,
   type RequestDesk,
   type SessionNews,
@@ -34,7 +35,7 @@ import { withDeadline, SessionExpiry, type GenesysGate } from './link';
 import { SessionLink, type LinkOptions, type LinkSession } from './sessionLink';
 import { SessionListeners } from './sessionListeners';
 
-export type { GuestEvent } from './desk';
+export type { GuestEvent, NoticeEvent } from './desk';
 
 /** The link's options (sessionLink.ts), and what the session itself needs. */
 export interface GuestSessionOptions extends LinkOptions {
@@ -346,6 +347,11 @@ export class GuestSession implements LinkSession {
   /** Whether a message whose confirmation was lost reached Genesys (deliveryProof.ts). */
   proveDelivery(sent: SentMessage): Promise<DeliveryVerdict> {
     return this.ledger.prove(sent);
+  }
+
+  /** What this service tells the session's live streams of the guest's own input (a notice that it was masked). */
+  notice(event: NoticeEvent): void {
+    this.listeners.tell(event);
   }
 
   subscribe(listener: (event: GuestEvent) => void): () => void {

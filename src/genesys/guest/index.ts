@@ -8,7 +8,7 @@ export { SessionHub } from './sessionHub';
 export { SessionCeiling } from './sessionCeiling';
 export { WebDeploymentTokens } from './rest';
 export type { UploadBody, HistoryPage, NewestPage, WholeConversation, GenesysSignIn, SignInGrant } from './rest';
-export type { GuestEvent, GuestSession } from './guestSession';
+export type { GuestEvent, GuestSession, NoticeEvent } from './guestSession';
 export { MAX_QUEUE_SHARE } from './desk';
 export { PROOF_PAGE_SIZE } from './rest';
 export type { DeliveryVerdict, SentMessage } from './desk';

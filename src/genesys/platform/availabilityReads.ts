@@ -123,7 +123,7 @@ const MEDIA_TYPE = 'message';
  * the order nor which formula (`BEST`, `SIMPLE`, ...) to prefer, so the service takes the order it is given and never
  * a wait scoped to another media type.
  */
-function choosePrediction<T extends { estimatedWaitTimeSeconds?: number; intent?: string }>(
+export function choosePrediction<T extends { estimatedWaitTimeSeconds?: number; intent?: string }>(
   results: readonly T[],
 ): T | undefined {
   return results.find(

@@ -140,7 +140,7 @@ export function createGenesysPlatform(
 export { KB } from './messengerConfig';
 export { DEFAULT_MESSENGER_FEATURES } from './messengerConfig';
 export type { MessengerFeatures } from './messengerConfig';
-export { AvailabilityReads, AVAILABILITY_PERMISSIONS } from './availabilityReads';
+export { AvailabilityReads, AVAILABILITY_PERMISSIONS, choosePrediction } from './availabilityReads';
 export { PLATFORM_PERMISSIONS } from './permissions';
 export type { EstimatedWait, QueueObservations, ScheduleGroupRead, ScheduleRead } from './availabilityReads';
 export { PlatformApiError } from './platformClient';

@@ -92,6 +92,8 @@ export function attachmentRoutes({
       'attachment_too_large',
       'attachment_type_not_allowed',
       'attachments_disabled',
+      // MASKING_MODE=refuse: the file's name holds what a detector finds; nothing is uploaded.
+      'sensitive_data',
       // One upload at a time per session, a few per address and per instance.
       'rate_limited',
       'upstream_unavailable',

@@ -32,7 +32,8 @@ export function attributeRoutes({ chat, limits }: Pick<ChatRouteDeps, 'chat' | '
     body: { kind: 'json', schema: method === 'put' ? attributesBodySchema : attributesPatchSchema },
     limits: { perAddress: [limits.attributeWritesPerIp], perSession: [limits.attributeWritesPerSession] },
     responses: { 200: jsonResponse('The new attributes', attributesChangedSchema) },
-    errors: ['attribute_locked', 'attributes_too_large'],
+    // sensitive_data: MASKING_MODE=refuse, and a value holds what a detector finds.
+    errors: ['attribute_locked', 'attributes_too_large', 'sensitive_data'],
     async handle(req, res) {
       res.json(await chat.changeAttributes(claimsOf(res), req.body, method === 'put' ? 'replace' : 'merge'));
     },

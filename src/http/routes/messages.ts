@@ -25,7 +25,9 @@ export function messageRoutes(deps: Pick<ChatRouteDeps, 'chat' | 'attachments' |
     summary: "Send the guest's message",
     description:
       'Sends over the Guest API (onMessage), with the attributes in message.channel.metadata.customAttributes when ' +
-      'they have not reached Genesys yet. Answers with the message as Genesys echoed it.',
+      'they have not reached Genesys yet. Answers with the message as Genesys echoed it. Where the deployment masks ' +
+      'sensitive data (MASKING), the text is masked first: Genesys, history and the answer have only the masked ' +
+      'form, and the live stream says `notice` `masked`; in refuse mode such a text is 422 `sensitive_data`.',
     auth: 'session',
     body: { kind: 'json', schema: sendMessageBody },
     headers: [
@@ -42,6 +44,8 @@ export function messageRoutes(deps: Pick<ChatRouteDeps, 'chat' | 'attachments' |
       'attributes_too_large',
       'conflict',
       'idempotency_key_reused',
+      // MASKING_MODE=refuse: the text holds what a detector finds; nothing is sent.
+      'sensitive_data',
       // Genesys's pace of messages, counted where every frame of the session is seen.
       'rate_limited',
       'upstream_unavailable',

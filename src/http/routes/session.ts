@@ -41,6 +41,8 @@ export function sessionRoutes({ chat, limits }: Pick<ChatRouteDeps, 'chat' | 'li
       'reauthentication_required',
       'authentication_disabled',
       'cannot_downgrade',
+      // MASKING_MODE=refuse: an attribute value holds what a detector finds.
+      'sensitive_data',
     ],
     async handle(req, res, { body }) {
       const guest = res.locals.guest as Guest | undefined;

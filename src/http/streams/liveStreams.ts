@@ -361,6 +361,11 @@ function relay(
     case 'typing':
       send('typing', { durationMs: event.durationMs });
       return;
+    case 'notice': {
+      const { type: _type, ...notice } = event;
+      send('notice', notice);
+      return;
+    }
     case 'presence':
       send('presence', {
         presence: event.presence,

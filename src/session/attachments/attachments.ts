@@ -1,6 +1,7 @@
 import type { AttachmentView } from '../../domain/api';
 import type { NormalizedMessage } from '../../domain/message';
 import { type UploadBody, type SessionHub, GuestApiError } from '../../genesys/guest';
+import type { GuestInputMask } from '../masking';
 import type { UploadLimits } from './attachmentPolicy';
 import type { DownloadUrls } from './downloadUrls';
 import type { UploadSlots } from './uploadSlots';
@@ -21,6 +22,8 @@ import type { SessionClaims, SessionTokens } from '../tokens';
 
 interface AttachmentsDeps {
   hub: SessionHub;
+  /** Sensitive data in a file's name, hidden (or the upload refused) before Genesys sees it; unset: none. */
+  mask?: GuestInputMask;
   tokens: SessionTokens;
   /** What this session may upload now (capabilities.ts). */
   limits(claims: SessionClaims): Promise<UploadLimits>;
@@ -61,13 +64,15 @@ export class GuestAttachments {
   }
 
   async upload(claims: SessionClaims, file: { fileName: string } & UploadBody, base: string): Promise<AttachmentView> {
-    const { attachmentId, downloadUrl } = await this.deps.hub
-      .session(claims.guestToken, claims.signIn)
-      .attachments.upload(file);
+    const name = this.deps.mask?.fileName(file.fileName) ?? { value: file.fileName, detectors: [] };
+    const session = this.deps.hub.session(claims.guestToken, claims.signIn);
+    const { attachmentId, downloadUrl } = await session.attachments.upload({ ...file, fileName: name.value });
     this.urls.remember(claims.guestToken, attachmentId, downloadUrl);
+    if (name.detectors.length > 0)
+      session.notice({ type: 'notice', code: 'masked', detectors: name.detectors, attachmentId });
     return {
       id: attachmentId,
-      fileName: file.fileName,
+      fileName: name.value,
       mediaType: file.mediaType,
       size: file.size,
       url: this.link(claims, attachmentId, base),

@@ -69,6 +69,7 @@ function liveRows(from: Extract<ChatState, { phase: 'live' }>): Partial<Record<E
     'stream opened': { ...from, stream: 'open' },
     'stream reconnecting': { ...from, stream: 'reconnecting' },
     'a receipt arrived': from,
+    'input masked': { ...from, masked: ['g1'] },
     'availability changed': { ...from, availability: LONGER_WAIT },
     'expiry warned': { ...from, expiring: true },
     'expiry cleared': { ...from, expiring: false },

@@ -4,7 +4,7 @@ import { refreshFacts } from '../../../src/genesys/availability/facts';
 import { captureLogger } from '../../support/app';
 
 /**
- * What one refresh takes from Genesys's answers, part by part, before the answer is composed: here the
+ * What one refresh takes from the Platform's answers (a stand-in Platform here), part by part, before the answer is composed: here the
  * estimated wait over several queues (docs/api.md#get-availability: "the longest over the queues"), and which of a
  * queue's predictions counts (docs/genesys-protocol.md#availability).
  */

@@ -459,7 +459,7 @@ function holds<T>(what: string, arbitrary: fc.Arbitrary<T>, check: (value: T) =>
   }
 }
 
-test('the verdict, nextOpenAt and closesAt match the oracle around every clock change of three years', () => {
+test('the verdict, nextOpenAt, closesAt and the deciding kind match the oracle around every clock change of three years', () => {
   CHANGES.forEach((change) => {
     const check = ({ open, closed, holiday, deltas }: Group) => {
       const specs = [...open, ...closed, ...holiday];
@@ -467,7 +467,10 @@ test('the verdict, nextOpenAt and closesAt match the oracle around every clock c
       const oracle = new Oracle(change.zone, specs);
       const openHours = new OpenHours(hours);
       for (const now of instantsOf(change, oracle, deltas)) {
-        same(openHours.at(now), oracle.answer(now), { now: new Date(now).toISOString(), hours });
+        const expected = oracle.answer(now);
+        same(openHours.at(now), expected, { now: new Date(now).toISOString(), hours });
+        // The schedule named as deciding (verify:genesys) is of the state's kind; none holding is closed.
+        same(openHours.decidedBy(now)?.kind ?? 'closed', expected.state, { now: new Date(now).toISOString(), hours });
       }
     };
     holds(`${change.zone} at ${new Date(change.at).toISOString()}`, groupArb(change), check, RUNS, SEED + change.index);

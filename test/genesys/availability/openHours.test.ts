@@ -60,6 +60,20 @@ describe('precedence', () => {
     });
   });
 
+  test('the deciding schedule is of the outranking kind, the first of its list that holds; none holding is none', () => {
+    const lunch = { start: '2026-01-05T12:00:00.000', end: '2026-01-05T13:00:00.000', rrule: 'FREQ=DAILY' };
+    const hours = new OpenHours({
+      timeZone: 'UTC',
+      open: [{ ...WEEKDAYS, start: '2026-01-05T13:00:00.000' }, WEEKDAYS],
+      closed: [{ ...lunch, start: '2026-01-05T06:00:00.000', end: '2026-01-05T07:00:00.000' }, lunch],
+      holiday: [],
+    });
+    expect(hours.decidedBy(Date.parse('2026-06-02T10:00:00Z'))).toEqual({ kind: 'open', index: 1 });
+    expect(hours.decidedBy(Date.parse('2026-06-02T14:00:00Z'))).toEqual({ kind: 'open', index: 0 });
+    expect(hours.decidedBy(Date.parse('2026-06-02T12:30:00Z'))).toEqual({ kind: 'closed', index: 1 });
+    expect(hours.decidedBy(Date.parse('2026-06-02T20:00:00Z'))).toBeUndefined();
+  });
+
   test('no open schedule at all: closed, with no next opening', () => {
     const hours = new OpenHours({ timeZone: 'UTC', open: [], closed: [], holiday: [] });
     expect(at(hours, '2026-06-02T15:00:00Z')).toEqual({ state: 'closed' });

@@ -7,9 +7,10 @@ import { useFixture, type Fixture } from '../../support/nockBack';
 import { testConfig } from '../../support/platform';
 
 /**
- * The Platform reads behind GET /availability against Genesys's answers (nock.back fixtures in the shapes of the
- * Platform SDK models): what each request sends, what is taken from each answer, and the refusals (a 403
- * naming the missing permission, a 429 with Retry-After) surfaced at once for the caller to act on, not retried.
+ * The Platform reads behind GET /availability against hand-written answers in the shapes of the Platform SDK models
+ * (nock.back fixtures, not recorded from Genesys: docs/recording-fixtures.md): what each request sends, what is
+ * taken from each answer, and the refusals (a 403 naming the missing permission, a 429 with Retry-After) surfaced at
+ * once for the caller to act on, not retried.
  */
 const QUEUE = '8a3c5e7f-1b2d-4c6e-9f0a-2b4c6d8e0f1a';
 const GROUP = '4e6a8c0e-2f4b-4d6f-8a1c-3e5f7a9b1c3d';

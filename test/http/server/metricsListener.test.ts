@@ -59,8 +59,26 @@ describe('what it answers, and its stop', () => {
     expect({ status: answer.status, type: answer.headers.get('content-type'), body: await answer.text() }).toEqual({
       status: 404,
       type: 'text/plain; charset=utf-8',
-      body: 'Not found: metrics are at GET /metrics.\n',
+      body: 'Not found: metrics are at GET /metrics, the canary runs at GET /canary.\n',
     });
+  });
+
+  it('answers GET /canary with the canary report, never cached, and 503 with Retry-After when it cannot be read', async () => {
+    let report: () => Promise<unknown> = async () => ({ deployments: [{ deployment: 'shop', runs: [] }] });
+    listener = await startMetricsListener(0, '127.0.0.1', () => report());
+    const url = listener.url.replace(/\/metrics$/, '/canary');
+    const answer = await fetch(url);
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(answer.headers.get('cache-control')).toBe('no-store');
+    expect(await answer.json()).toEqual({ deployments: [{ deployment: 'shop', runs: [] }] });
+    report = () => Promise.reject(new Error('Redis is away'));
+    const refused = await fetch(url);
+    expect({ status: refused.status, retryAfter: refused.headers.get('retry-after') }).toEqual({
+      status: 503,
+      retryAfter: '5',
+    });
+    expect((await fetch(url, { method: 'POST' })).status).toBe(404);
   });
 
   it('answers 500 in words when collecting fails', async () => {

@@ -7,7 +7,7 @@ export { DeliveryLedger } from './deliveryProof';
 export type { DeliveryVerdict, SentMessage, ReadNewestPage } from './deliveryProof';
 export { InboundDispatch } from './inboundDispatch';
 export type { InboundSession } from './inboundDispatch';
-export type { GuestEvent, SessionNews } from './sessionNews';
+export type { GuestEvent, NoticeEvent, SessionNews } from './sessionNews';
 export { RequestDesk, MAX_QUEUE_SHARE } from './requestDesk';
 export type { DeskSocket } from './requestDesk';
 export { AttachmentTransfer } from './attachmentTransfer';

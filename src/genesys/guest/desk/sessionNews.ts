@@ -14,7 +14,19 @@ export type GuestEvent =
       /** When Genesys says it happened (the event's `channel.time`), so a page can place it among the messages. */
       time?: string;
     }
-  | { type: 'session'; state: SessionState; detail?: string; customer?: { firstName?: string; lastName?: string } };
+  | { type: 'session'; state: SessionState; detail?: string; customer?: { firstName?: string; lastName?: string } }
+  | NoticeEvent;
+
+/** What this service itself tells the guest's streams about the guest's own input (docs/api.md#masking). */
+export interface NoticeEvent {
+  type: 'notice';
+  /** `masked`: sensitive data was hidden before anything else saw it. */
+  code: 'masked';
+  detectors: string[];
+  /** The message it was hidden in, or the file in whose name. */
+  messageId?: string;
+  attachmentId?: string;
+}
 
 type SessionState =
   | 'reconnecting'

@@ -1,0 +1,58 @@
+import type { SharedStore } from '../../store';
+import type { CanaryResult } from './canaryRun';
+
+/**
+ * The last runs of a deployment's canary, kept in the shared store so that `GET /canary` on any instance shows them,
+ * whichever instance ran each. One key holds the newest `keep`, replaced by compare-and-swap: only the instance that
+ * holds an interval's lease writes, so a swap rarely has to be tried again.
+ */
+
+export interface CanaryRecord extends CanaryResult {
+  /** The interval the run was for: its start, epoch ms divided by the interval. */
+  slot: number;
+  startedAt: string;
+  /** The trace of the run: its log lines and spans carry it. */
+  traceId: string;
+  /** Which instance ran it (its id in the shared store). */
+  instance: string;
+}
+
+const KEY = 'canary:runs';
+/** Tries of a swap that another writer overtook. */
+const SWAP_TRIES = 5;
+
+export class CanaryRecords {
+  constructor(
+    private readonly store: Pick<SharedStore, 'get' | 'claim' | 'swap'>,
+    private readonly keep: number,
+    /** How long the list outlives its last run. */
+    private readonly ttlMs: number,
+  ) {}
+
+  /** The newest runs first. A list the store cannot read, or one that does not parse, reads as none. */
+  async recent(): Promise<CanaryRecord[]> {
+    return parse(await this.store.get(KEY));
+  }
+
+  async add(record: CanaryRecord): Promise<void> {
+    for (let i = 0; i < SWAP_TRIES; i++) {
+      const before = await this.store.get(KEY);
+      const next = JSON.stringify([record, ...parse(before)].slice(0, this.keep));
+      const written =
+        before === undefined
+          ? await this.store.claim(KEY, next, this.ttlMs)
+          : await this.store.swap(KEY, before, next, this.ttlMs);
+      if (written) return;
+    }
+  }
+}
+
+function parse(text: string | undefined): CanaryRecord[] {
+  if (text === undefined) return [];
+  try {
+    const list: unknown = JSON.parse(text);
+    return Array.isArray(list) ? (list as CanaryRecord[]) : [];
+  } catch {
+    return [];
+  }
+}

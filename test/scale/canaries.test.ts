@@ -1,0 +1,254 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { deploymentEntryFor, startSimulator, type Simulator } from '../../simulator';
+import { readConfig } from '../../src/config/schema';
+import type { CanaryRecord } from '../../src/deployments/canary';
+import { startService, type RunningService } from '../../src/server';
+import { captureLogger, deploymentsFileEnv, type CapturedLogger } from '../support/app';
+import { startRedis, type RedisServer } from '../support/redis';
+import { simProfile } from '../support/stack';
+import { waitFor } from '../support/wait';
+
+/**
+ * Canaries (docs/operations.md#canaries) of two deployments, run by three instances sharing one Redis: one run per
+ * interval per deployment, counted at each deployment's simulator; every step in the metrics; GET /canary on any
+ * instance shows the last runs. A flow that stops answering, a revoked OAuth client and a refused handshake each turn
+ * the next run red at its step, with the reason in GET /canary and a log line with the run's trace id; with the
+ * circuit to Genesys open, runs are skipped, not failed; the other deployment stays green throughout.
+ *
+ * @needs redis-server
+ */
+jest.setTimeout(240_000);
+
+const INTERVAL_SECONDS = 4;
+const INTERVAL_MS = INTERVAL_SECONDS * 1000;
+const INSTANCES = 3;
+/** How long a change may take to show: the run under way when it happened, the next, and the lease's slack. */
+const WITHIN_MS = 4 * INTERVAL_MS + 10_000;
+
+let redis: RedisServer;
+let shopSim: Simulator;
+let clinicSim: Simulator;
+let dir: string;
+const instances: RunningService[] = [];
+const logs: CapturedLogger[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+  shopSim = await startSimulator({ profile: simProfile() });
+  clinicSim = await startSimulator({ profile: simProfile(), deploymentId: '0f1e2d3c-4b5a-4697-8877-665544332211' });
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'canaries-'));
+  const file = path.join(dir, 'deployments.json');
+  const canary = { intervalSeconds: INTERVAL_SECONDS, attribute: 'bffCanary=yes', expect: 'You said' };
+  const deployments = [
+    { ...deploymentEntryFor(shopSim, 'shop', ['https://shop.example']), canary },
+    { ...deploymentEntryFor(clinicSim, 'clinic', ['https://clinic.example']), canary },
+  ];
+  fs.writeFileSync(file, JSON.stringify({ deployments }));
+  const env = deploymentsFileEnv(file, { REDIS_URL: redis.url, METRICS_PORT: '0', GENESYS_TIMEOUT_MS: '2000' });
+  for (let i = 0; i < INSTANCES; i++) {
+    const log = captureLogger('info');
+    logs.push(log);
+    instances.push(await startService(await readConfig(env), log.logger));
+  }
+}, 60_000);
+
+afterAll(async () => {
+  for (const instance of instances) await instance.stop();
+  await shopSim?.stop();
+  await clinicSim?.stop();
+  await redis?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+interface CanaryReport {
+  deployments: Array<{ deployment: string; intervalSeconds: number; runs: CanaryRecord[] }>;
+}
+
+async function report(instance: number): Promise<CanaryReport> {
+  const res = await fetch(instances[instance]!.metricsUrl!.replace(/\/metrics$/, '/canary'));
+  expect(res.status).toBe(200);
+  return (await res.json()) as CanaryReport;
+}
+
+/** The deployment's last runs, newest first, as GET /canary on `instance` lists them. */
+async function runsOf(deployment: string, instance = 0): Promise<CanaryRecord[]> {
+  return (await report(instance)).deployments.find((d) => d.deployment === deployment)!.runs;
+}
+
+const slotAt = (ms: number) => Math.floor(ms / INTERVAL_MS);
+
+/** The first run of `deployment` that started after `since` (epoch ms), once there is one. */
+async function firstRunAfter(deployment: string, since: number): Promise<CanaryRecord> {
+  let found: CanaryRecord | undefined;
+  await waitFor(
+    async () => {
+      const after = (await runsOf(deployment)).filter((r) => r.slot * INTERVAL_MS > since);
+      found = after[after.length - 1];
+      return found !== undefined;
+    },
+    WITHIN_MS,
+    200,
+  );
+  return found!;
+}
+
+/** Waits for a run of `deployment` that is ok and started after `since`. */
+async function greenAgain(deployment: string, since: number): Promise<void> {
+  await waitFor(
+    async () => (await runsOf(deployment)).some((r) => r.slot * INTERVAL_MS > since && r.outcome === 'ok'),
+    WITHIN_MS + 60_000,
+    200,
+  );
+}
+
+/** The canary messages a simulator received, by the interval each names. */
+function canaryMessagesBySlot(sim: Simulator): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const r of sim.received) {
+    const text = (r.frame as { message?: { text?: string } }).message?.text;
+    const slot = /^canary check (\d+)$/.exec(text ?? '')?.[1];
+    if (slot !== undefined) counts.set(Number(slot), (counts.get(Number(slot)) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** The warning a failed run was logged with, on whichever instance ran it. */
+function failureLine(run: CanaryRecord) {
+  return logs.flatMap((l) => l.lines()).find((l) => l.msg.startsWith('canary failed') && l.trace_id === run.traceId);
+}
+
+function expectFailedAt(run: CanaryRecord, step: string, reason: RegExp): void {
+  expect(run).toMatchObject({ outcome: 'failed', failedStep: step, reason: expect.stringMatching(reason) });
+  const at = run.steps.findIndex((s) => s.step === step);
+  expect(run.steps[at]).toMatchObject({ outcome: 'failed', reason: run.reason });
+  // The steps before it passed; those after it were skipped, but for `end`, which ends what was started.
+  expect(run.steps.slice(0, at).every((s) => s.outcome === 'ok')).toBe(true);
+  expect(run.steps.slice(at + 1, -1).every((s) => s.outcome === 'skipped')).toBe(true);
+  expect(run.traceId).toMatch(/^[0-9a-f]{32}$/);
+  expect(failureLine(run)).toMatchObject({ deployment: 'shop', step, reason: run.reason, level: 40 });
+}
+
+test('one run per interval per deployment across three instances, each step measured, shown on every instance', async () => {
+  await waitFor(
+    async () => {
+      for (const deployment of ['shop', 'clinic'])
+        expect((await runsOf(deployment)).filter((r) => r.outcome === 'ok').length).toBeGreaterThanOrEqual(3);
+    },
+    6 * INTERVAL_MS + 20_000,
+    200,
+  );
+  for (const [deployment, sim] of [
+    ['shop', shopSim],
+    ['clinic', clinicSim],
+  ] as const) {
+    const runs = await runsOf(deployment);
+    // The same list on every instance: it lives in the shared store.
+    for (let i = 1; i < INSTANCES; i++) expect((await runsOf(deployment, i)).slice(-3)).toEqual(runs.slice(-3));
+    // Every interval since the first has its one run: none missing, none twice.
+    const slots = runs.map((r) => r.slot);
+    expect(slots).toEqual(slots.map((_, i) => slots[0]! - i));
+    // At Genesys: one canary conversation per interval, each the one a listed run names.
+    const atSim = canaryMessagesBySlot(sim);
+    for (const run of runs.filter((r) => r.outcome === 'ok')) expect(atSim.get(run.slot)).toBe(1);
+    expect([...atSim.values()].every((n) => n === 1)).toBe(true);
+    const ok = runs.find((r) => r.outcome === 'ok')!;
+    expect(ok.steps.map((s) => [s.step, s.outcome])).toEqual(
+      ['session', 'send', 'first_answer', 'stream', 'history', 'end'].map((step) => [step, 'ok']),
+    );
+    expect(ok.steps.every((s) => s.durationMs >= 0)).toBe(true);
+    // The attribute the flow routes on reached Genesys with the conversation's first message.
+    const sent = sim.received.find(
+      (r) => (r.frame as { message?: { text?: string } }).message?.text === `canary check ${ok.slot}`,
+    )!;
+    const carried = sim
+      .framesFor(sent.sessionToken!, 'onMessage')
+      .map((r) => (r.frame as { message?: { channel?: { metadata?: { customAttributes?: object } } } }).message)
+      .map((m) => m?.channel?.metadata?.customAttributes);
+    expect(carried).toContainEqual({ bffCanary: 'yes' });
+  }
+  const metrics = await (await fetch(instances[0]!.metricsUrl!)).text();
+  // Counted once per run, by the instance that ran it (the three share this process's registry here).
+  const counted = [...metrics.matchAll(/genesys_bff_canary_runs_total\{outcome="\w+",deployment="shop"\} (\d+)/g)];
+  const listed = (await runsOf('shop')).length;
+  expect(counted.reduce((sum, m) => sum + Number(m[1]), 0)).toBeGreaterThanOrEqual(listed - 1);
+  expect(counted.reduce((sum, m) => sum + Number(m[1]), 0)).toBeLessThanOrEqual(listed);
+  for (const deployment of ['shop', 'clinic']) {
+    expect(metrics).toMatch(
+      new RegExp(`genesys_bff_canary_runs_total\\{outcome="ok",deployment="${deployment}"\\} [1-9]`),
+    );
+    for (const step of ['session', 'send', 'first_answer', 'stream', 'history', 'end'])
+      expect(metrics).toMatch(
+        new RegExp(`genesys_bff_canary_step_seconds_count\\{step="${step}",deployment="${deployment}"\\} [1-9]`),
+      );
+  }
+});
+
+test('a flow that stops answering turns the next run red at first_answer', async () => {
+  const since = Date.now();
+  shopSim.setOptions({ agent: { enabled: false } });
+  try {
+    expectFailedAt(await firstRunAfter('shop', since), 'first_answer', /the flow sent no answer within 2000 ms/);
+  } finally {
+    shopSim.setOptions({ agent: { enabled: true } });
+  }
+  await greenAgain('shop', Date.now());
+});
+
+test('a refused handshake turns the next run red at session', async () => {
+  const since = Date.now();
+  shopSim.faults.refuseHandshake(403);
+  try {
+    expectFailedAt(await firstRunAfter('shop', since), 'session', /403/);
+  } finally {
+    shopSim.faults.clear();
+  }
+  await greenAgain('shop', Date.now());
+});
+
+test('with the circuit to Genesys open, runs are skipped, not failed', async () => {
+  shopSim.faults.refuseHandshake(503);
+  shopSim.faults.dropSocket();
+  let opened = 0;
+  try {
+    // The run that meets the outage may fail (it is how the outage is found); once the circuit is open, none does.
+    await waitFor(
+      async () => {
+        const skipped = (await runsOf('shop')).find((r) => /Genesys unavailable/.test(r.reason ?? ''));
+        if (skipped) opened = skipped.slot;
+        return skipped !== undefined;
+      },
+      WITHIN_MS,
+      200,
+    );
+    const later = Date.now();
+    await waitFor(async () => (await runsOf('shop')).some((r) => r.slot * INTERVAL_MS > later), WITHIN_MS, 200);
+    const whileOpen = (await runsOf('shop')).filter((r) => r.slot >= opened);
+    expect(whileOpen.length).toBeGreaterThanOrEqual(2);
+    for (const run of whileOpen) {
+      expect(run).toMatchObject({ outcome: 'skipped', reason: expect.stringMatching(/Genesys unavailable/) });
+      expect(run.steps.every((s) => s.outcome === 'skipped')).toBe(true);
+    }
+    const metrics = await (await fetch(instances[0]!.metricsUrl!)).text();
+    expect(metrics).toMatch(/genesys_bff_canary_runs_total\{outcome="skipped",deployment="shop"\} [1-9]/);
+  } finally {
+    shopSim.faults.clear();
+  }
+  await greenAgain('shop', Date.now());
+});
+
+test('a revoked OAuth client turns the next run red at session, its reason scrubbed of the secret', async () => {
+  const since = Date.now();
+  shopSim.revokeClient();
+  const run = await firstRunAfter('shop', since);
+  expectFailedAt(run, 'session', /invalid_client|401/);
+  expect(JSON.stringify(await report(1))).not.toContain(shopSim.credentials.clientSecret);
+});
+
+test('the other deployment stayed green throughout', async () => {
+  const runs = await runsOf('clinic', 2);
+  expect(runs.length).toBeGreaterThan(5);
+  expect(runs.filter((r) => r.outcome !== 'ok')).toEqual([]);
+  expect(slotAt(Date.now()) - runs[0]!.slot).toBeLessThanOrEqual(2);
+});
