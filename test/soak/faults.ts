@@ -75,7 +75,7 @@ export function schedule(rng: Random, instances: number, from: number, until: nu
       case 'instance_throttled':
         f.instance = rng.int(0, instances - 1);
         f.durationMs = rng.int(5000, 20_000);
-        f.delayMs = rng.int(200, 900); // each stall
+        f.delayMs = rng.int(50, 300); // each stall
         break;
       case 'redis_sigkill':
       case 'redis_restart':
@@ -121,6 +121,9 @@ export function describeFault(f: Fault): string {
   return `${f.kind}${target}${delay}${drop}${f.durationMs ? ` for ${(f.durationMs / 1000).toFixed(1)} s` : ''}`;
 }
 
+/** Requests kept in flight to a throttled instance. */
+const BURST_REQUESTS = 48;
+
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Applies one fault and undoes it after its duration; resolves when the resource is whole again. */
@@ -136,16 +139,29 @@ export async function apply(world: World, f: Fault, rng: Random, guestTokens: ()
       return;
     }
     case 'instance_throttled': {
-      // A CPU quota spent (a container's limit, a busy node): the process is frozen for most of each period and
-      // runs for the rest, so its timers come due while it cannot run. Redis and Genesys are untouched.
+      // A CPU quota spent (a container's limit, a busy node): the process runs a few milliseconds of each period and
+      // is frozen for the rest, so work that takes it one turn of its event loop on a free CPU takes many periods,
+      // and its timers come due while it cannot run. Redis and Genesys are untouched.
       const instance = world.instances[f.instance!]!;
       const until = Date.now() + f.durationMs;
+      // What spends the quota: a burst of requests straight to the instance (a spike its share of traffic brings),
+      // so its event loop has a backlog to work through between stalls, as a busy container's does.
+      const burst = Array.from({ length: BURST_REQUESTS }, async () => {
+        while (Date.now() < until) {
+          const res = await fetch(`${instance.url}/capabilities`, { signal: AbortSignal.timeout(10_000) }).catch(
+            () => undefined,
+          );
+          await res?.arrayBuffer().catch(() => undefined);
+          if (!res) await sleep(50);
+        }
+      });
       while (Date.now() < until && instance.freeze(true)) {
         await sleep(f.delayMs!);
         instance.freeze(false);
-        await sleep(rng.int(30, 150));
+        await sleep(rng.int(5, 25));
       }
       instance.freeze(false);
+      await Promise.all(burst);
       return;
     }
     case 'redis_sigkill':
