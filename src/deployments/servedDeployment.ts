@@ -99,7 +99,10 @@ export function buildDeployment(deployment: Deployment, parts: ProcessParts): Se
       parts.config.session.secrets[0],
     );
     const webhooks = buildWebhooks(deployment, store, parts.config.webhooks, parts.logger);
-    const chatWebhooks = new ChatWebhooks(deployment.webhooks.length > 0 ? webhooks.events : undefined);
+    const chatWebhooks = new ChatWebhooks(
+      deployment.webhooks.length > 0 ? webhooks.events : undefined,
+      deployment.canary.intervalMs === undefined ? undefined : deployment.canary.attribute,
+    );
     const { health, hub, watchHub, signInTokens } = guestApi(
       deployment,
       parts,

@@ -4,6 +4,9 @@ import type { ChatEndedBy } from '../domain/webhookEvent';
 import type { AttachmentView } from '../domain/api';
 import type { ChatEvent, ChatEvents } from '../webhooks';
 
+/** Canary chats remembered at once: a few intervals' worth, whatever the interval. */
+const SYNTHETIC_KEPT = 64;
+
 /**
  * What of a chat becomes a webhook event (docs/api.md#webhooks), said once: the use cases tell it what they did
  * (a start, a send, an upload, a sign-in, an end), and the deployment's sessions tell it what Genesys said (an
@@ -11,14 +14,28 @@ import type { ChatEvent, ChatEvents } from '../webhooks';
  * wherever it is seen: Genesys's id for a message or a presence event, the chat itself for its start and end.
  */
 export class ChatWebhooks {
-  constructor(private readonly events?: ChatEvents) {}
+  /** Chats the canary started: a synthetic conversation is no event of the site's (newest last, bounded). */
+  private readonly synthetic = new Set<string>();
+
+  constructor(
+    private readonly events?: ChatEvents,
+    /** The custom attribute a canary's chat carries (docs/operations.md#canaries). */
+    private readonly canaryAttribute?: { name: string; value: string },
+  ) {}
 
   /** Queued in the background: a chat never waits for its webhooks (ChatEvents never rejects). */
   private publish(event: ChatEvent): void {
-    if (this.events) void this.events.publish(event);
+    if (this.events && !this.synthetic.has(event.guestToken)) void this.events.publish(event);
   }
 
-  started(guestToken: string, authenticated: boolean): void {
+  /** A chat started with `attributes`: one carrying the canary's attribute is the canary's, and tells nothing. */
+  started(guestToken: string, authenticated: boolean, attributes: Readonly<Record<string, string>> = {}): void {
+    const canary = this.canaryAttribute;
+    if (canary && attributes[canary.name] === canary.value) {
+      this.synthetic.add(guestToken);
+      if (this.synthetic.size > SYNTHETIC_KEPT) this.synthetic.delete(this.synthetic.values().next().value!);
+      return;
+    }
     this.publish({ type: 'chat.started', guestToken, key: 'chat', data: { authenticated } });
   }
 

@@ -146,7 +146,7 @@ export class GuestChat {
       anchor,
       signIn,
     };
-    this.deps.webhooks?.started(guestToken, signIn !== undefined);
+    this.deps.webhooks?.started(guestToken, signIn !== undefined, state.attributes);
     return this.view(claims, info, info.newSession, since);
   }
 

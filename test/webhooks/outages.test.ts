@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { startSimulator, type Simulator } from '../../simulator';
 import { startInstance, type Instance } from '../support/instances';
+import { startNginx, type Nginx } from '../support/nginx';
 import { startComposeRedis, type RedisServer } from '../support/redis';
 import { openStream } from '../support/sse';
 import { PAGE_ORIGIN, simulatorEnv } from '../support/stack';
@@ -8,8 +9,9 @@ import { sleep, waitFor } from '../support/wait';
 import { startWebhookReceiver, WEBHOOK_SECRET, type WebhookReceiver } from '../support/webhookReceiver';
 
 /**
- * Webhooks through faults, for real: two instances (each its own process) on Redis run as
- * deploy/docker-compose.scale.yml runs it (append-only file, fsync every second), the strict simulator, and a
+ * Webhooks through faults, for real: two instances (each its own process) behind the shipped nginx
+ * (deploy/nginx/bff.conf), on Redis run as deploy/docker-compose.scale.yml runs it (append-only file, fsync every
+ * second), the strict simulator, and a
  * receiver that holds every delivery unanswered. One instance is SIGKILLed with deliveries in flight and Redis is
  * restarted; then the receiver answers. Every event of every chat arrives, verified, and an event that arrives twice
  * arrives under the same webhook-id (at least once; receivers drop repeats by id).
@@ -25,6 +27,7 @@ let sim: Simulator;
 let redis: RedisServer;
 let receiver: WebhookReceiver;
 let instances: Instance[] = [];
+let proxy: Nginx;
 
 beforeAll(async () => {
   sim = await startSimulator({ profile: 'strict', agent: { typingDelayMs: 5, replyDelayMs: 20 } });
@@ -40,9 +43,11 @@ beforeAll(async () => {
     WEBHOOK_TIMEOUT_MS: '1000',
   });
   instances = await Promise.all([startInstance(env), startInstance(env)]);
+  proxy = await startNginx(instances.map((i) => i.url.replace('http://', '')));
 }, 60_000);
 
 afterAll(async () => {
+  await proxy?.stop();
   await Promise.all(instances.map((i) => i.stop()));
   await receiver?.close();
   await redis?.stop();
@@ -58,10 +63,19 @@ interface Chat {
  * A request as the README's client makes it: a send carries an Idempotency-Key, and a 503 (the chat's Genesys
  * connection handed between instances, Redis coming back) is retried after its Retry-After, a bounded number of times.
  */
-async function call(instance: Instance, method: string, path: string, token?: string, body?: object) {
+async function call(
+  instance: Pick<Instance, 'url'>,
+  method: string,
+  path: string,
+  token?: string,
+  body?: object,
+  routingKey?: string,
+) {
   const key = randomUUID();
+  // Through nginx, the chat's routing key picks its instance (deploy/nginx/bff.conf).
+  const routed = routingKey ? `${path}${path.includes('?') ? '&' : '?'}routingKey=${routingKey}` : path;
   for (let attempt = 1; ; attempt++) {
-    const res = await fetch(`${instance.url}${path}`, {
+    const res = await fetch(`${instance.url}${routed}`, {
       method,
       signal: AbortSignal.timeout(30_000),
       headers: {
@@ -82,12 +96,13 @@ async function call(instance: Instance, method: string, path: string, token?: st
   }
 }
 
-/** A chat started on one instance, its messages sent through both. */
-async function chat(first: Instance, second: Instance, texts: string[]): Promise<Chat> {
+/** A chat started on one instance, its messages sent through both (or through nginx, as the site's pages do). */
+async function chat(first: Pick<Instance, 'url'>, second: Pick<Instance, 'url'>, texts: string[]): Promise<Chat> {
   const started = await call(first, 'POST', '/guest-session', undefined, {});
   const c: Chat = { token: started.sessionToken as string, sent: [] };
+  const routingKey = started.routingKey as string;
   for (const [n, text] of texts.entries()) {
-    const sent = await call(n % 2 === 0 ? first : second, 'POST', '/messages', c.token, { text });
+    const sent = await call(n % 2 === 0 ? first : second, 'POST', '/messages', c.token, { text }, routingKey);
     c.sent.push((sent.message as { id: string }).id);
     c.token = (sent.sessionToken as string | undefined) ?? c.token;
   }
@@ -140,7 +155,11 @@ test('two tabs, one on each instance: each agent message is one message.received
 test('an instance killed mid-delivery and Redis restarted: every event arrives, repeats only by the same id', async () => {
   const [a, b] = instances as [Instance, Instance];
   const before = receiver.received.length;
-  const chats = [await chat(a, b, ['one', 'two']), await chat(b, a, ['three', 'four'])];
+  const chats = [
+    await chat(a, b, ['one', 'two']),
+    await chat(b, a, ['three', 'four']),
+    await chat(proxy, proxy, ['through nginx']),
+  ];
   // Deliveries in flight from both instances, held unanswered by the receiver.
   await waitFor(() => new Set(receiver.received.slice(before).map((d) => d.id)).size >= 4);
   await a.kill();
@@ -150,8 +169,8 @@ test('an instance killed mid-delivery and Redis restarted: every event arrives, 
     const ready = (await (await fetch(`${b.url}/readyz`)).json()) as { checks: Record<string, { ok: boolean }> };
     if (!ready.checks.redis?.ok) throw new Error('Redis not back yet');
   });
-  // A chat after the restart, on the instance left.
-  chats.push(await chat(b, b, ['five']));
+  // A chat after the restart, through nginx: the instance left takes it.
+  chats.push(await chat(proxy, proxy, ['five']));
   receiver.answer(204);
 
   const chatIds = new Set<string>();
