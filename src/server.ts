@@ -102,19 +102,14 @@ export async function startService(
   const metrics =
     settings.metricsPort === undefined
       ? undefined
-      : await startMetricsListener(
-          settings.metricsPort,
-          settings.metricsHost,
-          () => canaryReport(served),
-          {
-            // The deployments served now: a reload's new set is listed from the next request on.
-            deadLetters: {
-              names: () => served.all.map((d) => d.deployment.name),
-              deadLetters: (name) => served.all.find((d) => d.deployment.name === name)?.webhooks.deadLetters,
-            },
-            logger: logger.child({ component: 'operator' }),
+      : await startMetricsListener(settings.metricsPort, settings.metricsHost, () => canaryReport(served), {
+          // The deployments served now: a reload's new set is listed from the next request on.
+          deadLetters: {
+            names: () => served.all.map((d) => d.deployment.name),
+            deadLetters: (name) => served.all.find((d) => d.deployment.name === name)?.webhooks.deadLetters,
           },
-        ).catch(async (error: unknown) => {
+          logger: logger.child({ component: 'operator' }),
+        }).catch(async (error: unknown) => {
           await new Promise((resolve) => server.close(resolve));
           return abandon(error);
         });

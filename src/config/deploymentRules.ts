@@ -1,8 +1,7 @@
 import { z } from 'zod';
-import { createECDH } from 'node:crypto';
 import { availabilityEnv } from './availabilityVariables';
 import { canaryEnv, DEFAULT_CANARY_ATTRIBUTE } from './canaryVariables';
-import { notificationEnv } from './notificationVariables';
+import { notificationEnv, vapidPairProblem } from './notificationVariables';
 import { DEPLOYMENT_NAME, GENESYS_ID, originOverlaps, type Deployment, type NotificationsConfig } from './deployment';
 import { baseUrl, metaOf } from './envValues';
 import { maskingOf, maskingSchema } from './masking';
@@ -166,22 +165,6 @@ const notifications = z.strictObject({
     .optional()
     .transform((v) => v === true || v === 'on'),
 });
-
-/** What is wrong with a VAPID key pair (base64url P-256), or undefined. */
-export function vapidPairProblem(publicKey: string, privateKey: string): string | undefined {
-  const pub = Buffer.from(publicKey, 'base64url');
-  if (pub.length !== 65 || pub[0] !== 4) return 'must be an uncompressed P-256 public key, base64url (87 characters)';
-  const priv = Buffer.from(privateKey, 'base64url');
-  if (priv.length !== 32) return 'must be a P-256 private key, base64url (43 characters)';
-  try {
-    const ecdh = createECDH('prime256v1');
-    ecdh.setPrivateKey(priv);
-    if (!ecdh.getPublicKey().equals(pub)) return 'is not the public key of the private key given with it';
-  } catch {
-    return 'must be a P-256 private key, base64url (43 characters)';
-  }
-  return undefined;
-}
 
 const signInUri = textFor('a sign-in callback URL').superRefine((v, ctx) => {
   const problem = redirectUriProblem(v);

@@ -1,3 +1,4 @@
+import { createECDH } from 'node:crypto';
 import { doc, intFrom, oneOf, text } from './envValues';
 
 /**
@@ -43,3 +44,19 @@ export const notificationEnv = {
     ),
   ),
 };
+
+/** What is wrong with a VAPID key pair (base64url P-256), or undefined. */
+export function vapidPairProblem(publicKey: string, privateKey: string): string | undefined {
+  const pub = Buffer.from(publicKey, 'base64url');
+  if (pub.length !== 65 || pub[0] !== 4) return 'must be an uncompressed P-256 public key, base64url (87 characters)';
+  const priv = Buffer.from(privateKey, 'base64url');
+  if (priv.length !== 32) return 'must be a P-256 private key, base64url (43 characters)';
+  try {
+    const ecdh = createECDH('prime256v1');
+    ecdh.setPrivateKey(priv);
+    if (!ecdh.getPublicKey().equals(pub)) return 'is not the public key of the private key given with it';
+  } catch {
+    return 'must be a P-256 private key, base64url (43 characters)';
+  }
+  return undefined;
+}

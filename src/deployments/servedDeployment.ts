@@ -311,18 +311,7 @@ function chatOf(
     urls: parts.downloadUrls,
     uploaded: (guestToken, attachment) => chatWebhooks.uploaded(guestToken, attachment),
   });
-  const availability = new AvailabilityService({
-    targets: deployment.availability,
-    reads: platform.availability,
-    store,
-    refreshMs: deployment.availability.refreshMs,
-    staleMs: deployment.availability.staleMs,
-    // The first request waits at most this long for the first read; a refresh is bounded by the Genesys deadline.
-    firstAnswerWaitMs: Math.min(config.genesys.timeoutMs, FIRST_AVAILABILITY_WAIT_MS),
-    leaseMs: 3 * config.genesys.timeoutMs,
-    logger: logger.child({ component: 'availability' }),
-    now,
-  });
+  const availability = availabilityOf(deployment, parts, platform, store);
   const streams = new LiveStreams({
     heartbeatMs: STREAM_HEARTBEAT_MS,
     maxBufferedBytes: 256 * 1024,
@@ -363,4 +352,25 @@ function chatOf(
     availability,
     limits: parts.limits,
   };
+}
+
+/** Whether anyone is there for the deployment's routing targets, read from Genesys in the background. */
+function availabilityOf(
+  deployment: Deployment,
+  parts: ProcessParts,
+  platform: GenesysPlatform,
+  store: SharedStore,
+): AvailabilityService {
+  return new AvailabilityService({
+    targets: deployment.availability,
+    reads: platform.availability,
+    store,
+    refreshMs: deployment.availability.refreshMs,
+    staleMs: deployment.availability.staleMs,
+    // The first request waits at most this long for the first read; a refresh is bounded by the Genesys deadline.
+    firstAnswerWaitMs: Math.min(parts.config.genesys.timeoutMs, FIRST_AVAILABILITY_WAIT_MS),
+    leaseMs: 3 * parts.config.genesys.timeoutMs,
+    logger: parts.logger.child({ component: 'availability' }),
+    now: parts.now,
+  });
 }
