@@ -16,7 +16,13 @@ export {
   type PushPlatform,
   type PushSubscriptionBody,
 } from './push.js';
-export { PAGE_EVENT_PREFIX, type PageEventDetails, type PageEventName, type PageEventsOptions } from './pageEvents.js';
+export {
+  PAGE_EVENT_NAMES,
+  PAGE_EVENT_PREFIX,
+  type PageEventDetails,
+  type PageEventName,
+  type PageEventsOptions,
+} from './pageEvents.js';
 export {
   availabilityStatus,
   chatButtonState,

@@ -33,6 +33,17 @@ export interface PageEventDetails {
 
 export type PageEventName = keyof PageEventDetails;
 
+/** Every event the kit tells the page, for a listener that wants them all. */
+export const PAGE_EVENT_NAMES = [
+  'chat-opened',
+  'message-sent',
+  'message-received',
+  'agent-joined',
+  'chat-ended',
+  'availability',
+  'error',
+] as const satisfies readonly PageEventName[];
+
 export interface PageEventsOptions {
   /**
    * Push each event to Google Tag Manager's data layer too: `true` for `window.dataLayer`, or the name of another

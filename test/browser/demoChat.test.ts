@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { PAGE_EVENT_NAMES } from '../../client/src/pageEvents';
 import { loadConfig } from '../../src/config/schema';
 import { startDemoServer, type DemoServer } from '../../src/demo/demoServer';
 import { demoAssets, startEmbeddedDefault, type EmbeddedDefault } from '../../src/demo/embeddedDefault';
@@ -544,17 +545,6 @@ test('a deployment with file upload, conversation clear and sign-in off: no atta
 });
 
 /** A js code block of a document (relative to the repository), found by a line it contains. */
-/** Every event the kit tells the page (client/src/pageEvents.ts). */
-const PAGE_EVENTS = [
-  'chat-opened',
-  'message-sent',
-  'message-received',
-  'agent-joined',
-  'chat-ended',
-  'availability',
-  'error',
-];
-
 function documentBlock(document: string, containing: string): string {
   const text = fs.readFileSync(path.join(ROOT, document), 'utf8');
   const block = [...text.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes(containing));
@@ -697,14 +687,17 @@ Object.assign(window, { client }, ${JSON.stringify(grant)});`,
   const analytics = await context.newPage();
   analytics.on('pageerror', (e) => errors.push(e.message));
   await analytics.goto(`${origin}/page.html`);
-  await analytics.evaluate((names) => {
-    const heard: Array<{ type: string; detail: unknown }> = [];
-    for (const name of names)
-      window.addEventListener(`genesys-bff:${name}`, (e) =>
-        heard.push({ type: e.type, detail: (e as CustomEvent).detail }),
-      );
-    Object.assign(window, { heard });
-  }, PAGE_EVENTS);
+  await analytics.evaluate(
+    (names) => {
+      const heard: Array<{ type: string; detail: unknown }> = [];
+      for (const name of names)
+        window.addEventListener(`genesys-bff:${name}`, (e) =>
+          heard.push({ type: e.type, detail: (e as CustomEvent).detail }),
+        );
+      Object.assign(window, { heard });
+    },
+    [...PAGE_EVENT_NAMES],
+  );
   await runInPage(analytics, here(documentBlock('client/README.md', 'pageEvents: { dataLayer: true }')));
   await analytics.waitForFunction(
     () =>

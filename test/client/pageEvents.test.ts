@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { BffClient, BffError, PAGE_EVENT_PREFIX, type PageEventsOptions } from '../../client/src';
+import { BffClient, BffError, PAGE_EVENT_NAMES, PAGE_EVENT_PREFIX, type PageEventsOptions } from '../../client/src';
 import { SeenIds } from '../../client/src/pageEvents';
 import { FetchEventSource } from '../support/eventSource';
 import { guestTokenOf, PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
@@ -16,15 +16,7 @@ beforeAll(async () => {
 });
 afterAll(() => stack.close());
 
-const NAMES = [
-  'chat-opened',
-  'message-sent',
-  'message-received',
-  'agent-joined',
-  'chat-ended',
-  'availability',
-  'error',
-] as const;
+const NAMES = PAGE_EVENT_NAMES;
 
 /** A stand-in for `window`: an EventTarget that records every kit event, and may hold a data layer. */
 function page() {
