@@ -211,6 +211,25 @@ const TABLE: Record<string, Entry> = {
     ],
   },
   'get /capabilities': { ended: [{ how: 'with the token', path: () => '/capabilities', headers: withToken }] },
+  'put /notifications/push': {
+    ended: [
+      {
+        how: 'a push subscription',
+        path: () => '/notifications/push',
+        headers: withToken,
+        body: json({
+          endpoint: 'https://push.example.com/send/ended',
+          keys: {
+            p256dh: Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 7)]).toString('base64url'),
+            auth: Buffer.alloc(16, 9).toString('base64url'),
+          },
+        }),
+      },
+    ],
+  },
+  'delete /notifications/push': {
+    ended: [{ how: 'with the token', path: () => '/notifications/push', headers: withToken }],
+  },
   'get /availability': PUBLIC(
     '/availability',
     "the deployment's availability, the same for everyone; no session needed",

@@ -368,6 +368,11 @@ describe('what Genesys says about a sign-in', () => {
     t.feed(signIn('Inbound'));
     expect(t.session.events).toEqual([{ type: 'session', state: 'signed_in' }]);
     t.feed(signIn('Outbound'));
-    expect(t.session.events.at(-1)).toEqual({ type: 'presence', presence: 'signin', time: '2026-11-22T10:00:00Z' });
+    expect(t.session.events.at(-1)).toEqual({
+      type: 'presence',
+      presence: 'signin',
+      time: '2026-11-22T10:00:00Z',
+      genesysId: 'm-Outbound',
+    });
   });
 });
