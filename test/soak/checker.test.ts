@@ -454,9 +454,9 @@ test('store_unavailable is owed to a Redis fault or a restarting instance and it
   const at = (seconds: number) => T0 + seconds * 1000;
   // During a Redis pause, soon after it, and soon after an instance came back: excused.
   facts.storeRefusals = [at(12), at(20 + STORE_RECOVERY_MS / 1000 - 1), at(41)];
-  const run = runWith(['redis_sigstop', 10, 20], ['instance_sigkill', 35, 40], ['instance_throttled', 50, 70]);
+  const run = runWith(['redis_sigstop', 10, 20], ['instance_sigkill', 35, 40], ['instance_starved', 50, 70]);
   expect(checkSession(facts, run)).toEqual([]);
-  // While an instance is throttled (its timers late, Redis whole), and long after Redis came back: flagged.
+  // While an instance is starved (its timers late, Redis whole), and long after Redis came back: flagged.
   facts.storeRefusals = [at(55), at(20 + STORE_RECOVERY_MS / 1000 + 1)];
   const found = checkSession(facts, run);
   expect(found.map((v) => v.kind)).toEqual(['false_outage']);

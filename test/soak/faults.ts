@@ -1,3 +1,5 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import type { Random } from './random';
 import type { World } from './world';
 
@@ -10,7 +12,7 @@ import type { World } from './world';
 export const FAULT_KINDS = [
   'instance_sigkill',
   'instance_sigterm',
-  'instance_throttled',
+  'instance_starved',
   'redis_sigkill',
   'redis_sigstop',
   'redis_restart',
@@ -34,12 +36,14 @@ export interface Fault {
   delayMs?: number;
   /** socket_drop: every session's sockets, or one random session's. */
   all?: boolean;
+  /** instance_starved: the busy processes sharing its one CPU. */
+  hogs?: number;
 }
 
 const WEIGHTS: Record<FaultKind, number> = {
   instance_sigkill: 3,
   instance_sigterm: 2,
-  instance_throttled: 2,
+  instance_starved: 2,
   redis_sigkill: 1,
   redis_sigstop: 1,
   redis_restart: 1,
@@ -72,10 +76,10 @@ export function schedule(rng: Random, instances: number, from: number, until: nu
         f.instance = rng.int(0, instances - 1);
         f.durationMs = rng.int(1000, 8000); // down this long before it is started again
         break;
-      case 'instance_throttled':
+      case 'instance_starved':
         f.instance = rng.int(0, instances - 1);
         f.durationMs = rng.int(5000, 20_000);
-        f.delayMs = rng.int(50, 300); // each stall
+        f.hogs = rng.int(8, 24);
         break;
       case 'redis_sigkill':
       case 'redis_restart':
@@ -117,11 +121,18 @@ export function schedule(rng: Random, instances: number, from: number, until: nu
 export function describeFault(f: Fault): string {
   const target = f.instance !== undefined ? ` instance ${f.instance}` : '';
   const delay = f.delayMs !== undefined ? ` +${f.delayMs} ms` : '';
-  const drop = f.kind === 'socket_drop' ? (f.all ? ' (every session)' : ' (one session)') : '';
+  const drop =
+    f.kind === 'socket_drop'
+      ? f.all
+        ? ' (every session)'
+        : ' (one session)'
+      : f.hogs !== undefined
+        ? ` (${f.hogs} busy processes on its CPU)`
+        : '';
   return `${f.kind}${target}${delay}${drop}${f.durationMs ? ` for ${(f.durationMs / 1000).toFixed(1)} s` : ''}`;
 }
 
-/** Requests kept in flight to a throttled instance. */
+/** Requests kept in flight to a starved instance. */
 const BURST_REQUESTS = 48;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -138,30 +149,37 @@ export async function apply(world: World, f: Fault, rng: Random, guestTokens: ()
       await instance.start();
       return;
     }
-    case 'instance_throttled': {
-      // A CPU quota spent (a container's limit, a busy node): the process runs a few milliseconds of each period and
-      // is frozen for the rest, so work that takes it one turn of its event loop on a free CPU takes many periods,
-      // and its timers come due while it cannot run. Redis and Genesys are untouched.
+    case 'instance_starved': {
+      // A starved CPU (a busy node, a container sharing its cores): the instance is pinned to one CPU that `hogs`
+      // busy processes share with it, so it gets a small share of it, and its event loop runs late. A burst of
+      // requests straight to it (a spike of its share of traffic) gives the loop a backlog to work through.
+      // Redis and Genesys are untouched.
       const instance = world.instances[f.instance!]!;
-      const until = Date.now() + f.durationMs;
-      // What spends the quota: a burst of requests straight to the instance (a spike its share of traffic brings),
-      // so its event loop has a backlog to work through between stalls, as a busy container's does.
-      const burst = Array.from({ length: BURST_REQUESTS }, async () => {
-        while (Date.now() < until) {
-          const res = await fetch(`${instance.url}/capabilities`, { signal: AbortSignal.timeout(10_000) }).catch(
-            () => undefined,
-          );
-          await res?.arrayBuffer().catch(() => undefined);
-          if (!res) await sleep(50);
-        }
-      });
-      while (Date.now() < until && instance.freeze(true)) {
-        await sleep(f.delayMs!);
-        instance.freeze(false);
-        await sleep(rng.int(5, 25));
+      const pid = instance.pid;
+      if (pid === undefined) return;
+      const cpu = String(rng.int(0, os.cpus().length - 1));
+      const all = `0-${os.cpus().length - 1}`;
+      const hogs: ChildProcess[] = [];
+      try {
+        spawnSync('taskset', ['-a', '-p', '-c', cpu, String(pid)], { stdio: 'ignore' });
+        for (let i = 0; i < f.hogs!; i++)
+          hogs.push(spawn('taskset', ['-c', cpu, process.execPath, '-e', 'for (;;) {}'], { stdio: 'ignore' }));
+        const until = Date.now() + f.durationMs;
+        await Promise.all(
+          Array.from({ length: BURST_REQUESTS }, async () => {
+            while (Date.now() < until) {
+              const res = await fetch(`${instance.url}/capabilities`, { signal: AbortSignal.timeout(10_000) }).catch(
+                () => undefined,
+              );
+              await res?.arrayBuffer().catch(() => undefined);
+              if (!res) await sleep(50);
+            }
+          }),
+        );
+      } finally {
+        for (const hog of hogs) hog.kill('SIGKILL');
+        spawnSync('taskset', ['-a', '-p', '-c', all, String(pid)], { stdio: 'ignore' });
       }
-      instance.freeze(false);
-      await Promise.all(burst);
       return;
     }
     case 'redis_sigkill':

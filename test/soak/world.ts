@@ -61,10 +61,9 @@ export class SoakInstance {
     );
   }
 
-  /** Freezes the running process (SIGSTOP) or lets it run again (SIGCONT); false when it is not running. */
-  freeze(frozen: boolean): boolean {
-    if (!this.running) return false;
-    return this.child!.kill(frozen ? 'SIGSTOP' : 'SIGCONT');
+  /** The running process's id. */
+  get pid(): number | undefined {
+    return this.running ? this.child!.pid : undefined;
   }
 
   /** Sends `signal` and waits (bounded) for the exit; SIGKILL after 20 s. */
