@@ -162,8 +162,12 @@ export async function apply(world: World, f: Fault, rng: Random, guestTokens: ()
       const hogs: ChildProcess[] = [];
       try {
         spawnSync('taskset', ['-a', '-p', '-c', cpu, String(pid)], { stdio: 'ignore' });
-        for (let i = 0; i < f.hogs!; i++)
-          hogs.push(spawn('taskset', ['-c', cpu, process.execPath, '-e', 'for (;;) {}'], { stdio: 'ignore' }));
+        for (let i = 0; i < f.hogs!; i++) {
+          const hog = spawn('taskset', ['-c', cpu, process.execPath, '-e', 'for (;;) {}'], { stdio: 'ignore' });
+          // Without taskset (util-linux) the instance is only sent the burst.
+          hog.on('error', () => undefined);
+          hogs.push(hog);
+        }
         const until = Date.now() + f.durationMs;
         await Promise.all(
           Array.from({ length: BURST_REQUESTS }, async () => {
