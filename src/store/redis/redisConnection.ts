@@ -54,11 +54,6 @@ redis.call('ZADD', KEYS[1], now, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], window)
 return 0`;
 
-/** Adds one to KEYS[1] and keeps it ARGV[1] ms. */
-const INCREMENT = `local n = redis.call('INCR', KEYS[1])
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return n`;
-
 interface Scripts extends QueueScripts {
   bffIncrement(key: string, ttlMs: number): Promise<number>;
   bffSwap(key: string, expected: string, value: string, ttlMs: number): Promise<number>;
@@ -82,7 +77,7 @@ export function connect(config: RedisConfig, commandTimeoutMs: number, connectTi
   redis.defineCommand('bffTake', { numberOfKeys: 1, lua: TAKE });
   redis.defineCommand('bffRenew', { numberOfKeys: 1, lua: RENEW });
   redis.defineCommand('bffRaise', { numberOfKeys: 1, lua: RAISE });
-  redis.defineCommand('bffIncrement', { numberOfKeys: 1, lua: INCREMENT });
+  redis.defineCommand('bffIncrement', { numberOfKeys: 1, lua: incrementScript() });
   redis.defineCommand('bffQueueAdd', { numberOfKeys: 3, lua: QUEUE_ADD });
   redis.defineCommand('bffQueueLease', { numberOfKeys: 2, lua: QUEUE_LEASE });
   redis.defineCommand('bffQueueRetry', { numberOfKeys: 2, lua: QUEUE_RETRY });
@@ -150,4 +145,14 @@ export function sentinelOptions(config: RedisConfig & { kind: 'sentinel' }, opti
     failoverDetector: true,
     ...(config.tls ? { enableTLSForSentinelMode: true } : {}),
   };
+}
+
+/**
+ * Adds one to KEYS[1] and keeps it ARGV[1] ms. Written in a function, not a module constant, so that the script is
+ * read each time a connection is made.
+ */
+function incrementScript(): string {
+  return `local n = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return n`;
 }

@@ -74,11 +74,31 @@ describe('what it answers, and its stop', () => {
     expect(await answer.json()).toEqual({ deployments: [{ deployment: 'shop', runs: [] }] });
     report = () => Promise.reject(new Error('Redis is away'));
     const refused = await fetch(url);
-    expect({ status: refused.status, retryAfter: refused.headers.get('retry-after') }).toEqual({
+    expect({
+      status: refused.status,
+      retryAfter: refused.headers.get('retry-after'),
+      type: refused.headers.get('content-type'),
+      body: await refused.text(),
+    }).toEqual({
       status: 503,
       retryAfter: '5',
+      type: 'text/plain; charset=utf-8',
+      body: 'The canary runs could not be read from the shared store.\n',
     });
     expect((await fetch(url, { method: 'POST' })).status).toBe(404);
+  });
+
+  it("answers the operator's webhook dead letters when given them, and only then", async () => {
+    const deadLetters = { list: async () => [], replay: async () => ({ replayed: 0, notFound: 0 }) };
+    const source = { names: () => ['default'], deadLetters: () => deadLetters as never };
+    const logger = { child: () => logger, info() {}, warn() {}, error() {}, debug() {} } as never;
+    listener = await startMetricsListener(0, '127.0.0.1', undefined, { deadLetters: source, logger });
+    const url = listener.url.replace(/\/metrics$/, '/webhooks/dead-letter?deployment=default');
+    const answer = await fetch(url);
+    expect({ status: answer.status, body: await answer.json() }).toEqual({ status: 200, body: { deadLetters: [] } });
+    await listener.close();
+    listener = await startMetricsListener(0, '127.0.0.1');
+    expect((await fetch(listener.url.replace(/\/metrics$/, '/webhooks/dead-letter'))).status).toBe(404);
   });
 
   it('answers 500 in words when collecting fails', async () => {
