@@ -1,6 +1,6 @@
 'use client';
 
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { pushKeyOf, subscribeToReplies, unsubscribeFromReplies, type PushPlatform } from '../push.js';
 import type { Chat } from './useChat.js';
 
@@ -22,12 +22,13 @@ type Shown = 'offer' | 'asking' | 'on' | 'denied' | 'failed';
  */
 export function ReplyNotifications({ chat, serviceWorkerUrl, platform }: ReplyNotificationsProps) {
   const { client, capabilities, messages, wording, ended, session } = chat;
-  const [shown, setShown] = useState<Shown>('offer');
+  // What was shown belongs to one chat: a new chat starts with the offer again.
+  const chatKey = session?.routingKey;
+  const [state, setState] = useState<{ chat: string | undefined; shown: Shown }>({ chat: chatKey, shown: 'offer' });
+  const shown = state.chat === chatKey ? state.shown : 'offer';
+  const setShown = (next: Shown) => setState({ chat: chatKey, shown: next });
   const key = pushKeyOf(capabilities, platform);
   const wrote = messages.some((m) => m.direction === 'inbound');
-  // A new chat starts with the offer again.
-  const chatKey = session?.routingKey;
-  useEffect(() => setShown('offer'), [chatKey]);
   if (!key || !wrote || ended) return null;
 
   const words = {

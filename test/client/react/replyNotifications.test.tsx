@@ -133,3 +133,16 @@ test('the VAPID key becomes its 65 bytes, and the words travel in the worker URL
     '/sw.js?v=2&replyFrom=A+%26+%7Bfrom%7D&reply=B',
   );
 });
+
+test('a new chat offers again what the last one had turned on', async () => {
+  const { platform } = browser();
+  const { client } = service();
+  const first = chatWith(client, { session: { routingKey: 'chat-1' } });
+  const { rerender } = render(<ReplyNotifications chat={first} platform={platform} />);
+  await act(async () => fireEvent.click(screen.getByRole('button')));
+  expect(screen.getByRole('button', { name: 'Benachrichtigungen beenden' })).toBeTruthy();
+  rerender(<ReplyNotifications chat={first} platform={platform} />);
+  expect(screen.getByRole('button', { name: 'Benachrichtigungen beenden' })).toBeTruthy();
+  rerender(<ReplyNotifications chat={chatWith(client, { session: { routingKey: 'chat-2' } })} platform={platform} />);
+  expect(screen.getByRole('button', { name: 'Benachrichtigen, wenn eine Antwort kommt' })).toBeTruthy();
+});
