@@ -827,10 +827,12 @@ async function finishSignIn({ grant, keep }) {
 
 /** @param {import('./bffClient.js').SendInput} input */
 async function sendMessage(input) {
+  // The last notice is cleared as the customer sends, not when the send is answered: the stream may tell
+  // about this very message (its card number was hidden) before the answer arrives.
+  hideNotice();
   try {
     const message = await client.send(input);
     sessionStorage.setItem(CHATTED, '1');
-    hideNotice();
     offerReplyNotifications();
     render(message);
     // Activity moves the session's expiry.
