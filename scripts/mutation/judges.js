@@ -43,9 +43,23 @@ const AREAS = [
   ],
   ['src/genesys/guest/rest/attachment', [...GUEST, ...ATTACHMENT_API]],
   ['src/genesys/guest/', GUEST],
+  // Open hours and the availability answer: their own suites (the property tests hold them to an independent
+  // time-zone oracle) and the routes that publish them.
+  [
+    'src/genesys/availability/',
+    [
+      'test/genesys/availability/',
+      'test/api/availability.test.ts',
+      'test/api/availabilityShared.test.ts',
+      'test/api/availabilityStream.test.ts',
+    ],
+  ],
   ['src/genesys/', ['test/genesys/platform/', 'test/config/operation.test.ts', 'test/api/session.test.ts']],
   // Identity tokens: their keys and their words at a sign-in.
   ['src/session/attributes/identityVerifier.ts', ['test/session/attributes/', 'test/api/signIn.test.ts']],
+  // The detectors and what is masked where: their own suites (a property test against a Luhn and ISO 13616 oracle)
+  // and the API's masking suite.
+  ['src/session/masking/', ['test/session/masking/', 'test/api/masking.test.ts']],
   [
     'src/session/',
     [
