@@ -25,6 +25,8 @@ export const watchedChatSchema = z.object({
 
 /** How long a message is held as `pending` by the instance pushing it: longer than its tries can take. */
 const PENDING_MS = 60_000;
+/** How many times a reply another instance claimed is read again, each time its claim could have lapsed. */
+const SETTLE_CHECKS = 3;
 /** Replies that arrive within this of the first are one push. */
 const COALESCE_MS = 3000;
 /** A preview's length, in characters. */
@@ -48,6 +50,8 @@ export interface ChatWatchOptions {
   logger: Logger;
   now?: () => number;
   coalesceMs?: number;
+  /** Tests shorten how long a claim to push a message holds (PENDING_MS). */
+  pendingMs?: number;
 }
 
 /**
@@ -146,6 +150,9 @@ class Watch {
   private renewTimer?: NodeJS.Timeout;
   private flushTimer?: NodeJS.Timeout;
   private pending: NormalizedMessage[] = [];
+  /** Replies another instance claimed to push and had not settled when this watch read them, by id. */
+  private unsettled = new Map<string, NormalizedMessage>();
+  private settleTimer?: NodeJS.Timeout;
   private stopped = false;
   private readonly keys: ReturnType<typeof recordKeys>;
   private readonly logger: Logger;
@@ -191,6 +198,7 @@ class Watch {
     this.stopped = true;
     clearInterval(this.renewTimer);
     clearTimeout(this.flushTimer);
+    clearTimeout(this.settleTimer);
     this.unsubscribe?.();
     this.session?.retire('closed after watching for replies');
     this.done();
@@ -240,6 +248,9 @@ class Watch {
    * What came while nobody watched (before this watch, or while its socket was down), from the newest history page:
    * the replies after the newest message that a page showed, that was pushed, or that the guest wrote. History
    * times are not to be trusted for this (Genesys gives some entities none), so it goes by the per-message records.
+   * A reply another instance claimed and has not settled (`pending:`) may never be pushed: that instance may have
+   * died between its claim and its push, which is when a watch moves. Such replies are read again once the claim
+   * could have lapsed (settle).
    */
   private async catchUp(): Promise<void> {
     const session = this.session;
@@ -250,9 +261,13 @@ class Watch {
       for (const m of [...page.messages].reverse()) {
         if (m.direction === 'inbound') break;
         if (m.type === 'event') continue;
-        if ((await this.options.store.get(this.keys.message(m.id))) !== undefined) break;
-        missed.unshift(m);
+        const record = await this.options.store.get(this.keys.message(m.id));
+        if (record === undefined) missed.unshift(m);
+        else if (record.startsWith('pending:') && record !== `pending:${this.options.instanceId}`)
+          this.unsettled.set(m.id, m);
+        else break;
       }
+      if (this.unsettled.size > 0) this.settleLater(SETTLE_CHECKS);
       // Older than any reply heard live meanwhile: the newest of a batch, whose preview a push shows, stays last.
       const fresh = missed.filter((m) => !this.pending.some((p) => p.id === m.id));
       if (fresh.length === 0 || this.stopped) return;
@@ -260,6 +275,48 @@ class Watch {
       this.flushTimer ??= setTimeout(() => void this.flush(), this.options.coalesceMs ?? COALESCE_MS);
     } catch (error) {
       this.logger.info({ err: error }, 'could not read what came while nobody watched; live replies are still pushed');
+    }
+  }
+
+  /**
+   * Reads again the replies another instance had claimed: one whose claim lapsed unsettled (its instance died before
+   * it pushed) is pushed from here; one settled is done; one still claimed is read again, up to `checks` times.
+   */
+  private settleLater(checks: number): void {
+    if (this.settleTimer || this.stopped) return;
+    this.settleTimer = setTimeout(() => {
+      this.settleTimer = undefined;
+      void this.settle(checks - 1);
+    }, this.options.pendingMs ?? PENDING_MS);
+    this.settleTimer.unref();
+  }
+
+  private async settle(checksLeft: number): Promise<void> {
+    if (this.stopped) return;
+    const lapsed: NormalizedMessage[] = [];
+    try {
+      for (const [id, m] of [...this.unsettled]) {
+        const record = await this.options.store.get(this.keys.message(id));
+        if (record !== undefined && record.startsWith('pending:')) continue;
+        this.unsettled.delete(id);
+        if (record === undefined && !this.pending.some((p) => p.id === id)) lapsed.push(m);
+      }
+    } catch (error) {
+      this.logger.info({ err: error }, 'could not read the replies another instance had claimed; reading again later');
+    }
+    if (lapsed.length > 0) {
+      this.logger.info({ replies: lapsed.length }, 'pushing replies whose instance died before it pushed them');
+      this.pending = [...lapsed, ...this.pending];
+      this.flushTimer ??= setTimeout(() => void this.flush(), this.options.coalesceMs ?? COALESCE_MS);
+    }
+    if (this.unsettled.size === 0) return;
+    if (checksLeft > 0) this.settleLater(checksLeft);
+    else {
+      this.logger.warn(
+        { replies: this.unsettled.size },
+        'replies another instance claimed stayed unsettled; left to it',
+      );
+      this.unsettled.clear();
     }
   }
 
@@ -271,7 +328,8 @@ class Watch {
     const { store, sender, instanceId } = this.options;
     const claimed: NormalizedMessage[] = [];
     for (const m of batch) {
-      if (await store.claim(this.keys.message(m.id), `pending:${instanceId}`, PENDING_MS).catch(() => false))
+      const pendingMs = this.options.pendingMs ?? PENDING_MS;
+      if (await store.claim(this.keys.message(m.id), `pending:${instanceId}`, pendingMs).catch(() => false))
         claimed.push(m);
     }
     if (claimed.length === 0) return;

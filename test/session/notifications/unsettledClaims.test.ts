@@ -1,0 +1,152 @@
+import type { NormalizedMessage } from '../../../src/domain/message';
+import type { GuestEvent, GuestSession, SessionHub } from '../../../src/genesys/guest';
+import { ChatWatch } from '../../../src/session/notifications/chatWatch';
+import { changeIndex, recordKeys, type PushRecord } from '../../../src/session/notifications/pushRecords';
+import type { PushSender } from '../../../src/session/notifications/pushSender';
+import { Sealer, deriveKeys } from '../../../src/session/tokens';
+import { MemoryStore, sessionKeyOf } from '../../../src/store';
+import { captureLogger } from '../../support/app';
+import { waitFor } from '../../support/wait';
+
+/**
+ * A watch that moves to this instance finds, in history, replies the instance it replaces had claimed to push
+ * (`pending:<that instance>`). Whether that instance pushed them is unknown: it may have died between its claim and
+ * its push, which is exactly when a watch moves. Such a reply is read again once the claim could have lapsed: pushed
+ * from here if the claim lapsed unsettled, left alone if it was settled (no loss, no duplicate). The Guest API
+ * session and the push service are stand-ins; the store is the service's own in-memory store.
+ */
+
+const RECORD_MS = 60_000;
+/** The claim's life here, shortened from a minute: longer than the watch takes to start (a scan: 500 ms). */
+const PENDING_MS = 2500;
+const GT = 'guest-token-of-the-watched-chat';
+const sk = sessionKeyOf(GT);
+const keys = recordKeys(sk);
+
+function reply(id: string, text: string): NormalizedMessage {
+  return {
+    id,
+    direction: 'outbound',
+    type: 'text',
+    text,
+    originatingEntity: 'human',
+    from: { name: 'Alex' },
+    time: '2026-11-27T08:00:00.000Z',
+  } as NormalizedMessage;
+}
+
+function guestMessage(id: string): NormalizedMessage {
+  return {
+    id,
+    direction: 'inbound',
+    type: 'text',
+    text: 'hello',
+    time: '2026-11-27T07:59:00.000Z',
+  } as NormalizedMessage;
+}
+
+interface Watched {
+  store: MemoryStore;
+  pushes: { payload: { preview?: string } }[];
+  watch: ChatWatch;
+}
+
+/** A subscribed chat whose history is `history` (oldest first), watched by a fresh instance. */
+async function watched(history: NormalizedMessage[], before: (store: MemoryStore) => Promise<void>): Promise<Watched> {
+  const store = new MemoryStore();
+  const sealer = new Sealer(deriveKeys(['unsettled-claims-secret-0123456789abcdef']));
+  const record: PushRecord = {
+    v: 1,
+    chat: await sealer.seal({ typ: 'watch', gt: GT }),
+    endpoint: 'https://push.example.com/sub',
+    p256dh: 'p256dh',
+    auth: 'auth',
+    url: 'https://shop.example.com/chat',
+    since: Date.now(),
+  };
+  await store.put(keys.record, JSON.stringify(record), RECORD_MS);
+  await changeIndex(store, sk, true, RECORD_MS);
+  await before(store);
+
+  const session = {
+    subscribe: (_listener: (event: GuestEvent) => void) => () => undefined,
+    ready: async () => ({}),
+    retire: () => undefined,
+  } as unknown as GuestSession;
+  const hub = {
+    session: () => session,
+    history: { newest: async () => ({ messages: history }) },
+  } as unknown as SessionHub;
+  const pushes: Watched['pushes'] = [];
+  const sender = {
+    send: async (_target: unknown, payload: { preview?: string }) => {
+      pushes.push({ payload });
+      return 'sent';
+    },
+  } as unknown as PushSender;
+  const watch = new ChatWatch({
+    store,
+    hub,
+    sealer,
+    sender,
+    revocations: { isEnded: async () => false },
+    instanceId: 'instance-b',
+    afterMs: 1000,
+    preview: true,
+    recordMs: RECORD_MS,
+    room: () => true,
+    logger: captureLogger('info').logger,
+    coalesceMs: 10,
+    pendingMs: PENDING_MS,
+  });
+  return { store, pushes, watch };
+}
+
+/** How many replies the chat's watch will read again (the watch's own state: there is no event to wait on). */
+function unsettledOf(watch: ChatWatch): number | undefined {
+  const watches = (watch as unknown as { watches: Map<string, { unsettled: Map<string, unknown> }> }).watches;
+  return watches.get(sk)?.unsettled.size;
+}
+
+let running: ChatWatch | undefined;
+afterEach(() => running?.close());
+
+test('a reply claimed by an instance that died before it pushed is pushed once its claim lapses', async () => {
+  const { store, pushes, watch } = await watched(
+    [guestMessage('g1'), reply('r1', 'Your parcel has shipped')],
+    // Instance A claimed r1 and died: its claim lapses unsettled.
+    (s) => s.claim(keys.message('r1'), 'pending:instance-a', PENDING_MS).then(() => undefined),
+  );
+  running = watch;
+  await waitFor(() => expect(pushes).toHaveLength(1));
+  expect(pushes[0]!.payload.preview).toBe('Your parcel has shipped');
+  await waitFor(async () => expect(await store.get(keys.message('r1'))).toBe('sent'));
+});
+
+test('a reply the other instance settled meanwhile is not pushed again, and older replies still are', async () => {
+  const { store, pushes, watch } = await watched(
+    [guestMessage('g1'), reply('r0', 'One moment'), reply('r1', 'Your parcel has shipped')],
+    // Instance A claimed r1 and is slow, but alive: it settles the claim before it lapses. r0 nobody pushed.
+    (s) => s.claim(keys.message('r1'), 'pending:instance-a', 60_000).then(() => undefined),
+  );
+  running = watch;
+  await waitFor(() => expect(pushes).toHaveLength(1));
+  expect(pushes[0]!.payload.preview).toBe('One moment');
+  await store.swap(keys.message('r1'), 'pending:instance-a', 'sent', RECORD_MS);
+  // Read again after the claim's life: settled, so nothing more is pushed, and the watch forgets it.
+  await waitFor(() => expect(unsettledOf(watch)).toBe(0));
+  expect(pushes).toHaveLength(1);
+  expect(await store.get(keys.message('r1'))).toBe('sent');
+});
+
+test('a reply already pushed stops the reading: nothing before it is pushed again', async () => {
+  const { pushes, watch } = await watched(
+    [guestMessage('g1'), reply('r0', 'One moment'), reply('r1', 'Your parcel has shipped'), reply('r2', 'Bye')],
+    (s) => s.put(keys.message('r1'), 'sent', RECORD_MS),
+  );
+  running = watch;
+  await waitFor(() => expect(pushes).toHaveLength(1));
+  expect(pushes[0]!.payload.preview).toBe('Bye');
+  // Nothing is left to read again: r0 was before a reply already pushed.
+  expect(unsettledOf(watch)).toBe(0);
+});
