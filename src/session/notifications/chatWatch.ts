@@ -31,6 +31,15 @@ const SETTLE_CHECKS = 3;
 const COALESCE_MS = 3000;
 /** A preview's length, in characters. */
 const PREVIEW_CHARS = 120;
+/**
+ * The lease's and the scan interval's ceilings. A chat whose watching instance dies is watched again within 15 s
+ * (docs/operations.md): its lease lapses at most a lease after the death (renewed every lease/3), a living
+ * instance's scan reaches it within a scan interval and its walk of the lists, then the chat's socket opens. At
+ * 6 s and 3 s that leaves 6 s to the walk and the socket on a busy machine; a lease still outlives 4 s of an
+ * instance's stalls before another takes the chat (one socket more, no reply lost or pushed twice).
+ */
+const LEASE_MAX_MS = 6000;
+const SCAN_MAX_MS = 3000;
 
 export interface ChatWatchOptions {
   store: SharedStore;
@@ -75,8 +84,8 @@ export class ChatWatch {
 
   constructor(private readonly options: ChatWatchOptions) {
     this.now = options.now ?? Date.now;
-    this.leaseMs = Math.min(15_000, Math.max(3000, options.afterMs));
-    this.scanMs = Math.min(10_000, Math.max(500, Math.floor(options.afterMs / 2)));
+    this.leaseMs = Math.min(LEASE_MAX_MS, Math.max(3000, options.afterMs));
+    this.scanMs = Math.min(SCAN_MAX_MS, Math.max(500, Math.floor(options.afterMs / 2)));
     this.timer = setInterval(() => void this.scan(), this.scanMs);
     this.timer.unref();
   }
