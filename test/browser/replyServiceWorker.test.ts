@@ -77,7 +77,8 @@ async function pushed(workerUrl: string, payloads: unknown[]): Promise<Shown[]> 
     await cdp.send('ServiceWorker.deliverPushMessage', { origin, registrationId, data: JSON.stringify(payload) });
   const shown = await page.evaluate(async (count) => {
     const registration = await navigator.serviceWorker.ready;
-    for (let i = 0; i < 200; i++) {
+    // Bounded as any wait for an event (EVENT_WAIT_MS): a busy machine shows it late, not never.
+    for (let i = 0; i < 600; i++) {
       const notifications = await registration.getNotifications();
       if (notifications.length >= count)
         return notifications.map((n) => ({
@@ -185,7 +186,15 @@ describe('clicking the notification, on a desktop that shows it', () => {
     await desktop.click(shown.id);
     const chat = await opened;
     await chat.waitForURL(`${origin}/shop/chat?c=1`);
+    // The worker took it down: the desktop was told, and the site has no notification left.
     await waitFor(() => desktop.closed.includes(shown.id));
+    const [worker] = desktop.context.serviceWorkers();
+    expect(
+      await worker!.evaluate(async () => {
+        const { registration } = self as unknown as { registration: ServiceWorkerRegistration };
+        return (await registration.getNotifications()).length;
+      }),
+    ).toBe(0);
     expect(desktop.context.pages().map((p) => p.url())).toEqual([`${origin}/shop`, `${origin}/shop/chat?c=1`]);
   });
 
