@@ -4,7 +4,8 @@
 # test, redis-tools for a local Redis Cluster, haproxy to check the HAProxy configuration in deploy/, prometheus for
 # promtool to check the alert rules and Prometheus configuration; podman, runc,
 # podman-compose, debootstrap and iproute2 to run the README's container
-# commands). Whatever is missing is installed with apt-get, as root or through
+# commands; dbus-daemon and python3-gi for a desktop notification server that
+# clicks Chromium's notifications, test/support/desktopNotifications.ts). Whatever is missing is installed with apt-get, as root or through
 # passwordless sudo; with everything present this does nothing at all. Where
 # it cannot install (no root, no sudo, no apt-get) it stops at once, naming
 # each missing package and the command that installs it: tests that could
@@ -12,13 +13,14 @@
 #
 # It looks for each program where the tests do, so the same variables move it:
 # CURL_BINARY, CHROMIUM_PATH, REDIS_SERVER, REDIS_CLI, NGINX_BINARY, HAPROXY_BINARY, PROMTOOL_BINARY, PODMAN_BINARY,
-# RUNC_BINARY, PODMAN_COMPOSE_BINARY, DEBOOTSTRAP_BINARY, IP_BINARY.
+# RUNC_BINARY, PODMAN_COMPOSE_BINARY, DEBOOTSTRAP_BINARY, IP_BINARY, DBUS_DAEMON, PYTHON3_GI.
 set -euo pipefail
 
-packages=(curl chromium redis-server redis-tools nginx haproxy prometheus podman runc podman-compose debootstrap iproute2)
+packages=(curl chromium redis-server redis-tools nginx haproxy prometheus podman runc podman-compose debootstrap iproute2 dbus-daemon python3-gi)
 binaries=("${CURL_BINARY:-/usr/bin/curl}" "${CHROMIUM_PATH:-/usr/bin/chromium}" "${REDIS_SERVER:-/usr/bin/redis-server}" "${REDIS_CLI:-/usr/bin/redis-cli}" "${NGINX_BINARY:-/usr/sbin/nginx}" "${HAPROXY_BINARY:-/usr/sbin/haproxy}" "${PROMTOOL_BINARY:-/usr/bin/promtool}"
   "${PODMAN_BINARY:-/usr/bin/podman}" "${RUNC_BINARY:-/usr/sbin/runc}" "${PODMAN_COMPOSE_BINARY:-/usr/bin/podman-compose}"
-  "${DEBOOTSTRAP_BINARY:-/usr/sbin/debootstrap}" "${IP_BINARY:-/sbin/ip}")
+  "${DEBOOTSTRAP_BINARY:-/usr/sbin/debootstrap}" "${IP_BINARY:-/sbin/ip}" "${DBUS_DAEMON:-/usr/bin/dbus-daemon}"
+  "${PYTHON3_GI:-/usr/lib/python3/dist-packages/gi}")
 
 missing=()
 for i in "${!packages[@]}"; do

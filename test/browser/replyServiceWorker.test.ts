@@ -2,16 +2,20 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../support/browser';
+import { chromiumOnADesktop, type Desktop } from '../support/desktopNotifications';
+import { waitFor } from '../support/wait';
 
 /**
  * The kit's service worker (client/sw.js) in Chromium, served by a site as its own `/chat-sw.js`: a push the
  * service sends while no page of the chat is open becomes a notification in the customer's language, naming the
  * agent, that leads back to the chat page, and never to another site. Pushes are delivered through the DevTools
- * protocol, as a push service would deliver them; the notification permission is granted by the test.
+ * protocol, as a push service would deliver them; the notification permission is granted by the test. Clicking one
+ * is a desktop's click (test/support/desktopNotifications.ts): Chromium shows it through the desktop's notification
+ * server, which tells Chromium it was clicked, so the worker handles a trusted `notificationclick`.
  *
- * @needs chromium
+ * @needs chromium dbus-daemon python3-gi
  */
 
 jest.setTimeout(60_000);
@@ -73,7 +77,8 @@ async function pushed(workerUrl: string, payloads: unknown[]): Promise<Shown[]> 
     await cdp.send('ServiceWorker.deliverPushMessage', { origin, registrationId, data: JSON.stringify(payload) });
   const shown = await page.evaluate(async (count) => {
     const registration = await navigator.serviceWorker.ready;
-    for (let i = 0; i < 200; i++) {
+    // Bounded as any wait for an event (EVENT_WAIT_MS): a busy machine shows it late, not never.
+    for (let i = 0; i < 600; i++) {
       const notifications = await registration.getNotifications();
       if (notifications.length >= count)
         return notifications.map((n) => ({
@@ -134,4 +139,108 @@ test("a push naming another site's page leads to this site's root, and a payload
   expect(foreign.map((n) => [n.title, n.url])).toEqual([['New reply from Alex', `${origin}/`]]);
   const broken = await pushed('/chat-sw.js', ["not the service's JSON"]);
   expect(broken.map((n) => [n.title, n.url])).toEqual([['New reply', `${origin}/`]]);
+});
+
+describe('clicking the notification, on a desktop that shows it', () => {
+  let desktop: Desktop;
+  beforeEach(async () => {
+    desktop = await chromiumOnADesktop();
+    await desktop.context.grantPermissions(['notifications'], { origin });
+  });
+  afterEach(() => desktop?.close());
+
+  /** A page of the shop with the worker registered; `push` delivers a payload to it as a push service would. */
+  async function shopWithWorker(): Promise<{ page: Page; push(payload: unknown): Promise<void> }> {
+    // The browser's first tab.
+    const page = desktop.context.pages()[0]!;
+    await page.goto(`${origin}/shop`);
+    const cdp = await desktop.context.newCDPSession(page);
+    const registered = new Promise<string>((resolve) =>
+      cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations }) => {
+        const ours = registrations.find((r: { scopeURL: string }) => r.scopeURL.startsWith(origin));
+        if (ours) resolve(ours.registrationId as string);
+      }),
+    );
+    await cdp.send('ServiceWorker.enable');
+    await page.evaluate(async () => {
+      await navigator.serviceWorker.register('/chat-sw.js');
+      await navigator.serviceWorker.ready;
+    });
+    const registrationId = await registered;
+    return {
+      page,
+      push: async (payload) => {
+        await cdp.send('ServiceWorker.deliverPushMessage', { origin, registrationId, data: JSON.stringify(payload) });
+      },
+    };
+  }
+
+  test('with no tab on the chat page, it opens the chat page in a new tab, and the notification goes', async () => {
+    const { push } = await shopWithWorker();
+    await push({ type: 'reply', from: 'Alex', preview: 'Your parcel left today', url: `${origin}/shop/chat?c=1` });
+    const shown = await desktop.nthShown(1);
+    expect(shown).toMatchObject({ summary: 'New reply from Alex', actions: expect.arrayContaining(['default']) });
+    expect(shown.body).toContain('Your parcel left today');
+
+    const opened = desktop.context.waitForEvent('page');
+    await desktop.click(shown.id);
+    const chat = await opened;
+    await chat.waitForURL(`${origin}/shop/chat?c=1`);
+    // The worker took it down: the desktop was told, and the site has no notification left.
+    await waitFor(() => desktop.closed.includes(shown.id));
+    const [worker] = desktop.context.serviceWorkers();
+    expect(
+      await worker!.evaluate(async () => {
+        const { registration } = self as unknown as { registration: ServiceWorkerRegistration };
+        return (await registration.getNotifications()).length;
+      }),
+    ).toBe(0);
+    expect(desktop.context.pages().map((p) => p.url())).toEqual([`${origin}/shop`, `${origin}/shop/chat?c=1`]);
+  });
+
+  /**
+   * Playwright emulates focus for every page it drives (each reports `document.hasFocus()`), so the tab cannot show
+   * being brought forward; the worker's own `WindowClient.focus()` does, watched (not replaced) in the worker: it is
+   * called for the chat's tab (and `openWindow` is not), with the click's user activation, and resolves with that
+   * tab focused.
+   */
+  test('with a tab already on the chat page, it brings that tab forward and opens none', async () => {
+    const { page: shop, push } = await shopWithWorker();
+    const chat = await desktop.context.newPage();
+    await chat.goto(`${origin}/shop/chat?c=1`);
+    await shop.bringToFront();
+    const [worker] = desktop.context.serviceWorkers();
+    await worker!.evaluate(() => {
+      // The worker's globals (this project's TypeScript knows the page's, not a service worker's).
+      interface Client {
+        url: string;
+        focused: boolean;
+      }
+      const scope = self as unknown as {
+        WindowClient: { prototype: { focus(this: Client): Promise<Client> } };
+        Clients: { prototype: { openWindow(this: unknown, url: string): Promise<Client | null> } };
+        outcome: Promise<{ focused: string | null } | { opened: string }>;
+      };
+      const { focus } = scope.WindowClient.prototype;
+      const { openWindow } = scope.Clients.prototype;
+      scope.outcome = new Promise((resolve, reject) => {
+        scope.WindowClient.prototype.focus = function () {
+          const result = focus.call(this);
+          result.then((client) => resolve({ focused: client.focused ? client.url : null }), reject);
+          return result;
+        };
+        scope.Clients.prototype.openWindow = function (url) {
+          resolve({ opened: url });
+          return openWindow.call(this, url);
+        };
+      });
+    });
+    await push({ type: 'reply', from: 'Alex', url: `${origin}/shop/chat?c=1` });
+    const shown = await desktop.nthShown(1);
+    await desktop.click(shown.id);
+    expect(await worker!.evaluate(() => (self as unknown as { outcome: Promise<unknown> }).outcome)).toEqual({
+      focused: `${origin}/shop/chat?c=1`,
+    });
+    expect(desktop.context.pages().map((p) => p.url())).toEqual([`${origin}/shop`, `${origin}/shop/chat?c=1`]);
+  });
 });

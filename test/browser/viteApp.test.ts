@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,12 +9,16 @@ import { axeViolations } from '../support/axe';
 import {
   atTheNewest,
   belowTheFold,
+  replyInView,
   scrollListTo,
   scrollTopOf,
   sessionStarts,
   streamsAtService,
 } from '../support/chatPage';
 import { launchChromium } from '../support/browser';
+import { chromiumOnADesktop, type Desktop } from '../support/desktopNotifications';
+import { freePort } from '../support/ports';
+import { browserKeys, decryptPush, startPushReceiver, vapidPair, type PushReceiver } from '../support/pushReceiver';
 import { PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
 
@@ -23,12 +27,14 @@ import { waitFor } from '../support/wait';
  * `npm create vite` lays out (with its `<StrictMode>`), React, Vite and its React plugin installed from the
  * npm registry, the client installed from the tarball `npm pack` makes, and the React snippet of
  * client/README.md (the block after its `react-snippet` marker) pasted in as written, its service URL
- * changed to this test's. Type-checked and built with `vite build` twice: a development build (React's
- * StrictMode mounts twice, as under `vite` dev) and the production one a site ships; each served from its
- * own loopback origin (allowed by CORS) against the service and the strict simulator, in Chromium.
+ * changed to this test's, and its `vite.config.ts` (the block after its `vite-worker-snippet` marker, which
+ * serves the kit's service worker) as written. Type-checked and built with `vite build` twice: a development
+ * build (React's StrictMode mounts twice, as under `vite` dev) and the production one a site ships; each
+ * served from its own loopback origin (allowed by CORS) against the service and the strict simulator, in
+ * Chromium. The service has Web Push, pushing to a push service on loopback (test/support/pushReceiver.ts).
  *
  * @lane full — installs a Vite + React app from the npm registry and builds it (about half a minute)
- * @needs chromium
+ * @needs chromium dbus-daemon python3-gi
  */
 
 jest.setTimeout(90_000);
@@ -45,6 +51,9 @@ const VERSIONS = {
   vite: '8.3.8',
 };
 const SNIPPET_URL = 'https://chat-bff.example.com';
+const WORKER = fs.readFileSync(path.join(ROOT, 'client/sw.js'), 'utf8');
+const vapid = vapidPair();
+let receiver: PushReceiver;
 
 let dir: string;
 let stack: Stack;
@@ -53,11 +62,11 @@ const servers: http.Server[] = [];
 /** The app's origin per build. */
 const origin: Record<'development' | 'production', string> = { development: '', production: '' };
 
-/** The React block of client/README.md after its marker: what a developer copies. */
-function readmeReactSnippet(): string {
+/** The block of client/README.md after its `<!-- marker: … -->`: what a developer copies. */
+function readmeSnippet(marker: string, language: string): string {
   const readme = fs.readFileSync(path.join(ROOT, 'client/README.md'), 'utf8');
-  const block = /<!-- react-snippet:[^>]*-->\s*```tsx\n([\s\S]*?)```/.exec(readme);
-  if (!block) throw new Error('client/README.md has no ```tsx block after its <!-- react-snippet: … --> marker');
+  const block = new RegExp(`<!-- ${marker}:[^>]*-->\\s*\`\`\`${language}\\n([\\s\\S]*?)\`\`\``).exec(readme);
+  if (!block) throw new Error(`client/README.md has no \`\`\`${language} block after its <!-- ${marker}: … --> marker`);
   return block[1]!;
 }
 
@@ -111,8 +120,17 @@ beforeAll(async () => {
 
   origin.development = await serve(path.join(dir, 'dist-dev'));
   origin.production = await serve(path.join(dir, 'dist'));
+  receiver = await startPushReceiver();
   stack = await startStack({
-    env: { CORS_ALLOWED_ORIGINS: `${PAGE_ORIGIN},${origin.development},${origin.production}`, METRICS_PORT: '0' },
+    env: {
+      CORS_ALLOWED_ORIGINS: `${PAGE_ORIGIN},${origin.development},${origin.production}`,
+      METRICS_PORT: '0',
+      VAPID_PUBLIC_KEY: vapid.publicKey,
+      VAPID_PRIVATE_KEY: vapid.privateKey,
+      VAPID_SUBJECT: 'mailto:ops@example.com',
+      NOTIFY_AFTER_SECONDS: '1',
+      NOTIFY_PREVIEW: 'on',
+    },
     sim: { record: true, agent: { typingDelayMs: 5, replyDelayMs: 20 } },
   });
 
@@ -150,10 +168,7 @@ beforeAll(async () => {
       include: ['src'],
     }),
   );
-  write(
-    'vite.config.ts',
-    "import { defineConfig } from 'vite';\nimport react from '@vitejs/plugin-react';\n\nexport default defineConfig({ plugins: [react()] });\n",
-  );
+  write('vite.config.ts', readmeSnippet('vite-worker-snippet', 'ts'));
   write(
     'index.html',
     '<!doctype html>\n<html lang="en">\n  <head>\n    <meta charset="UTF-8" />\n    <link rel="icon" href="data:," />\n' +
@@ -161,7 +176,7 @@ beforeAll(async () => {
       '  <body>\n    <div id="root"></div>\n    <script type="module" src="/src/main.tsx"></script>\n  </body>\n</html>\n',
   );
   // The README's block as written; only its example service URL becomes this test's service.
-  const snippet = readmeReactSnippet();
+  const snippet = readmeSnippet('react-snippet', 'tsx');
   expect(snippet).toContain(`'${SNIPPET_URL}'`);
   write('src/Chat.tsx', snippet.replace(`'${SNIPPET_URL}'`, JSON.stringify(stack.service.url)));
   // The README asks for a height on .chat; the count of effects shows whether StrictMode mounted twice.
@@ -200,6 +215,7 @@ createRoot(document.getElementById('root')!).render(
 afterAll(async () => {
   await browser?.close();
   await stack?.close();
+  await receiver?.close();
   for (const server of servers) await new Promise((resolve) => server.close(resolve));
   if (dir) fs.rmSync(path.dirname(dir), { recursive: true, force: true });
 });
@@ -322,4 +338,133 @@ test('two tabs share one chat: one session, one stream held at the service, each
   }
   expect(await streamsAtService(stack.service.metricsUrl!)).toBe(1);
   expect([first.streams.length > 0, second.streams]).toEqual([true, []]);
+});
+
+test("`vite` (dev) serves the kit's service worker at /chat-sw.js, as the build does", async () => {
+  const port = await freePort();
+  const dev = spawn(
+    path.join(dir, 'node_modules/.bin/vite'),
+    ['--host', '127.0.0.1', '--port', String(port), '--strictPort'],
+    { cwd: dir, env: { ...outside, NODE_ENV: 'development' }, stdio: 'ignore', detached: true },
+  );
+  const exited = new Promise((resolve) => dev.once('exit', resolve));
+  try {
+    const words = new URLSearchParams({ replyFrom: 'New reply from {from}', reply: 'New reply in your chat' });
+    for (const site of [`http://127.0.0.1:${port}`, origin.production]) {
+      let served: Response | undefined;
+      await waitFor(async () => (served = await fetch(`${site}/chat-sw.js?${words}`)).ok, 60_000, 200);
+      expect(served!.headers.get('content-type')).toMatch(/^text\/javascript/);
+      expect(await served!.text()).toBe(WORKER);
+    }
+  } finally {
+    process.kill(-dev.pid!, 'SIGTERM');
+    await exited;
+  }
+});
+
+/** What the service logs as it starts watching a chat no page shows: a watch starting is an event to wait on. */
+const watchesStarted = () =>
+  stack.log.lines().filter((l) => l.msg === 'watching a chat nobody is looking at, for replies to push').length;
+
+/**
+ * Where the customer has no tab on the chat, clicking the notification opens one. The desktop
+ * (test/support/desktopNotifications.ts) shows the notification and clicks it, so the worker's `notificationclick`
+ * is a trusted one, as a customer's click makes it. The push is the service's own, to a push service on loopback,
+ * delivered to the browser through the DevTools protocol as Chromium's push service would deliver it.
+ *
+ * What stands in: Chromium's push service is out of this test's reach, so the kit's `pushManager.subscribe()`
+ * (which follows the registration asserted here) cannot complete. The service is handed the subscription the kit
+ * hands it (`PUT /notifications/push` with the chat's token and this page as `url`), its endpoint and keys this
+ * test's push service's.
+ */
+describe('a reply while the customer is away, in the production build', () => {
+  let desktop: Desktop | undefined;
+  afterEach(() => desktop?.close());
+
+  test('the kit registers its worker; the pushed reply is a notification whose click opens the chat at the reply', async () => {
+    const app = origin.production;
+    desktop = await chromiumOnADesktop();
+    await desktop.context.grantPermissions(['notifications'], { origin: app });
+    // The browser's first tab watches its service workers through the DevTools protocol.
+    const cdp = await desktop.context.newCDPSession(desktop.context.pages()[0]!);
+    const registrations = new Map<string, string>();
+    cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations: updated }) => {
+      for (const r of updated as { scopeURL: string; registrationId: string }[])
+        registrations.set(r.scopeURL, r.registrationId);
+    });
+    await cdp.send('ServiceWorker.enable');
+
+    const page = await desktop.context.newPage();
+    await page.goto(`${app}/`);
+    await page.locator('[role=status]', { hasText: /^Connected$/ }).waitFor();
+    // Enough of a conversation that the reply is below the fold unless the page scrolls to it.
+    for (let i = 1; i <= 6; i++) await say(page, `Where is my parcel? (${i})`);
+    const gt = newestGuestToken();
+
+    await page.getByRole('button', { name: 'Notify me when there is a reply' }).click();
+    // The kit registers the site's worker, its words in the URL, for the whole site.
+    const registered = await page.evaluate(async () => {
+      const registration = await navigator.serviceWorker.ready;
+      return { scope: registration.scope, script: registration.active!.scriptURL };
+    });
+    expect(registered.scope).toBe(`${app}/`);
+    const script = new URL(registered.script);
+    expect([`${script.origin}${script.pathname}`, Object.fromEntries(script.searchParams)]).toEqual([
+      `${app}/chat-sw.js`,
+      { replyFrom: 'New reply from {from}', reply: 'New reply in your chat', lang: 'en', dir: 'ltr' },
+    ]);
+    expect(await (await fetch(registered.script)).text()).toBe(WORKER);
+
+    const keys = browserKeys();
+    const token = await page.evaluate(() => localStorage.getItem('genesys-bff.sessionToken'));
+    const subscribed = await fetch(`${stack.service.url}/notifications/push`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, origin: app, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        endpoint: `${receiver.origin}/vite`,
+        expirationTime: null,
+        keys: { p256dh: keys.p256dh, auth: keys.auth },
+        url: page.url(),
+      }),
+    });
+    expect(subscribed.status).toBe(204);
+
+    // The customer leaves; the agent answers.
+    const watching = watchesStarted();
+    await page.close();
+    await waitFor(() => watchesStarted() > watching);
+    stack.sim.agent.say(gt, 'Your parcel left the depot today');
+    const pushed = JSON.parse(decryptPush((await receiver.nth('/vite', 1)).body, keys)) as { from: string };
+    expect(pushed).toEqual({
+      type: 'reply',
+      from: expect.any(String),
+      preview: 'Your parcel left the depot today',
+      url: `${app}/`,
+    });
+    await cdp.send('ServiceWorker.deliverPushMessage', {
+      origin: app,
+      registrationId: registrations.get(`${app}/`)!,
+      data: JSON.stringify(pushed),
+    });
+    const shown = await desktop.nthShown(1);
+    expect(shown.summary).toBe(`New reply from ${pushed.from}`);
+    expect(shown.body).toContain('Your parcel left the depot today');
+
+    // The customer clicks it: a tab opens on the chat page, resumes the same chat, and shows the reply.
+    const starts: string[] = [];
+    desktop.context.on('request', (r) => {
+      if (r.method() === 'POST' && new URL(r.url()).pathname === '/guest-session')
+        starts.push(r.headers().authorization ? 'resume' : 'new');
+    });
+    const opened = desktop.context.waitForEvent('page');
+    await desktop.click(shown.id);
+    const chat = await opened;
+    expect(chat.url()).toBe(`${app}/`);
+    const reply = chat.locator('.bubble', { hasText: 'Your parcel left the depot today' });
+    await reply.waitFor();
+    await chat.locator('.from-guest .bubble', { hasText: 'Where is my parcel? (6)' }).waitFor();
+    expect(starts).toEqual(['resume']);
+    await atTheNewest(chat);
+    await replyInView(chat, 'Your parcel left the depot today');
+  });
 });

@@ -36,6 +36,8 @@ type Binaries = {
   podmanCompose?: string;
   debootstrap?: string;
   ip?: string;
+  dbusDaemon?: string;
+  pythonGi?: string;
 };
 
 /** Runs the script with `binaries` where the tests look for them (the rest present), and PATH (the fakes first) as given. */
@@ -53,6 +55,8 @@ function run(binaries: Binaries, PATH = `${dir}:/usr/bin:/bin`) {
       PODMAN_COMPOSE_BINARY: binaries.podmanCompose ?? '/bin/true',
       DEBOOTSTRAP_BINARY: binaries.debootstrap ?? '/bin/true',
       IP_BINARY: binaries.ip ?? '/bin/true',
+      DBUS_DAEMON: binaries.dbusDaemon ?? '/bin/true',
+      PYTHON3_GI: binaries.pythonGi ?? '/bin/true',
     },
     encoding: 'utf8',
   });
@@ -91,6 +95,16 @@ test("the README container test's programs are among them: podman, runc, podman-
   expect(result.stderr).toContain(
     'sudo apt-get install -y --no-install-recommends podman runc podman-compose debootstrap iproute2',
   );
+});
+
+test("the desktop that clicks Chromium's notifications is among them: dbus-daemon and python3-gi", () => {
+  fake('apt-get');
+  fake('id', 0, 'echo 1000');
+  fake('sudo', 1);
+  const none = `${dir}/none`;
+  const result = run({ dbusDaemon: none, pythonGi: none });
+  expect(result.code).toBe(1);
+  expect(result.stderr).toContain('sudo apt-get install -y --no-install-recommends dbus-daemon python3-gi');
 });
 
 test("curl is among them: the README's curl quick start runs as a test, and a bare Debian image has no curl", () => {

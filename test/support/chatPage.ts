@@ -70,3 +70,25 @@ export function sessionStarts(page: Page): ('new' | 'resume')[] {
 /** Live streams the service holds open now, from its own gauge. */
 export const streamsAtService = async (metricsUrl: string): Promise<number> =>
   (await scrape(metricsUrl)).value('genesys_bff_streams_open');
+
+/**
+ * The message bubble saying `text` is in view: whole inside the list's visible part, and the list's part inside the
+ * window (the customer sees it without scrolling anything).
+ */
+export async function replyInView(page: Page, text: string): Promise<void> {
+  const where = await page.evaluate((wanted) => {
+    const log = document.querySelector('[role=log]')!;
+    const bubble = Array.from(log.querySelectorAll('.bubble')).find((b) => b.textContent?.includes(wanted));
+    if (!bubble) return undefined;
+    const shown = bubble.getBoundingClientRect();
+    const list = log.getBoundingClientRect();
+    return {
+      inList: shown.top >= list.top && shown.bottom <= list.bottom,
+      inWindow: shown.top >= 0 && shown.bottom <= window.innerHeight,
+      bubble: [shown.top, shown.bottom],
+      list: [list.top, list.bottom],
+      window: window.innerHeight,
+    };
+  }, text);
+  expect(where).toMatchObject({ inList: true, inWindow: true });
+}
