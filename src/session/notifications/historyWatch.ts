@@ -38,10 +38,11 @@ interface HistoryPollOptions {
 /**
  * Watches one chat without a socket: reads its newest history page at a backed-off pace. The first read comes at
  * once (what came before the watch); after a read with new replies the next comes NOTIFY_POLL_SECONDS later, and
- * each read that finds nothing new doubles the wait up to NOTIFY_POLL_MAX_SECONDS. A 429 waits at least its
- * Retry-After. Every read waits its turn at the process-wide pacer, and goes out only inside the half of the
- * session's history budget no client asked for (GuestHistory `reconnect`). The guest JWT a read needs comes from a
- * brief socket (getJwt) closed as soon as it answers, and is kept until shortly before it expires.
+ * each read that finds nothing new (or that Genesys fails) doubles the wait up to NOTIFY_POLL_MAX_SECONDS. A 429
+ * waits at least its Retry-After; a read held back here before it went out comes again when the refusal says.
+ * Every read waits its turn at the process-wide pacer, and goes out only inside the half of the session's history
+ * budget no client asked for (GuestHistory `reconnect`). The guest JWT a read needs comes from a brief socket
+ * (getJwt) closed as soon as it answers, and is kept until shortly before it expires.
  */
 export class HistoryPoll {
   private delayMs: number;
@@ -97,10 +98,17 @@ export class HistoryPoll {
       const outcome = outcomeOf(error);
       notifyHistoryReads.inc({ outcome });
       if (outcome === 'ended') return this.options.over('the chat is over at Genesys');
-      logger.info({ err: error, outcome }, 'a history read watching a chat did not answer; it waits longer');
-      this.delayMs = Math.min(this.delayMs * 2, parts.pollMaxMs);
       const retryAfterMs = error instanceof GuestApiError ? (error.retryAfterSeconds ?? 0) * 1000 : 0;
-      waitMs = Math.max(this.delayMs, retryAfterMs);
+      if (outcome === 'refused') {
+        // Held back here (the session's budget, the brief sockets' ceiling), never sent: Genesys said nothing, so
+        // the pace stays; the read comes again when the refusal said, NOTIFY_POLL_SECONDS at the soonest.
+        logger.debug({ err: error }, 'a history read watching a chat was held back; it comes again shortly');
+        waitMs = Math.max(parts.pollMs, retryAfterMs);
+      } else {
+        logger.info({ err: error, outcome }, 'a history read watching a chat did not answer; it waits longer');
+        this.delayMs = Math.min(this.delayMs * 2, parts.pollMaxMs);
+        waitMs = Math.max(this.delayMs, retryAfterMs);
+      }
     }
     this.schedule(waitMs);
   }

@@ -134,6 +134,21 @@ describe('HistoryPoll', () => {
     poll.stop();
   });
 
+  it('comes again when a read held back before it went out says, without slowing its pace', async () => {
+    // No Genesys code: the session's own budget (or the brief sockets' ceiling) held it back.
+    const heldBack = new GuestApiError('rate_limited', 'budget spent', { retryAfterSeconds: 2 });
+    const { poll, reads } = polled([0, heldBack, 0, 0]);
+    await jest.advanceTimersByTimeAsync(20_000);
+    poll.stop();
+    expect(reads.length).toBeGreaterThan(4);
+    // 1 s (nothing new), 2 s (held back: its wait, the pace kept at 2 s), 2 s, then 4 s.
+    [1000, 2000, 2000, 4000].forEach((expected, i) => {
+      const gap = reads[i + 1]! - reads[i]!;
+      expect(gap).toBeGreaterThanOrEqual(expected);
+      expect(gap).toBeLessThanOrEqual(expected * 1.1 + 2);
+    });
+  });
+
   it('ends the watch when the chat is over at Genesys, and reads no more', async () => {
     const expired = new GuestApiError('session_expired', 'expired');
     const { reads, over } = polled([expired]);
