@@ -41,7 +41,7 @@ const PARTS: Record<string, { run: (ctx: Ctx) => Promise<PartOutput>; budgetMs: 
   relay: { run: relayPart, budgetMs: 420_000 },
   receipts: { run: receiptsPart, budgetMs: 60_000 },
   masking: { run: maskingPart, budgetMs: 60_000 },
-  watching: { run: watchingPart, budgetMs: 600_000 },
+  watching: { run: watchingPart, budgetMs: 900_000 },
 };
 
 function git(args: string[]): string {
