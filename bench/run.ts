@@ -11,6 +11,7 @@ import { socketsPart } from './parts/sockets';
 import { startupPart } from './parts/startup';
 import { streamsPart } from './parts/streams';
 import { tokenPart } from './parts/token';
+import { watchingPart } from './parts/watching';
 import { startOtlpSink } from './lib/procs';
 import { printTable, RESULTS_DIR, type Ctx, type PartOutput, type Row } from './lib/report';
 
@@ -22,7 +23,7 @@ import { printTable, RESULTS_DIR, type Ctx, type PartOutput, type Row } from './
  *
  *   npm run bench                      all parts
  *   npm run bench -- messages streams  some parts (messages, history, token, sockets, streams, startup, relay,
- *                                      receipts, masking)
+ *                                      receipts, masking, watching)
  *   npm run bench -- --profile         also write the service's CPU profiles (parts 1 and 5) to bench/results/profiles
  *   npm run bench -- --no-save         do not write results
  *   BENCH_METRICS=1 npm run bench      the service with METRICS_PORT set (metrics served)
@@ -40,6 +41,7 @@ const PARTS: Record<string, { run: (ctx: Ctx) => Promise<PartOutput>; budgetMs: 
   relay: { run: relayPart, budgetMs: 420_000 },
   receipts: { run: receiptsPart, budgetMs: 60_000 },
   masking: { run: maskingPart, budgetMs: 60_000 },
+  watching: { run: watchingPart, budgetMs: 900_000 },
 };
 
 function git(args: string[]): string {

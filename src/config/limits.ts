@@ -67,7 +67,42 @@ const WHOLE_LIMITS = {
     ...limit(
       'Most guest WebSockets one instance keeps open to watch chats nobody is looking at (Web Push).',
       "Counted apart from `GUEST_SOCKET_MAX`: a watched chat never takes a live chat's place. Past it, a chat " +
-        'waits unwatched until an instance has room (another instance takes it when it can).',
+        'is watched by reading its newest history page (`NOTIFY_POLL_SECONDS`, `NOTIFY_HISTORY_READS_PER_SECOND`); ' +
+        '`0` watches every chat that way.',
+    ),
+  },
+  NOTIFY_HISTORY_READS_PER_SECOND: {
+    holds: 'instance',
+    fallback: 5,
+    min: 1,
+    max: 1000,
+    ...limit(
+      'Most history reads a second one instance makes to watch chats past `NOTIFY_SOCKETS_MAX`, all chats and ' +
+        'deployments together.',
+      "Genesys's budget for them beyond 10 a minute per session is not published: set it inside what your org " +
+        'may spend. Chats take their turns in order, so with many of them each is read less often than ' +
+        '`NOTIFY_POLL_MAX_SECONDS`.',
+    ),
+  },
+  NOTIFY_POLL_SECONDS: {
+    holds: 'instance',
+    fallback: 15,
+    min: 1,
+    max: 3600,
+    ...limit(
+      "How soon a chat watched by history reads is read again after a reply, in seconds: the watch's quickest pace.",
+      'Each read that finds nothing new doubles the wait, up to `NOTIFY_POLL_MAX_SECONDS`; a `429` waits its ' +
+        "`Retry-After` at least. Reads also stay inside half the session's 10 history reads a minute.",
+    ),
+  },
+  NOTIFY_POLL_MAX_SECONDS: {
+    holds: 'instance',
+    fallback: 300,
+    min: 1,
+    max: 86_400,
+    ...limit(
+      'The longest a chat watched by history reads waits between two reads while nothing new arrives, in seconds.',
+      'Taken as at least `NOTIFY_POLL_SECONDS`.',
     ),
   },
   SOCKET_OPENS_PER_SESSION_PER_MINUTE: {
@@ -274,7 +309,11 @@ export interface LimitsConfig {
   connections: { perIp: number; max: number };
   guestSockets: { idleMs: number; max: number; opensPerSessionPerMinute: number };
   /** Chats watched for Web Push per instance, on a kept socket each. */
-  notifyWatch: { sockets: number };
+  /**
+   * Watching chats nobody looks at (Web Push): the sockets kept for it, then the history reads a second past them,
+   * and the pace of each chat's reads (first wait after a reply, longest wait while nothing comes).
+   */
+  notifyWatch: { sockets: number; readsPerSecond: number; pollMs: number; pollMaxMs: number };
   /**
    * Files in transit (POST /attachments): concurrent uploads per instance and
    * per client IP, the slowest rate a body may arrive at (bytes a second,
@@ -305,7 +344,12 @@ export function limitsOf(e: LimitsEnv): LimitsConfig {
       max: e.GUEST_SOCKET_MAX,
       opensPerSessionPerMinute: e.SOCKET_OPENS_PER_SESSION_PER_MINUTE,
     },
-    notifyWatch: { sockets: e.NOTIFY_SOCKETS_MAX },
+    notifyWatch: {
+      sockets: e.NOTIFY_SOCKETS_MAX,
+      readsPerSecond: e.NOTIFY_HISTORY_READS_PER_SECOND,
+      pollMs: e.NOTIFY_POLL_SECONDS * 1000,
+      pollMaxMs: Math.max(e.NOTIFY_POLL_SECONDS, e.NOTIFY_POLL_MAX_SECONDS) * 1000,
+    },
     uploads: {
       maxInFlight: e.UPLOADS_MAX,
       perIp: e.UPLOADS_PER_IP,

@@ -5,7 +5,7 @@ import { SessionCeiling } from '../genesys/guest';
 import { rateLimits, StreamCaps, UploadSpool } from '../http';
 import type { Logger } from '../observability/logger';
 import type { Readiness } from '../observability/readiness';
-import { DownloadUrls, SECURITY_RECORD_PREFIXES, UploadSlots } from '../session';
+import { DownloadUrls, ReadPacer, SECURITY_RECORD_PREFIXES, UploadSlots } from '../session';
 import { openSharedStore, type RedisStore, type SharedStore } from '../store';
 
 /**
@@ -24,6 +24,12 @@ export interface ProcessParts {
   sessions: SessionCeiling;
   /** The guest sockets this instance keeps to watch chats for Web Push (NOTIFY_SOCKETS_MAX), apart from `sessions`. */
   notifySockets: SessionCeiling;
+  /**
+   * Past that ceiling chats are watched by history reads: their pace for the whole process
+   * (NOTIFY_HISTORY_READS_PER_SECOND), and the brief sockets that fetch those reads' guest JWTs (at most 16).
+   */
+  notifyReads: ReadPacer;
+  notifyJwtSockets: SessionCeiling;
   uploads: UploadSlots;
   streams: StreamCaps;
   downloadUrls: DownloadUrls;
@@ -38,6 +44,12 @@ export interface ProcessParts {
   /** Closes what the process holds (end of a drain), once every deployment is closed. */
   close(): Promise<void>;
 }
+
+/**
+ * The most brief sockets one instance has open at once to fetch the guest JWT of a chat watched by history reads
+ * (each closes as soon as getJwt answers; a JWT serves its chat's reads until shortly before it expires).
+ */
+const NOTIFY_JWT_SOCKETS = 16;
 
 /** Builds the process's shared parts from its configuration. */
 export function buildProcessParts(
@@ -58,6 +70,8 @@ export function buildProcessParts(
     http,
     sessions: new SessionCeiling(config.guestSockets.max),
     notifySockets: new SessionCeiling(config.notifyWatch.sockets),
+    notifyReads: new ReadPacer(config.notifyWatch.readsPerSecond),
+    notifyJwtSockets: new SessionCeiling(NOTIFY_JWT_SOCKETS),
     uploads: new UploadSlots({ max: config.uploads.maxInFlight, perIp: config.uploads.perIp }),
     streams: new StreamCaps({ perSession: config.limits.streamsPerSession, perIp: config.limits.streamsPerIp }),
     downloadUrls: new DownloadUrls(now, config.genesys.linkUnknownLifetimeMs),

@@ -103,7 +103,7 @@ export function buildDeployment(deployment: Deployment, parts: ProcessParts): Se
       deployment.webhooks.length > 0 ? webhooks.events : undefined,
       deployment.canary.intervalMs === undefined ? undefined : deployment.canary.attribute,
     );
-    const { health, hub, watchHub, signInTokens } = guestApi(
+    const { health, hub, watchHub, jwtHub, signInTokens } = guestApi(
       deployment,
       parts,
       platform,
@@ -114,6 +114,7 @@ export function buildDeployment(deployment: Deployment, parts: ProcessParts): Se
     const chat = chatOf(deployment, parts, platform, {
       hub,
       watchHub,
+      jwtHub,
       signInTokens,
       tokens,
       store,
@@ -151,6 +152,7 @@ export function buildDeployment(deployment: Deployment, parts: ProcessParts): Se
         health.close();
         hub.close();
         watchHub.close();
+        jwtHub.close();
         await platform.close();
       },
     };
@@ -256,7 +258,10 @@ function guestApi(
   const hub = new SessionHub(hubOptions);
   // The sockets that watch chats nobody is looking at (Web Push), under a ceiling of their own.
   const watchHub = new SessionHub({ ...hubOptions, ceiling: parts.notifySockets });
-  return { health, hub, watchHub, signInTokens };
+  // Past that ceiling: brief sockets that only fetch the guest JWT a history read of a watched chat needs.
+  // It tells no webhook: its socket lives for one getJwt, and a watch by history reads listens on none.
+  const jwtHub = new SessionHub({ ...hubOptions, observe: undefined, ceiling: parts.notifyJwtSockets });
+  return { health, hub, watchHub, jwtHub, signInTokens };
 }
 
 /** The deployment's chat as the routes use it: sessions, sign-in, attachments, availability and live streams. */
@@ -267,6 +272,7 @@ function chatOf(
   own: {
     hub: SessionHub;
     watchHub: SessionHub;
+    jwtHub: SessionHub;
     signInTokens: WebDeploymentTokens;
     tokens: SessionTokens;
     store: SharedStore;
@@ -275,7 +281,7 @@ function chatOf(
   },
 ): ChatRouteDeps & { availability: AvailabilityService; notifications: ChatNotifications } {
   const { now, config, logger } = parts;
-  const { hub, watchHub, signInTokens, tokens, store, keys, chatWebhooks } = own;
+  const { hub, watchHub, jwtHub, signInTokens, tokens, store, keys, chatWebhooks } = own;
   const guestLogger = logger.child({ component: 'guest-api' });
   const identity = deployment.identity ? new IdentityVerifier(deployment.identity, config.attributeKeys) : undefined;
   const revocations = new StoreRevocations(store, tokens.lifetimeMs);
@@ -326,6 +332,13 @@ function chatOf(
     store,
     watchHub,
     room: () => parts.notifySockets.size < parts.notifySockets.max,
+    history: {
+      hub: jwtHub,
+      room: () => parts.notifyJwtSockets.size < parts.notifyJwtSockets.max,
+      pacer: parts.notifyReads,
+      pollMs: config.notifyWatch.pollMs,
+      pollMaxMs: config.notifyWatch.pollMaxMs,
+    },
     sealer: new Sealer(keys),
     revocations,
     // A standing record's lifetime (session/tokens/revocations.ts): as long as a token of the chat could be valid.

@@ -94,7 +94,29 @@ export const masked = new DeploymentCounter({
 
 export const notifyWatchedChats = new DeploymentGauge({
   name: 'genesys_bff_notify_watched_chats',
-  help: 'Chats this instance watches now for replies to push (no page stream open), each on a kept guest socket.',
+  help:
+    'Chats this instance watches now for replies to push (no page stream open), by mode: `socket` (on a kept guest ' +
+    'socket, under NOTIFY_SOCKETS_MAX) or `history` (past it, by paced reads of the newest history page).',
+  labelNames: ['mode'] as const,
+  registers,
+});
+
+export const notifyHistoryReads = new DeploymentCounter({
+  name: 'genesys_bff_notify_history_reads_total',
+  help:
+    'History reads that watch chats past NOTIFY_SOCKETS_MAX, by outcome: `replies` (new agent or bot replies), ' +
+    '`nothing_new`, `rate_limited` (Genesys answered 429: the chat waits its Retry-After), `refused` (the ' +
+    "session's own read budget or the credential's socket ceiling: not sent), `ended` (the chat is over at " +
+    'Genesys), `failed` (Genesys failed or was unreachable: the chat backs off).',
+  labelNames: ['outcome'] as const,
+  startAtZero: [
+    { outcome: 'replies' },
+    { outcome: 'nothing_new' },
+    { outcome: 'rate_limited' },
+    { outcome: 'refused' },
+    { outcome: 'ended' },
+    { outcome: 'failed' },
+  ],
   registers,
 });
 

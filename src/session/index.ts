@@ -31,4 +31,4 @@ export {
   ROUTING_KEY,
 } from './tokens';
 export type { Revocations, SessionClaims } from './tokens';
-export { ChatNotifications } from './notifications';
+export { ChatNotifications, ReadPacer } from './notifications';

@@ -7,6 +7,7 @@ import type { Logger } from '../../observability/logger';
 import { sessionKeyOf, type SharedStore } from '../../store';
 import type { Revocations, Sealer, SessionClaims } from '../tokens';
 import { ChatWatch } from './chatWatch';
+import type { HistoryWatchParts } from './historyWatch';
 import { changeIndex, type PushRecord, recordKeys } from './pushRecords';
 import { PushSender } from './pushSender';
 
@@ -21,6 +22,8 @@ export interface ChatNotificationsOptions {
   watchHub: SessionHub;
   /** The most chats this instance watches at once, across deployments (the watch hubs' shared ceiling). */
   room: () => boolean;
+  /** Past that ceiling, chats are watched by paced history reads with these. */
+  history: HistoryWatchParts;
   sealer: Sealer;
   revocations: Pick<Revocations, 'isEnded'>;
   /** How long a subscription lives: as long as a token of its chat could (its standing record's lifetime). */
@@ -70,6 +73,7 @@ export class ChatNotifications {
       preview: options.config.preview,
       recordMs: options.recordMs,
       room: options.room,
+      history: options.history,
       logger: options.logger,
       now: options.now,
       coalesceMs: options.coalesceMs,

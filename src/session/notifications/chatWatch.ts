@@ -6,13 +6,15 @@ import {
   type GuestEvent,
   GuestApiError,
   type GuestSession,
+  type NewestPage,
   type SessionHub,
 } from '../../genesys/guest';
 import type { Logger } from '../../observability/logger';
-import { limitsRefused, notifyWatchedChats } from '../../observability/metrics';
+import { notifyWatchedChats } from '../../observability/metrics';
 import { runWithContext } from '../../observability/requestContext';
 import type { SharedStore } from '../../store';
 import type { Revocations, Sealer } from '../tokens';
+import { HistoryPoll, type HistoryWatchParts } from './historyWatch';
 import { type PushRecord, INDEX_BUCKETS, changeIndex, listed, parseRecord, recordKeys } from './pushRecords';
 import type { PushSender } from './pushSender';
 
@@ -54,8 +56,10 @@ export interface ChatWatchOptions {
   preview: boolean;
   /** How long a subscription's records live (the chat's lifetime). */
   recordMs: number;
-  /** Whether this instance may watch one more chat (its NOTIFY_SOCKETS_MAX). */
+  /** Whether this instance may watch one more chat on a socket (its NOTIFY_SOCKETS_MAX). */
   room: () => boolean;
+  /** Past that ceiling a chat is watched by paced history reads (historyWatch.ts). */
+  history: HistoryWatchParts;
   logger: Logger;
   now?: () => number;
   coalesceMs?: number;
@@ -67,8 +71,9 @@ export interface ChatWatchOptions {
  * Watches chats nobody is looking at, and pushes their agent's and bot's replies. Every `scanMs` an instance reads
  * the subscription lists (pushRecords.ts) and takes the lease of each chat that no page stream has had open for
  * NOTIFY_AFTER_SECONDS and that no instance watches (a lease it takes over when the watching instance dies and
- * stops renewing it), up to its ceiling. A watched chat keeps a guest socket open (its own hub, counted apart from
- * live chats); on start and after a reconnect it reads the newest history page for what came since the page left.
+ * stops renewing it). Up to its ceiling a watched chat keeps a guest socket open (its own hub, counted apart from
+ * live chats), and on start and after a reconnect reads the newest history page for what came since the page left;
+ * past the ceiling the chat is watched by reading that page at a paced, backed-off rate (historyWatch.ts).
  * Each reply is claimed in the store before it is pushed (one push per message across instances), replies within
  * a few seconds go as one push, and a push service's 404/410 removes the subscription. The watch ends when a page
  * stream opens again, the chat ends or expires, the subscription goes, or the lease is lost.
@@ -139,22 +144,23 @@ export class ChatWatch {
       await changeIndex(store, sk, false, this.options.recordMs);
       return;
     }
-    if (!this.options.room()) {
-      limitsRefused.inc({ limit: 'notify_socket_max' });
-      return;
-    }
+    const mode: WatchMode = this.options.room() ? 'socket' : 'history';
     if (!(await store.claim(keys.lease, this.options.instanceId, this.leaseMs))) return;
-    const watch = new Watch(sk, record, this.options, this.leaseMs, this.now, () => this.watches.delete(sk));
+    const watch = new Watch(sk, record, mode, this.options, this.leaseMs, this.now, () => this.watches.delete(sk));
     this.watches.set(sk, watch);
-    notifyWatchedChats.inc();
+    notifyWatchedChats.inc({ mode });
     // Not awaited: a chat whose socket is slow to open does not hold up the scan of the others.
     void watch.start();
   }
 }
 
+/** How a chat is watched: on a kept socket, or by paced history reads past the sockets' ceiling. */
+type WatchMode = 'socket' | 'history';
+
 /** One chat watched by this instance. */
 class Watch {
   private session?: GuestSession;
+  private poll?: HistoryPoll;
   private unsubscribe?: () => void;
   private renewTimer?: NodeJS.Timeout;
   private flushTimer?: NodeJS.Timeout;
@@ -169,6 +175,7 @@ class Watch {
   constructor(
     private readonly sk: string,
     private readonly record: PushRecord,
+    private readonly mode: WatchMode,
     private readonly options: ChatWatchOptions,
     private readonly leaseMs: number,
     private readonly now: () => number,
@@ -186,12 +193,13 @@ class Watch {
       this.renewTimer = setInterval(() => void this.renew(chat.gt), Math.floor(this.leaseMs / 3));
       this.renewTimer.unref();
       const signIn: GenesysSignIn | undefined = chat.au;
+      if (this.mode === 'history') return this.startPolling(chat.gt, signIn);
       const session = hub.session(chat.gt, signIn);
       this.session = session;
       this.unsubscribe = session.subscribe((event) => this.heard(event));
       await session.ready();
       if (this.stopped) return;
-      this.logger.info('watching a chat nobody is looking at, for replies to push');
+      this.logger.info({ mode: this.mode }, 'watching a chat nobody is looking at, for replies to push');
       await this.catchUp();
     } catch (error) {
       if (error instanceof GuestApiError && error.failure === 'session_expired')
@@ -201,6 +209,21 @@ class Watch {
     }
   }
 
+  /** Past the sockets' ceiling: the newest history page, read at a pace, is what the chat's socket would tell. */
+  private startPolling(guestToken: string, signIn: GenesysSignIn | undefined): void {
+    if (this.stopped) return;
+    this.poll = new HistoryPoll({
+      parts: this.options.history,
+      guestToken,
+      signIn,
+      take: (page) => this.take(page),
+      over: (reason) => void this.remove(reason),
+      logger: this.logger,
+    });
+    this.logger.info({ mode: this.mode }, 'watching a chat nobody is looking at, for replies to push');
+    this.poll.start();
+  }
+
   /** Ends the watch; `release`: the lease goes at once, so another instance (or a later round) may take it. */
   stop(reason: string, release: boolean): void {
     if (this.stopped) return;
@@ -208,10 +231,11 @@ class Watch {
     clearInterval(this.renewTimer);
     clearTimeout(this.flushTimer);
     clearTimeout(this.settleTimer);
+    this.poll?.stop();
     this.unsubscribe?.();
     this.session?.retire('closed after watching for replies');
     this.done();
-    notifyWatchedChats.dec();
+    notifyWatchedChats.dec({ mode: this.mode });
     this.logger.info({ reason }, 'stopped watching a chat');
     if (release) this.options.store.swap(this.keys.lease, this.options.instanceId, undefined, 1).catch(() => undefined);
   }
@@ -265,26 +289,36 @@ class Watch {
     const session = this.session;
     if (!session || this.stopped) return;
     try {
-      const page = await this.options.hub.history.newest(session, 'reconnect');
-      const missed: NormalizedMessage[] = [];
-      for (const m of [...page.messages].reverse()) {
-        if (m.direction === 'inbound') break;
-        if (m.type === 'event') continue;
-        const record = await this.options.store.get(this.keys.message(m.id));
-        if (record === undefined) missed.unshift(m);
-        else if (record.startsWith('pending:') && record !== `pending:${this.options.instanceId}`)
-          this.unsettled.set(m.id, m);
-        else break;
-      }
-      if (this.unsettled.size > 0) this.settleLater(SETTLE_CHECKS);
-      // Older than any reply heard live meanwhile: the newest of a batch, whose preview a push shows, stays last.
-      const fresh = missed.filter((m) => !this.pending.some((p) => p.id === m.id));
-      if (fresh.length === 0 || this.stopped) return;
-      this.pending = [...fresh, ...this.pending];
-      this.flushTimer ??= setTimeout(() => void this.flush(), this.options.coalesceMs ?? COALESCE_MS);
+      await this.take(await this.options.hub.history.newest(session, 'reconnect'));
     } catch (error) {
       this.logger.info({ err: error }, 'could not read what came while nobody watched; live replies are still pushed');
     }
+  }
+
+  /**
+   * The replies of a newest page that no page showed and no push carried, made pending: how many were new. A reply
+   * another instance claimed and has not settled (`pending:`) may never be pushed: that instance may have died
+   * between its claim and its push, which is when a watch moves. Such replies are read again once the claim could
+   * have lapsed (settle).
+   */
+  private async take(page: NewestPage): Promise<number> {
+    const missed: NormalizedMessage[] = [];
+    for (const m of [...page.messages].reverse()) {
+      if (m.direction === 'inbound') break;
+      if (m.type === 'event') continue;
+      const record = await this.options.store.get(this.keys.message(m.id));
+      if (record === undefined) missed.unshift(m);
+      else if (record.startsWith('pending:') && record !== `pending:${this.options.instanceId}`)
+        this.unsettled.set(m.id, m);
+      else break;
+    }
+    if (this.unsettled.size > 0) this.settleLater(SETTLE_CHECKS);
+    // Older than any reply heard live meanwhile: the newest of a batch, whose preview a push shows, stays last.
+    const fresh = missed.filter((m) => !this.pending.some((p) => p.id === m.id));
+    if (fresh.length === 0 || this.stopped) return 0;
+    this.pending = [...fresh, ...this.pending];
+    this.flushTimer ??= setTimeout(() => void this.flush(), this.options.coalesceMs ?? COALESCE_MS);
+    return fresh.length;
   }
 
   /**

@@ -5,4 +5,6 @@
 export { ChatNotifications, endpointProblem, pageUrl } from './chatNotifications';
 export type { ChatNotificationsOptions } from './chatNotifications';
 export { PushSender } from './pushSender';
+export { ReadPacer } from './readPacer';
+export type { HistoryWatchParts } from './historyWatch';
 export type { PushOutcome, PushTarget } from './pushSender';

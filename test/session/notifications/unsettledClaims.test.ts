@@ -1,6 +1,7 @@
 import type { NormalizedMessage } from '../../../src/domain/message';
 import type { GuestEvent, GuestSession, SessionHub } from '../../../src/genesys/guest';
 import { ChatWatch } from '../../../src/session/notifications/chatWatch';
+import type { HistoryWatchParts } from '../../../src/session/notifications/historyWatch';
 import { changeIndex, recordKeys, type PushRecord } from '../../../src/session/notifications/pushRecords';
 import type { PushSender } from '../../../src/session/notifications/pushSender';
 import { Sealer, deriveKeys } from '../../../src/session/tokens';
@@ -95,6 +96,8 @@ async function watched(history: NormalizedMessage[], before: (store: MemoryStore
     preview: true,
     recordMs: RECORD_MS,
     room: () => true,
+    // Every watch here has a socket (room): the history-read parts are never reached.
+    history: {} as HistoryWatchParts,
     logger: captureLogger('info').logger,
     coalesceMs: 10,
     pendingMs: PENDING_MS,

@@ -1,47 +1,115 @@
-import { limitsRefused } from '../../../src/observability/metrics';
-import { openStream } from '../../support/sse';
+import { notifyHistoryReads, notifyWatchedChats } from '../../../src/observability/metrics';
+import { openStream, type SseStream } from '../../support/sse';
 import { bearer, startStack, type Stack } from '../../support/stack';
-import { browserKeys, vapidPair } from '../../support/pushReceiver';
+import {
+  browserKeys,
+  decryptPush,
+  startPushReceiver,
+  vapidPair,
+  type BrowserKeys,
+  type PushReceiver,
+} from '../../support/pushReceiver';
 import { waitFor } from '../../support/wait';
 
 /**
- * NOTIFY_SOCKETS_MAX is a real ceiling on the sockets an instance keeps to watch chats for Web Push: at 0 this
- * instance watches nothing, counts each chat it passes by, and its live chats are untouched.
+ * NOTIFY_SOCKETS_MAX is a real ceiling on the sockets an instance keeps to watch chats for Web Push; past it (here
+ * at 0, so always) a chat nobody looks at is watched by reading its newest history page, against the strict
+ * simulator: its agent's reply is pushed once, a 429 from history is waited out and counted, no socket is kept,
+ * and the live chat is untouched.
  */
 
 const vapid = vapidPair();
 let stack: Stack;
+let receiver: PushReceiver;
 
 beforeAll(async () => {
+  receiver = await startPushReceiver();
   stack = await startStack({
     env: {
       VAPID_PUBLIC_KEY: vapid.publicKey,
       VAPID_PRIVATE_KEY: vapid.privateKey,
       VAPID_SUBJECT: 'mailto:ops@example.com',
       NOTIFY_AFTER_SECONDS: '1',
+      NOTIFY_PREVIEW: 'on',
       NOTIFY_SOCKETS_MAX: '0',
+      NOTIFY_POLL_SECONDS: '1',
+      NOTIFY_POLL_MAX_SECONDS: '2',
     },
   });
 });
-afterAll(() => stack?.close());
 
-const refusedAtCeiling = async () =>
-  (await limitsRefused.get()).values.find((v) => v.labels.limit === 'notify_socket_max')?.value ?? 0;
+afterAll(async () => {
+  await stack?.close();
+  await receiver?.close();
+});
 
-test('a chat nobody looks at is not watched past the ceiling, and the refusal is counted', async () => {
-  const { token } = await stack.newSession();
-  const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(token));
-  await stream.next((e) => e.event === 'session');
-  const keys = browserKeys();
-  const put = await stack.http
+const readsBy = async (outcome: string) =>
+  (await notifyHistoryReads.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+const allReads = async () => (await notifyHistoryReads.get()).values.reduce((sum, v) => sum + v.value, 0);
+const watched = async (mode: string) =>
+  (await notifyWatchedChats.get()).values.find((v) => v.labels.mode === mode)?.value ?? 0;
+const historyWatchesStarted = () =>
+  stack.log
+    .lines()
+    .filter((l) => l.msg === 'watching a chat nobody is looking at, for replies to push' && l.mode === 'history')
+    .length;
+
+function subscribe(token: string, path: string, keys: BrowserKeys) {
+  return stack.http
     .put('/notifications/push')
     .set(bearer(token))
-    .send({ endpoint: 'https://push.example.com/x', keys: { p256dh: keys.p256dh, auth: keys.auth } });
-  expect(put.status).toBe(204);
-  const before = await refusedAtCeiling();
+    .send({ endpoint: `${receiver.origin}${path}`, keys: { p256dh: keys.p256dh, auth: keys.auth } });
+}
+
+/** A chat whose page subscribed and left: resolves once this instance watches it by history reads. */
+async function leftChat(path: string): Promise<{ token: string; gt: string; keys: BrowserKeys }> {
+  const { token, gt } = await stack.newGuest();
+  const stream: SseStream = await openStream(`${stack.service.url}/messages/stream`, bearer(token));
+  await stream.next((e) => e.event === 'session' && JSON.parse(e.data).state === 'open');
+  const keys = browserKeys();
+  expect((await subscribe(token, path, keys)).status).toBe(204);
+  const before = historyWatchesStarted();
   stream.close();
-  await waitFor(async () => expect(await refusedAtCeiling()).toBeGreaterThan(before));
-  expect(stack.log.lines().filter((l) => l.msg.startsWith('watching a chat'))).toHaveLength(0);
+  await waitFor(() => expect(historyWatchesStarted()).toBeGreaterThan(before));
+  return { token, gt, keys };
+}
+
+test('past the ceiling a chat nobody looks at is watched by history reads, and its reply is pushed once', async () => {
+  const { token, gt, keys } = await leftChat('/polled');
+  expect(await watched('history')).toBeGreaterThanOrEqual(1);
+  expect(await watched('socket')).toBe(0);
+
+  stack.sim.agent.say(gt, 'Found it by reading history');
+  const push = await receiver.nth('/polled', 1);
+  expect(JSON.parse(decryptPush(push.body, keys))).toMatchObject({
+    type: 'reply',
+    preview: 'Found it by reading history',
+  });
+  // Later reads see the same reply and push nothing more: wait for two reads that found nothing new.
+  const quiet = await readsBy('nothing_new');
+  await waitFor(async () => expect(await readsBy('nothing_new')).toBeGreaterThanOrEqual(quiet + 2));
+  expect(receiver.received.filter((r) => r.path === '/polled')).toHaveLength(1);
   // The live chat itself is served as ever.
   expect((await stack.http.get('/capabilities').set(bearer(token))).status).toBe(200);
+});
+
+test('a 429 from history is counted and waited out, and the reply still comes once', async () => {
+  const { gt, keys } = await leftChat('/limited');
+  const limitedBefore = await readsBy('rate_limited');
+  stack.sim.faults.failRest('history', { status: 429, headers: { 'retry-after': '2' }, times: 1 });
+  await waitFor(async () => expect(await readsBy('rate_limited')).toBeGreaterThan(limitedBefore));
+
+  stack.sim.agent.say(gt, 'After the wait');
+  const push = await receiver.nth('/limited', 1);
+  expect(JSON.parse(decryptPush(push.body, keys)).preview).toBe('After the wait');
+  const reads = await allReads();
+  await waitFor(async () => expect(await allReads()).toBeGreaterThanOrEqual(reads + 2));
+  expect(receiver.received.filter((r) => r.path === '/limited')).toHaveLength(1);
+});
+
+test('a chat watched by history reads is no longer watched once it ends', async () => {
+  const { token } = await leftChat('/ended');
+  const before = await watched('history');
+  expect((await stack.http.delete('/guest-session').set(bearer(token))).status).toBe(204);
+  await waitFor(async () => expect(await watched('history')).toBe(before - 1));
 });

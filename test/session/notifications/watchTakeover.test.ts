@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import type { SessionHub } from '../../../src/genesys/guest';
 import { ChatWatch } from '../../../src/session/notifications/chatWatch';
+import type { HistoryWatchParts } from '../../../src/session/notifications/historyWatch';
 import { changeIndex, recordKeys } from '../../../src/session/notifications/pushRecords';
 import type { PushSender } from '../../../src/session/notifications';
 import type { Sealer } from '../../../src/session/tokens';
@@ -60,6 +61,8 @@ function instance(store: SharedStore, id: string) {
     preview: false,
     recordMs: RECORD_MS,
     room: () => true,
+    // Every watch here has a socket (room): the history-read parts are never reached.
+    history: {} as HistoryWatchParts,
     logger: captureLogger('warn').logger,
     now: () => Date.now(),
   });

@@ -1,0 +1,168 @@
+import fc from 'fast-check';
+import { GuestApiError, type NewestPage, type SessionHub } from '../../../src/genesys/guest';
+import { createLogger } from '../../../src/observability/logger';
+import { HistoryPoll } from '../../../src/session/notifications/historyWatch';
+import { ReadPacer } from '../../../src/session/notifications/readPacer';
+
+/**
+ * The pace of watching a chat by history reads, on jest's fake clock: the process-wide pacer never gives more than
+ * its rate (against an oracle: any window of T seconds holds at most T × rate + 1 turns, given in the order asked),
+ * and one chat's reads back off while nothing comes, reset on a reply, and wait out a 429's Retry-After.
+ */
+
+const logger = createLogger({ level: 'silent' });
+const EMPTY: NewestPage = { messages: [], receipts: [] };
+
+beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
+afterEach(() => jest.useRealTimers());
+
+describe('ReadPacer', () => {
+  it('spaces its turns 1/rate apart (any T seconds hold at most T × rate + 1), first asked first served', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 20 }),
+        fc.array(fc.integer({ min: 0, max: 3000 }), { minLength: 1, maxLength: 60 }),
+        async (perSecond, askAt) => {
+          const pacer = new ReadPacer(perSecond);
+          const given: Array<{ at: number; n: number }> = [];
+          const start = Date.now();
+          const asked = [...askAt].sort((a, b) => a - b);
+          let n = 0;
+          for (const at of asked) {
+            await jest.advanceTimersByTimeAsync(start + at - Date.now());
+            const mine = n++;
+            void pacer.turn().ready.then((ok) => ok && given.push({ at: Date.now(), n: mine }));
+          }
+          // Bounded: every turn is given within (turns / rate) seconds of the last ask.
+          await jest.advanceTimersByTimeAsync(Math.ceil((asked.length / perSecond) * 1000) + 10);
+          expect(given).toHaveLength(asked.length);
+          expect(given.map((g) => g.n)).toEqual(given.map((_, i) => i));
+          const spacing = 1000 / perSecond;
+          for (let i = 1; i < given.length; i++)
+            expect(given[i]!.at - given[i - 1]!.at).toBeGreaterThanOrEqual(spacing - 1);
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('a cancelled turn is never given and spends nothing', async () => {
+    const pacer = new ReadPacer(1);
+    const first = pacer.turn();
+    const second = pacer.turn();
+    const third = pacer.turn();
+    second.cancel();
+    await expect(second.ready).resolves.toBe(false);
+    await jest.advanceTimersByTimeAsync(0);
+    await expect(first.ready).resolves.toBe(true);
+    // The third comes one spacing after the first: the cancelled one took no turn.
+    await jest.advanceTimersByTimeAsync(999);
+    expect(pacer.waiting).toBe(1);
+    await jest.advanceTimersByTimeAsync(1);
+    await expect(third.ready).resolves.toBe(true);
+  });
+});
+
+describe('HistoryPoll', () => {
+  /** A chat read by a poll, whose reads answer from `answers` (a number: that many new replies; else it throws). */
+  function polled(answers: Array<number | Error>, pollMs = 1000, pollMaxMs = 8000) {
+    const reads: number[] = [];
+    const jwts: number[] = [];
+    const over: string[] = [];
+    let next = 0;
+    const hub = {
+      history: {
+        newest: async (session: { getJwt: () => Promise<unknown> }) => {
+          await session.getJwt();
+          reads.push(Date.now());
+          const answer = answers[Math.min(next++, answers.length - 1)]!;
+          if (answer instanceof Error) throw answer;
+          return { ...EMPTY, fresh: answer };
+        },
+      },
+      session: () => ({
+        getJwt: async () => {
+          jwts.push(Date.now());
+          return { jwt: 'jwt', exp: Math.floor(Date.now() / 1000) + 3600 };
+        },
+        retire: () => undefined,
+      }),
+    } as unknown as SessionHub;
+    const poll = new HistoryPoll({
+      parts: { hub, room: () => true, pacer: new ReadPacer(1000), pollMs, pollMaxMs },
+      guestToken: 'gt',
+      take: async (page) => (page as NewestPage & { fresh: number }).fresh,
+      over: (reason) => over.push(reason),
+      logger,
+    });
+    poll.start();
+    return { poll, reads, jwts, over };
+  }
+
+  const gaps = (times: number[]) => times.slice(1).map((t, i) => t - times[i]!);
+
+  it('reads at once, doubles the wait while nothing comes up to its ceiling, and starts over after a reply', async () => {
+    const { poll, reads, jwts } = polled([0, 0, 0, 0, 0, 0, 2, 0]);
+    await jest.advanceTimersByTimeAsync(60_000);
+    poll.stop();
+    expect(reads.length).toBeGreaterThan(9);
+    // At once: a timer of 0 is a millisecond on the fake clock.
+    expect(reads[0]).toBeLessThanOrEqual(1_000_002);
+    // After a reply the wait starts over: pollMs, then (nothing new) pollMs again and doubling from there.
+    const expected = [1000, 2000, 4000, 8000, 8000, 8000, 1000, 1000, 2000];
+    gaps(reads)
+      .slice(0, expected.length)
+      .forEach((gap, i) => {
+        expect(gap).toBeGreaterThanOrEqual(expected[i]!);
+        // Jitter lengthens a wait by at most a tenth; the pacer (1000 a second) adds at most a millisecond.
+        expect(gap).toBeLessThanOrEqual(expected[i]! * 1.1 + 2);
+      });
+    // One JWT served every read: it lives an hour.
+    expect(jwts).toHaveLength(1);
+  });
+
+  it('waits at least the Retry-After of a 429 from Genesys', async () => {
+    const limited = new GuestApiError('rate_limited', 'slow down', { genesysCode: 429, retryAfterSeconds: 30 });
+    const { poll, reads } = polled([0, limited, 0]);
+    await jest.advanceTimersByTimeAsync(1100);
+    expect(reads).toHaveLength(2);
+    await jest.advanceTimersByTimeAsync(29_999);
+    expect(reads).toHaveLength(2);
+    await jest.advanceTimersByTimeAsync(3002);
+    expect(reads).toHaveLength(3);
+    expect(reads[2]! - reads[1]!).toBeGreaterThanOrEqual(30_000);
+    poll.stop();
+  });
+
+  it('comes again when a read held back before it went out says, without slowing its pace', async () => {
+    // No Genesys code: the session's own budget (or the brief sockets' ceiling) held it back.
+    const heldBack = new GuestApiError('rate_limited', 'budget spent', { retryAfterSeconds: 2 });
+    const { poll, reads } = polled([0, heldBack, 0, 0]);
+    await jest.advanceTimersByTimeAsync(20_000);
+    poll.stop();
+    expect(reads.length).toBeGreaterThan(4);
+    // 1 s (nothing new), 2 s (held back: its wait, the pace kept at 2 s), 2 s, then 4 s.
+    [1000, 2000, 2000, 4000].forEach((expected, i) => {
+      const gap = reads[i + 1]! - reads[i]!;
+      expect(gap).toBeGreaterThanOrEqual(expected);
+      expect(gap).toBeLessThanOrEqual(expected * 1.1 + 2);
+    });
+  });
+
+  it('ends the watch when the chat is over at Genesys, and reads no more', async () => {
+    const expired = new GuestApiError('session_expired', 'expired');
+    const { reads, over } = polled([expired]);
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(over).toEqual(['the chat is over at Genesys']);
+    expect(reads).toHaveLength(1);
+  });
+
+  it('reads nothing once stopped, even with a turn already asked for', async () => {
+    const { poll, reads } = polled([0]);
+    await jest.advanceTimersByTimeAsync(500);
+    expect(reads).toHaveLength(1);
+    poll.stop();
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(reads).toHaveLength(1);
+  });
+});
