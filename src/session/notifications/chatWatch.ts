@@ -30,12 +30,24 @@ const COALESCE_MS = 3000;
 /** A preview's length, in characters. */
 const PREVIEW_CHARS = 120;
 
+/** Another way of reaching the customer that a watch serves (e-mail): a chat opted in to it is watched too. */
+export interface WatchedAlso {
+  /** The chat sealed (as a subscription's `chat`) when `sk` has an opt-in to watch for; else undefined. */
+  sealedChat(sk: string): Promise<string | undefined>;
+  /** Each agent's or bot's reply the watch heard, or found in history after what the guest last wrote. */
+  reply(sk: string, message: NormalizedMessage): void;
+  /** The chat is over (ended, expired, signed out): its opt-in ends with it. */
+  chatOver(sk: string): Promise<void>;
+}
+
 export interface ChatWatchOptions {
   store: SharedStore;
   /** The deployment's hub of watching sockets, under the instance's NOTIFY_SOCKETS_MAX ceiling. */
   hub: SessionHub;
   sealer: Sealer;
-  sender: PushSender;
+  /** Absent: the deployment has no Web Push; chats are watched only for `also`. */
+  sender?: PushSender;
+  also?: WatchedAlso;
   revocations: Pick<Revocations, 'isEnded'>;
   instanceId: string;
   /** NOTIFY_AFTER_SECONDS, in ms. */
@@ -120,9 +132,10 @@ export class ChatWatch {
     const keys = recordKeys(sk);
     if ((await store.get(keys.lease)) !== undefined) return;
     if ((await store.get(keys.seen)) !== undefined) return;
-    const record = parseRecord(await store.get(keys.record));
-    if (!record) {
-      // The subscription expired or was removed: the list forgets it.
+    const record = this.options.sender ? parseRecord(await store.get(keys.record)) : undefined;
+    const chat = record?.chat ?? (await this.options.also?.sealedChat(sk));
+    if (chat === undefined) {
+      // The subscription (and any other opt-in) expired or was removed: the list forgets it.
       await changeIndex(store, sk, false, this.options.recordMs);
       return;
     }
@@ -131,7 +144,7 @@ export class ChatWatch {
       return;
     }
     if (!(await store.claim(keys.lease, this.options.instanceId, this.leaseMs))) return;
-    const watch = new Watch(sk, record, this.options, this.leaseMs, this.now, () => this.watches.delete(sk));
+    const watch = new Watch(sk, chat, record, this.options, this.leaseMs, this.now, () => this.watches.delete(sk));
     this.watches.set(sk, watch);
     notifyWatchedChats.inc();
     // Not awaited: a chat whose socket is slow to open does not hold up the scan of the others.
@@ -152,7 +165,9 @@ class Watch {
 
   constructor(
     private readonly sk: string,
-    private readonly record: PushRecord,
+    private readonly chat: string,
+    /** The push subscription; undefined when the chat is watched only for `also`. */
+    private readonly record: PushRecord | undefined,
     private readonly options: ChatWatchOptions,
     private readonly leaseMs: number,
     private readonly now: () => number,
@@ -165,8 +180,8 @@ class Watch {
   async start(): Promise<void> {
     const { sealer, hub, revocations } = this.options;
     try {
-      const chat = watchedChatSchema.parse(await sealer.unseal(this.record.chat));
-      if (await revocations.isEnded(chat.gt)) return await this.remove('the chat was ended');
+      const chat = watchedChatSchema.parse(await sealer.unseal(this.chat));
+      if (await revocations.isEnded(chat.gt)) return await this.remove('the chat was ended', true);
       this.renewTimer = setInterval(() => void this.renew(chat.gt), Math.floor(this.leaseMs / 3));
       this.renewTimer.unref();
       const signIn: GenesysSignIn | undefined = chat.au;
@@ -179,7 +194,7 @@ class Watch {
       await this.catchUp();
     } catch (error) {
       if (error instanceof GuestApiError && error.failure === 'session_expired')
-        return this.remove('the chat expired at Genesys');
+        return this.remove('the chat expired at Genesys', true);
       this.logger.info({ err: error }, 'could not watch a chat for replies; another round will try again');
       this.stop('it could not start', true);
     }
@@ -199,12 +214,15 @@ class Watch {
     if (release) this.options.store.swap(this.keys.lease, this.options.instanceId, undefined, 1).catch(() => undefined);
   }
 
-  /** The chat is over or its subscription gone: every record of it goes. */
-  private async remove(reason: string): Promise<void> {
+  /** The chat is over (`over`: every opt-in of it goes) or its subscription gone: its records go. */
+  private async remove(reason: string, over: boolean): Promise<void> {
     this.stop(reason, true);
-    const { store } = this.options;
+    const { store, also } = this.options;
     await store.remove(this.keys.record).catch(() => undefined);
-    await changeIndex(store, this.sk, false, this.options.recordMs).catch(() => undefined);
+    if (over) await also?.chatOver(this.sk).catch(() => undefined);
+    // Still listed while another opt-in remains (the next round's look drops it once none does).
+    if (over || !also || (await also.sealedChat(this.sk).catch(() => undefined)) === undefined)
+      await changeIndex(store, this.sk, false, this.options.recordMs).catch(() => undefined);
   }
 
   private heard(event: GuestEvent): void {
@@ -215,7 +233,7 @@ class Watch {
       case 'expired':
       case 'signed_out':
       case 'reauthentication_required':
-        void this.remove(`the chat is over (${event.state})`);
+        void this.remove(`the chat is over (${event.state})`, true);
         return;
       case 'unavailable':
       case 'closed':
@@ -231,7 +249,8 @@ class Watch {
   /** An agent's or bot's message (not the guest's own, not an event) is pushed, with those that follow it shortly. */
   private reply(message: NormalizedMessage): void {
     if (message.direction !== 'outbound' || message.type === 'event') return;
-    if (this.pending.some((m) => m.id === message.id)) return;
+    this.options.also?.reply(this.sk, message);
+    if (!this.record || this.pending.some((m) => m.id === message.id)) return;
     this.pending.push(message);
     this.flushTimer ??= setTimeout(() => void this.flush(), this.options.coalesceMs ?? COALESCE_MS);
   }
@@ -247,7 +266,14 @@ class Watch {
     try {
       const page = await this.options.hub.history.newest(session, 'reconnect');
       const missed: NormalizedMessage[] = [];
-      for (const m of [...page.messages].reverse()) {
+      const replies = [...page.messages].reverse();
+      for (const m of replies) {
+        if (m.direction === 'inbound') break;
+        if (m.type === 'event') continue;
+        this.options.also?.reply(this.sk, m);
+      }
+      if (!this.record) return;
+      for (const m of replies) {
         if (m.direction === 'inbound') break;
         if (m.type === 'event') continue;
         if ((await this.options.store.get(this.keys.message(m.id))) !== undefined) break;
@@ -269,6 +295,8 @@ class Watch {
     const batch = this.pending;
     this.pending = [];
     const { store, sender, instanceId } = this.options;
+    const record = this.record;
+    if (!record || !sender) return;
     const claimed: NormalizedMessage[] = [];
     for (const m of batch) {
       if (await store.claim(this.keys.message(m.id), `pending:${instanceId}`, PENDING_MS).catch(() => false))
@@ -280,19 +308,19 @@ class Watch {
       type: 'reply' as const,
       from: newest.from?.name ?? (newest.originatingEntity === 'bot' ? 'bot' : 'agent'),
       ...(this.options.preview && newest.text ? { preview: newest.text.slice(0, PREVIEW_CHARS) } : {}),
-      url: this.record.url,
+      url: record.url,
     };
     // Each push's log lines carry a trace id of their own, as a request's do.
     const trace = { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex') };
     const outcome = await runWithContext({ requestId: `push-${trace.spanId}`, trace }, () =>
-      sender.send(this.record, payload),
+      sender.send(record, payload),
     );
     await Promise.all(
       claimed.map((m) =>
         store.swap(this.keys.message(m.id), `pending:${instanceId}`, outcome, this.options.recordMs).catch(() => false),
       ),
     );
-    if (outcome === 'gone') await this.remove('the push service says the subscription is gone');
+    if (outcome === 'gone') await this.remove('the push service says the subscription is gone', false);
   }
 
   /** Keeps the lease, and ends the watch when a page is back, the chat ended or the subscription went. */
@@ -303,8 +331,12 @@ class Watch {
       if (!(await store.swap(this.keys.lease, instanceId, instanceId, this.leaseMs)))
         return this.stop('another instance watches it now', false);
       if ((await store.get(this.keys.seen)) !== undefined) return this.stop('a page is open again', true);
-      if ((await store.get(this.keys.record)) === undefined) return this.stop('the subscription was removed', true);
-      if (await revocations.isEnded(guestToken)) return await this.remove('the chat was ended');
+      if (
+        (await store.get(this.keys.record)) === undefined &&
+        (await this.options.also?.sealedChat(this.sk)) === undefined
+      )
+        return this.stop('the subscription was removed', true);
+      if (await revocations.isEnded(guestToken)) return await this.remove('the chat was ended', true);
     } catch {
       // The store did not answer: the watch goes on; the lease lapses if this lasts, and another instance takes it.
     }
