@@ -59,7 +59,7 @@ export interface EmailNotifierOptions {
 export type LinkOutcome = 'confirmed' | 'stopped' | 'nothing';
 
 /**
- * E-mail to a customer who left (docs/api.md#e-mail): the opt-in (PUT /notifications/email), confirmed by a link
+ * E-mail to a customer who left (docs/api.md#put-notificationsemail): the opt-in (PUT /notifications/email), confirmed by a link
  * unless a verified identity vouches for the address; the stop link every e-mail carries; and the e-mail of a human
  * agent's replies still unread EMAIL_AFTER_SECONDS after the first of them. The chat watch (chatWatch.ts) hands
  * each reply it hears to `reply`; a bot's is dropped. The replies of one window go as one e-mail, claimed per

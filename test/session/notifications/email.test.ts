@@ -5,7 +5,7 @@ import { linksIn, startSmtpReceiver, type ReceivedEmail, type SmtpReceiver } fro
 import { waitFor } from '../../support/wait';
 
 /**
- * E-mail to a customer who left (docs/api.md#e-mail), against the strict simulator and a real SMTP server on
+ * E-mail to a customer who left (docs/api.md#put-notificationsemail), against the strict simulator and a real SMTP server on
  * loopback (test/support/smtpReceiver.ts): the deployment has e-mail and no Web Push, so every chat watched here is
  * watched for e-mail alone. What must not be e-mailed is judged after a later chat's e-mail arrived: the watch
  * serves chats in turn, and the same window applies to all, so an e-mail that was going to go would have gone first.
