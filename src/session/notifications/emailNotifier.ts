@@ -59,12 +59,12 @@ export interface EmailNotifierOptions {
 export type LinkOutcome = 'confirmed' | 'stopped' | 'nothing';
 
 /**
- * E-mail to a customer who left (docs/api.md#put-notificationsemail): the opt-in (PUT /notifications/email), confirmed by a link
- * unless a verified identity vouches for the address; the stop link every e-mail carries; and the e-mail of a human
- * agent's replies still unread EMAIL_AFTER_SECONDS after the first of them. The chat watch (chatWatch.ts) hands
- * each reply it hears to `reply`; a bot's is dropped. The replies of one window go as one e-mail, claimed per
- * message in the shared store, so no instance sends one twice; a chat gets one e-mail per window, and an address
- * at most EMAIL_DAILY_MAX a UTC day (confirmations included), counted in the shared store.
+ * E-mail to a customer who left (docs/api.md#put-notificationsemail): the opt-in (PUT /notifications/email),
+ * confirmed by a link unless a verified identity vouches for the address; the stop link every e-mail carries; and
+ * the e-mail of a human agent's replies still unread EMAIL_AFTER_SECONDS after the first of them. The chat watch
+ * (chatWatch.ts) hands each reply it hears to `reply`; a bot's is dropped. The replies of one window go as one
+ * e-mail, claimed per message in the shared store, so no instance sends one twice; a chat gets one e-mail per
+ * window, and an address at most EMAIL_DAILY_MAX a UTC day (confirmations included), counted in the shared store.
  */
 export class EmailNotifier implements WatchedAlso {
   private readonly sender: Pick<EmailSender, 'send' | 'close'>;
@@ -180,6 +180,9 @@ export class EmailNotifier implements WatchedAlso {
   }
 
   private wait(sk: string, replies: Map<string, NormalizedMessage>, ms: number): void {
+    // Replies heard while the last window's e-mail was being decided already started the next window: join it.
+    const next = this.waiting.get(sk);
+    if (next) return void replies.forEach((m, id) => next.replies.set(id, m));
     const timer = setTimeout(() => void this.windowEnded(sk), ms);
     timer.unref();
     this.waiting.set(sk, { replies, timer });
