@@ -15,6 +15,7 @@ import { z } from 'zod';
  *   `capped` or `failed`: no reply is e-mailed twice.
  * - `email-window:{sk}`: present for EMAIL_AFTER_SECONDS after an e-mail of the chat: one e-mail per window.
  * - `email-day:<hash of the address>:<UTC date>`: how many e-mails the address got that day (EMAIL_DAILY_MAX).
+ * - `email-confirmations:{sk}`: the confirmations the chat asked for in the last day (a sliding window of 3).
  */
 
 export interface EmailRecord {
