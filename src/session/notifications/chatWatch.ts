@@ -70,7 +70,8 @@ export interface ChatWatchOptions {
  * live chats); on start and after a reconnect it reads the newest history page for what came since the page left.
  * Each reply is claimed in the store before it is pushed (one push per message across instances), replies within
  * a few seconds go as one push, and a push service's 404/410 removes the subscription. The watch ends when a page
- * stream opens again, the chat ends or expires, the subscription goes, or the lease is lost.
+ * stream opens again, the chat ends or expires, the subscription goes, or the lease is lost. A listed chat with an
+ * opt-in of `also` (e-mail) is watched the same way, with or without a subscription, and `also` hears every reply.
  */
 export class ChatWatch {
   private readonly watches = new Map<string, Watch>();
