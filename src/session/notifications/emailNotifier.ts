@@ -27,6 +27,8 @@ const DAY_COUNT_MS = 25 * 3600_000;
 /** The most confirmations one chat may ask for in a day: each goes to an address nobody vouched for. */
 export const CONFIRMATIONS_PER_CHAT = 3;
 const DAY_MS = 24 * 3600_000;
+/** The most replies a chat's window holds for its e-mail (it quotes the newest 20). */
+const REPLIES_HELD = 50;
 
 export interface EmailOptIn {
   address: string;
@@ -168,7 +170,12 @@ export class EmailNotifier implements WatchedAlso {
   reply(sk: string, message: NormalizedMessage): void {
     if (this.closed || message.originatingEntity !== 'human') return;
     const waiting = this.waiting.get(sk);
-    if (waiting) return void waiting.replies.set(message.id, message);
+    if (waiting) {
+      waiting.replies.set(message.id, message);
+      // The oldest goes past the ceiling: an e-mail quotes the newest replies only.
+      if (waiting.replies.size > REPLIES_HELD) waiting.replies.delete(waiting.replies.keys().next().value!);
+      return;
+    }
     this.wait(sk, new Map([[message.id, message]]), this.options.config.afterMs);
   }
 

@@ -6,3 +6,7 @@ export { ChatNotifications, endpointProblem, pageUrl } from './chatNotifications
 export type { ChatNotificationsOptions } from './chatNotifications';
 export { PushSender } from './pushSender';
 export type { PushOutcome, PushTarget } from './pushSender';
+export { EmailNotifier } from './emailNotifier';
+export type { EmailNotifierOptions, EmailOptIn, LinkOutcome } from './emailNotifier';
+export { EmailSender, confirmationEmail, repliesEmail } from './emailSender';
+export type { OutgoingEmail } from './emailSender';

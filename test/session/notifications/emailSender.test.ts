@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { NormalizedMessage } from '../../../src/domain/message';
-import { EmailSender, repliesEmail } from '../../../src/session/notifications/emailSender';
+import { EmailSender, repliesEmail } from '../../../src/session/notifications';
 import { startSmtpReceiver, type SmtpReceiver } from '../../support/smtpReceiver';
 
 /**
