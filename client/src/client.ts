@@ -35,6 +35,8 @@ import type {
   AvailabilityAnswer,
   Capabilities,
   ChatMessage,
+  EmailOptIn,
+  EmailOptInView,
   HistoryPage,
   SendInput,
   SessionView,
@@ -394,6 +396,22 @@ export class BffClient {
   /** No more notifications for this chat. */
   async disablePush(): Promise<void> {
     await this.transport.request('DELETE', '/notifications/push');
+  }
+
+  /**
+   * E-mails the chat's unread human replies to `address` while the customer is away (where
+   * `capabilities().notifications.email` is true). Unless the signed-in identity has this address, the service
+   * first sends it a confirmation e-mail, and nothing else until its link is opened: `{ confirmed: false }`.
+   * `url`: the chat page an e-mail links back to (this page, by default the site's `/`).
+   */
+  async notifyByEmail(address: string, options: { url?: string } = {}): Promise<EmailOptInView> {
+    const body: EmailOptIn = { address, ...(options.url !== undefined ? { url: options.url } : {}) };
+    return (await this.transport.request<EmailOptInView>('PUT', '/notifications/email', { body })).body;
+  }
+
+  /** No more e-mails for this chat. */
+  async stopEmail(): Promise<void> {
+    await this.transport.request('DELETE', '/notifications/email');
   }
 
   /** A short-lived, origin-bound ticket for EventSource (which cannot send headers). */

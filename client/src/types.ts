@@ -63,6 +63,19 @@ export interface Capabilities {
   notifications: { push: { vapidPublicKey: string } | null; email: boolean };
 }
 
+/** What `notifyByEmail` sends (PUT /notifications/email). */
+export interface EmailOptIn {
+  address: string;
+  /** The chat page an e-mail links back to, of the session's origin; unset: that origin's `/`. */
+  url?: string;
+}
+
+/** PUT /notifications/email's answer. */
+export interface EmailOptInView {
+  /** true: vouched for by the signed-in identity, replies are e-mailed; false: a confirmation e-mail was sent. */
+  confirmed: boolean;
+}
+
 /** Why the contact centre is open or not, for the deployment's routing targets. */
 export type AvailabilityReason = 'open' | 'closed' | 'holiday' | 'emergency' | 'no_agents';
 

@@ -51,6 +51,9 @@ const ui = {
   endChat: /** @type {HTMLButtonElement} */ (byId('end-chat')),
   notify: /** @type {HTMLButtonElement} */ (byId('notify')),
   notifyReplies: /** @type {HTMLButtonElement} */ (byId('notify-replies')),
+  emailReplies: /** @type {HTMLFormElement} */ (byId('email-replies')),
+  emailAddress: /** @type {HTMLInputElement} */ (byId('email-address')),
+  emailStop: /** @type {HTMLButtonElement} */ (byId('email-stop')),
   transcript: /** @type {HTMLButtonElement} */ (byId('transcript')),
   signIn: /** @type {HTMLButtonElement} */ (byId('sign-in')),
   signOut: /** @type {HTMLButtonElement} */ (byId('sign-out')),
@@ -130,10 +133,43 @@ ui.notifyReplies.addEventListener('click', async () => {
   }
   offerReplyNotifications();
 });
-/** The chat is over: the service dropped its subscription with it. */
+// After the customer wrote, where the deployment has e-mail: a human agent's reply still unread a while after the
+// customer left is e-mailed (once the address is confirmed, unless the signed-in identity has it).
+let emailOffered = false;
+let emailOn = false;
+function offerEmail() {
+  ui.emailReplies.hidden = !emailOffered || emailOn || sessionStorage.getItem(CHATTED) !== '1';
+  ui.emailStop.hidden = !emailOn;
+}
+ui.emailReplies.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  try {
+    const { confirmed } = await client.notifyByEmail(ui.emailAddress.value, {
+      url: `${location.origin}${location.pathname}`,
+    });
+    emailOn = true;
+    showNotice(() => t(confirmed ? 'emailOn' : 'emailConfirm'), { kind: 'info' });
+  } catch (error) {
+    showError(error);
+  }
+  offerEmail();
+});
+ui.emailStop.addEventListener('click', async () => {
+  try {
+    await client.stopEmail();
+    emailOn = false;
+  } catch (error) {
+    showError(error);
+  }
+  offerEmail();
+});
+/** The chat is over: the service dropped its subscription and e-mail opt-in with it. */
 function stopOfferingReplyNotifications() {
   repliesNotified = false;
   ui.notifyReplies.hidden = true;
+  emailOn = false;
+  emailOffered = false;
+  offerEmail();
 }
 /** @type {ChatStream | undefined} */
 let live;
@@ -558,6 +594,8 @@ async function applyCapabilities() {
     ui.endChat.hidden = !caps.endChat;
     pushKey = pushKeyOf(caps);
     offerReplyNotifications();
+    emailOffered = caps.notifications.email;
+    offerEmail();
     // Where the deployment sends read receipts, the newest agent message shown in a visible tab is reported read.
     if (caps.readReceipts && !reads) {
       reads = readReporter(client);
@@ -834,6 +872,7 @@ async function sendMessage(input) {
     const message = await client.send(input);
     sessionStorage.setItem(CHATTED, '1');
     offerReplyNotifications();
+    offerEmail();
     render(message);
     // Activity moves the session's expiry.
     void applyCapabilities();

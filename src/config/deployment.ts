@@ -59,13 +59,30 @@ export interface WebhookEndpoint {
   events?: readonly WebhookEventType[];
 }
 
-/** Reaching a customer who left: Web Push with the deployment's VAPID pair (unset: push is off). */
+/**
+ * Reaching a customer who left: Web Push with the deployment's VAPID pair (unset: push is off), and e-mail through
+ * the site's SMTP relay (unset: e-mail is off).
+ */
 export interface NotificationsConfig {
   push?: { publicKey: string; privateKey: string; subject: string };
+  email?: EmailConfig;
   /** How long no page stream of a chat has been open before its replies are pushed. */
   afterMs: number;
   /** Whether a push carries the reply's first characters. */
   preview: boolean;
+}
+
+/** E-mail to a customer who left: the relay, the sender, and when and how much is sent. */
+export interface EmailConfig {
+  /** `smtp:` or `smtps:`, perhaps with credentials: never logged. */
+  smtpUrl: string;
+  from: string;
+  /** How long a human agent's reply stays unread before it is e-mailed; a chat's window of one e-mail. */
+  afterMs: number;
+  /** Whether the e-mail carries the replies' text. */
+  preview: boolean;
+  /** The most e-mails one address gets a UTC day. */
+  dailyMax: number;
 }
 
 export interface Deployment {

@@ -164,6 +164,23 @@ const notifications = z.strictObject({
     .union([z.boolean(), z.enum(['on', 'off'])], { error: 'must be true or false' })
     .optional()
     .transform((v) => v === true || v === 'on'),
+  smtpUrl: textFor('the SMTP relay URL, smtps:// or smtp://')
+    .refine((v) => URL.canParse(v) && ['smtp:', 'smtps:'].includes(new URL(v).protocol), {
+      error: 'must be an smtps:// or smtp:// URL',
+    })
+    .optional(),
+  smtpUrlEnv: variableName.optional(),
+  emailFrom: textFor('the sender address of the e-mails')
+    .refine((v) => /^[^\s@<>]+@[^\s@<>]+$/.test(v) || /^[^<>]*<[^\s@<>]+@[^\s@<>]+>$/.test(v), {
+      error: (i) => `must be an address, or "Name <address>" (got "${String(i.input)}")`,
+    })
+    .optional(),
+  emailAfterSeconds: wholeLike(notificationEnv.EMAIL_AFTER_SECONDS),
+  emailPreview: z
+    .union([z.boolean(), z.enum(['on', 'off'])], { error: 'must be true or false' })
+    .optional()
+    .transform((v) => v === true || v === 'on'),
+  emailDailyMax: wholeLike(notificationEnv.EMAIL_DAILY_MAX),
 });
 
 const signInUri = textFor('a sign-in callback URL').superRefine((v, ctx) => {
@@ -300,6 +317,13 @@ function pairingProblems(raw: Raw, env: NodeJS.ProcessEnv, name: Naming['key']):
     const publicKey = asText(n.vapidPublicKey);
     const problem = publicKey && privateKey ? vapidPairProblem(publicKey, privateKey) : undefined;
     if (problem) problems.push(['notifications.vapidPublicKey', problem]);
+    secret('notifications.', n, 'smtpUrl');
+    if (given(n.smtpUrl ?? n.smtpUrlEnv) !== given(n.emailFrom)) {
+      problems.push([
+        'notifications',
+        `give ${name('notifications.smtpUrl')} and ${name('notifications.emailFrom')} together (e-mail), or neither`,
+      ]);
+    }
   }
   return problems;
 }
@@ -359,15 +383,30 @@ function deploymentFromEntry(e: Entry, env: NodeJS.ProcessEnv): Deployment {
     notifications: notificationsOf(
       e.notifications,
       read(e.notifications.vapidPrivateKey, e.notifications.vapidPrivateKeyEnv),
+      read(e.notifications.smtpUrl, e.notifications.smtpUrlEnv),
     ),
   };
 }
 
 /** The entry's notification settings (its VAPID pair only when all three parts are given: pairingProblems). */
-function notificationsOf(n: Entry['notifications'], privateKey: string | undefined): NotificationsConfig {
-  const { vapidPublicKey: publicKey, vapidSubject: subject } = n;
+function notificationsOf(
+  n: Entry['notifications'],
+  privateKey: string | undefined,
+  smtpUrl: string | undefined,
+): NotificationsConfig {
+  const { vapidPublicKey: publicKey, vapidSubject: subject, emailFrom: from } = n;
   return {
     push: publicKey && privateKey && subject ? { publicKey, privateKey, subject } : undefined,
+    email:
+      smtpUrl && from
+        ? {
+            smtpUrl,
+            from,
+            afterMs: n.emailAfterSeconds * 1000,
+            preview: n.emailPreview,
+            dailyMax: n.emailDailyMax,
+          }
+        : undefined,
     afterMs: n.afterSeconds * 1000,
     preview: n.preview,
   };

@@ -49,6 +49,11 @@ export const DEPLOYMENT_VARIABLES = {
   VAPID_SUBJECT: 'notifications.vapidSubject',
   NOTIFY_AFTER_SECONDS: 'notifications.afterSeconds',
   NOTIFY_PREVIEW: 'notifications.preview',
+  SMTP_URL: 'notifications.smtpUrl',
+  EMAIL_FROM: 'notifications.emailFrom',
+  EMAIL_AFTER_SECONDS: 'notifications.emailAfterSeconds',
+  EMAIL_PREVIEW: 'notifications.emailPreview',
+  EMAIL_DAILY_MAX: 'notifications.emailDailyMax',
 } as const satisfies Partial<Record<Variable, string>>;
 
 export type DeploymentVariable = keyof typeof DEPLOYMENT_VARIABLES;
@@ -59,6 +64,7 @@ export const SECRET_KEYS: ReadonlySet<string> = new Set([
   'identity.jwtSecret',
   'webhooks.secret',
   'notifications.vapidPrivateKey',
+  'notifications.smtpUrl',
 ]);
 
 const VARIABLE_OF: ReadonlyMap<string, DeploymentVariable> = new Map(

@@ -13,7 +13,7 @@ export const VARIABLE_GROUPS = {
   identity: 'Sign-in and identity tokens',
   attributes: 'Custom-attribute names',
   masking: 'Masking sensitive data',
-  notifications: 'Reaching a customer who left (Web Push)',
+  notifications: 'Reaching a customer who left (Web Push and e-mail)',
   limits: 'Limits',
   redis: 'Redis and scaling out',
   webhooks: 'Webhooks',

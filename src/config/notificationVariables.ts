@@ -4,8 +4,9 @@ import { doc, intFrom, oneOf, text } from './envValues';
 /**
  * Reaching a customer who left (docs/api.md#notifications-reaching-a-customer-who-left): the VAPID key pair and
  * subject a deployment signs its Web Pushes with (RFC 8292), how long a chat goes unseen before its replies are
- * pushed, and whether a push may carry the reply's text. Per deployment: in a deployments file, `notifications` of
- * an entry.
+ * pushed, and whether a push may carry the reply's text; the SMTP relay and sender its e-mails go through, how long
+ * a human agent's reply stays unread before it is e-mailed, whether the e-mail carries the replies, and how many
+ * e-mails one address gets a day. Per deployment: in a deployments file, `notifications` of an entry.
  */
 
 const notifications = (summary: string, details?: string) => doc({ group: 'notifications', summary, details });
@@ -43,6 +44,41 @@ export const notificationEnv = {
       'Off: a push says only who wrote (`from`); the push service and the device never see the text.',
     ),
   ),
+  SMTP_URL: text().meta({
+    ...notifications(
+      "The site's SMTP relay the deployment's e-mails go through: `smtps://` (TLS) or `smtp://` (STARTTLS when offered).",
+      'Set with `EMAIL_FROM`; both unset: e-mail is off (`capabilities.notifications.email` is `false`). May carry ' +
+        "the relay's credentials (`smtps://user:pass@relay.example.com:465`). Sent with nodemailer.",
+    ),
+    secret: true,
+    example: 'smtps://user:pass@relay.example.com:465',
+  }),
+  EMAIL_FROM: text().meta({
+    ...notifications("The sender of the deployment's e-mails (`From`): an address, optionally with a display name."),
+    required: 'with SMTP_URL',
+    example: '"Example Shop" <chat@shop.example.com>',
+  }),
+  EMAIL_AFTER_SECONDS: intFrom('EMAIL_AFTER_SECONDS', 900, 1, 86_400).meta(
+    notifications(
+      "How long a human agent's reply stays unread (no page stream open, not shown) before it is e-mailed, in seconds.",
+      "It is also the window: a chat's unread replies of one window go as one e-mail, and a chat gets at most one " +
+        'e-mail per window. Bot replies are never e-mailed.',
+    ),
+  ),
+  EMAIL_PREVIEW: oneOf('EMAIL_PREVIEW', ['off', 'on'], 'off').meta(
+    notifications(
+      "Whether an e-mail carries the unread replies' text.",
+      'Off: the e-mail only says that the agent replied, with the link back to the chat; the text never leaves ' +
+        'for the mail system.',
+    ),
+  ),
+  EMAIL_DAILY_MAX: intFrom('EMAIL_DAILY_MAX', 10, 1, 1000).meta({
+    ...notifications(
+      'The most e-mails (confirmations included) one address gets from the deployment per UTC day, across all chats.',
+      'Counted in the shared store, so it holds across instances; what goes over it is not sent (and counted).',
+    ),
+    holds: 'deployment-shared',
+  }),
 };
 
 /** What is wrong with a VAPID key pair (base64url P-256), or undefined. */

@@ -346,6 +346,7 @@ function chatOf(
     instanceId: parts.instanceId,
     production: config.env === 'production',
     timeoutMs: config.genesys.timeoutMs,
+    emailAttribute: config.attributeKeys.email,
     logger,
     now,
   });

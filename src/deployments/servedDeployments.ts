@@ -11,8 +11,8 @@ import type { ServedDeployment } from './servedDeployment';
  *
  * - a browser's request names its page's `Origin`, which belongs to one deployment (no two share one);
  * - a request without an `Origin` carrying something this service sealed (a bearer session token, a stream
- *   `ticket`, an attachment `link`) is for the deployment whose key sealed it: what a browser loads without an
- *   `Origin`, an `<img>` or an opened link, names its deployment this way;
+ *   `ticket`, an attachment `link`, an e-mail's confirm or stop link `t`) is for the deployment whose key sealed
+ *   it: what a browser loads without an `Origin`, an `<img>` or an opened link, names its deployment this way;
  * - else an `X-Deployment` header naming one (a server's or a tool's request);
  * - else, with several deployments, none: the process's own routes (health, documents, problem pages) serve it,
  *   any other route answers 400 saying how to choose.
@@ -107,6 +107,7 @@ function sealedKeyId(req: IncomingMessage): string | undefined {
   const query = req.url?.indexOf('?') ?? -1;
   if (query < 0) return undefined;
   const params = new URLSearchParams(req.url!.slice(query + 1));
-  const sealed = params.get('ticket') ?? params.get('link');
+  // `t`: the confirm or stop link of an e-mail.
+  const sealed = params.get('ticket') ?? params.get('link') ?? params.get('t');
   return sealed === null ? undefined : keyIdOf(sealed);
 }

@@ -325,6 +325,36 @@ export const pushSubscriptionBody = z.strictObject({
 
 export type PushSubscriptionInput = z.infer<typeof pushSubscriptionBody>;
 
+/** An e-mail address as a customer gives it: RFC 5321's 254 characters at most, one address, no display name. */
+export const emailAddress = z
+  .string()
+  .max(254, 'must be at most 254 characters')
+  .pipe(z.email({ error: 'must be one e-mail address (name@example.com)' }));
+
+export const emailOptInBody = z.strictObject({
+  address: emailAddress.describe("The customer's e-mail address"),
+  url: z
+    .string()
+    .max(2048, 'must be at most 2048 characters')
+    .refine((v) => URL.canParse(v), 'must be an absolute URL')
+    .optional()
+    .describe(
+      "The chat page an e-mail links back to: of the session's own origin; unset: the session's origin with path `/`",
+    ),
+});
+
+export type EmailOptInInput = z.infer<typeof emailOptInBody>;
+
+/** PUT /notifications/email's answer. */
+export const emailOptInViewSchema = z.object({
+  confirmed: z
+    .boolean()
+    .describe(
+      'true: the address is vouched for by the signed-in identity, and replies are e-mailed to it; false: a ' +
+        'confirmation e-mail was sent, and nothing else is until its link is opened',
+    ),
+});
+
 /** GET /capabilities's `notifications`: how this deployment can reach a customer who left. */
 export const notificationsCapabilitySchema = z.object({
   push: z
@@ -333,7 +363,7 @@ export const notificationsCapabilitySchema = z.object({
     })
     .nullable()
     .describe('Web Push (PUT /notifications/push); null when the deployment has no VAPID key pair'),
-  email: z.boolean().describe('E-mail (not offered yet: always false)'),
+  email: z.boolean().describe('E-mail (PUT /notifications/email): true when the deployment has an SMTP relay'),
 });
 
 /** A push's payload (RFC 8291 encrypted): what the service worker's `push` event reads as JSON. */

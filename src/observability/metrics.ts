@@ -120,6 +120,25 @@ export const notifyHistoryReads = new DeploymentCounter({
   registers,
 });
 
+export const emails = new DeploymentCounter({
+  name: 'genesys_bff_emails_total',
+  help:
+    'E-mails to customers who left, by `kind` (`confirmation` of an opt-in, `replies` of a human agent) and ' +
+    'outcome: `sent` (the SMTP relay took it), `failed` (the relay or the shared store failed), `capped` (the ' +
+    'address had EMAIL_DAILY_MAX today), `read` (the replies were seen before their window ended: none sent).',
+  labelNames: ['kind', 'outcome'] as const,
+  startAtZero: [
+    { kind: 'confirmation', outcome: 'sent' },
+    { kind: 'confirmation', outcome: 'failed' },
+    { kind: 'confirmation', outcome: 'capped' },
+    { kind: 'replies', outcome: 'sent' },
+    { kind: 'replies', outcome: 'failed' },
+    { kind: 'replies', outcome: 'capped' },
+    { kind: 'replies', outcome: 'read' },
+  ],
+  registers,
+});
+
 export const pushes = new DeploymentCounter({
   name: 'genesys_bff_pushes_total',
   help:

@@ -29,4 +29,7 @@ export const publicTypesMatch: [
   Same<Client.ReceiptEvent, ReceiptEvent>,
   // The stream's `notice` event.
   Same<Client.NoticeEvent, z.infer<typeof Api.streamEventSchemas.notice>>,
-] = [true, true, true, true, true, true, true, true, true, true];
+  // PUT /notifications/email: what it takes and answers.
+  Same<Client.EmailOptIn, Api.EmailOptInInput>,
+  Same<Client.EmailOptInView, z.infer<typeof Api.emailOptInViewSchema>>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true];

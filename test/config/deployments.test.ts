@@ -60,6 +60,11 @@ const FULL_VARIABLES = {
   VAPID_SUBJECT: 'mailto:ops@example.com',
   NOTIFY_AFTER_SECONDS: '30',
   NOTIFY_PREVIEW: 'on',
+  SMTP_URL: 'smtps://relay.example.com:465',
+  EMAIL_FROM: 'chat@shop.example.com',
+  EMAIL_AFTER_SECONDS: '600',
+  EMAIL_PREVIEW: 'on',
+  EMAIL_DAILY_MAX: '5',
 };
 
 const minimalEntry = {
@@ -108,6 +113,11 @@ const fullEntry = {
     vapidSubject: 'mailto:ops@example.com',
     afterSeconds: 30,
     preview: true,
+    smtpUrl: 'smtps://relay.example.com:465',
+    emailFrom: 'chat@shop.example.com',
+    emailAfterSeconds: 600,
+    emailPreview: true,
+    emailDailyMax: 5,
   },
 };
 

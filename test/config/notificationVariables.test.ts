@@ -52,3 +52,36 @@ describe('VAPID variables', () => {
     expect(found.join('\n')).not.toContain(PRIVATE);
   });
 });
+
+describe('e-mail variables', () => {
+  it('turn e-mail on when SMTP_URL and EMAIL_FROM are given, with their defaults', () => {
+    const config = loadConfig(
+      testEnv({ SMTP_URL: 'smtps://u:secret-pass@relay.example.com:465', EMAIL_FROM: 'c@x.org' }),
+    );
+    expect(config.deployments[0]!.notifications.email).toEqual({
+      smtpUrl: 'smtps://u:secret-pass@relay.example.com:465',
+      from: 'c@x.org',
+      afterMs: 900_000,
+      preview: false,
+      dailyMax: 10,
+    });
+  });
+
+  it('leave it off when neither is given', () => {
+    expect(loadConfig(testEnv()).deployments[0]!.notifications.email).toBeUndefined();
+  });
+
+  it.each([
+    [{ SMTP_URL: 'smtps://u:secret-pass@relay.example.com' }, /SMTP_URL and EMAIL_FROM together/],
+    [{ EMAIL_FROM: 'c@x.org' }, /SMTP_URL and EMAIL_FROM together/],
+    [{ SMTP_URL: 'https://u:secret-pass@relay.example.com', EMAIL_FROM: 'c@x.org' }, /smtps:\/\/ or smtp:\/\/ URL/],
+    [{ SMTP_URL: 'smtp://relay.example.com', EMAIL_FROM: 'nobody' }, /EMAIL_FROM must be an address/],
+    [{ EMAIL_AFTER_SECONDS: '0' }, /EMAIL_AFTER_SECONDS must be a whole number from 1/],
+    [{ EMAIL_DAILY_MAX: '1001' }, /EMAIL_DAILY_MAX must be a whole number from 1/],
+  ])('refuse %j', (env, expected) => {
+    const found = problems(env);
+    expect(found.some((p) => expected.test(p))).toBe(true);
+    // The relay's credentials never appear in a problem.
+    expect(found.join('\n')).not.toContain('secret-pass');
+  });
+});

@@ -144,4 +144,9 @@ export const de: Catalogue = {
     'Benachrichtigungen sind in diesem Browser blockiert; erlauben Sie sie in den Website-Einstellungen, um von einer Antwort zu erfahren.',
   notifyReplyFrom: 'Neue Antwort von {from}',
   notifyReply: 'Neue Antwort in Ihrem Chat',
+  emailAddress: 'Ihre E-Mail-Adresse',
+  emailMe: 'Antworten per E-Mail',
+  emailConfirm: 'Bitte sehen Sie in Ihr Postfach und öffnen Sie zur Bestätigung den Link in unserer E-Mail.',
+  emailOn: 'Antworten erhalten Sie per E-Mail, solange Sie nicht im Chat sind.',
+  emailStop: 'E-Mails beenden',
 };

@@ -142,6 +142,12 @@ export const en = {
   notifyDenied: 'Notifications are blocked in this browser; allow them in its site settings to be told of a reply.',
   notifyReplyFrom: 'New reply from {from}',
   notifyReply: 'New reply in your chat',
+  /** The opt-in to an e-mail of an agent's reply that comes while the customer is away. */
+  emailAddress: 'Your e-mail address',
+  emailMe: 'E-mail me replies',
+  emailConfirm: 'Check your inbox: open the link in the e-mail we sent to confirm.',
+  emailOn: 'Replies will be e-mailed to you while you are away.',
+  emailStop: 'Stop e-mails',
 } as const;
 
 /** A phrase: text with `{name}` slots, or plural forms chosen by `Intl.PluralRules` (`other` always present). */

@@ -141,4 +141,9 @@ export const es: Catalogue = {
     'Las notificaciones están bloqueadas en este navegador; permítelas en la configuración del sitio para saber de una respuesta.',
   notifyReplyFrom: 'Nueva respuesta de {from}',
   notifyReply: 'Nueva respuesta en tu chat',
+  emailAddress: 'Tu correo electrónico',
+  emailMe: 'Recibir las respuestas por correo',
+  emailConfirm: 'Revisa tu bandeja de entrada y abre el enlace de nuestro correo para confirmar.',
+  emailOn: 'Te enviaremos las respuestas por correo mientras no estés en el chat.',
+  emailStop: 'Dejar de recibir correos',
 };

@@ -141,4 +141,9 @@ export const fr: Catalogue = {
     'Les notifications sont bloquées dans ce navigateur ; autorisez-les dans les paramètres du site pour être prévenu d’une réponse.',
   notifyReplyFrom: 'Nouvelle réponse de {from}',
   notifyReply: 'Nouvelle réponse dans votre chat',
+  emailAddress: 'Votre adresse e-mail',
+  emailMe: 'Recevoir les réponses par e-mail',
+  emailConfirm: 'Consultez votre boîte de réception et ouvrez le lien de notre e-mail pour confirmer.',
+  emailOn: 'Les réponses vous seront envoyées par e-mail pendant votre absence.',
+  emailStop: 'Arrêter les e-mails',
 };

@@ -8,10 +8,18 @@ import type { AttachmentRouteDeps } from './attachments';
 /** What the public chat API (docs/api.md) works with; `uploads` is where files in transit go. */
 export interface ChatRouteDeps extends Pick<AttachmentRouteDeps, 'uploads'> {
   chat: GuestChat;
-  /** Web Push: subscriptions, the page streams that say the chat is looked at, and the end of a chat. */
+  /** Web Push and e-mail: opt-ins, the page streams that say the chat is looked at, and the end of a chat. */
   notifications: Pick<
     ChatNotifications,
-    'capabilities' | 'subscribe' | 'unsubscribe' | 'chatEnded' | 'pageOpened' | 'shown'
+    | 'capabilities'
+    | 'subscribe'
+    | 'unsubscribe'
+    | 'optInEmail'
+    | 'optOutEmail'
+    | 'followEmailLink'
+    | 'chatEnded'
+    | 'pageOpened'
+    | 'shown'
   >;
   attachments: GuestAttachments;
   /** PUBLIC_URL: the base of links this service hands out (else taken from each request). */

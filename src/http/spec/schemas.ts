@@ -19,6 +19,11 @@ const routingKeyQuery = z
       'ignores it',
   );
 
+/** A confirm or stop link of an e-mail: what it acts on, sealed. */
+export const emailLinkQuery = z.strictObject({
+  t: z.string().min(1).max(1024).describe('What the link acts on, sealed by this service'),
+});
+
 export const historyQuery = z.strictObject({
   page: z.coerce.number().int().min(1).max(10_000).default(1).describe('1 is the newest page'),
   pageSize: z.coerce.number().int().min(1).max(100).default(25),

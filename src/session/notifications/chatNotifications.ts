@@ -1,5 +1,5 @@
 import type { NotificationsConfig } from '../../config/deployment';
-import type { PushSubscriptionInput } from '../../domain/api';
+import type { EmailOptInInput, PushSubscriptionInput } from '../../domain/api';
 import { AppError } from '../../domain/errors';
 import type { NormalizedMessage } from '../../domain/message';
 import type { SessionHub } from '../../genesys/guest';
@@ -7,6 +7,7 @@ import type { Logger } from '../../observability/logger';
 import { sessionKeyOf, type SharedStore } from '../../store';
 import type { Revocations, Sealer, SessionClaims } from '../tokens';
 import { ChatWatch } from './chatWatch';
+import { EmailNotifier, type LinkOutcome } from './emailNotifier';
 import type { HistoryWatchParts } from './historyWatch';
 import { changeIndex, type PushRecord, recordKeys } from './pushRecords';
 import { PushSender } from './pushSender';
@@ -37,6 +38,8 @@ export interface ChatNotificationsOptions {
   now?: () => number;
   /** Tests shorten the coalescing of replies into one push. */
   coalesceMs?: number;
+  /** The custom attribute a verified identity's e-mail is kept in (ATTRIBUTE_KEY_EMAIL): it vouches for an address. */
+  emailAttribute: string;
 }
 
 /**
@@ -48,6 +51,7 @@ export interface ChatNotificationsOptions {
  */
 export class ChatNotifications {
   private readonly watch?: ChatWatch;
+  private readonly email?: EmailNotifier;
   /** This instance's open page streams, per chat: their `notify-seen` records are renewed while they are open. */
   private readonly pages = new Map<string, number>();
   private readonly renewTimer?: NodeJS.Timeout;
@@ -55,18 +59,33 @@ export class ChatNotifications {
 
   constructor(private readonly options: ChatNotificationsOptions) {
     this.now = options.now ?? Date.now;
-    const push = options.config.push;
-    if (!push) return;
-    const sender = new PushSender({
-      vapid: push,
-      timeoutMs: options.timeoutMs,
-      logger: options.logger.child({ component: 'web-push' }),
-    });
+    const { push, email } = options.config;
+    if (!push && !email) return;
+    const sender =
+      push &&
+      new PushSender({
+        vapid: push,
+        timeoutMs: options.timeoutMs,
+        logger: options.logger.child({ component: 'web-push' }),
+      });
+    this.email =
+      email &&
+      new EmailNotifier({
+        config: email,
+        store: options.store,
+        sealer: options.sealer,
+        recordMs: options.recordMs,
+        instanceId: options.instanceId,
+        timeoutMs: options.timeoutMs,
+        logger: options.logger,
+        now: options.now,
+      });
     this.watch = new ChatWatch({
       store: options.store,
       hub: options.watchHub,
       sealer: options.sealer,
       sender,
+      also: this.email,
       revocations: options.revocations,
       instanceId: options.instanceId,
       afterMs: options.config.afterMs,
@@ -85,7 +104,50 @@ export class ChatNotifications {
   /** GET /capabilities's `notifications`. */
   get capabilities(): { push: { vapidPublicKey: string } | null; email: boolean } {
     const push = this.options.config.push;
-    return { push: push ? { vapidPublicKey: push.publicKey } : null, email: false };
+    return { push: push ? { vapidPublicKey: push.publicKey } : null, email: this.email !== undefined };
+  }
+
+  /**
+   * PUT /notifications/email: the chat's unread human replies are e-mailed to `input.address`, once it is confirmed
+   * (by the link a confirmation e-mail carries), or at once when the session's verified identity has that address.
+   * `base`: the service's address, for the links.
+   */
+  async optInEmail(claims: SessionClaims, input: EmailOptInInput, base: string): Promise<{ confirmed: boolean }> {
+    if (!this.email) {
+      throw new AppError('conflict', 'E-mail is not set up for this deployment; GET /capabilities says so.');
+    }
+    const url = pageUrl(input.url, claims.origin);
+    const key = this.options.emailAttribute;
+    const verified = claims.locked.includes(key) ? claims.attributes[key] : undefined;
+    const sk = sessionKeyOf(claims.guestToken);
+    const { confirmed } = await this.email.optIn(sk, {
+      address: input.address,
+      url,
+      base,
+      chat: await this.sealChat(claims),
+      vouched: verified !== undefined && verified.toLowerCase() === input.address.toLowerCase(),
+    });
+    // The page that opts in is looked at now.
+    await this.options.store.put(recordKeys(sk).seen, '1', this.seenMs(false));
+    if (confirmed) await changeIndex(this.options.store, sk, true, this.options.recordMs);
+    return { confirmed };
+  }
+
+  /** DELETE /notifications/email: nothing more is e-mailed for the chat. */
+  async optOutEmail(claims: Pick<SessionClaims, 'guestToken'>): Promise<void> {
+    const sk = sessionKeyOf(claims.guestToken);
+    await this.email?.optOut(sk);
+    await this.unlistUnlessWanted(sk);
+  }
+
+  /** A confirm or stop link of an e-mail followed (no session: the link's sealed `t` names the chat). */
+  async followEmailLink(sealed: string, act: 'confirm' | 'stop'): Promise<LinkOutcome> {
+    if (!this.email) throw new AppError('not_found', 'E-mail is not set up for this deployment.');
+    const { outcome, sk } = await this.email.follow(sealed, act);
+    if (sk !== undefined && outcome === 'confirmed')
+      await changeIndex(this.options.store, sk, true, this.options.recordMs);
+    if (sk !== undefined && outcome === 'stopped') await this.unlistUnlessWanted(sk);
+    return outcome;
   }
 
   /** PUT /notifications/push: the chat's replies are pushed to `input` once nobody looks at it. */
@@ -102,11 +164,7 @@ export class ChatNotifications {
     const keys = recordKeys(sk);
     const record: PushRecord = {
       v: 1,
-      chat: await this.options.sealer.seal({
-        typ: 'watch',
-        gt: claims.guestToken,
-        ...(claims.signIn ? { au: claims.signIn } : {}),
-      }),
+      chat: await this.sealChat(claims),
       endpoint: input.endpoint,
       p256dh: input.keys.p256dh,
       auth: input.keys.auth,
@@ -126,17 +184,22 @@ export class ChatNotifications {
     const sk = sessionKeyOf(claims.guestToken);
     const keys = recordKeys(sk);
     await this.options.store.remove(keys.record);
-    this.watch?.forget(sk);
-    await changeIndex(this.options.store, sk, false, this.options.recordMs);
+    await this.unlistUnlessWanted(sk);
   }
 
-  /** The chat ended (DELETE /guest-session, sign-out): its subscription goes with it. */
+  /** The chat ended (DELETE /guest-session, sign-out): its subscription and e-mail opt-in go with it. */
   async chatEnded(guestToken: string): Promise<void> {
-    if (!this.options.config.push) return;
-    await this.unsubscribe({ guestToken }).catch((error: unknown) =>
-      // Every instance's watch ends on its own at its next renewal (the chat's standing says ended).
-      this.options.logger.info({ err: error }, 'could not remove the ended chat’s push subscription now'),
-    );
+    if (!this.watch) return;
+    const sk = sessionKeyOf(guestToken);
+    await Promise.all([this.options.store.remove(recordKeys(sk).record), this.email?.optOut(sk)])
+      .then(() => {
+        this.watch?.forget(sk);
+        return changeIndex(this.options.store, sk, false, this.options.recordMs);
+      })
+      .catch((error: unknown) =>
+        // Every instance's watch ends on its own at its next renewal (the chat's standing says ended).
+        this.options.logger.info({ err: error }, 'could not remove the ended chat’s notifications now'),
+      );
   }
 
   /**
@@ -144,7 +207,7 @@ export class ChatNotifications {
    * no watch pushes it, now or in a catch-up from history.
    */
   shown(guestToken: string, message: NormalizedMessage): void {
-    if (!this.options.config.push || message.direction !== 'outbound' || message.type === 'event') return;
+    if (!this.watch || message.direction !== 'outbound' || message.type === 'event') return;
     const key = recordKeys(sessionKeyOf(guestToken)).message(message.id);
     this.options.store
       .claim(key, 'shown', this.options.recordMs)
@@ -153,7 +216,7 @@ export class ChatNotifications {
 
   /** A page stream of the chat opened here; the function returned is called when it closes. */
   pageOpened(guestToken: string): () => void {
-    if (!this.options.config.push) return () => undefined;
+    if (!this.watch) return () => undefined;
     const sk = sessionKeyOf(guestToken);
     this.pages.set(sk, (this.pages.get(sk) ?? 0) + 1);
     this.watch?.pageOpened(sk);
@@ -172,6 +235,26 @@ export class ChatNotifications {
   close(): void {
     clearInterval(this.renewTimer);
     this.watch?.close();
+    this.email?.close();
+  }
+
+  /** The chat as a watch opens it, sealed: the guest token and a signed-in customer's credentials. */
+  private sealChat(claims: SessionClaims): Promise<string> {
+    return this.options.sealer.seal({
+      typ: 'watch',
+      gt: claims.guestToken,
+      ...(claims.signIn ? { au: claims.signIn } : {}),
+    });
+  }
+
+  /** One way of reaching the chat went: its watch ends and it leaves the lists, unless the other remains. */
+  private async unlistUnlessWanted(sk: string): Promise<void> {
+    const { store } = this.options;
+    const pushed = this.options.config.push && (await store.get(recordKeys(sk).record)) !== undefined;
+    const emailed = (await this.email?.sealedChat(sk)) !== undefined;
+    if (pushed || emailed) return;
+    this.watch?.forget(sk);
+    await changeIndex(store, sk, false, this.options.recordMs);
   }
 
   /** While a stream is open, at least a minute (renewed every 20 s); after the last closes, NOTIFY_AFTER_SECONDS. */

@@ -43,12 +43,24 @@ const PREVIEW_CHARS = 120;
 const LEASE_MAX_MS = 6000;
 const SCAN_MAX_MS = 3000;
 
+/** Another way of reaching the customer that a watch serves (e-mail): a chat opted in to it is watched too. */
+export interface WatchedAlso {
+  /** The chat sealed (as a subscription's `chat`) when `sk` has an opt-in to watch for; else undefined. */
+  sealedChat(sk: string): Promise<string | undefined>;
+  /** Each agent's or bot's reply the watch heard, or found in history after what the guest last wrote. */
+  reply(sk: string, message: NormalizedMessage): void;
+  /** The chat is over (ended, expired, signed out): its opt-in ends with it. */
+  chatOver(sk: string): Promise<void>;
+}
+
 export interface ChatWatchOptions {
   store: SharedStore;
   /** The deployment's hub of watching sockets, under the instance's NOTIFY_SOCKETS_MAX ceiling. */
   hub: SessionHub;
   sealer: Sealer;
-  sender: PushSender;
+  /** Absent: the deployment has no Web Push; chats are watched only for `also`. */
+  sender?: PushSender;
+  also?: WatchedAlso;
   revocations: Pick<Revocations, 'isEnded'>;
   instanceId: string;
   /** NOTIFY_AFTER_SECONDS, in ms. */
@@ -76,7 +88,8 @@ export interface ChatWatchOptions {
  * past the ceiling the chat is watched by reading that page at a paced, backed-off rate (historyWatch.ts).
  * Each reply is claimed in the store before it is pushed (one push per message across instances), replies within
  * a few seconds go as one push, and a push service's 404/410 removes the subscription. The watch ends when a page
- * stream opens again, the chat ends or expires, the subscription goes, or the lease is lost.
+ * stream opens again, the chat ends or expires, the subscription goes, or the lease is lost. A listed chat with an
+ * opt-in of `also` (e-mail) is watched the same way, with or without a subscription, and `also` hears every reply.
  */
 export class ChatWatch {
   private readonly watches = new Map<string, Watch>();
@@ -138,15 +151,18 @@ export class ChatWatch {
     const keys = recordKeys(sk);
     if ((await store.get(keys.lease)) !== undefined) return;
     if ((await store.get(keys.seen)) !== undefined) return;
-    const record = parseRecord(await store.get(keys.record));
-    if (!record) {
-      // The subscription expired or was removed: the list forgets it.
+    const record = this.options.sender ? parseRecord(await store.get(keys.record)) : undefined;
+    const chat = record?.chat ?? (await this.options.also?.sealedChat(sk));
+    if (chat === undefined) {
+      // The subscription (and any other opt-in) expired or was removed: the list forgets it.
       await changeIndex(store, sk, false, this.options.recordMs);
       return;
     }
     const mode: WatchMode = this.options.room() ? 'socket' : 'history';
     if (!(await store.claim(keys.lease, this.options.instanceId, this.leaseMs))) return;
-    const watch = new Watch(sk, record, mode, this.options, this.leaseMs, this.now, () => this.watches.delete(sk));
+    const watch = new Watch(sk, chat, record, mode, this.options, this.leaseMs, this.now, () =>
+      this.watches.delete(sk),
+    );
     this.watches.set(sk, watch);
     notifyWatchedChats.inc({ mode });
     // Not awaited: a chat whose socket is slow to open does not hold up the scan of the others.
@@ -174,7 +190,9 @@ class Watch {
 
   constructor(
     private readonly sk: string,
-    private readonly record: PushRecord,
+    private readonly chat: string,
+    /** The push subscription; undefined when the chat is watched only for `also`. */
+    private readonly record: PushRecord | undefined,
     private readonly mode: WatchMode,
     private readonly options: ChatWatchOptions,
     private readonly leaseMs: number,
@@ -188,8 +206,8 @@ class Watch {
   async start(): Promise<void> {
     const { sealer, hub, revocations } = this.options;
     try {
-      const chat = watchedChatSchema.parse(await sealer.unseal(this.record.chat));
-      if (await revocations.isEnded(chat.gt)) return await this.remove('the chat was ended');
+      const chat = watchedChatSchema.parse(await sealer.unseal(this.chat));
+      if (await revocations.isEnded(chat.gt)) return await this.remove('the chat was ended', true);
       this.renewTimer = setInterval(() => void this.renew(chat.gt), Math.floor(this.leaseMs / 3));
       this.renewTimer.unref();
       const signIn: GenesysSignIn | undefined = chat.au;
@@ -203,7 +221,7 @@ class Watch {
       await this.catchUp();
     } catch (error) {
       if (error instanceof GuestApiError && error.failure === 'session_expired')
-        return this.remove('the chat expired at Genesys');
+        return this.remove('the chat expired at Genesys', true);
       this.logger.info({ err: error }, 'could not watch a chat for replies; another round will try again');
       this.stop('it could not start', true);
     }
@@ -217,7 +235,7 @@ class Watch {
       guestToken,
       signIn,
       take: (page) => this.take(page),
-      over: (reason) => void this.remove(reason),
+      over: (reason) => void this.remove(reason, true),
       logger: this.logger,
     });
     this.logger.info({ mode: this.mode }, 'watching a chat nobody is looking at, for replies to push');
@@ -240,12 +258,15 @@ class Watch {
     if (release) this.options.store.swap(this.keys.lease, this.options.instanceId, undefined, 1).catch(() => undefined);
   }
 
-  /** The chat is over or its subscription gone: every record of it goes. */
-  private async remove(reason: string): Promise<void> {
+  /** The chat is over (`over`: every opt-in of it goes) or its subscription gone: its records go. */
+  private async remove(reason: string, over: boolean): Promise<void> {
     this.stop(reason, true);
-    const { store } = this.options;
+    const { store, also } = this.options;
     await store.remove(this.keys.record).catch(() => undefined);
-    await changeIndex(store, this.sk, false, this.options.recordMs).catch(() => undefined);
+    if (over) await also?.chatOver(this.sk).catch(() => undefined);
+    // Still listed while another opt-in remains (the next round's look drops it once none does).
+    if (over || !also || (await also.sealedChat(this.sk).catch(() => undefined)) === undefined)
+      await changeIndex(store, this.sk, false, this.options.recordMs).catch(() => undefined);
   }
 
   private heard(event: GuestEvent): void {
@@ -256,7 +277,7 @@ class Watch {
       case 'expired':
       case 'signed_out':
       case 'reauthentication_required':
-        void this.remove(`the chat is over (${event.state})`);
+        void this.remove(`the chat is over (${event.state})`, true);
         return;
       case 'unavailable':
       case 'closed':
@@ -272,7 +293,8 @@ class Watch {
   /** An agent's or bot's message (not the guest's own, not an event) is pushed, with those that follow it shortly. */
   private reply(message: NormalizedMessage): void {
     if (message.direction !== 'outbound' || message.type === 'event') return;
-    if (this.pending.some((m) => m.id === message.id)) return;
+    this.options.also?.reply(this.sk, message);
+    if (!this.record || this.pending.some((m) => m.id === message.id)) return;
     this.pending.push(message);
     this.flushTimer ??= setTimeout(() => void this.flush(), this.options.coalesceMs ?? COALESCE_MS);
   }
@@ -303,7 +325,14 @@ class Watch {
    */
   private async take(page: NewestPage): Promise<number> {
     const missed: NormalizedMessage[] = [];
-    for (const m of [...page.messages].reverse()) {
+    const replies = [...page.messages].reverse();
+    for (const m of replies) {
+      if (m.direction === 'inbound') break;
+      if (m.type === 'event') continue;
+      this.options.also?.reply(this.sk, m);
+    }
+    if (!this.record) return 0;
+    for (const m of replies) {
       if (m.direction === 'inbound') break;
       if (m.type === 'event') continue;
       const record = await this.options.store.get(this.keys.message(m.id));
@@ -369,6 +398,8 @@ class Watch {
     const batch = this.pending;
     this.pending = [];
     const { store, sender, instanceId } = this.options;
+    const record = this.record;
+    if (!record || !sender) return;
     const claimed: NormalizedMessage[] = [];
     for (const m of batch) {
       const pendingMs = this.options.pendingMs ?? PENDING_MS;
@@ -381,19 +412,19 @@ class Watch {
       type: 'reply' as const,
       from: newest.from?.name ?? (newest.originatingEntity === 'bot' ? 'bot' : 'agent'),
       ...(this.options.preview && newest.text ? { preview: newest.text.slice(0, PREVIEW_CHARS) } : {}),
-      url: this.record.url,
+      url: record.url,
     };
     // Each push's log lines carry a trace id of their own, as a request's do.
     const trace = { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex') };
     const outcome = await runWithContext({ requestId: `push-${trace.spanId}`, trace }, () =>
-      sender.send(this.record, payload),
+      sender.send(record, payload),
     );
     await Promise.all(
       claimed.map((m) =>
         store.swap(this.keys.message(m.id), `pending:${instanceId}`, outcome, this.options.recordMs).catch(() => false),
       ),
     );
-    if (outcome === 'gone') await this.remove('the push service says the subscription is gone');
+    if (outcome === 'gone') await this.remove('the push service says the subscription is gone', false);
   }
 
   /** Keeps the lease, and ends the watch when a page is back, the chat ended or the subscription went. */
@@ -404,8 +435,12 @@ class Watch {
       if (!(await store.swap(this.keys.lease, instanceId, instanceId, this.leaseMs)))
         return this.stop('another instance watches it now', false);
       if ((await store.get(this.keys.seen)) !== undefined) return this.stop('a page is open again', true);
-      if ((await store.get(this.keys.record)) === undefined) return this.stop('the subscription was removed', true);
-      if (await revocations.isEnded(guestToken)) return await this.remove('the chat was ended');
+      if (
+        (await store.get(this.keys.record)) === undefined &&
+        (await this.options.also?.sealedChat(this.sk)) === undefined
+      )
+        return this.stop('the subscription was removed', true);
+      if (await revocations.isEnded(guestToken)) return await this.remove('the chat was ended', true);
     } catch {
       // The store did not answer: the watch goes on; the lease lapses if this lasts, and another instance takes it.
     }
