@@ -10,7 +10,8 @@ import {
   readDeploymentsFile,
   type FileText,
 } from '../../src/config/deploymentsFile';
-import { entrySchema, likelyMeant, type DeploymentsRead } from '../../src/config/deploymentRules';
+import { likelyMeant } from '../../src/config/deploymentProblems';
+import { entrySchema, type DeploymentsRead } from '../../src/config/deploymentRules';
 import type { Deployment } from '../../src/config/deployment';
 import { DEPLOYMENTS_EXAMPLE } from '../../src/config/deploymentsReference';
 
