@@ -32,7 +32,8 @@
  * - `refused`: a start or a send answered with a status the model client does not retry (by code), a request
  *   the model client got wrong on purpose answered otherwise than the refusal it expects, or a chat refused as
  *   lost (401/410 before its customer ended it) that no Redis SIGKILL soon after its start explains;
- * - `slow` (the run's, not a session's: checkLatency): an operation's p99, outside fault windows, over its bound.
+ * - `slow` (the run's, not a session's: checkLatency): an operation's p99, outside fault windows, over its bound;
+ * - `push_lost`, `push_duplicate`, `push_unknown` (a subscribed chat's Web Push: pushCheck.ts).
  */
 
 export type ViolationKind =
@@ -51,7 +52,10 @@ export type ViolationKind =
   | 'false_outage'
   | 'stuck'
   | 'refused'
-  | 'slow';
+  | 'slow'
+  | 'push_lost'
+  | 'push_duplicate'
+  | 'push_unknown';
 
 export const VIOLATION_KINDS: readonly ViolationKind[] = [
   'missing',
@@ -70,6 +74,9 @@ export const VIOLATION_KINDS: readonly ViolationKind[] = [
   'stuck',
   'refused',
   'slow',
+  'push_lost',
+  'push_duplicate',
+  'push_unknown',
 ];
 
 export interface Violation {

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { BffClient, BffError, memoryTokenStore, type ChatMessage, type ChatStream } from '../../client/src';
 import { mergeMessages } from '../../client/src/react/conversation';
 import type { Simulator } from '../../simulator';
+import { browserKeys, decryptPush } from '../support/pushReceiver';
 import { signInAt } from '../support/signIn';
 import { PAGE_ORIGIN } from '../support/stack';
 import type { LatencyOperation, LatencySample, Operation } from './checker';
 import { eventSourceFor, type ConnectionLog } from './eventSource';
+import type { AwayWindow } from './pushCheck';
 import type { Random } from './random';
 
 /**
@@ -15,8 +17,9 @@ import type { Random } from './random';
  * files with an Idempotency-Key and sends again with the same key after any answer that says to (honouring
  * Retry-After), reads history, reloads the page (a new client resuming the held token), signs in at the
  * simulator's identity provider, and ends the chat. Now and then it sends a message wrong on purpose (a text
- * over Genesys's 4,096 bytes, or no text at all) and marks it with the refusal it expects. Everything it sees is
- * logged for the checker.
+ * over Genesys's 4,096 bytes, or no text at all) and marks it with the refusal it expects. Some opt in to Web Push
+ * after their first message and now and then close the tab for a while (the agent writes meanwhile), then come
+ * back. Everything it sees is logged for the checker.
  */
 
 export interface TimelineEntry {
@@ -55,6 +58,21 @@ export interface SessionLog {
   storeRefusals: number[];
   /** While the last page's history is refused for now: when the service said to read it again (epoch ms). */
   readDueAt?: number;
+  /** A customer who opts in to Web Push: its subscription and when its tab was closed. */
+  push?: PushLog;
+}
+
+export interface PushLog {
+  /** The push service's URL for this customer's browser. */
+  endpoint: string;
+  /** The page a push opens. */
+  url: string;
+  /** When PUT /notifications/push was answered 204 (epoch ms). */
+  subscribedAt?: number;
+  /** When the tab was closed, in order. */
+  away: AwayWindow[];
+  /** What the agent said while the tab was closed. */
+  said: number;
 }
 
 export type Latencies = Record<LatencyOperation, LatencySample[]>;
@@ -72,6 +90,12 @@ export interface ClientContext {
   png: Blob;
   /** Called just before a chat is ended: Genesys clears the conversation then. */
   beforeEnd?: (name: string) => void;
+  /** Web Push: where each customer's browser is reached, and the agent writing to a customer who is away. */
+  push?: {
+    endpointFor(name: string): string;
+    /** The agent writes `text` in the customer's chat now; false when the chat is not known at Genesys yet. */
+    agentSay(name: string, text: string): boolean;
+  };
 }
 
 const TIMELINE_MAX = 600;
@@ -96,6 +120,13 @@ interface Page {
 
 /** The share of customers who only write (`quiet`): enough that a gap the stream leaves meets one in minutes. */
 export const QUIET_SHARE = 0.3;
+/** The share of the other customers who opt in to Web Push once their first message is acknowledged. */
+export const PUSH_SHARE = 0.5;
+/** After each step, the chance an opted-in customer closes the tab for a while; at most AWAY_MAX times a chat. */
+const AWAY_CHANCE = 0.35;
+const AWAY_MAX = 2;
+/** A page that subscribes is on the customer's site; a push opens it. */
+const CHAT_PAGE = `${PAGE_ORIGIN}/chat`;
 
 export class SoakSession {
   readonly log: SessionLog;
@@ -110,6 +141,12 @@ export class SoakSession {
    * Drawn from a source of its own, so that the other customers' plans stay what their seed made them.
    */
   private readonly quiet: boolean;
+  /**
+   * Whether and when this customer opts in to Web Push and closes the tab: a source of its own, so that adding it
+   * moved no other choice a seed makes.
+   */
+  private readonly pushPlan: Random;
+  private readonly pushKeys = browserKeys();
 
   constructor(
     name: string,
@@ -129,6 +166,10 @@ export class SoakSession {
       storeRefusals: [],
     };
     this.quiet = rng.fork('habits').chance(QUIET_SHARE);
+    this.pushPlan = rng.fork('push');
+    const push = ctx.push;
+    if (push && !this.quiet && this.pushPlan.chance(PUSH_SHARE))
+      this.log.push = { endpoint: push.endpointFor(name), url: CHAT_PAGE, away: [], said: 0 };
   }
 
   note(what: string): void {
@@ -213,12 +254,85 @@ export class SoakSession {
       else if (roll < 0.9 && !this.log.signedIn) await this.signIn();
       else if (roll < 0.97) await this.page!.client.typing().catch(() => undefined);
       else await this.sendInvalid();
+      if (this.log.push && this.acting) await this.pushHabits(this.log.push);
     }
     if (this.acting && this.rng.chance(0.6)) {
       await sleep(this.rng.int(600, 3500));
       await this.untilChatShown();
       if (this.acting) await this.end();
     }
+  }
+
+  /** An opted-in customer subscribes once a message of theirs is acknowledged, and now and then leaves for a while. */
+  private async pushHabits(push: PushLog): Promise<void> {
+    if (push.subscribedAt === undefined) {
+      if (this.log.acked.length > 0) await this.subscribe(push);
+    } else if (push.away.length < AWAY_MAX && this.pushPlan.chance(AWAY_CHANCE)) await this.away(push);
+  }
+
+  /** PUT /notifications/push with this browser's subscription, tried again after every answer that says to. */
+  private async subscribe(push: PushLog): Promise<void> {
+    const body = {
+      endpoint: push.endpoint,
+      keys: { p256dh: this.pushKeys.p256dh, auth: this.pushKeys.auth },
+      url: push.url,
+    };
+    for (let attempt = 0; attempt < 6 && this.acting; attempt++) {
+      try {
+        await this.page!.client.enablePush(body);
+        push.subscribedAt = Date.now();
+        this.note('subscribed to replies by Web Push');
+        return;
+      } catch (error) {
+        this.note(`push subscription refused: ${describe(error)}`);
+        if (error instanceof BffError && error.sessionLost) return void this.lose(codeOf(error));
+        if (!retryable(error)) return;
+        await sleep(waitFor(error, attempt));
+      }
+    }
+  }
+
+  /**
+   * The customer closes the tab (its stream closes) and comes back a while later on a new page, which resumes the
+   * chat and shows what came meanwhile. A quarter of the absences are a few seconds (nothing is owed a push); the
+   * others last 25 to 45 s, while the agent writes once to three times: first within a second and a half (before
+   * any watch begins: its catch-up finds it in history), then from 14 s on (the watch has begun by then: heard live),
+   * 6 to 10 s apart, so that each is a push of its own, named by its preview.
+   */
+  private async away(push: PushLog): Promise<void> {
+    const plan = this.pushPlan;
+    const brief = plan.chance(0.25);
+    const length = brief ? plan.int(1000, 3500) : plan.int(25_000, 45_000);
+    const replies = brief ? 0 : plan.int(1, 3);
+    const offsets: number[] = [];
+    let at = plan.int(0, 1500);
+    for (let n = 0; n < replies && at < length - 1000; n++) {
+      offsets.push(at);
+      at = Math.max(at + plan.int(6000, 10_000), 14_000 + plan.int(0, 2000));
+    }
+    if (Date.now() + length + 15_000 > this.ctx.stopActionsAt) return;
+    const page = this.page!;
+    const until = Date.now() + 15_000;
+    while (page.stream?.state !== 'open' && page === this.page && this.acting && Date.now() < until) await sleep(250);
+    if (!this.acting) return;
+    const state = page.stream?.state;
+    page.stream?.close();
+    const window: AwayWindow = { from: Date.now(), streamWasOpen: state === 'open' };
+    push.away.push(window);
+    this.note(`tab closed for ${(length / 1000).toFixed(1)} s${window.streamWasOpen ? '' : ` (its stream ${state})`}`);
+    for (const offset of offsets) {
+      const wait = window.from + offset - Date.now();
+      if (wait > 0) await sleep(wait);
+      const text = `${this.log.name} reply while away ${push.said}`;
+      push.said += 1;
+      const said = this.ctx.push?.agentSay(this.log.name, text) ?? false;
+      this.note(said ? `the agent wrote "${text}"` : `the agent could not write "${text}": the chat is unknown`);
+    }
+    const rest = window.from + length - Date.now();
+    if (rest > 0) await sleep(rest);
+    window.to = Date.now();
+    this.note('back: the tab opens the chat again');
+    await this.open(true);
   }
 
   /** Starts (or, `resume`, resumes) the chat on a new page and opens its stream; false when it never could. */
@@ -496,6 +610,11 @@ export class SoakSession {
     this.log.lost ??= { at: Date.now(), answer };
     this.note(`session lost: ${answer}`);
     return false;
+  }
+
+  /** A push's payload, as this customer's browser decrypts it (RFC 8291); throws when it does not decrypt. */
+  readPush(body: Buffer): string {
+    return decryptPush(body, this.pushKeys);
   }
 
   /** Closes the page's stream at the end of the run. */
