@@ -123,7 +123,7 @@ export const QUIET_SHARE = 0.3;
 /** The share of the other customers who opt in to Web Push once their first message is acknowledged. */
 export const PUSH_SHARE = 0.5;
 /** After each step, the chance an opted-in customer closes the tab for a while; at most AWAY_MAX times a chat. */
-const AWAY_CHANCE = 0.35;
+const AWAY_CHANCE = 0.5;
 const AWAY_MAX = 2;
 /** A page that subscribes is on the customer's site; a push opens it. */
 const CHAT_PAGE = `${PAGE_ORIGIN}/chat`;
@@ -295,14 +295,14 @@ export class SoakSession {
   /**
    * The customer closes the tab (its stream closes) and comes back a while later on a new page, which resumes the
    * chat and shows what came meanwhile. A quarter of the absences are a few seconds (nothing is owed a push); the
-   * others last 25 to 45 s, while the agent writes once to three times: first within a second and a half (before
+   * others last 20 to 40 s, while the agent writes once to three times: first within a second and a half (before
    * any watch begins: its catch-up finds it in history), then from 14 s on (the watch has begun by then: heard live),
    * 6 to 10 s apart, so that each is a push of its own, named by its preview.
    */
   private async away(push: PushLog): Promise<void> {
     const plan = this.pushPlan;
     const brief = plan.chance(0.25);
-    const length = brief ? plan.int(1000, 3500) : plan.int(25_000, 45_000);
+    const length = brief ? plan.int(1000, 3500) : plan.int(20_000, 40_000);
     const replies = brief ? 0 : plan.int(1, 3);
     const offsets: number[] = [];
     let at = plan.int(0, 1500);
@@ -310,7 +310,7 @@ export class SoakSession {
       offsets.push(at);
       at = Math.max(at + plan.int(6000, 10_000), 14_000 + plan.int(0, 2000));
     }
-    if (Date.now() + length + 15_000 > this.ctx.stopActionsAt) return;
+    if (Date.now() + length + 5000 > this.ctx.stopActionsAt) return;
     const page = this.page!;
     const until = Date.now() + 15_000;
     while (page.stream?.state !== 'open' && page === this.page && this.acting && Date.now() < until) await sleep(250);
