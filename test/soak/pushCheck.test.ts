@@ -124,6 +124,15 @@ describe('faults', () => {
     expect(kinds(facts, run(outage))).toEqual(['push_lost', 'push_lost', 'push_lost']);
   });
 
+  test('an instance going down as the tab closed delays what is owed by the open stream’s record', () => {
+    const facts = timeline();
+    facts.pushes = [];
+    const kill: FaultWindow = { kind: 'instance_sigkill', from: s(9.5), to: s(12) };
+    expect(checkPushes(facts, run(kill))).toMatchObject({ violations: [], owed: 0 });
+    facts.away[0]!.to = s(120);
+    expect(kinds(facts, run(kill))).toEqual(['push_lost', 'push_lost', 'push_lost']);
+  });
+
   test('an instance killed while the push was due excuses its loss, and the report counts it', () => {
     const facts = timeline();
     facts.away[0]!.to = s(90);

@@ -38,8 +38,9 @@ import {
  * - an instance killed (SIGKILL) or stopped (SIGTERM) while it pushed: the reply it had claimed is lost with it
  *   (claimed before it is sent, so that nothing is pushed twice); a loss whose push was due then is excused;
  * - Redis paused, killed or restarted: a claim that fails is not pushed (never twice rather than maybe twice), so
- *   a loss whose push was due meanwhile is excused; a `notify-seen` record the closing page could not shorten keeps
- *   the chat counted as looked at for up to SEEN_HELD_MS; Redis killed may lose its last second of writes: the
+ *   a loss whose push was due meanwhile is excused; a `notify-seen` record the closing page could not shorten (Redis
+ *   faulty, or the stream's instance going down, as the tab closed) keeps the chat counted as looked at for up to
+ *   SEEN_HELD_MS; Redis killed may lose its last second of writes: the
  *   subscription written that close before it (every later loss excused) or a push's claim (the same reply pushed
  *   again is excused).
  * Excused losses are counted, not hidden: the report shows them.
@@ -112,7 +113,8 @@ const isInstanceStop = (f: FaultWindow) => /^instance_sig(kill|term)$/.test(f.ki
 
 /**
  * When a push for a reply watchable from `from` is due, with the faults between the tab's close and then: each
- * delays it by its length and its aftermath; Redis faulty as the tab closed, by the page's `notify-seen` record too.
+ * delays it by its length and its aftermath; Redis faulty or an instance going down as the tab closed, by the open
+ * page's `notify-seen` record (its close may not have been written).
  */
 function dueAt(from: number, closedAt: number, faults: readonly FaultWindow[]): number {
   let due = from + PUSH_DUE_MS;
@@ -124,11 +126,13 @@ function dueAt(from: number, closedAt: number, faults: readonly FaultWindow[]): 
       if (counted.has(f) || !overlaps(f, closedAt, due)) continue;
       counted.add(f);
       grew = true;
-      const aftermath = isRedis(f)
-        ? overlaps(f, closedAt - 1000, closedAt + 1000)
+      // Redis faulty, or an instance going down, as the tab closed: the close may not have been written.
+      const aftermath =
+        (isRedis(f) || isInstanceStop(f)) && overlaps(f, closedAt - 1000, closedAt + 1000)
           ? SEEN_HELD_MS
-          : STORE_RECOVERY_MS
-        : FAULT_AFTERMATH_MS;
+          : isRedis(f)
+            ? STORE_RECOVERY_MS
+            : FAULT_AFTERMATH_MS;
       due += f.to - f.from + aftermath;
     }
   }
