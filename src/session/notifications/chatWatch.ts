@@ -146,6 +146,8 @@ class Watch {
   private renewTimer?: NodeJS.Timeout;
   private flushTimer?: NodeJS.Timeout;
   private pending: NormalizedMessage[] = [];
+  /** Replies this watch heard live: their records are its own, so a catch-up walks past them. */
+  private readonly heardLive = new Set<string>();
   private stopped = false;
   private readonly keys: ReturnType<typeof recordKeys>;
   private readonly logger: Logger;
@@ -231,6 +233,7 @@ class Watch {
   /** An agent's or bot's message (not the guest's own, not an event) is pushed, with those that follow it shortly. */
   private reply(message: NormalizedMessage): void {
     if (message.direction !== 'outbound' || message.type === 'event') return;
+    this.heardLive.add(message.id);
     if (this.pending.some((m) => m.id === message.id)) return;
     this.pending.push(message);
     this.flushTimer ??= setTimeout(() => void this.flush(), this.options.coalesceMs ?? COALESCE_MS);
@@ -240,6 +243,8 @@ class Watch {
    * What came while nobody watched (before this watch, or while its socket was down), from the newest history page:
    * the replies after the newest message that a page showed, that was pushed, or that the guest wrote. History
    * times are not to be trusted for this (Genesys gives some entities none), so it goes by the per-message records.
+   * A reply this watch heard live is passed over, not stopped at: it may have been pushed while history was read,
+   * and what came before it still has to be found.
    */
   private async catchUp(): Promise<void> {
     const session = this.session;
@@ -249,7 +254,7 @@ class Watch {
       const missed: NormalizedMessage[] = [];
       for (const m of [...page.messages].reverse()) {
         if (m.direction === 'inbound') break;
-        if (m.type === 'event') continue;
+        if (m.type === 'event' || this.heardLive.has(m.id)) continue;
         if ((await this.options.store.get(this.keys.message(m.id))) !== undefined) break;
         missed.unshift(m);
       }
