@@ -310,7 +310,7 @@ export class SoakSession {
       offsets.push(at);
       at = Math.max(at + plan.int(6000, 10_000), 14_000 + plan.int(0, 2000));
     }
-    if (Date.now() + length + 5000 > this.ctx.stopActionsAt) return;
+    if (Date.now() + length + 20_000 > this.ctx.stopActionsAt) return;
     const page = this.page!;
     const until = Date.now() + 15_000;
     while (page.stream?.state !== 'open' && page === this.page && this.acting && Date.now() < until) await sleep(250);
@@ -332,11 +332,15 @@ export class SoakSession {
     if (rest > 0) await sleep(rest);
     window.to = Date.now();
     this.note('back: the tab opens the chat again');
-    await this.open(true);
+    // A customer who came back keeps the tab open: the chat's page must come back, after the actions' end too.
+    await this.open(true, this.ctx.hardStopAt);
   }
 
-  /** Starts (or, `resume`, resumes) the chat on a new page and opens its stream; false when it never could. */
-  private async open(resume: boolean): Promise<boolean> {
+  /**
+   * Starts (or, `resume`, resumes) the chat on a new page and opens its stream; false when it never could. Refusals
+   * that say to try again are tried again until `tryUntil`.
+   */
+  private async open(resume: boolean, tryUntil = this.ctx.stopActionsAt): Promise<boolean> {
     const page = this.newPage();
     const op = this.operation(resume ? 'resume' : 'start');
     for (let attempt = 0; Date.now() < this.ctx.hardStopAt && op.ended === 0; attempt++) {
@@ -360,7 +364,7 @@ export class SoakSession {
           this.finish(op, 'lost');
           return this.lose(op.last);
         }
-        if (!retryable(error) || Date.now() > this.ctx.stopActionsAt) {
+        if (!retryable(error) || Date.now() > tryUntil) {
           this.finish(op, retryable(error) ? 'run_over' : 'refused');
           this.note(`start refused: ${describe(error)}`);
           return false;

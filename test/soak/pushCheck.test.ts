@@ -133,6 +133,16 @@ describe('faults', () => {
     expect(kinds(facts, run(kill))).toEqual(['push_lost', 'push_lost', 'push_lost']);
   });
 
+  test('an instance killed delays it from that moment, however long it takes to start again', () => {
+    const facts = timeline();
+    facts.pushes.pop();
+    // Down from 36 s to 100 s: the others watch meanwhile; owed by 33 + 10 + 10 s, and lost before the kill.
+    const kill: FaultWindow = { kind: 'instance_sigkill', from: s(36), to: s(100) };
+    expect(checkPushes(facts, run(kill))).toMatchObject({ violations: [], owed: 3, excused: 1 });
+    const before: FaultWindow = { kind: 'instance_sigkill', from: s(5), to: s(100) };
+    expect(kinds(facts, run(before))).toEqual(['push_lost']);
+  });
+
   test('an instance killed while the push was due excuses its loss, and the report counts it', () => {
     const facts = timeline();
     facts.away[0]!.to = s(90);

@@ -112,9 +112,13 @@ const isRedis = (f: FaultWindow) => f.kind.startsWith('redis');
 const isInstanceStop = (f: FaultWindow) => /^instance_sig(kill|term)$/.test(f.kind);
 
 /**
- * When a push for a reply watchable from `from` is due, with the faults between the tab's close and then: each
- * delays it by its length and its aftermath; Redis faulty or an instance going down as the tab closed, by the open
- * page's `notify-seen` record (its close may not have been written).
+ * When a push for a reply watchable from `from` is due, with the faults between the tab's close and then. An
+ * instance killed or stopped delays it from that moment by FAULT_AFTERMATH_MS (its lease lapses, another
+ * instance's scan takes the watch and reads history), however long it takes to start again: the others watch
+ * meanwhile. A delay on the network or a dropped socket, by FAULT_AFTERMATH_MS (a socket back, a catch-up). Any
+ * other fault (Genesys refusing, hanging or slow, Redis faulty, an instance starved) by its length and its
+ * aftermath. Redis faulty or an instance going down as the tab closed: by the open page's `notify-seen` record too
+ * (its close may not have been written).
  */
 function dueAt(from: number, closedAt: number, faults: readonly FaultWindow[]): number {
   let due = from + PUSH_DUE_MS;
@@ -123,17 +127,17 @@ function dueAt(from: number, closedAt: number, faults: readonly FaultWindow[]): 
   for (let grew = true; grew;) {
     grew = false;
     for (const f of faults) {
-      if (counted.has(f) || !overlaps(f, closedAt, due)) continue;
+      const moment = isInstanceStop(f) || f.kind === 'network_delay' || f.kind === 'socket_drop';
+      const during = moment ? f.from >= closedAt - 1000 && f.from <= due : overlaps(f, closedAt, due);
+      if (counted.has(f) || !during) continue;
       counted.add(f);
       grew = true;
-      // Redis faulty, or an instance going down, as the tab closed: the close may not have been written.
-      const aftermath =
-        (isRedis(f) || isInstanceStop(f)) && overlaps(f, closedAt - 1000, closedAt + 1000)
-          ? SEEN_HELD_MS
-          : isRedis(f)
-            ? STORE_RECOVERY_MS
-            : FAULT_AFTERMATH_MS;
-      due += f.to - f.from + aftermath;
+      const atClose = isInstanceStop(f)
+        ? Math.abs(f.from - closedAt) <= 1000
+        : isRedis(f) && overlaps(f, closedAt - 1000, closedAt + 1000);
+      if (atClose) due += SEEN_HELD_MS;
+      if (moment) due += FAULT_AFTERMATH_MS;
+      else due += f.to - f.from + (isRedis(f) ? STORE_RECOVERY_MS : FAULT_AFTERMATH_MS);
     }
   }
   return due;
