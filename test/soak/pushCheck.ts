@@ -1,5 +1,4 @@
 import {
-  FAULT_AFTERMATH_MS,
   STORE_RECOVERY_MS,
   UNSYNCED_WRITE_MS,
   type FaultWindow,
@@ -33,8 +32,8 @@ import {
  *   or a `preview` no reply of this chat has (another chat's reply, or a phantom).
  *
  * Under faults (each as the service stands; docs/testing.md, "The chaos soak"):
- * - any fault delays the push by its length and an aftermath (a lease to lapse, a scan to come round, a circuit to
- *   probe), so a reply owed only by a window it overlaps is owed later, if the customer is still away by then;
+ * - a fault delays the push until the service is whole again (wholeAgain: a lease to lapse, Genesys or Redis back),
+ *   and PUSH_DUE_MS more, so a reply is owed a push only if the customer is still away by then;
  * - an instance killed (SIGKILL) or stopped (SIGTERM) while it pushed: the reply it had claimed is lost with it
  *   (claimed before it is sent, so that nothing is pushed twice); a loss whose push was due then is excused;
  * - Redis paused, killed or restarted: a claim that fails is not pushed (never twice rather than maybe twice), so
@@ -112,13 +111,25 @@ const isRedis = (f: FaultWindow) => f.kind.startsWith('redis');
 const isInstanceStop = (f: FaultWindow) => /^instance_sig(kill|term)$/.test(f.kind);
 
 /**
- * When a push for a reply watchable from `from` is due, with the faults between the tab's close and then. An
- * instance killed or stopped delays it from that moment by FAULT_AFTERMATH_MS (its lease lapses, another
- * instance's scan takes the watch and reads history), however long it takes to start again: the others watch
- * meanwhile. A delay on the network or a dropped socket, by FAULT_AFTERMATH_MS (a socket back, a catch-up). Any
- * other fault (Genesys refusing, hanging or slow, Redis faulty, an instance starved) by its length and its
- * aftermath. Redis faulty or an instance going down as the tab closed: by the open page's `notify-seen` record too
- * (its close may not have been written).
+ * When the service is whole again after fault `f`, as far as watching a chat goes (epoch ms), or undefined for a
+ * fault that does not stop it: an instance killed or stopped, once its lease has lapsed (NOTIFY_AFTER_SECONDS),
+ * however long it takes to start again (the others watch meanwhile); an instance starved, Genesys refusing or
+ * hanging, once it is over and a lease has lapsed; Genesys slow or a socket dropped, a lease's length after it
+ * began (a slower history read, a socket back and a catch-up); Redis faulty, once it is over and the instances
+ * have reconnected (STORE_RECOVERY_MS). A delay on the network (at most 400 ms a frame) does not stop it.
+ */
+function wholeAgain(f: FaultWindow): number | undefined {
+  if (f.kind === 'network_delay') return undefined;
+  if (isRedis(f)) return f.to + STORE_RECOVERY_MS;
+  if (isInstanceStop(f) || f.kind === 'genesys_slow' || f.kind === 'socket_drop') return f.from + NOTIFY_AFTER_MS;
+  return f.to + NOTIFY_AFTER_MS;
+}
+
+/**
+ * When a push for a reply watchable from `from` is due: PUSH_DUE_MS after the later of that and the moment the
+ * service was whole again after each fault that began before it was due (wholeAgain). Redis faulty or an instance
+ * going down as the tab closed: the open page's `notify-seen` record may stand (its close unwritten), so no sooner
+ * than PUSH_DUE_MS after that record lapsed.
  */
 function dueAt(from: number, closedAt: number, faults: readonly FaultWindow[]): number {
   let due = from + PUSH_DUE_MS;
@@ -127,17 +138,17 @@ function dueAt(from: number, closedAt: number, faults: readonly FaultWindow[]): 
   for (let grew = true; grew;) {
     grew = false;
     for (const f of faults) {
-      const moment = isInstanceStop(f) || f.kind === 'network_delay' || f.kind === 'socket_drop';
-      const during = moment ? f.from >= closedAt - 1000 && f.from <= due : overlaps(f, closedAt, due);
-      if (counted.has(f) || !during) continue;
+      const whole = wholeAgain(f);
+      if (counted.has(f) || whole === undefined || !overlaps(f, closedAt - 1000, due)) continue;
       counted.add(f);
-      grew = true;
       const atClose = isInstanceStop(f)
         ? Math.abs(f.from - closedAt) <= 1000
         : isRedis(f) && overlaps(f, closedAt - 1000, closedAt + 1000);
-      if (atClose) due += SEEN_HELD_MS;
-      if (moment) due += FAULT_AFTERMATH_MS;
-      else due += f.to - f.from + (isRedis(f) ? STORE_RECOVERY_MS : FAULT_AFTERMATH_MS);
+      const after = Math.max(whole, atClose ? closedAt + SEEN_HELD_MS : 0) + PUSH_DUE_MS;
+      if (after > due) {
+        due = after;
+        grew = true;
+      }
     }
   }
   return due;
