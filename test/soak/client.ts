@@ -295,20 +295,20 @@ export class SoakSession {
   /**
    * The customer closes the tab (its stream closes) and comes back a while later on a new page, which resumes the
    * chat and shows what came meanwhile. A quarter of the absences are a few seconds (nothing is owed a push); the
-   * others last 20 to 40 s, while the agent writes once to three times: first within a second and a half (before
+   * others last 30 to 60 s, while the agent writes once to three times: first within a second and a half (before
    * any watch begins: its catch-up finds it in history), then from 14 s on (the watch has begun by then: heard live),
-   * 6 to 10 s apart, so that each is a push of its own, named by its preview.
+   * 6 to 15 s apart, so that each is a push of its own, named by its preview.
    */
   private async away(push: PushLog): Promise<void> {
     const plan = this.pushPlan;
     const brief = plan.chance(0.25);
-    const length = brief ? plan.int(1000, 3500) : plan.int(20_000, 40_000);
+    const length = brief ? plan.int(1000, 3500) : plan.int(30_000, 60_000);
     const replies = brief ? 0 : plan.int(1, 3);
     const offsets: number[] = [];
     let at = plan.int(0, 1500);
     for (let n = 0; n < replies && at < length - 1000; n++) {
       offsets.push(at);
-      at = Math.max(at + plan.int(6000, 10_000), 14_000 + plan.int(0, 2000));
+      at = Math.max(at + plan.int(6000, 15_000), 14_000 + plan.int(0, 2000));
     }
     if (Date.now() + length + 20_000 > this.ctx.stopActionsAt) return;
     const page = this.page!;

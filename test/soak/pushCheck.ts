@@ -98,6 +98,8 @@ export interface PushVerdict {
   violations: Violation[];
   /** Replies that arrived while the tab was closed. */
   repliesAway: number;
+  /** Of those, the ones a push carried, owed or not. */
+  carried: number;
   /** Of those, the ones owed a push (the customer stayed away long enough). */
   owed: number;
   /** Owed replies no push covers, excused by a fault that can lose them. */
@@ -219,6 +221,7 @@ export function checkPushes(p: PushFacts, run: RunFacts = { t0: 0, faults: [] })
 
   // Each reply that came while the tab was closed, long enough before the customer came back, is covered.
   let repliesAway = 0;
+  let carried = 0;
   let owed = 0;
   let excused = 0;
   for (const w of p.away) {
@@ -227,6 +230,7 @@ export function checkPushes(p: PushFacts, run: RunFacts = { t0: 0, faults: [] })
     for (const r of replies) {
       if (r.at < w.from || r.at >= w.to) continue;
       repliesAway += 1;
+      if (covered.has(r.id)) carried += 1;
       if (r.at < p.subscribedAt) continue;
       const due = dueAt(Math.max(r.at, watchable), w.from, faults);
       if (due > w.to) continue;
@@ -244,5 +248,5 @@ export function checkPushes(p: PushFacts, run: RunFacts = { t0: 0, faults: [] })
       );
     }
   }
-  return { violations, repliesAway, owed, excused, pushes: pushes.length };
+  return { violations, repliesAway, carried, owed, excused, pushes: pushes.length };
 }

@@ -80,6 +80,8 @@ export interface PushCounts {
   tabsClosed: number;
   /** Agent and bot replies that came while the tab was closed. */
   repliesAway: number;
+  /** Of those, the ones a push carried, owed or not. */
+  carried: number;
   /** Of those, the ones owed a push: the customer stayed away long enough for it. */
   owed: number;
   /** Owed replies no push covered, excused by an instance or Redis fault that can lose them. */
@@ -172,7 +174,7 @@ function runDetails(r: RunReport): string[] {
     `- Sends given up by the customer: ${r.messages.sendsGivenUp}${givenUp.length ? ` (${givenUp.join('; ')})` : ''}`,
     ...(r.push
       ? [
-          `- Web Push: ${r.push.subscribedChats} chats subscribed, their tabs closed ${r.push.tabsClosed} times; ${r.push.repliesAway} replies came while a tab was closed, ${r.push.owed} owed a push (${r.push.excused} of them lost to a fault that may lose them); ${r.push.pushes} pushes received`,
+          `- Web Push: ${r.push.subscribedChats} chats subscribed, their tabs closed ${r.push.tabsClosed} times; ${r.push.repliesAway} replies came while a tab was closed, ${r.push.carried} carried by a push, ${r.push.owed} owed one (${r.push.excused} of them lost to a fault that may lose them); ${r.push.pushes} pushes received`,
         ]
       : []),
     `- Genesys sockets per session, the most at once: ${peaks.join(', ') || 'none'}; ${r.genesysSockets.evicted} evicted by Genesys`,

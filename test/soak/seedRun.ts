@@ -376,7 +376,15 @@ async function checkPushesOf(
   run: RunFacts,
 ): Promise<{ violations: Violation[]; counts: PushCounts; lines: Map<string, TimelineLine[]> }> {
   const { receiver, vapidPublicKey } = world.push;
-  const counts: PushCounts = { subscribedChats: 0, tabsClosed: 0, repliesAway: 0, owed: 0, excused: 0, pushes: 0 };
+  const counts: PushCounts = {
+    subscribedChats: 0,
+    tabsClosed: 0,
+    repliesAway: 0,
+    carried: 0,
+    owed: 0,
+    excused: 0,
+    pushes: 0,
+  };
   const violations: Violation[] = [];
   const lines = new Map<string, TimelineLine[]>();
   const known = new Set<string>();
@@ -419,6 +427,7 @@ async function checkPushesOf(
     counts.subscribedChats += 1;
     counts.tabsClosed += log.away.length;
     counts.repliesAway += verdict.repliesAway;
+    counts.carried += verdict.carried;
     counts.owed += verdict.owed;
     counts.excused += verdict.excused;
     counts.pushes += verdict.pushes;
