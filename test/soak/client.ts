@@ -86,6 +86,11 @@ export interface ClientContext {
   stopActionsAt: number;
   /** Nothing waits past this. */
   hardStopAt: number;
+  /**
+   * A customer who closed the tab is back by this (the run's end, before the views' convergence): an absence may
+   * reach into the quiet end of the run, where no fault delays what it is owed.
+   */
+  backBy: number;
   latencies: Latencies;
   png: Blob;
   /** Called just before a chat is ended: Genesys clears the conversation then. */
@@ -310,7 +315,7 @@ export class SoakSession {
       offsets.push(at);
       at = Math.max(at + plan.int(6000, 15_000), 14_000 + plan.int(0, 2000));
     }
-    if (Date.now() + length + 20_000 > this.ctx.stopActionsAt) return;
+    if (Date.now() + length > this.ctx.backBy) return;
     const page = this.page!;
     const until = Date.now() + 15_000;
     while (page.stream?.state !== 'open' && page === this.page && this.acting && Date.now() < until) await sleep(250);

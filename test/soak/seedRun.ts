@@ -85,6 +85,7 @@ export async function runSeed(args: RunSettings, handle: RunHandle): Promise<Run
     stopActionsAt: t0 + runMs - settleMs / 2,
     // A read refused for now is tried again through the longest wait the views may converge for.
     hardStopAt: t0 + runMs + CONVERGE_MAX_MS,
+    backBy: t0 + runMs,
     latencies,
     png: new Blob([PNG], { type: 'image/png' }),
     push: {
