@@ -228,7 +228,8 @@ export class SoakSession {
 
   /**
    * Puts messages on the page. A message's delivery latency is counted the first time the customer sees it on any
-   * page, through the stream: a reloaded page's stream replays what the page before it showed, which is no delivery.
+   * page, through the stream: a reloaded page's stream replays what the page before it showed, which is no delivery,
+   * and one that came while the tab was closed waited for the customer, not for the service.
    */
   private show(page: Page, messages: ChatMessage[], via: 'stream' | 'history'): void {
     for (const m of messages) {
@@ -236,7 +237,10 @@ export class SoakSession {
       this.seen.add(m.id);
       const at = Date.parse(m.time);
       const late = Date.now() - at;
-      if (via === 'stream' && Number.isFinite(late) && late >= 0) this.ctx.latencies.delivery.push({ at, ms: late });
+      // What came while the tab was closed reaches the page when it is back: no delivery to time.
+      const away = this.log.push?.away.some((w) => at >= w.from && at <= (w.to ?? Infinity)) ?? false;
+      if (via === 'stream' && Number.isFinite(late) && late >= 0 && !away)
+        this.ctx.latencies.delivery.push({ at, ms: late });
     }
     page.view = mergeMessages(page.view, messages);
     if (page === this.page) this.log.view = page.view;
