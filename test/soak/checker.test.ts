@@ -196,6 +196,15 @@ test('more than one socket past the bound, and a 503 without Retry-After, are fl
   expect(kinds(facts)).toEqual(['sockets', 'retry_after_missing']);
 });
 
+test('a chat a push watch may hold a socket of may have two past the bound, not three', () => {
+  const facts = clean();
+  facts.sockets = 2;
+  facts.socketsAllowed = 2;
+  expect(kinds(facts)).toEqual([]);
+  facts.sockets = 3;
+  expect(kinds(facts)).toEqual(['sockets']);
+});
+
 /** A run that began a minute before the session, with these faults (seconds from T0, as [kind, from, to]). */
 function runWith(...faults: [string, number, number][]): RunFacts {
   const windows: FaultWindow[] = faults.map(([kind, from, to]) => ({

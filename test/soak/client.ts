@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { BffClient, BffError, memoryTokenStore, type ChatMessage, type ChatStream } from '../../client/src';
 import { mergeMessages } from '../../client/src/react/conversation';
 import type { Simulator } from '../../simulator';
+import { browserKeys, decryptPush } from '../support/pushReceiver';
 import { signInAt } from '../support/signIn';
 import { PAGE_ORIGIN } from '../support/stack';
 import type { LatencyOperation, LatencySample, Operation } from './checker';
 import { eventSourceFor, type ConnectionLog } from './eventSource';
+import type { AwayWindow } from './pushCheck';
 import type { Random } from './random';
 
 /**
@@ -15,8 +17,9 @@ import type { Random } from './random';
  * files with an Idempotency-Key and sends again with the same key after any answer that says to (honouring
  * Retry-After), reads history, reloads the page (a new client resuming the held token), signs in at the
  * simulator's identity provider, and ends the chat. Now and then it sends a message wrong on purpose (a text
- * over Genesys's 4,096 bytes, or no text at all) and marks it with the refusal it expects. Everything it sees is
- * logged for the checker.
+ * over Genesys's 4,096 bytes, or no text at all) and marks it with the refusal it expects. Some opt in to Web Push
+ * after their first message and now and then close the tab for a while (the agent writes meanwhile), then come
+ * back. Everything it sees is logged for the checker.
  */
 
 export interface TimelineEntry {
@@ -55,6 +58,21 @@ export interface SessionLog {
   storeRefusals: number[];
   /** While the last page's history is refused for now: when the service said to read it again (epoch ms). */
   readDueAt?: number;
+  /** A customer who opts in to Web Push: its subscription and when its tab was closed. */
+  push?: PushLog;
+}
+
+export interface PushLog {
+  /** The push service's URL for this customer's browser. */
+  endpoint: string;
+  /** The page a push opens. */
+  url: string;
+  /** When PUT /notifications/push was answered 204 (epoch ms). */
+  subscribedAt?: number;
+  /** When the tab was closed, in order. */
+  away: AwayWindow[];
+  /** What the agent said while the tab was closed. */
+  said: number;
 }
 
 export type Latencies = Record<LatencyOperation, LatencySample[]>;
@@ -68,10 +86,21 @@ export interface ClientContext {
   stopActionsAt: number;
   /** Nothing waits past this. */
   hardStopAt: number;
+  /**
+   * A customer who closed the tab is back by this (the run's end, before the views' convergence): an absence may
+   * reach into the quiet end of the run, where no fault delays what it is owed.
+   */
+  backBy: number;
   latencies: Latencies;
   png: Blob;
   /** Called just before a chat is ended: Genesys clears the conversation then. */
   beforeEnd?: (name: string) => void;
+  /** Web Push: where each customer's browser is reached, and the agent writing to a customer who is away. */
+  push?: {
+    endpointFor(name: string): string;
+    /** The agent writes `text` in the customer's chat now; false when the chat is not known at Genesys yet. */
+    agentSay(name: string, text: string): boolean;
+  };
 }
 
 const TIMELINE_MAX = 600;
@@ -96,6 +125,13 @@ interface Page {
 
 /** The share of customers who only write (`quiet`): enough that a gap the stream leaves meets one in minutes. */
 export const QUIET_SHARE = 0.3;
+/** The share of the other customers who opt in to Web Push once their first message is acknowledged. */
+export const PUSH_SHARE = 0.5;
+/** After each step, the chance an opted-in customer closes the tab for a while; at most AWAY_MAX times a chat. */
+const AWAY_CHANCE = 0.5;
+const AWAY_MAX = 2;
+/** A page that subscribes is on the customer's site; a push opens it. */
+const CHAT_PAGE = `${PAGE_ORIGIN}/chat`;
 
 export class SoakSession {
   readonly log: SessionLog;
@@ -110,6 +146,12 @@ export class SoakSession {
    * Drawn from a source of its own, so that the other customers' plans stay what their seed made them.
    */
   private readonly quiet: boolean;
+  /**
+   * Whether and when this customer opts in to Web Push and closes the tab: a source of its own, so that adding it
+   * moved no other choice a seed makes.
+   */
+  private readonly pushPlan: Random;
+  private readonly pushKeys = browserKeys();
 
   constructor(
     name: string,
@@ -129,6 +171,10 @@ export class SoakSession {
       storeRefusals: [],
     };
     this.quiet = rng.fork('habits').chance(QUIET_SHARE);
+    this.pushPlan = rng.fork('push');
+    const push = ctx.push;
+    if (push && !this.quiet && this.pushPlan.chance(PUSH_SHARE))
+      this.log.push = { endpoint: push.endpointFor(name), url: CHAT_PAGE, away: [], said: 0 };
   }
 
   note(what: string): void {
@@ -182,7 +228,8 @@ export class SoakSession {
 
   /**
    * Puts messages on the page. A message's delivery latency is counted the first time the customer sees it on any
-   * page, through the stream: a reloaded page's stream replays what the page before it showed, which is no delivery.
+   * page, through the stream: a reloaded page's stream replays what the page before it showed, which is no delivery,
+   * and one that came while the tab was closed waited for the customer, not for the service.
    */
   private show(page: Page, messages: ChatMessage[], via: 'stream' | 'history'): void {
     for (const m of messages) {
@@ -190,7 +237,10 @@ export class SoakSession {
       this.seen.add(m.id);
       const at = Date.parse(m.time);
       const late = Date.now() - at;
-      if (via === 'stream' && Number.isFinite(late) && late >= 0) this.ctx.latencies.delivery.push({ at, ms: late });
+      // What came while the tab was closed reaches the page when it is back: no delivery to time.
+      const away = this.log.push?.away.some((w) => at >= w.from && at <= (w.to ?? Infinity)) ?? false;
+      if (via === 'stream' && Number.isFinite(late) && late >= 0 && !away)
+        this.ctx.latencies.delivery.push({ at, ms: late });
     }
     page.view = mergeMessages(page.view, messages);
     if (page === this.page) this.log.view = page.view;
@@ -213,6 +263,7 @@ export class SoakSession {
       else if (roll < 0.9 && !this.log.signedIn) await this.signIn();
       else if (roll < 0.97) await this.page!.client.typing().catch(() => undefined);
       else await this.sendInvalid();
+      if (this.log.push && this.acting) await this.pushHabits(this.log.push);
     }
     if (this.acting && this.rng.chance(0.6)) {
       await sleep(this.rng.int(600, 3500));
@@ -221,8 +272,84 @@ export class SoakSession {
     }
   }
 
-  /** Starts (or, `resume`, resumes) the chat on a new page and opens its stream; false when it never could. */
-  private async open(resume: boolean): Promise<boolean> {
+  /** An opted-in customer subscribes once a message of theirs is acknowledged, and now and then leaves for a while. */
+  private async pushHabits(push: PushLog): Promise<void> {
+    if (push.subscribedAt === undefined) {
+      if (this.log.acked.length > 0) await this.subscribe(push);
+    } else if (push.away.length < AWAY_MAX && this.pushPlan.chance(AWAY_CHANCE)) await this.away(push);
+  }
+
+  /** PUT /notifications/push with this browser's subscription, tried again after every answer that says to. */
+  private async subscribe(push: PushLog): Promise<void> {
+    const body = {
+      endpoint: push.endpoint,
+      keys: { p256dh: this.pushKeys.p256dh, auth: this.pushKeys.auth },
+      url: push.url,
+    };
+    for (let attempt = 0; attempt < 6 && this.acting; attempt++) {
+      try {
+        await this.page!.client.enablePush(body);
+        push.subscribedAt = Date.now();
+        this.note('subscribed to replies by Web Push');
+        return;
+      } catch (error) {
+        this.note(`push subscription refused: ${describe(error)}`);
+        if (error instanceof BffError && error.sessionLost) return void this.lose(codeOf(error));
+        if (!retryable(error)) return;
+        await sleep(waitFor(error, attempt));
+      }
+    }
+  }
+
+  /**
+   * The customer closes the tab (its stream closes) and comes back a while later on a new page, which resumes the
+   * chat and shows what came meanwhile. A quarter of the absences are a few seconds (nothing is owed a push); the
+   * others last 30 to 60 s, while the agent writes once to three times: first within a second and a half (before
+   * any watch begins: its catch-up finds it in history), then from 14 s on (the watch has begun by then: heard live),
+   * 6 to 15 s apart, so that each is a push of its own, named by its preview.
+   */
+  private async away(push: PushLog): Promise<void> {
+    const plan = this.pushPlan;
+    const brief = plan.chance(0.25);
+    const length = brief ? plan.int(1000, 3500) : plan.int(30_000, 60_000);
+    const replies = brief ? 0 : plan.int(1, 3);
+    const offsets: number[] = [];
+    let at = plan.int(0, 1500);
+    for (let n = 0; n < replies && at < length - 1000; n++) {
+      offsets.push(at);
+      at = Math.max(at + plan.int(6000, 15_000), 14_000 + plan.int(0, 2000));
+    }
+    if (Date.now() + length > this.ctx.backBy) return;
+    const page = this.page!;
+    const until = Date.now() + 15_000;
+    while (page.stream?.state !== 'open' && page === this.page && this.acting && Date.now() < until) await sleep(250);
+    if (!this.acting) return;
+    const state = page.stream?.state;
+    page.stream?.close();
+    const window: AwayWindow = { from: Date.now(), streamWasOpen: state === 'open' };
+    push.away.push(window);
+    this.note(`tab closed for ${(length / 1000).toFixed(1)} s${window.streamWasOpen ? '' : ` (its stream ${state})`}`);
+    for (const offset of offsets) {
+      const wait = window.from + offset - Date.now();
+      if (wait > 0) await sleep(wait);
+      const text = `${this.log.name} reply while away ${push.said}`;
+      push.said += 1;
+      const said = this.ctx.push?.agentSay(this.log.name, text) ?? false;
+      this.note(said ? `the agent wrote "${text}"` : `the agent could not write "${text}": the chat is unknown`);
+    }
+    const rest = window.from + length - Date.now();
+    if (rest > 0) await sleep(rest);
+    window.to = Date.now();
+    this.note('back: the tab opens the chat again');
+    // A customer who came back keeps the tab open: the chat's page must come back, after the actions' end too.
+    await this.open(true, this.ctx.hardStopAt);
+  }
+
+  /**
+   * Starts (or, `resume`, resumes) the chat on a new page and opens its stream; false when it never could. Refusals
+   * that say to try again are tried again until `tryUntil`.
+   */
+  private async open(resume: boolean, tryUntil = this.ctx.stopActionsAt): Promise<boolean> {
     const page = this.newPage();
     const op = this.operation(resume ? 'resume' : 'start');
     for (let attempt = 0; Date.now() < this.ctx.hardStopAt && op.ended === 0; attempt++) {
@@ -246,7 +373,7 @@ export class SoakSession {
           this.finish(op, 'lost');
           return this.lose(op.last);
         }
-        if (!retryable(error) || Date.now() > this.ctx.stopActionsAt) {
+        if (!retryable(error) || Date.now() > tryUntil) {
           this.finish(op, retryable(error) ? 'run_over' : 'refused');
           this.note(`start refused: ${describe(error)}`);
           return false;
@@ -496,6 +623,11 @@ export class SoakSession {
     this.log.lost ??= { at: Date.now(), answer };
     this.note(`session lost: ${answer}`);
     return false;
+  }
+
+  /** A push's payload, as this customer's browser decrypts it (RFC 8291); throws when it does not decrypt. */
+  readPush(body: Buffer): string {
+    return decryptPush(body, this.pushKeys);
   }
 
   /** Closes the page's stream at the end of the run. */

@@ -45,6 +45,8 @@ export interface RunReport {
     streamConnections: number;
   };
   replayIncomplete: number;
+  /** Web Push: what the subscribed chats were owed and got (pushCheck.ts); absent from reports made before it. */
+  push?: PushCounts;
   faults: Record<FaultKind, number>;
   /** Genesys sockets: sessions by the most they had at once, and how many Genesys evicted for a 4th. */
   genesysSockets: { sessionsByPeak: Record<string, number>; evicted: number };
@@ -69,6 +71,23 @@ export interface RunReport {
   details: Violation[];
   /** What the checker was given for some offending sessions (one per kind first), with their timelines. */
   offendingFacts: (Omit<SessionFacts, 'view'> & { view: { id: string; time?: string }[]; timeline: TimelineLine[] })[];
+}
+
+export interface PushCounts {
+  /** Chats whose PUT /notifications/push was answered 204. */
+  subscribedChats: number;
+  /** Times their customers closed the tab for a while. */
+  tabsClosed: number;
+  /** Agent and bot replies that came while the tab was closed. */
+  repliesAway: number;
+  /** Of those, the ones a push carried, owed or not. */
+  carried: number;
+  /** Of those, the ones owed a push: the customer stayed away long enough for it. */
+  owed: number;
+  /** Owed replies no push covered, excused by an instance or Redis fault that can lose them. */
+  excused: number;
+  /** Pushes received for the subscribed chats. */
+  pushes: number;
 }
 
 export interface SeedRow {
@@ -153,6 +172,11 @@ function runDetails(r: RunReport): string[] {
     `- Sessions: ${r.sessions.started} started, ${r.sessions.neverStarted} never started, ${r.sessions.ended} ended, ${r.sessions.signedIn} signed in, ${r.sessions.lost} refused as lost`,
     `- Messages: ${r.messages.inHistory} in history, ${r.messages.sendsAcknowledged} sends acknowledged, ${r.messages.invalidOnPurpose} invalid on purpose and refused as expected; ${r.messages.streamConnections} stream connections, ${r.replayIncomplete} \`replay_incomplete\``,
     `- Sends given up by the customer: ${r.messages.sendsGivenUp}${givenUp.length ? ` (${givenUp.join('; ')})` : ''}`,
+    ...(r.push
+      ? [
+          `- Web Push: ${r.push.subscribedChats} chats subscribed, their tabs closed ${r.push.tabsClosed} times; ${r.push.repliesAway} replies came while a tab was closed, ${r.push.carried} carried by a push, ${r.push.owed} owed one (${r.push.excused} of them lost to a fault that may lose them); ${r.push.pushes} pushes received`,
+        ]
+      : []),
     `- Genesys sockets per session, the most at once: ${peaks.join(', ') || 'none'}; ${r.genesysSockets.evicted} evicted by Genesys`,
     `- The machine: ${r.machine.cores} cores, load average ${r.machine.loadAverage.mean} (at most ${r.machine.loadAverage.max}); the soak's own process (simulator, relay, customers) ran its callbacks up to ${r.machine.eventLoopDelayMs.p99} ms late at p99 (${r.machine.eventLoopDelayMs.max} ms at most)`,
     `- **Violations: ${total(r.violations)}**${total(r.violations) === 0 ? '' : ` (sessions: ${r.offending.slice(0, 20).join(', ')})`}`,

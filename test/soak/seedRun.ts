@@ -14,9 +14,11 @@ import {
   type Violation,
 } from './checker';
 import { SoakSession, type ClientContext, type Latencies } from './client';
+import { verifyVapid } from '../support/pushReceiver';
 import { apply, describeFault, schedule, type Fault } from './faults';
+import { checkPushes, type PushSeen } from './pushCheck';
 import { seeded } from './random';
-import { countViolations, emptyFaultCounts, type RunReport, type TimelineLine } from './report';
+import { countViolations, emptyFaultCounts, type PushCounts, type RunReport, type TimelineLine } from './report';
 import { replayCommand, type RunSettings } from './seeds';
 import { Truth } from './truth';
 import { startWorld, type World } from './world';
@@ -75,6 +77,7 @@ export async function runSeed(args: RunSettings, handle: RunHandle): Promise<Run
   const plan = schedule(rng.fork('faults'), args.instances, 5000, faultsUntil);
   const t0 = Date.now();
   const latencies: Latencies = { start: [], send: [], history: [], delivery: [] };
+  const truth = new Truth(world.sim);
   const ctx: ClientContext = {
     baseUrl: world.proxy.url,
     sim: world.sim,
@@ -82,8 +85,19 @@ export async function runSeed(args: RunSettings, handle: RunHandle): Promise<Run
     stopActionsAt: t0 + runMs - settleMs / 2,
     // A read refused for now is tried again through the longest wait the views may converge for.
     hardStopAt: t0 + runMs + CONVERGE_MAX_MS,
+    backBy: t0 + runMs,
     latencies,
     png: new Blob([PNG], { type: 'image/png' }),
+    push: {
+      endpointFor: (name) => `${world.push.receiver.origin}/${name}`,
+      agentSay: (name, text) => {
+        truth.index();
+        const token = truth.tokenOf(name);
+        if (token === undefined) return false;
+        world.sim.agent.say(token, text);
+        return true;
+      },
+    },
   };
 
   // How loaded the machine is, and how late this process (the simulator and the customers) runs its callbacks:
@@ -94,7 +108,6 @@ export async function runSeed(args: RunSettings, handle: RunHandle): Promise<Run
   const sampling = setInterval(() => loads.push(os.loadavg()[0]!), 5000);
 
   // What Genesys holds for each customer, gathered as the run goes.
-  const truth = new Truth(world.sim);
   ctx.beforeEnd = (name) => truth.gather(name);
   const gathering = setInterval(() => truth.gather(), 500);
 
@@ -162,6 +175,7 @@ export async function runSeed(args: RunSettings, handle: RunHandle): Promise<Run
   const socketsDue = t0 + lastFaultEnd + SOCKET_BOUND_MS;
   while (Date.now() < socketsDue) await sleep(500);
   const sockets = new Map<string, number>();
+  const countedFrom = Date.now();
   for (let i = 0; i < 3; i += 1) {
     for (const s of sessions) {
       const token = truth.tokenOf(s.log.name);
@@ -171,6 +185,14 @@ export async function runSeed(args: RunSettings, handle: RunHandle): Promise<Run
     }
     await sleep(1000);
   }
+
+  // A chat subscribed to Web Push whose page stream was not open all along, from a little before the count, may
+  // have been watched meanwhile: the watch holds a socket of its own beside the idle live one.
+  const watchable = new Set(
+    sessions
+      .filter((s) => s.log.push?.subscribedAt !== undefined && !streamOpenSince(s, countedFrom - WATCH_END_MS))
+      .map((s) => s.log.name),
+  );
 
   truth.gather();
   clearInterval(gathering);
@@ -193,6 +215,7 @@ export async function runSeed(args: RunSettings, handle: RunHandle): Promise<Run
       acked: s.log.acked,
       ended: s.log.ended,
       sockets: sockets.get(s.log.name),
+      socketsAllowed: watchable.has(s.log.name) ? 2 : 1,
       socketPeak: token === undefined ? undefined : stats.peakConnectionsBySession(token),
       evictions: token === undefined ? undefined : stats.evictionsBySession(token),
       retryAfterMissing: s.log.retryAfterMissing,
@@ -205,6 +228,8 @@ export async function runSeed(args: RunSettings, handle: RunHandle): Promise<Run
     allFacts.push(facts);
     violations.push(...checkSession(facts, run));
   }
+  const push = await checkPushesOf(sessions, world, truthOf, run);
+  violations.push(...push.violations);
   const latency = checkLatency(latencies, run);
   violations.push(...latency.violations);
   for (const s of sessions) s.close();
@@ -222,6 +247,7 @@ export async function runSeed(args: RunSettings, handle: RunHandle): Promise<Run
     withFaults(
       sessions.find((x) => x.log.name === name)!,
       applied,
+      push.lines.get(name) ?? [],
     );
   const givenUpBy: Record<string, number> = {};
   for (const s of sessions) for (const g of s.log.gaveUp) givenUpBy[g.why] = (givenUpBy[g.why] ?? 0) + 1;
@@ -255,6 +281,7 @@ export async function runSeed(args: RunSettings, handle: RunHandle): Promise<Run
       streamConnections: sessions.reduce((n, s) => n + s.log.connections.length, 0),
     },
     replayIncomplete: sessions.reduce((n, s) => n + s.log.connections.filter((c) => c.replayIncomplete).length, 0),
+    push: push.counts,
     faults,
     genesysSockets: { sessionsByPeak, evicted: stats.connectionsEvicted },
     machine: {
@@ -313,10 +340,19 @@ export async function runSeed(args: RunSettings, handle: RunHandle): Promise<Run
   return report;
 }
 
+/** How long a watch may outlive a page stream's opening: another instance's watch ends at its next renewal. */
+const WATCH_END_MS = 5000;
+
+/** The session's page has had its stream open (answered, not ended) since `since` (epoch ms). */
+function streamOpenSince(s: SoakSession, since: number): boolean {
+  const last = s.log.connections[s.log.connections.length - 1];
+  return last !== undefined && last.status === 200 && last.endedAt === undefined && last.openedAt <= since;
+}
+
 const clock = (ms: number) => `${(ms / 1000).toFixed(2).padStart(8)} s`;
 
 /** A session's own notes with the faults of its lifetime (from 10 s before its first note to its last) among them. */
-function withFaults(s: SoakSession, applied: Applied[]): TimelineLine[] {
+function withFaults(s: SoakSession, applied: Applied[], pushes: TimelineLine[]): TimelineLine[] {
   const notes = s.log.timeline;
   const [from, to] = [(notes[0]?.t ?? 0) - 10_000, (notes[notes.length - 1]?.t ?? Infinity) + 1000];
   const faultLines = applied
@@ -325,5 +361,84 @@ function withFaults(s: SoakSession, applied: Applied[]): TimelineLine[] {
       t: a.at,
       what: `FAULT ${describeFault(a.fault)}${a.endedAt ? `, over at ${(a.endedAt / 1000).toFixed(1)} s` : ''}`,
     }));
-  return [...notes, ...faultLines].sort((a, b) => a.t - b.t);
+  return [...notes, ...faultLines, ...pushes].sort((a, b) => a.t - b.t);
+}
+
+/**
+ * Every subscribed chat's pushes, as its browser reads them (RFC 8291 decryption with its keys, the RFC 8292 VAPID
+ * signature checked), judged against what Genesys holds and when its tab was closed (pushCheck.ts). A push to an
+ * address no subscription gave is a run's violation. Answers the violations, the counts for the report and each
+ * chat's pushes as timeline lines.
+ */
+async function checkPushesOf(
+  sessions: SoakSession[],
+  world: World,
+  truthOf: (name: string) => TruthMessage[],
+  run: RunFacts,
+): Promise<{ violations: Violation[]; counts: PushCounts; lines: Map<string, TimelineLine[]> }> {
+  const { receiver, vapidPublicKey } = world.push;
+  const counts: PushCounts = {
+    subscribedChats: 0,
+    tabsClosed: 0,
+    repliesAway: 0,
+    carried: 0,
+    owed: 0,
+    excused: 0,
+    pushes: 0,
+  };
+  const violations: Violation[] = [];
+  const lines = new Map<string, TimelineLine[]>();
+  const known = new Set<string>();
+  for (const s of sessions) {
+    const log = s.log.push;
+    if (log === undefined) continue;
+    const path = new URL(log.endpoint).pathname;
+    // A subscription the customer gave up on may still have been stored: its pushes are no stranger's.
+    known.add(path);
+    if (log.subscribedAt === undefined) continue;
+    const pushes: PushSeen[] = [];
+    for (const r of receiver.received.filter((x) => x.path === path)) {
+      try {
+        await verifyVapid(r.headers, vapidPublicKey, receiver.origin);
+        const payload = JSON.parse(s.readPush(r.body)) as PushSeen['payload'];
+        pushes.push({ at: r.at, payload });
+      } catch (error) {
+        pushes.push({ at: r.at, problem: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    lines.set(
+      s.log.name,
+      pushes.map((p) => ({
+        t: p.at - run.t0,
+        what: `PUSH ${p.problem ?? JSON.stringify(p.payload?.preview ?? p.payload)}`,
+      })),
+    );
+    const verdict = checkPushes(
+      {
+        name: s.log.name,
+        subscribedAt: log.subscribedAt,
+        url: log.url,
+        history: truthOf(s.log.name),
+        away: log.away,
+        pushes,
+      },
+      run,
+    );
+    violations.push(...verdict.violations);
+    counts.subscribedChats += 1;
+    counts.tabsClosed += log.away.length;
+    counts.repliesAway += verdict.repliesAway;
+    counts.carried += verdict.carried;
+    counts.owed += verdict.owed;
+    counts.excused += verdict.excused;
+    counts.pushes += verdict.pushes;
+  }
+  const stray = receiver.received.filter((r) => !known.has(r.path));
+  if (stray.length > 0)
+    violations.push({
+      kind: 'push_unknown',
+      session: '(run)',
+      detail: `${stray.length} pushes to addresses no customer subscribed: ${[...new Set(stray.map((r) => r.path))].slice(0, 5).join(', ')}`,
+    });
+  return { violations, counts, lines };
 }

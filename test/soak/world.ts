@@ -3,9 +3,11 @@ import path from 'node:path';
 import { startSimulator, type Simulator } from '../../simulator';
 import { startNginx, type Nginx } from '../support/nginx';
 import { freePort } from '../support/ports';
+import { startPushReceiver, vapidPair, type PushReceiver } from '../support/pushReceiver';
 import { startComposeRedis, type RedisServer } from '../support/redis';
 import { simulatorEnv } from '../support/stack';
 import { sleep, waitFor } from '../support/wait';
+import { NOTIFY_AFTER_MS } from './pushCheck';
 import { startRelay, type Relay } from './relay';
 
 /**
@@ -13,6 +15,8 @@ import { startRelay, type Relay } from './relay';
  * process, `src/main.ts` through tsx), Redis as deploy/docker-compose.scale.yml runs it (persistence,
  * memory policy, password), Debian's nginx running deploy/nginx/bff.conf, and the strict simulator in
  * this process, reached by the instances through a relay that can refuse, hang or slow the network.
+ * Web Push is on (a VAPID pair made for the run, NOTIFY_AFTER_SECONDS short, previews on), and a push service
+ * on loopback in this process receives what the instances push (test/support/pushReceiver.ts).
  * Every port is chosen at run time on 127.0.0.1.
  */
 
@@ -84,6 +88,8 @@ export interface World {
   redis: RedisServer;
   instances: SoakInstance[];
   proxy: Nginx;
+  /** The push service the customers' subscriptions point at, and the VAPID public key the pushes must be signed by. */
+  push: { receiver: PushReceiver; vapidPublicKey: string };
   stop(): Promise<void>;
 }
 
@@ -100,6 +106,9 @@ export async function startWorld(instanceCount: number): Promise<World> {
     parts.relay = relay;
     const redis = await startComposeRedis();
     parts.redis = redis;
+    const receiver = await startPushReceiver();
+    const vapid = vapidPair();
+    parts.push = { receiver, vapidPublicKey: vapid.publicKey };
     const env = simulatorEnv(sim, {
       GENESYS_LOGIN_URL: relay.url,
       GENESYS_API_URL: relay.url,
@@ -112,6 +121,11 @@ export async function startWorld(instanceCount: number): Promise<World> {
       SESSIONS_PER_IP_PER_MINUTE: '1000',
       UPLOADS_PER_IP: '100',
       CONNECTIONS_PER_IP: '4000',
+      VAPID_PUBLIC_KEY: vapid.publicKey,
+      VAPID_PRIVATE_KEY: vapid.privateKey,
+      VAPID_SUBJECT: 'mailto:soak@example.com',
+      NOTIFY_AFTER_SECONDS: String(NOTIFY_AFTER_MS / 1000),
+      NOTIFY_PREVIEW: 'on',
     });
     parts.instances = [];
     for (let i = 0; i < instanceCount; i += 1) parts.instances.push(new SoakInstance(i, await freePort(), env));
@@ -131,6 +145,7 @@ async function stopWorld(parts: Partial<World>): Promise<void> {
   await Promise.all((parts.instances ?? []).map((i) => i.signal('SIGKILL')));
   await parts.redis?.stop().catch(() => undefined);
   await parts.relay?.close().catch(() => undefined);
+  await parts.push?.receiver.close().catch(() => undefined);
   await parts.sim?.stop().catch(() => undefined);
 }
 

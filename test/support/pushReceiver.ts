@@ -12,6 +12,8 @@ import { importJWK, jwtVerify } from 'jose';
 
 export interface ReceivedPush {
   path: string;
+  /** When its body had arrived (epoch ms). */
+  at: number;
   headers: http.IncomingHttpHeaders;
   body: Buffer;
 }
@@ -34,7 +36,7 @@ export async function startPushReceiver(): Promise<PushReceiver> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      received.push({ path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks) });
+      received.push({ path: req.url ?? '', at: Date.now(), headers: req.headers, body: Buffer.concat(chunks) });
       res.statusCode = status;
       res.end();
       for (const w of [...waiters]) w();

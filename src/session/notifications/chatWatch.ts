@@ -181,6 +181,8 @@ class Watch {
   private renewTimer?: NodeJS.Timeout;
   private flushTimer?: NodeJS.Timeout;
   private pending: NormalizedMessage[] = [];
+  /** Replies this watch heard live: their records are its own, so a catch-up walks past them. */
+  private readonly heardLive = new Set<string>();
   /** Replies another instance claimed to push and had not settled when this watch read them, by id. */
   private unsettled = new Map<string, NormalizedMessage>();
   private settleTimer?: NodeJS.Timeout;
@@ -294,6 +296,7 @@ class Watch {
   private reply(message: NormalizedMessage): void {
     if (message.direction !== 'outbound' || message.type === 'event') return;
     this.options.also?.reply(this.sk, message);
+    this.heardLive.add(message.id);
     if (!this.record || this.pending.some((m) => m.id === message.id)) return;
     this.pending.push(message);
     this.flushTimer ??= setTimeout(() => void this.flush(), this.options.coalesceMs ?? COALESCE_MS);
@@ -321,7 +324,8 @@ class Watch {
    * The replies of a newest page that no page showed and no push carried, made pending: how many were new. A reply
    * another instance claimed and has not settled (`pending:`) may never be pushed: that instance may have died
    * between its claim and its push, which is when a watch moves. Such replies are read again once the claim could
-   * have lapsed (settle).
+   * have lapsed (settle). A reply this watch heard live is passed over, not stopped at: it may have been pushed while
+   * history was read, and what came before it still has to be found.
    */
   private async take(page: NewestPage): Promise<number> {
     const missed: NormalizedMessage[] = [];
@@ -334,7 +338,7 @@ class Watch {
     if (!this.record) return 0;
     for (const m of replies) {
       if (m.direction === 'inbound') break;
-      if (m.type === 'event') continue;
+      if (m.type === 'event' || this.heardLive.has(m.id)) continue;
       const record = await this.options.store.get(this.keys.message(m.id));
       if (record === undefined) missed.unshift(m);
       else if (record.startsWith('pending:') && record !== `pending:${this.options.instanceId}`)

@@ -144,6 +144,25 @@ describe('a reply to a customer who left', () => {
     // The reply the page showed was never pushed: the first push is the later one.
     expect(receiver.received.filter((r) => r.path === '/open')).toHaveLength(1);
   });
+
+  it('from before the watch began is pushed even when a later one, heard live, went first', async () => {
+    const { token, gt } = await stack.newGuest();
+    const keys = browserKeys();
+    const preview = async (n: number) => JSON.parse(decryptPush((await receiver.nth('/race', n)).body, keys)).preview;
+    // Subscribed without a page stream: the chat counts as looked at (its notify-seen record) until the test
+    // removes that record, and a reply said meanwhile reaches no page and no watch.
+    expect((await subscribe(token, '/race', keys)).status).toBe(204);
+    stack.sim.agent.say(gt, 'Said as you left');
+    // The history read of the watch, as it begins, waits until released.
+    const hold = stack.sim.faults.holdRest('history');
+    await store().remove(`notify-seen:${sessionKeyOf(gt)}`);
+    await waitFor(() => expect(hold.held()).toBe(1));
+    // Heard live while that read waits: pushed on its own once the coalescing window is over.
+    stack.sim.agent.say(gt, 'Said while you were away');
+    expect(await preview(1)).toBe('Said while you were away');
+    hold.release();
+    expect(await preview(2)).toBe('Said as you left');
+  });
 });
 
 describe('PUT /notifications/push', () => {
