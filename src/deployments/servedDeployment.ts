@@ -264,24 +264,27 @@ function guestApi(
   return { health, hub, watchHub, jwtHub, signInTokens };
 }
 
+/** What a deployment's chat is built on that the deployment owns (its hubs, keys, store and webhooks). */
+interface ChatOwnParts {
+  hub: SessionHub;
+  watchHub: SessionHub;
+  jwtHub: SessionHub;
+  signInTokens: WebDeploymentTokens;
+  tokens: SessionTokens;
+  store: SharedStore;
+  keys: ReturnType<typeof deriveKeys>;
+  chatWebhooks: ChatWebhooks;
+}
+
 /** The deployment's chat as the routes use it: sessions, sign-in, attachments, availability and live streams. */
 function chatOf(
   deployment: Deployment,
   parts: ProcessParts,
   platform: GenesysPlatform,
-  own: {
-    hub: SessionHub;
-    watchHub: SessionHub;
-    jwtHub: SessionHub;
-    signInTokens: WebDeploymentTokens;
-    tokens: SessionTokens;
-    store: SharedStore;
-    keys: ReturnType<typeof deriveKeys>;
-    chatWebhooks: ChatWebhooks;
-  },
+  own: ChatOwnParts,
 ): ChatRouteDeps & { availability: AvailabilityService; notifications: ChatNotifications } {
   const { now, config, logger } = parts;
-  const { hub, watchHub, jwtHub, signInTokens, tokens, store, keys, chatWebhooks } = own;
+  const { hub, signInTokens, tokens, store, chatWebhooks } = own;
   const guestLogger = logger.child({ component: 'guest-api' });
   const identity = deployment.identity ? new IdentityVerifier(deployment.identity, config.attributeKeys) : undefined;
   const revocations = new StoreRevocations(store, tokens.lifetimeMs);
@@ -305,6 +308,7 @@ function chatOf(
     messengerFeatures: platform.messengerConfig,
     readReceipts: deployment.readReceipts,
     webhooks: chatWebhooks,
+    signedIn: (claims) => notifications.signedIn(claims), // built below; called once requests are served
     logger,
     now,
   });
@@ -327,29 +331,7 @@ function chatOf(
     now,
     availability,
   });
-  const notifications = new ChatNotifications({
-    config: deployment.notifications,
-    store,
-    watchHub,
-    room: () => parts.notifySockets.size < parts.notifySockets.max,
-    history: {
-      hub: jwtHub,
-      room: () => parts.notifyJwtSockets.size < parts.notifyJwtSockets.max,
-      pacer: parts.notifyReads,
-      pollMs: config.notifyWatch.pollMs,
-      pollMaxMs: config.notifyWatch.pollMaxMs,
-    },
-    sealer: new Sealer(keys),
-    revocations,
-    // A standing record's lifetime (session/tokens/revocations.ts): as long as a token of the chat could be valid.
-    recordMs: tokens.lifetimeMs + 120_000,
-    instanceId: parts.instanceId,
-    production: config.env === 'production',
-    timeoutMs: config.genesys.timeoutMs,
-    emailAttribute: config.attributeKeys.email,
-    logger,
-    now,
-  });
+  const notifications = notificationsOf(deployment, parts, { ...own, revocations });
   return {
     chat,
     notifications,
@@ -366,6 +348,37 @@ function chatOf(
     availability,
     limits: parts.limits,
   };
+}
+
+/** Reaching the deployment's customers who left: Web Push and e-mail, and the watch of chats nobody looks at. */
+function notificationsOf(
+  deployment: Deployment,
+  parts: ProcessParts,
+  own: Pick<ChatOwnParts, 'store' | 'watchHub' | 'jwtHub' | 'keys' | 'tokens'> & { revocations: StoreRevocations },
+): ChatNotifications {
+  return new ChatNotifications({
+    config: deployment.notifications,
+    store: own.store,
+    watchHub: own.watchHub,
+    room: () => parts.notifySockets.size < parts.notifySockets.max,
+    history: {
+      hub: own.jwtHub,
+      room: () => parts.notifyJwtSockets.size < parts.notifyJwtSockets.max,
+      pacer: parts.notifyReads,
+      pollMs: parts.config.notifyWatch.pollMs,
+      pollMaxMs: parts.config.notifyWatch.pollMaxMs,
+    },
+    sealer: new Sealer(own.keys),
+    revocations: own.revocations,
+    // A standing record's lifetime (session/tokens/revocations.ts): as long as a token of the chat could be valid.
+    recordMs: own.tokens.lifetimeMs + 120_000,
+    instanceId: parts.instanceId,
+    production: parts.config.env === 'production',
+    timeoutMs: parts.config.genesys.timeoutMs,
+    emailAttribute: parts.config.attributeKeys.email,
+    logger: parts.logger,
+    now: parts.now,
+  });
 }
 
 /** Whether anyone is there for the deployment's routing targets, read from Genesys in the background. */

@@ -65,6 +65,8 @@ interface GuestChatDeps {
   readReceipts?: boolean;
   /** The deployment's webhook events (chatWebhooks.ts); without it, none. */
   webhooks?: ChatWebhooks;
+  /** The customer signed in (`claims`: the signed-in session's): what reaches a customer who left carries it. */
+  signedIn?: (claims: SessionClaims) => Promise<void>;
   logger: Logger;
   now?: () => number;
 }
@@ -216,6 +218,12 @@ export class GuestChat {
     if (done?.recorded) this.signInLedger.retriedFromRecord();
     else await this.signInLedger.record(claims.guestToken, grant, signIn, done !== undefined);
     this.deps.webhooks?.signedIn(claims.guestToken);
+    // The sign-in stands at Genesys whatever happens here: a failure is logged, not answered.
+    await this.deps
+      .signedIn?.({ ...claims, signIn })
+      .catch((error: unknown) =>
+        this.deps.logger.warn({ err: error }, 'could not carry the sign-in to the chat’s push and e-mail opt-ins'),
+      );
     return this.view({ ...claims, signIn }, info, false, since);
   }
 

@@ -1,5 +1,5 @@
 import { UNSYNCED_WRITE_MS, type FaultWindow, type RunFacts, type TruthMessage } from './checker';
-import { checkPushes, NOTIFY_AFTER_MS, PUSH_DUE_MS, type PushFacts, type PushSeen } from './pushCheck';
+import { checkPushes, CLOSE_RACE_MS, NOTIFY_AFTER_MS, PUSH_DUE_MS, type PushFacts, type PushSeen } from './pushCheck';
 
 /**
  * The soak's Web Push check (test/soak/pushCheck.ts), fed hand-built timelines of one subscribed chat: the tab
@@ -35,7 +35,7 @@ function timeline(): PushFacts {
     history: [
       guest(0, s(1)),
       { ...reply(9, s(1.1)), text: 'You said: s1.0 m0' },
-      reply(0, s(10.5)),
+      reply(0, s(11.5)),
       reply(1, s(26)),
       reply(2, s(33)),
     ],
@@ -81,9 +81,9 @@ describe('a lost push', () => {
 
   test('the first push of a watch covers what came before it began; a later one does not', () => {
     const facts = timeline();
-    facts.history.splice(2, 0, reply(8, s(10.2)));
+    facts.history.splice(2, 0, reply(8, s(11.2)));
     expect(kinds(facts)).toEqual([]);
-    // Pushed after the watch must have begun, and not within the coalescing window of the reply at 10.2 s.
+    // Pushed after the watch must have begun, and not within the coalescing window of the reply at 11.2 s.
     facts.pushes[0]!.at = s(28);
     expect(kinds(facts)).toEqual(['push_lost']);
   });
@@ -94,6 +94,18 @@ describe('a lost push', () => {
     facts.history = facts.history.slice(0, 3);
     facts.pushes = [];
     expect(checkPushes(facts, run())).toMatchObject({ violations: [], repliesAway: 1, owed: 0 });
+  });
+
+  test('a reply within a moment of the close (written to the closing page, counted shown) is owed nothing', () => {
+    const facts = timeline();
+    facts.history[2]!.at = s(10) + CLOSE_RACE_MS - 1;
+    facts.pushes.shift();
+    const verdict = checkPushes(facts, run());
+    expect(verdict.violations).toEqual([]);
+    expect(verdict).toMatchObject({ repliesAway: 3, owed: 2 });
+    // A moment later it was owed.
+    facts.history[2]!.at = s(10) + CLOSE_RACE_MS;
+    expect(kinds(facts)).toEqual(['push_lost']);
   });
 
   test('replies that came while the page was open are owed nothing', () => {

@@ -61,6 +61,12 @@ export const SEND_MS = 2000;
 export const PUSH_DUE_MS = WATCH_START_MS + COALESCE_MS;
 /** How long a page stream's `notify-seen` record lives while it is open: what stands when its close is not written. */
 export const SEEN_HELD_MS = 60_000;
+/**
+ * A reply that came this soon after the tab closed may have been written to the closing page stream before its
+ * instance saw the close: recorded as shown, it is not pushed, and the customer sees it when they come back (the
+ * `missing` check holds that). It is counted as away, not owed a push.
+ */
+export const CLOSE_RACE_MS = 1000;
 /** A push's `preview`: the reply's first characters. */
 const PREVIEW_CHARS = 120;
 
@@ -231,7 +237,7 @@ export function checkPushes(p: PushFacts, run: RunFacts = { t0: 0, faults: [] })
       if (r.at < w.from || r.at >= w.to) continue;
       repliesAway += 1;
       if (covered.has(r.id)) carried += 1;
-      if (r.at < p.subscribedAt) continue;
+      if (r.at < p.subscribedAt || r.at < w.from + CLOSE_RACE_MS) continue;
       const due = dueAt(Math.max(r.at, watchable), w.from, faults);
       if (due > w.to) continue;
       owed += 1;

@@ -9,7 +9,7 @@ import type { Revocations, Sealer, SessionClaims } from '../tokens';
 import { ChatWatch } from './chatWatch';
 import { EmailNotifier, type LinkOutcome } from './emailNotifier';
 import type { HistoryWatchParts } from './historyWatch';
-import { changeIndex, type PushRecord, recordKeys } from './pushRecords';
+import { changeIndex, parseRecord, type PushRecord, recordKeys } from './pushRecords';
 import { PushSender } from './pushSender';
 
 /** How often an open page stream renews its `notify-seen` record, and the least that record lives. */
@@ -185,6 +185,27 @@ export class ChatNotifications {
     const keys = recordKeys(sk);
     await this.options.store.remove(keys.record);
     await this.unlistUnlessWanted(sk);
+  }
+
+  /**
+   * The customer signed in mid-chat (`claims`: the signed-in session's): Genesys opens the chat only with their
+   * credentials now, so the subscription and the e-mail opt-in carry them from here on, and a watch that opened the
+   * chat anonymously ends (the next round opens it signed in).
+   */
+  async signedIn(claims: SessionClaims): Promise<void> {
+    if (!this.watch) return;
+    const { store, recordMs } = this.options;
+    const sk = sessionKeyOf(claims.guestToken);
+    const key = recordKeys(sk).record;
+    const chat = await this.sealChat(claims);
+    for (let i = 0; i < 8; i++) {
+      const current = await store.get(key);
+      const record = parseRecord(current);
+      if (current === undefined || !record) break;
+      if (await store.swap(key, current, JSON.stringify({ ...record, chat }), recordMs)) break;
+    }
+    await this.email?.resealed(sk, chat);
+    this.watch.forget(sk);
   }
 
   /** The chat ended (DELETE /guest-session, sign-out): its subscription and e-mail opt-in go with it. */

@@ -156,6 +156,22 @@ export class EmailNotifier implements WatchedAlso {
     throw new AppError('store_unavailable', 'The e-mail opt-in is busy; retry shortly.', { retryAfterSeconds: 1 });
   }
 
+  /**
+   * The chat's sealed form changed (the customer signed in: Genesys opens the chat only with their credentials now):
+   * the opt-in keeps it. Compare-and-swap, a bounded number of times; no opt-in, nothing to do.
+   */
+  async resealed(sk: string, chat: string): Promise<void> {
+    const { store, recordMs } = this.options;
+    const key = emailKeys(sk).record;
+    for (let i = 0; i < 8; i++) {
+      const current = await store.get(key);
+      const record = parseEmailRecord(current);
+      if (current === undefined || !record) return;
+      if (await store.swap(key, current, JSON.stringify({ ...record, chat }), recordMs)) return;
+    }
+    throw new AppError('store_unavailable', 'The e-mail opt-in is busy; retry shortly.', { retryAfterSeconds: 1 });
+  }
+
   /** The watch's question: the chat's sealed form, when it has a confirmed opt-in. */
   async sealedChat(sk: string): Promise<string | undefined> {
     const record = parseEmailRecord(await this.options.store.get(emailKeys(sk).record));

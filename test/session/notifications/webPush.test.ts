@@ -1,4 +1,5 @@
 import { sessionKeyOf } from '../../../src/store';
+import { signInAt } from '../../support/signIn';
 import { openStream, type SseStream } from '../../support/sse';
 import { bearer, PAGE_ORIGIN, startStack, type Stack } from '../../support/stack';
 import { waitFor } from '../../support/wait';
@@ -162,6 +163,29 @@ describe('a reply to a customer who left', () => {
     expect(await preview(1)).toBe('Said while you were away');
     hold.release();
     expect(await preview(2)).toBe('Said as you left');
+  });
+});
+
+describe('a customer who signs in after subscribing', () => {
+  afterEach(() => stack.sim.setOptions({ authEnabled: false, allowSessionUpgrade: false }));
+
+  it('still gets the replies pushed: the watch opens the chat signed in', async () => {
+    stack.sim.setOptions({ authEnabled: true, allowSessionUpgrade: true, authJwtLifetimeSeconds: 900 });
+    const { token, gt } = await stack.newGuest();
+    const keys = browserKeys();
+    const stream = await pageStream(token);
+    expect((await subscribe(token, '/signed-in', keys)).status).toBe(204);
+    const signedIn = await stack.http
+      .post('/guest-session/sign-in')
+      .set(bearer(token))
+      .send({ auth: await signInAt(stack.sim, 'customer-push') });
+    expect(signedIn.status).toBe(200);
+    stream.close();
+    // The page carries on with the signed-in token, then leaves.
+    await leave(await pageStream(signedIn.body.sessionToken), watchesStarted());
+    stack.sim.agent.say(gt, 'Signed in and away');
+    const push = await receiver.nth('/signed-in', 1);
+    expect(JSON.parse(decryptPush(push.body, keys)).preview).toBe('Signed in and away');
   });
 });
 
