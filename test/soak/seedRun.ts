@@ -19,7 +19,7 @@ import { apply, describeFault, schedule, type Fault } from './faults';
 import { checkPushes, type PushSeen } from './pushCheck';
 import { seeded } from './random';
 import { countViolations, emptyFaultCounts, type PushCounts, type RunReport, type TimelineLine } from './report';
-import { replayCommand, type RunSettings } from './seeds';
+import { pushCustomers, replayCommand, type RunSettings } from './seeds';
 import { Truth } from './truth';
 import { startWorld, type World } from './world';
 
@@ -88,16 +88,18 @@ export async function runSeed(args: RunSettings, handle: RunHandle): Promise<Run
     backBy: t0 + runMs,
     latencies,
     png: new Blob([PNG], { type: 'image/png' }),
-    push: {
-      endpointFor: (name) => `${world.push.receiver.origin}/${name}`,
-      agentSay: (name, text) => {
-        truth.index();
-        const token = truth.tokenOf(name);
-        if (token === undefined) return false;
-        world.sim.agent.say(token, text);
-        return true;
-      },
-    },
+    push: pushCustomers()
+      ? {
+          endpointFor: (name) => `${world.push.receiver.origin}/${name}`,
+          agentSay: (name, text) => {
+            truth.index();
+            const token = truth.tokenOf(name);
+            if (token === undefined) return false;
+            world.sim.agent.say(token, text);
+            return true;
+          },
+        }
+      : undefined,
   };
 
   // How loaded the machine is, and how late this process (the simulator and the customers) runs its callbacks:
