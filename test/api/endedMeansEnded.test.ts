@@ -230,6 +230,34 @@ const TABLE: Record<string, Entry> = {
   'delete /notifications/push': {
     ended: [{ how: 'with the token', path: () => '/notifications/push', headers: withToken }],
   },
+  'put /notifications/email': {
+    ended: [
+      {
+        how: 'an e-mail opt-in',
+        path: () => '/notifications/email',
+        headers: withToken,
+        body: json({ address: 'ended@example.com' }),
+      },
+    ],
+  },
+  'delete /notifications/email': {
+    ended: [{ how: 'with the token', path: () => '/notifications/email', headers: withToken }],
+  },
+  'get /notifications/email/confirm': PUBLIC(
+    '/notifications/email/confirm?t=not-a-link',
+    "an e-mail's link: its sealed `t` names the chat, no session is sent (no e-mail is set up here: 404)",
+    404,
+  ),
+  'get /notifications/email/stop': PUBLIC(
+    '/notifications/email/stop?t=not-a-link',
+    "an e-mail's stop link: it works without a session, by its sealed `t` (no e-mail is set up here: 404)",
+    404,
+  ),
+  'post /notifications/email/stop': PUBLIC(
+    '/notifications/email/stop?t=not-a-link',
+    "a mail client's one-click stop (RFC 8058): no session (no e-mail is set up here: 404)",
+    404,
+  ),
   'get /availability': PUBLIC(
     '/availability',
     "the deployment's availability, the same for everyone; no session needed",
