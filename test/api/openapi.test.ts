@@ -53,6 +53,11 @@ test('every route is in the document, and nothing else is', () => {
       'get /attachments/{id}/content',
       'put /notifications/push',
       'delete /notifications/push',
+      'put /notifications/email',
+      'delete /notifications/email',
+      'get /notifications/email/confirm',
+      'get /notifications/email/stop',
+      'post /notifications/email/stop',
     ].sort(),
   );
 });
