@@ -90,11 +90,14 @@ export class DeliveryLedger implements EchoLedger {
    */
   private readonly answeredLate = new Map<string, NormalizedMessage>();
   /**
-   * The one history read under way for this session's proofs, and when it started. Proofs share it, so the
-   * retries of many sends in doubt (after an outage, each retried by its client) spend one of the session's
-   * ten reads a minute, not one each, and leave the rest for the streams' catch-up.
+   * The one history read under way for this session's proofs, numbered in the order reads started. A proof
+   * shares a read that started after the proof was asked, so the retries of many sends in doubt (after an
+   * outage, each retried by its client) spend at most two of the session's ten reads a minute, not one each,
+   * and leave the rest for the streams' catch-up.
    */
-  private reading?: { startedAt: number; page: Promise<NormalizedMessage[] | undefined> };
+  private reading?: { serial: number; page: Promise<NormalizedMessage[] | undefined> };
+  /** How many reads this ledger has started: the serial of the newest. */
+  private readsStarted = 0;
   /**
    * Until when Genesys refuses this session's history reads (its 429 said so): proofs until then read nothing, so a
    * client retrying a send in doubt is told the real wait instead of spending a refused read each time.
@@ -123,7 +126,7 @@ export class DeliveryLedger implements EchoLedger {
   async prove(sent: SentMessage): Promise<DeliveryVerdict> {
     // A late echo already proves it: no history read spent.
     if (this.answeredLate.has(sent.messageId)) return this.judge(sent, undefined);
-    return this.judge(sent, await this.newestPage('could not read history to check a message in doubt', sent.sentAt));
+    return this.judge(sent, await this.newestPage('could not read history to check a message in doubt'));
   }
 
   /** Settles the sends whose reply was lost with the socket: delivered, not delivered, or honestly unknown. */
@@ -131,8 +134,7 @@ export class DeliveryLedger implements EchoLedger {
     const inDoubt = [...desk.pending.values()].filter((p) => p.inDoubt);
     if (inDoubt.length === 0) return;
     // One page for all of them, judged one send at a time in the order they were sent.
-    const lastWritten = Math.max(...inDoubt.map((p) => p.writtenAt ?? this.now()));
-    const messages = await this.newestPage('could not read history to check messages in doubt', lastWritten);
+    const messages = await this.newestPage('could not read history to check messages in doubt');
     for (const p of inDoubt) {
       const proof = this.judge(
         { messageId: p.messageId ?? '', text: p.text, payload: p.payload, sentAt: p.writtenAt ?? this.now() },
@@ -167,18 +169,23 @@ export class DeliveryLedger implements EchoLedger {
 
   /**
    * The newest history page, or undefined when the session has no reader or the read failed (logged as `failed`).
-   * A read under way that started no earlier than `notBefore` (the send was written by then) is shared; one that
-   * started earlier may predate the send, so it is waited for and a new one made: one read at a time.
+   * Only a read that started after this call is shared: whatever is proved was written before the call (the
+   * socket it went out on is gone, or the attempt that wrote it is over), so that read cannot predate it. A read
+   * under way at the call may, whatever the clocks say (a write and a read within one millisecond, a frame
+   * written again after a 429, a send queued behind the pacing after its time was taken), so it is waited for
+   * and a new one made: one read at a time. Order, not time, decides.
    */
-  private async newestPage(failed: string, notBefore: number): Promise<NormalizedMessage[] | undefined> {
+  private async newestPage(failed: string): Promise<NormalizedMessage[] | undefined> {
     const read = this.readNewest;
-    if (!read || this.now() < this.historyClosedUntil) return undefined;
+    const askedAfter = this.readsStarted;
     for (let current = this.reading; current; current = this.reading) {
-      if (current.startedAt >= notBefore) return current.page;
+      if (current.serial > askedAfter) return current.page;
       await current.page;
     }
+    // Checked after any wait: the read waited for may have been refused over Genesys's limit.
+    if (!read || this.now() < this.historyClosedUntil) return undefined;
     const reading = {
-      startedAt: this.now(),
+      serial: ++this.readsStarted,
       page: read().catch((error: unknown) => {
         this.logger.warn({ err: error }, failed);
         if (error instanceof GuestApiError && error.failure === 'rate_limited' && error.retryAfterSeconds)

@@ -224,44 +224,128 @@ describe('proving a send from history', () => {
   });
 
   describe('proofs share one history read', () => {
-    test('retries proved while a read is under way share it: one read for many sends in doubt, each judged on it', async () => {
-      let clock = SENT_AT + 1000;
+    /** A ledger whose reads the test answers, one `held` entry per read started. */
+    function heldLedger(now: () => number) {
       const held: Array<(messages: NormalizedMessage[]) => void> = [];
       const ledger = new DeliveryLedger(
         () => new Promise<NormalizedMessage[]>((resolve) => held.push(resolve)),
         logger,
-        () => clock,
+        now,
       );
+      return { ledger, held };
+    }
+    const settled = async () => {
+      for (let i = 0; i < 10; i++) await Promise.resolve();
+    };
+
+    test('retries proved together spend at most two reads: the one under way is waited for, the next is shared by all', async () => {
+      const clock = SENT_AT + 1000;
+      const { ledger, held } = heldLedger(() => clock);
       const a = ledger.prove({ messageId: 'a', text: 'first', sentAt: SENT_AT });
       const b = ledger.prove({ messageId: 'b', text: 'second', sentAt: SENT_AT + 500 });
       const c = ledger.prove({ messageId: 'c', text: 'third', sentAt: SENT_AT });
-      await Promise.resolve();
+      const d = ledger.prove({ messageId: 'd', text: 'fourth', sentAt: SENT_AT });
+      await settled();
       expect(held).toHaveLength(1);
-      held[0]!([inbound({ id: 'g1', text: 'first' }), inbound({ id: 'g2', text: 'second' })]);
-      expect(await Promise.all([a, b, c])).toEqual([
+      held[0]!([inbound({ id: 'g1', text: 'first' })]);
+      await settled();
+      expect(held).toHaveLength(2);
+      held[1]!([inbound({ id: 'g1', text: 'first' }), inbound({ id: 'g2', text: 'second' })]);
+      expect(await Promise.all([a, b, c, d])).toEqual([
         { verdict: 'delivered', message: expect.objectContaining({ id: 'g1' }) },
         { verdict: 'delivered', message: expect.objectContaining({ id: 'g2' }) },
         { verdict: 'not_delivered' },
+        { verdict: 'not_delivered' },
       ]);
-
-      // A read that started before a send was written cannot prove it absent: that send waits for a read of its own.
-      const early = ledger.prove({ messageId: 'd', text: 'fourth', sentAt: clock - 100 });
-      await Promise.resolve();
-      clock += 1000;
-      const late = ledger.prove({ messageId: 'e', text: 'fifth', sentAt: clock - 10 });
-      for (let i = 0; i < 5; i++) await Promise.resolve();
       expect(held).toHaveLength(2);
-      held[1]!([]);
-      for (let i = 0; i < 10; i++) await Promise.resolve();
-      expect(held).toHaveLength(3);
-      held[2]!([inbound({ id: 'g5', text: 'fifth', time: new Date(clock).toISOString() })]);
-      expect(await Promise.all([early, late])).toEqual([
+    });
+
+    test('a read under way when a proof is asked never proves it absent, even one that started after the send by the clock', async () => {
+      let clock = SENT_AT + 1000;
+      const { ledger, held } = heldLedger(() => clock);
+      const first = ledger.prove({ messageId: 'a', text: 'first', sentAt: SENT_AT });
+      await settled();
+      clock += 1000;
+      // Sent (by its record) before that read started, proved while it is under way: it may have been written after.
+      const late = ledger.prove({ messageId: 'e', text: 'fifth', sentAt: SENT_AT });
+      await settled();
+      held[0]!([]);
+      await settled();
+      expect(held).toHaveLength(2);
+      held[1]!([inbound({ id: 'g5', text: 'fifth' })]);
+      expect(await Promise.all([first, late])).toEqual([
         { verdict: 'not_delivered' },
         { verdict: 'delivered', message: expect.objectContaining({ id: 'g5' }) },
       ]);
     });
 
-    test('a read that fails is shared too: every proof waiting on it is an honest "unknown"', async () => {
+    test('a send written in the same millisecond a read started (a clock standing still) is judged on a read of its own', async () => {
+      const { ledger, held } = heldLedger(() => SENT_AT);
+      const desk = new RequestDesk(
+        new StandInSocket(),
+        60_000,
+        { messagesPerSecond: 100, requestsPerMinute: 1000, laneHoldMs: 0 },
+        () => SENT_AT,
+      );
+      const earlier = ledger.prove({ messageId: 'x', text: 'earlier', sentAt: SENT_AT - 100 });
+      await settled();
+      const lost = desk.request<NormalizedMessage>('send', () => ({}), { messageId: 'ours', text: 'in the same ms' });
+      desk.socketLost();
+      const settling = ledger.settleInDoubt(desk);
+      await settled();
+      // The read under way predates the write: it shows nothing of it.
+      held[0]!([]);
+      await settled();
+      expect(held).toHaveLength(2);
+      held[1]!([inbound({ id: 'g-ours', text: 'in the same ms', time: new Date(SENT_AT).toISOString() })]);
+      await settling;
+      await expect(lost).resolves.toMatchObject({ id: 'g-ours' });
+      expect(await earlier).toEqual({ verdict: 'not_delivered' });
+    });
+
+    test('a frame written again after a 429 is judged on a read that started after the second write', async () => {
+      jest.useFakeTimers({ now: SENT_AT });
+      try {
+        const { ledger, held } = heldLedger(Date.now);
+        const socket = new StandInSocket();
+        const desk = new RequestDesk(
+          socket,
+          60_000,
+          { messagesPerSecond: 100, requestsPerMinute: 1000, laneHoldMs: 0 },
+          Date.now,
+        );
+        const lost = desk.request<NormalizedMessage>('send', (tracingId) => ({ tracingId }), {
+          messageId: 'ours',
+          text: 'again',
+        });
+        await jest.advanceTimersByTimeAsync(10);
+        expect(socket.frames).toHaveLength(1);
+        // A proof of another send starts a read after the first write...
+        const other = ledger.prove({ messageId: 'x', text: 'other', sentAt: SENT_AT - 100 });
+        await jest.advanceTimersByTimeAsync(10);
+        expect(held).toHaveLength(1);
+        // ...then Genesys refuses the frame, and it goes out again a second later, after that read started.
+        desk.refused(
+          socket.frames[0]!.tracingId as string,
+          new GuestApiError('rate_limited', 'slow down', { retryAfterSeconds: 1 }),
+        );
+        await jest.advanceTimersByTimeAsync(1000);
+        expect(socket.frames).toHaveLength(2);
+        desk.socketLost();
+        const settling = ledger.settleInDoubt(desk);
+        held[0]!([]);
+        await jest.advanceTimersByTimeAsync(0);
+        expect(held).toHaveLength(2);
+        held[1]!([inbound({ id: 'g-again', text: 'again', time: new Date(Date.now()).toISOString() })]);
+        await settling;
+        await expect(lost).resolves.toMatchObject({ id: 'g-again' });
+        expect(await other).toEqual({ verdict: 'not_delivered' });
+      } finally {
+        jest.useRealTimers();
+      }
+    });
+
+    test('a read that fails is shared too: every proof that shared it is an honest "unknown"', async () => {
       let reads = 0;
       const ledger = new DeliveryLedger(
         () => (reads++, Promise.reject(new Error('history 503'))),
@@ -272,7 +356,7 @@ describe('proving a send from history', () => {
         ['x', 'y', 'z'].map((id) => ledger.prove({ messageId: id, text: id, sentAt: SENT_AT })),
       );
       expect(verdicts).toEqual([{ verdict: 'unknown' }, { verdict: 'unknown' }, { verdict: 'unknown' }]);
-      expect(reads).toBe(1);
+      expect(reads).toBe(2);
     });
   });
 
