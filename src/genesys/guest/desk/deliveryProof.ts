@@ -85,8 +85,9 @@ const ACCOUNTED_IDS = 200;
 export class DeliveryLedger implements EchoLedger {
   private readonly accounted = new Set<string>();
   /**
-   * Echoes of this session's sends, by our id, on time or after their send had given up: the
-   * proof for that send's retry (its own echo is accounted for, so history alone would not count it).
+   * The Genesys message that answered each of this session's sends, by our id: its echo (on time or after the
+   * send had given up) or a proof's verdict. The proof for that send's retry: the message is accounted for, so
+   * history alone would not count it.
    */
   private readonly answeredLate = new Map<string, NormalizedMessage>();
   /**
@@ -206,7 +207,9 @@ export class DeliveryLedger implements EchoLedger {
     if (late) return { verdict: 'delivered', message: late };
     if (messages === undefined) return this.unread();
     const verdict = verdictFrom(sent, messages, this.accounted, this.logger);
-    if (verdict.verdict === 'delivered') this.accountFor(verdict.message.id);
+    // Remembered by our id as well: a later proof of the same send (its request may have given up before this
+    // one ended, and its client retries) finds it delivered, rather than its message already accounted for.
+    if (verdict.verdict === 'delivered') this.lateEcho(sent.messageId, verdict.message);
     // Absent before history should show it: that proves nothing yet.
     if (verdict.verdict === 'not_delivered' && sent.visibleBy !== undefined && this.now() < sent.visibleBy)
       return { verdict: 'unknown' };

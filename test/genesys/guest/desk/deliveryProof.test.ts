@@ -419,6 +419,46 @@ describe('proving a send from history', () => {
       expect(b).toEqual({ verdict: 'not_delivered' });
     });
 
+    test('a send proved delivered is proved delivered again: its retry is never told "not delivered" by its own message', async () => {
+      const ledger = new DeliveryLedger(page(inbound({ id: 'g1', text: 'once only' })), logger, now);
+      const first = await ledger.prove({ messageId: 'a', text: 'once only', sentAt: SENT_AT });
+      const again = await ledger.prove({ messageId: 'a', text: 'once only', sentAt: SENT_AT });
+      expect(first).toMatchObject({ verdict: 'delivered', message: { id: 'g1' } });
+      expect(again).toMatchObject({ verdict: 'delivered', message: { id: 'g1' } });
+    });
+
+    test("a send in doubt proved delivered after its request gave up: the client's retry is delivered, not sent twice", async () => {
+      // The socket dropped under the send; its proof's read outlived the request's deadline (a loaded machine), so
+      // the verdict answered nobody. The retry with the same key must find the same message, not a claimed one.
+      const history = [inbound({ id: 'g-ours' })];
+      let answer: ((messages: NormalizedMessage[]) => void) | undefined;
+      // The first read is held until the request has given up; any later one answers at once.
+      const ledger = new DeliveryLedger(
+        () => (answer ? Promise.resolve(history) : new Promise<NormalizedMessage[]>((resolve) => (answer = resolve))),
+        logger,
+        now,
+      );
+      const d = new RequestDesk(
+        new StandInSocket(),
+        60_000,
+        { messagesPerSecond: 100, requestsPerMinute: 1000, laneHoldMs: 0 },
+        now,
+      );
+      const lost = d.request<NormalizedMessage>('send', () => ({}), { messageId: 'ours', text: 'where is my order?' });
+      d.socketLost();
+      const settling = ledger.settleInDoubt(d);
+      d.failAll(
+        new GuestApiError('timeout', 'Genesys did not confirm the message in time; it may have been delivered.'),
+      );
+      await expect(lost).rejects.toThrow(/may have been delivered/);
+      answer!(history);
+      await settling;
+      expect(await ledger.prove({ messageId: 'ours', text: 'where is my order?', sentAt: SENT_AT })).toMatchObject({
+        verdict: 'delivered',
+        message: { id: 'g-ours' },
+      });
+    });
+
     test('the late echo of a send that timed out proves that send, and never another with the same text', async () => {
       let reads = 0;
       const ledger = new DeliveryLedger(
