@@ -191,6 +191,17 @@ test('attribute values and a file name are masked before Genesys sees them', asy
   expect(holdsSecret(stack.log.text())).toBe(false);
 });
 
+test("a card written after a file name's last dot reaches Genesys masked, the extension as the rest", async () => {
+  const { token } = await stack.newGuest();
+  const upload = await stack.http
+    .post('/attachments')
+    .set(bearer(token))
+    .attach('file', PNG, { filename: 'invoice.4111111111111111', contentType: 'image/png' });
+  expect([upload.status, upload.body.attachment?.fileName]).toEqual([201, 'invoice.••••••••••••1111']);
+  const presign = stack.sim.received.filter((f) => f.frame?.action === 'onAttachment').at(-1)!.frame;
+  expect(presign.fileName).toBe('invoice.••••••••••••1111');
+});
+
 test('a number that fails its check is sent as it is', async () => {
   const { token, gt } = await stack.newGuest();
   const sent = await stack.http.post('/messages').set(bearer(token)).send({ text: 'ref 4111 1111 1111 1112' });

@@ -104,12 +104,17 @@ export class GuestInputMask {
     return this.decided('attributes', found.size === 0 ? attributes : value, found);
   }
 
-  /** A file's name masked before its extension (the type checks and Genesys read it); refused in `refuse` mode. */
+  /**
+   * A file's name masked on each side of its last dot apart: no find runs across the dot, so an extension stays as
+   * the type checks and Genesys read it, and a number written after the dot (`invoice.4111111111111111`) is hidden
+   * all the same. Refused in `refuse` mode.
+   */
   fileName(name: string): Masked<string> {
     const dot = name.lastIndexOf('.');
-    const [stem, extension] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ''];
-    const { value, found } = this.screen(stem);
-    return this.decided('fileName', found.size === 0 ? name : value + extension, found);
+    const sides = dot < 0 ? [name] : [name.slice(0, dot), name.slice(dot + 1)];
+    const screened = sides.map((side) => this.screen(side));
+    const found = new Set(screened.flatMap((side) => [...side.found]));
+    return this.decided('fileName', screened.map((side) => side.value).join('.'), found);
   }
 
   private screen(text: string): { value: string; found: Set<string> } {

@@ -145,4 +145,32 @@ describe('IBANs', () => {
       }),
     );
   });
+  it('are read only from a word that starts with its country code and check digits: prose after a code is none', () => {
+    // Words written after a code such as AB12 whose letters and digits pass mod 97 (once in 97) are not an IBAN:
+    // one is written from its country code and check digits on (DE89 3704 …), so prose is left as it is.
+    const lower = fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz');
+    const word = (min: number, max: number) =>
+      fc.array(lower, { minLength: min, maxLength: max }).map((c) => c.join(''));
+    const prose = fc
+      .record({
+        code: fc.tuple(fc.array(upper, { minLength: 2, maxLength: 2 }), digits(2, 2)),
+        first: word(2, 2),
+        words: fc.array(word(1, 8), { minLength: 2, maxLength: 6 }),
+      })
+      .filter(({ words }) => words.join('').length >= 11 && words.join('').length <= 30)
+      .map(({ code, first, words }) => {
+        const check = ibanCheckDigits(first.toUpperCase(), words.join('').toUpperCase());
+        return `${code[0].join('')}${code[1]} ${first} ${check} ${words.join(' ')}`;
+      });
+    fc.assert(
+      fc.property(prose, before, after, (text, pre, post) => {
+        const groups = text.toUpperCase().split(' ');
+        // From its second word on, the text passes mod 97; from its first it must not, or it is an IBAN of its own.
+        expect(oracleIban(groups.slice(1).join(''))).toBe(true);
+        fc.pre(!groups.some((_, n) => oracleIban(groups.slice(0, n + 1).join(''))));
+        const whole = `${pre}${text}${post}`;
+        expect(ibans.text(whole)).toEqual({ value: whole, detectors: [] });
+      }),
+    );
+  });
 });

@@ -109,3 +109,123 @@ describe('named patterns', () => {
     expect(GuestInputMask.off.text(`jo@ex.com ${CARD}`)).toEqual({ value: `jo@ex.com ${CARD}`, detectors: [] });
   });
 });
+
+// Each mask below is built inside its test: what a deployment's configuration makes of the detectors is judged there.
+describe('the detectors a deployment names', () => {
+  it('are the only ones that hide anything', () => {
+    const cardOnly = new GuestInputMask({ mode: 'mask', builtIn: ['card'], patterns: [] });
+    expect(cardOnly.text(`${CARD} / ${IBAN}`)).toEqual({ value: `•••• •••• •••• 1111 / ${IBAN}`, detectors: ['card'] });
+    const ibanOnly = new GuestInputMask({ mode: 'mask', builtIn: ['iban'], patterns: [] });
+    expect(ibanOnly.text(`${CARD} / ${IBAN}`)).toEqual({
+      value: `${CARD} / DE•• •••• •••• •••• ••30 00`,
+      detectors: ['iban'],
+    });
+  });
+});
+
+describe("a file's name", () => {
+  const withEmail = (mode: 'mask' | 'refuse') =>
+    new GuestInputMask({
+      mode,
+      builtIn: ['card', 'iban'],
+      patterns: [{ name: 'email', source: '[\\w.+-]+@[\\w-]+\\.[\\w.-]+', flags: 'u' }],
+    });
+
+  it('keeps its extension as it was: no find runs across the last dot', () => {
+    expect(withEmail('mask').fileName('jo.x@ex.com.pdf')).toEqual({ value: '••.•@••.•••.pdf', detectors: ['email'] });
+  });
+
+  it('has a number hidden when its only dot leads it', () => {
+    expect(withEmail('mask').fileName('.4111111111111111')).toEqual({
+      value: '.••••••••••••1111',
+      detectors: ['card'],
+    });
+  });
+
+  it('is screened whole without a dot of its own (a full-width dot, which the type checks read as one)', () => {
+    expect(withEmail('mask').fileName('card 4111111111111111\uff0epng')).toEqual({
+      value: 'card ••••••••••••1111\uff0epng',
+      detectors: ['card'],
+    });
+  });
+
+  it('has a card or an IBAN written after its last dot hidden all the same', () => {
+    const mask = withEmail('mask');
+    expect(mask.fileName('invoice.4111111111111111')).toEqual({
+      value: 'invoice.••••••••••••1111',
+      detectors: ['card'],
+    });
+    expect(mask.fileName('account.DE89370400440532013000')).toEqual({
+      value: 'account.DE••••••••••••••••3000',
+      detectors: ['iban'],
+    });
+    expect(() => withEmail('refuse').fileName('invoice.4111111111111111')).toThrow(AppError);
+  });
+});
+
+describe('a named pattern', () => {
+  const code = { name: 'code', source: '[\\d•]{6,}', flags: 'u' };
+
+  it('that matches nothing finds nothing, in either mode', () => {
+    for (const mode of ['mask', 'refuse'] as const) {
+      const mask = new GuestInputMask({ mode, builtIn: [], patterns: [code] });
+      expect(mask.text('my code is 12345')).toEqual({ value: 'my code is 12345', detectors: [] });
+    }
+  });
+
+  it('whose match holds no letter or digit hides nothing and is no find: a value already masked passes', () => {
+    for (const mode of ['mask', 'refuse'] as const) {
+      const mask = new GuestInputMask({ mode, builtIn: [], patterns: [code] });
+      expect(mask.text('is it ••••••••?')).toEqual({ value: 'is it ••••••••?', detectors: [] });
+    }
+    const mask = new GuestInputMask({ mode: 'mask', builtIn: [], patterns: [code] });
+    expect(mask.text('not •••••••• but 12345678')).toEqual({
+      value: 'not •••••••• but ••••••••',
+      detectors: ['code'],
+    });
+  });
+});
+
+describe('a refusal', () => {
+  function refusal(run: () => unknown): AppError {
+    try {
+      run();
+    } catch (e) {
+      if (e instanceof AppError) return e;
+      throw e;
+    }
+    throw new Error('not refused');
+  }
+
+  it('tells the customer in words what it found, in the order the deployment names the detectors', () => {
+    const refuse = new GuestInputMask({ mode: 'refuse', builtIn: ['card', 'iban'], patterns: [] });
+    expect(refusal(() => refuse.text(`${IBAN} / ${CARD}`)).message).toBe(
+      'The message holds what looks like a payment card number and an IBAN; this service does not pass it on. ' +
+        'Send it without.',
+    );
+  });
+
+  it('names a pattern of its own by its name', () => {
+    const refuse = new GuestInputMask({
+      mode: 'refuse',
+      builtIn: ['card'],
+      patterns: [{ name: 'email', source: '[\\w.+-]+@[\\w-]+\\.[\\w.-]+', flags: 'u' }],
+    });
+    expect(refusal(() => refuse.fileName('jo@ex.org.pdf')).message).toBe(
+      `The file's name holds what looks like "email"; this service does not pass it on. Send it without.`,
+    );
+  });
+
+  it('is logged with the field, the detectors and the mode, never the value', () => {
+    const log = captureLogger();
+    const refuse = new GuestInputMask({ mode: 'refuse', builtIn: ['card', 'iban'], patterns: [] }, log.logger);
+    refusal(() => refuse.attributes({ note: `${CARD}`, account: IBAN }));
+    expect(log.lines()).toEqual([
+      expect.objectContaining({
+        msg: 'guest input refused: sensitive data',
+        masking: { field: 'attributes', detectors: ['card', 'iban'], mode: 'refuse' },
+      }),
+    ]);
+    expect(log.text()).not.toMatch(/4111|3704/);
+  });
+});
