@@ -139,7 +139,7 @@ export class GuestInputMask {
       const kinds = detectors.map((d) => DETECTOR_WORDS[d] ?? `"${d}"`).join(' and ');
       throw new AppError(
         'sensitive_data',
-        `The ${FIELD_WORDS[field]} holds what looks like ${kinds}; this service does not pass it on. Send it without.`,
+        `${FIELD_WORDS[field]} what looks like ${kinds}; this service does not pass it on. Send it without.`,
         { extensions: { detectors } },
       );
     }
@@ -148,10 +148,11 @@ export class GuestInputMask {
   }
 }
 
+/** How a refusal names the field, with the verb that agrees with it. */
 const FIELD_WORDS: Record<InputField, string> = {
-  text: 'message',
-  attributes: 'attributes',
-  fileName: "file's name",
+  text: 'The message holds',
+  attributes: 'The attributes hold',
+  fileName: "The file's name holds",
 };
 
 const DETECTOR_WORDS: Record<string, string> = { card: 'a payment card number', iban: 'an IBAN' };

@@ -205,6 +205,13 @@ describe('a refusal', () => {
     );
   });
 
+  it('names attributes in the plural', () => {
+    const refuse = new GuestInputMask({ mode: 'refuse', builtIn: ['card'], patterns: [] });
+    expect(refusal(() => refuse.attributes({ note: CARD })).message).toBe(
+      'The attributes hold what looks like a payment card number; this service does not pass it on. Send it without.',
+    );
+  });
+
   it('names a pattern of its own by its name', () => {
     const refuse = new GuestInputMask({
       mode: 'refuse',
