@@ -9,29 +9,58 @@ import {
   relayVerdict,
   type RetrySchedule,
 } from '../../../src/session/notifications';
-import { MemoryStore } from '../../../src/store';
+import { MemoryStore, type SharedStore } from '../../../src/store';
+import { RedisStore } from '../../../src/store/redis/redisStore';
 import { captureLogger, type CapturedLogger } from '../../support/app';
 import { freePort } from '../../support/ports';
+import { startRedis, type RedisServer } from '../../support/redis';
 import { startSmtpReceiver, type SmtpReceiver } from '../../support/smtpReceiver';
 import { waitFor } from '../../support/wait';
 
 /**
  * An e-mail the relay fails for now is tried again, and one it refuses for good is not: EmailNotifier with its real
  * sender (nodemailer) against a real SMTP server on loopback that refuses mail transactions as a busy relay (421,
- * 451) or a refusing one (550) does. The instances of the cross-instance cases share one memory store, as
- * instances share Redis (the outbox is the store's DurableQueue, whose Redis form has its own suite). The retry
- * schedule is shortened; its bounds are a property of `nextTryAt`, checked with generated inputs.
+ * 451) or a refusing one (550) does. The instances of the cross-instance cases share one memory store, and then a
+ * real Redis, each instance on its own connection. The retry schedule is shortened; its bounds are a property of
+ * `nextTryAt`, checked with generated inputs, and the tries the relay sees are checked against a model of the
+ * schedule for generated sequences of answers.
+ *
+ * @needs redis-server
  */
 
 const sealer = new Sealer(deriveKeys(['a-session-secret-for-tests-0123456789']));
 const SCHEDULE: RetrySchedule = { tries: 4, firstMs: 60, spanMs: 20_000 };
 const open: Array<{ close(): void }> = [];
 const servers: SmtpReceiver[] = [];
+const connections: RedisStore[] = [];
+let redis: RedisServer;
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
 
 afterEach(async () => {
   for (const o of open.splice(0)) o.close();
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
+
+afterAll(async () => {
+  await Promise.all(connections.map((c) => c.close()));
+  await redis?.stop();
+});
+
+/** A connection to the test's Redis, as an instance has, its keys under `prefix`. */
+async function redisConnection(prefix: string): Promise<SharedStore> {
+  const store = new RedisStore({
+    redis: { kind: 'single', url: redis.url, keyPrefix: '', tls: false },
+    keyPrefix: prefix,
+    commandTimeoutMs: 1000,
+    logger: captureLogger().logger,
+  });
+  connections.push(store);
+  await waitFor(() => store.ping());
+  return store;
+}
 
 async function relay(refuse?: (transaction: number) => number | 'hang' | undefined): Promise<SmtpReceiver> {
   const smtp = await startSmtpReceiver({ refuse });
@@ -39,7 +68,7 @@ async function relay(refuse?: (transaction: number) => number | 'hang' | undefin
   return smtp;
 }
 
-function instance(store: MemoryStore, smtpUrl: string, log: CapturedLogger, id = 'a', leaseMs = 30_000): EmailNotifier {
+function instance(store: SharedStore, smtpUrl: string, log: CapturedLogger, id = 'a', leaseMs = 30_000): EmailNotifier {
   const notifier = new EmailNotifier({
     config: { smtpUrl, from: 'chat@shop.example.com', afterMs: 30, preview: true, dailyMax: 100 },
     store,
@@ -92,7 +121,7 @@ async function counts(): Promise<Record<string, number>> {
 const delta = (after: Record<string, number>, before: Record<string, number>) =>
   Object.fromEntries(Object.keys(after).map((k) => [k, after[k]! - before[k]!]));
 
-const outbox = (store: MemoryStore) => store.queue('email:outbox').depth();
+const outbox = (store: SharedStore) => store.queue('email:outbox').depth();
 
 const tries = (log: CapturedLogger) =>
   log.lines().filter((l) => l.component === 'email' && /^e-mail (sent|deferred|not sent)/.test(l.msg));
@@ -158,13 +187,29 @@ describe('a relay that refuses for good', () => {
   });
 });
 
-describe('instances sharing the outbox', () => {
+let prefixes = 0;
+/** Each instance's store: one memory store they all share, or each its own connection to one Redis. */
+const storesOf = {
+  memory: () => {
+    const shared = new MemoryStore();
+    return async () => shared;
+  },
+  redis: () => {
+    const prefix = `r${++prefixes}:`;
+    return () => redisConnection(prefix);
+  },
+};
+
+describe.each(['memory', 'redis'] as const)('instances sharing the outbox (%s)', (kind) => {
   it('send a retried e-mail once, whichever tries it', async () => {
     const smtp = await relay((t) => (t <= 2 ? 451 : undefined));
-    const store = new MemoryStore();
+    const storeOf = storesOf[kind]();
     const log = captureLogger('info');
-    const [a] = [instance(store, smtp.url, log, 'a'), instance(store, smtp.url, log, 'b')];
-    const id = await replyTo(a!, '{two}', 'two@example.com');
+    const a = instance(await storeOf(), smtp.url, log, 'a');
+    instance(await storeOf(), smtp.url, log, 'b');
+    instance(await storeOf(), smtp.url, log, 'c');
+    const store = await storeOf();
+    const id = await replyTo(a, '{two}', 'two@example.com');
 
     await waitFor(async () => expect(await store.get(`email-msg:{two}:${id}`)).toBe('sent'));
     expect(smtp.transactions).toBe(3);
@@ -174,13 +219,14 @@ describe('instances sharing the outbox', () => {
 
   it('lose no e-mail when the instance retrying it dies between tries: another sends it', async () => {
     const smtp = await relay((t) => (t === 1 ? 451 : undefined));
-    const store = new MemoryStore();
+    const storeOf = storesOf[kind]();
     const log = captureLogger('info');
-    const a = instance(store, smtp.url, log, 'a');
+    const a = instance(await storeOf(), smtp.url, log, 'a');
     const id = await replyTo(a, '{between}', 'between@example.com');
     await waitFor(() => expect(tries(log)).toHaveLength(1));
     a.close();
 
+    const store = await storeOf();
     instance(store, smtp.url, log, 'b');
     await smtp.nth('between@example.com', 1);
     await waitFor(async () => expect(await store.get(`email-msg:{between}:${id}`)).toBe('sent'));
@@ -191,18 +237,65 @@ describe('instances sharing the outbox', () => {
     // The first transaction is never answered (a relay that hangs); the instance trying it stops meanwhile, leaving
     // its lease in the store as a killed instance would.
     const smtp = await relay((t) => (t === 1 ? 'hang' : undefined));
-    const store = new MemoryStore();
+    const storeOf = storesOf[kind]();
     const log = captureLogger('info');
-    const a = instance(store, smtp.url, log, 'a', 300);
+    const a = instance(await storeOf(), smtp.url, log, 'a', 300);
     const id = await replyTo(a, '{mid}', 'mid@example.com');
     await waitFor(() => expect(smtp.transactions).toBe(1));
     a.close();
 
+    const store = await storeOf();
     instance(store, smtp.url, log, 'b', 300);
     await smtp.nth('mid@example.com', 1);
     await waitFor(async () => expect(await store.get(`email-msg:{mid}:${id}`)).toBe('sent'));
     expect(smtp.transactions).toBe(2);
     expect(smtp.to('mid@example.com')).toHaveLength(1);
+  });
+});
+
+describe('the tries the relay sees', () => {
+  /** The model: each try gets the next answer (none left: taken); a 4xx is tried again while tries are left. */
+  function expected(answers: ReadonlyArray<number | undefined>): { transactions: number; outcome: string } {
+    for (let t = 1; t <= SCHEDULE.tries; t++) {
+      const answer = answers[t - 1];
+      if (answer === undefined) return { transactions: t, outcome: 'sent' };
+      if (answer >= 500) return { transactions: t, outcome: 'failed' };
+    }
+    return { transactions: SCHEDULE.tries, outcome: 'failed' };
+  }
+
+  it('are those the schedule allows, for any sequence of answers, with two instances trying', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom<number | undefined>(421, 451, 452, 550, 554, undefined), {
+          minLength: 1,
+          maxLength: SCHEDULE.tries,
+        }),
+        async (answers) => {
+          const smtp = await relay((t) => answers[t - 1]);
+          const store = new MemoryStore();
+          const log = captureLogger('info');
+          const a = instance(store, smtp.url, log, 'a');
+          const b = instance(store, smtp.url, log, 'b');
+          try {
+            const sk = `{run${++run}}`;
+            const id = await replyTo(a, sk, `run${run}@example.com`);
+            await waitFor(async () => expect(await store.get(`email-msg:${sk}:${id}`)).toMatch(/^(sent|failed)$/));
+            const want = expected(answers);
+            expect({
+              transactions: smtp.transactions,
+              outcome: await store.get(`email-msg:${sk}:${id}`),
+            }).toEqual(want);
+            expect(smtp.to(`run${run}@example.com`)).toHaveLength(want.outcome === 'sent' ? 1 : 0);
+          } finally {
+            a.close();
+            b.close();
+          }
+        },
+      ),
+      { numRuns: 15 },
+    );
   });
 });
 
