@@ -287,12 +287,12 @@ class Watch {
   }
 
   /**
-   * Moves a history-mode watch to a socket (a place under NOTIFY_SOCKETS_MAX freed). The
-   * socket is taken at once (so no other watch counts on its place), and history reads go on until it is ready:
-   * then they stop, and the newest page is read once more, as after a reconnect. What came meanwhile is found by
-   * that read and `take`, which both modes share with the replies heard live, so the watch's place in the
-   * conversation carries over: a reply on both sides of the switch is claimed once. A socket that does not open
-   * leaves the watch reading history, first in line for the next place.
+   * Moves a history-mode watch to a socket (a place under NOTIFY_SOCKETS_MAX freed). The socket is taken at once
+   * (so no other watch counts on its place), and history reads go on until it is ready: then they stop, and the
+   * newest page is read once more, as after a reconnect. What came meanwhile is found by that read and `take`,
+   * which both modes share with the replies heard live, so the watch's place in the conversation carries over: a
+   * reply on both sides of the switch is claimed once. A socket that does not open leaves the watch reading
+   * history, first in line for the next place.
    */
   async toSocket(): Promise<'moved' | 'failed' | 'stopped'> {
     if (!this.movable || !this.opened) return 'stopped';
