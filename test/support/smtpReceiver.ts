@@ -32,9 +32,9 @@ export interface SmtpReceiverOptions {
   /**
    * The reply code to refuse the n-th mail transaction (1-based, counted at MAIL FROM) with, as a relay that is
    * busy (421, 451) or that refuses the message for good (550) does; `hang`: never answered (until the client
-   * goes); undefined: it is taken.
+   * goes); `{ afterMs }`: taken, that long after it was asked; undefined: it is taken.
    */
-  refuse?: (transaction: number) => number | 'hang' | undefined;
+  refuse?: (transaction: number) => number | 'hang' | { afterMs: number } | undefined;
 }
 
 export async function startSmtpReceiver(options: SmtpReceiverOptions = {}): Promise<SmtpReceiver> {
@@ -50,6 +50,7 @@ export async function startSmtpReceiver(options: SmtpReceiverOptions = {}): Prom
       const code = options.refuse?.(++transactions);
       if (code === undefined) return callback();
       if (code === 'hang') return;
+      if (typeof code === 'object') return void setTimeout(() => callback(), code.afterMs);
       callback(Object.assign(new Error(`Refused by the test (${code})`), { responseCode: code }));
     },
     onData(stream, session, callback) {

@@ -98,11 +98,11 @@ export interface EmailCourierOptions {
  * Takes a deployment's e-mails to the relay, from an outbox in the shared store (a DurableQueue), so that an e-mail
  * outlives the instance that wrote it. Each round leases the e-mails due: a lease keeps every other instance off an
  * e-mail while this one tries it, and one that dies mid-try leaves it to come due again when the lease lapses (every
- * living instance looks each POLL_MS). A try the relay takes removes the e-mail; a transient failure (a 4xx reply,
- * a connection refused, reset or timed out) puts it back, due at the next try of its schedule (EMAIL_RETRY); a
- * permanent one (5xx), or the last try failing, ends it. Then its replies' records say `sent` or `failed`, and the
- * chat's window runs again from then. Every try is counted (`genesys_bff_emails_total`) and logged with the trace of
- * what made the e-mail.
+ * living instance looks each POLL_MS; a try slower than its lease renews it). A try the relay takes removes the
+ * e-mail; a transient failure (a 4xx reply, a connection refused, reset or timed out) puts it back, due at the next
+ * try of its schedule (EMAIL_RETRY); a permanent one (5xx), or the last try failing, ends it. Then its replies'
+ * records say `sent` or `failed`, and the chat's window runs again from then. Every try is counted
+ * (`genesys_bff_emails_total`) and logged with the trace of what made the e-mail.
  *
  * Sent twice only when the relay took a try and this service never heard it (the connection died after the message
  * went, or the instance between the relay's answer and the removal); the second carries the first's Message-ID.
@@ -218,7 +218,7 @@ export class EmailCourier {
       spanId: randomBytes(8).toString('hex'),
     };
     try {
-      await runWithContext({ requestId: `email-${trace.spanId}`, trace }, () => this.attempt(queued.id, entry));
+      await runWithContext({ requestId: `email-${trace.spanId}`, trace }, () => this.attempt(queued, entry));
     } catch (error) {
       // The store failed mid-way: the lease lapses and the e-mail comes due again (sent twice if this try went).
       this.options.logger.warn({ err: error }, 'e-mail outcome could not be recorded; it will be tried again');
@@ -228,7 +228,8 @@ export class EmailCourier {
     }
   }
 
-  private async attempt(id: string, entry: Entry | undefined): Promise<void> {
+  private async attempt(queued: QueuedEntry, entry: Entry | undefined): Promise<void> {
+    const id = queued.id;
     const { logger, sealer, sender } = this.options;
     const email = entry && outgoingSchema.safeParse(await sealer.unseal(entry.email).catch(() => undefined));
     if (!entry || !email?.success) {
@@ -241,7 +242,7 @@ export class EmailCourier {
     const log = { kind: entry.kind, tries };
     try {
       const { typ: _typ, ...outgoing } = email.data;
-      await sender.send(outgoing, id);
+      await this.holding(queued, () => sender.send(outgoing, id));
     } catch (error) {
       // Shut down mid-try: the lease lapses and a living instance tries it.
       if (this.closed) return;
@@ -271,6 +272,32 @@ export class EmailCourier {
     emails.inc({ kind: entry.kind, outcome: 'sent' });
     logger.info(log, 'e-mail sent');
     await this.settled(entry, 'sent');
+  }
+
+  /**
+   * Runs `work` (a send) holding the e-mail's lease: renewed every half lease while it runs, so a relay slower than
+   * the lease does not let another instance try the e-mail meanwhile. The last renewal is over before it returns,
+   * so none lands on what the try's outcome writes.
+   */
+  private async holding(queued: QueuedEntry, work: () => Promise<void>): Promise<void> {
+    let renewal: Promise<void> = Promise.resolve();
+    const timer = setInterval(
+      () => {
+        // Shut down: the lease lapses, as a killed instance's would, and a living instance tries the e-mail.
+        if (this.closed) return clearInterval(timer);
+        renewal = renewal
+          .then(() => this.queue.retry(queued, this.now() + this.leaseMs))
+          .catch((error: unknown) => this.options.logger.debug({ err: error }, 'e-mail lease not renewed'));
+      },
+      Math.floor(this.leaseMs / 2),
+    );
+    timer.unref();
+    try {
+      await work();
+    } finally {
+      clearInterval(timer);
+      await renewal;
+    }
   }
 
   /** The e-mail's replies record its outcome, and the chat's next window runs from now. */

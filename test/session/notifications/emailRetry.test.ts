@@ -62,7 +62,9 @@ async function redisConnection(prefix: string): Promise<SharedStore> {
   return store;
 }
 
-async function relay(refuse?: (transaction: number) => number | 'hang' | undefined): Promise<SmtpReceiver> {
+async function relay(
+  refuse?: (transaction: number) => number | 'hang' | { afterMs: number } | undefined,
+): Promise<SmtpReceiver> {
   const smtp = await startSmtpReceiver({ refuse });
   servers.push(smtp);
   return smtp;
@@ -245,11 +247,24 @@ describe.each(['memory', 'redis'] as const)('instances sharing the outbox (%s)',
     a.close();
 
     const store = await storeOf();
-    instance(store, smtp.url, log, 'b', 300);
+    instance(store, smtp.url, log, 'b');
     await smtp.nth('mid@example.com', 1);
     await waitFor(async () => expect(await store.get(`email-msg:{mid}:${id}`)).toBe('sent'));
     expect(smtp.transactions).toBe(2);
     expect(smtp.to('mid@example.com')).toHaveLength(1);
+  });
+  it('keep off an e-mail whose try is slower than its lease: the instance trying it renews the lease', async () => {
+    const smtp = await relay((t) => (t === 1 ? { afterMs: 1500 } : undefined));
+    const storeOf = storesOf[kind]();
+    const log = captureLogger('info');
+    const a = instance(await storeOf(), smtp.url, log, 'a', 300);
+    instance(await storeOf(), smtp.url, log, 'b', 300);
+    const store = await storeOf();
+    const id = await replyTo(a, '{slow}', 'slow@example.com');
+
+    await waitFor(async () => expect(await store.get(`email-msg:{slow}:${id}`)).toBe('sent'));
+    expect(smtp.transactions).toBe(1);
+    expect(smtp.to('slow@example.com')).toHaveLength(1);
   });
 });
 
