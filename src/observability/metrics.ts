@@ -124,18 +124,17 @@ export const emails = new DeploymentCounter({
   name: 'genesys_bff_emails_total',
   help:
     'E-mails to customers who left, by `kind` (`confirmation` of an opt-in, `replies` of a human agent) and ' +
-    'outcome: `sent` (the SMTP relay took it), `failed` (the relay or the shared store failed), `capped` (the ' +
-    'address had EMAIL_DAILY_MAX today), `read` (the replies were seen before their window ended: none sent).',
+    'outcome, one per try: `sent` (the SMTP relay took it), `deferred` (the relay failed for now: a 4xx, or no ' +
+    'connection; tried again), `rejected` (the relay refused it for good, a 5xx: not tried again), `failed` (still ' +
+    'failing after its tries, or the shared store did not take it), `capped` (the address had EMAIL_DAILY_MAX ' +
+    'today), `read` (the replies were seen before their window ended: none sent).',
   labelNames: ['kind', 'outcome'] as const,
-  startAtZero: [
-    { kind: 'confirmation', outcome: 'sent' },
-    { kind: 'confirmation', outcome: 'failed' },
-    { kind: 'confirmation', outcome: 'capped' },
-    { kind: 'replies', outcome: 'sent' },
-    { kind: 'replies', outcome: 'failed' },
-    { kind: 'replies', outcome: 'capped' },
-    { kind: 'replies', outcome: 'read' },
-  ],
+  startAtZero: (['confirmation', 'replies'] as const).flatMap((kind) =>
+    ['sent', 'deferred', 'rejected', 'failed', 'capped', ...(kind === 'replies' ? ['read'] : [])].map((outcome) => ({
+      kind,
+      outcome,
+    })),
+  ),
   registers,
 });
 

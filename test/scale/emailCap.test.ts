@@ -48,7 +48,7 @@ afterAll(async () => {
   await sim?.stop();
 }, 60_000);
 
-/** The confirmation e-mails an instance has decided (sent, capped or failed), from its metrics. */
+/** The confirmation e-mails an instance has decided (sent, capped or failed; never deferred here), from its metrics. */
 async function confirmationsDecided(metricsUrl: string): Promise<number> {
   const metrics = await (await fetch(metricsUrl)).text();
   return [...metrics.matchAll(/genesys_bff_emails_total\{kind="confirmation",outcome="\w+"[^}]*\} (\d+)/g)].reduce(
@@ -76,8 +76,9 @@ async function optIn(instance: Instance): Promise<void> {
 test(`an address gets EMAIL_DAILY_MAX (${DAILY_MAX}) e-mails in all, whichever instances its chats are on`, async () => {
   await Promise.all(instances.flatMap((instance) => Array.from({ length: CHATS_PER_INSTANCE }, () => optIn(instance))));
   await waitFor(async () => {
+    // An e-mail is capped where it was asked for, and sent by whichever instance takes it from the shared outbox.
     const decided = await Promise.all(metricsUrls.map(confirmationsDecided));
-    expect(decided).toEqual([CHATS_PER_INSTANCE, CHATS_PER_INSTANCE]);
+    expect(decided[0]! + decided[1]!).toBe(2 * CHATS_PER_INSTANCE);
   });
   expect(smtp.to(ADDRESS)).toHaveLength(DAILY_MAX);
 });

@@ -19,6 +19,8 @@ export interface SmtpReceiver {
   /** `smtp://127.0.0.1:<port>`. */
   url: string;
   received: ReceivedEmail[];
+  /** How many mail transactions began (MAIL FROM), refused ones included. */
+  readonly transactions: number;
   /** The e-mails to `address` so far. */
   to(address: string): ReceivedEmail[];
   /** Resolves with the `n`th e-mail (1-based) to `address`. */
@@ -26,14 +28,31 @@ export interface SmtpReceiver {
   close(): Promise<void>;
 }
 
-export async function startSmtpReceiver(): Promise<SmtpReceiver> {
+export interface SmtpReceiverOptions {
+  /**
+   * The reply code to refuse the n-th mail transaction (1-based, counted at MAIL FROM) with, as a relay that is
+   * busy (421, 451) or that refuses the message for good (550) does; `hang`: never answered (until the client
+   * goes); `{ afterMs }`: taken, that long after it was asked; undefined: it is taken.
+   */
+  refuse?: (transaction: number) => number | 'hang' | { afterMs: number } | undefined;
+}
+
+export async function startSmtpReceiver(options: SmtpReceiverOptions = {}): Promise<SmtpReceiver> {
   const received: ReceivedEmail[] = [];
+  let transactions = 0;
   const waiters = new Set<() => void>();
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
     size: 1024 * 1024,
+    onMailFrom(_address, _session, callback) {
+      const code = options.refuse?.(++transactions);
+      if (code === undefined) return callback();
+      if (code === 'hang') return;
+      if (typeof code === 'object') return void setTimeout(() => callback(), code.afterMs);
+      callback(Object.assign(new Error(`Refused by the test (${code})`), { responseCode: code }));
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
@@ -50,6 +69,9 @@ export async function startSmtpReceiver(): Promise<SmtpReceiver> {
   return {
     url: `smtp://127.0.0.1:${port}`,
     received,
+    get transactions() {
+      return transactions;
+    },
     to,
     nth(address, n, timeoutMs = 30_000) {
       return new Promise((resolve, reject) => {

@@ -42,6 +42,8 @@ const PREVIEW_CHARS = 120;
  */
 const LEASE_MAX_MS = 6000;
 const SCAN_MAX_MS = 3000;
+/** After a history-mode watch failed to move to a socket, no watch tries for this long (Genesys may be refusing). */
+const MOVE_RETRY_MS = 30_000;
 
 /** Another way of reaching the customer that a watch serves (e-mail): a chat opted in to it is watched too. */
 export interface WatchedAlso {
@@ -85,14 +87,20 @@ export interface ChatWatchOptions {
  * NOTIFY_AFTER_SECONDS and that no instance watches (a lease it takes over when the watching instance dies and
  * stops renewing it). Up to its ceiling a watched chat keeps a guest socket open (its own hub, counted apart from
  * live chats), and on start and after a reconnect reads the newest history page for what came since the page left;
- * past the ceiling the chat is watched by reading that page at a paced, backed-off rate (historyWatch.ts).
+ * past the ceiling the chat is watched by reading that page at a paced, backed-off rate (historyWatch.ts), until a
+ * socket's place frees on this instance: then the deployment's longest-waiting history-mode watch moves to it.
  * Each reply is claimed in the store before it is pushed (one push per message across instances), replies within
  * a few seconds go as one push, and a push service's 404/410 removes the subscription. The watch ends when a page
  * stream opens again, the chat ends or expires, the subscription goes, or the lease is lost. A listed chat with an
  * opt-in of `also` (e-mail) is watched the same way, with or without a subscription, and `also` hears every reply.
  */
 export class ChatWatch {
+  /** This instance's watches, in the order they began: the first in history mode has waited longest for a socket. */
   private readonly watches = new Map<string, Watch>();
+  /** A history-mode watch moving to a socket: one at a time, so each takes a place it was seen to have. */
+  private promoting = false;
+  /** No move before this (epoch ms): the last one failed. */
+  private promoteAfter = 0;
   private readonly now: () => number;
   private readonly timer: NodeJS.Timeout;
   readonly leaseMs: number;
@@ -132,6 +140,7 @@ export class ChatWatch {
     if (this.scanning || this.closed) return;
     this.scanning = true;
     try {
+      this.promote();
       for (let bucket = 0; bucket < INDEX_BUCKETS; bucket++) {
         for (const sk of await listed(this.options.store, bucket)) {
           if (this.closed) return;
@@ -160,13 +169,31 @@ export class ChatWatch {
     }
     const mode: WatchMode = this.options.room() ? 'socket' : 'history';
     if (!(await store.claim(keys.lease, this.options.instanceId, this.leaseMs))) return;
-    const watch = new Watch(sk, chat, record, mode, this.options, this.leaseMs, this.now, () =>
-      this.watches.delete(sk),
-    );
+    const watch = new Watch(sk, chat, record, mode, this.options, this.leaseMs, this.now, (was) => {
+      this.watches.delete(sk);
+      // A socket's place freed (once its session has left the ceiling): the longest waiting moves to it.
+      if (was === 'socket' && !this.closed) setImmediate(() => this.promote());
+    });
     this.watches.set(sk, watch);
     notifyWatchedChats.inc({ mode });
     // Not awaited: a chat whose socket is slow to open does not hold up the scan of the others.
     void watch.start();
+  }
+
+  /**
+   * While this instance has room for a socket, moves its longest-waiting history-mode watch to one, then the next;
+   * called when a socket watch ends and at every scan (a socket's place frees once its session has left).
+   */
+  private promote(): void {
+    if (this.promoting || this.closed || this.now() < this.promoteAfter || !this.options.room()) return;
+    const watch = [...this.watches.values()].find((w) => w.movable);
+    if (!watch) return;
+    this.promoting = true;
+    void watch.toSocket().then((outcome) => {
+      this.promoting = false;
+      if (outcome === 'moved') this.promote();
+      else if (outcome === 'failed') this.promoteAfter = this.now() + MOVE_RETRY_MS;
+    });
   }
 }
 
@@ -187,6 +214,9 @@ class Watch {
   private unsettled = new Map<string, NormalizedMessage>();
   private settleTimer?: NodeJS.Timeout;
   private stopped = false;
+  private current: WatchMode;
+  /** The chat as the watch opens it, once unsealed. */
+  private opened?: { guestToken: string; signIn?: GenesysSignIn };
   private readonly keys: ReturnType<typeof recordKeys>;
   private readonly logger: Logger;
 
@@ -195,12 +225,14 @@ class Watch {
     private readonly chat: string,
     /** The push subscription; undefined when the chat is watched only for `also`. */
     private readonly record: PushRecord | undefined,
-    private readonly mode: WatchMode,
+    mode: WatchMode,
     private readonly options: ChatWatchOptions,
     private readonly leaseMs: number,
     private readonly now: () => number,
-    private readonly done: () => void,
+    /** The watch ended; `was`: the mode it was in. */
+    private readonly done: (was: WatchMode) => void,
   ) {
+    this.current = mode;
     this.keys = recordKeys(sk);
     this.logger = options.logger.child({ component: 'push-watch' });
   }
@@ -213,6 +245,7 @@ class Watch {
       this.renewTimer = setInterval(() => void this.renew(chat.gt), Math.floor(this.leaseMs / 3));
       this.renewTimer.unref();
       const signIn: GenesysSignIn | undefined = chat.au;
+      this.opened = { guestToken: chat.gt, signIn };
       if (this.mode === 'history') return this.startPolling(chat.gt, signIn);
       const session = hub.session(chat.gt, signIn);
       this.session = session;
@@ -244,6 +277,51 @@ class Watch {
     this.poll.start();
   }
 
+  get mode(): WatchMode {
+    return this.current;
+  }
+
+  /** A history-mode watch that is polling, so it can move to a socket. */
+  get movable(): boolean {
+    return !this.stopped && this.current === 'history' && this.poll !== undefined && this.session === undefined;
+  }
+
+  /**
+   * Moves a history-mode watch to a socket (a place under NOTIFY_SOCKETS_MAX freed). The socket is taken at once
+   * (so no other watch counts on its place), and history reads go on until it is ready: then they stop, and the
+   * newest page is read once more, as after a reconnect. What came meanwhile is found by that read and `take`,
+   * which both modes share with the replies heard live, so the watch's place in the conversation carries over: a
+   * reply on both sides of the switch is claimed once. A socket that does not open leaves the watch reading
+   * history, first in line for the next place.
+   */
+  async toSocket(): Promise<'moved' | 'failed' | 'stopped'> {
+    if (!this.movable || !this.opened) return 'stopped';
+    const { guestToken, signIn } = this.opened;
+    try {
+      const session = this.options.hub.session(guestToken, signIn);
+      this.session = session;
+      this.unsubscribe = session.subscribe((event) => this.heard(event));
+      await session.ready();
+    } catch (error) {
+      if (this.stopped) return 'stopped';
+      this.unsubscribe?.();
+      this.unsubscribe = undefined;
+      this.session?.retire('closed: it could not take over watching from history reads');
+      this.session = undefined;
+      this.logger.info({ err: error }, 'a chat watched by history reads could not move to a socket; it reads on');
+      return 'failed';
+    }
+    if (this.stopped) return 'stopped';
+    this.poll?.stop();
+    this.poll = undefined;
+    this.current = 'socket';
+    notifyWatchedChats.dec({ mode: 'history' });
+    notifyWatchedChats.inc({ mode: 'socket' });
+    this.logger.info({ mode: this.current }, 'a chat watched by history reads moved to a socket');
+    await this.catchUp();
+    return 'moved';
+  }
+
   /** Ends the watch; `release`: the lease goes at once, so another instance (or a later round) may take it. */
   stop(reason: string, release: boolean): void {
     if (this.stopped) return;
@@ -254,8 +332,8 @@ class Watch {
     this.poll?.stop();
     this.unsubscribe?.();
     this.session?.retire('closed after watching for replies');
-    this.done();
-    notifyWatchedChats.dec({ mode: this.mode });
+    this.done(this.current);
+    notifyWatchedChats.dec({ mode: this.current });
     this.logger.info({ reason }, 'stopped watching a chat');
     if (release) this.options.store.swap(this.keys.lease, this.options.instanceId, undefined, 1).catch(() => undefined);
   }

@@ -4,10 +4,11 @@ import { AppError } from '../../domain/errors';
 import type { NormalizedMessage } from '../../domain/message';
 import type { Logger } from '../../observability/logger';
 import { emails } from '../../observability/metrics';
-import { runWithContext } from '../../observability/requestContext';
+import { currentContext, runWithContext } from '../../observability/requestContext';
 import type { SharedStore } from '../../store';
 import type { Sealer } from '../tokens';
 import type { WatchedAlso } from './chatWatch';
+import { EmailCourier, type EmailKind, type RetrySchedule } from './emailCourier';
 import {
   dayKey,
   emailKeys,
@@ -20,8 +21,6 @@ import {
 import { confirmationEmail, EmailSender, type OutgoingEmail, repliesEmail } from './emailSender';
 import { recordKeys } from './pushRecords';
 
-/** How long a reply is held as `pending` by the instance e-mailing it: longer than a send can take. */
-const PENDING_MS = 120_000;
 /** A UTC day's count outlives the day by an hour, so a clock a little behind still finds it. */
 const DAY_COUNT_MS = 25 * 3600_000;
 /** The most confirmations one chat may ask for in a day: each goes to an address nobody vouched for. */
@@ -55,6 +54,10 @@ export interface EmailNotifierOptions {
   now?: () => number;
   /** Tests put a sender of their own; else nodemailer to SMTP_URL. */
   sender?: Pick<EmailSender, 'send' | 'close'>;
+  /** Tests shorten the retry schedule (EMAIL_RETRY) and how long a try holds its e-mail. */
+  retry?: { schedule?: RetrySchedule; leaseMs?: number };
+  /** Where a retry falls in its window, 0 to 1; Math.random by default. */
+  random?: () => number;
 }
 
 /** What following a confirm or stop link did, for the page that answers it. */
@@ -67,9 +70,12 @@ export type LinkOutcome = 'confirmed' | 'stopped' | 'nothing';
  * (chatWatch.ts) hands each reply it hears to `reply`; a bot's is dropped. The replies of one window go as one
  * e-mail, claimed per message in the shared store, so no instance sends one twice; a chat gets one e-mail per
  * window, and an address at most EMAIL_DAILY_MAX a UTC day (confirmations included), counted in the shared store.
+ * Every e-mail goes through the deployment's outbox in the shared store (emailCourier.ts), which any instance
+ * delivers and retries.
  */
 export class EmailNotifier implements WatchedAlso {
   private readonly sender: Pick<EmailSender, 'send' | 'close'>;
+  private readonly courier: EmailCourier;
   private readonly now: () => number;
   private readonly logger: Logger;
   /** The chats with unread human replies waiting for their window to end, on this instance. */
@@ -80,6 +86,20 @@ export class EmailNotifier implements WatchedAlso {
     this.now = options.now ?? Date.now;
     this.sender = options.sender ?? new EmailSender(options.config, options.timeoutMs);
     this.logger = options.logger.child({ component: 'email' });
+    this.courier = new EmailCourier({
+      store: options.store,
+      sealer: options.sealer,
+      sender: this.sender,
+      afterMs: options.config.afterMs,
+      recordMs: options.recordMs,
+      timeoutMs: options.timeoutMs,
+      logger: this.logger,
+      schedule: options.retry?.schedule,
+      leaseMs: options.retry?.leaseMs,
+      now: options.now,
+      random: options.random,
+    });
+    this.courier.start();
   }
 
   /** Stores the chat's opt-in (replacing any), and sends the confirmation unless the address is vouched for. */
@@ -110,7 +130,8 @@ export class EmailNotifier implements WatchedAlso {
     this.logger.info({ confirmed: record.confirmed }, 'e-mail opt-in stored for the chat');
     if (!record.confirmed) {
       // Not awaited: the relay's pace is not the request's; the outcome is counted and logged with its trace.
-      void this.deliver('confirmation', input.address, confirmationEmail(input.address, await this.links(sk, record)));
+      const email = confirmationEmail(input.address, await this.links(sk, record));
+      void this.enqueue('confirmation', sk, email, [], randomBytes(16).toString('base64url'));
     }
     return { confirmed: record.confirmed };
   }
@@ -199,6 +220,7 @@ export class EmailNotifier implements WatchedAlso {
     this.closed = true;
     for (const { timer } of this.waiting.values()) clearTimeout(timer);
     this.waiting.clear();
+    this.courier.close();
     this.sender.close();
   }
 
@@ -247,13 +269,15 @@ export class EmailNotifier implements WatchedAlso {
       emails.inc({ kind: 'replies', outcome: 'read' });
       return void this.logger.info('replies not e-mailed: the customer saw them');
     }
-    if (!(await store.claim(keys.window, instanceId, config.afterMs))) {
-      // An e-mail of the chat went within the window (from another instance): these wait for the next.
+    // Held until the e-mail's tries are over at the latest; its outcome starts the next window (emailCourier.ts).
+    if (!(await store.claim(keys.window, instanceId, config.afterMs + this.courier.holdMs))) {
+      // An e-mail of the chat went (or is being tried) within the window: these wait for the next.
       return this.wait(sk, replies, config.afterMs);
     }
+    const id = randomBytes(16).toString('base64url');
     const claimed: NormalizedMessage[] = [];
     for (const m of unread) {
-      if (await store.claim(keys.message(m.id), `pending:${instanceId}`, PENDING_MS)) claimed.push(m);
+      if (await store.claim(keys.message(m.id), `queued:${id}`, this.courier.holdMs)) claimed.push(m);
     }
     if (claimed.length === 0) {
       await store.swap(keys.window, instanceId, undefined, 1);
@@ -261,37 +285,43 @@ export class EmailNotifier implements WatchedAlso {
     }
     claimed.sort((a, b) => a.time.localeCompare(b.time));
     const address = sealedAddressSchema.parse(await this.options.sealer.unseal(record.to)).a;
-    const outcome = await this.deliver(
-      'replies',
-      address,
-      repliesEmail(address, claimed, config.preview, await this.links(sk, record)),
-    );
+    const email = repliesEmail(address, claimed, config.preview, await this.links(sk, record));
+    const outcome = await this.enqueue('replies', sk, email, claimed, id);
+    if (outcome === 'queued') return;
+    await store.put(keys.window, instanceId, config.afterMs).catch(() => undefined);
     await Promise.all(
-      claimed.map((m) => store.swap(keys.message(m.id), `pending:${instanceId}`, outcome, recordMs).catch(() => false)),
+      claimed.map((m) => store.swap(keys.message(m.id), `queued:${id}`, outcome, recordMs).catch(() => false)),
     );
   }
 
-  /** Counts the e-mail against the address's day, then sends it; every outcome counted and logged. */
-  private async deliver(
-    kind: 'confirmation' | 'replies',
-    address: string,
+  /**
+   * Counts the e-mail against the address's day, then puts it in the outbox, whose courier sends it (and tries it
+   * again while the relay fails for now); a capped or unqueued e-mail is counted and logged here.
+   */
+  private async enqueue(
+    kind: EmailKind,
+    sk: string,
     email: OutgoingEmail,
-  ): Promise<'sent' | 'capped' | 'failed'> {
+    replies: readonly NormalizedMessage[],
+    id: string,
+  ): Promise<'queued' | 'capped' | 'failed'> {
     const { store, config } = this.options;
     try {
-      const count = await store.increment(dayKey(address, this.now()), DAY_COUNT_MS);
+      const count = await store.increment(dayKey(email.to, this.now()), DAY_COUNT_MS);
       if (count > config.dailyMax) {
         emails.inc({ kind, outcome: 'capped' });
         this.logger.info({ kind, dailyMax: config.dailyMax }, 'e-mail not sent: the address had its e-mails today');
         return 'capped';
       }
-      await this.sender.send(email);
-      emails.inc({ kind, outcome: 'sent' });
-      this.logger.info({ kind }, 'e-mail sent');
-      return 'sent';
+      const traceId = currentContext()?.trace?.traceId ?? randomBytes(16).toString('hex');
+      const messages = replies.map((m) => m.id);
+      if ((await this.courier.add(id, { kind, sk, email, messages, traceId })) === 'added') return 'queued';
+      emails.inc({ kind, outcome: 'failed' });
+      this.logger.error({ kind }, 'e-mail not sent: the deployment’s e-mail outbox is full');
+      return 'failed';
     } catch (error) {
       emails.inc({ kind, outcome: 'failed' });
-      this.logger.warn({ kind, err: error }, 'e-mail not sent: the relay or the shared store failed');
+      this.logger.warn({ kind, err: error }, 'e-mail not sent: the shared store did not take it');
       return 'failed';
     }
   }

@@ -11,9 +11,12 @@ import { z } from 'zod';
  *   so a link of an earlier opt-in does nothing to a later one; `url` the chat page an e-mail links back to; `base`
  *   the service's address the links are made on. It lives as long as a token of the chat could. The chat is also
  *   listed in the push lists (`notify-index:*`, pushRecords.ts): one watch serves both.
- * - `email-msg:{sk}:<message id>`: `pending:<instance>` while that instance e-mails the reply, then `sent`,
- *   `capped` or `failed`: no reply is e-mailed twice.
- * - `email-window:{sk}`: present for EMAIL_AFTER_SECONDS after an e-mail of the chat: one e-mail per window.
+ * - `email-msg:{sk}:<message id>`: `queued:<e-mail id>` while the e-mail carrying the reply is in the outbox, then
+ *   `sent`, `capped` or `failed`: no reply is e-mailed twice.
+ * - `email-window:{sk}`: present while an e-mail of the chat is in the outbox, and for EMAIL_AFTER_SECONDS after its
+ *   outcome: one e-mail per window.
+ * - the queue `email:outbox` (emailCourier.ts): each e-mail waiting for the relay, sealed, with its tries so far;
+ *   `email-once:<e-mail id>` keeps it from being queued twice.
  * - `email-day:<hash of the address>:<UTC date>`: how many e-mails the address got that day (EMAIL_DAILY_MAX).
  * - `email-confirmations:{sk}`: the confirmations the chat asked for in the last day (a sliding window of 3).
  */

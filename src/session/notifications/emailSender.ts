@@ -82,6 +82,8 @@ export function repliesEmail(
  */
 export class EmailSender {
   private readonly transport: Transporter;
+  /** The sender's domain, for Message-IDs. */
+  private readonly domain: string;
 
   constructor(
     private readonly config: Pick<EmailConfig, 'smtpUrl' | 'from'>,
@@ -95,11 +97,17 @@ export class EmailSender {
       greetingTimeout: timeoutMs,
       socketTimeout: timeoutMs,
     });
+    this.domain = /@([^\s<>@]+)>?\s*$/.exec(config.from)?.[1] ?? 'localhost';
   }
 
-  /** Resolves when the relay accepted the e-mail; rejects with what went wrong. */
-  async send(email: OutgoingEmail): Promise<void> {
+  /**
+   * Resolves when the relay accepted the e-mail; rejects with what went wrong (relayVerdict tells whether to try
+   * again). `id` makes its Message-ID, the same on every try: a mailbox that got one try that the relay took without
+   * this service hearing it shows the two as one message.
+   */
+  async send(email: OutgoingEmail, id?: string): Promise<void> {
     await this.transport.sendMail({
+      ...(id ? { messageId: `<${id}@${this.domain}>` } : {}),
       from: this.config.from,
       to: email.to,
       subject: email.subject,
@@ -112,3 +120,46 @@ export class EmailSender {
     this.transport.close();
   }
 }
+
+/**
+ * What a failed send says about trying again, and why, in words from a closed set (for a metric or a log line): a
+ * relay's reply by its code (RFC 5321: 4yz transient, 5yz permanent but for 503, a command out of sequence, which a
+ * new connection clears), else nodemailer's error code. A connection that failed (refused, reset, timed out, TLS, DNS)
+ * is tried again; what a retry cannot change (credentials, the message or its envelope refused before any reply) is
+ * not.
+ */
+export function relayVerdict(error: unknown): { again: boolean; reason: string } {
+  const e = (error ?? {}) as { code?: unknown; responseCode?: unknown; permanent?: unknown };
+  if (typeof e.responseCode === 'number' && e.responseCode >= 200 && e.responseCode < 600) {
+    const permanent = typeof e.permanent === 'boolean' ? e.permanent : e.responseCode >= 500 && e.responseCode !== 503;
+    return { again: !permanent, reason: `smtp_${e.responseCode}` };
+  }
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (FINAL_CODES.has(code)) return { again: false, reason: code };
+  return { again: true, reason: AGAIN_CODES.has(code) ? code : 'other' };
+}
+
+/** nodemailer's codes for a failure a retry cannot mend. */
+const FINAL_CODES = new Set([
+  'EAUTH',
+  'ENOAUTH',
+  'EOAUTH2',
+  'ECONFIG',
+  'EENVELOPE',
+  'EMESSAGE',
+  'EMAXRECIPIENTS',
+  'EREQUIRETLS',
+  'EFILEACCESS',
+  'EURLACCESS',
+]);
+/** nodemailer's codes for a connection that failed, named as they are in a log line; anything else is `other`. */
+const AGAIN_CODES = new Set([
+  'ECONNECTION',
+  'ETIMEDOUT',
+  'ESOCKET',
+  'EDNS',
+  'ETLS',
+  'EPROXY',
+  'EPROTOCOL',
+  'EMAXLIMIT',
+]);

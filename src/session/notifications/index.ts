@@ -10,5 +10,7 @@ export type { HistoryWatchParts } from './historyWatch';
 export type { PushOutcome, PushTarget } from './pushSender';
 export { EmailNotifier } from './emailNotifier';
 export type { EmailNotifierOptions, EmailOptIn, LinkOutcome } from './emailNotifier';
-export { EmailSender, confirmationEmail, repliesEmail } from './emailSender';
+export { EmailSender, confirmationEmail, relayVerdict, repliesEmail } from './emailSender';
+export { EMAIL_RETRY, nextTryAt } from './emailCourier';
+export type { RetrySchedule } from './emailCourier';
 export type { OutgoingEmail } from './emailSender';

@@ -61,7 +61,7 @@ test('a window of many replies is one e-mail quoting the newest 20', async () =>
   expect(quoted).toEqual(Array.from({ length: 20 }, (_, i) => 40 + i));
   // No more than the window held were claimed: the oldest went past the ceiling.
   expect(await store.get('email-msg:{sk1}:m0')).toBeUndefined();
-  expect(await store.get('email-msg:{sk1}:m59')).toBe('sent');
+  await waitFor(async () => expect(await store.get('email-msg:{sk1}:m59')).toBe('sent'));
 });
 
 test('replies a page showed are not e-mailed; when all were shown, nothing is', async () => {
