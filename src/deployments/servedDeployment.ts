@@ -257,10 +257,19 @@ function guestApi(
   };
   const hub = new SessionHub(hubOptions);
   // The sockets that watch chats nobody is looking at (Web Push), under a ceiling of their own.
-  const watchHub = new SessionHub({ ...hubOptions, ceiling: parts.notifySockets });
+  const watchHub = new SessionHub({
+    ...hubOptions,
+    logger: logger.child({ hub: 'watch' }),
+    ceiling: parts.notifySockets,
+  });
   // Past that ceiling: brief sockets that only fetch the guest JWT a history read of a watched chat needs.
   // It tells no webhook: its socket lives for one getJwt, and a watch by history reads listens on none.
-  const jwtHub = new SessionHub({ ...hubOptions, observe: undefined, ceiling: parts.notifyJwtSockets });
+  const jwtHub = new SessionHub({
+    ...hubOptions,
+    logger: logger.child({ hub: 'jwt' }),
+    observe: undefined,
+    ceiling: parts.notifyJwtSockets,
+  });
   return { health, hub, watchHub, jwtHub, signInTokens };
 }
 

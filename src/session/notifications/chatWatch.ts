@@ -202,7 +202,7 @@ class Watch {
     private readonly done: () => void,
   ) {
     this.keys = recordKeys(sk);
-    this.logger = options.logger.child({ component: 'push-watch' });
+    this.logger = options.logger.child({ component: 'push-watch', chat: sk });
   }
 
   async start(): Promise<void> {
