@@ -57,6 +57,8 @@ export interface Stats {
   openConnectionsBySession(token: string): number;
   /** The most connections the session had open at once (Genesys allows 3; a 4th closes the oldest). */
   peakConnectionsBySession(token: string): number;
+  /** When a connection joined the session and left it with 3 or more open (before any eviction), and how many. */
+  crowdedJoinsBySession(token: string): { at: number; open: number }[];
   openConnections(): number;
   tokenRequests: number;
   historyRequests: number;
@@ -77,6 +79,7 @@ class Counters implements Stats {
   readonly perSession = new Map<string, number>();
   readonly peakPerSession = new Map<string, number>();
   readonly evictedPerSession = new Map<string, number>();
+  readonly crowdedPerSession = new Map<string, { at: number; open: number }[]>();
 
   constructor(
     readonly openConnections: () => number,
@@ -99,6 +102,10 @@ class Counters implements Stats {
     return this.evictedPerSession.get(token) ?? 0;
   }
 
+  crowdedJoinsBySession(token: string): { at: number; open: number }[] {
+    return [...(this.crowdedPerSession.get(token) ?? [])];
+  }
+
   reset(): void {
     this.connectionsOpened = 0;
     this.connectionsEvicted = 0;
@@ -111,6 +118,7 @@ class Counters implements Stats {
     this.perSession.clear();
     this.peakPerSession.clear();
     this.evictedPerSession.clear();
+    this.crowdedPerSession.clear();
   }
 }
 
@@ -167,6 +175,10 @@ export class Recorder {
     const { perSession, peakPerSession } = this.counters;
     perSession.set(token, (perSession.get(token) ?? 0) + 1);
     peakPerSession.set(token, Math.max(peakPerSession.get(token) ?? 0, open));
+    if (open < 3) return;
+    const crowded = this.counters.crowdedPerSession.get(token) ?? [];
+    crowded.push({ at: Date.now(), open });
+    this.counters.crowdedPerSession.set(token, crowded);
   }
 
   request(entry: RecordedRequest): void {

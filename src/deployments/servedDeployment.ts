@@ -256,11 +256,25 @@ function guestApi(
     observe: (token, event) => chatWebhooks.heard(token, event),
   };
   const hub = new SessionHub(hubOptions);
-  // The sockets that watch chats nobody is looking at (Web Push), under a ceiling of their own.
-  const watchHub = new SessionHub({ ...hubOptions, ceiling: parts.notifySockets });
+  // The sockets that watch chats nobody is looking at (Web Push), under a ceiling of their own. They take no part in
+  // the live socket's ownership (sessionOwnership.ts): a watch's socket taking it would hand over a page's live one
+  // (its streams told to reconnect), and a page's would end the watch, each opening again beside the other. A watch
+  // holds its socket only while no page stream is open: its lease and the chat's `notify-seen` record see to that.
+  const watchHub = new SessionHub({
+    ...hubOptions,
+    instanceId: undefined,
+    logger: logger.child({ hub: 'watch' }),
+    ceiling: parts.notifySockets,
+  });
   // Past that ceiling: brief sockets that only fetch the guest JWT a history read of a watched chat needs.
   // It tells no webhook: its socket lives for one getJwt, and a watch by history reads listens on none.
-  const jwtHub = new SessionHub({ ...hubOptions, observe: undefined, ceiling: parts.notifyJwtSockets });
+  const jwtHub = new SessionHub({
+    ...hubOptions,
+    instanceId: undefined,
+    logger: logger.child({ hub: 'jwt' }),
+    observe: undefined,
+    ceiling: parts.notifyJwtSockets,
+  });
   return { health, hub, watchHub, jwtHub, signInTokens };
 }
 

@@ -17,7 +17,8 @@ import { waitFor } from '../support/wait';
  * Web Push across instances, for real: two instances (each its own process) sharing a Redis, the strict
  * simulator, and a push service on loopback. The instance watching a chat nobody looks at is killed (SIGKILL):
  * the other takes the watch over once its lease lapses, and every reply still yields exactly one push, the one
- * that came while nobody watched included.
+ * that came while nobody watched included. First, as both live: a watch's socket takes no part in the live socket's
+ * ownership (a send elsewhere does not end it), and the watch lets go before a page stream opens.
  *
  * @needs redis-server
  */
@@ -57,8 +58,76 @@ afterAll(async () => {
 
 const watchesIn = (instance: Instance) => instance.output().split(WATCHING).length - 1;
 
+test('a watch takes no part in the live socket’s ownership, and lets go before a page stream opens', async () => {
+  const [first, second] = instances;
+  const since = instances.map((i) => i.output().length);
+  const linesSince = (instance: Instance) => instance.output().slice(since[instances.indexOf(instance)]);
+  const before = sim.received.length;
+  const started = await fetch(`${first!.url}/guest-session`, {
+    method: 'POST',
+    headers: { Origin: PAGE_ORIGIN, 'Content-Type': 'application/json' },
+    body: '{}',
+  });
+  const { sessionToken } = (await started.json()) as { sessionToken: string };
+  const gt = guestTokenOf(sim, before);
+  const auth = { Authorization: `Bearer ${sessionToken}`, Origin: PAGE_ORIGIN };
+  const page = await openStream(`${first!.url}/messages/stream`, auth);
+  await page.next((e) => e.event === 'session');
+  const keys = browserKeys();
+  const put = await fetch(`${first!.url}/notifications/push`, {
+    method: 'PUT',
+    headers: { ...auth, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ endpoint: `${receiver.origin}/own`, keys: { p256dh: keys.p256dh, auth: keys.auth } }),
+  });
+  expect(put.status).toBe(204);
+  page.close();
+  await waitFor(
+    () => expect(instances.filter((i) => linesSince(i).includes(WATCHING))).toHaveLength(1),
+    TAKEOVER_WAIT_MS,
+  );
+  const watcher = instances.find((i) => linesSince(i).includes(WATCHING))!;
+  const other = watcher === first ? second! : first!;
+  const preview = async (n: number) =>
+    JSON.parse(decryptPush((await receiver.nth('/own', n, TAKEOVER_WAIT_MS)).body, keys)).preview as string;
+
+  // The customer writes from another instance with no stream open (its live socket takes the chat's ownership
+  // there): the watch goes on, on its own socket, and pushes the reply.
+  // Sent as a page does: again with the same key after a 503's Retry-After (the chat's live socket moving).
+  let sent: Response | undefined;
+  for (let tries = 0; tries < 10 && sent?.status !== 201; tries++) {
+    if (sent) await new Promise((resolve) => setTimeout(resolve, Number(sent!.headers.get('retry-after')) * 1000));
+    sent = await fetch(`${other.url}/messages`, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json', 'Idempotency-Key': 'own-1' },
+      body: JSON.stringify({ text: 'Written without a stream' }),
+    });
+    expect([201, 503]).toContain(sent.status);
+  }
+  expect(sent?.status).toBe(201);
+  sim.agent.say(gt, 'Reply beside a send');
+  expect(await preview(1)).toBe('Reply beside a send');
+  expect(linesSince(watcher)).not.toContain('stopped watching a chat');
+  const watchHandedOver = (i: Instance) =>
+    linesSince(i)
+      .split('\n')
+      .some((line) => line.includes('handing it over') && line.includes('"hub":"watch"'));
+  expect(instances.map(watchHandedOver)).toEqual([false, false]);
+
+  // The page comes back on the other instance: its stream opens once the watch has let its lease go, which the
+  // watch does after it has closed its socket.
+  const back = await openStream(`${other.url}/messages/stream`, auth);
+  await back.next((e) => e.event === 'session' && JSON.parse(e.data).state === 'open');
+  await waitFor(() => expect(linesSince(watcher)).toContain('a page is open again'));
+  expect(linesSince(other)).not.toContain('while another instance still watches the chat');
+  expect(sim.stats.evictionsBySession(gt)).toBe(0);
+  back.close();
+});
+
 test('the watch moves when its instance dies, and each reply is pushed exactly once', async () => {
   const [first] = instances;
+  // The watches of this chat: those each instance started since this test began.
+  const earlier = instances.map((i) => watchesIn(i));
+  const watchesOf = (instance: Instance) => watchesIn(instance) - earlier[instances.indexOf(instance)]!;
   const before = sim.received.length;
   const started = await fetch(`${first!.url}/guest-session`, {
     method: 'POST',
@@ -82,8 +151,8 @@ test('the watch moves when its instance dies, and each reply is pushed exactly o
   page.close();
 
   // One instance takes the watch; the other does not.
-  await waitFor(() => expect(instances.filter((i) => watchesIn(i) > 0)).toHaveLength(1), TAKEOVER_WAIT_MS);
-  const watcher = instances.find((i) => watchesIn(i) > 0)!;
+  await waitFor(() => expect(instances.filter((i) => watchesOf(i) > 0)).toHaveLength(1), TAKEOVER_WAIT_MS);
+  const watcher = instances.find((i) => watchesOf(i) > 0)!;
   const other = instances.find((i) => i !== watcher)!;
   const preview = async (n: number) => {
     const push = await receiver.nth('/k', n, TAKEOVER_WAIT_MS);
@@ -98,7 +167,7 @@ test('the watch moves when its instance dies, and each reply is pushed exactly o
   // Said while nobody watches: the instance that takes over finds it in history.
   sim.agent.say(gt, 'Reply two');
   expect(await preview(2)).toBe('Reply two');
-  expect(watchesIn(other)).toBeGreaterThan(0);
+  expect(watchesOf(other)).toBeGreaterThan(0);
 
   sim.agent.say(gt, 'Reply three');
   expect(await preview(3)).toBe('Reply three');

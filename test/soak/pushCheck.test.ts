@@ -195,6 +195,22 @@ describe('a duplicate push', () => {
     expect(kinds(facts)).toEqual(['push_duplicate']);
   });
 
+  test('a reply from before the watch, named after the watch’s first push, is no duplicate', () => {
+    // The watch's first history read was refused (the page that just left spent the session's reads): its first
+    // push, early enough to be the one that carries what came before the watch, carried only the reply it heard live
+    // at 26 s, and the read, tried again, found the one from 11.5 s.
+    const facts = timeline();
+    facts.pushes = [
+      push(s(26.9), 's1.0 reply while away 1'),
+      push(s(31), 's1.0 reply while away 0'),
+      push(s(36.1), 's1.0 reply while away 2'),
+    ];
+    expect(kinds(facts)).toEqual([]);
+    // Named twice is a duplicate still.
+    facts.pushes.push(push(s(40), 's1.0 reply while away 0'));
+    expect(kinds(facts)).toEqual(['push_duplicate']);
+  });
+
   test('Redis killed just after the first push (its claim unsynced) excuses the second', () => {
     const facts = timeline();
     facts.pushes.push(push(s(45), 's1.0 reply while away 2'));

@@ -181,9 +181,12 @@ export function checkPushes(p: PushFacts, run: RunFacts = { t0: 0, faults: [] })
   const replies = p.history.filter((m) => m.direction === 'outbound');
   const position = new Map(p.history.map((m, i) => [m.id, i]));
 
-  // Each push, in the order it came, names a reply and covers the run of replies before it since the tab closed.
+  // Each push, in the order it came, names a reply and covers the run of replies before it since the tab closed:
+  // surely those heard live within its coalescing window, maybe those a watch found in history (its first read
+  // may have been refused and tried again after this push, which then carried only what it heard live).
   const named = new Map<string, number>();
   const covered = new Set<string>();
+  const maybeCovered = new Set<string>();
   const pushes = [...p.pushes].sort((a, b) => a.at - b.at);
   pushes.forEach((push, i) => {
     const which = `push #${i + 1} at ${ms(run, push.at)}`;
@@ -199,6 +202,7 @@ export function checkPushes(p: PushFacts, run: RunFacts = { t0: 0, faults: [] })
       return flag('push_unknown', `${which}: no reply of this chat before it reads "${preview ?? '(no preview)'}"`);
     // The newest such reply no push named yet; every one named already: the newest, again.
     const reply = [...candidates].reverse().find((m) => !named.has(m.id)) ?? candidates[candidates.length - 1]!;
+    // Only a push that surely carried it makes this one a duplicate: one that maybe did, did not, as this one says.
     if (covered.has(reply.id)) {
       const first = named.get(reply.id) ?? push.at;
       const redisLost = faults.find(
@@ -217,13 +221,14 @@ export function checkPushes(p: PushFacts, run: RunFacts = { t0: 0, faults: [] })
     const firstOfWatch = push.at <= closed.from + NOTIFY_AFTER_MS + WATCH_START_MS + COALESCE_MS + SEND_MS;
     for (let k = position.get(reply.id)! - 1; k >= 0; k -= 1) {
       const m = p.history[k]!;
-      if (m.direction !== 'outbound' || covered.has(m.id) || m.at < closed.from) break;
+      if (m.direction !== 'outbound' || covered.has(m.id) || maybeCovered.has(m.id) || m.at < closed.from) break;
       const live = push.at - m.at <= COALESCE_MS + SEND_MS;
       const foundAgain = faults.some((f) => overlaps(f, m.at, push.at));
       if (!live && !firstOfWatch && !foundAgain) break;
-      covered.add(m.id);
+      (live ? covered : maybeCovered).add(m.id);
     }
   });
+  for (const id of maybeCovered) covered.add(id);
 
   // Each reply that came while the tab was closed, long enough before the customer came back, is covered.
   let repliesAway = 0;

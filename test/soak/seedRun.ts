@@ -1,5 +1,7 @@
 /* eslint-disable no-console -- the soak's progress goes to the terminal as it runs */
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   checkLatency,
@@ -13,6 +15,7 @@ import {
   type TruthMessage,
   type Violation,
 } from './checker';
+import { sessionKeyOf } from '../../src/store';
 import { SoakSession, type ClientContext, type Latencies } from './client';
 import { verifyVapid } from '../support/pushReceiver';
 import { apply, describeFault, schedule, type Fault } from './faults';
@@ -230,6 +233,13 @@ export async function runSeed(args: RunSettings, handle: RunHandle): Promise<Run
     allFacts.push(facts);
     violations.push(...checkSession(facts, run));
   }
+  const logs = process.env.SOAK_LOGS;
+  if (logs) {
+    // Which chat the instances' log lines (their `chat` field) name for each customer.
+    const keys = sessions.map((s) => [s.log.name, truth.tokenOf(s.log.name)] as const);
+    const lines = keys.filter(([, token]) => token !== undefined).map(([n, t]) => `${n}\t${sessionKeyOf(t!)}\n`);
+    fs.writeFileSync(path.join(logs, 'chats.tsv'), lines.join(''));
+  }
   const push = await checkPushesOf(sessions, world, truthOf, run);
   violations.push(...push.violations);
   const latency = checkLatency(latencies, run);
@@ -245,11 +255,21 @@ export async function runSeed(args: RunSettings, handle: RunHandle): Promise<Run
   ]
     .filter((name): name is string => name !== undefined && name !== '(run)')
     .slice(0, KEPT_SESSIONS);
+  // Each moment a socket left the session with 3 or more at Genesys: where to look for a `socket_peak`.
+  const crowdedLines = (name: string): TimelineLine[] => {
+    const token = truth.tokenOf(name);
+    return token === undefined
+      ? []
+      : stats.crowdedJoinsBySession(token).map(({ at, open }) => ({
+          t: at - t0,
+          what: `GENESYS a socket joined: ${open} open${open > 3 ? ', the oldest evicted' : ''}`,
+        }));
+  };
   const timelineOf = (name: string) =>
     withFaults(
       sessions.find((x) => x.log.name === name)!,
       applied,
-      push.lines.get(name) ?? [],
+      [...(push.lines.get(name) ?? []), ...crowdedLines(name)],
     );
   const givenUpBy: Record<string, number> = {};
   for (const s of sessions) for (const g of s.log.gaveUp) givenUpBy[g.why] = (givenUpBy[g.why] ?? 0) + 1;
@@ -354,7 +374,7 @@ function streamOpenSince(s: SoakSession, since: number): boolean {
 const clock = (ms: number) => `${(ms / 1000).toFixed(2).padStart(8)} s`;
 
 /** A session's own notes with the faults of its lifetime (from 10 s before its first note to its last) among them. */
-function withFaults(s: SoakSession, applied: Applied[], pushes: TimelineLine[]): TimelineLine[] {
+function withFaults(s: SoakSession, applied: Applied[], more: TimelineLine[]): TimelineLine[] {
   const notes = s.log.timeline;
   const [from, to] = [(notes[0]?.t ?? 0) - 10_000, (notes[notes.length - 1]?.t ?? Infinity) + 1000];
   const faultLines = applied
@@ -363,7 +383,7 @@ function withFaults(s: SoakSession, applied: Applied[], pushes: TimelineLine[]):
       t: a.at,
       what: `FAULT ${describeFault(a.fault)}${a.endedAt ? `, over at ${(a.endedAt / 1000).toFixed(1)} s` : ''}`,
     }));
-  return [...notes, ...faultLines, ...pushes].sort((a, b) => a.t - b.t);
+  return [...notes, ...faultLines, ...more].sort((a, b) => a.t - b.t);
 }
 
 /**

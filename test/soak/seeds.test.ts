@@ -8,6 +8,7 @@ import {
   planRuns,
   readRegressions,
   REGRESSIONS_FILE,
+  pushCustomers,
   replayCommand,
   seedOfCommit,
   seedRange,
@@ -137,8 +138,19 @@ describe('the runs a command line asks for', () => {
   });
 
   test('each run is replayed by one command', () => {
-    expect(replayCommand({ seed: 42, minutes: 2, instances: 4, sessions: 24 })).toBe(
+    expect(replayCommand({ seed: 42, minutes: 2, instances: 4, sessions: 24 }, {})).toBe(
       'npm run soak -- --minutes 2 --seed 42 --instances 4 --sessions 24',
+    );
+  });
+
+  test('customers opt in to Web Push only with SOAK_PUSH=1, which the replay command then carries', () => {
+    expect([pushCustomers({}), pushCustomers({ SOAK_PUSH: '1' }), pushCustomers({ SOAK_PUSH: '0' })]).toEqual([
+      false,
+      true,
+      false,
+    ]);
+    expect(replayCommand({ seed: 42, minutes: 2, instances: 4, sessions: 24 }, { SOAK_PUSH: '1' })).toBe(
+      'SOAK_PUSH=1 npm run soak -- --minutes 2 --seed 42 --instances 4 --sessions 24',
     );
   });
 });

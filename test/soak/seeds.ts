@@ -139,15 +139,14 @@ export function planRuns(argv: readonly string[], sources: SeedSources): RunPlan
   return { choice: 'seeds', runs: runs(range!), origin: `the range ${value}`, out };
 }
 
-/** The command that replays one run. */
 /**
  * Whether model customers opt in to Web Push (SOAK_PUSH=1): off by default, so CI's short soak judges the rest, while
- * the push check still finds losses the product has (docs/testing.md#the-chaos-soak).
+ * the push check still finds a loss the product has (docs/testing.md#the-chaos-soak).
  */
 export const pushCustomers = (env: NodeJS.ProcessEnv = process.env): boolean => env.SOAK_PUSH === '1';
 
-export function replayCommand(r: RunSettings): string {
-  return `${pushCustomers() ? 'SOAK_PUSH=1 ' : ''}npm run soak -- --minutes ${r.minutes} --seed ${r.seed} --instances ${r.instances} --sessions ${r.sessions}`;
+export function replayCommand(r: RunSettings, env: NodeJS.ProcessEnv = process.env): string {
+  return `${pushCustomers(env) ? 'SOAK_PUSH=1 ' : ''}npm run soak -- --minutes ${r.minutes} --seed ${r.seed} --instances ${r.instances} --sessions ${r.sessions}`;
 }
 
 export function readRegressions(file = REGRESSIONS_FILE): RegressionCase[] {

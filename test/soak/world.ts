@@ -1,4 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { startSimulator, type Simulator } from '../../simulator';
 import { startNginx, type Nginx } from '../support/nginx';
@@ -17,7 +18,8 @@ import { startRelay, type Relay } from './relay';
  * this process, reached by the instances through a relay that can refuse, hang or slow the network.
  * Web Push is on (a VAPID pair made for the run, NOTIFY_AFTER_SECONDS short, previews on), and a push service
  * on loopback in this process receives what the instances push (test/support/pushReceiver.ts).
- * Every port is chosen at run time on 127.0.0.1.
+ * Every port is chosen at run time on 127.0.0.1. With SOAK_LOGS=<dir>, the instances log at debug level, each
+ * to `<dir>/instance-<i>.log` (appended across its restarts), to follow a failure into the service.
  */
 
 const ROOT = path.join(__dirname, '../..');
@@ -52,7 +54,14 @@ export class SoakInstance {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.child = child;
-    const keep = (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-20_000));
+    const logs = process.env.SOAK_LOGS;
+    if (logs) fs.mkdirSync(logs, { recursive: true });
+    const file = logs ? fs.createWriteStream(path.join(logs, `instance-${this.index}.log`), { flags: 'a' }) : undefined;
+    child.once('exit', () => file?.end());
+    const keep = (chunk: Buffer) => {
+      file?.write(chunk);
+      this.output = (this.output + chunk.toString()).slice(-20_000);
+    };
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
     await waitFor(
@@ -116,7 +125,7 @@ export async function startWorld(instanceCount: number): Promise<World> {
       GENESYS_WEBMESSAGING_URL: relay.wsUrl,
       REDIS_URL: redis.url,
       TRUST_PROXY: '1',
-      LOG_LEVEL: 'error',
+      LOG_LEVEL: process.env.SOAK_LOGS ? 'debug' : 'error',
       STREAMS_PER_IP: '1000',
       SESSIONS_PER_IP_PER_MINUTE: '1000',
       UPLOADS_PER_IP: '100',

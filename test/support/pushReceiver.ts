@@ -21,8 +21,8 @@ export interface ReceivedPush {
 export interface PushReceiver {
   origin: string;
   received: ReceivedPush[];
-  /** The status the next requests are answered with (201 unless set). */
-  answerWith(status: number): void;
+  /** The status the next requests are answered with (201 unless set); `never`: taken, and never answered. */
+  answerWith(status: number | 'never'): void;
   /** Resolves with the `n`th request (1-based) to `path`. */
   nth(path: string, n: number, timeoutMs?: number): Promise<ReceivedPush>;
   close(): Promise<void>;
@@ -31,14 +31,16 @@ export interface PushReceiver {
 export async function startPushReceiver(): Promise<PushReceiver> {
   const received: ReceivedPush[] = [];
   const waiters = new Set<() => void>();
-  let status = 201;
+  let status: number | 'never' = 201;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       received.push({ path: req.url ?? '', at: Date.now(), headers: req.headers, body: Buffer.concat(chunks) });
-      res.statusCode = status;
-      res.end();
+      if (status !== 'never') {
+        res.statusCode = status;
+        res.end();
+      }
       for (const w of [...waiters]) w();
     });
   });

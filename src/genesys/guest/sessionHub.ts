@@ -143,7 +143,8 @@ export class SessionHub {
       deploymentId: this.options.deploymentId,
       webMessagingUrl: this.options.webMessagingUrl,
       origin: this.options.origin,
-      logger: this.options.logger,
+      // Which chat a line is about: the session's store key (a hash), never its token.
+      logger: this.options.logger.child({ chat: sessionKeyOf(token) }),
       requestTimeoutMs: this.options.requestTimeoutMs,
       pingIntervalMs: this.options.pingIntervalMs,
       reconnectWindowMs: this.options.reconnectWindowMs,

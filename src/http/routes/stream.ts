@@ -66,6 +66,11 @@ export function streamRoutes(deps: StreamDeps): AnyRouteSpec[] {
       const admitted = { guestToken: guest.guestToken, ip: deps.limits.clientAddress(req) };
       // Refused before the hub holds anything for it.
       streams.admit(admitted);
+      // The chat is looked at from now (docs/api.md), before the stream's socket opens: a push watch's socket is
+      // let go first, so it never sits beside this one (Genesys allows a session 3).
+      const pageClosed = await deps.notifications.pageOpened(guest.guestToken);
+      if (res.destroyed) pageClosed();
+      else res.once('close', pageClosed);
       const session = hub.session(guest.guestToken, guest.signIn);
       const holder = {
         ...admitted,
@@ -83,8 +88,6 @@ export function streamRoutes(deps: StreamDeps): AnyRouteSpec[] {
       if (res.destroyed) return;
       await spendTicket(res, revocations);
       streams.serve(res, session, holder, history);
-      // The chat is looked at while this stream is open: nothing is pushed for it (docs/api.md).
-      if (!res.destroyed) res.once('close', deps.notifications.pageOpened(guest.guestToken));
     },
   };
 

@@ -15,6 +15,11 @@ import { PushSender } from './pushSender';
 /** How often an open page stream renews its `notify-seen` record, and the least that record lives. */
 const SEEN_RENEW_MS = 20_000;
 const SEEN_MIN_MS = 60_000;
+/** A page stream waits for another instance's watch to let go at most a renewal of its lease and this. */
+const RELEASE_MARGIN_MS = 1000;
+const RELEASE_POLL_MS = 200;
+/** A bound on the lease reads of one wait, whatever the clock does. */
+const RELEASE_CHECKS = 50;
 
 export interface ChatNotificationsOptions {
   config: NotificationsConfig;
@@ -235,13 +240,48 @@ export class ChatNotifications {
       .catch((error: unknown) => this.options.logger.info({ err: error }, 'could not record a reply as shown'));
   }
 
-  /** A page stream of the chat opened here; the function returned is called when it closes. */
-  pageOpened(guestToken: string): () => void {
+  /**
+   * A page stream of the chat opens here, before its socket does: the chat is looked at from now, a watch of it here
+   * ends, and this resolves once a watch elsewhere has let its socket go too (bounded: watchLetGo), so a
+   * watch's socket never sits beside the page's. The function resolved is called when the stream closes.
+   */
+  async pageOpened(guestToken: string): Promise<() => void> {
     if (!this.watch) return () => undefined;
     const sk = sessionKeyOf(guestToken);
     this.pages.set(sk, (this.pages.get(sk) ?? 0) + 1);
-    this.watch?.pageOpened(sk);
-    this.writeSeen(sk, false);
+    this.watch.pageOpened(sk);
+    const closes = this.pageCloser(sk);
+    try {
+      await this.options.store.put(recordKeys(sk).seen, '1', this.seenMs(false));
+      await this.watchLetGo(sk, this.watch.renewMs);
+    } catch (error) {
+      // The store did not answer: no watch starts or renews either until it does; the page is not held up.
+      this.options.logger.info({ err: error }, 'could not record whether a page is looking at the chat');
+    }
+    return closes;
+  }
+
+  /**
+   * Resolves once no other instance watches the chat, its `notify-seen` record written: that watch sees the record at
+   * its next renewal (every `renewMs`), closes its socket and lets its lease go, so the page stream opening next holds
+   * no socket beside it (Genesys allows a session 3). Bounded by a renewal and a second: a watch whose instance died
+   * holds no socket, though its lease stands until it lapses.
+   */
+  private async watchLetGo(sk: string, renewMs: number): Promise<void> {
+    const { store, instanceId } = this.options;
+    const lease = recordKeys(sk).lease;
+    const until = this.now() + renewMs + RELEASE_MARGIN_MS;
+    for (let i = 0; i < RELEASE_CHECKS; i++) {
+      const holder = await store.get(lease);
+      if (holder === undefined || holder === instanceId) return;
+      if (this.now() >= until) break;
+      await new Promise((resolve) => setTimeout(resolve, RELEASE_POLL_MS));
+    }
+    this.options.logger.info('a page stream opens while another instance still watches the chat; it ends shortly');
+  }
+
+  /** What a closing page stream does: the last of the chat's here leaves it looked at for NOTIFY_AFTER_SECONDS. */
+  private pageCloser(sk: string): () => void {
     let closed = false;
     return () => {
       if (closed) return;

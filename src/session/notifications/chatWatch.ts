@@ -44,6 +44,10 @@ const LEASE_MAX_MS = 6000;
 const SCAN_MAX_MS = 3000;
 /** After a history-mode watch failed to move to a socket, no watch tries for this long (Genesys may be refusing). */
 const MOVE_RETRY_MS = 30_000;
+/** A catch-up read that failed is tried again after 1 s, doubling up to this (or after the refusal's Retry-After). */
+const CATCH_UP_MAX_WAIT_MS = 30_000;
+/** How many times a catch-up read is tried before the watch leaves what it would find to the next watch. */
+const CATCH_UP_TRIES = 20;
 
 /** Another way of reaching the customer that a watch serves (e-mail): a chat opted in to it is watched too. */
 export interface WatchedAlso {
@@ -105,6 +109,8 @@ export class ChatWatch {
   private readonly timer: NodeJS.Timeout;
   readonly leaseMs: number;
   readonly scanMs: number;
+  /** How often a watch renews its lease and looks for a page: a third of the lease. */
+  readonly renewMs: number;
   private scanning = false;
   private closed = false;
 
@@ -112,6 +118,7 @@ export class ChatWatch {
     this.now = options.now ?? Date.now;
     this.leaseMs = Math.min(LEASE_MAX_MS, Math.max(3000, options.afterMs));
     this.scanMs = Math.min(SCAN_MAX_MS, Math.max(500, Math.floor(options.afterMs / 2)));
+    this.renewMs = Math.floor(this.leaseMs / 3);
     this.timer = setInterval(() => void this.scan(), this.scanMs);
     this.timer.unref();
   }
@@ -169,7 +176,13 @@ export class ChatWatch {
     }
     const mode: WatchMode = this.options.room() ? 'socket' : 'history';
     if (!(await store.claim(keys.lease, this.options.instanceId, this.leaseMs))) return;
-    const watch = new Watch(sk, chat, record, mode, this.options, this.leaseMs, this.now, (was) => {
+    // Read again once the lease is held: a page stream that opened meanwhile wrote `notify-seen` before it looked
+    // for a lease (ChatNotifications.pageOpened), so either it waits for this watch or this one opens nothing.
+    if ((await store.get(keys.seen)) !== undefined) {
+      await store.swap(keys.lease, this.options.instanceId, undefined, 1);
+      return;
+    }
+    const watch = new Watch(sk, chat, record, mode, this.options, this.leaseMs, this.renewMs, this.now, (was) => {
       this.watches.delete(sk);
       // A socket's place freed (once its session has left the ceiling): the longest waiting moves to it.
       if (was === 'socket' && !this.closed) setImmediate(() => this.promote());
@@ -213,6 +226,11 @@ class Watch {
   /** Replies another instance claimed to push and had not settled when this watch read them, by id. */
   private unsettled = new Map<string, NormalizedMessage>();
   private settleTimer?: NodeJS.Timeout;
+  /** A catch-up read is under way (or waits to be tried again); another was asked for meanwhile. */
+  private catchingUp = false;
+  private catchUpAgain = false;
+  /** Ends the wait before a catch-up read is tried again (the watch stopped). */
+  private endCatchUpWait?: () => void;
   private stopped = false;
   private current: WatchMode;
   /** The chat as the watch opens it, once unsealed. */
@@ -228,13 +246,14 @@ class Watch {
     mode: WatchMode,
     private readonly options: ChatWatchOptions,
     private readonly leaseMs: number,
+    private readonly renewMs: number,
     private readonly now: () => number,
     /** The watch ended; `was`: the mode it was in. */
     private readonly done: (was: WatchMode) => void,
   ) {
     this.current = mode;
     this.keys = recordKeys(sk);
-    this.logger = options.logger.child({ component: 'push-watch' });
+    this.logger = options.logger.child({ component: 'push-watch', chat: sk });
   }
 
   async start(): Promise<void> {
@@ -242,7 +261,7 @@ class Watch {
     try {
       const chat = watchedChatSchema.parse(await sealer.unseal(this.chat));
       if (await revocations.isEnded(chat.gt)) return await this.remove('the chat was ended', true);
-      this.renewTimer = setInterval(() => void this.renew(chat.gt), Math.floor(this.leaseMs / 3));
+      this.renewTimer = setInterval(() => void this.renew(chat.gt), this.renewMs);
       this.renewTimer.unref();
       const signIn: GenesysSignIn | undefined = chat.au;
       this.opened = { guestToken: chat.gt, signIn };
@@ -329,6 +348,7 @@ class Watch {
     clearInterval(this.renewTimer);
     clearTimeout(this.flushTimer);
     clearTimeout(this.settleTimer);
+    this.endCatchUpWait?.();
     this.poll?.stop();
     this.unsubscribe?.();
     this.session?.retire('closed after watching for replies');
@@ -383,18 +403,46 @@ class Watch {
   /**
    * What came while nobody watched (before this watch, or while its socket was down), from the newest history page:
    * the replies after the newest message that a page showed, that was pushed, or that the guest wrote. History
-   * times are not to be trusted for this (Genesys gives some entities none), so it goes by the per-message records.
-   * A reply another instance claimed and has not settled (`pending:`) may never be pushed: that instance may have
-   * died between its claim and its push, which is when a watch moves. Such replies are read again once the claim
-   * could have lapsed (settle).
+   * times are not to be trusted for this (Genesys gives some entities none), so it goes by the per-message records
+   * (take). A read that fails is tried again, backed off, while the watch lasts: nothing else finds such a reply.
    */
   private async catchUp(): Promise<void> {
     const session = this.session;
     if (!session || this.stopped) return;
+    // One read at a time; a reconnect during it asks for one more, as the read may have gone out before the gap.
+    if (this.catchingUp) {
+      this.catchUpAgain = true;
+      return;
+    }
+    this.catchingUp = true;
     try {
-      await this.take(await this.options.hub.history.newest(session, 'reconnect'));
-    } catch (error) {
-      this.logger.info({ err: error }, 'could not read what came while nobody watched; live replies are still pushed');
+      let waitMs = 1000;
+      for (let tries = 1; !this.stopped; tries++) {
+        this.catchUpAgain = false;
+        try {
+          await this.take(await this.options.hub.history.newest(session, 'reconnect'));
+          if (this.catchUpAgain) continue;
+          return;
+        } catch (error) {
+          // The session's budget of reads may be spent by the page that just left, or Genesys slow to answer.
+          if (error instanceof GuestApiError && error.fatalForSession) return;
+          if (tries >= CATCH_UP_TRIES) {
+            this.logger.warn({ err: error }, 'gave up reading what came while nobody watched; that is not pushed');
+            return;
+          }
+          const retryAfterMs = error instanceof GuestApiError ? (error.retryAfterSeconds ?? 0) * 1000 : 0;
+          const delayMs = Math.max(waitMs, retryAfterMs);
+          waitMs = Math.min(waitMs * 2, CATCH_UP_MAX_WAIT_MS);
+          this.logger.info({ err: error, retryInMs: delayMs }, 'could not read what came while nobody watched yet');
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, delayMs);
+            this.endCatchUpWait = () => (clearTimeout(timer), resolve());
+          });
+        }
+      }
+    } finally {
+      this.catchingUp = false;
+      this.endCatchUpWait = undefined;
     }
   }
 

@@ -16,7 +16,7 @@ export interface PushSenderOptions {
   logger: Logger;
   /** Each request's deadline (ms). */
   timeoutMs: number;
-  /** Tries in all, the first included (429, 5xx, a timeout or a refused connection are tried again). */
+  /** Tries in all, the first included (429, 5xx or a failed connection are tried again; a timeout is not). */
   attempts?: number;
   /** The first retry's wait (ms), doubled each time, and the longest wait, a push service's Retry-After included. */
   baseDelayMs?: number;
@@ -29,7 +29,9 @@ export interface PushSenderOptions {
  * Sends one Web Push: the payload encrypted for the subscription (RFC 8291, `aes128gcm`) and signed for with the
  * deployment's VAPID pair (RFC 8292, `Authorization: vapid t=…, k=…`), both by the `web-push` package; the request
  * itself is sent here, so each outcome is judged and counted in one place. A 404 or 410 says the subscription is
- * gone; 429, 5xx, a timeout or a network failure are retried a bounded number of times with backoff.
+ * gone; 429, 5xx or a network failure are retried a bounded number of times with backoff. A request that timed out
+ * may have reached the push service, which delivers it: it is not sent again (the customer would see the reply twice),
+ * and is `failed` (never twice rather than maybe twice, as a reply whose claim fails is not pushed).
  */
 export class PushSender {
   private readonly attempts: number;
@@ -67,6 +69,11 @@ export class PushSender {
         logger.info({ pushService: host, status: answer.status }, 'push subscription gone; removing it');
         return 'gone';
       }
+      if (answer.error === 'TimeoutError') {
+        pushes.inc({ outcome: 'failed' });
+        logger.warn({ pushService: host, attempt }, 'push timed out; not sent again, as it may have arrived');
+        return 'failed';
+      }
       const retryable = answer.status === undefined || answer.status === 429 || answer.status >= 500;
       if (!retryable || attempt >= this.attempts) {
         pushes.inc({ outcome: 'failed' });
@@ -97,7 +104,9 @@ export class PushSender {
       await res.arrayBuffer().catch(() => undefined);
       return { status: res.status, retryAfterMs: retryAfterMs(res.headers.get('retry-after')) };
     } catch (error) {
-      return { error: error instanceof Error ? error.name : 'error' };
+      // A deadline's abort is a DOMException named TimeoutError (not an Error in every realm).
+      const name = (error as { name?: unknown } | null)?.name;
+      return { error: typeof name === 'string' ? name : 'error' };
     }
   }
 }

@@ -100,6 +100,16 @@ describe('outcomes', () => {
     expect(receiver.received.filter((r) => r.path === path)).toHaveLength(1);
   });
 
+  it('a push the push service took but did not answer in time is `failed`, and never sent again', async () => {
+    receiver.answerWith('never');
+    const { path, target: t } = target();
+    const before = await count('retried');
+    const quick = new PushSender({ vapid, logger: captureLogger('debug').logger, timeoutMs: 200, baseDelayMs: 1 });
+    expect(await quick.send(t, payload)).toBe('failed');
+    expect(receiver.received.filter((r) => r.path === path)).toHaveLength(1);
+    expect(await count('retried')).toBe(before);
+  });
+
   it('a push service that is not there is retried, then `failed`', async () => {
     const keys = browserKeys();
     const closed = await startPushReceiver();

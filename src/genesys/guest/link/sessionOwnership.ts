@@ -65,7 +65,10 @@ export class SessionOwnership {
         if (!session.holdsSocket) continue;
         const owner = await this.renew(session.token);
         if (owner === 'other' && !session.hasRequestsInFlight) {
-          this.options.logger.info('session moved to another instance; handing it over');
+          this.options.logger.info(
+            { chat: sessionKeyOf(session.token) },
+            'session moved to another instance; handing it over',
+          );
           session.handOver();
         }
       }
