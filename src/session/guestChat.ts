@@ -26,6 +26,7 @@ import {
 } from './attributes';
 import type { Logger } from '../observability/logger';
 import { autoStart } from './autoStart';
+import { ChatEnd, type Ended } from './chatEnd';
 import { capabilitiesOf } from './capabilities';
 import { type CustomerSignIn, grantDigest, SignInLedger } from './signIn';
 import { MAX_TEXT_BYTES } from './sending';
@@ -41,8 +42,8 @@ import { type Revocations, ROUTING_KEY, type SessionClaims, type SessionState, t
  * The guest's chat as the public API sees it: sessions, attributes and
  * messages, on top of the Guest API session hub. All state a later request
  * needs travels in the sealed session token, so any instance can serve it.
- * Sending a message is guestMessages.ts's; what a re-issued token carries
- * over is sessionState.ts's.
+ * Sending a message is guestMessages.ts's; ending the chat is chatEnd.ts's;
+ * what a re-issued token carries over is sessionState.ts's.
  */
 
 type MessengerFeatureSource = { get(): Promise<MessengerFeatures> };
@@ -92,8 +93,8 @@ export class GuestChat {
   private readonly messages: GuestMessages;
   /** What each sign-in got from Genesys, for its retry (signIn/signInLedger.ts). */
   private readonly signInLedger: SignInLedger;
-  /** Ends under way, by guest token: a DELETE that arrives meanwhile waits for the same one. */
-  private readonly ending = new Map<string, Promise<'cleared' | 'closed' | 'already'>>();
+  /** Ending the chat, and what a read that meets an end may answer (chatEnd.ts). */
+  private readonly ends: ChatEnd;
 
   /** Attribute keys the browser may never set (attributes.ts). */
   private readonly reserved: ReadonlySet<string>;
@@ -105,6 +106,7 @@ export class GuestChat {
     this.mask = deps.mask ?? GuestInputMask.off;
     this.now = deps.now ?? Date.now;
     this.messages = new GuestMessages({ ...deps, now: this.now });
+    this.ends = new ChatEnd({ ...deps, now: this.now });
     this.signInLedger = new SignInLedger({
       tokens: deps.tokens,
       revocations: deps.revocations,
@@ -262,58 +264,9 @@ export class GuestChat {
     }
   }
 
-  /**
-   * Ends the chat: Presence Clear where the deployment allows it (the agent
-   * sees the customer leave), else closeSession, which only closes the
-   * connections and leaves the conversation to time out.
-   */
-  end(claims: SessionClaims): Promise<'cleared' | 'closed' | 'already'> {
-    const token = claims.guestToken;
-    const ending = this.ending.get(token) ?? this.endOnce(claims).finally(() => this.ending.delete(token));
-    this.ending.set(token, ending);
-    return ending;
-  }
-
-  private async endOnce(claims: SessionClaims): Promise<'cleared' | 'closed' | 'already'> {
-    // A repeated DELETE opens no socket; once ended, no token for the session opens anything again.
-    if (await this.deps.revocations.isEnded(claims.guestToken)) return 'already';
-    const session = this.sessionOf(claims);
-    const ended = await this.endAtGenesys(session).catch((error: unknown) => {
-      // Genesys knows the session no more (4006, 4007): over, as asked, perhaps by this very Clear, its answer
-      // overtaken by another request's "no such session". Recorded all the same: a token left live would configure
-      // the conversation anew.
-      if (error instanceof GuestApiError && error.failure === 'session_expired') return 'already' as const;
-      throw error;
-    });
-    try {
-      // Remembered only once Genesys has it: a DELETE that failed can be retried and still end the chat.
-      await this.deps.revocations.markEnded(claims.guestToken, this.now() + this.deps.tokens.lifetimeMs);
-      this.deps.webhooks?.ended(claims.guestToken, 'guest');
-    } finally {
-      // Over at Genesys either way: live streams hear it (not to reconnect), and the hub lets the session go.
-      session.end();
-    }
-    return ended;
-  }
-
-  private async endAtGenesys(session: GuestSession): Promise<'cleared' | 'closed'> {
-    const features = await this.deps.messengerFeatures.get().catch(() => undefined);
-    if (features?.conversationClear) {
-      try {
-        await session.clear();
-        return 'cleared';
-      } catch (error) {
-        // Refused (conversation clear off after all) or unanswered: closeSession still ends the connections.
-        if (!(error instanceof GuestApiError && (error.failure === 'forbidden' || error.failure === 'timeout')))
-          throw error;
-        this.deps.logger.warn(
-          { guestFailure: error.failure },
-          'Presence Clear did not end the chat; closing the session instead',
-        );
-      }
-    }
-    await session.close();
-    return 'closed';
+  /** Ends the chat (chatEnd.ts). */
+  end(claims: SessionClaims): Promise<Ended> {
+    return this.ends.end(claims);
   }
 
   // ---------------------------------------------------------------- attributes
@@ -379,6 +332,7 @@ export class GuestChat {
     pageSize: number,
   ): Promise<Omit<HistoryPage, 'pageCount' | 'receipts'>> {
     const result = await this.deps.hub.history.page(this.sessionOf(claims), page, pageSize);
+    if (result.messages.length === 0) await this.ends.refuseEmptyWhileEnding(claims);
     return {
       messages: result.messages.filter((m) => m.type !== 'event'),
       page: result.page,
@@ -393,6 +347,7 @@ export class GuestChat {
    */
   async transcript(claims: SessionClaims): Promise<WholeConversation> {
     const whole = await this.deps.hub.history.wholeConversation(this.sessionOf(claims));
+    if (whole.messages.length === 0) await this.ends.refuseEmptyWhileEnding(claims);
     return { ...whole, messages: whole.messages.filter((m) => m.type !== 'event') };
   }
 

@@ -1,8 +1,10 @@
 import { bearer, type Stack, startStack } from '../support/stack';
+import { waitFor } from '../support/wait';
 
 /**
- * DELETE /guest-session as routes/session.ts declares it: repeatable on an ended chat, and counted
- * against the address's and the session's conversation changes, as every change is.
+ * DELETE /guest-session as routes/session.ts declares it: repeatable on an ended chat, counted
+ * against the address's and the session's conversation changes, as every change is, and never
+ * leaving a history read that meets it an empty page of a chat that had messages.
  */
 
 let stack: Stack;
@@ -33,4 +35,25 @@ test.each([
   } finally {
     await limited.close();
   }
+});
+
+test('a history read that reaches Genesys after the Clear is refused as of an ended chat, not answered empty', async () => {
+  const { token, gt } = await stack.newGuest();
+  expect((await stack.http.post('/messages').set(bearer(token)).send({ text: 'before the end' })).status).toBe(201);
+  expect((await stack.http.get('/messages').set(bearer(token))).body.messages).toHaveLength(1);
+
+  // The customer's page reads history while the same customer's DELETE ends the chat: the read is at Genesys
+  // (held there) when the Clear goes through, and Genesys (the simulator) forgets a cleared conversation.
+  const hold = stack.sim.faults.holdRest('history');
+  const read = stack.http
+    .get('/messages')
+    .set(bearer(token))
+    .then((res) => res);
+  await waitFor(() => hold.held() === 1);
+  expect((await end(stack, token)).status).toBe(204);
+  expect(stack.sim.conversationMessages(gt)).toEqual([]);
+  hold.release();
+
+  const res = await read;
+  expect([res.status, res.body.code]).toEqual([410, 'session_expired']);
 });

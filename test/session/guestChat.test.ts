@@ -182,7 +182,13 @@ describe("what each of the guest's requests leads to", () => {
   /** A chat whose hub always answers `session`, with real sealed tokens and a memory store on a clock the test moves. */
   function chatOver(
     session: Partial<GuestSession> & Record<string, unknown>,
-    options: { features?: Features; identity?: boolean; signIns?: boolean } = {},
+    options: {
+      features?: Features;
+      identity?: boolean;
+      signIns?: boolean;
+      /** What the session's history reads answer (by default, none is expected). */
+      history?: Partial<SessionHub['history']>;
+    } = {},
   ): Harness {
     let clock = Date.parse('2026-11-25T10:00:00Z');
     const now = () => clock;
@@ -222,7 +228,7 @@ describe("what each of the guest's requests leads to", () => {
     } as unknown as GuestSession;
     const chat = new GuestChat({
       config: testConfig().process,
-      hub: { session: () => full } as unknown as SessionHub,
+      hub: { session: () => full, history: options.history } as unknown as SessionHub,
       tokens,
       revocations,
       store,
@@ -476,6 +482,50 @@ describe("what each of the guest's requests leads to", () => {
         }),
       ]);
     });
+
+    test.each([
+      ['history page', (h: Harness, c: SessionClaims) => h.chat.history(c, 1, 100)],
+      ['transcript', (h: Harness, c: SessionClaims) => h.chat.transcript(c)],
+    ])(
+      'an empty %s read while the end is under way is refused with Retry-After, and once the chat is ended as an ended chat',
+      async (_what, read) => {
+        // What the simulator answers once Genesys has taken the Clear: the conversation is forgotten, its history empty.
+        const empty = { messages: [], receipts: [], page: 1, pageSize: 100, total: 0, pageCount: 0 };
+        let clearAsked!: () => void;
+        const asked = new Promise<void>((resolve) => (clearAsked = resolve));
+        let clearAnswered!: () => void;
+        const h = chatOver(
+          {
+            clear: () => {
+              clearAsked();
+              return new Promise<void>((resolve) => (clearAnswered = resolve));
+            },
+            end: () => undefined,
+          },
+          {
+            features: { conversationClear: true },
+            history: {
+              page: async () => empty,
+              wholeConversation: async () => ({ messages: [], total: 0, complete: true }),
+            },
+          },
+        );
+        const claims = await claimsOf(h);
+        // No end begun: an empty history is the chat's own (a chat with nothing in it yet).
+        await expect(read(h, claims)).resolves.toMatchObject({ messages: [], total: 0 });
+
+        const ending = h.chat.end(claims);
+        await asked;
+        await expect(read(h, claims)).rejects.toMatchObject({
+          code: 'upstream_unavailable',
+          status: 503,
+          retryAfterSeconds: 1,
+        });
+        clearAnswered();
+        await expect(ending).resolves.toBe('cleared');
+        await expect(read(h, claims)).rejects.toMatchObject({ code: 'session_expired', status: 410 });
+      },
+    );
 
     test('any other Clear failure is the answer, and the session is not closed behind it', async () => {
       let closed = 0;

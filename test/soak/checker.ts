@@ -28,8 +28,9 @@
  * - `retry_after_missing`: a 503 or 504 without Retry-After;
  * - `false_outage`: a `503 store_unavailable` while Redis was whole: no Redis fault, nor an instance starting
  *   again, within STORE_RECOVERY_MS before it (a starved instance's late timers are not Redis's silence);
- * - `stuck`: the customer waited for a start or a send longer than the longest fault active meanwhile plus
- *   STUCK_BOUND_MS, whatever the answer in the end;
+ * - `stuck`: the customer waited for a start or a send longer than the faults active meanwhile plus
+ *   STUCK_BOUND_MS, whatever the answer in the end: the time their union covers (faultsDuring), since faults
+ *   back to back or at once are one outage to whoever waits through them;
  * - `refused`: a start or a send answered with a status the model client does not retry (by code), a request
  *   the model client got wrong on purpose answered otherwise than the refusal it expects, or a chat refused as
  *   lost (401/410 before its customer ended it) that no Redis SIGKILL soon after its start explains;
@@ -158,7 +159,7 @@ export interface SessionFacts {
 /** What a chat ended by its customer may still have had on its way to the page. */
 export const END_GRACE_MS = 15_000;
 /**
- * How much longer than the longest fault meanwhile a customer may wait for a start or a send: one window of
+ * How much longer than the faults meanwhile (faultsDuring) a customer may wait for a start or a send: one window of
  * Genesys's ten history reads a minute per session, which a send in doubt may have to wait out for its delivery
  * proof once a fault is over (docs/reliability.md, "Exactly-once sends").
  */
@@ -256,11 +257,11 @@ export function checkSession(s: SessionFacts, run: RunFacts = { t0: 0, faults: [
 
   for (const op of s.operations) {
     const waited = op.ended - op.began;
-    const longest = longestFault(faults, op.began, op.ended);
-    if (waited > (longest?.to ?? 0) - (longest?.from ?? 0) + STUCK_BOUND_MS)
+    const meanwhile = faultsDuring(faults, op.began, op.ended);
+    if (waited > meanwhile.ms + STUCK_BOUND_MS)
       flag(
         'stuck',
-        `${describeOperation(run, op)} waited ${seconds(waited)} (${outcomeOf(op)}); ${allowance(longest)}`,
+        `${describeOperation(run, op)} waited ${seconds(waited)} (${outcomeOf(op)}); ${allowance(run, meanwhile)}`,
       );
     const refusal = refusalOf(op);
     if (refusal) flag('refused', `${describeOperation(run, op)} ${refusal}`);
@@ -270,12 +271,28 @@ export function checkSession(s: SessionFacts, run: RunFacts = { t0: 0, faults: [
   return found;
 }
 
-/** The longest fault that was on at some point between `from` and `to`, if any. */
-function longestFault(faults: readonly FaultWindow[], from: number, to: number): FaultWindow | undefined {
-  let longest: FaultWindow | undefined;
-  for (const f of faults)
-    if (f.from <= to && f.to >= from && (!longest || f.to - f.from > longest.to - longest.from)) longest = f;
-  return longest;
+/** The faults on at some point between two moments, and the time they cover together. */
+export interface FaultsMeanwhile {
+  /** Oldest first. */
+  windows: FaultWindow[];
+  /** The time the union of `windows` covers, each window whole (also before `from` or after `to`), in ms. */
+  ms: number;
+}
+
+/**
+ * The faults on at some point between `from` and `to` (epoch ms), and the time their union covers: faults that
+ * overlap or follow one another without a pause are one outage to whoever waits through them, so each instant under
+ * any of them counts once, and a pause between them does not count. A fault still on has `to` in the future.
+ */
+export function faultsDuring(faults: readonly FaultWindow[], from: number, to: number): FaultsMeanwhile {
+  const windows = faults.filter((f) => f.from <= to && f.to >= from).sort((a, b) => a.from - b.from);
+  let ms = 0;
+  let reach = -Infinity;
+  for (const f of windows) {
+    ms += Math.max(0, f.to - Math.max(f.from, reach));
+    reach = Math.max(reach, f.to);
+  }
+  return { windows, ms };
 }
 
 /** Why an operation counts as refused, or undefined: its own refusal, or a deliberate mistake answered otherwise. */
@@ -308,10 +325,15 @@ function outcomeOf(op: Operation): string {
   return op.outcome === 'ok' ? `answered${last}` : `${op.outcome.replace('_', ' ')}${last}`;
 }
 
-function allowance(longest: FaultWindow | undefined): string {
+function allowance(run: RunFacts, meanwhile: FaultsMeanwhile): string {
   const bound = `${STUCK_BOUND_MS / 1000} s`;
-  if (!longest) return `no fault meanwhile, bound ${bound}`;
-  return `longest fault meanwhile ${longest.kind} for ${seconds(longest.to - longest.from)}, bound that + ${bound}`;
+  const { windows, ms } = meanwhile;
+  if (windows.length === 0) return `no fault meanwhile, bound ${bound}`;
+  if (windows.length === 1) return `fault meanwhile ${windows[0]!.kind} for ${seconds(ms)}, bound that + ${bound}`;
+  const kinds = [...new Set(windows.map((f) => f.kind))].join(', ');
+  const last = Math.max(...windows.map((f) => f.to));
+  const span = `between ${seconds(windows[0]!.from - run.t0)} and ${seconds(last - run.t0)}`;
+  return `${windows.length} faults meanwhile (${kinds}) covering ${seconds(ms)} ${span}, bound that + ${bound}`;
 }
 
 export interface Percentiles {

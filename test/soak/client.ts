@@ -95,6 +95,11 @@ export interface ClientContext {
   png: Blob;
   /** Called just before a chat is ended: Genesys clears the conversation then. */
   beforeEnd?: (name: string) => void;
+  /**
+   * The time the faults on at some point between `from` and now (epoch ms) cover together, one still on counted up
+   * to now (checker.ts faultsDuring): what a customer's patience allows for beside its own minute.
+   */
+  faultMsSince?: (from: number) => number;
   /** Web Push: where each customer's browser is reached, and the agent writing to a customer who is away. */
   push?: {
     endpointFor(name: string): string;
@@ -104,6 +109,8 @@ export interface ClientContext {
 }
 
 const TIMELINE_MAX = 600;
+/** How long a customer waits for the chat to show before ending it, beside the faults meanwhile (untilChatShown). */
+const PATIENCE_MS = 60_000;
 const RETRYABLE = new Set([429, 502, 503, 504]);
 
 function retryable(error: unknown): error is BffError {
@@ -552,15 +559,18 @@ export class SoakSession {
    * with nothing still loading from a gap its replay could not fill (`catchingUp`).
    * A page whose first history read was refused (Genesys's ten reads a minute spent on reloads, resumes and
    * delivery proofs, and a `Retry-After` to wait), or whose stream is still coming back from an outage, is given
-   * up to a minute, that budget's window, before the end is asked for. A service that never serves the history
-   * or never reopens the stream still fails: the end then comes, and everything older than END_GRACE_MS before it
-   * is owed to the view.
+   * up to a minute, that budget's window, and as long again as the faults meanwhile cover (an outage, however many
+   * faults back to back make it, does not use up the customer's patience), before the end is asked for. A service
+   * that never serves the history or never reopens the stream still fails: the end then comes, and everything
+   * older than END_GRACE_MS before it is owed to the view (or, past the actions' end, the chat is left open and
+   * owes its view everything).
    */
   private async untilChatShown(): Promise<void> {
-    const until = Math.min(Date.now() + 60_000, this.ctx.hardStopAt);
+    const began = Date.now();
+    const until = () => Math.min(began + PATIENCE_MS + (this.ctx.faultMsSince?.(began) ?? 0), this.ctx.hardStopAt);
     const page = this.page;
     const shown = () => page!.historyShown && page!.stream?.state === 'open' && !page!.stream.catchingUp;
-    while (page && !shown() && page === this.page && this.acting && Date.now() < until) await sleep(250);
+    while (page && !shown() && page === this.page && this.acting && Date.now() < until()) await sleep(250);
     if (page && !page.historyShown) this.note('ending with the first history not shown');
     else if (page && !shown())
       this.note(`ending with the stream ${page.stream?.state}, catching up: ${page.stream?.catchingUp}`);

@@ -6,6 +6,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   checkLatency,
   checkSession,
+  faultsDuring,
   percentiles,
   STUCK_BOUND_MS,
   VIOLATION_KINDS,
@@ -62,6 +63,15 @@ interface Applied {
   error?: string;
 }
 
+/** The faults applied, as windows from each start to when its resource was whole again; one still on, to `now`. */
+function windowsOf(applied: readonly Applied[], t0: number, now?: number): FaultWindow[] {
+  return applied.map((a) => ({
+    kind: a.fault.kind,
+    from: t0 + a.at,
+    to: a.endedAt !== undefined ? t0 + a.endedAt : (now ?? t0 + a.at),
+  }));
+}
+
 /** The world of the run in progress, for the caller to stop on a signal. */
 export interface RunHandle {
   world?: World;
@@ -79,6 +89,7 @@ export async function runSeed(args: RunSettings, handle: RunHandle): Promise<Run
   const faultsUntil = runMs - settleMs;
   const plan = schedule(rng.fork('faults'), args.instances, 5000, faultsUntil);
   const t0 = Date.now();
+  const applied: Applied[] = [];
   const latencies: Latencies = { start: [], send: [], history: [], delivery: [] };
   const truth = new Truth(world.sim);
   const ctx: ClientContext = {
@@ -89,6 +100,10 @@ export async function runSeed(args: RunSettings, handle: RunHandle): Promise<Run
     // A read refused for now is tried again through the longest wait the views may converge for.
     hardStopAt: t0 + runMs + CONVERGE_MAX_MS,
     backBy: t0 + runMs,
+    faultMsSince: (from) => {
+      const now = Date.now();
+      return faultsDuring(windowsOf(applied, t0, now), from, now).ms;
+    },
     latencies,
     png: new Blob([PNG], { type: 'image/png' }),
     push: pushCustomers()
@@ -117,7 +132,6 @@ export async function runSeed(args: RunSettings, handle: RunHandle): Promise<Run
   const gathering = setInterval(() => truth.gather(), 500);
 
   // The faults, in real time.
-  const applied: Applied[] = [];
   const faultRun = (async () => {
     const faultRng = rng.fork('fault-targets');
     const running: Promise<void>[] = [];
@@ -201,12 +215,7 @@ export async function runSeed(args: RunSettings, handle: RunHandle): Promise<Run
 
   truth.gather();
   clearInterval(gathering);
-  const faultWindows: FaultWindow[] = applied.map((a) => ({
-    kind: a.fault.kind,
-    from: t0 + a.at,
-    to: t0 + (a.endedAt ?? a.at),
-  }));
-  const run: RunFacts = { t0, faults: faultWindows };
+  const run: RunFacts = { t0, faults: windowsOf(applied, t0) };
   const violations: Violation[] = [];
   const allFacts: SessionFacts[] = [];
   const stats = world.sim.stats;

@@ -356,10 +356,20 @@ export class GuestSession implements LinkSession {
     this.listeners.tell(event);
   }
 
+  /**
+   * Adds a listener (a live stream, a push watch). A session already out of service (handed over to another
+   * instance, retired or ended while its subscriber got ready: the stream route waits for its ticket meanwhile)
+   * tells nothing more, so the new listener hears why on the next turn, as the listeners then did: no stream stays
+   * open on it hearing nothing.
+   */
   subscribe(listener: (event: GuestEvent) => void): () => void {
     const leave = this.listeners.add(listener);
     this.touch();
-    if (!this.isReady) this.link.wake();
+    const out = this.link.dead();
+    if (out) {
+      const why: GuestEvent = { type: 'session', state: out.endState, detail: out.message };
+      queueMicrotask(() => this.listeners.tellOne(listener, why));
+    } else if (!this.isReady) this.link.wake();
     return () => {
       leave();
       this.touch();

@@ -17,6 +17,16 @@ export class SessionListeners {
     return () => void this.all.delete(listener);
   }
 
+  /** Tells one listener, if it still listens. */
+  tellOne(listener: (event: GuestEvent) => void, event: GuestEvent): void {
+    if (!this.all.has(listener)) return;
+    try {
+      listener(event);
+    } catch (error) {
+      this.logger.error({ err: error }, 'stream listener failed');
+    }
+  }
+
   tell(event: GuestEvent): void {
     for (const listener of this.all) {
       try {

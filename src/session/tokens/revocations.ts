@@ -7,6 +7,8 @@ import { sessionKeyOf, type SharedStore } from '../../store';
  * they cannot be revoked; instead each session has a standing record in the
  * store, `standing:{session}`: `live:<anchor>` from its start, `ended` once
  * ended, kept alive by use as long as any token for it could still be valid.
+ * While an end is under way, `ending:{session}` says so: Genesys may forget
+ * the conversation before the end is recorded.
  * A sign-in records a cut-off, `notbefore:{session}`: every token of the
  * conversation sealed before it is refused. With the cut-off, in the same
  * record, goes what that sign-in got from Genesys, sealed: a retry of the same
@@ -44,6 +46,13 @@ export interface Revocations {
   markLive(guestToken: string): Promise<string>;
   /** Remembers `guestToken` as ended until `untilMs` (epoch ms). */
   markEnded(guestToken: string, untilMs: number): Promise<void>;
+  /**
+   * The chat's end begins: Genesys may forget the conversation from now on, before the end is remembered
+   * (markEnded). Remembered for `ttlMs`, longer than an end takes.
+   */
+  markEnding(guestToken: string, ttlMs: number): Promise<void>;
+  /** Whether the chat was ended, or its end has begun and may have reached Genesys; undefined when neither. */
+  endOf(guestToken: string): Promise<'ended' | 'ending' | undefined>;
   /** The session's standing for a token sealed with `anchor` (undefined: sealed before anchors existed). */
   standing(guestToken: string, anchor: string | undefined): Promise<Standing>;
   isEnded(guestToken: string): Promise<boolean>;
@@ -98,6 +107,17 @@ export class StoreRevocations implements Revocations {
       'ended',
       Math.max(1, untilMs - this.now()) + RENEW_SLACK_MS,
     );
+  }
+
+  async markEnding(guestToken: string, ttlMs: number): Promise<void> {
+    await this.store.put(`ending:${sessionKeyOf(guestToken)}`, '1', ttlMs);
+  }
+
+  async endOf(guestToken: string): Promise<'ended' | 'ending' | undefined> {
+    const key = sessionKeyOf(guestToken);
+    const [standing, ending] = await Promise.all([this.store.get(`standing:${key}`), this.store.get(`ending:${key}`)]);
+    if (standing === 'ended') return 'ended';
+    return ending === undefined ? undefined : 'ending';
   }
 
   async standing(guestToken: string, anchor: string | undefined): Promise<Standing> {

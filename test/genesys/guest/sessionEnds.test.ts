@@ -4,8 +4,11 @@ import { GuestApiError } from '../../../src/genesys/guest/protocol/errors';
 import { parseInbound } from '../../../src/genesys/guest/protocol/frames';
 import type { GuestSession } from '../../../src/genesys/guest/guestSession';
 import type { SessionHub } from '../../../src/genesys/guest/sessionHub';
+import { LiveStreams } from '../../../src/http/streams/liveStreams';
 import { captureLogger } from '../../support/app';
 import { collect, hubFor } from '../../support/guestHub';
+import { closeAll, serveStreams, streamOptions } from '../../support/liveStreamHarness';
+import { dataOf, openStream } from '../../support/sse';
 import { waitFor } from '../../support/wait';
 
 /**
@@ -24,7 +27,10 @@ beforeEach(() => {
   sim.setOptions({ messagesPerSecond: 5, conversationClear: true });
   hub = hubFor(sim);
 });
-afterEach(() => hub.close());
+afterEach(() => {
+  hub.close();
+  closeAll();
+});
 
 /** Feeds a raw frame to a session as if it came off its socket. */
 function feed(session: GuestSession, raw: string): void {
@@ -110,6 +116,44 @@ describe('handed over to another instance', () => {
       message: 'The connection to Genesys was handed over to another instance; please retry.',
     });
     live.unsubscribe();
+  });
+});
+
+describe('a listener that comes once the session is out of service', () => {
+  // The stream route gets the session ready, then waits for its ticket (the shared store) before it subscribes:
+  // meanwhile the session may be handed over to another instance, retired or ended.
+  test.each([
+    [
+      'handed over',
+      (s: GuestSession) => s.handOver(),
+      'unavailable',
+      'The connection to Genesys was handed over to another instance; please retry.',
+    ],
+    ['ended', (s: GuestSession) => s.end(), 'expired', 'The chat was ended; start a new session.'],
+  ])('%s: hears why, as the listeners then did, and opens no socket', async (_how, leave, state, detail) => {
+    const token = randomUUID();
+    const session = hub.session(token);
+    await session.ready();
+    leave(session);
+    const live = collect(session);
+    expect(await live.next((e) => e.type === 'session')).toEqual({ type: 'session', state, detail });
+    expect(finals(live.events)).toHaveLength(1);
+    await waitFor(() => sim.stats.openConnectionsBySession(token) === 0);
+    expect(hub.socketsOpened).toBe(1);
+    live.unsubscribe();
+  });
+
+  test('a live stream served on a session handed over meanwhile ends at once, telling its client to reconnect', async () => {
+    const session = hub.session(randomUUID());
+    await session.ready();
+    session.handOver();
+    const streams = new LiveStreams(streamOptions());
+    const { url } = await serveStreams(streams, session);
+    const stream = await openStream(url);
+    const last = await stream.next((e) => e.event === 'session' && dataOf(e).reconnect !== undefined);
+    expect(dataOf(last)).toMatchObject({ state: 'unavailable', reconnect: true });
+    await stream.ended;
+    expect(streams.count).toBe(0);
   });
 });
 

@@ -45,6 +45,20 @@ test('an ended session is remembered until the time given, plus a minute to spar
   expect((await revocations.standing('guest', 'some.anchor')).state).toBe('ended');
 });
 
+test('an end under way is remembered for the time given, apart from the standing record, until the end is', async () => {
+  const { revocations, records } = recordingStore();
+  await revocations.markLive('guest');
+  expect(await revocations.endOf('guest')).toBeUndefined();
+  await revocations.markEnding('guest', 40_000);
+  expect(records.get(`ending:${sessionKeyOf('guest')}`)).toEqual({ value: '1', ttlMs: 40_000 });
+  expect(await revocations.endOf('guest')).toBe('ending');
+  // Under way is not ended: every token of the chat still opens it.
+  expect(await revocations.isEnded('guest')).toBe(false);
+  expect(await revocations.endOf('other')).toBeUndefined();
+  await revocations.markEnded('guest', NOW + 10_000);
+  expect(await revocations.endOf('guest')).toBe('ended');
+});
+
 test('a session marked live stays live for the tokens of its anchor, and is lost for another anchor', async () => {
   const { revocations, records } = recordingStore();
   const anchor = await revocations.markLive('guest');
