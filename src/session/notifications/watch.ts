@@ -1,0 +1,442 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import type { NormalizedMessage } from '../../domain/message';
+import {
+  type GenesysSignIn,
+  type GuestEvent,
+  GuestApiError,
+  type GuestSession,
+  type NewestPage,
+  type SessionHub,
+} from '../../genesys/guest';
+import type { Logger } from '../../observability/logger';
+import { notifyWatchedChats } from '../../observability/metrics';
+import { runWithContext } from '../../observability/requestContext';
+import type { SharedStore } from '../../store';
+import type { Revocations, Sealer } from '../tokens';
+import { HistoryPoll, type HistoryWatchParts } from './historyWatch';
+import { type PushRecord, changeIndex, recordKeys } from './pushRecords';
+import type { PushSender } from './pushSender';
+
+/** What a subscription's `chat` holds, sealed: the guest token and a signed-in customer's credentials. */
+const watchedChatSchema = z.object({
+  typ: z.literal('watch'),
+  gt: z.string().min(1),
+  au: z.object({ jwt: z.string().min(1), refreshToken: z.string().optional() }).optional(),
+});
+
+/** How long a message is held as `pending` by the instance pushing it: longer than its tries can take. */
+const PENDING_MS = 60_000;
+/** How many times a reply another instance claimed is read again, each time its claim could have lapsed. */
+const SETTLE_CHECKS = 3;
+/** Replies that arrive within this of the first are one push. */
+const COALESCE_MS = 3000;
+/** A preview's length, in characters. */
+const PREVIEW_CHARS = 120;
+/** A catch-up read that failed is tried again after 1 s, doubling up to this (or after the refusal's Retry-After). */
+const CATCH_UP_MAX_WAIT_MS = 30_000;
+/** How many times a catch-up read is tried before the watch leaves what it would find to the next watch. */
+const CATCH_UP_TRIES = 20;
+
+/** Another way of reaching the customer that a watch serves (e-mail): a chat opted in to it is watched too. */
+export interface WatchedAlso {
+  /** The chat sealed (as a subscription's `chat`) when `sk` has an opt-in to watch for; else undefined. */
+  sealedChat(sk: string): Promise<string | undefined>;
+  /** Each agent's or bot's reply the watch heard, or found in history after what the guest last wrote. */
+  reply(sk: string, message: NormalizedMessage): void;
+  /** The chat is over (ended, expired, signed out): its opt-in ends with it. */
+  chatOver(sk: string): Promise<void>;
+}
+
+export interface ChatWatchOptions {
+  store: SharedStore;
+  /** The deployment's hub of watching sockets, under the instance's NOTIFY_SOCKETS_MAX ceiling. */
+  hub: SessionHub;
+  sealer: Sealer;
+  /** Absent: the deployment has no Web Push; chats are watched only for `also`. */
+  sender?: PushSender;
+  also?: WatchedAlso;
+  revocations: Pick<Revocations, 'isEnded'>;
+  instanceId: string;
+  /** NOTIFY_AFTER_SECONDS, in ms. */
+  afterMs: number;
+  preview: boolean;
+  /** How long a subscription's records live (the chat's lifetime). */
+  recordMs: number;
+  /** Whether this instance may watch one more chat on a socket (its NOTIFY_SOCKETS_MAX). */
+  room: () => boolean;
+  /** Past that ceiling a chat is watched by paced history reads (historyWatch.ts). */
+  history: HistoryWatchParts;
+  logger: Logger;
+  now?: () => number;
+  coalesceMs?: number;
+  /** Tests shorten how long a claim to push a message holds (PENDING_MS). */
+  pendingMs?: number;
+}
+
+/** How a chat is watched: on a kept socket, or by paced history reads past the sockets' ceiling. */
+export type WatchMode = 'socket' | 'history';
+
+/** One chat watched by this instance (chatWatch.ts decides which, and when). */
+export class Watch {
+  private session?: GuestSession;
+  private poll?: HistoryPoll;
+  private unsubscribe?: () => void;
+  private renewTimer?: NodeJS.Timeout;
+  private flushTimer?: NodeJS.Timeout;
+  private pending: NormalizedMessage[] = [];
+  /** Replies this watch heard live: their records are its own, so a catch-up walks past them. */
+  private readonly heardLive = new Set<string>();
+  /** Replies another instance claimed to push and had not settled when this watch read them, by id. */
+  private unsettled = new Map<string, NormalizedMessage>();
+  private settleTimer?: NodeJS.Timeout;
+  /** A catch-up read is under way (or waits to be tried again); another was asked for meanwhile. */
+  private catchingUp = false;
+  private catchUpAgain = false;
+  /** Ends the wait before a catch-up read is tried again (the watch stopped). */
+  private endCatchUpWait?: () => void;
+  private stopped = false;
+  private current: WatchMode;
+  /** The chat as the watch opens it, once unsealed. */
+  private opened?: { guestToken: string; signIn?: GenesysSignIn };
+  private readonly keys: ReturnType<typeof recordKeys>;
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly sk: string,
+    private readonly chat: string,
+    /** The push subscription; undefined when the chat is watched only for `also`. */
+    private readonly record: PushRecord | undefined,
+    mode: WatchMode,
+    private readonly options: ChatWatchOptions,
+    private readonly leaseMs: number,
+    private readonly renewMs: number,
+    private readonly now: () => number,
+    /** The watch ended; `was`: the mode it was in. */
+    private readonly done: (was: WatchMode) => void,
+  ) {
+    this.current = mode;
+    this.keys = recordKeys(sk);
+    this.logger = options.logger.child({ component: 'push-watch', chat: sk });
+  }
+
+  async start(): Promise<void> {
+    const { sealer, hub, revocations } = this.options;
+    try {
+      const chat = watchedChatSchema.parse(await sealer.unseal(this.chat));
+      if (await revocations.isEnded(chat.gt)) return await this.remove('the chat was ended', true);
+      this.renewTimer = setInterval(() => void this.renew(chat.gt), this.renewMs);
+      this.renewTimer.unref();
+      const signIn: GenesysSignIn | undefined = chat.au;
+      this.opened = { guestToken: chat.gt, signIn };
+      if (this.mode === 'history') return this.startPolling(chat.gt, signIn);
+      const session = hub.session(chat.gt, signIn);
+      this.session = session;
+      this.unsubscribe = session.subscribe((event) => this.heard(event));
+      await session.ready();
+      if (this.stopped) return;
+      this.logger.info({ mode: this.mode }, 'watching a chat nobody is looking at, for replies to push');
+      await this.catchUp();
+    } catch (error) {
+      if (error instanceof GuestApiError && error.failure === 'session_expired')
+        return this.remove('the chat expired at Genesys', true);
+      this.logger.info({ err: error }, 'could not watch a chat for replies; another round will try again');
+      this.stop('it could not start', true);
+    }
+  }
+
+  /** Past the sockets' ceiling: the newest history page, read at a pace, is what the chat's socket would tell. */
+  private startPolling(guestToken: string, signIn: GenesysSignIn | undefined): void {
+    if (this.stopped) return;
+    this.poll = new HistoryPoll({
+      parts: this.options.history,
+      guestToken,
+      signIn,
+      take: (page) => this.take(page),
+      over: (reason) => void this.remove(reason, true),
+      logger: this.logger,
+    });
+    this.logger.info({ mode: this.mode }, 'watching a chat nobody is looking at, for replies to push');
+    this.poll.start();
+  }
+
+  get mode(): WatchMode {
+    return this.current;
+  }
+
+  /** A history-mode watch that is polling, so it can move to a socket. */
+  get movable(): boolean {
+    return !this.stopped && this.current === 'history' && this.poll !== undefined && this.session === undefined;
+  }
+
+  /**
+   * Moves a history-mode watch to a socket (a place under NOTIFY_SOCKETS_MAX freed). The socket is taken at once
+   * (so no other watch counts on its place), and history reads go on until it is ready: then they stop, and the
+   * newest page is read once more, as after a reconnect. What came meanwhile is found by that read and `take`,
+   * which both modes share with the replies heard live, so the watch's place in the conversation carries over: a
+   * reply on both sides of the switch is claimed once. A socket that does not open leaves the watch reading
+   * history, first in line for the next place.
+   */
+  async toSocket(): Promise<'moved' | 'failed' | 'stopped'> {
+    if (!this.movable || !this.opened) return 'stopped';
+    const { guestToken, signIn } = this.opened;
+    try {
+      const session = this.options.hub.session(guestToken, signIn);
+      this.session = session;
+      this.unsubscribe = session.subscribe((event) => this.heard(event));
+      await session.ready();
+    } catch (error) {
+      if (this.stopped) return 'stopped';
+      this.unsubscribe?.();
+      this.unsubscribe = undefined;
+      this.session?.retire('closed: it could not take over watching from history reads');
+      this.session = undefined;
+      this.logger.info({ err: error }, 'a chat watched by history reads could not move to a socket; it reads on');
+      return 'failed';
+    }
+    if (this.stopped) return 'stopped';
+    this.poll?.stop();
+    this.poll = undefined;
+    this.current = 'socket';
+    notifyWatchedChats.dec({ mode: 'history' });
+    notifyWatchedChats.inc({ mode: 'socket' });
+    this.logger.info({ mode: this.current }, 'a chat watched by history reads moved to a socket');
+    await this.catchUp();
+    return 'moved';
+  }
+
+  /** Ends the watch; `release`: the lease goes at once, so another instance (or a later round) may take it. */
+  stop(reason: string, release: boolean): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.renewTimer);
+    clearTimeout(this.flushTimer);
+    clearTimeout(this.settleTimer);
+    this.endCatchUpWait?.();
+    this.poll?.stop();
+    this.unsubscribe?.();
+    this.session?.retire('closed after watching for replies');
+    this.done(this.current);
+    notifyWatchedChats.dec({ mode: this.current });
+    this.logger.info({ reason }, 'stopped watching a chat');
+    if (release) this.options.store.swap(this.keys.lease, this.options.instanceId, undefined, 1).catch(() => undefined);
+  }
+
+  /** The chat is over (`over`: every opt-in of it goes) or its subscription gone: its records go. */
+  private async remove(reason: string, over: boolean): Promise<void> {
+    this.stop(reason, true);
+    const { store, also } = this.options;
+    await store.remove(this.keys.record).catch(() => undefined);
+    if (over) await also?.chatOver(this.sk).catch(() => undefined);
+    // Still listed while another opt-in remains (the next round's look drops it once none does).
+    if (over || !also || (await also.sealedChat(this.sk).catch(() => undefined)) === undefined)
+      await changeIndex(store, this.sk, false, this.options.recordMs).catch(() => undefined);
+  }
+
+  private heard(event: GuestEvent): void {
+    if (this.stopped) return;
+    if (event.type === 'message') return this.reply(event.message);
+    if (event.type !== 'session') return;
+    switch (event.state) {
+      case 'expired':
+      case 'signed_out':
+      case 'reauthentication_required':
+        void this.remove(`the chat is over (${event.state})`, true);
+        return;
+      case 'unavailable':
+      case 'closed':
+      case 'signed_in_elsewhere':
+        this.stop(`the chat's connection ended (${event.state})`, true);
+        return;
+      case 'reconnected':
+        void this.catchUp();
+        return;
+    }
+  }
+
+  /** An agent's or bot's message (not the guest's own, not an event) is pushed, with those that follow it shortly. */
+  private reply(message: NormalizedMessage): void {
+    if (message.direction !== 'outbound' || message.type === 'event') return;
+    this.options.also?.reply(this.sk, message);
+    this.heardLive.add(message.id);
+    if (!this.record || this.pending.some((m) => m.id === message.id)) return;
+    this.pending.push(message);
+    this.flushTimer ??= setTimeout(() => void this.flush(), this.options.coalesceMs ?? COALESCE_MS);
+  }
+
+  /**
+   * What came while nobody watched (before this watch, or while its socket was down), from the newest history page:
+   * the replies after the newest message that a page showed, that was pushed, or that the guest wrote. History
+   * times are not to be trusted for this (Genesys gives some entities none), so it goes by the per-message records
+   * (take). A read that fails is tried again, backed off, while the watch lasts: nothing else finds such a reply.
+   */
+  private async catchUp(): Promise<void> {
+    const session = this.session;
+    if (!session || this.stopped) return;
+    // One read at a time; a reconnect during it asks for one more, as the read may have gone out before the gap.
+    if (this.catchingUp) {
+      this.catchUpAgain = true;
+      return;
+    }
+    this.catchingUp = true;
+    try {
+      let waitMs = 1000;
+      for (let tries = 1; !this.stopped; tries++) {
+        this.catchUpAgain = false;
+        try {
+          await this.take(await this.options.hub.history.newest(session, 'reconnect'));
+          if (this.catchUpAgain) continue;
+          return;
+        } catch (error) {
+          // The session's budget of reads may be spent by the page that just left, or Genesys slow to answer.
+          if (error instanceof GuestApiError && error.fatalForSession) return;
+          if (tries >= CATCH_UP_TRIES) {
+            this.logger.warn({ err: error }, 'gave up reading what came while nobody watched; that is not pushed');
+            return;
+          }
+          const retryAfterMs = error instanceof GuestApiError ? (error.retryAfterSeconds ?? 0) * 1000 : 0;
+          const delayMs = Math.max(waitMs, retryAfterMs);
+          waitMs = Math.min(waitMs * 2, CATCH_UP_MAX_WAIT_MS);
+          this.logger.info({ err: error, retryInMs: delayMs }, 'could not read what came while nobody watched yet');
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, delayMs);
+            this.endCatchUpWait = () => (clearTimeout(timer), resolve());
+          });
+        }
+      }
+    } finally {
+      this.catchingUp = false;
+      this.endCatchUpWait = undefined;
+    }
+  }
+
+  /**
+   * The replies of a newest page that no page showed and no push carried, made pending: how many were new. A reply
+   * another instance claimed and has not settled (`pending:`) may never be pushed: that instance may have died
+   * between its claim and its push, which is when a watch moves. Such replies are read again once the claim could
+   * have lapsed (settle). A reply this watch heard live is passed over, not stopped at: it may have been pushed while
+   * history was read, and what came before it still has to be found.
+   */
+  private async take(page: NewestPage): Promise<number> {
+    const missed: NormalizedMessage[] = [];
+    const replies = [...page.messages].reverse();
+    for (const m of replies) {
+      if (m.direction === 'inbound') break;
+      if (m.type === 'event') continue;
+      this.options.also?.reply(this.sk, m);
+    }
+    if (!this.record) return 0;
+    for (const m of replies) {
+      if (m.direction === 'inbound') break;
+      if (m.type === 'event' || this.heardLive.has(m.id)) continue;
+      const record = await this.options.store.get(this.keys.message(m.id));
+      if (record === undefined) missed.unshift(m);
+      else if (record.startsWith('pending:') && record !== `pending:${this.options.instanceId}`)
+        this.unsettled.set(m.id, m);
+      else break;
+    }
+    if (this.unsettled.size > 0) this.settleLater(SETTLE_CHECKS);
+    // Older than any reply heard live meanwhile: the newest of a batch, whose preview a push shows, stays last.
+    const fresh = missed.filter((m) => !this.pending.some((p) => p.id === m.id));
+    if (fresh.length === 0 || this.stopped) return 0;
+    this.pending = [...fresh, ...this.pending];
+    this.flushTimer ??= setTimeout(() => void this.flush(), this.options.coalesceMs ?? COALESCE_MS);
+    return fresh.length;
+  }
+
+  /**
+   * Reads again the replies another instance had claimed: one whose claim lapsed unsettled (its instance died before
+   * it pushed) is pushed from here; one settled is done; one still claimed is read again, up to `checks` times.
+   */
+  private settleLater(checks: number): void {
+    if (this.settleTimer || this.stopped) return;
+    this.settleTimer = setTimeout(() => {
+      this.settleTimer = undefined;
+      void this.settle(checks - 1);
+    }, this.options.pendingMs ?? PENDING_MS);
+    this.settleTimer.unref();
+  }
+
+  private async settle(checksLeft: number): Promise<void> {
+    if (this.stopped) return;
+    const lapsed: NormalizedMessage[] = [];
+    try {
+      for (const [id, m] of [...this.unsettled]) {
+        const record = await this.options.store.get(this.keys.message(id));
+        if (record !== undefined && record.startsWith('pending:')) continue;
+        this.unsettled.delete(id);
+        if (record === undefined && !this.pending.some((p) => p.id === id)) lapsed.push(m);
+      }
+    } catch (error) {
+      this.logger.info({ err: error }, 'could not read the replies another instance had claimed; reading again later');
+    }
+    if (lapsed.length > 0) {
+      this.logger.info({ replies: lapsed.length }, 'pushing replies whose instance died before it pushed them');
+      this.pending = [...lapsed, ...this.pending];
+      this.flushTimer ??= setTimeout(() => void this.flush(), this.options.coalesceMs ?? COALESCE_MS);
+    }
+    if (this.unsettled.size === 0) return;
+    if (checksLeft > 0) this.settleLater(checksLeft);
+    else {
+      this.logger.warn(
+        { replies: this.unsettled.size },
+        'replies another instance claimed stayed unsettled; left to it',
+      );
+      this.unsettled.clear();
+    }
+  }
+
+  /** Pushes what is pending: each message claimed first, so no instance pushes it again. */
+  private async flush(): Promise<void> {
+    this.flushTimer = undefined;
+    const batch = this.pending;
+    this.pending = [];
+    const { store, sender, instanceId } = this.options;
+    const record = this.record;
+    if (!record || !sender) return;
+    const claimed: NormalizedMessage[] = [];
+    for (const m of batch) {
+      const pendingMs = this.options.pendingMs ?? PENDING_MS;
+      if (await store.claim(this.keys.message(m.id), `pending:${instanceId}`, pendingMs).catch(() => false))
+        claimed.push(m);
+    }
+    if (claimed.length === 0) return;
+    const newest = claimed[claimed.length - 1]!;
+    const payload = {
+      type: 'reply' as const,
+      from: newest.from?.name ?? (newest.originatingEntity === 'bot' ? 'bot' : 'agent'),
+      ...(this.options.preview && newest.text ? { preview: newest.text.slice(0, PREVIEW_CHARS) } : {}),
+      url: record.url,
+    };
+    // Each push's log lines carry a trace id of their own, as a request's do.
+    const trace = { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex') };
+    const outcome = await runWithContext({ requestId: `push-${trace.spanId}`, trace }, () =>
+      sender.send(record, payload),
+    );
+    await Promise.all(
+      claimed.map((m) =>
+        store.swap(this.keys.message(m.id), `pending:${instanceId}`, outcome, this.options.recordMs).catch(() => false),
+      ),
+    );
+    if (outcome === 'gone') await this.remove('the push service says the subscription is gone', false);
+  }
+
+  /** Keeps the lease, and ends the watch when a page is back, the chat ended or the subscription went. */
+  private async renew(guestToken: string): Promise<void> {
+    if (this.stopped) return;
+    const { store, instanceId, revocations } = this.options;
+    try {
+      if (!(await store.swap(this.keys.lease, instanceId, instanceId, this.leaseMs)))
+        return this.stop('another instance watches it now', false);
+      if ((await store.get(this.keys.seen)) !== undefined) return this.stop('a page is open again', true);
+      if (
+        (await store.get(this.keys.record)) === undefined &&
+        (await this.options.also?.sealedChat(this.sk)) === undefined
+      )
+        return this.stop('the subscription was removed', true);
+      if (await revocations.isEnded(guestToken)) return await this.remove('the chat was ended', true);
+    } catch {
+      // The store did not answer: the watch goes on; the lease lapses if this lasts, and another instance takes it.
+    }
+  }
+}
