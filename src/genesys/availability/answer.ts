@@ -76,7 +76,8 @@ export function composeAnswer(facts: Facts, parts: readonly AvailabilityPart[], 
 
 /** Whether a guest waiting should hear of the change: open flips, or the estimate moves noticeably. */
 export function changedNoticeably(before: Availability, after: Availability): boolean {
-  if (before.open !== after.open || before.reason !== after.reason) return true;
+  // The reason says whether it is open ('open' alone is), and why not.
+  if (before.reason !== after.reason) return true;
   const a = before.estimatedWaitSeconds;
   const b = after.estimatedWaitSeconds;
   if (a === null || b === null) return a !== b;

@@ -44,10 +44,11 @@ const DAY_MS = 86_400_000;
  * and one that stays shut past it no next opening.
  */
 export const HORIZON_MS = 367 * DAY_MS;
-/** The first window the search looks at: most answers are in it. */
-const WINDOW_MS = 8 * DAY_MS;
-/** How far a rule is first expanded past the start of what is asked. */
-const FIRST_REACH_MS = 16 * DAY_MS;
+/**
+ * The windows the search looks at in turn, each ending this far past its start (each twice as long as the last):
+ * most answers are in the first, and a year is a few.
+ */
+const WINDOW_ENDS_MS = [8, 24, 56, 120, 248].map((days) => days * DAY_MS).concat(HORIZON_MS);
 
 const LOCAL = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?/;
 
@@ -59,48 +60,67 @@ export function floatingOf(local: string): number {
   return Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s ?? 0));
 }
 
-class Recurring {
-  readonly durationMs: number;
-  private readonly startMs: number;
-  private readonly rule?: RRule;
-  private expanded?: { from: number; to: number; starts: number[] };
-  private reachMs = FIRST_REACH_MS;
+/** An occurrence as instants: `[start, end)`. */
+interface Interval {
+  start: number;
+  end: number;
+}
 
-  constructor(schedule: TimedSchedule) {
+/** One schedule's occurrences as instants, from its rule expanded as far as asked. */
+class Recurring {
+  private readonly startMs: number;
+  private readonly durationMs: number;
+  private readonly rule?: RRule;
+  /** The occurrences that start within the local times `from` to `to` (floating ms): a one-off's, at all times. */
+  private expanded?: { from: number; to: number; occurrences: Interval[] };
+
+  constructor(
+    schedule: TimedSchedule,
+    private readonly clock: ZoneClock,
+  ) {
     this.startMs = floatingOf(schedule.start);
     this.durationMs = Math.max(0, floatingOf(schedule.end) - this.startMs);
-    const text = schedule.rrule?.trim().replace(/^RRULE:/i, '');
-    // No cache in rrule: the expansion below is kept here.
-    if (text) this.rule = new RRule({ ...RRule.parseString(text), dtstart: new Date(this.startMs) }, true);
+    // rrule reads an `RRULE:` prefix itself.
+    const text = schedule.rrule?.trim();
+    if (text) this.rule = new RRule({ ...RRule.parseString(text), dtstart: new Date(this.startMs) });
+    else this.expanded = { from: -Infinity, to: Infinity, occurrences: [this.interval(this.startMs)] };
   }
 
-  /** The local start times (floating ms) of the occurrences that start between `from` and `to`, inclusive. */
-  startsBetween(from: number, to: number): number[] {
-    if (!this.rule) return from <= this.startMs && this.startMs <= to ? [this.startMs] : [];
+  /** The occurrences that hold some instant of `[from, to]`. */
+  holding(from: number, to: number): Interval[] {
+    // A wall clock is within a day of its instant (no offset reaches 24 hours), whichever offset it was read with.
+    const wallFrom = from - DAY_MS - this.durationMs;
+    const wallTo = to + DAY_MS;
     let kept = this.expanded;
-    if (!kept || from < kept.from || to > kept.to) {
-      // rrule walks from the rule's first occurrence at each call: each walk reaches at least as far past `from`
-      // as the rule's start is before it, and four times as far as the last, so a search across many windows (a
-      // centre open for months) walks a few times at most, and the search for an answer this week walks little.
-      this.reachMs = Math.min(HORIZON_MS, Math.max(kept ? 4 * this.reachMs : FIRST_REACH_MS, from - this.startMs));
-      const lo = Math.min(from, kept?.from ?? from);
-      const hi = Math.max(to, from + this.reachMs, kept?.to ?? to);
-      const starts = this.rule.between(new Date(lo), new Date(hi), true).map((d) => d.getTime());
-      this.expanded = kept = { from: lo, to: hi, starts };
+    if (!kept || wallFrom < kept.from || wallTo > kept.to) {
+      // rrule walks from the rule's first occurrence at each call, so each walk reaches as far past what is asked
+      // as the search looks ahead: the search for an answer walks once. Its bounds are left out: a start on
+      // either is a day away from every instant asked about.
+      const reach = wallTo + HORIZON_MS;
+      const starts = this.rule!.between(new Date(wallFrom), new Date(reach));
+      this.expanded = kept = {
+        from: wallFrom,
+        to: reach,
+        occurrences: starts.map((date) => this.interval(date.getTime())),
+      };
     }
-    return kept.starts.filter((start) => from <= start && start <= to);
+    // An occurrence that starts in a spring-forward gap may end before it starts: it holds no instant.
+    return kept.occurrences.filter((o) => o.start <= to && from < o.end);
+  }
+
+  /** The occurrence that starts at a local time, as instants (RFC 5545: zoneClock.ts). */
+  private interval(wall: number): Interval {
+    return { start: this.clock.instantOf(wall), end: this.clock.instantOf(wall + this.durationMs) };
   }
 }
 
 export type Kind = 'holiday' | 'closed' | 'open';
 const RANKED: readonly Kind[] = ['holiday', 'closed', 'open'];
 
-/** One occurrence of a schedule, as instants: `[start, end)`; `index` is the schedule's place in its kind's list. */
-interface Occurrence {
+/** One occurrence of a schedule: `index` is the schedule's place in its kind's list. */
+interface Occurrence extends Interval {
   kind: Kind;
   index: number;
-  start: number;
-  end: number;
 }
 
 /** The schedule that decides the state at an instant: its kind and its place in the group's list of that kind. */
@@ -110,19 +130,13 @@ export interface DecidingSchedule {
 }
 
 export class OpenHours {
+  /** Each kind's schedules, the kinds as they rank. */
   private readonly kinds: [Kind, Recurring[]][];
   private readonly clock: ZoneClock;
-  private readonly longestMs: number;
 
   constructor(group: ScheduleGroupHours) {
-    this.clock = new ZoneClock(group.timeZone);
-    const build = (list: TimedSchedule[]) => list.map((s) => new Recurring(s));
-    this.kinds = [
-      ['holiday', build(group.holiday)],
-      ['closed', build(group.closed)],
-      ['open', build(group.open)],
-    ];
-    this.longestMs = Math.max(0, ...this.kinds.flatMap(([, list]) => list.map((r) => r.durationMs)));
+    const clock = (this.clock = new ZoneClock(group.timeZone));
+    this.kinds = RANKED.map((kind) => [kind, group[kind].map((s) => new Recurring(s, clock))]);
   }
 
   at(nowMs: number): OpenHoursAnswer {
@@ -144,12 +158,9 @@ export class OpenHours {
    * group's list, when several do); undefined when none holds it, which is closed.
    */
   decidedBy(instant: number): DecidingSchedule | undefined {
-    const holding = this.occurrences(instant, instant).filter((o) => o.start <= instant && instant < o.end);
-    for (const kind of RANKED) {
-      const first = holding.filter((o) => o.kind === kind).sort((a, b) => a.index - b.index)[0];
-      if (first) return { kind, index: first.index };
-    }
-    return undefined;
+    // The occurrences come kind by kind as they rank, each kind's in the group's order.
+    const first = this.occurrences(instant, instant)[0];
+    return first && { kind: first.kind, index: first.index };
   }
 
   /** ISO 8601 with the zone's offset at that instant. */
@@ -159,36 +170,24 @@ export class OpenHours {
 
   /** The first instant after `from`, within the horizon, where an occurrence starts or ends into a wanted state. */
   private first(from: number, wanted: (state: Kind) => boolean): number | undefined {
-    const horizon = from + HORIZON_MS;
-    // Each window twice the last: a year is a few windows, and the usual answer is in the first.
-    for (let start = from, window = WINDOW_MS; start < horizon; start += window, window *= 2) {
-      const end = Math.min(start + window, horizon);
+    let start = from;
+    for (const reach of WINDOW_ENDS_MS) {
+      const end = from + reach;
       const occurrences = this.occurrences(start, end);
       const edges = new Set(occurrences.flatMap((o) => [o.start, o.end]).filter((t) => start < t && t <= end));
       for (const edge of [...edges].sort((a, b) => a - b)) {
         if (wanted(stateAt(edge, occurrences))) return edge;
       }
+      start = end;
     }
     return undefined;
   }
 
-  /** Every occurrence that holds some instant of `[from, to]`. */
+  /** Every occurrence that holds some instant of `[from, to]`, kind by kind as they rank, in the group's order. */
   private occurrences(from: number, to: number): Occurrence[] {
-    // A wall clock is within a day of its instant (no offset reaches 24 hours), whichever offset it was read with.
-    const wallFrom = from - DAY_MS - this.longestMs;
-    const wallTo = to + DAY_MS;
-    const found: Occurrence[] = [];
-    for (const [kind, list] of this.kinds) {
-      for (const [index, recurring] of list.entries()) {
-        for (const wall of recurring.startsBetween(wallFrom, wallTo)) {
-          const start = this.clock.instantOf(wall);
-          const end = this.clock.instantOf(wall + recurring.durationMs);
-          // An occurrence that starts in a spring-forward gap may end before it starts: it holds no instant.
-          if (start < end && start <= to && from < end) found.push({ kind, index, start, end });
-        }
-      }
-    }
-    return found;
+    return this.kinds.flatMap(([kind, list]) =>
+      list.flatMap((recurring, index) => recurring.holding(from, to).map((o) => ({ ...o, kind, index }))),
+    );
   }
 }
 

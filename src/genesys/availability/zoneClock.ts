@@ -1,5 +1,4 @@
 const DAY_MS = 86_400_000;
-const NAMED_KEPT = 4096;
 
 /**
  * A time zone's wall clock, as "floating" epoch ms (the local date and time written as if they were UTC), and
@@ -11,8 +10,6 @@ const NAMED_KEPT = 4096;
  */
 export class ZoneClock {
   private readonly formatter: Intl.DateTimeFormat;
-  /** The instants of the wall times asked for lately: the windows of one search overlap. */
-  private readonly named = new Map<number, number>();
 
   constructor(readonly timeZone: string) {
     this.formatter = formatterFor(timeZone);
@@ -22,13 +19,8 @@ export class ZoneClock {
   wallOf(instant: number): number {
     const second = Math.floor(instant / 1000) * 1000;
     const date = new Date(second);
-    // `format` is several times cheaper than `formatToParts`; its parts are read from it when it has their shape.
-    const m = EN_US.exec(this.formatter.format(date));
-    const [month, day, year, hour, minute, sec] = m
-      ? m.slice(1).map(Number)
-      : ['month', 'day', 'year', 'hour', 'minute', 'second'].map((type) =>
-          Number(this.formatter.formatToParts(date).find((p) => p.type === type)?.value),
-        );
+    // `format` is several times cheaper than `formatToParts`; the formatter's options fix its shape (EN_US).
+    const [month, day, year, hour, minute, sec] = EN_US.exec(this.formatter.format(date))!.slice(1).map(Number);
     return Date.UTC(year!, month! - 1, day!, hour!, minute!, sec!) + (instant - second);
   }
 
@@ -39,22 +31,12 @@ export class ZoneClock {
 
   /** The instant a wall-clock time names: the earlier of two, or past a gap by as much as it was into it. */
   instantOf(wall: number): number {
-    let instant = this.named.get(wall);
-    if (instant === undefined) {
-      if (this.named.size >= NAMED_KEPT) this.named.clear();
-      this.named.set(wall, (instant = this.resolve(wall)));
-    }
-    return instant;
-  }
-
-  private resolve(wall: number): number {
-    // The offsets a day either side of the wall time read as UTC are those on both sides of a clock change there.
+    // The offsets a day either side of the wall time read as UTC are those on both sides of a clock change there
+    // (the same one twice where there is none).
     const before = this.offsetAt(wall - DAY_MS);
     const after = this.offsetAt(wall + DAY_MS);
-    const offsets = before === after ? [before] : [before, after];
-    const named = offsets.map((offset) => wall - offset).filter((instant) => this.wallOf(instant) === wall);
-    if (named.length > 0) return Math.min(...named);
-    return wall - before;
+    const named = [before, after].map((offset) => wall - offset).filter((instant) => this.wallOf(instant) === wall);
+    return named.length > 0 ? Math.min(...named) : wall - before;
   }
 
   /** ISO 8601 with the zone's offset at that instant, to the second. */
@@ -69,8 +51,8 @@ export class ZoneClock {
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
-/** `en-US` with the options below writes `03/29/2026, 14:05:09`. */
-const EN_US = /^(\d{2})\/(\d{2})\/(\d{4,}), (\d{2}):(\d{2}):(\d{2})$/;
+/** `en-US` with the options below writes `03/29/2026, 14:05:09` (a year of fewer digits as it is: `01/01/500`). */
+const EN_US = /^(\d{2})\/(\d{2})\/(\d+), (\d{2}):(\d{2}):(\d{2})$/;
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 /** One formatter per zone for the process: making one costs more than a hundred uses. */

@@ -110,3 +110,59 @@ describe('a schedule group that states no time zone', () => {
     expect(answer).toMatchObject({ open: true, closesAt: '2027-03-22T17:00:00+00:00' });
   });
 });
+
+describe('a schedule group this service cannot evaluate', () => {
+  const group = '7b1d2f4a-9c3e-4e8b-a6d0-1f2e3d4c5b6a';
+  /** Refreshes the schedule part from a group in `timeZone` holding one open schedule; returns it and the log. */
+  async function readGroup(timeZone: string, schedule: { start: string; end: string; rrule?: string }) {
+    const reads = new AvailabilityReads({
+      request: async <T>({ path }: { path: string }): Promise<T> =>
+        (path.includes('/schedulegroups/')
+          ? { id: group, name: 'Hours', timeZone, openSchedules: [{ id: 's-1' }] }
+          : { id: 's-1', name: 'Days', ...schedule }) as T,
+    });
+    const log = captureLogger();
+    const { facts } = await refreshFacts({
+      reads,
+      targets: { queueIds: [], scheduleGroupId: group },
+      now: Date.parse('2027-03-22T16:30:00Z'),
+      staleMs: 0,
+      logger: log.logger,
+      onMissingPermission: () => undefined,
+      onNoTimeZone: () => undefined,
+    });
+    const { answer } = composeAnswer(facts, ['schedule'], Date.parse('2027-03-22T16:30:00Z'));
+    const warned = log.lines().flatMap((l) => (l.part === 'schedule' ? [(l.err as { message: string }).message] : []));
+    return { answer, warned };
+  }
+
+  test('a local time that is not one: the schedule is unknown, and the log names the value', async () => {
+    const { answer, warned } = await readGroup('Europe/Berlin', { start: 'Monday 09:00', end: '2027-01-04T17:00' });
+    expect(answer).toMatchObject({ open: true, reason: 'open', unknown: ['schedule'] });
+    expect(warned).toEqual(['not a local date-time: "Monday 09:00"']);
+  });
+
+  test('a time zone this runtime does not know: the schedule is unknown, and the log names the zone', async () => {
+    const start = '2027-01-04T09:00:00.000';
+    const { answer, warned } = await readGroup('Mars/Olympus_Mons', { start, end: '2027-01-04T17:00:00.000' });
+    expect(answer).toMatchObject({ open: true, reason: 'open', unknown: ['schedule'] });
+    expect(warned).toEqual([`the schedule group's time zone "Mars/Olympus_Mons" is not known to this runtime`]);
+  });
+
+  test('read by an instance that could (a shared answer), it leaves the schedule unknown and the centre open', () => {
+    // Another version of the service may share a schedule this one cannot evaluate (answer.ts).
+    const now = Date.parse('2027-03-22T16:30:00Z');
+    const schedule = {
+      value: { timeZone: 'Europe/Berlin', open: [{ start: '2027-01-04T09:00', end: 'soon' }], closed: [], holiday: [] },
+      readAt: now,
+    };
+    const { answer } = composeAnswer({ refreshedAt: now, notBefore: now, schedule }, ['schedule'], now);
+    expect(answer).toMatchObject({
+      open: true,
+      reason: 'open',
+      nextOpenAt: null,
+      closesAt: null,
+      unknown: ['schedule'],
+    });
+  });
+});

@@ -72,11 +72,16 @@ describe('precedence', () => {
     expect(hours.decidedBy(Date.parse('2026-06-02T14:00:00Z'))).toEqual({ kind: 'open', index: 0 });
     expect(hours.decidedBy(Date.parse('2026-06-02T12:30:00Z'))).toEqual({ kind: 'closed', index: 1 });
     expect(hours.decidedBy(Date.parse('2026-06-02T20:00:00Z'))).toBeUndefined();
+    // At an edge the occurrence that starts there holds the instant, the one that ends there no longer does.
+    expect(hours.decidedBy(Date.parse('2026-06-02T12:00:00Z'))).toEqual({ kind: 'closed', index: 1 });
+    expect(hours.decidedBy(Date.parse('2026-06-02T13:00:00Z'))).toEqual({ kind: 'open', index: 0 });
+    expect(hours.decidedBy(Date.parse('2026-06-02T07:00:00Z'))).toBeUndefined();
+    expect(hours.decidedBy(Date.parse('2026-06-02T17:00:00Z'))).toBeUndefined();
   });
 
   test('no open schedule at all: closed, with no next opening', () => {
     const hours = new OpenHours({ timeZone: 'UTC', open: [], closed: [], holiday: [] });
-    expect(at(hours, '2026-06-02T15:00:00Z')).toEqual({ state: 'closed' });
+    expect(at(hours, '2026-06-02T15:00:00Z')).toStrictEqual({ state: 'closed' });
   });
 });
 
@@ -205,5 +210,120 @@ describe('closesAt is the end of the whole open period', () => {
     });
     expect(at(hours, '2027-01-01T00:00:00Z')).toMatchObject({ state: 'open', closesAt: '2028-01-01T00:00:00+00:00' });
     expect(at(hours, '2026-12-01T00:00:00Z')).toEqual({ state: 'open' });
+  });
+});
+
+describe('how a schedule is written', () => {
+  test('local times to the second, or to the minute only', () => {
+    const hours = new OpenHours({
+      timeZone: 'Europe/Berlin',
+      open: [{ start: '2026-01-05T09:00:30.000', end: '2026-01-05T17:00:45', rrule: 'FREQ=DAILY' }],
+      closed: [{ start: '2026-06-03T12:00', end: '2026-06-03T13:15' }],
+      holiday: [],
+    });
+    expect(at(hours, '2026-06-02T06:00:00Z')).toMatchObject({ nextOpenAt: '2026-06-02T09:00:30+02:00' });
+    expect(at(hours, '2026-06-02T12:00:00Z')).toMatchObject({ closesAt: '2026-06-02T17:00:45+02:00' });
+    expect(at(hours, '2026-06-03T08:00:00Z')).toMatchObject({ closesAt: '2026-06-03T12:00:00+02:00' });
+    expect(at(hours, '2026-06-03T10:30:00Z')).toMatchObject({ nextOpenAt: '2026-06-03T13:15:00+02:00' });
+  });
+
+  test('a rule written with its name (RRULE:), in either case, is the same rule', () => {
+    for (const rrule of ['RRULE:FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR', 'rrule:FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR']) {
+      const hours = new OpenHours({
+        timeZone: 'Europe/Berlin',
+        open: [{ ...WEEKDAYS, rrule }],
+        closed: [],
+        holiday: [],
+      });
+      expect(at(hours, '2026-10-23T14:00:00Z')).toMatchObject({ closesAt: '2026-10-23T17:00:00+02:00' });
+      expect(at(hours, '2026-10-24T10:00:00Z')).toMatchObject({ nextOpenAt: '2026-10-26T09:00:00+01:00' });
+    }
+  });
+});
+
+describe('how far ahead a change is found', () => {
+  const ALL_DAY = { start: '2026-01-01T00:00:00.000', end: '2026-01-02T00:00:00.000', rrule: 'FREQ=DAILY' };
+
+  // The search looks at windows ending 8, 24, 56, 120 and 248 days ahead, then at the horizon (openHours.ts), and
+  // expands a rule as far past what it asks: a change on a window's end, or in the horizon's last day, is found.
+  test.each([
+    ['1 day', 24],
+    ['8 days', 8 * 24],
+    ['24 days', 24 * 24],
+    ['56 days', 56 * 24],
+    ['120 days', 120 * 24],
+    ['248 days', 248 * 24],
+    ['300 days', 300 * 24],
+    ['366 days and 20 hours', 366 * 24 + 20],
+    ['367 days (the horizon)', 367 * 24],
+  ])('a reopening %s ahead, to the second', (_, hoursAhead) => {
+    const now = Date.parse('2026-03-02T10:00:00Z');
+    const reopens = now + hoursAhead * 3_600_000;
+    const hours = new OpenHours({
+      timeZone: 'UTC',
+      open: [ALL_DAY],
+      closed: [{ start: '2026-03-02T00:00:00.000', end: new Date(reopens).toISOString().slice(0, 23) }],
+      holiday: [],
+    });
+    expect(hours.at(now)).toStrictEqual({
+      state: 'closed',
+      nextOpenAt: new Date(reopens).toISOString().replace('.000Z', '+00:00'),
+      changesAt: reopens,
+    });
+  });
+
+  test('a reopening past the horizon is not in sight', () => {
+    const now = Date.parse('2026-03-02T10:00:00Z');
+    const hours = new OpenHours({
+      timeZone: 'UTC',
+      open: [ALL_DAY],
+      closed: [
+        { start: '2026-03-02T00:00:00.000', end: new Date(now + 367 * 86_400_000 + 1000).toISOString().slice(0, 23) },
+      ],
+      holiday: [],
+    });
+    expect(hours.at(now)).toStrictEqual({ state: 'closed' });
+  });
+
+  test('a holiday of ten days holds to its last hour, and a closing of six weeks to its last day', () => {
+    const hours = new OpenHours({
+      timeZone: 'Asia/Tokyo',
+      open: [ALL_DAY],
+      closed: [{ start: '2026-02-01T00:00:00.000', end: '2026-03-15T00:00:00.000' }],
+      holiday: [{ start: '2025-12-24T00:00:00.000', end: '2026-01-03T00:00:00.000', rrule: 'FREQ=YEARLY' }],
+    });
+    expect(at(hours, '2027-01-02T14:30:00Z')).toStrictEqual({
+      state: 'holiday',
+      nextOpenAt: '2027-01-03T00:00:00+09:00',
+      changesAt: Date.parse('2027-01-02T15:00:00Z'),
+    });
+    expect(at(hours, '2026-03-14T12:00:00Z')).toMatchObject({
+      state: 'closed',
+      nextOpenAt: '2026-03-15T00:00:00+09:00',
+    });
+  });
+
+  test('one OpenHours answers a later instant, then an earlier one, as a new one would', () => {
+    const group = {
+      timeZone: 'Europe/Dublin',
+      open: [WEEKDAYS],
+      closed: [{ start: '2026-01-05T12:00:00.000', end: '2026-01-05T13:00:00.000', rrule: 'FREQ=DAILY' }],
+      holiday: [{ start: '2026-12-24T00:00:00.000', end: '2026-12-27T00:00:00.000', rrule: 'FREQ=YEARLY' }],
+    };
+    const hours = new OpenHours(group);
+    for (const instant of [
+      '2026-03-02T10:00:00Z',
+      '2027-06-01T11:30:00Z',
+      '2026-01-07T16:00:00Z',
+      '2028-12-24T09:00:00Z',
+    ]) {
+      expect(at(hours, instant)).toStrictEqual(at(new OpenHours(group), instant));
+      expect(hours.decidedBy(Date.parse(instant))).toStrictEqual(new OpenHours(group).decidedBy(Date.parse(instant)));
+    }
+    expect(at(hours, '2026-01-07T16:00:00Z')).toMatchObject({ state: 'open', closesAt: '2026-01-07T17:00:00+00:00' });
+    expect(at(hours, '2027-06-01T11:30:00Z')).toMatchObject({
+      state: 'closed',
+      nextOpenAt: '2027-06-01T13:00:00+01:00',
+    });
   });
 });
