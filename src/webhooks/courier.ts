@@ -3,7 +3,7 @@ import type { WebhookEndpoint } from '../config/deployment';
 import type { WebhookSettings } from '../config/schema';
 import type { Logger } from '../observability/logger';
 import { webhookDeadLetters, webhookDeliveries, webhookOutboxDepth } from '../observability/metrics';
-import type { DurableQueue, QueuedEntry, SharedStore } from '../store';
+import { OutboxPump, type DurableQueue, type QueuedEntry, type SharedStore } from '../store';
 import { OUTBOX } from './chatEvents';
 import { endpointKey, parseEntry, type OutboxEntry } from './outboxEntry';
 
@@ -34,9 +34,9 @@ export interface CourierOptions {
 }
 
 /**
- * Delivers a deployment's webhook outbox (docs/api.md#webhooks), at least once: each round leases the entries that
- * are due (a lease keeps other instances off them while this one tries; one that dies mid-delivery leaves them to
- * come due again), signs each per Standard Webhooks with its endpoint's secret and posts it within
+ * Delivers a deployment's webhook outbox (docs/api.md#webhooks), at least once, by an OutboxPump: each round leases the
+ * entries that are due (a lease keeps other instances off them while this one tries; one that dies mid-delivery leaves
+ * them to come due again), signs each per Standard Webhooks with its endpoint's secret and posts it within
  * WEBHOOK_TIMEOUT_MS, at most WEBHOOK_CONCURRENCY at once. A 2xx removes it; a `410` disables the endpoint (until an
  * operator replays its dead letters); anything else is retried after an exponential backoff with full jitter, until
  * WEBHOOK_RETRY_HOURS have passed since it was queued: then it is a dead letter. Every outcome is counted and logged.
@@ -47,15 +47,7 @@ export class Courier {
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly post: typeof fetch;
-  private inFlight = 0;
-  private timer?: NodeJS.Timeout;
-  private running = false;
-  private closed = false;
-  private started = false;
-  /** A round asked for while one runs: it runs again at its end. */
-  private again = false;
-  private storeDown = false;
-  private readonly pollMs: number;
+  private readonly pump: OutboxPump;
 
   constructor(private readonly options: CourierOptions) {
     this.queue = options.store.queue(OUTBOX);
@@ -63,7 +55,32 @@ export class Courier {
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.post = options.fetch ?? fetch;
-    this.pollMs = Math.min(POLL_MS, options.settings.firstRetryMs);
+    const { logger, settings } = options;
+    const storeError = (error: unknown) => ({ storeError: error instanceof Error ? error.message : String(error) });
+    this.pump = new OutboxPump({
+      queue: this.queue,
+      atOnce: settings.concurrency,
+      // Longer than a delivery and the writes after it, so an instance alive never loses its lease mid-delivery.
+      leaseMs: 2 * settings.timeoutMs + 5000,
+      pollMs: Math.min(POLL_MS, settings.firstRetryMs),
+      now: this.now,
+      deliver: (entry) => this.deliver(entry),
+      // The store failed mid-way: the lease runs out and the entry comes due again (perhaps delivered twice).
+      onDeliveryError: (error) =>
+        logger.warn(storeError(error), 'webhook delivery could not be recorded; it will be tried again'),
+      afterRound: async () => {
+        const depth = await this.queue.depth();
+        webhookOutboxDepth.set(depth.queued);
+        webhookDeadLetters.set(depth.dead);
+      },
+      onStoreDown: (error) =>
+        logger.warn(
+          storeError(error),
+          'webhook outbox unreadable (shared store unavailable); deliveries wait until it is back',
+        ),
+      onStoreBack: () => logger.info('webhook outbox readable again'),
+      polling: () => this.byKey.size > 0,
+    });
   }
 
   /**
@@ -71,86 +88,30 @@ export class Courier {
    * that is gone moves to the dead-letter list, for the operator to see, rather than waiting for ever.
    */
   start(): void {
-    if (this.closed || this.started) return;
-    this.started = true;
-    this.schedule(0);
+    this.pump.start();
   }
 
   /** Something was queued: deliver now rather than at the next poll. */
   nudge(): void {
-    if (this.closed || !this.started || this.byKey.size === 0) return;
-    if (this.running) this.again = true;
-    else this.schedule(0);
+    if (this.byKey.size > 0) this.pump.nudge();
   }
 
   close(): void {
-    this.closed = true;
-    clearTimeout(this.timer);
-  }
-
-  private schedule(ms: number): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.round(), ms);
-    this.timer.unref();
-  }
-
-  /** One round: the depth for the gauges, then what is due, up to the free delivery slots. */
-  private async round(): Promise<void> {
-    if (this.closed || this.running) return;
-    this.running = true;
-    this.again = false;
-    try {
-      const { concurrency, timeoutMs } = this.options.settings;
-      const free = concurrency - this.inFlight;
-      if (free > 0) {
-        // Longer than a delivery and the writes after it, so an instance alive never loses its lease mid-delivery.
-        const leased = await this.queue.lease(this.now(), 2 * timeoutMs + 5000, free);
-        for (const entry of leased) void this.deliver(entry);
-        if (leased.length === free) this.again = true;
-      }
-      const depth = await this.queue.depth();
-      webhookOutboxDepth.set(depth.queued);
-      webhookDeadLetters.set(depth.dead);
-      if (this.storeDown) this.options.logger.info('webhook outbox readable again');
-      this.storeDown = false;
-    } catch (error) {
-      if (!this.storeDown)
-        this.options.logger.warn(
-          { storeError: error instanceof Error ? error.message : String(error) },
-          'webhook outbox unreadable (shared store unavailable); deliveries wait until it is back',
-        );
-      this.storeDown = true;
-    } finally {
-      this.running = false;
-      if (!this.closed && this.byKey.size > 0) this.schedule(this.again ? 0 : this.pollMs);
-    }
+    this.pump.close();
   }
 
   private async deliver(queued: QueuedEntry): Promise<void> {
-    this.inFlight++;
-    try {
-      const entry = parseEntry(queued.value);
-      if (!entry) {
-        // Not ours to read (written by another version): leaving it would hold the outbox for ever.
-        await this.queue.remove(queued.id);
-        return;
-      }
-      const endpoint = this.byKey.get(entry.endpoint);
-      if (!endpoint) return await this.bury(queued.id, entry, 'endpoint_removed');
-      if (await this.options.store.get(disabledKey(entry.endpoint)))
-        return await this.bury(queued.id, entry, 'endpoint_disabled');
-      const attempt = await this.attempt(endpoint, entry);
-      await this.settle(queued.id, entry, attempt);
-    } catch (error) {
-      // The store failed mid-way: the lease runs out and the entry comes due again (perhaps delivered twice).
-      this.options.logger.warn(
-        { storeError: error instanceof Error ? error.message : String(error) },
-        'webhook delivery could not be recorded; it will be tried again',
-      );
-    } finally {
-      this.inFlight--;
-      if (!this.closed && !this.running && this.byKey.size > 0) this.schedule(0);
+    const entry = parseEntry(queued.value);
+    if (!entry) {
+      // Not ours to read (written by another version): leaving it would hold the outbox for ever.
+      return this.queue.remove(queued.id);
     }
+    const endpoint = this.byKey.get(entry.endpoint);
+    if (!endpoint) return this.bury(queued.id, entry, 'endpoint_removed');
+    if (await this.options.store.get(disabledKey(entry.endpoint)))
+      return this.bury(queued.id, entry, 'endpoint_disabled');
+    const attempt = await this.attempt(endpoint, entry);
+    await this.settle(queued.id, entry, attempt);
   }
 
   private async attempt(endpoint: WebhookEndpoint & { signer: Webhook }, entry: OutboxEntry): Promise<Attempt> {

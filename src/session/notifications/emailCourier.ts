@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Logger } from '../../observability/logger';
 import { emails } from '../../observability/metrics';
 import { runWithContext } from '../../observability/requestContext';
-import type { DurableQueue, QueuedEntry, SharedStore } from '../../store';
+import { OutboxPump, type DurableQueue, type QueuedEntry, type SharedStore } from '../../store';
 import type { Sealer } from '../tokens';
 import { emailKeys } from './emailRecords';
 import { type EmailSender, type OutgoingEmail, relayVerdict } from './emailSender';
@@ -95,13 +95,13 @@ export interface EmailCourierOptions {
 }
 
 /**
- * Takes a deployment's e-mails to the relay, from an outbox in the shared store (a DurableQueue), so that an e-mail
- * outlives the instance that wrote it. Each round leases the e-mails due: a lease keeps every other instance off an
- * e-mail while this one tries it, and one that dies mid-try leaves it to come due again when the lease lapses (every
- * living instance looks each POLL_MS; a try slower than its lease renews it). A try the relay takes removes the
- * e-mail; a transient failure (a 4xx reply, a connection refused, reset or timed out) puts it back, due at the next
- * try of its schedule (EMAIL_RETRY); a permanent one (5xx), or the last try failing, ends it. Then its replies'
- * records say `sent` or `failed`, and the chat's window runs again from then. Every try is counted
+ * Takes a deployment's e-mails to the relay, from an outbox in the shared store (a DurableQueue, taken by an
+ * OutboxPump), so that an e-mail outlives the instance that wrote it. Each round leases the e-mails due: a lease keeps
+ * every other instance off an e-mail while this one tries it, and one that dies mid-try leaves it to come due again
+ * when the lease lapses (every living instance looks each POLL_MS; a try slower than its lease renews it). A try the
+ * relay takes removes the e-mail; a transient failure (a 4xx reply, a connection refused, reset or timed out) puts it
+ * back, due at the next try of its schedule (EMAIL_RETRY); a permanent one (5xx), or the last try failing, ends it.
+ * Then its replies' records say `sent` or `failed`, and the chat's window runs again from then. Every try is counted
  * (`genesys_bff_emails_total`) and logged with the trace of what made the e-mail.
  *
  * Sent twice only when the relay took a try and this service never heard it (the connection died after the message
@@ -113,14 +113,9 @@ export class EmailCourier {
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly pollMs: number;
+  private readonly pump: OutboxPump;
   /** How long a try holds its e-mail: longer than every step of a send, each within its deadline. */
   readonly leaseMs: number;
-  private timer?: NodeJS.Timeout;
-  private inFlight = 0;
-  private running = false;
-  private again = false;
-  private closed = false;
-  private storeDown = false;
 
   constructor(private readonly options: EmailCourierOptions) {
     this.queue = options.store.queue(OUTBOX);
@@ -129,6 +124,21 @@ export class EmailCourier {
     this.random = options.random ?? Math.random;
     this.pollMs = Math.min(POLL_MS, Math.max(10, Math.floor(this.schedule.firstMs / 4)));
     this.leaseMs = options.leaseMs ?? 6 * options.timeoutMs + 10_000;
+    const { logger } = options;
+    this.pump = new OutboxPump({
+      queue: this.queue,
+      atOnce: AT_ONCE,
+      leaseMs: this.leaseMs,
+      pollMs: this.pollMs,
+      now: this.now,
+      deliver: (entry) => this.deliver(entry),
+      // The store failed mid-way: the lease lapses and the e-mail comes due again (sent twice if this try went).
+      onDeliveryError: (error) =>
+        logger.warn({ err: error }, 'e-mail outcome could not be recorded; it will be tried again'),
+      onStoreDown: (error) =>
+        logger.warn({ err: error }, 'e-mail outbox unreadable (shared store unavailable); e-mails wait'),
+      onStoreBack: () => logger.info('e-mail outbox readable again'),
+    });
   }
 
   /** How long an e-mail can wait in the outbox at most: its replies' claims hold that long. */
@@ -137,7 +147,7 @@ export class EmailCourier {
   }
 
   start(): void {
-    this.later(0);
+    this.pump.start();
   }
 
   /**
@@ -165,67 +175,22 @@ export class EmailCourier {
       onceMs: this.holdMs,
     });
     if (outcome === 'full') return 'full';
-    this.nudge();
+    this.pump.nudge();
     return 'added';
   }
 
   close(): void {
-    this.closed = true;
-    clearTimeout(this.timer);
+    this.pump.close();
   }
 
-  private nudge(): void {
-    if (this.closed) return;
-    if (this.running) this.again = true;
-    else this.later(0);
-  }
-
-  private later(ms: number): void {
-    if (this.closed) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.round(), ms);
-    this.timer.unref();
-  }
-
-  private async round(): Promise<void> {
-    if (this.closed || this.running) return;
-    this.running = true;
-    this.again = false;
-    try {
-      const free = AT_ONCE - this.inFlight;
-      if (free > 0) {
-        const leased = await this.queue.lease(this.now(), this.leaseMs, free);
-        for (const entry of leased) void this.deliver(entry);
-        if (leased.length === free) this.again = true;
-      }
-      if (this.storeDown) this.options.logger.info('e-mail outbox readable again');
-      this.storeDown = false;
-    } catch (error) {
-      if (!this.storeDown)
-        this.options.logger.warn({ err: error }, 'e-mail outbox unreadable (shared store unavailable); e-mails wait');
-      this.storeDown = true;
-    } finally {
-      this.running = false;
-      this.later(this.again ? 0 : this.pollMs);
-    }
-  }
-
-  private async deliver(queued: QueuedEntry): Promise<void> {
-    this.inFlight++;
+  /** One try, in the trace of what made the e-mail. */
+  private deliver(queued: QueuedEntry): Promise<void> {
     const entry = parseEntry(queued.value);
     const trace = {
       traceId: entry?.traceId ?? randomBytes(16).toString('hex'),
       spanId: randomBytes(8).toString('hex'),
     };
-    try {
-      await runWithContext({ requestId: `email-${trace.spanId}`, trace }, () => this.attempt(queued, entry));
-    } catch (error) {
-      // The store failed mid-way: the lease lapses and the e-mail comes due again (sent twice if this try went).
-      this.options.logger.warn({ err: error }, 'e-mail outcome could not be recorded; it will be tried again');
-    } finally {
-      this.inFlight--;
-      if (!this.running) this.later(0);
-    }
+    return runWithContext({ requestId: `email-${trace.spanId}`, trace }, () => this.attempt(queued, entry));
   }
 
   private async attempt(queued: QueuedEntry, entry: Entry | undefined): Promise<void> {
@@ -245,7 +210,7 @@ export class EmailCourier {
       await this.holding(queued, () => sender.send(outgoing, id));
     } catch (error) {
       // Shut down mid-try: the lease lapses and a living instance tries it.
-      if (this.closed) return;
+      if (this.pump.isClosed) return;
       const verdict = relayVerdict(error);
       const at = verdict.again ? nextTryAt(this.schedule, entry.firstAt, tries, this.now(), this.random()) : undefined;
       if (at !== undefined) {
@@ -284,7 +249,7 @@ export class EmailCourier {
     const timer = setInterval(
       () => {
         // Shut down: the lease lapses, as a killed instance's would, and a living instance tries the e-mail.
-        if (this.closed) return clearInterval(timer);
+        if (this.pump.isClosed) return clearInterval(timer);
         renewal = renewal
           .then(() => this.queue.retry(queued, this.now() + this.leaseMs))
           .catch((error: unknown) => this.options.logger.debug({ err: error }, 'e-mail lease not renewed'));
