@@ -9,6 +9,7 @@ import type { SharedStore } from './sharedStore';
 export { sessionKeyOf, ScopedStore, type SharedStore } from './sharedStore';
 export type { AddOutcome, DurableQueue, QueuedEntry } from './durableQueue';
 export { OutboxPump, type OutboxPumpOptions } from './outboxPump';
+export { changeRecord, type RecordChange } from './changeRecord';
 export { MemoryStore, type MemoryStoreOptions } from './memory';
 export type { RedisStore } from './redis';
 

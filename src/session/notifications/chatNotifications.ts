@@ -4,7 +4,7 @@ import { AppError } from '../../domain/errors';
 import type { NormalizedMessage } from '../../domain/message';
 import type { SessionHub } from '../../genesys/guest';
 import type { Logger } from '../../observability/logger';
-import { sessionKeyOf, type SharedStore } from '../../store';
+import { changeRecord, sessionKeyOf, type SharedStore } from '../../store';
 import type { Revocations, Sealer, SessionClaims } from '../tokens';
 import { ChatWatch } from './chatWatch';
 import { EmailNotifier, type LinkOutcome } from './emailNotifier';
@@ -203,12 +203,10 @@ export class ChatNotifications {
     const sk = sessionKeyOf(claims.guestToken);
     const key = recordKeys(sk).record;
     const chat = await this.sealChat(claims);
-    for (let i = 0; i < 8; i++) {
-      const current = await store.get(key);
+    await changeRecord(store, key, recordMs, (current) => {
       const record = parseRecord(current);
-      if (current === undefined || !record) break;
-      if (await store.swap(key, current, JSON.stringify({ ...record, chat }), recordMs)) break;
-    }
+      return record ? { write: JSON.stringify({ ...record, chat }), answer: undefined } : { answer: undefined };
+    });
     await this.email?.resealed(sk, chat);
     this.watch.forget(sk);
   }

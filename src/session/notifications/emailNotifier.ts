@@ -5,7 +5,7 @@ import type { NormalizedMessage } from '../../domain/message';
 import type { Logger } from '../../observability/logger';
 import { emails } from '../../observability/metrics';
 import { currentContext, runWithContext } from '../../observability/requestContext';
-import type { SharedStore } from '../../store';
+import { changeRecord, type SharedStore } from '../../store';
 import type { Sealer } from '../tokens';
 import type { WatchedAlso } from './watch';
 import { EmailCourier, type EmailKind, type RetrySchedule } from './emailCourier';
@@ -156,23 +156,27 @@ export class EmailNotifier implements WatchedAlso {
     const { store, recordMs } = this.options;
     const key = emailKeys(sk).record;
     // Compare-and-swap, a bounded number of times: the record may change under a concurrent request.
-    for (let i = 0; i < 8; i++) {
-      const current = await store.get(key);
+    const changed = await changeRecord(store, key, recordMs, (current) => {
       const record = parseEmailRecord(current);
-      if (current === undefined || !record || record.nonce !== n) return { outcome: 'nothing' };
-      if (act === 'stop') {
-        if (await store.swap(key, current, undefined, recordMs)) {
-          this.forget(sk);
-          this.logger.info('e-mail opt-in stopped by its link');
-          return { outcome: 'stopped', sk };
-        }
-        continue;
-      }
-      if (record.confirmed) return { outcome: 'confirmed', sk };
-      if (await store.swap(key, current, JSON.stringify({ ...record, confirmed: true }), recordMs)) {
+      if (!record || record.nonce !== n) return { answer: 'nothing' as const };
+      if (act === 'stop') return { write: undefined, answer: 'stopped' as const };
+      if (record.confirmed) return { answer: 'already' as const };
+      return { write: JSON.stringify({ ...record, confirmed: true }), answer: 'confirmed' as const };
+    });
+    switch (changed?.answer) {
+      case undefined:
+        break;
+      case 'nothing':
+        return { outcome: 'nothing' };
+      case 'stopped':
+        this.forget(sk);
+        this.logger.info('e-mail opt-in stopped by its link');
+        return { outcome: 'stopped', sk };
+      case 'confirmed':
         this.logger.info('e-mail opt-in confirmed by its link');
         return { outcome: 'confirmed', sk };
-      }
+      case 'already':
+        return { outcome: 'confirmed', sk };
     }
     throw new AppError('store_unavailable', 'The e-mail opt-in is busy; retry shortly.', { retryAfterSeconds: 1 });
   }
@@ -184,13 +188,12 @@ export class EmailNotifier implements WatchedAlso {
   async resealed(sk: string, chat: string): Promise<void> {
     const { store, recordMs } = this.options;
     const key = emailKeys(sk).record;
-    for (let i = 0; i < 8; i++) {
-      const current = await store.get(key);
+    const changed = await changeRecord(store, key, recordMs, (current) => {
       const record = parseEmailRecord(current);
-      if (current === undefined || !record) return;
-      if (await store.swap(key, current, JSON.stringify({ ...record, chat }), recordMs)) return;
-    }
-    throw new AppError('store_unavailable', 'The e-mail opt-in is busy; retry shortly.', { retryAfterSeconds: 1 });
+      return record ? { write: JSON.stringify({ ...record, chat }), answer: undefined } : { answer: undefined };
+    });
+    if (!changed)
+      throw new AppError('store_unavailable', 'The e-mail opt-in is busy; retry shortly.', { retryAfterSeconds: 1 });
   }
 
   /** The watch's question: the chat's sealed form, when it has a confirmed opt-in. */

@@ -1,5 +1,5 @@
 import { AppError } from '../../domain/errors';
-import type { SharedStore } from '../../store';
+import { changeRecord, type SharedStore } from '../../store';
 import type { PushTarget } from './pushSender';
 
 /**
@@ -64,26 +64,26 @@ export async function listed(store: SharedStore, bucket: number): Promise<string
 
 /** Adds or drops `sk` in its bucket (compare-and-swap, retried a bounded number of times); `ttlMs` renews the list. */
 export async function changeIndex(store: SharedStore, sk: string, add: boolean, ttlMs: number): Promise<void> {
-  const key = indexKey(bucketOf(sk));
-  for (let i = 0; i < 32; i++) {
-    const current = await store.get(key);
-    const list = current === undefined ? [] : parseList(current);
-    const has = list.includes(sk);
-    // Added again, the list is still written: its expiry moves out with the record's.
-    if (!add && !has) return;
-    if (add && !has && list.length >= INDEX_BUCKET_MAX) {
-      throw new AppError('rate_limited', 'This deployment holds as many push subscriptions as it may; retry later.', {
-        retryAfterSeconds: 60,
-      });
-    }
-    const next = add ? (has ? list : [...list, sk]) : list.filter((s) => s !== sk);
-    const value = next.length > 0 ? JSON.stringify(next) : undefined;
-    const done =
-      current === undefined
-        ? value === undefined || (await store.claim(key, value, ttlMs))
-        : await store.swap(key, current, value, ttlMs);
-    if (done) return;
-  }
+  const changed = await changeRecord(
+    store,
+    indexKey(bucketOf(sk)),
+    ttlMs,
+    (current) => {
+      const list = current === undefined ? [] : parseList(current);
+      const has = list.includes(sk);
+      // Added again, the list is still written: its expiry moves out with the record's.
+      if (!add && !has) return { answer: undefined };
+      if (add && !has && list.length >= INDEX_BUCKET_MAX) {
+        throw new AppError('rate_limited', 'This deployment holds as many push subscriptions as it may; retry later.', {
+          retryAfterSeconds: 60,
+        });
+      }
+      const next = add ? (has ? list : [...list, sk]) : list.filter((s) => s !== sk);
+      return { write: next.length > 0 ? JSON.stringify(next) : undefined, answer: undefined };
+    },
+    32,
+  );
+  if (changed) return;
   throw new AppError('store_unavailable', 'The push subscription list is busy; retry shortly.', {
     retryAfterSeconds: 1,
   });
