@@ -1,3 +1,5 @@
+const os = require('node:os');
+
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',
@@ -18,4 +20,8 @@ module.exports = {
   // Tests run in a worker that is replaced once it holds more than this after a file, rather than in band: on a
   // two-core machine Jest would run every file in one process, whose heap then grows until Node aborts.
   workerIdleMemoryLimit: '1GB',
+  // Jest's default (one less than the cores) is one worker on a two-core machine: most suites wait on sockets,
+  // browsers and timers rather than compute, so two files at a time nearly halve the run there and hold on it
+  // (every suite waits on events, not time).
+  maxWorkers: Math.max(2, os.availableParallelism() - 1),
 };
