@@ -77,6 +77,11 @@ test('a message the data filter catches fails with its reason: on the stream, in
       reasons: [{ code: 'DataFiltered', message: expect.any(String) }],
     }),
   ]);
+  // The transcript marks it under its line, in text and in HTML.
+  const text = await stack.http.get('/messages/transcript').set(bearer(token));
+  expect(text.text).toMatch(new RegExp(`^\\[[^\\]]+\\] You: my card is ${CARD}\\n {4}\\(Not delivered\\)$`, 'm'));
+  const html = await stack.http.get('/messages/transcript?format=html').set(bearer(token));
+  expect(html.text).toContain('<li dir="auto">(Not delivered)</li>');
   // A message that follows is not failed by it, and is answered.
   const next = await stack.http.post('/messages').set(bearer(token)).send({ text: 'sorry, no card' });
   await stream.next(

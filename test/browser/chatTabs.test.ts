@@ -274,10 +274,19 @@ describe("receipts: where the guest's messages stand, the same in every tab, in 
       await openTab(context, `${pageOrigin}/?lang=${language}`),
       await openTab(context, `${pageOrigin}/?lang=${language}`),
     ];
+    const gt = newestGuestToken();
+    // This deployment sends no read receipts (READ_RECEIPTS off): no tab reports the agent's answer it shows.
+    const reports: string[] = [];
+    for (const page of [first, second])
+      page.on('request', (r) => {
+        if (new URL(r.url()).pathname === '/messages/read') reports.push(r.url());
+      });
     await first.getByLabel(t('yourMessage')).fill('where is my parcel?');
     await first.getByRole('button', { name: t('send'), exact: true }).click();
-    for (const page of [first, second])
+    for (const page of [first, second]) {
       await page.locator('.delivery[data-status=read]', { hasText: t('messageRead') }).waitFor();
+      await bubbles(page, 'You said: where is my parcel?').waitFor();
+    }
 
     await second.getByLabel(t('yourMessage')).fill(`my card is ${CARD}`);
     await second.getByRole('button', { name: t('send'), exact: true }).click();
@@ -290,6 +299,12 @@ describe("receipts: where the guest's messages stand, the same in every tab, in 
       // The read message above is no longer the newest guest message: only the failure says where one stands.
       expect(await page.locator('.delivery').count()).toBe(1);
     }
+    // The agent's answer was on both visible pages before the second message went: none said it was read.
+    expect(reports).toEqual([]);
+    const guestReceipts = stack.sim
+      .framesFor(gt, 'onMessage')
+      .filter((f) => (f.frame as { message?: { type?: string } }).message?.type === 'Receipt');
+    expect(guestReceipts).toEqual([]);
     expect(await axeViolations(second)).toEqual([]);
   });
 
