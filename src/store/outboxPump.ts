@@ -43,7 +43,6 @@ export class OutboxPump {
   constructor(private readonly options: OutboxPumpOptions) {}
 
   start(): void {
-    if (this.closed || this.started) return;
     this.started = true;
     this.later(0);
   }

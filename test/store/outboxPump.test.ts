@@ -119,6 +119,49 @@ test('a nudge before start runs nothing', async () => {
   pump.close();
 });
 
+test('a round that filled every slot runs again at once: more may be due', async () => {
+  const queue = new MemoryStore().queue('outbox');
+  const delivered: string[] = [];
+  const pump = new OutboxPump({
+    queue,
+    atOnce: 2,
+    leaseMs: 600_000,
+    pollMs: POLL_MS,
+    now: Date.now,
+    // Each delivery is over before the round that leased it: no delivery's end is what starts the next round.
+    deliver: async (entry) => {
+      delivered.push(entry.id);
+      await queue.remove(entry.id);
+    },
+    onDeliveryError: () => undefined,
+    afterRound: () => new Promise((resolve) => setTimeout(resolve, 1)),
+    onStoreDown: () => undefined,
+    onStoreBack: () => undefined,
+  });
+  await add(queue, 'a', 'b', 'c');
+  pump.start();
+  await jest.advanceTimersByTimeAsync(10);
+  expect(delivered).toEqual(['a', 'b', 'c']);
+  pump.close();
+});
+
+test('with every slot taken, no round leases until one frees', async () => {
+  const { queue, pump, begun } = harness();
+  await add(queue, 'a', 'b', 'c');
+  const leased = queue.lease.bind(queue);
+  const limits: number[] = [];
+  queue.lease = (now, leaseMs, limit) => {
+    limits.push(limit);
+    return leased(now, leaseMs, limit);
+  };
+  pump.start();
+  await jest.advanceTimersByTimeAsync(3 * POLL_MS);
+  expect(begun).toEqual(['a', 'b']);
+  // The first round, and none while both slots are taken: no spin on a lease of nothing.
+  expect(limits).toEqual([2]);
+  pump.close();
+});
+
 test('polls for what nobody nudged for', async () => {
   const { queue, pump, begun } = harness();
   pump.start();
@@ -160,6 +203,14 @@ test('tells a store outage once and its end once, and delivers what waited', asy
   await jest.advanceTimersByTimeAsync(POLL_MS);
   expect(calls).toMatchObject({ down: 1, back: 1, rounds: 1 });
   expect(begun).toEqual(['waited']);
+  await jest.advanceTimersByTimeAsync(3 * POLL_MS);
+  expect(calls).toMatchObject({ down: 1, back: 1, rounds: 4 });
+  // A second outage is told again, and its end.
+  down = true;
+  await jest.advanceTimersByTimeAsync(2 * POLL_MS);
+  down = false;
+  await jest.advanceTimersByTimeAsync(POLL_MS);
+  expect(calls).toMatchObject({ down: 2, back: 2 });
   pump.close();
 });
 
@@ -175,6 +226,18 @@ test('a delivery that throws is handed to its owner and frees its slot', async (
   // 'a' stays leased (its lease lapses in ten minutes); the slot goes to 'b' now.
   expect(begun).toEqual(['a', 'b']);
   pump.close();
+});
+
+test('after close, a delivery that ends leaves no timer behind', async () => {
+  const { queue, pump, begun, finish } = harness();
+  await add(queue, 'a');
+  pump.start();
+  await jest.advanceTimersByTimeAsync(0);
+  expect(begun).toEqual(['a']);
+  pump.close();
+  finish('a');
+  await jest.advanceTimersByTimeAsync(0);
+  expect(jest.getTimerCount()).toBe(0);
 });
 
 test('after close no round runs, nudged or due', async () => {
