@@ -6,8 +6,8 @@ import { EVENT_WAIT_MS } from './wait';
  * The Redis that tests and the chaos soak stop, start again and pause (test/support/redis.ts): one server at a time
  * on its port, and a pause always ended by the resume after it, however restarts come between. A second start beside
  * a running server would fail to bind its port, yet count as started (its port answers: the first one's), and
- * become the process the signals after it go to: a resume then continued nothing, and the paused Redis stayed
- * stopped for good, every instance refusing with `store_unavailable` to the end of a soak.
+ * become the process the signals after it go to: a resume would then continue nothing, leaving the paused Redis
+ * stopped for good and every instance of a soak refusing with `store_unavailable` to its end.
  *
  * @needs redis-server
  */
