@@ -674,6 +674,26 @@ describe('on an instance whose event loop lags, the verdict follows Redis, not t
     expect(outages()).toEqual([]);
   }, 30_000);
 
+  test('one whose answer waits unread while the loop is busy for seconds (a starved instance) is served too', async () => {
+    const { store, outages } = await storeOnOwnRedis();
+    await store.put('k', 'v', 60_000);
+    // Busy from the moment the GET is written, past its 1 s deadline and seconds more: ioredis's own timer for the
+    // command, due by then too, must not refuse the answer waiting unread.
+    const connection = store['redis'] as unknown as { sendCommand(command: Command, ...rest: unknown[]): unknown };
+    const send = connection.sendCommand.bind(connection);
+    connection.sendCommand = (command, ...rest) => {
+      const sent = send(command, ...rest);
+      if (command.name === 'get') busyFor(5500);
+      return sent;
+    };
+    try {
+      await expect(store.get('k')).resolves.toBe('v');
+    } finally {
+      delete (connection as { sendCommand?: unknown }).sendCommand;
+    }
+    expect(outages()).toEqual([]);
+  }, 30_000);
+
   test('with every PING late on a busy loop, Redis stays up while it answers, and is down within the bound once it stops (SIGSTOP)', async () => {
     const { redis, store, readiness, outages } = await storeOnOwnRedis();
     const busy = busyAfterPings(store, BLOCK_MS);
