@@ -6,7 +6,9 @@ import type { World } from './world';
 /**
  * The fault schedule: generated from the seed before the run, then applied in real time. Each fault holds
  * one resource (an instance, Redis, or the way to Genesys) for its duration, so two faults never fight over
- * one process; faults on different resources overlap freely.
+ * one process; faults on different resources overlap freely. The schedule leaves each fault its duration and a
+ * second, but undoing one takes longer on a loaded machine (a restart waits for the process to stop and start), so
+ * a fault also waits, when it is due, for the one before it on its resource to be over (`ResourceTurns`).
  */
 
 export const FAULT_KINDS = [
@@ -59,6 +61,26 @@ function resourceOf(f: Fault): string {
   if (f.kind.startsWith('redis')) return 'redis';
   if (f.kind === 'socket_drop') return 'sockets';
   return 'genesys';
+}
+
+/**
+ * Runs each fault's work once the work of every fault before it on the same resource is over, failed or not; work
+ * on different resources runs at once. Without it a restart of Redis still under way when the next Redis fault was
+ * due overlapped it: two restarts started two servers on one port, and a pause's resume went to the wrong one.
+ */
+export class ResourceTurns {
+  private readonly last = new Map<string, Promise<void>>();
+
+  /** `work` for `fault`, started once its resource is free; settles as `work` does. */
+  take(fault: Fault, work: () => Promise<void>): Promise<void> {
+    const resource = resourceOf(fault);
+    const turn = (this.last.get(resource) ?? Promise.resolve()).then(work);
+    this.last.set(
+      resource,
+      turn.catch(() => undefined),
+    );
+    return turn;
+  }
 }
 
 /** The schedule between `from` and `until` (run-relative ms): every fault is over by `until`. */

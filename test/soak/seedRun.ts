@@ -19,7 +19,7 @@ import {
 import { sessionKeyOf } from '../../src/store';
 import { SoakSession, type ClientContext, type Latencies } from './client';
 import { verifyVapid } from '../support/pushReceiver';
-import { apply, describeFault, schedule, type Fault } from './faults';
+import { apply, describeFault, ResourceTurns, schedule, type Fault } from './faults';
 import { checkPushes, type PushSeen } from './pushCheck';
 import { seeded } from './random';
 import { countViolations, emptyFaultCounts, type PushCounts, type RunReport, type TimelineLine } from './report';
@@ -135,21 +135,28 @@ export async function runSeed(args: RunSettings, handle: RunHandle): Promise<Run
   const faultRun = (async () => {
     const faultRng = rng.fork('fault-targets');
     const running: Promise<void>[] = [];
+    // A fault whose resource is still held by the one before it (late to be undone) waits for it to be over.
+    const turns = new ResourceTurns();
     for (const fault of plan) {
       const wait = t0 + fault.at - Date.now();
       if (wait > 0) await sleep(wait);
-      const entry: Applied = { fault, at: Date.now() - t0 };
-      applied.push(entry);
-      console.log(`soak: ${(entry.at / 1000).toFixed(1)} s ${describeFault(fault)}`);
+      const due = Date.now();
       running.push(
-        apply(world, fault, faultRng, () => truth.guestTokens()).then(
-          () => void (entry.endedAt = Date.now() - t0),
-          (error: unknown) => {
-            entry.endedAt = Date.now() - t0;
+        turns.take(fault, async () => {
+          const entry: Applied = { fault, at: Date.now() - t0 };
+          applied.push(entry);
+          const waited =
+            Date.now() - due >= 100 ? ` (after ${((Date.now() - due) / 1000).toFixed(1)} s for the one before it)` : '';
+          console.log(`soak: ${(entry.at / 1000).toFixed(1)} s ${describeFault(fault)}${waited}`);
+          try {
+            await apply(world, fault, faultRng, () => truth.guestTokens());
+          } catch (error) {
             entry.error = error instanceof Error ? error.message.slice(0, 300) : String(error);
             console.error(`soak: ${fault.kind} failed to apply or undo: ${entry.error}`);
-          },
-        ),
+          } finally {
+            entry.endedAt = Date.now() - t0;
+          }
+        }),
       );
     }
     await Promise.all(running);

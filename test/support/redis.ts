@@ -19,11 +19,15 @@ export interface RedisServer {
   password: string;
   /** Stops the server with `signal` (default SIGKILL: what an outage looks like to a client) and waits for it to exit. */
   kill(signal?: NodeJS.Signals): Promise<void>;
-  /** Starts it again on the same port and directory: empty without persistence, else with what it had written. */
+  /**
+   * Starts it again on the same port and directory: empty without persistence, else with what it had written.
+   * Refused while the server it started last still runs: a second one on the port would fail to start, and signals
+   * meant for Redis would go to it instead.
+   */
   restart(): Promise<void>;
   /** SIGSTOP: the connection stays up and nothing answers (what a hung or black-holed Redis looks like). */
   pause(): void;
-  /** SIGCONT after pause(). */
+  /** SIGCONT to the server pause() stopped, whatever was started since. */
   resume(): void;
   stop(): Promise<void>;
 }
@@ -46,7 +50,11 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
   const password = options.password ?? '';
   const settings = options.args ?? ['--save', '', '--appendonly', 'no'];
   let child: ChildProcess | undefined;
+  let paused: ChildProcess | undefined;
+  const running = (c: ChildProcess | undefined): c is ChildProcess =>
+    c !== undefined && c.exitCode === null && c.signalCode === null;
   const start = async () => {
+    if (running(child)) throw new Error(`redis-server on port ${port} still runs: stop it before starting it again`);
     child = spawn(
       redisServer,
       ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--protected-mode', 'yes', ...settings],
@@ -56,7 +64,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
   };
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
     const c = child;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    if (!running(c)) return;
     c.kill('SIGCONT'); // a paused server would not die of SIGKILL any less, but its exit is only reported once it runs
     await new Promise<void>((resolve) => {
       c.once('exit', () => resolve());
@@ -70,8 +78,14 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
     password,
     kill,
     restart: start,
-    pause: () => child?.kill('SIGSTOP'),
-    resume: () => child?.kill('SIGCONT'),
+    pause: () => {
+      paused = child;
+      paused?.kill('SIGSTOP');
+    },
+    resume: () => {
+      paused?.kill('SIGCONT');
+      paused = undefined;
+    },
     async stop() {
       await kill();
       fs.rmSync(dir, { recursive: true, force: true });

@@ -99,6 +99,15 @@ export function reconnectDelay(attempt: number): number {
 }
 
 /**
+ * How long a new connection waits before asking again whether Redis has finished loading its data (INFO), whatever
+ * Redis estimates is left. Redis's estimate divides the bytes left by the rate so far, so early in a load, or after
+ * the process was paused mid-load, it says many seconds when the load ends in one: waiting it out (up to ioredis's
+ * default 10 s) would keep the store refusing long after Redis answers. An INFO every half second while Redis loads
+ * costs it nothing it would notice.
+ */
+const LOADING_RECHECK_MS = 500;
+
+/**
  * What every connection does, whatever the topology: commands
  * never queued while Redis is away, one retry, bounded waits.
  */
@@ -113,6 +122,7 @@ export function clientOptions(
     commandTimeout: commandTimeoutMs,
     connectTimeout: connectTimeoutMs,
     retryStrategy: reconnectDelay,
+    maxLoadingRetryTime: LOADING_RECHECK_MS,
     lazyConnect: false,
     ...(config.password !== undefined ? { password: config.password } : {}),
     ...(config.tls ? { tls: {} } : {}),

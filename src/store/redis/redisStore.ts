@@ -29,10 +29,13 @@ const PING_TIMEOUT_MS = 500;
 /** When ioredis lets go of a PING the check has long judged (pingCheck.ts keeps the deadline that counts). */
 const PING_ABANDON_MS = 30_000;
 /**
- * When ioredis lets go of a command: later than the store's own deadline (`withinDeadline`, judged after the loop
- * has read what arrived), so that a loop stalled past both does not have ioredis refuse an answer waiting unread.
+ * When ioredis lets go of a command (and of a new connection's handshake): long after the store's own deadline
+ * (`withinDeadline`), which is judged only once the loop has read what arrived. ioredis's timer is not: once a
+ * stalled loop comes back past both, it runs in the same turn as the store's deadline, before the socket is read,
+ * and refuses an answer waiting unread. A starved instance's loop comes back seconds late (one CPU shared by many
+ * busy processes), so this is as far out as the PING's: a stall that long is an outage of the instance itself.
  */
-const abandonAfterMs = (commandTimeoutMs: number) => commandTimeoutMs * 3 + 1000;
+const COMMAND_ABANDON_MS = PING_ABANDON_MS;
 
 interface RedisStoreOptions {
   redis: RedisConfig;
@@ -96,11 +99,7 @@ export class RedisStore implements SharedStore {
     this.prefix = options.keyPrefix;
     let firstCheck!: (check: Promise<{ checked: boolean; problems: string[] }>) => void;
     this.durability = new Promise((resolve) => (firstCheck = resolve));
-    this.redis = connect(
-      options.redis,
-      abandonAfterMs(options.commandTimeoutMs),
-      Math.max(options.commandTimeoutMs, 2000),
-    );
+    this.redis = connect(options.redis, COMMAND_ABANDON_MS, Math.max(options.commandTimeoutMs, 2000));
     this.lossWatch = setInterval(() => this.watchLossesNext(), options.lossCheckMs ?? 10_000);
     this.lossWatch.unref();
     const readiness = options.readiness;

@@ -10,8 +10,9 @@ import type { RedisConfig } from '../../../src/config/redisTopology';
 /**
  * How src/store/redis/redisConnection.ts tells ioredis to behave (RELIABILITY.md and docs/operations.md
  * rest on it): an operation while Redis is away fails instead of waiting in a queue, waits are
- * bounded, reconnections back off to at most 2 s, reads go to primaries, a Sentinel failover is
- * followed at once, and a password in REDIS_URL wins over REDIS_PASSWORD (and replaces nothing else).
+ * bounded, reconnections back off to at most 2 s, a Redis loading its data is asked again every half
+ * second, reads go to primaries, a Sentinel failover is followed at once, and a password in REDIS_URL
+ * wins over REDIS_PASSWORD (and replaces nothing else).
  */
 const single: RedisConfig = { kind: 'single', url: 'redis://127.0.0.1:6379', keyPrefix: '', tls: false };
 
@@ -19,13 +20,14 @@ test('reconnections back off by 200 ms an attempt, to at most 2 s', () => {
   expect([1, 2, 5, 10, 11, 100].map(reconnectDelay)).toEqual([200, 400, 1000, 2000, 2000, 2000]);
 });
 
-test('commands are never queued while Redis is away, retried once, and bounded by the command timeout; connecting may take at least 2 s', () => {
+test('commands are never queued while Redis is away, retried once, and bounded by the command timeout; connecting may take at least 2 s, and a Redis loading its data is asked again every half second', () => {
   expect(clientOptions(single, 500)).toEqual({
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     commandTimeout: 500,
     connectTimeout: 2000,
     retryStrategy: reconnectDelay,
+    maxLoadingRetryTime: 500,
     lazyConnect: false,
   });
   expect(clientOptions(single, 5000).connectTimeout).toBe(5000);

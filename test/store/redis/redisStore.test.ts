@@ -169,6 +169,46 @@ describe('as Redis comes and goes', () => {
     );
   }, 30_000);
 
+  test('a Redis paused as it begins to load its append-only file after a restart is up soon after it has loaded, not when its estimate runs out', async () => {
+    const redis = await server(() => startRedis({ args: ['--save', '', '--appendonly', 'yes'] }));
+    const { store } = storeOn(redis);
+    await store.durability;
+    // Enough records that loading them takes a while (about a second on a quiet machine).
+    const writer = new Redis(redis.url);
+    try {
+      for (let i = 0; i < 200_000; i += 5000) {
+        const batch = writer.pipeline();
+        for (let j = i; j < i + 5000; j += 1) batch.set(`load:${j}`, 'v');
+        await batch.exec();
+      }
+    } finally {
+      writer.disconnect();
+    }
+    await redis.kill('SIGTERM');
+    await redis.restart();
+    // Paused as it begins to load, with the store's new connection waiting on it: once continued, Redis's estimate of
+    // the time left counts the pause against the little it had loaded, many seconds for a load that ends in one.
+    redis.pause();
+    try {
+      await waitFor(() => (store['redis'] as unknown as Redis).status === 'connect', 10_000);
+      // The pause's length is the fault's, as the soak's are.
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    } finally {
+      redis.resume();
+    }
+    // Loaded: Redis answers a PING on a connection that does not wait for a ready check.
+    const probe = new Redis(redis.url, { enableReadyCheck: false, maxRetriesPerRequest: 0 });
+    try {
+      await waitFor(async () => (await probe.ping()) === 'PONG', 20_000);
+    } finally {
+      probe.disconnect();
+    }
+    // A connection waiting on a load asks again every 500 ms (LOADING_RECHECK_MS); the rest is room for a busy
+    // machine. Waiting out Redis's estimate (at most 10 s) misses it.
+    await waitFor(() => store.up, 500 + 2500);
+    expect(await store.claim('after-load', 'v', 1000)).toBe(true);
+  }, 60_000);
+
   describe("the rate limiter's raw commands", () => {
     test('a script load made before Redis answers waits for it', async () => {
       const { store } = storeOn(await server());
@@ -631,6 +671,26 @@ describe('on an instance whose event loop lags, the verdict follows Redis, not t
     const answered = store.get('k');
     busyFor(1500);
     await expect(answered).resolves.toBe('v');
+    expect(outages()).toEqual([]);
+  }, 30_000);
+
+  test('one whose answer waits unread while the loop is busy for seconds (a starved instance) is served too', async () => {
+    const { store, outages } = await storeOnOwnRedis();
+    await store.put('k', 'v', 60_000);
+    // Busy from the moment the GET is written, past its 1 s deadline and seconds more: ioredis's own timer for the
+    // command, due by then too, must not refuse the answer waiting unread.
+    const connection = store['redis'] as unknown as { sendCommand(command: Command, ...rest: unknown[]): unknown };
+    const send = connection.sendCommand.bind(connection);
+    connection.sendCommand = (command, ...rest) => {
+      const sent = send(command, ...rest);
+      if (command.name === 'get') busyFor(5500);
+      return sent;
+    };
+    try {
+      await expect(store.get('k')).resolves.toBe('v');
+    } finally {
+      delete (connection as { sendCommand?: unknown }).sendCommand;
+    }
     expect(outages()).toEqual([]);
   }, 30_000);
 
