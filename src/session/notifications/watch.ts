@@ -14,6 +14,7 @@ import { notifyWatchedChats } from '../../observability/metrics';
 import { runWithContext } from '../../observability/requestContext';
 import type { SharedStore } from '../../store';
 import type { Revocations, Sealer } from '../tokens';
+import type { HeardReplies } from './heardReplies';
 import { HistoryPoll, type HistoryWatchParts } from './historyWatch';
 import { type PushRecord, changeIndex, recordKeys } from './pushRecords';
 import type { PushSender } from './pushSender';
@@ -56,6 +57,8 @@ export interface ChatWatchOptions {
   /** Absent: the deployment has no Web Push; chats are watched only for `also`. */
   sender?: PushSender;
   also?: WatchedAlso;
+  /** The replies the chat's live socket heard after its page left: found without a history read. */
+  heard?: HeardReplies;
   revocations: Pick<Revocations, 'isEnded'>;
   instanceId: string;
   /** NOTIFY_AFTER_SECONDS, in ms. */
@@ -129,7 +132,10 @@ export class Watch {
       this.renewTimer.unref();
       const signIn: GenesysSignIn | undefined = chat.au;
       this.opened = { guestToken: chat.gt, signIn };
-      if (this.mode === 'history') return this.startPolling(chat.gt, signIn);
+      if (this.mode === 'history') {
+        await this.takeHeard();
+        return this.startPolling(chat.gt, signIn);
+      }
       const session = hub.session(chat.gt, signIn);
       this.session = session;
       this.unsubscribe = session.subscribe((event) => this.heard(event));
@@ -280,6 +286,7 @@ export class Watch {
     }
     this.catchingUp = true;
     try {
+      await this.takeHeard();
       let waitMs = 1000;
       for (let tries = 1; !this.stopped; tries++) {
         this.catchUpAgain = false;
@@ -307,6 +314,22 @@ export class Watch {
     } finally {
       this.catchingUp = false;
       this.endCatchUpWait = undefined;
+    }
+  }
+
+  /**
+   * The replies the chat's live socket heard after its page left (heardReplies.ts), taken as a newest page is: the
+   * history read that follows may be refused for most of a minute (the page that left spent the session's reads),
+   * and finds what the live socket missed (it was down, its instance died, the store did not take a reply).
+   */
+  private async takeHeard(): Promise<void> {
+    const heard = this.options.heard;
+    if (!heard || this.stopped) return;
+    try {
+      const messages = await heard.read(this.sk);
+      if (messages.length > 0) await this.take({ messages, receipts: [] });
+    } catch (error) {
+      this.logger.info({ err: error }, 'could not read the replies heard after the page left; history has them');
     }
   }
 
