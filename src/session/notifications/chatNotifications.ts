@@ -252,28 +252,36 @@ export class ChatNotifications {
   /**
    * The chat's live socket here (the deployment's hub) heard `event`, whether or not a stream listens: the socket
    * stays open, idle, after its page stream closed. An agent's or bot's reply heard while no page stream of the
-   * chat is open here, for a chat with a subscription or e-mail opt-in, is kept for the watch (heardReplies.ts): the
-   * watch begins NOTIFY_AFTER_SECONDS after the page left, and its history read, which otherwise alone finds a reply
-   * that came in between, may be refused for most of a minute. A page stream open on another instance holds the
-   * session's live socket there (sessionOwnership.ts), and what it shows is recorded as shown, so never pushed.
+   * chat is open here, for a chat with a subscription or e-mail opt-in, is kept for the watch (heardReplies.ts), and
+   * so is where the guest wrote: the watch begins NOTIFY_AFTER_SECONDS after the page left, and its history read,
+   * which otherwise alone finds a reply that came in between, may be refused for most of a minute. A page stream open
+   * on another instance shows what it shows, recorded as shown, so never pushed.
    */
   heard(guestToken: string, event: GuestEvent): void {
     const heardReplies = this.heardReplies;
-    if (!heardReplies || event.type !== 'message') return;
-    const { message } = event;
+    if (!heardReplies || event.type !== 'message' || event.message.type === 'event') return;
     const sk = sessionKeyOf(guestToken);
-    if (message.direction !== 'outbound' || message.type === 'event' || this.pages.has(sk)) return;
-    void (async () => {
-      if (!(await this.wanted(sk))) return;
-      if (await heardReplies.add(sk, message)) return void notifyHeardReplies.inc({ outcome: 'kept' });
-      throw new Error('the record of heard replies stayed busy');
-    })().catch((error: unknown) => {
-      notifyHeardReplies.inc({ outcome: 'not_kept' });
-      this.options.logger.info(
-        { err: error, chat: sk },
-        'could not keep a reply heard after the page left; the watch reads history for it',
+    if (this.pages.has(sk)) return;
+    heardReplies
+      .add(sk, event.message, () => this.wanted(sk))
+      .then(
+        (outcome) => {
+          if (outcome === 'unwanted' || event.message.direction === 'inbound') return;
+          notifyHeardReplies.inc({ outcome: outcome === 'kept' ? 'kept' : 'not_kept' });
+          if (outcome === 'busy') this.notKept(sk, new Error('the record of heard replies stayed busy'));
+        },
+        (error: unknown) => {
+          if (event.message.direction === 'outbound') notifyHeardReplies.inc({ outcome: 'not_kept' });
+          this.notKept(sk, error);
+        },
       );
-    });
+  }
+
+  private notKept(sk: string, error: unknown): void {
+    this.options.logger.info(
+      { err: error, chat: sk },
+      'could not keep a message heard after the page left; the watch reads history for it',
+    );
   }
 
   /**
