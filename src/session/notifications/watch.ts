@@ -99,6 +99,11 @@ export class Watch {
   /** Ends the wait before a catch-up read is tried again (the watch stopped). */
   private endCatchUpWait?: () => void;
   private stopped = false;
+  /** When the lease was last taken or renewed (the moment its write went out): it lives a lease from then at least. */
+  private renewedAt: number;
+  /** A renewal is under way, or the last one found the store silent. */
+  private renewing = false;
+  private renewFailed = false;
   private current: WatchMode;
   /** The chat as the watch opens it, once unsealed. */
   private opened?: { guestToken: string; signIn?: GenesysSignIn };
@@ -119,6 +124,8 @@ export class Watch {
     private readonly done: (was: WatchMode) => void,
   ) {
     this.current = mode;
+    // The scan took the lease just before it made this watch.
+    this.renewedAt = now();
     this.keys = recordKeys(sk);
     this.logger = options.logger.child({ component: 'push-watch', chat: sk });
   }
@@ -444,13 +451,33 @@ export class Watch {
     if (outcome === 'gone') await this.remove('the push service says the subscription is gone', false);
   }
 
-  /** Keeps the lease, and ends the watch when a page is back, the chat ended or the subscription went. */
+  /**
+   * Keeps the lease, and ends the watch when a page is back, the chat ended or the subscription went. A lease the
+   * store has not renewed for half its life (Redis silent) may lapse before the next renewal, and another instance
+   * then takes the chat: the watch lets its socket go first, so the chat never holds two watches' sockets (beside a
+   * page's, that would pass Genesys's three). Whoever takes the chat next finds what came meanwhile, as any watch
+   * does when it begins.
+   */
   private async renew(guestToken: string): Promise<void> {
     if (this.stopped) return;
     const { store, instanceId, revocations } = this.options;
+    const sentAt = this.now();
+    if (this.renewing || this.renewFailed) {
+      if (sentAt - this.renewedAt >= this.leaseMs / 2)
+        return this.stop('its lease could not be renewed in time', false);
+      if (this.renewing) return;
+    }
+    this.renewing = true;
     try {
-      if (!(await store.swap(this.keys.lease, instanceId, instanceId, this.leaseMs)))
-        return this.stop('another instance watches it now', false);
+      const renewed = await store
+        .swap(this.keys.lease, instanceId, instanceId, this.leaseMs)
+        .catch((error: unknown) => {
+          this.renewFailed = true;
+          throw error;
+        });
+      if (!renewed) return this.stop('another instance watches it now', false);
+      this.renewedAt = Math.max(this.renewedAt, sentAt);
+      this.renewFailed = false;
       if ((await store.get(this.keys.seen)) !== undefined) return this.stop('a page is open again', true);
       if (
         (await store.get(this.keys.record)) === undefined &&
@@ -459,7 +486,9 @@ export class Watch {
         return this.stop('the subscription was removed', true);
       if (await revocations.isEnded(guestToken)) return await this.remove('the chat was ended', true);
     } catch {
-      // The store did not answer: the watch goes on; the lease lapses if this lasts, and another instance takes it.
+      // The store did not answer: the watch goes on, for half a lease at most (above).
+    } finally {
+      this.renewing = false;
     }
   }
 }
