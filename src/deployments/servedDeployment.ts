@@ -2,7 +2,7 @@ import { DEFAULT_DEPLOYMENT_NAME, type Deployment } from '../config/deployment';
 import { OriginAllowlist } from '../config/originAllowlist';
 import { signInCallbacks } from '../config/signInCallbacks';
 import { AvailabilityService } from '../genesys/availability';
-import { GuestApiHealth, SessionHub, WebDeploymentTokens } from '../genesys/guest';
+import { GuestApiHealth, type GuestEvent, SessionHub, WebDeploymentTokens } from '../genesys/guest';
 import { createGenesysPlatform, type GenesysPlatform } from '../genesys/platform';
 import { deploymentRoutes, LiveStreams, type ChatRouteDeps, type EdgeDeployment } from '../http';
 import { inDeployment } from '../observability/deploymentContext';
@@ -110,6 +110,8 @@ export function buildDeployment(deployment: Deployment, parts: ProcessParts): Se
       readiness,
       store,
       chatWebhooks,
+      // Built below; a session's events come once requests are served.
+      (token, event) => chat.notifications.heard(token, event),
     );
     const chat = chatOf(deployment, parts, platform, {
       hub,
@@ -207,6 +209,8 @@ function guestApi(
   readiness: Readiness,
   store: SharedStore,
   chatWebhooks: ChatWebhooks,
+  /** Told every event the live sockets hear (notifications keep a reply heard after its page left). */
+  heardLive: (token: string, event: GuestEvent) => void,
 ) {
   const { genesys } = deployment;
   const settings = parts.config.genesys;
@@ -255,7 +259,13 @@ function guestApi(
     // Whichever instance holds the session's socket hears Genesys: its webhook events are told from there.
     observe: (token, event) => chatWebhooks.heard(token, event),
   };
-  const hub = new SessionHub(hubOptions);
+  const hub = new SessionHub({
+    ...hubOptions,
+    observe: (token, event) => {
+      chatWebhooks.heard(token, event);
+      heardLive(token, event);
+    },
+  });
   // The sockets that watch chats nobody is looking at (Web Push), under a ceiling of their own. They take no part in
   // the live socket's ownership (sessionOwnership.ts): a watch's socket taking it would hand over a page's live one
   // (its streams told to reconnect), and a page's would end the watch, each opening again beside the other. A watch

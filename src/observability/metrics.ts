@@ -120,6 +120,17 @@ export const notifyHistoryReads = new DeploymentCounter({
   registers,
 });
 
+export const notifyHeardReplies = new DeploymentCounter({
+  name: 'genesys_bff_notify_heard_replies_total',
+  help:
+    "Agent and bot replies a chat's live socket heard while no page stream of the subscribed chat was open, by " +
+    'outcome: `kept` (held in the shared store for the watch that begins NOTIFY_AFTER_SECONDS after the page left, ' +
+    'which pushes it without a history read), `not_kept` (the store did not take it: the watch finds it in history).',
+  labelNames: ['outcome'] as const,
+  startAtZero: [{ outcome: 'kept' }, { outcome: 'not_kept' }],
+  registers,
+});
+
 export const emails = new DeploymentCounter({
   name: 'genesys_bff_emails_total',
   help:

@@ -143,14 +143,14 @@ describe('the runs a command line asks for', () => {
     );
   });
 
-  test('customers opt in to Web Push only with SOAK_PUSH=1, which the replay command then carries', () => {
+  test('customers opt in to Web Push unless SOAK_PUSH=0, which the replay command then carries', () => {
     expect([pushCustomers({}), pushCustomers({ SOAK_PUSH: '1' }), pushCustomers({ SOAK_PUSH: '0' })]).toEqual([
-      false,
+      true,
       true,
       false,
     ]);
-    expect(replayCommand({ seed: 42, minutes: 2, instances: 4, sessions: 24 }, { SOAK_PUSH: '1' })).toBe(
-      'SOAK_PUSH=1 npm run soak -- --minutes 2 --seed 42 --instances 4 --sessions 24',
+    expect(replayCommand({ seed: 42, minutes: 2, instances: 4, sessions: 24 }, { SOAK_PUSH: '0' })).toBe(
+      'SOAK_PUSH=0 npm run soak -- --minutes 2 --seed 42 --instances 4 --sessions 24',
     );
   });
 });

@@ -140,13 +140,13 @@ export function planRuns(argv: readonly string[], sources: SeedSources): RunPlan
 }
 
 /**
- * Whether model customers opt in to Web Push (SOAK_PUSH=1): off by default, so CI's short soak judges the rest, while
- * the push check still finds a loss the product has (docs/testing.md#the-chaos-soak).
+ * Whether model customers opt in to Web Push (docs/testing.md#the-chaos-soak): on unless SOAK_PUSH=0, which a run
+ * without them carries in its replay command.
  */
-export const pushCustomers = (env: NodeJS.ProcessEnv = process.env): boolean => env.SOAK_PUSH === '1';
+export const pushCustomers = (env: NodeJS.ProcessEnv = process.env): boolean => env.SOAK_PUSH !== '0';
 
 export function replayCommand(r: RunSettings, env: NodeJS.ProcessEnv = process.env): string {
-  return `${pushCustomers(env) ? 'SOAK_PUSH=1 ' : ''}npm run soak -- --minutes ${r.minutes} --seed ${r.seed} --instances ${r.instances} --sessions ${r.sessions}`;
+  return `${pushCustomers(env) ? '' : 'SOAK_PUSH=0 '}npm run soak -- --minutes ${r.minutes} --seed ${r.seed} --instances ${r.instances} --sessions ${r.sessions}`;
 }
 
 export function readRegressions(file = REGRESSIONS_FILE): RegressionCase[] {

@@ -2,12 +2,14 @@ import type { NotificationsConfig } from '../../config/deployment';
 import type { EmailOptInInput, PushSubscriptionInput } from '../../domain/api';
 import { AppError } from '../../domain/errors';
 import type { NormalizedMessage } from '../../domain/message';
-import type { SessionHub } from '../../genesys/guest';
+import type { GuestEvent, SessionHub } from '../../genesys/guest';
 import type { Logger } from '../../observability/logger';
+import { notifyHeardReplies } from '../../observability/metrics';
 import { changeRecord, sessionKeyOf, type SharedStore } from '../../store';
 import type { Revocations, Sealer, SessionClaims } from '../tokens';
 import { ChatWatch } from './chatWatch';
 import { EmailNotifier, type LinkOutcome } from './emailNotifier';
+import { HeardReplies } from './heardReplies';
 import type { HistoryWatchParts } from './historyWatch';
 import { changeIndex, parseRecord, type PushRecord, recordKeys } from './pushRecords';
 import { PushSender } from './pushSender';
@@ -57,6 +59,7 @@ export interface ChatNotificationsOptions {
 export class ChatNotifications {
   private readonly watch?: ChatWatch;
   private readonly email?: EmailNotifier;
+  private readonly heardReplies?: HeardReplies;
   /** This instance's open page streams, per chat: their `notify-seen` records are renewed while they are open. */
   private readonly pages = new Map<string, number>();
   private readonly renewTimer?: NodeJS.Timeout;
@@ -85,12 +88,14 @@ export class ChatNotifications {
         logger: options.logger,
         now: options.now,
       });
+    this.heardReplies = new HeardReplies(options.store, options.sealer, options.recordMs);
     this.watch = new ChatWatch({
       store: options.store,
       hub: options.watchHub,
       sealer: options.sealer,
       sender,
       also: this.email,
+      heard: this.heardReplies,
       revocations: options.revocations,
       instanceId: options.instanceId,
       afterMs: options.config.afterMs,
@@ -215,7 +220,11 @@ export class ChatNotifications {
   async chatEnded(guestToken: string): Promise<void> {
     if (!this.watch) return;
     const sk = sessionKeyOf(guestToken);
-    await Promise.all([this.options.store.remove(recordKeys(sk).record), this.email?.optOut(sk)])
+    await Promise.all([
+      this.options.store.remove(recordKeys(sk).record),
+      this.heardReplies?.clear(sk),
+      this.email?.optOut(sk),
+    ])
       .then(() => {
         this.watch?.forget(sk);
         return changeIndex(this.options.store, sk, false, this.options.recordMs);
@@ -239,6 +248,41 @@ export class ChatNotifications {
   }
 
   /**
+   * The chat's live socket here (the deployment's hub) heard `event`, whether or not a stream listens: the socket
+   * stays open, idle, after its page stream closed. An agent's or bot's reply heard while no page stream of the
+   * chat is open here, for a chat with a subscription or e-mail opt-in, is kept for the watch (heardReplies.ts), and
+   * so is where the guest wrote: the watch begins NOTIFY_AFTER_SECONDS after the page left, and its history read,
+   * which otherwise alone finds a reply that came in between, may be refused for most of a minute. A page stream open
+   * on another instance shows what it shows, recorded as shown, so never pushed.
+   */
+  heard(guestToken: string, event: GuestEvent): void {
+    const heardReplies = this.heardReplies;
+    if (!heardReplies || event.type !== 'message' || event.message.type === 'event') return;
+    const sk = sessionKeyOf(guestToken);
+    if (this.pages.has(sk)) return;
+    heardReplies
+      .add(sk, event.message, () => this.wanted(sk))
+      .then(
+        (outcome) => {
+          if (outcome === 'unwanted' || event.message.direction === 'inbound') return;
+          notifyHeardReplies.inc({ outcome: outcome === 'kept' ? 'kept' : 'not_kept' });
+          if (outcome === 'busy') this.notKept(sk, new Error('the record of heard replies stayed busy'));
+        },
+        (error: unknown) => {
+          if (event.message.direction === 'outbound') notifyHeardReplies.inc({ outcome: 'not_kept' });
+          this.notKept(sk, error);
+        },
+      );
+  }
+
+  private notKept(sk: string, error: unknown): void {
+    this.options.logger.info(
+      { err: error, chat: sk },
+      'could not keep a message heard after the page left; the watch reads history for it',
+    );
+  }
+
+  /**
    * A page stream of the chat opens here, before its socket does: the chat is looked at from now, a watch of it here
    * ends, and this resolves once a watch elsewhere has let its socket go too (bounded: watchLetGo), so a
    * watch's socket never sits beside the page's. The function resolved is called when the stream closes.
@@ -251,6 +295,8 @@ export class ChatNotifications {
     const closes = this.pageCloser(sk);
     try {
       await this.options.store.put(recordKeys(sk).seen, '1', this.seenMs(false));
+      // What came while the page was away it reads itself (its stream resumes, or it loads history).
+      await this.heardReplies?.clear(sk);
       await this.watchLetGo(sk, this.watch.renewMs);
     } catch (error) {
       // The store did not answer: no watch starts or renews either until it does; the page is not held up.
@@ -306,12 +352,16 @@ export class ChatNotifications {
     });
   }
 
+  /** Whether the chat has a push subscription or an e-mail opt-in. */
+  private async wanted(sk: string): Promise<boolean> {
+    const pushed = this.options.config.push && (await this.options.store.get(recordKeys(sk).record)) !== undefined;
+    return Boolean(pushed) || (await this.email?.sealedChat(sk)) !== undefined;
+  }
+
   /** One way of reaching the chat went: its watch ends and it leaves the lists, unless the other remains. */
   private async unlistUnlessWanted(sk: string): Promise<void> {
     const { store } = this.options;
-    const pushed = this.options.config.push && (await store.get(recordKeys(sk).record)) !== undefined;
-    const emailed = (await this.email?.sealedChat(sk)) !== undefined;
-    if (pushed || emailed) return;
+    if (await this.wanted(sk)) return;
     this.watch?.forget(sk);
     await changeIndex(store, sk, false, this.options.recordMs);
   }

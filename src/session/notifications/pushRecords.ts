@@ -17,6 +17,8 @@ import type { PushTarget } from './pushSender';
  * - `notify-lease:{sk}`: the instance that watches the chat (one across instances), renewed while it does.
  * - `notify-msg:{sk}:<message id>`: `shown` when a page stream showed the reply; else `pending:<instance>` while
  *   that instance pushes it, then `sent`, `gone` or `failed`: one push per message across instances.
+ * - `notify-heard:{sk}`: the replies the chat's live socket heard while no page stream of it was open, sealed, at
+ *   most HEARD_MAX, until a page stream opens again (heardReplies.ts): a watch pushes them without a history read.
  */
 
 export interface PushRecord extends PushTarget {
@@ -30,6 +32,7 @@ export const recordKeys = (sk: string) => ({
   record: `notify:${sk}`,
   seen: `notify-seen:${sk}`,
   lease: `notify-lease:${sk}`,
+  heard: `notify-heard:${sk}`,
   message: (id: string) => `notify-msg:${sk}:${id}`,
 });
 

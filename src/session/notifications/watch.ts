@@ -14,6 +14,7 @@ import { notifyWatchedChats } from '../../observability/metrics';
 import { runWithContext } from '../../observability/requestContext';
 import type { SharedStore } from '../../store';
 import type { Revocations, Sealer } from '../tokens';
+import type { HeardReplies } from './heardReplies';
 import { HistoryPoll, type HistoryWatchParts } from './historyWatch';
 import { type PushRecord, changeIndex, recordKeys } from './pushRecords';
 import type { PushSender } from './pushSender';
@@ -56,6 +57,8 @@ export interface ChatWatchOptions {
   /** Absent: the deployment has no Web Push; chats are watched only for `also`. */
   sender?: PushSender;
   also?: WatchedAlso;
+  /** The replies the chat's live socket heard after its page left: found without a history read. */
+  heard?: HeardReplies;
   revocations: Pick<Revocations, 'isEnded'>;
   instanceId: string;
   /** NOTIFY_AFTER_SECONDS, in ms. */
@@ -96,6 +99,11 @@ export class Watch {
   /** Ends the wait before a catch-up read is tried again (the watch stopped). */
   private endCatchUpWait?: () => void;
   private stopped = false;
+  /** When the lease was last taken or renewed (the moment its write went out): it lives a lease from then at least. */
+  private renewedAt: number;
+  /** A renewal is under way, or the last one found the store silent. */
+  private renewing = false;
+  private renewFailed = false;
   private current: WatchMode;
   /** The chat as the watch opens it, once unsealed. */
   private opened?: { guestToken: string; signIn?: GenesysSignIn };
@@ -116,6 +124,8 @@ export class Watch {
     private readonly done: (was: WatchMode) => void,
   ) {
     this.current = mode;
+    // The scan took the lease just before it made this watch.
+    this.renewedAt = now();
     this.keys = recordKeys(sk);
     this.logger = options.logger.child({ component: 'push-watch', chat: sk });
   }
@@ -129,7 +139,10 @@ export class Watch {
       this.renewTimer.unref();
       const signIn: GenesysSignIn | undefined = chat.au;
       this.opened = { guestToken: chat.gt, signIn };
-      if (this.mode === 'history') return this.startPolling(chat.gt, signIn);
+      if (this.mode === 'history') {
+        await this.takeHeard();
+        return this.startPolling(chat.gt, signIn);
+      }
       const session = hub.session(chat.gt, signIn);
       this.session = session;
       this.unsubscribe = session.subscribe((event) => this.heard(event));
@@ -280,6 +293,7 @@ export class Watch {
     }
     this.catchingUp = true;
     try {
+      await this.takeHeard();
       let waitMs = 1000;
       for (let tries = 1; !this.stopped; tries++) {
         this.catchUpAgain = false;
@@ -307,6 +321,22 @@ export class Watch {
     } finally {
       this.catchingUp = false;
       this.endCatchUpWait = undefined;
+    }
+  }
+
+  /**
+   * The replies the chat's live socket heard after its page left (heardReplies.ts), taken as a newest page is: the
+   * history read that follows may be refused for most of a minute (the page that left spent the session's reads),
+   * and finds what the live socket missed (it was down, its instance died, the store did not take a reply).
+   */
+  private async takeHeard(): Promise<void> {
+    const heard = this.options.heard;
+    if (!heard || this.stopped) return;
+    try {
+      const messages = await heard.read(this.sk);
+      if (messages.length > 0) await this.take({ messages, receipts: [] });
+    } catch (error) {
+      this.logger.info({ err: error }, 'could not read the replies heard after the page left; history has them');
     }
   }
 
@@ -421,13 +451,33 @@ export class Watch {
     if (outcome === 'gone') await this.remove('the push service says the subscription is gone', false);
   }
 
-  /** Keeps the lease, and ends the watch when a page is back, the chat ended or the subscription went. */
+  /**
+   * Keeps the lease, and ends the watch when a page is back, the chat ended or the subscription went. A lease the
+   * store has not renewed for half its life (Redis silent) may lapse before the next renewal, and another instance
+   * then takes the chat: the watch lets its socket go first, so the chat never holds two watches' sockets (beside a
+   * page's, that would pass Genesys's three). Whoever takes the chat next finds what came meanwhile, as any watch
+   * does when it begins.
+   */
   private async renew(guestToken: string): Promise<void> {
     if (this.stopped) return;
     const { store, instanceId, revocations } = this.options;
+    const sentAt = this.now();
+    if (this.renewing || this.renewFailed) {
+      if (sentAt - this.renewedAt >= this.leaseMs / 2)
+        return this.stop('its lease could not be renewed in time', false);
+      if (this.renewing) return;
+    }
+    this.renewing = true;
     try {
-      if (!(await store.swap(this.keys.lease, instanceId, instanceId, this.leaseMs)))
-        return this.stop('another instance watches it now', false);
+      const renewed = await store
+        .swap(this.keys.lease, instanceId, instanceId, this.leaseMs)
+        .catch((error: unknown) => {
+          this.renewFailed = true;
+          throw error;
+        });
+      if (!renewed) return this.stop('another instance watches it now', false);
+      this.renewedAt = Math.max(this.renewedAt, sentAt);
+      this.renewFailed = false;
       if ((await store.get(this.keys.seen)) !== undefined) return this.stop('a page is open again', true);
       if (
         (await store.get(this.keys.record)) === undefined &&
@@ -436,7 +486,9 @@ export class Watch {
         return this.stop('the subscription was removed', true);
       if (await revocations.isEnded(guestToken)) return await this.remove('the chat was ended', true);
     } catch {
-      // The store did not answer: the watch goes on; the lease lapses if this lasts, and another instance takes it.
+      // The store did not answer: the watch goes on, for half a lease at most (above).
+    } finally {
+      this.renewing = false;
     }
   }
 }

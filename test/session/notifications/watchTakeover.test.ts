@@ -40,9 +40,14 @@ function instance(store: SharedStore, id: string) {
         dead ? new Promise(() => undefined) : (value as (...a: unknown[]) => unknown).apply(target, args);
     },
   });
-  /** When this instance opened the chat's socket. */
+  /** When this instance opened the chat's socket, and when it let it go. */
   const opened: number[] = [];
-  const session = { subscribe: () => () => undefined, ready: async () => undefined, retire: () => undefined };
+  const retired: number[] = [];
+  const session = {
+    subscribe: () => () => undefined,
+    ready: async () => undefined,
+    retire: () => void retired.push(Date.now()),
+  };
   const hub = {
     session: () => {
       opened.push(Date.now());
@@ -66,7 +71,7 @@ function instance(store: SharedStore, id: string) {
     logger: captureLogger('warn').logger,
     now: () => Date.now(),
   });
-  return { watch, opened, die: () => void (dead = true) };
+  return { watch, opened, retired, die: () => void (dead = true) };
 }
 
 async function subscribed(): Promise<MemoryStore> {
@@ -123,4 +128,18 @@ test('a living instance takes the chat within a lease and a scan of its watcherâ
     ),
     { numRuns: 25 },
   );
+});
+
+test('a watcher whose store goes silent lets its socket go before another instance can take the chat', async () => {
+  const store = await subscribed();
+  const watcher = instance(store, 'watcher');
+  expect(await advanceUntil(() => watcher.opened.length > 0, 10_000)).toBe(true);
+  const survivor = instance(store, 'survivor');
+  // From now the watcher's store calls never answer (Redis paused for it), while its timers run on.
+  watcher.die();
+  expect(await advanceUntil(() => survivor.opened.length > 0, 30_000)).toBe(true);
+  expect(watcher.retired).toHaveLength(1);
+  expect(watcher.retired[0]!).toBeLessThan(survivor.opened[0]!);
+  survivor.watch.close();
+  watcher.watch.close();
 });

@@ -1,3 +1,4 @@
+import { streamsOpen } from '../../../src/observability/metrics';
 import { sessionKeyOf } from '../../../src/store';
 import { signInAt } from '../../support/signIn';
 import { openStream, type SseStream } from '../../support/sse';
@@ -146,17 +147,47 @@ describe('a reply to a customer who left', () => {
     expect(receiver.received.filter((r) => r.path === '/open')).toHaveLength(1);
   });
 
+  it('that came before the watch began is pushed while the page that left has spent the history reads', async () => {
+    const { token, gt } = await stack.newGuest();
+    const keys = browserKeys();
+    const stream = await pageStream(token);
+    expect((await subscribe(token, '/gap', keys)).status).toBe(204);
+    // The page reads history as often as Genesys allows a session in a minute.
+    for (let i = 0; i < 10; i++) expect((await stack.http.get('/messages').set(bearer(token))).status).toBe(200);
+    expect((await stack.http.get('/messages').set(bearer(token))).status).toBe(429);
+    // The tab closes; once the service has seen its stream close, the agent writes, before any watch began.
+    const open = async () => (await streamsOpen.get()).values.reduce((sum, v) => sum + v.value, 0);
+    const openBefore = await open();
+    const started = watchesStarted();
+    stream.close();
+    await waitFor(async () => expect(await open()).toBe(openBefore - 1));
+    expect(watchesStarted()).toBe(started);
+    stack.sim.agent.say(gt, 'Written as you left');
+    const push = await receiver.nth('/gap', 1);
+    expect(JSON.parse(decryptPush(push.body, keys)).preview).toBe('Written as you left');
+    // Pushed without a history read: the session's reads are still spent.
+    expect((await stack.http.get('/messages').set(bearer(token))).status).toBe(429);
+    const refusedReads = stack.log
+      .lines()
+      .filter((l) => l.chat === sessionKeyOf(gt) && l.msg === 'could not read what came while nobody watched yet');
+    expect(refusedReads.length).toBeGreaterThan(0);
+  });
+
   it('from before the watch began is pushed even when a later one, heard live, went first', async () => {
     const { token, gt } = await stack.newGuest();
     const keys = browserKeys();
     const preview = async (n: number) => JSON.parse(decryptPush((await receiver.nth('/race', n)).body, keys)).preview;
     // Subscribed without a page stream: the chat counts as looked at (its notify-seen record) until the test
-    // removes that record, and a reply said meanwhile reaches no page and no watch.
+    // removes that record, and a reply said meanwhile reaches no page and no watch. The live socket kept it for the
+    // watch (notify-heard); the test removes that too, as when the live socket's instance died: history alone has it.
     expect((await subscribe(token, '/race', keys)).status).toBe(204);
     stack.sim.agent.say(gt, 'Said as you left');
+    const sk = sessionKeyOf(gt);
+    await waitFor(async () => expect(await store().get(`notify-heard:${sk}`)).toBeDefined());
+    await store().remove(`notify-heard:${sk}`);
     // The history read of the watch, as it begins, waits until released.
     const hold = stack.sim.faults.holdRest('history');
-    await store().remove(`notify-seen:${sessionKeyOf(gt)}`);
+    await store().remove(`notify-seen:${sk}`);
     await waitFor(() => expect(hold.held()).toBe(1));
     // Heard live while that read waits: pushed on its own once the coalescing window is over.
     stack.sim.agent.say(gt, 'Said while you were away');
