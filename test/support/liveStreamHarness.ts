@@ -16,14 +16,20 @@ import { StreamCaps } from '../../src/http/streams/streamCaps';
 
 export function fakeSession() {
   const listeners = new Set<(e: GuestEvent) => void>();
+  let awaitingOwnEcho = false;
   return {
     session: {
       subscribe(listener: (e: GuestEvent) => void) {
         listeners.add(listener);
         return () => listeners.delete(listener);
       },
+      get awaitingOwnEcho() {
+        return awaitingOwnEcho;
+      },
     } as unknown as GuestSession,
     emit: (e: GuestEvent) => listeners.forEach((l) => l(e)),
+    /** Whether a guest message sent on the session waits for its echo (GuestSession.awaitingOwnEcho). */
+    awaitEcho: (on: boolean) => (awaitingOwnEcho = on),
     get subscribers() {
       return listeners.size;
     },

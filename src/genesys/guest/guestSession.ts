@@ -183,6 +183,14 @@ export class GuestSession implements LinkSession {
     return this.desk.size > 0;
   }
 
+  /**
+   * For a live stream's place (http/streams/liveStreams.ts): a guest message sent here waits for its echo. Genesys
+   * may deliver a reply to it before the echo, so a message that comes meanwhile does not show where history is.
+   */
+  get awaitingOwnEcho(): boolean {
+    return this.desk.pending.awaitingSendEcho;
+  }
+
   get isDead(): boolean {
     return this.link.dead() !== undefined;
   }

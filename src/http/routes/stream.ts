@@ -37,7 +37,8 @@ export function streamRoutes(deps: StreamDeps): AnyRouteSpec[] {
     summary: 'Live Server-Sent Events: message, typing, presence, session',
     description:
       'Authenticated by the Authorization header (fetch-based readers) or by ?ticket= from POST ' +
-      '/messages/stream-ticket (EventSource). Every event has an id (the newest message id so far, or before the ' +
+      '/messages/stream-ticket (EventSource). Every event has an id (the newest message id so far, not one that ' +
+      'came while a guest message waited for its echo, or before the ' +
       'first message a time position: a `streamPosition`, the one the stream resumed from or the moment it opened); ' +
       'reopened with `Last-Event-ID` (or ?lastEventId=), the stream first sends the messages missed since, from ' +
       'history, or a `session` event `replay_incomplete` when it cannot, and says `open` once it has found that ' +

@@ -26,7 +26,8 @@ export function asyncApiDocument(version: string): Record<string, unknown> {
       version,
       description:
         'Server-Sent Events on GET /messages/stream. Each event has an SSE `event` name (below), an `id` (for ' +
-        'Last-Event-ID; 1 to 128 of A-Z a-z 0-9 _ -, never text the client sent: the newest message id, or before ' +
+        'Last-Event-ID; 1 to 128 of A-Z a-z 0-9 _ -, never text the client sent: the newest message id (not one ' +
+        'that came while a guest message waited for its echo: Genesys may deliver its reply first), or before ' +
         'the first message a time position `t-` and epoch milliseconds, the form of the `streamPosition` every ' +
         'answer with a sessionToken carries: the one the stream resumed from, written anew from its number and ' +
         'never later than the moment the stream opened, or that moment) and JSON `data`. Opened with Last-Event-ID ' +

@@ -120,21 +120,29 @@ export class LiveStreams {
     });
     // A guest still waiting for an agent hears when the centre closes or the wait moves; once an agent wrote, not.
     let agentJoined = false;
-    const send = (event: string, data: unknown, messageId?: string) => {
+    // `moves`: the message may become the client's place (see `live`).
+    const send = (event: string, data: unknown, messageId?: string, moves = true) => {
       if (event === 'availability' && agentJoined) return;
       if (event === 'message' && isAgentMessage(data)) agentJoined = true;
       if (messageId) {
         // A message comes once per stream, whether from history or live, and never from behind the client's place.
         if (!delivered.add(messageId)) return;
-        if (STREAM_EVENT_ID.test(messageId)) lastId = messageId;
+        if (moves && STREAM_EVENT_ID.test(messageId)) lastId = messageId;
       }
       if (event === 'message') expiry.activity();
       const shown = event === 'message' ? present(data as NormalizedMessage) : data;
       write(`id: ${lastId ?? openedAt}\nevent: ${event}\ndata: ${JSON.stringify(shown)}\n\n`, event !== 'typing');
     };
 
+    // A live message is not the client's place while a guest message sent here waits for its echo: Genesys may
+    // deliver the reply first, and history places the guest message before it, so a stream cut between the two
+    // would resume past a message it never sent. The place stays where it was; a resume sends the reply again.
     const live = (event: GuestEvent) =>
-      relay(event, send, (state, detail, reconnect) => stream.end(state, detail, reconnect));
+      relay(
+        event,
+        (name, data, id) => send(name, data, id, !session.awaitingOwnEcho),
+        (state, detail, reconnect) => stream.end(state, detail, reconnect),
+      );
     // The client's Last-Event-ID becomes the id to resume from once history shows it is a message of this conversation.
     const found = (id: string) => (lastId ??= placeOf(id, openedAtMs));
     // The messages a page holds up to the client's place: it has them, whichever socket delivers them again.

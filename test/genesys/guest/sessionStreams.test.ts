@@ -97,6 +97,30 @@ describe('what session ownership reads', () => {
     expect(session.holdsSocket).toBe(false);
   });
 
+  test('awaitingOwnEcho: while a guest message waits for its echo, not when the echo reaches streams, nor for a ping', async () => {
+    const token = randomUUID();
+    const session = hub.session(token);
+    await session.ready();
+    await waitFor(() => !session.hasRequestsInFlight);
+    sim.faults.delayFrames(100, token);
+    // What a live stream reads as each message reaches it.
+    const atMessage: boolean[] = [];
+    const unsubscribe = session.subscribe((e) => {
+      if (e.type === 'message') atMessage.push(session.awaitingOwnEcho);
+    });
+    const ping = session.echo();
+    expect(session.hasRequestsInFlight).toBe(true);
+    expect(session.awaitingOwnEcho).toBe(false);
+    await ping;
+    const sent = session.sendText({ text: 'in flight', messageId: randomUUID() });
+    expect(session.awaitingOwnEcho).toBe(true);
+    expect((await sent).text).toBe('in flight');
+    expect(session.awaitingOwnEcho).toBe(false);
+    await waitFor(() => atMessage.length === 1);
+    expect(atMessage).toEqual([false]);
+    unsubscribe();
+  });
+
   test('hasRequestsInFlight: only while a request waits on Genesys', async () => {
     const token = randomUUID();
     const session = hub.session(token);

@@ -552,6 +552,47 @@ describe('what each answer, refusal and event says', () => {
       stream.close();
     });
 
+    test('a reply that overtakes the echo of a guest message sent here is not the place: a resume sends the message', async () => {
+      // Genesys, slowed, delivers the reply to a guest message before the echo of the message, and the stream is cut
+      // between the two (its instance killed). History places the guest message g7 before the reply r7.
+      const first = await opened();
+      const cut = await openStream(first.url);
+      await cut.next((e) => e.event === 'session');
+      first.fake.emit({ type: 'message', message: textMessage('a1', 'agent', T0 - 3000) });
+      first.fake.awaitEcho(true);
+      first.fake.emit({ type: 'message', message: textMessage('r7', 'You said: g7', T0 - 1000) });
+      await cut.next((e) => e.event === 'message' && dataOf(e).id === 'r7');
+      const place = cut.events.at(-1)!.id!;
+      // Once the echo is in, the place moves again: to the echo, then to what follows.
+      first.fake.awaitEcho(false);
+      first.fake.emit({ type: 'message', message: textMessage('g7', 'g7', T0 - 2000) });
+      first.fake.emit({ type: 'message', message: textMessage('a8', 'agent', T0) });
+      await cut.next((e) => e.event === 'message' && dataOf(e).id === 'a8');
+      expect(cut.events.filter((e) => e.event === 'message').map((e) => [dataOf(e).id, e.id])).toEqual([
+        ['a1', 'a1'],
+        ['r7', 'a1'],
+        ['g7', 'g7'],
+        ['a8', 'a8'],
+      ]);
+      cut.close();
+
+      // The client resumes from the place the cut left it at, on another instance.
+      const page = [
+        textMessage('a1', 'agent', T0 - 3000),
+        textMessage('g7', 'g7', T0 - 2000),
+        textMessage('r7', 'You said: g7', T0 - 1000),
+      ];
+      const { url } = await opened(history(place, page));
+      const resumed = await openStream(url);
+      await resumed.next((e) => e.event === 'message' && dataOf(e).id === 'r7');
+      expect(resumed.events.map((e) => [e.event, e.id])).toEqual([
+        ['session', 'a1'],
+        ['message', 'g7'],
+        ['message', 'r7'],
+      ]);
+      resumed.close();
+    });
+
     test('from a time position: every message since, reaching back for the clock skew, and a full page says more may have come', async () => {
       const since = T0 - 60_000;
       const page = [

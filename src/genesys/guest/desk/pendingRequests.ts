@@ -128,6 +128,12 @@ export class PendingRequests {
     return this.pending.values();
   }
 
+  /** A guest message waits for its echo (queued, written or in doubt): Genesys may place it before what comes first. */
+  get awaitingSendEcho(): boolean {
+    for (const p of this.pending.values()) if (p.kind === 'send') return true;
+    return false;
+  }
+
   add(p: Pending): void {
     this.pending.set(p.tracingId, p);
   }
