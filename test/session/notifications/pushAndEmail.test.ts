@@ -1,7 +1,8 @@
 import { openStream, type SseStream } from '../../support/sse';
-import { bearer, identityToken, startStack, type Stack } from '../../support/stack';
+import { bearer, identityToken, type Stack } from '../../support/stack';
 import { startSmtpReceiver, type SmtpReceiver } from '../../support/smtpReceiver';
-import { browserKeys, decryptPush, startPushReceiver, vapidPair, type PushReceiver } from '../../support/pushReceiver';
+import { browserKeys, decryptPush, type PushReceiver } from '../../support/pushReceiver';
+import { closePushStack, startPushStack, type PushStack } from '../../support/pushStack';
 import { waitFor } from '../../support/wait';
 
 /**
@@ -10,32 +11,24 @@ import { waitFor } from '../../support/wait';
  * push's coalescing (3 s), so an e-mail that was going to go for a reply goes before that reply's push.
  */
 
-const vapid = vapidPair();
+let pushStack: PushStack;
 let stack: Stack;
 let smtp: SmtpReceiver;
 let receiver: PushReceiver;
 
 beforeAll(async () => {
   smtp = await startSmtpReceiver();
-  receiver = await startPushReceiver();
-  stack = await startStack({
-    env: {
-      VAPID_PUBLIC_KEY: vapid.publicKey,
-      VAPID_PRIVATE_KEY: vapid.privateKey,
-      VAPID_SUBJECT: 'mailto:ops@example.com',
-      NOTIFY_AFTER_SECONDS: '1',
-      NOTIFY_PREVIEW: 'on',
-      SMTP_URL: smtp.url,
-      EMAIL_FROM: 'chat@shop.example.com',
-      EMAIL_AFTER_SECONDS: '1',
-      EMAIL_PREVIEW: 'on',
-    },
+  pushStack = await startPushStack({
+    SMTP_URL: smtp.url,
+    EMAIL_FROM: 'chat@shop.example.com',
+    EMAIL_AFTER_SECONDS: '1',
+    EMAIL_PREVIEW: 'on',
   });
+  ({ stack, receiver } = pushStack);
 });
 
 afterAll(async () => {
-  await stack?.close();
-  await receiver?.close();
+  await closePushStack(pushStack);
   await smtp?.close();
 });
 

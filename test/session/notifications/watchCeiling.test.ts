@@ -1,14 +1,8 @@
 import { notifyHistoryReads, notifyWatchedChats } from '../../../src/observability/metrics';
 import { openStream, type SseStream } from '../../support/sse';
-import { bearer, startStack, type Stack } from '../../support/stack';
-import {
-  browserKeys,
-  decryptPush,
-  startPushReceiver,
-  vapidPair,
-  type BrowserKeys,
-  type PushReceiver,
-} from '../../support/pushReceiver';
+import { bearer, type Stack } from '../../support/stack';
+import { browserKeys, decryptPush, type BrowserKeys, type PushReceiver } from '../../support/pushReceiver';
+import { closePushStack, startPushStack, type PushStack } from '../../support/pushStack';
 import { waitFor } from '../../support/wait';
 
 /**
@@ -18,29 +12,21 @@ import { waitFor } from '../../support/wait';
  * and the live chat is untouched.
  */
 
-const vapid = vapidPair();
+let pushStack: PushStack;
 let stack: Stack;
 let receiver: PushReceiver;
 
 beforeAll(async () => {
-  receiver = await startPushReceiver();
-  stack = await startStack({
-    env: {
-      VAPID_PUBLIC_KEY: vapid.publicKey,
-      VAPID_PRIVATE_KEY: vapid.privateKey,
-      VAPID_SUBJECT: 'mailto:ops@example.com',
-      NOTIFY_AFTER_SECONDS: '1',
-      NOTIFY_PREVIEW: 'on',
-      NOTIFY_SOCKETS_MAX: '0',
-      NOTIFY_POLL_SECONDS: '1',
-      NOTIFY_POLL_MAX_SECONDS: '2',
-    },
+  pushStack = await startPushStack({
+    NOTIFY_SOCKETS_MAX: '0',
+    NOTIFY_POLL_SECONDS: '1',
+    NOTIFY_POLL_MAX_SECONDS: '2',
   });
+  ({ stack, receiver } = pushStack);
 });
 
 afterAll(async () => {
-  await stack?.close();
-  await receiver?.close();
+  await closePushStack(pushStack);
 });
 
 const readsBy = async (outcome: string) =>

@@ -1,14 +1,8 @@
 import { notifyWatchedChats } from '../../../src/observability/metrics';
 import { openStream, type SseStream } from '../../support/sse';
-import { bearer, startStack, type Stack } from '../../support/stack';
-import {
-  browserKeys,
-  decryptPush,
-  startPushReceiver,
-  vapidPair,
-  type BrowserKeys,
-  type PushReceiver,
-} from '../../support/pushReceiver';
+import { bearer, type Stack } from '../../support/stack';
+import { browserKeys, decryptPush, type BrowserKeys, type PushReceiver } from '../../support/pushReceiver';
+import { closePushStack, startPushStack, type PushStack } from '../../support/pushStack';
 import { waitFor } from '../../support/wait';
 
 /**
@@ -17,31 +11,23 @@ import { waitFor } from '../../support/wait';
  * connections at the simulator show the move, and a reply that comes as it happens is pushed exactly once.
  */
 
-const vapid = vapidPair();
+let pushStack: PushStack;
 let stack: Stack;
 let receiver: PushReceiver;
 
 beforeAll(async () => {
-  receiver = await startPushReceiver();
-  stack = await startStack({
-    env: {
-      VAPID_PUBLIC_KEY: vapid.publicKey,
-      VAPID_PRIVATE_KEY: vapid.privateKey,
-      VAPID_SUBJECT: 'mailto:ops@example.com',
-      NOTIFY_AFTER_SECONDS: '1',
-      NOTIFY_PREVIEW: 'on',
-      NOTIFY_SOCKETS_MAX: '1',
-      NOTIFY_POLL_SECONDS: '1',
-      NOTIFY_POLL_MAX_SECONDS: '2',
-      // A page's own socket closes a second after its stream: a chat's connections at the simulator are the watch's.
-      GUEST_SOCKET_IDLE_SECONDS: '1',
-    },
+  pushStack = await startPushStack({
+    NOTIFY_SOCKETS_MAX: '1',
+    NOTIFY_POLL_SECONDS: '1',
+    NOTIFY_POLL_MAX_SECONDS: '2',
+    // A page's own socket closes a second after its stream: a chat's connections at the simulator are the watch's.
+    GUEST_SOCKET_IDLE_SECONDS: '1',
   });
+  ({ stack, receiver } = pushStack);
 });
 
 afterAll(async () => {
-  await stack?.close();
-  await receiver?.close();
+  await closePushStack(pushStack);
 });
 
 const watched = async (mode: string) =>

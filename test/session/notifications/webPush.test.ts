@@ -2,17 +2,10 @@ import { streamsOpen } from '../../../src/observability/metrics';
 import { sessionKeyOf } from '../../../src/store';
 import { signInAt } from '../../support/signIn';
 import { openStream, type SseStream } from '../../support/sse';
-import { bearer, PAGE_ORIGIN, startStack, type Stack } from '../../support/stack';
+import { bearer, PAGE_ORIGIN, type Stack } from '../../support/stack';
+import { closePushStack, startPushStack, type PushStack } from '../../support/pushStack';
 import { waitFor } from '../../support/wait';
-import {
-  browserKeys,
-  decryptPush,
-  startPushReceiver,
-  verifyVapid,
-  vapidPair,
-  type BrowserKeys,
-  type PushReceiver,
-} from '../../support/pushReceiver';
+import { browserKeys, decryptPush, verifyVapid, type BrowserKeys, type PushReceiver } from '../../support/pushReceiver';
 
 /**
  * Web Push for a customer who left (docs/api.md#notifications), against the strict simulator: a subscription whose
@@ -20,26 +13,17 @@ import {
  * (test/support/pushReceiver.ts).
  */
 
-const vapid = vapidPair();
+let pushStack: PushStack;
 let stack: Stack;
 let receiver: PushReceiver;
 
 beforeAll(async () => {
-  receiver = await startPushReceiver();
-  stack = await startStack({
-    env: {
-      VAPID_PUBLIC_KEY: vapid.publicKey,
-      VAPID_PRIVATE_KEY: vapid.privateKey,
-      VAPID_SUBJECT: 'mailto:ops@example.com',
-      NOTIFY_AFTER_SECONDS: '1',
-      NOTIFY_PREVIEW: 'on',
-    },
-  });
+  pushStack = await startPushStack();
+  ({ stack, receiver } = pushStack);
 });
 
 afterAll(async () => {
-  await stack?.close();
-  await receiver?.close();
+  await closePushStack(pushStack);
 });
 
 const store = () => stack.service.deployments.all[0]!.store;
@@ -77,7 +61,7 @@ describe('capabilities', () => {
     const { token } = await stack.newSession();
     const res = await stack.http.get('/capabilities').set(bearer(token));
     expect(res.status).toBe(200);
-    expect(res.body.notifications).toEqual({ push: { vapidPublicKey: vapid.publicKey }, email: false });
+    expect(res.body.notifications).toEqual({ push: { vapidPublicKey: pushStack.vapid.publicKey }, email: false });
   });
 });
 
@@ -92,7 +76,7 @@ describe('a reply to a customer who left', () => {
     stack.sim.agent.say(gt, 'Your parcel has shipped');
     const push = await receiver.nth('/one', 1);
     expect(push.headers['content-encoding']).toBe('aes128gcm');
-    const claims = await verifyVapid(push.headers, vapid.publicKey, receiver.origin);
+    const claims = await verifyVapid(push.headers, pushStack.vapid.publicKey, receiver.origin);
     expect(claims.sub).toBe('mailto:ops@example.com');
     expect(JSON.parse(decryptPush(push.body, keys))).toEqual({
       type: 'reply',
