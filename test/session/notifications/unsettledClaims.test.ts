@@ -1,13 +1,10 @@
 import type { NormalizedMessage } from '../../../src/domain/message';
-import type { GuestEvent, GuestSession, SessionHub } from '../../../src/genesys/guest';
+import type { NewestPage } from '../../../src/genesys/guest';
 import { ChatWatch } from '../../../src/session/notifications/chatWatch';
-import type { HistoryWatchParts } from '../../../src/session/notifications/historyWatch';
-import { changeIndex, recordKeys, type PushRecord } from '../../../src/session/notifications/pushRecords';
-import type { PushSender } from '../../../src/session/notifications/pushSender';
-import { Sealer, deriveKeys } from '../../../src/session/tokens';
+import { recordKeys } from '../../../src/session/notifications/pushRecords';
 import { MemoryStore, sessionKeyOf } from '../../../src/store';
-import { captureLogger } from '../../support/app';
 import { waitFor } from '../../support/wait';
+import { RECORD_MS, watchedChat } from '../../support/watchedChat';
 
 /**
  * A watch that moves to this instance finds, in history, replies the instance it replaces had claimed to push
@@ -17,7 +14,6 @@ import { waitFor } from '../../support/wait';
  * session and the push service are stand-ins; the store is the service's own in-memory store.
  */
 
-const RECORD_MS = 60_000;
 /** The claim's life here, shortened from a minute: longer than the watch takes to start (a scan: 500 ms). */
 const PENDING_MS = 2500;
 const GT = 'guest-token-of-the-watched-chat';
@@ -46,64 +42,9 @@ function guestMessage(id: string): NormalizedMessage {
   } as NormalizedMessage;
 }
 
-interface Watched {
-  store: MemoryStore;
-  pushes: { payload: { preview?: string } }[];
-  watch: ChatWatch;
-}
-
 /** A subscribed chat whose history is `history` (oldest first), watched by a fresh instance. */
-async function watched(history: NormalizedMessage[], before: (store: MemoryStore) => Promise<void>): Promise<Watched> {
-  const store = new MemoryStore();
-  const sealer = new Sealer(deriveKeys(['unsettled-claims-secret-0123456789abcdef']));
-  const record: PushRecord = {
-    v: 1,
-    chat: await sealer.seal({ typ: 'watch', gt: GT }),
-    endpoint: 'https://push.example.com/sub',
-    p256dh: 'p256dh',
-    auth: 'auth',
-    url: 'https://shop.example.com/chat',
-    since: Date.now(),
-  };
-  await store.put(keys.record, JSON.stringify(record), RECORD_MS);
-  await changeIndex(store, sk, true, RECORD_MS);
-  await before(store);
-
-  const session = {
-    subscribe: (_listener: (event: GuestEvent) => void) => () => undefined,
-    ready: async () => ({}),
-    retire: () => undefined,
-  } as unknown as GuestSession;
-  const hub = {
-    session: () => session,
-    history: { newest: async () => ({ messages: history }) },
-  } as unknown as SessionHub;
-  const pushes: Watched['pushes'] = [];
-  const sender = {
-    send: async (_target: unknown, payload: { preview?: string }) => {
-      pushes.push({ payload });
-      return 'sent';
-    },
-  } as unknown as PushSender;
-  const watch = new ChatWatch({
-    store,
-    hub,
-    sealer,
-    sender,
-    revocations: { isEnded: async () => false },
-    instanceId: 'instance-b',
-    afterMs: 1000,
-    preview: true,
-    recordMs: RECORD_MS,
-    room: () => true,
-    // Every watch here has a socket (room): the history-read parts are never reached.
-    history: {} as HistoryWatchParts,
-    logger: captureLogger('info').logger,
-    coalesceMs: 10,
-    pendingMs: PENDING_MS,
-  });
-  return { store, pushes, watch };
-}
+const watched = (history: NormalizedMessage[], before: (store: MemoryStore) => Promise<void>) =>
+  watchedChat({ gt: GT, newest: [async () => ({ messages: history }) as NewestPage], before, pendingMs: PENDING_MS });
 
 /** How many replies the chat's watch will read again (the watch's own state: there is no event to wait on). */
 function unsettledOf(watch: ChatWatch): number | undefined {
@@ -122,7 +63,7 @@ test('a reply claimed by an instance that died before it pushed is pushed once i
   );
   running = watch;
   await waitFor(() => expect(pushes).toHaveLength(1));
-  expect(pushes[0]!.payload.preview).toBe('Your parcel has shipped');
+  expect(pushes[0]!.preview).toBe('Your parcel has shipped');
   await waitFor(async () => expect(await store.get(keys.message('r1'))).toBe('sent'));
 });
 
@@ -134,7 +75,7 @@ test('a reply the other instance settled meanwhile is not pushed again, and olde
   );
   running = watch;
   await waitFor(() => expect(pushes).toHaveLength(1));
-  expect(pushes[0]!.payload.preview).toBe('One moment');
+  expect(pushes[0]!.preview).toBe('One moment');
   await store.swap(keys.message('r1'), 'pending:instance-a', 'sent', RECORD_MS);
   // Read again after the claim's life: settled, so nothing more is pushed, and the watch forgets it.
   await waitFor(() => expect(unsettledOf(watch)).toBe(0));
@@ -149,7 +90,7 @@ test('a reply already pushed stops the reading: nothing before it is pushed agai
   );
   running = watch;
   await waitFor(() => expect(pushes).toHaveLength(1));
-  expect(pushes[0]!.payload.preview).toBe('Bye');
+  expect(pushes[0]!.preview).toBe('Bye');
   // Nothing is left to read again: r0 was before a reply already pushed.
   expect(unsettledOf(watch)).toBe(0);
 });

@@ -1,13 +1,10 @@
 import type { NormalizedMessage } from '../../../src/domain/message';
-import { GuestApiError, type GuestSession, type NewestPage, type SessionHub } from '../../../src/genesys/guest';
+import { GuestApiError, type NewestPage } from '../../../src/genesys/guest';
 import { ChatWatch } from '../../../src/session/notifications/chatWatch';
-import type { HistoryWatchParts } from '../../../src/session/notifications/historyWatch';
-import { changeIndex, recordKeys, type PushRecord } from '../../../src/session/notifications/pushRecords';
-import type { PushSender } from '../../../src/session/notifications/pushSender';
-import { Sealer, deriveKeys } from '../../../src/session/tokens';
-import { MemoryStore, sessionKeyOf } from '../../../src/store';
-import { captureLogger } from '../../support/app';
+import { recordKeys } from '../../../src/session/notifications/pushRecords';
+import { sessionKeyOf } from '../../../src/store';
 import { waitFor } from '../../support/wait';
+import { watchedChat } from '../../support/watchedChat';
 
 /**
  * A watch's catch-up: the read of the newest history page as the watch begins, which alone finds a reply that came
@@ -17,7 +14,6 @@ import { waitFor } from '../../support/wait';
  * stand-ins; the store is the service's own in-memory store.
  */
 
-const RECORD_MS = 60_000;
 const GT = 'guest-token-of-a-chat-just-left';
 const sk = sessionKeyOf(GT);
 const keys = recordKeys(sk);
@@ -33,55 +29,8 @@ const replyInTheGap = {
 } as NormalizedMessage;
 
 /** A subscribed chat nobody looks at, whose history reads answer with `reads` in turn (the last one after that). */
-async function watched(reads: (() => Promise<NewestPage>)[]) {
-  const store = new MemoryStore();
-  const sealer = new Sealer(deriveKeys(['watch-catch-up-secret-0123456789abcdef']));
-  const record: PushRecord = {
-    v: 1,
-    chat: await sealer.seal({ typ: 'watch', gt: GT }),
-    endpoint: 'https://push.example.com/sub',
-    p256dh: 'p256dh',
-    auth: 'auth',
-    url: 'https://shop.example.com/chat',
-    since: Date.now(),
-  };
-  await store.put(keys.record, JSON.stringify(record), RECORD_MS);
-  await changeIndex(store, sk, true, RECORD_MS);
-  const session = {
-    subscribe: () => () => undefined,
-    ready: async () => ({}),
-    retire: () => undefined,
-  } as unknown as GuestSession;
-  let read = 0;
-  const hub = {
-    session: () => session,
-    history: { newest: () => reads[Math.min(read++, reads.length - 1)]!() },
-  } as unknown as SessionHub;
-  const pushes: { preview?: string }[] = [];
-  const sender = {
-    send: async (_target: unknown, payload: { preview?: string }) => {
-      pushes.push(payload);
-      return 'sent';
-    },
-  } as unknown as PushSender;
-  const watch = new ChatWatch({
-    store,
-    hub,
-    sealer,
-    sender,
-    revocations: { isEnded: async () => false },
-    instanceId: 'instance-a',
-    afterMs: 1000,
-    preview: true,
-    recordMs: RECORD_MS,
-    room: () => true,
-    // Every watch here has a socket (room): the history-read parts are never reached.
-    history: {} as HistoryWatchParts,
-    logger: captureLogger('info').logger,
-    coalesceMs: 10,
-  });
-  return { store, pushes, watch, reads: () => read };
-}
+const watched = (reads: (() => Promise<NewestPage>)[]) =>
+  watchedChat({ gt: GT, newest: reads, instanceId: 'instance-a' });
 
 let running: ChatWatch | undefined;
 afterEach(() => running?.close());

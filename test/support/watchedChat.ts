@@ -1,0 +1,91 @@
+import type { GuestSession, NewestPage, SessionHub } from '../../src/genesys/guest';
+import { ChatWatch } from '../../src/session/notifications/chatWatch';
+import type { HistoryWatchParts } from '../../src/session/notifications/historyWatch';
+import { changeIndex, recordKeys, type PushRecord } from '../../src/session/notifications/pushRecords';
+import type { PushSender } from '../../src/session/notifications/pushSender';
+import { Sealer, deriveKeys } from '../../src/session/tokens';
+import { MemoryStore, sessionKeyOf } from '../../src/store';
+import { captureLogger } from './app';
+
+/** How long the harness's subscription and push records live. */
+export const RECORD_MS = 60_000;
+
+export interface WatchedChat {
+  store: MemoryStore;
+  /** What the watch pushed, in order: each push's payload. */
+  pushes: { preview?: string }[];
+  watch: ChatWatch;
+  /** How many history reads the watch made. */
+  reads: () => number;
+}
+
+export interface WatchedChatOptions {
+  /** The chat's guest token. */
+  gt: string;
+  /** Each history read's answer, in turn (the last one for every read after that). */
+  newest: (() => Promise<NewestPage>)[];
+  /** Runs on the store once the subscription is in it, before the watch starts (another instance's records). */
+  before?: (store: MemoryStore) => Promise<void>;
+  instanceId?: string;
+  /** How long a claim to push lives (pushRecords `pending:`). */
+  pendingMs?: number;
+}
+
+/**
+ * One subscribed chat nobody looks at, watched by a fresh ChatWatch on this instance: the service's own in-memory
+ * store and sealing, a stand-in Guest API session (a socket that hears nothing) and hub (history reads answered by
+ * `newest`), and a stand-in push service that takes every push. A watch always has a socket here (room), so the
+ * history-read parts are never reached. The caller closes the watch.
+ */
+export async function watchedChat(options: WatchedChatOptions): Promise<WatchedChat> {
+  const store = new MemoryStore();
+  const sealer = new Sealer(deriveKeys(['watched-chat-secret-0123456789abcdef']));
+  const sk = sessionKeyOf(options.gt);
+  const record: PushRecord = {
+    v: 1,
+    chat: await sealer.seal({ typ: 'watch', gt: options.gt }),
+    endpoint: 'https://push.example.com/sub',
+    p256dh: 'p256dh',
+    auth: 'auth',
+    url: 'https://shop.example.com/chat',
+    since: Date.now(),
+  };
+  await store.put(recordKeys(sk).record, JSON.stringify(record), RECORD_MS);
+  await changeIndex(store, sk, true, RECORD_MS);
+  await options.before?.(store);
+  const session = {
+    subscribe: () => () => undefined,
+    ready: async () => ({}),
+    retire: () => undefined,
+  } as unknown as GuestSession;
+  let read = 0;
+  const { newest } = options;
+  const hub = {
+    session: () => session,
+    history: { newest: () => newest[Math.min(read++, newest.length - 1)]!() },
+  } as unknown as SessionHub;
+  const pushes: WatchedChat['pushes'] = [];
+  const sender = {
+    send: async (_target: unknown, payload: { preview?: string }) => {
+      pushes.push(payload);
+      return 'sent';
+    },
+  } as unknown as PushSender;
+  const watch = new ChatWatch({
+    store,
+    hub,
+    sealer,
+    sender,
+    revocations: { isEnded: async () => false },
+    instanceId: options.instanceId ?? 'instance-b',
+    afterMs: 1000,
+    preview: true,
+    recordMs: RECORD_MS,
+    room: () => true,
+    history: {} as HistoryWatchParts,
+    logger: captureLogger('info').logger,
+    coalesceMs: 10,
+    ...(options.pendingMs === undefined ? {} : { pendingMs: options.pendingMs }),
+  });
+  return { store, pushes, watch, reads: () => read };
+}
