@@ -122,6 +122,8 @@ module.exports = tseslint.config(
       'examples/nextjs/.next/**',
       'examples/nextjs/node_modules/**',
       'examples/nextjs/next-env.d.ts',
+      // A copy of client/sw.js (linted there) that the example's build puts in place (copy-service-worker.mjs).
+      'examples/nextjs/public/chat-sw.js',
       'client/dist/**',
     ],
   },
