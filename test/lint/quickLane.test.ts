@@ -27,8 +27,10 @@ const needsOf = (text: string) =>
 
 /** A module's own relative imports (static, dynamic, require), resolved to files. */
 function importsOf(file: string, text: string): string[] {
+  // A type-only import is gone at run time: it starts nothing.
+  const code = text.replace(/^import type [^;]*;/gm, '');
   const specifiers = [
-    ...text.matchAll(/(?:from\s+|import\s*\(?\s*|require(?:\.resolve)?\(\s*)'(\.{1,2}\/[^']+)'/g),
+    ...code.matchAll(/(?:from\s+|import\s*\(?\s*|require(?:\.resolve)?\(\s*)'(\.{1,2}\/[^']+)'/g),
   ].map((m) => m[1]!);
   return specifiers.flatMap((specifier) => {
     const base = path.resolve(path.dirname(file), specifier);
