@@ -9,6 +9,7 @@ import {
   type PushReceiver,
 } from '../support/pushReceiver';
 import { startRedis, type RedisServer } from '../support/redis';
+import { sessionKeyOf } from '../../src/store';
 import { openStream } from '../support/sse';
 import { guestTokenOf, PAGE_ORIGIN, simulatorEnv } from '../support/stack';
 import { waitFor } from '../support/wait';
@@ -18,7 +19,8 @@ import { waitFor } from '../support/wait';
  * simulator, and a push service on loopback. The instance watching a chat nobody looks at is killed (SIGKILL):
  * the other takes the watch over once its lease lapses, and every reply still yields exactly one push, the one
  * that came while nobody watched included. First, as both live: a watch's socket takes no part in the live socket's
- * ownership (a send elsewhere does not end it), and the watch lets go before a page stream opens.
+ * ownership (a send elsewhere does not end it), and the watch lets go before a page stream opens, or a page's resume
+ * opens a socket.
  *
  * @needs redis-server
  */
@@ -122,6 +124,58 @@ test('a watch takes no part in the live socket’s ownership, and lets go before
   expect(linesSince(other)).not.toContain('while another instance still watches the chat');
   expect(sim.stats.evictionsBySession(gt)).toBe(0);
   back.close();
+});
+
+test('a page that resumes the chat on an instance holding none of its sockets waits for the watch to let go', async () => {
+  const [first, second] = instances;
+  const secondSince = second!.output().length;
+  const before = sim.received.length;
+  const started = await fetch(`${first!.url}/guest-session`, {
+    method: 'POST',
+    headers: { Origin: PAGE_ORIGIN, 'Content-Type': 'application/json' },
+    body: '{}',
+  });
+  const { sessionToken } = (await started.json()) as { sessionToken: string };
+  const gt = guestTokenOf(sim, before);
+  const auth = { Authorization: `Bearer ${sessionToken}`, Origin: PAGE_ORIGIN };
+  // This chat's lines only (the other tests' chats are watched again once their pages close).
+  const chatLines = (instance: Instance) =>
+    instance
+      .output()
+      .split('\n')
+      .filter((line) => line.includes(sessionKeyOf(gt)))
+      .join('\n');
+  const page = await openStream(`${first!.url}/messages/stream`, auth);
+  await page.next((e) => e.event === 'session');
+  const keys = browserKeys();
+  const put = await fetch(`${first!.url}/notifications/push`, {
+    method: 'PUT',
+    headers: { ...auth, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ endpoint: `${receiver.origin}/resumed`, keys: { p256dh: keys.p256dh, auth: keys.auth } }),
+  });
+  expect(put.status).toBe(204);
+  page.close();
+  await waitFor(
+    () => expect(instances.filter((i) => chatLines(i).includes(WATCHING))).toHaveLength(1),
+    TAKEOVER_WAIT_MS,
+  );
+  const watcher = instances.find((i) => chatLines(i).includes(WATCHING))!;
+  // The chat holds the idle live socket (on the first instance) and the watch's.
+  expect(sim.stats.openConnectionsBySession(gt)).toBe(2);
+
+  // The customer comes back through the second instance, whose live hub holds no socket of the chat (as when the
+  // proxy sends the page elsewhere while the chat's instance is down or starved): the resume's socket opens only
+  // once the watch has let its own go, so the chat never holds three (a reload elsewhere would be a fourth).
+  const resumed = await fetch(`${second!.url}/guest-session`, {
+    method: 'POST',
+    headers: { ...auth, 'Content-Type': 'application/json' },
+    body: '{}',
+  });
+  expect(resumed.status).toBe(200);
+  expect(sim.stats.peakConnectionsBySession(gt)).toBe(2);
+  expect(sim.stats.evictionsBySession(gt)).toBe(0);
+  await waitFor(() => expect(chatLines(watcher)).toContain('a page is open again'));
+  expect(second!.output().slice(secondSince)).not.toContain('while another instance still watches the chat');
 });
 
 test('the watch moves when its instance dies, and each reply is pushed exactly once', async () => {

@@ -19,6 +19,7 @@ export interface ChatRouteDeps extends Pick<AttachmentRouteDeps, 'uploads'> {
     | 'followEmailLink'
     | 'chatEnded'
     | 'pageOpened'
+    | 'pageResumed'
     | 'shown'
   >;
   attachments: GuestAttachments;

@@ -51,6 +51,8 @@ export function sessionRoutes({
     async handle(req, res, { body }) {
       const guest = res.locals.guest as Guest | undefined;
       if (guest?.claims) {
+        // A page is back (docs/api.md): a push watch's socket is let go before the resume's opens.
+        await notifications.pageResumed(guest.claims.guestToken);
         res.status(200).json(await chat.resume(guest.claims, body));
         return;
       }

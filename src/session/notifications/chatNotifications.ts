@@ -306,6 +306,27 @@ export class ChatNotifications {
   }
 
   /**
+   * A page resumes the chat (POST /guest-session with its session token: the customer came back, or reloaded), before
+   * the resume's socket opens: the chat is looked at from now, as when a page stream opens (its stream follows), a
+   * watch of it here ends, and this resolves once a watch elsewhere has let its socket go too (bounded: watchLetGo).
+   * Else the resume's socket, on an instance that holds none for the chat, would sit beside the watch's and the idle
+   * live one, and a reload landing on yet another instance would be a fourth (Genesys allows 3, and evicts the oldest).
+   * The record lives as an open stream's does; the page's stream renews it, and its close shortens it.
+   */
+  async pageResumed(guestToken: string): Promise<void> {
+    if (!this.watch) return;
+    const sk = sessionKeyOf(guestToken);
+    this.watch.pageOpened(sk);
+    try {
+      await this.options.store.put(recordKeys(sk).seen, '1', this.seenMs(false));
+      await this.watchLetGo(sk, this.watch.renewMs);
+    } catch (error) {
+      // The store did not answer: no watch starts or renews either until it does; the page is not held up.
+      this.options.logger.info({ err: error }, 'could not record whether a page is looking at the chat');
+    }
+  }
+
+  /**
    * Resolves once no other instance watches the chat, its `notify-seen` record written: that watch sees the record at
    * its next renewal (every `renewMs`), closes its socket and lets its lease go, so the page stream opening next holds
    * no socket beside it (Genesys allows a session 3). Bounded by a renewal and a second: a watch whose instance died
