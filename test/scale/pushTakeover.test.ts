@@ -60,8 +60,13 @@ afterAll(async () => {
 
 const watchesIn = (instance: Instance) => instance.output().split(WATCHING).length - 1;
 
-test('a watch takes no part in the live socket’s ownership, and lets go before a page stream opens', async () => {
-  const [first, second] = instances;
+/**
+ * A chat started on the first instance whose page subscribed to pushes at `path`, then closed its stream: resolves
+ * once one instance watches it. `linesSince` is an instance's log since this began, `chatLines` its lines naming
+ * this chat.
+ */
+async function leftWithPushes(path: string) {
+  const [first] = instances;
   const since = instances.map((i) => i.output().length);
   const linesSince = (instance: Instance) => instance.output().slice(since[instances.indexOf(instance)]);
   const before = sim.received.length;
@@ -73,21 +78,33 @@ test('a watch takes no part in the live socket’s ownership, and lets go before
   const { sessionToken } = (await started.json()) as { sessionToken: string };
   const gt = guestTokenOf(sim, before);
   const auth = { Authorization: `Bearer ${sessionToken}`, Origin: PAGE_ORIGIN };
+  const chatLines = (instance: Instance) =>
+    instance
+      .output()
+      .split('\n')
+      .filter((line) => line.includes(sessionKeyOf(gt)))
+      .join('\n');
   const page = await openStream(`${first!.url}/messages/stream`, auth);
   await page.next((e) => e.event === 'session');
   const keys = browserKeys();
   const put = await fetch(`${first!.url}/notifications/push`, {
     method: 'PUT',
     headers: { ...auth, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ endpoint: `${receiver.origin}/own`, keys: { p256dh: keys.p256dh, auth: keys.auth } }),
+    body: JSON.stringify({ endpoint: `${receiver.origin}${path}`, keys: { p256dh: keys.p256dh, auth: keys.auth } }),
   });
   expect(put.status).toBe(204);
   page.close();
   await waitFor(
-    () => expect(instances.filter((i) => linesSince(i).includes(WATCHING))).toHaveLength(1),
+    () => expect(instances.filter((i) => chatLines(i).includes(WATCHING))).toHaveLength(1),
     TAKEOVER_WAIT_MS,
   );
-  const watcher = instances.find((i) => linesSince(i).includes(WATCHING))!;
+  const watcher = instances.find((i) => chatLines(i).includes(WATCHING))!;
+  return { gt, auth, keys, watcher, linesSince, chatLines };
+}
+
+test('a watch takes no part in the live socket’s ownership, and lets go before a page stream opens', async () => {
+  const [first, second] = instances;
+  const { gt, auth, keys, watcher, linesSince } = await leftWithPushes('/own');
   const other = watcher === first ? second! : first!;
   const preview = async (n: number) =>
     JSON.parse(decryptPush((await receiver.nth('/own', n, TAKEOVER_WAIT_MS)).body, keys)).preview as string;
@@ -127,39 +144,8 @@ test('a watch takes no part in the live socket’s ownership, and lets go before
 });
 
 test('a page that resumes the chat on an instance holding none of its sockets waits for the watch to let go', async () => {
-  const [first, second] = instances;
-  const secondSince = second!.output().length;
-  const before = sim.received.length;
-  const started = await fetch(`${first!.url}/guest-session`, {
-    method: 'POST',
-    headers: { Origin: PAGE_ORIGIN, 'Content-Type': 'application/json' },
-    body: '{}',
-  });
-  const { sessionToken } = (await started.json()) as { sessionToken: string };
-  const gt = guestTokenOf(sim, before);
-  const auth = { Authorization: `Bearer ${sessionToken}`, Origin: PAGE_ORIGIN };
-  // This chat's lines only (the other tests' chats are watched again once their pages close).
-  const chatLines = (instance: Instance) =>
-    instance
-      .output()
-      .split('\n')
-      .filter((line) => line.includes(sessionKeyOf(gt)))
-      .join('\n');
-  const page = await openStream(`${first!.url}/messages/stream`, auth);
-  await page.next((e) => e.event === 'session');
-  const keys = browserKeys();
-  const put = await fetch(`${first!.url}/notifications/push`, {
-    method: 'PUT',
-    headers: { ...auth, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ endpoint: `${receiver.origin}/resumed`, keys: { p256dh: keys.p256dh, auth: keys.auth } }),
-  });
-  expect(put.status).toBe(204);
-  page.close();
-  await waitFor(
-    () => expect(instances.filter((i) => chatLines(i).includes(WATCHING))).toHaveLength(1),
-    TAKEOVER_WAIT_MS,
-  );
-  const watcher = instances.find((i) => chatLines(i).includes(WATCHING))!;
+  const [, second] = instances;
+  const { gt, auth, watcher, linesSince, chatLines } = await leftWithPushes('/resumed');
   // The chat holds the idle live socket (on the first instance) and the watch's.
   expect(sim.stats.openConnectionsBySession(gt)).toBe(2);
 
@@ -175,7 +161,7 @@ test('a page that resumes the chat on an instance holding none of its sockets wa
   expect(sim.stats.peakConnectionsBySession(gt)).toBe(2);
   expect(sim.stats.evictionsBySession(gt)).toBe(0);
   await waitFor(() => expect(chatLines(watcher)).toContain('a page is open again'));
-  expect(second!.output().slice(secondSince)).not.toContain('while another instance still watches the chat');
+  expect(linesSince(second!)).not.toContain('while another instance still watches the chat');
 });
 
 test('the watch moves when its instance dies, and each reply is pushed exactly once', async () => {
