@@ -17,7 +17,8 @@ export type AddOutcome = 'added' | 'duplicate' | 'full';
 export interface DurableQueue {
   /**
    * Adds the entries, due at `dueAt` (epoch ms), all or none: `duplicate` when `onceKey` was given to an add in the
-   * last `onceMs` (nothing added), `full` when the queue would hold more than `max` (nothing added).
+   * last `onceMs` (nothing added), `full` when the queue would hold more than `max` (nothing added). An id already
+   * queued takes the new value and time; one among the dead letters leaves them and counts as new.
    */
   add(
     entries: readonly QueuedEntry[],

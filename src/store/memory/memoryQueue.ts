@@ -27,7 +27,11 @@ export class MemoryQueue implements DurableQueue {
       await this.forget(options.onceKey);
       return 'full';
     }
-    for (const e of entries) this.entries.set(e.id, { value: e.value, dueAt: options.dueAt });
+    for (const e of entries) {
+      // An id among the dead letters leaves them: an id is never both queued and dead.
+      this.deadLetters.delete(e.id);
+      this.entries.set(e.id, { value: e.value, dueAt: options.dueAt });
+    }
     return 'added';
   }
 

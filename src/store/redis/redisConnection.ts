@@ -78,7 +78,7 @@ export function connect(config: RedisConfig, commandTimeoutMs: number, connectTi
   redis.defineCommand('bffRenew', { numberOfKeys: 1, lua: RENEW });
   redis.defineCommand('bffRaise', { numberOfKeys: 1, lua: RAISE });
   redis.defineCommand('bffIncrement', { numberOfKeys: 1, lua: incrementScript() });
-  redis.defineCommand('bffQueueAdd', { numberOfKeys: 3, lua: QUEUE_ADD });
+  redis.defineCommand('bffQueueAdd', { numberOfKeys: 4, lua: QUEUE_ADD });
   redis.defineCommand('bffQueueLease', { numberOfKeys: 2, lua: QUEUE_LEASE });
   redis.defineCommand('bffQueueRetry', { numberOfKeys: 2, lua: QUEUE_RETRY });
   redis.defineCommand('bffQueueBury', { numberOfKeys: 3, lua: QUEUE_BURY });

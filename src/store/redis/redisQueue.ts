@@ -8,15 +8,19 @@ import type { AddOutcome, DurableQueue, QueuedEntry } from '../durableQueue';
  * carry one hash tag (`{prefix + name}`), so a Redis Cluster keeps them in one slot.
  */
 
-/** KEYS: due, values, once. ARGV: max, onceMs, dueAt, then id, value pairs. */
+/**
+ * KEYS: due, values, once, dead. ARGV: max, onceMs, dueAt, then id, value pairs. An id not queued counts against the
+ * ceiling; one among the dead letters leaves them, so an id is never both queued and dead.
+ */
 export const QUEUE_ADD = `
 local fresh = 0
 for i = 4, #ARGV, 2 do
-  if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 0 then fresh = fresh + 1 end
+  if redis.call('ZSCORE', KEYS[1], ARGV[i]) == false then fresh = fresh + 1 end
 end
 if redis.call('ZCARD', KEYS[1]) + fresh > tonumber(ARGV[1]) then return 'full' end
 if redis.call('SET', KEYS[3], '1', 'PX', ARGV[2], 'NX') == false then return 'duplicate' end
 for i = 4, #ARGV, 2 do
+  redis.call('ZREM', KEYS[4], ARGV[i])
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
   redis.call('ZADD', KEYS[1], ARGV[3], ARGV[i])
 end
@@ -81,7 +85,13 @@ if redis.call('ZSCORE', KEYS[3], ARGV[1]) == false then redis.call('HDEL', KEYS[
 return 1`;
 
 export interface QueueScripts {
-  bffQueueAdd(due: string, values: string, once: string, ...args: Array<string | number>): Promise<string>;
+  bffQueueAdd(
+    due: string,
+    values: string,
+    once: string,
+    dead: string,
+    ...args: Array<string | number>
+  ): Promise<string>;
   bffQueueLease(due: string, values: string, now: number, leaseMs: number, limit: number): Promise<string[]>;
   bffQueueRetry(due: string, values: string, id: string, value: string, dueAt: number): Promise<number>;
   bffQueueBury(
@@ -133,6 +143,7 @@ export class RedisQueue implements DurableQueue {
           this.due,
           this.values,
           this.onceBase + options.onceKey,
+          this.deadKey,
           options.max,
           options.onceMs,
           options.dueAt,
