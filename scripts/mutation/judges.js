@@ -143,6 +143,14 @@ const AREAS = [
       'test/hostile/churn.test.ts',
     ],
   ],
+  // The queues under the webhook and e-mail outboxes: their own suites (a property test holds Redis to the memory
+  // queue) and the webhook couriers that use them. The connection: the store suites and the API's shared ones.
+  ['src/store/memory/memoryQueue.ts', ['test/store/', 'test/webhooks/']],
+  ['src/store/redis/redisQueue.ts', ['test/store/', 'test/webhooks/']],
+  [
+    'src/store/redis/redisConnection.ts',
+    ['test/store/', 'test/api/sharedStore.test.ts', 'test/api/sharedLimits.test.ts'],
+  ],
   // The Redis suites start redis-server beside the service (stryker.jest.config.js keeps them).
   [
     'src/store/',
