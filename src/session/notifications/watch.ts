@@ -149,7 +149,8 @@ export class Watch {
       await session.ready();
       if (this.stopped) return;
       this.logger.info({ mode: this.mode }, 'watching a chat nobody is looking at, for replies to push');
-      await this.catchUp();
+      // The page that left no longer reads: its share of the session's reads is this read's to use.
+      await this.catchUp('resume');
     } catch (error) {
       if (error instanceof GuestApiError && error.failure === 'session_expired')
         return this.remove('the chat expired at Genesys', true);
@@ -282,8 +283,11 @@ export class Watch {
    * the replies after the newest message that a page showed, that was pushed, or that the guest wrote. History
    * times are not to be trusted for this (Genesys gives some entities none), so it goes by the per-message records
    * (take). A read that fails is tried again, backed off, while the watch lasts: nothing else finds such a reply.
+   * `resume`: the first read after the page left, counted as the page's own (history.ts `newest`): the page may have
+   * spent the spare half of the session's reads, and a push held for most of a minute reaches a customer who may
+   * be back by then. Later reads (a socket back) keep to the spare half.
    */
-  private async catchUp(): Promise<void> {
+  private async catchUp(reason: 'resume' | 'reconnect' = 'reconnect'): Promise<void> {
     const session = this.session;
     if (!session || this.stopped) return;
     // One read at a time; a reconnect during it asks for one more, as the read may have gone out before the gap.
@@ -298,7 +302,7 @@ export class Watch {
       for (let tries = 1; !this.stopped; tries++) {
         this.catchUpAgain = false;
         try {
-          await this.take(await this.options.hub.history.newest(session, 'reconnect'));
+          await this.take(await this.options.hub.history.newest(session, reason));
           if (this.catchUpAgain) continue;
           return;
         } catch (error) {

@@ -157,6 +157,29 @@ describe('a reply to a customer who left', () => {
     expect(refusedReads.length).toBeGreaterThan(0);
   });
 
+  it('that no live socket heard is read at once though the page that left spent the spare half of the reads', async () => {
+    const { token, gt } = await stack.newGuest();
+    const keys = browserKeys();
+    // Subscribed without a page stream (its notify-seen record stands for the page); the page reads history half as
+    // often as Genesys allows a session in a minute: the half a socket's replay may not use.
+    expect((await subscribe(token, '/half', keys)).status).toBe(204);
+    for (let i = 0; i < 5; i++) expect((await stack.http.get('/messages').set(bearer(token))).status).toBe(200);
+    stack.sim.agent.say(gt, 'Nobody heard this live');
+    const sk = sessionKeyOf(gt);
+    await waitFor(async () => expect(await store().get(`notify-heard:${sk}`)).toBeDefined());
+    await store().remove(`notify-heard:${sk}`);
+    await store().remove(`notify-seen:${sk}`);
+    const push = await receiver.nth('/half', 1);
+    expect(JSON.parse(decryptPush(push.body, keys)).preview).toBe('Nobody heard this live');
+    // The watch's first read took the page's share: it was never refused, and the page has four reads left.
+    const refused = stack.log
+      .lines()
+      .filter((l) => l.chat === sk && l.msg === 'could not read what came while nobody watched yet');
+    expect(refused).toEqual([]);
+    for (let i = 0; i < 4; i++) expect((await stack.http.get('/messages').set(bearer(token))).status).toBe(200);
+    expect((await stack.http.get('/messages').set(bearer(token))).status).toBe(429);
+  });
+
   it('from before the watch began is pushed even when a later one, heard live, went first', async () => {
     const { token, gt } = await stack.newGuest();
     const keys = browserKeys();
