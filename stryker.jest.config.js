@@ -14,8 +14,8 @@ const base = require('./jest.config.js');
  *   design (`@lane full`). A suite that needs only redis-server runs the service in this process
  *   beside a Redis child (test/support/redis.ts), so it judges the store and the limits on Redis:
  *   those run where redis-server is installed, as in CI after `npm test`;
- * - the suites that judge something other than src/: the browser, the client package, the
- *   deployment files, the docs, lint rules, scripts, the simulator and the test helpers;
+ * - the suites that judge something other than src/ and client/src/: the browser (the built kit in
+ *   Chromium), the deployment files, the docs, lint rules, scripts, the simulator and the test helpers;
  * - the suites that only run the service as its own process (busyPort, shutdown), and the README
  *   walk-throughs that run shell and curl: a child's coverage is not seen per test;
  * - the stream fuzz loop (one test of seconds that covers the whole stream path) and the event
@@ -25,7 +25,7 @@ const TEST_ROOT = path.join(__dirname, 'test');
 /** The one Debian program a judging suite may start: the service stays in this process. */
 const IN_PROCESS_WITH = ['redis-server'];
 
-const NOT_OF_SRC = ['browser', 'client', 'deploy', 'docs', 'lint', 'scripts', 'simulator', 'support'];
+const NOT_OF_SRC = ['browser', 'deploy', 'docs', 'lint', 'scripts', 'simulator', 'support'];
 const LEFT_OUT = [
   'server/busyPort.test.ts',
   'hostile/shutdown.test.ts',

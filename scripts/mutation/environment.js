@@ -71,34 +71,38 @@ function boundTest(rootDir, testPath, test) {
   if (test.timeout === undefined || test.timeout > bound) test.timeout = bound;
 }
 
-class MutationTestEnvironment extends TestEnvironment {
-  constructor(config, context) {
-    super(config, context);
-    this.testPath = context.testPath;
-    this.rootDir = config.projectConfig.rootDir;
-    this.tests = [];
-  }
-
-  async handleTestEvent(event) {
-    const mutant = process.env[ACTIVE_MUTANT];
-    if (mutant === undefined) {
-      if (event.name === 'test_done') this.tests.push({ name: fullName(event.test), ms: event.test.duration ?? 0 });
-      else if (event.name === 'run_finish') {
-        const line = JSON.stringify({ file: this.testPath, tests: this.tests });
-        fs.appendFileSync(path.join(this.rootDir, TEST_NAMES_FILE), `${line}\n`);
-      }
-      return;
+/** `Base` with the two roles above: stryker.jest.config.js's environment for Node; jsdom's for the kit's suites. */
+function withMutationRoles(Base) {
+  return class MutationTestEnvironment extends Base {
+    constructor(config, context) {
+      super(config, context);
+      this.testPath = context.testPath;
+      this.rootDir = config.projectConfig.rootDir;
+      this.tests = [];
     }
-    if (event.name === 'test_start') boundTest(this.rootDir, this.testPath, event.test);
-    if (event.name === 'test_done' && event.test.errors.length > 0) killedMutant = mutant;
-    if (killedMutant !== mutant) return;
-    // Killed already: the rest of this run is skipped. A block not yet started skips its hooks too
-    // (the servers a file starts); one already started still runs its afterAll.
-    if (event.name === 'run_describe_start') event.describeBlock.mode = 'skip';
-    else if (event.name === 'test_start') event.test.mode = 'skip';
-  }
+
+    async handleTestEvent(event) {
+      const mutant = process.env[ACTIVE_MUTANT];
+      if (mutant === undefined) {
+        if (event.name === 'test_done') this.tests.push({ name: fullName(event.test), ms: event.test.duration ?? 0 });
+        else if (event.name === 'run_finish') {
+          const line = JSON.stringify({ file: this.testPath, tests: this.tests });
+          fs.appendFileSync(path.join(this.rootDir, TEST_NAMES_FILE), `${line}\n`);
+        }
+        return;
+      }
+      if (event.name === 'test_start') boundTest(this.rootDir, this.testPath, event.test);
+      if (event.name === 'test_done' && event.test.errors.length > 0) killedMutant = mutant;
+      if (killedMutant !== mutant) return;
+      // Killed already: the rest of this run is skipped. A block not yet started skips its hooks too
+      // (the servers a file starts); one already started still runs its afterAll.
+      if (event.name === 'run_describe_start') event.describeBlock.mode = 'skip';
+      else if (event.name === 'test_start') event.test.mode = 'skip';
+    }
+  };
 }
 
-module.exports = MutationTestEnvironment;
+module.exports = withMutationRoles(TestEnvironment);
+module.exports.withMutationRoles = withMutationRoles;
 module.exports.TEST_NAMES_FILE = TEST_NAMES_FILE;
 module.exports.recordedTests = recordedTests;

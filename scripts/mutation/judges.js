@@ -181,6 +181,9 @@ const AREAS = [
     ],
   ],
   ['src/demo/', ['test/demo/']],
+  // The browser kit, in jsdom and against the service in process: its own suites (the Chromium suites run the built
+  // kit in a browser, whose coverage Stryker does not see).
+  ['client/src/', ['test/client/']],
   ['src/server.ts', ['test/server/', 'test/http/server/httpServer.test.ts']],
   ['src/processMain.ts', ['test/server/']],
   ['src/processFailures.ts', ['test/server/']],

@@ -43,13 +43,21 @@ export function reexportsOnly(module) {
   );
 }
 
-/** The src/ modules mutation testing judges: every .ts file but the front doors that only re-export. */
-export function sourceModules(dir = 'src') {
-  return fs.readdirSync(at(dir), { withFileTypes: true }).flatMap((entry) => {
-    const full = path.posix.join(dir, entry.name);
-    if (entry.isDirectory()) return sourceModules(full);
-    return entry.name.endsWith('.ts') && !reexportsOnly(full) ? [full] : [];
-  });
+/** The folders whose modules mutation testing judges: the service's and the browser kit's. */
+export const SOURCE_DIRS = ['src', 'client/src'];
+
+/**
+ * The modules mutation testing judges, in src/ and client/src/: every .ts and .tsx file but declarations and the
+ * front doors that only re-export.
+ */
+export function sourceModules(dirs = SOURCE_DIRS) {
+  const walk = (dir) =>
+    fs.readdirSync(at(dir), { withFileTypes: true }).flatMap((entry) => {
+      const full = path.posix.join(dir, entry.name);
+      if (entry.isDirectory()) return walk(full);
+      return /\.tsx?$/.test(entry.name) && !entry.name.endsWith('.d.ts') && !reexportsOnly(full) ? [full] : [];
+    });
+  return [dirs].flat().flatMap(walk);
 }
 
 /**

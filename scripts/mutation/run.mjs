@@ -66,7 +66,7 @@ import {
   staleness,
   writeRecord,
 } from './record.mjs';
-import { results, sourceModules } from './results.mjs';
+import { results, SOURCE_DIRS, sourceModules } from './results.mjs';
 import { areasMarkdown, DOCS_FILE, withAreas } from './table.mjs';
 
 process.chdir(ROOT);
@@ -98,13 +98,13 @@ function incrementalReport() {
     : { files: {}, testFiles: {} };
 }
 
-/** src/ modules changed or added since the commit that last wrote the record, committed or not. */
+/** Modules of src/ and client/src/ changed or added since the commit that last wrote the record, committed or not. */
 function changedInGit() {
   try {
     const base = git('log', '-1', '--format=%H', '--', RECORD_FILE);
     if (!base) return { base: undefined, files: new Set() };
-    const changed = git('diff', '--name-only', base, '--', 'src').split('\n');
-    const untracked = git('ls-files', '--others', '--exclude-standard', '--', 'src').split('\n');
+    const changed = git('diff', '--name-only', base, '--', ...SOURCE_DIRS).split('\n');
+    const untracked = git('ls-files', '--others', '--exclude-standard', '--', ...SOURCE_DIRS).split('\n');
     return { base, files: new Set([...changed, ...untracked].filter(Boolean)) };
   } catch {
     return { base: undefined, files: new Set() };
@@ -183,6 +183,35 @@ async function confirmTimeVerdicts(modules, budgetSeconds) {
   return strykerRun(modules, budgetSeconds, ['--concurrency', String(CORES)]);
 }
 
+/**
+ * What a run of each kind of module changes in stryker.config.json: the browser kit's modules are type-checked as
+ * the kit is built (client/tsconfig.json: DOM, ES modules), the service's as it is. One run holds one kind.
+ */
+const KINDS = {
+  service: {},
+  client: { tsconfigFile: 'client/tsconfig.json' },
+};
+const kindOf = (module) => (module.startsWith('client/') ? 'client' : 'service');
+
+/** The Stryker configuration of a run over `modules`, all of one kind. */
+export function runConfigOf(modules) {
+  const kinds = new Set(modules.map(kindOf));
+  if (kinds.size !== 1) throw new Error(`one run holds one kind of module, not ${[...kinds].join(' and ')}`);
+  return {
+    ...config,
+    ...KINDS[kindOf(modules[0])],
+    $schema: undefined,
+    thresholds: { ...config.thresholds, break: null },
+  };
+}
+
+/** `modules` in runs of one kind each (KINDS), the service's first. */
+export function byKind(modules) {
+  return Object.keys(KINDS)
+    .map((kind) => modules.filter((module) => kindOf(module) === kind))
+    .filter((group) => group.length > 0);
+}
+
 /** Stryker's --concurrency for the confirming run (MUTATION_CONFIRM_CONCURRENCY). */
 const CORES = Number(process.env.MUTATION_CONFIRM_CONCURRENCY ?? 2);
 
@@ -193,10 +222,7 @@ async function strykerRun(modules, budgetSeconds, extraArgs) {
   // incremental cache holds, would fail a change to a module because of another one it did not touch.
   fs.mkdirSync(config.tempDirName, { recursive: true });
   const runConfig = path.join(config.tempDirName, 'stryker.run.json');
-  fs.writeFileSync(
-    runConfig,
-    JSON.stringify({ ...config, $schema: undefined, thresholds: { ...config.thresholds, break: null } }, null, 2),
-  );
+  fs.writeFileSync(runConfig, JSON.stringify(runConfigOf(modules), null, 2));
   const args = [
     'stryker',
     'run',
@@ -418,18 +444,25 @@ async function main(mode = 'changed', ...args) {
       if (unjudged.length > 0) fail(`no in-process suite judges ${unjudged.join(', ')}: ${outOfProcess(unjudged[0])}`);
     }
     const budgetSeconds = Number(process.env.MUTATION_BUDGET_SECONDS ?? (mode === 'changed' ? 1200 : 0));
-    const { code, overBudget, seconds } = await stryker(modules, budgetSeconds);
-    if (overBudget) {
-      fail(
-        `over its budget of ${budgetSeconds} s: these changes are NOT judged. Run \`MUTATION_BUDGET_SECONDS=0 npm run ` +
-          `test:mutation:changed\` and commit ${RECORD_FILE}, so that CI re-tests only what changes after it ` +
-          '(a change that only moves or formats code: `node scripts/mutation/run.mjs carry <commit before it>` instead).',
-      );
+    let spent = 0;
+    const low = [];
+    for (const group of byKind(modules)) {
+      const left = budgetSeconds > 0 ? budgetSeconds - spent : 0;
+      const { code, overBudget, seconds } =
+        budgetSeconds > 0 && left <= 0 ? { overBudget: true, seconds: 0 } : await stryker(group, left);
+      spent += seconds;
+      if (overBudget) {
+        fail(
+          `over its budget of ${budgetSeconds} s: these changes are NOT judged. Run \`MUTATION_BUDGET_SECONDS=0 npm run ` +
+            `test:mutation:changed\` and commit ${RECORD_FILE}, so that CI re-tests only what changes after it ` +
+            '(a change that only moves or formats code: `node scripts/mutation/run.mjs carry <commit before it>` instead).',
+        );
+      }
+      if (code !== 0) fail(`stryker exited with ${code} after ${seconds} s (see above)`);
+      low.push(...record(group));
     }
-    if (code !== 0) fail(`stryker exited with ${code} after ${seconds} s (see above)`);
-    const low = record(modules);
     if (low.length > 0) fail(`under the break threshold of ${BREAK} %: ${low.join(', ')} (${RECORD_FILE} rewritten)`);
-    say(`passed in ${seconds} s; commit ${RECORD_FILE} to keep these results`);
+    say(`passed in ${spent} s; commit ${RECORD_FILE} to keep these results`);
   } else if (mode === 'confirm') {
     // The verdicts that rest on time alone in the local cache's results.
     if (!fs.existsSync(INCREMENTAL_FILE))
@@ -442,10 +475,14 @@ async function main(mode = 'changed', ...args) {
       say('no verdict rests on time alone');
       process.exit(0);
     }
-    const { code, seconds } = await confirmTimeVerdicts(modules, 0);
-    if (code !== 0) fail(`stryker exited with ${code} after ${seconds} s (see above)`);
-    record(modules);
-    say(`done in ${seconds} s; commit ${RECORD_FILE} to keep these results`);
+    let spent = 0;
+    for (const group of byKind(modules)) {
+      const { code, seconds } = (await confirmTimeVerdicts(group, 0)) ?? { code: 0, seconds: 0 };
+      spent += seconds;
+      if (code !== 0) fail(`stryker exited with ${code} after ${seconds} s (see above)`);
+      record(group);
+    }
+    say(`done in ${spent} s; commit ${RECORD_FILE} to keep these results`);
   } else if (mode === 'all') {
     const byArea = new Map();
     for (const module of sourceModules()) {
@@ -459,10 +496,12 @@ async function main(mode = 'changed', ...args) {
     }
     let failed = false;
     for (const [area, modules] of byArea) {
-      say(`area ${area}`);
-      const { code } = await stryker(modules, 0);
-      if (code === 0) failed = record(modules).length > 0 || failed;
-      else failed = true;
+      for (const group of byKind(modules)) {
+        say(`area ${area}`);
+        const { code } = await stryker(group, 0);
+        if (code === 0) failed = record(group).length > 0 || failed;
+        else failed = true;
+      }
     }
     if (failed) fail('a run failed or a module is under the break threshold (above)');
   } else if (mode === 'carry') {

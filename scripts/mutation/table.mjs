@@ -7,7 +7,7 @@
 //                                                   its reason or NOT EXPLAINED, the modules never mutated
 //   node scripts/mutation/table.mjs --markdown      the same as Markdown
 //   node scripts/mutation/table.mjs --json          the results as JSON (test/scripts/mutationResults.test.ts)
-//   node scripts/mutation/table.mjs --areas         the scores by area of src/ (its top-level folders), as Markdown
+//   node scripts/mutation/table.mjs --areas         the scores by area (the top-level folders of src/, and client/src/), as Markdown
 //   node scripts/mutation/table.mjs --docs          writes that table into docs/testing.md, between its markers
 //   node scripts/mutation/table.mjs unexplained [prefix]
 //                                                   the mutants left without a reason: give each its "why" in
@@ -78,7 +78,9 @@ export function markdown(r = results()) {
 }
 
 /** A module's area: the top-level folder of src/ it is in, or `(top level)` for a file directly in src/. */
+/** A module's area: the folder under src/ it is in, or the browser kit (client/src/) as one. */
 const areaOfModule = (module) => {
+  if (module.startsWith('client/src/')) return 'client/src/';
   const parts = module.replace(/^src\//, '').split('/');
   return parts.length > 1 ? `${parts[0]}/` : '(top level)';
 };
@@ -108,7 +110,7 @@ export function areasMarkdown(r = results()) {
     `| ${name} | ${a.measured} of ${a.modules} | ${a.valid} | ${a.detected} | ${a.left} | ` +
     `${a.valid === 0 ? 'n/a' : `${((100 * a.detected) / a.valid).toFixed(1)} %`} |`;
   return [
-    '| area of `src/` | modules measured | mutants | detected | left | score |',
+    '| area | modules measured | mutants | detected | left | score |',
     '|---|---|---|---|---|---|',
     ...[...areas.keys()].sort().map((name) => line(code(name), areas.get(name))),
     line('**all**', all),

@@ -53,4 +53,13 @@ class JsdomWithFetch extends TestEnvironment {
   }
 }
 
-module.exports = JsdomWithFetch;
+// In a Stryker worker (mutation testing of client/src/, docs/testing.md#mutation-testing) a suite that names this
+// environment in its docblock bypasses the one Stryker configures: it gets what that one gives, per-test coverage
+// (Stryker's mixin) and the mutation run's own roles (scripts/mutation/environment.js).
+if (process.env.STRYKER_MUTATOR_WORKER) {
+  const { mixinJestEnvironment } = require('@stryker-mutator/jest-runner');
+  const { withMutationRoles } = require('../../scripts/mutation/environment.js');
+  module.exports = mixinJestEnvironment(withMutationRoles(JsdomWithFetch));
+} else {
+  module.exports = JsdomWithFetch;
+}
