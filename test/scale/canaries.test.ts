@@ -15,8 +15,8 @@ import { waitFor } from '../support/wait';
  * interval per deployment, counted at each deployment's simulator; every step in the metrics; GET /canary on any
  * instance shows the last runs. A flow that stops answering, a revoked OAuth client and a refused handshake each turn
  * the very next interval's run red at its step, with the reason in GET /canary and a log line with the run's trace id;
- * with the circuit to Genesys open, runs are skipped, not failed; the other deployment stays green throughout. GET
- * /canary is on the metrics listener only.
+ * with the circuit to Genesys open, runs are skipped, not failed; a 429 skips the run and every instance waits its
+ * Retry-After; the other deployment stays green throughout. GET /canary is on the metrics listener only.
  *
  * @needs redis-server
  */
@@ -266,6 +266,57 @@ test('with the circuit to Genesys open, runs are skipped, not failed', async () 
     shopSim.faults.clear();
   }
   await greenAgain('shop', Date.now());
+});
+
+test('a 429 skips the run, and no instance runs one again before its Retry-After has passed', async () => {
+  // Genesys refuses a deployment's new chat connections past 1,000 a minute with 429; this one names its wait,
+  // longer than two intervals.
+  const RETRY_AFTER_SECONDS = 12;
+  const since = await faultTime();
+  shopSim.faults.refuseHandshake(429, Infinity, RETRY_AFTER_SECONDS);
+  let limited: CanaryRecord;
+  try {
+    limited = await nextIntervalRun('shop', since);
+  } finally {
+    shopSim.faults.clear();
+  }
+  expect(limited).toMatchObject({
+    outcome: 'skipped',
+    failedStep: 'session',
+    reason: `skipped: Genesys asked to wait ${RETRY_AFTER_SECONDS} s (429); backing off`,
+  });
+  expect(limited.steps.every((s) => s.outcome === 'skipped')).toBe(true);
+  // The wait starts when the run ends (a little later, when the instance stores it): the intervals that start before
+  // it is over are skipped on every instance, and the first one after it runs.
+  const waitFrom = Date.parse(limited.startedAt) + limited.durationMs;
+  const until = waitFrom + RETRY_AFTER_SECONDS * 1000;
+  const resumed = Math.ceil(until / INTERVAL_MS);
+  expect(resumed * INTERVAL_MS - until).toBeGreaterThan(500);
+  let runs: CanaryRecord[] = [];
+  await waitFor(
+    async () => (runs = await runsOf('shop')).some((r) => r.slot >= resumed),
+    resumed * INTERVAL_MS - Date.now() + 10_000,
+    200,
+  );
+  const waited = runs.filter((r) => r.slot > limited.slot && r.slot < resumed);
+  // Every interval of the wait has its run (the list is newest first), skipped.
+  expect(waited.map((r) => r.slot).reverse()).toEqual(
+    Array.from({ length: resumed - limited.slot - 1 }, (_, i) => limited.slot + 1 + i),
+  );
+  expect(waited.length).toBeGreaterThanOrEqual(2);
+  for (const run of waited) {
+    expect(run).toMatchObject({
+      outcome: 'skipped',
+      reason: expect.stringMatching(/^skipped: backing off after Genesys's 429 for \d+ s more$/),
+    });
+    expect(run.steps.every((s) => s.outcome === 'skipped')).toBe(true);
+  }
+  // Genesys heard nothing of the canary meanwhile: no conversation, no frame.
+  expect(shopSim.received.filter((r) => r.at >= waitFrom && r.at < until)).toEqual([]);
+  const atSim = canaryMessagesBySlot(shopSim);
+  for (let slot = limited.slot; slot < resumed; slot++) expect(atSim.get(slot)).toBeUndefined();
+  expect(runs.find((r) => r.slot === resumed)).toMatchObject({ outcome: 'ok' });
+  expect(atSim.get(resumed)).toBe(1);
 });
 
 test("a revoked OAuth client turns the next interval's run red at session, the secret in no reason or log line", async () => {
