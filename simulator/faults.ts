@@ -31,8 +31,11 @@ export interface FaultControls {
   dropOnNext(action: string, opts?: { sessionToken?: string; when?: DropWhen }): void;
   /** Delays every outgoing frame by `ms` (0 clears), for one session or globally. */
   delayFrames(ms: number, sessionToken?: string): void;
-  /** Refuses WebSocket handshakes with this HTTP status (default 403), `times` times or until cleared. */
-  refuseHandshake(status?: number, times?: number): void;
+  /**
+   * Refuses WebSocket handshakes with this HTTP status (default 403), `times` times or until cleared; with
+   * `retryAfter` (seconds) the refusal carries a `Retry-After` header.
+   */
+  refuseHandshake(status?: number, times?: number, retryAfter?: number): void;
   /** Answers the next `times` (default 1) onMessage frames with TooManyRequestsErrorMessage. */
   rateLimit(opts: { retryAfter: number; times?: number; sessionToken?: string }): void;
   /** Answers the next `times` (default 1) onMessage frames with a plain 401 "User is unauthorized" (untraced under the strict profile), as a running session whose credentials lapsed would. */
@@ -80,6 +83,11 @@ interface RefusalRule extends Counted {
   body: string;
   sessionToken?: string;
 }
+/** How a handshake is refused: its HTTP status, and the seconds of its `Retry-After` when it has one. */
+export interface HandshakeRefusal {
+  status: number;
+  retryAfter?: number;
+}
 interface RateRule extends Counted {
   retryAfter: number;
   sessionToken?: string;
@@ -99,7 +107,7 @@ export class Faults implements FaultControls {
   private refusalRules: RefusalRule[] = [];
   private globalFrameDelay = 0;
   private readonly frameDelays = new Map<string, number>();
-  private handshake?: { status: number; remaining: number };
+  private handshake?: HandshakeRefusal & { remaining: number };
   private readonly restFaults = new Map<RestFaultTarget, RestFault & Counted>();
   private readonly restDelays = new Map<RestFaultTarget, { ms: number } & Counted>();
   private readonly restHolds = new Map<
@@ -133,8 +141,8 @@ export class Faults implements FaultControls {
     else this.frameDelays.delete(sessionToken);
   }
 
-  refuseHandshake(status = 403, times = Infinity): void {
-    this.handshake = { status, remaining: times };
+  refuseHandshake(status = 403, times = Infinity, retryAfter?: number): void {
+    this.handshake = { status, retryAfter, remaining: times };
   }
 
   rateLimit(opts: { retryAfter: number; times?: number; sessionToken?: string }): void {
@@ -239,12 +247,12 @@ export class Faults implements FaultControls {
     return this.globalFrameDelay;
   }
 
-  takeHandshakeRefusal(): number | undefined {
+  takeHandshakeRefusal(): HandshakeRefusal | undefined {
     const rule = this.handshake;
     if (!rule) return undefined;
     rule.remaining -= 1;
     if (rule.remaining <= 0) this.handshake = undefined;
-    return rule.status;
+    return { status: rule.status, retryAfter: rule.retryAfter };
   }
 
   takeRestFault(target: RestFaultTarget): RestFault | undefined {

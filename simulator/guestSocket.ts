@@ -78,7 +78,7 @@ export class GuestSocketServer {
     const url = new URL(req.url ?? '/', 'http://simulator');
     if (url.pathname !== '/v1') return refuseUpgrade(socket, 404);
     const forced = this.deps.faults.takeHandshakeRefusal();
-    if (forced !== undefined) return refuseUpgrade(socket, forced);
+    if (forced !== undefined) return refuseUpgrade(socket, forced.status, forced.retryAfter);
     const { options } = this.deps;
     if (url.searchParams.get('deploymentId') !== options.deploymentId) return refuseUpgrade(socket, 403);
     if (!options.allowAllDomains && !originAllowed(req.headers.origin, options.allowedDomains))

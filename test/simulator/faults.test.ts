@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { WebSocket } from 'ws';
 import { startSimulator, type Simulator } from '../../simulator';
 import { handshakeStatus, isClass, isMessage, RawGuest } from '../support/rawGuest';
 
@@ -80,6 +81,24 @@ describe('handshake refusal', () => {
     sim.faults.refuseHandshake(503, 2);
     expect(await handshakeStatus(handshakeUrl())).toBe(503);
     expect(await handshakeStatus(handshakeUrl())).toBe(503);
+    expect(await handshakeStatus(handshakeUrl())).toBe(101);
+  });
+
+  it('names a Retry-After on the refusal when given one', async () => {
+    sim.faults.refuseHandshake(429, 2, 12);
+    const retryAfter = () =>
+      new Promise<unknown>((resolve, reject) => {
+        const ws = new WebSocket(handshakeUrl());
+        ws.once('open', () => reject(new Error('the handshake was accepted')));
+        ws.on('error', () => {}); // the terminate below, once the answer is read
+        ws.once('unexpected-response', (_req, res) => {
+          resolve([res.statusCode, res.headers['retry-after']]);
+          res.resume();
+          ws.terminate();
+        });
+      });
+    expect(await retryAfter()).toEqual([429, '12']);
+    expect(await retryAfter()).toEqual([429, '12']);
     expect(await handshakeStatus(handshakeUrl())).toBe(101);
   });
 
