@@ -79,7 +79,7 @@ async function queuedInOutbox(): Promise<Array<{ type: string; attempts: number;
       cursor = next;
       for (const due of keys) {
         const values = due.replace(/:due$/, ':values');
-        for (const id of await client.zrange(due, 0, -1)) {
+        for (const id of await client.zrange(due, '0', '-1')) {
           const value = await client.hget(values, id);
           if (value) entries.push(JSON.parse(value) as { type: string; attempts: number; lastError?: string });
         }
