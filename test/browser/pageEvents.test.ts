@@ -51,6 +51,9 @@ beforeAll(async () => {
     serviceUrlFor: () => '',
   });
   origin = `http://localhost:${site.port}`;
+  // The kit is compiled (tsc) on the first request for one of its modules: done here, so the chats below wait on
+  // the chat alone.
+  expect((await fetch(`${origin}/bff-client/index.js`)).status).toBe(200);
   service = await startService(
     loadConfig({ ...embedded.env, PORT: '0', CORS_ALLOWED_ORIGINS: origin }),
     captureLogger('info').logger,
