@@ -15,9 +15,10 @@ import { startWebhookReceiver, WEBHOOK_SECRET, type WebhookReceiver } from '../s
  * second), the strict simulator, and a
  * receiver. The receiver stopped (connections refused) across several backoff steps, then started: every event of
  * the chats arrives once. Then, the receiver holding every delivery unanswered, one instance is SIGKILLed with
- * deliveries in flight and Redis is restarted; then the receiver answers. Every event of every chat (its start, sends,
- * the bot's answers, its end) arrives, verified, and an event that arrives twice arrives under the same webhook-id
- * (at least once; receivers drop repeats by id). A downtime of minutes is test/webhooks/courier.test.ts's, on a
+ * deliveries in flight (the bot perhaps still answering) and Redis is restarted; each chat is read again through the
+ * instance left, and the receiver answers. Every event of every chat (its start, sends, the bot's answers, even one
+ * the killed instance heard and never queued, its end) arrives, verified, and an event that arrives twice arrives
+ * under the same webhook-id (at least once; receivers drop repeats by id). A downtime of minutes is test/webhooks/courier.test.ts's, on a
  * clock of its own.
  *
  * Redis is stopped as a restart stops it (SIGTERM: it writes its file out); a SIGKILL of Redis loses what its last
@@ -265,20 +266,8 @@ test('an instance killed mid-delivery and Redis restarted: every event arrives, 
     await chat(b, a, ['three', 'four']),
     await chat(proxy, proxy, ['through nginx']),
   ];
-  // The bot has answered every send, and what the service heard of it is queued: in flight, held unanswered by the
-  // receiver. (A reply Genesys sends while the instance holding the chat's socket dies, before it queued the event,
-  // is not reported: docs/api.md#webhooks, what Genesys tells.)
-  const answers: string[] = [];
-  for (const c of chats) answers.push(...(await answersIn(a, c)));
-  const held = () =>
-    new Set(
-      receiver.received
-        .slice(before)
-        .filter((d) => d.body.type === 'message.received')
-        .map((d) => (d.body.data.message as { id: string }).id),
-    );
-  await waitFor(() => answers.every((id) => held().has(id)));
-  // Deliveries in flight from both instances, held unanswered by the receiver.
+  // Deliveries in flight from both instances, held unanswered by the receiver. The bot may still be answering: the
+  // kill can land while the instance holding a chat's socket has heard a reply and not yet queued it.
   await waitFor(() => new Set(receiver.received.slice(before).map((d) => d.id)).size >= 4);
   await a.kill();
   await redis.kill('SIGTERM');
@@ -289,7 +278,10 @@ test('an instance killed mid-delivery and Redis restarted: every event arrives, 
   });
   // A chat after the restart, through nginx: the instance left takes it.
   chats.push(await chat(proxy, proxy, ['five']));
-  answers.push(...(await answersIn(b, chats.at(-1)!)));
+  // Each chat's history read again through the instance left, as its page does once its instance is gone: a reply
+  // the killed instance heard and never queued is told from there (docs/api.md#webhooks, what Genesys tells).
+  const answers: string[] = [];
+  for (const c of chats) answers.push(...(await answersIn(b, c)));
   // Each chat ended by its customer, through the instance left.
   for (const c of chats) await end(b, c);
   receiver.answer(204);
