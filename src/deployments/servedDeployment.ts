@@ -258,6 +258,9 @@ function guestApi(
     now: parts.now,
     // Whichever instance holds the session's socket hears Genesys: its webhook events are told from there.
     observe: (token, event) => chatWebhooks.heard(token, event),
+    // And whichever reads the chat's newest page tells the replies on it: one the holder heard and died before
+    // telling is told when the chat is read again (a stream's resume, a push watch's catch-up). Every hub's reads.
+    onNewestPage: (token, page) => chatWebhooks.found(token, page),
   };
   const hub = new SessionHub({
     ...hubOptions,
@@ -277,7 +280,7 @@ function guestApi(
     ceiling: parts.notifySockets,
   });
   // Past that ceiling: brief sockets that only fetch the guest JWT a history read of a watched chat needs.
-  // It tells no webhook: its socket lives for one getJwt, and a watch by history reads listens on none.
+  // Its sockets tell no webhook (one lives for one getJwt); the history polls it serves do tell the replies they read.
   const jwtHub = new SessionHub({
     ...hubOptions,
     instanceId: undefined,

@@ -6,11 +6,13 @@ import { startRedis, type RedisServer } from '../support/redis';
 import { dataOf, openStream } from '../support/sse';
 import { bearer, guestTokenOf, startStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
+import { startWebhookReceiver, WEBHOOK_SECRET, type WebhookReceiver } from '../support/webhookReceiver';
 
 /**
  * Masking before Genesys (docs/api.md#masking) against the strict simulator, with Redis and spans: a card number
  * and an IBAN in the guest's text, attribute values and a file's name reach Genesys masked, and the numbers
- * themselves, however spaced, appear nowhere the service writes: its logs, spans, history, transcript or Redis.
+ * themselves, however spaced, appear nowhere the service writes: its logs, spans, history, transcript, webhooks
+ * (as delivered, and as the outbox holds them in Redis while a receiver keeps them waiting) or Redis.
  *
  * @needs redis-server
  */
@@ -40,17 +42,29 @@ const exporter = new InMemorySpanExporter();
 let stopTracing: () => Promise<void>;
 let redis: RedisServer;
 let stack: Stack;
+let receiver: WebhookReceiver;
 
 beforeAll(async () => {
   stopTracing = startTracing({ url: 'http://127.0.0.1:9/v1/traces', serviceName: 'masking-under-test', exporter });
   redis = await startRedis();
+  receiver = await startWebhookReceiver();
   stack = await startStack({
-    env: { REDIS_URL: redis.url, MASKING: 'card,iban' },
+    env: {
+      REDIS_URL: redis.url,
+      MASKING: 'card,iban',
+      WEBHOOK_URL: receiver.url,
+      WEBHOOK_SECRET,
+      // A delivery held unanswered is cut off soon and tried again soon, so a receiver that answers again is reached
+      // within the test.
+      WEBHOOK_TIMEOUT_MS: '300',
+      WEBHOOK_RETRY_FIRST_MS: '40',
+    },
     sim: { agent: { enabled: false } },
   });
 });
 afterAll(async () => {
   await stack?.close();
+  await receiver?.close();
   await redis?.stop();
   await stopTracing?.();
 });
@@ -91,7 +105,12 @@ async function everythingInRedis(): Promise<string> {
   }
 }
 
+/** The webhook deliveries of `type` the receiver has seen (held, refused or accepted). */
+const deliveriesOf = (type: string) => receiver.received.filter((d) => d.body.type === type);
+
 test('a card and an IBAN reach Genesys masked, the stream says so once, and the numbers are nowhere', async () => {
+  // The receiver holds every delivery unanswered: the events wait in the outbox in Redis while it is scanned.
+  receiver.answer(0);
   const { token, gt } = await stack.newGuest();
   const stream = await openStream(`${stack.service.url}/messages/stream`, bearer(token));
   await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
@@ -131,6 +150,16 @@ test('a card and an IBAN reach Genesys masked, the stream says so once, and the 
   const answers = [sent.text, again.text, JSON.stringify(history.body), transcript.text, html.text];
   const logs = stack.log.text();
   expect(logs).toContain('guest input masked');
+  // The message.sent event was tried (and is held), so it is in the outbox: the scan below reads it there.
+  await waitFor(() =>
+    deliveriesOf('message.sent').some((d) => (d.body.data.message as { id: string }).id === sent.body.message.id),
+  );
+  const held = deliveriesOf('message.sent').find(
+    (d) => (d.body.data.message as { id: string }).id === sent.body.message.id,
+  )!;
+  expect((held.body.data.message as { text?: string }).text).toBe(MASKED);
+  const inRedis = await everythingInRedis();
+  expect(inRedis).toContain(held.id);
   // One line per find, with the request's trace and its deployment, naming the detectors only.
   expect(stack.log.lines().filter((l) => l.masking)).toContainEqual(
     expect.objectContaining({
@@ -151,9 +180,25 @@ test('a card and an IBAN reach Genesys masked, the stream says so once, and the 
     logs: holdsSecret(logs),
     spans: holdsSecret(spans),
     answers: answers.map(holdsSecret),
-    redis: holdsSecret(await everythingInRedis()),
+    redis: holdsSecret(inRedis),
     stream: holdsSecret(JSON.stringify(stream.events)),
-  }).toEqual({ logs: false, spans: false, answers: answers.map(() => false), redis: false, stream: false });
+    webhooks: holdsSecret(JSON.stringify(receiver.received.map((d) => d.raw))),
+  }).toEqual({
+    logs: false,
+    spans: false,
+    answers: answers.map(() => false),
+    redis: false,
+    stream: false,
+    webhooks: false,
+  });
+
+  // Answered again, the receiver gets the event as the outbox held it: once, masked, and still nothing else.
+  receiver.answer(204);
+  await waitFor(() => receiver.accepted().some((d) => d.id === held.id));
+  expect(receiver.accepted().filter((d) => d.id === held.id)).toHaveLength(1);
+  expect(receiver.accepted().find((d) => d.id === held.id)!.body.data.message).toMatchObject({ text: MASKED });
+  expect(receiver.unverified).toEqual([]);
+  expect(holdsSecret(JSON.stringify(receiver.received.map((d) => d.raw)))).toBe(false);
 });
 
 test('attribute values and a file name are masked before Genesys sees them', async () => {
@@ -189,6 +234,19 @@ test('attribute values and a file name are masked before Genesys sees them', asy
   });
   expect(holdsSecret(JSON.stringify(stack.sim.received.filter((f) => f.frame?.token === gt)))).toBe(false);
   expect(holdsSecret(stack.log.text())).toBe(false);
+  // The site's backend hears of the upload by its masked name, and of nothing holding the numbers.
+  await waitFor(() =>
+    deliveriesOf('attachment.uploaded').some(
+      (d) => (d.body.data.attachment as { id: string }).id === upload.body.attachment.id,
+    ),
+  );
+  expect(
+    deliveriesOf('attachment.uploaded').find(
+      (d) => (d.body.data.attachment as { id: string }).id === upload.body.attachment.id,
+    )!.body.data.attachment,
+  ).toMatchObject({ fileName: 'card •••• •••• •••• 1111.png' });
+  expect(holdsSecret(JSON.stringify(receiver.received.map((d) => d.raw)))).toBe(false);
+  expect(holdsSecret(await everythingInRedis())).toBe(false);
 });
 
 test("a card written after a file name's last dot reaches Genesys masked, the extension as the rest", async () => {

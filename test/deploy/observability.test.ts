@@ -168,6 +168,7 @@ test('the dashboard has the panels an operator needs, each with a query', () => 
     'Live streams',
     'Redis up (all instances)',
     'Event-loop lag',
+    'Webhook deliveries by outcome',
   ]) {
     expect(titles).toContain(needed);
   }

@@ -1,9 +1,11 @@
-import type { WebhookSettings } from '../../src/config/schema';
+import { loadConfig, type WebhookSettings } from '../../src/config/schema';
 import { AppError } from '../../src/domain/errors';
 import { registry } from '../../src/observability/metrics';
 import { MemoryStore } from '../../src/store';
-import { buildWebhooks } from '../../src/webhooks';
-import { captureLogger } from '../support/app';
+import { buildWebhooks, ChatEvents } from '../../src/webhooks';
+import { OUTBOX } from '../../src/webhooks/chatEvents';
+import { Courier } from '../../src/webhooks/courier';
+import { captureLogger, testEnv } from '../support/app';
 import { waitFor } from '../support/wait';
 import { WEBHOOK_SECRET } from '../support/webhookReceiver';
 
@@ -161,4 +163,90 @@ test('an event told while the shared store does not answer waits for it, then is
   expect(await counted('genesys_bff_webhook_events_total', 'store_failed')).toBe(dropped);
   expect(log.lines().some((l) => l.msg === 'webhook event waits for the shared store')).toBe(true);
   hooks.close();
+});
+
+test('a receiver refusing connections for 2 minutes, with the default backoff: each event arrives once after', async () => {
+  // The settings a deployment gets when it sets none of WEBHOOK_RETRY_*: a 24 h window, 5 s before the first retry.
+  const defaults = loadConfig(testEnv()).process.webhooks;
+  expect([defaults.retryMs, defaults.firstRetryMs]).toEqual([24 * 3600_000, 5000]);
+  // The courier's clock, moved on by the test from one due retry to the next: 2 minutes pass in no time.
+  const start = Date.UTC(2026, 10, 27, 12);
+  let clock = start;
+  const upAt = start + 120_000;
+  const calls: Array<{ id: string; at: number }> = [];
+  const arrived: Array<{ id: string; at: number }> = [];
+  const receiver = (async (_url: string, init: RequestInit) => {
+    const id = (init.headers as Record<string, string>)['webhook-id']!;
+    calls.push({ id, at: clock });
+    if (clock < upAt) {
+      // What undici's fetch throws when nothing listens on the port.
+      throw new TypeError('fetch failed', {
+        cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+      });
+    }
+    arrived.push({ id, at: clock });
+    return new Response(null, { status: 204 });
+  }) as unknown as typeof globalThis.fetch;
+  const log = captureLogger('debug');
+  const store = new MemoryStore();
+  const now = () => clock;
+  // Full jitter at the top of each window: the longest waits the default backoff can make.
+  const courier = new Courier({
+    endpoints: [endpoint],
+    store,
+    settings: defaults,
+    logger: log.logger,
+    now,
+    random: () => 0.999999,
+    fetch: receiver,
+  });
+  const events = new ChatEvents({
+    deployment: 'default',
+    endpoints: [endpoint],
+    store,
+    settings: defaults,
+    logger: log.logger,
+    queued: () => courier.nudge(),
+    now,
+  });
+  courier.start();
+  for (let n = 0; n < 5; n++) await events.publish(event(60 + n));
+
+  const failures = () => log.lines().filter((l) => l.msg === 'webhook delivery failed');
+  const settled = () => failures().length + arrived.length;
+  const ids = new Set<string>();
+  for (let step = 0; step < 100; step++) {
+    // Every attempt made so far has settled: each event is delivered or waits for its next retry.
+    await waitFor(() => calls.length >= 5 && calls.length === settled());
+    calls.forEach((c) => ids.add(c.id));
+    const waiting = [...ids].filter((id) => !arrived.some((a) => a.id === id));
+    if (waiting.length === 0) break;
+    // The next retry due: when its last attempt failed, and the wait it was given.
+    const dueAt = Math.min(
+      ...waiting.map((id) => {
+        const last = failures()
+          .filter((l) => l.webhookId === id)
+          .at(-1)!;
+        return calls.filter((c) => c.id === id).at(-1)!.at + (last.retryInMs as number);
+      }),
+    );
+    const before = calls.length;
+    clock = dueAt;
+    courier.nudge();
+    await waitFor(() => calls.length > before);
+  }
+  courier.close();
+
+  expect(ids.size).toBe(5);
+  // Each event: refused at each backoff step of the 2 minutes (at 0, 5, 15, 35 and 75 s), then delivered once.
+  for (const id of ids) {
+    const refused = calls.filter((c) => c.id === id && c.at < upAt).map((c) => (c.at - start) / 1000);
+    expect(refused).toEqual([0, 5, 15, 35, 75].map((s) => expect.closeTo(s, 0)));
+    expect(arrived.filter((a) => a.id === id)).toHaveLength(1);
+  }
+  expect(arrived).toHaveLength(5);
+  // The next retry after the receiver is back comes within another outage's length: nothing waits for hours.
+  expect(Math.max(...arrived.map((a) => a.at)) - start).toBeLessThanOrEqual(2 * 120_000 + defaults.firstRetryMs);
+  expect(failures().every((l) => l.lastError === 'ECONNREFUSED')).toBe(true);
+  expect(await store.queue(OUTBOX).depth()).toEqual({ queued: 0, dead: 0 });
 });

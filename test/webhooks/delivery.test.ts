@@ -52,11 +52,26 @@ async function chat(): Promise<string> {
   return token;
 }
 
+/** The ids of the bot's answers in the chat's history (Genesys's), once it has answered each of the three sends. */
+async function answersIn(token: string): Promise<string[]> {
+  let outbound: string[] = [];
+  await waitFor(async () => {
+    const history = await stack.http.get('/messages?pageSize=100').set(bearer(token));
+    outbound = (history.body.messages as Array<{ id: string; direction: string }>)
+      .filter((m) => m.direction === 'outbound')
+      .map((m) => m.id);
+    return outbound.length >= 3;
+  });
+  return outbound;
+}
+
 test('a receiver answering 503, then refusing connections, then up: every event arrives, none twice', async () => {
   receiver.received.length = 0;
   const before = await outcomes();
   receiver.answer(503);
-  await chat();
+  const token = await chat();
+  const answers = await answersIn(token);
+  expect((await stack.http.delete('/guest-session').set(bearer(token))).status).toBe(204);
   // Four events at least were tried and refused, some more than once.
   await waitFor(() => receiver.received.length >= 8);
   await receiver.stop();
@@ -65,7 +80,11 @@ test('a receiver answering 503, then refusing connections, then up: every event 
   receiver.answer(204);
   await receiver.start();
   // Every event queued gets through: nothing waits in the outbox.
-  await waitFor(async () => (await outcomes()).depth === 0 && receiver.accepted().length > 0, 30_000, 50);
+  await waitFor(
+    async () => (await outcomes()).depth === 0 && receiver.accepted().some((d) => d.body.type === 'chat.ended'),
+    30_000,
+    50,
+  );
   const accepted = receiver.accepted();
   const ids = accepted.map((d) => d.id);
   expect(new Set(ids).size).toBe(ids.length);
@@ -75,6 +94,15 @@ test('a receiver answering 503, then refusing connections, then up: every event 
   const types = accepted.map((d) => d.body.type);
   expect(types.filter((t) => t === 'chat.started')).toHaveLength(1);
   expect(types.filter((t) => t === 'message.sent')).toHaveLength(3);
+  // Each of the bot's answers once, and the end once, by the customer.
+  expect(
+    accepted
+      .filter((d) => d.body.type === 'message.received')
+      .map((d) => (d.body.data.message as { id: string }).id)
+      .sort(),
+  ).toEqual([...answers].sort());
+  expect(accepted.filter((d) => d.body.type === 'chat.ended').map((d) => d.body.data)).toEqual([{ by: 'guest' }]);
+  expect(accepted).toHaveLength(1 + 3 + answers.length + 1);
   const after = await outcomes();
   expect(after.delivered - before.delivered).toBe(accepted.length);
   expect(after.deadLettered).toBe(before.deadLettered);

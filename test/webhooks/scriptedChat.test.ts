@@ -1,4 +1,5 @@
 import { Webhook } from 'standardwebhooks';
+import { scrape } from '../support/metrics';
 import { signInAt } from '../support/signIn';
 import { dataOf, openStream } from '../support/sse';
 import { bearer, PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
@@ -24,7 +25,7 @@ beforeAll(async () => {
   receiver = await startWebhookReceiver();
   stack = await startStack({
     sim: { agent: { typingDelayMs: 5, replyDelayMs: 20 }, dataFilter: 'forbidden phrase' },
-    env: { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET },
+    env: { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET, METRICS_PORT: '0' },
   });
   stack.sim.setOptions({ authEnabled: true, allowSessionUpgrade: true, authJwtLifetimeSeconds: 900, clock: Date.now });
 });
@@ -82,6 +83,12 @@ test('every event of a scripted chat arrives once, verified, in the chat sequenc
   await waitFor(
     () => receiver.accepted().length >= expected && receiver.accepted().some((d) => d.body.type === 'chat.ended'),
   );
+  // Then the outbox empty (its depth gauge 0, read after the last delivery was removed): a repeat queued late, or
+  // an event beyond the chat's, would be delivered by now and fail the exact count below.
+  await waitFor(async () => {
+    const metrics = await scrape(stack.service.metricsUrl!);
+    return metrics.value('genesys_bff_webhook_outbox_depth', { deployment: 'default' }) === 0;
+  });
   const deliveries = receiver.accepted();
   expect(receiver.unverified).toEqual([]);
   // Verified by the library a receiver uses, apart from the receiver's own check.

@@ -2,7 +2,7 @@ import type { AxiosInstance } from 'axios';
 import type { Logger } from '../../observability/logger';
 import { countGuestSessions, limitsRefused } from '../../observability/metrics';
 import { GuestApiError } from './protocol';
-import { GuestHistory, type GenesysSignIn } from './rest';
+import { GuestHistory, type GenesysSignIn, type NewestPage } from './rest';
 import { GuestSession, type GuestEvent } from './guestSession';
 import { MemoryStore, sessionKeyOf, type SharedStore } from '../../store';
 import { SessionOwnership, type GenesysGate } from './link';
@@ -54,6 +54,11 @@ interface SessionHubOptions {
   /** Told every event any session of the hub tells its streams, whether or not a stream listens (webhooks). */
   observe?: (token: string, event: GuestEvent) => void;
   /**
+   * Told of each read of a session's newest history page, with its token (webhooks: what no socket of this hub
+   * heard, or what an instance that died heard and never told).
+   */
+  onNewestPage?: (token: string, page: NewestPage) => void;
+  /**
    * This instance's id in the shared store's session owners (sessionOwnership.ts); only used when the store is shared.
    */
   instanceId?: string;
@@ -86,6 +91,7 @@ export class SessionHub {
       store: this.store,
       now: options.now,
       upstream: options.upstream,
+      onNewestPage: options.onNewestPage,
     });
     this.sweepTimer = setInterval(() => this.sweepIdle(), Math.max(1000, Math.floor(options.idleMs / 2)));
     this.sweepTimer.unref();

@@ -74,6 +74,12 @@ interface GuestHistoryOptions {
   now?: () => number;
   /** The circuit to Genesys (link/guestApiHealth.ts): while it is open, a read is refused at once. */
   upstream?: GenesysGate;
+  /**
+   * Told of each read of a session's newest page (page 1, whoever asked: a stream's replay, a delivery proof, the
+   * history route, a transcript), with the session's token: what Genesys said there, whether or not any instance
+   * heard it live (webhooks: a reply the instance holding the socket heard and died before telling).
+   */
+  onNewestPage?: (token: string, page: NewestPage) => void;
 }
 
 /**
@@ -202,11 +208,13 @@ export class GuestHistory {
   }
 
   /** A read still under way when the circuit opens is answered then, not at its deadline: reading again is safe. */
-  private read(session: HistorySession, page: number, pageSize: number): Promise<HistoryPage> {
+  private async read(session: HistorySession, page: number, pageSize: number): Promise<HistoryPage> {
     const upstream = this.options.upstream;
-    return upstream
+    const read = await (upstream
       ? upstream.watch(() => this.readOnce(session, page, pageSize), { abandonOnOpen: true })
-      : this.readOnce(session, page, pageSize);
+      : this.readOnce(session, page, pageSize));
+    if (page === 1) this.options.onNewestPage?.(session.token, { messages: read.messages, receipts: read.receipts });
+    return read;
   }
 
   private async readOnce(session: HistorySession, page: number, pageSize: number): Promise<HistoryPage> {

@@ -224,6 +224,44 @@ describe('the reads a minute per session, in the shared store', () => {
     expect(whole).toMatchObject({ total: 250, complete: true });
   });
 
+  test("each read of the newest page is told with the session's token, whoever reads it; older pages and failed reads are not", async () => {
+    const told: Array<[string, string[]]> = [];
+    const history = new GuestHistory(axios.create(), API, 'https://shop.example.com', {
+      store: new MemoryStore(100, () => clock),
+      onNewestPage: (token, page) => told.push([token, page.messages.map((m) => m.id)]),
+    });
+    const pages = (total: number) =>
+      nock(API)
+        .get('/api/v2/webmessaging/messages')
+        .query(true)
+        .times(5)
+        .reply(200, (uri) => pageOf(total, Number(new URL(uri, API).searchParams.get('pageNumber'))));
+    const scope = pages(3);
+    await history.newest(a, 'resume');
+    await history.newest(b, 'reconnect');
+    await history.newestForProof(a);
+    await history.page(a, 1, 25);
+    await history.page(a, 2, 25);
+    expect(told).toEqual([
+      ['guest-token-a', ['m1', 'm2', 'm3']],
+      ['guest-token-b', ['m1', 'm2', 'm3']],
+      ['guest-token-a', ['m1', 'm2', 'm3']],
+      ['guest-token-a', ['m1', 'm2', 'm3']],
+    ]);
+    expect(scope.isDone()).toBe(true);
+    // A transcript's first page is the newest page; its older pages are not.
+    pages(150);
+    await history.wholeConversation(b);
+    expect(told.slice(4).map(([token, ids]) => [token, ids.length, ids.at(-1)])).toEqual([
+      ['guest-token-b', 100, 'm150'],
+    ]);
+    // A read Genesys fails tells nothing.
+    nock.cleanAll();
+    nock(API).get('/api/v2/webmessaging/messages').query(true).reply(500, {});
+    await expect(history.newest(b, 'resume')).rejects.toBeInstanceOf(Error);
+    expect(told).toHaveLength(5);
+  });
+
   test('the older pages are read only when all of them fit in the spare half of the minute; page 1 tells how many', async () => {
     const history = historyOn(new MemoryStore(100, () => clock));
     genesysAnswers(3);
