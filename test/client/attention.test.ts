@@ -24,6 +24,7 @@ const agent = (id: string, text = `text of ${id}`): ChatMessage => ({
 /** A Notification class that writes down each one shown and closed. */
 function notifications(permission: NotificationPermission) {
   const shown: { title: string; body?: string; tag?: string; closed: boolean }[] = [];
+  const instances: { onclick: (() => void) | null }[] = [];
   class FakeNotification {
     static permission = permission;
     static requestPermission = jest.fn(async () => (FakeNotification.permission = 'granted'));
@@ -32,12 +33,17 @@ function notifications(permission: NotificationPermission) {
     constructor(title: string, options: NotificationOptions = {}) {
       this.entry = { title, body: options.body, tag: options.tag, closed: false };
       shown.push(this.entry);
+      instances.push(this);
     }
     close() {
       this.entry.closed = true;
     }
   }
-  return { shown, Notification: FakeNotification as unknown as typeof Notification & typeof FakeNotification };
+  return {
+    shown,
+    instances,
+    Notification: FakeNotification as unknown as typeof Notification & typeof FakeNotification,
+  };
 }
 
 beforeEach(() => {
@@ -90,7 +96,79 @@ describe('the unread count', () => {
   });
 });
 
+describe('the page going hidden, and one page left behind', () => {
+  test('hiding the page clears nothing; seen again, it clears', () => {
+    const attention = attentionTo();
+    show('hidden');
+    attention.arrived(agent('m-1'));
+    show('hidden');
+    expect(attention.unread).toBe(1);
+    show('visible');
+    expect(attention.unread).toBe(0);
+    attention.dispose();
+  });
+
+  test('seen with nothing unread, it tells nothing', () => {
+    const counts: number[] = [];
+    const attention = attentionTo({ onUnread: (n) => counts.push(n) });
+    show('hidden');
+    show('visible');
+    attention.markSeen();
+    expect(counts).toEqual([]);
+    attention.dispose();
+  });
+
+  test('once disposed it no longer listens: the page seen again leaves its count alone', () => {
+    const attention = attentionTo();
+    show('hidden');
+    attention.arrived(agent('m-1'));
+    attention.dispose();
+    show('visible');
+    expect(attention.unread).toBe(1);
+  });
+
+  test('remembers the last 500 messages to count each once: an older one coming back counts again', () => {
+    const attention = attentionTo();
+    show('hidden');
+    for (let i = 0; i < 500; i++) attention.arrived(agent(`m-${i}`));
+    attention.arrived(agent('m-0'));
+    expect(attention.unread).toBe(500);
+    attention.arrived(agent('m-500'));
+    // m-0 was the oldest of 501: forgotten, so it counts again; m-1 is still remembered.
+    attention.arrived(agent('m-0'));
+    attention.arrived(agent('m-2'));
+    expect(attention.unread).toBe(502);
+    attention.dispose();
+  });
+});
+
 describe('notifications', () => {
+  test('a click brings the page to the front and closes the notification', () => {
+    const allowed = notifications('granted');
+    const focus = jest.spyOn(window, 'focus').mockImplementation(() => undefined);
+    const attention = attentionTo({ notifications: true, Notification: allowed.Notification });
+    show('hidden');
+    attention.arrived(agent('m-1'));
+    allowed.instances[0]!.onclick!();
+    expect(focus).toHaveBeenCalledTimes(1);
+    expect(allowed.shown[0]!.closed).toBe(true);
+    focus.mockRestore();
+    attention.dispose();
+  });
+
+  test("says the author's name, else New message, and the text, else nothing", () => {
+    const allowed = notifications('granted');
+    const attention = attentionTo({ notifications: true, Notification: allowed.Notification });
+    show('hidden');
+    attention.arrived({ ...agent('m-1'), from: undefined, text: undefined });
+    attention.arrived({ ...agent('m-2', 'Here'), from: { name: '' } });
+    expect(allowed.shown.map(({ title, body }) => ({ title, body }))).toEqual([
+      { title: 'New message', body: '' },
+      { title: 'New message', body: 'Here' },
+    ]);
+    attention.dispose();
+  });
+
   test('one per message while hidden, only when turned on and allowed; closed when the page is seen', () => {
     const allowed = notifications('granted');
     const attention = attentionTo({ notifications: true, Notification: allowed.Notification });
@@ -154,6 +232,56 @@ describe('sound', () => {
         return Promise.resolve();
       }
     };
+  });
+
+  test('true plays a short quiet tone: 880 Hz, then 660 Hz 0.12 s later, each fading within it', () => {
+    const calls: string[] = [];
+    class FakeAudioContext {
+      currentTime = 10;
+      destination = { name: 'speakers' };
+      createOscillator() {
+        const tone = {
+          frequency: { value: 0 },
+          connect: (to: unknown) => to,
+          start: (at: number) => calls.push(`start ${tone.frequency.value} at ${at.toFixed(2)}`),
+          stop: (at: number) => calls.push(`stop ${tone.frequency.value} at ${at.toFixed(2)}`),
+        };
+        return tone;
+      }
+      createGain() {
+        return {
+          gain: {
+            setValueAtTime: (v: number, at: number) => calls.push(`volume ${v} at ${at.toFixed(2)}`),
+            exponentialRampToValueAtTime: (v: number, at: number) => calls.push(`fade to ${v} by ${at.toFixed(2)}`),
+          },
+          connect: (to: unknown) => {
+            calls.push(`to ${(to as { name?: string }).name}`);
+            return to;
+          },
+        };
+      }
+    }
+    (window as unknown as { AudioContext: unknown }).AudioContext = FakeAudioContext;
+    try {
+      const attention = attentionTo({ sound: true });
+      show('hidden');
+      attention.arrived(agent('m-1'));
+      expect(calls).toEqual([
+        'volume 0.08 at 10.00',
+        'fade to 0.0001 by 10.11',
+        'to speakers',
+        'start 880 at 10.00',
+        'stop 880 at 10.12',
+        'volume 0.08 at 10.12',
+        'fade to 0.0001 by 10.23',
+        'to speakers',
+        'start 660 at 10.12',
+        'stop 660 at 10.24',
+      ]);
+      attention.dispose();
+    } finally {
+      delete (window as unknown as { AudioContext?: unknown }).AudioContext;
+    }
   });
 
   test('plays the given sound while hidden, only when asked, and not where another tab sounds it', () => {
