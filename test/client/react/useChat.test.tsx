@@ -137,6 +137,9 @@ async function connect(
 }
 
 async function say(text: string): Promise<void> {
+  // The composer takes a message only while the chat is open: on a loaded machine the stream can be between
+  // reconnects when the last answer has shown, and a click then sends nothing.
+  await settle(() => expect((screen.getByRole('button', { name: 'Send' }) as HTMLButtonElement).disabled).toBe(false));
   fireEvent.change(screen.getByLabelText('Your message'), { target: { value: text } });
   fireEvent.click(screen.getByRole('button', { name: 'Send' }));
   await bubble(text);
