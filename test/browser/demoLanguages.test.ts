@@ -99,6 +99,18 @@ test("?prechat=on: the form asks first, its errors name each field, and the name
   await page.context().close();
 });
 
+/** The conversation's lines from the first that reads `first` on, as the page shows them (presence lines whole). */
+async function linesFrom(page: Page, first: string): Promise<string[]> {
+  const lines = await page
+    .locator('#messages > li')
+    .evaluateAll((items) =>
+      items.map((li) =>
+        li.classList.contains('presence') ? li.textContent : li.querySelector('.bubble')?.textContent,
+      ),
+    );
+  return lines.slice(lines.indexOf(first)).map((line) => line ?? '');
+}
+
 /** A name as the page puts it into a line: set apart (FSI … PDI), so it reads in its own direction. */
 const ALEX = '\u2068Alex\u2069';
 
@@ -140,6 +152,8 @@ test.each([
 
     await say(page, 'back to the bot', "You're back with the bot");
     await page.locator('#messages li.presence', { hasText: left }).waitFor();
+    // Alex leaves, then the bot takes over: the lines in the order the stream sent them.
+    expect(await linesFrom(page, left)).toEqual([left, "You're back with the bot. How can I help?"]);
     expect(await englishLeftIn(page, language)).toEqual([]);
     expect(await axeViolations(page)).toEqual([]);
     await page.context().close();
