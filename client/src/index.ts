@@ -75,6 +75,7 @@ export {
 export {
   catalogues,
   chooseLanguage,
+  isolate,
   shippedLanguages,
   wordingFor,
   type Catalogue,

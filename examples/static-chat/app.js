@@ -11,6 +11,7 @@ import {
   describeFailure,
   followNewest,
   furthestStatus,
+  isolate,
   readReporter,
   localStorageTokenStore,
   pushKeyOf,
@@ -491,7 +492,8 @@ function place(item, time) {
 function presenceLine(message) {
   if (message.type !== 'event') return undefined;
   const value = message.events?.find((e) => e.type === 'Presence')?.value;
-  const name = message.from?.name || t('someAgent');
+  // The name set apart from the line, so it reads in its own direction ("Alex (EU)" in an Arabic line).
+  const name = message.from?.name ? isolate(message.from.name) : t('someAgent');
   if (value === 'Join') return t('agentJoined', { name });
   if (value === 'Disconnect') return t('agentLeft', { name });
   return undefined;
@@ -560,7 +562,7 @@ function refreshQuickReplies() {
 /** @param {boolean} on @param {number} [durationMs] */
 function setTyping(on, durationMs = 5000) {
   clearTimeout(typingTimer);
-  ui.typing.textContent = on ? t('isTyping', { name: lastAuthor || t('agent') }) : '';
+  ui.typing.textContent = on ? t('isTyping', { name: lastAuthor ? isolate(lastAuthor) : t('agent') }) : '';
   if (on) typingTimer = setTimeout(() => setTyping(false), durationMs);
 }
 

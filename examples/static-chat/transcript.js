@@ -13,11 +13,15 @@ export function offerTranscript(button, client, held) {
     button.disabled = true;
     button.setAttribute('aria-busy', 'true');
     try {
-      const transcript = await client.transcript({ format: 'html' }).catch(() => {
-        // Built here in the guest's language (the service's own is English: it is an API).
-        const { locale, dir } = words();
-        return buildTranscript(held(), { format: 'html', lang: locale, dir, labels: transcriptLabelsOf(words()) });
-      });
+      // For this reader: the demo's language and the browser's time zone, from the service or, failing it, the page
+      // (the same file for the same messages).
+      const { locale, dir } = words();
+      const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      const transcript = await client
+        .transcript({ format: 'html', lang: locale, timeZone })
+        .catch(() =>
+          buildTranscript(held(), { format: 'html', lang: locale, dir, timeZone, labels: transcriptLabelsOf(words()) }),
+        );
       saveTranscript(transcript);
       button.dataset.source = transcript.source;
     } finally {

@@ -14,6 +14,11 @@ export interface DeploymentGenesys {
   deploymentId: string;
   /** The Origin presented to Genesys on the guest WebSocket. */
   origin: string;
+  /**
+   * `origin` as messages name it: the setting that gave it, or how it was derived when that setting is unset
+   * (`GENESYS_ORIGIN (unset: the first exact CORS_ALLOWED_ORIGINS entry, https://shop.example.com)`).
+   */
+  originNamed: string;
   loginUrl: string;
   apiUrl: string;
   webMessagingUrl: string;

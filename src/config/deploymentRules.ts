@@ -328,8 +328,19 @@ function defaultCanaryAttribute(): { name: string; value: string } {
   return { name: name!, value: value! };
 }
 
+/**
+ * The Origin the entry presents to Genesys, and how messages name it: the setting that gave it, or, when it is unset,
+ * the entry of the origins it was taken from, so a warning about it does not blame a setting nobody wrote.
+ */
+function genesysOriginOf(e: Entry, naming: Naming): { origin: string; originNamed: string } {
+  const setting = naming.setting(e.name, 'genesysOrigin');
+  if (e.genesysOrigin !== undefined) return { origin: e.genesysOrigin, originNamed: `${setting} (${e.genesysOrigin})` };
+  const origin = e.origins.find((o) => !o.includes('*'))!;
+  return { origin, originNamed: `${setting} (unset: the first exact ${naming.key('origins')} entry, ${origin})` };
+}
+
 /** A valid entry (its pairing problems none) as a Deployment, its secrets read from `env`. */
-function deploymentFromEntry(e: Entry, env: NodeJS.ProcessEnv): Deployment {
+function deploymentFromEntry(e: Entry, env: NodeJS.ProcessEnv, naming: Naming): Deployment {
   const read = (inline: string | undefined, variable: string | undefined) => inline ?? env[variable ?? '']?.trim();
   const clientSecret = read(e.clientSecret, e.clientSecretEnv);
   const derived = baseUrlsFor(e.region.domain);
@@ -338,7 +349,7 @@ function deploymentFromEntry(e: Entry, env: NodeJS.ProcessEnv): Deployment {
     genesys: {
       region: e.region,
       deploymentId: e.deploymentId,
-      origin: e.genesysOrigin ?? e.origins.find((o) => !o.includes('*'))!,
+      ...genesysOriginOf(e, naming),
       loginUrl: e.loginUrl ?? derived.loginUrl,
       apiUrl: e.apiUrl ?? derived.apiUrl,
       webMessagingUrl: e.webMessagingUrl ?? derived.webMessagingUrl,
@@ -429,7 +440,7 @@ export function deploymentsOf(entries: readonly unknown[], env: NodeJS.ProcessEn
           message,
         ),
       );
-    if (parsed.success && pairing.length === 0) deployments.push(deploymentFromEntry(parsed.data, env));
+    if (parsed.success && pairing.length === 0) deployments.push(deploymentFromEntry(parsed.data, env, naming));
   });
   problems.push(...acrossEntries(entries, naming));
   return problems.length > 0 ? { problems } : { deployments };

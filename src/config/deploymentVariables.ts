@@ -94,6 +94,7 @@ const naming: Naming = {
     return written(VARIABLE_OF.get(key), message);
   },
   key: (key) => VARIABLE_OF.get(key) ?? key,
+  setting: (_deployment, key) => VARIABLE_OF.get(key) ?? key,
 };
 
 /** `value` split at commas, blanks dropped; a value already parsed is taken as it is. */

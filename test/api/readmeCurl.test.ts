@@ -2,6 +2,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { readConfig } from '../../src/config/schema';
+import { startEmbeddedDefault, type EmbeddedDefault } from '../../src/demo/embeddedDefault';
+import { startService, type RunningService } from '../../src/server';
+import { captureLogger } from '../support/app';
 import { debianProgram } from '../support/programs';
 import { startStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
@@ -105,4 +109,49 @@ test("the README's curl block starts a session, streams, sends once with an Idem
     /^\{"messages":\[[^\n]*"text":"Hello from curl"[^\n]*\],"page":1,"pageSize":10,"total":\d+\}/m,
   );
   expect(transcript).toMatch(/^204$/m);
+});
+
+describe('under DEMO_DEPLOYMENTS=2, as the note below the block says', () => {
+  let embedded: EmbeddedDefault;
+  let service: RunningService;
+  beforeAll(async () => {
+    embedded = await startEmbeddedDefault({ PORT: '0', DEMO_PORT: '0', DEMO_DEPLOYMENTS: '2' });
+    service = await startService(await readConfig(embedded.env), captureLogger().logger);
+  });
+  afterAll(async () => {
+    await service?.stop();
+    await embedded?.stop();
+  });
+
+  /**
+   * Step 1 of the block, run by bash against this test's two-deployment service: its status and session.json. Not
+   * spawnSync: the service answers from this process, whose event loop must stay free.
+   */
+  async function stepOne(extra = ''): Promise<{ status: string; session: Record<string, unknown> }> {
+    const step = curlBlock()[1]!;
+    expect(step).toMatch(/^curl .* \$BFF\/guest-session /);
+    const shell = spawn(
+      'bash',
+      ['--noprofile', '--norc', '-c', `BFF=${service.url}\n${step} ${extra} --max-time 30 -w '%{http_code}'`],
+      { cwd: dir, env: { PATH: shellPath, HOME: dir }, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let status = '';
+    shell.stdout.on('data', (chunk: Buffer) => (status += chunk.toString()));
+    expect(await new Promise((resolve) => shell.on('exit', resolve))).toBe(0);
+    const session = JSON.parse(fs.readFileSync(path.join(dir, 'session.json'), 'utf8')) as Record<string, unknown>;
+    return { status, session };
+  }
+
+  test('step 1 answers 400 without X-Deployment, and starts a session with the header the README names', async () => {
+    const refused = await stepOne();
+    expect(refused.status).toBe('400');
+    expect(refused.session).not.toHaveProperty('sessionToken');
+
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const header = /add\s+`(-H 'X-Deployment: [^`']+')`\s+to\s+step\s+1/.exec(readme)?.[1];
+    expect(header).toBe("-H 'X-Deployment: first'");
+    const started = await stepOne(header);
+    expect(started.status).toBe('201');
+    expect(started.session).toMatchObject({ sessionToken: expect.any(String), attributes: { page: '/pricing' } });
+  });
 });

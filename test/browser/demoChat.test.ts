@@ -150,7 +150,7 @@ test('a page on an allowed origin: session, send with Enter, typing, the reply, 
   await composer.press('Enter');
   await waitForBubble(page, 'guest', 'Hello from Chromium');
   // The typing line names who is typing: the bot, until a human takes over.
-  await page.locator('#typing', { hasText: 'Simulator Bot is typing' }).waitFor();
+  await page.locator('#typing', { hasText: '\u2068Simulator Bot\u2069 is typing' }).waitFor();
   await waitForBubble(page, 'bot', 'You said: Hello from Chromium');
   expect(await page.locator('#typing').textContent()).toBe('');
   expect(await composer.inputValue()).toBe('');
@@ -162,7 +162,8 @@ test('a page on an allowed origin: session, send with Enter, typing, the reply, 
 
   await composer.fill('Can I get some quick replies?');
   await composer.press('Enter');
-  await page.locator('#typing', { hasText: 'Alex is typing' }).waitFor();
+  // The name set apart from the line (FSI … PDI), so it reads in its own direction.
+  await page.locator('#typing', { hasText: '\u2068Alex\u2069 is typing' }).waitFor();
   const yes = page.locator('.quick-replies button', { hasText: 'Yes' });
   await yes.waitFor();
   expect(await yes.isEnabled()).toBe(true);

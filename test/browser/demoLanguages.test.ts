@@ -99,9 +99,30 @@ test("?prechat=on: the form asks first, its errors name each field, and the name
   await page.context().close();
 });
 
+/** The conversation's lines from the first that reads `first` on, as the page shows them (presence lines whole). */
+async function linesFrom(page: Page, first: string): Promise<string[]> {
+  const lines = await page
+    .locator('#messages > li')
+    .evaluateAll((items) =>
+      items.map((li) =>
+        li.classList.contains('presence') ? li.textContent : li.querySelector('.bubble')?.textContent,
+      ),
+    );
+  return lines.slice(lines.indexOf(first)).map((line) => line ?? '');
+}
+
+/** A name as the page puts it into a line: set apart (FSI … PDI), so it reads in its own direction. */
+const ALEX = '\u2068Alex\u2069';
+
 test.each([
-  ['de', 'ltr', 'Verbunden · ein Mitarbeiter ist da', 'Alex ist dem Chat beigetreten', 'Alex hat den Chat verlassen'],
-  ['ar', 'rtl', 'متصل · يوجد موظف الآن', 'انضم Alex إلى الدردشة', 'غادر Alex الدردشة'],
+  [
+    'de',
+    'ltr',
+    'Verbunden · ein Mitarbeiter ist da',
+    `${ALEX} ist dem Chat beigetreten`,
+    `${ALEX} hat den Chat verlassen`,
+  ],
+  ['ar', 'rtl', 'متصل · يوجد موظف الآن', `انضم ${ALEX} إلى الدردشة`, `غادر ${ALEX} الدردشة`],
 ])(
   'in %s (%s): every string translated, Alex joins and leaves, an older card answers, 0 axe violations',
   async (language, dir, present, joined, left) => {
@@ -114,6 +135,7 @@ test.each([
     await say(page, 'card', 'Track order');
     await say(page, 'human', "I'm Alex");
     await page.locator('#messages li.presence', { hasText: joined }).waitFor();
+    expect(await page.locator('#messages li.presence').last().textContent()).toBe(joined);
     await page.locator('#status', { hasText: present }).waitFor();
     await say(page, 'quick replies', 'What would you like to do?');
     // An English sentence keeps its question mark at its end in either direction of the page; so do the answers.
@@ -130,6 +152,8 @@ test.each([
 
     await say(page, 'back to the bot', "You're back with the bot");
     await page.locator('#messages li.presence', { hasText: left }).waitFor();
+    // Alex leaves, then the bot takes over: the lines in the order the stream sent them.
+    expect(await linesFrom(page, left)).toEqual([left, "You're back with the bot. How can I help?"]);
     expect(await englishLeftIn(page, language)).toEqual([]);
     expect(await axeViolations(page)).toEqual([]);
     await page.context().close();

@@ -177,3 +177,39 @@ test('the transcript button: the whole conversation from the service, and after 
   expect(problems).toEqual([]);
   await page.context().close();
 });
+
+test("in German the transcript is the reader's: Chatverlauf, their time zone, the same from the service and the page", async () => {
+  const context = await browser.newContext({
+    viewport: { width: 760, height: 980 },
+    locale: 'de-DE',
+    timezoneId: 'Europe/Berlin',
+  });
+  const page = await context.newPage();
+  await page.goto(`${embedded.demo.url}?lang=de`);
+  await page.locator('#status[data-state=open]').waitFor({ timeout: 15_000 });
+  const composer = page.locator('#text');
+  await composer.fill('Wo ist mein Paket?');
+  await composer.press('Enter');
+  await page.locator('#messages li.from-bot .bubble', { hasText: 'Wo ist mein Paket?' }).waitFor();
+
+  const button = page.getByRole('button', { name: 'Verlauf herunterladen' });
+  const fromService = await downloaded(page, () => button.click());
+  expect(await button.getAttribute('data-source')).toBe('service');
+  const opened = await context.newPage();
+  await opened.setContent(fromService.text);
+  expect(await opened.locator('html').getAttribute('lang')).toBe('de');
+  expect((await opened.locator('body').innerText()).startsWith('Chatverlauf')).toBe(true);
+  // Every moment in the browser's zone, none in UTC.
+  const times = await opened.locator('time').allTextContents();
+  expect(times.length).toBeGreaterThan(1);
+  for (const time of times) expect(time).toMatch(/ Europe\/Berlin$/);
+
+  // Ended, the service refuses it: the page builds the same file, in the same language and zone.
+  await page.locator('#end-chat').click();
+  await page.getByRole('button', { name: 'Neuen Chat starten' }).waitFor();
+  const fromPage = await downloaded(page, () => button.click());
+  expect(await button.getAttribute('data-source')).toBe('page');
+  const strip = (html: string) => html.replace(/Gespeichert <time[^>]*>[^<]*<\/time>/, '');
+  expect(strip(fromPage.text)).toBe(strip(fromService.text));
+  await context.close();
+});

@@ -119,6 +119,9 @@ async function startWithForm(page: Page, name: string, email: string, labels = [
   await whenOpen(page);
 }
 
+/** A name as the kit puts it into a line: set apart (FSI … PDI), so it reads in its own direction. */
+const ALEX = '\u2068Alex\u2069';
+
 test("a pre-chat form's name, email and topic reach Genesys's attributes, and a reload skips the form", async () => {
   const { page, starts } = await openPage();
   await page.getByRole('heading', { name: 'Before we start' }).waitFor();
@@ -169,7 +172,7 @@ test("an agent's join and leave show as lines; a card's buttons stay usable, qui
   await startWithForm(page, 'Grace', 'grace@example.com');
   await say(page, 'card', 'Track order');
   await say(page, 'human', "I'm Alex");
-  await page.locator('li.presence', { hasText: 'Alex joined the chat' }).waitFor();
+  await page.locator('li.presence', { hasText: `${ALEX} joined the chat` }).waitFor();
   await page.locator('[role=status]', { hasText: 'agent-present' }).waitFor();
   await say(page, 'quick replies', 'What would you like to do?');
   await say(page, 'anything', 'You said: anything');
@@ -184,15 +187,15 @@ test("an agent's join and leave show as lines; a card's buttons stay usable, qui
   expect(await axeViolations(page)).toEqual([]);
 
   await say(page, 'back to the bot', "You're back with the bot");
-  await page.locator('li.presence', { hasText: 'Alex left the chat' }).waitFor();
+  await page.locator('li.presence', { hasText: `${ALEX} left the chat` }).waitFor();
   await page.locator('[role=status]', { hasText: 'agent-present' }).waitFor({ state: 'detached' });
   expect(await page.locator('[role=status]').textContent()).toBe('open');
   await page.context().close();
 });
 
 test.each([
-  ['de', 'ltr', ['Ihr Name', 'E-Mail', 'Chat starten'], 'Senden', 'Alex ist dem Chat beigetreten'],
-  ['ar', 'rtl', ['اسمك', 'البريد الإلكتروني', 'بدء الدردشة'], 'إرسال', 'انضم Alex إلى الدردشة'],
+  ['de', 'ltr', ['Ihr Name', 'E-Mail', 'Chat starten'], 'Senden', `${ALEX} ist dem Chat beigetreten`],
+  ['ar', 'rtl', ['اسمك', 'البريد الإلكتروني', 'بدء الدردشة'], 'إرسال', `انضم ${ALEX} إلى الدردشة`],
 ])('in %s (%s) the form, its errors and the join line are translated, with 0 axe violations', async (...args) => {
   const [language, dir, labels, send, joined] = args;
   const { page } = await openPage(`?lang=${language}`);
@@ -206,6 +209,7 @@ test.each([
   await say(page, 'card', 'Track order', send);
   await say(page, 'human', "I'm Alex", send);
   await page.locator('li.presence', { hasText: joined }).waitFor();
+  expect(await page.locator('li.presence').last().textContent()).toBe(joined);
   await say(page, 'quick replies', 'What would you like to do?', send);
   expect(await englishLeftIn(page, language)).toEqual([]);
   expect(await axeViolations(page)).toEqual([]);

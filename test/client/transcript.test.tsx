@@ -194,6 +194,54 @@ describe('TranscriptButton', () => {
   });
 });
 
+describe('TranscriptButton for its reader', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  /** The browser's time zone, as the button reads it, set to `zone`. */
+  function browserZone(zone: string): void {
+    const real = Intl.DateTimeFormat.prototype.resolvedOptions;
+    jest.spyOn(Intl.DateTimeFormat.prototype, 'resolvedOptions').mockImplementation(function (
+      this: Intl.DateTimeFormat,
+    ) {
+      return { ...real.call(this), timeZone: zone };
+    });
+  }
+
+  test('asks the service in the kit’s language and the browser’s time zone', async () => {
+    captureDownloads();
+    browserZone('Europe/Berlin');
+    const transcript = jest.fn(async (): Promise<Transcript> => ({
+      format: 'html',
+      mediaType: 'text/html;charset=utf-8',
+      fileName: 'chat-transcript-2026-03-04.html',
+      content: 'Chatverlauf',
+      source: 'service',
+    }));
+    render(<TranscriptButton client={{ transcript }} messages={[]} wording={wordingFor('de')} />);
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Verlauf herunterladen' })));
+    expect(transcript).toHaveBeenCalledWith({ format: 'html', lang: 'de', timeZone: 'Europe/Berlin' });
+  });
+
+  test('refused, builds the file on the page in the same language and zone', async () => {
+    const saved = captureDownloads();
+    browserZone('Europe/Berlin');
+    const gone = new BffError({ status: 410, code: 'session_expired', message: 'ended' });
+    render(
+      <TranscriptButton
+        client={{ transcript: () => Promise.reject(gone) }}
+        messages={conversation}
+        format="text"
+        wording={wordingFor('de')}
+      />,
+    );
+    await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Verlauf herunterladen' })));
+    const content = await saved[0]!.content;
+    expect(content.startsWith('Chatverlauf\n')).toBe(true);
+    // 15:00 UTC is 16:00 in Berlin in March.
+    expect(content).toContain('[2026-03-04 16:00:00 Europe/Berlin] Sie: Where is my parcel?');
+  });
+});
+
 describe('MessageList with markdown', () => {
   test('agent text formatted, the guest’s left as typed, hostile markup inert', async () => {
     const messages: ChatMessage[] = [

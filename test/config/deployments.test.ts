@@ -4,7 +4,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { parseOriginPattern, OriginAllowlist, type OriginPattern } from '../../src/config/originAllowlist';
-import { patternsOverlap } from '../../src/config/deployment';
+import { patternsOverlap, type Deployment } from '../../src/config/deployment';
 import { parseDeploymentsFile } from '../../src/config/deploymentsFile';
 import { DEPLOYMENT_VARIABLES } from '../../src/config/deploymentVariables';
 import { ConfigError, isUnconfigured, loadConfig, readConfig, type Config } from '../../src/config/schema';
@@ -152,6 +152,10 @@ async function problemsOf(env: NodeJS.ProcessEnv): Promise<string[]> {
   throw new Error('expected a ConfigError');
 }
 
+/** The deployments but for how messages name the Genesys Origin, which names the variable or the file's key. */
+const unnamed = (deployments: readonly Deployment[]) =>
+  deployments.map(({ genesys: { originNamed: _named, ...genesys }, ...d }) => ({ ...d, genesys }));
+
 describe('the variables and a one-entry file', () => {
   it.each([
     ['the required variables only', {}, minimalEntry],
@@ -159,7 +163,29 @@ describe('the variables and a one-entry file', () => {
   ])('agree, with %s', async (_, variables, entry) => {
     const fromVariables = loadConfig(testEnv(variables)).deployments;
     const read = await parseDeploymentsFile(stringify({ deployments: [entry] }), 'deployments.yaml', {});
-    expect(read).toEqual({ deployments: fromVariables, variablesRead: [] });
+    expect('deployments' in read && unnamed(read.deployments)).toEqual(unnamed(fromVariables));
+    expect(read.variablesRead).toEqual([]);
+  });
+
+  it.each([
+    [
+      'given',
+      FULL_VARIABLES,
+      fullEntry,
+      'GENESYS_ORIGIN (https://www.example.com)',
+      'genesysOrigin of deployment "default" (https://www.example.com)',
+    ],
+    [
+      'unset',
+      {},
+      minimalEntry,
+      'GENESYS_ORIGIN (unset: the first exact CORS_ALLOWED_ORIGINS entry, https://shop.example.com)',
+      'genesysOrigin of deployment "default" (unset: the first exact origins entry, https://shop.example.com)',
+    ],
+  ])('name the Genesys Origin %s as each writes it', async (_, variables, entry, byVariables, byFile) => {
+    expect(loadConfig(testEnv(variables)).deployments[0]!.genesys.originNamed).toBe(byVariables);
+    const read = await parseDeploymentsFile(stringify({ deployments: [entry] }), 'deployments.yaml', {});
+    expect('deployments' in read && read.deployments[0]!.genesys.originNamed).toBe(byFile);
   });
 
   it.each([
@@ -175,8 +201,12 @@ describe('the variables and a one-entry file', () => {
         const fromVariables: Config = loadConfig(testEnv(variables));
         const file = writeFile([entry], as);
         const fromFile: Config = await readConfig(processEnv({ DEPLOYMENTS_FILE: file }));
-        // The same in all but where the deployments came from.
-        expect(fromFile).toEqual({ ...fromVariables, process: { ...fromVariables.process, deploymentsFile: file } });
+        // The same in all but where the deployments came from, and so how messages name the Genesys Origin.
+        expect({ ...fromFile, deployments: unnamed(fromFile.deployments) }).toEqual({
+          ...fromVariables,
+          deployments: unnamed(fromVariables.deployments),
+          process: { ...fromVariables.process, deploymentsFile: file },
+        });
       }
     },
   );

@@ -64,6 +64,8 @@ describe('an entry', () => {
         deploymentId: ID_A,
         // The first exact origin, as GENESYS_ORIGIN unset takes the first exact CORS_ALLOWED_ORIGINS entry.
         origin: 'https://shop.brand-a.example',
+        originNamed:
+          'genesysOrigin of deployment "brand-a" (unset: the first exact origins entry, https://shop.brand-a.example)',
         loginUrl: 'https://login.mypurecloud.ie',
         apiUrl: 'https://api.mypurecloud.ie',
         webMessagingUrl: 'wss://webmessaging.mypurecloud.ie',
@@ -120,6 +122,7 @@ describe('an entry', () => {
     );
     expect(d!.genesys).toMatchObject({
       origin: 'https://www.brand-a.example',
+      originNamed: 'genesysOrigin of deployment "brand-a" (https://www.brand-a.example)',
       credentials: { clientId: 'client-a', clientSecret: 'secret-a' },
       loginUrl: 'http://127.0.0.1:9000',
       apiUrl: 'http://127.0.0.1:9001',

@@ -1,4 +1,6 @@
 import { loadConfig } from '../../src/config/schema';
+import { startService } from '../../src/server';
+import { captureLogger } from '../support/app';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
@@ -118,4 +120,42 @@ it('a SIM_PORT already taken, a SIM_HOST not of this machine or a SIM_PORT that 
   } finally {
     blocker.close();
   }
+}, 60_000);
+
+it('DEMO_AVAILABILITY=closed starts the centre closed, as the service then reads it; a state it does not know exits 2', async () => {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'simulator/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, SIM_PORT: String(port), SIM_HOST: '127.0.0.1', DEMO_AVAILABILITY: 'closed' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  try {
+    let out = '';
+    const env = await new Promise<Record<string, string>>((resolve, reject) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        if (!out.includes('SESSION_SECRET=')) return;
+        const lines = out.split('\n').filter((l) => /^[A-Z_]+=/.test(l));
+        resolve(Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)])));
+      });
+      void exited.then((code) => reject(new Error(`the simulator exited (${code}) before printing its URLs: ${out}`)));
+    });
+    // The service on the printed lines, as a developer pastes them.
+    const service = await startService(loadConfig({ ...env, PORT: '0', HOST: '127.0.0.1' }), captureLogger().logger);
+    try {
+      const answer = await fetch(`${service.url}/availability`, { headers: { origin: env.CORS_ALLOWED_ORIGINS! } });
+      expect(await answer.json()).toMatchObject({ configured: true, open: false, reason: 'closed' });
+    } finally {
+      await service.stop();
+    }
+  } finally {
+    if (child.exitCode === null) child.kill('SIGTERM');
+  }
+  expect(await exited).toBe(0);
+
+  expect(await simulatorExit({ SIM_PORT: '0', DEMO_AVAILABILITY: 'sleepy' })).toEqual({
+    code: 2,
+    stderr: 'DEMO_AVAILABILITY must be one of open, closed, busy, holiday, emergency, no_agents (got "sleepy")',
+  });
 }, 60_000);

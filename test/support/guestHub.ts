@@ -17,6 +17,7 @@ export function hubFor(
     webMessagingUrl: sim.urls.webMessagingUrl,
     apiUrl: sim.urls.apiUrl,
     origin: ORIGIN,
+    originNamed: `GENESYS_ORIGIN (${ORIGIN})`,
     http: axios.create(),
     logger: pino({ level: 'silent' }),
     // Only bounds a hang: a test of the deadline sets its own (a busy machine takes seconds for what takes milliseconds alone).

@@ -1,6 +1,6 @@
 import type { BffError, ChatMessage, SendInput } from '../index.js';
 import { furthestStatus } from '../receipts.js';
-import { wordingFor, type Wording } from '../wording/index.js';
+import { isolate, wordingFor, type Wording } from '../wording/index.js';
 
 const english = wordingFor('en');
 
@@ -48,11 +48,14 @@ export function presenceEntry(
   };
 }
 
-/** The line a presence entry shows ("Alex joined the chat"), or undefined for any other message. */
+/**
+ * The line a presence entry shows ("Alex joined the chat"), or undefined for any other message. The name Genesys
+ * gives is isolated (`isolate`): in a page of either direction it reads in its own.
+ */
 export function presenceLine(message: ChatMessage, { t }: Wording = english): string | undefined {
   if (message.type !== 'event') return undefined;
   const value = message.events?.find((e) => e.type === 'Presence')?.value;
-  const name = message.from?.name || t('someAgent');
+  const name = message.from?.name ? isolate(message.from.name) : t('someAgent');
   if (value === 'Join') return t('agentJoined', { name });
   if (value === 'Disconnect') return t('agentLeft', { name });
   return undefined;

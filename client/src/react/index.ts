@@ -30,6 +30,7 @@ export { ChatWording, useWording } from './wording.js';
 export {
   catalogues,
   chooseLanguage,
+  isolate,
   shippedLanguages,
   wordingFor,
   type Catalogue,

@@ -61,6 +61,16 @@ export function chooseLanguage(choices: {
   return shippedLanguage(choices.locale) ?? shippedLanguage(page) ?? shippedLanguage(choices.defaultLanguage) ?? 'en';
 }
 
+/**
+ * `text` set apart from the phrase it is put into (U+2068 FIRST STRONG ISOLATE … U+2069 POP DIRECTIONAL ISOLATE), so
+ * it is laid out in its own direction: a name such as "Alex (EU)" in an Arabic line keeps its closing parenthesis at
+ * its own end, and an Arabic name in an English line does not pull the words after it. For a name or a file name put
+ * into a `{name}` slot of a line the page shows (`t('isTyping', { name: isolate(name) })`); the marks are invisible.
+ */
+export function isolate(text: string): string {
+  return `\u2068${text}\u2069`;
+}
+
 const cache = new Map<string, Wording>();
 
 /** The words of a shipped language (English for one the kit does not have). */

@@ -10,6 +10,7 @@ import {
   PreChatForm,
   ReplyNotifications,
   describeError,
+  isolate,
   useAvailability,
   useChat,
   type ChatEnded,
@@ -204,7 +205,7 @@ export function Chat({
         )}
 
         <p className="typing" aria-live="polite">
-          {chat.typing ? t('isTyping', { name: chat.typing.name }) : ''}
+          {chat.typing ? t('isTyping', { name: isolate(chat.typing.name) }) : ''}
         </p>
 
         {!(heldBack && availability.chatButton.hidden) && !asking && (

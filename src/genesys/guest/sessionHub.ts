@@ -23,6 +23,8 @@ interface SessionHubOptions {
   webMessagingUrl: string;
   apiUrl: string;
   origin: string;
+  /** `origin` as a refused handshake names it: the setting that gave it, or how it was derived (Deployment). */
+  originNamed: string;
   http: AxiosInstance;
   logger: Logger;
   requestTimeoutMs: number;
@@ -149,6 +151,7 @@ export class SessionHub {
       deploymentId: this.options.deploymentId,
       webMessagingUrl: this.options.webMessagingUrl,
       origin: this.options.origin,
+      originNamed: this.options.originNamed,
       // Which chat a line is about: the session's store key (a hash), never its token.
       logger: this.options.logger.child({ chat: sessionKeyOf(token) }),
       requestTimeoutMs: this.options.requestTimeoutMs,

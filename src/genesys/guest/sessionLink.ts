@@ -27,6 +27,8 @@ export interface LinkOptions {
   deploymentId: string;
   webMessagingUrl: string;
   origin: string;
+  /** `origin` as a refused handshake names it: the setting that gave it, or how it was derived (Deployment). */
+  originNamed: string;
   logger: Logger;
   requestTimeoutMs: number;
   pingIntervalMs?: number;
@@ -305,6 +307,7 @@ export class SessionLink implements DeskSocket {
         webMessagingUrl: options.webMessagingUrl,
         deploymentId: options.deploymentId,
         origin: options.origin,
+        originNamed: options.originNamed,
         connectTimeoutMs: options.requestTimeoutMs,
         pingIntervalMs: options.pingIntervalMs ?? 15_000,
         logger: options.logger,

@@ -36,6 +36,12 @@ interface DomainPolicy {
   allowedDomains: readonly string[];
 }
 
+/** The Origin presented to Genesys, and how messages name it (the setting, or how it was derived: Deployment). */
+export interface NamedOrigin {
+  origin: string;
+  named: string;
+}
+
 /**
  * One sentence per configured origin the deployment does not allow. A
  * `CORS_ALLOWED_ORIGINS` wildcard (`https://*.example.com`) is covered when
@@ -44,7 +50,7 @@ interface DomainPolicy {
 export function originMismatches(
   policy: DomainPolicy,
   allowedOrigins: readonly string[],
-  genesysOrigin: string,
+  genesysOrigin: NamedOrigin,
 ): string[] {
   if (policy.allowAllDomains) return [];
   const listed = `[${policy.allowedDomains.join(', ')}]`;
@@ -60,10 +66,10 @@ export function originMismatches(
             `do not include ${pattern.host}: Genesys may refuse this origin`,
     );
   }
-  const originHost = hostOf(genesysOrigin);
+  const originHost = hostOf(genesysOrigin.origin);
   if (originHost !== undefined && !domainAllowsHost(policy.allowedDomains, originHost)) {
     warnings.push(
-      `GENESYS_ORIGIN ${genesysOrigin} is not among the deployment's allowedDomains ${listed}: ` +
+      `${genesysOrigin.named} is not among the deployment's allowedDomains ${listed}: ` +
         'the guest WebSocket handshake will be refused with 403',
     );
   }

@@ -3,7 +3,7 @@ import { AppError } from '../../domain/errors';
 import type { Logger } from '../../observability/logger';
 import { DependencyState, type CheckState } from '../../observability/readiness';
 import { TokenUnavailableError } from './tokenCache';
-import { originMismatches } from './allowedDomains';
+import { originMismatches, type NamedOrigin } from './allowedDomains';
 import { PlatformApiError, type PlatformClient } from './platformClient';
 import { RefreshingValue } from './refreshingValue';
 
@@ -44,7 +44,8 @@ interface DeploymentCheckOptions {
   region: string;
   ttlMs: number;
   allowedOrigins: readonly string[];
-  genesysOrigin: string;
+  /** The Origin presented to Genesys, named as its warning names it (given, or derived from the origins). */
+  genesysOrigin: NamedOrigin;
   logger: Logger;
   now?: () => number;
   onState?: (state: DeploymentState) => void;

@@ -106,7 +106,7 @@ export function createGenesysPlatform(
       region,
       ttlMs: settings.deploymentCacheTtlMs,
       allowedOrigins: served.allowedOrigins,
-      genesysOrigin: genesys.origin,
+      genesysOrigin: { origin: genesys.origin, named: genesys.originNamed },
       logger: log,
       now: options.now,
       onState: (state) => readiness.set('deployment', state),

@@ -9,6 +9,7 @@ import {
   type ChatState,
   type Shown,
 } from '../../../client/src/react/chatState';
+import type { ChatMessage } from '../../../client/src';
 import {
   BOT,
   CAPABILITIES,
@@ -451,6 +452,54 @@ describe('what the state says on its own', () => {
       M2.id,
     ]);
     expect(join('not a time')?.messages.map((m) => m.id)).toEqual([M1.id, M2.id, JOINED.id]);
+  });
+
+  test("the agent's leaving lands before the bot's \"You're back with the bot\", at Genesys's time for each", () => {
+    const back = (time: string): ChatMessage => ({
+      id: `back-${time}`,
+      direction: 'outbound',
+      type: 'text',
+      text: "You're back with the bot. How can I help?",
+      time,
+      originatingEntity: 'bot',
+    });
+    const left = (time: string) => ({
+      type: 'presenceChanged' as const,
+      attempt: 2,
+      presence: { presence: 'disconnect', name: 'Alex', time },
+      // Both reach the page at NOW (10:05), well after Genesys sent them.
+      at: NOW,
+    });
+    const run = (events: Parameters<typeof transition>[1][]) =>
+      events.reduce<ChatState>((state, event) => transition(state, event) ?? state, waiting).messages.map((m) => m.id);
+    const withAlex = [
+      {
+        type: 'presenceChanged',
+        attempt: 2,
+        presence: { presence: 'join', name: 'Alex', time: '2026-03-02T10:02:30.000Z' },
+        at: NOW,
+      },
+      { type: 'messageArrived', attempt: 2, message: HUMAN },
+    ] as Parameters<typeof transition>[1][];
+    const joinedAt = `presence-Join-${Date.parse('2026-03-02T10:02:30Z')}-Alex`;
+    const leftAt = `presence-Disconnect-${Date.parse('2026-03-02T10:04:00Z')}-Alex`;
+
+    // As the stream sends them, one right after the other in the same millisecond.
+    expect(
+      run([
+        ...withAlex,
+        left('2026-03-02T10:04:00.000Z'),
+        { type: 'messageArrived', attempt: 2, message: back('2026-03-02T10:04:00.000Z') },
+      ]),
+    ).toEqual([M1.id, joinedAt, HUMAN.id, leftAt, 'back-2026-03-02T10:04:00.000Z']);
+    // The bot's answer reaching the page first (a catch-up, a history page) does not move the leaving after it.
+    expect(
+      run([
+        ...withAlex,
+        { type: 'messageArrived', attempt: 2, message: back('2026-03-02T10:04:00.400Z') },
+        left('2026-03-02T10:04:00.000Z'),
+      ]),
+    ).toEqual([M1.id, joinedAt, HUMAN.id, leftAt, 'back-2026-03-02T10:04:00.400Z']);
   });
 
   test("the agent's typing lapses only at the time it was shown until", () => {

@@ -17,6 +17,9 @@ import {
   describeAvailability,
   describeError,
   describeStatus,
+  isolate,
+  presenceEntry,
+  presenceLine,
   useChat,
   wordingFor,
   type WordKey,
@@ -78,6 +81,35 @@ describe('the catalogues', () => {
     expect(wordingFor('fr').dateTime(at)).toBe(
       new Intl.DateTimeFormat('fr', { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(at)),
     );
+  });
+});
+
+describe('a name in a line', () => {
+  const FSI = '\u2068';
+  const PDI = '\u2069';
+  const arabic = wordingFor('ar');
+  const at = new Date('2026-03-04T15:00:00Z');
+
+  test('isolate sets the text apart with FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE', () => {
+    expect(isolate('Alex (EU)')).toBe(`${FSI}Alex (EU)${PDI}`);
+  });
+
+  test('in Arabic, "Alex (EU)" joins and leaves isolated, so its parenthesis stays at its own end', () => {
+    const joined = presenceEntry({ presence: 'join', name: 'Alex (EU)' }, at)!;
+    const left = presenceEntry({ presence: 'disconnect', name: 'Alex (EU)' }, at)!;
+    expect(presenceLine(joined, arabic)).toBe(`انضم ${FSI}Alex (EU)${PDI} إلى الدردشة`);
+    expect(presenceLine(left, arabic)).toBe(`غادر ${FSI}Alex (EU)${PDI} الدردشة`);
+    expect(presenceLine(left)).toBe(`${FSI}Alex (EU)${PDI} left the chat`);
+  });
+
+  test('a presence without a name reads the catalogue’s own word, with nothing to isolate', () => {
+    expect(presenceLine(presenceEntry({ presence: 'join' }, at)!, arabic)).toBe(
+      arabic.t('agentJoined', { name: arabic.t('someAgent') }),
+    );
+  });
+
+  test('the typing line, as the demo and the Next.js example word it: the name isolated in its slot', () => {
+    expect(arabic.t('isTyping', { name: isolate('Alex (EU)') })).toBe(`${FSI}Alex (EU)${PDI} يكتب…`);
   });
 });
 

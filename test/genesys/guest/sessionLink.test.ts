@@ -121,6 +121,7 @@ test('a socket whose configure failed is closed, and its late SessionResponse ne
     deploymentId: 'deployment',
     webMessagingUrl: fake.url,
     origin: 'http://localhost:3000',
+    originNamed: 'GENESYS_ORIGIN (http://localhost:3000)',
     logger: pino({ level: 'silent' }),
     requestTimeoutMs: 5000,
   });
@@ -204,6 +205,7 @@ function harness(options: Partial<LinkOptions> = {}) {
       deploymentId: 'deployment',
       webMessagingUrl: fake.url,
       origin: 'http://localhost:3000',
+      originNamed: 'GENESYS_ORIGIN (http://localhost:3000)',
       logger,
       requestTimeoutMs: 5000,
       beforeSocketOpen,
@@ -669,6 +671,7 @@ describe('each change of state, logged and counted', () => {
         deploymentId: 'deployment',
         webMessagingUrl: 'ws://127.0.0.1:9',
         origin: 'http://localhost:3000',
+        originNamed: 'GENESYS_ORIGIN (http://localhost:3000)',
         logger,
         requestTimeoutMs: 1000,
         beforeSocketOpen: () => Promise.reject(refused),

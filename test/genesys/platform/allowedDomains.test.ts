@@ -41,20 +41,25 @@ describe('domainAllowsHost', () => {
 
 describe('originMismatches', () => {
   const policy = { allowAllDomains: false, allowedDomains: ['shop.example.com', '*.example.net'] };
+  const given = (origin: string) => ({ origin, named: `GENESYS_ORIGIN (${origin})` });
 
   it('names nothing when every origin is allowed', () => {
     expect(
       originMismatches(
         policy,
         ['https://shop.example.com', 'https://*.example.net', 'http://a.example.net:3000'],
-        'https://shop.example.com',
+        given('https://shop.example.com'),
       ),
     ).toEqual([]);
   });
 
   it('names nothing when the deployment allows all domains', () => {
     expect(
-      originMismatches({ allowAllDomains: true, allowedDomains: [] }, ['https://other.test'], 'https://other.test'),
+      originMismatches(
+        { allowAllDomains: true, allowedDomains: [] },
+        ['https://other.test'],
+        given('https://other.test'),
+      ),
     ).toEqual([]);
   });
 
@@ -63,16 +68,26 @@ describe('originMismatches', () => {
       originMismatches(
         policy,
         ['https://shop.example.com', 'https://www.example.com', 'https://*.example.com'],
-        'https://bff.example.org',
+        given('https://bff.example.org'),
       ),
     ).toEqual([
       "CORS_ALLOWED_ORIGINS allows https://www.example.com but the deployment's allowedDomains [shop.example.com, *.example.net] do not include www.example.com: Genesys may refuse this origin",
       "CORS_ALLOWED_ORIGINS allows https://*.example.com but the deployment's allowedDomains [shop.example.com, *.example.net] do not cover every host under example.com: Genesys may refuse those origins",
-      "GENESYS_ORIGIN https://bff.example.org is not among the deployment's allowedDomains [shop.example.com, *.example.net]: the guest WebSocket handshake will be refused with 403",
+      "GENESYS_ORIGIN (https://bff.example.org) is not among the deployment's allowedDomains [shop.example.com, *.example.net]: the guest WebSocket handshake will be refused with 403",
+    ]);
+  });
+
+  it('names a derived Origin by where it came from, not as a GENESYS_ORIGIN somebody set', () => {
+    const derived = {
+      origin: 'https://www.example.com',
+      named: 'GENESYS_ORIGIN (unset: the first exact CORS_ALLOWED_ORIGINS entry, https://www.example.com)',
+    };
+    expect(originMismatches(policy, [], derived)).toEqual([
+      "GENESYS_ORIGIN (unset: the first exact CORS_ALLOWED_ORIGINS entry, https://www.example.com) is not among the deployment's allowedDomains [shop.example.com, *.example.net]: the guest WebSocket handshake will be refused with 403",
     ]);
   });
 
   it('leaves out a GENESYS_ORIGIN that is no URL (a port out of range) instead of failing the check', () => {
-    expect(originMismatches(policy, ['https://shop.example.com'], 'https://bff.example.org:99999')).toEqual([]);
+    expect(originMismatches(policy, ['https://shop.example.com'], given('https://bff.example.org:99999'))).toEqual([]);
   });
 });

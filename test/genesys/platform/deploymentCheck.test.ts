@@ -41,7 +41,9 @@ describe('DeploymentCheck', () => {
 
   afterEach(() => check?.close());
 
-  function deploymentCheck(options: { allowedOrigins?: string[]; genesysOrigin?: string } = {}): DeploymentCheck {
+  function deploymentCheck(
+    options: { allowedOrigins?: string[]; genesysOrigin?: { origin: string; named: string } } = {},
+  ): DeploymentCheck {
     log = captureLogger('debug');
     readiness = new Readiness();
     answers = [];
@@ -60,7 +62,10 @@ describe('DeploymentCheck', () => {
       region: 'mypurecloud.ie',
       ttlMs: 3_600_000,
       allowedOrigins: options.allowedOrigins ?? ['https://shop.example.com'],
-      genesysOrigin: options.genesysOrigin ?? 'https://shop.example.com',
+      genesysOrigin: options.genesysOrigin ?? {
+        origin: 'https://shop.example.com',
+        named: 'GENESYS_ORIGIN (unset: the first exact CORS_ALLOWED_ORIGINS entry, https://shop.example.com)',
+      },
       logger: log.logger,
       onState: (state) => readiness.set('deployment', state),
     });
@@ -164,7 +169,7 @@ describe('DeploymentCheck', () => {
     it('warns once per origin the deployment does not allow, with the deployment id, and not again on a re-read', async () => {
       deploymentCheck({
         allowedOrigins: ['https://shop.example.com', 'https://checkout.example.org'],
-        genesysOrigin: 'https://bff.example.org',
+        genesysOrigin: { origin: 'https://bff.example.org', named: 'GENESYS_ORIGIN (https://bff.example.org)' },
       });
       await read(active({ allowAllDomains: false, allowedDomains: ['shop.example.com'] }));
       await read(active({ allowAllDomains: false, allowedDomains: ['shop.example.com'] }));
@@ -172,7 +177,7 @@ describe('DeploymentCheck', () => {
       const warnings = log.lines().filter((line) => line.level === LEVEL.warn);
       expect(warnings.map((line) => line.msg).sort()).toEqual([
         "CORS_ALLOWED_ORIGINS allows https://checkout.example.org but the deployment's allowedDomains [shop.example.com] do not include checkout.example.org: Genesys may refuse this origin",
-        "GENESYS_ORIGIN https://bff.example.org is not among the deployment's allowedDomains [shop.example.com]: the guest WebSocket handshake will be refused with 403",
+        "GENESYS_ORIGIN (https://bff.example.org) is not among the deployment's allowedDomains [shop.example.com]: the guest WebSocket handshake will be refused with 403",
       ]);
       for (const warning of warnings) expect(warning.deploymentId).toBe(TEST_DEPLOYMENT_ID);
       // A domain problem is a warning, not a readiness failure: the deployment itself is Active.
@@ -185,7 +190,7 @@ describe('DeploymentCheck', () => {
 
       expect(log.messages('warn')).toEqual([
         "CORS_ALLOWED_ORIGINS allows https://shop.example.com but the deployment's allowedDomains [] do not include shop.example.com: Genesys may refuse this origin",
-        "GENESYS_ORIGIN https://shop.example.com is not among the deployment's allowedDomains []: the guest WebSocket handshake will be refused with 403",
+        "GENESYS_ORIGIN (unset: the first exact CORS_ALLOWED_ORIGINS entry, https://shop.example.com) is not among the deployment's allowedDomains []: the guest WebSocket handshake will be refused with 403",
       ]);
     });
   });

@@ -99,9 +99,22 @@ describe('/readyz with the Platform side', () => {
       [
         `CORS_ALLOWED_ORIGINS allows https://checkout.example.org but the deployment's allowedDomains ${allowed} do not include checkout.example.org: Genesys may refuse this origin`,
         `CORS_ALLOWED_ORIGINS allows https://*.example.net but the deployment's allowedDomains ${allowed} do not cover every host under example.net: Genesys may refuse those origins`,
-        `GENESYS_ORIGIN https://bff.example.org is not among the deployment's allowedDomains ${allowed}: the guest WebSocket handshake will be refused with 403`,
+        `GENESYS_ORIGIN (https://bff.example.org) is not among the deployment's allowedDomains ${allowed}: the guest WebSocket handshake will be refused with 403`,
       ].sort(),
     );
+  });
+
+  it('with GENESYS_ORIGIN unset, names the Origin it took from CORS_ALLOWED_ORIGINS as such when the deployment refuses it', async () => {
+    fixture = await useFixture('deployment-active.json');
+    start({ CORS_ALLOWED_ORIGINS: 'https://*.example.org,https://checkout.example.org' });
+    await settled('deployment');
+
+    const allowed = '[shop.example.com, https://www.example.com]';
+    expect(log.messages('warn')).toContain(
+      'GENESYS_ORIGIN (unset: the first exact CORS_ALLOWED_ORIGINS entry, https://checkout.example.org) ' +
+        `is not among the deployment's allowedDomains ${allowed}: the guest WebSocket handshake will be refused with 403`,
+    );
+    expect(log.messages('warn').filter((m) => m.startsWith('GENESYS_ORIGIN https://'))).toEqual([]);
   });
 
   it('warns about nothing when the deployment allows all domains', async () => {

@@ -46,6 +46,8 @@ interface GuestApiHealthOptions {
   webMessagingUrl: string;
   deploymentId: string;
   origin: string;
+  /** `origin` as the refused-handshake detail names it: the setting that gave it, or how it was derived. */
+  originNamed: string;
   readiness: Readiness;
   logger: Logger;
   /** Between bare handshakes while unready and the circuit closed (a refused handshake). */
@@ -235,7 +237,7 @@ export class GuestApiHealth implements GenesysGate {
       error.failure === 'handshake_refused'
         ? `Genesys refused the guest WebSocket handshake (HTTP 403) at ${this.options.webMessagingUrl}. ` +
           'Check GENESYS_DEPLOYMENT_ID, that the deployment is active, ' +
-          `and that GENESYS_ORIGIN (${this.options.origin}) is one of its allowed domains.`
+          `and that ${this.options.originNamed} is one of its allowed domains.`
         : `The guest WebSocket at ${this.options.webMessagingUrl} could not be opened: ${error.message}` +
           (this.open
             ? ' Calls that need Genesys are refused with 503 at once until a background handshake succeeds.'
@@ -369,6 +371,7 @@ export class GuestApiHealth implements GenesysGate {
         webMessagingUrl: this.options.webMessagingUrl,
         deploymentId: this.options.deploymentId,
         origin: this.options.origin,
+        originNamed: this.options.originNamed,
         connectTimeoutMs: Math.max(timeoutMs, this.options.connectTimeoutMs),
         pingIntervalMs: 60_000,
         logger: this.options.logger,

@@ -16,6 +16,8 @@ interface GuestSocketOptions {
   webMessagingUrl: string;
   deploymentId: string;
   origin: string;
+  /** `origin` as a refused handshake names it: the setting that gave it, or how it was derived (Deployment). */
+  originNamed: string;
   connectTimeoutMs: number;
   pingIntervalMs: number;
   logger: Logger;
@@ -40,12 +42,12 @@ export interface SocketClosed {
 const HANDSHAKE_RETRY_AFTER_SECONDS = 3;
 
 /** What an upgrade Genesys answered with an HTTP status instead of a WebSocket means. */
-function handshakeRefusal(status: number, retryAfter: string | undefined): GuestApiError {
+function handshakeRefusal(status: number, retryAfter: string | undefined, originNamed: string): GuestApiError {
   if (status === 403)
     return new GuestApiError(
       'handshake_refused',
       'Genesys refused the chat connection. Check GENESYS_DEPLOYMENT_ID, that the deployment is active, ' +
-        'and that GENESYS_ORIGIN is one of its allowed domains.',
+        `and that ${originNamed} is one of its allowed domains.`,
       { genesysCode: status },
     );
   // 1,000 new connections a minute per deployment (docs/genesys-protocol.md#limits-and-timing): Genesys is there.
@@ -115,7 +117,7 @@ export class GuestSocket {
         const status = res.statusCode ?? 0;
         res.resume();
         countGenesysError(status);
-        fail(handshakeRefusal(status, res.headers['retry-after']));
+        fail(handshakeRefusal(status, res.headers['retry-after'], this.options.originNamed));
       });
       ws.once('error', (error) => {
         countGenesysError('unreachable');

@@ -24,6 +24,7 @@ describe('GuestApiHealth (the guestApi readiness check)', () => {
       webMessagingUrl: 'wss://webmessaging.example.invalid',
       deploymentId: 'deployment-1',
       origin: 'https://bff.example.org',
+      originNamed: 'GENESYS_ORIGIN (https://bff.example.org)',
       readiness,
       logger,
       // Longer than any test: the background probe never runs here.
@@ -59,6 +60,32 @@ describe('GuestApiHealth (the guestApi readiness check)', () => {
       detail: expect.stringContaining('GENESYS_ORIGIN (https://bff.example.org)'),
     });
     expect(logged(50)).toEqual([expect.objectContaining({ msg: check()!.detail, genesysCode: 403 })]);
+  });
+
+  it('names a derived Origin in the refused-handshake detail as derived, not as a GENESYS_ORIGIN somebody set', () => {
+    const readinessOfDerived = new Readiness();
+    const derived = new GuestApiHealth({
+      webMessagingUrl: 'wss://webmessaging.example.invalid',
+      deploymentId: 'deployment-1',
+      origin: 'https://shop.example.com',
+      originNamed: 'GENESYS_ORIGIN (unset: the first exact CORS_ALLOWED_ORIGINS entry, https://shop.example.com)',
+      readiness: readinessOfDerived,
+      logger: createLogger({ level: 'silent' }),
+      probeIntervalMs: 600_000,
+      connectTimeoutMs: 1_000,
+    });
+    try {
+      derived.failed(new GuestApiError('handshake_refused', 'refused', { genesysCode: 403 }));
+      expect(readinessOfDerived.report().checks.guestApi).toEqual({
+        ok: false,
+        detail:
+          'Genesys refused the guest WebSocket handshake (HTTP 403) at wss://webmessaging.example.invalid. ' +
+          'Check GENESYS_DEPLOYMENT_ID, that the deployment is active, and that GENESYS_ORIGIN (unset: the first ' +
+          'exact CORS_ALLOWED_ORIGINS entry, https://shop.example.com) is one of its allowed domains.',
+      });
+    } finally {
+      derived.close();
+    }
   });
 
   it('is ready again after a successful handshake, and says so once', () => {
@@ -129,6 +156,7 @@ describe('GuestApiHealth.start(): the first handshake, before any guest', () => 
       webMessagingUrl: `ws://127.0.0.1:${port}`,
       deploymentId: 'deployment-1',
       origin: 'https://bff.example.org',
+      originNamed: 'GENESYS_ORIGIN (https://bff.example.org)',
       readiness,
       logger: createLogger({ level: 'silent' }),
       probeIntervalMs,
@@ -228,6 +256,7 @@ describe('the circuit to Genesys', () => {
       webMessagingUrl: `ws://127.0.0.1:${port}`,
       deploymentId: 'deployment-1',
       origin: 'https://bff.example.org',
+      originNamed: 'GENESYS_ORIGIN (https://bff.example.org)',
       readiness,
       logger: createLogger({ level: 'silent' }),
       probeIntervalMs: 600_000,
@@ -404,6 +433,7 @@ describe('the circuit shared by the instances of a deployment', () => {
       webMessagingUrl: `ws://127.0.0.1:${port}`,
       deploymentId: 'deployment-1',
       origin: 'https://bff.example.org',
+      originNamed: 'GENESYS_ORIGIN (https://bff.example.org)',
       readiness,
       logger: createLogger({ level: 'silent' }),
       probeIntervalMs: 600_000,

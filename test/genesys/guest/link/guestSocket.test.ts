@@ -59,6 +59,7 @@ describe('the handshake and sends', () => {
         webMessagingUrl,
         deploymentId: 'd',
         origin: 'https://shop.example.com',
+        originNamed: 'GENESYS_ORIGIN (unset: the first exact CORS_ALLOWED_ORIGINS entry, https://shop.example.com)',
         connectTimeoutMs: 5000,
         pingIntervalMs: 60_000,
         logger: captureLogger('debug').logger,
@@ -107,11 +108,17 @@ describe('the handshake and sends', () => {
       expect(await errorsCounted('503')).toBe(before + 1);
     });
 
-    test('a handshake refused with 403: handshake_refused, with the status for the log', async () => {
+    test('a handshake refused with 403: handshake_refused, naming the Origin as it was chosen, with the status', async () => {
       const url = await startServer();
       answer = { ok: false, status: 403 };
       const error = await failure(socketTo(url).connect());
       expect(error).toMatchObject({ failure: 'handshake_refused', logDetail: { genesysCode: 403 } });
+      // The Origin was derived (GENESYS_ORIGIN unset): the message says so rather than blame a setting nobody wrote.
+      expect(error.message).toBe(
+        'Genesys refused the chat connection. Check GENESYS_DEPLOYMENT_ID, that the deployment is active, and that ' +
+          'GENESYS_ORIGIN (unset: the first exact CORS_ALLOWED_ORIGINS entry, https://shop.example.com) ' +
+          'is one of its allowed domains.',
+      );
     });
 
     test('a handshake refused with 429: rate_limited (429), waiting as Genesys says, else 3 s', async () => {
@@ -206,6 +213,7 @@ describe('an inbound frame larger than its bound', () => {
         webMessagingUrl: url,
         deploymentId: 'd',
         origin: 'https://shop.example.com',
+        originNamed: 'GENESYS_ORIGIN (unset: the first exact CORS_ALLOWED_ORIGINS entry, https://shop.example.com)',
         connectTimeoutMs: 5000,
         pingIntervalMs: 60_000,
         logger: log.logger,
@@ -289,6 +297,7 @@ describe('keep-alive pings', () => {
         webMessagingUrl: url,
         deploymentId,
         origin: 'https://shop.example.com',
+        originNamed: 'GENESYS_ORIGIN (unset: the first exact CORS_ALLOWED_ORIGINS entry, https://shop.example.com)',
         connectTimeoutMs: 5000,
         pingIntervalMs,
         logger: captureLogger('debug').logger,
