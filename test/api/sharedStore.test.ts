@@ -169,6 +169,10 @@ test('a sign-in Genesys took whose answer was lost, on an instance gone before i
     await first.close();
   }
   expect(exchanges()).toBe(exchanged + 1);
+  // Until then Genesys has the conversation signed in and the page the anonymous token: a send is refused, as
+  // /openapi.json says it may be (the stack checks every answer against it).
+  const before = await stack.http.post('/messages').set(bearer(token)).send({ text: 'anonymous' });
+  expect([before.status, before.body.code]).toEqual([409, 'cannot_downgrade']);
   const again = await stack.http.post('/guest-session/sign-in').set(bearer(token)).send({ auth });
   expect([again.status, again.body.code, again.body.authenticated]).toEqual([200, undefined, true]);
   expect(exchanges()).toBe(exchanged + 1);
