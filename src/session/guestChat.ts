@@ -214,10 +214,13 @@ export class GuestChat {
       throw new AppError('conflict', 'The customer is signed in already; sign out first to sign in as someone else.');
     const signIn = done?.signIn ?? (await this.signIns().exchange(input.auth));
     this.signInLedger.remember(claims.guestToken, grant, signIn);
+    // Kept where any instance's retry finds it before Genesys signs the session in: once it has, this instance may
+    // die before the cut-off is written, and the code cannot be exchanged again.
+    if (done === undefined || done.source === 'memory') await this.signInLedger.keep(claims.guestToken, grant, signIn);
     const info = await this.upgraded(claims, signIn, done !== undefined);
     // The conversation is the signed-in customer's now: no token
     // issued before this one opens it again (session fixation).
-    if (done?.recorded) this.signInLedger.retriedFromRecord();
+    if (done?.source === 'cut_off') this.signInLedger.retriedFromRecord();
     else await this.signInLedger.record(claims.guestToken, grant, signIn, done !== undefined);
     this.deps.webhooks?.signedIn(claims.guestToken);
     // The sign-in stands at Genesys whatever happens here: a failure is logged, not answered.

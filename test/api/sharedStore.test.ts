@@ -143,6 +143,43 @@ test('a sign-in sent again through another instance (the first answer lost) gets
   }
 });
 
+test('a sign-in Genesys took whose answer was lost, on an instance gone before it recorded it: sent again through another instance, it gets its token from Redis, the code exchanged once', async () => {
+  // The soak at seed 436780902: the instance that exchanged the code and signed the session in at Genesys was killed
+  // before it wrote the cut-off; its retry, sent to another instance, found nothing, exchanged the used code (401),
+  // and the page was left with the anonymous token of a conversation Genesys had signed in: 409 cannot_downgrade.
+  stack.sim.setOptions({ authEnabled: true, allowSessionUpgrade: true });
+  const exchanges = () => stack.sim.requests.filter((r) => r.path.endsWith('/oauthcodegrantjwtexchange')).length;
+  const first = await startStack({ simulator: stack.sim, env: { REDIS_URL: redis.url } });
+  let token: string;
+  let auth: Awaited<ReturnType<typeof signInAt>>;
+  let exchanged: number;
+  try {
+    await waitFor(async () => (await first.http.get('/readyz')).status === 200, 10_000);
+    const before = stack.sim.received.length;
+    ({ token } = await first.newSession());
+    const gt = guestTokenOf(stack.sim, before);
+    auth = await signInAt(stack.sim, `lost-instance-${randomUUID()}`);
+    exchanged = exchanges();
+    // Genesys signs the session in, and its answer never comes back.
+    stack.sim.faults.dropOnNext('configureAuthenticatedSession', { sessionToken: gt, when: 'after-processing' });
+    const lost = await first.http.post('/guest-session/sign-in').set(bearer(token)).send({ auth });
+    expect([lost.body.code, [502, 503, 504].includes(lost.status)]).toEqual(['upstream_unavailable', true]);
+  } finally {
+    // The instance that remembered the sign-in is gone.
+    await first.close();
+  }
+  expect(exchanges()).toBe(exchanged + 1);
+  // Until then Genesys has the conversation signed in and the page the anonymous token: a send is refused, as
+  // /openapi.json says it may be (the stack checks every answer against it).
+  const before = await stack.http.post('/messages').set(bearer(token)).send({ text: 'anonymous' });
+  expect([before.status, before.body.code]).toEqual([409, 'cannot_downgrade']);
+  const again = await stack.http.post('/guest-session/sign-in').set(bearer(token)).send({ auth });
+  expect([again.status, again.body.code, again.body.authenticated]).toEqual([200, undefined, true]);
+  expect(exchanges()).toBe(exchanged + 1);
+  const sent = await stack.http.post('/messages').set(bearer(again.body.sessionToken)).send({ text: 'signed in' });
+  expect(sent.status).toBe(201);
+});
+
 test('Redis down: a send is refused with 503 store_unavailable before Genesys sees it, /readyz stays 200 and says why; Redis back empty: the old session is refused (its records are gone), a new one sends', async () => {
   const { token } = await stack.newSession();
   const before = messagesAtGenesys();

@@ -117,8 +117,10 @@ describe('a sign-in while Redis stops answering', () => {
     );
     await waitFor(() => opens === 1);
     const exchangesBefore = exchanges();
+    const keepsRefusedBefore = keepsRefused();
+    const stepUpsBefore = stepUps();
     // Genesys is asked to exchange the code once Redis has stopped answering: the request got past every check
-    // that reads Redis, and what Genesys then does cannot be recorded.
+    // that reads Redis, and what Genesys gave cannot be kept.
     const hold = stack.sim.faults.holdRest('signInExchange', { times: 1 });
     const signingIn = client.signIn(await signInAt(stack.sim, `outage-${Math.random().toString(36).slice(2)}`));
     // Judged by the test; not an unhandled rejection meanwhile.
@@ -127,23 +129,30 @@ describe('a sign-in while Redis stops answering', () => {
     redis.pause();
     await waitFor(storeDown, 10_000);
     hold.release();
-    // Genesys signed the session in (its SignIn comes after its answer to the step-up, which the service has
-    // then tried to record, refused).
-    await waitFor(() => states.includes('signed_in'), 10_000);
+    // The exchange answered, the service tried to keep what it gave, refused: Genesys is not asked to sign the
+    // session in until Redis keeps it (an instance lost after that leaves its retry the token there).
+    await waitFor(() => keepsRefused() > keepsRefusedBefore, 10_000);
+    expect(stepUps()).toBe(stepUpsBefore);
+    expect(states).not.toContain('signed_in');
     return { client, anonymous, answers, live, signingIn, exchanged: () => exchanges() - exchangesBefore };
   }
 
   const exchanges = () =>
     stack.sim.requests.filter((r) => r.path.endsWith('/webdeployments/token/oauthcodegrantjwtexchange')).length;
+  const keepsRefused = () =>
+    stack.log.lines().filter((l) => l.msg.startsWith('Genesys exchanged the sign-in and the shared store refused'))
+      .length;
+  const stepUps = () => stack.sim.received.filter((f) => f.frame?.action === 'configureAuthenticatedSession').length;
 
   test('Redis back within the wait: the sign-in answers with the signed-in token, and the chat sends on', async () => {
-    const { client, anonymous, live, signingIn } = await signedInPage();
+    const { client, anonymous, live, signingIn, exchanged } = await signedInPage();
     try {
       redis.resume();
       await expect(signingIn).resolves.toMatchObject({ authenticated: true });
       expect(client.sessionToken).not.toBe(anonymous);
       await expect(client.send('after signing in')).resolves.toMatchObject({ text: 'after signing in' });
       expect((await client.getSession()).authenticated).toBe(true);
+      expect(exchanged()).toBe(1);
     } finally {
       redis.resume();
       live.close();

@@ -245,9 +245,12 @@ export function answerableCodes(spec: AnyRouteSpec): ErrorCode[] {
   }
   codes.add('origin_not_allowed');
   codes.add('internal_error');
-  // Reaching Genesys may (re)open a signed-in session's guest socket, whose sign-in can have run out.
+  // Reaching Genesys may (re)open a signed-in session's guest socket, whose sign-in can have run out; or an
+  // anonymous token's socket to a conversation Genesys has signed in meanwhile (a sign-in whose answer the page
+  // has not had yet), which Genesys refuses (4017).
   if ((spec.auth === 'session' || spec.auth === 'session-or-ticket') && codes.has('upstream_unavailable')) {
     codes.add('reauthentication_required');
+    codes.add('cannot_downgrade');
   }
   return [...codes];
 }

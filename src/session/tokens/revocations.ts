@@ -13,7 +13,10 @@ import { sessionKeyOf, type SharedStore } from '../../store';
  * conversation sealed before it is refused. With the cut-off, in the same
  * record, goes what that sign-in got from Genesys, sealed: a retry of the same
  * sign-in (whose answer was lost) reads it there, as a code is exchanged
- * once. Each ticket's id is remembered until the ticket expires.
+ * once. Before Genesys is asked to sign the session in, what the exchange gave
+ * is kept, sealed, in `signin:{session}`: an instance lost between Genesys
+ * signing the session in and the cut-off leaves its retry the token there.
+ * Each ticket's id is remembered until the ticket expires.
  *
  * The anchor is a random word sealed into every token of the session. A
  * token whose session has no standing record although it carries an anchor
@@ -39,7 +42,7 @@ export interface Standing {
  * Key prefixes of the records that must outlive any flood of others: the
  * in-memory store gives them a bound of their own (src/store/sharedStore.ts).
  */
-export const SECURITY_RECORD_PREFIXES: readonly string[] = ['standing:', 'notbefore:'];
+export const SECURITY_RECORD_PREFIXES: readonly string[] = ['standing:', 'notbefore:', 'signin:'];
 
 export interface Revocations {
   /** Records a new session; answers the anchor its tokens are to carry. */
@@ -66,6 +69,13 @@ export interface Revocations {
    * that sign-in got from Genesys (sealed), is kept with it for the sign-in's retry.
    */
   cutOff(guestToken: string, atMs: number, lifetimeMs: number, signedIn?: string): Promise<void>;
+  /**
+   * Keeps what a sign-in's exchange got from Genesys (sealed) for `ttlMs`, before Genesys is asked to sign the
+   * session in with it: its retry, on any instance, finds it there even when no cut-off was written.
+   */
+  keepExchanged(guestToken: string, sealed: string, ttlMs: number): Promise<void>;
+  /** What keepExchanged kept for the session, sealed; undefined when nothing is. */
+  exchanged(guestToken: string): Promise<string | undefined>;
 }
 
 /** When the session an anchor names began (epoch ms); undefined for a token sealed before anchors carried it. */
@@ -138,6 +148,14 @@ export class StoreRevocations implements Revocations {
   async cutOff(guestToken: string, atMs: number, lifetimeMs: number, signedIn?: string): Promise<void> {
     const record = signedIn === undefined ? String(atMs) : `${atMs} ${signedIn}`;
     await this.store.put(`notbefore:${sessionKeyOf(guestToken)}`, record, lifetimeMs);
+  }
+
+  async keepExchanged(guestToken: string, sealed: string, ttlMs: number): Promise<void> {
+    await this.store.put(`signin:${sessionKeyOf(guestToken)}`, sealed, ttlMs);
+  }
+
+  exchanged(guestToken: string): Promise<string | undefined> {
+    return this.store.get(`signin:${sessionKeyOf(guestToken)}`);
   }
 
   async isEnded(guestToken: string): Promise<boolean> {

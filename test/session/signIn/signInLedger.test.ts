@@ -13,13 +13,26 @@ import { SessionTokens } from '../../../src/session/tokens/sessionToken';
 const signIn: GenesysSignIn = { jwt: 'genesys-jwt', refreshToken: 'genesys-refresh' };
 const storeAway = () => new AppError('store_unavailable', 'Redis did not answer.');
 
-function ledger(cutOff: (guestToken: string, atMs: number, lifetimeMs: number, sealed?: string) => Promise<void>) {
+function ledger(
+  cutOff: (guestToken: string, atMs: number, lifetimeMs: number, sealed?: string) => Promise<void>,
+  keepExchanged: (guestToken: string, sealed: string) => Promise<void> = async () => undefined,
+) {
   const tokens = new SessionTokens(new Sealer(deriveKeys(['sign-in-ledger-test-secret-0123456789abcdef'])), 3600);
+  /** What keepExchanged kept, by guest token: the store any instance reads. */
+  const kept = new Map<string, string>();
   return {
     tokens,
+    kept,
     ledger: new SignInLedger({
       tokens,
-      revocations: { cutOff },
+      revocations: {
+        cutOff,
+        keepExchanged: async (guestToken, sealed) => {
+          await keepExchanged(guestToken, sealed);
+          kept.set(guestToken, sealed);
+        },
+        exchanged: async (guestToken) => kept.get(guestToken),
+      },
       patienceMs: 800,
       logger: createLogger({ level: 'silent' }),
     }),
@@ -42,13 +55,67 @@ describe('what an earlier attempt left', () => {
   test('the record sealed with the cut-off, for the same session and grant; else what this instance remembers', async () => {
     const { tokens, ledger: l } = ledger(async () => undefined);
     const sealed = await tokens.sealSignIn('guest', 'grant', signIn);
-    await expect(l.earlier('guest', 'grant', sealed)).resolves.toEqual({ signIn, recorded: true });
+    await expect(l.earlier('guest', 'grant', sealed)).resolves.toEqual({ signIn, source: 'cut_off' });
     await expect(l.earlier('guest', 'other-grant', sealed)).resolves.toBeUndefined();
     await expect(l.earlier('guest', 'grant', undefined)).resolves.toBeUndefined();
     l.remember('guest', 'grant', signIn);
-    await expect(l.earlier('guest', 'grant', undefined)).resolves.toEqual({ signIn, recorded: false });
+    await expect(l.earlier('guest', 'grant', undefined)).resolves.toEqual({ signIn, source: 'memory' });
     await expect(l.earlier('guest', 'other-grant', undefined)).resolves.toBeUndefined();
     await expect(l.earlier('other-guest', 'grant', undefined)).resolves.toBeUndefined();
+  });
+
+  test('else what an attempt kept before Genesys was asked, read by another instance (one that never remembered it)', async () => {
+    const { tokens, kept, ledger: first } = ledger(async () => undefined);
+    await first.keep('guest', 'grant', signIn);
+    // Another instance: the same store, nothing remembered.
+    const other = new SignInLedger({
+      tokens,
+      revocations: {
+        cutOff: async () => undefined,
+        keepExchanged: async () => undefined,
+        exchanged: async (g) => kept.get(g),
+      },
+      patienceMs: 800,
+      logger: createLogger({ level: 'silent' }),
+    });
+    await expect(other.earlier('guest', 'grant', undefined)).resolves.toEqual({ signIn, source: 'kept' });
+    // Only for the same session and grant: another grant (someone else's sign-in) opens nothing there.
+    await expect(other.earlier('guest', 'other-grant', undefined)).resolves.toBeUndefined();
+    await expect(other.earlier('other-guest', 'grant', undefined)).resolves.toBeUndefined();
+    // What it keeps is sealed: no credential in the store.
+    expect(kept.get('guest')).not.toContain(signIn.jwt);
+  });
+});
+
+describe('keeping what the exchange gave, before Genesys is asked', () => {
+  test('a store that refuses is asked again until it takes it', async () => {
+    let tries = 0;
+    const { kept, ledger: l } = ledger(
+      async () => undefined,
+      async () => {
+        if (++tries < 3) throw storeAway();
+      },
+    );
+    await l.keep('guest', 'grant', signIn);
+    expect(tries).toBe(3);
+    expect(kept.has('guest')).toBe(true);
+  });
+
+  test('past its patience it gives up with 503, saying Genesys was not asked and the chat goes on as it was', async () => {
+    let tries = 0;
+    const { ledger: l } = ledger(
+      async () => undefined,
+      async () => {
+        tries++;
+        throw storeAway();
+      },
+    );
+    await expect(l.keep('guest', 'grant', signIn)).rejects.toMatchObject({
+      code: 'store_unavailable',
+      status: 503,
+      message: expect.stringContaining('Genesys was not asked'),
+    });
+    expect(tries).toBeGreaterThan(1);
   });
 });
 

@@ -119,6 +119,17 @@ test("a sign-in's cut-off keeps what the sign-in got from Genesys (sealed) besid
   expect(await revocations.standing('guest', undefined)).toEqual({ state: 'live', cutOffMs: NOW });
 });
 
+test("what a sign-in's exchange gave is kept apart from the cut-off, under the session's key, and refuses no token", async () => {
+  const { revocations, records } = recordingStore();
+  expect(await revocations.exchanged('guest')).toBeUndefined();
+  await revocations.keepExchanged('guest', 'sealed.sign.in', 5_000);
+  expect(records.get(`signin:${sessionKeyOf('guest')}`)).toEqual({ value: 'sealed.sign.in', ttlMs: 5_000 });
+  expect(await revocations.exchanged('guest')).toBe('sealed.sign.in');
+  expect(await revocations.exchanged('other-guest')).toBeUndefined();
+  // Genesys may not have signed the session in yet: every token of the conversation still opens it.
+  expect(await revocations.standing('guest', undefined)).toEqual({ state: 'live', cutOffMs: 0 });
+});
+
 test('in memory alone, a session with no record is live whatever its anchor; with a shared store, an anchored one is lost', async () => {
   expect((await recordingStore(false).revocations.standing('guest', 'an.anchor')).state).toBe('live');
   expect((await recordingStore(true).revocations.standing('guest', 'an.anchor')).state).toBe('lost');
