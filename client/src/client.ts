@@ -1,9 +1,11 @@
 import { deleteAttachment, uploadAttachment, type UploadOptions } from './attachments.js';
 import { availability } from './availability.js';
 import {
+  CATCH_UP_PAGES,
   CATCH_UP_POLICY,
   history,
   newestPages,
+  reachesPlace,
   send,
   TypingIndicator,
   type RetryPolicy,
@@ -351,11 +353,17 @@ export class BffClient {
 
   /**
    * What a stream's replay could not give (`replay_incomplete`): the messages of the newest `pages` history pages
-   * (default 1), oldest first, each read tried again after the `Retry-After` it was refused with. A stream opened
-   * with `stream()` does this by itself and hands them to its `message` handler (dedupe by `id`).
+   * (default 1), oldest first, each read tried again after the `Retry-After` it was refused with. With `after`, the
+   * place the gap began at (the stream's last event id before it: a message id or a time position), older pages
+   * are read too until one reaches it, up to `pages` (default CATCH_UP_PAGES): however long the catch-up waited
+   * and however much came meanwhile, the gap is read whole. A stream opened with `stream()` does this by itself
+   * and hands them to its `message` handler (dedupe by `id`).
    */
-  async catchUp(options: { pageSize?: number; pages?: number } = {}): Promise<ChatMessage[]> {
-    const pages = await newestPages(this.transport, options, { ...this.retry, ...CATCH_UP_POLICY });
+  async catchUp(options: { pageSize?: number; pages?: number; after?: string } = {}): Promise<ChatMessage[]> {
+    const { after, ...rest } = options;
+    const reading =
+      after === undefined ? rest : { ...rest, pages: rest.pages ?? CATCH_UP_PAGES, reaches: reachesPlace(after) };
+    const pages = await newestPages(this.transport, reading, { ...this.retry, ...CATCH_UP_POLICY });
     return pages.reverse().flatMap((page) => page.messages);
   }
 

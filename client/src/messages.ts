@@ -74,13 +74,37 @@ export async function history(
 export const CATCH_UP_POLICY = { retries: 8, maxWaitSeconds: 60 } as const;
 
 /**
+ * The most history pages a catch-up reads back looking for its place: each is one of the session's ten history
+ * reads a minute (docs/genesys-protocol.md#limits-and-timing).
+ */
+export const CATCH_UP_PAGES = 4;
+
+/** How far a time position (`t-` and epoch milliseconds) reaches back for Genesys's clock, as the service's replay does. */
+const POSITION_SKEW_MS = 5_000;
+const TIME_POSITION = /^t-(\d{13})$/;
+
+/**
+ * Whether a page (oldest first) reaches back to `place`, a stream's place (a message id, or a time position): it
+ * holds that message, or one from before that moment. The pages older than it hold nothing after the place.
+ */
+export function reachesPlace(place: string): (messages: readonly ChatMessage[]) => boolean {
+  const time = TIME_POSITION.exec(place);
+  if (time) {
+    const from = Number(time[1]) - POSITION_SKEW_MS;
+    return (messages) => messages.some((m) => Date.parse(m.time) < from);
+  }
+  return (messages) => messages.some((m) => m.id === place);
+}
+
+/**
  * The newest `pages` history pages, newest page first, for what a stream's replay could not give
- * (`replay_incomplete`). A read refused for now (network, 429, 502, 503, 504) is tried again after the
- * `Retry-After` it carried (or a short backoff), up to `policy.retries` times.
+ * (`replay_incomplete`). With `reaches`, reading stops at the first page that reaches the place the gap began
+ * at (or the conversation's first page), `pages` being the most it reads. A read refused for now (network, 429,
+ * 502, 503, 504) is tried again after the `Retry-After` it carried (or a short backoff), up to `policy.retries` times.
  */
 export async function newestPages(
   transport: Transport,
-  options: { pageSize?: number; pages?: number },
+  options: { pageSize?: number; pages?: number; reaches?: (messages: readonly ChatMessage[]) => boolean },
   policy: RetryPolicy,
 ): Promise<HistoryPage[]> {
   const pages: HistoryPage[] = [];
@@ -98,7 +122,7 @@ export async function newestPages(
       }
     }
     const last = pages[pages.length - 1]!;
-    if (last.page * last.pageSize >= last.total) break;
+    if (last.page * last.pageSize >= last.total || options.reaches?.(last.messages)) break;
   }
   return pages;
 }

@@ -47,8 +47,9 @@ export interface StreamHandlers {
    * The stream is open. Load history here on the first open. After a
    * reconnect (`reconnected: true`) the stream itself first sends what came
    * while it was down (it resumes from the last event's id). When it cannot
-   * (a `session` event says `replay_incomplete`), the stream reloads the
-   * newest history itself, waiting out any `Retry-After` and trying again
+   * (a `session` event says `replay_incomplete`), the stream reloads
+   * history itself, from the newest page back to the one holding its place
+   * (at most CATCH_UP_PAGES), waiting out any `Retry-After` and trying again
    * until it has it (or the stream closes), and hands those messages to
    * `message` (unless `catchUp: false`).
    */
@@ -91,8 +92,13 @@ export interface TicketSource {
   forgetSession(): void;
   /** A sign-in under way or in doubt may have replaced the token: a refusal of it is not the session's end. */
   readonly signInInDoubt?: boolean;
-  /** The newest history's messages, each read retried after its Retry-After (BffClient.catchUp). */
-  catchUp?(options: { pageSize?: number }): Promise<ChatMessage[]>;
+  /** Where a stream that has seen no event id yet starts (BffClient.streamPosition). */
+  readonly streamPosition?: string;
+  /**
+   * The newest history's messages, back to `after` (where the gap began) when given, each read retried after its
+   * Retry-After (BffClient.catchUp).
+   */
+  catchUp?(options: { pageSize?: number; after?: string }): Promise<ChatMessage[]>;
 }
 
 /** The live stream: EventSource per connection, a fresh ticket for each, reconnect with backoff. */
@@ -106,6 +112,12 @@ export class LiveStream implements ChatStream {
   private closed = false;
   /** The id of the last event received: a reopened stream sends what came after it first. */
   private lastEventId: string | undefined;
+  /**
+   * Where the client is as the service places it: where this connection resumed from, then the id each message
+   * came with. A `replay_incomplete` names no place of its own worth keeping (after a failed replay it carries the
+   * moment the stream opened, later than the gap), so the catch-up reads back to this one.
+   */
+  private place: string | undefined;
   /** A catch-up after `replay_incomplete` is under way. */
   private recovering = false;
   /** Ends the wait between two catch-up rounds (the stream closed). */
@@ -166,6 +178,7 @@ export class LiveStream implements ChatStream {
       return this.retry(error instanceof BffError ? error.retryAfterSeconds : undefined);
     }
     if (this.closed) return;
+    this.place = this.lastEventId ?? this.client.streamPosition;
     const source = this.open(ticket, this.lastEventId);
     this.source = source;
     const data = (event: Event): unknown => {
@@ -179,6 +192,8 @@ export class LiveStream implements ChatStream {
     };
     source.addEventListener('message', (e) => {
       const message = data(e) as ChatMessage | undefined;
+      const id = (e as MessageEvent<string>).lastEventId;
+      if (message && id && source === this.source) this.place = id;
       if (message) this.handlers.message?.(message);
     });
     source.addEventListener('receipt', (e) => {
@@ -210,7 +225,7 @@ export class LiveStream implements ChatStream {
         return;
       }
       this.handlers.session?.(event);
-      if (event.state === 'replay_incomplete') this.recover();
+      if (event.state === 'replay_incomplete') this.recover(this.place);
       if (event.reconnect === undefined) return;
       // The stream's final event.
       source.close();
@@ -240,25 +255,27 @@ export class LiveStream implements ChatStream {
   }
 
   /**
-   * The replay could not give what was missed: the newest history does, once it can be read (one catch-up at a time;
-   * a second `replay_incomplete` meanwhile is covered by the one under way). Nothing else reads that gap again while
+   * The replay could not give what was missed: history does, once it can be read, from the newest page back to the
+   * page holding `after`, where the client was (the newest page alone may no longer reach it: a catch-up that waited
+   * out refusals while the chat went on found the gap's messages pushed to an older page). One catch-up at a time;
+   * a second `replay_incomplete` meanwhile is covered by the one under way. Nothing else reads that gap again while
    * the stream stays open, so the catch-up goes on until it has it or the stream closes: each round retries its reads
    * after their Retry-After (BffClient.catchUp), and a round that gives up is followed by another after a wait that
    * doubles up to `maxDelayMs`, or as long as the last refusal's Retry-After when that is longer. Only a refusal no
    * wait can change (the session lost, this origin refused) ends it.
    */
-  private recover(): void {
+  private recover(after: string | undefined): void {
     if (this.options.catchUp === false || !this.client.catchUp || this.recovering || this.closed) return;
     this.recovering = true;
-    void this.catchUpUntilShown(this.client.catchUp.bind(this.client)).finally(() => {
+    void this.catchUpUntilShown(this.client.catchUp.bind(this.client), after).finally(() => {
       this.recovering = false;
     });
   }
 
-  private async catchUpUntilShown(catchUp: NonNullable<TicketSource['catchUp']>): Promise<void> {
+  private async catchUpUntilShown(catchUp: NonNullable<TicketSource['catchUp']>, after?: string): Promise<void> {
     for (let round = 0; !this.closed; round++) {
       try {
-        const messages = await catchUp({ pageSize: this.options.catchUpPageSize });
+        const messages = await catchUp({ pageSize: this.options.catchUpPageSize, after });
         if (!this.closed) for (const message of messages) this.handlers.message?.(message);
         return;
       } catch (error) {

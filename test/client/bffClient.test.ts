@@ -6,6 +6,7 @@ import { captureLogger } from '../support/app';
 import { signInAt } from '../support/signIn';
 import { guestTokenOf, PAGE_ORIGIN, simulatorEnv, startStack, type Stack } from '../support/stack';
 import { FetchEventSource } from '../support/eventSource';
+import { eventSourceFor } from '../soak/eventSource';
 import { waitFor } from '../support/wait';
 
 /**
@@ -285,6 +286,63 @@ test('the stream catches up by itself when it cannot replay a gap: the newest hi
     expect(sessionEvents).toContain('replay_incomplete');
     const reads = calls.filter((c) => c.method === 'GET' && /\/messages\?/.test(c.url));
     expect(reads.length).toBeGreaterThanOrEqual(2);
+  } finally {
+    live.close();
+    stack.sim.faults.clear();
+  }
+});
+
+test('a catch-up reads back to where its gap began, however much came since: the gap spans two pages, none of it is missed', async () => {
+  const before = stack.sim.received.length;
+  const calls: Call[] = [];
+  // An EventSource that keeps each event's id, as a browser's does: the stream resumes from its place.
+  const opened: EventTarget[] = [];
+  const Keeping = eventSourceFor(() => undefined);
+  class Tracked extends (Keeping as unknown as new (url: string) => EventTarget) {
+    constructor(url: string) {
+      super(url);
+      opened.push(this);
+    }
+  }
+  const client = new BffClient({
+    baseUrl: stack.service.url,
+    fetch: pageFetch(calls),
+    EventSource: Tracked as unknown as typeof EventSource,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 50))),
+  });
+  await client.startSession();
+  const gt = guestTokenOf(stack.sim, before);
+  const seen: string[] = [];
+  const sessionEvents: string[] = [];
+  let opens = 0;
+  const live = client.stream(
+    {
+      open: () => void opens++,
+      message: (m) => seen.push(m.text ?? ''),
+      session: (e) => sessionEvents.push(e.state),
+    },
+    // Pages of 5: nine messages in the gap are more than the newest page holds.
+    { initialDelayMs: 50, maxDelayMs: 200, catchUpPageSize: 5 },
+  );
+  try {
+    await waitFor(() => opens === 1);
+    await client.send('before the drop');
+    await waitFor(() => seen.includes('You said: before the drop'));
+
+    // The reopened stream's replay is refused: the gap can only come from the catch-up, which reads history after
+    // more than a page of it came (the soak's case: a catch-up that waited out refusals while the chat went on).
+    stack.sim.faults.failRest('history', { status: 503, times: 1 });
+    const dropped = opened[opened.length - 1] as unknown as EventSource;
+    dropped.close();
+    dropped.dispatchEvent(new Event('error'));
+    const gap = Array.from({ length: 9 }, (_, i) => `said in the gap ${i}`);
+    for (const text of gap) stack.sim.agent.say(gt, text);
+    await waitFor(() => opens === 2 && sessionEvents.includes('replay_incomplete') && !live.catchingUp);
+
+    expect(gap.filter((text) => !seen.includes(text))).toEqual([]);
+    // Read back only as far as the place it resumed from: the newest page, then the one holding that place.
+    const reads = calls.filter((c) => c.method === 'GET' && /\/messages\?/.test(c.url)).map((c) => new URL(c.url));
+    expect(reads.map((u) => u.searchParams.get('page'))).toEqual(['1', '2']);
   } finally {
     live.close();
     stack.sim.faults.clear();

@@ -184,6 +184,65 @@ test('a catch-up that gives up is tried again, backed off, until its messages ar
   expect(after).toHaveLength(1);
 });
 
+test("a catch-up reads back to where the client was: the place its connection resumed from, else the last message's id, never replay_incomplete's own id", async () => {
+  const asked: (string | undefined)[] = [];
+  const source: TicketSource = {
+    streamTicket: async () => ({ ticket: 'ticket' }),
+    forgetSession() {},
+    streamPosition: 't-0000000001000',
+    async catchUp(options) {
+      asked.push(options.after);
+      return [];
+    },
+  };
+  const opened: FakeSource[] = [];
+  const shown: string[] = [];
+  const stream = new LiveStream(
+    source,
+    () => {
+      const s = new FakeSource();
+      opened.push(s);
+      return s as unknown as EventSource;
+    },
+    { message: (m) => shown.push(m.id) },
+    { initialDelayMs: 1000 },
+  );
+  // After a failed replay the service names its events with the moment the stream opened, later than the gap.
+  const opening = 't-0000000009000';
+  const last = () => opened[opened.length - 1]!;
+  const session = (state: string, lastEventId = opening) =>
+    last().dispatchEvent(new MessageEvent('session', { data: JSON.stringify({ state }), lastEventId }));
+  const message = (id: string) =>
+    last().dispatchEvent(new MessageEvent('message', { data: JSON.stringify({ id }), lastEventId: id }));
+  try {
+    // The first connection started from the session's stream position.
+    await jest.advanceTimersByTimeAsync(0);
+    session('open');
+    session('replay_incomplete');
+    await jest.advanceTimersByTimeAsync(0);
+    expect(asked).toEqual(['t-0000000001000']);
+
+    // Messages since: the place is the last one's id (an upstream reconnect's replay failing mid-stream).
+    message('m1');
+    message('m2');
+    session('replay_incomplete', 'm2');
+    await jest.advanceTimersByTimeAsync(0);
+    expect(asked[1]).toBe('m2');
+
+    // Reopened from m2: its replay fails before any message; the catch-up reads back to m2, not to the opening.
+    last().dispatchEvent(new Event('error'));
+    await jest.advanceTimersByTimeAsync(1500);
+    expect(opened).toHaveLength(2);
+    session('open');
+    session('replay_incomplete');
+    await jest.advanceTimersByTimeAsync(0);
+    expect(asked[2]).toBe('m2');
+    expect(shown).toEqual(['m1', 'm2']);
+  } finally {
+    stream.close();
+  }
+});
+
 test('a ticket refused for a token a sign-in in doubt may have replaced: tried again, not the end; once that is settled, the end', async () => {
   const refused = new BffError({ status: 401, code: 'unauthorized', message: 'The customer signed in since.' });
   let inDoubt = true;
