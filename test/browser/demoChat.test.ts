@@ -5,7 +5,8 @@ import type { Browser, Page } from 'playwright-core';
 import { PAGE_EVENT_NAMES } from '../../client/src/pageEvents';
 import { loadConfig } from '../../src/config/schema';
 import { startDemoServer, type DemoServer } from '../../src/demo/demoServer';
-import { demoAssets, startEmbeddedDefault, type EmbeddedDefault } from '../../src/demo/embeddedDefault';
+import { demoAssets, type EmbeddedDefault } from '../../src/demo/embeddedDefault';
+import { startTestEmbedded } from '../support/embedded';
 import { startService, type RunningService } from '../../src/server';
 import { demoPng } from '../../simulator/richReplies';
 import { captureLogger, type CapturedLogger } from '../support/app';
@@ -42,13 +43,7 @@ const clock = steerableClock();
 
 beforeAll(async () => {
   fs.mkdirSync(OUT, { recursive: true });
-  embedded = await startEmbeddedDefault({
-    NODE_ENV: 'test',
-    PORT: '0',
-    DEMO_PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-  });
+  embedded = await startTestEmbedded();
   // Recording lets the test find each page's Genesys session; a quicker agent keeps the test short.
   embedded.simulator.setOptions({ record: true, agent: { typingDelayMs: 150, replyDelayMs: 700 } });
   serviceLog = captureLogger('info');

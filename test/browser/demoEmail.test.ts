@@ -1,6 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { loadConfig } from '../../src/config/schema';
-import { startEmbeddedDefault, type EmbeddedDefault } from '../../src/demo/embeddedDefault';
+import type { EmbeddedDefault } from '../../src/demo/embeddedDefault';
+import { startTestEmbedded } from '../support/embedded';
 import { startService, type RunningService } from '../../src/server';
 import { captureLogger } from '../support/app';
 import { axeViolations } from '../support/axe';
@@ -24,13 +25,7 @@ let smtp: SmtpReceiver;
 
 beforeAll(async () => {
   smtp = await startSmtpReceiver();
-  embedded = await startEmbeddedDefault({
-    NODE_ENV: 'test',
-    PORT: '0',
-    DEMO_PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-  });
+  embedded = await startTestEmbedded();
   service = await startService(
     loadConfig({ ...embedded.env, SMTP_URL: smtp.url, EMAIL_FROM: 'chat@shop.example.com' }),
     captureLogger('info').logger,

@@ -1,6 +1,7 @@
 import { type Browser, type Page } from 'playwright-core';
 import { loadConfig } from '../../src/config/schema';
-import { startEmbeddedDefault, type EmbeddedDefault } from '../../src/demo/embeddedDefault';
+import type { EmbeddedDefault } from '../../src/demo/embeddedDefault';
+import { startTestEmbedded } from '../support/embedded';
 import { startService, type RunningService } from '../../src/server';
 import { setAvailabilityState } from '../../simulator';
 import { captureLogger } from '../support/app';
@@ -25,12 +26,7 @@ let service: RunningService;
 let browser: Browser;
 
 beforeAll(async () => {
-  embedded = await startEmbeddedDefault({
-    NODE_ENV: 'test',
-    PORT: '0',
-    DEMO_PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
+  embedded = await startTestEmbedded({
     DEMO_AVAILABILITY: 'closed',
     // Genesys read every second, so a keyword's state shows at once; every page here asks from 127.0.0.1.
     AVAILABILITY_REFRESH_SECONDS: '1',

@@ -1,6 +1,7 @@
 import { type Browser, type Page } from 'playwright-core';
 import { loadConfig } from '../../src/config/schema';
-import { startEmbeddedDefault, type EmbeddedDefault } from '../../src/demo/embeddedDefault';
+import type { EmbeddedDefault } from '../../src/demo/embeddedDefault';
+import { startTestEmbedded } from '../support/embedded';
 import { startService, type RunningService } from '../../src/server';
 import { captureLogger } from '../support/app';
 import { axeViolations } from '../support/axe';
@@ -23,13 +24,7 @@ let service: RunningService;
 let browser: Browser;
 
 beforeAll(async () => {
-  embedded = await startEmbeddedDefault({
-    NODE_ENV: 'test',
-    PORT: '0',
-    DEMO_PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-  });
+  embedded = await startTestEmbedded();
   // Recording lets the test find the page's Genesys session; a quick agent keeps the test short.
   embedded.simulator.setOptions({ record: true, agent: { typingDelayMs: 5, replyDelayMs: 20 } });
   service = await startService(loadConfig(embedded.env), captureLogger('info').logger);

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadConfig } from '../../src/config/schema';
-import { startEmbeddedDefault, type EmbeddedDefault } from '../../src/demo/embeddedDefault';
+import type { EmbeddedDefault } from '../../src/demo/embeddedDefault';
+import { startTestEmbedded } from '../support/embedded';
 import { startService, type RunningService } from '../../src/server';
 import { captureLogger } from '../support/app';
 import { axeViolations } from '../support/axe';
@@ -22,13 +23,7 @@ let browser: Browser;
 
 beforeAll(async () => {
   const chromiumPath = debianProgram('chromium'); // never a downloaded browser
-  embedded = await startEmbeddedDefault({
-    NODE_ENV: 'test',
-    PORT: '0',
-    DEMO_PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-  });
+  embedded = await startTestEmbedded();
   // Recording lets the test find each page's Genesys session; a quicker agent keeps the test short.
   embedded.simulator.setOptions({ record: true, agent: { typingDelayMs: 50, replyDelayMs: 150 } });
   service = await startService(loadConfig(embedded.env), captureLogger('info').logger);

@@ -5,7 +5,8 @@ import type { Browser, Page } from 'playwright-core';
 import { PAGE_EVENT_NAMES } from '../../client/src/pageEvents';
 import { loadConfig } from '../../src/config/schema';
 import { startDemoServer, type DemoServer } from '../../src/demo/demoServer';
-import { demoAssets, startEmbeddedDefault, type EmbeddedDefault } from '../../src/demo/embeddedDefault';
+import { demoAssets, type EmbeddedDefault } from '../../src/demo/embeddedDefault';
+import { startTestEmbedded } from '../support/embedded';
 import { startService, type RunningService } from '../../src/server';
 import { captureLogger } from '../support/app';
 import { launchChromium } from '../support/browser';
@@ -31,13 +32,7 @@ let origin: string;
 let bff: string;
 
 beforeAll(async () => {
-  embedded = await startEmbeddedDefault({
-    NODE_ENV: 'test',
-    PORT: '0',
-    DEMO_PORT: '0',
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-  });
+  embedded = await startTestEmbedded();
   // A quick agent keeps the chat short.
   embedded.simulator.setOptions({ agent: { typingDelayMs: 20, replyDelayMs: 50 } });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'page-events-site-'));
