@@ -4,6 +4,7 @@ import { startSimulator, type RestHold, type Simulator } from '../../simulator';
 import { structuredMessage, type StructuredMessageBody } from '../../simulator/frames';
 import { strictFrame } from '../../simulator/profile';
 import { mergeMessages } from '../../client/src/react/conversation';
+import { timeOfPosition } from '../../src/domain/streamPosition';
 import { streamsOpen } from '../../src/observability/metrics';
 import type { ChatMessage } from '../../client/src/types';
 import { steerableClock, type SteerableClock } from '../support/clock';
@@ -122,8 +123,8 @@ interface Connection {
   resumedFrom?: string;
   /** Events already taken into the client's view. */
   taken: number;
-  /** Message ids in the order this connection sent them, each with the `id:` its event carried. */
-  messages: { id: string; eventId?: string }[];
+  /** Message ids in the order this connection sent them, each with the `id:` its event carried and its direction. */
+  messages: { id: string; eventId?: string; inbound: boolean }[];
   /** Genesys sent a message again while it was open. */
   repeatedWhileOpen: boolean;
   ended: boolean;
@@ -164,7 +165,7 @@ class Client {
     const data = dataOf(e);
     if (e.event === 'message') {
       const message = data as unknown as ChatMessage;
-      conn.messages.push({ id: message.id, eventId: e.id });
+      conn.messages.push({ id: message.id, eventId: e.id, inbound: message.direction === 'inbound' });
       this.see([message]);
     } else if (e.event === 'session') {
       if (data.state === 'replay_incomplete') {
@@ -721,8 +722,22 @@ function differences(run: Run, model: Model, history: string[]): string[] {
       if (again.length > 0)
         found.push(`stream ${c}, resumed after ${name(conn.resumedFrom!)}, sent ${again.map(name).join(', ')} again`);
     }
-    for (const m of conn.messages)
-      if (m.eventId !== m.id) found.push(`stream ${c}: the event of ${name(m.id)} carries the id ${m.eventId}`);
+    // Each event names its own message, with one exception: while a guest message sent on the session waits for its
+    // echo, an agent's message that overtakes it keeps the place where it was (src/http/streams/liveStreams.ts), so
+    // its id may name an earlier message or the stream's opening time, never a later one. The guest's own message
+    // moves the place again, so it always names itself.
+    for (const m of conn.messages) {
+      if (m.eventId === m.id) continue;
+      const held = m.eventId === undefined ? undefined : position.get(m.eventId);
+      const earlier =
+        held !== undefined
+          ? held < position.get(m.id)!
+          : m.eventId !== undefined && timeOfPosition(m.eventId) !== undefined;
+      if (m.inbound || !earlier)
+        found.push(
+          `stream ${c}: the event of ${name(m.id)} carries the id ${m.eventId === undefined ? 'none' : name(m.eventId)}`,
+        );
+    }
   });
   return found;
 }
