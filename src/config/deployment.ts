@@ -9,16 +9,30 @@ import type { WebhookEventType } from '../domain/webhookEvent';
  * (deploymentRules.ts) into this one shape.
  */
 
+/**
+ * A deployment's settings as its messages name them: the variables (`GENESYS_DEPLOYMENT_ID`) for the deployment they
+ * describe, a deployments file's keys (`deploymentId of deployment "shop"`) for its entries.
+ */
+export interface SettingNames {
+  deploymentId: string;
+  region: string;
+  origins: string;
+  /** The client id and secret together (`GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET`). */
+  credentials: string;
+  /**
+   * `origin`: the setting that gave it, or how it was derived when that setting is unset
+   * (`GENESYS_ORIGIN (unset: the first exact CORS_ALLOWED_ORIGINS entry, https://shop.example.com)`).
+   */
+  origin: string;
+}
+
 export interface DeploymentGenesys {
   region: Region;
   deploymentId: string;
   /** The Origin presented to Genesys on the guest WebSocket. */
   origin: string;
-  /**
-   * `origin` as messages name it: the setting that gave it, or how it was derived when that setting is unset
-   * (`GENESYS_ORIGIN (unset: the first exact CORS_ALLOWED_ORIGINS entry, https://shop.example.com)`).
-   */
-  originNamed: string;
+  /** The settings as messages about this deployment name them, so that advice points at what its operator wrote. */
+  named: SettingNames;
   loginUrl: string;
   apiUrl: string;
   webMessagingUrl: string;

@@ -11,8 +11,8 @@ export interface Naming {
   problem(index: number, path: readonly PropertyKey[], message: string): string;
   /** A key (`clientSecret`, `identity.jwksUrl`) as a message names it. */
   key(key: string): string;
-  /** A key of the deployment called `deployment`, as a message about the running deployment names it. */
-  setting(deployment: string, key: string): string;
+  /** Keys of the deployment called `deployment`, as a message about the running deployment names them together. */
+  settings(deployment: string, keys: readonly string[]): string;
 }
 
 /** What a mapping at `path` of an entry is called in a problem, and the keys it takes. */

@@ -2,7 +2,14 @@ import { z } from 'zod';
 import { availabilityEnv } from './availabilityVariables';
 import { canaryEnv, DEFAULT_CANARY_ATTRIBUTE } from './canaryVariables';
 import { notificationEnv, vapidPairProblem } from './notificationVariables';
-import { DEPLOYMENT_NAME, GENESYS_ID, originOverlaps, type Deployment, type NotificationsConfig } from './deployment';
+import {
+  DEPLOYMENT_NAME,
+  GENESYS_ID,
+  originOverlaps,
+  type Deployment,
+  type NotificationsConfig,
+  type SettingNames,
+} from './deployment';
 import { baseUrl, metaOf } from './envValues';
 import { maskingOf, maskingSchema } from './masking';
 import { parseOriginPattern } from './originAllowlist';
@@ -329,14 +336,26 @@ function defaultCanaryAttribute(): { name: string; value: string } {
 }
 
 /**
- * The Origin the entry presents to Genesys, and how messages name it: the setting that gave it, or, when it is unset,
- * the entry of the origins it was taken from, so a warning about it does not blame a setting nobody wrote.
+ * The Origin the entry presents to Genesys, and its settings as messages name them. The Origin is named by the setting
+ * that gave it or, when that is unset, by the entry of the origins it was taken from, so a warning about it does not
+ * blame a setting nobody wrote.
  */
-function genesysOriginOf(e: Entry, naming: Naming): { origin: string; originNamed: string } {
-  const setting = naming.setting(e.name, 'genesysOrigin');
-  if (e.genesysOrigin !== undefined) return { origin: e.genesysOrigin, originNamed: `${setting} (${e.genesysOrigin})` };
-  const origin = e.origins.find((o) => !o.includes('*'))!;
-  return { origin, originNamed: `${setting} (unset: the first exact ${naming.key('origins')} entry, ${origin})` };
+function originAndNamesOf(e: Entry, naming: Naming): { origin: string; named: SettingNames } {
+  const setting = (...keys: string[]) => naming.settings(e.name, keys);
+  const origin = e.genesysOrigin ?? e.origins.find((o) => !o.includes('*'))!;
+  return {
+    origin,
+    named: {
+      deploymentId: setting('deploymentId'),
+      region: setting('region'),
+      origins: setting('origins'),
+      credentials: setting('clientId', 'clientSecret'),
+      origin:
+        e.genesysOrigin !== undefined
+          ? `${setting('genesysOrigin')} (${origin})`
+          : `${setting('genesysOrigin')} (unset: the first exact ${naming.key('origins')} entry, ${origin})`,
+    },
+  };
 }
 
 /** A valid entry (its pairing problems none) as a Deployment, its secrets read from `env`. */
@@ -349,7 +368,7 @@ function deploymentFromEntry(e: Entry, env: NodeJS.ProcessEnv, naming: Naming): 
     genesys: {
       region: e.region,
       deploymentId: e.deploymentId,
-      ...genesysOriginOf(e, naming),
+      ...originAndNamesOf(e, naming),
       loginUrl: e.loginUrl ?? derived.loginUrl,
       apiUrl: e.apiUrl ?? derived.apiUrl,
       webMessagingUrl: e.webMessagingUrl ?? derived.webMessagingUrl,

@@ -94,7 +94,7 @@ const naming: Naming = {
     return written(VARIABLE_OF.get(key), message);
   },
   key: (key) => VARIABLE_OF.get(key) ?? key,
-  setting: (_deployment, key) => VARIABLE_OF.get(key) ?? key,
+  settings: (_deployment, keys) => keys.map((key) => VARIABLE_OF.get(key) ?? key).join(' and '),
 };
 
 /** `value` split at commas, blanks dropped; a value already parsed is taken as it is. */

@@ -161,7 +161,7 @@ function fileNaming(file: string): Naming {
       const last = key.split('.').pop()!;
       return SECRET_KEYS.has(key) ? `${last} or ${last}Env` : last;
     },
-    setting: (deployment, key) => `${key} of deployment "${deployment}"`,
+    settings: (deployment, keys) => `${keys.join(' and ')} of deployment "${deployment}"`,
   };
 }
 

@@ -152,9 +152,9 @@ async function problemsOf(env: NodeJS.ProcessEnv): Promise<string[]> {
   throw new Error('expected a ConfigError');
 }
 
-/** The deployments but for how messages name the Genesys Origin, which names the variable or the file's key. */
+/** The deployments but for how messages name their settings: the variables, or the file's keys. */
 const unnamed = (deployments: readonly Deployment[]) =>
-  deployments.map(({ genesys: { originNamed: _named, ...genesys }, ...d }) => ({ ...d, genesys }));
+  deployments.map(({ genesys: { named: _named, ...genesys }, ...d }) => ({ ...d, genesys }));
 
 describe('the variables and a one-entry file', () => {
   it.each([
@@ -183,9 +183,25 @@ describe('the variables and a one-entry file', () => {
       'genesysOrigin of deployment "default" (unset: the first exact origins entry, https://shop.example.com)',
     ],
   ])('name the Genesys Origin %s as each writes it', async (_, variables, entry, byVariables, byFile) => {
-    expect(loadConfig(testEnv(variables)).deployments[0]!.genesys.originNamed).toBe(byVariables);
+    expect(loadConfig(testEnv(variables)).deployments[0]!.genesys.named.origin).toBe(byVariables);
     const read = await parseDeploymentsFile(stringify({ deployments: [entry] }), 'deployments.yaml', {});
-    expect('deployments' in read && read.deployments[0]!.genesys.originNamed).toBe(byFile);
+    expect('deployments' in read && read.deployments[0]!.genesys.named.origin).toBe(byFile);
+  });
+
+  it('name the other settings their messages advise on as each writes them', async () => {
+    expect(loadConfig(testEnv(FULL_VARIABLES)).deployments[0]!.genesys.named).toMatchObject({
+      deploymentId: 'GENESYS_DEPLOYMENT_ID',
+      region: 'GENESYS_REGION',
+      origins: 'CORS_ALLOWED_ORIGINS',
+      credentials: 'GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET',
+    });
+    const read = await parseDeploymentsFile(stringify({ deployments: [fullEntry] }), 'deployments.yaml', {});
+    expect('deployments' in read && read.deployments[0]!.genesys.named).toMatchObject({
+      deploymentId: 'deploymentId of deployment "default"',
+      region: 'region of deployment "default"',
+      origins: 'origins of deployment "default"',
+      credentials: 'clientId and clientSecret of deployment "default"',
+    });
   });
 
   it.each([

@@ -64,8 +64,14 @@ describe('an entry', () => {
         deploymentId: ID_A,
         // The first exact origin, as GENESYS_ORIGIN unset takes the first exact CORS_ALLOWED_ORIGINS entry.
         origin: 'https://shop.brand-a.example',
-        originNamed:
-          'genesysOrigin of deployment "brand-a" (unset: the first exact origins entry, https://shop.brand-a.example)',
+        named: {
+          deploymentId: 'deploymentId of deployment "brand-a"',
+          region: 'region of deployment "brand-a"',
+          origins: 'origins of deployment "brand-a"',
+          credentials: 'clientId and clientSecret of deployment "brand-a"',
+          origin:
+            'genesysOrigin of deployment "brand-a" (unset: the first exact origins entry, https://shop.brand-a.example)',
+        },
         loginUrl: 'https://login.mypurecloud.ie',
         apiUrl: 'https://api.mypurecloud.ie',
         webMessagingUrl: 'wss://webmessaging.mypurecloud.ie',
@@ -122,7 +128,7 @@ describe('an entry', () => {
     );
     expect(d!.genesys).toMatchObject({
       origin: 'https://www.brand-a.example',
-      originNamed: 'genesysOrigin of deployment "brand-a" (https://www.brand-a.example)',
+      named: expect.objectContaining({ origin: 'genesysOrigin of deployment "brand-a" (https://www.brand-a.example)' }),
       credentials: { clientId: 'client-a', clientSecret: 'secret-a' },
       loginUrl: 'http://127.0.0.1:9000',
       apiUrl: 'http://127.0.0.1:9001',

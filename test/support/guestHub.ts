@@ -5,6 +5,7 @@ import { SessionCeiling } from '../../src/genesys/guest/sessionCeiling';
 import type { GuestEvent, GuestSession } from '../../src/genesys/guest/guestSession';
 import type { Simulator } from '../../simulator';
 import { EVENT_WAIT_MS } from './wait';
+import { VARIABLE_NAMES } from './settingNames';
 
 export const ORIGIN = 'http://localhost:3000';
 
@@ -17,7 +18,7 @@ export function hubFor(
     webMessagingUrl: sim.urls.webMessagingUrl,
     apiUrl: sim.urls.apiUrl,
     origin: ORIGIN,
-    originNamed: `GENESYS_ORIGIN (${ORIGIN})`,
+    named: { ...VARIABLE_NAMES, origin: `GENESYS_ORIGIN (${ORIGIN})` },
     http: axios.create(),
     logger: pino({ level: 'silent' }),
     // Only bounds a hang: a test of the deadline sets its own (a busy machine takes seconds for what takes milliseconds alone).

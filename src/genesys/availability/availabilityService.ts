@@ -17,6 +17,8 @@ export interface AvailabilityOptions {
   targets: AvailabilityTargets;
   /** Absent without an OAuth client: every configured part is then unknown. */
   reads?: AvailabilityReads;
+  /** The OAuth client's settings as the warning about their absence names them (SettingNames). */
+  credentialsNamed: string;
   store: SharedStore;
   refreshMs: number;
   /** How long a part's last good value may stand in for one Genesys cannot give now. */
@@ -89,7 +91,7 @@ export class AvailabilityService {
     if (!this.options.reads) {
       this.options.logger.warn(
         { parts: this.parts },
-        'Availability is configured but GENESYS_CLIENT_ID/GENESYS_CLIENT_SECRET are not set: ' +
+        `Availability is configured but ${this.options.credentialsNamed} are not set: ` +
           'GET /availability reports every part unknown',
       );
     }

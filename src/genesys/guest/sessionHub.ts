@@ -1,4 +1,5 @@
 import type { AxiosInstance } from 'axios';
+import type { SettingNames } from '../../config/deployment';
 import type { Logger } from '../../observability/logger';
 import { countGuestSessions, limitsRefused } from '../../observability/metrics';
 import { GuestApiError } from './protocol';
@@ -23,8 +24,8 @@ interface SessionHubOptions {
   webMessagingUrl: string;
   apiUrl: string;
   origin: string;
-  /** `origin` as a refused handshake names it: the setting that gave it, or how it was derived (Deployment). */
-  originNamed: string;
+  /** The deployment id and `origin` as a refused handshake names them: the settings that gave them (Deployment). */
+  named: Pick<SettingNames, 'deploymentId' | 'origin'>;
   http: AxiosInstance;
   logger: Logger;
   requestTimeoutMs: number;
@@ -151,7 +152,7 @@ export class SessionHub {
       deploymentId: this.options.deploymentId,
       webMessagingUrl: this.options.webMessagingUrl,
       origin: this.options.origin,
-      originNamed: this.options.originNamed,
+      named: this.options.named,
       // Which chat a line is about: the session's store key (a hash), never its token.
       logger: this.options.logger.child({ chat: sessionKeyOf(token) }),
       requestTimeoutMs: this.options.requestTimeoutMs,

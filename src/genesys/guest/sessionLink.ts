@@ -1,3 +1,4 @@
+import type { SettingNames } from '../../config/deployment';
 import type { Logger } from '../../observability/logger';
 import { guestLinkTransitions } from '../../observability/metrics';
 import { RequestDesk, type DeskSocket, type GuestEvent, type InboundSession } from './desk';
@@ -27,8 +28,8 @@ export interface LinkOptions {
   deploymentId: string;
   webMessagingUrl: string;
   origin: string;
-  /** `origin` as a refused handshake names it: the setting that gave it, or how it was derived (Deployment). */
-  originNamed: string;
+  /** The deployment id and `origin` as a refused handshake names them: the settings that gave them (Deployment). */
+  named: Pick<SettingNames, 'deploymentId' | 'origin'>;
   logger: Logger;
   requestTimeoutMs: number;
   pingIntervalMs?: number;
@@ -307,7 +308,7 @@ export class SessionLink implements DeskSocket {
         webMessagingUrl: options.webMessagingUrl,
         deploymentId: options.deploymentId,
         origin: options.origin,
-        originNamed: options.originNamed,
+        named: options.named,
         connectTimeoutMs: options.requestTimeoutMs,
         pingIntervalMs: options.pingIntervalMs ?? 15_000,
         logger: options.logger,

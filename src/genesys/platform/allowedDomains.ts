@@ -1,3 +1,4 @@
+import type { SettingNames } from '../../config/deployment';
 import { parseOriginPattern } from '../../config/originAllowlist';
 
 /**
@@ -36,21 +37,16 @@ interface DomainPolicy {
   allowedDomains: readonly string[];
 }
 
-/** The Origin presented to Genesys, and how messages name it (the setting, or how it was derived: Deployment). */
-export interface NamedOrigin {
-  origin: string;
-  named: string;
-}
-
 /**
- * One sentence per configured origin the deployment does not allow. A
- * `CORS_ALLOWED_ORIGINS` wildcard (`https://*.example.com`) is covered when
- * an entry allows every host under `example.com`.
+ * One sentence per configured origin the deployment does not allow, and one when the Origin presented to Genesys
+ * (`genesysOrigin`) is not allowed; `named` names the settings as the deployment's operator wrote them. A wildcard
+ * origin (`https://*.example.com`) is covered when an entry allows every host under `example.com`.
  */
 export function originMismatches(
   policy: DomainPolicy,
   allowedOrigins: readonly string[],
-  genesysOrigin: NamedOrigin,
+  genesysOrigin: string,
+  named: Pick<SettingNames, 'origins' | 'origin'>,
 ): string[] {
   if (policy.allowAllDomains) return [];
   const listed = `[${policy.allowedDomains.join(', ')}]`;
@@ -60,16 +56,16 @@ export function originMismatches(
     if (typeof pattern === 'string' || domainAllowsHost(policy.allowedDomains, pattern.host)) continue;
     warnings.push(
       pattern.wildcard
-        ? `CORS_ALLOWED_ORIGINS allows ${pattern.source} but the deployment's allowedDomains ${listed} ` +
+        ? `${named.origins} allows ${pattern.source} but the deployment's allowedDomains ${listed} ` +
             `do not cover every host under ${pattern.host}: Genesys may refuse those origins`
-        : `CORS_ALLOWED_ORIGINS allows ${pattern.source} but the deployment's allowedDomains ${listed} ` +
+        : `${named.origins} allows ${pattern.source} but the deployment's allowedDomains ${listed} ` +
             `do not include ${pattern.host}: Genesys may refuse this origin`,
     );
   }
-  const originHost = hostOf(genesysOrigin.origin);
+  const originHost = hostOf(genesysOrigin);
   if (originHost !== undefined && !domainAllowsHost(policy.allowedDomains, originHost)) {
     warnings.push(
-      `${genesysOrigin.named} is not among the deployment's allowedDomains ${listed}: ` +
+      `${named.origin} is not among the deployment's allowedDomains ${listed}: ` +
         'the guest WebSocket handshake will be refused with 403',
     );
   }

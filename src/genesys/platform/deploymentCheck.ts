@@ -3,7 +3,8 @@ import { AppError } from '../../domain/errors';
 import type { Logger } from '../../observability/logger';
 import { DependencyState, type CheckState } from '../../observability/readiness';
 import { TokenUnavailableError } from './tokenCache';
-import { originMismatches, type NamedOrigin } from './allowedDomains';
+import type { SettingNames } from '../../config/deployment';
+import { originMismatches } from './allowedDomains';
 import { PlatformApiError, type PlatformClient } from './platformClient';
 import { RefreshingValue } from './refreshingValue';
 
@@ -44,19 +45,22 @@ interface DeploymentCheckOptions {
   region: string;
   ttlMs: number;
   allowedOrigins: readonly string[];
-  /** The Origin presented to Genesys, named as its warning names it (given, or derived from the origins). */
-  genesysOrigin: NamedOrigin;
+  /** The Origin presented to Genesys. */
+  genesysOrigin: string;
+  /** The deployment's settings as its messages name them. */
+  named: SettingNames;
   logger: Logger;
   now?: () => number;
   onState?: (state: DeploymentState) => void;
 }
 
-const STATUS_ADVICE: Record<string, string> = {
-  Pending: 'Genesys is still deploying it; this check passes once it is Active.',
-  Inactive:
-    'activate it under Admin > Message > Messenger Deployments, or set GENESYS_DEPLOYMENT_ID to an active deployment.',
-  Error: 'Genesys could not deploy it; open it under Admin > Message > Messenger Deployments and save it again.',
-  Deleting: 'it is being deleted; set GENESYS_DEPLOYMENT_ID to another deployment.',
+/** What to do about a deployment in each status but Active; `deploymentId`: the setting that names it. */
+const STATUS_ADVICE: Record<string, (deploymentId: string) => string> = {
+  Pending: () => 'Genesys is still deploying it; this check passes once it is Active.',
+  Inactive: (deploymentId) =>
+    `activate it under Admin > Message > Messenger Deployments, or set ${deploymentId} to an active deployment.`,
+  Error: () => 'Genesys could not deploy it; open it under Admin > Message > Messenger Deployments and save it again.',
+  Deleting: (deploymentId) => `it is being deleted; set ${deploymentId} to another deployment.`,
 };
 
 export class DeploymentCheck {
@@ -126,12 +130,17 @@ export class DeploymentCheck {
   }
 
   private loaded(deployment: WebDeploymentSummary): void {
-    for (const warning of originMismatches(deployment, this.options.allowedOrigins, this.options.genesysOrigin)) {
+    for (const warning of originMismatches(
+      deployment,
+      this.options.allowedOrigins,
+      this.options.genesysOrigin,
+      this.options.named,
+    )) {
       if (this.warned.has(warning)) continue;
       this.warned.add(warning);
       this.options.logger.warn({ deploymentId: deployment.id }, warning);
     }
-    const state = stateOf(deployment);
+    const state = stateOf(deployment, this.options.named.deploymentId);
     this.check.set(state, { level: state.ok ? 'info' : 'error' });
   }
 
@@ -146,7 +155,7 @@ export class DeploymentCheck {
             `The OAuth client may not read the Messenger deployment in ${region} ` +
             `(403 ${upstream.code ?? 'forbidden'}): give the OAuth client a role with the permission ` +
             `${DEPLOYMENT_CHECK_PERMISSION} (Admin > Roles / Permissions, docs/genesys-setup.md), ` +
-            'or unset GENESYS_CLIENT_ID/GENESYS_CLIENT_SECRET to run without the Platform API.',
+            `or unset ${this.options.named.credentials} to run without the Platform API.`,
         },
         { level: 'error' },
       );
@@ -155,9 +164,9 @@ export class DeploymentCheck {
         {
           ok: false,
           detail:
-            `Genesys has no Messenger deployment with this GENESYS_DEPLOYMENT_ID in ${region} ` +
+            `Genesys has no Messenger deployment with this ${this.options.named.deploymentId} in ${region} ` +
             `(404 ${upstream.code ?? 'not found'}): copy the id from Admin > Message > Messenger Deployments ` +
-            'and check that GENESYS_REGION is the region of your Genesys Cloud org.',
+            `and check that ${this.options.named.region} is the region of your Genesys Cloud org.`,
         },
         { level: 'error' },
       );
@@ -169,7 +178,7 @@ export class DeploymentCheck {
       });
     } else if (stale) {
       // Through a Genesys hiccup the check reports the status last read.
-      const last = stateOf(stale);
+      const last = stateOf(stale, this.options.named.deploymentId);
       this.check.set(
         { ...last, detail: `${last.detail} Re-reading it failed just now; retrying.` },
         { level: last.ok ? 'warn' : 'error' },
@@ -183,13 +192,14 @@ export class DeploymentCheck {
   }
 }
 
-function stateOf(deployment: WebDeploymentSummary): DeploymentState {
+function stateOf(deployment: WebDeploymentSummary, deploymentIdNamed: string): DeploymentState {
   const label = deployment.name ? `Messenger deployment "${deployment.name}"` : 'The Messenger deployment';
   if (deployment.status === 'Active') return { ok: true, status: deployment.status, detail: `${label} is Active.` };
-  const advice = STATUS_ADVICE[deployment.status] ?? 'only an Active deployment can start conversations.';
+  const advice =
+    STATUS_ADVICE[deployment.status]?.(deploymentIdNamed) ?? 'only an Active deployment can start conversations.';
   return {
     ok: false,
     status: deployment.status,
-    detail: `${label} (GENESYS_DEPLOYMENT_ID) is ${deployment.status}, not Active: ${advice}`,
+    detail: `${label} (${deploymentIdNamed}) is ${deployment.status}, not Active: ${advice}`,
   };
 }

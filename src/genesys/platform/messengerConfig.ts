@@ -1,5 +1,6 @@
 import type { AxiosInstance } from 'axios';
 import { z } from 'zod';
+import type { SettingNames } from '../../config/deployment';
 import type { Logger } from '../../observability/logger';
 import { DependencyState, type CheckState } from '../../observability/readiness';
 import { describeTransportFailure } from '../restClient';
@@ -153,6 +154,8 @@ export interface MessengerConfigOptions {
   deploymentId: string;
   /** The region domain, for messages. */
   region: string;
+  /** The deployment's settings as its messages name them. */
+  named: Pick<SettingNames, 'deploymentId' | 'region'>;
   http: AxiosInstance;
   logger: Logger;
   ttlMs: number;
@@ -236,28 +239,28 @@ export class MessengerConfigSource {
   }
 
   private loaded(features: MessengerFeatures): void {
-    const state = stateOf(features);
+    const state = stateOf(features, this.options.named.deploymentId);
     this.check.set(state, { level: state.ok ? 'info' : 'error' });
   }
 
   private failed(error: unknown, stale: MessengerFeatures | undefined): void {
-    const { cdnUrl, region } = this.options;
+    const { cdnUrl, region, named } = this.options;
     const reason = error instanceof ConfigFetchError ? error.reason : String(error);
     if (error instanceof ConfigFetchError && error.refused) {
       this.check.set(
         {
           ok: false,
           detail:
-            `Genesys has no Messenger configuration for GENESYS_DEPLOYMENT_ID in region ${region} ` +
+            `Genesys has no Messenger configuration for ${named.deploymentId} in region ${region} ` +
             `(${reason} from ${cdnUrl}): copy the id from Admin > Message > Messenger Deployments ` +
-            'and check that GENESYS_REGION is the region of your Genesys Cloud org.',
+            `and check that ${named.region} is the region of your Genesys Cloud org.`,
         },
         { level: 'error' },
       );
       return;
     }
     if (stale) {
-      const last = stateOf(stale);
+      const last = stateOf(stale, named.deploymentId);
       this.check.set(
         { ...last, detail: `${last.detail} Refreshing it failed (${reason}); retrying.` },
         { level: 'warn' },
@@ -279,14 +282,14 @@ export class MessengerConfigSource {
   }
 }
 
-function stateOf(features: MessengerFeatures): CheckState {
+function stateOf(features: MessengerFeatures, deploymentIdNamed: string): CheckState {
   if (features.status === 'Inactive') {
     return {
       ok: false,
       detail:
         'The Messenger configuration says the deployment is Inactive: ' +
         'activate it under Admin > Message > Messenger Deployments, ' +
-        'or set GENESYS_DEPLOYMENT_ID to an active deployment.',
+        `or set ${deploymentIdNamed} to an active deployment.`,
     };
   }
   const summary =

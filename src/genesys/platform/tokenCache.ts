@@ -1,5 +1,6 @@
 import type { AxiosInstance } from 'axios';
 import { z } from 'zod';
+import type { SettingNames } from '../../config/deployment';
 import { AppError } from '../../domain/errors';
 import type { Logger } from '../../observability/logger';
 import { oauthTokenRefreshes } from '../../observability/metrics';
@@ -35,6 +36,8 @@ export interface TokenCacheOptions {
   loginUrl: string;
   clientId: string;
   clientSecret: string;
+  /** The deployment's settings as its messages name them. */
+  named: Pick<SettingNames, 'credentials' | 'region'>;
   http: AxiosInstance;
   logger: Logger;
   now?: () => number;
@@ -253,7 +256,7 @@ export class TokenCache {
     const why = outcome.oauthError ? `${outcome.oauthError}, HTTP ${outcome.status}` : `HTTP ${outcome.status}`;
     const detail =
       `Genesys rejected the OAuth client credentials (${why}) at ${loginUrl}. ` +
-      'Check GENESYS_CLIENT_ID/GENESYS_CLIENT_SECRET and that GENESYS_REGION is the region ' +
+      `Check ${this.options.named.credentials}, and that ${this.options.named.region} is the region ` +
       'the OAuth client was created in: credentials sent to the wrong region answer invalid_client.';
     const fields = { status: outcome.status, oauthError: outcome.oauthError };
     this.failed(detail, fields);

@@ -12,6 +12,7 @@ import { metricsText } from '../../../src/observability/metrics';
 import { CONFIGURED as INFO, StandInLinkSession, StandInProof } from '../../support/linkSession';
 import { parseScrape } from '../../support/metrics';
 import { waitFor } from '../../support/wait';
+import { VARIABLE_NAMES } from '../../support/settingNames';
 
 /**
  * The link's sockets against a Guest API the test scripts frame by frame:
@@ -121,7 +122,7 @@ test('a socket whose configure failed is closed, and its late SessionResponse ne
     deploymentId: 'deployment',
     webMessagingUrl: fake.url,
     origin: 'http://localhost:3000',
-    originNamed: 'GENESYS_ORIGIN (http://localhost:3000)',
+    named: { ...VARIABLE_NAMES, origin: 'GENESYS_ORIGIN (http://localhost:3000)' },
     logger: pino({ level: 'silent' }),
     requestTimeoutMs: 5000,
   });
@@ -205,7 +206,7 @@ function harness(options: Partial<LinkOptions> = {}) {
       deploymentId: 'deployment',
       webMessagingUrl: fake.url,
       origin: 'http://localhost:3000',
-      originNamed: 'GENESYS_ORIGIN (http://localhost:3000)',
+      named: { ...VARIABLE_NAMES, origin: 'GENESYS_ORIGIN (http://localhost:3000)' },
       logger,
       requestTimeoutMs: 5000,
       beforeSocketOpen,
@@ -671,7 +672,7 @@ describe('each change of state, logged and counted', () => {
         deploymentId: 'deployment',
         webMessagingUrl: 'ws://127.0.0.1:9',
         origin: 'http://localhost:3000',
-        originNamed: 'GENESYS_ORIGIN (http://localhost:3000)',
+        named: { ...VARIABLE_NAMES, origin: 'GENESYS_ORIGIN (http://localhost:3000)' },
         logger,
         requestTimeoutMs: 1000,
         beforeSocketOpen: () => Promise.reject(refused),

@@ -41,14 +41,15 @@ describe('domainAllowsHost', () => {
 
 describe('originMismatches', () => {
   const policy = { allowAllDomains: false, allowedDomains: ['shop.example.com', '*.example.net'] };
-  const given = (origin: string) => ({ origin, named: `GENESYS_ORIGIN (${origin})` });
+  const named = (origin: string) => ({ origins: 'CORS_ALLOWED_ORIGINS', origin: `GENESYS_ORIGIN (${origin})` });
 
   it('names nothing when every origin is allowed', () => {
     expect(
       originMismatches(
         policy,
         ['https://shop.example.com', 'https://*.example.net', 'http://a.example.net:3000'],
-        given('https://shop.example.com'),
+        'https://shop.example.com',
+        named('https://shop.example.com'),
       ),
     ).toEqual([]);
   });
@@ -58,7 +59,8 @@ describe('originMismatches', () => {
       originMismatches(
         { allowAllDomains: true, allowedDomains: [] },
         ['https://other.test'],
-        given('https://other.test'),
+        'https://other.test',
+        named('https://other.test'),
       ),
     ).toEqual([]);
   });
@@ -68,7 +70,8 @@ describe('originMismatches', () => {
       originMismatches(
         policy,
         ['https://shop.example.com', 'https://www.example.com', 'https://*.example.com'],
-        given('https://bff.example.org'),
+        'https://bff.example.org',
+        named('https://bff.example.org'),
       ),
     ).toEqual([
       "CORS_ALLOWED_ORIGINS allows https://www.example.com but the deployment's allowedDomains [shop.example.com, *.example.net] do not include www.example.com: Genesys may refuse this origin",
@@ -79,15 +82,32 @@ describe('originMismatches', () => {
 
   it('names a derived Origin by where it came from, not as a GENESYS_ORIGIN somebody set', () => {
     const derived = {
-      origin: 'https://www.example.com',
-      named: 'GENESYS_ORIGIN (unset: the first exact CORS_ALLOWED_ORIGINS entry, https://www.example.com)',
+      origins: 'CORS_ALLOWED_ORIGINS',
+      origin: 'GENESYS_ORIGIN (unset: the first exact CORS_ALLOWED_ORIGINS entry, https://www.example.com)',
     };
-    expect(originMismatches(policy, [], derived)).toEqual([
+    expect(originMismatches(policy, [], 'https://www.example.com', derived)).toEqual([
       "GENESYS_ORIGIN (unset: the first exact CORS_ALLOWED_ORIGINS entry, https://www.example.com) is not among the deployment's allowedDomains [shop.example.com, *.example.net]: the guest WebSocket handshake will be refused with 403",
     ]);
   });
 
+  it("names the origins as a deployments file's entry writes them", () => {
+    const file = {
+      origins: 'origins of deployment "shop"',
+      origin: 'genesysOrigin of deployment "shop" (https://shop.example.com)',
+    };
+    expect(originMismatches(policy, ['https://www.example.com'], 'https://shop.example.com', file)).toEqual([
+      'origins of deployment "shop" allows https://www.example.com but the deployment\'s allowedDomains [shop.example.com, *.example.net] do not include www.example.com: Genesys may refuse this origin',
+    ]);
+  });
+
   it('leaves out a GENESYS_ORIGIN that is no URL (a port out of range) instead of failing the check', () => {
-    expect(originMismatches(policy, ['https://shop.example.com'], given('https://bff.example.org:99999'))).toEqual([]);
+    expect(
+      originMismatches(
+        policy,
+        ['https://shop.example.com'],
+        'https://bff.example.org:99999',
+        named('https://bff.example.org:99999'),
+      ),
+    ).toEqual([]);
   });
 });

@@ -36,6 +36,7 @@ function reads(): AvailabilityReads {
     loginUrl: genesys.loginUrl,
     clientId: genesys.credentials!.clientId,
     clientSecret: genesys.credentials!.clientSecret,
+    named: genesys.named,
     http: genesysHttp.axios,
     logger,
   });

@@ -1,8 +1,10 @@
+import type { SettingNames } from '../../../src/config/deployment';
 import { DeploymentCheck } from '../../../src/genesys/platform/deploymentCheck';
 import { PlatformApiError } from '../../../src/genesys/platform/platformClient';
 import { TokenUnavailableError } from '../../../src/genesys/platform/tokenCache';
 import { Readiness } from '../../../src/observability/readiness';
 import { captureLogger, TEST_DEPLOYMENT_ID, type CapturedLogger } from '../../support/app';
+import { VARIABLE_NAMES } from '../../support/settingNames';
 
 /**
  * What the deployment preflight tells the operator at start-up, and after, for each state the
@@ -42,7 +44,7 @@ describe('DeploymentCheck', () => {
   afterEach(() => check?.close());
 
   function deploymentCheck(
-    options: { allowedOrigins?: string[]; genesysOrigin?: { origin: string; named: string } } = {},
+    options: { allowedOrigins?: string[]; genesysOrigin?: string; named?: SettingNames } = {},
   ): DeploymentCheck {
     log = captureLogger('debug');
     readiness = new Readiness();
@@ -62,9 +64,10 @@ describe('DeploymentCheck', () => {
       region: 'mypurecloud.ie',
       ttlMs: 3_600_000,
       allowedOrigins: options.allowedOrigins ?? ['https://shop.example.com'],
-      genesysOrigin: options.genesysOrigin ?? {
-        origin: 'https://shop.example.com',
-        named: 'GENESYS_ORIGIN (unset: the first exact CORS_ALLOWED_ORIGINS entry, https://shop.example.com)',
+      genesysOrigin: options.genesysOrigin ?? 'https://shop.example.com',
+      named: options.named ?? {
+        ...VARIABLE_NAMES,
+        origin: 'GENESYS_ORIGIN (unset: the first exact CORS_ALLOWED_ORIGINS entry, https://shop.example.com)',
       },
       logger: log.logger,
       onState: (state) => readiness.set('deployment', state),
@@ -169,7 +172,8 @@ describe('DeploymentCheck', () => {
     it('warns once per origin the deployment does not allow, with the deployment id, and not again on a re-read', async () => {
       deploymentCheck({
         allowedOrigins: ['https://shop.example.com', 'https://checkout.example.org'],
-        genesysOrigin: { origin: 'https://bff.example.org', named: 'GENESYS_ORIGIN (https://bff.example.org)' },
+        genesysOrigin: 'https://bff.example.org',
+        named: { ...VARIABLE_NAMES, origin: 'GENESYS_ORIGIN (https://bff.example.org)' },
       });
       await read(active({ allowAllDomains: false, allowedDomains: ['shop.example.com'] }));
       await read(active({ allowAllDomains: false, allowedDomains: ['shop.example.com'] }));
@@ -206,7 +210,7 @@ describe('DeploymentCheck', () => {
         'The OAuth client may not read the Messenger deployment in mypurecloud.ie (403 missing.permissions)',
       );
       expect(detail).toContain('webDeployments:deployment:view');
-      expect(detail).toContain('or unset GENESYS_CLIENT_ID/GENESYS_CLIENT_SECRET to run without the Platform API.');
+      expect(detail).toContain('or unset GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET to run without the Platform API.');
       expect(linesAbout(/^The OAuth client may not read/)).toEqual([
         expect.objectContaining({ level: LEVEL.error, deploymentId: TEST_DEPLOYMENT_ID }),
       ]);
@@ -237,6 +241,32 @@ describe('DeploymentCheck', () => {
       deploymentCheck();
       await read(refusal(404));
       expect(deploymentCheckInReadyz()!.detail).toContain('(404 not found)');
+    });
+
+    it("names the settings as a deployments file's entry writes them, not the variables nobody set", async () => {
+      const named = {
+        deploymentId: 'deploymentId of deployment "shop"',
+        region: 'region of deployment "shop"',
+        origins: 'origins of deployment "shop"',
+        credentials: 'clientId and clientSecret of deployment "shop"',
+        origin: 'genesysOrigin of deployment "shop" (https://shop.example.com)',
+      };
+      deploymentCheck({ named });
+      await read(refusal(404, 'not.found'));
+      let { detail } = deploymentCheckInReadyz()!;
+      expect(detail).toContain('no Messenger deployment with this deploymentId of deployment "shop" in mypurecloud.ie');
+      expect(detail).toContain('check that region of deployment "shop" is the region');
+      check.close();
+      deploymentCheck({ named });
+      await read(refusal(403, 'missing.permissions'));
+      expect(deploymentCheckInReadyz()!.detail).toContain('or unset clientId and clientSecret of deployment "shop"');
+      check.close();
+      deploymentCheck({ named });
+      await read(active({ status: 'Inactive' }));
+      ({ detail } = deploymentCheckInReadyz()!);
+      expect(detail).toContain('(deploymentId of deployment "shop") is Inactive');
+      expect(detail).toContain('or set deploymentId of deployment "shop" to an active deployment');
+      expect(detail).not.toMatch(/GENESYS_|CORS_/);
     });
 
     it('points at the token check when there is no token, leaving the error log to it', async () => {

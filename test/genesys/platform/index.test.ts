@@ -64,7 +64,7 @@ describe('/readyz with the Platform side', () => {
       expect(status).toBe(503);
       expect(checks.token!.ok).toBe(false);
       expect(checks.token!.detail).toContain('invalid_client');
-      expect(checks.token!.detail).toContain('GENESYS_CLIENT_ID/GENESYS_CLIENT_SECRET');
+      expect(checks.token!.detail).toContain('GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET');
       expect(checks.token!.detail).toContain('GENESYS_REGION');
       expect(checks.token!.detail).toContain('https://login.mypurecloud.ie');
       expect(checks.deployment).toMatchObject({ ok: false, detail: expect.stringContaining('token check') });

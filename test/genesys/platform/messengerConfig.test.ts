@@ -12,6 +12,7 @@ import {
 import { useFixture, type Fixture } from '../../support/nockBack';
 import { manualClock, testConfig } from '../../support/platform';
 import { waitFor } from '../../support/wait';
+import { VARIABLE_NAMES } from '../../support/settingNames';
 
 describe('messengerFeaturesOf', () => {
   const parse = (body: unknown) => messengerFeaturesOf(messengerDeploymentConfigSchema.parse(body));
@@ -118,6 +119,7 @@ describe('MessengerConfigSource', () => {
       cdnUrl: genesys.cdnUrl,
       deploymentId: genesys.deploymentId,
       region: genesys.region.domain,
+      named: genesys.named,
       http: genesysHttp.axios,
       logger: log.logger,
       ttlMs: 300_000,
@@ -225,6 +227,7 @@ describe('MessengerConfigSource against a scripted CDN', () => {
       cdnUrl: CDN_URL,
       deploymentId: TEST_DEPLOYMENT_ID,
       region: 'mypurecloud.ie',
+      named: VARIABLE_NAMES,
       http,
       logger: log.logger,
       ttlMs: 60_000,

@@ -35,6 +35,7 @@ describe('PlatformClient', () => {
       loginUrl: genesys.loginUrl,
       clientId: genesys.credentials!.clientId,
       clientSecret: genesys.credentials!.clientSecret,
+      named: genesys.named,
       http: genesysHttp.axios,
       logger: log.logger,
     });

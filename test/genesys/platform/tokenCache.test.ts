@@ -14,6 +14,7 @@ import { captureLogger, type CapturedLogger } from '../../support/app';
 import { FIXTURE_GENESYS, useFixture, type Fixture } from '../../support/nockBack';
 import { manualClock, recordingSleep, testConfig } from '../../support/platform';
 import { waitFor } from '../../support/wait';
+import { VARIABLE_NAMES } from '../../support/settingNames';
 
 /**
  * The Platform token cache (src/genesys/platform/tokenCache.ts): its refresh margin; against the
@@ -58,6 +59,7 @@ describe('TokenCache against the Genesys login host', () => {
       loginUrl: genesys.loginUrl,
       clientId: genesys.credentials!.clientId,
       clientSecret: genesys.credentials!.clientSecret,
+      named: genesys.named,
       http: genesysHttp.axios,
       logger: log.logger,
       ...overrides,
@@ -108,7 +110,7 @@ describe('TokenCache against the Genesys login host', () => {
     expect(ok).toBe(false);
     expect(detail).toContain('(invalid_client, HTTP 401)');
     expect(detail).toContain('at https://login.mypurecloud.ie');
-    expect(detail).toContain('GENESYS_CLIENT_ID/GENESYS_CLIENT_SECRET');
+    expect(detail).toContain('GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET');
     expect(detail).toContain('GENESYS_REGION');
     // Logged once, not once per caller; the browser-facing message says nothing about the configuration.
     expect(log.messages('error')).toEqual([detail]);
@@ -242,6 +244,7 @@ describe('TokenCache with short-lived tokens (loopback login host, fake clock)',
       loginUrl,
       clientId: 'loopback-client',
       clientSecret: 'loopback-secret',
+      named: VARIABLE_NAMES,
       http: genesysHttp.axios,
       logger: log.logger,
       onState: (state) => state.ok && loads.splice(0).forEach((loaded) => loaded()),
@@ -300,6 +303,7 @@ describe('TokenCache against a scripted login host', () => {
       loginUrl: LOGIN_URL,
       clientId: 'client',
       clientSecret: 'secret',
+      named: VARIABLE_NAMES,
       http: genesysHttp.axios,
       logger: log.logger,
       now: clock.now,
@@ -569,6 +573,7 @@ describe('each token request counted by what Genesys answered', () => {
       loginUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
       clientId: 'id',
       clientSecret: 'secret',
+      named: VARIABLE_NAMES,
       http: genesysHttp.axios,
       logger: captureLogger().logger,
       sleep: async () => undefined,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { SettingNames } from '../../../config/deployment';
 import { AppError } from '../../../domain/errors';
 import type { Logger } from '../../../observability/logger';
 import { genesysCircuitOpen, genesysCircuitRefusals, genesysCircuitTransitions } from '../../../observability/metrics';
@@ -46,8 +47,8 @@ interface GuestApiHealthOptions {
   webMessagingUrl: string;
   deploymentId: string;
   origin: string;
-  /** `origin` as the refused-handshake detail names it: the setting that gave it, or how it was derived. */
-  originNamed: string;
+  /** The deployment id and `origin` as a refused handshake names them: the settings that gave them (Deployment). */
+  named: Pick<SettingNames, 'deploymentId' | 'origin'>;
   readiness: Readiness;
   logger: Logger;
   /** Between bare handshakes while unready and the circuit closed (a refused handshake). */
@@ -236,8 +237,8 @@ export class GuestApiHealth implements GenesysGate {
     const detail =
       error.failure === 'handshake_refused'
         ? `Genesys refused the guest WebSocket handshake (HTTP 403) at ${this.options.webMessagingUrl}. ` +
-          'Check GENESYS_DEPLOYMENT_ID, that the deployment is active, ' +
-          `and that ${this.options.originNamed} is one of its allowed domains.`
+          `Check ${this.options.named.deploymentId}, that the deployment is active, ` +
+          `and that ${this.options.named.origin} is one of its allowed domains.`
         : `The guest WebSocket at ${this.options.webMessagingUrl} could not be opened: ${error.message}` +
           (this.open
             ? ' Calls that need Genesys are refused with 503 at once until a background handshake succeeds.'
@@ -371,7 +372,7 @@ export class GuestApiHealth implements GenesysGate {
         webMessagingUrl: this.options.webMessagingUrl,
         deploymentId: this.options.deploymentId,
         origin: this.options.origin,
-        originNamed: this.options.originNamed,
+        named: this.options.named,
         connectTimeoutMs: Math.max(timeoutMs, this.options.connectTimeoutMs),
         pingIntervalMs: 60_000,
         logger: this.options.logger,

@@ -1,5 +1,6 @@
 import { AsyncResource } from 'node:async_hooks';
 import WebSocket from 'ws';
+import type { SettingNames } from '../../../config/deployment';
 import type { Logger } from '../../../observability/logger';
 import { countGenesysError, genesysSocketOpens, genesysSocketsOpen } from '../../../observability/metrics';
 import { GuestApiError, parseInbound, type InboundFrame } from '../protocol';
@@ -16,8 +17,8 @@ interface GuestSocketOptions {
   webMessagingUrl: string;
   deploymentId: string;
   origin: string;
-  /** `origin` as a refused handshake names it: the setting that gave it, or how it was derived (Deployment). */
-  originNamed: string;
+  /** The deployment id and `origin` as a refused handshake names them: the settings that gave them (Deployment). */
+  named: Pick<SettingNames, 'deploymentId' | 'origin'>;
   connectTimeoutMs: number;
   pingIntervalMs: number;
   logger: Logger;
@@ -42,12 +43,16 @@ export interface SocketClosed {
 const HANDSHAKE_RETRY_AFTER_SECONDS = 3;
 
 /** What an upgrade Genesys answered with an HTTP status instead of a WebSocket means. */
-function handshakeRefusal(status: number, retryAfter: string | undefined, originNamed: string): GuestApiError {
+function handshakeRefusal(
+  status: number,
+  retryAfter: string | undefined,
+  named: Pick<SettingNames, 'deploymentId' | 'origin'>,
+): GuestApiError {
   if (status === 403)
     return new GuestApiError(
       'handshake_refused',
-      'Genesys refused the chat connection. Check GENESYS_DEPLOYMENT_ID, that the deployment is active, ' +
-        `and that ${originNamed} is one of its allowed domains.`,
+      `Genesys refused the chat connection. Check ${named.deploymentId}, that the deployment is active, ` +
+        `and that ${named.origin} is one of its allowed domains.`,
       { genesysCode: status },
     );
   // 1,000 new connections a minute per deployment (docs/genesys-protocol.md#limits-and-timing): Genesys is there.
@@ -117,7 +122,7 @@ export class GuestSocket {
         const status = res.statusCode ?? 0;
         res.resume();
         countGenesysError(status);
-        fail(handshakeRefusal(status, res.headers['retry-after'], this.options.originNamed));
+        fail(handshakeRefusal(status, res.headers['retry-after'], this.options.named));
       });
       ws.once('error', (error) => {
         countGenesysError('unreachable');

@@ -7,6 +7,7 @@ import { WebSocketServer } from 'ws';
 import { genesysCircuitRefusals, genesysCircuitTransitions, registry } from '../../../../src/observability/metrics';
 import { MemoryStore } from '../../../../src/store';
 import { waitFor } from '../../../support/wait';
+import { VARIABLE_NAMES } from '../../../support/settingNames';
 
 describe('GuestApiHealth (the guestApi readiness check)', () => {
   let health: GuestApiHealth;
@@ -24,7 +25,7 @@ describe('GuestApiHealth (the guestApi readiness check)', () => {
       webMessagingUrl: 'wss://webmessaging.example.invalid',
       deploymentId: 'deployment-1',
       origin: 'https://bff.example.org',
-      originNamed: 'GENESYS_ORIGIN (https://bff.example.org)',
+      named: { ...VARIABLE_NAMES, origin: 'GENESYS_ORIGIN (https://bff.example.org)' },
       readiness,
       logger,
       // Longer than any test: the background probe never runs here.
@@ -68,7 +69,10 @@ describe('GuestApiHealth (the guestApi readiness check)', () => {
       webMessagingUrl: 'wss://webmessaging.example.invalid',
       deploymentId: 'deployment-1',
       origin: 'https://shop.example.com',
-      originNamed: 'GENESYS_ORIGIN (unset: the first exact CORS_ALLOWED_ORIGINS entry, https://shop.example.com)',
+      named: {
+        ...VARIABLE_NAMES,
+        origin: 'GENESYS_ORIGIN (unset: the first exact CORS_ALLOWED_ORIGINS entry, https://shop.example.com)',
+      },
       readiness: readinessOfDerived,
       logger: createLogger({ level: 'silent' }),
       probeIntervalMs: 600_000,
@@ -156,7 +160,7 @@ describe('GuestApiHealth.start(): the first handshake, before any guest', () => 
       webMessagingUrl: `ws://127.0.0.1:${port}`,
       deploymentId: 'deployment-1',
       origin: 'https://bff.example.org',
-      originNamed: 'GENESYS_ORIGIN (https://bff.example.org)',
+      named: { ...VARIABLE_NAMES, origin: 'GENESYS_ORIGIN (https://bff.example.org)' },
       readiness,
       logger: createLogger({ level: 'silent' }),
       probeIntervalMs,
@@ -256,7 +260,7 @@ describe('the circuit to Genesys', () => {
       webMessagingUrl: `ws://127.0.0.1:${port}`,
       deploymentId: 'deployment-1',
       origin: 'https://bff.example.org',
-      originNamed: 'GENESYS_ORIGIN (https://bff.example.org)',
+      named: { ...VARIABLE_NAMES, origin: 'GENESYS_ORIGIN (https://bff.example.org)' },
       readiness,
       logger: createLogger({ level: 'silent' }),
       probeIntervalMs: 600_000,
@@ -433,7 +437,7 @@ describe('the circuit shared by the instances of a deployment', () => {
       webMessagingUrl: `ws://127.0.0.1:${port}`,
       deploymentId: 'deployment-1',
       origin: 'https://bff.example.org',
-      originNamed: 'GENESYS_ORIGIN (https://bff.example.org)',
+      named: { ...VARIABLE_NAMES, origin: 'GENESYS_ORIGIN (https://bff.example.org)' },
       readiness,
       logger: createLogger({ level: 'silent' }),
       probeIntervalMs: 600_000,

@@ -12,6 +12,7 @@ import { registry } from '../../../../src/observability/metrics';
 import { captureLogger } from '../../../support/app';
 import {} from '../../../support/platform';
 import { waitFor } from '../../../support/wait';
+import { VARIABLE_NAMES } from '../../../support/settingNames';
 
 /**
  * One Guest API socket (src/genesys/guest/link/guestSocket.ts; docs/genesys-protocol.md#guest-websocket):
@@ -59,7 +60,10 @@ describe('the handshake and sends', () => {
         webMessagingUrl,
         deploymentId: 'd',
         origin: 'https://shop.example.com',
-        originNamed: 'GENESYS_ORIGIN (unset: the first exact CORS_ALLOWED_ORIGINS entry, https://shop.example.com)',
+        named: {
+          ...VARIABLE_NAMES,
+          origin: 'GENESYS_ORIGIN (unset: the first exact CORS_ALLOWED_ORIGINS entry, https://shop.example.com)',
+        },
         connectTimeoutMs: 5000,
         pingIntervalMs: 60_000,
         logger: captureLogger('debug').logger,
@@ -213,7 +217,10 @@ describe('an inbound frame larger than its bound', () => {
         webMessagingUrl: url,
         deploymentId: 'd',
         origin: 'https://shop.example.com',
-        originNamed: 'GENESYS_ORIGIN (unset: the first exact CORS_ALLOWED_ORIGINS entry, https://shop.example.com)',
+        named: {
+          ...VARIABLE_NAMES,
+          origin: 'GENESYS_ORIGIN (unset: the first exact CORS_ALLOWED_ORIGINS entry, https://shop.example.com)',
+        },
         connectTimeoutMs: 5000,
         pingIntervalMs: 60_000,
         logger: log.logger,
@@ -297,7 +304,10 @@ describe('keep-alive pings', () => {
         webMessagingUrl: url,
         deploymentId,
         origin: 'https://shop.example.com',
-        originNamed: 'GENESYS_ORIGIN (unset: the first exact CORS_ALLOWED_ORIGINS entry, https://shop.example.com)',
+        named: {
+          ...VARIABLE_NAMES,
+          origin: 'GENESYS_ORIGIN (unset: the first exact CORS_ALLOWED_ORIGINS entry, https://shop.example.com)',
+        },
         connectTimeoutMs: 5000,
         pingIntervalMs,
         logger: captureLogger('debug').logger,
