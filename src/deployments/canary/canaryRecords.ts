@@ -29,7 +29,10 @@ export class CanaryRecords {
     private readonly ttlMs: number,
   ) {}
 
-  /** The newest runs first. A list the store cannot read, or one that does not parse, reads as none. */
+  /**
+   * The newest runs first, by the interval each was for: a run that outlasts its interval is listed after the next
+   * one's only if it was for a later interval. A list the store cannot read, or one that does not parse, reads as none.
+   */
   async recent(): Promise<CanaryRecord[]> {
     return parse(await this.store.get(KEY));
   }
@@ -37,7 +40,9 @@ export class CanaryRecords {
   async add(record: CanaryRecord): Promise<void> {
     for (let i = 0; i < SWAP_TRIES; i++) {
       const before = await this.store.get(KEY);
-      const next = JSON.stringify([record, ...parse(before)].slice(0, this.keep));
+      // In interval order, not in the order runs ended: a slow run ends after the next interval's run began.
+      const runs = [record, ...parse(before)].sort((a, b) => b.slot - a.slot);
+      const next = JSON.stringify(runs.slice(0, this.keep));
       const written =
         before === undefined
           ? await this.store.claim(KEY, next, this.ttlMs)
