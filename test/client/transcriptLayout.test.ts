@@ -295,3 +295,115 @@ describe('its words and its clock are the locale’s', () => {
       expect({ word, found: unmarked.includes(word) }).toEqual({ word, found: false });
   });
 });
+
+describe('the whole file, as a reader gets it', () => {
+  /** One of each thing a message holds, among them the blanks: a button with no words, a picker with no title. */
+  const messages: TranscriptMessage[] = [
+    { direction: 'inbound', type: 'text', time: '2026-03-04T15:00:00Z', text: 'Where’s my "parcel"? It\'s <late>' },
+    {
+      direction: 'outbound',
+      type: 'structured',
+      time: '2026-03-04T15:00:05Z',
+      from: { name: 'Ana' },
+      text: 'Here it is',
+      cards: [
+        {
+          title: 'Parcel',
+          description: 'On its way',
+          actions: [{ text: 'Track' }, { url: 'https://example.com/p' }, {}],
+        },
+        { title: 'Returns', actions: [] },
+      ],
+      quickReplies: [{ text: 'Yes' }, { text: 'No' }],
+      datePickers: [{}],
+      forms: [{}],
+    },
+    // Nothing to show but who wrote it and when.
+    { direction: 'outbound', type: 'text', time: '2026-03-04T15:00:09Z', originatingEntity: 'bot', text: '' },
+  ];
+  const input = { messages, complete: true, readAt };
+
+  test('the text: each content on a line of its own, a blank button or title left out, nothing made up', () => {
+    const lines = transcriptText(input, ENGLISH_TRANSCRIPT_LOCALE).split('\n');
+    expect(lines.map((line) => line.trimEnd())).toEqual([
+      'Chat transcript',
+      'Saved 2026-03-04 16:00:00 UTC · 3 messages',
+      '',
+      '[2026-03-04 15:00:00 UTC] You: Where’s my "parcel"? It\'s <late>',
+      '[2026-03-04 15:00:05 UTC] Ana: Here it is',
+      '    Card: Parcel: On its way [Track | https://example.com/p]',
+      '    Card: Returns',
+      '    Quick replies: Yes | No',
+      '    Date picker:',
+      '    Form:',
+      '[2026-03-04 15:00:09 UTC] Bot:',
+      '',
+    ]);
+  });
+
+  test('the page, in English, left to right: every element where it belongs, one message a line', () => {
+    const meta = (author: string, at: string, shown: string) =>
+      `<p class="meta"><span class="author">${author}</span><time datetime="${at}">${shown}</time></p>`;
+    expect(transcriptHtml(input, ENGLISH_TRANSCRIPT_LOCALE)).toBe(
+      [
+        '<!doctype html>',
+        '<html lang="en">',
+        '<head>',
+        '<meta charset="utf-8">',
+        `<meta http-equiv="Content-Security-Policy" content="${TRANSCRIPT_CSP}">`,
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        '<meta name="referrer" content="no-referrer">',
+        '<title>Chat transcript</title>',
+        `<style>${TRANSCRIPT_STYLE}</style>`,
+        '</head>',
+        '<body>',
+        '<main aria-labelledby="title"><h1 id="title">Chat transcript</h1>',
+        '<p class="summary">Saved <time datetime="2026-03-04T16:00:00.250Z">2026-03-04 16:00:00 UTC</time> · 3 messages</p>',
+        // Complete: no note that messages are missing.
+        '',
+        '<ol aria-label="Messages"><li class="message inbound">' +
+          meta('You', '2026-03-04T15:00:00Z', '2026-03-04 15:00:00 UTC') +
+          '<p class="text" dir="auto">Where’s my &quot;parcel&quot;? It&#39;s &lt;late&gt;</p></li>',
+        '<li class="message outbound">' +
+          meta('Ana', '2026-03-04T15:00:05Z', '2026-03-04 15:00:05 UTC') +
+          '<p class="text" dir="auto">Here it is</p>' +
+          '<ul><li dir="auto">Card: Parcel: On its way [Track | https://example.com/p]</li>' +
+          '<li dir="auto">Card: Returns</li>' +
+          '<li dir="auto">Quick replies: Yes | No</li>' +
+          '<li dir="auto">Date picker:</li>' +
+          '<li dir="auto">Form:</li></ul></li>',
+        '<li class="message outbound">' + meta('Bot', '2026-03-04T15:00:09Z', '2026-03-04 15:00:09 UTC') + '</li></ol>',
+        '</main>',
+        '</body>',
+        '</html>',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('for any text, the page shows it escaped: no markup of its own, and read back it is the text as written', () => {
+    const named = { lt: '<', gt: '>', quot: '"', '#39': "'", amp: '&' };
+    const unescape = (html: string) =>
+      html.replace(/&(lt|gt|quot|#39|amp);/g, (_, name: keyof typeof named) => named[name]);
+    fc.assert(
+      fc.property(
+        fc.oneof(writing, fc.string({ unit: fc.constantFrom('&', '<', '>', '"', "'", 'a', ';', '#') })),
+        (said) => {
+          fc.pre(said !== '');
+          const html = transcriptHtml(
+            {
+              messages: [{ direction: 'inbound', type: 'text', time: readAt.toISOString(), text: said }],
+              complete: true,
+              readAt,
+            },
+            ENGLISH_TRANSCRIPT_LOCALE,
+          );
+          // No paragraph at all reads back as nothing, which is not what was said.
+          const [, shown = ''] = /<p class="text" dir="auto">([^<]*)<\/p>/.exec(html) ?? [];
+          expect(shown).not.toMatch(/[<>"']/);
+          expect(unescape(shown)).toBe(said);
+        },
+      ),
+    );
+  });
+});
