@@ -6,6 +6,7 @@ import {
   BffClient,
   localStorageTokenStore,
   memoryTokenStore,
+  sessionStorageTokenStore,
   type ChatMessage,
   type ChatStream,
   type StreamHandlers,
@@ -242,7 +243,8 @@ describe('localStorageTokenStore', () => {
     fromAnotherTab(null, null);
     stop();
     fromAnotherTab('chat-token', 'after');
-    expect(heardTokens).toEqual(['token-2', undefined, undefined]);
+    // Strict: toEqual would take a list short of its last `undefined` as equal.
+    expect(heardTokens).toStrictEqual(['token-2', undefined, undefined]);
   });
 
   test('a client with it shares its chat with the other tabs, and takes the token another tab stored', () => {
@@ -255,5 +257,66 @@ describe('localStorageTokenStore', () => {
     );
     expect(client.sessionToken).toBe('token-2');
     expect(new BffClient({ baseUrl: 'http://chat.test' }).sharedWithTabs).toBe(false);
+  });
+
+  test('where storage is disabled it holds nothing and hears nothing, and throws nothing', () => {
+    const area = localStorage;
+    const disabled = jest.spyOn(window, 'localStorage', 'get').mockImplementation(() => {
+      throw new DOMException('The operation is insecure.', 'SecurityError');
+    });
+    try {
+      const store = localStorageTokenStore('chat-token');
+      expect(() => store.set('token-1')).not.toThrow();
+      expect(store.get()).toBeUndefined();
+      expect(() => store.clear()).not.toThrow();
+      const heardTokens: (string | undefined)[] = [];
+      const stop = store.subscribe!((token) => heardTokens.push(token));
+      window.dispatchEvent(new StorageEvent('storage', { key: 'chat-token', newValue: 'token-2', storageArea: area }));
+      stop();
+      expect(heardTokens).toStrictEqual([]);
+    } finally {
+      disabled.mockRestore();
+    }
+  });
+});
+
+describe('sessionStorageTokenStore', () => {
+  afterEach(() => sessionStorage.clear());
+
+  test('keeps the token for a reload of the tab, under the kit’s key, and shares it with no other tab', () => {
+    const store = sessionStorageTokenStore();
+    store.set('token-1');
+    expect(sessionStorage.getItem('genesys-bff.sessionToken')).toBe('token-1');
+    expect(localStorage.getItem('genesys-bff.sessionToken')).toBeNull();
+    // A reload: a new store over the same tab's storage.
+    expect(sessionStorageTokenStore().get()).toBe('token-1');
+    expect(store.subscribe).toBeUndefined();
+    store.clear();
+    expect(sessionStorage.getItem('genesys-bff.sessionToken')).toBeNull();
+    expect(store.get()).toBeUndefined();
+  });
+
+  test('where storage is disabled or full it holds nothing, and throws nothing', () => {
+    const disabled = jest.spyOn(window, 'sessionStorage', 'get').mockImplementation(() => {
+      throw new DOMException('The operation is insecure.', 'SecurityError');
+    });
+    try {
+      const store = sessionStorageTokenStore();
+      expect(() => store.set('token-1')).not.toThrow();
+      expect(store.get()).toBeUndefined();
+      expect(() => store.clear()).not.toThrow();
+    } finally {
+      disabled.mockRestore();
+    }
+    const full = {
+      getItem: () => null,
+      setItem: () => {
+        throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      },
+      removeItem: () => undefined,
+    } as unknown as Storage;
+    const onFull = sessionStorageTokenStore('chat-token', full);
+    expect(() => onFull.set('token-1')).not.toThrow();
+    expect(onFull.get()).toBeUndefined();
   });
 });

@@ -168,6 +168,14 @@ describe('for the reader: the service writes in the kit’s words and the reader
     expect(transcriptLocaleOf('de-AT', undefined).words.title).toBe('Chatverlauf');
     expect(transcriptLocaleOf(undefined, 'Mars/Olympus')).toBe(ENGLISH_TRANSCRIPT_LOCALE);
   });
+
+  test('a language the kit does not ship with a zone it knows is English, its moments in that zone', () => {
+    for (const language of ['tlh', undefined]) {
+      const locale = transcriptLocaleOf(language, 'Asia/Kolkata');
+      expect(locale).toMatchObject({ lang: 'en', dir: 'ltr', words: { title: ENGLISH_TRANSCRIPT_LOCALE.words.title } });
+      expect(locale.time(new Date('2026-03-04T15:30:00Z'))).toBe('2026-03-04 21:00:00 Asia/Kolkata');
+    }
+  });
 });
 
 describe('what each message reads as', () => {

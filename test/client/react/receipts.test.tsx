@@ -9,6 +9,7 @@ import {
   ChatWording,
   MessageList,
   applyReceipt,
+  deliveryLine,
   describeFailure,
   mergeMessages,
   wordingFor,
@@ -98,6 +99,38 @@ describe('a status only moves forward', () => {
     });
     expect(elsewhere).toBe(live);
   });
+
+  test('a receipt that moves its message on to nowhere new leaves the chat state as it was: nothing to draw again', () => {
+    const read: ChatState = {
+      ...STATES['live, waiting for an agent'],
+      messages: [guest('g1', '2026-03-04T15:00:00Z', { status: 'read' })],
+    };
+    // A resumed stream sends again the receipts the page had, and a late one may come after a later.
+    for (const again of [receipt('g1', 'read'), receipt('g1', 'delivered')])
+      expect(transition(read, { type: 'receiptArrived', attempt: read.attempt, receipt: again })).toBe(read);
+    const failed: ChatState = {
+      ...read,
+      messages: [guest('g1', '2026-03-04T15:00:00Z', { status: 'failed', reasons: [{ code: 'DataFiltered' }] })],
+    };
+    const repeated = receipt('g1', 'failed', [{ code: 'ServerError' }]);
+    expect(transition(failed, { type: 'receiptArrived', attempt: failed.attempt, receipt: repeated })).toBe(failed);
+  });
+
+  test('a failed receipt brings its reasons to the message: the list says why and whether to send it again', () => {
+    const live: ChatState = {
+      ...STATES['live, waiting for an agent'],
+      messages: [guest('g1', '2026-03-04T15:00:00Z')],
+    };
+    const failed = transition(live, {
+      type: 'receiptArrived',
+      attempt: live.attempt,
+      receipt: receipt('g1', 'failed', [{ code: 'DataFiltered', message: 'blocked' }]),
+    })!;
+    expect(failed.messages[0]).toMatchObject({ status: 'failed', reasons: [{ code: 'DataFiltered' }] });
+    render(<MessageList messages={failed.messages} onAnswer={() => undefined} />);
+    expect(screen.getByRole('status').textContent).toContain(wordingFor('en').t('failedDataFiltered'));
+    expect(screen.queryByRole('button', { name: 'Send again' })).toBeNull();
+  });
 });
 
 describe('why a message failed, for the customer', () => {
@@ -113,6 +146,8 @@ describe('why a message failed, for the customer', () => {
     [['RateLimited'], 'failedRateLimited', true],
     [['MediaTypeNotAllowed'], 'failedNotAccepted', false],
     [['RecipientOptedOut', 'UnsupportedMessage'], 'failedNotAccepted', false],
+    // A fault among the reasons: the message may go through when sent again.
+    [['MediaTypeNotAllowed', 'ServerError'], 'failedTryAgain', true],
     [['ServerError'], 'failedTryAgain', true],
     [['other'], 'failedTryAgain', true],
     [[], 'failedTryAgain', true],
@@ -184,6 +219,21 @@ describe('the list shows where the guest’s messages stand', () => {
     expect(screen.getByText('Delivered')).toBeTruthy();
   });
 
+  test.each(['en', 'de', 'ar'])('%s: a message Genesys has said nothing of yet reads as sent', (language) => {
+    const wording = wordingFor(language);
+    render(
+      <ChatWording wording={wording}>
+        <MessageList messages={[guest('g1', '2026-03-04T15:00:00Z')]} onAnswer={() => undefined} />
+      </ChatWording>,
+    );
+    expect(document.querySelector('.delivery')!.textContent).toBe(wording.t('messageSent'));
+  });
+
+  test('a message with no status (an agent’s) has no word for where it stands', () => {
+    expect(deliveryLine(reply)).toBeUndefined();
+    expect(deliveryLine(guest('g1', '2026-03-04T15:00:00Z', { status: 'delivered' }))).toBe('Delivered');
+  });
+
   test('a chat that is over offers no sending again', () => {
     render(<MessageList messages={[limited]} onAnswer={() => undefined} answersDisabled />);
     expect(screen.queryByRole('button', { name: 'Send again' })).toBeNull();
@@ -234,6 +284,50 @@ describe('read receipts from the page (readReporter)', () => {
     reads.shown([agent('a4')]);
     show('visible');
     expect(reported).toEqual(['a2', 'a3']);
+  });
+
+  test('by default it watches the page’s own document', async () => {
+    expect(document.visibilityState).toBe('visible');
+    const reported: string[] = [];
+    const reads = readReporter({ markRead: async (id) => void reported.push(id) });
+    reads.shown([agent('a1')]);
+    expect(reported).toEqual(['a1']);
+    reads.stop();
+  });
+
+  test('an event from the agent’s side (joined, left) is not a message the customer read', () => {
+    const reported: string[] = [];
+    const { page } = tab('visible');
+    const reads = readReporter({ markRead: async (id) => void reported.push(id) }, page);
+    const joined: ChatMessage = { ...agent('e1'), type: 'event', text: undefined, events: [{ type: 'Presence' }] };
+    reads.shown([agent('a1'), joined]);
+    expect(reported).toEqual(['a1']);
+    reads.stop();
+  });
+
+  test('an older report that fails after a newer was made does not make the newer again', async () => {
+    const tries: string[] = [];
+    const refusals: Array<() => void> = [];
+    const { page, show } = tab('visible');
+    const reads = readReporter(
+      {
+        markRead: (id) => {
+          tries.push(id);
+          return id === 'a1'
+            ? new Promise((_, reject) => refusals.push(() => reject(new Error('503'))))
+            : Promise.resolve();
+        },
+      },
+      page,
+    );
+    reads.shown([agent('a1')]);
+    reads.shown([agent('a1'), agent('a2')]);
+    refusals[0]!();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    show('hidden');
+    show('visible');
+    expect(tries).toEqual(['a1', 'a2']);
+    reads.stop();
   });
 
   test('a report that failed is made again the next time the tab is shown', async () => {
