@@ -43,6 +43,11 @@ export const newConversation = (): Conversation => ({
 /** One accepted WebSocket. Sends go through here so faults (delay, lost replies) apply in one place. */
 export class GuestConnection {
   session?: SimulatedSession;
+  /**
+   * The session it served last. Its frame delay still applies once the connection has left it (closeSession, an
+   * eviction), to an answer still being made and to a last close event, so nothing overtakes frames held before.
+   */
+  private servedToken?: string;
   /** Set by a drop fault: nothing more reaches this socket. */
   lost = false;
   private requestTimes: number[] = [];
@@ -84,7 +89,7 @@ export class GuestConnection {
 
   sendRaw(raw: string): void {
     if (this.lost) return;
-    const delay = this.delayFor(this.session?.token);
+    const delay = this.delayFor(this.delayedAs);
     if (delay > 0) {
       setTimeout(() => this.write(raw), delay).unref();
     } else {
@@ -95,13 +100,24 @@ export class GuestConnection {
   /** Sends a last frame, then a normal close, both after any frame delay so the order holds. */
   sendAndClose(frame: ServerFrame): void {
     const raw = JSON.stringify(this.shape(frame));
-    const delay = this.delayFor(this.session?.token);
+    const delay = this.delayFor(this.delayedAs);
     const finish = () => {
       this.write(raw);
       if (this.ws.readyState === WebSocket.OPEN) this.ws.close(1000);
     };
     if (delay > 0) setTimeout(finish, delay).unref();
     else finish();
+  }
+
+  /** Leaves its session; see `servedToken`. */
+  leave(): void {
+    this.servedToken = this.delayedAs;
+    this.session = undefined;
+  }
+
+  /** Whose frame delay applies to what it sends. */
+  private get delayedAs(): string | undefined {
+    return this.session?.token ?? this.servedToken;
   }
 
   /** Drops the TCP connection without a close frame. */
@@ -250,7 +266,7 @@ export class Sessions {
 
   detach(connection: GuestConnection): void {
     connection.session?.connections.delete(connection);
-    connection.session = undefined;
+    connection.leave();
   }
 
   /**

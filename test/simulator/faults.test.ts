@@ -135,6 +135,29 @@ describe('frame faults', () => {
     sim.faults.delayFrames(0, token);
   });
 
+  it('a connection evicted from a delayed session gets what was held for it before its close event', async () => {
+    sim.setOptions({ maxConnectionsPerSession: 1 });
+    const { guest: first, token } = await session();
+    sim.faults.delayFrames(200, token);
+    sim.agent.say(token, 'held');
+    // A second connection takes the session's only place: the first is told, after what it was already owed.
+    await session(token);
+    expect((await first.next(isMessage('Outbound'))).body.text).toBe('held');
+    await first.next(isClass('ConnectionClosedEvent'));
+    sim.setOptions({ maxConnectionsPerSession: 3 });
+  });
+
+  it("an answer still being made when closeSession leaves the session keeps the session's delay", async () => {
+    const { guest, token } = await session();
+    sim.faults.delayFrames(300, token);
+    const asked = Date.now();
+    // The JWT is signed asynchronously; the closeSession right behind it leaves the session meanwhile.
+    const jwt = guest.request({ action: 'getJwt', token });
+    guest.send({ action: 'closeSession', token, tracingId: randomUUID() });
+    expect((await jwt).class).toBe('JwtResponse');
+    expect(Date.now() - asked).toBeGreaterThanOrEqual(290);
+  });
+
   it('expireSession sends SessionExpiredEvent now and answers 4006 afterwards', async () => {
     const { guest, token } = await session();
     sim.faults.expireSession(token);
