@@ -120,6 +120,11 @@ export class LiveStream implements ChatStream {
   private place: string | undefined;
   /** A catch-up after `replay_incomplete` is under way. */
   private recovering = false;
+  /**
+   * A `replay_incomplete` that came while a catch-up was under way, with the place it named: the catch-up's reads may
+   * have been made before that gap began, so another follows from there once it is done.
+   */
+  private recoverAgain: { after: string | undefined } | undefined;
   /** Ends the wait between two catch-up rounds (the stream closed). */
   private wakeCatchUp: (() => void) | undefined;
 
@@ -257,18 +262,27 @@ export class LiveStream implements ChatStream {
   /**
    * The replay could not give what was missed: history does, once it can be read, from the newest page back to the
    * page holding `after`, where the client was (the newest page alone may no longer reach it: a catch-up that waited
-   * out refusals while the chat went on found the gap's messages pushed to an older page). One catch-up at a time;
-   * a second `replay_incomplete` meanwhile is covered by the one under way. Nothing else reads that gap again while
+   * out refusals while the chat went on found the gap's messages pushed to an older page). One catch-up at a time:
+   * a second `replay_incomplete` meanwhile (a later gap, which the reads under way may have come too early for) is
+   * caught up from its own place once the one under way is done. Nothing else reads that gap again while
    * the stream stays open, so the catch-up goes on until it has it or the stream closes: each round retries its reads
    * after their Retry-After (BffClient.catchUp), and a round that gives up is followed by another after a wait that
    * doubles up to `maxDelayMs`, or as long as the last refusal's Retry-After when that is longer. Only a refusal no
    * wait can change (the session lost, this origin refused) ends it.
    */
   private recover(after: string | undefined): void {
-    if (this.options.catchUp === false || !this.client.catchUp || this.recovering || this.closed) return;
+    if (this.options.catchUp === false || !this.client.catchUp || this.closed) return;
+    if (this.recovering) {
+      // The oldest place not yet caught up is where the next catch-up starts.
+      this.recoverAgain ??= { after };
+      return;
+    }
     this.recovering = true;
     void this.catchUpUntilShown(this.client.catchUp.bind(this.client), after).finally(() => {
       this.recovering = false;
+      const again = this.recoverAgain;
+      this.recoverAgain = undefined;
+      if (again) this.recover(again.after);
     });
   }
 

@@ -243,6 +243,63 @@ test("a catch-up reads back to where the client was: the place its connection re
   }
 });
 
+test('a replay_incomplete while a catch-up is under way is caught up from its own place once that one is done', async () => {
+  const asked: (string | undefined)[] = [];
+  const finish: ((messages: never[]) => void)[] = [];
+  const source: TicketSource = {
+    streamTicket: async () => ({ ticket: 'ticket' }),
+    forgetSession() {},
+    streamPosition: 't-0000000001000',
+    catchUp(options) {
+      asked.push(options.after);
+      return new Promise((resolve) => finish.push(resolve));
+    },
+  };
+  const opened: FakeSource[] = [];
+  const shown: string[] = [];
+  const stream = new LiveStream(
+    source,
+    () => {
+      const s = new FakeSource();
+      opened.push(s);
+      return s as unknown as EventSource;
+    },
+    { message: (m) => shown.push(m.id) },
+    { initialDelayMs: 1000 },
+  );
+  const session = (state: string, lastEventId: string) =>
+    opened[0]!.dispatchEvent(new MessageEvent('session', { data: JSON.stringify({ state }), lastEventId }));
+  const message = (id: string) =>
+    opened[0]!.dispatchEvent(new MessageEvent('message', { data: JSON.stringify({ id }), lastEventId: id }));
+  try {
+    await jest.advanceTimersByTimeAsync(0);
+    session('open', 't-0000000001000');
+    session('replay_incomplete', 't-0000000001000');
+    await jest.advanceTimersByTimeAsync(0);
+    expect(asked).toEqual(['t-0000000001000']);
+    // While its reads are on the wire, the chat goes on and a later gap opens (an upstream reconnect's replay fails).
+    message('m1');
+    session('replay_incomplete', 'm1');
+    message('m2');
+    session('replay_incomplete', 'm2');
+    await jest.advanceTimersByTimeAsync(0);
+    expect(asked).toHaveLength(1);
+    expect(stream.catchingUp).toBe(true);
+    finish[0]!([{ id: 'g1' } as never]);
+    await jest.advanceTimersByTimeAsync(0);
+    // One more catch-up, from the older of the two later gaps.
+    expect(asked).toEqual(['t-0000000001000', 'm1']);
+    expect(stream.catchingUp).toBe(true);
+    finish[1]!([{ id: 'g2' } as never]);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(shown).toEqual(['m1', 'm2', 'g1', 'g2']);
+    expect(asked).toHaveLength(2);
+    expect(stream.catchingUp).toBe(false);
+  } finally {
+    stream.close();
+  }
+});
+
 test('a ticket refused for a token a sign-in in doubt may have replaced: tried again, not the end; once that is settled, the end', async () => {
   const refused = new BffError({ status: 401, code: 'unauthorized', message: 'The customer signed in since.' });
   let inDoubt = true;
