@@ -42,6 +42,25 @@ test('racing writers: every change answered as done is in the record, none twice
   );
 });
 
+test('an async decision (a record unsealed first) holds only on the value it was made from', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.scheduler(), fc.integer({ min: 2, max: 5 }), async (s, writers) => {
+      const store = new MemoryStore();
+      const raced = interleaved(store, s);
+      // The decision itself waits, as unsealing does: other writers may write meanwhile.
+      const slowIncrement = (current: string | undefined) => s.schedule(Promise.resolve(increment(current)));
+      const runs = Array.from({ length: writers }, () =>
+        changeRecord(raced, 'counter', 60_000, slowIncrement, writers),
+      );
+      const outcomes = await s.waitFor(Promise.all(runs));
+      expect(outcomes.every((o) => o !== undefined)).toBe(true);
+      expect(Number(await store.get('counter'))).toBe(writers);
+      expect(new Set(outcomes.map((o) => o!.answer)).size).toBe(writers);
+    }),
+    { numRuns: 100 },
+  );
+});
+
 test('a record created or removed between the read and the write counts as changed', async () => {
   const store = new MemoryStore();
   let reads = 0;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { type NormalizedMessage, normalizedMessageSchema } from '../../domain/message';
-import type { SharedStore } from '../../store';
+import { changeRecord, type SharedStore } from '../../store';
 import type { Sealer } from '../tokens';
 import { recordKeys } from './pushRecords';
 
@@ -62,19 +62,19 @@ export class HeardReplies {
   }
 
   private async write(sk: string, message: NormalizedMessage): Promise<HeardOutcome> {
-    const key = recordKeys(sk).heard;
-    for (let i = 0; i < WRITE_TRIES; i++) {
-      const current = await this.store.get(key);
-      const held = current === undefined ? [] : await this.open(current);
-      if (held.some((m) => m.id === message.id)) return 'kept';
-      const value = await this.sealer.seal({ typ: 'heard', m: [...held, message].slice(-HEARD_MAX) });
-      const done =
-        current === undefined
-          ? await this.store.claim(key, value, this.ttlMs)
-          : await this.store.swap(key, current, value, this.ttlMs);
-      if (done) return 'kept';
-    }
-    return 'busy';
+    const changed = await changeRecord(
+      this.store,
+      recordKeys(sk).heard,
+      this.ttlMs,
+      async (current) => {
+        const held = current === undefined ? [] : await this.open(current);
+        if (held.some((m) => m.id === message.id)) return { answer: 'kept' as const };
+        const m = [...held, message].slice(-HEARD_MAX);
+        return { write: await this.sealer.seal({ typ: 'heard', m }), answer: 'kept' as const };
+      },
+      WRITE_TRIES,
+    );
+    return changed ? changed.answer : 'busy';
   }
 
   /** A record that does not open (sealed with a key since retired, or not this service's) holds nothing. */
