@@ -254,11 +254,13 @@ describe.each(['memory', 'redis'] as const)('instances sharing the outbox (%s)',
     expect(smtp.to('mid@example.com')).toHaveLength(1);
   });
   it('keep off an e-mail whose try is slower than its lease: the instance trying it renews the lease', async () => {
-    const smtp = await relay((t) => (t === 1 ? { afterMs: 1500 } : undefined));
+    // Renewed every half lease: a lease of 0.8 s leaves room for a busy machine's pauses, and the try (within the
+    // send's 2 s timeout) outlasts two of them.
+    const smtp = await relay((t) => (t === 1 ? { afterMs: 1800 } : undefined));
     const storeOf = storesOf[kind]();
     const log = captureLogger('info');
-    const a = instance(await storeOf(), smtp.url, log, 'a', 300);
-    instance(await storeOf(), smtp.url, log, 'b', 300);
+    const a = instance(await storeOf(), smtp.url, log, 'a', 800);
+    instance(await storeOf(), smtp.url, log, 'b', 800);
     const store = await storeOf();
     const id = await replyTo(a, '{slow}', 'slow@example.com');
 
