@@ -15,6 +15,15 @@ const words = new URL(self.location.href).searchParams;
 self.addEventListener('install', () => self.skipWaiting());
 self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
 
+/**
+ * `name` put into `template` at `{from}`, set apart from the words around it (FSI … PDI, as the kit's `isolate`): a
+ * name in another script, or ending in digits or punctuation, keeps its own direction in a title of either direction.
+ * Taken as it is: a `$&` in a name is not a replacement pattern.
+ */
+function withName(template, name) {
+  return template.replace('{from}', () => '\u2068' + name + '\u2069');
+}
+
 /** The payload, or `{}` when it is not the service's JSON (a push must still show a notification). */
 function payloadOf(event) {
   try {
@@ -39,7 +48,7 @@ self.addEventListener('push', (event) => {
   const reply = payloadOf(event);
   const from = typeof reply.from === 'string' && reply.from.trim() ? reply.from.trim() : undefined;
   const title = from
-    ? (words.get('replyFrom') || 'New reply from {from}').replace('{from}', from)
+    ? withName(words.get('replyFrom') || 'New reply from {from}', from)
     : words.get('reply') || 'New reply';
   event.waitUntil(
     self.registration.showNotification(title, {

@@ -573,7 +573,7 @@ test('the example registers the kit’s worker; a pushed reply is a notification
       data: JSON.stringify(pushed),
     });
     const shown = await desktop.nthShown(1);
-    expect(shown.summary).toBe(`New reply from ${pushed.from}`);
+    expect(shown.summary).toBe(`New reply from \u2068${pushed.from}\u2069`);
 
     // The customer clicks it: a tab opens on the chat page, resumes the same chat, and shows the reply.
     const starts: string[] = [];

@@ -102,7 +102,7 @@ test("a reply becomes a notification in the customer's language, naming the agen
   const shown = await pushed(`/chat-sw.js?${words}`, [{ type: 'reply', from: 'Alex', url: `${origin}/shop/chat?c=1` }]);
   expect(shown).toEqual([
     {
-      title: 'Neue Antwort von Alex',
+      title: 'Neue Antwort von \u2068Alex\u2069',
       body: '',
       lang: 'de',
       dir: 'auto',
@@ -110,6 +110,15 @@ test("a reply becomes a notification in the customer's language, naming the agen
       url: `${origin}/shop/chat?c=1`,
     },
   ]);
+});
+
+test('a name is set apart from the words around it and taken as written, replacement patterns and all', async () => {
+  const words = new URLSearchParams({ replyFrom: 'رد جديد من {from}', reply: 'رد جديد', lang: 'ar', dir: 'rtl' });
+  const worker = `/chat-sw.js?${words}`;
+  const [digits] = await pushed(worker, [{ type: 'reply', from: 'Alex 2', url: '/shop/chat' }]);
+  expect(digits!.title).toBe('رد جديد من \u2068Alex 2\u2069');
+  const [patterns] = await pushed(worker, [{ type: 'reply', from: "Ana $& Bo $'", url: '/shop/chat' }]);
+  expect(patterns!.title).toBe("رد جديد من \u2068Ana $& Bo $'\u2069");
 });
 
 test('a preview the deployment allows is the body; Arabic words read right to left; without a name, the plain title', async () => {
@@ -136,7 +145,7 @@ test('a preview the deployment allows is the body; Arabic words read right to le
 
 test("a push naming another site's page leads to this site's root, and a payload that is not JSON still notifies", async () => {
   const foreign = await pushed('/chat-sw.js', [{ type: 'reply', from: 'Alex', url: 'https://evil.example/phish' }]);
-  expect(foreign.map((n) => [n.title, n.url])).toEqual([['New reply from Alex', `${origin}/`]]);
+  expect(foreign.map((n) => [n.title, n.url])).toEqual([['New reply from \u2068Alex\u2069', `${origin}/`]]);
   const broken = await pushed('/chat-sw.js', ["not the service's JSON"]);
   expect(broken.map((n) => [n.title, n.url])).toEqual([['New reply', `${origin}/`]]);
 });
@@ -179,7 +188,10 @@ describe('clicking the notification, on a desktop that shows it', () => {
     const { push } = await shopWithWorker();
     await push({ type: 'reply', from: 'Alex', preview: 'Your parcel left today', url: `${origin}/shop/chat?c=1` });
     const shown = await desktop.nthShown(1);
-    expect(shown).toMatchObject({ summary: 'New reply from Alex', actions: expect.arrayContaining(['default']) });
+    expect(shown).toMatchObject({
+      summary: 'New reply from \u2068Alex\u2069',
+      actions: expect.arrayContaining(['default']),
+    });
     expect(shown.body).toContain('Your parcel left today');
 
     const opened = desktop.context.waitForEvent('page');

@@ -447,7 +447,7 @@ describe('a reply while the customer is away, in the production build', () => {
       data: JSON.stringify(pushed),
     });
     const shown = await desktop.nthShown(1);
-    expect(shown.summary).toBe(`New reply from ${pushed.from}`);
+    expect(shown.summary).toBe(`New reply from \u2068${pushed.from}\u2069`);
     expect(shown.body).toContain('Your parcel left the depot today');
 
     // The customer clicks it: a tab opens on the chat page, resumes the same chat, and shows the reply.
