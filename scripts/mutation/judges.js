@@ -42,6 +42,15 @@ const AREAS = [
     [...GUEST, 'test/api/messages.test.ts', 'test/api/messagePacing.test.ts'],
   ],
   ['src/genesys/guest/rest/attachment', [...GUEST, ...ATTACHMENT_API]],
+  // Small units whose rules their own suites state; the Guest API suites only pass through them.
+  [
+    'src/genesys/guest/rest/guestJwt.ts',
+    ['test/genesys/guest/rest/guestJwt.test.ts', 'test/genesys/guest/rest/history.test.ts'],
+  ],
+  [
+    'src/genesys/guest/desk/typingIndicator.ts',
+    ['test/genesys/guest/desk/typingIndicator.test.ts', 'test/genesys/guest/guestSession.test.ts'],
+  ],
   ['src/genesys/guest/', GUEST],
   // Open hours and the availability answer: their own suites (the property tests hold them to an independent
   // time-zone oracle) and the routes that publish them.
@@ -54,12 +63,23 @@ const AREAS = [
       'test/api/availabilityStream.test.ts',
     ],
   ],
+  // How allowedDomains apply to an origin: its own suite and the deployment check that warns with it.
+  [
+    'src/genesys/platform/allowedDomains.ts',
+    ['test/genesys/platform/allowedDomains.test.ts', 'test/genesys/platform/deploymentCheck.test.ts'],
+  ],
   ['src/genesys/', ['test/genesys/platform/', 'test/config/operation.test.ts', 'test/api/session.test.ts']],
   // Identity tokens: their keys and their words at a sign-in.
   ['src/session/attributes/identityVerifier.ts', ['test/session/attributes/', 'test/api/signIn.test.ts']],
   // The detectors and what is masked where: their own suites (a property test against a Luhn and ISO 13616 oracle)
   // and the API's masking suite.
   ['src/session/masking/', ['test/session/masking/', 'test/api/masking.test.ts']],
+  // What POST /messages and POST /guest-session carry: their own suites and the API suites that state their refusals.
+  [
+    'src/session/sending/messageInput.ts',
+    ['test/session/sending/messageInput.test.ts', 'test/api/messages.test.ts', 'test/api/inputScreens.test.ts'],
+  ],
+  ['src/session/startInput.ts', ['test/session/startInput.test.ts', 'test/api/session.test.ts']],
   [
     'src/session/',
     [
@@ -166,7 +186,15 @@ const AREAS = [
   ['src/config/', ['test/config/']],
   ['src/observability/', ['test/observability/', 'test/hostile/logLeaks.test.ts']],
   ['src/domain/', ['test/domain/', 'test/api/session.test.ts', 'test/api/messages.test.ts']],
+  // The timers: their own suites, each against a stand-in clock or the loop it measures.
+  ['src/scheduling/timerRounds.ts', ['test/scheduling/timerRounds.test.ts']],
+  ['src/scheduling/fairDeadline.ts', ['test/scheduling/fairDeadline.test.ts']],
   ['src/scheduling/', ['test/scheduling/', 'test/api/session.test.ts', 'test/api/messages.test.ts']],
+  // The canary's list of runs in the shared store: its own suite and the canary's, which reads it back.
+  [
+    'src/deployments/canary/canaryRecords.ts',
+    ['test/deployments/canary/canaryRecords.test.ts', 'test/deployments/canary/deploymentCanary.test.ts'],
+  ],
   // The deployments: what the process builds once, each deployment on it, the choice of a request's, reloads.
   [
     'src/deployments/',

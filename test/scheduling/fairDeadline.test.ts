@@ -64,6 +64,16 @@ describe('with a loop stalled while it runs', () => {
     expect(answered).toBe(true);
   });
 
+  test('cancelled in the turn it fell due in, before it judged, it does not expire', async () => {
+    let expired = false;
+    const deadline = fairDeadline(100, 100, () => (expired = true));
+    // Queued before the stall, the cancel runs after the late timer found it due, and before its judgement.
+    setImmediate(() => deadline.cancel());
+    stall(300);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(expired).toBe(false);
+  });
+
   test('never later than its longest wait, however long the stalls', async () => {
     const { expiredAfter } = expiry(100, 300);
     stall(500);

@@ -50,3 +50,15 @@ test('an identity token where no verifier is configured is identity_invalid (401
   expect((error as AppError).message).toMatch(/IDENTITY_JWT_SECRET/);
   expect((error as AppError).message).toMatch(/IDENTITY_JWKS_URL/);
 });
+
+test('only the well-known fields the body has are set: none is added without a value', async () => {
+  const given = await givenAttributes({ firstName: 'Ada', attributes: { tier: 'gold' } }, keys, none, undefined);
+  expect(given).toStrictEqual({ browser: { tier: 'gold', fn: 'Ada' }, identity: {} });
+  expect(Object.keys(given.browser)).toEqual(['tier', 'fn']);
+});
+
+test('a start body cannot send null for an attribute (only an update that merges removes one with null)', async () => {
+  await expect(givenAttributes({ attributes: { tier: null } } as never, keys, none, undefined)).rejects.toMatchObject({
+    code: 'validation_failed',
+  });
+});

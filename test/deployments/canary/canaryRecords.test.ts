@@ -38,3 +38,42 @@ test('in any order of ending, the list holds the newest intervals, newest first,
     ),
   );
 });
+
+/** A store on which another instance writes the list between this one's read and its write, `times` times. */
+function overtaken(times: number) {
+  const store = new MemoryStore();
+  const other = new CanaryRecords(store, 10, 60_000);
+  let left = times;
+  let otherSlot = 100;
+  let reads = 0;
+  const overtake = async () => {
+    if (left-- > 0) await other.add(run(otherSlot++));
+  };
+  const racing = {
+    get: (key: string) => (reads++, store.get(key)),
+    claim: async (key: string, value: string, ttlMs: number) => (await overtake(), store.claim(key, value, ttlMs)),
+    swap: async (key: string, expected: string, value: string | undefined, ttlMs: number) => (
+      await overtake(),
+      store.swap(key, expected, value, ttlMs)
+    ),
+  };
+  return { store, racing, reads: () => reads };
+}
+
+test('a write another instance overtook is tried again over what it wrote: both runs are listed', async () => {
+  for (const times of [1, 2]) {
+    const { store, racing } = overtaken(times);
+    // The first try finds no list (claim), a second finds the other's (swap).
+    await new CanaryRecords(racing, 10, 60_000).add(run(7));
+    const slots = (await new CanaryRecords(store, 10, 60_000).recent()).map((r) => r.slot);
+    expect(slots).toEqual([...Array.from({ length: times }, (_, i) => 100 + times - 1 - i), 7]);
+  }
+});
+
+test('overtaken on every try, a run is given up after five tries: the list is left as the others wrote it', async () => {
+  const { store, racing, reads } = overtaken(Infinity);
+  await new CanaryRecords(racing, 10, 60_000).add(run(7));
+  expect(reads()).toBe(5);
+  const slots = (await new CanaryRecords(store, 10, 60_000).recent()).map((r) => r.slot);
+  expect(slots).toEqual([104, 103, 102, 101, 100]);
+});

@@ -34,6 +34,13 @@ describe('domainAllowsHost', () => {
     [['shop.example.com'], 'shop.example.com.evil.test', false],
     [[], 'shop.example.com', false],
     [[''], 'shop.example.com', false],
+    // An entry that names no host allows nothing, not even a host written with its trailing root dot.
+    [[''], 'shop.example.com.', false],
+    [['https://shop example.com'], 'example.com.', false],
+    // Only a leading `*.` is a wildcard, and only a port at the end is dropped: an entry that is no host beside them
+    // is not read as another host.
+    [['a.*.example.com'], 'a.example.com', false],
+    [['shop.example.com:8443.evil.test'], 'shop.example.com.evil.test', false],
   ])('%j allows %s: %s', (allowed, host, expected) => {
     expect(domainAllowsHost(allowed, host)).toBe(expected);
   });

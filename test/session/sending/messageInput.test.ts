@@ -49,6 +49,8 @@ describe('checkText', () => {
   test('refuses one UTF-8 byte more as message_too_long (413), with the bytes and the limit as fields', () => {
     const error = refusal(`${'é'.repeat(2048)}x`);
     expect(error).toMatchObject({ code: 'message_too_long', status: 413, extensions: { bytes: 4097, limit: 4096 } });
+    // The detail a client shows says both numbers too, not only the fields.
+    expect(error.message).toBe('The message is 4097 bytes (UTF-8); Genesys accepts at most 4096.');
   });
 
   test('counts UTF-8 bytes, not characters', () => {

@@ -3,6 +3,7 @@ import axios from 'axios';
 import nock from 'nock';
 import { startSimulator, type Simulator } from '../../../../simulator';
 import { GuestHistory } from '../../../../src/genesys/guest/rest/history';
+import { GuestJwtCache, type GuestJwt } from '../../../../src/genesys/guest/rest/guestJwt';
 import type { SessionHub } from '../../../../src/genesys/guest/sessionHub';
 import { hubFor } from '../../../support/guestHub';
 
@@ -54,4 +55,76 @@ test('after a 401, history asks for a new JWT and retries with it, not with the 
   expect(seen[0]).toBe(`bearer ${refused}`);
   expect(seen[1]).not.toBe(`bearer ${refused}`);
   nock.cleanAll();
+});
+
+describe('GuestJwtCache', () => {
+  /** A cache over a stand-in getJwt: each fetch answers with a JWT numbered in order, expiring `lifeSeconds` on. */
+  function cache(lifeSeconds = 3600, marginMs = 60_000) {
+    let clock = 1_000_000;
+    let fetches = 0;
+    const pending: (() => void)[] = [];
+    let fail = false;
+    const jwts = new GuestJwtCache(
+      () => {
+        const n = ++fetches;
+        return new Promise<GuestJwt>((resolve, reject) => {
+          const answer = () =>
+            fail ? reject(new Error('refused')) : resolve({ jwt: `jwt-${n}`, exp: clock / 1000 + lifeSeconds });
+          pending.push(answer);
+        });
+      },
+      marginMs,
+      () => clock,
+    );
+    const answerAll = () => pending.splice(0).forEach((answer) => answer());
+    /** One get, answered at once. */
+    const get = async () => {
+      const got = jwts.get();
+      answerAll();
+      return (await got).jwt;
+    };
+    return {
+      jwts,
+      get,
+      answerAll,
+      fetches: () => fetches,
+      setClock: (at: number) => (clock = at),
+      failNext: (v: boolean) => (fail = v),
+    };
+  }
+
+  test('gets while one fetch is under way share it: one getJwt, one JWT', async () => {
+    const c = cache();
+    const gets = [c.jwts.get(), c.jwts.get(), c.jwts.get()];
+    c.answerAll();
+    expect((await Promise.all(gets)).map((j) => j.jwt)).toEqual(['jwt-1', 'jwt-1', 'jwt-1']);
+    expect(c.fetches()).toBe(1);
+  });
+
+  test('kept until exactly `marginMs` before its exp: at that instant it is fetched again', async () => {
+    const c = cache(3600, 60_000);
+    expect(await c.get()).toBe('jwt-1');
+    const exp = 1_000_000 + 3600_000;
+    c.setClock(exp - 60_001);
+    expect(await c.get()).toBe('jwt-1');
+    c.setClock(exp - 60_000);
+    expect(await c.get()).toBe('jwt-2');
+    expect(c.fetches()).toBe(2);
+  });
+
+  test('a failed fetch is not kept: the next get asks again', async () => {
+    const c = cache();
+    c.failNext(true);
+    await expect(c.get()).rejects.toThrow('refused');
+    c.failNext(false);
+    expect(await c.get()).toBe('jwt-2');
+  });
+
+  test('forget drops a JWT still in date: the next get fetches a new one', async () => {
+    const c = cache();
+    expect(await c.get()).toBe('jwt-1');
+    c.jwts.forget();
+    expect(await c.get()).toBe('jwt-2');
+    expect(await c.get()).toBe('jwt-2');
+  });
 });
