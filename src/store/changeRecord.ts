@@ -12,7 +12,7 @@ export type RecordChange<T> = { write: string | undefined; answer: T } | { answe
  * throws is thrown, with nothing written. `ttlMs` is the written record's lifetime.
  */
 export async function changeRecord<T>(
-  store: SharedStore,
+  store: Pick<SharedStore, 'get' | 'claim' | 'swap'>,
   key: string,
   ttlMs: number,
   change: (current: string | undefined) => RecordChange<T> | Promise<RecordChange<T>>,

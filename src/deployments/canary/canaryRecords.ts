@@ -1,4 +1,4 @@
-import type { SharedStore } from '../../store';
+import { changeRecord, type SharedStore } from '../../store';
 import type { CanaryResult } from './canaryRun';
 
 /**
@@ -37,18 +37,19 @@ export class CanaryRecords {
     return parse(await this.store.get(KEY));
   }
 
+  /** Adds a run; given up (the run goes unlisted) when other writers overtook every try. */
   async add(record: CanaryRecord): Promise<void> {
-    for (let i = 0; i < SWAP_TRIES; i++) {
-      const before = await this.store.get(KEY);
-      // In interval order, not in the order runs ended: a slow run ends after the next interval's run began.
-      const runs = [record, ...parse(before)].sort((a, b) => b.slot - a.slot);
-      const next = JSON.stringify(runs.slice(0, this.keep));
-      const written =
-        before === undefined
-          ? await this.store.claim(KEY, next, this.ttlMs)
-          : await this.store.swap(KEY, before, next, this.ttlMs);
-      if (written) return;
-    }
+    await changeRecord(
+      this.store,
+      KEY,
+      this.ttlMs,
+      (before) => {
+        // In interval order, not in the order runs ended: a slow run ends after the next interval's run began.
+        const runs = [record, ...parse(before)].sort((a, b) => b.slot - a.slot);
+        return { write: JSON.stringify(runs.slice(0, this.keep)), answer: undefined };
+      },
+      SWAP_TRIES,
+    );
   }
 }
 
