@@ -132,6 +132,24 @@ const AREAS = [
       DOCUMENTS,
     ],
   ],
+  // X-Request-Id: which ids are kept and echoed, which replaced (edge), and the trace that travels with the id (tracing).
+  ['src/http/middleware/requestId.ts', ['test/http/edge.test.ts', 'test/observability/tracing.test.ts']],
+  // One client's key, and the client behind trusted proxies: its suite and the listener's caps that count by it.
+  [
+    'src/http/middleware/clientAddress.ts',
+    ['test/http/middleware/clientAddress.test.ts', 'test/http/server/connectionCaps.test.ts'],
+  ],
+  // CORS: its refusals and grants at the edge (cors), the grant replayed per origin (recordedHeaders) and on health.
+  [
+    'src/http/middleware/cors.ts',
+    [
+      'test/http/middleware/cors.test.ts',
+      'test/http/middleware/recordedHeaders.test.ts',
+      'test/http/server/healthFirst.test.ts',
+    ],
+  ],
+  // The live streams' per-session and per-address caps: the streams' suite and the stream route's.
+  ['src/http/streams/streamCaps.ts', ['test/http/streams/liveStreams.test.ts', 'test/api/stream.test.ts']],
   // The scrape endpoint on METRICS_PORT, and what each request counts: the metrics suites state them.
   ['src/http/server/metricsListener.ts', ['test/observability/metrics.test.ts', 'test/config/operation.test.ts']],
   [

@@ -38,6 +38,13 @@ describe('SIGN_IN_REDIRECT_URIS', () => {
     expect(problems).toEqual([expect.stringMatching(reason)]);
     expect(problems[0]!.startsWith(`SIGN_IN_REDIRECT_URIS: "${uri}"`)).toBe(true);
   });
+
+  it('tells the operator how to write a callback that is not a URL', () => {
+    expect(refusal({ SIGN_IN_REDIRECT_URIS: 'signed-in' })).toEqual([
+      'SIGN_IN_REDIRECT_URIS: "signed-in" is not an absolute URL; write the callback URL as sent to the identity ' +
+        'provider, e.g. https://shop.example.com/signed-in',
+    ]);
+  });
 });
 
 describe('signInCallbacks', () => {

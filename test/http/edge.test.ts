@@ -10,6 +10,7 @@ import { waitFor } from '../support/wait';
 
 /** The HTTP edge: problem+json errors, body parsing, request ids, security headers, log hygiene. */
 
+const GIVEN_UP_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Emits `hang` when a request reaches the never-answering route. */
@@ -317,7 +318,8 @@ describe('HTTP edge', () => {
       expect(JSON.stringify(access)).not.toMatch(/SECRET|kaboom/);
     });
 
-    it("tags the access line of a request the client gave up on with that request's id", async () => {
+    // Its access line is written from no request's context: the id and the trace come from the request itself.
+    it("tags the access line of a request the client gave up on with that request's id and trace", async () => {
       const { app, log } = edgeApp();
       const server = http.createServer(app).listen(0, '127.0.0.1');
       await once(server, 'listening');
@@ -326,7 +328,7 @@ describe('HTTP edge', () => {
         const gaveUp = new AbortController();
         const arrived = once(arrivals, 'hang');
         const pending = fetch(`http://127.0.0.1:${port}/hang`, {
-          headers: { 'X-Request-Id': 'given-up-1' },
+          headers: { 'X-Request-Id': 'given-up-1', traceparent: `00-${GIVEN_UP_TRACE}-00f067aa0ba902b7-01` },
           signal: gaveUp.signal,
         }).catch(() => 'aborted');
         // Given up once the service holds the request, however long it took to get there.
@@ -335,7 +337,7 @@ describe('HTTP edge', () => {
         expect(await pending).toBe('aborted');
         const hangLine = () => log.lines().find((l) => (l.req as { url?: string } | undefined)?.url === '/hang');
         await waitFor(() => hangLine() !== undefined);
-        expect(hangLine()?.requestId).toBe('given-up-1');
+        expect(hangLine()).toMatchObject({ requestId: 'given-up-1', trace_id: GIVEN_UP_TRACE });
       } finally {
         server.closeAllConnections();
         await new Promise((resolve) => server.close(resolve));

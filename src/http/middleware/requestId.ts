@@ -16,6 +16,6 @@ export const requestId: RequestHandler = (req, res, next) => {
   req.id = id;
   res.setHeader('X-Request-Id', id);
   const trace = traceRequest(req.method, req.headers);
-  if (trace) res.locals.trace = trace;
+  res.locals.trace = trace;
   runWithContext({ requestId: id, trace: trace?.ids }, () => withRequestSpan(trace, next));
 };

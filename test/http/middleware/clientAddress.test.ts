@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Request } from 'express';
-import { clientAddressKey } from '../../../src/http/middleware/clientAddress';
+import express, { type Request } from 'express';
+import fc from 'fast-check';
+import { clientAddressKey, forwardedClient } from '../../../src/http/middleware/clientAddress';
 import { rateLimits } from '../../../src/http/middleware/rateLimits';
 import { testConfig } from '../../support/app';
 import { demoPng } from '../../../simulator/richReplies';
@@ -49,6 +50,57 @@ describe('the rate limits and the caps share one key, from IPV6_PREFIX_LENGTH', 
     );
     expect(keyOf({ IPV6_PREFIX_LENGTH: '64' }, '2001:db8:0:100::9')).toBe(clientAddressKey('2001:db8:0:100::1', 64));
     expect(keyOf({}, '203.0.113.7')).toBe('203.0.113.7');
+  });
+});
+
+describe('the client behind trusted proxies, as Express names it', () => {
+  /** Express's own answer (req.ip, through proxy-addr) for the same peer, X-Forwarded-For and trust. */
+  const expressIp = (peer: string, forwardedFor: string, trust: (address: string, hop: number) => boolean) => {
+    const app = express();
+    app.set('trust proxy', trust);
+    const req = Object.assign(Object.create(app.request) as Request, {
+      socket: { remoteAddress: peer },
+      headers: { 'x-forwarded-for': forwardedFor },
+    });
+    return req.ip;
+  };
+
+  const ADDRESSES = ['203.0.113.7', '198.51.100.1', '10.0.0.1', '10.0.0.2', '2001:db8::1', '::1'];
+
+  test('the first untrusted hop from the peer back, or the farthest given: as req.ip for any header and trust', () => {
+    const hop = fc.record({
+      address: fc.constantFrom(...ADDRESSES, ''),
+      before: fc.constantFrom('', ' ', '  '),
+      after: fc.constantFrom('', ' ', '  '),
+    });
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...ADDRESSES),
+        fc.array(hop, { maxLength: 6 }),
+        fc.subarray(ADDRESSES),
+        fc.nat({ max: 7 }),
+        (peer, hops, trusted, deepest) => {
+          const forwardedFor = hops.map((h) => h.before + h.address + h.after).join(',');
+          const trust = (address: string, index: number) => trusted.includes(address) && index <= deepest;
+          expect(forwardedClient(peer, forwardedFor, trust)).toBe(expressIp(peer, forwardedFor, trust));
+        },
+      ),
+      { seed: 20_261_127, numRuns: 300 },
+    );
+  });
+
+  test('asks trust about each hop with its index, nearest first, and stops at the first it does not trust', () => {
+    const asked: Array<[string, number]> = [];
+    const client = forwardedClient('10.0.0.1', '203.0.113.7, 198.51.100.1,10.0.0.2', (address, index) => {
+      asked.push([address, index]);
+      return address.startsWith('10.');
+    });
+    expect(client).toBe('198.51.100.1');
+    expect(asked).toEqual([
+      ['10.0.0.1', 0],
+      ['10.0.0.2', 1],
+      ['198.51.100.1', 2],
+    ]);
   });
 });
 
