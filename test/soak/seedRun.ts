@@ -36,6 +36,13 @@ import { startWorld, type World } from './world';
 /** Every session holds at most one Genesys socket from this long after the last fault ended. */
 const SOCKET_BOUND_MS = 30_000;
 /**
+ * ... and from this long after the customers stopped. A tab that came back in their last moments opens its stream on
+ * any instance: the idle live socket moves there (sessionOwnership.ts renews each second) and a watch lets its socket
+ * go (at its next renewal), so for a few seconds the chat may hold three, as Genesys allows. Seed 201291329 counted
+ * two such chats one second after their tabs came back.
+ */
+const SOCKET_SETTLE_MS = 10_000;
+/**
  * After the customers stop, how long their views may take to hold every message in history: 30 s, or longer while
  * the service has told a customer whose view lacks some to wait before reading history again (Genesys's limit of
  * reads a session makes a minute), until that wait is over and READ_MARGIN_MS more, never past CONVERGE_MAX_MS.
@@ -177,6 +184,7 @@ export async function runSeed(args: RunSettings, handle: RunHandle): Promise<Run
   clearInterval(sampling);
   lag.disable();
   const lastFaultEnd = Math.max(0, ...applied.map((a) => a.endedAt ?? 0));
+  const customersStopped = Date.now();
   console.log(
     `soak: customers stopped at ${((Date.now() - t0) / 1000).toFixed(1)} s; faults ended at ${(lastFaultEnd / 1000).toFixed(1)} s`,
   );
@@ -198,7 +206,7 @@ export async function runSeed(args: RunSettings, handle: RunHandle): Promise<Run
   }
 
   // Sockets: from the bound on, sampled each second until the checks.
-  const socketsDue = t0 + lastFaultEnd + SOCKET_BOUND_MS;
+  const socketsDue = Math.max(t0 + lastFaultEnd + SOCKET_BOUND_MS, customersStopped + SOCKET_SETTLE_MS);
   while (Date.now() < socketsDue) await sleep(500);
   const sockets = new Map<string, number>();
   const countedFrom = Date.now();
