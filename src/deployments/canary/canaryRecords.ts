@@ -30,8 +30,8 @@ export class CanaryRecords {
   ) {}
 
   /**
-   * The newest runs first, by the interval each was for: a run that outlasts its interval is listed after the next
-   * one's only if it was for a later interval. A list the store cannot read, or one that does not parse, reads as none.
+   * The newest runs first, by when each began: a run that outlasts its interval is still listed behind the next
+   * interval's run. A list the store cannot read, or one that does not parse, reads as none.
    */
   async recent(): Promise<CanaryRecord[]> {
     return parse(await this.store.get(KEY));
@@ -44,8 +44,9 @@ export class CanaryRecords {
       KEY,
       this.ttlMs,
       (before) => {
-        // In interval order, not in the order runs ended: a slow run ends after the next interval's run began.
-        const runs = [record, ...parse(before)].sort((a, b) => b.slot - a.slot);
+        // In the order runs began, not the order they ended: a slow run ends after the next interval's run began.
+        // Not by slot: a slot counts intervals of the interval then set, so slots from before a change compare wrong.
+        const runs = [record, ...parse(before)].sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt));
         return { write: JSON.stringify(runs.slice(0, this.keep)), answer: undefined };
       },
       SWAP_TRIES,

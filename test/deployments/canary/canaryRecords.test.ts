@@ -23,6 +23,21 @@ test('a run that outlasts its interval is listed behind the next interval’s ru
   expect((await records.recent()).map((r) => r.slot)).toEqual([9, 8, 7]);
 });
 
+test('after the interval is raised, new runs are listed first, though their slots count longer intervals', async () => {
+  const records = new CanaryRecords(new MemoryStore(), 3, 60_000);
+  const at = (minute: number, intervalMs: number): CanaryRecord => ({
+    ...run(Math.floor((minute * 60_000) / intervalMs) + 1),
+    startedAt: new Date(minute * 60_000).toISOString(),
+  });
+  // Every minute, then every five: the later slots are smaller numbers.
+  for (const minute of [100, 101, 102]) await records.add(at(minute, 60_000));
+  await records.add(at(105, 300_000));
+  await records.add(at(110, 300_000));
+  expect((await records.recent()).map((r) => r.startedAt)).toEqual(
+    [110, 105, 102].map((m) => new Date(m * 60_000).toISOString()),
+  );
+});
+
 test('in any order of ending, the list holds the newest intervals, newest first, at most `keep`', async () => {
   await fc.assert(
     fc.asyncProperty(
