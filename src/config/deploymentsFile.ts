@@ -154,14 +154,17 @@ function keyPath(path: readonly PropertyKey[]): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('');
 }
 
+/** A key as a message names it: its last part, and for a secret its `…Env` twin too. */
+function keyNamed(key: string): string {
+  const last = key.split('.').pop()!;
+  return SECRET_KEYS.has(key) ? `${last} or ${last}Env` : last;
+}
+
 function fileNaming(file: string): Naming {
   return {
     problem: (index, path, message) => `${file}: ${keyPath(['deployments', index, ...path])}: ${message}`,
-    key: (key) => {
-      const last = key.split('.').pop()!;
-      return SECRET_KEYS.has(key) ? `${last} or ${last}Env` : last;
-    },
-    settings: (deployment, keys) => `${keys.join(' and ')} of deployment "${deployment}"`,
+    key: keyNamed,
+    settings: (deployment, keys) => `${keys.map(keyNamed).join(' and ')} of deployment "${deployment}"`,
   };
 }
 

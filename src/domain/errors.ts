@@ -39,7 +39,8 @@ export const ERROR_CODES = {
     status: 403,
     title: 'This origin may not call this service',
     advice:
-      "Add the page's exact origin (scheme, host and port) to CORS_ALLOWED_ORIGINS, " +
+      "Add the page's exact origin (scheme, host and port) to CORS_ALLOWED_ORIGINS (or the deployment's origins in " +
+      'its deployments file), ' +
       'or call the service from an allowed website.',
   },
   attribute_locked: {

@@ -200,7 +200,7 @@ describe('the variables and a one-entry file', () => {
       deploymentId: 'deploymentId of deployment "default"',
       region: 'region of deployment "default"',
       origins: 'origins of deployment "default"',
-      credentials: 'clientId and clientSecret of deployment "default"',
+      credentials: 'clientId and clientSecret or clientSecretEnv of deployment "default"',
     });
   });
 

@@ -68,7 +68,7 @@ describe('an entry', () => {
           deploymentId: 'deploymentId of deployment "brand-a"',
           region: 'region of deployment "brand-a"',
           origins: 'origins of deployment "brand-a"',
-          credentials: 'clientId and clientSecret of deployment "brand-a"',
+          credentials: 'clientId and clientSecret or clientSecretEnv of deployment "brand-a"',
           origin:
             'genesysOrigin of deployment "brand-a" (unset: the first exact origins entry, https://shop.brand-a.example)',
         },

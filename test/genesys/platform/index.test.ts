@@ -192,7 +192,7 @@ describe('/readyz with the Platform side', () => {
       expect.objectContaining({
         level: 30,
         component: 'genesys-platform',
-        msg: expect.stringContaining('No OAuth client (GENESYS_CLIENT_ID or clientId)'),
+        msg: expect.stringContaining('No OAuth client (GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET unset)'),
       }),
     );
   });
