@@ -293,7 +293,11 @@ export class LiveStream implements ChatStream {
         if (!this.closed) for (const message of messages) this.handlers.message?.(message);
         return;
       } catch (error) {
-        if (error instanceof BffError && (error.sessionLost || error.status === 403 || error.corsRefused)) return;
+        if (error instanceof BffError && (error.sessionLost || error.status === 403 || error.corsRefused)) {
+          // No wait changes that answer: a catch-up queued behind this one would only be refused the same way.
+          this.recoverAgain = undefined;
+          return;
+        }
         const initial = this.options.initialDelayMs ?? 1000;
         const backoff = Math.min(this.options.maxDelayMs ?? 30_000, initial * 2 ** round);
         const told = error instanceof BffError ? (error.retryAfterSeconds ?? 0) * 1000 : 0;

@@ -300,6 +300,36 @@ test('a replay_incomplete while a catch-up is under way is caught up from its ow
   }
 });
 
+test('a catch-up refused in a way no wait changes takes the one queued behind it along', async () => {
+  let asked = 0;
+  let refuse: (error: BffError) => void = () => undefined;
+  const source: TicketSource = {
+    streamTicket: async () => ({ ticket: 'ticket' }),
+    forgetSession() {},
+    catchUp() {
+      asked++;
+      return new Promise((_, reject) => (refuse = reject));
+    },
+  };
+  const { stream, opened } = streamOver(source, {});
+  const session = (state: string) =>
+    opened[0]!.dispatchEvent(Object.assign(new Event('session'), { data: JSON.stringify({ state }) }));
+  try {
+    await jest.advanceTimersByTimeAsync(0);
+    session('open');
+    session('replay_incomplete');
+    session('replay_incomplete');
+    await jest.advanceTimersByTimeAsync(0);
+    expect(asked).toBe(1);
+    refuse(new BffError({ status: 403, code: 'origin_not_allowed', message: 'This origin may not call.' }));
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(asked).toBe(1);
+    expect(stream.catchingUp).toBe(false);
+  } finally {
+    stream.close();
+  }
+});
+
 test('a ticket refused for a token a sign-in in doubt may have replaced: tried again, not the end; once that is settled, the end', async () => {
   const refused = new BffError({ status: 401, code: 'unauthorized', message: 'The customer signed in since.' });
   let inDoubt = true;
