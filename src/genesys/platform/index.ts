@@ -116,7 +116,8 @@ export function createGenesysPlatform(
     });
   } else {
     log.info(
-      `No OAuth client (${genesys.named.credentials} unset): the Platform API features and the deployment preflight are off`,
+      `No OAuth client (${genesys.named.credentials} unset): ` +
+        'the Platform API features and the deployment preflight are off',
     );
   }
 
