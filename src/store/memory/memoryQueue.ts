@@ -55,8 +55,10 @@ export class MemoryQueue implements DurableQueue {
   async bury(entry: QueuedEntry, at: number, options: { max: number; keepMs: number }): Promise<number> {
     if (!this.entries.delete(entry.id)) return 0;
     this.deadLetters.set(entry.id, { value: entry.value, at });
+    // The oldest first by the time each was buried, not the order they came in: instances' clocks differ, so a
+    // letter buried later may carry an earlier time.
     let dropped = 0;
-    for (const [id, d] of this.deadLetters) {
+    for (const [id, d] of this.byAge()) {
       if (d.at > at - options.keepMs && this.deadLetters.size <= options.max) break;
       this.deadLetters.delete(id);
       dropped++;
@@ -65,7 +67,14 @@ export class MemoryQueue implements DurableQueue {
   }
 
   async dead(limit: number): Promise<QueuedEntry[]> {
-    return [...this.deadLetters].slice(0, limit).map(([id, d]) => ({ id, value: d.value }));
+    return this.byAge()
+      .slice(0, limit)
+      .map(([id, d]) => ({ id, value: d.value }));
+  }
+
+  /** The dead letters, oldest first by when each was buried, then by id: the Redis queue's sorted-set order. */
+  private byAge(): [string, { value: string; at: number }][] {
+    return [...this.deadLetters].sort(([a, x], [b, y]) => x.at - y.at || (a < b ? -1 : a > b ? 1 : 0));
   }
 
   async revive(entries: readonly QueuedEntry[], dueAt: number, max: number): Promise<number> {
