@@ -31,7 +31,11 @@ function ticketsRefused(refusals: BffError[]) {
 }
 
 /** A LiveStream over `source`, each connection a FakeSource, in `opened`. */
-function streamOver(source: TicketSource, options: ConstructorParameters<typeof LiveStream>[3]) {
+function streamOver(
+  source: TicketSource,
+  options: ConstructorParameters<typeof LiveStream>[3],
+  handlers: ConstructorParameters<typeof LiveStream>[2] = {},
+) {
   const opened: FakeSource[] = [];
   const stream = new LiveStream(
     source,
@@ -40,7 +44,7 @@ function streamOver(source: TicketSource, options: ConstructorParameters<typeof 
       opened.push(s);
       return s as unknown as EventSource;
     },
-    {},
+    handlers,
     options,
   );
   return { stream, opened };
@@ -124,16 +128,10 @@ test('a catch-up that gives up is tried again, backed off, until its messages ar
       return [{ id: 'gap', text: 'said in the gap' } as never];
     },
   };
-  const opened: FakeSource[] = [];
-  const stream = new LiveStream(
+  const { stream, opened } = streamOver(
     source,
-    () => {
-      const s = new FakeSource();
-      opened.push(s);
-      return s as unknown as EventSource;
-    },
-    { message: (m) => shown.push(m.id) },
     { initialDelayMs: 1000, maxDelayMs: 8000 },
+    { message: (m) => shown.push(m.id) },
   );
   try {
     await jest.advanceTimersByTimeAsync(0);
@@ -195,18 +193,8 @@ test("a catch-up reads back to where the client was: the place its connection re
       return [];
     },
   };
-  const opened: FakeSource[] = [];
   const shown: string[] = [];
-  const stream = new LiveStream(
-    source,
-    () => {
-      const s = new FakeSource();
-      opened.push(s);
-      return s as unknown as EventSource;
-    },
-    { message: (m) => shown.push(m.id) },
-    { initialDelayMs: 1000 },
-  );
+  const { stream, opened } = streamOver(source, { initialDelayMs: 1000 }, { message: (m) => shown.push(m.id) });
   // After a failed replay the service names its events with the moment the stream opened, later than the gap.
   const opening = 't-0000000009000';
   const last = () => opened[opened.length - 1]!;
@@ -255,18 +243,8 @@ test('a replay_incomplete while a catch-up is under way is caught up from its ow
       return new Promise((resolve) => finish.push(resolve));
     },
   };
-  const opened: FakeSource[] = [];
   const shown: string[] = [];
-  const stream = new LiveStream(
-    source,
-    () => {
-      const s = new FakeSource();
-      opened.push(s);
-      return s as unknown as EventSource;
-    },
-    { message: (m) => shown.push(m.id) },
-    { initialDelayMs: 1000 },
-  );
+  const { stream, opened } = streamOver(source, { initialDelayMs: 1000 }, { message: (m) => shown.push(m.id) });
   const session = (state: string, lastEventId: string) =>
     opened[0]!.dispatchEvent(new MessageEvent('session', { data: JSON.stringify({ state }), lastEventId }));
   const message = (id: string) =>
@@ -347,16 +325,10 @@ test('a ticket refused for a token a sign-in in doubt may have replaced: tried a
       return inDoubt;
     },
   };
-  const opened: FakeSource[] = [];
-  const stream = new LiveStream(
+  const { stream, opened } = streamOver(
     source,
-    () => {
-      const s = new FakeSource();
-      opened.push(s);
-      return s as unknown as EventSource;
-    },
-    { error: (e) => errors.push(e) },
     { initialDelayMs: 1000, maxDelayMs: 4000 },
+    { error: (e) => errors.push(e) },
   );
   try {
     await jest.advanceTimersByTimeAsync(10_000);
