@@ -207,7 +207,7 @@ describe('Platform faults: OAuth token and deployment preflight', () => {
     h = platformHarness(sim);
     await settled('token');
     expect((await readyz(h.http)).checks.token!.detail).toMatch(
-      /invalid_client.*GENESYS_CLIENT_ID\/GENESYS_CLIENT_SECRET/s,
+      /invalid_client.*GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET/s,
     );
     await h.close();
     sim.faults.clear();
