@@ -123,6 +123,9 @@ export async function startService(
     (stopping ??= (async () => {
       readiness.startDraining();
       for (const deployment of served.all) deployment.endStreams();
+      // Its watched chats go to a living instance now, not at the drain's end: what it claimed meanwhile would die
+      // with it (a push under way still has the drain to finish).
+      for (const deployment of served.all) deployment.stopWatching();
       for (const res of inFlight) if (!res.headersSent) res.setHeader('Connection', 'close');
       logger.info({ graceMs: settings.shutdownGraceMs }, 'draining: no new connections, finishing in-flight work');
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -59,6 +59,8 @@ export interface ServedDeployment {
   start(): void;
   /** Tells every live stream of it to reconnect (a drain, or the deployment rebuilt or removed by a reload). */
   endStreams(): void;
+  /** Lets go of the chats it watches for Web Push and e-mail, and takes no more (a drain: the instance goes). */
+  stopWatching(): void;
   /** Closes its upstream sockets and background work. */
   close(): Promise<void>;
 }
@@ -146,6 +148,7 @@ export function buildDeployment(deployment: Deployment, parts: ProcessParts): Se
           webhooks.start();
         }),
       endStreams: () => chat.streams.endAll('This instance is restarting; reconnect.'),
+      stopWatching: () => chat.notifications.stopWatching(),
       close: async () => {
         await canary?.close();
         webhooks.close();

@@ -358,6 +358,15 @@ export class ChatNotifications {
     };
   }
 
+  /**
+   * The instance is draining (SIGTERM): the chats it watches are let go at once (their leases freed), and it takes
+   * no more, so a living instance watches them within a scan. A watch kept through the drain would hold its lease
+   * for all of it, and a reply it claimed would die with the process at its exit, its claim standing for a minute.
+   */
+  stopWatching(): void {
+    this.watch?.close();
+  }
+
   close(): void {
     clearInterval(this.renewTimer);
     this.watch?.close();

@@ -107,8 +107,9 @@ export class ChatWatch {
     const mode: WatchMode = this.options.room() ? 'socket' : 'history';
     if (!(await store.claim(keys.lease, this.options.instanceId, this.leaseMs))) return;
     // Read again once the lease is held: a page stream that opened meanwhile wrote `notify-seen` before it looked
-    // for a lease (ChatNotifications.pageOpened), so either it waits for this watch or this one opens nothing.
-    if ((await store.get(keys.seen)) !== undefined) {
+    // for a lease (ChatNotifications.pageOpened), so either it waits for this watch or this one opens nothing. An
+    // instance that closed meanwhile (it drains) starts nothing either: close() has stopped the watches it knew.
+    if (this.closed || (await store.get(keys.seen)) !== undefined) {
       await store.swap(keys.lease, this.options.instanceId, undefined, 1);
       return;
     }

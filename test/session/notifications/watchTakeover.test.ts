@@ -143,3 +143,26 @@ test('a watcher whose store goes silent lets its socket go before another instan
   survivor.watch.close();
   watcher.watch.close();
 });
+
+test('an instance closed (draining) while it takes a chat starts no watch of it, and lets the lease go', async () => {
+  const store = await subscribed();
+  let closeNow = (): void => undefined;
+  // The instance closes between taking the chat's lease and starting its watch.
+  const closing = new Proxy(store, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      if (prop !== 'claim') return (value as (...a: unknown[]) => unknown).bind(target);
+      return async (...args: Parameters<MemoryStore['claim']>) => {
+        const took = await target.claim(...args);
+        closeNow();
+        return took;
+      };
+    },
+  });
+  const watcher = instance(closing, 'watcher');
+  closeNow = () => watcher.watch.close();
+  await jest.advanceTimersByTimeAsync(10_000);
+  expect(watcher.opened).toEqual([]);
+  expect(await store.get(recordKeys(SK).lease)).toBeUndefined();
+});
