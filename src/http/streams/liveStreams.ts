@@ -122,6 +122,9 @@ export class LiveStreams {
     let agentJoined = false;
     // `moves`: the message may become the client's place (see `live`).
     const send = (event: string, data: unknown, messageId?: string, moves = true) => {
+      // A replay, or the live events held behind it, may finish after the client left: nothing is shown then, so
+      // nothing is told as shown (`present`), which would keep a reply the customer never saw from being pushed.
+      if (ended) return;
       if (event === 'availability' && agentJoined) return;
       if (event === 'message' && isAgentMessage(data)) agentJoined = true;
       if (messageId) {

@@ -683,6 +683,26 @@ describe('what each answer, refusal and event says', () => {
       ]);
     });
 
+    test('a replay that ends after its client left shows nothing: what it finds is not told as shown', async () => {
+      let release!: (messages: NormalizedMessage[]) => void;
+      const replay = history(undefined, () => new Promise((resolve) => (release = resolve)));
+      // What the stream tells as shown is never pushed (src/http/routes/stream.ts).
+      const shown: string[] = [];
+      const present = (m: NormalizedMessage) => (shown.push(m.id), m);
+      const { streams, fake, url } = await opened({ ...replay, present });
+      const stream = await openStream(url);
+      await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+      fake.emit({ type: 'session', state: 'reconnected' });
+      fake.emit({ type: 'message', message: textMessage('held') });
+      await waitFor(() => replay.reads.length === 1);
+      // The page closes (the customer left) while the replay's history read is under way.
+      stream.close();
+      await waitFor(() => streams.count === 0);
+      release([textMessage('missed', 'a', T0 + 1)]);
+      for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+      expect(shown).toEqual([]);
+    });
+
     test('history that cannot be read says so, and the stream goes on', async () => {
       const { fake, url } = await opened(history(undefined, () => Promise.reject(new Error('Genesys said 503'))));
       const stream = await openStream(url);
