@@ -109,7 +109,7 @@ export class ChatWatch {
     // Read again once the lease is held: a page stream that opened meanwhile wrote `notify-seen` before it looked
     // for a lease (ChatNotifications.pageOpened), so either it waits for this watch or this one opens nothing. An
     // instance that closed meanwhile (it drains) starts nothing either: close() has stopped the watches it knew.
-    if (this.closed || (await store.get(keys.seen)) !== undefined) {
+    if ((await store.get(keys.seen)) !== undefined || this.closed) {
       await store.swap(keys.lease, this.options.instanceId, undefined, 1);
       return;
     }
