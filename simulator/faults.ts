@@ -29,7 +29,10 @@ export interface FaultControls {
    * (the server acted on it, the replies to that socket are lost).
    */
   dropOnNext(action: string, opts?: { sessionToken?: string; when?: DropWhen }): void;
-  /** Delays every outgoing frame by `ms` (0 clears), for one session or globally. */
+  /**
+   * Delays every outgoing frame by `ms` (0 clears), for one session or globally: network latency, so a socket's
+   * frames keep their order (one socket is one TCP stream) when the delay is cleared or the socket changes session.
+   */
   delayFrames(ms: number, sessionToken?: string): void;
   /**
    * Refuses WebSocket handshakes with this HTTP status (default 403), `times` times or until cleared; with
@@ -46,6 +49,13 @@ export interface FaultControls {
    * or 5000 on a file frame. Genesys sends each of these (docs/genesys-protocol.md#error-codes); no script here does.
    */
   refuseNext(action: string, opts: { code: number; body?: string; times?: number; sessionToken?: string }): void;
+  /**
+   * Genesys acts on the next `times` (default 1) frames with this action at once but finishes answering them `ms`
+   * later: what handling one sends this socket (its answer, the events it causes, a close) waits, in order, while
+   * answers to requests that came after it go out meanwhile. The Guest API pairs answers with requests by
+   * `tracingId` and gives no ordering guarantee (docs/genesys-protocol.md#envelope-and-correlation-tracingid).
+   */
+  slowAnswer(action: string, ms: number, opts?: { times?: number; sessionToken?: string }): void;
   /** The next `times` (default 1) uploads are refused after their PUT: UploadFailureEvent 4003 instead of UploadSuccessEvent. */
   failNextUpload(times?: number): void;
   /** Makes a REST endpoint fail with a status and a real-looking body (default: the ErrorBody for that status). */
@@ -105,6 +115,7 @@ export class Faults implements FaultControls {
   private rateRules: RateRule[] = [];
   private unauthorizedRules: (Counted & { sessionToken?: string })[] = [];
   private refusalRules: RefusalRule[] = [];
+  private slowRules: (Counted & { action: string; ms: number; sessionToken?: string })[] = [];
   private globalFrameDelay = 0;
   private readonly frameDelays = new Map<string, number>();
   private handshake?: HandshakeRefusal & { remaining: number };
@@ -164,6 +175,10 @@ export class Faults implements FaultControls {
     });
   }
 
+  slowAnswer(action: string, ms: number, opts: { times?: number; sessionToken?: string } = {}): void {
+    this.slowRules.push({ action, ms, sessionToken: opts.sessionToken, remaining: opts.times ?? 1 });
+  }
+
   failRest(target: RestFaultTarget, opts: RestFault): void {
     this.restFaults.set(target, { ...opts, remaining: opts.times ?? Infinity });
   }
@@ -199,6 +214,7 @@ export class Faults implements FaultControls {
     this.rateRules = [];
     this.unauthorizedRules = [];
     this.refusalRules = [];
+    this.slowRules = [];
     this.globalFrameDelay = 0;
     this.frameDelays.clear();
     this.handshake = undefined;
@@ -230,6 +246,15 @@ export class Faults implements FaultControls {
       (r) => r.action === action && (r.sessionToken === undefined || r.sessionToken === sessionToken),
     );
     return i < 0 ? undefined : take(this.refusalRules, i);
+  }
+
+  /** How much later the answer to this request goes out (`slowAnswer`): 0 for at once. */
+  takeSlowAnswer(action: string, sessionToken: string | undefined): number {
+    if (this.slowRules.length === 0) return 0;
+    const i = this.slowRules.findIndex(
+      (r) => r.action === action && (r.sessionToken === undefined || r.sessionToken === sessionToken),
+    );
+    return i < 0 ? 0 : take(this.slowRules, i).ms;
   }
 
   takeUnauthorized(sessionToken: string): boolean {

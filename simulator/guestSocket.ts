@@ -162,7 +162,9 @@ export class GuestSocketServer {
     if (this.deps.options.profile === 'strict' && connection.refusedOverBudget(this.deps.options, tracingId))
       return this.deps.recorder.refusedForBudget();
     if (this.refusedBeforeHandling(connection, head.data.action, entry.sessionToken, tracingId)) return;
-    void this.handle(connection, head.data.action, parsed, tracingId)
+    const slowBy = this.deps.faults.takeSlowAnswer(head.data.action, entry.sessionToken);
+    void connection
+      .answering(tracingId, slowBy, () => this.handle(connection, head.data.action, parsed, tracingId))
       .catch(() => connection.send(errorFrame(5000, ERRORS.requestFailed, tracingId)))
       .finally(() => {
         if (drop === 'after-processing') connection.terminate();

@@ -51,6 +51,12 @@ export class GuestConnection {
   /** Set by a drop fault: nothing more reaches this socket. */
   lost = false;
   private requestTimes: number[] = [];
+  /** Frames held by a frame delay, in the order they were sent, each with when it may go. */
+  private readonly held: { at: number; write: () => void }[] = [];
+  /** Requests Genesys answers late (faults.ts `slowAnswer`): by tracingId, how much later. */
+  private readonly slowAnswers = new Map<string, number>();
+  /** While such a request is handled, how late what it sends this socket is. */
+  private slowNow = 0;
 
   constructor(
     readonly id: number,
@@ -84,29 +90,72 @@ export class GuestConnection {
   }
 
   send(frame: ServerFrame): void {
-    this.sendRaw(JSON.stringify(this.shape(frame)));
+    this.sendShaped(frame, JSON.stringify(this.shape(frame)));
   }
 
-  sendRaw(raw: string): void {
-    if (this.lost) return;
-    const delay = this.delayFor(this.delayedAs);
-    if (delay > 0) {
-      setTimeout(() => this.write(raw), delay).unref();
-    } else {
-      this.write(raw);
+  /** Sends `frame` as `raw`, already shaped (a broadcast shapes once for every connection). */
+  sendShaped(frame: ServerFrame, raw: string): void {
+    this.lateIfSlow(frame, () => {
+      if (!this.lost) this.inTurn(() => this.write(raw));
+    });
+  }
+
+  /** Sends a last frame, then a normal close, both in their turn so the order holds. */
+  sendAndClose(frame: ServerFrame): void {
+    const raw = JSON.stringify(this.shape(frame));
+    this.lateIfSlow(frame, () =>
+      this.inTurn(() => {
+        this.write(raw);
+        if (this.ws.readyState === WebSocket.OPEN) this.ws.close(1000);
+      }),
+    );
+  }
+
+  /**
+   * Handles one request; when Genesys answers it late (`by` ms, faults.ts `slowAnswer`), what its handling sends
+   * here (now, or later with its tracingId) is queued only once that time has passed, in the order it was sent.
+   */
+  answering<T>(tracingId: string | undefined, by: number, handle: () => T): T {
+    if (by <= 0) return handle();
+    if (tracingId !== undefined) this.slowAnswers.set(tracingId, by);
+    this.slowNow = by;
+    try {
+      return handle();
+    } finally {
+      this.slowNow = 0;
     }
   }
 
-  /** Sends a last frame, then a normal close, both after any frame delay so the order holds. */
-  sendAndClose(frame: ServerFrame): void {
-    const raw = JSON.stringify(this.shape(frame));
+  private lateIfSlow(frame: ServerFrame, queue: () => void): void {
+    const by = this.slowNow || (frame.tracingId === undefined ? 0 : (this.slowAnswers.get(frame.tracingId) ?? 0));
+    if (by > 0) setTimeout(queue, by).unref();
+    else queue();
+  }
+
+  /**
+   * Writes after the frame delay now in force, and never before a frame queued earlier: one socket is one TCP
+   * stream, so a delay cleared or a session changed while frames are held cannot let a later frame overtake them.
+   */
+  private inTurn(write: () => void): void {
     const delay = this.delayFor(this.delayedAs);
-    const finish = () => {
-      this.write(raw);
-      if (this.ws.readyState === WebSocket.OPEN) this.ws.close(1000);
-    };
-    if (delay > 0) setTimeout(finish, delay).unref();
-    else finish();
+    if (delay <= 0 && this.held.length === 0) {
+      write();
+      return;
+    }
+    const last = this.held[this.held.length - 1]?.at ?? 0;
+    this.held.push({ at: Math.max(Date.now() + Math.max(delay, 0), last), write });
+    if (this.held.length === 1) this.armRelease();
+  }
+
+  private armRelease(): void {
+    const next = this.held[0];
+    if (next) setTimeout(() => this.release(), Math.max(0, next.at - Date.now())).unref();
+  }
+
+  private release(): void {
+    const now = Date.now();
+    while (this.held.length > 0 && this.held[0]!.at <= now) this.held.shift()!.write();
+    this.armRelease();
   }
 
   /** Leaves its session; see `servedToken`. */
@@ -176,7 +225,7 @@ export class SimulatedSession {
     const first = this.connections.values().next().value;
     if (!first) return;
     const raw = JSON.stringify(first.shape(frame));
-    for (const connection of this.connections) connection.sendRaw(raw);
+    for (const connection of this.connections) connection.sendShaped(frame, raw);
   }
 }
 

@@ -494,15 +494,14 @@ test.each([
         .framesFor(held.guestToken, 'onMessage')
         .filter((f) => JSON.stringify(f.frame.message).includes('"Clear"'));
     try {
-      // Genesys clears the session at once, but its answer to the Clear is slow to come back (its frames delayed)...
-      stack.sim.faults.delayFrames(10_000);
+      // Genesys clears the session at once, but finishes answering the Clear late...
+      stack.sim.faults.slowAnswer('onMessage', 10_000, { sessionToken: held.guestToken });
       const ending = stack.http
         .delete('/guest-session')
         .set(bearer(held.token))
         .then((res) => res);
       await waitFor(() => clears().length === 1);
       // ...and a message sent meanwhile hears at once that the session is gone (4007) before the Clear's answer comes.
-      stack.sim.faults.delayFrames(0);
       const overtaking = await stack.http.post('/messages').set(bearer(held.token)).send({ text: 'one more' });
       expect([overtaking.status, overtaking.body.code]).toEqual([410, 'session_expired']);
       expect((await ending).status).toBe(204);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { WebSocket } from 'ws';
 import { startSimulator, type Simulator } from '../../simulator';
 import { handshakeStatus, isClass, isMessage, RawGuest } from '../support/rawGuest';
+import { waitFor } from '../support/wait';
 
 /**
  * @simulator kind it tests fault injection in the default profile, which both profiles share
@@ -156,6 +157,51 @@ describe('frame faults', () => {
     guest.send({ action: 'closeSession', token, tracingId: randomUUID() });
     expect((await jwt).class).toBe('JwtResponse');
     expect(Date.now() - asked).toBeGreaterThanOrEqual(290);
+  });
+
+  /** What reaches the socket, in the order it arrives: each frame's class, and a message's text. */
+  function arrivals(guest: RawGuest): string[] {
+    const seen: string[] = [];
+    guest.ws.on('message', (data) => {
+      const frame = JSON.parse(data.toString()) as { class: string; body: { text?: string } };
+      seen.push(typeof frame.body.text === 'string' ? `${frame.class} ${frame.body.text}` : frame.class);
+    });
+    return seen;
+  }
+
+  it('a frame sent once a delay is cleared does not overtake one still held (one socket is one stream)', async () => {
+    const { guest, token } = await session();
+    const seen = arrivals(guest);
+    sim.faults.delayFrames(300, token);
+    sim.agent.say(token, 'held');
+    sim.faults.delayFrames(0, token);
+    sim.agent.say(token, 'after');
+    await guest.next((f) => isMessage('Outbound')(f) && f.body.text === 'after');
+    expect(seen).toEqual(['StructuredMessage held', 'StructuredMessage after']);
+  });
+
+  it('a connection that moves from a delayed session to another gets what was held for it first', async () => {
+    const { guest, token } = await session();
+    const seen = arrivals(guest);
+    sim.faults.delayFrames(300, token);
+    sim.agent.say(token, 'held');
+    await guest.configure(sim, randomUUID());
+    expect(seen).toEqual(['StructuredMessage held', 'SessionResponse']);
+  });
+
+  it('slowAnswer: Genesys acts at once, what the request makes waits, and a later answer goes before it', async () => {
+    sim.setOptions({ agent: { enabled: false } });
+    const { guest, token } = await session();
+    const seen = arrivals(guest);
+    sim.faults.slowAnswer('onMessage', 300, { sessionToken: token });
+    const asked = Date.now();
+    const slow = guest.say(token, 'slow');
+    // Acted on at once: the message is in the conversation before its answer leaves.
+    await waitFor(() => JSON.stringify(sim.conversationMessages(token)).includes('"slow"'));
+    expect((await guest.say(token, 'quick')).body.text).toBe('quick');
+    expect((await slow).body.text).toBe('slow');
+    expect(Date.now() - asked).toBeGreaterThanOrEqual(290);
+    expect(seen).toEqual(['StructuredMessage quick', 'StructuredMessage slow']);
   });
 
   it('expireSession sends SessionExpiredEvent now and answers 4006 afterwards', async () => {
