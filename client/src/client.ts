@@ -246,7 +246,9 @@ export class BffClient {
   /**
    * Signs the customer in: mid-chat with a session held, or starting a signed-in session without one. Mid-chat, an
    * answer lost or refused for now (network error, 429, 502, 503, 504) is asked for again with the same grant, up to
-   * 8 times, as `Retry-After` says: the service hands a sign-in Genesys took its token.
+   * 8 times, as `Retry-After` says: the service hands a sign-in Genesys took its token. Still in doubt after that,
+   * the same sign-in is sent again (the grant is held in memory only) when a request is refused for the held token
+   * (409 `cannot_downgrade`, or 401), and that request then goes with the signed-in token.
    */
   signIn(auth: SignInGrant): Promise<SessionView> {
     return this.reporting('signIn', () => signIn(this.transport, auth, { ...this.retry, ...SIGN_IN_POLICY }));

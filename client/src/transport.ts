@@ -46,6 +46,11 @@ export class Transport {
    */
   private replacementInDoubt = false;
   /**
+   * The sign-in in doubt, to be sent again as it was (the same grant) when the held token is refused for it: Genesys
+   * may hold the conversation signed in, and only that sign-in again brings the token it now takes.
+   */
+  private sameSignInAgain: (() => Promise<unknown>) | undefined;
+  /**
    * Counts the times the held token was replaced other than by an ordinary answer: a sign-in's answer, another tab's
    * token, a forget. An answer to a request sent before then carries a token that was replaced: it is not kept.
    */
@@ -71,6 +76,7 @@ export class Transport {
   forget(): void {
     this.tokenEra++;
     this.replacementInDoubt = false;
+    this.sameSignInAgain = undefined;
     this.heldToken = undefined;
     this.routingKey = undefined;
     this.position = undefined;
@@ -150,6 +156,7 @@ export class Transport {
    */
   async replacingToken<T>(work: () => Promise<T>): Promise<T> {
     this.replacementInDoubt = false;
+    this.sameSignInAgain = undefined;
     const done = work();
     this.replacing = done;
     try {
@@ -157,6 +164,7 @@ export class Transport {
     } catch (error) {
       this.replacementInDoubt =
         error instanceof BffError && (error.code === 'network_error' || [502, 503, 504].includes(error.status));
+      if (this.replacementInDoubt) this.sameSignInAgain = () => this.replacingToken(work);
       throw error;
     } finally {
       if (this.replacing === done) this.replacing = undefined;
@@ -198,9 +206,14 @@ export class Transport {
     const body = parseJson(await res.text().catch(() => ''));
     if (!res.ok) {
       const error = problemError(res.status, body, (name) => res.headers.get(name));
-      if (useToken && error.sessionLost) {
+      if (useToken && mayRepeat && (error.sessionLost || error.code === 'cannot_downgrade')) {
         // Refused for a token a sign-in (or another tab) has replaced since: the same request, with the new one.
-        if (mayRepeat && (await this.replacedSince(sent))) return this.requestOnce<T>(method, path, options, false);
+        if (await this.replacedSince(sent)) return this.requestOnce<T>(method, path, options, false);
+        // Refused for a sign-in in doubt that Genesys took (409 cannot_downgrade, or 401 once the service recorded
+        // it): the same sign-in again brings the signed-in token, then the same request goes with it.
+        if (await this.signedInAgain(sent)) return this.requestOnce<T>(method, path, options, false);
+      }
+      if (useToken && error.sessionLost) {
         // A token the service refuses (or a session that ended) is of no further use; a newer one is kept, and
         // so is one a sign-in in doubt may have replaced: the same sign-in again needs it.
         const replacement = options.replacesToken ? this.replacementInDoubt : this.replacementPending;
@@ -241,6 +254,14 @@ export class Transport {
   }
 
   /** Whether the held token is a newer one than `sent`, once a sign-in under way has answered. */
+  /** Sends the sign-in in doubt again, if there is one and `sent` is still held: whether it replaced the token. */
+  private async signedInAgain(sent: string | undefined): Promise<boolean> {
+    const again = this.sameSignInAgain;
+    if (again === undefined || this.heldToken !== sent) return false;
+    await again().catch(() => undefined);
+    return this.heldToken !== undefined && this.heldToken !== sent;
+  }
+
   private async replacedSince(sent: string | undefined): Promise<boolean> {
     if (this.heldToken === sent && this.replacing) await this.replacing.catch(() => undefined);
     return this.heldToken !== undefined && this.heldToken !== sent;
