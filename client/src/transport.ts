@@ -253,7 +253,6 @@ export class Transport {
     return { text, header: (name) => res.headers.get(name) };
   }
 
-  /** Whether the held token is a newer one than `sent`, once a sign-in under way has answered. */
   /** Sends the sign-in in doubt again, if there is one and `sent` is still held: whether it replaced the token. */
   private async signedInAgain(sent: string | undefined): Promise<boolean> {
     const again = this.sameSignInAgain;
@@ -262,6 +261,7 @@ export class Transport {
     return this.heldToken !== undefined && this.heldToken !== sent;
   }
 
+  /** Whether the held token is a newer one than `sent`, once a sign-in under way has answered. */
   private async replacedSince(sent: string | undefined): Promise<boolean> {
     if (this.heldToken === sent && this.replacing) await this.replacing.catch(() => undefined);
     return this.heldToken !== undefined && this.heldToken !== sent;
