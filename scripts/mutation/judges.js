@@ -109,6 +109,10 @@ const AREAS = [
     [...UPLOAD_EDGE, 'test/http/uploads/multipart.test.ts', 'test/api/uploadNames.test.ts'],
   ],
   ['src/http/routes/signIn.ts', ['test/api/signIn.test.ts', DOCUMENTS]],
+  // GET /availability: its answer and Cache-Control, its per-address limit (availability), and its words (DOCUMENTS).
+  ['src/http/routes/availability.ts', ['test/api/availability.test.ts', DOCUMENTS]],
+  // GET /capabilities: the view a session reads (capabilities), and its words (DOCUMENTS).
+  ['src/http/routes/capabilities.ts', ['test/api/capabilities.test.ts', DOCUMENTS]],
   [
     'src/http/routes/',
     [
@@ -131,6 +135,11 @@ const AREAS = [
       'test/api/startSessionLimits.test.ts',
       DOCUMENTS,
     ],
+  ],
+  // The problem document: each field exactly (clientError), an AppError's extensions (errorHandler), requestId (edge).
+  [
+    'src/http/problem.ts',
+    ['test/http/server/clientError.test.ts', 'test/http/middleware/errorHandler.test.ts', 'test/http/edge.test.ts'],
   ],
   // X-Request-Id: which ids are kept and echoed, which replaced (edge), and the trace that travels with the id (tracing).
   ['src/http/middleware/requestId.ts', ['test/http/edge.test.ts', 'test/observability/tracing.test.ts']],
