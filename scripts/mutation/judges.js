@@ -109,6 +109,12 @@ const AREAS = [
     [...UPLOAD_EDGE, 'test/http/uploads/multipart.test.ts', 'test/api/uploadNames.test.ts'],
   ],
   ['src/http/routes/signIn.ts', ['test/api/signIn.test.ts', DOCUMENTS]],
+  // Types only, nothing to mutate: the suite that builds every route from them.
+  ['src/http/routes/deps.ts', [DOCUMENTS]],
+  // GET /openapi.json and /asyncapi.json: each served document is the committed one, word for word.
+  ['src/http/routes/documents.ts', [DOCUMENTS]],
+  // A transcript's text or HTML: byte for byte the kit's (transcriptLayout), and as GET /messages/transcript serves it.
+  ['src/http/routes/transcriptDocument.ts', ['test/client/transcriptLayout.test.ts', 'test/api/transcript.test.ts']],
   // GET /availability: its answer and Cache-Control, its per-address limit (availability), and its words (DOCUMENTS).
   ['src/http/routes/availability.ts', ['test/api/availability.test.ts', DOCUMENTS]],
   // GET /capabilities: the view a session reads (capabilities), and its words (DOCUMENTS).
@@ -141,6 +147,8 @@ const AREAS = [
     'src/http/problem.ts',
     ['test/http/server/clientError.test.ts', 'test/http/middleware/errorHandler.test.ts', 'test/http/edge.test.ts'],
   ],
+  // A request Node's parser refuses: its status, words and headers, and the sockets left alone (clientError).
+  ['src/http/server/clientError.ts', ['test/http/server/clientError.test.ts']],
   // X-Request-Id: which ids are kept and echoed, which replaced (edge), and the trace that travels with the id (tracing).
   ['src/http/middleware/requestId.ts', ['test/http/edge.test.ts', 'test/observability/tracing.test.ts']],
   // One client's key, and the client behind trusted proxies: its suite and the listener's caps that count by it.
