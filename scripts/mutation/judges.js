@@ -119,6 +119,14 @@ const AREAS = [
   ['src/http/routes/availability.ts', ['test/api/availability.test.ts', DOCUMENTS]],
   // GET /capabilities: the view a session reads (capabilities), and its words (DOCUMENTS).
   ['src/http/routes/capabilities.ts', ['test/api/capabilities.test.ts', DOCUMENTS]],
+  // The problem pages: every code's title and advice, escaped, and the 404 of an unknown one (problemPages).
+  ['src/http/routes/problems.ts', ['test/api/problemPages.test.ts', DOCUMENTS]],
+  // /healthz and /readyz through Express answer as the probes before it do, draining too (healthFirst).
+  ['src/http/routes/health.ts', ['test/http/server/healthFirst.test.ts', DOCUMENTS]],
+  // GET, PUT and PATCH /guest-attributes: each one's effect, refusals and limits (attributes).
+  ['src/http/routes/attributes.ts', ['test/api/attributes.test.ts', DOCUMENTS]],
+  // Which routes make up the process and a deployment: the published documents list each one.
+  ['src/http/routes/api.ts', [DOCUMENTS]],
   [
     'src/http/routes/',
     [
