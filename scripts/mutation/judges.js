@@ -109,6 +109,24 @@ const AREAS = [
     [...UPLOAD_EDGE, 'test/http/uploads/multipart.test.ts', 'test/api/uploadNames.test.ts'],
   ],
   ['src/http/routes/signIn.ts', ['test/api/signIn.test.ts', DOCUMENTS]],
+  // Types only, nothing to mutate: the suite that builds every route from them.
+  ['src/http/routes/deps.ts', [DOCUMENTS]],
+  // GET /openapi.json and /asyncapi.json: each served document is the committed one, word for word.
+  ['src/http/routes/documents.ts', [DOCUMENTS]],
+  // A transcript's text or HTML: byte for byte the kit's (transcriptLayout), and as GET /messages/transcript serves it.
+  ['src/http/routes/transcriptDocument.ts', ['test/client/transcriptLayout.test.ts', 'test/api/transcript.test.ts']],
+  // GET /availability: its answer and Cache-Control, its per-address limit (availability), and its words (DOCUMENTS).
+  ['src/http/routes/availability.ts', ['test/api/availability.test.ts', DOCUMENTS]],
+  // GET /capabilities: the view a session reads (capabilities), and its words (DOCUMENTS).
+  ['src/http/routes/capabilities.ts', ['test/api/capabilities.test.ts', DOCUMENTS]],
+  // The problem pages: every code's title and advice, escaped, and the 404 of an unknown one (problemPages).
+  ['src/http/routes/problems.ts', ['test/api/problemPages.test.ts', DOCUMENTS]],
+  // /healthz and /readyz through Express answer as the probes before it do, draining too (healthFirst).
+  ['src/http/routes/health.ts', ['test/http/server/healthFirst.test.ts', DOCUMENTS]],
+  // GET, PUT and PATCH /guest-attributes: each one's effect, refusals and limits (attributes).
+  ['src/http/routes/attributes.ts', ['test/api/attributes.test.ts', DOCUMENTS]],
+  // Which routes make up the process and a deployment: the published documents list each one.
+  ['src/http/routes/api.ts', [DOCUMENTS]],
   [
     'src/http/routes/',
     [
@@ -132,6 +150,13 @@ const AREAS = [
       DOCUMENTS,
     ],
   ],
+  // The problem document: each field exactly (clientError), an AppError's extensions (errorHandler), requestId (edge).
+  [
+    'src/http/problem.ts',
+    ['test/http/server/clientError.test.ts', 'test/http/middleware/errorHandler.test.ts', 'test/http/edge.test.ts'],
+  ],
+  // A request Node's parser refuses: its status, words and headers, and the sockets left alone (clientError).
+  ['src/http/server/clientError.ts', ['test/http/server/clientError.test.ts']],
   // X-Request-Id: which ids are kept and echoed, which replaced (edge), and the trace that travels with the id (tracing).
   ['src/http/middleware/requestId.ts', ['test/http/edge.test.ts', 'test/observability/tracing.test.ts']],
   // One client's key, and the client behind trusted proxies: its suite and the listener's caps that count by it.

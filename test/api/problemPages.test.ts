@@ -38,3 +38,15 @@ test('an unknown code is a 404 problem naming at most its first 60 characters', 
   expect(res.status).toBe(404);
   expect(res.body).toMatchObject({ code: 'not_found', detail: `There is no problem code "${'a'.repeat(60)}".` });
 });
+
+test('a page is a whole HTML document in English, ending with what every problem answer holds', async () => {
+  const { title, advice } = ERROR_CODES.not_found;
+  const res = await request(testApp().app).get('/problems/not_found');
+  expect(res.text).toBe(
+    '<!doctype html>\n' +
+      `<html lang="en"><head><meta charset="utf-8"><title>not_found: ${title}</title></head>\n` +
+      `<body><h1><code>not_found</code> (404)</h1><p>${title}.</p><h2>What to do</h2><p>${advice}</p>\n` +
+      '<p>Every problem this service answers is <code>application/problem+json</code> with this <code>code</code>; ' +
+      'its <code>detail</code> says more about the one you met.</p></body></html>\n',
+  );
+});
