@@ -79,6 +79,11 @@ const AREAS = [
     'src/session/sending/messageInput.ts',
     ['test/session/sending/messageInput.test.ts', 'test/api/messages.test.ts', 'test/api/inputScreens.test.ts'],
   ],
+  // The message rate across instances: its own suite (a scripted store and clock) and the shared store's key for it.
+  [
+    'src/session/sending/sharedSendRate.ts',
+    ['test/session/sending/sharedSendRate.test.ts', 'test/api/sharedStore.test.ts'],
+  ],
   ['src/session/startInput.ts', ['test/session/startInput.test.ts', 'test/api/session.test.ts']],
   [
     'src/session/',
