@@ -51,6 +51,11 @@ const AREAS = [
     'src/genesys/guest/desk/typingIndicator.ts',
     ['test/genesys/guest/desk/typingIndicator.test.ts', 'test/genesys/guest/guestSession.test.ts'],
   ],
+  // One session's live streams: its own suite and the session that tells them each event.
+  [
+    'src/genesys/guest/sessionListeners.ts',
+    ['test/genesys/guest/sessionListeners.test.ts', 'test/genesys/guest/guestSession.test.ts'],
+  ],
   ['src/genesys/guest/', GUEST],
   // Open hours and the availability answer: their own suites (the property tests hold them to an independent
   // time-zone oracle) and the routes that publish them.
@@ -68,6 +73,11 @@ const AREAS = [
     'src/genesys/platform/allowedDomains.ts',
     ['test/genesys/platform/allowedDomains.test.ts', 'test/genesys/platform/deploymentCheck.test.ts'],
   ],
+  // A download link's stated expiry and shape: its own suite and the attachment links that expire by it.
+  [
+    'src/genesys/downloadLinks.ts',
+    ['test/genesys/downloadLinks.test.ts', 'test/session/attachments/downloadUrls.test.ts'],
+  ],
   ['src/genesys/', ['test/genesys/platform/', 'test/config/operation.test.ts', 'test/api/session.test.ts']],
   // Identity tokens: their keys and their words at a sign-in.
   ['src/session/attributes/identityVerifier.ts', ['test/session/attributes/', 'test/api/signIn.test.ts']],
@@ -83,6 +93,19 @@ const AREAS = [
   [
     'src/session/sending/sharedSendRate.ts',
     ['test/session/sending/sharedSendRate.test.ts', 'test/api/sharedStore.test.ts'],
+  ],
+  // What a re-issued token carries over (a renewed sign-in, the anchor): its own suite (sealed by the real tokens), the
+  // chat's suite and the API suites that send with, sign in on, change attributes with and end on a re-issued token.
+  [
+    'src/session/sessionState.ts',
+    [
+      'test/session/sessionState.test.ts',
+      'test/session/guestChat.test.ts',
+      'test/api/session.test.ts',
+      'test/api/attributes.test.ts',
+      'test/api/signIn.test.ts',
+      'test/api/endedMeansEnded.test.ts',
+    ],
   ],
   ['src/session/startInput.ts', ['test/session/startInput.test.ts', 'test/api/session.test.ts']],
   [
@@ -194,6 +217,8 @@ const AREAS = [
     'src/store/redis/redisConnection.ts',
     ['test/store/', 'test/api/sharedStore.test.ts', 'test/api/sharedLimits.test.ts'],
   ],
+  // The queue's contract (types only): the suite that holds both queues to it.
+  ['src/store/durableQueue.ts', ['test/store/durableQueue.test.ts']],
   // The Redis suites start redis-server beside the service (stryker.jest.config.js keeps them).
   [
     'src/store/',
