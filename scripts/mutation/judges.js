@@ -36,7 +36,16 @@ const AREAS = [
   ['src/genesys/guest/link/sessionExpiry.ts', [...GUEST, 'test/api/sessionExpiry.test.ts']],
   ['src/genesys/guest/rest/webDeploymentTokens.ts', [...GUEST, 'test/api/signIn.test.ts']],
   ['src/genesys/guest/rest/guestSignIn.ts', [...GUEST, 'test/api/signIn.test.ts']],
-  ['src/genesys/guest/desk/sendWindow.ts', [...GUEST, 'test/api/messagePacing.test.ts']],
+  // The sliding window: its own suite, the desk that paces each session by it, and the API's pacing suite (the other
+  // Guest API suites only pass through it).
+  [
+    'src/genesys/guest/desk/sendWindow.ts',
+    [
+      'test/genesys/guest/desk/sendWindow.test.ts',
+      'test/genesys/guest/desk/requestDesk.test.ts',
+      'test/api/messagePacing.test.ts',
+    ],
+  ],
   [
     'src/genesys/guest/desk/untracedRefusals.ts',
     [...GUEST, 'test/api/messages.test.ts', 'test/api/messagePacing.test.ts'],
@@ -55,6 +64,15 @@ const AREAS = [
   [
     'src/genesys/guest/sessionListeners.ts',
     ['test/genesys/guest/sessionListeners.test.ts', 'test/genesys/guest/guestSession.test.ts'],
+  ],
+  // Retries and deadlines: their own suite, the link that retries by them and the session that connects by a deadline.
+  [
+    'src/genesys/guest/link/reconnect.ts',
+    [
+      'test/genesys/guest/link/reconnect.test.ts',
+      'test/genesys/guest/sessionLink.test.ts',
+      'test/genesys/guest/guestSession.test.ts',
+    ],
   ],
   ['src/genesys/guest/', GUEST],
   // Open hours and the availability answer: their own suites (the property tests hold them to an independent
@@ -78,6 +96,9 @@ const AREAS = [
     'src/genesys/downloadLinks.ts',
     ['test/genesys/downloadLinks.test.ts', 'test/session/attachments/downloadUrls.test.ts'],
   ],
+  // The role's permission list is a module constant (every mutant static, ignored) whose words only
+  // test/docs/genesysSetup.test.ts states, and docs suites are left out: the Platform side's suite loads it.
+  ['src/genesys/platform/permissions.ts', ['test/genesys/platform/index.test.ts']],
   ['src/genesys/', ['test/genesys/platform/', 'test/config/operation.test.ts', 'test/api/session.test.ts']],
   // Identity tokens: their keys and their words at a sign-in.
   ['src/session/attributes/identityVerifier.ts', ['test/session/attributes/', 'test/api/signIn.test.ts']],
@@ -105,6 +126,15 @@ const AREAS = [
       'test/api/attributes.test.ts',
       'test/api/signIn.test.ts',
       'test/api/endedMeansEnded.test.ts',
+    ],
+  ],
+  // The upload slots: their own suite, the ceilings shared across deployments, and the spool that holds a slot.
+  [
+    'src/session/attachments/uploadSlots.ts',
+    [
+      'test/session/attachments/uploadSlots.test.ts',
+      'test/api/deploymentCeilings.test.ts',
+      'test/hostile/uploadSpool.test.ts',
     ],
   ],
   ['src/session/startInput.ts', ['test/session/startInput.test.ts', 'test/api/session.test.ts']],
