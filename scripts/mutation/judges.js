@@ -36,7 +36,16 @@ const AREAS = [
   ['src/genesys/guest/link/sessionExpiry.ts', [...GUEST, 'test/api/sessionExpiry.test.ts']],
   ['src/genesys/guest/rest/webDeploymentTokens.ts', [...GUEST, 'test/api/signIn.test.ts']],
   ['src/genesys/guest/rest/guestSignIn.ts', [...GUEST, 'test/api/signIn.test.ts']],
-  ['src/genesys/guest/desk/sendWindow.ts', [...GUEST, 'test/api/messagePacing.test.ts']],
+  // The sliding window: its own suite, the desk that paces each session by it, and the API's pacing suite (the other
+  // Guest API suites only pass through it).
+  [
+    'src/genesys/guest/desk/sendWindow.ts',
+    [
+      'test/genesys/guest/desk/sendWindow.test.ts',
+      'test/genesys/guest/desk/requestDesk.test.ts',
+      'test/api/messagePacing.test.ts',
+    ],
+  ],
   [
     'src/genesys/guest/desk/untracedRefusals.ts',
     [...GUEST, 'test/api/messages.test.ts', 'test/api/messagePacing.test.ts'],
@@ -50,6 +59,20 @@ const AREAS = [
   [
     'src/genesys/guest/desk/typingIndicator.ts',
     ['test/genesys/guest/desk/typingIndicator.test.ts', 'test/genesys/guest/guestSession.test.ts'],
+  ],
+  // One session's live streams: its own suite and the session that tells them each event.
+  [
+    'src/genesys/guest/sessionListeners.ts',
+    ['test/genesys/guest/sessionListeners.test.ts', 'test/genesys/guest/guestSession.test.ts'],
+  ],
+  // Retries and deadlines: their own suite, the link that retries by them and the session that connects by a deadline.
+  [
+    'src/genesys/guest/link/reconnect.ts',
+    [
+      'test/genesys/guest/link/reconnect.test.ts',
+      'test/genesys/guest/sessionLink.test.ts',
+      'test/genesys/guest/guestSession.test.ts',
+    ],
   ],
   ['src/genesys/guest/', GUEST],
   // Open hours and the availability answer: their own suites (the property tests hold them to an independent
@@ -68,6 +91,14 @@ const AREAS = [
     'src/genesys/platform/allowedDomains.ts',
     ['test/genesys/platform/allowedDomains.test.ts', 'test/genesys/platform/deploymentCheck.test.ts'],
   ],
+  // A download link's stated expiry and shape: its own suite and the attachment links that expire by it.
+  [
+    'src/genesys/downloadLinks.ts',
+    ['test/genesys/downloadLinks.test.ts', 'test/session/attachments/downloadUrls.test.ts'],
+  ],
+  // The role's permission list is a module constant (every mutant static, ignored) whose words only
+  // test/docs/genesysSetup.test.ts states, and docs suites are left out: the Platform side's suite loads it.
+  ['src/genesys/platform/permissions.ts', ['test/genesys/platform/index.test.ts']],
   ['src/genesys/', ['test/genesys/platform/', 'test/config/operation.test.ts', 'test/api/session.test.ts']],
   // Identity tokens: their keys and their words at a sign-in.
   ['src/session/attributes/identityVerifier.ts', ['test/session/attributes/', 'test/api/signIn.test.ts']],
@@ -78,6 +109,33 @@ const AREAS = [
   [
     'src/session/sending/messageInput.ts',
     ['test/session/sending/messageInput.test.ts', 'test/api/messages.test.ts', 'test/api/inputScreens.test.ts'],
+  ],
+  // The message rate across instances: its own suite (a scripted store and clock) and the shared store's key for it.
+  [
+    'src/session/sending/sharedSendRate.ts',
+    ['test/session/sending/sharedSendRate.test.ts', 'test/api/sharedStore.test.ts'],
+  ],
+  // What a re-issued token carries over (a renewed sign-in, the anchor): its own suite (sealed by the real tokens), the
+  // chat's suite and the API suites that send with, sign in on, change attributes with and end on a re-issued token.
+  [
+    'src/session/sessionState.ts',
+    [
+      'test/session/sessionState.test.ts',
+      'test/session/guestChat.test.ts',
+      'test/api/session.test.ts',
+      'test/api/attributes.test.ts',
+      'test/api/signIn.test.ts',
+      'test/api/endedMeansEnded.test.ts',
+    ],
+  ],
+  // The upload slots: their own suite, the ceilings shared across deployments, and the spool that holds a slot.
+  [
+    'src/session/attachments/uploadSlots.ts',
+    [
+      'test/session/attachments/uploadSlots.test.ts',
+      'test/api/deploymentCeilings.test.ts',
+      'test/hostile/uploadSpool.test.ts',
+    ],
   ],
   ['src/session/startInput.ts', ['test/session/startInput.test.ts', 'test/api/session.test.ts']],
   [
@@ -214,6 +272,8 @@ const AREAS = [
     'src/store/redis/redisConnection.ts',
     ['test/store/', 'test/api/sharedStore.test.ts', 'test/api/sharedLimits.test.ts'],
   ],
+  // The queue's contract (types only): the suite that holds both queues to it.
+  ['src/store/durableQueue.ts', ['test/store/durableQueue.test.ts']],
   // The Redis suites start redis-server beside the service (stryker.jest.config.js keeps them).
   [
     'src/store/',

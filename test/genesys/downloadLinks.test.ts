@@ -20,3 +20,10 @@ test('the shape names the host and the parameters, never a value', () => {
   expect(linkShape(BUCKET)).toBe('https://bucket.example.com/…');
   expect(linkShape('not a url')).toBe('not a URL');
 });
+
+test('an X-Amz-Date counts to the second, and only in its exact form: one with more digits states nothing', () => {
+  expect(statedExpiry(`${BUCKET}?X-Amz-Date=20261125T100007Z&X-Amz-Expires=600`)).toBe(
+    Date.UTC(2026, 10, 25, 10, 0, 7) + 600_000,
+  );
+  expect(statedExpiry(`${BUCKET}?X-Amz-Date=120261125T100000Z&X-Amz-Expires=600`)).toBeUndefined();
+});
