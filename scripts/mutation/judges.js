@@ -312,6 +312,62 @@ const AREAS = [
     ],
   ],
   ['src/demo/', ['test/demo/']],
+  // The kit's words for its components: the catalogue chosen, ChatWording given, the page's language on hydration.
+  ['client/src/react/wording.tsx', ['test/client/react/wording.test.tsx']],
+  // Markdown loaded on first use, never while off (markdownLoading), MessageList with it (transcript), the renderer.
+  [
+    'client/src/react/markdown.ts',
+    ['test/client/react/markdownLoading.test.tsx', 'test/client/transcript.test.tsx', 'test/client/markdown.test.ts'],
+  ],
+  // The availability line: describeAvailability's words in each case and the notice's live region (wording).
+  ['client/src/react/AvailabilityNotice.tsx', ['test/client/react/wording.test.tsx']],
+  // The transcript button: the file from the service or the page (transcript), in the kit's words (wording), as a control.
+  [
+    'client/src/react/TranscriptButton.tsx',
+    [
+      'test/client/react/transcriptButton.test.tsx',
+      'test/client/transcript.test.tsx',
+      'test/client/react/wording.test.tsx',
+    ],
+  ],
+  // What the service answers about availability and its freshness, and the hook that asks it again and tells it.
+  ['client/src/availability.ts', ['test/client/availability.test.ts', 'test/client/react/useAvailability.test.tsx']],
+  [
+    'client/src/react/useAvailability.ts',
+    ['test/client/react/useAvailability.test.tsx', 'test/client/availability.test.ts'],
+  ],
+  // Start, resume, a lost token replaced, the end, attributes and capabilities: the requests (session, sessionStart),
+  // against the service (bffClient), the end in every tab (tabs), a new chat started over a held one (useChat).
+  [
+    'client/src/session.ts',
+    [
+      'test/client/session.test.ts',
+      'test/client/sessionStart.test.ts',
+      'test/client/bffClient.test.ts',
+      'test/client/tabs.test.ts',
+      'test/client/react/useChat.test.tsx',
+    ],
+  ],
+  // The opt-in to reply notifications: its own suite states when it is offered, each state and its words.
+  ['client/src/react/ReplyNotifications.tsx', ['test/client/react/replyNotifications.test.tsx']],
+  // useChat's attention: the hook over attentionTo (useAttention), and the unread count in a chat's tabs (chatTabs).
+  [
+    'client/src/react/useAttention.ts',
+    ['test/client/react/useAttention.test.tsx', 'test/client/react/chatTabs.test.tsx'],
+  ],
+  // A failure as the page sees it: its own suite, and the client's failures against the service (bffClient).
+  ['client/src/errors.ts', ['test/client/errors.test.ts', 'test/client/bffClient.test.ts']],
+  // Sign-in and sign-out: the requests (signIn), mid-chat against the service (bffClient, useChat), retried while
+  // the store is away (storeOutage).
+  [
+    'client/src/signIn.ts',
+    [
+      'test/client/signIn.test.ts',
+      'test/client/bffClient.test.ts',
+      'test/client/storeOutage.test.ts',
+      'test/client/react/useChat.test.tsx',
+    ],
+  ],
   // The browser kit, in jsdom and against the service in process: its own suites (the Chromium suites run the built
   // kit in a browser, whose coverage Stryker does not see).
   ['client/src/', ['test/client/']],

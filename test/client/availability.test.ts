@@ -116,6 +116,29 @@ describe('client.availability()', () => {
     expect(calls).toHaveLength(1);
   });
 
+  test('a network error is asked again after a backoff from half a second, doubling', async () => {
+    const slept: number[] = [];
+    const calls: Call[] = [];
+    const down = () => {
+      throw new TypeError('Failed to fetch');
+    };
+    // Each failure is followed by the probe of /healthz that tells an outage from a CORS refusal: it fails too.
+    const client = clientWith(scripted([down, down, down, down, json(200, answer())], calls), slept);
+    expect(await client.availability()).toEqual(answer());
+    expect(slept).toEqual([500, 1000]);
+    expect(calls.filter((c) => c.url.endsWith('/availability'))).toHaveLength(3);
+  });
+
+  test('retried as many times as the client retries, then the refusal; a Retry-After of just the longest wait is waited', async () => {
+    const slept: number[] = [];
+    const calls: Call[] = [];
+    const busy = problem(503, 'upstream_unavailable', '5');
+    const client = clientWith(scripted([busy, busy, busy, busy], calls), slept, 5);
+    await expect(client.availability()).rejects.toMatchObject({ status: 503, retryAfterSeconds: 5 });
+    expect(slept).toEqual([5000, 5000]);
+    expect(calls).toHaveLength(3);
+  });
+
   test('reads max-age among the other directives, and nothing else as one', () => {
     expect(maxAge('public, max-age=30')).toBe(30);
     expect(maxAge('max-age=0')).toBe(0);
@@ -123,6 +146,10 @@ describe('client.availability()', () => {
     expect(maxAge('public, s-maxage=60')).toBeUndefined();
     expect(maxAge('public, max-age=abc')).toBeUndefined();
     expect(maxAge(null)).toBeUndefined();
+    expect(maxAge('MAX-AGE=5')).toBe(5);
+    expect(maxAge('max-age = 40')).toBe(40);
+    expect(maxAge('max-age=20 , private')).toBe(20);
+    expect(maxAge('max-age=20x')).toBeUndefined();
   });
 });
 
@@ -210,6 +237,12 @@ describe('what the customer is told', () => {
     expect(
       availabilityStatus(answer({ agentsAvailable: 2, estimatedWaitSeconds: 100 }), { busyAfterSeconds: 120 }),
     ).toEqual({ state: 'open' });
+    // A wait of just the minute is busy; a second under it is not.
+    expect(availabilityStatus(answer({ agentsAvailable: 2, estimatedWaitSeconds: 60 }))).toEqual({
+      state: 'busy',
+      waitMinutes: 1,
+    });
+    expect(availabilityStatus(answer({ agentsAvailable: 2, estimatedWaitSeconds: 59 }))).toEqual({ state: 'open' });
   });
 
   test('the chat button is disabled while closed by default, hidden or left be as the page says', () => {

@@ -146,3 +146,68 @@ test('a new chat offers again what the last one had turned on', async () => {
   rerender(<ReplyNotifications chat={chatWith(client, { session: { routingKey: 'chat-2' } })} platform={platform} />);
   expect(screen.getByRole('button', { name: 'Benachrichtigen, wenn eine Antwort kommt' })).toBeTruthy();
 });
+
+test('not offered while only the agent has written; offered once the customer writes', () => {
+  const { platform } = browser();
+  const { client } = service();
+  const agentOnly: ChatMessage[] = [
+    { id: 'a1', direction: 'outbound', type: 'text', text: 'Hello', time: '2026-11-27T10:00:00Z' },
+  ];
+  const { rerender } = render(
+    <ReplyNotifications chat={chatWith(client, { messages: agentOnly })} platform={platform} />,
+  );
+  expect(screen.queryByRole('button')).toBeNull();
+  rerender(<ReplyNotifications chat={chatWith(client, { messages: [...agentOnly, ...wrote] })} platform={platform} />);
+  expect(screen.getByRole('button', { name: 'Benachrichtigen, wenn eine Antwort kommt' })).toBeTruthy();
+});
+
+test('a live region; the button is disabled while the browser asks, and the site’s own worker URL is registered', async () => {
+  const { platform, calls } = browser();
+  let allow!: (answer: NotificationPermission) => void;
+  (
+    platform as unknown as { Notification: { requestPermission(): Promise<NotificationPermission> } }
+  ).Notification.requestPermission = () => new Promise((resolve) => (allow = resolve));
+  const { client, held } = service();
+  const { container } = render(
+    <ReplyNotifications chat={chatWith(client)} platform={platform} serviceWorkerUrl="/assets/sw.js" />,
+  );
+  const region = container.firstElementChild as HTMLElement;
+  expect([region.className, region.getAttribute('role')]).toEqual(['reply-notifications', 'status']);
+  const button = screen.getByRole<HTMLButtonElement>('button');
+  expect(button.disabled).toBe(false);
+  await act(async () => fireEvent.click(button));
+  expect(button.disabled).toBe(true);
+  await act(async () => allow('granted'));
+  expect(new URL(calls[0]!.replace('register ', ''), 'http://localhost:3000').pathname).toBe('/assets/sw.js');
+  expect(held).toHaveLength(1);
+});
+
+test('a subscription that fails says something went wrong and offers again; so does a stop that fails', async () => {
+  const { platform } = browser();
+  const { client, held } = service();
+  const failing = {
+    ...client,
+    enablePush: async () => {
+      throw new Error('the service is away');
+    },
+  };
+  const { rerender } = render(<ReplyNotifications chat={chatWith(failing)} platform={platform} />);
+  await act(async () => fireEvent.click(screen.getByRole('button')));
+  expect(screen.getByText(wordingFor('de').t('somethingWentWrong'))).toBeTruthy();
+  expect(
+    screen.getByRole<HTMLButtonElement>('button', { name: 'Benachrichtigen, wenn eine Antwort kommt' }).disabled,
+  ).toBe(false);
+
+  const stopFails = {
+    ...client,
+    disablePush: async () => {
+      throw new Error('the service is away');
+    },
+  };
+  rerender(<ReplyNotifications chat={chatWith(stopFails)} platform={platform} />);
+  await act(async () => fireEvent.click(screen.getByRole('button')));
+  expect(held).toHaveLength(1);
+  expect(screen.queryByText(wordingFor('de').t('somethingWentWrong'))).toBeNull();
+  await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Benachrichtigungen beenden' })));
+  expect(screen.getByText(wordingFor('de').t('somethingWentWrong'))).toBeTruthy();
+});

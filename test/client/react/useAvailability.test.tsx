@@ -162,3 +162,49 @@ describe('what it tells', () => {
     expect(await button({ whenClosed: 'show' })).toEqual({ hidden: false, disabled: false });
   });
 });
+
+describe('its own client and its failures', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  test('without a client or baseUrl, it asks the page’s own origin', async () => {
+    const asked: string[] = [];
+    jest.spyOn(globalThis, 'fetch').mockImplementation(async (input) => {
+      asked.push(String(input));
+      return new Response(JSON.stringify(answer()), { headers: { 'Content-Type': 'application/json' } });
+    });
+    const { result } = renderHook(() => useAvailability());
+    await settle();
+    expect(asked).toEqual(['/availability']);
+    expect(result.current.status.state).toBe('busy');
+  });
+
+  test('a failure that is no BffError is kept as one with code unknown, its words the message', async () => {
+    const availability = jest.fn(async () => {
+      throw new TypeError('boom');
+    });
+    const { result } = renderHook(() => useAvailability({ client: { availability } as unknown as BffClient }));
+    await settle();
+    expect(result.current.error).toBeInstanceOf(BffError);
+    expect(result.current.error).toMatchObject({ status: 0, code: 'unknown', message: 'TypeError: boom' });
+  });
+});
+
+describe('what it tells, as asked', () => {
+  test('a stream event as new as the last answer wins: it is the later word on the same moment', async () => {
+    const { client } = clientAnswering(answer({ asOf: '2026-03-06T10:00:00Z' }));
+    const live: Availability = answer({ open: false, reason: 'emergency', asOf: '2026-03-06T10:00:00Z' });
+    const { result } = renderHook(() => useAvailability({ client, live }));
+    await settle();
+    expect(result.current.status).toEqual({ state: 'closed', reason: 'emergency' });
+  });
+
+  test('busyAfterSeconds sets the wait from which it reads busy', async () => {
+    const { client } = clientAnswering(answer({ agentsAvailable: 1, estimatedWaitSeconds: 240 }));
+    const { result } = renderHook(() => useAvailability({ client, busyAfterSeconds: 300 }));
+    await settle();
+    expect(result.current.status).toEqual({ state: 'open' });
+    const { result: byDefault } = renderHook(() => useAvailability({ client }));
+    await settle();
+    expect(byDefault.current.status).toEqual({ state: 'busy', waitMinutes: 4 });
+  });
+});

@@ -356,6 +356,20 @@ describe('availability in the chosen language', () => {
     expect(describeAvailability({ state: 'unknown' }, de)).toBe('');
   });
 
+  test('German: a holiday says when the centre opens again as a closed centre does; an emergency or no agents never', () => {
+    const de = wordingFor('de');
+    expect(describeAvailability({ state: 'closed', reason: 'holiday', backAt: monday }, de, now)).toBe(
+      `Feiertags geschlossen, wieder da ab ${de.when(monday, now)}`,
+    );
+    expect(describeAvailability({ state: 'closed', reason: 'closed' }, de)).toBe(de.t('closedNow'));
+    expect(describeAvailability({ state: 'closed', reason: 'emergency', backAt: monday }, de, now)).toBe(
+      de.t('emergencyClosed'),
+    );
+    expect(describeAvailability({ state: 'closed', reason: 'no_agents', backAt: monday }, de, now)).toBe(
+      de.t('noAgents'),
+    );
+  });
+
   test('Arabic: the minutes take the plural form Intl.PluralRules picks', () => {
     const ar = wordingFor('ar');
     const busy = (waitMinutes: number) => describeAvailability({ state: 'busy', waitMinutes }, ar);
@@ -383,6 +397,8 @@ describe('availability in the chosen language', () => {
       const { rerender } = render(notice({ state: 'unknown' }));
       const line = screen.getByRole('status');
       expect(line.textContent).toBe('');
+      // The styling hooks (styles.css): its class, and data-state.
+      expect([line.className, line.dataset.state]).toEqual(['availability', 'unknown']);
       rerender(notice({ state: 'busy', waitMinutes: 3 }));
       // The same live region, so a screen reader hears the change.
       expect(screen.getByRole('status')).toBe(line);
