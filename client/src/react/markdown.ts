@@ -20,14 +20,8 @@ export function useMarkdown(enabled: boolean, newTabHint: string): MarkdownRende
   const [loaded, setLoaded] = useState<MarkdownLibraries>();
   useEffect(() => {
     if (!enabled || loaded) return;
-    let live = true;
-    loadMarkdownLibraries().then(
-      (libs) => live && setLoaded(libs),
-      () => undefined, // the text stays plain
-    );
-    return () => {
-      live = false;
-    };
+    // Set even once unmounted or turned off: React drops the one, and the renderer waits on `enabled` for the other.
+    loadMarkdownLibraries().then(setLoaded, () => undefined); // on a failure, the text stays plain
   }, [enabled, loaded]);
   return useMemo(
     () => (enabled && loaded ? createMarkdownRenderer(loaded, { newTabHint }) : undefined),
