@@ -98,6 +98,10 @@ test('offered after the first message; pressed, it asks, subscribes with the key
     { endpoint: 'https://push.example.com/s/1', keys: { p256dh: 'p', auth: 'a' }, url: 'http://localhost:3000/' },
   ]);
   expect(screen.getByText('Sie werden benachrichtigt, wenn eine Antwort kommt.')).toBeTruthy();
+  // The status reads as a sentence, then the button's label: not run together.
+  expect(screen.getByRole('status').textContent).toBe(
+    'Sie werden benachrichtigt, wenn eine Antwort kommt. Benachrichtigungen beenden',
+  );
 
   await act(async () => fireEvent.click(screen.getByRole('button', { name: 'Benachrichtigungen beenden' })));
   expect(held.at(-1)).toBeNull();
