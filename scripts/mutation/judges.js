@@ -336,13 +336,12 @@ const AREAS = [
     'client/src/react/useAvailability.ts',
     ['test/client/react/useAvailability.test.tsx', 'test/client/availability.test.ts'],
   ],
-  // Start, resume, a lost token replaced, the end, attributes and capabilities: the requests (session, sessionStart),
+  // Start, resume, a lost token replaced, the end, attributes and capabilities: the requests (session),
   // against the service (bffClient), the end in every tab (tabs), a new chat started over a held one (useChat).
   [
     'client/src/session.ts',
     [
       'test/client/session.test.ts',
-      'test/client/sessionStart.test.ts',
       'test/client/bffClient.test.ts',
       'test/client/tabs.test.ts',
       'test/client/react/useChat.test.tsx',

@@ -1,18 +1,10 @@
-import { BffClient, memoryTokenStore } from '../../client/src';
+import { json, problem, recordingClient, scripted } from '../support/recordingClient';
 
 /**
  * The guest session's requests as the client makes them (against the service: bffClient.test.ts): a start without a
  * token, a resume with it, a held token the service no longer knows replaced by a new session, the live stream's
  * starting place taken from each start, and an end that lets go of the token whatever the service answers.
  */
-
-interface Call {
-  method: string;
-  path: string;
-  routingKey: string | null;
-  authorization: string | null;
-  body: unknown;
-}
 
 const session = (token: string, streamPosition: string) => ({
   sessionToken: token,
@@ -22,42 +14,11 @@ const session = (token: string, streamPosition: string) => ({
   newSession: true,
 });
 
-const json = (status: number, body: unknown) =>
-  new Response(JSON.stringify(body), {
-    status,
-    headers: { 'Content-Type': status < 300 ? 'application/json' : 'application/problem+json' },
-  });
-const problem = (status: number, code: string) => json(status, { status, code, title: code });
-
-/** A client whose fetch answers with the next of `answers` and records each call; the store holds `held`. */
-function clientAnswering(answers: Response[], held?: string) {
-  const calls: Call[] = [];
-  const store = memoryTokenStore();
-  if (held) store.set(held);
-  const client = new BffClient({
-    baseUrl: 'http://bff.test',
-    tokenStore: store,
-    fetch: async (input, init = {}) => {
-      const url = new URL(String(input));
-      calls.push({
-        method: init.method ?? 'GET',
-        path: url.pathname,
-        routingKey: url.searchParams.get('routingKey'),
-        authorization: new Headers(init.headers).get('authorization'),
-        body: init.body === undefined ? undefined : JSON.parse(String(init.body)),
-      });
-      const next = answers.shift();
-      if (!next) throw new Error('no answer scripted');
-      return next;
-    },
-    sleep: async () => undefined,
-  });
-  return { client, calls, store };
-}
+const recordingClientOf = (answers: Response[], held?: string) => recordingClient(scripted(answers), held);
 
 describe('startSession', () => {
   test('without a token: a new session, asked without one and with a routing key the client proposes', async () => {
-    const { client, calls } = clientAnswering([json(201, session('t1', 't-1000'))]);
+    const { client, calls } = recordingClientOf([json(201, session('t1', 't-1000'))]);
     const started = await client.startSession({ attributes: { page: '/pricing' } });
     expect(calls).toEqual([
       {
@@ -73,7 +34,10 @@ describe('startSession', () => {
   });
 
   test('with a token held: resumed with it, and the live stream starts where the resumed answer says', async () => {
-    const { client, calls } = clientAnswering([json(201, session('t1', 't-1000')), json(200, session('t1', 't-2000'))]);
+    const { client, calls } = recordingClientOf([
+      json(201, session('t1', 't-1000')),
+      json(200, session('t1', 't-2000')),
+    ]);
     await client.startSession();
     const resumed = await client.startSession();
     expect(calls[1]).toMatchObject({ method: 'POST', path: '/guest-session', authorization: 'Bearer t1' });
@@ -82,7 +46,7 @@ describe('startSession', () => {
   });
 
   test('a held token the service no longer knows: a new session without it, and replacedExpired says so', async () => {
-    const { client, calls, store } = clientAnswering(
+    const { client, calls, store } = recordingClientOf(
       [problem(401, 'unauthorized'), json(201, session('t2', 't-3000'))],
       'old-token',
     );
@@ -96,7 +60,7 @@ describe('startSession', () => {
   });
 
   test('a resume refused for another reason is that refusal: no new session is started', async () => {
-    const { client, calls } = clientAnswering([problem(400, 'bad_request')], 'held-token');
+    const { client, calls } = recordingClientOf([problem(400, 'bad_request')], 'held-token');
     await expect(client.startSession()).rejects.toMatchObject({ status: 400, code: 'bad_request' });
     expect(calls).toHaveLength(1);
     expect(client.sessionToken).toBe('held-token');
@@ -105,7 +69,7 @@ describe('startSession', () => {
 
 describe('endSession', () => {
   test('DELETE /guest-session with the token, which is then forgotten', async () => {
-    const { client, calls, store } = clientAnswering([new Response(null, { status: 204 })], 'held-token');
+    const { client, calls, store } = recordingClientOf([new Response(null, { status: 204 })], 'held-token');
     await client.endSession();
     expect(calls.map((c) => [c.method, c.path, c.authorization])).toEqual([
       ['DELETE', '/guest-session', 'Bearer held-token'],
@@ -114,7 +78,7 @@ describe('endSession', () => {
   });
 
   test('refused for now, it still forgets the token, and says why', async () => {
-    const { client, store } = clientAnswering([problem(503, 'upstream_unavailable')], 'held-token');
+    const { client, store } = recordingClientOf([problem(503, 'upstream_unavailable')], 'held-token');
     await expect(client.endSession()).rejects.toMatchObject({ status: 503, code: 'upstream_unavailable' });
     expect([client.sessionToken, store.get()]).toEqual([undefined, undefined]);
   });
@@ -122,7 +86,7 @@ describe('endSession', () => {
 
 test('the session, its attributes and the capabilities: each its method and path, a change its body', async () => {
   const view = { attributes: { a: '1' }, sessionToken: 'held-token' };
-  const { client, calls } = clientAnswering(
+  const { client, calls } = recordingClientOf(
     [
       json(200, session('held-token', 't-1')),
       json(200, view),
@@ -144,4 +108,40 @@ test('the session, its attributes and the capabilities: each its method and path
     ['PATCH', '/guest-attributes', { b: null }],
     ['GET', '/capabilities', undefined],
   ]);
+});
+
+/**
+ * What a start sends when a session is held: the options travel with the resume (`startNew` replaces an ended
+ * conversation only there), and a new session started after the held token was refused is asked without it, even
+ * when a sign-in in doubt kept that token.
+ */
+describe('a start with a session held', () => {
+  test('a resume carries the options: startNew asks the service to replace the ended conversation', async () => {
+    const { client, calls } = recordingClient(() => json(200, session('guest-token', 't-1')), 'guest-token');
+    await client.startSession({ startNew: true });
+    expect(calls).toEqual([
+      {
+        method: 'POST',
+        path: '/guest-session',
+        routingKey: null,
+        authorization: 'Bearer guest-token',
+        body: { startNew: true },
+      },
+    ]);
+  });
+
+  test('a sign-in in doubt keeps the token, but the new session started after it was refused is asked without it', async () => {
+    const { client, calls } = recordingClient((call) => {
+      if (call.path === '/guest-session/sign-in' || call.path === '/healthz') throw new TypeError('Failed to fetch');
+      if (call.authorization) return problem(401, 'unauthorized', 'Unauthorized');
+      return json(201, session('new-token', 't-1'));
+    }, 'guest-token');
+    await expect(
+      client.signIn({ code: 'c', redirectUri: 'http://localhost:3000/signed-in', codeVerifier: 'v'.repeat(43) }),
+    ).rejects.toMatchObject({ code: 'network_error' });
+    const started = await client.startSession();
+    const starts = calls.filter((c) => c.path === '/guest-session');
+    expect(starts.map((c) => c.authorization)).toEqual(['Bearer guest-token', null]);
+    expect(started).toMatchObject({ sessionToken: 'new-token', replacedExpired: true });
+  });
 });
