@@ -41,15 +41,11 @@ export class Transport {
   /** Work whose answer replaces the held token (a sign-in and its retries), while it is under way. */
   private replacing: Promise<unknown> | undefined;
   /**
-   * The last sign-in ended without an answer to go by (the network, a 502, 503 or 504): the service may have signed
-   * in and refuse the held token, which the same sign-in again still needs.
+   * The last sign-in, when it ended without an answer to go by (the network, a 502, 503 or 504): the service may have
+   * signed in and refuse the held token. Sent again as it was (the same grant, held in memory only) when the held
+   * token is refused for it, it brings the token Genesys now takes.
    */
-  private replacementInDoubt = false;
-  /**
-   * The sign-in in doubt, to be sent again as it was (the same grant) when the held token is refused for it: Genesys
-   * may hold the conversation signed in, and only that sign-in again brings the token it now takes.
-   */
-  private sameSignInAgain: (() => Promise<unknown>) | undefined;
+  private signInInDoubt: (() => Promise<unknown>) | undefined;
   /**
    * Counts the times the held token was replaced other than by an ordinary answer: a sign-in's answer, another tab's
    * token, a forget. An answer to a request sent before then carries a token that was replaced: it is not kept.
@@ -75,8 +71,7 @@ export class Transport {
 
   forget(): void {
     this.tokenEra++;
-    this.replacementInDoubt = false;
-    this.sameSignInAgain = undefined;
+    this.signInInDoubt = undefined;
     this.heldToken = undefined;
     this.routingKey = undefined;
     this.position = undefined;
@@ -155,16 +150,15 @@ export class Transport {
    * token. Ended without an answer to go by, the sign-in is in doubt until the next one (`replacementPending`).
    */
   async replacingToken<T>(work: () => Promise<T>): Promise<T> {
-    this.replacementInDoubt = false;
-    this.sameSignInAgain = undefined;
+    this.signInInDoubt = undefined;
     const done = work();
     this.replacing = done;
     try {
       return await done;
     } catch (error) {
-      this.replacementInDoubt =
+      const inDoubt =
         error instanceof BffError && (error.code === 'network_error' || [502, 503, 504].includes(error.status));
-      if (this.replacementInDoubt) this.sameSignInAgain = () => this.replacingToken(work);
+      if (inDoubt) this.signInInDoubt = () => this.replacingToken(work);
       throw error;
     } finally {
       if (this.replacing === done) this.replacing = undefined;
@@ -176,7 +170,7 @@ export class Transport {
    * is then no sign the session is lost (the sign-in, or the same one again, brings its successor).
    */
   get replacementPending(): boolean {
-    return this.replacing !== undefined || this.replacementInDoubt;
+    return this.replacing !== undefined || this.signInInDoubt !== undefined;
   }
 
   private async requestOnce<T>(
@@ -216,7 +210,7 @@ export class Transport {
       if (useToken && error.sessionLost) {
         // A token the service refuses (or a session that ended) is of no further use; a newer one is kept, and
         // so is one a sign-in in doubt may have replaced: the same sign-in again needs it.
-        const replacement = options.replacesToken ? this.replacementInDoubt : this.replacementPending;
+        const replacement = options.replacesToken ? this.signInInDoubt !== undefined : this.replacementPending;
         if (this.heldToken === sent && !replacement) this.forget();
       }
       throw error;
@@ -255,7 +249,7 @@ export class Transport {
 
   /** Sends the sign-in in doubt again, if there is one and `sent` is still held: whether it replaced the token. */
   private async signedInAgain(sent: string | undefined): Promise<boolean> {
-    const again = this.sameSignInAgain;
+    const again = this.signInInDoubt;
     if (again === undefined || this.heldToken !== sent) return false;
     await again().catch(() => undefined);
     return this.heldToken !== undefined && this.heldToken !== sent;
