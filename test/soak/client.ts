@@ -532,11 +532,13 @@ export class SoakSession {
   /**
    * As a page signs in after the identity provider's redirect: with the code the redirect brought, sent again as it
    * was (the client's own retries first, then the page's) until the service says the code itself is refused; only
-   * then does the customer sign in again for a new one.
+   * then does the customer sign in again for a new one. The page keeps trying while the customer acts (`acting` ends
+   * at the actions' end): a sign-in given up during an outage would leave the chat anonymous, which no customer who
+   * pressed "sign in" accepts.
    */
   private async signIn(): Promise<void> {
     let grant: Awaited<ReturnType<typeof signInAt>> | undefined;
-    for (let attempt = 0; attempt < 4 && this.acting; attempt++) {
+    for (let attempt = 0; this.acting; attempt++) {
       try {
         grant ??= await signInAt(this.ctx.sim, `soak-${this.log.name}`);
         await this.page!.client.signIn(grant);
