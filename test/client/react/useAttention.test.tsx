@@ -158,3 +158,44 @@ test('a sound file plays per message while hidden, but not for one another tab o
     Object.assign(globalThis, { Audio: realAudio });
   }
 });
+
+test('notifications, sound and words each follow the settings from one render to the next', () => {
+  const { shown } = installNotifications('granted');
+  const played: string[] = [];
+  const realAudio = globalThis.Audio;
+  Object.assign(globalThis, {
+    Audio: class {
+      constructor(readonly src: string) {}
+      play() {
+        played.push(this.src);
+        return Promise.resolve();
+      }
+    },
+  });
+  try {
+    const { result, rerender } = renderAttention({});
+    hide();
+    act(() => result.current.arrived(fromAlex('m-1', 'one'), { sound: true }));
+    expect(shown).toEqual([]);
+    expect(played).toEqual([]);
+
+    rerender({ s: { notifications: true }, w: wordingFor('en') });
+    act(() => result.current.arrived(fromAlex('m-2', 'two'), { sound: true }));
+    expect(shown).toEqual([{ title: wordingFor('en').t('notificationTitle', { name: 'Alex' }), body: 'two' }]);
+
+    rerender({ s: { notifications: true }, w: wordingFor('fr') });
+    act(() => result.current.arrived(fromAlex('m-3', 'trois'), { sound: true }));
+    expect(shown[1]).toEqual({ title: wordingFor('fr').t('notificationTitle', { name: 'Alex' }), body: 'trois' });
+
+    rerender({ s: { notifications: true, sound: '/sounds/reply.mp3' }, w: wordingFor('fr') });
+    act(() => result.current.arrived(fromAlex('m-4', 'quatre'), { sound: true }));
+    expect(played).toEqual(['/sounds/reply.mp3']);
+
+    rerender({ s: {}, w: wordingFor('fr') });
+    act(() => result.current.arrived(fromAlex('m-5', 'cinq'), { sound: true }));
+    expect(shown).toHaveLength(3);
+    expect(played).toEqual(['/sounds/reply.mp3']);
+  } finally {
+    Object.assign(globalThis, { Audio: realAudio });
+  }
+});
