@@ -138,6 +138,10 @@ const AREAS = [
     ],
   ],
   ['src/session/startInput.ts', ['test/session/startInput.test.ts', 'test/api/session.test.ts']],
+  // Reaching a customer who left (Web Push, e-mail): their own suites, from the watch's lease to each courier.
+  ['src/session/notifications/', ['test/session/notifications/']],
+  // The chat's events as webhooks: the session side that records them and the courier's own suites.
+  ['src/session/chatWebhooks.ts', ['test/session/chatWebhooks.test.ts', 'test/webhooks/']],
   [
     'src/session/',
     [
@@ -266,6 +270,8 @@ const AREAS = [
   ],
   // The queues under the webhook and e-mail outboxes: their own suites (a property test holds Redis to the memory
   // queue) and the webhook couriers that use them. The connection: the store suites and the API's shared ones.
+  // Webhooks: the outbox, its courier and dead letters, by their own suites and the chat that fills the outbox.
+  ['src/webhooks/', ['test/webhooks/', 'test/session/chatWebhooks.test.ts', 'test/http/server/metricsListener.test.ts']],
   ['src/store/memory/memoryQueue.ts', ['test/store/', 'test/webhooks/']],
   ['src/store/redis/redisQueue.ts', ['test/store/', 'test/webhooks/']],
   [
