@@ -119,6 +119,9 @@ export function describeError(error: BffError, limits?: { maxTextBytes?: number 
       return t('upstreamUnavailable');
     case 'reauthentication_required':
       return t('reauthenticationRequired');
+    case 'cannot_downgrade':
+      // Genesys took a sign-in whose answer this page never had (a reload forgets it): only a new sign-in carries on.
+      return t('signInToContinue');
     case 'aborted':
       return t('uploadCancelled');
     default:

@@ -42,6 +42,7 @@ export const ar: Catalogue = {
   messageTooLong: 'هذه الرسالة طويلة جدًا (الحد الأقصى {count} بايت). يُرجى اختصارها.',
   upstreamUnavailable: 'لا تستطيع خدمة الدردشة الوصول إلى Genesys Cloud الآن. يُرجى المحاولة بعد قليل.',
   reauthenticationRequired: 'انتهت صلاحية تسجيل دخولك. يُرجى تسجيل الدخول مرة أخرى.',
+  signInToContinue: 'هذه الدردشة مسجَّلة الدخول. يُرجى تسجيل الدخول مرة أخرى لمتابعتها.',
   uploadCancelled: 'أُلغي الرفع.',
   chatUnavailableHere: 'الدردشة غير متاحة على هذه الصفحة. يُرجى المحاولة لاحقًا.',
   somethingWentWrong: 'حدث خطأ ما. يُرجى المحاولة مرة أخرى.',

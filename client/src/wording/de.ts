@@ -35,6 +35,7 @@ export const de: Catalogue = {
   upstreamUnavailable:
     'Der Chat-Dienst erreicht Genesys Cloud gerade nicht. Bitte versuchen Sie es gleich noch einmal.',
   reauthenticationRequired: 'Ihre Anmeldung ist abgelaufen. Bitte melden Sie sich erneut an.',
+  signInToContinue: 'Dieser Chat ist angemeldet. Bitte melden Sie sich erneut an, um ihn fortzusetzen.',
   uploadCancelled: 'Das Hochladen wurde abgebrochen.',
   chatUnavailableHere: 'Der Chat ist auf dieser Seite nicht verfügbar. Bitte versuchen Sie es später erneut.',
   somethingWentWrong: 'Etwas ist schiefgegangen. Bitte versuchen Sie es erneut.',

@@ -33,6 +33,7 @@ export const en = {
   messageTooLong: 'That message is too long (at most {count} bytes). Please shorten it.',
   upstreamUnavailable: 'The chat service cannot reach Genesys Cloud right now. Please try again shortly.',
   reauthenticationRequired: 'Your sign-in has run out. Please sign in again.',
+  signInToContinue: 'This chat is signed in. Please sign in again to continue it.',
   uploadCancelled: 'The upload was cancelled.',
   chatUnavailableHere: 'Chat is not available on this page. Please try again later.',
   somethingWentWrong: 'Something went wrong. Please try again.',

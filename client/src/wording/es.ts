@@ -34,6 +34,7 @@ export const es: Catalogue = {
   messageTooLong: 'El mensaje es demasiado largo (como máximo {count} bytes). Acórtelo, por favor.',
   upstreamUnavailable: 'El servicio de chat no puede contactar con Genesys Cloud ahora. Inténtelo de nuevo en breve.',
   reauthenticationRequired: 'Su inicio de sesión ha caducado. Inicie sesión de nuevo.',
+  signInToContinue: 'Este chat tiene la sesión iniciada. Inicie sesión de nuevo para continuarlo.',
   uploadCancelled: 'Se canceló la subida.',
   chatUnavailableHere: 'El chat no está disponible en esta página. Inténtelo de nuevo más tarde.',
   somethingWentWrong: 'Algo salió mal. Inténtelo de nuevo.',

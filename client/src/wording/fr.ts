@@ -34,6 +34,7 @@ export const fr: Catalogue = {
   messageTooLong: 'Ce message est trop long ({count} octets au plus). Veuillez le raccourcir.',
   upstreamUnavailable: 'Le service de chat ne parvient pas à joindre Genesys Cloud. Veuillez réessayer bientôt.',
   reauthenticationRequired: 'Votre connexion a expiré. Veuillez vous reconnecter.',
+  signInToContinue: 'Cette conversation est connectée. Veuillez vous reconnecter pour la poursuivre.',
   uploadCancelled: 'L’envoi a été annulé.',
   chatUnavailableHere: 'Le chat n’est pas disponible sur cette page. Veuillez réessayer plus tard.',
   somethingWentWrong: 'Une erreur s’est produite. Veuillez réessayer.',

@@ -296,6 +296,7 @@ describe('the components speak the chosen language', () => {
     expect(failure('message_too_long')).toContain('4096');
     expect(failure('upstream_unavailable')).toBe(wording.t('upstreamUnavailable'));
     expect(failure('reauthentication_required')).toBe(wording.t('reauthenticationRequired'));
+    expect(failure('cannot_downgrade')).toBe(wording.t('signInToContinue'));
     expect(failure('aborted')).toBe(wording.t('uploadCancelled'));
     // A refused origin is the page's developer's to fix (the console says how): the customer reads it in words.
     expect(failure('cors_refused', { origin: 'https://shop.example.com' })).toBe(wording.t('chatUnavailableHere'));
