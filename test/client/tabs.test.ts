@@ -13,6 +13,7 @@ import {
   type TabEvent,
   type TokenStore,
 } from '../../client/src';
+import { ChatTabs, type TabNote } from '../../client/src/tabs';
 import { fakeTabs, sharedTokenStores } from '../support/tabs';
 
 /**
@@ -224,6 +225,158 @@ describe('what one tab does to the chat, the others hear', () => {
     // The store told the other tab the session is gone.
     expect(b.sessionToken).toBeUndefined();
     stop();
+  });
+});
+
+describe('ChatTabs', () => {
+  const SITE = 'genesys-bff:http://chat.test';
+
+  /** A BroadcastChannel that keeps what it was made with and what it was asked to post, and delivers nothing. */
+  class KeptChannel {
+    static made: KeptChannel[] = [];
+    onmessage: ((event: { data: unknown }) => void) | null = null;
+    readonly posted: unknown[] = [];
+    constructor(readonly name: string) {
+      KeptChannel.made.push(this);
+    }
+    postMessage(data: unknown): void {
+      this.posted.push(data);
+    }
+  }
+  beforeEach(() => {
+    KeptChannel.made = [];
+  });
+  const keptChannel = KeptChannel as unknown as typeof BroadcastChannel;
+
+  test('one channel under the site’s name, made on first use, from the platform given; what is not a note is ignored', () => {
+    const tabs = new ChatTabs('site-a', { BroadcastChannel: keptChannel });
+    expect(KeptChannel.made).toHaveLength(0);
+    const heardNotes: TabNote[] = [];
+    tabs.listen((note) => heardNotes.push(note));
+    tabs.post({ kind: 'first' });
+    tabs.announce({ type: 'ended' });
+    expect(KeptChannel.made.map((c) => c.name)).toEqual(['site-a']);
+    const [channel] = KeptChannel.made;
+    expect(channel!.posted).toEqual([
+      { kind: 'first', from: tabs.id },
+      { kind: 'announce', event: { type: 'ended' }, from: tabs.id },
+    ]);
+    for (const data of [null, undefined]) expect(() => channel!.onmessage!({ data })).not.toThrow();
+    channel!.onmessage!({ data: { kind: 'from-another', from: 'another-tab' } });
+    expect(heardNotes).toEqual([{ kind: 'from-another', from: 'another-tab' }]);
+  });
+
+  test('a tab object hears the others’ notes meant for all or for it; never its own id’s, nor another’s', async () => {
+    const site = fakeTabs();
+    const [a, b, c] = [new ChatTabs(SITE, site), new ChatTabs(SITE, site), new ChatTabs(SITE, site)];
+    const heardBy = new Map<ChatTabs, string[]>([a, b, c].map((t) => [t, []]));
+    for (const [t, kinds] of heardBy) t.listen((note) => kinds.push(note.kind));
+    a.post({ kind: 'to-all' });
+    a.post({ kind: 'to-b', to: b.id });
+    // A note bearing b's own id is b's, whatever channel it came through.
+    const other = new site.BroadcastChannel(SITE);
+    other.postMessage({ kind: 'as-b', from: b.id });
+    await site.settle();
+    expect(heardBy.get(a)).toEqual(['as-b']);
+    expect(heardBy.get(b)).toEqual(['to-all', 'to-b']);
+    expect(heardBy.get(c)).toEqual(['to-all', 'as-b']);
+    other.close();
+  });
+
+  test('a listener stopped hears nothing more; an announcement listener hears only announcements', async () => {
+    const site = fakeTabs();
+    const [a, b] = [new ChatTabs(SITE, site), new ChatTabs(SITE, site)];
+    const notes: string[] = [];
+    const announced: TabEvent[] = [];
+    const stop = b.listen((note) => notes.push(note.kind));
+    b.onAnnouncement((event) => announced.push(event));
+    a.post({ kind: 'stream', event: { type: 'ended' } });
+    a.announce({ type: 'started', routingKey: 'rk-1' });
+    await site.settle();
+    stop();
+    a.announce({ type: 'ended' });
+    await site.settle();
+    expect(notes).toEqual(['stream', 'announce']);
+    expect(announced).toEqual([{ type: 'started', routingKey: 'rk-1' }, { type: 'ended' }]);
+  });
+
+  test('each site’s locks and each lock of a site are held apart, one holder at a time', async () => {
+    const site = fakeTabs();
+    const [a, sameSite, b] = [new ChatTabs('site-a', site), new ChatTabs('site-a', site), new ChatTabs('site-b', site)];
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const leading: string[] = [];
+    const giveUp = new AbortController();
+    a.lead('stream', giveUp.signal, () => (leading.push('a'), held));
+    sameSite.lead('stream', giveUp.signal, async () => void leading.push('same site'));
+    b.lead('stream', giveUp.signal, () => (leading.push('b'), held));
+    const ran: string[] = [];
+    const inB = b.exclusive('start', () => held.then(() => 'b'));
+    const inA = a.exclusive('start', async () => (ran.push('a'), 'a'));
+    const inSameSite = sameSite.exclusive('start', async () => (ran.push('same site'), 'same site'));
+    await site.settle();
+    // Another site's holders hold up nothing here; this site's 'start' is one lock, its 'stream' another.
+    expect(leading).toEqual(['a', 'b']);
+    expect(ran).toEqual(['a', 'same site']);
+    release();
+    await expect(Promise.all([inA, inB, inSameSite])).resolves.toEqual(['a', 'b', 'same site']);
+    await site.settle();
+    expect(leading).toEqual(['a', 'b', 'same site']);
+  });
+
+  test('giving up before the lock is granted leaves its queue: that tab never leads', async () => {
+    const site = fakeTabs();
+    const [a, b] = [new ChatTabs(SITE, site), new ChatTabs(SITE, site)];
+    let release!: () => void;
+    const leading: string[] = [];
+    a.lead('stream', new AbortController().signal, () => {
+      leading.push('a');
+      return new Promise<void>((resolve) => (release = resolve));
+    });
+    const giveUp = new AbortController();
+    b.lead('stream', giveUp.signal, async () => void leading.push('b'));
+    await site.settle();
+    giveUp.abort();
+    release();
+    await site.settle();
+    expect(leading).toEqual(['a']);
+  });
+
+  test('without Web Locks a task runs at once and none leads; without a BroadcastChannel notes go nowhere', async () => {
+    const site = fakeTabs();
+    const noLocks = new ChatTabs(SITE, { BroadcastChannel: site.BroadcastChannel });
+    expect(noLocks.canShareStream).toBe(false);
+    await expect(noLocks.exclusive('start', async () => 'ran')).resolves.toBe('ran');
+    const led = jest.fn(async () => undefined);
+    expect(() => noLocks.lead('stream', new AbortController().signal, led)).not.toThrow();
+
+    const page = globalThis as { BroadcastChannel?: typeof BroadcastChannel };
+    const pageChannel = page.BroadcastChannel;
+    page.BroadcastChannel = undefined;
+    try {
+      const noChannel = new ChatTabs(SITE, { locks: site.locks });
+      expect(noChannel.canShareStream).toBe(false);
+      expect(() => noChannel.listen(() => undefined)).not.toThrow();
+      expect(() => noChannel.announce({ type: 'ended' })).not.toThrow();
+    } finally {
+      page.BroadcastChannel = pageChannel;
+    }
+    await site.settle();
+    expect(led).not.toHaveBeenCalled();
+  });
+
+  test('with no platform given it takes the page’s BroadcastChannel and Web Locks, and shares nothing without them', () => {
+    const site = fakeTabs();
+    const navigatorOf = jest.spyOn(window, 'navigator', 'get');
+    try {
+      navigatorOf.mockReturnValue({ locks: site.locks } as unknown as Navigator);
+      expect(new ChatTabs(SITE).canShareStream).toBe(true);
+      expect(new ChatTabs(SITE, { BroadcastChannel: site.BroadcastChannel }).canShareStream).toBe(true);
+      navigatorOf.mockReturnValue(undefined as unknown as Navigator);
+      expect(new ChatTabs(SITE).canShareStream).toBe(false);
+    } finally {
+      navigatorOf.mockRestore();
+    }
   });
 });
 
