@@ -1,7 +1,7 @@
 import { BffError } from './errors.js';
 import type { ChatStream, LiveStream, StreamHandlers, StreamOptions, StreamState } from './stream.js';
 import type { ChatTabs, TabNote } from './tabs.js';
-import type { ChatMessage, NoticeEvent, ReceiptEvent } from './types.js';
+import type { Availability, ChatMessage, NoticeEvent, ReceiptEvent } from './types.js';
 
 /**
  * One live stream for every tab of the site: the tab holding the `stream` lock (Web Locks) keeps the
@@ -18,6 +18,7 @@ type Relayed =
   | { what: 'notice'; event: NoticeEvent }
   | { what: 'typing'; event: { durationMs?: number } }
   | { what: 'presence'; event: { presence: string; readOnly?: boolean } }
+  | { what: 'availability'; event: Availability }
   | { what: 'session'; event: Parameters<NonNullable<StreamHandlers['session']>>[0] }
   | { what: 'open' }
   | { what: 'state'; state: StreamState }
@@ -109,6 +110,10 @@ export class SharedStream implements ChatStream {
         tell({ what: 'presence', event });
         handlers.presence?.(event);
       },
+      availability: (event) => {
+        tell({ what: 'availability', event });
+        handlers.availability?.(event);
+      },
       session: (event) => {
         tell({ what: 'session', event });
         handlers.session?.(event);
@@ -151,6 +156,8 @@ export class SharedStream implements ChatStream {
         return this.handlers.typing?.(relayed.event);
       case 'presence':
         return this.handlers.presence?.(relayed.event);
+      case 'availability':
+        return this.handlers.availability?.(relayed.event);
       case 'session':
         return this.handlers.session?.(relayed.event);
       case 'open':

@@ -4,6 +4,7 @@
  */
 import {
   BffClient,
+  type BffError,
   localStorageTokenStore,
   memoryTokenStore,
   sessionStorageTokenStore,
@@ -95,6 +96,25 @@ function heard(): { handlers: StreamHandlers; messages: string[]; opens: boolean
   };
 }
 
+/** A stream's handlers, every one of them, that write down each call in order as [handler, what it was given]. */
+function recorded(): { handlers: Required<StreamHandlers>; calls: [string, unknown][] } {
+  const calls: [string, unknown][] = [];
+  const names = ['message', 'receipt', 'notice', 'typing', 'presence', 'session', 'availability', 'open', 'state'];
+  const handlers = Object.fromEntries(names.map((name) => [name, (given: unknown) => calls.push([name, given])]));
+  return { calls, handlers: { ...handlers, error: (e: BffError) => calls.push(['error', e.code]) } as never };
+}
+
+/** Every kind of event a stream hands on, as the service sends it ([event, data, id]). */
+const EVERY_EVENT: [string, unknown, string?][] = [
+  ['message', { id: 'm-1', direction: 'outbound', type: 'text', text: 'hi', time: '' }, 'e-2'],
+  ['receipt', { messageId: 'm-0', status: 'delivered', at: '2026-11-27T10:00:00Z' }, 'e-3'],
+  ['notice', { code: 'masked', detectors: ['card'], messageId: 'm-0' }, 'e-4'],
+  ['typing', { durationMs: 5000 }],
+  ['presence', { presence: 'join', name: 'Alex' }, 'e-5'],
+  ['availability', { configured: true, open: true, reason: 'open', estimatedWaitSeconds: 30 }],
+  ['session', { state: 'expiring', expiresAt: '2026-11-27T10:05:00Z' }, 'e-6'],
+];
+
 const message = (id: string): ChatMessage => ({ id, direction: 'outbound', type: 'text', text: id, time: '' });
 
 beforeEach(() => {
@@ -167,6 +187,23 @@ describe('one stream for the tabs of a site', () => {
       // The second open is a takeover: catch up, not load the page afresh.
       expect(each.opens).toEqual([false, true]);
     }
+  });
+
+  test('every kind of event reaches every tab as the leading tab heard it, and each change of state once', async () => {
+    const site = fakeTabs();
+    const [first, second] = [recorded(), recorded()];
+    streams.push(tab(site).stream(first.handlers), tab(site).stream(second.handlers));
+    await site.settle();
+    live()[0]!.emit('session', { state: 'open' }, 'e-1');
+    for (const [event, data, id] of EVERY_EVENT) live()[0]!.emit(event, data, id);
+    await site.settle();
+    const expected = [
+      ['state', 'open'],
+      ['open', { reconnected: false }],
+      ...EVERY_EVENT.map(([event, data]) => [event, data]),
+    ];
+    expect(first.calls).toEqual(expected);
+    expect(second.calls).toEqual(expected);
   });
 
   test('a stream that ended for good ends in every tab, and no tab opens another', async () => {
