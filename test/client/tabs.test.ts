@@ -26,10 +26,21 @@ import { fakeTabs, sharedTokenStores } from '../support/tabs';
 
 class FakeSource extends EventTarget {
   static opened: FakeSource[] = [];
+  /** What the stream's listeners threw: a browser reports each as an uncaught error. */
+  static thrown: unknown[] = [];
   closed = false;
   constructor(readonly url: string) {
     super();
     FakeSource.opened.push(this);
+  }
+  override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null): void {
+    super.addEventListener(type, (event) => {
+      try {
+        (listener as EventListener)(event);
+      } catch (error) {
+        FakeSource.thrown.push(error);
+      }
+    });
   }
   close(): void {
     this.closed = true;
@@ -84,14 +95,21 @@ function tab(platform: ReturnType<typeof fakeTabs> | false, tokenStore: TokenSto
 }
 
 /** A stream's handlers that write down what they heard. */
-function heard(): { handlers: StreamHandlers; messages: string[]; opens: boolean[]; errors: string[] } {
-  const record = { messages: [] as string[], opens: [] as boolean[], errors: [] as string[] };
+function heard(): {
+  handlers: StreamHandlers;
+  messages: string[];
+  opens: boolean[];
+  errors: string[];
+  states: string[];
+} {
+  const record = { messages: [] as string[], opens: [] as boolean[], errors: [] as string[], states: [] as string[] };
   return {
     ...record,
     handlers: {
       message: (m: ChatMessage) => record.messages.push(m.id),
       open: ({ reconnected }) => record.opens.push(reconnected),
       error: (e) => record.errors.push(e.code),
+      state: (state) => record.states.push(state),
     },
   };
 }
@@ -119,6 +137,7 @@ const message = (id: string): ChatMessage => ({ id, direction: 'outbound', type:
 
 beforeEach(() => {
   FakeSource.opened = [];
+  FakeSource.thrown = [];
   calls.length = 0;
 });
 
@@ -186,6 +205,8 @@ describe('one stream for the tabs of a site', () => {
       expect(each.messages).toEqual(['m-1', 'm-2']);
       // The second open is a takeover: catch up, not load the page afresh.
       expect(each.opens).toEqual([false, true]);
+      // The leader's own connection closing is not the stream's: no tab showed it closed.
+      expect(each.states).toEqual(['open']);
     }
   });
 
@@ -204,6 +225,90 @@ describe('one stream for the tabs of a site', () => {
     ];
     expect(first.calls).toEqual(expected);
     expect(second.calls).toEqual(expected);
+  });
+
+  test('a tab that leaves out handlers hears the events it does not handle go by, with no error', async () => {
+    // The other tab's share throws on its own (a test fails on an uncaught error); the leader's, to its connection.
+    const site = fakeTabs();
+    streams.push(tab(site).stream({}), tab(site).stream({}));
+    await site.settle();
+    live()[0]!.emit('session', { state: 'open' }, 'e-1');
+    for (const [event, data, id] of EVERY_EVENT) live()[0]!.emit(event, data, id);
+    live()[0]!.emit('session', { state: 'expired', detail: 'gone', reconnect: false }, 'e-9');
+    await site.settle();
+    expect(streams.map((s) => s.state)).toEqual(['closed', 'closed']);
+    expect(FakeSource.thrown).toEqual([]);
+  });
+
+  test('a stream closed before its tab connected opens no connection', async () => {
+    const site = fakeTabs();
+    const only = heard();
+    const stream = tab(site).stream(only.handlers);
+    expect(stream.state).toBe('connecting');
+    stream.close();
+    await site.settle();
+    expect(FakeSource.opened).toHaveLength(0);
+    expect([stream.state, stream.leading]).toEqual(['closed', false]);
+    expect(only.states).toEqual(['closed']);
+  });
+
+  test('every tab is connecting until the stream opens, and is reconnecting while the leading tab is', async () => {
+    const site = fakeTabs();
+    const [first, second] = [heard(), heard()];
+    streams.push(tab(site).stream(first.handlers), tab(site).stream(second.handlers));
+    await site.settle();
+    expect(streams.map((s) => s.state)).toEqual(['connecting', 'connecting']);
+    live()[0]!.emit('session', { state: 'open' }, 'e-1');
+    live()[0]!.dispatchEvent(new Event('error'));
+    await site.settle();
+    expect(streams.map((s) => s.state)).toEqual(['reconnecting', 'reconnecting']);
+    // A tab opened meanwhile is told how things stand, and waits for the stream to open.
+    const late = heard();
+    streams.push(tab(site).stream(late.handlers));
+    await site.settle();
+    expect(streams[2]!.state).toBe('reconnecting');
+    expect(late.opens).toEqual([]);
+    for (const each of [first, second]) expect(each.states).toEqual(['open', 'reconnecting']);
+  });
+
+  test('a tab opened just as the stream opens hears it open once', async () => {
+    const site = fakeTabs();
+    const first = heard();
+    streams.push(tab(site).stream(first.handlers));
+    await site.settle();
+    const late = heard();
+    streams.push(tab(site).stream(late.handlers));
+    // The open reaches the new tab before the leader's answer to its hello, which says the same.
+    live()[0]!.emit('session', { state: 'open' }, 'e-1');
+    await site.settle();
+    expect(late.opens).toEqual([false]);
+    expect(late.states).toEqual(['open']);
+  });
+
+  test('a tab opened later does not make the others forget the last event id', async () => {
+    const site = fakeTabs();
+    streams.push(tab(site).stream({}), tab(site).stream({}));
+    await site.settle();
+    live()[0]!.emit('session', { state: 'open' }, 'e-1');
+    live()[0]!.emit('message', message('m-1'), 'e-7');
+    await site.settle();
+    streams.push(tab(site).stream({}));
+    await site.settle();
+    streams.find((s) => s.leading)!.close();
+    await site.settle();
+    expect(live()[0]!.lastEventId).toBe('e-7');
+  });
+
+  test('catching up is the leading tab’s own: the others load nothing', async () => {
+    const site = fakeTabs();
+    streams.push(tab(site).stream({}), tab(site).stream({}));
+    await site.settle();
+    live()[0]!.emit('session', { state: 'open' }, 'e-1');
+    expect(streams.map((s) => s.catchingUp)).toEqual([false, false]);
+    live()[0]!.emit('session', { state: 'replay_incomplete' }, 'e-2');
+    const leader = streams.find((s) => s.leading)!;
+    expect(leader.catchingUp).toBe(true);
+    expect(streams.filter((s) => s !== leader).map((s) => s.catchingUp)).toEqual([false]);
   });
 
   test('a stream that ended for good ends in every tab, and no tab opens another', async () => {
