@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { BffClient, BffError, PAGE_EVENT_NAMES, PAGE_EVENT_PREFIX, type PageEventsOptions } from '../../client/src';
-import { SeenIds } from '../../client/src/pageEvents';
+import { PageEvents, SeenIds } from '../../client/src/pageEvents';
 import { FetchEventSource } from '../support/eventSource';
 import { guestTokenOf, PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
@@ -162,6 +162,48 @@ test('each id is told once, whatever order and repeats the ids come in, among th
   );
   const seen = new SeenIds(3);
   for (const id of ['a', 'b', 'c', 'd']) seen.first(id);
-  expect(seen.first('a')).toBe(true); // forgotten past the bound
+  // The newest three are kept; the oldest is forgotten past the bound.
+  expect(['b', 'c', 'd'].map((id) => seen.first(id))).toEqual([false, false, false]);
+  expect(seen.first('a')).toBe(true);
   expect(seen.first('d')).toBe(false);
+});
+
+describe('PageEvents', () => {
+  test('a data layer the site named is pushed to as it stands: an array or anything with push', () => {
+    const { target } = page();
+    const pushed: unknown[] = [];
+    target.siteLayer = { push: (entry: unknown) => pushed.push(entry) };
+    new PageEvents({ target, dataLayer: 'siteLayer' }).emit('agent-joined', { name: 'Alex' });
+    expect(pushed).toEqual([{ event: 'genesys-bff:agent-joined', name: 'Alex' }]);
+  });
+
+  test('a data layer name that holds something else is left alone, and the event still goes to the page', () => {
+    const { target, heard } = page();
+    target.siteLayer = { version: 1 };
+    const events = new PageEvents({ target, dataLayer: 'siteLayer' });
+    expect(() => events.emit('chat-ended', { by: 'agent' })).not.toThrow();
+    expect(heard).toEqual([{ type: 'genesys-bff:chat-ended', detail: { by: 'agent' } }]);
+    expect(target.siteLayer).toEqual({ version: 1 });
+  });
+
+  test('without a data layer asked for, nothing is put on the page’s object', () => {
+    const { target, heard } = page();
+    new PageEvents({ target }).emit('chat-opened', { resumed: false });
+    expect(heard).toHaveLength(1);
+    expect(Object.keys(target)).toEqual([]);
+  });
+
+  test('where there is no CustomEvent it tells nothing, and throws nothing', () => {
+    const { target, heard } = page();
+    const runtime = globalThis as { CustomEvent?: typeof CustomEvent };
+    const customEvent = runtime.CustomEvent;
+    delete runtime.CustomEvent;
+    try {
+      expect(() => new PageEvents({ target, dataLayer: true }).emit('chat-opened', { resumed: true })).not.toThrow();
+    } finally {
+      runtime.CustomEvent = customEvent;
+    }
+    expect(heard).toEqual([]);
+    expect(target.dataLayer).toBeUndefined();
+  });
 });
