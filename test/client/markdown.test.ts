@@ -79,12 +79,42 @@ describe('formatting', () => {
     expect(bubble.textContent).toContain('# not a heading');
   });
 
+  test('the HTML ends with the last block: no line break after it to add a blank line to the bubble', () => {
+    expect(markdown.html('Hello')).toBe('<p>Hello</p>');
+    expect(markdown.html('- one\n- two\n')).toBe('<ul>\n<li>one</li>\n<li>two</li>\n</ul>');
+  });
+
+  test('quotes, dashes and (c) stay as typed: no typographic replacements', () => {
+    const typed = `"Yes" -- it's (c) 2026...`;
+    expect(shown(typed).textContent).toBe(typed);
+  });
+
+  test('without a newTabHint, a link says only its own words', () => {
+    const plain = createMarkdownRenderer(libraries);
+    const link = shown('[the tracking page](https://shop.example.com/track)', plain).querySelector('a')!;
+    expect(link.textContent).toBe('the tracking page');
+    expect(link.querySelector('span')).toBeNull();
+    expect(link.getAttribute('target')).toBe('_blank');
+  });
+
   test('images only when asked for', () => {
     expect(shown('![parcel](https://example.com/parcel.png)').querySelector('img')).toBeNull();
     const withImages = createMarkdownRenderer(libraries, { images: true });
     const image = shown('![parcel](https://example.com/parcel.png)', withImages).querySelector('img')!;
     expect(image.getAttribute('src')).toBe('https://example.com/parcel.png');
     expect(image.getAttribute('alt')).toBe('parcel');
+  });
+
+  test('without images, a picture’s Markdown shows as a link to it, with its alt text as the words', () => {
+    const bubble = shown('![parcel](https://example.com/parcel.png)');
+    expect(bubble.textContent).toBe('!parcel (opens in a new tab)');
+    expect(bubble.querySelector('a')?.getAttribute('href')).toBe('https://example.com/parcel.png');
+  });
+
+  test('with images on, a picture loads only from a safe address (not a relative one, not ftp:)', () => {
+    const withImages = createMarkdownRenderer(libraries, { images: true });
+    const bubble = shown('![here](/tracking.png) ![there](ftp://example.com/a.png)', withImages);
+    expect(Array.from(bubble.querySelectorAll('img')).map((img) => img.getAttribute('src'))).toEqual([null, null]);
   });
 });
 
@@ -114,6 +144,15 @@ describe('hostile messages render inert', () => {
     if (source.startsWith('<') && !source.startsWith('<javascript')) expect(bubble.textContent).toContain('<');
   });
 
+  test.each([
+    ['ftp:', '[files](ftp://example.com/a)'],
+    ['a relative address', '[account](/account)'],
+  ])('a link to %s is its words alone: no address, no new tab, no hint', (_name, source) => {
+    const link = shown(source).querySelector('a')!;
+    expect(Array.from(link.attributes).map((attribute) => attribute.name)).toEqual([]);
+    expect(link.querySelector('span')).toBeNull();
+  });
+
   test('a class only on the new-tab hint', () => {
     const bubble = shown('```visually-hidden\ncode\n```\n\n[a](https://example.com)');
     expect(Array.from(bubble.querySelectorAll('[class]')).map((e) => e.className)).toEqual(['visually-hidden']);
@@ -122,5 +161,6 @@ describe('hostile messages render inert', () => {
   test('where nothing can sanitise (a server render), the text is escaped text', () => {
     const noDom = createMarkdownRenderer({ MarkdownIt, DOMPurify: () => ({ isSupported: false }) as never });
     expect(noDom.html('**b** <script>x</script>')).toBe('<p>**b** &lt;script&gt;x&lt;/script&gt;</p>');
+    expect(noDom.html(`Tom & "Jerry" 'n' co`)).toBe('<p>Tom &amp; &quot;Jerry&quot; &#39;n&#39; co</p>');
   });
 });
