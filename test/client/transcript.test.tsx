@@ -7,6 +7,7 @@ import {
   BffClient,
   BffError,
   buildTranscript,
+  saveTranscript,
   transcriptLabelsOf,
   type ChatMessage,
   type Transcript,
@@ -80,6 +81,37 @@ describe('built on the page', () => {
     );
   });
 
+  test('as HTML: its media type and file name, in English (left to right: no dir) unless told otherwise', () => {
+    const built = buildTranscript(conversation, { readAt, format: 'html' });
+    expect(built).toMatchObject({
+      format: 'html',
+      mediaType: 'text/html;charset=utf-8',
+      fileName: 'chat-transcript-2026-03-04.html',
+      source: 'page',
+    });
+    expect(built.content).toContain('<html lang="en">');
+    expect(built.content).toContain('<title>Chat transcript</title>');
+  });
+
+  test('the file is named by the day it was read, and says when the oldest messages are missing', () => {
+    const late = buildTranscript(conversation, { readAt: new Date('2026-03-05T00:00:01Z') });
+    expect(late.fileName).toBe('chat-transcript-2026-03-05.txt');
+    const complete = buildTranscript(conversation, { readAt }).content;
+    const partial = buildTranscript(conversation, { readAt, complete: false }).content;
+    expect(complete).not.toContain('The oldest messages are not included');
+    expect(partial.split('\n').slice(0, 3)).toEqual([
+      'Chat transcript',
+      'Saved 2026-03-04 16:00:00 UTC · 4 messages',
+      expect.stringContaining('The oldest messages are not included'),
+    ]);
+  });
+
+  test('a time zone the browser does not know writes every moment in UTC, as none does', () => {
+    const unknown = buildTranscript(conversation, { readAt, timeZone: 'Mars/Olympus_Mons' });
+    expect(unknown.content).toBe(buildTranscript(conversation, { readAt }).content);
+    expect(unknown.content).toContain('[2026-03-04 15:00:00 UTC] You: Where is my parcel?');
+  });
+
   test('in the kit’s language, right to left for Arabic', () => {
     const wording = wordingFor('ar');
     const html = buildTranscript(conversation, {
@@ -125,6 +157,38 @@ describe('client.transcript()', () => {
     });
   });
 
+  test('asks for the reader’s language and time zone, each only when given', async () => {
+    const { client, calls } = clientAnswering(200, 'Chatverlauf', { 'Content-Type': 'text/plain; charset=utf-8' });
+    await client.transcript({ lang: 'de', timeZone: 'Europe/Berlin' });
+    await client.transcript({ timeZone: 'Asia/Kolkata' });
+    await client.transcript({ lang: 'ar' });
+    expect(calls).toEqual([
+      { url: 'http://bff.test/messages/transcript?format=text&lang=de&timeZone=Europe%2FBerlin', accept: 'text/plain' },
+      { url: 'http://bff.test/messages/transcript?format=text&timeZone=Asia%2FKolkata', accept: 'text/plain' },
+      { url: 'http://bff.test/messages/transcript?format=text&lang=ar', accept: 'text/plain' },
+    ]);
+  });
+
+  test('without a plain file name from the service, names the file by today', async () => {
+    const today = `chat-transcript-${new Date().toISOString().slice(0, 10)}`;
+    const dispositions = [
+      undefined,
+      'attachment',
+      'attachment; filename="../evil/chat.txt"',
+      'attachment; filename="chat transcript.txt"',
+    ];
+    const names: string[] = [];
+    for (const disposition of dispositions) {
+      const headers: Record<string, string> = { 'Content-Type': 'text/plain; charset=utf-8' };
+      if (disposition !== undefined) headers['Content-Disposition'] = disposition;
+      names.push((await clientAnswering(200, 'text', headers).client.transcript()).fileName);
+    }
+    // Read again after: a run across midnight names the file by the later day.
+    const now = `chat-transcript-${new Date().toISOString().slice(0, 10)}`;
+    expect(names).toHaveLength(dispositions.length);
+    for (const name of names) expect([`${today}.txt`, `${now}.txt`]).toContain(name);
+  });
+
   test('a refusal is a BffError with its code', async () => {
     const { client } = clientAnswering(410, JSON.stringify({ status: 410, code: 'session_expired', title: 'Gone' }), {
       'Content-Type': 'application/problem+json',
@@ -150,6 +214,37 @@ function captureDownloads() {
   });
   return saved;
 }
+
+describe('saveTranscript', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  test('clicks a hidden link to a blob of the content, typed, then removes the link and revokes the URL by the next task', async () => {
+    const blobs: Blob[] = [];
+    const revoked: string[] = [];
+    Object.assign(URL, {
+      createObjectURL: (blob: Blob) => {
+        blobs.push(blob);
+        return 'blob:test/saved';
+      },
+      revokeObjectURL: (url: string) => void revoked.push(url),
+    });
+    const clicked: { href: string; download: string; hidden: boolean; inDocument: boolean }[] = [];
+    jest.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+      clicked.push({ href: this.href, download: this.download, hidden: this.hidden, inDocument: this.isConnected });
+    });
+    saveTranscript(buildTranscript(conversation, { readAt, format: 'html' }));
+    expect(clicked).toEqual([
+      { href: 'blob:test/saved', download: 'chat-transcript-2026-03-04.html', hidden: true, inDocument: true },
+    ]);
+    expect(blobs.map((blob) => blob.type)).toEqual(['text/html;charset=utf-8']);
+    expect(await blobs[0]!.text()).toContain('Where is my parcel?');
+    expect(document.querySelectorAll('a')).toHaveLength(0);
+    // The download takes the data before the URL goes.
+    expect(revoked).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(revoked).toEqual(['blob:test/saved']);
+  });
+});
 
 describe('TranscriptButton', () => {
   afterEach(() => jest.restoreAllMocks());
