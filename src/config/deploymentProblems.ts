@@ -15,18 +15,29 @@ export interface Naming {
   settings(deployment: string, keys: readonly string[]): string;
 }
 
-/** What a mapping at `path` of an entry is called in a problem, and the keys it takes. */
+/** A schema node as far as walking it goes: a mapping's keys, a list's element, or a wrapper's inner type. */
+interface SchemaNode {
+  shape?: Record<string, unknown>;
+  _zod?: { def?: { innerType?: unknown; element?: unknown } };
+}
+
+/** `schema` without its wrappers (optional, default, prefault): the mapping or list they hold. */
+function unwrapped(schema: unknown): SchemaNode | undefined {
+  let at = schema as SchemaNode | undefined;
+  while (at && !at.shape && at._zod?.def?.innerType) at = at._zod.def.innerType as SchemaNode;
+  return at;
+}
+
+/** What a mapping at `path` of an entry is called in a problem (`webhooks[0]`), and the keys it takes. */
 function mappingAt(entry: z.ZodType, path: readonly PropertyKey[]): { what: string; keys: string[] } {
   let schema: unknown = entry;
   for (const key of path) {
-    let at = schema as { shape?: Record<string, unknown>; _zod?: { def?: { innerType?: unknown } } };
-    while (!at.shape && at._zod?.def?.innerType) at = at._zod.def.innerType as typeof at;
-    schema = at.shape?.[String(key)];
+    const at = unwrapped(schema);
+    schema = typeof key === 'number' ? at?._zod?.def?.element : at?.shape?.[String(key)];
   }
-  let at = schema as { shape?: Record<string, unknown>; _zod?: { def?: { innerType?: unknown } } } | undefined;
-  while (at && !at.shape && at._zod?.def?.innerType) at = at._zod.def.innerType as typeof at;
-  const keys = Object.keys(at?.shape ?? {});
-  return { what: path.length === 0 ? 'a deployment' : `\`${path.join('.')}\``, keys };
+  const keys = Object.keys(unwrapped(schema)?.shape ?? {});
+  const written = path.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${String(key)}`));
+  return { what: path.length === 0 ? 'a deployment' : `\`${written.join('')}\``, keys };
 }
 
 /** What a value of each type is called in a problem. */
@@ -40,8 +51,6 @@ const KINDS: Partial<Record<string, string>> = {
 /** The key of `keys` a mistyped `key` most likely meant: same letters but for case, or one or two edits away. */
 export function likelyMeant(key: string, keys: readonly string[]): string | undefined {
   const lower = key.toLowerCase();
-  const caseOnly = keys.find((k) => k.toLowerCase() === lower);
-  if (caseOnly) return caseOnly;
   const distance = (a: string, b: string) => {
     let row = Array.from({ length: b.length + 1 }, (_, j) => j);
     for (let i = 1; i <= a.length; i++) {

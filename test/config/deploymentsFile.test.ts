@@ -556,6 +556,39 @@ describe('a mistyped or misplaced key', () => {
     );
   });
 
+  it('in a list’s entry is named by its place in the list, with the keys that entry takes', async () => {
+    const hook = { url: 'https://hooks.example.com/genesys', secret: `whsec_${'a'.repeat(44)}` };
+    const problems = problemsOf(await parse([minimal({ webhooks: [hook, { ...hook, secrt: 'x', colour: 'red' }] })]));
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'deployments.yaml: deployments[0].webhooks[1].secrt: is not a key of `webhooks[1]`; did you mean `secret`?',
+        'deployments.yaml: deployments[0].webhooks[1].colour: is not a key of `webhooks[1]`; ' +
+          'its keys are url, secret, secretEnv, events',
+      ]),
+    );
+  });
+
+  it('says what a list should be when it is missing or something else', async () => {
+    const problems = problemsOf(
+      await parse([minimal({ signIn: {} }), minimal({ name: 'brand-b', signIn: { redirectUris: 'x' } })]),
+    );
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'deployments.yaml: deployments[0].signIn.redirectUris: is required: a list',
+        'deployments.yaml: deployments[1].signIn.redirectUris: must be a list',
+      ]),
+    );
+  });
+
+  it('allows one slip in a key of up to five letters, and never more than two', () => {
+    const keys = Object.keys(entrySchema.shape);
+    expect(likelyMeant('nme', keys)).toBe('name');
+    expect(likelyMeant('nmae', keys)).toBeUndefined();
+    expect(likelyMeant('ORIGINS', keys)).toBe('origins');
+    expect(likelyMeant('clientSecrtEnv', keys)).toBe('clientSecretEnv');
+    expect(likelyMeant('clientSxcrtEnx', keys)).toBeUndefined();
+  });
+
   it('suggests a key only when it is near, whatever the key and the slip', () => {
     const keys = Object.keys(entrySchema.shape);
     const edits = (a: string, b: string): number => {
