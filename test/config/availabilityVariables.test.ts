@@ -53,3 +53,12 @@ test('a value that is no Genesys id, two schedule groups, or a refresh under a s
     ]),
   );
 });
+
+test('a list of commas alone is refused (blank is how to leave it unset), and each refusal quotes what it got', () => {
+  expect(problemsOf({ GENESYS_QUEUE_ID: ' , ,' })).toEqual([
+    'GENESYS_QUEUE_ID must be one or more Genesys ids (UUIDs), comma-separated (got ", ,")',
+  ]);
+  expect(problemsOf({ GENESYS_EMERGENCY_GROUP_ID: 'closed' })).toEqual([
+    'GENESYS_EMERGENCY_GROUP_ID must be one Genesys id (a UUID) (got "closed")',
+  ]);
+});

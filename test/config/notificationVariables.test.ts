@@ -1,4 +1,6 @@
+import { createECDH } from 'node:crypto';
 import { ConfigError, loadConfig } from '../../src/config/schema';
+import { vapidPairProblem } from '../../src/config/notificationVariables';
 import { testEnv } from '../support/app';
 
 /** The Web Push settings of the single-deployment variables: a VAPID pair, whole or not at all. */
@@ -83,5 +85,52 @@ describe('e-mail variables', () => {
     expect(found.some((p) => expected.test(p))).toBe(true);
     // The relay's credentials never appear in a problem.
     expect(found.join('\n')).not.toContain('secret-pass');
+  });
+});
+
+describe('a VAPID pair', () => {
+  const pair = () => {
+    const ecdh = createECDH('prime256v1');
+    ecdh.generateKeys();
+    return { publicKey: ecdh.getPublicKey('base64url'), privateKey: ecdh.getPrivateKey().toString('base64url') };
+  };
+  const PUBLIC_PROBLEM = 'must be an uncompressed P-256 public key, base64url (87 characters)';
+  const PRIVATE_PROBLEM = 'must be a P-256 private key, base64url (43 characters)';
+
+  it('is taken when the public key is the private key’s', () => {
+    for (let i = 0; i < 5; i++) {
+      const { publicKey, privateKey } = pair();
+      expect(vapidPairProblem(publicKey, privateKey)).toBeUndefined();
+    }
+  });
+
+  it('refuses a public key of the wrong length or not uncompressed, before looking at the private key', () => {
+    const { publicKey, privateKey } = pair();
+    const bytes = Buffer.from(publicKey, 'base64url');
+    expect(vapidPairProblem(bytes.subarray(0, 64).toString('base64url'), privateKey)).toBe(PUBLIC_PROBLEM);
+    expect(vapidPairProblem(Buffer.concat([bytes, Buffer.of(0)]).toString('base64url'), privateKey)).toBe(
+      PUBLIC_PROBLEM,
+    );
+    const compressedMark = Buffer.from(bytes);
+    compressedMark[0] = 3;
+    expect(vapidPairProblem(compressedMark.toString('base64url'), privateKey)).toBe(PUBLIC_PROBLEM);
+    expect(vapidPairProblem(compressedMark.toString('base64url'), 'x')).toBe(PUBLIC_PROBLEM);
+  });
+
+  it('refuses a private key of the wrong length, or one that is no P-256 key', () => {
+    const { publicKey, privateKey } = pair();
+    const bytes = Buffer.from(privateKey, 'base64url');
+    expect(vapidPairProblem(publicKey, bytes.subarray(0, 31).toString('base64url'))).toBe(PRIVATE_PROBLEM);
+    expect(vapidPairProblem(publicKey, Buffer.concat([bytes, Buffer.of(1)]).toString('base64url'))).toBe(
+      PRIVATE_PROBLEM,
+    );
+    // Zero is no private key of the curve: the library refuses it.
+    expect(vapidPairProblem(publicKey, Buffer.alloc(32).toString('base64url'))).toBe(PRIVATE_PROBLEM);
+  });
+
+  it('refuses two keys of different pairs', () => {
+    expect(vapidPairProblem(pair().publicKey, pair().privateKey)).toBe(
+      'is not the public key of the private key given with it',
+    );
   });
 });

@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from '../../src/config/schema';
 import { parseDeploymentsFile } from '../../src/config/deploymentsFile';
+import { webhookSecretProblem, webhookUrlProblem } from '../../src/config/webhookVariables';
 import { testConfig, testEnv } from '../support/app';
 
 /**
@@ -145,5 +146,57 @@ describe('a deployments file', () => {
       loadConfig(env, { deployments: [testConfig().deployments[0]!], variablesRead: [] }),
     );
     expect(problems).toContainEqual(expect.stringMatching(/^WEBHOOK_URL is set with DEPLOYMENTS_FILE/));
+  });
+});
+
+describe('a webhook secret', () => {
+  const secretOf = (bytes: number) => `whsec_${Buffer.alloc(bytes, 9).toString('base64')}`;
+  const PROBLEM =
+    'must be `whsec_` followed by the base64 of 24 to 64 random bytes (e.g. `echo whsec_$(openssl rand -base64 32)`)';
+
+  test('is whsec_ and the base64 of 24 to 64 bytes, with the padding base64 gives it', () => {
+    for (const bytes of [24, 25, 26, 32, 63, 64]) expect(webhookSecretProblem(secretOf(bytes))).toBeUndefined();
+    expect(secretOf(25)).toMatch(/==$/);
+    expect(secretOf(26)).toMatch(/[^=]=$/);
+  });
+
+  test('refuses fewer than 24 bytes or more than 64, and says how to make one', () => {
+    for (const bytes of [0, 1, 23, 65, 96]) expect(webhookSecretProblem(secretOf(bytes))).toBe(PROBLEM);
+  });
+
+  test('refuses anything before whsec_ or after the base64, and more than two pads', () => {
+    expect(webhookSecretProblem(` ${secretOf(32)}`)).toBe(PROBLEM);
+    expect(webhookSecretProblem(`x${secretOf(32)}`)).toBe(PROBLEM);
+    expect(webhookSecretProblem(`${secretOf(32)} `)).toBe(PROBLEM);
+    expect(webhookSecretProblem(`${secretOf(32)}x=`)).toBe(PROBLEM);
+    expect(webhookSecretProblem(`${secretOf(25)}=`)).toBe(PROBLEM);
+    expect(webhookSecretProblem(secretOf(32).replace('whsec_', 'whsec-'))).toBe(PROBLEM);
+  });
+});
+
+describe('a webhook URL', () => {
+  test('is https anywhere, or http on loopback', () => {
+    for (const url of [
+      'https://hooks.example.com/genesys',
+      'http://127.0.0.1:8080/hook',
+      'http://localhost/hook',
+      'http://[::1]:9/hook',
+    ])
+      expect(webhookUrlProblem(url)).toBeUndefined();
+  });
+
+  test('refuses http elsewhere and other schemes, naming only the scheme and host', () => {
+    expect(webhookUrlProblem('http://hooks.example.com/genesys?token=s3cret')).toBe(
+      'must be an https URL (http only on loopback) (got http://hooks.example.com/…)',
+    );
+    expect(webhookUrlProblem('ftp://127.0.0.1/hook')).toBe(
+      'must be an https URL (http only on loopback) (got ftp://127.0.0.1/…)',
+    );
+    expect(webhookUrlProblem('http://127.0.0.2/hook')).toMatch(/^must be an https URL/);
+  });
+
+  test('refuses what is no absolute URL, with an example', () => {
+    for (const url of ['hooks.example.com/genesys', '/genesys', ''])
+      expect(webhookUrlProblem(url)).toBe('must be an absolute https URL such as https://hooks.example.com/genesys');
   });
 });
