@@ -2,7 +2,7 @@
  * @jest-environment ./test/support/jsdomWithFetch.js
  * @jest-environment-options {"url": "http://localhost:3000/", "customExportConditions": ["node", "node-addons"]}
  */
-import { cleanup, fireEvent, render, screen } from '@testing-library/react';
+import { cleanup, fireEvent, render, screen, within } from '@testing-library/react';
 import type { StartSessionOptions } from '../../../client/src';
 import { PreChatForm, wordingFor } from '../../../client/src/react';
 
@@ -98,4 +98,212 @@ test('while the centre is closed, the form says so and starts no chat; once open
   expect(screen.queryByRole('status')).toBeNull();
   submit('Chat starten');
   expect(sent).toEqual([{ firstName: 'Ada' }]);
+});
+
+describe('the form as a screen reader meets it', () => {
+  test('a form named by its title; each control typed for what it asks, errors tied to their field', () => {
+    render(
+      <PreChatForm
+        onSubmit={() => undefined}
+        fields={[{ attribute: 'phone', label: 'Phone', type: 'tel', required: true }]}
+      />,
+    );
+    const form = screen.getByRole('form', { name: 'Before we start' });
+    expect(form.className).toBe('pre-chat');
+    const control = (label: string) => screen.getByLabelText(label) as HTMLInputElement;
+    expect(
+      ['Your name', 'Email', 'Phone'].map((l) => [control(l).type, control(l).autocomplete, control(l).dir]),
+    ).toEqual([
+      ['text', 'name', 'auto'],
+      ['email', 'email', 'auto'],
+      ['tel', '', 'auto'],
+    ]);
+    expect(['Your name', 'Email', 'Phone'].map((l) => control(l).required)).toEqual([true, true, true]);
+    submit();
+    const phone = control('Phone');
+    expect(phone.getAttribute('aria-invalid')).toBe('true');
+    const described = document.getElementById(phone.getAttribute('aria-describedby')!)!;
+    expect([described.textContent, described.className]).toEqual(['Please fill in Phone.', 'field-error']);
+  });
+
+  test('a refused submit puts the focus on the first wrong field, each time; a corrected field loses its error', () => {
+    render(
+      <PreChatForm
+        onSubmit={() => undefined}
+        email="none"
+        fields={[{ attribute: 'a', label: 'Code', required: true }]}
+      />,
+    );
+    submit();
+    expect(document.activeElement).toBe(screen.getByLabelText('Your name'));
+    type('Your name', 'Ada');
+    (document.activeElement as HTMLElement).blur();
+    submit();
+    const code = screen.getByLabelText('Code');
+    expect(document.activeElement).toBe(code);
+    expect(screen.getByLabelText('Your name').hasAttribute('aria-invalid')).toBe(false);
+    expect(screen.getByLabelText('Your name').hasAttribute('aria-describedby')).toBe(false);
+    expect(screen.queryByText('Please fill in Your name.')).toBeNull();
+  });
+
+  test('a choice: "Choose…" then each option by its label, else its value; its value is sent', () => {
+    const sent: StartSessionOptions[] = [];
+    render(
+      <PreChatForm
+        onSubmit={(d) => sent.push(d)}
+        email="none"
+        fields={[
+          {
+            attribute: 'topic',
+            label: 'Topic',
+            type: 'select',
+            required: true,
+            options: [{ value: 'billing', label: 'Billing' }, { value: 'other' }],
+          },
+        ]}
+      />,
+    );
+    const topic = screen.getByRole('combobox', { name: 'Topic' });
+    expect(
+      within(topic)
+        .getAllByRole('option')
+        .map((o) => [o.textContent, (o as HTMLOptionElement).value]),
+    ).toEqual([
+      ['Choose…', ''],
+      ['Billing', 'billing'],
+      ['other', 'other'],
+    ]);
+    type('Your name', 'Ada');
+    submit();
+    expect(screen.getByText('Please fill in Topic.')).toBeTruthy();
+    expect(sent).toEqual([]);
+    fireEvent.change(topic, { target: { value: 'billing' } });
+    submit();
+    expect(sent).toEqual([{ firstName: 'Ada', attributes: { topic: 'billing' } }]);
+  });
+});
+
+describe('what it accepts', () => {
+  test('an optional email may be left out, and is then not sent', () => {
+    const sent: StartSessionOptions[] = [];
+    render(<PreChatForm onSubmit={(d) => sent.push(d)} email="optional" />);
+    expect(screen.getByText('(optional)').closest('label')?.textContent).toBe('Email (optional)');
+    expect((screen.getByLabelText(/^Email/) as HTMLInputElement).required).toBe(false);
+    type('Your name', 'Ada');
+    submit();
+    expect(sent).toEqual([{ firstName: 'Ada' }]);
+  });
+
+  test.each([
+    'ada@example',
+    '@example.com',
+    'ada@.com',
+    'ada@example.',
+    'a da@example.com',
+    'ada@exa mple.com',
+    'ada@example.c om',
+    'a@da@example.com',
+    'ada@exa@mple.com',
+    'ada@example.c@m',
+    'ada@example.com x',
+  ])('%j is no email address', (address) => {
+    const sent: StartSessionOptions[] = [];
+    render(<PreChatForm onSubmit={(d) => sent.push(d)} />);
+    type('Your name', 'Ada');
+    type('Email', address);
+    submit();
+    expect(screen.getByText('Please enter an email address such as name@example.com.')).toBeTruthy();
+    expect(sent).toEqual([]);
+  });
+
+  test.each(['ada@example.com', 'a.b+c@mail.example.co'])('%j is an email address', (address) => {
+    const sent: StartSessionOptions[] = [];
+    render(<PreChatForm onSubmit={(d) => sent.push(d)} />);
+    type('Your name', 'Ada');
+    type('Email', address);
+    submit();
+    expect(sent).toEqual([{ firstName: 'Ada', email: address }]);
+  });
+
+  test('a field takes up to its limit, by default 256 characters', () => {
+    const sent: StartSessionOptions[] = [];
+    render(
+      <PreChatForm
+        onSubmit={(d) => sent.push(d)}
+        email="none"
+        fields={[
+          { attribute: 'note', label: 'Note', maxLength: 5 },
+          { attribute: 'long', label: 'Long' },
+        ]}
+      />,
+    );
+    type('Your name', 'Ada');
+    type(/^Note/, '12345');
+    type(/^Long/, 'x'.repeat(257));
+    submit();
+    expect(screen.getByText('Long is too long (at most 256 characters).')).toBeTruthy();
+    expect(sent).toEqual([]);
+    type(/^Long/, 'x'.repeat(256));
+    submit();
+    expect(sent).toEqual([{ firstName: 'Ada', attributes: { note: '12345', long: 'x'.repeat(256) } }]);
+  });
+
+  test('a page that stops asking for the email sends none typed before', () => {
+    const sent: StartSessionOptions[] = [];
+    const { rerender } = render(<PreChatForm onSubmit={(d) => sent.push(d)} />);
+    type('Your name', 'Ada');
+    type('Email', 'ada@example.com');
+    rerender(<PreChatForm onSubmit={(d) => sent.push(d)} email="none" />);
+    submit();
+    expect(sent).toEqual([{ firstName: 'Ada' }]);
+  });
+});
+
+describe('the budget and the button', () => {
+  test('custom attributes count against the budget; a budget of 0 takes nothing, a negative one is no limit', () => {
+    const sent: StartSessionOptions[] = [];
+    const form = (maxCustomDataBytes: number) => (
+      <PreChatForm
+        onSubmit={(d) => sent.push(d)}
+        email="none"
+        fields={[{ attribute: 'order', label: 'Order' }]}
+        limits={{ maxCustomDataBytes }}
+      />
+    );
+    // firstName + Ada + order + 42: 9 + 3 + 5 + 2 = 19 bytes.
+    const { rerender } = render(form(18));
+    type('Your name', 'Ada');
+    type(/^Order/, '42');
+    submit();
+    expect(screen.getByRole('alert').textContent).toBe('These details are too long to send. Please shorten them.');
+    rerender(form(0));
+    submit();
+    expect(sent).toEqual([]);
+    rerender(form(-1));
+    submit();
+    expect(sent).toEqual([{ firstName: 'Ada', attributes: { order: '42' } }]);
+    // The alert goes once the details are sent.
+    expect(screen.queryByRole('alert')).toBeNull();
+  });
+
+  test('a wrong field after an over-budget submit: its error replaces the alert', () => {
+    render(<PreChatForm onSubmit={() => undefined} email="none" limits={{ maxCustomDataBytes: 1 }} />);
+    type('Your name', 'Ada');
+    submit();
+    expect(screen.getByRole('alert')).toBeTruthy();
+    type('Your name', ' ');
+    submit();
+    expect(screen.queryByRole('alert')).toBeNull();
+    expect(screen.getByText('Please fill in Your name.')).toBeTruthy();
+  });
+
+  test('while the chat is starting the button waits and a submit sends nothing', () => {
+    const sent: StartSessionOptions[] = [];
+    render(<PreChatForm onSubmit={(d) => sent.push(d)} email="none" busy />);
+    type('Your name', 'Ada');
+    const button = screen.getByRole('button', { name: 'Start chat' }) as HTMLButtonElement;
+    expect(button.disabled).toBe(true);
+    fireEvent.submit(button.closest('form')!);
+    expect(sent).toEqual([]);
+  });
 });
