@@ -223,6 +223,26 @@ describe('Attachments', () => {
   });
 });
 
+test('inside a page’s own form, an answer answers and submits nothing', () => {
+  const message: ChatMessage = {
+    ...base,
+    quickReplies: [{ text: 'Yes', payload: 'yes' }],
+    cards: [{ actions: [{ text: 'Go', payload: 'go' }] }],
+    datePickers: [{ originatingMessageId: 'p', availableTimes: [{ dateTime: '2026-03-05T09:00:00Z' }] }],
+  };
+  let submitted = 0;
+  render(
+    <form onSubmit={(event) => (event.preventDefault(), (submitted += 1))}>
+      <QuickReplies message={message} onAnswer={onAnswer} />
+      <Cards message={message} onAnswer={onAnswer} />
+      <DatePickers message={message} onAnswer={onAnswer} />
+    </form>,
+  );
+  for (const button of screen.getAllByRole('button')) fireEvent.click(button);
+  expect(answered).toHaveLength(3);
+  expect(submitted).toBe(0);
+});
+
 test('the stable class names a stylesheet styles: replies, cards and their parts, date slots, files', () => {
   const message: ChatMessage = {
     ...base,
