@@ -233,6 +233,19 @@ describe('one message', () => {
     expect(item('g').querySelector('.delivery')).toBeNull();
   });
 
+  test('inside a page’s own form, Send again sends the text and submits nothing', () => {
+    let submitted = 0;
+    const failed = guest('g', 1, { status: 'failed', reasons: [{ code: 'RateLimited' }] });
+    render(
+      <form onSubmit={(event) => (event.preventDefault(), (submitted += 1))}>
+        <MessageList messages={[failed]} onAnswer={onAnswer} />
+      </form>,
+    );
+    fireEvent.click(screen.getByRole('button', { name: 'Send again' }));
+    expect(answered).toEqual([{ text: 'text of g' }]);
+    expect(submitted).toBe(0);
+  });
+
   test('a failed message of no words (a file alone) offers nothing to send again', () => {
     const file = guest('f', 1, { text: '', status: 'failed', reasons: [{ code: 'RateLimited' }] });
     render(<MessageList messages={[file]} onAnswer={onAnswer} />);
