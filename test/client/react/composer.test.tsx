@@ -166,6 +166,13 @@ describe('files', () => {
     expect(chosen).toEqual([[file]]);
   });
 
+  test('a page that gives no handlers for files: choosing or cancelling one does nothing, and breaks nothing', () => {
+    composer({ attachments: { enabled: true }, uploads: [upload('up', 'uploading')] });
+    fireEvent.change(screen.getByLabelText('File to attach'), { target: { files: [new File(['x'], 'a.png')] } });
+    fireEvent.click(screen.getByRole('button', { name: 'Cancel up.png' }));
+    expect(screen.getByRole('list', { name: 'Files to send' }).textContent).toContain('up.png');
+  });
+
   test('attach waits while the composer is disabled', () => {
     composer({ attachments: { enabled: true }, disabled: true });
     expect((screen.getByRole('button', { name: 'Attach a file' }) as HTMLButtonElement).disabled).toBe(true);
