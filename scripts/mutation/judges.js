@@ -269,7 +269,10 @@ const AREAS = [
     ],
   ],
   // Webhooks: the outbox, its courier and dead letters, by their own suites and the chat that fills the outbox.
-  ['src/webhooks/', ['test/webhooks/', 'test/session/chatWebhooks.test.ts', 'test/http/server/metricsListener.test.ts']],
+  [
+    'src/webhooks/',
+    ['test/webhooks/', 'test/session/chatWebhooks.test.ts', 'test/http/server/metricsListener.test.ts'],
+  ],
   // The queues under the webhook and e-mail outboxes: their own suites (a property test holds Redis to the memory
   // queue) and the webhook couriers that use them. The connection: the store suites and the API's shared ones.
   ['src/store/memory/memoryQueue.ts', ['test/store/', 'test/webhooks/']],
