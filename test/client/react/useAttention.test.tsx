@@ -36,6 +36,22 @@ function installNotifications(permission: NotificationPermission) {
   return { shown, FakeNotification };
 }
 
+/** An Audio class that writes down the source of each sound played (the page's own is put back after each test). */
+const realAudio = globalThis.Audio;
+function installAudio(): string[] {
+  const played: string[] = [];
+  Object.assign(globalThis, {
+    Audio: class {
+      constructor(readonly src: string) {}
+      play() {
+        played.push(this.src);
+        return Promise.resolve();
+      }
+    },
+  });
+  return played;
+}
+
 const fromAlex = (id: string, text?: string): ChatMessage => ({
   id,
   direction: 'outbound',
@@ -58,6 +74,7 @@ beforeEach(() => {
 afterEach(() => {
   cleanup();
   delete (globalThis as { Notification?: unknown }).Notification;
+  Object.assign(globalThis, { Audio: realAudio });
 });
 
 test('counts what arrives while hidden, badges the title when asked, and markSeen clears both', () => {
@@ -137,65 +154,37 @@ test('where the browser has no notifications, the permission reads unsupported',
 });
 
 test('a sound file plays per message while hidden, but not for one another tab of the chat sounds', () => {
-  const played: string[] = [];
-  const realAudio = globalThis.Audio;
-  Object.assign(globalThis, {
-    Audio: class {
-      constructor(readonly src: string) {}
-      play() {
-        played.push(this.src);
-        return Promise.resolve();
-      }
-    },
-  });
-  try {
-    const { result } = renderAttention({ sound: '/sounds/reply.mp3' });
-    hide();
-    act(() => result.current.arrived(fromAlex('m-1', 'Hello'), { sound: true }));
-    act(() => result.current.arrived(fromAlex('m-2', 'Hello again'), { sound: false }));
-    expect(played).toEqual(['/sounds/reply.mp3']);
-  } finally {
-    Object.assign(globalThis, { Audio: realAudio });
-  }
+  const played = installAudio();
+  const { result } = renderAttention({ sound: '/sounds/reply.mp3' });
+  hide();
+  act(() => result.current.arrived(fromAlex('m-1', 'Hello'), { sound: true }));
+  act(() => result.current.arrived(fromAlex('m-2', 'Hello again'), { sound: false }));
+  expect(played).toEqual(['/sounds/reply.mp3']);
 });
 
 test('notifications, sound and words each follow the settings from one render to the next', () => {
   const { shown } = installNotifications('granted');
-  const played: string[] = [];
-  const realAudio = globalThis.Audio;
-  Object.assign(globalThis, {
-    Audio: class {
-      constructor(readonly src: string) {}
-      play() {
-        played.push(this.src);
-        return Promise.resolve();
-      }
-    },
-  });
-  try {
-    const { result, rerender } = renderAttention({});
-    hide();
-    act(() => result.current.arrived(fromAlex('m-1', 'one'), { sound: true }));
-    expect(shown).toEqual([]);
-    expect(played).toEqual([]);
+  const played = installAudio();
+  const { result, rerender } = renderAttention({});
+  hide();
+  act(() => result.current.arrived(fromAlex('m-1', 'one'), { sound: true }));
+  expect(shown).toEqual([]);
+  expect(played).toEqual([]);
 
-    rerender({ s: { notifications: true }, w: wordingFor('en') });
-    act(() => result.current.arrived(fromAlex('m-2', 'two'), { sound: true }));
-    expect(shown).toEqual([{ title: wordingFor('en').t('notificationTitle', { name: 'Alex' }), body: 'two' }]);
+  rerender({ s: { notifications: true }, w: wordingFor('en') });
+  act(() => result.current.arrived(fromAlex('m-2', 'two'), { sound: true }));
+  expect(shown).toEqual([{ title: wordingFor('en').t('notificationTitle', { name: 'Alex' }), body: 'two' }]);
 
-    rerender({ s: { notifications: true }, w: wordingFor('fr') });
-    act(() => result.current.arrived(fromAlex('m-3', 'trois'), { sound: true }));
-    expect(shown[1]).toEqual({ title: wordingFor('fr').t('notificationTitle', { name: 'Alex' }), body: 'trois' });
+  rerender({ s: { notifications: true }, w: wordingFor('fr') });
+  act(() => result.current.arrived(fromAlex('m-3', 'trois'), { sound: true }));
+  expect(shown[1]).toEqual({ title: wordingFor('fr').t('notificationTitle', { name: 'Alex' }), body: 'trois' });
 
-    rerender({ s: { notifications: true, sound: '/sounds/reply.mp3' }, w: wordingFor('fr') });
-    act(() => result.current.arrived(fromAlex('m-4', 'quatre'), { sound: true }));
-    expect(played).toEqual(['/sounds/reply.mp3']);
+  rerender({ s: { notifications: true, sound: '/sounds/reply.mp3' }, w: wordingFor('fr') });
+  act(() => result.current.arrived(fromAlex('m-4', 'quatre'), { sound: true }));
+  expect(played).toEqual(['/sounds/reply.mp3']);
 
-    rerender({ s: {}, w: wordingFor('fr') });
-    act(() => result.current.arrived(fromAlex('m-5', 'cinq'), { sound: true }));
-    expect(shown).toHaveLength(3);
-    expect(played).toEqual(['/sounds/reply.mp3']);
-  } finally {
-    Object.assign(globalThis, { Audio: realAudio });
-  }
+  rerender({ s: {}, w: wordingFor('fr') });
+  act(() => result.current.arrived(fromAlex('m-5', 'cinq'), { sound: true }));
+  expect(shown).toHaveLength(3);
+  expect(played).toEqual(['/sounds/reply.mp3']);
 });
