@@ -8,7 +8,7 @@ import { demoAssets } from '../../src/demo/embeddedDefault';
 import { axeViolations } from '../support/axe';
 import { streamsAtService as streamsHeld } from '../support/chatPage';
 import { bundleKitPage, launchChromium } from '../support/browser';
-import { PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
+import { guestTokenOf, PAGE_ORIGIN, startStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
 import { wordingFor } from '../../client/src/wording';
 
@@ -338,8 +338,7 @@ describe('read receipts from the page, where the deployment sends them', () => {
     const context = await site();
     const before = readsStack.sim.received.length;
     const first = await openTab(context, `${pageOrigin}/?service=reads`);
-    const gt = readsStack.sim.received.slice(before).find((f) => f.frame.action === 'configureSession')!.frame
-      .token as string;
+    const gt = guestTokenOf(readsStack.sim, before);
     const second = await openTab(context, `${pageOrigin}/?service=reads`);
     const reports: string[] = [];
     for (const page of [first, second]) {

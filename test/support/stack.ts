@@ -136,9 +136,16 @@ export const bearer = (token: string, origin: string | undefined = PAGE_ORIGIN):
   ...(origin === undefined ? {} : { Origin: origin }),
 });
 
-/** The Genesys guest token behind a session, as the simulator saw it configure. */
+/**
+ * The Genesys guest token behind a session, as the simulator saw it configure: the first token configured since
+ * `before` that no earlier frame carried. An earlier session's socket may reconnect meanwhile (on a busy machine a
+ * late ping is enough), and its configureSession names that session, not the new one.
+ */
 export function guestTokenOf(sim: Simulator, before: number): string {
-  const frame = sim.received.slice(before).find((f) => f.frame.action === 'configureSession');
-  if (!frame) throw new Error('no configureSession frame recorded');
+  const earlier = new Set(sim.received.slice(0, before).map((f) => f.frame.token));
+  const frame = sim.received
+    .slice(before)
+    .find((f) => f.frame.action === 'configureSession' && !earlier.has(f.frame.token));
+  if (!frame) throw new Error('no configureSession frame for a new session recorded');
   return frame.frame.token as string;
 }
