@@ -10,7 +10,8 @@ import { createMarkdownRenderer, type MarkdownRenderer } from '../../client/src'
 
 const libraries = { MarkdownIt, DOMPurify };
 let markdown: MarkdownRenderer;
-beforeAll(() => {
+// Built for each test, not once: mutation testing counts what a test covers from its own run (beforeEach included).
+beforeEach(() => {
   markdown = createMarkdownRenderer(libraries, { newTabHint: '(opens in a new tab)' });
 });
 

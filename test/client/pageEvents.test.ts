@@ -186,6 +186,18 @@ describe('PageEvents', () => {
     expect(target.siteLayer).toEqual({ version: 1 });
   });
 
+  test('with no options it tells the page’s window', () => {
+    const { target, heard } = page();
+    const runtime = globalThis as { window?: unknown };
+    runtime.window = target;
+    try {
+      new PageEvents().emit('chat-opened', { resumed: false });
+    } finally {
+      delete runtime.window;
+    }
+    expect(heard).toEqual([{ type: 'genesys-bff:chat-opened', detail: { resumed: false } }]);
+  });
+
   test('without a data layer asked for, nothing is put on the page’s object', () => {
     const { target, heard } = page();
     new PageEvents({ target }).emit('chat-opened', { resumed: false });
