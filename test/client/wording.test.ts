@@ -19,6 +19,16 @@ describe('the language', () => {
     expect(wording.wordingFor(undefined).t('send')).toBe(wording.catalogues.en!.send);
   });
 
+  test('Arabic is written right to left, the other shipped languages left to right', () => {
+    expect(wording.shippedLanguages.map((l) => [l, wording.wordingFor(l).dir])).toEqual([
+      ['en', 'ltr'],
+      ['de', 'ltr'],
+      ['fr', 'ltr'],
+      ['es', 'ltr'],
+      ['ar', 'rtl'],
+    ]);
+  });
+
   test("without a page language given, the page's <html lang> is read", () => {
     const runtime = globalThis as { document?: unknown };
     runtime.document = { documentElement: { lang: 'de-AT' } };

@@ -184,6 +184,19 @@ describe('cancel', () => {
     expect(deleted).toEqual(['att-a']);
   });
 
+  test('of two files uploaded, the one cancelled is the one deleted', async () => {
+    const { now, start, calls, deleted } = mount();
+    void start(png('a.png'));
+    void start(png('b.png'));
+    await act(async () => {
+      calls[0]!.resolve(attachment('att-a'));
+      calls[1]!.resolve(attachment('att-b'));
+    });
+    act(() => now().cancel(now().uploads[1]!.key));
+    expect(deleted).toEqual(['att-b']);
+    expect(now().uploads.map((u) => u.fileName)).toEqual(['a.png']);
+  });
+
   test('an unknown key changes nothing', () => {
     const { now, start, deleted } = mount();
     void start(png('a.png'));
@@ -191,4 +204,27 @@ describe('cancel', () => {
     expect(now().uploads.map((u) => u.fileName)).toEqual(['a.png']);
     expect(deleted).toEqual([]);
   });
+});
+
+test('a page that renders with another client and onError: uploads, reports and deletes go to the new ones', async () => {
+  const first = stubClient();
+  const second = stubClient();
+  const reported: string[] = [];
+  const hook = renderHook(
+    ({ client, onError }: { client: BffClient; onError: (error: BffError) => void }) => useUploads(client, onError),
+    { initialProps: { client: first.client, onError: () => reported.push('first') } },
+  );
+  hook.rerender({ client: second.client, onError: () => reported.push('second') });
+  let done!: Promise<unknown>;
+  act(() => {
+    done = hook.result.current.upload(png('a.png'));
+    void hook.result.current.upload(png('b.png'));
+  });
+  expect([first.calls.length, second.calls.length]).toEqual([0, 2]);
+  await act(async () => second.calls[0]!.reject(new BffError({ status: 413, code: 'too_large', message: 'No.' })));
+  await done;
+  expect(reported).toEqual(['second']);
+  await act(async () => second.calls[1]!.resolve(attachment('att-b')));
+  act(() => hook.result.current.cancel(hook.result.current.uploads.find((u) => u.fileName === 'b.png')!.key));
+  expect([first.deleted, second.deleted]).toEqual([[], ['att-b']]);
 });
