@@ -51,7 +51,11 @@ test('once an agent has written, the stream carries no availability events', asy
   try {
     await stream.next((e) => e.event === 'session' && dataOf(e).state === 'open');
     stack.sim.agent.say(gt, 'Hello, this is Sam', { originatingEntity: 'Human' });
-    await stream.next((e) => e.event === 'message');
+    await stream
+      .next((e) => e.event === 'message')
+      .catch((error: Error) => {
+        throw new Error(`${error.message}\n${simulatorSide(gt)}`);
+      });
     stack.sim.availability.setEstimatedWait(900);
     // Another stream, still waiting, hears of it: so the first would have been sent it too.
     const { token: waiting } = await stack.newSession();
@@ -60,7 +64,11 @@ test('once an agent has written, the stream carries no availability events', asy
       await other.next((e) => e.event === 'availability' && dataOf(e).estimatedWaitSeconds === 900);
       // Streams hear of a change together; whatever the first was sent then comes before what the agent says next.
       stack.sim.agent.say(gt, 'still here', { originatingEntity: 'Human' });
-      await stream.next((e) => e.event === 'message' && dataOf(e).text === 'still here');
+      await stream
+        .next((e) => e.event === 'message' && dataOf(e).text === 'still here')
+        .catch((error: Error) => {
+          throw new Error(`${error.message}\n${simulatorSide(gt)}`);
+        });
       expect(stream.events.filter((e) => e.event === 'availability')).toEqual([]);
     } finally {
       other.close();
@@ -69,3 +77,17 @@ test('once an agent has written, the stream carries no availability events', asy
     stream.close();
   }
 });
+
+/**
+ * What the simulator knew of a session when a message it was told to deliver did not reach the stream: whether the
+ * service's socket was there to take it (or the message went to history only), and what that socket had said.
+ */
+function simulatorSide(gt: string): string {
+  const { stats } = stack.sim;
+  const frames = stack.sim.framesFor(gt).map((f) => f.frame.action);
+  return (
+    `At the simulator the session had ${stats.openConnectionsBySession(gt)} connection(s) open ` +
+    `(${stats.connectionsBySession(gt)} joined, ${stats.evictionsBySession(gt)} evicted); ` +
+    `its conversation held ${stack.sim.conversationMessages(gt).length} message(s); its frames: ${frames.join(', ')}`
+  );
+}
