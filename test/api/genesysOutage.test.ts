@@ -247,8 +247,15 @@ test('Genesys refusing for 30 s while 40 sessions chat: every message in history
   expect(chats.filter((c) => !c.reconnected).map((c) => c.name)).toEqual([]);
   // Each reload a replay_incomplete asked for once Genesys was back (there may be none) was served within 5 s.
   const reloads = chats.flatMap((c) => c.reloads);
-  for (const r of reloads.filter((x) => x.askedAt >= returnedAt))
-    expect([r.doneAt !== undefined, (r.doneAt ?? Infinity) - r.askedAt <= RELOAD_BOUND_MS]).toEqual([true, true]);
+  // A late one is listed with when it was asked and how long it took (null: never done).
+  const late = reloads
+    .filter((x) => x.askedAt >= returnedAt)
+    .map((r) => ({
+      askedAfterReturnMs: r.askedAt - returnedAt,
+      tookMs: r.doneAt === undefined ? null : r.doneAt - r.askedAt,
+    }))
+    .filter((r) => r.tookMs === null || r.tookMs > RELOAD_BOUND_MS);
+  expect(late).toEqual([]);
   const lateRefusals = refusedReads.filter((r) => r.at > returnedAt + REFUSALS_AFTER_RETURN_MS);
   expect(lateRefusals).toEqual([]);
   for (const c of chats) {
