@@ -56,11 +56,13 @@ test('once an agent has written, the stream carries no availability events', asy
       .catch((error: Error) => {
         throw new Error(`${error.message}\n${simulatorSide(gt)}`);
       });
-    stack.sim.availability.setEstimatedWait(900);
-    // Another stream, still waiting, hears of it: so the first would have been sent it too.
+    // Another stream, still waiting, open before the wait moves (a stream hears of changes, not of how things
+    // stand): it hears of the move, so the first would have been sent it too.
     const { token: waiting } = await stack.newSession();
     const other = await openStream(`${stack.service.url}/messages/stream`, bearer(waiting));
     try {
+      await other.next((e) => e.event === 'session' && dataOf(e).state === 'open');
+      stack.sim.availability.setEstimatedWait(900);
       await other.next((e) => e.event === 'availability' && dataOf(e).estimatedWaitSeconds === 900);
       // Streams hear of a change together; whatever the first was sent then comes before what the agent says next.
       stack.sim.agent.say(gt, 'still here', { originatingEntity: 'Human' });

@@ -67,6 +67,8 @@ afterAll(async () => {
 interface Reload {
   /** When the `replay_incomplete` that asked for it arrived. */
   askedAt: number;
+  /** When its first read went out: after the chat's reload before it, which it waits behind. */
+  startedAt?: number;
   doneAt?: number;
 }
 
@@ -102,6 +104,7 @@ function reload(c: Chat): Promise<void> {
   c.reloads.push(entry);
   const previous = c.reloading ?? Promise.resolve();
   c.reloading = previous.then(async () => {
+    entry.startedAt = Date.now();
     for (let attempt = 0; attempt < 60 && !c.closed; attempt += 1) {
       const res = await fetch(url('/messages?page=1&pageSize=50'), { headers: headersOf(c) }).catch(() => undefined);
       if (res?.status === 200) {
@@ -246,13 +249,19 @@ test('Genesys refusing for 30 s while 40 sessions chat: every message in history
   expect((await counted(sendsInDoubt)) - inDoubtBefore).toBeGreaterThan(0);
   expect(chats.filter((c) => !c.reconnected).map((c) => c.name)).toEqual([]);
   // Each reload a replay_incomplete asked for once Genesys was back (there may be none) was served within 5 s.
-  const reloads = chats.flatMap((c) => c.reloads);
-  // A late one is listed with when it was asked and how long it took (null: never done).
-  const late = reloads
+  // A late one is listed with when it was asked, how long it waited behind the chat's reload before it, how long
+  // it took in all (null: never done), and the reads refused meanwhile (after the return, with their Retry-After).
+  const late = chats
+    .flatMap((c) => c.reloads.map((r) => ({ chat: c.name, ...r })))
     .filter((x) => x.askedAt >= returnedAt)
     .map((r) => ({
+      chat: r.chat,
       askedAfterReturnMs: r.askedAt - returnedAt,
+      behindMs: r.startedAt === undefined ? null : r.startedAt - r.askedAt,
       tookMs: r.doneAt === undefined ? null : r.doneAt - r.askedAt,
+      refused: refusedReads
+        .filter((x) => x.chat === r.chat && x.at >= r.askedAt)
+        .map((x) => `${x.status} at +${x.at - returnedAt} ms, Retry-After ${x.retryAfter}`),
     }))
     .filter((r) => r.tookMs === null || r.tookMs > RELOAD_BOUND_MS);
   expect(late).toEqual([]);
