@@ -153,8 +153,11 @@ describe('PlatformClient', () => {
   });
 });
 
-/** Rate limits no recording holds, scripted with nock: what the caller is told once the retries stop. */
-describe('PlatformClient rate limited', () => {
+/**
+ * Rate limits and refusals no recording holds, scripted with nock: what is retried, and what the caller is told once
+ * the retries stop.
+ */
+describe('PlatformClient scripted', () => {
   const API_URL = 'https://api.example.test';
   const PATH = '/api/v2/webdeployments/deployments/d-1';
   const TOO_MANY = {
@@ -164,6 +167,7 @@ describe('PlatformClient rate limited', () => {
   };
   let genesysHttp: GenesysHttp;
   let delays: number[];
+  let log: CapturedLogger;
 
   beforeEach(() => {
     genesysHttp = createGenesysHttp({ timeoutMs: 5_000 });
@@ -172,16 +176,18 @@ describe('PlatformClient rate limited', () => {
   afterEach(() => {
     nock.cleanAll();
     genesysHttp.close();
+    jest.restoreAllMocks();
   });
 
   function platformClient(): PlatformClient {
     const recorded = recordingSleep();
     delays = recorded.delays;
+    log = captureLogger('debug');
     return new PlatformClient({
       apiUrl: API_URL,
       tokens: { getToken: async () => 'token', invalidate: () => undefined },
       http: genesysHttp.axios,
-      logger: captureLogger('debug').logger,
+      logger: log.logger,
       sleep: recorded.sleep,
       retry: { maxAttempts: 3, baseDelayMs: 500, maxDelayMs: 30_000 },
     });
@@ -238,5 +244,88 @@ describe('PlatformClient rate limited', () => {
     expect(delays).toEqual([12_000]);
     expect(error).toMatchObject({ code: 'rate_limited', status: 429, retryAfterSeconds: 45 });
     expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it('waits out an inin-ratelimit-reset only when it is whole seconds, with or without spaces around', async () => {
+    jest.spyOn(Math, 'random').mockReturnValue(0.5);
+    nock(API_URL)
+      .get(PATH)
+      .reply(429, TOO_MANY, { 'inin-ratelimit-reset': ' 7 ' })
+      .get(PATH)
+      .reply(429, TOO_MANY, { 'inin-ratelimit-reset': '12s' })
+      .get(PATH)
+      .reply(200, { id: 'd-1' });
+
+    await expect(platformClient().request({ method: 'GET', path: PATH })).resolves.toEqual({ id: 'd-1' });
+    // '12s' is no number of seconds: the policy's own backoff then (the upper half of 1 s, jitter at one half).
+    expect(delays).toEqual([7_000, 750]);
+  });
+
+  it('takes a reset that is not only digits for none: x12 is retried on the backoff, not stopped as NaN', async () => {
+    jest.spyOn(Math, 'random').mockReturnValue(0.5);
+    nock(API_URL).get(PATH).reply(429, TOO_MANY, { 'inin-ratelimit-reset': 'x12' }).get(PATH).reply(200, { id: 'd-1' });
+
+    await expect(platformClient().request({ method: 'GET', path: PATH })).resolves.toEqual({ id: 'd-1' });
+    expect(delays).toEqual([375]);
+  });
+
+  it('retries a 429 whatever the method (Genesys did not take the request), a 503 only where a replay is safe', async () => {
+    nock(API_URL)
+      .post(PATH)
+      .reply(429, TOO_MANY, { 'Retry-After': '2' })
+      .post(PATH)
+      .reply(200, { ok: true })
+      .post(PATH)
+      .reply(503, { code: 'service.unavailable', status: 503 });
+    const client = platformClient();
+
+    await expect(client.request({ method: 'POST', path: PATH, body: {} })).resolves.toEqual({ ok: true });
+    expect(delays).toEqual([2_000]);
+    const error = await client.request({ method: 'POST', path: PATH, body: {} }).catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ name: 'PlatformApiError', code: 'upstream_unavailable', status: 503 });
+    expect(toProblem(error as PlatformApiError).detail).toBe(
+      'Genesys Cloud is unavailable or did not answer in time; please retry shortly.',
+    );
+    expect(delays).toEqual([2_000]);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it('answers a 504 Genesys kept giving as a 504, and says which retry it was waiting for in the log', async () => {
+    jest.spyOn(Math, 'random').mockReturnValue(0.5);
+    nock(API_URL).get(PATH).times(3).reply(504, { code: 'gateway.timeout', status: 504 });
+
+    const error = await platformClient()
+      .request({ method: 'GET', path: PATH })
+      .catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ code: 'upstream_unavailable', status: 504 });
+    const failures = log
+      .lines()
+      .map((l) => ({ level: l.level, msg: l.msg, attempt: l.attempt, retryInMs: l.retryInMs }));
+    expect(failures).toEqual([
+      { level: 40, msg: 'Genesys Platform request failed; retrying', attempt: 1, retryInMs: 375 },
+      { level: 40, msg: 'Genesys Platform request failed; retrying', attempt: 2, retryInMs: 750 },
+      { level: 50, msg: 'Genesys Platform request failed', attempt: 3, retryInMs: undefined },
+    ]);
+  });
+
+  it('takes a 3xx for a refusal, not for data, and says so in its own words', async () => {
+    nock(API_URL).get(PATH).reply(300, { id: 'somewhere else' });
+
+    const error = await platformClient()
+      .request({ method: 'GET', path: PATH })
+      .catch((e: unknown) => e);
+
+    expect(error).toMatchObject({ code: 'upstream_unavailable', status: 502, upstream: { status: 300 } });
+    expect(toProblem(error as PlatformApiError).detail).toBe(
+      'Genesys Cloud refused a request this service made; the operator log has the details.',
+    );
+  });
+
+  it('refuses a path without its leading slash, which would resolve under the API host', async () => {
+    await expect(platformClient().request({ method: 'GET', path: 'api/v2/x' })).rejects.toThrow(
+      /start with \/api\/v2\//,
+    );
   });
 });

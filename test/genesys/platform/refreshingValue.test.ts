@@ -110,6 +110,20 @@ describe('RefreshingValue', () => {
     await expect(value.get()).resolves.toBe(3);
     expect(source.calls()).toBe(3);
   });
+
+  it('after reset, loads at once: neither the value nor a failure it is cooling down from is kept', async () => {
+    const clock = manualClock();
+    const source = scripted(1, new Error('refused'), 3);
+    value = new RefreshingValue({ load: source.load, ttlMs: 60_000, retryMs: 60_000, now: clock.now });
+    await value.get();
+    value.discard();
+    await expect(value.get()).rejects.toThrow('refused');
+
+    value.reset();
+
+    await expect(value.get()).resolves.toBe(3);
+    expect(source.calls()).toBe(3);
+  });
 });
 
 describe('RefreshingValue on its own schedule (fake timers)', () => {
@@ -287,9 +301,90 @@ describe('RefreshingValue shared between instances (a shared store and a lease)'
     await store.claim(KEYS.lease, 'an instance that stopped', 300);
     const b = instance('b', store, clock, { leaseMs: 300 });
 
-    await expect(b.value.get()).rejects.toBeInstanceOf(NothingShared);
+    await expect(b.value.get()).rejects.toMatchObject({
+      name: 'NothingShared',
+      message: 'the instance that held the lease shared no newer value',
+    });
     await waitFor(() => expect(b.value.peek()).toEqual({ by: 'b', at: clock.now() }));
     expect(b.loads()).toBe(1);
+  });
+
+  it('a lease let go before its time with nothing shared ends the wait then, not at the lease time', async () => {
+    const clock = manualClock();
+    const store = new MemoryStore();
+    await store.claim(KEYS.lease, 'an instance that gave up', 60_000);
+    let leaseReads = 0;
+    const counted = Object.assign(Object.create(store) as SharedStore, {
+      get: (key: string) => {
+        if (key === KEYS.lease) leaseReads++;
+        return store.get(key);
+      },
+    });
+    // Waiting out this lease would outlast the test's own timeout.
+    const b = instance('b', counted, clock, { leaseMs: 600_000 });
+
+    const waiting = b.value.get();
+    await waitFor(() => expect(leaseReads).toBeGreaterThan(0));
+    await store.swap(KEYS.lease, 'an instance that gave up', undefined, 60_000);
+
+    await expect(waiting).rejects.toBeInstanceOf(NothingShared);
+  });
+
+  it("a holder that keeps the lease past this instance's lease time is waited for no longer than that", async () => {
+    const clock = manualClock();
+    const store = new MemoryStore();
+    await store.claim(KEYS.lease, 'a stuck instance', 600_000);
+    const b = instance('b', store, clock, { leaseMs: 300 });
+
+    await expect(b.value.get()).rejects.toBeInstanceOf(NothingShared);
+  });
+
+  it('a shared value older than its own is not taken for fresh: the instance loads for all instead', async () => {
+    const clock = manualClock();
+    const store = new MemoryStore();
+    const a = instance('a', store, clock);
+    await a.value.get();
+    clock.advance(1_000);
+    // Another instance's value from before a's, still inside its time to live.
+    await store.put(KEYS.value, JSON.stringify({ by: 'older', at: clock.now() - 5_000 }), 600_000);
+
+    a.value.refresh();
+
+    await waitFor(() => expect(a.value.peek()).toEqual({ by: 'a', at: clock.now() }));
+    expect(a.loads()).toBe(2);
+  });
+
+  it('waiting for the holder, an instance whose value expired takes only a newer one, never its own again', async () => {
+    const clock = manualClock();
+    const store = new MemoryStore();
+    let reads = 0;
+    const counted = Object.assign(Object.create(store) as SharedStore, {
+      get: (key: string) => {
+        if (key === KEYS.value) reads++;
+        return store.get(key);
+      },
+    });
+    const b = new RefreshingValue<Stamped>({
+      load: async () => ({ by: 'b', at: clock.now() }),
+      lifetime: (_v, loadedAt) => ({ refreshAt: loadedAt + 1_000, expiresAt: loadedAt + 2_000 }),
+      retryMs: 50,
+      now: clock.now,
+      shared: { store: counted, keys: KEYS, leaseMs: 30_000, keepMs: 600_000, loadedAt: (v) => v.at },
+    });
+    values.push(b);
+    const first = await b.get();
+    clock.advance(2_000);
+    await store.claim(KEYS.lease, 'the holder', 30_000);
+
+    const waiting = b.get();
+    // The stored value is b's own, now expired: it is read and passed over while the holder loads.
+    const readsBefore = reads;
+    await waitFor(() => expect(reads).toBeGreaterThan(readsBefore + 1));
+    const newer = { by: 'holder', at: clock.now() };
+    await store.put(KEYS.value, JSON.stringify(newer), 600_000);
+
+    await expect(waiting).resolves.toEqual(newer);
+    expect(first).toEqual({ by: 'b', at: clock.now() - 2_000 });
   });
 
   it('lets the lease go after a load that failed', async () => {
@@ -303,12 +398,19 @@ describe('RefreshingValue shared between instances (a shared store and a lease)'
   it('a store that does not answer: the instance loads alone after a few tries, and says so', async () => {
     const clock = manualClock();
     const store = new MemoryStore();
+    const claims: number[] = [];
     const away = Object.assign(Object.create(store) as SharedStore, {
-      claim: async () => Promise.reject(new Error('store away')),
+      claim: async () => {
+        claims.push(Date.now());
+        return Promise.reject(new Error('store away'));
+      },
     });
     const told: unknown[] = [];
     const a = instance('a', away, clock, { onStoreAway: (e) => told.push(e) });
     await expect(a.value.get()).resolves.toEqual({ by: 'a', at: clock.now() });
     expect(told).toEqual([new Error('store away')]);
+    // Five tries, 200 ms apart (a wait that only a slow machine lengthens).
+    expect(claims).toHaveLength(5);
+    expect(claims.at(-1)! - claims[0]!).toBeGreaterThanOrEqual(4 * 200 - 5);
   });
 });

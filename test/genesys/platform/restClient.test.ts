@@ -5,12 +5,15 @@ import { SpanStatusCode } from '@opentelemetry/api';
 import { AxiosError } from 'axios';
 import nock from 'nock';
 import {
+  correlationIdOf,
   createGenesysHttp,
   describeTransportFailure,
+  nextRetryDelayMs,
   realSleep,
   retryAfterMs,
   type GenesysHttp,
 } from '../../../src/genesys/restClient';
+import { genesysErrors } from '../../../src/observability/metrics';
 import { flushTracing, startTracing } from '../../../src/observability/tracing';
 import { manualClock } from '../../support/platform';
 import { waitFor } from '../../support/wait';
@@ -26,16 +29,24 @@ beforeAll(() => nock.restore());
 describe('createGenesysHttp against a loopback server', () => {
   let server: http.Server;
   let base: string;
-  /** The server's side of the connections open now. */
+  /** The server's side of the connections open now, and how many it was ever asked to take. */
   const open = new Set<unknown>();
+  let accepted = 0;
+  /** The headers of each request the server got. */
+  const requests: http.IncomingHttpHeaders[] = [];
   let genesysHttp: GenesysHttp;
 
   beforeAll(async () => {
     server = http.createServer((req, res) => {
-      const status = req.url?.startsWith('/fail') ? 503 : req.url?.startsWith('/refuse') ? 403 : 200;
+      requests.push(req.headers);
+      // Never answered: a call's own timeout ends it.
+      if (req.url === '/hang') return;
+      const [, path] = /^\/(\w+)/.exec(req.url ?? '') ?? [];
+      const status = { fail: 503, broken: 500, refuse: 403, wrong: 400 }[path ?? ''] ?? 200;
       res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify({ status }));
     });
     server.on('connection', (socket) => {
+      accepted += 1;
       open.add(socket);
       socket.on('close', () => open.delete(socket));
     });
@@ -62,13 +73,44 @@ describe('createGenesysHttp against a loopback server', () => {
   });
 
   it('keeps one connection for calls in a row, and closes it on close()', async () => {
+    // Idle pooled sockets would close by themselves after the timeout: far beyond this test's wait.
+    genesysHttp.close();
+    genesysHttp = createGenesysHttp({ timeoutMs: 600_000 });
+    const before = accepted;
     await genesysHttp.axios.get(`${base}/a`);
     await genesysHttp.axios.get(`${base}/b`);
-    expect(open.size).toBe(1);
+    expect([accepted - before, open.size]).toEqual([1, 1]);
 
     genesysHttp.close();
 
     await waitFor(() => open.size === 0);
+  });
+
+  it('names itself and asks for JSON on every call', async () => {
+    requests.length = 0;
+    await genesysHttp.axios.get(`${base}/a`);
+    expect(requests[0]).toMatchObject({ 'user-agent': 'genesys-messaging-bff', accept: 'application/json' });
+  });
+
+  it('counts each error status Genesys answers by its code, and a call that got no answer as unreachable or timeout', async () => {
+    const counts = async () =>
+      Object.fromEntries((await genesysErrors.get()).values.map((v) => [v.labels.code, v.value] as const));
+    const before = await counts();
+    const hasty = createGenesysHttp({ timeoutMs: 200 });
+
+    await genesysHttp.axios.get(`${base}/a`);
+    await genesysHttp.axios.get(`${base}/wrong`);
+    await genesysHttp.axios.get(`${base}/fail`);
+    // Port 9 (discard) has no listener on loopback here: refused.
+    await genesysHttp.axios.get('http://127.0.0.1:9/').catch(() => undefined);
+    await hasty.axios.get(`${base}/hang`).catch(() => undefined);
+    hasty.close();
+
+    const after = await counts();
+    const grown = Object.keys(after)
+      .filter((code) => after[code] !== (before[code] ?? 0))
+      .map((code) => [code, after[code]! - (before[code] ?? 0)]);
+    expect(Object.fromEntries(grown)).toEqual({ 400: 1, 503: 1, unreachable: 1, timeout: 1 });
   });
 
   describe('with tracing on', () => {
@@ -87,6 +129,7 @@ describe('createGenesysHttp against a loopback server', () => {
     it('makes one client span per call: method and host as its name, the path without its query, the status; a 5xx marks it failed', async () => {
       await genesysHttp.axios.get(`${base}/api/v2/webmessaging/messages?signature=s3cr3t`);
       await genesysHttp.axios.post(`${base}/fail`, {});
+      await genesysHttp.axios.get(`${base}/broken`);
       await flushTracing();
 
       const spans = exporter
@@ -113,6 +156,16 @@ describe('createGenesysHttp against a loopback server', () => {
           },
           status: SpanStatusCode.ERROR,
         },
+        {
+          name: 'GET 127.0.0.1',
+          attributes: {
+            'http.request.method': 'GET',
+            'server.address': '127.0.0.1',
+            'url.path': '/broken',
+            'http.response.status_code': 500,
+          },
+          status: SpanStatusCode.ERROR,
+        },
       ]);
     });
   });
@@ -131,10 +184,45 @@ describe('retryAfterMs', () => {
     expect(retryAfterMs({ 'retry-after': new Date(now() - 10_000).toUTCString() }, now())).toBe(0);
   });
 
+  it('reads seconds with spaces around them', () => {
+    // Date.parse(' 12 ') is a date in 2001: untrimmed, this would be no wait at all.
+    expect(retryAfterMs({ 'retry-after': ' 12 ' }, now())).toBe(12_000);
+  });
+
   it('is undefined without the header or with one that is neither', () => {
     expect(retryAfterMs({}, now())).toBeUndefined();
     expect(retryAfterMs(undefined, now())).toBeUndefined();
     expect(retryAfterMs({ 'retry-after': 'soon' }, now())).toBeUndefined();
+    expect(retryAfterMs({ 'retry-after': '12abc' }, now())).toBeUndefined();
+    expect(retryAfterMs({ 'retry-after': 'a12' }, now())).toBeUndefined();
+  });
+});
+
+describe('nextRetryDelayMs', () => {
+  const policy = { maxAttempts: 4, baseDelayMs: 500, maxDelayMs: 30_000 };
+  afterEach(() => jest.restoreAllMocks());
+
+  it('waits a jittered, doubling delay: the upper half of base times two to the attempt before', () => {
+    jest.spyOn(Math, 'random').mockReturnValue(0.5);
+    expect([1, 2, 3].map((attempt) => nextRetryDelayMs(policy, attempt, undefined))).toEqual([375, 750, 1500]);
+    jest.spyOn(Math, 'random').mockReturnValue(0);
+    expect(nextRetryDelayMs(policy, 3, undefined)).toBe(1000);
+  });
+
+  it('caps the delay, takes a Retry-After up to the cap itself, and stops at the last attempt or a longer one', () => {
+    jest.spyOn(Math, 'random').mockReturnValue(0.999);
+    expect(nextRetryDelayMs({ ...policy, maxAttempts: 10 }, 9, undefined)).toBe(30_000);
+    expect(nextRetryDelayMs(policy, 1, 30_000)).toBe(30_000);
+    expect(nextRetryDelayMs(policy, 1, 30_001)).toBeUndefined();
+    expect(nextRetryDelayMs(policy, 4, 1_000)).toBeUndefined();
+  });
+});
+
+describe('correlationIdOf', () => {
+  it('takes the header only as one string', () => {
+    expect(correlationIdOf({ 'inin-correlation-id': 'c-1' })).toBe('c-1');
+    expect(correlationIdOf({ 'inin-correlation-id': ['c-1', 'c-2'] })).toBeUndefined();
+    expect(correlationIdOf(undefined)).toBeUndefined();
   });
 });
 

@@ -10,6 +10,7 @@ import {
 } from '../../../src/genesys/platform/tokenCache';
 import { createGenesysHttp, type GenesysHttp } from '../../../src/genesys/restClient';
 import { registry } from '../../../src/observability/metrics';
+import { toProblem } from '../../../src/http/problem';
 import { captureLogger, type CapturedLogger } from '../../support/app';
 import { FIXTURE_GENESYS, useFixture, type Fixture } from '../../support/nockBack';
 import { manualClock, recordingSleep, testConfig } from '../../support/platform';
@@ -407,7 +408,16 @@ describe('TokenCache against a scripted login host', () => {
 
     const error = failure(await tokens.getToken().catch((e: unknown) => e));
     expect(error).toBeInstanceOf(TokenUnavailableError);
-    expect(error).toMatchObject({ code: 'upstream_unavailable', status: 503, retryInMs: 1_500, retryAfterSeconds: 2 });
+    expect(error).toMatchObject({
+      name: 'TokenUnavailableError',
+      code: 'upstream_unavailable',
+      status: 503,
+      retryInMs: 1_500,
+      retryAfterSeconds: 2,
+    });
+    expect(toProblem(error).detail).toBe(
+      'Genesys Cloud is not available to this service right now; please retry shortly.',
+    );
     expect(error.logDetail).toMatchObject({ reason: 'oauth_credentials_rejected', loginUrl: LOGIN_URL, status });
     expect(tokens.state()).toEqual({
       ok: false,
@@ -417,7 +427,9 @@ describe('TokenCache against a scripted login host', () => {
     expect(tokens.state().detail).toMatch(
       /GENESYS_REGION is the region the OAuth client was created in: credentials sent to the wrong region answer invalid_client\.$/,
     );
-    expect(log.lines().filter((l) => l.level === 50)).toEqual([expect.objectContaining({ status })]);
+    expect(log.lines().filter((l) => l.level === 50)).toEqual([
+      expect.objectContaining({ status, loginUrl: LOGIN_URL }),
+    ]);
 
     clock.advance(1_499);
     await expect(tokens.getToken()).rejects.toBe(error);
@@ -453,6 +465,32 @@ describe('TokenCache against a scripted login host', () => {
     });
     const warning = log.lines().find((l) => l.msg === 'OAuth token request failed; retrying');
     expect(warning).toMatchObject({ reason: 'no answer (ECONNREFUSED)', attempt: 1, delayMs: Math.round(delays[0]!) });
+    // The operator's error line says why and after how many attempts.
+    expect(log.lines().filter((l) => l.level === 50)).toEqual([
+      expect.objectContaining({ loginUrl: LOGIN_URL, reason: 'no answer (ECONNREFUSED)', attempts: 3 }),
+    ]);
+  });
+
+  it('fetches a token with new credentials at once when they are rotated, and serves that one', async () => {
+    const basic = (id: string, secret: string) => `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`;
+    nock(LOGIN_URL, { reqheaders: { authorization: basic('client', 'secret') } })
+      .post('/oauth/token')
+      .reply(200, token('old'));
+    const tokens = tokenCache();
+    await expect(tokens.getToken()).resolves.toBe('old');
+    const rotated = nock(LOGIN_URL, { reqheaders: { authorization: basic('client-2', 'secret-2') } })
+      .post('/oauth/token')
+      .reply(200, token('new'));
+
+    tokens.rotate({ clientId: 'client-2', clientSecret: 'secret-2' });
+
+    // Asked for before any caller wants it: a secret Genesys refuses shows in readiness at once.
+    await waitFor(() => rotated.isDone());
+    await expect(tokens.getToken()).resolves.toBe('new');
+    expect(log.lines().find((l) => l.msg === 'OAuth client credentials replaced; fetching a token')).toMatchObject({
+      level: 30,
+      loginUrl: LOGIN_URL,
+    });
   });
 
   it('answers a timed-out login host with 504, after one attempt when only one is allowed', async () => {
@@ -550,8 +588,10 @@ describe('each token request counted by what Genesys answered', () => {
   }
 
   test('a refused, a failed and a successful token request are each counted by result', async () => {
+    // Two failures to one refusal: a refusal counted as a failure (or the other way round) shows.
     const answers = [
       { status: 401, body: { error: 'invalid_client' } },
+      { status: 503, body: {} },
       { status: 503, body: {} },
       { status: 200, body: { access_token: 'a-token', expires_in: 3600 } },
     ];
@@ -581,7 +621,7 @@ describe('each token request counted by what Genesys answered', () => {
     });
     try {
       await expect(cache.getToken()).rejects.toMatchObject({ code: 'upstream_unavailable' });
-      // The refusal's cool-down is 0: the next call asks again, meets the 503, retries and gets the token.
+      // The refusal's cool-down is 0: the next call asks again, meets two 503s, retries and gets the token.
       await expect(cache.getToken()).resolves.toBe('a-token');
       expect({
         refused: (await count('genesys_bff_oauth_token_refreshes_total', { result: 'refused' })) - before.refused,
@@ -589,7 +629,7 @@ describe('each token request counted by what Genesys answered', () => {
         success: (await count('genesys_bff_oauth_token_refreshes_total', { result: 'success' })) - before.success,
         e401: (await count('genesys_bff_genesys_errors_total', { code: '401' })) - before.e401,
         e503: (await count('genesys_bff_genesys_errors_total', { code: '503' })) - before.e503,
-      }).toEqual({ refused: 1, failed: 1, success: 1, e401: 1, e503: 1 });
+      }).toEqual({ refused: 1, failed: 2, success: 1, e401: 1, e503: 2 });
     } finally {
       cache.close();
       genesysHttp.close();
