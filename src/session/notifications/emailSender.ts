@@ -93,6 +93,9 @@ export class EmailSender {
       url: config.smtpUrl,
       pool: true,
       maxConnections: 2,
+      // A message whose connection closed before it went (a 421 on a reused connection) is failed to the caller, not
+      // sent again by the pool on a new one: every transaction is a try the outbox's schedule counts, bounds and logs.
+      maxRequeues: 0,
       connectionTimeout: timeoutMs,
       greetingTimeout: timeoutMs,
       socketTimeout: timeoutMs,
