@@ -70,7 +70,12 @@ async function pushed(workerUrl: string, payloads: unknown[]): Promise<Shown[]> 
   await cdp.send('ServiceWorker.enable');
   await page.evaluate(async (url) => {
     await navigator.serviceWorker.register(url);
-    await navigator.serviceWorker.ready;
+    // `ready` comes with an active worker, which may still be activating: a push is delivered once it has.
+    const { active } = await navigator.serviceWorker.ready;
+    if (active && active.state !== 'activated')
+      await new Promise<void>((resolve) =>
+        active.addEventListener('statechange', () => active.state === 'activated' && resolve()),
+      );
   }, workerUrl);
   const registrationId = await registered;
   for (const payload of payloads)
