@@ -67,6 +67,12 @@ async function pushed(workerUrl: string, payloads: unknown[]): Promise<Shown[]> 
       if (ours) resolve(ours.registrationId as string);
     }),
   );
+  // What the browser said of the worker's versions, for a push that shows nothing.
+  const versions: string[] = [];
+  cdp.on('ServiceWorker.workerVersionUpdated', ({ versions: updated }) => {
+    for (const v of updated as Array<{ versionId: string; runningStatus: string; status: string }>)
+      versions.push(`${v.versionId}:${v.status}/${v.runningStatus}`);
+  });
   await cdp.send('ServiceWorker.enable');
   await page.evaluate(async (url) => {
     await navigator.serviceWorker.register(url);
@@ -99,6 +105,11 @@ async function pushed(workerUrl: string, payloads: unknown[]): Promise<Shown[]> 
     return [];
   }, 1);
   await context.close();
+  if (shown.length === 0)
+    throw new Error(
+      `no notification in 30 s from ${payloads.length} push(es) to registration ${registrationId}; ` +
+        `its worker's versions went: ${versions.join(', ')}`,
+    );
   return shown;
 }
 
@@ -175,6 +186,12 @@ describe('clicking the notification, on a desktop that shows it', () => {
         if (ours) resolve(ours.registrationId as string);
       }),
     );
+    // What the browser said of the worker's versions, for a push that shows nothing.
+    const versions: string[] = [];
+    cdp.on('ServiceWorker.workerVersionUpdated', ({ versions: updated }) => {
+      for (const v of updated as Array<{ versionId: string; runningStatus: string; status: string }>)
+        versions.push(`${v.versionId}:${v.status}/${v.runningStatus}`);
+    });
     await cdp.send('ServiceWorker.enable');
     await page.evaluate(async () => {
       await navigator.serviceWorker.register('/chat-sw.js');
