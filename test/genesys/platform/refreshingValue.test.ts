@@ -223,6 +223,18 @@ describe('RefreshingValue shared between instances (a shared store and a lease)'
     at: number;
   }
 
+  /** `store`, counting its reads of `key`. */
+  function readsOf(store: SharedStore, key: string) {
+    let reads = 0;
+    const counted = Object.assign(Object.create(store) as SharedStore, {
+      get: (k: string) => {
+        if (k === key) reads++;
+        return store.get(k);
+      },
+    });
+    return { store: counted, reads: () => reads };
+  }
+
   /** An instance of the value over `store`, loading through `load` (which counts its calls). */
   function instance(
     by: string,
@@ -313,18 +325,12 @@ describe('RefreshingValue shared between instances (a shared store and a lease)'
     const clock = manualClock();
     const store = new MemoryStore();
     await store.claim(KEYS.lease, 'an instance that gave up', 60_000);
-    let leaseReads = 0;
-    const counted = Object.assign(Object.create(store) as SharedStore, {
-      get: (key: string) => {
-        if (key === KEYS.lease) leaseReads++;
-        return store.get(key);
-      },
-    });
+    const lease = readsOf(store, KEYS.lease);
     // Waiting out this lease would outlast the test's own timeout.
-    const b = instance('b', counted, clock, { leaseMs: 600_000 });
+    const b = instance('b', lease.store, clock, { leaseMs: 600_000 });
 
     const waiting = b.value.get();
-    await waitFor(() => expect(leaseReads).toBeGreaterThan(0));
+    await waitFor(() => expect(lease.reads()).toBeGreaterThan(0));
     await store.swap(KEYS.lease, 'an instance that gave up', undefined, 60_000);
 
     await expect(waiting).rejects.toBeInstanceOf(NothingShared);
@@ -357,19 +363,13 @@ describe('RefreshingValue shared between instances (a shared store and a lease)'
   it('waiting for the holder, an instance whose value expired takes only a newer one, never its own again', async () => {
     const clock = manualClock();
     const store = new MemoryStore();
-    let reads = 0;
-    const counted = Object.assign(Object.create(store) as SharedStore, {
-      get: (key: string) => {
-        if (key === KEYS.value) reads++;
-        return store.get(key);
-      },
-    });
+    const shared = readsOf(store, KEYS.value);
     const b = new RefreshingValue<Stamped>({
       load: async () => ({ by: 'b', at: clock.now() }),
       lifetime: (_v, loadedAt) => ({ refreshAt: loadedAt + 1_000, expiresAt: loadedAt + 2_000 }),
       retryMs: 50,
       now: clock.now,
-      shared: { store: counted, keys: KEYS, leaseMs: 30_000, keepMs: 600_000, loadedAt: (v) => v.at },
+      shared: { store: shared.store, keys: KEYS, leaseMs: 30_000, keepMs: 600_000, loadedAt: (v) => v.at },
     });
     values.push(b);
     const first = await b.get();
@@ -378,8 +378,8 @@ describe('RefreshingValue shared between instances (a shared store and a lease)'
 
     const waiting = b.get();
     // The stored value is b's own, now expired: it is read and passed over while the holder loads.
-    const readsBefore = reads;
-    await waitFor(() => expect(reads).toBeGreaterThan(readsBefore + 1));
+    const readsBefore = shared.reads();
+    await waitFor(() => expect(shared.reads()).toBeGreaterThan(readsBefore + 1));
     const newer = { by: 'holder', at: clock.now() };
     await store.put(KEYS.value, JSON.stringify(newer), 600_000);
 
