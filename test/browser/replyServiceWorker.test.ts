@@ -54,7 +54,18 @@ interface Shown {
   url: string;
 }
 
-/** Registers the worker as `subscribeToReplies` does (its words in the URL), then delivers `payloads` to it. */
+/** A push's notification as the worker asked for it: pending until Chromium has shown it, or refused. */
+type Show = { state: 'pending' } | { state: 'shown' } | { state: 'refused'; reason: string };
+
+/**
+ * Registers the worker as `subscribeToReplies` does (its words in the URL), delivers `payloads` to it, and reads the
+ * notifications once the worker's `showNotification` calls have settled.
+ *
+ * Read only then: Chromium's `getNotifications()` drops from its database a notification it has written but not yet
+ * displayed (PlatformNotificationContextImpl::DoReadAllNotificationDataForServiceWorkerRegistration deletes any entry
+ * older than the read and absent from the platform's displayed set), so a read racing the display loses that
+ * notification for good, though the customer sees it. The worker's `showNotification` is watched, not replaced.
+ */
 async function pushed(workerUrl: string, payloads: unknown[]): Promise<Shown[]> {
   const context = await browser.newContext();
   await context.grantPermissions(['notifications'], { origin });
@@ -74,6 +85,7 @@ async function pushed(workerUrl: string, payloads: unknown[]): Promise<Shown[]> 
       versions.push(`${v.versionId}:${v.status}/${v.runningStatus}`);
   });
   await cdp.send('ServiceWorker.enable');
+  const started = context.serviceWorkers()[0] ? undefined : context.waitForEvent('serviceworker');
   await page.evaluate(async (url) => {
     await navigator.serviceWorker.register(url);
     // `ready` comes with an active worker, which may still be activating: a push is delivered once it has.
@@ -83,32 +95,55 @@ async function pushed(workerUrl: string, payloads: unknown[]): Promise<Shown[]> 
         active.addEventListener('statechange', () => active.state === 'activated' && resolve()),
       );
   }, workerUrl);
+  const worker = (await started) ?? context.serviceWorkers()[0]!;
+  await worker.evaluate(() => {
+    const scope = self as unknown as {
+      ServiceWorkerRegistration: { prototype: { showNotification(...args: unknown[]): Promise<void> } };
+      shows: Show[];
+    };
+    const { prototype } = scope.ServiceWorkerRegistration;
+    const { showNotification } = prototype;
+    scope.shows = [];
+    prototype.showNotification = function (...args) {
+      const show: Show = { state: 'pending' };
+      scope.shows.push(show);
+      const result = showNotification.apply(this, args);
+      result.then(
+        () => Object.assign(show, { state: 'shown' }),
+        (error: unknown) => Object.assign(show, { state: 'refused', reason: String(error) }),
+      );
+      return result;
+    };
+  });
   const registrationId = await registered;
   for (const payload of payloads)
     await cdp.send('ServiceWorker.deliverPushMessage', { origin, registrationId, data: JSON.stringify(payload) });
-  const shown = await page.evaluate(async (count) => {
-    const registration = await navigator.serviceWorker.ready;
-    // Bounded as any wait for an event (EVENT_WAIT_MS): a busy machine shows it late, not never.
-    for (let i = 0; i < 600; i++) {
-      const notifications = await registration.getNotifications();
-      if (notifications.length >= count)
-        return notifications.map((n) => ({
-          title: n.title,
-          body: n.body,
-          lang: n.lang,
-          dir: n.dir,
-          tag: n.tag,
-          url: (n.data as { url: string }).url,
-        }));
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return [];
-  }, 1);
+  const showsOf = () => worker.evaluate(() => (self as unknown as { shows: Show[] }).shows);
+  let shows: Show[] = [];
+  try {
+    await waitFor(async () => {
+      shows = await showsOf();
+      return shows.length >= payloads.length && shows.every((s) => s.state !== 'pending');
+    });
+  } catch {
+    // Reported below, with what the browser said of the worker.
+  }
+  const shown = await page.evaluate(async () => {
+    const notifications = await (await navigator.serviceWorker.ready).getNotifications();
+    return notifications.map((n) => ({
+      title: n.title,
+      body: n.body,
+      lang: n.lang,
+      dir: n.dir,
+      tag: n.tag,
+      url: (n.data as { url: string }).url,
+    }));
+  });
   await context.close();
   if (shown.length === 0)
     throw new Error(
-      `no notification in 30 s from ${payloads.length} push(es) to registration ${registrationId}; ` +
-        `its worker's versions went: ${versions.join(', ')}`,
+      `no notification from ${payloads.length} push(es) to registration ${registrationId}; ` +
+        `the worker's showNotification calls: ${JSON.stringify(shows)}; its versions went: ${versions.join(', ')}`,
     );
   return shown;
 }
