@@ -255,7 +255,7 @@ test("Kubernetes: the optional Redis is durable, never evicts, takes its passwor
   );
 });
 
-test('issue 26: the HPA waits out short bursts before scaling up, the CPU request comes from the bench, and compose limits what its services may take', () => {
+test('the HPA waits out short bursts before scaling up, the CPU request comes from the bench, and compose limits what its services may take', () => {
   const hpa = kube('hpa.yaml');
   expect(hpa.spec.behavior.scaleUp.stabilizationWindowSeconds).toBeGreaterThanOrEqual(30);
   expect(hpa.spec.behavior.scaleDown.stabilizationWindowSeconds).toBeGreaterThanOrEqual(300);
