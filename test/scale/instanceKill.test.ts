@@ -19,15 +19,13 @@ import { sleep, waitFor } from '../support/wait';
  * The sends in flight are each session's first message, so that nothing but
  * the stream position names a place in the stream when the instance dies.
  *
- * Promises checked: every send delivered exactly once; each retry done once the
- * dead sender's claim lapsed (a 4 s lease no one renews), well before a claim
- * that outlived its sender would let go (a claim is renewed for at most
- * 3 × GENESYS_TIMEOUT_MS, 30 s here); every message in history reaches its
- * stream; and after the instance comes back, every session holds one Genesys socket again within the bound
- * README "Scaling out" states (nginx's fail_timeout of 5 s, then one
- * ownership round of 1 s and a stream reconnect: this test allows 15 s),
- * never 3 at once; and no session opens more than one new socket per takeover (one when its instance dies, one
- * when it moves back to the restarted instance).
+ * Promises checked: every send delivered exactly once; each retry done within TAKEOVER_BOUND_MS of the kill (the
+ * dead sender's 4 s lease lapses unrenewed; a claim that outlived its sender would hold to its cap,
+ * 3 × GENESYS_TIMEOUT_MS = 30 s here); every message in history reaches its stream; and after the instance comes
+ * back, every session holds one Genesys socket again within the bound README "Scaling out" states (nginx's
+ * fail_timeout of 5 s, then one ownership round of 1 s and a stream reconnect: this test allows 15 s), never 3 at
+ * once; and no session opens more than one new socket per takeover (one when its instance dies, one when it moves
+ * back to the restarted instance).
  *
  * @needs redis-server nginx
  */
@@ -36,8 +34,9 @@ const INSTANCES = 4;
 const SESSIONS = 40;
 /**
  * What the test allows a retried send, from the kill to its 201. On an idle machine a takeover takes about the 4 s
- * lease and one Retry-After; four instances, nginx and Redis on a starved machine take seconds more. The bound is
- * what tells a lease that lapses with its sender from a claim that lives on to its 30 s cap, not the promise's figure.
+ * lease and one Retry-After (docs/operations.md, "Fast takeover of sends": about 5 s); four instances, nginx and
+ * Redis on a starved machine take seconds more. This bound is what tells a lease that lapses with its sender from a
+ * claim that lives on to its 30 s cap.
  */
 const TAKEOVER_BOUND_MS = 20_000;
 /** What the test allows every session to be back to one socket, after the sends that move sessions back. */
