@@ -45,6 +45,8 @@ describe('createGenesysHttp against a loopback server', () => {
       const status = { fail: 503, broken: 500, refuse: 403, wrong: 400 }[path ?? ''] ?? 200;
       res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify({ status }));
     });
+    // Node's server closes an idle keep-alive connection after 5 s by default; here only the client closes one.
+    server.keepAliveTimeout = 0;
     server.on('connection', (socket) => {
       accepted += 1;
       open.add(socket);
