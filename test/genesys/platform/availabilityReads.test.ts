@@ -1,4 +1,5 @@
-import { AvailabilityReads } from '../../../src/genesys/platform/availabilityReads';
+import { AppError } from '../../../src/domain/errors';
+import { AvailabilityReads, choosePrediction } from '../../../src/genesys/platform/availabilityReads';
 import { PlatformApiError, PlatformClient } from '../../../src/genesys/platform/platformClient';
 import { TokenCache } from '../../../src/genesys/platform/tokenCache';
 import { createGenesysHttp, type GenesysHttp } from '../../../src/genesys/restClient';
@@ -112,4 +113,93 @@ describe('reading availability', () => {
       fixture.requests({ path: `/api/v2/routing/queues/${QUEUE}/mediatypes/message/estimatedwaittime` }),
     ).toHaveLength(1);
   });
+});
+
+/** The reads over a Platform client that answers every request with `body`. */
+const answering = (body: unknown) => new AvailabilityReads({ request: async <T>() => body as T });
+
+describe('choosePrediction', () => {
+  test('the first prediction that gives seconds, scoped to messages or to nothing; never another media type', () => {
+    const results = [
+      { formula: 'BEST', intent: 'MESSAGE' },
+      { formula: 'SIMPLE', intent: 'CALL', estimatedWaitTimeSeconds: 20 },
+      { formula: 'ABANDON', intent: 'Message', estimatedWaitTimeSeconds: 0 },
+      { formula: 'PATIENCE_ABANDON', estimatedWaitTimeSeconds: 40 },
+    ];
+    expect(choosePrediction(results)?.formula).toBe('ABANDON');
+    expect(choosePrediction(results.slice(3))?.formula).toBe('PATIENCE_ABANDON');
+    expect(choosePrediction(results.slice(0, 2))).toBeUndefined();
+  });
+});
+
+describe('what each read takes from an answer', () => {
+  test('observations: message interactions and agents of the message group or of no group; a status as Genesys names it, upper-cased', async () => {
+    const observed = await answering({
+      results: [
+        {
+          group: { queueId: 'q', mediaType: 'message' },
+          data: [
+            { metric: 'oWaiting', stats: { count: 2 } },
+            { metric: 'oOnQueueUsers', qualifier: 'idle', stats: { count: 3 } },
+            { metric: 'oOnQueueUsers', stats: { count: 1 } },
+          ],
+        },
+        {
+          group: { queueId: 'q', mediaType: 'voice' },
+          data: [
+            { metric: 'oWaiting', stats: { count: 50 } },
+            { metric: 'oOnQueueUsers', qualifier: 'IDLE', stats: { count: 50 } },
+          ],
+        },
+        {
+          group: { queueId: 'r' },
+          data: [
+            { metric: 'oWaiting', stats: { count: 1 } },
+            { metric: 'oOnQueueUsers', qualifier: 'INTERACTING', stats: { count: 4 } },
+            { metric: 'oOnQueueUsers', qualifier: 'IDLE' },
+          ],
+        },
+      ],
+    }).observations(['q', 'r']);
+    expect(observed).toEqual({ onQueueByStatus: { IDLE: 3, UNKNOWN: 1, INTERACTING: 4 }, waiting: 3 });
+  });
+
+  test('the emergency is on only when Genesys says enabled', async () => {
+    await expect(answering({ id: EMERGENCY, enabled: true }).emergencyEnabled(EMERGENCY)).resolves.toBe(true);
+    await expect(answering({ id: EMERGENCY, enabled: false }).emergencyEnabled(EMERGENCY)).resolves.toBe(false);
+    await expect(answering({ id: EMERGENCY }).emergencyEnabled(EMERGENCY)).resolves.toBe(false);
+  });
+
+  test.each([
+    ['estimated wait', (r: AvailabilityReads) => r.estimatedWait(QUEUE), { results: 'none' }, 'results: '],
+    [
+      'queue observations',
+      (r: AvailabilityReads) => r.observations([QUEUE]),
+      { results: [{ data: 3 }] },
+      'results.0.data: ',
+    ],
+    ['schedule group', (r: AvailabilityReads) => r.scheduleGroup(GROUP), { name: 'Hours' }, 'id: '],
+    ['schedule', (r: AvailabilityReads) => r.schedule('s'), { id: 's', start: '2026-01-01T08:00:00' }, 'end: '],
+    [
+      'emergency group',
+      (r: AvailabilityReads) => r.emergencyEnabled(EMERGENCY),
+      { id: EMERGENCY, enabled: 'yes' },
+      'enabled: ',
+    ],
+  ])(
+    'an unexpected %s body is a 502 that names the read, with what was wrong for the log',
+    async (what, read, body, issue) => {
+      const error = await read(answering(body)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(AppError);
+      expect(error).toMatchObject({
+        code: 'upstream_unavailable',
+        status: 502,
+        message: `Genesys answered the ${what} request with an unexpected body.`,
+      });
+      expect(String((error as AppError).logDetail?.issues)).toContain(issue);
+    },
+  );
 });

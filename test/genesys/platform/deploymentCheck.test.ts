@@ -156,6 +156,24 @@ describe('DeploymentCheck', () => {
     },
   );
 
+  it('reads again 30 s after a failed read, not a TTL (an hour here) later', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    try {
+      deploymentCheck();
+      await read({ error: new Error('socket hang up') });
+      expect(deploymentCheckInReadyz()).toMatchObject({ ok: false });
+
+      answers.push(active());
+      jest.advanceTimersByTime(30_000);
+      await new Promise((resolve) => setImmediate(resolve));
+
+      expect(requests).toHaveLength(2);
+      expect(deploymentCheckInReadyz()).toMatchObject({ ok: true });
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('reports a deployment without a status as unknown, not Active', async () => {
     deploymentCheck();
     await read(active({ status: undefined }));

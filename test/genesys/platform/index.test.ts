@@ -192,7 +192,9 @@ describe('/readyz with the Platform side', () => {
       expect.objectContaining({
         level: 30,
         component: 'genesys-platform',
-        msg: expect.stringContaining('No OAuth client (GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET unset)'),
+        msg:
+          'No OAuth client (GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET unset): ' +
+          'the Platform API features and the deployment preflight are off',
       }),
     );
   });

@@ -1,4 +1,4 @@
-import type { AxiosInstance } from 'axios';
+import axios, { type AxiosInstance } from 'axios';
 import nock from 'nock';
 import { createGenesysHttp, type GenesysHttp } from '../../../src/genesys/restClient';
 import { captureLogger, TEST_DEPLOYMENT_ID, type CapturedLogger } from '../../support/app';
@@ -279,6 +279,112 @@ describe('MessengerConfigSource against a scripted CDN', () => {
     await expect(config.get()).resolves.toEqual(DEFAULT_MESSENGER_FEATURES);
 
     expectOutOfReach(config, 'the body is not a JSON object');
+  });
+
+  it('says it is fetching before its first read, then what it read: each feature on or off, or the deployment Inactive', async () => {
+    const answers = [
+      { status: 'Active', messenger: { apps: { conversations: { autoStart: { enabled: true } } } } },
+      { status: 'Inactive' },
+    ];
+    const cdn = { get: async () => ({ status: 200, data: answers.shift() }) } as unknown as AxiosInstance;
+    const clock = manualClock();
+    const config = new MessengerConfigSource({
+      cdnUrl: CDN_URL,
+      deploymentId: TEST_DEPLOYMENT_ID,
+      region: 'mypurecloud.ie',
+      named: VARIABLE_NAMES,
+      http: cdn,
+      logger: log.logger,
+      ttlMs: 60_000,
+      now: clock.now,
+    });
+    source = config;
+    expect(config.state()).toEqual({ ok: false, detail: 'Fetching the Messenger configuration.' });
+
+    await config.get();
+    expect(config.state()).toEqual({
+      ok: true,
+      detail: 'Messenger configuration read (autostart on, guest typing off, agent typing off).',
+    });
+    clock.advance(61_000);
+    await config.get();
+    await waitFor(() => expect(config.state().ok).toBe(false));
+    expect(config.state().detail).toBe(
+      'The Messenger configuration says the deployment is Inactive: activate it under Admin > Message > ' +
+        `Messenger Deployments, or set ${VARIABLE_NAMES.deploymentId} to an active deployment.`,
+    );
+    expect(log.lines().map((l) => [l.level, l.msg])).toEqual([
+      [30, 'Messenger configuration read (autostart on, guest typing off, agent typing off).'],
+      [50, config.state().detail],
+    ]);
+  });
+
+  it.each([400, 404, 499])(
+    'takes a %i as an unknown deployment, whatever the HTTP client makes of error statuses',
+    async (status) => {
+      nock(CDN_URL).get(CONFIG_PATH).reply(status, { message: 'no' });
+      // A client with axios's default validateStatus, which throws on 4xx: the source reads the status itself.
+      const config = configSource(axios.create());
+
+      await expect(config.get()).resolves.toEqual(DEFAULT_MESSENGER_FEATURES);
+
+      expect(config.state()).toEqual({
+        ok: false,
+        detail:
+          `Genesys has no Messenger configuration for ${VARIABLE_NAMES.deploymentId} in region mypurecloud.ie ` +
+          `(HTTP ${status} from ${CDN_URL}): copy the id from Admin > Message > Messenger Deployments ` +
+          `and check that ${VARIABLE_NAMES.region} is the region of your Genesys Cloud org.`,
+      });
+    },
+  );
+
+  it.each([300, 500])('takes a %i as Genesys out of reach, with the whole advice', async (status) => {
+    nock(CDN_URL).get(CONFIG_PATH).reply(status, {});
+    const config = configSource();
+
+    await expect(config.get()).resolves.toEqual(DEFAULT_MESSENGER_FEATURES);
+
+    expect(config.state().detail).toBe(
+      `The Messenger configuration could not be read from ${CDN_URL} (HTTP ${status}): this instance cannot reach ` +
+        'Genesys. Serving safe defaults (autostart and typing indicators off) to any guest, and retrying.',
+    );
+  });
+
+  it('tries a failed first read again within 30 s, sooner than its TTL, and says at warn when a refresh failed', async () => {
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+    const answers = [503, 200, 503];
+    let reads = 0;
+    const cdn = {
+      get: async () => {
+        reads++;
+        return { status: answers.shift(), data: { status: 'Active' } };
+      },
+    } as unknown as AxiosInstance;
+    const config = new MessengerConfigSource({
+      cdnUrl: CDN_URL,
+      deploymentId: TEST_DEPLOYMENT_ID,
+      region: 'mypurecloud.ie',
+      named: VARIABLE_NAMES,
+      http: cdn,
+      logger: log.logger,
+      ttlMs: 10 * 60_000,
+    });
+    source = config;
+    const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+    config.start();
+    await settle();
+    expect([reads, config.state().ok]).toEqual([1, false]);
+    jest.advanceTimersByTime(30_000);
+    await settle();
+    expect([reads, config.state().ok]).toEqual([2, true]);
+    jest.advanceTimersByTime(10 * 60_000);
+    await settle();
+    expect(reads).toBe(3);
+    expect(log.lines().at(-1)).toMatchObject({
+      level: 40,
+      msg: 'Messenger configuration read (autostart off, guest typing off, agent typing off). Refreshing it failed (HTTP 503); retrying.',
+    });
   });
 
   it('re-reads config.json every TTL until it is closed, then reads nothing more', async () => {
