@@ -222,7 +222,10 @@ describe('MessengerConfigSource against a scripted CDN', () => {
     jest.useRealTimers();
   });
 
-  function configSource(http: AxiosInstance = genesysHttp.axios): MessengerConfigSource {
+  function configSource(
+    http: AxiosInstance = genesysHttp.axios,
+    overrides: Partial<MessengerConfigOptions> = {},
+  ): MessengerConfigSource {
     source = new MessengerConfigSource({
       cdnUrl: CDN_URL,
       deploymentId: TEST_DEPLOYMENT_ID,
@@ -231,6 +234,7 @@ describe('MessengerConfigSource against a scripted CDN', () => {
       http,
       logger: log.logger,
       ttlMs: 60_000,
+      ...overrides,
     });
     return source;
   }
@@ -288,17 +292,7 @@ describe('MessengerConfigSource against a scripted CDN', () => {
     ];
     const cdn = { get: async () => ({ status: 200, data: answers.shift() }) } as unknown as AxiosInstance;
     const clock = manualClock();
-    const config = new MessengerConfigSource({
-      cdnUrl: CDN_URL,
-      deploymentId: TEST_DEPLOYMENT_ID,
-      region: 'mypurecloud.ie',
-      named: VARIABLE_NAMES,
-      http: cdn,
-      logger: log.logger,
-      ttlMs: 60_000,
-      now: clock.now,
-    });
-    source = config;
+    const config = configSource(cdn, { now: clock.now });
     expect(config.state()).toEqual({ ok: false, detail: 'Fetching the Messenger configuration.' });
 
     await config.get();
@@ -360,16 +354,7 @@ describe('MessengerConfigSource against a scripted CDN', () => {
         return { status: answers.shift(), data: { status: 'Active' } };
       },
     } as unknown as AxiosInstance;
-    const config = new MessengerConfigSource({
-      cdnUrl: CDN_URL,
-      deploymentId: TEST_DEPLOYMENT_ID,
-      region: 'mypurecloud.ie',
-      named: VARIABLE_NAMES,
-      http: cdn,
-      logger: log.logger,
-      ttlMs: 10 * 60_000,
-    });
-    source = config;
+    const config = configSource(cdn, { ttlMs: 10 * 60_000 });
     const settle = () => new Promise((resolve) => setImmediate(resolve));
 
     config.start();
