@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, CDPSession, Page } from 'playwright-core';
 import { launchChromium } from '../support/browser';
 import { chromiumOnADesktop, type Desktop } from '../support/desktopNotifications';
 import { waitFor } from '../support/wait';
@@ -54,6 +54,27 @@ interface Shown {
   url: string;
 }
 
+/**
+ * What the DevTools protocol tells of this site's service worker on `cdp`'s page: its registration's id (for
+ * `deliverPushMessage`, once registered), and each status and running state its versions went through, for a push
+ * that shows nothing.
+ */
+async function watchServiceWorker(cdp: CDPSession): Promise<{ registered: Promise<string>; versions: string[] }> {
+  const registered = new Promise<string>((resolve) =>
+    cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations }) => {
+      const ours = registrations.find((r: { scopeURL: string }) => r.scopeURL.startsWith(origin));
+      if (ours) resolve(ours.registrationId as string);
+    }),
+  );
+  const versions: string[] = [];
+  cdp.on('ServiceWorker.workerVersionUpdated', ({ versions: updated }) => {
+    for (const v of updated as Array<{ versionId: string; runningStatus: string; status: string }>)
+      versions.push(`${v.versionId}:${v.status}/${v.runningStatus}`);
+  });
+  await cdp.send('ServiceWorker.enable');
+  return { registered, versions };
+}
+
 /** A push's notification as the worker asked for it: pending until Chromium has shown it, or refused. */
 type Show = { state: 'pending' } | { state: 'shown' } | { state: 'refused'; reason: string };
 
@@ -72,20 +93,9 @@ async function pushed(workerUrl: string, payloads: unknown[]): Promise<Shown[]> 
   const page = await context.newPage();
   await page.goto(`${origin}/shop/chat`);
   const cdp = await context.newCDPSession(page);
-  const registered = new Promise<string>((resolve) =>
-    cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations }) => {
-      const ours = registrations.find((r: { scopeURL: string }) => r.scopeURL.startsWith(origin));
-      if (ours) resolve(ours.registrationId as string);
-    }),
-  );
-  // What the browser said of the worker's versions, for a push that shows nothing.
-  const versions: string[] = [];
-  cdp.on('ServiceWorker.workerVersionUpdated', ({ versions: updated }) => {
-    for (const v of updated as Array<{ versionId: string; runningStatus: string; status: string }>)
-      versions.push(`${v.versionId}:${v.status}/${v.runningStatus}`);
-  });
-  await cdp.send('ServiceWorker.enable');
-  const started = context.serviceWorkers()[0] ? undefined : context.waitForEvent('serviceworker');
+  const { registered, versions } = await watchServiceWorker(cdp);
+  // A fresh context has no worker yet: this one starts with the registration below.
+  const started = context.waitForEvent('serviceworker');
   await page.evaluate(async (url) => {
     await navigator.serviceWorker.register(url);
     // `ready` comes with an active worker, which may still be activating: a push is delivered once it has.
@@ -95,7 +105,7 @@ async function pushed(workerUrl: string, payloads: unknown[]): Promise<Shown[]> 
         active.addEventListener('statechange', () => active.state === 'activated' && resolve()),
       );
   }, workerUrl);
-  const worker = (await started) ?? context.serviceWorkers()[0]!;
+  const worker = await started;
   await worker.evaluate(() => {
     const scope = self as unknown as {
       ServiceWorkerRegistration: { prototype: { showNotification(...args: unknown[]): Promise<void> } };
@@ -215,19 +225,7 @@ describe('clicking the notification, on a desktop that shows it', () => {
     const page = desktop.context.pages()[0]!;
     await page.goto(`${origin}/shop`);
     const cdp = await desktop.context.newCDPSession(page);
-    const registered = new Promise<string>((resolve) =>
-      cdp.on('ServiceWorker.workerRegistrationUpdated', ({ registrations }) => {
-        const ours = registrations.find((r: { scopeURL: string }) => r.scopeURL.startsWith(origin));
-        if (ours) resolve(ours.registrationId as string);
-      }),
-    );
-    // What the browser said of the worker's versions, for a push that shows nothing.
-    const versions: string[] = [];
-    cdp.on('ServiceWorker.workerVersionUpdated', ({ versions: updated }) => {
-      for (const v of updated as Array<{ versionId: string; runningStatus: string; status: string }>)
-        versions.push(`${v.versionId}:${v.status}/${v.runningStatus}`);
-    });
-    await cdp.send('ServiceWorker.enable');
+    const { registered } = await watchServiceWorker(cdp);
     await page.evaluate(async () => {
       await navigator.serviceWorker.register('/chat-sw.js');
       await navigator.serviceWorker.ready;
