@@ -1,4 +1,6 @@
+import net from 'node:net';
 import { Redis } from 'ioredis';
+import * as ports from './ports';
 import { startRedis, type RedisServer } from './redis';
 import { EVENT_WAIT_MS } from './wait';
 
@@ -7,7 +9,9 @@ import { EVENT_WAIT_MS } from './wait';
  * on its port, and a pause always ended by the resume after it, however restarts come between. A second start beside
  * a running server would fail to bind its port, yet count as started (its port answers: the first one's), and
  * become the process the signals after it go to: a resume would then continue nothing, leaving the paused Redis
- * stopped for good and every instance of a soak refusing with `store_unavailable` to its end.
+ * stopped for good and every instance of a soak refusing with `store_unavailable` to its end. And a start that fails
+ * says why at once, from Redis's own log, and a port another suite took between its pick and the bind is given up
+ * for another (test/store/redis/cluster.test.ts starts its primaries the same way).
  *
  * @needs redis-server
  */
@@ -63,4 +67,30 @@ test('a resume after the paused server was stopped and started again leaves the 
   await redis.restart();
   redis.resume();
   expect(await answers(redis)).toBe('PONG');
+});
+
+test('a server that cannot start fails at once, with what it logged', async () => {
+  await expect(startRedis({ args: ['--no-such-directive', 'x'] })).rejects.toThrow(
+    /exited \(1\) before it was ready:\n[\s\S]*no-such-directive/,
+  );
+});
+
+test('a port taken between its pick and the bind is given up for another', async () => {
+  const squatter = net.createServer();
+  await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+  const taken = (squatter.address() as net.AddressInfo).port;
+  const pick = jest.spyOn(ports, 'freePort').mockResolvedValueOnce(taken);
+  try {
+    const moved = await startRedis();
+    try {
+      expect(pick).toHaveBeenCalledTimes(2);
+      expect(moved.port).not.toBe(taken);
+      expect(await answers(moved)).toBe('PONG');
+    } finally {
+      await moved.stop();
+    }
+  } finally {
+    pick.mockRestore();
+    await new Promise<void>((resolve) => squatter.close(() => resolve()));
+  }
 });

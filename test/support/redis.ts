@@ -1,6 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -8,7 +7,7 @@ import { Redis } from 'ioredis';
 import { parseAllDocuments } from 'yaml';
 import { freePort } from './ports';
 import { debianProgram } from './programs';
-import { waitFor } from './wait';
+import { EVENT_WAIT_MS, waitFor } from './wait';
 
 const SCALE_COMPOSE = path.join(__dirname, '../../deploy/docker-compose.scale.yml');
 
@@ -44,9 +43,8 @@ interface RedisOptions {
  * `npm test` installs the package when it is missing (scripts/test-prerequisites.sh).
  */
 export async function startRedis(options: RedisOptions = {}): Promise<RedisServer> {
-  const redisServer = debianProgram('redis-server');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bff-redis-'));
-  const port = await freePort();
+  let port = await freePort();
   const password = options.password ?? '';
   const settings = options.args ?? ['--save', '', '--appendonly', 'no'];
   let child: ChildProcess | undefined;
@@ -55,12 +53,17 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
     c !== undefined && c.exitCode === null && c.signalCode === null;
   const start = async () => {
     if (running(child)) throw new Error(`redis-server on port ${port} still runs: stop it before starting it again`);
-    child = spawn(
-      redisServer,
-      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--protected-mode', 'yes', ...settings],
-      { stdio: 'ignore' },
-    );
-    await waitFor(() => canConnect(port), 10_000, 25);
+    child = await launchRedis(port, [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--protected-mode',
+      'yes',
+      ...settings,
+    ]);
   };
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
     const c = child;
@@ -71,7 +74,18 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
       c.kill(signal);
     });
   };
-  await start();
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await start();
+      break;
+    } catch (error) {
+      if (!(error instanceof PortTaken) || attempt === PORT_ATTEMPTS) {
+        fs.rmSync(dir, { recursive: true, force: true });
+        throw error;
+      }
+      port = await freePort();
+    }
+  }
   return {
     url: password ? `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`,
     port,
@@ -164,10 +178,11 @@ export async function startRedisCluster(
     );
   };
   try {
-    for (let i = 0; i < primaries; i += 1) {
+    for (let i = 0, attempt = 1; i < primaries;) {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bff-redis-cluster-'));
       const port = await freePort();
-      const busPort = await freePort();
+      let busPort = await freePort();
+      while (busPort === port) busPort = await freePort();
       const args = [
         '--port',
         String(port),
@@ -189,9 +204,14 @@ export async function startRedisCluster(
         password,
         ...composeRedisSettings(password),
       );
-      const child = spawn(debianProgram('redis-server'), args, { stdio: 'ignore' });
-      servers.push({ port, busPort, child, dir, args });
-      await waitFor(() => canConnect(port), 10_000, 25);
+      try {
+        servers.push({ port, busPort, child: await launchRedis(port, args), dir, args });
+        i += 1;
+      } catch (error) {
+        fs.rmSync(dir, { recursive: true, force: true });
+        if (!(error instanceof PortTaken) || attempt === PORT_ATTEMPTS) throw error;
+        attempt += 1;
+      }
     }
     const nodes = servers.map((s) => `127.0.0.1:${s.port}`);
     const ask = async (port: number, ...command: string[]) => {
@@ -238,8 +258,7 @@ export async function startRedisCluster(
         server.child.once('exit', () => resolve());
         server.child.kill(signal);
       });
-      server.child = spawn(debianProgram('redis-server'), server.args, { stdio: 'ignore' });
-      await waitFor(() => canConnect(server.port), 10_000, 25);
+      server.child = await launchRedis(server.port, server.args);
       await whole();
     };
     return { nodes, password, cli, restart, stop };
@@ -249,13 +268,53 @@ export async function startRedisCluster(
   }
 }
 
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
+/** What redis-server logs once it listens on every port it was given (its cluster bus too) and has loaded its data. */
+const READY = /Ready to accept connections/;
+
+/** How many sets of ports a first start tries: another suite may bind a port between its pick and Redis's bind. */
+const PORT_ATTEMPTS = 3;
+
+/** Redis could not bind a port it was given: a first start picks others. */
+class PortTaken extends Error {}
+
+/**
+ * Starts Debian's redis-server with `args` and resolves once it logs that it is ready. Its own log, not a connection
+ * to `port`: whatever else took the port would accept one. A server that exits first is a failure at once, carrying
+ * the end of that log (`PortTaken` when a port it was given was in use), not a wait running out with nothing to say.
+ */
+async function launchRedis(port: number, args: string[]): Promise<ChildProcess> {
+  const child = spawn(debianProgram('redis-server'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  await new Promise<void>((resolve, reject) => {
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      child.off('close', closed);
+      child.kill('SIGKILL');
+      reject(error);
+    };
+    const closed = () => {
+      const message = `redis-server on port ${port} exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${log}`;
+      fail(/address already in use/i.test(log) ? new PortTaken(message) : new Error(message));
+    };
+    const timer = setTimeout(
+      () => fail(new Error(`redis-server on port ${port} was not ready in ${EVENT_WAIT_MS} ms; its log:\n${log}`)),
+      EVENT_WAIT_MS,
+    );
+    // Drained for the server's whole life, or a full pipe would stop a server that logs on.
+    let waiting = true;
+    const keep = (chunk: Buffer) => {
+      log = (log + chunk.toString()).slice(-4000);
+      if (waiting && READY.test(log)) {
+        waiting = false;
+        clearTimeout(timer);
+        child.off('close', closed);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
+    // 'close', not 'exit': the log is whole once its pipes have closed.
+    child.once('close', closed);
   });
+  return child;
 }
