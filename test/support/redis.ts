@@ -53,17 +53,7 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
     c !== undefined && c.exitCode === null && c.signalCode === null;
   const start = async () => {
     if (running(child)) throw new Error(`redis-server on port ${port} still runs: stop it before starting it again`);
-    child = await launchRedis(port, [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--protected-mode',
-      'yes',
-      ...settings,
-    ]);
+    child = await launchRedis(port, dir, settings);
   };
   const kill = async (signal: NodeJS.Signals = 'SIGKILL') => {
     const c = child;
@@ -159,7 +149,7 @@ export async function startRedisCluster(
   primaries = 3,
   password = 'cluster-redis-password-for-tests',
 ): Promise<RedisCluster> {
-  const servers: { port: number; busPort: number; child: ChildProcess; dir: string; args: string[] }[] = [];
+  const servers: { port: number; busPort: number; child: ChildProcess; dir: string; settings: string[] }[] = [];
   const env = { ...process.env, REDISCLI_AUTH: password };
   const stop = async () => {
     await Promise.all(
@@ -183,19 +173,9 @@ export async function startRedisCluster(
       const port = await freePort();
       let busPort = await freePort();
       while (busPort === port) busPort = await freePort();
-      const args = [
-        '--port',
-        String(port),
+      const settings = [
         '--cluster-port',
         String(busPort),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        dir,
-        '--protected-mode',
-        'yes',
-      ];
-      args.push(
         '--cluster-enabled',
         'yes',
         '--cluster-config-file',
@@ -203,9 +183,9 @@ export async function startRedisCluster(
         '--masterauth',
         password,
         ...composeRedisSettings(password),
-      );
+      ];
       try {
-        servers.push({ port, busPort, child: await launchRedis(port, args), dir, args });
+        servers.push({ port, busPort, child: await launchRedis(port, dir, settings), dir, settings });
         i += 1;
       } catch (error) {
         fs.rmSync(dir, { recursive: true, force: true });
@@ -258,7 +238,7 @@ export async function startRedisCluster(
         server.child.once('exit', () => resolve());
         server.child.kill(signal);
       });
-      server.child = await launchRedis(server.port, server.args);
+      server.child = await launchRedis(server.port, server.dir, server.settings);
       await whole();
     };
     return { nodes, password, cli, restart, stop };
@@ -278,11 +258,13 @@ const PORT_ATTEMPTS = 3;
 class PortTaken extends Error {}
 
 /**
- * Starts Debian's redis-server with `args` and resolves once it logs that it is ready. Its own log, not a connection
- * to `port`: whatever else took the port would accept one. A server that exits first is a failure at once, carrying
- * the end of that log (`PortTaken` when a port it was given was in use), not a wait running out with nothing to say.
+ * Starts Debian's redis-server on loopback `port` in `dir`, with `settings` after those, and resolves once it logs
+ * that it is ready: its own log, not a connection to `port`, which whatever else took the port would accept. A
+ * server that exits first is a failure at once, carrying the end of that log (`PortTaken` when a port it was given
+ * was in use), not a wait running out with nothing to say.
  */
-async function launchRedis(port: number, args: string[]): Promise<ChildProcess> {
+async function launchRedis(port: number, dir: string, settings: string[]): Promise<ChildProcess> {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--protected-mode', 'yes', ...settings];
   const child = spawn(debianProgram('redis-server'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   await new Promise<void>((resolve, reject) => {
