@@ -147,8 +147,18 @@ describe('with REDIS_URL', () => {
       expect(parts.store.shared).toBe(true);
       const options = (parts.store as unknown as { options: { commandTimeoutMs: number } }).options;
       expect(options.commandTimeoutMs).toBe(expected);
-      // Its first lines (the durability check of a Redis without persistence) carry its name.
-      await waitFor(() => log.lines().some((l) => l.component === 'shared-store'), 10_000, 20);
+      // Its own lines carry its name: the durability check's warning of a Redis without persistence is one.
+      const durability = () => log.lines().find((l) => String(l.msg).includes('can lose its records'));
+      await waitFor(() => durability() !== undefined);
+      expect(durability()).toMatchObject({ component: 'shared-store' });
     },
   );
+
+  it("closing the parts ends the shared store's connection", async () => {
+    const log = captureLogger();
+    const parts = buildProcessParts(offline({ REDIS_URL: redis.url }).process, log.logger, new Readiness());
+    await waitFor(() => parts.store.ping());
+    await parts.close();
+    await expect(parts.store.ping()).rejects.toMatchObject({ code: 'store_unavailable' });
+  });
 });

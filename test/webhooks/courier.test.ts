@@ -69,6 +69,46 @@ test('each retry waits at most its exponential ceiling (full jitter at its top)'
   });
 });
 
+test("the courier's lines name it", async () => {
+  const { hooks, log } = setUp({ retryMs: 60_000 }, answering(500));
+  await hooks.events.publish(event(4));
+  await waitFor(() => log.lines().some((l) => l.msg === 'webhook delivery failed'));
+  hooks.close();
+  expect(log.lines().find((l) => l.msg === 'webhook delivery failed')).toMatchObject({ component: 'webhooks' });
+});
+
+describe('on a clock the test moves', () => {
+  // With a first retry of a minute the outbox is looked at once a second when nothing nudges it: what happens
+  // within a few milliseconds of a publish is the nudge's doing.
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  test('an event is delivered as soon as it is queued, not at the next look at the outbox', async () => {
+    const sent: string[] = [];
+    const recording = (async (_url: string, init: RequestInit) => {
+      sent.push(String(init.body));
+      return new Response(null, { status: 204 });
+    }) as unknown as typeof fetch;
+    const { hooks } = setUp({ firstRetryMs: 60_000 }, recording);
+    await jest.advanceTimersByTimeAsync(5);
+    await hooks.events.publish(event(5));
+    await jest.advanceTimersByTimeAsync(5);
+    expect(sent).toHaveLength(1);
+    hooks.close();
+  });
+
+  test('once closed, nothing queued is delivered any more', async () => {
+    let sent = 0;
+    const counting = (async () => (sent++, new Response(null, { status: 204 }))) as typeof fetch;
+    const { hooks } = setUp({ firstRetryMs: 60_000 }, counting);
+    await jest.advanceTimersByTimeAsync(5);
+    hooks.close();
+    await hooks.events.publish(event(6));
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(sent).toBe(0);
+  });
+});
+
 test('a delivery is cut off at the timeout and counted failed', async () => {
   const hanging = ((_url: string, init: RequestInit) =>
     new Promise((_resolve, reject) =>
