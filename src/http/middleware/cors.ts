@@ -55,11 +55,3 @@ export function corsHeaders(maxAgeSeconds: number): RequestHandler {
     optionsSuccessStatus: 204,
   });
 }
-
-/** Both, for one allowlist. */
-export function corsPolicy(
-  allowlist: OriginAllowlist,
-  maxAgeSeconds: number,
-): { refuseForeignOrigins: RequestHandler; headers: RequestHandler } {
-  return { refuseForeignOrigins: refuseForeignOrigins(() => allowlist), headers: corsHeaders(maxAgeSeconds) };
-}

@@ -4,7 +4,7 @@
  */
 export { rateLimits } from './rateLimits';
 export { clientAddressKey, forwardedClient } from './clientAddress';
-export { corsHeaders, corsPolicy, refuseForeignOrigins } from './cors';
+export { corsHeaders, refuseForeignOrigins } from './cors';
 export { deferred, runPendingHeadersBeforeWriting, setHeadersWhileWaiting } from './deferredHeaders';
 export { replayedHeaders, replayedPerOrigin, rawHeaders, recordHeaders } from './recordedHeaders';
 export { errorHandler, notFound } from './errorHandler';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Response } from 'supertest';
 import { OriginAllowlist } from '../../../src/config/originAllowlist';
 import { securityHeaders } from '../../../src/http/app';
-import { corsPolicy } from '../../../src/http/middleware/cors';
+import { corsHeaders } from '../../../src/http/middleware/cors';
 import { answerHealthFirst } from '../../../src/http/server/healthFirst';
 import { httpRequestDuration, httpRequests, metricsText } from '../../../src/observability/metrics';
 import { Readiness } from '../../../src/observability/readiness';
@@ -29,7 +29,7 @@ async function healthFirst(readiness = new Readiness()): Promise<{ base: string;
       readiness,
       allowlist: ORIGINS,
       securityHeaders: securityHeaders(),
-      corsHeaders: corsPolicy(ORIGINS, 600).headers,
+      corsHeaders: corsHeaders(600),
     },
     (_req, res) => void res.writeHead(APP_STATUS).end(),
   );
@@ -130,7 +130,7 @@ describe('answers as the app does, before Express', () => {
         readiness: new Readiness(),
         allowlist: OriginAllowlist.parse([PAGE_ORIGIN]),
         securityHeaders: securityHeaders(),
-        corsHeaders: corsPolicy(OriginAllowlist.parse([PAGE_ORIGIN]), 600).headers,
+        corsHeaders: corsHeaders(600),
       },
       (req, res) => {
         reached.push(`${req.method} ${req.url} ${req.headers.origin ?? '-'}`);

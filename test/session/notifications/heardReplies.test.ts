@@ -30,6 +30,18 @@ function heardReplies() {
 }
 
 describe('the replies heard after the page left', () => {
+  it('hold nothing in memory for a chat once its writes are done', async () => {
+    const { heard } = heardReplies();
+    const chains = (heard as unknown as { writing: Map<string, unknown> }).writing;
+    await Promise.all([
+      heard.add(SK, reply(1), yes),
+      heard.add(SK, reply(2), yes),
+      heard.add('{other}', reply(3), yes),
+    ]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(chains.size).toBe(0);
+  });
+
   it('are read back oldest first, each once, and sealed in the store', async () => {
     const { store, heard } = heardReplies();
     expect(await heard.add(SK, reply(1), yes)).toBe('kept');

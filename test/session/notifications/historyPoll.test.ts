@@ -61,6 +61,23 @@ describe('ReadPacer', () => {
     await jest.advanceTimersByTimeAsync(1);
     await expect(third.ready).resolves.toBe(true);
   });
+
+  it('cancelling the turn next in line, or one already given, takes no turn from the others', async () => {
+    const pacer = new ReadPacer(1);
+    const given = pacer.turn();
+    await jest.advanceTimersByTimeAsync(0);
+    await expect(given.ready).resolves.toBe(true);
+    const next = pacer.turn();
+    const after = pacer.turn();
+    const last = pacer.turn();
+    given.cancel();
+    next.cancel();
+    await expect(next.ready).resolves.toBe(false);
+    expect(pacer.waiting).toBe(2);
+    await jest.advanceTimersByTimeAsync(2000);
+    await expect(after.ready).resolves.toBe(true);
+    await expect(last.ready).resolves.toBe(true);
+  });
 });
 
 describe('HistoryPoll', () => {

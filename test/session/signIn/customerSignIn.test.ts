@@ -124,7 +124,9 @@ describe('exchanging a grant: Genesys decides whether the deployment takes it; i
     const e = exchanging({ redirectAllowed: false });
     await expect(e.signIn.exchange(CODE)).rejects.toMatchObject({
       code: 'validation_failed',
-      message: expect.stringMatching(/redirectUri.*SIGN_IN_REDIRECT_URIS/),
+      message:
+        "`redirectUri` is not one of this site's sign-in callback URLs (SIGN_IN_REDIRECT_URIS, " +
+        'else a page of an allowed origin); nothing was exchanged.',
     });
     expect(e.exchanged).toEqual([]);
   });
@@ -144,7 +146,10 @@ describe('exchanging a grant: Genesys decides whether the deployment takes it; i
     await expect(e.signIn.exchange(CODE)).rejects.toMatchObject({
       code: 'authentication_disabled',
       status: 422,
-      message: expect.stringMatching(/Genesys refused the sign-in: .*no sign-in set up/),
+      message:
+        'Genesys refused the sign-in: this Messenger deployment has no sign-in set up ' +
+        '(authenticated messaging is off in its configuration).',
+      cause: REFUSED,
     });
     expect(e.exchanged).toEqual([CODE]);
   });
