@@ -44,7 +44,7 @@ interface RedisOptions {
  */
 export async function startRedis(options: RedisOptions = {}): Promise<RedisServer> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bff-redis-'));
-  let port = await freePort();
+  let port = 0;
   const password = options.password ?? '';
   const settings = options.args ?? ['--save', '', '--appendonly', 'no'];
   let child: ChildProcess | undefined;
@@ -64,18 +64,13 @@ export async function startRedis(options: RedisOptions = {}): Promise<RedisServe
       c.kill(signal);
     });
   };
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      await start();
-      break;
-    } catch (error) {
-      if (!(error instanceof PortTaken) || attempt === PORT_ATTEMPTS) {
-        fs.rmSync(dir, { recursive: true, force: true });
-        throw error;
-      }
-      port = await freePort();
-    }
-  }
+  await onFreePorts(1, async ([free]) => {
+    port = free!;
+    await start();
+  }).catch((error: unknown) => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw error;
+  });
   return {
     url: password ? `redis://:${encodeURIComponent(password)}@127.0.0.1:${port}` : `redis://127.0.0.1:${port}`,
     port,
@@ -168,30 +163,27 @@ export async function startRedisCluster(
     );
   };
   try {
-    for (let i = 0, attempt = 1; i < primaries;) {
+    const composed = composeRedisSettings(password);
+    for (let i = 0; i < primaries; i += 1) {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bff-redis-cluster-'));
-      const port = await freePort();
-      let busPort = await freePort();
-      while (busPort === port) busPort = await freePort();
-      const settings = [
-        '--cluster-port',
-        String(busPort),
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        'nodes.conf',
-        '--masterauth',
-        password,
-        ...composeRedisSettings(password),
-      ];
-      try {
-        servers.push({ port, busPort, child: await launchRedis(port, dir, settings), dir, settings });
-        i += 1;
-      } catch (error) {
+      const server = await onFreePorts(2, async ([port, busPort]) => {
+        const settings = [
+          '--cluster-port',
+          String(busPort),
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          'nodes.conf',
+          '--masterauth',
+          password,
+          ...composed,
+        ];
+        return { port: port!, busPort: busPort!, child: await launchRedis(port!, dir, settings), dir, settings };
+      }).catch((error: unknown) => {
         fs.rmSync(dir, { recursive: true, force: true });
-        if (!(error instanceof PortTaken) || attempt === PORT_ATTEMPTS) throw error;
-        attempt += 1;
-      }
+        throw error;
+      });
+      servers.push(server);
     }
     const nodes = servers.map((s) => `127.0.0.1:${s.port}`);
     const ask = async (port: number, ...command: string[]) => {
@@ -256,6 +248,25 @@ const PORT_ATTEMPTS = 3;
 
 /** Redis could not bind a port it was given: a first start picks others. */
 class PortTaken extends Error {}
+
+/**
+ * Runs `launch` on `count` distinct ports free right now; when Redis found one taken (another suite bound it between
+ * the pick and Redis's bind), on others, up to PORT_ATTEMPTS times.
+ */
+async function onFreePorts<T>(count: number, launch: (ports: number[]) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    const ports: number[] = [];
+    while (ports.length < count) {
+      const port = await freePort();
+      if (!ports.includes(port)) ports.push(port);
+    }
+    try {
+      return await launch(ports);
+    } catch (error) {
+      if (!(error instanceof PortTaken) || attempt === PORT_ATTEMPTS) throw error;
+    }
+  }
+}
 
 /**
  * Starts Debian's redis-server on loopback `port` in `dir`, with `settings` after those, and resolves once it logs
