@@ -1,8 +1,10 @@
 import fc from 'fast-check';
 import { GuestApiError, type NewestPage, type SessionHub } from '../../../src/genesys/guest';
 import { createLogger } from '../../../src/observability/logger';
+import { notifyHistoryReads } from '../../../src/observability/metrics';
 import { HistoryPoll } from '../../../src/session/notifications/historyWatch';
 import { ReadPacer } from '../../../src/session/notifications/readPacer';
+import { captureLogger } from '../../support/app';
 
 /**
  * The pace of watching a chat by history reads, on jest's fake clock: the process-wide pacer never gives more than
@@ -182,5 +184,180 @@ describe('HistoryPoll', () => {
     poll.stop();
     await jest.advanceTimersByTimeAsync(60_000);
     expect(reads).toHaveLength(1);
+  });
+
+  /**
+   * A poll whose credentials come from brief sockets: each lives `jwtLifeS` seconds, and the hub has room for a
+   * brief socket while `room.open`; `read` answers each history read (it may forget the credential, as a 401 does).
+   */
+  function briefSockets(
+    read: (session: { getJwt(): Promise<unknown>; forgetJwt(): void }) => Promise<number>,
+    pollMs = 1000,
+  ) {
+    const sockets: { at: number; retired?: string }[] = [];
+    const reads: number[] = [];
+    const room = { open: true, jwtLifeS: 3600 };
+    const hub = {
+      history: {
+        newest: async (session: { getJwt(): Promise<unknown>; forgetJwt(): void }) => {
+          const fresh = await read(session);
+          reads.push(Date.now());
+          return { ...EMPTY, fresh };
+        },
+      },
+      session: () => {
+        const socket: { at: number; retired?: string } = { at: Date.now() };
+        sockets.push(socket);
+        return {
+          getJwt: async () => ({ jwt: `jwt-${sockets.length}`, exp: Math.floor(Date.now() / 1000) + room.jwtLifeS }),
+          retire: (reason: string) => void (socket.retired = reason),
+        };
+      },
+    } as unknown as SessionHub;
+    const log = captureLogger('debug');
+    const poll = new HistoryPoll({
+      parts: { hub, room: () => room.open, pacer: new ReadPacer(1000), pollMs, pollMaxMs: 8000 },
+      guestToken: 'gt',
+      take: async (page) => (page as NewestPage & { fresh: number }).fresh,
+      over: () => undefined,
+      logger: log.logger,
+    });
+    return { poll, sockets, reads, room, log };
+  }
+
+  const countOf = async (outcome: string) =>
+    (await notifyHistoryReads.get()).values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
+
+  it('fetches a credential on a brief socket, closed at once, and keeps it until a minute before it expires', async () => {
+    const { poll, sockets, reads, room } = briefSockets(async (session) => (await session.getJwt(), 0));
+    // Each credential lives 90 s: kept for 30 s, then fetched again.
+    room.jwtLifeS = 90;
+    poll.start();
+    await jest.advanceTimersByTimeAsync(29_000);
+    expect(sockets).toHaveLength(1);
+    expect(sockets[0]!.retired).toBe('closed once it gave a credential for history reads');
+    expect(reads.length).toBeGreaterThanOrEqual(4);
+    await jest.advanceTimersByTimeAsync(20_000);
+    poll.stop();
+    expect(sockets).toHaveLength(2);
+    expect(sockets[1]!.at - sockets[0]!.at).toBeGreaterThanOrEqual(30_000);
+    expect(sockets.every((s) => s.retired !== undefined)).toBe(true);
+  });
+
+  it('fetches a new credential after a read forgot the one it had (a 401)', async () => {
+    let forget = false;
+    const { poll, sockets, reads } = briefSockets(async (session) => {
+      await session.getJwt();
+      if (forget) {
+        forget = false;
+        session.forgetJwt();
+        await session.getJwt();
+      }
+      return 0;
+    });
+    poll.start();
+    await jest.advanceTimersByTimeAsync(10);
+    expect(sockets).toHaveLength(1);
+    forget = true;
+    await jest.advanceTimersByTimeAsync(2500);
+    poll.stop();
+    expect(reads).toHaveLength(2);
+    expect(sockets).toHaveLength(2);
+  });
+
+  it('opens no brief socket past their ceiling: the read is held back, logged, and comes again when it says', async () => {
+    const refusedBefore = await countOf('refused');
+    const { poll, sockets, reads, room, log } = briefSockets(async (session) => (await session.getJwt(), 0), 200);
+    room.open = false;
+    poll.start();
+    await jest.advanceTimersByTimeAsync(10);
+    expect(sockets).toHaveLength(0);
+    expect(reads).toHaveLength(0);
+    expect(await countOf('refused')).toBe(refusedBefore + 1);
+    const held = log.lines().filter((l) => l.msg.startsWith('a history read watching a chat was held back'));
+    expect(held).toHaveLength(1);
+    expect(held[0]).toMatchObject({ level: 20, err: { failure: 'rate_limited' } });
+    expect(String((held[0]!.err as { message: string }).message)).toBe(
+      'As many brief sockets fetch history credentials as may; later.',
+    );
+    room.open = true;
+    // Held back, it comes again when the refusal said (1 s), not at the pace (200 ms), which stays: 200 ms after.
+    await jest.advanceTimersByTimeAsync(980);
+    expect(reads).toHaveLength(0);
+    await jest.advanceTimersByTimeAsync(130);
+    expect(reads).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(225);
+    poll.stop();
+    expect(reads).toHaveLength(2);
+  });
+
+  it('counts a read with new replies apart from one with nothing new', async () => {
+    const before = { replies: await countOf('replies'), nothing: await countOf('nothing_new') };
+    const answers = [2, 0];
+    const { poll } = briefSockets(async () => answers.shift() ?? 0);
+    poll.start();
+    await jest.advanceTimersByTimeAsync(1200);
+    poll.stop();
+    expect(await countOf('replies')).toBe(before.replies + 1);
+    expect(await countOf('nothing_new')).toBe(before.nothing + 1);
+  });
+
+  it('after a read Genesys failed waits twice as long, logged with its outcome', async () => {
+    const failures = [new Error('socket hang up'), new Error('socket hang up')];
+    const { poll, reads, log } = briefSockets(async () => {
+      const failure = failures.shift();
+      if (failure) {
+        reads.push(Date.now());
+        throw failure;
+      }
+      return 0;
+    });
+    poll.start();
+    await jest.advanceTimersByTimeAsync(10);
+    // The first wait, pollMs (1 s), doubled by the failure: 2 s, then 4 s; not the ceiling (8 s) at once.
+    await jest.advanceTimersByTimeAsync(2300);
+    expect(reads).toHaveLength(2);
+    await jest.advanceTimersByTimeAsync(4500);
+    poll.stop();
+    expect(reads).toHaveLength(3);
+    const waited = log
+      .lines()
+      .filter((l) => l.msg === 'a history read watching a chat did not answer; it waits longer');
+    expect(waited).toHaveLength(2);
+    expect(waited[0]).toMatchObject({ level: 30, outcome: 'failed', err: { message: 'socket hang up' } });
+  });
+
+  it('a wait is lengthened by its jitter, up to a tenth', async () => {
+    jest.spyOn(Math, 'random').mockReturnValue(0.99);
+    try {
+      const { poll, reads } = briefSockets(async () => 0);
+      poll.start();
+      await jest.advanceTimersByTimeAsync(10);
+      expect(reads).toHaveLength(1);
+      // 1000 ms and 99 of jitter.
+      await jest.advanceTimersByTimeAsync(reads[0]! + 1098 - Date.now());
+      expect(reads).toHaveLength(1);
+      await jest.advanceTimersByTimeAsync(5);
+      expect(reads).toHaveLength(2);
+      poll.stop();
+    } finally {
+      jest.restoreAllMocks();
+    }
+  });
+
+  it('stopped while a read is out, it reads no more once that read answers', async () => {
+    let answer!: (fresh: number) => void;
+    let asked = 0;
+    const { poll } = briefSockets(() => {
+      asked++;
+      return new Promise<number>((resolve) => (answer = resolve));
+    });
+    poll.start();
+    await jest.advanceTimersByTimeAsync(10);
+    expect(asked).toBe(1);
+    poll.stop();
+    answer(1);
+    await jest.advanceTimersByTimeAsync(60_000);
+    expect(asked).toBe(1);
   });
 });
