@@ -88,12 +88,14 @@ test('a chat is listed once in its bucket, and the list goes with the last chat 
   expect(await store.get(indexKey(bucketOf(SK)))).toBeUndefined();
 });
 
-test('a full bucket refuses one chat more with 429 and a Retry-After, and takes again a chat it holds', async () => {
+test('a full bucket refuses one chat more with 429 and a Retry-After, and takes again or drops a chat it holds', async () => {
   const store = new MemoryStore();
   const bucket = bucketOf(SK);
-  const full = Array.from({ length: INDEX_BUCKET_MAX }, (_, i) => `{listed-${i}}`);
+  const another = sessionKeyOf('guest-token-7');
+  expect(bucketOf(another)).toBe(bucket);
+  const full = [SK, ...Array.from({ length: INDEX_BUCKET_MAX - 1 }, (_, i) => `{listed-${i}}`)];
   await store.put(indexKey(bucket), JSON.stringify(full), TTL_MS);
-  const refused = await changeIndex(store, SK, true, TTL_MS).catch((error: unknown) => error);
+  const refused = await changeIndex(store, another, true, TTL_MS).catch((error: unknown) => error);
   expect(refused).toBeInstanceOf(AppError);
   expect(refused).toMatchObject({
     code: 'rate_limited',
@@ -102,12 +104,14 @@ test('a full bucket refuses one chat more with 429 and a Retry-After, and takes 
     message: 'This deployment holds as many push subscriptions as it may; retry later.',
   });
   expect(await listed(store, bucket)).toEqual(full);
-  // A chat already listed is added again (its list's expiry renewed) at the ceiling.
-  await expect(changeIndex(store, '{listed-7}', true, TTL_MS)).resolves.toBeUndefined();
+  // A chat already listed is added again (its list's expiry renewed) at the ceiling, and may leave it.
+  await expect(changeIndex(store, SK, true, TTL_MS)).resolves.toBeUndefined();
+  expect(await listed(store, bucket)).toEqual(full);
+  await changeIndex(store, SK, false, TTL_MS);
+  expect(await listed(store, bucket)).toEqual(full.slice(1));
   // One below the ceiling takes one more.
-  await store.put(indexKey(bucket), JSON.stringify(full.slice(1)), TTL_MS);
-  await changeIndex(store, SK, true, TTL_MS);
-  expect(await listed(store, bucket)).toHaveLength(INDEX_BUCKET_MAX);
+  await changeIndex(store, another, true, TTL_MS);
+  expect(await listed(store, bucket)).toEqual([...full.slice(1), another]);
 });
 
 test('a list whose every write loses its race is answered 503 with a Retry-After, and left as it was', async () => {
