@@ -21,8 +21,11 @@ export interface ReceivedPush {
 export interface PushReceiver {
   origin: string;
   received: ReceivedPush[];
-  /** The status the next requests are answered with (201 unless set); `never`: taken, and never answered. */
-  answerWith(status: number | 'never'): void;
+  /**
+   * The status the next requests are answered with (201 unless set), with `headers`; `never`: taken, and never
+   * answered.
+   */
+  answerWith(status: number | 'never', headers?: Record<string, string>): void;
   /** Resolves with the `n`th request (1-based) to `path`. */
   nth(path: string, n: number, timeoutMs?: number): Promise<ReceivedPush>;
   close(): Promise<void>;
@@ -32,6 +35,7 @@ export async function startPushReceiver(): Promise<PushReceiver> {
   const received: ReceivedPush[] = [];
   const waiters = new Set<() => void>();
   let status: number | 'never' = 201;
+  let answerHeaders: Record<string, string> = {};
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -39,6 +43,7 @@ export async function startPushReceiver(): Promise<PushReceiver> {
       received.push({ path: req.url ?? '', at: Date.now(), headers: req.headers, body: Buffer.concat(chunks) });
       if (status !== 'never') {
         res.statusCode = status;
+        for (const [name, value] of Object.entries(answerHeaders)) res.setHeader(name, value);
         res.end();
       }
       for (const w of [...waiters]) w();
@@ -49,7 +54,10 @@ export async function startPushReceiver(): Promise<PushReceiver> {
   return {
     origin: `http://127.0.0.1:${port}`,
     received,
-    answerWith: (s) => void (status = s),
+    answerWith: (s, headers = {}) => {
+      status = s;
+      answerHeaders = headers;
+    },
     nth(path, n, timeoutMs = 30_000) {
       const find = () => received.filter((r) => r.path === path)[n - 1];
       return new Promise((resolve, reject) => {

@@ -117,4 +117,86 @@ describe('outcomes', () => {
     await closed.close();
     expect(await sender().send({ endpoint, p256dh: keys.p256dh, auth: keys.auth }, payload)).toBe('failed');
   });
+
+  const lines = (log: ReturnType<typeof captureLogger>, msg: string) => log.lines().filter((l) => l.msg === msg);
+
+  it('any 2xx is `sent`, counted and logged with its service, status and attempt', async () => {
+    receiver.answerWith(200);
+    const before = await count('sent');
+    const { target: t } = target();
+    const log = captureLogger('debug');
+    expect(await sender(log).send(t, payload)).toBe('sent');
+    expect(await count('sent')).toBe(before + 1);
+    expect(lines(log, 'push sent')).toEqual([
+      expect.objectContaining({ pushService: new URL(receiver.origin).host, status: 200, attempt: 1 }),
+    ]);
+  });
+
+  it('a gone subscription is logged with its status', async () => {
+    receiver.answerWith(410);
+    const log = captureLogger('debug');
+    const { target: t } = target();
+    await sender(log).send(t, payload);
+    expect(lines(log, 'push subscription gone; removing it')).toEqual([
+      expect.objectContaining({ pushService: new URL(receiver.origin).host, status: 410 }),
+    ]);
+  });
+
+  it('a push that timed out is counted `failed` and logged as not sent again', async () => {
+    receiver.answerWith('never');
+    const before = await count('failed');
+    const log = captureLogger('debug');
+    const quick = new PushSender({ vapid, logger: log.logger, timeoutMs: 200 });
+    const { target: t } = target();
+    expect(await quick.send(t, payload)).toBe('failed');
+    expect(await count('failed')).toBe(before + 1);
+    expect(lines(log, 'push timed out; not sent again, as it may have arrived')).toEqual([
+      expect.objectContaining({ level: 40, pushService: new URL(receiver.origin).host, attempt: 1 }),
+    ]);
+  });
+
+  it('waits twice as long before each try, up to its longest wait, and logs each wait', async () => {
+    receiver.answerWith(503);
+    const log = captureLogger('debug');
+    const patient = new PushSender({
+      vapid,
+      logger: log.logger,
+      timeoutMs: 2000,
+      attempts: 4,
+      baseDelayMs: 20,
+      maxDelayMs: 50,
+    });
+    const { target: t } = target();
+    expect(await patient.send(t, payload)).toBe('failed');
+    expect(lines(log, 'push retried').map((l) => l.waitMs)).toEqual([20, 40, 50]);
+    expect(lines(log, 'push retried')[0]).toMatchObject({ level: 30, status: 503 });
+    expect(lines(log, 'push failed')).toEqual([expect.objectContaining({ status: 503, attempt: 4, level: 40 })]);
+  });
+
+  it.each([
+    ['12', 50],
+    ['3', 50],
+    ['0', 0],
+    ['1234567', 7],
+    ['12 seconds', 7],
+    ['in 12', 7],
+    ['Fri, 31 Dec 1999 23:59:59 GMT', 7],
+  ])(
+    'a Retry-After of %j is waited out (bounded by the longest wait) when it is seconds: %i ms',
+    async (value, waitMs) => {
+      receiver.answerWith(429, { 'retry-after': value });
+      const log = captureLogger('debug');
+      const { target: t } = target();
+      const one = new PushSender({
+        vapid,
+        logger: log.logger,
+        timeoutMs: 2000,
+        attempts: 2,
+        baseDelayMs: 7,
+        maxDelayMs: 50,
+      });
+      expect(await one.send(t, payload)).toBe('failed');
+      expect(lines(log, 'push retried').map((l) => l.waitMs)).toEqual([waitMs]);
+    },
+  );
 });
