@@ -21,6 +21,9 @@ export interface SmtpReceiver {
   received: ReceivedEmail[];
   /** How many mail transactions began (MAIL FROM), refused ones included. */
   readonly transactions: number;
+  /** How many connections a client opened in all, and how many are open now. */
+  readonly connections: number;
+  readonly open: number;
   /** The e-mails to `address` so far. */
   to(address: string): ReceivedEmail[];
   /** Resolves with the `n`th e-mail (1-based) to `address`. */
@@ -40,12 +43,22 @@ export interface SmtpReceiverOptions {
 export async function startSmtpReceiver(options: SmtpReceiverOptions = {}): Promise<SmtpReceiver> {
   const received: ReceivedEmail[] = [];
   let transactions = 0;
+  let connections = 0;
+  let open = 0;
   const waiters = new Set<() => void>();
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
     size: 1024 * 1024,
+    onConnect(_session, callback) {
+      connections++;
+      open++;
+      callback();
+    },
+    onClose() {
+      open--;
+    },
     onMailFrom(_address, _session, callback) {
       const code = options.refuse?.(++transactions);
       if (code === undefined) return callback();
@@ -71,6 +84,12 @@ export async function startSmtpReceiver(options: SmtpReceiverOptions = {}): Prom
     received,
     get transactions() {
       return transactions;
+    },
+    get connections() {
+      return connections;
+    },
+    get open() {
+      return open;
     },
     to,
     nth(address, n, timeoutMs = 30_000) {

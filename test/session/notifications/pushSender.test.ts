@@ -52,6 +52,9 @@ describe('what a push carries', () => {
           expect(await one.send(target, payload)).toBe('sent');
           const push = await receiver.nth(path, 1);
           expect(push.headers['content-encoding']).toBe('aes128gcm');
+          // Kept an hour by a push service that cannot deliver it yet, and delivered at once when it can.
+          expect(push.headers.ttl).toBe('3600');
+          expect(push.headers.urgency).toBe('high');
           expect(JSON.parse(decryptPush(push.body, keys))).toEqual(payload);
           const claims = await verifyVapid(push.headers, vapid.publicKey, receiver.origin);
           expect(claims.sub).toBe(vapid.subject);
