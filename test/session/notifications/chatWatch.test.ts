@@ -342,23 +342,28 @@ describe('a chat waiting in history mode for a socket', () => {
     h.watch.close();
   });
 
-  test('the next waiting chat moves right after the first one moved, one move at a time', async () => {
+  /**
+   * `gt-first` on the one socket, `gt-a` and `gt-b` waiting in history mode; then the hub has room for every socket,
+   * a socket opens only when the test calls its `opening` entry, and `gt-first`'s page opens.
+   */
+  async function twoWaiting() {
     const store = new MemoryStore(undefined, () => Date.now());
     let open = true;
     const opening: (() => void)[] = [];
-    const h = instance(store, {
-      socketsMax: 1,
-      ready: (gt) => (gt === 'gt-first' || open ? Promise.resolve() : new Promise((r) => opening.push(r))),
-    });
+    const h = instance(store, { ready: () => (open ? Promise.resolve() : new Promise((r) => opening.push(r))) });
     const first = await subscribe(store, 'gt-first');
     expect(await advanceUntil(() => watchesIn(h, 'socket').length === 1, 5000)).toBe(true);
     await subscribe(store, 'gt-a');
     await subscribe(store, 'gt-b');
     expect(await advanceUntil(() => watchesIn(h, 'history').length === 2, 5000)).toBe(true);
-    // From now the hub has room for every socket, and a socket opens only when the test says.
     open = false;
     h.ceiling.max = 10;
     await pageOpens(store, h, first);
+    return { store, h, opening, openNow: () => void (open = true) };
+  }
+
+  test('the next waiting chat moves right after the first one moved, one move at a time', async () => {
+    const { h, opening } = await twoWaiting();
     // Scans come and go while the first move's socket opens: no second move starts beside it.
     await jest.advanceTimersByTimeAsync(SCAN_MS * 4);
     expect(h.opened.slice(1)).toHaveLength(1);
@@ -374,18 +379,7 @@ describe('a chat waiting in history mode for a socket', () => {
   });
 
   test('a move whose chat stopped meanwhile holds up no other: the next waiting chat moves at the next scan', async () => {
-    const store = new MemoryStore(undefined, () => Date.now());
-    const opening: (() => void)[] = [];
-    let open = true;
-    const h = instance(store, { ready: () => (open ? Promise.resolve() : new Promise((r) => opening.push(r))) });
-    const first = await subscribe(store, 'gt-first');
-    expect(await advanceUntil(() => watchesIn(h, 'socket').length === 1, 5000)).toBe(true);
-    await subscribe(store, 'gt-a');
-    await subscribe(store, 'gt-b');
-    expect(await advanceUntil(() => watchesIn(h, 'history').length === 2, 5000)).toBe(true);
-    open = false;
-    h.ceiling.max = 10;
-    await pageOpens(store, h, first);
+    const { store, h, opening, openNow } = await twoWaiting();
     await jest.advanceTimersByTimeAsync(1);
     expect(opening).toHaveLength(1);
     const moving = h.opened[h.opened.length - 1]!;
@@ -393,7 +387,7 @@ describe('a chat waiting in history mode for a socket', () => {
     await store.remove(recordKeys(skOf(moving)).record);
     await changeIndex(store, skOf(moving), false, RECORD_MS);
     h.watch.forget(skOf(moving));
-    open = true;
+    openNow();
     opening[0]!();
     await jest.advanceTimersByTimeAsync(SCAN_MS + 1);
     expect(h.opened.slice(1)).toEqual([moving, moving === 'gt-a' ? 'gt-b' : 'gt-a']);
