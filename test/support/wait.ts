@@ -25,3 +25,9 @@ export async function waitFor(check: () => unknown, timeoutMs = EVENT_WAIT_MS, i
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** On jest's fake clock: moves time on by `ms` at most, `stepMs` at a time, until `done`; answers whether it came. */
+export async function advanceFakeTimersUntil(done: () => boolean, ms: number, stepMs: number): Promise<boolean> {
+  for (let waited = 0; waited < ms && !done(); waited += stepMs) await jest.advanceTimersByTimeAsync(stepMs);
+  return done();
+}

@@ -14,6 +14,7 @@ import { ReadPacer } from '../../../src/session/notifications/readPacer';
 import type { Sealer } from '../../../src/session/tokens';
 import { MemoryStore, sessionKeyOf, type SharedStore } from '../../../src/store';
 import { captureLogger } from '../../support/app';
+import { advanceFakeTimersUntil } from '../../support/wait';
 
 /**
  * One instance's ChatWatch on fake time, the shared store in memory and stand-ins for the Guest API (src/session/
@@ -112,11 +113,7 @@ function instance(
   return { watch, log, opened, retired, sockets, ceiling };
 }
 
-/** Moves fake time on by `ms`, in steps, until `done`; answers whether it came. */
-async function advanceUntil(done: () => boolean, ms: number): Promise<boolean> {
-  for (let waited = 0; waited < ms && !done(); waited += STEP_MS) await jest.advanceTimersByTimeAsync(STEP_MS);
-  return done();
-}
+const advanceUntil = (done: () => boolean, ms: number) => advanceFakeTimersUntil(done, ms, STEP_MS);
 
 /** The store as this instance reaches it, counting each call by method and key. */
 function counted(store: MemoryStore) {

@@ -7,6 +7,7 @@ import type { PushSender } from '../../../src/session/notifications';
 import type { Sealer } from '../../../src/session/tokens';
 import { MemoryStore, type SharedStore } from '../../../src/store';
 import { captureLogger } from '../../support/app';
+import { advanceFakeTimersUntil } from '../../support/wait';
 
 /**
  * The takeover of a watched chat whose instance dies, on the lease and scan timing alone (fake time, the shared
@@ -90,11 +91,7 @@ async function subscribed(): Promise<MemoryStore> {
   return store;
 }
 
-/** Moves fake time on by `ms`, in steps, until `done`; answers whether it came. */
-async function advanceUntil(done: () => boolean, ms: number): Promise<boolean> {
-  for (let waited = 0; waited < ms && !done(); waited += STEP_MS) await jest.advanceTimersByTimeAsync(STEP_MS);
-  return done();
-}
+const advanceUntil = (done: () => boolean, ms: number) => advanceFakeTimersUntil(done, ms, STEP_MS);
 
 test('the lease and scan fit the takeover bound at the default NOTIFY_AFTER_SECONDS', () => {
   const { watch } = instance(new MemoryStore(), 'a');
