@@ -1,5 +1,7 @@
+import type { NormalizedMessage } from '../../src/domain/message';
 import type { GuestSession, NewestPage, SessionHub } from '../../src/genesys/guest';
 import { ChatWatch } from '../../src/session/notifications/chatWatch';
+import { HeardReplies } from '../../src/session/notifications/heardReplies';
 import type { HistoryWatchParts } from '../../src/session/notifications/historyWatch';
 import { changeIndex, recordKeys, type PushRecord } from '../../src/session/notifications/pushRecords';
 import type { PushSender } from '../../src/session/notifications/pushSender';
@@ -24,6 +26,8 @@ export interface WatchedChatOptions {
   gt: string;
   /** Each history read's answer, in turn (the last one for every read after that). */
   newest: (() => Promise<NewestPage>)[];
+  /** What the chat's live socket heard after its page left (heardReplies.ts), oldest first; unset: no such record. */
+  heard?: NormalizedMessage[];
   /** Runs on the store once the subscription is in it, before the watch starts (another instance's records). */
   before?: (store: MemoryStore) => Promise<void>;
   instanceId?: string;
@@ -52,6 +56,11 @@ export async function watchedChat(options: WatchedChatOptions): Promise<WatchedC
   };
   await store.put(recordKeys(sk).record, JSON.stringify(record), RECORD_MS);
   await changeIndex(store, sk, true, RECORD_MS);
+  let heard: HeardReplies | undefined;
+  if (options.heard) {
+    heard = new HeardReplies(store, sealer, RECORD_MS);
+    for (const m of options.heard) await heard.add(sk, m, async () => true);
+  }
   await options.before?.(store);
   const session = {
     subscribe: () => () => undefined,
@@ -76,6 +85,7 @@ export async function watchedChat(options: WatchedChatOptions): Promise<WatchedC
     hub,
     sealer,
     sender,
+    ...(heard ? { heard } : {}),
     revocations: { isEnded: async () => false },
     instanceId: options.instanceId ?? 'instance-b',
     afterMs: 1000,

@@ -370,10 +370,12 @@ export class Watch {
       else break;
     }
     if (this.unsettled.size > 0) this.settleLater(SETTLE_CHECKS);
-    // Older than any reply heard live meanwhile: the newest of a batch, whose preview a push shows, stays last.
     const fresh = missed.filter((m) => !this.pending.some((p) => p.id === m.id));
     if (fresh.length === 0 || this.stopped) return 0;
-    this.pending = [...fresh, ...this.pending];
+    // Newest last, as a push previews it: the page's order; one heard live not on the page came after, others before.
+    const place = new Map(page.messages.map((m, i) => [m.id, i]));
+    const rank = (m: NormalizedMessage) => place.get(m.id) ?? (this.heardLive.has(m.id) ? Number.MAX_SAFE_INTEGER : -1);
+    this.pending = [...this.pending, ...fresh].sort((a, b) => rank(a) - rank(b));
     this.flushTimer ??= setTimeout(() => void this.flush(), this.options.coalesceMs ?? COALESCE_MS);
     return fresh.length;
   }

@@ -68,3 +68,23 @@ test('a watch that ends stops trying its catch-up read', async () => {
     jest.useRealTimers();
   }
 });
+
+test("a reply the page's socket heard and a newer one found in history are one push that previews the newer", async () => {
+  // The page's socket heard r1 as the tab closed; r2 came later, while no socket was up, so only history has it.
+  const later = {
+    ...replyInTheGap,
+    id: 'r2',
+    text: 'A reply while Genesys refused new sockets',
+  } as NormalizedMessage;
+  const at = (m: NormalizedMessage, time: string) => ({ ...m, time });
+  const { store, pushes, watch } = await watchedChat({
+    gt: GT,
+    heard: [at(guestMessage, '2026-11-28T10:00:00.000Z'), at(replyInTheGap, '2026-11-28T10:00:01.000Z')],
+    newest: [async () => ({ messages: [guestMessage, replyInTheGap, later] }) as NewestPage],
+    instanceId: 'instance-a',
+  });
+  running = watch;
+  await waitFor(async () => expect(await store.get(keys.message('r2'))).toBe('sent'));
+  expect(await store.get(keys.message('r1'))).toBe('sent');
+  expect(pushes).toEqual([expect.objectContaining({ preview: 'A reply while Genesys refused new sockets' })]);
+});
