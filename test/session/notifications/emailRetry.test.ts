@@ -411,6 +411,38 @@ describe('the retry schedule', () => {
     );
   });
 
+  it('waits (1 + random) / 2 of the first wait, doubled per earlier failure, and never past its span', () => {
+    fc.assert(
+      fc.property(
+        schedules,
+        fc.integer({ min: 0, max: 2 ** 40 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 0, max: 4_000_000 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (schedule, firstAt, made, after, random) => {
+          const end = firstAt + schedule.spanMs;
+          const now = firstAt + after;
+          const next = nextTryAt(schedule, firstAt, made, now, random);
+          if (made >= schedule.tries || now >= end) return expect(next).toBeUndefined();
+          const full = schedule.firstMs * 2 ** (made - 1);
+          expect(next).toBeGreaterThan(now);
+          expect(next).toBeGreaterThanOrEqual(Math.min(end, now + full / 2));
+          expect(next).toBeLessThanOrEqual(Math.min(end, now + full));
+          // Rounded up to a whole millisecond.
+          const exact = Math.min(end, now + (full * (1 + random)) / 2);
+          expect(next! - exact).toBeGreaterThanOrEqual(0);
+          expect(next! - exact).toBeLessThan(1);
+        },
+      ),
+    );
+  });
+
+  it('tries nothing from the moment its span ends', () => {
+    const schedule = { tries: 5, firstMs: 1000, spanMs: 60_000 };
+    expect(nextTryAt(schedule, 0, 1, 59_999, 0)).toBe(60_000);
+    expect(nextTryAt(schedule, 0, 1, 60_000, 0)).toBeUndefined();
+  });
+
   it('as shipped: 5 tries within 10 minutes', () => {
     expect(EMAIL_RETRY).toEqual({ tries: 5, firstMs: 30_000, spanMs: 600_000 });
   });
