@@ -1,6 +1,7 @@
 import { emails } from '../../../src/observability/metrics';
 import { deriveKeys, Sealer } from '../../../src/session';
 import { EmailCourier, type RetrySchedule } from '../../../src/session/notifications/emailCourier';
+import { emailKeys } from '../../../src/session/notifications/emailRecords';
 import type { OutgoingEmail } from '../../../src/session/notifications/emailSender';
 import { type DurableQueue, MemoryStore } from '../../../src/store';
 import { captureLogger, type CapturedLogger } from '../../support/app';
@@ -128,21 +129,20 @@ describe('an outbox the store cannot read', () => {
     expect(told('e-mail outbox unreadable (shared store unavailable); e-mails wait')).toHaveLength(1);
   });
 
-  it('an entry that is not this service’s is removed, counted failed and logged, not sent', async () => {
+  it('an entry that is not this service’s, or not JSON, is removed, counted failed and logged, not sent', async () => {
     const relay = heldRelay();
     const log = captureLogger('debug');
     const store = storeWith({ retries: 0, failLease: false, failRetry: false });
-    await store.queue(OUTBOX).add([{ id: 'foreign', value: '{"v":2}' }], {
-      dueAt: Date.now(),
-      max: 10,
-      onceKey: 'email-once:foreign',
-      onceMs: 1000,
-    });
+    for (const [id, value] of [
+      ['another-version', '{"v":2}'],
+      ['not-json', 'not json'],
+    ] as const)
+      await store.queue(OUTBOX).add([{ id, value }], { dueAt: Date.now(), max: 10, onceKey: id, onceMs: 1000 });
     const before = await counted('failed');
     courier(store, relay.sender, log).start();
     await waitFor(async () => expect(await waiting(store)).toBe(0));
     expect(relay.sends).toHaveLength(0);
-    expect(await counted('failed')).toBe(before + 1);
+    expect(await counted('failed')).toBe(before + 2);
     expect(log.messages('warn')).toContain('e-mail not sent: its outbox entry could not be read');
   });
 });
@@ -233,5 +233,43 @@ describe('a try', () => {
     });
     // Still queued: its lease lapses and it comes due again.
     expect(await waiting(store)).toBe(1);
+  });
+
+  it('sent is logged in the trace of what made it, and renews its lease no more', async () => {
+    jest.useFakeTimers();
+    try {
+      const relay = heldRelay();
+      const log = captureLogger('debug');
+      const outbox = { retries: 0, failLease: false, failRetry: false };
+      const c = courier(storeWith(outbox), relay.sender, log, { leaseMs: 40 });
+      c.start();
+      await add(c, 'traced-1');
+      expect(await advanceFakeTimersUntil(() => relay.sends.length === 1, 1000, 5)).toBe(true);
+      relay.sends[0]!.resolve();
+      expect(await advanceFakeTimersUntil(() => log.messages('info').includes('e-mail sent'), 1000, 5)).toBe(true);
+      expect(log.lines().find((l) => l.msg === 'e-mail sent')).toMatchObject({
+        trace_id: 'a'.repeat(32),
+        requestId: expect.stringMatching(/^email-[0-9a-f]{16}$/),
+      });
+      const renewed = outbox.retries;
+      await jest.advanceTimersByTimeAsync(400);
+      expect(outbox.retries).toBe(renewed);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it("of a confirmation leaves the chat's window of replies alone", async () => {
+    const relay = heldRelay();
+    const log = captureLogger('debug');
+    const store = storeWith({ retries: 0, failLease: false, failRetry: false });
+    const c = courier(store, relay.sender, log);
+    c.start();
+    await c.add('confirm-1', { kind: 'confirmation', sk: 'sk-2', email: EMAIL, messages: [], traceId: 'b'.repeat(32) });
+    await waitFor(() => expect(relay.sends).toHaveLength(1));
+    relay.sends[0]!.resolve();
+    await waitFor(async () => expect(await waiting(store)).toBe(0));
+    await waitFor(() => expect(log.messages('info')).toContain('e-mail sent'));
+    expect(await store.get(emailKeys('sk-2').window)).toBeUndefined();
   });
 });
