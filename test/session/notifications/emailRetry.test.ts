@@ -428,10 +428,10 @@ describe('the retry schedule', () => {
           expect(next).toBeGreaterThan(now);
           expect(next).toBeGreaterThanOrEqual(Math.min(end, now + full / 2));
           expect(next).toBeLessThanOrEqual(Math.min(end, now + full));
-          // Rounded up to a whole millisecond.
-          const exact = Math.min(end, now + (full * (1 + random)) / 2);
-          expect(next! - exact).toBeGreaterThanOrEqual(0);
-          expect(next! - exact).toBeLessThan(1);
+          // Rounded up to a whole millisecond; compared as waits, whose floating-point error is far below one.
+          const exact = Math.min(end - now, (full * (1 + random)) / 2);
+          expect(next! - now - exact).toBeGreaterThan(-1e-6);
+          expect(next! - now - exact).toBeLessThan(1 + 1e-6);
         },
       ),
     );
