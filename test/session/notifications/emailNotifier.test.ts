@@ -2,7 +2,7 @@ import type { AppError } from '../../../src/domain/errors';
 import type { NormalizedMessage } from '../../../src/domain/message';
 import { emails } from '../../../src/observability/metrics';
 import { deriveKeys, Sealer } from '../../../src/session';
-import { EmailNotifier, type OutgoingEmail } from '../../../src/session/notifications';
+import { EmailNotifier, type EmailNotifierOptions, type OutgoingEmail } from '../../../src/session/notifications';
 import { CONFIRMATIONS_PER_CHAT } from '../../../src/session/notifications/emailNotifier';
 import { dayKey, emailKeys } from '../../../src/session/notifications/emailRecords';
 import { recordKeys } from '../../../src/session/notifications/pushRecords';
@@ -21,19 +21,23 @@ const log = captureLogger('info');
 let store: MemoryStore;
 let notifier: EmailNotifier;
 
+/** A notifier on `on`, with the suite's configuration and `sender` as its relay. */
+const notifierOn = (on: MemoryStore, sender: EmailNotifierOptions['sender'], instanceId = 'test') =>
+  new EmailNotifier({
+    config: { smtpUrl: 'smtp://unused', from: 'chat@shop.example.com', afterMs: 50, preview: true, dailyMax: 10 },
+    store: on,
+    sealer,
+    recordMs: 3600_000,
+    instanceId,
+    timeoutMs: 1000,
+    logger: log.logger,
+    sender,
+  });
+
 beforeEach(() => {
   sent.length = 0;
   store = new MemoryStore();
-  notifier = new EmailNotifier({
-    config: { smtpUrl: 'smtp://unused', from: 'chat@shop.example.com', afterMs: 50, preview: true, dailyMax: 10 },
-    store,
-    sealer,
-    recordMs: 3600_000,
-    instanceId: 'test',
-    timeoutMs: 1000,
-    logger: log.logger,
-    sender: { send: async (email) => void sent.push(email), close: () => undefined },
-  });
+  notifier = notifierOn(store, { send: async (email) => void sent.push(email), close: () => undefined });
 });
 
 afterEach(() => notifier.close());
@@ -359,16 +363,11 @@ describe('an e-mail queued', () => {
   /** A notifier on `on` whose relay holds every send until the test ends. */
   function heldNotifier(on: MemoryStore) {
     const held = { sends: 0 };
-    const n = new EmailNotifier({
-      config: { smtpUrl: 'smtp://unused', from: 'chat@shop.example.com', afterMs: 50, preview: true, dailyMax: 10 },
-      store: on,
-      sealer,
-      recordMs: 3600_000,
-      instanceId: 'held',
-      timeoutMs: 1000,
-      logger: log.logger,
-      sender: { send: () => (held.sends++, new Promise<void>(() => undefined)), close: () => undefined },
-    });
+    const n = notifierOn(
+      on,
+      { send: () => (held.sends++, new Promise<void>(() => undefined)), close: () => undefined },
+      'held',
+    );
     return { n, held };
   }
   const optIn = (n: EmailNotifier, sk: string) =>
