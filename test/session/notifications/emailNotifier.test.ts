@@ -124,6 +124,17 @@ describe('an opt-in', () => {
     await expect(notOptedIn('{c1}', true)).resolves.toEqual({ confirmed: true });
   });
 
+  it('is logged when stored, saying whether it waits for its confirmation', async () => {
+    const stored = () => log.lines().filter((l) => l.msg === 'e-mail opt-in stored for the chat');
+    const before = stored().length;
+    await notOptedIn('{c6}');
+    await notOptedIn('{c7}', true);
+    expect(stored().slice(before)).toEqual([
+      expect.objectContaining({ confirmed: false }),
+      expect.objectContaining({ confirmed: true }),
+    ]);
+  });
+
   it('is there until it is removed, or the chat is over', async () => {
     expect(await notifier.has('{c2}')).toBe(false);
     await optedIn('{c2}');
