@@ -111,3 +111,59 @@ test('without a destination, lines reach stdout in batches: once 4 KiB have gath
     jest.useRealTimers();
   }
 });
+
+describe('every key known to hold a secret is replaced', () => {
+  const secretAt = (path: string[], value: string): Record<string, unknown> =>
+    path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value) as Record<string, unknown>;
+  const logged = (fields: Record<string, unknown>) => {
+    const { logger, lines } = capture();
+    logger.info(fields, 'with a secret');
+    return lines()[0]!;
+  };
+
+  it.each([
+    'req.headers.authorization',
+    'req.headers.cookie',
+    'req.headers.idempotency-key',
+    'res.headers.set-cookie',
+    'headers.authorization',
+    'headers.Authorization',
+    'headers.cookie',
+    'clientSecret',
+    'client_secret',
+    'access_token',
+    'accessToken',
+    'sessionToken',
+    'identityToken',
+    'ticket',
+    'jwt',
+    'token',
+  ])('at %s', (at) => {
+    const path = at.split('.');
+    const line = logged(secretAt(path, 'the-secret'));
+    expect(line).toMatchObject(secretAt(path, '[redacted]'));
+  });
+
+  it.each([
+    'authorization',
+    'Authorization',
+    'clientSecret',
+    'access_token',
+    'accessToken',
+    'sessionToken',
+    'identityToken',
+    'ticket',
+    'jwt',
+    'token',
+  ])('one level down under any key: %s', (key) => {
+    const line = logged({ genesys: { [key]: 'the-secret', other: 'kept' } });
+    expect(line).toMatchObject({ genesys: { [key]: '[redacted]', other: 'kept' } });
+  });
+
+  it('and a value under any other key is kept', () => {
+    expect(logged({ conversationId: 'c-1', nested: { messageId: 'm-1' } })).toMatchObject({
+      conversationId: 'c-1',
+      nested: { messageId: 'm-1' },
+    });
+  });
+});
