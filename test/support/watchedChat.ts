@@ -1,5 +1,6 @@
 import type { NormalizedMessage } from '../../src/domain/message';
 import type { GuestSession, NewestPage, SessionHub } from '../../src/genesys/guest';
+import { currentContext } from '../../src/observability/requestContext';
 import { ChatWatch } from '../../src/session/notifications/chatWatch';
 import { HeardReplies } from '../../src/session/notifications/heardReplies';
 import type { HistoryWatchParts } from '../../src/session/notifications/historyWatch';
@@ -15,10 +16,14 @@ export const RECORD_MS = 60_000;
 export interface WatchedChat {
   store: MemoryStore;
   /** What the watch pushed, in order: each push's payload. */
-  pushes: { preview?: string }[];
+  pushes: { type: string; from: string; preview?: string; url: string }[];
   watch: ChatWatch;
   /** How many history reads the watch made. */
   reads: () => number;
+  /** The watch's log lines. */
+  log: ReturnType<typeof captureLogger>;
+  /** The request id each push went out under (its log lines carry it), in order. */
+  pushedUnder: (string | undefined)[];
 }
 
 export interface WatchedChatOptions {
@@ -33,6 +38,8 @@ export interface WatchedChatOptions {
   instanceId?: string;
   /** How long a claim to push lives (pushRecords `pending:`). */
   pendingMs?: number;
+  /** What the push service answers each push (default `sent`). */
+  outcome?: 'sent' | 'gone';
 }
 
 /**
@@ -74,12 +81,15 @@ export async function watchedChat(options: WatchedChatOptions): Promise<WatchedC
     history: { newest: () => newest[Math.min(read++, newest.length - 1)]!() },
   } as unknown as SessionHub;
   const pushes: WatchedChat['pushes'] = [];
+  const pushedUnder: WatchedChat['pushedUnder'] = [];
   const sender = {
-    send: async (_target: unknown, payload: { preview?: string }) => {
+    send: async (_target: unknown, payload: WatchedChat['pushes'][number]) => {
       pushes.push(payload);
-      return 'sent';
+      pushedUnder.push(currentContext()?.requestId);
+      return options.outcome ?? 'sent';
     },
   } as unknown as PushSender;
+  const log = captureLogger('info');
   const watch = new ChatWatch({
     store,
     hub,
@@ -93,9 +103,9 @@ export async function watchedChat(options: WatchedChatOptions): Promise<WatchedC
     recordMs: RECORD_MS,
     room: () => true,
     history: {} as HistoryWatchParts,
-    logger: captureLogger('info').logger,
+    logger: log.logger,
     coalesceMs: 10,
     ...(options.pendingMs === undefined ? {} : { pendingMs: options.pendingMs }),
   });
-  return { store, pushes, watch, reads: () => read };
+  return { store, pushes, watch, reads: () => read, log, pushedUnder };
 }

@@ -1,6 +1,6 @@
 import type { SessionHub } from '../../../src/genesys/guest';
 import type { PushSender } from '../../../src/session/notifications';
-import { ChatWatch } from '../../../src/session/notifications/chatWatch';
+import { ChatWatch, type WatchedAlso } from '../../../src/session/notifications/chatWatch';
 import type { HistoryWatchParts } from '../../../src/session/notifications/historyWatch';
 import {
   INDEX_BUCKETS,
@@ -63,7 +63,14 @@ interface Harness {
  */
 function instance(
   store: SharedStore,
-  options: { socketsMax?: number; ready?: (gt: string) => Promise<void>; afterMs?: number } = {},
+  options: {
+    socketsMax?: number;
+    ready?: (gt: string) => Promise<void>;
+    afterMs?: number;
+    /** Whether the chat was ended (its standing record, which every renewal reads). */
+    ended?: () => boolean;
+    also?: WatchedAlso;
+  } = {},
 ): Harness {
   const opened: string[] = [];
   const retired: string[] = [];
@@ -100,7 +107,8 @@ function instance(
       unseal: async (sealed: string) => ({ typ: 'watch', gt: sealed.replace('sealed:', '') }),
     } as unknown as Sealer,
     sender: { send: async () => 'sent' } as unknown as PushSender,
-    revocations: { isEnded: async () => false },
+    revocations: { isEnded: async () => options.ended?.() ?? false },
+    ...(options.also ? { also: options.also } : {}),
     instanceId: 'here',
     afterMs: options.afterMs ?? AFTER_MS,
     preview: false,
@@ -177,6 +185,112 @@ describe('what ends a watch here at once, letting its lease go', () => {
       h.watch.close();
     });
   }
+});
+
+/** A watch renews its lease every third of it: at NOTIFY_AFTER_SECONDS of 1 s, a lease of 3 s. */
+const RENEW_MS = 1000;
+
+describe('what a watch finds at its next renewal, a third of a lease on', () => {
+  for (const [name, happen, reason, leaseAfter] of [
+    [
+      'a page of the chat opened there: the lease goes at once',
+      (store: SharedStore, sk: string) => store.put(recordKeys(sk).seen, '1', RECORD_MS),
+      'a page is open again',
+      undefined,
+    ],
+    [
+      'the subscription was removed there: the lease goes at once',
+      (store: SharedStore, sk: string) => store.remove(recordKeys(sk).record),
+      'the subscription was removed',
+      undefined,
+    ],
+    [
+      'it took the lease (this one lapsed): its lease stands',
+      (store: SharedStore, sk: string) => store.put(recordKeys(sk).lease, 'elsewhere', RECORD_MS),
+      'another instance watches it now',
+      'elsewhere',
+    ],
+  ] as const) {
+    test(name, async () => {
+      const store = new MemoryStore(undefined, () => Date.now());
+      const sk = await subscribe(store, 'gt-1');
+      const h = instance(store);
+      expect(await advanceUntil(() => h.opened.length > 0, 5000)).toBe(true);
+      await happen(store, sk);
+      expect(await advanceUntil(() => h.retired.length > 0, RENEW_MS + STEP_MS)).toBe(true);
+      await jest.advanceTimersByTimeAsync(0);
+      expect(stops(h).map((l) => l.reason)).toEqual([reason]);
+      expect(h.watch.size).toBe(0);
+      expect(await store.get(recordKeys(sk).lease)).toBe(leaseAfter);
+      h.watch.close();
+    });
+  }
+
+  test('the chat was ended: its subscription and its other opt-ins go, and it leaves the lists', async () => {
+    const store = new MemoryStore(undefined, () => Date.now());
+    const sk = await subscribe(store, 'gt-1');
+    let ended = false;
+    const over: string[] = [];
+    const also: WatchedAlso = {
+      sealedChat: async () => 'sealed:gt-1',
+      reply: () => undefined,
+      chatOver: async (s) => void over.push(s),
+    };
+    const h = instance(store, { ended: () => ended, also });
+    expect(await advanceUntil(() => h.opened.length > 0, 5000)).toBe(true);
+    ended = true;
+    expect(await advanceUntil(() => h.retired.length > 0, RENEW_MS + STEP_MS)).toBe(true);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(stops(h).map((l) => l.reason)).toEqual(['the chat was ended']);
+    expect(over).toEqual([sk]);
+    expect(await store.get(recordKeys(sk).record)).toBeUndefined();
+    expect(await store.get(recordKeys(sk).lease)).toBeUndefined();
+    expect(await listed(store, bucketOf(sk))).not.toContain(sk);
+    h.watch.close();
+  });
+
+  test('a subscription removed while the chat keeps another opt-in is watched on', async () => {
+    const store = new MemoryStore(undefined, () => Date.now());
+    const sk = await subscribe(store, 'gt-1');
+    const also: WatchedAlso = {
+      sealedChat: async () => 'sealed:gt-1',
+      reply: () => undefined,
+      chatOver: async () => undefined,
+    };
+    const h = instance(store, { also });
+    expect(await advanceUntil(() => h.opened.length > 0, 5000)).toBe(true);
+    await store.remove(recordKeys(sk).record);
+    await jest.advanceTimersByTimeAsync(RENEW_MS * 3);
+    expect(h.retired).toEqual([]);
+    expect(await store.get(recordKeys(sk).lease)).toBe('here');
+    h.watch.close();
+  });
+
+  test('a store that refuses every renewal: the watch lets its socket go within a lease, its lease left to lapse', async () => {
+    const store = new MemoryStore(undefined, () => Date.now());
+    const sk = await subscribe(store, 'gt-1');
+    let refusing = false;
+    const refused = new Proxy(store, {
+      get(target, prop, receiver) {
+        const value: unknown = Reflect.get(target, prop, receiver);
+        if (typeof value !== 'function') return value;
+        if (prop !== 'swap') return (value as (...a: unknown[]) => unknown).bind(target);
+        return async (...args: Parameters<MemoryStore['swap']>) => {
+          if (refusing) throw new Error('store down');
+          return target.swap(...args);
+        };
+      },
+    });
+    const h = instance(refused);
+    expect(await advanceUntil(() => h.opened.length > 0, 5000)).toBe(true);
+    refusing = true;
+    expect(await advanceUntil(() => h.retired.length > 0, 3000)).toBe(true);
+    expect(stops(h).map((l) => l.reason)).toEqual(['its lease could not be renewed in time']);
+    refusing = false;
+    await jest.advanceTimersByTimeAsync(0);
+    expect(await store.get(recordKeys(sk).lease)).toBe('here');
+    h.watch.close();
+  });
 });
 
 test('a chat another instance watches, or whose page is open, is left alone', async () => {

@@ -68,7 +68,7 @@ test('a reply claimed by an instance that died before it pushed is pushed once i
 });
 
 test('a reply the other instance settled meanwhile is not pushed again, and older replies still are', async () => {
-  const { store, pushes, watch } = await watched(
+  const { store, pushes, watch, log } = await watched(
     [guestMessage('g1'), reply('r0', 'One moment'), reply('r1', 'Your parcel has shipped')],
     // Instance A claimed r1 and is slow, but alive: it settles the claim before it lapses. r0 nobody pushed.
     (s) => s.claim(keys.message('r1'), 'pending:instance-a', 60_000).then(() => undefined),
@@ -81,6 +81,10 @@ test('a reply the other instance settled meanwhile is not pushed again, and olde
   await waitFor(() => expect(unsettledOf(watch)).toBe(0));
   expect(pushes).toHaveLength(1);
   expect(await store.get(keys.message('r1'))).toBe('sent');
+  // Settled at the first reading again, so not reported as left unsettled.
+  expect(log.lines().filter((l) => l.msg === 'replies another instance claimed stayed unsettled; left to it')).toEqual(
+    [],
+  );
 });
 
 test('a reply already pushed stops the reading: nothing before it is pushed again', async () => {
@@ -93,4 +97,26 @@ test('a reply already pushed stops the reading: nothing before it is pushed agai
   expect(pushes[0]!.preview).toBe('Bye');
   // Nothing is left to read again: r0 was before a reply already pushed.
   expect(unsettledOf(watch)).toBe(0);
+});
+
+test('a reply still claimed when read again is read again twice more, then left to its claimer, and said', async () => {
+  const { store, pushes, watch, log } = await watched(
+    [guestMessage('g1'), reply('r0', 'One moment'), reply('r1', 'Your parcel has shipped')],
+    // Instance A claimed r1 for longer than the three reads take, and never settles it.
+    (s) => s.claim(keys.message('r1'), 'pending:instance-a', 60_000).then(() => undefined),
+  );
+  running = watch;
+  const reads = jest.spyOn(store, 'get');
+  const readsOfR1 = () => reads.mock.calls.filter(([key]) => key === keys.message('r1')).length;
+  await waitFor(() => expect(pushes).toHaveLength(1));
+  expect(unsettledOf(watch)).toBe(1);
+  const leftToIt = () =>
+    log.lines().filter((l) => l.msg === 'replies another instance claimed stayed unsettled; left to it');
+  // Three reads a claim's life apart: about 7.5 s.
+  await waitFor(() => expect(leftToIt()).toHaveLength(1));
+  expect(leftToIt()[0]).toMatchObject({ level: 40, replies: 1 });
+  // Read once as history was taken, then three times.
+  expect(readsOfR1()).toBe(4);
+  expect(unsettledOf(watch)).toBe(0);
+  expect(pushes).toHaveLength(1);
 });

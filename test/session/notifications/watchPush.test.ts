@@ -1,0 +1,87 @@
+import type { NormalizedMessage } from '../../../src/domain/message';
+import type { NewestPage } from '../../../src/genesys/guest';
+import type { ChatWatch } from '../../../src/session/notifications/chatWatch';
+import { bucketOf, listed, recordKeys } from '../../../src/session/notifications/pushRecords';
+import { sessionKeyOf } from '../../../src/store';
+import { waitFor } from '../../support/wait';
+import { watchedChat } from '../../support/watchedChat';
+
+/**
+ * What a watch pushes for the replies it found (src/session/notifications/watch.ts, flush): the newest reply's
+ * sender, its text cut to a preview of 120 characters, the page to open; and what a push service's "gone" does. The
+ * Guest API session and the push service are stand-ins; the store is the service's own in-memory store.
+ */
+
+const GT = 'guest-token-of-a-pushed-chat';
+const sk = sessionKeyOf(GT);
+const keys = recordKeys(sk);
+
+const guestMessage = { id: 'g1', direction: 'inbound', type: 'text', text: 'hello' } as NormalizedMessage;
+const reply = (id: string, fields: Partial<NormalizedMessage>) =>
+  ({ id, direction: 'outbound', type: 'text', text: 'Your parcel has shipped', ...fields }) as NormalizedMessage;
+
+const pageOf = (...replies: NormalizedMessage[]): NewestPage => ({
+  messages: [guestMessage, ...replies],
+  receipts: [],
+});
+
+let running: ChatWatch | undefined;
+afterEach(() => running?.close());
+
+describe('a push names who wrote the newest reply', () => {
+  it.each([
+    ['by the name Genesys gives', { originatingEntity: 'human', from: { name: 'Alex' } }, 'Alex'],
+    ['as the bot when a bot wrote it unnamed', { originatingEntity: 'bot' }, 'bot'],
+    ['as the agent when an agent wrote it unnamed', { originatingEntity: 'human' }, 'agent'],
+  ] as const)('%s', async (_, fields, from) => {
+    const { pushes, watch } = await watchedChat({ gt: GT, newest: [async () => pageOf(reply('r1', fields))] });
+    running = watch;
+    await waitFor(() => expect(pushes).toHaveLength(1));
+    expect(pushes[0]).toEqual({
+      type: 'reply',
+      from,
+      preview: 'Your parcel has shipped',
+      url: 'https://shop.example.com/chat',
+    });
+  });
+});
+
+test('a preview is the first 120 characters of the newest reply', async () => {
+  const text = `${'a'.repeat(120)}${'b'.repeat(80)}`;
+  const { pushes, watch } = await watchedChat({
+    gt: GT,
+    newest: [async () => pageOf(reply('r1', { text: 'older' }), reply('r2', { text }))],
+  });
+  running = watch;
+  await waitFor(() => expect(pushes).toHaveLength(1));
+  expect(pushes[0]!.preview).toBe('a'.repeat(120));
+});
+
+test('each push goes out under a request id of its own, which its log lines carry', async () => {
+  const { pushes, watch, pushedUnder } = await watchedChat({
+    gt: GT,
+    newest: [async () => pageOf(reply('r1', {}))],
+  });
+  running = watch;
+  await waitFor(() => expect(pushes).toHaveLength(1));
+  expect(pushedUnder).toEqual([expect.stringMatching(/^push-[0-9a-f]{16}$/)]);
+});
+
+test('a subscription the push service says is gone is removed, its reply marked so, and the chat leaves the lists', async () => {
+  const { pushes, watch, store, log } = await watchedChat({
+    gt: GT,
+    newest: [async () => pageOf(reply('r1', {}))],
+    outcome: 'gone',
+  });
+  running = watch;
+  await waitFor(() => expect(pushes).toHaveLength(1));
+  await waitFor(async () => expect(await store.get(keys.record)).toBeUndefined());
+  expect(await store.get(keys.message('r1'))).toBe('gone');
+  await waitFor(async () => expect(await listed(store, bucketOf(sk))).not.toContain(sk));
+  expect(
+    log
+      .lines()
+      .filter((l) => l.msg === 'stopped watching a chat')
+      .map((l) => l.reason),
+  ).toEqual(['the push service says the subscription is gone']);
+});
