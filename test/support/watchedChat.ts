@@ -1,7 +1,7 @@
 import type { NormalizedMessage } from '../../src/domain/message';
-import type { GuestSession, NewestPage, SessionHub } from '../../src/genesys/guest';
+import type { GuestEvent, GuestSession, NewestPage, SessionHub } from '../../src/genesys/guest';
 import { currentContext } from '../../src/observability/requestContext';
-import { ChatWatch } from '../../src/session/notifications/chatWatch';
+import { ChatWatch, type WatchedAlso } from '../../src/session/notifications/chatWatch';
 import { HeardReplies } from '../../src/session/notifications/heardReplies';
 import type { HistoryWatchParts } from '../../src/session/notifications/historyWatch';
 import { changeIndex, recordKeys, type PushRecord } from '../../src/session/notifications/pushRecords';
@@ -24,6 +24,10 @@ export interface WatchedChat {
   log: ReturnType<typeof captureLogger>;
   /** The request id each push went out under (its log lines carry it), in order. */
   pushedUnder: (string | undefined)[];
+  /** The chat's socket hears `event` (once the watch has subscribed). */
+  hear: (event: GuestEvent) => void;
+  /** What the e-mail opt-in (`also`) was told: the id of each reply, and how often the chat was over. */
+  also: { replies: string[]; over: number };
 }
 
 export interface WatchedChatOptions {
@@ -40,11 +44,17 @@ export interface WatchedChatOptions {
   pendingMs?: number;
   /** What the push service answers each push (default `sent`). */
   outcome?: 'sent' | 'gone';
+  /** The chat has an e-mail opt-in too (`also`), which hears every reply. */
+  emailOptIn?: boolean;
+  /** Whether the chat was ended (its standing record), asked as the watch starts and at each renewal. */
+  ended?: () => boolean;
+  /** The socket's readiness (default: ready at once). */
+  ready?: () => Promise<unknown>;
 }
 
 /**
  * One subscribed chat nobody looks at, watched by a fresh ChatWatch on this instance: the service's own in-memory
- * store and sealing, a stand-in Guest API session (a socket that hears nothing) and hub (history reads answered by
+ * store and sealing, a stand-in Guest API session (a socket that hears what the test says) and hub (history reads answered by
  * `newest`), and a stand-in push service that takes every push. A watch always has a socket here (room), so the
  * history-read parts are never reached. The caller closes the watch.
  */
@@ -69,11 +79,21 @@ export async function watchedChat(options: WatchedChatOptions): Promise<WatchedC
     for (const m of options.heard) await heard.add(sk, m, async () => true);
   }
   await options.before?.(store);
+  const listeners = new Set<(event: GuestEvent) => void>();
   const session = {
-    subscribe: () => () => undefined,
-    ready: async () => ({}),
+    subscribe: (listener: (event: GuestEvent) => void) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    ready: options.ready ?? (async () => ({})),
     retire: () => undefined,
   } as unknown as GuestSession;
+  const told: WatchedChat['also'] = { replies: [], over: 0 };
+  const also: WatchedAlso = {
+    sealedChat: async () => (options.emailOptIn && told.over === 0 ? record.chat : undefined),
+    reply: (_sk, message) => void told.replies.push(message.id),
+    chatOver: async () => void told.over++,
+  };
   let read = 0;
   const { newest } = options;
   const hub = {
@@ -96,7 +116,8 @@ export async function watchedChat(options: WatchedChatOptions): Promise<WatchedC
     sealer,
     sender,
     ...(heard ? { heard } : {}),
-    revocations: { isEnded: async () => false },
+    ...(options.emailOptIn ? { also } : {}),
+    revocations: { isEnded: async () => options.ended?.() ?? false },
     instanceId: options.instanceId ?? 'instance-b',
     afterMs: 1000,
     preview: true,
@@ -107,5 +128,8 @@ export async function watchedChat(options: WatchedChatOptions): Promise<WatchedC
     coalesceMs: 10,
     ...(options.pendingMs === undefined ? {} : { pendingMs: options.pendingMs }),
   });
-  return { store, pushes, watch, reads: () => read, log, pushedUnder };
+  const hear = (event: GuestEvent) => {
+    for (const listener of listeners) listener(event);
+  };
+  return { store, pushes, watch, reads: () => read, log, pushedUnder, hear, also: told };
 }
