@@ -191,6 +191,24 @@ describe('what ends a watch here at once, letting its lease go', () => {
 const RENEW_MS = 1000;
 
 describe('what a watch finds at its next renewal, a third of a lease on', () => {
+  /** A chat watched here on its socket; `reach` is the store as this instance reaches it. */
+  async function watchedHere(
+    options: Parameters<typeof instance>[1] = {},
+    reach: (store: MemoryStore) => SharedStore = (store) => store,
+  ) {
+    const store = new MemoryStore(undefined, () => Date.now());
+    const sk = await subscribe(store, 'gt-1');
+    const h = instance(reach(store), options);
+    expect(await advanceUntil(() => h.opened.length > 0, 5000)).toBe(true);
+    return { store, sk, h };
+  }
+  /** An e-mail opt-in of the chat that stays; the chats it is told are over go in `over`. */
+  const optedIn = (over: string[] = []): WatchedAlso => ({
+    sealedChat: async () => 'sealed:gt-1',
+    reply: () => undefined,
+    chatOver: async (sk) => void over.push(sk),
+  });
+
   for (const [name, happen, reason, leaseAfter] of [
     [
       'a page of the chat opened there: the lease goes at once',
@@ -212,10 +230,7 @@ describe('what a watch finds at its next renewal, a third of a lease on', () => 
     ],
   ] as const) {
     test(name, async () => {
-      const store = new MemoryStore(undefined, () => Date.now());
-      const sk = await subscribe(store, 'gt-1');
-      const h = instance(store);
-      expect(await advanceUntil(() => h.opened.length > 0, 5000)).toBe(true);
+      const { store, sk, h } = await watchedHere();
       await happen(store, sk);
       expect(await advanceUntil(() => h.retired.length > 0, RENEW_MS + STEP_MS)).toBe(true);
       await jest.advanceTimersByTimeAsync(0);
@@ -227,17 +242,9 @@ describe('what a watch finds at its next renewal, a third of a lease on', () => 
   }
 
   test('the chat was ended: its subscription and its other opt-ins go, and it leaves the lists', async () => {
-    const store = new MemoryStore(undefined, () => Date.now());
-    const sk = await subscribe(store, 'gt-1');
     let ended = false;
     const over: string[] = [];
-    const also: WatchedAlso = {
-      sealedChat: async () => 'sealed:gt-1',
-      reply: () => undefined,
-      chatOver: async (s) => void over.push(s),
-    };
-    const h = instance(store, { ended: () => ended, also });
-    expect(await advanceUntil(() => h.opened.length > 0, 5000)).toBe(true);
+    const { store, sk, h } = await watchedHere({ ended: () => ended, also: optedIn(over) });
     ended = true;
     expect(await advanceUntil(() => h.retired.length > 0, RENEW_MS + STEP_MS)).toBe(true);
     await jest.advanceTimersByTimeAsync(0);
@@ -250,15 +257,7 @@ describe('what a watch finds at its next renewal, a third of a lease on', () => 
   });
 
   test('a subscription removed while the chat keeps another opt-in is watched on', async () => {
-    const store = new MemoryStore(undefined, () => Date.now());
-    const sk = await subscribe(store, 'gt-1');
-    const also: WatchedAlso = {
-      sealedChat: async () => 'sealed:gt-1',
-      reply: () => undefined,
-      chatOver: async () => undefined,
-    };
-    const h = instance(store, { also });
-    expect(await advanceUntil(() => h.opened.length > 0, 5000)).toBe(true);
+    const { store, sk, h } = await watchedHere({ also: optedIn() });
     await store.remove(recordKeys(sk).record);
     await jest.advanceTimersByTimeAsync(RENEW_MS * 3);
     expect(h.retired).toEqual([]);
@@ -267,22 +266,20 @@ describe('what a watch finds at its next renewal, a third of a lease on', () => 
   });
 
   test('a store that refuses every renewal: the watch lets its socket go within a lease, its lease left to lapse', async () => {
-    const store = new MemoryStore(undefined, () => Date.now());
-    const sk = await subscribe(store, 'gt-1');
     let refusing = false;
-    const refused = new Proxy(store, {
-      get(target, prop, receiver) {
-        const value: unknown = Reflect.get(target, prop, receiver);
-        if (typeof value !== 'function') return value;
-        if (prop !== 'swap') return (value as (...a: unknown[]) => unknown).bind(target);
-        return async (...args: Parameters<MemoryStore['swap']>) => {
-          if (refusing) throw new Error('store down');
-          return target.swap(...args);
-        };
-      },
-    });
-    const h = instance(refused);
-    expect(await advanceUntil(() => h.opened.length > 0, 5000)).toBe(true);
+    const refused = (store: MemoryStore) =>
+      new Proxy(store, {
+        get(target, prop, receiver) {
+          const value: unknown = Reflect.get(target, prop, receiver);
+          if (typeof value !== 'function') return value;
+          if (prop !== 'swap') return (value as (...a: unknown[]) => unknown).bind(target);
+          return async (...args: Parameters<MemoryStore['swap']>) => {
+            if (refusing) throw new Error('store down');
+            return target.swap(...args);
+          };
+        },
+      });
+    const { store, sk, h } = await watchedHere({}, refused);
     refusing = true;
     expect(await advanceUntil(() => h.retired.length > 0, 3000)).toBe(true);
     expect(stops(h).map((l) => l.reason)).toEqual(['its lease could not be renewed in time']);
