@@ -143,7 +143,9 @@ describe('HistoryPoll', () => {
   it('waits at least the Retry-After of a 429 from Genesys', async () => {
     const limited = new GuestApiError('rate_limited', 'slow down', { genesysCode: 429, retryAfterSeconds: 30 });
     const { poll, reads } = polled([0, limited, 0]);
-    await jest.advanceTimersByTimeAsync(1100);
+    // The first read comes a millisecond in; the second within 1000 ms plus a tenth of jitter and the pacer's
+    // millisecond after it, so by 1103 ms at the latest, and the 429's 30 s keeps a third far off.
+    await jest.advanceTimersByTimeAsync(1200);
     expect(reads).toHaveLength(2);
     // From the refused read itself: it came up to a tenth of a second after the first (jitter).
     await jest.advanceTimersByTimeAsync(reads[1]! + 29_999 - Date.now());
