@@ -26,8 +26,11 @@ export interface WatchedChat {
   pushedUnder: (string | undefined)[];
   /** The chat's socket hears `event` (once the watch has subscribed). */
   hear: (event: GuestEvent) => void;
-  /** What the e-mail opt-in (`also`) was told: the id of each reply, and how often the chat was over. */
-  also: { replies: string[]; over: number };
+  /**
+   * What the e-mail opt-in (`also`) was told: the id of each reply, and how often the chat was over; `kept`: whether
+   * it is still there (set it false to take it away).
+   */
+  also: { replies: string[]; over: number; kept: boolean };
 }
 
 export interface WatchedChatOptions {
@@ -50,6 +53,8 @@ export interface WatchedChatOptions {
   ended?: () => boolean;
   /** The socket's readiness (default: ready at once). */
   ready?: () => Promise<unknown>;
+  /** How long replies are gathered into one push (default 10 ms); `null`: the watch's own default. */
+  coalesceMs?: number | null;
 }
 
 /**
@@ -88,9 +93,9 @@ export async function watchedChat(options: WatchedChatOptions): Promise<WatchedC
     ready: options.ready ?? (async () => ({})),
     retire: () => undefined,
   } as unknown as GuestSession;
-  const told: WatchedChat['also'] = { replies: [], over: 0 };
+  const told: WatchedChat['also'] = { replies: [], over: 0, kept: true };
   const also: WatchedAlso = {
-    sealedChat: async () => (options.emailOptIn && told.over === 0 ? record.chat : undefined),
+    sealedChat: async () => (options.emailOptIn && told.kept && told.over === 0 ? record.chat : undefined),
     reply: (_sk, message) => void told.replies.push(message.id),
     chatOver: async () => void told.over++,
   };
@@ -125,7 +130,7 @@ export async function watchedChat(options: WatchedChatOptions): Promise<WatchedC
     room: () => true,
     history: {} as HistoryWatchParts,
     logger: log.logger,
-    coalesceMs: 10,
+    ...(options.coalesceMs === null ? {} : { coalesceMs: options.coalesceMs ?? 10 }),
     ...(options.pendingMs === undefined ? {} : { pendingMs: options.pendingMs }),
   });
   const hear = (event: GuestEvent) => {

@@ -88,3 +88,59 @@ test("a reply the page's socket heard and a newer one found in history are one p
   expect(await store.get(keys.message('r1'))).toBe('sent');
   expect(pushes).toEqual([expect.objectContaining({ preview: 'A reply while Genesys refused new sockets' })]);
 });
+
+test('a reconnect during a catch-up read asks for one read after it, never a second at once', async () => {
+  let answer!: (page: NewestPage) => void;
+  const outstanding = () => new Promise<NewestPage>((resolve) => (answer = resolve));
+  const chat = await watched([outstanding, async () => page]);
+  running = chat.watch;
+  await waitFor(() => expect(chat.reads()).toBe(1));
+  // The socket dropped and came back twice while the first read was out: it may have gone out before the gap.
+  chat.hear({ type: 'session', state: 'reconnected' });
+  chat.hear({ type: 'session', state: 'reconnected' });
+  answer({ messages: [guestMessage], receipts: [] });
+  // One more read, which finds the reply that came in the gap.
+  await waitFor(() => expect(chat.pushes).toHaveLength(1));
+  expect(chat.reads()).toBe(2);
+  // Done reading: the next reconnect reads again (and finds nothing new to push).
+  chat.hear({ type: 'session', state: 'reconnected' });
+  await waitFor(() => expect(chat.reads()).toBe(3));
+  await waitFor(async () => expect(await chat.store.get(keys.message('r1'))).toBe('sent'));
+  expect(chat.pushes).toHaveLength(1);
+});
+
+describe('what a catch-up read takes from the newest page, walking back from its newest message', () => {
+  const older = { ...replyInTheGap, id: 'r0', text: 'An older reply' } as NormalizedMessage;
+  const event = { id: 'e1', direction: 'outbound', type: 'event' } as NormalizedMessage;
+
+  it('walks past events: the push previews the reply before them, and an event is never claimed', async () => {
+    const { store, pushes, watch } = await watched([
+      async () => ({ messages: [guestMessage, replyInTheGap, event], receipts: [] }),
+    ]);
+    running = watch;
+    await waitFor(async () => expect(await store.get(keys.message('r1'))).toBe('sent'));
+    expect(pushes).toEqual([expect.objectContaining({ preview: 'A reply while the tab was closing' })]);
+    expect(await store.get(keys.message('e1'))).toBeUndefined();
+  });
+
+  it.each([
+    ['pushed', 'sent'],
+    ['claimed by this instance (an earlier watch of it is pushing it)', 'pending:instance-a'],
+  ])('stops at a reply %s: what came before it was pushed with it', async (_, recorded) => {
+    const chat = await watchedChat({
+      gt: GT,
+      newest: [async () => ({ messages: [guestMessage, older, replyInTheGap], receipts: [] })],
+      instanceId: 'instance-a',
+      before: (s) => s.put(keys.message('r1'), recorded, 60_000),
+    });
+    running = chat.watch;
+    await waitFor(() => expect(chat.reads()).toBe(1));
+    // A reply heard live after the read is pushed on its own: the older one was not taken with it.
+    const live = { ...replyInTheGap, id: 'r2', text: 'A reply heard live' } as NormalizedMessage;
+    chat.hear({ type: 'message', message: live });
+    await waitFor(async () => expect(await chat.store.get(keys.message('r2'))).toBe('sent'));
+    expect(chat.pushes).toEqual([expect.objectContaining({ preview: 'A reply heard live' })]);
+    expect(await chat.store.get(keys.message('r0'))).toBeUndefined();
+    expect(await chat.store.get(keys.message('r1'))).toBe(recorded);
+  });
+});

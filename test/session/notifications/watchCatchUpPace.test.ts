@@ -61,3 +61,16 @@ test('a refusal’s Retry-After, in seconds, is waited out when it is longer tha
   const { gaps } = await refusedReads(5);
   expect(gaps.slice(0, 5)).toEqual([5000, 5000, 5000, 8000, 16_000]);
 });
+
+test('a read refused because the session is over at Genesys is not tried again', async () => {
+  const chat = await watchedChat({
+    gt: 'gt-refused-for-good',
+    newest: [() => Promise.reject(new GuestApiError('session_expired', 'the session is gone'))],
+  });
+  running = chat.watch;
+  expect(await advanceFakeTimersUntil(() => chat.reads() > 0, 10_000, 100)).toBe(true);
+  // Past every wait a refusal for now would have had (1 s, 2 s, 4 s, ...) while the subscription lives.
+  await jest.advanceTimersByTimeAsync(50_000);
+  expect(chat.reads()).toBe(1);
+  expect(chat.log.lines().filter((l) => l.msg === 'could not read what came while nobody watched yet')).toEqual([]);
+});

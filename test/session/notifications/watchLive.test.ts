@@ -115,6 +115,17 @@ test('a subscription the push service says is gone leaves an e-mail opt-in, and 
   expect(await listed(store, bucketOf(sk))).toContain(sk);
 });
 
+test('a subscription the push service says is gone, with no e-mail opt-in left either, unlists the chat', async () => {
+  const { pushes, store, hear, also } = await listening([guest('g0')], { emailOptIn: true, outcome: 'gone' });
+  also.kept = false;
+  hear({ type: 'message', message: message('r1') });
+  await waitFor(() => expect(pushes).toHaveLength(1));
+  await waitFor(async () => expect(await listed(store, bucketOf(sk))).not.toContain(sk));
+  expect(await store.get(keys.record)).toBeUndefined();
+  // Not over: the opt-in was not told the chat ended.
+  expect(also.over).toBe(0);
+});
+
 describe('a watch that cannot start', () => {
   it('for a chat ended meanwhile removes its records', async () => {
     const chat = await watchedChat({

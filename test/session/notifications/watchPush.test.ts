@@ -3,7 +3,7 @@ import type { NewestPage } from '../../../src/genesys/guest';
 import type { ChatWatch } from '../../../src/session/notifications/chatWatch';
 import { bucketOf, listed, recordKeys } from '../../../src/session/notifications/pushRecords';
 import { sessionKeyOf } from '../../../src/store';
-import { waitFor } from '../../support/wait';
+import { advanceFakeTimersUntil, waitFor } from '../../support/wait';
 import { watchedChat } from '../../support/watchedChat';
 
 /**
@@ -84,4 +84,48 @@ test('a subscription the push service says is gone is removed, its reply marked 
       .filter((l) => l.msg === 'stopped watching a chat')
       .map((l) => l.reason),
   ).toEqual(['the push service says the subscription is gone']);
+});
+
+describe('replies are gathered into one push for a moment after the first (fake time)', () => {
+  beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => {
+    running?.close();
+    jest.clearAllTimers();
+    jest.useRealTimers();
+  });
+
+  /** A watched chat listening to its socket, its catch-up read done, that gathers replies for `coalesceMs`. */
+  async function listening(coalesceMs: number | null, found: NormalizedMessage[] = []) {
+    const chat = await watchedChat({ gt: GT, newest: [async () => pageOf(...found)], coalesceMs });
+    running = chat.watch;
+    expect(await advanceFakeTimersUntil(() => chat.reads() > 0, 10_000, 1)).toBe(true);
+    return chat;
+  }
+
+  it.each([
+    ['as set', 200],
+    ['3 s unless set', null],
+  ])('%s: heard live', async (_, coalesceMs) => {
+    const windowMs = coalesceMs ?? 3000;
+    const { pushes, hear } = await listening(coalesceMs);
+    hear({ type: 'message', message: reply('r1', { text: 'first' }) });
+    await jest.advanceTimersByTimeAsync(windowMs / 2);
+    hear({ type: 'message', message: reply('r2', { text: 'second' }) });
+    await jest.advanceTimersByTimeAsync(windowMs / 2 - 1);
+    expect(pushes).toEqual([]);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(pushes).toEqual([expect.objectContaining({ preview: 'second' })]);
+  });
+
+  it.each([
+    ['as set', 200],
+    ['3 s unless set', null],
+  ])('%s: found by the catch-up read', async (_, coalesceMs) => {
+    const windowMs = coalesceMs ?? 3000;
+    const { pushes } = await listening(coalesceMs, [reply('r1', { text: 'found' })]);
+    await jest.advanceTimersByTimeAsync(windowMs - 1);
+    expect(pushes).toEqual([]);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(pushes).toEqual([expect.objectContaining({ preview: 'found' })]);
+  });
 });
