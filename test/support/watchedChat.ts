@@ -31,6 +31,8 @@ export interface WatchedChat {
    * it is still there (set it false to take it away).
    */
   also: { replies: string[]; over: number; kept: boolean };
+  /** Why the chat's socket was let go, each time it was. */
+  retired: string[];
 }
 
 export interface WatchedChatOptions {
@@ -38,15 +40,18 @@ export interface WatchedChatOptions {
   gt: string;
   /** Each history read's answer, in turn (the last one for every read after that). */
   newest: (() => Promise<NewestPage>)[];
-  /** What the chat's live socket heard after its page left (heardReplies.ts), oldest first; unset: no such record. */
-  heard?: NormalizedMessage[];
+  /**
+   * What the chat's live socket heard after its page left (heardReplies.ts), oldest first; unset: no such record;
+   * `unreadable`: its record cannot be read.
+   */
+  heard?: NormalizedMessage[] | 'unreadable';
   /** Runs on the store once the subscription is in it, before the watch starts (another instance's records). */
   before?: (store: MemoryStore) => Promise<void>;
   instanceId?: string;
   /** How long a claim to push lives (pushRecords `pending:`). */
   pendingMs?: number;
-  /** What the push service answers each push (default `sent`). */
-  outcome?: 'sent' | 'gone';
+  /** What the push service answers each push (default `sent`), or when and what it answers. */
+  outcome?: 'sent' | 'gone' | (() => Promise<'sent' | 'gone'>);
   /** The chat has an e-mail opt-in too (`also`), which hears every reply. */
   emailOptIn?: boolean;
   /** Whether the chat was ended (its standing record), asked as the watch starts and at each renewal. */
@@ -79,19 +84,22 @@ export async function watchedChat(options: WatchedChatOptions): Promise<WatchedC
   await store.put(recordKeys(sk).record, JSON.stringify(record), RECORD_MS);
   await changeIndex(store, sk, true, RECORD_MS);
   let heard: HeardReplies | undefined;
-  if (options.heard) {
+  if (options.heard === 'unreadable') {
+    heard = { read: () => Promise.reject(new Error('the record does not unseal')) } as unknown as HeardReplies;
+  } else if (options.heard) {
     heard = new HeardReplies(store, sealer, RECORD_MS);
     for (const m of options.heard) await heard.add(sk, m, async () => true);
   }
   await options.before?.(store);
   const listeners = new Set<(event: GuestEvent) => void>();
+  const retired: string[] = [];
   const session = {
     subscribe: (listener: (event: GuestEvent) => void) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     ready: options.ready ?? (async () => ({})),
-    retire: () => undefined,
+    retire: (why: string) => void retired.push(why),
   } as unknown as GuestSession;
   const told: WatchedChat['also'] = { replies: [], over: 0, kept: true };
   const also: WatchedAlso = {
@@ -111,7 +119,8 @@ export async function watchedChat(options: WatchedChatOptions): Promise<WatchedC
     send: async (_target: unknown, payload: WatchedChat['pushes'][number]) => {
       pushes.push(payload);
       pushedUnder.push(currentContext()?.requestId);
-      return options.outcome ?? 'sent';
+      const { outcome } = options;
+      return typeof outcome === 'function' ? outcome() : (outcome ?? 'sent');
     },
   } as unknown as PushSender;
   const log = captureLogger('info');
@@ -136,5 +145,5 @@ export async function watchedChat(options: WatchedChatOptions): Promise<WatchedC
   const hear = (event: GuestEvent) => {
     for (const listener of listeners) listener(event);
   };
-  return { store, pushes, watch, reads: () => read, log, pushedUnder, hear, also: told };
+  return { store, pushes, watch, reads: () => read, log, pushedUnder, hear, also: told, retired };
 }

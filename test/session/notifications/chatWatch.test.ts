@@ -1,6 +1,8 @@
-import type { SessionHub } from '../../../src/genesys/guest';
+import type { NormalizedMessage } from '../../../src/domain/message';
+import { GuestApiError, type NewestPage, type SessionHub } from '../../../src/genesys/guest';
 import type { PushSender } from '../../../src/session/notifications';
 import { ChatWatch, type WatchedAlso } from '../../../src/session/notifications/chatWatch';
+import type { HeardReplies } from '../../../src/session/notifications/heardReplies';
 import type { HistoryWatchParts } from '../../../src/session/notifications/historyWatch';
 import {
   INDEX_BUCKETS,
@@ -51,6 +53,8 @@ interface Harness {
   /** Each socket opened, by guest token, in order; and those let go. */
   opened: string[];
   retired: string[];
+  /** Why each socket was let go, in order. */
+  retiredFor: string[];
   /** Sockets open now. */
   sockets: () => number;
   /** The hub's ceiling of sockets, which the test may move. */
@@ -70,10 +74,15 @@ function instance(
     /** Whether the chat was ended (its standing record, which every renewal reads). */
     ended?: () => boolean;
     also?: WatchedAlso;
+    /** What the chat's socket heard after its page left (heardReplies.ts), read when a watch starts. */
+    heard?: (sk: string) => Promise<NormalizedMessage[]>;
+    /** A history read's answer (default: nothing new). */
+    newest?: (gt: string) => Promise<NewestPage>;
   } = {},
 ): Harness {
   const opened: string[] = [];
   const retired: string[] = [];
+  const retiredFor: string[] = [];
   const sockets = () => opened.length - retired.length;
   const hub = {
     session: (gt: string) => {
@@ -82,13 +91,18 @@ function instance(
       return {
         subscribe: () => () => undefined,
         ready: () => (options.ready ?? (async () => undefined))(gt),
-        retire: () => {
-          if (!gone) retired.push(gt);
+        retire: (why: string) => {
+          if (gone) return;
+          retired.push(gt);
+          retiredFor.push(why);
           gone = true;
         },
       };
     },
-    history: { newest: async () => ({ messages: [], receipts: [] }) },
+    history: {
+      newest: (session: { token: string }) =>
+        options.newest ? options.newest(session.token) : Promise.resolve({ messages: [], receipts: [] }),
+    },
   };
   const ceiling = { max: options.socketsMax ?? 1 };
   const room = () => sockets() < ceiling.max;
@@ -109,6 +123,7 @@ function instance(
     sender: { send: async () => 'sent' } as unknown as PushSender,
     revocations: { isEnded: async () => options.ended?.() ?? false },
     ...(options.also ? { also: options.also } : {}),
+    ...(options.heard ? { heard: { read: options.heard } as unknown as HeardReplies } : {}),
     instanceId: 'here',
     afterMs: options.afterMs ?? AFTER_MS,
     preview: false,
@@ -118,7 +133,7 @@ function instance(
     logger: log.logger,
     now: () => Date.now(),
   });
-  return { watch, log, opened, retired, sockets, ceiling };
+  return { watch, log, opened, retired, retiredFor, sockets, ceiling };
 }
 
 const advanceUntil = (done: () => boolean, ms: number) => advanceFakeTimersUntil(done, ms, STEP_MS);
@@ -145,6 +160,8 @@ async function pageOpens(store: SharedStore, h: Harness, sk: string): Promise<vo
   await store.put(recordKeys(sk).seen, '1', RECORD_MS);
   h.watch.pageOpened(sk);
 }
+const moves = (h: Harness) =>
+  h.log.lines().filter((l) => l.msg === 'a chat watched by history reads moved to a socket');
 const watchesIn = (h: Harness, mode: string) =>
   h.log.lines().filter((l) => l.msg === 'watching a chat nobody is looking at, for replies to push' && l.mode === mode);
 
@@ -446,7 +463,7 @@ describe('a chat waiting in history mode for a socket', () => {
     await pageOpens(store, h, first);
     await jest.advanceTimersByTimeAsync(1);
     expect(h.opened).toEqual(['gt-first', 'gt-waiting']);
-    expect(h.log.lines().filter((l) => l.msg === 'a chat watched by history reads moved to a socket')).toHaveLength(1);
+    expect(moves(h)).toEqual([expect.objectContaining({ mode: 'socket' })]);
     h.watch.close();
   });
 
@@ -457,8 +474,14 @@ describe('a chat waiting in history mode for a socket', () => {
   async function twoWaiting() {
     const store = new MemoryStore(undefined, () => Date.now());
     let open = true;
-    const opening: (() => void)[] = [];
-    const h = instance(store, { ready: () => (open ? Promise.resolve() : new Promise((r) => opening.push(r))) });
+    /** Each socket opening: called, it opens; called with an error, it fails. */
+    const opening: ((failure?: Error) => void)[] = [];
+    const h = instance(store, {
+      ready: () =>
+        open
+          ? Promise.resolve()
+          : new Promise<void>((resolve, reject) => opening.push((failure) => (failure ? reject(failure) : resolve()))),
+    });
     const first = await subscribe(store, 'gt-first');
     expect(await advanceUntil(() => watchesIn(h, 'socket').length === 1, 5000)).toBe(true);
     await subscribe(store, 'gt-a');
@@ -499,6 +522,25 @@ describe('a chat waiting in history mode for a socket', () => {
     opening[0]!();
     await jest.advanceTimersByTimeAsync(SCAN_MS + 1);
     expect(h.opened.slice(1)).toEqual([moving, moving === 'gt-a' ? 'gt-b' : 'gt-a']);
+    // The stopped one did not move: only the next did.
+    expect(moves(h)).toHaveLength(1);
+    h.watch.close();
+  });
+
+  test('a move whose socket fails after its chat stopped holds up no other either', async () => {
+    const { store, h, opening, openNow } = await twoWaiting();
+    await jest.advanceTimersByTimeAsync(1);
+    expect(opening).toHaveLength(1);
+    const moving = h.opened[h.opened.length - 1]!;
+    await store.remove(recordKeys(skOf(moving)).record);
+    await changeIndex(store, skOf(moving), false, RECORD_MS);
+    h.watch.forget(skOf(moving));
+    openNow();
+    opening[0]!(new Error('handshake refused'));
+    // Not 30 s later, as after a socket that did not open: at the next scan.
+    await jest.advanceTimersByTimeAsync(SCAN_MS + 1);
+    expect(h.opened.slice(1)).toEqual([moving, moving === 'gt-a' ? 'gt-b' : 'gt-a']);
+    expect(h.log.lines().filter((l) => l.msg.startsWith('a chat watched by history reads could not move'))).toEqual([]);
     h.watch.close();
   });
 
@@ -512,11 +554,79 @@ describe('a chat waiting in history mode for a socket', () => {
     await jest.advanceTimersByTimeAsync(1);
     expect(h.opened).toEqual(['gt-first', 'gt-waiting']);
     expect(h.retired).toEqual(['gt-first', 'gt-waiting']);
+    expect(h.retiredFor).toEqual([
+      'closed after watching for replies',
+      'closed: it could not take over watching from history reads',
+    ]);
+    expect(
+      h.log.lines().find((l) => l.msg === 'a chat watched by history reads could not move to a socket; it reads on'),
+    ).toMatchObject({ err: { message: 'handshake refused' } });
     // Scans every 500 ms for 29 s: none tries again.
     await jest.advanceTimersByTimeAsync(29_000);
     expect(h.opened).toEqual(['gt-first', 'gt-waiting']);
     await jest.advanceTimersByTimeAsync(1000 + SCAN_MS);
     expect(h.opened).toEqual(['gt-first', 'gt-waiting', 'gt-waiting']);
+    h.watch.close();
+  });
+});
+
+describe('a chat watched by history reads, before and while it reads', () => {
+  /** `gt-first` on the one socket; `gt-waiting` in history mode, whose heard replies are read until `heardNow`. */
+  async function waitingOnHeard(options: Parameters<typeof instance>[1] = {}) {
+    const store = new MemoryStore(undefined, () => Date.now());
+    let heardNow!: () => void;
+    const heardRead = new Promise<NormalizedMessage[]>((resolve) => (heardNow = () => resolve([])));
+    const reads: string[] = [];
+    const h = instance(store, {
+      heard: (sk) => (sk === skOf('gt-waiting') ? heardRead : Promise.resolve([])),
+      newest: async (gt) => (reads.push(gt), { messages: [], receipts: [] }),
+      ...options,
+    });
+    const first = await subscribe(store, 'gt-first');
+    expect(await advanceUntil(() => watchesIn(h, 'socket').length === 1, 5000)).toBe(true);
+    const waiting = await subscribe(store, 'gt-waiting');
+    expect(await advanceUntil(() => h.watch.size === 2, 5000)).toBe(true);
+    return { store, h, first, waiting, heardNow, reads: () => reads.filter((gt) => gt === 'gt-waiting').length };
+  }
+
+  test('moves to a free socket only once its history reads began', async () => {
+    const { store, h, first, heardNow } = await waitingOnHeard();
+    await pageOpens(store, h, first);
+    await jest.advanceTimersByTimeAsync(SCAN_MS * 3);
+    expect(h.opened).toEqual(['gt-first']);
+    heardNow();
+    expect(await advanceUntil(() => h.opened.length === 2, SCAN_MS * 3)).toBe(true);
+    expect(h.opened).toEqual(['gt-first', 'gt-waiting']);
+    h.watch.close();
+  });
+
+  test('stopped before its history reads began, it never begins them', async () => {
+    const { store, h, waiting, heardNow, reads } = await waitingOnHeard();
+    // Its subscription goes (DELETE removes its records, then tells the watch).
+    await store.remove(recordKeys(waiting).record);
+    await changeIndex(store, waiting, false, RECORD_MS);
+    h.watch.forget(waiting);
+    heardNow();
+    await jest.advanceTimersByTimeAsync(SCAN_MS * 4);
+    expect(watchesIn(h, 'history')).toEqual([]);
+    expect(reads()).toBe(0);
+    h.watch.close();
+  });
+
+  test('a history read that finds the chat over removes its records and tells its e-mail opt-in', async () => {
+    const over: string[] = [];
+    const { store, h, waiting, heardNow } = await waitingOnHeard({
+      newest: async (gt) => {
+        if (gt === 'gt-waiting') throw new GuestApiError('session_expired', 'the session is gone');
+        return { messages: [], receipts: [] };
+      },
+      also: { sealedChat: async () => undefined, reply: () => undefined, chatOver: async (sk) => void over.push(sk) },
+    });
+    heardNow();
+    expect(await advanceUntil(() => over.length > 0, 10_000)).toBe(true);
+    expect(over).toEqual([waiting]);
+    expect(stops(h).map((l) => l.reason)).toEqual(['the chat is over at Genesys']);
+    expect(await store.get(recordKeys(waiting).record)).toBeUndefined();
     h.watch.close();
   });
 });

@@ -3,7 +3,7 @@ import type { NewestPage } from '../../../src/genesys/guest';
 import { ChatWatch } from '../../../src/session/notifications/chatWatch';
 import { recordKeys } from '../../../src/session/notifications/pushRecords';
 import { MemoryStore, sessionKeyOf } from '../../../src/store';
-import { waitFor } from '../../support/wait';
+import { advanceFakeTimersUntil, waitFor } from '../../support/wait';
 import { RECORD_MS, watchedChat } from '../../support/watchedChat';
 
 /**
@@ -52,11 +52,20 @@ function unsettledOf(watch: ChatWatch): number | undefined {
   return watches.get(sk)?.unsettled.size;
 }
 
+/** Whether the chat's watch will read its unsettled replies again (its own state, as `unsettledOf`). */
+function settlesLater(watch: ChatWatch): boolean {
+  const watches = (watch as unknown as { watches: Map<string, { settleTimer?: unknown }> }).watches;
+  return watches.get(sk)?.settleTimer !== undefined;
+}
+
+const lapsedSaid = (log: { lines: () => Record<string, unknown>[] }) =>
+  log.lines().filter((l) => l.msg === 'pushing replies whose instance died before it pushed them');
+
 let running: ChatWatch | undefined;
 afterEach(() => running?.close());
 
 test('a reply claimed by an instance that died before it pushed is pushed once its claim lapses', async () => {
-  const { store, pushes, watch } = await watched(
+  const { store, pushes, watch, log } = await watched(
     [guestMessage('g1'), reply('r1', 'Your parcel has shipped')],
     // Instance A claimed r1 and died: its claim lapses unsettled.
     (s) => s.claim(keys.message('r1'), 'pending:instance-a', PENDING_MS).then(() => undefined),
@@ -65,6 +74,7 @@ test('a reply claimed by an instance that died before it pushed is pushed once i
   await waitFor(() => expect(pushes).toHaveLength(1));
   expect(pushes[0]!.preview).toBe('Your parcel has shipped');
   await waitFor(async () => expect(await store.get(keys.message('r1'))).toBe('sent'));
+  expect(lapsedSaid(log)).toEqual([expect.objectContaining({ level: 30, replies: 1 })]);
 });
 
 test('a reply the other instance settled meanwhile is not pushed again, and older replies still are', async () => {
@@ -79,6 +89,9 @@ test('a reply the other instance settled meanwhile is not pushed again, and olde
   await store.swap(keys.message('r1'), 'pending:instance-a', 'sent', RECORD_MS);
   // Read again after the claim's life: settled, so nothing more is pushed, and the watch forgets it.
   await waitFor(() => expect(unsettledOf(watch)).toBe(0));
+  // Nothing is read again after that.
+  expect(settlesLater(watch)).toBe(false);
+  expect(lapsedSaid(log)).toEqual([]);
   expect(pushes).toHaveLength(1);
   expect(await store.get(keys.message('r1'))).toBe('sent');
   // Settled at the first reading again, so not reported as left unsettled.
@@ -119,4 +132,66 @@ test('a reply still claimed when read again is read again twice more, then left 
   expect(readsOfR1()).toBe(4);
   expect(unsettledOf(watch)).toBe(0);
   expect(pushes).toHaveLength(1);
+});
+
+test('a reply whose claim lapsed is pushed a gathering of replies after it is found so (fake time)', async () => {
+  jest.useFakeTimers({ now: 1_000_000 });
+  try {
+    const { pushes, watch, reads } = await watched([guestMessage('g1'), reply('r1', 'Your parcel has shipped')], (s) =>
+      s.claim(keys.message('r1'), 'pending:instance-a', PENDING_MS).then(() => undefined),
+    );
+    running = watch;
+    expect(await advanceFakeTimersUntil(() => reads() > 0, 5000, 1)).toBe(true);
+    // Read again a claim's life after history was taken: lapsed, then gathered for 10 ms (the harness's) and pushed.
+    await jest.advanceTimersByTimeAsync(PENDING_MS + 9);
+    expect(pushes).toEqual([]);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(pushes).toEqual([expect.objectContaining({ preview: 'Your parcel has shipped' })]);
+  } finally {
+    running?.close();
+    jest.clearAllTimers();
+    jest.useRealTimers();
+  }
+});
+
+test('a catch-up again while a claim is read again adds one read of it, not a second round of them', async () => {
+  const { store, pushes, watch, log, hear } = await watched(
+    [guestMessage('g1'), reply('r0', 'One moment'), reply('r1', 'Your parcel has shipped')],
+    (s) => s.claim(keys.message('r1'), 'pending:instance-a', 60_000).then(() => undefined),
+  );
+  running = watch;
+  const reads = jest.spyOn(store, 'get');
+  const readsOfR1 = () => reads.mock.calls.filter(([key]) => key === keys.message('r1')).length;
+  await waitFor(() => expect(pushes).toHaveLength(1));
+  // The socket dropped and came back: history is read again, and r1 with it.
+  hear({ type: 'session', state: 'reconnected' });
+  await waitFor(() => expect(readsOfR1()).toBe(2));
+  const leftToIt = () =>
+    log.lines().filter((l) => l.msg === 'replies another instance claimed stayed unsettled; left to it');
+  await waitFor(() => expect(leftToIt()).toHaveLength(1));
+  // Read as history was taken, twice, then three times a claim's life apart.
+  expect(readsOfR1()).toBe(5);
+});
+
+test('a claim the store cannot read again is said, and read again a claim’s life later', async () => {
+  const { store, pushes, watch, log } = await watched(
+    [guestMessage('g1'), reply('r1', 'Your parcel has shipped')],
+    (s) => s.claim(keys.message('r1'), 'pending:instance-a', PENDING_MS).then(() => undefined),
+  );
+  running = watch;
+  await waitFor(() => expect(unsettledOf(watch)).toBe(1));
+  const get = store.get.bind(store);
+  let failing = true;
+  jest
+    .spyOn(store, 'get')
+    .mockImplementation((key) =>
+      failing && key === keys.message('r1') ? Promise.reject(new Error('store down')) : get(key),
+    );
+  const said = () =>
+    log.lines().find((l) => l.msg === 'could not read the replies another instance had claimed; reading again later');
+  await waitFor(() => expect(said()).toMatchObject({ err: { message: 'store down' } }));
+  failing = false;
+  // The claim lapsed meanwhile: pushed from here.
+  await waitFor(() => expect(pushes).toHaveLength(1));
+  expect(pushes[0]!.preview).toBe('Your parcel has shipped');
 });

@@ -144,3 +144,13 @@ describe('what a catch-up read takes from the newest page, walking back from its
     expect(await chat.store.get(keys.message('r1'))).toBe(recorded);
   });
 });
+
+test('replies heard after the page left that cannot be read are said, and history read for them', async () => {
+  const chat = await watchedChat({ gt: GT, heard: 'unreadable', newest: [async () => page], instanceId: 'instance-a' });
+  running = chat.watch;
+  await waitFor(() => expect(chat.pushes).toHaveLength(1));
+  expect(chat.pushes[0]!.preview).toBe('A reply while the tab was closing');
+  expect(
+    chat.log.lines().find((l) => l.msg === 'could not read the replies heard after the page left; history has them'),
+  ).toMatchObject({ err: { message: 'the record does not unseal' } });
+});

@@ -127,40 +127,79 @@ test('a subscription the push service says is gone, with no e-mail opt-in left e
 });
 
 describe('a watch that cannot start', () => {
-  it('for a chat ended meanwhile removes its records', async () => {
-    const chat = await watchedChat({
-      gt: GT,
-      newest: [async () => ({ messages: [], receipts: [] }) as NewestPage],
-      ended: () => true,
-    });
+  const nothing = [async () => ({ messages: [], receipts: [] }) as NewestPage];
+
+  it('for a chat ended meanwhile removes its records, and tells its e-mail opt-in the chat is over', async () => {
+    const chat = await watchedChat({ gt: GT, newest: nothing, ended: () => true, emailOptIn: true });
     running = chat.watch;
     await waitFor(async () => expect(await chat.store.get(keys.record)).toBeUndefined());
     expect(stopReasons(chat.log)).toEqual(['the chat was ended']);
+    await waitFor(() => expect(chat.also.over).toBe(1));
     expect(chat.reads()).toBe(0);
   });
 
-  it('for a chat Genesys says expired removes its records', async () => {
+  it('for a chat Genesys says expired removes its records, and tells its e-mail opt-in the chat is over', async () => {
     const chat = await watchedChat({
       gt: GT,
-      newest: [async () => ({ messages: [], receipts: [] }) as NewestPage],
+      newest: nothing,
       ready: () => Promise.reject(new GuestApiError('session_expired', 'expired')),
+      emailOptIn: true,
     });
     running = chat.watch;
     await waitFor(async () => expect(await chat.store.get(keys.record)).toBeUndefined());
     expect(stopReasons(chat.log)).toEqual(['the chat expired at Genesys']);
+    await waitFor(() => expect(chat.also.over).toBe(1));
   });
 
-  it('for any other reason lets the chat go to the next round, its records kept, and says why', async () => {
-    const chat = await watchedChat({
-      gt: GT,
-      newest: [async () => ({ messages: [], receipts: [] }) as NewestPage],
-      ready: () => Promise.reject(new Error('handshake refused')),
-    });
+  it.each([
+    ['a socket refused', new Error('handshake refused')],
+    ['Genesys away', new GuestApiError('unavailable', 'Genesys is not answering')],
+  ])(
+    'for any other reason (%s) lets the chat go to the next round, its records kept, and says why',
+    async (_, error) => {
+      const chat = await watchedChat({ gt: GT, newest: nothing, ready: () => Promise.reject(error), emailOptIn: true });
+      running = chat.watch;
+      await waitFor(() => expect(stopReasons(chat.log)).toContain('it could not start'));
+      expect(chat.log.lines().find((l) => l.msg.startsWith('could not watch a chat for replies'))).toMatchObject({
+        err: { message: error.message },
+      });
+      // The lease goes at once (not when it lapses): the next round, here or elsewhere, may take the chat.
+      expect(await chat.store.get(keys.lease)).toBeUndefined();
+      expect(await chat.store.get(keys.record)).toBeDefined();
+      expect(chat.also.over).toBe(0);
+    },
+  );
+
+  it('for a chat let go while its socket opened neither says it watches nor reads', async () => {
+    let open!: () => void;
+    const chat = await watchedChat({ gt: GT, newest: nothing, ready: () => new Promise<void>((r) => (open = r)) });
     running = chat.watch;
-    await waitFor(() => expect(stopReasons(chat.log)).toContain('it could not start'));
-    expect(chat.log.lines().find((l) => l.msg.startsWith('could not watch a chat for replies'))).toMatchObject({
-      err: { message: 'handshake refused' },
-    });
-    expect(await chat.store.get(keys.record)).toBeDefined();
+    await waitFor(() => expect(open).toBeDefined());
+    chat.hear({ type: 'session', state: 'closed' });
+    expect(stopReasons(chat.log)).toEqual(["the chat's connection ended (closed)"]);
+    open();
+    // The socket's readiness and all that follows it in the same turn have run.
+    await new Promise(setImmediate);
+    expect(chat.log.lines().filter((l) => l.msg.startsWith('watching a chat nobody is looking at'))).toEqual([]);
+    expect(chat.reads()).toBe(0);
   });
+});
+
+test('a stopped watch lets its socket go, saying why', async () => {
+  const { hear, retired } = await listening();
+  hear({ type: 'session', state: 'signed_in_elsewhere' });
+  expect(retired).toEqual(['closed after watching for replies']);
+});
+
+test('a push answered "gone" after the watch stopped removes the records, and the watch stops once', async () => {
+  let answer!: (outcome: 'gone') => void;
+  const { hear, store, log, pushes } = await listening([guest('g0')], {
+    outcome: () => new Promise((resolve) => (answer = resolve)),
+  });
+  hear({ type: 'message', message: message('r1') });
+  await waitFor(() => expect(pushes).toHaveLength(1));
+  hear({ type: 'session', state: 'closed' });
+  answer('gone');
+  await waitFor(async () => expect(await store.get(keys.record)).toBeUndefined());
+  expect(stopReasons(log)).toEqual(["the chat's connection ended (closed)"]);
 });

@@ -129,3 +129,52 @@ describe('replies are gathered into one push for a moment after the first (fake 
     expect(pushes).toEqual([expect.objectContaining({ preview: 'found' })]);
   });
 });
+
+describe('what a catch-up read finds, on fake time', () => {
+  beforeEach(() => jest.useFakeTimers({ now: 1_000_000 }));
+  afterEach(() => {
+    running?.close();
+    jest.clearAllTimers();
+    jest.useRealTimers();
+  });
+
+  /** A watched chat whose catch-up read is out until the test answers it. */
+  async function readOut(heard?: NormalizedMessage[]) {
+    let answer!: (page: NewestPage) => void;
+    const chat = await watchedChat({
+      gt: GT,
+      newest: [() => new Promise<NewestPage>((resolve) => (answer = resolve))],
+      ...(heard ? { heard } : {}),
+    });
+    running = chat.watch;
+    expect(await advanceFakeTimersUntil(() => chat.reads() > 0, 10_000, 1)).toBe(true);
+    return { ...chat, answer: (page: NewestPage) => answer(page) };
+  }
+
+  it('a reply heard live while the read was out is the newest: one push previews it', async () => {
+    const { pushes, hear, answer } = await readOut();
+    hear({ type: 'message', message: reply('r3', { text: 'heard live' }) });
+    answer(pageOf(reply('r1', { text: 'found first' }), reply('r2', { text: 'found second' })));
+    await jest.advanceTimersByTimeAsync(100);
+    expect(pushes).toEqual([expect.objectContaining({ preview: 'heard live' })]);
+  });
+
+  it('a reply heard after the page left, older than a page of replies, comes before them', async () => {
+    const { pushes, answer } = await readOut([
+      reply('r1', { text: 'heard after the page left', time: '2026-11-28T10:00:00.000Z' }),
+    ]);
+    // The newest page holds only a later reply: the guest's message and r1 are on older pages.
+    answer({ messages: [reply('r2', { text: 'the newest' })], receipts: [] });
+    await jest.advanceTimersByTimeAsync(100);
+    expect(pushes).toEqual([expect.objectContaining({ preview: 'the newest' })]);
+  });
+
+  it('a read that comes back after the watch stopped pushes nothing (the next watch reads again)', async () => {
+    const { pushes, hear, answer, store } = await readOut();
+    hear({ type: 'session', state: 'closed' });
+    answer(pageOf(reply('r1', { text: 'found' })));
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(pushes).toEqual([]);
+    expect(await store.get(keys.message('r1'))).toBeUndefined();
+  });
+});
