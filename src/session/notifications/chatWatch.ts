@@ -1,8 +1,9 @@
 import { notifyWatchedChats } from '../../observability/metrics';
 import { INDEX_BUCKETS, changeIndex, listed, parseRecord, recordKeys } from './pushRecords';
-import { type ChatWatchOptions, type WatchMode, Watch } from './watch';
+import { Watch } from './watch';
+import type { ChatWatchOptions, WatchMode } from './watchOptions';
 
-export type { ChatWatchOptions, WatchedAlso } from './watch';
+export type { ChatWatchOptions, WatchedAlso } from './watchOptions';
 
 /**
  * The lease's and the scan interval's ceilings. A chat whose watching instance dies is watched again within 15 s

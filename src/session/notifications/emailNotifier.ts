@@ -7,7 +7,7 @@ import { emails } from '../../observability/metrics';
 import { currentContext, runWithContext } from '../../observability/requestContext';
 import { changeRecord, type SharedStore } from '../../store';
 import type { Sealer } from '../tokens';
-import type { WatchedAlso } from './watch';
+import type { WatchedAlso } from './watchOptions';
 import { EmailCourier, type EmailKind, type RetrySchedule } from './emailCourier';
 import {
   dayKey,

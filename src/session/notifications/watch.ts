@@ -7,17 +7,13 @@ import {
   GuestApiError,
   type GuestSession,
   type NewestPage,
-  type SessionHub,
 } from '../../genesys/guest';
 import type { Logger } from '../../observability/logger';
 import { notifyWatchedChats } from '../../observability/metrics';
 import { runWithContext } from '../../observability/requestContext';
-import type { SharedStore } from '../../store';
-import type { Revocations, Sealer } from '../tokens';
-import type { HeardReplies } from './heardReplies';
-import { HistoryPoll, type HistoryWatchParts } from './historyWatch';
+import { HistoryPoll } from './historyWatch';
 import { type PushRecord, changeIndex, recordKeys } from './pushRecords';
-import type { PushSender } from './pushSender';
+import type { ChatWatchOptions, WatchMode } from './watchOptions';
 
 /** What a subscription's `chat` holds, sealed: the guest token and a signed-in customer's credentials. */
 const watchedChatSchema = z.object({
@@ -32,53 +28,17 @@ const PENDING_MS = 60_000;
 const SETTLE_CHECKS = 3;
 /** Replies that arrive within this of the first are one push. */
 const COALESCE_MS = 3000;
+/**
+ * A reply whose claim the store did not answer is claimed again this much later, while the watch lasts (a store
+ * silent for half a lease ends it, and the next watch's catch-up finds the reply unclaimed).
+ */
+const CLAIM_RETRY_MS = 1000;
 /** A preview's length, in characters. */
 const PREVIEW_CHARS = 120;
 /** A catch-up read that failed is tried again after 1 s, doubling up to this (or after the refusal's Retry-After). */
 const CATCH_UP_MAX_WAIT_MS = 30_000;
 /** How many times a catch-up read is tried before the watch leaves what it would find to the next watch. */
 const CATCH_UP_TRIES = 20;
-
-/** Another way of reaching the customer that a watch serves (e-mail): a chat opted in to it is watched too. */
-export interface WatchedAlso {
-  /** The chat sealed (as a subscription's `chat`) when `sk` has an opt-in to watch for; else undefined. */
-  sealedChat(sk: string): Promise<string | undefined>;
-  /** Each agent's or bot's reply the watch heard, or found in history after what the guest last wrote. */
-  reply(sk: string, message: NormalizedMessage): void;
-  /** The chat is over (ended, expired, signed out): its opt-in ends with it. */
-  chatOver(sk: string): Promise<void>;
-}
-
-export interface ChatWatchOptions {
-  store: SharedStore;
-  /** The deployment's hub of watching sockets, under the instance's NOTIFY_SOCKETS_MAX ceiling. */
-  hub: SessionHub;
-  sealer: Sealer;
-  /** Absent: the deployment has no Web Push; chats are watched only for `also`. */
-  sender?: PushSender;
-  also?: WatchedAlso;
-  /** The replies the chat's live socket heard after its page left: found without a history read. */
-  heard?: HeardReplies;
-  revocations: Pick<Revocations, 'isEnded'>;
-  instanceId: string;
-  /** NOTIFY_AFTER_SECONDS, in ms. */
-  afterMs: number;
-  preview: boolean;
-  /** How long a subscription's records live (the chat's lifetime). */
-  recordMs: number;
-  /** Whether this instance may watch one more chat on a socket (its NOTIFY_SOCKETS_MAX). */
-  room: () => boolean;
-  /** Past that ceiling a chat is watched by paced history reads (historyWatch.ts). */
-  history: HistoryWatchParts;
-  logger: Logger;
-  now?: () => number;
-  coalesceMs?: number;
-  /** Tests shorten how long a claim to push a message holds (PENDING_MS). */
-  pendingMs?: number;
-}
-
-/** How a chat is watched: on a kept socket, or by paced history reads past the sockets' ceiling. */
-export type WatchMode = 'socket' | 'history';
 
 /** One chat watched by this instance (chatWatch.ts decides which, and when). */
 export class Watch {
@@ -431,10 +391,23 @@ export class Watch {
     const record = this.record;
     if (!record || !sender) return;
     const claimed: NormalizedMessage[] = [];
+    const unanswered: NormalizedMessage[] = [];
     for (const m of batch) {
       const pendingMs = this.options.pendingMs ?? PENDING_MS;
-      if (await store.claim(this.keys.message(m.id), `pending:${instanceId}`, pendingMs).catch(() => false))
-        claimed.push(m);
+      const taken = await store
+        .claim(this.keys.message(m.id), `pending:${instanceId}`, pendingMs)
+        .catch(() => undefined);
+      if (taken) claimed.push(m);
+      else if (taken === undefined) unanswered.push(m);
+    }
+    // Not lost: a reply heard live is passed over by a catch-up read, so nothing else would push it.
+    if (unanswered.length > 0 && !this.stopped) {
+      this.logger.info(
+        { replies: unanswered.length },
+        'the store did not answer the claim of replies to push; claiming them again soon',
+      );
+      this.pending = [...unanswered, ...this.pending];
+      this.flushTimer ??= setTimeout(() => void this.flush(), CLAIM_RETRY_MS);
     }
     if (claimed.length === 0) return;
     const newest = claimed[claimed.length - 1]!;

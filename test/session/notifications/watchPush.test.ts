@@ -169,6 +169,34 @@ describe('what a catch-up read finds, on fake time', () => {
     expect(pushes).toEqual([expect.objectContaining({ preview: 'the newest' })]);
   });
 
+  it('a reply whose claim the store did not answer is claimed again a second later, and pushed once', async () => {
+    const { pushes, hear, answer, store, log } = await readOut();
+    answer(pageOf());
+    const claim = jest.spyOn(store, 'claim').mockRejectedValueOnce(new Error('store down'));
+    hear({ type: 'message', message: reply('r1', { text: 'heard live' }) });
+    await jest.advanceTimersByTimeAsync(10);
+    expect(claim).toHaveBeenCalledTimes(1);
+    expect(log.lines().find((l) => l.msg.startsWith('the store did not answer the claim'))).toMatchObject({
+      replies: 1,
+    });
+    await jest.advanceTimersByTimeAsync(999);
+    expect(pushes).toEqual([]);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(pushes).toEqual([expect.objectContaining({ preview: 'heard live' })]);
+    expect(await store.get(keys.message('r1'))).toBe('sent');
+  });
+
+  it('a reply another instance claimed first is not claimed again', async () => {
+    const { pushes, hear, answer, store } = await readOut();
+    answer(pageOf());
+    await store.claim(keys.message('r1'), 'pending:instance-a', 60_000);
+    const claim = jest.spyOn(store, 'claim');
+    hear({ type: 'message', message: reply('r1', { text: 'heard live' }) });
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(claim).toHaveBeenCalledTimes(1);
+    expect(pushes).toEqual([]);
+  });
+
   it('a read that comes back after the watch stopped pushes nothing (the next watch reads again)', async () => {
     const { pushes, hear, answer, store } = await readOut();
     hear({ type: 'session', state: 'closed' });
