@@ -400,7 +400,9 @@ export class Watch {
       if (taken) claimed.push(m);
       else if (taken === undefined) unanswered.push(m);
     }
-    // Not lost: a reply heard live is passed over by a catch-up read, so nothing else would push it.
+    // Not lost: a reply heard live is passed over by a catch-up read, so nothing else would push it. Pushed on its own,
+    // it may come after a newer reply of the batch, and one whose claim the store wrote before failing is refused
+    // (its own claim) and left: the store failing, a push late or out of order is chosen over one pushed twice.
     if (unanswered.length > 0 && !this.stopped) {
       this.logger.info(
         { replies: unanswered.length },

@@ -184,6 +184,8 @@ describe('what a catch-up read finds, on fake time', () => {
     await jest.advanceTimersByTimeAsync(1);
     expect(pushes).toEqual([expect.objectContaining({ preview: 'heard live' })]);
     expect(await store.get(keys.message('r1'))).toBe('sent');
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(pushes).toHaveLength(1);
   });
 
   it('a reply another instance claimed first is not claimed again', async () => {
