@@ -188,6 +188,24 @@ describe('what a catch-up read finds, on fake time', () => {
     expect(pushes).toHaveLength(1);
   });
 
+  it('a watch stopped while a claim went unanswered does not claim it again', async () => {
+    const { pushes, hear, answer, store } = await readOut();
+    answer(pageOf());
+    let fail!: () => void;
+    const claim = jest
+      .spyOn(store, 'claim')
+      .mockImplementationOnce(() => new Promise((_, reject) => (fail = () => reject(new Error('store down')))));
+    hear({ type: 'message', message: reply('r1', { text: 'heard live' }) });
+    await jest.advanceTimersByTimeAsync(10);
+    expect(claim).toHaveBeenCalledTimes(1);
+    hear({ type: 'session', state: 'closed' });
+    fail();
+    await jest.advanceTimersByTimeAsync(5000);
+    // (A later round takes the chat again, claiming its lease: not the reply.)
+    expect(claim.mock.calls.filter(([key]) => key === keys.message('r1'))).toHaveLength(1);
+    expect(pushes).toEqual([]);
+  });
+
   it('a reply another instance claimed first is not claimed again', async () => {
     const { pushes, hear, answer, store } = await readOut();
     answer(pageOf());
