@@ -1,4 +1,6 @@
+import { Registry } from 'prom-client';
 import { inDeployment } from '../../src/observability/deploymentContext';
+import { DeploymentCounter, DeploymentGauge, DeploymentHistogram } from '../../src/observability/deploymentMetrics';
 import {
   collectProcessMetrics,
   countAvailabilityAge,
@@ -142,4 +144,44 @@ test("every series of the service's own carries `deployment`; the process and No
   const processSeries = series.filter((name) => name.startsWith('process_') || name.startsWith('nodejs_'));
   expect(processSeries.length).toBeGreaterThan(10);
   expect(processSeries.filter((name) => name.includes('deployment='))).toEqual([]);
+});
+
+describe("a deployment's metrics, made on a registry of their own", () => {
+  const registry = new Registry();
+  const valuesOf = async (metric: { get(): Promise<MetricValues> }) =>
+    (await metric.get()).values.map(({ labels, value }) => ({ labels, value }));
+  type MetricValues = { values: { labels: Record<string, string | number>; value: number }[] };
+
+  test('a counter without labels counts from `labels()` with no values; a wrong count of values names them', async () => {
+    const plain = new DeploymentCounter({ name: 'test_plain_total', help: 'h', registers: [registry] });
+    inDeployment('brand-a', () => plain.labels().inc());
+    expect(await valuesOf(plain)).toContainEqual({ labels: { deployment: 'brand-a' }, value: 1 });
+    const named = new DeploymentCounter({
+      name: 'test_named_total',
+      help: 'h',
+      labelNames: ['method', 'route'],
+      registers: [registry],
+    });
+    expect(() => named.labels('GET')).toThrow('Expected 2 label values (method, route), got 1');
+  });
+
+  test('a gauge and a histogram read back what each deployment set and observed', async () => {
+    const gauge = new DeploymentGauge({ name: 'test_gauge', help: 'h', labelNames: ['kind'], registers: [registry] });
+    inDeployment('brand-a', () => gauge.set({ kind: 'x' }, 3));
+    expect(await valuesOf(gauge)).toEqual([{ labels: { kind: 'x', deployment: 'brand-a' }, value: 3 }]);
+    const histogram = new DeploymentHistogram({
+      name: 'test_seconds',
+      help: 'h',
+      labelNames: ['kind'],
+      buckets: [1],
+      registers: [registry],
+    });
+    inDeployment('brand-a', () => histogram.observe({ kind: 'x' }, 0.5));
+    inDeployment('brand-b', () => histogram.observe(2));
+    const counts = (await histogram.get()).values.filter((v) => v.metricName === 'test_seconds_count');
+    expect(counts.map(({ labels, value }) => ({ labels, value }))).toEqual([
+      { labels: { kind: 'x', deployment: 'brand-a' }, value: 1 },
+      { labels: { deployment: 'brand-b' }, value: 1 },
+    ]);
+  });
 });

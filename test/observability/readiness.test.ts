@@ -1,5 +1,11 @@
 import { createLogger } from '../../src/observability/logger';
-import { DependencyState, EventLoopCheck, Readiness, type CheckState } from '../../src/observability/readiness';
+import {
+  DependencyState,
+  DeploymentReadiness,
+  EventLoopCheck,
+  Readiness,
+  type CheckState,
+} from '../../src/observability/readiness';
 
 /**
  * What /readyz tells the proxy and the operator (docs/operations.md, "Readiness
@@ -97,6 +103,46 @@ describe('Readiness', () => {
       status: 'not_ready',
       checks: { redis: REDIS_UP, draining: { ok: false, detail: expect.stringMatching(/shutting down/) } },
     });
+  });
+});
+
+describe("DeploymentReadiness (one deployment among several: its checks in the instance's, as `name/check`)", () => {
+  test("each deployment's checks are listed under its name, and one's outage after start-up only degrades", () => {
+    const instance = new Readiness();
+    const brandA = new DeploymentReadiness(instance, 'brand-a');
+    const brandB = new DeploymentReadiness(instance, 'brand-b');
+    brandA.set('guestApi', { ok: true, detail: 'up' });
+    brandB.set('guestApi', { ok: true, detail: 'up' });
+    brandA.set('guestApi', { ok: false, detail: 'down' });
+    const report = brandB.report();
+    expect(report).toEqual(instance.report());
+    expect(report).toMatchObject({
+      ready: true,
+      status: 'degraded',
+      checks: {
+        'brand-a/guestApi': { ok: false, detail: 'down', affectsReadiness: false },
+        'brand-b/guestApi': { ok: true, detail: 'up' },
+      },
+    });
+  });
+
+  test("a deployment's own check failing, or one shared never answered, holds the instance back", () => {
+    const instance = new Readiness();
+    new DeploymentReadiness(instance, 'brand-a').set('redis', REDIS_DOWN);
+    expect(instance.report()).toMatchObject({
+      ready: false,
+      status: 'not_ready',
+      checks: { 'brand-a/redis': REDIS_DOWN },
+    });
+  });
+
+  test('draining a deployment drains the instance, which every deployment reports', () => {
+    const instance = new Readiness();
+    const brandA = new DeploymentReadiness(instance, 'brand-a');
+    brandA.startDraining();
+    expect(instance.draining).toBe(true);
+    expect(brandA.draining).toBe(true);
+    expect(new DeploymentReadiness(instance, 'brand-b').report()).toMatchObject({ ready: false, status: 'not_ready' });
   });
 });
 
