@@ -165,6 +165,39 @@ describe("a deployment's metrics, made on a registry of their own", () => {
     expect(() => named.labels('GET')).toThrow('Expected 2 label values (method, route), got 1');
   });
 
+  test('series that start at zero exist for each deployment seen, and for one seen later at its first sight', async () => {
+    inDeployment('brand-early', () => messages.inc({ direction: 'inbound' }));
+    const plain = new DeploymentCounter({ name: 'test_zero_total', help: 'h', registers: [registry] });
+    const listed = new DeploymentCounter({
+      name: 'test_listed_total',
+      help: 'h',
+      labelNames: ['kind'],
+      startAtZero: [{ kind: 'x' }],
+      registers: [registry],
+    });
+    const unlisted = new DeploymentCounter({
+      name: 'test_unlisted_total',
+      help: 'h',
+      labelNames: ['kind'],
+      registers: [registry],
+    });
+    const gauge = new DeploymentGauge({ name: 'test_zero_gauge', help: 'h', registers: [registry] });
+    const setOnly = new DeploymentGauge({
+      name: 'test_set_gauge',
+      help: 'h',
+      startAtZero: false,
+      registers: [registry],
+    });
+    inDeployment('brand-late', () => messages.inc({ direction: 'inbound' }));
+    for (const deployment of ['brand-early', 'brand-late']) {
+      expect(await valuesOf(plain)).toContainEqual({ labels: { deployment }, value: 0 });
+      expect(await valuesOf(listed)).toContainEqual({ labels: { kind: 'x', deployment }, value: 0 });
+      expect(await valuesOf(gauge)).toContainEqual({ labels: { deployment }, value: 0 });
+    }
+    expect(await valuesOf(unlisted)).toEqual([]);
+    expect(await valuesOf(setOnly)).toEqual([]);
+  });
+
   test('a gauge and a histogram read back what each deployment set and observed', async () => {
     const gauge = new DeploymentGauge({ name: 'test_gauge', help: 'h', labelNames: ['kind'], registers: [registry] });
     inDeployment('brand-a', () => gauge.set({ kind: 'x' }, 3));
