@@ -509,40 +509,32 @@ describe('a chat waiting in history mode for a socket', () => {
     h.watch.close();
   });
 
-  test('a move whose chat stopped meanwhile holds up no other: the next waiting chat moves at the next scan', async () => {
-    const { store, h, opening, openNow } = await twoWaiting();
-    await jest.advanceTimersByTimeAsync(1);
-    expect(opening).toHaveLength(1);
-    const moving = h.opened[h.opened.length - 1]!;
-    // The moving chat's subscription goes while its socket opens (DELETE removes its records, then tells the watch).
-    await store.remove(recordKeys(skOf(moving)).record);
-    await changeIndex(store, skOf(moving), false, RECORD_MS);
-    h.watch.forget(skOf(moving));
-    openNow();
-    opening[0]!();
-    await jest.advanceTimersByTimeAsync(SCAN_MS + 1);
-    expect(h.opened.slice(1)).toEqual([moving, moving === 'gt-a' ? 'gt-b' : 'gt-a']);
-    // The stopped one did not move: only the next did.
-    expect(moves(h)).toHaveLength(1);
-    h.watch.close();
-  });
-
-  test('a move whose socket fails after its chat stopped holds up no other either', async () => {
-    const { store, h, opening, openNow } = await twoWaiting();
-    await jest.advanceTimersByTimeAsync(1);
-    expect(opening).toHaveLength(1);
-    const moving = h.opened[h.opened.length - 1]!;
-    await store.remove(recordKeys(skOf(moving)).record);
-    await changeIndex(store, skOf(moving), false, RECORD_MS);
-    h.watch.forget(skOf(moving));
-    openNow();
-    opening[0]!(new Error('handshake refused'));
-    // Not 30 s later, as after a socket that did not open: at the next scan.
-    await jest.advanceTimersByTimeAsync(SCAN_MS + 1);
-    expect(h.opened.slice(1)).toEqual([moving, moving === 'gt-a' ? 'gt-b' : 'gt-a']);
-    expect(h.log.lines().filter((l) => l.msg.startsWith('a chat watched by history reads could not move'))).toEqual([]);
-    h.watch.close();
-  });
+  test.each([
+    ['its socket opens', undefined],
+    ['its socket fails (not the 30 s wait of a socket that did not open)', new Error('handshake refused')],
+  ])(
+    'a move whose chat stopped meanwhile holds up no other when %s: the next moves at the next scan',
+    async (_, failure) => {
+      const { store, h, opening, openNow } = await twoWaiting();
+      await jest.advanceTimersByTimeAsync(1);
+      expect(opening).toHaveLength(1);
+      const moving = h.opened[h.opened.length - 1]!;
+      // The moving chat's subscription goes while its socket opens (DELETE removes its records, then tells the watch).
+      await store.remove(recordKeys(skOf(moving)).record);
+      await changeIndex(store, skOf(moving), false, RECORD_MS);
+      h.watch.forget(skOf(moving));
+      openNow();
+      opening[0]!(failure);
+      await jest.advanceTimersByTimeAsync(SCAN_MS + 1);
+      expect(h.opened.slice(1)).toEqual([moving, moving === 'gt-a' ? 'gt-b' : 'gt-a']);
+      // The stopped one neither moved nor failed to: only the next moved.
+      expect(moves(h)).toHaveLength(1);
+      expect(h.log.lines().filter((l) => l.msg.startsWith('a chat watched by history reads could not move'))).toEqual(
+        [],
+      );
+      h.watch.close();
+    },
+  );
 
   test('after a socket that did not open, no move is tried for 30 s, then one is', async () => {
     const { store, h, first } = await twoChats({
