@@ -153,9 +153,17 @@ export const pushes = new DeploymentCounter({
   name: 'genesys_bff_pushes_total',
   help:
     'Web Push deliveries by outcome: `sent` (the push service took it), `gone` (404/410: the subscription was ' +
-    'removed), `failed` (refused, or still failing after its retries), `retried` (a 429, 5xx or timeout tried again).',
+    'removed), `failed` (refused, or still failing after its retries), `retried` (a 429, 5xx or timeout tried ' +
+    'again), `claim_retried` (the shared store did not answer the claim of a reply to push: claimed again a ' +
+    'second later).',
   labelNames: ['outcome'] as const,
-  startAtZero: [{ outcome: 'sent' }, { outcome: 'gone' }, { outcome: 'failed' }, { outcome: 'retried' }],
+  startAtZero: [
+    { outcome: 'sent' },
+    { outcome: 'gone' },
+    { outcome: 'failed' },
+    { outcome: 'retried' },
+    { outcome: 'claim_retried' },
+  ],
   registers,
 });
 

@@ -9,7 +9,7 @@ import {
   type NewestPage,
 } from '../../genesys/guest';
 import type { Logger } from '../../observability/logger';
-import { notifyWatchedChats } from '../../observability/metrics';
+import { notifyWatchedChats, pushes } from '../../observability/metrics';
 import { runWithContext } from '../../observability/requestContext';
 import { HistoryPoll } from './historyWatch';
 import { type PushRecord, changeIndex, recordKeys } from './pushRecords';
@@ -404,6 +404,7 @@ export class Watch {
     // it may come after a newer reply of the batch, and one whose claim the store wrote before failing is refused
     // (its own claim) and left: the store failing, a push late or out of order is chosen over one pushed twice.
     if (unanswered.length > 0 && !this.stopped) {
+      pushes.inc({ outcome: 'claim_retried' }, unanswered.length);
       this.logger.info(
         { replies: unanswered.length },
         'the store did not answer the claim of replies to push; claiming them again soon',

@@ -1,5 +1,6 @@
 import type { NormalizedMessage } from '../../../src/domain/message';
 import type { NewestPage } from '../../../src/genesys/guest';
+import { pushes as pushesCounted } from '../../../src/observability/metrics';
 import type { ChatWatch } from '../../../src/session/notifications/chatWatch';
 import { bucketOf, listed, recordKeys } from '../../../src/session/notifications/pushRecords';
 import { sessionKeyOf } from '../../../src/store';
@@ -173,9 +174,13 @@ describe('what a catch-up read finds, on fake time', () => {
     const { pushes, hear, answer, store, log } = await readOut();
     answer(pageOf());
     const claim = jest.spyOn(store, 'claim').mockRejectedValueOnce(new Error('store down'));
+    const retried = async () =>
+      (await pushesCounted.get()).values.find((v) => v.labels.outcome === 'claim_retried')?.value ?? 0;
+    const before = await retried();
     hear({ type: 'message', message: reply('r1', { text: 'heard live' }) });
     await jest.advanceTimersByTimeAsync(10);
     expect(claim).toHaveBeenCalledTimes(1);
+    expect((await retried()) - before).toBe(1);
     expect(log.lines().find((l) => l.msg.startsWith('the store did not answer the claim'))).toMatchObject({
       replies: 1,
     });
