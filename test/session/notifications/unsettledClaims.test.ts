@@ -112,16 +112,24 @@ test('a reply already pushed stops the reading: nothing before it is pushed agai
   expect(unsettledOf(watch)).toBe(0);
 });
 
-test('a reply still claimed when read again is read again twice more, then left to its claimer, and said', async () => {
-  const { store, pushes, watch, log } = await watched(
+/**
+ * r0 and r1 replied after the guest's message; instance A claimed r1 for longer than the three reads take and never
+ * settles it. Once r0 is pushed: the chat, and how often the store was asked for r1's record.
+ */
+async function claimedForGood() {
+  const chat = await watched(
     [guestMessage('g1'), reply('r0', 'One moment'), reply('r1', 'Your parcel has shipped')],
-    // Instance A claimed r1 for longer than the three reads take, and never settles it.
     (s) => s.claim(keys.message('r1'), 'pending:instance-a', 60_000).then(() => undefined),
   );
-  running = watch;
-  const reads = jest.spyOn(store, 'get');
+  running = chat.watch;
+  const reads = jest.spyOn(chat.store, 'get');
   const readsOfR1 = () => reads.mock.calls.filter(([key]) => key === keys.message('r1')).length;
-  await waitFor(() => expect(pushes).toHaveLength(1));
+  await waitFor(() => expect(chat.pushes).toHaveLength(1));
+  return { ...chat, readsOfR1 };
+}
+
+test('a reply still claimed when read again is read again twice more, then left to its claimer, and said', async () => {
+  const { pushes, watch, log, readsOfR1 } = await claimedForGood();
   expect(unsettledOf(watch)).toBe(1);
   const leftToIt = () =>
     log.lines().filter((l) => l.msg === 'replies another instance claimed stayed unsettled; left to it');
@@ -155,14 +163,7 @@ test('a reply whose claim lapsed is pushed a gathering of replies after it is fo
 });
 
 test('a catch-up again while a claim is read again adds one read of it, not a second round of them', async () => {
-  const { store, pushes, watch, log, hear } = await watched(
-    [guestMessage('g1'), reply('r0', 'One moment'), reply('r1', 'Your parcel has shipped')],
-    (s) => s.claim(keys.message('r1'), 'pending:instance-a', 60_000).then(() => undefined),
-  );
-  running = watch;
-  const reads = jest.spyOn(store, 'get');
-  const readsOfR1 = () => reads.mock.calls.filter(([key]) => key === keys.message('r1')).length;
-  await waitFor(() => expect(pushes).toHaveLength(1));
+  const { log, hear, readsOfR1 } = await claimedForGood();
   // The socket dropped and came back: history is read again, and r1 with it.
   hear({ type: 'session', state: 'reconnected' });
   await waitFor(() => expect(readsOfR1()).toBe(2));
