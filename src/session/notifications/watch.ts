@@ -52,6 +52,8 @@ export class Watch {
   private readonly heardLive = new Set<string>();
   /** Replies another instance claimed to push and had not settled when this watch read them, by id. */
   private unsettled = new Map<string, NormalizedMessage>();
+  /** Replies whose last claim the store did not answer: it may have written it before it failed. */
+  private readonly unansweredClaims = new Set<string>();
   private settleTimer?: NodeJS.Timeout;
   /** A catch-up read is under way (or waits to be tried again); another was asked for meanwhile. */
   private catchingUp = false;
@@ -392,17 +394,24 @@ export class Watch {
     if (!record || !sender) return;
     const claimed: NormalizedMessage[] = [];
     const unanswered: NormalizedMessage[] = [];
+    const mine = `pending:${instanceId}`;
     for (const m of batch) {
-      const pendingMs = this.options.pendingMs ?? PENDING_MS;
-      const taken = await store
-        .claim(this.keys.message(m.id), `pending:${instanceId}`, pendingMs)
-        .catch(() => undefined);
+      const key = this.keys.message(m.id);
+      let taken = await store.claim(key, mine, this.options.pendingMs ?? PENDING_MS).catch(() => undefined);
+      // A claim the store wrote before it failed to answer refuses the next one: the reply is still this watch's.
+      if (taken === false && this.unansweredClaims.has(m.id))
+        taken = await store
+          .get(key)
+          .then((held) => held === mine)
+          .catch(() => undefined);
+      if (taken === undefined) unanswered.push(m);
+      else this.unansweredClaims.delete(m.id);
       if (taken) claimed.push(m);
-      else if (taken === undefined) unanswered.push(m);
     }
+    for (const m of unanswered) this.unansweredClaims.add(m.id);
     // Not lost: a reply heard live is passed over by a catch-up read, so nothing else would push it. Pushed on its own,
-    // it may come after a newer reply of the batch, and one whose claim the store wrote before failing is refused
-    // (its own claim) and left: the store failing, a push late or out of order is chosen over one pushed twice.
+    // it may come after a newer reply of the batch: the store failing, a push late or out of order is chosen over one
+    // pushed twice.
     if (unanswered.length > 0 && !this.stopped) {
       pushes.inc({ outcome: 'claim_retried' }, unanswered.length);
       this.logger.info(

@@ -5,7 +5,7 @@ import type { ChatWatch } from '../../../src/session/notifications/chatWatch';
 import { bucketOf, listed, recordKeys } from '../../../src/session/notifications/pushRecords';
 import { sessionKeyOf } from '../../../src/store';
 import { advanceFakeTimersUntil, waitFor } from '../../support/wait';
-import { watchedChat } from '../../support/watchedChat';
+import { type WatchedChat, watchedChat } from '../../support/watchedChat';
 
 /**
  * What a watch pushes for the replies it found (src/session/notifications/watch.ts, flush): the newest reply's
@@ -139,6 +139,15 @@ describe('what a catch-up read finds, on fake time', () => {
     jest.useRealTimers();
   });
 
+  /** The store's next claim is written, and its answer lost (a timeout after Redis wrote it). */
+  function claimWrittenUnanswered(store: WatchedChat['store']) {
+    const write = store.claim.bind(store);
+    jest.spyOn(store, 'claim').mockImplementationOnce(async (key, value, ttlMs) => {
+      await write(key, value, ttlMs);
+      throw new Error('the answer timed out');
+    });
+  }
+
   /** A watched chat whose catch-up read is out until the test answers it. */
   async function readOut(heard?: NormalizedMessage[]) {
     let answer!: (page: NewestPage) => void;
@@ -191,6 +200,69 @@ describe('what a catch-up read finds, on fake time', () => {
     expect(await store.get(keys.message('r1'))).toBe('sent');
     await jest.advanceTimersByTimeAsync(10_000);
     expect(pushes).toHaveLength(1);
+  });
+
+  it('a reply whose claim the store wrote before it failed to answer is still pushed, once', async () => {
+    const { pushes, hear, answer, store } = await readOut();
+    answer(pageOf());
+    claimWrittenUnanswered(store);
+    hear({ type: 'message', message: reply('r1', { text: 'heard live' }) });
+    await jest.advanceTimersByTimeAsync(1010);
+    expect(pushes).toEqual([expect.objectContaining({ preview: 'heard live' })]);
+    expect(await store.get(keys.message('r1'))).toBe('sent');
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(pushes).toHaveLength(1);
+  });
+
+  it('a written claim whose reading back fails too is read again a second later', async () => {
+    const { pushes, hear, answer, store } = await readOut();
+    answer(pageOf());
+    claimWrittenUnanswered(store);
+    const read = store.get.bind(store);
+    let failed = false;
+    jest.spyOn(store, 'get').mockImplementation(async (key) => {
+      if (key !== keys.message('r1') || failed) return read(key);
+      failed = true;
+      throw new Error('store down');
+    });
+    hear({ type: 'message', message: reply('r1', { text: 'heard live' }) });
+    await jest.advanceTimersByTimeAsync(1010);
+    expect(pushes).toEqual([]);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(pushes).toEqual([expect.objectContaining({ preview: 'heard live' })]);
+  });
+
+  it('a reply heard again while its push is out is pushed once', async () => {
+    let send!: () => void;
+    let answer!: (page: NewestPage) => void;
+    const chat = await watchedChat({
+      gt: GT,
+      newest: [() => new Promise<NewestPage>((resolve) => (answer = resolve))],
+      outcome: () => new Promise((resolve) => (send = () => resolve('sent'))),
+    });
+    running = chat.watch;
+    expect(await advanceFakeTimersUntil(() => chat.reads() > 0, 10_000, 1)).toBe(true);
+    answer(pageOf());
+    chat.hear({ type: 'message', message: reply('r1', { text: 'heard live' }) });
+    expect(await advanceFakeTimersUntil(() => chat.pushes.length > 0, 10_000, 10)).toBe(true);
+    chat.hear({ type: 'message', message: reply('r1', { text: 'heard live' }) });
+    await jest.advanceTimersByTimeAsync(5000);
+    send();
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(chat.pushes).toHaveLength(1);
+  });
+
+  it('a reply another instance claimed while this claim went unanswered is left to it', async () => {
+    const { pushes, hear, answer, store } = await readOut();
+    answer(pageOf());
+    jest.spyOn(store, 'claim').mockImplementationOnce(async (key, _value, ttlMs) => {
+      await store.put(key, 'pending:instance-a', ttlMs);
+      throw new Error('the answer timed out');
+    });
+    hear({ type: 'message', message: reply('r1', { text: 'heard live' }) });
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(pushes).toEqual([]);
+    expect(await store.get(keys.message('r1'))).toBe('pending:instance-a');
   });
 
   it('a watch stopped while a claim went unanswered does not claim it again', async () => {
