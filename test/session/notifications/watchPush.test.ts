@@ -192,6 +192,8 @@ describe('what a catch-up read finds, on fake time', () => {
     expect((await retried()) - before).toBe(1);
     expect(log.lines().find((l) => l.msg.startsWith('the store did not answer the claim'))).toMatchObject({
       replies: 1,
+      component: 'push-watch',
+      chat: sk,
     });
     await jest.advanceTimersByTimeAsync(999);
     expect(pushes).toEqual([]);
@@ -200,6 +202,9 @@ describe('what a catch-up read finds, on fake time', () => {
     expect(await store.get(keys.message('r1'))).toBe('sent');
     await jest.advanceTimersByTimeAsync(10_000);
     expect(pushes).toHaveLength(1);
+    // The claim that succeeded was not counted or logged as one unanswered.
+    expect((await retried()) - before).toBe(1);
+    expect(log.lines().filter((l) => l.msg.startsWith('the store did not answer the claim'))).toHaveLength(1);
   });
 
   it('a reply whose claim the store wrote before it failed to answer is still pushed, once', async () => {
@@ -212,6 +217,20 @@ describe('what a catch-up read finds, on fake time', () => {
     expect(await store.get(keys.message('r1'))).toBe('sent');
     await jest.advanceTimersByTimeAsync(10_000);
     expect(pushes).toHaveLength(1);
+  });
+
+  it('a claim the store did not answer twice, unwritten, is claimed a third time', async () => {
+    const { pushes, hear, answer, store } = await readOut();
+    answer(pageOf());
+    jest
+      .spyOn(store, 'claim')
+      .mockRejectedValueOnce(new Error('store down'))
+      .mockRejectedValueOnce(new Error('store down'));
+    hear({ type: 'message', message: reply('r1', { text: 'heard live' }) });
+    await jest.advanceTimersByTimeAsync(1010);
+    expect(pushes).toEqual([]);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(pushes).toEqual([expect.objectContaining({ preview: 'heard live' })]);
   });
 
   it('a written claim whose reading back fails too is read again a second later', async () => {
