@@ -1,12 +1,13 @@
-import { AvailabilityReads } from '../../../src/genesys/platform';
+import { AvailabilityReads, PlatformApiError } from '../../../src/genesys/platform';
 import { composeAnswer } from '../../../src/genesys/availability/answer';
-import { refreshFacts } from '../../../src/genesys/availability/facts';
+import { refreshFacts, type Facts } from '../../../src/genesys/availability/facts';
 import { captureLogger } from '../../support/app';
 
 /**
  * What one refresh takes from the Platform's answers (a stand-in Platform here), part by part, before the answer is composed: here the
  * estimated wait over several queues (docs/api.md#get-availability: "the longest over the queues"), and which of a
- * queue's predictions counts (docs/genesys-protocol.md#availability).
+ * queue's predictions counts (docs/genesys-protocol.md#availability), and what each refusal makes of a refresh: its
+ * result, when the next may run, a part's last value standing in, and the permission a 403 names.
  */
 const EWT_PATH = /^\/api\/v2\/routing\/queues\/([^/]+)\/mediatypes\/message\/estimatedwaittime$/;
 
@@ -164,5 +165,133 @@ describe('a schedule group this service cannot evaluate', () => {
       closesAt: null,
       unknown: ['schedule'],
     });
+  });
+});
+
+/** A Platform error as the Platform client makes it from Genesys answering `status` to GET `path`. */
+function refusal(path: string, status: number, retryAfterSeconds?: number): PlatformApiError {
+  const code = status === 429 ? 'rate_limited' : 'upstream_unavailable';
+  const served = status === 429 || status === 503 || status === 504 ? status : 502;
+  return new PlatformApiError({ method: 'GET', path, status }, code, `Genesys answered ${status}`, {
+    status: served,
+    retryAfterSeconds,
+  });
+}
+
+const QUEUE = 'queue-a';
+const SCHEDULE_GROUP = '1f0e2d3c-4b5a-4968-8776-a5b4c3d2e1f0';
+const EMERGENCY_GROUP = '2a1b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d';
+const TARGETS = { queueIds: [QUEUE], scheduleGroupId: SCHEDULE_GROUP, emergencyGroupId: EMERGENCY_GROUP };
+
+/** The answer each read gets: Genesys's body, or the error `refuse` gives for its path. */
+function platform(refuse: (path: string) => PlatformApiError | undefined = () => undefined) {
+  return new AvailabilityReads({
+    request: async <T>({ path }: { path: string }): Promise<T> => {
+      const error = refuse(path);
+      if (error) throw error;
+      if (path.includes('/schedulegroups/')) return { id: SCHEDULE_GROUP, timeZone: 'UTC', openSchedules: [] } as T;
+      if (path.includes('/emergencygroups/')) return { id: EMERGENCY_GROUP, enabled: false } as T;
+      if (path.includes('/estimatedwaittime')) return { results: [{ estimatedWaitTimeSeconds: 30 }] } as T;
+      return { results: [] } as T;
+    },
+  });
+}
+
+async function refreshWith(
+  reads: AvailabilityReads,
+  options: { now?: number; staleMs?: number; previous?: Facts } = {},
+) {
+  const log = captureLogger();
+  const missing: [string, string, string][] = [];
+  const outcome = await refreshFacts({
+    reads,
+    targets: TARGETS,
+    now: options.now ?? 1_000_000,
+    staleMs: options.staleMs ?? 0,
+    previous: options.previous,
+    logger: log.logger,
+    onMissingPermission: (permission, part, request) => missing.push([permission, part, request]),
+    onNoTimeZone: () => undefined,
+  });
+  return { ...outcome, log, missing };
+}
+
+describe("what a refresh makes of Genesys's refusals", () => {
+  test('a failure that is not a rate limit leaves the next refresh due at once; a 429 puts it after Retry-After', async () => {
+    const down = await refreshWith(platform((path) => refusal(path, 503, 5)));
+    expect(down.result).toBe('failed');
+    expect(down.facts.notBefore).toBe(down.facts.refreshedAt);
+    const refused = await refreshWith(platform((path) => refusal(path, 500)));
+    expect(refused.result).toBe('failed');
+    expect(refused.facts.notBefore).toBe(refused.facts.refreshedAt);
+
+    const limited = await refreshWith(
+      platform((path) => (path.includes('/emergencygroups/') ? refusal(path, 429, 7) : undefined)),
+    );
+    expect(limited.result).toBe('rate_limited');
+    expect(limited.facts.notBefore).toBe(limited.facts.refreshedAt + 7000);
+  });
+
+  test('some parts read is partial, none is failed, all is ok; each failed read is logged by part', async () => {
+    const some = await refreshWith(
+      platform((path) => (path.includes('/emergencygroups/') ? refusal(path, 503) : undefined)),
+    );
+    expect(some.result).toBe('partial');
+    expect(some.facts.emergency).toEqual({ missing: 'failed' });
+    expect(some.facts.estimatedWait?.value).toEqual({ seconds: 30 });
+    expect(some.log.lines().filter((l) => l.part !== undefined)).toEqual([
+      expect.objectContaining({
+        part: 'emergency',
+        msg: 'availability: a Genesys read failed; keeping the last answer',
+      }),
+    ]);
+    expect((await refreshWith(platform((path) => refusal(path, 503)))).result).toBe('failed');
+    expect((await refreshWith(platform())).result).toBe('ok');
+  });
+
+  test("a part's last value stands in for a failed read up to the stale window, to the millisecond", async () => {
+    const { facts: previous } = await refreshWith(platform(), { now: 1_000_000 });
+    const down = platform((path) => refusal(path, 503));
+    const atEdge = await refreshWith(down, { now: 1_060_000, staleMs: 60_000, previous });
+    expect(atEdge.facts.estimatedWait).toEqual({ value: { seconds: 30 }, readAt: 1_000_000 });
+    expect(atEdge.result).toBe('failed');
+    const past = await refreshWith(down, { now: 1_060_001, staleMs: 60_000, previous });
+    expect(past.facts.estimatedWait).toEqual({ missing: 'failed' });
+  });
+
+  test('a 403 on each read names the permission that read needs, and the request Genesys refused', async () => {
+    const { facts, missing } = await refreshWith(platform((path) => refusal(path, 403)));
+    expect(new Set(missing.map(([permission, part]) => `${part} ${permission}`))).toEqual(
+      new Set([
+        'schedule routing:scheduleGroup:view',
+        'emergency routing:emergencyGroup:view',
+        'estimatedWait routing:queue:view',
+        'agents analytics:queueObservation:view',
+      ]),
+    );
+    expect(missing.find(([, part]) => part === 'emergency')?.[2]).toBe(
+      `GET /api/v2/architect/emergencygroups/${EMERGENCY_GROUP}`,
+    );
+    expect(facts.schedule).toEqual({ missing: 'permission' });
+
+    // The group read, the schedules it names refused: the schedules' own permission.
+    const schedules = new AvailabilityReads({
+      request: async <T>({ path }: { path: string }): Promise<T> => {
+        if (path.includes('/architect/schedules/')) throw refusal(path, 403);
+        return { id: SCHEDULE_GROUP, timeZone: 'UTC', openSchedules: [{ id: 's-1' }] } as T;
+      },
+    });
+    const read = await refreshFacts({
+      reads: schedules,
+      targets: { queueIds: [], scheduleGroupId: SCHEDULE_GROUP },
+      now: 0,
+      staleMs: 0,
+      logger: captureLogger().logger,
+      onMissingPermission: (permission, part, request) =>
+        missing.splice(0, missing.length, [permission, part, request]),
+      onNoTimeZone: () => undefined,
+    });
+    expect(read.facts.schedule).toEqual({ missing: 'permission' });
+    expect(missing).toEqual([['routing:schedule:view', 'schedule', 'GET /api/v2/architect/schedules/s-1']]);
   });
 });
