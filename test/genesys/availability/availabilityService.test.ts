@@ -18,13 +18,15 @@ import { waitFor } from '../../support/wait';
 const GROUP = '3c5e7a9b-1d2f-4a6b-8c0d-2e4f6a8b0c1d';
 const EMERGENCY = '5e7a9b1c-3d4f-4b6c-8d0e-4f6a8b0c2d3e';
 const REFRESH_MS = 60_000;
+const STALE_MS = 2 * REFRESH_MS;
 const CREDENTIALS = 'GENESYS_CLIENT_ID and GENESYS_CLIENT_SECRET';
 
 /** A Platform whose schedule group opens 09:00-17:00 every day in `timeZone`, with an emergency flag to flip. */
-function platform(options: { timeZone?: string; refuseEmergency?: boolean } = {}) {
+function platform(options: { timeZone?: string; refuseEmergency?: boolean; gate?: Promise<void> } = {}) {
   const state = { emergency: false, groupReads: 0 };
   const reads = new AvailabilityReads({
     request: async <T>({ path }: { path: string }): Promise<T> => {
+      await options.gate;
       if (path.includes('/schedulegroups/')) {
         state.groupReads++;
         return { id: GROUP, timeZone: options.timeZone, openSchedules: [{ id: 's-1' }] } as T;
@@ -56,6 +58,7 @@ function service(
     reads?: AvailabilityReads;
     store?: SharedStore;
     leaseMs?: number;
+    firstAnswerWaitMs?: number;
     targets?: { queueIds: string[]; scheduleGroupId?: string; emergencyGroupId?: string };
     /** Where the clock stands at first. */
     at?: string;
@@ -71,8 +74,8 @@ function service(
     credentialsNamed: CREDENTIALS,
     store: options.store ?? new MemoryStore(),
     refreshMs: REFRESH_MS,
-    staleMs: 2 * REFRESH_MS,
-    firstAnswerWaitMs: 5000,
+    staleMs: STALE_MS,
+    firstAnswerWaitMs: options.firstAnswerWaitMs ?? 5000,
     leaseMs: options.leaseMs ?? 5000,
     logger: log.logger,
     now: clock.now,
@@ -209,4 +212,85 @@ test('a shared store that does not answer: the instance refreshes alone and says
   const line = log.lines().find((l) => l.msg === 'availability: the shared store is away; refreshing alone');
   expect(line).toMatchObject({ level: 40, err: expect.objectContaining({ message: 'the store is away' }) });
   await waitFor(async () => (await s.current()).answer.unknown.length === 0);
+});
+
+test('the first request waits for the first refresh, so its answer knows the parts', async () => {
+  const { reads } = platform({ timeZone: 'UTC' });
+  const { service: s } = service({ reads });
+  s.start();
+  expect((await s.current()).answer).toMatchObject({ open: true, unknown: [] });
+});
+
+test('a first refresh Genesys holds up: the first request waits a bounded time, no later one waits', async () => {
+  let release = () => undefined as void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const { reads } = platform({ timeZone: 'UTC', gate });
+  const { service: s } = service({ reads, firstAnswerWaitMs: 200 });
+  try {
+    s.start();
+    expect((await s.current()).answer.unknown).toEqual(['schedule', 'emergency']);
+    // Answered within the turn it was asked in: before anything a timer or I/O would bring.
+    const next = await Promise.race([
+      s.current().then(() => 'answered'),
+      new Promise((resolve) => setImmediate(() => resolve('waited'))),
+    ]);
+    expect(next).toBe('answered');
+  } finally {
+    release();
+  }
+});
+
+/** A memory store that records what is asked of it. */
+function recordingStore() {
+  const store = new MemoryStore();
+  const calls: string[] = [];
+  const get = store.get.bind(store);
+  const put = store.put.bind(store);
+  store.get = (key) => (calls.push(`get ${key}`), get(key));
+  store.put = (key, value, ttlMs) => (calls.push(`put ${key} ${ttlMs}`), put(key, value, ttlMs));
+  return { store, calls };
+}
+
+test('not configured: start reads nothing and says nothing, and the answer lives a refresh interval', async () => {
+  const { store, calls } = recordingStore();
+  const { reads, state } = platform({ timeZone: 'UTC' });
+  const { service: s, log } = service({ reads, store, targets: { queueIds: [] } });
+  expect(s.configured).toBe(false);
+  s.start();
+  // A refresh asks the store for the shared answer as it starts: none did.
+  expect(calls).toEqual([]);
+  const { answer, maxAgeSeconds } = await s.current();
+  expect(answer).toMatchObject({ configured: false, open: true });
+  expect(maxAgeSeconds).toBe(REFRESH_MS / 1000);
+  expect([state.groupReads, log.lines()]).toEqual([0, []]);
+});
+
+test('the shared answer is kept for the stale window and two intervals more; with a client, start warns of nothing', async () => {
+  const { store, calls } = recordingStore();
+  const { reads } = platform({ timeZone: 'UTC' });
+  const { service: s, log } = service({ reads, store });
+  s.start();
+  await waitFor(() => calls.some((c) => c.startsWith('put availability:facts')));
+  expect(calls.filter((c) => c.startsWith('put availability:facts'))).toEqual([
+    `put availability:facts ${STALE_MS + 2 * REFRESH_MS}`,
+  ]);
+  expect(log.lines().filter((l) => l.level >= 40)).toEqual([]);
+});
+
+test('each refresh from Genesys is counted by result; without an OAuth client nothing is read, so none is', async () => {
+  const refreshes = async (deployment: string, result: string) =>
+    parseScrape(await metricsText()).value('genesys_bff_availability_refreshes_total', { deployment, result });
+  const { reads } = platform({ timeZone: 'UTC' });
+  const read = inDeployment('avail-counted', () => service({ reads }));
+  inDeployment('avail-counted', () => read.service.start());
+  await waitFor(async () => (await read.service.current()).answer.unknown.length === 0);
+  expect(await refreshes('avail-counted', 'ok')).toBe(1);
+
+  const { store, calls } = recordingStore();
+  const unread = inDeployment('avail-no-client', () => service({ store }));
+  inDeployment('avail-no-client', () => unread.service.start());
+  // The refresh without a client still shares its answer (every part unknown): it has run once that is written.
+  await waitFor(() => calls.some((c) => c.startsWith('put availability:facts')));
+  for (const result of ['ok', 'partial', 'failed', 'rate_limited'])
+    expect(await refreshes('avail-no-client', result)).toBe(0);
 });

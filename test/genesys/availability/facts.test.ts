@@ -295,3 +295,102 @@ describe("what a refresh makes of Genesys's refusals", () => {
     expect(missing).toEqual([['routing:schedule:view', 'schedule', 'GET /api/v2/architect/schedules/s-1']]);
   });
 });
+
+describe('what a refresh reads', () => {
+  test('only the parts configured: without queues no queue is read, and no wait or agents part is made', async () => {
+    const asked: string[] = [];
+    const reads = new AvailabilityReads({
+      request: async <T>({ path }: { path: string }): Promise<T> => {
+        asked.push(path);
+        return (
+          path.includes('/schedulegroups/')
+            ? { id: SCHEDULE_GROUP, timeZone: 'Europe/Paris', openSchedules: [] }
+            : { id: EMERGENCY_GROUP, enabled: false }
+        ) as T;
+      },
+    });
+    const noZone: string[] = [];
+    const { facts, result } = await refreshFacts({
+      reads,
+      targets: { queueIds: [], scheduleGroupId: SCHEDULE_GROUP, emergencyGroupId: EMERGENCY_GROUP },
+      now: 0,
+      staleMs: 0,
+      logger: captureLogger().logger,
+      onMissingPermission: () => undefined,
+      onNoTimeZone: (id) => noZone.push(id),
+    });
+    expect(asked.sort()).toEqual([
+      `/api/v2/architect/emergencygroups/${EMERGENCY_GROUP}`,
+      `/api/v2/architect/schedulegroups/${SCHEDULE_GROUP}`,
+    ]);
+    expect(facts.estimatedWait).toBeUndefined();
+    expect(facts.agents).toBeUndefined();
+    expect(result).toBe('ok');
+    // The group states its zone: nothing to warn of.
+    expect(noZone).toEqual([]);
+    expect(facts.schedule?.value?.timeZone).toBe('Europe/Paris');
+  });
+
+  test('agents on queue are the sum over their routing statuses, idle those idle', async () => {
+    const observed = (qualifier: string, count: number) => ({ metric: 'oOnQueueUsers', qualifier, stats: { count } });
+    const reads = new AvailabilityReads({
+      request: async <T>({ path }: { path: string }): Promise<T> =>
+        (path.includes('/observations/')
+          ? {
+              results: [
+                {
+                  data: [
+                    observed('IDLE', 2),
+                    observed('INTERACTING', 3),
+                    observed('NOT_RESPONDING', 1),
+                    { metric: 'oWaiting', stats: { count: 4 } },
+                  ],
+                },
+              ],
+            }
+          : { results: [] }) as T,
+    });
+    const { facts } = await refreshFacts({
+      reads,
+      targets: { queueIds: [QUEUE] },
+      now: 0,
+      staleMs: 0,
+      logger: captureLogger().logger,
+      onMissingPermission: () => undefined,
+      onNoTimeZone: () => undefined,
+    });
+    expect(facts.agents?.value).toEqual({ onQueue: 6, idle: 2, waiting: 4 });
+  });
+
+  test("each queue's chosen prediction is logged at debug, its formula and intent (null when Genesys gives none)", async () => {
+    const reads = new AvailabilityReads({
+      request: async <T>({ path }: { path: string }): Promise<T> => {
+        if (!path.includes('/estimatedwaittime')) return { results: [] } as T;
+        return (
+          path.includes('queue-a')
+            ? { results: [{ intent: 'MESSAGE', formula: 'BEST', estimatedWaitTimeSeconds: 40 }] }
+            : { results: [{ estimatedWaitTimeSeconds: 20 }] }
+        ) as T;
+      },
+    });
+    const log = captureLogger();
+    await refreshFacts({
+      reads,
+      targets: { queueIds: ['queue-a', 'queue-b'] },
+      now: 0,
+      staleMs: 0,
+      logger: log.logger,
+      onMissingPermission: () => undefined,
+      onNoTimeZone: () => undefined,
+    });
+    expect(log.lines().filter((l) => l.level === 20)).toEqual([
+      expect.objectContaining({
+        msg: 'availability: estimated wait read',
+        predictions: [
+          { formula: 'BEST', intent: 'MESSAGE' },
+          { formula: null, intent: null },
+        ],
+      }),
+    ]);
+  });
+});
