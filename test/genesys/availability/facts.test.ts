@@ -274,25 +274,25 @@ describe("what a refresh makes of Genesys's refusals", () => {
     );
     expect(facts.schedule).toEqual({ missing: 'permission' });
 
-    // The group read, the schedules it names refused: the schedules' own permission.
+    // The group is read but its schedules are refused: the schedules' own permission is named.
     const schedules = new AvailabilityReads({
       request: async <T>({ path }: { path: string }): Promise<T> => {
         if (path.includes('/architect/schedules/')) throw refusal(path, 403);
         return { id: SCHEDULE_GROUP, timeZone: 'UTC', openSchedules: [{ id: 's-1' }] } as T;
       },
     });
+    const named: [string, string, string][] = [];
     const read = await refreshFacts({
       reads: schedules,
       targets: { queueIds: [], scheduleGroupId: SCHEDULE_GROUP },
       now: 0,
       staleMs: 0,
       logger: captureLogger().logger,
-      onMissingPermission: (permission, part, request) =>
-        missing.splice(0, missing.length, [permission, part, request]),
+      onMissingPermission: (permission, part, request) => named.push([permission, part, request]),
       onNoTimeZone: () => undefined,
     });
     expect(read.facts.schedule).toEqual({ missing: 'permission' });
-    expect(missing).toEqual([['routing:schedule:view', 'schedule', 'GET /api/v2/architect/schedules/s-1']]);
+    expect(named).toEqual([['routing:schedule:view', 'schedule', 'GET /api/v2/architect/schedules/s-1']]);
   });
 });
 
