@@ -171,7 +171,14 @@ export class AvailabilityService {
     const before = this.notified;
     this.notified = answer;
     if (!before || !changedNoticeably(before, answer)) return;
-    for (const listener of this.listeners) listener(answer);
+    for (const listener of this.listeners) {
+      // A listener's failure is its own: the others still hear, and the refresh that told them schedules the next.
+      try {
+        listener(answer);
+      } catch (error) {
+        this.options.logger.warn({ err: error }, 'availability: a listener failed to take a change');
+      }
+    }
   }
 
   private warnNoTimeZone(groupId: string, assumed: string): void {

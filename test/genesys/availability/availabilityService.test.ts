@@ -307,3 +307,25 @@ test('a refresh from Genesys is counted under its result; without an OAuth clien
   for (const result of ['ok', 'partial', 'failed', 'rate_limited'])
     expect(await refreshes('avail-no-client', result)).toBe(0);
 });
+
+test('a listener that throws is logged; the others still hear, and the refreshes go on', async () => {
+  const { reads, state } = platform({ timeZone: 'UTC' });
+  const { service: s, clock, log } = service({ reads });
+  s.subscribe(() => {
+    throw new Error('this stream broke');
+  });
+  const heard: boolean[] = [];
+  s.subscribe((answer) => heard.push(answer.open));
+  s.start();
+  await waitFor(async () => (await s.current()).answer.unknown.length === 0);
+  state.emergency = true;
+  await refresh(s, clock);
+  expect(heard).toEqual([false]);
+  expect(log.lines().find((l) => l.msg === 'availability: a listener failed to take a change')).toMatchObject({
+    level: 40,
+    err: expect.objectContaining({ message: 'this stream broke' }),
+  });
+  state.emergency = false;
+  expect((await refresh(s, clock)).open).toBe(true);
+  expect(heard).toEqual([false, true]);
+});
