@@ -1,6 +1,6 @@
 import { AvailabilityReads, PlatformApiError } from '../../../src/genesys/platform';
 import { composeAnswer } from '../../../src/genesys/availability/answer';
-import { refreshFacts, type Facts } from '../../../src/genesys/availability/facts';
+import { refreshFacts, type AvailabilityTargets, type Facts } from '../../../src/genesys/availability/facts';
 import { captureLogger } from '../../support/app';
 
 /**
@@ -183,37 +183,42 @@ const SCHEDULE_GROUP = '1f0e2d3c-4b5a-4968-8776-a5b4c3d2e1f0';
 const EMERGENCY_GROUP = '2a1b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d';
 const TARGETS = { queueIds: [QUEUE], scheduleGroupId: SCHEDULE_GROUP, emergencyGroupId: EMERGENCY_GROUP };
 
+/** A stand-in Platform that answers each read with what `answer` gives for its path (throwing what it throws). */
+function answering(answer: (path: string) => unknown): AvailabilityReads {
+  return new AvailabilityReads({ request: async <T>({ path }: { path: string }): Promise<T> => answer(path) as T });
+}
+
 /** The answer each read gets: Genesys's body, or the error `refuse` gives for its path. */
 function platform(refuse: (path: string) => PlatformApiError | undefined = () => undefined) {
-  return new AvailabilityReads({
-    request: async <T>({ path }: { path: string }): Promise<T> => {
-      const error = refuse(path);
-      if (error) throw error;
-      if (path.includes('/schedulegroups/')) return { id: SCHEDULE_GROUP, timeZone: 'UTC', openSchedules: [] } as T;
-      if (path.includes('/emergencygroups/')) return { id: EMERGENCY_GROUP, enabled: false } as T;
-      if (path.includes('/estimatedwaittime')) return { results: [{ estimatedWaitTimeSeconds: 30 }] } as T;
-      return { results: [] } as T;
-    },
+  return answering((path) => {
+    const error = refuse(path);
+    if (error) throw error;
+    if (path.includes('/schedulegroups/')) return { id: SCHEDULE_GROUP, timeZone: 'UTC', openSchedules: [] };
+    if (path.includes('/emergencygroups/')) return { id: EMERGENCY_GROUP, enabled: false };
+    if (path.includes('/estimatedwaittime')) return { results: [{ estimatedWaitTimeSeconds: 30 }] };
+    return { results: [] };
   });
 }
 
+/** One refresh over `reads`; returns its outcome, its log, and what the listeners were told. */
 async function refreshWith(
   reads: AvailabilityReads,
-  options: { now?: number; staleMs?: number; previous?: Facts } = {},
+  options: { targets?: AvailabilityTargets; now?: number; staleMs?: number; previous?: Facts } = {},
 ) {
   const log = captureLogger();
   const missing: [string, string, string][] = [];
+  const noZone: string[] = [];
   const outcome = await refreshFacts({
     reads,
-    targets: TARGETS,
+    targets: options.targets ?? TARGETS,
     now: options.now ?? 1_000_000,
     staleMs: options.staleMs ?? 0,
     previous: options.previous,
     logger: log.logger,
     onMissingPermission: (permission, part, request) => missing.push([permission, part, request]),
-    onNoTimeZone: () => undefined,
+    onNoTimeZone: (groupId) => noZone.push(groupId),
   });
-  return { ...outcome, log, missing };
+  return { ...outcome, log, missing, noZone };
 }
 
 describe("what a refresh makes of Genesys's refusals", () => {
@@ -275,50 +280,28 @@ describe("what a refresh makes of Genesys's refusals", () => {
     expect(facts.schedule).toEqual({ missing: 'permission' });
 
     // The group is read but its schedules are refused: the schedules' own permission is named.
-    const schedules = new AvailabilityReads({
-      request: async <T>({ path }: { path: string }): Promise<T> => {
-        if (path.includes('/architect/schedules/')) throw refusal(path, 403);
-        return { id: SCHEDULE_GROUP, timeZone: 'UTC', openSchedules: [{ id: 's-1' }] } as T;
-      },
+    const schedules = answering((path) => {
+      if (path.includes('/architect/schedules/')) throw refusal(path, 403);
+      return { id: SCHEDULE_GROUP, timeZone: 'UTC', openSchedules: [{ id: 's-1' }] };
     });
-    const named: [string, string, string][] = [];
-    const read = await refreshFacts({
-      reads: schedules,
-      targets: { queueIds: [], scheduleGroupId: SCHEDULE_GROUP },
-      now: 0,
-      staleMs: 0,
-      logger: captureLogger().logger,
-      onMissingPermission: (permission, part, request) => named.push([permission, part, request]),
-      onNoTimeZone: () => undefined,
-    });
+    const read = await refreshWith(schedules, { targets: { queueIds: [], scheduleGroupId: SCHEDULE_GROUP } });
     expect(read.facts.schedule).toEqual({ missing: 'permission' });
-    expect(named).toEqual([['routing:schedule:view', 'schedule', 'GET /api/v2/architect/schedules/s-1']]);
+    expect(read.missing).toEqual([['routing:schedule:view', 'schedule', 'GET /api/v2/architect/schedules/s-1']]);
   });
 });
 
 describe('what a refresh reads', () => {
   test('only the parts configured: without queues no queue is read, and no wait or agents part is made', async () => {
     const asked: string[] = [];
-    const reads = new AvailabilityReads({
-      request: async <T>({ path }: { path: string }): Promise<T> => {
+    const { facts, result, noZone } = await refreshWith(
+      answering((path) => {
         asked.push(path);
-        return (
-          path.includes('/schedulegroups/')
-            ? { id: SCHEDULE_GROUP, timeZone: 'Europe/Paris', openSchedules: [] }
-            : { id: EMERGENCY_GROUP, enabled: false }
-        ) as T;
-      },
-    });
-    const noZone: string[] = [];
-    const { facts, result } = await refreshFacts({
-      reads,
-      targets: { queueIds: [], scheduleGroupId: SCHEDULE_GROUP, emergencyGroupId: EMERGENCY_GROUP },
-      now: 0,
-      staleMs: 0,
-      logger: captureLogger().logger,
-      onMissingPermission: () => undefined,
-      onNoTimeZone: (id) => noZone.push(id),
-    });
+        return path.includes('/schedulegroups/')
+          ? { id: SCHEDULE_GROUP, timeZone: 'Europe/Paris', openSchedules: [] }
+          : { id: EMERGENCY_GROUP, enabled: false };
+      }),
+      { targets: { queueIds: [], scheduleGroupId: SCHEDULE_GROUP, emergencyGroupId: EMERGENCY_GROUP } },
+    );
     expect(asked.sort()).toEqual([
       `/api/v2/architect/emergencygroups/${EMERGENCY_GROUP}`,
       `/api/v2/architect/schedulegroups/${SCHEDULE_GROUP}`,
@@ -333,56 +316,34 @@ describe('what a refresh reads', () => {
 
   test('agents on queue are the sum over their routing statuses, idle those idle', async () => {
     const observed = (qualifier: string, count: number) => ({ metric: 'oOnQueueUsers', qualifier, stats: { count } });
-    const reads = new AvailabilityReads({
-      request: async <T>({ path }: { path: string }): Promise<T> =>
-        (path.includes('/observations/')
-          ? {
-              results: [
-                {
-                  data: [
-                    observed('IDLE', 2),
-                    observed('INTERACTING', 3),
-                    observed('NOT_RESPONDING', 1),
-                    { metric: 'oWaiting', stats: { count: 4 } },
-                  ],
-                },
-              ],
-            }
-          : { results: [] }) as T,
-    });
-    const { facts } = await refreshFacts({
-      reads,
-      targets: { queueIds: [QUEUE] },
-      now: 0,
-      staleMs: 0,
-      logger: captureLogger().logger,
-      onMissingPermission: () => undefined,
-      onNoTimeZone: () => undefined,
-    });
+    const reads = answering((path) =>
+      path.includes('/observations/')
+        ? {
+            results: [
+              {
+                data: [
+                  observed('IDLE', 2),
+                  observed('INTERACTING', 3),
+                  observed('NOT_RESPONDING', 1),
+                  { metric: 'oWaiting', stats: { count: 4 } },
+                ],
+              },
+            ],
+          }
+        : { results: [] },
+    );
+    const { facts } = await refreshWith(reads, { targets: { queueIds: [QUEUE] } });
     expect(facts.agents?.value).toEqual({ onQueue: 6, idle: 2, waiting: 4 });
   });
 
   test("each queue's chosen prediction is logged at debug, its formula and intent (null when Genesys gives none)", async () => {
-    const reads = new AvailabilityReads({
-      request: async <T>({ path }: { path: string }): Promise<T> => {
-        if (!path.includes('/estimatedwaittime')) return { results: [] } as T;
-        return (
-          path.includes('queue-a')
-            ? { results: [{ intent: 'MESSAGE', formula: 'BEST', estimatedWaitTimeSeconds: 40 }] }
-            : { results: [{ estimatedWaitTimeSeconds: 20 }] }
-        ) as T;
-      },
+    const reads = answering((path) => {
+      if (!path.includes('/estimatedwaittime')) return { results: [] };
+      return path.includes('queue-a')
+        ? { results: [{ intent: 'MESSAGE', formula: 'BEST', estimatedWaitTimeSeconds: 40 }] }
+        : { results: [{ estimatedWaitTimeSeconds: 20 }] };
     });
-    const log = captureLogger();
-    await refreshFacts({
-      reads,
-      targets: { queueIds: ['queue-a', 'queue-b'] },
-      now: 0,
-      staleMs: 0,
-      logger: log.logger,
-      onMissingPermission: () => undefined,
-      onNoTimeZone: () => undefined,
-    });
+    const { log } = await refreshWith(reads, { targets: { queueIds: ['queue-a', 'queue-b'] } });
     expect(log.lines().filter((l) => l.level === 20)).toEqual([
       expect.objectContaining({
         msg: 'availability: estimated wait read',
