@@ -1,6 +1,6 @@
 import crypto, { createCipheriv } from 'node:crypto';
 import { CompactEncrypt, compactDecrypt } from 'jose';
-import { deriveKeys, Sealer } from '../../../src/session/tokens/sealing';
+import { deriveKeys, keyIdOf, Sealer } from '../../../src/session/tokens/sealing';
 
 /**
  * The sealed token format is compact JWE (dir + A256GCM), written with
@@ -172,5 +172,47 @@ describe('Sealer', () => {
       refused,
     );
     for (const junk of ['', 'x', '....', 'a.b.c.d.e']) await expect(sealer.unseal(junk)).rejects.toMatchObject(refused);
+  });
+});
+
+describe('the keys of a deployment', () => {
+  test('are its own: each named deployment’s differ from another’s and from those of the one named default', async () => {
+    const kids = [deriveKeys(SECRETS), deriveKeys(SECRETS, 'shop'), deriveKeys(SECRETS, 'support')].map((k) =>
+      k.map(({ kid }) => kid),
+    );
+    expect(new Set(kids.flat()).size).toBe(6);
+    const sealed = await new Sealer(deriveKeys(SECRETS, 'shop')).seal(payload);
+    await expect(new Sealer(deriveKeys(SECRETS, 'shop')).unseal(sealed)).resolves.toEqual(payload);
+    await expect(new Sealer(deriveKeys(SECRETS, 'support')).unseal(sealed)).rejects.toMatchObject(refused);
+  });
+});
+
+describe('keyIdOf', () => {
+  const header = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+  test('reads the key id a token names without opening it', async () => {
+    expect(keyIdOf(await sealer.seal(payload))).toBe(keys[0]!.kid);
+    expect(keyIdOf(`${header({ kid: 'anything' })}.not-a-token`)).toBe('anything');
+  });
+
+  test('reads a header of up to 200 characters, and no longer', () => {
+    const of = (bytes: number) => header({ kid: 'k', p: 'x'.repeat(bytes - 18) });
+    expect(of(150)).toHaveLength(200);
+    expect(keyIdOf(`${of(150)}.x`)).toBe('k');
+    expect(of(151).length).toBeGreaterThan(200);
+    expect(keyIdOf(`${of(151)}.x`)).toBeUndefined();
+  });
+
+  test('is undefined for anything that is not a token’s shape', () => {
+    for (const token of [
+      '',
+      'no-dot-at-all',
+      '.starts-with-a-dot',
+      'not base64url!.x',
+      `${header({ kid: 7 })}.x`,
+      `${header({})}.x`,
+      `${Buffer.from('not json').toString('base64url')}.x`,
+    ])
+      expect(keyIdOf(token)).toBeUndefined();
   });
 });

@@ -314,6 +314,15 @@ describe('what each carries back, how long it lives, where it is accepted', () =
       await expect(tokens.openSignIn(sealed, 'guest-token', 'grant-digest')).resolves.toBeUndefined();
     });
 
+    test('a sign-in sealed for its retry opens until the very millisecond a token issued with it expires', async () => {
+      const sealed = await tokens.sealSignIn('guest-token', 'grant-digest', signIn);
+      const exp = Math.floor(clock / 1000) + TTL_SECONDS;
+      clock = exp * 1000 - 1;
+      await expect(tokens.openSignIn(sealed, 'guest-token', 'grant-digest')).resolves.toEqual(signIn);
+      clock = exp * 1000;
+      await expect(tokens.openSignIn(sealed, 'guest-token', 'grant-digest')).resolves.toBeUndefined();
+    });
+
     test('attributes are undelivered until their current form has reached Genesys', () => {
       const attributes = { name: 'Zoë' };
       expect(undeliveredAttributes({ ...state, attributes: {}, deliveredFingerprint: '' })).toBeUndefined();
