@@ -11,7 +11,7 @@ import { ReadPacer } from '../../../src/session/notifications/readPacer';
 import { Sealer, deriveKeys, type SessionClaims } from '../../../src/session/tokens';
 import { MemoryStore, sessionKeyOf, type SharedStore } from '../../../src/store';
 import { captureLogger } from '../../support/app';
-import { steerableClock } from '../../support/clock';
+import { type SteerableClock, steerableClock } from '../../support/clock';
 import { advanceFakeTimersUntil, waitFor } from '../../support/wait';
 
 /**
@@ -143,6 +143,14 @@ const claims = (gt: string, extra: Partial<SessionClaims> = {}): SessionClaims =
 const isListed = async (store: SharedStore, gt: string) =>
   (await listed(store, bucketOf(sessionKeyOf(gt)))).includes(sessionKeyOf(gt));
 const keysOf = (gt: string) => recordKeys(sessionKeyOf(gt));
+
+/** That the chat's `notify-seen` record lives `ms` from the clock's now, to the millisecond. */
+async function expectSeenFor(store: SharedStore, clock: SteerableClock, gt: string, ms: number): Promise<void> {
+  clock.advance(ms - 1);
+  expect(await store.get(keysOf(gt).seen)).toBeDefined();
+  clock.advance(2);
+  expect(await store.get(keysOf(gt).seen)).toBeUndefined();
+}
 
 const reply = (id: string, extra: Partial<NormalizedMessage> = {}): NormalizedMessage =>
   ({
@@ -280,10 +288,7 @@ describe('a push subscription', () => {
     });
     expect(await isListed(store, 'gt-1')).toBe(true);
     expect(log.messages('info')).toContain('push subscription stored for the chat');
-    clock.advance(59_000);
-    expect(await store.get(keysOf('gt-1').seen)).toBeDefined();
-    clock.advance(2000);
-    expect(await store.get(keysOf('gt-1').seen)).toBeUndefined();
+    await expectSeenFor(store, clock, 'gt-1', 60_000);
   });
 
   it('removed, takes the chat off the lists unless it has an e-mail opt-in', async () => {
@@ -529,10 +534,7 @@ describe('a page looking at the chat', () => {
     expect(await store.get(keysOf('gt-1').seen)).toBeDefined();
     close();
     await settled();
-    clock.advance(AFTER_MS - 1);
-    expect(await store.get(keysOf('gt-1').seen)).toBeDefined();
-    clock.advance(2);
-    expect(await store.get(keysOf('gt-1').seen)).toBeUndefined();
+    await expectSeenFor(store, clock, 'gt-1', AFTER_MS);
   });
 
   it('of two streams, still counts while one is open, however often the other’s close is called', async () => {
@@ -548,10 +550,7 @@ describe('a page looking at the chat', () => {
     expect(await store.get(keysOf('gt-1').seen)).toBeDefined();
     second();
     await settled();
-    clock.advance(AFTER_MS - 1);
-    expect(await store.get(keysOf('gt-1').seen)).toBeDefined();
-    clock.advance(2);
-    expect(await store.get(keysOf('gt-1').seen)).toBeUndefined();
+    await expectSeenFor(store, clock, 'gt-1', AFTER_MS);
   });
 
   it('renews its record every 20 s while a stream is open, and no more once the service closes', async () => {
@@ -592,10 +591,7 @@ describe('a page looking at the chat', () => {
     clock.standStill();
     const { n, store } = notifications({ now: clock.now });
     await n.pageResumed('gt-1');
-    clock.advance(59_000);
-    expect(await store.get(keysOf('gt-1').seen)).toBeDefined();
-    clock.advance(2000);
-    expect(await store.get(keysOf('gt-1').seen)).toBeUndefined();
+    await expectSeenFor(store, clock, 'gt-1', 60_000);
   });
 });
 
