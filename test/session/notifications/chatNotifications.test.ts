@@ -324,6 +324,15 @@ describe('an e-mail opt-in', () => {
     await relayTried(log, 2);
   });
 
+  it('counts the page that opts in as looked at for at least a minute', async () => {
+    const clock = steerableClock();
+    clock.standStill();
+    const { n, store, log } = notifications({ email: true, now: clock.now });
+    await n.optInEmail(claims('gt-1'), { address }, 'https://bff');
+    await expectSeenFor(store, clock, 'gt-1', 60_000);
+    await relayTried(log, 1);
+  });
+
   /** The sealed `t` of the chat's confirm or stop link, as its e-mail carries it. */
   async function link(store: SharedStore, gt: string, act: 'confirm' | 'stop'): Promise<string> {
     const sk = sessionKeyOf(gt);
