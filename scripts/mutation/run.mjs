@@ -3,8 +3,9 @@
 //   node scripts/mutation/run.mjs changed          npm run test:mutation:changed (CI, .ci/run)
 //   node scripts/mutation/run.mjs modules a.ts,b.ts   those modules, in one run
 //   node scripts/mutation/run.mjs all              npm run test:mutation: every module, area by area
-//   node scripts/mutation/run.mjs confirm [a.ts,b.ts]  re-tests the verdicts that rest on time alone (every run does;
-//                                                  needs the local cache of the run that gave them)
+//   node scripts/mutation/run.mjs confirm [a.ts,b.ts]  re-tests the verdicts that rest on time alone and were not
+//                                                  confirmed yet (every run does; needs the local cache of the run
+//                                                  that gave them)
 //   node scripts/mutation/run.mjs carry <rev> [old=new ...] [--note <text>] [--force]
 //   node scripts/mutation/run.mjs drop <module> [...]
 //
@@ -146,18 +147,44 @@ function changed() {
  */
 const byTimeAlone = (mutant) => mutant.status === 'Timeout' || killedByBoundAlone(mutant);
 
-/** Drops from the local incremental cache the verdicts of `modules` that rest on time alone; how many. */
-function forgetTimeVerdicts(modules) {
-  if (!fs.existsSync(INCREMENTAL_FILE)) return 0;
-  const incremental = incrementalReport();
+/**
+ * What a verdict on time alone carries in the local cache once a confirming run gave it. Stryker hands a reused
+ * verdict back as it was, statusReason and all, and writes a fresh one for a mutant it tests again: a marked verdict
+ * is one no change has touched since it was confirmed, and is not tested a third time.
+ */
+export const CONFIRMED = ' (confirmed at low concurrency)';
+const confirmed = (mutant) => (mutant.statusReason ?? '').endsWith(CONFIRMED);
+
+/**
+ * Drops from `incremental` (Stryker's incremental report) the verdicts of `modules` that rest on time alone and were
+ * not confirmed since their mutant or its tests last changed; how many.
+ */
+export function forgetUnconfirmed(incremental, modules) {
   let forgotten = 0;
   for (const module of modules) {
     const held = incremental.files?.[module];
     if (!held) continue;
-    const kept = held.mutants.filter((mutant) => !byTimeAlone(mutant));
+    const kept = held.mutants.filter((mutant) => !byTimeAlone(mutant) || confirmed(mutant));
     forgotten += held.mutants.length - kept.length;
     held.mutants = kept;
   }
+  return forgotten;
+}
+
+/** Marks in `incremental` each verdict of `modules` that rests on time alone as confirmed (a confirming run gave it). */
+export function markConfirmed(incremental, modules) {
+  for (const module of modules) {
+    for (const mutant of incremental.files?.[module]?.mutants ?? []) {
+      if (byTimeAlone(mutant) && !confirmed(mutant)) mutant.statusReason = `${mutant.statusReason ?? ''}${CONFIRMED}`;
+    }
+  }
+}
+
+/** Drops from the local incremental cache the verdicts of `modules` that rest on time alone, unconfirmed; how many. */
+function forgetTimeVerdicts(modules) {
+  if (!fs.existsSync(INCREMENTAL_FILE)) return 0;
+  const incremental = incrementalReport();
+  const forgotten = forgetUnconfirmed(incremental, modules);
   if (forgotten > 0) fs.writeFileSync(INCREMENTAL_FILE, JSON.stringify(incremental));
   return forgotten;
 }
@@ -180,7 +207,13 @@ async function confirmTimeVerdicts(modules, budgetSeconds) {
   say(
     `${forgotten} verdict(s) rest on time alone (a test past its bound, or a Stryker timeout): re-testing them at concurrency ${CORES}`,
   );
-  return strykerRun(modules, budgetSeconds, ['--concurrency', String(CORES)]);
+  const run = await strykerRun(modules, budgetSeconds, ['--concurrency', String(CORES)]);
+  if (run.code === 0 && !run.overBudget) {
+    const incremental = incrementalReport();
+    markConfirmed(incremental, modules);
+    fs.writeFileSync(INCREMENTAL_FILE, JSON.stringify(incremental));
+  }
+  return run;
 }
 
 /**

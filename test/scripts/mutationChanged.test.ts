@@ -7,10 +7,12 @@ import { pathToFileURL } from 'node:url';
  * when its source hash or the hash of a suite its kills rest on differs from the committed record
  * (scripts/mutation/record.mjs changedModules, staleness), a record is rebuilt from Stryker's results
  * keeping the reasons of the mutants still left (entryOf), and `carry` takes a change for one that only
- * moves or formats code when Prettier and the import lines are all that differ (sameCode).
- * record.mjs is an ES module: each case runs in a node of its own.
+ * moves or formats code when Prettier and the import lines are all that differ (sameCode), and a verdict that
+ * rests on time alone is confirmed once, not at every run that reuses it (run.mjs forgetUnconfirmed).
+ * The scripts are ES modules: each case runs in a node of its own.
  */
 const RECORD = pathToFileURL(path.join(__dirname, '../../scripts/mutation/record.mjs')).href;
+const RUN = pathToFileURL(path.join(__dirname, '../../scripts/mutation/run.mjs')).href;
 
 function run<T>(body: string, input: unknown): T {
   const script = `import * as record from ${JSON.stringify(RECORD)};
@@ -134,6 +136,54 @@ interface Entry {
     byBound?: boolean;
   }[];
 }
+
+test('a verdict on time alone is tested again until a confirming run gave it, and once Stryker gives it anew', () => {
+  const bound = 'Exceeded timeout of 5000 ms for a test.';
+  const out = run<{ forgotten: number[]; kept: string[][]; stillBound: boolean; marks: number[] }>(
+    `const { forgetUnconfirmed, markConfirmed, CONFIRMED } = await import(${JSON.stringify(RUN)});
+const cache = () => ({
+  files: {
+    [input.A]: { mutants: [
+      { id: 't', status: 'Timeout' },
+      { id: 'b', status: 'Killed', statusReason: input.bound },
+      { id: 'k', status: 'Killed', statusReason: 'expected 1, got 2' },
+      { id: 's', status: 'Survived' },
+    ] },
+    [input.B]: { mutants: [{ id: 'other', status: 'Timeout' }] },
+  },
+});
+const ids = (c, m) => c.files[m].mutants.map((x) => x.id);
+const fresh = cache();
+const forgotten = [forgetUnconfirmed(fresh, [input.A])];
+const confirmed = cache();
+markConfirmed(confirmed, [input.A]);
+markConfirmed(confirmed, [input.A]);
+const marks = confirmed.files[input.A].mutants.map((x) => (x.statusReason ?? '').split(CONFIRMED).length - 1);
+const reused = structuredClone(confirmed);
+forgotten.push(forgetUnconfirmed(reused, [input.A]));
+const retested = structuredClone(confirmed);
+retested.files[input.A].mutants[1].statusReason = input.bound;
+forgotten.push(forgetUnconfirmed(retested, [input.A, input.B]));
+return {
+  forgotten,
+  kept: [ids(fresh, input.A), ids(reused, input.A), ids(retested, input.A), ids(retested, input.B)],
+  stillBound: record.killedByBoundAlone(confirmed.files[input.A].mutants[1]),
+  marks,
+};`,
+    { A, B, bound },
+  );
+  // Unconfirmed, both verdicts on time alone are tested again; the kill on a test's failure and the survivor stand.
+  expect(out.forgotten).toEqual([2, 0, 2]);
+  expect(out.kept[0]).toEqual(['k', 's']);
+  // A confirming run marks each once; reused as it was, nothing is tested again, and the kill still counts as on a
+  // bound alone.
+  expect(out.marks).toEqual([1, 1, 0, 0]);
+  expect(out.kept[1]).toEqual(['t', 'b', 'k', 's']);
+  expect(out.stillBound).toBe(true);
+  // Stryker tested one again (a fresh reason, unmarked): it is tested again; so is another module's unconfirmed one.
+  expect(out.kept[2]).toEqual(['t', 'k', 's']);
+  expect(out.kept[3]).toEqual([]);
+});
 
 test("a record rebuilt from Stryker's results counts each verdict and keeps the reasons of the mutants still left", () => {
   const source = ['const a = 1;', 'if (a > 0) go();', 'const b = "x";', 'stop();', ''].join('\n');
