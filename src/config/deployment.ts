@@ -133,11 +133,6 @@ export const DEFAULT_DEPLOYMENT_NAME = 'default';
 /** A Genesys id: a UUID, in any case. */
 export const GENESYS_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Whether the two describe the same deployment at Genesys: its conversations are the same conversations. */
-export function sameGenesysDeployment(a: Deployment, b: Deployment): boolean {
-  return a.genesys.region.domain === b.genesys.region.domain && a.genesys.deploymentId === b.genesys.deploymentId;
-}
-
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** Whether some browser Origin is allowed by both allowlist entries. */
