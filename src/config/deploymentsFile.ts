@@ -19,7 +19,7 @@ export const MAX_FILE_BYTES = 1024 * 1024;
 /** Aliases (`*name`) resolved in one file: the YAML library's own default bound. */
 export const MAX_ALIASES = 100;
 /** How long parsing may take, and how much memory, before the file is refused. */
-const PARSE_TIMEOUT_MS = 5_000;
+export const PARSE_TIMEOUT_MS = 5_000;
 const PARSE_MEMORY_MB = 64;
 
 /** What `readDeploymentsFile` gives: the file's text, or why it could not be read. */
@@ -111,7 +111,7 @@ parentPort.postMessage(answer);
 `;
 
 /** The file's text as data (YAML, or JSON, which YAML reads too), parsed in a worker with a budget of its own. */
-function parseInWorker(text: string): Promise<Parsed> {
+function parseInWorker(text: string, timeoutMs: number): Promise<Parsed> {
   return new Promise((resolve) => {
     const worker = new Worker(PARSE_IN_WORKER, {
       eval: true,
@@ -129,8 +129,8 @@ function parseInWorker(text: string): Promise<Parsed> {
       resolve(parsed);
     };
     const timer = setTimeout(
-      () => settle({ problems: [`took longer than ${PARSE_TIMEOUT_MS / 1000} s to parse; simplify it`] }),
-      PARSE_TIMEOUT_MS,
+      () => settle({ problems: [`took longer than ${timeoutMs / 1000} s to parse; simplify it`] }),
+      timeoutMs,
     );
     worker.once('message', (parsed: Parsed) => settle(parsed));
     worker.once('error', (error: NodeJS.ErrnoException) =>
@@ -196,14 +196,15 @@ function variablesNamed(entries: readonly unknown[]): string[] {
 
 /**
  * The deployments in a deployments file's text, or every problem with it, each as `file: key: what is wrong`.
- * Secrets given as a variable's name are read from `env`.
+ * Secrets given as a variable's name are read from `env`. `parseTimeoutMs` is a seam for tests.
  */
 export async function parseDeploymentsFile(
   text: string,
   file: string,
   env: NodeJS.ProcessEnv,
+  parseTimeoutMs = PARSE_TIMEOUT_MS,
 ): Promise<DeploymentsFileRead> {
-  const parsed = await parseInWorker(text);
+  const parsed = await parseInWorker(text, parseTimeoutMs);
   if ('problems' in parsed) return { problems: parsed.problems.map((p) => `${file}: ${p}`), variablesRead: [] };
   const { data } = parsed;
   if (data === null || data === undefined)

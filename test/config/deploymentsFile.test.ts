@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { stringify } from 'yaml';
 import {
   MAX_FILE_BYTES,
+  PARSE_TIMEOUT_MS,
   parseDeploymentsFile,
   readDeploymentsFile,
   type FileText,
@@ -327,12 +328,18 @@ describe('a file', () => {
     ['a key given twice', 'deployments: []\ndeployments: []\n', /^d\.yaml: line 2, column 1: Map keys must be unique/],
     ['an empty file', '', /^d\.yaml: is empty/],
     ['a list at the top', '- name: a\n', /^d\.yaml: must be a mapping with `deployments:`/],
-    ['no deployments', 'other: 1\n', /^d\.yaml: other: is not a key of a deployments file/],
     ['an empty list', 'deployments: []\n', /^d\.yaml: deployments: must list at least one deployment/],
     ['deployments not a list', 'deployments: 3\n', /^d\.yaml: deployments: must be a list/],
     ['an entry that is not a mapping', 'deployments: [3]\n', /^d\.yaml: deployments\[0\]: /],
   ])('refuses %s, naming the file', async (_, text, problem) => {
     expect(problemsOf(await parseDeploymentsFile(text, 'd.yaml', {}))[0]).toMatch(problem);
+  });
+
+  it('refuses a file without `deployments:`, naming both the key that is there and the list that is missing', async () => {
+    expect(problemsOf(await parseDeploymentsFile('other: 1\n', 'd.yaml', {}))).toEqual([
+      'd.yaml: other: is not a key of a deployments file; only `deployments:` belongs at the top',
+      'd.yaml: deployments: is required: the deployments, each with name, region, deploymentId and origins',
+    ]);
   });
 });
 
@@ -436,6 +443,33 @@ describe('reading the file, whatever is in it', () => {
     expect(problems[0]).toMatch(why);
   });
 
+  it('reads a file of exactly the size it may be, whole', async () => {
+    const text = `# ${'x'.repeat(MAX_FILE_BYTES - 3)}\n`;
+    expect(Buffer.byteLength(text)).toBe(MAX_FILE_BYTES);
+    expect(await readDeploymentsFile(write(text))).toEqual({ text });
+  });
+
+  it('refuses a file that grows past the size it may be while it is read, as too large', async () => {
+    const file = write(Buffer.alloc(MAX_FILE_BYTES, 'a'));
+    let grown = false;
+    const problems = refusal(
+      await readDeploymentsFile(file, undefined, async () => {
+        if (grown) return;
+        grown = true;
+        fs.appendFileSync(file, 'more');
+      }),
+    );
+    expect(problems).toEqual([
+      `DEPLOYMENTS_FILE: ${file}: is ${MAX_FILE_BYTES + 1} bytes or more, more than the ${MAX_FILE_BYTES} bytes a ` +
+        'deployments file may be',
+    ]);
+  });
+
+  it('refuses a file that holds more than its size says (a /proc file says 0), as one that changed', async () => {
+    const problems = refusal(await readDeploymentsFile('/proc/self/status'));
+    expect(problems).toEqual([expect.stringMatching(/changed while it was read; it was not loaded/)]);
+  });
+
   it('refuses a 60 MB file after reading no more than its limit', async () => {
     const file = write(Buffer.alloc(60 * 1024 * 1024, 'a'));
     const read = jest.fn();
@@ -487,6 +521,21 @@ describe('parsing a file no parser should be trusted with', () => {
     const deployments = deploymentsOf(await parseDeploymentsFile(text, 'd.yaml', {}));
     expect(deployments).toHaveLength(50);
     expect(deployments[49]!.availability).toMatchObject({ refreshMs: 10_000, staleMs: 0 });
+  });
+
+  it('refuses a file that takes longer to parse than it may, saying so', async () => {
+    expect(problemsOf(await parseDeploymentsFile(yamlOf([minimal()]), 'd.yaml', {}, 1))).toEqual([
+      'd.yaml: took longer than 0.001 s to parse; simplify it',
+    ]);
+  });
+
+  it('refuses a file that needs more memory to parse than it may, without harm to the process', async () => {
+    // A megabyte of one-character items: some half a million nodes, more than the parser's 64 MB hold.
+    const text = `deployments: [${'1,'.repeat((MAX_FILE_BYTES - 20) / 2)}1]`;
+    const generous = 10 * PARSE_TIMEOUT_MS;
+    expect(problemsOf(await parseDeploymentsFile(text, 'd.yaml', {}, generous))).toEqual([
+      'd.yaml: needs more memory to parse than a deployments file may; it nests too deep or repeats too much',
+    ]);
   });
 
   it('refuses a file of 200 aliases, saying so', async () => {
