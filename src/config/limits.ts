@@ -308,7 +308,6 @@ export interface LimitsConfig {
   /** Open client connections per client address (not trusted proxies) and per instance. */
   connections: { perIp: number; max: number };
   guestSockets: { idleMs: number; max: number; opensPerSessionPerMinute: number };
-  /** Chats watched for Web Push per instance, on a kept socket each. */
   /**
    * Watching chats nobody looks at (Web Push): the sockets kept for it, then the history reads a second past them,
    * and the pace of each chat's reads (first wait after a reply, longest wait while nothing comes).

@@ -270,6 +270,12 @@ describe('loadConfig with DEPLOYMENTS_FILE', () => {
     }
   });
 
+  it('lets a deployment variable that is set blank stand beside it', async () => {
+    const file = writeFile([minimalEntry]);
+    const config = await readConfig({ ...processEnv({ DEPLOYMENTS_FILE: file }), GENESYS_REGION: '  ' });
+    expect(config.deployments.map((d) => d.genesys.deploymentId)).toEqual([minimalEntry.deploymentId]);
+  });
+
   it('names only variables the service reads, each a key of an entry', () => {
     for (const variable of Object.keys(DEPLOYMENT_VARIABLES)) expect(Object.keys(envSchema.shape)).toContain(variable);
   });

@@ -160,7 +160,8 @@ describe('an entry', () => {
       [
         minimal({
           clientId: 'client-a',
-          clientSecretEnv: 'BRAND_A_SECRET',
+          // A name is read as trimmed, wherever it is used.
+          clientSecretEnv: ' BRAND_A_SECRET ',
           identity: { jwtSecretEnv: 'BRAND_A_JWT', issuer: 'i', audience: 'a' },
         }),
       ],
@@ -331,6 +332,7 @@ describe('a file', () => {
     ['an empty list', 'deployments: []\n', /^d\.yaml: deployments: must list at least one deployment/],
     ['deployments not a list', 'deployments: 3\n', /^d\.yaml: deployments: must be a list/],
     ['an entry that is not a mapping', 'deployments: [3]\n', /^d\.yaml: deployments\[0\]: /],
+    ['an entry left empty', 'deployments:\n  -\n', /^d\.yaml: deployments\[0\]: /],
   ])('refuses %s, naming the file', async (_, text, problem) => {
     expect(problemsOf(await parseDeploymentsFile(text, 'd.yaml', {}))[0]).toMatch(problem);
   });
@@ -469,6 +471,39 @@ describe('reading the file, whatever is in it', () => {
     const problems = refusal(await readDeploymentsFile('/proc/self/status'));
     expect(problems).toEqual([expect.stringMatching(/changed while it was read; it was not loaded/)]);
   });
+
+  /** The real file system, with the handle it opens counted closed and the stat at the path changed by `atPath`. */
+  function watched(atPath: (stats: fs.Stats) => fs.Stats = (stats) => stats) {
+    const closed = { count: 0 };
+    const files = {
+      open: async (p: string) => {
+        const handle = await fs.promises.open(p, 'r');
+        const close = handle.close.bind(handle);
+        return Object.assign(handle, { close: () => (closed.count++, close()) });
+      },
+      stat: async (p: string) => atPath(await fs.promises.stat(p)),
+    };
+    return { files, closed };
+  }
+
+  it('closes the file it opened, whether it reads it or refuses it', async () => {
+    const read = watched();
+    expect(await readDeploymentsFile(write(yamlOf([minimal()])), read.files)).toEqual({ text: yamlOf([minimal()]) });
+    expect(read.closed.count).toBe(1);
+    const refused = watched();
+    expect(refusal(await readDeploymentsFile(write(Buffer.alloc(MAX_FILE_BYTES + 1)), refused.files))).toHaveLength(1);
+    expect(refused.closed.count).toBe(1);
+  });
+
+  it.each(['dev', 'ino', 'size', 'mtimeMs'] as const)(
+    'refuses a file whose %s at the path is not the one read, as one that changed',
+    async (field) => {
+      const { files } = watched((stats) => Object.assign(stats, { [field]: stats[field] + 1 }));
+      expect(refusal(await readDeploymentsFile(write(yamlOf([minimal()])), files))).toEqual([
+        expect.stringMatching(/changed while it was read; it was not loaded/),
+      ]);
+    },
+  );
 
   it('refuses a 60 MB file after reading no more than its limit', async () => {
     const file = write(Buffer.alloc(60 * 1024 * 1024, 'a'));

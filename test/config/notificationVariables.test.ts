@@ -134,3 +134,17 @@ describe('a VAPID pair', () => {
     );
   });
 });
+
+describe('the history watch variables', () => {
+  it('take the longest wait between reads as at least the first, however they are given', () => {
+    const watch = (env: Record<string, string>) => loadConfig(testEnv(env)).process.notifyWatch;
+    expect(watch({ NOTIFY_POLL_SECONDS: '3', NOTIFY_POLL_MAX_SECONDS: '40' })).toMatchObject({
+      pollMs: 3000,
+      pollMaxMs: 40_000,
+    });
+    expect(watch({ NOTIFY_POLL_SECONDS: '30', NOTIFY_POLL_MAX_SECONDS: '10' })).toMatchObject({
+      pollMs: 30_000,
+      pollMaxMs: 30_000,
+    });
+  });
+});
