@@ -171,6 +171,13 @@ export function forgetUnconfirmed(incremental, modules) {
   return forgotten;
 }
 
+/** The modules of `incremental` (of `modules`, when given) that hold a verdict on time alone not confirmed yet. */
+export function unconfirmedIn(incremental, modules = Object.keys(incremental.files ?? {})) {
+  return modules.filter((module) =>
+    incremental.files?.[module]?.mutants.some((mutant) => byTimeAlone(mutant) && !confirmed(mutant)),
+  );
+}
+
 /** Marks in `incremental` each verdict of `modules` that rests on time alone as confirmed (a confirming run gave it). */
 export function markConfirmed(incremental, modules) {
   for (const module of modules) {
@@ -500,19 +507,19 @@ async function main(mode = 'changed', ...args) {
     // The verdicts that rest on time alone in the local cache's results.
     if (!fs.existsSync(INCREMENTAL_FILE))
       fail(`confirm: no local cache (${INCREMENTAL_FILE}): run.mjs modules <a.ts> measures a module afresh`);
-    const held = incrementalReport().files ?? {};
-    const modules = (list ? list.split(',') : Object.keys(held)).filter(
-      (module) => held[module]?.mutants.some(byTimeAlone) && !outOfProcess(module),
+    const modules = unconfirmedIn(incrementalReport(), list ? list.split(',') : undefined).filter(
+      (module) => !outOfProcess(module),
     );
     if (modules.length === 0) {
-      say('no verdict rests on time alone');
+      say('no verdict rests on time alone that is not confirmed already');
       process.exit(0);
     }
     let spent = 0;
     for (const group of byKind(modules)) {
-      const { code, seconds } = (await confirmTimeVerdicts(group, 0)) ?? { code: 0, seconds: 0 };
-      spent += seconds;
-      if (code !== 0) fail(`stryker exited with ${code} after ${seconds} s (see above)`);
+      const run = await confirmTimeVerdicts(group, 0);
+      if (!run) continue;
+      spent += run.seconds;
+      if (run.code !== 0) fail(`stryker exited with ${run.code} after ${run.seconds} s (see above)`);
       record(group);
     }
     say(`done in ${spent} s; commit ${RECORD_FILE} to keep these results`);

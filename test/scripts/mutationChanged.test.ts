@@ -139,8 +139,14 @@ interface Entry {
 
 test('a verdict on time alone is tested again until a confirming run gave it, and once Stryker gives it anew', () => {
   const bound = 'Exceeded timeout of 5000 ms for a test.';
-  const out = run<{ forgotten: number[]; kept: string[][]; stillBound: boolean; marks: number[] }>(
-    `const { forgetUnconfirmed, markConfirmed, CONFIRMED } = await import(${JSON.stringify(RUN)});
+  const out = run<{
+    forgotten: number[];
+    kept: string[][];
+    stillBound: boolean;
+    marks: number[];
+    toConfirm: string[][];
+  }>(
+    `const { forgetUnconfirmed, markConfirmed, unconfirmedIn, CONFIRMED } = await import(${JSON.stringify(RUN)});
 const cache = () => ({
   files: {
     [input.A]: { mutants: [
@@ -159,6 +165,7 @@ const confirmed = cache();
 markConfirmed(confirmed, [input.A]);
 markConfirmed(confirmed, [input.A]);
 const marks = confirmed.files[input.A].mutants.map((x) => (x.statusReason ?? '').split(CONFIRMED).length - 1);
+const toConfirm = [unconfirmedIn(cache()), unconfirmedIn(confirmed), unconfirmedIn(confirmed, [input.A])];
 const reused = structuredClone(confirmed);
 forgotten.push(forgetUnconfirmed(reused, [input.A]));
 const retested = structuredClone(confirmed);
@@ -169,6 +176,7 @@ return {
   kept: [ids(fresh, input.A), ids(reused, input.A), ids(retested, input.A), ids(retested, input.B)],
   stillBound: record.killedByBoundAlone(confirmed.files[input.A].mutants[1]),
   marks,
+  toConfirm,
 };`,
     { A, B, bound },
   );
@@ -183,6 +191,8 @@ return {
   // Stryker tested one again (a fresh reason, unmarked): it is tested again; so is another module's unconfirmed one.
   expect(out.kept[2]).toEqual(['t', 'k', 's']);
   expect(out.kept[3]).toEqual([]);
+  // `run.mjs confirm` takes only the modules with a verdict still to confirm.
+  expect(out.toConfirm).toEqual([[A, B], [B], []]);
 });
 
 test("a record rebuilt from Stryker's results counts each verdict and keeps the reasons of the mutants still left", () => {
