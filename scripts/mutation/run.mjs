@@ -189,7 +189,6 @@ export function markConfirmed(incremental, modules) {
 
 /** Drops from the local incremental cache the verdicts of `modules` that rest on time alone, unconfirmed; how many. */
 function forgetTimeVerdicts(modules) {
-  if (!fs.existsSync(INCREMENTAL_FILE)) return 0;
   const incremental = incrementalReport();
   const forgotten = forgetUnconfirmed(incremental, modules);
   if (forgotten > 0) fs.writeFileSync(INCREMENTAL_FILE, JSON.stringify(incremental));
