@@ -207,7 +207,9 @@ test('when the tab holding the stream closes, the other takes over: a message se
   await first.close();
   stack.sim.agent.say(gt, 'during the handover');
   await bubbles(second, 'during the handover').waitFor({ timeout: 15_000 });
-  // Taken over, resuming after the last event the first tab relayed.
+  // Taken over, resuming after the last event the first tab relayed. On a busy machine the bubble can show before
+  // the page's stream request is reported, so the request is waited for, not assumed.
+  await waitFor(() => streamsOf.get(second)!.length > 0, 15_000);
   expect(streamsOf.get(second)!.map((url) => url.searchParams.has('lastEventId'))).toEqual([true]);
   stack.sim.agent.say(gt, 'after the handover');
   await bubbles(second, 'after the handover').waitFor();
