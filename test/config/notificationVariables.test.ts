@@ -1,7 +1,8 @@
-import { createECDH } from 'node:crypto';
+import { createECDH, randomBytes } from 'node:crypto';
 import { ConfigError, loadConfig } from '../../src/config/schema';
 import { vapidPairProblem } from '../../src/config/notificationVariables';
 import { testEnv } from '../support/app';
+import { vapidPair } from '../support/pushReceiver';
 
 /** The Web Push settings of the single-deployment variables: a VAPID pair, whole or not at all. */
 const PUBLIC = 'BKNbmwIznlykH9q9Bv3ZKh_biNbbJo_LpgyoXLgdtYDODedI3Ba2pv42JIcT1DCVOYWtngW1oooL8Z4ODUo5T8k';
@@ -89,11 +90,7 @@ describe('e-mail variables', () => {
 });
 
 describe('a VAPID pair', () => {
-  const pair = () => {
-    const ecdh = createECDH('prime256v1');
-    ecdh.generateKeys();
-    return { publicKey: ecdh.getPublicKey('base64url'), privateKey: ecdh.getPrivateKey().toString('base64url') };
-  };
+  const pair = vapidPair;
   const PUBLIC_PROBLEM = 'must be an uncompressed P-256 public key, base64url (87 characters)';
   const PRIVATE_PROBLEM = 'must be a P-256 private key, base64url (43 characters)';
 
@@ -126,6 +123,16 @@ describe('a VAPID pair', () => {
     );
     // Zero is no private key of the curve: the library refuses it.
     expect(vapidPairProblem(publicKey, Buffer.alloc(32).toString('base64url'))).toBe(PRIVATE_PROBLEM);
+  });
+
+  it('takes a private key whose first byte is zero, written whole (32 bytes, as web-push makes it), not shortened', () => {
+    const scalar = Buffer.concat([Buffer.of(0), randomBytes(31)]);
+    const ecdh = createECDH('prime256v1');
+    ecdh.setPrivateKey(scalar);
+    const publicKey = ecdh.getPublicKey('base64url');
+    expect(vapidPairProblem(publicKey, scalar.toString('base64url'))).toBeUndefined();
+    // node:crypto's getPrivateKey() drops the zero: 31 bytes, which web-push refuses too.
+    expect(vapidPairProblem(publicKey, ecdh.getPrivateKey().toString('base64url'))).toBe(PRIVATE_PROBLEM);
   });
 
   it('refuses two keys of different pairs', () => {
