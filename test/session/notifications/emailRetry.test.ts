@@ -70,7 +70,14 @@ async function relay(
   return smtp;
 }
 
-function instance(store: SharedStore, smtpUrl: string, log: CapturedLogger, id = 'a', leaseMs = 30_000): EmailNotifier {
+function instance(
+  store: SharedStore,
+  smtpUrl: string,
+  log: CapturedLogger,
+  id = 'a',
+  leaseMs = 30_000,
+  schedule = SCHEDULE,
+): EmailNotifier {
   const notifier = new EmailNotifier({
     config: { smtpUrl, from: 'chat@shop.example.com', afterMs: 30, preview: true, dailyMax: 100 },
     store,
@@ -79,7 +86,7 @@ function instance(store: SharedStore, smtpUrl: string, log: CapturedLogger, id =
     instanceId: id,
     timeoutMs: 2000,
     logger: log.logger,
-    retry: { schedule: SCHEDULE, leaseMs },
+    retry: { schedule, leaseMs },
   });
   open.push(notifier);
   return notifier;
@@ -240,13 +247,17 @@ describe.each(['memory', 'redis'] as const)('instances sharing the outbox (%s)',
     const smtp = await relay((t) => (t === 1 ? 451 : undefined));
     const storeOf = storesOf[kind]();
     const log = captureLogger('info');
-    const a = instance(await storeOf(), smtp.url, log, 'a');
+    // The second try comes 1 to 2 s after the first, so the instance stops between them even on a busy machine (at
+    // the suite's 30 to 60 ms it could already be in its second try, whose 30 s lease another must wait out).
+    const slower = { ...SCHEDULE, firstMs: 2000 };
+    const a = instance(await storeOf(), smtp.url, log, 'a', undefined, slower);
     const id = await replyTo(a, '{between}', 'between@example.com');
     await waitFor(() => expect(tries(log)).toHaveLength(1));
     a.close();
+    expect(smtp.transactions).toBe(1);
 
     const store = await storeOf();
-    instance(store, smtp.url, log, 'b');
+    instance(store, smtp.url, log, 'b', undefined, slower);
     await smtp.nth('between@example.com', 1);
     await waitFor(async () => expect(await store.get(`email-msg:{between}:${id}`)).toBe('sent'));
     expect(smtp.transactions).toBe(2);
