@@ -270,6 +270,13 @@ describe('loadConfig with DEPLOYMENTS_FILE', () => {
     }
   });
 
+  it('reads the file a path with blanks around it names', async () => {
+    const file = writeFile([minimalEntry]);
+    const config = await readConfig(processEnv({ DEPLOYMENTS_FILE: `  ${file}\n` }));
+    expect(config.deployments.map((d) => d.genesys.deploymentId)).toEqual([minimalEntry.deploymentId]);
+    expect(config.process.deploymentsFile).toBe(file);
+  });
+
   it('lets a deployment variable that is set blank stand beside it', async () => {
     const file = writeFile([minimalEntry]);
     const config = await readConfig({ ...processEnv({ DEPLOYMENTS_FILE: file }), GENESYS_REGION: '  ' });

@@ -1,4 +1,4 @@
-import { patternProblem } from '../../src/config/masking';
+import { patternProblem, readPattern } from '../../src/config/masking';
 import { ConfigError, loadConfig } from '../../src/config/schema';
 import { testEnv } from '../support/app';
 
@@ -54,8 +54,50 @@ describe('the deployment masking', () => {
     [{ MASKING: 'Bad', MASKING_PATTERNS: '{"Bad":"x"}' }, 'MASKING_PATTERNS: "Bad" is not a pattern name'],
     [{ MASKING: 'card', MASKING_PATTERNS: '{"card":"x"}' }, 'MASKING_PATTERNS: "card" is not a pattern name'],
     [{ MASKING: 'nested', MASKING_PATTERNS: '{"nested":"(a+)+b"}' }, 'MASKING_PATTERNS: "nested" repeats a group'],
+    [
+      { MASKING: 'card,visa', MASKING_PATTERNS: '{"email":"@","phone":"\\\\d{9}"}' },
+      'MASKING names "visa", which is neither card nor iban nor a pattern it defines (email, phone)',
+    ],
+    [
+      { MASKING: 'x', MASKING_PATTERNS: '{"X":"x"}' },
+      'MASKING_PATTERNS: "X" is not a pattern name: lower-case letters, digits, - and _, a letter first, at most 32 ' +
+        'characters, and not card or iban',
+    ],
+    // Patterns with none of them listed: each named once, and nothing turned on.
+    [{ MASKING_PATTERNS: '{"email":"@"}' }, 'MASKING: does not name "email": list it to turn it on'],
   ])('names what is wrong: %j', (env, problem) => {
     expect(problemsOf(env).join('\n')).toContain(problem);
+  });
+});
+
+describe('patterns, as many as allowed', () => {
+  const env = (count: number) => {
+    const names = Array.from({ length: count }, (_, i) => `p${i}`);
+    return {
+      MASKING: names.join(','),
+      MASKING_PATTERNS: JSON.stringify(Object.fromEntries(names.map((name) => [name, `${name}x`]))),
+    };
+  };
+
+  it('takes 16 named patterns', () => {
+    expect(loadConfig(testEnv(env(16))).deployments[0]!.masking!.patterns).toHaveLength(16);
+  });
+
+  it('refuses 17, saying how many it names', () => {
+    expect(problemsOf(env(17))).toContain('MASKING_PATTERNS names 17; at most 16');
+  });
+});
+
+describe('a pattern as written', () => {
+  it.each([
+    ['/ab/i', { source: 'ab', flags: 'ui' }],
+    ['/ab/', { source: 'ab', flags: 'u' }],
+    // Only `i` follows the closing slash: any other text after it is part of the pattern itself.
+    ['/ab/g', { source: '/ab/g', flags: 'u' }],
+    ['/ab/ix', { source: '/ab/ix', flags: 'u' }],
+    ['a/b', { source: 'a/b', flags: 'u' }],
+  ])('%s is %j', (written, read) => {
+    expect(readPattern(written)).toEqual(read);
   });
 });
 
@@ -70,6 +112,29 @@ describe('the rule a pattern must pass', () => {
     ['/[a-z]{2}\\d{4}/i'],
     ['(?<year>\\d{4})-\\d{2}'],
     ['[(+*]{2}x'],
+    // A character class is one character, whatever it holds: parentheses, quantifiers or an escaped bracket.
+    ['[(a+)+]x'],
+    ['[\\](a+)+]x'],
+    ['(?:[ab+]x)+'],
+    ['[a][b]x'],
+    // A Unicode escape or property is one character, its braces no repetition count.
+    ['\\u{101}'],
+    ['x\\p{Lu}\\u{1F600}'],
+    // Lookbehinds and named groups are groups, their `?` no quantifier.
+    ['(?:(?<=a)b)+'],
+    ['(?:(?<!a)b)+'],
+    ['(?:(?<year>\\d{4})-)+'],
+    ['x(?:ab)+'],
+    // Repeated groups that can match a text one way only.
+    ['(?:a{2})+'],
+    ['(?:a{2,2})+'],
+    ['(a|b)?c'],
+    ['(a|b){1}c'],
+    ['(a|b){1,1}c'],
+    // The bounds themselves.
+    ['a{100}'],
+    ['a{1,100}'],
+    ['x'.repeat(256)],
   ])('takes %s', (pattern) => {
     expect(patternProblem(pattern)).toBeUndefined();
   });
@@ -86,10 +151,29 @@ describe('the rule a pattern must pass', () => {
     ['(?<x>a)\\k<x>', 'backreference'],
     ['a{1,1000}', 'at most 100'],
     ['a*', 'matches empty text'],
+    ['^$', 'matches empty text'],
+    ['(?:(?:a|b)c)+', 'repeats a group'],
+    ['(a|b)+(?:c)', 'repeats a group'],
+    ['(a|b){2,}', 'repeats a group'],
+    ['(a|b){1,}', 'repeats a group'],
+    ['(a|b){0,2}', 'repeats a group'],
+    ['\\.(a+)+x{2}', 'repeats a group'],
+    ['x\\u{101}(a+)+', 'repeats a group'],
+    // `\u` without braces is four hex digits, however far off the next closing brace is.
+    ['\\u0041(a+)+x{2}', 'repeats a group'],
+    ['a{101}', 'repeats more than 100 times; at most 100'],
+    ['a{2,101}', 'repeats more than 100 times; at most 100'],
     ['(', 'is not a regular expression'],
     ['x'.repeat(257), 'at most 256'],
   ])('refuses %s', (pattern, problem) => {
     expect(patternProblem(pattern)).toContain(problem);
+  });
+
+  it('says how to write a repeated group without the nesting', () => {
+    expect(patternProblem('(a+)+b')).toBe(
+      'repeats a group that holds a repetition or alternatives (such as (a+)+ or (a|ab)*), which can backtrack ' +
+        'without end; write it without the nesting (e.g. [\\w.-]+ instead of (\\.[\\w-]+)+)',
+    );
   });
 
   it('refuses every pattern that backtracks exponentially on a short text', () => {

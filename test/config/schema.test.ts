@@ -168,6 +168,10 @@ describe('loadConfig', () => {
     for (const name of ['GENESYS_REGION', 'GENESYS_DEPLOYMENT_ID', 'CORS_ALLOWED_ORIGINS', 'SESSION_SECRET']) {
       expect(problems.some((p) => p.startsWith(`${name} is required`))).toBe(true);
     }
+    expect(problems).toContain(
+      'SESSION_SECRET is required: at least 32 random characters (e.g. `openssl rand -base64 48`); ' +
+        'a comma-separated list rotates keys',
+    );
   });
 
   it('treats blank values as unset', () => {
