@@ -270,7 +270,7 @@ describe('loadConfig with DEPLOYMENTS_FILE', () => {
     }
   });
 
-  it('reads the file a path with blanks around it names', async () => {
+  it('reads the file named by a path with blanks around it', async () => {
     const file = writeFile([minimalEntry]);
     const config = await readConfig(processEnv({ DEPLOYMENTS_FILE: `  ${file}\n` }));
     expect(config.deployments.map((d) => d.genesys.deploymentId)).toEqual([minimalEntry.deploymentId]);

@@ -248,9 +248,10 @@ describe.each(['memory', 'redis'] as const)('instances sharing the outbox (%s)',
     const storeOf = storesOf[kind]();
     const log = captureLogger('info');
     // The second try comes 1 to 2 s after the first, so the instance stops between them even on a busy machine (at
-    // the suite's 30 to 60 ms it could already be in its second try, whose 30 s lease another must wait out).
+    // the suite's 30 to 60 ms it could already hold its second try, whose lease another must wait out). Should it
+    // still hold it, its lease of 1 s lapses soon.
     const slower = { ...SCHEDULE, firstMs: 2000 };
-    const a = instance(await storeOf(), smtp.url, log, 'a', undefined, slower);
+    const a = instance(await storeOf(), smtp.url, log, 'a', 1000, slower);
     const id = await replyTo(a, '{between}', 'between@example.com');
     await waitFor(() => expect(tries(log)).toHaveLength(1));
     a.close();
