@@ -207,7 +207,9 @@ describe('a try', () => {
     const c = courier(store, relay.sender, log, { leaseMs: 40 });
     c.start();
     await add(c, 'unrenewed-1');
-    await waitFor(() => expect(relay.sends).toHaveLength(1));
+    // Unrenewed, the 40 ms lease lapses while the try waits: on a busy machine the courier may lease and try the
+    // e-mail again before this looks (a store that fails mid-try can have an e-mail sent twice).
+    await waitFor(() => expect(relay.sends.length).toBeGreaterThanOrEqual(1));
     await waitFor(() => expect(log.messages('debug')).toContain('e-mail lease not renewed'));
     expect(log.lines().find((l) => l.msg === 'e-mail lease not renewed')).toMatchObject({
       err: expect.objectContaining({ message: 'store down' }),
