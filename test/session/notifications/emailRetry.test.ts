@@ -70,13 +70,12 @@ async function relay(
   return smtp;
 }
 
+/** An instance's notifier on `store`: its id, how long its tries hold their e-mail, and its retry schedule. */
 function instance(
   store: SharedStore,
   smtpUrl: string,
   log: CapturedLogger,
-  id = 'a',
-  leaseMs = 30_000,
-  schedule = SCHEDULE,
+  { id = 'a', leaseMs = 30_000, schedule = SCHEDULE }: { id?: string; leaseMs?: number; schedule?: RetrySchedule } = {},
 ): EmailNotifier {
   const notifier = new EmailNotifier({
     config: { smtpUrl, from: 'chat@shop.example.com', afterMs: 30, preview: true, dailyMax: 100 },
@@ -231,9 +230,9 @@ describe.each(['memory', 'redis'] as const)('instances sharing the outbox (%s)',
     const smtp = await relay((t) => (t <= 2 ? 451 : undefined));
     const storeOf = storesOf[kind]();
     const log = captureLogger('info');
-    const a = instance(await storeOf(), smtp.url, log, 'a');
-    instance(await storeOf(), smtp.url, log, 'b');
-    instance(await storeOf(), smtp.url, log, 'c');
+    const a = instance(await storeOf(), smtp.url, log, { id: 'a' });
+    instance(await storeOf(), smtp.url, log, { id: 'b' });
+    instance(await storeOf(), smtp.url, log, { id: 'c' });
     const store = await storeOf();
     const id = await replyTo(a, '{two}', 'two@example.com');
 
@@ -251,14 +250,14 @@ describe.each(['memory', 'redis'] as const)('instances sharing the outbox (%s)',
     // the suite's 30 to 60 ms it could already hold its second try, whose lease another must wait out). Should it
     // still hold it, its lease of 1 s lapses soon.
     const slower = { ...SCHEDULE, firstMs: 2000 };
-    const a = instance(await storeOf(), smtp.url, log, 'a', 1000, slower);
+    const a = instance(await storeOf(), smtp.url, log, { id: 'a', leaseMs: 1000, schedule: slower });
     const id = await replyTo(a, '{between}', 'between@example.com');
     await waitFor(() => expect(tries(log)).toHaveLength(1));
     a.close();
     expect(smtp.transactions).toBe(1);
 
     const store = await storeOf();
-    instance(store, smtp.url, log, 'b', undefined, slower);
+    instance(store, smtp.url, log, { id: 'b', schedule: slower });
     await smtp.nth('between@example.com', 1);
     await waitFor(async () => expect(await store.get(`email-msg:{between}:${id}`)).toBe('sent'));
     expect(smtp.transactions).toBe(2);
@@ -270,13 +269,13 @@ describe.each(['memory', 'redis'] as const)('instances sharing the outbox (%s)',
     const smtp = await relay((t) => (t === 1 ? 'hang' : undefined));
     const storeOf = storesOf[kind]();
     const log = captureLogger('info');
-    const a = instance(await storeOf(), smtp.url, log, 'a', 300);
+    const a = instance(await storeOf(), smtp.url, log, { id: 'a', leaseMs: 300 });
     const id = await replyTo(a, '{mid}', 'mid@example.com');
     await waitFor(() => expect(smtp.transactions).toBe(1));
     a.close();
 
     const store = await storeOf();
-    instance(store, smtp.url, log, 'b');
+    instance(store, smtp.url, log, { id: 'b' });
     await smtp.nth('mid@example.com', 1);
     await waitFor(async () => expect(await store.get(`email-msg:{mid}:${id}`)).toBe('sent'));
     expect(smtp.transactions).toBe(2);
@@ -288,8 +287,8 @@ describe.each(['memory', 'redis'] as const)('instances sharing the outbox (%s)',
     const smtp = await relay((t) => (t === 1 ? { afterMs: 1800 } : undefined));
     const storeOf = storesOf[kind]();
     const log = captureLogger('info');
-    const a = instance(await storeOf(), smtp.url, log, 'a', 800);
-    instance(await storeOf(), smtp.url, log, 'b', 800);
+    const a = instance(await storeOf(), smtp.url, log, { id: 'a', leaseMs: 800 });
+    instance(await storeOf(), smtp.url, log, { id: 'b', leaseMs: 800 });
     const store = await storeOf();
     const id = await replyTo(a, '{slow}', 'slow@example.com');
 
@@ -322,8 +321,8 @@ describe('the tries the relay sees', () => {
           const smtp = await relay((t) => answers[t - 1]);
           const store = new MemoryStore();
           const log = captureLogger('info');
-          const a = instance(store, smtp.url, log, 'a');
-          const b = instance(store, smtp.url, log, 'b');
+          const a = instance(store, smtp.url, log, { id: 'a' });
+          const b = instance(store, smtp.url, log, { id: 'b' });
           try {
             const sk = `{run${++run}}`;
             const id = await replyTo(a, sk, `run${run}@example.com`);
