@@ -664,6 +664,31 @@ describe('a mistyped or misplaced key', () => {
     );
   });
 
+  it('says a value of the wrong kind is one, and only that', async () => {
+    const hook = { url: 'https://hooks.example.com/genesys' };
+    expect(problemsOf(await parse([minimal({ name: 5 })]))).toEqual([
+      'deployments.yaml: deployments[0].name: must be text: a short id for metrics and logs, e.g. brand-a',
+    ]);
+    // Two deployments whose origins are not lists: each is reported, and they are not compared with each other.
+    expect(problemsOf(await parse([minimal({ origins: 'x' }), minimal({ name: 'brand-b', origins: 'x' })]))).toEqual(
+      [0, 1].map(
+        (i) =>
+          `deployments.yaml: deployments[${i}].origins: must be a list: ` +
+          'the origins of the websites this deployment serves, e.g. https://shop.example.com',
+      ),
+    );
+    // A webhook that is not a mapping is not also missing its secret.
+    expect(problemsOf(await parse([minimal({ webhooks: [42] })]))).toEqual([
+      'deployments.yaml: deployments[0].webhooks[0]: must be a mapping: `webhooks[0]` with url, secret, secretEnv, events',
+    ]);
+    // A secret variable that is unset or blank is reported as unset, not also as a bad secret.
+    for (const env of [{}, { HOOK_SECRET: '  ' }]) {
+      expect(problemsOf(await parse([minimal({ webhooks: [{ ...hook, secretEnv: 'HOOK_SECRET' }] })], env))).toEqual([
+        'deployments.yaml: deployments[0].webhooks[0].secretEnv: names the environment variable HOOK_SECRET, which is not set',
+      ]);
+    }
+  });
+
   it('allows one slip in a key of up to five letters, and never more than two', () => {
     const keys = Object.keys(entrySchema.shape);
     expect(likelyMeant('nme', keys)).toBe('name');
