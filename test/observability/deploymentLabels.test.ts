@@ -136,6 +136,8 @@ test("the gauges read at each scrape report each deployment's own sources", asyn
 
 test("every series of the service's own carries `deployment`; the process and Node metrics carry none", async () => {
   collectProcessMetrics();
+  // A second metrics listener in one process (a restart of the listener) collects them once, not twice over.
+  collectProcessMetrics();
   inDeployment('brand-a', () => countGenesysError(500));
   const series = (await scraped()).series();
   const own = series.filter((name) => name.startsWith('genesys_bff_'));
