@@ -105,6 +105,7 @@ test("a deployment's first sight makes its series that exist from the start, at 
     'genesys_bff_genesys_circuit_open{deployment="brand-c"} 0',
     'genesys_bff_availability_refreshes_total{result="rate_limited",deployment="brand-c"} 0',
     'genesys_bff_guest_sessions{deployment="brand-c"} 0',
+    'genesys_bff_availability_answer_age_seconds{deployment="brand-c"} 0',
   ])
     expect(s.text.split('\n')).toContain(series);
   // The shared store's gauge is its store's: no store was made for brand-c.
@@ -119,6 +120,8 @@ test("the gauges read at each scrape report each deployment's own sources", asyn
   const stopAgeA = inDeployment('brand-a', () => countAvailabilityAge(() => 30));
   const stopAgeB = inDeployment('brand-b', () => countAvailabilityAge(() => 5));
   const stopAgeB2 = inDeployment('brand-b', () => countAvailabilityAge(() => 12));
+  // A service with no answer yet has no age: it is left out, not read as 0 or NaN.
+  const stopAgeB3 = inDeployment('brand-b', () => countAvailabilityAge(() => undefined));
   try {
     const chats = async (deployment: string) => (await scraped()).value('genesys_bff_guest_sessions', { deployment });
     expect([await chats('brand-a'), await chats('brand-b')]).toEqual([3, 6]);
@@ -130,7 +133,7 @@ test("the gauges read at each scrape report each deployment's own sources", asyn
     removeA();
     expect([await chats('brand-a'), await chats('brand-b')]).toEqual([0, 6]);
   } finally {
-    for (const stop of [removeA, removeB, removeB2, stopAgeA, stopAgeB, stopAgeB2]) stop();
+    for (const stop of [removeA, removeB, removeB2, stopAgeA, stopAgeB, stopAgeB2, stopAgeB3]) stop();
   }
 });
 
