@@ -1,6 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { configurationDocuments, configurationVariables } from '../../src/config/reference';
+import {
+  configurationDocuments,
+  configurationMarkdown,
+  configurationVariables,
+  envExample,
+  type Variable,
+} from '../../src/config/reference';
 import { ConfigError, loadConfig } from '../../src/config/schema';
 import { demoVariables, envSchema } from '../../src/config/variables';
 import { testEnv } from '../support/app';
@@ -196,5 +202,51 @@ describe('the configuration reference is generated from the schema', () => {
         checks: Object.fromEntries(Object.keys(checks).map((k) => [k, true])),
       });
     }
+  });
+});
+
+describe('the reference, on variables made for the case', () => {
+  const variable = (name: string, facts: Partial<Variable> = {}): Variable => ({
+    name,
+    group: 'process',
+    summary: `What ${name} is for.`,
+    inEnvExample: true,
+    ...facts,
+  });
+  const entryOf = (markdown: string, name: string) => markdown.split(`### \`${name}\``)[1]!.split('\n## ')[0]!;
+
+  it('lists the values in .env.example up to eight of them, and no more', () => {
+    const letters = 'abcdefghi'.split('');
+    const lines = envExample([
+      variable('EIGHT', { values: letters.slice(0, 8) }),
+      variable('NINE', { values: letters }),
+    ]).split('\n');
+    expect(lines).toContain('# What EIGHT is for. One of a, b, c, d, e, f, g, h.');
+    expect(lines).toContain('# What NINE is for.');
+  });
+
+  it('shows the default of a required variable that has one, set in .env.example', () => {
+    const required = variable('REQUIRED_WITH_DEFAULT', { required: true, default: 'x' });
+    expect(entryOf(configurationMarkdown([required]), 'REQUIRED_WITH_DEFAULT')).toContain('- Default: `x`');
+    expect(envExample([required]).split('\n')).toContain('REQUIRED_WITH_DEFAULT=x');
+  });
+
+  it('puts a word longer than a comment line on a line of its own, with no empty line before it', () => {
+    const url = `https://example.com/${'a'.repeat(120)}`;
+    const lines = envExample([variable('LONG', { summary: `${url} says what LONG is for.` })]).split('\n');
+    expect(lines.slice(-5, -1)).toEqual(['', `# ${url}`, '# says what LONG is for.', '# LONG=']);
+  });
+
+  it('gives a range only when both of its ends are known', () => {
+    const markdown = configurationMarkdown([
+      variable('BOTH', { minimum: 1, maximum: 9 }),
+      variable('LOW_ONLY', { minimum: 1 }),
+      variable('HIGH_ONLY', { maximum: 9 }),
+    ]);
+    expect(entryOf(markdown, 'BOTH')).toContain('- Allowed: a whole number from `1` to `9`');
+    for (const name of ['LOW_ONLY', 'HIGH_ONLY']) expect(entryOf(markdown, name)).not.toContain('- Allowed');
+    const env = envExample([variable('LOW_ONLY', { minimum: 1 }), variable('HIGH_ONLY', { maximum: 9 })]);
+    expect(env).toContain('# What LOW_ONLY is for.\n');
+    expect(env).toContain('# What HIGH_ONLY is for.\n');
   });
 });
