@@ -664,6 +664,92 @@ describe('a mistyped or misplaced key', () => {
     );
   });
 
+  it.each([
+    ['identity.clockToleranceSeconds', 0, 300, { jwtSecret: JWT_SECRET, issuer: 'i', audience: 'a' }],
+    ['availability.refreshSeconds', 1, 3600, {}],
+    ['canary.intervalSeconds', 1, 86_400, {}],
+  ] as const)(
+    'takes %s from %d to %d, and nothing past either end, a fraction or text',
+    async (key, least, most, rest) => {
+      const [group, field] = key.split('.') as [string, string];
+      const at = (value: unknown) => parse([minimal({ [group]: { ...rest, [field]: value } })]);
+      for (const value of [least, most]) expect(deploymentsOf(await at(value))).toHaveLength(1);
+      for (const value of [least - 1, most + 1, least + 0.5, String(least)]) {
+        expect(problemsOf(await at(value))).toEqual([
+          `deployments.yaml: deployments[0].${key}: must be a whole number from ${least} to ${most} (got ${JSON.stringify(value)})`,
+        ]);
+      }
+    },
+  );
+
+  it.each([
+    [
+      'genesysOrigin',
+      ['http://localhost:3000', 'https://shop.example.com'],
+      [
+        'https://shop.example.com/',
+        'ws://shop.example.com',
+        'https://a b.example',
+        'xhttps://a.example',
+        'https://',
+        // A URL parser drops a tab inside; an origin may not hold one. A port past 65535 is no origin.
+        'https://shop.\texample.com',
+        'https://shop.example.com:99999',
+      ],
+    ],
+    [
+      'notifications.vapidSubject',
+      ['mailto:ops@example.com', 'https://example.com/ops'],
+      [
+        'mailto:ops',
+        'mailto:a b@example.com',
+        'mailto:a@b@c',
+        'xmailto:a@b.c',
+        'mailto:@example.com',
+        'mailto:a@b c',
+        'http://x.example',
+      ],
+    ],
+    [
+      'notifications.emailFrom',
+      ['c@x.org', 'Shop <c@x.org>', '"Shop, Inc." <c@x.org>'],
+      [
+        'nobody',
+        'a b@x.org',
+        'c@x@org',
+        'Shop <c@x.org',
+        'c@x.org>',
+        'Shop <a b@x.org>',
+        '<c@x.org> x',
+        'a <b> <c@x.org>',
+        'a > b <c@x.org>',
+        'Shop <c@x org>',
+        'Shop <c@x@org>',
+      ],
+    ],
+    [
+      'notifications.smtpUrl',
+      ['smtp://relay.example.com', 'smtps://u:p@relay.example.com:465'],
+      ['https://relay.example.com', 'relay.example.com'],
+    ],
+    [
+      'canary.attribute',
+      ['a=b', 'a.b-c_d = x y', `${'a'.repeat(64)}=b`, `a=${'v'.repeat(256)}`],
+      ['=b', 'a=', 'a', '1a=b', `${'a'.repeat(65)}=b`, `a=${'v'.repeat(257)}`, 'a=\u0007'],
+    ],
+  ])('takes each value %s may be, and refuses the others', async (key, takes, refuses) => {
+    const [group, field] = key.includes('.') ? key.split('.') : [undefined, key];
+    const problemsAt = async (value: string) => {
+      const read = await parse([minimal(group ? { [group]: { [field!]: value } } : { [field!]: value })]);
+      return 'problems' in read
+        ? read.problems.filter((p) => p.startsWith(`deployments.yaml: deployments[0].${key}: `))
+        : [];
+    };
+    for (const value of takes) expect({ value, problems: await problemsAt(value) }).toEqual({ value, problems: [] });
+    for (const value of refuses)
+      expect({ value, refused: (await problemsAt(value)).length }).toEqual({ value, refused: 1 });
+  });
+
   it('says a value of the wrong kind is one, and only that', async () => {
     const hook = { url: 'https://hooks.example.com/genesys' };
     expect(problemsOf(await parse([minimal({ name: 5 })]))).toEqual([
