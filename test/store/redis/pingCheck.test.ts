@@ -98,6 +98,29 @@ describe('the PINGs, on a clock the test moves', () => {
     check.close();
   });
 
+  test.each([
+    [
+      'throws before it sends',
+      () => {
+        throw new Error('Connection is closed.');
+      },
+      'Connection is closed.',
+    ],
+    ['fails with what is not an Error', () => Promise.reject('ECONNRESET'), 'ECONNRESET'],
+  ])('a PING that %s is a miss, with what failed', async (_, ping, reason) => {
+    const verdicts: PingVerdict[] = [];
+    const check = new PingCheck({
+      ping,
+      connected: () => true,
+      intervalMs: 1000,
+      timeoutMs: 100,
+      onVerdict: (v) => verdicts.push(v),
+    });
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(verdicts[0]).toEqual({ state: 'suspect', miss: { reason, lagMs: 0 } });
+    check.close();
+  });
+
   test('no PING is sent while the connection is being made again; reset() starts a new connection answering', async () => {
     let connected = true;
     const { check, sent, verdicts, answer } = checkWith({ connected: () => connected });
