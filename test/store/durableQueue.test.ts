@@ -86,6 +86,15 @@ describe.each([
     expect(await queue.depth()).toEqual({ queued: 2, dead: 0 });
   });
 
+  test('two adds at once to the last place: one is added, the other refused as full with its once key not spent', async () => {
+    const [first, second] = await Promise.all([add(queue, ['a'], 0, 'event-a', 1), add(queue, ['b'], 0, 'event-b', 1)]);
+    expect([first, second].sort()).toEqual(['added', 'full']);
+    const [kept, refused] = first === 'added' ? ['a', 'b'] : ['b', 'a'];
+    await queue.remove(kept);
+    expect(await add(queue, [refused], 0, `event-${refused}`, 1)).toBe('added');
+    expect(await queue.depth()).toEqual({ queued: 1, dead: 0 });
+  });
+
   test('dead letters are listed oldest first, bounded in number and age, and revived within the ceiling', async () => {
     await add(queue, ['a', 'b', 'c', 'd'], 0);
     await queue.lease(0, 1000, 10);
@@ -101,6 +110,18 @@ describe.each([
     expect(await queue.revive([e('d', 'alive'), e('zz')], 50, 10)).toBe(1);
     expect(await queue.dead(10)).toEqual([]);
     expect(await queue.lease(50, 10, 10)).toEqual([e('d', 'alive')]);
+  });
+
+  test('revives up to the ceiling and not one past it; letters buried at one time are listed by id', async () => {
+    await add(queue, ['b', 'a', 'c'], 0);
+    await queue.lease(0, 1000, 10);
+    for (const id of ['b', 'a', 'c']) await queue.bury(e(id), 10, { max: 10, keepMs: 1000 });
+    expect(await queue.dead(10)).toEqual([e('a'), e('b'), e('c')]);
+    await add(queue, ['q'], 0, 'q');
+    // One queued and a ceiling of two: one place left.
+    expect(await queue.revive([e('a'), e('b'), e('c')], 0, 2)).toBe(1);
+    expect(await queue.depth()).toEqual({ queued: 2, dead: 2 });
+    expect(await queue.revive([e('b')], 0, 2)).toBe(0);
   });
 
   test('an id among the dead letters counts as new when added again, and leaves them', async () => {
