@@ -96,6 +96,8 @@ describe('a pattern as written', () => {
     ['/ab/g', { source: '/ab/g', flags: 'u' }],
     ['/ab/ix', { source: '/ab/ix', flags: 'u' }],
     ['a/b', { source: 'a/b', flags: 'u' }],
+    // The slashes must hold the whole pattern: one that only ends in /…/i is read as written.
+    ['x/ab/i', { source: 'x/ab/i', flags: 'u' }],
   ])('%s is %j', (written, read) => {
     expect(readPattern(written)).toEqual(read);
   });
