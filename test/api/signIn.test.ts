@@ -1,5 +1,7 @@
+import { sessionKeyOf } from '../../src/store';
 import { deriveKeys, Sealer } from '../../src/session/tokens/sealing';
 import { SessionTokens } from '../../src/session/tokens/sessionToken';
+import { browserKeys, vapidPair } from '../support/pushReceiver';
 import { dataOf, openStream, type SseStream } from '../support/sse';
 import { jwtPayload, REDIRECT_URI, signInAt } from '../support/signIn';
 import { waitFor } from '../support/wait';
@@ -11,7 +13,16 @@ let stack: Stack;
 const answers: string[] = [];
 
 beforeAll(async () => {
-  stack = await startStack({ sim: { agent: { typingDelayMs: 5, replyDelayMs: 20 } } });
+  // Web Push on, so that signing out is seen to take the chat's subscription with it.
+  const vapid = vapidPair();
+  stack = await startStack({
+    sim: { agent: { typingDelayMs: 5, replyDelayMs: 20 } },
+    env: {
+      VAPID_PUBLIC_KEY: vapid.publicKey,
+      VAPID_PRIVATE_KEY: vapid.privateKey,
+      VAPID_SUBJECT: 'mailto:ops@example.com',
+    },
+  });
 });
 afterAll(() => stack.close());
 /** Every stream this file opened: no Genesys credential may be in an event either. */
@@ -414,9 +425,21 @@ test('one conversation across devices; signing out revokes at Genesys and every 
   await post('/messages', { text: 'now from the laptop' }, laptop.token);
   await phoneStream.next((e) => e.event === 'message' && dataOf(e).text === 'now from the laptop');
 
+  const keys = browserKeys();
+  const subscription = {
+    endpoint: 'https://push.example.com/send/phone',
+    keys: { p256dh: keys.p256dh, auth: keys.auth },
+  };
+  expect((await stack.http.put('/notifications/push').set(bearer(phone.token)).send(subscription)).status).toBe(204);
+  const store = stack.service.deployments.all[0]!.store;
+  const pushRecord = `notify:${sessionKeyOf(phone.gt)}`;
+  expect(await store.get(pushRecord)).toBeDefined();
+
   const revokes = restCalls('signInRevoke').length;
   const out = await stack.http.post('/guest-session/sign-out').set(bearer(phone.token));
   expect(out.status).toBe(204);
+  // The chat ended: its push subscription went with it, so no reply is pushed to a customer who signed out.
+  expect(await store.get(pushRecord)).toBeUndefined();
   const [revoke] = restCalls('signInRevoke').slice(revokes);
   expect(revoke!.method).toBe('DELETE');
   expect(revoke!.headers.authorization).toBe(`bearer ${phone.jwt}`);
