@@ -115,7 +115,9 @@ describe('configuration documentation', () => {
 
 describe('the configuration reference is generated from the schema', () => {
   it('docs/configuration.md and .env.example are what `npm run docs:config` writes now', () => {
-    const stale = Object.entries(configurationDocuments()).flatMap(([file, expected]) => {
+    const documents = configurationDocuments();
+    expect(Object.keys(documents).sort()).toEqual(['.env.example', 'docs/configuration.md']);
+    const stale = Object.entries(documents).flatMap(([file, expected]) => {
       const target = path.join(ROOT, file);
       const actual = fs.existsSync(target) ? fs.readFileSync(target, 'utf8') : '';
       if (actual === expected) return [];
@@ -235,6 +237,22 @@ describe('the reference, on variables made for the case', () => {
     const url = `https://example.com/${'a'.repeat(120)}`;
     const lines = envExample([variable('LONG', { summary: `${url} says what LONG is for.` })]).split('\n');
     expect(lines.slice(-5, -1)).toEqual(['', `# ${url}`, '# says what LONG is for.', '# LONG=']);
+  });
+
+  it('heads and lists only the groups that have a variable', () => {
+    const markdown = configurationMarkdown([variable('ONLY', { group: 'redis' })]);
+    expect(markdown.split('\n').filter((line) => line.startsWith('## '))).toEqual([
+      '## A first deployment',
+      '## Contents',
+      '## Redis and scaling out',
+      '## The deployments file',
+    ]);
+    expect(markdown).toContain('- [Redis and scaling out](#redis-and-scaling-out)\n- [The deployments file]');
+  });
+
+  it('writes a summary into .env.example with single spaces, however it was spaced', () => {
+    const lines = envExample([variable('SPACED', { summary: 'What  SPACED\n   is for.' })]).split('\n');
+    expect(lines).toContain('# What SPACED is for.');
   });
 
   it('gives a range only when both of its ends are known', () => {
