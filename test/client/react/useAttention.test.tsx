@@ -148,6 +148,20 @@ test('refused, they stay off; unmounted, there is nothing to ask and the answer 
   expect(await requestNotifications()).toBe('unsupported');
 });
 
+test('dismissed, they stay off, even once the browser allows them some other way', async () => {
+  const { shown, FakeNotification } = installNotifications('default');
+  FakeNotification.requestPermission.mockImplementation(async () => 'default');
+  const { result } = renderAttention({});
+  await act(async () => {
+    expect(await result.current.requestNotifications()).toBe('default');
+  });
+  // Allowed later from the browser's own settings: this page was not asked to show them, so it does not.
+  FakeNotification.permission = 'granted';
+  hide();
+  act(() => result.current.arrived(fromAlex('m-1', 'Hello'), { sound: false }));
+  expect(shown).toEqual([]);
+});
+
 test('where the browser has no notifications, the permission reads unsupported', () => {
   const { result } = renderAttention({ notifications: true });
   expect(result.current.notifications).toBe('unsupported');
