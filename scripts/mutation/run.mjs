@@ -46,7 +46,8 @@
 // It writes the records it carries and fails listing the others; run it again after dealing with them.
 // `drop` removes modules' records, for a change that did change what they do: they show as not mutated yet
 // (CI lists them and does not run them) until `node scripts/mutation/run.mjs modules <module>` measures them.
-// Environment: MUTATION_BUDGET_SECONDS, MUTATION_CONCURRENCY (Stryker's --concurrency), MUTATION_HELD_ONLY.
+// Environment: MUTATION_BUDGET_SECONDS, MUTATION_CONCURRENCY (Stryker's --concurrency), MUTATION_HELD_ONLY,
+// MUTATION_RUNNER_REUSE (mutants per jest worker; 1, the configuration's, by default).
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -232,14 +233,27 @@ const KINDS = {
 };
 const kindOf = (module) => (module.startsWith('client/') ? 'client' : 'service');
 
+/**
+ * How many mutants a jest worker runs before Stryker replaces it: the configuration's (1, a fresh worker per mutant),
+ * or MUTATION_RUNNER_REUSE for a local run that would rather not pay a worker's start per mutant.
+ */
+export function runnerReuse(env = process.env) {
+  const given = env.MUTATION_RUNNER_REUSE;
+  if (given === undefined || given === '') return config.maxTestRunnerReuse;
+  if (!/^[1-9][0-9]{0,2}$/.test(given))
+    throw new Error(`MUTATION_RUNNER_REUSE must be a whole number from 1 to 999, not ${given}`);
+  return Number(given);
+}
+
 /** The Stryker configuration of a run over `modules`, all of one kind. */
-export function runConfigOf(modules) {
+export function runConfigOf(modules, env = process.env) {
   const kinds = new Set(modules.map(kindOf));
   if (kinds.size !== 1) throw new Error(`one run holds one kind of module, not ${[...kinds].join(' and ')}`);
   return {
     ...config,
     ...KINDS[kindOf(modules[0])],
     $schema: undefined,
+    maxTestRunnerReuse: runnerReuse(env),
     thresholds: { ...config.thresholds, break: null },
   };
 }

@@ -87,3 +87,17 @@ process.stdout.write(JSON.stringify(names.slice(0, 3)));`,
   ]);
   expect(JSON.parse(chain({}))[0]).toBe('JsdomWithFetch');
 });
+
+test('a jest worker runs one mutant unless MUTATION_RUNNER_REUSE says more, and a value that is no count is refused', () => {
+  const reuse = (value?: string) =>
+    run<number | string>(
+      `const { runConfigOf } = await import(${JSON.stringify(urlOf('scripts/mutation/run.mjs'))});
+try { return runConfigOf(['src/a.ts']).maxTestRunnerReuse; } catch (error) { return error.message; }`,
+      value === undefined ? {} : { MUTATION_RUNNER_REUSE: value },
+    );
+  expect(reuse()).toBe(1);
+  expect(reuse('')).toBe(1);
+  expect(reuse('4')).toBe(4);
+  expect(reuse('999')).toBe(999);
+  for (const bad of ['0', '1000', '2.5', 'four', '-1']) expect(reuse(bad)).toMatch(/MUTATION_RUNNER_REUSE must be/);
+});
