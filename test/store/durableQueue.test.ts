@@ -65,6 +65,13 @@ describe.each([
     expect(await queue.lease(1100, 100, 10)).toEqual([e('a')]);
   });
 
+  test('a lease takes the entries due longest ago first, whatever order they came in', async () => {
+    await add(queue, ['late'], 20, 'late');
+    await add(queue, ['early'], 10, 'early');
+    expect(await queue.lease(30, 1000, 1)).toEqual([e('early')]);
+    expect(await queue.lease(30, 1000, 1)).toEqual([e('late')]);
+  });
+
   test('a retry waits until its time with its new value; a removed entry is gone, and retrying it adds nothing', async () => {
     await add(queue, ['a', 'b'], 0);
     const leased = await queue.lease(0, 1000, 10);

@@ -69,6 +69,17 @@ describe('the PINGs, on a clock the test moves', () => {
     check.close();
   });
 
+  test('an answer starts the count of misses again: the next miss is suspect, not silent', async () => {
+    const { check, verdicts, answer } = checkWith();
+    await jest.advanceTimersByTimeAsync(1050);
+    answer();
+    await jest.advanceTimersByTimeAsync(0);
+    // The PING at 2000 goes unanswered: a first miss after an answer.
+    await jest.advanceTimersByTimeAsync(1100);
+    expect(verdicts.map((v) => v.state).slice(0, 2)).toEqual(['answering', 'suspect']);
+    check.close();
+  });
+
   test('silent until one PING is answered, then answering at once', async () => {
     const { check, verdicts, answer } = checkWith();
     await jest.advanceTimersByTimeAsync(3200);
