@@ -1,3 +1,4 @@
+import { createECDH } from 'node:crypto';
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
@@ -26,6 +27,20 @@ const ID_A = '6f2c3c3e-1b3a-4c55-9d1e-0a1b2c3d4e5f';
 const ID_B = '3c2b1a09-8f7e-4d6c-9b5a-4f3e2d1c0b9a';
 const QUEUE = '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d';
 const JWT_SECRET = 'identity-secret-for-tests-0123456789abcdef';
+const WEBHOOK_SECRET = `whsec_${Buffer.alloc(32, 3).toString('base64')}`;
+
+/** A VAPID key pair as base64url: the public key uncompressed, as Web Push gives it. */
+function vapidPair(): { publicKey: string; privateKey: string } {
+  const ecdh = createECDH('prime256v1');
+  ecdh.generateKeys();
+  return { publicKey: ecdh.getPublicKey('base64url'), privateKey: ecdh.getPrivateKey('base64url') };
+}
+
+/** Web Push's three settings, whole. */
+function vapidTrio() {
+  const { publicKey, privateKey } = vapidPair();
+  return { vapidPublicKey: publicKey, vapidPrivateKey: privateKey, vapidSubject: 'mailto:ops@example.com' };
+}
 
 const minimal = (overrides: Record<string, unknown> = {}) => ({
   name: 'brand-a',
@@ -155,6 +170,22 @@ describe('an entry', () => {
     });
   });
 
+  it.each([
+    ['on', true],
+    ['off', false],
+    [true, true],
+    [false, false],
+  ])('takes %j for a switch, as the variables say it or as YAML does: %s', async (value, on) => {
+    const notifications = {
+      preview: value,
+      emailPreview: value,
+      smtpUrl: 'smtps://relay.example.com',
+      emailFrom: 'chat@shop.brand-a.example',
+    };
+    const [d] = deploymentsOf(await parse([minimal({ readReceipts: value, notifications })]));
+    expect([d!.readReceipts, d!.notifications.preview, d!.notifications.email?.preview]).toEqual([on, on, on]);
+  });
+
   it('reads a secret from the variable it names, and says so', async () => {
     const read = await parse(
       [
@@ -268,7 +299,13 @@ describe('a file', () => {
     expect(at('deployments[0].clientSecretEnv')).toEqual([
       'deployments.yaml: deployments[0].clientSecretEnv: names the environment variable UNSET_SECRET, which is not set',
     ]);
-    expect(at('deployments[2].origins[0]')[0]).toMatch(/overlaps "https:\/\/\*\.example\.com" of deployments\[1\]/);
+    expect(at('deployments[2].name')).toEqual([
+      `deployments.yaml: deployments[2].name: "brand-b" is already deployments[1]'s name`,
+    ]);
+    expect(at('deployments[2].origins[0]')).toEqual([
+      'deployments.yaml: deployments[2].origins[0]: "https://a.example.com" overlaps "https://*.example.com" of ' +
+        'deployments[1] ("brand-b"); each origin must belong to one deployment',
+    ]);
     expect(at('deployments[0].availability.refreshSeconds')[0]).toMatch(/whole number from 1 to 3600/);
     // The valid entry is not blamed for the others.
     expect(problems.filter((p) => p.startsWith('deployments.yaml: deployments[1]'))).toEqual([]);
@@ -298,6 +335,33 @@ describe('a file', () => {
     expect(
       deploymentsOf(await parse([presenting({ origins: a }), presenting({ name: 'brand-b', origins: b })])),
     ).toHaveLength(2);
+  });
+
+  it('does not take two entries without a name for one name given twice', async () => {
+    const unnamed = { region: 'eu-west-1', deploymentId: ID_A };
+    const problems = problemsOf(
+      await parse([
+        { ...unnamed, origins: ['https://a.example.com'] },
+        { ...unnamed, origins: ['https://b.example.com'] },
+      ]),
+    );
+    expect(problems).toEqual(
+      [0, 1].map(
+        (i) => `deployments.yaml: deployments[${i}].name: is required: a short id for metrics and logs, e.g. brand-a`,
+      ),
+    );
+  });
+
+  it('names a webhook past the tenth by its place in the list, as it does the first ten', async () => {
+    const webhooks = Array.from({ length: 11 }, (_, i) => ({
+      url: `https://hooks.example.com/${i}`,
+      secret: WEBHOOK_SECRET,
+    }));
+    delete (webhooks[10] as { secret?: string }).secret;
+    expect(problemsOf(await parse([minimal({ webhooks })]))).toEqual([
+      'deployments.yaml: deployments[0].webhooks: may list at most 10 endpoints',
+      'deployments.yaml: deployments[0].webhooks[10].secret: is required: give secret or secretEnv, the whsec_ signing secret',
+    ]);
   });
 
   it('lets the origins of one deployment overlap each other', async () => {
@@ -365,7 +429,7 @@ describe('secrets and their pairs', () => {
       'no exact origin and no genesysOrigin',
       { origins: ['https://*.brand-a.example'] },
       'genesysOrigin',
-      /is required when origins has no exact origin/,
+      /: is required when origins has no exact origin: the Origin this service presents to Genesys, one of the deployment's allowed domains$/,
     ],
     [
       'identity with two key sources',
@@ -386,10 +450,82 @@ describe('secrets and their pairs', () => {
       'identity.jwtSecret',
       /at least 32/,
     ],
+    [
+      // Its length is the secret's, without the blanks around it.
+      'a short identity secret padded with blanks in its variable',
+      { identity: { jwtSecretEnv: 'PADDED', issuer: 'i', audience: 'a' } },
+      'identity.jwtSecret',
+      /: must be at least 32 characters$/,
+    ],
+    [
+      // A name is read as trimmed in the rules between keys too.
+      'a variable name, blanks around it, that is not set',
+      { clientId: 'c', clientSecretEnv: ' UNSET ' },
+      'clientSecretEnv',
+      /: names the environment variable UNSET, which is not set$/,
+    ],
+    [
+      'both forms of the identity secret',
+      { identity: { jwtSecret: JWT_SECRET, jwtSecretEnv: 'S', issuer: 'i', audience: 'a' } },
+      'identity.jwtSecret',
+      /: give jwtSecret or jwtSecretEnv, not both$/,
+    ],
+    [
+      'an identity secret variable that is not set',
+      { identity: { jwtSecretEnv: 'UNSET', issuer: 'i', audience: 'a' } },
+      'identity.jwtSecretEnv',
+      /: names the environment variable UNSET, which is not set$/,
+    ],
+    [
+      'a webhook without its secret',
+      { webhooks: [{ url: 'https://hooks.example.com/genesys' }] },
+      'webhooks[0].secret',
+      /: is required: give secret or secretEnv, the whsec_ signing secret$/,
+    ],
+    [
+      'one part of the VAPID trio',
+      { notifications: { vapidPublicKey: vapidPair().publicKey } },
+      'notifications',
+      /: give vapidPublicKey, vapidPrivateKey or vapidPrivateKeyEnv and vapidSubject together \(Web Push\), or none of them$/,
+    ],
+    [
+      'a VAPID public key of another pair',
+      {
+        notifications: {
+          vapidPublicKey: vapidPair().publicKey,
+          vapidPrivateKey: vapidPair().privateKey,
+          vapidSubject: 'mailto:ops@example.com',
+        },
+      },
+      'notifications.vapidPublicKey',
+      /: is not the public key of the private key given with it$/,
+    ],
+    [
+      'both forms of the VAPID private key',
+      { notifications: { ...vapidTrio(), vapidPrivateKeyEnv: 'S' } },
+      'notifications.vapidPrivateKey',
+      /: give vapidPrivateKey or vapidPrivateKeyEnv, not both$/,
+    ],
+    [
+      'both forms of the SMTP URL',
+      { notifications: { smtpUrl: 'smtps://relay.example.com', smtpUrlEnv: 'S', emailFrom: 'chat@x.org' } },
+      'notifications.smtpUrl',
+      /: give smtpUrl or smtpUrlEnv, not both$/,
+    ],
+    [
+      'an SMTP URL without a sender',
+      { notifications: { smtpUrl: 'smtps://relay.example.com' } },
+      'notifications',
+      /: give smtpUrl or smtpUrlEnv and emailFrom together \(e-mail\), or neither$/,
+    ],
   ])('refuses %s', async (_, overrides, key, message) => {
-    const problems = problemsOf(await parse([minimal(overrides)], { S: 'x', SHORT: 'short' }));
+    const problems = problemsOf(
+      await parse([minimal(overrides)], { S: 'x', SHORT: 'short', PADDED: ` ${'p'.repeat(20)}${' '.repeat(20)}` }),
+    );
     expect(problems).toEqual([
-      expect.stringMatching(new RegExp(`^deployments\\.yaml: deployments\\[0\\]\\.${key.replace('.', '\\.')}: `)),
+      expect.stringMatching(
+        new RegExp(`^deployments\\.yaml: deployments\\[0\\]\\.${key.replace(/[.[\]]/g, '\\$&')}: `),
+      ),
     ]);
     expect(problems[0]).toMatch(message);
   });
@@ -712,7 +848,7 @@ describe('a mistyped or misplaced key', () => {
     ],
     [
       'notifications.emailFrom',
-      ['c@x.org', 'Shop <c@x.org>', '"Shop, Inc." <c@x.org>'],
+      ['c@x.org', 'Shop <c@x.org>', 'Shop <chat@x.org>', '"Shop, Inc." <c@x.org>'],
       [
         'nobody',
         'a b@x.org',
@@ -735,7 +871,7 @@ describe('a mistyped or misplaced key', () => {
     [
       'canary.attribute',
       ['a=b', 'a.b-c_d = x y', `${'a'.repeat(64)}=b`, `a=${'v'.repeat(256)}`],
-      ['=b', 'a=', 'a', '1a=b', `${'a'.repeat(65)}=b`, `a=${'v'.repeat(257)}`, 'a=\u0007'],
+      ['=b', 'a=', 'a', 'ab', '1a=b', `${'a'.repeat(65)}=b`, `a=${'v'.repeat(257)}`, 'a=\u0007'],
     ],
   ])('takes each value %s may be, and refuses the others', async (key, takes, refuses) => {
     const [group, field] = key.includes('.') ? key.split('.') : [undefined, key];
@@ -748,6 +884,14 @@ describe('a mistyped or misplaced key', () => {
     for (const value of takes) expect({ value, problems: await problemsAt(value) }).toEqual({ value, problems: [] });
     for (const value of refuses)
       expect({ value, refused: (await problemsAt(value)).length }).toEqual({ value, refused: 1 });
+  });
+
+  it('says what a canary attribute must be, with the value it got', async () => {
+    expect(problemsOf(await parse([minimal({ canary: { attribute: 'genesysBffCanary' } })]))).toEqual([
+      'deployments.yaml: deployments[0].canary.attribute: must be a custom attribute as name=value (a name of ' +
+        'letters, digits, _ - and ., a letter first, at most 64; a value of 1 to 256 characters), e.g. ' +
+        'genesysBffCanary=true (got "genesysBffCanary")',
+    ]);
   });
 
   it('says a value of the wrong kind is one, and only that', async () => {
