@@ -22,7 +22,13 @@ function appThrowing(error: unknown) {
     next(error);
   });
   app.use(errorHandler(log.logger));
-  return { app, log };
+  // Whatever the handler throws reaches Express's own handler, which would cut an answer begun as well: this sees it.
+  const escaped: unknown[] = [];
+  app.use((escapee: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    escaped.push(escapee);
+    res.destroy();
+  });
+  return { app, log, escaped };
 }
 
 async function answer(error: unknown) {
@@ -193,7 +199,7 @@ describe('an expected refusal', () => {
 });
 
 it('cuts the connection of an answer already started, appending nothing', async () => {
-  const { app } = appThrowing(new Error('too late'));
+  const { app, escaped } = appThrowing(new Error('too late'));
   const failed = await request(app)
     .get('/fail-late')
     .then(
@@ -201,4 +207,21 @@ it('cuts the connection of an answer already started, appending nothing', async 
       (error: NodeJS.ErrnoException) => ({ cut: true, text: error.code }),
     );
   expect(failed.cut).toBe(true);
+  expect(escaped).toEqual([]);
+});
+
+it.each([
+  ['null', null],
+  ['undefined', undefined],
+])('answers %s handed to it as our fault', async (_what, error) => {
+  // Express hands on no such error (it reads next(null) as no error), but a caller may.
+  const log = captureLogger();
+  const handle = errorHandler(log.logger);
+  const app = express();
+  app.get('/fail', (req: Request, res: Response, next: NextFunction) => handle(error, req, res, next));
+  const res = await request(app).get('/fail');
+  expect({ status: res.status, code: (res.body as { code: string }).code }).toEqual({
+    status: 500,
+    code: 'internal_error',
+  });
 });

@@ -89,24 +89,35 @@ it('asks Genesys (an echo) before warning, and warns for the expiry it confirms'
   expect(notices).toEqual([['expiring', START + 50 * MINUTE]]);
 });
 
-it('withdraws the warning when activity moves the expiry, asks again, and warns again before the new expiry', async () => {
-  let expiresAt = START + 30 * MINUTE;
-  const confirm = jest.fn(async () => undefined);
-  const { notices, watch } = watched({ at: () => expiresAt, confirm });
-  await jest.advanceTimersByTimeAsync(25 * MINUTE);
-  expect(notices).toEqual([['expiring', START + 30 * MINUTE]]);
-  // The guest writes two minutes later: Genesys moves the expiry a whole lifetime (30 minutes here) on.
-  await jest.advanceTimersByTimeAsync(2 * MINUTE);
-  expiresAt = START + 57 * MINUTE;
-  watch.activity();
-  expect(notices.at(-1)).toEqual(['cleared', START + 57 * MINUTE]);
-  await jest.advanceTimersByTimeAsync(0);
-  expect(confirm).toHaveBeenCalledTimes(2);
-  await jest.advanceTimersByTimeAsync(25 * MINUTE - 1);
-  expect(notices).toHaveLength(2);
-  await jest.advanceTimersByTimeAsync(1);
-  expect(notices.at(-1)).toEqual(['expiring', START + 57 * MINUTE]);
-});
+it.each([
+  ['answers', async () => undefined],
+  [
+    'fails',
+    async () => {
+      throw new Error('no answer');
+    },
+  ],
+])(
+  'withdraws the warning when activity moves the expiry, asks again, and warns again before the new expiry (the echo %s)',
+  async (_, answer) => {
+    let expiresAt = START + 30 * MINUTE;
+    const confirm = jest.fn(answer);
+    const { notices, watch } = watched({ at: () => expiresAt, confirm });
+    await jest.advanceTimersByTimeAsync(25 * MINUTE);
+    expect(notices).toEqual([['expiring', START + 30 * MINUTE]]);
+    // The guest writes two minutes later: Genesys moves the expiry a whole lifetime (30 minutes here) on.
+    await jest.advanceTimersByTimeAsync(2 * MINUTE);
+    expiresAt = START + 57 * MINUTE;
+    watch.activity();
+    expect(notices.at(-1)).toEqual(['cleared', START + 57 * MINUTE]);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(confirm).toHaveBeenCalledTimes(2);
+    await jest.advanceTimersByTimeAsync(25 * MINUTE - 1);
+    expect(notices).toHaveLength(2);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(notices.at(-1)).toEqual(['expiring', START + 57 * MINUTE]);
+  },
+);
 
 it('activity before the warning withdraws nothing', () => {
   let expiresAt = START + 30 * MINUTE;
@@ -146,4 +157,45 @@ it('warns nothing once cancelled', () => {
   jest.advanceTimersByTime(60 * MINUTE);
   watch.activity();
   expect(notices).toEqual([]);
+});
+
+it('gives no notice when cancelled while its echo is on the way', async () => {
+  let answer!: () => void;
+  const confirm = jest.fn(() => new Promise<void>((resolve) => (answer = resolve)));
+  const { notices, watch } = watched({ at: () => START + 30 * MINUTE, confirm });
+  await jest.advanceTimersByTimeAsync(25 * MINUTE);
+  expect(confirm).toHaveBeenCalledTimes(1);
+  watch.cancel();
+  answer();
+  await jest.advanceTimersByTimeAsync(0);
+  expect(notices).toEqual([]);
+});
+
+it('withdraws a notice without an expiry while the one it knows is not past the warning', async () => {
+  const expiresAt = START + 30 * MINUTE;
+  const { notices, watch } = watched({ at: () => expiresAt });
+  jest.advanceTimersByTime(25 * MINUTE);
+  // Exactly EXPIRY_WARNING_MS ahead, then two minutes later: activity has not moved it (yet).
+  watch.activity();
+  await jest.advanceTimersByTimeAsync(0);
+  jest.advanceTimersByTime(2 * MINUTE);
+  watch.activity();
+  expect(notices).toEqual([
+    ['expiring', expiresAt],
+    ['cleared', undefined],
+    ['expiring', expiresAt],
+    ['cleared', undefined],
+  ]);
+});
+
+it('withdraws nothing once cancelled, and asks nothing', async () => {
+  const confirm = jest.fn(async () => undefined);
+  const { notices, watch } = watched({ at: () => START + 30 * MINUTE, confirm });
+  await jest.advanceTimersByTimeAsync(25 * MINUTE);
+  expect(notices).toHaveLength(1);
+  watch.cancel();
+  watch.activity();
+  await jest.advanceTimersByTimeAsync(60 * MINUTE);
+  expect(notices).toHaveLength(1);
+  expect(confirm).toHaveBeenCalledTimes(1);
 });

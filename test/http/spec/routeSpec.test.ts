@@ -31,9 +31,18 @@ function appOf(specs: AnyRouteSpec[]) {
   app.use((req, res) => {
     res.status(298).json({ passed: req.method });
   });
-  app.use((error: { code?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    res.status(Number((error as { status?: number }).status ?? 500)).json({ code: error.code });
-  });
+  app.use(
+    (
+      error: { code?: string; message?: string },
+      _req: express.Request,
+      res: express.Response,
+      _next: express.NextFunction,
+    ) => {
+      res
+        .status(Number((error as { status?: number }).status ?? 500))
+        .json({ code: error.code, detail: error.message });
+    },
+  );
   return app;
 }
 
@@ -47,6 +56,7 @@ describe('the methods a path serves', () => {
     const put = await request(app).put('/read');
     expect(put.status).toBe(405);
     expect(put.headers.allow).toBe('GET, HEAD, DELETE, OPTIONS');
+    expect(put.body.detail).toBe('PUT is not served on /read: use GET, HEAD, DELETE, OPTIONS.');
     expect((await request(app).options('/only-post')).status).toBe(298);
   });
 

@@ -13,7 +13,10 @@ const messageOf = (schema: typeof attributesBodySchema | typeof attributesPatchS
 const WRAPPED = /not an object: the body is the attributes map itself/;
 
 test('a wrapped map is refused with the shape to send instead', () => {
-  expect(messageOf(attributesBodySchema, { attributes: { cart: '3 items' } })).toMatch(WRAPPED);
+  expect(messageOf(attributesBodySchema, { attributes: { cart: '3 items' } })).toBe(
+    'an attribute value must be a string, not an object: the body is the attributes map itself, like ' +
+      '{"cart":"3 items"}, not {"attributes":{"cart":"3 items"}}',
+  );
   expect(messageOf(attributesPatchSchema, { attributes: { cart: '3 items' } })).toMatch(WRAPPED);
 });
 
