@@ -201,6 +201,12 @@ describe('files', () => {
     fireEvent.click(within(bad!).getByRole('button', { name: 'Remove bad.png' }));
     fireEvent.click(within(ok!).getByRole('button', { name: 'Remove ok.png' }));
     expect(cancelled).toEqual(['up', 'bad', 'ok']);
+    // What the buttons show says the same as their names.
+    expect([up, bad, ok].map((item) => within(item!).getByRole('button').textContent)).toEqual([
+      'Cancel',
+      'Remove',
+      'Remove',
+    ]);
     // Cancelling a file sends nothing.
     expect(texts).toEqual([]);
   });

@@ -210,6 +210,15 @@ test("useChat: who is typing is worded in the chat's language when shown, so a s
   expect(screen.getByTestId('typing').textContent).toBe(`${wordingFor('de').t('someAgent')} is typing`);
   rerender(<ChatPage client={client} locale="fr" />);
   expect(screen.getByTestId('typing').textContent).toBe(`${wordingFor('fr').t('someAgent')} is typing`);
+  // A bot Genesys names no one for is worded as one.
+  const bot = { ...hello, id: 'unnamed-bot-1', originatingEntity: 'bot', text: 'Bonjour' };
+  act(() => {
+    source.dispatchEvent(
+      new MessageEvent('message', { data: JSON.stringify({ ...bot, time: new Date().toISOString() }) }),
+    );
+    source.dispatchEvent(new MessageEvent('typing', { data: JSON.stringify({ durationMs: 60_000 }) }));
+  });
+  expect(screen.getByTestId('typing').textContent).toBe(`${wordingFor('fr').t('bot')} is typing`);
 });
 
 test('useChat: an image uploaded and sent with text, one removed (deleted at Genesys), End chat, and a new chat', async () => {
@@ -532,4 +541,127 @@ test.each([
     expect((stream as unknown as { closed: boolean }).closed).toBe(true);
   },
   30_000,
+);
+
+test('useChat: submit hands the text on trimmed, sends nothing for blank text without files, and keeps the files of a send that failed', async () => {
+  let chat!: Chat;
+  function Held(options: UseChatOptions) {
+    chat = useChat(options);
+    return null;
+  }
+  const client = clientFor();
+  const sent = jest.spyOn(client, 'send');
+  render(<Held client={client} />);
+  // Not live yet: no notice of an expiry.
+  expect(chat.expiring).toBe(false);
+  await settle(() => expect(chat.status).toBe('open'));
+
+  let result: boolean | undefined;
+  await act(async () => void (result = await chat.submit('  \n ')));
+  expect(result).toBe(false);
+  expect(sent).not.toHaveBeenCalled();
+  await act(async () => void (result = await chat.submit('  hello  ')));
+  expect([result, sent.mock.calls.at(-1)?.[0]]).toEqual([true, 'hello']);
+
+  await act(async () => void (await chat.uploads.upload(new File([new Uint8Array(demoPng(8, 8))], 'kept.png'))));
+  await settle(() => expect(chat.uploads.uploads.map((u) => u.state)).toEqual(['done']));
+  // Longer than the session's limit: refused, so the file waits for the next try.
+  await act(async () => void (result = await chat.submit('x'.repeat(chat.session!.limits.maxTextBytes + 1))));
+  expect(result).toBe(false);
+  expect(chat.uploads.uploads.map((u) => u.fileName)).toEqual(['kept.png']);
+  // Blank text with a file sends the file alone.
+  const file = chat.uploads.readyIds();
+  await act(async () => void (result = await chat.submit(' ')));
+  expect([result, sent.mock.calls.at(-1)?.[0]]).toEqual([true, { attachmentIds: file }]);
+  expect(chat.uploads.uploads).toEqual([]);
+});
+
+test('useChat: autoStart turned on after mount starts the chat, as a page that waited for consent does', async () => {
+  const client = clientFor();
+  const { rerender } = render(<ChatPage client={client} autoStart={false} />);
+  expect(screen.getByRole('status').textContent).toBe('idle');
+  rerender(<ChatPage client={client} autoStart />);
+  await screen.findByText('open', { selector: '[role=status]' });
+});
+
+test('useChat: where the deployment takes read receipts, the newest agent message shown is reported read; elsewhere none is', async () => {
+  const visibility = Object.getOwnPropertyDescriptor(Document.prototype, 'visibilityState')!;
+  let visible: DocumentVisibilityState = 'visible';
+  Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => visible });
+  const receipts = (s: Stack, gt: string) =>
+    s.sim
+      .framesFor(gt, 'onMessage')
+      .map((f) => (f.frame as { message?: { type?: string; status?: string } }).message)
+      .filter((m) => m?.type === 'Receipt');
+  const on = await startStack({ env: { READ_RECEIPTS: 'on' }, sim: { guestReceipts: 'accepted' } });
+  try {
+    // This file's deployment takes none: the page never reports.
+    const off = clientFor();
+    const offReads = jest.spyOn(off, 'markRead');
+    const { gt: offGt } = await connect({ client: off });
+    stack.sim.agent.say(offGt, 'seen, not reported');
+    await bubble('seen, not reported');
+    expect(offReads).not.toHaveBeenCalled();
+    cleanup();
+
+    const client = new BffClient({
+      baseUrl: on.service.url,
+      tokenStore: memoryTokenStore(),
+      fetch: pageFetch,
+      EventSource: FetchEventSource as unknown as typeof EventSource,
+    });
+    const before = on.sim.received.length;
+    render(<ChatPage client={client} />);
+    await screen.findByText('open', { selector: '[role=status]' });
+    const gt = guestTokenOf(on.sim, before);
+    on.sim.agent.say(gt, 'read me');
+    await bubble('read me');
+    await settle(() => expect(receipts(on, gt).at(-1)).toMatchObject({ type: 'Receipt', status: 'Read' }));
+
+    // A message that came while the tab was hidden is reported when it is shown, by a page that is still there.
+    const reads = jest.spyOn(client, 'markRead');
+    visible = 'hidden';
+    on.sim.agent.say(gt, 'while away');
+    await bubble('while away');
+    expect(reads).not.toHaveBeenCalled();
+    cleanup();
+    visible = 'visible';
+    document.dispatchEvent(new Event('visibilitychange'));
+    expect(reads).not.toHaveBeenCalled();
+  } finally {
+    cleanup();
+    Object.defineProperty(document, 'visibilityState', visibility);
+    await on.close();
+  }
+});
+
+test.each([
+  ['baseUrl', 'https://chat.example.com', 'https://chat.example.com/'],
+  ["the page's own origin", undefined, '/'],
+])(
+  'useChat: without a client of its own, it talks to %s and resumes the session this browser keeps in localStorage',
+  async (_, baseUrl, start) => {
+    localStorage.setItem('genesys-bff.sessionToken', 'held-token');
+    const asked: Array<{ url: string; authorization: string | null }> = [];
+    const globalFetch = jest.spyOn(globalThis, 'fetch').mockImplementation(async (input, init) => {
+      asked.push({ url: String(input), authorization: new Headers(init?.headers).get('Authorization') });
+      return new Response(JSON.stringify({ code: 'session_expired', status: 401 }), {
+        status: 401,
+        headers: { 'Content-Type': 'application/problem+json' },
+      });
+    });
+    function Held() {
+      useChat({ ...(baseUrl === undefined ? {} : { baseUrl }), autoStart: 'resume' });
+      return null;
+    }
+    try {
+      render(<Held />);
+      await settle(() => expect(asked.length).toBeGreaterThan(0));
+      expect(asked[0]).toEqual({ url: expect.stringMatching(`^${start}`), authorization: 'Bearer held-token' });
+    } finally {
+      cleanup();
+      globalFetch.mockRestore();
+      localStorage.removeItem('genesys-bff.sessionToken');
+    }
+  },
 );
