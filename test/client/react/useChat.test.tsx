@@ -61,9 +61,9 @@ const pageFetch: typeof fetch = async (input, init = {}) => {
   }
 };
 
-function clientFor(tokenStore: TokenStore = memoryTokenStore()): BffClient {
+function clientFor(tokenStore: TokenStore = memoryTokenStore(), on: Stack = stack): BffClient {
   return new BffClient({
-    baseUrl: stack.service.url,
+    baseUrl: on.service.url,
     tokenStore,
     fetch: pageFetch,
     EventSource: FetchEventSource as unknown as typeof EventSource,
@@ -128,12 +128,13 @@ const bubble = (text: string) => within(log()).findByText(text, { selector: '.bu
 
 async function connect(
   options: Partial<UseChatOptions> & { grant?: SignInGrant } = {},
+  on: Stack = stack,
 ): Promise<{ gt: string; client: BffClient }> {
-  const before = stack.sim.received.length;
-  const client = options.client ?? clientFor();
+  const before = on.sim.received.length;
+  const client = options.client ?? clientFor(memoryTokenStore(), on);
   render(<ChatPage client={client} {...options} />);
   await screen.findByText('open', { selector: '[role=status]' });
-  return { gt: guestTokenOf(stack.sim, before), client };
+  return { gt: guestTokenOf(on.sim, before), client };
 }
 
 async function say(text: string): Promise<void> {
@@ -604,16 +605,7 @@ test('useChat: where the deployment takes read receipts, the newest agent messag
     expect(offReads).not.toHaveBeenCalled();
     cleanup();
 
-    const client = new BffClient({
-      baseUrl: on.service.url,
-      tokenStore: memoryTokenStore(),
-      fetch: pageFetch,
-      EventSource: FetchEventSource as unknown as typeof EventSource,
-    });
-    const before = on.sim.received.length;
-    render(<ChatPage client={client} />);
-    await screen.findByText('open', { selector: '[role=status]' });
-    const gt = guestTokenOf(on.sim, before);
+    const { gt, client } = await connect({}, on);
     on.sim.agent.say(gt, 'read me');
     await bubble('read me');
     await settle(() => expect(receipts(on, gt).at(-1)).toMatchObject({ type: 'Receipt', status: 'Read' }));
