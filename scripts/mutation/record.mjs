@@ -16,7 +16,9 @@
 //     "survived", "noCoverage", "score", "scoreWithoutBound" (as if each kill on a bound alone survived),
 //     "left": [{ "at": "line:column-line:column", "status", "mutator", "line": the whole first line,
 //               "original", "replacement", "byBound"?: killed in a run only on a test's bound and passed that
-//               test when planted by hand, "why": the reason it is harmless (written by hand) }] } } }
+//               test when planted by hand, "why": the reason it is harmless (written by hand), or that a case
+//               added after the run kills it ("Killed since the measurement by …", planted by hand): a claim about
+//               that run only, which the next run that mutates the module tests for itself }] } } }
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -120,18 +122,29 @@ export const killedByBoundAlone = (mutant) =>
 const fullKey = (m) => JSON.stringify([m.mutator, oneLine(m.line), oneLine(m.original), oneLine(m.replacement)]);
 const looseKey = (m) => JSON.stringify([m.mutator, oneLine(m.original), oneLine(m.replacement)]);
 
+/**
+ * A reason that a case added after the measurement kills the mutant. A new run judges that case itself, so the
+ * reason is not carried into it: carried onto a kill on a test's bound alone, it would read as "planted by hand,
+ * it passed", and count the kill as a survivor.
+ */
+export const KILLED_SINCE = /^Killed since the measurement\b/;
+
 function reasonFinder(previousLeft) {
-  const full = new Map(previousLeft.filter((m) => m.why).map((m) => [fullKey(m), m.why]));
+  const reasoned = previousLeft.filter((m) => m.why);
+  const full = new Map(reasoned.map((m) => [fullKey(m), m.why]));
+  // Ambiguity is judged over every reason, "killed since" ones too: dropping those first would let another
+  // mutant's reason stand alone for a key it shared with them, and land on the wrong mutant.
   const loose = new Map();
-  for (const m of previousLeft.filter((x) => x.why)) {
+  for (const m of reasoned) {
     const key = looseKey(m);
     loose.set(key, loose.has(key) ? undefined : m.why);
   }
+  const carried = (why) => (why === undefined || KILLED_SINCE.test(why) ? undefined : why);
   return (described, candidates) => {
-    const exact = full.get(fullKey(described));
+    const exact = carried(full.get(fullKey(described)));
     if (exact) return exact;
     const key = looseKey(described);
-    return candidates.filter((c) => looseKey(c) === key).length === 1 ? loose.get(key) : undefined;
+    return candidates.filter((c) => looseKey(c) === key).length === 1 ? carried(loose.get(key)) : undefined;
   };
 }
 

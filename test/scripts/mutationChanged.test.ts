@@ -268,6 +268,15 @@ test("a record rebuilt from Stryker's results counts each verdict and keeps the 
         why: 'planted, passed',
       },
       { mutator: 'StringLiteral', line: 'gone();', original: '"y"', replacement: '""', why: 'a mutant now killed' },
+      // A case added after the last run kills it: this run judges that case, so the reason is not carried (on the
+      // bound-only kill below it would otherwise count as a survivor).
+      {
+        mutator: 'ConditionalExpression',
+        line: 'if (a > 0) go();',
+        original: 'a > 0',
+        replacement: 'false',
+        why: "Killed since the measurement by 'two' in b.test.ts, planted by hand.",
+      },
     ],
   };
   const entry = run<Entry>(
@@ -296,6 +305,40 @@ test("a record rebuilt from Stryker's results counts each verdict and keeps the 
     ['3:11-3:14', 'NoCoverage', 'StringLiteral', '"x"', '""', undefined, undefined],
     ['2:5-2:10', 'Survived', 'ConditionalExpression', 'a > 0', 'true', 'planted, passed', true],
   ]);
+});
+
+test('a reason that shared its code with a "killed since" one stays ambiguous after a reformat', () => {
+  // Two survivors of the same code and replacement on two lines: one equivalent, one killed since by a new case.
+  const previous = {
+    left: [
+      { mutator: 'BooleanLiteral', line: 'a(true);', original: 'true', replacement: 'false', why: 'equivalent here' },
+      {
+        mutator: 'BooleanLiteral',
+        line: 'b(true);',
+        original: 'true',
+        replacement: 'false',
+        why: "Killed since the measurement by 'b' in b.test.ts, planted by hand.",
+      },
+    ],
+  };
+  // The new run, after Prettier rewrote both lines, leaves one of them: which one cannot be told, so no reason.
+  const fileResult = {
+    source: 'a( true );\nb( true );\n',
+    mutants: [
+      {
+        id: '1',
+        mutatorName: 'BooleanLiteral',
+        replacement: 'false',
+        status: 'Survived',
+        location: { start: { line: 2, column: 4 }, end: { line: 2, column: 8 } },
+      },
+    ],
+  };
+  const entry = run<Entry>(`return record.entryOf(input.fileResult, {}, input.previous, () => '');`, {
+    fileResult,
+    previous,
+  });
+  expect(entry.left.map((m) => [m.at, m.why])).toEqual([['2:4-2:8', undefined]]);
 });
 
 test('carry takes a change for layout and imports only when that is all that differs', () => {
