@@ -127,10 +127,12 @@ export class BffClient {
     if (share) {
       const platform = typeof share === 'object' ? share : {};
       this.tabs = new ChatTabs(platform.name ?? `genesys-bff:${this.transport.baseUrl}`, platform);
-      // The tab where the guest ends the chat tells the page; this one's stream hearing the end does not.
+      // The tab where the guest ends the chat tells the page; this one's stream hearing the end does not. A chat
+      // another tab started is a new one to tell the end of. (An end this stream replays after that note, from
+      // before it, is told and marks the new chat's as told: the note names no chat to match the end against.)
       this.tabs.onAnnouncement((event) => {
         if (event.type === 'ending') this.endTold = true;
-        if (event.type === 'end_failed') this.endTold = false;
+        if (event.type === 'end_failed' || event.type === 'started') this.endTold = false;
       });
     }
   }

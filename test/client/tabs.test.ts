@@ -4,7 +4,10 @@
  */
 import {
   BffClient,
+  type BffClientOptions,
   type BffError,
+  PAGE_EVENT_NAMES,
+  PAGE_EVENT_PREFIX,
   localStorageTokenStore,
   memoryTokenStore,
   sessionStorageTokenStore,
@@ -15,13 +18,16 @@ import {
   type TokenStore,
 } from '../../client/src';
 import { ChatTabs, type TabNote } from '../../client/src/tabs';
+import { problem } from '../support/recordingClient';
 import { fakeTabs, sharedTokenStores } from '../support/tabs';
+import { waitFor } from '../support/wait';
 
 /**
  * Tabs of one site sharing a chat, in one process: the tabs' BroadcastChannel and Web Locks are fakes that
  * behave as a browser's (test/support/tabs.ts), the service a fake answering the few calls made, and each
  * stream connection a fake EventSource the test speaks through. The Chromium suite (test/browser/chatTabs)
- * does the same against the real service in real tabs.
+ * does the same against the real service in real tabs. Each tab's analytics events (what it tells its page of the
+ * chat) are checked here too, where the order of a stream's events and the other tabs' notes is the test's to give.
  */
 
 class FakeSource extends EventTarget {
@@ -84,14 +90,37 @@ const service: typeof fetch = async (input, init = {}) => {
   return json(404, { code: 'not_found' });
 };
 
-function tab(platform: ReturnType<typeof fakeTabs> | false, tokenStore: TokenStore = memoryTokenStore()): BffClient {
+function tab(
+  platform: ReturnType<typeof fakeTabs> | false,
+  tokenStore: TokenStore = memoryTokenStore(),
+  over: Partial<BffClientOptions> = {},
+): BffClient {
   return new BffClient({
     baseUrl: 'http://chat.test',
     tokenStore,
     fetch: service,
     EventSource: FakeSource as unknown as typeof EventSource,
     shareTabs: platform === false ? false : { BroadcastChannel: platform.BroadcastChannel, locks: platform.locks },
+    ...over,
   });
+}
+
+/** A page of its own for a tab's analytics events (client/src/pageEvents.ts): what it was told, in order. */
+function pageTold() {
+  const target = new EventTarget() as EventTarget & Record<string, unknown>;
+  const told: [string, unknown][] = [];
+  for (const name of PAGE_EVENT_NAMES)
+    target.addEventListener(`${PAGE_EVENT_PREFIX}${name}`, (e) => told.push([name, (e as CustomEvent).detail]));
+  const ends = () => told.filter(([name]) => name === 'chat-ended').map(([, detail]) => detail);
+  return { pageEvents: { target }, told, ends };
+}
+
+/** The service of `service`, with `refuse` answering the calls it picks (by `METHOD path`). */
+function refusing(refuse: (call: string) => Response | undefined): typeof fetch {
+  return async (input, init = {}) => {
+    const call = `${init.method ?? 'GET'} ${new URL(String(input)).pathname}`;
+    return refuse(call) ?? service(input, init);
+  };
 }
 
 /** A stream's handlers that write down what they heard. */
@@ -367,6 +396,229 @@ describe('what one tab does to the chat, the others hear', () => {
     // The store told the other tab the session is gone.
     expect(b.sessionToken).toBeUndefined();
     stop();
+  });
+});
+
+describe('what a tab tells its page of the chat', () => {
+  let streams: ChatStream[] = [];
+  afterEach(() => {
+    streams.forEach((s) => s.close());
+    streams = [];
+  });
+
+  /** `client`'s own stream, opened; the connection it holds. */
+  async function openStream(client: BffClient, site?: ReturnType<typeof fakeTabs>): Promise<FakeSource> {
+    const before = FakeSource.opened.length;
+    streams.push(client.stream({}));
+    if (site) await site.settle();
+    await waitFor(() => FakeSource.opened.length > before);
+    const source = FakeSource.opened[FakeSource.opened.length - 1]!;
+    source.emit('session', { state: 'open' }, 'e-1');
+    return source;
+  }
+  const agentEnds = (source: FakeSource) => source.emit('presence', { presence: 'disconnect', readOnly: true });
+
+  test('a chat resumed on a reload, ended by the agent: told once, by the agent, and not again on a remount', async () => {
+    const store = memoryTokenStore();
+    await tab(false, store).startSession();
+    const page = pageTold();
+    const reloaded = tab(false, store, page);
+    await expect(reloaded.startSession()).resolves.toMatchObject({ resumed: true });
+    agentEnds(await openStream(reloaded));
+    expect(page.ends()).toEqual([{ by: 'agent' }]);
+    // A remount resumes the read-only chat and its stream replays the end: nothing is told again.
+    await expect(reloaded.startSession()).resolves.toMatchObject({ resumed: true });
+    agentEnds(await openStream(reloaded));
+    expect(page.ends()).toEqual([{ by: 'agent' }]);
+  });
+
+  test('a new chat after an ended one is told ended again; the guest ending one already ended tells nothing', async () => {
+    const page = pageTold();
+    const client = tab(false, memoryTokenStore(), page);
+    await client.startSession();
+    agentEnds(await openStream(client));
+    await client.endSession();
+    expect(page.ends()).toEqual([{ by: 'agent' }]);
+    await expect(client.startSession()).resolves.toMatchObject({ resumed: false });
+    agentEnds(await openStream(client));
+    expect(page.ends()).toEqual([{ by: 'agent' }, { by: 'agent' }]);
+  });
+
+  test("an agent's disconnect that leaves the chat open, and a session event other than expired, end nothing", async () => {
+    const page = pageTold();
+    const client = tab(false, memoryTokenStore(), page);
+    await client.startSession();
+    const source = await openStream(client);
+    source.emit('presence', { presence: 'disconnect', readOnly: false, name: 'Alex' });
+    source.emit('session', { state: 'expiring', expiresAt: '2026-11-30T10:05:00Z' }, 'e-2');
+    source.emit('session', { state: 'signed_in' }, 'e-3');
+    expect(page.ends()).toEqual([]);
+    source.emit('session', { state: 'expired', reconnect: false }, 'e-4');
+    expect(page.ends()).toEqual([{ by: 'expiry' }]);
+  });
+
+  test("a stream ended for good is the chat's end by expiry; a stream refused otherwise is an error, during the stream", async () => {
+    const page = pageTold();
+    const client = tab(false, memoryTokenStore(), page);
+    await client.startSession();
+    (await openStream(client)).emit('session', { state: 'closed', reconnect: false });
+    expect(page.told.filter(([name]) => name !== 'chat-opened')).toEqual([['chat-ended', { by: 'expiry' }]]);
+
+    const refused = pageTold();
+    const other = tab(false, memoryTokenStore(), {
+      ...refused,
+      fetch: refusing((call) =>
+        call === 'POST /messages/stream-ticket' ? problem(403, 'origin_not_allowed') : undefined,
+      ),
+    });
+    await other.startSession();
+    const errors: string[] = [];
+    streams.push(other.stream({ error: (e) => errors.push(e.code) }));
+    await waitFor(() => errors.length === 1);
+    expect(refused.told.filter(([name]) => name !== 'chat-opened')).toEqual([
+      ['error', { code: 'origin_not_allowed', status: 403, during: 'stream' }],
+    ]);
+  });
+
+  test.each([
+    ['startSession', 'POST /guest-session', (c: BffClient) => c.startSession()],
+    ['availability', 'GET /availability', (c: BffClient) => c.availability()],
+    ['signIn', 'POST /guest-session/sign-in', (c: BffClient) => c.signIn({ code: 'c', redirectUri: 'https://x/' })],
+    ['endSession', 'DELETE /guest-session', (c: BffClient) => c.endSession()],
+    [
+      'uploadAttachment',
+      'POST /attachments',
+      (c: BffClient) => c.uploadAttachment(new Blob(['x']), { fileName: 'a.txt' }),
+    ],
+  ])('%s refused is told as an error during it', async (during, refusedCall, call) => {
+    const page = pageTold();
+    const client = tab(false, memoryTokenStore(), {
+      ...page,
+      fetch: refusing((c) => (c === refusedCall ? problem(400, 'bad_request') : undefined)),
+    });
+    if (during !== 'startSession') await client.startSession();
+    await expect(call(client)).rejects.toMatchObject({ code: 'bad_request' });
+    expect(page.told.filter(([name]) => name === 'error')).toEqual([
+      ['error', { code: 'bad_request', status: 400, retryAfterSeconds: undefined, during }],
+    ]);
+  });
+
+  test('availability is told each time it opens, closes or closes for another reason, and not when it stays', async () => {
+    const answers = [
+      { open: true, reason: 'open' },
+      { open: true, reason: 'open' },
+      { open: false, reason: 'closed' },
+      { open: false, reason: 'emergency' },
+      { open: true, reason: 'open' },
+    ];
+    let asked = 0;
+    const page = pageTold();
+    const client = tab(false, memoryTokenStore(), {
+      ...page,
+      fetch: refusing((call) =>
+        call === 'GET /availability'
+          ? new Response(JSON.stringify({ configured: true, estimatedWaitSeconds: 5, ...answers[asked++] }), {
+              status: 200,
+              headers: { 'content-type': 'application/json', 'cache-control': 'max-age=30' },
+            })
+          : undefined,
+      ),
+    });
+    for (const _ of answers) await client.availability();
+    expect(page.told.map(([, detail]) => detail)).toEqual([
+      { open: true, reason: 'open', estimatedWaitSeconds: 5 },
+      { open: false, reason: 'closed', estimatedWaitSeconds: 5 },
+      { open: false, reason: 'emergency', estimatedWaitSeconds: 5 },
+      { open: true, reason: 'open', estimatedWaitSeconds: 5 },
+    ]);
+  });
+
+  test('read receipts and push subscriptions go to their routes with their bodies', async () => {
+    const sent: [string, unknown][] = [];
+    const client = tab(false, memoryTokenStore(), {
+      fetch: async (input, init = {}) => {
+        const call = `${init.method ?? 'GET'} ${new URL(String(input)).pathname}`;
+        if (call === 'POST /guest-session') return service(input, init);
+        sent.push([call, init.body === undefined ? undefined : JSON.parse(String(init.body))]);
+        return new Response(null, { status: 204 });
+      },
+    });
+    await client.startSession();
+    const subscription = { endpoint: 'https://push.example/s/1', keys: { p256dh: 'k', auth: 'a' } };
+    await client.markRead('m-7');
+    await client.enablePush(subscription);
+    await client.disablePush();
+    expect(sent).toEqual([
+      ['POST /messages/read', { messageId: 'm-7' }],
+      ['PUT /notifications/push', subscription],
+      ['DELETE /notifications/push', undefined],
+    ]);
+  });
+
+  test('the chat another tab ends is told there, by the guest, not by the tab whose stream hears it end', async () => {
+    const site = fakeTabs();
+    const [storeA, storeB] = sharedTokenStores(2);
+    const [pageA, pageB] = [pageTold(), pageTold()];
+    const a = tab(site, storeA, pageA);
+    const b = tab(site, storeB, pageB);
+    await a.startSession();
+    const source = await openStream(a, site);
+    await b.endSession();
+    await site.settle();
+    agentEnds(source);
+    source.emit('session', { state: 'closed', reconnect: false });
+    expect(pageB.ends()).toEqual([{ by: 'guest' }]);
+    expect(pageA.ends()).toEqual([]);
+  });
+
+  test("another tab's end that failed, or its new chat, leaves this tab to tell the agent's end", async () => {
+    const site = fakeTabs();
+    const [storeA, storeB] = sharedTokenStores(2);
+    const [pageA, pageB] = [pageTold(), pageTold()];
+    const a = tab(site, storeA, pageA);
+    const b = tab(site, storeB, {
+      ...pageB,
+      fetch: refusing((call) => (call === 'DELETE /guest-session' ? problem(400, 'bad_request') : undefined)),
+    });
+    await a.startSession();
+    const source = await openStream(a, site);
+    await expect(b.endSession()).rejects.toMatchObject({ code: 'bad_request' });
+    await site.settle();
+    agentEnds(source);
+    expect(pageA.ends()).toEqual([{ by: 'agent' }]);
+    expect(pageB.ends()).toEqual([]);
+
+    // A new chat another tab started after that end: its end is this tab's to tell too (its stream hears it).
+    a.forgetSession();
+    await expect(b.startSession()).resolves.toMatchObject({ resumed: false });
+    await site.settle();
+    agentEnds(source);
+    expect(pageA.ends()).toEqual([{ by: 'agent' }, { by: 'agent' }]);
+    expect(pageB.ends()).toEqual([]);
+  });
+
+  test('a tab resuming the session another started announces nothing; another service’s tabs hear nothing', async () => {
+    const site = fakeTabs();
+    const [storeA, storeB, storeC] = sharedTokenStores(3);
+    const [a, b] = [tab(site, storeA), tab(site, storeB)];
+    const elsewhere = tab(site, storeC, { baseUrl: 'http://other-chat.test' });
+    const heardA: TabEvent[] = [];
+    const heardElsewhere: TabEvent[] = [];
+    a.onOtherTab((event) => heardA.push(event));
+    elsewhere.onOtherTab((event) => heardElsewhere.push(event));
+    const started = await a.startSession();
+    await site.settle();
+    await expect(b.startSession()).resolves.toMatchObject({ resumed: true });
+    await site.settle();
+    expect(heardA).toEqual([]);
+    const heardB: TabEvent[] = [];
+    b.onOtherTab((event) => heardB.push(event));
+    a.forgetSession();
+    await a.startSession();
+    await site.settle();
+    expect(heardB).toEqual([{ type: 'started', routingKey: expect.any(String) }]);
+    expect(heardB[0]!.type === 'started' && heardB[0]!.routingKey).not.toBe(started.routingKey);
+    expect(heardElsewhere).toEqual([]);
   });
 });
 
