@@ -422,7 +422,11 @@ describe('what the state says on its own', () => {
   });
 
   test('a message the page holds, by id', () => {
-    expect([holdsMessage(waiting, M1.id), holdsMessage(waiting, BOT.id)]).toEqual([true, false]);
+    expect([holdsMessage(waiting, M1.id), holdsMessage(waiting, BOT.id), holdsMessage(idle, M1.id)]).toEqual([
+      true,
+      false,
+      false,
+    ]);
   });
 
   test("another tab's new session is followed unless it is the one shown or a start is on its way", () => {
@@ -511,5 +515,36 @@ describe('what the state says on its own', () => {
     expect(state).toMatchObject({ typing: { author: { role: 'bot', name: 'Bo' }, until: TYPING_UNTIL + 2000 } });
     step({ type: 'typingLapsed', until: TYPING_UNTIL + 2000 });
     expect(state).toEqual(waiting);
+  });
+});
+
+describe('what the table leaves to the details', () => {
+  const typingSignedIn: ChatState = { ...typing, signedIn: true };
+
+  test('an end other than a sign-out keeps the customer signed in; a sign-out does not', () => {
+    const endedAs = (as: 'guest' | 'signed_out') => transition(typingSignedIn, { type: 'chatEnded', as })?.signedIn;
+    expect([endedAs('guest'), endedAs('signed_out')]).toEqual([true, false]);
+  });
+
+  test("a bot's event message names no author and leaves the agent's typing shown", () => {
+    const event: ChatMessage = { ...BOT, id: 'ev-1', type: 'event' };
+    const next = transition(typing, { type: 'messageArrived', attempt: 2, message: event });
+    expect(next).toMatchObject({ lastAuthor: typing.lastAuthor, typing: typing.phase === 'live' && typing.typing });
+  });
+
+  test('a presence that is neither a join nor a disconnect (a sign-in, a clear) leaves the agent present', () => {
+    for (const presence of ['signin', 'clear'])
+      expect(
+        transition(typing, { type: 'presenceChanged', attempt: 2, presence: { presence }, at: NOW }),
+      ).toMatchObject({
+        phase: 'live',
+        agentPresent: true,
+      });
+  });
+
+  test('a history page that ends exactly at the total is the oldest', () => {
+    const last = { messages: [M2], page: 2, pageSize: 60, total: 120 };
+    expect(transition(waiting, { type: 'olderPageLoaded', attempt: 2, page: last })?.older).toBe('none');
+    expect(transition(waiting, { type: 'olderPageLoaded', attempt: 2, page: { ...last, total: 121 } })?.older).toBe(3);
   });
 });

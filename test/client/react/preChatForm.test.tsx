@@ -184,6 +184,28 @@ describe('the form as a screen reader meets it', () => {
 });
 
 describe('what it accepts', () => {
+  test('every field starts empty; an email typed with spaces around it is sent without them', () => {
+    const sent: StartSessionOptions[] = [];
+    render(
+      <PreChatForm
+        onSubmit={(d) => sent.push(d)}
+        fields={[
+          { attribute: 'plan', label: 'Plan', type: 'select', options: [{ value: 'pro' }] },
+          { attribute: 'order', label: 'Order' },
+        ]}
+      />,
+    );
+    expect(
+      ['Your name', /^Email/, /^Plan/, /^Order/].map(
+        (label) => (screen.getByLabelText(label) as HTMLInputElement).value,
+      ),
+    ).toEqual(['', '', '', '']);
+    type('Your name', 'Ada');
+    type('Email', '  ada@example.com ');
+    submit();
+    expect(sent).toEqual([{ firstName: 'Ada', email: 'ada@example.com' }]);
+  });
+
   test('an optional email may be left out, and is then not sent', () => {
     const sent: StartSessionOptions[] = [];
     render(<PreChatForm onSubmit={(d) => sent.push(d)} email="optional" />);
