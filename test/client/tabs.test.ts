@@ -560,13 +560,24 @@ describe('what a tab tells its page of the chat', () => {
     const [storeA, storeB] = sharedTokenStores(2);
     const [pageA, pageB] = [pageTold(), pageTold()];
     const a = tab(site, storeA, pageA);
-    const b = tab(site, storeB, pageB);
+    let answerEnd: () => void = () => undefined;
+    const b = tab(site, storeB, {
+      ...pageB,
+      fetch: async (input, init = {}) => {
+        if (init.method === 'DELETE') await new Promise<void>((resolve) => (answerEnd = resolve));
+        return service(input, init);
+      },
+    });
     await a.startSession();
     const source = await openStream(a, site);
-    await b.endSession();
+    const ending = b.endSession();
     await site.settle();
+    // As the service does it: the streams hear the end before the DELETE is answered (and 'ended' goes out).
     agentEnds(source);
     source.emit('session', { state: 'closed', reconnect: false });
+    answerEnd();
+    await ending;
+    await site.settle();
     expect(pageB.ends()).toEqual([{ by: 'guest' }]);
     expect(pageA.ends()).toEqual([]);
   });
