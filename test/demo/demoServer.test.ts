@@ -46,6 +46,7 @@ describe('what it serves', () => {
     pageDir?: string;
     clientModule?: (file: string) => Promise<string | undefined>;
     vendorModule?: (name: 'markdown-it' | 'dompurify') => Promise<string | undefined>;
+    serviceWorker?: () => Promise<string | undefined>;
     imageOrigins?: string[];
     signIn?: { authorizeUrl: string; clientId: string };
     serviceUrlFor?: (hostname: string) => string;
@@ -66,6 +67,7 @@ describe('what it serves', () => {
           return 'http://127.0.0.1:8080';
         }),
       vendorModule: options.vendorModule,
+      serviceWorker: options.serviceWorker,
       imageOrigins: options.imageOrigins,
       signIn: options.signIn,
     });
@@ -141,10 +143,19 @@ describe('what it serves', () => {
       const query = `/?bff=${encodeURIComponent('https://elsewhere.example')}`;
       const bffAt = async (host: string) =>
         /name="bff-url" content="([^"]*)"/.exec((await getWithHost(server.port, host, query)).body)?.[1];
-      for (const host of ['localhost', 'localhost:3000', 'demo.localhost', '127.0.0.1:3000', '127.1.2.3', '[::1]:3000'])
+      for (const host of [
+        'localhost',
+        'localhost:3000',
+        'demo.localhost',
+        '127.0.0.1:3000',
+        '127.1.2.3',
+        '127.100.200.255',
+        '[::1]:3000',
+      ])
         expect({ host, bff: await bffAt(host) }).toEqual({ host, bff: 'https://elsewhere.example' });
       for (const host of [
         'shop.example.com',
+        '127.0.0.1.example.com',
         'shop.example.com:3000',
         '192.0.2.10',
         '[2001:db8::1]',
@@ -252,6 +263,13 @@ describe('what it serves', () => {
       expect((await fetch(`${without.base}/vendor/markdown-it.js`)).status).toBe(404);
     });
 
+    it('closes the connection when it fails after the answer began, rather than answer twice', async () => {
+      // A module that is no text: the head is written, then writing the body throws.
+      const server = await demo({ clientModule: async () => ({ not: 'text' }) as unknown as string });
+      await expect(fetch(`${server.base}/bff-client/index.js`)).rejects.toThrow('fetch failed');
+      expect((await fetch(`${server.base}/bffClient.js`)).status).toBe(200);
+    });
+
     it('is a 500 naming the failure when a module cannot be read', async () => {
       const server = await demo({
         clientModule: async (file) => {
@@ -267,6 +285,31 @@ describe('what it serves', () => {
       expect(await (await fetch(`${server.base}/bff-client/thrown.js`)).text()).toBe(
         'The demo page could not be served: a plain reason',
       );
+    });
+  });
+
+  describe('the service worker', () => {
+    it('serves the kit’s worker as the page’s own /chat-sw.js, and nothing there without one', async () => {
+      const server = await demo({ serviceWorker: async () => 'self.addEventListener("push", () => {});' });
+      const worker = await fetch(`${server.base}/chat-sw.js`);
+      expect({
+        status: worker.status,
+        ...headersOf(worker, ['content-type', ...Object.keys(COMMON)]),
+        text: await worker.text(),
+      }).toEqual({
+        status: 200,
+        'content-type': 'text/javascript; charset=utf-8',
+        ...COMMON,
+        text: 'self.addEventListener("push", () => {});',
+      });
+      for (const without of [await demo({ serviceWorker: async () => undefined }), await demo()]) {
+        const answer = await fetch(`${without.base}/chat-sw.js`);
+        expect({ status: answer.status, type: answer.headers.get('content-type'), text: await answer.text() }).toEqual({
+          status: 404,
+          type: 'text/plain; charset=utf-8',
+          text: 'Not found',
+        });
+      }
     });
   });
 

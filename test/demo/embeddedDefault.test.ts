@@ -137,6 +137,31 @@ describe('the whole start', () => {
       expect((await fetch(`${base}/`, { method: 'POST' })).status).toBe(405);
     });
 
+    it('serves the client’s word catalogues, the Markdown libraries without their source-map line, and the service worker', async () => {
+      embedded = await startEmbeddedDefault({ PORT: '0', DEMO_PORT: '0' });
+      const base = `http://127.0.0.1:${embedded.demo.port}`;
+      const text = async (p: string) => {
+        const answer = await fetch(`${base}${p}`);
+        expect({ p, status: answer.status }).toEqual({ p, status: 200 });
+        return answer.text();
+      };
+      expect(await text('/bff-client/wording/de.js')).toBe(
+        fs.readFileSync(path.join(ROOT, 'client/dist/wording/de.js'), 'utf8'),
+      );
+      const builds = {
+        'markdown-it': 'node_modules/markdown-it/dist/browser/markdown-it.esm.min.mjs',
+        dompurify: 'node_modules/dompurify/dist/purify.es.mjs',
+      };
+      for (const [name, file] of Object.entries(builds)) {
+        const build = fs.readFileSync(path.join(ROOT, file), 'utf8');
+        const mapLine = build.split('\n').find((line) => line.startsWith('//# sourceMappingURL='))!;
+        expect(await text(`/vendor/${name}.js`)).toBe(build.replace(mapLine, ''));
+      }
+      expect(await text('/chat-sw.js')).toBe(fs.readFileSync(path.join(ROOT, 'client/sw.js'), 'utf8'));
+      for (const p of ['/bff-client/wording/xx.js', '/bff-client/other/de.js'])
+        expect({ p, status: (await fetch(`${base}${p}`)).status }).toEqual({ p, status: 404 });
+    });
+
     it('refuses a DEMO_PORT that is taken or invalid, in words, and leaves nothing running', async () => {
       const blocker = net.createServer();
       await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
@@ -397,12 +422,14 @@ describe('its rules one by one', () => {
       const embedded = await start({
         PORT: '0',
         DEMO_PORT: String(demoPort),
-        CORS_ALLOWED_ORIGINS: ` ,${page[1]}, https://shop.example.com ,,${page[0]}`,
+        CORS_ALLOWED_ORIGINS: ` ,${page[1]}, https://shop.example.com ,,${page[0]},https://www.example.com`,
       });
-      expect(embedded.env.CORS_ALLOWED_ORIGINS).toBe(`${page[0]},${page[1]},https://shop.example.com`);
+      expect(embedded.env.CORS_ALLOWED_ORIGINS).toBe(
+        `${page[0]},${page[1]},https://shop.example.com,https://www.example.com`,
+      );
       // And says so when it starts, so that whoever set it knows it was taken.
       expect(embedded.serviceStarted('http://127.0.0.1:18096')).toContain(
-        "  Also allowed:        https://shop.example.com (from CORS_ALLOWED_ORIGINS, beside the demo's page)",
+        "  Also allowed:        https://shop.example.com, https://www.example.com (from CORS_ALLOWED_ORIGINS, beside the demo's page)",
       );
       expect(embedded.env.GENESYS_ORIGIN).toBe(page[0]);
     });
@@ -424,13 +451,15 @@ describe('its rules one by one', () => {
   describe('the page', () => {
     it('signs in at the simulator and shows its images', async () => {
       const embedded = await start({ PORT: '0', DEMO_PORT: '0' });
+      embedded.serviceStarted('http://127.0.0.1:18097');
       const answer = await fetch(`http://127.0.0.1:${embedded.demo.port}/`);
       const html = await answer.text();
       expect(html).toContain(`<meta name="sign-in-authorize-url" content="${embedded.simulator.signIn.authorizeUrl}">`);
       expect(html).toContain(`<meta name="sign-in-client-id" content="${embedded.simulator.signIn.clientId}">`);
       expect(embedded.simulator.signIn.authorizeUrl).not.toBe('');
-      expect(answer.headers.get('content-security-policy')).toMatch(
-        new RegExp(`img-src [^;]* ${embedded.simulator.url.replace(/[.]/g, '\\.')}(;| )`),
+      // The service and the simulator, nothing else.
+      expect(answer.headers.get('content-security-policy')).toContain(
+        `; img-src 'self' data: https: http://127.0.0.1:18097 ${embedded.simulator.url}; `,
       );
     });
 

@@ -1,6 +1,7 @@
 import { ConfigError, readConfig } from '../../src/config/schema';
 import { startEmbeddedDefault, type EmbeddedDefault } from '../../src/demo/embeddedDefault';
 import { startService, type RunningService } from '../../src/server';
+import * as simulatorModule from '../../simulator';
 import { captureLogger } from '../support/app';
 
 /**
@@ -13,13 +14,22 @@ jest.setTimeout(60_000);
 
 let embedded: EmbeddedDefault;
 let service: RunningService;
+/** The simulators the embedded default started, with what each was told. */
+const simulators: { options: Parameters<typeof simulatorModule.startSimulator>[0]; url: string }[] = [];
 
 beforeAll(async () => {
+  const real = simulatorModule.startSimulator;
+  jest.spyOn(simulatorModule, 'startSimulator').mockImplementation(async (options) => {
+    const simulator = await real(options);
+    simulators.push({ options, url: simulator.url });
+    return simulator;
+  });
   embedded = await startEmbeddedDefault({ PORT: '0', DEMO_PORT: '0', DEMO_DEPLOYMENTS: '2' });
   service = await startService(await readConfig(embedded.env), captureLogger().logger);
 });
 
 afterAll(async () => {
+  jest.restoreAllMocks();
   await service?.stop();
   await embedded?.stop();
 });
@@ -59,6 +69,35 @@ test('the page at localhost chats with the first deployment, at 127.0.0.1 with t
   expect(first.signIn).toBe(true);
   expect(second).toEqual({ types: ['application/pdf'], signIn: false });
   expect(first.types).not.toEqual(second.types);
+});
+
+test('the second deployment is told apart: its own id, greeting and file types, no sign-in', () => {
+  expect(simulators.map((s) => s.options?.deploymentId)).toEqual([undefined, '2b7e151a-628a-4d2b-9e3c-4f5a6b7c8d9e']);
+  expect(simulators[1]!.options).toEqual({
+    record: false,
+    autoStart: true,
+    deploymentId: '2b7e151a-628a-4d2b-9e3c-4f5a6b7c8d9e',
+    authEnabled: false,
+    fileUploadModes: [{ fileTypes: ['application/pdf'], maxFileSizeKB: 10_240 }],
+    agent: {
+      typingDelayMs: 300,
+      replyDelayMs: 900,
+      greeting:
+        'Hello from the second deployment of the same install, with its own simulator. It takes PDF files only, and has sign-in off.',
+    },
+  });
+});
+
+test('says where each page origin chats, and lets the page show both simulators’ images', async () => {
+  const [first, second] = simulators.map((s) => s.url);
+  expect(embedded.serviceStarted(service.url)).toContain(
+    `  Two deployments: ${embedded.demoOrigins[0]} chats with the first, ${embedded.demoOrigins[1]} with the second ` +
+      `(its own simulator, ${second}: PDF files only, sign-in off)`,
+  );
+  const policy = (await fetch(embedded.demo.url)).headers.get('content-security-policy');
+  expect(policy).toMatch(/img-src [^;]*/);
+  const images = /img-src ([^;]*)/.exec(policy!)![1]!.split(' ');
+  expect(images.slice(-2)).toEqual([first, second]);
 });
 
 test('DEMO_DEPLOYMENTS takes 1 or 2', async () => {
