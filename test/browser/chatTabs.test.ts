@@ -374,6 +374,19 @@ describe('read receipts from the page, where the deployment sends them', () => {
 describe('the demo page', () => {
   const openDemo = (context: BrowserContext) => openTab(context, demo.url, 'Connected');
   const demoBubble = (page: Page, text: string) => page.locator('#messages li .bubble', { hasText: text });
+  /** Waits for the notice to show `text`; failing, says what the page showed instead. */
+  const noticeShows = (page: Page, text: string) =>
+    page
+      .locator('#notice-text', { hasText: text })
+      .waitFor()
+      .catch(async (error: Error) => {
+        const shown = await page.evaluate(() => ({
+          notice: document.querySelector('#notice-text')?.textContent,
+          hidden: (document.querySelector('#notice') as HTMLElement | null)?.hidden,
+          status: document.querySelector('[role=status]')?.textContent,
+        }));
+        throw new Error(`${error.message}\nThe page showed: ${JSON.stringify(shown)}`);
+      });
 
   test('two tabs share one chat on one stream, and ending in one says "You ended this chat" in the other', async () => {
     const context = await site();
@@ -386,8 +399,8 @@ describe('the demo page', () => {
     expect(await demoBubble(second, 'hello to both demo tabs').count()).toBe(1);
 
     await first.getByRole('button', { name: 'End chat' }).click();
-    await first.locator('#notice-text', { hasText: 'You ended this chat.' }).waitFor();
-    await second.locator('#notice-text', { hasText: 'You ended this chat.' }).waitFor();
+    await noticeShows(first, 'You ended this chat.');
+    await noticeShows(second, 'You ended this chat.');
     expect(await second.locator('#notice-text').textContent()).toBe('You ended this chat.');
     expect(await axeViolations(second)).toEqual([]);
     await waitFor(async () => (await streamsAtService()) === 0);
