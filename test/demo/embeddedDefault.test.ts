@@ -442,6 +442,26 @@ describe('its rules one by one', () => {
       expect(first).not.toBe(second);
     });
 
+    it('Web Push keys: a pair made for the run (a blank key counts as none), or the user’s own as they are', async () => {
+      const made = [
+        (await start({ PORT: '0', DEMO_PORT: '0' })).env,
+        (await start({ PORT: '0', DEMO_PORT: '0', VAPID_PUBLIC_KEY: '   ' })).env,
+      ];
+      for (const env of made) {
+        // An uncompressed P-256 point and a 32-byte scalar, base64url.
+        expect(Buffer.from(env.VAPID_PUBLIC_KEY!, 'base64url')).toHaveLength(65);
+        expect(Buffer.from(env.VAPID_PRIVATE_KEY!, 'base64url')).toHaveLength(32);
+        expect(env.VAPID_SUBJECT).toBe('mailto:demo@example.com');
+      }
+      expect(made[0]!.VAPID_PUBLIC_KEY).not.toBe(made[1]!.VAPID_PUBLIC_KEY);
+      const own = {
+        VAPID_PUBLIC_KEY: 'my-public-key',
+        VAPID_PRIVATE_KEY: 'my-private-key',
+        VAPID_SUBJECT: 'mailto:me@x.example',
+      };
+      expect((await start({ PORT: '0', DEMO_PORT: '0', ...own })).env).toMatchObject(own);
+    });
+
     it('keeps the rest of the user’s environment', async () => {
       const embedded = await start({ PORT: '0', DEMO_PORT: '0', LOG_LEVEL: 'warn', SOMETHING_ELSE: 'kept' });
       expect(embedded.env).toMatchObject({ PORT: '0', LOG_LEVEL: 'warn', SOMETHING_ELSE: 'kept' });
