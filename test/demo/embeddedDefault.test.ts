@@ -638,17 +638,16 @@ describe('its rules one by one', () => {
   });
 
   describe('a build without the development simulator (dist/ of a production image)', () => {
-    /** startEmbeddedDefault of a module registry where requiring the simulator fails with `error`. */
-    function startWithout(error: Error): Promise<unknown> {
-      let isolated!: typeof import('../../src/demo/embeddedDefault');
-      jest.isolateModules(() => {
-        jest.doMock('../../simulator', () => {
-          throw error;
-        });
-        // eslint-disable-next-line @typescript-eslint/no-require-imports -- a fresh registry's copy, loaded after the mock
-        isolated = require('../../src/demo/embeddedDefault');
+    /** startEmbeddedDefault where requiring the simulator fails with `error` (it is required when the demo starts). */
+    async function startWithout(error: Error): Promise<unknown> {
+      jest.doMock('../../simulator', () => {
+        throw error;
       });
-      return isolated.startEmbeddedDefault({ PORT: '0', DEMO_PORT: '0' });
+      try {
+        return await startEmbeddedDefault({ PORT: '0', DEMO_PORT: '0' });
+      } finally {
+        jest.dontMock('../../simulator');
+      }
     }
 
     it('says what to set instead', async () => {
