@@ -218,6 +218,35 @@ describe('each way a start or a stop can go', () => {
       });
       expect(preflight.headers.get('access-control-allow-origin')).toBe('https://a.example');
     });
+
+    it('is read again on SIGHUP; a reload that throws is logged, and the service serves on', async () => {
+      const s = standIn(withFile([entry('brand-a', 'https://a.example')]));
+      await runProcess(s.proc);
+      const service = await s.started();
+      const file = s.proc.env.DEPLOYMENTS_FILE;
+      fs.writeFileSync(
+        file!,
+        JSON.stringify({ deployments: [entry('brand-a', 'https://a.example'), entry('brand-b', 'https://b.example')] }),
+      );
+      s.proc.events.emit('SIGHUP');
+      await waitFor(() => messages(s).includes('SIGHUP: deployments reloaded'), EVENT_WAIT_MS);
+      expect(s.log.lines().find((l) => l.msg === 'SIGHUP: deployments reloaded')).toMatchObject({
+        file,
+        added: ['brand-b'],
+      });
+
+      jest.spyOn(service, 'reload').mockRejectedValue(new Error('a deployment would not build'));
+      s.proc.events.emit('SIGHUP');
+      const failed = 'SIGHUP: the reload failed; the running deployments stay';
+      await waitFor(() => messages(s).includes(failed), EVENT_WAIT_MS);
+      expect(s.log.lines().find((l) => l.msg === failed)).toMatchObject({
+        level: 50,
+        file,
+        err: { message: 'a deployment would not build' },
+      });
+      expect(s.exits).toEqual([]);
+      expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+    });
   });
 
   describe('a start that fails', () => {
@@ -292,6 +321,20 @@ describe('each way a start or a stop can go', () => {
       expect(await s.exited()).toBe(1);
       expect(s.log.lines().find((l) => l.msg === 'shutdown requested')).toMatchObject({ failure: true });
       expect(messages(s)).toContain('stopped');
+    });
+
+    it('on SIGHUP with no deployments file, says there is nothing to reload and serves on', async () => {
+      const s = standIn(offlineProductionEnv());
+      await runProcess(s.proc);
+      const service = await s.started();
+      const reload = jest.spyOn(service, 'reload');
+      s.proc.events.emit('SIGHUP');
+      const nothing = 'SIGHUP: nothing to reload; the deployment comes from variables, read once at start';
+      await waitFor(() => messages(s).includes(nothing), EVENT_WAIT_MS);
+      expect(s.log.lines().find((l) => l.msg === nothing)).toMatchObject({ level: 40 });
+      expect(reload).not.toHaveBeenCalled();
+      expect(s.exits).toEqual([]);
+      expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
     });
 
     it('exits 1 when the drain itself fails, saying so', async () => {
