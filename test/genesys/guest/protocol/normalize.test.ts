@@ -16,6 +16,19 @@ test("only a guest message carries our client message id; an agent message's cha
   ).toBeUndefined();
 });
 
+test('a message with no text, or an empty one, has no text: not an empty one, not one set to nothing', () => {
+  for (const text of [undefined, '']) {
+    const message = normalizeMessage({
+      id: 'e',
+      type: 'Structured',
+      direction: 'Outbound',
+      ...(text === undefined ? {} : { text }),
+    });
+    expect({ text, has: 'text' in message }).toEqual({ text, has: false });
+  }
+  expect(normalizeMessage({ id: 't', type: 'Text', text: ' ' }).text).toBe(' ');
+});
+
 test('the type is text, structured or event; a missing or unknown one (whatever its name) is text', () => {
   expect(normalizeMessage({ id: 's', type: 'Structured' }).type).toBe('structured');
   expect(normalizeMessage({ id: 'e', type: 'Event' }).type).toBe('event');

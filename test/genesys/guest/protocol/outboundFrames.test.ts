@@ -7,6 +7,7 @@ import {
   echoFrame,
   getJwtFrame,
   joinFrame,
+  readReceiptFrame,
   textMessageFrame,
   typingFrame,
 } from '../../../../src/genesys/guest/protocol/outboundFrames';
@@ -159,6 +160,15 @@ describe('events and the other actions', () => {
       token,
       tracingId,
       message: { type: 'Event', events: [{ eventType: 'Presence', presence: { type: 'Clear' } }] },
+    });
+  });
+
+  test('a read receipt names the message read by its id, as the receipts Genesys sends do', () => {
+    expect(readReceiptFrame({ token, tracingId, messageId: 'm-7' })).toEqual({
+      action: 'onMessage',
+      token,
+      tracingId,
+      message: { type: 'Receipt', status: 'Read', id: 'm-7' },
     });
   });
 
