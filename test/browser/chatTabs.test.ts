@@ -380,11 +380,13 @@ describe('the demo page', () => {
       .locator('#notice-text', { hasText: text })
       .waitFor()
       .catch(async (error: Error) => {
-        const shown = await page.evaluate(() => ({
-          notice: document.querySelector('#notice-text')?.textContent,
-          hidden: (document.querySelector('#notice') as HTMLElement | null)?.hidden,
-          status: document.querySelector('[role=status]')?.textContent,
-        }));
+        const shown = await page
+          .evaluate(() => ({
+            notice: document.querySelector('#notice-text')?.textContent,
+            hidden: (document.querySelector('#notice') as HTMLElement | null)?.hidden,
+            status: document.querySelector('[role=status]')?.textContent,
+          }))
+          .catch(() => 'nothing: the page was gone');
         throw new Error(`${error.message}\nThe page showed: ${JSON.stringify(shown)}`);
       });
 

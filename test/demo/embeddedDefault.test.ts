@@ -154,8 +154,9 @@ describe('the whole start', () => {
       };
       for (const [name, file] of Object.entries(builds)) {
         const build = fs.readFileSync(path.join(ROOT, file), 'utf8');
-        const mapLine = build.split('\n').find((line) => line.startsWith('//# sourceMappingURL='))!;
-        expect(await text(`/vendor/${name}.js`)).toBe(build.replace(mapLine, ''));
+        const mapLine = build.split('\n').find((line) => line.startsWith('//# sourceMappingURL='));
+        expect({ name, mapLine }).toEqual({ name, mapLine: expect.stringMatching(/\.map$/) });
+        expect(await text(`/vendor/${name}.js`)).toBe(build.replace(mapLine!, ''));
       }
       expect(await text('/chat-sw.js')).toBe(fs.readFileSync(path.join(ROOT, 'client/sw.js'), 'utf8'));
       for (const p of ['/bff-client/wording/xx.js', '/bff-client/other/de.js'])

@@ -230,6 +230,14 @@ describe('each way a start or a stop can go', () => {
       );
       s.proc.events.emit('SIGHUP');
       await waitFor(() => messages(s).includes('SIGHUP: deployments reloaded'), EVENT_WAIT_MS);
+      const allows = async (origin: string) =>
+        (
+          await fetch(`${service.url}/guest-session`, {
+            method: 'OPTIONS',
+            headers: { Origin: origin, 'Access-Control-Request-Method': 'POST' },
+          })
+        ).headers.get('access-control-allow-origin');
+      expect(await allows('https://b.example')).toBe('https://b.example');
       expect(s.log.lines().find((l) => l.msg === 'SIGHUP: deployments reloaded')).toMatchObject({
         file,
         added: ['brand-b'],
@@ -245,7 +253,8 @@ describe('each way a start or a stop can go', () => {
         err: { message: 'a deployment would not build' },
       });
       expect(s.exits).toEqual([]);
-      expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+      // The running deployments stay: both brands are served still.
+      for (const origin of ['https://a.example', 'https://b.example']) expect(await allows(origin)).toBe(origin);
     });
   });
 
