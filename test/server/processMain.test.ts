@@ -166,6 +166,15 @@ describe('each way a start or a stop can go', () => {
       return { ...env, NODE_ENV: 'development', DEPLOYMENTS_FILE: file };
     };
 
+    /** The origin a preflight from `origin` is allowed as (null: not allowed). */
+    const allowedOrigin = async (service: server.RunningService, origin: string) =>
+      (
+        await fetch(`${service.url}/guest-session`, {
+          method: 'OPTIONS',
+          headers: { Origin: origin, 'Access-Control-Request-Method': 'POST' },
+        })
+      ).headers.get('access-control-allow-origin');
+
     it('that fails validation is refused at start, every problem at once, and the embedded demo does not stand in', async () => {
       const s = standIn(withFile([entry('brand-a', 'https://a.example'), entry('brand-b', 'https://a.example')]));
       await runProcess(s.proc);
@@ -195,13 +204,8 @@ describe('each way a start or a stop can go', () => {
       const s = standIn(withFile([entry('brand-a', 'https://a.example'), entry('brand-b', 'https://b.example')]));
       await runProcess(s.proc);
       const service = await s.started();
-      for (const origin of ['https://a.example', 'https://b.example']) {
-        const preflight = await fetch(`${service.url}/guest-session`, {
-          method: 'OPTIONS',
-          headers: { Origin: origin, 'Access-Control-Request-Method': 'POST' },
-        });
-        expect(preflight.headers.get('access-control-allow-origin')).toBe(origin);
-      }
+      for (const origin of ['https://a.example', 'https://b.example'])
+        expect(await allowedOrigin(service, origin)).toBe(origin);
     });
 
     it('of one deployment is served', async () => {
@@ -212,11 +216,7 @@ describe('each way a start or a stop can go', () => {
       // Every deployment with its region; the line is the process's own, of no deployment.
       expect(listening).toMatchObject({ deployments: ['brand-a (mypurecloud.de)'] });
       expect(listening).not.toHaveProperty('deployment');
-      const preflight = await fetch(`${service.url}/guest-session`, {
-        method: 'OPTIONS',
-        headers: { Origin: 'https://a.example', 'Access-Control-Request-Method': 'POST' },
-      });
-      expect(preflight.headers.get('access-control-allow-origin')).toBe('https://a.example');
+      expect(await allowedOrigin(service, 'https://a.example')).toBe('https://a.example');
     });
 
     it('is read again on SIGHUP; a reload that throws is logged, and the service serves on', async () => {
@@ -230,14 +230,7 @@ describe('each way a start or a stop can go', () => {
       );
       s.proc.events.emit('SIGHUP');
       await waitFor(() => messages(s).includes('SIGHUP: deployments reloaded'), EVENT_WAIT_MS);
-      const allows = async (origin: string) =>
-        (
-          await fetch(`${service.url}/guest-session`, {
-            method: 'OPTIONS',
-            headers: { Origin: origin, 'Access-Control-Request-Method': 'POST' },
-          })
-        ).headers.get('access-control-allow-origin');
-      expect(await allows('https://b.example')).toBe('https://b.example');
+      expect(await allowedOrigin(service, 'https://b.example')).toBe('https://b.example');
       expect(s.log.lines().find((l) => l.msg === 'SIGHUP: deployments reloaded')).toMatchObject({
         file,
         added: ['brand-b'],
@@ -254,7 +247,8 @@ describe('each way a start or a stop can go', () => {
       });
       expect(s.exits).toEqual([]);
       // The running deployments stay: both brands are served still.
-      for (const origin of ['https://a.example', 'https://b.example']) expect(await allows(origin)).toBe(origin);
+      for (const origin of ['https://a.example', 'https://b.example'])
+        expect(await allowedOrigin(service, origin)).toBe(origin);
     });
   });
 
