@@ -83,6 +83,9 @@ describe('several deployments', () => {
       'an attachment link (an <img> sends no Origin)',
       (sealed: string) => request({}, `/attachments/a/content?link=${sealed}`),
     ],
+    ["an e-mail's confirm or stop link", (sealed: string) => request({}, `/notifications/email/stop?t=${sealed}`)],
+    ['a query alone', (sealed: string) => request({}, `?ticket=${sealed}`)],
+    ['a bearer token after more than one space', (sealed: string) => request({ Authorization: `Bearer   ${sealed}` })],
   ])('without an Origin, %s names the deployment whose key sealed it, whatever X-Deployment says', (_, carrying) => {
     fc.assert(
       fc.property(
@@ -104,6 +107,30 @@ describe('several deployments', () => {
     expect(chosen(several(), request({ Authorization: `Bearer ${sealedBy('gone')}`, 'X-Deployment': 'shop' }))).toBe(
       'shop',
     );
+  });
+
+  test('what only looks sealed leaves the choice to X-Deployment: another scheme, more after the token, no query', () => {
+    const sealed = sealedBy('clinic');
+    for (const req of [
+      request({ Authorization: `NotBearer ${sealed}` }),
+      request({ Authorization: `Bearer ${sealed} more` }),
+      request({}, `/attachments/a&link=${sealed}`),
+      { headers: {} } as IncomingMessage,
+    ]) {
+      req.headers['x-deployment'] = 'shop';
+      expect(chosen(several(), req)).toBe('shop');
+    }
+  });
+
+  test('X-Deployment is read trimmed', () => {
+    expect(chosen(several(), request({ 'X-Deployment': '  clinic ' }))).toBe('clinic');
+  });
+
+  test('a refusal quotes at most 40 characters of the X-Deployment it names', () => {
+    const long = `a${'b'.repeat(39)}${'c'.repeat(60)}`;
+    const quoted = (req: IncomingMessage) => /names "([^"]*)"/.exec(several().choose(req).refusal!.message)?.[1];
+    expect(quoted(request({ 'X-Deployment': long }))).toBe(long.slice(0, 40));
+    expect(quoted(request({ 'X-Deployment': long, Origin: 'https://clinic.example' }))).toBe(long.slice(0, 40));
   });
 
   test('with nothing to choose by, none is chosen and a deployment route is refused naming the ways to choose', () => {
@@ -137,7 +164,10 @@ describe('replacing the set', () => {
 
   test('refuses a set in which two deployments share an origin, and keeps the one it had', () => {
     const set = several();
-    expect(() => set.replace([SHOP, served('copy', ['https://b.shop.example'])])).toThrow(/overlaps/);
+    expect(() => set.replace([SHOP, served('copy', ['https://b.shop.example'])])).toThrow(
+      'origin "https://b.shop.example" of deployment "copy" overlaps "https://*.shop.example" of deployment "shop": ' +
+        'each origin must belong to one deployment',
+    );
     expect(set.all.map((d) => d.deployment.name)).toEqual(['shop', 'clinic', 'default']);
   });
 });
