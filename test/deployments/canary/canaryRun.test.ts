@@ -1,4 +1,8 @@
 import { runCanary, type CanaryParts } from '../../../src/deployments/canary';
+import { reasonOf } from '../../../src/deployments/canary/canaryRun';
+import { AppError } from '../../../src/domain/errors';
+import { GuestApiError } from '../../../src/genesys/guest';
+import { scriptedCanaryParts } from '../../support/canaryParts';
 import { startStack, type Stack } from '../../support/stack';
 
 /**
@@ -60,4 +64,178 @@ test('answers without the expected text fail the run at first_answer, saying wha
     'history:skipped',
     'end:ok',
   ]);
+});
+
+describe('a run on scripted parts: each step, its timing and its words', () => {
+  const outcomes = (result: { steps: Array<{ step: string; outcome: string }> }) =>
+    result.steps.map((s) => `${s.step}:${s.outcome}`);
+
+  test('starts the chat with the canary attribute and watches it on a stream of its own', async () => {
+    const { parts, chat, serve, unsubscribed } = scriptedCanaryParts({});
+    const result = await runCanary(parts, 'hello', 'key-1');
+    expect(result.outcome).toBe('ok');
+    expect(chat.start).toHaveBeenCalledWith({ attributes: { bffCanary: 'yes' } }, undefined);
+    expect(serve).toHaveBeenCalledWith(expect.anything(), expect.anything(), {
+      guestToken: 'guest-of-session-token-1',
+      ip: 'canary',
+    });
+    // The end is said with the token the send gave back.
+    expect(chat.end).toHaveBeenCalledWith({ guestToken: 'guest-of-session-token-2' });
+    expect(unsubscribed).toHaveBeenCalledTimes(1);
+  });
+
+  test('takes only a message to the guest for the answer, naming the first three it saw, each cut at 120', async () => {
+    const long = 'a long reply '.repeat(16);
+    const { parts, unsubscribed } = scriptedCanaryParts({
+      expect: 'never said',
+      replies: [
+        { id: 'echo', direction: 'inbound', type: 'text', text: 'the guest' },
+        { id: 'joined', direction: 'outbound', type: 'event', text: 'an event' },
+        { id: 'no-text', direction: 'outbound', type: 'structured' },
+        { id: 'long', direction: 'outbound', type: 'text', text: long },
+        { id: 'third', direction: 'outbound', type: 'text', text: 'third' },
+        { id: 'fourth', direction: 'outbound', type: 'text', text: 'fourth' },
+      ],
+    });
+    parts.answerWaitMs = 300;
+    const result = await runCanary(parts, 'hello', 'key-2');
+    expect(result).toMatchObject({ outcome: 'failed', failedStep: 'first_answer' });
+    expect(result.reason).toBe(
+      `Error: the flow sent no answer containing "never said" within 300 ms; it sent "", "${long.slice(0, 120)}", "third"`,
+    );
+    // Nothing listens on after the run.
+    expect(unsubscribed).toHaveBeenCalledTimes(1);
+  });
+
+  test('without an expected text and with nothing said, the failure says no answer came', async () => {
+    const { parts } = scriptedCanaryParts({ replies: [] });
+    parts.answerWaitMs = 200;
+    const result = await runCanary(parts, 'hello', 'key-3');
+    expect(result).toMatchObject({
+      outcome: 'failed',
+      failedStep: 'first_answer',
+      reason: 'Error: the flow sent no answer within 200 ms',
+    });
+  });
+
+  test('reads history again after a gap when the answer is not there yet, and fails after three reads', async () => {
+    const late = scriptedCanaryParts({ inHistory: 2 });
+    const began = Date.now();
+    expect((await runCanary(late.parts, 'hello', 'key-4')).outcome).toBe('ok');
+    expect(late.historyReads()).toBe(2);
+    expect(Date.now() - began).toBeGreaterThanOrEqual(300);
+
+    const never = scriptedCanaryParts({ inHistory: 99 });
+    const result = await runCanary(never.parts, 'hello', 'key-5');
+    expect(result).toMatchObject({
+      outcome: 'failed',
+      failedStep: 'history',
+      reason: 'Error: the answer is not in history after 3 reads',
+    });
+    expect(never.historyReads()).toBe(3);
+  });
+
+  test('a session that never started skips every step after it, its end too, and ends nothing', async () => {
+    const { parts, chat } = scriptedCanaryParts({});
+    chat.start.mockRejectedValueOnce(new GuestApiError('circuit_open', 'the circuit is open'));
+    const result = await runCanary(parts, 'hello', 'key-6');
+    expect(result).toMatchObject({
+      outcome: 'skipped',
+      failedStep: 'session',
+      reason: 'skipped: Genesys unavailable (the circuit to Genesys is open)',
+    });
+    expect(outcomes(result)).toEqual([
+      'session:skipped',
+      'send:skipped',
+      'first_answer:skipped',
+      'stream:skipped',
+      'history:skipped',
+      'end:skipped',
+    ]);
+    expect(chat.end).not.toHaveBeenCalled();
+  });
+
+  test.each([
+    ['a 429 with Retry-After', new AppError('rate_limited', 'slow down', { retryAfterSeconds: 7 }), 7],
+    ['a 429 without', Object.assign(new AppError('rate_limited', 'slow down'), { retryAfterSeconds: undefined }), 1],
+  ])('%s skips the run and backs off', async (_, error, seconds) => {
+    const { parts, chat } = scriptedCanaryParts({});
+    chat.send.mockRejectedValueOnce(error);
+    const result = await runCanary(parts, 'hello', 'key-7');
+    expect(result).toMatchObject({
+      outcome: 'skipped',
+      failedStep: 'send',
+      backOffSeconds: seconds,
+      reason: `skipped: Genesys asked to wait ${seconds} s (429); backing off`,
+    });
+    // The chat that started is ended all the same.
+    expect(outcomes(result).at(-1)).toBe('end:ok');
+  });
+
+  test.each([
+    ['another refusal of the service', new AppError('upstream_unavailable', 'Genesys is not answering')],
+    ['another failure of the Guest API', new GuestApiError('timeout', 'no answer in time')],
+  ])('%s fails the run, in its words', async (_, error) => {
+    const { parts, chat } = scriptedCanaryParts({});
+    chat.send.mockRejectedValueOnce(error);
+    const result = await runCanary(parts, 'hello', 'key-8');
+    expect(result).toMatchObject({ outcome: 'failed', failedStep: 'send', reason: reasonOf(error) });
+    expect(result.backOffSeconds).toBeUndefined();
+  });
+
+  test('times each step by its clock, and a run over the objective fails naming its slowest step', async () => {
+    const { parts } = scriptedCanaryParts({});
+    // Each reading of the clock is 1 s after the last, but those of the history step, 3 s.
+    let clock = 0;
+    const history = parts.chat.history;
+    let inHistory = false;
+    parts.chat.history = async (...args) => ((inHistory = true), await history(...args));
+    parts.now = () => (clock += inHistory ? ((inHistory = false), 3_000) : 1_000);
+    parts.objectiveMs = 14_000;
+    const result = await runCanary(parts, 'hello', 'key-9');
+    expect(result.steps.map((s) => s.durationMs)).toEqual([1_000, 1_000, 1_000, 1_000, 3_000, 1_000]);
+    expect(result).toMatchObject({
+      outcome: 'failed',
+      failedStep: 'history',
+      durationMs: 15_000,
+      reason: "the run took 15000 ms, over the objective's 14000 ms (slowest: history)",
+    });
+    // At the objective, not over it: ok.
+    const { parts: exact } = scriptedCanaryParts({});
+    let ticks = 0;
+    exact.now = () => (ticks += 1_000);
+    exact.objectiveMs = 13_000;
+    expect(await runCanary(exact, 'hello', 'key-10')).toMatchObject({ outcome: 'ok', durationMs: 13_000 });
+  });
+
+  test('leaves no timer behind once it is done', async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const { parts } = scriptedCanaryParts({});
+    parts.answerWaitMs = 60_000;
+    expect((await runCanary(parts, 'hello', 'key-11')).outcome).toBe('ok');
+    expect(timers()).toBe(before);
+  });
+});
+
+describe('why a step failed, in an operator’s words', () => {
+  test('code, status, message and detail, strings as they are, other values as JSON', () => {
+    const error = Object.assign(new Error('Genesys refused'), {
+      code: 'upstream_error',
+      status: 502,
+      logDetail: { genesysText: 'bad gateway', attempts: 2, final: true },
+    });
+    expect(reasonOf(error)).toBe(
+      'upstream_error, HTTP 502: Genesys refused (genesysText=bad gateway attempts=2 final=true)',
+    );
+    expect(reasonOf(new Error('plain'))).toBe('Error: plain');
+    expect(reasonOf(null)).toBe('unknown');
+  });
+
+  test('at most 500 characters, then an ellipsis', () => {
+    const words = 'the flow said no more '.repeat(30);
+    const fits = new Error(words.slice(0, 500 - 'Error: '.length));
+    expect(reasonOf(fits)).toBe(`Error: ${fits.message}`);
+    expect(reasonOf(new Error(words))).toBe(`Error: ${words.slice(0, 493)}…`);
+  });
 });

@@ -1,0 +1,61 @@
+import type { CanaryParts } from '../../src/deployments/canary';
+import type { NormalizedMessage } from '../../src/domain/message';
+
+/**
+ * What a canary run uses of its deployment (src/deployments/canary/canaryRun.ts), scripted: a chat that starts, sends,
+ * reads history and ends at once, and a session that hears `replies` (to every listener and on the run's own stream)
+ * just after the message is sent. Each call is recorded.
+ */
+
+type Listener = (event: { type: string; message?: Partial<NormalizedMessage> }) => void;
+export const CANARY_ANSWER: Partial<NormalizedMessage> = {
+  id: 'answer-1',
+  direction: 'outbound',
+  type: 'text',
+  text: 'You said: hello',
+};
+
+export function scriptedCanaryParts(options: {
+  replies?: Array<Partial<NormalizedMessage>>;
+  expect?: string;
+  inHistory?: number;
+}) {
+  const { replies = [CANARY_ANSWER], inHistory = 1 } = options;
+  const listeners = new Set<Listener>();
+  const unsubscribed = jest.fn();
+  const session = {
+    subscribe: (listener: Listener) => {
+      listeners.add(listener);
+      return () => void (listeners.delete(listener) && unsubscribed());
+    },
+  };
+  let stream: { write(chunk: string): boolean } | undefined;
+  let historyReads = 0;
+  const chat = {
+    start: jest.fn(async () => ({ sessionToken: 'session-token-1' })),
+    send: jest.fn(async (_claims: unknown, _body: { text: string }, _key: string) => {
+      // A greeting-like message before the run listens for the answer is heard first, by every listener.
+      setImmediate(() => {
+        for (const message of replies) {
+          for (const listener of [...listeners]) listener({ type: 'message', message });
+          stream?.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+        }
+      });
+      return { sessionToken: 'session-token-2' };
+    }),
+    history: jest.fn(async () => ({ messages: ++historyReads >= inHistory ? replies : [] })),
+    end: jest.fn(async () => undefined),
+  };
+  const serve = jest.fn((response: { write(chunk: string): boolean }) => void (stream = response));
+  const parts = {
+    chat,
+    tokens: { open: jest.fn(async (token: string) => ({ guestToken: `guest-of-${token}` })) },
+    hub: { session: () => session },
+    streams: { serve },
+    canary: { attribute: { name: 'bffCanary', value: 'yes' }, expect: options.expect },
+    answerWaitMs: 2_000,
+    objectiveMs: 10_000,
+    now: Date.now,
+  } as unknown as CanaryParts;
+  return { parts, chat, serve, unsubscribed, historyReads: () => historyReads };
+}
