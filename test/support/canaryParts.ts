@@ -19,13 +19,16 @@ export function scriptedCanaryParts(options: {
   replies?: Array<Partial<NormalizedMessage>>;
   expect?: string;
   inHistory?: number;
+  /** A message the session had before the run listened (a greeting), heard by each listener as it subscribes. */
+  before?: Partial<NormalizedMessage>;
 }) {
-  const { replies = [CANARY_ANSWER], inHistory = 1 } = options;
+  const { replies = [CANARY_ANSWER], inHistory = 1, before } = options;
   const listeners = new Set<Listener>();
   const unsubscribed = jest.fn();
   const session = {
     subscribe: (listener: Listener) => {
       listeners.add(listener);
+      if (before) listener({ type: 'message', message: before });
       return () => void (listeners.delete(listener) && unsubscribed());
     },
   };

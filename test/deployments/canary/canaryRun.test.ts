@@ -107,6 +107,14 @@ describe('a run on scripted parts: each step, its timing and its words', () => {
     expect(unsubscribed).toHaveBeenCalledTimes(1);
   });
 
+  test('without an expected text, the answer is the first message after the send, not one from before it', async () => {
+    const greeting = { id: 'greeting', direction: 'outbound', type: 'text', text: 'Welcome!' } as const;
+    const { parts } = scriptedCanaryParts({ before: greeting });
+    parts.answerWaitMs = 500;
+    // Taken for the answer, the greeting would be looked for on the stream and in history, which hold only the answer.
+    expect(await runCanary(parts, 'hello', 'key-12')).toMatchObject({ outcome: 'ok' });
+  });
+
   test('without an expected text and with nothing said, the failure says no answer came', async () => {
     const { parts } = scriptedCanaryParts({ replies: [] });
     parts.answerWaitMs = 200;
@@ -206,6 +214,24 @@ describe('a run on scripted parts: each step, its timing and its words', () => {
     exact.now = () => (ticks += 1_000);
     exact.objectiveMs = 13_000;
     expect(await runCanary(exact, 'hello', 'key-10')).toMatchObject({ outcome: 'ok', durationMs: 13_000 });
+    // Of steps equally slow, the first is named.
+    const { parts: even } = scriptedCanaryParts({});
+    let steps = 0;
+    even.now = () => (steps += 1_000);
+    even.objectiveMs = 12_000;
+    expect((await runCanary(even, 'hello', 'key-14')).reason).toBe(
+      "the run took 13000 ms, over the objective's 12000 ms (slowest: session)",
+    );
+    // A step that failed is timed as one that did not.
+    const { parts: failing, chat } = scriptedCanaryParts({});
+    chat.send.mockRejectedValueOnce(new Error('no'));
+    let tocks = 0;
+    failing.now = () => (tocks += 1_000);
+    const failed = await runCanary(failing, 'hello', 'key-13');
+    expect(failed.steps.slice(0, 2)).toEqual([
+      { step: 'session', outcome: 'ok', durationMs: 1_000 },
+      { step: 'send', outcome: 'failed', durationMs: 1_000, reason: 'Error: no' },
+    ]);
   });
 
   test('leaves no timer behind once it is done', async () => {
