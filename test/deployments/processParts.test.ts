@@ -259,7 +259,7 @@ describe('one deployment on the parts (servedDeployment.ts), each part wired to 
   });
 
   it('stops watching and closes through each of its parts', async () => {
-    const { deployment, chat } = build(offline());
+    const { deployment, chat, hubOptions } = build(offline());
     const stopWatching = jest.spyOn(chat.notifications, 'stopWatching');
     deployment.stopWatching();
     expect(stopWatching).toHaveBeenCalledTimes(1);
@@ -269,6 +269,9 @@ describe('one deployment on the parts (servedDeployment.ts), each part wired to 
       jest.spyOn(chat.availability, 'close'),
       jest.spyOn(deployment.webhooks, 'close'),
       jest.spyOn(deployment.platform, 'close'),
+      jest.spyOn(hubOptions.upstream as GuestApiHealth, 'close'),
+      jest.spyOn(own(chat.notifications).watchHub as SessionHub, 'close'),
+      jest.spyOn(own(chat.notifications).history.hub as SessionHub, 'close'),
     ];
     await deployment.close();
     for (const close of closed) expect(close).toHaveBeenCalledTimes(1);
@@ -278,7 +281,7 @@ describe('one deployment on the parts (servedDeployment.ts), each part wired to 
     ['10000', 3_000],
     ['400', 400],
   ])(
-    'with GENESYS_TIMEOUT_MS %s, waits %i ms for the first availability and leases its reads for three',
+    'with GENESYS_TIMEOUT_MS %s, waits %i ms for the first availability and leases its reads for three timeouts',
     (timeout, wait) => {
       const { chat } = build(offline({ GENESYS_TIMEOUT_MS: timeout }));
       const availability = own(chat.availability);
@@ -305,7 +308,7 @@ describe('one deployment on the parts (servedDeployment.ts), each part wired to 
     }
   });
 
-  it('in production, sends notifications as production does', () => {
+  it('in production, its notifications know they run in production', () => {
     const { chat } = build(offline({ NODE_ENV: 'production' }));
     expect(own(chat.notifications).production).toBe(true);
   });

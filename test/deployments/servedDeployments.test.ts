@@ -84,7 +84,7 @@ describe('several deployments', () => {
       (sealed: string) => request({}, `/attachments/a/content?link=${sealed}`),
     ],
     ["an e-mail's confirm or stop link", (sealed: string) => request({}, `/notifications/email/stop?t=${sealed}`)],
-    ['a query alone', (sealed: string) => request({}, `?ticket=${sealed}`)],
+    ['a URL that is only its query', (sealed: string) => request({}, `?ticket=${sealed}`)],
     ['a bearer token after more than one space', (sealed: string) => request({ Authorization: `Bearer   ${sealed}` })],
   ])('without an Origin, %s names the deployment whose key sealed it, whatever X-Deployment says', (_, carrying) => {
     fc.assert(

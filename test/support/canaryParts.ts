@@ -37,7 +37,7 @@ export function scriptedCanaryParts(options: {
   const chat = {
     start: jest.fn(async () => ({ sessionToken: 'session-token-1' })),
     send: jest.fn(async (_claims: unknown, _body: { text: string }, _key: string) => {
-      // A greeting-like message before the run listens for the answer is heard first, by every listener.
+      // The replies come just after the send, to every listener and on the run's own stream.
       setImmediate(() => {
         for (const message of replies) {
           for (const listener of [...listeners]) listener({ type: 'message', message });

@@ -110,7 +110,6 @@ describe('a run on scripted parts: each step, its timing and its words', () => {
   test('without an expected text, the answer is the first message after the send, not one from before it', async () => {
     const greeting = { id: 'greeting', direction: 'outbound', type: 'text', text: 'Welcome!' } as const;
     const { parts } = scriptedCanaryParts({ before: greeting });
-    parts.answerWaitMs = 500;
     // Taken for the answer, the greeting would be looked for on the stream and in history, which hold only the answer.
     expect(await runCanary(parts, 'hello', 'key-12')).toMatchObject({ outcome: 'ok' });
   });
@@ -128,10 +127,12 @@ describe('a run on scripted parts: each step, its timing and its words', () => {
 
   test('reads history again after a gap when the answer is not there yet, and fails after three reads', async () => {
     const late = scriptedCanaryParts({ inHistory: 2 });
-    const began = Date.now();
+    const timers = jest.spyOn(global, 'setTimeout');
     expect((await runCanary(late.parts, 'hello', 'key-4')).outcome).toBe('ok');
     expect(late.historyReads()).toBe(2);
-    expect(Date.now() - began).toBeGreaterThanOrEqual(300);
+    // The gap between the reads: 300 ms.
+    expect(timers.mock.calls.filter(([, ms]) => ms === 300)).toHaveLength(1);
+    timers.mockRestore();
 
     const never = scriptedCanaryParts({ inHistory: 99 });
     const result = await runCanary(never.parts, 'hello', 'key-5');
@@ -181,13 +182,22 @@ describe('a run on scripted parts: each step, its timing and its words', () => {
   });
 
   test.each([
-    ['another refusal of the service', new AppError('upstream_unavailable', 'Genesys is not answering')],
-    ['another failure of the Guest API', new GuestApiError('timeout', 'no answer in time')],
-  ])('%s fails the run, in its words', async (_, error) => {
+    [
+      'another refusal of the service',
+      new AppError('upstream_unavailable', 'Genesys is not answering'),
+      'upstream_unavailable, HTTP 503: Genesys is not answering',
+    ],
+    [
+      'another failure of the Guest API',
+      new GuestApiError('timeout', 'no answer in time'),
+      // Its code, status and words, and the Guest API's failure among the details.
+      'upstream_unavailable, HTTP 504: no answer in time (guestFailure=timeout)',
+    ],
+  ])('%s fails the run, in its words', async (_, error, reason) => {
     const { parts, chat } = scriptedCanaryParts({});
     chat.send.mockRejectedValueOnce(error);
     const result = await runCanary(parts, 'hello', 'key-8');
-    expect(result).toMatchObject({ outcome: 'failed', failedStep: 'send', reason: reasonOf(error) });
+    expect(result).toMatchObject({ outcome: 'failed', failedStep: 'send', reason });
     expect(result.backOffSeconds).toBeUndefined();
   });
 
@@ -235,12 +245,15 @@ describe('a run on scripted parts: each step, its timing and its words', () => {
   });
 
   test('leaves no timer behind once it is done', async () => {
-    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-    const before = timers();
-    const { parts } = scriptedCanaryParts({});
-    parts.answerWaitMs = 60_000;
-    expect((await runCanary(parts, 'hello', 'key-11')).outcome).toBe('ok');
-    expect(timers()).toBe(before);
+    jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
+    try {
+      const { parts } = scriptedCanaryParts({});
+      parts.answerWaitMs = 60_000;
+      expect((await runCanary(parts, 'hello', 'key-11')).outcome).toBe('ok');
+      expect(jest.getTimerCount()).toBe(0);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 });
 

@@ -126,9 +126,11 @@ describe('on a clock of its own (timers faked)', () => {
   afterEach(() => jest.useRealTimers());
 
   /** One canary on a faked clock at `now`; the scripted chat's answers come on real ticks. */
-  function canaryAt(now: number, options: { intervalMs?: number; store?: MemoryStore; scripted?: object } = {}) {
+  function canaryAt(now: number, options: { intervalMs?: number; scripted?: object } = {}) {
     jest.useFakeTimers({ now, doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
-    const { intervalMs = SECOND, store = new MemoryStore() } = options;
+    // Made on the faked clock, as the canary is.
+    const store = new MemoryStore();
+    const { intervalMs = SECOND } = options;
     const scripted = scriptedCanaryParts(options.scripted ?? {});
     const log = captureLogger();
     const canary = new DeploymentCanary({
@@ -144,7 +146,10 @@ describe('on a clock of its own (timers faked)', () => {
     canaries.push(canary);
     return { canary, log, store, ...scripted };
   }
-  /** Moves the clock on, and lets what the timers started finish. */
+  /**
+   * Moves the clock on, and lets what the timers started finish: a run on the scripted parts takes a few turns of the
+   * loop (its send answers on a real tick); twenty is ample, and no turn waits on the machine's load.
+   */
   const pass = async (ms: number) => {
     await jest.advanceTimersByTimeAsync(ms);
     for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
@@ -224,9 +229,8 @@ describe('on a clock of its own (timers faked)', () => {
     ]);
   });
 
-  test('a skipped run is logged as skipped, and backs off by the seconds the 429 left, rounded up', async () => {
-    const store = new MemoryStore();
-    const { canary, log, chat } = canaryAt(20 * SECOND - 1, { store });
+  test('while a 429’s back-off lasts, a run is skipped, saying the seconds left rounded up, and logged as skipped', async () => {
+    const { canary, log, chat, store } = canaryAt(20 * SECOND - 1);
     await store.put('canary:back-off', String(20 * SECOND + 2_500), 60_000);
     canary.start();
     await pass(1);
@@ -238,8 +242,7 @@ describe('on a clock of its own (timers faked)', () => {
   });
 
   test('runs again once the back-off ends, at its very end', async () => {
-    const store = new MemoryStore();
-    const { canary, chat } = canaryAt(30 * SECOND - 1, { store });
+    const { canary, chat, store } = canaryAt(30 * SECOND - 1);
     await store.put('canary:back-off', String(30 * SECOND), 60_000);
     canary.start();
     await pass(1);
@@ -251,9 +254,8 @@ describe('on a clock of its own (timers faked)', () => {
       [SECOND, 24 * 3600_000],
       [3 * 3600_000, 30 * 3600_000],
     ] as const) {
-      const store = new MemoryStore();
+      const { canary, store } = canaryAt(intervalMs * 100 - 1, { intervalMs });
       const claim = jest.spyOn(store, 'claim');
-      const { canary } = canaryAt(intervalMs * 100 - 1, { intervalMs, store });
       canary.start();
       await pass(1);
       expect(claim.mock.calls.filter(([key]) => key === 'canary:runs').map(([, , ms]) => ms)).toEqual([ttl]);
@@ -263,8 +265,7 @@ describe('on a clock of its own (timers faked)', () => {
   });
 
   test('with the shared store away, it says so and runs nothing; a run it cannot keep is said too', async () => {
-    const store = new MemoryStore();
-    const { canary, chat, log } = canaryAt(40 * SECOND, { store });
+    const { canary, chat, log, store } = canaryAt(40 * SECOND);
     const claim = store.claim.bind(store);
     jest.spyOn(store, 'claim').mockImplementation(async (key, ...rest) => {
       if (key.startsWith('canary:slot:') && chat.start.mock.calls.length === 0 && !log.text().includes('away'))
@@ -299,18 +300,23 @@ describe('on a clock of its own (timers faked)', () => {
 
   test('close stops the schedule and waits for the run under way', async () => {
     const { canary, chat } = canaryAt(50 * SECOND);
-    let release!: () => void;
+    let release = () => {};
     chat.start.mockImplementationOnce(
       () => new Promise((_, reject) => (release = () => reject(new Error('released')))),
     );
     canary.start();
-    await pass(SECOND);
-    expect(chat.start).toHaveBeenCalledTimes(1);
-    let closed = false;
-    const closing = canary.close().then(() => (closed = true));
-    await pass(0);
-    expect(closed).toBe(false);
-    release();
+    let closing: Promise<unknown> | undefined;
+    try {
+      await pass(SECOND);
+      expect(chat.start).toHaveBeenCalledTimes(1);
+      let closed = false;
+      closing = canary.close().then(() => (closed = true));
+      await pass(0);
+      expect(closed).toBe(false);
+    } finally {
+      // Released whatever failed above: a run left hanging would hang the close after the case.
+      release();
+    }
     await closing;
     await pass(5 * SECOND);
     expect(chat.start).toHaveBeenCalledTimes(1);
