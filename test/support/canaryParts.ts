@@ -7,6 +7,8 @@ import type { NormalizedMessage } from '../../src/domain/message';
  * just after the message is sent. Each call is recorded.
  */
 
+const GUEST_MESSAGE: Partial<NormalizedMessage> = { id: 'guest-1', direction: 'inbound', type: 'text', text: 'hello' };
+
 type Listener = (event: { type: string; message?: Partial<NormalizedMessage> }) => void;
 export const CANARY_ANSWER: Partial<NormalizedMessage> = {
   id: 'answer-1',
@@ -46,7 +48,8 @@ export function scriptedCanaryParts(options: {
       });
       return { sessionToken: 'session-token-2' };
     }),
-    history: jest.fn(async () => ({ messages: ++historyReads >= inHistory ? replies : [] })),
+    // History holds the guest's own message at once, and the replies from the `inHistory`th read on.
+    history: jest.fn(async () => ({ messages: [GUEST_MESSAGE, ...(++historyReads >= inHistory ? replies : [])] })),
     end: jest.fn(async () => undefined),
   };
   const serve = jest.fn((response: { write(chunk: string): boolean }) => void (stream = response));

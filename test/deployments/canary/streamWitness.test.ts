@@ -75,7 +75,7 @@ test('it never asks LiveStreams to wait, and once closed (or ended) it takes not
     const closed = jest.fn();
     witness.on('close', closed);
     witness[leave]();
-    witness.close();
+    witness[leave]();
     expect(closed).toHaveBeenCalledTimes(1);
     expect(witness.destroyed).toBe(true);
     expect(witness.write(message('m-late'))).toBe(false);
