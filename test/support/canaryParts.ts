@@ -20,11 +20,14 @@ export const CANARY_ANSWER: Partial<NormalizedMessage> = {
 export function scriptedCanaryParts(options: {
   replies?: Array<Partial<NormalizedMessage>>;
   expect?: string;
+  /** The run's clock: each reading this many ms after the last, from 0; unset, the wall clock. */
+  tickMs?: number;
   inHistory?: number;
   /** A message the session had before the run listened (a greeting), heard by each listener as it subscribes. */
   before?: Partial<NormalizedMessage>;
 }) {
-  const { replies = [CANARY_ANSWER], inHistory = 1, before } = options;
+  const { replies = [CANARY_ANSWER], inHistory = 1, before, tickMs } = options;
+  let clock = 0;
   const listeners = new Set<Listener>();
   const unsubscribed = jest.fn();
   const session = {
@@ -61,7 +64,7 @@ export function scriptedCanaryParts(options: {
     canary: { attribute: { name: 'bffCanary', value: 'yes' }, expect: options.expect },
     answerWaitMs: 2_000,
     objectiveMs: 10_000,
-    now: Date.now,
+    now: tickMs === undefined ? Date.now : () => (clock += tickMs),
   } as unknown as CanaryParts;
   return { parts, chat, serve, unsubscribed, historyReads: () => historyReads };
 }

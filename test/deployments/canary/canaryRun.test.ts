@@ -219,24 +219,18 @@ describe('a run on scripted parts: each step, its timing and its words', () => {
       reason: "the run took 15000 ms, over the objective's 14000 ms (slowest: history)",
     });
     // At the objective, not over it: ok.
-    const { parts: exact } = scriptedCanaryParts({});
-    let ticks = 0;
-    exact.now = () => (ticks += 1_000);
+    const { parts: exact } = scriptedCanaryParts({ tickMs: 1_000 });
     exact.objectiveMs = 13_000;
     expect(await runCanary(exact, 'hello', 'key-10')).toMatchObject({ outcome: 'ok', durationMs: 13_000 });
     // Of steps equally slow, the first is named.
-    const { parts: even } = scriptedCanaryParts({});
-    let steps = 0;
-    even.now = () => (steps += 1_000);
+    const { parts: even } = scriptedCanaryParts({ tickMs: 1_000 });
     even.objectiveMs = 12_000;
     expect((await runCanary(even, 'hello', 'key-14')).reason).toBe(
       "the run took 13000 ms, over the objective's 12000 ms (slowest: session)",
     );
     // A step that failed is timed as one that did not.
-    const { parts: failing, chat } = scriptedCanaryParts({});
+    const { parts: failing, chat } = scriptedCanaryParts({ tickMs: 1_000 });
     chat.send.mockRejectedValueOnce(new Error('no'));
-    let tocks = 0;
-    failing.now = () => (tocks += 1_000);
     const failed = await runCanary(failing, 'hello', 'key-13');
     expect(failed.steps.slice(0, 2)).toEqual([
       { step: 'session', outcome: 'ok', durationMs: 1_000 },

@@ -126,7 +126,10 @@ describe('on a clock of its own (timers faked)', () => {
   afterEach(() => jest.useRealTimers());
 
   /** One canary on a faked clock at `now`; the scripted chat's answers come on real ticks. */
-  function canaryAt(now: number, options: { intervalMs?: number; scripted?: object } = {}) {
+  function canaryAt(
+    now: number,
+    options: { intervalMs?: number; scripted?: Parameters<typeof scriptedCanaryParts>[0] } = {},
+  ) {
     jest.useFakeTimers({ now, doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] });
     // Made on the faked clock, as the canary is.
     const store = new MemoryStore();
@@ -196,10 +199,8 @@ describe('on a clock of its own (timers faked)', () => {
   });
 
   test('counts each run by outcome, times each step it took, counts the step that failed, and logs by outcome', async () => {
-    const { canary, chat, parts, log } = canaryAt(10 * SECOND);
     // Each reading of the run's clock is 250 ms after the last.
-    let ticks = 0;
-    parts.now = () => (ticks += 250);
+    const { canary, chat, log } = canaryAt(10 * SECOND, { scripted: { tickMs: 250 } });
     const metrics = async () => parseScrape(await registry.metrics());
     const before = await metrics();
     canary.start();
