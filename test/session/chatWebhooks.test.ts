@@ -111,3 +111,137 @@ test('a newest page read tells the failed receipts on it, once, and never of a c
   hooks.found('canary-token', { ...page, messages: newestPage({ id: 'c1', direction: 'outbound' }).messages });
   expect(published).toHaveLength(1);
 });
+
+const message = (over: Record<string, unknown>) =>
+  ({ id: 'g1', direction: 'inbound', type: 'text', time: '2026-11-27T10:00:00.000Z', ...over }) as never;
+
+test("what the use cases did is told with what a receiver needs of it, and a message's links that expire are not", () => {
+  const { published, events } = recorder();
+  const hooks = new ChatWebhooks(events);
+  hooks.started('t', true);
+  hooks.sent(
+    't',
+    message({
+      id: 'sent-1',
+      text: 'Here is my receipt',
+      originatingEntity: 'Human',
+      from: { name: 'Ada', avatar: 'https://x.example/a.png' },
+      attachments: [
+        { id: 'a1', url: 'https://files.example/a1?sig=1', filename: 'receipt.pdf', mediaType: 'File', mime: 'x' },
+        { url: 'https://files.example/a2?sig=2' },
+      ],
+    }),
+  );
+  hooks.sent('t', message({ id: 'sent-2', from: { avatar: 'https://x.example/a.png' }, attachments: [] }));
+  hooks.uploaded('t', {
+    id: 'att-1',
+    fileName: 'photo.png',
+    mediaType: 'image/png',
+    size: 1234,
+    url: 'https://files.example/att-1?sig=3',
+  } as never);
+  hooks.signedIn('t');
+  hooks.ended('t', 'guest');
+  expect(published.map(({ type, guestToken, key, data }) => ({ type, guestToken, key, data }))).toEqual([
+    { type: 'chat.started', guestToken: 't', key: 'chat', data: { authenticated: true } },
+    {
+      type: 'message.sent',
+      guestToken: 't',
+      key: 'sent-1',
+      data: {
+        message: {
+          id: 'sent-1',
+          type: 'text',
+          text: 'Here is my receipt',
+          time: '2026-11-27T10:00:00.000Z',
+          originatingEntity: 'Human',
+          from: { name: 'Ada' },
+          attachments: [{ id: 'a1', fileName: 'receipt.pdf', mediaType: 'File' }, {}],
+        },
+      },
+    },
+    {
+      type: 'message.sent',
+      guestToken: 't',
+      key: 'sent-2',
+      data: { message: { id: 'sent-2', type: 'text', time: '2026-11-27T10:00:00.000Z' } },
+    },
+    {
+      type: 'attachment.uploaded',
+      guestToken: 't',
+      key: 'att-1',
+      data: { attachment: { id: 'att-1', fileName: 'photo.png', mediaType: 'image/png', size: 1234 } },
+    },
+    { type: 'customer.signed_in', guestToken: 't', key: 'chat', data: {} },
+    { type: 'chat.ended', guestToken: 't', key: 'chat', data: { by: 'guest' } },
+  ]);
+  expect(published.every((e) => e.at === undefined)).toBe(true);
+});
+
+test("what Genesys said is told by kind: the guest's echo, a reply, a join, a leave, an end, a failed receipt, an expiry", () => {
+  const { published, events } = recorder();
+  const hooks = new ChatWebhooks(events);
+  const heard: GuestEvent[] = [
+    { type: 'message', message: message({ id: 'echo' }) },
+    reply('r1'),
+    { type: 'presence', presence: 'join', name: 'Grace', genesysId: 'p1', time: '2026-11-27T10:00:01Z' },
+    { type: 'presence', presence: 'join', time: '2026-11-27T10:00:02Z' },
+    { type: 'presence', presence: 'join' },
+    { type: 'presence', presence: 'disconnect', name: 'Grace', genesysId: 'p2' },
+    { type: 'presence', presence: 'clear', genesysId: 'p3' },
+    { type: 'presence', presence: 'signin', genesysId: 'p4' },
+    { type: 'presence', presence: 'disconnect', readOnly: true, genesysId: 'p5' },
+    { type: 'receipt', receipt: { messageId: 'g7', status: 'delivered', at: '2026-11-27T10:00:03Z' } },
+    { type: 'receipt', receipt: { messageId: 'g8', status: 'failed', at: '2026-11-27T10:00:04Z' } },
+    { type: 'receipt', receipt: { messageId: 'g8', status: 'failed', at: '2026-11-27T10:00:05Z' } },
+    { type: 'typing', durationMs: 5000 },
+    { type: 'session', state: 'reconnecting' },
+    { type: 'session', state: 'expired' },
+    { type: 'notice', code: 'masked', detectors: ['card'] },
+  ];
+  heard.forEach((event) => hooks.heard('t', event));
+  expect(published.map(({ type, key, data }) => [type, key, data])).toEqual([
+    ['message.sent', 'echo', { message: { id: 'echo', type: 'text', time: '2026-11-27T10:00:00.000Z' } }],
+    ['message.received', 'r1', { message: expect.objectContaining({ id: 'r1', text: 'You said: hi' }) }],
+    ['agent.joined', 'p1', { agent: { name: 'Grace' } }],
+    // Without Genesys's id, the kind and time make the key.
+    ['agent.joined', 'join:2026-11-27T10:00:02Z', {}],
+    ['agent.joined', 'join:', {}],
+    ['agent.left', 'p2', { agent: { name: 'Grace' } }],
+    ['chat.ended', 'chat', { by: 'agent' }],
+    // The failed receipt heard twice (a reconnect's replay) is told once; its reasons are a list even when absent.
+    ['receipt.failed', 'g8', { messageId: 'g8', reasons: [] }],
+    ['chat.ended', 'chat', { by: 'expiry' }],
+  ]);
+});
+
+test('a time Genesys did not give, or gave unreadable, is told as now', () => {
+  const { published, events } = recorder();
+  const hooks = new ChatWebhooks(events);
+  hooks.found('t', newestPage({ id: 'm1', direction: 'outbound', time: 'not a time' }));
+  expect(published).toHaveLength(1);
+  expect(published[0]).not.toHaveProperty('at');
+});
+
+test('what was told is remembered for the last 10,000 replies and failed receipts: older ones are told again', () => {
+  const { published, events } = recorder();
+  const hooks = new ChatWebhooks(events);
+  for (let n = 0; n <= 10_000; n++) hooks.heard('t', reply(`r${n}`));
+  expect(published).toHaveLength(10_001);
+  // r1 is still remembered; r0, the oldest, is not.
+  hooks.heard('t', reply('r1'));
+  expect(published).toHaveLength(10_001);
+  hooks.heard('t', reply('r0'));
+  expect(published.at(-1)!.key).toBe('r0');
+  expect(published).toHaveLength(10_002);
+});
+
+test('a deployment without webhooks tells nothing, and takes no harm', () => {
+  const hooks = new ChatWebhooks(undefined, CANARY);
+  expect(() => {
+    hooks.started('t', false);
+    hooks.heard('t', reply('r1'));
+    hooks.found('t', newestPage({ id: 'm1', direction: 'outbound' }));
+    hooks.ended('t', 'guest');
+  }).not.toThrow();
+});

@@ -1,6 +1,9 @@
+import { registry } from '../../src/observability/metrics';
+
 /**
  * Reading the service's Prometheus endpoint (METRICS_PORT) in tests: each
- * sample by its name and labels, and the names the exposition declares.
+ * sample by its name and labels, and the names the exposition declares; and
+ * totals of this process's own registry, for a service built in the test.
  */
 export interface Scrape {
   text: string;
@@ -64,4 +67,16 @@ export function sampleNames(families: Map<string, string>): Set<string> {
     if (type === 'summary') for (const suffix of ['_sum', '_count']) names.add(name + suffix);
   }
   return names;
+}
+
+/**
+ * The sum of a metric's series in this process's registry whose labels include `labels` (every deployment's, unless
+ * `labels` names one): read before and after, the difference is what a case counted.
+ */
+export async function registryTotal(name: string, labels: Record<string, string> = {}): Promise<number> {
+  const metric = registry.getSingleMetric(name);
+  if (!metric) throw new Error(`no metric ${name} is registered`);
+  return (await metric.get()).values
+    .filter((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value))
+    .reduce((sum, v) => sum + v.value, 0);
 }

@@ -1,10 +1,10 @@
 import { loadConfig, type WebhookSettings } from '../../src/config/schema';
 import { AppError } from '../../src/domain/errors';
-import { registry } from '../../src/observability/metrics';
 import { MemoryStore } from '../../src/store';
 import { buildWebhooks, ChatEvents } from '../../src/webhooks';
 import { OUTBOX } from '../../src/webhooks/chatEvents';
 import { Courier } from '../../src/webhooks/courier';
+import { registryTotal } from '../support/metrics';
 import { captureLogger, testEnv } from '../support/app';
 import { waitFor } from '../support/wait';
 import { WEBHOOK_SECRET } from '../support/webhookReceiver';
@@ -26,10 +26,7 @@ const settings = (over: Partial<WebhookSettings> = {}): WebhookSettings => ({
 const endpoint = { url: 'https://hooks.example.com/h', secret: WEBHOOK_SECRET };
 const event = (n: number) => ({ type: 'chat.started' as const, guestToken: `guest-${n}`, key: 'chat', data: {} });
 
-async function counted(name: string, outcome: string): Promise<number> {
-  const metric = await registry.getSingleMetric(name)!.get();
-  return metric.values.filter((v) => v.labels.outcome === outcome).reduce((s, v) => s + v.value, 0);
-}
+const counted = (name: string, outcome: string) => registryTotal(name, { outcome });
 
 function setUp(over: Partial<WebhookSettings>, fetch: typeof globalThis.fetch, random?: () => number) {
   const log = captureLogger('debug');
