@@ -83,8 +83,10 @@ function readJson(req: http.IncomingMessage): Promise<unknown> {
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
+        // Read no further: the refusal is answered, and the connection closed after it (send()).
+        req.pause();
+        req.removeAllListeners('data');
         reject(new AppError('payload_too_large', `The body may be at most ${MAX_BODY_BYTES} bytes.`));
-        req.destroy();
       } else chunks.push(chunk);
     });
     req.on('error', reject);
@@ -101,6 +103,11 @@ function readJson(req: http.IncomingMessage): Promise<unknown> {
 
 function send(res: http.ServerResponse, status: number, type: string, body: unknown): void {
   if (res.headersSent) return;
-  res.writeHead(status, { 'Content-Type': `${type}; charset=utf-8`, 'Cache-Control': 'no-store' });
+  res.writeHead(status, {
+    'Content-Type': `${type}; charset=utf-8`,
+    'Cache-Control': 'no-store',
+    // A body left unread (too large) ends the connection: nothing more of it is read.
+    ...(status === 413 ? { Connection: 'close' } : {}),
+  });
   res.end(`${JSON.stringify(body)}\n`);
 }
