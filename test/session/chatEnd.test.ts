@@ -8,6 +8,7 @@ import type { SessionClaims } from '../../src/session/tokens';
 import { MemoryStore } from '../../src/store';
 import { captureLogger } from '../support/app';
 import { deferred } from '../support/deferred';
+import { waitFor } from '../support/wait';
 
 /**
  * Ending a chat (src/session/chatEnd.ts) on a session that records what was asked of it: Presence Clear where the
@@ -191,7 +192,8 @@ test('an end under way is remembered for four Genesys timeouts; an ended chat fo
   const clear = deferred<void>();
   const h = ending({ clear: () => clear.promise });
   const ended = h.chatEnd.end(claims());
-  await new Promise((resolve) => setImmediate(resolve));
+  // The mark is written before Genesys is asked.
+  await waitFor(() => h.asked.includes('clear'));
   expect(await h.revocations.endOf('guest-1')).toBe('ending');
   h.clock.at = START + 4 * TIMEOUT_MS - 1;
   expect(await h.revocations.endOf('guest-1')).toBe('ending');
@@ -213,7 +215,8 @@ test('a read that found no message: fine before any end; asked to retry in a sec
   const h = ending({ clear: () => clear.promise });
   await expect(h.chatEnd.refuseEmptyWhileEnding(claims())).resolves.toBeUndefined();
   const ended = h.chatEnd.end(claims());
-  await new Promise((resolve) => setImmediate(resolve));
+  // The mark is written before Genesys is asked.
+  await waitFor(() => h.asked.includes('clear'));
   const during = await h.chatEnd.refuseEmptyWhileEnding(claims()).catch((e: unknown) => e);
   expect(during).toBeInstanceOf(AppError);
   expect(during).toMatchObject({ code: 'upstream_unavailable', retryAfterSeconds: 1 });

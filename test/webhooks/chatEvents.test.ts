@@ -2,7 +2,7 @@ import type { WebhookSettings } from '../../src/config/schema';
 import type { WebhookEventType } from '../../src/domain/webhookEvent';
 import { MemoryStore } from '../../src/store';
 import { ChatEvents, OUTBOX } from '../../src/webhooks/chatEvents';
-import { chatIdOf, endpointKey, entryId, messageIdOf, type OutboxEntry } from '../../src/webhooks/outboxEntry';
+import { chatIdOf, endpointKey, entryId, type OutboxEntry } from '../../src/webhooks/outboxEntry';
 import { registryTotal } from '../support/metrics';
 import { captureLogger } from '../support/app';
 import { deferred } from '../support/deferred';
@@ -60,7 +60,6 @@ function eventsOn(
 test('an event is written once for each endpoint that wants it, as the courier will send it', async () => {
   const h = eventsOn({ endpoints: [everything, received, ended] });
   await h.tell('message.received', 'guest-a', 'genesys-message-1', { at: START - 1500 });
-  const msgId = messageIdOf('shop', `message.received\n${chatIdOf('guest-a')}\ngenesys-message-1`);
   const body = {
     type: 'message.received',
     timestamp: new Date(START - 1500).toISOString(),
@@ -71,12 +70,14 @@ test('an event is written once for each endpoint that wants it, as the courier w
   // Due at once, not before.
   expect(await h.outbox(START - 1)).toEqual([]);
   const written = await h.outbox();
-  expect(written.map((w) => w.id).sort()).toEqual(
-    [entryId(msgId, endpointKey(everything)), entryId(msgId, endpointKey(received))].sort(),
-  );
+  expect(written.map((w) => w.entry.endpoint).sort()).toEqual([endpointKey(everything), endpointKey(received)].sort());
+  // One webhook-id for the event, whichever endpoint it goes to; each entry under its own id.
+  const msgId = written[0]!.entry.msgId;
+  expect(msgId).toMatch(/^msg_[\w-]{27}$/);
   for (const { id, entry } of written) {
+    expect(id).toBe(entryId(msgId, entry.endpoint));
     expect(entry).toEqual({
-      endpoint: id.slice(msgId.length + 1),
+      endpoint: entry.endpoint,
       msgId,
       body: expect.any(String),
       type: 'message.received',
@@ -92,6 +93,21 @@ test('an event told without a time happened now', async () => {
   await h.tell('chat.started', 'guest-a', 'chat');
   const [written] = await h.outbox();
   expect(JSON.parse(written!.entry.body).timestamp).toBe(new Date(START).toISOString());
+});
+
+test('a deployment that tells no courier still queues its events', async () => {
+  const store = new MemoryStore();
+  const log = captureLogger('debug');
+  const events = new ChatEvents({
+    deployment: 'shop',
+    endpoints: [everything],
+    store,
+    settings: settingsOf(),
+    logger: log.logger,
+  });
+  await events.publish({ type: 'chat.started', guestToken: 'guest-a', key: 'chat', data: {} });
+  expect(await store.queue(OUTBOX).depth()).toEqual({ queued: 1, dead: 0 });
+  expect(log.lines().map((l) => l.msg)).toEqual(['webhook event queued']);
 });
 
 test('an event no endpoint wants is not written, and takes no number in its chat', async () => {
@@ -139,7 +155,7 @@ test('queued: counted, said, and the courier told; the same event again is a dup
   await h.tell('chat.started', 'guest-a', 'chat');
   expect(h.queuedTold()).toBe(1);
   expect(await counted('queued')).toBe(queued + 1);
-  const msgId = messageIdOf('shop', `chat.started\n${chatIdOf('guest-a')}\nchat`);
+  const msgId = (await h.outbox())[0]!.entry.msgId;
   expect(h.log.lines().filter((l) => l.msg === 'webhook event queued')).toEqual([
     expect.objectContaining({ webhookId: msgId, webhookEvent: 'chat.started', level: 20 }),
   ]);
@@ -214,7 +230,7 @@ describe('on a clock the test moves', () => {
   beforeEach(() => jest.useFakeTimers({ now: START }));
   afterEach(() => jest.useRealTimers());
 
-  test('a store that does not answer is tried at 0.2, 0.6, 1.4, 3 and 6.2 s, then every 5 s; at 60 s the event is dropped', async () => {
+  test('a store that does not answer is tried at 0.2, 0.6, 1.4, 3 and 6.2 s, then every 5 s; the last try within 60 s drops the event', async () => {
     const tries: number[] = [];
     class Away extends MemoryStore {
       override async increment(): Promise<number> {
@@ -255,6 +271,39 @@ describe('on a clock the test moves', () => {
     ]);
   });
 
+  test('a wait that ends exactly at 60 s is still waited: the event is dropped only once the next would end past it', async () => {
+    const tries: number[] = [];
+    class Away extends MemoryStore {
+      override async increment(): Promise<number> {
+        tries.push(Date.now() - START);
+        throw new Error('Redis is restarting');
+      }
+    }
+    // From the sixth try (6.2 s on the timers) the service's clock reads 55 s: its 5 s wait ends at 60 s exactly.
+    const now = () => Date.now() + (tries.length >= 6 ? 55_000 - 6200 : 0);
+    const log = captureLogger('debug');
+    const events = new ChatEvents({
+      deployment: 'shop',
+      endpoints: [everything],
+      store: new Away(),
+      settings: settingsOf(),
+      logger: log.logger,
+      now,
+    });
+    let settled = false;
+    void events.publish({ type: 'chat.started', guestToken: 'guest-a', key: 'chat', data: {} }).then(() => {
+      settled = true;
+    });
+    await jest.advanceTimersByTimeAsync(11_200 - 1);
+    expect(settled).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(settled).toBe(true);
+    expect(tries).toEqual([0, 200, 600, 1400, 3000, 6200, 11_200]);
+    expect(log.lines().find((l) => /could not be queued/.test(l.msg))).toMatchObject({
+      storeError: 'Redis is restarting',
+    });
+  });
+
   test("a chat's events wait behind its first while the store is away, and keep their order; another chat's do not wait", async () => {
     let refusals = 1;
     class Restarting extends MemoryStore {
@@ -283,5 +332,38 @@ describe('on a clock the test moves', () => {
       ['chat.started', 1],
       ['message.received', 2],
     ]);
+    expect(h.log.lines().find((l) => l.msg === 'webhook event waits for the shared store')).toMatchObject({
+      storeError: 'Redis is restarting',
+    });
+  });
+
+  test("an event told while the chat's earlier ones still wait is queued after them, however many have settled", async () => {
+    // guest-a's first try and third try are refused: its first event waits, then its second.
+    let tries = 0;
+    class Flaky extends MemoryStore {
+      override async increment(key: string, ttlMs: number): Promise<number> {
+        tries++;
+        if (tries === 1 || tries === 3) throw new Error('Redis is restarting');
+        return super.increment(key, ttlMs);
+      }
+    }
+    const h = eventsOn({ store: new Flaky(1000, () => Date.now()) });
+    const told = [h.tell('message.received', 'guest-a', 'm1'), h.tell('message.received', 'guest-a', 'm2')];
+    await jest.advanceTimersByTimeAsync(200);
+    // m1 is queued, m2 waits for its second try: m3 goes behind m2.
+    told.push(h.tell('message.received', 'guest-a', 'm3'));
+    await jest.advanceTimersByTimeAsync(200);
+    await Promise.all(told);
+    const sequences = (await h.outbox(Infinity))
+      .map(({ entry }) => JSON.parse(entry.body) as { data: { text: string }; chat: { sequence: number } })
+      .map((b) => [b.data.text, b.chat.sequence])
+      .sort();
+    expect(sequences).toEqual([
+      ['message.received m1', 1],
+      ['message.received m2', 2],
+      ['message.received m3', 3],
+    ]);
+    // Once a chat's events are queued, nothing of the chat is held: the instance holds no chain per chat it saw.
+    expect((h.events as unknown as { chains: Map<string, unknown> }).chains.size).toBe(0);
   });
 });
