@@ -120,10 +120,21 @@ describe('IdentityVerifier with a shared secret (HS256)', () => {
     expect(error.message).toMatch(/"attributes" claim may not hold/);
   });
 
+  it('names the key an `attributes` claim would override, and the claim that fills it', async () => {
+    const error = await refusal(verifier, await mint({ sub: 'alice', attributes: { CID: 'bob' } }));
+    expect(error.message).toBe(
+      'The identity token\'s "attributes" claim may not hold "CID": "cid" comes from the standard claims ' +
+        '(sub, given_name, family_name, email, phone_number) or from the service itself.',
+    );
+  });
+
   it('refuses a token issued in the future beyond the clock tolerance (it would outlive the maximum lifetime)', async () => {
     const issued = now() + 30 * 86_400;
     const error = await refusal(verifier, await mint({ sub: 'c' }, { iat: issued, exp: issued + 300 }));
-    expect(error.message).toMatch(/issued in the future/);
+    expect(error.message).toBe(
+      'The identity token was issued in the future (`iat` is later than now, beyond the clock tolerance); ' +
+        'check the clock of the backend that minted it.',
+    );
     const tolerant = new IdentityVerifier(secretConfig({ clockToleranceSeconds: 300 }), keys);
     await expect(
       tolerant.verify(await mint({ sub: 'c' }, { iat: now() + 60, exp: now() + 360 })),
