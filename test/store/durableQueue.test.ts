@@ -142,9 +142,28 @@ describe.each([
     expect(await queue.lease(5, 10, 10)).toEqual([e('e')]);
   });
 
-  test('scopes keep their queues apart', async () => {
+  test('scopes keep their queues apart, entries of the same id too', async () => {
     await add(queue, ['a'], 0);
     expect(await store.scoped('brand-b:').queue('outbox').depth()).toEqual({ queued: 0, dead: 0 });
+    const other = store.scoped('brand-b:').queue('outbox');
+    await other.add([e('a', 'of brand b')], { dueAt: 0, max: 10, onceKey: 'b-a', onceMs: 60_000 });
+    expect(await queue.lease(0, 1000, 10)).toEqual([e('a')]);
+    expect(await other.lease(0, 1000, 10)).toEqual([e('a', 'of brand b')]);
+  });
+
+  test('dead letters are listed at most `limit` at a time, and none for a limit of 0', async () => {
+    await add(queue, ['a', 'b', 'c'], 0);
+    await queue.lease(0, 1000, 10);
+    for (const [id, at] of [
+      ['a', 10],
+      ['b', 20],
+      ['c', 30],
+    ] as const)
+      await queue.bury(e(id), at, { max: 10, keepMs: 1000 });
+    expect(await queue.dead(0)).toEqual([]);
+    expect(await queue.dead(1)).toEqual([e('a')]);
+    expect(await queue.dead(2)).toEqual([e('a'), e('b')]);
+    expect(await queue.dead(3)).toEqual([e('a'), e('b'), e('c')]);
   });
 
   test('increment counts up from 1 for each key', async () => {

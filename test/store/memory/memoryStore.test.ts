@@ -75,6 +75,36 @@ describe('a full store', () => {
     expect(await store.get('b')).toBe('1');
   });
 
+  test('looks for expired records as soon as it is full, however recently a record was written while it had room', async () => {
+    const clock = manualClock();
+    const store = new MemoryStore(1, clock.now);
+    await store.put('a', '1', 100);
+    clock.advance(500);
+    await store.put('b', '1', 60_000);
+    expect(await store.get('b')).toBe('1');
+  });
+
+  test('makes room only of expired records: the live ones stay and still count against its bound', async () => {
+    const clock = manualClock();
+    const store = new MemoryStore(2, clock.now);
+    await store.put('a', '1', 500);
+    await store.put('b', '1', 60_000);
+    clock.advance(500);
+    await store.put('c', '1', 60_000);
+    expect([await store.get('a'), await store.get('b'), await store.get('c')]).toEqual([undefined, '1', '1']);
+    clock.advance(1000);
+    await expect(store.put('d', '1', 60_000)).rejects.toMatchObject({ code: 'store_unavailable' });
+  });
+
+  test("a scope of it keeps the security records' own bound: a flood of other records in the scope does not refuse them", async () => {
+    const store = new MemoryStore(1, manualClock().now, { protectedPrefixes: ['standing:'] });
+    const brand = store.scoped('brand-a:');
+    await brand.put('idempotency:1', 'done', 60_000);
+    await brand.put('standing:a', 'ended', 60_000);
+    expect(await brand.get('standing:a')).toBe('ended');
+    expect((await refusal(() => brand.put('standing:b', 'ended', 60_000))).message).toContain('security records');
+  });
+
   test('of security records says so', async () => {
     const store = new MemoryStore(1, manualClock().now, { protectedPrefixes: ['standing:'] });
     await store.put('standing:a', 'ended', 60_000);
@@ -111,4 +141,10 @@ test('rate windows are bounded in number: past the bound the oldest is forgotten
   expect(await store.take('w1', 1, 60_000)).toBe(0); // forgotten: allowed again (and w2 goes)
   expect(await store.take('w3', 1, 60_000)).toBeGreaterThan(0);
   expect(await store.take('w2', 1, 60_000)).toBe(0);
+});
+
+test('a memory store, and every scope of it, is this instance alone: not shared with others', () => {
+  const store = new MemoryStore();
+  expect(store.shared).toBe(false);
+  expect(store.scoped('brand-a:').shared).toBe(false);
 });

@@ -237,6 +237,41 @@ describe('as Redis comes and goes', () => {
     }, 20_000);
   });
 
+  test('each queue operation is one client span named after its Redis command; reviving nothing asks Redis nothing', async () => {
+    const exporter = new InMemorySpanExporter();
+    const stopTracing = startTracing({ url: 'http://127.0.0.1:9/v1/traces', serviceName: 'queue-spans', exporter });
+    try {
+      const { store } = storeOn(await server());
+      await store.durability;
+      const queue = store.queue('spans');
+      await flushTracing();
+      exporter.reset();
+      const entry = { id: 'a', value: 'v' };
+      await queue.add([entry], { dueAt: 0, max: 10, onceKey: 'a', onceMs: 60_000 });
+      await queue.lease(0, 1000, 10);
+      await queue.retry(entry, 0);
+      await queue.bury(entry, 10, { max: 10, keepMs: 60_000 });
+      await queue.dead(10);
+      await queue.revive([entry], 0, 10);
+      await queue.revive([], 0, 10);
+      await queue.remove('a');
+      await queue.depth();
+      await flushTracing();
+      expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual([
+        'redis EVALSHA',
+        'redis EVALSHA',
+        'redis EVALSHA',
+        'redis EVALSHA',
+        'redis ZRANGE',
+        'redis EVALSHA',
+        'redis EVALSHA',
+        'redis ZCARD',
+      ]);
+    } finally {
+      await stopTracing();
+    }
+  }, 20_000);
+
   test('each operation is one client span named after its Redis command, never after a key', async () => {
     const exporter = new InMemorySpanExporter();
     const stopTracing = startTracing({ url: 'http://127.0.0.1:9/v1/traces', serviceName: 'store-spans', exporter });
