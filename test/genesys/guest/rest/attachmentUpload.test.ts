@@ -124,3 +124,27 @@ test('a storage that cannot be reached fails the upload as unavailable, with the
   expect(error.cause).toMatchObject({ code: 'ECONNREFUSED' });
   expect(error.logDetail).toMatchObject({ genesysText: expect.stringContaining('ECONNREFUSED') });
 });
+
+test('an https URL is used whether or not plain http is allowed, over TLS', async () => {
+  const closed = http.createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const port = (closed.address() as AddressInfo).port;
+  await new Promise((resolve) => closed.close(resolve));
+  for (const allowHttp of [false, true]) {
+    // Nothing listens: the TLS client's connection is refused (a URL refused, or sent by plain HTTP, fails otherwise).
+    const error = await failure(
+      putToPresignedUrl(presigned(`https://127.0.0.1:${port}/upload`), body, { timeoutMs: 5000, allowHttp }),
+    );
+    expect(error).toMatchObject({ name: 'GuestApiError', failure: 'unavailable', status: 503 });
+    expect(error.cause).toMatchObject({ code: 'ECONNREFUSED' });
+  }
+});
+
+test('a storage answer of 300 or more is a refusal, a redirect included', async () => {
+  answer = { status: 300, text: 'moved' };
+  const error = await failure(
+    putToPresignedUrl(presigned(`${base}/upload`), body, { timeoutMs: 5000, allowHttp: true }),
+  );
+  expect(error).toMatchObject({ failure: 'bad_request', message: 'Genesys refused the file upload.' });
+  expect(error.logDetail).toMatchObject({ genesysCode: 300, genesysText: 'moved' });
+});

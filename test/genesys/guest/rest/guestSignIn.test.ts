@@ -227,12 +227,18 @@ describe('GuestSignIn.configure', () => {
       { type: 'response', class: 'string', code: 403 } as Envelope,
       'Authenticated sessions are not enabled for this deployment',
     );
-    await expect(signIn.configure(async () => Promise.reject(declined))).rejects.toMatchObject({
+    const error = await signIn.configure(async () => Promise.reject(declined)).catch((e: unknown) => e);
+    expect(error).toMatchObject({
       failure: 'sign_in_refused',
       code: 'authentication_disabled',
       status: 422,
       fatalForSession: false,
+      message:
+        'Genesys refused the sign-in: this Messenger deployment does not take one here (sign-in off, or no ' +
+        'signing in mid-chat); the chat goes on as it was.',
     });
+    // What Genesys said stays the cause, for the log.
+    expect((error as Error).cause).toBe(declined);
     expect(renew).not.toHaveBeenCalled();
     // Anonymous, the same 403 is no sign-in's: a feature of the deployment is off.
     await expect(new GuestSignIn().configure(async () => Promise.reject(declined))).rejects.toMatchObject({
@@ -278,7 +284,10 @@ describe('GuestSignIn.configure', () => {
     expect(sends).toEqual([undefined, 'j']);
     expect(signIn.configuredSignedIn).toBe(true);
     expect(logger.info).toHaveBeenCalledTimes(1);
-    expect(logger.info.mock.calls[0]![0]).toMatch(/4017/);
+    expect(logger.info.mock.calls[0]![0]).toBe(
+      'Genesys refused an anonymous configure of this conversation, signed in meanwhile (4017); ' +
+        'configuring it again with the sign-in a request brought',
+    );
 
     const anonymous = new GuestSignIn(undefined, logger);
     const refused: (string | undefined)[] = [];
@@ -287,6 +296,77 @@ describe('GuestSignIn.configure', () => {
     ).rejects.toMatchObject({ failure: 'cannot_downgrade' });
     expect(refused).toEqual([undefined]);
     expect(logger.info).toHaveBeenCalledTimes(1);
+  });
+
+  test('a step-up Genesys declines after another one was taken leaves the one taken', async () => {
+    let declineFirst!: (error: unknown) => void;
+    const signIn = new GuestSignIn();
+    const first = signIn.stepUp({ jwt: 'first' }, () => new Promise((_, reject) => (declineFirst = reject)));
+    await signIn.stepUp({ jwt: 'second' }, async () => CONFIGURED);
+    declineFirst(new GuestApiError('sign_in_refused', 'declined'));
+    await expect(first).rejects.toMatchObject({ failure: 'sign_in_refused' });
+    expect(signIn.value).toEqual({ jwt: 'second' });
+  });
+
+  const downgrade = () => guestErrorFromFrame({ type: 'response', class: 'string', code: 4017 } as Envelope, '');
+
+  test('a configure sent again signed in after a 4017 still has its three renewals of a refused JWT', async () => {
+    const renew = jest.fn(async (s: GenesysSignIn) => ({ ...s, jwt: `${s.jwt}+` }));
+    const signIn = new GuestSignIn(renew);
+    const sends: (string | undefined)[] = [];
+    const failure = signIn.configure(async (jwt) => {
+      sends.push(jwt);
+      if (jwt === undefined) {
+        signIn.adopt({ jwt: 'j', refreshToken: 'r' });
+        throw downgrade();
+      }
+      throw unauthorized();
+    });
+    await expect(failure).rejects.toMatchObject({ failure: 'reauthentication_required' });
+    expect(renew).toHaveBeenCalledTimes(3);
+    expect(sends).toEqual([undefined, 'j', 'j+', 'j++', 'j+++']);
+  });
+
+  test('an anonymous configure goes again signed in after a 4017 once only: a later 4017 is passed on', async () => {
+    const signIn = new GuestSignIn();
+    const sends: (string | undefined)[] = [];
+    let decline!: (error: unknown) => void;
+    let stepped: Promise<unknown> | undefined;
+    const failure = signIn.configure(async (jwt) => {
+      sends.push(jwt);
+      if (sends.length === 1) {
+        // A step-up brings credentials while the anonymous configure is on its way…
+        stepped = signIn.stepUp({ jwt: 't' }, () => new Promise((_, reject) => (decline = reject))).catch((e) => e);
+        throw downgrade();
+      }
+      if (sends.length === 2) {
+        // …Genesys declines it, and the session is anonymous again…
+        decline(new GuestApiError('sign_in_refused', 'no'));
+        await stepped;
+        throw unauthorized();
+      }
+      // …then new credentials come, and Genesys refuses the anonymous configure again.
+      signIn.adopt({ jwt: 'u' });
+      throw downgrade();
+    });
+    await expect(failure).rejects.toMatchObject({ failure: 'cannot_downgrade' });
+    expect(sends).toEqual([undefined, 't', undefined]);
+  });
+
+  test('an anonymous configure refused otherwise than with 4017 is not sent again, though credentials came meanwhile', async () => {
+    const logger = { info: jest.fn() };
+    const signIn = new GuestSignIn(undefined, logger);
+    const expired = new GuestApiError('session_expired', 'Session expired');
+    const sends: (string | undefined)[] = [];
+    const failure = signIn.configure(async (jwt) => {
+      sends.push(jwt);
+      signIn.adopt({ jwt: 'j', refreshToken: 'r' });
+      throw expired;
+    });
+    await expect(failure).rejects.toBe(expired);
+    expect(sends).toEqual([undefined]);
+    expect(logger.info).not.toHaveBeenCalled();
+    expect(signIn.configuredSignedIn).toBe(false);
   });
 
   test('a session keeps credentials it renewed over the older ones a token brings', () => {

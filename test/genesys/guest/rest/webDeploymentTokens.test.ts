@@ -144,8 +144,20 @@ describe("Genesys's answer, status by status (docs/genesys-protocol.md#authentic
       expect(refreshed).toHaveProperty('logDetail', { signInOperation: 'refresh', genesysStatus: status });
 
       expect(refusalLogs().slice(before)).toEqual([
-        expect.objectContaining({ level: 30, signInOperation: 'exchange', status, correlationId: 'corr-status' }),
-        expect.objectContaining({ level: 30, signInOperation: 'refresh', status, correlationId: 'corr-status' }),
+        expect.objectContaining({
+          msg: 'Genesys refused a sign-in credential',
+          level: 30,
+          signInOperation: 'exchange',
+          status,
+          correlationId: 'corr-status',
+        }),
+        expect.objectContaining({
+          msg: 'Genesys refused a sign-in credential',
+          level: 30,
+          signInOperation: 'refresh',
+          status,
+          correlationId: 'corr-status',
+        }),
       ]);
     },
   );
