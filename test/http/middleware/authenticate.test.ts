@@ -227,6 +227,29 @@ describe('an ended, lost or replaced session', () => {
   });
 });
 
+describe('on a route that retries the sign-in', () => {
+  const retries = { auth: 'session', retriesSignIn: true } as AnyRouteSpec;
+
+  it('lets a token a sign-in replaced through, with what that sign-in recorded', async () => {
+    const { authenticate } = world({ standing: { state: 'live', cutOffMs: ISSUED_AT + 1, signedIn: 'sealed' } });
+    const { error, guest } = await run(authenticate(retries), { authorization: 'Bearer good-token' });
+    expect(error).toBeUndefined();
+    expect(guest).toStrictEqual({
+      guestToken: CLAIMS.guestToken,
+      origin: CLAIMS.origin,
+      signIn: CLAIMS.signIn,
+      claims: CLAIMS,
+      earlierSignIn: { replaced: true, recorded: 'sealed' },
+    });
+  });
+
+  it('says a token no sign-in replaced is not replaced, with nothing recorded', async () => {
+    const { authenticate } = world();
+    const { guest } = await run(authenticate(retries), { authorization: 'Bearer good-token' });
+    expect(guest?.earlierSignIn).toStrictEqual({ replaced: false });
+  });
+});
+
 describe('a stream ticket', () => {
   const NEEDS_TOKEN =
     'This call needs a session token: `Authorization: Bearer <sessionToken>` from POST /guest-session.';

@@ -1,4 +1,4 @@
-import { Router, type RequestHandler } from 'express';
+import { Router, type Request, type RequestHandler } from 'express';
 import request from 'supertest';
 import { rateLimits } from '../../../src/http/middleware/rateLimits';
 import { limitsRefused } from '../../../src/observability/metrics';
@@ -366,6 +366,45 @@ describe('sign-ins and attribute writes', () => {
       expect((await putAttributes(app, '203.0.113.62', 'guest-g')).status).toBe(200);
     });
   });
+
+  describe('availability reads per address', () => {
+    it('refuses the one over the limit in its words, counted under its own series', async () => {
+      const config = testConfig({ TRUST_PROXY: '1', AVAILABILITY_READS_PER_IP_PER_MINUTE: '1' });
+      const limits = rateLimits(config.process.limits);
+      const router = Router();
+      router.get('/availability', limits.availabilityReadsPerIp, (_req, res) => void res.status(200).end());
+      const { app } = testApp({ config, routers: [router] });
+      const read = (from: string) => request(app).get('/availability').set('X-Forwarded-For', from);
+      const before = await refusals('availability_reads_per_ip');
+      expect((await read('203.0.113.70')).status).toBe(200);
+      expectRefused(
+        await read('203.0.113.70'),
+        'Too many availability reads from this address; wait before trying again.',
+      );
+      expect(await refusals('availability_reads_per_ip')).toBe(before + 1);
+      expect((await read('203.0.113.71')).status).toBe(200);
+    });
+  });
+
+  it('counts every request without an address (its socket already gone) under one key, `unknown`', () => {
+    const limits = rateLimits(testConfig({}).process.limits);
+    expect(limits.clientAddress({ ip: undefined } as unknown as Request)).toBe('unknown');
+    expect(limits.clientAddress({ ip: '203.0.113.5' } as unknown as Request)).toBe('203.0.113.5');
+  });
+
+  it("leaves express-rate-limit's own checks off: the service keys each address itself, and nothing reaches the console", async () => {
+    const error = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      const app = limitedApp({ SIGN_INS_PER_IP_PER_MINUTE: '5' });
+      expect((await post(app, '/guest-session/sign-in', '2001:db8::1')).status).toBe(200);
+      expect(error).not.toHaveBeenCalled();
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      error.mockRestore();
+      warn.mockRestore();
+    }
+  });
 });
 
 describe('where the sign-in and attribute limits keep their counts in Redis', () => {
@@ -388,7 +427,7 @@ describe('where the sign-in and attribute limits keep their counts in Redis', ()
     await server?.stop();
   });
 
-  it('keeps each sign-in and attribute limit in a key of its own, named for the limit', async () => {
+  it('keeps each sign-in, attribute and availability limit in a key of its own, named for the limit', async () => {
     const config = testConfig({ TRUST_PROXY: '1' });
     const limits = rateLimits(config.process.limits, store);
     const router = Router();
@@ -401,9 +440,11 @@ describe('where the sign-in and attribute limits keep their counts in Redis', ()
       limits.attributeWritesPerSession,
       ok,
     );
+    router.get('/availability', limits.availabilityReadsPerIp, ok);
     const { app } = testApp({ config, routers: [router] });
 
     await store.command('FLUSHDB');
+    expect((await request(app).get('/availability').set('X-Forwarded-For', '203.0.113.9')).status).toBe(200);
     expect(
       (
         await request(app)
@@ -427,6 +468,7 @@ describe('where the sign-in and attribute limits keep their counts in Redis', ()
     expect(((await store.command('KEYS', '*')) as string[]).sort()).toEqual(
       [
         'bff-k:limit:attribute-writes-per-ip:203.0.113.8',
+        'bff-k:limit:availability-reads-per-ip:203.0.113.9',
         `bff-k:limit:attribute-writes-per-session:${session}`,
         'bff-k:limit:sign-ins-per-ip:203.0.113.7',
         `bff-k:limit:sign-ins-per-session:${session}`,

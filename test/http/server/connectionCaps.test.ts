@@ -454,3 +454,41 @@ describe('requests a trusted proxy forwards, counted per forwarded client', () =
     expect(over.received()).toMatch(/\r\nConnection: close\r\n/i);
   });
 });
+
+describe('forwarded requests, on a server the test drives', () => {
+  /** A capped fake server whose guarded handler holds every response open; `ask` forwards one request for a client. */
+  function forwarding(perIp: number, trust: (address: string, hop: number) => boolean) {
+    const server = new EventEmitter() as unknown as http.Server;
+    const caps = capConnections(server, { perIp, max: 100, isTrustedProxy: trust, ipv6PrefixLength: 56 });
+    const served = caps.guard(() => undefined);
+    const ask = (forwardedFor: string | string[]) => {
+      const res = Object.assign(new EventEmitter(), { writeHead: jest.fn(), end: jest.fn() });
+      served(
+        {
+          socket: { remoteAddress: '127.0.0.1' },
+          headers: { 'x-forwarded-for': forwardedFor },
+        } as unknown as http.IncomingMessage,
+        res as unknown as http.ServerResponse,
+      );
+      return { res, status: (res.writeHead.mock.calls[0]?.[0] as number | undefined) ?? 200 };
+    };
+    return { ask, proxiedClients: caps.proxiedClients };
+  }
+
+  it('counts a forwarded client down as its responses close, one by one', () => {
+    const { ask, proxiedClients } = forwarding(2, () => true);
+    const first = ask('2001:db8:0:1::1');
+    expect(ask('2001:db8:0:1::2').status).toBe(200);
+    first.res.emit('close');
+    expect(proxiedClients()).toBe(1);
+    expect(ask('2001:db8:0:1::3').status).toBe(200);
+    expect(ask('2001:db8:0:1::4').status).toBe(429);
+  });
+
+  it('reads an X-Forwarded-For sent as several header lines as one list', () => {
+    const { ask } = forwarding(1, (_address, hop) => hop < 1);
+    expect(ask(['2001:db8:3::1', '2001:db8:0:1::1']).status).toBe(200);
+    // The hop the proxy appended is the client: the same /56 as the first, whatever came before it.
+    expect(ask(['2001:db8:4::1', '2001:db8:0:1::2']).status).toBe(429);
+  });
+});
