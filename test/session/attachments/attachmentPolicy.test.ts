@@ -10,6 +10,7 @@ import {
   checkEnabled,
   tooLarge,
 } from '../../../src/session/attachments/attachmentPolicy';
+import { registryTotal } from '../../support/metrics';
 
 /**
  * What src/session/attachments/attachmentPolicy.ts lets through and refuses: the types accepted, the
@@ -59,6 +60,29 @@ describe('what it lets through', () => {
     expect(typeAllowed('application/pdf', ['image/*'])).toBe(false);
     expect(typeAllowed('application/pdf', ['*/*'])).toBe(true);
     expect(typeAllowed('image/png', ['image/jpeg'])).toBe(false);
+    // Only `/*` makes a wildcard.
+    expect(typeAllowed('image/png', ['image/x'])).toBe(false);
+  });
+
+  test("each upload's type decision is counted: the declared type or its alias, the name's, a script taken as text", async () => {
+    const counted = async (run: () => unknown, decision: string) => {
+      const before = await registryTotal('genesys_bff_upload_type_decisions_total', { decision });
+      run();
+      return (await registryTotal('genesys_bff_upload_type_decisions_total', { decision })) - before;
+    };
+    expect(await counted(() => uploadMediaType('image/png', 'photo.png', limits()), 'declared')).toBe(1);
+    expect(await counted(() => uploadMediaType('audio/x-wav', 'note.wav', limits()), 'declared')).toBe(1);
+    expect(await counted(() => uploadMediaType('', 'photo.png', limits()), 'by_name')).toBe(1);
+    expect(await counted(() => uploadMediaType('application/octet-stream', 'scan.pdf', limits()), 'by_name')).toBe(1);
+    const csv = limits({ mediaTypes: ['text/csv'] });
+    expect(await counted(() => uploadMediaType('application/vnd.ms-excel', 'orders.csv', csv), 'by_name')).toBe(1);
+    const script = Buffer.from('#!/bin/sh\n');
+    expect(await counted(() => checkNotDisguised(script, 'run.sh', 'text/plain', 'text/plain'), 'script_as_text')).toBe(
+      1,
+    );
+    // Each is counted once, under its own decision alone.
+    expect(await counted(() => uploadMediaType('image/png', 'photo.png', limits()), 'by_name')).toBe(0);
+    expect(await counted(() => uploadMediaType('', 'photo.png', limits()), 'declared')).toBe(0);
   });
 
   describe('the type a file goes to Genesys as', () => {
@@ -86,6 +110,14 @@ describe('what it lets through', () => {
       expect(() => uploadMediaType('text/plain', 'tool.js', listed)).toThrow(
         expect.objectContaining({ code: 'attachment_type_not_allowed' }),
       );
+      // Nor does any one extension of several: the one before an NTFS stream names a program here.
+      expect(() =>
+        uploadMediaType(
+          'image/png',
+          'setup.exe:zone.txt',
+          limits({ mediaTypes: ['text/plain'], blockedExtensions: [] }),
+        ),
+      ).toThrow(expect.objectContaining({ code: 'attachment_type_not_allowed' }));
     });
 
     test("a common alias is matched against the deployment's list", () => {
@@ -249,6 +281,8 @@ describe('its edges, and what each refusal tells the browser', () => {
       expect(() => checkNotDisguised(SCRIPT, 'tool.py', 'image/png', 'image/png')).toThrow(
         expect.objectContaining({ extensions: { content: 'script' } }),
       );
+      // Any extension that says otherwise makes it a disguise, the one before an NTFS stream too.
+      expect(() => checkNotDisguised(SCRIPT, 'tool.sh:zone.png', 'text/plain', 'text/plain')).toThrow(AppError);
       // text/x- is a script's own type only for a script: a Windows program under it is still in disguise.
       expect(() => checkNotDisguised(PE, 'setup.exe', 'text/x-msdos-program')).toThrow(AppError);
     });
@@ -351,7 +385,17 @@ describe('its edges, and what each refusal tells the browser', () => {
     expect(() => checkNotDisguised(lnk, 'Report.lnk', 'application/octet-stream')).not.toThrow();
   });
 
-  test('a declared type is taken without its parameters', () => {
+  test('a declared type is taken without its parameters, or the spaces around it', () => {
     expect(uploadMediaType('image/png; name="photo.png"', 'photo.png', limits())).toBe('image/png');
+    // A name that says nothing: only the declared type can make it acceptable.
+    expect(uploadMediaType(' image/png ; name="photo"', 'upload', limits())).toBe('image/png');
+  });
+
+  test('#! text declared under another name of a text type is honest, whichever name it goes to Genesys as', () => {
+    const log = Buffer.from('#! build 1234\nok\n');
+    expect(() => checkNotDisguised(log, 'orders.csv', 'text/csv', 'text/comma-separated-values')).not.toThrow();
+    expect(() =>
+      checkNotDisguised(log, 'orders.csv', 'text/comma-separated-values', 'text/comma-separated-values'),
+    ).not.toThrow();
   });
 });

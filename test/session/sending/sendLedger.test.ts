@@ -6,6 +6,7 @@ import { GuestApiError } from '../../../src/genesys/guest/protocol/errors';
 import { SendLedger, type KeyedSend } from '../../../src/session/sending/sendLedger';
 import { MemoryStore, type SharedStore } from '../../../src/store';
 import { StandInSocket } from '../../support/deskSocket';
+import { waitFor } from '../../support/wait';
 
 /**
  * The send ledger (src/session/sending/sendLedger.ts): as two instances see it, two ledgers over
@@ -284,9 +285,37 @@ describe('two instances over one store', () => {
     expect(error).toMatchObject({
       code: 'upstream_unavailable',
       retryAfterSeconds: 60,
-      message: expect.stringMatching(/still being sent/),
+      message: expect.stringMatching(
+        /still being sent.*it was not sent again\. Retry after Retry-After seconds with the same Idempotency-Key\.$/,
+      ),
     });
     expect(genesys.delivered).toEqual([]);
+  });
+
+  test('a claim has lapsed the moment its lease ends: a retry then takes it over and proves it before sending', async () => {
+    const store = new MemoryStore();
+    const genesys = fakeGenesys();
+    let clock = Date.parse('2026-11-22T10:00:00Z');
+    const at = (waitMs: number) =>
+      new SendLedger({
+        store,
+        ttlMs: 3_600_000,
+        leaseMs: 60_000,
+        renewMs: 1000,
+        maxHoldMs: 60_000,
+        waitMs,
+        pollMs: 5,
+        now: () => clock,
+      });
+    void at(5_000).run(
+      's',
+      genesys.keyed({ send: () => (genesys.delivered.push('m-1'), new Promise<string>(() => {})) }),
+    );
+    await waitFor(() => genesys.delivered.length === 1);
+    clock += 60_000;
+    await expect(at(0).run('s', genesys.keyed())).resolves.toBe('from-history');
+    expect(genesys.delivered).toEqual(['m-1']);
+    expect(genesys.proofs).toHaveLength(1);
   });
 
   test('a record that keeps vanishing between claim and read does not hold a retry beyond its wait', async () => {
@@ -363,7 +392,9 @@ describe('two instances over one store', () => {
       expect(answers[0]).toMatchObject({
         failure: 'unavailable',
         retryAfterSeconds: 8,
-        message: expect.stringMatching(/not sent again/),
+        message: expect.stringMatching(
+          /not sent again; retry after Retry-After seconds with the same Idempotency-Key\.$/,
+        ),
       });
       // Past the grace, no wait of its own: the default every 503 carries.
       for (const later of answers.slice(1))
@@ -670,6 +701,25 @@ describe('the lease a keyed send holds while it runs', () => {
     await expect(ledger(store).run('s', slowSend(proofs, delivered))).resolves.toBe('sent');
     expect(delivered).toEqual(['m-1']);
     expect(proofs).toEqual([]);
+  });
+
+  test('an attempt that ends in an error of its own stops renewing its record', async () => {
+    const store = new FlakyStore(0);
+    const noResult = {
+      ...slowSend([], []),
+      prove: async (): Promise<DeliveryVerdict> => ({ verdict: 'delivered', message: { id: 'g-1' } as never }),
+      fromHistory: () => {
+        throw new Error('no result');
+      },
+    };
+    // In doubt first, so the next attempt proves it, and its own result fails.
+    await expect(
+      ledger(store).run('s', { ...slowSend([], []), send: () => Promise.reject(new GuestApiError('timeout', 'x')) }),
+    ).rejects.toThrow();
+    await expect(ledger(store).run('s', noResult)).rejects.toThrow('no result');
+    const swapsWhenDone = store.swaps;
+    await sleep(40);
+    expect(store.swaps).toBe(swapsWhenDone);
   });
 
   test('once a send is over, its record is never renewed again', async () => {
