@@ -141,11 +141,22 @@ describe('the handshake and sends', () => {
           code: 'rate_limited',
           status: 429,
           retryAfterSeconds: 7,
+          message: 'Genesys accepts only so many new chat connections a minute; retry after the given time.',
           logDetail: { genesysCode: 429 },
         });
         retryAfter = undefined;
         expect(await failure(socketTo(url).connect())).toMatchObject({ failure: 'rate_limited', retryAfterSeconds: 3 });
         expect(await errorsCounted('429')).toBe(before + 2);
+        // Whole seconds, as many as it says, none included; 3 s for one it cannot read.
+        for (const [said, waits] of [
+          ['0', 0],
+          ['1.5', 2],
+          ['-1', 3],
+          ['Wed, 21 Oct 2015 07:28:00 GMT', 3],
+        ] as const) {
+          retryAfter = said;
+          expect(await failure(socketTo(url).connect())).toMatchObject({ retryAfterSeconds: waits });
+        }
       } finally {
         await new Promise((resolve) => refusing.close(resolve));
       }
@@ -161,10 +172,42 @@ describe('the handshake and sends', () => {
     });
   });
 
+  test('the handshake carries the configured Origin to the socket URL, and offers no compression', async () => {
+    const url = await startServer();
+    const asked: Array<{ url?: string; origin?: string; extensions?: string }> = [];
+    server!.on('headers', (_headers, req) =>
+      asked.push({
+        url: req.url,
+        origin: req.headers.origin,
+        extensions: req.headers['sec-websocket-extensions'] as string | undefined,
+      }),
+    );
+    const socket = socketTo(`${url}//`);
+    await socket.connect();
+    socket.close();
+    expect(asked).toEqual([{ url: '/v1?deploymentId=d', origin: 'https://shop.example.com', extensions: undefined }]);
+  });
+
+  test('the socket URL drops every trailing slash of the base and encodes the deployment id', () => {
+    expect(GuestSocket.urlFor('wss://webmessaging.example.com//', 'a b&c')).toBe(
+      'wss://webmessaging.example.com/v1?deploymentId=a%20b%26c',
+    );
+  });
+
   describe('sends', () => {
     test('before the socket is open: connection_lost, saying so', async () => {
       const error = await failure(socketTo('ws://127.0.0.1:1').send({ action: 'echo' }));
       expect(error).toMatchObject({ failure: 'connection_lost', message: 'The connection to Genesys is not open.' });
+    });
+
+    test('after close(), a send is refused as not open', async () => {
+      const socket = socketTo(await startServer());
+      await socket.connect();
+      socket.close();
+      expect(await failure(socket.send({ action: 'echo' }))).toMatchObject({
+        failure: 'connection_lost',
+        message: 'The connection to Genesys is not open.',
+      });
     });
 
     test('a write that fails: connection_lost, with the write error as its cause', async () => {
@@ -255,6 +298,27 @@ describe('an inbound frame larger than its bound', () => {
       level: 40,
       err: { message: expect.stringMatching(/max payload size exceeded/i) },
     });
+  });
+
+  test('a binary frame is never parsed or delivered; the text frames around it are', async () => {
+    const { socket, frames, whenClosed } = open(1024);
+    await socket.connect();
+    const peer = await serverSide;
+    peer.send(frameOfSize(200));
+    peer.send(Buffer.from(frameOfSize(200)), { binary: true });
+    peer.send(frameOfSize(200));
+    peer.close();
+    await whenClosed;
+    expect(frames).toHaveLength(2);
+  });
+
+  test('a socket its owner closes, even twice, ends with the closing handshake: 1000, not unexpected', async () => {
+    const { socket, whenClosed } = open();
+    await socket.connect();
+    await serverSide;
+    socket.close();
+    socket.close();
+    expect(await whenClosed).toEqual({ code: 1000, unexpected: false });
   });
 
   test('without an option the bound is 512 KiB', async () => {

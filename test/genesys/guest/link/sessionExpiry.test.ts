@@ -92,6 +92,28 @@ describe('on a clock the test moves', () => {
     expect(echoes()).toBe(1);
   });
 
+  test('with the lifetime known, current() answers what Genesys reported without an echo, however long after', async () => {
+    const { e, echoes } = expiry();
+    e.reported(600, 2000);
+    now += 60_000;
+    await expect(e.current()).resolves.toBe(2_000_000);
+    expect(echoes()).toBe(0);
+  });
+
+  test("a caller while an echo is under way waits for that echo's answer, not for nothing", async () => {
+    const { e, answer } = expiry();
+    void e.current();
+    let second: unknown = 'pending';
+    const asked = e.current().then((at) => (second = at));
+    // Everything already due has run: the second caller still waits.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(second).toBe('pending');
+    e.reported(600, 2500);
+    answer();
+    await asked;
+    expect(second).toBe(2_500_000);
+  });
+
   test('an echo is asked at most once per 30 s, and a failed one is not retried sooner', async () => {
     let echoes = 0;
     const e = new SessionExpiry(
